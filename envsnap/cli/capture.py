@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import argparse
+import time
+
+from .. import lockfile
+from ..capture import capture
+from . import _output
+
+ORDER = 10
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("capture", help="record this environment into a lockfile",
+                       description="Record one environment (Python packages, system libraries, hardware, "
+                       "OS, project state) into a TOML lockfile.")
+    p.add_argument("-o", "--output", default=lockfile.DEFAULT_NAME, metavar="PATH",
+                   help="where to write the lockfile (default: %(default)s); '-' for stdout")
+    p.add_argument("--python", metavar="PATH", help="capture the environment of this interpreter "
+                   "(a venv or conda env envsnap is not installed in); default: the running one")
+    p.add_argument("--project", metavar="DIR", help="record the git state of this project "
+                   "(default: the working directory, if it is a git work tree)")
+    p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    snapshot = capture(args.python, args.project)
+    if args.output == "-":
+        print(lockfile.dumps(snapshot), end="")
+    else:
+        lockfile.dump(snapshot, args.output)
+    if args.json:
+        _output.print_json(lockfile.to_dict(lockfile.seal(snapshot)))
+    if args.output != "-":
+        err = _output.stderr()
+        py = snapshot.python
+        err.print(
+            f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
+            f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s"
+        )
+        for warning in snapshot.envsnap.warnings:
+            err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
+    return 0

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+from rich.table import Table
+
+from .. import lockfile
+from ..model import Snapshot
+from . import _output
+
+ORDER = 20
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("show", help="a short human summary of a lockfile")
+    p.add_argument("lock", metavar="LOCK", help="the lockfile")
+    p.add_argument("--json", action="store_true", help="the whole lock as JSON")
+    p.set_defaults(func=run)
+
+
+def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
+    py = s.python
+    rows = [
+        ("Python", f"{py.implementation} {py.version} ({py.abi}, {py.kind})"),
+        ("Packages", _package_counts(s)),
+        ("OS", f"{s.platform.os_name or s.platform.os_id} {s.platform.machine}, kernel {s.platform.kernel}"),
+        ("libc", f"{s.platform.libc} {s.platform.libc_version}".strip() or "unknown"),
+        ("CPU", f"{s.hardware.cpu.model or s.hardware.cpu.arch} ({s.hardware.cpu.logical_cores} logical cores)"),
+        ("Memory", f"{s.hardware.memory_mib} MiB"),
+        ("System packages", f"{len(s.system.packages)} ({s.system.manager or 'no package manager'}), "
+                            f"{sum(1 for p in s.system.packages if p.needed_by)} needed by Python packages"),
+    ]
+    if s.nvidia is not None:
+        rows.append(("NVIDIA driver", f"{s.nvidia.driver_version} (CUDA {s.nvidia.cuda_driver_version})"
+                     if not s.nvidia.error else f"error: {s.nvidia.error}"))
+    for gpu in s.hardware.gpus:
+        rows.append((f"GPU {gpu.index}", f"{gpu.name}, sm {gpu.compute_capability}, {gpu.memory_mib} MiB"))
+    if s.cuda is not None:
+        parts = [f"runtime {s.cuda.runtime_version}" if s.cuda.runtime_version else "",
+                 f"cuDNN {s.cuda.cudnn_version}" if s.cuda.cudnn_version else "",
+                 f"NCCL {s.cuda.nccl_version}" if s.cuda.nccl_version else ""]
+        rows.append(("CUDA", ", ".join(p for p in parts if p) or "none"))
+    for name, fw in sorted(s.frameworks.items()):
+        build = f"CUDA {fw.cuda_version}" if fw.cuda_version else ("ROCm " + fw.rocm_version if fw.rocm_version
+                                                                   else "CPU")
+        rows.append((name, f"{fw.version} ({build})"))
+    if s.conda is not None:
+        rows.append(("Conda", f"{len(s.conda.packages)} packages ({s.conda.subdir})"))
+    if s.project is not None:
+        state = "dirty" if s.project.dirty else "clean"
+        rows.append(("Project", f"{s.project.commit[:12]} on {s.project.branch or '(detached)'}, {state}"))
+    rows.append(("Captured", f"{s.envsnap.created} by {s.envsnap.generator}"))
+    rows.append(("Digest", s.envsnap.content_digest))
+    if s.envsnap.warnings:
+        rows.append(("Warnings", str(len(s.envsnap.warnings))))
+    return rows
+
+
+def _package_counts(s: Snapshot) -> str:
+    kinds = Counter(p.source.kind for p in s.python.packages)
+    detail = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    return f"{len(s.python.packages)} Python ({detail})" if detail else "0 Python"
+
+
+def run(args: argparse.Namespace) -> int:
+    snapshot = lockfile.load(args.lock)
+    if args.json:
+        _output.print_json(lockfile.to_dict(snapshot))
+        return 0
+    table = Table(title=f"envsnap lock: {args.lock}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in summary_rows(snapshot):
+        table.add_row(key, value)
+    _output.stdout().print(table)
+    return 0

@@ -1,0 +1,31 @@
+"""Exception hierarchy. The library raises; only the CLI prints and exits."""
+
+from __future__ import annotations
+
+
+class EnvsnapError(Exception):
+    """Root of every error envsnap raises on purpose."""
+
+    exit_code = 2
+
+
+class LockfileError(EnvsnapError):
+    """A lockfile is unreadable, invalid or of an unknown schema."""
+
+
+class ProbeError(EnvsnapError):
+    """A probe could not inspect the environment (bad interpreter, unreadable database)."""
+
+
+class CheckError(EnvsnapError):
+    """The compatibility check could not run."""
+
+
+class RebuildError(EnvsnapError):
+    """A rebuild failed; nothing half-built is left behind."""
+
+    exit_code = 4
+
+
+class ExportError(EnvsnapError):
+    """A lock cannot be written in the requested format."""

@@ -1,0 +1,254 @@
+"""The snapshot model: frozen dataclasses, the only thing that crosses between envsnap's parts.
+
+Field names are the lockfile's keys (see docs/lockfile.md). Optional tables are ``None`` when the thing is
+absent (no GPU, no conda, no git work tree); lists are tuples so a snapshot is hashable and immutable.
+Serialisation lives in ``envsnap.lockfile``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+SCHEMA_VERSION = 1
+
+
+def _empty_map() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Meta:
+    schema_version: int = SCHEMA_VERSION
+    generator: str = ""
+    created: str = ""
+    content_digest: str = ""
+    # Things the capture noticed but could not record fully (a broken dist-info, an unreadable database).
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Platform:
+    system: str = ""
+    machine: str = ""
+    os_id: str = ""
+    os_version: str = ""
+    os_name: str = ""
+    kernel: str = ""
+    libc: str = ""
+    libc_version: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a distribution came from (PEP 610 ``direct_url.json``); ``kind = "index"`` when it has none."""
+
+    kind: str = "index"  # index | vcs | archive | directory
+    url: str = ""
+    vcs: str = ""
+    commit_id: str = ""
+    requested_revision: str = ""
+    subdirectory: str = ""
+    archive_hash: str = ""  # "sha256=<hex>"
+    editable: bool = False
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """The exact file that was installed, recovered by ``envsnap pin``."""
+
+    filename: str
+    url: str
+    sha256: str
+    size: int = 0
+    upload_time: str = ""
+    index: str = ""
+    rebuilt: bool = False  # built locally (sdist, VCS, directory): not the upstream artifact
+
+
+@dataclass(frozen=True)
+class PythonPackage:
+    name: str  # canonical (PEP 503) name
+    version: str
+    installer: str = ""
+    requested: bool = False
+    wheel_tags: tuple[str, ...] = ()
+    source: Source = field(default_factory=Source)
+    record_digest: str = ""
+    metadata_name: str = ""  # the name as the distribution spells it
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str = ""
+    artifact: Artifact | None = None
+    # The files were installed by conda even if INSTALLER says otherwise (conda-meta lists them).
+    conda_managed: bool = False
+
+
+@dataclass(frozen=True)
+class PythonEnv:
+    implementation: str = ""
+    version: str = ""
+    abi: str = ""  # the interpreter's own ABI tag, e.g. "cp311"
+    soabi: str = ""
+    platform_tag: str = ""  # sysconfig.get_platform()
+    pointer_bits: int = 64
+    free_threaded: bool = False
+    kind: str = "system"  # venv | conda | system
+    executable: str = ""  # relative to the environment's prefix
+    packages: tuple[PythonPackage, ...] = ()
+
+
+@dataclass(frozen=True)
+class SystemPackage:
+    manager: str
+    name: str
+    version: str
+    arch: str = ""
+    needed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SystemLibrary:
+    """One shared library outside the environment that its binaries load."""
+
+    soname: str
+    path: str = ""  # resolved through the loader; "" when not found
+    package: str = ""  # owning system package, "" when no package owns it
+    needed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class System:
+    manager: str = ""  # dpkg | rpm | apk | "" (none found)
+    packages: tuple[SystemPackage, ...] = ()
+    libraries: tuple[SystemLibrary, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cpu:
+    vendor: str = ""
+    model: str = ""
+    arch: str = ""
+    logical_cores: int = 0
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gpu:
+    index: int
+    name: str = ""
+    compute_capability: str = ""
+    memory_mib: int = 0
+    uuid: str = ""
+    serial: str = ""
+
+
+@dataclass(frozen=True)
+class Hardware:
+    memory_mib: int = 0
+    cpu: Cpu = field(default_factory=Cpu)
+    gpus: tuple[Gpu, ...] = ()
+
+
+@dataclass(frozen=True)
+class Nvidia:
+    driver_version: str = ""
+    cuda_driver_version: str = ""  # the CUDA version the driver supports, e.g. "12.8"
+    source: str = ""  # how it was read, e.g. "nvml"
+    error: str = ""  # set when the driver answered with an error or hung
+
+
+@dataclass(frozen=True)
+class CudaLibrary:
+    """One copy of one CUDA component found in or around the environment."""
+
+    component: str  # runtime | cudnn | nccl | cublas
+    version: str
+    source: str  # pip | conda | system | cuda_home
+    location: str = ""  # a distribution name, or a path (relative to the prefix where inside it)
+    method: str = ""  # metadata | header | version_json | ctypes
+    selected: bool = False  # the copy the environment's frameworks would load
+
+
+@dataclass(frozen=True)
+class Cuda:
+    runtime_version: str = ""
+    runtime_source: str = ""
+    cudnn_version: str = ""
+    cudnn_source: str = ""
+    nccl_version: str = ""
+    nccl_source: str = ""
+    cublas_version: str = ""
+    cublas_source: str = ""
+    toolkit_version: str = ""  # CUDA_HOME / /usr/local/cuda, when present
+    copies: tuple[CudaLibrary, ...] = ()
+
+
+@dataclass(frozen=True)
+class Framework:
+    name: str
+    version: str = ""
+    cuda_version: str = ""  # the CUDA the build targets
+    cudnn_version: str = ""
+    rocm_version: str = ""
+    git_version: str = ""
+    arch_list: tuple[str, ...] = ()  # sm_XY / compute_XY, from a --deep import
+    cuda_available: bool | None = None  # from a --deep import
+    deep: bool = False
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class CondaPackage:
+    name: str
+    version: str
+    build: str = ""
+    build_number: int = 0
+    channel: str = ""
+    subdir: str = ""
+    url: str = ""
+    md5: str = ""
+    sha256: str = ""
+    depends: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Conda:
+    subdir: str = ""
+    channels: tuple[str, ...] = ()
+    packages: tuple[CondaPackage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    vcs: str = "git"
+    commit: str = ""
+    branch: str = ""
+    dirty: bool = False
+    diff_digest: str = ""
+    remote_url: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    envsnap: Meta = field(default_factory=Meta)
+    platform: Platform = field(default_factory=Platform)
+    python: PythonEnv = field(default_factory=PythonEnv)
+    system: System = field(default_factory=System)
+    hardware: Hardware = field(default_factory=Hardware)
+    environment: Mapping[str, str] = field(default_factory=_empty_map)
+    project: Project | None = None
+    nvidia: Nvidia | None = None
+    cuda: Cuda | None = None
+    frameworks: Mapping[str, Framework] = field(default_factory=lambda: MappingProxyType({}))
+    conda: Conda | None = None
+
+    def package(self, name: str) -> PythonPackage | None:
+        """The Python package of this (canonical or not) name, if locked."""
+        from packaging.utils import canonicalize_name
+
+        wanted = canonicalize_name(name)
+        for pkg in self.python.packages:
+            if pkg.name == wanted:
+                return pkg
+        return None

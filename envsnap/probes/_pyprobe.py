@@ -1,0 +1,285 @@
+"""Inspect the Python environment this file runs in and print it as JSON.
+
+This module runs inside the *target* interpreter, which may be any CPython/PyPy >= 3.7 without envsnap
+installed: it must use the standard library only and keep to syntax old interpreters accept.
+envsnap also imports it to capture its own interpreter in-process (``probe()``).
+
+Paths it returns are absolute; the caller makes them relative before anything is recorded.
+"""
+
+import hashlib
+import json
+import os
+import platform
+import re
+import sys
+import sysconfig
+
+_NAME_RE = re.compile(r"[-_.]+")
+# Files an installer writes or rewrites: not part of what the wheel carries.
+_INSTALLER_FILES = frozenset(
+    ["INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "RECORD.jws", "RECORD.p7s", "uv_cache.json"]
+)
+_SO_RE = re.compile(r"\.so(\.[0-9]+)*$")
+
+
+def canonical_name(name):
+    return _NAME_RE.sub("-", name).lower()
+
+
+def _read_text(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def _headers(text):
+    """The RFC 822 header block of a METADATA / PKG-INFO file as a list of (key, value)."""
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        if line[0] in " \t" and out:
+            key, value = out[-1]
+            out[-1] = (key, value + "\n" + line.strip())
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            out.append((key.strip(), value.strip()))
+    return out
+
+
+def _abi_tag():
+    impl = sys.implementation.name
+    if impl == "cpython":
+        flags = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
+        return "cp%d%d%s" % (sys.version_info[0], sys.version_info[1], flags)
+    soabi = sysconfig.get_config_var("SOABI") or ""
+    return soabi.replace("-", "_").replace(".", "_")
+
+
+def _env_kind():
+    if os.path.isdir(os.path.join(sys.prefix, "conda-meta")):
+        return "conda"
+    if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
+        return "venv"
+    return "system"
+
+
+class _Layout:
+    """Maps RECORD paths to location-independent names (``scripts/x``, ``data/share/x``)."""
+
+    def __init__(self):
+        paths = sysconfig.get_paths()
+        self.roots = []
+        for key in ("scripts", "include", "data"):
+            value = paths.get(key)
+            if value:
+                self.roots.append((os.path.normcase(os.path.realpath(value)), key))
+        # Longest root first so that "scripts" (inside "data") wins over "data".
+        self.roots.sort(key=lambda item: -len(item[0]))
+
+    def place(self, site_dir, entry):
+        if not entry.startswith(".."):
+            return entry, None
+        absolute = os.path.normcase(os.path.realpath(os.path.join(site_dir, entry)))
+        for root, key in self.roots:
+            if absolute == root or absolute.startswith(root + os.sep):
+                return key + "/" + os.path.relpath(absolute, root).replace(os.sep, "/"), key
+        return entry, "outside"
+
+
+def _generated_script(path):
+    """True for a script whose shebang an installer wrote or rewrote to name its interpreter."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return False
+    if head.startswith(b"#!"):
+        first = head.split(b"\n", 1)[0]
+        return b"python" in first or first.strip() == b"#!/bin/sh"
+    # A launcher such as uv's/pip's trampoline executables on Windows; console-script exes.
+    return head.startswith(b"MZ")
+
+
+def record_digest(site_dir, dist_dir, record_text, layout, console_scripts):
+    """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects."""
+    dist_name = os.path.basename(dist_dir)
+    lines = []
+    shared = []
+    import csv
+
+    for row in csv.reader(record_text.splitlines()):
+        if not row or not row[0]:
+            continue
+        entry = row[0].replace("\\", "/")
+        digest = row[1] if len(row) > 1 else ""
+        size = row[2] if len(row) > 2 else ""
+        parts = entry.split("/")
+        if "__pycache__" in parts or entry.endswith((".pyc", ".pyo")):
+            continue
+        if len(parts) == 2 and parts[0] == dist_name and parts[1] in _INSTALLER_FILES:
+            continue
+        name, where = layout.place(site_dir, entry)
+        absolute = os.path.normpath(os.path.join(site_dir, entry))
+        if where == "scripts":
+            script = name.split("/", 1)[1]
+            stem = script[:-4] if script.endswith(".exe") else script
+            if stem in console_scripts or _generated_script(absolute):
+                continue
+        lines.append("%s,%s,%s" % (name, digest, size))
+        if _SO_RE.search(entry) or entry.endswith(".pyd"):
+            shared.append(absolute)
+    lines.sort()
+    blob = "\n".join(lines).encode("utf-8")
+    return "sha256:" + hashlib.sha256(blob).hexdigest(), shared
+
+
+def _console_scripts(dist_dir):
+    path = os.path.join(dist_dir, "entry_points.txt")
+    names = set()
+    if not os.path.isfile(path):
+        return names
+    section = ""
+    for line in _read_text(path).splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+        elif "=" in line and section in ("console_scripts", "gui_scripts"):
+            names.add(line.split("=", 1)[0].strip())
+    return names
+
+
+def _dist_info(site_dir, entry, layout):
+    dist_dir = os.path.join(site_dir, entry)
+    egg = entry.endswith(".egg-info")
+    if egg and not os.path.isdir(dist_dir):
+        text = _read_text(dist_dir)  # a single-file PKG-INFO style egg-info
+        files = []
+    else:
+        files = os.listdir(dist_dir)
+        meta_name = "PKG-INFO" if egg else "METADATA"
+        if meta_name not in files:
+            raise ValueError("no %s file" % meta_name)
+        text = _read_text(os.path.join(dist_dir, meta_name))
+    headers = _headers(text)
+    fields = {}
+    requires = []
+    for key, value in headers:
+        lower = key.lower()
+        if lower == "requires-dist":
+            requires.append(value)
+        elif lower not in fields:
+            fields[lower] = value
+    name = fields.get("name", "")
+    version = fields.get("version", "")
+    if not name or not version:
+        raise ValueError("METADATA has no Name or Version")
+    info = {
+        "name": canonical_name(name),
+        "metadata_name": name,
+        "version": version,
+        "requires_dist": sorted(set(requires)),
+        "requires_python": fields.get("requires-python", ""),
+        "installer": "",
+        "requested": "REQUESTED" in files,
+        "wheel_tags": [],
+        "direct_url": None,
+        "record_digest": "",
+        "shared_objects": [],
+        "site_dir": site_dir,
+        "dist_dir": dist_dir,
+        "format": "egg-info" if egg else "dist-info",
+    }
+    if "INSTALLER" in files:
+        info["installer"] = _read_text(os.path.join(dist_dir, "INSTALLER")).strip()
+    if "WHEEL" in files:
+        tags = []
+        for key, value in _headers(_read_text(os.path.join(dist_dir, "WHEEL"))):
+            if key.lower() == "tag":
+                tags.append(value)
+        info["wheel_tags"] = sorted(set(tags))
+    if "direct_url.json" in files:
+        try:
+            info["direct_url"] = json.loads(_read_text(os.path.join(dist_dir, "direct_url.json")))
+        except ValueError:
+            info["warning"] = "direct_url.json is not valid JSON"
+    if "RECORD" in files:
+        digest, shared = record_digest(
+            site_dir, dist_dir, _read_text(os.path.join(dist_dir, "RECORD")), layout, _console_scripts(dist_dir)
+        )
+        info["record_digest"] = digest
+        info["shared_objects"] = shared
+    elif "installed-files.txt" in files:
+        for line in _read_text(os.path.join(dist_dir, "installed-files.txt")).splitlines():
+            line = line.strip()
+            if _SO_RE.search(line):
+                info["shared_objects"].append(os.path.normpath(os.path.join(dist_dir, line)))
+    return info
+
+
+def _scan_path(entries, script_dir):
+    seen_dirs = set()
+    for raw in entries:
+        entry = raw or os.getcwd()
+        real = os.path.realpath(entry)
+        if real in seen_dirs or real == script_dir or not os.path.isdir(real):
+            continue
+        seen_dirs.add(real)
+        yield entry
+
+
+def probe(path_entries=None):
+    """The environment as a JSON-ready dict."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    if path_entries is None:
+        # sys.path[0] is the running script's folder (or the working directory), not the environment.
+        path_entries = sys.path[1:]
+    layout = _Layout()
+    packages = []
+    warnings = []
+    seen = {}
+    for site_dir in _scan_path(path_entries, here):
+        try:
+            names = sorted(os.listdir(site_dir))
+        except OSError:
+            continue
+        for entry in names:
+            if not entry.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                info = _dist_info(site_dir, entry, layout)
+            except Exception as exc:  # noqa: BLE001 - one broken distribution must not stop the rest
+                warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": str(exc)})
+                continue
+            if info["name"] in seen:
+                warnings.append(
+                    {"kind": "shadowed", "path": os.path.join(site_dir, entry),
+                     "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"])}
+                )
+                continue
+            seen[info["name"]] = True
+            packages.append(info)
+    paths = sysconfig.get_paths()
+    return {
+        "implementation": sys.implementation.name,
+        "version": platform.python_version(),
+        "abi": _abi_tag(),
+        "soabi": sysconfig.get_config_var("SOABI") or "",
+        "platform_tag": sysconfig.get_platform(),
+        "pointer_bits": 64 if sys.maxsize > 2**32 else 32,
+        "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "kind": _env_kind(),
+        "prefix": sys.prefix,
+        "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+        "executable": sys.executable,
+        "paths": {k: paths.get(k, "") for k in ("purelib", "platlib", "scripts", "data", "include")},
+        "machine": platform.machine(),
+        "packages": packages,
+        "warnings": warnings,
+    }
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(probe()))
+    sys.stdout.write("\n")

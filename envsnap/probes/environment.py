@@ -1,0 +1,37 @@
+"""Environment variables that change numerical results or which libraries load. Never a secret."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from .._privacy import PathRedactor, is_secret_name, looks_like_secret, strip_credentials
+
+_EXACT = frozenset(
+    {
+        "PYTHONHASHSEED", "PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONOPTIMIZE", "PYTHONUTF8", "PYTHONWARNINGS",
+        "CUBLAS_WORKSPACE_CONFIG", "CUDA_VISIBLE_DEVICES", "CUDA_LAUNCH_BLOCKING", "CUDA_MODULE_LOADING",
+        "CUDA_DEVICE_ORDER", "CUDA_HOME", "CUDA_PATH", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
+        "NVIDIA_TF32_OVERRIDE", "LD_LIBRARY_PATH", "LD_PRELOAD", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "XLA_FLAGS",
+        "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HSA_OVERRIDE_GFX_VERSION", "CC", "CXX",
+        "TOKENIZERS_PARALLELISM", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "SOURCE_DATE_EPOCH",
+    }
+)
+_PREFIXES = ("OMP_", "MKL_", "OPENBLAS_", "KMP_", "GOMP_", "TF_", "TORCH_", "PYTORCH_", "JAX_", "NCCL_",
+             "CUDNN_", "CUBLAS", "NVIDIA_TF32", "XLA_", "ONEDNN_", "DNNL_", "CUPY_", "TRITON_")
+_MAX_VALUE = 4096
+
+
+def filter_environment(environ: Mapping[str, str], redact: PathRedactor) -> dict[str, str]:
+    out = {}
+    for name, value in environ.items():
+        if name not in _EXACT and not name.startswith(_PREFIXES):
+            continue
+        if is_secret_name(name) or looks_like_secret(value):
+            continue
+        value = redact.text(value)
+        if re.search(r"[a-z][a-z0-9+.-]*://", value):
+            value = " ".join(strip_credentials(part) for part in value.split(" "))
+        out[name] = value[:_MAX_VALUE]
+    return dict(sorted(out.items()))

@@ -1,0 +1,54 @@
+"""The project's git state: commit, branch, dirty flag, a digest of the uncommitted change, the remote."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from .. import _runner
+from .._privacy import strip_credentials
+from ..model import Project
+
+
+def _git(directory: str, *args: str) -> _runner.Result:
+    return _runner.run(["git", "-C", directory, *args], timeout=30)
+
+
+def find_root(directory: str) -> str | None:
+    res = _git(directory, "rev-parse", "--show-toplevel")
+    return res.stdout.strip() if res.ok and res.stdout.strip() else None
+
+
+def probe_project(directory: str) -> Project | None:
+    """None when ``directory`` is not inside a git work tree (or git is missing)."""
+    root = find_root(directory)
+    if root is None:
+        return None
+    head = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    commit = head.stdout.strip() if head.ok else ""
+    branch_res = _git(root, "symbolic-ref", "--short", "-q", "HEAD")
+    branch = branch_res.stdout.strip() if branch_res.ok else ""
+    status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    dirty = bool(status.stdout.strip("\0"))
+    diff_digest = ""
+    if dirty:
+        hasher = hashlib.sha256()
+        diff = _git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff") if commit else None
+        hasher.update((diff.stdout if diff else "").encode("utf-8", "surrogateescape"))
+        untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+        for rel in sorted(p for p in untracked.stdout.split("\0") if p):
+            hasher.update(b"\0untracked\0" + rel.encode())
+            try:
+                with open(os.path.join(root, rel), "rb") as fh:
+                    hasher.update(hashlib.sha256(fh.read()).digest())
+            except OSError:
+                pass
+        diff_digest = "sha256:" + hasher.hexdigest()
+    remote = ""
+    remotes = _git(root, "remote")
+    names = remotes.stdout.split() if remotes.ok else []
+    if names:
+        name = "origin" if "origin" in names else names[0]
+        url = _git(root, "remote", "get-url", name)
+        remote = strip_credentials(url.stdout.strip()) if url.ok else ""
+    return Project(commit=commit, branch=branch, dirty=dirty, diff_digest=diff_digest, remote_url=remote)

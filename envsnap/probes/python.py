@@ -1,0 +1,156 @@
+"""The Python layer: run the standard-library probe in the target interpreter, turn its answer into the model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import _runner
+from .._privacy import PathRedactor
+from ..errors import ProbeError
+from ..model import PythonEnv, PythonPackage, Source
+from . import _pyprobe
+
+PROBE_SCRIPT = Path(_pyprobe.__file__)
+PROBE_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class RawPython:
+    """The probe's answer, with absolute paths: used within one capture, never recorded as is."""
+
+    data: dict[str, Any]
+
+    @property
+    def prefix(self) -> str:
+        return str(self.data["prefix"])
+
+    @property
+    def packages(self) -> list[dict[str, Any]]:
+        return list(self.data["packages"])
+
+
+def resolve_interpreter(python: str) -> str:
+    """An interpreter given by path or by name on PATH; a clear error when it is neither."""
+    candidate = python if os.sep in python else (shutil.which(python) or python)
+    path = Path(candidate)
+    if path.is_dir():
+        # A venv or conda prefix given instead of its interpreter.
+        for rel in ("bin/python", "bin/python3", "python.exe", "Scripts/python.exe"):
+            if (path / rel).exists():
+                return str(path / rel)
+        raise ProbeError(f"--python {python}: a directory with no bin/python in it")
+    if not path.exists():
+        raise ProbeError(f"--python {python}: no such interpreter")
+    if not os.access(path, os.X_OK):
+        raise ProbeError(f"--python {python}: not executable")
+    return str(path)
+
+
+def run_probe(python: str | None = None) -> RawPython:
+    """Probe ``python`` (a path to an interpreter) in a subprocess, or this interpreter in-process."""
+    if python is None:
+        return RawPython(_pyprobe.probe())
+    exe = resolve_interpreter(python)
+    # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
+    # site-packages, which that interpreter would see, are captured too.
+    result = _runner.run([exe, "-E", str(PROBE_SCRIPT)], timeout=PROBE_TIMEOUT)
+    if result.timed_out:
+        raise ProbeError(f"--python {python}: the probe did not finish within {PROBE_TIMEOUT:g} s")
+    if not result.ok:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ProbeError(f"--python {python}: not a working Python interpreter ({last})")
+    try:
+        data = json.loads(result.stdout)
+    except ValueError:
+        raise ProbeError(f"--python {python}: the probe printed no JSON (is it a Python interpreter?)") from None
+    if not isinstance(data, dict) or "packages" not in data:
+        raise ProbeError(f"--python {python}: unexpected probe answer")
+    return RawPython(data)
+
+
+def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
+    """PEP 610 ``direct_url.json`` -> Source. Credentials and home directories never survive."""
+    if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
+        return Source()
+    url = redact.url(direct_url["url"])
+    subdirectory = str(direct_url.get("subdirectory", "") or "")
+    vcs = direct_url.get("vcs_info")
+    if isinstance(vcs, dict):
+        return Source(
+            kind="vcs",
+            url=url,
+            vcs=str(vcs.get("vcs", "")),
+            commit_id=str(vcs.get("commit_id", "")),
+            requested_revision=str(vcs.get("requested_revision", "") or ""),
+            subdirectory=subdirectory,
+        )
+    archive = direct_url.get("archive_info")
+    if isinstance(archive, dict):
+        hashes = archive.get("hashes")
+        archive_hash = ""
+        if isinstance(hashes, dict) and hashes:
+            algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
+            archive_hash = f"{algo}={hashes[algo]}"
+        elif isinstance(archive.get("hash"), str):
+            archive_hash = archive["hash"]
+        return Source(kind="archive", url=url, archive_hash=archive_hash, subdirectory=subdirectory)
+    dir_info = direct_url.get("dir_info")
+    if isinstance(dir_info, dict):
+        return Source(kind="directory", url=url, editable=bool(dir_info.get("editable", False)),
+                      subdirectory=subdirectory)
+    return Source(kind="archive", url=url, subdirectory=subdirectory)
+
+
+def python_env(raw: RawPython, redact: PathRedactor) -> tuple[PythonEnv, list[str]]:
+    """The recorded Python layer and the warnings worth keeping in the lockfile."""
+    data = raw.data
+    packages = []
+    for info in raw.packages:
+        packages.append(
+            PythonPackage(
+                name=info["name"],
+                version=info["version"],
+                installer=info.get("installer", ""),
+                requested=bool(info.get("requested")),
+                wheel_tags=tuple(info.get("wheel_tags", ())),
+                source=source_from_direct_url(info.get("direct_url"), redact),
+                record_digest=info.get("record_digest", ""),
+                metadata_name=info.get("metadata_name", "") if info.get("metadata_name") != info["name"] else "",
+                requires_dist=tuple(info.get("requires_dist", ())),
+                requires_python=info.get("requires_python", ""),
+            )
+        )
+    packages.sort(key=lambda p: p.name)
+    warnings = []
+    for w in data.get("warnings", ()):
+        warnings.append(f"python: {w['kind']}: {redact.path(w['path'])}: {redact.text(w['reason'])}")
+    for info in raw.packages:
+        if info.get("warning"):
+            warnings.append(f"python: {info['name']}: {info['warning']}")
+    executable = data.get("executable", "")
+    env = PythonEnv(
+        implementation=data["implementation"],
+        version=data["version"],
+        abi=data["abi"],
+        soabi=data.get("soabi", ""),
+        platform_tag=data.get("platform_tag", ""),
+        pointer_bits=int(data.get("pointer_bits", 64)),
+        free_threaded=bool(data.get("free_threaded", False)),
+        kind=data.get("kind", "system"),
+        executable=_relative(executable, data["prefix"]),
+        packages=tuple(packages),
+    )
+    return env, sorted(warnings)
+
+
+def _relative(path: str, prefix: str) -> str:
+    try:
+        rel = os.path.relpath(path, prefix)
+    except ValueError:
+        return os.path.basename(path)
+    return os.path.basename(path) if rel.startswith("..") else rel

@@ -1,0 +1,344 @@
+"""System packages and the shared libraries the environment's binaries load from outside it.
+
+Every extension module and shared library of every Python distribution is read for DT_NEEDED; each name is
+resolved as the dynamic loader would (RPATH, LD_LIBRARY_PATH, RUNPATH, the ld.so cache, the default
+directories); what resolves outside the environment is mapped to the system package that owns it.
+Reading (files, commands) is kept apart from parsing so parsers are tested on captured text.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import platform
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .. import _runner
+from .._privacy import PathRedactor
+from ..model import System, SystemLibrary, SystemPackage
+from . import elf
+
+DPKG_STATUS = "/var/lib/dpkg/status"
+DPKG_INFO = "/var/lib/dpkg/info"
+APK_DB = "/lib/apk/db/installed"
+
+# Libraries that belong to the host's NVIDIA driver: never recorded, never packed.
+_DRIVER_LIB = re.compile(r"^lib(cuda|nvidia-[\w.-]+|nvcuvid|nvoptix)\.so")
+# What the loader searches when nothing else names a directory.
+_DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    name: str
+    version: str
+    arch: str
+
+
+# ------------------------------------------------------------------------------------------ parsers
+
+
+def parse_dpkg_status(text: str) -> list[InstalledPackage]:
+    """Installed packages from ``/var/lib/dpkg/status`` (stanzas separated by blank lines)."""
+    out = []
+    for stanza in re.split(r"\n\s*\n", text):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            if line[:1] in (" ", "\t") or ":" not in line:
+                continue
+            key, value = line.split(":", 1)
+            fields[key.strip()] = value.strip()
+        status = fields.get("Status", "").split()
+        if fields.get("Package") and len(status) == 3 and status[2] == "installed":
+            out.append(InstalledPackage(fields["Package"], fields.get("Version", ""), fields.get("Architecture", "")))
+    return out
+
+
+def parse_apk_db(text: str) -> tuple[list[InstalledPackage], dict[str, str]]:
+    """Packages and file owners from ``/lib/apk/db/installed`` (P: name, V: version, A: arch, F: dir, R: file)."""
+    packages: list[InstalledPackage] = []
+    owners: dict[str, str] = {}
+    for stanza in re.split(r"\n\s*\n", text):
+        name = version = arch = folder = ""
+        for line in stanza.splitlines():
+            key, _, value = line.partition(":")
+            if key == "P":
+                name = value
+            elif key == "V":
+                version = value
+            elif key == "A":
+                arch = value
+            elif key == "F":
+                folder = value
+            elif key == "R" and name:
+                owners["/" + folder + "/" + value] = name
+        if name:
+            packages.append(InstalledPackage(name, version, arch))
+    return packages, owners
+
+
+def parse_rpm_qa(text: str) -> list[InstalledPackage]:
+    """``rpm -qa --qf '%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'`` output."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[0]:
+            version = parts[1][2:] if parts[1].startswith("0:") else parts[1]
+            out.append(InstalledPackage(parts[0], version, parts[2]))
+    return out
+
+
+def parse_ldconfig(text: str) -> dict[str, list[tuple[str, str]]]:
+    """``ldconfig -p`` -> soname -> [(flags, path)] in cache order."""
+    cache: dict[str, list[tuple[str, str]]] = {}
+    for line in text.splitlines():
+        m = re.match(r"\s+(\S+)\s+\(([^)]*)\)(?:\s+OS ABI:[^=]*)?\s+=>\s+(\S+)", line)
+        if m:
+            cache.setdefault(m.group(1), []).append((m.group(2), m.group(3)))
+    return cache
+
+
+# ------------------------------------------------------------------------------------------ readers
+
+
+def detect_manager() -> str:
+    if os.path.exists(DPKG_STATUS):
+        return "dpkg"
+    if os.path.exists(APK_DB):
+        return "apk"
+    if glob.glob("/var/lib/rpm/*") or glob.glob("/usr/lib/sysimage/rpm/*"):
+        return "rpm"
+    return ""
+
+
+class PackageDatabase:
+    """The host's package manager: its installed list and who owns a file (loaded lazily, once)."""
+
+    def __init__(self, manager: str | None = None):
+        self.manager = detect_manager() if manager is None else manager
+        self.warnings: list[str] = []
+        self._owners: dict[str, str] | None = None
+        self._apk_owners: dict[str, str] = {}
+
+    def installed(self) -> list[InstalledPackage]:
+        try:
+            if self.manager == "dpkg":
+                with open(DPKG_STATUS, encoding="utf-8", errors="replace") as fh:
+                    return parse_dpkg_status(fh.read())
+            if self.manager == "apk":
+                with open(APK_DB, encoding="utf-8", errors="replace") as fh:
+                    packages, self._apk_owners = parse_apk_db(fh.read())
+                return packages
+            if self.manager == "rpm":
+                res = _runner.run(
+                    ["rpm", "-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"], timeout=60
+                )
+                if not res.ok:
+                    raise OSError(res.stderr.strip() or "rpm -qa failed")
+                return parse_rpm_qa(res.stdout)
+        except OSError as exc:
+            self.warnings.append(f"system: cannot read the {self.manager} database: {exc}")
+        return []
+
+    def owners(self, paths: Iterable[str]) -> dict[str, str]:
+        """path -> owning package name, for the paths any package owns."""
+        wanted = {p: _canonical_path(p) for p in paths}
+        if not wanted:
+            return {}
+        if self.manager == "dpkg":
+            table = self._dpkg_owners()
+        elif self.manager == "apk":
+            table = {_canonical_path(k): v for k, v in self._apk_owners.items()}
+        elif self.manager == "rpm":
+            table = self._rpm_owners(list(wanted))
+        else:
+            return {}
+        out = {}
+        for path, canon in wanted.items():
+            owner = table.get(path) or table.get(canon)
+            if owner:
+                out[path] = owner
+        return out
+
+    def _dpkg_owners(self) -> dict[str, str]:
+        if self._owners is None:
+            owners: dict[str, str] = {}
+            try:
+                lists = sorted(os.listdir(DPKG_INFO))
+            except OSError as exc:
+                self.warnings.append(f"system: cannot read {DPKG_INFO}: {exc.strerror}")
+                lists = []
+            for entry in lists:
+                if not entry.endswith(".list"):
+                    continue
+                package = entry[: -len(".list")].split(":", 1)[0]
+                try:
+                    with open(os.path.join(DPKG_INFO, entry), encoding="utf-8", errors="replace") as fh:
+                        for line in fh:
+                            if ".so" in line:
+                                path = line.rstrip("\n")
+                                owners.setdefault(path, package)
+                                owners.setdefault(_canonical_path(path), package)
+                except OSError:
+                    continue
+            self._owners = owners
+        return self._owners
+
+    def _rpm_owners(self, paths: list[str]) -> dict[str, str]:
+        res = _runner.run(["rpm", "-qf", "--qf", "%{NAME}\\n", *paths], timeout=60)
+        out = {}
+        for path, line in zip(paths, res.stdout.splitlines()):
+            if line and "not owned" not in line and "No such file" not in line:
+                out[path] = line.strip()
+        return out
+
+
+_dir_cache: dict[str, str] = {}
+
+
+def _canonical_path(path: str) -> str:
+    """The path with its directory's symlinks resolved (``/lib`` -> ``/usr/lib`` on merged-/usr systems)."""
+    directory, base = os.path.split(path)
+    real = _dir_cache.get(directory)
+    if real is None:
+        real = _dir_cache[directory] = os.path.realpath(directory)
+    return real + "/" + base
+
+
+# ------------------------------------------------------------------------------------- the loader
+
+
+@dataclass
+class Loader:
+    """Resolves DT_NEEDED names the way ld.so does, for one host."""
+
+    cache: Mapping[str, list[tuple[str, str]]]
+    ld_library_path: tuple[str, ...] = ()
+    default_dirs: tuple[str, ...] = _DEFAULT_DIRS
+    _elf: dict[str, elf.DynamicInfo | None] = field(default_factory=dict)
+
+    @classmethod
+    def for_host(cls) -> Loader:
+        res = _runner.run(["ldconfig", "-p"], timeout=10)
+        if not res.ok:
+            res = _runner.run(["/sbin/ldconfig", "-p"], timeout=10)
+        llp = tuple(p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p)
+        multiarch = tuple(sorted(glob.glob(f"/usr/lib/{platform.machine()}-linux-gnu")))
+        extra = tuple(d.replace("/usr", "", 1) for d in multiarch)
+        return cls(parse_ldconfig(res.stdout) if res.ok else {}, llp, extra + multiarch + _DEFAULT_DIRS)
+
+    def dynamic(self, path: str) -> elf.DynamicInfo | None:
+        real = os.path.realpath(path)
+        if real not in self._elf:
+            try:
+                self._elf[real] = elf.read_dynamic(real)
+            except (OSError, ValueError):
+                self._elf[real] = None
+        return self._elf[real]
+
+    def resolve(self, name: str, origin_file: str, info: elf.DynamicInfo) -> str:
+        if "/" in name:
+            return name if os.path.exists(name) else ""
+        origin = os.path.dirname(os.path.realpath(origin_file))
+
+        def expand(dirs: Iterable[str]) -> list[str]:
+            return [d.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for d in dirs]
+
+        search: list[str] = []
+        if not info.runpath:
+            search += expand(info.rpath)
+        search += list(self.ld_library_path)
+        search += expand(info.runpath)
+        for directory in search:
+            candidate = os.path.join(directory, name)
+            if self._compatible(candidate, info):
+                return os.path.normpath(candidate)
+        for flags, path in self.cache.get(name, ()):
+            if _flags_match(flags, info) and os.path.exists(path):
+                return path
+        for directory in self.default_dirs:
+            candidate = os.path.join(directory, name)
+            if self._compatible(candidate, info):
+                return candidate
+        return ""
+
+    def _compatible(self, candidate: str, info: elf.DynamicInfo) -> bool:
+        if not os.path.exists(candidate):
+            return False
+        other = self.dynamic(candidate)
+        return other is None or (other.machine == info.machine and other.bits == info.bits)
+
+
+def _flags_match(flags: str, info: elf.DynamicInfo) -> bool:
+    wants64 = info.bits == 64
+    has64 = any(tag in flags for tag in ("x86-64", "64bit", "AArch64", "IA-64", "s390x", "riscv64"))
+    if "x32" in flags:
+        return False
+    return has64 == wants64 or info.machine not in (3, 62)
+
+
+# -------------------------------------------------------------------------------------- the probe
+
+
+def probe_system(
+    shared_objects: Mapping[str, Iterable[str]],
+    env_roots: Iterable[str],
+    redact: PathRedactor,
+    database: PackageDatabase | None = None,
+    loader: Loader | None = None,
+) -> tuple[System, list[str]]:
+    """``shared_objects``: distribution name -> absolute paths of its ELF files."""
+    db = database or PackageDatabase()
+    ld = loader or Loader.for_host()
+    roots = tuple(os.path.realpath(r).rstrip("/") + "/" for r in env_roots)
+
+    def inside(path: str) -> bool:
+        real = os.path.realpath(path)
+        return any(real.startswith(r) for r in roots)
+
+    needs: dict[str, set[str]] = {}  # soname -> distributions
+    resolved: dict[str, str] = {}
+    for dist in sorted(shared_objects):
+        for so in shared_objects[dist]:
+            info = ld.dynamic(so)
+            if info is None:
+                continue
+            for name in info.needed:
+                if _DRIVER_LIB.match(name):
+                    continue
+                path = ld.resolve(name, so, info)
+                if path and inside(path):
+                    continue  # bundled with a wheel or another distribution: not a system library
+                needs.setdefault(name, set()).add(dist)
+                if path:
+                    resolved.setdefault(name, path)
+    owners = db.owners(resolved.values())
+    libraries = []
+    package_needs: dict[str, set[str]] = {}
+    for soname in sorted(needs):
+        path = resolved.get(soname, "")
+        owner = owners.get(path, "") if path else ""
+        if owner:
+            package_needs.setdefault(owner, set()).update(needs[soname])
+        libraries.append(
+            SystemLibrary(soname=soname, path=redact.path(path), package=owner, needed_by=tuple(sorted(needs[soname])))
+        )
+    packages = []
+    for pkg in db.installed():
+        packages.append(
+            SystemPackage(
+                manager=db.manager,
+                name=pkg.name,
+                version=pkg.version,
+                arch=pkg.arch,
+                needed_by=tuple(sorted(package_needs.get(pkg.name, ()))),
+            )
+        )
+    packages.sort(key=lambda p: (p.name, p.arch, p.version))
+    warnings = list(db.warnings)
+    for lib in libraries:
+        if not lib.path:
+            warnings.append(f"system: {lib.soname} (needed by {', '.join(lib.needed_by)}) was not found")
+    return System(manager=db.manager, packages=tuple(packages), libraries=tuple(libraries)), warnings

@@ -1,0 +1,67 @@
+"""Fixtures shared by every test area. Area-specific fixtures live in tests/<area>/conftest.py."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from envsnap.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out[-500:]!r}, err={self.err[-500:]!r})"
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``envsnap ARGS`` in-process and return its exit code and output."""
+
+    def invoke(*args: str) -> CliResult:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+def uv_bin() -> str | None:
+    found = shutil.which("uv")
+    if found:
+        return found
+    candidate = Path(sys.executable).parent / "uv"
+    return str(candidate) if candidate.exists() else None
+
+
+@pytest.fixture(scope="session")
+def make_venv() -> Callable[..., Path]:
+    """make_venv(path, *requirements) -> the venv's python. Uses uv when available, else venv + pip."""
+
+    def create(path: Path, *requirements: str, python: str = sys.executable) -> Path:
+        uv = uv_bin()
+        if uv:
+            subprocess.run([uv, "venv", "-q", "--python", python, str(path)], check=True)
+        else:
+            subprocess.run([python, "-m", "venv", str(path)], check=True)
+        exe = path / "bin" / "python"
+        if requirements:
+            if uv:
+                subprocess.run([uv, "pip", "install", "-q", "--python", str(exe), *requirements], check=True)
+            else:
+                subprocess.run([str(exe), "-m", "pip", "install", "-q", *requirements], check=True)
+        return exe
+
+    return create
