@@ -11,6 +11,7 @@ from . import __version__
 from ._privacy import PathRedactor
 from .errors import ProbeError
 from .model import Hardware, Meta, Snapshot
+from .probes import conda as conda_probe
 from .probes import environment, host, project, python, system
 
 
@@ -23,12 +24,14 @@ def capture(
     project_dir: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    conda_prefix: str | None = None,
 ) -> Snapshot:
     """Capture an environment.
 
     ``python_path``: the interpreter of the environment to capture (default: the one running envsnap).
     ``project_dir``: the project whose git state to record (default: the working directory, when it is
     inside a git work tree).
+    ``conda_prefix``: the conda environment to record (default: the interpreter's prefix, when it is one).
     """
     env = os.environ if environ is None else environ
     root = None
@@ -45,8 +48,17 @@ def capture(
     redact = PathRedactor(prefix=raw.prefix, project=root)
     py_env, warnings = python.python_env(raw, redact)
 
+    conda_layer = None
+    prefix = conda_probe.find_prefix(raw.prefix, conda_prefix)
+    if prefix is not None:
+        conda_layer = conda_probe.probe_conda(prefix, redact)
+        py_env = conda_probe.mark_conda_managed(py_env, raw.packages, conda_layer)
+        warnings += conda_layer.warnings
+
     shared = {p["name"]: p["shared_objects"] for p in raw.packages if p.get("shared_objects")}
     env_roots = {raw.prefix, *(p["site_dir"] for p in raw.packages)}
+    if conda_layer is not None:
+        env_roots.add(conda_layer.prefix)
     sys_table, sys_warnings = system.probe_system(shared, env_roots, redact)
     warnings += sys_warnings
 
@@ -63,4 +75,7 @@ def capture(
         hardware=Hardware(memory_mib=memory, cpu=cpu),
         environment=environment.filter_environment(env, redact),
         project=proj,
+        conda=conda_layer.conda if conda_layer else None,
+        # Until the CUDA probe merges its copies with these, the conda packages alone describe [cuda].
+        cuda=conda_probe.cuda_from_conda(conda_layer.conda) if conda_layer else None,
     )

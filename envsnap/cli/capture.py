@@ -20,13 +20,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "(a venv or conda env envsnap is not installed in); default: the running one")
     p.add_argument("--project", metavar="DIR", help="record the git state of this project "
                    "(default: the working directory, if it is a git work tree)")
+    p.add_argument("--prefix", metavar="PATH", help="record this conda environment (its conda-meta/) "
+                   "(default: the interpreter's prefix, when it is a conda environment)")
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    snapshot = capture(args.python, args.project)
+    snapshot = capture(args.python, args.project, conda_prefix=args.prefix)
     if args.output == "-":
         print(lockfile.dumps(snapshot), end="")
     else:
@@ -38,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         py = snapshot.python
         err.print(
             f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
+            f"{len(snapshot.conda.packages) if snapshot.conda else 0} conda packages, "
             f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s"
         )
         for warning in snapshot.envsnap.warnings:
