@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .._privacy import PathRedactor
+from .._privacy import PathRedactor, strip_credentials
 from ..errors import ProbeError
 from ..model import Conda, CondaPackage, Cuda, CudaLibrary, PythonEnv
 
@@ -65,7 +65,7 @@ def find_prefix(python_prefix: str | None, explicit: str | None = None) -> str |
 def clean_url(url: str, redact: PathRedactor | None = None) -> str:
     """A package or channel URL fit for a lockfile: no credentials, no anaconda.org token."""
     url = _TOKEN_SEGMENT.sub("/", url, count=1)
-    return redact.url(url) if redact is not None else url
+    return redact.url(url) if redact is not None else strip_credentials(url)
 
 
 def _hex(value: Any, length: int, field: str) -> str:
