@@ -29,3 +29,13 @@ class RebuildError(EnvsnapError):
 
 class ExportError(EnvsnapError):
     """A lock cannot be written in the requested format."""
+
+
+class PinError(EnvsnapError):
+    """The package index could not be read, or its configuration is invalid."""
+
+
+class BundleError(EnvsnapError):
+    """A bundle cannot be made, read or trusted (missing file, bad hash, unsafe archive)."""
+
+    exit_code = 4

@@ -102,52 +102,130 @@ def _generated_script(path):
     return head.startswith(b"MZ")
 
 
-def record_digest(site_dir, dist_dir, record_text, layout, console_scripts):
-    """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects."""
-    dist_name = os.path.basename(dist_dir)
+def _digest(rows, dist_name, place, generated, console_scripts):
+    """The RECORD digest over ``rows`` of (entry, hash, size).
+
+    ``place(entry)`` gives a location-independent name and its area ("scripts", "data", "outside" or None
+    for site-packages); ``generated(entry)`` says whether a script's shebang names the interpreter.
+    Returns the digest and the entries that are shared objects.
+    """
     lines = []
     shared = []
-    import csv
-
-    for row in csv.reader(record_text.splitlines()):
-        if not row or not row[0]:
-            continue
-        entry = row[0].replace("\\", "/")
-        digest = row[1] if len(row) > 1 else ""
-        size = row[2] if len(row) > 2 else ""
+    for entry, digest, size in rows:
         parts = entry.split("/")
         if "__pycache__" in parts or entry.endswith((".pyc", ".pyo")):
             continue
         if len(parts) == 2 and parts[0] == dist_name and parts[1] in _INSTALLER_FILES:
             continue
-        name, where = layout.place(site_dir, entry)
-        absolute = os.path.normpath(os.path.join(site_dir, entry))
+        name, where = place(entry)
+        if name is None:
+            continue
         if where == "scripts":
             script = name.split("/", 1)[1]
             stem = script[:-4] if script.endswith(".exe") else script
-            if stem in console_scripts or _generated_script(absolute):
+            if stem in console_scripts or generated(entry):
                 continue
         lines.append("%s,%s,%s" % (name, digest, size))
         if _SO_RE.search(entry) or entry.endswith(".pyd"):
-            shared.append(absolute)
+            shared.append(entry)
     lines.sort()
     blob = "\n".join(lines).encode("utf-8")
     return "sha256:" + hashlib.sha256(blob).hexdigest(), shared
 
 
-def _console_scripts(dist_dir):
-    path = os.path.join(dist_dir, "entry_points.txt")
+def _record_rows(record_text):
+    import csv
+
+    for row in csv.reader(record_text.splitlines()):
+        if not row or not row[0]:
+            continue
+        yield row[0].replace("\\", "/"), (row[1] if len(row) > 1 else ""), (row[2] if len(row) > 2 else "")
+
+
+def record_digest(site_dir, dist_dir, record_text, layout, console_scripts):
+    """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects.
+
+    Installers write or rewrite some files (INSTALLER, REQUESTED, direct_url.json, RECORD, console scripts,
+    shebangs naming the interpreter, byte code): they are left out, and paths outside site-packages are
+    named by their scheme key (``scripts/x``, ``data/share/x``), so one wheel installed by pip or uv, in any
+    location, gives one digest. ``wheel_record_digest`` computes the same digest from the wheel file.
+    """
+
+    def place(entry):
+        return layout.place(site_dir, entry)
+
+    def generated(entry):
+        return _generated_script(os.path.normpath(os.path.join(site_dir, entry)))
+
+    digest, shared = _digest(
+        _record_rows(record_text), os.path.basename(dist_dir), place, generated, console_scripts
+    )
+    return digest, [os.path.normpath(os.path.join(site_dir, entry)) for entry in shared]
+
+
+# Wheel ``<name>.data/<key>/`` folders and the names ``_Layout.place`` gives the same files once installed.
+_WHEEL_DATA_KEYS = {"purelib": "", "platlib": "", "scripts": "scripts/", "data": "data/"}
+
+
+def wheel_record_digest(wheel_path):
+    """The RECORD digest (as ``record_digest`` computes it for the installed files) of a wheel file."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel_path) as archive:
+        names = archive.namelist()
+        records = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/RECORD")]
+        if len(records) != 1:
+            raise ValueError("%s: expected one .dist-info/RECORD, found %d" % (wheel_path, len(records)))
+        dist_name = records[0].split("/", 1)[0]
+        data_dir = dist_name[: -len(".dist-info")] + ".data/"
+        record_text = archive.read(records[0]).decode("utf-8", "replace")
+        console_scripts = set()
+        entry_points = dist_name + "/entry_points.txt"
+        if entry_points in names:
+            console_scripts = _parse_console_scripts(archive.read(entry_points).decode("utf-8", "replace"))
+
+        def place(entry):
+            if not entry.startswith(data_dir):
+                return entry, None
+            key, _, rest = entry[len(data_dir):].partition("/")
+            if key not in _WHEEL_DATA_KEYS:
+                # headers land in an installer-specific place: name them by scheme key, never matched
+                return key + "/" + rest, "outside"
+            prefix = _WHEEL_DATA_KEYS[key]
+            return prefix + rest, (key if prefix else None)
+
+        def generated(entry):
+            try:
+                with archive.open(entry) as handle:
+                    head = handle.read(256)
+            except KeyError:
+                return False
+            if head.startswith(b"#!"):
+                first = head.split(b"\n", 1)[0]
+                return b"python" in first or first.strip() == b"#!/bin/sh"
+            return head.startswith(b"MZ")
+
+        digest, _ = _digest(_record_rows(record_text), dist_name, place, generated, console_scripts)
+    return digest
+
+
+def _parse_console_scripts(text):
     names = set()
-    if not os.path.isfile(path):
-        return names
     section = ""
-    for line in _read_text(path).splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if line.startswith("["):
             section = line.strip("[]").strip()
         elif "=" in line and section in ("console_scripts", "gui_scripts"):
             names.add(line.split("=", 1)[0].strip())
     return names
+
+
+def _console_scripts(dist_dir):
+    path = os.path.join(dist_dir, "entry_points.txt")
+    if not os.path.isfile(path):
+        return set()
+    return _parse_console_scripts(_read_text(path))
 
 
 def _dist_info(site_dir, entry, layout):

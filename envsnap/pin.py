@@ -1,0 +1,527 @@
+"""``envsnap pin``: recover the exact file every index-installed package came from.
+
+Installed environments keep no wheel hashes (pypa/pip#4732). For each package installed from an index, the
+recorded name + version + wheel tag names one wheel file; pin looks for it on the indexes pip is configured
+with (index-url, extra-index-url, find-links, cert; from pip's config files and ``PIP_*`` variables), reads
+its sha256 from the index (PEP 691 JSON, else PEP 503 HTML), downloads it, checks that hash, and proves it is
+the same content by comparing the wheel's RECORD digest with the installed one. What cannot be pinned is
+listed with the reason; VCS installs keep their url + commit (the bundle builds a wheel from them).
+"""
+
+from __future__ import annotations
+
+import base64
+import configparser
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import ssl
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from ._privacy import strip_credentials
+from .errors import PinError
+from .model import Artifact, Meta, PythonPackage, Snapshot
+from .probes._pyprobe import wheel_record_digest
+
+PYPI = "https://pypi.org/simple"
+FETCH_TIMEOUT = 60.0
+_ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+           "text/html;q=0.01")
+WARNING_PREFIX = "pin: "
+
+
+# ------------------------------------------------------------------------------------------ pip's config
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Where pip would look for packages."""
+
+    index_url: str = PYPI
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    cert: str | None = None
+    no_index: bool = False
+
+    @property
+    def indexes(self) -> tuple[str, ...]:
+        return () if self.no_index else (self.index_url, *self.extra_index_urls)
+
+
+def pip_config_files(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """pip's configuration files in the order pip reads them (later ones override earlier ones)."""
+    env = os.environ if environ is None else environ
+    if "PIP_CONFIG_FILE" in env and env["PIP_CONFIG_FILE"] == os.devnull:
+        return []
+    xdg_dirs = env.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":")
+    home = Path(env.get("HOME", str(Path.home())))
+    xdg_home = Path(env.get("XDG_CONFIG_HOME", str(home / ".config")))
+    files = [Path(d) / "pip" / "pip.conf" for d in reversed(xdg_dirs) if d]
+    files.append(Path("/etc/pip.conf"))
+    files += [home / ".pip" / "pip.conf", xdg_home / "pip" / "pip.conf"]
+    files.append(Path(sys.prefix) / "pip.conf")
+    if env.get("PIP_CONFIG_FILE"):
+        files.append(Path(env["PIP_CONFIG_FILE"]))
+    return files
+
+
+def read_pip_config(
+    environ: Mapping[str, str] | None = None, files: Sequence[Path] | None = None
+) -> IndexConfig:
+    """The index configuration pip would use for ``pip install``: files, then ``PIP_*`` variables."""
+    env = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    for path in pip_config_files(env) if files is None else files:
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise PinError(f"{path}: not a valid pip configuration file: {exc}") from None
+        for section in ("global", "install"):  # the command's own section overrides [global]
+            if parser.has_section(section):
+                for key, value in parser.items(section):
+                    values[key.replace("_", "-")] = value
+    for key in ("index-url", "extra-index-url", "find-links", "cert", "no-index"):
+        var = "PIP_" + key.upper().replace("-", "_")
+        if var in env:
+            values[key] = env[var]
+    no_index = values.get("no-index", "").strip().lower() in ("1", "true", "yes", "on")
+    return IndexConfig(
+        index_url=values.get("index-url", "").strip() or PYPI,
+        extra_index_urls=tuple(values.get("extra-index-url", "").split()),
+        find_links=tuple(values.get("find-links", "").split()),
+        cert=values.get("cert", "").strip() or None,
+        no_index=no_index,
+    )
+
+
+# -------------------------------------------------------------------------------------- reading indexes
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One file an index lists for a project."""
+
+    filename: str
+    url: str
+    sha256: str = ""
+    size: int = 0
+    upload_time: str = ""
+    index: str = ""
+
+
+class Fetcher:
+    """Reads index pages and files over http(s) (with pip's certificate bundle) or from the file system."""
+
+    def __init__(self, cert: str | None = None, timeout: float = FETCH_TIMEOUT):
+        self.timeout = timeout
+        self._context = ssl.create_default_context(cafile=cert) if cert else ssl.create_default_context()
+        self._pages: dict[str, tuple[bytes, str, str]] = {}
+
+    def get(self, url: str, accept: str = "*/*") -> tuple[bytes, str, str]:
+        """(body, content type, final url). A missing page is an empty body, other failures ``PinError``."""
+        if url in self._pages:
+            return self._pages[url]
+        local = local_path(url)
+        if local is not None:
+            page = self._read_local(local, url)
+        else:
+            page = self._read_http(url, accept)
+        self._pages[url] = page
+        return page
+
+    def _read_local(self, path: Path, url: str) -> tuple[bytes, str, str]:
+        if path.is_dir():
+            index = path / "index.html"
+            if not index.is_file():
+                return b"", "directory", url
+            path = index
+        try:
+            return path.read_bytes(), "text/html", url
+        except FileNotFoundError:
+            return b"", "", url
+        except OSError as exc:
+            raise PinError(f"{url}: cannot read: {exc.strerror or exc}") from None
+
+    def _read_http(self, url: str, accept: str) -> tuple[bytes, str, str]:
+        clean, auth = _split_auth(url)
+        request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": "envsnap"})
+        if auth:
+            request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+                return response.read(), response.headers.get("Content-Type", ""), response.geturl()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return b"", "", clean
+            raise PinError(f"{strip_credentials(url)}: HTTP {exc.code} {exc.reason}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise PinError(f"{strip_credentials(url)}: cannot reach the index ({reason})") from None
+
+    def download(self, url: str, dest: Path) -> str:
+        """Copy ``url`` to ``dest`` (atomically); return its sha256."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in self._stream(url):
+                    digest.update(chunk)
+                    out.write(chunk)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest.hexdigest()
+
+    def _stream(self, url: str) -> Iterable[bytes]:
+        local = local_path(url)
+        try:
+            if local is not None:
+                with open(local, "rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        yield chunk
+                return
+            clean, auth = _split_auth(url)
+            request = urllib.request.Request(clean, headers={"User-Agent": "envsnap"})
+            if auth:
+                request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+                while chunk := response.read(1 << 20):
+                    yield chunk
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+            raise PinError(f"{strip_credentials(url)}: cannot download ({reason})") from None
+
+
+def local_path(url: str) -> Path | None:
+    """The local path of a ``file://`` URL or a plain path; None for a remote URL."""
+    if url.startswith("file://"):
+        return Path(unquote(urlsplit(url).path))
+    if "://" not in url:
+        return Path(url)
+    return None
+
+
+def _split_auth(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, ""
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), unquote(userinfo)
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str, dict[str, str]]] = []
+        self._href: str | None = None
+        self._attrs: dict[str, str] = {}
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._attrs = {k: v or "" for k, v in attrs}
+            self._href = self._attrs.get("href")
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, "".join(self._text).strip(), self._attrs))
+            self._href = None
+
+
+def parse_simple_html(text: str, base_url: str, index: str = "") -> list[IndexFile]:
+    """PEP 503 project page -> its files (hash from the ``#sha256=`` fragment when given)."""
+    parser = _Anchors()
+    parser.feed(text)
+    out = []
+    for href, label, _attrs in parser.links:
+        url = urljoin(base_url, href)
+        path, _, fragment = url.partition("#")
+        filename = unquote(path.rstrip("/").rsplit("/", 1)[-1]) or label
+        algo, _, value = fragment.partition("=")
+        out.append(IndexFile(filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index))
+    return out
+
+
+def parse_simple_json(data: Mapping[str, object], base_url: str, index: str = "") -> list[IndexFile]:
+    """PEP 691 project page -> its files, with sizes and upload times where the index gives them."""
+    out = []
+    files = data.get("files")
+    if not isinstance(files, list):
+        raise PinError(f"{strip_credentials(base_url)}: JSON project page has no 'files' list")
+    for entry in files:
+        if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
+            continue
+        hashes = entry.get("hashes") if isinstance(entry.get("hashes"), dict) else {}
+        size = entry.get("size")
+        out.append(
+            IndexFile(
+                filename=entry["filename"],
+                url=urljoin(base_url, str(entry.get("url", ""))).partition("#")[0],
+                sha256=str(hashes.get("sha256", "")) if hashes else "",
+                size=size if isinstance(size, int) else 0,
+                upload_time=str(entry.get("upload-time", "") or ""),
+                index=index,
+            )
+        )
+    return out
+
+
+def project_files(fetcher: Fetcher, index_url: str, name: str) -> list[IndexFile]:
+    """The files one index lists for project ``name`` (empty when the index does not have it)."""
+    url = index_url.rstrip("/") + "/" + canonicalize_name(name) + "/"
+    body, content_type, final = fetcher.get(url, _ACCEPT)
+    if not body:
+        return []
+    label = strip_credentials(index_url)
+    if "json" in content_type:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise PinError(f"{label}: invalid JSON project page for {name}") from None
+        return parse_simple_json(data, final, label)
+    return parse_simple_html(body.decode("utf-8", "replace"), final, label)
+
+
+def find_links_files(fetcher: Fetcher, location: str) -> list[IndexFile]:
+    """Files from a ``--find-links`` location: a local directory or an HTML page of links."""
+    local = local_path(location)
+    label = strip_credentials(location)
+    if local is not None and local.is_dir():
+        return [
+            IndexFile(filename=p.name, url=p.resolve().as_uri(), index=label)
+            for p in sorted(local.iterdir())
+            if p.is_file() and p.name.endswith((".whl", ".tar.gz", ".zip"))
+        ]
+    body, _type, final = fetcher.get(location, "text/html")
+    return parse_simple_html(body.decode("utf-8", "replace"), final, label) if body else []
+
+
+# ---------------------------------------------------------------------------------------------- matching
+
+
+def wheel_matches(filename: str, pkg: PythonPackage) -> bool:
+    """True when ``filename`` is a wheel of this name and version carrying exactly the recorded tags."""
+    try:
+        name, version, _build, tags = parse_wheel_filename(filename)
+        same_version = version == Version(pkg.version)
+    except (InvalidWheelFilename, InvalidVersion):
+        return False
+    return name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
+
+
+def sdist_matches(filename: str, pkg: PythonPackage) -> bool:
+    try:
+        name, version = parse_sdist_filename(filename)
+        return name == canonicalize_name(pkg.name) and version == Version(pkg.version)
+    except (InvalidSdistFilename, InvalidVersion):
+        return False
+
+
+# ----------------------------------------------------------------------------------------------- pinning
+
+
+@dataclass(frozen=True)
+class PinOutcome:
+    name: str
+    version: str
+    status: str  # pinned | kept (VCS url + commit) | unpinned | skipped (conda's)
+    reason: str = ""
+    artifact: Artifact | None = None
+
+
+@dataclass(frozen=True)
+class PinResult:
+    snapshot: Snapshot
+    outcomes: tuple[PinOutcome, ...]
+
+    def by_status(self, status: str) -> list[PinOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".cache")
+    return Path(base) / "envsnap" / "artifacts"
+
+
+def cached_path(cache_dir: Path, sha256: str, filename: str) -> Path:
+    """Where a downloaded artifact is kept: content-addressed, so a re-run fetches nothing twice."""
+    return cache_dir / sha256[:2] / sha256 / filename
+
+
+class Pinner:
+    """Pins packages against one index configuration, downloading each candidate once into a cache."""
+
+    def __init__(self, config: IndexConfig, cache_dir: Path, fetcher: Fetcher | None = None):
+        self.config = config
+        self.cache_dir = cache_dir
+        self.fetcher = fetcher or Fetcher(config.cert)
+
+    def candidates(self, pkg: PythonPackage) -> list[IndexFile]:
+        files: list[IndexFile] = []
+        for index in self.config.indexes:
+            files += project_files(self.fetcher, index, pkg.name)
+        for location in self.config.find_links:
+            files += find_links_files(self.fetcher, location)
+        return files
+
+    def fetch(self, file: IndexFile) -> tuple[Path, str]:
+        """The file in the cache and its sha256, checked against the index's hash when it gave one."""
+        if file.sha256:
+            cached = cached_path(self.cache_dir, file.sha256, file.filename)
+            if cached.is_file():
+                return cached, file.sha256
+        tmp_dir = self.cache_dir / ".incoming"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
+            part = Path(tmp) / file.filename
+            sha = self.fetcher.download(file.url, part)
+            if file.sha256 and sha != file.sha256:
+                raise PinError(f"{file.filename}: sha256 {sha} does not match the index's {file.sha256}")
+            final = cached_path(self.cache_dir, sha, file.filename)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(part), final)
+        return final, sha
+
+    def pin_one(self, pkg: PythonPackage) -> PinOutcome:
+        if pkg.conda_managed or pkg.installer == "conda":
+            return PinOutcome(pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer")
+        kind = pkg.source.kind
+        if kind == "vcs":
+            if not pkg.source.commit_id:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"VCS install of {pkg.source.url} "
+                                  "without a recorded commit")
+            return PinOutcome(pkg.name, pkg.version, "kept",
+                              f"VCS: {pkg.source.url} @ {pkg.source.commit_id} (the bundle builds a wheel)")
+        if kind == "directory":
+            what = "editable install" if pkg.source.editable else "install"
+            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{what} from a local directory "
+                              f"({pkg.source.url}): no upstream artifact (the bundle builds a wheel)")
+        if kind == "archive":
+            return self._pin_archive(pkg)
+        if not pkg.wheel_tags:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", "no WHEEL tags recorded (an egg-info "
+                              "or legacy install): the installed file cannot be identified")
+        try:
+            files = self.candidates(pkg)
+        except PinError as exc:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+        wheels = [f for f in files if wheel_matches(f.filename, pkg)]
+        differing = []
+        for file in wheels:
+            outcome = self._prove(pkg, file)
+            if outcome.status == "pinned":
+                return outcome
+            differing.append(outcome.reason)
+        if differing:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", differing[0])
+        sdists = [f for f in files if sdist_matches(f.filename, pkg)]
+        tags = ", ".join(pkg.wheel_tags)
+        if sdists:
+            sdist = sdists[0]
+            try:
+                _path, sha = self.fetch(sdist)
+            except PinError as exc:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            artifact = Artifact(filename=sdist.filename, url=strip_credentials(sdist.url), sha256=sha,
+                                size=sdist.size or _path.stat().st_size, upload_time=sdist.upload_time,
+                                index=sdist.index)
+            return PinOutcome(pkg.name, pkg.version, "pinned",
+                              f"no wheel {tags} on the index: pinned the sdist it was built from", artifact)
+        return PinOutcome(pkg.name, pkg.version, "unpinned",
+                          f"no {pkg.name} {pkg.version} wheel with tag {tags} on the configured indexes")
+
+    def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
+        try:
+            path, sha = self.fetch(file)
+            digest = wheel_record_digest(str(path))
+        except (PinError, OSError, ValueError) as exc:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: {exc}")
+        if pkg.record_digest and digest != pkg.record_digest:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename} on {file.index} has other "
+                              "files than the installed package (RECORD digests differ)")
+        artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
+                            size=file.size or path.stat().st_size, upload_time=file.upload_time, index=file.index)
+        return PinOutcome(pkg.name, pkg.version, "pinned", "", artifact)
+
+    def _pin_archive(self, pkg: PythonPackage) -> PinOutcome:
+        url, algo_hash = pkg.source.url, pkg.source.archive_hash
+        algo, _, value = algo_hash.partition("=")
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        if url.startswith(("http://", "https://")) and algo == "sha256" and value:
+            file = IndexFile(filename=filename, url=url, sha256=value, index="")
+            if filename.endswith(".whl"):
+                return self._prove(pkg, file)
+            try:
+                path, sha = self.fetch(file)
+            except PinError as exc:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            return PinOutcome(pkg.name, pkg.version, "pinned", "archive URL",
+                              Artifact(filename=filename, url=url, sha256=sha, size=path.stat().st_size))
+        return PinOutcome(pkg.name, pkg.version, "unpinned",
+                          f"installed from a local archive ({url}) with no reachable URL and sha256")
+
+
+def pin(
+    snapshot: Snapshot,
+    config: IndexConfig | None = None,
+    *,
+    cache_dir: Path | None = None,
+    only: Callable[[PythonPackage], bool] | None = None,
+    jobs: int = 8,
+) -> PinResult:
+    """The snapshot with ``artifact`` filled for every package that can be pinned, and each outcome.
+
+    Packages that already carry an artifact are kept as they are. The reasons for unpinned packages are
+    also written to the lock's warnings (``pin: NAME VERSION: reason``), replacing those of an earlier pin.
+    """
+    pinner = Pinner(config or read_pip_config(), cache_dir or default_cache_dir())
+    todo = [p for p in snapshot.python.packages if p.artifact is None and (only is None or only(p))]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = dict(zip((p.name for p in todo), pool.map(pinner.pin_one, todo), strict=True))
+    packages = []
+    outcomes = []
+    for pkg in snapshot.python.packages:
+        outcome = results.get(pkg.name)
+        if outcome is None:
+            if pkg.artifact is not None:
+                outcomes.append(PinOutcome(pkg.name, pkg.version, "pinned", "already pinned", pkg.artifact))
+            packages.append(pkg)
+            continue
+        outcomes.append(outcome)
+        packages.append(dataclasses.replace(pkg, artifact=outcome.artifact) if outcome.artifact else pkg)
+    warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
+    warnings += [f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"]
+    meta: Meta = dataclasses.replace(snapshot.envsnap, warnings=tuple(sorted(set(warnings))))
+    pinned = dataclasses.replace(
+        snapshot, envsnap=meta, python=dataclasses.replace(snapshot.python, packages=tuple(packages))
+    )
+    return PinResult(pinned, tuple(outcomes))

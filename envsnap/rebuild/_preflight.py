@@ -1,0 +1,37 @@
+"""The compatibility check every rebuild runs first. Kept in one small function so the rebuilders share it."""
+
+from __future__ import annotations
+
+from ..errors import RebuildError
+from ..model import Snapshot
+
+
+def preflight(lock: Snapshot, *, target: str, python: str | None, force: bool) -> tuple[str, ...]:
+    """Run ``envsnap check`` for ``target``; the notes to record in the plan.
+
+    A failing check stops the rebuild unless ``force``, in which case the override is recorded.
+    """
+    try:
+        from ..compat import check  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return ("compatibility check unavailable in this envsnap build; not run",)
+    report = check(lock, None, target=target, python=python)
+    problems = _failures(report)
+    if not report.failed:
+        return ("compatibility check passed",)
+    summary = "; ".join(problems) or "the host cannot run this lock"
+    if not force:
+        raise RebuildError(f"compatibility check failed: {summary} (run `envsnap check` for details, "
+                           "or pass --force to rebuild anyway)")
+    return (f"compatibility check FAILED and was overridden with --force: {summary}",)
+
+
+def _failures(report: object) -> list[str]:
+    """Human lines for the failed findings, whatever shape the report's findings take."""
+    out = []
+    for finding in getattr(report, "findings", ()) or ():
+        if str(getattr(finding, "severity", "")) in ("fail", "Severity.FAIL"):
+            component = getattr(finding, "component", "")
+            message = getattr(finding, "message", "") or getattr(finding, "host", "")
+            out.append(f"{component}: {message}".strip(": "))
+    return out
