@@ -375,7 +375,7 @@ def _bundle_one(
         if art.rebuilt:
             pkg = dataclasses.replace(pkg, artifact=None)  # its wheel is gone: build it again below
         else:
-            _fetch_wheel(art, dest, pinner, opts)
+            fetch_wheel(art, dest, pinner, offline=opts.offline)
             say(f"fetched {art.filename}")
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched")
     if opts.offline:
@@ -393,10 +393,11 @@ def _bundle_one(
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
 
 
-def _fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, opts: BundleOptions) -> None:
+def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> None:
+    """Copy a pinned wheel to ``dest`` from the download cache, downloading it first if needed."""
     cached = cached_path(pinner.cache_dir, art.sha256, art.filename)
     if not cached.is_file():
-        if opts.offline:
+        if offline:
             raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
         cached, _sha = pinner.fetch(IndexFile(filename=art.filename, url=art.url, sha256=art.sha256))
     if sha256_file(cached) != art.sha256:
