@@ -244,5 +244,6 @@ def conda_env(conda_channel: CondaChannel, tmp_path_factory: pytest.TempPathFact
     # The shim has no pip of its own: the test runner's pip installs into it (``pip --python``), so INSTALLER
     # says pip, as for any ``pip install`` inside a conda environment.
     subprocess.run([sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install", "-q",
-                    "--no-index", "--no-deps", str(conda_channel.pip_wheel)], check=True, capture_output=True)
+                    "--no-index", "--find-links", str(conda_channel.pip_wheel.parent), "pipdemo"],
+                   check=True, capture_output=True)
     return CondaEnv(prefix, conda_channel)

@@ -164,14 +164,14 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 def rattler_records(packages: Iterable[CondaPackage], archives: Mapping[str, Path]) -> list[object]:
     """One py-rattler ``RepoDataRecord`` per locked package, pointing at its checked local archive."""
-    from rattler import NoArchType, PackageRecord, RepoDataRecord
+    from rattler import BuildString, NoArchType, PackageRecord, RepoDataRecord
 
     records: list[object] = []
     for pkg in packages:
         record = PackageRecord(
             name=pkg.name,
             version=pkg.version,
-            build=pkg.build,
+            build=BuildString(pkg.build),
             build_number=pkg.build_number,
             subdir=pkg.subdir,
             noarch=NoArchType(pkg.noarch or None),  # type: ignore[arg-type]
@@ -229,8 +229,8 @@ def install_with_executable(engine: str, exe: str, conda: Conda, archives: Mappi
 
 
 def restore_provenance(prefix: Path, conda: Conda) -> None:
-    """Write each locked package's URL and channel back into its conda-meta record (the installer saw a
-    local copy of the archive)."""
+    """Write each locked package's URL, channel and hashes back into its conda-meta record (the installer
+    saw a local, already checked copy of the archive)."""
     by_key = {(p.name, p.version, p.build): p for p in conda.packages}
     for path in sorted((prefix / conda_probe.META_DIR).glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -239,6 +239,10 @@ def restore_provenance(prefix: Path, conda: Conda) -> None:
             continue
         data["url"] = pkg.url
         data["channel"] = pkg.channel
+        # envsnap checked these very bytes against the lock; some installers leave a hash out of the record.
+        for algo in ("md5", "sha256"):
+            if getattr(pkg, algo):
+                data[algo] = getattr(pkg, algo)
         atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
@@ -349,7 +353,7 @@ class CondaRebuilder:
         steps = [
             f"{source} and check each against the lock's md5/sha256",
             f"install exactly those into {dest} with {engine} (no solve)",
-            "write the locked URL and channel into each conda-meta record",
+            "write the locked URL, channel and hashes into each conda-meta record",
         ]
         if pips:
             steps.append(f"install {len(pips)} pip packages with {lock.python.executable or 'bin/python'} "

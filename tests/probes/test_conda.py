@@ -218,7 +218,7 @@ def test_capture_classifies_python_distributions_by_conda_meta_files(conda_env: 
     # INSTALLER says pip for both; only conda-meta tells them apart.
     assert (tinyutil.installer, tinyutil.conda_managed) == ("pip", True)
     assert (pipdemo.installer, pipdemo.conda_managed) == ("pip", False)
-    assert pipdemo.source.kind == "archive" and pipdemo.record_digest.startswith("sha256:")
+    assert pipdemo.source.kind == "index" and pipdemo.record_digest.startswith("sha256:")
     assert pipdemo.wheel_tags == ("py3-none-any",)
 
 
