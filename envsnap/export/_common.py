@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from datetime import datetime, timezone
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ..model import Snapshot, Source
 
@@ -80,3 +80,13 @@ def vcs_url(source: Source) -> str:
     if source.subdirectory:
         url += f"#subdirectory={source.subdirectory}"
     return url
+
+
+def path_url(path: str) -> str:
+    """The inverse of ``file_url_path``: a relative path is under envsnap's ``{project}`` label."""
+    if path.startswith("~"):
+        return "file://" + quote(path, safe="/~")
+    if posixpath.isabs(path):
+        return "file://" + quote(path)
+    relative = posixpath.normpath(path)
+    return "file://{project}" if relative == "." else "file://{project}/" + quote(relative)
