@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import sys
+from pathlib import Path
 from types import MappingProxyType
 
 from envsnap import lockfile
@@ -26,6 +29,8 @@ from envsnap.model import (
     System,
     SystemPackage,
 )
+
+GOLDEN = Path(__file__).parent / "golden"
 
 H = "0123456789abcdef" * 4  # a 64-hex-digit stand-in for sha256 values
 
@@ -118,3 +123,12 @@ def rich_snapshot() -> Snapshot:
 def with_packages(snapshot: Snapshot, packages: tuple[PythonPackage, ...]) -> Snapshot:
     return lockfile.seal(dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python,
                                                                                      packages=packages)))
+
+
+def uv_bin() -> str | None:
+    """uv from PATH or beside the running interpreter (a test dependency)."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    candidate = Path(sys.executable).parent / "uv"
+    return str(candidate) if candidate.exists() else None
