@@ -39,3 +39,7 @@ class BundleError(EnvsnapError):
     """A bundle cannot be made, read or trusted (missing file, bad hash, unsafe archive)."""
 
     exit_code = 4
+
+
+class LockImportError(EnvsnapError):
+    """A file cannot be read into an envsnap lock (``envsnap import``)."""

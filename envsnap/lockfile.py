@@ -67,7 +67,7 @@ def to_dict(obj: Any) -> Any:
             value = getattr(obj, f.name)
             if value is None:
                 continue
-            if sparse and _is_default(f, value):
+            if (sparse or f.metadata.get("sparse")) and _is_default(f, value):
                 continue
             out[f.name] = to_dict(value)
         return out
