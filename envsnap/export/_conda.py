@@ -55,21 +55,26 @@ def pip_packages(snapshot: Snapshot) -> list[PythonPackage]:
                   key=lambda p: p.name)
 
 
-def pip_requirement(pkg: PythonPackage) -> str:
-    """One requirements line: exact, hash-checked where the lock knows the file."""
+def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
+    """One requirement (exact) and its ``--hash=algo:hex`` option, ``""`` where the lock knows no file hash."""
     src = pkg.source
     if src.kind == "vcs":
-        return f"{pkg.name} @ {_common.vcs_url(src)}"
+        return f"{pkg.name} @ {_common.vcs_url(src)}", ""
     if src.kind == "directory":
         path = _common.file_url_path(src.url) or src.url
         if src.subdirectory:
             path = f"{path.rstrip('/')}/{src.subdirectory}"
-        return f"-e {path}" if src.editable else path
+        return (f"-e {path}" if src.editable else path), ""
     if src.kind == "archive":
         algo, _, value = src.archive_hash.partition("=")
-        line = f"{pkg.name} @ {src.url}"
-        return f"{line} --hash={algo}:{value}" if value else line
+        return f"{pkg.name} @ {src.url}", (f"--hash={algo}:{value}" if value else "")
     art = pkg.artifact
-    if art is not None and art.sha256:
-        return f"{pkg.name}=={pkg.version} --hash=sha256:{art.sha256}"
-    return f"{pkg.name}=={pkg.version}"
+    return f"{pkg.name}=={pkg.version}", (f"--hash=sha256:{art.sha256}" if art is not None and art.sha256 else "")
+
+
+def pip_lines(snapshot: Snapshot) -> tuple[list[str], bool]:
+    """Requirement lines for the pip layer, and whether they are hash-checked. pip checks hashes for all
+    lines or for none, so hashes are given only when every package has one."""
+    pairs = [pip_requirement(p) for p in pip_packages(snapshot)]
+    hashed = bool(pairs) and all(h for _req, h in pairs)
+    return [f"{req} {h}" if hashed else req for req, h in pairs], hashed
