@@ -68,8 +68,10 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
     platform = snapshot.conda.subdir
     entries = []
     for pkg in packages:
-        if not pkg.url or not (pkg.md5 or pkg.sha256):
-            raise ExportError(f"conda-lock: {pkg.name} {pkg.version}: the lock has no URL or hash for it")
+        if not pkg.url or not pkg.md5:
+            # conda-lock's model insists on md5 for conda packages (its installers check that one).
+            raise ExportError(f"conda-lock: {pkg.name} {pkg.version}: the lock has no "
+                              f"{'URL' if not pkg.url else 'md5'} for it, which conda-lock requires")
         hashes = {k: v for k, v in (("md5", pkg.md5), ("sha256", pkg.sha256)) if v}
         entries.append(LockedDependency(
             name=pkg.name, version=pkg.version, manager="conda", platform=platform,
