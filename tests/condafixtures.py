@@ -90,18 +90,32 @@ def write_package(pkg: Pkg, channel: Path) -> Path:
     paths = []
     for e in sorted(pkg.entries, key=lambda e: e.path):
         if e.link:
-            paths.append({"_path": e.path, "path_type": "softlink", "sha256": hashlib.sha256(e.link.encode()).hexdigest(),
-                          "size_in_bytes": len(e.link)})
+            paths.append(
+                {
+                    "_path": e.path,
+                    "path_type": "softlink",
+                    "sha256": hashlib.sha256(e.link.encode()).hexdigest(),
+                    "size_in_bytes": len(e.link),
+                }
+            )
         else:
-            paths.append({"_path": e.path, "path_type": "hardlink", "sha256": hashlib.sha256(e.data).hexdigest(),
-                          "size_in_bytes": len(e.data)})
+            paths.append(
+                {
+                    "_path": e.path,
+                    "path_type": "hardlink",
+                    "sha256": hashlib.sha256(e.data).hexdigest(),
+                    "size_in_bytes": len(e.data),
+                }
+            )
     info: dict[str, bytes] = {
         "info/index.json": json.dumps(_index_json(pkg), indent=2).encode(),
         "info/paths.json": json.dumps({"paths": paths, "paths_version": 1}, indent=2).encode(),
         "info/files": "".join(f"{e.path}\n" for e in sorted(pkg.entries, key=lambda e: e.path)).encode(),
     }
     if pkg.noarch == "python":
-        info["info/link.json"] = json.dumps({"noarch": {"type": "python"}, "package_metadata_version": 1}).encode()
+        info["info/link.json"] = json.dumps(
+            {"noarch": {"type": "python"}, "package_metadata_version": 1}
+        ).encode()
     with tarfile.open(out, "w:bz2") as tar:
         for name, data in sorted(info.items()):
             _add(tar, name, data, 0o644)
@@ -130,12 +144,16 @@ def _record_line(path: str, data: bytes) -> list[str]:
     return [path, f"sha256={digest}", str(len(data))]
 
 
-def dist_info(name: str, version: str, installer: str, files: dict[str, bytes], root: str = "") -> dict[str, bytes]:
+def dist_info(
+    name: str, version: str, installer: str, files: dict[str, bytes], root: str = ""
+) -> dict[str, bytes]:
     """The files of a package plus a complete ``.dist-info`` (METADATA, WHEEL, INSTALLER, RECORD)."""
     di = f"{name}-{version}.dist-info"
     out = dict(files)
     out[f"{di}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    out[f"{di}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    out[f"{di}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     if installer:
         out[f"{di}/INSTALLER"] = f"{installer}\n".encode()
     buf = io.StringIO()
@@ -161,7 +179,7 @@ def build_packages(work: Path) -> list[Pkg]:
     src.mkdir(parents=True, exist_ok=True)
     (src / "hello.c").write_text('const char *hello(void) { return "hello from libhello"; }\n')
     (src / "tool.c").write_text(
-        '#include <stdio.h>\nconst char *hello(void);\nint main(void) { puts(hello()); return 0; }\n'
+        "#include <stdio.h>\nconst char *hello(void);\nint main(void) { puts(hello()); return 0; }\n"
     )
     _gcc(["-shared", "-fPIC", "-Wl,-soname,libhello.so.1", "-o", "libhello.so.1", "hello.c"], src)
     _gcc(["-o", "hello", "tool.c", "-L.", "-l:libhello.so.1", "-Wl,-rpath,$ORIGIN/../lib"], src)
@@ -169,21 +187,49 @@ def build_packages(work: Path) -> list[Pkg]:
     tinyutil = dist_info("tinyutil", "0.3.0", "pip", {"tinyutil/__init__.py": b"VALUE = 42\n"}, root=site)
     home = os.path.dirname(BASE_PYTHON)
     return [
-        Pkg("libhello", "1.0.0", "h0a1b2c3_0", "linux-64", [
-            Entry("lib/libhello.so.1", (src / "libhello.so.1").read_bytes(), 0o755),
-            Entry("lib/libhello.so", link="libhello.so.1"),
-        ]),
-        Pkg("hello-tool", "1.0.0", "h4d5e6f7_1", "linux-64",
-            [Entry("bin/hello", (src / "hello").read_bytes(), 0o755)], depends=["libhello >=1.0,<2"]),
-        Pkg("python", PY_FULL, "envsnap_shim_0", "linux-64", [
-            Entry(f"bin/python{PY_VER}", link=BASE_PYTHON),
-            Entry("bin/python3", link=f"python{PY_VER}"),
-            Entry("bin/python", link=f"python{PY_VER}"),
-            Entry("pyvenv.cfg", f"home = {home}\ninclude-system-site-packages = false\nversion = {PY_FULL}\n".encode()),
-            Entry(f"lib/python{PY_VER}/site-packages/.keep", b""),
-        ]),
-        Pkg("tinyutil", "0.3.0", "pyhd8ed1ab_0", "noarch",
-            [Entry(p, d) for p, d in tinyutil.items()], depends=["python >=3.8"], noarch="python"),
+        Pkg(
+            "libhello",
+            "1.0.0",
+            "h0a1b2c3_0",
+            "linux-64",
+            [
+                Entry("lib/libhello.so.1", (src / "libhello.so.1").read_bytes(), 0o755),
+                Entry("lib/libhello.so", link="libhello.so.1"),
+            ],
+        ),
+        Pkg(
+            "hello-tool",
+            "1.0.0",
+            "h4d5e6f7_1",
+            "linux-64",
+            [Entry("bin/hello", (src / "hello").read_bytes(), 0o755)],
+            depends=["libhello >=1.0,<2"],
+        ),
+        Pkg(
+            "python",
+            PY_FULL,
+            "envsnap_shim_0",
+            "linux-64",
+            [
+                Entry(f"bin/python{PY_VER}", link=BASE_PYTHON),
+                Entry("bin/python3", link=f"python{PY_VER}"),
+                Entry("bin/python", link=f"python{PY_VER}"),
+                Entry(
+                    "pyvenv.cfg",
+                    f"home = {home}\ninclude-system-site-packages = false\nversion = {PY_FULL}\n".encode(),
+                ),
+                Entry(f"lib/python{PY_VER}/site-packages/.keep", b""),
+            ],
+        ),
+        Pkg(
+            "tinyutil",
+            "0.3.0",
+            "pyhd8ed1ab_0",
+            "noarch",
+            [Entry(p, d) for p, d in tinyutil.items()],
+            depends=["python >=3.8"],
+            noarch="python",
+        ),
     ]
 
 
@@ -224,9 +270,15 @@ def create_env(channel: CondaChannel, prefix: Path, cache: Path, *specs: str) ->
 
     import rattler
 
-    records = asyncio.run(rattler.solve([channel.url], list(specs), platforms=["linux-64", "noarch"],
-                                        gateway=rattler.Gateway(cache_dir=cache / "repodata"),
-                                        virtual_packages=[]))
+    records = asyncio.run(
+        rattler.solve(
+            [channel.url],
+            list(specs),
+            platforms=["linux-64", "noarch"],
+            gateway=rattler.Gateway(cache_dir=cache / "repodata"),
+            virtual_packages=[],
+        )
+    )
     asyncio.run(rattler.install(records, prefix, cache_dir=cache / "pkgs", show_progress=False))
     return prefix
 
@@ -243,7 +295,21 @@ def conda_env(conda_channel: CondaChannel, tmp_path_factory: pytest.TempPathFact
     prefix = create_env(conda_channel, root / "env", root / "cache", "hello-tool", "tinyutil", "python")
     # The shim has no pip of its own: the test runner's pip installs into it (``pip --python``), so INSTALLER
     # says pip, as for any ``pip install`` inside a conda environment.
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install", "-q",
-                    "--no-index", "--find-links", str(conda_channel.pip_wheel.parent), "pipdemo"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(prefix / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(conda_channel.pip_wheel.parent),
+            "pipdemo",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return CondaEnv(prefix, conda_channel)

@@ -11,16 +11,18 @@ _ANACONDA_ORG = ("https://conda.anaconda.org/", "http://conda.anaconda.org/")
 
 def require_conda(snapshot: Snapshot, fmt: str) -> tuple[CondaPackage, ...]:
     if snapshot.conda is None or not snapshot.conda.packages:
-        raise ExportError(f"{fmt}: the lock records no conda packages (it was not captured from a conda "
-                          "environment); use --format requirements or pylock")
+        raise ExportError(
+            f"{fmt}: the lock records no conda packages (it was not captured from a conda "
+            "environment); use --format requirements or pylock"
+        )
     return snapshot.conda.packages
 
 
 def channel_name(channel: str) -> str:
     """``conda-forge`` for ``https://conda.anaconda.org/conda-forge``; any other channel stays a URL."""
     for prefix in _ANACONDA_ORG:
-        if channel.startswith(prefix) and "/" not in channel[len(prefix):].strip("/"):
-            return channel[len(prefix):].strip("/")
+        if channel.startswith(prefix) and "/" not in channel[len(prefix) :].strip("/"):
+            return channel[len(prefix) :].strip("/")
     return channel.rstrip("/")
 
 
@@ -51,12 +53,14 @@ def install_order(packages: tuple[CondaPackage, ...]) -> list[CondaPackage]:
 
 def pip_packages(snapshot: Snapshot) -> list[PythonPackage]:
     """The Python packages pip installed on top of the conda layer."""
-    return sorted((p for p in snapshot.python.packages if not p.conda_managed and p.installer != "conda"),
-                  key=lambda p: p.name)
+    return sorted(
+        (p for p in snapshot.python.packages if not p.conda_managed and p.installer != "conda"),
+        key=lambda p: p.name,
+    )
 
 
 def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
-    """One requirement (exact) and its ``--hash=algo:hex`` option, ``""`` where the lock knows no file hash."""
+    """One exact requirement and its ``--hash=algo:hex`` option (``""`` where the lock knows no file hash)."""
     src = pkg.source
     if src.kind == "vcs":
         return f"{pkg.name} @ {_common.vcs_url(src)}", ""
@@ -69,7 +73,9 @@ def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
         algo, _, value = src.archive_hash.partition("=")
         return f"{pkg.name} @ {src.url}", (f"--hash={algo}:{value}" if value else "")
     art = pkg.artifact
-    return f"{pkg.name}=={pkg.version}", (f"--hash=sha256:{art.sha256}" if art is not None and art.sha256 else "")
+    return f"{pkg.name}=={pkg.version}", (
+        f"--hash=sha256:{art.sha256}" if art is not None and art.sha256 else ""
+    )
 
 
 def pip_lines(snapshot: Snapshot) -> tuple[list[str], bool]:

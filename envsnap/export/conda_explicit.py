@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._templates import render as render_template
 from ..model import Snapshot
 from . import _conda
-from .interface import ExportError, Exporter
+from .interface import Exporter, ExportError
 
 FILENAME = "conda-explicit.txt"
 

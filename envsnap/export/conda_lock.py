@@ -15,7 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
-from .interface import ExportError, Exporter, require_pinned
+from .interface import Exporter, ExportError, require_pinned
 
 FILENAME = "conda-lock.yml"
 HEADER = """\
@@ -51,15 +51,22 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
         return pkg.source.url, pkg.source.archive_hash.partition("=")[2]
     if pkg.artifact is not None and pkg.artifact.sha256 and pkg.source.kind == "index":
         return pkg.artifact.url, pkg.artifact.sha256
-    raise ExportError(f"conda-lock: {pkg.name} {pkg.version} was installed from {pkg.source.kind} "
-                      f"{pkg.source.url or ''}".rstrip() + "; conda-lock needs a file URL with a sha256")
+    raise ExportError(
+        f"conda-lock: {pkg.name} {pkg.version} was installed from {pkg.source.kind} "
+        f"{pkg.source.url or ''}".rstrip()
+        + "; conda-lock needs a file URL with a sha256"
+    )
 
 
 def document(snapshot: Snapshot) -> dict[str, Any]:
     """The conda-lock document (what goes into the YAML), validated by conda-lock's models."""
     try:
-        from conda_lock.lockfile.v2prelim.models import LockedDependency, Lockfile, LockMeta
-        from conda_lock.models.channel import Channel
+        from conda_lock.lockfile.v2prelim.models import (  # type: ignore[import-untyped]
+            LockedDependency,
+            Lockfile,
+            LockMeta,
+        )
+        from conda_lock.models.channel import Channel  # type: ignore[import-untyped]
     except ImportError:
         raise ExportError("conda-lock: needs the conda-lock package: pip install 'envsnap[conda]'") from None
     packages = _conda.require_conda(snapshot, "conda-lock")
@@ -70,20 +77,38 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
     for pkg in packages:
         if not pkg.url or not pkg.md5:
             # conda-lock's model insists on md5 for conda packages (its installers check that one).
-            raise ExportError(f"conda-lock: {pkg.name} {pkg.version}: the lock has no "
-                              f"{'URL' if not pkg.url else 'md5'} for it, which conda-lock requires")
+            raise ExportError(
+                f"conda-lock: {pkg.name} {pkg.version}: the lock has no "
+                f"{'URL' if not pkg.url else 'md5'} for it, which conda-lock requires"
+            )
         hashes = {k: v for k, v in (("md5", pkg.md5), ("sha256", pkg.sha256)) if v}
-        entries.append(LockedDependency(
-            name=pkg.name, version=pkg.version, manager="conda", platform=platform,
-            dependencies=_conda_dependencies(pkg), url=pkg.url, hash=hashes, build=pkg.build or None,
-            categories={"main"},
-        ))
+        entries.append(
+            LockedDependency(
+                name=pkg.name,
+                version=pkg.version,
+                manager="conda",
+                platform=platform,
+                dependencies=_conda_dependencies(pkg),
+                url=pkg.url,
+                hash=hashes,
+                build=pkg.build or None,
+                categories={"main"},
+            )
+        )
     for py in _conda.pip_packages(snapshot):
         url, sha256 = _pip_file(py)
-        entries.append(LockedDependency(
-            name=py.name, version=py.version, manager="pip", platform=platform,
-            dependencies=_pip_dependencies(py), url=url, hash={"sha256": sha256}, categories={"main"},
-        ))
+        entries.append(
+            LockedDependency(
+                name=py.name,
+                version=py.version,
+                manager="pip",
+                platform=platform,
+                dependencies=_pip_dependencies(py),
+                url=url,
+                hash={"sha256": sha256},
+                categories={"main"},
+            )
+        )
     digest = snapshot.envsnap.content_digest.partition(":")[2] or snapshot.envsnap.content_digest
     meta = LockMeta(
         content_hash={platform: digest},
@@ -95,13 +120,14 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
     # What conda-lock's own writer does before it serialises.
     lock.alphasort_inplace()
     lock.filter_virtual_packages_inplace()
-    return lock.to_v1().dict_for_output()
+    output: dict[str, Any] = lock.to_v1().dict_for_output()
+    return output
 
 
 def dumps(snapshot: Snapshot) -> str:
-    import yaml
+    import yaml  # type: ignore[import-untyped,unused-ignore]
 
-    body = yaml.dump(document(snapshot), sort_keys=False)
+    body: str = yaml.dump(document(snapshot), sort_keys=False)
     return HEADER.format(digest=snapshot.envsnap.content_digest or "(unsealed)", filename=FILENAME) + body
 
 

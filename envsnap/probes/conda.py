@@ -36,7 +36,7 @@ class CondaLayer:
 
     conda: Conda
     prefix: str
-    # ``.dist-info`` / ``.egg-info`` paths (relative to the prefix, "/"-separated) -> conda package that owns them.
+    # ``.dist-info`` / ``.egg-info`` paths (relative to the prefix, "/"-separated) -> owning conda package.
     dist_owners: Mapping[str, str]
     warnings: tuple[str, ...] = ()
 
@@ -191,7 +191,9 @@ def probe_conda(prefix: str, redact: PathRedactor | None = None) -> CondaLayer:
         channels=tuple(sorted({p.channel for p in packages if p.channel})),
         packages=tuple(packages),
     )
-    return CondaLayer(conda=conda, prefix=prefix, dist_owners=MappingProxyType(owners), warnings=tuple(warnings))
+    return CondaLayer(
+        conda=conda, prefix=prefix, dist_owners=MappingProxyType(owners), warnings=tuple(warnings)
+    )
 
 
 def mark_conda_managed(
@@ -235,8 +237,15 @@ def cuda_libraries(conda: Conda) -> tuple[CudaLibrary, ...]:
         for name in candidates:
             pkg = by_name.get(name)
             if pkg is not None:
-                copies.append(CudaLibrary(component=component, version=pkg.version, source="conda",
-                                          location=name, method="metadata"))
+                copies.append(
+                    CudaLibrary(
+                        component=component,
+                        version=pkg.version,
+                        source="conda",
+                        location=name,
+                        method="metadata",
+                    )
+                )
                 break
     return tuple(copies)
 

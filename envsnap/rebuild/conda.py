@@ -30,6 +30,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import _runner
 from .._fs import atomic_write_text
@@ -37,6 +38,9 @@ from ..errors import BundleError, RebuildError
 from ..model import Conda, CondaPackage, Snapshot
 from ..probes import conda as conda_probe
 from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+
+if TYPE_CHECKING:
+    from ..verify import VerifyReport
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
 DOWNLOAD_TIMEOUT = 120.0
@@ -70,14 +74,16 @@ def check_archive(pkg: CondaPackage, path: Path) -> None:
             sha.update(chunk)
     for algo, want, have in (("sha256", pkg.sha256, sha.hexdigest()), ("md5", pkg.md5, md5.hexdigest())):
         if want and want != have:
-            raise RebuildError(f"{_label(pkg)}: {algo} mismatch for {path.name}: the lock says {want}, "
-                               f"the archive has {have} (not the locked package; nothing was installed)")
+            raise RebuildError(
+                f"{_label(pkg)}: {algo} mismatch for {path.name}: the lock says {want}, "
+                f"the archive has {have} (not the locked package; nothing was installed)"
+            )
 
 
 def _local_path(url: str) -> Path | None:
     if not url.startswith("file://"):
         return None
-    raw = urllib.request.url2pathname(url[len("file://"):])
+    raw = urllib.request.url2pathname(url[len("file://") :])
     if raw.startswith("~"):
         return Path(os.path.expanduser(raw))
     return Path(raw)
@@ -86,16 +92,20 @@ def _local_path(url: str) -> Path | None:
 def fetch_archive(pkg: CondaPackage, dest_dir: Path, *, offline: bool = False) -> Path:
     """The locked archive of ``pkg`` in ``dest_dir``, hash-checked; downloaded unless already there."""
     if not (pkg.md5 or pkg.sha256):
-        raise RebuildError(f"{_label(pkg)}: the lock has neither md5 nor sha256 for it; refusing to install "
-                           "an archive that cannot be checked")
+        raise RebuildError(
+            f"{_label(pkg)}: the lock has neither md5 nor sha256 for it; refusing to install "
+            "an archive that cannot be checked"
+        )
     target = dest_dir / archive_name(pkg)
     if target.is_file():
         check_archive(pkg, target)
         return target
     local = _local_path(pkg.url)
     if local is None and offline:
-        raise RebuildError(f"{_label(pkg)}: {target.name} is not in the bundle and offline mode forbids "
-                           f"downloading {pkg.url}")
+        raise RebuildError(
+            f"{_label(pkg)}: {target.name} is not in the bundle and offline mode forbids "
+            f"downloading {pkg.url}"
+        )
     dest_dir.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{target.name}.part")
     try:
@@ -119,15 +129,22 @@ def _download(pkg: CondaPackage, part: Path) -> None:
             shutil.copyfileobj(response, out, 1 << 20)
     except urllib.error.HTTPError as exc:
         gone = " is gone" if exc.code in (404, 410) else " cannot be downloaded"
-        raise RebuildError(f"{_label(pkg)}: {pkg.url}{gone} (HTTP {exc.code}); the channel no longer serves "
-                           "this exact build: rebuild from a bundle made while it did (envsnap bundle)") from None
+        raise RebuildError(
+            f"{_label(pkg)}: {pkg.url}{gone} (HTTP {exc.code}); the channel no longer serves "
+            "this exact build: rebuild from a bundle made while it did (envsnap bundle)"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise RebuildError(f"{_label(pkg)}: cannot download {pkg.url}: {reason}") from None
 
 
-def fetch_all(packages: Iterable[CondaPackage], dest_dir: Path, *, offline: bool = False,
-              progress: Progress | None = None) -> dict[str, Path]:
+def fetch_all(
+    packages: Iterable[CondaPackage],
+    dest_dir: Path,
+    *,
+    offline: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Path]:
     """Every package's checked archive in ``dest_dir`` by package name."""
     say = progress or (lambda _line: None)
     pkgs = list(packages)
@@ -135,8 +152,9 @@ def fetch_all(packages: Iterable[CondaPackage], dest_dir: Path, *, offline: bool
     return {pkg.name: fetch_archive(pkg, dest_dir, offline=offline) for pkg in pkgs}
 
 
-def bundle_conda_packages(lock: Snapshot, bundle_root: Path, *, offline: bool = False,
-                          progress: Progress | None = None) -> list[Path]:
+def bundle_conda_packages(
+    lock: Snapshot, bundle_root: Path, *, offline: bool = False, progress: Progress | None = None
+) -> list[Path]:
     """Put every locked conda package into ``BUNDLE/conda/`` (hash-checked) and drop archives the lock no
     longer names. Called by ``envsnap bundle``; errors are ``BundleError``."""
     conda_dir = bundle_root / CONDA_DIR
@@ -189,15 +207,17 @@ def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Pat
 
     records = rattler_records(conda.packages, archives)
     try:
-        asyncio.run(rattler.install(
-            records,  # type: ignore[arg-type]
-            prefix,
-            cache_dir=cache,
-            platform=rattler.Subdir(conda.subdir) if conda.subdir else None,
-            execute_link_scripts=True,  # as conda does: some packages finish their install in post-link
-            show_progress=False,
-        ))
-    except Exception as exc:  # noqa: BLE001 - py-rattler raises its own exception types, one per cause
+        asyncio.run(
+            rattler.install(
+                records,  # type: ignore[arg-type]
+                prefix,
+                cache_dir=cache,
+                platform=rattler.Subdir(conda.subdir) if conda.subdir else None,
+                execute_link_scripts=True,  # as conda does: some packages finish their install in post-link
+                show_progress=False,
+            )
+        )
+    except Exception as exc:
         raise RebuildError(f"py-rattler could not install the locked packages into {prefix}: {exc}") from None
 
 
@@ -217,15 +237,18 @@ def engine_command(engine: str, exe: str, prefix: Path, explicit: Path) -> list[
     return args
 
 
-def install_with_executable(engine: str, exe: str, conda: Conda, archives: Mapping[str, Path], prefix: Path,
-                            work: Path) -> None:
+def install_with_executable(
+    engine: str, exe: str, conda: Conda, archives: Mapping[str, Path], prefix: Path, work: Path
+) -> None:
     explicit = work / "explicit.txt"
     explicit.write_text(explicit_text(conda, archives), encoding="utf-8")
     env = {**os.environ, "CONDA_PKGS_DIRS": str(work / "pkgs")}
     res = _runner.run(engine_command(engine, exe, prefix, explicit), timeout=INSTALL_TIMEOUT, env=env)
     if not res.ok:
         lines = [line for line in (res.stderr or res.stdout).strip().splitlines() if line.strip()]
-        raise RebuildError(f"{engine} could not install the locked packages: {lines[-1] if lines else 'no output'}")
+        raise RebuildError(
+            f"{engine} could not install the locked packages: {lines[-1] if lines else 'no output'}"
+        )
 
 
 def restore_provenance(prefix: Path, conda: Conda) -> None:
@@ -270,10 +293,14 @@ def compare_conda(want: Conda | None, have: Conda | None) -> list[CondaDifferenc
     """Record-by-record differences between two conda layers (identity, origin and archive hashes)."""
     wanted = {p.name: p for p in (want.packages if want else ())}
     found = {p.name: p for p in (have.packages if have else ())}
-    out = [CondaDifference(n, "missing", expected=f"{wanted[n].version} {wanted[n].build}")
-           for n in sorted(set(wanted) - set(found))]
-    out += [CondaDifference(n, "extra", actual=f"{found[n].version} {found[n].build}")
-            for n in sorted(set(found) - set(wanted))]
+    out = [
+        CondaDifference(n, "missing", expected=f"{wanted[n].version} {wanted[n].build}")
+        for n in sorted(set(wanted) - set(found))
+    ]
+    out += [
+        CondaDifference(n, "extra", actual=f"{found[n].version} {found[n].build}")
+        for n in sorted(set(found) - set(wanted))
+    ]
     for name in sorted(set(wanted) & set(found)):
         a, b = wanted[name], found[name]
         for attr in _IDENTITY:
@@ -298,8 +325,10 @@ def _engine(request: RebuildRequest) -> tuple[str, str]:
         try:
             import rattler  # noqa: F401
         except ImportError:
-            raise RebuildError("the conda target needs py-rattler: pip install 'envsnap[conda]' "
-                               "(or pass --engine conda|mamba|micromamba)") from None
+            raise RebuildError(
+                "the conda target needs py-rattler: pip install 'envsnap[conda]' "
+                "(or pass --engine conda|mamba|micromamba)"
+            ) from None
         return engine, "py-rattler (embedded)"
     exe = shutil.which(engine)
     if exe is None:
@@ -315,16 +344,22 @@ class CondaRebuilder:
         lock = request.lock
         conda = lock.conda
         if conda is None or not conda.packages:
-            raise RebuildError(f"{request.lock_path}: the lock records no conda packages "
-                               "(capture a conda environment, or rebuild with --target venv)")
+            raise RebuildError(
+                f"{request.lock_path}: the lock records no conda packages "
+                "(capture a conda environment, or rebuild with --target venv)"
+            )
         host = conda_probe.current_subdir()
         if conda.subdir and conda.subdir != host:
             raise RebuildError(f"the lock's conda packages are for {conda.subdir}; this host is {host}")
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise RebuildError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
+            raise RebuildError(
+                f"--prefix {dest}: already exists and is not empty (remove it or choose another)"
+            )
         if request.offline and request.bundle_dir is None:
-            raise RebuildError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
+            raise RebuildError(
+                "--offline needs --bundle: without a bundle the conda packages must be downloaded"
+            )
         engine, tool = _engine(request)
         items = []
         for pkg in conda.packages:
@@ -333,37 +368,69 @@ class CondaRebuilder:
                 raise RebuildError(f"{_label(pkg)}: the lock has neither md5 nor sha256 for it")
             if request.bundle_dir is not None:
                 if not (request.bundle_dir / CONDA_DIR / name).is_file():
-                    raise RebuildError(f"{_label(pkg)}: {CONDA_DIR}/{name} is missing from the bundle "
-                                       f"{request.bundle_dir} (re-run `envsnap bundle`)")
+                    raise RebuildError(
+                        f"{_label(pkg)}: {CONDA_DIR}/{name} is missing from the bundle "
+                        f"{request.bundle_dir} (re-run `envsnap bundle`)"
+                    )
                 origin = f"{CONDA_DIR}/{name}"
             else:
                 origin = pkg.url
             pin = f"sha256:{pkg.sha256}" if pkg.sha256 else f"md5:{pkg.md5}"
-            items.append(PlanItem("conda", pkg.name, f"{pkg.version} {pkg.build}".strip(), origin=origin, pin=pin))
+            items.append(
+                PlanItem("conda", pkg.name, f"{pkg.version} {pkg.build}".strip(), origin=origin, pin=pin)
+            )
         pips = pip_packages(lock)
-        for pkg in lock.python.packages:
-            if pkg.name in pips:
-                art = pkg.artifact
-                items.append(PlanItem("python", pkg.name, pkg.version,
-                                      origin=(f"wheels/{art.filename}" if request.bundle_dir and art else
-                                              art.url if art else "to be pinned and fetched"),
-                                      pin=f"sha256:{art.sha256}" if art else ""))
-        source = (f"take {len(conda.packages)} conda packages from {request.bundle_dir / CONDA_DIR}"
-                  if request.bundle_dir is not None else f"download {len(conda.packages)} conda packages")
+        for py in lock.python.packages:
+            if py.name in pips:
+                art = py.artifact
+                items.append(
+                    PlanItem(
+                        "python",
+                        py.name,
+                        py.version,
+                        origin=(
+                            f"wheels/{art.filename}"
+                            if request.bundle_dir and art
+                            else art.url
+                            if art
+                            else "to be pinned and fetched"
+                        ),
+                        pin=f"sha256:{art.sha256}" if art else "",
+                    )
+                )
+        source = (
+            f"take {len(conda.packages)} conda packages from {request.bundle_dir / CONDA_DIR}"
+            if request.bundle_dir is not None
+            else f"download {len(conda.packages)} conda packages"
+        )
         steps = [
             f"{source} and check each against the lock's md5/sha256",
             f"install exactly those into {dest} with {engine} (no solve)",
             "write the locked URL, channel and hashes into each conda-meta record",
         ]
         if pips:
-            steps.append(f"install {len(pips)} pip packages with {lock.python.executable or 'bin/python'} "
-                         "(hash-checked wheels, --no-deps)")
+            steps.append(
+                f"install {len(pips)} pip packages with {lock.python.executable or 'bin/python'} "
+                "(hash-checked wheels, --no-deps)"
+            )
         steps.append("verify the conda layer and the Python layer against the lock")
-        details = {"engine": f"{engine}: {tool}", "subdir": conda.subdir, "channels": ", ".join(conda.channels)}
+        details = {
+            "engine": f"{engine}: {tool}",
+            "subdir": conda.subdir,
+            "channels": ", ".join(conda.channels),
+        }
         if request.bundle_dir is not None:
             details["bundle"] = str(request.bundle_dir)
-        return Plan(target=self.name, lock_path=str(request.lock_path), dest=str(dest), items=tuple(items),
-                    steps=tuple(steps), notes=request.preflight_notes, offline=request.offline, details=details)
+        return Plan(
+            target=self.name,
+            lock_path=str(request.lock_path),
+            dest=str(dest),
+            items=tuple(items),
+            steps=tuple(steps),
+            notes=request.preflight_notes,
+            offline=request.offline,
+            details=details,
+        )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
         say = progress or (lambda _line: None)
@@ -380,11 +447,15 @@ class CondaRebuilder:
             with tempfile.TemporaryDirectory(prefix=f".{dest.name}.envsnap-", dir=dest.parent) as tmp:
                 work = Path(tmp)
                 if request.bundle_dir is not None:
-                    archives = fetch_all(conda.packages, request.bundle_dir / CONDA_DIR, offline=True,
-                                         progress=say)
+                    archives = fetch_all(
+                        conda.packages, request.bundle_dir / CONDA_DIR, offline=True, progress=say
+                    )
                 else:
-                    cache = Path(request.options["cache_dir"]) if request.options.get("cache_dir") \
+                    cache = (
+                        Path(request.options["cache_dir"])
+                        if request.options.get("cache_dir")
                         else default_cache_dir()
+                    )
                     archives = fetch_all(conda.packages, cache, offline=request.offline, progress=say)
                 say(f"installing {len(archives)} conda packages with {engine}")
                 if engine == "rattler":
@@ -396,8 +467,10 @@ class CondaRebuilder:
             say("verifying the conda layer against the lock")
             diffs = compare_conda(conda, conda_probe.probe_conda(str(dest)).conda)
             if diffs:
-                raise RebuildError(f"the new prefix differs from the lock: {diffs[0].describe()}"
-                                   + (f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""))
+                raise RebuildError(
+                    f"the new prefix differs from the lock: {diffs[0].describe()}"
+                    + (f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else "")
+                )
         except BaseException:
             if created:
                 shutil.rmtree(dest, ignore_errors=True)
@@ -405,11 +478,13 @@ class CondaRebuilder:
                 for child in dest.iterdir() if dest.exists() else ():
                     shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
             raise
-        return RebuildResult(plan=plan, dest=str(dest), verify=report, notes=plan.notes,
-                             seconds=time.perf_counter() - started)
+        return RebuildResult(
+            plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
+        )
 
-    def _pip_layer(self, lock: Snapshot, request: RebuildRequest, dest: Path, work: Path,
-                   say: Callable[[str], None]) -> object:
+    def _pip_layer(
+        self, lock: Snapshot, request: RebuildRequest, dest: Path, work: Path, say: Callable[[str], None]
+    ) -> VerifyReport | None:
         """Install the pip packages with the prefix's interpreter, then verify the Python layer."""
         from ..verify import verify
 
@@ -417,8 +492,9 @@ class CondaRebuilder:
         if not pip_packages(lock):
             return verify(lock, str(python)) if python.exists() else None
         if not python.exists():
-            raise RebuildError(f"the lock has pip packages but the conda packages installed no interpreter at "
-                               f"{python}")
+            raise RebuildError(
+                f"the lock has pip packages but the conda packages installed no interpreter at {python}"
+            )
         from .venv import install_python_layer
 
         bundle_dir = request.bundle_dir

@@ -65,11 +65,15 @@ def test_parse_record_drops_tokens_and_credentials() -> None:
     assert pkg.url == "https://conda.anaconda.org/acme/linux-64/bzip2-1.0.8-h4bc722e_7.conda"
     assert pkg.channel == "https://conda.anaconda.org/acme"
     data["url"] = "https://user:hunter2@repo.example.com/conda/main/linux-64/bzip2-1.0.8-h4bc722e_7.conda"
-    assert probe.parse_record(data).url == "https://repo.example.com/conda/main/linux-64/bzip2-1.0.8-h4bc722e_7.conda"
+    assert (
+        probe.parse_record(data).url
+        == "https://repo.example.com/conda/main/linux-64/bzip2-1.0.8-h4bc722e_7.conda"
+    )
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("python", "python"), (True, "generic"), ({"type": "python"}, "python"), (None, "")]
+    ("value", "expected"),
+    [("python", "python"), (True, "generic"), ({"type": "python"}, "python"), (None, "")],
 )
 def test_parse_record_noarch_spellings(value: Any, expected: str) -> None:
     data = {**CONDA_FORGE_RECORD, "noarch": value, "subdir": "noarch"}
@@ -113,8 +117,14 @@ def test_dist_owners_of_finds_dist_info_and_egg_info() -> None:
 
 @pytest.mark.parametrize(
     ("system", "machine", "subdir"),
-    [("Linux", "x86_64", "linux-64"), ("Linux", "aarch64", "linux-aarch64"), ("Darwin", "arm64", "osx-arm64"),
-     ("Darwin", "x86_64", "osx-64"), ("Windows", "AMD64", "win-64"), ("Linux", "ppc64le", "linux-ppc64le")],
+    [
+        ("Linux", "x86_64", "linux-64"),
+        ("Linux", "aarch64", "linux-aarch64"),
+        ("Darwin", "arm64", "osx-arm64"),
+        ("Darwin", "x86_64", "osx-64"),
+        ("Windows", "AMD64", "win-64"),
+        ("Linux", "ppc64le", "linux-ppc64le"),
+    ],
 )
 def test_current_subdir(system: str, machine: str, subdir: str) -> None:
     assert probe.current_subdir(system, machine) == subdir
@@ -128,15 +138,24 @@ def _write_meta(prefix: Path, records: dict[str, Any]) -> None:
 
 
 def test_corrupt_record_is_reported_and_skipped(tmp_path: Path) -> None:
-    six = {"name": "six", "version": "1.16.0", "build": "pyhd8ed1ab_0", "subdir": "noarch", "noarch": "python",
-           "url": "https://conda.anaconda.org/conda-forge/noarch/six-1.16.0-pyhd8ed1ab_0.tar.bz2"}
-    _write_meta(tmp_path, {
-        "bzip2-1.0.8-h4bc722e_7.json": CONDA_FORGE_RECORD,
-        "broken-1.0-0.json": '{"name": "broken", "vers',
-        "half-1.0-0.json": {"name": "half", "version": "1.0", "md5": "nope"},
-        "six-1.16.0-pyhd8ed1ab_0.json": six,
-        "history": "==> 2024-01-01 <==\n",
-    })
+    six = {
+        "name": "six",
+        "version": "1.16.0",
+        "build": "pyhd8ed1ab_0",
+        "subdir": "noarch",
+        "noarch": "python",
+        "url": "https://conda.anaconda.org/conda-forge/noarch/six-1.16.0-pyhd8ed1ab_0.tar.bz2",
+    }
+    _write_meta(
+        tmp_path,
+        {
+            "bzip2-1.0.8-h4bc722e_7.json": CONDA_FORGE_RECORD,
+            "broken-1.0-0.json": '{"name": "broken", "vers',
+            "half-1.0-0.json": {"name": "half", "version": "1.0", "md5": "nope"},
+            "six-1.16.0-pyhd8ed1ab_0.json": six,
+            "history": "==> 2024-01-01 <==\n",
+        },
+    )
     layer = probe.probe_conda(str(tmp_path))
     assert [p.name for p in layer.conda.packages] == ["bzip2", "six"]
     assert layer.warnings == (
@@ -163,8 +182,14 @@ def _pkgs(*specs: tuple[str, str]) -> Conda:
 
 
 def test_cuda_from_conda_prefers_the_library_package_over_metapackages() -> None:
-    conda = _pkgs(("cuda-runtime", "12.4.1"), ("cuda-cudart", "12.4.127"), ("cudnn", "9.1.1.17"),
-                  ("nccl", "2.21.5.1"), ("libcublas", "12.4.5.8"), ("numpy", "1.26.4"))
+    conda = _pkgs(
+        ("cuda-runtime", "12.4.1"),
+        ("cuda-cudart", "12.4.127"),
+        ("cudnn", "9.1.1.17"),
+        ("nccl", "2.21.5.1"),
+        ("libcublas", "12.4.5.8"),
+        ("numpy", "1.26.4"),
+    )
     cuda = probe.cuda_from_conda(conda)
     assert cuda is not None
     assert (cuda.runtime_version, cuda.runtime_source) == ("12.4", "conda")
@@ -181,7 +206,11 @@ def test_cuda_from_conda_cudatoolkit_provides_runtime_and_cublas() -> None:
     cuda = probe.cuda_from_conda(_pkgs(("cudatoolkit", "11.8.0"), ("cudnn", "8.9.2.26")))
     assert cuda is not None
     assert (cuda.runtime_version, cuda.cublas_version, cuda.cudnn_version, cuda.nccl_version) == (
-        "11.8", "11.8.0", "8.9.2", "")
+        "11.8",
+        "11.8.0",
+        "8.9.2",
+        "",
+    )
     assert probe.cuda_from_conda(_pkgs(("numpy", "1.26.4"))) is None
 
 

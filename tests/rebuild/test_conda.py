@@ -50,7 +50,9 @@ def bundle(locked: Path, pip_index: None, tmp_path_factory: pytest.TempPathFacto
 
 def _same_python_layer(a: Snapshot, b: Snapshot) -> None:
     def key(s: Snapshot) -> list[tuple[Any, ...]]:
-        return [(p.name, p.version, p.record_digest, p.conda_managed, p.wheel_tags) for p in s.python.packages]
+        return [
+            (p.name, p.version, p.record_digest, p.conda_managed, p.wheel_tags) for p in s.python.packages
+        ]
 
     assert key(a) == key(b)
 
@@ -68,8 +70,17 @@ def test_rebuild_offline_from_bundle_is_identical(
     bundle: Path, locked: Path, cli: Callable[..., Any], tmp_path: Path
 ) -> None:
     prefix = tmp_path / "rebuilt"
-    result = cli("rebuild", bundle / "envsnap.lock", "--target", "conda", "--prefix", prefix, "--bundle", bundle,
-                 "--offline")
+    result = cli(
+        "rebuild",
+        bundle / "envsnap.lock",
+        "--target",
+        "conda",
+        "--prefix",
+        prefix,
+        "--bundle",
+        bundle,
+        "--offline",
+    )
     assert result.code == 0, result
     assert "identical" in result.out
     lock = lockfile.load(locked)
@@ -77,9 +88,20 @@ def test_rebuild_offline_from_bundle_is_identical(
     assert again.conda == lock.conda  # every record: identity, url, channel, md5, sha256, depends, noarch
     _same_python_layer(again, lock)
     # The packages work: the compiled tool finds its library through the prefix, Python sees both layers.
-    assert subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True).stdout == "hello from libhello\n"
-    out = subprocess.run([prefix / "bin" / "python", "-c", "import tinyutil, pipdemo; print(tinyutil.VALUE, "
-                          "pipdemo.answer())"], capture_output=True, text=True, check=True).stdout
+    assert (
+        subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True).stdout
+        == "hello from libhello\n"
+    )
+    out = subprocess.run(
+        [
+            prefix / "bin" / "python",
+            "-c",
+            "import tinyutil, pipdemo; print(tinyutil.VALUE, pipdemo.answer())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out == "42 7\n"
 
 
@@ -87,22 +109,40 @@ def test_rebuild_from_the_channel_without_bundle(
     locked: Path, pip_index: None, tmp_path: Path, conda_env: CondaEnv
 ) -> None:
     lock = lockfile.load(locked)
-    request = RebuildRequest(lock=lock, lock_path=locked, dest=tmp_path / "env", target="conda",
-                             options={"cache_dir": str(tmp_path / "cache")})
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        options={"cache_dir": str(tmp_path / "cache")},
+    )
     result = target.REBUILDER.execute(target.REBUILDER.plan(request), request)
     assert result.verify is not None and result.verify.identical, result.verify
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
-        a.name for a in conda_env.channel.archives.values())
+        a.name for a in conda_env.channel.archives.values()
+    )
     assert capture(str(tmp_path / "env" / "bin" / "python")).conda == lock.conda
 
 
 def test_dry_run_prints_the_plan_and_builds_nothing(
     bundle: Path, cli: Callable[..., Any], tmp_path: Path
 ) -> None:
-    result = cli("rebuild", bundle / "envsnap.lock", "--target", "conda", "--prefix", tmp_path / "p", "--bundle",
-                 bundle, "--offline", "--dry-run")
+    result = cli(
+        "rebuild",
+        bundle / "envsnap.lock",
+        "--target",
+        "conda",
+        "--prefix",
+        tmp_path / "p",
+        "--bundle",
+        bundle,
+        "--offline",
+        "--dry-run",
+    )
     assert result.code == 0, result
-    assert "conda: libhello 1.0.0 h0a1b2c3_0 <- conda/libhello-1.0.0-h0a1b2c3_0.tar.bz2 [sha256:" in result.out
+    assert (
+        "conda: libhello 1.0.0 h0a1b2c3_0 <- conda/libhello-1.0.0-h0a1b2c3_0.tar.bz2 [sha256:" in result.out
+    )
     assert "python: pipdemo 1.2.0 <- wheels/pipdemo-1.2.0-py3-none-any.whl [sha256:" in result.out
     assert "engine: rattler" in result.out
     assert not (tmp_path / "p").exists()
@@ -124,11 +164,24 @@ def test_hash_mismatch_stops_the_rebuild(
     lock = lockfile.load(copy / "envsnap.lock")
     assert lock.conda is not None
     if hash_kept == "md5":  # an older record with md5 only
-        lock = dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, packages=tuple(
-            dataclasses.replace(p, sha256="") for p in lock.conda.packages)))
+        lock = dataclasses.replace(
+            lock,
+            conda=dataclasses.replace(
+                lock.conda, packages=tuple(dataclasses.replace(p, sha256="") for p in lock.conda.packages)
+            ),
+        )
     lockfile.dump(lock, tmp_path / "edited.lock")
-    result = cli("rebuild", tmp_path / "edited.lock", "--target", "conda", "--prefix", tmp_path / "p",
-                 "--bundle", copy, "--offline")
+    result = cli(
+        "rebuild",
+        tmp_path / "edited.lock",
+        "--target",
+        "conda",
+        "--prefix",
+        tmp_path / "p",
+        "--bundle",
+        copy,
+        "--offline",
+    )
     assert result.code == 4, result
     assert f"libhello 1.0.0 (h0a1b2c3_0): {hash_kept} mismatch for {archive.name}" in result.err
     assert "Traceback" not in result.err
@@ -137,17 +190,27 @@ def test_hash_mismatch_stops_the_rebuild(
 
 def _relocated(lock: Snapshot, base: str) -> Snapshot:
     assert lock.conda is not None
-    packages = tuple(dataclasses.replace(p, url=f"{base}/{p.subdir}/{p.url.rsplit('/', 1)[-1]}", channel=base)
-                     for p in lock.conda.packages)
+    packages = tuple(
+        dataclasses.replace(p, url=f"{base}/{p.subdir}/{p.url.rsplit('/', 1)[-1]}", channel=base)
+        for p in lock.conda.packages
+    )
     return dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, packages=packages))
 
 
 def test_gone_file_channel_names_the_package(locked: Path, tmp_path: Path) -> None:
     lock = _relocated(lockfile.load(locked), (tmp_path / "vanished").as_uri())
-    request = RebuildRequest(lock=lock, lock_path=locked, dest=tmp_path / "env", target="conda",
-                             options={"cache_dir": str(tmp_path / "cache")})
-    with pytest.raises(RebuildError, match=r"hello-tool 1\.0\.0 \(h4d5e6f7_1\): file://.*/vanished/linux-64/"
-                                           r"hello-tool-1\.0\.0-h4d5e6f7_1\.tar\.bz2 is gone"):
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        options={"cache_dir": str(tmp_path / "cache")},
+    )
+    with pytest.raises(
+        RebuildError,
+        match=r"hello-tool 1\.0\.0 \(h4d5e6f7_1\): file://.*/vanished/linux-64/"
+        r"hello-tool-1\.0\.0-h4d5e6f7_1\.tar\.bz2 is gone",
+    ):
         target.REBUILDER.execute(target.REBUILDER.plan(request), request)
     assert not (tmp_path / "env").exists()
 
@@ -168,10 +231,18 @@ def http_channel(tmp_path: Path) -> Iterator[str]:
 
 def test_gone_http_channel_names_the_package(locked: Path, tmp_path: Path, http_channel: str) -> None:
     lock = _relocated(lockfile.load(locked), http_channel)
-    request = RebuildRequest(lock=lock, lock_path=locked, dest=tmp_path / "env", target="conda",
-                             options={"cache_dir": str(tmp_path / "cache")})
-    with pytest.raises(RebuildError, match=r"hello-tool 1\.0\.0 \(h4d5e6f7_1\): http://127\.0\.0\.1:\d+/conda-forge/"
-                                           r"linux-64/hello-tool-1\.0\.0-h4d5e6f7_1\.tar\.bz2 is gone \(HTTP 404\)"):
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        options={"cache_dir": str(tmp_path / "cache")},
+    )
+    with pytest.raises(
+        RebuildError,
+        match=r"hello-tool 1\.0\.0 \(h4d5e6f7_1\): http://127\.0\.0\.1:\d+/conda-forge/"
+        r"linux-64/hello-tool-1\.0\.0-h4d5e6f7_1\.tar\.bz2 is gone \(HTTP 404\)",
+    ):
         target.REBUILDER.execute(target.REBUILDER.plan(request), request)
     assert not (tmp_path / "env").exists()
 
@@ -182,7 +253,9 @@ def test_bundle_reports_a_gone_package_as_bundle_error(locked: Path, tmp_path: P
         target.bundle_conda_packages(lock, tmp_path / "b")
 
 
-def test_bundle_drops_archives_the_lock_no_longer_names(locked: Path, conda_env: CondaEnv, tmp_path: Path) -> None:
+def test_bundle_drops_archives_the_lock_no_longer_names(
+    locked: Path, conda_env: CondaEnv, tmp_path: Path
+) -> None:
     (tmp_path / "conda").mkdir()
     (tmp_path / "conda" / "old-0.1-0.tar.bz2").write_bytes(b"stale")
     paths = target.bundle_conda_packages(lockfile.load(locked), tmp_path)
@@ -214,7 +287,9 @@ def test_plan_refuses_what_cannot_be_rebuilt(
 def test_plan_refuses_a_non_empty_prefix(locked: Path, tmp_path: Path) -> None:
     (tmp_path / "env").mkdir()
     (tmp_path / "env" / "keep.txt").write_text("mine")
-    request = RebuildRequest(lock=lockfile.load(locked), lock_path=locked, dest=tmp_path / "env", target="conda")
+    request = RebuildRequest(
+        lock=lockfile.load(locked), lock_path=locked, dest=tmp_path / "env", target="conda"
+    )
     with pytest.raises(RebuildError, match="already exists and is not empty"):
         target.REBUILDER.plan(request)
     assert (tmp_path / "env" / "keep.txt").read_text() == "mine"
@@ -223,7 +298,7 @@ def test_plan_refuses_a_non_empty_prefix(locked: Path, tmp_path: Path) -> None:
 # A stand-in for micromamba (none can be installed offline): it honours exactly the command line envsnap
 # gives, reads the @EXPLICIT file with rattler's own parser, checks each #md5 and installs the listed
 # archives with py-rattler, as micromamba's explicit install does.
-FAKE_MICROMAMBA = '''#!{python}
+FAKE_MICROMAMBA = """#!{python}
 import asyncio, hashlib, sys
 from pathlib import Path
 import rattler
@@ -242,7 +317,7 @@ for entry in spec.packages:
         sys.exit("critical libmamba md5 mismatch for " + path.name)
     records.append(asyncio.run(rattler.RepoDataRecord.from_package_archive(path)))
 asyncio.run(rattler.install(records, prefix, cache_dir=Path(prefix).parent / "mm-cache", show_progress=False))
-'''
+"""
 
 
 def test_engine_micromamba_runs_the_executable_with_an_explicit_file(
@@ -255,8 +330,15 @@ def test_engine_micromamba_runs_the_executable_with_an_explicit_file(
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     lock = lockfile.load(locked)
-    request = RebuildRequest(lock=lock, lock_path=locked, dest=tmp_path / "env", target="conda",
-                             bundle_dir=bundle, offline=True, options={"engine": "micromamba"})
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        bundle_dir=bundle,
+        offline=True,
+        options={"engine": "micromamba"},
+    )
     plan = target.REBUILDER.plan(request)
     assert plan.details["engine"] == f"micromamba: {fake}"
     result = target.REBUILDER.execute(plan, request)
@@ -267,10 +349,13 @@ def test_engine_micromamba_runs_the_executable_with_an_explicit_file(
 
 
 def test_explicit_text_and_engine_command(tmp_path: Path) -> None:
-    conda = Conda(subdir="linux-64", packages=(
-        CondaPackage("a", "1", "0", md5="0" * 32, sha256="1" * 64),
-        CondaPackage("b", "2", "0", sha256="2" * 64),
-    ))
+    conda = Conda(
+        subdir="linux-64",
+        packages=(
+            CondaPackage("a", "1", "0", md5="0" * 32, sha256="1" * 64),
+            CondaPackage("b", "2", "0", sha256="2" * 64),
+        ),
+    )
     archives = {"a": tmp_path / "a-1-0.conda", "b": tmp_path / "b-2-0.tar.bz2"}
     assert target.explicit_text(conda, archives) == (
         "# platform: linux-64\n@EXPLICIT\n"
@@ -278,8 +363,15 @@ def test_explicit_text_and_engine_command(tmp_path: Path) -> None:
         f"{archives['b'].as_uri()}#sha256:{'2' * 64}\n"
     )
     assert target.engine_command("conda", "/opt/conda/bin/conda", tmp_path / "p", tmp_path / "e.txt") == [
-        "/opt/conda/bin/conda", "create", "--yes", "--prefix", str(tmp_path / "p"), "--file",
-        str(tmp_path / "e.txt"), "--offline"]
+        "/opt/conda/bin/conda",
+        "create",
+        "--yes",
+        "--prefix",
+        str(tmp_path / "p"),
+        "--file",
+        str(tmp_path / "e.txt"),
+        "--offline",
+    ]
 
 
 def test_compare_conda_names_each_difference() -> None:
