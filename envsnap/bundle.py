@@ -372,12 +372,12 @@ def _bundle_one(
         dest = root / WHEELS / art.filename
         if dest.is_file() and sha256_file(dest) == art.sha256:
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "present", art.rebuilt)
-        if art.rebuilt:
+        if art.rebuilt and not cached_path(pinner.cache_dir, art.sha256, art.filename).is_file():
             pkg = dataclasses.replace(pkg, artifact=None)  # its wheel is gone: build it again below
         else:
             fetch_wheel(art, dest, pinner, offline=opts.offline)
             say(f"fetched {art.filename}")
-            return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched")
+            return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched", art.rebuilt)
     if opts.offline:
         raise BundleError(f"{pkg.name} {pkg.version}: no wheel in the bundle and --offline forbids building one")
     with tempfile.TemporaryDirectory(prefix=".build-", dir=root) as tmp:
@@ -387,7 +387,13 @@ def _bundle_one(
         built = _check_built(wheel, pkg)
         dest = root / WHEELS / built.name
         shutil.move(str(built), dest)
-    artifact = Artifact(filename=dest.name, url=origin, sha256=sha256_file(dest), size=dest.stat().st_size,
+    sha = sha256_file(dest)
+    # Kept in the download cache too, so another bundle of the same lock needs no build.
+    cached = cached_path(pinner.cache_dir, sha, dest.name)
+    if not cached.is_file():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(dest, cached)
+    artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size,
                         rebuilt=True)
     say(f"built {dest.name} from {origin}")
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
