@@ -22,6 +22,12 @@ from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult, 
 __all__ = ["Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "get", "rebuild", "rebuilders"]
 
 
+class UnknownTargetError(RebuildError):
+    """``--target`` names no rebuilder (bad input, not a failed rebuild)."""
+
+    exit_code = 2
+
+
 def rebuilders() -> dict[str, Rebuilder]:
     """Every available rebuild target by name (modules here that define ``REBUILDER``)."""
     found: dict[str, Rebuilder] = {}
@@ -37,7 +43,7 @@ def rebuilders() -> dict[str, Rebuilder]:
 def get(name: str) -> Rebuilder:
     table = rebuilders()
     if name not in table:
-        raise RebuildError(f"unknown rebuild target {name!r} (known: {', '.join(table) or 'none'})")
+        raise UnknownTargetError(f"unknown rebuild target {name!r} (known: {', '.join(table) or 'none'})")
     return table[name]
 
 
