@@ -16,11 +16,16 @@ from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 
 def _lock() -> Snapshot:
     art = Artifact(filename="a-1.0-py3-none-any.whl", url="https://x/a-1.0-py3-none-any.whl", sha256="0" * 64)
-    return Snapshot(python=PythonEnv(version="3.11.7", packages=(
-        PythonPackage(name="a", version="1.0", artifact=art),
-        PythonPackage(name="b", version="2.0"),  # nothing to install it from: not listed
-        PythonPackage(name="c", version="1.0", installer="conda", conda_managed=True, artifact=art),
-    )))
+    return Snapshot(
+        python=PythonEnv(
+            version="3.11.7",
+            packages=(
+                PythonPackage(name="a", version="1.0", artifact=art),
+                PythonPackage(name="b", version="2.0"),  # nothing to install it from: not listed
+                PythonPackage(name="c", version="1.0", installer="conda", conda_managed=True, artifact=art),
+            ),
+        )
+    )
 
 
 def _bundle(root: Path) -> Bundle:
@@ -57,7 +62,10 @@ def test_requirements_pin_every_wheel_with_its_hash() -> None:
 
 def test_sums_cover_every_file_and_catch_additions(tmp_path: Path) -> None:
     bundle = _bundle(tmp_path / "b")
-    assert sorted(read_sums(tmp_path / "b" / "SHA256SUMS")) == ["envsnap.lock", "wheels/a-1.0-py3-none-any.whl"]
+    assert sorted(read_sums(tmp_path / "b" / "SHA256SUMS")) == [
+        "envsnap.lock",
+        "wheels/a-1.0-py3-none-any.whl",
+    ]
     bundle.verify_sums()
     (tmp_path / "b" / "wheels" / "extra.whl").write_bytes(b"!")
     with pytest.raises(BundleError, match=r"extra\.whl: not listed in SHA256SUMS"):
@@ -70,7 +78,7 @@ def test_wheel_for_and_hash_check_name_the_file(tmp_path: Path) -> None:
     assert wheel.name == "a-1.0-py3-none-any.whl"
     with pytest.raises(BundleError, match=r"a-1\.0-py3-none-any\.whl: hash mismatch"):
         bundle.check_wheel(bundle.lock.python.packages[0])
-    with pytest.raises(BundleError, match="b 2.0 has no wheel"):
+    with pytest.raises(BundleError, match=r"b 2\.0 has no wheel"):
         bundle.wheel_for("b")
     wheel.unlink()
     with pytest.raises(BundleError, match=r"a-1\.0-py3-none-any\.whl: missing from the bundle"):

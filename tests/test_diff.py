@@ -12,8 +12,8 @@ import pytest
 from envsnap import lockfile
 from envsnap.diff import diff, version_change
 from envsnap.model import (
-    CondaPackage,
     Conda,
+    CondaPackage,
     Cuda,
     Gpu,
     Hardware,
@@ -23,8 +23,8 @@ from envsnap.model import (
     PythonPackage,
     Snapshot,
     Source,
-    SystemLibrary,
     System,
+    SystemLibrary,
 )
 
 
@@ -46,40 +46,74 @@ def test_version_change(old: str, new: str, kind: str, direction: str) -> None:
 
 
 def _lock(*packages: PythonPackage, **changes: object) -> Snapshot:
-    base = Snapshot(platform=Platform(machine="x86_64", os_id="ubuntu", os_version="22.04", libc="glibc",
-                                      libc_version="2.35"),
-                    python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", packages=packages))
+    base = Snapshot(
+        platform=Platform(
+            machine="x86_64", os_id="ubuntu", os_version="22.04", libc="glibc", libc_version="2.35"
+        ),
+        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", packages=packages),
+    )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def test_packages_added_removed_and_each_kind() -> None:
     git = Source(kind="vcs", vcs="git", url="https://g/x", commit_id="a" * 40)
-    a = _lock(PythonPackage("torch", "2.1.0+cu121"), PythonPackage("numpy", "1.26.4"),
-              PythonPackage("requests", "2.31.0"), PythonPackage("old", "1.0"), PythonPackage("tool", "1.0"),
-              PythonPackage("same", "1.0", record_digest="sha256:aaaa"), PythonPackage("pyyaml", "6.0.1"))
-    b = _lock(PythonPackage("torch", "2.1.0+cu124"), PythonPackage("numpy", "2.0.0"),
-              PythonPackage("requests", "2.32.0"), PythonPackage("new", "1.0"), PythonPackage("tool", "1.0", source=git),
-              PythonPackage("same", "1.0", record_digest="sha256:bbbb"), PythonPackage("pyyaml", "6.0.2"))
+    a = _lock(
+        PythonPackage("torch", "2.1.0+cu121"),
+        PythonPackage("numpy", "1.26.4"),
+        PythonPackage("requests", "2.31.0"),
+        PythonPackage("old", "1.0"),
+        PythonPackage("tool", "1.0"),
+        PythonPackage("same", "1.0", record_digest="sha256:aaaa"),
+        PythonPackage("pyyaml", "6.0.1"),
+    )
+    b = _lock(
+        PythonPackage("torch", "2.1.0+cu124"),
+        PythonPackage("numpy", "2.0.0"),
+        PythonPackage("requests", "2.32.0"),
+        PythonPackage("new", "1.0"),
+        PythonPackage("tool", "1.0", source=git),
+        PythonPackage("same", "1.0", record_digest="sha256:bbbb"),
+        PythonPackage("pyyaml", "6.0.2"),
+    )
     report = diff(a, b)
     kinds = {c.subject: (c.change, c.kind) for c in report.changes}
-    assert kinds == {"torch": ("changed", "local"), "numpy": ("changed", "major"), "requests": ("changed", "minor"),
-                     "old": ("removed", "removed"), "new": ("added", "added"), "tool": ("changed", "source"),
-                     "same": ("changed", "build"), "pyyaml": ("changed", "patch")}
+    assert kinds == {
+        "torch": ("changed", "local"),
+        "numpy": ("changed", "major"),
+        "requests": ("changed", "minor"),
+        "old": ("removed", "removed"),
+        "new": ("added", "added"),
+        "tool": ("changed", "source"),
+        "same": ("changed", "build"),
+        "pyyaml": ("changed", "patch"),
+    }
     order = [c.subject for c in report.changes]
     assert order == ["numpy", "torch", "old", "new", "requests", "tool", "pyyaml", "same"]
 
 
 def test_gpu_stack_python_and_os_come_before_packages() -> None:
-    a = _lock(PythonPackage("numpy", "1.26.4"), nvidia=Nvidia(driver_version="535.104.05", cuda_driver_version="12.2"),
-              cuda=Cuda(runtime_version="12.1", cudnn_version="8.9.2"),
-              hardware=Hardware(gpus=(Gpu(0, "NVIDIA A100", "8.0"),)),
-              system=System(libraries=(SystemLibrary("libgomp.so.1"),)))
-    b = _lock(PythonPackage("numpy", "1.26.5"), nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4"),
-              cuda=Cuda(runtime_version="12.4", cudnn_version="9.1.0"),
-              hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100", "9.0"),)),
-              python=PythonEnv(implementation="cpython", version="3.12.3", abi="cp312",
-                               packages=(PythonPackage("numpy", "1.26.5"),)),
-              platform=Platform(machine="x86_64", os_id="ubuntu", os_version="24.04", libc="glibc", libc_version="2.39"))
+    a = _lock(
+        PythonPackage("numpy", "1.26.4"),
+        nvidia=Nvidia(driver_version="535.104.05", cuda_driver_version="12.2"),
+        cuda=Cuda(runtime_version="12.1", cudnn_version="8.9.2"),
+        hardware=Hardware(gpus=(Gpu(0, "NVIDIA A100", "8.0"),)),
+        system=System(libraries=(SystemLibrary("libgomp.so.1"),)),
+    )
+    b = _lock(
+        PythonPackage("numpy", "1.26.5"),
+        nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4"),
+        cuda=Cuda(runtime_version="12.4", cudnn_version="9.1.0"),
+        hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100", "9.0"),)),
+        python=PythonEnv(
+            implementation="cpython",
+            version="3.12.3",
+            abi="cp312",
+            packages=(PythonPackage("numpy", "1.26.5"),),
+        ),
+        platform=Platform(
+            machine="x86_64", os_id="ubuntu", os_version="24.04", libc="glibc", libc_version="2.39"
+        ),
+    )
     report = diff(a, b)
     subjects = [c.subject for c in report.changes]
     assert subjects[:3] == ["Python", "ABI", "CUDA runtime"]
@@ -92,10 +126,22 @@ def test_gpu_stack_python_and_os_come_before_packages() -> None:
 
 
 def test_conda_builds_and_channels() -> None:
-    a = _lock(conda=Conda(packages=(CondaPackage("openssl", "3.0.0", "h1", channel="conda-forge"),
-                                    CondaPackage("zlib", "1.3", "h2", channel="conda-forge"))))
-    b = _lock(conda=Conda(packages=(CondaPackage("openssl", "3.0.0", "h9", channel="conda-forge"),
-                                    CondaPackage("zlib", "1.3", "h2", channel="defaults"))))
+    a = _lock(
+        conda=Conda(
+            packages=(
+                CondaPackage("openssl", "3.0.0", "h1", channel="conda-forge"),
+                CondaPackage("zlib", "1.3", "h2", channel="conda-forge"),
+            )
+        )
+    )
+    b = _lock(
+        conda=Conda(
+            packages=(
+                CondaPackage("openssl", "3.0.0", "h9", channel="conda-forge"),
+                CondaPackage("zlib", "1.3", "h2", channel="defaults"),
+            )
+        )
+    )
     kinds = {c.subject: c.kind for c in diff(a, b).changes}
     assert kinds == {"openssl": "build", "zlib": "source"}
 

@@ -16,6 +16,7 @@ import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -48,8 +49,9 @@ def make_wheel(folder: Path, name: str, version: str, *, body: str = "VALUE = 1\
         f"{dist}.data/scripts/{name}-tool": b"#!python\nprint('tool')\n",
         f"{dist}.data/data/share/{name}/notes.txt": b"notes\n",
         f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
-        f"{dist}.dist-info/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"
-        .encode(),
+        f"{dist}.dist-info/WHEEL": (
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
+        ),
         f"{dist}.dist-info/entry_points.txt": f"[console_scripts]\n{name}-cli = {name}:main\n".encode(),
     }
     record = "".join(f"{path},sha256={_b64(data)},{len(data)}\n" for path, data in files.items())
@@ -63,7 +65,9 @@ def make_wheel(folder: Path, name: str, version: str, *, body: str = "VALUE = 1\
 
 
 def package_for(wheel: Path, name: str, version: str) -> PythonPackage:
-    return PythonPackage(name=name, version=version, wheel_tags=(TAG,), record_digest=wheel_record_digest(str(wheel)))
+    return PythonPackage(
+        name=name, version=version, wheel_tags=(TAG,), record_digest=wheel_record_digest(str(wheel))
+    )
 
 
 def lock_of(*packages: PythonPackage) -> Snapshot:
@@ -83,8 +87,10 @@ def pep503_index(root: Path, wheels: list[Path], *, with_hash: bool = True) -> s
         page.mkdir(parents=True, exist_ok=True)
         links = "".join(
             f'<a href="../../files/{f.name}'
-            + (f'#sha256={hashlib.sha256(f.read_bytes()).hexdigest()}' if with_hash else "")
-            + f'">{f.name}</a>\n' for f in files)
+            + (f"#sha256={hashlib.sha256(f.read_bytes()).hexdigest()}" if with_hash else "")
+            + f'">{f.name}</a>\n'
+            for f in files
+        )
         (page / "index.html").write_text(f"<!DOCTYPE html><html><body>\n{links}</body></html>\n")
     return (root / "simple").as_uri()
 
@@ -94,14 +100,21 @@ def pep503_index(root: Path, wheels: list[Path], *, with_hash: bool = True) -> s
 
 def test_pip_config_files_then_environment(tmp_path: Path) -> None:
     system = tmp_path / "pip.conf"
-    system.write_text("[global]\nindex-url = https://mirror.example/simple\nextra-index-url =\n"
-                      "    file:///a/simple\n    file:///b/simple\nfind-links = /opt/w\ncert = /etc/ca.pem\n")
+    system.write_text(
+        "[global]\nindex-url = https://mirror.example/simple\nextra-index-url =\n"
+        "    file:///a/simple\n    file:///b/simple\nfind-links = /opt/w\ncert = /etc/ca.pem\n"
+    )
     user = tmp_path / "user.conf"
-    user.write_text("[global]\nfind-links = /home/w\n[install]\nextra-index-url = https://extra.example/simple\n")
+    user.write_text(
+        "[global]\nfind-links = /home/w\n[install]\nextra-index-url = https://extra.example/simple\n"
+    )
     config = read_pip_config(environ={}, files=[system, user])
-    assert config == IndexConfig(index_url="https://mirror.example/simple",
-                                 extra_index_urls=("https://extra.example/simple",),
-                                 find_links=("/home/w",), cert="/etc/ca.pem")
+    assert config == IndexConfig(
+        index_url="https://mirror.example/simple",
+        extra_index_urls=("https://extra.example/simple",),
+        find_links=("/home/w",),
+        cert="/etc/ca.pem",
+    )
     env = {"PIP_INDEX_URL": "https://env.example/simple", "PIP_FIND_LINKS": "/x /y", "PIP_CERT": "/c.pem"}
     config = read_pip_config(environ=env, files=[system, user])
     assert config.index_url == "https://env.example/simple"
@@ -109,7 +122,9 @@ def test_pip_config_files_then_environment(tmp_path: Path) -> None:
 
 
 def test_pip_config_default_is_pypi_and_bad_file_is_an_error(tmp_path: Path) -> None:
-    assert read_pip_config(environ={}, files=[tmp_path / "absent.conf"]).index_url == "https://pypi.org/simple"
+    assert (
+        read_pip_config(environ={}, files=[tmp_path / "absent.conf"]).index_url == "https://pypi.org/simple"
+    )
     bad = tmp_path / "bad.conf"
     bad.write_text("index-url = no section\n")
     from envsnap.errors import PinError
@@ -132,8 +147,10 @@ def test_pip_config_files_follow_pips_locations(tmp_path: Path) -> None:
 
 
 def test_parse_simple_html_resolves_links_and_hashes() -> None:
-    html = ('<html><body><a href="../../files/a-1.0-py3-none-any.whl#sha256=abc" data-requires-python=">=3">'
-            'a-1.0-py3-none-any.whl</a><a href="https://files.example/a-1.0.tar.gz">a-1.0.tar.gz</a></body></html>')
+    html = (
+        '<html><body><a href="../../files/a-1.0-py3-none-any.whl#sha256=abc" data-requires-python=">=3">'
+        'a-1.0-py3-none-any.whl</a><a href="https://files.example/a-1.0.tar.gz">a-1.0.tar.gz</a></body></html>'
+    )
     files = parse_simple_html(html, "https://idx.example/simple/a/", "https://idx.example/simple")
     assert [(f.filename, f.url, f.sha256) for f in files] == [
         ("a-1.0-py3-none-any.whl", "https://idx.example/files/a-1.0-py3-none-any.whl", "abc"),
@@ -142,14 +159,29 @@ def test_parse_simple_html_resolves_links_and_hashes() -> None:
 
 
 def test_parse_simple_json_keeps_size_and_upload_time() -> None:
-    page = {"meta": {"api-version": "1.1"}, "name": "a", "files": [
-        {"filename": "a-1.0-py3-none-any.whl", "url": "../../f/a-1.0-py3-none-any.whl",
-         "hashes": {"sha256": "abc"}, "size": 12, "upload-time": "2024-01-01T00:00:00Z"},
-        {"filename": "broken"}, "not a dict"]}
+    page = {
+        "meta": {"api-version": "1.1"},
+        "name": "a",
+        "files": [
+            {
+                "filename": "a-1.0-py3-none-any.whl",
+                "url": "../../f/a-1.0-py3-none-any.whl",
+                "hashes": {"sha256": "abc"},
+                "size": 12,
+                "upload-time": "2024-01-01T00:00:00Z",
+            },
+            {"filename": "broken"},
+            "not a dict",
+        ],
+    }
     files = parse_simple_json(page, "https://idx.example/simple/a/", "idx")
     assert files[0].url == "https://idx.example/f/a-1.0-py3-none-any.whl"
     assert (files[0].sha256, files[0].size, files[0].upload_time, files[0].index) == (
-        "abc", 12, "2024-01-01T00:00:00Z", "idx")
+        "abc",
+        12,
+        "2024-01-01T00:00:00Z",
+        "idx",
+    )
 
 
 @pytest.mark.parametrize(
@@ -164,8 +196,11 @@ def test_parse_simple_json_keeps_size_and_upload_time() -> None:
     ],
 )
 def test_wheel_matches_name_version_and_exact_tag_set(filename: str, matches: bool) -> None:
-    pkg = PythonPackage(name="numpy", version="2.0.0", wheel_tags=(
-        "cp311-cp311-manylinux2014_x86_64", "cp311-cp311-manylinux_2_17_x86_64"))
+    pkg = PythonPackage(
+        name="numpy",
+        version="2.0.0",
+        wheel_tags=("cp311-cp311-manylinux2014_x86_64", "cp311-cp311-manylinux_2_17_x86_64"),
+    )
     assert wheel_matches(filename, pkg) is matches
 
 
@@ -175,8 +210,11 @@ def test_wheel_matches_name_version_and_exact_tag_set(filename: str, matches: bo
 def test_pin_from_a_pep503_file_index(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
     index = pep503_index(tmp_path / "index", [wheel])
-    result = pin(lock_of(package_for(wheel, "tinypkg", "1.0")), IndexConfig(index_url=index),
-                 cache_dir=tmp_path / "cache")
+    result = pin(
+        lock_of(package_for(wheel, "tinypkg", "1.0")),
+        IndexConfig(index_url=index),
+        cache_dir=tmp_path / "cache",
+    )
     art = result.snapshot.python.packages[0].artifact
     assert art is not None
     assert art.filename == wheel.name and art.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
@@ -189,10 +227,16 @@ def test_pin_searches_extra_indexes_and_find_links(tmp_path: Path) -> None:
     a = make_wheel(tmp_path / "build", "alpha", "1.0")
     b = make_wheel(tmp_path / "links", "beta", "2.0")
     extra = pep503_index(tmp_path / "extra", [a])
-    config = IndexConfig(index_url=(tmp_path / "empty").as_uri(), extra_index_urls=(extra,),
-                         find_links=(str(tmp_path / "links"),))
-    result = pin(lock_of(package_for(a, "alpha", "1.0"), package_for(b, "beta", "2.0")), config,
-                 cache_dir=tmp_path / "cache")
+    config = IndexConfig(
+        index_url=(tmp_path / "empty").as_uri(),
+        extra_index_urls=(extra,),
+        find_links=(str(tmp_path / "links"),),
+    )
+    result = pin(
+        lock_of(package_for(a, "alpha", "1.0"), package_for(b, "beta", "2.0")),
+        config,
+        cache_dir=tmp_path / "cache",
+    )
     arts = {p.name: p.artifact for p in result.snapshot.python.packages}
     assert arts["alpha"] is not None and arts["alpha"].index == extra
     assert arts["beta"] is not None and arts["beta"].index == str(tmp_path / "links")
@@ -202,8 +246,11 @@ def test_same_name_version_tag_but_other_files_is_not_pinned(tmp_path: Path) -> 
     installed = make_wheel(tmp_path / "local", "tinypkg", "1.0", body="VALUE = 1\n")
     upstream = make_wheel(tmp_path / "upstream", "tinypkg", "1.0", body="VALUE = 2\n")
     index = pep503_index(tmp_path / "index", [upstream])
-    result = pin(lock_of(package_for(installed, "tinypkg", "1.0")), IndexConfig(index_url=index),
-                 cache_dir=tmp_path / "cache")
+    result = pin(
+        lock_of(package_for(installed, "tinypkg", "1.0")),
+        IndexConfig(index_url=index),
+        cache_dir=tmp_path / "cache",
+    )
     (outcome,) = result.outcomes
     assert outcome.status == "unpinned" and "RECORD digests differ" in outcome.reason
     assert result.snapshot.python.packages[0].artifact is None
@@ -215,8 +262,11 @@ def test_index_hash_that_does_not_match_the_file_is_refused(tmp_path: Path) -> N
     index = pep503_index(tmp_path / "index", [wheel])
     page = tmp_path / "index" / "simple" / "tinypkg" / "index.html"
     page.write_text(page.read_text().replace("#sha256=", "#sha256=0"))
-    result = pin(lock_of(package_for(wheel, "tinypkg", "1.0")), IndexConfig(index_url=index),
-                 cache_dir=tmp_path / "cache")
+    result = pin(
+        lock_of(package_for(wheel, "tinypkg", "1.0")),
+        IndexConfig(index_url=index),
+        cache_dir=tmp_path / "cache",
+    )
     assert result.outcomes[0].status == "unpinned" and "does not match the index" in result.outcomes[0].reason
 
 
@@ -225,15 +275,23 @@ def test_unpinnable_packages_are_listed_with_reasons(tmp_path: Path) -> None:
     lock = lock_of(
         PythonPackage(name="missing", version="1.0", wheel_tags=(TAG,)),
         PythonPackage(name="legacy", version="1.0"),
-        PythonPackage(name="local", version="0.1", source=Source(kind="directory", url="file:///src/local",
-                                                                 editable=True)),
-        PythonPackage(name="fromgit", version="0.2", source=Source(kind="vcs", vcs="git", url="https://g/x",
-                                                                   commit_id="a" * 40)),
+        PythonPackage(
+            name="local",
+            version="0.1",
+            source=Source(kind="directory", url="file:///src/local", editable=True),
+        ),
+        PythonPackage(
+            name="fromgit",
+            version="0.2",
+            source=Source(kind="vcs", vcs="git", url="https://g/x", commit_id="a" * 40),
+        ),
         PythonPackage(name="condapkg", version="1.0", installer="conda", conda_managed=True),
     )
     result = pin(lock, IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
     got = {o.name: (o.status, o.reason) for o in result.outcomes}
-    assert got["missing"][0] == "unpinned" and "no missing 1.0 wheel with tag py3-none-any" in got["missing"][1]
+    assert (
+        got["missing"][0] == "unpinned" and "no missing 1.0 wheel with tag py3-none-any" in got["missing"][1]
+    )
     assert got["legacy"][0] == "unpinned" and "no WHEEL tags" in got["legacy"][1]
     assert got["local"][0] == "unpinned" and "editable install from a local directory" in got["local"][1]
     assert got["fromgit"] == ("kept", f"VCS: https://g/x @ {'a' * 40} (the bundle builds a wheel)")
@@ -247,15 +305,27 @@ def test_unreachable_index_is_a_reason_not_a_crash(tmp_path: Path) -> None:
 
 
 class _JsonIndex(http.server.BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
+    files: ClassVar[dict[str, bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         if self.path.startswith("/simple/tinypkg/"):
             assert "application/vnd.pypi.simple.v1+json" in self.headers.get("Accept", "")
             name, data = next(iter(self.files.items()))
-            body = json.dumps({"meta": {"api-version": "1.0"}, "name": "tinypkg", "files": [
-                {"filename": name, "url": f"/files/{name}", "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
-                 "size": len(data), "upload-time": "2025-05-05T05:05:05Z"}]}).encode()
+            body = json.dumps(
+                {
+                    "meta": {"api-version": "1.0"},
+                    "name": "tinypkg",
+                    "files": [
+                        {
+                            "filename": name,
+                            "url": f"/files/{name}",
+                            "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                            "size": len(data),
+                            "upload-time": "2025-05-05T05:05:05Z",
+                        }
+                    ],
+                }
+            ).encode()
             self._send(body, "application/vnd.pypi.simple.v1+json")
         elif self.path.startswith("/files/") and self.path[7:] in self.files:
             self._send(self.files[self.path[7:]], "application/octet-stream")
@@ -289,8 +359,11 @@ def json_index(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def test_pin_from_a_pep691_json_index_over_http(json_index: tuple[str, Path], tmp_path: Path) -> None:
     url, wheel = json_index
-    result = pin(lock_of(package_for(wheel, "tinypkg", "1.0")), IndexConfig(index_url=url),
-                 cache_dir=tmp_path / "cache")
+    result = pin(
+        lock_of(package_for(wheel, "tinypkg", "1.0")),
+        IndexConfig(index_url=url),
+        cache_dir=tmp_path / "cache",
+    )
     art = result.snapshot.python.packages[0].artifact
     assert art is not None and art.upload_time == "2025-05-05T05:05:05Z" and art.size == wheel.stat().st_size
     assert art.url == url.replace("/simple", "/files/") + wheel.name
@@ -307,22 +380,40 @@ def test_record_digest_is_the_same_for_pip_uv_and_the_wheel(
     expected = wheel_record_digest(str(wheel))
     by_uv = make_venv(tmp_path / "uv-env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
     by_pip = make_venv(tmp_path / "pip env")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(by_pip), "install", "-q", "--no-index",
-                    "--find-links", str(wheel.parent), "tinypkg"], check=True,
-                   env={"PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(by_pip),
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheel.parent),
+            "tinypkg",
+        ],
+        check=True,
+        env={"PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"},
+    )
     for python in (by_uv, by_pip):
         pkg = capture(str(python)).package("tinypkg")
         assert pkg is not None and pkg.record_digest == expected, python
     assert (tmp_path / "pip env" / "bin" / "tinypkg-tool").read_bytes().startswith(b"#!" + bytes(tmp_path))
 
 
-def test_cli_pin_rewrites_the_lock(tmp_path: Path, cli: Callable[..., object],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_pin_rewrites_the_lock(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
     wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
     index = pep503_index(tmp_path / "index", [wheel])
-    lock_path = lockfile.dump(lock_of(package_for(wheel, "tinypkg", "1.0"),
-                                      PythonPackage(name="gone", version="1.0", wheel_tags=(TAG,))),
-                              tmp_path / "envsnap.lock")
+    lock_path = lockfile.dump(
+        lock_of(
+            package_for(wheel, "tinypkg", "1.0"), PythonPackage(name="gone", version="1.0", wheel_tags=(TAG,))
+        ),
+        tmp_path / "envsnap.lock",
+    )
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("PIP_INDEX_URL", index)
     monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)

@@ -28,13 +28,30 @@ EDITABLE = Source(kind="directory", url="file:///src/proj", editable=True)
 
 def snap(*packages: PythonPackage, **changes: object) -> Snapshot:
     base = Snapshot(
-        platform=Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12", kernel="6.1",
-                          libc="glibc", libc_version="2.36"),
-        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", platform_tag="linux-x86_64",
-                         kind="venv", packages=packages),
-        system=System(manager="dpkg", packages=(
-            SystemPackage("dpkg", "libgomp1", "12.2", "amd64", needed_by=("numpy",)),
-            SystemPackage("dpkg", "vim", "9.0", "amd64"))),
+        platform=Platform(
+            system="Linux",
+            machine="x86_64",
+            os_id="debian",
+            os_version="12",
+            kernel="6.1",
+            libc="glibc",
+            libc_version="2.36",
+        ),
+        python=PythonEnv(
+            implementation="cpython",
+            version="3.11.7",
+            abi="cp311",
+            platform_tag="linux-x86_64",
+            kind="venv",
+            packages=packages,
+        ),
+        system=System(
+            manager="dpkg",
+            packages=(
+                SystemPackage("dpkg", "libgomp1", "12.2", "amd64", needed_by=("numpy",)),
+                SystemPackage("dpkg", "vim", "9.0", "amd64"),
+            ),
+        ),
         hardware=Hardware(memory_mib=1000, cpu=Cpu(model="Xeon", flags=("avx", "avx2"))),
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
@@ -58,12 +75,23 @@ def test_identical() -> None:
 
 def test_python_package_mismatches() -> None:
     lock = snap(pkg("a"), pkg("b"), pkg("c"), pkg("d"), pkg("e"))
-    now = snap(pkg("a", "2.0"), pkg("c", record_digest="sha256:other"), pkg("d", wheel_tags=("cp311-cp311-x",)),
-               pkg("e", source=GIT), pkg("f"))
+    now = snap(
+        pkg("a", "2.0"),
+        pkg("c", record_digest="sha256:other"),
+        pkg("d", wheel_tags=("cp311-cp311-x",)),
+        pkg("e", source=GIT),
+        pkg("f"),
+    )
     report = compare(lock, now)
     assert not report.identical
-    assert found(report, MISMATCH) == {("a", "version"), ("b", "missing"), ("c", "record_digest"),
-                                       ("d", "wheel_tags"), ("e", "source"), ("f", "extra")}
+    assert found(report, MISMATCH) == {
+        ("a", "version"),
+        ("b", "missing"),
+        ("c", "record_digest"),
+        ("d", "wheel_tags"),
+        ("e", "source"),
+        ("f", "extra"),
+    }
 
 
 def test_rebuilt_from_source_is_not_a_mismatch() -> None:
@@ -94,18 +122,32 @@ def test_around_the_python_layer_warnings_and_info_keep_it_identical() -> None:
     lock = snap(nvidia=Nvidia(driver_version="550.54", cuda_driver_version="12.4"))
     now = snap(
         platform=dataclasses.replace(lock.platform, os_version="13", kernel="6.9", libc_version="2.41"),
-        system=System(manager="dpkg", packages=(SystemPackage("dpkg", "libgomp1", "14.2", "amd64"),
-                                                 SystemPackage("dpkg", "vim", "9.1", "amd64"))),
+        system=System(
+            manager="dpkg",
+            packages=(
+                SystemPackage("dpkg", "libgomp1", "14.2", "amd64"),
+                SystemPackage("dpkg", "vim", "9.1", "amd64"),
+            ),
+        ),
         hardware=Hardware(memory_mib=2000, cpu=Cpu(model="EPYC", flags=("avx",))),
         nvidia=Nvidia(driver_version="570.86", cuda_driver_version="12.8"),
     )
     report = compare(lock, now)
     assert report.identical
-    assert found(report, WARNING) == {("os", "os_version"), ("libc", "libc_version"), ("libgomp1", "version"),
-                                      ("nvidia", "driver_version"), ("nvidia", "cuda_driver_version"),
-                                      ("cpu", "flags")}
-    assert found(report, INFO) == {("os", "kernel"), ("packages", "other"), ("cpu", "model"),
-                                   ("memory", "memory_mib")}
+    assert found(report, WARNING) == {
+        ("os", "os_version"),
+        ("libc", "libc_version"),
+        ("libgomp1", "version"),
+        ("nvidia", "driver_version"),
+        ("nvidia", "cuda_driver_version"),
+        ("cpu", "flags"),
+    }
+    assert found(report, INFO) == {
+        ("os", "kernel"),
+        ("packages", "other"),
+        ("cpu", "model"),
+        ("memory", "memory_mib"),
+    }
     # Most consequential first: mismatches, then warnings by area (the GPU before system packages).
     severities = [d.severity for d in report.differences]
     assert severities == sorted(severities, key=[MISMATCH, WARNING, INFO].index)
@@ -120,8 +162,12 @@ def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., o
     lock_path = lockfile.dump(here, tmp_path / "here.lock")
     ok = cli("verify", lock_path)
     assert ok.code == 0 and "identical" in ok.out  # type: ignore[attr-defined]
-    drifted = dataclasses.replace(here, python=dataclasses.replace(
-        here.python, packages=(*here.python.packages, pkg("not-installed-anywhere"))))
+    drifted = dataclasses.replace(
+        here,
+        python=dataclasses.replace(
+            here.python, packages=(*here.python.packages, pkg("not-installed-anywhere"))
+        ),
+    )
     bad = cli("verify", lockfile.dump(drifted, tmp_path / "drifted.lock"))
     assert bad.code == 1 and "not-installed-anywhere 1.0: in the lock, not installed" in bad.out  # type: ignore
     missing = cli("verify", tmp_path / "nope.lock")

@@ -328,7 +328,7 @@ def probe(path_entries=None):
                 continue
             try:
                 info = _dist_info(site_dir, entry, layout)
-            except Exception as exc:  # noqa: BLE001 - one broken distribution must not stop the rest
+            except Exception as exc:
                 warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": str(exc)})
                 continue
             if info["name"] in seen:

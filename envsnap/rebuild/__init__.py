@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import lockfile
 from ..errors import RebuildError
 from ._preflight import preflight
-from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult, Rebuilder
+from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 __all__ = ["Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "get", "rebuild", "rebuilders"]
 
@@ -71,9 +71,17 @@ def rebuild(
     notes = preflight(lock, target=target, python=python, force=force)
     with tempfile.TemporaryDirectory(prefix="envsnap-rebuild-") as tmp:
         bundle_dir = open_bundle(bundle, Path(tmp)).root if bundle is not None else None
-        request = RebuildRequest(lock=lock, lock_path=Path(lock_path), dest=Path(dest), target=target,
-                                 bundle_dir=bundle_dir, python=python, offline=offline, preflight_notes=notes,
-                                 options=dict(options or {}))
+        request = RebuildRequest(
+            lock=lock,
+            lock_path=Path(lock_path),
+            dest=Path(dest),
+            target=target,
+            bundle_dir=bundle_dir,
+            python=python,
+            offline=offline,
+            preflight_notes=notes,
+            options=dict(options or {}),
+        )
         plan = rebuilder.plan(request)
         if dry_run:
             return plan
