@@ -122,8 +122,10 @@ def record_digest(site_dir, dist_dir, record_text, layout, console_scripts):
             continue
         name, where = layout.place(site_dir, entry)
         absolute = os.path.normpath(os.path.join(site_dir, entry))
-        if where == "scripts":
-            script = name.split("/", 1)[1]
+        if where is not None:
+            # Outside site-packages: scripts an installer generated or rewrote for its interpreter differ
+            # between installs, whichever scheme put them there.
+            script = parts[-1]
             stem = script[:-4] if script.endswith(".exe") else script
             if stem in console_scripts or _generated_script(absolute):
                 continue
