@@ -39,7 +39,7 @@ from .model import (
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 DEFAULT_NAME = "envsnap.lock"
 
@@ -218,7 +218,7 @@ def _convert(tp: Any, value: Any, path: str, origin: str) -> Any:
     if origin_tp in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
         return _convert(inner[0], value, path, origin)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value, path, origin)
     if origin_tp is tuple:
         if not isinstance(value, list):

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testutil import uv_bin
 
 from envsnap.cli import main
-from testutil import uv_bin
 
 REPO = Path(__file__).resolve().parent.parent
 

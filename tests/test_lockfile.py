@@ -12,8 +12,8 @@ from envsnap import lockfile
 from envsnap.errors import LockfileError
 from envsnap.model import (
     Artifact,
-    Hardware,
     Cpu,
+    Hardware,
     Meta,
     Platform,
     Project,

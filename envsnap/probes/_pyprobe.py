@@ -7,6 +7,9 @@ envsnap also imports it to capture its own interpreter in-process (``probe()``).
 Paths it returns are absolute; the caller makes them relative before anything is recorded.
 """
 
+from __future__ import annotations
+
+import csv
 import hashlib
 import json
 import os
@@ -14,6 +17,10 @@ import platform
 import re
 import sys
 import sysconfig
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _NAME_RE = re.compile(r"[-_.]+")
 # Files an installer writes or rewrites: not part of what the wheel carries.
@@ -23,18 +30,18 @@ _INSTALLER_FILES = frozenset(
 _SO_RE = re.compile(r"\.so(\.[0-9]+)*$")
 
 
-def canonical_name(name):
+def canonical_name(name: str) -> str:
     return _NAME_RE.sub("-", name).lower()
 
 
-def _read_text(path):
+def _read_text(path: str) -> str:
     with open(path, "rb") as handle:
         return handle.read().decode("utf-8", "replace")
 
 
-def _headers(text):
+def _headers(text: str) -> list[tuple[str, str]]:
     """The RFC 822 header block of a METADATA / PKG-INFO file as a list of (key, value)."""
-    out = []
+    out: list[tuple[str, str]] = []
     for line in text.splitlines():
         if not line.strip():
             break
@@ -48,16 +55,16 @@ def _headers(text):
     return out
 
 
-def _abi_tag():
+def _abi_tag() -> str:
     impl = sys.implementation.name
     if impl == "cpython":
-        flags = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
-        return "cp%d%d%s" % (sys.version_info[0], sys.version_info[1], flags)
+        # "m" on 3.7 (pymalloc), "t" free-threaded, "d" debug: the flags wheel ABI tags carry.
+        return "cp%d%d%s" % (sys.version_info[0], sys.version_info[1], getattr(sys, "abiflags", ""))
     soabi = sysconfig.get_config_var("SOABI") or ""
     return soabi.replace("-", "_").replace(".", "_")
 
 
-def _env_kind():
+def _env_kind() -> str:
     if os.path.isdir(os.path.join(sys.prefix, "conda-meta")):
         return "conda"
     if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
@@ -68,9 +75,9 @@ def _env_kind():
 class _Layout:
     """Maps RECORD paths to location-independent names (``scripts/x``, ``data/share/x``)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         paths = sysconfig.get_paths()
-        self.roots = []
+        self.roots: list[tuple[str, str]] = []
         for key in ("scripts", "include", "data"):
             value = paths.get(key)
             if value:
@@ -78,7 +85,7 @@ class _Layout:
         # Longest root first so that "scripts" (inside "data") wins over "data".
         self.roots.sort(key=lambda item: -len(item[0]))
 
-    def place(self, site_dir, entry):
+    def place(self, site_dir: str, entry: str) -> tuple[str, str | None]:
         if not entry.startswith(".."):
             return entry, None
         absolute = os.path.normcase(os.path.realpath(os.path.join(site_dir, entry)))
@@ -88,7 +95,7 @@ class _Layout:
         return entry, "outside"
 
 
-def _generated_script(path):
+def _generated_script(path: str) -> bool:
     """True for a script whose shebang an installer wrote or rewrote to name its interpreter."""
     try:
         with open(path, "rb") as handle:
@@ -102,12 +109,13 @@ def _generated_script(path):
     return head.startswith(b"MZ")
 
 
-def record_digest(site_dir, dist_dir, record_text, layout, console_scripts):
+def record_digest(
+    site_dir: str, dist_dir: str, record_text: str, layout: _Layout, console_scripts: set[str]
+) -> tuple[str, list[str]]:
     """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects."""
     dist_name = os.path.basename(dist_dir)
     lines = []
     shared = []
-    import csv
 
     for row in csv.reader(record_text.splitlines()):
         if not row or not row[0]:
@@ -137,9 +145,9 @@ def record_digest(site_dir, dist_dir, record_text, layout, console_scripts):
     return "sha256:" + hashlib.sha256(blob).hexdigest(), shared
 
 
-def _console_scripts(dist_dir):
+def _console_scripts(dist_dir: str) -> set[str]:
     path = os.path.join(dist_dir, "entry_points.txt")
-    names = set()
+    names: set[str] = set()
     if not os.path.isfile(path):
         return names
     section = ""
@@ -152,12 +160,12 @@ def _console_scripts(dist_dir):
     return names
 
 
-def _dist_info(site_dir, entry, layout):
+def _dist_info(site_dir: str, entry: str, layout: _Layout) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info")
     if egg and not os.path.isdir(dist_dir):
         text = _read_text(dist_dir)  # a single-file PKG-INFO style egg-info
-        files = []
+        files: list[str] = []
     else:
         files = os.listdir(dist_dir)
         meta_name = "PKG-INFO" if egg else "METADATA"
@@ -165,7 +173,7 @@ def _dist_info(site_dir, entry, layout):
             raise ValueError("no %s file" % meta_name)
         text = _read_text(os.path.join(dist_dir, meta_name))
     headers = _headers(text)
-    fields = {}
+    fields: dict[str, str] = {}
     requires = []
     for key, value in headers:
         lower = key.lower()
@@ -177,7 +185,7 @@ def _dist_info(site_dir, entry, layout):
     version = fields.get("version", "")
     if not name or not version:
         raise ValueError("METADATA has no Name or Version")
-    info = {
+    info: dict[str, Any] = {
         "name": canonical_name(name),
         "metadata_name": name,
         "version": version,
@@ -220,7 +228,7 @@ def _dist_info(site_dir, entry, layout):
     return info
 
 
-def _scan_path(entries, script_dir):
+def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
     seen_dirs = set()
     for raw in entries:
         entry = raw or os.getcwd()
@@ -231,16 +239,16 @@ def _scan_path(entries, script_dir):
         yield entry
 
 
-def probe(path_entries=None):
+def probe(path_entries: list[str] | None = None) -> dict[str, Any]:
     """The environment as a JSON-ready dict."""
     here = os.path.dirname(os.path.realpath(__file__))
     if path_entries is None:
         # sys.path[0] is the running script's folder (or the working directory), not the environment.
         path_entries = sys.path[1:]
     layout = _Layout()
-    packages = []
-    warnings = []
-    seen = {}
+    packages: list[dict[str, Any]] = []
+    warnings: list[dict[str, str]] = []
+    seen: dict[str, bool] = {}
     for site_dir in _scan_path(path_entries, here):
         try:
             names = sorted(os.listdir(site_dir))
@@ -251,7 +259,7 @@ def probe(path_entries=None):
                 continue
             try:
                 info = _dist_info(site_dir, entry, layout)
-            except Exception as exc:  # noqa: BLE001 - one broken distribution must not stop the rest
+            except Exception as exc:
                 warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": str(exc)})
                 continue
             if info["name"] in seen:

@@ -94,9 +94,10 @@ def parse_ldconfig(text: str) -> dict[str, list[tuple[str, str]]]:
     """``ldconfig -p`` -> soname -> [(flags, path)] in cache order."""
     cache: dict[str, list[tuple[str, str]]] = {}
     for line in text.splitlines():
-        m = re.match(r"\s+(\S+)\s+\(([^)]*)\)(?:\s+OS ABI:[^=]*)?\s+=>\s+(\S+)", line)
+        m = re.match(r"\s+(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)", line)
         if m:
-            cache.setdefault(m.group(1), []).append((m.group(2), m.group(3)))
+            flags = m.group(2).split(", OS ABI:")[0]
+            cache.setdefault(m.group(1), []).append((flags, m.group(3)))
     return cache
 
 
@@ -189,7 +190,7 @@ class PackageDatabase:
     def _rpm_owners(self, paths: list[str]) -> dict[str, str]:
         res = _runner.run(["rpm", "-qf", "--qf", "%{NAME}\\n", *paths], timeout=60)
         out = {}
-        for path, line in zip(paths, res.stdout.splitlines()):
+        for path, line in zip(paths, res.stdout.splitlines(), strict=False):
             if line and "not owned" not in line and "No such file" not in line:
                 out[path] = line.strip()
         return out

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from testutil import uv_bin
+
 from envsnap import capture, lockfile
 from envsnap._privacy import PathRedactor
 from envsnap.errors import ProbeError
@@ -179,3 +180,15 @@ def test_prefix_directory_accepted_for_python(two_venvs: tuple[Path, Path]) -> N
 
 def test_source_without_direct_url_is_index() -> None:
     assert pyprobe.source_from_direct_url(None, PathRedactor()).kind == "index"
+
+
+@pytest.mark.parametrize("minor", [7, 8, 9, 10, 12, 13])
+def test_probe_runs_in_other_interpreters(minor: int) -> None:
+    """The probe is standard-library only and keeps to syntax that Python 3.7 accepts."""
+    exe = f"python3.{minor}"
+    check = subprocess.run([exe, "-c", "pass"], capture_output=True) if shutil.which(exe) else None
+    if check is None or check.returncode != 0:
+        pytest.skip(f"{exe} is not installed on this machine")
+    raw = pyprobe.run_probe(exe)
+    assert raw.data["version"].startswith(f"3.{minor}.")
+    assert raw.data["abi"] in (f"cp3{minor}", f"cp3{minor}m")
