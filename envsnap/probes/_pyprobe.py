@@ -85,14 +85,14 @@ class _Layout:
         # Longest root first so that "scripts" (inside "data") wins over "data".
         self.roots.sort(key=lambda item: -len(item[0]))
 
-    def place(self, site_dir: str, entry: str) -> tuple[str, str | None]:
+    def place(self, site_dir: str, entry: str) -> str:
         if not entry.startswith(".."):
-            return entry, None
+            return entry
         absolute = os.path.normcase(os.path.realpath(os.path.join(site_dir, entry)))
         for root, key in self.roots:
             if absolute == root or absolute.startswith(root + os.sep):
-                return key + "/" + os.path.relpath(absolute, root).replace(os.sep, "/"), key
-        return entry, "outside"
+                return key + "/" + os.path.relpath(absolute, root).replace(os.sep, "/")
+        return entry
 
 
 def _generated_script(path: str) -> bool:
@@ -109,37 +109,47 @@ def _generated_script(path: str) -> bool:
     return head.startswith(b"MZ")
 
 
+def _record_rows(record_text: str) -> Iterator[tuple[str, str, str]]:
+    for line in record_text.splitlines():
+        if not line:
+            continue
+        if '"' in line:  # a quoted path (it holds a comma): the rare case the csv module is needed for
+            for row in csv.reader([line]):
+                row = [*row, "", ""][:3]
+                yield row[0], row[1], row[2]
+            continue
+        path, _, rest = line.rpartition(",")
+        path, _, digest = path.rpartition(",")
+        yield path, digest, rest
+
+
 def record_digest(
     site_dir: str, dist_dir: str, record_text: str, layout: _Layout, console_scripts: set[str]
 ) -> tuple[str, list[str]]:
     """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects."""
     dist_name = os.path.basename(dist_dir)
+    installer_files = set(dist_name + "/" + name for name in _INSTALLER_FILES)
     lines = []
     shared = []
-
-    for row in csv.reader(record_text.splitlines()):
-        if not row or not row[0]:
+    for entry, digest, size in _record_rows(record_text):
+        if not entry:
             continue
-        entry = row[0].replace("\\", "/")
-        digest = row[1] if len(row) > 1 else ""
-        size = row[2] if len(row) > 2 else ""
-        parts = entry.split("/")
-        if "__pycache__" in parts or entry.endswith((".pyc", ".pyo")):
+        if "\\" in entry:
+            entry = entry.replace("\\", "/")
+        if "__pycache__" in entry or entry.endswith((".pyc", ".pyo")) or entry in installer_files:
             continue
-        if len(parts) == 2 and parts[0] == dist_name and parts[1] in _INSTALLER_FILES:
-            continue
-        name, where = layout.place(site_dir, entry)
-        absolute = os.path.normpath(os.path.join(site_dir, entry))
-        if where is not None:
+        name = entry
+        if entry.startswith(".."):
+            name = layout.place(site_dir, entry)
             # Outside site-packages: scripts an installer generated or rewrote for its interpreter differ
             # between installs, whichever scheme put them there.
-            script = parts[-1]
+            script = entry.rsplit("/", 1)[-1]
             stem = script[:-4] if script.endswith(".exe") else script
-            if stem in console_scripts or _generated_script(absolute):
+            if stem in console_scripts or _generated_script(os.path.join(site_dir, entry)):
                 continue
         lines.append("%s,%s,%s" % (name, digest, size))
-        if _SO_RE.search(entry) or entry.endswith(".pyd"):
-            shared.append(absolute)
+        if (".so" in entry and _SO_RE.search(entry)) or entry.endswith(".pyd"):
+            shared.append(os.path.normpath(os.path.join(site_dir, entry)))
     lines.sort()
     blob = "\n".join(lines).encode("utf-8")
     return "sha256:" + hashlib.sha256(blob).hexdigest(), shared
