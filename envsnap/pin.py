@@ -496,7 +496,7 @@ class Pinner:
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
         try:
             path, sha = self.fetch(file)
-            digest = wheel_record_digest(str(path))  # type: ignore[no-untyped-call]
+            digest = wheel_record_digest(str(path))
         except (PinError, OSError, ValueError) as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: {exc}")
         if pkg.record_digest and digest != pkg.record_digest:
