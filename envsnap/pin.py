@@ -45,8 +45,7 @@ from .probes._pyprobe import wheel_record_digest
 
 PYPI = "https://pypi.org/simple"
 FETCH_TIMEOUT = 60.0
-_ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-           "text/html;q=0.01")
+_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 WARNING_PREFIX = "pin: "
 
 
@@ -143,10 +142,7 @@ class Fetcher:
         if url in self._pages:
             return self._pages[url]
         local = local_path(url)
-        if local is not None:
-            page = self._read_local(local, url)
-        else:
-            page = self._read_http(url, accept)
+        page = self._read_local(local, url) if local is not None else self._read_http(url, accept)
         self._pages[url] = page
         return page
 
@@ -266,7 +262,9 @@ def parse_simple_html(text: str, base_url: str, index: str = "") -> list[IndexFi
         path, _, fragment = url.partition("#")
         filename = unquote(path.rstrip("/").rsplit("/", 1)[-1]) or label
         algo, _, value = fragment.partition("=")
-        out.append(IndexFile(filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index))
+        out.append(
+            IndexFile(filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index)
+        )
     return out
 
 
@@ -334,7 +332,9 @@ def wheel_matches(filename: str, pkg: PythonPackage) -> bool:
         same_version = version == Version(pkg.version)
     except (InvalidWheelFilename, InvalidVersion):
         return False
-    return name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
+    return (
+        name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
+    )
 
 
 def sdist_matches(filename: str, pkg: PythonPackage) -> bool:
@@ -413,23 +413,43 @@ class Pinner:
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
         if pkg.conda_managed or pkg.installer == "conda":
-            return PinOutcome(pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer")
+            return PinOutcome(
+                pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer"
+            )
         kind = pkg.source.kind
         if kind == "vcs":
             if not pkg.source.commit_id:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", f"VCS install of {pkg.source.url} "
-                                  "without a recorded commit")
-            return PinOutcome(pkg.name, pkg.version, "kept",
-                              f"VCS: {pkg.source.url} @ {pkg.source.commit_id} (the bundle builds a wheel)")
+                return PinOutcome(
+                    pkg.name,
+                    pkg.version,
+                    "unpinned",
+                    f"VCS install of {pkg.source.url} without a recorded commit",
+                )
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "kept",
+                f"VCS: {pkg.source.url} @ {pkg.source.commit_id} (the bundle builds a wheel)",
+            )
         if kind == "directory":
             what = "editable install" if pkg.source.editable else "install"
-            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{what} from a local directory "
-                              f"({pkg.source.url}): no upstream artifact (the bundle builds a wheel)")
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "unpinned",
+                f"{what} from a local directory "
+                f"({pkg.source.url}): no upstream artifact (the bundle builds a wheel)",
+            )
         if kind == "archive":
             return self._pin_archive(pkg)
         if not pkg.wheel_tags:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", "no WHEEL tags recorded (an egg-info "
-                              "or legacy install): the installed file cannot be identified")
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "unpinned",
+                "no WHEEL tags recorded (an egg-info "
+                "or legacy install): the installed file cannot be identified",
+            )
         try:
             files = self.candidates(pkg)
         except PinError as exc:
@@ -451,13 +471,27 @@ class Pinner:
                 _path, sha = self.fetch(sdist)
             except PinError as exc:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-            artifact = Artifact(filename=sdist.filename, url=strip_credentials(sdist.url), sha256=sha,
-                                size=sdist.size or _path.stat().st_size, upload_time=sdist.upload_time,
-                                index=sdist.index)
-            return PinOutcome(pkg.name, pkg.version, "pinned",
-                              f"no wheel {tags} on the index: pinned the sdist it was built from", artifact)
-        return PinOutcome(pkg.name, pkg.version, "unpinned",
-                          f"no {pkg.name} {pkg.version} wheel with tag {tags} on the configured indexes")
+            artifact = Artifact(
+                filename=sdist.filename,
+                url=strip_credentials(sdist.url),
+                sha256=sha,
+                size=sdist.size or _path.stat().st_size,
+                upload_time=sdist.upload_time,
+                index=sdist.index,
+            )
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "pinned",
+                f"no wheel {tags} on the index: pinned the sdist it was built from",
+                artifact,
+            )
+        return PinOutcome(
+            pkg.name,
+            pkg.version,
+            "unpinned",
+            f"no {pkg.name} {pkg.version} wheel with tag {tags} on the configured indexes",
+        )
 
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
         try:
@@ -466,10 +500,21 @@ class Pinner:
         except (PinError, OSError, ValueError) as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: {exc}")
         if pkg.record_digest and digest != pkg.record_digest:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename} on {file.index} has other "
-                              "files than the installed package (RECORD digests differ)")
-        artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
-                            size=file.size or path.stat().st_size, upload_time=file.upload_time, index=file.index)
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "unpinned",
+                f"{file.filename} on {file.index} has other "
+                "files than the installed package (RECORD digests differ)",
+            )
+        artifact = Artifact(
+            filename=file.filename,
+            url=strip_credentials(file.url),
+            sha256=sha,
+            size=file.size or path.stat().st_size,
+            upload_time=file.upload_time,
+            index=file.index,
+        )
         return PinOutcome(pkg.name, pkg.version, "pinned", "", artifact)
 
     def _pin_archive(self, pkg: PythonPackage) -> PinOutcome:
@@ -484,10 +529,19 @@ class Pinner:
                 path, sha = self.fetch(file)
             except PinError as exc:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-            return PinOutcome(pkg.name, pkg.version, "pinned", "archive URL",
-                              Artifact(filename=filename, url=url, sha256=sha, size=path.stat().st_size))
-        return PinOutcome(pkg.name, pkg.version, "unpinned",
-                          f"installed from a local archive ({url}) with no reachable URL and sha256")
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "pinned",
+                "archive URL",
+                Artifact(filename=filename, url=url, sha256=sha, size=path.stat().st_size),
+            )
+        return PinOutcome(
+            pkg.name,
+            pkg.version,
+            "unpinned",
+            f"installed from a local archive ({url}) with no reachable URL and sha256",
+        )
 
 
 def pin(
@@ -519,7 +573,9 @@ def pin(
         outcomes.append(outcome)
         packages.append(dataclasses.replace(pkg, artifact=outcome.artifact) if outcome.artifact else pkg)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
-    warnings += [f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"]
+    warnings += [
+        f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"
+    ]
     meta: Meta = dataclasses.replace(snapshot.envsnap, warnings=tuple(sorted(set(warnings))))
     pinned = dataclasses.replace(
         snapshot, envsnap=meta, python=dataclasses.replace(snapshot.python, packages=tuple(packages))

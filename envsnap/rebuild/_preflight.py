@@ -27,8 +27,10 @@ def preflight(lock: Snapshot, *, target: str, python: str | None, force: bool) -
         return ("compatibility check passed",)
     summary = "; ".join(problems) or "the host cannot run this lock"
     if not force:
-        raise PreflightError(f"compatibility check failed: {summary} (run `envsnap check` for details, "
-                           "or pass --force to rebuild anyway)")
+        raise PreflightError(
+            f"compatibility check failed: {summary} (run `envsnap check` for details, "
+            "or pass --force to rebuild anyway)"
+        )
     return (f"compatibility check FAILED and was overridden with --force: {summary}",)
 
 
