@@ -82,6 +82,4 @@ def capture(
         environment=environment.filter_environment(env, redact),
         project=proj,
         conda=conda_layer.conda if conda_layer else None,
-        # Until the CUDA probe merges its copies with these, the conda packages alone describe [cuda].
-        cuda=conda_probe.cuda_from_conda(conda_layer.conda) if conda_layer else None,
     )

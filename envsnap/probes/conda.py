@@ -20,7 +20,7 @@ from typing import Any
 
 from .._privacy import PathRedactor, strip_credentials
 from ..errors import ProbeError
-from ..model import Conda, CondaPackage, Cuda, CudaLibrary, PythonEnv
+from ..model import Conda, CondaPackage, PythonEnv
 
 META_DIR = "conda-meta"
 
@@ -215,58 +215,3 @@ def mark_conda_managed(
         return py_env
     packages = tuple(replace(p, conda_managed=True) if p.name in managed else p for p in py_env.packages)
     return replace(py_env, packages=packages)
-
-
-# ------------------------------------------------------------------------------------------ CUDA
-
-# Conda package -> CUDA component, most specific package first: cuda-cudart is the runtime library itself,
-# cuda-runtime the metapackage around it, cudatoolkit the pre-12 all-in-one package.
-_CUDA_PACKAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("runtime", ("cuda-cudart", "cuda-runtime", "cudatoolkit")),
-    ("cublas", ("libcublas", "cudatoolkit")),
-    ("cudnn", ("cudnn",)),
-    ("nccl", ("nccl",)),
-)
-
-
-def cuda_libraries(conda: Conda) -> tuple[CudaLibrary, ...]:
-    """One ``CudaLibrary`` (source ``conda``) per CUDA component a conda package provides."""
-    by_name = {p.name: p for p in conda.packages}
-    copies = []
-    for component, candidates in _CUDA_PACKAGES:
-        for name in candidates:
-            pkg = by_name.get(name)
-            if pkg is not None:
-                copies.append(
-                    CudaLibrary(
-                        component=component,
-                        version=pkg.version,
-                        source="conda",
-                        location=name,
-                        method="metadata",
-                    )
-                )
-                break
-    return tuple(copies)
-
-
-def _short(version: str, parts: int) -> str:
-    return ".".join(version.split(".")[:parts])
-
-
-def cuda_from_conda(conda: Conda) -> Cuda | None:
-    """The ``[cuda]`` table as the conda packages alone describe it; ``None`` when none is a CUDA package.
-
-    Versions follow the runtime's own reporting: the runtime as major.minor (``cudaRuntimeGetVersion``),
-    cuDNN and NCCL as major.minor.patch.
-    """
-    copies = cuda_libraries(conda)
-    if not copies:
-        return None
-    found = {c.component: c for c in copies}
-    fields: dict[str, str] = {}
-    for component, parts in (("runtime", 2), ("cublas", 3), ("cudnn", 3), ("nccl", 3)):
-        if component in found:
-            fields[f"{component}_version"] = _short(found[component].version, parts)
-            fields[f"{component}_source"] = "conda"
-    return Cuda(**fields, copies=copies)

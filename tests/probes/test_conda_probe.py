@@ -14,7 +14,7 @@ from condafixtures import CondaEnv
 from envsnap import lockfile
 from envsnap.capture import capture
 from envsnap.errors import ProbeError
-from envsnap.model import Conda, CondaPackage, CudaLibrary
+from envsnap.model import CondaPackage
 from envsnap.probes import conda as probe
 
 # A record as classic conda writes it (trimmed: files, paths_data and link are longer in real life).
@@ -175,43 +175,6 @@ def test_find_prefix(tmp_path: Path) -> None:
         probe.find_prefix(None, str(tmp_path / "conda-meta"))
     with pytest.raises(ProbeError, match="no such directory"):
         probe.find_prefix(None, str(tmp_path / "missing"))
-
-
-def _pkgs(*specs: tuple[str, str]) -> Conda:
-    return Conda(packages=tuple(CondaPackage(name=n, version=v) for n, v in specs))
-
-
-def test_cuda_from_conda_prefers_the_library_package_over_metapackages() -> None:
-    conda = _pkgs(
-        ("cuda-runtime", "12.4.1"),
-        ("cuda-cudart", "12.4.127"),
-        ("cudnn", "9.1.1.17"),
-        ("nccl", "2.21.5.1"),
-        ("libcublas", "12.4.5.8"),
-        ("numpy", "1.26.4"),
-    )
-    cuda = probe.cuda_from_conda(conda)
-    assert cuda is not None
-    assert (cuda.runtime_version, cuda.runtime_source) == ("12.4", "conda")
-    assert (cuda.cudnn_version, cuda.nccl_version, cuda.cublas_version) == ("9.1.1", "2.21.5", "12.4.5")
-    assert cuda.copies == (
-        CudaLibrary("runtime", "12.4.127", "conda", "cuda-cudart", "metadata"),
-        CudaLibrary("cublas", "12.4.5.8", "conda", "libcublas", "metadata"),
-        CudaLibrary("cudnn", "9.1.1.17", "conda", "cudnn", "metadata"),
-        CudaLibrary("nccl", "2.21.5.1", "conda", "nccl", "metadata"),
-    )
-
-
-def test_cuda_from_conda_cudatoolkit_provides_runtime_and_cublas() -> None:
-    cuda = probe.cuda_from_conda(_pkgs(("cudatoolkit", "11.8.0"), ("cudnn", "8.9.2.26")))
-    assert cuda is not None
-    assert (cuda.runtime_version, cuda.cublas_version, cuda.cudnn_version, cuda.nccl_version) == (
-        "11.8",
-        "11.8.0",
-        "8.9.2",
-        "",
-    )
-    assert probe.cuda_from_conda(_pkgs(("numpy", "1.26.4"))) is None
 
 
 # ------------------------------------------------------------------- a real environment from a real channel
