@@ -59,10 +59,15 @@ class Pkg:
     entries: list[Entry]
     depends: list[str] = field(default_factory=list)
     noarch: str = ""
+    fmt: str = ".tar.bz2"  # or ".conda"
+
+    @property
+    def stem(self) -> str:
+        return f"{self.name}-{self.version}-{self.build}"
 
     @property
     def filename(self) -> str:
-        return f"{self.name}-{self.version}-{self.build}.tar.bz2"
+        return self.stem + self.fmt
 
 
 def _index_json(pkg: Pkg) -> dict[str, object]:
@@ -84,7 +89,7 @@ def _index_json(pkg: Pkg) -> dict[str, object]:
 
 
 def write_package(pkg: Pkg, channel: Path) -> Path:
-    """Write ``pkg`` as a conda ``.tar.bz2`` into ``channel/<subdir>/``."""
+    """Write ``pkg`` as a conda ``.tar.bz2`` or ``.conda`` into ``channel/<subdir>/``."""
     out = channel / pkg.subdir / pkg.filename
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -113,20 +118,38 @@ def write_package(pkg: Pkg, channel: Path) -> Path:
         "info/files": "".join(f"{e.path}\n" for e in sorted(pkg.entries, key=lambda e: e.path)).encode(),
     }
     if pkg.noarch == "python":
-        info["info/link.json"] = json.dumps(
-            {"noarch": {"type": "python"}, "package_metadata_version": 1}
-        ).encode()
+        info["info/link.json"] = json.dumps({"noarch": {"type": "python"}, "package_metadata_version": 1}).encode()
+    if pkg.fmt == ".conda":
+        # The v2 format: an uncompressed zip of metadata.json and two zstd tarballs (info/ and the rest).
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr("metadata.json", json.dumps({"conda_pkg_format_version": 2}))
+            zf.writestr(f"info-{pkg.stem}.tar.zst", _zstd_tar(info, []))
+            zf.writestr(f"pkg-{pkg.stem}.tar.zst", _zstd_tar({}, pkg.entries))
+        return out
     with tarfile.open(out, "w:bz2") as tar:
-        for name, data in sorted(info.items()):
-            _add(tar, name, data, 0o644)
-        for e in pkg.entries:
-            if e.link:
-                ti = tarfile.TarInfo(e.path)
-                ti.type, ti.linkname, ti.mtime = tarfile.SYMTYPE, e.link, 1700000000
-                tar.addfile(ti)
-            else:
-                _add(tar, e.path, e.data, e.mode)
+        _fill_tar(tar, info, pkg.entries)
     return out
+
+
+def _fill_tar(tar: tarfile.TarFile, info: dict[str, bytes], entries: list[Entry]) -> None:
+    for name, data in sorted(info.items()):
+        _add(tar, name, data, 0o644)
+    for e in entries:
+        if e.link:
+            ti = tarfile.TarInfo(e.path)
+            ti.type, ti.linkname, ti.mtime = tarfile.SYMTYPE, e.link, 1700000000
+            tar.addfile(ti)
+        else:
+            _add(tar, e.path, e.data, e.mode)
+
+
+def _zstd_tar(info: dict[str, bytes], entries: list[Entry]) -> bytes:
+    import zstandard
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        _fill_tar(tar, info, entries)
+    return zstandard.ZstdCompressor().compress(raw.getvalue())
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
@@ -144,16 +167,12 @@ def _record_line(path: str, data: bytes) -> list[str]:
     return [path, f"sha256={digest}", str(len(data))]
 
 
-def dist_info(
-    name: str, version: str, installer: str, files: dict[str, bytes], root: str = ""
-) -> dict[str, bytes]:
+def dist_info(name: str, version: str, installer: str, files: dict[str, bytes], root: str = "") -> dict[str, bytes]:
     """The files of a package plus a complete ``.dist-info`` (METADATA, WHEEL, INSTALLER, RECORD)."""
     di = f"{name}-{version}.dist-info"
     out = dict(files)
     out[f"{di}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    out[f"{di}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
+    out[f"{di}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     if installer:
         out[f"{di}/INSTALLER"] = f"{installer}\n".encode()
     buf = io.StringIO()
@@ -204,6 +223,7 @@ def build_packages(work: Path) -> list[Pkg]:
             "linux-64",
             [Entry("bin/hello", (src / "hello").read_bytes(), 0o755)],
             depends=["libhello >=1.0,<2"],
+            fmt=".conda",
         ),
         Pkg(
             "python",

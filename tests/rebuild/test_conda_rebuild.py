@@ -209,7 +209,7 @@ def test_gone_file_channel_names_the_package(locked: Path, tmp_path: Path) -> No
     with pytest.raises(
         RebuildError,
         match=r"hello-tool 1\.0\.0 \(h4d5e6f7_1\): file://.*/vanished/linux-64/"
-        r"hello-tool-1\.0\.0-h4d5e6f7_1\.tar\.bz2 is gone",
+        r"hello-tool-1\.0\.0-h4d5e6f7_1\.conda is gone",
     ):
         target.REBUILDER.execute(target.REBUILDER.plan(request), request)
     assert not (tmp_path / "env").exists()
@@ -241,7 +241,7 @@ def test_gone_http_channel_names_the_package(locked: Path, tmp_path: Path, http_
     with pytest.raises(
         RebuildError,
         match=r"hello-tool 1\.0\.0 \(h4d5e6f7_1\): http://127\.0\.0\.1:\d+/conda-forge/"
-        r"linux-64/hello-tool-1\.0\.0-h4d5e6f7_1\.tar\.bz2 is gone \(HTTP 404\)",
+        r"linux-64/hello-tool-1\.0\.0-h4d5e6f7_1\.conda is gone \(HTTP 404\)",
     ):
         target.REBUILDER.execute(target.REBUILDER.plan(request), request)
     assert not (tmp_path / "env").exists()
@@ -383,3 +383,17 @@ def test_compare_conda_names_each_difference() -> None:
         "conda z 3.0 0: installed, not in the lock",
         f"conda x: md5 {'a' * 32} -> {'b' * 32}",
     ]
+
+
+def test_verify_compares_the_conda_layer(
+    locked: Path, conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    result = cli("verify", locked, "--python", conda_env.python)
+    assert result.code == 0, result
+    prefix = tmp_path / "env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    record = next((prefix / "conda-meta").glob("libhello-*.json"))
+    record.write_text(record.read_text().replace('"version": "1.0.0"', '"version": "1.0.1"'))
+    result = cli("verify", locked, "--python", prefix / "bin" / "python")
+    assert result.code == 1, result
+    assert "libhello: version 1.0.0 -> 1.0.1" in result.out
