@@ -472,11 +472,7 @@ class CondaRebuilder:
                     + (f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else "")
                 )
         except BaseException:
-            if created:
-                shutil.rmtree(dest, ignore_errors=True)
-            else:  # an empty directory the user made: leave it empty again
-                for child in dest.iterdir() if dest.exists() else ():
-                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            _undo(dest, created)
             raise
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
@@ -507,6 +503,18 @@ class CondaRebuilder:
         install_python_layer(python, lock, bundle_dir, offline=request.offline, progress=say)
         say("verifying the Python layer against the lock")
         return verify(lock, str(python))
+
+
+def _undo(dest: Path, created: bool) -> None:
+    """Remove a half-built prefix; an empty folder the user made beforehand is left, empty again."""
+    if created:
+        shutil.rmtree(dest, ignore_errors=True)
+        return
+    for child in dest.iterdir() if dest.exists() else ():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 def _without_conda(lock: Snapshot) -> Snapshot:

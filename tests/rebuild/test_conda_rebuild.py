@@ -397,3 +397,17 @@ def test_verify_compares_the_conda_layer(
     result = cli("verify", locked, "--python", prefix / "bin" / "python")
     assert result.code == 1, result
     assert "libhello: version 1.0.0 -> 1.0.1" in result.out
+
+
+def test_a_failure_after_linking_leaves_the_users_empty_prefix_empty(
+    bundle: Path, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    copy = _copy_bundle(bundle, tmp_path)
+    for wheel in (copy / "wheels").glob("*.whl"):
+        wheel.unlink()  # the conda layer installs, then the pip layer cannot
+    (tmp_path / "p").mkdir()
+    result = cli("rebuild", copy / "envsnap.lock", "--target", "conda", "--prefix", tmp_path / "p",
+                 "--bundle", copy, "--offline")
+    assert result.code == 4, result
+    assert "pipdemo" in result.err
+    assert (tmp_path / "p").is_dir() and not any((tmp_path / "p").iterdir())
