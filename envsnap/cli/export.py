@@ -59,12 +59,12 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> Snapshot:
     what is unpinned.
     """
     try:
-        from .. import pin  # type: ignore[attr-defined]
+        from .. import pin  # type: ignore[attr-defined,unused-ignore]
     except ImportError as exc:
         if required:
             raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.pin is missing)") from exc
         return snapshot
-    pinned: Snapshot = pin.pin(snapshot)
+    pinned: Snapshot = pin.pin(snapshot).snapshot  # pin() returns the pinned lock with each outcome
     return pinned
 
 

@@ -249,6 +249,7 @@ def test_conda_explicit_from_a_real_env_installs_the_same_packages(
 def _parse_conda_lock(text: str, tmp_path: Path) -> Any:
     from conda_lock.lockfile import parse_conda_lock_file
 
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "conda-lock.yml"
     path.write_text(text)
     return parse_conda_lock_file(path)
@@ -318,7 +319,7 @@ def test_conda_lock_from_the_real_env_through_the_cli(
         "export", tmp_path / "envsnap.lock", "-f", "conda-lock", "-o", tmp_path / "conda-lock.yml", "--no-pin"
     )
     assert result.code == 0, result
-    parsed = _parse_conda_lock((tmp_path / "conda-lock.yml").read_text(), tmp_path / "..")
+    parsed = _parse_conda_lock((tmp_path / "conda-lock.yml").read_text(), tmp_path / "parsed")
     assert lock.conda is not None
     assert sorted((p.name, p.manager) for p in parsed.package) == sorted(
         [(p.name, "conda") for p in lock.conda.packages] + [("pipdemo", "pip")]
@@ -329,3 +330,17 @@ def test_conda_lock_from_the_real_env_through_the_cli(
         result = cli("export", tmp_path / "envsnap.lock", "-f", module, "-o", "-", "--no-pin")
         assert result.code == 0, result
         assert "pipdemo==1.2.0" in result.out
+
+
+def test_conda_lock_export_pins_the_pip_layer_first(
+    conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(conda_env.channel.pip_wheel.parent))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lockfile.dump(capture(str(conda_env.python)), tmp_path / "envsnap.lock")  # pipdemo unpinned
+    result = cli("export", tmp_path / "envsnap.lock", "-f", "conda-lock", "-o", tmp_path / "conda-lock.yml")
+    assert result.code == 0, result
+    parsed = _parse_conda_lock((tmp_path / "conda-lock.yml").read_text(), tmp_path / "parsed")
+    pipdemo = next(p for p in parsed.package if p.name == "pipdemo")
+    assert pipdemo.url == conda_env.channel.pip_wheel.resolve().as_uri()
