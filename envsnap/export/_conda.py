@@ -73,9 +73,7 @@ def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
         algo, _, value = src.archive_hash.partition("=")
         return f"{pkg.name} @ {src.url}", (f"--hash={algo}:{value}" if value else "")
     art = pkg.artifact
-    return f"{pkg.name}=={pkg.version}", (
-        f"--hash=sha256:{art.sha256}" if art is not None and art.sha256 else ""
-    )
+    return f"{pkg.name}=={pkg.version}", (f"--hash=sha256:{art.sha256}" if art is not None and art.sha256 else "")
 
 
 def pip_lines(snapshot: Snapshot) -> tuple[list[str], bool]:

@@ -52,8 +52,7 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
     if pkg.artifact is not None and pkg.artifact.sha256 and pkg.source.kind == "index":
         return pkg.artifact.url, pkg.artifact.sha256
     raise ExportError(
-        f"conda-lock: {pkg.name} {pkg.version} was installed from {pkg.source.kind} "
-        f"{pkg.source.url or ''}".rstrip()
+        f"conda-lock: {pkg.name} {pkg.version} was installed from {pkg.source.kind} {pkg.source.url or ''}".rstrip()
         + "; conda-lock needs a file URL with a sha256"
     )
 

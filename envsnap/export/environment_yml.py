@@ -25,9 +25,7 @@ def dumps(snapshot: Snapshot) -> str:
         else f"{p.name}={p.version}={p.build}"
         for p in sorted(packages, key=lambda p: p.name)
     ]
-    channels = (
-        list(dict.fromkeys(_conda.channel_name(c) for c in snapshot.conda.channels)) if snapshot.conda else []
-    )
+    channels = list(dict.fromkeys(_conda.channel_name(c) for c in snapshot.conda.channels)) if snapshot.conda else []
     pip, hashed = _conda.pip_lines(snapshot)
     return render_template(
         "conda/environment.yml.j2",

@@ -191,14 +191,10 @@ def probe_conda(prefix: str, redact: PathRedactor | None = None) -> CondaLayer:
         channels=tuple(sorted({p.channel for p in packages if p.channel})),
         packages=tuple(packages),
     )
-    return CondaLayer(
-        conda=conda, prefix=prefix, dist_owners=MappingProxyType(owners), warnings=tuple(warnings)
-    )
+    return CondaLayer(conda=conda, prefix=prefix, dist_owners=MappingProxyType(owners), warnings=tuple(warnings))
 
 
-def mark_conda_managed(
-    py_env: PythonEnv, raw_packages: Iterable[Mapping[str, Any]], layer: CondaLayer
-) -> PythonEnv:
+def mark_conda_managed(py_env: PythonEnv, raw_packages: Iterable[Mapping[str, Any]], layer: CondaLayer) -> PythonEnv:
     """Set ``conda_managed`` on every Python distribution whose metadata directory a conda record lists."""
     root = os.path.realpath(layer.prefix)
     managed: set[str] = set()

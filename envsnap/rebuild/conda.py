@@ -89,24 +89,32 @@ def _local_path(url: str) -> Path | None:
     return Path(raw)
 
 
-def fetch_archive(pkg: CondaPackage, dest_dir: Path, *, offline: bool = False) -> Path:
-    """The locked archive of ``pkg`` in ``dest_dir``, hash-checked; downloaded unless already there."""
+def fetch_archive(pkg: CondaPackage, target: Path, *, offline: bool = False, repair: bool = True) -> Path:
+    """The locked archive of ``pkg`` at ``target``, hash-checked; fetched unless already there.
+
+    A copy already at ``target`` that fails the check is fetched again when ``repair`` (a download cache,
+    a bundle being made) and is an error otherwise (a bundle being installed from). ``offline`` forbids
+    downloading; ``file://`` URLs are still copied.
+    """
     if not (pkg.md5 or pkg.sha256):
         raise RebuildError(
             f"{_label(pkg)}: the lock has neither md5 nor sha256 for it; refusing to install "
             "an archive that cannot be checked"
         )
-    target = dest_dir / archive_name(pkg)
     if target.is_file():
-        check_archive(pkg, target)
-        return target
+        try:
+            check_archive(pkg, target)
+            return target
+        except RebuildError:
+            if not repair:
+                raise
+            target.unlink()
     local = _local_path(pkg.url)
     if local is None and offline:
         raise RebuildError(
-            f"{_label(pkg)}: {target.name} is not in the bundle and offline mode forbids "
-            f"downloading {pkg.url}"
+            f"{_label(pkg)}: {target.name} is not in the bundle and offline mode forbids downloading {pkg.url}"
         )
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{target.name}.part")
     try:
         if local is not None:
@@ -142,14 +150,22 @@ def fetch_all(
     packages: Iterable[CondaPackage],
     dest_dir: Path,
     *,
+    by_hash: bool = False,
     offline: bool = False,
+    repair: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, Path]:
-    """Every package's checked archive in ``dest_dir`` by package name."""
+    """Every package's checked archive in ``dest_dir`` by package name: ``dest_dir/<file>`` (a bundle), or
+    ``dest_dir/<sha256 or md5>/<file>`` (a cache, where two channels may serve different files of one name)."""
     say = progress or (lambda _line: None)
     pkgs = list(packages)
     say(f"fetching and checking {len(pkgs)} conda packages")
-    return {pkg.name: fetch_archive(pkg, dest_dir, offline=offline) for pkg in pkgs}
+    out = {}
+    for pkg in pkgs:
+        name = archive_name(pkg)
+        target = dest_dir / (pkg.sha256 or pkg.md5) / name if by_hash else dest_dir / name
+        out[pkg.name] = fetch_archive(pkg, target, offline=offline, repair=repair)
+    return out
 
 
 def bundle_conda_packages(
@@ -246,9 +262,7 @@ def install_with_executable(
     res = _runner.run(engine_command(engine, exe, prefix, explicit), timeout=INSTALL_TIMEOUT, env=env)
     if not res.ok:
         lines = [line for line in (res.stderr or res.stdout).strip().splitlines() if line.strip()]
-        raise RebuildError(
-            f"{engine} could not install the locked packages: {lines[-1] if lines else 'no output'}"
-        )
+        raise RebuildError(f"{engine} could not install the locked packages: {lines[-1] if lines else 'no output'}")
 
 
 def restore_provenance(prefix: Path, conda: Conda) -> None:
@@ -353,13 +367,9 @@ class CondaRebuilder:
             raise RebuildError(f"the lock's conda packages are for {conda.subdir}; this host is {host}")
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise RebuildError(
-                f"--prefix {dest}: already exists and is not empty (remove it or choose another)"
-            )
+            raise RebuildError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
         if request.offline and request.bundle_dir is None:
-            raise RebuildError(
-                "--offline needs --bundle: without a bundle the conda packages must be downloaded"
-            )
+            raise RebuildError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
         engine, tool = _engine(request)
         items = []
         for pkg in conda.packages:
@@ -376,9 +386,7 @@ class CondaRebuilder:
             else:
                 origin = pkg.url
             pin = f"sha256:{pkg.sha256}" if pkg.sha256 else f"md5:{pkg.md5}"
-            items.append(
-                PlanItem("conda", pkg.name, f"{pkg.version} {pkg.build}".strip(), origin=origin, pin=pin)
-            )
+            items.append(PlanItem("conda", pkg.name, f"{pkg.version} {pkg.build}".strip(), origin=origin, pin=pin))
         pips = pip_packages(lock)
         for py in lock.python.packages:
             if py.name in pips:
@@ -447,16 +455,15 @@ class CondaRebuilder:
             with tempfile.TemporaryDirectory(prefix=f".{dest.name}.envsnap-", dir=dest.parent) as tmp:
                 work = Path(tmp)
                 if request.bundle_dir is not None:
+                    # The bundle is the only source: a file there that fails the check stops the rebuild.
                     archives = fetch_all(
-                        conda.packages, request.bundle_dir / CONDA_DIR, offline=True, progress=say
+                        conda.packages, request.bundle_dir / CONDA_DIR, offline=True, repair=False, progress=say
                     )
                 else:
                     cache = (
-                        Path(request.options["cache_dir"])
-                        if request.options.get("cache_dir")
-                        else default_cache_dir()
+                        Path(request.options["cache_dir"]) if request.options.get("cache_dir") else default_cache_dir()
                     )
-                    archives = fetch_all(conda.packages, cache, offline=request.offline, progress=say)
+                    archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say)
                 say(f"installing {len(archives)} conda packages with {engine}")
                 if engine == "rattler":
                     install_with_rattler(conda, archives, dest, work / "pkgs")
@@ -488,9 +495,7 @@ class CondaRebuilder:
         if not pip_packages(lock):
             return verify(lock, str(python)) if python.exists() else None
         if not python.exists():
-            raise RebuildError(
-                f"the lock has pip packages but the conda packages installed no interpreter at {python}"
-            )
+            raise RebuildError(f"the lock has pip packages but the conda packages installed no interpreter at {python}")
         from .venv import install_python_layer
 
         bundle_dir = request.bundle_dir

@@ -160,13 +160,9 @@ def test_environment_yml_drops_hashes_when_one_pip_package_cannot_have_one() -> 
         installer="pip",
         source=Source(kind="vcs", url="https://github.com/o/tool", vcs="git", commit_id="a" * 40),
     )
-    lock = dataclasses.replace(
-        lock, python=dataclasses.replace(lock.python, packages=(*lock.python.packages, vcs))
-    )
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(*lock.python.packages, vcs)))
     doc = yaml.safe_load(environment_yml.dumps(lock))
-    assert doc["dependencies"][-1] == {
-        "pip": [f"tool @ git+https://github.com/o/tool@{'a' * 40}", "wheel==0.43.0"]
-    }
+    assert doc["dependencies"][-1] == {"pip": [f"tool @ git+https://github.com/o/tool@{'a' * 40}", "wheel==0.43.0"]}
     assert "not hash-checked" in environment_yml.dumps(lock)
 
 
@@ -221,9 +217,7 @@ def test_conda_explicit_parses_back_with_rattler_and_envsnap_import() -> None:
     }
 
 
-def test_conda_explicit_from_a_real_env_installs_the_same_packages(
-    conda_env: CondaEnv, tmp_path: Path
-) -> None:
+def test_conda_explicit_from_a_real_env_installs_the_same_packages(conda_env: CondaEnv, tmp_path: Path) -> None:
     import rattler
     from rattler.explicit_environment import ExplicitEnvironmentSpec
 
@@ -273,9 +267,7 @@ def test_conda_lock_is_read_back_by_conda_lock(tmp_path: Path) -> None:
     assert parsed.metadata.platforms == ["linux-64"]
     assert [c.url for c in parsed.metadata.channels] == [CF]
     assert parsed.metadata.content_hash == {"linux-64": "d" * 64}
-    got = {
-        (p.name, p.manager, p.version, p.url, p.hash.md5, p.hash.sha256, p.platform) for p in parsed.package
-    }
+    got = {(p.name, p.manager, p.version, p.url, p.hash.md5, p.hash.sha256, p.platform) for p in parsed.package}
     lock = _all_md5(small_lock())
     assert lock.conda is not None
     want = {(p.name, "conda", p.version, p.url, p.md5, p.sha256, "linux-64") for p in lock.conda.packages}
@@ -303,9 +295,7 @@ def test_conda_lock_needs_every_pip_package_pinned() -> None:
     lock = dataclasses.replace(
         lock, python=dataclasses.replace(lock.python, packages=(*lock.python.packages, unpinned))
     )
-    with pytest.raises(
-        ExportError, match=r"conda-lock: 1 package\(s\) have no pinned artifact.*attrs==23.2.0"
-    ):
+    with pytest.raises(ExportError, match=r"conda-lock: 1 package\(s\) have no pinned artifact.*attrs==23.2.0"):
         conda_lock.dumps(lock)
 
 
@@ -315,9 +305,7 @@ def test_conda_lock_from_the_real_env_through_the_cli(
     config = IndexConfig(find_links=(str(conda_env.channel.pip_wheel.parent),), no_index=True)
     lock = pin(capture(str(conda_env.python)), config, cache_dir=tmp_path / "cache").snapshot
     lockfile.dump(lock, tmp_path / "envsnap.lock")
-    result = cli(
-        "export", tmp_path / "envsnap.lock", "-f", "conda-lock", "-o", tmp_path / "conda-lock.yml", "--no-pin"
-    )
+    result = cli("export", tmp_path / "envsnap.lock", "-f", "conda-lock", "-o", tmp_path / "conda-lock.yml", "--no-pin")
     assert result.code == 0, result
     parsed = _parse_conda_lock((tmp_path / "conda-lock.yml").read_text(), tmp_path / "parsed")
     assert lock.conda is not None

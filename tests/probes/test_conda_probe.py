@@ -65,10 +65,7 @@ def test_parse_record_drops_tokens_and_credentials() -> None:
     assert pkg.url == "https://conda.anaconda.org/acme/linux-64/bzip2-1.0.8-h4bc722e_7.conda"
     assert pkg.channel == "https://conda.anaconda.org/acme"
     data["url"] = "https://user:hunter2@repo.example.com/conda/main/linux-64/bzip2-1.0.8-h4bc722e_7.conda"
-    assert (
-        probe.parse_record(data).url
-        == "https://repo.example.com/conda/main/linux-64/bzip2-1.0.8-h4bc722e_7.conda"
-    )
+    assert probe.parse_record(data).url == "https://repo.example.com/conda/main/linux-64/bzip2-1.0.8-h4bc722e_7.conda"
 
 
 @pytest.mark.parametrize(

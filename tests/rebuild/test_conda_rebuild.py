@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import http.server
 import shutil
 import subprocess
@@ -50,9 +51,7 @@ def bundle(locked: Path, pip_index: None, tmp_path_factory: pytest.TempPathFacto
 
 def _same_python_layer(a: Snapshot, b: Snapshot) -> None:
     def key(s: Snapshot) -> list[tuple[Any, ...]]:
-        return [
-            (p.name, p.version, p.record_digest, p.conda_managed, p.wheel_tags) for p in s.python.packages
-        ]
+        return [(p.name, p.version, p.record_digest, p.conda_managed, p.wheel_tags) for p in s.python.packages]
 
     assert key(a) == key(b)
 
@@ -88,10 +87,7 @@ def test_rebuild_offline_from_bundle_is_identical(
     assert again.conda == lock.conda  # every record: identity, url, channel, md5, sha256, depends, noarch
     _same_python_layer(again, lock)
     # The packages work: the compiled tool finds its library through the prefix, Python sees both layers.
-    assert (
-        subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True).stdout
-        == "hello from libhello\n"
-    )
+    assert subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True).stdout == "hello from libhello\n"
     out = subprocess.run(
         [
             prefix / "bin" / "python",
@@ -118,15 +114,13 @@ def test_rebuild_from_the_channel_without_bundle(
     )
     result = target.REBUILDER.execute(target.REBUILDER.plan(request), request)
     assert result.verify is not None and result.verify.identical, result.verify
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
-        a.name for a in conda_env.channel.archives.values()
-    )
+    cached = sorted((tmp_path / "cache").glob("*/*"))
+    assert sorted(p.name for p in cached) == sorted(a.name for a in conda_env.channel.archives.values())
+    assert all(p.parent.name == hashlib.sha256(p.read_bytes()).hexdigest() for p in cached)
     assert capture(str(tmp_path / "env" / "bin" / "python")).conda == lock.conda
 
 
-def test_dry_run_prints_the_plan_and_builds_nothing(
-    bundle: Path, cli: Callable[..., Any], tmp_path: Path
-) -> None:
+def test_dry_run_prints_the_plan_and_builds_nothing(bundle: Path, cli: Callable[..., Any], tmp_path: Path) -> None:
     result = cli(
         "rebuild",
         bundle / "envsnap.lock",
@@ -140,9 +134,7 @@ def test_dry_run_prints_the_plan_and_builds_nothing(
         "--dry-run",
     )
     assert result.code == 0, result
-    assert (
-        "conda: libhello 1.0.0 h0a1b2c3_0 <- conda/libhello-1.0.0-h0a1b2c3_0.tar.bz2 [sha256:" in result.out
-    )
+    assert "conda: libhello 1.0.0 h0a1b2c3_0 <- conda/libhello-1.0.0-h0a1b2c3_0.tar.bz2 [sha256:" in result.out
     assert "python: pipdemo 1.2.0 <- wheels/pipdemo-1.2.0-py3-none-any.whl [sha256:" in result.out
     assert "engine: rattler" in result.out
     assert not (tmp_path / "p").exists()
@@ -155,9 +147,7 @@ def _copy_bundle(bundle: Path, where: Path) -> Path:
 
 
 @pytest.mark.parametrize("hash_kept", ["sha256", "md5"])
-def test_hash_mismatch_stops_the_rebuild(
-    bundle: Path, hash_kept: str, cli: Callable[..., Any], tmp_path: Path
-) -> None:
+def test_hash_mismatch_stops_the_rebuild(bundle: Path, hash_kept: str, cli: Callable[..., Any], tmp_path: Path) -> None:
     copy = _copy_bundle(bundle, tmp_path)
     archive = next((copy / "conda").glob("libhello-*.tar.bz2"))
     archive.write_bytes(archive.read_bytes() + b"\0")
@@ -253,9 +243,7 @@ def test_bundle_reports_a_gone_package_as_bundle_error(locked: Path, tmp_path: P
         target.bundle_conda_packages(lock, tmp_path / "b")
 
 
-def test_bundle_drops_archives_the_lock_no_longer_names(
-    locked: Path, conda_env: CondaEnv, tmp_path: Path
-) -> None:
+def test_bundle_drops_archives_the_lock_no_longer_names(locked: Path, conda_env: CondaEnv, tmp_path: Path) -> None:
     (tmp_path / "conda").mkdir()
     (tmp_path / "conda" / "old-0.1-0.tar.bz2").write_bytes(b"stale")
     paths = target.bundle_conda_packages(lockfile.load(locked), tmp_path)
@@ -287,9 +275,7 @@ def test_plan_refuses_what_cannot_be_rebuilt(
 def test_plan_refuses_a_non_empty_prefix(locked: Path, tmp_path: Path) -> None:
     (tmp_path / "env").mkdir()
     (tmp_path / "env" / "keep.txt").write_text("mine")
-    request = RebuildRequest(
-        lock=lockfile.load(locked), lock_path=locked, dest=tmp_path / "env", target="conda"
-    )
+    request = RebuildRequest(lock=lockfile.load(locked), lock_path=locked, dest=tmp_path / "env", target="conda")
     with pytest.raises(RebuildError, match="already exists and is not empty"):
         target.REBUILDER.plan(request)
     assert (tmp_path / "env" / "keep.txt").read_text() == "mine"
@@ -406,8 +392,24 @@ def test_a_failure_after_linking_leaves_the_users_empty_prefix_empty(
     for wheel in (copy / "wheels").glob("*.whl"):
         wheel.unlink()  # the conda layer installs, then the pip layer cannot
     (tmp_path / "p").mkdir()
-    result = cli("rebuild", copy / "envsnap.lock", "--target", "conda", "--prefix", tmp_path / "p",
-                 "--bundle", copy, "--offline")
+    result = cli(
+        "rebuild", copy / "envsnap.lock", "--target", "conda", "--prefix", tmp_path / "p", "--bundle", copy, "--offline"
+    )
     assert result.code == 4, result
     assert "pipdemo" in result.err
     assert (tmp_path / "p").is_dir() and not any((tmp_path / "p").iterdir())
+
+
+def test_a_damaged_cache_copy_is_fetched_again(locked: Path, conda_env: CondaEnv, tmp_path: Path) -> None:
+    lock = lockfile.load(locked)
+    assert lock.conda is not None
+    pkg = next(p for p in lock.conda.packages if p.name == "libhello")
+    damaged = tmp_path / pkg.sha256 / target.archive_name(pkg)
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"truncated")
+    archives = target.fetch_all(lock.conda.packages, tmp_path, by_hash=True)
+    assert archives["libhello"] == damaged
+    assert damaged.read_bytes() == conda_env.channel.archives["libhello"].read_bytes()
+    damaged.write_bytes(b"truncated")
+    with pytest.raises(RebuildError, match=r"libhello 1\.0\.0 \(h0a1b2c3_0\): sha256 mismatch"):
+        target.fetch_all(lock.conda.packages, tmp_path, by_hash=True, repair=False)
