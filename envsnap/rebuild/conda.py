@@ -233,7 +233,7 @@ def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Pat
                 show_progress=False,
             )
         )
-    except Exception as exc:
+    except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
         raise RebuildError(f"py-rattler could not install the locked packages into {prefix}: {exc}") from None
 
 
