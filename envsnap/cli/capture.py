@@ -5,6 +5,7 @@ import time
 
 from .. import lockfile
 from ..capture import capture
+from ..probes import frameworks, nvidia
 from . import _output
 
 ORDER = 10
@@ -21,12 +22,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--project", metavar="DIR", help="record the git state of this project "
                    "(default: the working directory, if it is a git work tree)")
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
+    p.add_argument("--deep", action="store_true", help="also import each ML framework (torch, tensorflow, "
+                   "jax) in a subprocess for its compiled GPU architectures, cuDNN and CUDA availability; "
+                   "costs seconds, reported at the end")
+    p.add_argument("--gpu-ids", action="store_true", help="record GPU UUIDs and serial numbers (off by "
+                   "default: they identify the machine)")
+    p.add_argument("--gpu-timeout", type=float, default=nvidia.DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="how long the NVIDIA driver may take to answer before it is recorded as hung "
+                   "(default: %(default)g)")
+    p.add_argument("--deep-timeout", type=float, default=frameworks.DEEP_TIMEOUT, metavar="SECONDS",
+                   help="how long each --deep framework import may take (default: %(default)g)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    snapshot = capture(args.python, args.project)
+    timings: dict[str, float] = {}
+    snapshot = capture(args.python, args.project, deep=args.deep, gpu_ids=args.gpu_ids,
+                       gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings)
     if args.output == "-":
         print(lockfile.dumps(snapshot), end="")
     else:
@@ -40,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
             f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
             f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s"
         )
+        deep = [(k.split(":", 1)[1], v) for k, v in sorted(timings.items()) if k.startswith("deep:")]
+        if deep:
+            err.print("--deep: " + ", ".join(f"imported {name} in {seconds:.2f} s" for name, seconds in deep))
         for warning in snapshot.envsnap.warnings:
             err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
     return 0
