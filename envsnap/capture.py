@@ -64,15 +64,16 @@ def capture(
 
     started = time.perf_counter()
     nv, gpus, nv_warnings = nvidia.probe_nvidia(timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
+    fw = frameworks.probe_frameworks(raw.packages)
     cuda_table, cuda_warnings = cuda.probe_cuda(
         raw.packages, raw.prefix, env_roots, loader.cache, redact, environ=env,
-        pointer_bits=int(raw.data.get("pointer_bits", 64)), deep=deep,
+        pointer_bits=int(raw.data.get("pointer_bits", 64)), deep=deep, framework_cuda=frameworks.cuda_of(fw),
     )
-    fw = frameworks.probe_frameworks(raw.packages)
     warnings += nv_warnings + cuda_warnings
     costs: dict[str, float] = {"gpu": time.perf_counter() - started}
     if deep:
-        fw, deep_costs, deep_warnings = frameworks.deepen(fw, python_path or sys.executable, deep_timeout, env)
+        target = python.resolve_interpreter(python_path) if python_path else sys.executable
+        fw, deep_costs, deep_warnings = frameworks.deepen(fw, target, deep_timeout, env)
         costs.update({f"deep:{name}": seconds for name, seconds in deep_costs.items()})
         warnings += deep_warnings
     if timings is not None:

@@ -143,3 +143,54 @@ def _place(built: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(built, target)
     return target
+
+
+# ------------------------------------------------------------------------------------ a stand-in framework
+
+_FAKE_TORCH_INIT = '''\
+"""A stand-in for torch with the attributes envsnap's --deep import reads; nothing else."""
+import os as _os
+import time as _time
+from types import SimpleNamespace as _NS
+
+from . import version
+
+if _os.environ.get("FAKE_TORCH_IMPORT") == "hang":
+    _time.sleep(3600)
+if _os.environ.get("FAKE_TORCH_IMPORT") == "fail":
+    raise ImportError("libtorch_cuda.so: cannot open shared object file")
+
+__version__ = version.__version__
+_C = _NS(_cuda_getArchFlags=lambda: {arch!r})
+cuda = _NS(is_available=lambda: {available!r}, get_arch_list=lambda: [])
+backends = _NS(cudnn=_NS(is_available=lambda: {cudnn!r} is not None, version=lambda: {cudnn!r}))
+'''
+
+
+def install_fake_torch(site_packages: Path, *, version: str = "2.4.0+cu121", cuda: str | None = "12.1",
+                       hip: str | None = None, cudnn_code: int | None = 90100,
+                       arch: str = "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90", available: bool = False,
+                       installer: str = "pip") -> None:
+    """A pip-installed ``torch`` distribution: version.py as torch's build writes it, and an importable stub."""
+    pkg = Path(site_packages) / "torch"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "version.py").write_text(
+        "from typing import Optional\n\n"
+        "__all__ = ['__version__', 'debug', 'cuda', 'git_version', 'hip']\n"
+        f"__version__ = {version!r}\ndebug = False\ncuda: Optional[str] = {cuda!r}\n"
+        "git_version = '34c5a5e0a3bd2b8ab7ab1ee1ab4dc1d8d7d1e2d3'\n"
+        f"hip: Optional[str] = {hip!r}\nxpu: Optional[str] = None\n"
+    )
+    (pkg / "__init__.py").write_text(_FAKE_TORCH_INIT.format(arch=arch, available=available, cudnn=cudnn_code))
+    info = Path(site_packages) / f"torch-{version}.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n\n")
+    (info / "INSTALLER").write_text(installer + "\n")
+    (info / "RECORD").write_text(f"torch/__init__.py,,\ntorch/version.py,,\ntorch-{version}.dist-info/METADATA,,\n")
+
+
+def site_packages(venv_python: Path) -> Path:
+    """The site-packages folder of a venv, given its interpreter."""
+    found = sorted(Path(venv_python).parent.parent.glob("lib/python3*/site-packages"))
+    assert found, f"no site-packages under {venv_python}"
+    return found[0]

@@ -85,7 +85,7 @@ def decode(component: str, code: Any) -> str:
     raise ValueError(f"unknown component {component}")
 
 
-_DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)\s+(\S+)", re.MULTILINE)
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+(\S+)", re.MULTILINE)
 
 
 def parse_header(component: str, text: str) -> str:
@@ -344,17 +344,39 @@ def ctypes_versions(pairs: Sequence[tuple[str, str]], timeout: float = CTYPES_TI
 # -------------------------------------------------------------------------------------------- select
 
 
-def select(copies: Sequence[Found], pip_frameworks: bool) -> dict[str, Found]:
-    """component -> the copy the frameworks would load."""
+def cuda_major(found: Found) -> str:
+    """The CUDA major a copy belongs to, where it says: a wheel's ``-cuNN`` suffix, a runtime's or cuBLAS's own
+    major (they follow CUDA's); "" for conda/system cuDNN and NCCL, which do not say."""
+    if found.source == "pip":
+        m = _PIP_WHEEL.match(found.location)
+        if m and m.group(2):
+            return m.group(2)
+    if found.component in ("runtime", "cublas") and found.version:
+        return found.version.split(".")[0]
+    return ""
+
+
+def select(copies: Sequence[Found], pip_frameworks: bool, framework_cuda: str = "") -> dict[str, Found]:
+    """component -> the copy the frameworks would load.
+
+    Source order first (pip wheels when a pip-installed framework preloads them, conda, then the loader);
+    among copies of one source, the one built for the framework's CUDA major.
+    """
     order = dict(_SOURCE_RANK)
     if not pip_frameworks:
         order["pip"] = 4  # nothing preloads the wheels: the loader decides
+    wanted = framework_cuda.split(".")[0]
+
+    def rank(f: Found) -> tuple[int, int]:
+        major = cuda_major(f)
+        return order[f.source], int(bool(wanted and major and major != wanted))
+
     chosen: dict[str, Found] = {}
     for found in copies:
         if found.source == "cuda_home":
             continue  # outside the loader's path: nothing loads it without help
         current = chosen.get(found.component)
-        if current is None or order[found.source] < order[current.source]:
+        if current is None or rank(found) < rank(current):
             chosen[found.component] = found
     return chosen
 
@@ -369,8 +391,14 @@ def probe_cuda(
     environ: Mapping[str, str] | None = None,
     pointer_bits: int = 64,
     deep: bool = False,
+    framework_cuda: str = "",
 ) -> tuple[Cuda | None, list[str]]:
-    """Every CUDA library copy in and around the environment; None when there is none and no toolkit."""
+    """Every CUDA library copy in and around the environment; None when there is none and no toolkit.
+
+    ``framework_cuda``: the CUDA version the environment's framework was built for ("12.1"), which decides
+    between copies for several CUDA majors. ``deep``: also load every copy with ctypes and warn where the
+    library's answer contradicts its metadata.
+    """
     env = os.environ if environ is None else environ
     found = pip_copies(packages) + conda_copies(prefix)
     found += system_copies(ld_cache, env, env_roots, pointer_bits)
@@ -394,7 +422,7 @@ def probe_cuda(
         return None, warnings
     by_name = {str(p.get("name")): p for p in packages}
     pip_fw = any(name in by_name and by_name[name].get("installer", "") != "conda" for name in PIP_FRAMEWORKS)
-    chosen = select(resolved, pip_fw)
+    chosen = select(resolved, pip_fw, framework_cuda)
     copies = tuple(
         sorted(
             (CudaLibrary(component=f.component, version=f.version, source=f.source, location=_location(f, redact),

@@ -167,6 +167,15 @@ def probe_frameworks(packages: Sequence[Mapping[str, Any]]) -> dict[str, Framewo
     return dict(sorted(out.items()))
 
 
+def cuda_of(frameworks: Mapping[str, Framework]) -> str:
+    """The CUDA version the environment's frameworks were built for (torch's first), "" for CPU builds."""
+    for name in ("torch", "tensorflow", "jaxlib"):
+        fw = frameworks.get(name)
+        if fw is not None and fw.cuda_version:
+            return fw.cuda_version
+    return ""
+
+
 def deep_probe(framework: Framework, python: str, timeout: float = DEEP_TIMEOUT,
                environ: Mapping[str, str] | None = None) -> tuple[Framework, float]:
     """The framework completed by a live import in a subprocess, and the seconds that took."""
