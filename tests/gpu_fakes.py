@@ -40,8 +40,10 @@ def _compile(source: str, defines: Sequence[str]) -> Path:
     out = _cache_dir / f"{key}.so"
     if not out.exists():
         tmp = out.with_suffix(".tmp")
-        subprocess.run(["gcc", "-shared", "-fPIC", "-O1", *[f"-D{d}" for d in defines], "-o", str(tmp), str(src)],
-                       check=True)
+        subprocess.run(
+            ["gcc", "-shared", "-fPIC", "-O1", *[f"-D{d}" for d in defines], "-o", str(tmp), str(src)],
+            check=True,
+        )
         tmp.rename(out)
     return out
 
@@ -67,10 +69,22 @@ class FakeNvml:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def render(self) -> str:
-        lines = [f"driver={self.driver}", f"cuda={self.cuda}", f"init_error={self.init_error}",
-                 f"hang={int(self.hang)}"]
+        lines = [
+            f"driver={self.driver}",
+            f"cuda={self.cuda}",
+            f"init_error={self.init_error}",
+            f"hang={int(self.hang)}",
+        ]
         for g in self.gpus:
-            fields = (g.name, g.capability[0], g.capability[1], g.memory_bytes, g.uuid, g.serial, g.name_error)
+            fields = (
+                g.name,
+                g.capability[0],
+                g.capability[1],
+                g.memory_bytes,
+                g.uuid,
+                g.serial,
+                g.name_error,
+            )
             lines.append("gpu=" + "|".join(str(f) for f in fields))
         return "\n".join(lines) + "\n"
 
@@ -79,7 +93,9 @@ def build_fake_nvml(directory: Path, config: FakeNvml) -> Path:
     """A folder holding ``libnvidia-ml.so.1`` and its configuration; point ``nvml_environ`` at it."""
     libdir = Path(directory) / "fake-nvml"
     libdir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(_compile("fake_nvml.c", ["FAKE_NVML_OLD"] if config.old else []), libdir / "libnvidia-ml.so.1")
+    shutil.copy(
+        _compile("fake_nvml.c", ["FAKE_NVML_OLD"] if config.old else []), libdir / "libnvidia-ml.so.1"
+    )
     (libdir / NVML_CONFIG).write_text(config.render())
     return libdir
 
@@ -167,11 +183,18 @@ backends = _NS(cudnn=_NS(is_available=lambda: {cudnn!r} is not None, version=lam
 '''
 
 
-def install_fake_torch(site_packages: Path, *, version: str = "2.4.0+cu121", cuda: str | None = "12.1",
-                       hip: str | None = None, cudnn_code: int | None = 90100,
-                       arch: str = "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90", available: bool = False,
-                       installer: str = "pip") -> None:
-    """A pip-installed ``torch`` distribution: version.py as torch's build writes it, and an importable stub."""
+def install_fake_torch(
+    site_packages: Path,
+    *,
+    version: str = "2.4.0+cu121",
+    cuda: str | None = "12.1",
+    hip: str | None = None,
+    cudnn_code: int | None = 90100,
+    arch: str = "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90",
+    available: bool = False,
+    installer: str = "pip",
+) -> None:
+    """A pip-installed ``torch``: version.py as torch's build writes it, and an importable stub."""
     pkg = Path(site_packages) / "torch"
     pkg.mkdir(parents=True, exist_ok=True)
     (pkg / "version.py").write_text(
@@ -181,12 +204,16 @@ def install_fake_torch(site_packages: Path, *, version: str = "2.4.0+cu121", cud
         "git_version = '34c5a5e0a3bd2b8ab7ab1ee1ab4dc1d8d7d1e2d3'\n"
         f"hip: Optional[str] = {hip!r}\nxpu: Optional[str] = None\n"
     )
-    (pkg / "__init__.py").write_text(_FAKE_TORCH_INIT.format(arch=arch, available=available, cudnn=cudnn_code))
+    (pkg / "__init__.py").write_text(
+        _FAKE_TORCH_INIT.format(arch=arch, available=available, cudnn=cudnn_code)
+    )
     info = Path(site_packages) / f"torch-{version}.dist-info"
     info.mkdir(exist_ok=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n\n")
     (info / "INSTALLER").write_text(installer + "\n")
-    (info / "RECORD").write_text(f"torch/__init__.py,,\ntorch/version.py,,\ntorch-{version}.dist-info/METADATA,,\n")
+    (info / "RECORD").write_text(
+        f"torch/__init__.py,,\ntorch/version.py,,\ntorch-{version}.dist-info/METADATA,,\n"
+    )
 
 
 def site_packages(venv_python: Path) -> Path:

@@ -48,7 +48,7 @@ def main(pairs: list[str]) -> dict[str, Any]:
         component, _, path = pair.partition("=")
         try:
             out[path] = {"value": version(component, path)}
-        except Exception as exc:  # noqa: BLE001 - one library that will not load must not hide the others
+        except Exception as exc:
             out[path] = {"error": str(exc)}
     return out
 

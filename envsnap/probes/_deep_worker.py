@@ -7,6 +7,7 @@ Argument: torch | tensorflow | jax.
 import json
 import os
 import sys
+from typing import Any, Dict  # noqa: F401, UP035 - used in type comments (old interpreters)
 
 # Run as a script, sys.path[0] is this folder, whose modules (cuda.py, python.py ...) would shadow real ones.
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
@@ -14,7 +15,8 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 
 
 def torch_facts():
-    import torch
+    # type: () -> Dict[str, Any]
+    import torch  # type: ignore
 
     cuda = getattr(torch.version, "cuda", None) or ""
     # get_arch_list() answers [] when no GPU is usable; the flags the build was compiled with do not depend
@@ -34,7 +36,8 @@ def torch_facts():
 
 
 def tensorflow_facts():
-    import tensorflow as tf
+    # type: () -> Dict[str, Any]
+    import tensorflow as tf  # type: ignore
 
     info = dict(tf.sysconfig.get_build_info())
     return {
@@ -48,7 +51,8 @@ def tensorflow_facts():
 
 
 def jax_facts():
-    import jax
+    # type: () -> Dict[str, Any]
+    import jax  # type: ignore
 
     return {
         "version": jax.__version__,

@@ -7,6 +7,7 @@ This file imports nothing of envsnap so the subprocess starts in a few tens of m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ def _text(value: Any) -> str:
 
 def query(with_ids: bool) -> dict[str, Any]:
     try:
-        import pynvml
+        import pynvml  # type: ignore[import-untyped]
     except ImportError as exc:
         return {"fatal": f"the pynvml module (nvidia-ml-py) is not importable: {exc}"}
     try:
@@ -43,7 +44,9 @@ def query(with_ids: bool) -> dict[str, Any]:
             return None
 
     try:
-        out["driver_version"] = _text(call("nvmlSystemGetDriverVersion", pynvml.nvmlSystemGetDriverVersion) or "")
+        out["driver_version"] = _text(
+            call("nvmlSystemGetDriverVersion", pynvml.nvmlSystemGetDriverVersion) or ""
+        )
         # _v2 asks libcuda itself; v1 (old drivers only have v1) may answer a guess when libcuda is missing.
         out["cuda_method"] = "v2"
         try:
@@ -52,8 +55,9 @@ def query(with_ids: bool) -> dict[str, Any]:
             if exc.value != pynvml.NVML_ERROR_FUNCTION_NOT_FOUND:
                 errors.append(f"nvmlSystemGetCudaDriverVersion_v2: {exc}")
             out["cuda_method"] = "v1"
-            out["cuda_driver_version"] = call("nvmlSystemGetCudaDriverVersion",
-                                              pynvml.nvmlSystemGetCudaDriverVersion)
+            out["cuda_driver_version"] = call(
+                "nvmlSystemGetCudaDriverVersion", pynvml.nvmlSystemGetCudaDriverVersion
+            )
         count = call("nvmlDeviceGetCount", pynvml.nvmlDeviceGetCount) or 0
         for index in range(count):
             where = f"GPU {index}"
@@ -63,19 +67,23 @@ def query(with_ids: bool) -> dict[str, Any]:
             if handle is None:
                 continue
             gpu["name"] = _text(call(f"{where}: nvmlDeviceGetName", pynvml.nvmlDeviceGetName, handle) or "")
-            gpu["cc"] = call(f"{where}: nvmlDeviceGetCudaComputeCapability",
-                             pynvml.nvmlDeviceGetCudaComputeCapability, handle)
+            gpu["cc"] = call(
+                f"{where}: nvmlDeviceGetCudaComputeCapability",
+                pynvml.nvmlDeviceGetCudaComputeCapability,
+                handle,
+            )
             memory = call(f"{where}: nvmlDeviceGetMemoryInfo", pynvml.nvmlDeviceGetMemoryInfo, handle)
             gpu["memory_total"] = int(memory.total) if memory is not None else 0
             if with_ids:
-                gpu["uuid"] = _text(call(f"{where}: nvmlDeviceGetUUID", pynvml.nvmlDeviceGetUUID, handle) or "")
-                gpu["serial"] = _text(call(f"{where}: nvmlDeviceGetSerial", pynvml.nvmlDeviceGetSerial, handle)
-                                      or "")
+                gpu["uuid"] = _text(
+                    call(f"{where}: nvmlDeviceGetUUID", pynvml.nvmlDeviceGetUUID, handle) or ""
+                )
+                gpu["serial"] = _text(
+                    call(f"{where}: nvmlDeviceGetSerial", pynvml.nvmlDeviceGetSerial, handle) or ""
+                )
     finally:
-        try:
+        with contextlib.suppress(pynvml.NVMLError):
             pynvml.nvmlShutdown()
-        except pynvml.NVMLError:
-            pass
     return out
 
 

@@ -33,8 +33,19 @@ CTYPES_TIMEOUT = 30.0
 DEFAULT_TOOLKIT = "/usr/local/cuda"
 _DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
 # Distributions that load the pip NVIDIA wheels when they were themselves installed by pip.
-PIP_FRAMEWORKS = frozenset({"torch", "tensorflow", "tensorflow-cpu", "tf-nightly", "jax", "jaxlib", "cupy-cuda12x",
-                            "cupy-cuda11x", "paddlepaddle-gpu"})
+PIP_FRAMEWORKS = frozenset(
+    {
+        "torch",
+        "tensorflow",
+        "tensorflow-cpu",
+        "tf-nightly",
+        "jax",
+        "jaxlib",
+        "cupy-cuda12x",
+        "cupy-cuda11x",
+        "paddlepaddle-gpu",
+    }
+)
 _PIP_WHEEL = re.compile(r"^nvidia-(cuda-runtime|cudnn|nccl|cublas)(?:-cu(\d+))?$")
 
 
@@ -50,14 +61,41 @@ class Component:
 
 
 COMPONENTS: tuple[Component, ...] = (
-    Component("runtime", "libcudart", ("libcudart.so.13", "libcudart.so.12", "libcudart.so.11.0",
-                                       "libcudart.so.10.2", "libcudart.so.10.1", "libcudart.so.10.0"),
-              ("cuda-cudart", "cudatoolkit"), "cuda_cudart", "nvidia_cuda_runtime", "cuda_runtime_api.h"),
-    Component("cudnn", "libcudnn", ("libcudnn.so.9", "libcudnn.so.8", "libcudnn.so.7"), ("cudnn",), "",
-              "nvidia_cudnn", "cudnn_version.h"),
+    Component(
+        "runtime",
+        "libcudart",
+        (
+            "libcudart.so.13",
+            "libcudart.so.12",
+            "libcudart.so.11.0",
+            "libcudart.so.10.2",
+            "libcudart.so.10.1",
+            "libcudart.so.10.0",
+        ),
+        ("cuda-cudart", "cudatoolkit"),
+        "cuda_cudart",
+        "nvidia_cuda_runtime",
+        "cuda_runtime_api.h",
+    ),
+    Component(
+        "cudnn",
+        "libcudnn",
+        ("libcudnn.so.9", "libcudnn.so.8", "libcudnn.so.7"),
+        ("cudnn",),
+        "",
+        "nvidia_cudnn",
+        "cudnn_version.h",
+    ),
     Component("nccl", "libnccl", ("libnccl.so.2",), ("nccl",), "", "nvidia_nccl", "nccl.h"),
-    Component("cublas", "libcublas", ("libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so.10"),
-              ("libcublas",), "libcublas", "nvidia_cublas", "cublas_api.h"),
+    Component(
+        "cublas",
+        "libcublas",
+        ("libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so.10"),
+        ("libcublas",),
+        "libcublas",
+        "nvidia_cublas",
+        "cublas_api.h",
+    ),
 )
 _BY_NAME = {c.name: c for c in COMPONENTS}
 _SOURCE_RANK = {"pip": 0, "conda": 1, "system": 2, "cuda_home": 3}
@@ -99,9 +137,11 @@ def parse_header(component: str, text: str) -> str:
     if component == "runtime":
         code = number("CUDART_VERSION")
         return decode("runtime", code) if code else ""
-    keys = {"cudnn": ("CUDNN_MAJOR", "CUDNN_MINOR", "CUDNN_PATCHLEVEL"),
-            "nccl": ("NCCL_MAJOR", "NCCL_MINOR", "NCCL_PATCH"),
-            "cublas": ("CUBLAS_VER_MAJOR", "CUBLAS_VER_MINOR", "CUBLAS_VER_PATCH")}[component]
+    keys = {
+        "cudnn": ("CUDNN_MAJOR", "CUDNN_MINOR", "CUDNN_PATCHLEVEL"),
+        "nccl": ("NCCL_MAJOR", "NCCL_MINOR", "NCCL_PATCH"),
+        "cublas": ("CUBLAS_VER_MAJOR", "CUBLAS_VER_MINOR", "CUBLAS_VER_PATCH"),
+    }[component]
     parts = [number(k) for k in keys]
     if any(p is None for p in parts):
         return ""
@@ -142,10 +182,25 @@ def pip_copies(packages: Iterable[Mapping[str, Any]]) -> list[Found]:
             continue
         component = "runtime" if m.group(1) == "cuda-runtime" else m.group(1)
         stem = _BY_NAME[component].stem
-        lib = next((p for p in sorted(pkg.get("shared_objects", ())) if os.path.basename(p).startswith(stem + ".so")),
-                   "")
-        out.append(Found(component, str(pkg["version"]), "pip", str(pkg["name"]), "metadata", lib,
-                         os.path.basename(lib)))
+        lib = next(
+            (
+                p
+                for p in sorted(pkg.get("shared_objects", ()))
+                if os.path.basename(p).startswith(stem + ".so")
+            ),
+            "",
+        )
+        out.append(
+            Found(
+                component,
+                str(pkg["version"]),
+                "pip",
+                str(pkg["name"]),
+                "metadata",
+                lib,
+                os.path.basename(lib),
+            )
+        )
     return out
 
 
@@ -166,13 +221,18 @@ def conda_copies(prefix: str) -> list[Found]:
             continue
         stem = component.stem
         lib = next(iter(sorted(Path(prefix, "lib").glob(stem + ".so.*"))), None)
-        out.append(Found(component.name, version, "conda", name, "metadata", str(lib or ""),
-                         lib.name if lib else ""))
+        out.append(
+            Found(component.name, version, "conda", name, "metadata", str(lib or ""), lib.name if lib else "")
+        )
     return out
 
 
-def loader_search(soname: str, ld_cache: Mapping[str, Sequence[tuple[str, str]]], environ: Mapping[str, str],
-                  pointer_bits: int = 64) -> str:
+def loader_search(
+    soname: str,
+    ld_cache: Mapping[str, Sequence[tuple[str, str]]],
+    environ: Mapping[str, str],
+    pointer_bits: int = 64,
+) -> str:
     """Where ``dlopen(soname)`` from a program without RPATH would find it, or ""."""
     for directory in environ.get("LD_LIBRARY_PATH", "").split(":"):
         if directory and os.path.exists(os.path.join(directory, soname)):
@@ -191,8 +251,10 @@ def toolkit_root(libfile: str) -> str | None:
     """The CUDA toolkit a library file belongs to (``<root>/lib64/x`` or ``<root>/targets/<arch>/lib/x``)."""
     libdir = os.path.dirname(os.path.realpath(libfile))
     for root in (os.path.dirname(libdir), os.path.dirname(os.path.dirname(os.path.dirname(libdir)))):
-        if any(os.path.exists(os.path.join(root, marker)) for marker in ("version.json", "dist-info", "bin/nvcc",
-                                                                           "include/cuda.h")):
+        if any(
+            os.path.exists(os.path.join(root, marker))
+            for marker in ("version.json", "dist-info", "bin/nvcc", "include/cuda.h")
+        ):
             return root
     return None
 
@@ -242,7 +304,11 @@ def header_version(component: Component, libfile: str) -> str:
     """The version in the header installed next to a library, when its major matches the library's."""
     libdir = os.path.dirname(os.path.realpath(libfile))
     machine = os.uname().machine
-    candidates = [os.path.join(os.path.dirname(libdir), "include"), "/usr/include", f"/usr/include/{machine}-linux-gnu"]
+    candidates = [
+        os.path.join(os.path.dirname(libdir), "include"),
+        "/usr/include",
+        f"/usr/include/{machine}-linux-gnu",
+    ]
     major = major_of(os.path.basename(libfile))
     headers = [component.header]
     if component.name == "cudnn":
@@ -259,8 +325,12 @@ def header_version(component: Component, libfile: str) -> str:
     return ""
 
 
-def system_copies(ld_cache: Mapping[str, Sequence[tuple[str, str]]], environ: Mapping[str, str],
-                  env_roots: Iterable[str], pointer_bits: int = 64) -> list[Found]:
+def system_copies(
+    ld_cache: Mapping[str, Sequence[tuple[str, str]]],
+    environ: Mapping[str, str],
+    env_roots: Iterable[str],
+    pointer_bits: int = 64,
+) -> list[Found]:
     roots = tuple(os.path.realpath(r).rstrip("/") + "/" for r in env_roots if r)
     out: list[Found] = []
     seen: set[str] = set()
@@ -301,7 +371,9 @@ def toolkit_copies(root: str, already: Iterable[Found]) -> list[Found]:
     libdirs = [os.path.join(root, d) for d in ("lib64", "lib", f"targets/{machine}-linux/lib")]
     for component in COMPONENTS:
         for soname in component.sonames:
-            path = next((os.path.join(d, soname) for d in libdirs if os.path.exists(os.path.join(d, soname))), "")
+            path = next(
+                (os.path.join(d, soname) for d in libdirs if os.path.exists(os.path.join(d, soname))), ""
+            )
             if not path or os.path.realpath(path) in known:
                 continue
             known.add(os.path.realpath(path))
@@ -320,8 +392,9 @@ def find_toolkit(environ: Mapping[str, str]) -> str | None:
 # -------------------------------------------------------------------------------------------- ctypes
 
 
-def ctypes_versions(pairs: Sequence[tuple[str, str]], timeout: float = CTYPES_TIMEOUT,
-                    python: str = sys.executable) -> dict[str, str]:
+def ctypes_versions(
+    pairs: Sequence[tuple[str, str]], timeout: float = CTYPES_TIMEOUT, python: str = sys.executable
+) -> dict[str, str]:
     """path -> version for (component, path) pairs, read by calling each library's version function."""
     if not pairs:
         return {}
@@ -345,8 +418,8 @@ def ctypes_versions(pairs: Sequence[tuple[str, str]], timeout: float = CTYPES_TI
 
 
 def cuda_major(found: Found) -> str:
-    """The CUDA major a copy belongs to, where it says: a wheel's ``-cuNN`` suffix, a runtime's or cuBLAS's own
-    major (they follow CUDA's); "" for conda/system cuDNN and NCCL, which do not say."""
+    """The CUDA major a copy belongs to, where it says: a wheel's ``-cuNN`` suffix, a runtime's or cuBLAS's
+    own major (they follow CUDA's); "" for conda/system cuDNN and NCCL, which do not say."""
     if found.source == "pip":
         m = _PIP_WHEEL.match(found.location)
         if m and m.group(2):
@@ -415,8 +488,9 @@ def probe_cuda(
         if not f.version and answer:
             f = replace(f, version=answer, method="ctypes")
         elif deep and answer and not _agrees(f.version, answer):
-            warnings.append(f"cuda: {_location(f, redact)}: {f.method} says {f.version} but the library "
-                            f"answers {answer}")
+            warnings.append(
+                f"cuda: {_location(f, redact)}: {f.method} says {f.version} but the library answers {answer}"
+            )
         resolved.append(f)
     if not resolved and root is None:
         return None, warnings
@@ -425,9 +499,22 @@ def probe_cuda(
     chosen = select(resolved, pip_fw, framework_cuda)
     copies = tuple(
         sorted(
-            (CudaLibrary(component=f.component, version=f.version, source=f.source, location=_location(f, redact),
-                         method=f.method, selected=chosen.get(f.component) is f) for f in resolved),
-            key=lambda c: ([x.name for x in COMPONENTS].index(c.component), _SOURCE_RANK[c.source], c.location),
+            (
+                CudaLibrary(
+                    component=f.component,
+                    version=f.version,
+                    source=f.source,
+                    location=_location(f, redact),
+                    method=f.method,
+                    selected=chosen.get(f.component) is f,
+                )
+                for f in resolved
+            ),
+            key=lambda c: (
+                [x.name for x in COMPONENTS].index(c.component),
+                _SOURCE_RANK[c.source],
+                c.location,
+            ),
         )
     )
 
@@ -437,8 +524,14 @@ def probe_cuda(
 
     runtime, cudnn, nccl, cublas = (pick(c.name) for c in COMPONENTS)
     cuda = Cuda(
-        runtime_version=runtime[0], runtime_source=runtime[1], cudnn_version=cudnn[0], cudnn_source=cudnn[1],
-        nccl_version=nccl[0], nccl_source=nccl[1], cublas_version=cublas[0], cublas_source=cublas[1],
+        runtime_version=runtime[0],
+        runtime_source=runtime[1],
+        cudnn_version=cudnn[0],
+        cudnn_source=cudnn[1],
+        nccl_version=nccl[0],
+        nccl_source=nccl[1],
+        cublas_version=cublas[0],
+        cublas_source=cublas[1],
         toolkit_version=toolkit_version(root) if root else "",
         toolkit_path=redact.path(root) if root else "",
         copies=copies,

@@ -28,8 +28,12 @@ DEEP_WORKER = Path(__file__).with_name("_deep_worker.py")
 # distribution name -> the key in [frameworks]
 DISTRIBUTIONS = {
     "torch": "torch",
-    "tensorflow": "tensorflow", "tensorflow-cpu": "tensorflow", "tensorflow-gpu": "tensorflow",
-    "tf-nightly": "tensorflow", "tensorflow-intel": "tensorflow", "tensorflow-macos": "tensorflow",
+    "tensorflow": "tensorflow",
+    "tensorflow-cpu": "tensorflow",
+    "tensorflow-gpu": "tensorflow",
+    "tf-nightly": "tensorflow",
+    "tensorflow-intel": "tensorflow",
+    "tensorflow-macos": "tensorflow",
     "jax": "jax",
     "jaxlib": "jaxlib",
 }
@@ -62,8 +66,12 @@ def literal_assignments(source: str) -> dict[str, Any]:
                 out[target.id] = {**out[target.id], **literal}
             else:
                 out[target.id] = literal
-        elif (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
-              and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)):
+        elif (
+            isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Name)
+            and isinstance(target.slice, ast.Constant)
+            and isinstance(target.slice.value, str)
+        ):
             table = out.setdefault(target.value.id, {})
             if isinstance(table, dict):
                 table[target.slice.value] = literal
@@ -71,7 +79,7 @@ def literal_assignments(source: str) -> dict[str, Any]:
 
 
 def _ordered_dict_call(node: ast.expr) -> dict[str, Any] | None:
-    """``OrderedDict([(k, v), ...])`` / ``collections.OrderedDict(name)`` as older build_info.py files write."""
+    """``OrderedDict([(k, v), ...])`` / ``collections.OrderedDict(name)``, as older build_info.py has."""
     if not (isinstance(node, ast.Call) and node.args):
         return None
     func = node.func
@@ -143,8 +151,12 @@ def jaxlib_build(site_dir: str, version: str, plugins: Sequence[str]) -> Framewo
         m = _JAX_PLUGIN.match(plugin)
         if m and not cuda:
             cuda = m.group(1)
-    return Framework(name="jaxlib", version=_text(values.get("_version")) or version, cuda_version=cuda,
-                     cudnn_version=cudnn)
+    return Framework(
+        name="jaxlib",
+        version=_text(values.get("_version")) or version,
+        cuda_version=cuda,
+        cudnn_version=cudnn,
+    )
 
 
 def probe_frameworks(packages: Sequence[Mapping[str, Any]]) -> dict[str, Framework]:
@@ -176,12 +188,16 @@ def cuda_of(frameworks: Mapping[str, Framework]) -> str:
     return ""
 
 
-def deep_probe(framework: Framework, python: str, timeout: float = DEEP_TIMEOUT,
-               environ: Mapping[str, str] | None = None) -> tuple[Framework, float]:
+def deep_probe(
+    framework: Framework, python: str, timeout: float = DEEP_TIMEOUT, environ: Mapping[str, str] | None = None
+) -> tuple[Framework, float]:
     """The framework completed by a live import in a subprocess, and the seconds that took."""
     started = time.perf_counter()
-    res = _runner.run([python, str(DEEP_WORKER), framework.name], timeout=timeout,
-                      env=dict(os.environ if environ is None else environ))
+    res = _runner.run(
+        [python, str(DEEP_WORKER), framework.name],
+        timeout=timeout,
+        env=dict(os.environ if environ is None else environ),
+    )
     elapsed = time.perf_counter() - started
     if res.timed_out:
         return replace(framework, deep=True, error=f"import did not finish within {timeout:g} s"), elapsed
@@ -211,8 +227,12 @@ def deep_probe(framework: Framework, python: str, timeout: float = DEEP_TIMEOUT,
     ), elapsed
 
 
-def deepen(frameworks: Mapping[str, Framework], python: str, timeout: float = DEEP_TIMEOUT,
-           environ: Mapping[str, str] | None = None) -> tuple[dict[str, Framework], dict[str, float], list[str]]:
+def deepen(
+    frameworks: Mapping[str, Framework],
+    python: str,
+    timeout: float = DEEP_TIMEOUT,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Framework], dict[str, float], list[str]]:
     """Every importable framework deep-probed: (frameworks, seconds per framework, warnings)."""
     out = dict(frameworks)
     costs: dict[str, float] = {}

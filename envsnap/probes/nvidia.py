@@ -82,8 +82,9 @@ def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvi
     return nvidia, tuple(gpus)
 
 
-def query_nvml(timeout: float, gpu_ids: bool, environ: Mapping[str, str],
-               python: str = sys.executable) -> dict[str, Any]:
+def query_nvml(
+    timeout: float, gpu_ids: bool, environ: Mapping[str, str], python: str = sys.executable
+) -> dict[str, Any]:
     """Run the NVML worker in a subprocess; a hang, a crash or garbage becomes a ``fatal`` answer."""
     args: Sequence[str] = [python, str(WORKER), *(["--ids"] if gpu_ids else [])]
     res = _runner.run(args, timeout=timeout, env=environ)

@@ -1,16 +1,16 @@
-"""CUDA library copies: version encodings, real ctypes calls into compiled fakes and the real runtime wheel."""
+"""CUDA library copies: version encodings, ctypes calls into compiled fakes, the real runtime wheels."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 
 from envsnap import lockfile
 from envsnap._privacy import PathRedactor
@@ -33,13 +33,20 @@ from tests.gpu_fakes import (
 @pytest.mark.parametrize(
     ("component", "code", "version"),
     [
-        ("runtime", 12040, "12.4"), ("runtime", 11080, "11.8"), ("runtime", 13000, "13.0"),
+        ("runtime", 12040, "12.4"),
+        ("runtime", 11080, "11.8"),
+        ("runtime", 13000, "13.0"),
         # cuDNN <= 8: MAJOR*1000 + MINOR*100 + PATCH
-        ("cudnn", 8907, "8.9.7"), ("cudnn", 8600, "8.6.0"), ("cudnn", 7605, "7.6.5"),
+        ("cudnn", 8907, "8.9.7"),
+        ("cudnn", 8600, "8.6.0"),
+        ("cudnn", 7605, "7.6.5"),
         # cuDNN >= 9: MAJOR*10000 + MINOR*100 + PATCH
-        ("cudnn", 90100, "9.1.0"), ("cudnn", 91002, "9.10.2"),
+        ("cudnn", 90100, "9.1.0"),
+        ("cudnn", 91002, "9.10.2"),
         # NCCL >= 2.9: x10000; before: x1000
-        ("nccl", 21803, "2.18.3"), ("nccl", 22703, "2.27.3"), ("nccl", 2804, "2.8.4"),
+        ("nccl", 21803, "2.18.3"),
+        ("nccl", 22703, "2.27.3"),
+        ("nccl", 2804, "2.8.4"),
         ("cublas", [12, 4, 5], "12.4.5"),
     ],
 )
@@ -51,13 +58,22 @@ def test_parse_headers(tmp_path: Path) -> None:
     assert cuda.parse_header("cudnn", write_cudnn_header(tmp_path / "a", 9, 10, 2).read_text()) == "9.10.2"
     assert cuda.parse_header("nccl", write_nccl_header(tmp_path / "b", 2, 21, 5).read_text()) == "2.21.5"
     assert cuda.parse_header("runtime", "#define CUDART_VERSION  12080\n") == "12.8"
-    assert cuda.parse_header("cublas", "#define CUBLAS_VER_MAJOR 12\n#define CUBLAS_VER_MINOR 8\n"
-                                       "#define CUBLAS_VER_PATCH 4\n#define CUBLAS_VER_BUILD 1\n") == "12.8.4"
+    assert (
+        cuda.parse_header(
+            "cublas",
+            "#define CUBLAS_VER_MAJOR 12\n#define CUBLAS_VER_MINOR 8\n"
+            "#define CUBLAS_VER_PATCH 4\n#define CUBLAS_VER_BUILD 1\n",
+        )
+        == "12.8.4"
+    )
     assert cuda.parse_header("cudnn", "/* no version here */") == ""
 
 
 def test_version_from_filename() -> None:
-    assert cuda.version_from_filename("libcudart", "/usr/lib/x86_64-linux-gnu/libcudart.so.12.0.146") == "12.0.146"
+    assert (
+        cuda.version_from_filename("libcudart", "/usr/lib/x86_64-linux-gnu/libcudart.so.12.0.146")
+        == "12.0.146"
+    )
     assert cuda.version_from_filename("libnccl", "/usr/lib/libnccl.so.2.18.3") == "2.18.3"
     assert cuda.version_from_filename("libcudart", "/usr/local/cuda/lib64/libcudart.so.12") == ""
 
@@ -77,7 +93,10 @@ def test_ctypes_reads_fake_libraries(tmp_path: Path) -> None:
         ("runtime", str(tmp_path / "missing" / "libcudart.so.12")),
     ]
     assert cuda.ctypes_versions(pairs) == {
-        pairs[0][1]: "8.9.7", pairs[1][1]: "9.10.2", pairs[2][1]: "2.18.3", pairs[3][1]: "2.8.4",
+        pairs[0][1]: "8.9.7",
+        pairs[1][1]: "9.10.2",
+        pairs[2][1]: "2.18.3",
+        pairs[3][1]: "2.8.4",
         pairs[4][1]: "12.4.5",
     }
 
@@ -95,12 +114,16 @@ def test_system_copies_by_header_filename_and_ctypes(tmp_path: Path) -> None:
     # cuDNN 8 with nothing beside it: only ctypes can tell.
     build_fake_cudnn(root / "old" / "lib", 8907, "libcudnn.so.8")
     environ = {"LD_LIBRARY_PATH": ":".join(str(root / d / "lib") for d in ("cudnn", "nccl", "old"))}
-    table, warnings = cuda.probe_cuda([], str(tmp_path / "env"), [str(tmp_path / "env")], {}, PathRedactor(),
-                                      environ=environ)
+    table, warnings = cuda.probe_cuda(
+        [], str(tmp_path / "env"), [str(tmp_path / "env")], {}, PathRedactor(), environ=environ
+    )
     assert warnings == []
     assert table is not None
-    mine = [(c.component, c.version, c.source, c.location, c.method, c.selected) for c in table.copies
-            if c.location.startswith(str(tmp_path))]
+    mine = [
+        (c.component, c.version, c.source, c.location, c.method, c.selected)
+        for c in table.copies
+        if c.location.startswith(str(tmp_path))
+    ]
     assert mine == [
         ("cudnn", "9.1.0", "system", str(root / "cudnn/lib/libcudnn.so.9"), "header", True),
         ("cudnn", "8.9.7", "system", str(root / "old/lib/libcudnn.so.8"), "ctypes", False),
@@ -121,12 +144,16 @@ def test_toolkit_version_json(tmp_path: Path) -> None:
     )
     (home / "lib64" / "libcudart.so.12").write_bytes(b"")
     (home / "lib64" / "libcublas.so.12").write_bytes(b"")
-    table, _ = cuda.probe_cuda([], str(tmp_path / "env"), [], {}, PathRedactor(home=str(tmp_path)),
-                               environ={"CUDA_HOME": str(home)})
+    table, _ = cuda.probe_cuda(
+        [], str(tmp_path / "env"), [], {}, PathRedactor(home=str(tmp_path)), environ={"CUDA_HOME": str(home)}
+    )
     assert table is not None
     assert (table.toolkit_version, table.toolkit_path) == ("12.4.1", "~/cuda-12.4")
-    mine = [(c.component, c.version, c.source, c.location, c.method, c.selected) for c in table.copies
-            if c.source == "cuda_home"]
+    mine = [
+        (c.component, c.version, c.source, c.location, c.method, c.selected)
+        for c in table.copies
+        if c.source == "cuda_home"
+    ]
     # Outside the loader's path: recorded, never selected.
     assert mine == [
         ("runtime", "12.4.127", "cuda_home", "~/cuda-12.4/lib64/libcudart.so.12", "version_json", False),
@@ -137,12 +164,21 @@ def test_toolkit_version_json(tmp_path: Path) -> None:
 def test_conda_copies(tmp_path: Path) -> None:
     meta = tmp_path / "conda-meta"
     meta.mkdir()
-    for name in ("cudnn-9.1.0.70-cuda12_0.json", "nccl-2.21.5.1-h3a97aeb_0.json", "cuda-cudart-12.4.127-0.json",
-                 "libcublas-12.4.5.8-0.json", "python-3.11.9-hb806964_0.json"):
+    for name in (
+        "cudnn-9.1.0.70-cuda12_0.json",
+        "nccl-2.21.5.1-h3a97aeb_0.json",
+        "cuda-cudart-12.4.127-0.json",
+        "libcublas-12.4.5.8-0.json",
+        "python-3.11.9-hb806964_0.json",
+    ):
         (meta / name).write_text("{}")
     found = {(f.component, f.version, f.location) for f in cuda.conda_copies(str(tmp_path))}
-    assert found == {("cudnn", "9.1.0.70", "cudnn"), ("nccl", "2.21.5.1", "nccl"),
-                     ("runtime", "12.4.127", "cuda-cudart"), ("cublas", "12.4.5.8", "libcublas")}
+    assert found == {
+        ("cudnn", "9.1.0.70", "cudnn"),
+        ("nccl", "2.21.5.1", "nccl"),
+        ("runtime", "12.4.127", "cuda-cudart"),
+        ("cublas", "12.4.5.8", "libcublas"),
+    }
 
 
 def test_selection_order() -> None:
@@ -177,7 +213,7 @@ def _wheel_version(venv_python: Path, dist: str) -> str:
     site = site_packages(venv_python)
     prefix = dist.replace("-", "_") + "-"
     info = next(p for p in site.iterdir() if p.name.startswith(prefix) and p.name.endswith(".dist-info"))
-    return info.name[len(prefix): -len(".dist-info")]
+    return info.name[len(prefix) : -len(".dist-info")]
 
 
 def test_runtime_wheel_ctypes_agrees_with_metadata(runtime_venv: Path) -> None:
@@ -193,8 +229,13 @@ def test_runtime_wheel_ctypes_agrees_with_metadata(runtime_venv: Path) -> None:
 
 def _capture(venv_python: Path, tmp_path: Path, *extra: str) -> tuple[dict[str, Any], str]:
     lock = tmp_path / "envsnap.lock"
-    proc = subprocess.run([sys.executable, "-m", "envsnap", "capture", "--python", str(venv_python), "-o", str(lock),
-                           *extra], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "--python", str(venv_python), "-o", str(lock), *extra],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     lockfile.load(lock)
     return tomllib.loads(lock.read_text()), proc.stderr
@@ -206,10 +247,20 @@ def test_runtime_wheels_in_a_capture(runtime_venv: Path, tmp_path: Path) -> None
     data, _ = _capture(runtime_venv, tmp_path)
     pip = [c for c in data["cuda"]["copies"] if c["source"] == "pip"]
     assert pip == [
-        {"component": "runtime", "version": v13, "source": "pip", "location": "nvidia-cuda-runtime",
-         "method": "metadata"},
-        {"component": "runtime", "version": v12, "source": "pip", "location": "nvidia-cuda-runtime-cu12",
-         "method": "metadata"},
+        {
+            "component": "runtime",
+            "version": v13,
+            "source": "pip",
+            "location": "nvidia-cuda-runtime",
+            "method": "metadata",
+        },
+        {
+            "component": "runtime",
+            "version": v12,
+            "source": "pip",
+            "location": "nvidia-cuda-runtime-cu12",
+            "method": "metadata",
+        },
     ]
     # No framework preloads them: the loader's copy is what a dlopen would get.
     assert data["cuda"]["runtime_source"] != "pip"
@@ -228,7 +279,9 @@ def test_pip_torch_selects_the_wheel_for_its_cuda(runtime_venv: Path, tmp_path: 
         shutil.rmtree(site / "torch-2.4.0+cu121.dist-info")
     v12 = _wheel_version(runtime_venv, "nvidia-cuda-runtime-cu12")
     assert (data["cuda"]["runtime_version"], data["cuda"]["runtime_source"]) == (v12, "pip")
-    selected = [c["location"] for c in data["cuda"]["copies"] if c["component"] == "runtime" and c.get("selected")]
+    selected = [
+        c["location"] for c in data["cuda"]["copies"] if c["component"] == "runtime" and c.get("selected")
+    ]
     assert selected == ["nvidia-cuda-runtime-cu12"]
     # --deep loaded every copy with ctypes: the metadata agreed, so no warning.
     assert not [w for w in data["envsnap"]["warnings"] if w.startswith("cuda")]
