@@ -78,6 +78,9 @@ def capture(
         warnings += deep_warnings
     if timings is not None:
         timings.update(costs)
+    recorded_env = environment.filter_environment(env, redact)
+    if not gpu_ids:
+        recorded_env = nvidia.redact_device_ids(recorded_env)
 
     cpu, memory = host.probe_cpu()
     proj = project.probe_project(root) if root else None
@@ -90,7 +93,7 @@ def capture(
         python=py_env,
         system=sys_table,
         hardware=Hardware(memory_mib=memory, cpu=cpu, gpus=gpus),
-        environment=environment.filter_environment(env, redact),
+        environment=recorded_env,
         project=proj,
         nvidia=nv,
         cuda=cuda_table,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ WORKER = Path(__file__).with_name("_nvml_worker.py")
 _EXTRA_DIRS = ("/usr/lib/wsl/lib", "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib")
 _DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
 _NVML_ERROR_LIBRARY_NOT_FOUND = 12
+# GPU and MIG UUIDs as CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES name devices (MIG-GPU-<uuid>/1/0 of old).
+_DEVICE_UUID = re.compile(r"\b(MIG-GPU|MIG|GPU)-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def find_library(environ: Mapping[str, str], ld_cache: str = LD_CACHE) -> str | None:
@@ -113,3 +116,11 @@ def probe_nvidia(
     nvidia, gpus = parse_answer(query_nvml(timeout, gpu_ids, env), gpu_ids=gpu_ids)
     warnings = [f"nvidia: {nvidia.error}"] if nvidia is not None and nvidia.error else []
     return nvidia, gpus, warnings
+
+
+def redact_device_ids(environment: Mapping[str, str]) -> dict[str, str]:
+    """Environment values with GPU/MIG UUIDs replaced by ``GPU-<uuid>``: without ``--gpu-ids`` no value may
+    identify the machine, and ``CUDA_VISIBLE_DEVICES`` often names devices by UUID."""
+    return {
+        name: _DEVICE_UUID.sub(lambda m: f"{m.group(1)}-<uuid>", value) for name, value in environment.items()
+    }

@@ -278,3 +278,26 @@ def test_worker_crash_is_an_error(tmp_path: Path) -> None:
     fake_python.chmod(0o755)
     answer = nvidia.query_nvml(5, False, dict(os.environ), python=str(fake_python))
     assert answer == {"fatal": "the NVML query failed: Segmentation fault"}
+
+
+def test_device_uuids_in_the_environment_need_the_opt_in(tmp_path: Path) -> None:
+    uuid = "GPU-5d1e2c3b-0a9f-4e6d-8c7b-1f2e3d4c5b6a"
+    mig = "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f"
+    env = {"CUDA_VISIBLE_DEVICES": f"{uuid},{mig}", "NVIDIA_VISIBLE_DEVICES": f"MIG-{uuid}/1/0"}
+    assert nvidia.redact_device_ids(env) == {
+        "CUDA_VISIBLE_DEVICES": "GPU-<uuid>,MIG-<uuid>",
+        "NVIDIA_VISIBLE_DEVICES": "MIG-GPU-<uuid>/1/0",
+    }
+    assert nvidia.redact_device_ids({"CUDA_VISIBLE_DEVICES": "0,1"}) == {"CUDA_VISIBLE_DEVICES": "0,1"}
+    lock = tmp_path / "a.lock"
+    run_env = {**os.environ, "CUDA_VISIBLE_DEVICES": uuid}
+    for extra, expected in (((), "GPU-<uuid>"), (("--gpu-ids",), uuid)):
+        subprocess.run(
+            [sys.executable, "-m", "envsnap", "capture", "-o", str(lock), *extra],
+            env=run_env,
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        assert tomllib.loads(lock.read_text())["environment"]["CUDA_VISIBLE_DEVICES"] == expected
