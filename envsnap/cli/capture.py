@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from .. import lockfile
@@ -46,16 +47,18 @@ def run(args: argparse.Namespace) -> int:
         lockfile.dump(snapshot, args.output)
     if args.json:
         _output.print_json(lockfile.to_dict(lockfile.seal(snapshot)))
-    if args.output != "-":
-        err = _output.stderr()
-        py = snapshot.python
-        err.print(
-            f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
-            f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s"
-        )
-        deep = [(k.split(":", 1)[1], v) for k, v in sorted(timings.items()) if k.startswith("deep:")]
+    deep = [f"--deep: imported {k.split(':', 1)[1]} in {v:.2f} s" for k, v in sorted(timings.items())
+            if k.startswith("deep:")]
+    if args.output == "-":
         if deep:
-            err.print("--deep: " + ", ".join(f"imported {name} in {seconds:.2f} s" for name, seconds in deep))
-        for warning in snapshot.envsnap.warnings:
-            err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
+            sys.stderr.write("\n".join(deep) + "\n")
+    else:
+        py = snapshot.python
+        lines = [
+            f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
+            f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s",
+            *deep,
+            *(f"warning: {w}" for w in snapshot.envsnap.warnings),
+        ]
+        sys.stderr.write("\n".join(lines) + "\n")
     return 0
