@@ -11,11 +11,7 @@ from typing import Any
 
 import pytest
 import tomllib
-
-from envsnap import lockfile
-from envsnap._privacy import PathRedactor
-from envsnap.probes import cuda
-from tests.gpu_fakes import (
+from gpu_fakes import (
     build_fake_cublas,
     build_fake_cudnn,
     build_fake_nccl,
@@ -26,6 +22,10 @@ from tests.gpu_fakes import (
     write_cudnn_header,
     write_nccl_header,
 )
+
+from envsnap import lockfile
+from envsnap._privacy import PathRedactor
+from envsnap.probes import cuda
 
 # ----------------------------------------------------------------------------------------- encodings
 

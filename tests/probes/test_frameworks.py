@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 import tomllib
+from gpu_fakes import install_fake_torch, site_packages
 
 from envsnap import lockfile
 from envsnap.model import Framework
 from envsnap.probes import frameworks
-from tests.gpu_fakes import install_fake_torch, site_packages
 
 TORCH_VERSION_PY = """\
 from typing import Optional

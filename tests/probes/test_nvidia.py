@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import tomllib
+from gpu_fakes import FakeGpu, FakeNvml, build_fake_nvml, nvml_environ, requires_gcc
 
 from envsnap import lockfile
 from envsnap.model import Gpu, Nvidia
 from envsnap.probes import nvidia
-from tests.gpu_fakes import FakeGpu, FakeNvml, build_fake_nvml, nvml_environ, requires_gcc
 
 GIB = 1024**3
 
