@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from . import __version__
 from ._privacy import PathRedactor
@@ -52,8 +53,12 @@ def capture(
     else:
         root = project.find_root(os.getcwd())
 
-    # The target interpreter scans its environment while this process probes the host.
+    # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
+    # initialise GPUs) answers in its own subprocess, while this process probes the host.
     pending = python.PendingProbe(python_path)
+    nvml = ThreadPoolExecutor(max_workers=1)
+    pending_nvml = nvml.submit(nvidia.probe_nvidia, timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
+    nvml.shutdown(wait=False)
     database = system.PackageDatabase()
     database.preload()
     loader = system.Loader.for_host()
@@ -70,7 +75,7 @@ def capture(
     warnings += sys_warnings
 
     started = time.perf_counter()
-    nv, gpus, nv_warnings = nvidia.probe_nvidia(timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
+    nv, gpus, nv_warnings = pending_nvml.result()
     fw = frameworks.probe_frameworks(raw.packages)
     cuda_table, cuda_warnings = cuda.probe_cuda(
         raw.packages, raw.prefix, env_roots, loader.cache, redact, environ=env,
