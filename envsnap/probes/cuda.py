@@ -47,6 +47,9 @@ PIP_FRAMEWORKS = frozenset(
     }
 )
 _PIP_WHEEL = re.compile(r"^nvidia-(cuda-runtime|cudnn|nccl|cublas)(?:-cu(\d+))?$")
+# A library a framework wheel carries itself (older torch and jaxlib wheels), auditwheel-renamed or not:
+# libcudart-9335f6a2.so.11.0, libcudnn.so.8.
+_BUNDLED = re.compile(r"^(libcudart|libcudnn|libnccl|libcublas)(?:-[0-9a-f]{8})?\.so(?:\.\d+)*$")
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,11 @@ def parse_header(component: str, text: str) -> str:
 
 
 def version_from_filename(stem: str, path: str) -> str:
-    """``libcudart.so.12.0.146`` -> "12.0.146": distributions name the real file after the full version."""
-    m = re.fullmatch(re.escape(stem) + r"\.so\.(\d+(?:\.\d+)+)", os.path.basename(path))
+    """``libcudart.so.12.0.146`` -> "12.0.146": distributions name the real file after the full version.
+
+    At least three parts: two can be a soname (``libcudart.so.11.0`` is every CUDA 11 runtime)."""
+    name = re.sub(r"-[0-9a-f]{8}\.so", ".so", os.path.basename(path))  # auditwheel's renaming
+    m = re.fullmatch(re.escape(stem) + r"\.so\.(\d+(?:\.\d+){2,})", name)
     return m.group(1) if m else ""
 
 
@@ -174,8 +180,25 @@ class Found:
     soname: str = ""
 
 
-def pip_copies(packages: Iterable[Mapping[str, Any]]) -> list[Found]:
+def bundled_copies(packages: Iterable[Mapping[str, Any]]) -> list[Found]:
+    """Copies inside a framework's own wheel: it loads them before anything else. Versioned later."""
+    stems = {c.stem: c.name for c in COMPONENTS}
     out = []
+    for pkg in packages:
+        if pkg.get("name") not in PIP_FRAMEWORKS:
+            continue
+        for path in sorted(pkg.get("shared_objects", ())):
+            m = _BUNDLED.match(os.path.basename(path))
+            if m:
+                component = stems[m.group(1)]
+                version = version_from_filename(m.group(1), path)
+                method = "filename" if version else ""
+                out.append(Found(component, version, "pip", str(pkg["name"]), method, path, os.path.basename(path)))
+    return out
+
+
+def pip_copies(packages: Iterable[Mapping[str, Any]]) -> list[Found]:
+    out = bundled_copies(packages)
     for pkg in packages:
         m = _PIP_WHEEL.match(str(pkg.get("name", "")))
         if not m:
@@ -183,11 +206,7 @@ def pip_copies(packages: Iterable[Mapping[str, Any]]) -> list[Found]:
         component = "runtime" if m.group(1) == "cuda-runtime" else m.group(1)
         stem = _BY_NAME[component].stem
         lib = next(
-            (
-                p
-                for p in sorted(pkg.get("shared_objects", ()))
-                if os.path.basename(p).startswith(stem + ".so")
-            ),
+            (p for p in sorted(pkg.get("shared_objects", ())) if os.path.basename(p).startswith(stem + ".so")),
             "",
         )
         out.append(
@@ -221,9 +240,7 @@ def conda_copies(prefix: str) -> list[Found]:
             continue
         stem = component.stem
         lib = next(iter(sorted(Path(prefix, "lib").glob(stem + ".so.*"))), None)
-        out.append(
-            Found(component.name, version, "conda", name, "metadata", str(lib or ""), lib.name if lib else "")
-        )
+        out.append(Found(component.name, version, "conda", name, "metadata", str(lib or ""), lib.name if lib else ""))
     return out
 
 
@@ -371,9 +388,7 @@ def toolkit_copies(root: str, already: Iterable[Found]) -> list[Found]:
     libdirs = [os.path.join(root, d) for d in ("lib64", "lib", f"targets/{machine}-linux/lib")]
     for component in COMPONENTS:
         for soname in component.sonames:
-            path = next(
-                (os.path.join(d, soname) for d in libdirs if os.path.exists(os.path.join(d, soname))), ""
-            )
+            path = next((os.path.join(d, soname) for d in libdirs if os.path.exists(os.path.join(d, soname))), "")
             if not path or os.path.realpath(path) in known:
                 continue
             known.add(os.path.realpath(path))
@@ -440,9 +455,11 @@ def select(copies: Sequence[Found], pip_frameworks: bool, framework_cuda: str = 
         order["pip"] = 4  # nothing preloads the wheels: the loader decides
     wanted = framework_cuda.split(".")[0]
 
-    def rank(f: Found) -> tuple[int, int]:
+    def rank(f: Found) -> tuple[int, int, int]:
         major = cuda_major(f)
-        return order[f.source], int(bool(wanted and major and major != wanted))
+        # A framework's own bundled copy comes before the nvidia-* wheels it would otherwise preload.
+        wheel = int(f.source == "pip" and _PIP_WHEEL.match(f.location) is not None)
+        return order[f.source], wheel, int(bool(wanted and major and major != wanted))
 
     chosen: dict[str, Found] = {}
     for found in copies:

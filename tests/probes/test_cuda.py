@@ -70,10 +70,7 @@ def test_parse_headers(tmp_path: Path) -> None:
 
 
 def test_version_from_filename() -> None:
-    assert (
-        cuda.version_from_filename("libcudart", "/usr/lib/x86_64-linux-gnu/libcudart.so.12.0.146")
-        == "12.0.146"
-    )
+    assert cuda.version_from_filename("libcudart", "/usr/lib/x86_64-linux-gnu/libcudart.so.12.0.146") == "12.0.146"
     assert cuda.version_from_filename("libnccl", "/usr/lib/libnccl.so.2.18.3") == "2.18.3"
     assert cuda.version_from_filename("libcudart", "/usr/local/cuda/lib64/libcudart.so.12") == ""
 
@@ -279,9 +276,7 @@ def test_pip_torch_selects_the_wheel_for_its_cuda(runtime_venv: Path, tmp_path: 
         shutil.rmtree(site / "torch-2.4.0+cu121.dist-info")
     v12 = _wheel_version(runtime_venv, "nvidia-cuda-runtime-cu12")
     assert (data["cuda"]["runtime_version"], data["cuda"]["runtime_source"]) == (v12, "pip")
-    selected = [
-        c["location"] for c in data["cuda"]["copies"] if c["component"] == "runtime" and c.get("selected")
-    ]
+    selected = [c["location"] for c in data["cuda"]["copies"] if c["component"] == "runtime" and c.get("selected")]
     assert selected == ["nvidia-cuda-runtime-cu12"]
     # --deep loaded every copy with ctypes: the metadata agreed, so no warning.
     assert not [w for w in data["envsnap"]["warnings"] if w.startswith("cuda")]
@@ -307,3 +302,35 @@ def test_this_machine_toolkit() -> None:
     assert len(runtime) == 1 and runtime[0].selected and runtime[0].source == "system"
     assert runtime[0].version.startswith("13.0.")
     assert runtime[0].location == os.path.realpath("/usr/local/cuda/lib/libcudart.so.13")
+
+
+def test_soname_is_not_a_version() -> None:
+    assert cuda.version_from_filename("libcudart", "/usr/lib/libcudart.so.11.0") == ""
+    assert cuda.version_from_filename("libcudart", "/x/torch/lib/libcudart-9335f6a2.so.11.0") == ""
+    assert cuda.version_from_filename("libcudnn", "/x/torch/lib/libcudnn-1a2b3c4d.so.8.5.0") == "8.5.0"
+
+
+@requires_gcc
+def test_copies_bundled_in_a_framework_wheel_come_first(tmp_path: Path) -> None:
+    """Older torch wheels carry cuDNN themselves (auditwheel-renamed): torch loads that one."""
+    lib = tmp_path / "site" / "torch" / "lib"
+    bundled = build_fake_cudnn(lib, 8500, "libcudnn-1a2b3c4d.so.8")
+    wheel = build_fake_cudnn(tmp_path / "site" / "nvidia" / "cudnn" / "lib", 90100, "libcudnn.so.9")
+    packages = [
+        {"name": "torch", "version": "2.0.1", "installer": "pip", "shared_objects": [str(bundled)]},
+        {"name": "nvidia-cudnn-cu12", "version": "9.1.0.70", "installer": "pip", "shared_objects": [str(wheel)]},
+    ]
+    table, _ = cuda.probe_cuda(
+        packages, str(tmp_path / "site"), [str(tmp_path / "site")], {}, PathRedactor(), environ={}
+    )
+    assert table is not None
+    mine = [
+        (c.component, c.version, c.source, c.location, c.method, c.selected)
+        for c in table.copies
+        if c.component == "cudnn"
+    ]
+    assert mine == [
+        ("cudnn", "9.1.0.70", "pip", "nvidia-cudnn-cu12", "metadata", False),
+        ("cudnn", "8.5.0", "pip", "torch", "ctypes", True),
+    ]
+    assert (table.cudnn_version, table.cudnn_source) == ("8.5.0", "pip")

@@ -172,7 +172,7 @@ def test_deep_probe(torch_venv: Path) -> None:
 def test_deep_import_that_hangs_is_bounded(torch_venv: Path) -> None:
     base = Framework(name="torch", version="2.4.0+cu121", cuda_version="12.1")
     env = {**os.environ, "FAKE_TORCH_IMPORT": "hang"}
-    deep, seconds = frameworks.deep_probe(base, str(torch_venv), timeout=1, environ=env)
+    deep, _ = frameworks.deep_probe(base, str(torch_venv), timeout=1, environ=env)
     assert deep == Framework(
         name="torch",
         version="2.4.0+cu121",
