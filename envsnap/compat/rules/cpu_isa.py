@@ -50,7 +50,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     for who, flags, alternative in required:
         missing = [f for f in flags if f not in have]
         if missing:
-            remedy = f"run on a CPU with {', '.join(missing)}" + (f", or use {alternative}" if alternative else "")
+            remedy = f"run on a CPU with {', '.join(missing)}" + (f", or {alternative}" if alternative else "")
             findings.append(Finding("fail", f"CPU for {who}", ", ".join(flags), "missing " + ", ".join(missing),
                                     remedy, NAME))
     lost = [f for f in _IMPORTANT if f in lock.hardware.cpu.flags and f not in have]
