@@ -20,20 +20,31 @@ _STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "check", help="can this host run a locked environment?",
+        "check",
+        help="can this host run a locked environment?",
         description="Probe this host (nothing is written) and report, rule by rule, whether it can run the "
         "locked environment: platform, Python, wheel tags, glibc, CPU, NVIDIA driver, GPU kernels, CUDA "
         "libraries, disk space, and the Docker engine for --target docker. Exit status: 0 compatible, "
-        "1 warnings with --strict, 3 incompatible, 2 bad input.")
+        "1 warnings with --strict, 3 incompatible, 2 bad input.",
+    )
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
-    p.add_argument("--target", choices=TARGET_KINDS, default="host",
-                   help="where the environment would be rebuilt (default: %(default)s)")
-    p.add_argument("--python", metavar="PATH", help="the interpreter that would run the environment "
-                   "(host and venv targets; default: the running one)")
+    p.add_argument(
+        "--target",
+        choices=TARGET_KINDS,
+        default="host",
+        help="where the environment would be rebuilt (default: %(default)s)",
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the interpreter that would run the environment "
+        "(host and venv targets; default: the running one)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
-    p.add_argument("--cpu-only", action="store_true", help="accept running without the GPU: GPU failures "
-                   "become warnings")
+    p.add_argument(
+        "--cpu-only", action="store_true", help="accept running without the GPU: GPU failures become warnings"
+    )
     p.set_defaults(func=run)
 
 
@@ -46,8 +57,12 @@ def exit_code(report: Report, *, strict: bool) -> int:
 
 
 def render(report: Report, lock_path: str) -> Table:
-    table = Table(title=f"envsnap check: {lock_path} (target: {report.target})", title_justify="left",
-                  caption=report.summary(), caption_justify="left")
+    table = Table(
+        title=f"envsnap check: {lock_path} (target: {report.target})",
+        title_justify="left",
+        caption=report.summary(),
+        caption_justify="left",
+    )
     for column in ("severity", "component", "needed", "found", "remedy"):
         table.add_column(column, overflow="fold")
     for severity, component, needed, found, remedy in report.render_rows():

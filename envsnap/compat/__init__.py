@@ -48,8 +48,10 @@ def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: tuple[Rule, 
                 finding = dataclasses.replace(finding, rule=rule.name)
             if rule.gpu and target.cpu_only and finding.severity == "fail":
                 finding = dataclasses.replace(
-                    finding, severity="warn",
-                    remedy=f"accepted with --cpu-only: runs without the GPU ({finding.remedy})")
+                    finding,
+                    severity="warn",
+                    remedy=f"accepted with --cpu-only: runs without the GPU ({finding.remedy})",
+                )
             findings.append(finding)
     return Report(tuple(findings), target=target.kind, cpu_only=target.cpu_only)
 

@@ -10,7 +10,13 @@ from packaging.version import InvalidVersion, Version
 from ..model import Snapshot
 from . import data
 
-_MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8": "aarch64", "i686": "i386"}
+_MACHINE_ALIASES = {
+    "amd64": "x86_64",
+    "x64": "x86_64",
+    "arm64": "aarch64",
+    "armv8": "aarch64",
+    "i686": "i386",
+}
 
 
 def machine(name: str) -> str:
@@ -67,10 +73,14 @@ def cuda_need(lock: Snapshot) -> CudaNeed | None:
     """The CUDA runtime the locked environment was built for, or None for a CPU-only lock."""
     if lock.cuda is not None and lock.cuda.runtime_version:
         source = f" ({lock.cuda.runtime_source})" if lock.cuda.runtime_source else ""
-        return CudaNeed(major_minor(lock.cuda.runtime_version), f"CUDA runtime {lock.cuda.runtime_version}{source}")
+        return CudaNeed(
+            major_minor(lock.cuda.runtime_version), f"CUDA runtime {lock.cuda.runtime_version}{source}"
+        )
     for name, fw in sorted(lock.frameworks.items()):
         if fw.cuda_version:
-            return CudaNeed(major_minor(fw.cuda_version), f"{name} {fw.version} built for CUDA {fw.cuda_version}")
+            return CudaNeed(
+                major_minor(fw.cuda_version), f"{name} {fw.version} built for CUDA {fw.cuda_version}"
+            )
     for pkg in lock.python.packages:
         found = local_cuda(pkg.version)
         if found:

@@ -3,6 +3,7 @@ interpreter), and the reason one locked wheel is not among them."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def tag_target(lock: Snapshot, host: Snapshot, target: Target) -> TagTarget:
     arch = platform.machine
     if target.kind == "docker" and target.docker is not None and target.docker.architecture:
         arch = target.docker.architecture
-    parts = numbers(py.version) + (0, 0)
+    parts = (*numbers(py.version), 0, 0)
     return TagTarget(
         implementation=py.implementation or "cpython",
         python_version=(parts[0], parts[1]),
@@ -88,7 +89,9 @@ def _platforms(t: TagTarget) -> Iterable[str]:
             for minor in range(glibc[1], -1, -1):
                 yield f"manylinux_{glibc[0]}_{minor}_{arch}"
                 for legacy, floor in _LEGACY_MANYLINUX.items():
-                    if floor == (glibc[0], minor) and (legacy == "manylinux2014" or arch in ("x86_64", "i686")):
+                    if floor == (glibc[0], minor) and (
+                        legacy == "manylinux2014" or arch in ("x86_64", "i686")
+                    ):
                         yield f"{legacy}_{arch}"
         elif t.libc == "musl" and len(glibc) >= 2:
             for minor in range(glibc[1], -1, -1):
@@ -111,10 +114,8 @@ def package_tags(pkg: PythonPackage) -> frozenset[ptags.Tag]:
         except ValueError:
             continue
     if not found and pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
-        try:
+        with contextlib.suppress(InvalidWheelFilename):
             found |= parse_wheel_filename(pkg.artifact.filename)[3]
-        except InvalidWheelFilename:
-            pass
     return frozenset(found)
 
 
@@ -136,7 +137,7 @@ def platform_arch(platform: str) -> str:
     if legacy:
         return machine(legacy.group(2))
     if platform.startswith("linux_"):
-        return machine(platform[len("linux_"):])
+        return machine(platform[len("linux_") :])
     return ""
 
 
@@ -154,23 +155,31 @@ def explain(wheel: frozenset[ptags.Tag], t: TagTarget) -> tuple[str, str, str]:
     fits_python = [tag for tag in ordered if tag.interpreter in interpreters]
     if not fits_python:
         tag = ordered[0]
-        return (str(tag), f"built for {_python_of(tag.interpreter)} ({tag.interpreter}), the target runs "
-                f"{t.interpreter}", f"use a {_python_of(tag.interpreter)} interpreter (--python, or --target "
-                "conda/docker)")
+        return (
+            str(tag),
+            f"built for {_python_of(tag.interpreter)} ({tag.interpreter}), the target runs {t.interpreter}",
+            f"use a {_python_of(tag.interpreter)} interpreter (--python, or --target conda/docker)",
+        )
     abis = {(tag.interpreter, tag.abi) for tag in t.supported}
     fits_abi = [tag for tag in fits_python if (tag.interpreter, tag.abi) in abis]
     if not fits_abi:
         tag = fits_python[0]
-        return (str(tag), f"built for the {tag.abi} ABI, the target interpreter has {t.abi}",
-                f"use an interpreter with the {tag.abi} ABI")
+        return (
+            str(tag),
+            f"built for the {tag.abi} ABI, the target interpreter has {t.abi}",
+            f"use an interpreter with the {tag.abi} ABI",
+        )
     return _explain_platform(fits_abi, t)
 
 
 def _explain_platform(candidates: list[ptags.Tag], t: TagTarget) -> tuple[str, str, str]:
     platforms = [tag.platform for tag in candidates]
     same_arch = [p for p in platforms if platform_arch(p) in ("", t.machine)]
-    if platforms and not any(platform_arch(p) == t.machine for p in platforms) and all(
-            platform_arch(p) for p in platforms):
+    if (
+        platforms
+        and not any(platform_arch(p) == t.machine for p in platforms)
+        and all(platform_arch(p) for p in platforms)
+    ):
         arch = platform_arch(platforms[0])
         return (str(candidates[0]), f"built for {arch}, the target is {t.machine}", f"run on a {arch} host")
     by_platform = {tag.platform: tag for tag in candidates}
@@ -180,18 +189,33 @@ def _explain_platform(candidates: list[ptags.Tag], t: TagTarget) -> tuple[str, s
         assert floor is not None
         need = f"{floor[0]}.{floor[1]}"
         if t.system == "Linux" and t.libc == "musl":
-            return (str(by_platform[plat]), f"built for glibc ({plat}), the target uses musl libc",
-                    "use a glibc-based host or base image (e.g. Debian, Ubuntu)")
+            return (
+                str(by_platform[plat]),
+                f"built for glibc ({plat}), the target uses musl libc",
+                "use a glibc-based host or base image (e.g. Debian, Ubuntu)",
+            )
         if t.libc == "glibc":
-            return (str(by_platform[plat]), f"needs glibc >= {need} ({plat}), the target has glibc "
-                    f"{t.libc_version}", f"use a host or base image with glibc >= {need}")
-        return (str(by_platform[plat]), f"needs glibc >= {need} ({plat}), the target's libc is unknown",
-                f"use a host or base image with glibc >= {need}")
+            return (
+                str(by_platform[plat]),
+                f"needs glibc >= {need} ({plat}), the target has glibc {t.libc_version}",
+                f"use a host or base image with glibc >= {need}",
+            )
+        return (
+            str(by_platform[plat]),
+            f"needs glibc >= {need} ({plat}), the target's libc is unknown",
+            f"use a host or base image with glibc >= {need}",
+        )
     musl = [p for p in same_arch if _MUSLLINUX.match(p)]
     if musl:
-        return (str(by_platform[musl[0]]), f"built for musl libc ({musl[0]}), the target uses "
-                f"{t.libc or 'another libc'} {t.libc_version}".rstrip(), "use a musl-based host or base image "
-                "(e.g. Alpine), or lock on a glibc system")
+        return (
+            str(by_platform[musl[0]]),
+            f"built for musl libc ({musl[0]}), the target uses "
+            f"{t.libc or 'another libc'} {t.libc_version}".rstrip(),
+            "use a musl-based host or base image (e.g. Alpine), or lock on a glibc system",
+        )
     tag = candidates[0]
-    return (str(tag), f"built for {tag.platform}, the target supports {t.platforms[0] if t.platforms else 'none'}",
-            f"run on a {tag.platform} system")
+    return (
+        str(tag),
+        f"built for {tag.platform}, the target supports {t.platforms[0] if t.platforms else 'none'}",
+        f"run on a {tag.platform} system",
+    )

@@ -79,7 +79,9 @@ class Report:
 
     def summary(self) -> str:
         c = self.counts()
-        return f"{self.verdict}: {c['fail']} failed, {c['warn']} warnings, {c['ok']} ok (target: {self.target})"
+        return (
+            f"{self.verdict}: {c['fail']} failed, {c['warn']} warnings, {c['ok']} ok (target: {self.target})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

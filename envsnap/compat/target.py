@@ -59,10 +59,12 @@ def free_mib(path: str) -> int | None:
 def probe_docker(timeout: int = DOCKER_TIMEOUT_S) -> DockerFacts:
     """Ping the engine named by the environment (DOCKER_HOST or the default socket) with a short timeout."""
     try:
-        import docker
-        from docker.errors import DockerException
+        import docker  # type: ignore[import-untyped]
+        from docker.errors import DockerException  # type: ignore[import-untyped]
     except ImportError:
-        return DockerFacts(reachable=False, error="the Docker SDK is not installed (pip install 'envsnap[docker]')")
+        return DockerFacts(
+            reachable=False, error="the Docker SDK is not installed (pip install 'envsnap[docker]')"
+        )
     try:
         client = docker.from_env(timeout=timeout)
     except DockerException as exc:
@@ -102,7 +104,9 @@ def probe_target(kind: TargetKind, *, cpu_only: bool = False, disk_path: str | N
         # Images land in the engine's data root when it is on this machine; everything else is built here.
         local_root = docker_facts.root_dir if docker_facts and docker_facts.root_dir else ""
         path = local_root if local_root and os.path.exists(local_root) else os.getcwd()
-    return Target(kind=kind, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts)
+    return Target(
+        kind=kind, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts
+    )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,5 +1,5 @@
-"""Test helpers (imported by the compat tests): builders for lock and host Snapshots: each matrix case names only what differs from a plain x86_64
-Debian 12 machine with CPython 3.11.7."""
+"""Test helpers imported by the compat tests: builders for lock and host Snapshots. Each case names only
+what differs from a plain x86_64 Debian 12 machine with CPython 3.11.7."""
 
 from __future__ import annotations
 
@@ -31,22 +31,28 @@ RTX_4090 = ("NVIDIA GeForce RTX 4090", "8.9", 24564)
 RTX_5090 = ("NVIDIA GeForce RTX 5090", "12.0", 32607)
 
 
-def pkg(name: str, version: str, *tags: str, artifact: Artifact | None = None,
-        conda_managed: bool = False) -> PythonPackage:
-    return PythonPackage(name=name, version=version, wheel_tags=tags, artifact=artifact,
-                         conda_managed=conda_managed)
+def pkg(
+    name: str, version: str, *tags: str, artifact: Artifact | None = None, conda_managed: bool = False
+) -> PythonPackage:
+    return PythonPackage(
+        name=name, version=version, wheel_tags=tags, artifact=artifact, conda_managed=conda_managed
+    )
 
 
 def gpus(*specs: tuple[str, str, int]) -> tuple[Gpu, ...]:
-    return tuple(Gpu(index=i, name=n, compute_capability=c, memory_mib=m) for i, (n, c, m) in enumerate(specs))
+    return tuple(
+        Gpu(index=i, name=n, compute_capability=c, memory_mib=m) for i, (n, c, m) in enumerate(specs)
+    )
 
 
-def torch_cu(version: str = "2.7.1", cuda: str = "12.8", *, arch_list: Iterable[str] = (),
-             py: str = "cp311") -> tuple[PythonPackage, Framework]:
+def torch_cu(
+    version: str = "2.7.1", cuda: str = "12.8", *, arch_list: Iterable[str] = (), py: str = "cp311"
+) -> tuple[PythonPackage, Framework]:
     var = "cu" + cuda.replace(".", "")
     package = pkg("torch", f"{version}+{var}", f"{py}-{py}-manylinux_2_28_x86_64")
-    return package, Framework(name="torch", version=f"{version}+{var}", cuda_version=cuda,
-                              arch_list=tuple(arch_list))
+    return package, Framework(
+        name="torch", version=f"{version}+{var}", cuda_version=cuda, arch_list=tuple(arch_list)
+    )
 
 
 def snapshot(
@@ -70,26 +76,52 @@ def snapshot(
 ) -> Snapshot:
     major, minor = python.split(".")[:2]
     return Snapshot(
-        platform=Platform(system=system, machine=machine, os_id=os_id, os_version=os_version, libc=libc,
-                          libc_version=libc_version),
-        python=PythonEnv(implementation=implementation, version=python, abi=f"cp{major}{minor}",
-                         platform_tag=f"linux-{machine}", packages=tuple(sorted(packages, key=lambda p: p.name))),
-        hardware=Hardware(memory_mib=65536, cpu=Cpu(arch=machine, model="test CPU", flags=tuple(cpu_flags)),
-                          gpus=gpu_list),
-        nvidia=Nvidia(driver_version=driver, cuda_driver_version=driver_cuda, source="nvml") if driver else None,
+        platform=Platform(
+            system=system,
+            machine=machine,
+            os_id=os_id,
+            os_version=os_version,
+            libc=libc,
+            libc_version=libc_version,
+        ),
+        python=PythonEnv(
+            implementation=implementation,
+            version=python,
+            abi=f"cp{major}{minor}",
+            platform_tag=f"linux-{machine}",
+            packages=tuple(sorted(packages, key=lambda p: p.name)),
+        ),
+        hardware=Hardware(
+            memory_mib=65536, cpu=Cpu(arch=machine, model="test CPU", flags=tuple(cpu_flags)), gpus=gpu_list
+        ),
+        nvidia=Nvidia(driver_version=driver, cuda_driver_version=driver_cuda, source="nvml")
+        if driver
+        else None,
         cuda=cuda,
         frameworks=MappingProxyType({fw.name: fw for fw in frameworks}),
         conda=conda,
     )
 
 
-def gpu_lock(torch_version: str = "2.7.1", cuda: str = "12.8", *, gpu: tuple[str, str, int] = A100,
-             extra: Iterable[PythonPackage] = (), **kw: object) -> Snapshot:
+def gpu_lock(
+    torch_version: str = "2.7.1",
+    cuda: str = "12.8",
+    *,
+    gpu: tuple[str, str, int] = A100,
+    extra: Iterable[PythonPackage] = (),
+    **kw: object,
+) -> Snapshot:
     """A lock captured on a GPU machine with torch built for ``cuda``."""
     package, framework = torch_cu(torch_version, cuda)
-    return snapshot(packages=[package, *extra], frameworks=[framework], gpu_list=gpus(gpu),
-                    driver="570.86.15", driver_cuda="12.8",
-                    cuda=Cuda(runtime_version=cuda, runtime_source="pip"), **kw)  # type: ignore[arg-type]
+    return snapshot(
+        packages=[package, *extra],
+        frameworks=[framework],
+        gpu_list=gpus(gpu),
+        driver="570.86.15",
+        driver_cuda="12.8",
+        cuda=Cuda(runtime_version=cuda, runtime_source="pip"),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def gpu_host(gpu: tuple[str, str, int], driver: str, driver_cuda: str, **kw: object) -> Snapshot:

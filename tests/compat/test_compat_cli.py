@@ -46,7 +46,9 @@ def test_json_report(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     data = json.loads(result.out)
     assert data["lock"] == str(path) and data["verdict"] == "compatible" and data["target"] == "host"
     assert {f["rule"] for f in data["findings"]} >= {"platform", "python", "disk"}
-    assert all(set(f) == {"severity", "component", "needed", "found", "remedy", "rule"} for f in data["findings"])
+    assert all(
+        set(f) == {"severity", "component", "needed", "found", "remedy", "rule"} for f in data["findings"]
+    )
 
 
 def test_warnings_exit_0_and_1_with_strict(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
@@ -68,14 +70,17 @@ def test_incompatible_exits_3(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     assert any(f["rule"] == "platform" and f["severity"] == "fail" for f in data["findings"])
 
 
-def test_cpu_only_accepts_a_lock_whose_gpu_kernels_cannot_run_here(cli: Cli, tmp_path: Path,
-                                                                   here: Snapshot) -> None:
+def test_cpu_only_accepts_a_lock_whose_gpu_kernels_cannot_run_here(
+    cli: Cli, tmp_path: Path, here: Snapshot
+) -> None:
     # Kernels for Kepler only: no GPU of a modern host runs them, and a host without a GPU fails anyway.
     package, framework = torch_cu("2.0.1", "11.8", arch_list=("sm_37",))
     package = dataclasses.replace(package, wheel_tags=())
-    lock = dataclasses.replace(here, python=dataclasses.replace(here.python, packages=(*here.python.packages,
-                                                                                         package)),
-                               frameworks={"torch": framework})
+    lock = dataclasses.replace(
+        here,
+        python=dataclasses.replace(here.python, packages=(*here.python.packages, package)),
+        frameworks={"torch": framework},
+    )
     path = write(tmp_path, lock)
     assert cli("check", path).code == 3
     result = cli("check", path, "--cpu-only", "--json")
@@ -87,16 +92,26 @@ def test_cpu_only_accepts_a_lock_whose_gpu_kernels_cannot_run_here(cli: Cli, tmp
 
 def test_conda_target_does_not_need_this_python(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     lock = with_python_version(here, "3.99.0")
-    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(pkg("six", "1.17.0",
-                                                                                           "py3-none-any"),)))
+    lock = dataclasses.replace(
+        lock, python=dataclasses.replace(lock.python, packages=(pkg("six", "1.17.0", "py3-none-any"),))
+    )
     assert cli("check", write(tmp_path, lock)).code == 3
     result = cli("check", write(tmp_path, lock), "--target", "conda")
     assert result.code == 0, result
 
 
-@pytest.mark.parametrize("args", [("/nonexistent/envsnap.lock",), ("{bad}",), ("{ok}", "--python", "/no/python"),
-                                  ("{ok}", "--target", "kubernetes")])
-def test_bad_input_exits_2_with_one_line(cli: Cli, tmp_path: Path, here: Snapshot, args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("/nonexistent/envsnap.lock",),
+        ("{bad}",),
+        ("{ok}", "--python", "/no/python"),
+        ("{ok}", "--target", "kubernetes"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    cli: Cli, tmp_path: Path, here: Snapshot, args: tuple[str, ...]
+) -> None:
     bad = tmp_path / "bad.lock"
     bad.write_text("this is [not toml", encoding="utf-8")
     ok = write(tmp_path, here)

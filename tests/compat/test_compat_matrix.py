@@ -99,13 +99,22 @@ def test_captured_arch_list_wins_over_the_release_set_and_ptx_is_a_warning() -> 
 
 
 def test_aarch64_lock_on_x86_64_fails_on_machine_and_on_each_wheel() -> None:
-    wheels = [pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_aarch64", "cp311-cp311-manylinux2014_aarch64"),
-              pkg("six", "1.17.0", "py2-none-any", "py3-none-any")]
+    wheels = [
+        pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_aarch64", "cp311-cp311-manylinux2014_aarch64"),
+        pkg("six", "1.17.0", "py2-none-any", "py3-none-any"),
+    ]
     lock = snapshot(machine="aarch64", packages=wheels, cpu_flags=("asimd", "neon"))
     report = evaluate(lock, snapshot(), HOST)
     assert report.verdict == "incompatible"
-    assert only(report, "platform") == [("fail", "machine", "Linux aarch64", "Linux x86_64",
-                                         "run on a aarch64 host: the locked binaries are built for it")]
+    assert only(report, "platform") == [
+        (
+            "fail",
+            "machine",
+            "Linux aarch64",
+            "Linux x86_64",
+            "run on a aarch64 host: the locked binaries are built for it",
+        )
+    ]
     [(severity, component, needed, found, remedy)] = only(report, "wheels")
     assert (severity, component) == ("fail", "wheel numpy 2.2.6")
     assert needed == "cp311-cp311-manylinux2014_aarch64"
@@ -116,8 +125,11 @@ def test_aarch64_lock_on_x86_64_fails_on_machine_and_on_each_wheel() -> None:
 
 def test_manylinux_2_28_wheels_on_glibc_2_17_name_each_package() -> None:
     package, framework = torch_cu("2.7.1", "12.8")
-    wheels = [package, pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"),
-              pkg("tokenizers", "0.21.1", "cp39-abi3-manylinux_2_28_x86_64")]
+    wheels = [
+        package,
+        pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"),
+        pkg("tokenizers", "0.21.1", "cp39-abi3-manylinux_2_28_x86_64"),
+    ]
     lock = snapshot(packages=wheels, frameworks=[framework], libc_version="2.36")
     host = snapshot(os_id="centos", os_version="7", libc_version="2.17")
     report = evaluate(lock, host, Target(kind="host", disk_free_mib=500_000, cpu_only=True))
@@ -137,9 +149,15 @@ def test_manylinux_2_28_wheels_on_glibc_2_17_name_each_package() -> None:
 def test_python_3_12_lock_on_3_11_fails_on_python_and_on_cp312_wheels() -> None:
     lock = snapshot(python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")])
     report = evaluate(lock, snapshot(python="3.11.9"), HOST)
-    assert only(report, "python") == [("fail", "Python", "cpython 3.12.4", "cpython 3.11.9",
-                                       "run with a cpython 3.12.4 interpreter (--python PATH), or use --target "
-                                       "conda or docker")]
+    assert only(report, "python") == [
+        (
+            "fail",
+            "Python",
+            "cpython 3.12.4",
+            "cpython 3.11.9",
+            "run with a cpython 3.12.4 interpreter (--python PATH), or use --target conda or docker",
+        )
+    ]
     [(_, component, _, found, remedy)] = only(report, "wheels")
     assert component == "wheel numpy 2.2.6"
     assert found.endswith("built for Python 3.12 (cp312), the target runs cp311")
@@ -195,8 +213,13 @@ def test_smaller_and_fewer_gpus_than_captured_are_warnings() -> None:
     lock = dataclasses.replace(lock, hardware=dataclasses.replace(lock.hardware, gpus=gpus(H100, H100)))
     report = evaluate(lock, gpu_host(RTX_4090, "570.133.07", "12.8"), HOST)
     assert only(report, "gpu-memory") == [
-        ("warn", "GPU memory", "79.6 GiB (NVIDIA H100 80GB HBM3)", "24.0 GiB",
-         "reduce batch or model size; the captured workload may not fit"),
+        (
+            "warn",
+            "GPU memory",
+            "79.6 GiB (NVIDIA H100 80GB HBM3)",
+            "24.0 GiB",
+            "reduce batch or model size; the captured workload may not fit",
+        ),
         ("warn", "GPU count", "2", "1", "multi-GPU code paths need adjusting (e.g. world size)"),
     ]
 
@@ -208,9 +231,12 @@ def test_gpu_without_reported_capability_cannot_be_verified() -> None:
 
 
 def test_system_cudnn_missing_on_the_host_is_a_failure() -> None:
-    lock = dataclasses.replace(gpu_lock("2.7.1", "12.8"),
-                               cuda=Cuda(runtime_version="12.8", runtime_source="system", cudnn_version="9.7.1",
-                                         cudnn_source="system"))
+    lock = dataclasses.replace(
+        gpu_lock("2.7.1", "12.8"),
+        cuda=Cuda(
+            runtime_version="12.8", runtime_source="system", cudnn_version="9.7.1", cudnn_source="system"
+        ),
+    )
     report = evaluate(lock, gpu_host(A100, "570.133.20", "12.8"), HOST)
     [(severity, component, needed, found, remedy)] = only(report, "cuda-libs")
     assert (severity, component, found) == ("fail", "cuDNN", "no cuDNN")

@@ -29,20 +29,39 @@ def test_finding_rejects_unknown_severity() -> None:
 
 
 def test_render_rows_put_failures_first_and_keep_rule_order_within_a_severity() -> None:
-    findings = (Finding("ok", "a", "", ""), Finding("fail", "b", "", ""), Finding("warn", "c", "", ""),
-                Finding("fail", "d", "", ""))
-    assert [row[:2] for row in Report(findings).render_rows()] == [("fail", "b"), ("fail", "d"), ("warn", "c"),
-                                                                   ("ok", "a")]
+    findings = (
+        Finding("ok", "a", "", ""),
+        Finding("fail", "b", "", ""),
+        Finding("warn", "c", "", ""),
+        Finding("fail", "d", "", ""),
+    )
+    assert [row[:2] for row in Report(findings).render_rows()] == [
+        ("fail", "b"),
+        ("fail", "d"),
+        ("warn", "c"),
+        ("ok", "a"),
+    ]
 
 
 def test_to_dict_is_json_ready() -> None:
-    report = Report((Finding("warn", "Python", "cpython 3.11.7", "cpython 3.11.9", "fix", "python"),),
-                    target="venv")
+    report = Report(
+        (Finding("warn", "Python", "cpython 3.11.7", "cpython 3.11.9", "fix", "python"),), target="venv"
+    )
     assert json.loads(json.dumps(report.to_dict())) == {
-        "verdict": "warnings", "target": "venv", "cpu_only": False,
+        "verdict": "warnings",
+        "target": "venv",
+        "cpu_only": False,
         "counts": {"ok": 0, "warn": 1, "fail": 0},
-        "findings": [{"severity": "warn", "component": "Python", "needed": "cpython 3.11.7",
-                      "found": "cpython 3.11.9", "remedy": "fix", "rule": "python"}],
+        "findings": [
+            {
+                "severity": "warn",
+                "component": "Python",
+                "needed": "cpython 3.11.7",
+                "found": "cpython 3.11.9",
+                "remedy": "fix",
+                "rule": "python",
+            }
+        ],
     }
 
 
@@ -64,8 +83,20 @@ def test_every_rule_answers_an_empty_lock_on_an_empty_host() -> None:
     empty = Snapshot()
     report = evaluate(empty, empty, Target(kind="host"))
     assert report.verdict in ("compatible", "warnings")
-    assert {r.name for r in RULES} >= {"platform", "python", "wheels", "glibc", "driver", "gpu-arch", "cuda",
-                                      "cuda-libs", "gpu-memory", "cpu-isa", "disk", "docker"}
+    assert {r.name for r in RULES} >= {
+        "platform",
+        "python",
+        "wheels",
+        "glibc",
+        "driver",
+        "gpu-arch",
+        "cuda",
+        "cuda-libs",
+        "gpu-memory",
+        "cpu-isa",
+        "disk",
+        "docker",
+    }
 
 
 @pytest.mark.parametrize("name", ["nvidia", "torch_arch", "cpu_isa", "disk"])

@@ -5,7 +5,18 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from compat_builders import A100, HOST, RTX_5090, X86_FLAGS, gpu_host, gpu_lock, pkg, severities, snapshot, torch_cu
+from compat_builders import (
+    A100,
+    HOST,
+    RTX_5090,
+    X86_FLAGS,
+    gpu_host,
+    gpu_lock,
+    pkg,
+    severities,
+    snapshot,
+    torch_cu,
+)
 
 from envsnap.compat import DockerFacts, Target
 from envsnap.compat._facts import cuda_need, forward_compatible, local_cuda, machine, numbers
@@ -24,19 +35,36 @@ from envsnap.compat.rules import (
 )
 from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, SystemPackage
 
-
 # ----------------------------------------------------------------------------------------------- facts
 
 
-@pytest.mark.parametrize(("text", "parts"), [("535.54.03", (535, 54, 3)), ("12.8", (12, 8)), ("2.36", (2, 36)),
-                                             ("9.1.0.70", (9, 1, 0, 70)), ("3.13.0rc1", (3, 13, 0)), ("", ())])
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("535.54.03", (535, 54, 3)),
+        ("12.8", (12, 8)),
+        ("2.36", (2, 36)),
+        ("9.1.0.70", (9, 1, 0, 70)),
+        ("3.13.0rc1", (3, 13, 0)),
+        ("", ()),
+    ],
+)
 def test_numbers(text: str, parts: tuple[int, ...]) -> None:
     assert numbers(text) == parts
 
 
-@pytest.mark.parametrize(("version", "cuda"), [("2.7.1+cu128", "12.8"), ("2.0.1+cu118", "11.8"),
-                                               ("2.9.0+cu130", "13.0"), ("2.7.1+cpu", ""), ("2.7.1", ""),
-                                               ("1.7.1+cu92", "9.2"), ("not a version", "")])
+@pytest.mark.parametrize(
+    ("version", "cuda"),
+    [
+        ("2.7.1+cu128", "12.8"),
+        ("2.0.1+cu118", "11.8"),
+        ("2.9.0+cu130", "13.0"),
+        ("2.7.1+cpu", ""),
+        ("2.7.1", ""),
+        ("1.7.1+cu92", "9.2"),
+        ("not a version", ""),
+    ],
+)
 def test_local_cuda(version: str, cuda: str) -> None:
     assert local_cuda(version) == cuda
 
@@ -50,7 +78,9 @@ def test_cuda_need_prefers_the_runtime_then_the_framework_then_package_labels() 
     package, framework = torch_cu("2.7.1", "12.6")
     assert cuda_need(snapshot()) is None
     assert cuda_need(snapshot(packages=[pkg("torch", "2.7.1+cpu")])) is None
-    need = cuda_need(snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.6.77")))
+    need = cuda_need(
+        snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.6.77"))
+    )
     assert need is not None and (need.version, need.evidence) == ("12.6", "CUDA runtime 12.6.77")
     need = cuda_need(snapshot(packages=[package], frameworks=[framework]))
     assert need is not None and need.evidence == "torch 2.7.1+cu126 built for CUDA 12.6"
@@ -63,10 +93,20 @@ def test_cuda_need_prefers_the_runtime_then_the_framework_then_package_labels() 
     assert need is not None and (need.version, need.evidence) == ("12.8", "conda cuda-version 12.8")
 
 
-@pytest.mark.parametrize(("name", "datacenter"), [
-    ("NVIDIA H100 80GB HBM3", True), ("NVIDIA A100-SXM4-40GB", True), ("Tesla T4", True), ("NVIDIA A10G", True),
-    ("NVIDIA L40S", True), ("NVIDIA GeForce RTX 4090", False), ("NVIDIA GeForce GTX 1080", False),
-    ("NVIDIA RTX A2000", False), ("NVIDIA GeForce RTX 5090", False)])
+@pytest.mark.parametrize(
+    ("name", "datacenter"),
+    [
+        ("NVIDIA H100 80GB HBM3", True),
+        ("NVIDIA A100-SXM4-40GB", True),
+        ("Tesla T4", True),
+        ("NVIDIA A10G", True),
+        ("NVIDIA L40S", True),
+        ("NVIDIA GeForce RTX 4090", False),
+        ("NVIDIA GeForce GTX 1080", False),
+        ("NVIDIA RTX A2000", False),
+        ("NVIDIA GeForce RTX 5090", False),
+    ],
+)
 def test_forward_compatible_gpus(name: str, datacenter: bool) -> None:
     assert forward_compatible(name) is datacenter
 
@@ -80,11 +120,17 @@ def test_platform_different_os_fails() -> None:
 
 
 def test_platform_system_packages_from_another_distribution_warn() -> None:
-    lock = dataclasses.replace(snapshot(), system=dataclasses.replace(
-        snapshot().system, manager="dpkg", packages=(SystemPackage("dpkg", "libgomp1", "12.2.0-14",
-                                                                   needed_by=("torch",)),)))
-    host = dataclasses.replace(snapshot(os_id="ubuntu", os_version="22.04"),
-                               system=dataclasses.replace(lock.system, packages=()))
+    lock = dataclasses.replace(
+        snapshot(),
+        system=dataclasses.replace(
+            snapshot().system,
+            manager="dpkg",
+            packages=(SystemPackage("dpkg", "libgomp1", "12.2.0-14", needed_by=("torch",)),),
+        ),
+    )
+    host = dataclasses.replace(
+        snapshot(os_id="ubuntu", os_version="22.04"), system=dataclasses.replace(lock.system, packages=())
+    )
     findings = platform.check(lock, host, HOST)
     assert severities(findings) == ["ok", "warn"]
     assert findings[1].needed == "1 dpkg packages (debian 12)"
@@ -154,17 +200,29 @@ def test_musllinux_wheel_on_glibc_and_manylinux_wheel_on_musl() -> None:
 
 def test_wheels_from_artifact_filename_and_skipped_kinds() -> None:
     art = Artifact(filename="numpy-2.2.6-cp312-cp312-manylinux_2_17_x86_64.whl", url="u", sha256="0" * 64)
-    built = Artifact(filename="mypkg-1.0-cp312-cp312-linux_x86_64.whl", url="u", sha256="0" * 64, rebuilt=True)
-    lock = snapshot(packages=[pkg("numpy", "2.2.6", artifact=art), pkg("mypkg", "1.0", artifact=built),
-                              pkg("scipy", "1.15", "cp312-cp312-manylinux_2_17_x86_64", conda_managed=True)])
+    built = Artifact(
+        filename="mypkg-1.0-cp312-cp312-linux_x86_64.whl", url="u", sha256="0" * 64, rebuilt=True
+    )
+    lock = snapshot(
+        packages=[
+            pkg("numpy", "2.2.6", artifact=art),
+            pkg("mypkg", "1.0", artifact=built),
+            pkg("scipy", "1.15", "cp312-cp312-manylinux_2_17_x86_64", conda_managed=True),
+        ]
+    )
     [f] = wheels.check(lock, snapshot(), HOST)
     assert (f.severity, f.component) == ("fail", "wheel numpy 2.2.6")
     assert wheels.check(snapshot(packages=[pkg("mypkg", "1.0")]), snapshot(), HOST) == []
 
 
 def test_abi3_and_pure_wheels_install_on_newer_python() -> None:
-    lock = snapshot(python="3.11.7", packages=[pkg("cryptography", "44.0", "cp39-abi3-manylinux_2_28_x86_64"),
-                                                pkg("six", "1.17.0", "py2.py3-none-any")])
+    lock = snapshot(
+        python="3.11.7",
+        packages=[
+            pkg("cryptography", "44.0", "cp39-abi3-manylinux_2_28_x86_64"),
+            pkg("six", "1.17.0", "py2.py3-none-any"),
+        ],
+    )
     [f] = wheels.check(lock, snapshot(python="3.12.1"), HOST)
     assert (f.severity, f.needed) == ("ok", "2 locked wheels")
 
@@ -173,14 +231,20 @@ def test_abi3_and_pure_wheels_install_on_newer_python() -> None:
 
 
 def test_glibc_floor_from_conda_depends() -> None:
-    conda = Conda(subdir="linux-64", packages=(CondaPackage(name="pytorch", version="2.5.1",
-                                                            depends=("__glibc >=2.28,<3.0.a0", "python")),))
+    conda = Conda(
+        subdir="linux-64",
+        packages=(
+            CondaPackage(name="pytorch", version="2.5.1", depends=("__glibc >=2.28,<3.0.a0", "python")),
+        ),
+    )
     [f] = glibc.check(snapshot(conda=conda), snapshot(libc_version="2.27"), HOST)
     assert (f.severity, f.needed) == ("fail", "glibc >= 2.28 (conda pytorch 2.5.1)")
 
 
 def test_glibc_below_the_captured_one_warns() -> None:
-    lock = snapshot(libc_version="2.36", packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")])
+    lock = snapshot(
+        libc_version="2.36", packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")]
+    )
     [f] = glibc.check(lock, snapshot(libc_version="2.31"), HOST)
     assert f.severity == "warn" and f.needed == "glibc >= 2.17 (numpy 2.2.6); captured on glibc 2.36"
 
@@ -194,9 +258,17 @@ def test_glibc_for_docker_names_the_base_image_floor() -> None:
 # --------------------------------------------------------------------------------------------- driver
 
 
-@pytest.mark.parametrize(("driver_version", "severity"), [
-    ("570.26", "ok"), ("570.124.06", "ok"), ("525.60.13", "warn"), ("560.35.03", "warn"),
-    ("525.60.12", "fail"), ("470.256.02", "fail")])
+@pytest.mark.parametrize(
+    ("driver_version", "severity"),
+    [
+        ("570.26", "ok"),
+        ("570.124.06", "ok"),
+        ("525.60.13", "warn"),
+        ("560.35.03", "warn"),
+        ("525.60.12", "fail"),
+        ("470.256.02", "fail"),
+    ],
+)
 def test_driver_thresholds_for_cuda_12_8(driver_version: str, severity: str) -> None:
     host = gpu_host(A100, driver_version, "")
     assert severities(driver.check(gpu_lock("2.7.1", "12.8"), host, HOST)) == [severity]
@@ -204,8 +276,12 @@ def test_driver_thresholds_for_cuda_12_8(driver_version: str, severity: str) -> 
 
 def test_driver_for_cuda_13_minor_compat_and_cuda_11() -> None:
     assert severities(driver.check(gpu_lock("2.9.0", "13.0"), gpu_host(A100, "580.10", ""), HOST)) == ["warn"]
-    assert severities(driver.check(gpu_lock("2.9.0", "13.0"), gpu_host(A100, "575.51.03", ""), HOST)) == ["fail"]
-    assert severities(driver.check(gpu_lock("2.0.1", "11.8"), gpu_host(A100, "450.80.02", ""), HOST)) == ["warn"]
+    assert severities(driver.check(gpu_lock("2.9.0", "13.0"), gpu_host(A100, "575.51.03", ""), HOST)) == [
+        "fail"
+    ]
+    assert severities(driver.check(gpu_lock("2.0.1", "11.8"), gpu_host(A100, "450.80.02", ""), HOST)) == [
+        "warn"
+    ]
 
 
 def test_driver_rule_is_silent_without_a_driver_or_a_cuda_need() -> None:
@@ -216,12 +292,24 @@ def test_driver_rule_is_silent_without_a_driver_or_a_cuda_need() -> None:
 # ------------------------------------------------------------------------------------------- gpu arch
 
 
-@pytest.mark.parametrize(("arch_list", "capability", "how"), [
-    (("sm_80",), "8.6", "cubin"), (("sm_80",), "8.0", "cubin"), (("sm_86",), "8.0", "none"),
-    (("sm_80",), "9.0", "none"), (("sm_80", "compute_80"), "9.0", "ptx"), (("compute_90",), "8.6", "none"),
-    (("sm_90a",), "9.0", "cubin"), (("sm_90a",), "9.1", "none"), (("sm_80",), "8.7", "none"),
-    (("sm_87",), "8.7", "cubin"), (("sm_120",), "12.1", "cubin"), (("sm_100",), "12.0", "none"),
-    (("sm_50", "sm_60", "sm_70"), "6.1", "cubin")])
+@pytest.mark.parametrize(
+    ("arch_list", "capability", "how"),
+    [
+        (("sm_80",), "8.6", "cubin"),
+        (("sm_80",), "8.0", "cubin"),
+        (("sm_86",), "8.0", "none"),
+        (("sm_80",), "9.0", "none"),
+        (("sm_80", "compute_80"), "9.0", "ptx"),
+        (("compute_90",), "8.6", "none"),
+        (("sm_90a",), "9.0", "cubin"),
+        (("sm_90a",), "9.1", "none"),
+        (("sm_80",), "8.7", "none"),
+        (("sm_87",), "8.7", "cubin"),
+        (("sm_120",), "12.1", "cubin"),
+        (("sm_100",), "12.0", "none"),
+        (("sm_50", "sm_60", "sm_70"), "6.1", "cubin"),
+    ],
+)
 def test_coverage(arch_list: tuple[str, ...], capability: str, how: str) -> None:
     assert gpu_arch.coverage(arch_list, capability) == how
 
@@ -236,17 +324,27 @@ def test_gpu_arch_without_an_alternative_build() -> None:
     package, framework = torch_cu("2.0.1", "11.8")
     lock = snapshot(packages=[package], frameworks=[framework])
     [f] = gpu_arch.check(lock, gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
-    assert f.remedy == "no known torch 2.0.1 build has kernels for sm_120; use a torch release that supports it"
+    assert (
+        f.remedy == "no known torch 2.0.1 build has kernels for sm_120; use a torch release that supports it"
+    )
 
 
 # ------------------------------------------------------------------------------------------ cuda libs
 
 
 def test_bundled_cudnn_built_for_another_cuda_major_warns() -> None:
-    cuda = Cuda(runtime_version="12.8", runtime_source="pip", cudnn_version="9.7.1", cudnn_source="pip",
-                nccl_version="2.26.2", nccl_source="pip",
-                copies=(CudaLibrary("cudnn", "9.7.1", "pip", "nvidia-cudnn-cu11", selected=True),
-                        CudaLibrary("nccl", "2.26.2", "pip", "nvidia-nccl-cu12", selected=True)))
+    cuda = Cuda(
+        runtime_version="12.8",
+        runtime_source="pip",
+        cudnn_version="9.7.1",
+        cudnn_source="pip",
+        nccl_version="2.26.2",
+        nccl_source="pip",
+        copies=(
+            CudaLibrary("cudnn", "9.7.1", "pip", "nvidia-cudnn-cu11", selected=True),
+            CudaLibrary("nccl", "2.26.2", "pip", "nvidia-nccl-cu12", selected=True),
+        ),
+    )
     lock = dataclasses.replace(gpu_lock(), cuda=cuda)
     findings = cuda_libs.check(lock, gpu_host(A100, "570.26", "12.8"), HOST)
     assert [(f.severity, f.component) for f in findings] == [("warn", "cuDNN"), ("ok", "NCCL")]
@@ -254,8 +352,9 @@ def test_bundled_cudnn_built_for_another_cuda_major_warns() -> None:
 
 
 def test_system_nccl_major_and_minor_differences() -> None:
-    lock = dataclasses.replace(gpu_lock(), cuda=Cuda(runtime_version="12.8", nccl_version="2.26.2",
-                                                     nccl_source="system"))
+    lock = dataclasses.replace(
+        gpu_lock(), cuda=Cuda(runtime_version="12.8", nccl_version="2.26.2", nccl_source="system")
+    )
     host = gpu_host(A100, "570.26", "12.8")
     for have, severity in (("2.26.5", "ok"), ("2.21.5", "warn"), ("3.0.1", "fail")):
         host_with = dataclasses.replace(host, cuda=Cuda(nccl_version=have))
@@ -269,8 +368,10 @@ def test_system_nccl_major_and_minor_differences() -> None:
 def test_tensorflow_on_a_cpu_without_avx_fails() -> None:
     lock = snapshot(packages=[pkg("tensorflow", "2.19.0", "cp311-cp311-manylinux_2_17_x86_64")])
     findings = cpu_isa.check(lock, snapshot(cpu_flags=("sse4_2", "popcnt")), HOST)
-    assert [(f.severity, f.component) for f in findings] == [("fail", "CPU for tensorflow 2.19.0"),
-                                                             ("warn", "CPU flags")]
+    assert [(f.severity, f.component) for f in findings] == [
+        ("fail", "CPU for tensorflow 2.19.0"),
+        ("warn", "CPU flags"),
+    ]
     assert findings[0].remedy == "run on a CPU with avx, or build TensorFlow from source without AVX"
     assert findings[1].needed.startswith("avx, avx2, fma")
 
@@ -320,8 +421,13 @@ def test_docker_unreachable_engine_fails() -> None:
 
 @pytest.mark.parametrize(("runtimes", "severity"), [(("runc",), "fail"), (("nvidia", "runc"), "ok")])
 def test_docker_nvidia_runtime_for_a_gpu_lock(runtimes: tuple[str, ...], severity: str) -> None:
-    target = Target(kind="docker", docker=DockerFacts(reachable=True, architecture="x86_64", os_type="linux",
-                                                      runtimes=runtimes))
+    target = Target(
+        kind="docker",
+        docker=DockerFacts(reachable=True, architecture="x86_64", os_type="linux", runtimes=runtimes),
+    )
     findings = docker.check(gpu_lock(), snapshot(), target)
-    assert [(f.severity, f.component) for f in findings] == [("ok", "docker engine"), (severity, "NVIDIA runtime")]
+    assert [(f.severity, f.component) for f in findings] == [
+        ("ok", "docker engine"),
+        (severity, "NVIDIA runtime"),
+    ]
     assert severities(docker.check(snapshot(), snapshot(), target)) == ["ok"]

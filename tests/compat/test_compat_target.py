@@ -26,9 +26,15 @@ def test_unknown_target_kind_is_bad_input() -> None:
 
 
 def test_docker_facts_from_info() -> None:
-    facts = docker_facts_from_info({"Architecture": "aarch64", "OSType": "linux", "DefaultRuntime": "runc",
-                                    "Runtimes": {"runc": {}, "nvidia": {"path": "nvidia-container-runtime"}},
-                                    "DockerRootDir": "/var/lib/docker"})
+    facts = docker_facts_from_info(
+        {
+            "Architecture": "aarch64",
+            "OSType": "linux",
+            "DefaultRuntime": "runc",
+            "Runtimes": {"runc": {}, "nvidia": {"path": "nvidia-container-runtime"}},
+            "DockerRootDir": "/var/lib/docker",
+        }
+    )
     assert facts.reachable and facts.runtimes == ("nvidia", "runc") and facts.architecture == "aarch64"
 
 
@@ -47,7 +53,9 @@ def _engine_reachable() -> bool:
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+@pytest.mark.skipif(
+    not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)"
+)
 def test_real_engine_reports_its_machine_and_runtimes() -> None:
     facts = probe_docker()
     assert facts.reachable and facts.os_type == "linux"

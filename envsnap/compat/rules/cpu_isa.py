@@ -15,8 +15,24 @@ from ..target import Target
 NAME = "cpu-isa"
 
 # The flags whose absence matters for prebuilt binaries; the rest differ between CPU generations harmlessly.
-_IMPORTANT = ("avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
-              "sse4_2", "popcnt", "sve", "sve2", "asimddp", "i8mm", "bf16")
+_IMPORTANT = (
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "bmi2",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "sse4_2",
+    "popcnt",
+    "sve",
+    "sve2",
+    "asimddp",
+    "i8mm",
+    "bf16",
+)
 
 
 def _required(lock: Snapshot) -> list[tuple[str, tuple[str, ...], str]]:
@@ -45,20 +61,42 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if not have and not lock.hardware.cpu.flags and not required:
         return []
     if not have:
-        return [Finding("warn", "CPU flags", "as captured", "unknown (no CPU flags read)", "cannot verify", NAME)]
+        return [
+            Finding("warn", "CPU flags", "as captured", "unknown (no CPU flags read)", "cannot verify", NAME)
+        ]
     findings = []
     for who, flags, alternative in required:
         missing = [f for f in flags if f not in have]
         if missing:
-            remedy = f"run on a CPU with {', '.join(missing)}" + (f", or {alternative}" if alternative else "")
-            findings.append(Finding("fail", f"CPU for {who}", ", ".join(flags), "missing " + ", ".join(missing),
-                                    remedy, NAME))
+            remedy = f"run on a CPU with {', '.join(missing)}" + (
+                f", or {alternative}" if alternative else ""
+            )
+            findings.append(
+                Finding(
+                    "fail", f"CPU for {who}", ", ".join(flags), "missing " + ", ".join(missing), remedy, NAME
+                )
+            )
     lost = [f for f in _IMPORTANT if f in lock.hardware.cpu.flags and f not in have]
     if lost:
-        findings.append(Finding("warn", "CPU flags", ", ".join(lost) + " (captured CPU)", "missing here",
-                                "code tuned for these instructions falls back or fails with 'Illegal instruction'",
-                                NAME))
+        findings.append(
+            Finding(
+                "warn",
+                "CPU flags",
+                ", ".join(lost) + " (captured CPU)",
+                "missing here",
+                "code tuned for these instructions falls back or fails with 'Illegal instruction'",
+                NAME,
+            )
+        )
     if not findings:
-        findings.append(Finding("ok", "CPU flags", "captured CPU's instruction sets",
-                                host.hardware.cpu.model or "all present", "", NAME))
+        findings.append(
+            Finding(
+                "ok",
+                "CPU flags",
+                "captured CPU's instruction sets",
+                host.hardware.cpu.model or "all present",
+                "",
+                NAME,
+            )
+        )
     return findings

@@ -46,25 +46,52 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if source in _BUNDLED or not source:
             built_for = _build_major(lock, component)
             if built_for and built_for != cuda_major:
-                findings.append(Finding("warn", label, needed, f"locked copy built for CUDA {built_for}",
-                                        f"the lock mixes CUDA {built_for} {label} with CUDA {cuda_major}; "
-                                        f"re-lock with the cu{cuda_major} build of {label}", NAME))
+                findings.append(
+                    Finding(
+                        "warn",
+                        label,
+                        needed,
+                        f"locked copy built for CUDA {built_for}",
+                        f"the lock mixes CUDA {built_for} {label} with CUDA {cuda_major}; "
+                        f"re-lock with the cu{cuda_major} build of {label}",
+                        NAME,
+                    )
+                )
             else:
-                findings.append(Finding("ok", label, needed, f"installed with the environment ({source or 'lock'})",
-                                        "", NAME))
+                findings.append(
+                    Finding(
+                        "ok", label, needed, f"installed with the environment ({source or 'lock'})", "", NAME
+                    )
+                )
             continue
         have = getattr(host.cuda, f"{component}_version", "") if host.cuda is not None else ""
-        remedy = (f"install {label} {version} for CUDA {cuda_major} (e.g. pip install "
-                  f"nvidia-{component}-cu{cuda_major}=={version}.*)")
+        remedy = (
+            f"install {label} {version} for CUDA {cuda_major} (e.g. pip install "
+            f"nvidia-{component}-cu{cuda_major}=={version}.*)"
+        )
         if target.kind == "docker":
             findings.append(Finding("ok", label, needed, "provided by the rebuilt image", "", NAME))
         elif not have:
-            findings.append(Finding("fail", label, needed + f" (from the {source})", f"no {label}", remedy, NAME))
+            findings.append(
+                Finding("fail", label, needed + f" (from the {source})", f"no {label}", remedy, NAME)
+            )
         elif numbers(have)[:1] != numbers(version)[:1]:
-            findings.append(Finding("fail", label, needed + f" (from the {source})", f"{label} {have}", remedy, NAME))
+            findings.append(
+                Finding("fail", label, needed + f" (from the {source})", f"{label} {have}", remedy, NAME)
+            )
         elif numbers(have)[:2] != numbers(version)[:2]:
-            findings.append(Finding("warn", label, needed + f" (from the {source})", f"{label} {have}",
-                                    f"minor version differs; {remedy}", NAME))
+            findings.append(
+                Finding(
+                    "warn",
+                    label,
+                    needed + f" (from the {source})",
+                    f"{label} {have}",
+                    f"minor version differs; {remedy}",
+                    NAME,
+                )
+            )
         else:
-            findings.append(Finding("ok", label, needed + f" (from the {source})", f"{label} {have}", "", NAME))
+            findings.append(
+                Finding("ok", label, needed + f" (from the {source})", f"{label} {have}", "", NAME)
+            )
     return findings

@@ -15,19 +15,34 @@ NAME = "cuda"
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     need = cuda_need(lock)
     if need is None:
-        found = "NVIDIA driver " + host.nvidia.driver_version if has_driver(host) and host.nvidia else "no GPU needed"
+        found = (
+            "NVIDIA driver " + host.nvidia.driver_version
+            if has_driver(host) and host.nvidia
+            else "no GPU needed"
+        )
         return [Finding("ok", "CUDA", "none (CPU-only lock)", found, "", NAME)]
     needed = f"CUDA {need.version} ({need.evidence})"
     driver = required_driver(need.version)
     install = f"install an NVIDIA driver >= {driver}" if driver else "install a recent NVIDIA driver"
     remedy = f"{install} on a host with an NVIDIA GPU, or pass --cpu-only to run without the GPU"
     if host.nvidia is not None and host.nvidia.error:
-        return [Finding("fail", "CUDA", needed, f"the NVIDIA driver did not answer: {host.nvidia.error}",
-                        remedy, NAME)]
+        return [
+            Finding(
+                "fail", "CUDA", needed, f"the NVIDIA driver did not answer: {host.nvidia.error}", remedy, NAME
+            )
+        ]
     if not has_driver(host):
         return [Finding("fail", "CUDA", needed, "no NVIDIA driver", remedy, NAME)]
     if not host.hardware.gpus:
         return [Finding("fail", "CUDA", needed, "an NVIDIA driver but no GPU", remedy, NAME)]
     assert host.nvidia is not None
-    return [Finding("ok", "CUDA", needed, f"{len(host.hardware.gpus)} GPU(s), driver {host.nvidia.driver_version}",
-                    "", NAME)]
+    return [
+        Finding(
+            "ok",
+            "CUDA",
+            needed,
+            f"{len(host.hardware.gpus)} GPU(s), driver {host.nvidia.driver_version}",
+            "",
+            NAME,
+        )
+    ]

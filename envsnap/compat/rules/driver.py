@@ -42,21 +42,39 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return [Finding("ok", component, needed, found, "", NAME)]
     if not full:
         version = load("nvidia")["data_version"]
-        return [Finding("warn", component, f"CUDA {need.version} ({need.evidence})", found,
-                        f"CUDA {need.version} is unknown to envsnap's driver table (data version {version}), "
-                        f"cannot verify; check NVIDIA's release notes for its minimum driver", NAME)]
+        return [
+            Finding(
+                "warn",
+                component,
+                f"CUDA {need.version} ({need.evidence})",
+                found,
+                f"CUDA {need.version} is unknown to envsnap's driver table (data version {version}), "
+                f"cannot verify; check NVIDIA's release notes for its minimum driver",
+                NAME,
+            )
+        ]
     if numbers(driver) >= numbers(full):
         return [Finding("ok", component, needed, found, "", NAME)]
     floor = minor_compat_floor(need.version)
     if floor and numbers(driver) >= numbers(floor):
-        return [Finding("warn", component, needed, found,
-                        f"runs through CUDA minor-version compatibility (reduced features: no PTX JIT for "
-                        f"newer code); install NVIDIA driver >= {full} for full support", NAME)]
+        return [
+            Finding(
+                "warn",
+                component,
+                needed,
+                found,
+                f"runs through CUDA minor-version compatibility (reduced features: no PTX JIT for "
+                f"newer code); install NVIDIA driver >= {full} for full support",
+                NAME,
+            )
+        ]
     remedy = f"install NVIDIA driver >= {full}"
     datacenter = [g.name for g in host.hardware.gpus if forward_compatible(g.name)]
     if host.hardware.gpus and len(datacenter) == len(host.hardware.gpus):
-        remedy += (f", or install cuda-compat-{need.version.replace('.', '-')} (forward compatibility, "
-                   f"supported on data-center GPUs such as this {datacenter[0]})")
+        remedy += (
+            f", or install cuda-compat-{need.version.replace('.', '-')} (forward compatibility, "
+            f"supported on data-center GPUs such as this {datacenter[0]})"
+        )
     elif host.hardware.gpus:
         remedy += " (forward compatibility through cuda-compat is not supported on this GPU)"
     return [Finding("fail", component, needed, found, remedy, NAME)]

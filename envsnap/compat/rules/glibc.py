@@ -32,7 +32,7 @@ def floors(lock: Snapshot) -> list[tuple[tuple[int, int], str]]:
             for dep in cpkg.depends:
                 m = _CONDA_GLIBC.match(dep)
                 if m:
-                    parts = numbers(m.group(1)) + (0,)
+                    parts = (*numbers(m.group(1)), 0)
                     out.append(((parts[0], parts[1]), f"conda {cpkg.name} {cpkg.version}"))
     return out
 
@@ -52,15 +52,39 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     have = host.platform
     found = f"{have.libc or 'unknown libc'} {have.libc_version}".strip()
     if have.libc != "glibc":
-        return [Finding("fail", "glibc", needed, found,
-                        "use a glibc-based host, or --target docker with a glibc base image", NAME)]
+        return [
+            Finding(
+                "fail",
+                "glibc",
+                needed,
+                found,
+                "use a glibc-based host, or --target docker with a glibc base image",
+                NAME,
+            )
+        ]
     have_version = numbers(have.libc_version)
     if have_version[:2] < floor:
-        return [Finding("fail", "glibc", needed, found,
-                        f"use a host or base image with glibc >= {floor_text} (e.g. --target docker)", NAME)]
+        return [
+            Finding(
+                "fail",
+                "glibc",
+                needed,
+                found,
+                f"use a host or base image with glibc >= {floor_text} (e.g. --target docker)",
+                NAME,
+            )
+        ]
     captured = numbers(lock.platform.libc_version)
     if lock.platform.libc == "glibc" and captured and have_version < captured:
-        return [Finding("warn", "glibc", f"{needed}; captured on glibc {lock.platform.libc_version}", found,
-                        f"binaries built on the captured system may need glibc {lock.platform.libc_version}; "
-                        "use --target docker to rebuild on the captured distribution", NAME)]
+        return [
+            Finding(
+                "warn",
+                "glibc",
+                f"{needed}; captured on glibc {lock.platform.libc_version}",
+                found,
+                f"binaries built on the captured system may need glibc {lock.platform.libc_version}; "
+                "use --target docker to rebuild on the captured distribution",
+                NAME,
+            )
+        ]
     return [Finding("ok", "glibc", needed, found, "", NAME)]

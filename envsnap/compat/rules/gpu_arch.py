@@ -37,7 +37,7 @@ class Build:
 
 
 def _cap(text: str) -> tuple[int, int]:
-    parts = numbers(text) + (0, 0)
+    parts = (*numbers(text), 0, 0)
     return parts[0], parts[1]
 
 
@@ -83,7 +83,7 @@ def torch_build(lock: Snapshot) -> Build | None:
 
 
 def _alternatives(build: Build, capability: str) -> list[str]:
-    """Other CUDA variants of the same torch release whose release set has a cubin for this GPU, newest first."""
+    """Other CUDA variants of this torch release with a cubin for this GPU in their release set, newest first."""
     try:
         release = Version(Version(build.version).public)
     except InvalidVersion:
@@ -107,16 +107,25 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if build is None or not host.hardware.gpus:
         return []
     if not build.arch_list:
-        return [Finding("warn", "torch kernels", build.label, "no captured arch list",
-                        f"the {build.cuda_variant} release set is unknown to envsnap, cannot verify; capture "
-                        "with --deep to record torch.cuda.get_arch_list()", NAME)]
+        return [
+            Finding(
+                "warn",
+                "torch kernels",
+                build.label,
+                "no captured arch list",
+                f"the {build.cuda_variant} release set is unknown to envsnap, cannot verify; capture "
+                "with --deep to record torch.cuda.get_arch_list()",
+                NAME,
+            )
+        ]
     shown = ", ".join(a for a in build.arch_list)
     needed = f"{build.label} kernels ({build.source}): {shown}"
     findings = []
     for gpu in host.hardware.gpus:
         if not gpu.compute_capability:
-            findings.append(Finding("warn", _gpu_label(gpu), needed, "unknown compute capability",
-                                    "cannot verify", NAME))
+            findings.append(
+                Finding("warn", _gpu_label(gpu), needed, "unknown compute capability", "cannot verify", NAME)
+            )
             continue
         sm = "sm_" + gpu.compute_capability.replace(".", "")
         found = f"{gpu.name} ({sm})".strip()
@@ -125,14 +134,24 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
             continue
         if how == "ptx":
-            findings.append(Finding("warn", _gpu_label(gpu), needed, f"{found}: PTX JIT only",
-                                    "expect a slow first start; a build with native kernels avoids it", NAME))
+            findings.append(
+                Finding(
+                    "warn",
+                    _gpu_label(gpu),
+                    needed,
+                    f"{found}: PTX JIT only",
+                    "expect a slow first start; a build with native kernels avoids it",
+                    NAME,
+                )
+            )
             continue
         alternatives = _alternatives(build, gpu.compute_capability)
         public = build.version.split("+")[0]
         if alternatives:
             remedy = f"use the {alternatives[0]} build of torch {public} for this {sm} GPU"
         else:
-            remedy = f"no known torch {public} build has kernels for {sm}; use a torch release that supports it"
+            remedy = (
+                f"no known torch {public} build has kernels for {sm}; use a torch release that supports it"
+            )
         findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
     return findings

@@ -19,11 +19,27 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     want_name = next(g.name for g in lock.hardware.gpus if g.memory_mib == want)
     needed, found = f"{mib(want)} ({want_name})", mib(have)
     if want and have < want:
-        findings.append(Finding("warn", "GPU memory", needed, found,
-                                "reduce batch or model size; the captured workload may not fit", NAME))
+        findings.append(
+            Finding(
+                "warn",
+                "GPU memory",
+                needed,
+                found,
+                "reduce batch or model size; the captured workload may not fit",
+                NAME,
+            )
+        )
     else:
         findings.append(Finding("ok", "GPU memory", needed, found, "", NAME))
     if len(host.hardware.gpus) < len(lock.hardware.gpus):
-        findings.append(Finding("warn", "GPU count", str(len(lock.hardware.gpus)), str(len(host.hardware.gpus)),
-                                "multi-GPU code paths need adjusting (e.g. world size)", NAME))
+        findings.append(
+            Finding(
+                "warn",
+                "GPU count",
+                str(len(lock.hardware.gpus)),
+                str(len(host.hardware.gpus)),
+                "multi-GPU code paths need adjusting (e.g. world size)",
+                NAME,
+            )
+        )
     return findings

@@ -24,11 +24,27 @@ def _host(lock: Snapshot, host: Snapshot) -> list[Finding]:
     want, have = lock.platform, host.platform
     needed, found = _describe(want.system, want.machine), _describe(have.system, have.machine)
     if want.system and have.system and want.system != have.system:
-        return [Finding("fail", "OS", needed, found,
-                        f"run on a {want.system} host (the lock was captured on {want.system})", NAME)]
+        return [
+            Finding(
+                "fail",
+                "OS",
+                needed,
+                found,
+                f"run on a {want.system} host (the lock was captured on {want.system})",
+                NAME,
+            )
+        ]
     if want.machine and have.machine and machine(want.machine) != machine(have.machine):
-        return [Finding("fail", "machine", needed, found,
-                        f"run on a {machine(want.machine)} host: the locked binaries are built for it", NAME)]
+        return [
+            Finding(
+                "fail",
+                "machine",
+                needed,
+                found,
+                f"run on a {machine(want.machine)} host: the locked binaries are built for it",
+                NAME,
+            )
+        ]
     findings = [Finding("ok", "machine", needed, found, "", NAME)]
     findings += _distribution(lock, host)
     return findings
@@ -43,13 +59,28 @@ def _distribution(lock: Snapshot, host: Snapshot) -> list[Finding]:
     have = f"{host.platform.os_id} {host.platform.os_version}".strip()
     what = f"{len(needed_pkgs)} {lock.system.manager} packages ({want})"
     if lock.system.manager and host.system.manager != lock.system.manager:
-        return [Finding("warn", "system packages", what,
-                        f"{host.system.manager or 'no package manager'} ({have})",
-                        "use --target docker to rebuild on the captured distribution", NAME)]
+        return [
+            Finding(
+                "warn",
+                "system packages",
+                what,
+                f"{host.system.manager or 'no package manager'} ({have})",
+                "use --target docker to rebuild on the captured distribution",
+                NAME,
+            )
+        ]
     if lock.platform.os_id != host.platform.os_id or lock.platform.os_version != host.platform.os_version:
-        return [Finding("warn", "system packages", what, have,
-                        "the exact versions may not exist here; use --target docker to rebuild on the captured "
-                        "distribution", NAME)]
+        return [
+            Finding(
+                "warn",
+                "system packages",
+                what,
+                have,
+                "the exact versions may not exist here; use --target docker to rebuild on the captured "
+                "distribution",
+                NAME,
+            )
+        ]
     return [Finding("ok", "system packages", what, have, "", NAME)]
 
 
@@ -60,15 +91,34 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     needed = _describe(lock.platform.system, lock.platform.machine)
     found = f"docker engine: {engine.os_type or 'unknown'} {engine.architecture or 'unknown'}"
     if lock.platform.system and lock.platform.system != "Linux":
-        return [Finding("fail", "OS", needed, found,
-                        f"containers run Linux: rebuild this {lock.platform.system} lock with --target "
-                        "venv or conda on a " + lock.platform.system + " host", NAME)]
+        return [
+            Finding(
+                "fail",
+                "OS",
+                needed,
+                found,
+                f"containers run Linux: rebuild this {lock.platform.system} lock with --target "
+                "venv or conda on a " + lock.platform.system + " host",
+                NAME,
+            )
+        ]
     if engine.os_type and engine.os_type != "linux":
         return [Finding("fail", "OS", needed, found, "switch the engine to Linux containers", NAME)]
-    if lock.platform.machine and engine.architecture and machine(lock.platform.machine) != machine(
-            engine.architecture):
+    if (
+        lock.platform.machine
+        and engine.architecture
+        and machine(lock.platform.machine) != machine(engine.architecture)
+    ):
         arch = machine(lock.platform.machine)
-        return [Finding("fail", "machine", needed, found,
-                        f"use a Docker engine on a {arch} host (emulating {arch} with QEMU binfmt is possible "
-                        "but slow and unsupported for GPUs)", NAME)]
+        return [
+            Finding(
+                "fail",
+                "machine",
+                needed,
+                found,
+                f"use a Docker engine on a {arch} host (emulating {arch} with QEMU binfmt is possible "
+                "but slow and unsupported for GPUs)",
+                NAME,
+            )
+        ]
     return [Finding("ok", "machine", needed, found, "", NAME)]

@@ -33,6 +33,14 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if want.free_threaded != have.free_threaded:
         return [Finding("fail", "Python", needed, found, remedy, NAME)]
     if w != h:
-        return [Finding("warn", "Python", needed, found,
-                        f"patch release differs; use Python {want.version} for an exact match", NAME)]
+        return [
+            Finding(
+                "warn",
+                "Python",
+                needed,
+                found,
+                f"patch release differs; use Python {want.version} for an exact match",
+                NAME,
+            )
+        ]
     return [Finding("ok", "Python", needed, found, "", NAME)]

@@ -25,7 +25,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if wheel & t.supported:
             continue
         tag, why, remedy = explain(wheel, t)
-        failures.append(Finding("fail", f"wheel {pkg.name} {pkg.version}", tag, f"{found}: {why}", remedy, NAME))
+        failures.append(
+            Finding("fail", f"wheel {pkg.name} {pkg.version}", tag, f"{found}: {why}", remedy, NAME)
+        )
     if failures:
         return failures
     if not wheels:
