@@ -83,7 +83,7 @@ def torch_build(lock: Snapshot) -> Build | None:
 
 
 def _alternatives(build: Build, capability: str) -> list[str]:
-    """Other CUDA variants of this torch release with a cubin for this GPU in their release set, newest first."""
+    """CUDA variants of this torch release whose release set has a cubin for this GPU, newest first."""
     try:
         release = Version(Version(build.version).public)
     except InvalidVersion:
