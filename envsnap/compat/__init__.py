@@ -50,7 +50,7 @@ def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: tuple[Rule, 
                 finding = dataclasses.replace(
                     finding,
                     severity="warn",
-                    remedy=f"accepted with --cpu-only: runs without the GPU ({finding.remedy})",
+                    remedy=f"accepted with --cpu-only (runs without the GPU); for GPU use: {finding.remedy}",
                 )
             findings.append(finding)
     return Report(tuple(findings), target=target.kind, cpu_only=target.cpu_only)

@@ -205,7 +205,11 @@ def test_cuda_lock_on_a_host_without_driver_fails_unless_cpu_only() -> None:
     degraded = evaluate(lock, snapshot(), dataclasses.replace(HOST, cpu_only=True))
     assert degraded.verdict == "warnings"
     [finding] = degraded.by_rule("cuda")
-    assert finding.severity == "warn" and finding.remedy.startswith("accepted with --cpu-only")
+    assert finding.severity == "warn"
+    assert finding.remedy == (
+        "accepted with --cpu-only (runs without the GPU); for GPU use: install an NVIDIA "
+        "driver >= 570.26 on a host with an NVIDIA GPU"
+    )
 
 
 def test_smaller_and_fewer_gpus_than_captured_are_warnings() -> None:

@@ -75,7 +75,9 @@ def test_evaluate_names_the_rule_and_downgrades_only_gpu_failures_with_cpu_only(
     rules = (Rule("gpu-thing", gpu_rule, gpu=True), Rule("disk-thing", other_rule))
     report = evaluate(snapshot(), snapshot(), Target(cpu_only=True), rules)
     assert [(f.rule, f.severity) for f in report.findings] == [("gpu-thing", "warn"), ("disk-thing", "fail")]
-    assert report.findings[0].remedy == "accepted with --cpu-only: runs without the GPU (buy one)"
+    assert (
+        report.findings[0].remedy == "accepted with --cpu-only (runs without the GPU); for GPU use: buy one"
+    )
     assert report.cpu_only
 
 

@@ -425,9 +425,8 @@ def test_docker_nvidia_runtime_for_a_gpu_lock(runtimes: tuple[str, ...], severit
         kind="docker",
         docker=DockerFacts(reachable=True, architecture="x86_64", os_type="linux", runtimes=runtimes),
     )
-    findings = docker.check(gpu_lock(), snapshot(), target)
-    assert [(f.severity, f.component) for f in findings] == [
-        ("ok", "docker engine"),
-        (severity, "NVIDIA runtime"),
-    ]
-    assert severities(docker.check(snapshot(), snapshot(), target)) == ["ok"]
+    assert severities(docker.check(gpu_lock(), snapshot(), target)) == ["ok"]
+    [f] = docker.check_gpu_runtime(gpu_lock(), snapshot(), target)
+    assert (f.severity, f.component) == (severity, "NVIDIA runtime")
+    assert docker.check_gpu_runtime(snapshot(), snapshot(), target) == []  # a CPU-only lock needs no runtime
+    assert docker.check_gpu_runtime(gpu_lock(), snapshot(), HOST) == []

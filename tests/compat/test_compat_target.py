@@ -62,6 +62,7 @@ def test_real_engine_reports_its_machine_and_runtimes() -> None:
     assert machine(facts.architecture) == machine(platform.machine())
     assert "runc" in facts.runtimes
     report = check(gpu_lock(), gpu_lock(), target="docker")
-    [engine, runtime] = report.by_rule("docker")
+    [engine] = report.by_rule("docker")
+    [runtime] = report.by_rule("docker-gpu")
     assert engine.severity == "ok"
     assert runtime.severity == ("ok" if "nvidia" in facts.runtimes else "fail")

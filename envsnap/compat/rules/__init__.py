@@ -37,6 +37,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule(platform.NAME, platform.check),
     Rule(docker.NAME, docker.check),
+    Rule(docker.GPU_NAME, docker.check_gpu_runtime, gpu=True),
     Rule(python.NAME, python.check),
     Rule(wheels.NAME, wheels.check),
     Rule(glibc.NAME, glibc.check),

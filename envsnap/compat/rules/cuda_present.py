@@ -24,7 +24,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     needed = f"CUDA {need.version} ({need.evidence})"
     driver = required_driver(need.version)
     install = f"install an NVIDIA driver >= {driver}" if driver else "install a recent NVIDIA driver"
-    remedy = f"{install} on a host with an NVIDIA GPU, or pass --cpu-only to run without the GPU"
+    remedy = f"{install} on a host with an NVIDIA GPU"
+    if not target.cpu_only:
+        remedy += ", or pass --cpu-only to run without the GPU"
     if host.nvidia is not None and host.nvidia.error:
         return [
             Finding(

@@ -1,4 +1,5 @@
-"""Docker target: the engine must answer, and have the NVIDIA container runtime when the lock needs a GPU."""
+"""Docker target: the engine must answer (``check``), and have the NVIDIA container runtime when the lock
+needs a GPU (``check_gpu_runtime``, a GPU rule: ``--cpu-only`` accepts its absence)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from ..report import Finding
 from ..target import Target
 
 NAME = "docker"
+GPU_NAME = "docker-gpu"
 
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
@@ -26,32 +28,27 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 NAME,
             )
         ]
-    findings = [
+    found = f"{engine.os_type} {engine.architecture}".strip() or "reachable"
+    return [Finding("ok", "docker engine", "a reachable Docker engine", found, "", NAME)]
+
+
+def check_gpu_runtime(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    engine = target.docker
+    need = cuda_need(lock)
+    if target.kind != "docker" or engine is None or not engine.reachable or need is None:
+        return []
+    runtimes = ", ".join(engine.runtimes) or "none"
+    needed = f"NVIDIA container runtime (CUDA {need.version})"
+    if "nvidia" in engine.runtimes:
+        return [Finding("ok", "NVIDIA runtime", needed, f"runtimes: {runtimes}", "", GPU_NAME)]
+    return [
         Finding(
-            "ok",
-            "docker engine",
-            "a reachable Docker engine",
-            f"{engine.os_type} {engine.architecture}".strip() or "reachable",
-            "",
-            NAME,
+            "fail",
+            "NVIDIA runtime",
+            needed,
+            f"runtimes: {runtimes}",
+            "install nvidia-container-toolkit and run 'nvidia-ctk runtime configure --runtime=docker', "
+            "then restart dockerd",
+            GPU_NAME,
         )
     ]
-    need = cuda_need(lock)
-    if need is not None:
-        runtimes = ", ".join(engine.runtimes) or "none"
-        needed = f"NVIDIA container runtime (CUDA {need.version})"
-        if "nvidia" in engine.runtimes:
-            findings.append(Finding("ok", "NVIDIA runtime", needed, f"runtimes: {runtimes}", "", NAME))
-        else:
-            findings.append(
-                Finding(
-                    "fail",
-                    "NVIDIA runtime",
-                    needed,
-                    f"runtimes: {runtimes}",
-                    "install nvidia-container-toolkit and run 'nvidia-ctk runtime configure "
-                    "--runtime=docker', then restart dockerd; or pass --cpu-only",
-                    NAME,
-                )
-            )
-    return findings
