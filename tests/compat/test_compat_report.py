@@ -85,7 +85,15 @@ def test_every_rule_answers_an_empty_lock_on_an_empty_host() -> None:
     empty = Snapshot()
     report = evaluate(empty, empty, Target(kind="host"))
     assert report.verdict in ("compatible", "warnings")
-    assert {r.name for r in RULES} >= {
+    assert {r.name for r in RULES if r.gpu} == {
+        "cuda",
+        "driver",
+        "gpu-arch",
+        "cuda-libs",
+        "gpu-memory",
+        "docker-gpu",
+    }
+    assert {r.name for r in RULES} == {
         "platform",
         "python",
         "wheels",
@@ -98,6 +106,7 @@ def test_every_rule_answers_an_empty_lock_on_an_empty_host() -> None:
         "cpu-isa",
         "disk",
         "docker",
+        "docker-gpu",
     }
 
 
