@@ -70,12 +70,24 @@ _CONDA_CUDA_PACKAGES = ("cuda-version", "cuda-cudart", "cudatoolkit", "cuda-runt
 
 
 def cuda_need(lock: Snapshot) -> CudaNeed | None:
-    """The CUDA runtime the locked environment was built for, or None for a CPU-only lock."""
-    if lock.cuda is not None and lock.cuda.runtime_version:
-        source = f" ({lock.cuda.runtime_source})" if lock.cuda.runtime_source else ""
-        return CudaNeed(
-            major_minor(lock.cuda.runtime_version), f"CUDA runtime {lock.cuda.runtime_version}{source}"
-        )
+    """The CUDA runtime the locked environment was built for, or None for a CPU-only lock.
+
+    Something inside the environment must use CUDA (a framework build, a ``+cuXYZ`` label, CUDA wheels or
+    conda packages): a system libcudart the capture merely found does not make a CPU-only lock need a GPU.
+    The selected runtime copy, when recorded, is the most precise version.
+    """
+    evidence = _environment_evidence(lock)
+    cuda = lock.cuda
+    if cuda is not None and cuda.runtime_version and (evidence or cuda.runtime_source in _BUNDLED):
+        source = f" ({cuda.runtime_source})" if cuda.runtime_source else ""
+        return CudaNeed(major_minor(cuda.runtime_version), f"CUDA runtime {cuda.runtime_version}{source}")
+    return evidence
+
+
+_BUNDLED = ("pip", "conda")
+
+
+def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
     for name, fw in sorted(lock.frameworks.items()):
         if fw.cuda_version:
             return CudaNeed(
@@ -97,7 +109,8 @@ def cuda_need(lock: Snapshot) -> CudaNeed | None:
 
 
 def has_driver(host: Snapshot) -> bool:
-    return host.nvidia is not None and bool(host.nvidia.driver_version) and not host.nvidia.error
+    """A driver answered with its version (``error`` may still name a GPU that did not answer)."""
+    return host.nvidia is not None and bool(host.nvidia.driver_version)
 
 
 def forward_compatible(gpu_name: str) -> bool:

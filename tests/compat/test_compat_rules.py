@@ -24,6 +24,7 @@ from envsnap.compat._tags import TagTarget, glibc_floor
 from envsnap.compat.rules import (
     cpu_isa,
     cuda_libs,
+    cuda_present,
     disk,
     docker,
     driver,
@@ -33,7 +34,7 @@ from envsnap.compat.rules import (
     python,
     wheels,
 )
-from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, SystemPackage
+from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, Nvidia, SystemPackage
 
 # ----------------------------------------------------------------------------------------------- facts
 
@@ -72,6 +73,23 @@ def test_local_cuda(version: str, cuda: str) -> None:
 def test_machine_aliases() -> None:
     assert machine("AMD64") == machine("x86_64") == "x86_64"
     assert machine("arm64") == "aarch64"
+
+
+def test_a_system_cuda_runtime_alone_does_not_make_a_lock_need_cuda() -> None:
+    assert cuda_need(snapshot(cuda=Cuda(runtime_version="13.0.48", runtime_source="system"))) is None
+    need = cuda_need(snapshot(cuda=Cuda(runtime_version="12.8.90", runtime_source="pip")))
+    assert need is not None and need.version == "12.8"
+
+
+def test_cuda_rule_on_a_driver_that_errors() -> None:
+    dead = dataclasses.replace(snapshot(), nvidia=Nvidia(source="nvml", error="NVML_ERROR_DRIVER_NOT_LOADED"))
+    [f] = cuda_present.check(gpu_lock(), dead, HOST)
+    assert (f.severity, f.found) == ("fail", "the NVIDIA driver did not answer: NVML_ERROR_DRIVER_NOT_LOADED")
+    host = gpu_host(A100, "570.133.20", "12.8")
+    partial = dataclasses.replace(host, nvidia=dataclasses.replace(host.nvidia, error="GPU 1: GPU is lost"))
+    [f] = cuda_present.check(gpu_lock(), partial, HOST)
+    assert (f.severity, f.found) == ("warn", "1 GPU(s), driver 570.133.20; GPU 1: GPU is lost")
+    assert severities(driver.check(gpu_lock(), partial, HOST)) == ["ok"]
 
 
 def test_cuda_need_prefers_the_runtime_then_the_framework_then_package_labels() -> None:

@@ -27,24 +27,23 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     remedy = f"{install} on a host with an NVIDIA GPU"
     if not target.cpu_only:
         remedy += ", or pass --cpu-only to run without the GPU"
-    if host.nvidia is not None and host.nvidia.error:
-        return [
-            Finding(
-                "fail", "CUDA", needed, f"the NVIDIA driver did not answer: {host.nvidia.error}", remedy, NAME
-            )
-        ]
     if not has_driver(host):
-        return [Finding("fail", "CUDA", needed, "no NVIDIA driver", remedy, NAME)]
+        answered = host.nvidia.error if host.nvidia is not None else ""
+        found = f"the NVIDIA driver did not answer: {answered}" if answered else "no NVIDIA driver"
+        return [Finding("fail", "CUDA", needed, found, remedy, NAME)]
+    assert host.nvidia is not None
     if not host.hardware.gpus:
         return [Finding("fail", "CUDA", needed, "an NVIDIA driver but no GPU", remedy, NAME)]
-    assert host.nvidia is not None
-    return [
-        Finding(
-            "ok",
-            "CUDA",
-            needed,
-            f"{len(host.hardware.gpus)} GPU(s), driver {host.nvidia.driver_version}",
-            "",
-            NAME,
-        )
-    ]
+    found = f"{len(host.hardware.gpus)} GPU(s), driver {host.nvidia.driver_version}"
+    if host.nvidia.error:
+        return [
+            Finding(
+                "warn",
+                "CUDA",
+                needed,
+                f"{found}; {host.nvidia.error}",
+                "check the GPUs that did not answer",
+                NAME,
+            )
+        ]
+    return [Finding("ok", "CUDA", needed, found, "", NAME)]
