@@ -23,6 +23,18 @@ def test_verdict_is_the_worst_finding() -> None:
     assert Report((fail,)).failed and not Report((warn,)).failed
 
 
+def test_failure_summary_for_error_messages() -> None:
+    report = Report(
+        (
+            Finding("fail", "GPU 0", "sm_70", "sm_61: no kernel image", "use cu126"),
+            Finding("warn", "Python", "3.11.7", "3.11.9", "patch"),
+            Finding("fail", "disk space", "4 GiB", "1 GiB free", ""),
+        )
+    )
+    assert report.failure_summary() == "GPU 0: sm_61: no kernel image (use cu126); disk space: 1 GiB free"
+    assert Report(()).failure_summary() == ""
+
+
 def test_finding_rejects_unknown_severity() -> None:
     with pytest.raises(ValueError, match="severity"):
         Finding("error", "c", "n", "f")  # type: ignore[arg-type]

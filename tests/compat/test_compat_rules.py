@@ -233,6 +233,24 @@ def test_wheels_from_artifact_filename_and_skipped_kinds() -> None:
     assert wheels.check(snapshot(packages=[pkg("mypkg", "1.0")]), snapshot(), HOST) == []
 
 
+def test_many_wheels_failing_for_one_reason_share_a_finding_naming_each() -> None:
+    names = ["aa", "bb", "cc", "dd"]
+    lock = snapshot(
+        python="3.12.4", packages=[pkg(n, "1.0", "cp312-cp312-manylinux_2_17_x86_64") for n in names]
+    )
+    [f] = wheels.check(lock, snapshot(python="3.11.9"), HOST)
+    assert (f.severity, f.component, f.needed) == ("fail", "4 wheels", "aa 1.0, bb 1.0, cc 1.0, dd 1.0")
+    assert f.found.endswith("built for Python 3.12 (cp312), the target runs cp311")
+    three = snapshot(
+        python="3.12.4", packages=[pkg(n, "1.0", "cp312-cp312-manylinux_2_17_x86_64") for n in names[:3]]
+    )
+    assert [f.component for f in wheels.check(three, snapshot(python="3.11.9"), HOST)] == [
+        "wheel aa 1.0",
+        "wheel bb 1.0",
+        "wheel cc 1.0",
+    ]
+
+
 def test_abi3_and_pure_wheels_install_on_newer_python() -> None:
     lock = snapshot(
         python="3.11.7",
@@ -336,6 +354,19 @@ def test_gpu_arch_uses_the_package_label_when_the_framework_table_is_missing() -
     package, _ = torch_cu("2.7.1", "12.6")
     [f] = gpu_arch.check(snapshot(packages=[package]), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
     assert f.severity == "fail" and f.needed.startswith("torch 2.7.1+cu126 kernels (release set)")
+
+
+def test_gpu_arch_of_an_unlabelled_pypi_torch_follows_its_cuda_wheels() -> None:
+    lock = snapshot(packages=[pkg("torch", "2.7.1"), pkg("nvidia-cuda-runtime-cu12", "12.6.77")])
+    [f] = gpu_arch.check(lock, gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
+    assert (f.severity, f.remedy) == ("fail", "use the cu128 build of torch 2.7.1 for this sm_120 GPU")
+    assert f.needed.startswith("torch 2.7.1+cu126 kernels (release set)")
+    assert (
+        gpu_arch.check(
+            snapshot(packages=[pkg("torch", "2.7.1")]), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST
+        )
+        == []
+    )
 
 
 def test_gpu_arch_without_an_alternative_build() -> None:

@@ -13,7 +13,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ...model import Gpu, Snapshot
-from .._facts import local_cuda, numbers, variant
+from .._facts import cuda_need, local_cuda, numbers, variant
 from ..data import load
 from ..report import Finding
 from ..target import Target
@@ -73,7 +73,11 @@ def torch_build(lock: Snapshot) -> Build | None:
     pkg = lock.package("torch")
     version = (fw.version if fw is not None and fw.version else "") or (pkg.version if pkg else "")
     cuda = (fw.cuda_version if fw is not None else "") or local_cuda(version)
-    if not cuda:
+    if not cuda and pkg is not None:
+        # PyPI's default Linux torch carries no +cuXYZ label; its CUDA wheels beside it tell the variant.
+        need = cuda_need(lock)
+        cuda = need.version if need is not None else ""
+    if not cuda or not version:
         return None
     var = variant(cuda)
     label = f"torch {version}" if "+" in version else f"torch {version}+{var}"
