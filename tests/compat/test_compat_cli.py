@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import platform
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,3 +124,37 @@ def test_bad_input_exits_2_with_one_line(
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 or "usage:" in result.err
     assert "Traceback" not in result.err
+
+
+def _other_interpreter() -> tuple[str, str] | None:
+    """(path, version) of an interpreter on this machine whose version differs from the running one."""
+    for name in ("/usr/bin/python3", "python3.13", "python3.12", "python3.11", "python3.10"):
+        path = name if name.startswith("/") else shutil.which(name)
+        if not path or not Path(path).exists():
+            continue
+        proc = subprocess.run(
+            [path, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        version = proc.stdout.strip()
+        if proc.returncode == 0 and version and version != platform.python_version():
+            return path, version
+    return None
+
+
+OTHER = _other_interpreter()
+
+
+@pytest.mark.skipif(OTHER is None, reason="no second Python version on this machine to check against")
+def test_python_option_checks_the_named_interpreter(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    assert OTHER is not None
+    path, version = OTHER
+    result = cli("check", write(tmp_path, here), "--python", path, "--json")
+    data = json.loads(result.out)
+    [finding] = [f for f in data["findings"] if f["rule"] == "python"]
+    assert finding["found"] == f"cpython {version}"
+    same_minor = version.split(".")[:2] == here.python.version.split(".")[:2]
+    assert finding["severity"] == ("warn" if same_minor else "fail")
+    assert result.code == (0 if same_minor else 3)
