@@ -277,12 +277,16 @@ def test_glibc_floor_from_conda_depends() -> None:
     assert (f.severity, f.needed) == ("fail", "glibc >= 2.28 (conda pytorch 2.5.1)")
 
 
-def test_glibc_below_the_captured_one_warns() -> None:
-    lock = snapshot(
-        libc_version="2.36", packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")]
-    )
+def test_glibc_below_the_captured_one_warns_only_for_wheels_built_there() -> None:
+    numpy = pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")
+    lock = snapshot(libc_version="2.36", packages=[numpy])
+    assert severities(glibc.check(lock, snapshot(libc_version="2.31"), HOST)) == ["ok"]
+    local = pkg("mypkg", "1.0", "cp311-cp311-linux_x86_64")
+    lock = snapshot(libc_version="2.36", packages=[numpy, local])
     [f] = glibc.check(lock, snapshot(libc_version="2.31"), HOST)
-    assert f.severity == "warn" and f.needed == "glibc >= 2.17 (numpy 2.2.6); captured on glibc 2.36"
+    assert f.severity == "warn"
+    assert f.needed == "glibc >= 2.17 (numpy 2.2.6); mypkg 1.0 built on glibc 2.36"
+    assert severities(glibc.check(lock, snapshot(libc_version="2.36"), HOST)) == ["ok"]
 
 
 def test_glibc_for_docker_names_the_base_image_floor() -> None:

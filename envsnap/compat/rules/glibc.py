@@ -1,6 +1,6 @@
 """glibc: the target's C library must be at least what the locked binaries need (manylinux wheel floors,
-conda ``__glibc`` constraints); below the captured machine's glibc is a warning (its system libraries may
-use newer symbols)."""
+conda ``__glibc`` constraints); below the captured machine's glibc is a warning when the lock holds wheels
+built on that machine (they may use its newer symbols)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ def floors(lock: Snapshot) -> list[tuple[tuple[int, int], str]]:
                 if m:
                     parts = (*numbers(m.group(1)), 0)
                     out.append(((parts[0], parts[1]), f"conda {cpkg.name} {cpkg.version}"))
+    return out
+
+
+def local_builds(lock: Snapshot) -> list[str]:
+    """Locked wheels built on the captured machine (plain ``linux_*`` tags): they need its glibc."""
+    out = []
+    for pkg in lock.python.packages:
+        tags = package_tags(pkg)
+        if tags and all(tag.platform.startswith("linux_") for tag in tags):
+            out.append(f"{pkg.name} {pkg.version}")
     return out
 
 
@@ -75,15 +85,16 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     captured = numbers(lock.platform.libc_version)
-    if lock.platform.libc == "glibc" and captured and have_version < captured:
+    local = local_builds(lock)
+    if local and lock.platform.libc == "glibc" and captured and have_version < captured:
         return [
             Finding(
                 "warn",
                 "glibc",
-                f"{needed}; captured on glibc {lock.platform.libc_version}",
+                f"{needed}; {', '.join(local)} built on glibc {lock.platform.libc_version}",
                 found,
-                f"binaries built on the captured system may need glibc {lock.platform.libc_version}; "
-                "use --target docker to rebuild on the captured distribution",
+                "wheels built on the captured system may use newer glibc symbols; rebuild them from source "
+                "here, or use --target docker to rebuild on the captured distribution",
                 NAME,
             )
         ]
