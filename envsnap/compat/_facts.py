@@ -15,7 +15,7 @@ _MACHINE_ALIASES = {
     "x64": "x86_64",
     "arm64": "aarch64",
     "armv8": "aarch64",
-    "i686": "i386",
+    "i386": "i686",  # wheel platform tags spell 32-bit x86 "i686"
 }
 
 

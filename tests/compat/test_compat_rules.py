@@ -73,6 +73,7 @@ def test_local_cuda(version: str, cuda: str) -> None:
 def test_machine_aliases() -> None:
     assert machine("AMD64") == machine("x86_64") == "x86_64"
     assert machine("arm64") == "aarch64"
+    assert machine("i386") == "i686"
 
 
 def test_a_system_cuda_runtime_alone_does_not_make_a_lock_need_cuda() -> None:
