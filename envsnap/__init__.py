@@ -10,4 +10,14 @@ from .errors import EnvsnapError, LockfileError, ProbeError
 from .lockfile import dump, load
 from .model import Snapshot
 
-__all__ = ["EnvsnapError", "LockfileError", "ProbeError", "Snapshot", "__version__", "capture", "check", "dump", "load"]
+__all__ = [
+    "EnvsnapError",
+    "LockfileError",
+    "ProbeError",
+    "Snapshot",
+    "__version__",
+    "capture",
+    "check",
+    "dump",
+    "load",
+]
