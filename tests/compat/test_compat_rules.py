@@ -374,6 +374,16 @@ def test_gpu_arch_of_an_unlabelled_pypi_torch_follows_its_cuda_wheels() -> None:
     )
 
 
+def test_cuda_13_without_torch_still_needs_a_gpu_it_supports() -> None:
+    lock = snapshot(packages=[pkg("nvidia-cuda-runtime", "13.0.96"), pkg("cupy-cuda13x", "13.6.0")])
+    [f] = gpu_arch.check(lock, gpu_host(("Tesla V100-SXM2-32GB", "7.0", 32768), "580.65.06", "13.0"), HOST)
+    assert (f.severity, f.needed) == ("fail", "CUDA 13 supports compute capability >= 7.5")
+    assert f.remedy == "use a build for an older CUDA major than 13"
+    [f] = gpu_arch.check(lock, gpu_host(A100, "580.65.06", "13.0"), HOST)
+    assert f.severity == "ok"
+    assert gpu_arch.check(snapshot(), gpu_host(A100, "580.65.06", "13.0"), HOST) == []
+
+
 def test_gpu_arch_without_an_alternative_build() -> None:
     package, framework = torch_cu("2.0.1", "11.8")
     lock = snapshot(packages=[package], frameworks=[framework])

@@ -106,10 +106,43 @@ def _gpu_label(gpu: Gpu) -> str:
     return f"GPU {gpu.index} {gpu.name}".strip()
 
 
-def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
-    build = torch_build(lock)
-    if build is None or not host.hardware.gpus:
+def runtime_support(lock: Snapshot, host: Snapshot) -> list[Finding]:
+    """Without a framework build to judge, the CUDA major itself must still support each GPU."""
+    need = cuda_need(lock)
+    if need is None:
         return []
+    major = str(numbers(need.version)[0])
+    oldest = load("nvidia")["min_compute_capability"].get(major)
+    if oldest is None:
+        return []
+    needed = f"CUDA {major} supports compute capability >= {oldest}"
+    findings = []
+    for gpu in host.hardware.gpus:
+        if not gpu.compute_capability:
+            continue
+        found = f"{gpu.name} (sm_{gpu.compute_capability.replace('.', '')})".strip()
+        if _cap(gpu.compute_capability) >= _cap(oldest):
+            findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
+        else:
+            findings.append(
+                Finding(
+                    "fail",
+                    _gpu_label(gpu),
+                    needed,
+                    found,
+                    f"use a build for an older CUDA major than {major}",
+                    NAME,
+                )
+            )
+    return findings
+
+
+def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    if not host.hardware.gpus:
+        return []
+    build = torch_build(lock)
+    if build is None:
+        return runtime_support(lock, host)
     if not build.arch_list:
         return [
             Finding(
