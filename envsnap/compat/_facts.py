@@ -90,9 +90,7 @@ _BUNDLED = ("pip", "conda")
 def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
     for name, fw in sorted(lock.frameworks.items()):
         if fw.cuda_version:
-            return CudaNeed(
-                major_minor(fw.cuda_version), f"{name} {fw.version} built for CUDA {fw.cuda_version}"
-            )
+            return CudaNeed(major_minor(fw.cuda_version), f"{name} {fw.version} built for CUDA {fw.cuda_version}")
     for pkg in lock.python.packages:
         found = local_cuda(pkg.version)
         if found:

@@ -89,9 +89,7 @@ def _platforms(t: TagTarget) -> Iterable[str]:
             for minor in range(glibc[1], -1, -1):
                 yield f"manylinux_{glibc[0]}_{minor}_{arch}"
                 for legacy, floor in _LEGACY_MANYLINUX.items():
-                    if floor == (glibc[0], minor) and (
-                        legacy == "manylinux2014" or arch in ("x86_64", "i686")
-                    ):
+                    if floor == (glibc[0], minor) and (legacy == "manylinux2014" or arch in ("x86_64", "i686")):
                         yield f"{legacy}_{arch}"
         elif t.libc == "musl" and len(glibc) >= 2:
             for minor in range(glibc[1], -1, -1):
@@ -209,8 +207,7 @@ def _explain_platform(candidates: list[ptags.Tag], t: TagTarget) -> tuple[str, s
     if musl:
         return (
             str(by_platform[musl[0]]),
-            f"built for musl libc ({musl[0]}), the target uses "
-            f"{t.libc or 'another libc'} {t.libc_version}".rstrip(),
+            f"built for musl libc ({musl[0]}), the target uses {t.libc or 'another libc'} {t.libc_version}".rstrip(),
             "use a musl-based host or base image (e.g. Alpine), or lock on a glibc system",
         )
     tag = candidates[0]

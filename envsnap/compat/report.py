@@ -79,15 +79,11 @@ class Report:
 
     def summary(self) -> str:
         c = self.counts()
-        return (
-            f"{self.verdict}: {c['fail']} failed, {c['warn']} warnings, {c['ok']} ok (target: {self.target})"
-        )
+        return f"{self.verdict}: {c['fail']} failed, {c['warn']} warnings, {c['ok']} ok (target: {self.target})"
 
     def failure_summary(self) -> str:
         """The failures on one line, for an error message ("" when there are none)."""
-        return "; ".join(
-            f"{f.component}: {f.found}" + (f" ({f.remedy})" if f.remedy else "") for f in self.failures
-        )
+        return "; ".join(f"{f.component}: {f.found}" + (f" ({f.remedy})" if f.remedy else "") for f in self.failures)
 
     def to_dict(self) -> dict[str, Any]:
         return {

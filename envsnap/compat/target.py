@@ -62,9 +62,7 @@ def probe_docker(timeout: int = DOCKER_TIMEOUT_S) -> DockerFacts:
         import docker  # type: ignore[import-untyped]
         from docker.errors import DockerException  # type: ignore[import-untyped]
     except ImportError:
-        return DockerFacts(
-            reachable=False, error="the Docker SDK is not installed (pip install 'envsnap[docker]')"
-        )
+        return DockerFacts(reachable=False, error="the Docker SDK is not installed (pip install 'envsnap[docker]')")
     try:
         client = docker.from_env(timeout=timeout)
     except DockerException as exc:
@@ -104,9 +102,7 @@ def probe_target(kind: TargetKind, *, cpu_only: bool = False, disk_path: str | N
         # Images land in the engine's data root when it is on this machine; everything else is built here.
         local_root = docker_facts.root_dir if docker_facts and docker_facts.root_dir else ""
         path = local_root if local_root and os.path.exists(local_root) else os.getcwd()
-    return Target(
-        kind=kind, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts
-    )
+    return Target(kind=kind, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -34,15 +34,11 @@ RTX_5090 = ("NVIDIA GeForce RTX 5090", "12.0", 32607)
 def pkg(
     name: str, version: str, *tags: str, artifact: Artifact | None = None, conda_managed: bool = False
 ) -> PythonPackage:
-    return PythonPackage(
-        name=name, version=version, wheel_tags=tags, artifact=artifact, conda_managed=conda_managed
-    )
+    return PythonPackage(name=name, version=version, wheel_tags=tags, artifact=artifact, conda_managed=conda_managed)
 
 
 def gpus(*specs: tuple[str, str, int]) -> tuple[Gpu, ...]:
-    return tuple(
-        Gpu(index=i, name=n, compute_capability=c, memory_mib=m) for i, (n, c, m) in enumerate(specs)
-    )
+    return tuple(Gpu(index=i, name=n, compute_capability=c, memory_mib=m) for i, (n, c, m) in enumerate(specs))
 
 
 def torch_cu(
@@ -50,9 +46,7 @@ def torch_cu(
 ) -> tuple[PythonPackage, Framework]:
     var = "cu" + cuda.replace(".", "")
     package = pkg("torch", f"{version}+{var}", f"{py}-{py}-manylinux_2_28_x86_64")
-    return package, Framework(
-        name="torch", version=f"{version}+{var}", cuda_version=cuda, arch_list=tuple(arch_list)
-    )
+    return package, Framework(name="torch", version=f"{version}+{var}", cuda_version=cuda, arch_list=tuple(arch_list))
 
 
 def snapshot(
@@ -94,9 +88,7 @@ def snapshot(
         hardware=Hardware(
             memory_mib=65536, cpu=Cpu(arch=machine, model="test CPU", flags=tuple(cpu_flags)), gpus=gpu_list
         ),
-        nvidia=Nvidia(driver_version=driver, cuda_driver_version=driver_cuda, source="nvml")
-        if driver
-        else None,
+        nvidia=Nvidia(driver_version=driver, cuda_driver_version=driver_cuda, source="nvml") if driver else None,
         cuda=cuda,
         frameworks=MappingProxyType({fw.name: fw for fw in frameworks}),
         conda=conda,

@@ -49,9 +49,7 @@ def test_json_report(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     data = json.loads(result.out)
     assert data["lock"] == str(path) and data["verdict"] == "compatible" and data["target"] == "host"
     assert {f["rule"] for f in data["findings"]} >= {"platform", "python", "disk"}
-    assert all(
-        set(f) == {"severity", "component", "needed", "found", "remedy", "rule"} for f in data["findings"]
-    )
+    assert all(set(f) == {"severity", "component", "needed", "found", "remedy", "rule"} for f in data["findings"])
 
 
 def test_warnings_exit_0_and_1_with_strict(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
@@ -71,11 +69,14 @@ def test_incompatible_exits_3(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     data = json.loads(result.out)
     assert data["verdict"] == "incompatible"
     assert any(f["rule"] == "platform" and f["severity"] == "fail" for f in data["findings"])
+    table = cli("check", write(tmp_path, lock))
+    assert table.code == 3
+    rows = [line for line in table.out.splitlines() if line.startswith("│ ") and line[2:6] in ("fail", "ok  ")]
+    assert rows[0].startswith("│ fail") and "machine" in rows[0]
+    assert "incompatible: " in table.out
 
 
-def test_cpu_only_accepts_a_lock_whose_gpu_kernels_cannot_run_here(
-    cli: Cli, tmp_path: Path, here: Snapshot
-) -> None:
+def test_cpu_only_accepts_a_lock_whose_gpu_kernels_cannot_run_here(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     # Kernels for Kepler only: no GPU of a modern host runs them, and a host without a GPU fails anyway.
     package, framework = torch_cu("2.0.1", "11.8", arch_list=("sm_37",))
     package = dataclasses.replace(package, wheel_tags=())
@@ -112,9 +113,7 @@ def test_conda_target_does_not_need_this_python(cli: Cli, tmp_path: Path, here: 
         ("{ok}", "--target", "kubernetes"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(
-    cli: Cli, tmp_path: Path, here: Snapshot, args: tuple[str, ...]
-) -> None:
+def test_bad_input_exits_2_with_one_line(cli: Cli, tmp_path: Path, here: Snapshot, args: tuple[str, ...]) -> None:
     bad = tmp_path / "bad.lock"
     bad.write_text("this is [not toml", encoding="utf-8")
     ok = write(tmp_path, here)

@@ -237,9 +237,7 @@ def test_gpu_without_reported_capability_cannot_be_verified() -> None:
 def test_system_cudnn_missing_on_the_host_is_a_failure() -> None:
     lock = dataclasses.replace(
         gpu_lock("2.7.1", "12.8"),
-        cuda=Cuda(
-            runtime_version="12.8", runtime_source="system", cudnn_version="9.7.1", cudnn_source="system"
-        ),
+        cuda=Cuda(runtime_version="12.8", runtime_source="system", cudnn_version="9.7.1", cudnn_source="system"),
     )
     report = evaluate(lock, gpu_host(A100, "570.133.20", "12.8"), HOST)
     [(severity, component, needed, found, remedy)] = only(report, "cuda-libs")

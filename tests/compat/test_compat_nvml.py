@@ -85,9 +85,7 @@ def test_cuda_12_4_lock_on_driver_535(tmp_path: Path, here: Snapshot) -> None:
 
 
 @gpu_fakes.requires_gcc
-@pytest.mark.parametrize(
-    ("gpu", "severity"), [(FAKE_GTX_1080, "fail"), (FAKE_RTX_5090, "ok"), (FAKE_A100, "ok")]
-)
+@pytest.mark.parametrize(("gpu", "severity"), [(FAKE_GTX_1080, "fail"), (FAKE_RTX_5090, "ok"), (FAKE_A100, "ok")])
 def test_cu128_torch_on_real_probed_gpus(tmp_path: Path, here: Snapshot, gpu: Any, severity: str) -> None:
     nvml = gpu_fakes.FakeNvml(driver="575.57.08", cuda=12090, gpus=(gpu,))
     code, report = run_check(tmp_path, gpu_lock_of(here, "2.7.1", "12.8", A100), nvml)

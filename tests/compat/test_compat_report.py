@@ -56,9 +56,7 @@ def test_render_rows_put_failures_first_and_keep_rule_order_within_a_severity() 
 
 
 def test_to_dict_is_json_ready() -> None:
-    report = Report(
-        (Finding("warn", "Python", "cpython 3.11.7", "cpython 3.11.9", "fix", "python"),), target="venv"
-    )
+    report = Report((Finding("warn", "Python", "cpython 3.11.7", "cpython 3.11.9", "fix", "python"),), target="venv")
     assert json.loads(json.dumps(report.to_dict())) == {
         "verdict": "warnings",
         "target": "venv",
@@ -87,9 +85,7 @@ def test_evaluate_names_the_rule_and_downgrades_only_gpu_failures_with_cpu_only(
     rules = (Rule("gpu-thing", gpu_rule, gpu=True), Rule("disk-thing", other_rule))
     report = evaluate(snapshot(), snapshot(), Target(cpu_only=True), rules)
     assert [(f.rule, f.severity) for f in report.findings] == [("gpu-thing", "warn"), ("disk-thing", "fail")]
-    assert (
-        report.findings[0].remedy == "accepted with --cpu-only (runs without the GPU); for GPU use: buy one"
-    )
+    assert report.findings[0].remedy == "accepted with --cpu-only (runs without the GPU); for GPU use: buy one"
     assert report.cpu_only
 
 

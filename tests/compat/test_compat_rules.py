@@ -97,9 +97,7 @@ def test_cuda_need_prefers_the_runtime_then_the_framework_then_package_labels() 
     package, framework = torch_cu("2.7.1", "12.6")
     assert cuda_need(snapshot()) is None
     assert cuda_need(snapshot(packages=[pkg("torch", "2.7.1+cpu")])) is None
-    need = cuda_need(
-        snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.6.77"))
-    )
+    need = cuda_need(snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.6.77")))
     assert need is not None and (need.version, need.evidence) == ("12.6", "CUDA runtime 12.6.77")
     need = cuda_need(snapshot(packages=[package], frameworks=[framework]))
     assert need is not None and need.evidence == "torch 2.7.1+cu126 built for CUDA 12.6"
@@ -219,9 +217,7 @@ def test_musllinux_wheel_on_glibc_and_manylinux_wheel_on_musl() -> None:
 
 def test_wheels_from_artifact_filename_and_skipped_kinds() -> None:
     art = Artifact(filename="numpy-2.2.6-cp312-cp312-manylinux_2_17_x86_64.whl", url="u", sha256="0" * 64)
-    built = Artifact(
-        filename="mypkg-1.0-cp312-cp312-linux_x86_64.whl", url="u", sha256="0" * 64, rebuilt=True
-    )
+    built = Artifact(filename="mypkg-1.0-cp312-cp312-linux_x86_64.whl", url="u", sha256="0" * 64, rebuilt=True)
     lock = snapshot(
         packages=[
             pkg("numpy", "2.2.6", artifact=art),
@@ -236,20 +232,24 @@ def test_wheels_from_artifact_filename_and_skipped_kinds() -> None:
 
 def test_many_wheels_failing_for_one_reason_share_a_finding_naming_each() -> None:
     names = ["aa", "bb", "cc", "dd"]
-    lock = snapshot(
-        python="3.12.4", packages=[pkg(n, "1.0", "cp312-cp312-manylinux_2_17_x86_64") for n in names]
-    )
+    lock = snapshot(python="3.12.4", packages=[pkg(n, "1.0", "cp312-cp312-manylinux_2_17_x86_64") for n in names])
     [f] = wheels.check(lock, snapshot(python="3.11.9"), HOST)
     assert (f.severity, f.component, f.needed) == ("fail", "4 wheels", "aa 1.0, bb 1.0, cc 1.0, dd 1.0")
     assert f.found.endswith("built for Python 3.12 (cp312), the target runs cp311")
-    three = snapshot(
-        python="3.12.4", packages=[pkg(n, "1.0", "cp312-cp312-manylinux_2_17_x86_64") for n in names[:3]]
-    )
+    three = snapshot(python="3.12.4", packages=[pkg(n, "1.0", "cp312-cp312-manylinux_2_17_x86_64") for n in names[:3]])
     assert [f.component for f in wheels.check(three, snapshot(python="3.11.9"), HOST)] == [
         "wheel aa 1.0",
         "wheel bb 1.0",
         "wheel cc 1.0",
     ]
+
+
+def test_wheels_of_a_lock_without_python_version_cannot_be_verified_for_conda() -> None:
+    lock = snapshot(packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")])
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version=""))
+    [f] = wheels.check(lock, snapshot(), Target(kind="conda"))
+    assert (f.severity, f.found) == ("warn", "unknown Python version")
+    assert severities(wheels.check(lock, snapshot(), HOST)) == ["ok"]
 
 
 def test_abi3_and_pure_wheels_install_on_newer_python() -> None:
@@ -270,9 +270,7 @@ def test_abi3_and_pure_wheels_install_on_newer_python() -> None:
 def test_glibc_floor_from_conda_depends() -> None:
     conda = Conda(
         subdir="linux-64",
-        packages=(
-            CondaPackage(name="pytorch", version="2.5.1", depends=("__glibc >=2.28,<3.0.a0", "python")),
-        ),
+        packages=(CondaPackage(name="pytorch", version="2.5.1", depends=("__glibc >=2.28,<3.0.a0", "python")),),
     )
     [f] = glibc.check(snapshot(conda=conda), snapshot(libc_version="2.27"), HOST)
     assert (f.severity, f.needed) == ("fail", "glibc >= 2.28 (conda pytorch 2.5.1)")
@@ -317,12 +315,8 @@ def test_driver_thresholds_for_cuda_12_8(driver_version: str, severity: str) -> 
 
 def test_driver_for_cuda_13_minor_compat_and_cuda_11() -> None:
     assert severities(driver.check(gpu_lock("2.9.0", "13.0"), gpu_host(A100, "580.10", ""), HOST)) == ["warn"]
-    assert severities(driver.check(gpu_lock("2.9.0", "13.0"), gpu_host(A100, "575.51.03", ""), HOST)) == [
-        "fail"
-    ]
-    assert severities(driver.check(gpu_lock("2.0.1", "11.8"), gpu_host(A100, "450.80.02", ""), HOST)) == [
-        "warn"
-    ]
+    assert severities(driver.check(gpu_lock("2.9.0", "13.0"), gpu_host(A100, "575.51.03", ""), HOST)) == ["fail"]
+    assert severities(driver.check(gpu_lock("2.0.1", "11.8"), gpu_host(A100, "450.80.02", ""), HOST)) == ["warn"]
 
 
 def test_driver_rule_is_silent_without_a_driver_or_a_cuda_need() -> None:
@@ -367,10 +361,7 @@ def test_gpu_arch_of_an_unlabelled_pypi_torch_follows_its_cuda_wheels() -> None:
     assert (f.severity, f.remedy) == ("fail", "use the cu128 build of torch 2.7.1 for this sm_120 GPU")
     assert f.needed.startswith("torch 2.7.1+cu126 kernels (release set)")
     assert (
-        gpu_arch.check(
-            snapshot(packages=[pkg("torch", "2.7.1")]), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST
-        )
-        == []
+        gpu_arch.check(snapshot(packages=[pkg("torch", "2.7.1")]), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST) == []
     )
 
 
@@ -388,9 +379,7 @@ def test_gpu_arch_without_an_alternative_build() -> None:
     package, framework = torch_cu("2.0.1", "11.8")
     lock = snapshot(packages=[package], frameworks=[framework])
     [f] = gpu_arch.check(lock, gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
-    assert (
-        f.remedy == "no known torch 2.0.1 build has kernels for sm_120; use a torch release that supports it"
-    )
+    assert f.remedy == "no known torch 2.0.1 build has kernels for sm_120; use a torch release that supports it"
 
 
 # ------------------------------------------------------------------------------------------ cuda libs

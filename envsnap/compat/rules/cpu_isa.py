@@ -61,20 +61,14 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if not have and not lock.hardware.cpu.flags and not required:
         return []
     if not have:
-        return [
-            Finding("warn", "CPU flags", "as captured", "unknown (no CPU flags read)", "cannot verify", NAME)
-        ]
+        return [Finding("warn", "CPU flags", "as captured", "unknown (no CPU flags read)", "cannot verify", NAME)]
     findings = []
     for who, flags, alternative in required:
         missing = [f for f in flags if f not in have]
         if missing:
-            remedy = f"run on a CPU with {', '.join(missing)}" + (
-                f", or {alternative}" if alternative else ""
-            )
+            remedy = f"run on a CPU with {', '.join(missing)}" + (f", or {alternative}" if alternative else "")
             findings.append(
-                Finding(
-                    "fail", f"CPU for {who}", ", ".join(flags), "missing " + ", ".join(missing), remedy, NAME
-                )
+                Finding("fail", f"CPU for {who}", ", ".join(flags), "missing " + ", ".join(missing), remedy, NAME)
             )
     lost = [f for f in _IMPORTANT if f in lock.hardware.cpu.flags and f not in have]
     if lost:

@@ -59,9 +59,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 )
             else:
                 findings.append(
-                    Finding(
-                        "ok", label, needed, f"installed with the environment ({source or 'lock'})", "", NAME
-                    )
+                    Finding("ok", label, needed, f"installed with the environment ({source or 'lock'})", "", NAME)
                 )
             continue
         have = getattr(host.cuda, f"{component}_version", "") if host.cuda is not None else ""
@@ -72,13 +70,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if target.kind == "docker":
             findings.append(Finding("ok", label, needed, "provided by the rebuilt image", "", NAME))
         elif not have:
-            findings.append(
-                Finding("fail", label, needed + f" (from the {source})", f"no {label}", remedy, NAME)
-            )
+            findings.append(Finding("fail", label, needed + f" (from the {source})", f"no {label}", remedy, NAME))
         elif numbers(have)[:1] != numbers(version)[:1]:
-            findings.append(
-                Finding("fail", label, needed + f" (from the {source})", f"{label} {have}", remedy, NAME)
-            )
+            findings.append(Finding("fail", label, needed + f" (from the {source})", f"{label} {have}", remedy, NAME))
         elif numbers(have)[:2] != numbers(version)[:2]:
             findings.append(
                 Finding(
@@ -91,7 +85,5 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 )
             )
         else:
-            findings.append(
-                Finding("ok", label, needed + f" (from the {source})", f"{label} {have}", "", NAME)
-            )
+            findings.append(Finding("ok", label, needed + f" (from the {source})", f"{label} {have}", "", NAME))
     return findings

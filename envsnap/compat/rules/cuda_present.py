@@ -15,11 +15,7 @@ NAME = "cuda"
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     need = cuda_need(lock)
     if need is None:
-        found = (
-            "NVIDIA driver " + host.nvidia.driver_version
-            if has_driver(host) and host.nvidia
-            else "no GPU needed"
-        )
+        found = "NVIDIA driver " + host.nvidia.driver_version if has_driver(host) and host.nvidia else "no GPU needed"
         return [Finding("ok", "CUDA", "none (CPU-only lock)", found, "", NAME)]
     needed = f"CUDA {need.version} ({need.evidence})"
     driver = required_driver(need.version)

@@ -40,9 +40,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     needed = f"about {mib(need)} (estimate)"
     where = target.disk_path or "the build directory"
     if target.disk_free_mib is None:
-        return [
-            Finding("warn", "disk space", needed, f"unknown free space at {where}", "cannot verify", NAME)
-        ]
+        return [Finding("warn", "disk space", needed, f"unknown free space at {where}", "cannot verify", NAME)]
     found = f"{mib(target.disk_free_mib)} free at {where}"
     if target.disk_free_mib < need:
         return [
@@ -56,7 +54,5 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     if target.disk_free_mib < need * _MARGIN:
-        return [
-            Finding("warn", "disk space", needed, found, "little room to spare: free some space first", NAME)
-        ]
+        return [Finding("warn", "disk space", needed, found, "little room to spare: free some space first", NAME)]
     return [Finding("ok", "disk space", needed, found, "", NAME)]

@@ -187,8 +187,6 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if alternatives:
             remedy = f"use the {alternatives[0]} build of torch {public} for this {sm} GPU"
         else:
-            remedy = (
-                f"no known torch {public} build has kernels for {sm}; use a torch release that supports it"
-            )
+            remedy = f"no known torch {public} build has kernels for {sm}; use a torch release that supports it"
         findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
     return findings

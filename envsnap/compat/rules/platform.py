@@ -76,8 +76,7 @@ def _distribution(lock: Snapshot, host: Snapshot) -> list[Finding]:
                 "system packages",
                 what,
                 have,
-                "the exact versions may not exist here; use --target docker to rebuild on the captured "
-                "distribution",
+                "the exact versions may not exist here; use --target docker to rebuild on the captured distribution",
                 NAME,
             )
         ]
@@ -104,11 +103,7 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         ]
     if engine.os_type and engine.os_type != "linux":
         return [Finding("fail", "OS", needed, found, "switch the engine to Linux containers", NAME)]
-    if (
-        lock.platform.machine
-        and engine.architecture
-        and machine(lock.platform.machine) != machine(engine.architecture)
-    ):
+    if lock.platform.machine and engine.architecture and machine(lock.platform.machine) != machine(engine.architecture):
         arch = machine(lock.platform.machine)
         return [
             Finding(

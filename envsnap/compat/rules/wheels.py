@@ -18,6 +18,11 @@ _SEPARATE = 3
 
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    interpreter = lock.python if target.provides_python else host.python
+    if not interpreter.version:
+        if not any(package_tags(p) for p in lock.python.packages):
+            return []
+        return [Finding("warn", "wheels", "locked wheels", "unknown Python version", "cannot verify wheel tags", NAME)]
     t = tag_target(lock, host, target)
     found = t.describe()
     by_reason: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
@@ -36,14 +41,10 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     failures = []
     for (why, remedy), packages in by_reason.items():
         if len(packages) <= _SEPARATE:
-            failures += [
-                Finding("fail", f"wheel {who}", tag, f"{found}: {why}", remedy, NAME) for who, tag in packages
-            ]
+            failures += [Finding("fail", f"wheel {who}", tag, f"{found}: {why}", remedy, NAME) for who, tag in packages]
         else:
             names = ", ".join(who for who, _ in packages)
-            failures.append(
-                Finding("fail", f"{len(packages)} wheels", names, f"{found}: {why}", remedy, NAME)
-            )
+            failures.append(Finding("fail", f"{len(packages)} wheels", names, f"{found}: {why}", remedy, NAME))
     if failures:
         return failures
     if not wheels:
