@@ -6,6 +6,7 @@
 #
 # WHEELHOUSE=DIR  install envsnap's dependencies from DIR (--no-index), for machines without an index.
 # PYTHON=PATH     the interpreter to install into a fresh venv from (default: python3).
+# ENVSNAP_PYTHON=PATH  skip the install: an interpreter that can already import envsnap and its dependencies.
 # nvidia-smi is used here only as the reference to compare against: envsnap itself never reads its text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +18,16 @@ VENV="$OUT/venv"
 command -v nvidia-smi >/dev/null || { echo "FAIL: no nvidia-smi on this machine"; exit 1; }
 
 # --system-site-packages: a framework already on the machine (torch ...) is captured and --deep-probed too.
-"$PYTHON" -m venv --system-site-packages "$VENV"
-if [[ -n "${WHEELHOUSE:-}" ]]; then
+if [[ -n "${ENVSNAP_PYTHON:-}" ]]; then
+  PY="$ENVSNAP_PYTHON"
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+elif [[ -n "${WHEELHOUSE:-}" ]]; then
+  "$PYTHON" -m venv --system-site-packages "$VENV"
+  PY="$VENV/bin/python"
   "$VENV/bin/pip" install -q --no-index --find-links "$WHEELHOUSE" .
 else
+  "$PYTHON" -m venv --system-site-packages "$VENV"
+  PY="$VENV/bin/python"
   "$VENV/bin/pip" install -q . || {
     echo "note: pip install failed (no index?); running from the source tree instead"
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -28,8 +35,11 @@ else
 fi
 
 start=$(date +%s.%N)
-"$VENV/bin/python" -m envsnap capture --deep --gpu-ids -o "$OUT/gpu.lock" 2> "$OUT/capture.err" || {
-  cat "$OUT/capture.err"; echo "FAIL: envsnap capture --deep exited with $?"; exit 1; }
+rc=0
+"$PY" -m envsnap capture --deep --gpu-ids -o "$OUT/gpu.lock" 2> "$OUT/capture.err" || rc=$?
+if [[ $rc != 0 ]]; then
+  cat "$OUT/capture.err"; echo "FAIL: envsnap capture --deep exited with $rc"; exit 1
+fi
 end=$(date +%s.%N)
 cat "$OUT/capture.err"
 
@@ -37,7 +47,7 @@ nvidia-smi --query-gpu=index,name,compute_cap,memory.total,driver_version,uuid \
   --format=csv,noheader,nounits > "$OUT/smi.csv"
 nvidia-smi > "$OUT/smi.txt"
 
-"$VENV/bin/python" - "$OUT" "$start" "$end" <<'PY'
+"$PY" - "$OUT" "$start" "$end" <<'PY'
 import csv, re, sys, tomllib
 from pathlib import Path
 
