@@ -10,16 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import gpu_fakes
 import pytest
 from compat_builders import A100, H100, gpus, torch_cu
 
 from envsnap import lockfile
 from envsnap.capture import capture
 from envsnap.model import Cuda, Snapshot
-
-gpu_fakes = pytest.importorskip(
-    "tests.gpu_fakes", reason="the fake NVML of the GPU probes (tests/gpu_fakes.py) is not on this branch"
-)
 
 GIB = 1024**3
 FAKE_H100 = gpu_fakes.FakeGpu("NVIDIA H100 80GB HBM3", (9, 0), 80 * GIB)
