@@ -13,7 +13,7 @@ from collections import Counter
 
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import ExportError, Exporter, require_pinned
+from .interface import Exporter, ExportError, require_pinned
 
 
 def render(snapshot: Snapshot) -> dict[str, bytes]:

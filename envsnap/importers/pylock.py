@@ -22,14 +22,14 @@ from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found]
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 _CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
 
 
 def sniff(name: str, text: str) -> bool:
-    return name.endswith(".toml") and "lock-version" in text and "[[packages]]" in text or bool(
+    return (name.endswith(".toml") and "lock-version" in text and "[[packages]]" in text) or bool(
         re.fullmatch(r"pylock(\.[^.]+)?\.toml", name))
 
 
@@ -41,8 +41,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     _validate(data, origin)
     tool = _tool(data)
     warnings: list[str] = []
-    packages = tuple(sorted((_package(entry, i, origin, warnings) for i, entry in enumerate(data["packages"])),
-                            key=lambda p: p.name))
+    read_packages = [_package(entry, i, origin, warnings) for i, entry in enumerate(data["packages"])]
+    packages = tuple(sorted(read_packages, key=lambda p: p.name))
     env = _environment(data)
     version = str(tool.get("python-version", "")) or _requires_python_version(data)
     python = PythonEnv(
@@ -71,7 +71,8 @@ def _validate(data: Mapping[str, Any], origin: str) -> None:
         from packaging.pylock import Pylock, PylockValidationError
     except ImportError:  # packaging < 26: check the little this module relies on
         if not isinstance(data.get("packages"), list) or "lock-version" not in data:
-            raise LockImportError(f"{origin}: not a pylock file (lock-version and [[packages]] needed)") from None
+            raise LockImportError(
+                f"{origin}: not a pylock file (lock-version and [[packages]] needed)") from None
         return
     try:
         Pylock.from_dict(data)

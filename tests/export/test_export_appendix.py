@@ -50,7 +50,8 @@ def latex_syntax_problems(text: str) -> list[str]:
     if stack:
         problems.append(f"unclosed environments: {stack}")
     for ch in "#$_^~":
-        if re.search(r"(?<!\\)" + re.escape(ch), re.sub(r"\\textasciicircum\{\}|\\textasciitilde\{\}", "", plain)):
+        text = re.sub(r"\\textasciicircum\{\}|\\textasciitilde\{\}", "", plain)
+        if re.search(r"(?<!\\)" + re.escape(ch), text):
             problems.append(f"unescaped {ch!r}")
     for row in re.findall(r"^(.*)\\\\\s*$", plain, re.MULTILINE):
         if "multicolumn" not in row and "caption" not in row and row.count("&") != 1:
