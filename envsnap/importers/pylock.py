@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from packaging.utils import canonicalize_name
 
@@ -155,7 +156,7 @@ def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[s
     if not sha256:
         return None
     url = file.get("url") or _common.path_url(file["path"])
-    filename = file.get("name") or url.rsplit("/", 1)[-1]
+    filename = file.get("name") or unquote(url.rsplit("/", 1)[-1])
     stamp = file.get("upload-time")
     return Artifact(
         filename=filename,

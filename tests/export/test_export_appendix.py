@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from export_samples import latex_syntax_problems
 
 from envsnap import lockfile
 from envsnap.export import appendix
@@ -24,39 +25,6 @@ def nasty(rich: Snapshot, extra_packages: int = 0) -> Snapshot:
     return lockfile.seal(dataclasses.replace(
         rich, hardware=dataclasses.replace(rich.hardware, gpus=gpus),
         python=dataclasses.replace(rich.python, packages=packages)))
-
-
-def latex_syntax_problems(text: str) -> list[str]:
-    """A structural check of LaTeX source: braces balance, environments nest, specials are escaped,
-    table rows have as many cells as columns. Catches what escaping bugs produce."""
-    problems = []
-    body = "\n".join(line.split("%", 1)[0] if not re.search(r"\\%", line) else
-                     re.sub(r"(?<!\\)%.*$", "", line) for line in text.splitlines())
-    plain = re.sub(r"\\[{}#$%&_]", "", body)
-    depth = 0
-    for ch in plain:
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        if depth < 0:
-            problems.append("a '}' closes nothing")
-            depth = 0
-    if depth:
-        problems.append(f"{depth} '{{' never closed")
-    stack: list[str] = []
-    for kind, env in re.findall(r"\\(begin|end)\{(\w+)\}", plain):
-        if kind == "begin":
-            stack.append(env)
-        elif not stack or stack.pop() != env:
-            problems.append(f"\\end{{{env}}} does not match")
-    if stack:
-        problems.append(f"unclosed environments: {stack}")
-    for ch in "#$_^~":
-        text = re.sub(r"\\textasciicircum\{\}|\\textasciitilde\{\}", "", plain)
-        if re.search(r"(?<!\\)" + re.escape(ch), text):
-            problems.append(f"unescaped {ch!r}")
-    for row in re.findall(r"^(.*)\\\\\s*$", plain, re.MULTILINE):
-        if "multicolumn" not in row and "caption" not in row and row.count("&") != 1:
-            problems.append(f"row with {row.count('&') + 1} cells: {row[:60]}")
-    return problems
 
 
 def test_latex_escapes_special_characters(rich: Snapshot) -> None:
