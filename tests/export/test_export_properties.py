@@ -54,5 +54,6 @@ def test_any_names_and_versions_roundtrip_through_pylock(rich: Snapshot, spec: d
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40))
 def test_any_text_is_safe_in_latex(text: str) -> None:
-    row = f"\\begin{{tabular}}{{ll}}\n{appendix.tex(text)} & {appendix.tex_code(text)} \\\\\n\\end{{tabular}}\n"
+    cells = f"{appendix.tex(text)} & {appendix.tex_code(text)}"
+    row = f"\\begin{{tabular}}{{ll}}\n{cells} \\\\\n\\end{{tabular}}\n"
     assert latex_syntax_problems(row) == []

@@ -35,8 +35,9 @@ def test_uv_written_pylock_imports_and_reinstalls(wheelhouse, tmp_path: Path,  #
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "pylock.toml").write_bytes(export.get("pylock").render(lock)["pylock.toml"])
     python = make_venv(tmp_path / "venv")
-    result = subprocess.run([uv, "pip", "sync", "--python", str(python), "--offline", "--no-config",
-                             str(tmp_path / "out" / "pylock.toml")], capture_output=True, text=True, timeout=120)
+    sync = [uv, "pip", "sync", "--python", str(python), "--offline", "--no-config",
+            str(tmp_path / "out" / "pylock.toml")]
+    result = subprocess.run(sync, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     installed = json.loads(subprocess.run(
         [str(python), "-c", "import json, importlib.metadata as m; "
