@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from .. import lockfile
@@ -34,12 +35,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json(lockfile.to_dict(lockfile.seal(snapshot)))
     if args.output != "-":
-        err = _output.stderr()
         py = snapshot.python
-        err.print(
+        lines = [
             f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
-            f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s"
-        )
-        for warning in snapshot.envsnap.warnings:
-            err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
+            f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s",
+            *(f"warning: {w}" for w in snapshot.envsnap.warnings),
+        ]
+        sys.stderr.write("\n".join(lines) + "\n")
     return 0
