@@ -7,7 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from envsnap import export, importers, lockfile
+from envsnap.errors import ExportError
 from envsnap.model import PythonPackage, Snapshot
 
 # Fields no export format carries: they describe the installed files, not what to install.
@@ -80,3 +83,12 @@ def test_cli_import_writes_a_lock(cli: Callable[..., Any], rich: Snapshot, tmp_p
 def test_captured_locks_do_not_gain_import_fields(rich: Snapshot) -> None:
     text = lockfile.dumps(rich)
     assert "origin" not in text and "unknown" not in text
+
+
+def test_hash_only_artifacts_export_to_requirements_but_not_pylock(rich: Snapshot, tmp_path: Path) -> None:
+    back = roundtrip(rich, "requirements", tmp_path)
+    text = export.get("requirements").render(back)["requirements.txt"].decode()
+    assert "torch==2.5.1+cu121 \\\n    --hash=sha256:" in text
+    assert "--extra-index-url https://download.pytorch.org/whl/cu121" in text
+    with pytest.raises(ExportError, match=r"known by hash only.*numpy==2\.1\.3"):
+        export.get("pylock").render(back)
