@@ -82,3 +82,18 @@ def test_bad_input_is_one_line(cli: Callable[..., Any], lock: Path, tmp_path: Pa
         result = cli(*args)
         assert result.code == 2 and expected in result.err, result
         assert len(result.err.strip().splitlines()) == 1
+
+
+def test_directory_formats_write_every_file_and_refuse_stdout(tmp_path: Path) -> None:
+    from envsnap.cli.export import write
+    from envsnap.errors import ExportError
+    from envsnap.export.interface import Exporter
+
+    context = Exporter(name="ctx", description="a build context", filename="context",
+                       render=lambda s: {}, directory=True)
+    files = {"Dockerfile": b"FROM scratch\n", "wheels/a b.txt": b"x"}
+    written = write(context, files, str(tmp_path / "out"))
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == ["Dockerfile", "wheels/a b.txt"]
+    assert (tmp_path / "out" / "Dockerfile").read_bytes() == b"FROM scratch\n"
+    with pytest.raises(ExportError, match="writes several files"):
+        write(context, files, "-")
