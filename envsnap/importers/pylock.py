@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from packaging.markers import Marker, default_environment
 from packaging.utils import canonicalize_name
 
 from ..export import _common
@@ -42,7 +43,13 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     _validate(data, origin)
     tool = _tool(data)
     warnings: list[str] = []
-    read_packages = [_package(entry, i, origin, warnings) for i, entry in enumerate(data["packages"])]
+    entries = _for_this_host(data["packages"], warnings)
+    read_packages = [_package(entry, i, origin, warnings) for i, entry in entries]
+    names = [p.name for p in read_packages]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LockImportError(f"{origin}: {', '.join(twice)} locked more than once for this host "
+                              "(one entry per platform?); envsnap records one environment")
     packages = tuple(sorted(read_packages, key=lambda p: p.name))
     env = _environment(data)
     version = str(tool.get("python-version", "")) or _requires_python_version(data)
@@ -65,6 +72,24 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                 created=str(tool.get("captured", "")), origin="pylock", unknown=tuple(sorted(unknown)),
                 warnings=tuple(warnings))
     return Snapshot(envsnap=meta, platform=platform, python=python)
+
+
+def _for_this_host(entries: list[Any], warnings: list[str]) -> list[tuple[int, Mapping[str, Any]]]:
+    """The packages whose ``marker`` holds on this host (a lock may cover several platforms)."""
+    kept = []
+    skipped = []
+    for i, entry in enumerate(entries):
+        marker = entry.get("marker")
+        if marker and not Marker(marker).evaluate():
+            skipped.append(str(entry["name"]))
+            continue
+        kept.append((i, entry))
+    if any(entry.get("marker") for entry in entries):
+        env = default_environment()
+        host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
+        left = f"; left out: {', '.join(skipped)}" if skipped else ""
+        warnings.append(f"import: package markers were evaluated for this host ({host}){left}")
+    return kept
 
 
 def _validate(data: Mapping[str, Any], origin: str) -> None:

@@ -199,3 +199,40 @@ def test_unrecognised_and_broken_files(tmp_path: Path) -> None:
         importers.read_file(bad)
     with pytest.raises(LockImportError, match="no such file"):
         importers.read_file(tmp_path / "missing.txt")
+
+
+def test_pylock_markers_are_evaluated_for_this_host(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text(f"""\
+lock-version = "1.0"
+created-by = "hand"
+
+[[packages]]
+name = "everywhere"
+version = "1.0"
+wheels = [{{ url = "https://example.org/everywhere-1.0-py3-none-any.whl", hashes = {{ sha256 = "{A}" }} }}]
+
+[[packages]]
+name = "windows-only"
+version = "1.0"
+marker = "sys_platform == 'win32'"
+wheels = [{{ url = "https://example.org/windows_only-1.0-py3-none-any.whl", hashes = {{ sha256 = "{B}" }} }}]
+
+[[packages]]
+name = "multi"
+version = "2.0"
+wheels = [
+  {{ url = "https://example.org/multi-2.0-cp311-cp311-manylinux_2_17_x86_64.whl", hashes = {{ sha256 = "{C}" }} }},
+  {{ url = "https://example.org/multi-2.0-cp311-cp311-win_amd64.whl", hashes = {{ sha256 = "{D}" }} }},
+]
+""")
+    snap = importers.read_file(path)
+    names = [p.name for p in snap.python.packages]
+    if sys.platform != "win32":
+        assert names == ["everywhere", "multi"]
+        assert any("left out: windows-only" in w for w in snap.envsnap.warnings)
+    everywhere = snap.python.packages[0]
+    assert everywhere.artifact is not None
+    assert everywhere.artifact.filename == "everywhere-1.0-py3-none-any.whl"
+    assert snap.package("multi") is not None and snap.package("multi").artifact is None  # type: ignore[union-attr]
+    assert any("multi: 2 candidate files" in w for w in snap.envsnap.warnings)
