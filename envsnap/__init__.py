@@ -5,8 +5,19 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .capture import capture
+from .compat import check
 from .errors import EnvsnapError, LockfileError, ProbeError
 from .lockfile import dump, load
 from .model import Snapshot
 
-__all__ = ["EnvsnapError", "LockfileError", "ProbeError", "Snapshot", "__version__", "capture", "dump", "load"]
+__all__ = [
+    "EnvsnapError",
+    "LockfileError",
+    "ProbeError",
+    "Snapshot",
+    "__version__",
+    "capture",
+    "check",
+    "dump",
+    "load",
+]
