@@ -29,3 +29,7 @@ class RebuildError(EnvsnapError):
 
 class ExportError(EnvsnapError):
     """A lock cannot be written in the requested format."""
+
+
+class LockImportError(EnvsnapError):
+    """A file cannot be read into an envsnap lock (``envsnap import``)."""
