@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
+import sys
+import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from . import __version__
 from ._privacy import PathRedactor
 from .errors import ProbeError
 from .model import Hardware, Meta, Snapshot
 from .probes import conda as conda_probe
-from .probes import environment, host, project, python, system
+from .probes import cuda, environment, frameworks, host, nvidia, project, python, system
 
 
 def utc_now() -> str:
@@ -24,6 +27,11 @@ def capture(
     project_dir: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    deep: bool = False,
+    gpu_ids: bool = False,
+    gpu_timeout: float = nvidia.DEFAULT_TIMEOUT,
+    deep_timeout: float = frameworks.DEEP_TIMEOUT,
+    timings: dict[str, float] | None = None,
     conda_prefix: str | None = None,
 ) -> Snapshot:
     """Capture an environment.
@@ -32,6 +40,10 @@ def capture(
     ``project_dir``: the project whose git state to record (default: the working directory, when it is
     inside a git work tree).
     ``conda_prefix``: the conda environment to record (default: the interpreter's prefix, when it is one).
+    ``deep``: import each ML framework in a subprocess (``deep_timeout`` each) for what only a live import
+    knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
+    NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
+    (``gpu``, ``deep:<framework>``) for the caller to report; never recorded in the lock.
     """
     env = os.environ if environ is None else environ
     root = None
@@ -44,8 +56,12 @@ def capture(
     else:
         root = project.find_root(os.getcwd())
 
-    # The target interpreter scans its environment while this process probes the host.
+    # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
+    # initialise GPUs) answers in its own subprocess, while this process probes the host.
     pending = python.PendingProbe(python_path)
+    nvml = ThreadPoolExecutor(max_workers=1)
+    pending_nvml = nvml.submit(nvidia.probe_nvidia, timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
+    nvml.shutdown(wait=False)
     database = system.PackageDatabase()
     database.preload()
     loader = system.Loader.for_host()
@@ -70,6 +86,27 @@ def capture(
         env_roots.add(conda_layer.prefix)
     sys_table, sys_warnings = system.probe_system(shared, env_roots, redact, database, loader)
     warnings += sys_warnings
+
+    started = time.perf_counter()
+    nv, gpus, nv_warnings = pending_nvml.result()
+    fw = frameworks.probe_frameworks(raw.packages)
+    # CUDA libraries conda installed are found through the conda prefix (``--prefix`` may name another one).
+    cuda_table, cuda_warnings = cuda.probe_cuda(
+        raw.packages, conda_layer.prefix if conda_layer else raw.prefix, env_roots, loader.cache, redact, environ=env,
+        pointer_bits=int(raw.data.get("pointer_bits", 64)), deep=deep, framework_cuda=frameworks.cuda_of(fw),
+    )
+    warnings += nv_warnings + cuda_warnings
+    costs: dict[str, float] = {"gpu": time.perf_counter() - started}
+    if deep:
+        target = python.resolve_interpreter(python_path) if python_path else sys.executable
+        fw, deep_costs, deep_warnings = frameworks.deepen(fw, target, deep_timeout, env)
+        costs.update({f"deep:{name}": seconds for name, seconds in deep_costs.items()})
+        warnings += deep_warnings
+    if timings is not None:
+        timings.update(costs)
+    recorded_env = environment.filter_environment(env, redact)
+    if not gpu_ids:
+        recorded_env = nvidia.redact_device_ids(recorded_env)
     if proj is not None and proj.remote_url:
         proj = dataclasses.replace(proj, remote_url=redact.url(proj.remote_url))
 
@@ -78,8 +115,11 @@ def capture(
         platform=plat,
         python=py_env,
         system=sys_table,
-        hardware=Hardware(memory_mib=memory, cpu=cpu),
-        environment=environment.filter_environment(env, redact),
+        hardware=Hardware(memory_mib=memory, cpu=cpu, gpus=gpus),
+        environment=recorded_env,
         project=proj,
         conda=conda_layer.conda if conda_layer else None,
+        nvidia=nv,
+        cuda=cuda_table,
+        frameworks=fw,
     )

@@ -84,6 +84,8 @@ def _field_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
     """(name, default) per field; the default is _KEEP where the field is always written."""
     out = []
     for f in dataclasses.fields(cls):
+        # A field marked sparse in the model is left out at its default even in a table written in full.
+        sparse = cls in _SPARSE or bool(f.metadata.get("sparse"))
         default: Any = _KEEP
         # A whole record type is sparse, or one field is (``metadata={"sparse": True}``).
         sparse = cls in _SPARSE or bool(f.metadata.get("sparse"))

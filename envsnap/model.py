@@ -186,6 +186,7 @@ class Cuda:
     cublas_version: str = ""
     cublas_source: str = ""
     toolkit_version: str = ""  # CUDA_HOME / /usr/local/cuda, when present
+    toolkit_path: str = ""
     copies: tuple[CudaLibrary, ...] = ()
 
 

@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile")
     p.add_argument("-f", "--format", metavar="FORMAT", help="the output format (see --list)")
     p.add_argument("-o", "--output", metavar="PATH",
-                   help="where to write (default: the format's usual file name, e.g. pylock.toml); '-' prints "
+                   help="where to write (default: the format's usual file name, e.g. pylock.toml); "
+                        "'-' prints "
                         "a single-file format to stdout; a directory for multi-file formats")
     p.add_argument("--list", action="store_true", help="name every format with its description and exit")
     pin = p.add_mutually_exclusive_group()
@@ -69,7 +70,7 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> Snapshot:
 
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:
-    """Write rendered files atomically; print a single file to stdout for ``-o -``. Returns what was written."""
+    """Write rendered files atomically, or print a single file for ``-o -``; returns the paths written."""
     if output == "-":
         if exporter.directory or len(files) != 1:
             raise ExportError(f"{exporter.name}: writes several files; give -o DIRECTORY instead of '-'")

@@ -33,9 +33,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     lockfile.dump(snapshot, args.output)
     err = _output.stderr()
-    err.print(f"wrote {args.output}: {len(snapshot.python.packages)} Python packages"
-              + (f", {len(snapshot.conda.packages)} conda packages" if snapshot.conda is not None else "")
-              + f" from {snapshot.envsnap.origin or args.file}; unknown: {', '.join(snapshot.envsnap.unknown) or 'nothing'}")
+    conda = f", {len(snapshot.conda.packages)} conda packages" if snapshot.conda is not None else ""
+    unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
+    err.print(f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
+              f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}")
     for warning in snapshot.envsnap.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
     return 0

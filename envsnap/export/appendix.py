@@ -58,7 +58,8 @@ def context(snapshot: Snapshot) -> dict[str, Any]:
 
 def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
     py = s.python
-    rows = [Row("Python", " ".join(x for x in (_implementation(py.implementation), py.version) if x) or UNKNOWN)]
+    python = " ".join(x for x in (_implementation(py.implementation), py.version) if x)
+    rows = [Row("Python", python or UNKNOWN)]
     for name, fw in sorted(s.frameworks.items(), key=lambda item: _framework_rank(item[0])):
         build = (f"CUDA {fw.cuda_version}" if fw.cuda_version else
                  f"ROCm {fw.rocm_version}" if fw.rocm_version else "CPU build")

@@ -86,7 +86,8 @@ def _hashes(**values: str) -> list[Any]:
 
     algorithms = {"sha256": HashAlgorithm.SHA_256, "md5": HashAlgorithm.MD5, "sha512": HashAlgorithm.SHA_512,
                   "sha384": HashAlgorithm.SHA_384, "sha1": HashAlgorithm.SHA_1}
-    return [HashType(alg=algorithms[k], content=v) for k, v in sorted(values.items()) if v and k in algorithms]
+    return [HashType(alg=algorithms[k], content=v)
+            for k, v in sorted(values.items()) if v and k in algorithms]
 
 
 def _python(pkg: PythonPackage) -> Any:

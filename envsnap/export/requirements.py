@@ -13,7 +13,7 @@ from collections import Counter
 
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import ExportError, Exporter, require_pinned
+from .interface import Exporter, ExportError, require_pinned
 
 
 def render(snapshot: Snapshot) -> dict[str, bytes]:
@@ -80,7 +80,8 @@ def _requirement(pkg: PythonPackage) -> str:
             head += f"#subdirectory={pkg.source.subdirectory}"
         return f"{head} \\\n    --hash={algo}:{value}"
     assert art is not None
-    head = f"{pkg.name}=={pkg.version}" if art.index else f"{pkg.name} @ {art.url}"
+    # Known by URL only: reference the file; known by index, or by hash alone: a pin the index resolves.
+    head = f"{pkg.name} @ {art.url}" if art.url and not art.index else f"{pkg.name}=={pkg.version}"
     return f"{head} \\\n    --hash=sha256:{art.sha256}"
 
 

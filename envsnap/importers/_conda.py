@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import CondaPackage, Conda, Meta, PythonEnv, PythonPackage, Snapshot
+from ..model import Conda, CondaPackage, Meta, PythonEnv, PythonPackage, Snapshot
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir
 
 _SUFFIXES = (".conda", ".tar.bz2")

@@ -23,7 +23,7 @@ def sniff(name: str, text: str) -> bool:
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - PyYAML comes with conda-lock
         raise LockImportError("importing conda-lock.yml needs PyYAML (pip install 'envsnap[conda]')") from exc
     try:

@@ -12,7 +12,9 @@ import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
+from packaging.markers import Marker, default_environment
 from packaging.utils import canonicalize_name
 
 from ..export import _common
@@ -22,14 +24,14 @@ from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found]
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 _CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
 
 
 def sniff(name: str, text: str) -> bool:
-    return name.endswith(".toml") and "lock-version" in text and "[[packages]]" in text or bool(
+    return (name.endswith(".toml") and "lock-version" in text and "[[packages]]" in text) or bool(
         re.fullmatch(r"pylock(\.[^.]+)?\.toml", name))
 
 
@@ -41,8 +43,14 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     _validate(data, origin)
     tool = _tool(data)
     warnings: list[str] = []
-    packages = tuple(sorted((_package(entry, i, origin, warnings) for i, entry in enumerate(data["packages"])),
-                            key=lambda p: p.name))
+    entries = _for_this_host(data["packages"], warnings)
+    read_packages = [_package(entry, i, origin, warnings) for i, entry in entries]
+    names = [p.name for p in read_packages]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LockImportError(f"{origin}: {', '.join(twice)} locked more than once for this host "
+                              "(one entry per platform?); envsnap records one environment")
+    packages = tuple(sorted(read_packages, key=lambda p: p.name))
     env = _environment(data)
     version = str(tool.get("python-version", "")) or _requires_python_version(data)
     python = PythonEnv(
@@ -66,12 +74,31 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     return Snapshot(envsnap=meta, platform=platform, python=python)
 
 
+def _for_this_host(entries: list[Any], warnings: list[str]) -> list[tuple[int, Mapping[str, Any]]]:
+    """The packages whose ``marker`` holds on this host (a lock may cover several platforms)."""
+    kept = []
+    skipped = []
+    for i, entry in enumerate(entries):
+        marker = entry.get("marker")
+        if marker and not Marker(marker).evaluate():
+            skipped.append(str(entry["name"]))
+            continue
+        kept.append((i, entry))
+    if any(entry.get("marker") for entry in entries):
+        env = default_environment()
+        host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
+        left = f"; left out: {', '.join(skipped)}" if skipped else ""
+        warnings.append(f"import: package markers were evaluated for this host ({host}){left}")
+    return kept
+
+
 def _validate(data: Mapping[str, Any], origin: str) -> None:
     try:
         from packaging.pylock import Pylock, PylockValidationError
     except ImportError:  # packaging < 26: check the little this module relies on
         if not isinstance(data.get("packages"), list) or "lock-version" not in data:
-            raise LockImportError(f"{origin}: not a pylock file (lock-version and [[packages]] needed)") from None
+            raise LockImportError(
+                f"{origin}: not a pylock file (lock-version and [[packages]] needed)") from None
         return
     try:
         Pylock.from_dict(data)
@@ -154,7 +181,7 @@ def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[s
     if not sha256:
         return None
     url = file.get("url") or _common.path_url(file["path"])
-    filename = file.get("name") or url.rsplit("/", 1)[-1]
+    filename = file.get("name") or unquote(url.rsplit("/", 1)[-1])
     stamp = file.get("upload-time")
     return Artifact(
         filename=filename,

@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from packaging.markers import default_environment
@@ -22,6 +24,12 @@ from packaging.version import InvalidVersion, Version
 
 from ..export import _common
 from ..model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found]
+
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
@@ -54,10 +62,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     packages: dict[str, PythonPackage] = {}
     pending: list[tuple[_Line, list[str]]] = []
     for line in _logical_lines(text):
-        try:
-            words = shlex.split(line.text, comments=False, posix=True)
-        except ValueError as exc:
-            raise LockImportError(f"{origin}:{line.number}: cannot split the line: {exc}") from None
+        words = _split(line, origin)
         if not words:
             continue
         if words[0].startswith("-") and not words[0].startswith(("--hash", "-e", "--editable")):
@@ -73,8 +78,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         packages[pkg.name] = pkg
     if state.markers_seen:
         env = default_environment()
-        state.warnings.append(f"import: environment markers were evaluated for this host "
-                              f"({env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']})")
+        host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
+        state.warnings.append(f"import: environment markers were evaluated for this host ({host})")
     meta = Meta(generator="envsnap import from requirements.txt", origin="requirements",
                 unknown=tuple(sorted([*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, "platform.machine",
                                       "platform.system", "python.version"])),
@@ -104,6 +109,19 @@ def _logical_lines(text: str) -> list[_Line]:
     return lines
 
 
+def _split(line: _Line, origin: str) -> list[str]:
+    """pip's split: the requirement is every token before the first option (quotes in markers stay);
+    the options after it are shell words."""
+    tokens = line.text.split(" ")
+    first_option = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
+    requirement = " ".join(tokens[:first_option]).strip()
+    try:
+        options = shlex.split(" ".join(tokens[first_option:]), posix=True)
+    except ValueError as exc:
+        raise LockImportError(f"{origin}:{line.number}: cannot split the options: {exc}") from None
+    return ([requirement] if requirement else []) + options
+
+
 def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
     option, _, value = words[0].partition("=")
     if not value and len(words) > 1:
@@ -116,7 +134,8 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
         raise LockImportError(f"{origin}:{line.number}: {option} includes another file; "
                               "import a single flattened file")
     elif option in ("-f", "--find-links"):
-        state.warnings.append(f"import: --find-links {value} is not recorded (artifacts need an index or URL)")
+        state.warnings.append(f"import: --find-links {value} is not recorded "
+                              "(artifacts need an index or a URL)")
     elif not option.startswith(_IGNORED_OPTIONS):
         raise LockImportError(f"{origin}:{line.number}: unsupported option {option}")
 
@@ -126,7 +145,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     hashes = [w.split("=", 1)[1] if "=" in w else "" for w in words if w.startswith("--hash")]
     words = [w for w in words if not w.startswith("--hash")]
     if words[0] in ("-e", "--editable"):
-        return _editable(words[1:], where)
+        return _editable(words[1:], where, origin)
     spec = " ".join(words)
     try:
         req = Requirement(spec)
@@ -148,7 +167,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
                          artifact=_hashed_artifact(name, version, hashes, where, state))
 
 
-def _hashed_artifact(name: str, version: str, hashes: list[str], where: str, state: _State) -> Artifact | None:
+def _hashed_artifact(name: str, version: str, hashes: list[str], where: str,
+                     state: _State) -> Artifact | None:
     sha256 = [h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")]
     if not sha256:
         state.warnings.append(f"import: {name}: no sha256 hash; run `envsnap pin` to record its file")
@@ -194,8 +214,8 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
                              artifact=Artifact(filename=filename.replace("%2B", "+"), url=url, sha256=value))
     url, _, fragment = url.partition("#")
     if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):
-        return PythonPackage(name=name, version="", metadata_name=metadata_name,
-                             source=Source(kind="directory", url=_common.path_url(_common.file_url_path(url))))
+        directory = Source(kind="directory", url=_common.path_url(_common.file_url_path(url)))
+        return PythonPackage(name=name, version="", metadata_name=metadata_name, source=directory)
     subdirectory = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("subdirectory", "")
     stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", path.rsplit("/", 1)[-1])
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
@@ -204,7 +224,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
 
 
-def _editable(words: list[str], where: str) -> PythonPackage:
+def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
     if not words:
         raise LockImportError(f"{where}: -e without a path")
     target = words[0]
@@ -214,8 +234,24 @@ def _editable(words: list[str], where: str) -> PythonPackage:
             raise LockImportError(f"{where}: editable VCS reference without #egg=NAME")
         pkg = _direct(canonicalize_name(m.group(1)), "", target.replace(m.group(0), ""), [], where)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
-    raise LockImportError(f"{where}: an editable directory ({target}) has no name in requirements.txt; "
-                          "write it as 'NAME @ file:///path'")
+    path = _common.file_url_path(target) if target.startswith("file:") else target
+    name = _project_name(Path(path) if Path(path).is_absolute() else Path(origin).parent / path)
+    if not name:
+        raise LockImportError(f"{where}: cannot tell the name of the editable project {target} (no "
+                              "pyproject.toml [project] name there); write it as 'NAME @ file:///path'")
+    return PythonPackage(name=canonicalize_name(name), version="", metadata_name=name if
+                         canonicalize_name(name) != name else "",
+                         source=Source(kind="directory", url=_common.path_url(path), editable=True))
+
+
+def _project_name(directory: Path) -> str:
+    """``[project] name`` of a source tree's pyproject.toml ("" when there is none)."""
+    try:
+        data = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ""
+    name = data.get("project", {}).get("name", "")
+    return name if isinstance(name, str) else ""
 
 
 IMPORTER = Importer(

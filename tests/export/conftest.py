@@ -34,7 +34,8 @@ def build_wheel(directory: Path, dist: str, version: str, module: str) -> Path:
     files = {
         f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n".encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\n"
+                         b"Tag: py3-none-any\n",
     }
     record = []
     for name, data in files.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -52,13 +53,16 @@ def wheel(name: str, version: str, tag: str, n: int, index: str = PYPI, size: in
 
 def python_packages() -> tuple[PythonPackage, ...]:
     return (
-        PythonPackage(name="numpy", version="2.1.3", installer="pip", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",),
-                      artifact=wheel("numpy", "2.1.3", "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
-                                     1, size=16_300_000), requires_python=">=3.10"),
+        PythonPackage(name="numpy", version="2.1.3", installer="pip",
+                      wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",),
+                      artifact=wheel("numpy", "2.1.3",
+                                     "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64", 1,
+                                     size=16_300_000), requires_python=">=3.10"),
         PythonPackage(name="torch", version="2.5.1+cu121", installer="pip", requested=True,
                       artifact=wheel("torch", "2.5.1+cu121", "cp311-cp311-linux_x86_64", 2, index=CU121,
                                      size=780_000_000)),
-        PythonPackage(name="typing-extensions", version="4.12.2", installer="pip", metadata_name="typing_extensions",
+        PythonPackage(name="typing-extensions", version="4.12.2", installer="pip",
+                      metadata_name="typing_extensions",
                       artifact=wheel("typing_extensions", "4.12.2", "py3-none-any", 3)),
         PythonPackage(name="zope-interface", version="7.1.1", installer="pip", metadata_name="zope.interface",
                       artifact=wheel("zope.interface", "7.1.1",
@@ -86,7 +90,8 @@ def rich_snapshot() -> Snapshot:
         platform=Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12",
                           os_name="Debian GNU/Linux 12 (bookworm)", kernel="6.1.0-27-amd64", libc="glibc",
                           libc_version="2.36"),
-        python=PythonEnv(implementation="cpython", version="3.11.9", abi="cp311", soabi="cpython-311-x86_64-linux-gnu",
+        python=PythonEnv(implementation="cpython", version="3.11.9", abi="cp311",
+                         soabi="cpython-311-x86_64-linux-gnu",
                          platform_tag="linux-x86_64", kind="conda", executable="bin/python",
                          packages=python_packages()),
         system=System(manager="dpkg", packages=(
@@ -95,16 +100,17 @@ def rich_snapshot() -> Snapshot:
             SystemPackage(manager="dpkg", name="libgomp1", version="12.2.0-14", arch="amd64",
                           needed_by=("torch",)),
         )),
-        hardware=Hardware(memory_mib=515_000, cpu=Cpu(vendor="GenuineIntel", model="Intel(R) Xeon(R) Platinum 8480+",
-                                                      arch="x86_64", logical_cores=224),
+        hardware=Hardware(memory_mib=515_000,
+                          cpu=Cpu(vendor="GenuineIntel", model="Intel(R) Xeon(R) Platinum 8480+",
+                                  arch="x86_64", logical_cores=224),
                           gpus=(Gpu(index=0, name="NVIDIA H100 80GB HBM3", compute_capability="9.0",
                                     memory_mib=81_559),
                                 Gpu(index=1, name="NVIDIA H100 80GB HBM3", compute_capability="9.0",
                                     memory_mib=81_559))),
         nvidia=Nvidia(driver_version="550.54.15", cuda_driver_version="12.4", source="nvml"),
         cuda=Cuda(runtime_version="12.1", runtime_source="pip", cudnn_version="9.1.0", cudnn_source="pip"),
-        frameworks=MappingProxyType({"torch": Framework(name="torch", version="2.5.1+cu121", cuda_version="12.1",
-                                                        cudnn_version="9.1.0")}),
+        frameworks=MappingProxyType({"torch": Framework(name="torch", version="2.5.1+cu121",
+                                                        cuda_version="12.1", cudnn_version="9.1.0")}),
         conda=Conda(subdir="linux-64", channels=("conda-forge",), packages=(
             CondaPackage(name="python", version="3.11.9", build="hb806964_0_cpython", channel="conda-forge",
                          subdir="linux-64",
@@ -132,3 +138,36 @@ def uv_bin() -> str | None:
         return found
     candidate = Path(sys.executable).parent / "uv"
     return str(candidate) if candidate.exists() else None
+
+
+def latex_syntax_problems(text: str) -> list[str]:
+    """A structural check of LaTeX source: braces balance, environments nest, specials are escaped,
+    table rows have as many cells as columns. Catches what escaping bugs produce."""
+    problems = []
+    body = "\n".join(line.split("%", 1)[0] if not re.search(r"\\%", line) else
+                     re.sub(r"(?<!\\)%.*$", "", line) for line in text.splitlines())
+    plain = re.sub(r"\\[{}#$%&_]", "", body)
+    depth = 0
+    for ch in plain:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            problems.append("a '}' closes nothing")
+            depth = 0
+    if depth:
+        problems.append(f"{depth} '{{' never closed")
+    stack: list[str] = []
+    for kind, env in re.findall(r"\\(begin|end)\{(\w+)\}", plain):
+        if kind == "begin":
+            stack.append(env)
+        elif not stack or stack.pop() != env:
+            problems.append(f"\\end{{{env}}} does not match")
+    if stack:
+        problems.append(f"unclosed environments: {stack}")
+    for ch in "#$_^~":
+        text = re.sub(r"\\textasciicircum\{\}|\\textasciitilde\{\}", "", plain)
+        if re.search(r"(?<!\\)" + re.escape(ch), text):
+            problems.append(f"unescaped {ch!r}")
+    for row in re.findall(r"^(.*)\\\\\s*$", plain, re.MULTILINE):
+        if "multicolumn" not in row and "caption" not in row and row.count("&") != 1:
+            problems.append(f"row with {row.count('&') + 1} cells: {row[:60]}")
+    return problems

@@ -3,12 +3,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-import sys
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import tomllib
+from export_samples import uv_bin
 from packaging.markers import Marker
 from packaging.pylock import Package, Pylock
 
@@ -16,8 +16,6 @@ from envsnap import lockfile
 from envsnap.errors import ExportError
 from envsnap.export import pylock
 from envsnap.model import Snapshot
-
-from export_samples import uv_bin
 
 
 def parsed(snapshot: Snapshot) -> Pylock:
@@ -108,7 +106,8 @@ def test_uv_refuses_a_tampered_hash(host_snapshot: Snapshot, tmp_path: Path,
     assert uv
     art = host_snapshot.python.packages[0].artifact
     assert art is not None
-    bad = dataclasses.replace(host_snapshot.python.packages[0], artifact=dataclasses.replace(art, sha256="0" * 64))
+    bad = dataclasses.replace(host_snapshot.python.packages[0],
+                              artifact=dataclasses.replace(art, sha256="0" * 64))
     lock = lockfile.seal(dataclasses.replace(host_snapshot, python=dataclasses.replace(
         host_snapshot.python, packages=(bad, *host_snapshot.python.packages[1:]))))
     (tmp_path / "pylock.toml").write_bytes(pylock.render(lock)["pylock.toml"])
