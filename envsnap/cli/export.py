@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from importlib import import_module
 from pathlib import Path
 
 from .. import export, lockfile
@@ -60,7 +61,8 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> Snapshot:
     what is unpinned.
     """
     try:
-        from .. import pin  # type: ignore[attr-defined,unused-ignore]
+        # Through the import system (not an attribute of the package), so a build without it is seen as such.
+        pin = import_module("envsnap.pin")
     except ImportError as exc:
         if required:
             raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.pin is missing)") from exc
