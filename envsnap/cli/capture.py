@@ -22,12 +22,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--project", metavar="DIR", help="record the git state of this project "
                    "(default: the working directory, if it is a git work tree)")
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
+    p.add_argument("--pin", action="store_true", help="also record each package's exact wheel file on the "
+                   "configured index (what `envsnap pin` does)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     snapshot = capture(args.python, args.project)
+    if args.pin:
+        from ..pin import pin, read_pip_config
+
+        snapshot = pin(snapshot, read_pip_config()).snapshot
     if args.output == "-":
         print(lockfile.dumps(snapshot), end="")
     else:
