@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from . import _runner, _templates, _tools, lockfile
+from . import _runner, _tools, lockfile
 from ._fs import atomic_write_text
 from .errors import BundleError, PinError
 from .model import Artifact, PythonPackage, Snapshot
@@ -332,6 +332,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     _remove_stale_wheels(root, lock)
     lockfile.dump(lock, root / LOCK)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
+    from . import _templates  # jinja2 only when writing a bundle
+
     atomic_write_text(root / README, _templates.render("bundle/README.md.j2", lock=lock, packages=[
         p for p in python_packages(lock)]))
     Bundle(root).write_sums()
