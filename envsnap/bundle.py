@@ -30,20 +30,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from . import _runner, _templates, _tools, lockfile
+from . import _runner, _tools, lockfile
 from ._fs import atomic_write_text
 from .errors import BundleError, PinError
 from .model import Artifact, PythonPackage, Snapshot
-from .pin import (
-    IndexConfig,
-    IndexFile,
-    Pinner,
-    cached_path,
-    default_cache_dir,
-    local_path,
-    pin,
-    read_pip_config,
-)
+from .pin import IndexConfig, IndexFile, Pinner, cached_path, default_cache_dir, local_path, pin, read_pip_config
 
 LOCK = "envsnap.lock"
 WHEELS = "wheels"
@@ -100,12 +91,10 @@ class Bundle:
         return self.root / REQUIREMENTS
 
     def wheel_for(self, pkg: PythonPackage | str) -> Path:
-        """The bundled wheel of a package (model or name); ``BundleError`` when it has none or it is gone."""
+        """The bundled wheel of a package (by model or name). ``BundleError`` when it has none or it is gone."""
         locked = self.lock.package(pkg if isinstance(pkg, str) else pkg.name)
         if locked is None:
-            raise BundleError(
-                f"{self.root}: {pkg if isinstance(pkg, str) else pkg.name} is not in the bundle's lock"
-            )
+            raise BundleError(f"{self.root}: {pkg if isinstance(pkg, str) else pkg.name} is not in the bundle's lock")
         if locked.artifact is None or not locked.artifact.filename.endswith(".whl"):
             raise BundleError(f"{self.root}: {locked.name} {locked.version} has no wheel in this bundle")
         path = self.wheels_dir / locked.artifact.filename
@@ -122,10 +111,8 @@ class Bundle:
             raise BundleError(f"{self.root}: {pkg.name} has no artifact in the bundle's lock")
         actual = sha256_file(path)
         if actual != artifact.sha256:
-            raise BundleError(
-                f"{path}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
-                "(the file was changed after bundling)"
-            )
+            raise BundleError(f"{path}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
+                              "(the file was changed after bundling)")
         return path
 
     def verify_sums(self) -> None:
@@ -213,11 +200,8 @@ def extract(archive_path: Path, dest: Path) -> Bundle:
             raise BundleError(f"{archive_path}: not a readable bundle archive ({exc})") from None
         entries = list(staging.iterdir())
         # An archive holds the bundle's files at its top level, or one folder holding them.
-        root = (
-            entries[0]
-            if len(entries) == 1 and entries[0].is_dir() and not (staging / LOCK).exists()
+        root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not (staging / LOCK).exists() \
             else staging
-        )
         if dest.exists():
             dest.rmdir()
         os.replace(root, dest)
@@ -231,11 +215,9 @@ def write_archive(root: Path, archive_path: Path) -> None:
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
     buffer_path = Path(tempfile.mkstemp(prefix=f".{archive_path.name}.", dir=archive_path.parent)[1])
     try:
-        with (
-            open(buffer_path, "wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch) as gz,
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-        ):
+        with open(buffer_path, "wb") as raw, \
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch) as gz, \
+                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for rel in [SUMS, *_bundle_files(root)]:
                 path = root / rel
                 info = tarfile.TarInfo(rel)
@@ -313,24 +295,18 @@ def make_bundle(
     return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
 
 
-def _fill(
-    lock: Snapshot, root: Path, opts: BundleOptions, say: Progress
-) -> tuple[Snapshot, list[BundleEntry]]:
+def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tuple[Snapshot, list[BundleEntry]]:
     for sub in (WHEELS, CONDA, IMAGES):
         (root / sub).mkdir(exist_ok=True)
     previous = _previous_lock(root)
     config = opts.config or read_pip_config()
     cache = opts.cache_dir or default_cache_dir()
     lock = _reuse_rebuilt(lock, previous, root)
-    missing = [
-        p for p in python_packages(lock) if p.artifact is None and p.source.kind in ("index", "archive")
-    ]
+    missing = [p for p in python_packages(lock) if p.artifact is None and p.source.kind in ("index", "archive")]
     if missing:
         if opts.offline:
-            raise BundleError(
-                f"{missing[0].name} {missing[0].version} is not pinned and --offline forbids "
-                "looking it up (run `envsnap pin` first)"
-            )
+            raise BundleError(f"{missing[0].name} {missing[0].version} is not pinned and --offline forbids "
+                              "looking it up (run `envsnap pin` first)")
         say(f"pinning {len(missing)} packages against the configured indexes")
         names = {p.name for p in missing}
         lock = pin(lock, config, cache_dir=cache, only=lambda p: p.name in names).snapshot
@@ -360,10 +336,10 @@ def _fill(
         bundle_conda_packages(lock, root, offline=opts.offline, progress=say)
     lockfile.dump(lock, root / LOCK)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
-    atomic_write_text(
-        root / README,
-        _templates.render("bundle/README.md.j2", lock=lock, packages=[p for p in python_packages(lock)]),
-    )
+    from . import _templates  # jinja2 only when writing a bundle
+
+    atomic_write_text(root / README, _templates.render("bundle/README.md.j2", lock=lock, packages=[
+        p for p in python_packages(lock)]))
     Bundle(root).write_sums()
     return lock, entries
 
@@ -385,14 +361,8 @@ def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Sna
     packages = []
     for pkg in lock.python.packages:
         old = previous.package(pkg.name)
-        if (
-            pkg.artifact is None
-            and old is not None
-            and old.artifact is not None
-            and old.artifact.rebuilt
-            and old.version == pkg.version
-            and old.source == pkg.source
-        ):
+        if (pkg.artifact is None and old is not None and old.artifact is not None and old.artifact.rebuilt
+                and old.version == pkg.version and old.source == pkg.source):
             path = root / WHEELS / old.artifact.filename
             if path.is_file() and sha256_file(path) == old.artifact.sha256:
                 pkg = dataclasses.replace(pkg, artifact=old.artifact)
@@ -415,9 +385,7 @@ def _bundle_one(
             say(f"fetched {art.filename}")
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched", art.rebuilt)
     if opts.offline:
-        raise BundleError(
-            f"{pkg.name} {pkg.version}: no wheel in the bundle and --offline forbids building one"
-        )
+        raise BundleError(f"{pkg.name} {pkg.version}: no wheel in the bundle and --offline forbids building one")
     with tempfile.TemporaryDirectory(prefix=".build-", dir=root) as tmp:
         work = Path(tmp)
         source, origin = _source_tree(pkg, work, pinner, opts)
@@ -431,11 +399,10 @@ def _bundle_one(
     if not cached.is_file():
         cached.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(dest, cached)
-    artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size, rebuilt=True)
+    artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size,
+                        rebuilt=True)
     say(f"built {dest.name} from {origin}")
-    return dataclasses.replace(pkg, artifact=artifact), BundleEntry(
-        pkg.name, pkg.version, dest.name, "built", True
-    )
+    return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
 
 
 def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> None:
@@ -443,9 +410,7 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> 
     cached = cached_path(pinner.cache_dir, art.sha256, art.filename)
     if not cached.is_file():
         if offline:
-            raise BundleError(
-                f"{art.filename}: not in the bundle or the download cache, and --offline is set"
-            )
+            raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
         cached, _sha = pinner.fetch(IndexFile(filename=art.filename, url=art.url, sha256=art.sha256))
     if sha256_file(cached) != art.sha256:
         raise BundleError(f"{cached}: cached file does not match sha256 {art.sha256}")
@@ -476,9 +441,7 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
             raise BundleError(f"{pkg.name}: git clone {src.url} failed: {_last(res.stderr)}")
         res = _runner.run([git, "-C", str(checkout), "checkout", "--quiet", src.commit_id], timeout=120)
         if not res.ok:
-            raise BundleError(
-                f"{pkg.name}: commit {src.commit_id} not found in {src.url}: {_last(res.stderr)}"
-            )
+            raise BundleError(f"{pkg.name}: commit {src.commit_id} not found in {src.url}: {_last(res.stderr)}")
         tree = checkout / src.subdirectory if src.subdirectory else checkout
         return tree, f"git+{src.url}@{src.commit_id}"
     if src.kind == "directory":
@@ -491,9 +454,7 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
     if src.kind == "archive":
         local = local_path(src.url)
         if local is not None and local.is_file() and local.name.endswith(".whl"):
-            raise BundleError(
-                f"{pkg.name}: installed from the local wheel {local}; pin it or copy it to an index"
-            )
+            raise BundleError(f"{pkg.name}: installed from the local wheel {local}; pin it or copy it to an index")
         raise BundleError(f"{pkg.name}: installed from {src.url}, which cannot be fetched and verified")
     raise BundleError(f"{pkg.name} {pkg.version}: not pinned (no matching file on the configured indexes)")
 
@@ -503,13 +464,13 @@ def _index_file(art: Artifact) -> IndexFile:
 
 
 def _local_dir(url: str, project_dir: Path | None) -> Path:
-    raw = url[len("file://") :] if url.startswith("file://") else url
+    raw = url[len("file://"):] if url.startswith("file://") else url
     if raw.startswith("~"):
         return Path(os.path.expanduser(raw))
     if raw.startswith("{project}"):
         if project_dir is None:
             raise BundleError(f"{url}: recorded relative to the project; name the project with --project DIR")
-        return project_dir / raw[len("{project}/") :]
+        return project_dir / raw[len("{project}/"):]
     if raw.startswith("{prefix}"):
         raise BundleError(f"{url}: a directory inside the captured environment cannot be rebuilt from")
     return Path(raw)
@@ -523,33 +484,11 @@ def build_wheel(source: Path, out_dir: Path, python: str | None = None) -> Path:
     uv = _tools.uv()
     interpreter = python or sys.executable
     env = dict(os.environ)
-    env.setdefault(
-        "SOURCE_DATE_EPOCH", "315532800"
-    )  # reproducible zip timestamps where the backend honours it
+    env.setdefault("SOURCE_DATE_EPOCH", "315532800")  # reproducible zip timestamps where the backend honours it
     if uv:
-        args = [
-            uv,
-            "build",
-            "--wheel",
-            "--quiet",
-            "--python",
-            interpreter,
-            "--out-dir",
-            str(out_dir),
-            str(source),
-        ]
+        args = [uv, "build", "--wheel", "--quiet", "--python", interpreter, "--out-dir", str(out_dir), str(source)]
     else:
-        args = [
-            interpreter,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--wheel-dir",
-            str(out_dir),
-            str(source),
-        ]
+        args = [interpreter, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out_dir), str(source)]
     res = _runner.run(args, timeout=BUILD_TIMEOUT, env=env)
     if not res.ok:
         raise BundleError(f"building a wheel from {source} failed: {_last(res.stderr or res.stdout)}")
@@ -565,10 +504,8 @@ def _check_built(wheel: Path, pkg: PythonPackage) -> Path:
 
     name, version, _build, _tags = parse_wheel_filename(wheel.name)
     if name != pkg.name or version != Version(pkg.version):
-        raise BundleError(
-            f"{pkg.name} {pkg.version}: the source now builds {name} {version} "
-            "(the recorded commit or directory changed)"
-        )
+        raise BundleError(f"{pkg.name} {pkg.version}: the source now builds {name} {version} "
+                          "(the recorded commit or directory changed)")
     return wheel
 
 
@@ -586,10 +523,8 @@ def _last(text: str) -> str:
 
 def requirements_text(lock: Snapshot) -> str:
     """``name==version --hash=sha256:...`` for every bundled wheel, sorted: pip's --require-hashes input."""
-    lines = [
-        "# Generated by envsnap from envsnap.lock. Install with:",
-        "#   pip install --no-deps --no-index --find-links wheels --require-hashes -r requirements.txt",
-    ]
+    lines = ["# Generated by envsnap from envsnap.lock. Install with:",
+             "#   pip install --no-deps --no-index --find-links wheels --require-hashes -r requirements.txt"]
     for pkg in sorted(python_packages(lock), key=lambda p: p.name):
         if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
             lines.append(f"{pkg.name}=={pkg.version} --hash=sha256:{pkg.artifact.sha256}")
@@ -603,12 +538,4 @@ def describe_entries(entries: Iterable[BundleEntry]) -> dict[str, int]:
     return counts
 
 
-__all__ = [
-    "Bundle",
-    "BundleOptions",
-    "BundleResult",
-    "extract",
-    "make_bundle",
-    "open_bundle",
-    "requirements_text",
-]
+__all__ = ["Bundle", "BundleOptions", "BundleResult", "extract", "make_bundle", "open_bundle", "requirements_text"]

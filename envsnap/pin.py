@@ -17,16 +17,14 @@ import hashlib
 import json
 import os
 import shutil
-import ssl
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.utils import (
@@ -42,6 +40,9 @@ from ._privacy import strip_credentials
 from .errors import PinError
 from .model import Artifact, Meta, PythonPackage, Snapshot
 from .probes._pyprobe import wheel_record_digest
+
+if TYPE_CHECKING:
+    import ssl
 
 PYPI = "https://pypi.org/simple"
 FETCH_TIMEOUT = 60.0
@@ -134,7 +135,8 @@ class Fetcher:
 
     def __init__(self, cert: str | None = None, timeout: float = FETCH_TIMEOUT):
         self.timeout = timeout
-        self._context = ssl.create_default_context(cafile=cert) if cert else ssl.create_default_context()
+        self.cert = cert
+        self._context: ssl.SSLContext | None = None
         self._pages: dict[str, tuple[bytes, str, str]] = {}
 
     def get(self, url: str, accept: str = "*/*") -> tuple[bytes, str, str]:
@@ -159,13 +161,25 @@ class Fetcher:
         except OSError as exc:
             raise PinError(f"{url}: cannot read: {exc.strerror or exc}") from None
 
-    def _read_http(self, url: str, accept: str) -> tuple[bytes, str, str]:
+    def _urlopen(self, url: str, accept: str) -> Any:
+        # Imported here: ssl and urllib.request cost more to load than a local index or a verify takes.
+        import ssl
+        import urllib.request
+
+        if self._context is None:
+            self._context = ssl.create_default_context(cafile=self.cert) if self.cert else ssl.create_default_context()
         clean, auth = _split_auth(url)
         request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": "envsnap"})
         if auth:
             request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        return urllib.request.urlopen(request, timeout=self.timeout, context=self._context)
+
+    def _read_http(self, url: str, accept: str) -> tuple[bytes, str, str]:
+        import urllib.error
+
+        clean, _auth = _split_auth(url)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            with self._urlopen(url, accept) as response:
                 return response.read(), response.headers.get("Content-Type", ""), response.geturl()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
@@ -192,6 +206,8 @@ class Fetcher:
         return digest.hexdigest()
 
     def _stream(self, url: str) -> Iterable[bytes]:
+        import urllib.error
+
         local = local_path(url)
         try:
             if local is not None:
@@ -199,11 +215,7 @@ class Fetcher:
                     while chunk := handle.read(1 << 20):
                         yield chunk
                 return
-            clean, auth = _split_auth(url)
-            request = urllib.request.Request(clean, headers={"User-Agent": "envsnap"})
-            if auth:
-                request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            with self._urlopen(url, "*/*") as response:
                 while chunk := response.read(1 << 20):
                     yield chunk
         except (urllib.error.URLError, OSError) as exc:

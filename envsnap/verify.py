@@ -51,6 +51,8 @@ class Difference:
             text = f"{self.subject} {self.expected}: in the lock, not installed"
         elif self.what == "extra":
             text = f"{self.subject} {self.actual}: installed, not in the lock"
+        elif not self.expected and not self.actual and self.note:
+            return f"{self.subject}: {self.note}"
         else:
             text = f"{self.subject}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
         return f"{text} ({self.note})" if self.note else text
@@ -97,12 +99,8 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         *_compare_hardware(lock, actual),
     ]
     diffs.sort(key=lambda d: (SEVERITIES.index(d.severity), AREAS.index(d.area), d.subject, d.what))
-    return VerifyReport(
-        lock=lock.envsnap.content_digest,
-        target=target,
-        packages_checked=len(lock.python.packages),
-        differences=tuple(diffs),
-    )
+    return VerifyReport(lock=lock.envsnap.content_digest, target=target,
+                        packages_checked=len(lock.python.packages), differences=tuple(diffs))
 
 
 def _compare_conda(lock: Snapshot, actual: Snapshot) -> list[Difference]:
@@ -149,50 +147,19 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
     out += _compare_source(want, have, rebuilt)
     if want.wheel_tags and have.wheel_tags and set(want.wheel_tags) != set(have.wheel_tags):
         severity = INFO if want.source.kind == "directory" else (WARNING if rebuilt else MISMATCH)
-        out.append(
-            Difference(
-                severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags), ", ".join(have.wheel_tags)
-            )
-        )
+        out.append(Difference(severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags),
+                              ", ".join(have.wheel_tags)))
     if want.record_digest and have.record_digest and want.record_digest != have.record_digest:
         if want.source.kind == "directory":
-            out.append(
-                Difference(
-                    INFO,
-                    "python",
-                    name,
-                    "record_digest",
-                    want.record_digest,
-                    have.record_digest,
-                    "rebuilt from a local directory; an editable install's RECORD differs"
-                    if want.source.editable
-                    else "rebuilt from a local directory",
-                )
-            )
+            out.append(Difference(INFO, "python", name, "record_digest", want.record_digest, have.record_digest,
+                                  "rebuilt from a local directory; an editable install's RECORD differs"
+                                  if want.source.editable else "rebuilt from a local directory"))
         elif rebuilt:
-            out.append(
-                Difference(
-                    WARNING,
-                    "python",
-                    name,
-                    "record_digest",
-                    want.record_digest,
-                    have.record_digest,
-                    "rebuilt from source: the build is not reproducible",
-                )
-            )
+            out.append(Difference(WARNING, "python", name, "record_digest", want.record_digest,
+                                  have.record_digest, "rebuilt from source: the build is not reproducible"))
         else:
-            out.append(
-                Difference(
-                    MISMATCH,
-                    "python",
-                    name,
-                    "record_digest",
-                    want.record_digest,
-                    have.record_digest,
-                    "same version, other files",
-                )
-            )
+            out.append(Difference(MISMATCH, "python", name, "record_digest", want.record_digest,
+                                  have.record_digest, "same version, other files"))
     return out
 
 
@@ -201,35 +168,17 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
     name = want.name
     if a.kind == b.kind:
         if a.kind == "vcs" and a.commit_id != b.commit_id:
-            return [
-                Difference(
-                    MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}", f"{b.url}@{b.commit_id}"
-                )
-            ]
+            return [Difference(MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}",
+                               f"{b.url}@{b.commit_id}")]
         if a.kind == "directory" and a.editable != b.editable:
             return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have))]
         return []
     if rebuilt and b.kind in ("index", "archive"):
-        return [
-            Difference(
-                INFO,
-                "python",
-                name,
-                "source",
-                _source_text(want),
-                _source_text(have),
-                "installed from a wheel built from the locked source",
-            )
-        ]
-    if (
-        a.kind == "index"
-        and b.kind == "archive"
-        and want.artifact is not None
-        and b.url.endswith("/" + want.artifact.filename)
-    ):
-        return [
-            Difference(INFO, "python", name, "source", "index", b.url, "the locked wheel, installed by path")
-        ]
+        return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have),
+                           "installed from a wheel built from the locked source")]
+    if a.kind == "index" and b.kind == "archive" and want.artifact is not None and b.url.endswith(
+            "/" + want.artifact.filename):
+        return [Difference(INFO, "python", name, "source", "index", b.url, "the locked wheel, installed by path")]
     return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
 
 
@@ -251,29 +200,12 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
         if a and b and a != b:
             out.append(Difference(MISMATCH, "interpreter", "python", what, a, b))
     if want.free_threaded != have.free_threaded:
-        out.append(
-            Difference(
-                MISMATCH,
-                "interpreter",
-                "python",
-                "free_threaded",
-                str(want.free_threaded),
-                str(have.free_threaded),
-            )
-        )
+        out.append(Difference(MISMATCH, "interpreter", "python", "free_threaded", str(want.free_threaded),
+                              str(have.free_threaded)))
     if want.version != have.version:
         same_minor = want.version.split(".")[:2] == have.version.split(".")[:2]
-        out.append(
-            Difference(
-                WARNING if same_minor else MISMATCH,
-                "interpreter",
-                "python",
-                "version",
-                want.version,
-                have.version,
-                "patch release differs" if same_minor else "",
-            )
-        )
+        out.append(Difference(WARNING if same_minor else MISMATCH, "interpreter", "python", "version",
+                              want.version, have.version, "patch release differs" if same_minor else ""))
     if want.kind != have.kind:
         out.append(Difference(INFO, "interpreter", "python", "kind", want.kind, have.kind))
     return out
@@ -282,9 +214,8 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
 # ---------------------------------------------------------------------------------------- around it
 
 
-def _pairs(
-    diffs: list[Difference], severity: str, area: str, subject: str, fields: Iterable[tuple[str, str, str]]
-) -> None:
+def _pairs(diffs: list[Difference], severity: str, area: str, subject: str, fields: Iterable[tuple[str, str, str]]
+           ) -> None:
     for what, a, b in fields:
         if a != b:
             diffs.append(Difference(severity, area, subject, what, a, b))
@@ -293,26 +224,10 @@ def _pairs(
 def _compare_platform(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     a, b = lock.platform, actual.platform
     out: list[Difference] = []
-    _pairs(
-        out,
-        WARNING,
-        "platform",
-        "os",
-        [
-            ("system", a.system, b.system),
-            ("machine", a.machine, b.machine),
-            ("os_id", a.os_id, b.os_id),
-            ("os_version", a.os_version, b.os_version),
-        ],
-    )
+    _pairs(out, WARNING, "platform", "os", [("system", a.system, b.system), ("machine", a.machine, b.machine),
+                                           ("os_id", a.os_id, b.os_id), ("os_version", a.os_version, b.os_version)])
     _pairs(out, INFO, "platform", "os", [("kernel", a.kernel, b.kernel)])
-    _pairs(
-        out,
-        WARNING,
-        "libc",
-        "libc",
-        [("libc", a.libc, b.libc), ("libc_version", a.libc_version, b.libc_version)],
-    )
+    _pairs(out, WARNING, "libc", "libc", [("libc", a.libc, b.libc), ("libc_version", a.libc_version, b.libc_version)])
     return out
 
 
@@ -331,43 +246,16 @@ def _compare_system(lock: Snapshot, actual: Snapshot) -> list[Difference]:
             other += 1
             continue
         note = "loaded by " + ", ".join(a.needed_by) if a is not None else ""
-        out.append(
-            Difference(
-                WARNING,
-                "system",
-                key[0],
-                "missing" if b is None else "version",
-                a.version if a else "",
-                b.version if b else "",
-                note,
-            )
-        )
+        out.append(Difference(WARNING, "system", key[0], "missing" if b is None else "version",
+                              a.version if a else "", b.version if b else "", note))
     if other:
-        out.append(
-            Difference(
-                INFO,
-                "system",
-                "packages",
-                "other",
-                "",
-                "",
-                f"{other} system packages that no Python package loads differ",
-            )
-        )
+        out.append(Difference(INFO, "system", "packages", "other", "", "",
+                              f"{other} system packages that no Python package loads differ"))
     want_libs = {lib.soname: lib for lib in lock.system.libraries}
     have_libs = {lib.soname: lib for lib in actual.system.libraries}
     for soname in sorted(set(want_libs) - set(have_libs)):
-        out.append(
-            Difference(
-                WARNING,
-                "system",
-                soname,
-                "missing",
-                want_libs[soname].path,
-                "",
-                "shared library needed by " + ", ".join(want_libs[soname].needed_by),
-            )
-        )
+        out.append(Difference(WARNING, "system", soname, "missing", want_libs[soname].path, "",
+                              "shared library needed by " + ", ".join(want_libs[soname].needed_by)))
     return out
 
 
@@ -375,44 +263,22 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     out: list[Difference] = []
     if lock.nvidia is not None or actual.nvidia is not None:
         a, b = lock.nvidia, actual.nvidia
-        _pairs(
-            out,
-            WARNING,
-            "gpu",
-            "nvidia",
-            [
-                ("driver_version", a.driver_version if a else "", b.driver_version if b else ""),
-                (
-                    "cuda_driver_version",
-                    a.cuda_driver_version if a else "",
-                    b.cuda_driver_version if b else "",
-                ),
-            ],
-        )
+        _pairs(out, WARNING, "gpu", "nvidia", [
+            ("driver_version", a.driver_version if a else "", b.driver_version if b else ""),
+            ("cuda_driver_version", a.cuda_driver_version if a else "", b.cuda_driver_version if b else ""),
+        ])
     if lock.cuda is not None or actual.cuda is not None:
         a2, b2 = lock.cuda, actual.cuda
-        _pairs(
-            out,
-            WARNING,
-            "cuda",
-            "cuda",
-            [
-                (
-                    f"{what}_version",
-                    getattr(a2, f"{what}_version") if a2 else "",
-                    getattr(b2, f"{what}_version") if b2 else "",
-                )
-                for what in ("runtime", "cudnn", "nccl", "cublas")
-            ],
-        )
+        _pairs(out, WARNING, "cuda", "cuda", [
+            (f"{what}_version", getattr(a2, f"{what}_version") if a2 else "",
+             getattr(b2, f"{what}_version") if b2 else "")
+            for what in ("runtime", "cudnn", "nccl", "cublas")
+        ])
     want_gpus = [g.name for g in lock.hardware.gpus]
     have_gpus = [g.name for g in actual.hardware.gpus]
     if want_gpus != have_gpus:
-        out.append(
-            Difference(
-                INFO, "gpu", "gpus", "models", ", ".join(want_gpus) or "none", ", ".join(have_gpus) or "none"
-            )
-        )
+        out.append(Difference(INFO, "gpu", "gpus", "models", ", ".join(want_gpus) or "none",
+                              ", ".join(have_gpus) or "none"))
     return out
 
 
@@ -422,17 +288,8 @@ def _compare_hardware(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     _pairs(out, INFO, "hardware", "cpu", [("model", a.cpu.model, b.cpu.model)])
     lost = sorted(set(a.cpu.flags) - set(b.cpu.flags))
     if lost:
-        out.append(
-            Difference(
-                WARNING,
-                "hardware",
-                "cpu",
-                "flags",
-                " ".join(lost),
-                "",
-                "instruction sets the captured CPU had and this one lacks",
-            )
-        )
+        out.append(Difference(WARNING, "hardware", "cpu", "flags", " ".join(lost), "",
+                              "instruction sets the captured CPU had and this one lacks"))
     if a.memory_mib and b.memory_mib and a.memory_mib != b.memory_mib:
         out.append(Difference(INFO, "hardware", "memory", "memory_mib", str(a.memory_mib), str(b.memory_mib)))
     return out

@@ -424,3 +424,21 @@ def test_cli_pin_rewrites_the_lock(
     pinned = lockfile.load(lock_path)
     tiny = pinned.package("tinypkg")
     assert tiny is not None and tiny.artifact is not None and tiny.artifact.filename == wheel.name
+
+
+def test_capture_pin_flag(tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path],
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    python = make_venv(tmp_path / "env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "envsnap.lock"
+    result = cli("capture", "--python", python, "-o", out, "--pin")
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    tiny = lockfile.load(out).package("tinypkg")
+    assert tiny is not None and tiny.artifact is not None
+    assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()

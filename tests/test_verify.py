@@ -178,3 +178,12 @@ def test_library_call_is_exported() -> None:
     import envsnap
 
     assert envsnap.verify.__module__ == "envsnap.verify"
+
+
+def test_descriptions_read_as_sentences() -> None:
+    from envsnap.verify import Difference
+
+    assert Difference(MISMATCH, "python", "numpy", "version", "1.0", "2.0").describe() == "numpy: version 1.0 -> 2.0"
+    assert Difference(INFO, "system", "packages", "other", note="3 differ").describe() == "packages: 3 differ"
+    assert Difference(WARNING, "system", "libx", "missing", "1.0", "", "loaded by a").describe() == (
+        "libx 1.0: in the lock, not installed (loaded by a)")

@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "(default: %(default)g)")
     p.add_argument("--deep-timeout", type=float, default=frameworks.DEEP_TIMEOUT, metavar="SECONDS",
                    help="how long each --deep framework import may take (default: %(default)g)")
+    p.add_argument("--pin", action="store_true", help="also record each package's exact wheel file on the "
+                   "configured index (what `envsnap pin` does)")
     p.set_defaults(func=run)
 
 
@@ -43,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     timings: dict[str, float] = {}
     snapshot = capture(args.python, args.project, conda_prefix=args.prefix, deep=args.deep, gpu_ids=args.gpu_ids,
                        gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings)
+    if args.pin:
+        from ..pin import pin, read_pip_config
+
+        snapshot = pin(snapshot, read_pip_config()).snapshot
     if args.output == "-":
         print(lockfile.dumps(snapshot), end="")
     else:

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import lockfile
-from ..pin import PinResult, pin, read_pip_config
 from . import _output
+
+if TYPE_CHECKING:
+    from ..pin import PinResult
 
 ORDER = 15
 
@@ -31,6 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..pin import pin, read_pip_config  # the index client (ssl, urllib) only when pinning
+
     snapshot = lockfile.load(args.lock)
     result = pin(snapshot, read_pip_config(), cache_dir=Path(args.cache_dir) if args.cache_dir else None)
     lockfile.dump(result.snapshot, args.output or args.lock)

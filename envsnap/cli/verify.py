@@ -13,17 +13,12 @@ EXIT_WARNINGS = 3  # only with --strict
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "verify",
-        help="is this environment still the locked one?",
-        description="Capture an environment and compare it with the lock: every Python package "
-        "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
-        "and the GPU stack. Exit 0 when the Python layer is identical, 1 when it is not.",
-    )
+    p = sub.add_parser("verify", help="is this environment still the locked one?",
+                       description="Capture an environment and compare it with the lock: every Python package "
+                       "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
+                       "and the GPU stack. Exit 0 when the Python layer is identical, 1 when it is not.")
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
-    p.add_argument(
-        "--python", metavar="PATH", help="the environment's interpreter (default: the running one)"
-    )
+    p.add_argument("--python", metavar="PATH", help="the environment's interpreter (default: the running one)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 3 when there are warnings (and no mismatch)")
     p.set_defaults(func=run)
@@ -56,13 +51,7 @@ def print_report(report: VerifyReport) -> None:
         out.print(f"[bold {styles[severity]}]{severity} ({len(found)})[/]", markup=True)
         for diff in found:
             out.print(f"  {diff.area}: {diff.describe()}", markup=False)
-    verdict = (
-        "[green]identical[/green]: the Python layer matches the lock"
-        if report.identical
-        else "[red]DIFFERENT[/red]: the Python layer does not match the lock"
-    )
-    out.print(
-        f"{verdict} ({report.packages_checked} packages checked, "
-        f"{len(report.by_severity(WARNING))} warnings)",
-        markup=True,
-    )
+    verdict = ("[green]identical[/green]: the Python layer matches the lock" if report.identical
+               else "[red]DIFFERENT[/red]: the Python layer does not match the lock")
+    out.print(f"{verdict} ({report.packages_checked} packages checked, "
+              f"{len(report.by_severity(WARNING))} warnings)", markup=True)

@@ -68,7 +68,11 @@ def rebuild(
 
     rebuilder = get(target)
     lock = lockfile.load(lock_path)
-    notes = preflight(lock, target=target, python=python, force=force)
+    # The check should judge the interpreter the target will use (the venv target finds one of the locked
+    # version), not the one running envsnap: a target may say which through ``preflight_python``.
+    choose = getattr(rebuilder, "preflight_python", None)
+    check_python = choose(lock, python, offline=offline) if callable(choose) else python
+    notes = preflight(lock, target=target, python=check_python, force=force)
     with tempfile.TemporaryDirectory(prefix="envsnap-rebuild-") as tmp:
         bundle_dir = open_bundle(bundle, Path(tmp)).root if bundle is not None else None
         request = RebuildRequest(

@@ -280,6 +280,14 @@ class VenvRebuilder:
     name = "venv"
     description = "a virtual environment with exactly the locked Python packages"
 
+    def preflight_python(self, lock: Snapshot, python: str | None, *, offline: bool) -> str | None:
+        """The interpreter the rebuild will use, for the compatibility check (None when none is found yet:
+        planning then reports that clearly)."""
+        try:
+            return find_interpreter(lock, python, offline=offline)[0].path
+        except RebuildError:
+            return python
+
     def plan(self, request: RebuildRequest) -> Plan:
         lock = _bundle_lock(request)
         if request.offline and request.bundle_dir is None:
