@@ -162,7 +162,8 @@ def fetch_all(
     out = {}
     for pkg in pkgs:
         name = archive_name(pkg)
-        target = dest_dir / (pkg.sha256 or pkg.md5) / name if by_hash else dest_dir / name
+        # Absolute: the installers are given file:// URLs, and --bundle may be a relative path.
+        target = (dest_dir / (pkg.sha256 or pkg.md5) / name if by_hash else dest_dir / name).absolute()
         out[pkg.name] = fetch_archive(pkg, target, offline=offline, repair=repair)
     return out
 

@@ -66,19 +66,12 @@ def test_bundle_holds_every_conda_package_hash_checked(bundle: Path, conda_env: 
 
 
 def test_rebuild_offline_from_bundle_is_identical(
-    bundle: Path, locked: Path, cli: Callable[..., Any], tmp_path: Path
+    bundle: Path, locked: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prefix = tmp_path / "rebuilt"
+    monkeypatch.chdir(bundle.parent)  # relative paths, as typed by hand
     result = cli(
-        "rebuild",
-        bundle / "envsnap.lock",
-        "--target",
-        "conda",
-        "--prefix",
-        prefix,
-        "--bundle",
-        bundle,
-        "--offline",
+        "rebuild", "bundle/envsnap.lock", "--target", "conda", "--prefix", prefix, "--bundle", "bundle", "--offline"
     )
     assert result.code == 0, result
     assert "identical" in result.out
