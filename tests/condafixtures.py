@@ -1,12 +1,13 @@
 """A real, local conda channel built from hand-made packages, and environments created from it.
 
-No conda channel is reachable from the test machines, so the session builds one: every package is a real
-``.tar.bz2`` archive (``info/index.json``, ``info/paths.json``, ``info/files``), the channel is indexed by
+No conda channel is reachable from the test machines, so the session builds one: every package is a real conda
+archive (``info/index.json``, ``info/paths.json``, ``info/files``), the channel is indexed by
 ``rattler.index``, and environments are solved and installed by py-rattler from its ``file://`` URL.
 
 The packages:
 - ``libhello``: a shared library compiled with gcc (``lib/libhello.so.1``, soname set);
-- ``hello-tool``: an executable linked against it (rpath ``$ORIGIN/../lib``), depending on ``libhello``;
+- ``hello-tool``: an executable linked against it (rpath ``$ORIGIN/../lib``), depending on ``libhello``, written
+  in the ``.conda`` (v2) format;
 - ``tinyutil``: a noarch python package with a ``.dist-info`` whose INSTALLER says ``pip`` (conda-build
   recipes that run ``pip install .`` produce exactly that), so classification must use conda-meta ``files``;
 - ``python``: a stand-in for the interpreter. A real CPython conda package cannot be had offline, so this one
