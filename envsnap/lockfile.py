@@ -87,8 +87,6 @@ def _field_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
         # A field marked sparse in the model is left out at its default even in a table written in full.
         sparse = cls in _SPARSE or bool(f.metadata.get("sparse"))
         default: Any = _KEEP
-        # A whole record type is sparse, or one field is (``metadata={"sparse": True}``).
-        sparse = cls in _SPARSE or bool(f.metadata.get("sparse"))
         if sparse and f.default is not dataclasses.MISSING:
             default = f.default
         elif sparse and f.default_factory is not dataclasses.MISSING:
