@@ -82,9 +82,10 @@ _KEEP = object()  # marks a field that is always written
 @functools.cache
 def _field_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
     """(name, default) per field; the default is _KEEP where the field is always written."""
-    sparse = cls in _SPARSE
     out = []
     for f in dataclasses.fields(cls):
+        # A field marked sparse in the model is left out at its default even in a table written in full.
+        sparse = cls in _SPARSE or bool(f.metadata.get("sparse"))
         default: Any = _KEEP
         if sparse and f.default is not dataclasses.MISSING:
             default = f.default
