@@ -60,13 +60,12 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> Snapshot:
     what is unpinned.
     """
     try:
-        from .. import pin  # type: ignore[attr-defined]
+        from ..pin import pin
     except ImportError as exc:
         if required:
             raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.pin is missing)") from exc
         return snapshot
-    pinned: Snapshot = pin.pin(snapshot)
-    return pinned
+    return pin(snapshot).snapshot
 
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:
