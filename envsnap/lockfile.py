@@ -112,9 +112,16 @@ def seal(snapshot: Snapshot) -> Snapshot:
     return dataclasses.replace(snapshot, envsnap=dataclasses.replace(snapshot.envsnap, content_digest=digest))
 
 
+def sealed_document(snapshot: Snapshot) -> dict[str, Any]:
+    """The plain-data form with its content digest filled in (``to_dict(seal(s))``, converting once)."""
+    data: dict[str, Any] = to_dict(snapshot)
+    data["envsnap"]["content_digest"] = canonical_digest(data)
+    return data
+
+
 def dumps(snapshot: Snapshot) -> str:
     """The TOML text of a snapshot, sealed with its content digest. Same snapshot -> same bytes."""
-    return tomli_w.dumps(to_dict(seal(snapshot)))
+    return tomli_w.dumps(sealed_document(snapshot))
 
 
 def dump(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME) -> Path:

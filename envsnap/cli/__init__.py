@@ -23,28 +23,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"envsnap: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only that command's module is imported (start-up cost of one)."""
     parser = _Parser(prog="envsnap", description="Capture, check and rebuild ML environments exactly.")
     parser.add_argument("--version", action="version", version=f"envsnap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in command_modules():
+    for module in command_modules(command):
         module.register(sub)
     return parser
 
 
-def command_modules() -> list[ModuleType]:
-    modules = [
-        import_module(f"{__name__}.{info.name}")
-        for info in pkgutil.iter_modules(__path__)
-        if not info.name.startswith("_")
-    ]
+def command_modules(command: str | None = None) -> list[ModuleType]:
+    """The command modules (``import_`` holds the command ``import``); only ``command``'s when it names one."""
+    names = {i.name.rstrip("_"): i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_")}
+    wanted = [names[command]] if command in names else sorted(names.values())
+    modules = [import_module(f"{__name__}.{name}") for name in wanted]
     return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(command)
+    args = parser.parse_args(args_list)
     try:
         return int(args.func(args))
     except EnvsnapError as exc:

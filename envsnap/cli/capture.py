@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         lockfile.dump(snapshot, args.output)
     if args.json:
-        _output.print_json(lockfile.to_dict(lockfile.seal(snapshot)))
+        _output.print_json(lockfile.sealed_document(snapshot))
     deep = [f"--deep: imported {k.split(':', 1)[1]} in {v:.2f} s" for k, v in sorted(timings.items())
             if k.startswith("deep:")]
     if args.output == "-":

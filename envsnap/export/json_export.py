@@ -10,7 +10,7 @@ from .interface import Exporter
 
 
 def render(snapshot: Snapshot) -> dict[str, bytes]:
-    data = lockfile.to_dict(lockfile.seal(snapshot))
+    data = lockfile.sealed_document(snapshot)
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     return {"envsnap.lock.json": text.encode("utf-8")}
 

@@ -41,19 +41,30 @@ class InstalledPackage:
 # ------------------------------------------------------------------------------------------ parsers
 
 
+_DPKG_FIELD = re.compile(r"^(Package|Status|Version|Architecture): *(.*?) *$", re.MULTILINE)
+
+
 def parse_dpkg_status(text: str) -> list[InstalledPackage]:
-    """Installed packages from ``/var/lib/dpkg/status`` (stanzas separated by blank lines)."""
+    """Installed packages from ``/var/lib/dpkg/status`` (stanzas separated by blank lines).
+
+    One regular-expression pass over the whole file (it has tens of thousands of lines, most of them
+    descriptions); each ``Package:`` field starts a new stanza.
+    """
     out = []
-    for stanza in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
-        for line in stanza.splitlines():
-            if line[:1] in (" ", "\t") or ":" not in line:
-                continue
-            key, value = line.split(":", 1)
-            fields[key.strip()] = value.strip()
+    fields: dict[str, str] = {}
+
+    def flush() -> None:
         status = fields.get("Status", "").split()
         if fields.get("Package") and len(status) == 3 and status[2] == "installed":
             out.append(InstalledPackage(fields["Package"], fields.get("Version", ""), fields.get("Architecture", "")))
+
+    for match in _DPKG_FIELD.finditer(text):
+        key, value = match.group(1), match.group(2)
+        if key == "Package":
+            flush()
+            fields = {}
+        fields.setdefault(key, value)
+    flush()
     return out
 
 
