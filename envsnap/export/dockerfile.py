@@ -1,0 +1,34 @@
+"""``envsnap export LOCK --format dockerfile -o DIR``: the docker rebuild's build context, from the lock alone.
+
+The same files ``envsnap rebuild --target docker --dry-run`` plans, with the table's default base image
+(pinned by tag: an exporter does not ask an engine for digests). ``wheels/`` and ``tool/`` carry a README
+saying what to put there; ``envsnap rebuild --target docker`` fills them from a bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .. import lockfile
+from ..errors import EnvsnapError
+from ..model import Snapshot
+from ..rebuild import docker
+from .interface import ExportError, Exporter
+
+
+def render(snapshot: Snapshot) -> Mapping[str, bytes]:
+    sealed = snapshot if snapshot.envsnap.content_digest else lockfile.seal(snapshot)
+    try:
+        spec = docker.make_spec(sealed, docker.DockerOptions())
+    except EnvsnapError as exc:
+        raise ExportError(f"cannot export a Dockerfile: {exc}") from exc
+    return docker.render_context(spec, lockfile.dumps(sealed).encode())
+
+
+EXPORTER = Exporter(
+    name="dockerfile",
+    description="a Docker build context: Dockerfile, lock, hashed requirements (wheels come from a bundle)",
+    filename="envsnap-docker",
+    render=render,
+    directory=True,
+)
