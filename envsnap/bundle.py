@@ -372,12 +372,12 @@ def _bundle_one(
         dest = root / WHEELS / art.filename
         if dest.is_file() and sha256_file(dest) == art.sha256:
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "present", art.rebuilt)
-        if art.rebuilt:
+        if art.rebuilt and not cached_path(pinner.cache_dir, art.sha256, art.filename).is_file():
             pkg = dataclasses.replace(pkg, artifact=None)  # its wheel is gone: build it again below
         else:
-            _fetch_wheel(art, dest, pinner, opts)
+            fetch_wheel(art, dest, pinner, offline=opts.offline)
             say(f"fetched {art.filename}")
-            return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched")
+            return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched", art.rebuilt)
     if opts.offline:
         raise BundleError(f"{pkg.name} {pkg.version}: no wheel in the bundle and --offline forbids building one")
     with tempfile.TemporaryDirectory(prefix=".build-", dir=root) as tmp:
@@ -387,16 +387,23 @@ def _bundle_one(
         built = _check_built(wheel, pkg)
         dest = root / WHEELS / built.name
         shutil.move(str(built), dest)
-    artifact = Artifact(filename=dest.name, url=origin, sha256=sha256_file(dest), size=dest.stat().st_size,
+    sha = sha256_file(dest)
+    # Kept in the download cache too, so another bundle of the same lock needs no build.
+    cached = cached_path(pinner.cache_dir, sha, dest.name)
+    if not cached.is_file():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(dest, cached)
+    artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size,
                         rebuilt=True)
     say(f"built {dest.name} from {origin}")
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
 
 
-def _fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, opts: BundleOptions) -> None:
+def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> None:
+    """Copy a pinned wheel to ``dest`` from the download cache, downloading it first if needed."""
     cached = cached_path(pinner.cache_dir, art.sha256, art.filename)
     if not cached.is_file():
-        if opts.offline:
+        if offline:
             raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
         cached, _sha = pinner.fetch(IndexFile(filename=art.filename, url=art.url, sha256=art.sha256))
     if sha256_file(cached) != art.sha256:

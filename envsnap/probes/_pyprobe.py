@@ -18,7 +18,8 @@ import sysconfig
 _NAME_RE = re.compile(r"[-_.]+")
 # Files an installer writes or rewrites: not part of what the wheel carries.
 _INSTALLER_FILES = frozenset(
-    ["INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "RECORD.jws", "RECORD.p7s", "uv_cache.json"]
+    ["INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "RECORD.jws", "RECORD.p7s", "uv_cache.json",
+     "uv_build.json"]
 )
 _SO_RE = re.compile(r"\.so(\.[0-9]+)*$")
 

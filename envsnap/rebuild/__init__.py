@@ -7,13 +7,19 @@ A target is a module here exposing ``REBUILDER`` (see ``interface.py``): add a m
 
 from __future__ import annotations
 
+import os
 import pkgutil
+import tempfile
+from collections.abc import Mapping
 from importlib import import_module
+from pathlib import Path
 
+from .. import lockfile
 from ..errors import RebuildError
-from .interface import Plan, PlanItem, RebuildRequest, RebuildResult, Rebuilder
+from ._preflight import preflight
+from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult, Rebuilder
 
-__all__ = ["Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "get", "rebuilders"]
+__all__ = ["Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "get", "rebuild", "rebuilders"]
 
 
 def rebuilders() -> dict[str, Rebuilder]:
@@ -33,3 +39,36 @@ def get(name: str) -> Rebuilder:
     if name not in table:
         raise RebuildError(f"unknown rebuild target {name!r} (known: {', '.join(table) or 'none'})")
     return table[name]
+
+
+def rebuild(
+    lock_path: str | os.PathLike[str],
+    *,
+    target: str,
+    dest: str | os.PathLike[str],
+    bundle: str | os.PathLike[str] | None = None,
+    python: str | None = None,
+    offline: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    options: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Plan | RebuildResult:
+    """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
+
+    ``bundle`` is a bundle directory or archive (unpacked, safely, into a temporary folder for the rebuild).
+    """
+    from ..bundle import open_bundle
+
+    rebuilder = get(target)
+    lock = lockfile.load(lock_path)
+    notes = preflight(lock, target=target, python=python, force=force)
+    with tempfile.TemporaryDirectory(prefix="envsnap-rebuild-") as tmp:
+        bundle_dir = open_bundle(bundle, Path(tmp)).root if bundle is not None else None
+        request = RebuildRequest(lock=lock, lock_path=Path(lock_path), dest=Path(dest), target=target,
+                                 bundle_dir=bundle_dir, python=python, offline=offline, preflight_notes=notes,
+                                 options=dict(options or {}))
+        plan = rebuilder.plan(request)
+        if dry_run:
+            return plan
+        return rebuilder.execute(plan, request, progress)

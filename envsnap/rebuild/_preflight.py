@@ -6,6 +6,12 @@ from ..errors import RebuildError
 from ..model import Snapshot
 
 
+class PreflightError(RebuildError):
+    """The host failed the compatibility check (the same exit code as ``envsnap check``'s "incompatible")."""
+
+    exit_code = 3
+
+
 def preflight(lock: Snapshot, *, target: str, python: str | None, force: bool) -> tuple[str, ...]:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan.
 
@@ -21,7 +27,7 @@ def preflight(lock: Snapshot, *, target: str, python: str | None, force: bool) -
         return ("compatibility check passed",)
     summary = "; ".join(problems) or "the host cannot run this lock"
     if not force:
-        raise RebuildError(f"compatibility check failed: {summary} (run `envsnap check` for details, "
+        raise PreflightError(f"compatibility check failed: {summary} (run `envsnap check` for details, "
                            "or pass --force to rebuild anyway)")
     return (f"compatibility check FAILED and was overridden with --force: {summary}",)
 

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import lockfile
+from ..bundle import BundleOptions, describe_entries, make_bundle
+from ..probes.project import find_root
+from . import _output
+
+ORDER = 40
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("bundle", help="a self-contained wheelhouse + lock that rebuilds offline",
+                       description="Write a bundle: the lock, every pinned wheel (downloaded and hash-checked, or "
+                       "built from VCS/local/sdist sources and flagged rebuilt), requirements.txt with hashes, a "
+                       "README and SHA256SUMS. Re-running on an existing bundle fetches only what is missing.")
+    p.add_argument("lock", metavar="LOCK", help="the lockfile (pinned or not: unpinned packages are pinned now)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR|FILE.tar.gz", help="the bundle to write")
+    p.add_argument("--project", metavar="DIR", help="what {project} means in recorded local directory URLs "
+                   "(default: the git work tree around the working directory)")
+    p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
+    p.add_argument("--cache-dir", metavar="DIR", help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)")
+    p.add_argument("--offline", action="store_true", help="use only the download cache; fail on anything missing")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    lock = lockfile.load(args.lock)
+    project = Path(args.project) if args.project else (Path(r) if (r := find_root(".")) else None)
+    err = _output.stderr()
+    options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,
+                            python=args.python, offline=args.offline)
+    result = make_bundle(lock, Path(args.output), options, progress=lambda line: err.print(f"  {line}"))
+    counts = describe_entries(result.entries)
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    err.print(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s")
+    return 0

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import argparse
+
+from .. import lockfile
+from ..diff import DiffReport, diff, to_json
+from . import _output
+
+ORDER = 55
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("diff", help="compare two lockfiles, most consequential change first",
+                       description="Added, removed and changed packages with the kind of change (major, minor, "
+                       "patch, local label, build, source), and changes in driver, CUDA, cuDNN, GPUs, Python, OS "
+                       "and system libraries. Exit 0 when the locks describe the same environment, 1 when not.")
+    p.add_argument("a", metavar="A", help="the old lockfile")
+    p.add_argument("b", metavar="B", help="the new lockfile")
+    p.add_argument("--json", action="store_true", help="the changes as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = diff(lockfile.load(args.a), lockfile.load(args.b))
+    if args.json:
+        _output.print_json(to_json(report))
+    else:
+        print_report(report)
+    return 0 if report.identical else 1
+
+
+def print_report(report: DiffReport) -> None:
+    out = _output.stdout()
+    if report.identical:
+        out.print("no differences")
+        return
+    width = max(len(c.area) for c in report.changes)
+    for change in report.changes:
+        out.print(f"{change.area:<{width}}  {change.describe()}", markup=False)
+    summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
+    out.print(f"{len(report.changes)} changes: {summary}")

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import argparse
+
+from ..rebuild import Plan, rebuild, rebuilders
+from . import _output
+from .verify import exit_code, print_report
+
+ORDER = 45
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    targets = ", ".join(rebuilders()) or "none"
+    p = sub.add_parser("rebuild", help="rebuild the locked environment (venv, docker, conda)",
+                       description="Run the compatibility check, plan the rebuild, carry it out with exactly the "
+                       "locked artifacts (hash-checked, no resolution), then verify the result. "
+                       f"Targets available: {targets}.")
+    p.add_argument("lock", metavar="LOCK", help="the lockfile")
+    p.add_argument("--target", default="venv", help="what to build: venv, docker or conda (default: venv)")
+    p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
+    p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")
+    p.add_argument("--dest", default="env", metavar="PATH", help="where to build (default: %(default)s)")
+    p.add_argument("--python", metavar="PATH", help="the interpreter to build with "
+                   "(default: the locked version found on PATH, or uv-managed)")
+    p.add_argument("--force", action="store_true", help="rebuild even when the compatibility check fails "
+                   "(the override is recorded in the plan)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a target-specific setting (e.g. tag=NAME for docker); repeatable")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = dict(item.partition("=")[::2] for item in args.option)
+    err = _output.stderr()
+    outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
+                      offline=args.offline, force=args.force, dry_run=args.dry_run, options=options,
+                      progress=lambda line: err.print(f"[dim]{line}[/dim]", markup=True))
+    if isinstance(outcome, Plan):
+        print(outcome.describe(), end="")
+        return 0
+    for note in outcome.notes:
+        err.print(f"note: {note}", markup=False)
+    err.print(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s")
+    if outcome.verify is None:
+        return 0
+    print_report(outcome.verify)
+    return exit_code(outcome.verify)

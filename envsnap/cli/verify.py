@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import argparse
+
+from .. import lockfile
+from ..verify import INFO, MISMATCH, WARNING, VerifyReport, verify
+from . import _output
+
+ORDER = 50
+EXIT_IDENTICAL = 0
+EXIT_MISMATCH = 1
+EXIT_WARNINGS = 3  # only with --strict
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("verify", help="is this environment still the locked one?",
+                       description="Capture an environment and compare it with the lock: every Python package "
+                       "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
+                       "and the GPU stack. Exit 0 when the Python layer is identical, 1 when it is not.")
+    p.add_argument("lock", metavar="LOCK", help="the lockfile")
+    p.add_argument("--python", metavar="PATH", help="the environment's interpreter (default: the running one)")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.add_argument("--strict", action="store_true", help="exit 3 when there are warnings (and no mismatch)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = verify(args.lock, args.python)
+    if args.json:
+        _output.print_json(lockfile.to_dict(report) | {"identical": report.identical})
+    else:
+        print_report(report)
+    return exit_code(report, strict=args.strict)
+
+
+def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
+    if report.python_mismatch:
+        return EXIT_MISMATCH
+    if strict and report.by_severity(WARNING):
+        return EXIT_WARNINGS
+    return EXIT_IDENTICAL
+
+
+def print_report(report: VerifyReport) -> None:
+    out = _output.stdout()
+    styles = {MISMATCH: "red", WARNING: "yellow", INFO: "dim"}
+    for severity in (MISMATCH, WARNING, INFO):
+        found = report.by_severity(severity)
+        if not found:
+            continue
+        out.print(f"[bold {styles[severity]}]{severity} ({len(found)})[/]", markup=True)
+        for diff in found:
+            out.print(f"  {diff.area}: {diff.describe()}", markup=False)
+    verdict = ("[green]identical[/green]: the Python layer matches the lock" if report.identical
+               else "[red]DIFFERENT[/red]: the Python layer does not match the lock")
+    out.print(f"{verdict} ({report.packages_checked} packages checked, "
+              f"{len(report.by_severity(WARNING))} warnings)", markup=True)

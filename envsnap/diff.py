@@ -1,0 +1,257 @@
+"""``envsnap diff A B``: two lockfiles side by side, most consequential change first.
+
+Python (and conda) packages are added, removed or changed; a change has a kind:
+
+- ``major`` / ``minor`` / ``patch``: the first differing component of the release (pre-, post- and dev-
+  releases of the same release count as ``patch``);
+- ``local``: only the local label differs (``2.1.0+cu121`` -> ``2.1.0+cu124``: another build variant, often
+  another CUDA);
+- ``build``: the same version with other files (wheel tag or RECORD digest; conda: build string);
+- ``source``: the same version from elsewhere (index -> VCS commit, another commit, a local directory).
+
+Around them: the NVIDIA driver, CUDA runtime / cuDNN / NCCL, GPUs, framework builds, Python, OS, libc and the
+system libraries and packages. Each change has a weight; the report is sorted by it, heaviest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from packaging.version import InvalidVersion, Version
+
+from .model import CondaPackage, PythonPackage, Snapshot
+
+# How much a kind of change is likely to alter behaviour; higher comes first.
+_PACKAGE_WEIGHT = {"major": 60, "local": 58, "removed": 55, "added": 54, "minor": 50, "source": 45,
+                   "patch": 30, "version": 40, "build": 20}
+
+
+@dataclass(frozen=True)
+class Change:
+    area: str  # gpu | cuda | framework | python | interpreter | platform | libc | conda | system | hardware
+    subject: str
+    change: str  # added | removed | changed
+    kind: str  # major | minor | patch | local | build | source | version | value
+    old: str = ""
+    new: str = ""
+    weight: int = 0
+    note: str = ""  # e.g. "downgrade"
+
+    def describe(self) -> str:
+        if self.change == "added":
+            return f"{self.subject} {self.new} added"
+        if self.change == "removed":
+            return f"{self.subject} {self.old} removed"
+        note = f", {self.note}" if self.note else ""
+        return f"{self.subject}: {self.old or '(none)'} -> {self.new or '(none)'} ({self.kind}{note})"
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    a: str  # content digests of the two locks
+    b: str
+    changes: tuple[Change, ...]
+
+    @property
+    def identical(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.changes:
+            out[c.kind if c.change == "changed" else c.change] = out.get(
+                c.kind if c.change == "changed" else c.change, 0) + 1
+        return dict(sorted(out.items()))
+
+
+def version_change(old: str, new: str) -> tuple[str, str]:
+    """(kind, direction) of a version change: kind major/minor/patch/local/version, direction upgrade/downgrade."""
+    try:
+        a, b = Version(old), Version(new)
+    except InvalidVersion:
+        return "version", ""
+    direction = "upgrade" if b > a else ("downgrade" if b < a else "")
+    ra, rb = a.release + (0,) * 3, b.release + (0,) * 3
+    if a.epoch != b.epoch or ra[0] != rb[0]:
+        return "major", direction
+    if ra[1] != rb[1]:
+        return "minor", direction
+    if a.public != b.public:
+        return "patch", direction
+    if a.local != b.local:
+        return "local", ""
+    return "version", direction
+
+
+def diff(a: Snapshot, b: Snapshot) -> DiffReport:
+    changes = [
+        *_stack(a, b),
+        *_interpreter(a, b),
+        *_platform(a, b),
+        *python_packages(a.python.packages, b.python.packages),
+        *conda_packages(a.conda.packages if a.conda else (), b.conda.packages if b.conda else ()),
+        *_system(a, b),
+        *_hardware(a, b),
+    ]
+    changes.sort(key=lambda c: (-c.weight, c.area, c.subject))
+    return DiffReport(a.envsnap.content_digest, b.envsnap.content_digest, tuple(changes))
+
+
+def _value(area: str, subject: str, old: str, new: str, weight: int, kind: str = "value") -> list[Change]:
+    if old == new:
+        return []
+    if not old:
+        return [Change(area, subject, "added", kind, "", new, weight)]
+    if not new:
+        return [Change(area, subject, "removed", kind, old, "", weight)]
+    if kind == "version":
+        vkind, direction = version_change(old, new)
+        return [Change(area, subject, "changed", vkind, old, new, weight, direction)]
+    return [Change(area, subject, "changed", kind, old, new, weight)]
+
+
+def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
+    out: list[Change] = []
+    na, nb = a.nvidia, b.nvidia
+    out += _value("gpu", "NVIDIA driver", na.driver_version if na else "", nb.driver_version if nb else "", 90,
+                  "version")
+    out += _value("gpu", "driver CUDA", na.cuda_driver_version if na else "", nb.cuda_driver_version if nb else "",
+                  89, "version")
+    ca, cb = a.cuda, b.cuda
+    for what, label, weight in (("runtime", "CUDA runtime", 95), ("cudnn", "cuDNN", 85), ("nccl", "NCCL", 80),
+                                ("cublas", "cuBLAS", 70)):
+        out += _value("cuda", label, getattr(ca, f"{what}_version") if ca else "",
+                      getattr(cb, f"{what}_version") if cb else "", weight, "version")
+    ga = ", ".join(f"{g.name} (sm {g.compute_capability})" for g in a.hardware.gpus)
+    gb = ", ".join(f"{g.name} (sm {g.compute_capability})" for g in b.hardware.gpus)
+    out += _value("gpu", "GPUs", ga, gb, 88)
+    for name in sorted(set(a.frameworks) | set(b.frameworks)):
+        fa, fb = a.frameworks.get(name), b.frameworks.get(name)
+        out += _value("framework", f"{name} CUDA build", fa.cuda_version if fa else "",
+                      fb.cuda_version if fb else "", 92, "version")
+        out += _value("framework", f"{name} arch list", " ".join(fa.arch_list) if fa else "",
+                      " ".join(fb.arch_list) if fb else "", 87)
+    return out
+
+
+def _interpreter(a: Snapshot, b: Snapshot) -> list[Change]:
+    pa, pb = a.python, b.python
+    out = _value("interpreter", "Python", f"{pa.implementation} {pa.version}".strip(),
+                 f"{pb.implementation} {pb.version}".strip(), 0)
+    if out:
+        kind, direction = version_change(pa.version, pb.version) if pa.implementation == pb.implementation \
+            else ("major", "")
+        weight = {"major": 100, "minor": 100, "patch": 40}.get(kind, 60)
+        out = [Change("interpreter", "Python", "changed", kind, out[0].old, out[0].new, weight, direction)]
+    out += _value("interpreter", "ABI", pa.abi, pb.abi, 99)
+    out += _value("interpreter", "environment kind", pa.kind, pb.kind, 15)
+    return out
+
+
+def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
+    x, y = a.platform, b.platform
+    return [
+        *_value("platform", "machine", x.machine, y.machine, 100),
+        *_value("platform", "OS", f"{x.os_id} {x.os_version}".strip(), f"{y.os_id} {y.os_version}".strip(), 72),
+        *_value("libc", x.libc or y.libc or "libc", x.libc_version, y.libc_version, 75, "version"),
+        *_value("platform", "kernel", x.kernel, y.kernel, 10),
+    ]
+
+
+def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) -> list[Change]:
+    a = {p.name: p for p in old}
+    b = {p.name: p for p in new}
+    out = [Change("python", n, "removed", "removed", a[n].version, "", _PACKAGE_WEIGHT["removed"])
+           for n in sorted(set(a) - set(b))]
+    out += [Change("python", n, "added", "added", "", b[n].version, _PACKAGE_WEIGHT["added"])
+            for n in sorted(set(b) - set(a))]
+    for name in sorted(set(a) & set(b)):
+        change = _package_change(a[name], b[name])
+        if change is not None:
+            out.append(change)
+    return out
+
+
+def _package_change(x: PythonPackage, y: PythonPackage) -> Change | None:
+    if x.version != y.version:
+        kind, direction = version_change(x.version, y.version)
+        return Change("python", x.name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind], direction)
+    sa, sb = _source(x), _source(y)
+    if sa != sb:
+        return Change("python", x.name, "changed", "source", sa, sb, _PACKAGE_WEIGHT["source"])
+    if set(x.wheel_tags) != set(y.wheel_tags):
+        return Change("python", x.name, "changed", "build", ", ".join(x.wheel_tags), ", ".join(y.wheel_tags),
+                      _PACKAGE_WEIGHT["build"], "wheel tag")
+    if x.record_digest and y.record_digest and x.record_digest != y.record_digest:
+        return Change("python", x.name, "changed", "build", x.record_digest[:19], y.record_digest[:19],
+                      _PACKAGE_WEIGHT["build"], "other files (RECORD digest)")
+    return None
+
+
+def _source(p: PythonPackage) -> str:
+    s = p.source
+    if s.kind == "vcs":
+        return f"{s.vcs}+{s.url}@{s.commit_id}"
+    if s.kind == "directory":
+        return ("editable " if s.editable else "") + s.url
+    if s.kind == "archive":
+        return s.url
+    return "index"
+
+
+def conda_packages(old: Iterable[CondaPackage], new: Iterable[CondaPackage]) -> list[Change]:
+    a = {p.name: p for p in old}
+    b = {p.name: p for p in new}
+    out = [Change("conda", n, "removed", "removed", a[n].version, "", _PACKAGE_WEIGHT["removed"] - 5)
+           for n in sorted(set(a) - set(b))]
+    out += [Change("conda", n, "added", "added", "", b[n].version, _PACKAGE_WEIGHT["added"] - 5)
+            for n in sorted(set(b) - set(a))]
+    for name in sorted(set(a) & set(b)):
+        x, y = a[name], b[name]
+        if x.version != y.version:
+            kind, direction = version_change(x.version, y.version)
+            out.append(Change("conda", name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind] - 5,
+                              direction))
+        elif x.build != y.build or (x.sha256 and y.sha256 and x.sha256 != y.sha256):
+            out.append(Change("conda", name, "changed", "build", f"{x.version}={x.build}",
+                              f"{y.version}={y.build}", _PACKAGE_WEIGHT["build"]))
+        elif x.channel != y.channel:
+            out.append(Change("conda", name, "changed", "source", x.channel, y.channel, _PACKAGE_WEIGHT["source"]))
+    return out
+
+
+def _system(a: Snapshot, b: Snapshot) -> list[Change]:
+    out: list[Change] = []
+    libs_a = {lib.soname: lib for lib in a.system.libraries}
+    libs_b = {lib.soname: lib for lib in b.system.libraries}
+    for soname in sorted(set(libs_a) ^ set(libs_b)):
+        gone = soname in libs_a
+        out.append(Change("system", soname, "removed" if gone else "added", "library",
+                          soname if gone else "", "" if gone else soname, 35))
+    pa = {(p.name, p.arch): p for p in a.system.packages}
+    pb = {(p.name, p.arch): p for p in b.system.packages}
+    for key in sorted(set(pa) | set(pb)):
+        x, y = pa.get(key), pb.get(key)
+        needed = bool((x and x.needed_by) or (y and y.needed_by))
+        weight = 34 if needed else 8
+        name = key[0] + (f":{key[1]}" if key[1] else "")
+        out += _value("system", name, x.version if x else "", y.version if y else "", weight, "version")
+    return out
+
+
+def _hardware(a: Snapshot, b: Snapshot) -> list[Change]:
+    x, y = a.hardware, b.hardware
+    out = _value("hardware", "CPU", x.cpu.model, y.cpu.model, 6)
+    lost = sorted(set(x.cpu.flags) - set(y.cpu.flags))
+    if lost:
+        out.append(Change("hardware", "CPU flags", "removed", "value", " ".join(lost), "", 65,
+                          "instruction sets no longer available"))
+    return out
+
+
+def to_json(report: DiffReport) -> Mapping[str, object]:
+    from . import lockfile
+
+    return {"a": report.a, "b": report.b, "identical": report.identical, "counts": report.counts(),
+            "changes": [lockfile.to_dict(c) for c in report.changes]}

@@ -1,0 +1,345 @@
+"""``envsnap rebuild --target venv``: the locked Python layer in a fresh virtual environment.
+
+Exactly the locked set, no resolution: every wheel's sha256 is checked against the lock before anything is
+installed, then the installer runs with ``--require-hashes --no-deps --no-index --find-links`` on the bundle's
+wheels (uv when available, else pip), isolated from the user's pip/uv configuration. The venv is built in a
+hidden folder beside ``--dest`` and moved into place only when complete, so a failure leaves nothing behind.
+
+``install_python_layer`` is the reusable half: the conda target calls it to put the pip layer into a prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import _runner, _tools
+from ..bundle import Bundle, fetch_wheel, python_packages, requirements_text, sha256_file
+from ..errors import BundleError, PinError, RebuildError
+from ..model import PythonPackage, Snapshot
+from ..pin import Pinner, default_cache_dir, read_pip_config
+from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+
+INSTALL_TIMEOUT = 1800.0
+VENV_TIMEOUT = 300.0
+_VERSION_CODE = "import platform, sys; print(platform.python_version(), sys.implementation.name)"
+
+
+# --------------------------------------------------------------------------------------- interpreter
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: str
+    version: str
+    how: str  # "--python" | "PATH" | "uv-managed"
+
+
+def interpreter_version(exe: str) -> tuple[str, str] | None:
+    res = _runner.run([exe, "-I", "-c", _VERSION_CODE], timeout=30)
+    if not res.ok or len(res.stdout.split()) != 2:
+        return None
+    version, implementation = res.stdout.split()
+    return version, implementation
+
+
+def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tuple[Interpreter, list[str]]:
+    """An interpreter of the locked version: ``--python``, else on PATH, else uv-managed. Also notes."""
+    want = lock.python.version
+    impl = lock.python.implementation or "cpython"
+    minor = ".".join(want.split(".")[:2])
+    if python:
+        exe = shutil.which(python) or python
+        found = interpreter_version(exe)
+        if found is None:
+            raise RebuildError(f"--python {python}: not a working Python interpreter")
+        if found[1] != impl or found[0].split(".")[:2] != want.split(".")[:2]:
+            raise RebuildError(f"--python {python} is {found[1]} {found[0]}; the lock needs {impl} {want}")
+        notes = [] if found[0] == want else [f"interpreter {found[0]} differs from the locked {want} "
+                                             "in the patch release"]
+        return Interpreter(str(Path(exe).absolute()), found[0], "--python"), notes
+    near: Interpreter | None = None
+    for name in (f"python{minor}", f"python{want.split('.')[0]}", "python"):
+        exe = shutil.which(name)
+        if exe is None:
+            continue
+        found = interpreter_version(exe)
+        if found is None or found[1] != impl:
+            continue
+        if found[0] == want:
+            return Interpreter(exe, found[0], "PATH"), []
+        if near is None and found[0].split(".")[:2] == want.split(".")[:2]:
+            near = Interpreter(exe, found[0], "PATH")
+    managed = _uv_python(want, offline=offline) if impl == "cpython" else None
+    if managed is not None:
+        return managed, []
+    if near is not None:
+        return near, [f"no Python {want} found; using {near.version} from {near.path} (same minor release)"]
+    hint = "" if offline else " (and uv could not provide it)"
+    raise RebuildError(f"no Python {want} interpreter found on PATH{hint}; name one with --python")
+
+
+def _uv_python(version: str, *, offline: bool) -> Interpreter | None:
+    uv = _tools.uv()
+    if uv is None:
+        return None
+    res = _runner.run([uv, "python", "find", "--no-project", version], timeout=60)
+    if not res.ok and not offline:
+        install = _runner.run([uv, "python", "install", version], timeout=600)
+        if install.ok:
+            res = _runner.run([uv, "python", "find", "--no-project", version], timeout=60)
+    if not res.ok or not res.stdout.strip():
+        return None
+    exe = res.stdout.strip().splitlines()[-1]
+    found = interpreter_version(exe)
+    if found is None or found[0] != version:
+        return None
+    return Interpreter(exe, found[0], "uv-managed")
+
+
+# ------------------------------------------------------------------------------------------- installing
+
+
+def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for installers: none of the user's pip/uv settings (indexes, constraints) apply."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                "PIP_NO_INPUT": "1"})
+    env.update(extra or {})
+    return env
+
+
+def installer_name() -> str:
+    return "uv" if _tools.uv() else "pip"
+
+
+def _checked_wheels(packages: list[PythonPackage], bundle: Bundle, *, offline: bool, spill: Path) -> list[Path]:
+    """Every package's wheel, sha256-checked against the lock. Missing ones are fetched unless offline."""
+    wheels = []
+    pinner: Pinner | None = None
+    for pkg in packages:
+        try:
+            wheels.append(bundle.check_wheel(pkg))
+            continue
+        except BundleError as exc:
+            locked = bundle.lock.package(pkg.name)
+            art = locked.artifact if locked is not None else None
+            missing = art is not None and not (bundle.wheels_dir / art.filename).exists()
+            if not missing or offline or art is None or art.rebuilt:
+                if missing and offline:
+                    raise RebuildError(f"{exc}; --offline: nothing may be downloaded "
+                                       "(re-run `envsnap bundle` to complete the bundle)") from None
+                raise RebuildError(str(exc)) from None
+        pinner = pinner or Pinner(read_pip_config(), default_cache_dir())
+        try:
+            path = spill / art.filename
+            fetch_wheel(art, path, pinner, offline=False)
+        except (BundleError, PinError) as exc:
+            raise RebuildError(f"{art.filename}: missing from the bundle and could not be fetched: {exc}") from None
+        wheels.append(path)
+    return wheels
+
+
+def install_python_layer(
+    python_exe: str | os.PathLike[str],
+    lock: Snapshot,
+    bundle_dir: str | os.PathLike[str],
+    *,
+    offline: bool,
+    progress: Progress | None = None,
+) -> str:
+    """Install the lock's Python packages (all but conda's) from a bundle into ``python_exe``'s environment.
+
+    Hash-checked, ``--no-deps``, ``--no-index``: nothing is resolved and nothing outside the bundle is used
+    (a wheel missing from the bundle is downloaded from its pinned URL unless ``offline``). Returns the
+    installer used ("uv" or "pip"). Raises ``RebuildError`` naming the file on a hash mismatch.
+    """
+    say = progress or (lambda _line: None)
+    bundle = Bundle(bundle_dir)
+    packages = python_packages(bundle.lock)
+    wanted = {p.name for p in python_packages(lock)}
+    packages = [p for p in packages if p.name in wanted]
+    if not packages:
+        return "none"
+    with tempfile.TemporaryDirectory(prefix="envsnap-install-") as tmp:
+        spill = Path(tmp) / "fetched"
+        spill.mkdir()
+        say(f"checking {len(packages)} wheels against the lock's sha256")
+        wheels = _checked_wheels(packages, bundle, offline=offline, spill=spill)
+        requirements = Path(tmp) / "requirements.txt"
+        requirements.write_text(requirements_text(_only(bundle.lock, {p.name for p in packages})), "utf-8")
+        links = sorted({str(w.parent) for w in wheels})
+        uv = _tools.uv()
+        find_links = [arg for d in links for arg in ("--find-links", d)]
+        if uv:
+            tool = "uv"
+            args = [uv, "pip", "install", "--python", str(python_exe), "--no-deps", "--no-index", *find_links,
+                    "--require-hashes", "--no-build", "--quiet", "-r", str(requirements)]
+            if offline:
+                args.insert(3, "--offline")
+        else:
+            tool = "pip"
+            args = [sys.executable, "-m", "pip", "--python", str(python_exe), "install", "--no-deps",
+                    "--no-index", *find_links, "--require-hashes", "--only-binary", ":all:", "--no-compile",
+                    "--quiet", "-r", str(requirements)]
+        say(f"installing {len(packages)} wheels with {tool}")
+        res = _runner.run(args, timeout=INSTALL_TIMEOUT, env=isolated_env())
+        if not res.ok:
+            raise RebuildError(f"{tool} could not install the locked wheels: {_installer_error(res.stderr)}")
+    return tool
+
+
+def _only(lock: Snapshot, names: set[str]) -> Snapshot:
+    from dataclasses import replace
+
+    kept = tuple(p for p in lock.python.packages if p.name in names)
+    return replace(lock, python=replace(lock.python, packages=kept))
+
+
+def _installer_error(stderr: str) -> str:
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in stderr.splitlines()]
+    lines = [line for line in lines if line]
+    for i, line in enumerate(lines):
+        if "hash" in line.lower():
+            return " ".join(lines[i:i + 4])
+    return " ".join(lines[-3:]) or "no output"
+
+
+# ------------------------------------------------------------------------------------------ rebuilder
+
+
+def _bundle_lock(request: RebuildRequest) -> Snapshot:
+    """The lock to install from: the bundle's (it carries every artifact), checked against the user's."""
+    if request.bundle_dir is None:
+        return request.lock
+    bundled = Bundle(request.bundle_dir).lock
+    mine = {p.name: (p.version, p.record_digest) for p in python_packages(request.lock)}
+    theirs = {p.name: (p.version, p.record_digest) for p in python_packages(bundled)}
+    if mine != theirs:
+        differing = sorted(set(mine.items()) ^ set(theirs.items()))
+        raise RebuildError(f"{request.bundle_dir}: the bundle was made from another lock "
+                           f"(first difference: {differing[0][0]})")
+    return bundled
+
+
+class VenvRebuilder:
+    name = "venv"
+    description = "a virtual environment with exactly the locked Python packages"
+
+    def plan(self, request: RebuildRequest) -> Plan:
+        lock = _bundle_lock(request)
+        if request.offline and request.bundle_dir is None:
+            raise RebuildError("--offline needs --bundle: without a bundle the wheels must be downloaded")
+        dest = request.dest.absolute()
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise RebuildError(f"--dest {dest}: already exists and is not empty (remove it or choose another)")
+        interp, notes = find_interpreter(lock, request.python, offline=request.offline)
+        items = [PlanItem("interpreter", lock.python.implementation or "cpython", interp.version,
+                          origin=f"{interp.path} ({interp.how})")]
+        for pkg in python_packages(lock):
+            art = pkg.artifact
+            if art is None:
+                if request.bundle_dir is not None:
+                    raise RebuildError(f"{pkg.name} {pkg.version} has no wheel in the bundle")
+                items.append(PlanItem("python", pkg.name, pkg.version, origin="to be pinned and fetched"))
+                continue
+            origin = f"wheels/{art.filename}" if request.bundle_dir is not None else art.url
+            note = f"rebuilt from {art.url}" if art.rebuilt else ""
+            items.append(PlanItem("python", pkg.name, pkg.version, origin=origin, pin=f"sha256:{art.sha256}",
+                                  note=note))
+        tool = installer_name()
+        steps = [
+            f"create a venv with {interp.path} in a hidden folder beside {dest}",
+            ("make a bundle in a temporary folder (pin and download every wheel)" if request.bundle_dir is None
+             else f"check every wheel in {request.bundle_dir} against the lock's sha256"),
+            f"install {len(items) - 1} wheels with {tool}: --require-hashes --no-deps --no-index",
+            f"move the venv to {dest}",
+            "verify it against the lock",
+        ]
+        details = {"installer": tool, "python": f"{interp.version} at {interp.path}"}
+        if request.bundle_dir is not None:
+            details["bundle"] = str(request.bundle_dir)
+        return Plan(target=self.name, lock_path=str(request.lock_path), dest=str(dest), items=tuple(items),
+                    steps=tuple(steps), notes=(*request.preflight_notes, *notes), offline=request.offline,
+                    details=details)
+
+    def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
+        from ..verify import verify
+
+        say = progress or (lambda _line: None)
+        started = time.perf_counter()
+        dest = Path(plan.dest)
+        python = next(i.origin.rsplit(" (", 1)[0] for i in plan.items if i.layer == "interpreter")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with _staging(dest) as staging, tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
+            bundle_dir = request.bundle_dir
+            if bundle_dir is None:
+                from ..bundle import make_bundle
+
+                say("pinning and downloading the locked wheels")
+                bundle_dir = Path(tmp) / "bundle"
+                make_bundle(request.lock, bundle_dir, progress=say)
+            lock = Bundle(bundle_dir).lock
+            say(f"creating a venv with Python {lock.python.version}")
+            _create_venv(python, staging)
+            install_python_layer(staging / "bin" / "python", lock, bundle_dir, offline=request.offline,
+                                 progress=say)
+            _relocate(staging, dest)
+            if dest.exists():
+                dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
+            os.replace(staging, dest)
+        say("verifying the new environment against the lock")
+        report = verify(lock, str(dest / "bin" / "python"))
+        return RebuildResult(plan=plan, dest=str(dest), verify=report, notes=plan.notes,
+                             seconds=time.perf_counter() - started)
+
+
+def _create_venv(python: str, where: Path) -> None:
+    uv = _tools.uv()
+    if uv:
+        args = [uv, "venv", "--quiet", "--no-project", "--python", python, str(where)]
+    else:
+        args = [python, "-m", "venv", "--without-pip", str(where)]
+    res = _runner.run(args, timeout=VENV_TIMEOUT, env=isolated_env())
+    if not res.ok:
+        raise RebuildError(f"could not create a venv with {python}: {_installer_error(res.stderr)}")
+
+
+@contextmanager
+def _staging(dest: Path) -> Iterator[Path]:
+    """A hidden folder beside ``dest`` (same file system, so the final move is a rename); removed on failure."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.envsnap-", dir=dest.parent))
+    staging.rmdir()  # the venv tool creates it
+    try:
+        yield staging
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _relocate(staging: Path, dest: Path) -> None:
+    """Rewrite the staging path to the final one in scripts and pyvenv.cfg (shebangs, activate scripts)."""
+    old, new = str(staging).encode(), str(dest).encode()
+    candidates = [staging / "pyvenv.cfg", *(p for p in (staging / "bin").iterdir())]
+    for path in candidates:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1 << 20:
+            continue
+        data = path.read_bytes()
+        if old in data:
+            mode = path.stat().st_mode
+            path.write_bytes(data.replace(old, new))
+            path.chmod(mode)
+
+
+REBUILDER = VenvRebuilder()
+
+__all__ = ["REBUILDER", "Interpreter", "VenvRebuilder", "find_interpreter", "install_python_layer",
+           "isolated_env", "sha256_file"]

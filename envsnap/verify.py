@@ -1,0 +1,278 @@
+"""``envsnap verify``: is this environment still the one in the lock?
+
+Captures the target and compares it with the lock, the Python layer first (every package: version, source,
+wheel tag, RECORD digest; then the interpreter), then OS, libc, system packages and the GPU stack. Each
+difference has a severity:
+
+- ``mismatch``: the Python layer differs (a package added, removed, of another version, wheel or content).
+- ``warning``: something around it differs that may change behaviour (OS release, libc, a system library a
+  package loads, the NVIDIA driver, CUDA libraries, a patch-level interpreter change).
+- ``info``: worth knowing, rarely decisive (CPU model, memory, GPUs, kernel, a package rebuilt from source).
+
+Packages locked from a VCS checkout or a local directory are rebuilt from source by ``envsnap bundle``: a
+rebuilt wheel has the same files only when the build is reproducible. For them a different RECORD digest is a
+``warning`` (VCS: the same commit gave other files) or ``info`` (an editable install, whose RECORD lists a
+``.pth`` hook rather than the modules), and a source recorded as "installed from a wheel" instead of the
+checkout is ``info``. The Python layer is identical when there is no ``mismatch``.
+
+``envsnap.verify("envsnap.lock")`` is the library call: a training script can refuse to run in a drifted
+environment (``if not envsnap.verify("envsnap.lock").identical: sys.exit(...)``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import lockfile
+from .model import PythonEnv, PythonPackage, Snapshot
+
+MISMATCH = "mismatch"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (MISMATCH, WARNING, INFO)
+# Most consequential first within a severity.
+AREAS = ("python", "interpreter", "platform", "libc", "gpu", "cuda", "system", "hardware")
+
+
+@dataclass(frozen=True)
+class Difference:
+    severity: str  # mismatch | warning | info
+    area: str  # one of AREAS
+    subject: str  # a package name, "version", "driver", ...
+    what: str  # the kind of difference: missing | extra | version | source | wheel_tags | record_digest | ...
+    expected: str = ""  # in the lock
+    actual: str = ""  # in the target
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.what == "missing":
+            text = f"{self.subject} {self.expected}: in the lock, not installed"
+        elif self.what == "extra":
+            text = f"{self.subject} {self.actual}: installed, not in the lock"
+        else:
+            text = f"{self.subject}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
+        return f"{text} ({self.note})" if self.note else text
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    lock: str  # the lock's content digest
+    target: str  # the interpreter that was verified
+    packages_checked: int
+    differences: tuple[Difference, ...]
+
+    def by_severity(self, severity: str) -> list[Difference]:
+        return [d for d in self.differences if d.severity == severity]
+
+    @property
+    def python_mismatch(self) -> bool:
+        return any(d.severity == MISMATCH for d in self.differences)
+
+    @property
+    def identical(self) -> bool:
+        """The Python layer is the locked one (warnings and info about the host may remain)."""
+        return not self.python_mismatch
+
+
+def verify(lock_or_path: Snapshot | str | os.PathLike[str], python: str | None = None) -> VerifyReport:
+    """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock."""
+    from .capture import capture
+
+    lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
+    actual = capture(python)
+    return compare(lock, actual, target=python or "(this interpreter)")
+
+
+def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyReport:
+    """The differences between a lock and a captured environment, most consequential first."""
+    diffs = [
+        *compare_packages(lock.python.packages, actual.python.packages),
+        *compare_interpreter(lock.python, actual.python),
+        *_compare_platform(lock, actual),
+        *_compare_system(lock, actual),
+        *_compare_gpu(lock, actual),
+        *_compare_hardware(lock, actual),
+    ]
+    diffs.sort(key=lambda d: (SEVERITIES.index(d.severity), AREAS.index(d.area), d.subject, d.what))
+    return VerifyReport(lock=lock.envsnap.content_digest, target=target,
+                        packages_checked=len(lock.python.packages), differences=tuple(diffs))
+
+
+# ------------------------------------------------------------------------------------------- python
+
+
+def _rebuilt_from_source(pkg: PythonPackage) -> bool:
+    return pkg.source.kind in ("vcs", "directory") or bool(pkg.artifact and pkg.artifact.rebuilt)
+
+
+def compare_packages(locked: Iterable[PythonPackage], installed: Iterable[PythonPackage]) -> list[Difference]:
+    want = {p.name: p for p in locked}
+    have = {p.name: p for p in installed}
+    out: list[Difference] = []
+    for name in sorted(set(want) - set(have)):
+        out.append(Difference(MISMATCH, "python", name, "missing", expected=want[name].version))
+    for name in sorted(set(have) - set(want)):
+        out.append(Difference(MISMATCH, "python", name, "extra", actual=have[name].version))
+    for name in sorted(set(want) & set(have)):
+        out += compare_package(want[name], have[name])
+    return out
+
+
+def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference]:
+    out: list[Difference] = []
+    name = want.name
+    if want.version != have.version:
+        out.append(Difference(MISMATCH, "python", name, "version", want.version, have.version))
+        return out  # the rest follows from the version
+    rebuilt = _rebuilt_from_source(want)
+    out += _compare_source(want, have, rebuilt)
+    if want.wheel_tags and have.wheel_tags and set(want.wheel_tags) != set(have.wheel_tags):
+        severity = INFO if want.source.kind == "directory" else (WARNING if rebuilt else MISMATCH)
+        out.append(Difference(severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags),
+                              ", ".join(have.wheel_tags)))
+    if want.record_digest and have.record_digest and want.record_digest != have.record_digest:
+        if want.source.kind == "directory":
+            out.append(Difference(INFO, "python", name, "record_digest", want.record_digest, have.record_digest,
+                                  "rebuilt from a local directory; an editable install's RECORD differs"
+                                  if want.source.editable else "rebuilt from a local directory"))
+        elif rebuilt:
+            out.append(Difference(WARNING, "python", name, "record_digest", want.record_digest,
+                                  have.record_digest, "rebuilt from source: the build is not reproducible"))
+        else:
+            out.append(Difference(MISMATCH, "python", name, "record_digest", want.record_digest,
+                                  have.record_digest, "same version, other files"))
+    return out
+
+
+def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> list[Difference]:
+    a, b = want.source, have.source
+    name = want.name
+    if a.kind == b.kind:
+        if a.kind == "vcs" and a.commit_id != b.commit_id:
+            return [Difference(MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}",
+                               f"{b.url}@{b.commit_id}")]
+        if a.kind == "directory" and a.editable != b.editable:
+            return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have))]
+        return []
+    if rebuilt and b.kind in ("index", "archive"):
+        return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have),
+                           "installed from a wheel built from the locked source")]
+    if a.kind == "index" and b.kind == "archive" and want.artifact is not None and b.url.endswith(
+            "/" + want.artifact.filename):
+        return [Difference(INFO, "python", name, "source", "index", b.url, "the locked wheel, installed by path")]
+    return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
+
+
+def _source_text(pkg: PythonPackage) -> str:
+    s = pkg.source
+    if s.kind == "vcs":
+        return f"{s.vcs}+{s.url}@{s.commit_id}"
+    if s.kind == "directory":
+        return f"{'editable ' if s.editable else ''}{s.url}"
+    if s.kind == "archive":
+        return s.url
+    return "index"
+
+
+def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
+    out = []
+    for what in ("implementation", "abi", "platform_tag"):
+        a, b = getattr(want, what), getattr(have, what)
+        if a and b and a != b:
+            out.append(Difference(MISMATCH, "interpreter", "python", what, a, b))
+    if want.free_threaded != have.free_threaded:
+        out.append(Difference(MISMATCH, "interpreter", "python", "free_threaded", str(want.free_threaded),
+                              str(have.free_threaded)))
+    if want.version != have.version:
+        same_minor = want.version.split(".")[:2] == have.version.split(".")[:2]
+        out.append(Difference(WARNING if same_minor else MISMATCH, "interpreter", "python", "version",
+                              want.version, have.version, "patch release differs" if same_minor else ""))
+    if want.kind != have.kind:
+        out.append(Difference(INFO, "interpreter", "python", "kind", want.kind, have.kind))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- around it
+
+
+def _pairs(diffs: list[Difference], severity: str, area: str, subject: str, fields: Iterable[tuple[str, str, str]]
+           ) -> None:
+    for what, a, b in fields:
+        if a != b:
+            diffs.append(Difference(severity, area, subject, what, a, b))
+
+
+def _compare_platform(lock: Snapshot, actual: Snapshot) -> list[Difference]:
+    a, b = lock.platform, actual.platform
+    out: list[Difference] = []
+    _pairs(out, WARNING, "platform", "os", [("system", a.system, b.system), ("machine", a.machine, b.machine),
+                                           ("os_id", a.os_id, b.os_id), ("os_version", a.os_version, b.os_version)])
+    _pairs(out, INFO, "platform", "os", [("kernel", a.kernel, b.kernel)])
+    _pairs(out, WARNING, "libc", "libc", [("libc", a.libc, b.libc), ("libc_version", a.libc_version, b.libc_version)])
+    return out
+
+
+def _compare_system(lock: Snapshot, actual: Snapshot) -> list[Difference]:
+    """System packages a Python package loads are warnings; the rest are summarised in one info line."""
+    out: list[Difference] = []
+    want = {(p.name, p.arch): p for p in lock.system.packages}
+    have = {(p.name, p.arch): p for p in actual.system.packages}
+    needed = {key for key, p in want.items() if p.needed_by}
+    other = 0
+    for key in sorted(set(want) | set(have)):
+        a, b = want.get(key), have.get(key)
+        if a is not None and b is not None and a.version == b.version:
+            continue
+        if key not in needed:
+            other += 1
+            continue
+        note = "loaded by " + ", ".join(a.needed_by) if a is not None else ""
+        out.append(Difference(WARNING, "system", key[0], "missing" if b is None else "version",
+                              a.version if a else "", b.version if b else "", note))
+    if other:
+        out.append(Difference(INFO, "system", "packages", "other", "", "",
+                              f"{other} system packages that no Python package loads differ"))
+    want_libs = {lib.soname: lib for lib in lock.system.libraries}
+    have_libs = {lib.soname: lib for lib in actual.system.libraries}
+    for soname in sorted(set(want_libs) - set(have_libs)):
+        out.append(Difference(WARNING, "system", soname, "missing", want_libs[soname].path, "",
+                              "shared library needed by " + ", ".join(want_libs[soname].needed_by)))
+    return out
+
+
+def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
+    out: list[Difference] = []
+    if lock.nvidia is not None or actual.nvidia is not None:
+        a, b = lock.nvidia, actual.nvidia
+        _pairs(out, WARNING, "gpu", "nvidia", [
+            ("driver_version", a.driver_version if a else "", b.driver_version if b else ""),
+            ("cuda_driver_version", a.cuda_driver_version if a else "", b.cuda_driver_version if b else ""),
+        ])
+    if lock.cuda is not None or actual.cuda is not None:
+        a2, b2 = lock.cuda, actual.cuda
+        _pairs(out, WARNING, "cuda", "cuda", [
+            (f"{what}_version", getattr(a2, f"{what}_version") if a2 else "",
+             getattr(b2, f"{what}_version") if b2 else "")
+            for what in ("runtime", "cudnn", "nccl", "cublas")
+        ])
+    want_gpus = [g.name for g in lock.hardware.gpus]
+    have_gpus = [g.name for g in actual.hardware.gpus]
+    if want_gpus != have_gpus:
+        out.append(Difference(INFO, "gpu", "gpus", "models", ", ".join(want_gpus) or "none",
+                              ", ".join(have_gpus) or "none"))
+    return out
+
+
+def _compare_hardware(lock: Snapshot, actual: Snapshot) -> list[Difference]:
+    a, b = lock.hardware, actual.hardware
+    out: list[Difference] = []
+    _pairs(out, INFO, "hardware", "cpu", [("model", a.cpu.model, b.cpu.model)])
+    lost = sorted(set(a.cpu.flags) - set(b.cpu.flags))
+    if lost:
+        out.append(Difference(WARNING, "hardware", "cpu", "flags", " ".join(lost), "",
+                              "instruction sets the captured CPU had and this one lacks"))
+    if a.memory_mib and b.memory_mib and a.memory_mib != b.memory_mib:
+        out.append(Difference(INFO, "hardware", "memory", "memory_mib", str(a.memory_mib), str(b.memory_mib)))
+    return out
