@@ -9,6 +9,7 @@ of the result, and only then tags it: a failed build or a failed verification le
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as _dt
 import hashlib
@@ -262,6 +263,23 @@ class DockerRebuilder:
     def __init__(self, connect: Any = None):
         # Tests may hand in another engine (a second dockerd); by default, the one the environment names.
         self._connect = connect or engine
+
+    def add_arguments(self, group: argparse._ArgumentGroup) -> None:
+        """The CLI flags of this target (``envsnap rebuild --target docker``)."""
+        group.add_argument("--tag", metavar="NAME[:TAG]", help="the image's tag, set only after the build and the "
+                           "verification pass (default: envsnap/rebuild:<lock digest prefix>)")
+        group.add_argument("--base-image", metavar="IMAGE", help="build FROM this image instead of the one chosen "
+                           "from the lock (OS, Python, CUDA)")
+        group.add_argument("--base-digest", metavar="sha256:HEX", help="pin the base image to this digest")
+        group.add_argument("--apt-snapshot", metavar="DATE", help="install system packages from the snapshot "
+                           "mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)")
+        group.add_argument("--system-packages", choices=apt.MODES, default="needed",
+                           help="which of the lock's system packages to install, pinned (default: %(default)s: "
+                           "those the Python packages' binaries load)")
+
+    def options_from(self, args: argparse.Namespace) -> dict[str, str]:
+        names = ("tag", "base_image", "base_digest", "apt_snapshot", "system_packages")
+        return {name: str(getattr(args, name)) for name in names if getattr(args, name, None)}
 
     def plan(self, request: RebuildRequest) -> Plan:
         options = DockerOptions.from_mapping(request.options)
@@ -629,6 +647,7 @@ def save_base_image(lock: Snapshot, bundle_root: Path, *, base_image: str | None
         with os.fdopen(fd, "wb") as handle:
             for chunk in client.images.get(facts.image_id).save(named=reference):
                 handle.write(chunk)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
