@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import datetime as _dt
 import hashlib
+import http.client
 import json
 import os
 import platform as _platform
@@ -505,6 +506,7 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
     """Build ``context`` untagged; the image id. A failure raises ``RebuildError``; nothing is tagged."""
     import docker as docker_sdk
     import requests
+    import urllib3
 
     image_id = ""
     tail: list[str] = []
@@ -530,7 +532,8 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
                         image_id = found.group(1)
     except RebuildError:
         raise
-    except (docker_sdk.errors.DockerException, requests.RequestException, OSError) as exc:
+    except (docker_sdk.errors.DockerException, requests.RequestException, urllib3.exceptions.HTTPError,
+            http.client.HTTPException, OSError) as exc:
         raise RebuildError(f"the Docker engine stopped answering during the build ({_short(exc)}); "
                            "no image was tagged") from exc
     if not image_id:
