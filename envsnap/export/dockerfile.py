@@ -1,4 +1,4 @@
-"""``envsnap export LOCK --format dockerfile -o DIR``: the docker rebuild's build context, from the lock alone.
+"""``envsnap export LOCK --format dockerfile -o DIR``: the docker rebuild's build context, from the lock.
 
 The same files ``envsnap rebuild --target docker --dry-run`` plans, with the table's default base image
 (pinned by tag: an exporter does not ask an engine for digests). ``wheels/`` and ``tool/`` carry a README
@@ -13,7 +13,7 @@ from .. import lockfile
 from ..errors import EnvsnapError
 from ..model import Snapshot
 from ..rebuild import docker
-from .interface import ExportError, Exporter
+from .interface import Exporter, ExportError
 
 
 def render(snapshot: Snapshot) -> Mapping[str, bytes]:

@@ -26,7 +26,13 @@ _ARCH = re.compile(r"^[a-z0-9-]+$")
 _DRIVER_PACKAGE = re.compile(r"^(libnvidia-|nvidia-|libcuda1|libcuda-)")
 
 # `uname -m` -> Debian architecture.
-DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "ppc64le": "ppc64el", "s390x": "s390x"}
+DEBIAN_ARCH = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "ppc64le": "ppc64el",
+    "s390x": "s390x",
+}
 
 SNAPSHOT_MIRRORS = {
     "debian": (
@@ -68,18 +74,24 @@ def select(lock: Snapshot, mode: str) -> tuple[SystemPackage, ...]:
             f"the lock's system packages come from {lock.system.manager or 'no known package manager'}, "
             "which apt cannot install; pass --system-packages none"
         )
-    return tuple(sorted((p for p in chosen if not _DRIVER_PACKAGE.match(p.name)), key=lambda p: (p.name, p.arch)))
+    return tuple(
+        sorted((p for p in chosen if not _DRIVER_PACKAGE.match(p.name)), key=lambda p: (p.name, p.arch))
+    )
 
 
 def pins(packages: tuple[SystemPackage, ...], machine: str, *, exact: bool = True) -> tuple[AptPin, ...]:
-    """``name=version`` pins for ``packages``; with ``exact`` false (another OS than the lock's), names only."""
+    """``name=version`` pins for ``packages``; with ``exact`` false (another OS than the lock's), names."""
     native = DEBIAN_ARCH.get(machine, machine)
     out = []
     for pkg in packages:
         if not _NAME.match(pkg.name):
-            raise RebuildError(f"system package name {pkg.name!r} in the lock is not a valid Debian package name")
+            raise RebuildError(
+                f"system package name {pkg.name!r} in the lock is not a valid Debian package name"
+            )
         if pkg.version and not _VERSION.match(pkg.version):
-            raise RebuildError(f"system package {pkg.name}: version {pkg.version!r} is not a valid Debian version")
+            raise RebuildError(
+                f"system package {pkg.name}: version {pkg.version!r} is not a valid Debian version"
+            )
         if pkg.arch and not _ARCH.match(pkg.arch):
             raise RebuildError(f"system package {pkg.name}: architecture {pkg.arch!r} is not valid")
         foreign = pkg.arch if pkg.arch not in ("", "all", native) else ""
@@ -88,7 +100,7 @@ def pins(packages: tuple[SystemPackage, ...], machine: str, *, exact: bool = Tru
 
 
 def snapshot_stamp(date: str) -> str:
-    """``--apt-snapshot DATE`` (``2025-05-20``, ``20250520`` or ``20250520T120000Z``) as a snapshot path part."""
+    """``--apt-snapshot DATE`` (``2025-05-20``, ``20250520``, ``20250520T120000Z``) as a snapshot path."""
     for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y%m%dT%H%M%SZ"):
         try:
             moment = _dt.datetime.strptime(date, fmt)

@@ -1,9 +1,9 @@
 """Choosing the base image of a container rebuild, and the Python interpreter that runs the rebuilt packages.
 
 The choice is a table lookup on the lock (OS id and version, Python version, CUDA runtime and cuDNN), which a
-user overrides with ``--base-image`` and pins with ``--base-digest``. When the engine is reachable the rebuilder
-inspects the image it would start from (``ImageFacts``): its digest pins it, its environment tells whether it
-ships Python (the official ``python`` images set ``PYTHON_VERSION``) and which CUDA it requires.
+user overrides with ``--base-image`` and pins with ``--base-digest``. When the engine is reachable, the
+rebuilder inspects the image it would start from (``ImageFacts``): its digest pins it, its environment tells
+whether it ships Python (the official ``python`` images set ``PYTHON_VERSION``) and which CUDA it requires.
 """
 
 from __future__ import annotations
@@ -27,29 +27,33 @@ class Distro:
 
 
 # The releases envsnap can rebuild on; their python3 and glibc decide whether the lock's wheels run there.
-DISTROS: Mapping[tuple[str, str], Distro] = MappingProxyType({
-    ("debian", "11"): Distro("bullseye", "3.9.2", "2.31"),
-    ("debian", "12"): Distro("bookworm", "3.11.2", "2.36"),
-    ("debian", "13"): Distro("trixie", "3.13.5", "2.41"),
-    ("ubuntu", "20.04"): Distro("focal", "3.8.10", "2.31"),
-    ("ubuntu", "22.04"): Distro("jammy", "3.10.12", "2.35"),
-    ("ubuntu", "24.04"): Distro("noble", "3.12.3", "2.39"),
-})
+DISTROS: Mapping[tuple[str, str], Distro] = MappingProxyType(
+    {
+        ("debian", "11"): Distro("bullseye", "3.9.2", "2.31"),
+        ("debian", "12"): Distro("bookworm", "3.11.2", "2.36"),
+        ("debian", "13"): Distro("trixie", "3.13.5", "2.41"),
+        ("ubuntu", "20.04"): Distro("focal", "3.8.10", "2.31"),
+        ("ubuntu", "22.04"): Distro("jammy", "3.10.12", "2.35"),
+        ("ubuntu", "24.04"): Distro("noble", "3.12.3", "2.39"),
+    }
+)
 
 # nvidia/cuda tags: CUDA major.minor -> (the tag's full version, Ubuntu releases it is published for).
-CUDA_IMAGES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType({
-    "11.8": ("11.8.0", ("20.04", "22.04")),
-    "12.0": ("12.0.1", ("20.04", "22.04")),
-    "12.1": ("12.1.1", ("20.04", "22.04")),
-    "12.2": ("12.2.2", ("20.04", "22.04")),
-    "12.3": ("12.3.2", ("20.04", "22.04")),
-    "12.4": ("12.4.1", ("20.04", "22.04")),
-    "12.5": ("12.5.1", ("20.04", "22.04", "24.04")),
-    "12.6": ("12.6.3", ("20.04", "22.04", "24.04")),
-    "12.8": ("12.8.1", ("20.04", "22.04", "24.04")),
-    "12.9": ("12.9.1", ("20.04", "22.04", "24.04")),
-    "13.0": ("13.0.1", ("22.04", "24.04")),
-})
+CUDA_IMAGES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "11.8": ("11.8.0", ("20.04", "22.04")),
+        "12.0": ("12.0.1", ("20.04", "22.04")),
+        "12.1": ("12.1.1", ("20.04", "22.04")),
+        "12.2": ("12.2.2", ("20.04", "22.04")),
+        "12.3": ("12.3.2", ("20.04", "22.04")),
+        "12.4": ("12.4.1", ("20.04", "22.04")),
+        "12.5": ("12.5.1", ("20.04", "22.04", "24.04")),
+        "12.6": ("12.6.3", ("20.04", "22.04", "24.04")),
+        "12.8": ("12.8.1", ("20.04", "22.04", "24.04")),
+        "12.9": ("12.9.1", ("20.04", "22.04", "24.04")),
+        "13.0": ("13.0.1", ("22.04", "24.04")),
+    }
+)
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
@@ -119,7 +123,9 @@ def cudnn_flavour(cuda: str, cudnn_version: str) -> str:
         return "cudnn" if newer else "cudnn9"
     if major == "8" and not newer:
         return "cudnn8"
-    raise RebuildError(f"no nvidia/cuda image pairs CUDA {cuda} with cuDNN {cudnn_version}; pass --base-image")
+    raise RebuildError(
+        f"no nvidia/cuda image pairs CUDA {cuda} with cuDNN {cudnn_version}; pass --base-image"
+    )
 
 
 def choose(
@@ -136,7 +142,9 @@ def choose(
         raise RebuildError(f"--base-image {base_image!r} is not an image reference")
     py = lock.python
     if py.implementation and py.implementation.lower() not in ("cpython", "cp"):
-        raise RebuildError(f"the lock's Python is {py.implementation}; container rebuilds support CPython only")
+        raise RebuildError(
+            f"the lock's Python is {py.implementation}; container rebuilds support CPython only"
+        )
     if not py.version:
         raise RebuildError("the lock records no Python version")
 
@@ -205,7 +213,8 @@ def _cpu_image(lock: Snapshot) -> tuple[str, tuple[str, str]]:
 def _cuda_image(lock: Snapshot, cuda: str, notes: list[str]) -> tuple[str, tuple[str, str]]:
     if cuda not in CUDA_IMAGES:
         raise RebuildError(
-            f"no nvidia/cuda image is known for CUDA {cuda} (known: {', '.join(CUDA_IMAGES)}); pass --base-image"
+            f"no nvidia/cuda image is known for CUDA {cuda} (known: {', '.join(CUDA_IMAGES)}); "
+            "pass --base-image"
         )
     full, releases = CUDA_IMAGES[cuda]
     key = (lock.platform.os_id, lock.platform.os_version)
@@ -222,7 +231,8 @@ def _cuda_image(lock: Snapshot, cuda: str, notes: list[str]) -> tuple[str, tuple
             )
         release = fitting[-1]
         notes.append(
-            f"the lock was captured on {key[0] or 'an unknown OS'} {key[1]}; nvidia/cuda images are Ubuntu-based: "
+            f"the lock was captured on {key[0] or 'an unknown OS'} {key[1]}; "
+            "nvidia/cuda images are Ubuntu-based: "
             f"using Ubuntu {release}, so system packages are installed by name, not by the lock's versions"
         )
     cudnn = lock.cuda.cudnn_version if lock.cuda is not None else ""
@@ -274,7 +284,8 @@ def _patch_note(locked: str, shipped: str, where: str) -> str:
     direction = "an older" if older else "a newer"
     return (
         f"interpreter: the lock's CPython {locked} is not available on {where}; using its CPython {shipped} "
-        f"({direction} patch release of the same minor version and ABI {abi}), so every locked wheel installs "
+        f"({direction} patch release of the same minor version and ABI {abi}), "
+        "so every locked wheel installs "
         "unchanged; envsnap verify reports the interpreter version as a difference"
     )
 
@@ -296,11 +307,21 @@ def _pin(reference: str, digest: str | None, facts: ImageFacts | None) -> tuple[
             if repo_digest.split("@", 1)[0] == repo:
                 return f"{reference}@{repo_digest.split('@', 1)[1]}", "digest", ()
         # Never pushed to or pulled from a registry (docker import, a local build): only its id pins it.
-        return facts.image_id, "image-id", (
-            f"base image {reference} has no registry digest; pinned by its local image id {facts.image_id} "
-            "(keep a copy with `envsnap bundle --with-base-image`)",
+        return (
+            facts.image_id,
+            "image-id",
+            (
+                f"base image {reference} has no registry digest; "
+                f"pinned by its local image id {facts.image_id} "
+                "(keep a copy with `envsnap bundle --with-base-image`)",
+            ),
         )
-    return reference, "tag", (
-        f"base image {reference} is pinned by tag only (no engine to look up its digest); tags move and vanish: "
-        "pass --base-digest sha256:... to pin it",
+    return (
+        reference,
+        "tag",
+        (
+            f"base image {reference} is pinned by tag only (no engine to look up its digest); "
+            "tags move and vanish: "
+            "pass --base-digest sha256:... to pin it",
+        ),
     )

@@ -55,8 +55,14 @@ TOOL_TIMEOUT = 300.0
 VERIFY_TIMEOUT = 300
 _TAG = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
 # Docker's architecture names -> uname -m, as locks record it.
-_MACHINE = {"amd64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64", "x86_64": "x86_64", "ppc64le": "ppc64le",
-            "s390x": "s390x"}
+_MACHINE = {
+    "amd64": "x86_64",
+    "arm64": "aarch64",
+    "aarch64": "aarch64",
+    "x86_64": "x86_64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+}
 
 
 @dataclass(frozen=True)
@@ -136,9 +142,13 @@ def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
         )
 
 
-def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspector | None = None) -> DockerSpec:
+def make_spec(
+    lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspector | None = None
+) -> DockerSpec:
     """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``."""
-    base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
+    base = baseimage.choose(
+        lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect
+    )
     selected = apt.select(lock, options.system_packages)
     system = apt.pins(selected, lock.platform.machine, exact=base.same_os)
     notes = [*base.notes]
@@ -158,7 +168,7 @@ def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspect
         lock=lock,
         base=base,
         system=system,
-        apt_specs=tuple(sorted(specs, key=lambda s: (s.split('=', 1)[0], s))),
+        apt_specs=tuple(sorted(specs, key=lambda s: (s.split("=", 1)[0], s))),
         apt_sources=sources,
         options=options,
         notes=tuple(notes),
@@ -167,13 +177,15 @@ def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspect
 
 def render_dockerfile(spec: DockerSpec) -> str:
     lock = spec.lock
-    labels = sorted({
-        LABEL_DIGEST: lock.envsnap.content_digest,
-        LABEL_VERSION: __version__,
-        "org.envsnap.base": spec.base.reference,
-        "org.envsnap.python": spec.base.interpreter.version,
-        "org.opencontainers.image.created": lock.envsnap.created,
-    }.items())
+    labels = sorted(
+        {
+            LABEL_DIGEST: lock.envsnap.content_digest,
+            LABEL_VERSION: __version__,
+            "org.envsnap.base": spec.base.reference,
+            "org.envsnap.python": spec.base.interpreter.version,
+            "org.opencontainers.image.created": lock.envsnap.created,
+        }.items()
+    )
     return _templates.render(
         "docker/Dockerfile.j2",
         envsnap_version=__version__,
@@ -267,16 +279,31 @@ class DockerRebuilder:
 
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
         """The CLI flags of this target (``envsnap rebuild --target docker``)."""
-        group.add_argument("--tag", metavar="NAME[:TAG]", help="the image's tag, set only after the build and the "
-                           "verification pass (default: envsnap/rebuild:<lock digest prefix>)")
-        group.add_argument("--base-image", metavar="IMAGE", help="build FROM this image instead of the one chosen "
-                           "from the lock (OS, Python, CUDA)")
+        group.add_argument(
+            "--tag",
+            metavar="NAME[:TAG]",
+            help="the image's tag, set only after the build and the "
+            "verification pass (default: envsnap/rebuild:<lock digest prefix>)",
+        )
+        group.add_argument(
+            "--base-image",
+            metavar="IMAGE",
+            help="build FROM this image instead of the one chosen from the lock (OS, Python, CUDA)",
+        )
         group.add_argument("--base-digest", metavar="sha256:HEX", help="pin the base image to this digest")
-        group.add_argument("--apt-snapshot", metavar="DATE", help="install system packages from the snapshot "
-                           "mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)")
-        group.add_argument("--system-packages", choices=apt.MODES, default="needed",
-                           help="which of the lock's system packages to install, pinned (default: %(default)s: "
-                           "those the Python packages' binaries load)")
+        group.add_argument(
+            "--apt-snapshot",
+            metavar="DATE",
+            help="install system packages from the snapshot "
+            "mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
+        )
+        group.add_argument(
+            "--system-packages",
+            choices=apt.MODES,
+            default="needed",
+            help="which of the lock's system packages to install, pinned (default: %(default)s: "
+            "those the Python packages' binaries load)",
+        )
 
     def options_from(self, args: argparse.Namespace) -> dict[str, str]:
         names = ("tag", "base_image", "base_digest", "apt_snapshot", "system_packages")
@@ -303,7 +330,7 @@ class DockerRebuilder:
                 "base image": f"{spec.base.reference} -> FROM {spec.base.pinned}",
                 "build context": str(request.dest),
                 "interpreter": f"{spec.base.interpreter.executable} {spec.base.interpreter.version} "
-                               f"({spec.base.interpreter.source})",
+                f"({spec.base.interpreter.source})",
                 "image tag": spec.tag,
                 "Dockerfile": dockerfile,
                 "Dockerfile sha256": hashlib.sha256(dockerfile.encode()).hexdigest(),
@@ -316,8 +343,10 @@ class DockerRebuilder:
         client = self._connect()
         options = DockerOptions.from_mapping(request.options)
         if request.bundle_dir is None:
-            raise RebuildError("a docker rebuild installs the bundle's wheels: make one with "
-                               "`envsnap bundle LOCK -o DIR` and pass --bundle DIR")
+            raise RebuildError(
+                "a docker rebuild installs the bundle's wheels: make one with "
+                "`envsnap bundle LOCK -o DIR` and pass --bundle DIR"
+            )
         bundle = _open(request.bundle_dir)
         lock = _bundle_lock(request)
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
@@ -325,8 +354,9 @@ class DockerRebuilder:
         spec = make_spec(lock, options, inspector(client))
         files = render_context(spec, _lock_bytes(request))
         if hashlib.sha256(files[DOCKERFILE]).hexdigest() != plan.details.get("Dockerfile sha256"):
-            raise RebuildError("the Dockerfile differs from the plan's (the engine's images changed in between); "
-                               "plan again")
+            raise RebuildError(
+                "the Dockerfile differs from the plan's (the engine's images changed in between); plan again"
+            )
         context = Path(request.dest)
         with _fresh_context(context) as work:
             for name, data in files.items():
@@ -343,8 +373,12 @@ class DockerRebuilder:
         if report is not None and report.python_mismatch:
             _remove_image(client, image_id)
             first = report.by_severity("mismatch")[0].describe()
-            raise RebuildError(f"the built image differs from the lock ({first}); it was removed, nothing tagged")
-        repository, _, tag = spec.tag.rpartition(":") if ":" in spec.tag.rsplit("/", 1)[-1] else (spec.tag, "", "")
+            raise RebuildError(
+                f"the built image differs from the lock ({first}); it was removed, nothing tagged"
+            )
+        repository, _, tag = (
+            spec.tag.rpartition(":") if ":" in spec.tag.rsplit("/", 1)[-1] else (spec.tag, "", "")
+        )
         client.api.tag(image_id, repository, tag or "latest")
         say(f"tagged {spec.tag} ({image_id})")
         return RebuildResult(
@@ -361,6 +395,7 @@ class DockerRebuilder:
         except RebuildError:
             return None
         return client
+
 
 def _open(bundle_dir: Path) -> Bundle:
     try:
@@ -389,45 +424,90 @@ def _lock_bytes(request: RebuildRequest) -> bytes:
 
 def _items(spec: DockerSpec) -> tuple[PlanItem, ...]:
     base = spec.base
-    items = [PlanItem("image", base.reference, origin=base.chosen_by, pin=base.pinned if base.pin_kind != "tag"
-                      else "tag only", note=f"requires {base.require_cuda}" if base.require_cuda else "")]
+    items = [
+        PlanItem(
+            "image",
+            base.reference,
+            origin=base.chosen_by,
+            pin=base.pinned if base.pin_kind != "tag" else "tag only",
+            note=f"requires {base.require_cuda}" if base.require_cuda else "",
+        )
+    ]
     interp = base.interpreter
-    items.append(PlanItem("interpreter", "python", interp.version, origin=f"{interp.source}: {interp.executable}",
-                          pin=" ".join(interp.apt_packages)))
+    items.append(
+        PlanItem(
+            "interpreter",
+            "python",
+            interp.version,
+            origin=f"{interp.source}: {interp.executable}",
+            pin=" ".join(interp.apt_packages),
+        )
+    )
     for pin in spec.system:
         needed = f"needed by {', '.join(pin.needed_by)}" if pin.needed_by else ""
-        items.append(PlanItem("system", pin.name, pin.version, origin="apt", pin=pin.spec if pin.version else
-                              "by name", note=needed))
+        items.append(
+            PlanItem(
+                "system",
+                pin.name,
+                pin.version,
+                origin="apt",
+                pin=pin.spec if pin.version else "by name",
+                note=needed,
+            )
+        )
     for pkg in sorted(python_packages(spec.lock), key=lambda p: p.name):
         art = pkg.artifact
         if art is not None and art.filename.endswith(".whl"):
-            items.append(PlanItem("python", pkg.name, pkg.version, origin=f"{WHEELS}/{art.filename}",
-                                  pin=f"sha256:{art.sha256}", note="rebuilt from source" if art.rebuilt else ""))
+            items.append(
+                PlanItem(
+                    "python",
+                    pkg.name,
+                    pkg.version,
+                    origin=f"{WHEELS}/{art.filename}",
+                    pin=f"sha256:{art.sha256}",
+                    note="rebuilt from source" if art.rebuilt else "",
+                )
+            )
         else:
-            items.append(PlanItem("python", pkg.name, pkg.version, origin="(no wheel yet)",
-                                  note="run `envsnap bundle` first"))
+            items.append(
+                PlanItem(
+                    "python",
+                    pkg.name,
+                    pkg.version,
+                    origin="(no wheel yet)",
+                    note="run `envsnap bundle` first",
+                )
+            )
     return tuple(items)
 
 
 def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
-    steps = [f"write the build context to {request.dest}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
-             f"{WHEELS}/ (the bundle's wheels, hash-checked), {TOOL}/ (envsnap's own wheels)"]
-    steps.append(f"build FROM {spec.base.pinned} with --network {spec.options.network} through the Docker SDK")
+    steps = [
+        f"write the build context to {request.dest}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
+        f"{WHEELS}/ (the bundle's wheels, hash-checked), {TOOL}/ (envsnap's own wheels)"
+    ]
+    steps.append(
+        f"build FROM {spec.base.pinned} with --network {spec.options.network} through the Docker SDK"
+    )
     if spec.apt_sources:
         steps.append(f"use the apt snapshot of {spec.options.apt_snapshot}")
     if spec.apt_specs:
         steps.append(f"apt-get install {len(spec.apt_specs)} pinned packages")
     steps.append(f"install envsnap {__version__} into /opt/envsnap")
-    steps.append(f"create the venv {ENV_DIR} and pip install {len(python_packages(spec.lock))} wheels "
-                 "--no-index --no-deps --require-hashes")
-    steps.append("envsnap verify /envsnap.lock as the last build step, then again in a container with no network")
+    steps.append(
+        f"create the venv {ENV_DIR} and pip install {len(python_packages(spec.lock))} wheels "
+        "--no-index --no-deps --require-hashes"
+    )
+    steps.append(
+        "envsnap verify /envsnap.lock as the last build step, then again in a container with no network"
+    )
     steps.append(f"tag {spec.tag} only if both pass")
     return tuple(steps)
 
 
 @contextlib.contextmanager
 def _fresh_context(dest: Path) -> Iterator[Path]:
-    """A new build context next to ``dest``, moved into place when the block succeeds, removed when it fails."""
+    """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
@@ -454,7 +534,9 @@ def _copy_wheels(bundle: Bundle, lock: Snapshot, dest: Path, say: Progress) -> N
         shutil.copy2(wheel, dest / wheel.name)
 
 
-def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline: bool, progress: Progress) -> None:
+def tool_wheels(
+    dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline: bool, progress: Progress
+) -> None:
     """Wheels of envsnap and its requirements for the image's interpreter, and their hashed requirements."""
     bundled = Path(bundle.root) / TOOL if bundle is not None else None
     if bundled is not None and (bundled / REQUIREMENTS).is_file():
@@ -462,16 +544,22 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
             shutil.copy2(item, dest / item.name)
         return
     if offline:
-        raise RebuildError("--offline: the bundle holds no envsnap wheels (tool/) to install envsnap in the image")
+        raise RebuildError(
+            "--offline: the bundle holds no envsnap wheels (tool/) to install envsnap in the image"
+        )
     version = spec.base.interpreter.version
     progress(f"fetching envsnap {__version__} and its requirements for Python {version}")
     pip = [sys.executable, "-m", "pip"]
     source = Path(__file__).resolve().parents[2]
     if (source / "pyproject.toml").is_file() and (source / "envsnap" / "__init__.py").is_file():
-        own = _runner.run([*pip, "wheel", "-q", "--no-deps", "-w", str(dest), str(source)], timeout=TOOL_TIMEOUT)
+        own = _runner.run(
+            [*pip, "wheel", "-q", "--no-deps", "-w", str(dest), str(source)], timeout=TOOL_TIMEOUT
+        )
     else:
-        own = _runner.run([*pip, "download", "-q", "--no-deps", "-d", str(dest), f"envsnap=={__version__}"],
-                          timeout=TOOL_TIMEOUT)
+        own = _runner.run(
+            [*pip, "download", "-q", "--no-deps", "-d", str(dest), f"envsnap=={__version__}"],
+            timeout=TOOL_TIMEOUT,
+        )
     if not own.ok:
         raise RebuildError(f"could not get a wheel of envsnap itself: {_last(own.stderr)}")
     wheel = next(dest.glob("envsnap-*.whl"))
@@ -479,14 +567,34 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
     machine = _MACHINE.get(spec.lock.platform.machine, spec.lock.platform.machine) or _platform.machine()
     distro = baseimage.DISTROS.get((spec.base.os_id, spec.base.os_version))
     glibc_minor = int(distro.glibc.split(".")[1]) if distro else 17
-    platforms = [f"manylinux_2_{n}_{machine}" for n in range(17, glibc_minor + 1)] + [f"manylinux2014_{machine}"]
-    args = [*pip, "download", "-q", "--only-binary=:all:", "--python-version", baseimage.minor(version),
-            "--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none", "-d", str(dest)]
+    platforms = [f"manylinux_2_{n}_{machine}" for n in range(17, glibc_minor + 1)] + [
+        f"manylinux2014_{machine}"
+    ]
+    args = [
+        *pip,
+        "download",
+        "-q",
+        "--only-binary=:all:",
+        "--python-version",
+        baseimage.minor(version),
+        "--implementation",
+        "cp",
+        "--abi",
+        abi,
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        "-d",
+        str(dest),
+    ]
     for tag in platforms:
         args += ["--platform", tag]
     fetched = _runner.run([*args, str(wheel), "pip"], timeout=TOOL_TIMEOUT)
     if not fetched.ok:
-        raise RebuildError(f"could not download envsnap's requirements for Python {version}: {_last(fetched.stderr)}")
+        raise RebuildError(
+            f"could not download envsnap's requirements for Python {version}: {_last(fetched.stderr)}"
+        )
     lines = []
     for path in sorted(dest.glob("*.whl")):
         try:
@@ -511,15 +619,18 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
     image_id = ""
     tail: list[str] = []
     try:
-        stream = client.api.build(path=str(context), rm=True, forcerm=True, decode=True, network_mode=network,
-                                  pull=False)
+        stream = client.api.build(
+            path=str(context), rm=True, forcerm=True, decode=True, network_mode=network, pull=False
+        )
         for chunk in stream:
             if "error" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                 context_lines = " | ".join(tail[-3:])
-                raise RebuildError(f"docker build failed: {detail.strip()}"
-                                   + (f" (last output: {context_lines})" if context_lines else "")
-                                   + "; no image was tagged")
+                raise RebuildError(
+                    f"docker build failed: {detail.strip()}"
+                    + (f" (last output: {context_lines})" if context_lines else "")
+                    + "; no image was tagged"
+                )
             aux = chunk.get("aux")
             if isinstance(aux, dict) and aux.get("ID"):
                 image_id = str(aux["ID"])
@@ -532,13 +643,20 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
                         image_id = found.group(1)
     except RebuildError:
         raise
-    except (docker_sdk.errors.DockerException, requests.RequestException, urllib3.exceptions.HTTPError,
-            http.client.HTTPException, OSError) as exc:
-        raise RebuildError(f"the Docker engine stopped answering during the build ({_short(exc)}); "
-                           "no image was tagged") from exc
+    except (
+        docker_sdk.errors.DockerException,
+        requests.RequestException,
+        urllib3.exceptions.HTTPError,
+        http.client.HTTPException,
+        OSError,
+    ) as exc:
+        raise RebuildError(
+            f"the Docker engine stopped answering during the build ({_short(exc)}); no image was tagged"
+        ) from exc
     if not image_id:
-        raise RebuildError("docker build ended without an image id (the engine closed the stream); "
-                           "no image was tagged")
+        raise RebuildError(
+            "docker build ended without an image id (the engine closed the stream); no image was tagged"
+        )
     return image_id
 
 
@@ -551,8 +669,9 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
     say("verifying the image: envsnap verify /envsnap.lock --json (no network)")
     container = None
     try:
-        container = client.containers.create(image_id, ["envsnap", "verify", "/envsnap.lock", "--json"],
-                                             network_disabled=True)
+        container = client.containers.create(
+            image_id, ["envsnap", "verify", "/envsnap.lock", "--json"], network_disabled=True
+        )
         container.start()
         status = container.wait(timeout=VERIFY_TIMEOUT)
         out = container.logs(stdout=True, stderr=False).decode(errors="replace")
@@ -566,18 +685,26 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
     try:
         data = json.loads(out)
     except json.JSONDecodeError as exc:
-        raise RebuildError(f"envsnap verify in the image exited {status.get('StatusCode')} without a report: "
-                           f"{_last(err) if err.strip() else out[-300:]}") from exc
+        raise RebuildError(
+            f"envsnap verify in the image exited {status.get('StatusCode')} without a report: "
+            f"{_last(err) if err.strip() else out[-300:]}"
+        ) from exc
     return report_from_json(data, VerifyReport)
 
 
 def report_from_json(data: Mapping[str, Any], report_type: type[VerifyReport]) -> VerifyReport:
     from ..verify import Difference
 
-    diffs = tuple(Difference(**{k: v for k, v in d.items() if k in Difference.__dataclass_fields__})
-                  for d in data.get("differences", ()))
-    return report_type(lock=str(data.get("lock", "")), target=str(data.get("target", "")),
-                       packages_checked=int(data.get("packages_checked", 0)), differences=diffs)
+    diffs = tuple(
+        Difference(**{k: v for k, v in d.items() if k in Difference.__dataclass_fields__})
+        for d in data.get("differences", ())
+    )
+    return report_type(
+        lock=str(data.get("lock", "")),
+        target=str(data.get("target", "")),
+        packages_checked=int(data.get("packages_checked", 0)),
+        differences=diffs,
+    )
 
 
 def _remove_image(client: docker.DockerClient, image_id: str) -> None:
@@ -599,8 +726,10 @@ def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
     for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
         data = json.loads(meta.read_text(encoding="utf-8"))
         facts[data["reference"]] = baseimage.ImageFacts(
-            image_id=data["id"], repo_digests=tuple(data.get("repo_digests", ())),
-            env=dict(data.get("env", {})), architecture=data.get("architecture", ""),
+            image_id=data["id"],
+            repo_digests=tuple(data.get("repo_digests", ())),
+            env=dict(data.get("env", {})),
+            architecture=data.get("architecture", ""),
         )
     return facts
 
@@ -629,10 +758,11 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
             client.images.load(handle)
 
 
-def save_base_image(lock: Snapshot, bundle_root: Path, *, base_image: str | None = None,
-                    progress: Progress | None = None) -> Path:
+def save_base_image(
+    lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None
+) -> Path:
     """``envsnap bundle --with-base-image``: ``docker save`` the base image the lock rebuilds on into
-    ``BUNDLE/images/`` (with its facts beside it), so the bundle rebuilds when the registry has lost the tag."""
+    ``BUNDLE/images/`` (its facts beside it), so the bundle rebuilds when the registry has lost the tag."""
     say = progress or (lambda _line: None)
     client = engine()
     look = inspector(client)
@@ -640,7 +770,9 @@ def save_base_image(lock: Snapshot, bundle_root: Path, *, base_image: str | None
     reference = base.reference.split("@", 1)[0]
     facts = look(reference)
     if facts is None:
-        raise RebuildError(f"--with-base-image: {reference} is not in the Docker engine; pull or build it first")
+        raise RebuildError(
+            f"--with-base-image: {reference} is not in the Docker engine; pull or build it first"
+        )
     folder = Path(bundle_root) / IMAGES
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / _image_file(reference)
@@ -656,8 +788,13 @@ def save_base_image(lock: Snapshot, bundle_root: Path, *, base_image: str | None
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    meta = {"reference": reference, "id": facts.image_id, "repo_digests": list(facts.repo_digests),
-            "env": dict(sorted(facts.env.items())), "architecture": facts.architecture}
+    meta = {
+        "reference": reference,
+        "id": facts.image_id,
+        "repo_digests": list(facts.repo_digests),
+        "env": dict(sorted(facts.env.items())),
+        "architecture": facts.architecture,
+    }
     atomic_write_text(target.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return target
 

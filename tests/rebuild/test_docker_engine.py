@@ -4,6 +4,7 @@ the base image; these tests run it themselves when they can, and skip only when 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -47,7 +48,9 @@ def engine() -> Any:
     except Exception as first:  # not running, or no base image yet
         reason = f"{type(first).__name__}: {first}"
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip(f"no Docker engine with {BASE} ({reason}), and no root/apt to start one (.ci/services.sh)")
+        pytest.skip(
+            f"no Docker engine with {BASE} ({reason}), and no root/apt to start one (.ci/services.sh)"
+        )
     done = subprocess.run([str(REPO / ".ci" / "services.sh")], capture_output=True, text=True, timeout=1200)
     if done.returncode != 0:
         pytest.skip(f"dockerd cannot run here: .ci/services.sh failed: {done.stderr.strip()[-500:]}")
@@ -73,9 +76,16 @@ def bundle(captured: Path) -> Path:
     return out
 
 
-def _envsnap(*args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "envsnap", *args], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, **(env or {})})
+def _envsnap(
+    *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **(env or {})},
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"envsnap {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
     return done
@@ -91,11 +101,26 @@ def _no_tag(client: Any, tag: str) -> None:
         client.images.get(tag)
 
 
-def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle: Path, tmp_path: Path) -> None:
+def test_rebuild_in_docker_and_verify_inside(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
     tag = "envsnap-test/roundtrip:1"
     with _removed(engine, tag):
-        done = _envsnap("rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--base-image",
-                        BASE, "--dest", str(tmp_path / "ctx"), "--tag", tag, "--json")
+        done = _envsnap(
+            "rebuild",
+            str(captured),
+            "--target",
+            "docker",
+            "--bundle",
+            str(bundle),
+            "--base-image",
+            BASE,
+            "--dest",
+            str(tmp_path / "ctx"),
+            "--tag",
+            tag,
+            "--json",
+        )
         result = json.loads(done.stdout)
         assert result["dest"] == tag and result["verify"]["identical"] is True
         image = engine.images.get(tag)
@@ -110,8 +135,10 @@ def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle
         assert not [d for d in report["differences"] if d["severity"] == "mismatch"]
 
         # The same packages with the same RECORD digests, captured independently inside the image.
-        inside = lockfile.loads(_run(engine, tag, "envsnap", "capture", "--python", "/opt/env/bin/python",
-                                     "-o", "-"), check_digest=False)
+        inside = lockfile.loads(
+            _run(engine, tag, "envsnap", "capture", "--python", "/opt/env/bin/python", "-o", "-"),
+            check_digest=False,
+        )
         want = {p.name: (p.version, p.record_digest, p.wheel_tags) for p in lock.python.packages}
         have = {p.name: (p.version, p.record_digest, p.wheel_tags) for p in inside.python.packages}
         assert have == want and all(digest for _v, digest, _t in want.values())
@@ -124,15 +151,29 @@ def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle
         assert dict(line.split(" ", 1) for line in query.splitlines()) == needed
 
 
-def test_missing_wheel_in_bundle_fails_before_building(engine: Any, captured: Path, bundle: Path,
-                                                       tmp_path: Path) -> None:
+def test_missing_wheel_in_bundle_fails_before_building(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
     broken = tmp_path / "bundle"
     shutil.copytree(bundle, broken, ignore=shutil.ignore_patterns("images"))
     wheel = next((broken / "wheels").glob("tomli_w-*.whl"))
     wheel.unlink()
     tag = "envsnap-test/missing:1"
-    done = _envsnap("rebuild", str(captured), "--target", "docker", "--bundle", str(broken), "--base-image", BASE,
-                    "--dest", str(tmp_path / "ctx"), "--tag", tag, check=False)
+    done = _envsnap(
+        "rebuild",
+        str(captured),
+        "--target",
+        "docker",
+        "--bundle",
+        str(broken),
+        "--base-image",
+        BASE,
+        "--dest",
+        str(tmp_path / "ctx"),
+        "--tag",
+        tag,
+        check=False,
+    )
     assert done.returncode == 4, done.stderr
     assert f"{wheel}: missing from the bundle (tomli-w 1.2.0)" in done.stderr
     assert "Traceback" not in done.stderr
@@ -140,24 +181,55 @@ def test_missing_wheel_in_bundle_fails_before_building(engine: Any, captured: Pa
     _no_tag(engine, tag)
 
 
-def test_a_failing_build_or_verification_tags_nothing(engine: Any, captured: Path, bundle: Path,
-                                                      tmp_path: Path) -> None:
+def test_a_failing_build_or_verification_tags_nothing(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
     lock = lockfile.load(bundle / "envsnap.lock")
     # A system package version no mirror has: apt fails; the build stops; nothing is tagged.
-    bad_pin = dataclasses.replace(lock, system=dataclasses.replace(lock.system, packages=tuple(
-        dataclasses.replace(p, version="9.9.9-envsnap") if p.needed_by else p for p in lock.system.packages)))
+    bad_pin = dataclasses.replace(
+        lock,
+        system=dataclasses.replace(
+            lock.system,
+            packages=tuple(
+                dataclasses.replace(p, version="9.9.9-envsnap") if p.needed_by else p
+                for p in lock.system.packages
+            ),
+        ),
+    )
     # A package whose files are not the locked ones: the build's last step, envsnap verify, fails.
-    bad_record = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(
-        dataclasses.replace(p, record_digest="sha256:" + "0" * 64) if p.name == "tomli-w" else p
-        for p in lock.python.packages)))
-    for name, changed, expected in [("pin", bad_pin, "docker build failed"),
-                                    ("record", bad_record, "tomli-w")]:
+    bad_record = dataclasses.replace(
+        lock,
+        python=dataclasses.replace(
+            lock.python,
+            packages=tuple(
+                dataclasses.replace(p, record_digest="sha256:" + "0" * 64) if p.name == "tomli-w" else p
+                for p in lock.python.packages
+            ),
+        ),
+    )
+    for name, changed, expected in [
+        ("pin", bad_pin, "docker build failed"),
+        ("record", bad_record, "tomli-w"),
+    ]:
         copy = tmp_path / name
         shutil.copytree(bundle, copy, ignore=shutil.ignore_patterns("images"))
         lockfile.dump(changed, copy / "envsnap.lock")
         tag = f"envsnap-test/failing-{name}:1"
-        done = _envsnap("rebuild", str(copy / "envsnap.lock"), "--target", "docker", "--bundle", str(copy),
-                        "--base-image", BASE, "--dest", str(tmp_path / f"ctx-{name}"), "--tag", tag, check=False)
+        done = _envsnap(
+            "rebuild",
+            str(copy / "envsnap.lock"),
+            "--target",
+            "docker",
+            "--bundle",
+            str(copy),
+            "--base-image",
+            BASE,
+            "--dest",
+            str(tmp_path / f"ctx-{name}"),
+            "--tag",
+            tag,
+            check=False,
+        )
         assert done.returncode == 4, done.stderr
         error = done.stderr.strip().splitlines()[-1]
         assert error.startswith("envsnap: error: docker build failed") and "no image was tagged" in error
@@ -169,9 +241,16 @@ def test_a_failing_build_or_verification_tags_nothing(engine: Any, captured: Pat
 def test_lock_for_another_architecture_and_unknown_os(engine: Any, captured: Path, tmp_path: Path) -> None:
     lock = lockfile.load(captured)
     for name, platform, message in [
-        ("arm", dataclasses.replace(lock.platform, machine="aarch64"), "captured on aarch64, but the Docker engine"),
-        ("os", dataclasses.replace(lock.platform, os_id="plan9", os_version="4"), "no base image is known for the "
-         "lock's OS plan9 4"),
+        (
+            "arm",
+            dataclasses.replace(lock.platform, machine="aarch64"),
+            "captured on aarch64, but the Docker engine",
+        ),
+        (
+            "os",
+            dataclasses.replace(lock.platform, os_id="plan9", os_version="4"),
+            "no base image is known for the lock's OS plan9 4",
+        ),
     ]:
         path = tmp_path / f"{name}.lock"
         lockfile.dump(dataclasses.replace(lock, platform=platform), path)
@@ -182,13 +261,27 @@ def test_lock_for_another_architecture_and_unknown_os(engine: Any, captured: Pat
 
 def test_no_engine_points_at_dry_run(captured: Path, bundle: Path, tmp_path: Path) -> None:
     gone = {"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
-    done = _envsnap("rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--base-image", BASE,
-                    "--dest", str(tmp_path / "ctx"), env=gone, check=False)
+    done = _envsnap(
+        "rebuild",
+        str(captured),
+        "--target",
+        "docker",
+        "--bundle",
+        str(bundle),
+        "--base-image",
+        BASE,
+        "--dest",
+        str(tmp_path / "ctx"),
+        env=gone,
+        check=False,
+    )
     assert done.returncode == 4
     assert f"no Docker engine is reachable at unix://{tmp_path}/no-such.sock" in done.stderr
     assert "--dry-run" in done.stderr and "Traceback" not in done.stderr
     # The plan needs no engine: it prints the Dockerfile, pinned by tag only, with a warning.
-    done = _envsnap("rebuild", str(captured), "--target", "docker", "--dry-run", "--base-image", BASE, env=gone)
+    done = _envsnap(
+        "rebuild", str(captured), "--target", "docker", "--dry-run", "--base-image", BASE, env=gone
+    )
     assert f"    | FROM {BASE}\n" in done.stdout and "pinned by tag only" in done.stdout
 
 
@@ -204,11 +297,26 @@ def second_engine(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
     def start() -> Any:
         (root / "dockerd.pid").unlink(missing_ok=True)  # left behind by the engine the test killed
-        log = open(root / "dockerd.log", "ab")
-        proc = subprocess.Popen(
-            ["dockerd", "--host", sock, "--data-root", str(root / "data"), "--exec-root", str(root / f"exec{len(procs)}"),
-             "--pidfile", str(root / "dockerd.pid"), "--iptables=false", "--ip-masq=false", "--bridge=none"],
-            stdout=log, stderr=log, start_new_session=True)
+        with open(root / "dockerd.log", "ab") as log:
+            proc = subprocess.Popen(
+                [
+                    "dockerd",
+                    "--host",
+                    sock,
+                    "--data-root",
+                    str(root / "data"),
+                    "--exec-root",
+                    str(root / f"exec{len(procs)}"),
+                    "--pidfile",
+                    str(root / "dockerd.pid"),
+                    "--iptables=false",
+                    "--ip-masq=false",
+                    "--bridge=none",
+                ],
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         procs.append(proc)
         for _ in range(120):
             try:
@@ -231,13 +339,20 @@ def second_engine(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_engine_dying_mid_build(second_engine: Callable[[], Any], captured: Path, bundle: Path,
-                                tmp_path: Path) -> None:
+def test_engine_dying_mid_build(
+    second_engine: Callable[[], Any], captured: Path, bundle: Path, tmp_path: Path
+) -> None:
     client = second_engine()
     tag = "envsnap-test/dying:1"
     lock = lockfile.load(bundle / "envsnap.lock")
-    request = RebuildRequest(lock=lock, lock_path=bundle / "envsnap.lock", dest=tmp_path / "ctx", target="docker",
-                             bundle_dir=bundle, options={"tag": tag, "base_image": BASE})
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=bundle / "envsnap.lock",
+        dest=tmp_path / "ctx",
+        target="docker",
+        bundle_dir=bundle,
+        options={"tag": tag, "base_image": BASE},
+    )
     rebuilder = DockerRebuilder(connect=lambda: client)
     plan = rebuilder.plan(request)
     killed: list[int] = []
@@ -249,7 +364,7 @@ def test_engine_dying_mid_build(second_engine: Callable[[], Any], captured: Path
             os.killpg(dockerd_pid, signal.SIGKILL)  # dockerd and its containerd, as when a host loses them
             killed.append(dockerd_pid)
 
-    with pytest.raises(RebuildError, match="stopped answering during the build.*no image was tagged"):
+    with pytest.raises(RebuildError, match=r"stopped answering during the build.*no image was tagged"):
         rebuilder.execute(plan, request, progress)
     assert killed
     assert not (tmp_path / "ctx").exists()
@@ -281,7 +396,5 @@ class _removed:
         self._remove()
 
     def _remove(self) -> None:
-        try:
+        with contextlib.suppress(docker.errors.ImageNotFound):
             self.client.images.remove(self.tag, force=True)
-        except docker.errors.ImageNotFound:
-            pass
