@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import lockfile
+from ..bundle import python_packages
 from ..errors import EnvsnapError
 from ..model import Snapshot
 from ..rebuild import docker
@@ -18,6 +19,17 @@ from .interface import Exporter, ExportError
 
 def render(snapshot: Snapshot) -> Mapping[str, bytes]:
     sealed = snapshot if snapshot.envsnap.content_digest else lockfile.seal(snapshot)
+    unpinned = [
+        f"{p.name}=={p.version}"
+        for p in python_packages(sealed)
+        if p.artifact is None or not p.artifact.sha256 or not p.artifact.filename.endswith(".whl")
+    ]
+    if unpinned:
+        # The image installs with --require-hashes: every package needs its wheel's sha256 in the lock.
+        raise ExportError(
+            f"dockerfile: {len(unpinned)} package(s) have no pinned wheel: {', '.join(unpinned[:8])}; "
+            "run `envsnap pin LOCK` (or `envsnap bundle`) first"
+        )
     try:
         spec = docker.make_spec(sealed, docker.DockerOptions())
     except EnvsnapError as exc:

@@ -10,7 +10,7 @@ import pytest
 from docker_locks import cpu_lock, gpu_lock
 
 from envsnap import export
-from envsnap.errors import RebuildError
+from envsnap.errors import ExportError, RebuildError
 from envsnap.model import SystemPackage
 from envsnap.rebuild import apt, baseimage, docker
 from envsnap.rebuild.baseimage import ImageFacts
@@ -282,3 +282,15 @@ def test_lock_for_another_architecture_is_refused() -> None:
 def test_bad_tag_is_refused() -> None:
     with pytest.raises(RebuildError, match="not a valid image name"):
         docker.DockerOptions(tag="Bad Tag")
+
+
+def test_export_needs_pinned_wheels() -> None:
+    lock = cpu_lock()
+    bare = dataclasses.replace(
+        lock,
+        python=dataclasses.replace(
+            lock.python, packages=tuple(dataclasses.replace(p, artifact=None) for p in lock.python.packages)
+        ),
+    )
+    with pytest.raises(ExportError, match=r"2 package\(s\) have no pinned wheel: markupsafe==3.0.2, tomli-w"):
+        export.get("dockerfile").render(bare)
