@@ -8,5 +8,7 @@ from .capture import capture
 from .errors import EnvsnapError, LockfileError, ProbeError
 from .lockfile import dump, load
 from .model import Snapshot
+from .verify import VerifyReport, verify
 
-__all__ = ["EnvsnapError", "LockfileError", "ProbeError", "Snapshot", "__version__", "capture", "dump", "load"]
+__all__ = ["EnvsnapError", "LockfileError", "ProbeError", "Snapshot", "VerifyReport", "__version__", "capture",
+           "dump", "load", "verify"]

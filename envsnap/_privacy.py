@@ -46,6 +46,14 @@ def strip_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\";,]+")
+
+
+def strip_credentials_in_text(text: str) -> str:
+    """Every URL inside free text, without credentials."""
+    return _URL_IN_TEXT.sub(lambda m: strip_credentials(m.group(0)), text)
+
+
 class PathRedactor:
     """Rewrites local paths so no home directory or user name is recorded.
 

@@ -45,8 +45,8 @@ def run(
         )
     except FileNotFoundError as exc:
         return Result(argv, 127, "", str(exc))
-    except PermissionError as exc:
-        return Result(argv, 126, "", str(exc))
+    except OSError as exc:  # not executable, exec format error
+        return Result(argv, 126, "", exc.strerror or str(exc))
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         return Result(argv, -9, out, f"timed out after {timeout:g} s", timed_out=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from . import _runner, _templates, _tools, lockfile
+from . import _runner, _tools, lockfile
 from ._fs import atomic_write_text
 from .errors import BundleError, PinError
 from .model import Artifact, PythonPackage, Snapshot
@@ -332,6 +332,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     _remove_stale_wheels(root, lock)
     lockfile.dump(lock, root / LOCK)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
+    from . import _templates  # jinja2 only when writing a bundle
+
     atomic_write_text(root / README, _templates.render("bundle/README.md.j2", lock=lock, packages=[
         p for p in python_packages(lock)]))
     Bundle(root).write_sums()
@@ -344,7 +346,7 @@ def _previous_lock(root: Path) -> Snapshot | None:
         return None
     try:
         return lockfile.load(path)
-    except Exception:  # noqa: BLE001 - an unreadable old lock only means nothing can be reused
+    except Exception:
         return None
 
 
@@ -446,9 +448,9 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
             raise BundleError(f"{pkg.name}: source directory {tree} does not exist on this machine")
         return tree, src.url
     if src.kind == "archive":
-        path = local_path(src.url)
-        if path is not None and path.is_file() and path.name.endswith(".whl"):
-            raise BundleError(f"{pkg.name}: installed from the local wheel {path}; pin it or copy it to an index")
+        local = local_path(src.url)
+        if local is not None and local.is_file() and local.name.endswith(".whl"):
+            raise BundleError(f"{pkg.name}: installed from the local wheel {local}; pin it or copy it to an index")
         raise BundleError(f"{pkg.name}: installed from {src.url}, which cannot be fetched and verified")
     raise BundleError(f"{pkg.name} {pkg.version}: not pinned (no matching file on the configured indexes)")
 

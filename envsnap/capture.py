@@ -41,23 +41,28 @@ def capture(
     else:
         root = project.find_root(os.getcwd())
 
-    raw = python.run_probe(python_path)
+    # The target interpreter scans its environment while this process probes the host.
+    pending = python.PendingProbe(python_path)
+    database = system.PackageDatabase()
+    database.preload()
+    loader = system.Loader.for_host()
+    cpu, memory = host.probe_cpu()
+    plat = host.probe_platform()
+    proj = project.probe_project(root) if root else None
+    raw = pending.result()
+
     redact = PathRedactor(prefix=raw.prefix, project=root)
     py_env, warnings = python.python_env(raw, redact)
-
     shared = {p["name"]: p["shared_objects"] for p in raw.packages if p.get("shared_objects")}
     env_roots = {raw.prefix, *(p["site_dir"] for p in raw.packages)}
-    sys_table, sys_warnings = system.probe_system(shared, env_roots, redact)
+    sys_table, sys_warnings = system.probe_system(shared, env_roots, redact, database, loader)
     warnings += sys_warnings
-
-    cpu, memory = host.probe_cpu()
-    proj = project.probe_project(root) if root else None
     if proj is not None and proj.remote_url:
         proj = dataclasses.replace(proj, remote_url=redact.url(proj.remote_url))
 
     return Snapshot(
         envsnap=Meta(generator=f"envsnap {__version__}", created=utc_now(), warnings=tuple(sorted(set(warnings)))),
-        platform=host.probe_platform(),
+        platform=plat,
         python=py_env,
         system=sys_table,
         hardware=Hardware(memory_mib=memory, cpu=cpu),

@@ -23,8 +23,17 @@ from packaging.version import InvalidVersion, Version
 from .model import CondaPackage, PythonPackage, Snapshot
 
 # How much a kind of change is likely to alter behaviour; higher comes first.
-_PACKAGE_WEIGHT = {"major": 60, "local": 58, "removed": 55, "added": 54, "minor": 50, "source": 45,
-                   "patch": 30, "version": 40, "build": 20}
+_PACKAGE_WEIGHT = {
+    "major": 60,
+    "local": 58,
+    "removed": 55,
+    "added": 54,
+    "minor": 50,
+    "source": 45,
+    "patch": 30,
+    "version": 40,
+    "build": 20,
+}
 
 
 @dataclass(frozen=True)
@@ -60,13 +69,14 @@ class DiffReport:
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for c in self.changes:
-            out[c.kind if c.change == "changed" else c.change] = out.get(
-                c.kind if c.change == "changed" else c.change, 0) + 1
+            out[c.kind if c.change == "changed" else c.change] = (
+                out.get(c.kind if c.change == "changed" else c.change, 0) + 1
+            )
         return dict(sorted(out.items()))
 
 
 def version_change(old: str, new: str) -> tuple[str, str]:
-    """(kind, direction) of a version change: kind major/minor/patch/local/version, direction upgrade/downgrade."""
+    """(kind, direction): kind is major/minor/patch/local/version, direction upgrade/downgrade/""."""
     try:
         a, b = Version(old), Version(new)
     except InvalidVersion:
@@ -114,34 +124,75 @@ def _value(area: str, subject: str, old: str, new: str, weight: int, kind: str =
 def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
     out: list[Change] = []
     na, nb = a.nvidia, b.nvidia
-    out += _value("gpu", "NVIDIA driver", na.driver_version if na else "", nb.driver_version if nb else "", 90,
-                  "version")
-    out += _value("gpu", "driver CUDA", na.cuda_driver_version if na else "", nb.cuda_driver_version if nb else "",
-                  89, "version")
+    out += _value(
+        "gpu",
+        "NVIDIA driver",
+        na.driver_version if na else "",
+        nb.driver_version if nb else "",
+        90,
+        "version",
+    )
+    out += _value(
+        "gpu",
+        "driver CUDA",
+        na.cuda_driver_version if na else "",
+        nb.cuda_driver_version if nb else "",
+        89,
+        "version",
+    )
     ca, cb = a.cuda, b.cuda
-    for what, label, weight in (("runtime", "CUDA runtime", 95), ("cudnn", "cuDNN", 85), ("nccl", "NCCL", 80),
-                                ("cublas", "cuBLAS", 70)):
-        out += _value("cuda", label, getattr(ca, f"{what}_version") if ca else "",
-                      getattr(cb, f"{what}_version") if cb else "", weight, "version")
+    for what, label, weight in (
+        ("runtime", "CUDA runtime", 95),
+        ("cudnn", "cuDNN", 85),
+        ("nccl", "NCCL", 80),
+        ("cublas", "cuBLAS", 70),
+    ):
+        out += _value(
+            "cuda",
+            label,
+            getattr(ca, f"{what}_version") if ca else "",
+            getattr(cb, f"{what}_version") if cb else "",
+            weight,
+            "version",
+        )
     ga = ", ".join(f"{g.name} (sm {g.compute_capability})" for g in a.hardware.gpus)
     gb = ", ".join(f"{g.name} (sm {g.compute_capability})" for g in b.hardware.gpus)
     out += _value("gpu", "GPUs", ga, gb, 88)
     for name in sorted(set(a.frameworks) | set(b.frameworks)):
         fa, fb = a.frameworks.get(name), b.frameworks.get(name)
-        out += _value("framework", f"{name} CUDA build", fa.cuda_version if fa else "",
-                      fb.cuda_version if fb else "", 92, "version")
-        out += _value("framework", f"{name} arch list", " ".join(fa.arch_list) if fa else "",
-                      " ".join(fb.arch_list) if fb else "", 87)
+        out += _value(
+            "framework",
+            f"{name} CUDA build",
+            fa.cuda_version if fa else "",
+            fb.cuda_version if fb else "",
+            92,
+            "version",
+        )
+        out += _value(
+            "framework",
+            f"{name} arch list",
+            " ".join(fa.arch_list) if fa else "",
+            " ".join(fb.arch_list) if fb else "",
+            87,
+        )
     return out
 
 
 def _interpreter(a: Snapshot, b: Snapshot) -> list[Change]:
     pa, pb = a.python, b.python
-    out = _value("interpreter", "Python", f"{pa.implementation} {pa.version}".strip(),
-                 f"{pb.implementation} {pb.version}".strip(), 0)
+    out = _value(
+        "interpreter",
+        "Python",
+        f"{pa.implementation} {pa.version}".strip(),
+        f"{pb.implementation} {pb.version}".strip(),
+        0,
+    )
     if out:
-        kind, direction = version_change(pa.version, pb.version) if pa.implementation == pb.implementation \
+        kind, direction = (
+            version_change(pa.version, pb.version)
+            if pa.implementation == pb.implementation
             else ("major", "")
+        )
         weight = {"major": 100, "minor": 100, "patch": 40}.get(kind, 60)
         out = [Change("interpreter", "Python", "changed", kind, out[0].old, out[0].new, weight, direction)]
     out += _value("interpreter", "ABI", pa.abi, pb.abi, 99)
@@ -153,7 +204,9 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
     x, y = a.platform, b.platform
     return [
         *_value("platform", "machine", x.machine, y.machine, 100),
-        *_value("platform", "OS", f"{x.os_id} {x.os_version}".strip(), f"{y.os_id} {y.os_version}".strip(), 72),
+        *_value(
+            "platform", "OS", f"{x.os_id} {x.os_version}".strip(), f"{y.os_id} {y.os_version}".strip(), 72
+        ),
         *_value("libc", x.libc or y.libc or "libc", x.libc_version, y.libc_version, 75, "version"),
         *_value("platform", "kernel", x.kernel, y.kernel, 10),
     ]
@@ -162,10 +215,14 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
 def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) -> list[Change]:
     a = {p.name: p for p in old}
     b = {p.name: p for p in new}
-    out = [Change("python", n, "removed", "removed", a[n].version, "", _PACKAGE_WEIGHT["removed"])
-           for n in sorted(set(a) - set(b))]
-    out += [Change("python", n, "added", "added", "", b[n].version, _PACKAGE_WEIGHT["added"])
-            for n in sorted(set(b) - set(a))]
+    out = [
+        Change("python", n, "removed", "removed", a[n].version, "", _PACKAGE_WEIGHT["removed"])
+        for n in sorted(set(a) - set(b))
+    ]
+    out += [
+        Change("python", n, "added", "added", "", b[n].version, _PACKAGE_WEIGHT["added"])
+        for n in sorted(set(b) - set(a))
+    ]
     for name in sorted(set(a) & set(b)):
         change = _package_change(a[name], b[name])
         if change is not None:
@@ -176,16 +233,34 @@ def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) 
 def _package_change(x: PythonPackage, y: PythonPackage) -> Change | None:
     if x.version != y.version:
         kind, direction = version_change(x.version, y.version)
-        return Change("python", x.name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind], direction)
+        return Change(
+            "python", x.name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind], direction
+        )
     sa, sb = _source(x), _source(y)
     if sa != sb:
         return Change("python", x.name, "changed", "source", sa, sb, _PACKAGE_WEIGHT["source"])
     if set(x.wheel_tags) != set(y.wheel_tags):
-        return Change("python", x.name, "changed", "build", ", ".join(x.wheel_tags), ", ".join(y.wheel_tags),
-                      _PACKAGE_WEIGHT["build"], "wheel tag")
+        return Change(
+            "python",
+            x.name,
+            "changed",
+            "build",
+            ", ".join(x.wheel_tags),
+            ", ".join(y.wheel_tags),
+            _PACKAGE_WEIGHT["build"],
+            "wheel tag",
+        )
     if x.record_digest and y.record_digest and x.record_digest != y.record_digest:
-        return Change("python", x.name, "changed", "build", x.record_digest[:19], y.record_digest[:19],
-                      _PACKAGE_WEIGHT["build"], "other files (RECORD digest)")
+        return Change(
+            "python",
+            x.name,
+            "changed",
+            "build",
+            x.record_digest[:19],
+            y.record_digest[:19],
+            _PACKAGE_WEIGHT["build"],
+            "other files (RECORD digest)",
+        )
     return None
 
 
@@ -203,21 +278,39 @@ def _source(p: PythonPackage) -> str:
 def conda_packages(old: Iterable[CondaPackage], new: Iterable[CondaPackage]) -> list[Change]:
     a = {p.name: p for p in old}
     b = {p.name: p for p in new}
-    out = [Change("conda", n, "removed", "removed", a[n].version, "", _PACKAGE_WEIGHT["removed"] - 5)
-           for n in sorted(set(a) - set(b))]
-    out += [Change("conda", n, "added", "added", "", b[n].version, _PACKAGE_WEIGHT["added"] - 5)
-            for n in sorted(set(b) - set(a))]
+    out = [
+        Change("conda", n, "removed", "removed", a[n].version, "", _PACKAGE_WEIGHT["removed"] - 5)
+        for n in sorted(set(a) - set(b))
+    ]
+    out += [
+        Change("conda", n, "added", "added", "", b[n].version, _PACKAGE_WEIGHT["added"] - 5)
+        for n in sorted(set(b) - set(a))
+    ]
     for name in sorted(set(a) & set(b)):
         x, y = a[name], b[name]
         if x.version != y.version:
             kind, direction = version_change(x.version, y.version)
-            out.append(Change("conda", name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind] - 5,
-                              direction))
+            out.append(
+                Change(
+                    "conda", name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind] - 5, direction
+                )
+            )
         elif x.build != y.build or (x.sha256 and y.sha256 and x.sha256 != y.sha256):
-            out.append(Change("conda", name, "changed", "build", f"{x.version}={x.build}",
-                              f"{y.version}={y.build}", _PACKAGE_WEIGHT["build"]))
+            out.append(
+                Change(
+                    "conda",
+                    name,
+                    "changed",
+                    "build",
+                    f"{x.version}={x.build}",
+                    f"{y.version}={y.build}",
+                    _PACKAGE_WEIGHT["build"],
+                )
+            )
         elif x.channel != y.channel:
-            out.append(Change("conda", name, "changed", "source", x.channel, y.channel, _PACKAGE_WEIGHT["source"]))
+            out.append(
+                Change("conda", name, "changed", "source", x.channel, y.channel, _PACKAGE_WEIGHT["source"])
+            )
     return out
 
 
@@ -227,8 +320,17 @@ def _system(a: Snapshot, b: Snapshot) -> list[Change]:
     libs_b = {lib.soname: lib for lib in b.system.libraries}
     for soname in sorted(set(libs_a) ^ set(libs_b)):
         gone = soname in libs_a
-        out.append(Change("system", soname, "removed" if gone else "added", "library",
-                          soname if gone else "", "" if gone else soname, 35))
+        out.append(
+            Change(
+                "system",
+                soname,
+                "removed" if gone else "added",
+                "library",
+                soname if gone else "",
+                "" if gone else soname,
+                35,
+            )
+        )
     pa = {(p.name, p.arch): p for p in a.system.packages}
     pb = {(p.name, p.arch): p for p in b.system.packages}
     for key in sorted(set(pa) | set(pb)):
@@ -245,13 +347,28 @@ def _hardware(a: Snapshot, b: Snapshot) -> list[Change]:
     out = _value("hardware", "CPU", x.cpu.model, y.cpu.model, 6)
     lost = sorted(set(x.cpu.flags) - set(y.cpu.flags))
     if lost:
-        out.append(Change("hardware", "CPU flags", "removed", "value", " ".join(lost), "", 65,
-                          "instruction sets no longer available"))
+        out.append(
+            Change(
+                "hardware",
+                "CPU flags",
+                "removed",
+                "value",
+                " ".join(lost),
+                "",
+                65,
+                "instruction sets no longer available",
+            )
+        )
     return out
 
 
 def to_json(report: DiffReport) -> Mapping[str, object]:
     from . import lockfile
 
-    return {"a": report.a, "b": report.b, "identical": report.identical, "counts": report.counts(),
-            "changes": [lockfile.to_dict(c) for c in report.changes]}
+    return {
+        "a": report.a,
+        "b": report.b,
+        "identical": report.identical,
+        "counts": report.counts(),
+        "changes": [lockfile.to_dict(c) for c in report.changes],
+    }

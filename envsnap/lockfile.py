@@ -8,6 +8,7 @@ digest is recomputed and compared; writing is atomic.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -39,7 +40,7 @@ from .model import (
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 DEFAULT_NAME = "envsnap.lock"
 
@@ -62,14 +63,11 @@ def to_dict(obj: Any) -> Any:
     """The plain-data form of a model object (what TOML and JSON hold)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         out: dict[str, Any] = {}
-        sparse = type(obj) in _SPARSE
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if value is None:
+        for name, default in _field_defaults(type(obj)):
+            value = getattr(obj, name)
+            if value is None or (default is not _KEEP and value == default):
                 continue
-            if sparse and _is_default(f, value):
-                continue
-            out[f.name] = to_dict(value)
+            out[name] = to_dict(value)
         return out
     if isinstance(obj, Mapping):
         return {str(k): to_dict(v) for k, v in sorted(obj.items())}
@@ -78,12 +76,22 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
-def _is_default(f: dataclasses.Field[Any], value: Any) -> bool:
-    if f.default is not dataclasses.MISSING:
-        return bool(value == f.default)
-    if f.default_factory is not dataclasses.MISSING:
-        return bool(value == f.default_factory())
-    return False
+_KEEP = object()  # marks a field that is always written
+
+
+@functools.cache
+def _field_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(name, default) per field; the default is _KEEP where the field is always written."""
+    sparse = cls in _SPARSE
+    out = []
+    for f in dataclasses.fields(cls):
+        default: Any = _KEEP
+        if sparse and f.default is not dataclasses.MISSING:
+            default = f.default
+        elif sparse and f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        out.append((f.name, default))
+    return tuple(out)
 
 
 def canonical_digest(data: Mapping[str, Any]) -> str:
@@ -218,7 +226,7 @@ def _convert(tp: Any, value: Any, path: str, origin: str) -> Any:
     if origin_tp in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
         return _convert(inner[0], value, path, origin)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value, path, origin)
     if origin_tp is tuple:
         if not isinstance(value, list):

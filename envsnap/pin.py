@@ -17,16 +17,14 @@ import hashlib
 import json
 import os
 import shutil
-import ssl
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.utils import (
@@ -43,10 +41,12 @@ from .errors import PinError
 from .model import Artifact, Meta, PythonPackage, Snapshot
 from .probes._pyprobe import wheel_record_digest
 
+if TYPE_CHECKING:
+    import ssl
+
 PYPI = "https://pypi.org/simple"
 FETCH_TIMEOUT = 60.0
-_ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-           "text/html;q=0.01")
+_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 WARNING_PREFIX = "pin: "
 
 
@@ -135,7 +135,8 @@ class Fetcher:
 
     def __init__(self, cert: str | None = None, timeout: float = FETCH_TIMEOUT):
         self.timeout = timeout
-        self._context = ssl.create_default_context(cafile=cert) if cert else ssl.create_default_context()
+        self.cert = cert
+        self._context: ssl.SSLContext | None = None
         self._pages: dict[str, tuple[bytes, str, str]] = {}
 
     def get(self, url: str, accept: str = "*/*") -> tuple[bytes, str, str]:
@@ -143,10 +144,7 @@ class Fetcher:
         if url in self._pages:
             return self._pages[url]
         local = local_path(url)
-        if local is not None:
-            page = self._read_local(local, url)
-        else:
-            page = self._read_http(url, accept)
+        page = self._read_local(local, url) if local is not None else self._read_http(url, accept)
         self._pages[url] = page
         return page
 
@@ -163,13 +161,25 @@ class Fetcher:
         except OSError as exc:
             raise PinError(f"{url}: cannot read: {exc.strerror or exc}") from None
 
-    def _read_http(self, url: str, accept: str) -> tuple[bytes, str, str]:
+    def _urlopen(self, url: str, accept: str) -> Any:
+        # Imported here: ssl and urllib.request cost more to load than a local index or a verify takes.
+        import ssl
+        import urllib.request
+
+        if self._context is None:
+            self._context = ssl.create_default_context(cafile=self.cert) if self.cert else ssl.create_default_context()
         clean, auth = _split_auth(url)
         request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": "envsnap"})
         if auth:
             request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        return urllib.request.urlopen(request, timeout=self.timeout, context=self._context)
+
+    def _read_http(self, url: str, accept: str) -> tuple[bytes, str, str]:
+        import urllib.error
+
+        clean, _auth = _split_auth(url)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            with self._urlopen(url, accept) as response:
                 return response.read(), response.headers.get("Content-Type", ""), response.geturl()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
@@ -196,6 +206,8 @@ class Fetcher:
         return digest.hexdigest()
 
     def _stream(self, url: str) -> Iterable[bytes]:
+        import urllib.error
+
         local = local_path(url)
         try:
             if local is not None:
@@ -203,11 +215,7 @@ class Fetcher:
                     while chunk := handle.read(1 << 20):
                         yield chunk
                 return
-            clean, auth = _split_auth(url)
-            request = urllib.request.Request(clean, headers={"User-Agent": "envsnap"})
-            if auth:
-                request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            with self._urlopen(url, "*/*") as response:
                 while chunk := response.read(1 << 20):
                     yield chunk
         except (urllib.error.URLError, OSError) as exc:
@@ -266,7 +274,9 @@ def parse_simple_html(text: str, base_url: str, index: str = "") -> list[IndexFi
         path, _, fragment = url.partition("#")
         filename = unquote(path.rstrip("/").rsplit("/", 1)[-1]) or label
         algo, _, value = fragment.partition("=")
-        out.append(IndexFile(filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index))
+        out.append(
+            IndexFile(filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index)
+        )
     return out
 
 
@@ -334,7 +344,9 @@ def wheel_matches(filename: str, pkg: PythonPackage) -> bool:
         same_version = version == Version(pkg.version)
     except (InvalidWheelFilename, InvalidVersion):
         return False
-    return name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
+    return (
+        name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
+    )
 
 
 def sdist_matches(filename: str, pkg: PythonPackage) -> bool:
@@ -413,23 +425,43 @@ class Pinner:
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
         if pkg.conda_managed or pkg.installer == "conda":
-            return PinOutcome(pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer")
+            return PinOutcome(
+                pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer"
+            )
         kind = pkg.source.kind
         if kind == "vcs":
             if not pkg.source.commit_id:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", f"VCS install of {pkg.source.url} "
-                                  "without a recorded commit")
-            return PinOutcome(pkg.name, pkg.version, "kept",
-                              f"VCS: {pkg.source.url} @ {pkg.source.commit_id} (the bundle builds a wheel)")
+                return PinOutcome(
+                    pkg.name,
+                    pkg.version,
+                    "unpinned",
+                    f"VCS install of {pkg.source.url} without a recorded commit",
+                )
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "kept",
+                f"VCS: {pkg.source.url} @ {pkg.source.commit_id} (the bundle builds a wheel)",
+            )
         if kind == "directory":
             what = "editable install" if pkg.source.editable else "install"
-            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{what} from a local directory "
-                              f"({pkg.source.url}): no upstream artifact (the bundle builds a wheel)")
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "unpinned",
+                f"{what} from a local directory "
+                f"({pkg.source.url}): no upstream artifact (the bundle builds a wheel)",
+            )
         if kind == "archive":
             return self._pin_archive(pkg)
         if not pkg.wheel_tags:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", "no WHEEL tags recorded (an egg-info "
-                              "or legacy install): the installed file cannot be identified")
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "unpinned",
+                "no WHEEL tags recorded (an egg-info "
+                "or legacy install): the installed file cannot be identified",
+            )
         try:
             files = self.candidates(pkg)
         except PinError as exc:
@@ -451,13 +483,27 @@ class Pinner:
                 _path, sha = self.fetch(sdist)
             except PinError as exc:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-            artifact = Artifact(filename=sdist.filename, url=strip_credentials(sdist.url), sha256=sha,
-                                size=sdist.size or _path.stat().st_size, upload_time=sdist.upload_time,
-                                index=sdist.index)
-            return PinOutcome(pkg.name, pkg.version, "pinned",
-                              f"no wheel {tags} on the index: pinned the sdist it was built from", artifact)
-        return PinOutcome(pkg.name, pkg.version, "unpinned",
-                          f"no {pkg.name} {pkg.version} wheel with tag {tags} on the configured indexes")
+            artifact = Artifact(
+                filename=sdist.filename,
+                url=strip_credentials(sdist.url),
+                sha256=sha,
+                size=sdist.size or _path.stat().st_size,
+                upload_time=sdist.upload_time,
+                index=sdist.index,
+            )
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "pinned",
+                f"no wheel {tags} on the index: pinned the sdist it was built from",
+                artifact,
+            )
+        return PinOutcome(
+            pkg.name,
+            pkg.version,
+            "unpinned",
+            f"no {pkg.name} {pkg.version} wheel with tag {tags} on the configured indexes",
+        )
 
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
         try:
@@ -466,10 +512,21 @@ class Pinner:
         except (PinError, OSError, ValueError) as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: {exc}")
         if pkg.record_digest and digest != pkg.record_digest:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename} on {file.index} has other "
-                              "files than the installed package (RECORD digests differ)")
-        artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
-                            size=file.size or path.stat().st_size, upload_time=file.upload_time, index=file.index)
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "unpinned",
+                f"{file.filename} on {file.index} has other "
+                "files than the installed package (RECORD digests differ)",
+            )
+        artifact = Artifact(
+            filename=file.filename,
+            url=strip_credentials(file.url),
+            sha256=sha,
+            size=file.size or path.stat().st_size,
+            upload_time=file.upload_time,
+            index=file.index,
+        )
         return PinOutcome(pkg.name, pkg.version, "pinned", "", artifact)
 
     def _pin_archive(self, pkg: PythonPackage) -> PinOutcome:
@@ -484,10 +541,19 @@ class Pinner:
                 path, sha = self.fetch(file)
             except PinError as exc:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-            return PinOutcome(pkg.name, pkg.version, "pinned", "archive URL",
-                              Artifact(filename=filename, url=url, sha256=sha, size=path.stat().st_size))
-        return PinOutcome(pkg.name, pkg.version, "unpinned",
-                          f"installed from a local archive ({url}) with no reachable URL and sha256")
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "pinned",
+                "archive URL",
+                Artifact(filename=filename, url=url, sha256=sha, size=path.stat().st_size),
+            )
+        return PinOutcome(
+            pkg.name,
+            pkg.version,
+            "unpinned",
+            f"installed from a local archive ({url}) with no reachable URL and sha256",
+        )
 
 
 def pin(
@@ -519,7 +585,9 @@ def pin(
         outcomes.append(outcome)
         packages.append(dataclasses.replace(pkg, artifact=outcome.artifact) if outcome.artifact else pkg)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
-    warnings += [f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"]
+    warnings += [
+        f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"
+    ]
     meta: Meta = dataclasses.replace(snapshot.envsnap, warnings=tuple(sorted(set(warnings))))
     pinned = dataclasses.replace(
         snapshot, envsnap=meta, python=dataclasses.replace(snapshot.python, packages=tuple(packages))

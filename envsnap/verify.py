@@ -51,6 +51,8 @@ class Difference:
             text = f"{self.subject} {self.expected}: in the lock, not installed"
         elif self.what == "extra":
             text = f"{self.subject} {self.actual}: installed, not in the lock"
+        elif not self.expected and not self.actual and self.note:
+            return f"{self.subject}: {self.note}"
         else:
             text = f"{self.subject}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
         return f"{text} ({self.note})" if self.note else text

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testutil import uv_bin
 
 from envsnap.cli import main
 
@@ -36,14 +36,6 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return invoke
-
-
-def uv_bin() -> str | None:
-    found = shutil.which("uv")
-    if found:
-        return found
-    candidate = Path(sys.executable).parent / "uv"
-    return str(candidate) if candidate.exists() else None
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import pkgutil
 import sys
 from collections.abc import Sequence
-import pkgutil
 from importlib import import_module
 from types import ModuleType
 
 from .. import __version__
 from ..errors import EnvsnapError
-
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from .. import lockfile
@@ -21,12 +22,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--project", metavar="DIR", help="record the git state of this project "
                    "(default: the working directory, if it is a git work tree)")
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
+    p.add_argument("--pin", action="store_true", help="also record each package's exact wheel file on the "
+                   "configured index (what `envsnap pin` does)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     snapshot = capture(args.python, args.project)
+    if args.pin:
+        from ..pin import pin, read_pip_config
+
+        snapshot = pin(snapshot, read_pip_config()).snapshot
     if args.output == "-":
         print(lockfile.dumps(snapshot), end="")
     else:
@@ -34,12 +41,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json(lockfile.to_dict(lockfile.seal(snapshot)))
     if args.output != "-":
-        err = _output.stderr()
         py = snapshot.python
-        err.print(
+        lines = [
             f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
-            f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s"
-        )
-        for warning in snapshot.envsnap.warnings:
-            err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
+            f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s",
+            *(f"warning: {w}" for w in snapshot.envsnap.warnings),
+        ]
+        sys.stderr.write("\n".join(lines) + "\n")
     return 0

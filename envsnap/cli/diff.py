@@ -10,10 +10,13 @@ ORDER = 55
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("diff", help="compare two lockfiles, most consequential change first",
-                       description="Added, removed and changed packages with the kind of change (major, minor, "
-                       "patch, local label, build, source), and changes in driver, CUDA, cuDNN, GPUs, Python, OS "
-                       "and system libraries. Exit 0 when the locks describe the same environment, 1 when not.")
+    p = sub.add_parser(
+        "diff",
+        help="compare two lockfiles, most consequential change first",
+        description="Added, removed and changed packages with the kind of change (major, minor, "
+        "patch, local label, build, source), and changes in driver, CUDA, cuDNN, GPUs, Python, OS "
+        "and system libraries. Exit 0 when the locks describe the same environment, 1 when not.",
+    )
     p.add_argument("a", metavar="A", help="the old lockfile")
     p.add_argument("b", metavar="B", help="the new lockfile")
     p.add_argument("--json", action="store_true", help="the changes as JSON")

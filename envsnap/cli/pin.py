@@ -2,29 +2,40 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import lockfile
-from ..pin import PinResult, pin, read_pip_config
 from . import _output
+
+if TYPE_CHECKING:
+    from ..pin import PinResult
 
 ORDER = 15
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("pin", help="record the exact wheel file (URL, size, sha256) of every package",
-                       description="Find, on the indexes pip is configured with (index-url, extra-index-url, "
-                       "find-links, cert), the exact file each index-installed package came from, prove it by "
-                       "its RECORD digest, and record it in the lock. Unpinnable packages are listed with the "
-                       "reason; VCS installs keep url + commit.")
+    p = sub.add_parser(
+        "pin",
+        help="record the exact wheel file (URL, size, sha256) of every package",
+        description="Find, on the indexes pip is configured with (index-url, extra-index-url, "
+        "find-links, cert), the exact file each index-installed package came from, prove it by "
+        "its RECORD digest, and record it in the lock. Unpinnable packages are listed with the "
+        "reason; VCS installs keep url + commit.",
+    )
     p.add_argument("lock", metavar="LOCK", help="the lockfile (rewritten in place unless -o is given)")
     p.add_argument("-o", "--output", metavar="PATH", help="write the pinned lock here instead")
-    p.add_argument("--cache-dir", metavar="DIR", help="where downloaded wheels are kept "
-                   "(default: $XDG_CACHE_HOME/envsnap/artifacts)")
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where downloaded wheels are kept (default: $XDG_CACHE_HOME/envsnap/artifacts)",
+    )
     p.add_argument("--json", action="store_true", help="print each package's outcome as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..pin import pin, read_pip_config  # the index client (ssl, urllib) only when pinning
+
     snapshot = lockfile.load(args.lock)
     result = pin(snapshot, read_pip_config(), cache_dir=Path(args.cache_dir) if args.cache_dir else None)
     lockfile.dump(result.snapshot, args.output or args.lock)
@@ -37,7 +48,11 @@ def report(result: PinResult, where: str, *, as_json: bool = False) -> None:
         _output.print_json([lockfile.to_dict(o) for o in result.outcomes])
     err = _output.stderr()
     counts = {s: len(result.by_status(s)) for s in ("pinned", "kept", "unpinned", "skipped")}
-    err.print(f"{where}: {counts['pinned']} pinned, {counts['kept']} VCS (url + commit kept), "
-              f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda")
+    err.print(
+        f"{where}: {counts['pinned']} pinned, {counts['kept']} VCS (url + commit kept), "
+        f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda"
+    )
     for outcome in result.by_status("unpinned"):
-        err.print(f"  [yellow]not pinned[/yellow] {outcome.name} {outcome.version}: {outcome.reason}", markup=True)
+        err.print(
+            f"  [yellow]not pinned[/yellow] {outcome.name} {outcome.version}: {outcome.reason}", markup=True
+        )

@@ -3,8 +3,6 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from rich.table import Table
-
 from .. import lockfile
 from ..model import Snapshot
 from . import _output
@@ -68,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json(lockfile.to_dict(snapshot))
         return 0
+    from rich.table import Table
+
     table = Table(title=f"envsnap lock: {args.lock}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()

@@ -7,6 +7,9 @@ envsnap also imports it to capture its own interpreter in-process (``probe()``).
 Paths it returns are absolute; the caller makes them relative before anything is recorded.
 """
 
+from __future__ import annotations
+
+import csv
 import hashlib
 import json
 import os
@@ -14,6 +17,10 @@ import platform
 import re
 import sys
 import sysconfig
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
 
 _NAME_RE = re.compile(r"[-_.]+")
 # Files an installer writes or rewrites: not part of what the wheel carries.
@@ -24,18 +31,18 @@ _INSTALLER_FILES = frozenset(
 _SO_RE = re.compile(r"\.so(\.[0-9]+)*$")
 
 
-def canonical_name(name):
+def canonical_name(name: str) -> str:
     return _NAME_RE.sub("-", name).lower()
 
 
-def _read_text(path):
+def _read_text(path: str) -> str:
     with open(path, "rb") as handle:
         return handle.read().decode("utf-8", "replace")
 
 
-def _headers(text):
+def _headers(text: str) -> list[tuple[str, str]]:
     """The RFC 822 header block of a METADATA / PKG-INFO file as a list of (key, value)."""
-    out = []
+    out: list[tuple[str, str]] = []
     for line in text.splitlines():
         if not line.strip():
             break
@@ -49,16 +56,16 @@ def _headers(text):
     return out
 
 
-def _abi_tag():
+def _abi_tag() -> str:
     impl = sys.implementation.name
     if impl == "cpython":
-        flags = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
-        return "cp%d%d%s" % (sys.version_info[0], sys.version_info[1], flags)
+        # "m" on 3.7 (pymalloc), "t" free-threaded, "d" debug: the flags wheel ABI tags carry.
+        return "cp%d%d%s" % (sys.version_info[0], sys.version_info[1], getattr(sys, "abiflags", ""))
     soabi = sysconfig.get_config_var("SOABI") or ""
     return soabi.replace("-", "_").replace(".", "_")
 
 
-def _env_kind():
+def _env_kind() -> str:
     if os.path.isdir(os.path.join(sys.prefix, "conda-meta")):
         return "conda"
     if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
@@ -69,9 +76,9 @@ def _env_kind():
 class _Layout:
     """Maps RECORD paths to location-independent names (``scripts/x``, ``data/share/x``)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         paths = sysconfig.get_paths()
-        self.roots = []
+        self.roots: list[tuple[str, str]] = []
         for key in ("scripts", "include", "data"):
             value = paths.get(key)
             if value:
@@ -79,17 +86,17 @@ class _Layout:
         # Longest root first so that "scripts" (inside "data") wins over "data".
         self.roots.sort(key=lambda item: -len(item[0]))
 
-    def place(self, site_dir, entry):
+    def place(self, site_dir: str, entry: str) -> str:
         if not entry.startswith(".."):
-            return entry, None
+            return entry
         absolute = os.path.normcase(os.path.realpath(os.path.join(site_dir, entry)))
         for root, key in self.roots:
             if absolute == root or absolute.startswith(root + os.sep):
-                return key + "/" + os.path.relpath(absolute, root).replace(os.sep, "/"), key
-        return entry, "outside"
+                return key + "/" + os.path.relpath(absolute, root).replace(os.sep, "/")
+        return entry
 
 
-def _generated_script(path):
+def _generated_script(path: str) -> bool:
     """True for a script whose shebang an installer wrote or rewrote to name its interpreter."""
     try:
         with open(path, "rb") as handle:
@@ -103,72 +110,89 @@ def _generated_script(path):
     return head.startswith(b"MZ")
 
 
-def _digest(rows, dist_name, place, generated, console_scripts):
-    """The RECORD digest over ``rows`` of (entry, hash, size).
+def _record_rows(record_text: str) -> Iterator[tuple[str, str, str]]:
+    for line in record_text.splitlines():
+        if not line:
+            continue
+        if '"' in line:  # a quoted path (it holds a comma): the rare case the csv module is needed for
+            for row in csv.reader([line]):
+                row = [*row, "", ""][:3]
+                yield row[0], row[1], row[2]
+            continue
+        path, _, rest = line.rpartition(",")
+        path, _, digest = path.rpartition(",")
+        yield path, digest, rest
 
-    ``place(entry)`` gives a location-independent name and its area ("scripts", "data", "outside" or None
-    for site-packages); ``generated(entry)`` says whether a script's shebang names the interpreter.
-    Returns the digest and the entries that are shared objects.
+
+def _digest(
+    rows: Iterable[tuple[str, str, str]],
+    dist_name: str,
+    outside_prefix: str,
+    place: Callable[[str], tuple[str, bool]],
+    generated: Callable[[str], bool],
+    console_scripts: set[str],
+) -> tuple[str, list[str]]:
+    """The RECORD digest over ``rows`` of (entry, hash, size), and the entries that are shared objects.
+
+    Entries starting with ``outside_prefix`` may land outside site-packages: ``place(entry)`` names them
+    location-independently and says whether they do. ``generated(entry)`` says whether a script's shebang
+    names the interpreter (an installer wrote or rewrote it).
     """
+    installer_files = set(dist_name + "/" + name for name in _INSTALLER_FILES)
     lines = []
     shared = []
     for entry, digest, size in rows:
-        parts = entry.split("/")
-        if "__pycache__" in parts or entry.endswith((".pyc", ".pyo")):
+        if not entry:
             continue
-        if len(parts) == 2 and parts[0] == dist_name and parts[1] in _INSTALLER_FILES:
+        if "\\" in entry:
+            entry = entry.replace("\\", "/")
+        if "__pycache__" in entry or entry.endswith((".pyc", ".pyo")) or entry in installer_files:
             continue
-        name, where = place(entry)
-        if name is None:
-            continue
-        if where == "scripts":
-            script = name.split("/", 1)[1]
-            stem = script[:-4] if script.endswith(".exe") else script
-            if stem in console_scripts or generated(entry):
-                continue
+        name = entry
+        if entry.startswith(outside_prefix):
+            name, outside = place(entry)
+            if outside:
+                # Outside site-packages: scripts an installer generated or rewrote for its interpreter differ
+                # between installs, whichever scheme put them there.
+                script = entry.rsplit("/", 1)[-1]
+                stem = script[:-4] if script.endswith(".exe") else script
+                if stem in console_scripts or generated(entry):
+                    continue
         lines.append("%s,%s,%s" % (name, digest, size))
-        if _SO_RE.search(entry) or entry.endswith(".pyd"):
+        if (".so" in entry and _SO_RE.search(entry)) or entry.endswith(".pyd"):
             shared.append(entry)
     lines.sort()
     blob = "\n".join(lines).encode("utf-8")
     return "sha256:" + hashlib.sha256(blob).hexdigest(), shared
 
 
-def _record_rows(record_text):
-    import csv
-
-    for row in csv.reader(record_text.splitlines()):
-        if not row or not row[0]:
-            continue
-        yield row[0].replace("\\", "/"), (row[1] if len(row) > 1 else ""), (row[2] if len(row) > 2 else "")
-
-
-def record_digest(site_dir, dist_dir, record_text, layout, console_scripts):
+def record_digest(
+    site_dir: str, dist_dir: str, record_text: str, layout: _Layout, console_scripts: set[str]
+) -> tuple[str, list[str]]:
     """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects.
 
-    Installers write or rewrite some files (INSTALLER, REQUESTED, direct_url.json, RECORD, console scripts,
-    shebangs naming the interpreter, byte code): they are left out, and paths outside site-packages are
-    named by their scheme key (``scripts/x``, ``data/share/x``), so one wheel installed by pip or uv, in any
-    location, gives one digest. ``wheel_record_digest`` computes the same digest from the wheel file.
+    Installers write or rewrite some files (INSTALLER, REQUESTED, direct_url.json, RECORD, uv's cache
+    markers, console scripts, shebangs naming the interpreter, byte code): they are left out, and paths
+    outside site-packages are named by their scheme key (``scripts/x``, ``data/share/x``), so one wheel
+    installed by pip or uv, in any location, gives one digest. ``wheel_record_digest`` computes the same
+    digest from the wheel file itself.
     """
-
-    def place(entry):
-        return layout.place(site_dir, entry)
-
-    def generated(entry):
-        return _generated_script(os.path.normpath(os.path.join(site_dir, entry)))
-
     digest, shared = _digest(
-        _record_rows(record_text), os.path.basename(dist_dir), place, generated, console_scripts
+        _record_rows(record_text),
+        os.path.basename(dist_dir),
+        "..",
+        lambda entry: (layout.place(site_dir, entry), True),
+        lambda entry: _generated_script(os.path.join(site_dir, entry)),
+        console_scripts,
     )
     return digest, [os.path.normpath(os.path.join(site_dir, entry)) for entry in shared]
 
 
 # Wheel ``<name>.data/<key>/`` folders and the names ``_Layout.place`` gives the same files once installed.
-_WHEEL_DATA_KEYS = {"purelib": "", "platlib": "", "scripts": "scripts/", "data": "data/"}
+_WHEEL_DATA_KEYS = {"purelib": "", "platlib": "", "scripts": "scripts/", "data": "data/", "headers": "headers/"}
 
 
-def wheel_record_digest(wheel_path):
+def wheel_record_digest(wheel_path: str) -> str:
     """The RECORD digest (as ``record_digest`` computes it for the installed files) of a wheel file."""
     import zipfile
 
@@ -180,22 +204,17 @@ def wheel_record_digest(wheel_path):
         dist_name = records[0].split("/", 1)[0]
         data_dir = dist_name[: -len(".dist-info")] + ".data/"
         record_text = archive.read(records[0]).decode("utf-8", "replace")
-        console_scripts = set()
+        console_scripts: set[str] = set()
         entry_points = dist_name + "/entry_points.txt"
         if entry_points in names:
             console_scripts = _parse_console_scripts(archive.read(entry_points).decode("utf-8", "replace"))
 
-        def place(entry):
-            if not entry.startswith(data_dir):
-                return entry, None
-            key, _, rest = entry[len(data_dir):].partition("/")
-            if key not in _WHEEL_DATA_KEYS:
-                # headers land in an installer-specific place: name them by scheme key, never matched
-                return key + "/" + rest, "outside"
-            prefix = _WHEEL_DATA_KEYS[key]
-            return prefix + rest, (key if prefix else None)
+        def place(entry: str) -> tuple[str, bool]:
+            key, _, rest = entry[len(data_dir) :].partition("/")
+            prefix = _WHEEL_DATA_KEYS.get(key, key + "/")
+            return prefix + rest, bool(prefix)
 
-        def generated(entry):
+        def generated(entry: str) -> bool:
             try:
                 with archive.open(entry) as handle:
                     head = handle.read(256)
@@ -206,12 +225,14 @@ def wheel_record_digest(wheel_path):
                 return b"python" in first or first.strip() == b"#!/bin/sh"
             return head.startswith(b"MZ")
 
-        digest, _ = _digest(_record_rows(record_text), dist_name, place, generated, console_scripts)
+        digest, _ = _digest(
+            _record_rows(record_text), dist_name, data_dir, place, generated, console_scripts
+        )
     return digest
 
 
-def _parse_console_scripts(text):
-    names = set()
+def _parse_console_scripts(text: str) -> set[str]:
+    names: set[str] = set()
     section = ""
     for line in text.splitlines():
         line = line.strip()
@@ -222,19 +243,19 @@ def _parse_console_scripts(text):
     return names
 
 
-def _console_scripts(dist_dir):
+def _console_scripts(dist_dir: str) -> set[str]:
     path = os.path.join(dist_dir, "entry_points.txt")
     if not os.path.isfile(path):
         return set()
     return _parse_console_scripts(_read_text(path))
 
 
-def _dist_info(site_dir, entry, layout):
+def _dist_info(site_dir: str, entry: str, layout: _Layout) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info")
     if egg and not os.path.isdir(dist_dir):
         text = _read_text(dist_dir)  # a single-file PKG-INFO style egg-info
-        files = []
+        files: list[str] = []
     else:
         files = os.listdir(dist_dir)
         meta_name = "PKG-INFO" if egg else "METADATA"
@@ -242,7 +263,7 @@ def _dist_info(site_dir, entry, layout):
             raise ValueError("no %s file" % meta_name)
         text = _read_text(os.path.join(dist_dir, meta_name))
     headers = _headers(text)
-    fields = {}
+    fields: dict[str, str] = {}
     requires = []
     for key, value in headers:
         lower = key.lower()
@@ -254,7 +275,7 @@ def _dist_info(site_dir, entry, layout):
     version = fields.get("version", "")
     if not name or not version:
         raise ValueError("METADATA has no Name or Version")
-    info = {
+    info: dict[str, Any] = {
         "name": canonical_name(name),
         "metadata_name": name,
         "version": version,
@@ -297,7 +318,7 @@ def _dist_info(site_dir, entry, layout):
     return info
 
 
-def _scan_path(entries, script_dir):
+def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
     seen_dirs = set()
     for raw in entries:
         entry = raw or os.getcwd()
@@ -308,16 +329,16 @@ def _scan_path(entries, script_dir):
         yield entry
 
 
-def probe(path_entries=None):
+def probe(path_entries: list[str] | None = None) -> dict[str, Any]:
     """The environment as a JSON-ready dict."""
     here = os.path.dirname(os.path.realpath(__file__))
     if path_entries is None:
         # sys.path[0] is the running script's folder (or the working directory), not the environment.
         path_entries = sys.path[1:]
     layout = _Layout()
-    packages = []
-    warnings = []
-    seen = {}
+    packages: list[dict[str, Any]] = []
+    warnings: list[dict[str, str]] = []
+    seen: dict[str, bool] = {}
     for site_dir in _scan_path(path_entries, here):
         try:
             names = sorted(os.listdir(site_dir))
@@ -328,7 +349,7 @@ def probe(path_entries=None):
                 continue
             try:
                 info = _dist_info(site_dir, entry, layout)
-            except Exception as exc:  # noqa: BLE001 - one broken distribution must not stop the rest
+            except Exception as exc:
                 warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": str(exc)})
                 continue
             if info["name"] in seen:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from .._privacy import PathRedactor, is_secret_name, looks_like_secret, strip_credentials
+from .._privacy import PathRedactor, is_secret_name, looks_like_secret, strip_credentials_in_text
 
 _EXACT = frozenset(
     {
@@ -30,8 +29,6 @@ def filter_environment(environ: Mapping[str, str], redact: PathRedactor) -> dict
             continue
         if is_secret_name(name) or looks_like_secret(value):
             continue
-        value = redact.text(value)
-        if re.search(r"[a-z][a-z0-9+.-]*://", value):
-            value = " ".join(strip_credentials(part) for part in value.split(" "))
+        value = strip_credentials_in_text(redact.text(value))
         out[name] = value[:_MAX_VALUE]
     return dict(sorted(out.items()))

@@ -86,10 +86,9 @@ def parse_cpuinfo(text: str, machine: str) -> Cpu:
     fields: dict[str, str] = {}
     for line in text.splitlines():
         if ":" not in line:
-            if fields and not line.strip():
-                # Only the first processor's block: they are identical on the hosts envsnap targets.
-                if "flags" in fields or "Features" in fields:
-                    break
+            # Only the first processor's block: they are identical on the hosts envsnap targets.
+            if not line.strip() and ("flags" in fields or "Features" in fields):
+                break
             continue
         key, value = line.split(":", 1)
         fields.setdefault(key.strip(), value.strip())

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import _runner
 from .._privacy import PathRedactor
 from ..errors import ProbeError
 from ..model import PythonEnv, PythonPackage, Source
@@ -51,26 +51,55 @@ def resolve_interpreter(python: str) -> str:
     return str(path)
 
 
+class PendingProbe:
+    """A probe running in the target interpreter while the caller does other work."""
+
+    def __init__(self, python: str | None):
+        self.python = python
+        self._raw: RawPython | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        if python is None:
+            self._raw = RawPython(_pyprobe.probe())
+            return
+        exe = resolve_interpreter(python)
+        # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
+        # site-packages, which that interpreter would see, are captured too.
+        try:
+            self._proc = subprocess.Popen(
+                [exe, "-E", str(PROBE_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                errors="replace",
+            )
+        except OSError as exc:
+            raise ProbeError(f"--python {python}: not a working Python interpreter ({exc.strerror or exc})") from None
+
+    def result(self) -> RawPython:
+        if self._raw is not None:
+            return self._raw
+        assert self._proc is not None
+        try:
+            out, err = self._proc.communicate(timeout=PROBE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
+            raise ProbeError(f"--python {self.python}: the probe did not finish within {PROBE_TIMEOUT:g} s") from None
+        if self._proc.returncode != 0:
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            raise ProbeError(f"--python {self.python}: not a working Python interpreter ({last})")
+        try:
+            data = json.loads(out)
+        except ValueError:
+            raise ProbeError(
+                f"--python {self.python}: the probe printed no JSON (is it a Python interpreter?)"
+            ) from None
+        if not isinstance(data, dict) or "packages" not in data:
+            raise ProbeError(f"--python {self.python}: unexpected probe answer")
+        self._raw = RawPython(data)
+        return self._raw
+
+
 def run_probe(python: str | None = None) -> RawPython:
     """Probe ``python`` (a path to an interpreter) in a subprocess, or this interpreter in-process."""
-    if python is None:
-        return RawPython(_pyprobe.probe())
-    exe = resolve_interpreter(python)
-    # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
-    # site-packages, which that interpreter would see, are captured too.
-    result = _runner.run([exe, "-E", str(PROBE_SCRIPT)], timeout=PROBE_TIMEOUT)
-    if result.timed_out:
-        raise ProbeError(f"--python {python}: the probe did not finish within {PROBE_TIMEOUT:g} s")
-    if not result.ok:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ProbeError(f"--python {python}: not a working Python interpreter ({last})")
-    try:
-        data = json.loads(result.stdout)
-    except ValueError:
-        raise ProbeError(f"--python {python}: the probe printed no JSON (is it a Python interpreter?)") from None
-    if not isinstance(data, dict) or "packages" not in data:
-        raise ProbeError(f"--python {python}: unexpected probe answer")
-    return RawPython(data)
+    return PendingProbe(python).result()
 
 
 def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:

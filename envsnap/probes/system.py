@@ -8,6 +8,7 @@ Reading (files, commands) is kept apart from parsing so parsers are tested on ca
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import platform
@@ -94,9 +95,10 @@ def parse_ldconfig(text: str) -> dict[str, list[tuple[str, str]]]:
     """``ldconfig -p`` -> soname -> [(flags, path)] in cache order."""
     cache: dict[str, list[tuple[str, str]]] = {}
     for line in text.splitlines():
-        m = re.match(r"\s+(\S+)\s+\(([^)]*)\)(?:\s+OS ABI:[^=]*)?\s+=>\s+(\S+)", line)
+        m = re.match(r"\s+(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)", line)
         if m:
-            cache.setdefault(m.group(1), []).append((m.group(2), m.group(3)))
+            flags = m.group(2).split(", OS ABI:")[0]
+            cache.setdefault(m.group(1), []).append((flags, m.group(3)))
     return cache
 
 
@@ -119,10 +121,22 @@ class PackageDatabase:
     def __init__(self, manager: str | None = None):
         self.manager = detect_manager() if manager is None else manager
         self.warnings: list[str] = []
-        self._owners: dict[str, str] | None = None
         self._apk_owners: dict[str, str] = {}
+        self._installed: list[InstalledPackage] | None = None
+        self._dpkg_lists: list[tuple[str, bytes]] | None = None
+
+    def preload(self) -> None:
+        """Read the databases now (while another probe runs), so later lookups cost no I/O."""
+        self.installed()
+        if self.manager == "dpkg":
+            self._read_dpkg_lists()
 
     def installed(self) -> list[InstalledPackage]:
+        if self._installed is None:
+            self._installed = self._read_installed()
+        return self._installed
+
+    def _read_installed(self) -> list[InstalledPackage]:
         try:
             if self.manager == "dpkg":
                 with open(DPKG_STATUS, encoding="utf-8", errors="replace") as fh:
@@ -144,67 +158,74 @@ class PackageDatabase:
 
     def owners(self, paths: Iterable[str]) -> dict[str, str]:
         """path -> owning package name, for the paths any package owns."""
-        wanted = {p: _canonical_path(p) for p in paths}
-        if not wanted:
+        # Each path under every name it may be listed by: as resolved, with its directory's links resolved,
+        # and with /usr added or dropped (merged-/usr systems list /lib/... for files in /usr/lib/...).
+        variants: dict[str, str] = {}
+        for path in paths:
+            for variant in _path_variants(path):
+                variants.setdefault(variant, path)
+        if not variants:
             return {}
         if self.manager == "dpkg":
-            table = self._dpkg_owners()
+            found = self._dpkg_owners(variants)
         elif self.manager == "apk":
-            table = {_canonical_path(k): v for k, v in self._apk_owners.items()}
+            found = {v: self._apk_owners[v] for v in variants if v in self._apk_owners}
         elif self.manager == "rpm":
-            table = self._rpm_owners(list(wanted))
+            found = self._rpm_owners(sorted(set(variants.values())))
         else:
             return {}
-        out = {}
-        for path, canon in wanted.items():
-            owner = table.get(path) or table.get(canon)
-            if owner:
-                out[path] = owner
-        return out
+        return {variants.get(k, k): v for k, v in sorted(found.items())}
 
-    def _dpkg_owners(self) -> dict[str, str]:
-        if self._owners is None:
-            owners: dict[str, str] = {}
+    def _read_dpkg_lists(self) -> list[tuple[str, bytes]]:
+        if self._dpkg_lists is None:
+            self._dpkg_lists = []
             try:
-                lists = sorted(os.listdir(DPKG_INFO))
+                entries = sorted(os.listdir(DPKG_INFO))
             except OSError as exc:
                 self.warnings.append(f"system: cannot read {DPKG_INFO}: {exc.strerror}")
-                lists = []
-            for entry in lists:
-                if not entry.endswith(".list"):
-                    continue
-                package = entry[: -len(".list")].split(":", 1)[0]
-                try:
-                    with open(os.path.join(DPKG_INFO, entry), encoding="utf-8", errors="replace") as fh:
-                        for line in fh:
-                            if ".so" in line:
-                                path = line.rstrip("\n")
-                                owners.setdefault(path, package)
-                                owners.setdefault(_canonical_path(path), package)
-                except OSError:
-                    continue
-            self._owners = owners
-        return self._owners
+                entries = []
+            for entry in entries:
+                if entry.endswith(".list"):
+                    try:
+                        with open(os.path.join(DPKG_INFO, entry), "rb") as fh:
+                            self._dpkg_lists.append((entry[: -len(".list")].split(":", 1)[0], fh.read()))
+                    except OSError:
+                        continue
+        return self._dpkg_lists
+
+    def _dpkg_owners(self, wanted: Mapping[str, str]) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        names = sorted({re.escape(os.path.basename(p).encode()) for p in wanted})
+        pattern = re.compile(b"/(?:" + b"|".join(names) + b")$", re.MULTILINE)
+        for package, data in self._read_dpkg_lists():
+            # Most lists name none of the libraries: one regex scan skips them without splitting lines.
+            if not pattern.search(data):
+                continue
+            for line in data.decode("utf-8", "replace").splitlines():
+                if line in wanted:
+                    owners.setdefault(line, package)
+        return owners
 
     def _rpm_owners(self, paths: list[str]) -> dict[str, str]:
         res = _runner.run(["rpm", "-qf", "--qf", "%{NAME}\\n", *paths], timeout=60)
         out = {}
-        for path, line in zip(paths, res.stdout.splitlines()):
+        for path, line in zip(paths, res.stdout.splitlines(), strict=False):
             if line and "not owned" not in line and "No such file" not in line:
                 out[path] = line.strip()
         return out
 
 
-_dir_cache: dict[str, str] = {}
+@functools.cache
+def realpath(path: str) -> str:
+    return os.path.realpath(path)
 
 
-def _canonical_path(path: str) -> str:
-    """The path with its directory's symlinks resolved (``/lib`` -> ``/usr/lib`` on merged-/usr systems)."""
+def _path_variants(path: str) -> list[str]:
     directory, base = os.path.split(path)
-    real = _dir_cache.get(directory)
-    if real is None:
-        real = _dir_cache[directory] = os.path.realpath(directory)
-    return real + "/" + base
+    out = [path, realpath(directory) + "/" + base, realpath(path)]
+    for p in list(out):
+        out.append(p[4:] if p.startswith("/usr/") else "/usr" + p)
+    return list(dict.fromkeys(out))
 
 
 # ------------------------------------------------------------------------------------- the loader
@@ -230,7 +251,7 @@ class Loader:
         return cls(parse_ldconfig(res.stdout) if res.ok else {}, llp, extra + multiarch + _DEFAULT_DIRS)
 
     def dynamic(self, path: str) -> elf.DynamicInfo | None:
-        real = os.path.realpath(path)
+        real = realpath(path)
         if real not in self._elf:
             try:
                 self._elf[real] = elf.read_dynamic(real)
@@ -241,7 +262,7 @@ class Loader:
     def resolve(self, name: str, origin_file: str, info: elf.DynamicInfo) -> str:
         if "/" in name:
             return name if os.path.exists(name) else ""
-        origin = os.path.dirname(os.path.realpath(origin_file))
+        origin = os.path.dirname(realpath(origin_file))
 
         def expand(dirs: Iterable[str]) -> list[str]:
             return [d.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for d in dirs]
@@ -262,6 +283,11 @@ class Loader:
             candidate = os.path.join(directory, name)
             if self._compatible(candidate, info):
                 return candidate
+        # A library bundled beside the one that needs it (auditwheel's "<pkg>.libs" folders): ld.so finds it
+        # there through the RPATH of the extension module that loads the chain, or as an already-loaded soname.
+        candidate = os.path.join(origin, name)
+        if self._compatible(candidate, info):
+            return candidate
         return ""
 
     def _compatible(self, candidate: str, info: elf.DynamicInfo) -> bool:
@@ -292,12 +318,12 @@ def probe_system(
     """``shared_objects``: distribution name -> absolute paths of its ELF files."""
     db = database or PackageDatabase()
     ld = loader or Loader.for_host()
-    roots = tuple(os.path.realpath(r).rstrip("/") + "/" for r in env_roots)
+    roots = tuple({os.path.realpath(r).rstrip("/") + "/" for r in env_roots} | {r.rstrip("/") + "/" for r in env_roots})
 
     def inside(path: str) -> bool:
-        real = os.path.realpath(path)
-        return any(real.startswith(r) for r in roots)
+        return path.startswith(roots) or realpath(path).startswith(roots)
 
+    installed = db.installed()  # first: apk's database also gives file owners
     needs: dict[str, set[str]] = {}  # soname -> distributions
     resolved: dict[str, str] = {}
     for dist in sorted(shared_objects):
@@ -326,7 +352,7 @@ def probe_system(
             SystemLibrary(soname=soname, path=redact.path(path), package=owner, needed_by=tuple(sorted(needs[soname])))
         )
     packages = []
-    for pkg in db.installed():
+    for pkg in installed:
         packages.append(
             SystemPackage(
                 manager=db.manager,

@@ -17,9 +17,15 @@ from pathlib import Path
 from .. import lockfile
 from ..errors import RebuildError
 from ._preflight import preflight
-from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult, Rebuilder
+from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 __all__ = ["Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "get", "rebuild", "rebuilders"]
+
+
+class UnknownTargetError(RebuildError):
+    """``--target`` names no rebuilder (bad input, not a failed rebuild)."""
+
+    exit_code = 2
 
 
 def rebuilders() -> dict[str, Rebuilder]:
@@ -37,7 +43,7 @@ def rebuilders() -> dict[str, Rebuilder]:
 def get(name: str) -> Rebuilder:
     table = rebuilders()
     if name not in table:
-        raise RebuildError(f"unknown rebuild target {name!r} (known: {', '.join(table) or 'none'})")
+        raise UnknownTargetError(f"unknown rebuild target {name!r} (known: {', '.join(table) or 'none'})")
     return table[name]
 
 
@@ -62,12 +68,24 @@ def rebuild(
 
     rebuilder = get(target)
     lock = lockfile.load(lock_path)
-    notes = preflight(lock, target=target, python=python, force=force)
+    # The check should judge the interpreter the target will use (the venv target finds one of the locked
+    # version), not the one running envsnap: a target may say which through ``preflight_python``.
+    choose = getattr(rebuilder, "preflight_python", None)
+    check_python = choose(lock, python, offline=offline) if callable(choose) else python
+    notes = preflight(lock, target=target, python=check_python, force=force)
     with tempfile.TemporaryDirectory(prefix="envsnap-rebuild-") as tmp:
         bundle_dir = open_bundle(bundle, Path(tmp)).root if bundle is not None else None
-        request = RebuildRequest(lock=lock, lock_path=Path(lock_path), dest=Path(dest), target=target,
-                                 bundle_dir=bundle_dir, python=python, offline=offline, preflight_notes=notes,
-                                 options=dict(options or {}))
+        request = RebuildRequest(
+            lock=lock,
+            lock_path=Path(lock_path),
+            dest=Path(dest),
+            target=target,
+            bundle_dir=bundle_dir,
+            python=python,
+            offline=offline,
+            preflight_notes=notes,
+            options=dict(options or {}),
+        )
         plan = rebuilder.plan(request)
         if dry_run:
             return plan

@@ -24,20 +24,25 @@ def preflight(lock: Snapshot, *, target: str, python: str | None, force: bool) -
     report = check(lock, None, target=target, python=python)
     problems = _failures(report)
     if not report.failed:
-        return ("compatibility check passed",)
+        summary = getattr(report, "summary", None)
+        return (f"compatibility check: {summary()}" if callable(summary) else "compatibility check passed",)
     summary = "; ".join(problems) or "the host cannot run this lock"
     if not force:
-        raise PreflightError(f"compatibility check failed: {summary} (run `envsnap check` for details, "
-                           "or pass --force to rebuild anyway)")
+        raise PreflightError(
+            f"compatibility check failed: {summary} (run `envsnap check` for details, "
+            "or pass --force to rebuild anyway)"
+        )
     return (f"compatibility check FAILED and was overridden with --force: {summary}",)
 
 
 def _failures(report: object) -> list[str]:
-    """Human lines for the failed findings, whatever shape the report's findings take."""
+    """Human lines for the failed findings."""
+    summary = getattr(report, "failure_summary", None)
+    if callable(summary):
+        return [str(summary())]
     out = []
-    for finding in getattr(report, "findings", ()) or ():
-        if str(getattr(finding, "severity", "")) in ("fail", "Severity.FAIL"):
-            component = getattr(finding, "component", "")
-            message = getattr(finding, "message", "") or getattr(finding, "host", "")
-            out.append(f"{component}: {message}".strip(": "))
+    for finding in getattr(report, "failures", ()) or ():
+        component = getattr(finding, "component", "")
+        found = getattr(finding, "found", "")
+        out.append(f"{component}: {found}".strip(": "))
     return out

@@ -21,7 +21,7 @@ from ..model import Snapshot
 if TYPE_CHECKING:
     from ..verify import VerifyReport
 
-__all__ = ["PlanItem", "Plan", "Progress", "RebuildError", "RebuildRequest", "RebuildResult", "Rebuilder"]
+__all__ = ["Plan", "PlanItem", "Progress", "RebuildError", "RebuildRequest", "RebuildResult", "Rebuilder"]
 
 # Called with one human line per step ("installing 12 wheels with uv"); the CLI shows it, tests collect it.
 Progress = Callable[[str], None]

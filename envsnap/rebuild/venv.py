@@ -63,14 +63,18 @@ def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tu
             raise RebuildError(f"--python {python}: not a working Python interpreter")
         if found[1] != impl or found[0].split(".")[:2] != want.split(".")[:2]:
             raise RebuildError(f"--python {python} is {found[1]} {found[0]}; the lock needs {impl} {want}")
-        notes = [] if found[0] == want else [f"interpreter {found[0]} differs from the locked {want} "
-                                             "in the patch release"]
+        notes = (
+            []
+            if found[0] == want
+            else [f"interpreter {found[0]} differs from the locked {want} in the patch release"]
+        )
         return Interpreter(str(Path(exe).absolute()), found[0], "--python"), notes
     near: Interpreter | None = None
     for name in (f"python{minor}", f"python{want.split('.')[0]}", "python"):
-        exe = shutil.which(name)
-        if exe is None:
+        on_path = shutil.which(name)
+        if on_path is None:
             continue
+        exe = on_path
         found = interpreter_version(exe)
         if found is None or found[1] != impl:
             continue
@@ -111,8 +115,14 @@ def _uv_python(version: str, *, offline: bool) -> Interpreter | None:
 def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for installers: none of the user's pip/uv settings (indexes, constraints) apply."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
-    env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-                "PIP_NO_INPUT": "1"})
+    env.update(
+        {
+            "PIP_CONFIG_FILE": os.devnull,
+            "UV_NO_CONFIG": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_INPUT": "1",
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -121,7 +131,9 @@ def installer_name() -> str:
     return "uv" if _tools.uv() else "pip"
 
 
-def _checked_wheels(packages: list[PythonPackage], bundle: Bundle, *, offline: bool, spill: Path) -> list[Path]:
+def _checked_wheels(
+    packages: list[PythonPackage], bundle: Bundle, *, offline: bool, spill: Path
+) -> list[Path]:
     """Every package's wheel, sha256-checked against the lock. Missing ones are fetched unless offline."""
     wheels = []
     pinner: Pinner | None = None
@@ -135,15 +147,19 @@ def _checked_wheels(packages: list[PythonPackage], bundle: Bundle, *, offline: b
             missing = art is not None and not (bundle.wheels_dir / art.filename).exists()
             if not missing or offline or art is None or art.rebuilt:
                 if missing and offline:
-                    raise RebuildError(f"{exc}; --offline: nothing may be downloaded "
-                                       "(re-run `envsnap bundle` to complete the bundle)") from None
+                    raise RebuildError(
+                        f"{exc}; --offline: nothing may be downloaded "
+                        "(re-run `envsnap bundle` to complete the bundle)"
+                    ) from None
                 raise RebuildError(str(exc)) from None
         pinner = pinner or Pinner(read_pip_config(), default_cache_dir())
         try:
             path = spill / art.filename
             fetch_wheel(art, path, pinner, offline=False)
         except (BundleError, PinError) as exc:
-            raise RebuildError(f"{art.filename}: missing from the bundle and could not be fetched: {exc}") from None
+            raise RebuildError(
+                f"{art.filename}: missing from the bundle and could not be fetched: {exc}"
+            ) from None
         wheels.append(path)
     return wheels
 
@@ -181,15 +197,43 @@ def install_python_layer(
         find_links = [arg for d in links for arg in ("--find-links", d)]
         if uv:
             tool = "uv"
-            args = [uv, "pip", "install", "--python", str(python_exe), "--no-deps", "--no-index", *find_links,
-                    "--require-hashes", "--no-build", "--quiet", "-r", str(requirements)]
+            args = [
+                uv,
+                "pip",
+                "install",
+                "--python",
+                str(python_exe),
+                "--no-deps",
+                "--no-index",
+                *find_links,
+                "--require-hashes",
+                "--no-build",
+                "--quiet",
+                "-r",
+                str(requirements),
+            ]
             if offline:
                 args.insert(3, "--offline")
         else:
             tool = "pip"
-            args = [sys.executable, "-m", "pip", "--python", str(python_exe), "install", "--no-deps",
-                    "--no-index", *find_links, "--require-hashes", "--only-binary", ":all:", "--no-compile",
-                    "--quiet", "-r", str(requirements)]
+            args = [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(python_exe),
+                "install",
+                "--no-deps",
+                "--no-index",
+                *find_links,
+                "--require-hashes",
+                "--only-binary",
+                ":all:",
+                "--no-compile",
+                "--quiet",
+                "-r",
+                str(requirements),
+            ]
         say(f"installing {len(packages)} wheels with {tool}")
         res = _runner.run(args, timeout=INSTALL_TIMEOUT, env=isolated_env())
         if not res.ok:
@@ -209,7 +253,7 @@ def _installer_error(stderr: str) -> str:
     lines = [line for line in lines if line]
     for i, line in enumerate(lines):
         if "hash" in line.lower():
-            return " ".join(lines[i:i + 4])
+            return " ".join(lines[i : i + 4])
     return " ".join(lines[-3:]) or "no output"
 
 
@@ -225,8 +269,10 @@ def _bundle_lock(request: RebuildRequest) -> Snapshot:
     theirs = {p.name: (p.version, p.record_digest) for p in python_packages(bundled)}
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
-        raise RebuildError(f"{request.bundle_dir}: the bundle was made from another lock "
-                           f"(first difference: {differing[0][0]})")
+        raise RebuildError(
+            f"{request.bundle_dir}: the bundle was made from another lock "
+            f"(first difference: {differing[0][0]})"
+        )
     return bundled
 
 
@@ -234,16 +280,32 @@ class VenvRebuilder:
     name = "venv"
     description = "a virtual environment with exactly the locked Python packages"
 
+    def preflight_python(self, lock: Snapshot, python: str | None, *, offline: bool) -> str | None:
+        """The interpreter the rebuild will use, for the compatibility check (None when none is found yet:
+        planning then reports that clearly)."""
+        try:
+            return find_interpreter(lock, python, offline=offline)[0].path
+        except RebuildError:
+            return python
+
     def plan(self, request: RebuildRequest) -> Plan:
         lock = _bundle_lock(request)
         if request.offline and request.bundle_dir is None:
             raise RebuildError("--offline needs --bundle: without a bundle the wheels must be downloaded")
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise RebuildError(f"--dest {dest}: already exists and is not empty (remove it or choose another)")
+            raise RebuildError(
+                f"--dest {dest}: already exists and is not empty (remove it or choose another)"
+            )
         interp, notes = find_interpreter(lock, request.python, offline=request.offline)
-        items = [PlanItem("interpreter", lock.python.implementation or "cpython", interp.version,
-                          origin=f"{interp.path} ({interp.how})")]
+        items = [
+            PlanItem(
+                "interpreter",
+                lock.python.implementation or "cpython",
+                interp.version,
+                origin=f"{interp.path} ({interp.how})",
+            )
+        ]
         for pkg in python_packages(lock):
             art = pkg.artifact
             if art is None:
@@ -253,13 +315,19 @@ class VenvRebuilder:
                 continue
             origin = f"wheels/{art.filename}" if request.bundle_dir is not None else art.url
             note = f"rebuilt from {art.url}" if art.rebuilt else ""
-            items.append(PlanItem("python", pkg.name, pkg.version, origin=origin, pin=f"sha256:{art.sha256}",
-                                  note=note))
+            items.append(
+                PlanItem(
+                    "python", pkg.name, pkg.version, origin=origin, pin=f"sha256:{art.sha256}", note=note
+                )
+            )
         tool = installer_name()
         steps = [
             f"create a venv with {interp.path} in a hidden folder beside {dest}",
-            ("make a bundle in a temporary folder (pin and download every wheel)" if request.bundle_dir is None
-             else f"check every wheel in {request.bundle_dir} against the lock's sha256"),
+            (
+                "make a bundle in a temporary folder (pin and download every wheel)"
+                if request.bundle_dir is None
+                else f"check every wheel in {request.bundle_dir} against the lock's sha256"
+            ),
             f"install {len(items) - 1} wheels with {tool}: --require-hashes --no-deps --no-index",
             f"move the venv to {dest}",
             "verify it against the lock",
@@ -267,9 +335,16 @@ class VenvRebuilder:
         details = {"installer": tool, "python": f"{interp.version} at {interp.path}"}
         if request.bundle_dir is not None:
             details["bundle"] = str(request.bundle_dir)
-        return Plan(target=self.name, lock_path=str(request.lock_path), dest=str(dest), items=tuple(items),
-                    steps=tuple(steps), notes=(*request.preflight_notes, *notes), offline=request.offline,
-                    details=details)
+        return Plan(
+            target=self.name,
+            lock_path=str(request.lock_path),
+            dest=str(dest),
+            items=tuple(items),
+            steps=tuple(steps),
+            notes=(*request.preflight_notes, *notes),
+            offline=request.offline,
+            details=details,
+        )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
         from ..verify import verify
@@ -290,16 +365,18 @@ class VenvRebuilder:
             lock = Bundle(bundle_dir).lock
             say(f"creating a venv with Python {lock.python.version}")
             _create_venv(python, staging)
-            install_python_layer(staging / "bin" / "python", lock, bundle_dir, offline=request.offline,
-                                 progress=say)
+            install_python_layer(
+                staging / "bin" / "python", lock, bundle_dir, offline=request.offline, progress=say
+            )
             _relocate(staging, dest)
             if dest.exists():
                 dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
             os.replace(staging, dest)
         say("verifying the new environment against the lock")
         report = verify(lock, str(dest / "bin" / "python"))
-        return RebuildResult(plan=plan, dest=str(dest), verify=report, notes=plan.notes,
-                             seconds=time.perf_counter() - started)
+        return RebuildResult(
+            plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
+        )
 
 
 def _create_venv(python: str, where: Path) -> None:
@@ -315,7 +392,7 @@ def _create_venv(python: str, where: Path) -> None:
 
 @contextmanager
 def _staging(dest: Path) -> Iterator[Path]:
-    """A hidden folder beside ``dest`` (same file system, so the final move is a rename); removed on failure."""
+    """A hidden folder beside ``dest`` (same file system: the final move is a rename); gone on failure."""
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.envsnap-", dir=dest.parent))
     staging.rmdir()  # the venv tool creates it
     try:
@@ -341,5 +418,12 @@ def _relocate(staging: Path, dest: Path) -> None:
 
 REBUILDER = VenvRebuilder()
 
-__all__ = ["REBUILDER", "Interpreter", "VenvRebuilder", "find_interpreter", "install_python_layer",
-           "isolated_env", "sha256_file"]
+__all__ = [
+    "REBUILDER",
+    "Interpreter",
+    "VenvRebuilder",
+    "find_interpreter",
+    "install_python_layer",
+    "isolated_env",
+    "sha256_file",
+]

@@ -27,8 +27,20 @@ from envsnap.probes._pyprobe import wheel_record_digest
 from envsnap.rebuild import RebuildResult, rebuild
 from envsnap.verify import INFO, MISMATCH, verify
 
-COMPILED = ["numpy", "markupsafe", "pyyaml", "charset-normalizer", "msgpack", "psutil", "regex", "frozenlist",
-            "multidict", "simplejson", "wrapt", "cffi"]
+COMPILED = [
+    "numpy",
+    "markupsafe",
+    "pyyaml",
+    "charset-normalizer",
+    "msgpack",
+    "psutil",
+    "regex",
+    "frozenlist",
+    "multidict",
+    "simplejson",
+    "wrapt",
+    "cffi",
+]
 
 PYPROJECT = """\
 [build-system]
@@ -46,9 +58,15 @@ requires-python = ">=3.8"
 
 
 def _git(*args: str, cwd: Path) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
-           "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z", "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z",
+        "PATH": "/usr/bin:/bin",
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -100,8 +118,21 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
     venv = root / "venv"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *COMPILED,
-                    f"vcspkg @ git+{repo.as_uri()}", "-e", str(editable)], check=True)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(python),
+            *COMPILED,
+            f"vcspkg @ git+{repo.as_uri()}",
+            "-e",
+            str(editable),
+        ],
+        check=True,
+    )
     lock = capture(str(python))
     cache = tmp_path_factory.mktemp("cache")
     pinned = pin(lock, read_pip_config(), cache_dir=cache)
@@ -208,8 +239,9 @@ def test_archive_bundle_round_trip(source: Source, bundle_dir: Path, tmp_path: P
     with tarfile.open(archive) as tar:
         names = tar.getnames()
     assert "envsnap.lock" in names and "SHA256SUMS" in names and any(n.startswith("wheels/") for n in names)
-    plan = rebuild(source.lock_path, target="venv", dest=tmp_path / "env", bundle=archive, offline=True,
-                   dry_run=True)
+    plan = rebuild(
+        source.lock_path, target="venv", dest=tmp_path / "env", bundle=archive, offline=True, dry_run=True
+    )
     assert not isinstance(plan, RebuildResult)
     assert len([i for i in plan.items if i.layer == "python"]) == len(source.lock.python.packages)
 
@@ -246,8 +278,12 @@ def test_record_digests_match_the_lock(source: Source, rebuilt: RebuildResult) -
 
 def test_rebuilt_env_works_and_was_moved_into_place(rebuilt: RebuildResult) -> None:
     dest = Path(rebuilt.dest)
-    out = subprocess.run([str(dest / "bin" / "python"), "-c", "import numpy, yaml, vcspkg, editproj; "
-                          "print(numpy.__file__)"], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(dest / "bin" / "python"), "-c", "import numpy, yaml, vcspkg, editproj; print(numpy.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert out.startswith(str(dest))
     hello = subprocess.run([str(dest / "bin" / "vcspkg-hello")], check=True, capture_output=True, text=True)
     assert hello.stdout.strip() == "hello from vcspkg"
@@ -295,18 +331,28 @@ def test_pip_fallback_rebuild(
     assert result.verify is not None and result.verify.identical
 
 
-def test_cli_dry_run_prints_the_plan(source: Source, bundle_dir: Path, tmp_path: Path,
-                                     cli: Callable[..., object]) -> None:
-    result = cli("rebuild", source.lock_path, "--bundle", bundle_dir, "--offline", "--dest", tmp_path / "e",
-                 "--dry-run")
+def test_cli_dry_run_prints_the_plan(
+    source: Source, bundle_dir: Path, tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    result = cli(
+        "rebuild",
+        source.lock_path,
+        "--bundle",
+        bundle_dir,
+        "--offline",
+        "--dest",
+        tmp_path / "e",
+        "--dry-run",
+    )
     out = result.out  # type: ignore[attr-defined]
     assert result.code == 0  # type: ignore[attr-defined]
     assert out.startswith("rebuild plan: venv -> ") and "numpy" in out and "sha256:" in out
     assert "rebuilt from git+" in out and not (tmp_path / "e").exists()
 
 
-def test_cli_verify_json_and_exit_codes(source: Source, rebuilt: RebuildResult, tmp_path: Path,
-                                        cli: Callable[..., object]) -> None:
+def test_cli_verify_json_and_exit_codes(
+    source: Source, rebuilt: RebuildResult, tmp_path: Path, cli: Callable[..., object]
+) -> None:
     import json
 
     ok = cli("verify", source.lock_path, "--python", Path(rebuilt.dest) / "bin" / "python", "--json")

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from envsnap._privacy import PathRedactor
+from envsnap.probes import environment, host, project
+
+X86_CPUINFO = """\
+processor\t: 0
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) Platinum 8480+
+flags\t\t: fpu vme sse sse2 ssse3 fma sse4_1 sse4_2 avx avx2 avx512f avx512bw amx_tile hypervisor
+
+processor\t: 1
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) Platinum 8480+
+flags\t\t: fpu vme sse sse2
+"""
+
+ARM_CPUINFO = """\
+processor\t: 0
+BogoMIPS\t: 2000.00
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp sve
+CPU implementer\t: 0x41
+CPU architecture: 8
+"""
+
+
+def test_parse_cpuinfo_x86_keeps_the_isa_flags_that_matter() -> None:
+    cpu = host.parse_cpuinfo(X86_CPUINFO, "x86_64")
+    assert cpu.vendor == "GenuineIntel" and cpu.model == "Intel(R) Xeon(R) Platinum 8480+"
+    assert cpu.flags == ("amx_tile", "avx", "avx2", "avx512bw", "avx512f", "fma", "sse", "sse2", "sse4_1",
+                         "sse4_2", "ssse3")
+
+
+def test_parse_cpuinfo_aarch64() -> None:
+    cpu = host.parse_cpuinfo(ARM_CPUINFO, "aarch64")
+    assert cpu.vendor == "ARM" and cpu.arch == "aarch64"
+    assert {"neon", "asimd", "sve", "atomics"} <= set(cpu.flags)
+
+
+def test_parse_os_release_and_meminfo() -> None:
+    osr = host.parse_os_release('ID=ubuntu\nVERSION_ID="22.04"\nPRETTY_NAME="Ubuntu 22.04.4 LTS"\n# c\n')
+    assert osr == {"ID": "ubuntu", "VERSION_ID": "22.04", "PRETTY_NAME": "Ubuntu 22.04.4 LTS"}
+    assert host.parse_meminfo("MemTotal:       24683044 kB\nMemFree: 1 kB\n") == 24104
+
+
+def test_probe_platform_reads_this_host() -> None:
+    plat = host.probe_platform()
+    assert plat.system == "Linux" and plat.machine and plat.kernel
+    if os.path.exists("/etc/debian_version"):
+        assert plat.os_id == "debian" and plat.libc == "glibc" and plat.libc_version.count(".") == 1
+
+
+def test_environment_filter_keeps_numerics_and_drops_secrets() -> None:
+    home = os.path.expanduser("~")
+    environ = {
+        "OMP_NUM_THREADS": "4",
+        "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+        "PYTHONHASHSEED": "0",
+        "TORCH_DETERMINISTIC": "1",
+        "LD_LIBRARY_PATH": f"{home}/cuda/lib64:/usr/local/cuda/lib64",
+        "HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyz123456",
+        "TORCH_HUB_TOKEN": "whatever",
+        "TF_API_KEY": "k",
+        "TF_CONFIG": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "NCCL_SOCKET_IFNAME": "eth0",
+        "PATH": "/usr/bin",
+        "HOME": home,
+        "USER": "alice",
+        "XLA_FLAGS": "--xla_dump_to=https://bob:pw@example.org/dump",
+    }
+    out = environment.filter_environment(environ, PathRedactor(home=home))
+    assert out == {
+        "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+        "LD_LIBRARY_PATH": "~/cuda/lib64:/usr/local/cuda/lib64",
+        "NCCL_SOCKET_IFNAME": "eth0",
+        "OMP_NUM_THREADS": "4",
+        "PYTHONHASHSEED": "0",
+        "TORCH_DETERMINISTIC": "1",
+        "XLA_FLAGS": "--xla_dump_to=https://example.org/dump",
+    }
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "config", "user.email", "t@example.org")
+    _git(root, "config", "user.name", "t")
+    (root / "train.py").write_text("print('hi')\n")
+    _git(root, "add", "train.py")
+    _git(root, "commit", "-qm", "first")
+    _git(root, "remote", "add", "origin", "https://carol:hunter2@git.example.org/lab/proj.git")
+    return root
+
+
+def test_project_clean_then_dirty(repo: Path) -> None:
+    clean = project.probe_project(str(repo))
+    assert clean is not None
+    assert clean.commit == _git(repo, "rev-parse", "HEAD").strip()
+    assert clean.branch == "main" and not clean.dirty and clean.diff_digest == ""
+    assert clean.remote_url == "https://git.example.org/lab/proj.git"
+    (repo / "train.py").write_text("print('changed')\n")
+    dirty = project.probe_project(str(repo / "."))
+    assert dirty is not None and dirty.dirty and dirty.diff_digest.startswith("sha256:")
+    (repo / "new.py").write_text("x = 1\n")
+    dirtier = project.probe_project(str(repo))
+    assert dirtier is not None and dirtier.diff_digest != dirty.diff_digest
+    assert project.probe_project(str(repo)) == dirtier  # deterministic
+
+
+def test_not_a_git_work_tree(tmp_path: Path) -> None:
+    assert project.probe_project(str(tmp_path)) is None

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from testutil import uv_bin
+
+from envsnap import capture, lockfile
+from envsnap._privacy import PathRedactor
+from envsnap.errors import ProbeError
+from envsnap.probes import python as pyprobe
+from envsnap.probes._pyprobe import record_digest
+
+
+def _site(venv_python: Path) -> Path:
+    out = subprocess.run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def two_venvs(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> tuple[Path, Path]:
+    """The same wheels installed by pip into one venv and by uv into another, in different places."""
+    root = tmp_path_factory.mktemp("venvs")
+    pip_venv = root / "made-by-pip"
+    subprocess.run([sys.executable, "-m", "venv", str(pip_venv)], check=True)
+    pip_py = pip_venv / "bin" / "python"
+    subprocess.run([str(pip_py), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheelhouse),
+                    "pygments", "markupsafe", "six"], check=True)
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed (pip install -e '.[test]' installs it)")
+    uv_venv = root / "deeper" / "made-by-uv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(uv_venv)], check=True)
+    uv_py = uv_venv / "bin" / "python"
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(uv_py), "--offline", "--no-index", "--find-links",
+                    str(wheelhouse), "pygments", "markupsafe", "six"], check=True)
+    return pip_py, uv_py
+
+
+def test_record_digest_is_the_same_for_pip_and_uv_anywhere(two_venvs: tuple[Path, Path]) -> None:
+    a = capture(str(two_venvs[0]))
+    b = capture(str(two_venvs[1]))
+    for name in ("pygments", "markupsafe", "six"):
+        pa, pb = a.package(name), b.package(name)
+        assert pa is not None and pb is not None
+        assert pa.installer == "pip" and pb.installer == "uv"
+        assert pa.record_digest.startswith("sha256:") and len(pa.record_digest) == 71
+        assert pa.record_digest == pb.record_digest, name
+        assert pa.version == pb.version and pa.wheel_tags == pb.wheel_tags
+
+
+def test_python_packages_recorded_in_detail(two_venvs: tuple[Path, Path]) -> None:
+    snap = capture(str(two_venvs[0]))
+    assert snap.python.kind == "venv"
+    assert snap.python.executable.startswith("bin/python")
+    assert snap.python.abi == f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    pygments = snap.package("Pygments")
+    assert pygments is not None
+    assert pygments.version == "2.19.1" and pygments.requested and pygments.source.kind == "index"
+    assert pygments.wheel_tags == ("py3-none-any",)
+    markupsafe = snap.package("markupsafe")
+    assert markupsafe is not None
+    assert markupsafe.metadata_name == "MarkupSafe"
+    assert any("manylinux" in tag for tag in markupsafe.wheel_tags)
+    assert [p.name for p in snap.python.packages] == sorted(p.name for p in snap.python.packages)
+
+
+def test_console_script_does_not_change_the_digest(two_venvs: tuple[Path, Path], tmp_path: Path) -> None:
+    site = _site(two_venvs[0])
+    dist = next(site.glob("pygments-*.dist-info"))
+    record = (dist / "RECORD").read_text()
+    assert "../../../bin/pygmentize" in record
+    layout = __import__("envsnap.probes._pyprobe", fromlist=["_Layout"])._Layout()
+    without = "\n".join(line for line in record.splitlines() if "bin/pygmentize" not in line)
+    digest_with, _ = record_digest(str(site), str(dist), record, layout, set())
+    digest_without, _ = record_digest(str(site), str(dist), without, layout, set())
+    assert digest_with == digest_without
+
+
+def _fake_dist(site: Path, name: str, version: str, direct_url: dict[str, object] | None = None) -> Path:
+    dist = site / f"{name}-{version}.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nbody\n")
+    (dist / "INSTALLER").write_text("pip\n")
+    if direct_url is not None:
+        (dist / "direct_url.json").write_text(json.dumps(direct_url))
+    (dist / "RECORD").write_text(f"{dist.name}/METADATA,,\n{dist.name}/RECORD,,\n")
+    return dist
+
+
+@pytest.fixture
+def scratch_venv(tmp_path: Path, make_venv: Callable[..., Path]) -> Path:
+    return make_venv(tmp_path / "venv")
+
+
+def test_pep610_sources_and_credentials(scratch_venv: Path) -> None:
+    site = _site(scratch_venv)
+    _fake_dist(site, "fromgit", "1.0", {"url": "https://alice:s3cret@git.example.org/x/fromgit.git",
+                                        "vcs_info": {"vcs": "git", "commit_id": "c" * 40,
+                                                     "requested_revision": "v1.0"}, "subdirectory": "pkg"})
+    _fake_dist(site, "fromzip", "2.0", {"url": "https://example.org/fromzip-2.0.tar.gz?token=abc&x=1",
+                                        "archive_info": {"hashes": {"sha256": "f" * 64}}})
+    _fake_dist(site, "editable-proj", "0.1", {"url": f"file://{Path.home()}/work/proj",
+                                             "dir_info": {"editable": True}})
+    _fake_dist(site, "sshdep", "3.0", {"url": "ssh://git@github.com/o/r.git",
+                                       "vcs_info": {"vcs": "git", "commit_id": "d" * 40}})
+    snap = capture(str(scratch_venv))
+    git = snap.package("fromgit")
+    assert git is not None
+    assert git.source.kind == "vcs" and git.source.url == "https://git.example.org/x/fromgit.git"
+    assert (git.source.vcs, git.source.commit_id, git.source.requested_revision, git.source.subdirectory) == (
+        "git", "c" * 40, "v1.0", "pkg")
+    zipped = snap.package("fromzip")
+    assert zipped is not None and zipped.source.kind == "archive"
+    assert zipped.source.url == "https://example.org/fromzip-2.0.tar.gz?x=1"
+    assert zipped.source.archive_hash == "sha256=" + "f" * 64
+    editable = snap.package("editable-proj")
+    assert editable is not None and editable.source.kind == "directory" and editable.source.editable
+    assert editable.source.url == "file://~/work/proj"
+    ssh = snap.package("sshdep")
+    assert ssh is not None and ssh.source.url == "ssh://git@github.com/o/r.git"
+    assert "s3cret" not in lockfile.dumps(snap) and "token=abc" not in lockfile.dumps(snap)
+
+
+def test_broken_dist_info_is_a_warning_not_a_failure(scratch_venv: Path) -> None:
+    site = _site(scratch_venv)
+    _fake_dist(site, "good", "1.0")
+    (site / "broken-1.0.dist-info").mkdir()  # no METADATA
+    nameless = site / "nameless-1.0.dist-info"
+    nameless.mkdir()
+    (nameless / "METADATA").write_text("Metadata-Version: 2.1\n\n")
+    snap = capture(str(scratch_venv))
+    assert snap.package("good") is not None
+    warnings = "\n".join(snap.envsnap.warnings)
+    assert "broken-dist: {prefix}/" in warnings and "broken-1.0.dist-info: no METADATA file" in warnings
+    assert "nameless-1.0.dist-info: METADATA has no Name or Version" in warnings
+
+
+def test_paths_are_relative_to_the_prefix(scratch_venv: Path) -> None:
+    text = lockfile.dumps(capture(str(scratch_venv)))
+    assert str(scratch_venv.parent.parent) not in text
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("/no/such/python", "no such interpreter"),
+        ("/etc/hostname", "not (executable|a working Python interpreter)"),
+        ("/bin/true", "the probe printed no JSON"),
+        ("/bin/false", "not a working Python interpreter"),
+    ],
+)
+def test_bad_interpreter(target: str, message: str) -> None:
+    if not os.path.exists(target) and target != "/no/such/python":
+        pytest.skip(f"{target} does not exist on this system")
+    with pytest.raises(ProbeError, match=message):
+        pyprobe.run_probe(target)
+
+
+def test_bad_interpreter_on_the_cli(cli: Callable[..., object], tmp_path: Path) -> None:
+    out = tmp_path / "envsnap.lock"
+    out.write_text("keep me\n")
+    result = cli("capture", "--python", "/bin/false", "-o", str(out))
+    assert result.code == 2  # type: ignore[attr-defined]
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err  # type: ignore[attr-defined]
+    assert out.read_text() == "keep me\n"
+
+
+def test_prefix_directory_accepted_for_python(two_venvs: tuple[Path, Path]) -> None:
+    venv_dir = two_venvs[0].parent.parent
+    assert pyprobe.resolve_interpreter(str(venv_dir)).startswith(str(venv_dir))
+
+
+def test_source_without_direct_url_is_index() -> None:
+    assert pyprobe.source_from_direct_url(None, PathRedactor()).kind == "index"
+
+
+@pytest.mark.parametrize("minor", [7, 8, 9, 10, 12, 13])
+def test_probe_runs_in_other_interpreters(minor: int) -> None:
+    """The probe is standard-library only and keeps to syntax that Python 3.7 accepts."""
+    candidates = [shutil.which(f"python3.{minor}"), *sorted(glob.glob(os.path.expanduser(
+        f"~/.pyenv/versions/3.{minor}.*/bin/python")))]
+    working = [c for c in candidates if c and subprocess.run([c, "-c", "pass"], capture_output=True).returncode == 0]
+    if not working:
+        pytest.skip(f"no python3.{minor} interpreter is installed on this machine")
+    exe = working[0]
+    raw = pyprobe.run_probe(exe)
+    assert raw.data["version"].startswith(f"3.{minor}.")
+    assert raw.data["abi"] in (f"cp3{minor}", f"cp3{minor}m")

@@ -1,0 +1,100 @@
+"""The rebuilder family: discovery, plans, the preflight, and bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from envsnap import lockfile
+from envsnap.errors import RebuildError
+from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+from envsnap.rebuild import Plan, PlanItem, Rebuilder, get, rebuild, rebuilders
+from envsnap.rebuild._preflight import preflight
+from envsnap.rebuild.venv import find_interpreter, interpreter_version
+
+
+def _this_python_lock(*packages: PythonPackage) -> Snapshot:
+    found = interpreter_version(sys.executable)
+    assert found is not None
+    return Snapshot(python=PythonEnv(implementation=found[1], version=found[0], packages=packages))
+
+
+def test_targets_are_discovered_from_modules() -> None:
+    table = rebuilders()
+    assert "venv" in table and isinstance(table["venv"], Rebuilder)
+    assert get("venv").name == "venv"
+
+
+def test_plan_text_is_deterministic() -> None:
+    plan = Plan(
+        target="venv",
+        lock_path="envsnap.lock",
+        dest="/x/env",
+        offline=True,
+        items=(PlanItem("python", "numpy", "2.0.0", "wheels/numpy.whl", "sha256:ab", "note"),),
+        steps=("create", "install"),
+        notes=("compatibility check passed",),
+        details={"python": "3.11.7", "installer": "uv"},
+    )
+    text = plan.describe()
+    assert text == dataclasses.replace(plan).describe()
+    assert text.splitlines() == [
+        "rebuild plan: venv -> /x/env",
+        "  lock: envsnap.lock",
+        "  installer: uv",
+        "  python: 3.11.7",
+        "  offline: yes (no network; everything from the bundle)",
+        "  note: compatibility check passed",
+        "  steps:",
+        "    1. create",
+        "    2. install",
+        "  items (1):",
+        "    python: numpy 2.0.0 <- wheels/numpy.whl [sha256:ab] (note)",
+    ]
+
+
+def test_preflight_records_its_verdict() -> None:
+    notes = preflight(_this_python_lock(), target="venv", python=sys.executable, force=False)
+    assert len(notes) == 1 and "compatibility check" in notes[0]
+
+
+def test_interpreter_of_the_locked_version(tmp_path: Path) -> None:
+    lock = _this_python_lock()
+    interp, notes = find_interpreter(lock, sys.executable, offline=True)
+    assert interp.version == lock.python.version and interp.how == "--python" and notes == []
+    older = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version="2.7.18"))
+    with pytest.raises(RebuildError, match=r"the lock needs cpython 2\.7\.18"):
+        find_interpreter(older, sys.executable, offline=True)
+    with pytest.raises(RebuildError, match="not a working Python interpreter"):
+        find_interpreter(lock, str(tmp_path / "nope"), offline=True)
+
+
+def test_plan_without_bundle_lists_urls_and_changes_nothing(tmp_path: Path) -> None:
+    art = Artifact(
+        filename="a-1.0-py3-none-any.whl", url="https://files.example/a-1.0-py3-none-any.whl", sha256="1" * 64
+    )
+    lock_path = lockfile.dump(_this_python_lock(PythonPackage("a", "1.0", artifact=art)), tmp_path / "l.lock")
+    plan = rebuild(lock_path, target="venv", dest=tmp_path / "env", python=sys.executable, dry_run=True)
+    assert isinstance(plan, Plan)
+    (item,) = [i for i in plan.items if i.layer == "python"]
+    assert (item.origin, item.pin) == (art.url, "sha256:" + "1" * 64)
+    assert not (tmp_path / "env").exists()
+
+
+def test_bad_requests_are_clear_errors(tmp_path: Path, cli: Callable[..., object]) -> None:
+    lock_path = lockfile.dump(_this_python_lock(), tmp_path / "l.lock")
+    unknown = cli("rebuild", lock_path, "--target", "spaceship")
+    assert unknown.code == 2 and "unknown rebuild target 'spaceship'" in unknown.err  # type: ignore[attr-defined]
+    offline = cli("rebuild", lock_path, "--offline", "--dest", tmp_path / "e", "--python", sys.executable)
+    assert offline.code == 4 and "--offline needs --bundle" in offline.err  # type: ignore[attr-defined]
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("keep me")
+    full = cli("rebuild", lock_path, "--dest", tmp_path / "full", "--python", sys.executable)
+    assert full.code == 4 and "already exists and is not empty" in full.err  # type: ignore[attr-defined]
+    assert (tmp_path / "full" / "x").read_text() == "keep me"
+    nobundle = cli("rebuild", lock_path, "--bundle", tmp_path / "missing", "--dest", tmp_path / "e2")
+    assert nobundle.code == 4 and "no such bundle" in nobundle.err  # type: ignore[attr-defined]

@@ -1,0 +1,131 @@
+"""Rebuilds that fetch: without a bundle (a temporary one is made from the configured index), and a bundle
+built from an sdist. The index is a file:// PEP 503 tree made here, configured through PIP_* variables."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envsnap import lockfile
+from envsnap.bundle import Bundle, BundleOptions, make_bundle
+from envsnap.capture import capture
+from envsnap.rebuild import RebuildResult, rebuild
+
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{name}"
+version = "{version}"
+"""
+
+
+def _uv() -> str:
+    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if not Path(found).exists():
+        pytest.skip("uv is not installed (pip install -e '.[test]' installs it)")
+    return found
+
+
+def _project(root: Path, name: str, version: str) -> Path:
+    (root / name).mkdir(parents=True)
+    (root / name / "__init__.py").write_text(f"NAME = {name!r}\n")
+    (root / "pyproject.toml").write_text(PYPROJECT.format(name=name, version=version))
+    return root
+
+
+def _index(root: Path, files: list[Path]) -> str:
+    for f in files:
+        project = f.name.split("-")[0].replace("_", "-")
+        page = root / "simple" / project
+        page.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, root / f.name)
+        digest = hashlib.sha256(f.read_bytes()).hexdigest()
+        (page / "index.html").write_text(f'<a href="../../{f.name}#sha256={digest}">{f.name}</a>\n')
+    return (root / "simple").as_uri()
+
+
+@pytest.fixture
+def local_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path, Path]:
+    """An index with a wheel of 'esnptalpha' and only an sdist of 'esnptbeta'; pip configured to use only it."""
+    uv = _uv()
+    dist = tmp_path / "dist"
+    for name in ("esnptalpha", "esnptbeta"):
+        src = _project(tmp_path / "src" / name, name, "1.0")
+        kind = "--wheel" if name == "esnptalpha" else "--sdist"
+        res = subprocess.run(
+            [uv, "build", "-q", kind, "--out-dir", str(dist), str(src)], capture_output=True, text=True
+        )
+        if res.returncode != 0:
+            pytest.skip(f"cannot build test packages (the build backend comes from the index): {res.stderr[-200:]}")
+    index = _index(tmp_path / "index", sorted(dist.iterdir()))
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(venv / "bin" / "python"),
+            "--no-config",
+            "--index-url",
+            index,
+            "--extra-index-url",
+            "https://pypi.org/simple",
+            "esnptalpha",
+            "esnptbeta",
+        ],
+        check=True,
+    )
+    lock_path = lockfile.dump(capture(str(venv / "bin" / "python")), tmp_path / "envsnap.lock")
+    return index, lock_path, venv
+
+
+def test_rebuild_without_a_bundle_pins_and_fetches(local_index: tuple[str, Path, Path], tmp_path: Path) -> None:
+    _index, lock_path, _venv = local_index
+    result = rebuild(lock_path, target="venv", dest=tmp_path / "env")
+    assert isinstance(result, RebuildResult) and result.verify is not None
+    assert result.verify.identical, [d.describe() for d in result.verify.differences]
+    alpha = next(i for i in result.plan.items if i.name == "esnptalpha")
+    assert alpha.origin == "to be pinned and fetched"
+
+
+def test_sdist_is_pinned_then_built_and_flagged_rebuilt(local_index: tuple[str, Path, Path], tmp_path: Path) -> None:
+    index, lock_path, _venv = local_index
+    result = make_bundle(lockfile.load(lock_path), tmp_path / "bundle", BundleOptions())
+    beta = result.lock.package("esnptbeta")
+    alpha = result.lock.package("esnptalpha")
+    assert beta is not None and beta.artifact is not None and alpha is not None and alpha.artifact is not None
+    assert beta.artifact.rebuilt and beta.artifact.url.endswith("esnptbeta-1.0.tar.gz")
+    assert beta.artifact.filename.startswith("esnptbeta-1.0-") and beta.artifact.filename.endswith(".whl")
+    assert not alpha.artifact.rebuilt and alpha.artifact.index == index
+    Bundle(tmp_path / "bundle").verify_sums()
+    rebuilt = rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=tmp_path / "bundle", offline=True)
+    assert isinstance(rebuilt, RebuildResult) and rebuilt.verify is not None and rebuilt.verify.identical
+    # The same files as the original wheel built from that sdist: the digests match.
+    assert not [d for d in rebuilt.verify.differences if d.what == "record_digest"]
+
+
+def test_missing_wheel_is_fetched_from_its_pinned_url_when_online(
+    local_index: tuple[str, Path, Path], tmp_path: Path
+) -> None:
+    _index_url, lock_path, _venv = local_index
+    result = make_bundle(lockfile.load(lock_path), tmp_path / "bundle", BundleOptions())
+    Bundle(tmp_path / "bundle").wheel_for("esnptalpha").unlink()
+    rebuilt = rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=tmp_path / "bundle")
+    assert isinstance(rebuilt, RebuildResult) and rebuilt.verify is not None and rebuilt.verify.identical
+    assert result.lock.package("esnptalpha") is not None

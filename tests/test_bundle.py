@@ -1,0 +1,126 @@
+"""Bundle archives and checksums: safe extraction, deterministic archives, SHA256SUMS."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from envsnap import lockfile
+from envsnap.bundle import Bundle, extract, read_sums, requirements_text, write_archive
+from envsnap.errors import BundleError
+from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+
+
+def _lock() -> Snapshot:
+    art = Artifact(filename="a-1.0-py3-none-any.whl", url="https://x/a-1.0-py3-none-any.whl", sha256="0" * 64)
+    return Snapshot(
+        python=PythonEnv(
+            version="3.11.7",
+            packages=(
+                PythonPackage(name="a", version="1.0", artifact=art),
+                PythonPackage(name="b", version="2.0"),  # nothing to install it from: not listed
+                PythonPackage(name="c", version="1.0", installer="conda", conda_managed=True, artifact=art),
+            ),
+        )
+    )
+
+
+def _bundle(root: Path) -> Bundle:
+    (root / "wheels").mkdir(parents=True)
+    lockfile.dump(_lock(), root / "envsnap.lock")
+    (root / "wheels" / "a-1.0-py3-none-any.whl").write_bytes(b"wheel")
+    bundle = Bundle(root)
+    bundle.write_sums()
+    return bundle
+
+
+def _tar(path: Path, *members: tarfile.TarInfo, data: bytes = b"x") -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for member in members:
+            if member.isfile():
+                member.size = len(data)
+                tar.addfile(member, io.BytesIO(data))
+            else:
+                tar.addfile(member)
+    return path
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    return info
+
+
+def test_requirements_pin_every_wheel_with_its_hash() -> None:
+    text = requirements_text(_lock())
+    assert text.splitlines()[2:] == [f"a==1.0 --hash=sha256:{'0' * 64}"]
+
+
+def test_sums_cover_every_file_and_catch_additions(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path / "b")
+    assert sorted(read_sums(tmp_path / "b" / "SHA256SUMS")) == [
+        "envsnap.lock",
+        "wheels/a-1.0-py3-none-any.whl",
+    ]
+    bundle.verify_sums()
+    (tmp_path / "b" / "wheels" / "extra.whl").write_bytes(b"!")
+    with pytest.raises(BundleError, match=r"extra\.whl: not listed in SHA256SUMS"):
+        bundle.verify_sums()
+
+
+def test_wheel_for_and_hash_check_name_the_file(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path / "b")
+    wheel = bundle.wheel_for("a")
+    assert wheel.name == "a-1.0-py3-none-any.whl"
+    with pytest.raises(BundleError, match=r"a-1\.0-py3-none-any\.whl: hash mismatch"):
+        bundle.check_wheel(bundle.lock.python.packages[0])
+    with pytest.raises(BundleError, match=r"b 2\.0 has no wheel"):
+        bundle.wheel_for("b")
+    wheel.unlink()
+    with pytest.raises(BundleError, match=r"a-1\.0-py3-none-any\.whl: missing from the bundle"):
+        bundle.wheel_for("a")
+
+
+def test_not_a_bundle(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="not an envsnap bundle"):
+        Bundle(tmp_path)
+
+
+def test_archive_round_trip_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _bundle(tmp_path / "b")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    write_archive(tmp_path / "b", tmp_path / "one.tar.gz")
+    write_archive(tmp_path / "b", tmp_path / "two.tar.gz")
+    assert (tmp_path / "one.tar.gz").read_bytes() == (tmp_path / "two.tar.gz").read_bytes()
+    bundle = extract(tmp_path / "one.tar.gz", tmp_path / "out")
+    bundle.verify_sums()
+    assert bundle.lock.python.packages[0].name == "a"
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        (_member("../evil"), "unsafe path"),
+        (_member("wheels/../../evil"), "unsafe path"),
+        (_member("/etc/evil"), "unsafe path"),
+        (_member("wheels/link", tarfile.SYMTYPE, "/etc/passwd"), "link in archive refused"),
+        (_member("wheels/hard", tarfile.LNKTYPE, "envsnap.lock"), "link in archive refused"),
+        (_member("dev", tarfile.FIFOTYPE), "special file"),
+    ],
+)
+def test_extraction_refuses_unsafe_members(tmp_path: Path, member: tarfile.TarInfo, message: str) -> None:
+    archive = _tar(tmp_path / "bad.tar.gz", _member("envsnap.lock"), member)
+    with pytest.raises(BundleError, match=message):
+        extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "evil").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.tar.gz"]
+
+
+def test_extraction_of_garbage_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "x.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(BundleError, match="not a readable bundle archive"):
+        extract(tmp_path / "x.tar.gz", tmp_path / "out")

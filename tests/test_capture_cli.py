@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import envsnap
+from envsnap import lockfile
+
+
+def test_capture_show_and_json(cli: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    res = cli("capture")
+    assert res.code == 0, res  # type: ignore[attr-defined]
+    lock = tmp_path / "envsnap.lock"
+    snap = envsnap.load(lock)
+    assert snap.envsnap.schema_version == 1 and snap.envsnap.generator == f"envsnap {envsnap.__version__}"
+    assert snap.envsnap.created.endswith("Z")
+    assert snap.package("envsnap") is not None and snap.package("packaging") is not None
+    assert snap.python.version == ".".join(map(str, sys.version_info[:3]))
+    assert snap.hardware.cpu.logical_cores == os.cpu_count()
+    assert "wrote envsnap.lock" in res.err  # type: ignore[attr-defined]
+    shown = cli("show", str(lock))
+    assert shown.code == 0 and "Python" in shown.out and snap.envsnap.content_digest[:20] in shown.out  # type: ignore[attr-defined]
+    as_json = cli("show", "--json", str(lock))
+    assert '"schema_version": 1' in as_json.out  # type: ignore[attr-defined]
+
+
+def test_capture_to_stdout(cli: Callable[..., object]) -> None:
+    res = cli("capture", "-o", "-")
+    assert res.code == 0  # type: ignore[attr-defined]
+    assert lockfile.loads(res.out).python.packages  # type: ignore[attr-defined]
+
+
+def test_same_environment_same_bytes(tmp_path: Path) -> None:
+    def capture_text(name: str) -> str:
+        out = tmp_path / name
+        subprocess.run(
+            [sys.executable, "-m", "envsnap", "capture", "-o", str(out)], check=True, cwd=tmp_path, capture_output=True
+        )
+        return "\n".join(line for line in out.read_text().splitlines() if not line.startswith("created = "))
+
+    assert capture_text("a.lock") == capture_text("b.lock")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", "/no/such.lock"], "no such lockfile"),
+        (["capture", "--project", "/no/such/dir"], "--project /no/such/dir: no such directory"),
+        (["capture", "--python", "/no/such/python"], "no such interpreter"),
+        (["capture", "-o", "/no/such/dir/envsnap.lock"], "cannot write"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli: Callable[..., object], args: list[str], message: str) -> None:
+    res = cli(*args)
+    assert res.code == 2, res  # type: ignore[attr-defined]
+    assert message in res.err and "Traceback" not in res.err  # type: ignore[attr-defined]
+
+
+def test_corrupt_lock_is_one_line(cli: Callable[..., object], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.lock"
+    bad.write_text("[envsnap]\nschema_version = 1\n[python]\nversion = 3\n")
+    res = cli("show", str(bad))
+    assert (
+        res.code == 2 and res.err.strip() == f"envsnap: error: {bad}: python.version: expected a string, got an integer"
+    )  # type: ignore[attr-defined]
+
+
+def test_no_personal_data_or_secrets_reach_the_lockfile(tmp_path: Path) -> None:
+    """Plant secrets everywhere envsnap looks and prove none reach the file."""
+    home = tmp_path / "home" / "alice-secret-user"
+    proj = home / "research"
+    proj.mkdir(parents=True)
+    for args in (["init", "-q", "-b", "main"], ["config", "user.email", "a@example.org"], ["config", "user.name", "a"]):
+        subprocess.run(["git", "-C", str(proj), *args], check=True)
+    (proj / "x.py").write_text("1\n")
+    subprocess.run(["git", "-C", str(proj), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(proj), "commit", "-qm", "c"], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(proj),
+            "remote",
+            "add",
+            "origin",
+            "https://alice:glpat-SECRETSECRETSECRET1234@gitlab.example.org/a/r.git",
+        ],
+        check=True,
+    )
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOME": str(home),
+            "OMP_NUM_THREADS": "8",
+            "HF_TOKEN": "hf_PLANTEDPLANTEDPLANTEDPLANTED",
+            "WANDB_API_KEY": "PLANTED-wandb-key",
+            "TORCH_SECRET_THING": "PLANTED-torch-secret",
+            "NCCL_DEBUG": "ghp_PLANTEDPLANTEDPLANTEDPLANTED1234",
+            "TF_CPP_MIN_LOG_LEVEL": "https://bob:PLANTEDpw@example.org/x",
+            "LD_LIBRARY_PATH": f"{home}/cuda/lib64",
+        }
+    )
+    out = proj / "envsnap.lock"
+    subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "-o", str(out)], check=True, cwd=proj, env=env, capture_output=True
+    )
+    text = out.read_text()
+    assert "PLANTED" not in text and "SECRET" not in text
+    assert "alice" not in text and str(home) not in text
+    assert f'"{socket.gethostname()}"' not in text and f"{socket.gethostname()}." not in text
+    if getpass.getuser() not in ("root",):
+        assert getpass.getuser() not in text
+    snap = lockfile.loads(text)
+    assert snap.environment["OMP_NUM_THREADS"] == "8"
+    assert snap.environment["LD_LIBRARY_PATH"] == "~/cuda/lib64"
+    assert snap.project is not None and snap.project.remote_url == "https://gitlab.example.org/a/r.git"
+
+
+def test_python_api_round_trip(tmp_path: Path) -> None:
+    snap = envsnap.capture()
+    path = envsnap.dump(snap, tmp_path / "x.lock")
+    assert envsnap.load(path).python == snap.python

@@ -1,0 +1,158 @@
+"""diff: kinds of change and their order."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from envsnap import lockfile
+from envsnap.diff import diff, version_change
+from envsnap.model import (
+    Conda,
+    CondaPackage,
+    Cuda,
+    Gpu,
+    Hardware,
+    Nvidia,
+    Platform,
+    PythonEnv,
+    PythonPackage,
+    Snapshot,
+    Source,
+    System,
+    SystemLibrary,
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind", "direction"),
+    [
+        ("1.2.3", "2.0.0", "major", "upgrade"),
+        ("1.2.3", "1.3.0", "minor", "upgrade"),
+        ("1.2.3", "1.2.4", "patch", "upgrade"),
+        ("1.2.4", "1.2.3", "patch", "downgrade"),
+        ("2.0.0rc1", "2.0.0", "patch", "upgrade"),
+        ("2.1.0+cu121", "2.1.0+cu124", "local", ""),
+        ("1!1.0", "2!1.0", "major", "upgrade"),
+        ("not-a-version", "1.0", "version", ""),
+    ],
+)
+def test_version_change(old: str, new: str, kind: str, direction: str) -> None:
+    assert version_change(old, new) == (kind, direction)
+
+
+def _lock(*packages: PythonPackage, **changes: object) -> Snapshot:
+    base = Snapshot(
+        platform=Platform(
+            machine="x86_64", os_id="ubuntu", os_version="22.04", libc="glibc", libc_version="2.35"
+        ),
+        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", packages=packages),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_packages_added_removed_and_each_kind() -> None:
+    git = Source(kind="vcs", vcs="git", url="https://g/x", commit_id="a" * 40)
+    a = _lock(
+        PythonPackage("torch", "2.1.0+cu121"),
+        PythonPackage("numpy", "1.26.4"),
+        PythonPackage("requests", "2.31.0"),
+        PythonPackage("old", "1.0"),
+        PythonPackage("tool", "1.0"),
+        PythonPackage("same", "1.0", record_digest="sha256:aaaa"),
+        PythonPackage("pyyaml", "6.0.1"),
+    )
+    b = _lock(
+        PythonPackage("torch", "2.1.0+cu124"),
+        PythonPackage("numpy", "2.0.0"),
+        PythonPackage("requests", "2.32.0"),
+        PythonPackage("new", "1.0"),
+        PythonPackage("tool", "1.0", source=git),
+        PythonPackage("same", "1.0", record_digest="sha256:bbbb"),
+        PythonPackage("pyyaml", "6.0.2"),
+    )
+    report = diff(a, b)
+    kinds = {c.subject: (c.change, c.kind) for c in report.changes}
+    assert kinds == {
+        "torch": ("changed", "local"),
+        "numpy": ("changed", "major"),
+        "requests": ("changed", "minor"),
+        "old": ("removed", "removed"),
+        "new": ("added", "added"),
+        "tool": ("changed", "source"),
+        "same": ("changed", "build"),
+        "pyyaml": ("changed", "patch"),
+    }
+    order = [c.subject for c in report.changes]
+    assert order == ["numpy", "torch", "old", "new", "requests", "tool", "pyyaml", "same"]
+
+
+def test_gpu_stack_python_and_os_come_before_packages() -> None:
+    a = _lock(
+        PythonPackage("numpy", "1.26.4"),
+        nvidia=Nvidia(driver_version="535.104.05", cuda_driver_version="12.2"),
+        cuda=Cuda(runtime_version="12.1", cudnn_version="8.9.2"),
+        hardware=Hardware(gpus=(Gpu(0, "NVIDIA A100", "8.0"),)),
+        system=System(libraries=(SystemLibrary("libgomp.so.1"),)),
+    )
+    b = _lock(
+        PythonPackage("numpy", "1.26.5"),
+        nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4"),
+        cuda=Cuda(runtime_version="12.4", cudnn_version="9.1.0"),
+        hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100", "9.0"),)),
+        python=PythonEnv(
+            implementation="cpython",
+            version="3.12.3",
+            abi="cp312",
+            packages=(PythonPackage("numpy", "1.26.5"),),
+        ),
+        platform=Platform(
+            machine="x86_64", os_id="ubuntu", os_version="24.04", libc="glibc", libc_version="2.39"
+        ),
+    )
+    report = diff(a, b)
+    subjects = [c.subject for c in report.changes]
+    assert subjects[:3] == ["Python", "ABI", "CUDA runtime"]
+    assert subjects.index("NVIDIA driver") < subjects.index("cuDNN") < subjects.index("glibc")
+    assert subjects.index("GPUs") < subjects.index("OS") < subjects.index("numpy")
+    # A library the environment loads going missing outranks a patch release of a package.
+    assert subjects.index("libgomp.so.1") < subjects.index("numpy") == len(subjects) - 1
+    cudnn = next(c for c in report.changes if c.subject == "cuDNN")
+    assert (cudnn.kind, cudnn.old, cudnn.new) == ("major", "8.9.2", "9.1.0")
+
+
+def test_conda_builds_and_channels() -> None:
+    a = _lock(
+        conda=Conda(
+            packages=(
+                CondaPackage("openssl", "3.0.0", "h1", channel="conda-forge"),
+                CondaPackage("zlib", "1.3", "h2", channel="conda-forge"),
+            )
+        )
+    )
+    b = _lock(
+        conda=Conda(
+            packages=(
+                CondaPackage("openssl", "3.0.0", "h9", channel="conda-forge"),
+                CondaPackage("zlib", "1.3", "h2", channel="defaults"),
+            )
+        )
+    )
+    kinds = {c.subject: c.kind for c in diff(a, b).changes}
+    assert kinds == {"openssl": "build", "zlib": "source"}
+
+
+def test_cli_diff_text_json_and_exit_codes(tmp_path: Path, cli: Callable[..., object]) -> None:
+    a = lockfile.dump(_lock(PythonPackage("torch", "2.1.0+cu121")), tmp_path / "a.lock")
+    b = lockfile.dump(_lock(PythonPackage("torch", "2.1.0+cu124")), tmp_path / "b.lock")
+    same = cli("diff", a, a)
+    assert same.code == 0 and "no differences" in same.out  # type: ignore[attr-defined]
+    text = cli("diff", a, b)
+    assert text.code == 1 and "torch: 2.1.0+cu121 -> 2.1.0+cu124 (local)" in text.out  # type: ignore
+    data = json.loads(cli("diff", a, b, "--json").out)  # type: ignore[attr-defined]
+    assert data["identical"] is False and data["changes"][0]["kind"] == "local"
+    assert data["counts"] == {"local": 1}

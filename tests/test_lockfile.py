@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envsnap import lockfile
+from envsnap.errors import LockfileError
+from envsnap.model import (
+    Artifact,
+    Cpu,
+    Hardware,
+    Meta,
+    Platform,
+    Project,
+    PythonEnv,
+    PythonPackage,
+    Snapshot,
+    Source,
+    System,
+    SystemLibrary,
+    SystemPackage,
+)
+
+
+def sample() -> Snapshot:
+    return Snapshot(
+        envsnap=Meta(generator="envsnap test", created="2026-01-02T03:04:05Z"),
+        platform=Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12",
+                          os_name="Debian GNU/Linux 12 (bookworm)", kernel="6.1.0", libc="glibc", libc_version="2.36"),
+        python=PythonEnv(
+            implementation="cpython", version="3.11.7", abi="cp311", kind="venv", executable="bin/python",
+            packages=(
+                PythonPackage(name="numpy", version="2.1.0", installer="pip", requested=True,
+                              wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",), record_digest="sha256:ab"),
+                PythonPackage(name="mylib", version="0.1", installer="uv",
+                              source=Source(kind="vcs", url="https://example.org/mylib.git", vcs="git",
+                                            commit_id="0" * 40),
+                              artifact=Artifact(filename="mylib-0.1-py3-none-any.whl", url="file:///w/x.whl",
+                                                sha256="cd" * 32, size=10, rebuilt=True)),
+            ),
+        ),
+        system=System(manager="dpkg",
+                      packages=(SystemPackage(manager="dpkg", name="libc6", version="2.36-9", arch="amd64",
+                                              needed_by=("numpy",)),),
+                      libraries=(SystemLibrary(soname="libc.so.6", path="/lib/x86_64-linux-gnu/libc.so.6",
+                                               package="libc6", needed_by=("numpy",)),)),
+        hardware=Hardware(memory_mib=1024, cpu=Cpu(vendor="GenuineIntel", model="Xeon", arch="x86_64",
+                                                   logical_cores=2, flags=("avx", "avx2"))),
+        environment={"OMP_NUM_THREADS": "1"},
+        project=Project(commit="a" * 40, branch="main", dirty=False, remote_url="https://example.org/p.git"),
+    )
+
+
+def test_round_trip_is_exact(tmp_path: Path) -> None:
+    snap = sample()
+    path = lockfile.dump(snap, tmp_path / "envsnap.lock")
+    loaded = lockfile.load(path)
+    assert loaded == lockfile.seal(snap)
+    assert lockfile.dumps(loaded) == path.read_text()
+
+
+def test_same_content_same_bytes_apart_from_created() -> None:
+    a = sample()
+    b = dataclasses.replace(a, envsnap=dataclasses.replace(a.envsnap, created="2030-01-01T00:00:00Z"))
+    text_a, text_b = lockfile.dumps(a), lockfile.dumps(b)
+    strip = lambda t: "\n".join(line for line in t.splitlines() if not line.startswith("created"))  # noqa: E731
+    assert strip(text_a) == strip(text_b)
+    assert lockfile.seal(a).envsnap.content_digest == lockfile.seal(b).envsnap.content_digest
+
+
+def test_defaults_are_left_out_of_repeated_records() -> None:
+    text = lockfile.dumps(sample())
+    # numpy's source is the index (the default): no [python.packages.source] table for it.
+    numpy_block = text.split('name = "numpy"')[1].split("[[")[0]
+    assert "source" not in numpy_block and "editable" not in numpy_block
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('version = "2.1.0"', "version = 2", "python.packages[0].version: expected a string, got an integer"),
+        ("memory_mib = 1024", 'memory_mib = "lots"', "hardware.memory_mib: expected an integer, got a string"),
+        ("dirty = false", 'dirty = "no"', "project.dirty: expected a boolean, got a string"),
+        ('soname = "libc.so.6"', 'sonam = "libc.so.6"', "system.libraries[0].sonam: unknown field"),
+        ('kind = "vcs"', "kind = [1]", "python.packages[1].source.kind: expected a string, got an array"),
+    ],
+)
+def test_invalid_field_is_named_by_path_and_file(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = lockfile.dumps(sample())
+    assert old in text
+    bad = tmp_path / "bad.lock"
+    bad.write_text(text.replace(old, new, 1))
+    with pytest.raises(LockfileError) as err:
+        lockfile.load(bad, check_digest=False)
+    assert str(err.value) == f"{bad}: {message}"
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    text = lockfile.dumps(sample()).replace('name = "libc6"\n', "", 1)
+    bad = tmp_path / "bad.lock"
+    bad.write_text(text)
+    with pytest.raises(LockfileError, match=r"system\.packages\[0\]\.name: required field is missing"):
+        lockfile.load(bad, check_digest=False)
+
+
+def test_newer_schema_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "future.lock"
+    bad.write_text(lockfile.dumps(sample()).replace("schema_version = 1", "schema_version = 7"))
+    with pytest.raises(LockfileError, match="schema_version: 7 is newer than this envsnap understands"):
+        lockfile.load(bad)
+
+
+def test_older_schema_is_migrated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from envsnap import model
+
+    def rename_field(doc: dict[str, object]) -> dict[str, object]:
+        doc = dict(doc)
+        doc["envsnap"] = {**doc["envsnap"], "schema_version": 2}  # type: ignore[dict-item]
+        return doc
+
+    monkeypatch.setattr(lockfile, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(model, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(lockfile.MIGRATIONS, 1, rename_field)
+    old = tmp_path / "old.lock"
+    old.write_text(lockfile.dumps(sample()))
+    assert lockfile.load(old).envsnap.schema_version == 2
+
+
+def test_tampering_is_detected(tmp_path: Path) -> None:
+    path = lockfile.dump(sample(), tmp_path / "envsnap.lock")
+    path.write_text(path.read_text().replace('version = "2.1.0"', 'version = "2.1.1"'))
+    with pytest.raises(LockfileError, match="content_digest: does not match the content"):
+        lockfile.load(path)
+    assert lockfile.load(path, check_digest=False).python.packages[0].version == "2.1.1"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("this is = not [toml", "not valid TOML"),
+        ("[platform]\nsystem = 'Linux'\n", "envsnap: missing table (is this an envsnap lockfile?)"),
+        ("[envsnap]\nschema_version = 'one'\n", "envsnap.schema_version: missing or not an integer"),
+    ],
+)
+def test_not_a_lockfile(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "x.lock"
+    path.write_text(content)
+    with pytest.raises(LockfileError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+        lockfile.load(path)
+
+
+def test_missing_and_binary_files(tmp_path: Path) -> None:
+    with pytest.raises(LockfileError, match="no such lockfile"):
+        lockfile.load(tmp_path / "nope.lock")
+    binary = tmp_path / "bin.lock"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(LockfileError, match="not a text file"):
+        lockfile.load(binary)
+
+
+def test_interrupted_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "envsnap.lock"
+    path.write_text("previous content\n")
+
+    def fail(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(KeyboardInterrupt):
+        lockfile.dump(sample(), path)
+    assert path.read_text() == "previous content\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["envsnap.lock"]  # no temp file left behind
+
+
+def test_unwritable_destination_is_a_lockfile_error(tmp_path: Path) -> None:
+    with pytest.raises(LockfileError, match="cannot write"):
+        lockfile.dump(sample(), tmp_path / "no-such-dir" / "envsnap.lock")
+
+
+names = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,5})?", fullmatch=True)
+versions = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}(\+[a-z0-9]{1,6})?", fullmatch=True)
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pkgs=st.lists(st.tuples(names, versions, st.booleans(), text), max_size=8, unique_by=lambda t: t[0]),
+    env=st.dictionaries(st.from_regex(r"[A-Z][A-Z_]{0,10}", fullmatch=True), text, max_size=4),
+)
+def test_any_snapshot_round_trips(pkgs: list[tuple[str, str, bool, str]], env: dict[str, str]) -> None:
+    base = sample()
+    packages = tuple(
+        PythonPackage(name=n, version=v, requested=r, installer=i, source=Source(kind="directory", url=i, editable=r))
+        for n, v, r, i in sorted(pkgs)
+    )
+    snap = dataclasses.replace(base, python=dataclasses.replace(base.python, packages=packages), environment=env)
+    assert lockfile.loads(lockfile.dumps(snap)) == lockfile.seal(snap)

@@ -1,0 +1,444 @@
+"""envsnap pin: pip's configuration, PEP 503/691 pages, matching by name + version + tag, RECORD proof.
+
+Indexes here are real ones made by the tests: a file:// PEP 503 tree, a find-links folder, and a PEP 691 JSON
+index served over HTTP on the loopback interface.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from envsnap import lockfile
+from envsnap.capture import capture
+from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+from envsnap.pin import (
+    IndexConfig,
+    parse_simple_html,
+    parse_simple_json,
+    pin,
+    read_pip_config,
+    wheel_matches,
+)
+from envsnap.probes._pyprobe import wheel_record_digest
+
+TAG = "py3-none-any"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def make_wheel(folder: Path, name: str, version: str, *, body: str = "VALUE = 1\n", tag: str = TAG) -> Path:
+    """A real wheel: a module, a data-scheme script with an interpreter shebang, a console script, data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = f"{name}-{version}"
+    files = {
+        f"{name}/__init__.py": body.encode(),
+        f"{dist}.data/scripts/{name}-tool": b"#!python\nprint('tool')\n",
+        f"{dist}.data/data/share/{name}/notes.txt": b"notes\n",
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+        f"{dist}.dist-info/WHEEL": (
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
+        ),
+        f"{dist}.dist-info/entry_points.txt": f"[console_scripts]\n{name}-cli = {name}:main\n".encode(),
+    }
+    record = "".join(f"{path},sha256={_b64(data)},{len(data)}\n" for path, data in files.items())
+    record += f"{dist}.dist-info/RECORD,,\n"
+    path = folder / f"{dist}-{tag}.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+        archive.writestr(f"{dist}.dist-info/RECORD", record)
+    return path
+
+
+def package_for(wheel: Path, name: str, version: str) -> PythonPackage:
+    return PythonPackage(
+        name=name, version=version, wheel_tags=(TAG,), record_digest=wheel_record_digest(str(wheel))
+    )
+
+
+def lock_of(*packages: PythonPackage) -> Snapshot:
+    return Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
+
+
+def pep503_index(root: Path, wheels: list[Path], *, with_hash: bool = True) -> str:
+    """A file:// simple index: ROOT/simple/<project>/index.html linking ../../files/<wheel>."""
+    (root / "files").mkdir(parents=True, exist_ok=True)
+    projects: dict[str, list[Path]] = {}
+    for wheel in wheels:
+        target = root / "files" / wheel.name
+        target.write_bytes(wheel.read_bytes())
+        projects.setdefault(wheel.name.split("-")[0].replace("_", "-"), []).append(target)
+    for project, files in projects.items():
+        page = root / "simple" / project
+        page.mkdir(parents=True, exist_ok=True)
+        links = "".join(
+            f'<a href="../../files/{f.name}'
+            + (f"#sha256={hashlib.sha256(f.read_bytes()).hexdigest()}" if with_hash else "")
+            + f'">{f.name}</a>\n'
+            for f in files
+        )
+        (page / "index.html").write_text(f"<!DOCTYPE html><html><body>\n{links}</body></html>\n")
+    return (root / "simple").as_uri()
+
+
+# ------------------------------------------------------------------------------------------ pip config
+
+
+def test_pip_config_files_then_environment(tmp_path: Path) -> None:
+    system = tmp_path / "pip.conf"
+    system.write_text(
+        "[global]\nindex-url = https://mirror.example/simple\nextra-index-url =\n"
+        "    file:///a/simple\n    file:///b/simple\nfind-links = /opt/w\ncert = /etc/ca.pem\n"
+    )
+    user = tmp_path / "user.conf"
+    user.write_text(
+        "[global]\nfind-links = /home/w\n[install]\nextra-index-url = https://extra.example/simple\n"
+    )
+    config = read_pip_config(environ={}, files=[system, user])
+    assert config == IndexConfig(
+        index_url="https://mirror.example/simple",
+        extra_index_urls=("https://extra.example/simple",),
+        find_links=("/home/w",),
+        cert="/etc/ca.pem",
+    )
+    env = {"PIP_INDEX_URL": "https://env.example/simple", "PIP_FIND_LINKS": "/x /y", "PIP_CERT": "/c.pem"}
+    config = read_pip_config(environ=env, files=[system, user])
+    assert config.index_url == "https://env.example/simple"
+    assert config.find_links == ("/x", "/y") and config.cert == "/c.pem"
+
+
+def test_pip_config_default_is_pypi_and_bad_file_is_an_error(tmp_path: Path) -> None:
+    assert (
+        read_pip_config(environ={}, files=[tmp_path / "absent.conf"]).index_url == "https://pypi.org/simple"
+    )
+    bad = tmp_path / "bad.conf"
+    bad.write_text("index-url = no section\n")
+    from envsnap.errors import PinError
+
+    with pytest.raises(PinError, match="not a valid pip configuration file"):
+        read_pip_config(environ={}, files=[bad])
+
+
+def test_pip_config_files_follow_pips_locations(tmp_path: Path) -> None:
+    from envsnap.pin import pip_config_files
+
+    files = pip_config_files({"HOME": str(tmp_path), "PIP_CONFIG_FILE": "/site/pip.conf"})
+    names = [str(f) for f in files]
+    assert names.index("/etc/xdg/pip/pip.conf") < names.index("/etc/pip.conf")
+    assert names.index("/etc/pip.conf") < names.index(str(tmp_path / ".config/pip/pip.conf"))
+    assert names[-1] == "/site/pip.conf"
+
+
+# --------------------------------------------------------------------------------------------- parsing
+
+
+def test_parse_simple_html_resolves_links_and_hashes() -> None:
+    html = (
+        '<html><body><a href="../../files/a-1.0-py3-none-any.whl#sha256=abc" data-requires-python=">=3">'
+        'a-1.0-py3-none-any.whl</a><a href="https://files.example/a-1.0.tar.gz">a-1.0.tar.gz</a></body></html>'
+    )
+    files = parse_simple_html(html, "https://idx.example/simple/a/", "https://idx.example/simple")
+    assert [(f.filename, f.url, f.sha256) for f in files] == [
+        ("a-1.0-py3-none-any.whl", "https://idx.example/files/a-1.0-py3-none-any.whl", "abc"),
+        ("a-1.0.tar.gz", "https://files.example/a-1.0.tar.gz", ""),
+    ]
+
+
+def test_parse_simple_json_keeps_size_and_upload_time() -> None:
+    page = {
+        "meta": {"api-version": "1.1"},
+        "name": "a",
+        "files": [
+            {
+                "filename": "a-1.0-py3-none-any.whl",
+                "url": "../../f/a-1.0-py3-none-any.whl",
+                "hashes": {"sha256": "abc"},
+                "size": 12,
+                "upload-time": "2024-01-01T00:00:00Z",
+            },
+            {"filename": "broken"},
+            "not a dict",
+        ],
+    }
+    files = parse_simple_json(page, "https://idx.example/simple/a/", "idx")
+    assert files[0].url == "https://idx.example/f/a-1.0-py3-none-any.whl"
+    assert (files[0].sha256, files[0].size, files[0].upload_time, files[0].index) == (
+        "abc",
+        12,
+        "2024-01-01T00:00:00Z",
+        "idx",
+    )
+
+
+@pytest.mark.parametrize(
+    ("filename", "matches"),
+    [
+        ("numpy-2.0.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", True),
+        ("numpy-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl", False),  # fewer tags than were installed
+        ("numpy-2.0.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", False),
+        ("numpy-2.0.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", False),
+        ("NumPy-2.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", True),  # 2.0 == 2.0.0
+        ("numpy-2.0.0.tar.gz", False),
+    ],
+)
+def test_wheel_matches_name_version_and_exact_tag_set(filename: str, matches: bool) -> None:
+    pkg = PythonPackage(
+        name="numpy",
+        version="2.0.0",
+        wheel_tags=("cp311-cp311-manylinux2014_x86_64", "cp311-cp311-manylinux_2_17_x86_64"),
+    )
+    assert wheel_matches(filename, pkg) is matches
+
+
+# --------------------------------------------------------------------------------------------- pinning
+
+
+def test_pin_from_a_pep503_file_index(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    result = pin(
+        lock_of(package_for(wheel, "tinypkg", "1.0")),
+        IndexConfig(index_url=index),
+        cache_dir=tmp_path / "cache",
+    )
+    art = result.snapshot.python.packages[0].artifact
+    assert art is not None
+    assert art.filename == wheel.name and art.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert art.size == wheel.stat().st_size and art.index == index
+    assert art.url == (tmp_path / "index" / "files" / wheel.name).as_uri()
+    assert [o.status for o in result.outcomes] == ["pinned"]
+
+
+def test_pin_searches_extra_indexes_and_find_links(tmp_path: Path) -> None:
+    a = make_wheel(tmp_path / "build", "alpha", "1.0")
+    b = make_wheel(tmp_path / "links", "beta", "2.0")
+    extra = pep503_index(tmp_path / "extra", [a])
+    config = IndexConfig(
+        index_url=(tmp_path / "empty").as_uri(),
+        extra_index_urls=(extra,),
+        find_links=(str(tmp_path / "links"),),
+    )
+    result = pin(
+        lock_of(package_for(a, "alpha", "1.0"), package_for(b, "beta", "2.0")),
+        config,
+        cache_dir=tmp_path / "cache",
+    )
+    arts = {p.name: p.artifact for p in result.snapshot.python.packages}
+    assert arts["alpha"] is not None and arts["alpha"].index == extra
+    assert arts["beta"] is not None and arts["beta"].index == str(tmp_path / "links")
+
+
+def test_same_name_version_tag_but_other_files_is_not_pinned(tmp_path: Path) -> None:
+    installed = make_wheel(tmp_path / "local", "tinypkg", "1.0", body="VALUE = 1\n")
+    upstream = make_wheel(tmp_path / "upstream", "tinypkg", "1.0", body="VALUE = 2\n")
+    index = pep503_index(tmp_path / "index", [upstream])
+    result = pin(
+        lock_of(package_for(installed, "tinypkg", "1.0")),
+        IndexConfig(index_url=index),
+        cache_dir=tmp_path / "cache",
+    )
+    (outcome,) = result.outcomes
+    assert outcome.status == "unpinned" and "RECORD digests differ" in outcome.reason
+    assert result.snapshot.python.packages[0].artifact is None
+    assert result.snapshot.envsnap.warnings == (f"pin: tinypkg 1.0: {outcome.reason}",)
+
+
+def test_index_hash_that_does_not_match_the_file_is_refused(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    page = tmp_path / "index" / "simple" / "tinypkg" / "index.html"
+    page.write_text(page.read_text().replace("#sha256=", "#sha256=0"))
+    result = pin(
+        lock_of(package_for(wheel, "tinypkg", "1.0")),
+        IndexConfig(index_url=index),
+        cache_dir=tmp_path / "cache",
+    )
+    assert result.outcomes[0].status == "unpinned" and "does not match the index" in result.outcomes[0].reason
+
+
+def test_unpinnable_packages_are_listed_with_reasons(tmp_path: Path) -> None:
+    index = pep503_index(tmp_path / "index", [make_wheel(tmp_path / "b", "other", "1.0")])
+    lock = lock_of(
+        PythonPackage(name="missing", version="1.0", wheel_tags=(TAG,)),
+        PythonPackage(name="legacy", version="1.0"),
+        PythonPackage(
+            name="local",
+            version="0.1",
+            source=Source(kind="directory", url="file:///src/local", editable=True),
+        ),
+        PythonPackage(
+            name="fromgit",
+            version="0.2",
+            source=Source(kind="vcs", vcs="git", url="https://g/x", commit_id="a" * 40),
+        ),
+        PythonPackage(name="condapkg", version="1.0", installer="conda", conda_managed=True),
+    )
+    result = pin(lock, IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    got = {o.name: (o.status, o.reason) for o in result.outcomes}
+    assert (
+        got["missing"][0] == "unpinned" and "no missing 1.0 wheel with tag py3-none-any" in got["missing"][1]
+    )
+    assert got["legacy"][0] == "unpinned" and "no WHEEL tags" in got["legacy"][1]
+    assert got["local"][0] == "unpinned" and "editable install from a local directory" in got["local"][1]
+    assert got["fromgit"] == ("kept", f"VCS: https://g/x @ {'a' * 40} (the bundle builds a wheel)")
+    assert got["condapkg"][0] == "skipped"
+
+
+def test_unreachable_index_is_a_reason_not_a_crash(tmp_path: Path) -> None:
+    pkg = PythonPackage(name="tinypkg", version="1.0", wheel_tags=(TAG,))
+    result = pin(lock_of(pkg), IndexConfig(index_url="http://127.0.0.1:9/simple"), cache_dir=tmp_path / "c")
+    assert result.outcomes[0].status == "unpinned" and "cannot reach the index" in result.outcomes[0].reason
+
+
+class _JsonIndex(http.server.BaseHTTPRequestHandler):
+    files: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/simple/tinypkg/"):
+            assert "application/vnd.pypi.simple.v1+json" in self.headers.get("Accept", "")
+            name, data = next(iter(self.files.items()))
+            body = json.dumps(
+                {
+                    "meta": {"api-version": "1.0"},
+                    "name": "tinypkg",
+                    "files": [
+                        {
+                            "filename": name,
+                            "url": f"/files/{name}",
+                            "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                            "size": len(data),
+                            "upload-time": "2025-05-05T05:05:05Z",
+                        }
+                    ],
+                }
+            ).encode()
+            self._send(body, "application/vnd.pypi.simple.v1+json")
+        elif self.path.startswith("/files/") and self.path[7:] in self.files:
+            self._send(self.files[self.path[7:]], "application/octet-stream")
+        else:
+            self.send_error(404)
+
+    def _send(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def json_index(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    _JsonIndex.files = {wheel.name: wheel.read_bytes()}
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _JsonIndex)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple", wheel
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_pin_from_a_pep691_json_index_over_http(json_index: tuple[str, Path], tmp_path: Path) -> None:
+    url, wheel = json_index
+    result = pin(
+        lock_of(package_for(wheel, "tinypkg", "1.0")),
+        IndexConfig(index_url=url),
+        cache_dir=tmp_path / "cache",
+    )
+    art = result.snapshot.python.packages[0].artifact
+    assert art is not None and art.upload_time == "2025-05-05T05:05:05Z" and art.size == wheel.stat().st_size
+    assert art.url == url.replace("/simple", "/files/") + wheel.name
+
+
+# ------------------------------------------------------------------------------------- RECORD digests
+
+
+def test_record_digest_is_the_same_for_pip_uv_and_the_wheel(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """One wheel, installed by pip and by uv in two locations, gives the wheel's own digest."""
+    wheel = make_wheel(tmp_path / "links", "tinypkg", "1.0")
+    expected = wheel_record_digest(str(wheel))
+    by_uv = make_venv(tmp_path / "uv-env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
+    by_pip = make_venv(tmp_path / "pip env")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(by_pip),
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheel.parent),
+            "tinypkg",
+        ],
+        check=True,
+        env={"PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"},
+    )
+    for python in (by_uv, by_pip):
+        pkg = capture(str(python)).package("tinypkg")
+        assert pkg is not None and pkg.record_digest == expected, python
+    assert (tmp_path / "pip env" / "bin" / "tinypkg-tool").read_bytes().startswith(b"#!" + bytes(tmp_path))
+
+
+def test_cli_pin_rewrites_the_lock(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    lock_path = lockfile.dump(
+        lock_of(
+            package_for(wheel, "tinypkg", "1.0"), PythonPackage(name="gone", version="1.0", wheel_tags=(TAG,))
+        ),
+        tmp_path / "envsnap.lock",
+    )
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    result = cli("pin", lock_path, "--cache-dir", tmp_path / "cache")
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    assert "1 pinned" in result.err and "not pinned gone 1.0" in result.err  # type: ignore[attr-defined]
+    pinned = lockfile.load(lock_path)
+    tiny = pinned.package("tinypkg")
+    assert tiny is not None and tiny.artifact is not None and tiny.artifact.filename == wheel.name
+
+
+def test_capture_pin_flag(tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path],
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    python = make_venv(tmp_path / "env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "envsnap.lock"
+    result = cli("capture", "--python", python, "-o", out, "--pin")
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    tiny = lockfile.load(out).package("tinypkg")
+    assert tiny is not None and tiny.artifact is not None
+    assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()

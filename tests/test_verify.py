@@ -1,0 +1,189 @@
+"""verify's comparison rules, on snapshots built here; the real round trip is tests/rebuild."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from envsnap import lockfile
+from envsnap.model import (
+    Artifact,
+    Cpu,
+    Hardware,
+    Nvidia,
+    Platform,
+    PythonEnv,
+    PythonPackage,
+    Snapshot,
+    Source,
+    System,
+    SystemPackage,
+)
+from envsnap.verify import INFO, MISMATCH, WARNING, compare
+
+GIT = Source(kind="vcs", vcs="git", url="https://git.example/x", commit_id="a" * 40)
+EDITABLE = Source(kind="directory", url="file:///src/proj", editable=True)
+
+
+def snap(*packages: PythonPackage, **changes: object) -> Snapshot:
+    base = Snapshot(
+        platform=Platform(
+            system="Linux",
+            machine="x86_64",
+            os_id="debian",
+            os_version="12",
+            kernel="6.1",
+            libc="glibc",
+            libc_version="2.36",
+        ),
+        python=PythonEnv(
+            implementation="cpython",
+            version="3.11.7",
+            abi="cp311",
+            platform_tag="linux-x86_64",
+            kind="venv",
+            packages=packages,
+        ),
+        system=System(
+            manager="dpkg",
+            packages=(
+                SystemPackage("dpkg", "libgomp1", "12.2", "amd64", needed_by=("numpy",)),
+                SystemPackage("dpkg", "vim", "9.0", "amd64"),
+            ),
+        ),
+        hardware=Hardware(memory_mib=1000, cpu=Cpu(model="Xeon", flags=("avx", "avx2"))),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def pkg(name: str, version: str = "1.0", **kw: object) -> PythonPackage:
+    kw.setdefault("record_digest", f"sha256:{name}{version}")
+    kw.setdefault("wheel_tags", ("py3-none-any",))
+    return PythonPackage(name=name, version=version, **kw)  # type: ignore[arg-type]
+
+
+def found(report: object, severity: str) -> set[tuple[str, str]]:
+    return {(d.subject, d.what) for d in report.differences if d.severity == severity}  # type: ignore[attr-defined]
+
+
+def test_identical() -> None:
+    lock = snap(pkg("numpy"), pkg("vcspkg", source=GIT))
+    report = compare(lock, lock)
+    assert report.identical and report.differences == () and report.packages_checked == 2
+
+
+def test_python_package_mismatches() -> None:
+    lock = snap(pkg("a"), pkg("b"), pkg("c"), pkg("d"), pkg("e"))
+    now = snap(
+        pkg("a", "2.0"),
+        pkg("c", record_digest="sha256:other"),
+        pkg("d", wheel_tags=("cp311-cp311-x",)),
+        pkg("e", source=GIT),
+        pkg("f"),
+    )
+    report = compare(lock, now)
+    assert not report.identical
+    assert found(report, MISMATCH) == {
+        ("a", "version"),
+        ("b", "missing"),
+        ("c", "record_digest"),
+        ("d", "wheel_tags"),
+        ("e", "source"),
+        ("f", "extra"),
+    }
+
+
+def test_rebuilt_from_source_is_not_a_mismatch() -> None:
+    rebuilt = Artifact(filename="x.whl", url="git+...", sha256="0" * 64, rebuilt=True)
+    lock = snap(pkg("vcspkg", source=GIT, artifact=rebuilt), pkg("proj", source=EDITABLE))
+    now = snap(pkg("vcspkg", record_digest="sha256:rebuilt"), pkg("proj", record_digest="sha256:wheel"))
+    report = compare(lock, now)
+    assert report.identical
+    assert found(report, WARNING) == {("vcspkg", "record_digest")}
+    assert found(report, INFO) == {("vcspkg", "source"), ("proj", "source"), ("proj", "record_digest")}
+
+
+def test_another_commit_is_a_mismatch() -> None:
+    lock = snap(pkg("vcspkg", source=GIT))
+    now = snap(pkg("vcspkg", source=dataclasses.replace(GIT, commit_id="b" * 40)))
+    assert found(compare(lock, now), MISMATCH) == {("vcspkg", "source")}
+
+
+def test_interpreter_patch_is_a_warning_minor_a_mismatch() -> None:
+    lock = snap()
+    patch = snap(python=dataclasses.replace(lock.python, version="3.11.9"))
+    minor = snap(python=dataclasses.replace(lock.python, version="3.12.1", abi="cp312"))
+    assert compare(lock, patch).identical and found(compare(lock, patch), WARNING) == {("python", "version")}
+    assert found(compare(lock, minor), MISMATCH) == {("python", "version"), ("python", "abi")}
+
+
+def test_around_the_python_layer_warnings_and_info_keep_it_identical() -> None:
+    lock = snap(nvidia=Nvidia(driver_version="550.54", cuda_driver_version="12.4"))
+    now = snap(
+        platform=dataclasses.replace(lock.platform, os_version="13", kernel="6.9", libc_version="2.41"),
+        system=System(
+            manager="dpkg",
+            packages=(
+                SystemPackage("dpkg", "libgomp1", "14.2", "amd64"),
+                SystemPackage("dpkg", "vim", "9.1", "amd64"),
+            ),
+        ),
+        hardware=Hardware(memory_mib=2000, cpu=Cpu(model="EPYC", flags=("avx",))),
+        nvidia=Nvidia(driver_version="570.86", cuda_driver_version="12.8"),
+    )
+    report = compare(lock, now)
+    assert report.identical
+    assert found(report, WARNING) == {
+        ("os", "os_version"),
+        ("libc", "libc_version"),
+        ("libgomp1", "version"),
+        ("nvidia", "driver_version"),
+        ("nvidia", "cuda_driver_version"),
+        ("cpu", "flags"),
+    }
+    assert found(report, INFO) == {
+        ("os", "kernel"),
+        ("packages", "other"),
+        ("cpu", "model"),
+        ("memory", "memory_mib"),
+    }
+    # Most consequential first: mismatches, then warnings by area (the GPU before system packages).
+    severities = [d.severity for d in report.differences]
+    assert severities == sorted(severities, key=[MISMATCH, WARNING, INFO].index)
+    warnings = [d.area for d in report.by_severity(WARNING)]
+    assert warnings.index("gpu") < warnings.index("system")
+
+
+def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., object]) -> None:
+    from envsnap.capture import capture
+
+    here = capture()
+    lock_path = lockfile.dump(here, tmp_path / "here.lock")
+    ok = cli("verify", lock_path)
+    assert ok.code == 0 and "identical" in ok.out  # type: ignore[attr-defined]
+    drifted = dataclasses.replace(
+        here,
+        python=dataclasses.replace(
+            here.python, packages=(*here.python.packages, pkg("not-installed-anywhere"))
+        ),
+    )
+    bad = cli("verify", lockfile.dump(drifted, tmp_path / "drifted.lock"))
+    assert bad.code == 1 and "not-installed-anywhere 1.0: in the lock, not installed" in bad.out  # type: ignore
+    missing = cli("verify", tmp_path / "nope.lock")
+    assert missing.code == 2 and "no such lockfile" in missing.err  # type: ignore[attr-defined]
+
+
+def test_library_call_is_exported() -> None:
+    import envsnap
+
+    assert envsnap.verify.__module__ == "envsnap.verify"
+
+
+def test_descriptions_read_as_sentences() -> None:
+    from envsnap.verify import Difference
+
+    assert Difference(MISMATCH, "python", "numpy", "version", "1.0", "2.0").describe() == "numpy: version 1.0 -> 2.0"
+    assert Difference(INFO, "system", "packages", "other", note="3 differ").describe() == "packages: 3 differ"
+    assert Difference(WARNING, "system", "libx", "missing", "1.0", "", "loaded by a").describe() == (
+        "libx 1.0: in the lock, not installed (loaded by a)")
