@@ -142,13 +142,9 @@ def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
         )
 
 
-def make_spec(
-    lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspector | None = None
-) -> DockerSpec:
+def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspector | None = None) -> DockerSpec:
     """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``."""
-    base = baseimage.choose(
-        lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect
-    )
+    base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
     selected = apt.select(lock, options.system_packages)
     system = apt.pins(selected, lock.platform.machine, exact=base.same_os)
     notes = [*base.notes]
@@ -294,8 +290,7 @@ class DockerRebuilder:
         group.add_argument(
             "--apt-snapshot",
             metavar="DATE",
-            help="install system packages from the snapshot "
-            "mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
+            help="install system packages from the snapshot mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
         )
         group.add_argument(
             "--system-packages",
@@ -373,12 +368,8 @@ class DockerRebuilder:
         if report is not None and report.python_mismatch:
             _remove_image(client, image_id)
             first = report.by_severity("mismatch")[0].describe()
-            raise RebuildError(
-                f"the built image differs from the lock ({first}); it was removed, nothing tagged"
-            )
-        repository, _, tag = (
-            spec.tag.rpartition(":") if ":" in spec.tag.rsplit("/", 1)[-1] else (spec.tag, "", "")
-        )
+            raise RebuildError(f"the built image differs from the lock ({first}); it was removed, nothing tagged")
+        repository, _, tag = spec.tag.rpartition(":") if ":" in spec.tag.rsplit("/", 1)[-1] else (spec.tag, "", "")
         client.api.tag(image_id, repository, tag or "latest")
         say(f"tagged {spec.tag} ({image_id})")
         return RebuildResult(
@@ -486,9 +477,7 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
         f"write the build context to {request.dest}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
         f"{WHEELS}/ (the bundle's wheels, hash-checked), {TOOL}/ (envsnap's own wheels)"
     ]
-    steps.append(
-        f"build FROM {spec.base.pinned} with --network {spec.options.network} through the Docker SDK"
-    )
+    steps.append(f"build FROM {spec.base.pinned} with --network {spec.options.network} through the Docker SDK")
     if spec.apt_sources:
         steps.append(f"use the apt snapshot of {spec.options.apt_snapshot}")
     if spec.apt_specs:
@@ -498,9 +487,7 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
         f"create the venv {ENV_DIR} and pip install {len(python_packages(spec.lock))} wheels "
         "--no-index --no-deps --require-hashes"
     )
-    steps.append(
-        "envsnap verify /envsnap.lock as the last build step, then again in a container with no network"
-    )
+    steps.append("envsnap verify /envsnap.lock as the last build step, then again in a container with no network")
     steps.append(f"tag {spec.tag} only if both pass")
     return tuple(steps)
 
@@ -534,9 +521,7 @@ def _copy_wheels(bundle: Bundle, lock: Snapshot, dest: Path, say: Progress) -> N
         shutil.copy2(wheel, dest / wheel.name)
 
 
-def tool_wheels(
-    dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline: bool, progress: Progress
-) -> None:
+def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline: bool, progress: Progress) -> None:
     """Wheels of envsnap and its requirements for the image's interpreter, and their hashed requirements."""
     bundled = Path(bundle.root) / TOOL if bundle is not None else None
     if bundled is not None and (bundled / REQUIREMENTS).is_file():
@@ -544,17 +529,13 @@ def tool_wheels(
             shutil.copy2(item, dest / item.name)
         return
     if offline:
-        raise RebuildError(
-            "--offline: the bundle holds no envsnap wheels (tool/) to install envsnap in the image"
-        )
+        raise RebuildError("--offline: the bundle holds no envsnap wheels (tool/) to install envsnap in the image")
     version = spec.base.interpreter.version
     progress(f"fetching envsnap {__version__} and its requirements for Python {version}")
     pip = [sys.executable, "-m", "pip"]
     source = Path(__file__).resolve().parents[2]
     if (source / "pyproject.toml").is_file() and (source / "envsnap" / "__init__.py").is_file():
-        own = _runner.run(
-            [*pip, "wheel", "-q", "--no-deps", "-w", str(dest), str(source)], timeout=TOOL_TIMEOUT
-        )
+        own = _runner.run([*pip, "wheel", "-q", "--no-deps", "-w", str(dest), str(source)], timeout=TOOL_TIMEOUT)
     else:
         own = _runner.run(
             [*pip, "download", "-q", "--no-deps", "-d", str(dest), f"envsnap=={__version__}"],
@@ -567,9 +548,7 @@ def tool_wheels(
     machine = _MACHINE.get(spec.lock.platform.machine, spec.lock.platform.machine) or _platform.machine()
     distro = baseimage.DISTROS.get((spec.base.os_id, spec.base.os_version))
     glibc_minor = int(distro.glibc.split(".")[1]) if distro else 17
-    platforms = [f"manylinux_2_{n}_{machine}" for n in range(17, glibc_minor + 1)] + [
-        f"manylinux2014_{machine}"
-    ]
+    platforms = [f"manylinux_2_{n}_{machine}" for n in range(17, glibc_minor + 1)] + [f"manylinux2014_{machine}"]
     args = [
         *pip,
         "download",
@@ -592,9 +571,7 @@ def tool_wheels(
         args += ["--platform", tag]
     fetched = _runner.run([*args, str(wheel), "pip"], timeout=TOOL_TIMEOUT)
     if not fetched.ok:
-        raise RebuildError(
-            f"could not download envsnap's requirements for Python {version}: {_last(fetched.stderr)}"
-        )
+        raise RebuildError(f"could not download envsnap's requirements for Python {version}: {_last(fetched.stderr)}")
     lines = []
     for path in sorted(dest.glob("*.whl")):
         try:
@@ -654,9 +631,7 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
             f"the Docker engine stopped answering during the build ({_short(exc)}); no image was tagged"
         ) from exc
     if not image_id:
-        raise RebuildError(
-            "docker build ended without an image id (the engine closed the stream); no image was tagged"
-        )
+        raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
     return image_id
 
 
@@ -770,9 +745,7 @@ def save_base_image(
     reference = base.reference.split("@", 1)[0]
     facts = look(reference)
     if facts is None:
-        raise RebuildError(
-            f"--with-base-image: {reference} is not in the Docker engine; pull or build it first"
-        )
+        raise RebuildError(f"--with-base-image: {reference} is not in the Docker engine; pull or build it first")
     folder = Path(bundle_root) / IMAGES
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / _image_file(reference)
@@ -797,6 +770,40 @@ def save_base_image(
     }
     atomic_write_text(target.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return target
+
+
+def bundle_tool_wheels(
+    lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None
+) -> Path:
+    """Store envsnap's own wheels for the image's interpreter in ``BUNDLE/tool/``, so that a docker rebuild
+    of the bundle needs no Python index at all (``--offline``)."""
+    say = progress or (lambda _line: None)
+    try:
+        client: docker.DockerClient | None = engine()
+    except RebuildError:
+        client = None
+    inspect = inspector(client) if client is not None else None
+    spec = make_spec(lock, DockerOptions(base_image=base_image), inspect)
+    folder = Path(bundle_root) / TOOL
+    work = Path(tempfile.mkdtemp(prefix=".tool.", dir=bundle_root))
+    try:
+        tool_wheels(work, spec, None, offline=False, progress=say)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(work, folder)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return folder
+
+
+def add_docker_base(
+    lock: Snapshot, bundle_root: Path, base_image: str | None = None, progress: Progress | None = None
+) -> None:
+    """``envsnap bundle --with-base-image``: the saved base image and envsnap's wheels, then fresh SHA256SUMS."""
+    save_base_image(lock, bundle_root, base_image=base_image, progress=progress)
+    bundle_tool_wheels(lock, bundle_root, base_image=base_image, progress=progress)
+    Bundle(bundle_root).write_sums()
 
 
 REBUILDER = DockerRebuilder()

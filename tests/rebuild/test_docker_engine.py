@@ -48,9 +48,7 @@ def engine() -> Any:
     except Exception as first:  # not running, or no base image yet
         reason = f"{type(first).__name__}: {first}"
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip(
-            f"no Docker engine with {BASE} ({reason}), and no root/apt to start one (.ci/services.sh)"
-        )
+        pytest.skip(f"no Docker engine with {BASE} ({reason}), and no root/apt to start one (.ci/services.sh)")
     done = subprocess.run([str(REPO / ".ci" / "services.sh")], capture_output=True, text=True, timeout=1200)
     if done.returncode != 0:
         pytest.skip(f"dockerd cannot run here: .ci/services.sh failed: {done.stderr.strip()[-500:]}")
@@ -76,9 +74,7 @@ def bundle(captured: Path) -> Path:
     return out
 
 
-def _envsnap(
-    *args: str, check: bool = True, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def _envsnap(*args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "envsnap", *args],
         capture_output=True,
@@ -101,10 +97,11 @@ def _no_tag(client: Any, tag: str) -> None:
         client.images.get(tag)
 
 
-def test_rebuild_in_docker_and_verify_inside(
-    engine: Any, captured: Path, bundle: Path, tmp_path: Path
-) -> None:
+def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle: Path, tmp_path: Path) -> None:
     tag = "envsnap-test/roundtrip:1"
+    # --with-base-image stored the base and envsnap's own wheels: the rebuild can be --offline.
+    assert (bundle / "images" / "envsnap-base_bookworm.tar").is_file()
+    assert (bundle / "tool" / "requirements.txt").is_file()
     with _removed(engine, tag):
         done = _envsnap(
             "rebuild",
@@ -119,6 +116,7 @@ def test_rebuild_in_docker_and_verify_inside(
             str(tmp_path / "ctx"),
             "--tag",
             tag,
+            "--offline",
             "--json",
         )
         result = json.loads(done.stdout)
@@ -191,8 +189,7 @@ def test_a_failing_build_or_verification_tags_nothing(
         system=dataclasses.replace(
             lock.system,
             packages=tuple(
-                dataclasses.replace(p, version="9.9.9-envsnap") if p.needed_by else p
-                for p in lock.system.packages
+                dataclasses.replace(p, version="9.9.9-envsnap") if p.needed_by else p for p in lock.system.packages
             ),
         ),
     )
@@ -212,7 +209,8 @@ def test_a_failing_build_or_verification_tags_nothing(
         ("record", bad_record, "tomli-w"),
     ]:
         copy = tmp_path / name
-        shutil.copytree(bundle, copy, ignore=shutil.ignore_patterns("images"))
+        # Without tool/: envsnap's wheels for the image are fetched on the host this time.
+        shutil.copytree(bundle, copy, ignore=shutil.ignore_patterns("images", "tool"))
         lockfile.dump(changed, copy / "envsnap.lock")
         tag = f"envsnap-test/failing-{name}:1"
         done = _envsnap(
@@ -279,9 +277,7 @@ def test_no_engine_points_at_dry_run(captured: Path, bundle: Path, tmp_path: Pat
     assert f"no Docker engine is reachable at unix://{tmp_path}/no-such.sock" in done.stderr
     assert "--dry-run" in done.stderr and "Traceback" not in done.stderr
     # The plan needs no engine: it prints the Dockerfile, pinned by tag only, with a warning.
-    done = _envsnap(
-        "rebuild", str(captured), "--target", "docker", "--dry-run", "--base-image", BASE, env=gone
-    )
+    done = _envsnap("rebuild", str(captured), "--target", "docker", "--dry-run", "--base-image", BASE, env=gone)
     assert f"    | FROM {BASE}\n" in done.stdout and "pinned by tag only" in done.stdout
 
 
@@ -339,9 +335,7 @@ def second_engine(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_engine_dying_mid_build(
-    second_engine: Callable[[], Any], captured: Path, bundle: Path, tmp_path: Path
-) -> None:
+def test_engine_dying_mid_build(second_engine: Callable[[], Any], captured: Path, bundle: Path, tmp_path: Path) -> None:
     client = second_engine()
     tag = "envsnap-test/dying:1"
     lock = lockfile.load(bundle / "envsnap.lock")
