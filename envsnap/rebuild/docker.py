@@ -638,6 +638,8 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
 def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport | None:
     """Run ``envsnap verify --json`` in a network-less container of the image; its report."""
     import docker as docker_sdk
+    import requests
+    import urllib3
 
     from ..verify import VerifyReport
 
@@ -651,7 +653,7 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
         status = container.wait(timeout=VERIFY_TIMEOUT)
         out = container.logs(stdout=True, stderr=False).decode(errors="replace")
         err = container.logs(stdout=False, stderr=True).decode(errors="replace")
-    except docker_sdk.errors.DockerException as exc:
+    except (docker_sdk.errors.DockerException, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise RebuildError(f"could not run envsnap verify in the image: {_short(exc)}") from exc
     finally:
         if container is not None:
