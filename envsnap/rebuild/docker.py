@@ -13,8 +13,6 @@ import argparse
 import contextlib
 import datetime as _dt
 import hashlib
-import http.client
-import json
 import os
 import platform as _platform
 import re
@@ -30,17 +28,15 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .. import __version__, _runner, _templates
-from .._fs import atomic_write_text
 from ..bundle import Bundle, python_packages, requirements_text, sha256_file
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
-from . import apt, baseimage
+from . import _docker_engine, apt, baseimage
 from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
     import docker
 
-    from ..verify import VerifyReport
 
 ENV_DIR = "/opt/env"
 LOCK_NAME = "envsnap.lock"
@@ -48,11 +44,9 @@ DOCKERFILE = "Dockerfile"
 REQUIREMENTS = "requirements.txt"
 WHEELS = "wheels"
 TOOL = "tool"
-IMAGES = "images"  # in a bundle: saved base images (``envsnap bundle --with-base-image``)
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
 TOOL_TIMEOUT = 300.0
-VERIFY_TIMEOUT = 300
 _TAG = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
 # Docker's architecture names -> uname -m, as locks record it.
 _MACHINE = {
@@ -211,57 +205,6 @@ def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
     }
 
 
-# ------------------------------------------------------------------------------------------- the engine
-
-
-def engine(timeout: int = 10) -> docker.DockerClient:
-    """A client of a reachable Docker engine, or ``RebuildError`` saying how to go on without one."""
-    try:
-        import docker
-    except ImportError as exc:
-        raise RebuildError(
-            "the docker target needs the Docker SDK (pip install 'envsnap[docker]'); "
-            "use --dry-run to print the Dockerfile and plan without building"
-        ) from exc
-    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    try:
-        client = docker.from_env(timeout=timeout)
-        client.ping()
-    except Exception as exc:  # the SDK raises DockerException, requests and OS errors alike
-        raise RebuildError(
-            f"no Docker engine is reachable at {where} ({_short(exc)}); start dockerd (or set DOCKER_HOST), "
-            "or pass --dry-run to print the Dockerfile and build plan without building"
-        ) from exc
-    return client
-
-
-def inspector(client: docker.DockerClient) -> baseimage.Inspector:
-    import docker
-
-    def inspect(reference: str) -> baseimage.ImageFacts | None:
-        try:
-            data = client.api.inspect_image(reference)
-        except docker.errors.ImageNotFound:
-            return None
-        except docker.errors.APIError as exc:
-            raise RebuildError(f"the Docker engine could not inspect {reference}: {_short(exc)}") from exc
-        config = data.get("Config") or {}
-        env = dict(item.split("=", 1) for item in (config.get("Env") or []) if "=" in item)
-        return baseimage.ImageFacts(
-            image_id=data["Id"],
-            repo_digests=tuple(data.get("RepoDigests") or ()),
-            env=env,
-            architecture=data.get("Architecture", ""),
-        )
-
-    return inspect
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1][:300] if text else type(exc).__name__
-
-
 # ----------------------------------------------------------------------------------------- the rebuilder
 
 
@@ -271,7 +214,7 @@ class DockerRebuilder:
 
     def __init__(self, connect: Any = None):
         # Tests may hand in another engine (a second dockerd); by default, the one the environment names.
-        self._connect = connect or engine
+        self._connect = connect or _docker_engine.engine
 
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
         """The CLI flags of this target (``envsnap rebuild --target docker``)."""
@@ -310,7 +253,9 @@ class DockerRebuilder:
         client = self._try_connect()
         machine = client.info().get("Architecture", "") if client is not None else _platform.machine()
         check_architecture(lock, machine, "the Docker engine" if client is not None else "this host")
-        inspect = _with_bundled(inspector(client) if client is not None else None, request)
+        inspect = _docker_engine.with_bundled(
+            _docker_engine.inspector(client) if client is not None else None, request.bundle_dir
+        )
         spec = make_spec(lock, options, inspect)
         dockerfile = render_dockerfile(spec)
         return Plan(
@@ -345,8 +290,8 @@ class DockerRebuilder:
         bundle = _open(request.bundle_dir)
         lock = _bundle_lock(request)
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
-        load_bundled_images(client, bundle.root, say)
-        spec = make_spec(lock, options, inspector(client))
+        _docker_engine.load_bundled_images(client, bundle.root, say)
+        spec = make_spec(lock, options, _docker_engine.inspector(client))
         files = render_context(spec, _lock_bytes(request))
         if hashlib.sha256(files[DOCKERFILE]).hexdigest() != plan.details.get("Dockerfile sha256"):
             raise RebuildError(
@@ -359,14 +304,14 @@ class DockerRebuilder:
                 (work / name).write_bytes(data)
             _copy_wheels(bundle, spec.lock, work / WHEELS, say)
             tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
-            image_id = build(client, work, network=options.network, progress=say)
+            image_id = _docker_engine.build(client, work, network=options.network, progress=say)
         try:
-            report = verify_image(client, image_id, say)
+            report = _docker_engine.verify_image(client, image_id, say)
         except BaseException:
-            _remove_image(client, image_id)
+            _docker_engine.remove_image(client, image_id)
             raise
-        if report is not None and report.python_mismatch:
-            _remove_image(client, image_id)
+        if report.python_mismatch:
+            _docker_engine.remove_image(client, image_id)
             first = report.by_severity("mismatch")[0].describe()
             raise RebuildError(f"the built image differs from the lock ({first}); it was removed, nothing tagged")
         repository, _, tag = spec.tag.rpartition(":") if ":" in spec.tag.rsplit("/", 1)[-1] else (spec.tag, "", "")
@@ -542,7 +487,7 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
             timeout=TOOL_TIMEOUT,
         )
     if not own.ok:
-        raise RebuildError(f"could not get a wheel of envsnap itself: {_last(own.stderr)}")
+        raise RebuildError(f"could not get a wheel of envsnap itself: {_docker_engine.last_line(own.stderr)}")
     wheel = next(dest.glob("envsnap-*.whl"))
     abi = "cp" + baseimage.minor(version).replace(".", "")
     machine = _MACHINE.get(spec.lock.platform.machine, spec.lock.platform.machine) or _platform.machine()
@@ -571,7 +516,10 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
         args += ["--platform", tag]
     fetched = _runner.run([*args, str(wheel), "pip"], timeout=TOOL_TIMEOUT)
     if not fetched.ok:
-        raise RebuildError(f"could not download envsnap's requirements for Python {version}: {_last(fetched.stderr)}")
+        raise RebuildError(
+            f"could not download envsnap's requirements for Python {version}: "
+            + _docker_engine.last_line(fetched.stderr)
+        )
     lines = []
     for path in sorted(dest.glob("*.whl")):
         try:
@@ -582,196 +530,19 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
     (dest / REQUIREMENTS).write_text("".join(lines))
 
 
-def _last(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip() and not line.startswith("WARNING")]
-    return lines[-1] if lines else "no output"
-
-
-def build(client: docker.DockerClient, context: Path, *, network: str, progress: Progress) -> str:
-    """Build ``context`` untagged; the image id. A failure raises ``RebuildError``; nothing is tagged."""
-    import docker as docker_sdk
-    import requests
-    import urllib3
-
-    image_id = ""
-    tail: list[str] = []
-    try:
-        stream = client.api.build(
-            path=str(context), rm=True, forcerm=True, decode=True, network_mode=network, pull=False
-        )
-        for chunk in stream:
-            if "error" in chunk:
-                detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
-                context_lines = " | ".join(tail[-3:])
-                raise RebuildError(
-                    f"docker build failed: {detail.strip()}"
-                    + (f" (last output: {context_lines})" if context_lines else "")
-                    + "; no image was tagged"
-                )
-            aux = chunk.get("aux")
-            if isinstance(aux, dict) and aux.get("ID"):
-                image_id = str(aux["ID"])
-            for line in str(chunk.get("stream", "")).splitlines():
-                if line.strip():
-                    tail = [*tail[-9:], line.strip()]
-                    progress(line.rstrip())
-                    found = re.match(r"Successfully built ([0-9a-f]+)", line.strip())
-                    if found and not image_id:
-                        image_id = found.group(1)
-    except RebuildError:
-        raise
-    except (
-        docker_sdk.errors.DockerException,
-        requests.RequestException,
-        urllib3.exceptions.HTTPError,
-        http.client.HTTPException,
-        OSError,
-    ) as exc:
-        raise RebuildError(
-            f"the Docker engine stopped answering during the build ({_short(exc)}); no image was tagged"
-        ) from exc
-    if not image_id:
-        raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
-    return image_id
-
-
-def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport | None:
-    """Run ``envsnap verify --json`` in a network-less container of the image; its report."""
-    import docker as docker_sdk
-    import requests
-    import urllib3
-
-    from ..verify import VerifyReport
-
-    say("verifying the image: envsnap verify /envsnap.lock --json (no network)")
-    container = None
-    try:
-        container = client.containers.create(
-            image_id, ["envsnap", "verify", "/envsnap.lock", "--json"], network_disabled=True
-        )
-        container.start()
-        status = container.wait(timeout=VERIFY_TIMEOUT)
-        out = container.logs(stdout=True, stderr=False).decode(errors="replace")
-        err = container.logs(stdout=False, stderr=True).decode(errors="replace")
-    except (docker_sdk.errors.DockerException, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-        raise RebuildError(f"could not run envsnap verify in the image: {_short(exc)}") from exc
-    finally:
-        if container is not None:
-            with contextlib.suppress(Exception):
-                container.remove(force=True)
-    try:
-        data = json.loads(out)
-    except json.JSONDecodeError as exc:
-        raise RebuildError(
-            f"envsnap verify in the image exited {status.get('StatusCode')} without a report: "
-            f"{_last(err) if err.strip() else out[-300:]}"
-        ) from exc
-    return report_from_json(data, VerifyReport)
-
-
-def report_from_json(data: Mapping[str, Any], report_type: type[VerifyReport]) -> VerifyReport:
-    from ..verify import Difference
-
-    diffs = tuple(
-        Difference(**{k: v for k, v in d.items() if k in Difference.__dataclass_fields__})
-        for d in data.get("differences", ())
-    )
-    return report_type(
-        lock=str(data.get("lock", "")),
-        target=str(data.get("target", "")),
-        packages_checked=int(data.get("packages_checked", 0)),
-        differences=diffs,
-    )
-
-
-def _remove_image(client: docker.DockerClient, image_id: str) -> None:
-    with contextlib.suppress(Exception):
-        client.images.remove(image_id, force=True)
-
-
-# ------------------------------------------------------------------------------- saved base images
-
-
-def _image_file(reference: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", reference).strip("_") + ".tar"
-
-
-def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
-    """What the bundle's saved base images are (from the .json written beside each), by reference."""
-    facts = {}
-    folder = Path(bundle_root) / IMAGES
-    for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        facts[data["reference"]] = baseimage.ImageFacts(
-            image_id=data["id"],
-            repo_digests=tuple(data.get("repo_digests", ())),
-            env=dict(data.get("env", {})),
-            architecture=data.get("architecture", ""),
-        )
-    return facts
-
-
-def _with_bundled(inspect: baseimage.Inspector | None, request: RebuildRequest) -> baseimage.Inspector | None:
-    """Inspect through the engine, falling back on the bundle's saved copies (which execute loads)."""
-    saved = bundled_facts(request.bundle_dir) if request.bundle_dir is not None else {}
-    if not saved:
-        return inspect
-
-    def look(reference: str) -> baseimage.ImageFacts | None:
-        found = inspect(reference) if inspect is not None else None
-        return found if found is not None else saved.get(reference)
-
-    return look
-
-
-def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Progress) -> None:
-    """Load the bundle's saved base images the engine lacks (the registry may have dropped them)."""
-    look = inspector(client)
-    for reference, facts in bundled_facts(bundle_root).items():
-        if look(facts.image_id) is not None:
-            continue
-        say(f"loading the bundled base image {reference}")
-        with open(Path(bundle_root) / IMAGES / _image_file(reference), "rb") as handle:
-            client.images.load(handle)
-
-
 def save_base_image(
     lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None
 ) -> Path:
-    """``envsnap bundle --with-base-image``: ``docker save`` the base image the lock rebuilds on into
-    ``BUNDLE/images/`` (its facts beside it), so the bundle rebuilds when the registry has lost the tag."""
-    say = progress or (lambda _line: None)
-    client = engine()
-    look = inspector(client)
+    """``docker save`` the base image the lock rebuilds on into ``BUNDLE/images/``, so the bundle rebuilds
+    when the registry has lost the tag."""
+    client = _docker_engine.engine()
+    look = _docker_engine.inspector(client)
     base = baseimage.choose(lock, base_image=base_image, inspect=look)
     reference = base.reference.split("@", 1)[0]
     facts = look(reference)
     if facts is None:
         raise RebuildError(f"--with-base-image: {reference} is not in the Docker engine; pull or build it first")
-    folder = Path(bundle_root) / IMAGES
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / _image_file(reference)
-    say(f"saving base image {reference} ({facts.image_id}) to {target}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in client.images.get(facts.image_id).save(named=reference):
-                handle.write(chunk)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    meta = {
-        "reference": reference,
-        "id": facts.image_id,
-        "repo_digests": list(facts.repo_digests),
-        "env": dict(sorted(facts.env.items())),
-        "architecture": facts.architecture,
-    }
-    atomic_write_text(target.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    return target
+    return _docker_engine.save_image(client, reference, facts, bundle_root, progress or (lambda _line: None))
 
 
 def bundle_tool_wheels(
@@ -781,10 +552,10 @@ def bundle_tool_wheels(
     of the bundle needs no Python index at all (``--offline``)."""
     say = progress or (lambda _line: None)
     try:
-        client: docker.DockerClient | None = engine()
+        client: docker.DockerClient | None = _docker_engine.engine()
     except RebuildError:
         client = None
-    inspect = inspector(client) if client is not None else None
+    inspect = _docker_engine.inspector(client) if client is not None else None
     spec = make_spec(lock, DockerOptions(base_image=base_image), inspect)
     folder = Path(bundle_root) / TOOL
     work = Path(tempfile.mkdtemp(prefix=".tool.", dir=bundle_root))
