@@ -82,13 +82,13 @@ def short(exc: BaseException) -> str:
 
 
 def build(client: docker.DockerClient, context: Path, *, network: str, progress: Progress) -> str:
-    """Build ``context`` untagged; the image id. A failure raises ``RebuildError``; nothing is tagged."""
+    """Build ``context`` untagged; the image id. A failure raises ``RebuildError``: nothing is tagged, and the
+    intermediate images this build made (not those it took from the cache) are removed."""
     import docker as docker_sdk
     import requests
     import urllib3
 
-    image_id = ""
-    tail: list[str] = []
+    layers = _Layers()
     try:
         stream = client.api.build(
             path=str(context), rm=True, forcerm=True, decode=True, network_mode=network, pull=False
@@ -96,7 +96,7 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
         for chunk in stream:
             if "error" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
-                context_lines = " | ".join(tail[-3:])
+                context_lines = " | ".join(layers.tail[-3:])
                 raise RebuildError(
                     f"docker build failed: {detail.strip()}"
                     + (f" (last output: {context_lines})" if context_lines else "")
@@ -104,15 +104,13 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
                 )
             aux = chunk.get("aux")
             if isinstance(aux, dict) and aux.get("ID"):
-                image_id = str(aux["ID"])
+                layers.image_id = str(aux["ID"])
             for line in str(chunk.get("stream", "")).splitlines():
                 if line.strip():
-                    tail = [*tail[-9:], line.strip()]
+                    layers.read(line.strip())
                     progress(line.rstrip())
-                    found = re.match(r"Successfully built ([0-9a-f]+)", line.strip())
-                    if found and not image_id:
-                        image_id = found.group(1)
     except RebuildError:
+        layers.discard(client)
         raise
     except (
         docker_sdk.errors.DockerException,
@@ -121,12 +119,42 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
         http.client.HTTPException,
         OSError,
     ) as exc:
+        # The engine is gone: there is nothing to remove through it, and it tagged nothing.
         raise RebuildError(
             f"the Docker engine stopped answering during the build ({short(exc)}); no image was tagged"
         ) from exc
-    if not image_id:
+    if not layers.image_id:
+        layers.discard(client)
         raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
-    return image_id
+    return layers.image_id
+
+
+class _Layers:
+    """What the classic builder's output says about the images it makes (`` ---> <id>`` after each step)."""
+
+    def __init__(self) -> None:
+        self.image_id = ""
+        self.created: list[str] = []  # made by this build, oldest first
+        self.tail: list[str] = []
+        self._cached = False
+
+    def read(self, line: str) -> None:
+        self.tail = [*self.tail[-9:], line]
+        if line == "---> Using cache":
+            self._cached = True
+            return
+        step = re.fullmatch(r"---> ([0-9a-f]{12,64})", line)
+        if step:
+            if not self._cached:
+                self.created.append(step.group(1))
+            self._cached = False
+        built = re.match(r"Successfully built ([0-9a-f]+)", line)
+        if built and not self.image_id:
+            self.image_id = built.group(1)
+
+    def discard(self, client: docker.DockerClient) -> None:
+        for image in reversed(self.created):
+            remove_image(client, image)
 
 
 def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport:

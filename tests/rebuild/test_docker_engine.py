@@ -213,6 +213,7 @@ def test_a_failing_build_or_verification_tags_nothing(
         shutil.copytree(bundle, copy, ignore=shutil.ignore_patterns("images", "tool"))
         lockfile.dump(changed, copy / "envsnap.lock")
         tag = f"envsnap-test/failing-{name}:1"
+        dangling_before = {i.id for i in engine.images.list(filters={"dangling": True})}
         done = _envsnap(
             "rebuild",
             str(copy / "envsnap.lock"),
@@ -234,6 +235,8 @@ def test_a_failing_build_or_verification_tags_nothing(
         assert expected in done.stderr
         _no_tag(engine, tag)
         assert not (tmp_path / f"ctx-{name}").exists()
+        # The layers the failed build made are gone too: no new untagged images are left behind.
+        assert {i.id for i in engine.images.list(filters={"dangling": True})} <= dangling_before
 
 
 def test_lock_for_another_architecture_and_unknown_os(engine: Any, captured: Path, tmp_path: Path) -> None:
