@@ -358,15 +358,15 @@ def test_engine_dying_mid_build(second_engine: Callable[[], Any], captured: Path
     killed: list[int] = []
 
     def progress(line: str) -> None:
-        # The bundle's saved base image was loaded into this empty engine; kill it once apt is running.
-        if line.startswith("Step 3/") and not killed:
+        # The bundle's saved base image was loaded into this empty engine; kill it as apt starts.
+        if line.startswith("Step ") and "apt-get update" in line and not killed:
             dockerd_pid = _pid_of_engine(client)
             os.killpg(dockerd_pid, signal.SIGKILL)  # dockerd and its containerd, as when a host loses them
             killed.append(dockerd_pid)
 
     with pytest.raises(RebuildError, match=r"stopped answering during the build.*no image was tagged"):
         rebuilder.execute(plan, request, progress)
-    assert killed
+    assert killed, "the build never reached its apt step"
     assert not (tmp_path / "ctx").exists()
     restarted = second_engine()
     _no_tag(restarted, tag)
