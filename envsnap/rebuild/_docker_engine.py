@@ -140,7 +140,8 @@ class _Layers:
 
     def read(self, line: str) -> None:
         self.tail = [*self.tail[-9:], line]
-        if line == "---> Using cache":
+        if line == "---> Using cache" or re.match(r"Step \d+/\d+ : FROM ", line):
+            # The base image and cached layers belong to others: never this build's to remove.
             self._cached = True
             return
         step = re.fullmatch(r"---> ([0-9a-f]{12,64})", line)
@@ -154,7 +155,9 @@ class _Layers:
 
     def discard(self, client: docker.DockerClient) -> None:
         for image in reversed(self.created):
-            remove_image(client, image)
+            # Not forced: an image something else has tagged or runs stays.
+            with contextlib.suppress(Exception):
+                client.images.remove(image, force=False)
 
 
 def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport:
@@ -207,6 +210,7 @@ def report_from_json(data: Mapping[str, Any], report_type: type[VerifyReport]) -
 
 
 def remove_image(client: docker.DockerClient, image_id: str) -> None:
+    """Remove the untagged image a build just made (forced: a leftover stopped container must not keep it)."""
     with contextlib.suppress(Exception):
         client.images.remove(image_id, force=True)
 

@@ -12,7 +12,7 @@ from docker_locks import cpu_lock, gpu_lock
 from envsnap import export
 from envsnap.errors import ExportError, RebuildError
 from envsnap.model import SystemPackage
-from envsnap.rebuild import apt, baseimage, docker
+from envsnap.rebuild import _docker_engine, apt, baseimage, docker
 from envsnap.rebuild.baseimage import ImageFacts
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -294,3 +294,49 @@ def test_export_needs_pinned_wheels() -> None:
     )
     with pytest.raises(ExportError, match=r"2 package\(s\) have no pinned wheel: markupsafe==3.0.2, tomli-w"):
         export.get("dockerfile").render(bare)
+
+
+# ----------------------------------------------------------------------------- engine output, bundled images
+
+BUILD_OUTPUT = """Step 1/4 : FROM sha256:263832507b91c6f15ce041d4dd3a3582121bcfbfe415e93010527d0f4e0e858d
+ ---> 263832507b91
+Step 2/4 : ARG SOURCE_DATE_EPOCH=1767323045
+ ---> Using cache
+ ---> 85248864644b
+Step 3/4 : RUN apt-get update
+ ---> Running in c80661f559d9
+Removing intermediate container c80661f559d9
+ ---> ebb35004f45b
+Step 4/4 : RUN envsnap verify /envsnap.lock --python /opt/env/bin/python
+ ---> Running in efaf9bfded7b
+Removing intermediate container efaf9bfded7b
+ ---> 05eb4b819173
+Successfully built 05eb4b819173
+"""
+
+
+def test_build_output_names_the_layers_this_build_made() -> None:
+    layers = _docker_engine._Layers()
+    for line in BUILD_OUTPUT.splitlines():
+        layers.read(line.strip())
+    # The base and the cached step are not this build's to remove.
+    assert layers.created == ["ebb35004f45b", "05eb4b819173"]
+    assert layers.image_id == "05eb4b819173"
+
+
+def test_a_base_saved_in_the_bundle_is_planned_by_image_id(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    digest = "sha256:" + "9" * 64
+    (images / "envsnap-base_bookworm.json").write_text(
+        '{"reference": "envsnap-base:bookworm", "id": "sha256:' + "8" * 64 + '", '
+        f'"repo_digests": ["envsnap-base@{digest}"], "env": {{}}, "architecture": "amd64"}}'
+    )
+    facts = _docker_engine.bundled_facts(tmp_path)
+    assert facts["envsnap-base:bookworm"].repo_digests == (f"envsnap-base@{digest}",)
+    look = _docker_engine.with_bundled(None, tmp_path)
+    assert look is not None
+    base = baseimage.choose(cpu_lock(), base_image="envsnap-base:bookworm", inspect=look)
+    # Once loaded from the bundle the image has no registry digest here, so FROM names its id.
+    assert (base.pinned, base.pin_kind) == ("sha256:" + "8" * 64, "image-id")
+    assert _docker_engine.with_bundled(None, None) is None
