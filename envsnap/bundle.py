@@ -34,7 +34,17 @@ from . import _runner, _tools, lockfile
 from ._fs import atomic_write_text
 from .errors import BundleError, PinError
 from .model import Artifact, PythonPackage, Snapshot
-from .pin import IndexConfig, IndexFile, Pinner, cached_path, default_cache_dir, local_path, pin, read_pip_config
+from .pin import (
+    IndexConfig,
+    IndexFile,
+    Pinner,
+    cached_path,
+    default_cache_dir,
+    hash_only,
+    local_path,
+    pin,
+    read_pip_config,
+)
 
 LOCK = "envsnap.lock"
 WHEELS = "wheels"
@@ -302,7 +312,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     config = opts.config or read_pip_config()
     cache = opts.cache_dir or default_cache_dir()
     lock = _reuse_rebuilt(lock, previous, root)
-    missing = [p for p in python_packages(lock) if p.artifact is None and p.source.kind in ("index", "archive")]
+    missing = [p for p in python_packages(lock)
+               if (p.artifact is None or hash_only(p.artifact)) and p.source.kind in ("index", "archive")]
     if missing:
         if opts.offline:
             raise BundleError(f"{missing[0].name} {missing[0].version} is not pinned and --offline forbids "
@@ -330,6 +341,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         raise BundleError(f"{len(problems)} package(s) could not be bundled: " + "; ".join(problems))
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
     _remove_stale_wheels(root, lock)
+    lock = lockfile.seal(lock)  # the README names the digest of the lock written here
     lockfile.dump(lock, root / LOCK)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
     from . import _templates  # jinja2 only when writing a bundle
@@ -418,6 +430,9 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> 
 def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOptions) -> tuple[Path, str]:
     """A source tree to build ``pkg`` from, and the provenance to record for the wheel."""
     src = pkg.source
+    if pkg.artifact is not None and hash_only(pkg.artifact):
+        raise BundleError(f"{pkg.name} {pkg.version}: only its sha256 is known ({pkg.artifact.sha256}) and no "
+                          "file with that hash was found on the configured indexes")
     if pkg.artifact is not None:  # an sdist pinned on the index
         path, _sha = pinner.fetch(_index_file(pkg.artifact))
         unpacked = work / "sdist"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
+import sys
+import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from . import __version__
 from ._privacy import PathRedactor
 from .errors import ProbeError
 from .model import Hardware, Meta, Snapshot
-from .probes import environment, host, project, python, system
+from .probes import cuda, environment, frameworks, host, nvidia, project, python, system
 
 
 def utc_now() -> str:
@@ -23,12 +26,21 @@ def capture(
     project_dir: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    deep: bool = False,
+    gpu_ids: bool = False,
+    gpu_timeout: float = nvidia.DEFAULT_TIMEOUT,
+    deep_timeout: float = frameworks.DEEP_TIMEOUT,
+    timings: dict[str, float] | None = None,
 ) -> Snapshot:
     """Capture an environment.
 
     ``python_path``: the interpreter of the environment to capture (default: the one running envsnap).
     ``project_dir``: the project whose git state to record (default: the working directory, when it is
     inside a git work tree).
+    ``deep``: import each ML framework in a subprocess (``deep_timeout`` each) for what only a live import
+    knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
+    NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
+    (``gpu``, ``deep:<framework>``) for the caller to report; never recorded in the lock.
     """
     env = os.environ if environ is None else environ
     root = None
@@ -41,8 +53,12 @@ def capture(
     else:
         root = project.find_root(os.getcwd())
 
-    # The target interpreter scans its environment while this process probes the host.
+    # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
+    # initialise GPUs) answers in its own subprocess, while this process probes the host.
     pending = python.PendingProbe(python_path)
+    nvml = ThreadPoolExecutor(max_workers=1)
+    pending_nvml = nvml.submit(nvidia.probe_nvidia, timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
+    nvml.shutdown(wait=False)
     database = system.PackageDatabase()
     database.preload()
     loader = system.Loader.for_host()
@@ -57,6 +73,26 @@ def capture(
     env_roots = {raw.prefix, *(p["site_dir"] for p in raw.packages)}
     sys_table, sys_warnings = system.probe_system(shared, env_roots, redact, database, loader)
     warnings += sys_warnings
+
+    started = time.perf_counter()
+    nv, gpus, nv_warnings = pending_nvml.result()
+    fw = frameworks.probe_frameworks(raw.packages)
+    cuda_table, cuda_warnings = cuda.probe_cuda(
+        raw.packages, raw.prefix, env_roots, loader.cache, redact, environ=env,
+        pointer_bits=int(raw.data.get("pointer_bits", 64)), deep=deep, framework_cuda=frameworks.cuda_of(fw),
+    )
+    warnings += nv_warnings + cuda_warnings
+    costs: dict[str, float] = {"gpu": time.perf_counter() - started}
+    if deep:
+        target = python.resolve_interpreter(python_path) if python_path else sys.executable
+        fw, deep_costs, deep_warnings = frameworks.deepen(fw, target, deep_timeout, env)
+        costs.update({f"deep:{name}": seconds for name, seconds in deep_costs.items()})
+        warnings += deep_warnings
+    if timings is not None:
+        timings.update(costs)
+    recorded_env = environment.filter_environment(env, redact)
+    if not gpu_ids:
+        recorded_env = nvidia.redact_device_ids(recorded_env)
     if proj is not None and proj.remote_url:
         proj = dataclasses.replace(proj, remote_url=redact.url(proj.remote_url))
 
@@ -65,7 +101,10 @@ def capture(
         platform=plat,
         python=py_env,
         system=sys_table,
-        hardware=Hardware(memory_mib=memory, cpu=cpu),
-        environment=environment.filter_environment(env, redact),
+        hardware=Hardware(memory_mib=memory, cpu=cpu, gpus=gpus),
+        environment=recorded_env,
         project=proj,
+        nvidia=nv,
+        cuda=cuda_table,
+        frameworks=fw,
     )

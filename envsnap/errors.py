@@ -31,6 +31,10 @@ class ExportError(EnvsnapError):
     """A lock cannot be written in the requested format."""
 
 
+class LockImportError(EnvsnapError):
+    """A file cannot be read into an envsnap lock (``envsnap import``)."""
+
+
 class PinError(EnvsnapError):
     """The package index could not be read, or its configuration is invalid."""
 

@@ -82,9 +82,10 @@ _KEEP = object()  # marks a field that is always written
 @functools.cache
 def _field_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
     """(name, default) per field; the default is _KEEP where the field is always written."""
-    sparse = cls in _SPARSE
     out = []
     for f in dataclasses.fields(cls):
+        # A field marked sparse in the model is left out at its default even in a table written in full.
+        sparse = cls in _SPARSE or bool(f.metadata.get("sparse"))
         default: Any = _KEEP
         if sparse and f.default is not dataclasses.MISSING:
             default = f.default
@@ -190,11 +191,17 @@ def _where(path: str) -> str:
     return path or "(top level)"
 
 
+@functools.cache
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """A model class's resolved field types and fields: resolving string annotations for each of hundreds of
+    records was most of the time ``load`` took (and ``verify`` loads a lock every time)."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+
+
 def _build(cls: type[T], data: Any, path: str, origin: str) -> T:
     if not isinstance(data, Mapping):
         raise LockfileError(f"{origin}: {_where(path)}: expected a table, got {_kind(data)}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints, fields = _schema(typing.cast(type, cls))
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise LockfileError(f"{origin}: {_join(path, unknown[0])}: unknown field")

@@ -26,6 +26,11 @@ class Meta:
     content_digest: str = ""
     # Things the capture noticed but could not record fully (a broken dist-info, an unreadable database).
     warnings: tuple[str, ...] = ()
+    # Set by `envsnap import`: the format the lock was made from, and the tables that format cannot know
+    # (e.g. "nvidia", "hardware", "system"): their empty values mean "unknown", not "absent".
+    # Written only when set, so captured locks (and their digests) do not change.
+    origin: str = field(default="", metadata={"sparse": True})
+    unknown: tuple[str, ...] = field(default=(), metadata={"sparse": True})
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,7 @@ class Cuda:
     cublas_version: str = ""
     cublas_source: str = ""
     toolkit_version: str = ""  # CUDA_HOME / /usr/local/cuda, when present
+    toolkit_path: str = ""
     copies: tuple[CudaLibrary, ...] = ()
 
 

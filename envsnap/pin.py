@@ -424,6 +424,8 @@ class Pinner:
         return final, sha
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
+        if pkg.artifact is not None and hash_only(pkg.artifact):
+            return self._pin_by_hash(pkg, pkg.artifact)
         if pkg.conda_managed or pkg.installer == "conda":
             return PinOutcome(
                 pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer"
@@ -505,6 +507,43 @@ class Pinner:
             f"no {pkg.name} {pkg.version} wheel with tag {tags} on the configured indexes",
         )
 
+    def _pin_by_hash(self, pkg: PythonPackage, known: Artifact) -> PinOutcome:
+        """An artifact known only by its sha256 (a lock imported from a hashed requirements file): the file
+        of this name and version with that hash, on the configured indexes or the one the import named."""
+        indexes = list(self.config.indexes)
+        if known.index and known.index not in indexes:
+            indexes.append(known.index)
+        files: list[IndexFile] = []
+        try:
+            for index in indexes:
+                files += project_files(self.fetcher, index, pkg.name)
+            for location in self.config.find_links:
+                files += find_links_files(self.fetcher, location)
+        except PinError as exc:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+        ours = [f for f in files if _same_release(f.filename, pkg)]
+        # Files whose index gives a hash are compared without downloading; the others are fetched.
+        ours.sort(key=lambda f: (f.sha256 != known.sha256, bool(f.sha256)))
+        for file in ours:
+            if file.sha256 and file.sha256 != known.sha256:
+                continue
+            if file.filename.endswith(".whl") and pkg.record_digest:
+                outcome = self._prove(pkg, file)
+                if outcome.artifact is not None and outcome.artifact.sha256 == known.sha256:
+                    return outcome
+                continue
+            try:
+                path, sha = self.fetch(file)
+            except PinError:
+                continue
+            if sha == known.sha256:
+                artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
+                                    size=file.size or path.stat().st_size, upload_time=file.upload_time,
+                                    index=file.index)
+                return PinOutcome(pkg.name, pkg.version, "pinned", "found by its sha256", artifact)
+        return PinOutcome(pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file with sha256 "
+                          f"{known.sha256} on the configured indexes")
+
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
         try:
             path, sha = self.fetch(file)
@@ -556,6 +595,21 @@ class Pinner:
         )
 
 
+def hash_only(artifact: Artifact) -> bool:
+    """An artifact known by its sha256 alone (``envsnap import`` of a hashed requirements file)."""
+    return not artifact.filename and bool(artifact.sha256)
+
+
+def _same_release(filename: str, pkg: PythonPackage) -> bool:
+    if filename.endswith(".whl"):
+        try:
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            return name == canonicalize_name(pkg.name) and version == Version(pkg.version)
+        except (InvalidWheelFilename, InvalidVersion):
+            return False
+    return sdist_matches(filename, pkg)
+
+
 def pin(
     snapshot: Snapshot,
     config: IndexConfig | None = None,
@@ -570,7 +624,10 @@ def pin(
     also written to the lock's warnings (``pin: NAME VERSION: reason``), replacing those of an earlier pin.
     """
     pinner = Pinner(config or read_pip_config(), cache_dir or default_cache_dir())
-    todo = [p for p in snapshot.python.packages if p.artifact is None and (only is None or only(p))]
+    todo = [
+        p for p in snapshot.python.packages
+        if (p.artifact is None or hash_only(p.artifact)) and (only is None or only(p))
+    ]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = dict(zip((p.name for p in todo), pool.map(pinner.pin_one, todo), strict=True))
     packages = []

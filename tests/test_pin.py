@@ -442,3 +442,36 @@ def test_capture_pin_flag(tmp_path: Path, cli: Callable[..., object], make_venv:
     tiny = lockfile.load(out).package("tinypkg")
     assert tiny is not None and tiny.artifact is not None
     assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
+
+
+def test_export_pins_through_envsnap_pin(tmp_path: Path, cli: Callable[..., object],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    lock_path = lockfile.dump(lock_of(package_for(wheel, "tinypkg", "1.0")), tmp_path / "envsnap.lock")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = cli("export", lock_path, "-f", "requirements", "--pin", "-o", "-")
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert f"--hash=sha256:{digest}" in result.out  # type: ignore[attr-defined]
+
+
+def test_hash_only_artifact_is_completed_by_its_sha256(tmp_path: Path) -> None:
+    """A lock imported from a hashed requirements file knows only the sha256: pin finds the file."""
+    from envsnap.model import Artifact
+
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    other = make_wheel(tmp_path / "other", "tinypkg", "1.0", body="VALUE = 2\n", tag="py2-none-any")
+    index = pep503_index(tmp_path / "index", [other, wheel])
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    known = PythonPackage(name="tinypkg", version="1.0", artifact=Artifact(filename="", url="", sha256=digest))
+    missing = PythonPackage(name="tinypkg2", version="1.0", artifact=Artifact(filename="", url="", sha256="0" * 64))
+    result = pin(lock_of(known, missing), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    got = {o.name: o for o in result.outcomes}
+    assert got["tinypkg"].status == "pinned" and got["tinypkg"].artifact is not None
+    assert got["tinypkg"].artifact.filename == wheel.name and got["tinypkg"].artifact.sha256 == digest
+    assert got["tinypkg2"].status == "unpinned" and "no tinypkg2 1.0 file with sha256" in got["tinypkg2"].reason

@@ -6,6 +6,7 @@ import time
 
 from .. import lockfile
 from ..capture import capture
+from ..probes import frameworks, nvidia
 from . import _output
 
 ORDER = 10
@@ -22,6 +23,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--project", metavar="DIR", help="record the git state of this project "
                    "(default: the working directory, if it is a git work tree)")
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
+    p.add_argument("--deep", action="store_true", help="also import each ML framework (torch, tensorflow, "
+                   "jax) in a subprocess for its compiled GPU architectures, cuDNN and CUDA availability; "
+                   "costs seconds, reported at the end")
+    p.add_argument("--gpu-ids", action="store_true", help="record GPU UUIDs and serial numbers (off by "
+                   "default: they identify the machine)")
+    p.add_argument("--gpu-timeout", type=float, default=nvidia.DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="how long the NVIDIA driver may take to answer before it is recorded as hung "
+                   "(default: %(default)g)")
+    p.add_argument("--deep-timeout", type=float, default=frameworks.DEEP_TIMEOUT, metavar="SECONDS",
+                   help="how long each --deep framework import may take (default: %(default)g)")
     p.add_argument("--pin", action="store_true", help="also record each package's exact wheel file on the "
                    "configured index (what `envsnap pin` does)")
     p.set_defaults(func=run)
@@ -29,7 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    snapshot = capture(args.python, args.project)
+    timings: dict[str, float] = {}
+    snapshot = capture(args.python, args.project, deep=args.deep, gpu_ids=args.gpu_ids,
+                       gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings)
     if args.pin:
         from ..pin import pin, read_pip_config
 
@@ -40,11 +53,17 @@ def run(args: argparse.Namespace) -> int:
         lockfile.dump(snapshot, args.output)
     if args.json:
         _output.print_json(lockfile.to_dict(lockfile.seal(snapshot)))
-    if args.output != "-":
+    deep = [f"--deep: imported {k.split(':', 1)[1]} in {v:.2f} s" for k, v in sorted(timings.items())
+            if k.startswith("deep:")]
+    if args.output == "-":
+        if deep:
+            sys.stderr.write("\n".join(deep) + "\n")
+    else:
         py = snapshot.python
         lines = [
             f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
             f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s",
+            *deep,
             *(f"warning: {w}" for w in snapshot.envsnap.warnings),
         ]
         sys.stderr.write("\n".join(lines) + "\n")

@@ -37,7 +37,9 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
     if s.cuda is not None:
         parts = [f"runtime {s.cuda.runtime_version}" if s.cuda.runtime_version else "",
                  f"cuDNN {s.cuda.cudnn_version}" if s.cuda.cudnn_version else "",
-                 f"NCCL {s.cuda.nccl_version}" if s.cuda.nccl_version else ""]
+                 f"NCCL {s.cuda.nccl_version}" if s.cuda.nccl_version else "",
+                 f"cuBLAS {s.cuda.cublas_version}" if s.cuda.cublas_version else "",
+                 f"toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else ""]
         rows.append(("CUDA", ", ".join(p for p in parts if p) or "none"))
     for name, fw in sorted(s.frameworks.items()):
         build = f"CUDA {fw.cuda_version}" if fw.cuda_version else ("ROCm " + fw.rocm_version if fw.rocm_version

@@ -10,14 +10,16 @@ from .interface import Exporter
 
 
 def exporters() -> dict[str, Exporter]:
-    """Every available exporter by format name (modules here that define ``EXPORTER``)."""
+    """Every available exporter by format name (modules here that define ``EXPORTER`` or ``EXPORTERS``)."""
     found: dict[str, Exporter] = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_") or info.name == "interface":
             continue
-        exporter = getattr(import_module(f"{__name__}.{info.name}"), "EXPORTER", None)
-        if isinstance(exporter, Exporter):
-            found[exporter.name] = exporter
+        module = import_module(f"{__name__}.{info.name}")
+        # A module offers one format (EXPORTER) or a few that share code (EXPORTERS).
+        for exporter in (getattr(module, "EXPORTER", None), *getattr(module, "EXPORTERS", ())):
+            if isinstance(exporter, Exporter):
+                found[exporter.name] = exporter
     return dict(sorted(found.items()))
 
 

@@ -1,7 +1,10 @@
 """The exporter family: one module per format beside this file, each exposing ``EXPORTER``.
 
 An exporter is pure: ``render(snapshot)`` returns the files it would write (name -> bytes); only the CLI
-writes them (atomically) or prints them. Same lock -> same bytes.
+writes them (atomically) or prints them. Same lock -> same bytes (no clock, no host lookups).
+
+An exporter that needs the exact installed files (hashes, URLs) sets ``needs_artifacts``: the CLI pins the
+lock first (``envsnap pin``), and ``render`` raises ``ExportError`` naming what is still unpinned.
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..errors import ExportError
-from ..model import Snapshot
+from ..model import PythonPackage, Snapshot
 
-__all__ = ["ExportError", "Exporter"]
+__all__ = ["ExportError", "Exporter", "require_pinned", "unpinned"]
 
 
 @dataclass(frozen=True)
@@ -22,3 +25,28 @@ class Exporter:
     filename: str  # default output file name (or directory name when ``directory`` is true)
     render: Callable[[Snapshot], Mapping[str, bytes]]  # relative file name -> content
     directory: bool = False  # writes several files into a directory (a Docker build context)
+    needs_artifacts: bool = False  # index packages must carry a pinned ``artifact`` (url + sha256)
+
+
+def unpinned(snapshot: Snapshot) -> list[PythonPackage]:
+    """Python packages installed from an index whose exact file (url + sha256) is not in the lock yet.
+
+    Packages installed by conda are the conda layer's business and do not count.
+    """
+    return [
+        p
+        for p in snapshot.python.packages
+        if p.source.kind == "index" and not p.conda_managed and (p.artifact is None or not p.artifact.sha256)
+    ]
+
+
+def require_pinned(snapshot: Snapshot, fmt: str) -> None:
+    """Raise a one-line ``ExportError`` listing the unpinned packages, if there are any."""
+    missing = unpinned(snapshot)
+    if missing:
+        names = ", ".join(f"{p.name}=={p.version}" for p in missing[:8])
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        raise ExportError(
+            f"{fmt}: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {names}{more}; "
+            "run `envsnap pin LOCK` first or pass --pin"
+        )

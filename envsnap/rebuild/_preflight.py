@@ -21,7 +21,8 @@ def preflight(lock: Snapshot, *, target: str, python: str | None, force: bool) -
         from ..compat import check  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return ("compatibility check unavailable in this envsnap build; not run",)
-    report = check(lock, None, target=target, python=python)
+    # Targets are open-ended (a module per target); the check knows host, docker, conda and venv.
+    report = check(lock, None, target=target, python=python)  # type: ignore[arg-type,unused-ignore]
     problems = _failures(report)
     if not report.failed:
         summary = getattr(report, "summary", None)

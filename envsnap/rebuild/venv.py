@@ -10,6 +10,7 @@ hidden folder beside ``--dest`` and moved into place only when complete, so a fa
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -91,6 +92,7 @@ def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tu
     raise RebuildError(f"no Python {want} interpreter found on PATH{hint}; name one with --python")
 
 
+@functools.cache  # a failed `uv python install` takes seconds: the preflight and the plan ask once
 def _uv_python(version: str, *, offline: bool) -> Interpreter | None:
     uv = _tools.uv()
     if uv is None:

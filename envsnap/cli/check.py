@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+from rich.text import Text
+
+from .. import lockfile
+from ..compat import TARGET_KINDS, Report, check
+from . import _output
+
+ORDER = 30
+
+EXIT_COMPATIBLE = 0
+EXIT_WARNINGS_STRICT = 1
+EXIT_INCOMPATIBLE = 3
+
+_STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "check",
+        help="can this host run a locked environment?",
+        description="Probe this host (nothing is written) and report, rule by rule, whether it can run the "
+        "locked environment: platform, Python, wheel tags, glibc, CPU, NVIDIA driver, GPU kernels, CUDA "
+        "libraries, disk space, and the Docker engine for --target docker. Exit status: 0 compatible, "
+        "1 warnings with --strict, 3 incompatible, 2 bad input.",
+    )
+    p.add_argument("lock", metavar="LOCK", help="the lockfile")
+    p.add_argument(
+        "--target",
+        choices=TARGET_KINDS,
+        default="host",
+        help="where the environment would be rebuilt (default: %(default)s)",
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the interpreter that would run the environment "
+        "(host and venv targets; default: the running one)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
+    p.add_argument(
+        "--cpu-only", action="store_true", help="accept running without the GPU: GPU failures become warnings"
+    )
+    p.set_defaults(func=run)
+
+
+def exit_code(report: Report, *, strict: bool) -> int:
+    if report.failed:
+        return EXIT_INCOMPATIBLE
+    if strict and report.verdict == "warnings":
+        return EXIT_WARNINGS_STRICT
+    return EXIT_COMPATIBLE
+
+
+def render(report: Report, lock_path: str) -> Table:
+    table = Table(
+        title=f"envsnap check: {lock_path} (target: {report.target})",
+        title_justify="left",
+        caption=report.summary(),
+        caption_justify="left",
+    )
+    for column in ("severity", "component", "needed", "found", "remedy"):
+        table.add_column(column, overflow="fold")
+    for severity, component, needed, found, remedy in report.render_rows():
+        table.add_row(Text(severity, style=_STYLES[severity]), component, needed, found, remedy)
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    lock = lockfile.load(args.lock)
+    report = check(lock, target=args.target, python=args.python, cpu_only=args.cpu_only)
+    if args.json:
+        _output.print_json({"lock": args.lock, **report.to_dict()})
+    else:
+        _output.stdout().print(render(report, args.lock))
+    return exit_code(report, strict=args.strict)

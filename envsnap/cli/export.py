@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from .. import export, lockfile
+from .._fs import atomic_write_bytes
+from ..errors import ExportError
+from ..export.interface import Exporter, unpinned
+from ..model import Snapshot
+from . import _output
+
+ORDER = 60
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "export", help="write a lock in a standard format (pylock, requirements, SBOM, appendix ...)",
+        description="Write a lock in a format other tools read. `envsnap export --list` names the formats.")
+    p.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile")
+    p.add_argument("-f", "--format", metavar="FORMAT", help="the output format (see --list)")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="where to write (default: the format's usual file name, e.g. pylock.toml); "
+                        "'-' prints "
+                        "a single-file format to stdout; a directory for multi-file formats")
+    p.add_argument("--list", action="store_true", help="name every format with its description and exit")
+    pin = p.add_mutually_exclusive_group()
+    pin.add_argument("--pin", dest="pin", action="store_true", default=None,
+                     help="pin unpinned artifacts first (as `envsnap pin` does), failing if pinning is "
+                          "unavailable (default: pin when needed and available)")
+    pin.add_argument("--no-pin", dest="pin", action="store_false",
+                     help="never look artifacts up; fail naming the unpinned packages instead")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        for name, exporter in export.exporters().items():
+            print(f"{name:<16} {exporter.description} [{exporter.filename}]")
+        return 0
+    if not args.lock or not args.format:
+        raise ExportError("export needs LOCK and --format FORMAT (or --list)")
+    exporter = export.get(args.format)
+    snapshot = lockfile.load(args.lock)
+    if exporter.needs_artifacts and unpinned(snapshot) and args.pin is not False:
+        snapshot = pin_for_export(snapshot, required=bool(args.pin))
+    files = exporter.render(snapshot)
+    written = write(exporter, files, args.output)
+    if written:
+        _output.stderr().print(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
+    return 0
+
+
+def pin_for_export(snapshot: Snapshot, *, required: bool) -> Snapshot:
+    """The lock with its index packages pinned to their exact artifacts (``envsnap pin``'s work).
+
+    Without pinning support the lock comes back unchanged unless ``required``: the exporter then names
+    what is unpinned.
+    """
+    try:
+        from ..pin import pin
+    except ImportError as exc:
+        if required:
+            raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.pin is missing)") from exc
+        return snapshot
+    return pin(snapshot).snapshot
+
+
+def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:
+    """Write rendered files atomically, or print a single file for ``-o -``; returns the paths written."""
+    if output == "-":
+        if exporter.directory or len(files) != 1:
+            raise ExportError(f"{exporter.name}: writes several files; give -o DIRECTORY instead of '-'")
+        sys.stdout.buffer.write(next(iter(files.values())))
+        sys.stdout.flush()
+        return []
+    if exporter.directory:
+        root = Path(output or exporter.filename)
+        targets = {root / name: data for name, data in sorted(files.items())}
+    else:
+        (name, data), = files.items()
+        target = Path(output) if output else Path(name)
+        if target.is_dir():
+            target = target / name
+        targets = {target: data}
+    written = []
+    for target, data in targets.items():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, data)
+        except OSError as exc:
+            raise ExportError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+        written.append(target)
+    return written

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import argparse
+
+from .. import importers, lockfile
+from ..importers.interface import ImportOptions
+from . import _output
+
+ORDER = 65
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    formats = importers.importers()
+    p = sub.add_parser(
+        "import", help="make an envsnap lock from a pylock.toml, requirements.txt or conda lock",
+        description="Make an envsnap lock from a file people already have. Facts the file cannot carry "
+                    "(driver, GPUs, system libraries) are marked unknown in the lock. Formats: "
+                    + "; ".join(f"{name}: {imp.description}" for name, imp in formats.items()))
+    p.add_argument("file", metavar="FILE", help="the file to import")
+    p.add_argument("--from", dest="fmt", default="auto", choices=["auto", *formats], metavar="FORMAT",
+                   help=f"its format: auto (default), {', '.join(formats)}")
+    p.add_argument("--platform", default="", metavar="SUBDIR",
+                   help="the platform to take from a multi-platform conda-lock.yml (e.g. linux-64)")
+    p.add_argument("-o", "--output", default=lockfile.DEFAULT_NAME, metavar="PATH",
+                   help="where to write the lock (default: %(default)s); '-' for stdout")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    snapshot = importers.read_file(args.file, args.fmt, ImportOptions(platform=args.platform))
+    if args.output == "-":
+        print(lockfile.dumps(snapshot), end="")
+        return 0
+    lockfile.dump(snapshot, args.output)
+    err = _output.stderr()
+    conda = f", {len(snapshot.conda.packages)} conda packages" if snapshot.conda is not None else ""
+    unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
+    err.print(f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
+              f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}")
+    for warning in snapshot.envsnap.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
+    return 0

@@ -1,0 +1,122 @@
+"""Facts the rules share: version parsing, what CUDA a lock needs, what kind of GPU a host has."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.version import InvalidVersion, Version
+
+from ..model import Snapshot
+from . import data
+
+_MACHINE_ALIASES = {
+    "amd64": "x86_64",
+    "x64": "x86_64",
+    "arm64": "aarch64",
+    "armv8": "aarch64",
+    "i386": "i686",  # wheel platform tags spell 32-bit x86 "i686"
+}
+
+
+def machine(name: str) -> str:
+    """One spelling per architecture (``arm64`` and ``aarch64`` are the same machine)."""
+    lowered = name.strip().lower()
+    return _MACHINE_ALIASES.get(lowered, lowered)
+
+
+def numbers(version: str) -> tuple[int, ...]:
+    """``"535.54.03"`` -> (535, 54, 3); stops at the first part that is not a number."""
+    out = []
+    for part in version.strip().split("."):
+        m = re.match(r"\d+", part)
+        if not m:
+            break
+        out.append(int(m.group(0)))
+        if m.group(0) != part:
+            break
+    return tuple(out)
+
+
+def major_minor(version: str) -> str:
+    parts = numbers(version)
+    return ".".join(str(p) for p in parts[:2]) if len(parts) >= 2 else (str(parts[0]) if parts else "")
+
+
+def local_cuda(version: str) -> str:
+    """The CUDA variant in a local version label: ``2.7.1+cu128`` -> ``"12.8"``; ``""`` when none."""
+    try:
+        local = Version(version).local or ""
+    except InvalidVersion:
+        return ""
+    m = re.fullmatch(r"cu(\d+)(\d)", local.split(".")[0])
+    return f"{int(m.group(1))}.{m.group(2)}" if m else ""
+
+
+def variant(cuda_version: str) -> str:
+    """``"12.8"`` -> ``"cu128"``."""
+    parts = numbers(cuda_version)
+    return f"cu{parts[0]}{parts[1]}" if len(parts) >= 2 else ""
+
+
+@dataclass(frozen=True)
+class CudaNeed:
+    version: str  # major.minor
+    evidence: str  # what in the lock says so, e.g. "torch 2.7.1+cu128"
+
+
+_CUDA_RUNTIME_PACKAGES = re.compile(r"^nvidia-cuda-runtime(-cu(\d+))?$")
+_CONDA_CUDA_PACKAGES = ("cuda-version", "cuda-cudart", "cudatoolkit", "cuda-runtime")
+
+
+def cuda_need(lock: Snapshot) -> CudaNeed | None:
+    """The CUDA runtime the locked environment was built for, or None for a CPU-only lock.
+
+    Something inside the environment must use CUDA (a framework build, a ``+cuXYZ`` label, CUDA wheels or
+    conda packages): a system libcudart the capture merely found does not make a CPU-only lock need a GPU.
+    The selected runtime copy, when recorded, is the most precise version.
+    """
+    evidence = _environment_evidence(lock)
+    cuda = lock.cuda
+    if cuda is not None and cuda.runtime_version and (evidence or cuda.runtime_source in _BUNDLED):
+        source = f" ({cuda.runtime_source})" if cuda.runtime_source else ""
+        return CudaNeed(major_minor(cuda.runtime_version), f"CUDA runtime {cuda.runtime_version}{source}")
+    return evidence
+
+
+_BUNDLED = ("pip", "conda")
+
+
+def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
+    for name, fw in sorted(lock.frameworks.items()):
+        if fw.cuda_version:
+            return CudaNeed(major_minor(fw.cuda_version), f"{name} {fw.version} built for CUDA {fw.cuda_version}")
+    for pkg in lock.python.packages:
+        found = local_cuda(pkg.version)
+        if found:
+            return CudaNeed(found, f"{pkg.name} {pkg.version}")
+    for pkg in lock.python.packages:
+        if _CUDA_RUNTIME_PACKAGES.match(pkg.name) and major_minor(pkg.version):
+            return CudaNeed(major_minor(pkg.version), f"{pkg.name} {pkg.version}")
+    if lock.conda is not None:
+        for wanted in _CONDA_CUDA_PACKAGES:
+            for cpkg in lock.conda.packages:
+                if cpkg.name == wanted and major_minor(cpkg.version):
+                    return CudaNeed(major_minor(cpkg.version), f"conda {cpkg.name} {cpkg.version}")
+    return None
+
+
+def has_driver(host: Snapshot) -> bool:
+    """A driver answered with its version (``error`` may still name a GPU that did not answer)."""
+    return host.nvidia is not None and bool(host.nvidia.driver_version)
+
+
+def forward_compatible(gpu_name: str) -> bool:
+    """Data-center and Jetson GPUs, the only ones on which cuda-compat runs a newer toolkit."""
+    lowered = gpu_name.lower()
+    patterns = data.load("nvidia")["forward_compatible_gpus"]["name_patterns"]
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", lowered) for p in patterns)
+
+
+def mib(value: float) -> str:
+    return f"{value / 1024:.1f} GiB" if value >= 1024 else f"{value:.0f} MiB"

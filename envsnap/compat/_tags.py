@@ -1,0 +1,218 @@
+"""Wheel tags a target supports, computed from a description of the target (not from the running
+interpreter), and the reason one locked wheel is not among them."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from packaging import tags as ptags
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from ..model import PythonPackage, Snapshot
+from ._facts import machine, numbers
+from .target import Target
+
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(.+)$")
+_LEGACY = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(.+)$")
+_MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(.+)$")
+_MACOS = re.compile(r"^macosx[-_](\d+)[._](\d+)[-_](.+)$")
+
+
+@dataclass(frozen=True)
+class TagTarget:
+    """The interpreter and platform a wheel must fit."""
+
+    implementation: str  # "cpython", "pypy"
+    python_version: tuple[int, int]
+    abi: str  # the interpreter's ABI tag, e.g. "cp311", "cp313t"
+    system: str  # "Linux", "Darwin", "Windows"
+    machine: str  # "x86_64", "aarch64"
+    libc: str = ""  # "glibc", "musl", "" (unknown)
+    libc_version: str = ""
+    platform_tag: str = ""  # sysconfig.get_platform() of the interpreter, for macOS and Windows
+
+    @property
+    def interpreter(self) -> str:
+        prefix = {"cpython": "cp", "pypy": "pp"}.get(self.implementation, self.implementation[:2] or "cp")
+        return f"{prefix}{self.python_version[0]}{self.python_version[1]}"
+
+    @cached_property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(_platforms(self))
+
+    @cached_property
+    def supported(self) -> frozenset[ptags.Tag]:
+        version = self.python_version
+        if self.implementation in ("cpython", ""):
+            found = list(ptags.cpython_tags(version, [self.abi], self.platforms))
+        else:
+            found = list(ptags.generic_tags(self.interpreter, [self.abi], self.platforms))
+        found += ptags.compatible_tags(version, self.interpreter, self.platforms)
+        return frozenset(found)
+
+    def describe(self) -> str:
+        libc = f", {self.libc} {self.libc_version}".rstrip() if self.libc else ""
+        return f"{self.interpreter} ({self.abi}) on {self.system} {self.machine}{libc}"
+
+
+def tag_target(lock: Snapshot, host: Snapshot, target: Target) -> TagTarget:
+    """Docker and conda bring the locked interpreter; a container also brings the captured libc (the rebuild
+    picks a base image matching the lock), on the engine's machine."""
+    py = lock.python if target.provides_python else host.python
+    platform = lock.platform if target.kind == "docker" else host.platform
+    arch = platform.machine
+    if target.kind == "docker" and target.docker is not None and target.docker.architecture:
+        arch = target.docker.architecture
+    parts = (*numbers(py.version), 0, 0)
+    return TagTarget(
+        implementation=py.implementation or "cpython",
+        python_version=(parts[0], parts[1]),
+        abi=py.abi or f"cp{parts[0]}{parts[1]}",
+        system=platform.system or "Linux",
+        machine=machine(arch),
+        libc=platform.libc,
+        libc_version=platform.libc_version,
+        platform_tag=py.platform_tag,
+    )
+
+
+def _platforms(t: TagTarget) -> Iterable[str]:
+    arch = t.machine
+    if t.system == "Linux":
+        glibc = numbers(t.libc_version)
+        if t.libc == "glibc" and len(glibc) >= 2:
+            for minor in range(glibc[1], -1, -1):
+                yield f"manylinux_{glibc[0]}_{minor}_{arch}"
+                for legacy, floor in _LEGACY_MANYLINUX.items():
+                    if floor == (glibc[0], minor) and (legacy == "manylinux2014" or arch in ("x86_64", "i686")):
+                        yield f"{legacy}_{arch}"
+        elif t.libc == "musl" and len(glibc) >= 2:
+            for minor in range(glibc[1], -1, -1):
+                yield f"musllinux_{glibc[0]}_{minor}_{arch}"
+        yield f"linux_{arch}"
+    elif t.system == "Darwin":
+        m = _MACOS.match(t.platform_tag)
+        if m:
+            yield from ptags.mac_platforms((int(m.group(1)), int(m.group(2))), m.group(3))
+    elif t.platform_tag:
+        yield t.platform_tag.replace("-", "_").replace(".", "_")
+
+
+def package_tags(pkg: PythonPackage) -> frozenset[ptags.Tag]:
+    """The tags of the wheel the lock installs for this package (empty: not a wheel, or built locally)."""
+    found: set[ptags.Tag] = set()
+    for text in pkg.wheel_tags:
+        try:
+            found |= ptags.parse_tag(text)
+        except ValueError:
+            continue
+    if not found and pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
+        with contextlib.suppress(InvalidWheelFilename):
+            found |= parse_wheel_filename(pkg.artifact.filename)[3]
+    return frozenset(found)
+
+
+def glibc_floor(platform: str) -> tuple[int, int] | None:
+    """``manylinux_2_28_x86_64`` -> (2, 28); None for tags that are not manylinux."""
+    m = _MANYLINUX.match(platform)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    legacy = _LEGACY.match(platform)
+    return _LEGACY_MANYLINUX[legacy.group(1)] if legacy else None
+
+
+def platform_arch(platform: str) -> str:
+    for pattern in (_MANYLINUX, _MUSLLINUX):
+        m = pattern.match(platform)
+        if m:
+            return machine(m.group(3))
+    legacy = _LEGACY.match(platform)
+    if legacy:
+        return machine(legacy.group(2))
+    if platform.startswith("linux_"):
+        return machine(platform[len("linux_") :])
+    return ""
+
+
+def _python_of(interpreter: str) -> str:
+    m = re.match(r"^(cp|pp|py)(\d)(\d*)$", interpreter)
+    if not m:
+        return interpreter
+    return f"Python {m.group(2)}.{m.group(3)}" if m.group(3) else f"Python {m.group(2)}"
+
+
+def explain(wheel: frozenset[ptags.Tag], t: TagTarget) -> tuple[str, str, str]:
+    """(the tag to show, why the target cannot install it, what to do) for a wheel with no supported tag."""
+    ordered = sorted(wheel, key=str)
+    interpreters = {tag.interpreter for tag in t.supported}
+    fits_python = [tag for tag in ordered if tag.interpreter in interpreters]
+    if not fits_python:
+        tag = ordered[0]
+        return (
+            str(tag),
+            f"built for {_python_of(tag.interpreter)} ({tag.interpreter}), the target runs {t.interpreter}",
+            f"use a {_python_of(tag.interpreter)} interpreter (--python, or --target conda/docker)",
+        )
+    abis = {(tag.interpreter, tag.abi) for tag in t.supported}
+    fits_abi = [tag for tag in fits_python if (tag.interpreter, tag.abi) in abis]
+    if not fits_abi:
+        tag = fits_python[0]
+        return (
+            str(tag),
+            f"built for the {tag.abi} ABI, the target interpreter has {t.abi}",
+            f"use an interpreter with the {tag.abi} ABI",
+        )
+    return _explain_platform(fits_abi, t)
+
+
+def _explain_platform(candidates: list[ptags.Tag], t: TagTarget) -> tuple[str, str, str]:
+    platforms = [tag.platform for tag in candidates]
+    same_arch = [p for p in platforms if platform_arch(p) in ("", t.machine)]
+    if (
+        platforms
+        and not any(platform_arch(p) == t.machine for p in platforms)
+        and all(platform_arch(p) for p in platforms)
+    ):
+        arch = platform_arch(platforms[0])
+        return (str(candidates[0]), f"built for {arch}, the target is {t.machine}", f"run on a {arch} host")
+    by_platform = {tag.platform: tag for tag in candidates}
+    manylinux = sorted((glibc_floor(p), p) for p in same_arch if glibc_floor(p) is not None)
+    if manylinux:
+        floor, plat = manylinux[0]
+        assert floor is not None
+        need = f"{floor[0]}.{floor[1]}"
+        if t.system == "Linux" and t.libc == "musl":
+            return (
+                str(by_platform[plat]),
+                f"built for glibc ({plat}), the target uses musl libc",
+                "use a glibc-based host or base image (e.g. Debian, Ubuntu)",
+            )
+        if t.libc == "glibc":
+            return (
+                str(by_platform[plat]),
+                f"needs glibc >= {need} ({plat}), the target has glibc {t.libc_version}",
+                f"use a host or base image with glibc >= {need}",
+            )
+        return (
+            str(by_platform[plat]),
+            f"needs glibc >= {need} ({plat}), the target's libc is unknown",
+            f"use a host or base image with glibc >= {need}",
+        )
+    musl = [p for p in same_arch if _MUSLLINUX.match(p)]
+    if musl:
+        return (
+            str(by_platform[musl[0]]),
+            f"built for musl libc ({musl[0]}), the target uses {t.libc or 'another libc'} {t.libc_version}".rstrip(),
+            "use a musl-based host or base image (e.g. Alpine), or lock on a glibc system",
+        )
+    tag = candidates[0]
+    return (
+        str(tag),
+        f"built for {tag.platform}, the target supports {t.platforms[0] if t.platforms else 'none'}",
+        f"run on a {tag.platform} system",
+    )

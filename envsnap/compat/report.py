@@ -1,0 +1,95 @@
+"""The result of a check: findings (one per thing checked) and a verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["ok", "warn", "fail"]
+Verdict = Literal["compatible", "warnings", "incompatible"]
+
+SEVERITIES: tuple[Severity, ...] = ("ok", "warn", "fail")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing checked: what the lock needs, what the target has, and what to do about a difference."""
+
+    severity: Severity
+    component: str
+    needed: str
+    found: str
+    remedy: str = ""
+    rule: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "severity": self.severity,
+            "component": self.component,
+            "needed": self.needed,
+            "found": self.found,
+            "remedy": self.remedy,
+            "rule": self.rule,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    target: str = "host"
+    cpu_only: bool = False
+    verdict: Verdict = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "findings", tuple(self.findings))
+        verdict: Verdict = "compatible"
+        if any(f.severity == "fail" for f in self.findings):
+            verdict = "incompatible"
+        elif any(f.severity == "warn" for f in self.findings):
+            verdict = "warnings"
+        object.__setattr__(self, "verdict", verdict)
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == "incompatible"
+
+    @property
+    def failures(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "fail")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "warn")
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITIES}
+
+    def by_rule(self, rule: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.rule == rule)
+
+    def render_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """(severity, component, needed, found, remedy) per finding, failures first, then warnings."""
+        order = {"fail": 0, "warn": 1, "ok": 2}
+        ranked = sorted(enumerate(self.findings), key=lambda item: (order[item[1].severity], item[0]))
+        return [(f.severity, f.component, f.needed, f.found, f.remedy) for _, f in ranked]
+
+    def summary(self) -> str:
+        c = self.counts()
+        return f"{self.verdict}: {c['fail']} failed, {c['warn']} warnings, {c['ok']} ok (target: {self.target})"
+
+    def failure_summary(self) -> str:
+        """The failures on one line, for an error message ("" when there are none)."""
+        return "; ".join(f"{f.component}: {f.found}" + (f" ({f.remedy})" if f.remedy else "") for f in self.failures)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "target": self.target,
+            "cpu_only": self.cpu_only,
+            "counts": self.counts(),
+            "findings": [f.to_dict() for f in self.findings],
+        }

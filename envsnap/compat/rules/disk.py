@@ -1,0 +1,58 @@
+"""Disk space for the rebuild: downloads, the unpacked environment and (for docker) the image layers,
+estimated from the lock's artifact sizes, else from a table of typical installed sizes."""
+
+from __future__ import annotations
+
+from ...model import Snapshot
+from .._facts import mib
+from ..data import load
+from ..report import Finding
+from ..target import Target
+
+NAME = "disk"
+
+# Below this margin over the estimate a warning: estimates are rough and builds leave caches behind.
+_MARGIN = 1.5
+
+
+def estimate_mib(lock: Snapshot, target: Target) -> float:
+    table = load("disk")
+    known: dict[str, float] = table["installed_mib"]
+    default = float(table["default_package_mib"])
+    total = 0.0
+    for pkg in lock.python.packages:
+        if pkg.conda_managed:
+            continue  # counted with the conda packages
+        if pkg.artifact is not None and pkg.artifact.size:
+            total += pkg.artifact.size / (1024 * 1024) * float(table["download_and_unpack_factor"])
+        else:
+            total += known.get(pkg.name, default) * float(table["installed_factor"])
+    if lock.conda is not None:
+        for cpkg in lock.conda.packages:
+            total += known.get(cpkg.name, default) * float(table["installed_factor"])
+    if target.kind == "docker":
+        total += float(table["base_image_mib"])
+    return total
+
+
+def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    need = estimate_mib(lock, target)
+    needed = f"about {mib(need)} (estimate)"
+    where = target.disk_path or "the build directory"
+    if target.disk_free_mib is None:
+        return [Finding("warn", "disk space", needed, f"unknown free space at {where}", "cannot verify", NAME)]
+    found = f"{mib(target.disk_free_mib)} free at {where}"
+    if target.disk_free_mib < need:
+        return [
+            Finding(
+                "fail",
+                "disk space",
+                needed,
+                found,
+                f"free at least {mib(need - target.disk_free_mib)} at {where}",
+                NAME,
+            )
+        ]
+    if target.disk_free_mib < need * _MARGIN:
+        return [Finding("warn", "disk space", needed, found, "little room to spare: free some space first", NAME)]
+    return [Finding("ok", "disk space", needed, found, "", NAME)]

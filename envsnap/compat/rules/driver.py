@@ -1,0 +1,80 @@
+"""NVIDIA driver vs the locked CUDA runtime.
+
+Full support when the driver is at least the one shipped with that toolkit (or reports a CUDA version at least
+as new); reduced support through minor-version compatibility within a major (a warning); below that a failure,
+with forward compatibility (cuda-compat) offered only on data-center GPUs. A CUDA version the table does not
+know is a warning: "unknown, cannot verify"."""
+
+from __future__ import annotations
+
+from ...model import Snapshot
+from .._facts import cuda_need, forward_compatible, has_driver, numbers
+from ..data import load
+from ..report import Finding
+from ..target import Target
+
+NAME = "driver"
+
+
+def required_driver(cuda: str) -> str:
+    """The driver shipped with CUDA ``major.minor`` (full support), or "" when the table does not know it."""
+    table: dict[str, str] = load("nvidia")["toolkit_driver"]
+    return table.get(cuda, "")
+
+
+def minor_compat_floor(cuda: str) -> str:
+    table: dict[str, str] = load("nvidia")["minor_version_compatibility"]
+    parts = numbers(cuda)
+    return table.get(str(parts[0]), "") if parts else ""
+
+
+def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    need = cuda_need(lock)
+    if need is None or not has_driver(host) or host.nvidia is None:
+        return []  # nothing to check, or the cuda rule already reports the missing driver
+    driver = host.nvidia.driver_version
+    driver_cuda = host.nvidia.cuda_driver_version
+    found = f"driver {driver}" + (f" (supports CUDA {driver_cuda})" if driver_cuda else "")
+    full = required_driver(need.version)
+    needed = f"CUDA {need.version}: driver >= {full}" if full else f"CUDA {need.version}"
+    component = "NVIDIA driver"
+    if driver_cuda and numbers(driver_cuda)[:2] >= numbers(need.version)[:2]:
+        return [Finding("ok", component, needed, found, "", NAME)]
+    if not full:
+        version = load("nvidia")["data_version"]
+        return [
+            Finding(
+                "warn",
+                component,
+                f"CUDA {need.version} ({need.evidence})",
+                found,
+                f"CUDA {need.version} is unknown to envsnap's driver table (data version {version}), "
+                f"cannot verify; check NVIDIA's release notes for its minimum driver",
+                NAME,
+            )
+        ]
+    if numbers(driver) >= numbers(full):
+        return [Finding("ok", component, needed, found, "", NAME)]
+    floor = minor_compat_floor(need.version)
+    if floor and numbers(driver) >= numbers(floor):
+        return [
+            Finding(
+                "warn",
+                component,
+                needed,
+                found,
+                f"runs through CUDA minor-version compatibility (reduced features: no PTX JIT for "
+                f"newer code); install NVIDIA driver >= {full} for full support",
+                NAME,
+            )
+        ]
+    remedy = f"install NVIDIA driver >= {full}"
+    datacenter = [g.name for g in host.hardware.gpus if forward_compatible(g.name)]
+    if host.hardware.gpus and len(datacenter) == len(host.hardware.gpus):
+        remedy += (
+            f", or install cuda-compat-{need.version.replace('.', '-')} (forward compatibility, "
+            f"supported on data-center GPUs such as this {datacenter[0]})"
+        )
+    elif host.hardware.gpus:
+        remedy += " (forward compatibility through cuda-compat is not supported on this GPU)"
+    return [Finding("fail", component, needed, found, remedy, NAME)]

@@ -1,0 +1,101 @@
+"""glibc: the target's C library must be at least what the locked binaries need (manylinux wheel floors,
+conda ``__glibc`` constraints); below the captured machine's glibc is a warning when the lock holds wheels
+built on that machine (they may use its newer symbols)."""
+
+from __future__ import annotations
+
+import re
+
+from ...model import Snapshot
+from .._facts import numbers
+from .._tags import glibc_floor, package_tags
+from ..report import Finding
+from ..target import Target
+
+NAME = "glibc"
+
+_CONDA_GLIBC = re.compile(r"^__glibc\s*>=\s*([0-9.]+)")
+
+
+def floors(lock: Snapshot) -> list[tuple[tuple[int, int], str]]:
+    """(glibc floor, who needs it) for each locked wheel and conda package that states one."""
+    out = []
+    for pkg in lock.python.packages:
+        if pkg.conda_managed:
+            continue
+        wheel_floors = [f for f in (glibc_floor(tag.platform) for tag in package_tags(pkg)) if f is not None]
+        if wheel_floors:
+            # A wheel tagged for several floors installs where the lowest one holds.
+            out.append((min(wheel_floors), f"{pkg.name} {pkg.version}"))
+    if lock.conda is not None:
+        for cpkg in lock.conda.packages:
+            for dep in cpkg.depends:
+                m = _CONDA_GLIBC.match(dep)
+                if m:
+                    parts = (*numbers(m.group(1)), 0)
+                    out.append(((parts[0], parts[1]), f"conda {cpkg.name} {cpkg.version}"))
+    return out
+
+
+def local_builds(lock: Snapshot) -> list[str]:
+    """Locked wheels built on the captured machine (plain ``linux_*`` tags): they need its glibc."""
+    out = []
+    for pkg in lock.python.packages:
+        tags = package_tags(pkg)
+        if tags and all(tag.platform.startswith("linux_") for tag in tags):
+            out.append(f"{pkg.name} {pkg.version}")
+    return out
+
+
+def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    needed_floors = floors(lock)
+    needs_glibc = bool(needed_floors) or lock.platform.libc == "glibc"
+    if lock.platform.system not in ("", "Linux") or not needs_glibc:
+        return []
+    floor, who = max(needed_floors) if needed_floors else ((0, 0), "")
+    floor_text = f"{floor[0]}.{floor[1]}"
+    needed = f"glibc >= {floor_text} ({who})" if who else "glibc"
+    if target.kind == "docker":
+        base = f"glibc {lock.platform.libc_version}" if lock.platform.libc_version else "glibc"
+        remedy = f"use a base image with glibc >= {floor_text}" if who else ""
+        return [Finding("ok", "glibc", needed, f"the rebuilt image ({base}, as captured)", remedy, NAME)]
+    have = host.platform
+    found = f"{have.libc or 'unknown libc'} {have.libc_version}".strip()
+    if have.libc != "glibc":
+        return [
+            Finding(
+                "fail",
+                "glibc",
+                needed,
+                found,
+                "use a glibc-based host, or --target docker with a glibc base image",
+                NAME,
+            )
+        ]
+    have_version = numbers(have.libc_version)
+    if have_version[:2] < floor:
+        return [
+            Finding(
+                "fail",
+                "glibc",
+                needed,
+                found,
+                f"use a host or base image with glibc >= {floor_text} (e.g. --target docker)",
+                NAME,
+            )
+        ]
+    captured = numbers(lock.platform.libc_version)
+    local = local_builds(lock)
+    if local and lock.platform.libc == "glibc" and captured and have_version < captured:
+        return [
+            Finding(
+                "warn",
+                "glibc",
+                f"{needed}; {', '.join(local)} built on glibc {lock.platform.libc_version}",
+                found,
+                "wheels built on the captured system may use newer glibc symbols; rebuild them from source "
+                "here, or use --target docker to rebuild on the captured distribution",
+                NAME,
+            )
+        ]
+    return [Finding("ok", "glibc", needed, found, "", NAME)]

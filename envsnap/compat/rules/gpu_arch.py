@@ -1,0 +1,192 @@
+"""GPU compute capability vs the framework build: every GPU of the host must have kernels in the locked
+torch build (its captured arch list, else PyTorch's release set for that CUDA variant). A cubin ``sm_XY`` runs
+on capability X.Z for Z >= Y; ``sm_XYa`` only on X.Y; PTX ``compute_XY`` is JIT-compiled for newer GPUs
+(a warning: slow first start, and not every kernel survives)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from ...model import Gpu, Snapshot
+from .._facts import cuda_need, local_cuda, numbers, variant
+from ..data import load
+from ..report import Finding
+from ..target import Target
+
+NAME = "gpu-arch"
+
+Coverage = Literal["cubin", "ptx", "none"]
+
+_ARCH = re.compile(r"^(sm|compute)_(\d+?)(\d)([af]?)$")
+
+
+@dataclass(frozen=True)
+class Build:
+    """One framework build's GPU kernels."""
+
+    label: str  # e.g. "torch 2.7.1+cu128"
+    version: str
+    cuda_variant: str  # "cu128"
+    arch_list: tuple[str, ...]  # sm_XY / compute_XY
+    source: str  # "captured" or "release set"
+
+
+def _cap(text: str) -> tuple[int, int]:
+    parts = (*numbers(text), 0, 0)
+    return parts[0], parts[1]
+
+
+def coverage(arch_list: tuple[str, ...], capability: str) -> Coverage:
+    """How a device of ``capability`` (e.g. "8.6") runs a build with these architectures."""
+    device = _cap(capability)
+    jetson = {_cap(c) for c in load("torch_arch")["jetson_capabilities"]}
+    ptx = False
+    for arch in arch_list:
+        m = _ARCH.match(arch.strip().lower())
+        if not m:
+            continue
+        kind, cap, suffix = m.group(1), (int(m.group(2)), int(m.group(3))), m.group(4)
+        if kind == "sm":
+            exact_only = suffix == "a" or cap in jetson or device in jetson
+            if cap == device or (not exact_only and cap[0] == device[0] and cap[1] <= device[1]):
+                return "cubin"
+        elif cap <= device:
+            ptx = True
+    return "ptx" if ptx else "none"
+
+
+def release_set(cuda_variant: str) -> tuple[str, ...]:
+    entry = load("torch_arch")["variants"].get(cuda_variant)
+    if entry is None:
+        return ()
+    cubins = tuple(f"sm_{c.replace('.', '')}" for c in entry["sm"])
+    return cubins + tuple(f"compute_{c.replace('.', '')}" for c in entry["ptx"])
+
+
+def torch_build(lock: Snapshot) -> Build | None:
+    fw = lock.frameworks.get("torch")
+    pkg = lock.package("torch")
+    version = (fw.version if fw is not None and fw.version else "") or (pkg.version if pkg else "")
+    cuda = (fw.cuda_version if fw is not None else "") or local_cuda(version)
+    if not cuda and pkg is not None:
+        # PyPI's default Linux torch carries no +cuXYZ label; its CUDA wheels beside it tell the variant.
+        need = cuda_need(lock)
+        cuda = need.version if need is not None else ""
+    if not cuda or not version:
+        return None
+    var = variant(cuda)
+    label = f"torch {version}" if "+" in version else f"torch {version}+{var}"
+    if fw is not None and fw.arch_list:
+        return Build(label, version, var, tuple(fw.arch_list), "captured")
+    return Build(label, version, var, release_set(var), "release set")
+
+
+def _alternatives(build: Build, capability: str) -> list[str]:
+    """CUDA variants of this torch release whose release set has a cubin for this GPU, newest first."""
+    try:
+        release = Version(Version(build.version).public)
+    except InvalidVersion:
+        release = None
+    out = []
+    for name, entry in load("torch_arch")["variants"].items():
+        if name == build.cuda_variant or coverage(release_set(name), capability) != "cubin":
+            continue
+        if release is not None and entry.get("torch") and release not in SpecifierSet(entry["torch"]):
+            continue
+        out.append(name)
+    return sorted(out, key=lambda n: int(n[2:]), reverse=True)
+
+
+def _gpu_label(gpu: Gpu) -> str:
+    return f"GPU {gpu.index} {gpu.name}".strip()
+
+
+def runtime_support(lock: Snapshot, host: Snapshot) -> list[Finding]:
+    """Without a framework build to judge, the CUDA major itself must still support each GPU."""
+    need = cuda_need(lock)
+    if need is None:
+        return []
+    major = str(numbers(need.version)[0])
+    oldest = load("nvidia")["min_compute_capability"].get(major)
+    if oldest is None:
+        return []
+    needed = f"CUDA {major} supports compute capability >= {oldest}"
+    findings = []
+    for gpu in host.hardware.gpus:
+        if not gpu.compute_capability:
+            continue
+        found = f"{gpu.name} (sm_{gpu.compute_capability.replace('.', '')})".strip()
+        if _cap(gpu.compute_capability) >= _cap(oldest):
+            findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
+        else:
+            findings.append(
+                Finding(
+                    "fail",
+                    _gpu_label(gpu),
+                    needed,
+                    found,
+                    f"use a build for an older CUDA major than {major}",
+                    NAME,
+                )
+            )
+    return findings
+
+
+def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    if not host.hardware.gpus:
+        return []
+    build = torch_build(lock)
+    if build is None:
+        return runtime_support(lock, host)
+    if not build.arch_list:
+        return [
+            Finding(
+                "warn",
+                "torch kernels",
+                build.label,
+                "no captured arch list",
+                f"the {build.cuda_variant} release set is unknown to envsnap, cannot verify; capture "
+                "with --deep to record torch.cuda.get_arch_list()",
+                NAME,
+            )
+        ]
+    shown = ", ".join(a for a in build.arch_list)
+    needed = f"{build.label} kernels ({build.source}): {shown}"
+    findings = []
+    for gpu in host.hardware.gpus:
+        if not gpu.compute_capability:
+            findings.append(
+                Finding("warn", _gpu_label(gpu), needed, "unknown compute capability", "cannot verify", NAME)
+            )
+            continue
+        sm = "sm_" + gpu.compute_capability.replace(".", "")
+        found = f"{gpu.name} ({sm})".strip()
+        how = coverage(build.arch_list, gpu.compute_capability)
+        if how == "cubin":
+            findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
+            continue
+        if how == "ptx":
+            findings.append(
+                Finding(
+                    "warn",
+                    _gpu_label(gpu),
+                    needed,
+                    f"{found}: PTX JIT only",
+                    "expect a slow first start; a build with native kernels avoids it",
+                    NAME,
+                )
+            )
+            continue
+        alternatives = _alternatives(build, gpu.compute_capability)
+        public = build.version.split("+")[0]
+        if alternatives:
+            remedy = f"use the {alternatives[0]} build of torch {public} for this {sm} GPU"
+        else:
+            remedy = f"no known torch {public} build has kernels for {sm}; use a torch release that supports it"
+        findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
+    return findings

@@ -1,0 +1,119 @@
+"""Architecture and OS: the machine and system the lock was captured on vs what the target can run."""
+
+from __future__ import annotations
+
+from ...model import Snapshot
+from .._facts import machine
+from ..report import Finding
+from ..target import Target
+
+NAME = "platform"
+
+
+def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    if target.kind == "docker":
+        return _container(lock, host, target)
+    return _host(lock, host)
+
+
+def _describe(system: str, arch: str) -> str:
+    return f"{system or 'unknown OS'} {arch or 'unknown machine'}"
+
+
+def _host(lock: Snapshot, host: Snapshot) -> list[Finding]:
+    want, have = lock.platform, host.platform
+    needed, found = _describe(want.system, want.machine), _describe(have.system, have.machine)
+    if want.system and have.system and want.system != have.system:
+        return [
+            Finding(
+                "fail",
+                "OS",
+                needed,
+                found,
+                f"run on a {want.system} host (the lock was captured on {want.system})",
+                NAME,
+            )
+        ]
+    if want.machine and have.machine and machine(want.machine) != machine(have.machine):
+        return [
+            Finding(
+                "fail",
+                "machine",
+                needed,
+                found,
+                f"run on a {machine(want.machine)} host: the locked binaries are built for it",
+                NAME,
+            )
+        ]
+    findings = [Finding("ok", "machine", needed, found, "", NAME)]
+    findings += _distribution(lock, host)
+    return findings
+
+
+def _distribution(lock: Snapshot, host: Snapshot) -> list[Finding]:
+    """System packages the environment's binaries need can only be reinstalled from the same distribution."""
+    needed_pkgs = [p for p in lock.system.packages if p.needed_by]
+    if not needed_pkgs:
+        return []
+    want = f"{lock.platform.os_id} {lock.platform.os_version}".strip()
+    have = f"{host.platform.os_id} {host.platform.os_version}".strip()
+    what = f"{len(needed_pkgs)} {lock.system.manager} packages ({want})"
+    if lock.system.manager and host.system.manager != lock.system.manager:
+        return [
+            Finding(
+                "warn",
+                "system packages",
+                what,
+                f"{host.system.manager or 'no package manager'} ({have})",
+                "use --target docker to rebuild on the captured distribution",
+                NAME,
+            )
+        ]
+    if lock.platform.os_id != host.platform.os_id or lock.platform.os_version != host.platform.os_version:
+        return [
+            Finding(
+                "warn",
+                "system packages",
+                what,
+                have,
+                "the exact versions may not exist here; use --target docker to rebuild on the captured distribution",
+                NAME,
+            )
+        ]
+    return [Finding("ok", "system packages", what, have, "", NAME)]
+
+
+def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    engine = target.docker
+    if engine is None or not engine.reachable:
+        return []  # the docker rule reports an unreachable engine
+    needed = _describe(lock.platform.system, lock.platform.machine)
+    found = f"docker engine: {engine.os_type or 'unknown'} {engine.architecture or 'unknown'}"
+    if lock.platform.system and lock.platform.system != "Linux":
+        return [
+            Finding(
+                "fail",
+                "OS",
+                needed,
+                found,
+                f"containers run Linux: rebuild this {lock.platform.system} lock with --target "
+                "venv or conda on a " + lock.platform.system + " host",
+                NAME,
+            )
+        ]
+    if engine.os_type and engine.os_type != "linux":
+        return [Finding("fail", "OS", needed, found, "switch the engine to Linux containers", NAME)]
+    if lock.platform.machine and engine.architecture and machine(lock.platform.machine) != machine(engine.architecture):
+        arch = machine(lock.platform.machine)
+        return [
+            Finding(
+                "fail",
+                "machine",
+                needed,
+                found,
+                f"use a Docker engine on a {arch} host (emulating {arch} with QEMU binfmt is possible "
+                "but slow and unsupported for GPUs)",
+                NAME,
+            )
+        ]
+    return [Finding("ok", "machine", needed, found, "", NAME)]

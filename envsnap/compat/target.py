@@ -1,0 +1,110 @@
+"""Where the locked environment would run: the target kind and the facts about it that no Snapshot holds
+(free disk space, the Docker engine). Probed by ``probe_target``; tests build ``Target`` directly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any, Literal
+
+TargetKind = Literal["host", "docker", "conda", "venv"]
+TARGET_KINDS: tuple[TargetKind, ...] = ("host", "docker", "conda", "venv")
+
+DOCKER_TIMEOUT_S = 5
+
+
+@dataclass(frozen=True)
+class DockerFacts:
+    """What the Docker engine answered; ``reachable`` is False with ``error`` set when it did not."""
+
+    reachable: bool
+    error: str = ""
+    architecture: str = ""  # the engine's machine, e.g. "x86_64" or "aarch64"
+    os_type: str = ""  # "linux" for Linux containers
+    runtimes: tuple[str, ...] = ()
+    default_runtime: str = ""
+    root_dir: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind = "host"
+    # Run without the GPU on purpose: GPU failures become warnings.
+    cpu_only: bool = False
+    disk_path: str = ""
+    disk_free_mib: int | None = None  # None: not measured
+    docker: DockerFacts | None = None  # set for kind == "docker"
+
+    @property
+    def provides_python(self) -> bool:
+        """The target brings its own interpreter of the locked version (conda, a container image)."""
+        return self.kind in ("conda", "docker")
+
+
+def free_mib(path: str) -> int | None:
+    """Free space for an unprivileged user at ``path`` (or its nearest existing parent); None if unknown."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return None
+        probe = parent
+    try:
+        return shutil.disk_usage(probe).free // (1024 * 1024)
+    except OSError:
+        return None
+
+
+def probe_docker(timeout: int = DOCKER_TIMEOUT_S) -> DockerFacts:
+    """Ping the engine named by the environment (DOCKER_HOST or the default socket) with a short timeout."""
+    try:
+        import docker  # type: ignore[import-untyped]
+        from docker.errors import DockerException  # type: ignore[import-untyped]
+    except ImportError:
+        return DockerFacts(reachable=False, error="the Docker SDK is not installed (pip install 'envsnap[docker]')")
+    try:
+        client = docker.from_env(timeout=timeout)
+    except DockerException as exc:
+        return DockerFacts(reachable=False, error=_one_line(exc))
+    try:
+        client.ping()
+        info: dict[str, Any] = client.info()
+    except (DockerException, OSError) as exc:
+        return DockerFacts(reachable=False, error=_one_line(exc))
+    except Exception as exc:  # requests' own errors (timeouts, connection resets) are not DockerException
+        return DockerFacts(reachable=False, error=_one_line(exc))
+    finally:
+        client.close()
+    return docker_facts_from_info(info)
+
+
+def docker_facts_from_info(info: dict[str, Any]) -> DockerFacts:
+    runtimes = info.get("Runtimes") or {}
+    return DockerFacts(
+        reachable=True,
+        architecture=str(info.get("Architecture", "")),
+        os_type=str(info.get("OSType", "")),
+        runtimes=tuple(sorted(runtimes)) if isinstance(runtimes, dict) else (),
+        default_runtime=str(info.get("DefaultRuntime", "")),
+        root_dir=str(info.get("DockerRootDir", "")),
+    )
+
+
+def probe_target(kind: TargetKind, *, cpu_only: bool = False, disk_path: str | None = None) -> Target:
+    if kind not in TARGET_KINDS:
+        from ..errors import CheckError
+
+        raise CheckError(f"unknown target {kind!r} (expected one of: {', '.join(TARGET_KINDS)})")
+    docker_facts = probe_docker() if kind == "docker" else None
+    path = disk_path
+    if path is None:
+        # Images land in the engine's data root when it is on this machine; everything else is built here.
+        local_root = docker_facts.root_dir if docker_facts and docker_facts.root_dir else ""
+        path = local_root if local_root and os.path.exists(local_root) else os.getcwd()
+    return Target(kind=kind, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]

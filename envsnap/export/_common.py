@@ -1,0 +1,92 @@
+"""Helpers shared by several exporters (and the importers that read their output back)."""
+
+from __future__ import annotations
+
+import posixpath
+from datetime import datetime, timezone
+from urllib.parse import quote, unquote, urlsplit
+
+from ..model import Snapshot, Source
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+
+
+def generator(snapshot: Snapshot) -> str:
+    return snapshot.envsnap.generator or "envsnap"
+
+
+def sys_platform(snapshot: Snapshot) -> str:
+    """``sys.platform`` of the captured host, from ``platform.system()``."""
+    system = snapshot.platform.system.lower()
+    return {"windows": "win32", "darwin": "darwin", "linux": "linux"}.get(system, system)
+
+
+def major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def environment_marker(snapshot: Snapshot) -> str:
+    """A PEP 508 marker that is true only on hosts like the captured one (OS, CPU, interpreter, Python)."""
+    parts = []
+    if snapshot.platform.system:
+        parts.append(f"sys_platform == '{sys_platform(snapshot)}'")
+    if snapshot.platform.machine:
+        parts.append(f"platform_machine == '{snapshot.platform.machine}'")
+    if snapshot.python.implementation:
+        parts.append(f"implementation_name == '{snapshot.python.implementation}'")
+    if snapshot.python.version:
+        parts.append(f"python_version == '{major_minor(snapshot.python.version)}'")
+    return " and ".join(parts)
+
+
+def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 upload time (``Z`` or an offset) as an aware UTC datetime; None when absent/unreadable."""
+    if not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return stamp.astimezone(timezone.utc)
+
+
+def format_time(stamp: datetime) -> str:
+    return stamp.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def file_url_path(url: str) -> str:
+    """The local path of a ``file://`` URL, percent-decoded; envsnap's ``{project}`` label becomes relative
+    (the export is meant to sit at the project's root)."""
+    if not url.startswith("file:"):
+        return url
+    rest = url[len("file://"):] if url.startswith("file://") else url[len("file:"):]
+    path = unquote(rest) if rest.startswith(("{", "~")) else unquote(urlsplit(url).path)
+    if path == "{project}":
+        return "."
+    if path.startswith("{project}/"):
+        return posixpath.normpath(path[len("{project}/"):])
+    return path
+
+
+def vcs_url(source: Source) -> str:
+    """A pip-style direct reference URL: ``git+https://...@commit#subdirectory=...``."""
+    url = source.url
+    if source.vcs and not url.startswith(source.vcs + "+"):
+        url = f"{source.vcs}+{url}"
+    if source.commit_id:
+        url += f"@{source.commit_id}"
+    if source.subdirectory:
+        url += f"#subdirectory={source.subdirectory}"
+    return url
+
+
+def path_url(path: str) -> str:
+    """The inverse of ``file_url_path``: a relative path is under envsnap's ``{project}`` label."""
+    if path.startswith("~"):
+        return "file://" + quote(path, safe="/~")
+    if posixpath.isabs(path):
+        return "file://" + quote(path)
+    relative = posixpath.normpath(path)
+    return "file://{project}" if relative == "." else "file://{project}/" + quote(relative)

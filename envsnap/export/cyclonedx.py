@@ -1,0 +1,194 @@
+"""``cyclonedx``: a CycloneDX 1.6 JSON SBOM of the Python, conda and system packages.
+
+Each component carries a package URL (``pkg:pypi``, ``pkg:conda``, ``pkg:deb``/``rpm``/``apk``) and the
+hashes the lock knows. Built with cyclonedx-python-lib and validated against the CycloneDX JSON schema
+before it is returned; the serial number and timestamp come from the lock, so the output is stable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..errors import ExportError
+from ..model import CondaPackage, PythonPackage, Snapshot, SystemPackage
+from . import _common
+from .interface import Exporter
+
+SPEC = (1, 6)
+_NAMESPACE = uuid.UUID("6f1c4f5e-7c7e-4f5b-9d55-0e6e0c2f3a11")  # envsnap's namespace for SBOM serials
+
+
+def render(snapshot: Snapshot) -> dict[str, bytes]:
+    return {"sbom.cdx.json": dumps(snapshot).encode("utf-8")}
+
+
+def dumps(snapshot: Snapshot) -> str:
+    try:
+        from cyclonedx.output.json import JsonV1Dot6
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+    except ImportError as exc:
+        raise ExportError(
+            "cyclonedx: needs cyclonedx-python-lib with JSON validation "
+            "(pip install 'envsnap[sbom]')"
+        ) from exc
+    bom = build_bom(snapshot)
+    text = JsonV1Dot6(bom).output_as_string(indent=2)
+    problem = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    if problem is not None:
+        raise ExportError(f"cyclonedx: the SBOM does not validate against CycloneDX 1.6: {problem}")
+    return text + "\n"
+
+
+def build_bom(snapshot: Snapshot) -> Any:
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType
+
+    bom = Bom()
+    bom.serial_number = uuid.uuid5(_NAMESPACE, snapshot.envsnap.content_digest or "unsealed")
+    stamp = _common.parse_time(snapshot.envsnap.created)
+    if stamp is not None:
+        bom.metadata.timestamp = stamp
+    tool_name, _, tool_version = _common.generator(snapshot).partition(" ")
+    bom.metadata.tools.components.add(
+        Component(type=ComponentType.APPLICATION, name=tool_name or "envsnap", version=tool_version or None)
+    )
+    root = Component(
+        type=ComponentType.PLATFORM,
+        name="environment",
+        version=snapshot.envsnap.content_digest or None,
+        bom_ref="environment",
+        description=f"Python {snapshot.python.version} environment captured by envsnap",
+    )
+    bom.metadata.component = root
+    components = [
+        *(_python(p) for p in snapshot.python.packages),
+        *(_conda(p) for p in (snapshot.conda.packages if snapshot.conda is not None else ())),
+        *(_system(snapshot, p) for p in snapshot.system.packages),
+    ]
+    os_component = _operating_system(snapshot)
+    if os_component is not None:
+        components.append(os_component)
+    seen: set[str] = set()
+    for component in components:
+        ref = str(component.bom_ref.value)
+        if ref in seen:  # two records for one package URL (a multi-arch library): keep the first
+            continue
+        seen.add(ref)
+        bom.components.add(component)
+    bom.register_dependency(root, list(bom.components))
+    return bom
+
+
+def _hashes(**values: str) -> list[Any]:
+    from cyclonedx.model import HashAlgorithm, HashType
+
+    algorithms = {"sha256": HashAlgorithm.SHA_256, "md5": HashAlgorithm.MD5, "sha512": HashAlgorithm.SHA_512,
+                  "sha384": HashAlgorithm.SHA_384, "sha1": HashAlgorithm.SHA_1}
+    return [HashType(alg=algorithms[k], content=v)
+            for k, v in sorted(values.items()) if v and k in algorithms]
+
+
+def _python(pkg: PythonPackage) -> Any:
+    from cyclonedx.model import ExternalReference, ExternalReferenceType, XsUri
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    qualifiers: dict[str, str] = {}
+    refs = []
+    hashes: dict[str, str] = {}
+    src = pkg.source
+    if src.kind == "vcs":
+        qualifiers["vcs_url"] = _common.vcs_url(src)
+        refs.append(ExternalReference(type=ExternalReferenceType.VCS, url=XsUri(_common.vcs_url(src))))
+    elif src.kind == "archive":
+        qualifiers["download_url"] = src.url
+        algo, _, value = src.archive_hash.partition("=")
+        hashes[algo] = value
+    art = pkg.artifact
+    if art is not None and src.kind == "index":
+        qualifiers["file_name"] = art.filename
+        if art.index and art.index.rstrip("/") != _common.PYPI_SIMPLE:
+            qualifiers["repository_url"] = art.index
+        hashes["sha256"] = art.sha256
+        if art.url:
+            refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(art.url)))
+    purl = PackageURL(type="pypi", name=pkg.name, version=pkg.version or None, qualifiers=qualifiers or None)
+    return Component(
+        type=ComponentType.LIBRARY,
+        name=pkg.metadata_name or pkg.name,
+        version=pkg.version or None,
+        purl=purl,
+        bom_ref=purl.to_string(),
+        hashes=_hashes(**hashes),
+        external_references=refs,
+    )
+
+
+def _conda(pkg: CondaPackage) -> Any:
+    from cyclonedx.model import ExternalReference, ExternalReferenceType, XsUri
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    qualifiers = {"build": pkg.build, "channel": pkg.channel, "subdir": pkg.subdir}
+    if pkg.url.endswith(".conda"):
+        qualifiers["type"] = "conda"
+    elif pkg.url.endswith(".tar.bz2"):
+        qualifiers["type"] = "tar.bz2"
+    purl = PackageURL(type="conda", name=pkg.name, version=pkg.version or None,
+                      qualifiers={k: v for k, v in qualifiers.items() if v} or None)
+    refs = [ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(pkg.url))] if pkg.url else []
+    return Component(
+        type=ComponentType.LIBRARY,
+        name=pkg.name,
+        version=pkg.version or None,
+        purl=purl,
+        bom_ref=purl.to_string(),
+        hashes=_hashes(md5=pkg.md5, sha256=pkg.sha256),
+        external_references=refs,
+    )
+
+
+_PURL_TYPE = {"dpkg": "deb", "rpm": "rpm", "apk": "apk"}
+
+
+def _system(snapshot: Snapshot, pkg: SystemPackage) -> Any:
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    os_id = snapshot.platform.os_id or None
+    qualifiers = {"arch": pkg.arch}
+    if os_id and snapshot.platform.os_version:
+        qualifiers["distro"] = f"{os_id}-{snapshot.platform.os_version}"
+    purl = PackageURL(
+        type=_PURL_TYPE.get(pkg.manager, "generic"),
+        namespace=os_id if pkg.manager != "apk" else "alpine",
+        name=pkg.name,
+        version=pkg.version or None,
+        qualifiers={k: v for k, v in qualifiers.items() if v} or None,
+    )
+    return Component(
+        type=ComponentType.LIBRARY, name=pkg.name, version=pkg.version or None, purl=purl,
+        bom_ref=purl.to_string(),
+    )
+
+
+def _operating_system(snapshot: Snapshot) -> Any:
+    from cyclonedx.model.component import Component, ComponentType
+
+    p = snapshot.platform
+    if not p.os_id:
+        return None
+    return Component(
+        type=ComponentType.OPERATING_SYSTEM, name=p.os_id, version=p.os_version or None,
+        description=p.os_name or None, bom_ref=f"os:{p.os_id}-{p.os_version}",
+    )
+
+
+EXPORTER = Exporter(
+    name="cyclonedx",
+    description="CycloneDX 1.6 JSON SBOM with package URLs and hashes (Python, conda, system packages)",
+    filename="sbom.cdx.json",
+    render=render,
+)

@@ -1,0 +1,187 @@
+"""``pylock``: a PEP 751 ``pylock.toml`` of the Python layer, installable with ``uv pip sync``.
+
+Index packages become ``wheels`` (or an ``sdist``) with url, size, upload time and sha256 from their pinned
+artifact; VCS, directory and archive installs keep their PEP 610 source. ``environments`` and
+``requires-python`` pin the file to the captured OS, CPU architecture and Python; everything only envsnap
+needs to read the file back rides in ``[tool.envsnap]``, which installers ignore.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tomli_w
+
+from ..errors import ExportError
+from ..model import PythonPackage, Snapshot
+from . import _common
+from .interface import Exporter, require_pinned
+
+LOCK_VERSION = "1.0"
+_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
+
+
+def render(snapshot: Snapshot) -> dict[str, bytes]:
+    return {"pylock.toml": dumps(snapshot).encode("utf-8")}
+
+
+def dumps(snapshot: Snapshot) -> str:
+    document = to_document(snapshot)
+    validate(document)
+    return tomli_w.dumps(document)
+
+
+def to_document(snapshot: Snapshot) -> dict[str, Any]:
+    require_pinned(snapshot, "pylock")
+    hash_only = [f"{p.name}=={p.version}" for p in snapshot.python.packages
+                 if p.source.kind == "index" and p.artifact is not None and not p.artifact.url]
+    if hash_only:
+        raise ExportError(f"pylock: {len(hash_only)} package(s) are known by hash only, not by file "
+                          f"(imported from a requirements.txt?): {', '.join(hash_only[:8])}; "
+                          "run `envsnap pin LOCK` to find their files")
+    py = snapshot.python
+    doc: dict[str, Any] = {"lock-version": LOCK_VERSION, "created-by": "envsnap"}
+    marker = _common.environment_marker(snapshot)
+    if marker:
+        doc["environments"] = [marker]
+    if py.version:
+        doc["requires-python"] = f"=={_common.major_minor(py.version)}.*"
+    packages = []
+    skipped = []
+    for pkg in sorted(py.packages, key=lambda p: p.name):
+        if pkg.conda_managed and pkg.source.kind == "index" and pkg.artifact is None:
+            skipped.append(pkg.name)  # installed by conda: the conda exports carry it
+            continue
+        packages.append(_package(pkg))
+    doc["packages"] = packages
+    tool: dict[str, Any] = {
+        "lock-digest": snapshot.envsnap.content_digest,
+        "python-version": py.version,
+        "python-abi": py.abi,
+        "platform-tag": py.platform_tag,
+        "captured": snapshot.envsnap.created,
+    }
+    if skipped:
+        tool["conda-managed"] = skipped
+    doc["tool"] = {"envsnap": {k: v for k, v in tool.items() if v}}
+    return doc
+
+
+def _package(pkg: PythonPackage) -> dict[str, Any]:
+    src = pkg.source
+    entry: dict[str, Any] = {"name": pkg.name}
+    tool: dict[str, Any] = {}
+    # PEP 751: no version for source trees, where it cannot be guaranteed to match the code.
+    if src.kind in ("vcs", "directory"):
+        tool["version"] = pkg.version
+    else:
+        entry["version"] = pkg.version
+    if pkg.requires_python:
+        entry["requires-python"] = pkg.requires_python
+    if src.kind == "vcs":
+        vcs: dict[str, Any] = {"type": src.vcs or "git", "url": src.url}
+        if src.requested_revision:
+            vcs["requested-revision"] = src.requested_revision
+        if not src.commit_id:
+            raise ExportError(f"pylock: {pkg.name}: VCS install without a commit id cannot be locked")
+        vcs["commit-id"] = src.commit_id
+        if src.subdirectory:
+            vcs["subdirectory"] = src.subdirectory
+        entry["vcs"] = vcs
+    elif src.kind == "directory":
+        directory: dict[str, Any] = {"path": _common.file_url_path(src.url)}
+        if src.editable:
+            directory["editable"] = True
+        if src.subdirectory:
+            directory["subdirectory"] = src.subdirectory
+        entry["directory"] = directory
+    elif src.kind == "archive":
+        hashes = _archive_hashes(pkg)
+        archive: dict[str, Any] = {}
+        if src.url.startswith("file:"):
+            archive["path"] = _common.file_url_path(src.url)
+        else:
+            archive["url"] = src.url
+        if pkg.artifact is not None and pkg.artifact.size:
+            archive["size"] = pkg.artifact.size
+        archive["hashes"] = hashes
+        if src.subdirectory:
+            archive["subdirectory"] = src.subdirectory
+        entry["archive"] = archive
+    else:
+        entry.update(_distribution(pkg))
+    tool.update(_package_tool(pkg))
+    if tool:
+        entry["tool"] = {"envsnap": tool}
+    return entry
+
+
+def _archive_hashes(pkg: PythonPackage) -> dict[str, str]:
+    algo, _, value = pkg.source.archive_hash.partition("=")
+    if value:
+        return {algo: value}
+    if pkg.artifact is not None and pkg.artifact.sha256:
+        return {"sha256": pkg.artifact.sha256}
+    raise ExportError(f"pylock: {pkg.name}: archive install without a hash; run `envsnap pin LOCK` first")
+
+
+def _distribution(pkg: PythonPackage) -> dict[str, Any]:
+    art = pkg.artifact
+    assert art is not None  # require_pinned() has checked
+    out: dict[str, Any] = {}
+    if art.index:
+        out["index"] = art.index
+    file: dict[str, Any] = {"name": art.filename}
+    if art.url.startswith("file:"):
+        file["path"] = _common.file_url_path(art.url)
+    else:
+        file["url"] = art.url
+    stamp = _common.parse_time(art.upload_time)
+    if stamp is not None:
+        file["upload-time"] = stamp
+    if art.size:
+        file["size"] = art.size
+    file["hashes"] = {"sha256": art.sha256}
+    if art.filename.endswith(".whl"):
+        out["wheels"] = [file]
+    elif art.filename.endswith(_SDIST_SUFFIXES):
+        out["sdist"] = file
+    else:
+        raise ExportError(f"pylock: {pkg.name}: artifact {art.filename!r} is neither a wheel nor an sdist")
+    return out
+
+
+def _package_tool(pkg: PythonPackage) -> dict[str, Any]:
+    tool: dict[str, Any] = {}
+    if pkg.metadata_name:
+        tool["metadata-name"] = pkg.metadata_name
+    if pkg.requested:
+        tool["requested"] = True
+    if pkg.installer:
+        tool["installer"] = pkg.installer
+    if pkg.artifact is not None and pkg.artifact.rebuilt:
+        tool["rebuilt"] = True
+    if pkg.conda_managed:
+        tool["conda-managed"] = True
+    return tool
+
+
+def validate(document: dict[str, Any]) -> None:
+    """Check the document with packaging's own PEP 751 model when it is available (packaging >= 26)."""
+    try:
+        from packaging.pylock import Pylock, PylockValidationError
+    except ImportError:  # older packaging: the golden tests still check the output
+        return
+    try:
+        Pylock.from_dict(document)
+    except PylockValidationError as exc:
+        raise ExportError(f"pylock: the lock does not make a valid pylock.toml: {exc}") from exc
+
+
+EXPORTER = Exporter(
+    name="pylock",
+    description="PEP 751 pylock.toml of the Python layer (install with uv pip sync)",
+    filename="pylock.toml",
+    render=render,
+    needs_artifacts=True,
+)

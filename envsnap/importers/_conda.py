@@ -1,0 +1,53 @@
+"""What the conda importers share: package records from URLs, and the lock around them."""
+
+from __future__ import annotations
+
+from ..model import Conda, CondaPackage, Meta, PythonEnv, PythonPackage, Snapshot
+from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir
+
+_SUFFIXES = (".conda", ".tar.bz2")
+
+
+def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -> CondaPackage:
+    """``https://host/<channel>/<subdir>/<name>-<version>-<build>.conda`` -> a conda package record."""
+    base, _, filename = url.rpartition("/")
+    stem = next((filename[: -len(s)] for s in _SUFFIXES if filename.endswith(s)), "")
+    parts = stem.rsplit("-", 2)
+    if len(parts) != 3 or not all(parts):
+        raise LockImportError(f"{where}: not a conda package URL: {url}")
+    name, version, build = parts
+    channel_url, _, subdir = base.rpartition("/")
+    build_number = build.rsplit("_", 1)[-1]
+    return CondaPackage(
+        name=name, version=version, build=build,
+        build_number=int(build_number) if build_number.isdigit() else 0,
+        channel=_channel_name(channel_url), subdir=subdir, url=url, md5=md5, sha256=sha256,
+    )
+
+
+def _channel_name(url: str) -> str:
+    for prefix in ("https://conda.anaconda.org/", "http://conda.anaconda.org/"):
+        if url.startswith(prefix):
+            return url[len(prefix):]
+    return url
+
+
+def snapshot(*, origin: str, subdir: str, packages: list[CondaPackage], python_packages: list[PythonPackage],
+             python_known: bool, warnings: list[str]) -> Snapshot:
+    """The lock of a conda environment: the interpreter comes from the ``python`` record."""
+    records = tuple(sorted(packages, key=lambda p: (p.name, p.subdir)))
+    python = next((p for p in records if p.name == "python"), None)
+    channels = tuple(dict.fromkeys(p.channel for p in records if p.channel))
+    unknown = [*HOST_UNKNOWN, *PLATFORM_DETAILS]
+    if not python_known:
+        unknown.append("python.packages")  # pip-installed packages are not in the file
+    meta = Meta(generator=f"envsnap import from {origin}", origin=origin, unknown=tuple(sorted(unknown)),
+                warnings=tuple(warnings))
+    env = PythonEnv(
+        implementation="cpython" if python is not None else "",
+        version=python.version if python is not None else "",
+        kind="conda",
+        packages=tuple(sorted(python_packages, key=lambda p: p.name)),
+    )
+    return Snapshot(envsnap=meta, platform=platform_from_subdir(subdir), python=env,
+                    conda=Conda(subdir=subdir, channels=channels, packages=records))

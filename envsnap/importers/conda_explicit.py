@@ -1,0 +1,61 @@
+"""Read a conda explicit file (``conda list --explicit --md5``, ``conda-lock render --kind explicit``).
+
+Lines after ``@EXPLICIT`` are package URLs with an optional ``#md5`` or ``#sha256:...`` fragment; the
+``# platform:`` comment gives the subdir. pip-installed packages are not in such files, so the Python
+packages are marked unknown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..model import CondaPackage, Snapshot
+from . import _conda
+from .interface import Importer, ImportOptions, LockImportError
+
+
+def sniff(name: str, text: str) -> bool:
+    return bool(re.search(r"^@EXPLICIT\s*$", text, re.MULTILINE))
+
+
+def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
+    subdir = options.platform
+    packages: list[CondaPackage] = []
+    explicit = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("# platform:"):
+            subdir = subdir or line.split(":", 1)[1].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == "@EXPLICIT":
+            explicit = True
+            continue
+        if not explicit:
+            raise LockImportError(f"{origin}:{number}: package line before @EXPLICIT")
+        url, _, fragment = line.partition("#")
+        md5 = sha256 = ""
+        if fragment.startswith("sha256:"):
+            sha256 = fragment[len("sha256:"):]
+        elif re.fullmatch(r"[0-9a-f]{32}", fragment):
+            md5 = fragment
+        elif fragment:
+            raise LockImportError(f"{origin}:{number}: unrecognised hash {fragment!r}")
+        packages.append(_conda.package_from_url(url, md5=md5, sha256=sha256, where=f"{origin}:{number}"))
+    if not explicit:
+        raise LockImportError(f"{origin}: not a conda explicit file (no @EXPLICIT line)")
+    if not subdir:
+        subdir = next((p.subdir for p in packages if p.subdir != "noarch"), "")
+    unhashed = [p.name for p in packages if not (p.md5 or p.sha256)]
+    warnings = [f"import: conda packages without a hash: {', '.join(unhashed)}"] if unhashed else []
+    return _conda.snapshot(origin="conda-explicit", subdir=subdir, packages=packages, python_packages=[],
+                           python_known=False, warnings=warnings)
+
+
+IMPORTER = Importer(
+    name="conda-explicit",
+    description="conda explicit file (@EXPLICIT, one package URL#md5 a line)",
+    sniff=sniff,
+    read=read,
+    examples=("conda-linux-64.lock", "explicit.txt"),
+)

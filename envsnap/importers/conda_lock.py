@@ -1,0 +1,86 @@
+"""Read a ``conda-lock.yml`` (conda-lock's unified lock, version 1) into a lock for one platform.
+
+conda packages become conda records; pip packages become Python packages whose artifact is the locked
+URL and sha256. A multi-platform file needs ``--platform`` unless it locks a single platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from packaging.utils import canonicalize_name
+
+from ..model import Artifact, CondaPackage, PythonPackage, Snapshot
+from . import _conda
+from .interface import Importer, ImportOptions, LockImportError
+
+
+def sniff(name: str, text: str) -> bool:
+    return name.endswith((".yml", ".yaml")) and "manager:" in text and "package:" in text
+
+
+def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
+    try:
+        import yaml  # type: ignore[import-untyped]
+    except ImportError as exc:  # pragma: no cover - PyYAML comes with conda-lock
+        raise LockImportError("importing conda-lock.yml needs PyYAML (pip install 'envsnap[conda]')") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise LockImportError(f"{origin}: not valid YAML: {exc}") from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("package"), list):
+        raise LockImportError(f"{origin}: not a conda-lock file (no package list)")
+    if data.get("version") != 1:
+        raise LockImportError(f"{origin}: conda-lock version {data.get('version')!r} is not supported (1 is)")
+    platforms = sorted({str(p.get("platform", "")) for p in data["package"] if isinstance(p, Mapping)})
+    meta = data.get("metadata") or {}
+    declared = [str(p) for p in meta.get("platforms", [])] or platforms
+    platform = options.platform
+    if not platform:
+        if len(declared) != 1:
+            raise LockImportError(f"{origin}: locks several platforms ({', '.join(declared)}); "
+                                  "choose one with --platform")
+        platform = declared[0]
+    elif platform not in declared:
+        raise LockImportError(f"{origin}: no platform {platform!r} (it has {', '.join(declared)})")
+    conda: list[CondaPackage] = []
+    pip: list[PythonPackage] = []
+    for i, entry in enumerate(data["package"]):
+        where = f"{origin}: package[{i}]"
+        if not isinstance(entry, Mapping):
+            raise LockImportError(f"{where}: expected a mapping")
+        if entry.get("platform") != platform or entry.get("optional"):
+            continue
+        hashes = entry.get("hash") or {}
+        if entry.get("manager") == "conda":
+            record = _conda.package_from_url(str(entry["url"]), md5=str(hashes.get("md5", "")),
+                                             sha256=str(hashes.get("sha256", "")), where=where)
+            conda.append(record)
+        elif entry.get("manager") == "pip":
+            pip.append(_pip(entry, hashes, where))
+        else:
+            raise LockImportError(f"{where}: unknown manager {entry.get('manager')!r}")
+    return _conda.snapshot(origin="conda-lock", subdir=platform, packages=conda, python_packages=pip,
+                           python_known=True, warnings=[])
+
+
+def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> PythonPackage:
+    url = str(entry.get("url", ""))
+    sha256 = str(hashes.get("sha256", ""))
+    artifact = None
+    if url and sha256:
+        artifact = Artifact(filename=unquote(url.rsplit("/", 1)[-1].split("#")[0]), url=url.split("#")[0],
+                            sha256=sha256)
+    return PythonPackage(name=canonicalize_name(str(entry["name"])), version=str(entry["version"]),
+                         installer="pip", artifact=artifact)
+
+
+IMPORTER = Importer(
+    name="conda-lock",
+    description="conda-lock.yml (unified conda-lock file, version 1)",
+    sniff=sniff,
+    read=read,
+    examples=("conda-lock.yml",),
+)

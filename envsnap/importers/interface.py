@@ -1,0 +1,47 @@
+"""The importer family: one module per foreign format beside this file, each exposing ``IMPORTER``.
+
+An importer is pure: ``read(text, origin, options)`` returns a Snapshot. The facts the format cannot carry
+are listed in ``Meta.unknown`` (table names like ``"nvidia"`` or dotted fields like ``"platform.kernel"``):
+their empty values then mean "not known", not "absent", so ``check`` does not report a GPU-less host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import LockImportError
+from ..model import Platform, Snapshot
+
+__all__ = ["ImportOptions", "Importer", "LockImportError", "platform_from_subdir"]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    platform: str = ""  # a conda subdir (linux-64) to pick from a multi-platform lock
+
+
+@dataclass(frozen=True)
+class Importer:
+    name: str  # the --from value
+    description: str
+    sniff: Callable[[str, str], bool]  # (file name, text) -> does this look like my format?
+    read: Callable[[str, str, ImportOptions], Snapshot]  # (text, origin, options) -> snapshot
+    examples: tuple[str, ...] = field(default=())  # typical file names, for help texts
+
+
+# Tables no foreign format knows: the host and its GPU stack.
+HOST_UNKNOWN = ("cuda", "environment", "frameworks", "hardware", "nvidia", "project", "system")
+PLATFORM_DETAILS = ("platform.kernel", "platform.libc", "platform.libc_version", "platform.os_id",
+                    "platform.os_name", "platform.os_version")
+
+_SUBDIRS = {
+    "linux-64": ("Linux", "x86_64"), "linux-aarch64": ("Linux", "aarch64"),
+    "linux-ppc64le": ("Linux", "ppc64le"),
+    "osx-64": ("Darwin", "x86_64"), "osx-arm64": ("Darwin", "arm64"), "win-64": ("Windows", "AMD64"),
+}
+
+
+def platform_from_subdir(subdir: str) -> Platform:
+    system, machine = _SUBDIRS.get(subdir, ("", ""))
+    return Platform(system=system, machine=machine)

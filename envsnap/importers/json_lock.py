@@ -1,0 +1,36 @@
+"""Read envsnap's own JSON export (``envsnap export --format json``) back into a lock, digest checked."""
+
+from __future__ import annotations
+
+import json
+
+from .. import lockfile
+from ..errors import LockfileError
+from ..model import Snapshot
+from .interface import Importer, ImportOptions, LockImportError
+
+
+def sniff(name: str, text: str) -> bool:
+    return name.endswith(".json") and '"envsnap"' in text and '"schema_version"' in text
+
+
+def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise LockImportError(f"{origin}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise LockImportError(f"{origin}: not an envsnap JSON lock")
+    try:
+        return lockfile.from_document(data, origin=origin)
+    except LockfileError as exc:
+        raise LockImportError(str(exc)) from None
+
+
+IMPORTER = Importer(
+    name="json",
+    description="envsnap's JSON export of a lock",
+    sniff=sniff,
+    read=read,
+    examples=("envsnap.lock.json",),
+)

@@ -1,0 +1,203 @@
+"""Read a PEP 751 ``pylock.toml`` (envsnap's own export or any other tool's) into a lock.
+
+The file is checked with ``packaging.pylock`` when available. ``[tool.envsnap]`` tables, written by
+``envsnap export --format pylock``, restore what PEP 751 has no field for (which packages were requested,
+the installer, the spelling of the name, the exact Python version), so a round trip keeps the Python layer.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from packaging.markers import Marker, default_environment
+from packaging.utils import canonicalize_name
+
+from ..export import _common
+from ..model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
+from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found]
+
+_SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
+_CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
+
+
+def sniff(name: str, text: str) -> bool:
+    return (name.endswith(".toml") and "lock-version" in text and "[[packages]]" in text) or bool(
+        re.fullmatch(r"pylock(\.[^.]+)?\.toml", name))
+
+
+def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LockImportError(f"{origin}: not valid TOML: {exc}") from None
+    _validate(data, origin)
+    tool = _tool(data)
+    warnings: list[str] = []
+    entries = _for_this_host(data["packages"], warnings)
+    read_packages = [_package(entry, i, origin, warnings) for i, entry in entries]
+    names = [p.name for p in read_packages]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LockImportError(f"{origin}: {', '.join(twice)} locked more than once for this host "
+                              "(one entry per platform?); envsnap records one environment")
+    packages = tuple(sorted(read_packages, key=lambda p: p.name))
+    env = _environment(data)
+    version = str(tool.get("python-version", "")) or _requires_python_version(data)
+    python = PythonEnv(
+        implementation=env.get("implementation_name", ""),
+        version=version,
+        abi=str(tool.get("python-abi", "")),
+        platform_tag=str(tool.get("platform-tag", "")),
+        kind="venv",
+        packages=packages,
+    )
+    platform = Platform(system=_SYSTEMS.get(env.get("sys_platform", ""), env.get("sys_platform", "")),
+                        machine=env.get("platform_machine", ""))
+    unknown = [*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS]
+    if not platform.system:
+        unknown += ["platform.system"]
+    if not platform.machine:
+        unknown += ["platform.machine"]
+    meta = Meta(generator=f"envsnap import from {data.get('created-by', 'an unknown tool')}",
+                created=str(tool.get("captured", "")), origin="pylock", unknown=tuple(sorted(unknown)),
+                warnings=tuple(warnings))
+    return Snapshot(envsnap=meta, platform=platform, python=python)
+
+
+def _for_this_host(entries: list[Any], warnings: list[str]) -> list[tuple[int, Mapping[str, Any]]]:
+    """The packages whose ``marker`` holds on this host (a lock may cover several platforms)."""
+    kept = []
+    skipped = []
+    for i, entry in enumerate(entries):
+        marker = entry.get("marker")
+        if marker and not Marker(marker).evaluate():
+            skipped.append(str(entry["name"]))
+            continue
+        kept.append((i, entry))
+    if any(entry.get("marker") for entry in entries):
+        env = default_environment()
+        host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
+        left = f"; left out: {', '.join(skipped)}" if skipped else ""
+        warnings.append(f"import: package markers were evaluated for this host ({host}){left}")
+    return kept
+
+
+def _validate(data: Mapping[str, Any], origin: str) -> None:
+    try:
+        from packaging.pylock import Pylock, PylockValidationError
+    except ImportError:  # packaging < 26: check the little this module relies on
+        if not isinstance(data.get("packages"), list) or "lock-version" not in data:
+            raise LockImportError(
+                f"{origin}: not a pylock file (lock-version and [[packages]] needed)") from None
+        return
+    try:
+        Pylock.from_dict(data)
+    except PylockValidationError as exc:
+        raise LockImportError(f"{origin}: not a valid pylock file: {exc}") from None
+
+
+def _tool(table: Mapping[str, Any]) -> Mapping[str, Any]:
+    tool = table.get("tool", {})
+    envsnap = tool.get("envsnap", {}) if isinstance(tool, Mapping) else {}
+    return envsnap if isinstance(envsnap, Mapping) else {}
+
+
+def _environment(data: Mapping[str, Any]) -> dict[str, str]:
+    """Marker variables pinned by ``environments`` (only when it is one conjunction of ``==`` tests)."""
+    envs = data.get("environments") or []
+    if len(envs) != 1 or " or " in envs[0]:
+        return {}
+    found = {}
+    for clause in envs[0].split(" and "):
+        m = _CLAUSE.match(clause)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def _requires_python_version(data: Mapping[str, Any]) -> str:
+    m = re.fullmatch(r"\s*===?\s*([\d.]+?)(\.\*)?\s*", str(data.get("requires-python", "")))
+    return m.group(1) if m else ""
+
+
+def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str]) -> PythonPackage:
+    tool = _tool(entry)
+    name = canonicalize_name(entry["name"])
+    version = str(entry.get("version", "") or tool.get("version", ""))
+    source = Source()
+    artifact = None
+    if "vcs" in entry:
+        vcs = entry["vcs"]
+        source = Source(kind="vcs", url=vcs.get("url") or _common.path_url(vcs["path"]), vcs=vcs["type"],
+                        commit_id=vcs["commit-id"], requested_revision=vcs.get("requested-revision", ""),
+                        subdirectory=vcs.get("subdirectory", ""))
+    elif "directory" in entry:
+        d = entry["directory"]
+        source = Source(kind="directory", url=_common.path_url(d["path"]), editable=bool(d.get("editable")),
+                        subdirectory=d.get("subdirectory", ""))
+    elif "archive" in entry:
+        a = entry["archive"]
+        hashes = a["hashes"]
+        algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
+        source = Source(kind="archive", url=a.get("url") or _common.path_url(a["path"]),
+                        archive_hash=f"{algo}={hashes[algo]}", subdirectory=a.get("subdirectory", ""))
+    else:
+        files = list(entry.get("wheels") or [])
+        if not files and "sdist" in entry:
+            files = [entry["sdist"]]
+        if len(files) == 1:
+            artifact = _artifact(files[0], entry, tool, f"{origin}: packages[{i}]")
+        else:
+            warnings.append(f"import: {name}: {len(files)} candidate files in the pylock; "
+                            "run `envsnap pin` to record the one installed")
+    if artifact is None and source.kind == "index" and "wheels" in entry and len(entry["wheels"]) == 1:
+        warnings.append(f"import: {name}: its file has no sha256 hash")
+    return PythonPackage(
+        name=name,
+        version=version,
+        installer=str(tool.get("installer", "")),
+        requested=bool(tool.get("requested", False)),
+        source=source,
+        metadata_name=str(tool.get("metadata-name", "")),
+        requires_python=str(entry.get("requires-python", "")),
+        artifact=artifact,
+        conda_managed=bool(tool.get("conda-managed", False)),
+    )
+
+
+def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[str, Any],
+              where: str) -> Artifact | None:
+    sha256 = file.get("hashes", {}).get("sha256", "")
+    if not sha256:
+        return None
+    url = file.get("url") or _common.path_url(file["path"])
+    filename = file.get("name") or unquote(url.rsplit("/", 1)[-1])
+    stamp = file.get("upload-time")
+    return Artifact(
+        filename=filename,
+        url=url,
+        sha256=sha256,
+        size=int(file.get("size", 0) or 0),
+        upload_time=_common.format_time(stamp) if isinstance(stamp, datetime) else "",
+        index=str(entry.get("index", "")),
+        rebuilt=bool(tool.get("rebuilt", False)),
+    )
+
+
+IMPORTER = Importer(
+    name="pylock",
+    description="PEP 751 pylock.toml (from envsnap, uv, pdm, pip lock ...)",
+    sniff=sniff,
+    read=read,
+    examples=("pylock.toml",),
+)

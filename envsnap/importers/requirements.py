@@ -1,0 +1,263 @@
+"""Read a pinned ``requirements.txt`` with ``--hash`` options (pip-compile, ``envsnap export``) into a lock.
+
+Every requirement must be an exact pin (``==``) or a direct reference; markers are evaluated for this
+host (a requirements file may list packages for other platforms). A single hash becomes the package's
+artifact hash; several hashes (one per wheel of a release) cannot say which file was installed, so the
+package is left for ``envsnap pin``. Index options become the artifacts' index: the primary index for
+plain versions, the one extra index for local version labels (``+cu121``), as envsnap writes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ..export import _common
+from ..model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found]
+
+from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
+
+_VCS = ("git+", "hg+", "svn+", "bzr+")
+_IGNORED_OPTIONS = ("--no-binary", "--only-binary", "--prefer-binary", "--pre", "--trusted-host",
+                    "--require-hashes", "--no-index", "--use-feature", "--config-settings")
+
+
+@dataclass
+class _Line:
+    number: int
+    text: str
+
+
+@dataclass
+class _State:
+    index_url: str = ""
+    extra_index_urls: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    markers_seen: bool = False
+
+
+def sniff(name: str, text: str) -> bool:
+    if name.endswith((".txt", ".in")) or name.startswith("requirements"):
+        return True
+    return "--hash=" in text and "[[packages]]" not in text
+
+
+def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
+    state = _State()
+    packages: dict[str, PythonPackage] = {}
+    pending: list[tuple[_Line, list[str]]] = []
+    for line in _logical_lines(text):
+        words = _split(line, origin)
+        if not words:
+            continue
+        if words[0].startswith("-") and not words[0].startswith(("--hash", "-e", "--editable")):
+            _option(words, line, origin, state)
+            continue
+        pending.append((line, words))
+    for line, words in pending:
+        pkg = _requirement(words, line, origin, state)
+        if pkg is None:
+            continue
+        if pkg.name in packages:
+            raise LockImportError(f"{origin}:{line.number}: {pkg.name} is listed twice")
+        packages[pkg.name] = pkg
+    if state.markers_seen:
+        env = default_environment()
+        host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
+        state.warnings.append(f"import: environment markers were evaluated for this host ({host})")
+    meta = Meta(generator="envsnap import from requirements.txt", origin="requirements",
+                unknown=tuple(sorted([*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, "platform.machine",
+                                      "platform.system", "python.version"])),
+                warnings=tuple(state.warnings))
+    python = PythonEnv(kind="venv", packages=tuple(sorted(packages.values(), key=lambda p: p.name)))
+    return Snapshot(envsnap=meta, platform=Platform(), python=python)
+
+
+def _logical_lines(text: str) -> list[_Line]:
+    """Physical lines joined at trailing backslashes, with comments removed (pip's own rules)."""
+    lines: list[_Line] = []
+    buffer = ""
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        raw = re.sub(r"(^|\s+)#.*$", "", raw)  # a comment starts at a '#' at the start or after spaces
+        if not buffer:
+            start = number
+        if raw.endswith("\\"):
+            buffer += raw[:-1] + " "
+            continue
+        buffer += raw
+        if buffer.strip():
+            lines.append(_Line(start, buffer.strip()))
+        buffer = ""
+    if buffer.strip():
+        lines.append(_Line(start, buffer.strip()))
+    return lines
+
+
+def _split(line: _Line, origin: str) -> list[str]:
+    """pip's split: the requirement is every token before the first option (quotes in markers stay);
+    the options after it are shell words."""
+    tokens = line.text.split(" ")
+    first_option = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
+    requirement = " ".join(tokens[:first_option]).strip()
+    try:
+        options = shlex.split(" ".join(tokens[first_option:]), posix=True)
+    except ValueError as exc:
+        raise LockImportError(f"{origin}:{line.number}: cannot split the options: {exc}") from None
+    return ([requirement] if requirement else []) + options
+
+
+def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
+    option, _, value = words[0].partition("=")
+    if not value and len(words) > 1:
+        value = words[1]
+    if option in ("-i", "--index-url"):
+        state.index_url = value.rstrip("/")
+    elif option == "--extra-index-url":
+        state.extra_index_urls.append(value.rstrip("/"))
+    elif option in ("-r", "--requirement", "-c", "--constraint"):
+        raise LockImportError(f"{origin}:{line.number}: {option} includes another file; "
+                              "import a single flattened file")
+    elif option in ("-f", "--find-links"):
+        state.warnings.append(f"import: --find-links {value} is not recorded "
+                              "(artifacts need an index or a URL)")
+    elif not option.startswith(_IGNORED_OPTIONS):
+        raise LockImportError(f"{origin}:{line.number}: unsupported option {option}")
+
+
+def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> PythonPackage | None:
+    where = f"{origin}:{line.number}"
+    hashes = [w.split("=", 1)[1] if "=" in w else "" for w in words if w.startswith("--hash")]
+    words = [w for w in words if not w.startswith("--hash")]
+    if words[0] in ("-e", "--editable"):
+        return _editable(words[1:], where, origin)
+    spec = " ".join(words)
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise LockImportError(f"{where}: not a requirement: {exc}") from None
+    if req.marker is not None:
+        state.markers_seen = True
+        if not req.marker.evaluate():
+            return None
+    name = canonicalize_name(req.name)
+    metadata_name = req.name if req.name != name else ""
+    if req.url:
+        return _direct(name, metadata_name, req.url, hashes, where)
+    pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
+    if len(pins) != 1 or len(req.specifier) != 1:
+        raise LockImportError(f"{where}: {req.name}{req.specifier} is not an exact pin (name==version)")
+    version = pins[0].version
+    return PythonPackage(name=name, version=version, metadata_name=metadata_name,
+                         artifact=_hashed_artifact(name, version, hashes, where, state))
+
+
+def _hashed_artifact(name: str, version: str, hashes: list[str], where: str,
+                     state: _State) -> Artifact | None:
+    sha256 = [h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")]
+    if not sha256:
+        state.warnings.append(f"import: {name}: no sha256 hash; run `envsnap pin` to record its file")
+        return None
+    if len(sha256) > 1:
+        state.warnings.append(f"import: {name}: {len(sha256)} hashes (one per file of the release); "
+                              "run `envsnap pin` to record the file that is installed")
+        return None
+    return Artifact(filename="", url="", sha256=sha256[0], index=_index_for(version, state))
+
+
+def _index_for(version: str, state: _State) -> str:
+    try:
+        local = Version(version).local is not None
+    except InvalidVersion:
+        local = False
+    if local and len(state.extra_index_urls) == 1:
+        return state.extra_index_urls[0]
+    if state.index_url:
+        return state.index_url
+    return _common.PYPI_SIMPLE if not state.extra_index_urls else ""
+
+
+def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: str) -> PythonPackage:
+    version = ""
+    if url.startswith(_VCS):
+        vcs, _, rest = url.partition("+")
+        rest, _, fragment = rest.partition("#")
+        subdirectory = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("subdirectory", "")
+        base, at, commit = rest.rpartition("@")
+        if not at or "/" in commit:
+            raise LockImportError(f"{where}: {name}: VCS reference without a commit (url@commit)")
+        source = Source(kind="vcs", url=base, vcs=vcs, commit_id=commit, subdirectory=subdirectory)
+        return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
+    path = urlsplit(url).path
+    algo, _, value = (hashes[0] if hashes else "").partition(":")
+    if path.endswith(".whl"):
+        if not value:
+            raise LockImportError(f"{where}: {name}: a wheel URL needs a --hash")
+        version = path.rsplit("/", 1)[-1].split("-")[1]
+        filename = url.rsplit("/", 1)[-1]
+        return PythonPackage(name=name, version=version.replace("%2B", "+"), metadata_name=metadata_name,
+                             artifact=Artifact(filename=filename.replace("%2B", "+"), url=url, sha256=value))
+    url, _, fragment = url.partition("#")
+    if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):
+        directory = Source(kind="directory", url=_common.path_url(_common.file_url_path(url)))
+        return PythonPackage(name=name, version="", metadata_name=metadata_name, source=directory)
+    subdirectory = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("subdirectory", "")
+    stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", path.rsplit("/", 1)[-1])
+    version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
+    source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "",
+                    subdirectory=subdirectory)
+    return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
+
+
+def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
+    if not words:
+        raise LockImportError(f"{where}: -e without a path")
+    target = words[0]
+    if target.startswith(_VCS):
+        m = re.search(r"#egg=([^&]+)", target)
+        if not m:
+            raise LockImportError(f"{where}: editable VCS reference without #egg=NAME")
+        pkg = _direct(canonicalize_name(m.group(1)), "", target.replace(m.group(0), ""), [], where)
+        return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
+    path = _common.file_url_path(target) if target.startswith("file:") else target
+    name = _project_name(Path(path) if Path(path).is_absolute() else Path(origin).parent / path)
+    if not name:
+        raise LockImportError(f"{where}: cannot tell the name of the editable project {target} (no "
+                              "pyproject.toml [project] name there); write it as 'NAME @ file:///path'")
+    return PythonPackage(name=canonicalize_name(name), version="", metadata_name=name if
+                         canonicalize_name(name) != name else "",
+                         source=Source(kind="directory", url=_common.path_url(path), editable=True))
+
+
+def _project_name(directory: Path) -> str:
+    """``[project] name`` of a source tree's pyproject.toml ("" when there is none)."""
+    try:
+        data = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ""
+    name = data.get("project", {}).get("name", "")
+    return name if isinstance(name, str) else ""
+
+
+IMPORTER = Importer(
+    name="requirements",
+    description="pinned requirements.txt with --hash options (pip-compile --generate-hashes, envsnap)",
+    sniff=sniff,
+    read=read,
+    examples=("requirements.txt",),
+)

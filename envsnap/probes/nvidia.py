@@ -1,0 +1,126 @@
+"""The NVIDIA driver and its GPUs, read through NVML (``pynvml`` from nvidia-ml-py).
+
+No driver is a normal state: whether ``libnvidia-ml.so.1`` exists is decided from the loader's search path
+and the ld.so cache without loading anything (well under a millisecond), and only then is NVML asked, in
+a subprocess with a timeout, because a wedged driver can block ``nvmlInit`` forever. What NVML answers is
+parsed apart from how it was obtained, so the parser is tested on plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import _runner
+from ..model import Gpu, Nvidia
+
+LIBRARY = "libnvidia-ml.so.1"
+DEFAULT_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
+LD_CACHE = "/etc/ld.so.cache"
+WORKER = Path(__file__).with_name("_nvml_worker.py")
+# Where drivers put the library when the ld.so cache does not list it (WSL, NVIDIA's container toolkit).
+_EXTRA_DIRS = ("/usr/lib/wsl/lib", "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib")
+_DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+_NVML_ERROR_LIBRARY_NOT_FOUND = 12
+# GPU and MIG UUIDs as CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES name devices (MIG-GPU-<uuid>/1/0 of old).
+_DEVICE_UUID = re.compile(r"\b(MIG-GPU|MIG|GPU)-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def find_library(environ: Mapping[str, str], ld_cache: str = LD_CACHE) -> str | None:
+    """Where the loader would find NVML: a path, ``"ld.so.cache"``, or None when there is no driver."""
+    for directory in environ.get("LD_LIBRARY_PATH", "").split(":"):
+        if directory and os.path.exists(os.path.join(directory, LIBRARY)):
+            return os.path.join(directory, LIBRARY)
+    try:
+        with open(ld_cache, "rb") as fh:
+            if LIBRARY.encode() + b"\0" in fh.read():
+                return "ld.so.cache"
+    except OSError:
+        pass
+    multiarch = f"{platform.machine()}-linux-gnu"
+    for directory in (*_EXTRA_DIRS, f"/lib/{multiarch}", f"/usr/lib/{multiarch}", *_DEFAULT_DIRS):
+        if os.path.exists(os.path.join(directory, LIBRARY)):
+            return os.path.join(directory, LIBRARY)
+    return None
+
+
+def format_cuda_version(code: int | None) -> str:
+    """NVML's and CUDA's 1000*major + 10*minor integer as "major.minor" (12040 -> "12.4")."""
+    if not code or code < 1000:
+        return ""
+    return f"{code // 1000}.{(code % 1000) // 10}"
+
+
+def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvidia | None, tuple[Gpu, ...]]:
+    """The worker's JSON answer -> the model. None when NVML turned out not to be there after all."""
+    if "fatal" in data:
+        if data.get("code") == _NVML_ERROR_LIBRARY_NOT_FOUND:
+            return None, ()
+        return Nvidia(source="nvml", error=str(data["fatal"])), ()
+    gpus = []
+    for raw in data.get("gpus", ()):
+        cc = raw.get("cc")
+        gpus.append(
+            Gpu(
+                index=int(raw["index"]),
+                name=str(raw.get("name", "")),
+                compute_capability=f"{cc[0]}.{cc[1]}" if cc else "",
+                memory_mib=int(raw.get("memory_total", 0)) // (1024 * 1024),
+                uuid=str(raw.get("uuid", "")) if gpu_ids else "",
+                serial=str(raw.get("serial", "")) if gpu_ids else "",
+            )
+        )
+    nvidia = Nvidia(
+        driver_version=str(data.get("driver_version", "")),
+        cuda_driver_version=format_cuda_version(data.get("cuda_driver_version")),
+        source="nvml" if data.get("cuda_method", "v2") == "v2" else "nvml-cuda-v1",
+        error="; ".join(data.get("errors", ())),
+    )
+    return nvidia, tuple(gpus)
+
+
+def query_nvml(
+    timeout: float, gpu_ids: bool, environ: Mapping[str, str], python: str = sys.executable
+) -> dict[str, Any]:
+    """Run the NVML worker in a subprocess; a hang, a crash or garbage becomes a ``fatal`` answer."""
+    args: Sequence[str] = [python, str(WORKER), *(["--ids"] if gpu_ids else [])]
+    res = _runner.run(args, timeout=timeout, env=environ)
+    if res.timed_out:
+        return {"fatal": f"NVML did not answer within {timeout:g} s (a hung driver?)"}
+    try:
+        data = json.loads(res.stdout)
+    except ValueError:
+        data = None
+    if not res.ok or not isinstance(data, dict):
+        last = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
+        return {"fatal": f"the NVML query failed: {last}"}
+    return data
+
+
+def probe_nvidia(
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    gpu_ids: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Nvidia | None, tuple[Gpu, ...], list[str]]:
+    """The driver, the GPUs and warnings. ``(None, (), [])`` without a driver, at the cost of a file read."""
+    env = os.environ if environ is None else environ
+    if find_library(env) is None:
+        return None, (), []
+    nvidia, gpus = parse_answer(query_nvml(timeout, gpu_ids, env), gpu_ids=gpu_ids)
+    warnings = [f"nvidia: {nvidia.error}"] if nvidia is not None and nvidia.error else []
+    return nvidia, gpus, warnings
+
+
+def redact_device_ids(environment: Mapping[str, str]) -> dict[str, str]:
+    """Environment values with GPU/MIG UUIDs replaced by ``GPU-<uuid>``: without ``--gpu-ids`` no value may
+    identify the machine, and ``CUDA_VISIBLE_DEVICES`` often names devices by UUID."""
+    return {
+        name: _DEVICE_UUID.sub(lambda m: f"{m.group(1)}-<uuid>", value) for name, value in environment.items()
+    }

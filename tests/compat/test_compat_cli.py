@@ -1,0 +1,159 @@
+"""``envsnap check``: this host probed for real against locks derived from a capture of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from compat_builders import pkg, torch_cu
+
+from envsnap import lockfile
+from envsnap.capture import capture
+from envsnap.model import Snapshot
+
+Cli = Callable[..., Any]
+
+
+@pytest.fixture(scope="module")
+def here() -> Snapshot:
+    return capture()
+
+
+def write(tmp_path: Path, snapshot: Snapshot, name: str = "envsnap.lock") -> Path:
+    return lockfile.dump(snapshot, tmp_path / name)
+
+
+def with_python_version(s: Snapshot, version: str) -> Snapshot:
+    return dataclasses.replace(s, python=dataclasses.replace(s.python, version=version))
+
+
+def test_this_host_is_compatible_with_its_own_capture(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    result = cli("check", write(tmp_path, here))
+    assert result.code == 0, result
+    assert "compatible: 0 failed" in result.out
+    for column in ("severity", "component", "needed", "found", "remedy"):
+        assert column in result.out
+
+
+def test_json_report(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    path = write(tmp_path, here)
+    result = cli("check", path, "--json")
+    assert result.code == 0, result
+    data = json.loads(result.out)
+    assert data["lock"] == str(path) and data["verdict"] == "compatible" and data["target"] == "host"
+    assert {f["rule"] for f in data["findings"]} >= {"platform", "python", "disk"}
+    assert all(set(f) == {"severity", "component", "needed", "found", "remedy", "rule"} for f in data["findings"])
+
+
+def test_warnings_exit_0_and_1_with_strict(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    major, minor, *_ = here.python.version.split(".")
+    path = write(tmp_path, with_python_version(here, f"{major}.{minor}.999"))
+    result = cli("check", path)
+    assert result.code == 0, result
+    assert "warnings: 0 failed, 1 warnings" in result.out
+    assert cli("check", path, "--strict").code == 1
+
+
+def test_incompatible_exits_3(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    other = "x86_64" if here.platform.machine == "aarch64" else "aarch64"
+    lock = dataclasses.replace(here, platform=dataclasses.replace(here.platform, machine=other))
+    result = cli("check", write(tmp_path, lock), "--json")
+    assert result.code == 3, result
+    data = json.loads(result.out)
+    assert data["verdict"] == "incompatible"
+    assert any(f["rule"] == "platform" and f["severity"] == "fail" for f in data["findings"])
+    table = cli("check", write(tmp_path, lock))
+    assert table.code == 3
+    rows = [line for line in table.out.splitlines() if line.startswith("│ ") and line[2:6] in ("fail", "ok  ")]
+    assert rows[0].startswith("│ fail") and "machine" in rows[0]
+    assert "incompatible: " in table.out
+
+
+def test_cpu_only_accepts_a_lock_whose_gpu_kernels_cannot_run_here(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    # Kernels for Kepler only: no GPU of a modern host runs them, and a host without a GPU fails anyway.
+    package, framework = torch_cu("2.0.1", "11.8", arch_list=("sm_37",))
+    package = dataclasses.replace(package, wheel_tags=())
+    lock = dataclasses.replace(
+        here,
+        python=dataclasses.replace(here.python, packages=(*here.python.packages, package)),
+        frameworks={"torch": framework},
+    )
+    path = write(tmp_path, lock)
+    assert cli("check", path).code == 3
+    result = cli("check", path, "--cpu-only", "--json")
+    assert result.code == 0, result
+    data = json.loads(result.out)
+    assert data["cpu_only"] and data["verdict"] == "warnings"
+    assert any(f["remedy"].startswith("accepted with --cpu-only") for f in data["findings"])
+
+
+def test_conda_target_does_not_need_this_python(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    lock = with_python_version(here, "3.99.0")
+    lock = dataclasses.replace(
+        lock, python=dataclasses.replace(lock.python, packages=(pkg("six", "1.17.0", "py3-none-any"),))
+    )
+    assert cli("check", write(tmp_path, lock)).code == 3
+    result = cli("check", write(tmp_path, lock), "--target", "conda")
+    assert result.code == 0, result
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("/nonexistent/envsnap.lock",),
+        ("{bad}",),
+        ("{ok}", "--python", "/no/python"),
+        ("{ok}", "--target", "kubernetes"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(cli: Cli, tmp_path: Path, here: Snapshot, args: tuple[str, ...]) -> None:
+    bad = tmp_path / "bad.lock"
+    bad.write_text("this is [not toml", encoding="utf-8")
+    ok = write(tmp_path, here)
+    result = cli("check", *(a.format(bad=bad, ok=ok) for a in args))
+    assert result.code == 2, result
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 or "usage:" in result.err
+    assert "Traceback" not in result.err
+
+
+def _other_interpreter() -> tuple[str, str] | None:
+    """(path, version) of an interpreter on this machine whose version differs from the running one."""
+    for name in ("/usr/bin/python3", "python3.13", "python3.12", "python3.11", "python3.10"):
+        path = name if name.startswith("/") else shutil.which(name)
+        if not path or not Path(path).exists():
+            continue
+        proc = subprocess.run(
+            [path, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        version = proc.stdout.strip()
+        if proc.returncode == 0 and version and version != platform.python_version():
+            return path, version
+    return None
+
+
+OTHER = _other_interpreter()
+
+
+@pytest.mark.skipif(OTHER is None, reason="no second Python version on this machine to check against")
+def test_python_option_checks_the_named_interpreter(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    assert OTHER is not None
+    path, version = OTHER
+    result = cli("check", write(tmp_path, here), "--python", path, "--json")
+    data = json.loads(result.out)
+    [finding] = [f for f in data["findings"] if f["rule"] == "python"]
+    assert finding["found"] == f"cpython {version}"
+    same_minor = version.split(".")[:2] == here.python.version.split(".")[:2]
+    assert finding["severity"] == ("warn" if same_minor else "fail")
+    assert result.code == (0 if same_minor else 3)

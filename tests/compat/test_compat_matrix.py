@@ -1,0 +1,246 @@
+"""The real-world matrix of the issue: a lock and a host description per case, through every rule."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from compat_builders import (
+    A100,
+    GTX_1080,
+    H100,
+    HOST,
+    RTX_4090,
+    RTX_5090,
+    gpu_host,
+    gpu_lock,
+    gpus,
+    pkg,
+    snapshot,
+    torch_cu,
+)
+
+from envsnap.compat import Report, Target, evaluate
+from envsnap.model import Cuda, Gpu
+
+
+def only(report: Report, rule: str) -> list[tuple[str, str, str, str, str]]:
+    return [(f.severity, f.component, f.needed, f.found, f.remedy) for f in report.by_rule(rule)]
+
+
+def test_h100_lock_on_an_older_driver_fails_and_offers_forward_compatibility() -> None:
+    lock = gpu_lock("2.5.1", "12.4", gpu=H100)
+    host = gpu_host(H100, driver="470.82.01", driver_cuda="11.4")
+    report = evaluate(lock, host, HOST)
+    assert report.verdict == "incompatible"
+    [(severity, component, needed, found, remedy)] = only(report, "driver")
+    assert (severity, component) == ("fail", "NVIDIA driver")
+    assert needed == "CUDA 12.4: driver >= 550.54.14"
+    assert found == "driver 470.82.01 (supports CUDA 11.4)"
+    assert remedy.startswith("install NVIDIA driver >= 550.54.14, or install cuda-compat-12-4")
+    assert "NVIDIA H100 80GB HBM3" in remedy
+
+
+def test_geforce_on_an_older_driver_gets_no_forward_compatibility_offer() -> None:
+    report = evaluate(gpu_lock("2.5.1", "12.4", gpu=RTX_4090), gpu_host(RTX_4090, "470.82.01", "11.4"), HOST)
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert severity == "fail"
+    assert "cuda-compat" in remedy and "not supported on this GPU" in remedy
+
+
+def test_cuda_12_4_lock_on_driver_535_is_minor_version_compatibility() -> None:
+    report = evaluate(gpu_lock("2.5.1", "12.4"), gpu_host(A100, "535.183.01", "12.2"), HOST)
+    assert report.verdict == "warnings"
+    [(severity, _, needed, found, remedy)] = only(report, "driver")
+    assert severity == "warn"
+    assert needed == "CUDA 12.4: driver >= 550.54.14"
+    assert found == "driver 535.183.01 (supports CUDA 12.2)"
+    assert "minor-version compatibility" in remedy and ">= 550.54.14" in remedy
+
+
+def test_cu128_torch_on_a_gtx_1080_has_no_kernels_and_names_the_cu126_build() -> None:
+    report = evaluate(gpu_lock("2.7.1", "12.8"), gpu_host(GTX_1080, "570.133.07", "12.8"), HOST)
+    assert report.verdict == "incompatible"
+    [(severity, component, needed, found, remedy)] = only(report, "gpu-arch")
+    assert severity == "fail"
+    assert component == "GPU 0 NVIDIA GeForce GTX 1080"
+    assert needed.startswith("torch 2.7.1+cu128 kernels (release set): sm_70, sm_75")
+    assert found == "NVIDIA GeForce GTX 1080 (sm_61): no kernel image"
+    assert remedy == "use the cu126 build of torch 2.7.1 for this sm_61 GPU"
+
+
+def test_cu128_torch_on_an_rtx_5090_is_compatible() -> None:
+    report = evaluate(gpu_lock("2.7.1", "12.8", gpu=RTX_5090), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
+    assert report.verdict == "compatible", report.render_rows()
+    assert [f.severity for f in report.by_rule("gpu-arch")] == ["ok"]
+
+
+def test_cu128_torch_on_an_a100_is_compatible() -> None:
+    report = evaluate(gpu_lock("2.7.1", "12.8"), gpu_host(A100, "570.133.20", "12.8"), HOST)
+    assert report.verdict == "compatible", report.render_rows()
+
+
+def test_cu126_torch_on_an_rtx_5090_fails_and_names_the_cu128_build() -> None:
+    report = evaluate(gpu_lock("2.7.1", "12.6"), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
+    [(severity, *_, found, remedy)] = only(report, "gpu-arch")
+    assert severity == "fail"
+    assert found == "NVIDIA GeForce RTX 5090 (sm_120): no kernel image"
+    assert remedy == "use the cu128 build of torch 2.7.1 for this sm_120 GPU"
+
+
+def test_captured_arch_list_wins_over_the_release_set_and_ptx_is_a_warning() -> None:
+    package, framework = torch_cu("2.7.1", "12.6", arch_list=("sm_80", "sm_90", "compute_90"))
+    lock = snapshot(packages=[package], frameworks=[framework], gpu_list=gpus(A100))
+    report = evaluate(lock, gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
+    [(severity, _, needed, found, remedy)] = only(report, "gpu-arch")
+    assert severity == "warn"
+    assert needed == "torch 2.7.1+cu126 kernels (captured): sm_80, sm_90, compute_90"
+    assert found.endswith("PTX JIT only")
+    assert "slow first start" in remedy
+
+
+def test_aarch64_lock_on_x86_64_fails_on_machine_and_on_each_wheel() -> None:
+    wheels = [
+        pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_aarch64", "cp311-cp311-manylinux2014_aarch64"),
+        pkg("six", "1.17.0", "py2-none-any", "py3-none-any"),
+    ]
+    lock = snapshot(machine="aarch64", packages=wheels, cpu_flags=("asimd", "neon"))
+    report = evaluate(lock, snapshot(), HOST)
+    assert report.verdict == "incompatible"
+    assert only(report, "platform") == [
+        (
+            "fail",
+            "machine",
+            "Linux aarch64",
+            "Linux x86_64",
+            "run on a aarch64 host: the locked binaries are built for it",
+        )
+    ]
+    [(severity, component, needed, found, remedy)] = only(report, "wheels")
+    assert (severity, component) == ("fail", "wheel numpy 2.2.6")
+    assert needed == "cp311-cp311-manylinux2014_aarch64"
+    assert found.endswith("built for aarch64, the target is x86_64")
+    assert remedy == "run on a aarch64 host"
+    assert report.by_rule("cpu-isa") == ()  # flags of different machines do not compare
+
+
+def test_manylinux_2_28_wheels_on_glibc_2_17_name_each_package() -> None:
+    package, framework = torch_cu("2.7.1", "12.8")
+    wheels = [
+        package,
+        pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"),
+        pkg("tokenizers", "0.21.1", "cp39-abi3-manylinux_2_28_x86_64"),
+    ]
+    lock = snapshot(packages=wheels, frameworks=[framework], libc_version="2.36")
+    host = snapshot(os_id="centos", os_version="7", libc_version="2.17")
+    report = evaluate(lock, host, Target(kind="host", disk_free_mib=500_000, cpu_only=True))
+    wheel_failures = only(report, "wheels")
+    assert [row[1] for row in wheel_failures] == ["wheel tokenizers 0.21.1", "wheel torch 2.7.1+cu128"]
+    for _, _, needed, found, remedy in wheel_failures:
+        assert needed.endswith("manylinux_2_28_x86_64")
+        assert "needs glibc >= 2.28 (manylinux_2_28_x86_64), the target has glibc 2.17" in found
+        assert remedy == "use a host or base image with glibc >= 2.28"
+    [(severity, _, needed, found, remedy)] = only(report, "glibc")
+    assert severity == "fail"
+    assert needed == "glibc >= 2.28 (tokenizers 0.21.1)" or needed == "glibc >= 2.28 (torch 2.7.1+cu128)"
+    assert found == "glibc 2.17"
+    assert "glibc >= 2.28" in remedy
+
+
+def test_python_3_12_lock_on_3_11_fails_on_python_and_on_cp312_wheels() -> None:
+    lock = snapshot(python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")])
+    report = evaluate(lock, snapshot(python="3.11.9"), HOST)
+    assert only(report, "python") == [
+        (
+            "fail",
+            "Python",
+            "cpython 3.12.4",
+            "cpython 3.11.9",
+            "run with a cpython 3.12.4 interpreter (--python PATH), or use --target conda or docker",
+        )
+    ]
+    [(_, component, _, found, remedy)] = only(report, "wheels")
+    assert component == "wheel numpy 2.2.6"
+    assert found.endswith("built for Python 3.12 (cp312), the target runs cp311")
+    assert "Python 3.12 interpreter" in remedy
+
+
+def test_python_3_12_lock_for_a_conda_target_gets_its_interpreter_from_conda() -> None:
+    lock = snapshot(python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")])
+    report = evaluate(lock, snapshot(python="3.11.9"), Target(kind="conda", disk_free_mib=500_000))
+    assert report.verdict == "compatible", report.render_rows()
+    assert only(report, "python")[0][3] == "provided by the conda rebuild"
+
+
+def test_cpu_only_lock_on_a_gpu_host_is_compatible() -> None:
+    lock = snapshot(packages=[pkg("torch", "2.7.1+cpu", "cp311-cp311-manylinux_2_28_x86_64")])
+    report = evaluate(lock, gpu_host(H100, "570.133.20", "12.8"), HOST)
+    assert report.verdict == "compatible", report.render_rows()
+    assert only(report, "cuda") == [("ok", "CUDA", "none (CPU-only lock)", "NVIDIA driver 570.133.20", "")]
+
+
+def test_unknown_future_cuda_is_a_clear_warning_not_a_crash() -> None:
+    lock = gpu_lock("3.1.0", "14.2")
+    report = evaluate(lock, gpu_host(RTX_5090, "580.65.06", "13.0"), HOST)
+    assert report.verdict == "warnings", report.render_rows()
+    [(severity, _, needed, _, remedy)] = only(report, "driver")
+    assert severity == "warn"
+    assert needed == "CUDA 14.2 (CUDA runtime 14.2 (pip))"
+    assert "CUDA 14.2 is unknown to envsnap's driver table" in remedy and "cannot verify" in remedy
+    [(severity, *_, remedy)] = only(report, "gpu-arch")
+    assert severity == "warn" and "cu142 release set is unknown" in remedy
+
+
+def test_future_cuda_is_ok_when_the_driver_itself_reports_support() -> None:
+    report = evaluate(gpu_lock("3.1.0", "14.2"), gpu_host(RTX_5090, "600.10", "14.2"), HOST)
+    assert [f.severity for f in report.by_rule("driver")] == ["ok"]
+
+
+def test_cuda_lock_on_a_host_without_driver_fails_unless_cpu_only() -> None:
+    lock = gpu_lock("2.7.1", "12.8")
+    report = evaluate(lock, snapshot(), HOST)
+    [(severity, _, needed, found, remedy)] = only(report, "cuda")
+    assert (severity, found) == ("fail", "no NVIDIA driver")
+    assert needed == "CUDA 12.8 (CUDA runtime 12.8 (pip))"
+    assert remedy.startswith("install an NVIDIA driver >= 570.26") and "--cpu-only" in remedy
+    degraded = evaluate(lock, snapshot(), dataclasses.replace(HOST, cpu_only=True))
+    assert degraded.verdict == "warnings"
+    [finding] = degraded.by_rule("cuda")
+    assert finding.severity == "warn"
+    assert finding.remedy == (
+        "accepted with --cpu-only (runs without the GPU); for GPU use: install an NVIDIA "
+        "driver >= 570.26 on a host with an NVIDIA GPU"
+    )
+
+
+def test_smaller_and_fewer_gpus_than_captured_are_warnings() -> None:
+    lock = dataclasses.replace(gpu_lock("2.7.1", "12.8", gpu=H100))
+    lock = dataclasses.replace(lock, hardware=dataclasses.replace(lock.hardware, gpus=gpus(H100, H100)))
+    report = evaluate(lock, gpu_host(RTX_4090, "570.133.07", "12.8"), HOST)
+    assert only(report, "gpu-memory") == [
+        (
+            "warn",
+            "GPU memory",
+            "79.6 GiB (NVIDIA H100 80GB HBM3)",
+            "24.0 GiB",
+            "reduce batch or model size; the captured workload may not fit",
+        ),
+        ("warn", "GPU count", "2", "1", "multi-GPU code paths need adjusting (e.g. world size)"),
+    ]
+
+
+def test_gpu_without_reported_capability_cannot_be_verified() -> None:
+    host = snapshot(gpu_list=(Gpu(index=0, name="NVIDIA Mystery"),), driver="570.133.07", driver_cuda="12.8")
+    [finding] = evaluate(gpu_lock(), host, HOST).by_rule("gpu-arch")
+    assert (finding.severity, finding.remedy) == ("warn", "cannot verify")
+
+
+def test_system_cudnn_missing_on_the_host_is_a_failure() -> None:
+    lock = dataclasses.replace(
+        gpu_lock("2.7.1", "12.8"),
+        cuda=Cuda(runtime_version="12.8", runtime_source="system", cudnn_version="9.7.1", cudnn_source="system"),
+    )
+    report = evaluate(lock, gpu_host(A100, "570.133.20", "12.8"), HOST)
+    [(severity, component, needed, found, remedy)] = only(report, "cuda-libs")
+    assert (severity, component, found) == ("fail", "cuDNN", "no cuDNN")
+    assert needed == "cuDNN 9.7.1 for CUDA 12 (from the system)"
+    assert remedy == "install cuDNN 9.7.1 for CUDA 12 (e.g. pip install nvidia-cudnn-cu12==9.7.1.*)"

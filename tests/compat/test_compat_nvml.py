@@ -1,0 +1,101 @@
+"""``envsnap check`` end to end on GPU hosts: the host side is probed for real, through the real pynvml
+loading the compiled fake ``libnvidia-ml.so.1`` of the GPU probes (``tests/gpu_fakes.py``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import gpu_fakes
+import pytest
+from compat_builders import A100, H100, gpus, torch_cu
+
+from envsnap import lockfile
+from envsnap.capture import capture
+from envsnap.model import Cuda, Snapshot
+
+GIB = 1024**3
+FAKE_H100 = gpu_fakes.FakeGpu("NVIDIA H100 80GB HBM3", (9, 0), 80 * GIB)
+FAKE_A100 = gpu_fakes.FakeGpu("NVIDIA A100-SXM4-80GB", (8, 0), 80 * GIB)
+FAKE_GTX_1080 = gpu_fakes.FakeGpu("NVIDIA GeForce GTX 1080", (6, 1), 8 * GIB)
+FAKE_RTX_5090 = gpu_fakes.FakeGpu("NVIDIA GeForce RTX 5090", (12, 0), 32 * GIB)
+
+
+@pytest.fixture(scope="module")
+def here() -> Snapshot:
+    return capture()
+
+
+def gpu_lock_of(here: Snapshot, torch_version: str, cuda: str, gpu: tuple[str, str, int]) -> Snapshot:
+    """This host's own capture, plus a torch build for ``cuda`` and the GPU it was captured on."""
+    package, framework = torch_cu(torch_version, cuda)
+    package = dataclasses.replace(package, wheel_tags=())  # the wheel rule is not under test here
+    return dataclasses.replace(
+        here,
+        python=dataclasses.replace(here.python, packages=(*here.python.packages, package)),
+        frameworks={"torch": framework},
+        cuda=Cuda(runtime_version=cuda, runtime_source="pip"),
+        hardware=dataclasses.replace(here.hardware, gpus=gpus(gpu)),
+    )
+
+
+def run_check(tmp_path: Path, lock: Snapshot, nvml: Any, *extra: str) -> tuple[int, dict[str, Any]]:
+    path = lockfile.dump(lock, tmp_path / "envsnap.lock")
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    proc = subprocess.run(
+        [sys.executable, "-m", "envsnap", "check", str(path), "--json", *extra],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def findings(report: dict[str, Any], rule: str) -> list[tuple[str, str, str]]:
+    return [(f["severity"], f["found"], f["remedy"]) for f in report["findings"] if f["rule"] == rule]
+
+
+@gpu_fakes.requires_gcc
+def test_h100_lock_on_a_470_driver(tmp_path: Path, here: Snapshot) -> None:
+    nvml = gpu_fakes.FakeNvml(driver="470.82.01", cuda=11040, gpus=(FAKE_H100,))
+    code, report = run_check(tmp_path, gpu_lock_of(here, "2.5.1", "12.4", H100), nvml)
+    assert code == 3
+    [(severity, found, remedy)] = findings(report, "driver")
+    assert (severity, found) == ("fail", "driver 470.82.01 (supports CUDA 11.4)")
+    assert "cuda-compat-12-4" in remedy
+
+
+@gpu_fakes.requires_gcc
+def test_cuda_12_4_lock_on_driver_535(tmp_path: Path, here: Snapshot) -> None:
+    nvml = gpu_fakes.FakeNvml(driver="535.183.01", cuda=12020, gpus=(FAKE_A100,))
+    code, report = run_check(tmp_path, gpu_lock_of(here, "2.5.1", "12.4", A100), nvml)
+    assert [s for s, _, _ in findings(report, "driver")] == ["warn"]
+    assert [s for s, _, _ in findings(report, "gpu-arch")] == ["ok"]
+    assert code in (0, 3) and (code == 0) == (report["verdict"] != "incompatible")
+
+
+@gpu_fakes.requires_gcc
+@pytest.mark.parametrize(("gpu", "severity"), [(FAKE_GTX_1080, "fail"), (FAKE_RTX_5090, "ok"), (FAKE_A100, "ok")])
+def test_cu128_torch_on_real_probed_gpus(tmp_path: Path, here: Snapshot, gpu: Any, severity: str) -> None:
+    nvml = gpu_fakes.FakeNvml(driver="575.57.08", cuda=12090, gpus=(gpu,))
+    code, report = run_check(tmp_path, gpu_lock_of(here, "2.7.1", "12.8", A100), nvml)
+    [(found_severity, found, remedy)] = findings(report, "gpu-arch")
+    assert found_severity == severity, found
+    if severity == "fail":
+        assert remedy == "use the cu126 build of torch 2.7.1 for this sm_61 GPU"
+        assert code == 3
+
+
+@gpu_fakes.requires_gcc
+def test_cpu_only_lock_on_a_gpu_host(tmp_path: Path, here: Snapshot) -> None:
+    nvml = gpu_fakes.FakeNvml(driver="575.57.08", cuda=12090, gpus=(FAKE_H100,))
+    code, report = run_check(tmp_path, here, nvml)
+    assert code == 0, report
+    assert findings(report, "cuda") == [("ok", "NVIDIA driver 575.57.08", "")]

@@ -1,0 +1,485 @@
+"""Each rule on its own, at its boundaries."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from compat_builders import (
+    A100,
+    HOST,
+    RTX_5090,
+    X86_FLAGS,
+    gpu_host,
+    gpu_lock,
+    pkg,
+    severities,
+    snapshot,
+    torch_cu,
+)
+
+from envsnap.compat import DockerFacts, Target
+from envsnap.compat._facts import cuda_need, forward_compatible, local_cuda, machine, numbers
+from envsnap.compat._tags import TagTarget, glibc_floor
+from envsnap.compat.rules import (
+    cpu_isa,
+    cuda_libs,
+    cuda_present,
+    disk,
+    docker,
+    driver,
+    glibc,
+    gpu_arch,
+    platform,
+    python,
+    wheels,
+)
+from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, Nvidia, SystemPackage
+
+# ----------------------------------------------------------------------------------------------- facts
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("535.54.03", (535, 54, 3)),
+        ("12.8", (12, 8)),
+        ("2.36", (2, 36)),
+        ("9.1.0.70", (9, 1, 0, 70)),
+        ("3.13.0rc1", (3, 13, 0)),
+        ("", ()),
+    ],
+)
+def test_numbers(text: str, parts: tuple[int, ...]) -> None:
+    assert numbers(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("version", "cuda"),
+    [
+        ("2.7.1+cu128", "12.8"),
+        ("2.0.1+cu118", "11.8"),
+        ("2.9.0+cu130", "13.0"),
+        ("2.7.1+cpu", ""),
+        ("2.7.1", ""),
+        ("1.7.1+cu92", "9.2"),
+        ("not a version", ""),
+    ],
+)
+def test_local_cuda(version: str, cuda: str) -> None:
+    assert local_cuda(version) == cuda
+
+
+def test_machine_aliases() -> None:
+    assert machine("AMD64") == machine("x86_64") == "x86_64"
+    assert machine("arm64") == "aarch64"
+    assert machine("i386") == "i686"
+
+
+def test_a_system_cuda_runtime_alone_does_not_make_a_lock_need_cuda() -> None:
+    assert cuda_need(snapshot(cuda=Cuda(runtime_version="13.0.48", runtime_source="system"))) is None
+    need = cuda_need(snapshot(cuda=Cuda(runtime_version="12.8.90", runtime_source="pip")))
+    assert need is not None and need.version == "12.8"
+
+
+def test_cuda_rule_on_a_driver_that_errors() -> None:
+    dead = dataclasses.replace(snapshot(), nvidia=Nvidia(source="nvml", error="NVML_ERROR_DRIVER_NOT_LOADED"))
+    [f] = cuda_present.check(gpu_lock(), dead, HOST)
+    assert (f.severity, f.found) == ("fail", "the NVIDIA driver did not answer: NVML_ERROR_DRIVER_NOT_LOADED")
+    host = gpu_host(A100, "570.133.20", "12.8")
+    partial = dataclasses.replace(host, nvidia=dataclasses.replace(host.nvidia, error="GPU 1: GPU is lost"))
+    [f] = cuda_present.check(gpu_lock(), partial, HOST)
+    assert (f.severity, f.found) == ("warn", "1 GPU(s), driver 570.133.20; GPU 1: GPU is lost")
+    assert severities(driver.check(gpu_lock(), partial, HOST)) == ["ok"]
+
+
+def test_cuda_need_prefers_the_runtime_then_the_framework_then_package_labels() -> None:
+    package, framework = torch_cu("2.7.1", "12.6")
+    assert cuda_need(snapshot()) is None
+    assert cuda_need(snapshot(packages=[pkg("torch", "2.7.1+cpu")])) is None
+    need = cuda_need(snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.6.77")))
+    assert need is not None and (need.version, need.evidence) == ("12.6", "CUDA runtime 12.6.77")
+    need = cuda_need(snapshot(packages=[package], frameworks=[framework]))
+    assert need is not None and need.evidence == "torch 2.7.1+cu126 built for CUDA 12.6"
+    need = cuda_need(snapshot(packages=[package]))
+    assert need is not None and (need.version, need.evidence) == ("12.6", "torch 2.7.1+cu126")
+    need = cuda_need(snapshot(packages=[pkg("nvidia-cuda-runtime-cu12", "12.4.127")]))
+    assert need is not None and need.version == "12.4"
+    conda = Conda(subdir="linux-64", packages=(CondaPackage(name="cuda-version", version="12.8"),))
+    need = cuda_need(snapshot(conda=conda))
+    assert need is not None and (need.version, need.evidence) == ("12.8", "conda cuda-version 12.8")
+
+
+@pytest.mark.parametrize(
+    ("name", "datacenter"),
+    [
+        ("NVIDIA H100 80GB HBM3", True),
+        ("NVIDIA A100-SXM4-40GB", True),
+        ("Tesla T4", True),
+        ("NVIDIA A10G", True),
+        ("NVIDIA L40S", True),
+        ("NVIDIA GeForce RTX 4090", False),
+        ("NVIDIA GeForce GTX 1080", False),
+        ("NVIDIA RTX A2000", False),
+        ("NVIDIA GeForce RTX 5090", False),
+    ],
+)
+def test_forward_compatible_gpus(name: str, datacenter: bool) -> None:
+    assert forward_compatible(name) is datacenter
+
+
+# ------------------------------------------------------------------------------------------- platform
+
+
+def test_platform_different_os_fails() -> None:
+    [f] = platform.check(snapshot(system="Darwin", machine="arm64"), snapshot(), HOST)
+    assert (f.severity, f.component) == ("fail", "OS")
+
+
+def test_platform_system_packages_from_another_distribution_warn() -> None:
+    lock = dataclasses.replace(
+        snapshot(),
+        system=dataclasses.replace(
+            snapshot().system,
+            manager="dpkg",
+            packages=(SystemPackage("dpkg", "libgomp1", "12.2.0-14", needed_by=("torch",)),),
+        ),
+    )
+    host = dataclasses.replace(
+        snapshot(os_id="ubuntu", os_version="22.04"), system=dataclasses.replace(lock.system, packages=())
+    )
+    findings = platform.check(lock, host, HOST)
+    assert severities(findings) == ["ok", "warn"]
+    assert findings[1].needed == "1 dpkg packages (debian 12)"
+    rpm_host = dataclasses.replace(host, system=dataclasses.replace(host.system, manager="rpm"))
+    assert platform.check(lock, rpm_host, HOST)[1].found == "rpm (ubuntu 22.04)"
+
+
+def test_platform_for_docker_uses_the_engine() -> None:
+    engine = DockerFacts(reachable=True, architecture="aarch64", os_type="linux")
+    [f] = platform.check(snapshot(), snapshot(), Target(kind="docker", docker=engine))
+    assert (f.severity, f.found) == ("fail", "docker engine: linux aarch64")
+    assert "QEMU" in f.remedy
+    [f] = platform.check(snapshot(machine="aarch64"), snapshot(), Target(kind="docker", docker=engine))
+    assert f.severity == "ok"
+    [f] = platform.check(snapshot(system="Darwin"), snapshot(), Target(kind="docker", docker=engine))
+    assert (f.severity, f.component) == ("fail", "OS")
+
+
+# --------------------------------------------------------------------------------------------- python
+
+
+def test_python_patch_level_is_a_warning() -> None:
+    [f] = python.check(snapshot(python="3.11.7"), snapshot(python="3.11.9"), HOST)
+    assert f.severity == "warn" and "3.11.7" in f.remedy
+
+
+def test_python_free_threaded_and_implementation_must_match() -> None:
+    lock = snapshot(python="3.13.1")
+    ft = dataclasses.replace(lock, python=dataclasses.replace(lock.python, free_threaded=True, abi="cp313t"))
+    assert severities(python.check(lock, ft, HOST)) == ["fail"]
+    pypy = dataclasses.replace(lock, python=dataclasses.replace(lock.python, implementation="pypy"))
+    assert severities(python.check(lock, pypy, HOST)) == ["fail"]
+
+
+# --------------------------------------------------------------------------------------------- wheels
+
+
+def _tag_target(libc: str = "glibc", libc_version: str = "2.17", arch: str = "x86_64") -> TagTarget:
+    return TagTarget("cpython", (3, 11), "cp311", "Linux", arch, libc, libc_version, f"linux-{arch}")
+
+
+def test_tag_platforms_for_glibc_2_17_include_legacy_aliases_but_not_newer_floors() -> None:
+    plats = _tag_target().platforms
+    assert plats[0] == "manylinux_2_17_x86_64"
+    assert {"manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64"} <= set(plats)
+    assert "manylinux_2_28_x86_64" not in plats
+    assert "manylinux2010_aarch64" not in _tag_target(arch="aarch64").platforms
+
+
+def test_glibc_floor_of_platform_tags() -> None:
+    assert glibc_floor("manylinux_2_28_x86_64") == (2, 28)
+    assert glibc_floor("manylinux2014_aarch64") == (2, 17)
+    assert glibc_floor("manylinux1_x86_64") == (2, 5)
+    assert glibc_floor("musllinux_1_2_x86_64") is None
+
+
+def test_musllinux_wheel_on_glibc_and_manylinux_wheel_on_musl() -> None:
+    lock = snapshot(packages=[pkg("orjson", "3.10.0", "cp311-cp311-musllinux_1_2_x86_64")])
+    [f] = wheels.check(lock, snapshot(), HOST)
+    assert f.severity == "fail" and "built for musl libc (musllinux_1_2_x86_64)" in f.found
+    lock = snapshot(packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")])
+    [f] = wheels.check(lock, snapshot(libc="musl", libc_version="1.2.4"), HOST)
+    assert f.severity == "fail" and "the target uses musl libc" in f.found
+    musl_lock = snapshot(packages=[pkg("orjson", "3.10.0", "cp311-cp311-musllinux_1_1_x86_64")])
+    assert severities(wheels.check(musl_lock, snapshot(libc="musl", libc_version="1.2.4"), HOST)) == ["ok"]
+
+
+def test_wheels_from_artifact_filename_and_skipped_kinds() -> None:
+    art = Artifact(filename="numpy-2.2.6-cp312-cp312-manylinux_2_17_x86_64.whl", url="u", sha256="0" * 64)
+    built = Artifact(filename="mypkg-1.0-cp312-cp312-linux_x86_64.whl", url="u", sha256="0" * 64, rebuilt=True)
+    lock = snapshot(
+        packages=[
+            pkg("numpy", "2.2.6", artifact=art),
+            pkg("mypkg", "1.0", artifact=built),
+            pkg("scipy", "1.15", "cp312-cp312-manylinux_2_17_x86_64", conda_managed=True),
+        ]
+    )
+    [f] = wheels.check(lock, snapshot(), HOST)
+    assert (f.severity, f.component) == ("fail", "wheel numpy 2.2.6")
+    assert wheels.check(snapshot(packages=[pkg("mypkg", "1.0")]), snapshot(), HOST) == []
+
+
+def test_many_wheels_failing_for_one_reason_share_a_finding_naming_each() -> None:
+    names = ["aa", "bb", "cc", "dd"]
+    lock = snapshot(python="3.12.4", packages=[pkg(n, "1.0", "cp312-cp312-manylinux_2_17_x86_64") for n in names])
+    [f] = wheels.check(lock, snapshot(python="3.11.9"), HOST)
+    assert (f.severity, f.component, f.needed) == ("fail", "4 wheels", "aa 1.0, bb 1.0, cc 1.0, dd 1.0")
+    assert f.found.endswith("built for Python 3.12 (cp312), the target runs cp311")
+    three = snapshot(python="3.12.4", packages=[pkg(n, "1.0", "cp312-cp312-manylinux_2_17_x86_64") for n in names[:3]])
+    assert [f.component for f in wheels.check(three, snapshot(python="3.11.9"), HOST)] == [
+        "wheel aa 1.0",
+        "wheel bb 1.0",
+        "wheel cc 1.0",
+    ]
+
+
+def test_wheels_of_a_lock_without_python_version_cannot_be_verified_for_conda() -> None:
+    lock = snapshot(packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")])
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version=""))
+    [f] = wheels.check(lock, snapshot(), Target(kind="conda"))
+    assert (f.severity, f.found) == ("warn", "unknown Python version")
+    assert severities(wheels.check(lock, snapshot(), HOST)) == ["ok"]
+
+
+def test_abi3_and_pure_wheels_install_on_newer_python() -> None:
+    lock = snapshot(
+        python="3.11.7",
+        packages=[
+            pkg("cryptography", "44.0", "cp39-abi3-manylinux_2_28_x86_64"),
+            pkg("six", "1.17.0", "py2.py3-none-any"),
+        ],
+    )
+    [f] = wheels.check(lock, snapshot(python="3.12.1"), HOST)
+    assert (f.severity, f.needed) == ("ok", "2 locked wheels")
+
+
+# ---------------------------------------------------------------------------------------------- glibc
+
+
+def test_glibc_floor_from_conda_depends() -> None:
+    conda = Conda(
+        subdir="linux-64",
+        packages=(CondaPackage(name="pytorch", version="2.5.1", depends=("__glibc >=2.28,<3.0.a0", "python")),),
+    )
+    [f] = glibc.check(snapshot(conda=conda), snapshot(libc_version="2.27"), HOST)
+    assert (f.severity, f.needed) == ("fail", "glibc >= 2.28 (conda pytorch 2.5.1)")
+
+
+def test_glibc_below_the_captured_one_warns_only_for_wheels_built_there() -> None:
+    numpy = pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")
+    lock = snapshot(libc_version="2.36", packages=[numpy])
+    assert severities(glibc.check(lock, snapshot(libc_version="2.31"), HOST)) == ["ok"]
+    local = pkg("mypkg", "1.0", "cp311-cp311-linux_x86_64")
+    lock = snapshot(libc_version="2.36", packages=[numpy, local])
+    [f] = glibc.check(lock, snapshot(libc_version="2.31"), HOST)
+    assert f.severity == "warn"
+    assert f.needed == "glibc >= 2.17 (numpy 2.2.6); mypkg 1.0 built on glibc 2.36"
+    assert severities(glibc.check(lock, snapshot(libc_version="2.36"), HOST)) == ["ok"]
+
+
+def test_glibc_for_docker_names_the_base_image_floor() -> None:
+    lock = snapshot(packages=[pkg("torch", "2.7.1", "cp311-cp311-manylinux_2_28_x86_64")])
+    [f] = glibc.check(lock, snapshot(libc_version="2.17"), Target(kind="docker"))
+    assert (f.severity, f.remedy) == ("ok", "use a base image with glibc >= 2.28")
+
+
+# --------------------------------------------------------------------------------------------- driver
+
+
+@pytest.mark.parametrize(
+    ("driver_version", "severity"),
+    [
+        ("570.26", "ok"),
+        ("570.124.06", "ok"),
+        ("525.60.13", "warn"),
+        ("560.35.03", "warn"),
+        ("525.60.12", "fail"),
+        ("470.256.02", "fail"),
+    ],
+)
+def test_driver_thresholds_for_cuda_12_8(driver_version: str, severity: str) -> None:
+    host = gpu_host(A100, driver_version, "")
+    assert severities(driver.check(gpu_lock("2.7.1", "12.8"), host, HOST)) == [severity]
+
+
+def test_driver_for_cuda_13_minor_compat_and_cuda_11() -> None:
+    assert severities(driver.check(gpu_lock("2.9.0", "13.0"), gpu_host(A100, "580.10", ""), HOST)) == ["warn"]
+    assert severities(driver.check(gpu_lock("2.9.0", "13.0"), gpu_host(A100, "575.51.03", ""), HOST)) == ["fail"]
+    assert severities(driver.check(gpu_lock("2.0.1", "11.8"), gpu_host(A100, "450.80.02", ""), HOST)) == ["warn"]
+
+
+def test_driver_rule_is_silent_without_a_driver_or_a_cuda_need() -> None:
+    assert driver.check(gpu_lock(), snapshot(), HOST) == []
+    assert driver.check(snapshot(), gpu_host(A100, "570.26", "12.8"), HOST) == []
+
+
+# ------------------------------------------------------------------------------------------- gpu arch
+
+
+@pytest.mark.parametrize(
+    ("arch_list", "capability", "how"),
+    [
+        (("sm_80",), "8.6", "cubin"),
+        (("sm_80",), "8.0", "cubin"),
+        (("sm_86",), "8.0", "none"),
+        (("sm_80",), "9.0", "none"),
+        (("sm_80", "compute_80"), "9.0", "ptx"),
+        (("compute_90",), "8.6", "none"),
+        (("sm_90a",), "9.0", "cubin"),
+        (("sm_90a",), "9.1", "none"),
+        (("sm_80",), "8.7", "none"),
+        (("sm_87",), "8.7", "cubin"),
+        (("sm_120",), "12.1", "cubin"),
+        (("sm_100",), "12.0", "none"),
+        (("sm_50", "sm_60", "sm_70"), "6.1", "cubin"),
+    ],
+)
+def test_coverage(arch_list: tuple[str, ...], capability: str, how: str) -> None:
+    assert gpu_arch.coverage(arch_list, capability) == how
+
+
+def test_gpu_arch_uses_the_package_label_when_the_framework_table_is_missing() -> None:
+    package, _ = torch_cu("2.7.1", "12.6")
+    [f] = gpu_arch.check(snapshot(packages=[package]), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
+    assert f.severity == "fail" and f.needed.startswith("torch 2.7.1+cu126 kernels (release set)")
+
+
+def test_gpu_arch_of_an_unlabelled_pypi_torch_follows_its_cuda_wheels() -> None:
+    lock = snapshot(packages=[pkg("torch", "2.7.1"), pkg("nvidia-cuda-runtime-cu12", "12.6.77")])
+    [f] = gpu_arch.check(lock, gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
+    assert (f.severity, f.remedy) == ("fail", "use the cu128 build of torch 2.7.1 for this sm_120 GPU")
+    assert f.needed.startswith("torch 2.7.1+cu126 kernels (release set)")
+    assert (
+        gpu_arch.check(snapshot(packages=[pkg("torch", "2.7.1")]), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST) == []
+    )
+
+
+def test_cuda_13_without_torch_still_needs_a_gpu_it_supports() -> None:
+    lock = snapshot(packages=[pkg("nvidia-cuda-runtime", "13.0.96"), pkg("cupy-cuda13x", "13.6.0")])
+    [f] = gpu_arch.check(lock, gpu_host(("Tesla V100-SXM2-32GB", "7.0", 32768), "580.65.06", "13.0"), HOST)
+    assert (f.severity, f.needed) == ("fail", "CUDA 13 supports compute capability >= 7.5")
+    assert f.remedy == "use a build for an older CUDA major than 13"
+    [f] = gpu_arch.check(lock, gpu_host(A100, "580.65.06", "13.0"), HOST)
+    assert f.severity == "ok"
+    assert gpu_arch.check(snapshot(), gpu_host(A100, "580.65.06", "13.0"), HOST) == []
+
+
+def test_gpu_arch_without_an_alternative_build() -> None:
+    package, framework = torch_cu("2.0.1", "11.8")
+    lock = snapshot(packages=[package], frameworks=[framework])
+    [f] = gpu_arch.check(lock, gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
+    assert f.remedy == "no known torch 2.0.1 build has kernels for sm_120; use a torch release that supports it"
+
+
+# ------------------------------------------------------------------------------------------ cuda libs
+
+
+def test_bundled_cudnn_built_for_another_cuda_major_warns() -> None:
+    cuda = Cuda(
+        runtime_version="12.8",
+        runtime_source="pip",
+        cudnn_version="9.7.1",
+        cudnn_source="pip",
+        nccl_version="2.26.2",
+        nccl_source="pip",
+        copies=(
+            CudaLibrary("cudnn", "9.7.1", "pip", "nvidia-cudnn-cu11", selected=True),
+            CudaLibrary("nccl", "2.26.2", "pip", "nvidia-nccl-cu12", selected=True),
+        ),
+    )
+    lock = dataclasses.replace(gpu_lock(), cuda=cuda)
+    findings = cuda_libs.check(lock, gpu_host(A100, "570.26", "12.8"), HOST)
+    assert [(f.severity, f.component) for f in findings] == [("warn", "cuDNN"), ("ok", "NCCL")]
+    assert findings[0].found == "locked copy built for CUDA 11"
+
+
+def test_system_nccl_major_and_minor_differences() -> None:
+    lock = dataclasses.replace(
+        gpu_lock(), cuda=Cuda(runtime_version="12.8", nccl_version="2.26.2", nccl_source="system")
+    )
+    host = gpu_host(A100, "570.26", "12.8")
+    for have, severity in (("2.26.5", "ok"), ("2.21.5", "warn"), ("3.0.1", "fail")):
+        host_with = dataclasses.replace(host, cuda=Cuda(nccl_version=have))
+        assert severities(cuda_libs.check(lock, host_with, HOST)) == [severity]
+    assert severities(cuda_libs.check(lock, host, Target(kind="docker"))) == ["ok"]
+
+
+# -------------------------------------------------------------------------------------------- cpu isa
+
+
+def test_tensorflow_on_a_cpu_without_avx_fails() -> None:
+    lock = snapshot(packages=[pkg("tensorflow", "2.19.0", "cp311-cp311-manylinux_2_17_x86_64")])
+    findings = cpu_isa.check(lock, snapshot(cpu_flags=("sse4_2", "popcnt")), HOST)
+    assert [(f.severity, f.component) for f in findings] == [
+        ("fail", "CPU for tensorflow 2.19.0"),
+        ("warn", "CPU flags"),
+    ]
+    assert findings[0].remedy == "run on a CPU with avx, or build TensorFlow from source without AVX"
+    assert findings[1].needed.startswith("avx, avx2, fma")
+
+
+def test_old_tensorflow_without_avx_is_fine_and_lost_avx512_only_warns() -> None:
+    lock = snapshot(packages=[pkg("tensorflow", "1.5.0")], cpu_flags=(*X86_FLAGS, "avx512f"))
+    [f] = cpu_isa.check(lock, snapshot(), HOST)
+    assert (f.severity, f.needed) == ("warn", "avx512f (captured CPU)")
+
+
+def test_polars_needs_avx2() -> None:
+    lock = snapshot(packages=[pkg("polars", "1.30.0")], cpu_flags=("avx",))
+    [f] = cpu_isa.check(lock, snapshot(cpu_flags=("avx",)), HOST)
+    assert f.severity == "fail" and f.remedy.endswith("or use polars-lts-cpu")
+
+
+# ----------------------------------------------------------------------------------------------- disk
+
+
+def test_disk_estimate_uses_artifact_sizes_then_the_table() -> None:
+    art = Artifact(filename="x-1-py3-none-any.whl", url="u", sha256="0" * 64, size=100 * 1024 * 1024)
+    lock = snapshot(packages=[pkg("x", "1", artifact=art), pkg("torch", "2.7.1+cu128"), pkg("tiny", "1")])
+    # 100 MiB wheel x3, torch 1600 x2, unknown 5 x2
+    assert disk.estimate_mib(lock, HOST) == pytest.approx(300 + 3200 + 10)
+    assert disk.estimate_mib(lock, Target(kind="docker")) == pytest.approx(300 + 3200 + 10 + 150)
+
+
+@pytest.mark.parametrize(("free", "severity"), [(10, "fail"), (4000, "warn"), (10_000, "ok"), (None, "warn")])
+def test_disk_space(free: int | None, severity: str) -> None:
+    lock = snapshot(packages=[pkg("torch", "2.7.1+cu128")])
+    [f] = disk.check(lock, snapshot(), Target(kind="host", disk_path="/build", disk_free_mib=free))
+    assert f.severity == severity
+
+
+# --------------------------------------------------------------------------------------------- docker
+
+
+def test_docker_rule_only_for_the_docker_target() -> None:
+    assert docker.check(gpu_lock(), snapshot(), HOST) == []
+
+
+def test_docker_unreachable_engine_fails() -> None:
+    target = Target(kind="docker", docker=DockerFacts(reachable=False, error="connection refused"))
+    [f] = docker.check(snapshot(), snapshot(), target)
+    assert (f.severity, f.found) == ("fail", "unreachable: connection refused")
+
+
+@pytest.mark.parametrize(("runtimes", "severity"), [(("runc",), "fail"), (("nvidia", "runc"), "ok")])
+def test_docker_nvidia_runtime_for_a_gpu_lock(runtimes: tuple[str, ...], severity: str) -> None:
+    target = Target(
+        kind="docker",
+        docker=DockerFacts(reachable=True, architecture="x86_64", os_type="linux", runtimes=runtimes),
+    )
+    assert severities(docker.check(gpu_lock(), snapshot(), target)) == ["ok"]
+    [f] = docker.check_gpu_runtime(gpu_lock(), snapshot(), target)
+    assert (f.severity, f.component) == (severity, "NVIDIA runtime")
+    assert docker.check_gpu_runtime(snapshot(), snapshot(), target) == []  # a CPU-only lock needs no runtime
+    assert docker.check_gpu_runtime(gpu_lock(), snapshot(), HOST) == []

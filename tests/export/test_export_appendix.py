@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from export_samples import latex_syntax_problems
+
+from envsnap import lockfile
+from envsnap.export import appendix
+from envsnap.model import Gpu, PythonPackage, Snapshot
+
+NASTY = r"Tesla_V100 & #1 100% {x} ~$^\ <a|b>"
+
+
+def nasty(rich: Snapshot, extra_packages: int = 0) -> Snapshot:
+    """The rich lock with special characters everywhere text is printed, and optionally many packages."""
+    gpus = (*rich.hardware.gpus, Gpu(index=2, name=NASTY, compute_capability="7.0", memory_mib=16_384))
+    packages = (*rich.python.packages,
+                *(PythonPackage(name=f"pkg-{i:03d}", version=f"1.{i}.0", metadata_name=f"pkg_{i:03d}")
+                  for i in range(extra_packages)))
+    return lockfile.seal(dataclasses.replace(
+        rich, hardware=dataclasses.replace(rich.hardware, gpus=gpus),
+        python=dataclasses.replace(rich.python, packages=packages)))
+
+
+def test_latex_escapes_special_characters(rich: Snapshot) -> None:
+    text = appendix.render_latex(nasty(rich))["appendix.tex"].decode()
+    assert (r"Tesla\_V100 \& \#1 100\% \{x\} \textasciitilde{}\$\textasciicircum{}\textbackslash{} "
+            r"\textless{}a\textbar{}b\textgreater{}") in text
+    assert latex_syntax_problems(text) == []
+
+
+def test_latex_syntax_check_catches_a_bad_escape() -> None:
+    # The check the appendix relies on when pdflatex is absent must itself find real mistakes.
+    assert latex_syntax_problems("\\begin{tabular}{ll}\na_b & c \\\\\n\\end{tabular}\n") == ["unescaped '_'"]
+    assert latex_syntax_problems("\\begin{table}\n{x\n") != []
+    assert latex_syntax_problems("a & b & c \\\\\n") != []
+
+
+def test_long_package_lists_go_to_a_longtable(rich: Snapshot) -> None:
+    text = appendix.render_latex(nasty(rich, extra_packages=150))["appendix.tex"].decode()
+    assert "\\begin{longtable}" in text and "\\endhead" in text
+    assert text.count("pkg\\_") == 150
+    assert "\\toprule" in text and "\\midrule" in text and "\\bottomrule" in text
+
+
+def _compile(tmp_path: Path, fragment: str) -> str:
+    (tmp_path / "appendix.tex").write_text(fragment, encoding="utf-8")
+    (tmp_path / "paper.tex").write_text(
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+        "\\usepackage{longtable}\n\\begin{document}\n\\input{appendix}\n\\end{document}\n", encoding="utf-8")
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    # longtable needs a second run to settle column widths; it must also succeed.
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return (tmp_path / "paper.log").read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("pdflatex") is None,
+                    reason="pdflatex is not installed (apt-get install texlive-latex-base "
+                           "texlive-latex-recommended); test_latex_escapes_special_characters still runs "
+                           "the LaTeX syntax check")
+def test_latex_compiles_with_pdflatex(rich: Snapshot, tmp_path: Path) -> None:
+    log = _compile(tmp_path, appendix.render_latex(nasty(rich, extra_packages=150))["appendix.tex"].decode())
+    pages = int(re.search(r"Output written on paper\.pdf \((\d+) pages?", log).group(1))  # type: ignore[union-attr]
+    assert pages >= 3  # 150+ packages flow over several pages through the longtable
+    assert "Overfull \\hbox" not in log  # nothing sticks out of the page, digests included
+
+
+def test_markdown_table_and_groups(rich: Snapshot) -> None:
+    text = appendix.render_markdown(nasty(rich))["appendix.md"].decode()
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert table[0] == "| Component | Version |"
+    for row in table:
+        assert len(re.findall(r"(?<!\\)\|", row)) == 3, row
+    assert "Tesla\\_V100 & #1 100% {x} ~$^\\\\ \\<a\\|b\\>" in text
+    groups = re.findall(r"^- \*\*(.+?)\*\*", text, re.MULTILINE)
+    assert groups == ["Frameworks", "CUDA libraries", "Numerical and data", "Other packages"]
+    assert nasty(rich).envsnap.content_digest in text
+
+
+def test_unknown_facts_are_said_not_guessed(rich: Snapshot) -> None:
+    imported = dataclasses.replace(
+        rich, nvidia=None, cuda=None, hardware=dataclasses.replace(rich.hardware, gpus=()),
+        envsnap=dataclasses.replace(rich.envsnap, origin="pylock", unknown=("hardware", "nvidia")))
+    text = appendix.render_markdown(imported)["appendix.md"].decode()
+    assert "| NVIDIA driver | unknown |" in text and "| GPUs | unknown |" in text
+    assert "imported from pylock, which does not record: hardware, nvidia" in text
+    captured_without_gpu = dataclasses.replace(imported, envsnap=rich.envsnap)
+    text = appendix.render_markdown(captured_without_gpu)["appendix.md"].decode()
+    assert "| NVIDIA driver | none |" in text and "| GPUs | none |" in text

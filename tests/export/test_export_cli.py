@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomllib
+
+from envsnap import export, lockfile
+from envsnap.model import Snapshot
+
+
+@pytest.fixture
+def lock(rich: Snapshot, tmp_path: Path) -> Path:
+    return lockfile.dump(rich, tmp_path / "envsnap.lock")
+
+
+def test_list_names_every_format_with_its_description(cli: Callable[..., Any]) -> None:
+    result = cli("export", "--list")
+    assert result.code == 0
+    for name, exporter in export.exporters().items():
+        assert any(line.startswith(name + " ") and exporter.description in line
+                   for line in result.out.splitlines()), name
+
+
+def test_writes_the_default_file_name(cli: Callable[..., Any], lock: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("export", lock, "--format", "pylock")
+    assert result.code == 0, result
+    assert tomllib.loads((tmp_path / "pylock.toml").read_text())["lock-version"] == "1.0"
+    assert "pylock.toml" in result.err
+
+
+def test_stdout_and_output_path(cli: Callable[..., Any], lock: Path, tmp_path: Path, rich: Snapshot) -> None:
+    result = cli("export", lock, "-f", "requirements", "-o", "-")
+    assert result.code == 0
+    assert result.out == export.get("requirements").render(rich)["requirements.txt"].decode()
+    target = tmp_path / "out dir ü" / "pylock.paper.toml"
+    assert cli("export", lock, "-f", "pylock", "-o", target).code == 0
+    assert target.read_bytes() == export.get("pylock").render(rich)["pylock.toml"]
+    assert cli("export", lock, "-f", "markdown", "-o", tmp_path).code == 0
+    assert (tmp_path / "appendix.md").exists()
+
+
+def test_unpinned_lock_fails_clearly_and_keeps_the_old_file(cli: Callable[..., Any], rich: Snapshot,
+                                                            tmp_path: Path) -> None:
+    packages = tuple(dataclasses.replace(p, artifact=None) for p in rich.python.packages)
+    unpinned = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages))
+    lock = lockfile.dump(unpinned, tmp_path / "unpinned.lock")
+    target = tmp_path / "requirements.txt"
+    target.write_text("old content\n")
+    result = cli("export", lock, "-f", "requirements", "-o", target, "--no-pin")
+    assert result.code == 2
+    assert "have no pinned artifact" in result.err and "numpy==2.1.3" in result.err
+    assert "Traceback" not in result.err
+    assert target.read_text() == "old content\n"
+    assert list(tmp_path.glob(".requirements.txt.*")) == []
+
+
+def test_pin_flag_says_when_pinning_is_unavailable(cli: Callable[..., Any], rich: Snapshot, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "envsnap.pin", None)  # as on a build without envsnap.pin
+    packages = tuple(dataclasses.replace(p, artifact=None) for p in rich.python.packages)
+    unpinned = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages))
+    lock = lockfile.dump(unpinned, tmp_path / "unpinned.lock")
+    result = cli("export", lock, "-f", "pylock", "--pin")
+    assert result.code == 2 and "cannot pin artifacts" in result.err
+    result = cli("export", lock, "-f", "pylock", "-o", "-")  # automatic: falls back to naming what is missing
+    assert result.code == 2 and "have no pinned artifact" in result.err
+
+
+def test_bad_input_is_one_line(cli: Callable[..., Any], lock: Path, tmp_path: Path) -> None:
+    for args, expected in [
+        (("export", lock, "-f", "nope"), "unknown export format 'nope'"),
+        (("export", tmp_path / "missing.lock", "-f", "json"), "no such lockfile"),
+        (("export", lock), "needs LOCK and --format"),
+    ]:
+        result = cli(*args)
+        assert result.code == 2 and expected in result.err, result
+        assert len(result.err.strip().splitlines()) == 1
+
+
+def test_directory_formats_write_every_file_and_refuse_stdout(tmp_path: Path) -> None:
+    from envsnap.cli.export import write
+    from envsnap.errors import ExportError
+    from envsnap.export.interface import Exporter
+
+    context = Exporter(name="ctx", description="a build context", filename="context",
+                       render=lambda s: {}, directory=True)
+    files = {"Dockerfile": b"FROM scratch\n", "wheels/a b.txt": b"x"}
+    written = write(context, files, str(tmp_path / "out"))
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == ["Dockerfile", "wheels/a b.txt"]
+    assert (tmp_path / "out" / "Dockerfile").read_bytes() == b"FROM scratch\n"
+    with pytest.raises(ExportError, match="writes several files"):
+        write(context, files, "-")

@@ -1,0 +1,59 @@
+"""Properties over generated inputs: any name spelling and version round-trips through pylock; any text
+is safe once escaped for LaTeX."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tomllib
+from export_samples import latex_syntax_problems
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from packaging.pylock import Pylock
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from envsnap import lockfile
+from envsnap.export import appendix, pylock
+from envsnap.importers import pylock as pylock_import
+from envsnap.importers.interface import ImportOptions
+from envsnap.model import Artifact, PythonPackage, Snapshot
+
+# Distribution names as people spell them: letters, digits and runs of - _ . between them.
+names = st.from_regex(r"\A[A-Za-z0-9]([A-Za-z0-9]|[-_.][A-Za-z0-9]){0,12}\Z", fullmatch=True)
+versions = st.builds(
+    lambda release, local: ".".join(map(str, release)) + (f"+{local}" if local else ""),
+    st.lists(st.integers(0, 300), min_size=1, max_size=4),
+    st.one_of(st.none(), st.from_regex(r"\A[a-z0-9]{1,6}(\.[a-z0-9]{1,4})?\Z", fullmatch=True)),
+)
+
+
+def _package(name: str, version: str, n: int) -> PythonPackage:
+    canonical = canonicalize_name(name)
+    filename = f"{canonical.replace('-', '_')}-{Version(version)}-py3-none-any.whl"
+    return PythonPackage(
+        name=canonical, version=str(Version(version)), metadata_name=name if name != canonical else "",
+        artifact=Artifact(filename=filename, url=f"https://files.example.org/{filename.replace('+', '%2B')}",
+                          sha256=f"{n:064x}", index="https://pypi.org/simple"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(names, versions, min_size=1, max_size=6))
+def test_any_names_and_versions_roundtrip_through_pylock(rich: Snapshot, spec: dict[str, str]) -> None:
+    packages = {}
+    for n, (name, version) in enumerate(spec.items()):
+        packages.setdefault(canonicalize_name(name), _package(name, version, n))
+    snap = lockfile.seal(dataclasses.replace(rich, python=dataclasses.replace(
+        rich.python, packages=tuple(sorted(packages.values(), key=lambda p: p.name)))))
+    text = pylock.dumps(snap)
+    Pylock.from_dict(tomllib.loads(text)).validate()
+    back = pylock_import.read(text, "pylock.toml", ImportOptions())
+    assert back.python.packages == snap.python.packages
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40))
+def test_any_text_is_safe_in_latex(text: str) -> None:
+    cells = f"{appendix.tex(text)} & {appendix.tex_code(text)}"
+    row = f"\\begin{{tabular}}{{ll}}\n{cells} \\\\\n\\end{{tabular}}\n"
+    assert latex_syntax_problems(row) == []

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import tomllib
+from export_samples import uv_bin
+from packaging.markers import Marker
+from packaging.pylock import Package, Pylock
+
+from envsnap import lockfile
+from envsnap.errors import ExportError
+from envsnap.export import pylock
+from envsnap.model import Snapshot
+
+
+def parsed(snapshot: Snapshot) -> Pylock:
+    return Pylock.from_dict(tomllib.loads(pylock.dumps(snapshot)))
+
+
+def by_name(lock: Pylock) -> dict[str, Package]:
+    return {str(p.name): p for p in lock.packages}
+
+
+def test_validates_with_packaging_pylock(rich: Snapshot) -> None:
+    lock = parsed(rich)
+    lock.validate()
+    packages = by_name(lock)
+    torch = packages["torch"]
+    assert str(torch.version) == "2.5.1+cu121"
+    assert torch.index == "https://download.pytorch.org/whl/cu121"
+    assert torch.wheels is not None and torch.wheels[0].hashes["sha256"]
+    numpy = packages["numpy"]
+    assert numpy.wheels is not None and numpy.wheels[0].size == 16_300_000
+    assert numpy.wheels[0].upload_time is not None
+    # Names are normalised; the distribution's own spelling survives in [tool.envsnap].
+    assert "zope-interface" in packages and packages["zope-interface"].tool == {
+        "envsnap": {"metadata-name": "zope.interface", "installer": "pip"}}
+
+
+def test_sources_vcs_directory_archive(rich: Snapshot) -> None:
+    packages = by_name(parsed(rich))
+    vcs = packages["mylib"].vcs
+    assert vcs is not None and vcs.subdirectory == "python/mylib" and vcs.commit_id.startswith("0f1e")
+    assert packages["mylib"].version is None  # PEP 751: no version for source trees
+    directory = packages["my-project"].directory
+    assert directory is not None and directory.editable and directory.path == "pkgs/café"
+    archive = packages["legacy-thing"].archive
+    assert archive is not None and archive.url == "https://example.org/dl/legacy-thing-0.3.tar.gz"
+    # conda installed certifi: not a pip package to install, but named in [tool.envsnap].
+    assert "certifi" not in packages
+    tool = parsed(rich).tool
+    assert tool is not None and tool["envsnap"]["conda-managed"] == ["certifi"]
+    assert tool["envsnap"]["lock-digest"] == rich.envsnap.content_digest
+
+
+def test_environment_marker_pins_the_captured_platform(rich: Snapshot) -> None:
+    lock = parsed(rich)
+    assert lock.requires_python is not None and "3.11.9" in lock.requires_python
+    assert "3.12.0" not in lock.requires_python
+    (marker,) = lock.environments or []
+    linux = {"sys_platform": "linux", "platform_machine": "x86_64", "implementation_name": "cpython",
+             "python_version": "3.11"}
+    assert marker.evaluate(linux)
+    assert not marker.evaluate({**linux, "platform_machine": "aarch64"})
+    assert not marker.evaluate({**linux, "sys_platform": "darwin"})
+    assert not marker.evaluate({**linux, "python_version": "3.12"})
+    assert isinstance(marker, Marker)
+
+
+def test_unpinned_lock_names_what_is_missing(rich: Snapshot) -> None:
+    packages = tuple(dataclasses.replace(p, artifact=None) if p.name in ("numpy", "torch") else p
+                     for p in rich.python.packages)
+    lock = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages))
+    with pytest.raises(ExportError) as err:
+        pylock.dumps(lock)
+    message = str(err.value)
+    assert "numpy==2.1.3" in message and "torch==2.5.1+cu121" in message and "envsnap pin" in message
+    assert "\n" not in message
+
+
+def test_uv_pip_sync_installs_it(host_snapshot: Snapshot, tmp_path: Path,
+                                 make_venv: Callable[..., Path]) -> None:
+    uv = uv_bin()
+    assert uv, "uv is a test dependency (pip install -e '.[test]')"
+    (tmp_path / "pylock.toml").write_bytes(pylock.render(host_snapshot)["pylock.toml"])
+    Pylock.from_dict(tomllib.loads((tmp_path / "pylock.toml").read_text())).validate()
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run([uv, "pip", "sync", "--python", str(python), "--offline", "--no-config",
+                             str(tmp_path / "pylock.toml")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    versions = json.loads(subprocess.run(
+        [str(python), "-c", "import json, importlib.metadata as m; "
+         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"],
+        capture_output=True, text=True, check=True, timeout=60).stdout)
+    assert versions == {"Foo_Bar": "1.0", "tiny_cuda": "2.0+cu121"}
+
+
+def test_uv_refuses_a_tampered_hash(host_snapshot: Snapshot, tmp_path: Path,
+                                    make_venv: Callable[..., Path]) -> None:
+    uv = uv_bin()
+    assert uv
+    art = host_snapshot.python.packages[0].artifact
+    assert art is not None
+    bad = dataclasses.replace(host_snapshot.python.packages[0],
+                              artifact=dataclasses.replace(art, sha256="0" * 64))
+    lock = lockfile.seal(dataclasses.replace(host_snapshot, python=dataclasses.replace(
+        host_snapshot.python, packages=(bad, *host_snapshot.python.packages[1:]))))
+    (tmp_path / "pylock.toml").write_bytes(pylock.render(lock)["pylock.toml"])
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run([uv, "pip", "sync", "--python", str(python), "--offline", "--no-config",
+                             str(tmp_path / "pylock.toml")], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "hash" in result.stderr.lower()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pip._internal.network.session import PipSession
+from pip._internal.req.req_file import parse_requirements
+
+from envsnap import lockfile
+from envsnap.export import requirements
+from envsnap.model import Snapshot
+
+# pip must see only the file: no index, find-links or constraints from this machine's configuration.
+PIP_ENV = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
+def test_pip_parses_every_line(rich: Snapshot, tmp_path: Path) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_bytes(requirements.render(rich)["requirements.txt"])
+    parsed = list(parse_requirements(str(path), session=PipSession()))
+    by_name = {r.requirement.split("==")[0].split(" @ ")[0]: r.requirement.strip() for r in parsed}
+    assert set(by_name) == {"legacy-thing", "numpy", "nvidia-cudnn-cu12", "torch", "typing-extensions",
+                            "zope-interface"}
+    for req in parsed:
+        hashes = (req.options or {}).get("hashes", {})
+        assert list(hashes) == ["sha256"] and len(hashes["sha256"]) == 1, req.requirement
+    assert by_name["torch"] == "torch==2.5.1+cu121"
+    assert by_name["legacy-thing"] == "legacy-thing @ https://example.org/dl/legacy-thing-0.3.tar.gz"
+
+
+def test_local_label_keeps_its_index(rich: Snapshot) -> None:
+    text = requirements.dumps(rich)
+    assert "--index-url https://pypi.org/simple\n" in text
+    assert "--extra-index-url https://download.pytorch.org/whl/cu121\n" in text
+
+
+def test_source_trees_are_commented_with_their_install_command(rich: Snapshot) -> None:
+    text = requirements.dumps(rich)
+    assert ("#   pip install --no-deps 'mylib @ git+https://github.com/example/mono.git"
+            "@0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c#subdirectory=python/mylib'") in text
+    assert "#   pip install --no-deps -e 'pkgs/café'" in text
+
+
+def test_artifact_without_index_is_referenced_by_url(host_snapshot: Snapshot) -> None:
+    pkg = host_snapshot.python.packages[0]
+    assert pkg.artifact is not None
+    bare = dataclasses.replace(pkg, artifact=dataclasses.replace(pkg.artifact, index=""))
+    lock = lockfile.seal(dataclasses.replace(host_snapshot, python=dataclasses.replace(
+        host_snapshot.python, packages=(bare,))))
+    text = requirements.dumps(lock)
+    assert f"foo-bar @ {pkg.artifact.url} \\\n    --hash=sha256:{pkg.artifact.sha256}" in text
+    assert "--index-url" not in text
+
+
+def test_pip_installs_it_with_require_hashes(host_snapshot: Snapshot, tmp_path: Path,
+                                             make_venv: Callable[..., Path]) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_bytes(requirements.render(host_snapshot)["requirements.txt"])
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--isolated", "--require-hashes",
+         "--no-deps", "-r", str(path)], capture_output=True, text=True, timeout=180, env=PIP_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    installed = json.loads(subprocess.run(
+        [str(python), "-c", "import json, importlib.metadata as m; "
+         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"],
+        capture_output=True, text=True, check=True, timeout=60).stdout)
+    assert installed == {"Foo_Bar": "1.0", "tiny_cuda": "2.0+cu121"}

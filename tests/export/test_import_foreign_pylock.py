@@ -1,0 +1,46 @@
+"""A pylock.toml written by another tool (uv) imports, and the lock made from it installs again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from export_samples import uv_bin
+
+from envsnap import export, importers, lockfile
+
+
+def test_uv_written_pylock_imports_and_reinstalls(wheelhouse, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                  make_venv: Callable[..., Path]) -> None:
+    uv = uv_bin()
+    assert uv, "uv is a test dependency"
+    (tmp_path / "req.in").write_text("foo-bar\ntiny-cuda==2.0+cu121\n")
+    result = subprocess.run(
+        [uv, "pip", "compile", "--no-config", "--offline", "--no-index", "--find-links",
+         str(wheelhouse.root / "wheels"), "req.in", "-o", "pylock.toml", "--quiet"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    snap = importers.read_file(tmp_path / "pylock.toml")
+    assert snap.envsnap.generator == "envsnap import from uv"
+    by_name = {p.name: p for p in snap.python.packages}
+    assert set(by_name) == {"foo-bar", "tiny-cuda"}
+    for name, pkg in by_name.items():
+        assert pkg.artifact is not None
+        assert pkg.artifact.sha256 == wheelhouse.artifacts[name].sha256
+        assert pkg.artifact.filename == wheelhouse.artifacts[name].filename  # '+' decoded from the URL
+    # The imported lock is an ordinary lock: saved, loaded, exported and installed with uv.
+    lock = lockfile.load(lockfile.dump(snap, tmp_path / "envsnap.lock"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "pylock.toml").write_bytes(export.get("pylock").render(lock)["pylock.toml"])
+    python = make_venv(tmp_path / "venv")
+    sync = [uv, "pip", "sync", "--python", str(python), "--offline", "--no-config",
+            str(tmp_path / "out" / "pylock.toml")]
+    result = subprocess.run(sync, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    installed = json.loads(subprocess.run(
+        [str(python), "-c", "import json, importlib.metadata as m; "
+         "print(json.dumps(sorted(d.metadata['Name'] for d in m.distributions())))"],
+        capture_output=True, text=True, check=True, timeout=60).stdout)
+    assert installed == ["Foo_Bar", "tiny_cuda"]

@@ -1,0 +1,238 @@
+"""Importing files written by other tools, with the inputs that trip parsers up."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conda_lock.lockfile import parse_conda_lock_file
+
+from envsnap import importers, lockfile
+from envsnap.errors import LockImportError
+from envsnap.importers.interface import ImportOptions
+from envsnap.model import Source
+
+A, B, C, D = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
+
+REQUIREMENTS = f"""\
+# pip-compile --generate-hashes style, with every awkward thing at once
+--index-url https://pypi.org/simple/
+--extra-index-url https://download.pytorch.org/whl/cu121
+
+Foo.Bar[extra1,Extra-2]==1.0 ; python_version >= "3.8" \\
+    --hash=sha256:{A}
+    # via -r requirements.in
+winonly==1.0 ; sys_platform == "win32" --hash=sha256:{B}
+torch==2.3.0+cu121 --hash=sha256:{C}  # local version label
+multi==2.0 \\
+    --hash=sha256:{A} \\
+    --hash=sha256:{B}
+mylib @ git+https://github.com/example/mono.git@0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c#subdirectory=python/mylib
+-e git+https://github.com/example/tool.git@1234567890abcdef1234567890abcdef12345678#egg=tool
+localpkg @ file:///srv/d%C3%A9j%C3%A0/localpkg
+-e ./src/projét
+"""
+
+
+@pytest.fixture
+def requirements_file(tmp_path: Path) -> Path:
+    project = tmp_path / "src" / "projét"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "My_Projét"\nversion = "0.1"\n',
+                                           encoding="utf-8")
+    path = tmp_path / "requirements.txt"
+    path.write_text(REQUIREMENTS, encoding="utf-8")
+    return path
+
+
+def test_requirements_tricky_inputs(requirements_file: Path) -> None:
+    snap = importers.read_file(requirements_file)
+    pkgs = {p.name: p for p in snap.python.packages}
+    if sys.platform != "win32":
+        assert "winonly" not in pkgs  # its marker is false on this host
+    foo = pkgs["foo-bar"]  # normalised; extras dropped (--no-deps installs do not use them)
+    assert (foo.version, foo.metadata_name) == ("1.0", "Foo.Bar")
+    assert foo.artifact is not None and foo.artifact.sha256 == A and foo.artifact.index == "https://pypi.org/simple"
+    torch = pkgs["torch"]
+    assert torch.version == "2.3.0+cu121"
+    assert torch.artifact is not None and torch.artifact.index == "https://download.pytorch.org/whl/cu121"
+    assert pkgs["multi"].artifact is None
+    assert any("multi: 2 hashes" in w for w in snap.envsnap.warnings)
+    assert any("markers were evaluated for this host" in w for w in snap.envsnap.warnings)
+    assert pkgs["mylib"].source == Source(kind="vcs", url="https://github.com/example/mono.git", vcs="git",
+                                          commit_id="0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
+                                          subdirectory="python/mylib")
+    assert pkgs["tool"].source.editable and pkgs["tool"].source.commit_id.startswith("1234")
+    assert pkgs["localpkg"].source == Source(kind="directory", url="file:///srv/d%C3%A9j%C3%A0/localpkg")
+    project = pkgs["my-projét"]
+    assert project.metadata_name == "My_Projét"
+    assert project.source == Source(kind="directory", url="file://{project}/src/proj%C3%A9t", editable=True)
+    assert snap.envsnap.origin == "requirements"
+    # The imported lock is a valid envsnap lock: it survives the TOML round trip with its digest.
+    assert lockfile.loads(lockfile.dumps(snap)).python == snap.python
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("numpy>=1.0 --hash=sha256:" + A, "not an exact pin"),
+    ("-r other.txt", "includes another file"),
+    ("numpy==1.0\nnumpy==1.0", "listed twice"),
+    ("lib @ git+https://github.com/x/y.git", "without a commit"),
+    ("-e ./nowhere", "cannot tell the name"),
+])
+def test_requirements_bad_input(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_text(line + "\n")
+    with pytest.raises(LockImportError, match=message):
+        importers.read_file(path)
+
+
+EXPLICIT = f"""\
+# This file may be used to create an environment using:
+# $ conda create --name <env> --file <this file>
+# platform: linux-64
+# created-by: conda 24.7.1
+@EXPLICIT
+https://conda.anaconda.org/conda-forge/linux-64/_libgcc_mutex-0.1-conda_forge.tar.bz2#d7c89558ba9fa0495403155b64376d81
+https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda#ac68acfa8b558ed406c75e98d3428d7b
+https://conda.anaconda.org/conda-forge/noarch/pip-24.2-pyh8b19718_1.conda#sha256:{D}
+"""
+
+
+def test_conda_explicit(tmp_path: Path) -> None:
+    path = tmp_path / "explicit.txt"
+    path.write_text(EXPLICIT)
+    snap = importers.read_file(path)
+    assert snap.envsnap.origin == "conda-explicit"
+    assert snap.conda is not None and snap.conda.subdir == "linux-64"
+    assert snap.conda.channels == ("conda-forge",)
+    by_name = {p.name: p for p in snap.conda.packages}
+    assert by_name["_libgcc_mutex"].build == "conda_forge"
+    python = by_name["python"]
+    assert (python.version, python.build, python.subdir, python.md5) == (
+        "3.11.9", "hb806964_0_cpython", "linux-64", "ac68acfa8b558ed406c75e98d3428d7b")
+    assert by_name["pip"].sha256 == D and by_name["pip"].build_number == 1
+    assert snap.python.version == "3.11.9" and snap.python.kind == "conda"
+    assert (snap.platform.system, snap.platform.machine) == ("Linux", "x86_64")
+    assert "python.packages" in snap.envsnap.unknown and "nvidia" in snap.envsnap.unknown
+    assert lockfile.loads(lockfile.dumps(snap)) == lockfile.seal(snap)
+
+
+CONDA_LOCK = f"""\
+version: 1
+metadata:
+  content_hash:
+    linux-64: {A}
+    osx-arm64: {B}
+  channels:
+  - url: conda-forge
+    used_env_vars: []
+  platforms:
+  - linux-64
+  - osx-arm64
+  sources:
+  - environment.yml
+package:
+- name: python
+  version: 3.11.9
+  manager: conda
+  platform: linux-64
+  dependencies: {{}}
+  url: https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda
+  hash:
+    md5: ac68acfa8b558ed406c75e98d3428d7b
+    sha256: {C}
+  category: main
+  optional: false
+- name: python
+  version: 3.11.9
+  manager: conda
+  platform: osx-arm64
+  dependencies: {{}}
+  url: https://conda.anaconda.org/conda-forge/osx-arm64/python-3.11.9-h932a869_0_cpython.conda
+  hash:
+    md5: 293e0713ae804b5527a673e7605c04fc
+    sha256: {D}
+  category: main
+  optional: false
+- name: Typing_Extensions
+  version: 4.12.2
+  manager: pip
+  platform: linux-64
+  dependencies: {{}}
+  url: https://files.pythonhosted.org/packages/26/9f/typing_extensions-4.12.2-py3-none-any.whl
+  hash:
+    sha256: {A}
+  category: main
+  optional: false
+"""
+
+
+def test_conda_lock(tmp_path: Path) -> None:
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(CONDA_LOCK)
+    parse_conda_lock_file(path)  # conda-lock itself accepts the sample
+    with pytest.raises(LockImportError, match="choose one with --platform"):
+        importers.read_file(path)
+    snap = importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    assert snap.envsnap.origin == "conda-lock"
+    assert snap.conda is not None and [p.name for p in snap.conda.packages] == ["python"]
+    assert snap.conda.packages[0].sha256 == C
+    (pip,) = snap.python.packages
+    assert pip.name == "typing-extensions" and pip.artifact is not None and pip.artifact.sha256 == A
+    assert pip.artifact.filename == "typing_extensions-4.12.2-py3-none-any.whl"
+    assert (snap.platform.system, snap.platform.machine) == ("Linux", "x86_64")
+    mac = importers.read_file(path, options=ImportOptions(platform="osx-arm64"))
+    assert mac.platform.system == "Darwin" and mac.python.packages == ()
+    with pytest.raises(LockImportError, match="no platform 'win-64'"):
+        importers.read_file(path, options=ImportOptions(platform="win-64"))
+
+
+def test_unrecognised_and_broken_files(tmp_path: Path) -> None:
+    odd = tmp_path / "notes.md"
+    odd.write_text("# hello\n")
+    with pytest.raises(LockImportError, match="not a format envsnap can import"):
+        importers.read_file(odd)
+    bad = tmp_path / "pylock.toml"
+    bad.write_text('lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "Not Normal"\n')
+    with pytest.raises(LockImportError, match="not a valid pylock file"):
+        importers.read_file(bad)
+    with pytest.raises(LockImportError, match="no such file"):
+        importers.read_file(tmp_path / "missing.txt")
+
+
+def test_pylock_markers_are_evaluated_for_this_host(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text(f"""\
+lock-version = "1.0"
+created-by = "hand"
+
+[[packages]]
+name = "everywhere"
+version = "1.0"
+wheels = [{{ url = "https://example.org/everywhere-1.0-py3-none-any.whl", hashes = {{ sha256 = "{A}" }} }}]
+
+[[packages]]
+name = "windows-only"
+version = "1.0"
+marker = "sys_platform == 'win32'"
+wheels = [{{ url = "https://example.org/windows_only-1.0-py3-none-any.whl", hashes = {{ sha256 = "{B}" }} }}]
+
+[[packages]]
+name = "multi"
+version = "2.0"
+wheels = [
+  {{ url = "https://example.org/multi-2.0-cp311-cp311-manylinux_2_17_x86_64.whl", hashes = {{ sha256 = "{C}" }} }},
+  {{ url = "https://example.org/multi-2.0-cp311-cp311-win_amd64.whl", hashes = {{ sha256 = "{D}" }} }},
+]
+""")
+    snap = importers.read_file(path)
+    names = [p.name for p in snap.python.packages]
+    if sys.platform != "win32":
+        assert names == ["everywhere", "multi"]
+        assert any("left out: windows-only" in w for w in snap.envsnap.warnings)
+    everywhere = snap.python.packages[0]
+    assert everywhere.artifact is not None
+    assert everywhere.artifact.filename == "everywhere-1.0-py3-none-any.whl"
+    assert snap.package("multi") is not None and snap.package("multi").artifact is None  # type: ignore[union-attr]
+    assert any("multi: 2 candidate files" in w for w in snap.envsnap.warnings)

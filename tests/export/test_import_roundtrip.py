@@ -1,0 +1,94 @@
+"""lock -> export -> import -> the same Python layer (what each format can carry)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envsnap import export, importers, lockfile
+from envsnap.errors import ExportError
+from envsnap.model import PythonPackage, Snapshot
+
+# Fields no export format carries: they describe the installed files, not what to install.
+NOT_CARRIED = {"wheel_tags": (), "record_digest": "", "requires_dist": ()}
+
+
+def layer(snapshot: Snapshot) -> dict[str, PythonPackage]:
+    return {p.name: dataclasses.replace(p, **NOT_CARRIED) for p in snapshot.python.packages}
+
+
+def roundtrip(snapshot: Snapshot, fmt: str, tmp_path: Path) -> Snapshot:
+    (name, data), = export.get(fmt).render(snapshot).items()
+    path = tmp_path / name
+    path.write_bytes(data)
+    return importers.read_file(path)  # format found by sniffing
+
+
+def test_pylock_roundtrip_keeps_the_python_layer(rich: Snapshot, tmp_path: Path) -> None:
+    back = roundtrip(rich, "pylock", tmp_path)
+    expected = {k: v for k, v in layer(rich).items() if k != "certifi"}  # conda's: not in a pylock
+    assert layer(back) == expected
+    assert back.python.version == "3.11.9" and back.python.abi == "cp311"
+    assert back.platform.system == "Linux" and back.platform.machine == "x86_64"
+    assert back.envsnap.origin == "pylock"
+    assert {"nvidia", "hardware", "system", "cuda"} <= set(back.envsnap.unknown)
+
+
+def test_pylock_roundtrip_with_local_wheel_paths(host_snapshot: Snapshot, tmp_path: Path) -> None:
+    # The wheelhouse path has spaces and non-ASCII letters: file URLs survive the trip exactly.
+    assert layer(roundtrip(host_snapshot, "pylock", tmp_path)) == layer(host_snapshot)
+
+
+def test_requirements_roundtrip_keeps_pins_hashes_and_indexes(rich: Snapshot, tmp_path: Path) -> None:
+    back = roundtrip(rich, "requirements", tmp_path)
+    carried = {n: p for n, p in layer(rich).items() if p.source.kind in ("index", "archive") and
+               (p.artifact is not None or p.source.kind == "archive")}
+    assert set(layer(back)) == set(carried)
+    for name, pkg in carried.items():
+        got = layer(back)[name]
+        assert (got.name, got.version, got.source) == (pkg.name, pkg.version, pkg.source), name
+        if pkg.artifact is not None:
+            assert got.artifact is not None
+            assert got.artifact.sha256 == pkg.artifact.sha256, name
+            assert got.artifact.index == pkg.artifact.index, name
+
+
+def test_json_roundtrip_is_the_whole_lock(rich: Snapshot, tmp_path: Path) -> None:
+    assert roundtrip(rich, "json", tmp_path) == rich
+
+
+def test_imported_lock_exports_again(rich: Snapshot, tmp_path: Path) -> None:
+    back = lockfile.loads(lockfile.dumps(roundtrip(rich, "pylock", tmp_path)))
+    again = export.get("pylock").render(back)["pylock.toml"].decode()
+    first = export.get("pylock").render(rich)["pylock.toml"].decode()
+    # Same packages; only [tool.envsnap]'s lock facts differ (the digest of a different lock).
+    assert again.split("[tool.envsnap]")[0] == first.split("[tool.envsnap]")[0]
+
+
+def test_cli_import_writes_a_lock(cli: Callable[..., Any], rich: Snapshot, tmp_path: Path) -> None:
+    (tmp_path / "pylock.toml").write_bytes(export.get("pylock").render(rich)["pylock.toml"])
+    out = tmp_path / "imported.lock"
+    result = cli("import", tmp_path / "pylock.toml", "-o", out)
+    assert result.code == 0, result
+    assert "unknown:" in result.err and "nvidia" in result.err
+    lock = lockfile.load(out)
+    assert lock.envsnap.origin == "pylock" and "hardware" in lock.envsnap.unknown
+    assert 'origin = "pylock"' in out.read_text()
+
+
+def test_captured_locks_do_not_gain_import_fields(rich: Snapshot) -> None:
+    text = lockfile.dumps(rich)
+    assert "origin" not in text and "unknown" not in text
+
+
+def test_hash_only_artifacts_export_to_requirements_but_not_pylock(rich: Snapshot, tmp_path: Path) -> None:
+    back = roundtrip(rich, "requirements", tmp_path)
+    text = export.get("requirements").render(back)["requirements.txt"].decode()
+    assert "torch==2.5.1+cu121 \\\n    --hash=sha256:" in text
+    assert "--extra-index-url https://download.pytorch.org/whl/cu121" in text
+    with pytest.raises(ExportError, match=r"known by hash only.*numpy==2\.1\.3"):
+        export.get("pylock").render(back)
