@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from packaging.version import InvalidVersion, Version
 
+from ..compat._facts import cuda_need
 from ..errors import RebuildError
 from ..model import Snapshot
 
@@ -104,13 +105,13 @@ def minor(version: str) -> str:
 
 
 def lock_cuda(lock: Snapshot) -> str:
-    """The CUDA runtime major.minor a GPU lock needs, or "" for a CPU lock."""
-    if lock.cuda is not None and lock.cuda.runtime_version:
-        return minor(lock.cuda.runtime_version)
-    for framework in sorted(lock.frameworks.values(), key=lambda f: f.name):
-        if framework.cuda_version:
-            return minor(framework.cuda_version)
-    return ""
+    """The CUDA runtime major.minor a GPU lock needs, or "" for a CPU lock.
+
+    The compatibility check's rule decides (one answer for ``check`` and ``rebuild``): something inside the
+    environment must use CUDA; a system toolkit the capture merely found does not make a lock a GPU lock.
+    """
+    need = cuda_need(lock)
+    return need.version if need is not None else ""
 
 
 def cudnn_flavour(cuda: str, cudnn_version: str) -> str:

@@ -265,25 +265,24 @@ def test_lock_for_another_architecture_and_unknown_os(engine: Any, captured: Pat
 
 def test_no_engine_points_at_dry_run(captured: Path, bundle: Path, tmp_path: Path) -> None:
     gone = {"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
-    done = _envsnap(
-        "rebuild",
-        str(captured),
-        "--target",
-        "docker",
-        "--bundle",
-        str(bundle),
-        "--base-image",
-        BASE,
-        "--dest",
-        str(tmp_path / "ctx"),
-        env=gone,
-        check=False,
-    )
-    assert done.returncode == 4
+    args = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--base-image", BASE]
+    # The compatibility check, which runs first, finds no engine (exit 3, like `envsnap check`) ...
+    done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), env=gone, check=False)
+    assert done.returncode == 3, done.stderr
+    assert "docker engine" in done.stderr and "--dry-run" in done.stderr and "Traceback" not in done.stderr
+    # ... and past it (--force), the docker target itself says so and points at --dry-run (exit 4).
+    done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), "--force", env=gone, check=False)
+    assert done.returncode == 4, done.stderr
     assert f"no Docker engine is reachable at unix://{tmp_path}/no-such.sock" in done.stderr
     assert "--dry-run" in done.stderr and "Traceback" not in done.stderr
-    # The plan needs no engine: it prints the Dockerfile, pinned by tag only, with a warning.
-    done = _envsnap("rebuild", str(captured), "--target", "docker", "--dry-run", "--base-image", BASE, env=gone)
+    assert not (tmp_path / "ctx").exists()
+    # The plan needs no engine: it prints the Dockerfile, with the base the bundle saved pinned by its id ...
+    done = _envsnap(*args, "--dry-run", env=gone)
+    saved = json.loads((bundle / "images" / "envsnap-base_bookworm.json").read_text())
+    assert f"    | FROM {saved['id']}\n" in done.stdout
+    assert "compatibility check FAILED (a dry run plans anyway)" in done.stdout
+    # ... or, from the lock alone, by tag only, with a warning.
+    done = _envsnap("rebuild", str(captured), "--target", "docker", "--base-image", BASE, "--dry-run", env=gone)
     assert f"    | FROM {BASE}\n" in done.stdout and "pinned by tag only" in done.stdout
 
 

@@ -11,7 +11,7 @@ from docker_locks import cpu_lock, gpu_lock
 
 from envsnap import export
 from envsnap.errors import ExportError, RebuildError
-from envsnap.model import SystemPackage
+from envsnap.model import Cuda, SystemPackage
 from envsnap.rebuild import _docker_engine, apt, baseimage, docker
 from envsnap.rebuild.baseimage import ImageFacts
 
@@ -340,3 +340,9 @@ def test_a_base_saved_in_the_bundle_is_planned_by_image_id(tmp_path: Path) -> No
     # Once loaded from the bundle the image has no registry digest here, so FROM names its id.
     assert (base.pinned, base.pin_kind) == ("sha256:" + "8" * 64, "image-id")
     assert _docker_engine.with_bundled(None, None) is None
+
+
+def test_a_system_cuda_toolkit_nothing_uses_does_not_make_a_gpu_lock() -> None:
+    lock = dataclasses.replace(cpu_lock(), cuda=Cuda(runtime_version="13.0.96", runtime_source="system"))
+    base = baseimage.choose(lock)
+    assert (base.reference, base.require_cuda) == ("python:3.11.7-slim-bookworm", "")
