@@ -43,4 +43,5 @@ EXPORTER = Exporter(
     filename="envsnap-docker",
     render=render,
     directory=True,
+    needs_artifacts=True,
 )

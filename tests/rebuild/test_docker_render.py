@@ -346,3 +346,17 @@ def test_a_system_cuda_toolkit_nothing_uses_does_not_make_a_gpu_lock() -> None:
     lock = dataclasses.replace(cpu_lock(), cuda=Cuda(runtime_version="13.0.96", runtime_source="system"))
     base = baseimage.choose(lock)
     assert (base.reference, base.require_cuda) == ("python:3.11.7-slim-bookworm", "")
+
+
+def test_export_cli_writes_the_context_with_the_same_bytes_twice(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from envsnap import lockfile
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(cpu_lock(), lock)
+    for out in ("a", "b"):
+        result = cli("export", str(lock), "--format", "dockerfile", "-o", str(tmp_path / out), "--no-pin")
+        assert result.code == 0, result
+    a, b = sorted((tmp_path / "a").rglob("*")), sorted((tmp_path / "b").rglob("*"))
+    assert [p.relative_to(tmp_path / "a") for p in a] == [p.relative_to(tmp_path / "b") for p in b]
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True) if x.is_file())
+    assert (tmp_path / "a" / "Dockerfile").read_text() == dockerfile(lockfile.load(lock))
