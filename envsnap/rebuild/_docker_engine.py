@@ -20,7 +20,7 @@ from . import baseimage
 from .interface import Progress
 
 if TYPE_CHECKING:
-    import docker
+    import docker  # type: ignore[import-untyped,unused-ignore]
 
     from ..verify import VerifyReport
 
@@ -31,7 +31,7 @@ VERIFY_TIMEOUT = 300
 def engine(timeout: int = 10) -> docker.DockerClient:
     """A client of a reachable Docker engine, or ``RebuildError`` saying how to go on without one."""
     try:
-        import docker
+        import docker  # type: ignore[import-untyped,unused-ignore]
     except ImportError as exc:
         raise RebuildError(
             "the docker target needs the Docker SDK (pip install 'envsnap[docker]'); "
@@ -50,7 +50,7 @@ def engine(timeout: int = 10) -> docker.DockerClient:
 
 
 def inspector(client: docker.DockerClient) -> baseimage.Inspector:
-    import docker
+    import docker  # type: ignore[import-untyped,unused-ignore]
 
     def inspect(reference: str) -> baseimage.ImageFacts | None:
         try:
@@ -84,7 +84,7 @@ def short(exc: BaseException) -> str:
 def build(client: docker.DockerClient, context: Path, *, network: str, progress: Progress) -> str:
     """Build ``context`` untagged; the image id. A failure raises ``RebuildError``: nothing is tagged, and the
     intermediate images this build made (not those it took from the cache) are removed."""
-    import docker as docker_sdk
+    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
     import requests
     import urllib3
 
@@ -162,7 +162,7 @@ class _Layers:
 
 def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport:
     """Run ``envsnap verify --json`` in a network-less container of the image; its report."""
-    import docker as docker_sdk
+    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
     import requests
     import urllib3
 

@@ -35,7 +35,7 @@ from . import _docker_engine, apt, baseimage
 from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
-    import docker
+    import docker  # type: ignore[import-untyped,unused-ignore]
 
 
 ENV_DIR = "/opt/env"
