@@ -138,6 +138,12 @@ def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
 
 def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspector | None = None) -> DockerSpec:
     """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``."""
+    if lock.conda is not None and lock.conda.packages:
+        # The image's environment is a venv: conda packages would be missing and verify would fail late.
+        raise RebuildError(
+            f"the lock holds a conda environment ({len(lock.conda.packages)} conda packages); the docker target "
+            "rebuilds pip environments only: use --target conda"
+        )
     base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
     selected = apt.select(lock, options.system_packages)
     system = apt.pins(selected, lock.platform.machine, exact=base.same_os)

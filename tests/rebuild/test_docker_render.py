@@ -11,7 +11,7 @@ from docker_locks import cpu_lock, gpu_lock
 
 from envsnap import export
 from envsnap.errors import ExportError, RebuildError
-from envsnap.model import Cuda, SystemPackage
+from envsnap.model import Conda, CondaPackage, Cuda, SystemPackage
 from envsnap.rebuild import _docker_engine, apt, baseimage, docker
 from envsnap.rebuild.baseimage import ImageFacts
 
@@ -360,3 +360,9 @@ def test_export_cli_writes_the_context_with_the_same_bytes_twice(cli, tmp_path: 
     assert [p.relative_to(tmp_path / "a") for p in a] == [p.relative_to(tmp_path / "b") for p in b]
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True) if x.is_file())
     assert (tmp_path / "a" / "Dockerfile").read_text() == dockerfile(lockfile.load(lock))
+
+
+def test_a_conda_lock_is_refused_up_front() -> None:
+    lock = dataclasses.replace(cpu_lock(), conda=Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),)))
+    with pytest.raises(RebuildError, match=r"conda environment \(1 conda packages\).*use --target conda"):
+        docker.make_spec(lock, docker.DockerOptions())
