@@ -101,6 +101,7 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
                     f"docker build failed: {detail.strip()}"
                     + (f" (last output: {context_lines})" if context_lines else "")
                     + "; no image was tagged"
+                    + _hint(layers.tail)
                 )
             aux = chunk.get("aux")
             if isinstance(aux, dict) and aux.get("ID"):
@@ -127,6 +128,16 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
         layers.discard(client)
         raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
     return layers.image_id
+
+
+def _hint(tail: list[str]) -> str:
+    """What to do about a failure the output names (apt mirrors drop old versions of a package)."""
+    if any(re.search(r"Version '[^']+' for '[^']+' was not found", line) for line in tail):
+        return (
+            "; the mirror no longer has a locked package version: pass --apt-snapshot DATE (the lock's capture "
+            "date), or --system-packages none"
+        )
+    return ""
 
 
 class _Layers:

@@ -205,7 +205,7 @@ def test_a_failing_build_or_verification_tags_nothing(
         ),
     )
     for name, changed, expected in [
-        ("pin", bad_pin, "docker build failed"),
+        ("pin", bad_pin, "pass --apt-snapshot DATE"),
         ("record", bad_record, "tomli-w"),
     ]:
         copy = tmp_path / name
