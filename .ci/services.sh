@@ -11,6 +11,8 @@ mkdir -p "$STATE"
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+# The engine tests capture a venv of Debian's own python3.11, the interpreter the bookworm base gets from apt.
+[[ -x /usr/bin/python3.11 ]] || need+=(python3.11 python3.11-venv)
 if ((${#need[@]})); then
   echo "services: installing ${need[*]}"
   apt-get update -q >"$STATE/apt.log" 2>&1

@@ -149,6 +149,33 @@ def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle
         assert dict(line.split(" ", 1) for line in query.splitlines()) == needed
 
 
+def test_another_patch_release_of_python_is_stated_and_verified(
+    engine: Any, make_venv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A lock from a CPython 3.11 that Debian does not ship (pyenv's 3.11.7, say) rebuilds on Debian's 3.11.2:
+    the plan says so, and verify inside reports the interpreter as a warning, the packages as identical."""
+    here = sys.version_info
+    if (here.major, here.minor) != (3, 11) or here[:3] == (3, 11, 2):
+        pytest.skip(f"needs a CPython 3.11 other than Debian's 3.11.2 to run the tests (this is {sys.version})")
+    python = make_venv(tmp_path / "venv", "markupsafe==3.0.2", "tomli-w==1.2.0", python=sys.executable)
+    lock = tmp_path / "envsnap.lock"
+    _envsnap("capture", "--python", str(python), "-o", str(lock))
+    version = lockfile.load(lock).python.version
+    pinned = tmp_path / "bundle"
+    _envsnap("bundle", str(lock), "-o", str(pinned))
+    args = ["rebuild", str(lock), "--target", "docker", "--bundle", str(pinned), "--base-image", BASE]
+    plan = _envsnap(*args, "--dry-run").stdout
+    assert f"interpreter: the lock's CPython {version} is not available on debian 12; using its CPython 3.11.2" in plan
+    tag = "envsnap-test/patch:1"
+    with _removed(engine, tag):
+        done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), "--tag", tag, "--json")
+        report = json.loads(done.stdout)["verify"]
+        assert report["identical"] is True
+        interpreter = [d for d in report["differences"] if d["area"] == "interpreter"]
+        assert interpreter and interpreter[0]["severity"] == "warning", report["differences"]
+        assert (interpreter[0]["expected"], interpreter[0]["actual"]) == (version, "3.11.2")
+
+
 def test_missing_wheel_in_bundle_fails_before_building(
     engine: Any, captured: Path, bundle: Path, tmp_path: Path
 ) -> None:
