@@ -341,11 +341,15 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         raise BundleError(f"{len(problems)} package(s) could not be bundled: " + "; ".join(problems))
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
     _remove_stale_wheels(root, lock)
-    lock = lockfile.seal(lock)  # the README names the digest of the lock written here
+    if lock.conda is not None and lock.conda.packages:
+        from .rebuild.conda import bundle_conda_packages
+
+        bundle_conda_packages(lock, root, offline=opts.offline, progress=say)
     lockfile.dump(lock, root / LOCK)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
     from . import _templates  # jinja2 only when writing a bundle
 
+    lock = lockfile.seal(lock)  # the README names the digest of the lock written above
     atomic_write_text(root / README, _templates.render("bundle/README.md.j2", lock=lock, packages=[
         p for p in python_packages(lock)]))
     Bundle(root).write_sums()

@@ -14,6 +14,7 @@ from . import __version__
 from ._privacy import PathRedactor
 from .errors import ProbeError
 from .model import Hardware, Meta, Snapshot
+from .probes import conda as conda_probe
 from .probes import cuda, environment, frameworks, host, nvidia, project, python, system
 
 
@@ -31,12 +32,14 @@ def capture(
     gpu_timeout: float = nvidia.DEFAULT_TIMEOUT,
     deep_timeout: float = frameworks.DEEP_TIMEOUT,
     timings: dict[str, float] | None = None,
+    conda_prefix: str | None = None,
 ) -> Snapshot:
     """Capture an environment.
 
     ``python_path``: the interpreter of the environment to capture (default: the one running envsnap).
     ``project_dir``: the project whose git state to record (default: the working directory, when it is
     inside a git work tree).
+    ``conda_prefix``: the conda environment to record (default: the interpreter's prefix, when it is one).
     ``deep``: import each ML framework in a subprocess (``deep_timeout`` each) for what only a live import
     knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
     NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
@@ -69,16 +72,27 @@ def capture(
 
     redact = PathRedactor(prefix=raw.prefix, project=root)
     py_env, warnings = python.python_env(raw, redact)
+
+    conda_layer = None
+    prefix = conda_probe.find_prefix(raw.prefix, conda_prefix)
+    if prefix is not None:
+        conda_layer = conda_probe.probe_conda(prefix, redact)
+        py_env = conda_probe.mark_conda_managed(py_env, raw.packages, conda_layer)
+        warnings += conda_layer.warnings
+
     shared = {p["name"]: p["shared_objects"] for p in raw.packages if p.get("shared_objects")}
     env_roots = {raw.prefix, *(p["site_dir"] for p in raw.packages)}
+    if conda_layer is not None:
+        env_roots.add(conda_layer.prefix)
     sys_table, sys_warnings = system.probe_system(shared, env_roots, redact, database, loader)
     warnings += sys_warnings
 
     started = time.perf_counter()
     nv, gpus, nv_warnings = pending_nvml.result()
     fw = frameworks.probe_frameworks(raw.packages)
+    # CUDA libraries conda installed are found through the conda prefix (``--prefix`` may name another one).
     cuda_table, cuda_warnings = cuda.probe_cuda(
-        raw.packages, raw.prefix, env_roots, loader.cache, redact, environ=env,
+        raw.packages, conda_layer.prefix if conda_layer else raw.prefix, env_roots, loader.cache, redact, environ=env,
         pointer_bits=int(raw.data.get("pointer_bits", 64)), deep=deep, framework_cuda=frameworks.cuda_of(fw),
     )
     warnings += nv_warnings + cuda_warnings
@@ -104,6 +118,7 @@ def capture(
         hardware=Hardware(memory_mib=memory, cpu=cpu, gpus=gpus),
         environment=recorded_env,
         project=proj,
+        conda=conda_layer.conda if conda_layer else None,
         nvidia=nv,
         cuda=cuda_table,
         frameworks=fw,

@@ -31,10 +31,6 @@ class ExportError(EnvsnapError):
     """A lock cannot be written in the requested format."""
 
 
-class LockImportError(EnvsnapError):
-    """A file cannot be read into an envsnap lock (``envsnap import``)."""
-
-
 class PinError(EnvsnapError):
     """The package index could not be read, or its configuration is invalid."""
 
@@ -43,3 +39,7 @@ class BundleError(EnvsnapError):
     """A bundle cannot be made, read or trusted (missing file, bad hash, unsafe archive)."""
 
     exit_code = 4
+
+
+class LockImportError(EnvsnapError):
+    """A file cannot be read into an envsnap lock (``envsnap import``)."""

@@ -216,6 +216,7 @@ class CondaPackage:
     md5: str = ""
     sha256: str = ""
     depends: tuple[str, ...] = ()
+    noarch: str = ""  # python | generic | "" (a platform package); needed to link it into a new prefix
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ WARNING = "warning"
 INFO = "info"
 SEVERITIES = (MISMATCH, WARNING, INFO)
 # Most consequential first within a severity.
-AREAS = ("python", "interpreter", "platform", "libc", "gpu", "cuda", "system", "hardware")
+AREAS = ("python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "hardware")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
     diffs = [
         *compare_packages(lock.python.packages, actual.python.packages),
         *compare_interpreter(lock.python, actual.python),
+        *_compare_conda(lock, actual),
         *_compare_platform(lock, actual),
         *_compare_system(lock, actual),
         *_compare_gpu(lock, actual),
@@ -100,6 +101,20 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
     diffs.sort(key=lambda d: (SEVERITIES.index(d.severity), AREAS.index(d.area), d.subject, d.what))
     return VerifyReport(lock=lock.envsnap.content_digest, target=target,
                         packages_checked=len(lock.python.packages), differences=tuple(diffs))
+
+
+def _compare_conda(lock: Snapshot, actual: Snapshot) -> list[Difference]:
+    """Conda records, one by one: a mismatch when the target is a conda prefix; when it is not one at all
+    (a lock from a conda env rebuilt as a venv), one warning instead of a mismatch per package."""
+    if lock.conda is None and actual.conda is None:
+        return []
+    if actual.conda is None:
+        return [Difference(WARNING, "conda", "conda", "missing", f"{len(lock.conda.packages)} packages"
+                           if lock.conda else "", note="the target is not a conda environment")]
+    from .rebuild.conda import compare_conda
+
+    return [Difference(MISMATCH, "conda", d.name, d.what, d.expected, d.actual)
+            for d in compare_conda(lock.conda, actual.conda)]
 
 
 # ------------------------------------------------------------------------------------------- python

@@ -14,6 +14,9 @@ from envsnap.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Session fixtures that build a local conda channel and environments (tests/condafixtures.py).
+pytest_plugins = ["condafixtures"]
+
 
 class CliResult:
     def __init__(self, code: int, out: str, err: str):

@@ -424,6 +424,11 @@ def test_cli_pin_rewrites_the_lock(
     pinned = lockfile.load(lock_path)
     tiny = pinned.package("tinypkg")
     assert tiny is not None and tiny.artifact is not None and tiny.artifact.filename == wheel.name
+    again = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "--json", "-o", tmp_path / "other.lock")
+    outcomes = {o["name"]: o for o in json.loads(again.out)}  # type: ignore[attr-defined]
+    assert outcomes["tinypkg"]["status"] == "pinned" and outcomes["tinypkg"]["reason"] == "already pinned"
+    assert outcomes["gone"]["status"] == "unpinned"
+    assert lockfile.load(tmp_path / "other.lock").package("tinypkg") == tiny
 
 
 def test_capture_pin_flag(tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path],

@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "(a venv or conda env envsnap is not installed in); default: the running one")
     p.add_argument("--project", metavar="DIR", help="record the git state of this project "
                    "(default: the working directory, if it is a git work tree)")
+    p.add_argument("--prefix", metavar="PATH", help="record this conda environment (its conda-meta/) "
+                   "(default: the interpreter's prefix, when it is a conda environment)")
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
     p.add_argument("--deep", action="store_true", help="also import each ML framework (torch, tensorflow, "
                    "jax) in a subprocess for its compiled GPU architectures, cuDNN and CUDA availability; "
@@ -41,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    snapshot = capture(args.python, args.project, deep=args.deep, gpu_ids=args.gpu_ids,
+    snapshot = capture(args.python, args.project, conda_prefix=args.prefix, deep=args.deep, gpu_ids=args.gpu_ids,
                        gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings)
     if args.pin:
         from ..pin import pin, read_pip_config
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         py = snapshot.python
         lines = [
             f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
+            f"{len(snapshot.conda.packages) if snapshot.conda else 0} conda packages, "
             f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s",
             *deep,
             *(f"warning: {w}" for w in snapshot.envsnap.warnings),

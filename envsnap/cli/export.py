@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from importlib import import_module
 from pathlib import Path
 
 from .. import export, lockfile
@@ -60,12 +61,14 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> Snapshot:
     what is unpinned.
     """
     try:
-        from ..pin import pin
+        # Through the import system (not an attribute of the package), so a build without it is seen as such.
+        pin = import_module("envsnap.pin")
     except ImportError as exc:
         if required:
             raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.pin is missing)") from exc
         return snapshot
-    return pin(snapshot).snapshot
+    pinned: Snapshot = pin.pin(snapshot).snapshot  # pin() returns the pinned lock with each outcome
+    return pinned
 
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:

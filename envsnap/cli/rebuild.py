@@ -20,12 +20,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--target", default="venv", help="what to build: venv, docker or conda (default: venv)")
     p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
     p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")
-    p.add_argument("--dest", default="env", metavar="PATH", help="where to build (default: %(default)s)")
+    p.add_argument("--dest", "--prefix", dest="dest", default="env", metavar="PATH",
+                   help="where to build (a venv, or the conda prefix; default: %(default)s)")
     p.add_argument("--python", metavar="PATH", help="the interpreter to build with "
                    "(default: the locked version found on PATH, or uv-managed)")
     p.add_argument("--force", action="store_true", help="rebuild even when the compatibility check fails "
                    "(the override is recorded in the plan)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    p.add_argument("--engine", choices=("rattler", "conda", "mamba", "micromamba"),
+                   help="conda target: the installer (default: rattler, embedded; the others must be on PATH)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a target-specific setting (e.g. tag=NAME for docker); repeatable")
     p.add_argument("--json", action="store_true", help="print the plan (--dry-run) or the result as JSON")
@@ -38,6 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = dict(item.partition("=")[::2] for item in args.option)
+    if args.engine:
+        options["engine"] = args.engine
     options |= getattr(get(args.target), "options_from", lambda _args: {})(args)
     err = _output.stderr()
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,

@@ -197,7 +197,8 @@ def test_bundle_layout_hashes_and_rebuilt_flags(source: Source, bundle_dir: Path
     bundle.verify_sums()
     for sub in ("wheels", "conda", "images"):
         assert (bundle_dir / sub).is_dir()
-    assert "pip install --no-deps --no-index" in (bundle_dir / "README.md").read_text()
+    readme = (bundle_dir / "README.md").read_text()
+    assert "pip install --no-deps --no-index" in readme and bundle.lock.envsnap.content_digest in readme
     requirements = (bundle_dir / "requirements.txt").read_text()
     for pkg in bundle.lock.python.packages:
         assert pkg.artifact is not None

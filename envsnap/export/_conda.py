@@ -1,0 +1,84 @@
+"""What the conda exporters share: install order, channel names, conda MatchSpecs, pip requirement lines."""
+
+from __future__ import annotations
+
+from ..model import CondaPackage, PythonPackage, Snapshot
+from . import _common
+from .interface import ExportError
+
+_ANACONDA_ORG = ("https://conda.anaconda.org/", "http://conda.anaconda.org/")
+
+
+def require_conda(snapshot: Snapshot, fmt: str) -> tuple[CondaPackage, ...]:
+    if snapshot.conda is None or not snapshot.conda.packages:
+        raise ExportError(
+            f"{fmt}: the lock records no conda packages (it was not captured from a conda "
+            "environment); use --format requirements or pylock"
+        )
+    return snapshot.conda.packages
+
+
+def channel_name(channel: str) -> str:
+    """``conda-forge`` for ``https://conda.anaconda.org/conda-forge``; any other channel stays a URL."""
+    for prefix in _ANACONDA_ORG:
+        if channel.startswith(prefix) and "/" not in channel[len(prefix) :].strip("/"):
+            return channel[len(prefix) :].strip("/")
+    return channel.rstrip("/")
+
+
+def dep_name(spec: str) -> str:
+    return spec.split()[0].split("[")[0] if spec.strip() else ""
+
+
+def install_order(packages: tuple[CondaPackage, ...]) -> list[CondaPackage]:
+    """Dependencies before their dependents (ties by name), as ``conda list --explicit`` lists them: conda
+    links an explicit file in the order given, and post-link scripts may need what they depend on."""
+    by_name = {p.name: p for p in packages}
+    done: set[str] = set()
+    order: list[CondaPackage] = []
+
+    def visit(pkg: CondaPackage, path: tuple[str, ...]) -> None:
+        if pkg.name in done or pkg.name in path:  # a cycle (they exist, e.g. python <-> pip) is cut here
+            return
+        for dep in sorted({dep_name(d) for d in pkg.depends}):
+            if dep in by_name:
+                visit(by_name[dep], (*path, pkg.name))
+        done.add(pkg.name)
+        order.append(pkg)
+
+    for pkg in sorted(packages, key=lambda p: p.name):
+        visit(pkg, ())
+    return order
+
+
+def pip_packages(snapshot: Snapshot) -> list[PythonPackage]:
+    """The Python packages pip installed on top of the conda layer."""
+    return sorted(
+        (p for p in snapshot.python.packages if not p.conda_managed and p.installer != "conda"),
+        key=lambda p: p.name,
+    )
+
+
+def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
+    """One exact requirement and its ``--hash=algo:hex`` option (``""`` where the lock knows no file hash)."""
+    src = pkg.source
+    if src.kind == "vcs":
+        return f"{pkg.name} @ {_common.vcs_url(src)}", ""
+    if src.kind == "directory":
+        path = _common.file_url_path(src.url) or src.url
+        if src.subdirectory:
+            path = f"{path.rstrip('/')}/{src.subdirectory}"
+        return (f"-e {path}" if src.editable else path), ""
+    if src.kind == "archive":
+        algo, _, value = src.archive_hash.partition("=")
+        return f"{pkg.name} @ {src.url}", (f"--hash={algo}:{value}" if value else "")
+    art = pkg.artifact
+    return f"{pkg.name}=={pkg.version}", (f"--hash=sha256:{art.sha256}" if art is not None and art.sha256 else "")
+
+
+def pip_lines(snapshot: Snapshot) -> tuple[list[str], bool]:
+    """Requirement lines for the pip layer, and whether they are hash-checked. pip checks hashes for all
+    lines or for none, so hashes are given only when every package has one."""
+    pairs = [pip_requirement(p) for p in pip_packages(snapshot)]
+    hashed = bool(pairs) and all(h for _req, h in pairs)
+    return [f"{req} {h}" if hashed else req for req, h in pairs], hashed

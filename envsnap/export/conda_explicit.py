@@ -1,0 +1,49 @@
+"""``conda-explicit``: the ``@EXPLICIT`` spec ``conda create --file`` installs with no solve.
+
+One ``URL#md5`` line per conda package (``URL#sha256:<hex>`` when the lock has no md5), dependencies first,
+after a ``# platform:`` line. pip-installed packages cannot be expressed in this format: they are listed in
+a comment so that nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from .._templates import render as render_template
+from ..model import Snapshot
+from . import _conda
+from .interface import Exporter, ExportError
+
+FILENAME = "conda-explicit.txt"
+
+
+def dumps(snapshot: Snapshot) -> str:
+    packages = _conda.require_conda(snapshot, "conda-explicit")
+    lines = []
+    for pkg in _conda.install_order(packages):
+        if not pkg.url:
+            raise ExportError(f"conda-explicit: {pkg.name} {pkg.version}: the lock has no URL for it")
+        if pkg.md5:
+            lines.append(f"{pkg.url}#{pkg.md5}")
+        elif pkg.sha256:
+            lines.append(f"{pkg.url}#sha256:{pkg.sha256}")
+        else:
+            lines.append(pkg.url)
+    return render_template(
+        "conda/explicit.txt.j2",
+        digest=snapshot.envsnap.content_digest or "(unsealed)",
+        filename=FILENAME,
+        subdir=snapshot.conda.subdir if snapshot.conda else "",
+        pip=_conda.pip_lines(snapshot)[0],
+        lines=lines,
+    )
+
+
+def render(snapshot: Snapshot) -> dict[str, bytes]:
+    return {FILENAME: dumps(snapshot).encode("utf-8")}
+
+
+EXPORTER = Exporter(
+    name="conda-explicit",
+    description="conda @EXPLICIT spec: one URL#md5 a line, installs with no solve (pip packages as comments)",
+    filename=FILENAME,
+    render=render,
+)

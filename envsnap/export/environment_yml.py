@@ -1,0 +1,51 @@
+"""``environment-yml``: a conda ``environment.yml`` with exact pins and a ``pip:`` section.
+
+Every conda package is pinned to its channel, version and build (``conda-forge::numpy=1.26.4=py311h...``),
+so ``conda env create`` can only pick the locked builds; ``nodefaults`` keeps other channels out. The pip
+section carries what pip installed on top, with ``--hash`` when the lock knows every exact file (conda
+writes these lines to a requirements file for pip, which checks hashes for all lines or none). A solver
+still runs: for an install with no solve at all use ``conda-explicit`` or ``conda-lock``.
+"""
+
+from __future__ import annotations
+
+from .._templates import render as render_template
+from ..model import Snapshot
+from . import _conda
+from .interface import Exporter
+
+FILENAME = "environment.yml"
+
+
+def dumps(snapshot: Snapshot) -> str:
+    packages = _conda.require_conda(snapshot, "environment-yml")
+    specs = [
+        f"{_conda.channel_name(p.channel)}::{p.name}={p.version}={p.build}"
+        if p.channel
+        else f"{p.name}={p.version}={p.build}"
+        for p in sorted(packages, key=lambda p: p.name)
+    ]
+    channels = list(dict.fromkeys(_conda.channel_name(c) for c in snapshot.conda.channels)) if snapshot.conda else []
+    pip, hashed = _conda.pip_lines(snapshot)
+    return render_template(
+        "conda/environment.yml.j2",
+        digest=snapshot.envsnap.content_digest or "(unsealed)",
+        channels=channels,
+        specs=specs,
+        pip=pip,
+        hashed=hashed,
+        has_pip=any(p.name == "pip" for p in packages),
+    )
+
+
+def render(snapshot: Snapshot) -> dict[str, bytes]:
+    return {FILENAME: dumps(snapshot).encode("utf-8")}
+
+
+EXPORTER = Exporter(
+    name="environment-yml",
+    description="conda environment.yml: channel::name=version=build pins and a pip: section",
+    filename=FILENAME,
+    render=render,
+    needs_artifacts=True,  # the pip section is hash-checked only when every pip package is pinned
+)

@@ -1,0 +1,213 @@
+"""The conda layer: read ``<prefix>/conda-meta/*.json`` directly (no conda executable, no solver).
+
+Each record conda, mamba or rattler writes when it links a package holds the package's identity (name,
+version, build), where it came from (url, channel, subdir), its archive hashes and the files it put into
+the prefix. Those ``files`` lists also tell which Python distributions conda installed, whatever their
+``INSTALLER`` file says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .._privacy import PathRedactor, strip_credentials
+from ..errors import ProbeError
+from ..model import Conda, CondaPackage, PythonEnv
+
+META_DIR = "conda-meta"
+
+# anaconda.org tokens live in the path (``/t/<token>/``), where strip_credentials cannot see them.
+_TOKEN_SEGMENT = re.compile(r"/t/[^/]+/")
+_HEX = re.compile(r"^[0-9a-f]+$")
+_DIST_DIR = re.compile(r"^(.*/[^/]+\.(?:dist-info|egg-info))(?:/|$)")
+
+
+@dataclass(frozen=True)
+class CondaLayer:
+    """What the conda probe found: the table for the lock, plus what the rest of the capture needs."""
+
+    conda: Conda
+    prefix: str
+    # ``.dist-info`` / ``.egg-info`` paths (relative to the prefix, "/"-separated) -> owning conda package.
+    dist_owners: Mapping[str, str]
+    warnings: tuple[str, ...] = ()
+
+
+def is_conda_prefix(path: str | os.PathLike[str]) -> bool:
+    return (Path(path) / META_DIR).is_dir()
+
+
+def find_prefix(python_prefix: str | None, explicit: str | None = None) -> str | None:
+    """The conda prefix to capture: ``--prefix`` when given (it must be one), else the interpreter's own
+    prefix when it is a conda environment, else ``None``."""
+    if explicit is not None:
+        if not os.path.isdir(explicit):
+            raise ProbeError(f"--prefix {explicit}: no such directory")
+        if not is_conda_prefix(explicit):
+            raise ProbeError(f"--prefix {explicit}: not a conda environment (no {META_DIR}/ directory)")
+        return os.path.abspath(explicit)
+    if python_prefix and is_conda_prefix(python_prefix):
+        return python_prefix
+    return None
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+def clean_url(url: str, redact: PathRedactor | None = None) -> str:
+    """A package or channel URL fit for a lockfile: no credentials, no anaconda.org token."""
+    url = _TOKEN_SEGMENT.sub("/", url, count=1)
+    return redact.url(url) if redact is not None else strip_credentials(url)
+
+
+def _hex(value: Any, length: int, field: str) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or len(value) != length or not _HEX.match(value.lower()):
+        raise ValueError(f"{field} is not a {length}-digit hex digest")
+    return value.lower()
+
+
+def _noarch(value: Any) -> str:
+    # Old conda-build wrote ``"noarch": true`` for generic packages, and some tools ``{"type": "python"}``.
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "generic"
+    if isinstance(value, Mapping) and isinstance(value.get("type"), str):
+        return str(value["type"])
+    return ""
+
+
+def channel_of(url: str, subdir: str, channel_field: str) -> str:
+    """The channel's base URL: what is left of the package URL without ``/<subdir>/<file>``."""
+    if url:
+        base, _, _ = url.rpartition("/")
+        if subdir and base.endswith("/" + subdir):
+            return base[: -len(subdir) - 1]
+        return base.rpartition("/")[0] if "/" in base else base
+    channel = channel_field.rstrip("/")
+    if subdir and channel.endswith("/" + subdir):
+        channel = channel[: -len(subdir) - 1]
+    return channel
+
+
+def parse_record(data: Any, redact: PathRedactor | None = None) -> CondaPackage:
+    """One ``conda-meta/*.json`` document -> CondaPackage. ``ValueError`` names what is wrong."""
+    if not isinstance(data, Mapping):
+        raise ValueError("not a JSON object")
+    for key in ("name", "version"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise ValueError(f"no {key}")
+    build_number = data.get("build_number", 0)
+    if not isinstance(build_number, int) or isinstance(build_number, bool):
+        raise ValueError("build_number is not an integer")
+    depends = data.get("depends", [])
+    if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
+        raise ValueError("depends is not a list of strings")
+    url = str(data.get("url") or "")
+    subdir = str(data.get("subdir") or "")
+    if not subdir and url:
+        subdir = url.rsplit("/", 2)[-2] if url.count("/") >= 2 else ""
+    channel = channel_of(url, subdir, str(data.get("channel") or data.get("schannel") or ""))
+    return CondaPackage(
+        name=data["name"],
+        version=data["version"],
+        build=str(data.get("build") or data.get("build_string") or ""),
+        build_number=build_number,
+        channel=clean_url(channel, redact),
+        subdir=subdir,
+        url=clean_url(url, redact),
+        md5=_hex(data.get("md5"), 32, "md5"),
+        sha256=_hex(data.get("sha256"), 64, "sha256"),
+        depends=tuple(depends),
+        noarch=_noarch(data.get("noarch")),
+    )
+
+
+def dist_owners_of(name: str, files: Any) -> dict[str, str]:
+    """The Python distribution metadata directories among a record's ``files`` -> ``name``."""
+    owners: dict[str, str] = {}
+    if not isinstance(files, list):
+        return owners
+    for entry in files:
+        if not isinstance(entry, str):
+            continue
+        match = _DIST_DIR.match("/" + entry.replace("\\", "/"))
+        if match:
+            owners[match.group(1)[1:]] = name
+    return owners
+
+
+def current_subdir(system: str | None = None, machine: str | None = None) -> str:
+    """The conda platform of this host (``linux-64``, ``osx-arm64`` ...)."""
+    system = (system or platform.system()).lower()
+    machine = (machine or platform.machine()).lower()
+    os_name = {"linux": "linux", "darwin": "osx", "windows": "win"}.get(system, system)
+    arch = {"x86_64": "64", "amd64": "64", "i686": "32", "i386": "32", "arm64": "arm64"}.get(machine, machine)
+    if os_name == "linux" and machine in ("arm64", "aarch64"):
+        arch = "aarch64"
+    return f"{os_name}-{arch}"
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def probe_conda(prefix: str, redact: PathRedactor | None = None) -> CondaLayer:
+    """Read every record in ``<prefix>/conda-meta``. A corrupt record is a warning and is skipped."""
+    meta = Path(prefix) / META_DIR
+    try:
+        names = sorted(p.name for p in meta.iterdir() if p.suffix == ".json")
+    except OSError as exc:
+        raise ProbeError(f"{meta}: cannot read: {exc.strerror or exc}") from None
+    packages: list[CondaPackage] = []
+    owners: dict[str, str] = {}
+    warnings: list[str] = []
+    for fname in names:
+        where = f"conda: {META_DIR}/{fname}"
+        try:
+            data = json.loads((meta / fname).read_text(encoding="utf-8"))
+            pkg = parse_record(data, redact)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if isinstance(exc, json.JSONDecodeError):
+                reason = "not valid JSON"
+            warnings.append(f"{where}: {reason}; record skipped")
+            continue
+        packages.append(pkg)
+        owners.update(dist_owners_of(pkg.name, data.get("files")))
+    packages.sort(key=lambda p: (p.name, p.version, p.build))
+    platform_subdirs = sorted({p.subdir for p in packages if p.subdir and p.subdir != "noarch"})
+    conda = Conda(
+        subdir=platform_subdirs[0] if platform_subdirs else current_subdir(),
+        channels=tuple(sorted({p.channel for p in packages if p.channel})),
+        packages=tuple(packages),
+    )
+    return CondaLayer(conda=conda, prefix=prefix, dist_owners=MappingProxyType(owners), warnings=tuple(warnings))
+
+
+def mark_conda_managed(py_env: PythonEnv, raw_packages: Iterable[Mapping[str, Any]], layer: CondaLayer) -> PythonEnv:
+    """Set ``conda_managed`` on every Python distribution whose metadata directory a conda record lists."""
+    root = os.path.realpath(layer.prefix)
+    managed: set[str] = set()
+    for info in raw_packages:
+        dist_dir = info.get("dist_dir")
+        if not isinstance(dist_dir, str):
+            continue
+        rel = os.path.relpath(os.path.realpath(dist_dir), root)
+        if rel.startswith(".."):
+            continue
+        if rel.replace(os.sep, "/") in layer.dist_owners:
+            managed.add(str(info["name"]))
+    if not managed:
+        return py_env
+    packages = tuple(replace(p, conda_managed=True) if p.name in managed else p for p in py_env.packages)
+    return replace(py_env, packages=packages)

@@ -1,0 +1,534 @@
+"""``--target conda``: a conda prefix holding exactly the locked conda packages, then the pip layer on top.
+
+Nothing is solved. Every locked package archive is fetched (or taken from ``BUNDLE/conda/``) and checked
+against the lock's md5 and sha256 before anything is installed; then the installer links exactly those
+archives into a fresh prefix:
+
+- ``rattler`` (the default, embedded through py-rattler): ``rattler.install()`` with one ``RepoDataRecord``
+  per locked package, built from the lock (name, version, build, subdir, noarch, depends, hashes);
+- ``conda`` / ``mamba`` / ``micromamba`` (when asked with ``--engine`` and found on PATH): ``create --file``
+  with an ``@EXPLICIT`` list of the checked archives.
+
+The installers are given the local, checked archives, so the records they write name those files; envsnap
+then writes the locked URL and channel back into each ``conda-meta`` record, so the new prefix says where
+its packages came from, as the captured one did. The pip layer is installed by the venv target's machinery
+(hash-checked wheels, no resolution) with the prefix's own interpreter, and the result is verified: the
+conda layer must match the lock record for record, the Python layer package for package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import _runner
+from ..errors import BundleError, RebuildError
+from ..model import Conda, CondaPackage, Snapshot
+from ..probes import conda as conda_probe
+from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+
+if TYPE_CHECKING:
+    from ..verify import VerifyReport
+
+ENGINES = ("rattler", "conda", "mamba", "micromamba")
+DOWNLOAD_TIMEOUT = 120.0
+INSTALL_TIMEOUT = 3600.0
+CONDA_DIR = "conda"  # inside a bundle
+
+
+# ----------------------------------------------------------------------------------------- archives
+
+
+def archive_name(pkg: CondaPackage) -> str:
+    """The archive's file name, as its URL ends (``name-version-build.conda`` / ``.tar.bz2``)."""
+    if not pkg.url:
+        raise RebuildError(f"{_label(pkg)}: the lock has no URL for it (the conda-meta record had none)")
+    name = pkg.url.rstrip("/").rsplit("/", 1)[-1]
+    if not name.endswith((".conda", ".tar.bz2")):
+        raise RebuildError(f"{_label(pkg)}: {pkg.url} does not name a conda package archive")
+    return name
+
+
+def _label(pkg: CondaPackage) -> str:
+    return f"{pkg.name} {pkg.version} ({pkg.build})" if pkg.build else f"{pkg.name} {pkg.version}"
+
+
+def check_archive(pkg: CondaPackage, path: Path) -> None:
+    """Compare an archive with the lock's md5 and sha256. A difference is an error naming the package."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            md5.update(chunk)
+            sha.update(chunk)
+    for algo, want, have in (("sha256", pkg.sha256, sha.hexdigest()), ("md5", pkg.md5, md5.hexdigest())):
+        if want and want != have:
+            raise RebuildError(
+                f"{_label(pkg)}: {algo} mismatch for {path.name}: the lock says {want}, "
+                f"the archive has {have} (not the locked package; nothing was installed)"
+            )
+
+
+def _local_path(url: str) -> Path | None:
+    if not url.startswith("file://"):
+        return None
+    raw = urllib.request.url2pathname(url[len("file://") :])
+    if raw.startswith("~"):
+        return Path(os.path.expanduser(raw))
+    return Path(raw)
+
+
+def fetch_archive(pkg: CondaPackage, target: Path, *, offline: bool = False, repair: bool = True) -> Path:
+    """The locked archive of ``pkg`` at ``target``, hash-checked; fetched unless already there.
+
+    A copy already at ``target`` that fails the check is fetched again when ``repair`` (a download cache,
+    a bundle being made) and is an error otherwise (a bundle being installed from). ``offline`` forbids
+    downloading; ``file://`` URLs are still copied.
+    """
+    if not (pkg.md5 or pkg.sha256):
+        raise RebuildError(
+            f"{_label(pkg)}: the lock has neither md5 nor sha256 for it; refusing to install "
+            "an archive that cannot be checked"
+        )
+    if target.is_file():
+        try:
+            check_archive(pkg, target)
+            return target
+        except RebuildError:
+            if not repair:
+                raise
+            target.unlink()
+    local = _local_path(pkg.url)
+    if local is None and offline:
+        raise RebuildError(
+            f"{_label(pkg)}: {target.name} is not in the bundle and offline mode forbids downloading {pkg.url}"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(f".{target.name}.part")
+    try:
+        if local is not None:
+            if not local.is_file():
+                raise RebuildError(f"{_label(pkg)}: {pkg.url} is gone (no such file)")
+            shutil.copyfile(local, part)
+        else:
+            _download(pkg, part)
+        check_archive(pkg, part)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+    return target
+
+
+def _download(pkg: CondaPackage, part: Path) -> None:
+    request = urllib.request.Request(pkg.url, headers={"User-Agent": "envsnap"})
+    try:
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response, open(part, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except urllib.error.HTTPError as exc:
+        gone = " is gone" if exc.code in (404, 410) else " cannot be downloaded"
+        raise RebuildError(
+            f"{_label(pkg)}: {pkg.url}{gone} (HTTP {exc.code}); the channel no longer serves "
+            "this exact build: rebuild from a bundle made while it did (envsnap bundle)"
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise RebuildError(f"{_label(pkg)}: cannot download {pkg.url}: {reason}") from None
+
+
+def fetch_all(
+    packages: Iterable[CondaPackage],
+    dest_dir: Path,
+    *,
+    by_hash: bool = False,
+    offline: bool = False,
+    repair: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Path]:
+    """Every package's checked archive in ``dest_dir`` by package name: ``dest_dir/<file>`` (a bundle), or
+    ``dest_dir/<sha256 or md5>/<file>`` (a cache, where two channels may serve different files of one name)."""
+    say = progress or (lambda _line: None)
+    pkgs = list(packages)
+    say(f"fetching and checking {len(pkgs)} conda packages")
+    out = {}
+    for pkg in pkgs:
+        name = archive_name(pkg)
+        # Absolute: the installers are given file:// URLs, and --bundle may be a relative path.
+        target = (dest_dir / (pkg.sha256 or pkg.md5) / name if by_hash else dest_dir / name).absolute()
+        out[pkg.name] = fetch_archive(pkg, target, offline=offline, repair=repair)
+    return out
+
+
+def bundle_conda_packages(
+    lock: Snapshot, bundle_root: Path, *, offline: bool = False, progress: Progress | None = None
+) -> list[Path]:
+    """Put every locked conda package into ``BUNDLE/conda/`` (hash-checked) and drop archives the lock no
+    longer names. Called by ``envsnap bundle``; errors are ``BundleError``."""
+    conda_dir = bundle_root / CONDA_DIR
+    conda_dir.mkdir(parents=True, exist_ok=True)
+    packages = lock.conda.packages if lock.conda else ()
+    try:
+        fetched = fetch_all(packages, conda_dir, offline=offline, progress=progress)
+    except RebuildError as exc:
+        raise BundleError(str(exc)) from None
+    keep = {p.name for p in fetched.values()}
+    for path in conda_dir.iterdir():
+        if path.is_file() and path.name not in keep:
+            path.unlink()
+    return sorted(fetched.values())
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".cache")
+    return Path(base) / "envsnap" / "conda"
+
+
+# ------------------------------------------------------------------------------------------ engines
+
+
+def rattler_records(packages: Iterable[CondaPackage], archives: Mapping[str, Path]) -> list[object]:
+    """One py-rattler ``RepoDataRecord`` per locked package, pointing at its checked local archive."""
+    from rattler import BuildString, NoArchType, PackageRecord, RepoDataRecord
+
+    records: list[object] = []
+    for pkg in packages:
+        record = PackageRecord(
+            name=pkg.name,
+            version=pkg.version,
+            build=BuildString(pkg.build),
+            build_number=pkg.build_number,
+            subdir=pkg.subdir,
+            noarch=NoArchType(pkg.noarch or None),  # type: ignore[arg-type]
+            depends=list(pkg.depends),
+            md5=bytes.fromhex(pkg.md5) if pkg.md5 else None,
+            sha256=bytes.fromhex(pkg.sha256) if pkg.sha256 else None,
+        )
+        path = archives[pkg.name]
+        records.append(RepoDataRecord(record, path.name, path.as_uri(), pkg.channel))
+    return records
+
+
+def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Path, cache: Path) -> None:
+    import rattler
+
+    records = rattler_records(conda.packages, archives)
+    try:
+        asyncio.run(
+            rattler.install(
+                records,  # type: ignore[arg-type]
+                prefix,
+                cache_dir=cache,
+                platform=rattler.Subdir(conda.subdir) if conda.subdir else None,
+                execute_link_scripts=True,  # as conda does: some packages finish their install in post-link
+                show_progress=False,
+            )
+        )
+    except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
+        raise RebuildError(f"py-rattler could not install the locked packages into {prefix}: {exc}") from None
+
+
+def explicit_text(conda: Conda, archives: Mapping[str, Path]) -> str:
+    """An ``@EXPLICIT`` list of the checked local archives for conda / mamba / micromamba."""
+    lines = [f"# platform: {conda.subdir}", "@EXPLICIT"]
+    for pkg in conda.packages:
+        digest = pkg.md5 or f"sha256:{pkg.sha256}"
+        lines.append(f"{archives[pkg.name].as_uri()}#{digest}")
+    return "\n".join(lines) + "\n"
+
+
+def engine_command(engine: str, exe: str, prefix: Path, explicit: Path) -> list[str]:
+    args = [exe, "create", "--yes", "--prefix", str(prefix), "--file", str(explicit), "--offline"]
+    if engine == "micromamba":
+        args.insert(2, "--no-rc")  # a user's .mambarc must not add channels or pins
+    return args
+
+
+def install_with_executable(
+    engine: str, exe: str, conda: Conda, archives: Mapping[str, Path], prefix: Path, work: Path
+) -> None:
+    explicit = work / "explicit.txt"
+    explicit.write_text(explicit_text(conda, archives), encoding="utf-8")
+    env = {**os.environ, "CONDA_PKGS_DIRS": str(work / "pkgs")}
+    res = _runner.run(engine_command(engine, exe, prefix, explicit), timeout=INSTALL_TIMEOUT, env=env)
+    if not res.ok:
+        lines = [line for line in (res.stderr or res.stdout).strip().splitlines() if line.strip()]
+        raise RebuildError(f"{engine} could not install the locked packages: {lines[-1] if lines else 'no output'}")
+
+
+def restore_provenance(prefix: Path, conda: Conda) -> None:
+    """Write each locked package's URL, channel and hashes back into its conda-meta record (the installer
+    saw a local, already checked copy of the archive)."""
+    by_key = {(p.name, p.version, p.build): p for p in conda.packages}
+    for path in sorted((prefix / conda_probe.META_DIR).glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        pkg = by_key.get((data.get("name"), data.get("version"), data.get("build")))
+        if pkg is None:
+            continue
+        data["url"] = pkg.url
+        data["channel"] = pkg.channel
+        # envsnap checked these very bytes against the lock; some installers leave a hash out of the record.
+        for algo in ("md5", "sha256"):
+            if getattr(pkg, algo):
+                data[algo] = getattr(pkg, algo)
+        # Replaced whole (never half-written), but not fsync'ed one by one: a prefix that a crash interrupts
+        # is removed and rebuilt anyway, and an fsync per record triples the time of a locked install.
+        part = path.with_name(f".{path.name}.part")
+        part.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(part, path)
+
+
+# --------------------------------------------------------------------------------------- comparison
+
+_IDENTITY = ("version", "build", "build_number", "subdir", "md5", "sha256", "url", "channel")
+
+
+@dataclass(frozen=True)
+class CondaDifference:
+    name: str
+    what: str  # missing | extra | version | build | md5 | sha256 | url | channel | subdir | build_number
+    expected: str = ""
+    actual: str = ""
+
+    def describe(self) -> str:
+        if self.what == "missing":
+            return f"conda {self.name} {self.expected}: in the lock, not installed"
+        if self.what == "extra":
+            return f"conda {self.name} {self.actual}: installed, not in the lock"
+        return f"conda {self.name}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
+
+
+def compare_conda(want: Conda | None, have: Conda | None) -> list[CondaDifference]:
+    """Record-by-record differences between two conda layers (identity, origin and archive hashes)."""
+    wanted = {p.name: p for p in (want.packages if want else ())}
+    found = {p.name: p for p in (have.packages if have else ())}
+    out = [
+        CondaDifference(n, "missing", expected=f"{wanted[n].version} {wanted[n].build}")
+        for n in sorted(set(wanted) - set(found))
+    ]
+    out += [
+        CondaDifference(n, "extra", actual=f"{found[n].version} {found[n].build}")
+        for n in sorted(set(found) - set(wanted))
+    ]
+    for name in sorted(set(wanted) & set(found)):
+        a, b = wanted[name], found[name]
+        for attr in _IDENTITY:
+            x, y = getattr(a, attr), getattr(b, attr)
+            if x != y and (x or attr not in ("md5", "sha256")):
+                out.append(CondaDifference(name, attr, str(x), str(y)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- rebuilder
+
+
+def pip_packages(lock: Snapshot) -> list[str]:
+    return sorted(p.name for p in lock.python.packages if not p.conda_managed and p.installer != "conda")
+
+
+def _engine(request: RebuildRequest) -> tuple[str, str]:
+    engine = request.options.get("engine", "rattler") or "rattler"
+    if engine not in ENGINES:
+        raise RebuildError(f"--engine {engine}: unknown (known: {', '.join(ENGINES)})")
+    if engine == "rattler":
+        try:
+            import rattler  # noqa: F401
+        except ImportError:
+            raise RebuildError(
+                "the conda target needs py-rattler: pip install 'envsnap[conda]' "
+                "(or pass --engine conda|mamba|micromamba)"
+            ) from None
+        return engine, "py-rattler (embedded)"
+    exe = shutil.which(engine)
+    if exe is None:
+        raise RebuildError(f"--engine {engine}: no {engine} executable on PATH")
+    return engine, exe
+
+
+class CondaRebuilder:
+    name = "conda"
+    description = "a conda prefix with exactly the locked conda packages (no solve), then the pip layer"
+
+    def plan(self, request: RebuildRequest) -> Plan:
+        lock = request.lock
+        conda = lock.conda
+        if conda is None or not conda.packages:
+            raise RebuildError(
+                f"{request.lock_path}: the lock records no conda packages "
+                "(capture a conda environment, or rebuild with --target venv)"
+            )
+        host = conda_probe.current_subdir()
+        if conda.subdir and conda.subdir != host:
+            raise RebuildError(f"the lock's conda packages are for {conda.subdir}; this host is {host}")
+        dest = request.dest.absolute()
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise RebuildError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
+        if request.offline and request.bundle_dir is None:
+            raise RebuildError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
+        engine, tool = _engine(request)
+        items = []
+        for pkg in conda.packages:
+            name = archive_name(pkg)
+            if not (pkg.md5 or pkg.sha256):
+                raise RebuildError(f"{_label(pkg)}: the lock has neither md5 nor sha256 for it")
+            if request.bundle_dir is not None:
+                if not (request.bundle_dir / CONDA_DIR / name).is_file():
+                    raise RebuildError(
+                        f"{_label(pkg)}: {CONDA_DIR}/{name} is missing from the bundle "
+                        f"{request.bundle_dir} (re-run `envsnap bundle`)"
+                    )
+                origin = f"{CONDA_DIR}/{name}"
+            else:
+                origin = pkg.url
+            pin = f"sha256:{pkg.sha256}" if pkg.sha256 else f"md5:{pkg.md5}"
+            items.append(PlanItem("conda", pkg.name, f"{pkg.version} {pkg.build}".strip(), origin=origin, pin=pin))
+        pips = pip_packages(lock)
+        for py in lock.python.packages:
+            if py.name in pips:
+                art = py.artifact
+                items.append(
+                    PlanItem(
+                        "python",
+                        py.name,
+                        py.version,
+                        origin=(
+                            f"wheels/{art.filename}"
+                            if request.bundle_dir and art
+                            else art.url
+                            if art
+                            else "to be pinned and fetched"
+                        ),
+                        pin=f"sha256:{art.sha256}" if art else "",
+                    )
+                )
+        source = (
+            f"take {len(conda.packages)} conda packages from {request.bundle_dir / CONDA_DIR}"
+            if request.bundle_dir is not None
+            else f"download {len(conda.packages)} conda packages"
+        )
+        steps = [
+            f"{source} and check each against the lock's md5/sha256",
+            f"install exactly those into {dest} with {engine} (no solve)",
+            "write the locked URL, channel and hashes into each conda-meta record",
+        ]
+        if pips:
+            steps.append(
+                f"install {len(pips)} pip packages with {lock.python.executable or 'bin/python'} "
+                "(hash-checked wheels, --no-deps)"
+            )
+        steps.append("verify the conda layer and the Python layer against the lock")
+        details = {
+            "engine": f"{engine}: {tool}",
+            "subdir": conda.subdir,
+            "channels": ", ".join(conda.channels),
+        }
+        if request.bundle_dir is not None:
+            details["bundle"] = str(request.bundle_dir)
+        return Plan(
+            target=self.name,
+            lock_path=str(request.lock_path),
+            dest=str(dest),
+            items=tuple(items),
+            steps=tuple(steps),
+            notes=request.preflight_notes,
+            offline=request.offline,
+            details=details,
+        )
+
+    def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
+        say = progress or (lambda _line: None)
+        started = time.perf_counter()
+        lock = request.lock
+        conda = lock.conda
+        assert conda is not None  # plan() refused a lock without one
+        dest = Path(plan.dest)
+        engine, tool = _engine(request)
+        created = not dest.exists()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Beside the prefix: the installer hard-links from its cache when both are on one file system.
+            with tempfile.TemporaryDirectory(prefix=f".{dest.name}.envsnap-", dir=dest.parent) as tmp:
+                work = Path(tmp)
+                if request.bundle_dir is not None:
+                    # The bundle is the only source: a file there that fails the check stops the rebuild.
+                    archives = fetch_all(
+                        conda.packages, request.bundle_dir / CONDA_DIR, offline=True, repair=False, progress=say
+                    )
+                else:
+                    cache = (
+                        Path(request.options["cache_dir"]) if request.options.get("cache_dir") else default_cache_dir()
+                    )
+                    archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say)
+                say(f"installing {len(archives)} conda packages with {engine}")
+                if engine == "rattler":
+                    install_with_rattler(conda, archives, dest, work / "pkgs")
+                else:
+                    install_with_executable(engine, tool, conda, archives, dest, work)
+                restore_provenance(dest, conda)
+                report = self._pip_layer(lock, request, dest, work, say)
+            say("verifying the conda layer against the lock")
+            diffs = compare_conda(conda, conda_probe.probe_conda(str(dest)).conda)
+            if diffs:
+                raise RebuildError(
+                    f"the new prefix differs from the lock: {diffs[0].describe()}"
+                    + (f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else "")
+                )
+        except BaseException:
+            _undo(dest, created)
+            raise
+        return RebuildResult(
+            plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
+        )
+
+    def _pip_layer(
+        self, lock: Snapshot, request: RebuildRequest, dest: Path, work: Path, say: Callable[[str], None]
+    ) -> VerifyReport | None:
+        """Install the pip packages with the prefix's interpreter, then verify the Python layer."""
+        from ..verify import verify
+
+        python = dest / (lock.python.executable or "bin/python")
+        if not pip_packages(lock):
+            return verify(lock, str(python)) if python.exists() else None
+        if not python.exists():
+            raise RebuildError(f"the lock has pip packages but the conda packages installed no interpreter at {python}")
+        from .venv import install_python_layer
+
+        bundle_dir = request.bundle_dir
+        if bundle_dir is None:
+            from ..bundle import make_bundle
+
+            say("pinning and downloading the locked wheels")
+            bundle_dir = work / "bundle"
+            make_bundle(_without_conda(lock), bundle_dir, progress=say)
+        install_python_layer(python, lock, bundle_dir, offline=request.offline, progress=say)
+        say("verifying the Python layer against the lock")
+        return verify(lock, str(python))
+
+
+def _undo(dest: Path, created: bool) -> None:
+    """Remove a half-built prefix; an empty folder the user made beforehand is left, empty again."""
+    if created:
+        shutil.rmtree(dest, ignore_errors=True)
+        return
+    for child in dest.iterdir() if dest.exists() else ():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _without_conda(lock: Snapshot) -> Snapshot:
+    # A wheel bundle for the pip layer only: the conda archives are already fetched and checked.
+    return replace(lock, conda=None)
+
+
+REBUILDER = CondaRebuilder()

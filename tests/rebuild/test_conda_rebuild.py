@@ -1,0 +1,408 @@
+"""``--target conda`` end to end on a real local channel: capture, bundle, rebuild offline, compare."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from condafixtures import CondaEnv
+
+from envsnap import lockfile
+from envsnap.bundle import Bundle, make_bundle
+from envsnap.capture import capture
+from envsnap.errors import BundleError, RebuildError
+from envsnap.model import Conda, CondaPackage, Snapshot
+from envsnap.rebuild import RebuildRequest
+from envsnap.rebuild import conda as target
+
+
+@pytest.fixture(scope="module")
+def pip_index(conda_env: CondaEnv) -> Iterator[None]:
+    """pip's configuration for this module: no index, the local wheel folder as --find-links."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PIP_NO_INDEX", "1")
+        mp.setenv("PIP_FIND_LINKS", str(conda_env.channel.pip_wheel.parent))
+        yield
+
+
+@pytest.fixture(scope="module")
+def locked(conda_env: CondaEnv, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("lock") / "envsnap.lock"
+    lockfile.dump(capture(str(conda_env.python)), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bundle(locked: Path, pip_index: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bundle") / "bundle"
+    make_bundle(lockfile.load(locked), out)
+    return out
+
+
+def _same_python_layer(a: Snapshot, b: Snapshot) -> None:
+    def key(s: Snapshot) -> list[tuple[Any, ...]]:
+        return [(p.name, p.version, p.record_digest, p.conda_managed, p.wheel_tags) for p in s.python.packages]
+
+    assert key(a) == key(b)
+
+
+def test_bundle_holds_every_conda_package_hash_checked(bundle: Path, conda_env: CondaEnv) -> None:
+    held = sorted(p.name for p in (bundle / "conda").iterdir())
+    assert held == sorted(a.name for a in conda_env.channel.archives.values())
+    for archive in conda_env.channel.archives.values():
+        assert (bundle / "conda" / archive.name).read_bytes() == archive.read_bytes()
+    Bundle(bundle).verify_sums()  # SHA256SUMS covers conda/ too
+    assert "conda/libhello-1.0.0-h0a1b2c3_0.tar.bz2" in (bundle / "SHA256SUMS").read_text()
+
+
+def test_rebuild_offline_from_bundle_is_identical(
+    bundle: Path, locked: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = tmp_path / "rebuilt"
+    monkeypatch.chdir(bundle.parent)  # relative paths, as typed by hand
+    result = cli(
+        "rebuild", "bundle/envsnap.lock", "--target", "conda", "--prefix", prefix, "--bundle", "bundle", "--offline"
+    )
+    assert result.code == 0, result
+    assert "identical" in result.out
+    lock = lockfile.load(locked)
+    again = capture(str(prefix / "bin" / "python"))
+    assert again.conda == lock.conda  # every record: identity, url, channel, md5, sha256, depends, noarch
+    _same_python_layer(again, lock)
+    # The packages work: the compiled tool finds its library through the prefix, Python sees both layers.
+    assert subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True).stdout == "hello from libhello\n"
+    out = subprocess.run(
+        [
+            prefix / "bin" / "python",
+            "-c",
+            "import tinyutil, pipdemo; print(tinyutil.VALUE, pipdemo.answer())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out == "42 7\n"
+
+
+def test_rebuild_from_the_channel_without_bundle(
+    locked: Path, pip_index: None, tmp_path: Path, conda_env: CondaEnv
+) -> None:
+    lock = lockfile.load(locked)
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        options={"cache_dir": str(tmp_path / "cache")},
+    )
+    result = target.REBUILDER.execute(target.REBUILDER.plan(request), request)
+    assert result.verify is not None and result.verify.identical, result.verify
+    cached = sorted((tmp_path / "cache").glob("*/*"))
+    assert sorted(p.name for p in cached) == sorted(a.name for a in conda_env.channel.archives.values())
+    assert all(p.parent.name == hashlib.sha256(p.read_bytes()).hexdigest() for p in cached)
+    assert capture(str(tmp_path / "env" / "bin" / "python")).conda == lock.conda
+
+
+def test_dry_run_prints_the_plan_and_builds_nothing(bundle: Path, cli: Callable[..., Any], tmp_path: Path) -> None:
+    result = cli(
+        "rebuild",
+        bundle / "envsnap.lock",
+        "--target",
+        "conda",
+        "--prefix",
+        tmp_path / "p",
+        "--bundle",
+        bundle,
+        "--offline",
+        "--dry-run",
+    )
+    assert result.code == 0, result
+    assert "conda: libhello 1.0.0 h0a1b2c3_0 <- conda/libhello-1.0.0-h0a1b2c3_0.tar.bz2 [sha256:" in result.out
+    assert "python: pipdemo 1.2.0 <- wheels/pipdemo-1.2.0-py3-none-any.whl [sha256:" in result.out
+    assert "engine: rattler" in result.out
+    assert not (tmp_path / "p").exists()
+
+
+def _copy_bundle(bundle: Path, where: Path) -> Path:
+    copy = where / "bundle"
+    shutil.copytree(bundle, copy)
+    return copy
+
+
+@pytest.mark.parametrize("hash_kept", ["sha256", "md5"])
+def test_hash_mismatch_stops_the_rebuild(bundle: Path, hash_kept: str, cli: Callable[..., Any], tmp_path: Path) -> None:
+    copy = _copy_bundle(bundle, tmp_path)
+    archive = next((copy / "conda").glob("libhello-*.tar.bz2"))
+    archive.write_bytes(archive.read_bytes() + b"\0")
+    lock = lockfile.load(copy / "envsnap.lock")
+    assert lock.conda is not None
+    if hash_kept == "md5":  # an older record with md5 only
+        lock = dataclasses.replace(
+            lock,
+            conda=dataclasses.replace(
+                lock.conda, packages=tuple(dataclasses.replace(p, sha256="") for p in lock.conda.packages)
+            ),
+        )
+    lockfile.dump(lock, tmp_path / "edited.lock")
+    result = cli(
+        "rebuild",
+        tmp_path / "edited.lock",
+        "--target",
+        "conda",
+        "--prefix",
+        tmp_path / "p",
+        "--bundle",
+        copy,
+        "--offline",
+    )
+    assert result.code == 4, result
+    assert f"libhello 1.0.0 (h0a1b2c3_0): {hash_kept} mismatch for {archive.name}" in result.err
+    assert "Traceback" not in result.err
+    assert not (tmp_path / "p").exists()
+
+
+def _relocated(lock: Snapshot, base: str) -> Snapshot:
+    assert lock.conda is not None
+    packages = tuple(
+        dataclasses.replace(p, url=f"{base}/{p.subdir}/{p.url.rsplit('/', 1)[-1]}", channel=base)
+        for p in lock.conda.packages
+    )
+    return dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, packages=packages))
+
+
+def test_gone_file_channel_names_the_package(locked: Path, tmp_path: Path) -> None:
+    lock = _relocated(lockfile.load(locked), (tmp_path / "vanished").as_uri())
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        options={"cache_dir": str(tmp_path / "cache")},
+    )
+    with pytest.raises(
+        RebuildError,
+        match=r"hello-tool 1\.0\.0 \(h4d5e6f7_1\): file://.*/vanished/linux-64/"
+        r"hello-tool-1\.0\.0-h4d5e6f7_1\.conda is gone",
+    ):
+        target.REBUILDER.execute(target.REBUILDER.plan(request), request)
+    assert not (tmp_path / "env").exists()
+
+
+@pytest.fixture
+def http_channel(tmp_path: Path) -> Iterator[str]:
+    """A real HTTP server on localhost serving an empty directory: every package is a 404."""
+    (tmp_path / "www").mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    handler.log_message = lambda *args: None  # type: ignore[assignment,method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/conda-forge"
+    server.shutdown()
+    server.server_close()
+
+
+def test_gone_http_channel_names_the_package(locked: Path, tmp_path: Path, http_channel: str) -> None:
+    lock = _relocated(lockfile.load(locked), http_channel)
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        options={"cache_dir": str(tmp_path / "cache")},
+    )
+    with pytest.raises(
+        RebuildError,
+        match=r"hello-tool 1\.0\.0 \(h4d5e6f7_1\): http://127\.0\.0\.1:\d+/conda-forge/"
+        r"linux-64/hello-tool-1\.0\.0-h4d5e6f7_1\.conda is gone \(HTTP 404\)",
+    ):
+        target.REBUILDER.execute(target.REBUILDER.plan(request), request)
+    assert not (tmp_path / "env").exists()
+
+
+def test_bundle_reports_a_gone_package_as_bundle_error(locked: Path, tmp_path: Path) -> None:
+    lock = _relocated(lockfile.load(locked), (tmp_path / "vanished").as_uri())
+    with pytest.raises(BundleError, match="is gone"):
+        target.bundle_conda_packages(lock, tmp_path / "b")
+
+
+def test_bundle_drops_archives_the_lock_no_longer_names(locked: Path, conda_env: CondaEnv, tmp_path: Path) -> None:
+    (tmp_path / "conda").mkdir()
+    (tmp_path / "conda" / "old-0.1-0.tar.bz2").write_bytes(b"stale")
+    paths = target.bundle_conda_packages(lockfile.load(locked), tmp_path)
+    assert sorted(p.name for p in (tmp_path / "conda").iterdir()) == sorted(p.name for p in paths)
+    assert len(paths) == len(conda_env.channel.archives)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"conda": None}, "records no conda packages"),
+        ({"offline": True}, "--offline needs --bundle"),
+        ({"options": {"engine": "pip"}}, "--engine pip: unknown"),
+        ({"options": {"engine": "micromamba"}}, "no micromamba executable on PATH"),
+    ],
+)
+def test_plan_refuses_what_cannot_be_rebuilt(
+    locked: Path, tmp_path: Path, change: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no conda, mamba or micromamba
+    lock = lockfile.load(locked)
+    if "conda" in change:
+        lock = dataclasses.replace(lock, conda=change.pop("conda"))
+    request = RebuildRequest(lock=lock, lock_path=locked, dest=tmp_path / "env", target="conda", **change)
+    with pytest.raises(RebuildError, match=message):
+        target.REBUILDER.plan(request)
+
+
+def test_plan_refuses_a_non_empty_prefix(locked: Path, tmp_path: Path) -> None:
+    (tmp_path / "env").mkdir()
+    (tmp_path / "env" / "keep.txt").write_text("mine")
+    request = RebuildRequest(lock=lockfile.load(locked), lock_path=locked, dest=tmp_path / "env", target="conda")
+    with pytest.raises(RebuildError, match="already exists and is not empty"):
+        target.REBUILDER.plan(request)
+    assert (tmp_path / "env" / "keep.txt").read_text() == "mine"
+
+
+# A stand-in for micromamba (none can be installed offline): it honours exactly the command line envsnap
+# gives, reads the @EXPLICIT file with rattler's own parser, checks each #md5 and installs the listed
+# archives with py-rattler, as micromamba's explicit install does.
+FAKE_MICROMAMBA = """#!{python}
+import asyncio, hashlib, sys
+from pathlib import Path
+import rattler
+from rattler.explicit_environment import ExplicitEnvironmentSpec
+
+args = sys.argv[1:]
+Path({log!r}).write_text(" ".join(args))
+assert args[0] == "create" and {{"--no-rc", "--yes", "--offline"}} <= set(args), args
+prefix = args[args.index("--prefix") + 1]
+spec = ExplicitEnvironmentSpec.from_path(Path(args[args.index("--file") + 1]))
+records = []
+for entry in spec.packages:
+    url, _, md5 = entry.url.partition("#")
+    path = Path(url[len("file://"):])
+    if hashlib.md5(path.read_bytes()).hexdigest() != md5:
+        sys.exit("critical libmamba md5 mismatch for " + path.name)
+    records.append(asyncio.run(rattler.RepoDataRecord.from_package_archive(path)))
+asyncio.run(rattler.install(records, prefix, cache_dir=Path(prefix).parent / "mm-cache", show_progress=False))
+"""
+
+
+def test_engine_micromamba_runs_the_executable_with_an_explicit_file(
+    bundle: Path, locked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "micromamba"
+    fake.write_text(FAKE_MICROMAMBA.format(python=sys.executable, log=str(tmp_path / "args")))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    lock = lockfile.load(locked)
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        bundle_dir=bundle,
+        offline=True,
+        options={"engine": "micromamba"},
+    )
+    plan = target.REBUILDER.plan(request)
+    assert plan.details["engine"] == f"micromamba: {fake}"
+    result = target.REBUILDER.execute(plan, request)
+    assert result.verify is not None and result.verify.identical, result.verify
+    assert "--file" in (tmp_path / "args").read_text()
+    # The archives came from the bundle, yet the records name the locked origin again.
+    assert capture(str(tmp_path / "env" / "bin" / "python")).conda == lock.conda
+
+
+def test_explicit_text_and_engine_command(tmp_path: Path) -> None:
+    conda = Conda(
+        subdir="linux-64",
+        packages=(
+            CondaPackage("a", "1", "0", md5="0" * 32, sha256="1" * 64),
+            CondaPackage("b", "2", "0", sha256="2" * 64),
+        ),
+    )
+    archives = {"a": tmp_path / "a-1-0.conda", "b": tmp_path / "b-2-0.tar.bz2"}
+    assert target.explicit_text(conda, archives) == (
+        "# platform: linux-64\n@EXPLICIT\n"
+        f"{archives['a'].as_uri()}#{'0' * 32}\n"
+        f"{archives['b'].as_uri()}#sha256:{'2' * 64}\n"
+    )
+    assert target.engine_command("conda", "/opt/conda/bin/conda", tmp_path / "p", tmp_path / "e.txt") == [
+        "/opt/conda/bin/conda",
+        "create",
+        "--yes",
+        "--prefix",
+        str(tmp_path / "p"),
+        "--file",
+        str(tmp_path / "e.txt"),
+        "--offline",
+    ]
+
+
+def test_compare_conda_names_each_difference() -> None:
+    a = CondaPackage("x", "1.0", "h1_0", md5="a" * 32, url="https://c/linux-64/x-1.0-h1_0.conda")
+    want = Conda(packages=(a, CondaPackage("y", "2.0", "0")))
+    have = Conda(packages=(dataclasses.replace(a, md5="b" * 32), CondaPackage("z", "3.0", "0")))
+    assert [d.describe() for d in target.compare_conda(want, have)] == [
+        "conda y 2.0 0: in the lock, not installed",
+        "conda z 3.0 0: installed, not in the lock",
+        f"conda x: md5 {'a' * 32} -> {'b' * 32}",
+    ]
+
+
+def test_verify_compares_the_conda_layer(
+    locked: Path, conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    result = cli("verify", locked, "--python", conda_env.python)
+    assert result.code == 0, result
+    prefix = tmp_path / "env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    record = next((prefix / "conda-meta").glob("libhello-*.json"))
+    record.write_text(record.read_text().replace('"version": "1.0.0"', '"version": "1.0.1"'))
+    result = cli("verify", locked, "--python", prefix / "bin" / "python")
+    assert result.code == 1, result
+    assert "libhello: version 1.0.0 -> 1.0.1" in result.out
+
+
+def test_a_failure_after_linking_leaves_the_users_empty_prefix_empty(
+    bundle: Path, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    copy = _copy_bundle(bundle, tmp_path)
+    for wheel in (copy / "wheels").glob("*.whl"):
+        wheel.unlink()  # the conda layer installs, then the pip layer cannot
+    (tmp_path / "p").mkdir()
+    result = cli(
+        "rebuild", copy / "envsnap.lock", "--target", "conda", "--prefix", tmp_path / "p", "--bundle", copy, "--offline"
+    )
+    assert result.code == 4, result
+    assert "pipdemo" in result.err
+    assert (tmp_path / "p").is_dir() and not any((tmp_path / "p").iterdir())
+
+
+def test_a_damaged_cache_copy_is_fetched_again(locked: Path, conda_env: CondaEnv, tmp_path: Path) -> None:
+    lock = lockfile.load(locked)
+    assert lock.conda is not None
+    pkg = next(p for p in lock.conda.packages if p.name == "libhello")
+    damaged = tmp_path / pkg.sha256 / target.archive_name(pkg)
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"truncated")
+    archives = target.fetch_all(lock.conda.packages, tmp_path, by_hash=True)
+    assert archives["libhello"] == damaged
+    assert damaged.read_bytes() == conda_env.channel.archives["libhello"].read_bytes()
+    damaged.write_bytes(b"truncated")
+    with pytest.raises(RebuildError, match=r"libhello 1\.0\.0 \(h0a1b2c3_0\): sha256 mismatch"):
+        target.fetch_all(lock.conda.packages, tmp_path, by_hash=True, repair=False)
