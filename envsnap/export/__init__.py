@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import pkgutil
-from importlib import import_module
-
+from .._plugins import discover
 from ..errors import ExportError
 from .interface import Exporter
 
 
 def exporters() -> dict[str, Exporter]:
-    """Every available exporter by format name (modules here that define ``EXPORTER`` or ``EXPORTERS``)."""
-    found: dict[str, Exporter] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "interface":
-            continue
-        module = import_module(f"{__name__}.{info.name}")
-        # A module offers one format (EXPORTER) or a few that share code (EXPORTERS).
-        for exporter in (getattr(module, "EXPORTER", None), *getattr(module, "EXPORTERS", ())):
-            if isinstance(exporter, Exporter):
-                found[exporter.name] = exporter
-    return dict(sorted(found.items()))
+    """Every available exporter by format name (modules here that define ``EXPORTER`` or ``EXPORTERS``,
+    the latter for a few formats that share code)."""
+    return discover(__name__, __path__, Exporter, "EXPORTER", "EXPORTERS")
 
 
 def get(name: str) -> Exporter:

@@ -4,10 +4,9 @@ hashes, conda explicit files, conda-lock.yml, envsnap's own JSON). See ``interfa
 from __future__ import annotations
 
 import os
-import pkgutil
-from importlib import import_module
 from pathlib import Path
 
+from .._plugins import discover
 from ..errors import LockImportError
 from ..model import Snapshot
 from .interface import Importer, ImportOptions
@@ -15,14 +14,7 @@ from .interface import Importer, ImportOptions
 
 def importers() -> dict[str, Importer]:
     """Every available importer by format name (modules here that define ``IMPORTER``)."""
-    found: dict[str, Importer] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "interface":
-            continue
-        importer = getattr(import_module(f"{__name__}.{info.name}"), "IMPORTER", None)
-        if isinstance(importer, Importer):
-            found[importer.name] = importer
-    return dict(sorted(found.items()))
+    return discover(__name__, __path__, Importer, "IMPORTER")
 
 
 def read_file(path: str | os.PathLike[str], fmt: str = "auto",

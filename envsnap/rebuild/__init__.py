@@ -8,13 +8,12 @@ A target is a module here exposing ``REBUILDER`` (see ``interface.py``): add a m
 from __future__ import annotations
 
 import os
-import pkgutil
 import tempfile
 from collections.abc import Mapping
-from importlib import import_module
 from pathlib import Path
 
 from .. import lockfile
+from .._plugins import discover
 from ..errors import RebuildError
 from ._preflight import preflight
 from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
@@ -30,14 +29,7 @@ class UnknownTargetError(RebuildError):
 
 def rebuilders() -> dict[str, Rebuilder]:
     """Every available rebuild target by name (modules here that define ``REBUILDER``)."""
-    found: dict[str, Rebuilder] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "interface":
-            continue
-        rebuilder = getattr(import_module(f"{__name__}.{info.name}"), "REBUILDER", None)
-        if isinstance(rebuilder, Rebuilder):
-            found[rebuilder.name] = rebuilder
-    return dict(sorted(found.items()))
+    return discover(__name__, __path__, Rebuilder, "REBUILDER")  # type: ignore[type-abstract]  # a runtime-checkable Protocol
 
 
 def get(name: str) -> Rebuilder:
