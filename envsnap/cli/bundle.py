@@ -4,8 +4,10 @@ import argparse
 from pathlib import Path
 
 from .. import lockfile
-from ..bundle import BundleOptions, describe_entries, make_bundle
+from ..bundle import BundleOptions, describe_entries, is_archive, make_bundle
+from ..errors import BundleError
 from ..probes.project import find_root
+from ..rebuild.docker import add_docker_base
 from . import _output
 
 ORDER = 40
@@ -23,6 +25,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
     p.add_argument("--cache-dir", metavar="DIR", help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)")
     p.add_argument("--offline", action="store_true", help="use only the download cache; fail on anything missing")
+    p.add_argument("--with-base-image", action="store_true", help="also `docker save` the docker target's base "
+                   "image into BUNDLE/images/ and envsnap's own wheels for it into BUNDLE/tool/ (a directory "
+                   "bundle), so `rebuild --target docker --offline` works when the registry drops the tag")
+    p.add_argument("--base-image", metavar="IMAGE", help="with --with-base-image: the base to save "
+                   "(default: the one `envsnap rebuild --target docker` would choose)")
     p.set_defaults(func=run)
 
 
@@ -32,7 +39,11 @@ def run(args: argparse.Namespace) -> int:
     err = _output.stderr()
     options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,
                             python=args.python, offline=args.offline)
+    if args.with_base_image and is_archive(args.output):
+        raise BundleError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     result = make_bundle(lock, Path(args.output), options, progress=lambda line: err.print(f"  {line}"))
+    if args.with_base_image:
+        add_docker_base(result.lock, result.path, args.base_image, progress=lambda line: err.print(f"  {line}"))
     counts = describe_entries(result.entries)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     err.print(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s")

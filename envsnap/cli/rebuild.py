@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..rebuild import Plan, rebuild, rebuilders
+from .. import lockfile
+from ..rebuild import Plan, get, rebuild, rebuilders
 from . import _output
 from .verify import exit_code, print_report
 
@@ -30,6 +31,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="conda target: the installer (default: rattler, embedded; the others must be on PATH)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a target-specific setting (e.g. tag=NAME for docker); repeatable")
+    p.add_argument("--json", action="store_true", help="print the plan (--dry-run) or the result as JSON")
+    for rebuilder in rebuilders().values():  # a target's own flags, e.g. docker's --base-image
+        add = getattr(rebuilder, "add_arguments", None)
+        if add is not None:
+            add(p.add_argument_group(f"--target {rebuilder.name}"))
     p.set_defaults(func=run)
 
 
@@ -37,13 +43,23 @@ def run(args: argparse.Namespace) -> int:
     options = dict(item.partition("=")[::2] for item in args.option)
     if args.engine:
         options["engine"] = args.engine
+    options |= getattr(get(args.target), "options_from", lambda _args: {})(args)
     err = _output.stderr()
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
                       offline=args.offline, force=args.force, dry_run=args.dry_run, options=options,
                       progress=lambda line: err.print(f"[dim]{line}[/dim]", markup=True))
     if isinstance(outcome, Plan):
-        print(outcome.describe(), end="")
+        if args.json:
+            _output.print_json(lockfile.to_dict(outcome))
+        else:
+            print(outcome.describe(), end="")
         return 0
+    if args.json:
+        verdict = None if outcome.verify is None else (lockfile.to_dict(outcome.verify)
+                                                      | {"identical": outcome.verify.identical})
+        _output.print_json({"target": outcome.plan.target, "dest": outcome.dest, "notes": list(outcome.notes),
+                            "seconds": round(outcome.seconds, 3), "verify": verdict})
+        return 0 if outcome.verify is None else exit_code(outcome.verify)
     for note in outcome.notes:
         err.print(f"note: {note}", markup=False)
     err.print(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from .. import lockfile
 from ..verify import INFO, MISMATCH, WARNING, VerifyReport, verify
@@ -18,7 +19,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
                        "and the GPU stack. Exit 0 when the Python layer is identical, 1 when it is not.")
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
-    p.add_argument("--python", metavar="PATH", help="the environment's interpreter (default: the running one)")
+    # Set in rebuilt images, where envsnap lives apart from the environment it verifies.
+    p.add_argument("--python", metavar="PATH", default=os.environ.get("ENVSNAP_TARGET_PYTHON") or None,
+                   help="the environment's interpreter (default: $ENVSNAP_TARGET_PYTHON, else the running one)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 3 when there are warnings (and no mismatch)")
     p.set_defaults(func=run)

@@ -64,7 +64,7 @@ def rebuild(
     # version), not the one running envsnap: a target may say which through ``preflight_python``.
     choose = getattr(rebuilder, "preflight_python", None)
     check_python = choose(lock, python, offline=offline) if callable(choose) else python
-    notes = preflight(lock, target=target, python=check_python, force=force)
+    notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run)
     with tempfile.TemporaryDirectory(prefix="envsnap-rebuild-") as tmp:
         bundle_dir = open_bundle(bundle, Path(tmp)).root if bundle is not None else None
         request = RebuildRequest(

@@ -13,10 +13,13 @@ class PreflightError(RebuildError):
     exit_code = 3
 
 
-def preflight(lock: Snapshot, *, target: str, python: str | None, force: bool) -> tuple[str, ...]:
+def preflight(
+    lock: Snapshot, *, target: str, python: str | None, force: bool, dry_run: bool = False
+) -> tuple[str, ...]:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan.
 
-    A failing check stops the rebuild unless ``force``, in which case the override is recorded.
+    A failing check stops the rebuild unless ``force``, in which case the override is recorded. A dry run
+    only plans, so a failure becomes a note (the docker target plans with no engine at all).
     """
     # Targets are open-ended (a module per target); one the check does not know is checked as the host.
     kind: TargetKind = next((k for k in TARGET_KINDS if k == target), "host")
@@ -24,9 +27,11 @@ def preflight(lock: Snapshot, *, target: str, python: str | None, force: bool) -
     if not report.failed:
         return (f"compatibility check: {report.summary()}",)
     summary = report.failure_summary() or "the host cannot run this lock"
+    if dry_run and not force:
+        return (f"compatibility check FAILED (a dry run plans anyway): {summary}",)
     if not force:
         raise PreflightError(
             f"compatibility check failed: {summary} (run `envsnap check` for details, "
-            "or pass --force to rebuild anyway)"
+            "pass --force to rebuild anyway, or --dry-run to see the plan)"
         )
     return (f"compatibility check FAILED and was overridden with --force: {summary}",)

@@ -75,7 +75,11 @@ class Plan:
         """The plan as text, as ``--dry-run`` prints it. Deterministic: the same plan gives the same text."""
         lines = [f"rebuild plan: {self.target} -> {self.dest}", f"  lock: {self.lock_path}"]
         for key, value in sorted(self.details.items()):
-            lines.append(f"  {key}: {value}")
+            if "\n" in value:  # a whole file (the docker target's Dockerfile): an indented block
+                lines.append(f"  {key}:")
+                lines.extend(f"    | {line}".rstrip() for line in value.splitlines())
+            else:
+                lines.append(f"  {key}: {value}")
         if self.offline:
             lines.append("  offline: yes (no network; everything from the bundle)")
         for note in self.notes:

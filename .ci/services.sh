@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Start what the docker integration tests use: a Docker engine and a debootstrap'd Debian base image.
+# Idempotent and quick when already done: an answering engine and an existing image are left alone.
+set -euo pipefail
+
+BASE_IMAGE="${ENVSNAP_BASE_IMAGE:-envsnap-base:bookworm}"
+STATE="${ENVSNAP_SERVICES_DIR:-/var/tmp/envsnap-services}"
+MIRROR="${ENVSNAP_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+mkdir -p "$STATE"
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+# The engine tests capture a venv of Debian's own python3.11, the interpreter the bookworm base gets from apt.
+[[ -x /usr/bin/python3.11 ]] || need+=(python3.11 python3.11-venv)
+if ((${#need[@]})); then
+  echo "services: installing ${need[*]}"
+  apt-get update -q >"$STATE/apt.log" 2>&1
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >>"$STATE/apt.log" 2>&1
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  echo "services: starting dockerd (log: $STATE/dockerd.log)"
+  # No iptables in this sandbox; builds use --network host, so no NAT is needed.
+  setsid nohup dockerd --iptables=false --ip-masq=false >"$STATE/dockerd.log" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { echo "services: dockerd did not answer; see $STATE/dockerd.log" >&2; exit 1; }
+fi
+
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  echo "services: building $BASE_IMAGE with debootstrap (a few minutes; log: $STATE/debootstrap.log)"
+  root="$STATE/rootfs"
+  rm -rf "$root"
+  debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$STATE/debootstrap.log" 2>&1
+  tar -C "$root" -c . | docker import - "$BASE_IMAGE" >/dev/null
+  rm -rf "$root"
+fi
+echo "services: docker engine up, base image $BASE_IMAGE present"

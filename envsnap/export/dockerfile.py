@@ -1,0 +1,47 @@
+"""``envsnap export LOCK --format dockerfile -o DIR``: the docker rebuild's build context, from the lock.
+
+The same files ``envsnap rebuild --target docker --dry-run`` plans, with the table's default base image
+(pinned by tag: an exporter does not ask an engine for digests). ``wheels/`` and ``tool/`` carry a README
+saying what to put there; ``envsnap rebuild --target docker`` fills them from a bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .. import lockfile
+from ..bundle import python_packages
+from ..errors import EnvsnapError
+from ..model import Snapshot
+from ..rebuild import docker
+from .interface import Exporter, ExportError
+
+
+def render(snapshot: Snapshot) -> Mapping[str, bytes]:
+    sealed = snapshot if snapshot.envsnap.content_digest else lockfile.seal(snapshot)
+    unpinned = [
+        f"{p.name}=={p.version}"
+        for p in python_packages(sealed)
+        if p.artifact is None or not p.artifact.sha256 or not p.artifact.filename.endswith(".whl")
+    ]
+    if unpinned:
+        # The image installs with --require-hashes: every package needs its wheel's sha256 in the lock.
+        raise ExportError(
+            f"dockerfile: {len(unpinned)} package(s) have no pinned wheel: {', '.join(unpinned[:8])}; "
+            "run `envsnap pin LOCK` (or `envsnap bundle`) first"
+        )
+    try:
+        spec = docker.make_spec(sealed, docker.DockerOptions())
+    except EnvsnapError as exc:
+        raise ExportError(f"cannot export a Dockerfile: {exc}") from exc
+    return docker.render_context(spec, lockfile.dumps(sealed).encode())
+
+
+EXPORTER = Exporter(
+    name="dockerfile",
+    description="a Docker build context: Dockerfile, lock, hashed requirements (wheels come from a bundle)",
+    filename="envsnap-docker",
+    render=render,
+    directory=True,
+    needs_artifacts=True,
+)

@@ -1,0 +1,302 @@
+"""Talking to the Docker engine for the docker target: connect, inspect, build, run ``envsnap verify`` in
+an image, and save or load base images. Every SDK and transport error becomes a ``RebuildError`` here."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import http.client
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._fs import atomic_write_text
+from ..errors import RebuildError
+from . import baseimage
+from .interface import Progress
+
+if TYPE_CHECKING:
+    import docker  # type: ignore[import-untyped,unused-ignore]
+
+    from ..verify import VerifyReport
+
+IMAGES = "images"  # in a bundle: saved base images (``envsnap bundle --with-base-image``)
+VERIFY_TIMEOUT = 300
+
+
+def engine(timeout: int = 10) -> docker.DockerClient:
+    """A client of a reachable Docker engine, or ``RebuildError`` saying how to go on without one."""
+    try:
+        import docker  # type: ignore[import-untyped,unused-ignore]
+    except ImportError as exc:
+        raise RebuildError(
+            "the docker target needs the Docker SDK (pip install 'envsnap[docker]'); "
+            "use --dry-run to print the Dockerfile and plan without building"
+        ) from exc
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except Exception as exc:  # the SDK raises DockerException, requests and OS errors alike
+        raise RebuildError(
+            f"no Docker engine is reachable at {where} ({short(exc)}); start dockerd (or set DOCKER_HOST), "
+            "or pass --dry-run to print the Dockerfile and build plan without building"
+        ) from exc
+    return client
+
+
+def inspector(client: docker.DockerClient) -> baseimage.Inspector:
+    import docker  # type: ignore[import-untyped,unused-ignore]
+
+    def inspect(reference: str) -> baseimage.ImageFacts | None:
+        try:
+            data = client.api.inspect_image(reference)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise RebuildError(f"the Docker engine could not inspect {reference}: {short(exc)}") from exc
+        config = data.get("Config") or {}
+        env = dict(item.split("=", 1) for item in (config.get("Env") or []) if "=" in item)
+        return baseimage.ImageFacts(
+            image_id=data["Id"],
+            repo_digests=tuple(data.get("RepoDigests") or ()),
+            env=env,
+            architecture=data.get("Architecture", ""),
+        )
+
+    return inspect
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip() and not line.startswith("WARNING")]
+    return lines[-1] if lines else "no output"
+
+
+def short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:300] if text else type(exc).__name__
+
+
+def build(client: docker.DockerClient, context: Path, *, network: str, progress: Progress) -> str:
+    """Build ``context`` untagged; the image id. A failure raises ``RebuildError``: nothing is tagged, and the
+    intermediate images this build made (not those it took from the cache) are removed."""
+    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
+    import requests
+    import urllib3
+
+    layers = _Layers()
+    try:
+        stream = client.api.build(
+            path=str(context), rm=True, forcerm=True, decode=True, network_mode=network, pull=False
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+                context_lines = " | ".join(layers.tail[-3:])
+                raise RebuildError(
+                    f"docker build failed: {detail.strip()}"
+                    + (f" (last output: {context_lines})" if context_lines else "")
+                    + "; no image was tagged"
+                    + _hint(layers.tail)
+                )
+            aux = chunk.get("aux")
+            if isinstance(aux, dict) and aux.get("ID"):
+                layers.image_id = str(aux["ID"])
+            for line in str(chunk.get("stream", "")).splitlines():
+                if line.strip():
+                    layers.read(line.strip())
+                    progress(line.rstrip())
+    except RebuildError:
+        layers.discard(client)
+        raise
+    except (
+        docker_sdk.errors.DockerException,
+        requests.RequestException,
+        urllib3.exceptions.HTTPError,
+        http.client.HTTPException,
+        OSError,
+    ) as exc:
+        # The engine is gone: there is nothing to remove through it, and it tagged nothing.
+        raise RebuildError(
+            f"the Docker engine stopped answering during the build ({short(exc)}); no image was tagged"
+        ) from exc
+    if not layers.image_id:
+        layers.discard(client)
+        raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
+    return layers.image_id
+
+
+def _hint(tail: list[str]) -> str:
+    """What to do about a failure the output names (apt mirrors drop old versions of a package)."""
+    if any(re.search(r"Version '[^']+' for '[^']+' was not found", line) for line in tail):
+        return (
+            "; the mirror no longer has a locked package version: pass --apt-snapshot DATE (the lock's capture "
+            "date), or --system-packages none"
+        )
+    return ""
+
+
+class _Layers:
+    """What the classic builder's output says about the images it makes (`` ---> <id>`` after each step)."""
+
+    def __init__(self) -> None:
+        self.image_id = ""
+        self.created: list[str] = []  # made by this build, oldest first
+        self.tail: list[str] = []
+        self._cached = False
+
+    def read(self, line: str) -> None:
+        self.tail = [*self.tail[-9:], line]
+        if line == "---> Using cache" or re.match(r"Step \d+/\d+ : FROM ", line):
+            # The base image and cached layers belong to others: never this build's to remove.
+            self._cached = True
+            return
+        step = re.fullmatch(r"---> ([0-9a-f]{12,64})", line)
+        if step:
+            if not self._cached:
+                self.created.append(step.group(1))
+            self._cached = False
+        built = re.match(r"Successfully built ([0-9a-f]+)", line)
+        if built and not self.image_id:
+            self.image_id = built.group(1)
+
+    def discard(self, client: docker.DockerClient) -> None:
+        for image in reversed(self.created):
+            # Not forced: an image something else has tagged or runs stays.
+            with contextlib.suppress(Exception):
+                client.images.remove(image, force=False)
+
+
+def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport:
+    """Run ``envsnap verify --json`` in a network-less container of the image; its report."""
+    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
+    import requests
+    import urllib3
+
+    from ..verify import VerifyReport
+
+    say("verifying the image: envsnap verify /envsnap.lock --json (no network)")
+    container = None
+    try:
+        container = client.containers.create(
+            image_id, ["envsnap", "verify", "/envsnap.lock", "--json"], network_disabled=True
+        )
+        container.start()
+        status = container.wait(timeout=VERIFY_TIMEOUT)
+        out = container.logs(stdout=True, stderr=False).decode(errors="replace")
+        err = container.logs(stdout=False, stderr=True).decode(errors="replace")
+    except (docker_sdk.errors.DockerException, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        raise RebuildError(f"could not run envsnap verify in the image: {short(exc)}") from exc
+    finally:
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+    try:
+        data = json.loads(out)
+    except json.JSONDecodeError as exc:
+        raise RebuildError(
+            f"envsnap verify in the image exited {status.get('StatusCode')} without a report: "
+            f"{last_line(err) if err.strip() else out[-300:]}"
+        ) from exc
+    return report_from_json(data, VerifyReport)
+
+
+def report_from_json(data: Mapping[str, Any], report_type: type[VerifyReport]) -> VerifyReport:
+    from ..verify import Difference
+
+    diffs = tuple(
+        Difference(**{k: v for k, v in d.items() if k in Difference.__dataclass_fields__})
+        for d in data.get("differences", ())
+    )
+    return report_type(
+        lock=str(data.get("lock", "")),
+        target=str(data.get("target", "")),
+        packages_checked=int(data.get("packages_checked", 0)),
+        differences=diffs,
+    )
+
+
+def remove_image(client: docker.DockerClient, image_id: str) -> None:
+    """Remove the untagged image a build just made (forced: a leftover stopped container must not keep it)."""
+    with contextlib.suppress(Exception):
+        client.images.remove(image_id, force=True)
+
+
+def _image_file(reference: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", reference).strip("_") + ".tar"
+
+
+def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
+    """What the bundle's saved base images are (from the .json written beside each), by reference."""
+    facts = {}
+    folder = Path(bundle_root) / IMAGES
+    for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        facts[data["reference"]] = baseimage.ImageFacts(
+            image_id=data["id"],
+            repo_digests=tuple(data.get("repo_digests", ())),
+            env=dict(data.get("env", {})),
+            architecture=data.get("architecture", ""),
+        )
+    return facts
+
+
+def with_bundled(inspect: baseimage.Inspector | None, bundle_root: Path | None) -> baseimage.Inspector | None:
+    """Inspect through the engine, falling back on the bundle's saved copies (which ``execute`` loads)."""
+    saved = bundled_facts(bundle_root) if bundle_root is not None else {}
+    if not saved:
+        return inspect
+
+    def look(reference: str) -> baseimage.ImageFacts | None:
+        found = inspect(reference) if inspect is not None else None
+        if found is not None or reference not in saved:
+            return found
+        # A loaded image has no registry digest locally, so FROM pins it by id, as execute will see it.
+        return dataclasses.replace(saved[reference], repo_digests=())
+
+    return look
+
+
+def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Progress) -> None:
+    """Load the bundle's saved base images the engine lacks (the registry may have dropped them)."""
+    look = inspector(client)
+    for reference, facts in bundled_facts(bundle_root).items():
+        if look(facts.image_id) is not None:
+            continue
+        say(f"loading the bundled base image {reference}")
+        with open(Path(bundle_root) / IMAGES / _image_file(reference), "rb") as handle:
+            client.images.load(handle)
+
+
+def save_image(
+    client: docker.DockerClient, reference: str, facts: baseimage.ImageFacts, bundle_root: Path, say: Progress
+) -> Path:
+    """``docker save`` one image into ``BUNDLE/images/<name>.tar`` (atomically), its facts in ``<name>.json``."""
+    folder = Path(bundle_root) / IMAGES
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / _image_file(reference)
+    say(f"saving base image {reference} ({facts.image_id}) to {target}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in client.images.get(facts.image_id).save(named=reference):
+                handle.write(chunk)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    meta = {
+        "reference": reference,
+        "id": facts.image_id,
+        "repo_digests": list(facts.repo_digests),
+        "env": dict(sorted(facts.env.items())),
+        "architecture": facts.architecture,
+    }
+    atomic_write_text(target.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return target

@@ -1,0 +1,123 @@
+"""System packages for a container rebuild: which of the lock's packages to install, pinned how.
+
+The lock records every installed package of the captured host and marks those the Python distributions'
+binaries load (``needed_by``, from the ELF mapping). A rebuild installs ``needed`` (the default), ``all`` or
+``none`` of them with ``apt-get install name=version``, optionally from a dated snapshot mirror so that
+versions the live mirror has dropped can still be fetched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+
+from ..errors import RebuildError
+from ..model import Snapshot, SystemPackage
+
+MODES = ("needed", "all", "none")
+
+# A package name or version from a lock ends up on a RUN line: accept only what Debian policy allows, so a
+# hostile lock cannot inject shell.
+_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_VERSION = re.compile(r"^[A-Za-z0-9.+~:-]+$")
+_ARCH = re.compile(r"^[a-z0-9-]+$")
+# Libraries of the host's NVIDIA driver come from the container toolkit at run time, never from the image.
+_DRIVER_PACKAGE = re.compile(r"^(libnvidia-|nvidia-|libcuda1|libcuda-)")
+
+# `uname -m` -> Debian architecture.
+DEBIAN_ARCH = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "ppc64le": "ppc64el",
+    "s390x": "s390x",
+}
+
+SNAPSHOT_MIRRORS = {
+    "debian": (
+        "http://snapshot.debian.org/archive/debian/{stamp} {codename} main",
+        "http://snapshot.debian.org/archive/debian/{stamp} {codename}-updates main",
+        "http://snapshot.debian.org/archive/debian-security/{stamp} {codename}-security main",
+    ),
+    "ubuntu": (
+        "http://snapshot.ubuntu.com/ubuntu/{stamp} {codename} main universe",
+        "http://snapshot.ubuntu.com/ubuntu/{stamp} {codename}-updates main universe",
+        "http://snapshot.ubuntu.com/ubuntu/{stamp} {codename}-security main universe",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class AptPin:
+    name: str
+    version: str
+    arch: str = ""  # set only for a foreign architecture (multi-arch), e.g. "i386"
+    needed_by: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> str:
+        """The ``apt-get install`` argument: ``name=version`` or ``name:arch=version``."""
+        name = f"{self.name}:{self.arch}" if self.arch else self.name
+        return f"{name}={self.version}" if self.version else name
+
+
+def select(lock: Snapshot, mode: str) -> tuple[SystemPackage, ...]:
+    """The lock's system packages a rebuild installs under ``--system-packages MODE``."""
+    if mode not in MODES:
+        raise RebuildError(f"--system-packages {mode!r}: expected one of {', '.join(MODES)}")
+    if mode == "none":
+        return ()
+    chosen = [p for p in lock.system.packages if mode == "all" or p.needed_by]
+    if chosen and lock.system.manager != "dpkg":
+        raise RebuildError(
+            f"the lock's system packages come from {lock.system.manager or 'no known package manager'}, "
+            "which apt cannot install; pass --system-packages none"
+        )
+    return tuple(
+        sorted((p for p in chosen if not _DRIVER_PACKAGE.match(p.name)), key=lambda p: (p.name, p.arch))
+    )
+
+
+def pins(packages: tuple[SystemPackage, ...], machine: str, *, exact: bool = True) -> tuple[AptPin, ...]:
+    """``name=version`` pins for ``packages``; with ``exact`` false (another OS than the lock's), names."""
+    native = DEBIAN_ARCH.get(machine, machine)
+    out = []
+    for pkg in packages:
+        if not _NAME.match(pkg.name):
+            raise RebuildError(
+                f"system package name {pkg.name!r} in the lock is not a valid Debian package name"
+            )
+        if pkg.version and not _VERSION.match(pkg.version):
+            raise RebuildError(
+                f"system package {pkg.name}: version {pkg.version!r} is not a valid Debian version"
+            )
+        if pkg.arch and not _ARCH.match(pkg.arch):
+            raise RebuildError(f"system package {pkg.name}: architecture {pkg.arch!r} is not valid")
+        foreign = pkg.arch if pkg.arch not in ("", "all", native) else ""
+        out.append(AptPin(pkg.name, pkg.version if exact else "", foreign, pkg.needed_by))
+    return tuple(out)
+
+
+def snapshot_stamp(date: str) -> str:
+    """``--apt-snapshot DATE`` (``2025-05-20``, ``20250520``, ``20250520T120000Z``) as a snapshot path."""
+    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y%m%dT%H%M%SZ"):
+        try:
+            moment = _dt.datetime.strptime(date, fmt)
+        except ValueError:
+            continue
+        return moment.strftime("%Y%m%dT%H%M%SZ")
+    raise RebuildError(f"--apt-snapshot {date!r}: expected a date like 2025-05-20 or 20250520T000000Z")
+
+
+def snapshot_sources(os_id: str, codename: str, date: str) -> tuple[str, ...]:
+    """The ``deb`` lines of a dated snapshot mirror for this OS release."""
+    if os_id not in SNAPSHOT_MIRRORS:
+        raise RebuildError(f"--apt-snapshot: no snapshot mirror is known for {os_id or 'an unknown OS'}")
+    if not codename:
+        raise RebuildError(f"--apt-snapshot: the release name of {os_id} is unknown")
+    stamp = snapshot_stamp(date)
+    return tuple(
+        "deb [check-valid-until=no] " + line.format(stamp=stamp, codename=codename)
+        for line in SNAPSHOT_MIRRORS[os_id]
+    )

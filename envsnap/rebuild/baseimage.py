@@ -1,0 +1,328 @@
+"""Choosing the base image of a container rebuild, and the Python interpreter that runs the rebuilt packages.
+
+The choice is a table lookup on the lock (OS id and version, Python version, CUDA runtime and cuDNN), which a
+user overrides with ``--base-image`` and pins with ``--base-digest``. When the engine is reachable, the
+rebuilder inspects the image it would start from (``ImageFacts``): its digest pins it, its environment tells
+whether it ships Python (the official ``python`` images set ``PYTHON_VERSION``) and which CUDA it requires.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from packaging.version import InvalidVersion, Version
+
+from ..compat._facts import cuda_need
+from ..errors import RebuildError
+from ..model import Snapshot
+
+
+@dataclass(frozen=True)
+class Distro:
+    codename: str
+    python: str  # the CPython version the release's python3 package carries
+    glibc: str
+
+
+# The releases envsnap can rebuild on; their python3 and glibc decide whether the lock's wheels run there.
+DISTROS: Mapping[tuple[str, str], Distro] = MappingProxyType(
+    {
+        ("debian", "11"): Distro("bullseye", "3.9.2", "2.31"),
+        ("debian", "12"): Distro("bookworm", "3.11.2", "2.36"),
+        ("debian", "13"): Distro("trixie", "3.13.5", "2.41"),
+        ("ubuntu", "20.04"): Distro("focal", "3.8.10", "2.31"),
+        ("ubuntu", "22.04"): Distro("jammy", "3.10.12", "2.35"),
+        ("ubuntu", "24.04"): Distro("noble", "3.12.3", "2.39"),
+    }
+)
+
+# nvidia/cuda tags: CUDA major.minor -> (the tag's full version, Ubuntu releases it is published for).
+CUDA_IMAGES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "11.8": ("11.8.0", ("20.04", "22.04")),
+        "12.0": ("12.0.1", ("20.04", "22.04")),
+        "12.1": ("12.1.1", ("20.04", "22.04")),
+        "12.2": ("12.2.2", ("20.04", "22.04")),
+        "12.3": ("12.3.2", ("20.04", "22.04")),
+        "12.4": ("12.4.1", ("20.04", "22.04")),
+        "12.5": ("12.5.1", ("20.04", "22.04", "24.04")),
+        "12.6": ("12.6.3", ("20.04", "22.04", "24.04")),
+        "12.8": ("12.8.1", ("20.04", "22.04", "24.04")),
+        "12.9": ("12.9.1", ("20.04", "22.04", "24.04")),
+        "13.0": ("13.0.1", ("22.04", "24.04")),
+    }
+)
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What a local engine knows about an image (``docker image inspect``)."""
+
+    image_id: str  # sha256:... (the config digest)
+    repo_digests: tuple[str, ...] = ()  # "repo@sha256:..." once pulled from or pushed to a registry
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    architecture: str = ""  # Docker's spelling: amd64, arm64
+
+
+# Given an image reference, what the local engine knows about it (None: not there, or no engine).
+Inspector = Callable[[str], "ImageFacts | None"]
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    source: str  # image (the base ships it) | apt (the distribution's python3.X, installed by the build)
+    executable: str  # inside the image
+    version: str  # what the image will run
+    apt_packages: tuple[str, ...] = ()  # apt-get install specs for source "apt"
+    note: str = ""  # the choice in words, when it is not the locked interpreter exactly
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    reference: str  # what the user or the table named: "python:3.11.7-slim-bookworm"
+    pinned: str  # what FROM uses: "ref@sha256:..." or a local image id, or the bare reference
+    pin_kind: str  # digest | image-id | tag
+    os_id: str
+    os_version: str
+    codename: str
+    interpreter: Interpreter
+    chosen_by: str  # "lock" | "--base-image"
+    same_os: bool  # the base runs the lock's OS release, so the lock's exact package versions apply
+    require_cuda: str = ""  # the NVIDIA_REQUIRE_CUDA the image must declare, "" for CPU
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def minor(version: str) -> str:
+    parts = version.split(".")
+    return ".".join(parts[:2])
+
+
+def lock_cuda(lock: Snapshot) -> str:
+    """The CUDA runtime major.minor a GPU lock needs, or "" for a CPU lock.
+
+    The compatibility check's rule decides (one answer for ``check`` and ``rebuild``): something inside the
+    environment must use CUDA; a system toolkit the capture merely found does not make a lock a GPU lock.
+    """
+    need = cuda_need(lock)
+    return need.version if need is not None else ""
+
+
+def cudnn_flavour(cuda: str, cudnn_version: str) -> str:
+    """The ``cudnnN`` part of an nvidia/cuda tag ("" when the lock has no cuDNN)."""
+    if not cudnn_version:
+        return ""
+    major = cudnn_version.split(".")[0]
+    newer = Version(cuda) >= Version("12.4")
+    if major == "9":
+        return "cudnn" if newer else "cudnn9"
+    if major == "8" and not newer:
+        return "cudnn8"
+    raise RebuildError(
+        f"no nvidia/cuda image pairs CUDA {cuda} with cuDNN {cudnn_version}; pass --base-image"
+    )
+
+
+def choose(
+    lock: Snapshot,
+    *,
+    base_image: str | None = None,
+    base_digest: str | None = None,
+    inspect: Inspector | None = None,
+) -> BaseImage:
+    """Pick the base image and interpreter for ``lock``. Raises ``RebuildError`` when none can run it."""
+    if base_digest is not None and not _DIGEST.match(base_digest):
+        raise RebuildError(f"--base-digest {base_digest!r}: expected sha256: and 64 hex digits")
+    if base_image is not None and not _REFERENCE.match(base_image):
+        raise RebuildError(f"--base-image {base_image!r} is not an image reference")
+    py = lock.python
+    if py.implementation and py.implementation.lower() not in ("cpython", "cp"):
+        raise RebuildError(
+            f"the lock's Python is {py.implementation}; container rebuilds support CPython only"
+        )
+    if not py.version:
+        raise RebuildError("the lock records no Python version")
+
+    os_id, os_version = lock.platform.os_id, lock.platform.os_version
+    cuda = lock_cuda(lock)
+    notes: list[str] = []
+    require_cuda = f"cuda>={cuda}" if cuda else ""
+    if base_image is not None:
+        reference, chosen_by = base_image, "--base-image"
+        base_os = (os_id, os_version)
+        notes.append(f"--base-image {base_image}: assumed to run {os_id} {os_version}, like the lock")
+    elif cuda:
+        reference, base_os = _cuda_image(lock, cuda, notes)
+        chosen_by = "lock"
+    else:
+        reference, base_os = _cpu_image(lock)
+        chosen_by = "lock"
+
+    distro = DISTROS.get(base_os)
+    facts = inspect(_strip_digest(reference)) if inspect is not None else None
+    interpreter = _interpreter(lock, reference, base_os, distro, facts)
+    pinned, pin_kind, warnings = _pin(reference, base_digest, facts)
+    if facts is not None and require_cuda:
+        declared = facts.env.get("NVIDIA_REQUIRE_CUDA", "")
+        if not declared.startswith(require_cuda + " ") and declared != require_cuda:
+            raise RebuildError(
+                f"base image {reference} declares NVIDIA_REQUIRE_CUDA={declared or '(nothing)'}, "
+                f"but the lock needs the CUDA {cuda} runtime ({require_cuda})"
+            )
+    return BaseImage(
+        reference=reference,
+        pinned=pinned,
+        pin_kind=pin_kind,
+        os_id=base_os[0],
+        os_version=base_os[1],
+        codename=distro.codename if distro else "",
+        interpreter=interpreter,
+        chosen_by=chosen_by,
+        same_os=base_os == (os_id, os_version),
+        require_cuda=require_cuda,
+        notes=tuple(notes),
+        warnings=warnings,
+    )
+
+
+def _unknown_os(lock: Snapshot) -> RebuildError:
+    os_id, version = lock.platform.os_id, lock.platform.os_version
+    known = ", ".join(f"{i} {v}" for i, v in DISTROS)
+    return RebuildError(
+        f"no base image is known for the lock's OS {os_id or '(unknown)'} {version}".rstrip()
+        + f" (known: {known}); pass --base-image IMAGE (and --system-packages none if it is not Debian-based)"
+    )
+
+
+def _cpu_image(lock: Snapshot) -> tuple[str, tuple[str, str]]:
+    key = (lock.platform.os_id, lock.platform.os_version)
+    distro = DISTROS.get(key)
+    if distro is None:
+        raise _unknown_os(lock)
+    if key[0] == "debian":
+        # The official python images carry exactly the locked interpreter on the locked Debian release.
+        return f"python:{lock.python.version}-slim-{distro.codename}", key
+    return f"{key[0]}:{key[1]}", key
+
+
+def _cuda_image(lock: Snapshot, cuda: str, notes: list[str]) -> tuple[str, tuple[str, str]]:
+    if cuda not in CUDA_IMAGES:
+        raise RebuildError(
+            f"no nvidia/cuda image is known for CUDA {cuda} (known: {', '.join(CUDA_IMAGES)}); "
+            "pass --base-image"
+        )
+    full, releases = CUDA_IMAGES[cuda]
+    key = (lock.platform.os_id, lock.platform.os_version)
+    if key[0] == "ubuntu" and key[1] in releases:
+        release = key[1]
+    else:
+        # nvidia/cuda publishes Ubuntu images only: take the release whose python3 is the lock's minor.
+        fitting = [r for r in releases if minor(DISTROS[("ubuntu", r)].python) == minor(lock.python.version)]
+        if not fitting:
+            raise RebuildError(
+                f"no nvidia/cuda:{full} Ubuntu image ships Python {minor(lock.python.version)} "
+                f"(they ship {', '.join(DISTROS[('ubuntu', r)].python for r in releases)}); "
+                "pass --base-image with an image that has it"
+            )
+        release = fitting[-1]
+        notes.append(
+            f"the lock was captured on {key[0] or 'an unknown OS'} {key[1]}; "
+            "nvidia/cuda images are Ubuntu-based: "
+            f"using Ubuntu {release}, so system packages are installed by name, not by the lock's versions"
+        )
+    cudnn = lock.cuda.cudnn_version if lock.cuda is not None else ""
+    flavour = cudnn_flavour(cuda, cudnn)
+    variant = f"{flavour}-runtime" if flavour else "runtime"
+    return f"nvidia/cuda:{full}-{variant}-ubuntu{release}", ("ubuntu", release)
+
+
+def _interpreter(
+    lock: Snapshot, reference: str, base_os: tuple[str, str], distro: Distro | None, facts: ImageFacts | None
+) -> Interpreter:
+    locked = lock.python.version
+    shipped = facts.env.get("PYTHON_VERSION", "") if facts is not None else ""
+    if not shipped and reference.startswith("python:") and facts is None:
+        shipped = reference.split(":", 1)[1].split("-", 1)[0]
+    if shipped:
+        if minor(shipped) != minor(locked):
+            raise RebuildError(
+                f"base image {reference} ships Python {shipped}, but the lock needs Python {minor(locked)} "
+                f"(cp{minor(locked).replace('.', '')} wheels); pass --base-image python:{locked}-slim-..."
+            )
+        note = "" if shipped == locked else _patch_note(locked, shipped, reference)
+        return Interpreter("image", "/usr/local/bin/python3", shipped, note=note)
+    if distro is None:
+        raise RebuildError(
+            f"base image {reference} has no known Python and its OS {base_os[0]} {base_os[1]} has no known "
+            "python3 package; pass --base-image with an image that ships Python (e.g. python:X.Y.Z-slim-...)"
+        )
+    if minor(distro.python) != minor(locked):
+        raise RebuildError(
+            f"{base_os[0]} {base_os[1]} ships Python {minor(distro.python)}, but the lock needs Python "
+            f"{minor(locked)}; pass --base-image python:{locked}-slim-<release> (or another image with that "
+            "Python)"
+        )
+    name = f"python{minor(locked)}"
+    packages = (f"{name}={distro.python}-*", f"{name}-venv={distro.python}-*")
+    note = f"{base_os[0]}'s {name} {distro.python}, installed with apt"
+    if distro.python != locked:
+        note = _patch_note(locked, distro.python, f"{base_os[0]} {base_os[1]}")
+    return Interpreter("apt", f"/usr/bin/{name}", distro.python, packages, note)
+
+
+def _patch_note(locked: str, shipped: str, where: str) -> str:
+    abi = "cp" + minor(locked).replace(".", "")
+    try:
+        older = Version(shipped) < Version(locked)
+    except InvalidVersion:
+        older = False
+    direction = "an older" if older else "a newer"
+    return (
+        f"interpreter: the lock's CPython {locked} is not available on {where}; using its CPython {shipped} "
+        f"({direction} patch release of the same minor version and ABI {abi}), "
+        "so every locked wheel installs "
+        "unchanged; envsnap verify reports the interpreter version as a difference"
+    )
+
+
+def _strip_digest(reference: str) -> str:
+    return reference.split("@", 1)[0] if "@" in reference else reference
+
+
+def _pin(reference: str, digest: str | None, facts: ImageFacts | None) -> tuple[str, str, tuple[str, ...]]:
+    if "@sha256:" in reference:
+        if digest is not None and not reference.endswith(digest):
+            raise RebuildError(f"--base-digest {digest} contradicts the digest in --base-image {reference}")
+        return reference, "digest", ()
+    if digest is not None:
+        return f"{reference}@{digest}", "digest", ()
+    if facts is not None:
+        repo = reference.rsplit(":", 1)[0] if ":" in reference.rsplit("/", 1)[-1] else reference
+        for repo_digest in facts.repo_digests:
+            if repo_digest.split("@", 1)[0] == repo:
+                return f"{reference}@{repo_digest.split('@', 1)[1]}", "digest", ()
+        # Never pushed to or pulled from a registry (docker import, a local build): only its id pins it.
+        return (
+            facts.image_id,
+            "image-id",
+            (
+                f"base image {reference} has no registry digest; "
+                f"pinned by its local image id {facts.image_id} "
+                "(keep a copy with `envsnap bundle --with-base-image`)",
+            ),
+        )
+    return (
+        reference,
+        "tag",
+        (
+            f"base image {reference} is pinned by tag only (no engine to look up its digest); "
+            "tags move and vanish: "
+            "pass --base-digest sha256:... to pin it",
+        ),
+    )

@@ -1,0 +1,588 @@
+"""``envsnap rebuild --target docker``: a lock (and its bundle) as a pinned, hermetic container image.
+
+Planning renders the build context from the lock alone: a Dockerfile from ``templates/docker/``, the lock, and
+the hashed requirements. Executing fills the context with the bundle's wheels (checked by hash) and the
+wheels of envsnap itself (installed in ``/opt/envsnap``, apart from the rebuilt environment in ``/opt/env``),
+builds it through the Docker SDK with streamed progress, runs ``envsnap verify`` in a network-less container
+of the result, and only then tags it: a failed build or a failed verification leaves no tagged image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import hashlib
+import os
+import platform as _platform
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from .. import __version__, _runner, _templates
+from ..bundle import Bundle, python_packages, requirements_text, sha256_file
+from ..errors import BundleError, RebuildError
+from ..model import Snapshot
+from . import _docker_engine, apt, baseimage
+from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+
+if TYPE_CHECKING:
+    import docker  # type: ignore[import-untyped,unused-ignore]
+
+
+ENV_DIR = "/opt/env"
+LOCK_NAME = "envsnap.lock"
+DOCKERFILE = "Dockerfile"
+REQUIREMENTS = "requirements.txt"
+WHEELS = "wheels"
+TOOL = "tool"
+LABEL_DIGEST = "org.envsnap.lock.content-digest"
+LABEL_VERSION = "org.envsnap.version"
+TOOL_TIMEOUT = 300.0
+_TAG = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
+# Docker's architecture names -> uname -m, as locks record it.
+_MACHINE = {
+    "amd64": "x86_64",
+    "arm64": "aarch64",
+    "aarch64": "aarch64",
+    "x86_64": "x86_64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+}
+
+
+@dataclass(frozen=True)
+class DockerOptions:
+    """The docker target's options (``RebuildRequest.options``; the CLI fills them from its flags)."""
+
+    tag: str = ""  # default: envsnap/rebuild:<first 12 hex digits of the lock's content digest>
+    base_image: str | None = None
+    base_digest: str | None = None
+    apt_snapshot: str | None = None
+    system_packages: str = "needed"
+    network: str = "host"  # the build's network: it reaches the apt mirror, never a Python index
+
+    def __post_init__(self) -> None:
+        if self.tag and not _TAG.match(self.tag):
+            raise RebuildError(f"--tag {self.tag!r} is not a valid image name[:tag]")
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, str]) -> DockerOptions:
+        known = {"tag", "base_image", "base_digest", "apt_snapshot", "system_packages", "network"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise RebuildError(f"the docker target has no option {unknown[0]!r}")
+        return cls(
+            tag=options.get("tag", ""),
+            base_image=options.get("base_image") or None,
+            base_digest=options.get("base_digest") or None,
+            apt_snapshot=options.get("apt_snapshot") or None,
+            system_packages=options.get("system_packages") or "needed",
+            network=options.get("network") or "host",
+        )
+
+
+@dataclass(frozen=True)
+class DockerSpec:
+    """Everything the Dockerfile says, decided from the lock and the options."""
+
+    lock: Snapshot
+    base: baseimage.BaseImage
+    system: tuple[apt.AptPin, ...]
+    apt_specs: tuple[str, ...]
+    apt_sources: tuple[str, ...]
+    options: DockerOptions
+    notes: tuple[str, ...]
+
+    @property
+    def tag(self) -> str:
+        return self.options.tag or default_tag(self.lock)
+
+
+def default_tag(lock: Snapshot) -> str:
+    digest = lock.envsnap.content_digest.split(":", 1)[-1]
+    return f"envsnap/rebuild:{digest[:12] or 'latest'}"
+
+
+def source_date_epoch(lock: Snapshot) -> int:
+    """The lock's capture time as seconds since the epoch (0 when it has none), so builds are repeatable."""
+    created = lock.envsnap.created
+    if not created:
+        return 0
+    try:
+        moment = _dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return int(moment.timestamp())
+
+
+def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
+    want = _MACHINE.get(lock.platform.machine, lock.platform.machine)
+    have = _MACHINE.get(machine, machine)
+    if want and have and want != have:
+        raise RebuildError(
+            f"the lock was captured on {want}, but {where} builds {have} images: its wheels cannot run there "
+            "(rebuild on a matching host)"
+        )
+
+
+def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspector | None = None) -> DockerSpec:
+    """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``."""
+    if lock.conda is not None and lock.conda.packages:
+        # The image's environment is a venv: conda packages would be missing and verify would fail late.
+        raise RebuildError(
+            f"the lock holds a conda environment ({len(lock.conda.packages)} conda packages); the docker target "
+            "rebuilds pip environments only: use --target conda"
+        )
+    base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
+    selected = apt.select(lock, options.system_packages)
+    system = apt.pins(selected, lock.platform.machine, exact=base.same_os)
+    notes = [*base.notes]
+    if base.interpreter.note:
+        notes.append(base.interpreter.note)
+    if lock.python.kind != "venv":
+        notes.append(f"the lock's {lock.python.kind} environment is rebuilt as a venv at {ENV_DIR}")
+    if selected and not base.same_os:
+        notes.append("system packages are installed by name only: the lock's versions belong to another OS")
+    sources: tuple[str, ...] = ()
+    if options.apt_snapshot:
+        sources = apt.snapshot_sources(base.os_id, base.codename, options.apt_snapshot)
+    pinned_names = {p.name for p in system}
+    specs = [p.spec for p in system]
+    specs += [s for s in base.interpreter.apt_packages if s.split("=", 1)[0] not in pinned_names]
+    return DockerSpec(
+        lock=lock,
+        base=base,
+        system=system,
+        apt_specs=tuple(sorted(specs, key=lambda s: (s.split("=", 1)[0], s))),
+        apt_sources=sources,
+        options=options,
+        notes=tuple(notes),
+    )
+
+
+def render_dockerfile(spec: DockerSpec) -> str:
+    lock = spec.lock
+    labels = sorted(
+        {
+            LABEL_DIGEST: lock.envsnap.content_digest,
+            LABEL_VERSION: __version__,
+            "org.envsnap.base": spec.base.reference,
+            "org.envsnap.python": spec.base.interpreter.version,
+            "org.opencontainers.image.created": lock.envsnap.created,
+        }.items()
+    )
+    return _templates.render(
+        "docker/Dockerfile.j2",
+        envsnap_version=__version__,
+        content_digest=lock.envsnap.content_digest,
+        base=spec.base,
+        interpreter=spec.base.interpreter,
+        notes=spec.notes,
+        source_date_epoch=source_date_epoch(lock),
+        labels=labels,
+        apt_sources=spec.apt_sources,
+        apt_specs=spec.apt_specs,
+        foreign_arches=sorted({p.arch for p in spec.system if p.arch}),
+        system_packages=f"--system-packages {spec.options.system_packages}",
+        lock_name=LOCK_NAME,
+        env_dir=ENV_DIR,
+    )
+
+
+def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
+    """The build context's generated files (the wheels are copied in beside them when building)."""
+    return {
+        DOCKERFILE: render_dockerfile(spec).encode(),
+        LOCK_NAME: lock_bytes,
+        REQUIREMENTS: requirements_text(spec.lock).encode(),
+        f"{WHEELS}/README.md": _templates.render("docker/wheels-README.md.j2", kind="wheels").encode(),
+        f"{TOOL}/README.md": _templates.render("docker/wheels-README.md.j2", kind="tool").encode(),
+    }
+
+
+# ----------------------------------------------------------------------------------------- the rebuilder
+
+
+class DockerRebuilder:
+    name = "docker"
+    description = "a container image built on a Docker engine, verified inside with envsnap verify"
+
+    def __init__(self, connect: Any = None):
+        # Tests may hand in another engine (a second dockerd); by default, the one the environment names.
+        self._connect = connect or _docker_engine.engine
+
+    def add_arguments(self, group: argparse._ArgumentGroup) -> None:
+        """The CLI flags of this target (``envsnap rebuild --target docker``)."""
+        group.add_argument(
+            "--tag",
+            metavar="NAME[:TAG]",
+            help="the image's tag, set only after the build and the "
+            "verification pass (default: envsnap/rebuild:<lock digest prefix>)",
+        )
+        group.add_argument(
+            "--base-image",
+            metavar="IMAGE",
+            help="build FROM this image instead of the one chosen from the lock (OS, Python, CUDA)",
+        )
+        group.add_argument("--base-digest", metavar="sha256:HEX", help="pin the base image to this digest")
+        group.add_argument(
+            "--apt-snapshot",
+            metavar="DATE",
+            help="install system packages from the snapshot mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
+        )
+        group.add_argument(
+            "--system-packages",
+            choices=apt.MODES,
+            default="needed",
+            help="which of the lock's system packages to install, pinned (default: %(default)s: "
+            "those the Python packages' binaries load)",
+        )
+
+    def options_from(self, args: argparse.Namespace) -> dict[str, str]:
+        names = ("tag", "base_image", "base_digest", "apt_snapshot", "system_packages")
+        return {name: str(getattr(args, name)) for name in names if getattr(args, name, None)}
+
+    def plan(self, request: RebuildRequest) -> Plan:
+        options = DockerOptions.from_mapping(request.options)
+        lock = _bundle_lock(request)
+        client = self._try_connect()
+        machine = client.info().get("Architecture", "") if client is not None else _platform.machine()
+        check_architecture(lock, machine, "the Docker engine" if client is not None else "this host")
+        inspect = _docker_engine.with_bundled(
+            _docker_engine.inspector(client) if client is not None else None, request.bundle_dir
+        )
+        spec = make_spec(lock, options, inspect)
+        dockerfile = render_dockerfile(spec)
+        return Plan(
+            target=self.name,
+            lock_path=str(request.lock_path),
+            dest=spec.tag,
+            items=_items(spec),
+            steps=_steps(spec, request),
+            notes=(*request.preflight_notes, *spec.notes, *(f"warning: {w}" for w in spec.base.warnings)),
+            offline=request.offline,
+            details={
+                "base image": f"{spec.base.reference} -> FROM {spec.base.pinned}",
+                "build context": str(request.dest),
+                "interpreter": f"{spec.base.interpreter.executable} {spec.base.interpreter.version} "
+                f"({spec.base.interpreter.source})",
+                "image tag": spec.tag,
+                "Dockerfile": dockerfile,
+                "Dockerfile sha256": hashlib.sha256(dockerfile.encode()).hexdigest(),
+            },
+        )
+
+    def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
+        say = progress or (lambda _line: None)
+        started = time.perf_counter()
+        client = self._connect()
+        options = DockerOptions.from_mapping(request.options)
+        if request.bundle_dir is None:
+            raise RebuildError(
+                "a docker rebuild installs the bundle's wheels: make one with "
+                "`envsnap bundle LOCK -o DIR` and pass --bundle DIR"
+            )
+        bundle = _open(request.bundle_dir)
+        lock = _bundle_lock(request)
+        check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
+        _docker_engine.load_bundled_images(client, bundle.root, say)
+        spec = make_spec(lock, options, _docker_engine.inspector(client))
+        files = render_context(spec, _lock_bytes(request))
+        if hashlib.sha256(files[DOCKERFILE]).hexdigest() != plan.details.get("Dockerfile sha256"):
+            raise RebuildError(
+                "the Dockerfile differs from the plan's (the engine's images changed in between); plan again"
+            )
+        context = Path(request.dest)
+        with _fresh_context(context) as work:
+            for name, data in files.items():
+                (work / name).parent.mkdir(parents=True, exist_ok=True)
+                (work / name).write_bytes(data)
+            _copy_wheels(bundle, spec.lock, work / WHEELS, say)
+            tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
+            image_id = _docker_engine.build(client, work, network=options.network, progress=say)
+        try:
+            report = _docker_engine.verify_image(client, image_id, say)
+        except BaseException:
+            _docker_engine.remove_image(client, image_id)
+            raise
+        if report.python_mismatch:
+            _docker_engine.remove_image(client, image_id)
+            first = report.by_severity("mismatch")[0].describe()
+            raise RebuildError(f"the built image differs from the lock ({first}); it was removed, nothing tagged")
+        repository, _, tag = spec.tag.rpartition(":") if ":" in spec.tag.rsplit("/", 1)[-1] else (spec.tag, "", "")
+        client.api.tag(image_id, repository, tag or "latest")
+        say(f"tagged {spec.tag} ({image_id})")
+        return RebuildResult(
+            plan=plan,
+            dest=spec.tag,
+            verify=report,
+            notes=(f"image {image_id}", f"tag {spec.tag}", f"build context {context}"),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _try_connect(self) -> docker.DockerClient | None:
+        try:
+            client: docker.DockerClient = self._connect()
+        except RebuildError:
+            return None
+        return client
+
+
+def _open(bundle_dir: Path) -> Bundle:
+    try:
+        return Bundle(bundle_dir)
+    except BundleError as exc:
+        raise RebuildError(str(exc)) from exc
+
+
+def _bundle_lock(request: RebuildRequest) -> Snapshot:
+    """The lock with artifacts: the bundle's when there is one (it pins every wheel), else the given one."""
+    if request.bundle_dir is None:
+        return request.lock
+    bundle = _open(request.bundle_dir)
+    for pkg in python_packages(bundle.lock):
+        try:
+            bundle.wheel_for(pkg)
+        except BundleError as exc:
+            raise RebuildError(f"cannot rebuild: {exc}") from exc
+    return bundle.lock
+
+
+def _lock_bytes(request: RebuildRequest) -> bytes:
+    path = Path(request.bundle_dir) / LOCK_NAME if request.bundle_dir is not None else Path(request.lock_path)
+    return path.read_bytes()
+
+
+def _items(spec: DockerSpec) -> tuple[PlanItem, ...]:
+    base = spec.base
+    items = [
+        PlanItem(
+            "image",
+            base.reference,
+            origin=base.chosen_by,
+            pin=base.pinned if base.pin_kind != "tag" else "tag only",
+            note=f"requires {base.require_cuda}" if base.require_cuda else "",
+        )
+    ]
+    interp = base.interpreter
+    items.append(
+        PlanItem(
+            "interpreter",
+            "python",
+            interp.version,
+            origin=f"{interp.source}: {interp.executable}",
+            pin=" ".join(interp.apt_packages),
+        )
+    )
+    for pin in spec.system:
+        needed = f"needed by {', '.join(pin.needed_by)}" if pin.needed_by else ""
+        items.append(
+            PlanItem(
+                "system",
+                pin.name,
+                pin.version,
+                origin="apt",
+                pin=pin.spec if pin.version else "by name",
+                note=needed,
+            )
+        )
+    for pkg in sorted(python_packages(spec.lock), key=lambda p: p.name):
+        art = pkg.artifact
+        if art is not None and art.filename.endswith(".whl"):
+            items.append(
+                PlanItem(
+                    "python",
+                    pkg.name,
+                    pkg.version,
+                    origin=f"{WHEELS}/{art.filename}",
+                    pin=f"sha256:{art.sha256}",
+                    note="rebuilt from source" if art.rebuilt else "",
+                )
+            )
+        else:
+            items.append(
+                PlanItem(
+                    "python",
+                    pkg.name,
+                    pkg.version,
+                    origin="(no wheel yet)",
+                    note="run `envsnap bundle` first",
+                )
+            )
+    return tuple(items)
+
+
+def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
+    steps = [
+        f"write the build context to {request.dest}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
+        f"{WHEELS}/ (the bundle's wheels, hash-checked), {TOOL}/ (envsnap's own wheels)"
+    ]
+    steps.append(f"build FROM {spec.base.pinned} with --network {spec.options.network} through the Docker SDK")
+    if spec.apt_sources:
+        steps.append(f"use the apt snapshot of {spec.options.apt_snapshot}")
+    if spec.apt_specs:
+        steps.append(f"apt-get install {len(spec.apt_specs)} pinned packages")
+    steps.append(f"install envsnap {__version__} into /opt/envsnap")
+    steps.append(
+        f"create the venv {ENV_DIR} and pip install {len(python_packages(spec.lock))} wheels "
+        "--no-index --no-deps --require-hashes"
+    )
+    steps.append("envsnap verify /envsnap.lock as the last build step, then again in a container with no network")
+    steps.append(f"tag {spec.tag} only if both pass")
+    return tuple(steps)
+
+
+@contextlib.contextmanager
+def _fresh_context(dest: Path) -> Iterator[Path]:
+    """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        yield work
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    if dest.exists():
+        if not (dest / DOCKERFILE).is_file() and any(dest.iterdir()):
+            shutil.rmtree(work, ignore_errors=True)
+            raise RebuildError(f"{dest}: exists and is not an envsnap build context; choose another --dest")
+        shutil.rmtree(dest)
+    os.replace(work, dest)
+
+
+def _copy_wheels(bundle: Bundle, lock: Snapshot, dest: Path, say: Progress) -> None:
+    packages = python_packages(lock)
+    say(f"checking {len(packages)} bundled wheels")
+    for pkg in packages:
+        try:
+            wheel = bundle.check_wheel(pkg)
+        except BundleError as exc:
+            raise RebuildError(f"cannot rebuild: {exc}") from exc
+        shutil.copy2(wheel, dest / wheel.name)
+
+
+def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline: bool, progress: Progress) -> None:
+    """Wheels of envsnap and its requirements for the image's interpreter, and their hashed requirements."""
+    bundled = Path(bundle.root) / TOOL if bundle is not None else None
+    if bundled is not None and (bundled / REQUIREMENTS).is_file():
+        for item in bundled.iterdir():
+            shutil.copy2(item, dest / item.name)
+        return
+    if offline:
+        raise RebuildError("--offline: the bundle holds no envsnap wheels (tool/) to install envsnap in the image")
+    version = spec.base.interpreter.version
+    progress(f"fetching envsnap {__version__} and its requirements for Python {version}")
+    pip = [sys.executable, "-m", "pip"]
+    source = Path(__file__).resolve().parents[2]
+    if (source / "pyproject.toml").is_file() and (source / "envsnap" / "__init__.py").is_file():
+        own = _runner.run([*pip, "wheel", "-q", "--no-deps", "-w", str(dest), str(source)], timeout=TOOL_TIMEOUT)
+    else:
+        own = _runner.run(
+            [*pip, "download", "-q", "--no-deps", "-d", str(dest), f"envsnap=={__version__}"],
+            timeout=TOOL_TIMEOUT,
+        )
+    if not own.ok:
+        raise RebuildError(f"could not get a wheel of envsnap itself: {_docker_engine.last_line(own.stderr)}")
+    wheel = next(dest.glob("envsnap-*.whl"))
+    abi = "cp" + baseimage.minor(version).replace(".", "")
+    machine = _MACHINE.get(spec.lock.platform.machine, spec.lock.platform.machine) or _platform.machine()
+    distro = baseimage.DISTROS.get((spec.base.os_id, spec.base.os_version))
+    glibc_minor = int(distro.glibc.split(".")[1]) if distro else 17
+    platforms = [f"manylinux_2_{n}_{machine}" for n in range(17, glibc_minor + 1)] + [f"manylinux2014_{machine}"]
+    args = [
+        *pip,
+        "download",
+        "-q",
+        "--only-binary=:all:",
+        "--python-version",
+        baseimage.minor(version),
+        "--implementation",
+        "cp",
+        "--abi",
+        abi,
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        "-d",
+        str(dest),
+    ]
+    for tag in platforms:
+        args += ["--platform", tag]
+    fetched = _runner.run([*args, str(wheel), "pip"], timeout=TOOL_TIMEOUT)
+    if not fetched.ok:
+        raise RebuildError(
+            f"could not download envsnap's requirements for Python {version}: "
+            + _docker_engine.last_line(fetched.stderr)
+        )
+    lines = []
+    for path in sorted(dest.glob("*.whl")):
+        try:
+            name, ver, _build, _tags = parse_wheel_filename(path.name)
+        except InvalidWheelFilename:
+            continue
+        lines.append(f"{name}=={ver} --hash=sha256:{sha256_file(path)}\n")
+    (dest / REQUIREMENTS).write_text("".join(lines))
+
+
+def save_base_image(
+    lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None
+) -> Path:
+    """``docker save`` the base image the lock rebuilds on into ``BUNDLE/images/``, so the bundle rebuilds
+    when the registry has lost the tag."""
+    client = _docker_engine.engine()
+    look = _docker_engine.inspector(client)
+    base = baseimage.choose(lock, base_image=base_image, inspect=look)
+    reference = base.reference.split("@", 1)[0]
+    facts = look(reference)
+    if facts is None:
+        raise RebuildError(f"--with-base-image: {reference} is not in the Docker engine; pull or build it first")
+    return _docker_engine.save_image(client, reference, facts, bundle_root, progress or (lambda _line: None))
+
+
+def bundle_tool_wheels(
+    lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None
+) -> Path:
+    """Store envsnap's own wheels for the image's interpreter in ``BUNDLE/tool/``, so that a docker rebuild
+    of the bundle needs no Python index at all (``--offline``)."""
+    say = progress or (lambda _line: None)
+    try:
+        client: docker.DockerClient | None = _docker_engine.engine()
+    except RebuildError:
+        client = None
+    inspect = _docker_engine.inspector(client) if client is not None else None
+    spec = make_spec(lock, DockerOptions(base_image=base_image), inspect)
+    folder = Path(bundle_root) / TOOL
+    work = Path(tempfile.mkdtemp(prefix=".tool.", dir=bundle_root))
+    try:
+        tool_wheels(work, spec, None, offline=False, progress=say)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(work, folder)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return folder
+
+
+def add_docker_base(
+    lock: Snapshot, bundle_root: Path, base_image: str | None = None, progress: Progress | None = None
+) -> None:
+    """``envsnap bundle --with-base-image``: the saved base image and envsnap's wheels, then fresh SHA256SUMS."""
+    save_base_image(lock, bundle_root, base_image=base_image, progress=progress)
+    bundle_tool_wheels(lock, bundle_root, base_image=base_image, progress=progress)
+    Bundle(bundle_root).write_sums()
+
+
+REBUILDER = DockerRebuilder()

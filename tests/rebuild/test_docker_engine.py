@@ -1,0 +1,426 @@
+"""The docker target on a real Docker engine: capture a small real venv, bundle it, rebuild it as an image on
+a debootstrap'd Debian base, and verify inside the container. ``.ci/services.sh`` starts the engine and makes
+the base image; these tests run it themselves when they can, and skip only when no engine can run here."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envsnap import lockfile
+from envsnap.errors import RebuildError
+from envsnap.rebuild import RebuildRequest
+from envsnap.rebuild.docker import DockerRebuilder
+
+docker = pytest.importorskip("docker", reason="the Docker SDK (envsnap[docker]) is not installed")
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+pytestmark = pytest.mark.integration
+
+
+def _engine() -> Any:
+    client = docker.from_env(timeout=30)
+    client.ping()
+    return client
+
+
+@pytest.fixture(scope="session")
+def engine() -> Any:
+    """A reachable engine with the base image; started by .ci/services.sh when this process may do that."""
+    try:
+        client = _engine()
+        client.images.get(BASE)
+        return client
+    except Exception as first:  # not running, or no base image yet
+        reason = f"{type(first).__name__}: {first}"
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip(f"no Docker engine with {BASE} ({reason}), and no root/apt to start one (.ci/services.sh)")
+    done = subprocess.run([str(REPO / ".ci" / "services.sh")], capture_output=True, text=True, timeout=1200)
+    if done.returncode != 0:
+        pytest.skip(f"dockerd cannot run here: .ci/services.sh failed: {done.stderr.strip()[-500:]}")
+    return _engine()
+
+
+@pytest.fixture(scope="session")
+def captured(engine: Any, make_venv: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lock of a real venv made with Debian's python3.11 (the base's apt has the same interpreter)."""
+    if not Path(DEBIAN_PYTHON).exists():
+        pytest.skip(f"{DEBIAN_PYTHON} (Debian's python3.11) is not installed on this host")
+    work = tmp_path_factory.mktemp("docker")
+    python = make_venv(work / "venv", "markupsafe==3.0.2", "tomli-w==1.2.0", python=DEBIAN_PYTHON)
+    lock = work / "envsnap.lock"
+    _envsnap("capture", "--python", str(python), "-o", str(lock))
+    return lock
+
+
+@pytest.fixture(scope="session")
+def bundle(captured: Path) -> Path:
+    out = captured.parent / "bundle"
+    _envsnap("bundle", str(captured), "-o", str(out), "--with-base-image", "--base-image", BASE)
+    return out
+
+
+def _envsnap(*args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **(env or {})},
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"envsnap {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
+    return done
+
+
+def _run(client: Any, image: str, *cmd: str) -> str:
+    out: bytes = client.containers.run(image, list(cmd), remove=True, network_disabled=True)
+    return out.decode()
+
+
+def _no_tag(client: Any, tag: str) -> None:
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.images.get(tag)
+
+
+def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle: Path, tmp_path: Path) -> None:
+    tag = "envsnap-test/roundtrip:1"
+    # --with-base-image stored the base and envsnap's own wheels: the rebuild can be --offline.
+    assert (bundle / "images" / "envsnap-base_bookworm.tar").is_file()
+    assert (bundle / "tool" / "requirements.txt").is_file()
+    with _removed(engine, tag):
+        done = _envsnap(
+            "rebuild",
+            str(captured),
+            "--target",
+            "docker",
+            "--bundle",
+            str(bundle),
+            "--base-image",
+            BASE,
+            "--dest",
+            str(tmp_path / "ctx"),
+            "--tag",
+            tag,
+            "--offline",
+            "--json",
+        )
+        result = json.loads(done.stdout)
+        assert result["dest"] == tag and result["verify"]["identical"] is True
+        image = engine.images.get(tag)
+        lock = lockfile.load(bundle / "envsnap.lock")
+        assert image.labels["org.envsnap.lock.content-digest"] == lock.envsnap.content_digest
+        assert image.labels["org.envsnap.version"] == "0.1.0"
+        assert "SOURCE_DATE_EPOCH=" + str(_epoch(lock.envsnap.created)) in image.attrs["Config"]["Env"]
+
+        # envsnap verify inside the container, with no network, finds the Python layer identical.
+        report = json.loads(_run(engine, tag, "envsnap", "verify", "/envsnap.lock", "--json"))
+        assert report["identical"] is True and report["packages_checked"] == 2
+        assert not [d for d in report["differences"] if d["severity"] == "mismatch"]
+
+        # The same packages with the same RECORD digests, captured independently inside the image.
+        inside = lockfile.loads(
+            _run(engine, tag, "envsnap", "capture", "--python", "/opt/env/bin/python", "-o", "-"),
+            check_digest=False,
+        )
+        want = {p.name: (p.version, p.record_digest, p.wheel_tags) for p in lock.python.packages}
+        have = {p.name: (p.version, p.record_digest, p.wheel_tags) for p in inside.python.packages}
+        assert have == want and all(digest for _v, digest, _t in want.values())
+        assert inside.python.version == lock.python.version == "3.11.2"
+
+        # The system packages the wheels need are installed at exactly the locked versions.
+        needed = {p.name: p.version for p in lock.system.packages if p.needed_by}
+        assert needed, "the lock should name the system packages markupsafe's extension loads (libc6)"
+        query = _run(engine, tag, "dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *sorted(needed))
+        assert dict(line.split(" ", 1) for line in query.splitlines()) == needed
+
+
+def test_another_patch_release_of_python_is_stated_and_verified(
+    engine: Any, make_venv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A lock from a CPython 3.11 that Debian does not ship (pyenv's 3.11.7, say) rebuilds on Debian's 3.11.2:
+    the plan says so, and verify inside reports the interpreter as a warning, the packages as identical."""
+    here = sys.version_info
+    if (here.major, here.minor) != (3, 11) or here[:3] == (3, 11, 2):
+        pytest.skip(f"needs a CPython 3.11 other than Debian's 3.11.2 to run the tests (this is {sys.version})")
+    python = make_venv(tmp_path / "venv", "markupsafe==3.0.2", "tomli-w==1.2.0", python=sys.executable)
+    lock = tmp_path / "envsnap.lock"
+    _envsnap("capture", "--python", str(python), "-o", str(lock))
+    version = lockfile.load(lock).python.version
+    pinned = tmp_path / "bundle"
+    _envsnap("bundle", str(lock), "-o", str(pinned))
+    args = ["rebuild", str(lock), "--target", "docker", "--bundle", str(pinned), "--base-image", BASE]
+    plan = _envsnap(*args, "--dry-run").stdout
+    assert f"interpreter: the lock's CPython {version} is not available on debian 12; using its CPython 3.11.2" in plan
+    tag = "envsnap-test/patch:1"
+    with _removed(engine, tag):
+        done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), "--tag", tag, "--json")
+        report = json.loads(done.stdout)["verify"]
+        assert report["identical"] is True
+        interpreter = [d for d in report["differences"] if d["area"] == "interpreter"]
+        assert interpreter and interpreter[0]["severity"] == "warning", report["differences"]
+        assert (interpreter[0]["expected"], interpreter[0]["actual"]) == (version, "3.11.2")
+
+
+def test_missing_wheel_in_bundle_fails_before_building(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "bundle"
+    shutil.copytree(bundle, broken, ignore=shutil.ignore_patterns("images"))
+    wheel = next((broken / "wheels").glob("tomli_w-*.whl"))
+    wheel.unlink()
+    tag = "envsnap-test/missing:1"
+    done = _envsnap(
+        "rebuild",
+        str(captured),
+        "--target",
+        "docker",
+        "--bundle",
+        str(broken),
+        "--base-image",
+        BASE,
+        "--dest",
+        str(tmp_path / "ctx"),
+        "--tag",
+        tag,
+        check=False,
+    )
+    assert done.returncode == 4, done.stderr
+    assert f"{wheel}: missing from the bundle (tomli-w 1.2.0)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "ctx").exists()
+    _no_tag(engine, tag)
+
+
+def test_a_failing_build_or_verification_tags_nothing(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    lock = lockfile.load(bundle / "envsnap.lock")
+    # A system package version no mirror has: apt fails; the build stops; nothing is tagged.
+    bad_pin = dataclasses.replace(
+        lock,
+        system=dataclasses.replace(
+            lock.system,
+            packages=tuple(
+                dataclasses.replace(p, version="9.9.9-envsnap") if p.needed_by else p for p in lock.system.packages
+            ),
+        ),
+    )
+    # A package whose files are not the locked ones: the build's last step, envsnap verify, fails.
+    bad_record = dataclasses.replace(
+        lock,
+        python=dataclasses.replace(
+            lock.python,
+            packages=tuple(
+                dataclasses.replace(p, record_digest="sha256:" + "0" * 64) if p.name == "tomli-w" else p
+                for p in lock.python.packages
+            ),
+        ),
+    )
+    for name, changed, expected in [
+        ("pin", bad_pin, "pass --apt-snapshot DATE"),
+        ("record", bad_record, "tomli-w"),
+    ]:
+        copy = tmp_path / name
+        # Without tool/: envsnap's wheels for the image are fetched on the host this time.
+        shutil.copytree(bundle, copy, ignore=shutil.ignore_patterns("images", "tool"))
+        lockfile.dump(changed, copy / "envsnap.lock")
+        tag = f"envsnap-test/failing-{name}:1"
+        dangling_before = {i.id for i in engine.images.list(filters={"dangling": True})}
+        done = _envsnap(
+            "rebuild",
+            str(copy / "envsnap.lock"),
+            "--target",
+            "docker",
+            "--bundle",
+            str(copy),
+            "--base-image",
+            BASE,
+            "--dest",
+            str(tmp_path / f"ctx-{name}"),
+            "--tag",
+            tag,
+            check=False,
+        )
+        assert done.returncode == 4, done.stderr
+        error = done.stderr.strip().splitlines()[-1]
+        assert error.startswith("envsnap: error: docker build failed") and "no image was tagged" in error
+        assert expected in done.stderr
+        _no_tag(engine, tag)
+        assert not (tmp_path / f"ctx-{name}").exists()
+        # The layers the failed build made are gone too: no new untagged images are left behind.
+        assert {i.id for i in engine.images.list(filters={"dangling": True})} <= dangling_before
+
+
+def test_lock_for_another_architecture_and_unknown_os(engine: Any, captured: Path, tmp_path: Path) -> None:
+    lock = lockfile.load(captured)
+    for name, platform, message in [
+        (
+            "arm",
+            dataclasses.replace(lock.platform, machine="aarch64"),
+            "captured on aarch64, but the Docker engine",
+        ),
+        (
+            "os",
+            dataclasses.replace(lock.platform, os_id="plan9", os_version="4"),
+            "no base image is known for the lock's OS plan9 4",
+        ),
+    ]:
+        path = tmp_path / f"{name}.lock"
+        lockfile.dump(dataclasses.replace(lock, platform=platform), path)
+        done = _envsnap("rebuild", str(path), "--target", "docker", "--dry-run", check=False)
+        if done.returncode == 3:  # the compatibility check, which runs first, refused it already
+            assert platform.machine in done.stderr or platform.os_id in done.stderr, done.stderr
+        else:
+            assert done.returncode == 4 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_no_engine_points_at_dry_run(captured: Path, bundle: Path, tmp_path: Path) -> None:
+    gone = {"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
+    args = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--base-image", BASE]
+    # The compatibility check, which runs first, finds no engine (exit 3, like `envsnap check`) ...
+    done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), env=gone, check=False)
+    assert done.returncode == 3, done.stderr
+    assert "docker engine" in done.stderr and "--dry-run" in done.stderr and "Traceback" not in done.stderr
+    # ... and past it (--force), the docker target itself says so and points at --dry-run (exit 4).
+    done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), "--force", env=gone, check=False)
+    assert done.returncode == 4, done.stderr
+    assert f"no Docker engine is reachable at unix://{tmp_path}/no-such.sock" in done.stderr
+    assert "--dry-run" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "ctx").exists()
+    # The plan needs no engine: it prints the Dockerfile, with the base the bundle saved pinned by its id ...
+    done = _envsnap(*args, "--dry-run", env=gone)
+    saved = json.loads((bundle / "images" / "envsnap-base_bookworm.json").read_text())
+    assert f"    | FROM {saved['id']}\n" in done.stdout
+    assert "compatibility check FAILED (a dry run plans anyway)" in done.stdout
+    # ... or, from the lock alone, by tag only, with a warning.
+    done = _envsnap("rebuild", str(captured), "--target", "docker", "--base-image", BASE, "--dry-run", env=gone)
+    assert f"    | FROM {BASE}\n" in done.stdout and "pinned by tag only" in done.stdout
+
+
+# ------------------------------------------------------------------------------- an engine that dies
+
+
+@pytest.fixture
+def second_engine(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Any]]:
+    """A private dockerd (own socket and data root), started and killed by the test."""
+    root = tmp_path_factory.mktemp("dockerd2")
+    sock = f"unix://{root}/docker.sock"
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> Any:
+        (root / "dockerd.pid").unlink(missing_ok=True)  # left behind by the engine the test killed
+        with open(root / "dockerd.log", "ab") as log:
+            proc = subprocess.Popen(
+                [
+                    "dockerd",
+                    "--host",
+                    sock,
+                    "--data-root",
+                    str(root / "data"),
+                    "--exec-root",
+                    str(root / f"exec{len(procs)}"),
+                    "--pidfile",
+                    str(root / "dockerd.pid"),
+                    "--iptables=false",
+                    "--ip-masq=false",
+                    "--bridge=none",
+                ],
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        procs.append(proc)
+        for _ in range(120):
+            try:
+                client = docker.DockerClient(base_url=sock, timeout=60)
+                client.ping()
+                return client
+            except Exception:
+                time.sleep(0.5)
+        pytest.fail(f"a second dockerd did not start: {(root / 'dockerd.log').read_text()[-1000:]}")
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    subprocess.run(["umount", "-R", str(root / "data")], capture_output=True, check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_engine_dying_mid_build(second_engine: Callable[[], Any], captured: Path, bundle: Path, tmp_path: Path) -> None:
+    client = second_engine()
+    tag = "envsnap-test/dying:1"
+    lock = lockfile.load(bundle / "envsnap.lock")
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=bundle / "envsnap.lock",
+        dest=tmp_path / "ctx",
+        target="docker",
+        bundle_dir=bundle,
+        options={"tag": tag, "base_image": BASE},
+    )
+    rebuilder = DockerRebuilder(connect=lambda: client)
+    plan = rebuilder.plan(request)
+    killed: list[int] = []
+
+    def progress(line: str) -> None:
+        # The bundle's saved base image was loaded into this empty engine; kill it as apt starts.
+        if line.startswith("Step ") and "apt-get update" in line and not killed:
+            dockerd_pid = _pid_of_engine(client)
+            os.killpg(dockerd_pid, signal.SIGKILL)  # dockerd and its containerd, as when a host loses them
+            killed.append(dockerd_pid)
+
+    with pytest.raises(RebuildError, match=r"stopped answering during the build.*no image was tagged"):
+        rebuilder.execute(plan, request, progress)
+    assert killed, "the build never reached its apt step"
+    assert not (tmp_path / "ctx").exists()
+    restarted = second_engine()
+    _no_tag(restarted, tag)
+
+
+def _pid_of_engine(client: Any) -> int:
+    """The pid of the private dockerd, from the pidfile beside its data root."""
+    return int(Path(client.info()["DockerRootDir"]).parent.joinpath("dockerd.pid").read_text().strip())
+
+
+def _epoch(created: str) -> int:
+    import datetime as dt
+
+    return int(dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
+
+
+class _removed:
+    """Remove a tag before and after a test, so a previous run cannot make it pass."""
+
+    def __init__(self, client: Any, tag: str):
+        self.client, self.tag = client, tag
+
+    def __enter__(self) -> None:
+        self._remove()
+
+    def __exit__(self, *exc: object) -> None:
+        self._remove()
+
+    def _remove(self) -> None:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            self.client.images.remove(self.tag, force=True)

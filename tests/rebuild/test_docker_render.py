@@ -1,0 +1,368 @@
+"""The docker target's pure parts: Dockerfile rendering (golden files), apt pins, base-image selection."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+from docker_locks import cpu_lock, gpu_lock
+
+from envsnap import export
+from envsnap.errors import ExportError, RebuildError
+from envsnap.model import Conda, CondaPackage, Cuda, SystemPackage
+from envsnap.rebuild import _docker_engine, apt, baseimage, docker
+from envsnap.rebuild.baseimage import ImageFacts
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def golden(name: str, text: str) -> None:
+    """Compare with tests/rebuild/golden/NAME; ENVSNAP_UPDATE_GOLDEN=1 rewrites it (review the diff)."""
+    path = GOLDEN / name
+    if os.environ.get("ENVSNAP_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def dockerfile(lock, **options) -> str:  # type: ignore[no-untyped-def]
+    inspect = options.pop("inspect", None)
+    return docker.render_dockerfile(docker.make_spec(lock, docker.DockerOptions(**options), inspect))
+
+
+# ----------------------------------------------------------------------------------------- golden files
+
+
+def test_cpu_lock_dockerfile() -> None:
+    golden("Dockerfile.cpu", dockerfile(cpu_lock()))
+
+
+def test_gpu_lock_dockerfile() -> None:
+    golden("Dockerfile.gpu", dockerfile(gpu_lock()))
+
+
+def test_local_base_snapshot_all_packages_dockerfile() -> None:
+    local = ImageFacts(image_id="sha256:" + "1" * 64, architecture="amd64")
+    text = dockerfile(
+        cpu_lock(),
+        base_image="envsnap-base:bookworm",
+        apt_snapshot="2025-05-20",
+        system_packages="all",
+        tag="paper/env:v1",
+        inspect=lambda ref: local,
+    )
+    golden("Dockerfile.cpu-local-snapshot-all", text)
+
+
+def test_same_lock_same_bytes_and_export_matches_plan() -> None:
+    lock = cpu_lock()
+    assert dockerfile(lock) == dockerfile(cpu_lock())
+    files = export.get("dockerfile").render(lock)
+    assert files == export.get("dockerfile").render(lock)
+    assert files["Dockerfile"].decode() == dockerfile(lock)
+    assert sorted(files) == [
+        "Dockerfile",
+        "envsnap.lock",
+        "requirements.txt",
+        "tool/README.md",
+        "wheels/README.md",
+    ]
+    assert files["requirements.txt"].decode().splitlines()[2:] == [
+        f"markupsafe==3.0.2 --hash=sha256:{'a' * 64}",
+        f"tomli-w==1.2.0 --hash=sha256:{'b' * 64}",
+    ]
+
+
+def test_dockerfile_records_lock_digest_version_epoch_and_verifies_last() -> None:
+    lock = cpu_lock()
+    text = dockerfile(lock)
+    assert f'org.envsnap.lock.content-digest="{lock.envsnap.content_digest}"' in text
+    assert 'org.envsnap.version="0.1.0"' in text
+    assert "SOURCE_DATE_EPOCH=1767323045" in text  # 2026-01-02T03:04:05Z
+    assert "COPY envsnap.lock /envsnap.lock" in text
+    last = [line for line in text.splitlines() if line.strip()][-1]
+    assert last == "RUN envsnap verify /envsnap.lock --python /opt/env/bin/python"
+
+
+# -------------------------------------------------------------------------------------------- apt pins
+
+
+def test_apt_pins_render_name_equals_version_and_foreign_arch() -> None:
+    lock = cpu_lock()
+    pins = apt.pins(apt.select(lock, "needed"), "x86_64")
+    assert [p.spec for p in pins] == ["libc6=2.36-9+deb12u14", "libstdc++6:i386=12.2.0-14+deb12u1"]
+    assert [p.spec for p in apt.pins(apt.select(lock, "all"), "x86_64")] == [
+        "libc6=2.36-9+deb12u14",
+        "libgcc-s1=12.2.0-14+deb12u1",
+        "libstdc++6:i386=12.2.0-14+deb12u1",
+        "zlib1g=1:1.2.13.dfsg-1",
+    ]
+    assert apt.select(lock, "none") == ()
+    assert [p.spec for p in apt.pins(apt.select(lock, "needed"), "x86_64", exact=False)] == [
+        "libc6",
+        "libstdc++6:i386",
+    ]
+
+
+def test_apt_never_installs_driver_packages() -> None:
+    names = [p.name for p in apt.select(gpu_lock(), "needed")]
+    assert names == ["libgomp1"]
+
+
+@pytest.mark.parametrize("name,version", [("libc6; rm -rf /", "1"), ("libc6", "1 && curl x"), ("Libc6", "1")])
+def test_apt_rejects_names_and_versions_that_are_not_debian(name: str, version: str) -> None:
+    with pytest.raises(RebuildError, match="not a valid"):
+        apt.pins((SystemPackage("dpkg", name, version, "amd64"),), "x86_64")
+
+
+def test_apt_rejects_other_package_managers_and_unknown_modes() -> None:
+    lock = cpu_lock()
+    rpm = dataclasses.replace(lock, system=dataclasses.replace(lock.system, manager="rpm"))
+    with pytest.raises(RebuildError, match="rpm, which apt cannot install"):
+        apt.select(rpm, "needed")
+    assert apt.select(rpm, "none") == ()
+    with pytest.raises(RebuildError, match="expected one of needed, all, none"):
+        apt.select(lock, "some")
+
+
+@pytest.mark.parametrize(
+    "date,stamp",
+    [
+        ("2025-05-20", "20250520T000000Z"),
+        ("20250520", "20250520T000000Z"),
+        ("20250520T101112Z", "20250520T101112Z"),
+    ],
+)
+def test_apt_snapshot_dates(date: str, stamp: str) -> None:
+    assert apt.snapshot_stamp(date) == stamp
+    assert apt.snapshot_sources("debian", "bookworm", date)[0] == (
+        f"deb [check-valid-until=no] http://snapshot.debian.org/archive/debian/{stamp} bookworm main"
+    )
+
+
+def test_apt_snapshot_bad_date_and_unknown_os() -> None:
+    with pytest.raises(RebuildError, match="expected a date"):
+        apt.snapshot_stamp("last tuesday")
+    with pytest.raises(RebuildError, match="no snapshot mirror"):
+        apt.snapshot_sources("fedora", "40", "2025-05-20")
+
+
+# ---------------------------------------------------------------------------------- base-image selection
+
+TABLE = [
+    # (lock, expected reference, interpreter source, interpreter version)
+    (cpu_lock(), "python:3.11.7-slim-bookworm", "image", "3.11.7"),
+    (cpu_lock(os_version="11"), "python:3.11.7-slim-bullseye", "image", "3.11.7"),
+    (
+        dataclasses.replace(
+            cpu_lock(os_id="ubuntu", os_version="22.04"),
+            python=dataclasses.replace(cpu_lock().python, version="3.10.12"),
+        ),
+        "ubuntu:22.04",
+        "apt",
+        "3.10.12",
+    ),
+    (gpu_lock(), "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04", "apt", "3.10.12"),
+    (
+        gpu_lock(cuda="12.8.61", cudnn="9.8.0", os_version="24.04", python="3.12.3"),
+        "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04",
+        "apt",
+        "3.12.3",
+    ),
+    (
+        gpu_lock(cuda="11.8.89", cudnn="8.9.2"),
+        "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04",
+        "apt",
+        "3.10.12",
+    ),
+    (
+        gpu_lock(cuda="12.3.101", cudnn="9.0.0"),
+        "nvidia/cuda:12.3.2-cudnn9-runtime-ubuntu22.04",
+        "apt",
+        "3.10.12",
+    ),
+    (gpu_lock(cudnn=""), "nvidia/cuda:12.4.1-runtime-ubuntu22.04", "apt", "3.10.12"),
+    # Captured on Debian with Python 3.12: the Ubuntu release whose python3 is 3.12.
+    (
+        gpu_lock(cuda="12.6.77", os_id="debian", os_version="12", python="3.12.3"),
+        "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04",
+        "apt",
+        "3.12.3",
+    ),
+]
+
+
+@pytest.mark.parametrize("lock,reference,source,version", TABLE)
+def test_base_image_table(lock, reference: str, source: str, version: str) -> None:  # type: ignore[no-untyped-def]
+    base = baseimage.choose(lock)
+    assert (base.reference, base.interpreter.source, base.interpreter.version) == (reference, source, version)
+    assert base.pin_kind == "tag" and "pinned by tag only" in base.warnings[0]
+    if lock.cuda is not None:
+        assert base.require_cuda == "cuda>=" + baseimage.minor(lock.cuda.runtime_version)
+
+
+@pytest.mark.parametrize(
+    "lock,message",
+    [
+        (cpu_lock(os_id="plan9", os_version="4"), "no base image is known for the lock's OS plan9 4"),
+        (cpu_lock(os_id="", os_version=""), r"no base image is known for the lock's OS \(unknown\)"),
+        (
+            dataclasses.replace(cpu_lock(os_id="ubuntu", os_version="22.04")),
+            "ubuntu 22.04 ships Python 3.10, but the lock needs Python 3.11",
+        ),
+        (gpu_lock(cuda="10.2.89"), "no nvidia/cuda image is known for CUDA 10.2"),
+        (gpu_lock(cuda="12.4.127", cudnn="8.9.7"), "no nvidia/cuda image pairs CUDA 12.4 with cuDNN 8.9.7"),
+        (gpu_lock(python="3.11.9"), r"ubuntu 22.04 ships Python 3.10, but the lock needs Python 3.11"),
+        (
+            gpu_lock(python="3.11.9", os_id="debian", os_version="12"),
+            r"no nvidia/cuda:12.4.1 Ubuntu image ships Python 3.11 \(they ship 3.8.10, 3.10.12\)",
+        ),
+    ],
+)
+def test_base_image_errors(lock, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(RebuildError, match=message):
+        baseimage.choose(lock)
+
+
+def test_base_image_pinning() -> None:
+    lock = cpu_lock()
+    digest = "sha256:" + "e" * 64
+    assert baseimage.choose(lock, base_digest=digest).pinned == f"python:3.11.7-slim-bookworm@{digest}"
+    pulled = ImageFacts("sha256:" + "2" * 64, (f"python@{digest}",), {"PYTHON_VERSION": "3.11.7"})
+    base = baseimage.choose(lock, inspect=lambda ref: pulled)
+    assert (base.pinned, base.pin_kind, base.warnings) == (
+        f"python:3.11.7-slim-bookworm@{digest}",
+        "digest",
+        (),
+    )
+    local = ImageFacts("sha256:" + "3" * 64)
+    base = baseimage.choose(lock, base_image="envsnap-base:bookworm", inspect=lambda ref: local)
+    assert (base.pinned, base.pin_kind) == (local.image_id, "image-id")
+    assert "no registry digest" in base.warnings[0]
+    with pytest.raises(RebuildError, match="--base-digest 'sha256:12'"):
+        baseimage.choose(lock, base_digest="sha256:12")
+    with pytest.raises(RebuildError, match="contradicts"):
+        baseimage.choose(lock, base_image=f"python:3.11.7@{digest}", base_digest="sha256:" + "f" * 64)
+
+
+def test_interpreter_from_the_image_env_or_apt_with_a_patch_note() -> None:
+    lock = cpu_lock()  # pyenv's 3.11.7 on Debian 12, whose python3.11 is 3.11.2
+    bare = baseimage.choose(lock, base_image="envsnap-base:bookworm", inspect=lambda ref: None)
+    assert bare.interpreter.source == "apt"
+    assert bare.interpreter.apt_packages == ("python3.11=3.11.2-*", "python3.11-venv=3.11.2-*")
+    assert "the lock's CPython 3.11.7 is not available on debian 12; using its CPython 3.11.2" in (
+        bare.interpreter.note
+    )
+    with_python = ImageFacts("sha256:" + "4" * 64, env={"PYTHON_VERSION": "3.11.9"})
+    base = baseimage.choose(lock, base_image="mine:1", inspect=lambda ref: with_python)
+    assert (base.interpreter.source, base.interpreter.executable) == ("image", "/usr/local/bin/python3")
+    assert "a newer patch release" in base.interpreter.note
+    wrong = ImageFacts("sha256:" + "5" * 64, env={"PYTHON_VERSION": "3.12.1"})
+    with pytest.raises(RebuildError, match=r"ships Python 3\.12\.1, but the lock needs Python 3\.11"):
+        baseimage.choose(lock, base_image="mine:2", inspect=lambda ref: wrong)
+
+
+def test_gpu_base_must_declare_the_locked_cuda() -> None:
+    lock = gpu_lock()
+    good = ImageFacts("sha256:" + "6" * 64, env={"NVIDIA_REQUIRE_CUDA": "cuda>=12.4 brand=tesla,driver>=470"})
+    assert baseimage.choose(lock, inspect=lambda ref: good).require_cuda == "cuda>=12.4"
+    bad = ImageFacts("sha256:" + "7" * 64, env={"NVIDIA_REQUIRE_CUDA": "cuda>=12.8 brand=tesla,driver>=470"})
+    with pytest.raises(RebuildError, match=r"declares NVIDIA_REQUIRE_CUDA=cuda>=12.8.*needs the CUDA 12.4"):
+        baseimage.choose(lock, inspect=lambda ref: bad)
+
+
+def test_lock_for_another_architecture_is_refused() -> None:
+    lock = cpu_lock(machine="aarch64")
+    with pytest.raises(RebuildError, match="captured on aarch64, but the Docker engine builds x86_64"):
+        docker.check_architecture(lock, "x86_64", "the Docker engine")
+    docker.check_architecture(cpu_lock(), "amd64", "the Docker engine")
+
+
+def test_bad_tag_is_refused() -> None:
+    with pytest.raises(RebuildError, match="not a valid image name"):
+        docker.DockerOptions(tag="Bad Tag")
+
+
+def test_export_needs_pinned_wheels() -> None:
+    lock = cpu_lock()
+    bare = dataclasses.replace(
+        lock,
+        python=dataclasses.replace(
+            lock.python, packages=tuple(dataclasses.replace(p, artifact=None) for p in lock.python.packages)
+        ),
+    )
+    with pytest.raises(ExportError, match=r"2 package\(s\) have no pinned wheel: markupsafe==3.0.2, tomli-w"):
+        export.get("dockerfile").render(bare)
+
+
+# ----------------------------------------------------------------------------- engine output, bundled images
+
+BUILD_OUTPUT = """Step 1/4 : FROM sha256:263832507b91c6f15ce041d4dd3a3582121bcfbfe415e93010527d0f4e0e858d
+ ---> 263832507b91
+Step 2/4 : ARG SOURCE_DATE_EPOCH=1767323045
+ ---> Using cache
+ ---> 85248864644b
+Step 3/4 : RUN apt-get update
+ ---> Running in c80661f559d9
+Removing intermediate container c80661f559d9
+ ---> ebb35004f45b
+Step 4/4 : RUN envsnap verify /envsnap.lock --python /opt/env/bin/python
+ ---> Running in efaf9bfded7b
+Removing intermediate container efaf9bfded7b
+ ---> 05eb4b819173
+Successfully built 05eb4b819173
+"""
+
+
+def test_build_output_names_the_layers_this_build_made() -> None:
+    layers = _docker_engine._Layers()
+    for line in BUILD_OUTPUT.splitlines():
+        layers.read(line.strip())
+    # The base and the cached step are not this build's to remove.
+    assert layers.created == ["ebb35004f45b", "05eb4b819173"]
+    assert layers.image_id == "05eb4b819173"
+
+
+def test_a_base_saved_in_the_bundle_is_planned_by_image_id(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    digest = "sha256:" + "9" * 64
+    (images / "envsnap-base_bookworm.json").write_text(
+        '{"reference": "envsnap-base:bookworm", "id": "sha256:' + "8" * 64 + '", '
+        f'"repo_digests": ["envsnap-base@{digest}"], "env": {{}}, "architecture": "amd64"}}'
+    )
+    facts = _docker_engine.bundled_facts(tmp_path)
+    assert facts["envsnap-base:bookworm"].repo_digests == (f"envsnap-base@{digest}",)
+    look = _docker_engine.with_bundled(None, tmp_path)
+    assert look is not None
+    base = baseimage.choose(cpu_lock(), base_image="envsnap-base:bookworm", inspect=look)
+    # Once loaded from the bundle the image has no registry digest here, so FROM names its id.
+    assert (base.pinned, base.pin_kind) == ("sha256:" + "8" * 64, "image-id")
+    assert _docker_engine.with_bundled(None, None) is None
+
+
+def test_a_system_cuda_toolkit_nothing_uses_does_not_make_a_gpu_lock() -> None:
+    lock = dataclasses.replace(cpu_lock(), cuda=Cuda(runtime_version="13.0.96", runtime_source="system"))
+    base = baseimage.choose(lock)
+    assert (base.reference, base.require_cuda) == ("python:3.11.7-slim-bookworm", "")
+
+
+def test_export_cli_writes_the_context_with_the_same_bytes_twice(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from envsnap import lockfile
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(cpu_lock(), lock)
+    for out in ("a", "b"):
+        result = cli("export", str(lock), "--format", "dockerfile", "-o", str(tmp_path / out), "--no-pin")
+        assert result.code == 0, result
+    a, b = sorted((tmp_path / "a").rglob("*")), sorted((tmp_path / "b").rglob("*"))
+    assert [p.relative_to(tmp_path / "a") for p in a] == [p.relative_to(tmp_path / "b") for p in b]
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True) if x.is_file())
+    assert (tmp_path / "a" / "Dockerfile").read_text() == dockerfile(lockfile.load(lock))
+
+
+def test_a_conda_lock_is_refused_up_front() -> None:
+    lock = dataclasses.replace(cpu_lock(), conda=Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),)))
+    with pytest.raises(RebuildError, match=r"conda environment \(1 conda packages\).*use --target conda"):
+        docker.make_spec(lock, docker.DockerOptions())
