@@ -13,10 +13,19 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 # The engine tests capture a venv of Debian's own python3.11, the interpreter the bookworm base gets from apt.
 [[ -x /usr/bin/python3.11 ]] || need+=(python3.11 python3.11-venv)
-if ((${#need[@]})); then
-  echo "services: installing ${need[*]}"
+# pdflatex compiles the LaTeX appendix in its test; without it that test says so and checks the syntax only.
+optional=()
+command -v pdflatex >/dev/null || optional+=(texlive-latex-base texlive-latex-recommended)
+if ((${#need[@]} + ${#optional[@]})); then
+  echo "services: installing ${need[*]} ${optional[*]}"
   apt-get update -q >"$STATE/apt.log" 2>&1
+fi
+if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >>"$STATE/apt.log" 2>&1
+fi
+if ((${#optional[@]})); then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${optional[@]}" >>"$STATE/apt.log" 2>&1 \
+    || echo "services: could not install TeX (see $STATE/apt.log); the pdflatex test will be skipped" >&2
 fi
 
 if ! docker info >/dev/null 2>&1; then
