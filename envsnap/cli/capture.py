@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write("\n".join(deep) + "\n")
     else:
         py = snapshot.python
+        conda = f"{len(snapshot.conda.packages)} conda packages, " if snapshot.conda is not None else ""
         lines = [
-            f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, "
-            f"{len(snapshot.conda.packages) if snapshot.conda else 0} conda packages, "
+            f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, {conda}"
             f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s",
             *deep,
             *(f"warning: {w}" for w in snapshot.envsnap.warnings),
