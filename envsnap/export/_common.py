@@ -15,6 +15,15 @@ def generator(snapshot: Snapshot) -> str:
     return snapshot.envsnap.generator or "envsnap"
 
 
+def is_find_links(location: str) -> bool:
+    """Whether an artifact's recorded ``index`` is a ``--find-links`` location rather than a package index.
+
+    ``envsnap pin`` records either as the artifact's ``index``; a local path or an HTML page of links is not
+    a PEP 503 index, so ``--index-url`` and pylock's ``index`` (a URL) must not be given one.
+    """
+    return "://" not in location or urlsplit(location).path.lower().endswith((".html", ".htm"))
+
+
 def sys_platform(snapshot: Snapshot) -> str:
     """``sys.platform`` of the captured host, from ``platform.system()``."""
     system = snapshot.platform.system.lower()

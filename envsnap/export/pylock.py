@@ -129,7 +129,7 @@ def _distribution(pkg: PythonPackage) -> dict[str, Any]:
     art = pkg.artifact
     assert art is not None  # require_pinned() has checked
     out: dict[str, Any] = {}
-    if art.index:
+    if art.index and not _common.is_find_links(art.index):  # pylock's index is a PEP 503 index URL
         out["index"] = art.index
     file: dict[str, Any] = {"name": art.filename}
     if art.url.startswith("file:"):
@@ -161,6 +161,8 @@ def _package_tool(pkg: PythonPackage) -> dict[str, Any]:
         tool["installer"] = pkg.installer
     if pkg.artifact is not None and pkg.artifact.rebuilt:
         tool["rebuilt"] = True
+    if pkg.artifact is not None and pkg.artifact.index and _common.is_find_links(pkg.artifact.index):
+        tool["find-links"] = pkg.artifact.index  # not an index URL: kept where only envsnap reads it
     if pkg.conda_managed:
         tool["conda-managed"] = True
     return tool

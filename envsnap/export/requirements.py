@@ -2,7 +2,8 @@
 
 Every index package is pinned with ``==`` and the sha256 of its pinned artifact. Index options name the
 indexes the artifacts came from, so a local version label (``torch==2.3.0+cu121``) still finds its wheel
-on the index that serves it; an artifact with no index is referenced by its URL. pip cannot hash-check VCS
+on the index that serves it; an artifact with no index (or found through ``--find-links``) is referenced by
+its URL. pip cannot hash-check VCS
 checkouts or local directories, so those are listed as comments with the command that installs them.
 """
 
@@ -55,7 +56,8 @@ def _header(snapshot: Snapshot) -> list[str]:
 
 
 def _index_options(pinned: list[PythonPackage]) -> list[str]:
-    counts = Counter(p.artifact.index for p in pinned if p.artifact is not None and p.artifact.index)
+    counts = Counter(p.artifact.index for p in pinned
+                     if p.artifact is not None and p.artifact.index and not _common.is_find_links(p.artifact.index))
     if not counts:
         return []
     # PyPI stays the primary index when used at all; otherwise the index most packages came from.
@@ -80,8 +82,10 @@ def _requirement(pkg: PythonPackage) -> str:
             head += f"#subdirectory={pkg.source.subdirectory}"
         return f"{head} \\\n    --hash={algo}:{value}"
     assert art is not None
-    # Known by URL only: reference the file; known by index, or by hash alone: a pin the index resolves.
-    head = f"{pkg.name} @ {art.url}" if art.url and not art.index else f"{pkg.name}=={pkg.version}"
+    # Known by URL only (or found through --find-links, which is no index): reference the file; known by
+    # index, or by hash alone: a pin the index resolves.
+    by_url = art.url and (not art.index or _common.is_find_links(art.index))
+    head = f"{pkg.name} @ {art.url}" if by_url else f"{pkg.name}=={pkg.version}"
     return f"{head} \\\n    --hash=sha256:{art.sha256}"
 
 

@@ -189,7 +189,7 @@ def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[s
         sha256=sha256,
         size=int(file.get("size", 0) or 0),
         upload_time=_common.format_time(stamp) if isinstance(stamp, datetime) else "",
-        index=str(entry.get("index", "")),
+        index=str(entry.get("index", "") or tool.get("find-links", "")),
         rebuilt=bool(tool.get("rebuilt", False)),
     )
 

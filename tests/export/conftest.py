@@ -100,6 +100,19 @@ def host_snapshot(wheelhouse: Wheelhouse) -> Snapshot:
 
 
 @pytest.fixture
+def find_links_snapshot(host_snapshot: Snapshot, wheelhouse: Wheelhouse) -> Snapshot:
+    """``host_snapshot`` as ``envsnap pin`` records it with ``PIP_FIND_LINKS=<wheels dir>``: the artifacts'
+    ``index`` is that plain directory path, which is no package index."""
+    where = str(wheelhouse.root / "wheels")
+    packages = tuple(
+        dataclasses.replace(p, artifact=dataclasses.replace(p.artifact, index=where)) if p.artifact else p
+        for p in host_snapshot.python.packages
+    )
+    return lockfile.seal(dataclasses.replace(host_snapshot, python=dataclasses.replace(
+        host_snapshot.python, packages=packages)))
+
+
+@pytest.fixture
 def rich():  # type: ignore[no-untyped-def]
     from export_samples import rich_snapshot
 

@@ -92,3 +92,7 @@ def test_hash_only_artifacts_export_to_requirements_but_not_pylock(rich: Snapsho
     assert "--extra-index-url https://download.pytorch.org/whl/cu121" in text
     with pytest.raises(ExportError, match=r"known by hash only.*numpy==2\.1\.3"):
         export.get("pylock").render(back)
+
+
+def test_pylock_roundtrip_keeps_a_find_links_location(find_links_snapshot: Snapshot, tmp_path: Path) -> None:
+    assert layer(roundtrip(find_links_snapshot, "pylock", tmp_path)) == layer(find_links_snapshot)
