@@ -105,7 +105,7 @@ def test_conda_explicit(tmp_path: Path) -> None:
     snap = importers.read_file(path)
     assert snap.envsnap.origin == "conda-explicit"
     assert snap.conda is not None and snap.conda.subdir == "linux-64"
-    assert snap.conda.channels == ("conda-forge",)
+    assert snap.conda.channels == ("https://conda.anaconda.org/conda-forge",)  # base URLs, as captured
     by_name = {p.name: p for p in snap.conda.packages}
     assert by_name["_libgcc_mutex"].build == "conda_forge"
     python = by_name["python"]
