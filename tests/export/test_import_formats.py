@@ -236,3 +236,23 @@ wheels = [
     assert everywhere.artifact.filename == "everywhere-1.0-py3-none-any.whl"
     assert snap.package("multi") is not None and snap.package("multi").artifact is None  # type: ignore[union-attr]
     assert any("multi: 2 candidate files" in w for w in snap.envsnap.warnings)
+
+
+def test_credentials_and_tokens_are_not_imported(tmp_path: Path) -> None:
+    # As `capture` does: the lock gets published, the file imported may be a private one.
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"--index-url https://user:s3cret@pypi.example/simple\nfoo==1.0 --hash=sha256:{A}\n"
+                    f"bar @ https://u:pw@files.example/bar-1.0-py3-none-any.whl --hash=sha256:{B}\n"
+                    "mylib @ git+https://oauth2:glpat@gitlab.example/g/mylib.git@" + "0" * 40 + "\n")
+    text = lockfile.dumps(importers.read_file(reqs))
+    assert "s3cret" not in text and "pw@" not in text and "glpat" not in text
+    assert 'index = "https://pypi.example/simple"' in text
+    assert 'url = "https://files.example/bar-1.0-py3-none-any.whl"' in text
+    assert 'url = "https://gitlab.example/g/mylib.git"' in text
+    explicit = tmp_path / "explicit.txt"
+    explicit.write_text("# platform: linux-64\n@EXPLICIT\n"
+                        f"https://conda.anaconda.org/t/ab-12345678/mychan/linux-64/foo-1.0-h0_0.conda#{'c' * 32}\n")
+    snap = importers.read_file(explicit)
+    assert snap.conda is not None and snap.conda.channels == ("https://conda.anaconda.org/mychan",)
+    assert snap.conda.packages[0].url == "https://conda.anaconda.org/mychan/linux-64/foo-1.0-h0_0.conda"
+    assert "ab-12345678" not in lockfile.dumps(snap)
