@@ -46,7 +46,11 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto",
         importer = table[fmt]
     else:
         raise LockImportError(f"unknown import format {fmt!r} (known: {', '.join(table)})")
-    return without_credentials(importer.read(text, str(p), options or ImportOptions()))
+    snapshot = importer.read(text, str(p), options or ImportOptions())
+    if not snapshot.python.packages and (snapshot.conda is None or not snapshot.conda.packages):
+        # An empty lock would "rebuild" an empty environment and verify it identical: surely not what was meant.
+        raise LockImportError(f"{p}: no packages in it (read as {importer.name}); nothing to import")
+    return without_credentials(snapshot)
 
 
 def without_credentials(snapshot: Snapshot) -> Snapshot:

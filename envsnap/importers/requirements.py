@@ -150,7 +150,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     try:
         req = Requirement(spec)
     except InvalidRequirement as exc:
-        raise LockImportError(f"{where}: not a requirement: {exc}") from None
+        # packaging adds the line and a caret below the message: the error stays one line.
+        raise LockImportError(f"{where}: not a requirement: {str(exc).splitlines()[0]}") from None
     if req.marker is not None:
         state.markers_seen = True
         if not req.marker.evaluate():

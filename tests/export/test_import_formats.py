@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conda_lock.lockfile import parse_conda_lock_file
@@ -256,3 +258,32 @@ def test_credentials_and_tokens_are_not_imported(tmp_path: Path) -> None:
     assert snap.conda is not None and snap.conda.channels == ("https://conda.anaconda.org/mychan",)
     assert snap.conda.packages[0].url == "https://conda.anaconda.org/mychan/linux-64/foo-1.0-h0_0.conda"
     assert "ab-12345678" not in lockfile.dumps(snap)
+
+
+PYLOCK_TEXT = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo"\nversion = "1.0"\n'
+EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/linux-64/foo-1.0-h0_0.conda\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fmt", "message"),
+    [
+        ("pylock.toml", PYLOCK_TEXT, "requirements", "pylock.toml:1: not a requirement: Expected"),
+        ("conda-explicit.txt", EXPLICIT_TEXT, "conda-lock", "not valid YAML: found character '@' that cannot "
+         "start any token (line 2, column 1)"),
+        ("conda-lock.yml", "version: 1\npackage: [\n", "conda-lock", "not valid YAML: expected the node content"),
+        ("requirements.txt", "", "auto", "requirements.txt: no packages in it (read as requirements)"),
+        ("requirements.txt", "# only comments\n\n", "requirements", "no packages in it"),
+        ("pylock.toml", 'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n', "auto", "no packages in it"),
+    ],
+)
+def test_bad_input_is_one_line_and_keeps_the_output(cli: Callable[..., Any], tmp_path: Path, name: str,
+                                                    content: str, fmt: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    out = tmp_path / "envsnap.lock"
+    out.write_text("kept\n")
+    result = cli("import", path, "--from", fmt, "-o", out)
+    assert result.code == 2, result
+    assert result.err.startswith("envsnap: error: ") and result.err.count("\n") == 1, result.err
+    assert message in result.err
+    assert out.read_text() == "kept\n"
