@@ -53,6 +53,8 @@ def context(snapshot: Snapshot) -> dict[str, Any]:
         "generator": snapshot.envsnap.generator or "envsnap",
         "origin": snapshot.envsnap.origin,
         "unknown": sorted(unknown),
+        # A conda lock is rebuilt by the conda target (the default venv target would skip the conda layer).
+        "conda": snapshot.conda is not None and bool(snapshot.conda.packages),
     }
 
 
