@@ -406,3 +406,19 @@ def test_a_damaged_cache_copy_is_fetched_again(locked: Path, conda_env: CondaEnv
     damaged.write_bytes(b"truncated")
     with pytest.raises(RebuildError, match=r"libhello 1\.0\.0 \(h0a1b2c3_0\): sha256 mismatch"):
         target.fetch_all(lock.conda.packages, tmp_path, by_hash=True, repair=False)
+
+
+def test_a_changed_archive_on_the_channel_is_named_by_its_file(
+    locked: Path, conda_env: CondaEnv, tmp_path: Path
+) -> None:
+    # The download goes to a hidden partial file; the error names the archive the user can look for.
+    channel = tmp_path / "mirror"
+    shutil.copytree(conda_env.channel.path, channel)
+    changed = next((channel / "linux-64").glob("libhello-*.tar.bz2"))
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    lock = _relocated(lockfile.load(locked), channel.as_uri())
+    assert lock.conda is not None
+    with pytest.raises(RebuildError) as err:
+        target.fetch_all(lock.conda.packages, tmp_path / "cache", by_hash=True)
+    assert f"libhello 1.0.0 (h0a1b2c3_0): sha256 mismatch for {changed.name}: the lock says" in str(err.value)
+    assert ".part" not in str(err.value)
