@@ -422,3 +422,21 @@ def test_a_changed_archive_on_the_channel_is_named_by_its_file(
         target.fetch_all(lock.conda.packages, tmp_path / "cache", by_hash=True)
     assert f"libhello 1.0.0 (h0a1b2c3_0): sha256 mismatch for {changed.name}: the lock says" in str(err.value)
     assert ".part" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["conda-lock", "conda-explicit"])
+def test_a_lock_imported_from_a_conda_file_rebuilds_and_verifies_identical(
+    fmt: str, bundle: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a reader of a paper has: the conda file, not the lock. Such files cannot list the Python
+    # distributions conda packages install (tinyutil); verify leaves those to the conda layer's check.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    exported = tmp_path / f"exported.{fmt}"
+    assert cli("export", bundle / "envsnap.lock", "-f", fmt, "-o", exported).code == 0
+    assert cli("import", exported, "--from", fmt, "-o", tmp_path / "imported.lock").code == 0
+    result = cli("rebuild", tmp_path / "imported.lock", "--target", "conda", "--prefix", tmp_path / "env",
+                 "--bundle", bundle, "--offline")
+    assert result.code == 0, result
+    assert "identical" in result.out and "installed, not in the lock" not in result.out
+    rebuilt = capture(str(tmp_path / "env" / "bin" / "python"))
+    assert [p.name for p in rebuilt.python.packages if p.conda_managed] == ["tinyutil"]
