@@ -209,7 +209,10 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
     if want.free_threaded != have.free_threaded:
         out.append(Difference(MISMATCH, "interpreter", "python", "free_threaded", str(want.free_threaded),
                               str(have.free_threaded)))
-    if want.version != have.version:
+    if not want.version and have.version:  # a lock imported from a requirements.txt does not know it
+        out.append(Difference(INFO, "interpreter", "python", "version", "", have.version,
+                              "the lock does not record a Python version"))
+    elif want.version != have.version:
         same_minor = want.version.split(".")[:2] == have.version.split(".")[:2]
         out.append(Difference(WARNING if same_minor else MISMATCH, "interpreter", "python", "version",
                               want.version, have.version, "patch release differs" if same_minor else ""))

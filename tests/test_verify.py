@@ -205,3 +205,11 @@ def test_conda_installed_distributions_are_the_conda_layers_to_check() -> None:
     # Without a conda layer in the lock nothing covers it: an extra like any other.
     report = compare(snap(pkg("numpy", "2.0")), dataclasses.replace(actual, conda=None))
     assert found(report, "mismatch") == {("stray", "extra"), ("tinyutil", "extra")}
+
+
+def test_a_python_version_the_lock_does_not_know_is_no_mismatch() -> None:
+    lock = snap(pkg("numpy", "2.0"))
+    unknown = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version=""))
+    report = compare(unknown, lock)
+    assert report.identical
+    assert ("python", "version") in found(report, INFO)
