@@ -15,7 +15,7 @@ import tomli_w
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import Exporter, require_pinned
+from .interface import Exporter, require_pinned, require_python_layer
 
 LOCK_VERSION = "1.0"
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
@@ -32,6 +32,7 @@ def dumps(snapshot: Snapshot) -> str:
 
 
 def to_document(snapshot: Snapshot) -> dict[str, Any]:
+    require_python_layer(snapshot, "pylock")
     require_pinned(snapshot, "pylock")
     hash_only = [f"{p.name}=={p.version}" for p in snapshot.python.packages
                  if p.source.kind == "index" and p.artifact is not None and not p.artifact.url]

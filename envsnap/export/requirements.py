@@ -14,7 +14,7 @@ from collections import Counter
 
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import Exporter, ExportError, require_pinned
+from .interface import Exporter, ExportError, require_pinned, require_python_layer
 
 
 def render(snapshot: Snapshot) -> dict[str, bytes]:
@@ -22,6 +22,7 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
 
 
 def dumps(snapshot: Snapshot) -> str:
+    require_python_layer(snapshot, "requirements")
     require_pinned(snapshot, "requirements")
     pinned: list[PythonPackage] = []
     direct: list[PythonPackage] = []

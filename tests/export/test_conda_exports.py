@@ -387,3 +387,15 @@ def test_imported_anaconda_org_channel_is_its_base_url(tmp_path: Path) -> None:
     assert {p.channel for p in back.conda.packages} == {CF}
     # ... and the exports that need a name still write one.
     assert "conda-forge::numpy=1.26.4" in environment_yml.dumps(back)
+
+
+@pytest.mark.parametrize("fmt", ["pylock", "requirements"])
+def test_python_layer_formats_refuse_a_lock_that_does_not_know_it(fmt: str, tmp_path: Path) -> None:
+    from envsnap import importers
+
+    path = tmp_path / "explicit.txt"
+    path.write_text(conda_explicit.dumps(small_lock()))
+    back = importers.read_file(path)  # an @EXPLICIT file has no pip packages: python.packages is unknown
+    with pytest.raises(ExportError, match=rf"^{fmt}: the lock does not record its Python packages \(imported "
+                                          r"from conda-explicit\); export conda-explicit or conda-lock instead$"):
+        exporters()[fmt].render(back)
