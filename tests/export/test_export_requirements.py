@@ -88,3 +88,9 @@ def test_find_links_artifacts_install_with_pip(find_links_snapshot: Snapshot, tm
         env=PIP_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Successfully installed foo-bar-1.0 tiny-cuda-2.0+cu121" in result.stdout
+
+
+def test_header_of_an_imported_lock_has_no_empty_fields(rich: Snapshot) -> None:
+    bare = dataclasses.replace(rich, python=dataclasses.replace(rich.python, abi="", version=""))
+    header = requirements.dumps(bare).splitlines()[1]
+    assert header == "# Python (version unknown) (cpython) on linux x86_64"
