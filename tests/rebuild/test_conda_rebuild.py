@@ -440,3 +440,35 @@ def test_a_lock_imported_from_a_conda_file_rebuilds_and_verifies_identical(
     assert "identical" in result.out and "installed, not in the lock" not in result.out
     rebuilt = capture(str(tmp_path / "env" / "bin" / "python"))
     assert [p.name for p in rebuilt.python.packages if p.conda_managed] == ["tinyutil"]
+
+
+def test_bundle_readme_rebuilds_a_conda_lock(bundle: Path, locked: Path, tmp_path: Path) -> None:
+    # The README a reader of the supplement follows: the conda target, and by hand an explicit file of the
+    # bundled archives (written by the README's own shell lines, then read by rattler's explicit parser and
+    # installed by rattler, standing in for `conda create --file`).
+    import asyncio
+
+    import rattler
+    from rattler.explicit_environment import ExplicitEnvironmentSpec
+
+    copy = _copy_bundle(bundle, tmp_path)
+    readme = (copy / "README.md").read_text()
+    assert "envsnap rebuild envsnap.lock --target conda --bundle . --offline --prefix ./env" in readme
+    assert "--target venv" not in readme
+    by_hand = readme.split("## Rebuild by hand", 1)[1].split("## Packages", 1)[0]
+    lines = [line[4:] for line in by_hand.splitlines() if line.startswith("    ")]
+    script = "\n".join(lines[: next(i for i, line in enumerate(lines) if line.startswith("conda create"))])
+    subprocess.run(["bash", "-euc", script], cwd=copy, check=True, capture_output=True)
+    spec = ExplicitEnvironmentSpec.from_path(copy / "explicit.txt")
+    records = [
+        asyncio.run(rattler.RepoDataRecord.from_package_archive(Path(p.url[len("file://") :])))
+        for p in spec.packages
+    ]
+    asyncio.run(rattler.install(records, tmp_path / "env", cache_dir=tmp_path / "cache", show_progress=False))
+    lock = lockfile.load(locked)
+    assert lock.conda is not None
+    installed = capture(str(tmp_path / "env" / "bin" / "python")).conda
+    assert installed is not None
+    assert sorted((p.name, p.version, p.build) for p in installed.packages) == sorted(
+        (p.name, p.version, p.build) for p in lock.conda.packages
+    )
