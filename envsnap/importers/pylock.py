@@ -68,6 +68,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         unknown += ["platform.system"]
     if not platform.machine:
         unknown += ["platform.machine"]
+    if not python.version:  # only a range (uv writes requires-python = ">=3.11"): not a version to rebuild
+        unknown += ["python.version"]
     meta = Meta(generator=f"envsnap import from {data.get('created-by', 'an unknown tool')}",
                 created=str(tool.get("captured", "")), origin="pylock", unknown=tuple(sorted(unknown)),
                 warnings=tuple(warnings))
