@@ -49,6 +49,7 @@ def test_long_package_lists_go_to_a_longtable(rich: Snapshot) -> None:
 
 
 def _compile(tmp_path: Path, fragment: str, fontenc: str = "\\usepackage[T1]{fontenc}\n") -> str:
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "appendix.tex").write_text(fragment, encoding="utf-8")
     (tmp_path / "paper.tex").write_text(
         "\\documentclass{article}\n" + fontenc + "\\usepackage{booktabs}\n"
@@ -117,3 +118,21 @@ def test_rebuild_instructions_follow_the_lock(rich: Snapshot, fmt: str) -> None:
     assert "--target conda" not in pip_text and "conda-lock" not in pip_text
     assert "uv pip sync pylock.toml" in pip_text
     assert "pip install --require-hashes --no-deps -r requirements.txt" in pip_text
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("fontenc", ["\\usepackage[T1]{fontenc}\n", ""], ids=["T1", "default-OT1"])
+def test_appendix_of_an_imported_conda_lock(rich: Snapshot, tmp_path: Path, fontenc: str) -> None:
+    # An @EXPLICIT file does not list pip packages: the appendix says "unknown", not "0", and the long
+    # list of what the import does not know fits the page.
+    from envsnap import importers
+    from envsnap.export import conda_explicit
+
+    (tmp_path / "explicit.txt").write_text(conda_explicit.dumps(rich))
+    imported = lockfile.seal(importers.read_file(tmp_path / "explicit.txt"))
+    assert "Python packages (unknown)" in appendix.render_markdown(imported)["appendix.md"].decode()
+    tex = appendix.render_latex(imported)["appendix.tex"].decode()
+    assert "\\caption{Python packages (unknown).}" in tex
+    log = _compile(tmp_path / "tex", tex, fontenc)
+    assert "Overfull \\hbox" not in log
