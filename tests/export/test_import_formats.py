@@ -287,3 +287,12 @@ def test_bad_input_is_one_line_and_keeps_the_output(cli: Callable[..., Any], tmp
     assert result.err.startswith("envsnap: error: ") and result.err.count("\n") == 1, result.err
     assert message in result.err
     assert out.read_text() == "kept\n"
+
+
+def test_conda_explicit_for_another_platform_than_asked(tmp_path: Path) -> None:
+    path = tmp_path / "explicit.txt"
+    path.write_text(EXPLICIT)
+    with pytest.raises(LockImportError, match=r"explicit\.txt:\d+: the file is for linux-64, not --platform osx-arm64"):
+        importers.read_file(path, options=ImportOptions(platform="osx-arm64"))
+    snap = importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    assert snap.conda is not None and snap.conda.subdir == "linux-64"
