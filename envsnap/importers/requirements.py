@@ -52,6 +52,8 @@ class _State:
 
 
 def sniff(name: str, text: str) -> bool:
+    if name.endswith((".yml", ".yaml", ".toml", ".json")):  # an environment.yml's pip: section has --hash= too
+        return False
     if name.endswith((".txt", ".in")) or name.startswith("requirements"):
         return True
     return "--hash=" in text and "[[packages]]" not in text

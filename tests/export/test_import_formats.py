@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from conda_lock.lockfile import parse_conda_lock_file
 from envsnap import importers, lockfile
 from envsnap.errors import LockImportError
 from envsnap.importers.interface import ImportOptions
-from envsnap.model import Source
+from envsnap.model import Snapshot, Source
 
 A, B, C, D = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
 
@@ -296,3 +297,20 @@ def test_conda_explicit_for_another_platform_than_asked(tmp_path: Path) -> None:
         importers.read_file(path, options=ImportOptions(platform="osx-arm64"))
     snap = importers.read_file(path, options=ImportOptions(platform="linux-64"))
     assert snap.conda is not None and snap.conda.subdir == "linux-64"
+
+
+def test_an_environment_yml_is_not_taken_for_a_requirements_file(cli: Callable[..., Any], rich: Snapshot,
+                                                                 tmp_path: Path) -> None:
+    # Its pip: section carries --hash= options, which made the sniffer call it a requirements file and the
+    # error name a YAML line as an "unsupported option -".
+    from envsnap.export import environment_yml
+
+    pinned = tuple(p for p in rich.python.packages if p.source.kind == "index" and p.artifact is not None)
+    lock = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=pinned))
+    path = tmp_path / "environment.yml"
+    path.write_text(environment_yml.dumps(lock))
+    assert "--hash=sha256:" in path.read_text()
+    result = cli("import", path, "-o", tmp_path / "envsnap.lock")
+    assert result.code == 2
+    assert result.err == (f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, "
+                          "json, pylock, requirements); name one with --from\n")
