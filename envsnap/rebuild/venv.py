@@ -379,7 +379,7 @@ class VenvRebuilder:
                 bundle_dir = Path(tmp) / "bundle"
                 make_bundle(request.lock, bundle_dir, progress=say)
             lock = Bundle(bundle_dir).lock
-            say(f"creating a venv with Python {lock.python.version or '(the lock does not say which)'}")
+            say(f"creating a venv with Python {lock.python.version}")
             _create_venv(python, staging)
             install_python_layer(
                 staging / "bin" / "python", lock, bundle_dir, offline=request.offline, progress=say
