@@ -130,7 +130,7 @@ def _distribution(pkg: PythonPackage) -> dict[str, Any]:
     art = pkg.artifact
     assert art is not None  # require_pinned() has checked
     out: dict[str, Any] = {}
-    if art.index and not _common.is_find_links(art.index):  # pylock's index is a PEP 503 index URL
+    if art.index and not _common.is_find_links(art.index, art.url):  # pylock's index is a PEP 503 index URL
         out["index"] = art.index
     file: dict[str, Any] = {"name": art.filename}
     if art.url.startswith("file:"):
@@ -162,7 +162,7 @@ def _package_tool(pkg: PythonPackage) -> dict[str, Any]:
         tool["installer"] = pkg.installer
     if pkg.artifact is not None and pkg.artifact.rebuilt:
         tool["rebuilt"] = True
-    if pkg.artifact is not None and pkg.artifact.index and _common.is_find_links(pkg.artifact.index):
+    if pkg.artifact is not None and pkg.artifact.index and _common.is_find_links(pkg.artifact.index, pkg.artifact.url):
         tool["find-links"] = pkg.artifact.index  # not an index URL: kept where only envsnap reads it
     if pkg.conda_managed:
         tool["conda-managed"] = True

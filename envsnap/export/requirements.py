@@ -58,8 +58,8 @@ def _header(snapshot: Snapshot) -> list[str]:
 
 
 def _index_options(pinned: list[PythonPackage]) -> list[str]:
-    counts = Counter(p.artifact.index for p in pinned
-                     if p.artifact is not None and p.artifact.index and not _common.is_find_links(p.artifact.index))
+    counts = Counter(p.artifact.index for p in pinned if p.artifact is not None and p.artifact.index
+                     and not _common.is_find_links(p.artifact.index, p.artifact.url))
     if not counts:
         return []
     # PyPI stays the primary index when used at all; otherwise the index most packages came from.
@@ -86,7 +86,7 @@ def _requirement(pkg: PythonPackage) -> str:
     assert art is not None
     # Known by URL only (or found through --find-links, which is no index): reference the file; known by
     # index, or by hash alone: a pin the index resolves.
-    by_url = art.url and (not art.index or _common.is_find_links(art.index))
+    by_url = art.url and (not art.index or _common.is_find_links(art.index, art.url))
     head = f"{pkg.name} @ {art.url}" if by_url else f"{pkg.name}=={pkg.version}"
     return f"{head} \\\n    --hash=sha256:{art.sha256}"
 
