@@ -351,9 +351,20 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
 
     lock = lockfile.seal(lock)  # the README names the digest of the lock written above
     atomic_write_text(root / README, _templates.render("bundle/README.md.j2", lock=lock, packages=[
-        p for p in python_packages(lock)]))
+        p for p in python_packages(lock)], conda_archives=_conda_archives(lock)))
     Bundle(root).write_sums()
     return lock, entries
+
+
+def _conda_archives(lock: Snapshot) -> list[str]:
+    """The bundled conda archives, dependencies first (the order an explicit file is linked in); the README
+    rebuilds a conda lock with the conda target, or by hand from them."""
+    if lock.conda is None or not lock.conda.packages:
+        return []
+    from .export._conda import install_order
+    from .rebuild.conda import archive_name
+
+    return [archive_name(p) for p in install_order(lock.conda.packages)]
 
 
 def _previous_lock(root: Path) -> Snapshot | None:

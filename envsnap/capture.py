@@ -22,6 +22,11 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def _same_env(prefix: str, raw: python.RawPython) -> bool:
+    roots = {raw.prefix, str(raw.data.get("base_prefix", raw.prefix))}
+    return any(os.path.realpath(prefix) == os.path.realpath(r) for r in roots)
+
+
 def capture(
     python_path: str | None = None,
     project_dir: str | None = None,
@@ -79,6 +84,12 @@ def capture(
         conda_layer = conda_probe.probe_conda(prefix, redact)
         py_env = conda_probe.mark_conda_managed(py_env, raw.packages, conda_layer)
         warnings += conda_layer.warnings
+        if conda_prefix is not None and not _same_env(prefix, raw):
+            # Allowed (a venv on a conda base, a prefix whose Python lives elsewhere), but a mixed lock must
+            # say so: its Python packages are the interpreter's, not the conda environment's.
+            warnings.append(f"conda: --prefix {redact.path(prefix)} is not the captured interpreter's environment: "
+                            "the Python packages are the interpreter's (to capture that environment, pass "
+                            "--python PREFIX/bin/python)")
 
     shared = {p["name"]: p["shared_objects"] for p in raw.packages if p.get("shared_objects")}
     env_roots = {raw.prefix, *(p["site_dir"] for p in raw.packages)}

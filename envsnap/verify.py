@@ -89,8 +89,15 @@ def verify(lock_or_path: Snapshot | str | os.PathLike[str], python: str | None =
 
 def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyReport:
     """The differences between a lock and a captured environment, most consequential first."""
+    installed: Iterable[PythonPackage] = actual.python.packages
+    if lock.conda is not None:
+        # A distribution a conda package installed is the conda layer's to check (a conda record the lock
+        # lacks is a mismatch there); a lock imported from a conda explicit file or conda-lock.yml cannot
+        # list such distributions, and would otherwise call each one "installed, not in the lock".
+        listed = {p.name for p in lock.python.packages}
+        installed = [p for p in installed if not p.conda_managed or p.name in listed]
     diffs = [
-        *compare_packages(lock.python.packages, actual.python.packages),
+        *compare_packages(lock.python.packages, installed),
         *compare_interpreter(lock.python, actual.python),
         *_compare_conda(lock, actual),
         *_compare_platform(lock, actual),
@@ -202,7 +209,10 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
     if want.free_threaded != have.free_threaded:
         out.append(Difference(MISMATCH, "interpreter", "python", "free_threaded", str(want.free_threaded),
                               str(have.free_threaded)))
-    if want.version != have.version:
+    if not want.version and have.version:  # a lock imported from a requirements.txt does not know it
+        out.append(Difference(INFO, "interpreter", "python", "version", "", have.version,
+                              "the lock does not record a Python version"))
+    elif want.version != have.version:
         same_minor = want.version.split(".")[:2] == have.version.split(".")[:2]
         out.append(Difference(WARNING if same_minor else MISMATCH, "interpreter", "python", "version",
                               want.version, have.version, "patch release differs" if same_minor else ""))

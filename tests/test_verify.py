@@ -187,3 +187,29 @@ def test_descriptions_read_as_sentences() -> None:
     assert Difference(INFO, "system", "packages", "other", note="3 differ").describe() == "packages: 3 differ"
     assert Difference(WARNING, "system", "libx", "missing", "1.0", "", "loaded by a").describe() == (
         "libx 1.0: in the lock, not installed (loaded by a)")
+
+
+def test_conda_installed_distributions_are_the_conda_layers_to_check() -> None:
+    from envsnap.model import Conda, CondaPackage
+
+    conda = Conda(subdir="linux-64", channels=("https://conda.anaconda.org/conda-forge",), packages=(
+        CondaPackage(name="tinyutil", version="0.3.0", build="py_0", channel="https://conda.anaconda.org/conda-forge",
+                     subdir="noarch", url="https://conda.anaconda.org/conda-forge/noarch/tinyutil-0.3.0-py_0.conda",
+                     md5="a" * 32),))
+    # A lock imported from a conda file lists no Python distributions for its conda packages.
+    lock = dataclasses.replace(snap(pkg("numpy", "2.0")), conda=conda)
+    actual = dataclasses.replace(snap(pkg("numpy", "2.0"), pkg("tinyutil", "0.3.0", conda_managed=True),
+                                      pkg("stray", "1.0")), conda=conda)
+    report = compare(lock, actual)
+    assert found(report, "mismatch") == {("stray", "extra")}  # a pip-installed extra still counts
+    # Without a conda layer in the lock nothing covers it: an extra like any other.
+    report = compare(snap(pkg("numpy", "2.0")), dataclasses.replace(actual, conda=None))
+    assert found(report, "mismatch") == {("stray", "extra"), ("tinyutil", "extra")}
+
+
+def test_a_python_version_the_lock_does_not_know_is_no_mismatch() -> None:
+    lock = snap(pkg("numpy", "2.0"))
+    unknown = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version=""))
+    report = compare(unknown, lock)
+    assert report.identical
+    assert ("python", "version") in found(report, INFO)

@@ -45,17 +45,27 @@ def run(args: argparse.Namespace) -> int:
         raise ExportError("export needs LOCK and --format FORMAT (or --list)")
     exporter = export.get(args.format)
     snapshot = lockfile.load(args.lock)
+    failures: list[str] = []
     if exporter.needs_artifacts and unpinned(snapshot) and args.pin is not False:
-        snapshot = pin_for_export(snapshot, required=bool(args.pin))
-    files = exporter.render(snapshot)
+        snapshot, failures = pin_for_export(snapshot, required=bool(args.pin))
+    try:
+        files = exporter.render(snapshot)
+    except ExportError as exc:
+        if not failures:
+            raise
+        # Pinning ran: "run envsnap pin first" would send the user round in a circle; say why it failed.
+        more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
+        raise ExportError(f"{exporter.name}: pinning left {len(failures)} package(s) without a file: "
+                          f"{'; '.join(failures[:3])}{more}") from exc
     written = write(exporter, files, args.output)
     if written:
         _output.stderr().print(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
     return 0
 
 
-def pin_for_export(snapshot: Snapshot, *, required: bool) -> Snapshot:
-    """The lock with its index packages pinned to their exact artifacts (``envsnap pin``'s work).
+def pin_for_export(snapshot: Snapshot, *, required: bool) -> tuple[Snapshot, list[str]]:
+    """The lock with its index packages pinned to their exact artifacts (``envsnap pin``'s work), and why
+    each package that could not be pinned was not (``name version: reason``).
 
     Without pinning support the lock comes back unchanged unless ``required``: the exporter then names
     what is unpinned.
@@ -66,9 +76,11 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> Snapshot:
     except ImportError as exc:
         if required:
             raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.pin is missing)") from exc
-        return snapshot
-    pinned: Snapshot = pin.pin(snapshot).snapshot  # pin() returns the pinned lock with each outcome
-    return pinned
+        return snapshot, []
+    result = pin.pin(snapshot)  # the pinned lock, with each package's outcome
+    failures = [f"{o.name} {o.version}: {o.reason}" for o in result.outcomes if o.status == "unpinned"]
+    pinned: Snapshot = result.snapshot
+    return pinned, failures
 
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:

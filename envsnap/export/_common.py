@@ -15,6 +15,18 @@ def generator(snapshot: Snapshot) -> str:
     return snapshot.envsnap.generator or "envsnap"
 
 
+def is_find_links(location: str, url: str = "") -> bool:
+    """Whether an artifact's recorded ``index`` is a ``--find-links`` location rather than a package index.
+
+    ``envsnap pin`` records either as the artifact's ``index``; a local path, an HTML page of links, or a
+    ``file://`` folder holding the file (``url``) itself is not a PEP 503 index (whose root lists projects),
+    so ``--index-url`` and pylock's ``index`` must not be given one.
+    """
+    if "://" not in location or urlsplit(location).path.lower().endswith((".html", ".htm")):
+        return True
+    return location.startswith("file:") and url.rsplit("/", 1)[0] == location.rstrip("/")
+
+
 def sys_platform(snapshot: Snapshot) -> str:
     """``sys.platform`` of the captured host, from ``platform.system()``."""
     system = snapshot.platform.system.lower()

@@ -47,12 +47,15 @@ def context(snapshot: Snapshot) -> dict[str, Any]:
     return {
         "environment": _environment_rows(snapshot, unknown),
         "groups": _package_groups(snapshot),
-        "package_count": len(snapshot.python.packages),
+        # "0" would read as an empty environment; a lock imported from a conda explicit file does not know.
+        "package_count": UNKNOWN if "python.packages" in unknown else len(snapshot.python.packages),
         "digest": snapshot.envsnap.content_digest or "(the lock is not sealed)",
         "captured": snapshot.envsnap.created or UNKNOWN,
         "generator": snapshot.envsnap.generator or "envsnap",
         "origin": snapshot.envsnap.origin,
         "unknown": sorted(unknown),
+        # A conda lock is rebuilt by the conda target (the default venv target would skip the conda layer).
+        "conda": snapshot.conda is not None and bool(snapshot.conda.packages),
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import ExportError
 from ..model import CondaPackage, PythonPackage, Snapshot, SystemPackage
 from . import _common
+from ._conda import channel_name
 from .interface import Exporter
 
 SPEC = (1, 6)
@@ -131,7 +132,8 @@ def _conda(pkg: CondaPackage) -> Any:
     from cyclonedx.model.component import Component, ComponentType
     from packageurl import PackageURL
 
-    qualifiers = {"build": pkg.build, "channel": pkg.channel, "subdir": pkg.subdir}
+    # The purl spec's channel is a name (``conda-forge``); the lock records base URLs.
+    qualifiers = {"build": pkg.build, "channel": channel_name(pkg.channel), "subdir": pkg.subdir}
     if pkg.url.endswith(".conda"):
         qualifiers["type"] = "conda"
     elif pkg.url.endswith(".tar.bz2"):

@@ -40,6 +40,16 @@ def unpinned(snapshot: Snapshot) -> list[PythonPackage]:
     ]
 
 
+def require_python_layer(snapshot: Snapshot, fmt: str) -> None:
+    """A format that is only the Python layer cannot be made from a lock that does not know it (imported from a
+    conda explicit file): it would be an empty, valid-looking file that installs nothing."""
+    if "python.packages" in snapshot.envsnap.unknown:
+        raise ExportError(
+            f"{fmt}: the lock does not record its Python packages (imported from "
+            f"{snapshot.envsnap.origin or 'a format without them'}); export conda-explicit or conda-lock instead"
+        )
+
+
 def require_pinned(snapshot: Snapshot, fmt: str) -> None:
     """Raise a one-line ``ExportError`` listing the unpinned packages, if there are any."""
     missing = unpinned(snapshot)

@@ -15,7 +15,7 @@ import tomli_w
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import Exporter, require_pinned
+from .interface import Exporter, require_pinned, require_python_layer
 
 LOCK_VERSION = "1.0"
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
@@ -32,6 +32,7 @@ def dumps(snapshot: Snapshot) -> str:
 
 
 def to_document(snapshot: Snapshot) -> dict[str, Any]:
+    require_python_layer(snapshot, "pylock")
     require_pinned(snapshot, "pylock")
     hash_only = [f"{p.name}=={p.version}" for p in snapshot.python.packages
                  if p.source.kind == "index" and p.artifact is not None and not p.artifact.url]
@@ -129,7 +130,7 @@ def _distribution(pkg: PythonPackage) -> dict[str, Any]:
     art = pkg.artifact
     assert art is not None  # require_pinned() has checked
     out: dict[str, Any] = {}
-    if art.index:
+    if art.index and not _common.is_find_links(art.index, art.url):  # pylock's index is a PEP 503 index URL
         out["index"] = art.index
     file: dict[str, Any] = {"name": art.filename}
     if art.url.startswith("file:"):
@@ -161,6 +162,8 @@ def _package_tool(pkg: PythonPackage) -> dict[str, Any]:
         tool["installer"] = pkg.installer
     if pkg.artifact is not None and pkg.artifact.rebuilt:
         tool["rebuilt"] = True
+    if pkg.artifact is not None and pkg.artifact.index and _common.is_find_links(pkg.artifact.index, pkg.artifact.url):
+        tool["find-links"] = pkg.artifact.index  # not an index URL: kept where only envsnap reads it
     if pkg.conda_managed:
         tool["conda-managed"] = True
     return tool

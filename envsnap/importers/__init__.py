@@ -3,12 +3,15 @@ hashes, conda explicit files, conda-lock.yml, envsnap's own JSON). See ``interfa
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from .._plugins import discover
+from .._privacy import strip_credentials
 from ..errors import LockImportError
-from ..model import Snapshot
+from ..model import PythonPackage, Snapshot
+from ..probes.conda import clean_url
 from .interface import Importer, ImportOptions
 
 
@@ -43,4 +46,32 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto",
         importer = table[fmt]
     else:
         raise LockImportError(f"unknown import format {fmt!r} (known: {', '.join(table)})")
-    return importer.read(text, str(p), options or ImportOptions())
+    snapshot = importer.read(text, str(p), options or ImportOptions())
+    if not snapshot.python.packages and (snapshot.conda is None or not snapshot.conda.packages):
+        # An empty lock would "rebuild" an empty environment and verify it identical: surely not what was meant.
+        raise LockImportError(f"{p}: no packages in it (read as {importer.name}); nothing to import")
+    return without_credentials(snapshot)
+
+
+def without_credentials(snapshot: Snapshot) -> Snapshot:
+    """The lock with no user:password in its URLs and no anaconda.org ``/t/<token>/`` segment, as ``capture``
+    records them: a file to import (``conda list --explicit``, a requirements file with a private index) may
+    hold them, and lockfiles get published."""
+
+    def python(pkg: PythonPackage) -> PythonPackage:
+        art = pkg.artifact
+        if art is not None:
+            art = dataclasses.replace(art, url=strip_credentials(art.url), index=strip_credentials(art.index))
+        source = dataclasses.replace(pkg.source, url=strip_credentials(pkg.source.url))
+        return dataclasses.replace(pkg, artifact=art, source=source)
+
+    env = dataclasses.replace(snapshot.python, packages=tuple(python(p) for p in snapshot.python.packages))
+    conda = snapshot.conda
+    if conda is not None:
+        conda = dataclasses.replace(
+            conda,
+            channels=tuple(clean_url(c) for c in conda.channels),
+            packages=tuple(dataclasses.replace(p, url=clean_url(p.url), channel=clean_url(p.channel))
+                           for p in conda.packages),
+        )
+    return dataclasses.replace(snapshot, python=env, conda=conda)

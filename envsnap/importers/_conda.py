@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import Conda, CondaPackage, Meta, PythonEnv, PythonPackage, Snapshot
+from ..probes.conda import channel_of
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir
 
 _SUFFIXES = (".conda", ".tar.bz2")
@@ -16,20 +17,14 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
     if len(parts) != 3 or not all(parts):
         raise LockImportError(f"{where}: not a conda package URL: {url}")
     name, version, build = parts
-    channel_url, _, subdir = base.rpartition("/")
+    subdir = base.rpartition("/")[2]
     build_number = build.rsplit("_", 1)[-1]
     return CondaPackage(
         name=name, version=version, build=build,
         build_number=int(build_number) if build_number.isdigit() else 0,
-        channel=_channel_name(channel_url), subdir=subdir, url=url, md5=md5, sha256=sha256,
+        # The channel as the conda probe records it (its base URL), so imported and captured locks agree.
+        channel=channel_of(url, subdir, ""), subdir=subdir, url=url, md5=md5, sha256=sha256,
     )
-
-
-def _channel_name(url: str) -> str:
-    for prefix in ("https://conda.anaconda.org/", "http://conda.anaconda.org/"):
-        if url.startswith(prefix):
-            return url[len(prefix):]
-    return url
 
 
 def snapshot(*, origin: str, subdir: str, packages: list[CondaPackage], python_packages: list[PythonPackage],

@@ -25,7 +25,10 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if line.startswith("# platform:"):
-            subdir = subdir or line.split(":", 1)[1].strip()
+            declared = line.split(":", 1)[1].strip()
+            if subdir and declared != subdir:
+                raise LockImportError(f"{origin}:{number}: the file is for {declared}, not --platform {subdir}")
+            subdir = declared
         if not line or line.startswith("#"):
             continue
         if line == "@EXPLICIT":

@@ -29,7 +29,11 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise LockImportError(f"{origin}: not valid YAML: {exc}") from None
+        # PyYAML's message spans lines (context, a quoted excerpt, a caret): keep the problem and where.
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise LockImportError(f"{origin}: not valid YAML: {problem}{where}") from None
     if not isinstance(data, Mapping) or not isinstance(data.get("package"), list):
         raise LockImportError(f"{origin}: not a conda-lock file (no package list)")
     if data.get("version") != 1:

@@ -68,6 +68,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         unknown += ["platform.system"]
     if not platform.machine:
         unknown += ["platform.machine"]
+    if not python.version:  # only a range (uv writes requires-python = ">=3.11"): not a version to rebuild
+        unknown += ["python.version"]
     meta = Meta(generator=f"envsnap import from {data.get('created-by', 'an unknown tool')}",
                 created=str(tool.get("captured", "")), origin="pylock", unknown=tuple(sorted(unknown)),
                 warnings=tuple(warnings))
@@ -189,7 +191,7 @@ def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[s
         sha256=sha256,
         size=int(file.get("size", 0) or 0),
         upload_time=_common.format_time(stamp) if isinstance(stamp, datetime) else "",
-        index=str(entry.get("index", "")),
+        index=str(entry.get("index", "") or tool.get("find-links", "")),
         rebuilt=bool(tool.get("rebuilt", False)),
     )
 

@@ -52,6 +52,8 @@ class _State:
 
 
 def sniff(name: str, text: str) -> bool:
+    if name.endswith((".yml", ".yaml", ".toml", ".json")):  # an environment.yml's pip: section has --hash= too
+        return False
     if name.endswith((".txt", ".in")) or name.startswith("requirements"):
         return True
     return "--hash=" in text and "[[packages]]" not in text
@@ -150,7 +152,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     try:
         req = Requirement(spec)
     except InvalidRequirement as exc:
-        raise LockImportError(f"{where}: not a requirement: {exc}") from None
+        # packaging adds the line and a caret below the message: the error stays one line.
+        raise LockImportError(f"{where}: not a requirement: {str(exc).splitlines()[0]}") from None
     if req.marker is not None:
         state.markers_seen = True
         if not req.marker.evaluate():

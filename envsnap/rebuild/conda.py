@@ -64,8 +64,9 @@ def _label(pkg: CondaPackage) -> str:
     return f"{pkg.name} {pkg.version} ({pkg.build})" if pkg.build else f"{pkg.name} {pkg.version}"
 
 
-def check_archive(pkg: CondaPackage, path: Path) -> None:
-    """Compare an archive with the lock's md5 and sha256. A difference is an error naming the package."""
+def check_archive(pkg: CondaPackage, path: Path, name: str = "") -> None:
+    """Compare an archive with the lock's md5 and sha256. A difference is an error naming the package and the
+    archive (``name``: the file's real name when ``path`` is a partial download)."""
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
@@ -74,7 +75,7 @@ def check_archive(pkg: CondaPackage, path: Path) -> None:
     for algo, want, have in (("sha256", pkg.sha256, sha.hexdigest()), ("md5", pkg.md5, md5.hexdigest())):
         if want and want != have:
             raise RebuildError(
-                f"{_label(pkg)}: {algo} mismatch for {path.name}: the lock says {want}, "
+                f"{_label(pkg)}: {algo} mismatch for {name or path.name}: the lock says {want}, "
                 f"the archive has {have} (not the locked package; nothing was installed)"
             )
 
@@ -122,7 +123,7 @@ def fetch_archive(pkg: CondaPackage, target: Path, *, offline: bool = False, rep
             shutil.copyfile(local, part)
         else:
             _download(pkg, part)
-        check_archive(pkg, part)
+        check_archive(pkg, part, target.name)
         os.replace(part, target)
     finally:
         part.unlink(missing_ok=True)

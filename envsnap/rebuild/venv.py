@@ -57,6 +57,8 @@ def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tu
     want = lock.python.version
     impl = lock.python.implementation or "cpython"
     minor = ".".join(want.split(".")[:2])
+    if not want:
+        return _any_interpreter(python)
     if python:
         exe = shutil.which(python) or python
         found = interpreter_version(exe)
@@ -90,6 +92,18 @@ def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tu
         return near, [f"no Python {want} found; using {near.version} from {near.path} (same minor release)"]
     hint = "" if offline else " (and uv could not provide it)"
     raise RebuildError(f"no Python {want} interpreter found on PATH{hint}; name one with --python")
+
+
+def _any_interpreter(python: str | None) -> tuple[Interpreter, list[str]]:
+    """For a lock that does not know its Python (imported from a requirements.txt): ``--python``, else the
+    ``python3`` on PATH, said in a note."""
+    exe = (shutil.which(python) or python) if python else (shutil.which("python3") or sys.executable)
+    found = interpreter_version(exe)
+    if found is None:
+        raise RebuildError(f"--python {python}: not a working Python interpreter" if python else
+                           f"{exe}: not a working Python interpreter; name one with --python")
+    note = f"the lock does not record a Python version; using {found[1]} {found[0]} from {exe}"
+    return Interpreter(str(Path(exe).absolute()), found[0], "--python" if python else "PATH"), [note]
 
 
 @functools.cache  # a failed `uv python install` takes seconds: the preflight and the plan ask once

@@ -99,6 +99,20 @@ def host_snapshot(wheelhouse: Wheelhouse) -> Snapshot:
     ))
 
 
+@pytest.fixture(params=["path", "file-url"])
+def find_links_snapshot(host_snapshot: Snapshot, wheelhouse: Wheelhouse, request: pytest.FixtureRequest) -> Snapshot:
+    """``host_snapshot`` as ``envsnap pin`` records it with ``PIP_FIND_LINKS=<wheels dir>`` (a plain path, or a
+    ``file://`` URL): the artifacts' ``index`` is that folder, which is no package index."""
+    folder = wheelhouse.root / "wheels"
+    where = str(folder) if request.param == "path" else folder.as_uri()
+    packages = tuple(
+        dataclasses.replace(p, artifact=dataclasses.replace(p.artifact, index=where)) if p.artifact else p
+        for p in host_snapshot.python.packages
+    )
+    return lockfile.seal(dataclasses.replace(host_snapshot, python=dataclasses.replace(
+        host_snapshot.python, packages=packages)))
+
+
 @pytest.fixture
 def rich():  # type: ignore[no-untyped-def]
     from export_samples import rich_snapshot

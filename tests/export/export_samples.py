@@ -111,12 +111,14 @@ def rich_snapshot() -> Snapshot:
         cuda=Cuda(runtime_version="12.1", runtime_source="pip", cudnn_version="9.1.0", cudnn_source="pip"),
         frameworks=MappingProxyType({"torch": Framework(name="torch", version="2.5.1+cu121",
                                                         cuda_version="12.1", cudnn_version="9.1.0")}),
-        conda=Conda(subdir="linux-64", channels=("conda-forge",), packages=(
-            CondaPackage(name="python", version="3.11.9", build="hb806964_0_cpython", channel="conda-forge",
+        conda=Conda(subdir="linux-64", channels=("https://conda.anaconda.org/conda-forge",), packages=(
+            CondaPackage(name="python", version="3.11.9", build="hb806964_0_cpython",
+                         channel="https://conda.anaconda.org/conda-forge",
                          subdir="linux-64",
                          url="https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda",
                          md5="a" * 32, sha256=sha(7)),
-            CondaPackage(name="certifi", version="2024.8.30", build="pyhd8ed1ab_0", channel="conda-forge",
+            CondaPackage(name="certifi", version="2024.8.30", build="pyhd8ed1ab_0",
+                         channel="https://conda.anaconda.org/conda-forge",
                          subdir="noarch",
                          url="https://conda.anaconda.org/conda-forge/noarch/certifi-2024.8.30-pyhd8ed1ab_0.conda",
                          md5="b" * 32, sha256=sha(8)),

@@ -332,3 +332,70 @@ def test_conda_lock_export_pins_the_pip_layer_first(
     parsed = _parse_conda_lock((tmp_path / "conda-lock.yml").read_text(), tmp_path / "parsed")
     pipdemo = next(p for p in parsed.package if p.name == "pipdemo")
     assert pipdemo.url == conda_env.channel.pip_wheel.resolve().as_uri()
+
+
+# ------------------------------------------------------------------------------------------- read back
+
+
+def _identity(packages: tuple[CondaPackage, ...], *, one_hash: bool = False) -> list[tuple[str, ...]]:
+    # What a conda explicit file or conda-lock.yml carries of each record (depends and noarch they do not);
+    # an explicit line has room for one hash: the md5 when there is one.
+    return [
+        (p.name, p.version, p.build, str(p.build_number), p.channel, p.subdir, p.url, p.md5,
+         "" if one_hash and p.md5 else p.sha256)
+        for p in packages
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["conda-explicit", "conda-lock"])
+def test_export_then_import_gives_back_the_captured_conda_layer(
+    fmt: str, conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    config = IndexConfig(find_links=(str(conda_env.channel.pip_wheel.parent),), no_index=True)
+    lock = pin(capture(str(conda_env.python)), config, cache_dir=tmp_path / "cache").snapshot
+    lockfile.dump(lock, tmp_path / "envsnap.lock")
+    exported = tmp_path / exporters()[fmt].filename
+    assert cli("export", tmp_path / "envsnap.lock", "-f", fmt, "-o", exported, "--no-pin").code == 0
+    result = cli("import", exported, "-o", tmp_path / "imported.lock")
+    assert result.code == 0, result
+    back = lockfile.load(tmp_path / "imported.lock")
+    assert back.envsnap.origin == fmt
+    assert lock.conda is not None and back.conda is not None
+    # One representation on both sides: the channel's base URL, as the conda probe records it.
+    assert back.conda.channels == lock.conda.channels == (conda_env.channel.url,)
+    one_hash = fmt == "conda-explicit"
+    assert _identity(back.conda.packages) == _identity(lock.conda.packages, one_hash=one_hash)
+    assert back.conda.subdir == lock.conda.subdir
+    assert back.python.version == lock.python.version
+    if fmt == "conda-lock":  # the pip layer rides along, pinned by wheel URL and sha256
+        (pipdemo,) = back.python.packages
+        captured = next(p for p in lock.python.packages if p.name == "pipdemo")
+        assert (pipdemo.name, pipdemo.version) == (captured.name, captured.version)
+        assert pipdemo.artifact is not None and captured.artifact is not None
+        assert (pipdemo.artifact.url, pipdemo.artifact.sha256) == (captured.artifact.url, captured.artifact.sha256)
+    else:
+        assert back.python.packages == () and "python.packages" in back.envsnap.unknown
+
+
+def test_imported_anaconda_org_channel_is_its_base_url(tmp_path: Path) -> None:
+    from envsnap import importers
+
+    path = tmp_path / "explicit.txt"
+    path.write_text(conda_explicit.dumps(small_lock()))
+    back = importers.read_file(path)
+    assert back.conda is not None and back.conda.channels == (CF,)
+    assert {p.channel for p in back.conda.packages} == {CF}
+    # ... and the exports that need a name still write one.
+    assert "conda-forge::numpy=1.26.4" in environment_yml.dumps(back)
+
+
+@pytest.mark.parametrize("fmt", ["pylock", "requirements"])
+def test_python_layer_formats_refuse_a_lock_that_does_not_know_it(fmt: str, tmp_path: Path) -> None:
+    from envsnap import importers
+
+    path = tmp_path / "explicit.txt"
+    path.write_text(conda_explicit.dumps(small_lock()))
+    back = importers.read_file(path)  # an @EXPLICIT file has no pip packages: python.packages is unknown
+    with pytest.raises(ExportError, match=rf"^{fmt}: the lock does not record its Python packages \(imported "
+                                          r"from conda-explicit\); export conda-explicit or conda-lock instead$"):
+        exporters()[fmt].render(back)

@@ -48,10 +48,11 @@ def test_long_package_lists_go_to_a_longtable(rich: Snapshot) -> None:
     assert "\\toprule" in text and "\\midrule" in text and "\\bottomrule" in text
 
 
-def _compile(tmp_path: Path, fragment: str) -> str:
+def _compile(tmp_path: Path, fragment: str, fontenc: str = "\\usepackage[T1]{fontenc}\n") -> str:
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "appendix.tex").write_text(fragment, encoding="utf-8")
     (tmp_path / "paper.tex").write_text(
-        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+        "\\documentclass{article}\n" + fontenc + "\\usepackage{booktabs}\n"
         "\\usepackage{longtable}\n\\begin{document}\n\\input{appendix}\n\\end{document}\n", encoding="utf-8")
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -68,8 +69,11 @@ def _compile(tmp_path: Path, fragment: str) -> str:
                     reason="pdflatex is not installed (apt-get install texlive-latex-base "
                            "texlive-latex-recommended); test_latex_escapes_special_characters still runs "
                            "the LaTeX syntax check")
-def test_latex_compiles_with_pdflatex(rich: Snapshot, tmp_path: Path) -> None:
-    log = _compile(tmp_path, appendix.render_latex(nasty(rich, extra_packages=150))["appendix.tex"].decode())
+@pytest.mark.parametrize("fontenc", ["\\usepackage[T1]{fontenc}\n", ""], ids=["T1", "default-OT1"])
+def test_latex_compiles_with_pdflatex(rich: Snapshot, tmp_path: Path, fontenc: str) -> None:
+    # Without fontenc (the default OT1 encoding many preambles keep) typewriter text is wider: it must fit too.
+    log = _compile(tmp_path, appendix.render_latex(nasty(rich, extra_packages=150))["appendix.tex"].decode(),
+                   fontenc)
     pages = int(re.search(r"Output written on paper\.pdf \((\d+) pages?", log).group(1))  # type: ignore[union-attr]
     assert pages >= 3  # 150+ packages flow over several pages through the longtable
     assert "Overfull \\hbox" not in log  # nothing sticks out of the page, digests included
@@ -97,3 +101,38 @@ def test_unknown_facts_are_said_not_guessed(rich: Snapshot) -> None:
     captured_without_gpu = dataclasses.replace(imported, envsnap=rich.envsnap)
     text = appendix.render_markdown(captured_without_gpu)["appendix.md"].decode()
     assert "| NVIDIA driver | none |" in text and "| GPUs | none |" in text
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex"])
+def test_rebuild_instructions_follow_the_lock(rich: Snapshot, fmt: str) -> None:
+    # A conda lock rebuilt by the default (venv) target would lose its conda layer: the reader is told the
+    # conda target and the conda files; a pip-only lock keeps the pip and uv instructions.
+    render = appendix.render_markdown if fmt == "markdown" else appendix.render_latex
+    conda_text = next(iter(render(rich).values())).decode()
+    assert "envsnap rebuild envsnap.lock --target conda" in conda_text
+    assert "conda-lock install --prefix ./env conda-lock.yml" in conda_text
+    assert "conda create --prefix ./env --file conda-explicit.txt" in conda_text
+    assert "uv pip sync" not in conda_text
+    pip_only = lockfile.seal(dataclasses.replace(rich, conda=None))
+    pip_text = next(iter(render(pip_only).values())).decode()
+    assert "--target conda" not in pip_text and "conda-lock" not in pip_text
+    assert "uv pip sync pylock.toml" in pip_text
+    assert "pip install --require-hashes --no-deps -r requirements.txt" in pip_text
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("fontenc", ["\\usepackage[T1]{fontenc}\n", ""], ids=["T1", "default-OT1"])
+def test_appendix_of_an_imported_conda_lock(rich: Snapshot, tmp_path: Path, fontenc: str) -> None:
+    # An @EXPLICIT file does not list pip packages: the appendix says "unknown", not "0", and the long
+    # list of what the import does not know fits the page.
+    from envsnap import importers
+    from envsnap.export import conda_explicit
+
+    (tmp_path / "explicit.txt").write_text(conda_explicit.dumps(rich))
+    imported = lockfile.seal(importers.read_file(tmp_path / "explicit.txt"))
+    assert "Python packages (unknown)" in appendix.render_markdown(imported)["appendix.md"].decode()
+    tex = appendix.render_latex(imported)["appendix.tex"].decode()
+    assert "\\caption{Python packages (unknown).}" in tex
+    log = _compile(tmp_path / "tex", tex, fontenc)
+    assert "Overfull \\hbox" not in log

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -97,3 +98,21 @@ def test_directory_formats_write_every_file_and_refuse_stdout(tmp_path: Path) ->
     assert (tmp_path / "out" / "Dockerfile").read_bytes() == b"FROM scratch\n"
     with pytest.raises(ExportError, match="writes several files"):
         write(context, files, "-")
+
+
+def test_pinning_that_fails_says_why(cli: Callable[..., Any], rich: Snapshot, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The index cannot be reached: "run envsnap pin first" would be no help after export just ran it.
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    packages = tuple(dataclasses.replace(p, artifact=None) for p in rich.python.packages)
+    lock = lockfile.dump(dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages)),
+                         tmp_path / "unpinned.lock")
+    for flag in ("--pin", None):
+        result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "pylock.toml", *([flag] if flag else []))
+        assert result.code == 2, result
+        assert result.err.startswith("envsnap: error: pylock: pinning left ") and result.err.count("\n") == 1
+        assert "http://127.0.0.1:9/simple/" in result.err and "cannot reach the index" in result.err
+        assert "run `envsnap pin LOCK` first" not in result.err
+        assert not (tmp_path / "pylock.toml").exists()

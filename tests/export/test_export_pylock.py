@@ -116,3 +116,19 @@ def test_uv_refuses_a_tampered_hash(host_snapshot: Snapshot, tmp_path: Path,
                              str(tmp_path / "pylock.toml")], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "hash" in result.stderr.lower()
+
+
+def test_find_links_artifacts_sync_with_uv(find_links_snapshot: Snapshot, tmp_path: Path,
+                                           make_venv: Callable[..., Path]) -> None:
+    # pylock's `index` must be an index URL: uv refuses a plain find-links path ("relative URL without a base").
+    text = pylock.dumps(find_links_snapshot)
+    doc = tomllib.loads(text)
+    assert all("index" not in p for p in doc["packages"])
+    assert {p["tool"]["envsnap"]["find-links"] for p in doc["packages"]} == {
+        p.artifact.index for p in find_links_snapshot.python.packages if p.artifact is not None}
+    Pylock.from_dict(doc).validate()
+    (tmp_path / "pylock.toml").write_text(text)
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run([str(uv_bin()), "pip", "sync", "--python", str(python), "--offline", "--no-config",
+                             str(tmp_path / "pylock.toml")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

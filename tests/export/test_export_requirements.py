@@ -71,3 +71,26 @@ def test_pip_installs_it_with_require_hashes(host_snapshot: Snapshot, tmp_path: 
          "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"],
         capture_output=True, text=True, check=True, timeout=60).stdout)
     assert installed == {"Foo_Bar": "1.0", "tiny_cuda": "2.0+cu121"}
+
+
+def test_find_links_artifacts_install_with_pip(find_links_snapshot: Snapshot, tmp_path: Path,
+                                               make_venv: Callable[..., Path]) -> None:
+    # `envsnap pin` with PIP_FIND_LINKS=DIR records DIR as the index; pip would read `--index-url DIR` as a
+    # PEP 503 index (DIR/<name>/) and find nothing, so those files are referenced by URL instead.
+    text = requirements.dumps(find_links_snapshot)
+    assert "--index-url" not in text and "--extra-index-url" not in text
+    path = tmp_path / "requirements.txt"
+    path.write_text(text)
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--isolated", "--no-index",
+         "--require-hashes", "--no-deps", "-r", str(path)], capture_output=True, text=True, timeout=180,
+        env=PIP_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Successfully installed foo-bar-1.0 tiny-cuda-2.0+cu121" in result.stdout
+
+
+def test_header_of_an_imported_lock_has_no_empty_fields(rich: Snapshot) -> None:
+    bare = dataclasses.replace(rich, python=dataclasses.replace(rich.python, abi="", version=""))
+    header = requirements.dumps(bare).splitlines()[1]
+    assert header == "# Python (version unknown) (cpython) on linux x86_64"

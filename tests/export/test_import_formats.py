@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conda_lock.lockfile import parse_conda_lock_file
@@ -11,7 +14,7 @@ from conda_lock.lockfile import parse_conda_lock_file
 from envsnap import importers, lockfile
 from envsnap.errors import LockImportError
 from envsnap.importers.interface import ImportOptions
-from envsnap.model import Source
+from envsnap.model import Snapshot, Source
 
 A, B, C, D = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
 
@@ -105,7 +108,7 @@ def test_conda_explicit(tmp_path: Path) -> None:
     snap = importers.read_file(path)
     assert snap.envsnap.origin == "conda-explicit"
     assert snap.conda is not None and snap.conda.subdir == "linux-64"
-    assert snap.conda.channels == ("conda-forge",)
+    assert snap.conda.channels == ("https://conda.anaconda.org/conda-forge",)  # base URLs, as captured
     by_name = {p.name: p for p in snap.conda.packages}
     assert by_name["_libgcc_mutex"].build == "conda_forge"
     python = by_name["python"]
@@ -236,3 +239,78 @@ wheels = [
     assert everywhere.artifact.filename == "everywhere-1.0-py3-none-any.whl"
     assert snap.package("multi") is not None and snap.package("multi").artifact is None  # type: ignore[union-attr]
     assert any("multi: 2 candidate files" in w for w in snap.envsnap.warnings)
+
+
+def test_credentials_and_tokens_are_not_imported(tmp_path: Path) -> None:
+    # As `capture` does: the lock gets published, the file imported may be a private one.
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"--index-url https://user:s3cret@pypi.example/simple\nfoo==1.0 --hash=sha256:{A}\n"
+                    f"bar @ https://u:pw@files.example/bar-1.0-py3-none-any.whl --hash=sha256:{B}\n"
+                    "mylib @ git+https://oauth2:glpat@gitlab.example/g/mylib.git@" + "0" * 40 + "\n")
+    text = lockfile.dumps(importers.read_file(reqs))
+    assert "s3cret" not in text and "pw@" not in text and "glpat" not in text
+    assert 'index = "https://pypi.example/simple"' in text
+    assert 'url = "https://files.example/bar-1.0-py3-none-any.whl"' in text
+    assert 'url = "https://gitlab.example/g/mylib.git"' in text
+    explicit = tmp_path / "explicit.txt"
+    explicit.write_text("# platform: linux-64\n@EXPLICIT\n"
+                        f"https://conda.anaconda.org/t/ab-12345678/mychan/linux-64/foo-1.0-h0_0.conda#{'c' * 32}\n")
+    snap = importers.read_file(explicit)
+    assert snap.conda is not None and snap.conda.channels == ("https://conda.anaconda.org/mychan",)
+    assert snap.conda.packages[0].url == "https://conda.anaconda.org/mychan/linux-64/foo-1.0-h0_0.conda"
+    assert "ab-12345678" not in lockfile.dumps(snap)
+
+
+PYLOCK_TEXT = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo"\nversion = "1.0"\n'
+EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/linux-64/foo-1.0-h0_0.conda\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fmt", "message"),
+    [
+        ("pylock.toml", PYLOCK_TEXT, "requirements", "pylock.toml:1: not a requirement: Expected"),
+        ("conda-explicit.txt", EXPLICIT_TEXT, "conda-lock", "not valid YAML: found character '@' that cannot "
+         "start any token (line 2, column 1)"),
+        ("conda-lock.yml", "version: 1\npackage: [\n", "conda-lock", "not valid YAML: expected the node content"),
+        ("requirements.txt", "", "auto", "requirements.txt: no packages in it (read as requirements)"),
+        ("requirements.txt", "# only comments\n\n", "requirements", "no packages in it"),
+        ("pylock.toml", 'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n', "auto", "no packages in it"),
+    ],
+)
+def test_bad_input_is_one_line_and_keeps_the_output(cli: Callable[..., Any], tmp_path: Path, name: str,
+                                                    content: str, fmt: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    out = tmp_path / "envsnap.lock"
+    out.write_text("kept\n")
+    result = cli("import", path, "--from", fmt, "-o", out)
+    assert result.code == 2, result
+    assert result.err.startswith("envsnap: error: ") and result.err.count("\n") == 1, result.err
+    assert message in result.err
+    assert out.read_text() == "kept\n"
+
+
+def test_conda_explicit_for_another_platform_than_asked(tmp_path: Path) -> None:
+    path = tmp_path / "explicit.txt"
+    path.write_text(EXPLICIT)
+    with pytest.raises(LockImportError, match=r"explicit\.txt:\d+: the file is for linux-64, not --platform osx-arm64"):
+        importers.read_file(path, options=ImportOptions(platform="osx-arm64"))
+    snap = importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    assert snap.conda is not None and snap.conda.subdir == "linux-64"
+
+
+def test_an_environment_yml_is_not_taken_for_a_requirements_file(cli: Callable[..., Any], rich: Snapshot,
+                                                                 tmp_path: Path) -> None:
+    # Its pip: section carries --hash= options, which made the sniffer call it a requirements file and the
+    # error name a YAML line as an "unsupported option -".
+    from envsnap.export import environment_yml
+
+    pinned = tuple(p for p in rich.python.packages if p.source.kind == "index" and p.artifact is not None)
+    lock = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=pinned))
+    path = tmp_path / "environment.yml"
+    path.write_text(environment_yml.dumps(lock))
+    assert "--hash=sha256:" in path.read_text()
+    result = cli("import", path, "-o", tmp_path / "envsnap.lock")
+    assert result.code == 2
+    assert result.err == (f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, "
+                          "json, pylock, requirements); name one with --from\n")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,3 +94,24 @@ def test_hash_only_artifacts_export_to_requirements_but_not_pylock(rich: Snapsho
     assert "--extra-index-url https://download.pytorch.org/whl/cu121" in text
     with pytest.raises(ExportError, match=r"known by hash only.*numpy==2\.1\.3"):
         export.get("pylock").render(back)
+
+
+def test_pylock_roundtrip_keeps_a_find_links_location(find_links_snapshot: Snapshot, tmp_path: Path) -> None:
+    assert layer(roundtrip(find_links_snapshot, "pylock", tmp_path)) == layer(find_links_snapshot)
+
+
+def test_a_lock_imported_from_requirements_rebuilds(cli: Callable[..., Any], host_snapshot: Snapshot,
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A requirements.txt does not say which Python it was for: the rebuild takes python3 (or --python) and
+    # says so, and verify does not call the unknown version a mismatch.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    (tmp_path / "requirements.txt").write_bytes(export.get("requirements").render(host_snapshot)["requirements.txt"])
+    assert cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "imported.lock").code == 0
+    assert lockfile.load(tmp_path / "imported.lock").python.version == ""
+    # --force: tiny-cuda's +cu121 makes the check ask for an NVIDIA driver this machine does not have.
+    result = cli("rebuild", tmp_path / "imported.lock", "--dest", tmp_path / "env", "--python", sys.executable,
+                 "--force")
+    assert result.code == 0, result
+    assert "the lock does not record a Python version; using" in result.err
+    assert "identical" in result.out

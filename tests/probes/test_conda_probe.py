@@ -230,6 +230,15 @@ def test_capture_prefix_option_with_another_interpreter(
     assert snap.conda is not None and len(snap.conda.packages) == 4
     # The Python layer is the other interpreter's: nothing in it is listed by this prefix's conda-meta.
     assert not any(p.conda_managed for p in snap.python.packages)
+    # ... and the mixed lock says so, in the lock and on stderr.
+    mixed = [w for w in snap.envsnap.warnings if "is not the captured interpreter's environment" in w]
+    assert len(mixed) == 1 and "--python PREFIX/bin/python" in mixed[0], snap.envsnap.warnings
+    assert "is not the captured interpreter's environment" in result.err
+
+
+def test_capture_prefix_of_the_interpreter_itself_has_no_warning(conda_env: CondaEnv, tmp_path: Path) -> None:
+    snap = capture(str(conda_env.python), conda_prefix=str(conda_env.prefix))
+    assert not [w for w in snap.envsnap.warnings if "captured interpreter's environment" in w]
 
 
 def test_capture_prefix_that_is_not_conda_is_a_clear_error(cli: Callable[..., Any], tmp_path: Path) -> None:

@@ -406,3 +406,69 @@ def test_a_damaged_cache_copy_is_fetched_again(locked: Path, conda_env: CondaEnv
     damaged.write_bytes(b"truncated")
     with pytest.raises(RebuildError, match=r"libhello 1\.0\.0 \(h0a1b2c3_0\): sha256 mismatch"):
         target.fetch_all(lock.conda.packages, tmp_path, by_hash=True, repair=False)
+
+
+def test_a_changed_archive_on_the_channel_is_named_by_its_file(
+    locked: Path, conda_env: CondaEnv, tmp_path: Path
+) -> None:
+    # The download goes to a hidden partial file; the error names the archive the user can look for.
+    channel = tmp_path / "mirror"
+    shutil.copytree(conda_env.channel.path, channel)
+    changed = next((channel / "linux-64").glob("libhello-*.tar.bz2"))
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    lock = _relocated(lockfile.load(locked), channel.as_uri())
+    assert lock.conda is not None
+    with pytest.raises(RebuildError) as err:
+        target.fetch_all(lock.conda.packages, tmp_path / "cache", by_hash=True)
+    assert f"libhello 1.0.0 (h0a1b2c3_0): sha256 mismatch for {changed.name}: the lock says" in str(err.value)
+    assert ".part" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["conda-lock", "conda-explicit"])
+def test_a_lock_imported_from_a_conda_file_rebuilds_and_verifies_identical(
+    fmt: str, bundle: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a reader of a paper has: the conda file, not the lock. Such files cannot list the Python
+    # distributions conda packages install (tinyutil); verify leaves those to the conda layer's check.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    exported = tmp_path / f"exported.{fmt}"
+    assert cli("export", bundle / "envsnap.lock", "-f", fmt, "-o", exported).code == 0
+    assert cli("import", exported, "--from", fmt, "-o", tmp_path / "imported.lock").code == 0
+    result = cli("rebuild", tmp_path / "imported.lock", "--target", "conda", "--prefix", tmp_path / "env",
+                 "--bundle", bundle, "--offline")
+    assert result.code == 0, result
+    assert "identical" in result.out and "installed, not in the lock" not in result.out
+    rebuilt = capture(str(tmp_path / "env" / "bin" / "python"))
+    assert [p.name for p in rebuilt.python.packages if p.conda_managed] == ["tinyutil"]
+
+
+def test_bundle_readme_rebuilds_a_conda_lock(bundle: Path, locked: Path, tmp_path: Path) -> None:
+    # The README a reader of the supplement follows: the conda target, and by hand an explicit file of the
+    # bundled archives (written by the README's own shell lines, then read by rattler's explicit parser and
+    # installed by rattler, standing in for `conda create --file`).
+    import asyncio
+
+    import rattler
+    from rattler.explicit_environment import ExplicitEnvironmentSpec
+
+    copy = _copy_bundle(bundle, tmp_path)
+    readme = (copy / "README.md").read_text()
+    assert "envsnap rebuild envsnap.lock --target conda --bundle . --offline --prefix ./env" in readme
+    assert "--target venv" not in readme
+    by_hand = readme.split("## Rebuild by hand", 1)[1].split("## Packages", 1)[0]
+    lines = [line[4:] for line in by_hand.splitlines() if line.startswith("    ")]
+    script = "\n".join(lines[: next(i for i, line in enumerate(lines) if line.startswith("conda create"))])
+    subprocess.run(["bash", "-euc", script], cwd=copy, check=True, capture_output=True)
+    spec = ExplicitEnvironmentSpec.from_path(copy / "explicit.txt")
+    records = [
+        asyncio.run(rattler.RepoDataRecord.from_package_archive(Path(p.url[len("file://") :])))
+        for p in spec.packages
+    ]
+    asyncio.run(rattler.install(records, tmp_path / "env", cache_dir=tmp_path / "cache", show_progress=False))
+    lock = lockfile.load(locked)
+    assert lock.conda is not None
+    installed = capture(str(tmp_path / "env" / "bin" / "python")).conda
+    assert installed is not None
+    assert sorted((p.name, p.version, p.build) for p in installed.packages) == sorted(
+        (p.name, p.version, p.build) for p in lock.conda.packages
+    )
