@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +126,14 @@ def test_extraction_of_garbage_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "x.tar.gz").write_bytes(b"not an archive")
     with pytest.raises(BundleError, match="not a readable bundle archive"):
         extract(tmp_path / "x.tar.gz", tmp_path / "out")
+
+
+def test_garbage_archive_is_one_line_on_the_command_line(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    # tarfile reports each compression method it tried on its own line; the CLI must still print one line.
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    (tmp_path / "x.tar.gz").write_bytes(b"not an archive")
+    result = cli("rebuild", lock, "--bundle", tmp_path / "x.tar.gz", "--dest", tmp_path / "env", "--force")
+    assert result.code == 4
+    assert result.err.count("\n") == 1 and result.err.startswith("envsnap: error: ")
+    assert "not a readable bundle archive" in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "env").exists()
