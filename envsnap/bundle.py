@@ -148,6 +148,28 @@ class Bundle:
         atomic_write_text(self.root / SUMS, "".join(lines))
 
 
+def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
+    """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions and
+    RECORD digests, and the same wheel file wherever ``lock`` already pins one (a bundle of another lock, or one
+    whose lock was edited to match a swapped wheel, is refused before anything is built)."""
+    mine = {p.name: (p.version, p.record_digest) for p in python_packages(lock)}
+    theirs = {p.name: (p.version, p.record_digest) for p in python_packages(bundled)}
+    if mine != theirs:
+        differing = sorted(set(mine.items()) ^ set(theirs.items()))
+        raise BundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")
+    for pkg in python_packages(lock):
+        art, other = pkg.artifact, bundled.package(pkg.name)
+        if art is None or art.rebuilt or not art.filename.endswith(".whl"):
+            continue  # nothing pinned yet, or a wheel the bundle builds from source
+        theirs_art = other.artifact if other is not None else None
+        if theirs_art is None or theirs_art.sha256 != art.sha256:
+            raise BundleError(
+                f"{where}: the bundle was made from another lock ({pkg.name} {pkg.version}: the lock pins "
+                f"{art.filename} sha256 {art.sha256}, the bundle "
+                + (f"{theirs_art.filename} sha256 {theirs_art.sha256})" if theirs_art else "has no wheel)")
+            )
+
+
 def read_sums(path: Path) -> dict[str, str]:
     out = {}
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -553,4 +575,7 @@ def describe_entries(entries: Iterable[BundleEntry]) -> dict[str, int]:
     return counts
 
 
-__all__ = ["Bundle", "BundleOptions", "BundleResult", "extract", "make_bundle", "open_bundle", "requirements_text"]
+__all__ = [
+    "Bundle", "BundleOptions", "BundleResult", "check_made_from", "extract", "make_bundle", "open_bundle",
+    "requirements_text",
+]

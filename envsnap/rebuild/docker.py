@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .. import __version__, _runner, _templates
-from ..bundle import Bundle, python_packages, requirements_text, sha256_file
+from ..bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
 from . import _docker_engine, apt, baseimage
@@ -351,6 +351,10 @@ def _bundle_lock(request: RebuildRequest) -> Snapshot:
     if request.bundle_dir is None:
         return request.lock
     bundle = _open(request.bundle_dir)
+    try:
+        check_made_from(request.lock, bundle.lock, request.bundle_dir)
+    except BundleError as exc:
+        raise RebuildError(str(exc)) from None
     for pkg in python_packages(bundle.lock):
         try:
             bundle.wheel_for(pkg)

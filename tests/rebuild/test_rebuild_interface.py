@@ -98,3 +98,63 @@ def test_bad_requests_are_clear_errors(tmp_path: Path, cli: Callable[..., object
     assert (tmp_path / "full" / "x").read_text() == "keep me"
     nobundle = cli("rebuild", lock_path, "--bundle", tmp_path / "missing", "--dest", tmp_path / "e2")
     assert nobundle.code == 4 and "no such bundle" in nobundle.err  # type: ignore[attr-defined]
+
+
+def _pinned(name: str, version: str, digit: str) -> PythonPackage:
+    filename = f"{name}-{version}-py3-none-any.whl"
+    art = Artifact(filename=filename, url=f"https://files.example/{filename}", sha256=digit * 64)
+    return PythonPackage(name, version, record_digest="sha256:" + "7" * 64, artifact=art)
+
+
+def _bundle_of(lock: Snapshot, where: Path) -> Path:
+    where.mkdir()
+    lockfile.dump(lock, where / "envsnap.lock")
+    return where
+
+
+@pytest.mark.parametrize(
+    ("bundled", "message"),
+    [
+        (_pinned("a", "2.0", "1"), r"made from another lock \(first difference: a\)"),
+        # Same version and RECORD digest, but not the file the lock pins: a swapped wheel and an edited lock.
+        (_pinned("a", "1.0", "2"), "the lock pins a-1.0-py3-none-any.whl sha256 1111"),
+    ],
+)
+def test_a_bundle_of_another_lock_is_refused_by_both_targets(
+    tmp_path: Path, bundled: PythonPackage, message: str
+) -> None:
+    from envsnap.rebuild.docker import DockerRebuilder
+    from envsnap.rebuild.interface import RebuildRequest
+
+    lock = _this_python_lock(_pinned("a", "1.0", "1"))
+    bundle = _bundle_of(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(bundled,))),
+                        tmp_path / "bundle")
+    lock_path = lockfile.dump(lock, tmp_path / "l.lock")
+    with pytest.raises(RebuildError, match=message):
+        rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=bundle, python=sys.executable,
+                dry_run=True)
+
+    def no_engine() -> None:
+        raise RebuildError("no engine here")
+
+    request = RebuildRequest(lock=lock, lock_path=lock_path, dest=tmp_path / "ctx", target="docker",
+                             bundle_dir=bundle)
+    with pytest.raises(RebuildError, match=message):
+        DockerRebuilder(connect=no_engine).plan(request)
+    assert not (tmp_path / "env").exists() and not (tmp_path / "ctx").exists()
+
+
+def test_the_venv_target_verifies_against_the_lock_asked_for(tmp_path: Path) -> None:
+    from envsnap.model import Platform
+    from envsnap.rebuild.venv import _bundle_lock
+
+    bundled = _this_python_lock(_pinned("a", "1.0", "1"))
+    bundle = _bundle_of(bundled, tmp_path / "bundle")
+    # The user's lock: the same Python layer, not yet pinned, captured on another machine.
+    unpinned = dataclasses.replace(bundled.python.packages[0], artifact=None)
+    mine = dataclasses.replace(
+        bundled, platform=Platform(machine="aarch64"), python=dataclasses.replace(bundled.python, packages=(unpinned,))
+    )
+    merged = _bundle_lock(mine, bundle)
+    assert merged.platform.machine == "aarch64"  # what verify compares the new venv with: the user's lock
+    assert merged.python.packages == bundled.python.packages  # the artifacts the install needs
