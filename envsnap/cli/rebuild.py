@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--engine", choices=("rattler", "conda", "mamba", "micromamba"),
                    help="conda target: the installer (default: rattler, embedded; the others must be on PATH)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="a target-specific setting (e.g. tag=NAME for docker); repeatable")
     p.add_argument("--json", action="store_true", help="print the plan (--dry-run) or the result as JSON")
     for rebuilder in rebuilders().values():  # a target's own flags, e.g. docker's --base-image
@@ -39,8 +39,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{item!r} is not KEY=VALUE")
+    return key.strip(), value
+
+
 def run(args: argparse.Namespace) -> int:
-    options = dict(item.partition("=")[::2] for item in args.option)
+    options = dict(args.option)
     if args.engine:
         options["engine"] = args.engine
     options |= getattr(get(args.target), "options_from", lambda _args: {})(args)

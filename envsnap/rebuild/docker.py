@@ -32,7 +32,7 @@ from ..bundle import Bundle, check_made_from, python_packages, requirements_text
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
 from . import _docker_engine, apt, baseimage
-from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped,unused-ignore]
@@ -72,14 +72,14 @@ class DockerOptions:
 
     def __post_init__(self) -> None:
         if self.tag and not _TAG.match(self.tag):
-            raise RebuildError(f"--tag {self.tag!r} is not a valid image name[:tag]")
+            raise BadOptionError(f"--tag {self.tag!r} is not a valid image name[:tag]")
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, str]) -> DockerOptions:
         known = {"tag", "base_image", "base_digest", "apt_snapshot", "system_packages", "network"}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise RebuildError(f"the docker target has no option {unknown[0]!r}")
+            raise BadOptionError(f"the docker target has no option {unknown[0]!r}")
         return cls(
             tag=options.get("tag", ""),
             base_image=options.get("base_image") or None,
@@ -244,8 +244,7 @@ class DockerRebuilder:
         group.add_argument(
             "--system-packages",
             choices=apt.MODES,
-            default="needed",
-            help="which of the lock's system packages to install, pinned (default: %(default)s: "
+            help="which of the lock's system packages to install, pinned (default: needed: "
             "those the Python packages' binaries load)",
         )
 

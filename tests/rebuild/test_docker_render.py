@@ -366,3 +366,25 @@ def test_a_conda_lock_is_refused_up_front() -> None:
     lock = dataclasses.replace(cpu_lock(), conda=Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),)))
     with pytest.raises(RebuildError, match=r"conda environment \(1 conda packages\).*use --target conda"):
         docker.make_spec(lock, docker.DockerOptions())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tag", "NOT:valid tag"], "--tag 'NOT:valid tag' is not a valid image name"),
+        (["--base-digest", "sha256:zz"], "--base-digest 'sha256:zz': expected sha256: and 64 hex digits"),
+        (["--apt-snapshot", "yesterday"], "--apt-snapshot 'yesterday': expected a date"),
+        (["--option", "colour=blue"], "the docker target has no option 'colour'"),
+        # The flag's default must not hide the --option spelling of the same setting.
+        (["--option", "system_packages=some"], "--system-packages 'some': expected one of"),
+        (["--option", "tag"], "argument --option: 'tag' is not KEY=VALUE"),
+    ],
+)
+def test_a_bad_docker_option_is_bad_input(cli, tmp_path: Path, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    from envsnap import lockfile
+
+    lock = lockfile.dump(cpu_lock(), tmp_path / "envsnap.lock")
+    result = cli("rebuild", lock, "--target", "docker", "--dest", tmp_path / "ctx", "--dry-run", *args)
+    assert result.code == 2, result  # like any bad option (docs/cli.md), not 4: nothing was tried
+    assert result.err.count("\n") == 1 and message in result.err
+    assert not (tmp_path / "ctx").exists()
