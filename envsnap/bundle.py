@@ -302,10 +302,34 @@ class BundleOptions:
     offline: bool = False  # fail rather than download or build
 
 
+class BundleOutputError(BundleError):
+    """The bundle cannot be written where ``-o`` says: bad input, like any file that cannot be written."""
+
+    exit_code = 2
+
+
 def make_bundle(
     lock: Snapshot, output: Path, options: BundleOptions | None = None, progress: Progress | None = None
 ) -> BundleResult:
-    """Create or complete the bundle at ``output`` (a directory, or a ``.tar.gz`` file)."""
+    """Create or complete the bundle at ``output`` (a directory, or a ``.tar.gz`` file).
+
+    A directory this call creates is removed again when it fails: a new bundle is complete or absent (an
+    existing one keeps what it had, so a re-run fetches only what is still missing)."""
+    new_dir = not is_archive(output) and not output.exists()
+    try:
+        return _make_bundle(lock, output, options, progress)
+    except BaseException as exc:
+        if new_dir:
+            shutil.rmtree(output, ignore_errors=True)
+        if isinstance(exc, OSError):
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise BundleOutputError(f"{output}: cannot write the bundle: {exc.strerror or exc}{where}") from None
+        raise
+
+
+def _make_bundle(
+    lock: Snapshot, output: Path, options: BundleOptions | None, progress: Progress | None
+) -> BundleResult:
     opts = options or BundleOptions()
     say = progress or (lambda _line: None)
     started = time.perf_counter()

@@ -137,3 +137,19 @@ def test_garbage_archive_is_one_line_on_the_command_line(tmp_path: Path, cli: Ca
     assert result.err.count("\n") == 1 and result.err.startswith("envsnap: error: ")
     assert "not a readable bundle archive" in result.err and "Traceback" not in result.err
     assert not (tmp_path / "env").exists()
+
+
+def test_a_bundle_that_cannot_be_written_is_bad_input_and_leaves_nothing(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    (tmp_path / "file").write_text("in the way")
+    for output in (tmp_path / "file" / "bundle", tmp_path / "file" / "bundle.tar.gz"):
+        result = cli("bundle", lock, "-o", output, "--offline")
+        assert result.code == 2, result  # a file that cannot be written (docs/cli.md), not a traceback
+        assert result.err.count("\n") == 1 and "cannot write the bundle" in result.err
+    # A new bundle directory that cannot be completed is removed again, not left half-built.
+    result = cli("bundle", lock, "-o", tmp_path / "new", "--offline", "--cache-dir", tmp_path / "cache")
+    assert result.code == 4 and "--offline" in result.err, result
+    assert not (tmp_path / "new").exists()
+
