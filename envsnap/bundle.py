@@ -257,6 +257,7 @@ def write_archive(root: Path, archive_path: Path) -> None:
                 info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = epoch, 0o644, 0, 0, "", ""
                 with open(path, "rb") as handle:
                     tar.addfile(info, handle)
+        os.chmod(buffer_path, 0o644)  # mkstemp made it private; a bundle is for sharing, like the lock
         os.replace(buffer_path, archive_path)
     except BaseException:
         buffer_path.unlink(missing_ok=True)

@@ -153,3 +153,8 @@ def test_a_bundle_that_cannot_be_written_is_bad_input_and_leaves_nothing(
     assert result.code == 4 and "--offline" in result.err, result
     assert not (tmp_path / "new").exists()
 
+
+def test_an_archive_bundle_is_readable_by_others(tmp_path: Path) -> None:
+    _bundle(tmp_path / "b")
+    write_archive(tmp_path / "b", tmp_path / "b.tar.gz")
+    assert (tmp_path / "b.tar.gz").stat().st_mode & 0o777 == 0o644
