@@ -449,8 +449,11 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
 @contextlib.contextmanager
 def _fresh_context(dest: Path) -> Iterator[Path]:
     """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    except OSError as exc:
+        raise RebuildError(f"--dest {dest}: cannot create the build context ({exc.strerror or exc})") from None
     try:
         yield work
     except BaseException:

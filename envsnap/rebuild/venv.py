@@ -356,7 +356,6 @@ class VenvRebuilder:
         started = time.perf_counter()
         dest = Path(plan.dest)
         python = next(i.origin.rsplit(" (", 1)[0] for i in plan.items if i.layer == "interpreter")
-        dest.parent.mkdir(parents=True, exist_ok=True)
         with _staging(dest) as staging, tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
@@ -396,7 +395,11 @@ def _create_venv(python: str, where: Path) -> None:
 @contextmanager
 def _staging(dest: Path) -> Iterator[Path]:
     """A hidden folder beside ``dest`` (same file system: the final move is a rename); gone on failure."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.envsnap-", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.envsnap-", dir=dest.parent))
+    except OSError as exc:
+        raise RebuildError(f"--dest {dest}: cannot create it ({exc.strerror or exc})") from None
     staging.rmdir()  # the venv tool creates it
     try:
         yield staging

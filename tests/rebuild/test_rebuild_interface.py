@@ -158,3 +158,21 @@ def test_the_venv_target_verifies_against_the_lock_asked_for(tmp_path: Path) -> 
     merged = _bundle_lock(mine, bundle)
     assert merged.platform.machine == "aarch64"  # what verify compares the new venv with: the user's lock
     assert merged.python.packages == bundled.python.packages  # the artifacts the install needs
+
+
+def test_a_dest_that_cannot_be_created_is_a_clear_error(tmp_path: Path, cli: Callable[..., object]) -> None:
+    from envsnap.rebuild.docker import _fresh_context
+
+    (tmp_path / "file").write_text("in the way")
+    lock = _this_python_lock()
+    lock_path = lockfile.dump(lock, tmp_path / "l.lock")
+    bundle = _bundle_of(lock, tmp_path / "bundle")
+    result = cli("rebuild", lock_path, "--bundle", bundle, "--offline", "--dest", tmp_path / "file" / "env",
+                 "--python", sys.executable, "--force")
+    assert result.code == 4, result  # type: ignore[attr-defined]
+    assert result.err.count("\n") == 1 and "cannot create it" in result.err  # type: ignore[attr-defined]
+    with pytest.raises(RebuildError, match="cannot create the build context"), _fresh_context(
+        tmp_path / "file" / "ctx"
+    ):
+        pass
+    assert (tmp_path / "file").read_text() == "in the way"
