@@ -322,7 +322,8 @@ def _pin(reference: str, digest: str | None, facts: ImageFacts | None) -> tuple[
         reference,
         "tag",
         (
-            f"base image {reference} is pinned by tag only (no engine to look up its digest); "
+            f"base image {reference} is pinned by tag only (no Docker engine answered, or it does not have "
+            "the image, so its digest is unknown); "
             "tags move and vanish: "
             "pass --base-digest sha256:... to pin it",
         ),

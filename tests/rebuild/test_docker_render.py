@@ -388,3 +388,11 @@ def test_a_bad_docker_option_is_bad_input(cli, tmp_path: Path, args: list[str], 
     assert result.code == 2, result  # like any bad option (docs/cli.md), not 4: nothing was tried
     assert result.err.count("\n") == 1 and message in result.err
     assert not (tmp_path / "ctx").exists()
+
+
+def test_the_tag_only_warning_does_not_claim_there_is_no_engine() -> None:
+    # An engine that answers but has not got the image (nothing can be pulled here) gives the same facts as
+    # none at all: the warning must fit both.
+    base = baseimage.choose(cpu_lock(), inspect=lambda _reference: None)
+    assert base.pin_kind == "tag"
+    assert "no Docker engine answered, or it does not have the image" in base.warnings[0]
