@@ -254,6 +254,7 @@ class DockerRebuilder:
 
     def plan(self, request: RebuildRequest) -> Plan:
         options = DockerOptions.from_mapping(request.options)
+        _check_context_dest(request.dest)  # before a build of minutes, not after it
         lock = _bundle_lock(request)
         client = self._try_connect()
         machine = client.info().get("Architecture", "") if client is not None else _platform.machine()
@@ -446,6 +447,12 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
     return tuple(steps)
 
 
+def _check_context_dest(dest: Path) -> None:
+    """``--dest`` is absent, empty, or an earlier build context (which the new one replaces)."""
+    if dest.exists() and (not dest.is_dir() or (not (dest / DOCKERFILE).is_file() and any(dest.iterdir()))):
+        raise RebuildError(f"{dest}: exists and is not an envsnap build context; choose another --dest")
+
+
 @contextlib.contextmanager
 def _fresh_context(dest: Path) -> Iterator[Path]:
     """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails."""
@@ -460,9 +467,11 @@ def _fresh_context(dest: Path) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
         raise
     if dest.exists():
-        if not (dest / DOCKERFILE).is_file() and any(dest.iterdir()):
+        try:
+            _check_context_dest(dest)
+        except RebuildError:
             shutil.rmtree(work, ignore_errors=True)
-            raise RebuildError(f"{dest}: exists and is not an envsnap build context; choose another --dest")
+            raise
         shutil.rmtree(dest)
     os.replace(work, dest)
 

@@ -176,3 +176,22 @@ def test_a_dest_that_cannot_be_created_is_a_clear_error(tmp_path: Path, cli: Cal
     ):
         pass
     assert (tmp_path / "file").read_text() == "in the way"
+
+
+def test_a_docker_dest_that_is_not_a_build_context_is_refused_before_building(tmp_path: Path) -> None:
+    from envsnap.rebuild.docker import DockerRebuilder
+    from envsnap.rebuild.interface import RebuildRequest
+
+    def no_engine() -> None:
+        raise RebuildError("no engine here")
+
+    lock = _this_python_lock()
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("keep me")
+    (tmp_path / "file").write_text("keep me too")
+    for dest in (tmp_path / "busy", tmp_path / "file"):
+        request = RebuildRequest(lock=lock, lock_path=tmp_path / "l.lock", dest=dest, target="docker")
+        with pytest.raises(RebuildError, match="exists and is not an envsnap build context"):
+            DockerRebuilder(connect=no_engine).plan(request)
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "keep me"
+    assert (tmp_path / "file").read_text() == "keep me too"
