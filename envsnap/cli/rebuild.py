@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     err = _output.stderr()
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
                       offline=args.offline, force=args.force, dry_run=args.dry_run, options=options,
-                      progress=lambda line: err.print(f"[dim]{line}[/dim]", markup=True))
+                      progress=lambda line: err.print(line, style="dim", markup=False))
     if isinstance(outcome, Plan):
         if args.json:
             _output.print_json(lockfile.to_dict(outcome))
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         return 0 if outcome.verify is None else exit_code(outcome.verify)
     for note in outcome.notes:
         err.print(f"note: {note}", markup=False)
-    err.print(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s")
+    err.print(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s", markup=False)
     if outcome.verify is None:
         return 0
     print_report(outcome.verify)

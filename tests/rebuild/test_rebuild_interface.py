@@ -195,3 +195,19 @@ def test_a_docker_dest_that_is_not_a_build_context_is_refused_before_building(tm
             DockerRebuilder(connect=no_engine).plan(request)
     assert (tmp_path / "busy" / "notes.txt").read_text() == "keep me"
     assert (tmp_path / "file").read_text() == "keep me too"
+
+
+def test_paths_and_progress_are_printed_as_text_not_rich_markup(tmp_path: Path, cli: Callable[..., object]) -> None:
+    # "[/x]" is a closing tag to rich: read as markup, each of these printed a MarkupError traceback after the
+    # work was done.
+    odd = tmp_path / "m["
+    odd.mkdir()
+    lock_path = lockfile.dump(_this_python_lock(), tmp_path / "l.lock")
+    pinned = cli("pin", lock_path, "-o", odd / "p]")
+    assert pinned.code == 0 and f"{odd}/p]: 0 pinned" in pinned.err, pinned  # type: ignore[attr-defined]
+    bundled = cli("bundle", odd / "p]", "-o", odd / "b]")
+    assert bundled.code == 0 and f"wrote {odd}/b]: 0 wheels" in bundled.err, bundled  # type: ignore[attr-defined]
+    rebuilt = cli("rebuild", odd / "p]", "--bundle", odd / "b]", "--offline", "--dest", odd / "e]",
+                  "--python", sys.executable)
+    assert rebuilt.code == 0 and f"rebuilt venv at {odd}/e] in" in rebuilt.err, rebuilt  # type: ignore[attr-defined]
+    assert "Traceback" not in rebuilt.err + bundled.err + pinned.err  # type: ignore[attr-defined]
