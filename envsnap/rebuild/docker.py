@@ -556,7 +556,8 @@ def save_base_image(
 ) -> Path:
     """``docker save`` the base image the lock rebuilds on into ``BUNDLE/images/``, so the bundle rebuilds
     when the registry has lost the tag."""
-    client = _docker_engine.engine()
+    # `envsnap bundle` has no --dry-run: the way forward is a bundle without the image.
+    client = _docker_engine.engine(way_forward="bundle without --with-base-image")
     look = _docker_engine.inspector(client)
     base = baseimage.choose(lock, base_image=base_image, inspect=look)
     reference = base.reference.split("@", 1)[0]

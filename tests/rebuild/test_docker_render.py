@@ -396,3 +396,17 @@ def test_the_tag_only_warning_does_not_claim_there_is_no_engine() -> None:
     base = baseimage.choose(cpu_lock(), inspect=lambda _reference: None)
     assert base.pin_kind == "tag"
     assert "no Docker engine answered, or it does not have the image" in base.warnings[0]
+
+
+def test_bundle_with_base_image_and_no_engine_offers_a_way_bundle_has(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envsnap import lockfile
+    from envsnap.model import PythonEnv
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    lock = lockfile.dump(dataclasses.replace(cpu_lock(), python=PythonEnv(version="3.11.7")), tmp_path / "l.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--with-base-image", "--base-image", "envsnap-base:x")
+    assert result.code == 4 and "no Docker engine is reachable" in result.err, result
+    # `bundle` has no --dry-run: pointing there (as rebuild does) sent users to an option that does not exist.
+    assert "--dry-run" not in result.err and "bundle without --with-base-image" in result.err
