@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         verdict = None if outcome.verify is None else (lockfile.to_dict(outcome.verify)
                                                       | {"identical": outcome.verify.identical})
         _output.print_json({"target": outcome.plan.target, "dest": outcome.dest, "notes": list(outcome.notes),
-                            "seconds": round(outcome.seconds, 3), "verify": verdict})
+                            "seconds": round(outcome.seconds, 3), "verify": verdict,
+                            "details": dict(outcome.details)})
         return 0 if outcome.verify is None else exit_code(outcome.verify)
     for note in outcome.notes:
         err.print(f"note: {note}", markup=False)

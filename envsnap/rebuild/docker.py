@@ -329,6 +329,7 @@ class DockerRebuilder:
             verify=report,
             notes=(f"image {image_id}", f"tag {spec.tag}", f"build context {context}"),
             seconds=time.perf_counter() - started,
+            details={"image_id": image_id, "tag": spec.tag, "build_context": str(context)},
         )
 
     def _try_connect(self) -> docker.DockerClient | None:

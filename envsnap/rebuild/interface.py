@@ -114,6 +114,7 @@ class RebuildResult:
     verify: VerifyReport | None = None  # the rebuilt environment compared with the lock, when it can be
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    details: Mapping[str, str] = field(default_factory=_no_options)  # what a target made (docker: image_id, tag)
 
     @property
     def ok(self) -> bool:
