@@ -347,6 +347,10 @@ def _make_bundle(
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
     if output.exists() and not output.is_dir():
         raise BundleError(f"{output}: exists and is not a directory (name a directory or a .tar.gz)")
+    if output.is_dir() and any(output.iterdir()) and not ((output / SUMS).is_file() and (output / LOCK).is_file()):
+        # Filling it would overwrite its README.md and requirements.txt and delete files from its wheels/.
+        raise BundleOutputError(f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK}); "
+                                "name a new or empty directory, or an earlier bundle to complete")
     output.mkdir(parents=True, exist_ok=True)
     result_lock, entries = _fill(lock, output, opts, say)
     return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)

@@ -158,3 +158,16 @@ def test_an_archive_bundle_is_readable_by_others(tmp_path: Path) -> None:
     _bundle(tmp_path / "b")
     write_archive(tmp_path / "b", tmp_path / "b.tar.gz")
     assert (tmp_path / "b.tar.gz").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_folder_that_is_not_a_bundle_is_refused_untouched(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    project = tmp_path / "project"  # `envsnap bundle envsnap.lock -o .` in a project root
+    (project / "wheels").mkdir(parents=True)
+    (project / "wheels" / "mine-1.0-py3-none-any.whl").write_bytes(b"mine")
+    (project / "README.md").write_text("# my project\n")
+    result = cli("bundle", lock, "-o", project, "--offline")
+    assert result.code == 2 and "exists and is not an envsnap bundle" in result.err, result
+    assert (project / "wheels" / "mine-1.0-py3-none-any.whl").read_bytes() == b"mine"
+    assert (project / "README.md").read_text() == "# my project\n"
+    assert sorted(p.name for p in project.iterdir()) == ["README.md", "wheels"]
