@@ -356,12 +356,24 @@ def _bundle_lock(request: RebuildRequest) -> Snapshot:
         check_made_from(request.lock, bundle.lock, request.bundle_dir)
     except BundleError as exc:
         raise RebuildError(str(exc)) from None
+    # The image is built from the bundle's copy (label, /envsnap.lock, apt pins): it must be the lock asked for
+    # in what decides the build too, or --force on an aarch64 lock built the bundle's x86_64 one.
+    mine, theirs = _build_facts(request.lock), _build_facts(bundle.lock)
+    if mine != theirs:
+        what = next(k for k in mine if mine[k] != theirs[k])
+        raise RebuildError(f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
+                           f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})")
     for pkg in python_packages(bundle.lock):
         try:
             bundle.wheel_for(pkg)
         except BundleError as exc:
             raise RebuildError(f"cannot rebuild: {exc}") from exc
     return bundle.lock
+
+
+def _build_facts(lock: Snapshot) -> dict[str, str]:
+    p = lock.platform
+    return {"machine": p.machine, "OS": f"{p.os_id} {p.os_version}".strip(), "Python": lock.python.version}
 
 
 def _lock_bytes(request: RebuildRequest) -> bytes:

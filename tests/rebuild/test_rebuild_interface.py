@@ -211,3 +211,24 @@ def test_paths_and_progress_are_printed_as_text_not_rich_markup(tmp_path: Path, 
                   "--python", sys.executable)
     assert rebuilt.code == 0 and f"rebuilt venv at {odd}/e] in" in rebuilt.err, rebuilt  # type: ignore[attr-defined]
     assert "Traceback" not in rebuilt.err + bundled.err + pinned.err  # type: ignore[attr-defined]
+
+
+def test_a_docker_bundle_must_be_of_the_locked_platform_too(tmp_path: Path) -> None:
+    from envsnap.model import Platform
+    from envsnap.rebuild.docker import DockerRebuilder
+    from envsnap.rebuild.interface import RebuildRequest
+
+    def no_engine() -> None:
+        raise RebuildError("no engine here")
+
+    bundled = dataclasses.replace(_this_python_lock(), platform=Platform(machine="x86_64", os_id="debian",
+                                                                          os_version="12"))
+    bundle = _bundle_of(bundled, tmp_path / "bundle")
+    # The same Python layer, locked on aarch64: the image is built from the bundle's copy, so the bundle's
+    # x86_64 lock would have been built (with --force past the check) instead of refusing the architecture.
+    mine = dataclasses.replace(bundled, platform=dataclasses.replace(bundled.platform, machine="aarch64"))
+    request = RebuildRequest(lock=mine, lock_path=tmp_path / "l.lock", dest=tmp_path / "ctx", target="docker",
+                             bundle_dir=bundle)
+    expected = r"made from another lock \(machine: the lock says aarch64, the bundle's x86_64\)"
+    with pytest.raises(RebuildError, match=expected):
+        DockerRebuilder(connect=no_engine).plan(request)
