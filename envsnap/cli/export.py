@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     files = exporter.render(snapshot)
     written = write(exporter, files, args.output)
     if written:
-        _output.stderr().print(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
+        _output.stderr().print(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})", markup=False)
     return 0
 
 

@@ -410,3 +410,13 @@ def test_bundle_with_base_image_and_no_engine_offers_a_way_bundle_has(  # type: 
     assert result.code == 4 and "no Docker engine is reachable" in result.err, result
     # `bundle` has no --dry-run: pointing there (as rebuild does) sent users to an option that does not exist.
     assert "--dry-run" not in result.err and "bundle without --with-base-image" in result.err
+
+
+def test_dockerfile_export_to_a_path_rich_would_read_as_markup(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from envsnap import lockfile
+
+    lock = lockfile.dump(cpu_lock(), tmp_path / "envsnap.lock")
+    (tmp_path / "x[").mkdir()
+    result = cli("export", lock, "--format", "dockerfile", "-o", tmp_path / "x[" / "ctx]", "--no-pin")
+    # "[/ctx]" is a closing tag to rich: the context was written, then the summary line was a traceback.
+    assert result.code == 0 and f"wrote {tmp_path}/x[/ctx]/Dockerfile" in result.err, result
