@@ -148,6 +148,28 @@ class Bundle:
         atomic_write_text(self.root / SUMS, "".join(lines))
 
 
+def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
+    """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions and
+    RECORD digests, and the same wheel file wherever ``lock`` already pins one (a bundle of another lock, or one
+    whose lock was edited to match a swapped wheel, is refused before anything is built)."""
+    mine = {p.name: (p.version, p.record_digest) for p in python_packages(lock)}
+    theirs = {p.name: (p.version, p.record_digest) for p in python_packages(bundled)}
+    if mine != theirs:
+        differing = sorted(set(mine.items()) ^ set(theirs.items()))
+        raise BundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")
+    for pkg in python_packages(lock):
+        art, other = pkg.artifact, bundled.package(pkg.name)
+        if art is None or art.rebuilt or not art.filename.endswith(".whl"):
+            continue  # nothing pinned yet, or a wheel the bundle builds from source
+        theirs_art = other.artifact if other is not None else None
+        if theirs_art is None or theirs_art.sha256 != art.sha256:
+            raise BundleError(
+                f"{where}: the bundle was made from another lock ({pkg.name} {pkg.version}: the lock pins "
+                f"{art.filename} sha256 {art.sha256}, the bundle "
+                + (f"{theirs_art.filename} sha256 {theirs_art.sha256})" if theirs_art else "has no wheel)")
+            )
+
+
 def read_sums(path: Path) -> dict[str, str]:
     out = {}
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -235,6 +257,7 @@ def write_archive(root: Path, archive_path: Path) -> None:
                 info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = epoch, 0o644, 0, 0, "", ""
                 with open(path, "rb") as handle:
                     tar.addfile(info, handle)
+        os.chmod(buffer_path, 0o644)  # mkstemp made it private; a bundle is for sharing, like the lock
         os.replace(buffer_path, archive_path)
     except BaseException:
         buffer_path.unlink(missing_ok=True)
@@ -280,10 +303,34 @@ class BundleOptions:
     offline: bool = False  # fail rather than download or build
 
 
+class BundleOutputError(BundleError):
+    """The bundle cannot be written where ``-o`` says: bad input, like any file that cannot be written."""
+
+    exit_code = 2
+
+
 def make_bundle(
     lock: Snapshot, output: Path, options: BundleOptions | None = None, progress: Progress | None = None
 ) -> BundleResult:
-    """Create or complete the bundle at ``output`` (a directory, or a ``.tar.gz`` file)."""
+    """Create or complete the bundle at ``output`` (a directory, or a ``.tar.gz`` file).
+
+    A directory this call creates is removed again when it fails: a new bundle is complete or absent (an
+    existing one keeps what it had, so a re-run fetches only what is still missing)."""
+    new_dir = not is_archive(output) and not output.exists()
+    try:
+        return _make_bundle(lock, output, options, progress)
+    except BaseException as exc:
+        if new_dir:
+            shutil.rmtree(output, ignore_errors=True)
+        if isinstance(exc, OSError):
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise BundleOutputError(f"{output}: cannot write the bundle: {exc.strerror or exc}{where}") from None
+        raise
+
+
+def _make_bundle(
+    lock: Snapshot, output: Path, options: BundleOptions | None, progress: Progress | None
+) -> BundleResult:
     opts = options or BundleOptions()
     say = progress or (lambda _line: None)
     started = time.perf_counter()
@@ -300,6 +347,10 @@ def make_bundle(
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
     if output.exists() and not output.is_dir():
         raise BundleError(f"{output}: exists and is not a directory (name a directory or a .tar.gz)")
+    if output.is_dir() and any(output.iterdir()) and not ((output / SUMS).is_file() and (output / LOCK).is_file()):
+        # Filling it would overwrite its README.md and requirements.txt and delete files from its wheels/.
+        raise BundleOutputError(f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK}); "
+                                "name a new or empty directory, or an earlier bundle to complete")
     output.mkdir(parents=True, exist_ok=True)
     result_lock, entries = _fill(lock, output, opts, say)
     return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
@@ -564,4 +615,7 @@ def describe_entries(entries: Iterable[BundleEntry]) -> dict[str, int]:
     return counts
 
 
-__all__ = ["Bundle", "BundleOptions", "BundleResult", "extract", "make_bundle", "open_bundle", "requirements_text"]
+__all__ = [
+    "Bundle", "BundleOptions", "BundleResult", "check_made_from", "extract", "make_bundle", "open_bundle",
+    "requirements_text",
+]

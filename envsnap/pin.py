@@ -167,7 +167,11 @@ class Fetcher:
         import urllib.request
 
         if self._context is None:
-            self._context = ssl.create_default_context(cafile=self.cert) if self.cert else ssl.create_default_context()
+            try:
+                self._context = ssl.create_default_context(cafile=self.cert)  # cafile None: the system's
+            except (OSError, ssl.SSLError) as exc:  # said per package it would read "cannot reach the index"
+                raise PinError(f"pip's cert {self.cert}: cannot load the certificate bundle "
+                               f"({getattr(exc, 'strerror', None) or exc})") from None
         clean, auth = _split_auth(url)
         request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": "envsnap"})
         if auth:

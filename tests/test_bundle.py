@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +126,48 @@ def test_extraction_of_garbage_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "x.tar.gz").write_bytes(b"not an archive")
     with pytest.raises(BundleError, match="not a readable bundle archive"):
         extract(tmp_path / "x.tar.gz", tmp_path / "out")
+
+
+def test_garbage_archive_is_one_line_on_the_command_line(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    # tarfile reports each compression method it tried on its own line; the CLI must still print one line.
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    (tmp_path / "x.tar.gz").write_bytes(b"not an archive")
+    result = cli("rebuild", lock, "--bundle", tmp_path / "x.tar.gz", "--dest", tmp_path / "env", "--force")
+    assert result.code == 4
+    assert result.err.count("\n") == 1 and result.err.startswith("envsnap: error: ")
+    assert "not a readable bundle archive" in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "env").exists()
+
+
+def test_a_bundle_that_cannot_be_written_is_bad_input_and_leaves_nothing(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    (tmp_path / "file").write_text("in the way")
+    for output in (tmp_path / "file" / "bundle", tmp_path / "file" / "bundle.tar.gz"):
+        result = cli("bundle", lock, "-o", output, "--offline")
+        assert result.code == 2, result  # a file that cannot be written (docs/cli.md), not a traceback
+        assert result.err.count("\n") == 1 and "cannot write the bundle" in result.err
+    # A new bundle directory that cannot be completed is removed again, not left half-built.
+    result = cli("bundle", lock, "-o", tmp_path / "new", "--offline", "--cache-dir", tmp_path / "cache")
+    assert result.code == 4 and "--offline" in result.err, result
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_archive_bundle_is_readable_by_others(tmp_path: Path) -> None:
+    _bundle(tmp_path / "b")
+    write_archive(tmp_path / "b", tmp_path / "b.tar.gz")
+    assert (tmp_path / "b.tar.gz").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_folder_that_is_not_a_bundle_is_refused_untouched(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    project = tmp_path / "project"  # `envsnap bundle envsnap.lock -o .` in a project root
+    (project / "wheels").mkdir(parents=True)
+    (project / "wheels" / "mine-1.0-py3-none-any.whl").write_bytes(b"mine")
+    (project / "README.md").write_text("# my project\n")
+    result = cli("bundle", lock, "-o", project, "--offline")
+    assert result.code == 2 and "exists and is not an envsnap bundle" in result.err, result
+    assert (project / "wheels" / "mine-1.0-py3-none-any.whl").read_bytes() == b"mine"
+    assert (project / "README.md").read_text() == "# my project\n"
+    assert sorted(p.name for p in project.iterdir()) == ["README.md", "wheels"]

@@ -304,6 +304,16 @@ def test_unreachable_index_is_a_reason_not_a_crash(tmp_path: Path) -> None:
     assert result.outcomes[0].status == "unpinned" and "cannot reach the index" in result.outcomes[0].reason
 
 
+
+def test_a_cert_pip_names_that_cannot_be_loaded_says_so(tmp_path: Path) -> None:
+    pkg = PythonPackage(name="tinypkg", version="1.0", wheel_tags=(TAG,))
+    config = IndexConfig(index_url="http://127.0.0.1:9/simple", cert=str(tmp_path / "missing.pem"))
+    result = pin(lock_of(pkg), config, cache_dir=tmp_path / "c")
+    reason = result.outcomes[0].reason
+    assert result.outcomes[0].status == "unpinned"
+    assert f"pip's cert {tmp_path / 'missing.pem'}: cannot load the certificate bundle" in reason, reason
+
+
 class _JsonIndex(http.server.BaseHTTPRequestHandler):
     files: ClassVar[dict[str, bytes]] = {}
 

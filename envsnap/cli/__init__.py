@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except EnvsnapError as exc:
-        print(f"envsnap: error: {exc}", file=sys.stderr)
+        # One line whatever the message carries (tarfile's per-method report, a tool's stderr tail).
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"envsnap: error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("envsnap: interrupted", file=sys.stderr)

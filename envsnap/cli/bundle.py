@@ -41,10 +41,12 @@ def run(args: argparse.Namespace) -> int:
                             python=args.python, offline=args.offline)
     if args.with_base_image and is_archive(args.output):
         raise BundleError("--with-base-image needs a directory bundle (-o DIR), not an archive")
-    result = make_bundle(lock, Path(args.output), options, progress=lambda line: err.print(f"  {line}"))
+    # Progress lines hold paths and build output: printed as they are, never read as rich markup.
+    result = make_bundle(lock, Path(args.output), options, progress=lambda line: err.print(f"  {line}", markup=False))
     if args.with_base_image:
-        add_docker_base(result.lock, result.path, args.base_image, progress=lambda line: err.print(f"  {line}"))
+        add_docker_base(result.lock, result.path, args.base_image,
+                        progress=lambda line: err.print(f"  {line}", markup=False))
     counts = describe_entries(result.entries)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
-    err.print(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s")
+    err.print(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s", markup=False)
     return 0

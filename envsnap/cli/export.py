@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{'; '.join(failures[:3])}{more}") from exc
     written = write(exporter, files, args.output)
     if written:
-        _output.stderr().print(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
+        _output.stderr().print(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})", markup=False)
     return 0
 
 

@@ -50,9 +50,13 @@ def report(result: PinResult, where: str, *, as_json: bool = False) -> None:
     counts = {s: len(result.by_status(s)) for s in ("pinned", "kept", "unpinned", "skipped")}
     err.print(
         f"{where}: {counts['pinned']} pinned, {counts['kept']} VCS (url + commit kept), "
-        f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda"
+        f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda",
+        markup=False,
     )
-    for outcome in result.by_status("unpinned"):
+    from rich.markup import escape
+
+    for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: escaped
         err.print(
-            f"  [yellow]not pinned[/yellow] {outcome.name} {outcome.version}: {outcome.reason}", markup=True
+            f"  [yellow]not pinned[/yellow] {escape(f'{outcome.name} {outcome.version}: {outcome.reason}')}",
+            markup=True,
         )

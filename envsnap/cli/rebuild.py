@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--engine", choices=("rattler", "conda", "mamba", "micromamba"),
                    help="conda target: the installer (default: rattler, embedded; the others must be on PATH)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="a target-specific setting (e.g. tag=NAME for docker); repeatable")
     p.add_argument("--json", action="store_true", help="print the plan (--dry-run) or the result as JSON")
     for rebuilder in rebuilders().values():  # a target's own flags, e.g. docker's --base-image
@@ -39,15 +39,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{item!r} is not KEY=VALUE")
+    return key.strip(), value
+
+
 def run(args: argparse.Namespace) -> int:
-    options = dict(item.partition("=")[::2] for item in args.option)
+    options = dict(args.option)
     if args.engine:
         options["engine"] = args.engine
     options |= getattr(get(args.target), "options_from", lambda _args: {})(args)
     err = _output.stderr()
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
                       offline=args.offline, force=args.force, dry_run=args.dry_run, options=options,
-                      progress=lambda line: err.print(f"[dim]{line}[/dim]", markup=True))
+                      progress=lambda line: err.print(line, style="dim", markup=False))
     if isinstance(outcome, Plan):
         if args.json:
             _output.print_json(lockfile.to_dict(outcome))
@@ -58,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
         verdict = None if outcome.verify is None else (lockfile.to_dict(outcome.verify)
                                                       | {"identical": outcome.verify.identical})
         _output.print_json({"target": outcome.plan.target, "dest": outcome.dest, "notes": list(outcome.notes),
-                            "seconds": round(outcome.seconds, 3), "verify": verdict})
+                            "seconds": round(outcome.seconds, 3), "verify": verdict,
+                            "details": dict(outcome.details)})
         return 0 if outcome.verify is None else exit_code(outcome.verify)
     for note in outcome.notes:
         err.print(f"note: {note}", markup=False)
-    err.print(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s")
+    err.print(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s", markup=False)
     if outcome.verify is None:
         return 0
     print_report(outcome.verify)

@@ -26,16 +26,16 @@ if TYPE_CHECKING:
 
 IMAGES = "images"  # in a bundle: saved base images (``envsnap bundle --with-base-image``)
 VERIFY_TIMEOUT = 300
+DRY_RUN_HINT = "pass --dry-run to print the Dockerfile and build plan without building"
 
 
-def engine(timeout: int = 10) -> docker.DockerClient:
+def engine(timeout: int = 10, way_forward: str = DRY_RUN_HINT) -> docker.DockerClient:
     """A client of a reachable Docker engine, or ``RebuildError`` saying how to go on without one."""
     try:
         import docker  # type: ignore[import-untyped,unused-ignore]
     except ImportError as exc:
         raise RebuildError(
-            "the docker target needs the Docker SDK (pip install 'envsnap[docker]'); "
-            "use --dry-run to print the Dockerfile and plan without building"
+            f"the docker target needs the Docker SDK (pip install 'envsnap[docker]'); {way_forward}"
         ) from exc
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
@@ -44,7 +44,7 @@ def engine(timeout: int = 10) -> docker.DockerClient:
     except Exception as exc:  # the SDK raises DockerException, requests and OS errors alike
         raise RebuildError(
             f"no Docker engine is reachable at {where} ({short(exc)}); start dockerd (or set DOCKER_HOST), "
-            "or pass --dry-run to print the Dockerfile and build plan without building"
+            f"or {way_forward}"
         ) from exc
     return client
 

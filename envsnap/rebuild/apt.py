@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import RebuildError
 from ..model import Snapshot, SystemPackage
+from .interface import BadOptionError
 
 MODES = ("needed", "all", "none")
 
@@ -65,7 +66,7 @@ class AptPin:
 def select(lock: Snapshot, mode: str) -> tuple[SystemPackage, ...]:
     """The lock's system packages a rebuild installs under ``--system-packages MODE``."""
     if mode not in MODES:
-        raise RebuildError(f"--system-packages {mode!r}: expected one of {', '.join(MODES)}")
+        raise BadOptionError(f"--system-packages {mode!r}: expected one of {', '.join(MODES)}")
     if mode == "none":
         return ()
     chosen = [p for p in lock.system.packages if mode == "all" or p.needed_by]
@@ -107,7 +108,7 @@ def snapshot_stamp(date: str) -> str:
         except ValueError:
             continue
         return moment.strftime("%Y%m%dT%H%M%SZ")
-    raise RebuildError(f"--apt-snapshot {date!r}: expected a date like 2025-05-20 or 20250520T000000Z")
+    raise BadOptionError(f"--apt-snapshot {date!r}: expected a date like 2025-05-20 or 20250520T000000Z")
 
 
 def snapshot_sources(os_id: str, codename: str, date: str) -> tuple[str, ...]:

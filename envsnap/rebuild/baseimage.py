@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 from ..compat._facts import cuda_need
 from ..errors import RebuildError
 from ..model import Snapshot
+from .interface import BadOptionError
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,9 @@ def choose(
 ) -> BaseImage:
     """Pick the base image and interpreter for ``lock``. Raises ``RebuildError`` when none can run it."""
     if base_digest is not None and not _DIGEST.match(base_digest):
-        raise RebuildError(f"--base-digest {base_digest!r}: expected sha256: and 64 hex digits")
+        raise BadOptionError(f"--base-digest {base_digest!r}: expected sha256: and 64 hex digits")
     if base_image is not None and not _REFERENCE.match(base_image):
-        raise RebuildError(f"--base-image {base_image!r} is not an image reference")
+        raise BadOptionError(f"--base-image {base_image!r} is not an image reference")
     py = lock.python
     if py.implementation and py.implementation.lower() not in ("cpython", "cp"):
         raise RebuildError(
@@ -298,7 +299,7 @@ def _strip_digest(reference: str) -> str:
 def _pin(reference: str, digest: str | None, facts: ImageFacts | None) -> tuple[str, str, tuple[str, ...]]:
     if "@sha256:" in reference:
         if digest is not None and not reference.endswith(digest):
-            raise RebuildError(f"--base-digest {digest} contradicts the digest in --base-image {reference}")
+            raise BadOptionError(f"--base-digest {digest} contradicts the digest in --base-image {reference}")
         return reference, "digest", ()
     if digest is not None:
         return f"{reference}@{digest}", "digest", ()
@@ -321,7 +322,8 @@ def _pin(reference: str, digest: str | None, facts: ImageFacts | None) -> tuple[
         reference,
         "tag",
         (
-            f"base image {reference} is pinned by tag only (no engine to look up its digest); "
+            f"base image {reference} is pinned by tag only (no Docker engine answered, or it does not have "
+            "the image, so its digest is unknown); "
             "tags move and vanish: "
             "pass --base-digest sha256:... to pin it",
         ),

@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .. import __version__, _runner, _templates
-from ..bundle import Bundle, python_packages, requirements_text, sha256_file
+from ..bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
 from . import _docker_engine, apt, baseimage
-from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped,unused-ignore]
@@ -72,14 +72,14 @@ class DockerOptions:
 
     def __post_init__(self) -> None:
         if self.tag and not _TAG.match(self.tag):
-            raise RebuildError(f"--tag {self.tag!r} is not a valid image name[:tag]")
+            raise BadOptionError(f"--tag {self.tag!r} is not a valid image name[:tag]")
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, str]) -> DockerOptions:
         known = {"tag", "base_image", "base_digest", "apt_snapshot", "system_packages", "network"}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise RebuildError(f"the docker target has no option {unknown[0]!r}")
+            raise BadOptionError(f"the docker target has no option {unknown[0]!r}")
         return cls(
             tag=options.get("tag", ""),
             base_image=options.get("base_image") or None,
@@ -244,8 +244,7 @@ class DockerRebuilder:
         group.add_argument(
             "--system-packages",
             choices=apt.MODES,
-            default="needed",
-            help="which of the lock's system packages to install, pinned (default: %(default)s: "
+            help="which of the lock's system packages to install, pinned (default: needed: "
             "those the Python packages' binaries load)",
         )
 
@@ -255,6 +254,7 @@ class DockerRebuilder:
 
     def plan(self, request: RebuildRequest) -> Plan:
         options = DockerOptions.from_mapping(request.options)
+        _check_context_dest(request.dest)  # before a build of minutes, not after it
         lock = _bundle_lock(request)
         client = self._try_connect()
         machine = client.info().get("Architecture", "") if client is not None else _platform.machine()
@@ -329,6 +329,7 @@ class DockerRebuilder:
             verify=report,
             notes=(f"image {image_id}", f"tag {spec.tag}", f"build context {context}"),
             seconds=time.perf_counter() - started,
+            details={"image_id": image_id, "tag": spec.tag, "build_context": str(context)},
         )
 
     def _try_connect(self) -> docker.DockerClient | None:
@@ -351,12 +352,28 @@ def _bundle_lock(request: RebuildRequest) -> Snapshot:
     if request.bundle_dir is None:
         return request.lock
     bundle = _open(request.bundle_dir)
+    try:
+        check_made_from(request.lock, bundle.lock, request.bundle_dir)
+    except BundleError as exc:
+        raise RebuildError(str(exc)) from None
+    # The image is built from the bundle's copy (label, /envsnap.lock, apt pins): it must be the lock asked for
+    # in what decides the build too, or --force on an aarch64 lock built the bundle's x86_64 one.
+    mine, theirs = _build_facts(request.lock), _build_facts(bundle.lock)
+    if mine != theirs:
+        what = next(k for k in mine if mine[k] != theirs[k])
+        raise RebuildError(f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
+                           f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})")
     for pkg in python_packages(bundle.lock):
         try:
             bundle.wheel_for(pkg)
         except BundleError as exc:
             raise RebuildError(f"cannot rebuild: {exc}") from exc
     return bundle.lock
+
+
+def _build_facts(lock: Snapshot) -> dict[str, str]:
+    p = lock.platform
+    return {"machine": p.machine, "OS": f"{p.os_id} {p.os_version}".strip(), "Python": lock.python.version}
 
 
 def _lock_bytes(request: RebuildRequest) -> bytes:
@@ -443,20 +460,31 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
     return tuple(steps)
 
 
+def _check_context_dest(dest: Path) -> None:
+    """``--dest`` is absent, empty, or an earlier build context (which the new one replaces)."""
+    if dest.exists() and (not dest.is_dir() or (not (dest / DOCKERFILE).is_file() and any(dest.iterdir()))):
+        raise RebuildError(f"{dest}: exists and is not an envsnap build context; choose another --dest")
+
+
 @contextlib.contextmanager
 def _fresh_context(dest: Path) -> Iterator[Path]:
     """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    except OSError as exc:
+        raise RebuildError(f"--dest {dest}: cannot create the build context ({exc.strerror or exc})") from None
     try:
         yield work
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     if dest.exists():
-        if not (dest / DOCKERFILE).is_file() and any(dest.iterdir()):
+        try:
+            _check_context_dest(dest)
+        except RebuildError:
             shutil.rmtree(work, ignore_errors=True)
-            raise RebuildError(f"{dest}: exists and is not an envsnap build context; choose another --dest")
+            raise
         shutil.rmtree(dest)
     os.replace(work, dest)
 
@@ -541,7 +569,8 @@ def save_base_image(
 ) -> Path:
     """``docker save`` the base image the lock rebuilds on into ``BUNDLE/images/``, so the bundle rebuilds
     when the registry has lost the tag."""
-    client = _docker_engine.engine()
+    # `envsnap bundle` has no --dry-run: the way forward is a bundle without the image.
+    client = _docker_engine.engine(way_forward="bundle without --with-base-image")
     look = _docker_engine.inspector(client)
     base = baseimage.choose(lock, base_image=base_image, inspect=look)
     reference = base.reference.split("@", 1)[0]

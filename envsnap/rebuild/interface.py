@@ -21,7 +21,17 @@ from ..model import Snapshot
 if TYPE_CHECKING:
     from ..verify import VerifyReport
 
-__all__ = ["Plan", "PlanItem", "Progress", "RebuildError", "RebuildRequest", "RebuildResult", "Rebuilder"]
+__all__ = [
+    "BadOptionError", "Plan", "PlanItem", "Progress", "RebuildError", "RebuildRequest", "RebuildResult", "Rebuilder",
+]
+
+
+class BadOptionError(RebuildError):
+    """A target's option has a value it cannot take (``--tag``, ``--base-digest``, an unknown ``--option``
+    key): bad input, exit code 2 like any bad option, not a failed rebuild."""
+
+    exit_code = 2
+
 
 # Called with one human line per step ("installing 12 wheels with uv"); the CLI shows it, tests collect it.
 Progress = Callable[[str], None]
@@ -104,6 +114,7 @@ class RebuildResult:
     verify: VerifyReport | None = None  # the rebuilt environment compared with the lock, when it can be
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    details: Mapping[str, str] = field(default_factory=_no_options)  # what a target made (docker: image_id, tag)
 
     @property
     def ok(self) -> bool:

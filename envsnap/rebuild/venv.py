@@ -10,6 +10,7 @@ hidden folder beside ``--dest`` and moved into place only when complete, so a fa
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _runner, _tools
-from ..bundle import Bundle, fetch_wheel, python_packages, requirements_text, sha256_file
+from ..bundle import Bundle, check_made_from, fetch_wheel, python_packages, requirements_text, sha256_file
 from ..errors import BundleError, PinError, RebuildError
 from ..model import PythonPackage, Snapshot
 from ..pin import Pinner, default_cache_dir, read_pip_config
@@ -276,20 +277,20 @@ def _installer_error(stderr: str) -> str:
 # ------------------------------------------------------------------------------------------ rebuilder
 
 
-def _bundle_lock(request: RebuildRequest) -> Snapshot:
-    """The lock to install from: the bundle's (it carries every artifact), checked against the user's."""
-    if request.bundle_dir is None:
-        return request.lock
-    bundled = Bundle(request.bundle_dir).lock
-    mine = {p.name: (p.version, p.record_digest) for p in python_packages(request.lock)}
-    theirs = {p.name: (p.version, p.record_digest) for p in python_packages(bundled)}
-    if mine != theirs:
-        differing = sorted(set(mine.items()) ^ set(theirs.items()))
-        raise RebuildError(
-            f"{request.bundle_dir}: the bundle was made from another lock "
-            f"(first difference: {differing[0][0]})"
-        )
-    return bundled
+def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
+    """The lock to install from and verify against: ``lock`` with the bundle's package entries (they carry
+    every artifact), after checking the bundle was made from it. The rest (interpreter, platform) stays the
+    user's, so the interpreter chosen and the verdict printed are about the lock that was asked for."""
+    if bundle_dir is None:
+        return lock
+    bundled = Bundle(bundle_dir).lock
+    try:
+        check_made_from(lock, bundled, bundle_dir)
+    except BundleError as exc:
+        raise RebuildError(str(exc)) from None
+    theirs = {p.name: p for p in bundled.python.packages}
+    packages = tuple(theirs.get(p.name, p) for p in lock.python.packages)
+    return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
 
 
 class VenvRebuilder:
@@ -305,7 +306,7 @@ class VenvRebuilder:
             return python
 
     def plan(self, request: RebuildRequest) -> Plan:
-        lock = _bundle_lock(request)
+        lock = _bundle_lock(request.lock, request.bundle_dir)
         if request.offline and request.bundle_dir is None:
             raise RebuildError("--offline needs --bundle: without a bundle the wheels must be downloaded")
         dest = request.dest.absolute()
@@ -369,7 +370,6 @@ class VenvRebuilder:
         started = time.perf_counter()
         dest = Path(plan.dest)
         python = next(i.origin.rsplit(" (", 1)[0] for i in plan.items if i.layer == "interpreter")
-        dest.parent.mkdir(parents=True, exist_ok=True)
         with _staging(dest) as staging, tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
@@ -378,7 +378,7 @@ class VenvRebuilder:
                 say("pinning and downloading the locked wheels")
                 bundle_dir = Path(tmp) / "bundle"
                 make_bundle(request.lock, bundle_dir, progress=say)
-            lock = Bundle(bundle_dir).lock
+            lock = _bundle_lock(request.lock, bundle_dir)
             say(f"creating a venv with Python {lock.python.version}")
             _create_venv(python, staging)
             install_python_layer(
@@ -409,7 +409,11 @@ def _create_venv(python: str, where: Path) -> None:
 @contextmanager
 def _staging(dest: Path) -> Iterator[Path]:
     """A hidden folder beside ``dest`` (same file system: the final move is a rename); gone on failure."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.envsnap-", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.envsnap-", dir=dest.parent))
+    except OSError as exc:
+        raise RebuildError(f"--dest {dest}: cannot create it ({exc.strerror or exc})") from None
     staging.rmdir()  # the venv tool creates it
     try:
         yield staging

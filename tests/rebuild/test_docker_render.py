@@ -366,3 +366,57 @@ def test_a_conda_lock_is_refused_up_front() -> None:
     lock = dataclasses.replace(cpu_lock(), conda=Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),)))
     with pytest.raises(RebuildError, match=r"conda environment \(1 conda packages\).*use --target conda"):
         docker.make_spec(lock, docker.DockerOptions())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tag", "NOT:valid tag"], "--tag 'NOT:valid tag' is not a valid image name"),
+        (["--base-digest", "sha256:zz"], "--base-digest 'sha256:zz': expected sha256: and 64 hex digits"),
+        (["--apt-snapshot", "yesterday"], "--apt-snapshot 'yesterday': expected a date"),
+        (["--option", "colour=blue"], "the docker target has no option 'colour'"),
+        # The flag's default must not hide the --option spelling of the same setting.
+        (["--option", "system_packages=some"], "--system-packages 'some': expected one of"),
+        (["--option", "tag"], "argument --option: 'tag' is not KEY=VALUE"),
+    ],
+)
+def test_a_bad_docker_option_is_bad_input(cli, tmp_path: Path, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    from envsnap import lockfile
+
+    lock = lockfile.dump(cpu_lock(), tmp_path / "envsnap.lock")
+    result = cli("rebuild", lock, "--target", "docker", "--dest", tmp_path / "ctx", "--dry-run", *args)
+    assert result.code == 2, result  # like any bad option (docs/cli.md), not 4: nothing was tried
+    assert result.err.count("\n") == 1 and message in result.err
+    assert not (tmp_path / "ctx").exists()
+
+
+def test_the_tag_only_warning_does_not_claim_there_is_no_engine() -> None:
+    # An engine that answers but has not got the image (nothing can be pulled here) gives the same facts as
+    # none at all: the warning must fit both.
+    base = baseimage.choose(cpu_lock(), inspect=lambda _reference: None)
+    assert base.pin_kind == "tag"
+    assert "no Docker engine answered, or it does not have the image" in base.warnings[0]
+
+
+def test_bundle_with_base_image_and_no_engine_offers_a_way_bundle_has(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envsnap import lockfile
+    from envsnap.model import PythonEnv
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    lock = lockfile.dump(dataclasses.replace(cpu_lock(), python=PythonEnv(version="3.11.7")), tmp_path / "l.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--with-base-image", "--base-image", "envsnap-base:x")
+    assert result.code == 4 and "no Docker engine is reachable" in result.err, result
+    # `bundle` has no --dry-run: pointing there (as rebuild does) sent users to an option that does not exist.
+    assert "--dry-run" not in result.err and "bundle without --with-base-image" in result.err
+
+
+def test_dockerfile_export_to_a_path_rich_would_read_as_markup(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from envsnap import lockfile
+
+    lock = lockfile.dump(cpu_lock(), tmp_path / "envsnap.lock")
+    (tmp_path / "x[").mkdir()
+    result = cli("export", lock, "--format", "dockerfile", "-o", tmp_path / "x[" / "ctx]", "--no-pin")
+    # "[/ctx]" is a closing tag to rich: the context was written, then the summary line was a traceback.
+    assert result.code == 0 and f"wrote {tmp_path}/x[/ctx]/Dockerfile" in result.err, result

@@ -98,3 +98,137 @@ def test_bad_requests_are_clear_errors(tmp_path: Path, cli: Callable[..., object
     assert (tmp_path / "full" / "x").read_text() == "keep me"
     nobundle = cli("rebuild", lock_path, "--bundle", tmp_path / "missing", "--dest", tmp_path / "e2")
     assert nobundle.code == 4 and "no such bundle" in nobundle.err  # type: ignore[attr-defined]
+
+
+def _pinned(name: str, version: str, digit: str) -> PythonPackage:
+    filename = f"{name}-{version}-py3-none-any.whl"
+    art = Artifact(filename=filename, url=f"https://files.example/{filename}", sha256=digit * 64)
+    return PythonPackage(name, version, record_digest="sha256:" + "7" * 64, artifact=art)
+
+
+def _bundle_of(lock: Snapshot, where: Path) -> Path:
+    where.mkdir()
+    lockfile.dump(lock, where / "envsnap.lock")
+    return where
+
+
+@pytest.mark.parametrize(
+    ("bundled", "message"),
+    [
+        (_pinned("a", "2.0", "1"), r"made from another lock \(first difference: a\)"),
+        # Same version and RECORD digest, but not the file the lock pins: a swapped wheel and an edited lock.
+        (_pinned("a", "1.0", "2"), "the lock pins a-1.0-py3-none-any.whl sha256 1111"),
+    ],
+)
+def test_a_bundle_of_another_lock_is_refused_by_both_targets(
+    tmp_path: Path, bundled: PythonPackage, message: str
+) -> None:
+    from envsnap.rebuild.docker import DockerRebuilder
+    from envsnap.rebuild.interface import RebuildRequest
+
+    lock = _this_python_lock(_pinned("a", "1.0", "1"))
+    bundle = _bundle_of(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(bundled,))),
+                        tmp_path / "bundle")
+    lock_path = lockfile.dump(lock, tmp_path / "l.lock")
+    with pytest.raises(RebuildError, match=message):
+        rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=bundle, python=sys.executable,
+                dry_run=True)
+
+    def no_engine() -> None:
+        raise RebuildError("no engine here")
+
+    request = RebuildRequest(lock=lock, lock_path=lock_path, dest=tmp_path / "ctx", target="docker",
+                             bundle_dir=bundle)
+    with pytest.raises(RebuildError, match=message):
+        DockerRebuilder(connect=no_engine).plan(request)
+    assert not (tmp_path / "env").exists() and not (tmp_path / "ctx").exists()
+
+
+def test_the_venv_target_verifies_against_the_lock_asked_for(tmp_path: Path) -> None:
+    from envsnap.model import Platform
+    from envsnap.rebuild.venv import _bundle_lock
+
+    bundled = _this_python_lock(_pinned("a", "1.0", "1"))
+    bundle = _bundle_of(bundled, tmp_path / "bundle")
+    # The user's lock: the same Python layer, not yet pinned, captured on another machine.
+    unpinned = dataclasses.replace(bundled.python.packages[0], artifact=None)
+    mine = dataclasses.replace(
+        bundled, platform=Platform(machine="aarch64"), python=dataclasses.replace(bundled.python, packages=(unpinned,))
+    )
+    merged = _bundle_lock(mine, bundle)
+    assert merged.platform.machine == "aarch64"  # what verify compares the new venv with: the user's lock
+    assert merged.python.packages == bundled.python.packages  # the artifacts the install needs
+
+
+def test_a_dest_that_cannot_be_created_is_a_clear_error(tmp_path: Path, cli: Callable[..., object]) -> None:
+    from envsnap.rebuild.docker import _fresh_context
+
+    (tmp_path / "file").write_text("in the way")
+    lock = _this_python_lock()
+    lock_path = lockfile.dump(lock, tmp_path / "l.lock")
+    bundle = _bundle_of(lock, tmp_path / "bundle")
+    result = cli("rebuild", lock_path, "--bundle", bundle, "--offline", "--dest", tmp_path / "file" / "env",
+                 "--python", sys.executable, "--force")
+    assert result.code == 4, result  # type: ignore[attr-defined]
+    assert result.err.count("\n") == 1 and "cannot create it" in result.err  # type: ignore[attr-defined]
+    with pytest.raises(RebuildError, match="cannot create the build context"), _fresh_context(
+        tmp_path / "file" / "ctx"
+    ):
+        pass
+    assert (tmp_path / "file").read_text() == "in the way"
+
+
+def test_a_docker_dest_that_is_not_a_build_context_is_refused_before_building(tmp_path: Path) -> None:
+    from envsnap.rebuild.docker import DockerRebuilder
+    from envsnap.rebuild.interface import RebuildRequest
+
+    def no_engine() -> None:
+        raise RebuildError("no engine here")
+
+    lock = _this_python_lock()
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("keep me")
+    (tmp_path / "file").write_text("keep me too")
+    for dest in (tmp_path / "busy", tmp_path / "file"):
+        request = RebuildRequest(lock=lock, lock_path=tmp_path / "l.lock", dest=dest, target="docker")
+        with pytest.raises(RebuildError, match="exists and is not an envsnap build context"):
+            DockerRebuilder(connect=no_engine).plan(request)
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "keep me"
+    assert (tmp_path / "file").read_text() == "keep me too"
+
+
+def test_paths_and_progress_are_printed_as_text_not_rich_markup(tmp_path: Path, cli: Callable[..., object]) -> None:
+    # "[/x]" is a closing tag to rich: read as markup, each of these printed a MarkupError traceback after the
+    # work was done.
+    odd = tmp_path / "m["
+    odd.mkdir()
+    lock_path = lockfile.dump(_this_python_lock(), tmp_path / "l.lock")
+    pinned = cli("pin", lock_path, "-o", odd / "p]")
+    assert pinned.code == 0 and f"{odd}/p]: 0 pinned" in pinned.err, pinned  # type: ignore[attr-defined]
+    bundled = cli("bundle", odd / "p]", "-o", odd / "b]")
+    assert bundled.code == 0 and f"wrote {odd}/b]: 0 wheels" in bundled.err, bundled  # type: ignore[attr-defined]
+    rebuilt = cli("rebuild", odd / "p]", "--bundle", odd / "b]", "--offline", "--dest", odd / "e]",
+                  "--python", sys.executable)
+    assert rebuilt.code == 0 and f"rebuilt venv at {odd}/e] in" in rebuilt.err, rebuilt  # type: ignore[attr-defined]
+    assert "Traceback" not in rebuilt.err + bundled.err + pinned.err  # type: ignore[attr-defined]
+
+
+def test_a_docker_bundle_must_be_of_the_locked_platform_too(tmp_path: Path) -> None:
+    from envsnap.model import Platform
+    from envsnap.rebuild.docker import DockerRebuilder
+    from envsnap.rebuild.interface import RebuildRequest
+
+    def no_engine() -> None:
+        raise RebuildError("no engine here")
+
+    bundled = dataclasses.replace(_this_python_lock(), platform=Platform(machine="x86_64", os_id="debian",
+                                                                          os_version="12"))
+    bundle = _bundle_of(bundled, tmp_path / "bundle")
+    # The same Python layer, locked on aarch64: the image is built from the bundle's copy, so the bundle's
+    # x86_64 lock would have been built (with --force past the check) instead of refusing the architecture.
+    mine = dataclasses.replace(bundled, platform=dataclasses.replace(bundled.platform, machine="aarch64"))
+    request = RebuildRequest(lock=mine, lock_path=tmp_path / "l.lock", dest=tmp_path / "ctx", target="docker",
+                             bundle_dir=bundle)
+    expected = r"made from another lock \(machine: the lock says aarch64, the bundle's x86_64\)"
+    with pytest.raises(RebuildError, match=expected):
+        DockerRebuilder(connect=no_engine).plan(request)
