@@ -48,7 +48,8 @@ def resolve_interpreter(python: str) -> str:
         raise ProbeError(f"--python {python}: no such interpreter")
     if not os.access(path, os.X_OK):
         raise ProbeError(f"--python {python}: not executable")
-    return str(path)
+    # Absolute: "./python" must not become "python", which the exec would look up on PATH instead.
+    return os.path.abspath(candidate)
 
 
 class PendingProbe:

@@ -179,6 +179,15 @@ def test_prefix_directory_accepted_for_python(two_venvs: tuple[Path, Path]) -> N
     assert pyprobe.resolve_interpreter(str(venv_dir)).startswith(str(venv_dir))
 
 
+def test_interpreter_in_the_working_directory(two_venvs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # "./python" names the file here, not a "python" on PATH (cd env/bin && envsnap capture --python ./python).
+    exe = two_venvs[0]
+    monkeypatch.chdir(exe.parent)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    raw = pyprobe.run_probe(f"./{exe.name}")
+    assert os.path.samefile(raw.prefix, exe.parent.parent)
+
+
 def test_source_without_direct_url_is_index() -> None:
     assert pyprobe.source_from_direct_url(None, PathRedactor()).kind == "index"
 
