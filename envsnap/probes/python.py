@@ -92,10 +92,25 @@ class PendingProbe:
             raise ProbeError(
                 f"--python {self.python}: the probe printed no JSON (is it a Python interpreter?)"
             ) from None
-        if not isinstance(data, dict) or "packages" not in data:
-            raise ProbeError(f"--python {self.python}: unexpected probe answer")
+        if not _well_formed(data):
+            raise ProbeError(f"--python {self.python}: unexpected probe answer (is it a Python interpreter?)")
         self._raw = RawPython(data)
         return self._raw
+
+
+_REQUIRED = ("prefix", "implementation", "version", "abi")
+
+
+def _well_formed(data: Any) -> bool:
+    """The probe's answer has what the model is built from (anything can print JSON)."""
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in _REQUIRED):
+        return False
+    packages = data.get("packages")
+    return isinstance(packages, list) and all(
+        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("version"), str)
+        and isinstance(p.get("site_dir"), str)
+        for p in packages
+    )
 
 
 def run_probe(python: str | None = None) -> RawPython:

@@ -165,6 +165,23 @@ def test_bad_interpreter(target: str, message: str) -> None:
         pyprobe.run_probe(target)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    ['{"packages": []}', '[]', '{"prefix": "/x", "implementation": "cpython", "version": "3.11.7", "abi": "cp311", '
+     '"packages": [{"name": "x"}]}'],
+)
+def test_a_program_that_prints_other_json_is_not_an_interpreter(
+    cli: Callable[..., object], tmp_path: Path, answer: str
+) -> None:
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\necho '{answer}'\n")
+    fake.chmod(0o755)
+    result = cli("capture", "--python", str(fake), "-o", str(tmp_path / "envsnap.lock"))
+    assert result.code == 2, result  # type: ignore[attr-defined]
+    assert "unexpected probe answer" in result.err and result.err.count("\n") == 1  # type: ignore[attr-defined]
+    assert not (tmp_path / "envsnap.lock").exists()
+
+
 def test_bad_interpreter_on_the_cli(cli: Callable[..., object], tmp_path: Path) -> None:
     out = tmp_path / "envsnap.lock"
     out.write_text("keep me\n")
