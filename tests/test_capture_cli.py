@@ -57,6 +57,13 @@ def test_same_environment_same_bytes(tmp_path: Path) -> None:
         (["capture", "--python", "/no/such/python"], "no such interpreter"),
         (["capture", "-o", "/no/such/dir/envsnap.lock"], "cannot write"),
         (["frobnicate"], "invalid choice"),
+        # Non-finite or huge timeouts crashed the NVML call with a traceback; zero or negative ones meant "hung".
+        (["capture", "--gpu-timeout", "inf"], "argument --gpu-timeout: 'inf': expected seconds > 0"),
+        (["capture", "--gpu-timeout", "nan"], "argument --gpu-timeout: 'nan': expected seconds > 0"),
+        (["capture", "--gpu-timeout", "1e300"], "argument --gpu-timeout: '1e300': expected seconds > 0"),
+        (["capture", "--gpu-timeout", "-1"], "argument --gpu-timeout: '-1': expected seconds > 0"),
+        (["capture", "--deep-timeout", "0"], "argument --deep-timeout: '0': expected seconds > 0"),
+        (["capture", "--deep-timeout", "soon"], "argument --deep-timeout: not a number of seconds: 'soon'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli: Callable[..., object], args: list[str], message: str) -> None:
