@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from envsnap._privacy import PathRedactor
+from envsnap._privacy import PathRedactor, strip_credentials, strip_credentials_in_text
 from envsnap.probes import environment, host, project
 
 X86_CPUINFO = """\
@@ -84,6 +88,31 @@ def test_environment_filter_keeps_numerics_and_drops_secrets() -> None:
         "TORCH_DETERMINISTIC": "1",
         "XLA_FLAGS": "--xla_dump_to=https://example.org/dump",
     }
+
+
+_OLD_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\";,]+")  # the quadratic pattern it replaced
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*"ab9+.-:/@ ;'\"", "://", "https://u:pw@h", "git+ssh://t:x@g/"]), max_size=40)
+       .map("".join))
+def test_urls_in_text_are_found_as_the_simple_pattern_finds_them(text: str) -> None:
+    expected = _OLD_URL_IN_TEXT.sub(lambda m: strip_credentials(m.group(0)), text)
+    assert strip_credentials_in_text(text) == expected
+
+
+def test_huge_environment_values_are_filtered_in_linear_time() -> None:
+    # Ten variables at the kernel's 128 KiB limit: the old URL pattern needed about 11 s for each one.
+    code = (
+        "from envsnap.probes.environment import filter_environment\n"
+        "from envsnap._privacy import PathRedactor\n"
+        "env = {f'OMP_V{i}': 'a' * 131000 for i in range(10)}\n"
+        "env['XLA_FLAGS'] = 'https://bob:pw@example.org/x ' + 'b' * 131000\n"
+        "out = filter_environment(env, PathRedactor(home='/nonexistent'))\n"
+        "assert len(out) == 11 and out['XLA_FLAGS'].startswith('https://example.org/x b')\n"
+    )
+    # A guard against the quadratic blow-up coming back (about 110 s then), not a speed target.
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def _git(cwd: Path, *args: str) -> str:
