@@ -18,7 +18,7 @@ from compat_builders import (
     torch_cu,
 )
 
-from envsnap.compat import DockerFacts, Target
+from envsnap.compat import DockerFacts, Target, evaluate
 from envsnap.compat._facts import cuda_need, forward_compatible, local_cuda, machine, numbers
 from envsnap.compat._tags import TagTarget, glibc_floor
 from envsnap.compat.rules import (
@@ -413,6 +413,17 @@ def test_system_nccl_major_and_minor_differences() -> None:
         host_with = dataclasses.replace(host, cuda=Cuda(nccl_version=have))
         assert severities(cuda_libs.check(lock, host_with, HOST)) == [severity]
     assert severities(cuda_libs.check(lock, host, Target(kind="docker"))) == ["ok"]
+
+
+def test_an_unparseable_cuda_version_is_not_a_crash() -> None:
+    # A hand-edited lock: no CUDA major can be read, so cuDNN/NCCL cannot be compared (an IndexError before).
+    lock = dataclasses.replace(
+        gpu_lock(), frameworks={}, cuda=Cuda(runtime_version="twelve", runtime_source="pip", nccl_version="2.26.2",
+                                             nccl_source="system")
+    )
+    assert cuda_libs.check(lock, gpu_host(A100, "570.26", "12.8"), HOST) == []
+    report = evaluate(lock, gpu_host(A100, "570.26", "12.8"), HOST)
+    assert {f.rule for f in report.findings} >= {"cuda", "driver", "gpu-arch"}
 
 
 # -------------------------------------------------------------------------------------------- cpu isa
