@@ -85,6 +85,10 @@ class PendingProbe:
             raise ProbeError(f"--python {self.python}: the probe did not finish within {PROBE_TIMEOUT:g} s") from None
         if self._proc.returncode != 0:
             last = (err.strip().splitlines() or ["no output"])[-1]
+            if last.startswith("SyntaxError"):
+                # The interpreter runs, but cannot even compile the probe: Python 2 or 3.6 and older.
+                raise ProbeError(f"--python {self.python}: too old for envsnap's probe, which needs Python >= 3.7 "
+                                 f"({last})")
             raise ProbeError(f"--python {self.python}: not a working Python interpreter ({last})")
         try:
             data = json.loads(out)

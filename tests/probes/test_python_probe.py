@@ -205,6 +205,19 @@ def test_interpreter_in_the_working_directory(two_venvs: tuple[Path, Path], monk
     assert os.path.samefile(raw.prefix, exe.parent.parent)
 
 
+def test_an_interpreter_too_old_for_the_probe_says_so(tmp_path: Path) -> None:
+    # Python 2 or 3.6 cannot compile the probe: the message says why, not "not a working interpreter".
+    old = tmp_path / "python2"
+    old.write_text("#!/bin/sh\necho '  File \"_pyprobe.py\", line 9' >&2\n"
+                   "echo 'SyntaxError: future feature annotations is not defined' >&2\nexit 1\n")
+    old.chmod(0o755)
+    with pytest.raises(ProbeError, match=r"too old for envsnap's probe, which needs Python >= 3.7 \(SyntaxError"):
+        pyprobe.run_probe(str(old))
+    for real in sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/[23].[0-6].*/bin/python"))):
+        with pytest.raises(ProbeError, match="too old for envsnap's probe"):
+            pyprobe.run_probe(real)
+
+
 def test_source_without_direct_url_is_index() -> None:
     assert pyprobe.source_from_direct_url(None, PathRedactor()).kind == "index"
 
