@@ -43,13 +43,23 @@ def resolve_interpreter(python: str) -> str:
         for rel in ("bin/python", "bin/python3", "python.exe", "Scripts/python.exe"):
             if (path / rel).exists():
                 return str(path / rel)
+        for rel in ("bin/python", "bin/python3"):
+            _refuse_broken_link(path / rel, python)
         raise ProbeError(f"--python {python}: a directory with no bin/python in it")
+    _refuse_broken_link(path, python)
     if not path.exists():
         raise ProbeError(f"--python {python}: no such interpreter")
     if not os.access(path, os.X_OK):
         raise ProbeError(f"--python {python}: not executable")
     # Absolute: "./python" must not become "python", which the exec would look up on PATH instead.
     return os.path.abspath(candidate)
+
+
+def _refuse_broken_link(path: Path, python: str) -> None:
+    """A venv whose base interpreter was removed (a pyenv version uninstalled): say so, not "no such file"."""
+    if path.is_symlink() and not path.exists():
+        raise ProbeError(f"--python {python}: {path} is a broken link to {os.readlink(path)} "
+                         "(the interpreter this environment was made from is gone)")
 
 
 class PendingProbe:

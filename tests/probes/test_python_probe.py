@@ -218,6 +218,17 @@ def test_an_interpreter_too_old_for_the_probe_says_so(tmp_path: Path) -> None:
             pyprobe.run_probe(real)
 
 
+def test_a_venv_whose_base_interpreter_is_gone_says_so(tmp_path: Path) -> None:
+    venv = tmp_path / "env"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /opt/removed/bin\n")
+    (venv / "bin" / "python").symlink_to("/opt/removed/bin/python3.11")
+    for given in (str(venv), str(venv / "bin" / "python")):
+        with pytest.raises(ProbeError, match=r"bin/python is a broken link to /opt/removed/bin/python3.11 \(the "
+                                             r"interpreter this environment was made from is gone\)"):
+            pyprobe.run_probe(given)
+
+
 def test_source_without_direct_url_is_index() -> None:
     assert pyprobe.source_from_direct_url(None, PathRedactor()).kind == "index"
 
