@@ -57,6 +57,7 @@ def test_same_environment_same_bytes(tmp_path: Path) -> None:
         (["capture", "--python", "/no/such/python"], "no such interpreter"),
         (["capture", "-o", "/no/such/dir/envsnap.lock"], "cannot write"),
         (["frobnicate"], "invalid choice"),
+        (["capture", "-o", "-", "--json"], "-o - and --json both write to standard output"),
         # Non-finite or huge timeouts crashed the NVML call with a traceback; zero or negative ones meant "hung".
         (["capture", "--gpu-timeout", "inf"], "argument --gpu-timeout: 'inf': expected seconds > 0"),
         (["capture", "--gpu-timeout", "nan"], "argument --gpu-timeout: 'nan': expected seconds > 0"),

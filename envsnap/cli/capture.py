@@ -7,6 +7,7 @@ import time
 
 from .. import lockfile
 from ..capture import capture
+from ..errors import EnvsnapError
 from ..probes import frameworks, nvidia
 from . import _output
 
@@ -55,6 +56,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json and args.output == "-":
+        raise EnvsnapError("-o - and --json both write to standard output: use one, or -o PATH --json")
     started = time.perf_counter()
     timings: dict[str, float] = {}
     snapshot = capture(args.python, args.project, conda_prefix=args.prefix, deep=args.deep, gpu_ids=args.gpu_ids,
