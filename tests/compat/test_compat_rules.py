@@ -166,6 +166,16 @@ def test_platform_for_docker_uses_the_engine() -> None:
     assert (f.severity, f.component) == ("fail", "OS")
 
 
+def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
+    # An imported requirements file records neither: "ok" would claim a check that was not made.
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
+    for lock in (snapshot(system="", machine=""), snapshot(machine="")):
+        for target in (HOST, Target(kind="docker", docker=engine)):
+            [f] = platform.check(lock, snapshot(), target)
+            assert (f.severity, f.component) == ("warn", "machine"), target
+            assert f.remedy.endswith("unknown, cannot verify")
+
+
 # --------------------------------------------------------------------------------------------- python
 
 
