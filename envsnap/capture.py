@@ -33,6 +33,7 @@ def capture(
     deep_timeout: float = frameworks.DEEP_TIMEOUT,
     timings: dict[str, float] | None = None,
     conda_prefix: str | None = None,
+    output: str | os.PathLike[str] | None = None,
 ) -> Snapshot:
     """Capture an environment.
 
@@ -43,7 +44,8 @@ def capture(
     ``deep``: import each ML framework in a subprocess (``deep_timeout`` each) for what only a live import
     knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
     NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
-    (``gpu``, ``deep:<framework>``) for the caller to report; never recorded in the lock.
+    (``gpu``, ``deep:<framework>``) for the caller to report; never recorded in the lock. ``output``: where the
+    lock will be written, left out of the project's dirty state.
     """
     env = os.environ if environ is None else environ
     root = None
@@ -67,7 +69,7 @@ def capture(
     loader = system.Loader.for_host()
     cpu, memory = host.probe_cpu()
     plat = host.probe_platform()
-    proj = project.probe_project(root) if root else None
+    proj = project.probe_project(root, exclude=[os.fspath(output)] if output else []) if root else None
     raw = pending.result()
 
     redact = PathRedactor(prefix=raw.prefix, project=root)

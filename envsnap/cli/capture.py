@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     snapshot = capture(args.python, args.project, conda_prefix=args.prefix, deep=args.deep, gpu_ids=args.gpu_ids,
-                       gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings)
+                       gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings,
+                       output=None if args.output == "-" else args.output)
     if args.pin:
         from ..pin import pin, read_pip_config
 

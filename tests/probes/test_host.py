@@ -148,5 +148,27 @@ def test_project_clean_then_dirty(repo: Path) -> None:
     assert project.probe_project(str(repo)) == dirtier  # deterministic
 
 
+def test_the_lockfile_being_written_does_not_make_the_project_dirty(repo: Path) -> None:
+    # Capturing twice in a work tree: the first lock, untracked (then committed and rewritten), must not turn
+    # the second capture dirty with a digest that changes every time (the lock holds its creation time).
+    def capture_in_repo(*args: str) -> str:
+        subprocess.run([sys.executable, "-m", "envsnap", "capture", *args], cwd=repo, check=True, capture_output=True)
+        text = (repo / (args[1] if args else "envsnap.lock")).read_text()
+        return "\n".join(line for line in text.splitlines() if not line.startswith("created = "))
+
+    first = capture_in_repo()
+    assert capture_in_repo() == first
+    assert "dirty = false" in first
+    _git(repo, "add", "envsnap.lock")
+    _git(repo, "commit", "-qm", "lock")
+    again = capture_in_repo()
+    assert "dirty = false" in again and capture_in_repo() == again
+    excluded = project.probe_project(str(repo), exclude=[str(repo / "envsnap.lock")])
+    included = project.probe_project(str(repo))  # the rewritten lock differs from its committed version
+    assert excluded is not None and not excluded.dirty and included is not None and included.dirty
+    (repo / "train.py").write_text("print('changed')\n")
+    assert "dirty = true" in capture_in_repo("-o", "other.lock")  # other changes still count
+
+
 def test_not_a_git_work_tree(tmp_path: Path) -> None:
     assert project.probe_project(str(tmp_path)) is None
