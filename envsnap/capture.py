@@ -18,6 +18,14 @@ from .probes import conda as conda_probe
 from .probes import cuda, environment, frameworks, host, nvidia, project, python, system
 
 
+def _working_directory() -> str | None:
+    """None when the working directory was removed from under the process: there is no project to record."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -56,7 +64,7 @@ def capture(
         if root is None:
             raise ProbeError(f"--project {project_dir}: not inside a git work tree")
     else:
-        root = project.find_root(os.getcwd())
+        root = project.find_root(here) if (here := _working_directory()) else None
 
     # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
     # initialise GPUs) answers in its own subprocess, while this process probes the host.

@@ -73,6 +73,21 @@ def test_bad_input_is_one_line_and_exit_2(cli: Callable[..., object], args: list
     assert message in res.err and "Traceback" not in res.err  # type: ignore[attr-defined]
 
 
+def test_a_removed_working_directory_is_no_traceback(tmp_path: Path) -> None:
+    gone, out = tmp_path / "gone", tmp_path / "envsnap.lock"
+    lock = lockfile.dump(envsnap.capture(), tmp_path / "copy.lock")
+    script = (
+        f"cd {gone} && rmdir {gone} && exec {sys.executable} -c "
+        "'import sys; from envsnap.cli import main; sys.exit(main(sys.argv[1:]))' \"$@\""
+    )
+    for args, code, err in ((["capture", "-o", str(out)], 0, "wrote"),
+                            (["check", str(lock)], 2, "envsnap: error: the working directory no longer exists")):
+        gone.mkdir()
+        res = subprocess.run(["sh", "-c", script, "sh", *args], capture_output=True, text=True)
+        assert res.returncode == code and res.stderr.startswith(err) and "Traceback" not in res.stderr, res.stderr
+    assert envsnap.load(out).project is None
+
+
 def test_corrupt_lock_is_one_line(cli: Callable[..., object], tmp_path: Path) -> None:
     bad = tmp_path / "bad.lock"
     bad.write_text("[envsnap]\nschema_version = 1\n[python]\nversion = 3\n")
