@@ -162,3 +162,30 @@ def test_every_cli_option_is_in_docs_cli(command: str) -> None:
             if not re.search(rf"(?<![\w-]){re.escape(str(choice))}(?![\w-])", text):
                 missing.append(f"{action.option_strings[-1]} {choice}")
     assert not missing, f"docs/cli.md `envsnap {command}` does not document: {', '.join(missing)}"
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_exit_code_is_in_the_exit_code_table() -> None:
+    import importlib
+    import pkgutil
+
+    import envsnap
+    from envsnap.errors import EnvsnapError
+
+    for info in pkgutil.walk_packages(envsnap.__path__, "envsnap."):
+        if info.name.rsplit(".", 1)[-1] not in ("__main__", "_pyprobe", "_nvml_worker", "_cuda_worker", "_deep_worker"):
+            importlib.import_module(info.name)  # every error class and EXIT_ constant is defined
+    codes = {EnvsnapError.exit_code} | {c.exit_code for c in _subclasses(EnvsnapError)}  # type: ignore[attr-defined]
+    for module in command_modules():
+        codes |= {v for k, v in vars(module).items() if k.startswith("EXIT_") and isinstance(v, int)}
+    import envsnap.cli
+
+    codes |= {v for k, v in vars(envsnap.cli).items() if k.startswith("EXIT_") and isinstance(v, int)}
+    table = dict(sections((DOCS / "cli.md").read_text()))["Exit codes"]
+    listed = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+    assert codes <= listed, f"docs/cli.md's exit-code table lacks {sorted(codes - listed)}"
