@@ -152,3 +152,22 @@ def test_python_api_round_trip(tmp_path: Path) -> None:
     snap = envsnap.capture()
     path = envsnap.dump(snap, tmp_path / "x.lock")
     assert envsnap.load(path).python == snap.python
+
+
+def test_show_says_unknown_for_what_an_imported_lock_does_not_know() -> None:
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Meta, PythonEnv, PythonPackage, Snapshot
+
+    imported = Snapshot(
+        envsnap=Meta(generator="envsnap import from requirements.txt"),
+        python=PythonEnv(kind="venv", packages=(PythonPackage(name="six", version="1.16.0"),)),
+    )
+    rows = dict(summary_rows(imported))
+    assert {k: rows[k] for k in ("Python", "OS", "libc", "CPU", "Memory", "Captured")} == {
+        "Python": "unknown (venv)",
+        "OS": "unknown",
+        "libc": "unknown",
+        "CPU": "unknown",
+        "Memory": "unknown",
+        "Captured": "by envsnap import from requirements.txt",
+    }
