@@ -77,6 +77,13 @@ def test_environment_filter_keeps_numerics_and_drops_secrets() -> None:
         "HOME": home,
         "USER": "alice",
         "XLA_FLAGS": "--xla_dump_to=https://bob:pw@example.org/dump",
+        # Terraform shares TensorFlow's TF_ prefix; its inputs and the short spellings of passwords are secrets.
+        "TF_VAR_db_pass": "hunter2",
+        "TF_VAR_region": "eu-west-1",
+        "TF_CLI_CONFIG_FILE": f"{home}/.terraformrc",
+        "NCCL_IB_PASS": "hunter2",
+        "TORCH_HUB_PW": "hunter2",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
     }
     out = environment.filter_environment(environ, PathRedactor(home=home))
     assert out == {
@@ -85,6 +92,7 @@ def test_environment_filter_keeps_numerics_and_drops_secrets() -> None:
         "NCCL_SOCKET_IFNAME": "eth0",
         "OMP_NUM_THREADS": "4",
         "PYTHONHASHSEED": "0",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
         "TORCH_DETERMINISTIC": "1",
         "XLA_FLAGS": "--xla_dump_to=https://example.org/dump",
     }
