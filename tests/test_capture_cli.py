@@ -171,3 +171,5 @@ def test_show_says_unknown_for_what_an_imported_lock_does_not_know() -> None:
         "Memory": "unknown",
         "Captured": "by envsnap import from requirements.txt",
     }
+    # A lock whose digest was removed loads (hand-written locks are allowed), but show says it is unverified.
+    assert rows["Digest"] == "none: the lock is not sealed, edits cannot be detected"

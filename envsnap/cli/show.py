@@ -60,7 +60,7 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
         rows.append(("Project", f"{s.project.commit[:12]} on {s.project.branch or '(detached)'}, {state}"))
     rows.append(("Captured", _join(s.envsnap.created, f"by {s.envsnap.generator}" if s.envsnap.generator else "")
                  or "unknown"))
-    rows.append(("Digest", s.envsnap.content_digest))
+    rows.append(("Digest", s.envsnap.content_digest or "none: the lock is not sealed, edits cannot be detected"))
     if s.envsnap.warnings:
         rows.append(("Warnings", str(len(s.envsnap.warnings))))
     return rows
