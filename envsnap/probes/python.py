@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -51,8 +52,33 @@ def resolve_interpreter(python: str) -> str:
         raise ProbeError(f"--python {python}: no such interpreter")
     if not os.access(path, os.X_OK):
         raise ProbeError(f"--python {python}: not executable")
+    runs = _script_interpreter(path)
+    if runs is not None:
+        # Running it would run the user's script (a training run, say) with the probe's path as arguments.
+        raise ProbeError(f"--python {python}: a Python script (its first line runs {runs}), not an interpreter")
     # Absolute: "./python" must not become "python", which the exec would look up on PATH instead.
     return os.path.abspath(candidate)
+
+
+_PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*t?$")
+
+
+def _script_interpreter(path: Path) -> str | None:
+    """The Python a ``#!`` script runs, or None when ``path`` is not one (wrapper shell scripts such as pyenv's
+    shims, which run an interpreter, are not Python scripts)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode("utf-8", "replace").split()
+    if words and os.path.basename(words[0]) == "env":
+        words = [w for w in words[1:] if not w.startswith("-")]
+    if words and _PYTHON_NAME.match(os.path.basename(words[0])):
+        return words[0]
+    return None
 
 
 def _refuse_broken_link(path: Path, python: str) -> None:

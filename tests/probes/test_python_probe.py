@@ -3,6 +3,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -227,6 +228,28 @@ def test_a_venv_whose_base_interpreter_is_gone_says_so(tmp_path: Path) -> None:
         with pytest.raises(ProbeError, match=r"bin/python is a broken link to /opt/removed/bin/python3.11 \(the "
                                              r"interpreter this environment was made from is gone\)"):
             pyprobe.run_probe(given)
+
+
+@pytest.mark.parametrize(
+    "shebang", ["#!/usr/bin/env python3", "#!/usr/bin/env -S python3.11 -u", "#!/opt/py/bin/python"]
+)
+def test_a_python_script_is_refused_without_running_it(tmp_path: Path, shebang: str) -> None:
+    # `--python train.py` ran the user's script (with the probe's path as its arguments) before failing.
+    marker = tmp_path / "ran"
+    script = tmp_path / "train.py"
+    script.write_text(f"{shebang}\nopen({str(marker)!r}, 'w').write('ran')\n")
+    script.chmod(0o755)
+    with pytest.raises(ProbeError, match=r"train.py: a Python script \(its first line runs .*python.*\), not an inter"):
+        pyprobe.run_probe(str(script))
+    assert not marker.exists()
+
+
+def test_a_wrapper_shell_script_is_still_an_interpreter(tmp_path: Path) -> None:
+    # pyenv's shims and module-system wrappers are shell scripts that exec the interpreter.
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    assert pyprobe.run_probe(str(wrapper)).data["version"] == platform.python_version()
 
 
 def test_source_without_direct_url_is_index() -> None:
