@@ -52,7 +52,7 @@ def resolve_interpreter(python: str) -> str:
         raise ProbeError(f"--python {python}: no such interpreter")
     if not os.access(path, os.X_OK):
         raise ProbeError(f"--python {python}: not executable")
-    runs = _script_interpreter(path)
+    runs = script_interpreter(path)
     if runs is not None:
         # Running it would run the user's script (a training run, say) with the probe's path as arguments.
         raise ProbeError(f"--python {python}: a Python script (its first line runs {runs}), not an interpreter")
@@ -63,7 +63,7 @@ def resolve_interpreter(python: str) -> str:
 _PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*t?$")
 
 
-def _script_interpreter(path: Path) -> str | None:
+def script_interpreter(path: Path) -> str | None:
     """The Python a ``#!`` script runs, or None when ``path`` is not one (wrapper shell scripts such as pyenv's
     shims, which run an interpreter, are not Python scripts)."""
     try:

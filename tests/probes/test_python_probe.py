@@ -18,6 +18,7 @@ from envsnap._privacy import PathRedactor
 from envsnap.errors import ProbeError
 from envsnap.probes import python as pyprobe
 from envsnap.probes._pyprobe import record_digest
+from envsnap.rebuild.venv import interpreter_version
 
 
 def _site(venv_python: Path) -> Path:
@@ -241,6 +242,7 @@ def test_a_python_script_is_refused_without_running_it(tmp_path: Path, shebang: 
     script.chmod(0o755)
     with pytest.raises(ProbeError, match=r"train.py: a Python script \(its first line runs .*python.*\), not an inter"):
         pyprobe.run_probe(str(script))
+    assert interpreter_version(str(script)) is None  # rebuild --python asks for the version first
     assert not marker.exists()
 
 
