@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
     target = Path(path)
+    try:
+        existing = os.stat(target)  # follows links: what a write to ``path`` would reach
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        # A device, pipe or terminal (``-o /dev/null``, ``-o /dev/stdout``): a rename would replace the node
+        # itself (as root, /dev/null becomes a plain file), and there is no old content to protect.
+        with open(target, "wb") as stream:
+            stream.write(data)
+        return
+    if target.is_symlink():
+        # Replace the file the link points to, not the link.
+        target = Path(os.path.realpath(target))
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:

@@ -18,6 +18,14 @@ from .probes import conda as conda_probe
 from .probes import cuda, environment, frameworks, host, nvidia, project, python, system
 
 
+def _working_directory() -> str | None:
+    """None when the working directory was removed from under the process: there is no project to record."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -38,6 +46,7 @@ def capture(
     deep_timeout: float = frameworks.DEEP_TIMEOUT,
     timings: dict[str, float] | None = None,
     conda_prefix: str | None = None,
+    output: str | os.PathLike[str] | None = None,
 ) -> Snapshot:
     """Capture an environment.
 
@@ -48,7 +57,8 @@ def capture(
     ``deep``: import each ML framework in a subprocess (``deep_timeout`` each) for what only a live import
     knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
     NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
-    (``gpu``, ``deep:<framework>``) for the caller to report; never recorded in the lock.
+    (``gpu``, ``deep:<framework>``) for the caller to report; never recorded in the lock. ``output``: where the
+    lock will be written, left out of the project's dirty state.
     """
     env = os.environ if environ is None else environ
     root = None
@@ -59,7 +69,7 @@ def capture(
         if root is None:
             raise ProbeError(f"--project {project_dir}: not inside a git work tree")
     else:
-        root = project.find_root(os.getcwd())
+        root = project.find_root(here) if (here := _working_directory()) else None
 
     # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
     # initialise GPUs) answers in its own subprocess, while this process probes the host.
@@ -72,7 +82,7 @@ def capture(
     loader = system.Loader.for_host()
     cpu, memory = host.probe_cpu()
     plat = host.probe_platform()
-    proj = project.probe_project(root) if root else None
+    proj = project.probe_project(root, exclude=[os.fspath(output)] if output else []) if root else None
     raw = pending.result()
 
     redact = PathRedactor(prefix=raw.prefix, project=root)

@@ -57,12 +57,35 @@ def test_same_environment_same_bytes(tmp_path: Path) -> None:
         (["capture", "--python", "/no/such/python"], "no such interpreter"),
         (["capture", "-o", "/no/such/dir/envsnap.lock"], "cannot write"),
         (["frobnicate"], "invalid choice"),
+        (["capture", "-o", "-", "--json"], "-o - and --json both write to standard output"),
+        # Non-finite or huge timeouts crashed the NVML call with a traceback; zero or negative ones meant "hung".
+        (["capture", "--gpu-timeout", "inf"], "argument --gpu-timeout: 'inf': expected seconds > 0"),
+        (["capture", "--gpu-timeout", "nan"], "argument --gpu-timeout: 'nan': expected seconds > 0"),
+        (["capture", "--gpu-timeout", "1e300"], "argument --gpu-timeout: '1e300': expected seconds > 0"),
+        (["capture", "--gpu-timeout", "-1"], "argument --gpu-timeout: '-1': expected seconds > 0"),
+        (["capture", "--deep-timeout", "0"], "argument --deep-timeout: '0': expected seconds > 0"),
+        (["capture", "--deep-timeout", "soon"], "argument --deep-timeout: not a number of seconds: 'soon'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli: Callable[..., object], args: list[str], message: str) -> None:
     res = cli(*args)
     assert res.code == 2, res  # type: ignore[attr-defined]
     assert message in res.err and "Traceback" not in res.err  # type: ignore[attr-defined]
+
+
+def test_a_removed_working_directory_is_no_traceback(tmp_path: Path) -> None:
+    gone, out = tmp_path / "gone", tmp_path / "envsnap.lock"
+    lock = lockfile.dump(envsnap.capture(), tmp_path / "copy.lock")
+    script = (
+        f"cd {gone} && rmdir {gone} && exec {sys.executable} -c "
+        "'import sys; from envsnap.cli import main; sys.exit(main(sys.argv[1:]))' \"$@\""
+    )
+    for args, code, err in ((["capture", "-o", str(out)], 0, "wrote"),
+                            (["check", str(lock)], 2, "envsnap: error: the working directory no longer exists")):
+        gone.mkdir()
+        res = subprocess.run(["sh", "-c", script, "sh", *args], capture_output=True, text=True)
+        assert res.returncode == code and res.stderr.startswith(err) and "Traceback" not in res.stderr, res.stderr
+    assert envsnap.load(out).project is None
 
 
 def test_corrupt_lock_is_one_line(cli: Callable[..., object], tmp_path: Path) -> None:
@@ -129,3 +152,24 @@ def test_python_api_round_trip(tmp_path: Path) -> None:
     snap = envsnap.capture()
     path = envsnap.dump(snap, tmp_path / "x.lock")
     assert envsnap.load(path).python == snap.python
+
+
+def test_show_says_unknown_for_what_an_imported_lock_does_not_know() -> None:
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Meta, PythonEnv, PythonPackage, Snapshot
+
+    imported = Snapshot(
+        envsnap=Meta(generator="envsnap import from requirements.txt"),
+        python=PythonEnv(kind="venv", packages=(PythonPackage(name="six", version="1.16.0"),)),
+    )
+    rows = dict(summary_rows(imported))
+    assert {k: rows[k] for k in ("Python", "OS", "libc", "CPU", "Memory", "Captured")} == {
+        "Python": "unknown (venv)",
+        "OS": "unknown",
+        "libc": "unknown",
+        "CPU": "unknown",
+        "Memory": "unknown",
+        "Captured": "by envsnap import from requirements.txt",
+    }
+    # A lock whose digest was removed loads (hand-written locks are allowed), but show says it is unverified.
+    assert rows["Digest"] == "none: the lock is not sealed, edits cannot be detected"

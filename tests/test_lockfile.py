@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -175,6 +177,34 @@ def test_interrupted_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytes
         lockfile.dump(sample(), path)
     assert path.read_text() == "previous content\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["envsnap.lock"]  # no temp file left behind
+
+
+def test_writing_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "store" / "paper.lock"
+    real.parent.mkdir()
+    real.write_text("previous content\n")
+    link = tmp_path / "envsnap.lock"
+    link.symlink_to(real)
+    lockfile.dump(sample(), link)
+    assert link.is_symlink() and lockfile.load(link) == lockfile.load(real)
+    assert sorted(p.name for p in real.parent.iterdir()) == ["paper.lock"]
+
+
+def test_a_pipe_or_device_is_written_to_not_replaced(tmp_path: Path) -> None:
+    # ``-o /dev/stdout`` or ``-o /dev/null``: renaming over the node would replace it with a plain file (as root,
+    # /dev/null itself). A FIFO stands in for the device; a link to it for /dev/stdout.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "stdout"
+    link.symlink_to(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    lockfile.dump(sample(), link)
+    reader.join(timeout=10)
+    assert received and lockfile.loads(received[0].decode()) == lockfile.seal(sample())
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe", "stdout"]
 
 
 def test_unwritable_destination_is_a_lockfile_error(tmp_path: Path) -> None:

@@ -1,15 +1,30 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
 from .. import lockfile
 from ..capture import capture
+from ..errors import EnvsnapError
 from ..probes import frameworks, nvidia
 from . import _output
 
 ORDER = 10
+
+MAX_TIMEOUT = 86400.0
+
+
+def seconds(text: str) -> float:
+    """A timeout: positive and finite (``nan``, ``inf`` or ``1e300`` reached the subprocess call and crashed it)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds > 0 and <= {MAX_TIMEOUT:g}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,10 +45,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "costs seconds, reported at the end")
     p.add_argument("--gpu-ids", action="store_true", help="record GPU UUIDs and serial numbers (off by "
                    "default: they identify the machine)")
-    p.add_argument("--gpu-timeout", type=float, default=nvidia.DEFAULT_TIMEOUT, metavar="SECONDS",
+    p.add_argument("--gpu-timeout", type=seconds, default=nvidia.DEFAULT_TIMEOUT, metavar="SECONDS",
                    help="how long the NVIDIA driver may take to answer before it is recorded as hung "
                    "(default: %(default)g)")
-    p.add_argument("--deep-timeout", type=float, default=frameworks.DEEP_TIMEOUT, metavar="SECONDS",
+    p.add_argument("--deep-timeout", type=seconds, default=frameworks.DEEP_TIMEOUT, metavar="SECONDS",
                    help="how long each --deep framework import may take (default: %(default)g)")
     p.add_argument("--pin", action="store_true", help="also record each package's exact wheel file on the "
                    "configured index (what `envsnap pin` does)")
@@ -41,10 +56,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json and args.output == "-":
+        raise EnvsnapError("-o - and --json both write to standard output: use one, or -o PATH --json")
     started = time.perf_counter()
     timings: dict[str, float] = {}
     snapshot = capture(args.python, args.project, conda_prefix=args.prefix, deep=args.deep, gpu_ids=args.gpu_ids,
-                       gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings)
+                       gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings,
+                       output=None if args.output == "-" else args.output)
     if args.pin:
         from ..pin import pin, read_pip_config
 

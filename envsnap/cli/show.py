@@ -17,15 +17,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def _join(*parts: str, sep: str = " ") -> str:
+    return sep.join(p for p in parts if p)
+
+
 def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
-    py = s.python
+    # An imported lock (a requirements file) knows little of this: what it does not know reads "unknown".
+    py, plat, cpu = s.python, s.platform, s.hardware.cpu
+    details = _join(py.abi, py.kind, sep=", ")
+    cores = f"{cpu.logical_cores} logical cores" if cpu.logical_cores else ""
     rows = [
-        ("Python", f"{py.implementation} {py.version} ({py.abi}, {py.kind})"),
+        ("Python", _join(_join(py.implementation, py.version) or "unknown", f"({details})" if details else "")),
         ("Packages", _package_counts(s)),
-        ("OS", f"{s.platform.os_name or s.platform.os_id} {s.platform.machine}, kernel {s.platform.kernel}"),
-        ("libc", f"{s.platform.libc} {s.platform.libc_version}".strip() or "unknown"),
-        ("CPU", f"{s.hardware.cpu.model or s.hardware.cpu.arch} ({s.hardware.cpu.logical_cores} logical cores)"),
-        ("Memory", f"{s.hardware.memory_mib} MiB"),
+        ("OS", _join(_join(plat.os_name or plat.os_id, plat.machine) or "unknown",
+                     f"kernel {plat.kernel}" if plat.kernel else "", sep=", ")),
+        ("libc", f"{plat.libc} {plat.libc_version}".strip() or "unknown"),
+        ("CPU", _join(cpu.model or cpu.arch or "unknown", f"({cores})" if cores else "")),
+        ("Memory", f"{s.hardware.memory_mib} MiB" if s.hardware.memory_mib else "unknown"),
         ("System packages", f"{len(s.system.packages)} ({s.system.manager or 'no package manager'}), "
                             f"{sum(1 for p in s.system.packages if p.needed_by)} needed by Python packages"),
     ]
@@ -50,8 +58,9 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
     if s.project is not None:
         state = "dirty" if s.project.dirty else "clean"
         rows.append(("Project", f"{s.project.commit[:12]} on {s.project.branch or '(detached)'}, {state}"))
-    rows.append(("Captured", f"{s.envsnap.created} by {s.envsnap.generator}"))
-    rows.append(("Digest", s.envsnap.content_digest))
+    rows.append(("Captured", _join(s.envsnap.created, f"by {s.envsnap.generator}" if s.envsnap.generator else "")
+                 or "unknown"))
+    rows.append(("Digest", s.envsnap.content_digest or "none: the lock is not sealed, edits cannot be detected"))
     if s.envsnap.warnings:
         rows.append(("Warnings", str(len(s.envsnap.warnings))))
     return rows

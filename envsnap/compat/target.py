@@ -101,8 +101,18 @@ def probe_target(kind: TargetKind, *, cpu_only: bool = False, disk_path: str | N
     if path is None:
         # Images land in the engine's data root when it is on this machine; everything else is built here.
         local_root = docker_facts.root_dir if docker_facts and docker_facts.root_dir else ""
-        path = local_root if local_root and os.path.exists(local_root) else os.getcwd()
+        path = local_root if local_root and os.path.exists(local_root) else _working_directory()
     return Target(kind=kind, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts)
+
+
+def _working_directory() -> str:
+    try:
+        return os.getcwd()
+    except OSError:
+        from ..errors import CheckError
+
+        raise CheckError("the working directory no longer exists: change to where the environment would be "
+                         "rebuilt") from None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -321,7 +321,10 @@ def _dist_info(site_dir: str, entry: str, layout: _Layout) -> dict[str, Any]:
 def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
     seen_dirs = set()
     for raw in entries:
-        entry = raw or os.getcwd()
+        try:
+            entry = raw or os.getcwd()
+        except OSError:  # "" stands for a working directory that was removed: nothing to scan there
+            continue
         real = os.path.realpath(entry)
         if real in seen_dirs or real == script_dir or not os.path.isdir(real):
             continue

@@ -19,13 +19,16 @@ _EXACT = frozenset(
 )
 _PREFIXES = ("OMP_", "MKL_", "OPENBLAS_", "KMP_", "GOMP_", "TF_", "TORCH_", "PYTORCH_", "JAX_", "NCCL_",
              "CUDNN_", "CUBLAS", "NVIDIA_TF32", "XLA_", "ONEDNN_", "DNNL_", "CUPY_", "TRITON_")
+# Terraform's variables share TensorFlow's TF_ prefix; its TF_VAR_* inputs often hold credentials.
+_NOT_NUMERICS = ("TF_VAR_", "TF_CLI_", "TF_TOKEN_", "TF_LOG", "TF_WORKSPACE", "TF_INPUT", "TF_IN_AUTOMATION",
+                 "TF_DATA_DIR", "TF_PLUGIN_CACHE_DIR", "TF_REGISTRY_")
 _MAX_VALUE = 4096
 
 
 def filter_environment(environ: Mapping[str, str], redact: PathRedactor) -> dict[str, str]:
     out = {}
     for name, value in environ.items():
-        if name not in _EXACT and not name.startswith(_PREFIXES):
+        if (name not in _EXACT and not name.startswith(_PREFIXES)) or name.startswith(_NOT_NUMERICS):
             continue
         if is_secret_name(name) or looks_like_secret(value):
             continue

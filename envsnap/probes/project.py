@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 
 from .. import _runner
 from .._privacy import strip_credentials
@@ -19,8 +20,21 @@ def find_root(directory: str) -> str | None:
     return res.stdout.strip() if res.ok and res.stdout.strip() else None
 
 
-def probe_project(directory: str) -> Project | None:
-    """None when ``directory`` is not inside a git work tree (or git is missing)."""
+def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:
+    """The whole work tree but the ``exclude`` files inside it, as git pathspecs."""
+    real_root = os.path.realpath(root)
+    out = []
+    for path in exclude:
+        rel = os.path.relpath(os.path.realpath(path), real_root)
+        if not rel.startswith(".."):
+            out.append(":(top,literal,exclude)" + rel.replace(os.sep, "/"))
+    return ["--", ":/", *out] if out else []
+
+
+def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None:
+    """None when ``directory`` is not inside a git work tree (or git is missing). ``exclude``: files left out
+    of the dirty state, such as the lockfile being written (a lock cannot describe itself: recapturing in a
+    work tree would otherwise always find it dirty, with a new digest each time)."""
     root = find_root(directory)
     if root is None:
         return None
@@ -28,14 +42,15 @@ def probe_project(directory: str) -> Project | None:
     commit = head.stdout.strip() if head.ok else ""
     branch_res = _git(root, "symbolic-ref", "--short", "-q", "HEAD")
     branch = branch_res.stdout.strip() if branch_res.ok else ""
-    status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    paths = _pathspec(root, exclude)
+    status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", *paths)
     dirty = bool(status.stdout.strip("\0"))
     diff_digest = ""
     if dirty:
         hasher = hashlib.sha256()
-        diff = _git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff") if commit else None
+        diff = _git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", *paths) if commit else None
         hasher.update((diff.stdout if diff else "").encode("utf-8", "surrogateescape"))
-        untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+        untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", *paths)
         for rel in sorted(p for p in untracked.stdout.split("\0") if p):
             hasher.update(b"\0untracked\0" + rel.encode())
             try:

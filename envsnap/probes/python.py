@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -43,12 +44,48 @@ def resolve_interpreter(python: str) -> str:
         for rel in ("bin/python", "bin/python3", "python.exe", "Scripts/python.exe"):
             if (path / rel).exists():
                 return str(path / rel)
+        for rel in ("bin/python", "bin/python3"):
+            _refuse_broken_link(path / rel, python)
         raise ProbeError(f"--python {python}: a directory with no bin/python in it")
+    _refuse_broken_link(path, python)
     if not path.exists():
         raise ProbeError(f"--python {python}: no such interpreter")
     if not os.access(path, os.X_OK):
         raise ProbeError(f"--python {python}: not executable")
-    return str(path)
+    runs = script_interpreter(path)
+    if runs is not None:
+        # Running it would run the user's script (a training run, say) with the probe's path as arguments.
+        raise ProbeError(f"--python {python}: a Python script (its first line runs {runs}), not an interpreter")
+    # Absolute: "./python" must not become "python", which the exec would look up on PATH instead.
+    return os.path.abspath(candidate)
+
+
+_PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*t?$")
+
+
+def script_interpreter(path: Path) -> str | None:
+    """The Python a ``#!`` script runs, or None when ``path`` is not one (wrapper shell scripts such as pyenv's
+    shims, which run an interpreter, are not Python scripts)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode("utf-8", "replace").split()
+    if words and os.path.basename(words[0]) == "env":
+        words = [w for w in words[1:] if not w.startswith("-")]
+    if words and _PYTHON_NAME.match(os.path.basename(words[0])):
+        return words[0]
+    return None
+
+
+def _refuse_broken_link(path: Path, python: str) -> None:
+    """A venv whose base interpreter was removed (a pyenv version uninstalled): say so, not "no such file"."""
+    if path.is_symlink() and not path.exists():
+        raise ProbeError(f"--python {python}: {path} is a broken link to {os.readlink(path)} "
+                         "(the interpreter this environment was made from is gone)")
 
 
 class PendingProbe:
@@ -84,6 +121,10 @@ class PendingProbe:
             raise ProbeError(f"--python {self.python}: the probe did not finish within {PROBE_TIMEOUT:g} s") from None
         if self._proc.returncode != 0:
             last = (err.strip().splitlines() or ["no output"])[-1]
+            if last.startswith("SyntaxError"):
+                # The interpreter runs, but cannot even compile the probe: Python 2 or 3.6 and older.
+                raise ProbeError(f"--python {self.python}: too old for envsnap's probe, which needs Python >= 3.7 "
+                                 f"({last})")
             raise ProbeError(f"--python {self.python}: not a working Python interpreter ({last})")
         try:
             data = json.loads(out)
@@ -91,10 +132,25 @@ class PendingProbe:
             raise ProbeError(
                 f"--python {self.python}: the probe printed no JSON (is it a Python interpreter?)"
             ) from None
-        if not isinstance(data, dict) or "packages" not in data:
-            raise ProbeError(f"--python {self.python}: unexpected probe answer")
+        if not _well_formed(data):
+            raise ProbeError(f"--python {self.python}: unexpected probe answer (is it a Python interpreter?)")
         self._raw = RawPython(data)
         return self._raw
+
+
+_REQUIRED = ("prefix", "implementation", "version", "abi")
+
+
+def _well_formed(data: Any) -> bool:
+    """The probe's answer has what the model is built from (anything can print JSON)."""
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in _REQUIRED):
+        return False
+    packages = data.get("packages")
+    return isinstance(packages, list) and all(
+        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("version"), str)
+        and isinstance(p.get("site_dir"), str)
+        for p in packages
+    )
 
 
 def run_probe(python: str | None = None) -> RawPython:

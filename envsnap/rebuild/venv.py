@@ -28,6 +28,7 @@ from ..bundle import Bundle, check_made_from, fetch_wheel, python_packages, requ
 from ..errors import BundleError, PinError, RebuildError
 from ..model import PythonPackage, Snapshot
 from ..pin import Pinner, default_cache_dir, read_pip_config
+from ..probes.python import script_interpreter
 from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 INSTALL_TIMEOUT = 1800.0
@@ -46,6 +47,8 @@ class Interpreter:
 
 
 def interpreter_version(exe: str) -> tuple[str, str] | None:
+    if script_interpreter(Path(exe)) is not None:
+        return None  # a Python script: running it would run the user's code
     res = _runner.run([exe, "-I", "-c", _VERSION_CODE], timeout=30)
     if not res.ok or len(res.stdout.split()) != 2:
         return None

@@ -18,7 +18,7 @@ from compat_builders import (
     torch_cu,
 )
 
-from envsnap.compat import DockerFacts, Target
+from envsnap.compat import DockerFacts, Target, evaluate
 from envsnap.compat._facts import cuda_need, forward_compatible, local_cuda, machine, numbers
 from envsnap.compat._tags import TagTarget, glibc_floor
 from envsnap.compat.rules import (
@@ -164,6 +164,16 @@ def test_platform_for_docker_uses_the_engine() -> None:
     assert f.severity == "ok"
     [f] = platform.check(snapshot(system="Darwin"), snapshot(), Target(kind="docker", docker=engine))
     assert (f.severity, f.component) == ("fail", "OS")
+
+
+def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
+    # An imported requirements file records neither: "ok" would claim a check that was not made.
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
+    for lock in (snapshot(system="", machine=""), snapshot(machine="")):
+        for target in (HOST, Target(kind="docker", docker=engine)):
+            [f] = platform.check(lock, snapshot(), target)
+            assert (f.severity, f.component) == ("warn", "machine"), target
+            assert f.remedy.endswith("unknown, cannot verify")
 
 
 # --------------------------------------------------------------------------------------------- python
@@ -413,6 +423,17 @@ def test_system_nccl_major_and_minor_differences() -> None:
         host_with = dataclasses.replace(host, cuda=Cuda(nccl_version=have))
         assert severities(cuda_libs.check(lock, host_with, HOST)) == [severity]
     assert severities(cuda_libs.check(lock, host, Target(kind="docker"))) == ["ok"]
+
+
+def test_an_unparseable_cuda_version_is_not_a_crash() -> None:
+    # A hand-edited lock: no CUDA major can be read, so cuDNN/NCCL cannot be compared (an IndexError before).
+    lock = dataclasses.replace(
+        gpu_lock(), frameworks={}, cuda=Cuda(runtime_version="twelve", runtime_source="pip", nccl_version="2.26.2",
+                                             nccl_source="system")
+    )
+    assert cuda_libs.check(lock, gpu_host(A100, "570.26", "12.8"), HOST) == []
+    report = evaluate(lock, gpu_host(A100, "570.26", "12.8"), HOST)
+    assert {f.rule for f in report.findings} >= {"cuda", "driver", "gpu-arch"}
 
 
 # -------------------------------------------------------------------------------------------- cpu isa

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from envsnap._privacy import PathRedactor
+from envsnap._privacy import PathRedactor, strip_credentials, strip_credentials_in_text
 from envsnap.probes import environment, host, project
 
 X86_CPUINFO = """\
@@ -73,6 +77,13 @@ def test_environment_filter_keeps_numerics_and_drops_secrets() -> None:
         "HOME": home,
         "USER": "alice",
         "XLA_FLAGS": "--xla_dump_to=https://bob:pw@example.org/dump",
+        # Terraform shares TensorFlow's TF_ prefix; its inputs and the short spellings of passwords are secrets.
+        "TF_VAR_db_pass": "hunter2",
+        "TF_VAR_region": "eu-west-1",
+        "TF_CLI_CONFIG_FILE": f"{home}/.terraformrc",
+        "NCCL_IB_PASS": "hunter2",
+        "TORCH_HUB_PW": "hunter2",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
     }
     out = environment.filter_environment(environ, PathRedactor(home=home))
     assert out == {
@@ -81,9 +92,35 @@ def test_environment_filter_keeps_numerics_and_drops_secrets() -> None:
         "NCCL_SOCKET_IFNAME": "eth0",
         "OMP_NUM_THREADS": "4",
         "PYTHONHASHSEED": "0",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
         "TORCH_DETERMINISTIC": "1",
         "XLA_FLAGS": "--xla_dump_to=https://example.org/dump",
     }
+
+
+_OLD_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\";,]+")  # the quadratic pattern it replaced
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*"ab9+.-:/@ ;'\"", "://", "https://u:pw@h", "git+ssh://t:x@g/"]), max_size=40)
+       .map("".join))
+def test_urls_in_text_are_found_as_the_simple_pattern_finds_them(text: str) -> None:
+    expected = _OLD_URL_IN_TEXT.sub(lambda m: strip_credentials(m.group(0)), text)
+    assert strip_credentials_in_text(text) == expected
+
+
+def test_huge_environment_values_are_filtered_in_linear_time() -> None:
+    # Ten variables at the kernel's 128 KiB limit: the old URL pattern needed about 11 s for each one.
+    code = (
+        "from envsnap.probes.environment import filter_environment\n"
+        "from envsnap._privacy import PathRedactor\n"
+        "env = {f'OMP_V{i}': 'a' * 131000 for i in range(10)}\n"
+        "env['XLA_FLAGS'] = 'https://bob:pw@example.org/x ' + 'b' * 131000\n"
+        "out = filter_environment(env, PathRedactor(home='/nonexistent'))\n"
+        "assert len(out) == 11 and out['XLA_FLAGS'].startswith('https://example.org/x b')\n"
+    )
+    # A guard against the quadratic blow-up coming back (about 110 s then), not a speed target.
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -117,6 +154,28 @@ def test_project_clean_then_dirty(repo: Path) -> None:
     dirtier = project.probe_project(str(repo))
     assert dirtier is not None and dirtier.diff_digest != dirty.diff_digest
     assert project.probe_project(str(repo)) == dirtier  # deterministic
+
+
+def test_the_lockfile_being_written_does_not_make_the_project_dirty(repo: Path) -> None:
+    # Capturing twice in a work tree: the first lock, untracked (then committed and rewritten), must not turn
+    # the second capture dirty with a digest that changes every time (the lock holds its creation time).
+    def capture_in_repo(*args: str) -> str:
+        subprocess.run([sys.executable, "-m", "envsnap", "capture", *args], cwd=repo, check=True, capture_output=True)
+        text = (repo / (args[1] if args else "envsnap.lock")).read_text()
+        return "\n".join(line for line in text.splitlines() if not line.startswith("created = "))
+
+    first = capture_in_repo()
+    assert capture_in_repo() == first
+    assert "dirty = false" in first
+    _git(repo, "add", "envsnap.lock")
+    _git(repo, "commit", "-qm", "lock")
+    again = capture_in_repo()
+    assert "dirty = false" in again and capture_in_repo() == again
+    excluded = project.probe_project(str(repo), exclude=[str(repo / "envsnap.lock")])
+    included = project.probe_project(str(repo))  # the rewritten lock differs from its committed version
+    assert excluded is not None and not excluded.dirty and included is not None and included.dirty
+    (repo / "train.py").write_text("print('changed')\n")
+    assert "dirty = true" in capture_in_repo("-o", "other.lock")  # other changes still count
 
 
 def test_not_a_git_work_tree(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from envsnap._privacy import PathRedactor
 from envsnap.errors import ProbeError
 from envsnap.probes import python as pyprobe
 from envsnap.probes._pyprobe import record_digest
+from envsnap.rebuild.venv import interpreter_version
 
 
 def _site(venv_python: Path) -> Path:
@@ -165,6 +167,23 @@ def test_bad_interpreter(target: str, message: str) -> None:
         pyprobe.run_probe(target)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    ['{"packages": []}', '[]', '{"prefix": "/x", "implementation": "cpython", "version": "3.11.7", "abi": "cp311", '
+     '"packages": [{"name": "x"}]}'],
+)
+def test_a_program_that_prints_other_json_is_not_an_interpreter(
+    cli: Callable[..., object], tmp_path: Path, answer: str
+) -> None:
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\necho '{answer}'\n")
+    fake.chmod(0o755)
+    result = cli("capture", "--python", str(fake), "-o", str(tmp_path / "envsnap.lock"))
+    assert result.code == 2, result  # type: ignore[attr-defined]
+    assert "unexpected probe answer" in result.err and result.err.count("\n") == 1  # type: ignore[attr-defined]
+    assert not (tmp_path / "envsnap.lock").exists()
+
+
 def test_bad_interpreter_on_the_cli(cli: Callable[..., object], tmp_path: Path) -> None:
     out = tmp_path / "envsnap.lock"
     out.write_text("keep me\n")
@@ -177,6 +196,62 @@ def test_bad_interpreter_on_the_cli(cli: Callable[..., object], tmp_path: Path) 
 def test_prefix_directory_accepted_for_python(two_venvs: tuple[Path, Path]) -> None:
     venv_dir = two_venvs[0].parent.parent
     assert pyprobe.resolve_interpreter(str(venv_dir)).startswith(str(venv_dir))
+
+
+def test_interpreter_in_the_working_directory(two_venvs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # "./python" names the file here, not a "python" on PATH (cd env/bin && envsnap capture --python ./python).
+    exe = two_venvs[0]
+    monkeypatch.chdir(exe.parent)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    raw = pyprobe.run_probe(f"./{exe.name}")
+    assert os.path.samefile(raw.prefix, exe.parent.parent)
+
+
+def test_an_interpreter_too_old_for_the_probe_says_so(tmp_path: Path) -> None:
+    # Python 2 or 3.6 cannot compile the probe: the message says why, not "not a working interpreter".
+    old = tmp_path / "python2"
+    old.write_text("#!/bin/sh\necho '  File \"_pyprobe.py\", line 9' >&2\n"
+                   "echo 'SyntaxError: future feature annotations is not defined' >&2\nexit 1\n")
+    old.chmod(0o755)
+    with pytest.raises(ProbeError, match=r"too old for envsnap's probe, which needs Python >= 3.7 \(SyntaxError"):
+        pyprobe.run_probe(str(old))
+    for real in sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/[23].[0-6].*/bin/python"))):
+        with pytest.raises(ProbeError, match="too old for envsnap's probe"):
+            pyprobe.run_probe(real)
+
+
+def test_a_venv_whose_base_interpreter_is_gone_says_so(tmp_path: Path) -> None:
+    venv = tmp_path / "env"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /opt/removed/bin\n")
+    (venv / "bin" / "python").symlink_to("/opt/removed/bin/python3.11")
+    for given in (str(venv), str(venv / "bin" / "python")):
+        with pytest.raises(ProbeError, match=r"bin/python is a broken link to /opt/removed/bin/python3.11 \(the "
+                                             r"interpreter this environment was made from is gone\)"):
+            pyprobe.run_probe(given)
+
+
+@pytest.mark.parametrize(
+    "shebang", ["#!/usr/bin/env python3", "#!/usr/bin/env -S python3.11 -u", "#!/opt/py/bin/python"]
+)
+def test_a_python_script_is_refused_without_running_it(tmp_path: Path, shebang: str) -> None:
+    # `--python train.py` ran the user's script (with the probe's path as its arguments) before failing.
+    marker = tmp_path / "ran"
+    script = tmp_path / "train.py"
+    script.write_text(f"{shebang}\nopen({str(marker)!r}, 'w').write('ran')\n")
+    script.chmod(0o755)
+    with pytest.raises(ProbeError, match=r"train.py: a Python script \(its first line runs .*python.*\), not an inter"):
+        pyprobe.run_probe(str(script))
+    assert interpreter_version(str(script)) is None  # rebuild --python asks for the version first
+    assert not marker.exists()
+
+
+def test_a_wrapper_shell_script_is_still_an_interpreter(tmp_path: Path) -> None:
+    # pyenv's shims and module-system wrappers are shell scripts that exec the interpreter.
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    assert pyprobe.run_probe(str(wrapper)).data["version"] == platform.python_version()
 
 
 def test_source_without_direct_url_is_index() -> None:

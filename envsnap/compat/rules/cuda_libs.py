@@ -32,7 +32,9 @@ def _build_major(lock: Snapshot, component: str) -> str:
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     need = cuda_need(lock)
-    if lock.cuda is None or need is None:
+    # A CUDA version nothing can parse (a hand-edited lock) has no major to compare with: the driver rule
+    # already reports it as unknown.
+    if lock.cuda is None or need is None or not numbers(need.version):
         return []
     cuda_major = str(numbers(need.version)[0])
     findings = []

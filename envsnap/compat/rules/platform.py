@@ -45,9 +45,17 @@ def _host(lock: Snapshot, host: Snapshot) -> list[Finding]:
                 NAME,
             )
         ]
-    findings = [Finding("ok", "machine", needed, found, "", NAME)]
+    findings = [_unverified(lock, needed, found) or Finding("ok", "machine", needed, found, "", NAME)]
     findings += _distribution(lock, host)
     return findings
+
+
+def _unverified(lock: Snapshot, needed: str, found: str) -> Finding | None:
+    """A lock that does not record its OS or machine (imported from a requirements file) cannot be called ok."""
+    if lock.platform.system and lock.platform.machine:
+        return None
+    return Finding("warn", "machine", needed, found,
+                   "the lock does not record the OS or machine it was made on: unknown, cannot verify", NAME)
 
 
 def _distribution(lock: Snapshot, host: Snapshot) -> list[Finding]:
@@ -116,4 +124,4 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 NAME,
             )
         ]
-    return [Finding("ok", "machine", needed, found, "", NAME)]
+    return [_unverified(lock, needed, found) or Finding("ok", "machine", needed, found, "", NAME)]

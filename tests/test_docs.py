@@ -1,0 +1,191 @@
+"""The reference docs keep up with the code: every lockfile field in docs/lockfile.md, every command and option
+in docs/cli.md. Both are derived from the code (the model's dataclasses, the CLI's parsers), so a field or an
+option added without its documentation fails here, naming what is missing."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from envsnap import model
+from envsnap.cli import build_parser, command_modules
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+
+
+def sections(text: str) -> list[tuple[str, str]]:
+    """(heading, body) for each Markdown heading; a body runs to the next heading of any level."""
+    out: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        m = _HEADING.match(line)
+        if m:
+            out.append((m.group(2), []))
+        elif out:
+            out[-1][1].append(line)
+    return [(heading, "\n".join(body)) for heading, body in out]
+
+
+# ---------------------------------------------------------------------------------------------- lockfile
+
+
+def _table_of(tp: typing.Any) -> tuple[type | None, str]:
+    """The dataclass a field's type holds and how TOML writes it: "table", "array" or "map" ("" for a value)."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return _table_of(args[0])
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return tp, "table"
+    if typing.get_origin(tp) is tuple and args and dataclasses.is_dataclass(args[0]):
+        return args[0], "array"
+    if typing.get_origin(tp) in (Mapping, dict) and len(args) == 2 and dataclasses.is_dataclass(args[1]):
+        return args[1], "map"
+    return None, ""
+
+
+def model_tables(cls: type = model.Snapshot, path: str = "") -> Iterator[tuple[str, type]]:
+    """Every table of the lockfile as docs/lockfile.md heads it (``[python]``, ``[[python.packages]]``,
+    ``[frameworks.<name>]``), with the model class whose fields it holds."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        sub, kind = _table_of(hints[f.name])
+        if sub is None:
+            continue
+        dotted = f"{path}.{f.name}" if path else f.name
+        heading = {"table": f"[{dotted}]", "array": f"[[{dotted}]]", "map": f"[{dotted}.<name>]"}[kind]
+        yield heading, sub
+        yield from model_tables(sub, dotted.strip("[]") if kind != "map" else f"{dotted}.<name>")
+
+
+def lockfile_sections() -> dict[str, str]:
+    """Table heading (``[[python.packages]]``) -> its section's text in docs/lockfile.md."""
+    out: dict[str, str] = {}
+    for heading, body in sections((DOCS / "lockfile.md").read_text()):
+        m = re.match(r"`(\[\[?[^`]+?\]\]?)`", heading)
+        if m:
+            out[m.group(1)] = body
+    return out
+
+
+def documented_fields(body: str) -> set[str]:
+    """The field names in the first column of a section's tables (``| `a`, `b` | ...`` documents both)."""
+    names: set[str] = set()
+    for line in body.splitlines():
+        cells = line.split("|")
+        if line.startswith("|") and len(cells) > 2:
+            names.update(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", cells[1]))
+    return names
+
+
+def test_model_tables_are_found_in_the_model() -> None:
+    # The walk itself must see the tables the lockfile has, or the test below would check nothing.
+    headings = dict(model_tables())
+    assert headings["[envsnap]"] is model.Meta
+    assert headings["[[python.packages]]"] is model.PythonPackage
+    assert headings["[python.packages.artifact]"] is model.Artifact
+    assert headings["[frameworks.<name>]"] is model.Framework
+    assert headings["[[cuda.copies]]"] is model.CudaLibrary
+    assert len(headings) >= 18
+
+
+@pytest.mark.parametrize(("heading", "cls"), list(model_tables()), ids=[h for h, _ in model_tables()])
+def test_every_model_field_is_in_docs_lockfile(heading: str, cls: type) -> None:
+    docs = lockfile_sections()
+    assert heading in docs, f"docs/lockfile.md has no section headed `{heading}` ({cls.__name__})"
+    documented = documented_fields(docs[heading])
+    hints = typing.get_type_hints(cls)
+    missing = []
+    for f in dataclasses.fields(cls):
+        sub, _ = _table_of(hints[f.name])
+        if f.name in documented:
+            continue
+        # A sub-table may be described by its own section instead of a row (``[[python.packages]]``).
+        if sub is not None and any(h.strip("[]").split(".")[-1] in (f.name, "<name>") for h in docs
+                                   if h.strip("[]").startswith(heading.strip("[]") + ".")):
+            continue
+        missing.append(f.name)
+    assert not missing, f"docs/lockfile.md `{heading}` does not document: {', '.join(missing)}"
+
+
+def test_every_top_level_table_is_in_docs_lockfile() -> None:
+    docs = lockfile_sections()
+    for f in dataclasses.fields(model.Snapshot):
+        assert any(h.strip("[]").split(".")[0] == f.name for h in docs), f"no section for [{f.name}]"
+
+
+# ------------------------------------------------------------------------------------------------- cli
+
+
+def command_parsers() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def cli_sections(command: str) -> str:
+    """Every section of docs/cli.md about ``envsnap COMMAND`` (rebuild has one per target)."""
+    return "\n".join(
+        heading + "\n" + body
+        for heading, body in sections((DOCS / "cli.md").read_text())
+        if re.match(rf"`envsnap {re.escape(command)}(?:[ `])", heading)
+    )
+
+
+def test_every_command_module_has_a_parser() -> None:
+    assert set(command_parsers()) == {m.__name__.rsplit(".", 1)[1].rstrip("_") for m in command_modules()}
+
+
+@pytest.mark.parametrize("command", sorted(command_parsers()))
+def test_every_cli_option_is_in_docs_cli(command: str) -> None:
+    text = cli_sections(command)
+    assert text, f"docs/cli.md has no section headed `envsnap {command}`"
+    missing = []
+    for action in command_parsers()[command]._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        if not action.option_strings:  # a positional: its metavar (LOCK, FILE) in the section
+            name = str(action.metavar or action.dest)
+            if not re.search(rf"\b{re.escape(name)}\b", text):
+                missing.append(name)
+            continue
+        for option in action.option_strings:
+            if not re.search(rf"`{re.escape(option)}(?![\w-])", text):
+                missing.append(option)
+        for choice in action.choices or ():
+            if not re.search(rf"(?<![\w-]){re.escape(str(choice))}(?![\w-])", text):
+                missing.append(f"{action.option_strings[-1]} {choice}")
+    assert not missing, f"docs/cli.md `envsnap {command}` does not document: {', '.join(missing)}"
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_exit_code_is_in_the_exit_code_table() -> None:
+    import importlib
+    import pkgutil
+
+    import envsnap
+    from envsnap.errors import EnvsnapError
+
+    for info in pkgutil.walk_packages(envsnap.__path__, "envsnap."):
+        if info.name.rsplit(".", 1)[-1] not in ("__main__", "_pyprobe", "_nvml_worker", "_cuda_worker", "_deep_worker"):
+            importlib.import_module(info.name)  # every error class and EXIT_ constant is defined
+    codes = {EnvsnapError.exit_code} | {c.exit_code for c in _subclasses(EnvsnapError)}  # type: ignore[attr-defined]
+    for module in command_modules():
+        codes |= {v for k, v in vars(module).items() if k.startswith("EXIT_") and isinstance(v, int)}
+    import envsnap.cli
+
+    codes |= {v for k, v in vars(envsnap.cli).items() if k.startswith("EXIT_") and isinstance(v, int)}
+    table = dict(sections((DOCS / "cli.md").read_text()))["Exit codes"]
+    listed = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+    assert codes <= listed, f"docs/cli.md's exit-code table lacks {sorted(codes - listed)}"
