@@ -1,30 +1,46 @@
-"""envsnap: capture, check and rebuild ML environments exactly."""
+"""envsnap: capture, check and rebuild ML environments exactly.
+
+The public API is what this module names; the modules behind it load on first use, so ``import envsnap``
+(and the command line's start-up) stays cheap.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING, Any
 
-# `capture` and `verify` are also the names of submodules: they are bound eagerly so that importing the
-# submodule can never leave the package attribute pointing at a module instead of the function.
-from .capture import capture
+__version__ = "0.1.0"
+
 from .errors import EnvsnapError, LockfileError, ProbeError
-from .lockfile import dump, load
-from .model import Snapshot
-from .verify import VerifyReport, verify
 
 if TYPE_CHECKING:
+    from ._capture import capture
+    from ._verify import VerifyReport, verify
     from .compat import check
+    from .lockfile import dump, load
+    from .model import Snapshot
+
+# public name -> the module that defines it
+_LAZY = {
+    "capture": "._capture",
+    "verify": "._verify",
+    "VerifyReport": "._verify",
+    "check": ".compat",
+    "dump": ".lockfile",
+    "load": ".lockfile",
+    "Snapshot": ".model",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The compatibility rules and their data tables load only for a program that asks for them.
-    if name == "check":
-        from .compat import check
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'envsnap' has no attribute {name!r}")
+    from importlib import import_module
 
-        return check
-    raise AttributeError(f"module 'envsnap' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "EnvsnapError",

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import tomli_w
 
+from ._defaults import LOCK_NAME
 from ._fs import atomic_write_text
 from .errors import LockfileError
 from .model import (
@@ -42,7 +43,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-DEFAULT_NAME = "envsnap.lock"
+DEFAULT_NAME = LOCK_NAME
 
 # Records that repeat hundreds of times: fields equal to their default are left out to keep the file
 # readable. Top-level tables are always written in full.

@@ -21,7 +21,7 @@ from typing import ClassVar
 import pytest
 
 from envsnap import lockfile
-from envsnap.capture import capture
+from envsnap._capture import capture
 from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
 from envsnap.pin import (
     IndexConfig,

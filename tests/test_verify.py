@@ -20,7 +20,7 @@ from envsnap.model import (
     System,
     SystemPackage,
 )
-from envsnap.verify import INFO, MISMATCH, WARNING, compare
+from envsnap._verify import INFO, MISMATCH, WARNING, compare
 
 GIT = Source(kind="vcs", vcs="git", url="https://git.example/x", commit_id="a" * 40)
 EDITABLE = Source(kind="directory", url="file:///src/proj", editable=True)
@@ -156,7 +156,7 @@ def test_around_the_python_layer_warnings_and_info_keep_it_identical() -> None:
 
 
 def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., object]) -> None:
-    from envsnap.capture import capture
+    from envsnap._capture import capture
 
     here = capture()
     lock_path = lockfile.dump(here, tmp_path / "here.lock")
@@ -177,11 +177,11 @@ def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., o
 def test_library_call_is_exported() -> None:
     import envsnap
 
-    assert envsnap.verify.__module__ == "envsnap.verify"
+    assert envsnap.verify.__module__ == "envsnap._verify"
 
 
 def test_descriptions_read_as_sentences() -> None:
-    from envsnap.verify import Difference
+    from envsnap._verify import Difference
 
     assert Difference(MISMATCH, "python", "numpy", "version", "1.0", "2.0").describe() == "numpy: version 1.0 -> 2.0"
     assert Difference(INFO, "system", "packages", "other", note="3 differ").describe() == "packages: 3 differ"

@@ -5,10 +5,8 @@ import math
 import sys
 import time
 
-from .. import lockfile
-from ..capture import capture
+from .. import _defaults
 from ..errors import EnvsnapError
-from ..probes import frameworks, nvidia
 from . import _output
 
 ORDER = 10
@@ -31,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("capture", help="record this environment into a lockfile",
                        description="Record one environment (Python packages, system libraries, hardware, "
                        "OS, project state) into a TOML lockfile.")
-    p.add_argument("-o", "--output", default=lockfile.DEFAULT_NAME, metavar="PATH",
+    p.add_argument("-o", "--output", default=_defaults.LOCK_NAME, metavar="PATH",
                    help="where to write the lockfile (default: %(default)s); '-' for stdout")
     p.add_argument("--python", metavar="PATH", help="capture the environment of this interpreter "
                    "(a venv or conda env envsnap is not installed in); default: the running one")
@@ -45,10 +43,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "costs seconds, reported at the end")
     p.add_argument("--gpu-ids", action="store_true", help="record GPU UUIDs and serial numbers (off by "
                    "default: they identify the machine)")
-    p.add_argument("--gpu-timeout", type=seconds, default=nvidia.DEFAULT_TIMEOUT, metavar="SECONDS",
+    p.add_argument("--gpu-timeout", type=seconds, default=_defaults.GPU_TIMEOUT, metavar="SECONDS",
                    help="how long the NVIDIA driver may take to answer before it is recorded as hung "
                    "(default: %(default)g)")
-    p.add_argument("--deep-timeout", type=seconds, default=frameworks.DEEP_TIMEOUT, metavar="SECONDS",
+    p.add_argument("--deep-timeout", type=seconds, default=_defaults.DEEP_TIMEOUT, metavar="SECONDS",
                    help="how long each --deep framework import may take (default: %(default)g)")
     p.add_argument("--pin", action="store_true", help="also record each package's exact wheel file on the "
                    "configured index (what `envsnap pin` does)")
@@ -59,10 +57,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.output == "-":
         raise EnvsnapError("-o - and --json both write to standard output: use one, or -o PATH --json")
     started = time.perf_counter()
+    # The target interpreter starts scanning its environment now, while the rest of envsnap loads.
+    from ..probes.python import PendingProbe
+
+    probe = PendingProbe(args.python) if args.python is not None else None
+    from .. import lockfile
+    from .._capture import capture
+
     timings: dict[str, float] = {}
     snapshot = capture(args.python, args.project, conda_prefix=args.prefix, deep=args.deep, gpu_ids=args.gpu_ids,
                        gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings,
-                       output=None if args.output == "-" else args.output)
+                       output=None if args.output == "-" else args.output, probe=probe)
     if args.pin:
         from ..pin import pin, read_pip_config
 

@@ -4,7 +4,7 @@ import argparse
 import os
 
 from .. import lockfile
-from ..verify import INFO, MISMATCH, WARNING, VerifyReport, verify
+from .._verify import INFO, MISMATCH, WARNING, VerifyReport, verify
 from . import _output
 
 ORDER = 50

@@ -19,11 +19,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .. import _runner
+from .. import _defaults, _runner
 from ..model import Framework
 from .cuda import decode
 
-DEEP_TIMEOUT = 120.0
+DEEP_TIMEOUT = _defaults.DEEP_TIMEOUT
 DEEP_WORKER = Path(__file__).with_name("_deep_worker.py")
 # distribution name -> the key in [frameworks]
 DISTRIBUTIONS = {

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import _runner
+from .._defaults import GPU_TIMEOUT
 from ..model import Gpu, Nvidia
 
 LIBRARY = "libnvidia-ml.so.1"
-DEFAULT_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
+DEFAULT_TIMEOUT = GPU_TIMEOUT
 LD_CACHE = "/etc/ld.so.cache"
 WORKER = Path(__file__).with_name("_nvml_worker.py")
 # Where drivers put the library when the ld.so cache does not list it (WSL, NVIDIA's container toolkit).

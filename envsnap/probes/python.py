@@ -7,24 +7,28 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._privacy import PathRedactor
+from .._defaults import PROBE_TIMEOUT
 from ..errors import ProbeError
-from ..model import PythonEnv, PythonPackage, Source
-from . import _pyprobe
 
-PROBE_SCRIPT = Path(_pyprobe.__file__)
-PROBE_TIMEOUT = 120.0
+if TYPE_CHECKING:
+    from .._privacy import PathRedactor
+    from ..model import PythonEnv, Source
+
+# This module is imported before the rest of envsnap (the CLI starts the probe first, so the target's scan
+# overlaps envsnap's own start-up): the model and the in-process probe are imported where they are used.
+PROBE_SCRIPT = Path(__file__).with_name("_pyprobe.py")
 
 
-@dataclass(frozen=True)
 class RawPython:
     """The probe's answer, with absolute paths: used within one capture, never recorded as is."""
 
-    data: dict[str, Any]
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
 
     @property
     def prefix(self) -> str:
@@ -96,6 +100,8 @@ class PendingProbe:
         self._raw: RawPython | None = None
         self._proc: subprocess.Popen[str] | None = None
         if python is None:
+            from . import _pyprobe
+
             self._raw = RawPython(_pyprobe.probe())
             return
         exe = resolve_interpreter(python)
@@ -160,6 +166,8 @@ def run_probe(python: str | None = None) -> RawPython:
 
 def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
     """PEP 610 ``direct_url.json`` -> Source. Credentials and home directories never survive."""
+    from ..model import Source
+
     if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
         return Source()
     url = redact.url(direct_url["url"])
@@ -192,6 +200,8 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
 
 
 def python_env(raw: RawPython, redact: PathRedactor) -> tuple[PythonEnv, list[str]]:
+    from ..model import PythonEnv, PythonPackage
+
     """The recorded Python layer and the warnings worth keeping in the lockfile."""
     data = raw.data
     packages = []

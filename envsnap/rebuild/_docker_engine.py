@@ -22,7 +22,7 @@ from .interface import Progress
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped,unused-ignore]
 
-    from ..verify import VerifyReport
+    from .._verify import VerifyReport
 
 IMAGES = "images"  # in a bundle: saved base images (``envsnap bundle --with-base-image``)
 VERIFY_TIMEOUT = 300
@@ -177,7 +177,7 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
     import requests
     import urllib3
 
-    from ..verify import VerifyReport
+    from .._verify import VerifyReport
 
     say("verifying the image: envsnap verify /envsnap.lock --json (no network)")
     container = None
@@ -206,7 +206,7 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
 
 
 def report_from_json(data: Mapping[str, Any], report_type: type[VerifyReport]) -> VerifyReport:
-    from ..verify import Difference
+    from .._verify import Difference
 
     diffs = tuple(
         Difference(**{k: v for k, v in d.items() if k in Difference.__dataclass_fields__})

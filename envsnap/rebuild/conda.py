@@ -39,7 +39,7 @@ from ..probes import conda as conda_probe
 from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
-    from ..verify import VerifyReport
+    from .._verify import VerifyReport
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
 DOWNLOAD_TIMEOUT = 120.0
@@ -494,7 +494,7 @@ class CondaRebuilder:
         self, lock: Snapshot, request: RebuildRequest, dest: Path, work: Path, say: Callable[[str], None]
     ) -> VerifyReport | None:
         """Install the pip packages with the prefix's interpreter, then verify the Python layer."""
-        from ..verify import verify
+        from .._verify import verify
 
         python = dest / (lock.python.executable or "bin/python")
         if not pip_packages(lock):

@@ -19,7 +19,7 @@ from ..errors import RebuildError
 from ..model import Snapshot
 
 if TYPE_CHECKING:
-    from ..verify import VerifyReport
+    from .._verify import VerifyReport
 
 __all__ = [
     "BadOptionError", "Plan", "PlanItem", "Progress", "RebuildError", "RebuildRequest", "RebuildResult", "Rebuilder",

@@ -367,7 +367,7 @@ class VenvRebuilder:
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
-        from ..verify import verify
+        from .._verify import verify
 
         say = progress or (lambda _line: None)
         started = time.perf_counter()

@@ -15,7 +15,7 @@ import pytest
 from compat_builders import pkg, torch_cu
 
 from envsnap import lockfile
-from envsnap.capture import capture
+from envsnap._capture import capture
 from envsnap.model import Snapshot
 
 Cli = Callable[..., Any]

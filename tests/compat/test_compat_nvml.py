@@ -15,7 +15,7 @@ import pytest
 from compat_builders import A100, H100, gpus, torch_cu
 
 from envsnap import lockfile
-from envsnap.capture import capture
+from envsnap._capture import capture
 from envsnap.model import Cuda, Snapshot
 
 GIB = 1024**3

@@ -16,7 +16,7 @@ import yaml
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
-from envsnap.capture import capture
+from envsnap._capture import capture
 from envsnap.errors import ExportError
 from envsnap.export import conda_explicit, conda_lock, environment_yml, exporters
 from envsnap.model import (

@@ -12,7 +12,7 @@ import pytest
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
-from envsnap.capture import capture
+from envsnap._capture import capture
 from envsnap.errors import ProbeError
 from envsnap.model import CondaPackage
 from envsnap.probes import conda as probe

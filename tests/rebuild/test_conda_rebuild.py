@@ -19,7 +19,7 @@ from condafixtures import CondaEnv
 
 from envsnap import lockfile
 from envsnap.bundle import Bundle, make_bundle
-from envsnap.capture import capture
+from envsnap._capture import capture
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Conda, CondaPackage, Snapshot
 from envsnap.rebuild import RebuildRequest

@@ -13,7 +13,7 @@ import pytest
 
 from envsnap import lockfile
 from envsnap.bundle import Bundle, BundleOptions, make_bundle
-from envsnap.capture import capture
+from envsnap._capture import capture
 from envsnap.rebuild import RebuildResult, rebuild
 
 PYPROJECT = """\

@@ -80,7 +80,7 @@ class VerifyReport:
 
 def verify(lock_or_path: Snapshot | str | os.PathLike[str], python: str | None = None) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock."""
-    from .capture import capture
+    from ._capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
     actual = capture(python)

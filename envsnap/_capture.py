@@ -46,6 +46,7 @@ def capture(
     deep_timeout: float = frameworks.DEEP_TIMEOUT,
     timings: dict[str, float] | None = None,
     conda_prefix: str | None = None,
+    probe: python.PendingProbe | None = None,
     output: str | os.PathLike[str] | None = None,
 ) -> Snapshot:
     """Capture an environment.
@@ -54,6 +55,7 @@ def capture(
     ``project_dir``: the project whose git state to record (default: the working directory, when it is
     inside a git work tree).
     ``conda_prefix``: the conda environment to record (default: the interpreter's prefix, when it is one).
+    ``probe``: the probe of ``python_path`` already started (the CLI starts it before loading envsnap).
     ``deep``: import each ML framework in a subprocess (``deep_timeout`` each) for what only a live import
     knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
     NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
@@ -73,7 +75,7 @@ def capture(
 
     # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
     # initialise GPUs) answers in its own subprocess, while this process probes the host.
-    pending = python.PendingProbe(python_path)
+    pending = probe if probe is not None else python.PendingProbe(python_path)
     nvml = ThreadPoolExecutor(max_workers=1)
     pending_nvml = nvml.submit(nvidia.probe_nvidia, timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
     nvml.shutdown(wait=False)
