@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from envsnap._privacy import PathRedactor
 from envsnap._capture import capture
+from envsnap._privacy import PathRedactor
 from envsnap.probes import cuda, frameworks, nvidia, python, system
 
 TARGET_MS = 20.0

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from envsnap import lockfile
+from envsnap._verify import INFO, MISMATCH, WARNING, compare
 from envsnap.model import (
     Artifact,
     Cpu,
@@ -20,7 +21,6 @@ from envsnap.model import (
     System,
     SystemPackage,
 )
-from envsnap._verify import INFO, MISMATCH, WARNING, compare
 
 GIT = Source(kind="vcs", vcs="git", url="https://git.example/x", commit_id="a" * 40)
 EDITABLE = Source(kind="directory", url="file:///src/proj", editable=True)

@@ -18,8 +18,8 @@ import pytest
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
-from envsnap.bundle import Bundle, make_bundle
 from envsnap._capture import capture
+from envsnap.bundle import Bundle, make_bundle
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Conda, CondaPackage, Snapshot
 from envsnap.rebuild import RebuildRequest
