@@ -39,6 +39,31 @@ def probe_host(python: str | None = None) -> Snapshot:
     return capture(python)
 
 
+# The lock areas (``envsnap.unknown`` of an imported lock) each rule's "ok" rests on.
+_RULE_AREAS = {
+    "cpu-isa": ("hardware",),
+    "cuda": ("cuda", "frameworks"),
+    "cuda-libs": ("cuda",),
+    "driver": ("cuda", "nvidia"),
+    "gpu-arch": ("frameworks", "hardware"),
+    "gpu-memory": ("hardware",),
+}
+
+
+def _unverified(lock: Snapshot, finding: Finding) -> Finding:
+    """An "ok" that only means "the lock does not say" (an imported lock lacks that fact) is a warning."""
+    areas = [a for a in _RULE_AREAS.get(finding.rule, ()) if a in lock.envsnap.unknown]
+    if finding.severity != "ok" or not areas:
+        return finding
+    origin = lock.envsnap.origin or "its source format"
+    return dataclasses.replace(
+        finding,
+        severity="warn",
+        needed=f"unknown: {origin} does not record {', '.join(areas)}",
+        remedy="cannot verify; capture the original environment with `envsnap capture` for a full check",
+    )
+
+
 def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: tuple[Rule, ...] = RULES) -> Report:
     """Run the rules over an already probed host and target: the pure part of ``check``."""
     findings: list[Finding] = []
@@ -46,6 +71,7 @@ def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: tuple[Rule, 
         for finding in rule.evaluate(lock, host, target):
             if not finding.rule:
                 finding = dataclasses.replace(finding, rule=rule.name)
+            finding = _unverified(lock, finding)
             if rule.gpu and target.cpu_only and finding.severity == "fail":
                 finding = dataclasses.replace(
                     finding,
