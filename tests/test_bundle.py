@@ -171,3 +171,14 @@ def test_a_folder_that_is_not_a_bundle_is_refused_untouched(tmp_path: Path, cli:
     assert (project / "wheels" / "mine-1.0-py3-none-any.whl").read_bytes() == b"mine"
     assert (project / "README.md").read_text() == "# my project\n"
     assert sorted(p.name for p in project.iterdir()) == ["README.md", "wheels"]
+
+
+def test_python_that_is_a_script_is_refused_without_running_it(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    ran = tmp_path / "ran"
+    script = tmp_path / "train.py"
+    script.write_text(f"#!/usr/bin/env python3\nopen({str(ran)!r}, 'w').write('oops')\n")
+    script.chmod(0o755)
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--offline", "--python", script)
+    assert result.code == 2 and "a Python script" in result.err, result
+    assert not ran.exists() and not (tmp_path / "b").exists()

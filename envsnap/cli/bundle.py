@@ -7,6 +7,7 @@ from .. import lockfile
 from ..bundle import BundleOptions, describe_entries, is_archive, make_bundle
 from ..errors import BundleError
 from ..probes.project import find_root
+from ..probes.python import resolve_interpreter
 from ..rebuild.docker import add_docker_base
 from . import _output
 
@@ -37,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     lock = lockfile.load(args.lock)
     project = Path(args.project) if args.project else (Path(r) if (r := find_root(".")) else None)
     err = _output.stderr()
+    # Checked like capture's --python: a Python script named here would be run by the wheel build.
+    python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,
-                            python=args.python, offline=args.offline)
+                            python=python, offline=args.offline)
     if args.with_base_image and is_archive(args.output):
         raise BundleError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
