@@ -182,3 +182,11 @@ def test_python_that_is_a_script_is_refused_without_running_it(tmp_path: Path, c
     result = cli("bundle", lock, "-o", tmp_path / "b", "--offline", "--python", script)
     assert result.code == 2 and "a Python script" in result.err, result
     assert not ran.exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("name", ["b.tar", "b.zip", "b.tar.xz"])
+def test_an_archive_kind_envsnap_does_not_write_is_refused(tmp_path: Path, cli: Callable[..., Any], name: str) -> None:
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    result = cli("bundle", lock, "-o", tmp_path / name, "--offline")
+    assert result.code == 2 and "a directory or a .tar.gz/.tgz archive" in result.err, result
+    assert not (tmp_path / name).exists()

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from .. import lockfile
-from ..bundle import BundleOptions, describe_entries, is_archive, make_bundle
+from ..bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
 from ..errors import BundleError
 from ..probes.project import find_root
 from ..probes.python import resolve_interpreter
@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output.endswith((".tar", ".zip", ".tar.bz2", ".tar.xz", ".tar.zst")):
+        # Would silently become a directory of that name.
+        raise BundleOutputError(f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive")
     lock = lockfile.load(args.lock)
     project = Path(args.project) if args.project else (Path(r) if (r := find_root(".")) else None)
     err = _output.stderr()
