@@ -75,7 +75,7 @@ COMPONENTS: tuple[Component, ...] = (
             "libcudart.so.10.1",
             "libcudart.so.10.0",
         ),
-        ("cuda-cudart", "cudatoolkit"),
+        ("cuda-cudart", "cudatoolkit", "cuda-runtime"),
         "cuda_cudart",
         "nvidia_cuda_runtime",
         "cuda_runtime_api.h",
@@ -241,6 +241,10 @@ def conda_copies(prefix: str) -> list[Found]:
         stem = component.stem
         lib = next(iter(sorted(Path(prefix, "lib").glob(stem + ".so.*"))), None)
         out.append(Found(component.name, version, "conda", name, "metadata", str(lib or ""), lib.name if lib else ""))
+    # ``cuda-runtime`` is a metapackage: its version stands for the runtime only where no package that carries
+    # libcudart itself (cuda-cudart, cudatoolkit) is installed.
+    if any(f.component == "runtime" and f.location != "cuda-runtime" for f in out):
+        out = [f for f in out if f.location != "cuda-runtime"]
     return out
 
 

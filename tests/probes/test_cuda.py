@@ -178,6 +178,23 @@ def test_conda_copies(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        # the cuda-runtime metapackage alone stands for the runtime ...
+        (["cuda-runtime-12.4.1-0.json"], {("runtime", "12.4.1", "cuda-runtime")}),
+        # ... but a package carrying libcudart itself is the precise version
+        (["cuda-runtime-12.4.1-0.json", "cuda-cudart-12.4.127-0.json"], {("runtime", "12.4.127", "cuda-cudart")}),
+        (["cudatoolkit-11.8.0-h6a678d5_0.json"], {("runtime", "11.8.0", "cudatoolkit")}),
+    ],
+)
+def test_conda_runtime_packages(tmp_path: Path, records: list[str], expected: set[tuple[str, str, str]]) -> None:
+    (tmp_path / "conda-meta").mkdir()
+    for name in records:
+        (tmp_path / "conda-meta" / name).write_text("{}")
+    assert {(f.component, f.version, f.location) for f in cuda.conda_copies(str(tmp_path))} == expected
+
+
 def test_selection_order() -> None:
     pip12 = cuda.Found("runtime", "12.9.79", "pip", "nvidia-cuda-runtime-cu12", "metadata")
     pip13 = cuda.Found("runtime", "13.0.96", "pip", "nvidia-cuda-runtime", "metadata")
