@@ -34,7 +34,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        # A file being replaced keeps its permissions (a lock kept private with 0600 stays private).
+        os.chmod(tmp, stat.S_IMODE(existing.st_mode) if existing is not None else mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

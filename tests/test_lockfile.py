@@ -230,3 +230,13 @@ def test_any_snapshot_round_trips(pkgs: list[tuple[str, str, bool, str]], env: d
     )
     snap = dataclasses.replace(base, python=dataclasses.replace(base.python, packages=packages), environment=env)
     assert lockfile.loads(lockfile.dumps(snap)) == lockfile.seal(snap)
+
+
+def test_replacing_a_lock_keeps_its_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "private.lock"
+    path.write_text("old\n")
+    path.chmod(0o600)
+    lockfile.dump(sample(), path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    new = lockfile.dump(sample(), tmp_path / "new.lock")
+    assert new.stat().st_mode & 0o777 == 0o644
