@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import os
-import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ import tomli_w
 
 from ._defaults import LOCK_NAME
 from ._fs import atomic_write_text
+from ._toml import tomllib
 from .errors import LockfileError
 from .model import (
     SCHEMA_VERSION,
@@ -37,11 +37,6 @@ from .model import (
     SystemLibrary,
     SystemPackage,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 DEFAULT_NAME = LOCK_NAME
 

@@ -8,7 +8,6 @@ the installer, the spelling of the name, the exact Python version), so a round t
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -17,14 +16,10 @@ from urllib.parse import unquote
 from packaging.markers import Marker, default_environment
 from packaging.utils import canonicalize_name
 
+from .._toml import tomllib
 from ..export import _common
 from ..model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found]
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 _CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,14 +21,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .._toml import tomllib
 from ..export import _common
 from ..model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found]
-
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 
 from envsnap import export, lockfile
+from envsnap._toml import tomllib
 from envsnap.model import Snapshot
 
 

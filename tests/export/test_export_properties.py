@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import tomllib
 from export_samples import latex_syntax_problems
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +13,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envsnap import lockfile
+from envsnap._toml import tomllib
 from envsnap.export import appendix, pylock
 from envsnap.importers import pylock as pylock_import
 from envsnap.importers.interface import ImportOptions

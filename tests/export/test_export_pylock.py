@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import tomllib
 from export_samples import uv_bin
 from packaging.markers import Marker
 from packaging.pylock import Package, Pylock
 
 from envsnap import lockfile
+from envsnap._toml import tomllib
 from envsnap.errors import ExportError
 from envsnap.export import pylock
 from envsnap.model import Snapshot

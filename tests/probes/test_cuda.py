@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 from gpu_fakes import (
     build_fake_cublas,
     build_fake_cudnn,
@@ -25,6 +24,7 @@ from gpu_fakes import (
 
 from envsnap import lockfile
 from envsnap._privacy import PathRedactor
+from envsnap._toml import tomllib
 from envsnap.probes import cuda
 
 # ----------------------------------------------------------------------------------------- encodings

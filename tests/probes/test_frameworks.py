@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 from gpu_fakes import install_fake_torch, site_packages
 
 from envsnap import lockfile
+from envsnap._toml import tomllib
 from envsnap.model import Framework
 from envsnap.probes import frameworks
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 from gpu_fakes import FakeGpu, FakeNvml, build_fake_nvml, nvml_environ, requires_gcc
 
 from envsnap import lockfile
+from envsnap._toml import tomllib
 from envsnap.model import Gpu, Nvidia
 from envsnap.probes import nvidia
 
