@@ -43,7 +43,7 @@ _VERSION_CODE = "import platform, sys; print(platform.python_version(), sys.impl
 class Interpreter:
     path: str
     version: str
-    how: str  # "--python" | "PATH" | "uv-managed"
+    how: str  # "--python" | "PATH" | "the interpreter running envsnap" | "pyenv" | "uv-managed"
 
 
 def interpreter_version(exe: str) -> tuple[str, str] | None:
@@ -54,6 +54,23 @@ def interpreter_version(exe: str) -> tuple[str, str] | None:
         return None
     version, implementation = res.stdout.split()
     return version, implementation
+
+
+def _candidates(want: str, minor: str) -> list[tuple[str, str]]:
+    """Interpreters that may be the locked version, in the order they are tried: on PATH, the one running
+    envsnap, then pyenv's installed versions (researchers' usual way to keep several Pythons)."""
+    out: list[tuple[str, str]] = []
+    for name in (f"python{minor}", f"python{want.split('.')[0]}", "python"):
+        on_path = shutil.which(name)
+        if on_path is not None:
+            out.append((on_path, "PATH"))
+    out.append((sys.executable, "the interpreter running envsnap"))
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    for version_dir in (pyenv / want, *sorted(pyenv.glob(f"{minor}.*"), reverse=True)):
+        exe = version_dir / "bin" / "python"
+        if exe.is_file():
+            out.append((str(exe), "pyenv"))
+    return list(dict.fromkeys(out))
 
 
 def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tuple[Interpreter, list[str]]:
@@ -77,18 +94,14 @@ def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tu
         )
         return Interpreter(str(Path(exe).absolute()), found[0], "--python"), notes
     near: Interpreter | None = None
-    for name in (f"python{minor}", f"python{want.split('.')[0]}", "python"):
-        on_path = shutil.which(name)
-        if on_path is None:
-            continue
-        exe = on_path
+    for exe, where in _candidates(want, minor):
         found = interpreter_version(exe)
         if found is None or found[1] != impl:
             continue
         if found[0] == want:
-            return Interpreter(exe, found[0], "PATH"), []
+            return Interpreter(exe, found[0], where), []
         if near is None and found[0].split(".")[:2] == want.split(".")[:2]:
-            near = Interpreter(exe, found[0], "PATH")
+            near = Interpreter(exe, found[0], where)
     managed = _uv_python(want, offline=offline) if impl == "cpython" else None
     if managed is not None:
         return managed, []
