@@ -47,6 +47,7 @@ def capture(
     timings: dict[str, float] | None = None,
     conda_prefix: str | None = None,
     probe: python.PendingProbe | None = None,
+    changed_files: dict[str, dict[str, list[str]]] | None = None,
     output: str | os.PathLike[str] | None = None,
 ) -> Snapshot:
     """Capture an environment.
@@ -56,6 +57,9 @@ def capture(
     inside a git work tree).
     ``conda_prefix``: the conda environment to record (default: the interpreter's prefix, when it is one).
     ``probe``: the probe of ``python_path`` already started (the CLI starts it before loading envsnap).
+    ``changed_files``: when given, every distribution's files are hashed and compared with its RECORD, and
+    the dict is filled with ``{name: {"modified": [...], "missing": [...]}}`` for those that differ (never
+    recorded in the lock: ``envsnap verify --files`` reports it).
     ``deep``: import each ML framework in a subprocess (``deep_timeout`` each) for what only a live import
     knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
     NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
@@ -75,7 +79,7 @@ def capture(
 
     # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
     # initialise GPUs) answers in its own subprocess, while this process probes the host.
-    pending = probe if probe is not None else python.PendingProbe(python_path)
+    pending = probe if probe is not None else python.PendingProbe(python_path, check_files=changed_files is not None)
     nvml = ThreadPoolExecutor(max_workers=1)
     pending_nvml = nvml.submit(nvidia.probe_nvidia, timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
     nvml.shutdown(wait=False)
@@ -86,6 +90,10 @@ def capture(
     plat = host.probe_platform()
     proj = project.probe_project(root, exclude=[os.fspath(output)] if output else []) if root else None
     raw = pending.result()
+    if changed_files is not None:
+        changed_files.update(
+            {p["name"]: p["changed_files"] for p in raw.packages if any(p.get("changed_files", {}).values())}
+        )
 
     redact = PathRedactor(prefix=raw.prefix, project=root)
     py_env, warnings = python.python_env(raw, redact)

@@ -21,6 +21,7 @@ environment (``if not envsnap.verify("envsnap.lock").identical: sys.exit(...)``)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,13 +79,33 @@ class VerifyReport:
         return not self.python_mismatch
 
 
-def verify(lock_or_path: Snapshot | str | os.PathLike[str], python: str | None = None) -> VerifyReport:
-    """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock."""
+def verify(
+    lock_or_path: Snapshot | str | os.PathLike[str], python: str | None = None, *, files: bool = False
+) -> VerifyReport:
+    """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
+
+    ``files``: also hash every installed file and compare it with its distribution's RECORD, so a file
+    edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that)."""
     from ._capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
-    actual = capture(python)
-    return compare(lock, actual, target=python or "(this interpreter)")
+    changed: dict[str, dict[str, list[str]]] | None = {} if files else None
+    actual = capture(python, changed_files=changed)
+    report = compare(lock, actual, target=python or "(this interpreter)")
+    if not changed:
+        return report
+    extra = [_changed_files(name, found) for name, found in sorted(changed.items())]
+    diffs = sorted((*report.differences, *extra), key=lambda d: (SEVERITIES.index(d.severity), AREAS.index(d.area),
+                                                                 d.subject, d.what))
+    return dataclasses.replace(report, differences=tuple(diffs))
+
+
+def _changed_files(name: str, found: dict[str, list[str]]) -> Difference:
+    """One mismatch per distribution whose files on disk differ from its RECORD."""
+    parts = [f"{len(found[k])} {k}" for k in ("modified", "missing") if found.get(k)]
+    listed = [*found.get("modified", []), *found.get("missing", [])]
+    shown = ", ".join(listed[:5]) + (f" and {len(listed) - 5} more" if len(listed) > 5 else "")
+    return Difference(MISMATCH, "python", name, "files", "as its RECORD lists them", ", ".join(parts), note=shown)
 
 
 def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyReport:

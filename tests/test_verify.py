@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from envsnap import lockfile
-from envsnap._verify import INFO, MISMATCH, WARNING, compare
+from envsnap._verify import INFO, MISMATCH, WARNING, compare, verify
 from envsnap.model import (
     Artifact,
     Cpu,
@@ -213,3 +214,37 @@ def test_a_python_version_the_lock_does_not_know_is_no_mismatch() -> None:
     report = compare(unknown, lock)
     assert report.identical
     assert ("python", "version") in found(report, INFO)
+
+
+def test_files_flag_catches_installed_files_edited_or_deleted(tmp_path: Path, make_venv: Any) -> None:
+    """The RECORD digest cannot see a file edited after installation; ``verify --files`` hashes the files."""
+    import base64
+    import hashlib
+    import subprocess
+
+    from envsnap._capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    (site / "tinypkg").mkdir()
+    files = {"tinypkg/__init__.py": b"VALUE = 1\n", "tinypkg/data.txt": b"weights\n"}
+    dist = site / "tinypkg-1.0.dist-info"
+    dist.mkdir()
+    files["tinypkg-1.0.dist-info/METADATA"] = b"Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n"
+    rows = []
+    for rel, data in files.items():
+        (site / rel).write_bytes(data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append(f"{rel},sha256={digest},{len(data)}")
+    (dist / "RECORD").write_text("\n".join([*rows, "tinypkg-1.0.dist-info/RECORD,,"]) + "\n")
+    lock = capture(str(python))
+    assert verify(lock, str(python), files=True).identical
+    (site / "tinypkg" / "__init__.py").write_bytes(b"VALUE = 2\n")  # a hand edit after installation
+    (site / "tinypkg" / "data.txt").unlink()
+    assert verify(lock, str(python)).identical  # the RECORD digest alone cannot see it
+    report = verify(lock, str(python), files=True)
+    assert not report.identical
+    [diff] = [d for d in report.differences if d.what == "files"]
+    assert (diff.severity, diff.subject, diff.actual) == (MISMATCH, "tinypkg", "1 modified, 1 missing")
+    assert diff.note == "tinypkg/__init__.py, tinypkg/data.txt"

@@ -22,13 +22,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # Set in rebuilt images, where envsnap lives apart from the environment it verifies.
     p.add_argument("--python", metavar="PATH", default=os.environ.get("ENVSNAP_TARGET_PYTHON") or None,
                    help="the environment's interpreter (default: $ENVSNAP_TARGET_PYTHON, else the running one)")
+    p.add_argument("--files", action="store_true", help="also hash every installed file and compare it with "
+                   "its RECORD: catches files edited or deleted after installation (slower: reads everything)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 3 when there are warnings (and no mismatch)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = verify(args.lock, args.python)
+    report = verify(args.lock, args.python, files=args.files)
     if args.json:
         _output.print_json(lockfile.to_dict(report) | {"identical": report.identical})
     else:

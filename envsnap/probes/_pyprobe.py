@@ -9,6 +9,7 @@ Paths it returns are absolute; the caller makes them relative before anything is
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import json
@@ -131,8 +132,10 @@ def _digest(
     place: Callable[[str], tuple[str, bool]],
     generated: Callable[[str], bool],
     console_scripts: set[str],
+    kept: list[tuple[str, str]] | None = None,
 ) -> tuple[str, list[str]]:
     """The RECORD digest over ``rows`` of (entry, hash, size), and the entries that are shared objects.
+    ``kept``, when given, receives the (entry, hash) of every entry the digest covers.
 
     Entries starting with ``outside_prefix`` may land outside site-packages: ``place(entry)`` names them
     location-independently and says whether they do. ``generated(entry)`` says whether a script's shebang
@@ -159,6 +162,8 @@ def _digest(
                 if stem in console_scripts or generated(entry):
                     continue
         lines.append("%s,%s,%s" % (name, digest, size))
+        if kept is not None:
+            kept.append((entry, digest))
         if (".so" in entry and _SO_RE.search(entry)) or entry.endswith(".pyd"):
             shared.append(entry)
     lines.sort()
@@ -167,7 +172,12 @@ def _digest(
 
 
 def record_digest(
-    site_dir: str, dist_dir: str, record_text: str, layout: _Layout, console_scripts: set[str]
+    site_dir: str,
+    dist_dir: str,
+    record_text: str,
+    layout: _Layout,
+    console_scripts: set[str],
+    kept: list[tuple[str, str]] | None = None,
 ) -> tuple[str, list[str]]:
     """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects.
 
@@ -184,8 +194,34 @@ def record_digest(
         lambda entry: (layout.place(site_dir, entry), True),
         lambda entry: _generated_script(os.path.join(site_dir, entry)),
         console_scripts,
+        kept,
     )
     return digest, [os.path.normpath(os.path.join(site_dir, entry)) for entry in shared]
+
+
+def changed_files(site_dir: str, kept: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The files on disk that differ from what RECORD says of them: ``modified`` (another sha256) and
+    ``missing``. Hashes every file, so it is only done when asked for (``verify --files``)."""
+    modified: list[str] = []
+    missing: list[str] = []
+    for entry, digest in kept:
+        algo, _, expected = digest.partition("=")
+        if algo != "sha256" or not expected:
+            continue
+        hasher = hashlib.sha256()
+        try:
+            with open(os.path.join(site_dir, entry), "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    hasher.update(block)
+        except FileNotFoundError:
+            missing.append(entry)
+            continue
+        except OSError:
+            modified.append(entry)
+            continue
+        if base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii") != expected:
+            modified.append(entry)
+    return {"modified": sorted(modified), "missing": sorted(missing)}
 
 
 # Wheel ``<name>.data/<key>/`` folders and the names ``_Layout.place`` gives the same files once installed.
@@ -250,7 +286,7 @@ def _console_scripts(dist_dir: str) -> set[str]:
     return _parse_console_scripts(_read_text(path))
 
 
-def _dist_info(site_dir: str, entry: str, layout: _Layout) -> dict[str, Any]:
+def _dist_info(site_dir: str, entry: str, layout: _Layout, check_files: bool = False) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info")
     if egg and not os.path.isdir(dist_dir):
@@ -305,9 +341,13 @@ def _dist_info(site_dir: str, entry: str, layout: _Layout) -> dict[str, Any]:
         except ValueError:
             info["warning"] = "direct_url.json is not valid JSON"
     if "RECORD" in files:
+        kept: list[tuple[str, str]] | None = [] if check_files else None
         digest, shared = record_digest(
-            site_dir, dist_dir, _read_text(os.path.join(dist_dir, "RECORD")), layout, _console_scripts(dist_dir)
+            site_dir, dist_dir, _read_text(os.path.join(dist_dir, "RECORD")), layout, _console_scripts(dist_dir),
+            kept,
         )
+        if kept is not None:
+            info["changed_files"] = changed_files(site_dir, kept)
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "installed-files.txt" in files:
@@ -332,8 +372,9 @@ def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
         yield entry
 
 
-def probe(path_entries: list[str] | None = None) -> dict[str, Any]:
-    """The environment as a JSON-ready dict."""
+def probe(path_entries: list[str] | None = None, check_files: bool = False) -> dict[str, Any]:
+    """The environment as a JSON-ready dict; with ``check_files``, each distribution's files are also hashed
+    and compared with its RECORD."""
     here = os.path.dirname(os.path.realpath(__file__))
     if path_entries is None:
         # sys.path[0] is the running script's folder (or the working directory), not the environment.
@@ -351,7 +392,7 @@ def probe(path_entries: list[str] | None = None) -> dict[str, Any]:
             if not entry.endswith((".dist-info", ".egg-info")):
                 continue
             try:
-                info = _dist_info(site_dir, entry, layout)
+                info = _dist_info(site_dir, entry, layout, check_files)
             except Exception as exc:
                 warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": str(exc)})
                 continue
@@ -384,5 +425,5 @@ def probe(path_entries: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    sys.stdout.write(json.dumps(probe()))
+    sys.stdout.write(json.dumps(probe(check_files="--files" in sys.argv[1:])))
     sys.stdout.write("\n")

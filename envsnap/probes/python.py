@@ -95,21 +95,22 @@ def _refuse_broken_link(path: Path, python: str) -> None:
 class PendingProbe:
     """A probe running in the target interpreter while the caller does other work."""
 
-    def __init__(self, python: str | None):
+    def __init__(self, python: str | None, *, check_files: bool = False):
         self.python = python
         self._raw: RawPython | None = None
         self._proc: subprocess.Popen[str] | None = None
         if python is None:
             from . import _pyprobe
 
-            self._raw = RawPython(_pyprobe.probe())
+            self._raw = RawPython(_pyprobe.probe(check_files=check_files))
             return
         exe = resolve_interpreter(python)
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
         # site-packages, which that interpreter would see, are captured too.
         try:
             self._proc = subprocess.Popen(
-                [exe, "-E", str(PROBE_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [exe, "-E", str(PROBE_SCRIPT), *(["--files"] if check_files else [])],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 errors="replace",
             )
         except OSError as exc:
