@@ -485,7 +485,7 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> 
     if not cached.is_file():
         if offline:
             raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
-        cached, _sha = pinner.fetch(IndexFile(filename=art.filename, url=art.url, sha256=art.sha256))
+        cached, _sha = pinner.fetch(_index_file(art))
     if sha256_file(cached) != art.sha256:
         raise BundleError(f"{cached}: cached file does not match sha256 {art.sha256}")
     tmp = dest.with_name(f".{dest.name}.part")
