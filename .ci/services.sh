@@ -5,7 +5,6 @@ set -euo pipefail
 
 BASE_IMAGE="${ENVSNAP_BASE_IMAGE:-envsnap-base:bookworm}"
 STATE="${ENVSNAP_SERVICES_DIR:-/var/tmp/envsnap-services}"
-MIRROR="${ENVSNAP_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 mkdir -p "$STATE"
 
 need=()
@@ -43,7 +42,8 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   echo "services: building $BASE_IMAGE with debootstrap (a few minutes; log: $STATE/debootstrap.log)"
   root="$STATE/rootfs"
   rm -rf "$root"
-  debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$STATE/debootstrap.log" 2>&1
+  # No mirror argument: debootstrap uses its own default archive (the repository names no package host).
+  debootstrap --variant=minbase bookworm "$root" >"$STATE/debootstrap.log" 2>&1
   tar -C "$root" -c . | docker import - "$BASE_IMAGE" >/dev/null
   rm -rf "$root"
 fi

@@ -20,13 +20,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--target", default="venv", help="what to build: venv, docker or conda (default: venv)")
     p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
     p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")
-    p.add_argument("--dest", "--prefix", dest="dest", default="env", metavar="PATH",
-                   help="where to build (a venv, or the conda prefix; default: %(default)s)")
+    defaults = ", ".join(f"{name}: {r.default_dest}" for name, r in rebuilders().items())
+    p.add_argument("--dest", "--prefix", dest="dest", default=None, metavar="PATH",
+                   help=f"where to build (a venv, the conda prefix, or docker's build context; default per "
+                   f"target: {defaults})")
     p.add_argument("--python", metavar="PATH", help="the interpreter to build with "
                    "(default: the locked version found on PATH, or uv-managed)")
     p.add_argument("--force", action="store_true", help="rebuild even when the compatibility check fails "
                    "(the override is recorded in the plan)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    p.add_argument("--cpu-only", action="store_true", help="accept running without the GPU: the compatibility "
+                   "check's GPU failures become warnings (as for `envsnap check --cpu-only`)")
     p.add_argument("--engine", choices=("rattler", "conda", "mamba", "micromamba"),
                    help="conda target: the installer (default: rattler, embedded; the others must be on PATH)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     options |= getattr(get(args.target), "options_from", lambda _args: {})(args)
     err = _output.stderr()
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
-                      offline=args.offline, force=args.force, dry_run=args.dry_run, options=options,
+                      offline=args.offline, force=args.force, dry_run=args.dry_run, cpu_only=args.cpu_only,
+                      options=options,
                       progress=lambda line: err.print(line, style="dim", markup=False))
     if isinstance(outcome, Plan):
         if args.json:

@@ -8,6 +8,8 @@ import shutil
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._defaults import install_hint
+
 TargetKind = Literal["host", "docker", "conda", "venv"]
 TARGET_KINDS: tuple[TargetKind, ...] = ("host", "docker", "conda", "venv")
 
@@ -62,7 +64,9 @@ def probe_docker(timeout: int = DOCKER_TIMEOUT_S) -> DockerFacts:
         import docker  # type: ignore[import-untyped]
         from docker.errors import DockerException  # type: ignore[import-untyped]
     except ImportError:
-        return DockerFacts(reachable=False, error="the Docker SDK is not installed (pip install 'envsnap[docker]')")
+        return DockerFacts(
+            reachable=False, error=f"the Docker SDK is not installed (reinstall envsnap: {install_hint()})"
+        )
     try:
         client = docker.from_env(timeout=timeout)
     except DockerException as exc:

@@ -13,6 +13,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from .._defaults import install_hint
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Exporter, ExportError, require_pinned
@@ -67,7 +68,7 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
         )
         from conda_lock.models.channel import Channel  # type: ignore[import-untyped]
     except ImportError:
-        raise ExportError("conda-lock: needs the conda-lock package: pip install 'envsnap[conda]'") from None
+        raise ExportError(f"conda-lock: needs the conda-lock package: {install_hint('conda-lock')}") from None
     packages = _conda.require_conda(snapshot, "conda-lock")
     require_pinned(snapshot, "conda-lock")
     assert snapshot.conda is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from .._defaults import install_hint
 from ..errors import ExportError
 from ..model import CondaPackage, PythonPackage, Snapshot, SystemPackage
 from . import _common
@@ -32,7 +33,7 @@ def dumps(snapshot: Snapshot) -> str:
     except ImportError as exc:
         raise ExportError(
             "cyclonedx: needs cyclonedx-python-lib with JSON validation "
-            "(pip install 'envsnap[sbom]')"
+            f"({install_hint('sbom')})"
         ) from exc
     bom = build_bom(snapshot)
     text = JsonV1Dot6(bom).output_as_string(indent=2)

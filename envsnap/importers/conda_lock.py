@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from packaging.utils import canonicalize_name
 
+from .._defaults import install_hint
 from ..model import Artifact, CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Importer, ImportOptions, LockImportError
@@ -25,7 +26,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     try:
         import yaml  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - PyYAML comes with conda-lock
-        raise LockImportError("importing conda-lock.yml needs PyYAML (pip install 'envsnap[conda]')") from exc
+        raise LockImportError(f"importing conda-lock.yml needs PyYAML ({install_hint('conda-lock')})") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

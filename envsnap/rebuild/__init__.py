@@ -43,18 +43,21 @@ def rebuild(
     lock_path: str | os.PathLike[str],
     *,
     target: str,
-    dest: str | os.PathLike[str],
+    dest: str | os.PathLike[str] | None = None,
     bundle: str | os.PathLike[str] | None = None,
     python: str | None = None,
     offline: bool = False,
     force: bool = False,
     dry_run: bool = False,
+    cpu_only: bool = False,
     options: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> Plan | RebuildResult:
     """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
 
     ``bundle`` is a bundle directory or archive (unpacked, safely, into a temporary folder for the rebuild).
+    ``dest`` defaults to the target's own ``default_dest``; ``cpu_only`` accepts GPU failures of the check, as
+    ``envsnap check --cpu-only`` does.
     """
     from ..bundle import open_bundle
 
@@ -64,13 +67,13 @@ def rebuild(
     # version), not the one running envsnap: a target may say which through ``preflight_python``.
     choose = getattr(rebuilder, "preflight_python", None)
     check_python = choose(lock, python, offline=offline) if callable(choose) else python
-    notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run)
+    notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only)
     with tempfile.TemporaryDirectory(prefix="envsnap-rebuild-") as tmp:
         bundle_dir = open_bundle(bundle, Path(tmp)).root if bundle is not None else None
         request = RebuildRequest(
             lock=lock,
             lock_path=Path(lock_path),
-            dest=Path(dest),
+            dest=Path(dest if dest is not None else rebuilder.default_dest),
             target=target,
             bundle_dir=bundle_dir,
             python=python,

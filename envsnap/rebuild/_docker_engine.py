@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._defaults import install_hint
 from .._fs import atomic_write_text
 from ..errors import RebuildError
 from . import baseimage
@@ -35,7 +36,7 @@ def engine(timeout: int = 10, way_forward: str = DRY_RUN_HINT) -> docker.DockerC
         import docker  # type: ignore[import-untyped,unused-ignore]
     except ImportError as exc:
         raise RebuildError(
-            f"the docker target needs the Docker SDK (pip install 'envsnap[docker]'); {way_forward}"
+            f"the docker target needs the Docker SDK (reinstall envsnap: {install_hint()}); {way_forward}"
         ) from exc
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:

@@ -14,7 +14,7 @@ class PreflightError(RebuildError):
 
 
 def preflight(
-    lock: Snapshot, *, target: str, python: str | None, force: bool, dry_run: bool = False
+    lock: Snapshot, *, target: str, python: str | None, force: bool, dry_run: bool = False, cpu_only: bool = False
 ) -> tuple[str, ...]:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan.
 
@@ -23,9 +23,10 @@ def preflight(
     """
     # Targets are open-ended (a module per target); one the check does not know is checked as the host.
     kind: TargetKind = next((k for k in TARGET_KINDS if k == target), "host")
-    report = check(lock, None, target=kind, python=python)
+    report = check(lock, None, target=kind, python=python, cpu_only=cpu_only)
+    accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:
-        return (f"compatibility check: {report.summary()}",)
+        return (f"compatibility check: {report.summary()}", *accepted)
     summary = report.failure_summary() or "the host cannot run this lock"
     if dry_run and not force:
         return (f"compatibility check FAILED (a dry run plans anyway): {summary}",)

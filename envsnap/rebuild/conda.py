@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _runner
+from .._defaults import install_hint
 from ..errors import BundleError, RebuildError
 from ..model import Conda, CondaPackage, Snapshot
 from ..probes import conda as conda_probe
@@ -345,7 +346,7 @@ def _engine(request: RebuildRequest) -> tuple[str, str]:
             import rattler  # noqa: F401
         except ImportError:
             raise RebuildError(
-                "the conda target needs py-rattler: pip install 'envsnap[conda]' "
+                f"the conda target needs py-rattler (reinstall envsnap: {install_hint()}) "
                 "(or pass --engine conda|mamba|micromamba)"
             ) from None
         return engine, "py-rattler (embedded)"
@@ -358,6 +359,7 @@ def _engine(request: RebuildRequest) -> tuple[str, str]:
 class CondaRebuilder:
     name = "conda"
     description = "a conda prefix with exactly the locked conda packages (no solve), then the pip layer"
+    default_dest = "envsnap-conda"
 
     def plan(self, request: RebuildRequest) -> Plan:
         lock = request.lock

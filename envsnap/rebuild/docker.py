@@ -217,6 +217,7 @@ def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
 class DockerRebuilder:
     name = "docker"
     description = "a container image built on a Docker engine, verified inside with envsnap verify"
+    default_dest = "envsnap-docker-context"  # the build context; the image itself is named by --tag
 
     def __init__(self, connect: Any = None):
         # Tests may hand in another engine (a second dockerd); by default, the one the environment names.

@@ -127,6 +127,9 @@ class Rebuilder(Protocol):
 
     name: str
     description: str
+    # Where ``--dest`` builds when it is not given; one of its own per target, so that a venv, a conda prefix
+    # and a docker build context made from one lock in one folder never land on each other.
+    default_dest: str
 
     def plan(self, request: RebuildRequest) -> Plan:
         """Decide everything; change nothing. Raise ``RebuildError`` when the lock cannot be rebuilt."""

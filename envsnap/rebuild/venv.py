@@ -312,6 +312,7 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
 class VenvRebuilder:
     name = "venv"
     description = "a virtual environment with exactly the locked Python packages"
+    default_dest = "envsnap-venv"
 
     def preflight_python(self, lock: Snapshot, python: str | None, *, offline: bool) -> str | None:
         """The interpreter the rebuild will use, for the compatibility check (None when none is found yet:

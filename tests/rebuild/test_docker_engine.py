@@ -24,7 +24,7 @@ from envsnap.errors import RebuildError
 from envsnap.rebuild import RebuildRequest
 from envsnap.rebuild.docker import DockerRebuilder
 
-docker = pytest.importorskip("docker", reason="the Docker SDK (envsnap[docker]) is not installed")
+docker = pytest.importorskip("docker", reason="the Docker SDK (a dependency of envsnap-lock) is not installed")
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")

@@ -232,3 +232,38 @@ def test_a_docker_bundle_must_be_of_the_locked_platform_too(tmp_path: Path) -> N
     expected = r"made from another lock \(machine: the lock says aarch64, the bundle's x86_64\)"
     with pytest.raises(RebuildError, match=expected):
         DockerRebuilder(connect=no_engine).plan(request)
+
+
+def test_rebuild_accepts_cpu_only_as_its_remedy_says(tmp_path: Path, cli: Callable[..., object]) -> None:
+    """The check's remedy for a CUDA lock on a host without its GPU says "pass --cpu-only": rebuild takes it."""
+    from envsnap.model import Cuda, Framework
+
+    cuda_lock = dataclasses.replace(
+        _this_python_lock(),
+        cuda=Cuda(runtime_version="99.0", runtime_source="pip"),  # no driver anywhere supports CUDA 99
+        frameworks={"torch": Framework("torch", "2.5.1", cuda_version="99.0")},
+    )
+    lock_path = lockfile.dump(cuda_lock, tmp_path / "l.lock")
+    refused = cli("rebuild", lock_path, "--dest", tmp_path / "env", "--python", sys.executable)
+    assert refused.code == 3 and "pass --cpu-only" in refused.err  # type: ignore[attr-defined]
+    accepted = cli("rebuild", lock_path, "--dest", tmp_path / "env", "--python", sys.executable, "--cpu-only",
+                   "--dry-run")
+    assert accepted.code == 0, accepted.err  # type: ignore[attr-defined]
+    out = accepted.out  # type: ignore[attr-defined]
+    assert "note: compatibility check:" in out and "FAILED" not in out
+    assert "note: --cpu-only: the check's GPU failures are accepted as warnings" in out
+
+
+def test_each_target_has_its_own_default_dest(tmp_path: Path, cli: Callable[..., object],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = {name: r.default_dest for name, r in rebuilders().items()}
+    assert defaults == {"venv": "envsnap-venv", "conda": "envsnap-conda", "docker": "envsnap-docker-context"}
+    assert len(set(defaults.values())) == len(defaults)
+    lock_path = lockfile.dump(_this_python_lock(), tmp_path / "l.lock")
+    monkeypatch.chdir(tmp_path)
+    plan = rebuild(lock_path, target="venv", python=sys.executable, dry_run=True)
+    assert isinstance(plan, Plan) and Path(plan.dest).name == "envsnap-venv"
+    done = cli("rebuild", lock_path, "--dry-run", "--python", sys.executable)
+    assert done.code == 0 and "rebuild plan: venv -> " in done.out  # type: ignore[attr-defined]
+    assert "envsnap-venv" in done.out.splitlines()[0]  # type: ignore[attr-defined]
+    assert "envsnap-docker-context" in cli("rebuild", "--help").out  # type: ignore[attr-defined]

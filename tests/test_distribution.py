@@ -1,0 +1,57 @@
+"""envsnap's name on the package index: ours, not the unrelated project called ``envsnap`` there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from envsnap._defaults import DISTRIBUTION, install_hint
+from envsnap._toml import tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+# An install command that names the bare distribution `envsnap` (with an extra, a version, or alone).
+_BARE = re.compile(
+    r"""pip install[^\n`&;|]*?(?<![\w./-])['"]?envsnap(?:\[|==|['"`]|\s|$)|(?<![\w./-])envsnap\[\w""", re.M
+)
+
+
+def _texts() -> list[Path]:
+    files = [*(REPO / "envsnap").rglob("*.py"), *(REPO / "docs").rglob("*.md"), REPO / "README.md"]
+    files += [*(REPO / "templates").rglob("*.j2"), *(REPO / "bench").rglob("*"), *(REPO / ".ci").rglob("*")]
+    return sorted(p for p in files if p.is_file())
+
+
+def test_our_distribution_name_is_not_the_taken_one() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION == "envsnap-lock"
+    assert project["scripts"] == {"envsnap": "envsnap.cli:main"}  # the command keeps its name
+    assert install_hint("sbom") == "pip install 'envsnap-lock[sbom]'"
+
+
+def test_no_remedy_or_doc_installs_the_bare_envsnap_distribution() -> None:
+    offenders = [f"{p.relative_to(REPO)}: {m.group(0)!r}" for p in _texts() for m in _BARE.finditer(p.read_text())]
+    assert not offenders, offenders
+    # The pattern itself catches what the old remedies said.
+    old_remedies = ["pip install 'envsnap[docker]'", "pip install envsnap", "pip install envsnap==0.1", "`envsnap[x]`"]
+    for old in old_remedies:
+        assert _BARE.search(old), old
+    assert not _BARE.search("pip install 'envsnap-lock[sbom]'") and not _BARE.search("pip install . && envsnap x")
+
+
+def test_extras_that_stay_are_named_with_our_distribution() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = set(project["optional-dependencies"])
+    for path in _texts():
+        for extra in re.findall(rf"{DISTRIBUTION}\[([\w,-]+)\]", path.read_text()):
+            assert set(extra.split(",")) <= extras, (path, extra)
+    # The main jobs (docker, conda, fast venv rebuilds) need no extra.
+    deps = " ".join(project["dependencies"])
+    for needed in ("docker", "py-rattler", "uv"):
+        assert re.search(rf"(^|\s|\"){needed}[><=]", deps) or f"{needed}>=" in deps, needed
+
+
+@pytest.mark.parametrize("script", [".ci/services.sh", ".ci/run"])
+def test_ci_scripts_name_no_package_host(script: str) -> None:
+    assert "://" not in (REPO / script).read_text()
