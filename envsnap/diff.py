@@ -7,7 +7,12 @@ Python (and conda) packages are added, removed or changed; a change has a kind:
 - ``local``: only the local label differs (``2.1.0+cu121`` -> ``2.1.0+cu124``: another build variant, often
   another CUDA);
 - ``build``: the same version with other files (wheel tag or RECORD digest; conda: build string);
-- ``source``: the same version from elsewhere (index -> VCS commit, another commit, a local directory).
+- ``source``: the same version from elsewhere (index -> VCS commit, another commit, a local directory);
+- ``artifact``: the same version pinned to another file (sha256), or pinned in one lock only.
+
+A table one lock cannot know (``envsnap import`` lists them in ``envsnap.unknown``: a requirements file
+records no GPU, no system packages) is ``unknown`` there, never ``removed`` or ``added``. Two locks whose
+content differs never read as identical: what no comparison above covers is named by its field.
 
 Around them: the NVIDIA driver, CUDA runtime / cuDNN / NCCL, GPUs, framework builds, Python, OS, libc and the
 system libraries and packages. Each change has a weight; the report is sorted by it, heaviest first.
@@ -15,6 +20,7 @@ system libraries and packages. Each change has a weight; the report is sorted by
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -33,6 +39,7 @@ _PACKAGE_WEIGHT = {
     "patch": 30,
     "version": 40,
     "build": 20,
+    "artifact": 12,
 }
 
 
@@ -40,8 +47,8 @@ _PACKAGE_WEIGHT = {
 class Change:
     area: str  # gpu | cuda | framework | python | interpreter | platform | libc | conda | system | hardware
     subject: str
-    change: str  # added | removed | changed
-    kind: str  # major | minor | patch | local | build | source | version | value
+    change: str  # added | removed | changed | unknown (one lock cannot know it: an import)
+    kind: str  # major | minor | patch | local | build | source | artifact | version | value | unknown
     old: str = ""
     new: str = ""
     weight: int = 0
@@ -52,6 +59,8 @@ class Change:
             return f"{self.subject} {self.new} added"
         if self.change == "removed":
             return f"{self.subject} {self.old} removed"
+        if self.change == "unknown":
+            return f"{self.subject}: {self.old or '(unknown)'} -> {self.new or '(unknown)'} ({self.note})"
         note = f", {self.note}" if self.note else ""
         return f"{self.subject}: {self.old or '(none)'} -> {self.new or '(none)'} ({self.kind}{note})"
 
@@ -95,7 +104,7 @@ def version_change(old: str, new: str) -> tuple[str, str]:
 
 
 def diff(a: Snapshot, b: Snapshot) -> DiffReport:
-    changes = [
+    found = [
         *_stack(a, b),
         *_interpreter(a, b),
         *_platform(a, b),
@@ -104,8 +113,76 @@ def diff(a: Snapshot, b: Snapshot) -> DiffReport:
         *_system(a, b),
         *_hardware(a, b),
     ]
+    changes = [_mark_unknown(c, a, b) for c in found]
+    if not changes:
+        changes = _uncompared(a, b)
     changes.sort(key=lambda c: (-c.weight, c.area, c.subject))
     return DiffReport(a.envsnap.content_digest, b.envsnap.content_digest, tuple(changes))
+
+
+def _lock_path(change: Change) -> str:
+    """The lock field a change is about (what ``envsnap.unknown`` names)."""
+    if change.area == "gpu":
+        return "hardware" if change.subject == "GPUs" else "nvidia"
+    if change.area == "platform":
+        return {"machine": "platform.machine", "OS": "platform.os_id", "kernel": "platform.kernel"}.get(
+            change.subject, "platform")
+    if change.area == "libc":
+        return "platform.libc_version"
+    if change.area == "interpreter":
+        return {"Python": "python.version", "ABI": "python.abi"}.get(change.subject, "python")
+    if change.area == "framework":
+        return "frameworks"
+    if change.area == "python":
+        return "python.packages"
+    return change.area  # cuda, conda, system, hardware: the table of that name
+
+
+def _knows(lock: Snapshot, path: str) -> bool:
+    unknown = set(lock.envsnap.unknown)
+    parts = path.split(".")
+    return not any(".".join(parts[:i]) in unknown for i in range(1, len(parts) + 1))
+
+
+def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:
+    """A change whose one side is a field that lock cannot know (an import's ``envsnap.unknown``)."""
+    path = _lock_path(change)
+    for lock, label in ((a, "A"), (b, "B")):
+        if not _knows(lock, path):
+            origin = lock.envsnap.origin or "another format"
+            return dataclasses.replace(change, change="unknown", kind="unknown", weight=1,
+                                       note=f"{label} does not record it (imported from {origin})")
+    return change
+
+
+def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
+    """The fields that differ where no comparison above looks (the locks' content digests differ, so they
+    must not read as identical)."""
+    from . import lockfile
+
+    da, db = lockfile.to_dict(a), lockfile.to_dict(b)
+    if lockfile.canonical_digest(da) == lockfile.canonical_digest(db):
+        return []
+    paths = sorted(_differing(da, db, ""))
+    paths = [p for p in paths if p not in ("envsnap.created", "envsnap.content_digest")]
+    if not paths:
+        return []
+    shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
+    return [Change("lock", "other fields", "changed", "value", "", shown, 2, "not compared above")]
+
+
+def _differing(x: object, y: object, path: str) -> list[str]:
+    if isinstance(x, dict) and isinstance(y, dict):
+        out: list[str] = []
+        for key in sorted(set(x) | set(y)):
+            out += _differing(x.get(key), y.get(key), f"{path}.{key}" if path else str(key))
+        return out
+    if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+        out = []
+        for i, (u, v) in enumerate(zip(x, y, strict=True)):
+            out += _differing(u, v, f"{path}[{i}]")
+        return out
+    return [] if x == y else [path or "(top level)"]
 
 
 def _value(area: str, subject: str, old: str, new: str, weight: int, kind: str = "value") -> list[Change]:
@@ -261,6 +338,11 @@ def _package_change(x: PythonPackage, y: PythonPackage) -> Change | None:
             _PACKAGE_WEIGHT["build"],
             "other files (RECORD digest)",
         )
+    fa, fb = x.artifact, y.artifact
+    if (fa is None) != (fb is None) or (fa is not None and fb is not None and fa.sha256 != fb.sha256):
+        return Change("python", x.name, "changed", "artifact", fa.filename if fa else "(not pinned)",
+                      fb.filename if fb else "(not pinned)", _PACKAGE_WEIGHT["artifact"],
+                      "other sha256" if fa and fb and fa.filename == fb.filename else "")
     return None
 
 

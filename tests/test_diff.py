@@ -156,3 +156,38 @@ def test_cli_diff_text_json_and_exit_codes(tmp_path: Path, cli: Callable[..., ob
     data = json.loads(cli("diff", a, b, "--json").out)  # type: ignore[attr-defined]
     assert data["identical"] is False and data["changes"][0]["kind"] == "local"
     assert data["counts"] == {"local": 1}
+
+
+def test_import_does_not_know_is_unknown_not_removed() -> None:
+    """issue 12.8: a requirements import records no GPU, no OS, no Python version: not "removed"."""
+    from envsnap.model import Meta
+
+    pkg = PythonPackage(name="six", version="1.17.0")
+    captured = _lock(pkg, nvidia=Nvidia(driver_version="550.54"), system=System(
+        libraries=(SystemLibrary(soname="libgomp.so.1"),)))
+    imported = Snapshot(envsnap=Meta(origin="requirements", unknown=(
+        "nvidia", "platform.machine", "platform.os_id", "platform.libc_version", "python.version", "system")),
+        python=PythonEnv(implementation="cpython", abi="cp311", packages=(pkg,)))
+    report = diff(captured, imported)
+    assert {c.change for c in report.changes} == {"unknown"}
+    assert {c.subject for c in report.changes} >= {"NVIDIA driver", "Python", "libgomp.so.1", "machine"}
+    assert all("B does not record it (imported from requirements)" in c.describe() for c in report.changes)
+
+
+def test_locks_with_other_content_never_read_as_identical() -> None:
+    """issue 12.6: a bundle's lock (artifacts filled, pin warnings) against the captured lock."""
+    from envsnap.model import Artifact, Meta
+
+    plain = _lock(PythonPackage(name="six", version="1.17.0"))
+    pinned = _lock(PythonPackage(name="six", version="1.17.0", artifact=Artifact(
+        filename="six-1.17.0-py2.py3-none-any.whl", url="https://files.example/six.whl", sha256="a" * 64)))
+    report = diff(plain, pinned)
+    assert not report.identical
+    assert report.changes[0].kind == "artifact"
+    assert "(not pinned) -> six-1.17.0-py2.py3-none-any.whl" in report.changes[0].describe()
+    warned = dataclasses.replace(plain, envsnap=Meta(warnings=("pin: six 1.17.0: no file",)),
+                                 environment={"CUDA_VISIBLE_DEVICES": "0"})
+    report = diff(plain, warned)
+    assert not report.identical
+    assert "environment.CUDA_VISIBLE_DEVICES" in report.changes[0].new
+    assert "envsnap.warnings" in report.changes[0].new
