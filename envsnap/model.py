@@ -73,6 +73,20 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """One file a lock from another tool lists for a package: every ``--hash`` of a requirement, every wheel
+    (and sdist) of a pylock package. ``envsnap pin`` picks the one that fits the target from them; a hashed
+    requirement knows only the sha256 (the file is found on the index by it)."""
+
+    sha256: str
+    filename: str = ""
+    url: str = ""
+    size: int = 0
+    upload_time: str = ""
+    index: str = ""
+
+
+@dataclass(frozen=True)
 class PythonPackage:
     name: str  # canonical (PEP 503) name
     version: str
@@ -87,6 +101,8 @@ class PythonPackage:
     artifact: Artifact | None = None
     # The files were installed by conda even if INSTALLER says otherwise (conda-meta lists them).
     conda_managed: bool = False
+    # Imported locks: every file the source file allowed (written only when there are some).
+    candidates: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True)

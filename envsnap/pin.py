@@ -38,7 +38,7 @@ from packaging.version import InvalidVersion, Version
 
 from ._privacy import strip_credentials
 from .errors import PinError
-from .model import Artifact, Meta, PythonPackage, Snapshot
+from .model import Artifact, Candidate, Meta, PythonPackage, Snapshot
 from .probes._pyprobe import wheel_record_digest
 
 if TYPE_CHECKING:
@@ -361,6 +361,42 @@ def sdist_matches(filename: str, pkg: PythonPackage) -> bool:
         return False
 
 
+def target_tags(python_version: str = "", implementation: str = "") -> list[str]:
+    """The wheel tags this host's installer accepts for the locked Python, best first (``packaging.tags``):
+    the running interpreter's own when the lock does not say or says the same minor release."""
+    from packaging import tags
+
+    parts = python_version.split(".")
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]) or ".".join(parts[:2]) == running \
+            or implementation not in ("", "cpython"):
+        return [str(t) for t in tags.sys_tags()]
+    version = (int(parts[0]), int(parts[1]))
+    return [str(t) for t in (*tags.cpython_tags(version), *tags.compatible_tags(version, f"cp{parts[0]}{parts[1]}"))]
+
+
+def best_wheel(filenames: Iterable[str], wanted: Sequence[str]) -> tuple[str | None, str]:
+    """The wheel among ``filenames`` whose tags rank best in ``wanted``, and, when none fits, why."""
+    rank = {tag: i for i, tag in enumerate(wanted)}
+    best: tuple[int, str] | None = None
+    seen: list[str] = []
+    for filename in filenames:
+        try:
+            _name, _version, _build, file_tags = parse_wheel_filename(filename)
+        except InvalidWheelFilename:
+            continue
+        seen.append(filename)
+        score = min((rank[str(t)] for t in file_tags if str(t) in rank), default=None)
+        if score is not None and (best is None or score < best[0]):
+            best = (score, filename)
+    if best is not None:
+        return best[1], ""
+    if not seen:
+        return None, "no wheel among them"
+    listed = ", ".join(sorted(seen)[:3]) + (f" and {len(seen) - 3} more" if len(seen) > 3 else "")
+    return None, f"none of its {len(seen)} wheels fits this target ({wanted[0] if wanted else '?'}): {listed}"
+
+
 # ----------------------------------------------------------------------------------------------- pinning
 
 
@@ -396,10 +432,13 @@ def cached_path(cache_dir: Path, sha256: str, filename: str) -> Path:
 class Pinner:
     """Pins packages against one index configuration, downloading each candidate once into a cache."""
 
-    def __init__(self, config: IndexConfig, cache_dir: Path, fetcher: Fetcher | None = None):
+    def __init__(self, config: IndexConfig, cache_dir: Path, fetcher: Fetcher | None = None,
+                 tags: Sequence[str] | None = None):
         self.config = config
         self.cache_dir = cache_dir
         self.fetcher = fetcher or Fetcher(config.cert)
+        self.tags = list(tags) if tags is not None else target_tags()
+        self.imported = False  # the lock came from `envsnap import`: no installed file was ever recorded
 
     def candidates(self, pkg: PythonPackage) -> list[IndexFile]:
         files: list[IndexFile] = []
@@ -430,6 +469,8 @@ class Pinner:
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
         if pkg.artifact is not None and hash_only(pkg.artifact):
             return self._pin_by_hash(pkg, pkg.artifact)
+        if pkg.artifact is None and pkg.candidates:
+            return self._pin_candidates(pkg)
         if pkg.conda_managed or pkg.installer == "conda":
             return PinOutcome(
                 pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer"
@@ -460,6 +501,8 @@ class Pinner:
             )
         if kind == "archive":
             return self._pin_archive(pkg)
+        if not pkg.wheel_tags and self.imported and not pkg.record_digest:
+            return self._pin_for_target(pkg)  # imported by name and version: the file that fits this target
         if not pkg.wheel_tags:
             return PinOutcome(
                 pkg.name,
@@ -510,6 +553,83 @@ class Pinner:
             "unpinned",
             f"no {pkg.name} {pkg.version} wheel with tag {tags} on the configured indexes",
         )
+
+    def _listed(self, pkg: PythonPackage, extra_indexes: Iterable[str] = ()) -> list[IndexFile]:
+        """Every file of this release on the configured indexes (and the ones the import named)."""
+        indexes = list(self.config.indexes)
+        indexes += [i for i in dict.fromkeys(extra_indexes) if i and i not in indexes]
+        files: list[IndexFile] = []
+        for index in indexes:
+            files += project_files(self.fetcher, index, pkg.name)
+        for location in self.config.find_links:
+            files += find_links_files(self.fetcher, location)
+        return [f for f in files if _same_release(f.filename, pkg)]
+
+    def _pin_candidates(self, pkg: PythonPackage) -> PinOutcome:
+        """A package imported with several files (every ``--hash``, every pylock wheel): the one that fits
+        this target, downloaded and checked against the sha256 the import kept."""
+        wanted = {c.sha256 for c in pkg.candidates if _valid_candidate(c)}
+        named = [c for c in pkg.candidates if c.filename and c.url and c.sha256 in wanted]
+        files = [IndexFile(filename=c.filename, url=c.url, sha256=c.sha256, size=c.size,
+                           upload_time=c.upload_time, index=c.index) for c in named]
+        if len(named) < len(wanted):  # known by hash only: the index names the files
+            try:
+                listed = self._listed(pkg, (c.index for c in pkg.candidates))
+            except PinError as exc:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            files += [f for f in listed if f.sha256 in wanted and f.filename not in {c.filename for c in named}]
+            if not files and not listed:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"the import kept {len(wanted)} sha256 "
+                                  f"hashes, and no index lists {pkg.name} {pkg.version}")
+            if not files:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"none of the {len(wanted)} sha256 hashes "
+                                  f"the import kept is that of a {pkg.name} {pkg.version} file on the configured "
+                                  "indexes")
+        by_name = {f.filename: f for f in files}
+        chosen, why = best_wheel(by_name, self.tags)
+        if chosen is None:
+            sdists = [f for f in files if sdist_matches(f.filename, pkg)]
+            if not sdists:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"the import lists {len(wanted)} files: {why}")
+            chosen, why = sdists[0].filename, f"{why}; pinned the sdist (the bundle builds a wheel)"
+        file = by_name[chosen]
+        try:
+            path, sha = self.fetch(file)
+        except PinError as exc:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+        if sha not in wanted:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: sha256 {sha} is none of "
+                              "the hashes the import kept")
+        artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
+                            size=file.size or path.stat().st_size, upload_time=file.upload_time, index=file.index)
+        return PinOutcome(pkg.name, pkg.version, "pinned", why or f"the imported file for {self.tags[0]}", artifact)
+
+    def _pin_for_target(self, pkg: PythonPackage) -> PinOutcome:
+        """A package known by name and version only (an import without hashes): the wheel of that release
+        that fits this target, else its sdist."""
+        try:
+            files = self._listed(pkg)
+        except PinError as exc:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+        by_name = {f.filename: f for f in files}
+        chosen, why = best_wheel(by_name, self.tags)
+        if chosen is None:
+            sdists = [f for f in files if sdist_matches(f.filename, pkg)]
+            if not files:
+                return PinOutcome(pkg.name, pkg.version, "unpinned",
+                                  f"no {pkg.name} {pkg.version} file on the configured indexes")
+            if not sdists:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"{pkg.name} {pkg.version}: {why}")
+            chosen = sdists[0].filename
+        file = by_name[chosen]
+        try:
+            path, sha = self.fetch(file)
+        except PinError as exc:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+        artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
+                            size=file.size or path.stat().st_size, upload_time=file.upload_time, index=file.index)
+        return PinOutcome(pkg.name, pkg.version, "pinned", "the file of this release that fits the target "
+                          "(the import recorded no installed file)", artifact)
 
     def _pin_by_hash(self, pkg: PythonPackage, known: Artifact) -> PinOutcome:
         """An artifact known only by its sha256 (a lock imported from a hashed requirements file): the file
@@ -599,6 +719,14 @@ class Pinner:
         )
 
 
+def _valid_candidate(cand: Candidate) -> bool:
+    """A candidate's values are downloaded and joined to paths: each must match its grammar again here."""
+    from . import grammar
+
+    return grammar.is_sha256_hex(cand.sha256) and (not cand.filename or grammar.is_distribution_filename(
+        cand.filename)) and (not cand.url or grammar.is_url(cand.url))
+
+
 def hash_only(artifact: Artifact) -> bool:
     """An artifact known by its sha256 alone (``envsnap import`` of a hashed requirements file)."""
     return not artifact.filename and bool(artifact.sha256)
@@ -627,7 +755,9 @@ def pin(
     Packages that already carry an artifact are kept as they are. The reasons for unpinned packages are
     also written to the lock's warnings (``pin: NAME VERSION: reason``), replacing those of an earlier pin.
     """
-    pinner = Pinner(config or read_pip_config(), cache_dir or default_cache_dir())
+    pinner = Pinner(config or read_pip_config(), cache_dir or default_cache_dir(),
+                    tags=target_tags(snapshot.python.version, snapshot.python.implementation))
+    pinner.imported = bool(snapshot.envsnap.origin)
     todo = [
         p for p in snapshot.python.packages
         if (p.artifact is None or hash_only(p.artifact)) and (only is None or only(p))

@@ -3,6 +3,10 @@
 The file is checked with ``packaging.pylock`` when available. ``[tool.envsnap]`` tables, written by
 ``envsnap export --format pylock``, restore what PEP 751 has no field for (which packages were requested,
 the installer, the spelling of the name, the exact Python version), so a round trip keeps the Python layer.
+
+A package with several files (``uv export`` and a universal ``uv pip compile`` list a wheel per platform)
+keeps every one as a ``candidate``; ``envsnap pin`` picks the wheel that fits the target. A ``directory``
+package (the project itself, in ``uv export``) needs no version: its wheel is built from the tree.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from packaging.utils import canonicalize_name
 
 from .._toml import tomllib
 from ..export import _common
-from ..model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
+from .. import grammar
+from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
@@ -133,6 +138,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
     version = str(entry.get("version", "") or tool.get("version", ""))
     source = Source()
     artifact = None
+    candidates: tuple[Candidate, ...] = ()
     if "vcs" in entry:
         vcs = entry["vcs"]
         source = Source(kind="vcs", url=vcs.get("url") or _common.path_url(vcs["path"]), vcs=vcs["type"],
@@ -155,8 +161,12 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
         if len(files) == 1:
             artifact = _artifact(files[0], entry, tool, f"{origin}: packages[{i}]")
         else:
-            warnings.append(f"import: {name}: {len(files)} candidate files in the pylock; "
-                            "run `envsnap pin` to record the one installed")
+            # Every wheel, then the sdist: pin picks the file for the target from them.
+            listed = [*(entry.get("wheels") or []), *([entry["sdist"]] if "sdist" in entry else [])]
+            candidates = tuple(c for n, file in enumerate(listed)
+                               if (c := _candidate(file, entry, f"{origin}: packages[{i}].files[{n}]")))
+            if not candidates:
+                warnings.append(f"import: {name}: {len(files)} files in the pylock, none with a sha256 hash")
     if artifact is None and source.kind == "index" and "wheels" in entry and len(entry["wheels"]) == 1:
         warnings.append(f"import: {name}: its file has no sha256 hash")
     return PythonPackage(
@@ -169,7 +179,26 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
         requires_python=str(entry.get("requires-python", "")),
         artifact=artifact,
         conda_managed=bool(tool.get("conda-managed", False)),
+        candidates=candidates,
     )
+
+
+def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], where: str) -> Candidate | None:
+    sha256 = str(file.get("hashes", {}).get("sha256", ""))
+    if not sha256:
+        return None
+    url = str(file.get("url") or _common.path_url(str(file["path"])))
+    filename = str(file.get("name") or unquote(url.rsplit("/", 1)[-1]))
+    for label, ok, value in (("sha256", grammar.is_sha256_hex(sha256), sha256),
+                             ("file name", grammar.is_distribution_filename(filename), filename),
+                             ("url", grammar.is_url(url) or url.startswith("file://{project}"), url)):
+        if not ok:
+            raise LockImportError(f"{where}: not a valid {label}: {grammar.shown(value)}")
+    stamp = file.get("upload-time")
+    size = file.get("size", 0)
+    return Candidate(sha256=sha256, filename=filename, url=url, size=size if grammar.is_bounded_int(size) else 0,
+                     upload_time=_common.format_time(stamp) if isinstance(stamp, datetime) else "",
+                     index=str(entry.get("index", "")))
 
 
 def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[str, Any],

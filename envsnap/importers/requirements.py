@@ -2,9 +2,13 @@
 
 Every requirement must be an exact pin (``==``) or a direct reference; markers are evaluated for this
 host (a requirements file may list packages for other platforms). A single hash becomes the package's
-artifact hash; several hashes (one per wheel of a release) cannot say which file was installed, so the
-package is left for ``envsnap pin``. Index options become the artifacts' index: the primary index for
-plain versions, the one extra index for local version labels (``+cu121``), as envsnap writes them.
+artifact hash; several hashes (one per file of a release: what pip-tools and ``uv pip compile
+--generate-hashes`` write) are all kept as the package's ``candidates``, and ``envsnap pin`` picks the file
+that fits the target from them. Index options become the artifacts' index: the primary index for plain
+versions, the one extra index for local version labels (``+cu121``), as envsnap writes them.
+
+The source trees envsnap's own export lists as comments (``#   pip install --no-deps -e PATH``) are read
+back as local projects and VCS checkouts.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from packaging.version import InvalidVersion, Version
 
 from .._toml import tomllib
 from ..export import _common
-from ..model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
+from .. import grammar
+from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
@@ -56,7 +61,7 @@ def sniff(name: str, text: str) -> bool:
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     state = _State()
     packages: dict[str, PythonPackage] = {}
-    pending: list[tuple[_Line, list[str]]] = []
+    pending: list[tuple[_Line, list[str]]] = [(line, words) for line, words in _source_trees(text, origin)]
     for line in _logical_lines(text):
         words = _split(line, origin)
         if not words:
@@ -82,6 +87,34 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                 warnings=tuple(state.warnings))
     python = PythonEnv(kind="venv", packages=tuple(sorted(packages.values(), key=lambda p: p.name)))
     return Snapshot(envsnap=meta, platform=Platform(), python=python)
+
+
+# What ``envsnap export --format requirements`` writes for a source tree pip cannot hash-check.
+_SOURCE_TREE_HEADER = "# Not hash-checkable by pip (source trees)"
+_SOURCE_TREE_LINE = re.compile(r"^#\s+pip install --no-deps (?P<args>.+)$")
+
+
+def _source_trees(text: str, origin: str) -> list[tuple[_Line, list[str]]]:
+    """The commented ``pip install --no-deps ...`` lines under envsnap's source-tree header, as requirement
+    words (``-e PATH``, ``PATH`` or ``NAME @ URL``)."""
+    out: list[tuple[_Line, list[str]]] = []
+    inside = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.startswith(_SOURCE_TREE_HEADER):
+            inside = True
+            continue
+        m = _SOURCE_TREE_LINE.match(raw) if inside else None
+        if m is None:
+            inside = inside and raw.startswith("#")
+            continue
+        try:
+            words = shlex.split(m.group("args"), posix=True)
+        except ValueError as exc:
+            raise LockImportError(f"{origin}:{number}: cannot split the options: {exc}") from None
+        if words and words[0] not in ("-e", "--editable") and "@" not in words[0]:
+            words = ["--local-directory", *words]
+        out.append((_Line(number, raw), words))
+    return out
 
 
 def _logical_lines(text: str) -> list[_Line]:
@@ -142,6 +175,9 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     words = [w for w in words if not w.startswith("--hash")]
     if words[0] in ("-e", "--editable"):
         return _editable(words[1:], where, origin)
+    if words[0] == "--local-directory":  # a non-editable source tree envsnap's export listed as a comment
+        pkg = _editable(words[1:], where, origin)
+        return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=False))
     spec = " ".join(words)
     try:
         req = Requirement(spec)
@@ -160,21 +196,24 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     if len(pins) != 1 or len(req.specifier) != 1:
         raise LockImportError(f"{where}: {req.name}{req.specifier} is not an exact pin (name==version)")
     version = pins[0].version
-    return PythonPackage(name=name, version=version, metadata_name=metadata_name,
-                         artifact=_hashed_artifact(name, version, hashes, where, state))
+    sha256 = _sha256s(name, hashes, where, state)
+    index = _index_for(version, state)
+    if len(sha256) > 1:  # one per file of the release: pin picks the one for the target
+        candidates = tuple(Candidate(sha256=h, index=index) for h in sha256)
+        return PythonPackage(name=name, version=version, metadata_name=metadata_name, candidates=candidates)
+    artifact = Artifact(filename="", url="", sha256=sha256[0], index=index) if sha256 else None
+    return PythonPackage(name=name, version=version, metadata_name=metadata_name, artifact=artifact)
 
 
-def _hashed_artifact(name: str, version: str, hashes: list[str], where: str,
-                     state: _State) -> Artifact | None:
-    sha256 = [h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")]
+def _sha256s(name: str, hashes: list[str], where: str, state: _State) -> list[str]:
+    """The requirement's sha256 values, each checked (a hash is a file to trust), in the file's order."""
+    sha256 = list(dict.fromkeys(h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")))
+    for value in sha256:
+        if not grammar.is_sha256_hex(value):
+            raise LockImportError(f"{where}: {name}: not a sha256 hash: {grammar.shown(value)}")
     if not sha256:
         state.warnings.append(f"import: {name}: no sha256 hash; run `envsnap pin` to record its file")
-        return None
-    if len(sha256) > 1:
-        state.warnings.append(f"import: {name}: {len(sha256)} hashes (one per file of the release); "
-                              "run `envsnap pin` to record the file that is installed")
-        return None
-    return Artifact(filename="", url="", sha256=sha256[0], index=_index_for(version, state))
+    return sha256
 
 
 def _index_for(version: str, state: _State) -> str:
