@@ -152,8 +152,12 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
     """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions and
     RECORD digests, and the same wheel file wherever ``lock`` already pins one (a bundle of another lock, or one
     whose lock was edited to match a swapped wheel, is refused before anything is built)."""
-    mine = {p.name: (p.version, p.record_digest) for p in python_packages(lock)}
-    theirs = {p.name: (p.version, p.record_digest) for p in python_packages(bundled)}
+    # A local project imported without a version (uv export's `directory` entry) takes the version its
+    # wheel was built with: an empty version matches any.
+    versionless = {p.name for p in python_packages(lock) if not p.version and p.source.kind == "directory"}
+    mine = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in python_packages(lock)}
+    theirs = {p.name: ("" if p.name in versionless else p.version, p.record_digest)
+              for p in python_packages(bundled)}
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
         raise BundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")
@@ -464,7 +468,8 @@ def _bundle_one(
         work = Path(tmp)
         source, origin = _source_tree(pkg, work, pinner, opts)
         wheel = build_wheel(source, work / "out", opts.python)
-        built = _check_built(wheel, pkg)
+        built, version = _check_built(wheel, pkg)
+        pkg = dataclasses.replace(pkg, version=version)
         dest = root / WHEELS / built.name
         shutil.move(str(built), dest)
     sha = sha256_file(dest)
@@ -575,15 +580,24 @@ def build_wheel(source: Path, out_dir: Path, python: str | None = None) -> Path:
     return wheels[0]
 
 
-def _check_built(wheel: Path, pkg: PythonPackage) -> Path:
-    from packaging.utils import parse_wheel_filename
-    from packaging.version import Version
+def _check_built(wheel: Path, pkg: PythonPackage) -> tuple[Path, str]:
+    """The built wheel and its version, after checking it is the locked package. A local project imported
+    without a version (PEP 751 gives a ``directory`` none) takes the version it builds."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
 
-    name, version, _build, _tags = parse_wheel_filename(wheel.name)
-    if name != pkg.name or version != Version(pkg.version):
-        raise BundleError(f"{pkg.name} {pkg.version}: the source now builds {name} {version} "
+    try:
+        name, version, _build, _tags = parse_wheel_filename(wheel.name)
+    except InvalidWheelFilename:
+        raise BundleError(f"{pkg.name}: the build wrote {wheel.name}, not a valid wheel file name") from None
+    try:
+        same_version = not pkg.version or version == Version(pkg.version)
+    except InvalidVersion:
+        same_version = False
+    if name != pkg.name or not same_version:
+        raise BundleError(f"{pkg.name} {pkg.version or '(no version)'}: the source now builds {name} {version} "
                           "(the recorded commit or directory changed)")
-    return wheel
+    return wheel, str(version)
 
 
 def _remove_stale_wheels(root: Path, lock: Snapshot) -> None:

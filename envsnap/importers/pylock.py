@@ -20,9 +20,9 @@ from urllib.parse import unquote
 from packaging.markers import Marker, default_environment
 from packaging.utils import canonicalize_name
 
+from .. import grammar
 from .._toml import tomllib
 from ..export import _common
-from .. import grammar
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 

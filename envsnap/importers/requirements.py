@@ -25,9 +25,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .. import grammar
 from .._toml import tomllib
 from ..export import _common
-from .. import grammar
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 

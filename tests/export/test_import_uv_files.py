@@ -1,0 +1,160 @@
+"""Imports of the lock files uv itself writes (issue 12.3): every hash and every wheel is kept as a candidate,
+and ``pin`` picks the file that fits the target from them.
+
+The files under fixtures/uv were written by uv (see its README.md); the ``integration`` tests run uv again
+against the package index and pin what it writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envsnap import importers, lockfile
+from envsnap.bundle import _check_built
+from envsnap.model import PythonPackage, Source
+from envsnap.pin import IndexConfig, best_wheel, pin, target_tags
+
+FIXTURES = Path(__file__).parent / "fixtures" / "uv"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from test_pin import make_wheel, pep503_index  # noqa: E402
+
+
+def test_uv_compile_generate_hashes_keeps_every_hash() -> None:
+    snap = importers.read_file(FIXTURES / "requirements-hashes.txt")
+    markupsafe, six = snap.package("markupsafe"), snap.package("six")
+    assert markupsafe is not None and six is not None
+    text = (FIXTURES / "requirements-hashes.txt").read_text()
+    assert len(markupsafe.candidates) == text.split("six==")[0].count("--hash=sha256:") > 40
+    assert {c.sha256 for c in six.candidates} == {
+        "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274",
+        "ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81"}
+    assert six.artifact is None and six.version == "1.17.0"
+    # A lock holding them loads back (the candidates are checked like every field) and stays byte-stable.
+    text = lockfile.dumps(snap)
+    assert lockfile.dumps(lockfile.loads(text)) == text
+    bad = text.replace(six.candidates[0].sha256, "../../etc/passwd", 1)
+    with pytest.raises(lockfile.LockfileError, match=r"python.packages\[\d\].candidates\[0\].sha256: not a valid"):
+        lockfile.loads(bad, check_digest=False)
+
+
+def test_uv_export_pylock_keeps_every_wheel_and_the_project() -> None:
+    snap = importers.read_file(FIXTURES / "pylock.export.toml")
+    markupsafe = snap.package("markupsafe")
+    assert markupsafe is not None and markupsafe.artifact is None
+    wheels = [c.filename for c in markupsafe.candidates if c.filename.endswith(".whl")]
+    assert len(wheels) > 20 and "markupsafe-3.0.2.tar.gz" in [c.filename for c in markupsafe.candidates]
+    assert all(c.url.startswith("https://") and len(c.sha256) == 64 for c in markupsafe.candidates)
+    # The project itself: a directory entry without a version is a local project, not a crash.
+    project = snap.package("tinyproj")
+    assert project is not None and project.version == ""
+    assert project.source == Source(kind="directory", url="file://{project}", editable=True)
+    chosen, why = best_wheel([c.filename for c in markupsafe.candidates], target_tags("3.11.7"))
+    if sys.platform == "linux" and sys.version_info[:2] == (3, 11):
+        assert chosen is not None and "cp311-cp311-manylinux" in chosen, why
+
+
+def test_uv_compile_pylock_single_wheel_is_the_artifact() -> None:
+    snap = importers.read_file(FIXTURES / "pylock.compile.toml")
+    six = snap.package("six")
+    assert six is not None and six.artifact is not None
+    assert six.artifact.filename == "six-1.17.0-py2.py3-none-any.whl"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_pin_picks_the_candidate_for_the_target(tmp_path: Path) -> None:
+    here = make_wheel(tmp_path / "w", "multi", "2.0", tag="py3-none-any")
+    other = make_wheel(tmp_path / "w", "multi", "2.0", tag="cp311-cp311-win_amd64", body="VALUE = 2\n")
+    pylock = tmp_path / "pylock.toml"
+    pylock.write_text(f'''lock-version = "1.0"
+created-by = "uv"
+[[packages]]
+name = "multi"
+version = "2.0"
+wheels = [
+  {{ url = "{other.as_uri()}", hashes = {{ sha256 = "{_sha(other)}" }} }},
+  {{ url = "{here.as_uri()}", hashes = {{ sha256 = "{_sha(here)}" }} }},
+]
+''')
+    snap = importers.read_file(pylock)
+    result = pin(snap, IndexConfig(no_index=True), cache_dir=tmp_path / "cache")
+    art = result.snapshot.package("multi").artifact  # type: ignore[union-attr]
+    assert art is not None and art.filename == here.name and art.sha256 == _sha(here)
+    assert result.snapshot.package("multi").candidates == snap.package("multi").candidates  # type: ignore[union-attr]
+
+
+def test_pin_finds_hash_only_candidates_on_the_index(tmp_path: Path) -> None:
+    here = make_wheel(tmp_path / "w", "multi", "2.0", tag="py3-none-any")
+    other = make_wheel(tmp_path / "w", "multi", "2.0", tag="cp311-cp311-win_amd64", body="VALUE = 2\n")
+    index = pep503_index(tmp_path / "index", [here, other])
+    req = tmp_path / "requirements.txt"
+    req.write_text(f"multi==2.0 \\\n    --hash=sha256:{_sha(other)} \\\n    --hash=sha256:{_sha(here)}\n")
+    snap = importers.read_file(req)
+    result = pin(snap, IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    outcome = result.outcomes[0]
+    assert outcome.status == "pinned" and outcome.artifact is not None and outcome.artifact.filename == here.name
+
+
+def test_pin_says_why_no_candidate_fits(tmp_path: Path) -> None:
+    other = make_wheel(tmp_path / "w", "multi", "2.0", tag="cp311-cp311-win_amd64")
+    index = pep503_index(tmp_path / "index", [other])
+    req = tmp_path / "requirements.txt"
+    req.write_text(f"multi==2.0 --hash=sha256:{_sha(other)} --hash=sha256:{'0' * 64}\n"
+                   "plain==1.0\n")
+    result = pin(importers.read_file(req), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    reasons = {o.name: o.reason for o in result.outcomes}
+    assert result.outcomes[0].status == "unpinned"
+    assert "none of its 1 wheels fits this target" in reasons["multi"] and "win_amd64" in reasons["multi"]
+    assert "egg-info" not in reasons["plain"] and "no plain 1.0 file on the configured indexes" in reasons["plain"]
+
+
+def test_a_versionless_local_project_builds_without_invalid_version(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "tinyproj", "0.1.0")
+    pkg = PythonPackage(name="tinyproj", version="", source=Source(kind="directory", url="file://{project}"))
+    assert _check_built(wheel, pkg) == (wheel, "0.1.0")
+
+
+def test_envsnap_requirements_export_keeps_its_source_trees(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "tinyproj"\nversion = "0.1.0"\n')
+    req = tmp_path / "requirements.txt"
+    req.write_text("six==1.17.0 \\\n    --hash=sha256:" + "a" * 64 + "\n\n"
+                   "# Not hash-checkable by pip (source trees); install each after the rest with:\n"
+                   "#   pip install --no-deps -e ./proj\n"
+                   "#   pip install --no-deps 'mylib @ git+https://example.org/mylib.git@" + "b" * 40 + "'\n")
+    snap = importers.read_file(req)
+    tiny, mylib = snap.package("tinyproj"), snap.package("mylib")
+    assert tiny is not None and tiny.source.kind == "directory" and tiny.source.editable
+    assert mylib is not None and mylib.source.kind == "vcs" and mylib.source.commit_id == "b" * 40
+
+
+def _uv() -> str:
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed")
+    return uv
+
+
+@pytest.mark.integration
+def test_real_uv_compile_hashes_pins_from_the_index(tmp_path: Path) -> None:
+    """uv pip compile --generate-hashes, run now, imported and pinned from the public index."""
+    shutil.copy(FIXTURES / "requirements.in", tmp_path / "requirements.in")
+    res = subprocess.run([_uv(), "pip", "compile", "--quiet", "--generate-hashes", "--python-version",
+                          f"{sys.version_info.major}.{sys.version_info.minor}", "requirements.in", "-o", "req.txt"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    if res.returncode != 0:
+        pytest.skip(f"uv could not reach the index: {res.stderr[-200:]}")
+    snap = importers.read_file(tmp_path / "req.txt")
+    result = pin(snap, IndexConfig(), cache_dir=tmp_path / "cache")
+    assert [o.status for o in result.outcomes] == ["pinned", "pinned"], result.outcomes
+    for pkg in result.snapshot.python.packages:
+        assert pkg.artifact is not None and pkg.artifact.sha256 in {c.sha256 for c in pkg.candidates}
