@@ -10,6 +10,11 @@ Layout (the rebuilders rely on it)::
     BUNDLE/README.md           how to rebuild, by hand or with envsnap
     BUNDLE/SHA256SUMS          sha256sum(1) lines for every other file
 
+A bundle from someone else is untrusted: ``open_bundle`` checks SHA256SUMS in full (every listed file present
+and matching, nothing unlisted, only plain relative names and regular files) before anything in it is read,
+and unpacks an archive within limits (total size, member count, compression ratio, free disk) with only
+regular files and folders, whatever the Python's ``tarfile`` offers. An archive holds one top-level folder.
+
 Wheels that exist upstream are copied byte for byte (their sha256 is the lock's). Packages with no upstream
 wheel (VCS checkouts, local directories, sdists) get a wheel built here; their artifact is marked
 ``rebuilt``. Re-running on an existing bundle fetches and builds only what is missing.
@@ -17,20 +22,23 @@ wheel (VCS checkouts, local directories, sdists) get a wheel built here; their a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import hashlib
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import IO
 
-from . import _runner, _tools, lockfile
+from . import _runner, _tools, grammar, lockfile
 from ._fs import atomic_write_text
 from .errors import BundleError, PinError
 from .model import Artifact, PythonPackage, Snapshot
@@ -54,7 +62,19 @@ REQUIREMENTS = "requirements.txt"
 README = "README.md"
 SUMS = "SHA256SUMS"
 BUILD_TIMEOUT = 900.0
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+INCOMPLETE = ".envsnap-incomplete"  # in a bundle directory being made: a re-run completes it
+GZIP_LEVEL = 1  # wheels and conda archives are compressed already: level 9 took minutes to save a few percent
+PROGRESS_STEP = 256 << 20  # a progress line per this many bytes archived or unpacked
+
+# Limits on unpacking an archive (docs/security.md, "Limits"), each overridable by its environment variable.
+MAX_BYTES_ENV = "ENVSNAP_BUNDLE_MAX_BYTES"
+MAX_MEMBERS_ENV = "ENVSNAP_BUNDLE_MAX_MEMBERS"
+MAX_RATIO_ENV = "ENVSNAP_BUNDLE_MAX_RATIO"
+DEFAULT_MAX_BYTES = 64 << 30
+DEFAULT_MAX_MEMBERS = 100_000
+DEFAULT_MAX_RATIO = 100
+RATIO_FLOOR = 16 << 20  # the ratio limit never refuses less than this (tar headers of a tiny bundle compress well)
 
 Progress = Callable[[str], None]
 
@@ -70,6 +90,31 @@ def sha256_file(path: Path) -> str:
 def python_packages(lock: Snapshot) -> list[PythonPackage]:
     """The packages the Python layer installs (conda's own are the conda layer's)."""
     return [p for p in lock.python.packages if not p.conda_managed and p.installer != "conda"]
+
+
+class BundleSettingError(BundleError):
+    """A limit set in the environment is not a number (bad input)."""
+
+    exit_code = 2
+
+
+# sha256 of bundle files already hashed in this process, by (device, inode, size, mtime): unpacking hashes each
+# file as it writes it and SHA256SUMS is checked once; the wheel checks after that reuse the result.
+_KNOWN: dict[tuple[int, int, int, int], str] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def known_sha256(path: Path) -> str:
+    """``sha256_file``, once per file and version of it in this process."""
+    key = _identity(path)
+    digest = _KNOWN.get(key)
+    if digest is None:
+        digest = _KNOWN[key] = sha256_file(path)
+    return digest
 
 
 class Bundle:
@@ -107,6 +152,9 @@ class Bundle:
             raise BundleError(f"{self.root}: {pkg if isinstance(pkg, str) else pkg.name} is not in the bundle's lock")
         if locked.artifact is None or not locked.artifact.filename.endswith(".whl"):
             raise BundleError(f"{self.root}: {locked.name} {locked.version} has no wheel in this bundle")
+        if not grammar.is_base_name(locked.artifact.filename):
+            raise BundleError(f"{self.root}: {locked.name}: not a plain file name: "
+                              f"{grammar.shown(locked.artifact.filename)}")
         path = self.wheels_dir / locked.artifact.filename
         if not path.is_file():
             raise BundleError(f"{path}: missing from the bundle ({locked.name} {locked.version})")
@@ -119,32 +167,40 @@ class Bundle:
         artifact = locked.artifact if locked is not None else None
         if artifact is None:
             raise BundleError(f"{self.root}: {pkg.name} has no artifact in the bundle's lock")
-        actual = sha256_file(path)
+        actual = known_sha256(path)
         if actual != artifact.sha256:
             raise BundleError(f"{path}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
                               "(the file was changed after bundling)")
         return path
 
-    def verify_sums(self) -> None:
-        """Check every file listed in SHA256SUMS and that no unlisted file was added. Errors name the file."""
+    def verify_sums(self, progress: Progress | None = None) -> None:
+        """Check the whole bundle against SHA256SUMS before anything in it is read: every listed file present,
+        a regular file and matching; nothing unlisted (hidden files and links included). Errors name the file."""
         sums = self.root / SUMS
-        if not sums.is_file():
-            raise BundleError(f"{sums}: missing (not a complete bundle)")
+        if not sums.is_file() or sums.is_symlink():
+            raise BundleError(f"{sums}: missing (not a complete bundle; every file of a bundle is checked "
+                              "against it before use)")
+        if (self.root / INCOMPLETE).exists():
+            raise BundleError(f"{self.root}: an interrupted `envsnap bundle` (re-run it to complete the bundle)")
         listed = read_sums(sums)
-        for rel, expected in sorted(listed.items()):
-            path = self.root / rel
-            if not path.is_file():
-                raise BundleError(f"{path}: listed in {SUMS} but missing")
-            actual = sha256_file(path)
-            if actual != expected:
-                raise BundleError(f"{path}: hash mismatch: sha256 {actual}, {SUMS} says {expected}")
-        extra = sorted(set(_bundle_files(self.root)) - set(listed))
+        present = _bundle_files(self.root, strict=True)
+        for rel in sorted(listed):
+            if rel not in present:
+                raise BundleError(f"{self.root / rel}: listed in {SUMS} but missing")
+        extra = sorted(set(present) - set(listed))
         if extra:
             raise BundleError(f"{self.root / extra[0]}: not listed in {SUMS} (added after bundling)")
+        total = sum(present.values())
+        if progress is not None and total >= PROGRESS_STEP:
+            progress(f"checking {len(listed)} files ({_gib(total)}) against {SUMS}")
+        for rel, expected in sorted(listed.items()):
+            actual = known_sha256(self.root / rel)
+            if actual != expected:
+                raise BundleError(f"{self.root / rel}: hash mismatch: sha256 {actual}, {SUMS} says {expected}")
 
     def write_sums(self) -> None:
         """Rewrite SHA256SUMS over every file (call after adding conda packages or images)."""
-        lines = [f"{sha256_file(self.root / rel)}  {rel}\n" for rel in _bundle_files(self.root)]
+        lines = [f"{known_sha256(self.root / rel)}  {rel}\n" for rel in _bundle_files(self.root)]
         atomic_write_text(self.root / SUMS, "".join(lines))
 
 
@@ -175,28 +231,46 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
 
 
 def read_sums(path: Path) -> dict[str, str]:
-    out = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    out: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}: unreadable ({exc})") from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         digest, sep, rel = line.partition("  ")
-        if not sep or len(digest) != 64 or rel.startswith("/") or ".." in Path(rel).parts:
+        if not sep or not grammar.is_sha256_hex(digest):
             raise BundleError(f"{path}:{n}: not a sha256sum line")
+        if not grammar.is_relative_path(rel):
+            raise BundleError(f"{path}:{n}: not a plain relative path inside the bundle: {grammar.shown(rel)}")
+        if rel == SUMS or rel in out:
+            raise BundleError(f"{path}:{n}: {grammar.shown(rel)} listed twice or listing {SUMS} itself")
         out[rel] = digest
     return out
 
 
-def _bundle_files(root: Path) -> list[str]:
-    out = []
+def _bundle_files(root: Path, *, strict: bool = False) -> dict[str, int]:
+    """Every file of a bundle but SHA256SUMS (and the in-progress marker), by relative path, with its size.
+    ``strict``: a link or anything but a regular file or folder is an error (a bundle holds none)."""
+    out: dict[str, int] = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.startswith("."):
-                continue
-            rel = (Path(dirpath) / name).relative_to(root).as_posix()
-            if rel != SUMS:
-                out.append(rel)
-    return sorted(out)
+        here = Path(dirpath)
+        for name in [*dirnames, *filenames]:
+            path = here / name
+            st = os.lstat(path)
+            if strict and not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                raise BundleError(f"{path}: a link or special file in the bundle (a bundle holds only files)")
+            if stat.S_ISREG(st.st_mode):
+                rel = path.relative_to(root).as_posix()
+                if rel not in (SUMS, INCOMPLETE):
+                    out[rel] = st.st_size
+        dirnames.sort()
+    return dict(sorted(out.items()))
+
+
+def _gib(size: int) -> str:
+    return f"{size / (1 << 30):.1f} GiB" if size >= 1 << 30 else f"{size / (1 << 20):.0f} MiB"
 
 
 # --------------------------------------------------------------------------------------------- archives
@@ -206,61 +280,198 @@ def is_archive(path: str | os.PathLike[str]) -> bool:
     return str(path).endswith(ARCHIVE_SUFFIXES)
 
 
-def safe_members(archive: tarfile.TarFile, origin: str) -> list[tarfile.TarInfo]:
-    """The members of an archive, refusing any that would write outside the target or is not plain."""
-    members = archive.getmembers()
-    for member in members:
-        name = member.name
-        parts = Path(name).parts
-        if name.startswith("/") or (parts and parts[0].endswith(":")) or ".." in parts:
-            raise BundleError(f"{origin}: unsafe path in archive: {name!r} (absolute or with '..')")
-        if member.issym() or member.islnk():
-            raise BundleError(f"{origin}: link in archive refused: {name!r} -> {member.linkname!r}")
-        if not (member.isfile() or member.isdir()):
-            raise BundleError(f"{origin}: special file in archive refused: {name!r}")
-    return members
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """How much an archive may unpack to: total bytes, members, and bytes per byte of archive (a bomb)."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_members: int = DEFAULT_MAX_MEMBERS
+    max_ratio: int = DEFAULT_MAX_RATIO
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ArchiveLimits:
+        env = os.environ if environ is None else environ
+        return cls(
+            max_bytes=_limit(env, MAX_BYTES_ENV, DEFAULT_MAX_BYTES, sizes=True),
+            max_members=_limit(env, MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS),
+            max_ratio=_limit(env, MAX_RATIO_ENV, DEFAULT_MAX_RATIO),
+        )
 
 
-def extract(archive_path: Path, dest: Path) -> Bundle:
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _limit(env: Mapping[str, str], name: str, default: int, *, sizes: bool = False) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    number, unit = (raw[:-1], raw[-1].upper()) if sizes and raw[-1:].upper() in _SIZE_UNITS else (raw, "")
+    if not (number.isascii() and number.isdigit()) or not 0 < int(number) <= grammar.MAX_INT:
+        what = "a number of bytes (K, M, G, T allowed)" if sizes else "a positive whole number"
+        raise BundleSettingError(f"{name}={grammar.shown(raw)}: not {what}")
+    return int(number) * _SIZE_UNITS[unit]
+
+
+def _member_path(member: tarfile.TarInfo, origin: str, *, hidden: bool) -> str:
+    """The member's path, checked: plain names only (``hidden``: dot-files too, as a source tree has), and only
+    a regular file or a folder."""
+    name = member.name[2:] if member.name.startswith("./") else member.name
+    name = name.rstrip("/") if member.isdir() else name
+    plain = grammar.is_relative_path(name) if not hidden else grammar.is_relative_path(
+        "/".join(part.lstrip(".") or part for part in name.split("/"))) and ".." not in name.split("/")
+    if not plain:
+        raise BundleError(f"{origin}: unsafe path in archive: {grammar.shown(member.name)} "
+                          "(absolute, with '..', hidden or not a plain name)")
+    if member.issym() or member.islnk():
+        raise BundleError(f"{origin}: link in archive refused: {grammar.shown(member.name)} -> "
+                          f"{grammar.shown(member.linkname)}")
+    if not (member.isreg() or member.isdir()) or member.issparse():
+        raise BundleError(f"{origin}: special file in archive refused: {grammar.shown(member.name)}")
+    return name
+
+
+def safe_unpack(archive_path: Path, into: Path, *, limits: ArchiveLimits | None = None,
+                progress: Progress | None = None, hidden: bool = False) -> dict[str, str]:
+    """Unpack ``archive_path`` into the existing empty folder ``into``; the sha256 of every file written.
+
+    Each member is checked before anything of it is written: a plain relative name, a regular file or a
+    folder (no link, device or sparse file), within the limits (the running total of sizes, the member
+    count, the ratio to the archive's size, the free disk). Where this Python's ``tarfile`` has the
+    ``data`` filter it is applied on top; the files are written here (never through a link, never over
+    another member), so the same rules hold on a Python without it."""
+    lim = limits or ArchiveLimits.from_env()
+    origin = str(archive_path)
+    say = progress or (lambda _line: None)
+    try:
+        packed = archive_path.stat().st_size
+        free = shutil.disk_usage(into).free
+    except OSError as exc:
+        raise BundleError(f"{archive_path}: not a readable bundle archive ({exc.strerror or exc})") from None
+    allowed = min(lim.max_bytes, max(lim.max_ratio * packed, RATIO_FLOOR))
+    digests: dict[str, str] = {}
+    total = count = 0
+    reported = 0
+    try:
+        with tarfile.open(archive_path, "r:*") as archive:
+            while (member := archive.next()) is not None:
+                count += 1
+                if count > lim.max_members:
+                    raise BundleError(f"{origin}: more than {lim.max_members} members (limit {MAX_MEMBERS_ENV})")
+                rel = _member_path(member, origin, hidden=hidden)
+                total += member.size
+                if total > allowed:
+                    which = (f"{lim.max_bytes} bytes ({MAX_BYTES_ENV})" if allowed == lim.max_bytes else
+                             f"{lim.max_ratio} times the archive's {packed} bytes ({MAX_RATIO_ENV})")
+                    raise BundleError(f"{origin}: unpacks to more than {which} at {grammar.shown(member.name)} "
+                                      f"({member.size} bytes); refused before writing it")
+                if total > free:
+                    raise BundleError(f"{origin}: needs more than the {free} bytes free at {into}")
+                if hasattr(tarfile, "data_filter"):
+                    tarfile.data_filter(member, str(into))
+                target = into / rel
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = archive.extractfile(member)
+                if source is None:
+                    raise BundleError(f"{origin}: {grammar.shown(member.name)} cannot be read")
+                digests[rel] = _write_new(source, target, member.size, origin)
+                if total - reported >= PROGRESS_STEP:
+                    reported = total
+                    say(f"unpacking {archive_path.name}: {_gib(total)}")
+    except BundleError:
+        raise
+    except FileExistsError as exc:
+        raise BundleError(f"{origin}: a member is in the archive twice ({exc.filename})") from None
+    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+        raise BundleError(f"{origin}: not a readable bundle archive ({exc})") from None
+    return digests
+
+
+def _write_new(source: IO[bytes], target: Path, size: int, origin: str) -> str:
+    digest = hashlib.sha256()
+    written = 0
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as out:
+        while chunk := source.read(1 << 20):
+            written += len(chunk)
+            if written > size:
+                raise BundleError(f"{origin}: {target.name} holds more than its header says")
+            digest.update(chunk)
+            out.write(chunk)
+    if written != size:
+        raise BundleError(f"{origin}: {target.name} is cut short ({written} of {size} bytes)")
+    return digest.hexdigest()
+
+
+def extract(archive_path: Path, dest: Path, *, limits: ArchiveLimits | None = None,
+            progress: Progress | None = None) -> Bundle:
     """Unpack a bundle archive into ``dest`` (created; must not exist or be empty). Never writes outside."""
     if dest.exists() and any(dest.iterdir()):
         raise BundleError(f"{dest}: exists and is not empty")
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        try:
-            with tarfile.open(archive_path, "r:*") as archive:
-                members = safe_members(archive, str(archive_path))
-                archive.extractall(staging, members=members, filter="data")
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise BundleError(f"{archive_path}: not a readable bundle archive ({exc})") from None
+        digests = safe_unpack(archive_path, staging, limits=limits, progress=progress)
         entries = list(staging.iterdir())
-        # An archive holds the bundle's files at its top level, or one folder holding them.
+        # One top-level folder holding the bundle; archives of envsnap 0.1 hold its files at the top level.
         root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not (staging / LOCK).exists() \
             else staging
         if dest.exists():
             dest.rmdir()
         os.replace(root, dest)
+        prefix = "" if root == staging else root.name + "/"
+        for rel, digest in digests.items():
+            inner = rel[len(prefix):]
+            if rel.startswith(prefix) and (dest / inner).is_file():
+                _KNOWN[_identity(dest / inner)] = digest
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Bundle(dest)
 
 
-def write_archive(root: Path, archive_path: Path) -> None:
-    """A deterministic .tar.gz of a bundle directory (sorted, zero times and owners), written atomically."""
+def archive_folder(archive_path: Path) -> str:
+    """The one top-level folder of an archive: its name without the suffix (``supp.tar.gz`` holds ``supp/``)."""
+    name = archive_path.name
+    stem = next((name[: -len(s)] for s in ARCHIVE_SUFFIXES if name.endswith(s)), name)
+    return stem if grammar.is_base_name(stem) else "bundle"
+
+
+def write_archive(root: Path, archive_path: Path, progress: Progress | None = None) -> None:
+    """A deterministic archive of a bundle directory in one top-level folder (sorted, zero times and owners),
+    written atomically: ``.tar`` uncompressed, ``.tar.gz``/``.tgz`` at gzip level 1 (wheels are compressed)."""
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
+    say = progress or (lambda _line: None)
+    top = archive_folder(archive_path)
+    files = _bundle_files(root)
+    total = sum(files.values())
     buffer_path = Path(tempfile.mkstemp(prefix=f".{archive_path.name}.", dir=archive_path.parent)[1])
     try:
-        with open(buffer_path, "wb") as raw, \
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch) as gz, \
-                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for rel in [SUMS, *_bundle_files(root)]:
+        with open(buffer_path, "wb") as raw, contextlib.ExitStack() as stack:
+            out: IO[bytes] | gzip.GzipFile = raw
+            if not archive_path.name.endswith(".tar"):
+                out = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch,
+                                                        compresslevel=GZIP_LEVEL))
+            tar = stack.enter_context(tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT))
+            folder = tarfile.TarInfo(top)
+            folder.type = tarfile.DIRTYPE
+            folder.mtime, folder.mode, folder.uid, folder.gid, folder.uname, folder.gname = epoch, 0o755, 0, 0, "", ""
+            tar.addfile(folder)
+            done = reported = 0
+            if total >= PROGRESS_STEP:
+                say(f"writing {archive_path.name}: {len(files) + 1} files, {_gib(total)}")
+            for rel in [SUMS, *files]:
                 path = root / rel
-                info = tarfile.TarInfo(rel)
+                info = tarfile.TarInfo(f"{top}/{rel}")
                 info.size = path.stat().st_size
                 info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = epoch, 0o644, 0, 0, "", ""
                 with open(path, "rb") as handle:
                     tar.addfile(info, handle)
+                done += info.size
+                if done - reported >= PROGRESS_STEP:
+                    reported = done
+                    say(f"writing {archive_path.name}: {_gib(done)} of {_gib(total)}")
         os.chmod(buffer_path, 0o644)  # mkstemp made it private; a bundle is for sharing, like the lock
         os.replace(buffer_path, archive_path)
     except BaseException:
@@ -268,14 +479,19 @@ def write_archive(root: Path, archive_path: Path) -> None:
         raise
 
 
-def open_bundle(path: str | os.PathLike[str], workdir: Path) -> Bundle:
-    """A bundle directory as is, or an archive unpacked (safely) under ``workdir``."""
+def open_bundle(path: str | os.PathLike[str], workdir: Path, progress: Progress | None = None,
+                limits: ArchiveLimits | None = None) -> Bundle:
+    """A bundle directory, or an archive unpacked (safely) under ``workdir``, after its SHA256SUMS is checked
+    in full: nothing of a bundle is read before that."""
     p = Path(path)
     if p.is_dir():
-        return Bundle(p)
-    if p.is_file() and is_archive(p):
-        return extract(p, workdir / "bundle")
-    raise BundleError(f"{p}: no such bundle (a directory or a .tar.gz made by `envsnap bundle`)")
+        bundle = Bundle(p)
+    elif p.is_file() and is_archive(p):
+        bundle = extract(p, workdir / "bundle", limits=limits, progress=progress)
+    else:
+        raise BundleError(f"{p}: no such bundle (a directory or a .tar.gz/.tar made by `envsnap bundle`)")
+    bundle.verify_sums(progress)
+    return bundle
 
 
 # ---------------------------------------------------------------------------------------------- making
@@ -343,21 +559,38 @@ def _make_bundle(
         with tempfile.TemporaryDirectory(prefix=".envsnap-bundle-", dir=output.parent) as tmp:
             work = Path(tmp) / "bundle"
             if output.is_file():
-                extract(output, work)  # re-run on an archive: keep what it already holds
+                extract(output, work, progress=say)  # re-run on an archive: keep what it already holds
             else:
                 work.mkdir()
             result_lock, entries = _fill(lock, work, opts, say)
-            write_archive(work, output)
+            write_archive(work, output, say)
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
     if output.exists() and not output.is_dir():
         raise BundleError(f"{output}: exists and is not a directory (name a directory or a .tar.gz)")
-    if output.is_dir() and any(output.iterdir()) and not ((output / SUMS).is_file() and (output / LOCK).is_file()):
+    earlier = (output / INCOMPLETE).is_file() or ((output / SUMS).is_file() and (output / LOCK).is_file())
+    if output.is_dir() and any(output.iterdir()) and not earlier:
         # Filling it would overwrite its README.md and requirements.txt and delete files from its wheels/.
         raise BundleOutputError(f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK}); "
                                 "name a new or empty directory, or an earlier bundle to complete")
     output.mkdir(parents=True, exist_ok=True)
+    # Says "a bundle being made" until SHA256SUMS is written: a run killed before that is completed by the next.
+    (output / INCOMPLETE).touch()
+    _remove_leftovers(output)
     result_lock, entries = _fill(lock, output, opts, say)
+    (output / INCOMPLETE).unlink(missing_ok=True)
     return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
+
+
+def _remove_leftovers(root: Path) -> None:
+    """What a killed run left inside a bundle (``.build-*`` folders, ``*.part`` downloads, half-saved images):
+    a bundle holds no hidden file of its own, so every one below its top two levels but the marker is a leftover."""
+    for folder in (root, *(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())):
+        for entry in folder.iterdir():
+            if entry.name.startswith(".") and entry.name != INCOMPLETE:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
 
 
 def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tuple[Snapshot, list[BundleEntry]]:
@@ -507,8 +740,8 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
     if pkg.artifact is not None:  # an sdist pinned on the index
         path, _sha = pinner.fetch(_index_file(pkg.artifact))
         unpacked = work / "sdist"
-        with tarfile.open(path) as archive:
-            archive.extractall(unpacked, members=safe_members(archive, str(path)), filter="data")
+        unpacked.mkdir()
+        safe_unpack(path, unpacked, hidden=True)
         tops = [p for p in unpacked.iterdir() if p.is_dir()]
         return (tops[0] if len(tops) == 1 else unpacked), pkg.artifact.url
     if src.kind == "vcs":

@@ -196,3 +196,9 @@ def shown(value: object, limit: int = 80) -> str:
     """``value`` as an error message may show it: repr-escaped, control characters visible, cut short."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def is_relative_path(text: str) -> bool:
+    """A path inside a folder (``wheels/a.whl``): '/'-separated plain base names, so never absolute, never
+    ``..``, never hidden, no control characters; bounded."""
+    return 0 < len(text) <= 4096 and all(is_base_name(part) for part in text.split("/"))

@@ -95,10 +95,12 @@ def test_not_a_bundle(tmp_path: Path) -> None:
 def test_archive_round_trip_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _bundle(tmp_path / "b")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    write_archive(tmp_path / "b", tmp_path / "one.tar.gz")
-    write_archive(tmp_path / "b", tmp_path / "two.tar.gz")
-    assert (tmp_path / "one.tar.gz").read_bytes() == (tmp_path / "two.tar.gz").read_bytes()
-    bundle = extract(tmp_path / "one.tar.gz", tmp_path / "out")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    write_archive(tmp_path / "b", tmp_path / "one" / "b.tar.gz")
+    write_archive(tmp_path / "b", tmp_path / "two" / "b.tar.gz")
+    assert (tmp_path / "one" / "b.tar.gz").read_bytes() == (tmp_path / "two" / "b.tar.gz").read_bytes()
+    bundle = extract(tmp_path / "one" / "b.tar.gz", tmp_path / "out")
     bundle.verify_sums()
     assert bundle.lock.python.packages[0].name == "a"
 
@@ -184,7 +186,7 @@ def test_python_that_is_a_script_is_refused_without_running_it(tmp_path: Path, c
     assert not ran.exists() and not (tmp_path / "b").exists()
 
 
-@pytest.mark.parametrize("name", ["b.tar", "b.zip", "b.tar.xz"])
+@pytest.mark.parametrize("name", ["b.zip", "b.tar.xz"])
 def test_an_archive_kind_envsnap_does_not_write_is_refused(tmp_path: Path, cli: Callable[..., Any], name: str) -> None:
     lock = lockfile.dump(_lock(), tmp_path / "l.lock")
     result = cli("bundle", lock, "-o", tmp_path / name, "--offline")

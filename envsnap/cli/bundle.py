@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "built from VCS/local/sdist sources and flagged rebuilt), requirements.txt with hashes, a "
                        "README and SHA256SUMS. Re-running on an existing bundle fetches only what is missing.")
     p.add_argument("lock", metavar="LOCK", help="the lockfile (pinned or not: unpinned packages are pinned now)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR|FILE.tar.gz", help="the bundle to write")
+    p.add_argument("-o", "--output", required=True, metavar="DIR|FILE.tar.gz", help="the bundle to write "
+                   "(a directory, a .tar.gz at a fast gzip level, or an uncompressed .tar)")
     p.add_argument("--project", metavar="DIR", help="what {project} means in recorded local directory URLs "
                    "(default: the git work tree around the working directory)")
     p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
@@ -35,9 +36,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.output.endswith((".tar", ".zip", ".tar.bz2", ".tar.xz", ".tar.zst")):
+    if args.output.endswith((".zip", ".tar.bz2", ".tar.xz", ".tar.zst", ".tzst", ".txz")):
         # Would silently become a directory of that name.
-        raise BundleOutputError(f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive")
+        raise BundleOutputError(f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive "
+                                "(or an uncompressed .tar)")
     lock = lockfile.load(args.lock)
     project = Path(args.project) if args.project else (Path(r) if (r := find_root(".")) else None)
     err = _output.stderr()

@@ -7,14 +7,16 @@ A target is a module here exposing ``REBUILDER`` (see ``interface.py``): add a m
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from .. import lockfile
 from .._plugins import discover
-from ..errors import RebuildError
+from ..errors import BundleError, RebuildError
 from ._preflight import preflight
 from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
@@ -61,6 +63,7 @@ def rebuild(
     """
     from ..bundle import open_bundle
 
+    started = time.perf_counter()  # the time reported covers unpacking and checking the bundle too
     rebuilder = get(target)
     lock = lockfile.load(lock_path)
     # The check should judge the interpreter the target will use (the venv target finds one of the locked
@@ -69,7 +72,12 @@ def rebuild(
     check_python = choose(lock, python, offline=offline) if callable(choose) else python
     notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only)
     with tempfile.TemporaryDirectory(prefix="envsnap-rebuild-") as tmp:
-        bundle_dir = open_bundle(bundle, Path(tmp)).root if bundle is not None else None
+        try:
+            bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None
+        except BundleError as exc:
+            if exc.exit_code != RebuildError.exit_code:
+                raise
+            raise RebuildError(str(exc)) from None
         request = RebuildRequest(
             lock=lock,
             lock_path=Path(lock_path),
@@ -84,4 +92,5 @@ def rebuild(
         plan = rebuilder.plan(request)
         if dry_run:
             return plan
-        return rebuilder.execute(plan, request, progress)
+        result = rebuilder.execute(plan, request, progress)
+        return dataclasses.replace(result, seconds=time.perf_counter() - started)

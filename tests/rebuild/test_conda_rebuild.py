@@ -144,6 +144,9 @@ def test_hash_mismatch_stops_the_rebuild(bundle: Path, hash_kept: str, cli: Call
     copy = _copy_bundle(bundle, tmp_path)
     archive = next((copy / "conda").glob("libhello-*.tar.bz2"))
     archive.write_bytes(archive.read_bytes() + b"\0")
+    from envsnap.bundle import Bundle
+
+    Bundle(copy).write_sums()  # SHA256SUMS rewritten to match (else it is what refuses the bundle): the lock's hash
     lock = lockfile.load(copy / "envsnap.lock")
     assert lock.conda is not None
     if hash_kept == "md5":  # an older record with md5 only

@@ -107,8 +107,11 @@ def _pinned(name: str, version: str, digit: str) -> PythonPackage:
 
 
 def _bundle_of(lock: Snapshot, where: Path) -> Path:
+    from envsnap.bundle import Bundle
+
     where.mkdir()
     lockfile.dump(lock, where / "envsnap.lock")
+    Bundle(where).write_sums()  # a real bundle has one; every bundle is checked against it first
     return where
 
 

@@ -1,0 +1,336 @@
+"""A bundle from a stranger: SHA256SUMS checked in full before use, archives unpacked within limits and only
+as plain files, in one top-level folder, on any Python's tarfile."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import platform
+import subprocess
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envsnap import bundle as bundle_mod
+from envsnap import lockfile
+from envsnap.bundle import Bundle, extract, open_bundle, write_archive
+from envsnap.errors import BundleError
+from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+
+WHEEL = "a-1.0-py3-none-any.whl"
+DATA = b"wheel bytes"
+
+
+def _lock(packages: bool = True) -> Snapshot:
+    art = Artifact(filename=WHEEL, url=f"https://example.org/{WHEEL}", sha256=hashlib.sha256(DATA).hexdigest())
+    pkgs = (PythonPackage(name="a", version="1.0", artifact=art),) if packages else ()
+    return Snapshot(python=PythonEnv(version=platform.python_version(), packages=pkgs))
+
+
+def _bundle(root: Path, lock: Snapshot | None = None) -> Path:
+    (root / "wheels").mkdir(parents=True)
+    lockfile.dump(lock or _lock(), root / "envsnap.lock")
+    (root / "wheels" / WHEEL).write_bytes(DATA)
+    Bundle(root).write_sums()
+    return root
+
+
+def _one_line_error(result: Any, code: int, *needles: str) -> None:
+    assert result.code == code, result
+    assert result.err.count("\n") == 1 and result.err.startswith("envsnap: error: "), result
+    assert "Traceback" not in result.err
+    for needle in needles:
+        assert needle in result.err, result
+
+
+# ------------------------------------------------------------------------------------------ SHA256SUMS
+
+
+def _wrong_hash(root: Path) -> str:
+    (root / "wheels" / WHEEL).write_bytes(b"evil")  # the lock's hash would catch it too: change both
+    lock = _lock()
+    assert lock.python.packages[0].artifact is not None
+    art = Artifact(filename=WHEEL, url="https://example.org/x", sha256=hashlib.sha256(b"evil").hexdigest())
+    lockfile.dump(Snapshot(python=PythonEnv(version=lock.python.version, packages=(
+        PythonPackage(name="a", version="1.0", artifact=art),))), root / "envsnap.lock")
+    return "envsnap.lock: hash mismatch"
+
+
+def _missing(root: Path) -> str:
+    (root / "README.md").write_text("x")
+    Bundle(root).write_sums()
+    (root / "README.md").unlink()
+    return "README.md: listed in SHA256SUMS but missing"
+
+
+def _no_sums(root: Path) -> str:
+    (root / "SHA256SUMS").unlink()
+    return "SHA256SUMS: missing"
+
+
+def _extra(root: Path) -> str:
+    (root / "wheels" / "evil-1.0-py3-none-any.whl").write_bytes(b"!")
+    return "evil-1.0-py3-none-any.whl: not listed in SHA256SUMS"
+
+
+def _hidden_extra(root: Path) -> str:
+    (root / "wheels" / ".evil.pth").write_bytes(b"import os")
+    return ".evil.pth: not listed in SHA256SUMS"
+
+
+def _link(root: Path) -> str:
+    (root / "wheels" / "passwd").symlink_to("/etc/passwd")
+    return "a link or special file"
+
+
+def _escaping_name(root: Path) -> str:
+    sums = root / "SHA256SUMS"
+    sums.write_text(sums.read_text() + f"{'0' * 64}  ../../etc/passwd\n")
+    return "not a plain relative path"
+
+
+@pytest.mark.parametrize("spoil", [_wrong_hash, _missing, _no_sums, _extra, _hidden_extra, _link, _escaping_name])
+@pytest.mark.parametrize("target", ["venv", "docker", "conda"])
+def test_a_spoiled_bundle_is_refused_before_any_target_reads_it(
+    tmp_path: Path, cli: Callable[..., Any], spoil: Callable[[Path], str], target: str
+) -> None:
+    root = _bundle(tmp_path / "b")
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    message = spoil(root)
+    result = cli("rebuild", lock, "--target", target, "--bundle", root, "--dest", tmp_path / "env", "--force",
+                 "--dry-run")
+    _one_line_error(result, 4, message)
+    assert not (tmp_path / "env").exists()
+
+
+def test_an_intact_bundle_still_plans(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    root = _bundle(tmp_path / "b")
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    result = cli("rebuild", lock, "--bundle", root, "--dest", tmp_path / "env", "--force", "--dry-run")
+    assert result.code == 0, result
+    assert f"wheels/{WHEEL}" in result.out
+
+
+def test_an_archive_with_a_spoiled_sums_file_is_refused(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    root = _bundle(tmp_path / "b")
+    _extra(root)  # added after SHA256SUMS, then archived by hand
+    archive = tmp_path / "b.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(root, arcname="b")
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    result = cli("rebuild", lock, "--bundle", archive, "--dest", tmp_path / "env", "--force", "--dry-run")
+    _one_line_error(result, 4, "not listed in SHA256SUMS")
+
+
+def test_each_file_is_hashed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _bundle(tmp_path / "b")
+    write_archive(root, tmp_path / "b.tar")
+    bundle_mod._KNOWN.clear()
+    hashed: list[str] = []
+    real = bundle_mod.sha256_file
+    monkeypatch.setattr(bundle_mod, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
+    opened = open_bundle(tmp_path / "b.tar", tmp_path / "work")
+    opened.check_wheel(opened.lock.python.packages[0])
+    assert hashed == []  # unpacking hashed every file as it wrote it: the sums and the wheel check reuse that
+    hashed.clear()
+    bundle_mod._KNOWN.clear()  # forget what write_sums hashed in this process
+    opened = open_bundle(root, tmp_path / "work2")  # a directory: hashed by the sums check, reused after
+    opened.check_wheel(opened.lock.python.packages[0])
+    assert sorted(hashed) == sorted(["envsnap.lock", WHEEL])
+
+
+# -------------------------------------------------------------------------------------------- archives
+
+
+def _bomb(path: Path, size: int = 3 << 30) -> Path:
+    """A small .tar.gz whose one member unpacks to ``size`` zero bytes (concatenated gzip members)."""
+    info = tarfile.TarInfo("b/envsnap.lock")
+    info.size = size
+    mib = gzip.compress(b"\0" * (1 << 20), compresslevel=9)
+    with open(path, "wb") as out:
+        out.write(gzip.compress(info.tobuf(tarfile.PAX_FORMAT)))
+        for _ in range(size >> 20):
+            out.write(mib)
+        out.write(gzip.compress(b"\0" * 1024))
+    return path
+
+
+def test_a_small_archive_of_a_huge_member_is_refused_before_writing(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    archive = _bomb(tmp_path / "bomb.tar.gz")
+    assert archive.stat().st_size < 8 << 20
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    result = cli("rebuild", lock, "--bundle", archive, "--dest", tmp_path / "env", "--force", "--dry-run")
+    _one_line_error(result, 4, "refused before writing it", "ENVSNAP_BUNDLE_MAX_RATIO")
+    with pytest.raises(BundleError, match="refused before writing"):
+        extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tar.gz", "l.lock"]
+
+
+def test_the_limits_are_overridable_and_checked(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _bundle(tmp_path / "b")
+    write_archive(root, tmp_path / "b.tar.gz")
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    args = ("rebuild", lock, "--bundle", tmp_path / "b.tar.gz", "--dest", tmp_path / "env", "--force", "--dry-run")
+    monkeypatch.setenv("ENVSNAP_BUNDLE_MAX_MEMBERS", "3")
+    _one_line_error(cli(*args), 4, "more than 3 members", "ENVSNAP_BUNDLE_MAX_MEMBERS")
+    monkeypatch.delenv("ENVSNAP_BUNDLE_MAX_MEMBERS")
+    monkeypatch.setenv("ENVSNAP_BUNDLE_MAX_BYTES", "100")
+    _one_line_error(cli(*args), 4, "more than 100 bytes", "ENVSNAP_BUNDLE_MAX_BYTES")
+    monkeypatch.setenv("ENVSNAP_BUNDLE_MAX_BYTES", "lots")
+    _one_line_error(cli(*args), 2, "ENVSNAP_BUNDLE_MAX_BYTES='lots'")
+    monkeypatch.setenv("ENVSNAP_BUNDLE_MAX_BYTES", "1G")
+    assert cli(*args).code == 0
+
+
+def _old_extractall(self: tarfile.TarFile, path: str = ".", members: Any = None, *, numeric_owner: bool = False
+                    ) -> None:
+    raise AssertionError("a Python without tarfile filters would extract links and devices as they are")
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        ("link", "link in archive refused"),
+        ("hard", "link in archive refused"),
+        ("fifo", "special file"),
+        ("dotdot", "unsafe path"),
+        ("dup", "twice"),
+    ],
+)
+def test_extraction_is_safe_on_a_python_without_tarfile_filters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member: str, message: str
+) -> None:
+    # Python 3.10 before 3.10.12 and 3.11 before 3.11.4: no data_filter, and extractall takes no filter.
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    monkeypatch.setattr(tarfile.TarFile, "extractall", _old_extractall)
+    archive = tmp_path / "x.tar"
+    with tarfile.open(archive, "w") as tar:
+        ok = tarfile.TarInfo("b/envsnap.lock")
+        ok.size = 1
+        tar.addfile(ok, io.BytesIO(b"x"))
+        bad = tarfile.TarInfo({"dotdot": "b/../../evil"}.get(member, "b/evil"))
+        bad.type = {"link": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE}.get(
+            member, tarfile.REGTYPE)
+        bad.linkname = "/etc/passwd" if member in ("link", "hard") else ""
+        if member == "dup":
+            bad = ok
+        tar.addfile(bad, io.BytesIO(b"x") if bad.isreg() else None)
+    with pytest.raises(BundleError, match=message):
+        extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "evil").exists()
+
+
+def test_a_good_archive_unpacks_on_a_python_without_tarfile_filters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    monkeypatch.setattr(tarfile.TarFile, "extractall", _old_extractall)
+    write_archive(_bundle(tmp_path / "b"), tmp_path / "b.tar.gz")
+    opened = open_bundle(tmp_path / "b.tar.gz", tmp_path / "work")
+    assert opened.wheel_for("a").read_bytes() == DATA
+
+
+@pytest.mark.parametrize("name", ["supp.tar.gz", "supp.tgz", "supp.tar"])
+def test_an_archive_holds_one_top_level_folder(tmp_path: Path, name: str) -> None:
+    write_archive(_bundle(tmp_path / "b"), tmp_path / name)
+    with tarfile.open(tmp_path / name) as tar:
+        tops = {m.name.split("/", 1)[0] for m in tar.getmembers()}
+    assert tops == {"supp"}
+    unpack = tmp_path / "unpack"
+    unpack.mkdir()
+    subprocess.run(["tar", "-xf", str(tmp_path / name)], cwd=unpack, check=True)  # the usual way
+    assert [p.name for p in unpack.iterdir()] == ["supp"]
+    Bundle(unpack / "supp").verify_sums()
+
+
+def test_an_archive_without_a_top_level_folder_still_unpacks_into_one(tmp_path: Path) -> None:
+    root = _bundle(tmp_path / "b")
+    with tarfile.open(tmp_path / "old.tar.gz", "w:gz") as tar:  # as envsnap 0.1 wrote them
+        for rel in ("SHA256SUMS", "envsnap.lock", f"wheels/{WHEEL}"):
+            tar.add(root / rel, arcname=rel)
+    opened = open_bundle(tmp_path / "old.tar.gz", tmp_path / "work")
+    assert opened.root == tmp_path / "work" / "bundle" and opened.wheel_for("a").is_file()
+
+
+def test_archiving_and_unpacking_report_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bundle_mod, "PROGRESS_STEP", 1)
+    root = _bundle(tmp_path / "b")
+    lines: list[str] = []
+    write_archive(root, tmp_path / "b.tar.gz", lines.append)
+    assert any(line.startswith("writing b.tar.gz") for line in lines)
+    lines.clear()
+    open_bundle(tmp_path / "b.tar.gz", tmp_path / "work", lines.append)
+    assert any(line.startswith("unpacking b.tar.gz") for line in lines)
+    assert any("against SHA256SUMS" in line for line in lines)
+
+
+def test_a_gzip_archive_is_written_at_a_fast_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    levels: list[int] = []
+    real = gzip.GzipFile.__init__
+
+    def spy(self: gzip.GzipFile, *args: Any, **kwargs: Any) -> None:
+        levels.append(kwargs.get("compresslevel", 9))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(gzip.GzipFile, "__init__", spy)
+    write_archive(_bundle(tmp_path / "b"), tmp_path / "b.tar.gz")
+    assert levels == [1]
+
+
+def test_a_tar_bundle_is_written_and_rebuilt_from(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    lock = lockfile.dump(_lock(packages=False), tmp_path / "l.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "supp.tar", "--offline", "--cache-dir", tmp_path / "cache")
+    assert result.code == 0, result
+    with tarfile.open(tmp_path / "supp.tar", "r:") as tar:  # uncompressed
+        assert "supp/SHA256SUMS" in tar.getnames()
+    result = cli("rebuild", lock, "--bundle", tmp_path / "supp.tar", "--dest", tmp_path / "env", "--force",
+                 "--dry-run")
+    assert result.code == 0, result
+
+
+def test_the_reported_rebuild_time_includes_unpacking_and_checking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from envsnap import rebuild as rebuild_mod
+    from envsnap.rebuild.interface import Plan, RebuildResult
+
+    class Fast:
+        name = "fast"
+
+        def plan(self, request: Any) -> Plan:
+            return Plan(target="fast", lock_path=str(request.lock_path), dest=str(request.dest))
+
+        def execute(self, plan: Plan, request: Any, progress: Any = None) -> RebuildResult:
+            return RebuildResult(plan=plan, dest=plan.dest, seconds=0.0)
+
+    slow_verify = Bundle.verify_sums
+
+    def verify(self: Bundle, progress: Any = None) -> None:
+        time.sleep(0.5)
+        slow_verify(self, progress)
+
+    monkeypatch.setattr(rebuild_mod, "get", lambda _name: Fast())
+    monkeypatch.setattr(rebuild_mod, "preflight", lambda *a, **k: ())
+    monkeypatch.setattr(Bundle, "verify_sums", verify)
+    write_archive(_bundle(tmp_path / "b"), tmp_path / "b.tar.gz")
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    result = rebuild_mod.rebuild(lock, target="fast", dest=tmp_path / "env", bundle=tmp_path / "b.tar.gz")
+    assert isinstance(result, RebuildResult) and result.seconds >= 0.5
+
+
+def test_a_bundle_never_leaves_an_unpacked_copy_beside_the_archive(tmp_path: Path) -> None:
+    write_archive(_bundle(tmp_path / "b"), tmp_path / "b.tar.gz")
+    (tmp_path / "b.tar.gz").write_bytes((tmp_path / "b.tar.gz").read_bytes()[:200])  # cut short
+    with pytest.raises(BundleError, match="not a readable bundle archive"):
+        extract(tmp_path / "b.tar.gz", tmp_path / "out")
+    assert sorted(os.listdir(tmp_path)) == ["b", "b.tar.gz"]
