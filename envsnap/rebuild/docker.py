@@ -17,7 +17,6 @@ import os
 import platform as _platform
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -25,13 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-from .. import __version__, _runner, _templates
+from .. import __version__, _templates
 from ..bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
-from . import _docker_engine, apt, baseimage
+from . import _docker_engine, _tool, apt, baseimage
 from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
@@ -502,67 +499,21 @@ def _copy_wheels(bundle: Bundle, lock: Snapshot, dest: Path, say: Progress) -> N
 
 
 def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline: bool, progress: Progress) -> None:
-    """Wheels of envsnap and its requirements for the image's interpreter, and their hashed requirements."""
+    """Wheels of the running envsnap and its requirements for the image's interpreter, and their hashed
+    requirements (``_tool``): envsnap is built from its source tree or packed from its installed files, never
+    fetched from an index by name."""
     bundled = Path(bundle.root) / TOOL if bundle is not None else None
     if bundled is not None and (bundled / REQUIREMENTS).is_file():
         for item in bundled.iterdir():
             shutil.copy2(item, dest / item.name)
         return
-    if offline:
-        raise RebuildError("--offline: the bundle holds no envsnap wheels (tool/) to install envsnap in the image")
     version = spec.base.interpreter.version
-    progress(f"fetching envsnap {__version__} and its requirements for Python {version}")
-    pip = [sys.executable, "-m", "pip"]
-    source = Path(__file__).resolve().parents[2]
-    if (source / "pyproject.toml").is_file() and (source / "envsnap" / "__init__.py").is_file():
-        own = _runner.run([*pip, "wheel", "-q", "--no-deps", "-w", str(dest), str(source)], timeout=TOOL_TIMEOUT)
-    else:
-        own = _runner.run(
-            [*pip, "download", "-q", "--no-deps", "-d", str(dest), f"envsnap=={__version__}"],
-            timeout=TOOL_TIMEOUT,
-        )
-    if not own.ok:
-        raise RebuildError(f"could not get a wheel of envsnap itself: {_docker_engine.last_line(own.stderr)}")
-    wheel = next(dest.glob("envsnap-*.whl"))
-    abi = "cp" + baseimage.minor(version).replace(".", "")
     machine = _MACHINE.get(spec.lock.platform.machine, spec.lock.platform.machine) or _platform.machine()
     distro = baseimage.DISTROS.get((spec.base.os_id, spec.base.os_version))
-    glibc_minor = int(distro.glibc.split(".")[1]) if distro else 17
-    platforms = [f"manylinux_2_{n}_{machine}" for n in range(17, glibc_minor + 1)] + [f"manylinux2014_{machine}"]
-    args = [
-        *pip,
-        "download",
-        "-q",
-        "--only-binary=:all:",
-        "--python-version",
-        baseimage.minor(version),
-        "--implementation",
-        "cp",
-        "--abi",
-        abi,
-        "--abi",
-        "abi3",
-        "--abi",
-        "none",
-        "-d",
-        str(dest),
-    ]
-    for tag in platforms:
-        args += ["--platform", tag]
-    fetched = _runner.run([*args, str(wheel), "pip"], timeout=TOOL_TIMEOUT)
-    if not fetched.ok:
-        raise RebuildError(
-            f"could not download envsnap's requirements for Python {version}: "
-            + _docker_engine.last_line(fetched.stderr)
-        )
-    lines = []
-    for path in sorted(dest.glob("*.whl")):
-        try:
-            name, ver, _build, _tags = parse_wheel_filename(path.name)
-        except InvalidWheelFilename:
-            continue
-        lines.append(f"{name}=={ver} --hash=sha256:{sha256_file(path)}\n")
-    (dest / REQUIREMENTS).write_text("".join(lines))
+    target = _tool.Interpreter(version, machine, distro.glibc if distro else "2.17")
+    progress(f"envsnap {__version__} and its requirements for the image's Python {version}")
+    wheels = _tool.wheels_for(dest, target, offline=offline, progress=progress)
+    (dest / REQUIREMENTS).write_text(_tool.requirements(wheels, sha256_file))
 
 
 def save_base_image(
