@@ -49,6 +49,7 @@ from .pin import (
     cached_path,
     default_cache_dir,
     hash_only,
+    local_dir,
     local_path,
     pin,
     read_pip_config,
@@ -593,6 +594,72 @@ def _remove_leftovers(root: Path) -> None:
                     entry.unlink(missing_ok=True)
 
 
+def package_label(pkg: PythonPackage) -> str:
+    """How an error names a package: ``torch 2.4.0`` (a local project imported without a version: its name)."""
+    return f"{pkg.name} {pkg.version}" if pkg.version else pkg.name
+
+
+def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
+    """The source tree of a package installed from a local directory, on this machine. ``BundleError`` says
+    why it cannot be found (``{project}`` without a project, a directory inside the captured environment)."""
+    try:
+        tree = local_dir(pkg.source.url, project_dir)
+    except PinError as exc:
+        raise BundleError(f"{package_label(pkg)}: {exc}") from None
+    if pkg.source.subdirectory:
+        tree = tree / pkg.source.subdirectory
+    if not tree.is_dir():
+        raise BundleError(f"{package_label(pkg)}: source directory {tree} does not exist on this machine"
+                          + ("" if project_dir else " (run inside the project or name it with --project DIR)"))
+    return tree
+
+
+def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> list[str]:
+    """Everything that can be checked before anything is fetched or built, as one list of problems: every
+    local project present, every VCS install buildable, nothing to look up when offline, room on disk for the
+    files still to download. ``bundle`` and ``rebuild`` fail with the whole list instead of stopping at the
+    first problem after fetching everything else."""
+    problems: list[str] = []
+    to_fetch = 0
+    for pkg in python_packages(lock):
+        src, art = pkg.source, pkg.artifact
+        label = package_label(pkg)
+        if art is not None and not hash_only(art):
+            if root is None or not (root / WHEELS / art.filename).is_file():
+                to_fetch += art.size
+            continue
+        if src.kind == "directory":
+            try:
+                local_source(pkg, opts.project_dir)
+            except BundleError as exc:
+                problems.append(str(exc))
+        elif src.kind == "vcs":
+            if not src.commit_id:
+                problems.append(f"{label}: VCS install of {src.url} without a recorded commit")
+            elif src.vcs and src.vcs != "git":
+                problems.append(f"{label}: {src.vcs} checkouts are not supported (only git)")
+            elif _tools.git() is None:
+                problems.append(f"{label}: git is needed to build it from {src.url} and is not installed")
+        elif opts.offline:
+            problems.append(f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first)")
+    if root is not None and to_fetch:
+        probe = root if root.exists() else root.parent
+        try:
+            free = shutil.disk_usage(probe).free
+        except OSError:
+            free = to_fetch
+        if free < to_fetch:
+            problems.append(f"{probe}: {to_fetch / 2**30:.1f} GiB of wheels to download, "
+                            f"{free / 2**30:.1f} GiB free")
+    return problems
+
+
+def _fail(problems: list[str], what: str) -> None:
+    if problems:
+        more = "" if len(problems) == 1 else f"{len(problems)} problems: "
+        raise BundleError(f"{what}: {more}" + "; ".join(problems))
+
+
 def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tuple[Snapshot, list[BundleEntry]]:
     for sub in (WHEELS, CONDA, IMAGES):
         (root / sub).mkdir(exist_ok=True)
@@ -600,15 +667,18 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     config = opts.config or read_pip_config()
     cache = opts.cache_dir or default_cache_dir()
     lock = _reuse_rebuilt(lock, previous, root)
+    _fail(precheck(lock, opts, root), "nothing was fetched")
     missing = [p for p in python_packages(lock)
                if (p.artifact is None or hash_only(p.artifact)) and p.source.kind in ("index", "archive")]
     if missing:
-        if opts.offline:
-            raise BundleError(f"{missing[0].name} {missing[0].version} is not pinned and --offline forbids "
-                              "looking it up (run `envsnap pin` first)")
         say(f"pinning {len(missing)} packages against the configured indexes")
         names = {p.name for p in missing}
-        lock = pin(lock, config, cache_dir=cache, only=lambda p: p.name in names).snapshot
+        result = pin(lock, config, cache_dir=cache, only=lambda p: p.name in names)
+        lock = result.snapshot
+        # Every package must have its file before any wheel is fetched or built: the whole list, by name.
+        _fail([f"{package_label(p)}: {o.reason}" for o in result.outcomes if o.status == "unpinned"
+               for p in [lock.package(o.name)] if p is not None and (p.artifact is None or hash_only(p.artifact))],
+              "not every package could be pinned, nothing was fetched")
     pinner = Pinner(config, cache)
     entries: list[BundleEntry] = []
     packages = []
@@ -620,7 +690,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         try:
             pkg, entry = _bundle_one(pkg, root, pinner, opts, say)
         except (BundleError, PinError) as exc:
-            problems.append(str(exc))
+            message = str(exc)
+            problems.append(message if message.startswith(pkg.name) else f"{package_label(pkg)}: {message}")
             packages.append(pkg)
             continue
         packages.append(pkg)
@@ -760,12 +831,7 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
         tree = checkout / src.subdirectory if src.subdirectory else checkout
         return tree, f"git+{src.url}@{src.commit_id}"
     if src.kind == "directory":
-        tree = _local_dir(src.url, opts.project_dir)
-        if src.subdirectory:
-            tree = tree / src.subdirectory
-        if not tree.is_dir():
-            raise BundleError(f"{pkg.name}: source directory {tree} does not exist on this machine")
-        return tree, src.url
+        return local_source(pkg, opts.project_dir), src.url
     if src.kind == "archive":
         local = local_path(src.url)
         if local is not None and local.is_file() and local.name.endswith(".whl"):
@@ -776,19 +842,6 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
 
 def _index_file(art: Artifact) -> IndexFile:
     return IndexFile(filename=art.filename, url=art.url, sha256=art.sha256)
-
-
-def _local_dir(url: str, project_dir: Path | None) -> Path:
-    raw = url[len("file://"):] if url.startswith("file://") else url
-    if raw.startswith("~"):
-        return Path(os.path.expanduser(raw))
-    if raw.startswith("{project}"):
-        if project_dir is None:
-            raise BundleError(f"{url}: recorded relative to the project; name the project with --project DIR")
-        return project_dir / raw[len("{project}/"):]
-    if raw.startswith("{prefix}"):
-        raise BundleError(f"{url}: a directory inside the captured environment cannot be rebuilt from")
-    return Path(raw)
 
 
 def build_wheel(source: Path, out_dir: Path, python: str | None = None) -> Path:

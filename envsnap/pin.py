@@ -236,6 +236,23 @@ def local_path(url: str) -> Path | None:
     return None
 
 
+def local_dir(url: str, project_dir: Path | None) -> Path:
+    """The directory a recorded local-directory URL names on this machine: ``{project}/...`` under
+    ``project_dir``, ``~/...`` under the home directory, percent-decoded. ``PinError`` says why it has none."""
+    from .export._common import file_url_path
+
+    raw = url[len("file://"):] if url.startswith("file://") else url
+    if raw.startswith("{project}"):
+        if project_dir is None:
+            raise PinError("recorded inside the project ({project}): run inside the project, or name it "
+                           "with --project DIR")
+        return project_dir / file_url_path(url)  # relative to the project root
+    if raw.startswith("{prefix}"):
+        raise PinError(f"{url}: a directory inside the captured environment cannot be rebuilt from")
+    path = file_url_path(url) if url.startswith("file:") else raw
+    return Path(os.path.expanduser(path)) if path.startswith("~") else Path(path)
+
+
 def _split_auth(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     if "@" not in parts.netloc:
@@ -439,6 +456,7 @@ class Pinner:
         self.fetcher = fetcher or Fetcher(config.cert)
         self.tags = list(tags) if tags is not None else target_tags()
         self.imported = False  # the lock came from `envsnap import`: no installed file was ever recorded
+        self.project_dir: Path | None = None  # what "{project}" means in a local project's URL
 
     def candidates(self, pkg: PythonPackage) -> list[IndexFile]:
         files: list[IndexFile] = []
@@ -492,12 +510,20 @@ class Pinner:
             )
         if kind == "directory":
             what = "editable install" if pkg.source.editable else "install"
+            try:
+                tree = local_dir(pkg.source.url, self.project_dir) / pkg.source.subdirectory
+            except PinError as exc:
+                where = str(exc)
+            else:
+                if tree.is_dir():
+                    return PinOutcome(pkg.name, pkg.version, "kept", f"local project {tree}: bundle and rebuild "
+                                      "build it into a wheel")
+                where = f"{tree} does not exist on this machine (name the project with --project DIR)"
             return PinOutcome(
                 pkg.name,
                 pkg.version,
                 "unpinned",
-                f"{what} from a local directory "
-                f"({pkg.source.url}): no upstream artifact (the bundle builds a wheel)",
+                f"{what} from a local directory ({pkg.source.url}): no upstream artifact, and {where}",
             )
         if kind == "archive":
             return self._pin_archive(pkg)
@@ -749,6 +775,7 @@ def pin(
     cache_dir: Path | None = None,
     only: Callable[[PythonPackage], bool] | None = None,
     jobs: int = 8,
+    project_dir: Path | None = None,
 ) -> PinResult:
     """The snapshot with ``artifact`` filled for every package that can be pinned, and each outcome.
 
@@ -758,6 +785,7 @@ def pin(
     pinner = Pinner(config or read_pip_config(), cache_dir or default_cache_dir(),
                     tags=target_tags(snapshot.python.version, snapshot.python.implementation))
     pinner.imported = bool(snapshot.envsnap.origin)
+    pinner.project_dir = project_dir
     todo = [
         p for p in snapshot.python.packages
         if (p.artifact is None or hash_only(p.artifact)) and (only is None or only(p))

@@ -6,7 +6,7 @@ from pathlib import Path
 from .. import lockfile
 from ..bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
 from ..errors import BundleError
-from ..probes.project import find_root
+from ..probes.project import project_root
 from ..probes.python import resolve_interpreter
 from ..rebuild.docker import add_docker_base
 from . import _output
@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("lock", metavar="LOCK", help="the lockfile (pinned or not: unpinned packages are pinned now)")
     p.add_argument("-o", "--output", required=True, metavar="DIR|FILE.tar.gz", help="the bundle to write "
                    "(a directory, a .tar.gz at a fast gzip level, or an uncompressed .tar)")
-    p.add_argument("--project", metavar="DIR", help="what {project} means in recorded local directory URLs "
-                   "(default: the git work tree around the working directory)")
+    p.add_argument("--project", metavar="DIR", help="the project whose local packages ({project} in recorded "
+                   "directory URLs) are built into wheels (default: the git work tree around the working directory)")
     p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
     p.add_argument("--cache-dir", metavar="DIR", help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)")
     p.add_argument("--offline", action="store_true", help="use only the download cache; fail on anything missing")
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise BundleOutputError(f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive "
                                 "(or an uncompressed .tar)")
     lock = lockfile.load(args.lock)
-    project = Path(args.project) if args.project else (Path(r) if (r := find_root(".")) else None)
+    project = project_root(args.project)
     err = _output.stderr()
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None

@@ -29,15 +29,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DIR",
         help="where downloaded wheels are kept (default: $XDG_CACHE_HOME/envsnap/artifacts)",
     )
+    p.add_argument("--project", metavar="DIR", help="the project whose local packages ({project} in recorded "
+                   "directory URLs) are checked to be present (default: the git work tree around the working "
+                   "directory)")
     p.add_argument("--json", action="store_true", help="print each package's outcome as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..pin import pin, read_pip_config  # the index client (ssl, urllib) only when pinning
+    from ..probes.project import project_root
 
     snapshot = lockfile.load(args.lock)
-    result = pin(snapshot, read_pip_config(), cache_dir=Path(args.cache_dir) if args.cache_dir else None)
+    result = pin(snapshot, read_pip_config(), cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+                 project_dir=project_root(args.project))
     lockfile.dump(result.snapshot, args.output or args.lock)
     report(result, args.output or args.lock, as_json=args.json)
     return 0
@@ -49,7 +54,8 @@ def report(result: PinResult, where: str, *, as_json: bool = False) -> None:
     err = _output.stderr()
     counts = {s: len(result.by_status(s)) for s in ("pinned", "kept", "unpinned", "skipped")}
     err.print(
-        f"{where}: {counts['pinned']} pinned, {counts['kept']} VCS (url + commit kept), "
+        f"{where}: {counts['pinned']} pinned, "
+        f"{counts['kept']} built from source (VCS url + commit, local projects), "
         f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda",
         markup=False,
     )

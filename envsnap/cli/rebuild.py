@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    f"target: {defaults})")
     p.add_argument("--python", metavar="PATH", help="the interpreter to build with "
                    "(default: the locked version found on PATH, or uv-managed)")
+    p.add_argument("--project", metavar="DIR", help="the project whose local packages ({project} in recorded "
+                   "directory URLs) are built into wheels (default: the git work tree around the working directory)")
     p.add_argument("--force", action="store_true", help="rebuild even when the compatibility check fails "
                    "(the override is recorded in the plan)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     err = _output.stderr()
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
                       offline=args.offline, force=args.force, dry_run=args.dry_run, cpu_only=args.cpu_only,
-                      options=options,
+                      options=options, project=args.project,
                       progress=lambda line: err.print(line, style="dim", markup=False))
     if isinstance(outcome, Plan):
         if args.json:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import _runner
 from .._privacy import strip_credentials
+from ..errors import ProbeError
 from ..model import Project
 
 
@@ -18,6 +20,19 @@ def _git(directory: str, *args: str) -> _runner.Result:
 def find_root(directory: str) -> str | None:
     res = _git(directory, "rev-parse", "--show-toplevel")
     return res.stdout.strip() if res.ok and res.stdout.strip() else None
+
+
+def project_root(directory: str | None = None) -> Path | None:
+    """What ``{project}`` in a recorded local URL means here: the git work tree around ``directory`` (or
+    the working directory), found the way ``capture`` recorded it; a named directory outside any work tree is
+    the project itself. None when nothing is named and the working directory is in no work tree."""
+    if directory is None:
+        root = find_root(".")
+        return Path(root) if root else None
+    if not os.path.isdir(directory):
+        raise ProbeError(f"--project {directory}: no such directory")
+    root = find_root(directory)
+    return Path(root) if root else Path(directory).absolute()
 
 
 def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:

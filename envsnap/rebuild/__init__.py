@@ -54,6 +54,7 @@ def rebuild(
     cpu_only: bool = False,
     options: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    project: str | os.PathLike[str] | None = None,
 ) -> Plan | RebuildResult:
     """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
 
@@ -62,6 +63,7 @@ def rebuild(
     ``envsnap check --cpu-only`` does.
     """
     from ..bundle import open_bundle
+    from ..probes.project import project_root
 
     started = time.perf_counter()  # the time reported covers unpacking and checking the bundle too
     rebuilder = get(target)
@@ -88,6 +90,7 @@ def rebuild(
             offline=offline,
             preflight_notes=notes,
             options=dict(options or {}),
+            project_dir=project_root(os.fspath(project) if project is not None else None),
         )
         plan = rebuilder.plan(request)
         if dry_run:

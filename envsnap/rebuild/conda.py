@@ -507,11 +507,12 @@ class CondaRebuilder:
 
         bundle_dir = request.bundle_dir
         if bundle_dir is None:
-            from ..bundle import make_bundle
+            from ..bundle import BundleOptions, make_bundle
 
             say("pinning and downloading the locked wheels")
             bundle_dir = work / "bundle"
-            make_bundle(_without_conda(lock), bundle_dir, progress=say)
+            make_bundle(_without_conda(lock), bundle_dir, BundleOptions(project_dir=request.project_dir),
+                        progress=say)
         install_python_layer(python, lock, bundle_dir, offline=request.offline, progress=say)
         say("verifying the Python layer against the lock")
         return verify(lock, str(python))

@@ -54,6 +54,7 @@ class RebuildRequest:
     offline: bool = False  # never touch the network: everything must come from the bundle
     preflight_notes: tuple[str, ...] = ()  # what the compatibility check said (or that it was overridden)
     options: Mapping[str, str] = field(default_factory=_no_options)  # target-specific (e.g. image tag)
+    project_dir: Path | None = None  # what "{project}" means in a local project's recorded URL (--project)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _runner, _tools
-from ..bundle import Bundle, check_made_from, fetch_wheel, python_packages, requirements_text, sha256_file
+from ..bundle import (
+    Bundle,
+    BundleOptions,
+    check_made_from,
+    fetch_wheel,
+    local_source,
+    package_label,
+    precheck,
+    python_packages,
+    requirements_text,
+    sha256_file,
+)
 from ..errors import BundleError, PinError, RebuildError
 from ..model import PythonPackage, Snapshot
 from ..pin import Pinner, default_cache_dir, read_pip_config
@@ -191,7 +202,8 @@ def _checked_wheels(
             fetch_wheel(art, path, pinner, offline=False)
         except (BundleError, PinError) as exc:
             raise RebuildError(
-                f"{art.filename}: missing from the bundle and could not be fetched: {exc}"
+                f"{pkg.name} {pkg.version}: {art.filename} is missing from the bundle and could not be "
+                f"fetched: {exc}"
             ) from None
         wheels.append(path)
     return wheels
@@ -340,12 +352,18 @@ class VenvRebuilder:
                 origin=f"{interp.path} ({interp.how})",
             )
         ]
+        if request.bundle_dir is None:
+            # Checked before anything is fetched: local projects present, VCS buildable, disk, as one list.
+            problems = precheck(lock, BundleOptions(project_dir=request.project_dir))
+            if problems:
+                raise RebuildError(f"cannot rebuild {len(problems)} package(s), nothing was fetched: "
+                                   + "; ".join(problems))
         for pkg in python_packages(lock):
             art = pkg.artifact
             if art is None:
                 if request.bundle_dir is not None:
-                    raise RebuildError(f"{pkg.name} {pkg.version} has no wheel in the bundle")
-                items.append(PlanItem("python", pkg.name, pkg.version, origin="to be pinned and fetched"))
+                    raise RebuildError(f"{package_label(pkg)} has no wheel in the bundle")
+                items.append(_unbundled_item(pkg, request.project_dir))
                 continue
             origin = f"wheels/{art.filename}" if request.bundle_dir is not None else art.url
             note = f"rebuilt from {art.url}" if art.rebuilt else ""
@@ -358,7 +376,10 @@ class VenvRebuilder:
         steps = [
             f"create a venv with {interp.path} in a hidden folder beside {dest}",
             (
-                "make a bundle in a temporary folder (pin and download every wheel)"
+                "make a bundle in a temporary folder (pin and download every wheel"
+                + (", build local projects and VCS checkouts into wheels)"
+                   if any(p.source.kind in ("directory", "vcs") and p.artifact is None for p in python_packages(lock))
+                   else ")")
                 if request.bundle_dir is None
                 else f"check every wheel in {request.bundle_dir} against the lock's sha256"
             ),
@@ -394,7 +415,7 @@ class VenvRebuilder:
 
                 say("pinning and downloading the locked wheels")
                 bundle_dir = Path(tmp) / "bundle"
-                make_bundle(request.lock, bundle_dir, progress=say)
+                make_bundle(request.lock, bundle_dir, BundleOptions(project_dir=request.project_dir), progress=say)
             lock = _bundle_lock(request.lock, bundle_dir)
             say(f"creating a venv with Python {lock.python.version}")
             _create_venv(python, staging)
@@ -410,6 +431,24 @@ class VenvRebuilder:
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )
+
+
+def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:
+    """A package the rebuild must first pin or build: the plan says which, and from where."""
+    src = pkg.source
+    if src.kind == "directory":
+        tree = local_source(pkg, project_dir)  # precheck has found it
+        editable = "; it was editable: installed as a regular wheel (pip install -e it to edit)" \
+            if src.editable else ""
+        return PlanItem("python", pkg.name, pkg.version, origin=f"{tree} (local project)",
+                        note=f"built into a wheel (PEP 517) and installed{editable}")
+    if src.kind == "vcs":
+        return PlanItem("python", pkg.name, pkg.version, origin=f"git+{src.url}@{src.commit_id}",
+                        note="cloned at the commit, built into a wheel and installed")
+    if pkg.candidates:
+        return PlanItem("python", pkg.name, pkg.version, origin=f"one of the {len(pkg.candidates)} files the "
+                        "import kept", note="the file for this target, checked against its sha256")
+    return PlanItem("python", pkg.name, pkg.version, origin="to be pinned and fetched")
 
 
 def _create_venv(python: str, where: Path) -> None:

@@ -184,9 +184,10 @@ def test_vcs_is_kept_and_editable_is_listed_with_its_reason(source: Source) -> N
     vcs = source.lock.package("vcspkg")
     assert vcs is not None and vcs.source.kind == "vcs" and len(vcs.source.commit_id) == 40
     assert outcomes["vcspkg"].status == "kept" and vcs.source.commit_id in outcomes["vcspkg"].reason
-    assert outcomes["editproj"].status == "unpinned"
-    assert "editable install from a local directory" in outcomes["editproj"].reason
-    assert any(w.startswith("pin: editproj 0.3.0: editable") for w in source.lock.envsnap.warnings)
+    # The project is on this machine: bundle and rebuild build it (no "cannot be pinned" warning).
+    assert outcomes["editproj"].status == "kept"
+    assert outcomes["editproj"].reason == f"local project {source.editable}: bundle and rebuild build it into a wheel"
+    assert not any(w.startswith("pin: editproj") for w in source.lock.envsnap.warnings)
 
 
 # --------------------------------------------------------------------------------------------- bundle

@@ -1,0 +1,114 @@
+"""Research layouts (issue 12.2): a lock with an editable project recorded inside the project (``{project}``)
+rebuilds from inside the project or with ``--project DIR``; the project is built into a wheel, and the plan
+says so. Without the project, the rebuild fails before fetching anything, naming every missing project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envsnap import lockfile
+from envsnap._capture import capture
+from envsnap.bundle import BundleOptions, make_bundle
+from envsnap.errors import BundleError, RebuildError
+from envsnap.rebuild import Plan, RebuildResult, rebuild
+
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "researchproj"
+version = "0.4.0"
+"""
+
+
+def _git(*args: str, cwd: Path) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def research(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A git project with its own venv holding the project installed editable; the lock captured inside it."""
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed")
+    project = tmp_path_factory.mktemp("research") / "paper-code"
+    (project / "researchproj").mkdir(parents=True)
+    (project / "researchproj" / "__init__.py").write_text("ANSWER = 42\n")
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    _git("init", "-q", cwd=project)
+    _git("add", ".", cwd=project)
+    _git("commit", "-q", "-m", "paper", cwd=project)
+    venv = project.parent / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    res = subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-e", str(project)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot install the project (its build backend comes from the index): {res.stderr[-200:]}")
+    lock = capture(str(venv / "bin" / "python"), project_dir=str(project))
+    pkg = lock.package("researchproj")
+    assert pkg is not None and pkg.source.url == "file://{project}" and pkg.source.editable
+    return project, lockfile.dump(lock, project / "envsnap.lock")
+
+
+def test_dry_run_inside_the_project_plans_a_wheel_build(research: tuple[Path, Path], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    project, lock_path = research
+    monkeypatch.chdir(project / "researchproj")  # anywhere inside the work tree, as capture found it
+    plan = rebuild(lock_path, target="venv", dest=tmp_path / "env", dry_run=True)
+    assert isinstance(plan, Plan)
+    item = next(i for i in plan.items if i.name == "researchproj")
+    assert item.origin == f"{project} (local project)"
+    assert "built into a wheel (PEP 517) and installed" in item.note and "editable" in item.note
+    assert "researchproj" in plan.describe() and "local project" in plan.describe()
+
+
+def test_rebuild_with_project_builds_and_verifies(research: tuple[Path, Path], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    project, lock_path = research
+    monkeypatch.chdir(tmp_path)  # outside the project: --project names it
+    result = rebuild(lock_path, target="venv", dest=tmp_path / "env", project=project)
+    assert isinstance(result, RebuildResult) and result.verify is not None
+    assert result.verify.identical, [d.describe() for d in result.verify.differences]
+    out = subprocess.run([str(tmp_path / "env" / "bin" / "python"), "-c", "import researchproj; "
+                          "print(researchproj.ANSWER)"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "42"
+
+
+def test_bundle_holds_the_built_wheel_and_rebuilds_offline(research: tuple[Path, Path], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    project, lock_path = research
+    monkeypatch.chdir(project)
+    result = make_bundle(lockfile.load(lock_path), tmp_path / "bundle", BundleOptions(
+        project_dir=project, cache_dir=tmp_path / "cache"))
+    art = result.lock.package("researchproj").artifact  # type: ignore[union-attr]
+    assert art is not None and art.rebuilt and (tmp_path / "bundle" / "wheels" / art.filename).is_file()
+    monkeypatch.chdir(tmp_path)  # the reader's machine: no project, no network
+    rebuilt = rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=tmp_path / "bundle", offline=True)
+    assert isinstance(rebuilt, RebuildResult) and rebuilt.verify is not None and rebuilt.verify.identical
+
+
+def test_without_the_project_nothing_is_fetched_and_the_error_names_it(
+        research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        cli: Callable[..., Any]) -> None:
+    _project, lock_path = research
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(RebuildError, match=r"researchproj 0.4.0: recorded inside the project .*--project DIR"):
+        rebuild(lock_path, target="venv", dest=tmp_path / "env", dry_run=True)
+    with pytest.raises(BundleError, match=r"nothing was fetched: researchproj 0.4.0: recorded inside the project"):
+        make_bundle(lockfile.load(lock_path), tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
+    assert not (tmp_path / "bundle").exists() and not (tmp_path / "cache").exists()
+    result = cli("pin", lock_path, "-o", tmp_path / "pinned.lock", "--project", tmp_path / "nowhere")
+    assert result.code == 2 and "--project" in result.err
