@@ -1,11 +1,24 @@
-"""The one place envsnap starts subprocesses: always with a timeout, never through a shell."""
+"""The one place envsnap starts subprocesses: always with a timeout, never through a shell.
+
+Each command runs in a session (and so a process group) of its own, and the whole group is killed when the
+command times out, floods its output, is interrupted, or exits: a wrapper script's children (``sleep`` under a
+shell, a daemon a fake driver forks) can neither outlive it nor hold the pipes open past the timeout. What a
+command prints is kept up to ``MAX_OUTPUT`` bytes per stream; more ends the command with a one-line error."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
+
+MAX_OUTPUT = 128 << 20  # per stream: a probe's JSON of a large environment is a few MB
+DRAIN_AFTER_EXIT = 2.0  # how long to wait for the pipes once the group is gone
 
 
 @dataclass(frozen=True)
@@ -15,10 +28,148 @@ class Result:
     stdout: str
     stderr: str
     timed_out: bool = False
+    flooded: bool = False  # printed more than MAX_OUTPUT on a stream, and was killed for it
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.flooded
+
+
+class _Reader(threading.Thread):
+    def __init__(self, stream: IO[bytes], limit: int, on_flood: threading.Event):
+        super().__init__(daemon=True)
+        self.stream, self.limit, self.on_flood = stream, limit, on_flood
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := self.stream.read1(1 << 16):  # type: ignore[attr-defined]
+                if self.size + len(chunk) > self.limit:
+                    self.on_flood.set()
+                    break
+                self.chunks.append(chunk)
+                self.size += len(chunk)
+        with contextlib.suppress(OSError):
+            self.stream.close()
+
+    def text(self) -> str:
+        # As text mode would: universal newlines.
+        return b"".join(self.chunks).decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the command's whole process group (it leads its own session); nothing when it is gone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+_STARTED: set[Running] = set()  # started and not yet waited for: ``kill_all`` ends them
+
+
+def kill_all() -> None:
+    """Kill every command started and not waited for (the CLI calls it on Ctrl-C and on every exit)."""
+    for running in list(_STARTED):
+        running.kill()
+
+
+class Running:
+    """A command started by ``start``: its output is read while the caller does other work."""
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        max_output: int | None = None,
+    ):
+        self.args = tuple(str(a) for a in args)
+        self.error: Result | None = None
+        self._flood = threading.Event()
+        self.limit = limit = MAX_OUTPUT if max_output is None else max_output
+        try:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                self.args,
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.PIPE if input is not None else None,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            self.proc, self.error = None, Result(self.args, 127, "", str(exc))
+            return
+        except OSError as exc:  # not executable, exec format error
+            self.proc, self.error = None, Result(self.args, 126, "", exc.strerror or str(exc))
+            return
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._out = _Reader(self.proc.stdout, limit, self._flood)
+        self._err = _Reader(self.proc.stderr, limit, self._flood)
+        _STARTED.add(self)
+        self._out.start()
+        self._err.start()
+        if input is not None:
+            threading.Thread(target=self._feed, args=(input,), daemon=True).start()
+
+    def _feed(self, text: str) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.write(text.encode())
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+
+    def wait(self, timeout: float) -> Result:
+        """The command's result within ``timeout`` seconds of now; on timeout, flood or interrupt the whole
+        group is killed first. Whatever happens, no process of the group is left running."""
+        if self.error is not None or self.proc is None:
+            return self.error or Result(self.args, 126, "", "not started")
+        proc = self.proc
+        deadline = time.monotonic() + timeout
+        timed_out = False
+        try:
+            while proc.poll() is None:
+                if self._flood.is_set():
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    timed_out = True
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=min(left, 0.05))
+        finally:
+            kill_group(proc)  # stragglers after a normal exit too: the group is this command's alone
+            proc.wait()
+            _STARTED.discard(self)
+        self._out.join(DRAIN_AFTER_EXIT)
+        self._err.join(DRAIN_AFTER_EXIT)
+        out, err = self._out.text(), self._err.text()
+        if self._flood.is_set():
+            return Result(self.args, -9, out, f"printed more than {self.limit} bytes of output; stopped",
+                          flooded=True)
+        if timed_out:
+            return Result(self.args, -9, out, f"timed out after {timeout:g} s", timed_out=True)
+        return Result(self.args, proc.returncode, out, err)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            kill_group(self.proc)
+            self.proc.wait()
+        _STARTED.discard(self)
+
+
+def start(
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    max_output: int | None = None,
+) -> Running:
+    """Start a command in its own process group; ``.wait(timeout)`` gives its Result."""
+    return Running(args, cwd=cwd, env=env, input=input, max_output=max_output)
 
 
 def run(
@@ -29,25 +180,6 @@ def run(
     env: Mapping[str, str] | None = None,
     input: str | None = None,
 ) -> Result:
-    """Run a command and capture its output. A missing program or a timeout is a Result, not an exception."""
-    argv = tuple(str(a) for a in args)
-    try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            input=input,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        return Result(argv, 127, "", str(exc))
-    except OSError as exc:  # not executable, exec format error
-        return Result(argv, 126, "", exc.strerror or str(exc))
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return Result(argv, -9, out, f"timed out after {timeout:g} s", timed_out=True)
-    return Result(argv, proc.returncode, proc.stdout, proc.stderr)
+    """Run a command and capture its output. A missing program, a timeout or a flood of output is a Result,
+    not an exception."""
+    return start(args, cwd=cwd, env=env, input=input).wait(timeout)

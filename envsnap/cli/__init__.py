@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pkgutil
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 from types import ModuleType
 
-from .. import __version__
+from .. import __version__, _runner
 from ..errors import EnvsnapError
 
 EXIT_OK = 0
@@ -21,6 +22,13 @@ EXIT_INTERRUPTED = 130
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"envsnap: error: {message}\n")
+
+
+def interrupted() -> int:
+    """Ctrl-C: one line and exit 130, however deep it landed."""
+    with contextlib.suppress(OSError):
+        print("envsnap: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -43,11 +51,13 @@ def command_modules(command: str | None = None) -> list[ModuleType]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    command = next((a for a in args_list if not a.startswith("-")), None)
-    parser = build_parser(command)
-    args = parser.parse_args(args_list)
     try:
+        args_list = list(sys.argv[1:] if argv is None else argv)
+        command = next((a for a in args_list if not a.startswith("-")), None)
+        # Inside the try: importing a command's modules (rich, packaging, the probes) is where a Ctrl-C
+        # right after start-up lands.
+        parser = build_parser(command)
+        args = parser.parse_args(args_list)
         return int(args.func(args))
     except EnvsnapError as exc:
         # One line whatever the message carries (tarfile's per-method report, a tool's stderr tail).
@@ -55,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"envsnap: error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("envsnap: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted()
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        _runner.kill_all()  # a probe started early (capture --python) and never waited for must not outlive us

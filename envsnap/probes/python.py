@@ -6,10 +6,10 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import _runner
 from .._defaults import PROBE_TIMEOUT
 from ..errors import ProbeError
 
@@ -98,7 +98,7 @@ class PendingProbe:
     def __init__(self, python: str | None, *, check_files: bool = False):
         self.python = python
         self._raw: RawPython | None = None
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: _runner.Running | None = None
         if python is None:
             from . import _pyprobe
 
@@ -107,26 +107,22 @@ class PendingProbe:
         exe = resolve_interpreter(python)
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
         # site-packages, which that interpreter would see, are captured too.
-        try:
-            self._proc = subprocess.Popen(
-                [exe, "-E", str(PROBE_SCRIPT), *(["--files"] if check_files else [])],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                errors="replace",
-            )
-        except OSError as exc:
-            raise ProbeError(f"--python {python}: not a working Python interpreter ({exc.strerror or exc})") from None
+        # Its own process group, killed whole on timeout: a wrapper's children cannot keep it running.
+        self._proc = _runner.start([exe, "-E", str(PROBE_SCRIPT), *(["--files"] if check_files else [])])
+        if self._proc.error is not None:
+            raise ProbeError(f"--python {python}: not a working Python interpreter ({self._proc.error.stderr})")
 
     def result(self) -> RawPython:
         if self._raw is not None:
             return self._raw
         assert self._proc is not None
-        try:
-            out, err = self._proc.communicate(timeout=PROBE_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.communicate()
-            raise ProbeError(f"--python {self.python}: the probe did not finish within {PROBE_TIMEOUT:g} s") from None
-        if self._proc.returncode != 0:
+        res = self._proc.wait(PROBE_TIMEOUT)
+        out, err = res.stdout, res.stderr
+        if res.timed_out:
+            raise ProbeError(f"--python {self.python}: the probe did not finish within {PROBE_TIMEOUT:g} s")
+        if res.flooded:
+            raise ProbeError(f"--python {self.python}: the probe {err} (is it a Python interpreter?)")
+        if res.returncode != 0:
             last = (err.strip().splitlines() or ["no output"])[-1]
             if last.startswith("SyntaxError"):
                 # The interpreter runs, but cannot even compile the probe: Python 2 or 3.6 and older.
