@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 IMAGES = "images"  # in a bundle: saved base images (``envsnap bundle --with-base-image``)
 VERIFY_TIMEOUT = 300
+CANCEL_TIMEOUT = 30.0  # how long a cancelled build's step container may take to go away
 DRY_RUN_HINT = "pass --dry-run to print the Dockerfile and build plan without building"
 
 
@@ -82,14 +84,22 @@ def short(exc: BaseException) -> str:
     return text[-1][:300] if text else type(exc).__name__
 
 
-def build(client: docker.DockerClient, context: Path, *, network: str, progress: Progress) -> str:
+def build(
+    client: docker.DockerClient, context: Path, *, network: str, progress: Progress, label: str = ""
+) -> str:
     """Build ``context`` untagged; the image id. A failure raises ``RebuildError``: nothing is tagged, and the
-    intermediate images this build made (not those it took from the cache) are removed."""
+    intermediate images this build made (not those it took from the cache) are removed.
+
+    ``label`` (``key=value``) is one the Dockerfile sets on every layer it makes: on Ctrl-C the build is
+    cancelled in the daemon (the stream is closed), and the containers and images carrying it that this build
+    made are removed before ``KeyboardInterrupt`` goes on."""
     import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
     import requests
     import urllib3
 
     layers = _Layers()
+    before = _Leftovers.of(client, label)
+    stream = None
     try:
         stream = client.api.build(
             path=str(context), rm=True, forcerm=True, decode=True, network_mode=network, pull=False
@@ -113,6 +123,10 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
                     progress(line.rstrip())
     except RebuildError:
         layers.discard(client)
+        raise
+    except KeyboardInterrupt:
+        progress("interrupted: cancelling the build and removing what it made")
+        _cancel(client, stream, layers, before)
         raise
     except (
         docker_sdk.errors.DockerException,
@@ -170,6 +184,64 @@ class _Layers:
             # Not forced: an image something else has tagged or runs stays.
             with contextlib.suppress(Exception):
                 client.images.remove(image, force=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Leftovers:
+    """The containers and images carrying a build's label before it started (they are not the build's)."""
+
+    label: str
+    containers: frozenset[str]
+    images: frozenset[str]
+
+    @classmethod
+    def of(cls, client: docker.DockerClient, label: str) -> _Leftovers:
+        if not label:
+            return cls(label, frozenset(), frozenset())
+        try:
+            containers, images = _labelled_containers(client, label), _labelled_images(client, label)
+        except Exception:  # an engine that cannot list: cleaning up after Ctrl-C falls back on the stream's ids
+            return cls("", frozenset(), frozenset())
+        return cls(label, frozenset(containers), frozenset(images))
+
+
+def _labelled_containers(client: docker.DockerClient, label: str) -> list[str]:
+    return [str(c["Id"]) for c in client.api.containers(all=True, filters={"label": label})]
+
+
+def _labelled_images(client: docker.DockerClient, label: str) -> list[str]:
+    """Ids of every image (intermediate ones too) carrying ``label``, newest first."""
+    found = client.api.images(all=True, filters={"label": label})
+    return [str(i["Id"]) for i in sorted(found, key=lambda i: i.get("Created", 0), reverse=True)]
+
+
+def _cancel(client: docker.DockerClient, stream: Any, layers: _Layers, before: _Leftovers) -> None:
+    """After Ctrl-C: end the build in the daemon, then remove the containers and images it made."""
+    with contextlib.suppress(Exception):
+        if stream is not None:
+            stream.close()
+    with contextlib.suppress(Exception):
+        client.api.close()  # drops the connection: the daemon cancels the build and kills its step's container
+    if before.label:
+        deadline = time.monotonic() + CANCEL_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                running = [c for c in _labelled_containers(client, before.label) if c not in before.containers]
+            except Exception:
+                break
+            if not running:
+                break
+            for container in running:
+                with contextlib.suppress(Exception):
+                    client.api.remove_container(container, force=True)
+            time.sleep(0.5)
+        with contextlib.suppress(Exception):
+            for image in _labelled_images(client, before.label):
+                if image not in before.images:
+                    # Newest first; removing an untagged image also removes its untagged parents.
+                    with contextlib.suppress(Exception):
+                        client.api.remove_image(image, force=False)
+    layers.discard(client)
 
 
 def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport:

@@ -308,7 +308,10 @@ class DockerRebuilder:
                 (work / name).write_bytes(data)
             _copy_wheels(bundle, spec.lock, work / WHEELS, say)
             tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
-            image_id = _docker_engine.build(client, work, network=options.network, progress=say)
+            image_id = _docker_engine.build(
+                client, work, network=options.network, progress=say,
+                label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
+            )
         try:
             report = _docker_engine.verify_image(client, image_id, say)
         except BaseException:

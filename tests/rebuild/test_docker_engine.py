@@ -268,6 +268,90 @@ def test_a_failing_build_or_verification_tags_nothing(
         assert {i.id for i in engine.images.list(filters={"dangling": True})} <= dangling_before
 
 
+def _slow_start_wheel(folder: Path) -> Path:
+    """A wheel whose .pth sleeps at every start of the image's /opt/env interpreter (not on this host), so the
+    build's last step (envsnap verify, which runs that interpreter) takes minutes: a build to interrupt."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {
+        "slowstart.pth": b"import sys, time; time.sleep(300) if sys.prefix == '/opt/env' else None\n",
+        "slowstart-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: slowstart\nVersion: 1.0\n",
+        "slowstart-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(
+        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}\n"
+        for name, data in files.items()
+    )
+    path = folder / "slowstart-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for name, data in files.items():
+            wheel.writestr(name, data)
+        wheel.writestr("slowstart-1.0.dist-info/RECORD", record + "slowstart-1.0.dist-info/RECORD,,\n")
+    return path
+
+
+def test_ctrl_c_cancels_the_build_and_removes_what_it_made(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """SIGINT to a real `envsnap rebuild --target docker` mid-build: exit 130, the daemon's build is cancelled,
+    and no container or (intermediate) image carrying the lock's label is left behind."""
+    from envsnap.bundle import Bundle, sha256_file
+    from envsnap.model import Artifact, PythonPackage
+
+    slow = tmp_path / "bundle"
+    shutil.copytree(bundle, slow, ignore=shutil.ignore_patterns("images"))
+    wheel = _slow_start_wheel(slow / "wheels")
+    lock = lockfile.load(slow / "envsnap.lock")
+    extra = PythonPackage(
+        "slowstart",
+        "1.0",
+        installer="pip",
+        wheel_tags=("py3-none-any",),
+        record_digest="sha256:" + "0" * 64,
+        artifact=Artifact(wheel.name, wheel.as_uri(), sha256_file(wheel), size=wheel.stat().st_size),
+    )
+    packages = tuple(sorted((*lock.python.packages, extra), key=lambda p: p.name))
+    lockfile.dump(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)),
+                  slow / "envsnap.lock")
+    Bundle(slow).write_sums()
+    digest = lockfile.load(slow / "envsnap.lock").envsnap.content_digest
+    label = f"org.envsnap.lock.content-digest={digest}"
+    tag = "envsnap-test/interrupted:1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "rebuild", str(slow / "envsnap.lock"), "--target", "docker", "--bundle",
+         str(slow), "--base-image", BASE, "--dest", str(tmp_path / "ctx"), "--tag", tag, "--offline"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell's background job ignores SIGINT; the rebuild must see it as a terminal's Ctrl-C does.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    seen: list[str] = []
+    assert proc.stderr is not None
+    try:
+        armed = False
+        for line in proc.stderr:
+            seen.append(line)
+            armed = armed or ("Step " in line and "envsnap verify /envsnap.lock" in line)
+            if armed and "Running in" in line:
+                time.sleep(3)  # the step's container sleeps in the .pth
+                proc.send_signal(signal.SIGINT)
+                break
+        assert armed, "the build never reached its last step: " + "".join(seen[-20:])
+        rest = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, rest
+    assert "envsnap: interrupted" in rest and "Traceback" not in rest
+    assert not engine.api.containers(all=True, filters={"label": label}), "a build container was left"
+    assert not engine.api.images(all=True, filters={"label": label}), "intermediate images were left"
+    _no_tag(engine, tag)
+    assert not (tmp_path / "ctx").exists()
+
+
 def test_lock_for_another_architecture_and_unknown_os(engine: Any, captured: Path, tmp_path: Path) -> None:
     lock = lockfile.load(captured)
     for name, platform, message in [
