@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import __version__
 from ._privacy import PathRedactor
 from .errors import ProbeError
-from .model import Hardware, Meta, Snapshot
+from .model import Hardware, Meta, PythonEnv, Snapshot
 from .probes import conda as conda_probe
 from .probes import cuda, environment, frameworks, host, nvidia, project, python, system
 
@@ -49,6 +49,7 @@ def capture(
     probe: python.PendingProbe | None = None,
     changed_files: dict[str, dict[str, list[str]]] | None = None,
     output: str | os.PathLike[str] | None = None,
+    python_layer: bool = True,
 ) -> Snapshot:
     """Capture an environment.
 
@@ -64,7 +65,8 @@ def capture(
     knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
     NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
     (``gpu``, ``deep:<framework>``) for the caller to report; never recorded in the lock. ``output``: where the
-    lock will be written, left out of the project's dirty state.
+    lock will be written, left out of the project's dirty state. ``python_layer=False``: ``conda_prefix`` is a
+    conda environment without an interpreter; nothing is probed for Python and the lock has no Python layer.
     """
     env = os.environ if environ is None else environ
     root = None
@@ -79,7 +81,11 @@ def capture(
 
     # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
     # initialise GPUs) answers in its own subprocess, while this process probes the host.
-    pending = probe if probe is not None else python.PendingProbe(python_path, check_files=changed_files is not None)
+    pending: python.PendingProbe | None = None
+    if python_layer:
+        pending = probe or python.PendingProbe(python_path, check_files=changed_files is not None)
+    elif conda_prefix is None:
+        raise ProbeError("an environment without a Python layer must be a conda prefix")
     nvml = ThreadPoolExecutor(max_workers=1)
     pending_nvml = nvml.submit(nvidia.probe_nvidia, timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
     nvml.shutdown(wait=False)
@@ -89,14 +95,15 @@ def capture(
     cpu, memory = host.probe_cpu()
     plat = host.probe_platform()
     proj = project.probe_project(root, exclude=[os.fspath(output)] if output else []) if root else None
-    raw = pending.result()
+    raw = pending.result() if pending is not None else python.RawPython(
+        {"prefix": os.path.abspath(conda_prefix or ""), "packages": []})
     if changed_files is not None:
         changed_files.update(
             {p["name"]: p["changed_files"] for p in raw.packages if any(p.get("changed_files", {}).values())}
         )
 
     redact = PathRedactor(prefix=raw.prefix, project=root)
-    py_env, warnings = python.python_env(raw, redact)
+    py_env, warnings = python.python_env(raw, redact) if pending is not None else (PythonEnv(), [])
 
     conda_layer = None
     prefix = conda_probe.find_prefix(raw.prefix, conda_prefix)
@@ -104,7 +111,7 @@ def capture(
         conda_layer = conda_probe.probe_conda(prefix, redact)
         py_env = conda_probe.mark_conda_managed(py_env, raw.packages, conda_layer)
         warnings += conda_layer.warnings
-        if conda_prefix is not None and not _same_env(prefix, raw):
+        if conda_prefix is not None and pending is not None and not _same_env(prefix, raw):
             # Allowed (a venv on a conda base, a prefix whose Python lives elsewhere), but a mixed lock must
             # say so: its Python packages are the interpreter's, not the conda environment's.
             warnings.append(f"conda: --prefix {redact.path(prefix)} is not the captured interpreter's environment: "
@@ -125,6 +132,7 @@ def capture(
     cuda_table, cuda_warnings = cuda.probe_cuda(
         raw.packages, conda_layer.prefix if conda_layer else raw.prefix, env_roots, loader.cache, redact, environ=env,
         pointer_bits=int(raw.data.get("pointer_bits", 64)), deep=deep, framework_cuda=frameworks.cuda_of(fw),
+        loaded=system.loaded_files((so for paths in shared.values() for so in paths), loader),
     )
     warnings += nv_warnings + cuda_warnings
     costs: dict[str, float] = {"gpu": time.perf_counter() - started}

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from . import lockfile
 from .model import PythonEnv, PythonPackage, Snapshot
+from .probes.python import TargetEnvironment
 
 MISMATCH = "mismatch"
 WARNING = "warning"
@@ -80,18 +81,30 @@ class VerifyReport:
 
 
 def verify(
-    lock_or_path: Snapshot | str | os.PathLike[str], python: str | None = None, *, files: bool = False
+    lock_or_path: Snapshot | str | os.PathLike[str],
+    python: str | None = None,
+    *,
+    files: bool = False,
+    environment: TargetEnvironment | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
+    ``environment``: the environment ``select_environment`` chose (the CLI's ``--python``, ``VIRTUAL_ENV``,
+    ``CONDA_PREFIX`` order), used instead of ``python``.
     ``files``: also hash every installed file and compare it with its distribution's RECORD, so a file
     edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that)."""
     from ._capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None
-    actual = capture(python, changed_files=changed)
-    report = compare(lock, actual, target=python or "(this interpreter)")
+    if environment is not None:
+        actual = capture(environment.python, changed_files=changed, conda_prefix=environment.conda_prefix,
+                         python_layer=environment.python_layer)
+        target = environment.describe()
+    else:
+        actual = capture(python, changed_files=changed)
+        target = python or "(this interpreter)"
+    report = compare(lock, actual, target=target)
     if not changed:
         return report
     extra = [_changed_files(name, found) for name, found in sorted(changed.items())]

@@ -132,6 +132,22 @@ def dump(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME) -> Pat
     return target
 
 
+def dump_if_changed(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME) -> bool:
+    """Write the lockfile unless ``path`` already holds a valid lock with the same content digest.
+
+    Returns False when the file was left untouched (same bytes, same ``created``, same mtime): re-capturing an
+    unchanged environment must not look like a change to make, DVC or git. A file that is missing, unreadable
+    or not a valid lock is replaced, as ``dump`` does."""
+    try:
+        existing = load(path)
+    except LockfileError:
+        existing = None
+    if existing is not None and canonical_digest(to_dict(existing)) == canonical_digest(to_dict(snapshot)):
+        return False
+    dump(snapshot, path)
+    return True
+
+
 # -------------------------------------------------------------------------------------------- from dict
 
 

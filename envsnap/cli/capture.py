@@ -32,10 +32,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-o", "--output", default=_defaults.LOCK_NAME, metavar="PATH",
                    help="where to write the lockfile (default: %(default)s); '-' for stdout")
     p.add_argument("--python", metavar="PATH", help="capture the environment of this interpreter "
-                   "(a venv or conda env envsnap is not installed in); default: the running one")
+                   "(a venv or conda env envsnap is not installed in); default: --prefix, else the active "
+                   "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one")
     p.add_argument("--project", metavar="DIR", help="record the git state of this project "
                    "(default: the working directory, if it is a git work tree)")
-    p.add_argument("--prefix", metavar="PATH", help="record this conda environment (its conda-meta/) "
+    p.add_argument("--prefix", metavar="PATH", help="record this conda environment (its conda-meta/) and "
+                   "its interpreter; one without Python has no Python layer "
                    "(default: the interpreter's prefix, when it is a conda environment)")
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
     p.add_argument("--deep", action="store_true", help="also import each ML framework (torch, tensorflow, "
@@ -58,24 +60,30 @@ def run(args: argparse.Namespace) -> int:
         raise EnvsnapError("-o - and --json both write to standard output: use one, or -o PATH --json")
     started = time.perf_counter()
     # The target interpreter starts scanning its environment now, while the rest of envsnap loads.
-    from ..probes.python import PendingProbe
+    from ..probes.python import PendingProbe, select_environment
 
-    probe = PendingProbe(args.python) if args.python is not None else None
+    chosen = select_environment(args.python, args.prefix)
+    # The first line says which environment this is (stdout may carry the lock or JSON: stderr).
+    sys.stderr.write(f"capturing {chosen.describe()}\n")
+    sys.stderr.flush()
+    probe = PendingProbe(chosen.python) if chosen.python is not None and chosen.python_layer else None
     from .. import lockfile
     from .._capture import capture
 
     timings: dict[str, float] = {}
-    snapshot = capture(args.python, args.project, conda_prefix=args.prefix, deep=args.deep, gpu_ids=args.gpu_ids,
-                       gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout, timings=timings,
-                       output=None if args.output == "-" else args.output, probe=probe)
+    snapshot = capture(chosen.python, args.project, conda_prefix=chosen.conda_prefix, deep=args.deep,
+                       gpu_ids=args.gpu_ids, gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout,
+                       timings=timings, output=None if args.output == "-" else args.output, probe=probe,
+                       python_layer=chosen.python_layer)
     if args.pin:
         from ..pin import pin, read_pip_config
 
         snapshot = pin(snapshot, read_pip_config()).snapshot
+    written = True
     if args.output == "-":
         print(lockfile.dumps(snapshot), end="")
     else:
-        lockfile.dump(snapshot, args.output)
+        written = lockfile.dump_if_changed(snapshot, args.output)
     if args.json:
         _output.print_json(lockfile.sealed_document(snapshot))
     deep = [f"--deep: imported {k.split(':', 1)[1]} in {v:.2f} s" for k, v in sorted(timings.items())
@@ -86,9 +94,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         py = snapshot.python
         conda = f"{len(snapshot.conda.packages)} conda packages, " if snapshot.conda is not None else ""
+        python = f"Python {py.version} ({py.kind}), {len(py.packages)} packages, " if chosen.python_layer else (
+            "no Python layer, ")
+        counts = (f"{python}{conda}{len(snapshot.system.packages)} system packages, "
+                  f"in {time.perf_counter() - started:.2f} s")
+        if written:
+            head = f"wrote {args.output}: {counts}"
+        else:
+            head = (f"unchanged: {args.output} already records this environment "
+                    f"({lockfile.seal(snapshot).envsnap.content_digest[:19]}...), left as it was: {counts}")
         lines = [
-            f"wrote {args.output}: Python {py.version} ({py.kind}), {len(py.packages)} packages, {conda}"
-            f"{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s",
+            head,
             *deep,
             *(f"warning: {w}" for w in snapshot.envsnap.warnings),
         ]

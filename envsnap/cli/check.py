@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rich.table import Table
 from rich.text import Text
 
 from .. import lockfile
 from ..compat import TARGET_KINDS, Report, check
+from ..probes.python import select_environment
 from . import _output
 
 ORDER = 30
@@ -38,7 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--python",
         metavar="PATH",
         help="the interpreter that would run the environment "
-        "(host and venv targets; default: the running one)",
+        "(host and venv targets; default: the active VIRTUAL_ENV, else the active CONDA_PREFIX, "
+        "else the running one)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
@@ -72,7 +75,17 @@ def render(report: Report, lock_path: str) -> Table:
 
 def run(args: argparse.Namespace) -> int:
     lock = lockfile.load(args.lock)
-    report = check(lock, target=args.target, python=args.python, cpu_only=args.cpu_only)
+    chosen = select_environment(args.python)
+    if not chosen.python_layer:
+        # An active conda environment without Python cannot run the locked Python: envsnap's own does.
+        chosen = select_environment(sys.executable)
+    line = f"checking {args.lock} with {chosen.describe()}"
+    if args.json:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    else:
+        _output.stdout().print(line, markup=False, highlight=False)
+    report = check(lock, target=args.target, python=chosen.python, cpu_only=args.cpu_only)
     if args.json:
         _output.print_json({"lock": args.lock, **report.to_dict()})
     else:

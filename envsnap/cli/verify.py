@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from .. import lockfile
 from .._verify import INFO, MISMATCH, WARNING, VerifyReport, verify
+from ..probes.python import select_environment
 from . import _output
 
 ORDER = 50
@@ -21,7 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
     # Set in rebuilt images, where envsnap lives apart from the environment it verifies.
     p.add_argument("--python", metavar="PATH", default=os.environ.get("ENVSNAP_TARGET_PYTHON") or None,
-                   help="the environment's interpreter (default: $ENVSNAP_TARGET_PYTHON, else the running one)")
+                   help="the environment's interpreter (default: $ENVSNAP_TARGET_PYTHON, else the active "
+                   "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one)")
     p.add_argument("--files", action="store_true", help="also hash every installed file and compare it with "
                    "its RECORD: catches files edited or deleted after installation (slower: reads everything)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
@@ -30,7 +33,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = verify(args.lock, args.python, files=args.files)
+    chosen = select_environment(args.python)
+    # The first line says which environment is verified: on stderr under --json, which owns stdout.
+    line = f"verifying {chosen.describe()} against {args.lock}"
+    if args.json:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    else:
+        _output.stdout().print(line, markup=False, highlight=False)
+    report = verify(args.lock, files=args.files, environment=chosen)
     if args.json:
         _output.print_json(lockfile.to_dict(report) | {"identical": report.identical})
     else:

@@ -46,10 +46,38 @@ def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:
     return ["--", ":/", *out] if out else []
 
 
+def _is_lockfile(path: str) -> bool:
+    """An envsnap lockfile: its first table is ``[envsnap]`` (the lockfile module writes it first)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return False
+    for line in head.splitlines():
+        line = line.strip()
+        if line and not line.startswith(b"#"):
+            return line == b"[envsnap]"
+    return False
+
+
+def untracked_locks(root: str) -> list[str]:
+    """Untracked (and not ignored) envsnap lockfiles in the work tree (named ``*.lock`` or ``*.toml``), as
+    absolute paths."""
+    res = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    if not res.ok:
+        return []
+    # Only names a lock is given (``envsnap.lock``, ``*.lock``, ``*.toml``) are opened: an untracked data
+    # folder may hold many thousands of files.
+    found = (os.path.join(root, rel) for rel in res.stdout.split("\0") if rel.endswith((".lock", ".toml")))
+    return sorted(p for p in found if _is_lockfile(p))
+
+
 def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None:
     """None when ``directory`` is not inside a git work tree (or git is missing). ``exclude``: files left out
     of the dirty state, such as the lockfile being written (a lock cannot describe itself: recapturing in a
-    work tree would otherwise always find it dirty, with a new digest each time)."""
+    work tree would otherwise always find it dirty, with a new digest each time). Untracked envsnap lockfiles
+    anywhere in the work tree are left out too: an earlier capture written elsewhere (``-o -``, another name)
+    is output, not a change to the project's code."""
     root = find_root(directory)
     if root is None:
         return None
@@ -57,7 +85,7 @@ def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None
     commit = head.stdout.strip() if head.ok else ""
     branch_res = _git(root, "symbolic-ref", "--short", "-q", "HEAD")
     branch = branch_res.stdout.strip() if branch_res.ok else ""
-    paths = _pathspec(root, exclude)
+    paths = _pathspec(root, [*exclude, *untracked_locks(root)])
     status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", *paths)
     dirty = bool(status.stdout.strip("\0"))
     diff_digest = ""

@@ -6,6 +6,9 @@ import json
 import os
 import re
 import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +93,73 @@ def _refuse_broken_link(path: Path, python: str) -> None:
     if path.is_symlink() and not path.exists():
         raise ProbeError(f"--python {python}: {path} is a broken link to {os.readlink(path)} "
                          "(the interpreter this environment was made from is gone)")
+
+
+@dataclass(frozen=True)
+class TargetEnvironment:
+    """Which environment a command captures or verifies, and why (``select_environment``)."""
+
+    python: str | None  # the interpreter to probe; None: the one running envsnap (probed in-process)
+    where: str  # what the user sees: the interpreter given, or the environment's directory
+    why: str  # "--python", "--prefix", "VIRTUAL_ENV", "CONDA_PREFIX" or "envsnap's own interpreter"
+    conda_prefix: str | None = None  # a conda environment to record even without an interpreter in it
+    python_layer: bool = True  # False: a conda environment without Python, which has no Python layer
+
+    def describe(self) -> str:
+        if not self.python_layer:
+            return f"{self.where} ({self.why}; no Python in it: no Python layer)"
+        return f"{self.where} ({self.why})"
+
+
+def _interpreter_in(prefix: Path) -> str | None:
+    for rel in ("bin/python", "bin/python3"):
+        if (prefix / rel).exists():
+            return str(prefix / rel)
+    return None
+
+
+def _is_running(prefix: str) -> bool:
+    """The environment envsnap itself runs in: probed in-process, without starting an interpreter."""
+    return os.path.realpath(prefix) == os.path.realpath(sys.prefix)
+
+
+def select_environment(
+    python: str | None = None, prefix: str | None = None, environ: Mapping[str, str] | None = None
+) -> TargetEnvironment:
+    """The environment to capture or verify, in uv's order: ``--python``, then ``--prefix``, then an active
+    virtual environment (``VIRTUAL_ENV``), then an active conda environment (``CONDA_PREFIX``), then the
+    interpreter running envsnap. envsnap is often installed apart from the environment it records (pipx,
+    ``uv tool``), so its own interpreter is the last resort, not the default."""
+    env = os.environ if environ is None else environ
+    if python is not None:
+        return TargetEnvironment(resolve_interpreter(python), python, "--python", prefix)
+    if prefix is not None:
+        if not os.path.isdir(prefix):
+            raise ProbeError(f"--prefix {prefix}: no such directory")
+        exe = _interpreter_in(Path(prefix))
+        where = os.path.abspath(prefix)
+        if exe is None:
+            return TargetEnvironment(None, where, "--prefix", prefix, python_layer=False)
+        return TargetEnvironment(None if _is_running(where) else exe, where, "--prefix", prefix)
+    venv = env.get("VIRTUAL_ENV", "")
+    if venv:
+        exe = _interpreter_in(Path(venv))
+        if not Path(venv, "pyvenv.cfg").is_file() or exe is None:
+            raise ProbeError(f"VIRTUAL_ENV={venv}: not a virtual environment (no pyvenv.cfg and bin/python in it): "
+                             "activate a real one, unset VIRTUAL_ENV, or pass --python")
+        where = os.path.abspath(venv)
+        return TargetEnvironment(None if _is_running(where) else exe, where, "VIRTUAL_ENV")
+    conda = env.get("CONDA_PREFIX", "")
+    if conda:
+        if not Path(conda, "conda-meta").is_dir():
+            raise ProbeError(f"CONDA_PREFIX={conda}: not a conda environment (no conda-meta/ in it): "
+                             "activate a real one, unset CONDA_PREFIX, or pass --python")
+        where = os.path.abspath(conda)
+        exe = _interpreter_in(Path(conda))
+        if exe is None:
+            return TargetEnvironment(None, where, "CONDA_PREFIX", conda, python_layer=False)
+        return TargetEnvironment(None if _is_running(where) else exe, where, "CONDA_PREFIX")
+    return TargetEnvironment(None, sys.prefix, "envsnap's own interpreter: no --python, VIRTUAL_ENV or CONDA_PREFIX")
 
 
 class PendingProbe:

@@ -1,0 +1,196 @@
+"""Which environment capture, verify and check use: --python / --prefix, then VIRTUAL_ENV, then CONDA_PREFIX, then
+envsnap's own interpreter; the first line says which. Re-capturing an unchanged environment leaves the lock alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from condafixtures import CondaEnv, create_env, make_wheel
+
+from envsnap import lockfile
+from envsnap.rebuild import RebuildRequest
+from envsnap.rebuild import conda as conda_target
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _envsnap(*args: str | Path, cwd: Path, unset: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m envsnap ARGS`` from envsnap's OWN interpreter, with the given variables set (an activated
+    environment) and ``unset`` removed."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", *unset)}
+    environ["PYTHONPATH"] = str(REPO)
+    environ.update(env)
+    return subprocess.run([sys.executable, "-m", "envsnap", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=environ, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def research_venv(tmp_path_factory: pytest.TempPathFactory, make_venv: Callable[..., Path]) -> Path:
+    """A venv (not envsnap's) holding one hand-made wheel: ``labnotes``."""
+    root = tmp_path_factory.mktemp("activated")
+    wheel = make_wheel(root / "wheels", "labnotes", "0.3.0", {"labnotes.py": b"X = 1\n"})
+    python = make_venv(root / "venv")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index",
+                    str(wheel)], check=True, capture_output=True)
+    return root / "venv"
+
+
+def _activated(venv: Path) -> dict[str, str]:
+    return {"VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_capture_and_verify_use_the_activated_venv(research_venv: Path, tmp_path: Path) -> None:
+    lock = tmp_path / "envsnap.lock"
+    res = _envsnap("capture", "-o", lock, cwd=tmp_path, **_activated(research_venv))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[0] == f"capturing {research_venv} (VIRTUAL_ENV)"
+    snap = lockfile.load(lock)
+    # The activated venv's packages, not the 60-odd of the interpreter running envsnap.
+    assert [p.name for p in snap.python.packages] == ["labnotes"]
+    assert snap.python.kind == "venv"
+
+    res = _envsnap("verify", lock, cwd=tmp_path, **_activated(research_venv))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines()[0] == f"verifying {research_venv} (VIRTUAL_ENV) against {lock}"
+    assert "identical" in res.stdout
+    # Without the venv active, envsnap's own interpreter is verified: a different environment.
+    res = _envsnap("verify", lock, cwd=tmp_path)
+    assert res.returncode == 1
+    assert "envsnap's own interpreter" in res.stdout.splitlines()[0]
+
+
+def test_python_option_comes_before_virtual_env(research_venv: Path, tmp_path: Path) -> None:
+    res = _envsnap("capture", "-o", "-", "--python", sys.executable, cwd=tmp_path, **_activated(research_venv))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[0] == f"capturing {sys.executable} (--python)"
+    assert "labnotes" not in {p.name for p in lockfile.loads(res.stdout).python.packages}
+
+
+def test_json_output_stays_parseable_with_the_first_line_on_stderr(research_venv: Path, tmp_path: Path) -> None:
+    lock = tmp_path / "envsnap.lock"
+    res = _envsnap("capture", "-o", lock, "--json", cwd=tmp_path, **_activated(research_venv))
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["python"]["packages"][0]["name"] == "labnotes"
+    assert res.stderr.splitlines()[0].startswith("capturing ")
+    res = _envsnap("verify", lock, "--json", cwd=tmp_path, **_activated(research_venv))
+    report = json.loads(res.stdout)
+    assert report["identical"] is True and report["target"] == f"{research_venv} (VIRTUAL_ENV)"
+    assert res.stderr.splitlines()[0] == f"verifying {research_venv} (VIRTUAL_ENV) against {lock}"
+    res = _envsnap("check", lock, "--json", cwd=tmp_path, **_activated(research_venv))
+    assert json.loads(res.stdout)["lock"] == str(lock)
+    assert res.stderr.splitlines()[0] == f"checking {lock} with {research_venv} (VIRTUAL_ENV)"
+
+
+@pytest.mark.parametrize("variable", ["VIRTUAL_ENV", "CONDA_PREFIX"])
+def test_an_active_environment_that_is_not_one_is_a_one_line_error(tmp_path: Path, variable: str) -> None:
+    (tmp_path / "bin").mkdir()
+    for command in (["capture", "-o", tmp_path / "x.lock"], ["verify", tmp_path / "x.lock"]):
+        res = _envsnap(*command, cwd=tmp_path, **{variable: str(tmp_path)})
+        assert res.returncode == 2
+        assert res.stderr.startswith(f"envsnap: error: {variable}={tmp_path}: not a ")
+        assert len(res.stderr.splitlines()) == 1 and not (tmp_path / "x.lock").exists()
+
+
+def test_capture_and_verify_use_the_active_conda_environment(conda_env: CondaEnv, tmp_path: Path) -> None:
+    lock = tmp_path / "envsnap.lock"
+    res = _envsnap("capture", "-o", lock, cwd=tmp_path, CONDA_PREFIX=str(conda_env.prefix))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[0] == f"capturing {conda_env.prefix} (CONDA_PREFIX)"
+    snap = lockfile.load(lock)
+    assert snap.conda is not None and len(snap.conda.packages) == 4
+    assert {p.name for p in snap.python.packages} == {"pipdemo", "tinyutil"}
+    res = _envsnap("verify", lock, cwd=tmp_path, CONDA_PREFIX=str(conda_env.prefix))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines()[0] == f"verifying {conda_env.prefix} (CONDA_PREFIX) against {lock}"
+
+
+@pytest.fixture(scope="module")
+def conda_without_python(conda_env: CondaEnv, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("nopython")
+    return create_env(conda_env.channel, root / "env", root / "cache", "hello-tool")
+
+
+def test_prefix_of_a_conda_env_without_python_records_no_python_layer(
+    conda_without_python: Path, tmp_path: Path
+) -> None:
+    lock = tmp_path / "envsnap.lock"
+    res = _envsnap("capture", "--prefix", conda_without_python, "-o", lock, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[0] == (
+        f"capturing {conda_without_python} (--prefix; no Python in it: no Python layer)")
+    snap = lockfile.load(lock)
+    assert snap.conda is not None and sorted(p.name for p in snap.conda.packages) == ["hello-tool", "libhello"]
+    assert snap.python.packages == () and snap.python.version == ""
+    assert not [w for w in snap.envsnap.warnings if "interpreter's environment" in w]
+    # The same through an active CONDA_PREFIX.
+    res = _envsnap("capture", "-o", "-", cwd=tmp_path, CONDA_PREFIX=str(conda_without_python))
+    assert res.returncode == 0, res.stderr
+    assert lockfile.loads(res.stdout).python.packages == ()
+
+    # ... and the conda rebuild of that lock works (it used to find envsnap's own packages to pip-install).
+    request = RebuildRequest(lock=snap, lock_path=lock, dest=tmp_path / "rebuilt", target="conda",
+                             options={"cache_dir": str(tmp_path / "cache")})
+    result = conda_target.REBUILDER.execute(conda_target.REBUILDER.plan(request), request)
+    assert (tmp_path / "rebuilt" / "bin" / "hello").exists() or (tmp_path / "rebuilt" / "conda-meta").is_dir()
+    assert result.verify is None or result.verify.identical
+    res = _envsnap("verify", lock, cwd=tmp_path, CONDA_PREFIX=str(tmp_path / "rebuilt"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "no Python layer" in res.stdout.splitlines()[0]
+
+
+# ------------------------------------------------------------------------------- unchanged re-capture
+
+
+def test_recapturing_an_unchanged_environment_leaves_the_file_alone(research_venv: Path, tmp_path: Path) -> None:
+    lock = tmp_path / "envsnap.lock"
+    assert _envsnap("capture", "-o", lock, cwd=tmp_path, **_activated(research_venv)).returncode == 0
+    os.utime(lock, (1_000_000, 1_000_000))
+    before = lock.read_bytes()
+    res = _envsnap("capture", "-o", lock, cwd=tmp_path, **_activated(research_venv))
+    assert res.returncode == 0, res.stderr
+    assert lock.read_bytes() == before and lock.stat().st_mtime == 1_000_000
+    assert res.stderr.splitlines()[1].startswith(f"unchanged: {lock} already records this environment")
+    # A change is written.
+    make_wheel(tmp_path / "w", "extrapkg", "1.0", {"extrapkg.py": b""})
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(research_venv / "bin" / "python"), "install",
+                    "-q", "--no-index", str(next((tmp_path / "w").glob("*.whl")))], check=True, capture_output=True)
+    try:
+        res = _envsnap("capture", "-o", lock, cwd=tmp_path, **_activated(research_venv))
+        assert res.stderr.splitlines()[1].startswith(f"wrote {lock}")
+        assert lock.stat().st_mtime != 1_000_000
+    finally:
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(research_venv / "bin" / "python"),
+                        "uninstall", "-q", "-y", "extrapkg"], check=True, capture_output=True)
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+def test_untracked_lockfiles_do_not_make_the_project_dirty(research_venv: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print(1)\n")
+    _git(project, "init", "-q")
+    _git(project, "add", "train.py")
+    _git(project, "commit", "-q", "-m", "init")
+    # An earlier capture, never committed, plus one in a subfolder under another name.
+    assert _envsnap("capture", "-o", "envsnap.lock", cwd=project, **_activated(research_venv)).returncode == 0
+    (project / "runs").mkdir()
+    shutil.copy(project / "envsnap.lock", project / "runs" / "gpu.lock")
+    res = _envsnap("capture", "-o", "-", cwd=project, **_activated(research_venv))
+    assert res.returncode == 0, res.stderr
+    proj = lockfile.loads(res.stdout).project
+    assert proj is not None and not proj.dirty and proj.diff_digest == ""
+    # Any other untracked file still counts.
+    (project / "notes.toml").write_text("[tool]\nx = 1\n")
+    proj = lockfile.loads(_envsnap("capture", "-o", "-", cwd=project, **_activated(research_venv)).stdout).project
+    assert proj is not None and proj.dirty
