@@ -48,7 +48,11 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
                  f"NCCL {s.cuda.nccl_version}" if s.cuda.nccl_version else "",
                  f"cuBLAS {s.cuda.cublas_version}" if s.cuda.cublas_version else "",
                  f"toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else ""]
-        rows.append(("CUDA", ", ".join(p for p in parts if p) or "none"))
+        if not s.cuda.runtime_version and not any(c.selected for c in s.cuda.copies):
+            present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
+            rows.append(("CUDA", f"CPU-only: the environment loads no CUDA library{present}"))
+        else:
+            rows.append(("CUDA", ", ".join(p for p in parts if p) or "none"))
     for name, fw in sorted(s.frameworks.items()):
         build = f"CUDA {fw.cuda_version}" if fw.cuda_version else ("ROCm " + fw.rocm_version if fw.rocm_version
                                                                    else "CPU")

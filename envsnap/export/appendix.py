@@ -69,7 +69,10 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         extra = f", cuDNN {fw.cudnn_version}" if fw.cudnn_version else ""
         rows.append(Row(_display_name(s, name), f"{fw.version or UNKNOWN} ({build}{extra})"))
     cuda = s.cuda
-    if cuda is not None:
+    if cuda is not None and not cuda.runtime_version and not any(c.selected for c in cuda.copies):
+        # Copies on disk that nothing in the environment loads (a toolkit beside a CPU-only torch).
+        rows.append(Row("CUDA", "CPU-only (the environment loads no CUDA library)"))
+    elif cuda is not None:
         rows.append(Row("CUDA runtime", _with_source(cuda.runtime_version, cuda.runtime_source)))
         rows.append(Row("cuDNN", _with_source(cuda.cudnn_version, cuda.cudnn_source)))
         if cuda.nccl_version:

@@ -8,9 +8,12 @@ records, ``version.json``, a toolkit's ``dist-info``, the library's file name, h
 of those describe are loaded, with ctypes, in one subprocess with a timeout. Never from ``nvidia-smi``,
 never by importing a framework.
 
-The copy the environment's frameworks would load is marked ``selected``: pip wheels first when a framework
-was installed by pip (torch, TensorFlow and JAX preload them), then conda packages, then what the loader
-finds. A toolkit outside the loader's path is recorded but not selected.
+Every copy found is recorded; only the copy the environment loads is marked ``selected``, and only it gives
+``runtime_version`` / ``runtime_source`` (and cuDNN's, NCCL's, cuBLAS's): a copy a binary of the environment
+resolves to (its DT_NEEDED names through the loader's rules, ``system.loaded_files``), a framework's own
+bundled copy or the ``nvidia-*`` wheels a pip-installed framework preloads, or, for a framework built for CUDA
+(which opens its libraries by soname), what the loader finds for its CUDA major. A toolkit that nothing loads
+(``/usr/local/cuda`` beside a CPU-only torch) is recorded as present, not selected.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -448,27 +451,54 @@ def cuda_major(found: Found) -> str:
     return ""
 
 
-def select(copies: Sequence[Found], pip_frameworks: bool, framework_cuda: str = "") -> dict[str, Found]:
-    """component -> the copy the frameworks would load.
+def _loads(found: Found, loaded: Collection[str]) -> bool:
+    return bool(found.path) and os.path.realpath(found.path) in loaded
 
-    Source order first (pip wheels when a pip-installed framework preloads them, conda, then the loader);
-    among copies of one source, the one built for the framework's CUDA major.
+
+def eligible(found: Found, pip_frameworks: bool, framework_cuda: str, loaded: Collection[str]) -> bool:
+    """Does anything in the environment load this copy?
+
+    - a binary of the environment resolves to it (``loaded``: DT_NEEDED through the loader's rules);
+    - it is inside a framework's own wheel (the framework loads it first), or it is an ``nvidia-*`` wheel and
+      a pip-installed framework is there to preload it;
+    - a framework built for CUDA (``framework_cuda``) opens its libraries by soname at run time: the copy the
+      loader finds (conda's, a system one) for that CUDA major.
+    A toolkit nothing resolves to, in a CPU-only environment, loads nowhere: present, not selected.
+    """
+    if _loads(found, loaded):
+        return True
+    if found.source == "pip":
+        return _PIP_WHEEL.match(found.location) is None or pip_frameworks
+    if found.source in ("conda", "system") and framework_cuda:
+        major = cuda_major(found)
+        return not major or major == framework_cuda.split(".")[0]
+    return False
+
+
+def select(
+    copies: Sequence[Found], pip_frameworks: bool, framework_cuda: str = "", loaded: Collection[str] = frozenset()
+) -> dict[str, Found]:
+    """component -> the copy the environment loads; a component nothing loads is absent.
+
+    Only copies that something loads (``eligible``) are candidates. Among them: a copy a binary resolves to,
+    then source order (pip wheels when a pip-installed framework preloads them, conda, the loader, a toolkit
+    reached only through an RPATH); within one source, the one built for the framework's CUDA major.
     """
     order = dict(_SOURCE_RANK)
     if not pip_frameworks:
         order["pip"] = 4  # nothing preloads the wheels: the loader decides
     wanted = framework_cuda.split(".")[0]
 
-    def rank(f: Found) -> tuple[int, int, int]:
+    def rank(f: Found) -> tuple[int, int, int, int]:
         major = cuda_major(f)
         # A framework's own bundled copy comes before the nvidia-* wheels it would otherwise preload.
         wheel = int(f.source == "pip" and _PIP_WHEEL.match(f.location) is not None)
-        return order[f.source], wheel, int(bool(wanted and major and major != wanted))
+        return int(not _loads(f, loaded)), order[f.source], wheel, int(bool(wanted and major and major != wanted))
 
     chosen: dict[str, Found] = {}
     for found in copies:
-        if found.source == "cuda_home":
-            continue  # outside the loader's path: nothing loads it without help
+        if not eligible(found, pip_frameworks, framework_cuda, loaded):
+            continue
         current = chosen.get(found.component)
         if current is None or rank(found) < rank(current):
             chosen[found.component] = found
@@ -486,12 +516,14 @@ def probe_cuda(
     pointer_bits: int = 64,
     deep: bool = False,
     framework_cuda: str = "",
+    loaded: Collection[str] = frozenset(),
 ) -> tuple[Cuda | None, list[str]]:
     """Every CUDA library copy in and around the environment; None when there is none and no toolkit.
 
     ``framework_cuda``: the CUDA version the environment's framework was built for ("12.1"), which decides
     between copies for several CUDA majors. ``deep``: also load every copy with ctypes and warn where the
-    library's answer contradicts its metadata.
+    library's answer contradicts its metadata. ``loaded``: the real paths of the libraries the environment's
+    binaries resolve to (``system.loaded_files``); only copies something loads are ``selected``.
     """
     env = os.environ if environ is None else environ
     found = pip_copies(packages) + conda_copies(prefix)
@@ -517,7 +549,7 @@ def probe_cuda(
         return None, warnings
     by_name = {str(p.get("name")): p for p in packages}
     pip_fw = any(name in by_name and by_name[name].get("installer", "") != "conda" for name in PIP_FRAMEWORKS)
-    chosen = select(resolved, pip_fw, framework_cuda)
+    chosen = select(resolved, pip_fw, framework_cuda, loaded)
     copies = tuple(
         sorted(
             (

@@ -308,6 +308,33 @@ class Loader:
         return other is None or (other.machine == info.machine and other.bits == info.bits)
 
 
+def loaded_files(shared_objects: Iterable[str], loader: Loader, limit: int = 4000) -> frozenset[str]:
+    """The real paths of every library the environment's binaries load: their DT_NEEDED names resolved by
+    the loader's rules (RPATH/RUNPATH with ``$ORIGIN``, ``LD_LIBRARY_PATH``, the ld.so cache, the default
+    directories), and what those load in turn (a wheel's extension can reach ``libcudart`` through a
+    system library). ``limit`` bounds the walk."""
+    seen: set[str] = set()
+    queue = [realpath(p) for p in shared_objects]
+    loaded: set[str] = set()
+    while queue and len(seen) < limit:
+        so = queue.pop()
+        if so in seen:
+            continue
+        seen.add(so)
+        info = loader.dynamic(so)
+        if info is None:
+            continue
+        for name in info.needed:
+            if _DRIVER_LIB.match(name):
+                continue
+            path = loader.resolve(name, so, info)
+            if path:
+                real = realpath(path)
+                loaded.add(real)
+                queue.append(real)
+    return frozenset(loaded)
+
+
 def _flags_match(flags: str, info: elf.DynamicInfo) -> bool:
     wants64 = info.bits == 64
     has64 = any(tag in flags for tag in ("x86-64", "64bit", "AArch64", "IA-64", "s390x", "riscv64"))

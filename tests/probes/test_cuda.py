@@ -111,8 +111,10 @@ def test_system_copies_by_header_filename_and_ctypes(tmp_path: Path) -> None:
     # cuDNN 8 with nothing beside it: only ctypes can tell.
     build_fake_cudnn(root / "old" / "lib", 8907, "libcudnn.so.8")
     environ = {"LD_LIBRARY_PATH": ":".join(str(root / d / "lib") for d in ("cudnn", "nccl", "old"))}
+    # A framework built for CUDA opens them by soname: the loader's copies are the ones it gets.
     table, warnings = cuda.probe_cuda(
-        [], str(tmp_path / "env"), [str(tmp_path / "env")], {}, PathRedactor(), environ=environ
+        [], str(tmp_path / "env"), [str(tmp_path / "env")], {}, PathRedactor(), environ=environ,
+        framework_cuda="12.4",
     )
     assert warnings == []
     assert table is not None
@@ -204,9 +206,12 @@ def test_selection_order() -> None:
     # A pip-installed framework preloads the wheels, the one for its own CUDA major.
     assert cuda.select([system, pip13, pip12, conda], True, "12.1")["runtime"] is pip12
     assert cuda.select([system, pip12, pip13], True, "13.0")["runtime"] is pip13
-    # No pip framework: conda's copy (RPATH), then the loader; never a toolkit outside its path.
-    assert cuda.select([pip12, system, conda], False)["runtime"] is conda
-    assert cuda.select([pip12, system], False)["runtime"] is system
+    # No pip framework, but one built for CUDA that opens the runtime by soname: conda's copy (RPATH), then
+    # the loader; never a toolkit outside its path.
+    assert cuda.select([pip12, system, conda], False, "12.4")["runtime"] is conda
+    assert cuda.select([pip12, system], False, "13.0")["runtime"] is system
+    # Nothing built for CUDA and no binary that resolves to a copy: nothing is selected.
+    assert cuda.select([pip12, system, conda], False) == {}
     assert cuda.select([home], True) == {}
 
 
@@ -316,7 +321,9 @@ def test_this_machine_toolkit() -> None:
     assert table.toolkit_path == "/usr/local/cuda"
     assert table.toolkit_version == "13.0"
     runtime = [c for c in table.copies if c.component == "runtime"]
-    assert len(runtime) == 1 and runtime[0].selected and runtime[0].source == "system"
+    # Recorded as present; nothing here loads it, so it is not selected (tests/probes/test_cuda_selection.py).
+    assert len(runtime) == 1 and not runtime[0].selected and runtime[0].source == "system"
+    assert table.runtime_version == ""
     assert runtime[0].version.startswith("13.0.")
     assert runtime[0].location == os.path.realpath("/usr/local/cuda/lib/libcudart.so.13")
 
