@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import lockfile
 from .model import PythonEnv, PythonPackage, Snapshot
 from .probes.python import TargetEnvironment
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 MISMATCH = "mismatch"
 WARNING = "warning"
@@ -47,17 +51,28 @@ class Difference:
     expected: str = ""  # in the lock
     actual: str = ""  # in the target
     note: str = ""
+    # A root cause this difference follows from ("python version 3.12.1 -> 3.11.7"), "" when it is one itself
+    # or stands alone: a package rebuilt for another interpreter has other wheel tags and files.
+    cause: str = ""
 
     def describe(self) -> str:
         if self.what == "missing":
             text = f"{self.subject} {self.expected}: in the lock, not installed"
         elif self.what == "extra":
             text = f"{self.subject} {self.actual}: installed, not in the lock"
+        elif self.what == "requirement":
+            text = f"{self.subject} requires {self.expected}, but {self.actual}"
         elif not self.expected and not self.actual and self.note:
             return f"{self.subject}: {self.note}"
         else:
             text = f"{self.subject}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
-        return f"{text} ({self.note})" if self.note else text
+        notes = [n for n in (self.note, f"follows from {self.cause}" if self.cause else "") if n]
+        return f"{text} ({'; '.join(notes)})" if notes else text
+
+    @property
+    def root_cause(self) -> bool:
+        """A difference others follow from: the interpreter's version, ABI, implementation or platform."""
+        return self.severity == MISMATCH and self.area == "interpreter"
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,10 @@ class VerifyReport:
 
     def by_severity(self, severity: str) -> list[Difference]:
         return [d for d in self.differences if d.severity == severity]
+
+    @property
+    def consequences(self) -> list[Difference]:
+        return [d for d in self.differences if d.cause]
 
     @property
     def python_mismatch(self) -> bool:
@@ -108,9 +127,14 @@ def verify(
     if not changed:
         return report
     extra = [_changed_files(name, found) for name, found in sorted(changed.items())]
-    diffs = sorted((*report.differences, *extra), key=lambda d: (SEVERITIES.index(d.severity), AREAS.index(d.area),
-                                                                 d.subject, d.what))
-    return dataclasses.replace(report, differences=tuple(diffs))
+    return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
+
+
+def ordered(diffs: Iterable[Difference]) -> tuple[Difference, ...]:
+    """Most consequential first: by severity; within one, root causes (an interpreter change), then the
+    differences that stand alone, then those that follow from a root cause; then by area and subject."""
+    return tuple(sorted(diffs, key=lambda d: (SEVERITIES.index(d.severity), 0 if d.root_cause else 2 if d.cause
+                                              else 1, AREAS.index(d.area), d.subject, d.what)))
 
 
 def _changed_files(name: str, found: dict[str, list[str]]) -> Difference:
@@ -130,18 +154,120 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         # list such distributions, and would otherwise call each one "installed, not in the lock".
         listed = {p.name for p in lock.python.packages}
         installed = [p for p in installed if not p.conda_managed or p.name in listed]
+    interpreter = compare_interpreter(lock.python, actual.python)
     diffs = [
-        *compare_packages(lock.python.packages, installed),
-        *compare_interpreter(lock.python, actual.python),
+        *_mark_consequences(compare_packages(lock.python.packages, installed), interpreter, lock.python.packages),
+        *interpreter,
+        *broken_requirements(lock.python.packages, actual),
         *_compare_conda(lock, actual),
         *_compare_platform(lock, actual),
         *_compare_system(lock, actual),
         *_compare_gpu(lock, actual),
         *_compare_hardware(lock, actual),
     ]
-    diffs.sort(key=lambda d: (SEVERITIES.index(d.severity), AREAS.index(d.area), d.subject, d.what))
     return VerifyReport(lock=lock.envsnap.content_digest, target=target,
-                        packages_checked=len(lock.python.packages), differences=tuple(diffs))
+                        packages_checked=len(lock.python.packages), differences=ordered(diffs))
+
+
+def _mark_consequences(packages: list[Difference], interpreter: list[Difference],
+                       locked: Iterable[PythonPackage]) -> list[Difference]:
+    """Package differences an interpreter change explains: a wheel built for another Python version, ABI or
+    platform has other tags and other files. Pure-Python wheels (``py3-none-any``) are the same for any
+    interpreter, so a difference in one of them stands on its own."""
+    roots = [d for d in interpreter if d.root_cause]
+    if not roots:
+        return packages
+    cause = ", ".join(f"python {d.what} {d.expected} -> {d.actual}" for d in roots)
+    specific = {p.name for p in locked if not p.wheel_tags or any(not t.endswith("-none-any") for t in p.wheel_tags)}
+    return [dataclasses.replace(d, cause=cause)
+            if d.what in ("wheel_tags", "record_digest") and d.subject in specific else d for d in packages]
+
+
+# ------------------------------------------------------------------------------------------ requirements
+
+
+def marker_environment(env: Snapshot) -> dict[str, str]:
+    """PEP 508 marker values of a captured environment (the target's, not the interpreter running envsnap)."""
+    py, plat = env.python, env.platform
+    system = plat.system or "Linux"
+    return {
+        "implementation_name": py.implementation or "cpython",
+        "implementation_version": py.version,
+        "os_name": "nt" if system == "Windows" else "posix",
+        "platform_machine": plat.machine,
+        "platform_python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(py.implementation,
+                                                                                      py.implementation),
+        "platform_release": plat.kernel,
+        "platform_system": system,
+        "platform_version": "",
+        "python_full_version": py.version,
+        "python_version": ".".join(py.version.split(".")[:2]),
+        "sys_platform": {"Linux": "linux", "Darwin": "darwin", "Windows": "win32"}.get(system, system.lower()),
+        "extra": "",
+    }
+
+
+def broken_requirements(locked: Iterable[PythonPackage], actual: Snapshot) -> list[Difference]:
+    """Requirements of installed packages that the environment does not satisfy, as ``pip check`` reports
+    them: each installed package's ``Requires-Dist`` (from the lock and from its installed metadata) whose
+    marker applies to the target (no extras requested), with the required distribution missing or of a
+    version outside the specifier. A warning: the lock records what was installed, and an environment that
+    matches a lock which was itself inconsistent is still the locked one (the note says when it was)."""
+    from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as Req
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    if not actual.python.version:
+        return []  # no Python layer
+    marker_env = marker_environment(actual)
+    have: dict[str, PythonPackage] = {canonicalize_name(p.name): p for p in actual.python.packages}
+    from_lock: dict[str, PythonPackage] = {canonicalize_name(p.name): p for p in locked}
+    out: list[Difference] = []
+    for key in sorted(have):
+        pkg = have[key]
+        texts = {*pkg.requires_dist, *(from_lock[key].requires_dist if key in from_lock else ())}
+        seen: set[tuple[str, str]] = set()
+        for text in sorted(texts):
+            try:
+                req = Req(text)
+                if req.marker is not None and not req.marker.evaluate(marker_env):
+                    continue
+            except (InvalidRequirement, InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+                continue  # metadata pip would not act on either
+            name = canonicalize_name(req.name)
+            wanted = f"{req.name}{req.specifier}"
+            if (name, wanted) in seen or name == key:
+                continue
+            seen.add((name, wanted))
+            dep = have.get(name)
+            if dep is None:
+                found = "it is not installed"
+            else:
+                try:
+                    if not req.specifier or req.specifier.contains(Version(dep.version), prereleases=True):
+                        continue
+                except InvalidVersion:
+                    continue
+                found = f"{dep.version} is installed"
+            note = "" if _satisfied_in(req, from_lock) else "the lock has the same broken requirement"
+            out.append(Difference(WARNING, "python", pkg.name, "requirement", wanted, found, note))
+    return out
+
+
+def _satisfied_in(req: Requirement, locked: Mapping[str, PythonPackage]) -> bool:
+    """Does the lock's own package set satisfy ``req`` (so the breakage is new in this environment)?"""
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    dep = locked.get(canonicalize_name(req.name))
+    if dep is None:
+        return False
+    try:
+        return not req.specifier or bool(req.specifier.contains(Version(dep.version), prereleases=True))
+    except InvalidVersion:
+        return True
 
 
 def _compare_conda(lock: Snapshot, actual: Snapshot) -> list[Difference]:

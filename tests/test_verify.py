@@ -248,3 +248,68 @@ def test_files_flag_catches_installed_files_edited_or_deleted(tmp_path: Path, ma
     [diff] = [d for d in report.differences if d.what == "files"]
     assert (diff.severity, diff.subject, diff.actual) == (MISMATCH, "tinypkg", "1 modified, 1 missing")
     assert diff.note == "tinypkg/__init__.py, tinypkg/data.txt"
+
+
+def test_the_interpreter_change_comes_first_and_its_consequences_say_so() -> None:
+    """A lock from 3.12.1 verified on 3.11.7: every compiled wheel differs because of it. The root cause is
+    listed first, before the 29 differences that follow from it, and each of those names it."""
+    names = [f"ext{i:02d}" for i in range(29)]
+    lock = snap(*(pkg(n, wheel_tags=("cp312-cp312-manylinux_2_17_x86_64",)) for n in names), pkg("purelib"))
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version="3.12.1", abi="cp312"))
+    now = snap(*(pkg(n, record_digest=f"sha256:{n}-311", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",))
+                 for n in names), pkg("purelib", record_digest="sha256:edited"))
+    report = compare(lock, now)
+    first = report.differences[:2]
+    assert {(d.area, d.what) for d in first} == {("interpreter", "version"), ("interpreter", "abi")}
+    assert all(d.root_cause and not d.cause for d in first)
+    # A pure-Python wheel is the same for any interpreter: its other files are a difference of its own, listed
+    # before the consequences.
+    assert (report.differences[2].subject, report.differences[2].cause) == ("purelib", "")
+    consequences = report.consequences
+    assert len(consequences) == 58 and {d.subject for d in consequences} == set(names)
+    assert list(report.differences[3:]) == consequences
+    assert consequences[0].describe().endswith(
+        "(same version, other files; follows from python abi cp312 -> cp311, python version 3.12.1 -> 3.11.7)")
+    assert lockfile.to_dict(report)["differences"][3]["cause"].startswith("python abi cp312 -> cp311")
+
+
+def test_no_root_cause_no_consequences() -> None:
+    lock = snap(pkg("ext", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)))
+    now = snap(pkg("ext", record_digest="sha256:other", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)))
+    assert [d.cause for d in compare(lock, now).differences] == [""]
+
+
+def test_broken_requirements_are_warnings_like_pip_check() -> None:
+    lock = snap(
+        pkg("app", requires_dist=("numpy>=2", "requests", "colorama; sys_platform == 'win32'",
+                                  "pytest; extra == 'test'", "tomli; python_version < '3.11'")),
+        pkg("numpy", "2.1.0"),
+        pkg("tool", requires_dist=("click>=8",)),
+        pkg("click", "7.1"),
+    )
+    # Installed: numpy downgraded, requests never there; the installed metadata of "tool" lists nothing, but
+    # the lock's Requires-Dist still counts.
+    now = snap(
+        pkg("app", requires_dist=("numpy>=2", "requests")),
+        pkg("numpy", "1.26.4"),
+        pkg("tool"),
+        pkg("click", "7.1"),
+    )
+    report = compare(lock, now)
+    broken = [(d.subject, d.expected, d.actual, d.note) for d in report.differences if d.what == "requirement"]
+    assert broken == [
+        ("app", "numpy>=2", "1.26.4 is installed", ""),
+        ("app", "requests", "it is not installed", "the lock has the same broken requirement"),
+        ("tool", "click>=8", "7.1 is installed", "the lock has the same broken requirement"),
+    ]
+    assert all(d.severity == WARNING for d in report.differences if d.what == "requirement")
+    assert next(d for d in report.differences if d.what == "requirement").describe() == (
+        "app requires numpy>=2, but 1.26.4 is installed")
+    # Markers are evaluated for the target: on Windows colorama would be needed, on 3.10 tomli.
+    win = dataclasses.replace(now, platform=dataclasses.replace(now.platform, system="Windows"))
+    assert ("app", "colorama") in {(d.subject, d.expected) for d in compare(lock, win).differences}
+    py310 = dataclasses.replace(now, python=dataclasses.replace(now.python, version="3.10.14"))
+    assert ("app", "tomli") in {(d.subject, d.expected) for d in compare(lock, py310).differences}
+    # A consistent environment has none.
+    fixed = snap(pkg("app", requires_dist=("numpy>=2",)), pkg("numpy", "2.1.0"))
+    assert compare(fixed, fixed).differences == ()

@@ -63,9 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.python import PendingProbe, select_environment
 
     chosen = select_environment(args.python, args.prefix)
-    # The first line says which environment this is (stdout may carry the lock or JSON: stderr).
-    sys.stderr.write(f"capturing {chosen.describe()}\n")
-    sys.stderr.flush()
     probe = PendingProbe(chosen.python) if chosen.python is not None and chosen.python_layer else None
     from .. import lockfile
     from .._capture import capture
@@ -75,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
                        gpu_ids=args.gpu_ids, gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout,
                        timings=timings, output=None if args.output == "-" else args.output, probe=probe,
                        python_layer=chosen.python_layer)
+    # The first line says which environment this is (stdout may carry the lock or JSON: stderr), once it is
+    # known to be one: an error stays the only line.
+    sys.stderr.write(f"capturing {chosen.describe()}\n")
+    sys.stderr.flush()
     if args.pin:
         from ..pin import pin, read_pip_config
 

@@ -79,13 +79,14 @@ def run(args: argparse.Namespace) -> int:
     if not chosen.python_layer:
         # An active conda environment without Python cannot run the locked Python: envsnap's own does.
         chosen = select_environment(sys.executable)
+    report = check(lock, target=args.target, python=chosen.python, cpu_only=args.cpu_only)
+    # The first line names the environment (on stderr under --json); after the check, so an error stays one line.
     line = f"checking {args.lock} with {chosen.describe()}"
     if args.json:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
     else:
         _output.stdout().print(line, markup=False, highlight=False)
-    report = check(lock, target=args.target, python=chosen.python, cpu_only=args.cpu_only)
     if args.json:
         _output.print_json({"lock": args.lock, **report.to_dict()})
     else:

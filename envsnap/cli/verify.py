@@ -34,14 +34,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     chosen = select_environment(args.python)
-    # The first line says which environment is verified: on stderr under --json, which owns stdout.
+    report = verify(args.lock, files=args.files, environment=chosen)
+    # The first line says which environment was verified (on stderr under --json, which owns stdout); printed
+    # once it is known to be one, so that an error stays the only line.
     line = f"verifying {chosen.describe()} against {args.lock}"
     if args.json:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
     else:
         _output.stdout().print(line, markup=False, highlight=False)
-    report = verify(args.lock, files=args.files, environment=chosen)
     if args.json:
         _output.print_json(lockfile.to_dict(report) | {"identical": report.identical})
     else:
@@ -58,6 +59,8 @@ def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
 
 
 def print_report(report: VerifyReport) -> None:
+    from rich.markup import escape
+
     out = _output.stdout()
     styles = {MISMATCH: "red", WARNING: "yellow", INFO: "dim"}
     for severity in (MISMATCH, WARNING, INFO):
@@ -69,5 +72,8 @@ def print_report(report: VerifyReport) -> None:
             out.print(f"  {diff.area}: {diff.describe()}", markup=False)
     verdict = ("[green]identical[/green]: the Python layer matches the lock" if report.identical
                else "[red]DIFFERENT[/red]: the Python layer does not match the lock")
+    follow = report.consequences
+    # The cause quotes lock values: never rich markup.
+    causes = f"; {len(follow)} of the differences follow from {escape(follow[0].cause)}" if follow else ""
     out.print(f"{verdict} ({report.packages_checked} packages checked, "
-              f"{len(report.by_severity(WARNING))} warnings)", markup=True)
+              f"{len(report.by_severity(WARNING))} warnings{causes})", markup=True)

@@ -106,9 +106,12 @@ class TargetEnvironment:
     python_layer: bool = True  # False: a conda environment without Python, which has no Python layer
 
     def describe(self) -> str:
+        """For the terminal: a path may hold control characters."""
+        from ..grammar import strip_control
+
         if not self.python_layer:
-            return f"{self.where} ({self.why}; no Python in it: no Python layer)"
-        return f"{self.where} ({self.why})"
+            return f"{strip_control(self.where)} ({self.why}; no Python in it: no Python layer)"
+        return f"{strip_control(self.where)} ({self.why})"
 
 
 def _interpreter_in(prefix: Path) -> str | None:
