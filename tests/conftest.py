@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,6 +17,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Session fixtures that build a local conda channel and environments (tests/condafixtures.py).
 pytest_plugins = ["condafixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _no_activated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """capture, verify and check use an activated venv or conda env before the interpreter running them: the
+    suite must not depend on what the developer's shell has activated (conda's base often is). Tests that
+    want one set it themselves."""
+    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        value = os.environ.get(var)
+        if value and os.path.realpath(value) != os.path.realpath(sys.prefix):
+            monkeypatch.delenv(var)
 
 
 class CliResult:
