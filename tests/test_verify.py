@@ -313,3 +313,26 @@ def test_broken_requirements_are_warnings_like_pip_check() -> None:
     # A consistent environment has none.
     fixed = snap(pkg("app", requires_dist=("numpy>=2",)), pkg("numpy", "2.1.0"))
     assert compare(fixed, fixed).differences == ()
+
+
+def test_verify_flags_a_broken_requirement_of_a_real_environment(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """A distribution installed with --no-deps: its Requires-Dist, read from METADATA by the probe, is unmet."""
+    python = make_venv(tmp_path / "venv")
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    info = site / "needy-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: needy\nVersion: 1.0\n"
+                                   "Requires-Dist: labnotes>=1.0\nRequires-Dist: colorama; sys_platform == 'win32'\n\n")
+    (info / "RECORD").write_text("needy-1.0.dist-info/METADATA,,\nneedy-1.0.dist-info/RECORD,,\n")
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    assert lockfile.load(lock).package("needy").requires_dist == (  # type: ignore[union-attr]
+        "colorama; sys_platform == 'win32'", "labnotes>=1.0")
+    res = cli("verify", lock, "--python", python)
+    assert res.code == 0, res
+    assert ("python: needy requires labnotes>=1.0, but it is not installed "
+            "(the lock has the same broken requirement)") in res.out
+    assert "colorama" not in res.out
+    assert cli("verify", lock, "--python", python, "--strict").code == 3
