@@ -614,6 +614,21 @@ def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
     return tree
 
 
+def clone_source(pkg: PythonPackage, project_dir: Path | None) -> str:
+    """What ``git clone`` gets for a VCS install: its URL, or for a local repository (``git+file://``, recorded
+    as ``file://{project}/...`` or ``file://~/...``) the repository's path on this machine, which must exist."""
+    url = pkg.source.url
+    if not url.startswith("file:"):
+        return url
+    try:
+        path = local_dir(url, project_dir)
+    except PinError as exc:
+        raise BundleError(f"{package_label(pkg)}: {exc}") from None
+    if not path.is_dir():
+        raise BundleError(f"{package_label(pkg)}: the local git repository {path} does not exist on this machine")
+    return str(path)
+
+
 def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> list[str]:
     """Everything that can be checked before anything is fetched or built, as one list of problems: every
     local project present, every VCS install buildable, nothing to look up when offline, room on disk for the
@@ -640,6 +655,11 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
                 problems.append(f"{label}: {src.vcs} checkouts are not supported (only git)")
             elif _tools.git() is None:
                 problems.append(f"{label}: git is needed to build it from {src.url} and is not installed")
+            else:
+                try:
+                    clone_source(pkg, opts.project_dir)
+                except BundleError as exc:
+                    problems.append(str(exc))
         elif opts.offline:
             problems.append(f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first)")
     if root is not None and to_fetch:
@@ -822,7 +842,8 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
         if git is None:
             raise BundleError(f"{pkg.name}: git is needed to build it from {src.url} and is not installed")
         checkout = work / "checkout"
-        res = _runner.run([git, "clone", "--quiet", src.url, str(checkout)], timeout=BUILD_TIMEOUT)
+        res = _runner.run([git, "clone", "--quiet", clone_source(pkg, opts.project_dir), str(checkout)],
+                          timeout=BUILD_TIMEOUT)
         if not res.ok:
             raise BundleError(f"{pkg.name}: git clone {src.url} failed: {_last(res.stderr)}")
         res = _runner.run([git, "-C", str(checkout), "checkout", "--quiet", src.commit_id], timeout=120)

@@ -112,3 +112,36 @@ def test_without_the_project_nothing_is_fetched_and_the_error_names_it(
     assert not (tmp_path / "bundle").exists() and not (tmp_path / "cache").exists()
     result = cli("pin", lock_path, "-o", tmp_path / "pinned.lock", "--project", tmp_path / "nowhere")
     assert result.code == 2 and "--project" in result.err
+
+
+@pytest.mark.parametrize("recorded", ["file://{project}/libs/mylib", "file://~/libs/mylib"])
+def test_a_local_git_package_is_built_from_its_path_on_this_machine(
+        recorded: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pip install git+file:///home/me/libs/mylib`` is recorded as VCS with the home or project label: the
+    bundle clones that repository at the commit and builds a wheel (git cannot clone 'file://~/...')."""
+    from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+
+    if shutil.which("uv") is None:
+        pytest.skip("uv is not installed")
+    root = tmp_path / "home"
+    repo = root / "libs" / "mylib"
+    (repo / "mylib").mkdir(parents=True)
+    (repo / "mylib" / "__init__.py").write_text("X = 1\n")
+    (repo / "pyproject.toml").write_text(PYPROJECT.replace("researchproj", "mylib").replace("0.4.0", "1.1.0"))
+    _git("init", "-q", cwd=repo)
+    _git("add", ".", cwd=repo)
+    _git("commit", "-q", "-m", "lib", cwd=repo)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    monkeypatch.setenv("HOME", str(root))
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage(
+        name="mylib", version="1.1.0", source=Source(kind="vcs", vcs="git", url=recorded, commit_id=commit)),)))
+    try:
+        result = make_bundle(lock, tmp_path / "bundle", BundleOptions(project_dir=root, cache_dir=tmp_path / "c"))
+    except BundleError as exc:
+        if "build" in str(exc) and "index" in str(exc).lower():
+            pytest.skip(f"the build backend comes from the index: {exc}")
+        raise
+    art = result.lock.package("mylib").artifact  # type: ignore[union-attr]
+    assert art is not None and art.rebuilt and art.filename.startswith("mylib-1.1.0-")
+    assert art.url == f"git+{recorded}@{commit}"
