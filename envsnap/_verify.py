@@ -343,10 +343,24 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
     if rebuilt and b.kind in ("index", "archive"):
         return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have),
                            "installed from a wheel built from the locked source")]
-    if a.kind == "index" and b.kind == "archive" and want.artifact is not None and b.url.endswith(
-            "/" + want.artifact.filename):
-        return [Difference(INFO, "python", name, "source", "index", b.url, "the locked wheel, installed by path")]
+    if {a.kind, b.kind} == {"index", "archive"} and _same_file(want, have):
+        return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have),
+                           "the same file, from an index or a find-links folder and by path")]
     return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
+
+
+def _same_file(want: PythonPackage, have: PythonPackage) -> bool:
+    """An index (or find-links) install and an install by path of one file: the same sha256, the same wheel
+    file name (percent-decoded: ``torch-2.4.0%2Bcpu-...``), or the same RECORD digest (the same files)."""
+    from urllib.parse import unquote
+
+    archive = have.source if have.source.kind == "archive" else want.source
+    locked = want.artifact
+    if locked is not None and archive.archive_hash == f"sha256={locked.sha256}":
+        return True
+    if locked is not None and unquote(archive.url.rsplit("/", 1)[-1]) == locked.filename:
+        return True
+    return bool(want.record_digest) and want.record_digest == have.record_digest
 
 
 def _source_text(pkg: PythonPackage) -> str:

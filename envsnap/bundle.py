@@ -8,6 +8,7 @@ Layout (the rebuilders rely on it)::
     BUNDLE/images/             saved container images (filled by the docker target)
     BUNDLE/requirements.txt    ``name==version --hash=sha256:...`` for pip --require-hashes --no-deps
     BUNDLE/README.md           how to rebuild, by hand or with envsnap
+    BUNDLE/appendix.md, .tex   the paper's environment appendix, citing the digest of this envsnap.lock
     BUNDLE/SHA256SUMS          sha256sum(1) lines for every other file
 
 A bundle from someone else is untrusted: ``open_bundle`` checks SHA256SUMS in full (every listed file present
@@ -731,8 +732,20 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     lock = lockfile.seal(lock)  # the README names the digest of the lock written above
     atomic_write_text(root / README, _templates.render("bundle/README.md.j2", lock=lock, packages=[
         p for p in python_packages(lock)], conda_archives=_conda_archives(lock)))
+    _write_appendix(lock, root)
     Bundle(root).write_sums()
     return lock, entries
+
+
+def _write_appendix(lock: Snapshot, root: Path) -> None:
+    """The appendix from the bundle's own (sealed) lock: the digest a paper cites is the one of the lock its
+    supplement ships (an appendix exported from the captured lock cited another: the bundle adds artifacts)."""
+    from ._fs import atomic_write_bytes
+    from .export.appendix import render_latex, render_markdown
+
+    for files in (render_markdown(lock), render_latex(lock)):
+        for name, data in files.items():
+            atomic_write_bytes(root / name, data)
 
 
 def _conda_archives(lock: Snapshot) -> list[str]:

@@ -336,3 +336,27 @@ def test_verify_flags_a_broken_requirement_of_a_real_environment(
             "(the lock has the same broken requirement)") in res.out
     assert "colorama" not in res.out
     assert cli("verify", lock, "--python", python, "--strict").code == 3
+
+
+def test_an_index_and_a_find_links_install_of_one_file_are_the_same() -> None:
+    """issue 12.6: the exported wheel installed by path (pip records file:///.../torch-2.4.0%2Bcpu-...) is the
+    locked index/find-links file: the same sha256, the same file name decoded, or the same RECORD."""
+    from envsnap._verify import compare_package
+    from envsnap.model import Artifact, PythonPackage, Source
+
+    name = "torch-2.4.0+cpu-cp311-cp311-linux_x86_64.whl"
+    locked = PythonPackage(name="torch", version="2.4.0+cpu", record_digest="sha256:" + "1" * 64,
+                           artifact=Artifact(filename=name, url="file:///opt/wheels/" + name, sha256="a" * 64,
+                                             index="/opt/wheels"))
+    by_path = PythonPackage(name="torch", version="2.4.0+cpu", record_digest="sha256:" + "1" * 64, source=Source(
+        kind="archive", url="file:///srv/other/torch-2.4.0%2Bcpu-cp311-cp311-linux_x86_64.whl"))
+    assert not [d for d in compare_package(locked, by_path) if d.severity == MISMATCH]
+    by_hash = PythonPackage(name="torch", version="2.4.0+cpu", source=Source(
+        kind="archive", url="file:///srv/renamed.whl", archive_hash="sha256=" + "a" * 64))
+    assert not [d for d in compare_package(locked, by_hash) if d.severity == MISMATCH]
+    # Captured by path, reinstalled from the index: the same RECORD is the same file.
+    assert not [d for d in compare_package(by_path, dataclasses.replace(by_path, source=Source()))
+                if d.severity == MISMATCH]
+    other = PythonPackage(name="torch", version="2.4.0+cpu", record_digest="sha256:" + "2" * 64, source=Source(
+        kind="archive", url="file:///srv/x/torch-2.4.0-cp311-cp311-linux_x86_64.whl"))
+    assert [d for d in compare_package(locked, other) if d.severity == MISMATCH]

@@ -20,13 +20,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export", help="write a lock in a standard format (pylock, requirements, SBOM, appendix ...)",
         description="Write a lock in a format other tools read. `envsnap export --list` names the formats.")
-    p.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile")
+    p.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile, or a bundle (directory or archive): "
+                   "its lock is exported")
     p.add_argument("-f", "--format", metavar="FORMAT", help="the output format (see --list)")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="where to write (default: the format's usual file name, e.g. pylock.toml); "
                         "'-' prints "
                         "a single-file format to stdout; a directory for multi-file formats")
     p.add_argument("--list", action="store_true", help="name every format with its description and exit")
+    p.add_argument("--absolute-paths", action="store_true", help="write local projects ({project}, ~) as absolute "
+                   "paths on this machine, so the file installs from any folder (default: relative to the project "
+                   "root, with a comment saying the file must sit there)")
+    p.add_argument("--project", metavar="DIR", help="with --absolute-paths: the project root {project} means "
+                   "(default: the git work tree around the working directory)")
     pin = p.add_mutually_exclusive_group()
     pin.add_argument("--pin", dest="pin", action="store_true", default=None,
                      help="pin unpinned artifacts first (as `envsnap pin` does), failing if pinning is "
@@ -44,8 +50,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.lock or not args.format:
         raise ExportError("export needs LOCK and --format FORMAT (or --list)")
     exporter = export.get(args.format)
-    snapshot = lockfile.load(args.lock)
+    snapshot = load_lock_or_bundle(args.lock)
     failures: list[str] = []
+    if args.absolute_paths:
+        from ..export._common import with_absolute_paths
+        from ..probes.project import project_root
+
+        snapshot = with_absolute_paths(snapshot, project_root(args.project))
     if exporter.needs_artifacts and unpinned(snapshot) and args.pin is not False:
         snapshot, failures = pin_for_export(snapshot, required=bool(args.pin))
     try:
@@ -60,7 +71,37 @@ def run(args: argparse.Namespace) -> int:
     written = write(exporter, files, args.output)
     if written:
         _output.stderr().print(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})", markup=False)
+        _note_placement(snapshot, exporter, written, args.absolute_paths)
     return 0
+
+
+def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path], absolute: bool) -> None:
+    """A note when a file naming local projects relative to the project root was written elsewhere."""
+    from ..export._common import has_project_paths
+    from ..probes.project import project_root
+
+    if absolute or exporter.name not in ("pylock", "requirements") or not has_project_paths(snapshot):
+        return
+    root = project_root(None)
+    for path in written:
+        if root is None or path.absolute().parent.resolve() != root.resolve():
+            _output.stderr().print(f"note: {path} names local projects relative to the project root "
+                                   f"({root or 'unknown here'}): install it from there, or export with "
+                                   "--absolute-paths", markup=False)
+
+
+def load_lock_or_bundle(path: str) -> Snapshot:
+    """The lock at ``path``, or the lock inside a bundle (a directory or an archive made by ``envsnap bundle``):
+    what a paper's supplement ships, so an appendix exported from it cites the digest readers will see."""
+    import tempfile
+
+    from ..bundle import is_archive, open_bundle
+
+    p = Path(path)
+    if p.is_dir() or (p.is_file() and is_archive(p)):
+        with tempfile.TemporaryDirectory(prefix="envsnap-export-") as tmp:
+            return open_bundle(p, Path(tmp)).lock  # SHA256SUMS checked first; an archive unpacked safely
+    return lockfile.load(path)
 
 
 def pin_for_export(snapshot: Snapshot, *, required: bool) -> tuple[Snapshot, list[str]]:

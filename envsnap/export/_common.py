@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import posixpath
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from ..errors import ExportError
 from ..model import Snapshot, Source
 
 PYPI_SIMPLE = "https://pypi.org/simple"
@@ -102,3 +106,41 @@ def path_url(path: str) -> str:
         return "file://" + quote(path)
     relative = posixpath.normpath(path)
     return "file://{project}" if relative == "." else "file://{project}/" + quote(relative)
+
+
+# Written where an export names a local project relative to the project root (PEP 751 and pip read such a path
+# relative to the file, and to the working directory, respectively).
+RELATIVE_NOTE = ("Local projects below are written relative to the project root: keep this file there and "
+                 "install from there (or export with --absolute-paths)")
+
+
+def has_project_paths(snapshot: Snapshot) -> bool:
+    """Whether a package's source or file is recorded inside the project (``file://{project}...``)."""
+    return any(
+        url.startswith("file://{project}")
+        for p in snapshot.python.packages
+        for url in (p.source.url, p.artifact.url if p.artifact else "")
+    )
+
+
+def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapshot:
+    """The snapshot with every ``file://{project}/...`` and ``file://~/...`` URL made absolute for this machine
+    (``envsnap export --absolute-paths``): the export then installs from any folder."""
+
+    def absolute(url: str) -> str:
+        if not url.startswith(("file://{project}", "file://~")):
+            return url
+        path = file_url_path(url)
+        if url.startswith("file://~"):
+            return Path(os.path.expanduser(path)).as_uri()
+        if project_dir is None:
+            raise ExportError("--absolute-paths: the lock names local projects inside the project ({project}); "
+                             "run inside the project or name it with --project DIR")
+        return (project_dir.absolute() / path).resolve().as_uri()
+
+    packages = []
+    for pkg in snapshot.python.packages:
+        source = dataclasses.replace(pkg.source, url=absolute(pkg.source.url))
+        artifact = dataclasses.replace(pkg.artifact, url=absolute(pkg.artifact.url)) if pkg.artifact else None
+        packages.append(dataclasses.replace(pkg, source=source, artifact=artifact))
+    return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))

@@ -28,7 +28,9 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
 def dumps(snapshot: Snapshot) -> str:
     document = to_document(snapshot)
     validate(document)
-    return tomli_w.dumps(document)
+    text = tomli_w.dumps(document)
+    # PEP 751 reads a relative path relative to the file: one written from {project} holds only at its root.
+    return f"# {_common.RELATIVE_NOTE}\n{text}" if _common.has_project_paths(snapshot) else text
 
 
 def to_document(snapshot: Snapshot) -> dict[str, Any]:

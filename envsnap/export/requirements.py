@@ -2,9 +2,11 @@
 
 Every index package is pinned with ``==`` and the sha256 of its pinned artifact. Index options name the
 indexes the artifacts came from, so a local version label (``torch==2.3.0+cu121``) still finds its wheel
-on the index that serves it; an artifact with no index (or found through ``--find-links``) is referenced by
-its URL. pip cannot hash-check VCS
-checkouts or local directories, so those are listed as comments with the command that installs them.
+on the index that serves it; a wheel found through a ``--find-links`` location is pinned by name and version
+with that location as ``--find-links`` (so pip records it as an index install, as it was captured); an artifact
+with no index is referenced by its URL. pip cannot hash-check VCS checkouts or local directories, so those are
+listed as comments with the command that installs them; a project inside the project root is written relative to
+it, with a comment saying so.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ def dumps(snapshot: Snapshot) -> str:
         elif pkg.source.kind == "archive" or pkg.artifact is not None:
             pinned.append(pkg)
     lines = _header(snapshot)
+    if any(p.source.url.startswith("file://{project}") for p in direct):
+        lines.append(f"# {_common.RELATIVE_NOTE}")
     lines += _index_options(pinned)
     if pinned:
         lines.append("")
@@ -61,14 +65,25 @@ def _index_options(pinned: list[PythonPackage]) -> list[str]:
     counts = Counter(p.artifact.index for p in pinned if p.artifact is not None and p.artifact.index
                      and not _common.is_find_links(p.artifact.index, p.artifact.url))
     if not counts:
-        return []
+        return _find_links(pinned)
     # PyPI stays the primary index when used at all; otherwise the index most packages came from.
     primary = _common.PYPI_SIMPLE if _common.PYPI_SIMPLE in counts else max(
         sorted(counts), key=lambda url: counts[url]
     )
     lines = [f"--index-url {primary}"]
     lines += [f"--extra-index-url {url}" for url in sorted(counts) if url != primary]
-    return lines
+    return lines + _find_links(pinned)
+
+
+def _find_links(pinned: list[PythonPackage]) -> list[str]:
+    """``--find-links`` for every folder or page a pinned wheel was found in (pin records it as the index)."""
+    locations = sorted({p.artifact.index for p in pinned if p.artifact is not None and _by_find_links(p)})
+    return [f"--find-links {shlex.quote(location)}" for location in locations]
+
+
+def _by_find_links(pkg: PythonPackage) -> bool:
+    art = pkg.artifact
+    return art is not None and bool(art.index) and _common.is_find_links(art.index, art.url)
 
 
 def _requirement(pkg: PythonPackage) -> str:
@@ -84,9 +99,9 @@ def _requirement(pkg: PythonPackage) -> str:
             head += f"#subdirectory={pkg.source.subdirectory}"
         return f"{head} \\\n    --hash={algo}:{value}"
     assert art is not None
-    # Known by URL only (or found through --find-links, which is no index): reference the file; known by
-    # index, or by hash alone: a pin the index resolves.
-    by_url = art.url and (not art.index or _common.is_find_links(art.index, art.url))
+    # Known by URL only: reference the file; known by index or find-links location, or by hash alone: a pin
+    # the index (or the --find-links location above) resolves.
+    by_url = art.url and not art.index
     head = f"{pkg.name} @ {art.url}" if by_url else f"{pkg.name}=={pkg.version}"
     return f"{head} \\\n    --hash=sha256:{art.sha256}"
 

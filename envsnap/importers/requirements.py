@@ -71,7 +71,14 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             continue
         pending.append((line, words))
     for line, words in pending:
-        pkg = _requirement(words, line, origin, state)
+        if line.text.startswith("#"):  # a source tree envsnap's export listed as a comment: kept when readable
+            try:
+                pkg = _requirement(words, line, origin, state)
+            except LockImportError as exc:
+                state.warnings.append(f"import: a source tree listed as a comment was left out: {exc}")
+                continue
+        else:
+            pkg = _requirement(words, line, origin, state)
         if pkg is None:
             continue
         if pkg.name in packages:

@@ -116,3 +116,51 @@ def test_pinning_that_fails_says_why(cli: Callable[..., Any], rich: Snapshot, tm
         assert "http://127.0.0.1:9/simple/" in result.err and "cannot reach the index" in result.err
         assert "run `envsnap pin LOCK` first" not in result.err
         assert not (tmp_path / "pylock.toml").exists()
+
+
+def test_local_projects_are_relative_to_the_project_root_or_absolute(
+        cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 12.6: `path = "."` held only where -o put the file; now the file says where it must sit, or
+    --absolute-paths writes the project's path on this machine."""
+    project = tmp_path / "proj"
+    (project / "pkgs" / "café").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)  # in no git work tree: the project is named
+    result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "elsewhere" / "pylock.toml")
+    assert result.code == 0, result
+    text = (tmp_path / "elsewhere" / "pylock.toml").read_text()
+    assert text.startswith("# Local projects below are written relative to the project root")
+    assert "names local projects relative to the project root" in result.err
+    result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "abs.toml", "--absolute-paths",
+                 "--project", project)
+    assert result.code == 0, result
+    doc = tomllib.loads((tmp_path / "abs.toml").read_text())
+    paths = [p["directory"]["path"] for p in doc["packages"] if "directory" in p]
+    assert paths == [str(project / "pkgs" / "café")]
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "req.txt", "--absolute-paths",
+                 "--project", project)
+    assert result.code == 0 and f"-e '{project / 'pkgs' / 'café'}'" in (tmp_path / "req.txt").read_text()
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "r2.txt", "--absolute-paths")
+    assert result.code != 0 and "--absolute-paths" in result.err and "--project DIR" in result.err
+
+
+def test_the_bundle_holds_the_appendix_of_its_own_lock(cli: Callable[..., Any], host_snapshot: Snapshot,
+                                                       wheelhouse: Any, tmp_path: Path) -> None:
+    """issue 12.6: the appendix exported from the captured lock cited another digest than the supplement's
+    lock (the bundle pins every file). The bundle writes it from its own lock, and `export` of a bundle uses
+    the bundle's lock."""
+    from envsnap.bundle import BundleOptions, make_bundle
+    from envsnap.pin import IndexConfig
+
+    captured = dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=tuple(
+        dataclasses.replace(p, artifact=None, wheel_tags=("py3-none-any",)) for p in host_snapshot.python.packages)))
+    result = make_bundle(captured, tmp_path / "bundle", BundleOptions(
+        config=IndexConfig(no_index=True, find_links=(str(wheelhouse.root / "wheels"),)),
+        cache_dir=tmp_path / "cache"))
+    bundled = lockfile.load(tmp_path / "bundle" / "envsnap.lock")
+    assert bundled.envsnap.content_digest != lockfile.seal(captured).envsnap.content_digest
+    appendix = (tmp_path / "bundle" / "appendix.md").read_text()
+    assert bundled.envsnap.content_digest in appendix and (tmp_path / "bundle" / "appendix.tex").is_file()
+    exported = cli("export", tmp_path / "bundle", "-f", "markdown", "-o", tmp_path / "appendix.md")
+    assert exported.code == 0, exported
+    assert (tmp_path / "appendix.md").read_text() == appendix
+    assert result.lock.envsnap.content_digest == bundled.envsnap.content_digest

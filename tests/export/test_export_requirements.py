@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pip._internal.network.session import PipSession
 from pip._internal.req.req_file import parse_requirements
 
 from envsnap import lockfile
+from envsnap._verify import verify
 from envsnap.export import requirements
 from envsnap.model import Snapshot
 
@@ -76,9 +78,14 @@ def test_pip_installs_it_with_require_hashes(host_snapshot: Snapshot, tmp_path: 
 def test_find_links_artifacts_install_with_pip(find_links_snapshot: Snapshot, tmp_path: Path,
                                                make_venv: Callable[..., Path]) -> None:
     # `envsnap pin` with PIP_FIND_LINKS=DIR records DIR as the index; pip would read `--index-url DIR` as a
-    # PEP 503 index (DIR/<name>/) and find nothing, so those files are referenced by URL instead.
+    # PEP 503 index (DIR/<name>/) and find nothing, so the folder is given as --find-links and every package is
+    # pinned by name (issue 12.6: `name @ file:///...` made pip record a direct URL, which verify called a
+    # mismatch).
     text = requirements.dumps(find_links_snapshot)
     assert "--index-url" not in text and "--extra-index-url" not in text
+    assert " @ " not in text and "tiny-cuda==2.0+cu121 \\\n" in text
+    folder = next(p.artifact.index for p in find_links_snapshot.python.packages if p.artifact is not None)
+    assert f"--find-links {shlex.quote(folder)}" in text.splitlines()
     path = tmp_path / "requirements.txt"
     path.write_text(text)
     python = make_venv(tmp_path / "venv")
@@ -88,6 +95,8 @@ def test_find_links_artifacts_install_with_pip(find_links_snapshot: Snapshot, tm
         env=PIP_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Successfully installed foo-bar-1.0 tiny-cuda-2.0+cu121" in result.stdout
+    report = verify(find_links_snapshot, str(python))
+    assert not report.python_mismatch, [d.describe() for d in report.differences]
 
 
 def test_header_of_an_imported_lock_has_no_empty_fields(rich: Snapshot) -> None:
