@@ -146,8 +146,9 @@ def capture(
     recorded_env = environment.filter_environment(env, redact)
     if not gpu_ids:
         recorded_env = nvidia.redact_device_ids(recorded_env)
-    if proj is not None and proj.remote_url:
-        proj = dataclasses.replace(proj, remote_url=redact.url(proj.remote_url))
+    if proj is not None:
+        # A branch is often named after its author (``alice/fix``); a local remote is a path.
+        proj = dataclasses.replace(proj, remote_url=redact.url(proj.remote_url), branch=redact.names(proj.branch))
 
     return Snapshot(
         envsnap=Meta(generator=f"envsnap {__version__}", created=utc_now(), warnings=tuple(sorted(set(warnings)))),

@@ -1,50 +1,167 @@
-"""Keep what identifies a person or unlocks an account out of lockfiles: they get published with papers."""
+"""Keep what identifies a person or unlocks an account out of lockfiles: they get published with papers.
+
+Two kinds of rule (docs/lockfile.md "Privacy", docs/security.md):
+
+- secrets (credentials, signed-URL signatures, provider tokens) never reach a lock or an export: a URL loses
+  them, an environment variable holding one is left out, any other recorded value has the token replaced by
+  ``<redacted>``; these rules need nothing from the host, so exports apply them to any lock (an imported or
+  older one) too;
+- what names the capturing person or machine (the home directory, the login name, the host name) is rewritten
+  at capture: ``~``, ``<user>``, ``<host>``. ``{prefix}``/``{project}`` are labels a rebuild resolves; the
+  angle-bracket placeholders are plain removals.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import getpass
 import os
 import re
+import socket
+from collections.abc import Iterable, Iterator
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from .model import Snapshot
+
+REDACTED = "<redacted>"
+USER = "<user>"
+HOST = "<host>"
 
 _SECRET_NAME = re.compile(
     r"(TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH|COOKIE|SESSION|_KEY$|^KEY$"
     r"|(^|_)(PASS|PW)(_|$))",
     re.IGNORECASE,
 )
-# Values that are secrets whatever their variable is called: provider token prefixes, JWTs, PEM keys.
+# Query and fragment parameters that sign or authorise a URL (S3/GCS presigned URLs, Azure SAS, CloudFront,
+# OAuth implicit-flow fragments) besides those whose name says secret.
+_SECRET_PARAM = re.compile(r"(^|[-_.])(SIG|SIGNATURE|POLICY|KEY-PAIR-ID|CODE)$", re.IGNORECASE)
+# Values that are secrets whatever their variable is called: provider token prefixes, JWTs, PEM keys, bearer
+# tokens, and ``key=value`` pairs of a secret parameter outside a URL. Each alternative starts with a literal,
+# so a search is linear in the value's length.
 _SECRET_VALUE = re.compile(
     r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}"
-    r"|sk-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.eyJ"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+    r"|sk-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{10,}\.eyJ"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|A(KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA)[0-9A-Z]{16}"  # AWS access key ids (ASIA: temporary)
+    r"|AIza[0-9A-Za-z_-]{35}"  # Google API keys
+    r"|[sr]k_(live|test)_[0-9A-Za-z]{10,}"  # Stripe secret and restricted keys
+    r"|npm_[A-Za-z0-9]{30,}"
+    r"|pypi-Ag[A-Za-z0-9_-]{20,}"  # PyPI and TestPyPI API tokens (macaroons)
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/-]{12,}=*"
+    r")"
+    r"|(?<![A-Za-z0-9_])(?i:(x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature"
+    r"|x-goog-credential|sig|signature|access_token|id_token|refresh_token|auth_token|token|password|passwd"
+    r"|secret|api_key|apikey))=(?P<value>[^\s&#;,'\"]+)"
 )
+# An AWS secret access key: 40 base64 characters, standalone, mixed case with a digit (a lower-case hex git
+# commit or an upper-case hex digest of the same length is not one).
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+_-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])")
+# ``user:password@host`` without a scheme (a database DSN): the userinfo goes, as in a URL. Matched from the
+# start of a run only, so a long value is scanned once.
+_BARE_USERINFO = re.compile(r"(?<![\w.%+~<>-])[\w.%+~<>-]+:[^\s@/:'\"]+@(?=[\w-])")
+# Another person's home directory: ``/home/NAME`` and macOS ``/Users/NAME``.
+_OTHER_HOME = re.compile(r"(?<![\w.~-])(/home|/Users)/(?!<user>)[^/\s:;,'\"<>]+")
+# Login names that identify nobody (and would rewrite ordinary words); host names likewise.
+_ANONYMOUS_USERS = frozenset({"", "root", "nobody"})
+_ANONYMOUS_HOSTS = frozenset({"", "localhost", "localhost.localdomain", "localhost6"})
 
 
 def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
+def is_secret_param(name: str) -> bool:
+    """A URL query or fragment parameter that carries a secret or a signature (``X-Amz-Signature``, ``sig``)."""
+    return is_secret_name(name) or bool(_SECRET_PARAM.search(name))
+
+
+def _aws_secret(text: str) -> bool:
+    return (not text.startswith("/") and any(c.isupper() for c in text) and any(c.islower() for c in text)
+            and any(c.isdigit() for c in text))
+
+
+def _secret_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where the secrets in ``text`` are (for a ``key=value`` pair, the value)."""
+    for m in _SECRET_VALUE.finditer(text):
+        yield m.span("value") if m.group("value") is not None else m.span()
+    for m in _AWS_SECRET.finditer(text):
+        if _aws_secret(m.group()):
+            yield m.span()
+
+
 def looks_like_secret(value: str) -> bool:
-    return bool(_SECRET_VALUE.search(value))
+    return next(_secret_spans(value), None) is not None
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every token that looks like a secret replaced by ``<redacted>``."""
+    spans = sorted(_secret_spans(text))
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in spans:
+        if start < last:
+            start = last
+        if start >= end:
+            continue
+        out.append(text[last:start] + REDACTED)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _kept_params(params: str, *, encode: bool) -> str:
+    """A query (or a ``k=v&...`` fragment) without its secret parameters; unchanged when it has none."""
+    if encode:
+        pairs = parse_qsl(params, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not (is_secret_param(k) or looks_like_secret(v))]
+        return params if len(kept) == len(pairs) else urlencode(kept)
+    if "=" not in params:
+        return params
+    pieces = params.split("&")
+    kept_pieces = [p for p in pieces
+                   if not (is_secret_param(p.partition("=")[0]) or looks_like_secret(p.partition("=")[2]))]
+    return params if len(kept_pieces) == len(pieces) else "&".join(kept_pieces)
+
+
+# anaconda.org tokens live in a channel URL's path (``/t/<token>/``), where no URL rule can see them.
+_CHANNEL_TOKEN = re.compile(r"/t/[^/]+/")
+
+
+def strip_channel_token(url: str) -> str:
+    """A conda package or channel URL without its anaconda.org ``/t/<token>/`` segment or credentials."""
+    return strip_credentials(_CHANNEL_TOKEN.sub("/", url, count=1))
+
+
+_SCP_LIKE = re.compile(r"([^@/:\s]+)@([^/:\s]+):(?!//)")
 
 
 def strip_credentials(url: str) -> str:
-    """A URL without user:password (``git@`` of ssh URLs is kept: it is no secret) or secret query values."""
+    """A URL without user:password (``git@`` of ssh URLs is kept: it is no secret), secret or signing query and
+    fragment parameters, or a token anywhere else in it (``<redacted>``)."""
+    if "://" not in url:
+        scp = _SCP_LIKE.match(url)
+        if scp and scp.group(1) != "git":
+            url = url[scp.start(2):]  # alice@host:repo.git -> host:repo.git, as a URL loses its userinfo
+        return redact_secrets(_BARE_USERINFO.sub("", url))
     try:
         parts = urlsplit(url)
     except ValueError:
-        return url
+        return redact_secrets(url)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}@{host}" if user == "git" and ":" not in userinfo else host
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if not (is_secret_name(k) or k.lower() in {"sig", "signature"})]
-        if len(kept) != len(pairs):
-            query = urlencode(kept)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    query = _kept_params(parts.query, encode=True) if parts.query else ""
+    fragment = _kept_params(parts.fragment, encode=False) if parts.fragment else ""
+    if (netloc, query, fragment) != (parts.netloc, parts.query, parts.fragment):
+        url = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    return redact_secrets(url)
 
 
 # Matched from the start of a run of scheme characters only (group 1: what precedes the scheme's first letter): a
@@ -58,14 +175,67 @@ def strip_credentials_in_text(text: str) -> str:
     return _URL_IN_TEXT.sub(lambda m: m.group(1) + strip_credentials(m.group(2)), text)
 
 
+def strip_bare_userinfo(text: str) -> str:
+    """``user:password@host:5432`` (no scheme) -> ``host:5432``."""
+    return _BARE_USERINFO.sub("", text)
+
+
+def scrub_value(value: str) -> str | None:
+    """A recorded variable's value without credentials, or None when it holds a secret (left out)."""
+    value = strip_bare_userinfo(strip_credentials_in_text(value))
+    return None if looks_like_secret(value) else value
+
+
+def scrub_text(text: str) -> str:
+    """Free text (a warning) with URLs stripped of credentials and tokens replaced by ``<redacted>``."""
+    return redact_secrets(strip_bare_userinfo(strip_credentials_in_text(text)))
+
+
+def _names(names: Iterable[str], anonymous: frozenset[str]) -> list[str]:
+    return sorted({n for n in names if n and n.lower() not in anonymous and len(n) >= 2}, key=lambda n: -len(n))
+
+
+def _word(names: list[str], flags: int = 0) -> re.Pattern[str] | None:
+    """A whole-word pattern for any of ``names`` (``alice`` in ``/scratch/alice/x``, not in ``malice``)."""
+    if not names:
+        return None
+    return re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9_])", flags)
+
+
+def login_names(home: str | None = None) -> list[str]:
+    """The names this process's user is known by: the login name, the password database's, the home's."""
+    names = set()
+    with contextlib.suppress(KeyError, OSError, ImportError):
+        names.add(getpass.getuser())
+    with contextlib.suppress(KeyError, OSError, ImportError, AttributeError):
+        import pwd
+
+        names.add(pwd.getpwuid(os.getuid()).pw_name)
+    if home:
+        names.add(os.path.basename(home.rstrip("/")))
+    return sorted(names)
+
+
+def host_names() -> list[str]:
+    """This host's name and, for a fully qualified one, its first label."""
+    try:
+        name = socket.gethostname()
+    except OSError:
+        return []
+    return sorted({name, name.split(".", 1)[0]})
+
+
 class PathRedactor:
-    """Rewrites local paths so no home directory or user name is recorded.
+    """Rewrites local paths and values so no home directory, user name or host name is recorded.
 
     Inside the environment: ``{prefix}/...``; inside the project: ``{project}/...``; under the home
-    directory: ``~/...``. Other paths (``/usr/lib/...``) are kept: they are the same on every host.
+    directory: ``~/...``; another user's home ``/home/<user>/...``; the login name anywhere else in a path
+    (``/scratch/<user>/...``) ``<user>``; the host name ``<host>``. Other paths (``/usr/lib/...``) are kept:
+    they are the same on every host.
     """
 
-    def __init__(self, prefix: str | None = None, project: str | None = None, home: str | None = None):
+    def __init__(self, prefix: str | None = None, project: str | None = None, home: str | None = None,
+                 users: Iterable[str] | None = None, hosts: Iterable[str] | None = None):
         self.roots: list[tuple[str, str]] = []
         for root, label in ((project, "{project}"), (prefix, "{prefix}")):
             if root:
@@ -77,24 +247,91 @@ class PathRedactor:
             self.roots.append((os.path.abspath(home), "~"))
         # Most specific first: a project inside the home directory is "{project}", not "~/...".
         self.roots.sort(key=lambda item: -len(item[0]))
+        self._user = _word(_names(login_names(home) if users is None else users, _ANONYMOUS_USERS))
+        self._host = _word(_names(host_names() if hosts is None else hosts, _ANONYMOUS_HOSTS), re.IGNORECASE)
+
+    def names(self, text: str) -> str:
+        """``text`` with another user's home, the login name and the host name replaced."""
+        text = _OTHER_HOME.sub(lambda m: m.group(1) + "/" + USER, text)
+        if self._user is not None:
+            text = self._user.sub(USER, text)
+        if self._host is not None:
+            text = self._host.sub(HOST, text)
+        return text
 
     def path(self, path: str) -> str:
         for root, label in self.roots:
             if path == root:
                 return label
             if path.startswith(root.rstrip("/") + "/"):
-                return label + "/" + path[len(root.rstrip("/")) + 1 :]
-        return path
+                return label + "/" + self.names(path[len(root.rstrip("/")) + 1 :])
+        return self.names(path)
 
     def url(self, url: str) -> str:
+        """A URL without credentials; a local one (``file://``, a path, ``host:path``) also without names; a
+        network one keeps its path (a forge account in it is public: it is what a reader clones) but not this
+        host's name."""
         url = strip_credentials(url)
         if url.startswith("file://"):
             return "file://" + self.path(url[len("file://") :])
-        return url
+        if "://" not in url:
+            return self.path(url) if url.startswith("/") else self.names(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return self.names(url)
+        netloc = self._host.sub(HOST, parts.netloc) if self._host is not None else parts.netloc
+        return url if netloc == parts.netloc else urlunsplit(parts._replace(netloc=netloc))
 
     def text(self, text: str) -> str:
         """Any path-bearing text (a warning, an env var value)."""
         for root, label in self.roots:
             text = text.replace(root.rstrip("/") + "/", label + "/")
             text = re.sub(re.escape(root.rstrip("/")) + r"(?=$|[:\s'\"])", label, text)
-        return text
+        return self.names(text)
+
+
+def scrub_snapshot(snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` without secrets, for an export: URLs lose credentials and signatures, a variable holding a
+    secret is left out, tokens in warnings become ``<redacted>``. A lock envsnap captured has none, and comes
+    back unchanged (the same object), so its exports are byte-identical."""
+    from .model import Artifact, CondaPackage, PythonPackage
+
+    def package(p: PythonPackage) -> PythonPackage:
+        source = p.source
+        if source.url and (url := strip_credentials(source.url)) != source.url:
+            source = dataclasses.replace(source, url=url)
+        artifact: Artifact | None = p.artifact
+        if artifact is not None:
+            url, index = strip_credentials(artifact.url), strip_credentials(artifact.index)
+            if (url, index) != (artifact.url, artifact.index):
+                artifact = dataclasses.replace(artifact, url=url, index=index)
+        if source is p.source and artifact is p.artifact:
+            return p
+        return dataclasses.replace(p, source=source, artifact=artifact)
+
+    def conda_package(p: CondaPackage) -> CondaPackage:
+        url, channel = strip_channel_token(p.url), strip_channel_token(p.channel)
+        return p if (url, channel) == (p.url, p.channel) else dataclasses.replace(p, url=url, channel=channel)
+
+    changes: dict[str, object] = {}
+    packages = tuple(package(p) for p in snapshot.python.packages)
+    if any(a is not b for a, b in zip(packages, snapshot.python.packages, strict=True)):
+        changes["python"] = dataclasses.replace(snapshot.python, packages=packages)
+    env = {name: kept for name, value in snapshot.environment.items()
+           if not is_secret_name(name) and (kept := scrub_value(value)) is not None}
+    if env != dict(snapshot.environment):
+        changes["environment"] = MappingProxyType(env)
+    warnings = tuple(scrub_text(w) for w in snapshot.envsnap.warnings)
+    if warnings != snapshot.envsnap.warnings:
+        changes["envsnap"] = dataclasses.replace(snapshot.envsnap, warnings=warnings)
+    if snapshot.conda is not None:
+        conda_packages = tuple(conda_package(p) for p in snapshot.conda.packages)
+        channels = tuple(strip_channel_token(c) for c in snapshot.conda.channels)
+        if conda_packages != snapshot.conda.packages or channels != snapshot.conda.channels:
+            changes["conda"] = dataclasses.replace(snapshot.conda, packages=conda_packages, channels=channels)
+    if snapshot.project is not None and snapshot.project.remote_url:
+        remote = strip_credentials(snapshot.project.remote_url)
+        if remote != snapshot.project.remote_url:
+            changes["project"] = dataclasses.replace(snapshot.project, remote_url=remote)
+    return dataclasses.replace(snapshot, **changes) if changes else snapshot  # type: ignore[arg-type]

@@ -18,14 +18,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .._privacy import PathRedactor, strip_credentials
+from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
 from ..model import Conda, CondaPackage, PythonEnv
 
 META_DIR = "conda-meta"
 
-# anaconda.org tokens live in the path (``/t/<token>/``), where strip_credentials cannot see them.
-_TOKEN_SEGMENT = re.compile(r"/t/[^/]+/")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _DIST_DIR = re.compile(r"^(.*/[^/]+\.(?:dist-info|egg-info))(?:/|$)")
 
@@ -63,9 +61,10 @@ def find_prefix(python_prefix: str | None, explicit: str | None = None) -> str |
 
 
 def clean_url(url: str, redact: PathRedactor | None = None) -> str:
-    """A package or channel URL fit for a lockfile: no credentials, no anaconda.org token."""
-    url = _TOKEN_SEGMENT.sub("/", url, count=1)
-    return redact.url(url) if redact is not None else strip_credentials(url)
+    """A package or channel URL fit for a lockfile: no credentials, signatures or anaconda.org token; local
+    paths, login and host names redacted."""
+    url = strip_channel_token(url)
+    return redact.url(url) if redact is not None else url
 
 
 def _hex(value: Any, length: int, field: str) -> str:

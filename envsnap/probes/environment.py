@@ -1,10 +1,11 @@
-"""Environment variables that change numerical results or which libraries load. Never a secret."""
+"""Environment variables that change numerical results or which libraries load. Never a secret, a login or
+host name (docs/lockfile.md, "Privacy")."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .._privacy import PathRedactor, is_secret_name, looks_like_secret, strip_credentials_in_text
+from .._privacy import PathRedactor, is_secret_name, scrub_value
 
 _EXACT = frozenset(
     {
@@ -30,8 +31,11 @@ def filter_environment(environ: Mapping[str, str], redact: PathRedactor) -> dict
     for name, value in environ.items():
         if (name not in _EXACT and not name.startswith(_PREFIXES)) or name.startswith(_NOT_NUMERICS):
             continue
-        if is_secret_name(name) or looks_like_secret(value):
+        if is_secret_name(name):
             continue
-        value = strip_credentials_in_text(redact.text(value))
-        out[name] = value[:_MAX_VALUE]
+        # Names first (a login name in a URL's userinfo is then no different from any other), then URLs and
+        # ``user:password@host`` lose their credentials; a value still holding a token is left out.
+        kept = scrub_value(redact.text(value))
+        if kept is not None:
+            out[name] = kept[:_MAX_VALUE]
     return dict(sorted(out.items()))

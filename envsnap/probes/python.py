@@ -235,13 +235,14 @@ def run_probe(python: str | None = None) -> RawPython:
 
 
 def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
-    """PEP 610 ``direct_url.json`` -> Source. Credentials and home directories never survive."""
+    """PEP 610 ``direct_url.json`` -> Source. Credentials, signed-URL signatures, tokens, home directories and the
+    login and host names never survive (the probe reports the file as is; this is where it is scrubbed)."""
     from ..model import Source
 
     if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
         return Source()
     url = redact.url(direct_url["url"])
-    subdirectory = str(direct_url.get("subdirectory", "") or "")
+    subdirectory = redact.names(str(direct_url.get("subdirectory", "") or ""))
     vcs = direct_url.get("vcs_info")
     if isinstance(vcs, dict):
         return Source(
@@ -249,7 +250,7 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
             url=url,
             vcs=str(vcs.get("vcs", "")),
             commit_id=str(vcs.get("commit_id", "")),
-            requested_revision=str(vcs.get("requested_revision", "") or ""),
+            requested_revision=redact.names(str(vcs.get("requested_revision", "") or "")),
             subdirectory=subdirectory,
         )
     archive = direct_url.get("archive_info")
