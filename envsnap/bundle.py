@@ -612,6 +612,9 @@ def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
     if not tree.is_dir():
         raise BundleError(f"{package_label(pkg)}: source directory {tree} does not exist on this machine"
                           + ("" if project_dir else " (run inside the project or name it with --project DIR)"))
+    if not any((tree / marker).is_file() for marker in ("pyproject.toml", "setup.py", "setup.cfg")):
+        raise BundleError(f"{package_label(pkg)}: {tree} is not the project (no pyproject.toml or setup.py there); "
+                          "run inside the project or name it with --project DIR")
     return tree
 
 

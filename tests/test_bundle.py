@@ -192,3 +192,40 @@ def test_an_archive_kind_envsnap_does_not_write_is_refused(tmp_path: Path, cli: 
     result = cli("bundle", lock, "-o", tmp_path / name, "--offline")
     assert result.code == 2 and "a directory or a .tar.gz/.tgz archive" in result.err, result
     assert not (tmp_path / name).exists()
+
+
+def test_everything_checkable_is_checked_before_anything_is_fetched(tmp_path: Path) -> None:
+    """issue 12.8: bundle failed only after fetching everything, one problem at a time. Now every local
+    project, VCS install and disk need is checked first, and the error lists them all by package name."""
+    from envsnap.bundle import BundleOptions, make_bundle
+    from envsnap.errors import BundleError
+    from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot, Source
+
+    lock = Snapshot(python=PythonEnv(packages=(
+        PythonPackage(name="paper", version="0.1", source=Source(kind="directory", url="file://{project}/paper")),
+        PythonPackage(name="gone", version="2.0", source=Source(kind="directory", url=(tmp_path / "gone").as_uri())),
+        PythonPackage(name="nocommit", version="1.0", source=Source(kind="vcs", vcs="git", url="https://g/x")),
+        PythonPackage(name="torch", version="2.4.0", artifact=Artifact(
+            filename="torch-2.4.0-cp311-cp311-linux_x86_64.whl", url="https://files.example/torch.whl",
+            sha256="a" * 64, size=2**62)),
+    )))
+    with pytest.raises(BundleError) as info:
+        make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
+    message = str(info.value)
+    assert message.startswith("nothing was fetched: 4 problems: ")
+    for part in ("paper 0.1: recorded inside the project", f"gone 2.0: source directory {tmp_path / 'gone'}",
+                 "nocommit 1.0: VCS install of https://g/x without a recorded commit", "GiB of wheels to download"):
+        assert part in message
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "bundle").exists()
+
+
+def test_a_failed_download_names_the_package(tmp_path: Path) -> None:
+    from envsnap.bundle import BundleOptions, make_bundle
+    from envsnap.errors import BundleError
+    from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+
+    lock = Snapshot(python=PythonEnv(packages=(PythonPackage(name="torch", version="2.4.0", artifact=Artifact(
+        filename="torch-2.4.0-cp311-cp311-linux_x86_64.whl", url=(tmp_path / "missing.whl").as_uri(),
+        sha256="a" * 64)),)))
+    with pytest.raises(BundleError, match=r"could not be bundled: torch 2\.4\.0: "):
+        make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise BundleOutputError(f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive "
                                 "(or an uncompressed .tar)")
     lock = lockfile.load(args.lock)
-    project = project_root(args.project)
+    project = project_root(args.project, args.lock)
     err = _output.stderr()
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None

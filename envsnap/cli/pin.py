@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     snapshot = lockfile.load(args.lock)
     result = pin(snapshot, read_pip_config(), cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                 project_dir=project_root(args.project))
+                 project_dir=project_root(args.project, args.lock))
     lockfile.dump(result.snapshot, args.output or args.lock)
     report(result, args.output or args.lock, as_json=args.json)
     return 0

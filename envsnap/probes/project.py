@@ -22,13 +22,16 @@ def find_root(directory: str) -> str | None:
     return res.stdout.strip() if res.ok and res.stdout.strip() else None
 
 
-def project_root(directory: str | None = None) -> Path | None:
+def project_root(directory: str | None = None, lock: str | os.PathLike[str] | None = None) -> Path | None:
     """What ``{project}`` in a recorded local URL means here: the git work tree around ``directory`` (or
     the working directory), found the way ``capture`` recorded it; a named directory outside any work tree is
-    the project itself. None when nothing is named and the working directory is in no work tree."""
+    the project itself. When nothing is named and the working directory is in no work tree: the folder of the
+    ``lock`` (an imported pylock's ``path = "."`` is its own folder), else None."""
     if directory is None:
         root = find_root(".")
-        return Path(root) if root else None
+        if root:
+            return Path(root)
+        return Path(lock).absolute().parent if lock is not None else None
     if not os.path.isdir(directory):
         raise ProbeError(f"--project {directory}: no such directory")
     root = find_root(directory)

@@ -90,7 +90,7 @@ def rebuild(
             offline=offline,
             preflight_notes=notes,
             options=dict(options or {}),
-            project_dir=project_root(os.fspath(project) if project is not None else None),
+            project_dir=project_root(os.fspath(project) if project is not None else None, lock_path),
         )
         plan = rebuilder.plan(request)
         if dry_run:

@@ -438,7 +438,7 @@ def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:
     src = pkg.source
     if src.kind == "directory":
         tree = local_source(pkg, project_dir)  # precheck has found it
-        editable = "; it was editable: installed as a regular wheel (pip install -e it to edit)" \
+        editable = "; it was editable: installed as a regular wheel, `pip install -e` makes it editable again" \
             if src.editable else ""
         return PlanItem("python", pkg.name, pkg.version, origin=f"{tree} (local project)",
                         note=f"built into a wheel (PEP 517) and installed{editable}")

@@ -17,6 +17,7 @@ import pytest
 
 from envsnap import importers, lockfile
 from envsnap.bundle import _check_built
+from envsnap.errors import EnvsnapError
 from envsnap.model import PythonPackage, Source
 from envsnap.pin import IndexConfig, best_wheel, pin, target_tags
 
@@ -158,3 +159,32 @@ def test_real_uv_compile_hashes_pins_from_the_index(tmp_path: Path) -> None:
     assert [o.status for o in result.outcomes] == ["pinned", "pinned"], result.outcomes
     for pkg in result.snapshot.python.packages:
         assert pkg.artifact is not None and pkg.artifact.sha256 in {c.sha256 for c in pkg.candidates}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("fixture", ["requirements-hashes.txt", "pylock.compile.toml", "pylock.export.toml"])
+def test_each_uv_file_rebuilds_and_verifies(fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imported from uv's own files and rebuilt from the index with the kept hashes; uv export's project (its
+    `directory = { path = "." }`) is built from the folder the file sits in."""
+    from envsnap.rebuild import RebuildResult, rebuild
+
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip("the fixtures were compiled for Python 3.11")
+    project = tmp_path / "proj"
+    (project / "tinyproj").mkdir(parents=True)
+    (project / "tinyproj" / "__init__.py").write_text("")
+    shutil.copy(FIXTURES / "pyproject.toml", project / "pyproject.toml")
+    shutil.copy(FIXTURES / fixture, project / fixture)
+    lock_path = lockfile.dump(importers.read_file(project / fixture), project / "envsnap.lock")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    try:
+        result = rebuild(lock_path, target="venv", dest=tmp_path / "env")
+    except EnvsnapError as exc:
+        if "cannot reach" in str(exc):
+            pytest.skip(f"the package index is not reachable: {exc}")
+        raise
+    assert isinstance(result, RebuildResult) and result.verify is not None
+    assert result.verify.identical, [d.describe() for d in result.verify.differences]
+    wanted = {p.name for p in lockfile.load(lock_path).python.packages}
+    assert {i.name for i in result.plan.items if i.layer == "python"} == wanted

@@ -71,6 +71,10 @@ def test_dry_run_inside_the_project_plans_a_wheel_build(research: tuple[Path, Pa
     item = next(i for i in plan.items if i.name == "researchproj")
     assert item.origin == f"{project} (local project)"
     assert "built into a wheel (PEP 517) and installed" in item.note and "editable" in item.note
+    # The lock beside the project, run from elsewhere: its folder is the project (an imported pylock's ".").
+    monkeypatch.chdir(tmp_path)
+    plan = rebuild(lock_path, target="venv", dest=tmp_path / "env", dry_run=True)
+    assert isinstance(plan, Plan) and any(i.origin == f"{project} (local project)" for i in plan.items)
     assert "researchproj" in plan.describe() and "local project" in plan.describe()
 
 
@@ -102,10 +106,13 @@ def test_bundle_holds_the_built_wheel_and_rebuilds_offline(research: tuple[Path,
 def test_without_the_project_nothing_is_fetched_and_the_error_names_it(
         research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         cli: Callable[..., Any]) -> None:
-    _project, lock_path = research
+    _project, original = research
+    lock_path = tmp_path / "shared" / "envsnap.lock"  # the lock alone, away from the project (its folder is the
+    lock_path.parent.mkdir()                          # last guess at {project})
+    shutil.copy(original, lock_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    with pytest.raises(RebuildError, match=r"researchproj 0.4.0: recorded inside the project .*--project DIR"):
+    with pytest.raises(RebuildError, match=r"researchproj 0.4.0: .* is not the project .*--project DIR"):
         rebuild(lock_path, target="venv", dest=tmp_path / "env", dry_run=True)
     with pytest.raises(BundleError, match=r"nothing was fetched: researchproj 0.4.0: recorded inside the project"):
         make_bundle(lockfile.load(lock_path), tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
