@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
+
+from . import _leftovers
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
@@ -28,19 +28,15 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o
         # Replace the file the link points to, not the link.
         target = Path(os.path.realpath(target))
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+    # Named and held as envsnap's (``.envsnap-tmp-*``): a run killed mid-write leaves a file the next run removes.
+    _leftovers.sweep(directory)
+    with _leftovers.held_file(directory, target.name) as (handle, tmp):
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
         # A file being replaced keeps its permissions (a lock kept private with 0600 stays private).
         os.chmod(tmp, stat.S_IMODE(existing.st_mode) if existing is not None else mode)
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:

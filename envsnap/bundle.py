@@ -39,7 +39,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO
 
-from . import _runner, _tools, grammar, lockfile
+from . import _leftovers, _runner, _tools, grammar, lockfile
 from ._fs import atomic_write_text
 from .errors import BundleError, PinError
 from .model import Artifact, PythonPackage, Snapshot
@@ -448,37 +448,35 @@ def write_archive(root: Path, archive_path: Path, progress: Progress | None = No
     top = archive_folder(archive_path)
     files = _bundle_files(root)
     total = sum(files.values())
-    buffer_path = Path(tempfile.mkstemp(prefix=f".{archive_path.name}.", dir=archive_path.parent)[1])
-    try:
-        with open(buffer_path, "wb") as raw, contextlib.ExitStack() as stack:
-            out: IO[bytes] | gzip.GzipFile = raw
-            if not archive_path.name.endswith(".tar"):
-                out = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch,
-                                                        compresslevel=GZIP_LEVEL))
-            tar = stack.enter_context(tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT))
-            folder = tarfile.TarInfo(top)
-            folder.type = tarfile.DIRTYPE
-            folder.mtime, folder.mode, folder.uid, folder.gid, folder.uname, folder.gname = epoch, 0o755, 0, 0, "", ""
-            tar.addfile(folder)
-            done = reported = 0
-            if total >= PROGRESS_STEP:
-                say(f"writing {archive_path.name}: {len(files) + 1} files, {_gib(total)}")
-            for rel in [SUMS, *files]:
-                path = root / rel
-                info = tarfile.TarInfo(f"{top}/{rel}")
-                info.size = path.stat().st_size
-                info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = epoch, 0o644, 0, 0, "", ""
-                with open(path, "rb") as handle:
-                    tar.addfile(info, handle)
-                done += info.size
-                if done - reported >= PROGRESS_STEP:
-                    reported = done
-                    say(f"writing {archive_path.name}: {_gib(done)} of {_gib(total)}")
+    with _leftovers.held_file(archive_path.parent, archive_path.name) as (raw, buffer_path), \
+            contextlib.ExitStack() as stack:
+        out: IO[bytes] | gzip.GzipFile = raw
+        if not archive_path.name.endswith(".tar"):
+            out = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch,
+                                                    compresslevel=GZIP_LEVEL))
+        tar = stack.enter_context(tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT))
+        folder = tarfile.TarInfo(top)
+        folder.type = tarfile.DIRTYPE
+        folder.mtime, folder.mode, folder.uid, folder.gid, folder.uname, folder.gname = epoch, 0o755, 0, 0, "", ""
+        tar.addfile(folder)
+        done = reported = 0
+        if total >= PROGRESS_STEP:
+            say(f"writing {archive_path.name}: {len(files) + 1} files, {_gib(total)}")
+        for rel in [SUMS, *files]:
+            path = root / rel
+            info = tarfile.TarInfo(f"{top}/{rel}")
+            info.size = path.stat().st_size
+            info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = epoch, 0o644, 0, 0, "", ""
+            with open(path, "rb") as handle:
+                tar.addfile(info, handle)
+            done += info.size
+            if done - reported >= PROGRESS_STEP:
+                reported = done
+                say(f"writing {archive_path.name}: {_gib(done)} of {_gib(total)}")
+        stack.close()  # the end of the archive and of the gzip stream are written now, before the rename
+        raw.flush()
         os.chmod(buffer_path, 0o644)  # mkstemp made it private; a bundle is for sharing, like the lock
         os.replace(buffer_path, archive_path)
-    except BaseException:
-        buffer_path.unlink(missing_ok=True)
-        raise
 
 
 def open_bundle(path: str | os.PathLike[str], workdir: Path, progress: Progress | None = None,
@@ -558,8 +556,10 @@ def _make_bundle(
     started = time.perf_counter()
     if is_archive(output):
         output.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".envsnap-bundle-", dir=output.parent) as tmp:
-            work = Path(tmp) / "bundle"
+        # Held as envsnap's while in use: a run killed here leaves a folder the next run (or `envsnap clean`)
+        # recognises and removes.
+        with _leftovers.held_dir(output.parent, "bundle") as tmp:
+            work = tmp / "bundle"
             if output.is_file():
                 extract(output, work, progress=say)  # re-run on an archive: keep what it already holds
             else:
@@ -586,8 +586,9 @@ def _make_bundle(
 def _remove_leftovers(root: Path) -> None:
     """What a killed run left inside a bundle (``.build-*`` folders, ``*.part`` downloads, half-saved images):
     a bundle holds no hidden file of its own, so every one below its top two levels but the marker is a leftover."""
-    for folder in (root, *(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())):
-        for entry in folder.iterdir():
+    folders = [root, *(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))]
+    for folder in folders:
+        for entry in list(folder.iterdir()):
             if entry.name.startswith(".") and entry.name != INCOMPLETE:
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry, ignore_errors=True)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .. import lockfile
+from .. import _leftovers, lockfile
 from .._plugins import discover
 from ..errors import BundleError, RebuildError
 from ._preflight import preflight
@@ -73,7 +73,7 @@ def rebuild(
     choose = getattr(rebuilder, "preflight_python", None)
     check_python = choose(lock, python, offline=offline) if callable(choose) else python
     notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only)
-    with tempfile.TemporaryDirectory(prefix="envsnap-rebuild-") as tmp:
+    with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:
             bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None
         except BundleError as exc:

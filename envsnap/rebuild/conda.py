@@ -21,26 +21,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import mmap
 import os
+import secrets
 import shutil
-import tempfile
+import stat
+import string
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .. import _runner
+from .. import _leftovers, _runner
 from .._defaults import install_hint
 from ..errors import BundleError, RebuildError
 from ..model import Conda, CondaPackage, Snapshot
 from ..probes import conda as conda_probe
 from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
-
-if TYPE_CHECKING:
-    from .._verify import VerifyReport
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
 DOWNLOAD_TIMEOUT = 120.0
@@ -448,6 +447,8 @@ class CondaRebuilder:
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
+        from .._verify import verify
+
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         lock = request.lock
@@ -457,27 +458,33 @@ class CondaRebuilder:
         engine, tool = _engine(request)
         created = not dest.exists()
         dest.parent.mkdir(parents=True, exist_ok=True)
+        # Built beside the prefix and renamed into place, as the venv target does: a killed run leaves no
+        # half-made prefix at --prefix, and the next run (or `envsnap clean`) removes what it left. Beside it:
+        # the installer hard-links from its cache when both are on one file system.
+        with _leftovers.held_dir(dest.parent, "conda") as work:
+            staging = staging_prefix(dest, work)
+            if request.bundle_dir is not None:
+                # The bundle is the only source: a file there that fails the check stops the rebuild.
+                archives = fetch_all(
+                    conda.packages, request.bundle_dir / CONDA_DIR, offline=True, repair=False, progress=say
+                )
+            else:
+                cache = Path(request.options["cache_dir"]) if request.options.get("cache_dir") else default_cache_dir()
+                archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say)
+            say(f"installing {len(archives)} conda packages with {engine}")
+            if engine == "rattler":
+                install_with_rattler(conda, archives, staging, work / "pkgs")
+            else:
+                install_with_executable(engine, tool, conda, archives, staging, work)
+            restore_provenance(staging, conda)
+            self._pip_layer(lock, request, staging, work, say)
+            say(f"moving the prefix to {dest}")
+            relocate_prefix(staging, dest)
+            if dest.exists():
+                dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
+            os.replace(staging, dest)
+            _leftovers.forget_sibling(work)
         try:
-            # Beside the prefix: the installer hard-links from its cache when both are on one file system.
-            with tempfile.TemporaryDirectory(prefix=f".{dest.name}.envsnap-", dir=dest.parent) as tmp:
-                work = Path(tmp)
-                if request.bundle_dir is not None:
-                    # The bundle is the only source: a file there that fails the check stops the rebuild.
-                    archives = fetch_all(
-                        conda.packages, request.bundle_dir / CONDA_DIR, offline=True, repair=False, progress=say
-                    )
-                else:
-                    cache = (
-                        Path(request.options["cache_dir"]) if request.options.get("cache_dir") else default_cache_dir()
-                    )
-                    archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say)
-                say(f"installing {len(archives)} conda packages with {engine}")
-                if engine == "rattler":
-                    install_with_rattler(conda, archives, dest, work / "pkgs")
-                else:
-                    install_with_executable(engine, tool, conda, archives, dest, work)
-                restore_provenance(dest, conda)
-                report = self._pip_layer(lock, request, dest, work, say)
             say("verifying the conda layer against the lock")
             diffs = compare_conda(conda, conda_probe.probe_conda(str(dest)).conda)
             if diffs:
@@ -485,6 +492,11 @@ class CondaRebuilder:
                     f"the new prefix differs from the lock: {diffs[0].describe()}"
                     + (f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else "")
                 )
+            python = dest / (lock.python.executable or "bin/python")
+            report = None
+            if pip_packages(lock) or python.exists():
+                say("verifying the Python layer against the lock")
+                report = verify(lock, str(python))
         except BaseException:
             _undo(dest, created)
             raise
@@ -493,29 +505,76 @@ class CondaRebuilder:
         )
 
     def _pip_layer(
-        self, lock: Snapshot, request: RebuildRequest, dest: Path, work: Path, say: Callable[[str], None]
-    ) -> VerifyReport | None:
-        """Install the pip packages with the prefix's interpreter, then verify the Python layer."""
-        from .._verify import verify
-
-        python = dest / (lock.python.executable or "bin/python")
+        self, lock: Snapshot, request: RebuildRequest, prefix: Path, work: Path, say: Callable[[str], None]
+    ) -> None:
+        """Install the pip packages with the prefix's interpreter (verified once the prefix is in place)."""
+        python = prefix / (lock.python.executable or "bin/python")
         if not pip_packages(lock):
-            return verify(lock, str(python)) if python.exists() else None
+            return
         if not python.exists():
-            raise RebuildError(f"the lock has pip packages but the conda packages installed no interpreter at {python}")
+            raise RebuildError(
+                f"the lock has pip packages but the conda packages installed no interpreter at "
+                f"{lock.python.executable or 'bin/python'}"
+            )
         from .venv import install_python_layer
 
         bundle_dir = request.bundle_dir
         if bundle_dir is None:
-            from ..bundle import BundleOptions, make_bundle
+            from ..bundle import make_bundle
 
             say("pinning and downloading the locked wheels")
             bundle_dir = work / "bundle"
-            make_bundle(_without_conda(lock), bundle_dir, BundleOptions(project_dir=request.project_dir),
-                        progress=say)
+            make_bundle(_without_conda(lock), bundle_dir, progress=say)
         install_python_layer(python, lock, bundle_dir, offline=request.offline, progress=say)
-        say("verifying the Python layer against the lock")
-        return verify(lock, str(python))
+
+
+def staging_prefix(dest: Path, holder: Path) -> Path:
+    """A new empty folder beside ``dest`` whose path is exactly as long as ``dest``'s, recorded in ``holder``
+    first (so a killed run's is removed with it). Installers write the prefix's path into scripts and
+    binaries; at equal length it is replaced byte for byte when the prefix moves into place."""
+    alphabet = string.ascii_lowercase + string.digits
+    n = len(dest.name)
+    for _ in range(1000):
+        token = "".join(secrets.choice(alphabet) for _ in range(n))
+        name = "." + token[1:] if n >= 2 else token
+        candidate = dest.parent / name
+        if name == dest.name or candidate.exists() or candidate.is_symlink():
+            continue
+        _leftovers.name_sibling(holder, candidate)
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise RebuildError(f"--prefix {dest}: found no free name beside it to build in")
+
+
+def relocate_prefix(staging: Path, dest: Path) -> None:
+    """Rewrite ``staging``'s path to ``dest``'s (equal length) in every file and link of the prefix that holds
+    it. A changed file is written anew and renamed over the old one: a file hard-linked from a package cache
+    is never edited in place (files holding the prefix are copies anyway)."""
+    old, new = os.fsencode(staging), os.fsencode(dest)
+    if len(old) != len(new):
+        raise RebuildError(f"cannot move {staging} to {dest}: the paths differ in length")
+    for dirpath, dirnames, filenames in os.walk(staging):
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                target = os.readlink(os.fsencode(path))
+                if old in target:
+                    os.unlink(path)
+                    os.symlink(target.replace(old, new), path)
+            elif stat.S_ISREG(st.st_mode) and st.st_size >= len(old):
+                with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                    if view.find(old) < 0:
+                        continue
+                    data = view[:].replace(old, new)
+                part = f"{path}.envsnap-move"
+                with open(part, "wb") as out:
+                    out.write(data)
+                os.chmod(part, stat.S_IMODE(st.st_mode))
+                os.replace(part, path)
 
 
 def _undo(dest: Path, created: bool) -> None:

@@ -19,11 +19,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import _runner, _tools
+from .. import _leftovers, _runner, _tools
 from ..bundle import (
     Bundle,
     BundleOptions,
@@ -230,7 +230,7 @@ def install_python_layer(
     packages = [p for p in packages if p.name in wanted]
     if not packages:
         return "none"
-    with tempfile.TemporaryDirectory(prefix="envsnap-install-") as tmp:
+    with _leftovers.held_dir(Path(tempfile.gettempdir()), "install") as tmp:
         spill = Path(tmp) / "fetched"
         spill.mkdir()
         say(f"checking {len(packages)} wheels against the lock's sha256")
@@ -408,7 +408,7 @@ class VenvRebuilder:
         started = time.perf_counter()
         dest = Path(plan.dest)
         python = next(i.origin.rsplit(" (", 1)[0] for i in plan.items if i.layer == "interpreter")
-        with _staging(dest) as staging, tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
+        with _staging(dest) as staging, _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
                 from ..bundle import make_bundle
@@ -464,18 +464,15 @@ def _create_venv(python: str, where: Path) -> None:
 
 @contextmanager
 def _staging(dest: Path) -> Iterator[Path]:
-    """A hidden folder beside ``dest`` (same file system: the final move is a rename); gone on failure."""
+    """A folder in a held ``.envsnap-venv-*`` beside ``dest`` (same file system: the final move is a rename);
+    gone on failure, and recognised and removed by the next run when this one is killed."""
+    stack = ExitStack()
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.envsnap-", dir=dest.parent))
+        holder = stack.enter_context(_leftovers.held_dir(dest.parent, "venv"))
     except OSError as exc:
         raise RebuildError(f"--dest {dest}: cannot create it ({exc.strerror or exc})") from None
-    staging.rmdir()  # the venv tool creates it
-    try:
-        yield staging
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+    with stack:
+        yield holder / "venv"  # the venv tool creates it
 
 
 def _relocate(staging: Path, dest: Path) -> None:

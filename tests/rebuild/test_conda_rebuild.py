@@ -387,6 +387,7 @@ def test_a_failure_after_linking_leaves_the_users_empty_prefix_empty(
     copy = _copy_bundle(bundle, tmp_path)
     for wheel in (copy / "wheels").glob("*.whl"):
         wheel.unlink()  # the conda layer installs, then the pip layer cannot
+    Bundle(copy).write_sums()  # a bundle made without them (a listed file that is gone is refused up front)
     (tmp_path / "p").mkdir()
     result = cli(
         "rebuild", copy / "envsnap.lock", "--target", "conda", "--prefix", tmp_path / "p", "--bundle", copy, "--offline"

@@ -23,16 +23,26 @@ from envsnap.probes import python as python_probe
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _alive(pid: int) -> bool:
+def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie is dead for this purpose (its parent, the shell, was killed and init reaps it).
+    # A zombie is dead for this purpose (its parent, the shell, is gone and nobody may reap it in a container).
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _alive(pid: int, grace: float = 3.0) -> bool:
+    """Still running ``grace`` seconds from now (a SIGKILL is delivered, not acted on, at once)."""
+    end = time.monotonic() + grace
+    while _running(pid):
+        if time.monotonic() > end:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _wait_for(path: Path, limit: float = 20.0) -> None:
@@ -166,3 +176,168 @@ def test_sigint_during_a_probe_exits_130_with_one_line_and_kills_the_probe(tmp_p
     assert proc.returncode == 130, err
     assert err == "envsnap: interrupted\n"
     assert not _alive(int(pidfile.read_text()))
+
+
+# --------------------------------------------------------------------------- what a killed run leaves
+
+
+def _envsnap(*args: str, path: str | None = None) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.Popen([sys.executable, "-m", "envsnap", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _kill_when(proc: subprocess.Popen[str], pidfile: Path, reap: list[int]) -> None:
+    """SIGKILL ``proc`` (envsnap) once the fake tool it runs has written its pid: the run dies mid-way."""
+    try:
+        _wait_for(pidfile, 60)
+        reap.append(int(pidfile.read_text()))
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+
+
+def _vcs_lock(tmp_path: Path) -> Path:
+    from envsnap import lockfile
+    from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+
+    pkg = PythonPackage(name="gitpkg", version="1.0", source=Source(
+        kind="vcs", url="https://example.org/gitpkg.git", vcs="git", commit_id="a" * 40))
+    return lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "l.lock")
+
+
+def _fake_tools(tmp_path: Path, *, hang: bool) -> str:
+    """``git`` that hangs (the run is killed there) or makes an empty checkout, and ``uv`` whose build writes a
+    wheel: a bundle that needs no network."""
+    bin_dir = tmp_path / ("bin-hang" if hang else "bin")
+    bin_dir.mkdir(exist_ok=True)
+    pidfile = tmp_path / "git.pid"
+    clone = f'echo $$ > {pidfile}; exec sleep 60' if hang else 'for a; do last=$a; done; mkdir -p "$last"'
+    # Not a work tree for anything but the clone and the checkout in it.
+    _script(bin_dir / "git", f'case "$1" in clone) {clone};; -C) exit 0;; *) exit 128;; esac\n')
+    _script(bin_dir / "uv", 'while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done\n'
+            f'{sys.executable} -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1] + '
+            "'/gitpkg-1.0-py3-none-any.whl', 'w').writestr('gitpkg.py', '')\" \"$out\"\n")
+    return f"{bin_dir}:/usr/bin:/bin"
+
+
+def test_a_killed_bundle_directory_is_completed_by_the_next_run(tmp_path: Path, reap: list[int]) -> None:
+    lock = _vcs_lock(tmp_path)
+    out = tmp_path / "out" / "supp"
+    proc = _envsnap("bundle", str(lock), "-o", str(out), path=_fake_tools(tmp_path, hang=True))
+    _kill_when(proc, tmp_path / "git.pid", reap)
+    assert out.is_dir() and not (out / "SHA256SUMS").exists()  # killed half-way: nothing could remove it
+    proc = _envsnap("bundle", str(lock), "-o", str(out), path=_fake_tools(tmp_path, hang=False))
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    from envsnap.bundle import Bundle
+
+    Bundle(out).verify_sums()  # complete, and nothing the killed run left (.build-*, the marker) is in it
+    assert Bundle(out).wheel_for("gitpkg").name == "gitpkg-1.0-py3-none-any.whl"
+
+
+def test_a_killed_archive_bundle_leaves_a_folder_the_next_run_removes(tmp_path: Path, reap: list[int]) -> None:
+    lock = _vcs_lock(tmp_path)
+    out = tmp_path / "out"
+    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), path=_fake_tools(tmp_path, hang=True))
+    _kill_when(proc, tmp_path / "git.pid", reap)
+    left = [p.name for p in out.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".envsnap-bundle-"), left
+    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), path=_fake_tools(tmp_path, hang=False))
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert [p.name for p in out.iterdir()] == ["supp.tar.gz"]
+
+
+def _rebuild_conda(bundle: Path, prefix: Path, *extra: str, path: str | None = None) -> subprocess.Popen[str]:
+    return _envsnap("rebuild", str(bundle / "envsnap.lock"), "--target", "conda", "--prefix", str(prefix),
+                    "--bundle", str(bundle), "--offline", *extra, path=path)
+
+
+@pytest.fixture
+def conda_bundle(conda_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from envsnap import lockfile
+    from envsnap._capture import capture
+    from envsnap.bundle import make_bundle
+
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(conda_env.channel.pip_wheel.parent))
+    lock = lockfile.dump(capture(str(conda_env.python)), tmp_path / "envsnap.lock")
+    return make_bundle(lockfile.load(lock), tmp_path / "bundle").path
+
+
+def test_a_killed_conda_rebuild_leaves_no_prefix_and_the_next_run_builds_it(
+    conda_bundle: Path, tmp_path: Path, reap: list[int]
+) -> None:
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    pidfile = tmp_path / "mm.pid"
+    # An installer that links part of the prefix, then is killed with envsnap.
+    _script(bin_dir / "micromamba", 'while [ $# -gt 0 ]; do [ "$1" = --prefix ] && p=$2; shift; done\n'
+            f'mkdir -p "$p/conda-meta" "$p/bin"; echo half > "$p/bin/tool"\necho $$ > {pidfile}\nexec sleep 60\n')
+    prefix = tmp_path / "envs" / "p"
+    proc = _rebuild_conda(conda_bundle, prefix, "--engine", "micromamba", path=f"{bin_dir}:{os.environ['PATH']}")
+    _kill_when(proc, pidfile, reap)
+    assert not prefix.exists()  # built beside it: nothing half-made at --prefix
+    assert any(p.name.startswith(".envsnap-conda-") for p in prefix.parent.iterdir())
+    proc = _rebuild_conda(conda_bundle, prefix)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert [p.name for p in prefix.parent.iterdir()] == ["p"]  # the killed run's staging is gone too
+    run = subprocess.run([str(prefix / "bin" / "python"), "-c", "import pipdemo; print(pipdemo.answer())"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout == "7\n", run
+
+
+@pytest.fixture(autouse=True)
+def _own_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`clean --cache` must never empty the real caches of whoever runs the tests."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+def test_envsnap_clean_removes_leftovers_but_not_what_a_running_envsnap_holds(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    from envsnap import _leftovers
+
+    with _leftovers.held_dir(tmp_path, "conda") as held:  # a running rebuild's
+        dead = tmp_path / ".envsnap-venv-abc123"  # a killed one's
+        (dead / "venv" / "bin").mkdir(parents=True)
+        (dead / "venv" / "bin" / "python").write_bytes(b"x" * 1000)
+        (tmp_path / ".envsnap-tmp-l.lock.xyz").write_text("half a lock")
+        (tmp_path / ".envsnap-incomplete").write_text("")  # not a leftover name: a bundle's marker
+        (tmp_path / "mine").mkdir()
+        result = cli("clean", tmp_path, "--dry-run")
+        assert result.code == 0 and dead.exists(), result
+        assert "would remove" in result.err and str(held) not in result.err
+        result = cli("clean", tmp_path)
+        assert result.code == 0, result
+        assert held.is_dir()
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".envsnap-incomplete", held.name, "mine"])
+    assert f"removed {dead}" in result.err and "download cache" in result.err
+
+
+def test_envsnap_clean_shows_and_empties_the_download_cache(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    cache = tmp_path / "cache"
+    (cache / "ab" / "ab12").mkdir(parents=True)
+    (cache / "ab" / "ab12" / "x-1.0-py3-none-any.whl").write_bytes(b"w" * 2048)
+    result = cli("clean", tmp_path, "--cache-dir", cache, "--json")
+    assert result.code == 0, result
+    import json
+
+    caches = {c["path"]: c for c in json.loads(result.out)["caches"]}
+    assert caches[str(cache)]["size"] == 2048 and cache.exists()
+    result = cli("clean", tmp_path, "--cache-dir", cache, "--cache")
+    assert result.code == 0 and not cache.exists(), result
+    assert cli("clean", tmp_path / "nope").code == 2
+
+
+def test_the_next_run_removes_a_killed_runs_temporary_files(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    from envsnap import lockfile
+    from envsnap.model import PythonEnv, Snapshot
+
+    (tmp_path / ".envsnap-tmp-envsnap.lock.k1ll3d").write_text("half a lock")  # a capture killed mid-write
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "envsnap.lock")
+    assert [p.name for p in tmp_path.iterdir()] == ["envsnap.lock"]

@@ -1,0 +1,163 @@
+"""What envsnap writes beside the user's files while it works, named and held so that a later run (or
+``envsnap clean``) recognises what an interrupted one left, and never takes what a running one still uses.
+
+Every such entry is ``.envsnap-<kind>-<random>`` (a folder, or a file being written) and is held with an
+exclusive ``flock`` for as long as its run uses it: a lock dies with its process, so an entry whose lock can be
+taken belongs to a run that was killed. A held folder may name one sibling in its ``sibling`` file (the conda
+target's prefix, built at a path as long as the final one); that sibling goes with it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+PREFIX = ".envsnap-"
+KINDS = ("bundle", "conda", "venv", "rebuild", "install", "tmp")
+SIBLING = "sibling"
+_NAME = re.compile(r"\.envsnap-(" + "|".join(KINDS) + r")-.+")
+
+
+@dataclass(frozen=True)
+class Leftover:
+    path: Path
+    size: int
+
+
+def is_leftover_name(name: str) -> bool:
+    return _NAME.fullmatch(name) is not None
+
+
+def _hold(path: Path) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _in_use(path: Path) -> bool:
+    """Held by a running envsnap (or not ours to judge: unreadable, another user's)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also releases the lock just taken
+    return False
+
+
+def size_of(path: Path) -> int:
+    """Bytes under ``path`` (links not followed)."""
+    if path.is_symlink() or not path.is_dir():
+        with contextlib.suppress(OSError):
+            return path.lstat().st_size
+        return 0
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+def _sibling_of(holder: Path) -> Path | None:
+    try:
+        name = (holder / SIBLING).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not name or "/" in name or name in (".", "..") or "\0" in name:
+        return None
+    return holder.parent / name
+
+
+def find(folder: Path) -> list[Leftover]:
+    """What interrupted runs left in ``folder`` (nothing a running envsnap still holds)."""
+    found: list[Leftover] = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        if not is_leftover_name(entry.name) or entry.is_symlink() or _in_use(entry):
+            continue
+        size = size_of(entry)
+        sibling = _sibling_of(entry) if entry.is_dir() else None
+        if sibling is not None and sibling.is_dir() and not sibling.is_symlink():
+            size += size_of(sibling)
+        found.append(Leftover(entry, size))
+    return found
+
+
+def remove(leftover: Leftover) -> None:
+    path = leftover.path
+    if path.is_dir() and not path.is_symlink():
+        sibling = _sibling_of(path)
+        if sibling is not None and sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def sweep(folder: Path) -> list[Leftover]:
+    """Remove what interrupted runs left in ``folder``; what was removed."""
+    found = find(folder)
+    for leftover in found:
+        remove(leftover)
+    return found
+
+
+@contextlib.contextmanager
+def held_dir(parent: Path, kind: str) -> Iterator[Path]:
+    """A fresh ``.envsnap-<kind>-*`` folder in ``parent`` (created), held while in use and removed after, with
+    whatever it names as its sibling. What killed runs left in ``parent`` is removed first."""
+    assert kind in KINDS
+    parent.mkdir(parents=True, exist_ok=True)
+    sweep(parent)
+    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=parent))
+    fd = _hold(path)
+    try:
+        yield path
+    finally:
+        sibling = _sibling_of(path)
+        if sibling is not None and sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
+def name_sibling(holder: Path, sibling: Path) -> None:
+    """Record ``sibling`` (beside ``holder``) as going with it, before anything is made there."""
+    (holder / SIBLING).write_text(sibling.name + "\n", encoding="utf-8")
+
+
+def forget_sibling(holder: Path) -> None:
+    """The sibling was moved into place: it is no longer the holder's to remove."""
+    with contextlib.suppress(FileNotFoundError):
+        (holder / SIBLING).unlink()
+
+
+@contextlib.contextmanager
+def held_file(parent: Path, name: str) -> Iterator[tuple[IO[bytes], Path]]:
+    """A new ``.envsnap-tmp-<name>.*`` file in ``parent``, open for writing and held; removed unless the caller
+    renamed it away. For writing a file atomically (write, then ``os.replace``)."""
+    fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}tmp-{name[:80]}.", dir=parent)
+    path = Path(tmp)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with os.fdopen(fd, "wb") as handle:
+            yield handle, path
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
