@@ -32,9 +32,9 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
         )
     try:
         spec = docker.make_spec(sealed, docker.DockerOptions())
+        return docker.render_context(spec, lockfile.dumps(sealed).encode())
     except EnvsnapError as exc:
         raise ExportError(f"cannot export a Dockerfile: {exc}") from exc
-    return docker.render_context(spec, lockfile.dumps(sealed).encode())
 
 
 EXPORTER = Exporter(

@@ -20,9 +20,10 @@ MODES = ("needed", "all", "none")
 
 # A package name or version from a lock ends up on a RUN line: accept only what Debian policy allows, so a
 # hostile lock cannot inject shell.
-_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-_VERSION = re.compile(r"^[A-Za-z0-9.+~:-]+$")
-_ARCH = re.compile(r"^[a-z0-9-]+$")
+# fullmatch, never `$`: `$` also matches before a trailing newline.
+_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+", re.ASCII)
+_VERSION = re.compile(r"[A-Za-z0-9.+~:-]+", re.ASCII)
+_ARCH = re.compile(r"[a-z0-9-]+", re.ASCII)
 # Libraries of the host's NVIDIA driver come from the container toolkit at run time, never from the image.
 _DRIVER_PACKAGE = re.compile(r"^(libnvidia-|nvidia-|libcuda1|libcuda-)")
 
@@ -85,15 +86,15 @@ def pins(packages: tuple[SystemPackage, ...], machine: str, *, exact: bool = Tru
     native = DEBIAN_ARCH.get(machine, machine)
     out = []
     for pkg in packages:
-        if not _NAME.match(pkg.name):
+        if not _NAME.fullmatch(pkg.name):
             raise RebuildError(
                 f"system package name {pkg.name!r} in the lock is not a valid Debian package name"
             )
-        if pkg.version and not _VERSION.match(pkg.version):
+        if pkg.version and not _VERSION.fullmatch(pkg.version):
             raise RebuildError(
                 f"system package {pkg.name}: version {pkg.version!r} is not a valid Debian version"
             )
-        if pkg.arch and not _ARCH.match(pkg.arch):
+        if pkg.arch and not _ARCH.fullmatch(pkg.arch):
             raise RebuildError(f"system package {pkg.name}: architecture {pkg.arch!r} is not valid")
         foreign = pkg.arch if pkg.arch not in ("", "all", native) else ""
         out.append(AptPin(pkg.name, pkg.version if exact else "", foreign, pkg.needed_by))

@@ -57,8 +57,8 @@ CUDA_IMAGES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,9 @@ def choose(
     inspect: Inspector | None = None,
 ) -> BaseImage:
     """Pick the base image and interpreter for ``lock``. Raises ``RebuildError`` when none can run it."""
-    if base_digest is not None and not _DIGEST.match(base_digest):
+    if base_digest is not None and not _DIGEST.fullmatch(base_digest):
         raise BadOptionError(f"--base-digest {base_digest!r}: expected sha256: and 64 hex digits")
-    if base_image is not None and not _REFERENCE.match(base_image):
+    if base_image is not None and not _REFERENCE.fullmatch(base_image):
         raise BadOptionError(f"--base-image {base_image!r} is not an image reference")
     py = lock.python
     if py.implementation and py.implementation.lower() not in ("cpython", "cp"):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__, _templates
+from .. import __version__, _templates, sinks
 from ..bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
@@ -44,7 +44,7 @@ TOOL = "tool"
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
 TOOL_TIMEOUT = 300.0
-_TAG = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
+_TAG = re.compile(r"[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?", re.ASCII)
 # Docker's architecture names -> uname -m, as locks record it.
 _MACHINE = {
     "amd64": "x86_64",
@@ -68,7 +68,7 @@ class DockerOptions:
     network: str = "host"  # the build's network: it reaches the apt mirror, never a Python index
 
     def __post_init__(self) -> None:
-        if self.tag and not _TAG.match(self.tag):
+        if self.tag and not _TAG.fullmatch(self.tag):
             raise BadOptionError(f"--tag {self.tag!r} is not a valid image name[:tag]")
 
     @classmethod
@@ -179,22 +179,24 @@ def render_dockerfile(spec: DockerSpec) -> str:
             "org.opencontainers.image.created": lock.envsnap.created,
         }.items()
     )
-    return _templates.render(
-        "docker/Dockerfile.j2",
-        envsnap_version=__version__,
-        content_digest=lock.envsnap.content_digest,
-        base=spec.base,
-        interpreter=spec.base.interpreter,
-        notes=spec.notes,
-        source_date_epoch=source_date_epoch(lock),
-        labels=labels,
-        apt_sources=spec.apt_sources,
-        apt_specs=spec.apt_specs,
-        foreign_arches=sorted({p.arch for p in spec.system if p.arch}),
-        system_packages=f"--system-packages {spec.options.system_packages}",
-        lock_name=LOCK_NAME,
-        env_dir=ENV_DIR,
-    )
+    # Every lock value is quoted or checked for its place in the Dockerfile (the template's filters).
+    with sinks.refusing(RebuildError, "cannot write the Dockerfile"):
+        return _templates.render(
+            "docker/Dockerfile.j2",
+            envsnap_version=__version__,
+            content_digest=lock.envsnap.content_digest,
+            base=spec.base,
+            interpreter=spec.base.interpreter,
+            notes=spec.notes,
+            source_date_epoch=source_date_epoch(lock),
+            labels=labels,
+            apt_sources=spec.apt_sources,
+            apt_specs=spec.apt_specs,
+            foreign_arches=sorted({p.arch for p in spec.system if p.arch}),
+            system_packages=f"--system-packages {spec.options.system_packages}",
+            lock_name=LOCK_NAME,
+            env_dir=ENV_DIR,
+        )
 
 
 def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:

@@ -1,0 +1,213 @@
+"""Writing a lock's values into other languages: one function per sink and position.
+
+A value from a lock (or a bundle, or an imported file) is untrusted (docs/security.md). Wherever one is
+written into a Dockerfile, a shell command, a requirements file, YAML, Markdown, LaTeX or a line-based
+file, it goes through one of these: each either quotes the value for its position or refuses it with
+``UnsafeValue`` (a ``GrammarError``: the message names what was expected and shows the value escaped). The
+lockfile loader validates every field too; these hold on their own, for a ``Snapshot`` built any other way.
+The Jinja filters of ``_templates`` are these functions. The terminal's rule is ``grammar.strip_control``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shlex
+from collections.abc import Iterator
+
+from . import grammar
+from .errors import EnvsnapError
+from .grammar import GrammarError, has_control, shown, strip_control
+
+
+class UnsafeValue(GrammarError):
+    """A lock value cannot be written safely into this position (a newline into a Dockerfile, ...)."""
+
+
+def _no_control(text: str, where: str) -> str:
+    if has_control(text):
+        raise UnsafeValue(f"a control character (newline, escape) in {where}: {shown(text)}")
+    return text
+
+
+@contextlib.contextmanager
+def refusing(error: type[EnvsnapError], what: str) -> Iterator[None]:
+    """Turn ``UnsafeValue`` (or any ``GrammarError``) raised inside the block into ``error`` (one line)."""
+    try:
+        yield
+    except GrammarError as exc:
+        raise error(f"{what}: refused a value of the lock: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------- line-based text
+
+
+def one_line(text: object) -> str:
+    """Text for a comment or a field of a line-based file: control characters (newlines) made visible."""
+    return strip_control(str(text))
+
+
+# -------------------------------------------------------------------------------------------- Dockerfile
+
+# distribution/reference's grammar: [domain[:port]/]path[:tag][@sha256:hex]; a digest only as sha256.
+_DOMAIN_PART = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?",
+    re.ASCII,
+)
+
+
+def is_image_reference(text: str) -> bool:
+    return len(text) <= 512 and _IMAGE_REFERENCE.fullmatch(text) is not None
+
+
+def dockerfile_from(text: str) -> str:
+    """What ``FROM`` may name: an image reference (``name[:tag][@sha256:...]``) or an image id."""
+    if grammar.is_image_digest(text) or is_image_reference(text):
+        return text
+    raise UnsafeValue(f"not an image reference or sha256 image id for FROM: {shown(text)}")
+
+
+def dockerfile_label(text: str) -> str:
+    """A ``LABEL`` value, double-quoted: the escapes Docker's word parser honours inside quotes (``\\``,
+    ``"``, ``$``, so nothing expands) and no control character (a newline would end the instruction)."""
+    _no_control(text, "a Dockerfile LABEL")
+    return '"' + re.sub(r'([\\"$])', r"\\\1", text) + '"'
+
+
+def dockerfile_line(text: object) -> str:
+    """The default for any value on a Dockerfile line: refused when it holds a newline or other control
+    character, which would end the instruction (or comment) and start one the lock chose."""
+    return _no_control(str(text), "a Dockerfile line")
+
+
+# ------------------------------------------------------------------------------------------------- shell
+
+
+def shell_word(text: str) -> str:
+    """One shell word, quoted only where needed (``shlex.quote``); no control character."""
+    return shlex.quote(_no_control(text, "a shell command"))
+
+
+def shell_single(text: str) -> str:
+    """One shell word, always single-quoted (apt specs hold ``*``); no control character."""
+    return "'" + _no_control(text, "a shell command").replace("'", "'\"'\"'") + "'"
+
+
+def shell_double(text: str) -> str:
+    """Text inside a double-quoted shell word: ``$``, backquote, ``"`` and ``\\`` escaped; ``!`` (history
+    expansion in an interactive shell) and control characters refused."""
+    _no_control(text, "a shell command")
+    if "!" in text:
+        raise UnsafeValue(f"a '!' in a double-quoted shell word: {shown(text)}")
+    return re.sub(r'([\\"$`])', r"\\\1", text)
+
+
+# ----------------------------------------------------------------------------------- requirements files
+
+
+def requirement_name(name: str) -> str:
+    return grammar.require(grammar.is_project_name(name), "project name for a requirements file", name)
+
+
+def requirement_version(version: str) -> str:
+    """A version after ``==``: PEP 440 only (a legacy version never reaches a requirements file)."""
+    return grammar.require(grammar.is_pep440(version), "PEP 440 version for a requirements file", version)
+
+
+_HASHES = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+
+
+def requirement_hash(algorithm: str, value: str) -> str:
+    """``--hash=algo:hex``: a hashlib name pip knows and hex digits."""
+    ok = algorithm in _HASHES and re.fullmatch(r"[0-9a-f]{32,128}", value, re.ASCII)
+    return f"--hash={grammar.require(bool(ok), 'hash for a requirements file', f'{algorithm}:{value}')}"
+
+
+def requirement_url(url: str) -> str:
+    """A URL in a requirements file (``name @ URL``, ``--index-url URL``): no whitespace or control character,
+    so it can neither end the line nor add an option."""
+    return grammar.require(grammar.is_url(url), "URL for a requirements file", url)
+
+
+def requirement_path(text: str) -> str:
+    """A local path in a requirements file (``-e PATH``): no whitespace, no control character."""
+    ok = bool(text) and not has_control(text) and not any(c.isspace() for c in text)
+    return grammar.require(ok, "path for a requirements file", text)
+
+
+def requirement_pin(name: str, version: str, sha256: str) -> str:
+    """``name==version --hash=sha256:hex``, each part checked."""
+    return f"{requirement_name(name)}=={requirement_version(version)} {requirement_hash('sha256', sha256)}"
+
+
+def requirement_fragment(text: str) -> str:
+    """A ``#subdirectory=`` value: a relative path with no whitespace, no control character."""
+    ok = bool(text) and not has_control(text) and not any(c.isspace() for c in text) and "#" not in text
+    return grammar.require(ok, "subdirectory for a requirements file", text)
+
+
+# -------------------------------------------------------------------------------------------- conda files
+
+
+def conda_url_line(url: str, md5: str, sha256: str) -> str:
+    """One ``@EXPLICIT`` line: ``URL#md5`` (or ``URL#sha256:hex``): the URL has no fragment of its own, no
+    whitespace, no control character; the hashes are hex."""
+    grammar.require(grammar.is_url(url) and "#" not in url, "conda package URL", url)
+    if md5:
+        return f"{url}#{grammar.require(grammar.is_md5_hex(md5), 'md5', md5)}"
+    if sha256:
+        return f"{url}#sha256:{grammar.require(grammar.is_sha256_hex(sha256), 'sha256', sha256)}"
+    return url
+
+
+def conda_subdir(text: str) -> str:
+    return grammar.require(grammar.is_conda_subdir(text), "conda subdir", text)
+
+
+# ---------------------------------------------------------------------------------------------- Markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*_|<>\[\]])")
+
+
+def md_text(text: object) -> str:
+    """Text inside a Markdown paragraph or table cell: no line break (no heading, list or table row can
+    start), and the characters that make emphasis, code, links, HTML and table cells backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", strip_control(str(text)))
+
+
+def md_code(text: object) -> str:
+    """A Markdown code span holding ``text`` literally (CommonMark: a fence longer than any backquote run
+    inside), on one line."""
+    value = strip_control(str(text))
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+# ------------------------------------------------------------------------------------------------- LaTeX
+
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
+    "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
+    ">": r"\textgreater{}", "|": r"\textbar{}", "\N{REPLACEMENT CHARACTER}": "?",
+}
+# "--" becomes an en dash under T1 (and "---" an em dash anywhere): an empty group between hyphens keeps
+# them hyphens, so a copied "--offline" still works.
+_TEX_RE = re.compile("|".join(re.escape(c) for c in _TEX_SPECIAL) + "|-(?=-)")
+
+
+def tex_text(text: object) -> str:
+    """Text safe inside a LaTeX paragraph, table cell or comment: every special character escaped, control
+    characters shown as ``?`` (a line break cannot end a comment or a row), ``--`` kept as two hyphens."""
+    return _TEX_RE.sub(lambda m: _TEX_SPECIAL.get(m.group(0), "-{}"), strip_control(str(text)))
+
+
+def tex_code(text: object, every: int = 8) -> str:
+    """Monospace text that may break every few characters (digests are longer than a column)."""
+    value = str(text)
+    chunks = [tex_text(value[i : i + every]) for i in range(0, len(value), every)]
+    return r"\texttt{" + r"\allowbreak{}".join(chunks) + "}"
