@@ -39,7 +39,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO
 
-from . import _leftovers, _runner, _tools, grammar, lockfile
+from . import _leftovers, _runner, _tools, grammar, lockfile, sinks
 from ._fs import atomic_write_text
 from .errors import BundleError, PinError
 from .model import Artifact, PythonPackage, Snapshot
@@ -734,8 +734,10 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     from . import _templates  # jinja2 only when writing a bundle
 
     lock = lockfile.seal(lock)  # the README names the digest of the lock written above
-    atomic_write_text(root / README, _templates.render("bundle/README.md.j2", lock=lock, packages=[
-        p for p in python_packages(lock)], conda_archives=_conda_archives(lock)))
+    with sinks.refusing(BundleError, README):  # lock values in Markdown and in its shell lines
+        readme = _templates.render("bundle/README.md.j2", lock=lock, packages=[
+            p for p in python_packages(lock)], conda_archives=_conda_archives(lock))
+    atomic_write_text(root / README, readme)
     _write_appendix(lock, root)
     Bundle(root).write_sums()
     return lock, entries
@@ -942,7 +944,8 @@ def requirements_text(lock: Snapshot) -> str:
              "#   pip install --no-deps --no-index --find-links wheels --require-hashes -r requirements.txt"]
     for pkg in sorted(python_packages(lock), key=lambda p: p.name):
         if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
-            lines.append(f"{pkg.name}=={pkg.version} --hash=sha256:{pkg.artifact.sha256}")
+            with sinks.refusing(BundleError, REQUIREMENTS):  # a newline in a version must add no line
+                lines.append(sinks.requirement_pin(pkg.name, pkg.version, pkg.artifact.sha256))
     return "\n".join(lines) + "\n"
 
 

@@ -138,6 +138,12 @@ def requirement_path(text: str) -> str:
     return grammar.require(ok, "path for a requirements file", text)
 
 
+def requirement_location(text: str) -> str:
+    """A ``--find-links`` folder or page: shell-quoted as pip's option parser reads it; no control character
+    (pip splits the file into lines before it reads quotes)."""
+    return shlex.quote(grammar.require(bool(text) and not has_control(text), "find-links location", text))
+
+
 def requirement_pin(name: str, version: str, sha256: str) -> str:
     """``name==version --hash=sha256:hex``, each part checked."""
     return f"{requirement_name(name)}=={requirement_version(version)} {requirement_hash('sha256', sha256)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import sinks
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _common
 from .interface import ExportError
@@ -61,19 +62,23 @@ def pip_packages(snapshot: Snapshot) -> list[PythonPackage]:
 
 def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
     """One exact requirement and its ``--hash=algo:hex`` option (``""`` where the lock knows no file hash)."""
+    # Each part is checked for a requirements file (pip reads these lines as one): ``UnsafeValue`` otherwise.
     src = pkg.source
+    name = sinks.requirement_name(pkg.name)
     if src.kind == "vcs":
-        return f"{pkg.name} @ {_common.vcs_url(src)}", ""
+        return f"{name} @ {sinks.requirement_url(_common.vcs_url(src))}", ""
     if src.kind == "directory":
         path = _common.file_url_path(src.url) or src.url
         if src.subdirectory:
             path = f"{path.rstrip('/')}/{src.subdirectory}"
+        path = sinks.requirement_path(path)
         return (f"-e {path}" if src.editable else path), ""
     if src.kind == "archive":
         algo, _, value = src.archive_hash.partition("=")
-        return f"{pkg.name} @ {src.url}", (f"--hash={algo}:{value}" if value else "")
+        return f"{name} @ {sinks.requirement_url(src.url)}", (sinks.requirement_hash(algo, value) if value else "")
     art = pkg.artifact
-    return f"{pkg.name}=={pkg.version}", (f"--hash=sha256:{art.sha256}" if art is not None and art.sha256 else "")
+    pin = f"{name}=={sinks.requirement_version(pkg.version)}"
+    return pin, (sinks.requirement_hash("sha256", art.sha256) if art is not None and art.sha256 else "")
 
 
 def pip_lines(snapshot: Snapshot) -> tuple[list[str], bool]:

@@ -7,6 +7,7 @@ a comment so that nothing is dropped silently.
 
 from __future__ import annotations
 
+from .. import sinks
 from .._templates import render as render_template
 from ..model import Snapshot
 from . import _conda
@@ -16,22 +17,23 @@ FILENAME = "conda-explicit.txt"
 
 
 def dumps(snapshot: Snapshot) -> str:
+    # conda reads one package per line: a URL, md5 or subdir holding a newline must add no line.
+    with sinks.refusing(ExportError, "conda-explicit"):
+        return _dumps(snapshot)
+
+
+def _dumps(snapshot: Snapshot) -> str:
     packages = _conda.require_conda(snapshot, "conda-explicit")
     lines = []
     for pkg in _conda.install_order(packages):
         if not pkg.url:
             raise ExportError(f"conda-explicit: {pkg.name} {pkg.version}: the lock has no URL for it")
-        if pkg.md5:
-            lines.append(f"{pkg.url}#{pkg.md5}")
-        elif pkg.sha256:
-            lines.append(f"{pkg.url}#sha256:{pkg.sha256}")
-        else:
-            lines.append(pkg.url)
+        lines.append(sinks.conda_url_line(pkg.url, pkg.md5, pkg.sha256))
     return render_template(
         "conda/explicit.txt.j2",
         digest=snapshot.envsnap.content_digest or "(unsealed)",
         filename=FILENAME,
-        subdir=snapshot.conda.subdir if snapshot.conda else "",
+        subdir=sinks.conda_subdir(snapshot.conda.subdir) if snapshot.conda and snapshot.conda.subdir else "",
         pip=_conda.pip_lines(snapshot)[0],
         lines=lines,
     )

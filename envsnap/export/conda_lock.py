@@ -13,6 +13,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from .. import grammar, sinks
 from .._defaults import install_hint
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
@@ -81,6 +82,9 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
                 f"conda-lock: {pkg.name} {pkg.version}: the lock has no "
                 f"{'URL' if not pkg.url else 'md5'} for it, which conda-lock requires"
             )
+        sinks.conda_url_line(pkg.url, pkg.md5, "")  # conda-lock's installers write it into an @EXPLICIT line
+        if pkg.sha256:
+            grammar.require(grammar.is_sha256_hex(pkg.sha256), "sha256", pkg.sha256)
         hashes = {k: v for k, v in (("md5", pkg.md5), ("sha256", pkg.sha256)) if v}
         entries.append(
             LockedDependency(
@@ -97,6 +101,9 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
         )
     for py in _conda.pip_packages(snapshot):
         url, sha256 = _pip_file(py)
+        # conda-lock hands pip packages to pip as requirement lines: each part is checked for that file.
+        sinks.requirement_name(py.name), sinks.requirement_version(py.version), sinks.requirement_url(url)
+        sinks.requirement_hash("sha256", sha256)
         entries.append(
             LockedDependency(
                 name=py.name,
@@ -127,8 +134,10 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
 def dumps(snapshot: Snapshot) -> str:
     import yaml  # type: ignore[import-untyped,unused-ignore]
 
-    body: str = yaml.dump(document(snapshot), sort_keys=False)
-    return HEADER.format(digest=snapshot.envsnap.content_digest or "(unsealed)", filename=FILENAME) + body
+    with sinks.refusing(ExportError, "conda-lock"):
+        body: str = yaml.dump(document(snapshot), sort_keys=False)  # YAML quotes every scalar it must
+    digest = sinks.one_line(snapshot.envsnap.content_digest or "(unsealed)")  # in a comment: one line
+    return HEADER.format(digest=digest, filename=FILENAME) + body
 
 
 def render(snapshot: Snapshot) -> dict[str, bytes]:

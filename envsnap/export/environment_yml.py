@@ -9,15 +9,23 @@ still runs: for an install with no solve at all use ``conda-explicit`` or ``cond
 
 from __future__ import annotations
 
+from .. import sinks
 from .._templates import render as render_template
 from ..model import Snapshot
 from . import _conda
-from .interface import Exporter
+from .interface import Exporter, ExportError
 
 FILENAME = "environment.yml"
 
 
 def dumps(snapshot: Snapshot) -> str:
+    # Values are JSON-quoted YAML scalars (tojson); the pip lines become a requirements file for pip, so they
+    # are checked as one (a newline in a version must add no option and no requirement).
+    with sinks.refusing(ExportError, "environment-yml"):
+        return _dumps(snapshot)
+
+
+def _dumps(snapshot: Snapshot) -> str:
     packages = _conda.require_conda(snapshot, "environment-yml")
     specs = [
         f"{_conda.channel_name(p.channel)}::{p.name}={p.version}={p.build}"

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import _leftovers, _runner
+from .. import _leftovers, _runner, sinks
 from .._defaults import install_hint
 from ..errors import BundleError, RebuildError
 from ..model import Conda, CondaPackage, Snapshot
@@ -240,10 +240,11 @@ def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Pat
 
 def explicit_text(conda: Conda, archives: Mapping[str, Path]) -> str:
     """An ``@EXPLICIT`` list of the checked local archives for conda / mamba / micromamba."""
-    lines = [f"# platform: {conda.subdir}", "@EXPLICIT"]
-    for pkg in conda.packages:
-        digest = pkg.md5 or f"sha256:{pkg.sha256}"
-        lines.append(f"{archives[pkg.name].as_uri()}#{digest}")
+    # One package a line: a subdir or hash holding a newline must add none.
+    with sinks.refusing(RebuildError, "cannot write the explicit file"):
+        lines = [f"# platform: {sinks.conda_subdir(conda.subdir)}", "@EXPLICIT"]
+        for pkg in conda.packages:
+            lines.append(sinks.conda_url_line(archives[pkg.name].as_uri(), pkg.md5, pkg.sha256))
     return "\n".join(lines) + "\n"
 
 
