@@ -181,40 +181,17 @@ def _version_note(pkg: PythonPackage) -> str:
     return pkg.version
 
 
-# ----------------------------------------------------------------------------------------------- LaTeX
-
-_TEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
-    "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
-    ">": r"\textgreater{}", "|": r"\textbar{}",
-}
-_TEX_RE = re.compile("|".join(re.escape(c) for c in _TEX_SPECIAL))
-
-
-def tex(text: object) -> str:
-    """Text safe inside a LaTeX paragraph or table cell (every special character escaped)."""
-    return _TEX_RE.sub(lambda m: _TEX_SPECIAL[m.group(0)], str(text))
-
-
-def tex_code(text: object, every: int = 8) -> str:
-    """Monospace text that may break every few characters (digests are longer than a column)."""
-    s = str(text)
-    chunks = [tex(s[i:i + every]) for i in range(0, len(s), every)]
-    return r"\texttt{" + r"\allowbreak{}".join(chunks) + "}"
-
-
-def md(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return re.sub(r"([\\`*_|<>\[\]])", r"\\\1", str(text))
+# Every value reaches the templates unescaped: their format's default escaping (Markdown, LaTeX) and filters
+# (md_code, tex_code) in envsnap/_templates.py make it text, whatever the lock holds.
 
 
 def render_markdown(snapshot: Snapshot) -> dict[str, bytes]:
-    text = _templates.render("appendix.md.j2", md=md, **context(snapshot))
+    text = _templates.render("appendix.md.j2", **context(snapshot))
     return {"appendix.md": text.encode("utf-8")}
 
 
 def render_latex(snapshot: Snapshot) -> dict[str, bytes]:
-    text = _templates.render("appendix.tex.j2", tex=tex, tex_code=tex_code, **context(snapshot))
+    text = _templates.render("appendix.tex.j2", **context(snapshot))
     return {"appendix.tex": text.encode("utf-8")}
 
 

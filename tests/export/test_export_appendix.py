@@ -108,13 +108,14 @@ def test_rebuild_instructions_follow_the_lock(rich: Snapshot, fmt: str) -> None:
     # A conda lock rebuilt by the default (venv) target would lose its conda layer: the reader is told the
     # conda target and the conda files; a pip-only lock keeps the pip and uv instructions.
     render = appendix.render_markdown if fmt == "markdown" else appendix.render_latex
-    conda_text = next(iter(render(rich).values())).decode()
+    # LaTeX writes "--" as "-{}-" (two hyphens when typeset, never an en dash): the same command once printed.
+    conda_text = next(iter(render(rich).values())).decode().replace("-{}-", "--")
     assert "envsnap rebuild envsnap.lock --target conda" in conda_text
     assert "conda-lock install --prefix ./env conda-lock.yml" in conda_text
     assert "conda create --prefix ./env --file conda-explicit.txt" in conda_text
     assert "uv pip sync" not in conda_text
     pip_only = lockfile.seal(dataclasses.replace(rich, conda=None))
-    pip_text = next(iter(render(pip_only).values())).decode()
+    pip_text = next(iter(render(pip_only).values())).decode().replace("-{}-", "--")
     assert "--target conda" not in pip_text and "conda-lock" not in pip_text
     assert "uv pip sync pylock.toml" in pip_text
     assert "pip install --require-hashes --no-deps -r requirements.txt" in pip_text
