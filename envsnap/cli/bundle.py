@@ -50,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
     if args.with_base_image and is_archive(args.output):
         raise BundleError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
-    result = make_bundle(lock, Path(args.output), options, progress=lambda line: err.print(f"  {line}", markup=False))
+    result = make_bundle(lock, Path(args.output), options, progress=lambda line: err.print(_output.text(f"  {line}")))
     if args.with_base_image:
         add_docker_base(result.lock, result.path, args.base_image,
-                        progress=lambda line: err.print(f"  {line}", markup=False))
+                        progress=lambda line: err.print(_output.text(f"  {line}")))
     counts = describe_entries(result.entries)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
-    err.print(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s", markup=False)
+    err.print(_output.text(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s"))
     return 0

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             if k.startswith("deep:")]
     if args.output == "-":
         if deep:
-            sys.stderr.write("\n".join(deep) + "\n")
+            sys.stderr.write("\n".join(_output.line(x) for x in deep) + "\n")
     else:
         py = snapshot.python
         conda = f"{len(snapshot.conda.packages)} conda packages, " if snapshot.conda is not None else ""
@@ -109,5 +109,5 @@ def run(args: argparse.Namespace) -> int:
             *deep,
             *(f"warning: {w}" for w in snapshot.envsnap.warnings),
         ]
-        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.write("\n".join(_output.line(x) for x in lines) + "\n")  # package metadata: no controls
     return 0

@@ -61,15 +61,17 @@ def exit_code(report: Report, *, strict: bool) -> int:
 
 def render(report: Report, lock_path: str) -> Table:
     table = Table(
-        title=f"envsnap check: {lock_path} (target: {report.target})",
+        title=_output.text(f"envsnap check: {lock_path} (target: {report.target})"),
         title_justify="left",
-        caption=report.summary(),
+        caption=_output.text(report.summary()),
         caption_justify="left",
     )
     for column in ("severity", "component", "needed", "found", "remedy"):
         table.add_column(column, overflow="fold")
     for severity, component, needed, found, remedy in report.render_rows():
-        table.add_row(Text(severity, style=_STYLES[severity]), component, needed, found, remedy)
+        # Needed and found quote the lock: never markup, no control codes.
+        table.add_row(Text(severity, style=_STYLES[severity]),
+                      *(_output.text(cell) for cell in (component, needed, found, remedy)))
     return table
 
 
@@ -83,10 +85,10 @@ def run(args: argparse.Namespace) -> int:
     # The first line names the environment (on stderr under --json); after the check, so an error stays one line.
     line = f"checking {args.lock} with {chosen.describe()}"
     if args.json:
-        sys.stderr.write(line + "\n")
+        sys.stderr.write(_output.line(line) + "\n")
         sys.stderr.flush()
     else:
-        _output.stdout().print(line, markup=False, highlight=False)
+        _output.stdout().print(_output.text(line))
     if args.json:
         _output.print_json({"lock": args.lock, **report.to_dict()})
     else:

@@ -39,6 +39,6 @@ def print_report(report: DiffReport) -> None:
         return
     width = max(len(c.area) for c in report.changes)
     for change in report.changes:
-        out.print(f"{change.area:<{width}}  {change.describe()}", markup=False)
+        out.print(_output.text(f"{change.area:<{width}}  {change.describe()}"))  # lock data: no control codes
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     out.print(f"{len(report.changes)} changes: {summary}")

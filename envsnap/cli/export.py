@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{'; '.join(failures[:3])}{more}") from exc
     written = write(exporter, files, args.output)
     if written:
-        _output.stderr().print(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})", markup=False)
+        _output.stderr().print(_output.text(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})"))
         _note_placement(snapshot, exporter, written, args.absolute_paths)
     return 0
 

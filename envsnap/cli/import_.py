@@ -35,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
     err = _output.stderr()
     conda = f", {len(snapshot.conda.packages)} conda packages" if snapshot.conda is not None else ""
     unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
-    err.print(f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
-              f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}")
-    for warning in snapshot.envsnap.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
+    err.print(_output.text(f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
+                           f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}"))
+    from rich.text import Text
+
+    for warning in snapshot.envsnap.warnings:  # the imported file's words: text, never markup
+        err.print(Text.assemble(("warning:", "yellow"), " ", _output.text(warning)))
     return 0

@@ -53,16 +53,13 @@ def report(result: PinResult, where: str, *, as_json: bool = False) -> None:
         _output.print_json([lockfile.to_dict(o) for o in result.outcomes])
     err = _output.stderr()
     counts = {s: len(result.by_status(s)) for s in ("pinned", "kept", "unpinned", "skipped")}
-    err.print(
+    err.print(_output.text(
         f"{where}: {counts['pinned']} pinned, "
         f"{counts['kept']} built from source (VCS url + commit, local projects), "
-        f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda",
-        markup=False,
-    )
-    from rich.markup import escape
+        f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda"
+    ))
+    from rich.text import Text
 
-    for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: escaped
-        err.print(
-            f"  [yellow]not pinned[/yellow] {escape(f'{outcome.name} {outcome.version}: {outcome.reason}')}",
-            markup=True,
-        )
+    for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: text
+        err.print(Text.assemble("  ", ("not pinned", "yellow"), " ",
+                                _output.text(f"{outcome.name} {outcome.version}: {outcome.reason}")))

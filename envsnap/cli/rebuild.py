@@ -61,12 +61,12 @@ def run(args: argparse.Namespace) -> int:
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
                       offline=args.offline, force=args.force, dry_run=args.dry_run, cpu_only=args.cpu_only,
                       options=options, project=args.project,
-                      progress=lambda line: err.print(line, style="dim", markup=False))
+                      progress=lambda line: err.print(_output.text(line, style="dim")))
     if isinstance(outcome, Plan):
         if args.json:
             _output.print_json(lockfile.to_dict(outcome))
         else:
-            print(outcome.describe(), end="")
+            print(_output.lines(outcome.describe()), end="")  # lock data: no control codes
         return 0
     if args.json:
         verdict = None if outcome.verify is None else (lockfile.to_dict(outcome.verify)
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
                             "details": dict(outcome.details)})
         return 0 if outcome.verify is None else exit_code(outcome.verify)
     for note in outcome.notes:
-        err.print(f"note: {note}", markup=False)
-    err.print(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s", markup=False)
+        err.print(_output.text(f"note: {note}"))
+    err.print(_output.text(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s"))
     if outcome.verify is None:
         return 0
     print_report(outcome.verify)

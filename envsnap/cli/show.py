@@ -83,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"envsnap lock: {args.lock}", show_header=False, title_justify="left")
+    table = Table(title=_output.text(f"envsnap lock: {args.lock}"), show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for key, value in summary_rows(snapshot):
-        table.add_row(key, value)
+        table.add_row(_output.text(key), _output.text(value))  # lock data: never markup, no control codes
     _output.stdout().print(table)
     return 0

@@ -39,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
     # once it is known to be one, so that an error stays the only line.
     line = f"verifying {chosen.describe()} against {args.lock}"
     if args.json:
-        sys.stderr.write(line + "\n")
+        sys.stderr.write(_output.line(line) + "\n")
         sys.stderr.flush()
     else:
-        _output.stdout().print(line, markup=False, highlight=False)
+        _output.stdout().print(_output.text(line))
     if args.json:
         _output.print_json(lockfile.to_dict(report) | {"identical": report.identical})
     else:
@@ -59,7 +59,7 @@ def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
 
 
 def print_report(report: VerifyReport) -> None:
-    from rich.markup import escape
+    from rich.text import Text
 
     out = _output.stdout()
     styles = {MISMATCH: "red", WARNING: "yellow", INFO: "dim"}
@@ -67,13 +67,13 @@ def print_report(report: VerifyReport) -> None:
         found = report.by_severity(severity)
         if not found:
             continue
-        out.print(f"[bold {styles[severity]}]{severity} ({len(found)})[/]", markup=True)
+        out.print(Text(f"{severity} ({len(found)})", style=f"bold {styles[severity]}"))
         for diff in found:
-            out.print(f"  {diff.area}: {diff.describe()}", markup=False)
-    verdict = ("[green]identical[/green]: the Python layer matches the lock" if report.identical
-               else "[red]DIFFERENT[/red]: the Python layer does not match the lock")
+            out.print(_output.text(f"  {diff.area}: {diff.describe()}"))  # lock data: text, no control codes
+    verdict = (Text("identical", style="green") if report.identical else Text("DIFFERENT", style="red"))
+    what = "matches" if report.identical else "does not match"
     follow = report.consequences
-    # The cause quotes lock values: never rich markup.
-    causes = f"; {len(follow)} of the differences follow from {escape(follow[0].cause)}" if follow else ""
-    out.print(f"{verdict} ({report.packages_checked} packages checked, "
-              f"{len(report.by_severity(WARNING))} warnings{causes})", markup=True)
+    causes = f"; {len(follow)} of the differences follow from {follow[0].cause}" if follow else ""
+    out.print(Text.assemble(verdict, _output.text(
+        f": the Python layer {what} the lock ({report.packages_checked} packages checked, "
+        f"{len(report.by_severity(WARNING))} warnings{causes})")))
