@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__, _templates, sinks
+from .. import __version__, _templates, grammar, sinks
 from ..bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
@@ -509,6 +509,7 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
     fetched from an index by name."""
     bundled = Path(bundle.root) / TOOL if bundle is not None else None
     if bundled is not None and (bundled / REQUIREMENTS).is_file():
+        _check_tool_requirements(bundled / REQUIREMENTS)
         for item in bundled.iterdir():
             shutil.copy2(item, dest / item.name)
         return
@@ -519,6 +520,19 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
     progress(f"envsnap {__version__} and its requirements for the image's Python {version}")
     wheels = _tool.wheels_for(dest, target, offline=offline, progress=progress)
     (dest / REQUIREMENTS).write_text(_tool.requirements(wheels, sha256_file))
+
+
+def _check_tool_requirements(path: Path) -> None:
+    """A bundle's ``tool/requirements.txt`` goes into the image's pip command: only ``name==version
+    --hash=sha256:HEX`` lines (what envsnap writes), never an option such as ``--find-links URL``."""
+    with sinks.refusing(RebuildError, str(path)):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # pip splits the same way
+            if not line or line.startswith("#"):
+                continue
+            name, _, rest = line.partition("==")
+            version, _, digest = rest.partition(" --hash=sha256:")
+            if sinks.requirement_pin(name, version, digest) != line:
+                raise sinks.UnsafeValue(f"not a name==version --hash=sha256:HEX line: {grammar.shown(line)}")
 
 
 def save_base_image(

@@ -247,6 +247,29 @@ def test_valid_requirements_still_render() -> None:
     assert "markupsafe==3.0.2 \\\n    --hash=sha256:" + "a" * 64 in text
 
 
+@pytest.mark.parametrize("extra", [
+    "--find-links http://127.0.0.1:9/",
+    "evilpkg==1.0 --hash=sha256:" + "e" * 64 + " -i x",
+    "  --index-url http://127.0.0.1:9/",
+])
+def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str) -> None:
+    # tool/requirements.txt is copied into the image's build context and read by pip there.
+    root = tmp_path / "bundle"
+    (root / "tool").mkdir(parents=True)
+    (root / "envsnap.lock").write_text("")
+    good = "envsnap==0.1.0 --hash=sha256:" + "a" * 64
+    (root / "tool" / "requirements.txt").write_text(f"# made by envsnap\n{good}\n{extra}\n")
+    (tmp_path / "ctx").mkdir()
+    spec = docker.make_spec(lock(), docker.DockerOptions())
+    with pytest.raises(RebuildError) as exc:
+        docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
+    one_line_error(exc)
+    assert not list((tmp_path / "ctx").iterdir())
+    (root / "tool" / "requirements.txt").write_text(f"{good}\n")
+    docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
+    assert (tmp_path / "ctx" / "requirements.txt").read_text() == f"{good}\n"
+
+
 # ------------------------------------------------------------------------------------ YAML and conda files
 
 
