@@ -12,8 +12,9 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -27,9 +28,14 @@ from envsnap.model import (
     Conda,
     CondaPackage,
     Cpu,
+    Cuda,
+    Framework,
+    Gpu,
     Hardware,
     Meta,
+    Nvidia,
     Platform,
+    Project,
     PythonEnv,
     PythonPackage,
     Snapshot,
@@ -181,6 +187,37 @@ def test_a_repo_digest_is_checked_before_from() -> None:
 def test_apt_pins_refuse_a_trailing_newline(name: str, version: str, arch: str) -> None:
     with pytest.raises(RebuildError):
         apt.pins((SystemPackage("dpkg", name, version, arch, ("markupsafe",)),), "x86_64")
+
+
+def each_string_changed(value: Any, suffix: str, path: str = "") -> Iterator[tuple[str, Any]]:
+    """``(path, value)`` with ``suffix`` appended to one string field at a time, for every string field."""
+    if isinstance(value, str):
+        yield path, value + suffix
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            if f.init:
+                for where, new in each_string_changed(getattr(value, f.name), suffix, f"{path}.{f.name}"):
+                    yield where, dataclasses.replace(value, **{f.name: new})
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            for where, new in each_string_changed(item, suffix, f"{path}[{i}]"):
+                yield where, (*value[:i], new, *value[i + 1:])
+
+
+def test_no_string_field_adds_an_instruction() -> None:
+    # Every string of the lock in turn (names, versions, created, kind, platform, system packages, artifacts):
+    # the Dockerfile is refused or has exactly the clean lock's instructions.
+    expected = instructions(render(lock()))
+    tried = 0
+    for where, hostile in each_string_changed(lock(), INJECTED):
+        try:
+            text = render(hostile)
+        except RebuildError:  # (cli.main prints any message as one line without control characters)
+            continue
+        tried += 1
+        assert [k for k, _ in instructions(text)] == [k for k, _ in expected], where
+        assert not any(line.startswith("RUN touch") for line in text.splitlines()), where
+    assert tried > 10  # most fields reach the Dockerfile only as comments, or not at all
 
 
 def test_the_dockerfile_export_refuses_too() -> None:
@@ -335,6 +372,56 @@ def test_the_conda_targets_explicit_file_refuses_a_bad_subdir(tmp_path: Path) ->
 
 
 # ---------------------------------------------------------------------------------------------- Markdown
+
+
+def every_string(value: Any, suffix: str) -> Any:
+    """``value`` with ``suffix`` appended to every string field, at any depth (packages, GPUs, CUDA, ...)."""
+    if isinstance(value, str):
+        return value + suffix
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: every_string(getattr(value, f.name), suffix)
+                                             for f in dataclasses.fields(value) if f.init})
+    if isinstance(value, tuple):
+        return tuple(every_string(v, suffix) for v in value)
+    if isinstance(value, MappingProxyType):
+        return MappingProxyType({k: every_string(v, suffix) for k, v in value.items()})
+    return value
+
+
+def full_lock() -> Snapshot:
+    """The small lock with the optional parts present too (NVIDIA driver, GPUs, CUDA, a framework, a project)."""
+    snap = lock()
+    return dataclasses.replace(
+        snap,
+        nvidia=Nvidia(driver_version="550.54.15", cuda_driver_version="12.4"),
+        hardware=Hardware(cpu=Cpu(model="Some CPU", arch="x86_64", logical_cores=8), memory_mib=65536,
+                          gpus=(Gpu(index=0, name="NVIDIA A100", compute_capability="8.0", memory_mib=40960),)),
+        cuda=Cuda(runtime_version="12.4.127", runtime_source="pip", cudnn_version="9.1.0", cudnn_source="pip",
+                  nccl_version="2.20.5", nccl_source="pip", toolkit_version="12.4"),
+        frameworks=MappingProxyType({"markupsafe": Framework(name="markupsafe", version="3.0.2",
+                                                             cuda_version="12.4")}),
+        project=Project(vcs="git", commit="0" * 40, branch="main"),
+    )
+
+
+def test_no_field_of_the_lock_can_start_a_markdown_line() -> None:
+    text = markdown(every_string(full_lock(), "\n# Owned <b>x</b>"))
+    assert [line for line in text.splitlines() if line.startswith("#")] == HEADINGS
+    outside_code = re.sub(r"(`+).*?\1", "", text)  # a code span shows "<b>" as text (CommonMark)
+    assert "<b>" not in outside_code and "\n# Owned" not in text
+
+
+def test_no_field_of_the_lock_can_start_a_latex_line() -> None:
+    text = latex(every_string(full_lock(), "\n\\input{/etc/passwd}%"))
+    assert "\\input{/etc/passwd}" not in text
+
+
+def test_no_field_of_the_lock_reaches_the_terminal_raw(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+                                                        wide: None) -> None:
+    loads(monkeypatch, {"x.lock": every_string(full_lock(), ESC + "[/]")})
+    result = cli("show", "x.lock")
+    assert result.code == 0, result
+    assert "\x1b" not in result.out and "[/]" in result.out
 
 
 def markdown(snap: Snapshot) -> str:
