@@ -152,6 +152,8 @@ def test_cpu_only_torch_beside_the_real_toolkit(
     res = cli("export", lock, "--format", "markdown", "-o", tmp_path / "appendix.md")
     text = (tmp_path / "appendix.md").read_text()
     assert "CPU-only" in text and "CUDA runtime" not in text and "13.0." not in text
+    res = cli("verify", lock, "--python", python)
+    assert res.code == 0 and "runtime_version" not in res.out and "cuda" not in res.out.lower(), res
 
     # A compiled extension that links libcudart.so.13 through an RPATH to /usr/local/cuda/lib64: selected.
     stub = build_stub(tmp_path / "stub" / "libcudart.so.13", "libcudart.so.13")
