@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from . import __version__
-from ._privacy import PathRedactor
+from ._privacy import PathRedactor, scrub_text
 from .errors import ProbeError
 from .model import Hardware, Meta, PythonEnv, Snapshot
 from .probes import conda as conda_probe
@@ -141,6 +141,11 @@ def capture(
         fw, deep_costs, deep_warnings = frameworks.deepen(fw, target, deep_timeout, env)
         costs.update({f"deep:{name}": seconds for name, seconds in deep_costs.items()})
         warnings += deep_warnings
+        # An import error's last line names whatever failed to load, wherever it lives (/scratch/<user>/...).
+        fw = {name: dataclasses.replace(f, error=scrub_text(redact.text(f.error))) if f.error else f
+              for name, f in fw.items()}
+    # Warnings quote paths and messages of other programs: the same rules as every recorded value.
+    warnings = [scrub_text(redact.text(w)) for w in warnings]
     if timings is not None:
         timings.update(costs)
     recorded_env = environment.filter_environment(env, redact)

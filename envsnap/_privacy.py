@@ -138,6 +138,7 @@ def strip_channel_token(url: str) -> str:
 
 
 _SCP_LIKE = re.compile(r"([^@/:\s]+)@([^/:\s]+):(?!//)")
+_SCP_REMOTE = re.compile(r"([^@/:\s]+@)?([^@/:\s]+):(?!//)")
 
 
 def strip_credentials(url: str) -> str:
@@ -272,10 +273,16 @@ class PathRedactor:
         network one keeps its path (a forge account in it is public: it is what a reader clones) but not this
         host's name."""
         url = strip_credentials(url)
-        if url.startswith("file://"):
-            return "file://" + self.path(url[len("file://") :])
+        scheme, _, rest = url.partition("://")
+        if scheme == "file" or scheme.endswith("+file"):
+            return f"{scheme}://" + self.path(rest)
         if "://" not in url:
-            return self.path(url) if url.startswith("/") else self.names(url)
+            remote = _SCP_REMOTE.match(url)
+            if remote is None:
+                return self.path(url) if url.startswith("/") else self.names(url)
+            # host:path (scp-like git): a network remote, like https: its path is kept, this host's name is not.
+            host = self._host.sub(HOST, remote.group(2)) if self._host is not None else remote.group(2)
+            return (remote.group(1) or "") + host + url[remote.end(2):]
         try:
             parts = urlsplit(url)
         except ValueError:

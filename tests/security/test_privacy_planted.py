@@ -1,9 +1,9 @@
 """Planted secrets: every token format, login name and host name envsnap must never record.
 
 Each case is planted where a capture reads it (recorded environment variables, a distribution's
-``direct_url.json``, the project's git branch and remote, a ``conda-meta`` record) of a real venv captured in
-process with a monkeypatched home, login and host name. None of the planted strings may appear in the lock, nor
-in the output of any export format. A second lock carries the same secrets raw (as an imported or older lock
+``direct_url.json``, the project's git branch and remote, a ``conda-meta`` record, a framework's import error)
+of a real venv captured in process with a monkeypatched home, login and host name. None of the planted strings
+may appear in the lock, nor in the output of any export format. A second lock carries the same secrets raw (as an imported or older lock
 could): every export of it must still leave each secret out. Each case leaked on the main before this test.
 """
 
@@ -127,6 +127,10 @@ CASES = [
     Planted("direct-url-other-home", "direct_url", "bobpkg", "file:///home/bobplanted/src/bobpkg",
             "/home/bobplanted", name=True),
     Planted("direct-url-revision-user", "direct_url", "revpkg", f"{LOGIN}/feature", f"{LOGIN}/feature", name=True),
+    # ---- an import error of a framework (capture --deep), quoted in [frameworks.torch] and the warnings
+    Planted("deep-import-error-user-path", "deep", "torch",
+            f"OSError: /scratch/{LOGIN}/cudnn/lib/libcudnn.so.9: cannot open shared object file",
+            f"/scratch/{LOGIN}/cudnn", name=True),
     # ---- conda-meta records
     Planted("conda-x-amz-signature", "conda", "amzlib",
             "https://conda-mirror.example.org/ch/linux-64/amzlib-1.0-0.conda?X-Amz-Signature=PLANTEDcondasig0123",
@@ -307,6 +311,12 @@ def captured(tmp_path_factory: pytest.TempPathFactory, make_venv: Callable[..., 
     for case in ALL:
         if case.where == "direct_url":
             _dist(site, case.key, _direct_url(case))
+    for case in ALL:
+        if case.where == "deep":
+            (site / "torch").mkdir()
+            (site / "torch" / "__init__.py").write_text(f"raise OSError({case.value.partition(': ')[2]!r})\n")
+            _dist(site, "torch", {"url": "https://download.example.org/torch-1.0.tar.gz",
+                                  "archive_info": {"hashes": {"sha256": SHA256}}})
     (venv / "conda-meta").mkdir()
     for case in ALL:
         if case.where == "conda":
@@ -323,7 +333,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory, make_venv: Callable[..., 
         mp.setenv("HOME", str(home))
         mp.setattr(socket, "gethostname", lambda: HOST)
         mp.setattr(getpass, "getuser", lambda: LOGIN)
-        snap = capture(str(venv_python), str(project), environ=_planted_env())
+        snap = capture(str(venv_python), str(project), environ=_planted_env(), deep=True)
         lock = root / "envsnap.lock"
         lockfile.dump(snap, lock)
         exports = _export_all(_write(_pinned(snap), root / "pinned.lock"), root / "exports")
@@ -404,6 +414,8 @@ def test_surviving_entries_are_redacted_as_documented(captured: Captured) -> Non
     assert urls["credpkg"] == "https://git.example.org/credpkg.git"
     rev = snap.package("revpkg")
     assert rev is not None and rev.source.requested_revision == "<user>/feature"
+    assert snap.frameworks["torch"].error == (
+        "import failed: OSError: /scratch/<user>/cudnn/lib/libcudnn.so.9: cannot open shared object file")
 
     assert snap.conda is not None
     conda = {p.name: p.url for p in snap.conda.packages}
@@ -461,3 +473,30 @@ def test_ordinary_environment_values_are_kept(value: str) -> None:
 
     redact = PathRedactor(home=f"/home/{LOGIN}", users=[LOGIN], hosts=[HOST, SHORT_HOST])
     assert filter_environment({"TORCH_X": value}, redact) == {"TORCH_X": value}
+
+
+@pytest.mark.parametrize(("url", "recorded"), [
+    # Local: the login name in a path goes, the home becomes ~, another user's home /home/<user>.
+    (f"git+file:///scratch/{LOGIN}/repo", "git+file:///scratch/<user>/repo"),
+    (f"file:///home/{LOGIN}/src/x", "file://~/src/x"),
+    ("file:///home/bobplanted/src/x", "file:///home/<user>/src/x"),
+    (f"/scratch/{LOGIN}/repos/p.git", "/scratch/<user>/repos/p.git"),
+    # Network remotes keep their path (a forge account is public); this host's name and a login's user@ go.
+    (f"https://github.com/{LOGIN}/r.git", f"https://github.com/{LOGIN}/r.git"),
+    (f"git@github.com:{LOGIN}/r.git", f"git@github.com:{LOGIN}/r.git"),
+    (f"{LOGIN}@{SHORT_HOST}:repo.git", "<host>:repo.git"),
+    (f"ssh://{LOGIN}@gitserver.example.org/r.git", "ssh://gitserver.example.org/r.git"),
+    (f"http://{HOST.upper()}:8080/simple", "http://<host>:8080/simple"),
+    # Signatures and tokens go, ordinary parameters stay.
+    (f"https://h.example.org/x-1.0.tar.gz?X-Amz-Date=1&X-Amz-Signature=abc&X-Amz-Security-Token=t#sha256={SHA256}",
+     f"https://h.example.org/x-1.0.tar.gz?X-Amz-Date=1#sha256={SHA256}"),
+    ("https://h.example.org/x.whl?Policy=p&Signature=s&Key-Pair-Id=k&v=2", "https://h.example.org/x.whl?v=2"),
+    ("https://h.example.org/x.zip#egg=x&subdirectory=sub", "https://h.example.org/x.zip#egg=x&subdirectory=sub"),
+    ("https://h.example.org/cb#id_token=abc&state=s", "https://h.example.org/cb#state=s"),
+    ("https://h.example.org/x.tar.gz?next=npm_PLANTEDnpm0123456789abcdefghijklmnop", "https://h.example.org/x.tar.gz"),
+])
+def test_url_rules(url: str, recorded: str) -> None:
+    from envsnap._privacy import PathRedactor
+
+    redact = PathRedactor(home=f"/home/{LOGIN}", users=[LOGIN], hosts=[HOST, SHORT_HOST])
+    assert redact.url(url) == recorded
