@@ -3,8 +3,9 @@
 Each case is planted where a capture reads it (recorded environment variables, a distribution's
 ``direct_url.json``, the project's git branch and remote, a ``conda-meta`` record, a framework's import error)
 of a real venv captured in process with a monkeypatched home, login and host name. None of the planted strings
-may appear in the lock, nor in the output of any export format. A second lock carries the same secrets raw (as an imported or older lock
-could): every export of it must still leave each secret out. Each case leaked on the main before this test.
+may appear in the lock, nor in the output of any export format. A second lock carries the same secrets raw (as an
+imported or older lock could): every export of it must still leave each secret out. Each case leaked on the main
+before this test.
 """
 
 from __future__ import annotations
