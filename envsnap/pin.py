@@ -603,7 +603,10 @@ class Pinner:
                 listed = self._listed(pkg, (c.index for c in pkg.candidates))
             except PinError as exc:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-            files += [f for f in listed if f.sha256 in wanted and f.filename not in {c.filename for c in named}]
+            # The index's hash says which are the import's; a file listed without one (a find-links folder) is
+            # downloaded to tell.
+            files += [f for f in listed if (f.sha256 in wanted or not f.sha256)
+                      and f.filename not in {c.filename for c in named}]
             if not files and not listed:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", f"the import kept {len(wanted)} sha256 "
                                   f"hashes, and no index lists {pkg.name} {pkg.version}")
@@ -611,24 +614,48 @@ class Pinner:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", f"none of the {len(wanted)} sha256 hashes "
                                   f"the import kept is that of a {pkg.name} {pkg.version} file on the configured "
                                   "indexes")
-        by_name = {f.filename: f for f in files}
-        chosen, why = best_wheel(by_name, self.tags)
-        if chosen is None:
-            sdists = [f for f in files if sdist_matches(f.filename, pkg)]
-            if not sdists:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", f"the import lists {len(wanted)} files: {why}")
-            chosen, why = sdists[0].filename, f"{why}; pinned the sdist (the bundle builds a wheel)"
-        file = by_name[chosen]
-        try:
-            path, sha = self.fetch(file)
-        except PinError as exc:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-        if sha not in wanted:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: sha256 {sha} is none of "
-                              "the hashes the import kept")
-        artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
-                            size=file.size or path.stat().st_size, upload_time=file.upload_time, index=file.index)
-        return PinOutcome(pkg.name, pkg.version, "pinned", why or f"the imported file for {self.tags[0]}", artifact)
+        order, why = self._ranked(files, pkg)
+        if not order:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", f"the import lists {len(wanted)} files: {why}")
+        tried: list[str] = []
+        for file in order:
+            if file.sha256 and file.sha256 not in wanted:
+                continue  # the index's hash already says it is another file
+            try:
+                path, sha = self.fetch(file)
+            except PinError as exc:
+                tried.append(str(exc))
+                continue
+            if sha not in wanted:
+                tried.append(f"{file.filename}: sha256 {sha} is none of the hashes the import kept")
+                continue
+            artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
+                                size=file.size or path.stat().st_size, upload_time=file.upload_time,
+                                index=file.index)
+            note = why and f"{why}; pinned the sdist (the bundle builds a wheel)"
+            return PinOutcome(pkg.name, pkg.version, "pinned", note or f"the imported file for {self.tags[0]}",
+                              artifact)
+        return PinOutcome(pkg.name, pkg.version, "unpinned", tried[0] if tried else f"none of the {len(wanted)} "
+                          f"sha256 hashes the import kept is that of a {pkg.name} {pkg.version} file that fits "
+                          "this target")
+
+    def _ranked(self, files: list[IndexFile], pkg: PythonPackage) -> tuple[list[IndexFile], str]:
+        """The files worth trying for this target, best first: the wheels that fit, by tag rank; when none
+        does, the sdists (with why no wheel fits)."""
+        rank = {tag: i for i, tag in enumerate(self.tags)}
+        fitting: list[tuple[int, IndexFile]] = []
+        for file in dict.fromkeys(files):
+            try:
+                file_tags = parse_wheel_filename(file.filename)[3]
+            except InvalidWheelFilename:
+                continue
+            score = min((rank[str(t)] for t in file_tags if str(t) in rank), default=None)
+            if score is not None:
+                fitting.append((score, file))
+        if fitting:
+            return [f for _score, f in sorted(fitting, key=lambda item: item[0])], ""
+        _chosen, why = best_wheel([f.filename for f in files], self.tags)
+        return [f for f in files if sdist_matches(f.filename, pkg)], why
 
     def _pin_for_target(self, pkg: PythonPackage) -> PinOutcome:
         """A package known by name and version only (an import without hashes): the wheel of that release

@@ -188,3 +188,15 @@ def test_each_uv_file_rebuilds_and_verifies(fixture: str, tmp_path: Path, monkey
     assert result.verify.identical, [d.describe() for d in result.verify.differences]
     wanted = {p.name for p in lockfile.load(lock_path).python.packages}
     assert {i.name for i in result.plan.items if i.layer == "python"} == wanted
+
+
+def test_hash_only_candidates_are_found_in_a_find_links_folder(tmp_path: Path) -> None:
+    """A find-links folder lists no hashes: the fitting wheels are downloaded to tell which is the import's."""
+    here = make_wheel(tmp_path / "w", "multi", "2.0", tag="py3-none-any")
+    make_wheel(tmp_path / "w", "multi", "2.0", tag="py2-none-any", body="VALUE = 3\\n")
+    req = tmp_path / "requirements.txt"
+    req.write_text(f"multi==2.0 --hash=sha256:{'0' * 64} --hash=sha256:{_sha(here)}\n")
+    result = pin(importers.read_file(req), IndexConfig(no_index=True, find_links=(str(tmp_path / "w"),)),
+                 cache_dir=tmp_path / "cache")
+    outcome = result.outcomes[0]
+    assert outcome.status == "pinned" and outcome.artifact is not None and outcome.artifact.sha256 == _sha(here)
