@@ -202,3 +202,135 @@ def is_relative_path(text: str) -> bool:
     """A path inside a folder (``wheels/a.whl``): '/'-separated plain base names, so never absolute, never
     ``..``, never hidden, no control characters; bounded."""
     return 0 < len(text) <= 4096 and all(is_base_name(part) for part in text.split("/"))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The rest of a lock's fields (the lockfile loader checks every field against one of these; docs/lockfile.md).
+
+# Every scheme a recorded URL may have (PEP 610 VCS forms included); which of them envsnap may fetch from is a
+# separate policy, not a matter of syntax.
+LOCK_URL_SCHEMES = URL_SCHEMES | frozenset(
+    {"hg+https", "hg+http", "hg+ssh", "hg+file", "svn", "svn+https", "svn+http", "svn+ssh", "svn+file",
+     "bzr+https", "bzr+http", "bzr+ssh", "bzr+sftp", "bzr+ftp", "bzr+lp", "bzr+file", "git+git"}
+)
+# envsnap's own labels for redacted local paths (docs/lockfile.md): file://{project}/..., file://~/...
+_FILE_LABEL = re.compile(r"file://(\{project\}|\{prefix\}|~)(/[^\s]*)?", re.ASCII)
+MAX_TEXT = 4096
+_TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+~-]{0,127}", re.ASCII)
+# platform.python_version(): 3.11.7, 3.13.0rc1, 3.14.0a1, and "3.12.0+" for a build from a branch.
+_PYTHON_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?((a|b|rc)[0-9]{1,3})?\+?", re.ASCII)
+# A git/hg commit (hex), an svn revision number, a bzr revision id.
+_COMMIT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@:+-]{0,254}", re.ASCII)
+# A branch or tag as git check-ref-format allows it, conservatively (no spaces, no ~^:?*[\, no leading -).
+_GIT_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./+@=,-]{0,254}", re.ASCII)
+# PEP 427 tag triple; compressed tag sets (py2.py3) included.
+_WHEEL_TAG = re.compile(r"[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+", re.ASCII)
+_HASH_PAIR = re.compile(r"(md5|sha1|sha224|sha256|sha384|sha512)=[0-9a-f]{32,128}", re.ASCII)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}", re.ASCII)
+_CONDA_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*", re.ASCII)
+_SYSTEM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}", re.ASCII)
+_SYSTEM_VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+~:^-]{0,254}", re.ASCII)
+_SONAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}", re.ASCII)
+_ARCH = re.compile(r"(sm|compute|lto)_[0-9]{1,4}[a-z]?", re.ASCII)
+_COMPUTE_CAPABILITY = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}", re.ASCII)
+
+
+def is_text(text: str, limit: int = MAX_TEXT) -> bool:
+    """Free text a lock may record (a warning, a model name): no control characters, bounded."""
+    return len(text) <= limit and not has_control(text)
+
+
+def is_token(text: str) -> bool:
+    """A short identifier-like value (an arch, a kernel release, an installer's name)."""
+    return _TOKEN.fullmatch(text) is not None
+
+
+def is_python_version(text: str) -> bool:
+    """An interpreter version as ``platform.python_version()`` gives it (nothing a path or option can hide in)."""
+    return _PYTHON_VERSION.fullmatch(text) is not None
+
+
+def is_commit_id(text: str) -> bool:
+    return _COMMIT.fullmatch(text) is not None
+
+
+def is_git_ref(text: str) -> bool:
+    return _GIT_REF.fullmatch(text) is not None and ".." not in text and not text.endswith((".", "/", ".lock"))
+
+
+def is_wheel_tag(text: str) -> bool:
+    return _WHEEL_TAG.fullmatch(text) is not None
+
+
+def is_hash_pair(text: str) -> bool:
+    """``<algorithm>=<hex>``, as PEP 610 ``archive_info.hash`` writes it."""
+    return _HASH_PAIR.fullmatch(text) is not None
+
+
+def is_sha256_digest(text: str) -> bool:
+    """``sha256:<64 hex>``, envsnap's digests (content, RECORD, diff) and image ids."""
+    return is_image_digest(text)
+
+
+def is_lock_url(text: str) -> bool:
+    """A URL as a lock records it: an allowed scheme (VCS forms included), or envsnap's redacted ``file://``
+    labels; never control characters or whitespace."""
+    if _FILE_LABEL.fullmatch(text) is not None:
+        return not has_control(text) and len(text) <= 4096
+    return is_url(text, LOCK_URL_SCHEMES)
+
+
+def is_env_name(text: str) -> bool:
+    return _ENV_NAME.fullmatch(text) is not None
+
+
+def is_conda_channel(text: str) -> bool:
+    """A channel as a lock records it: its base URL, or (old records) its name such as ``pkgs/main``."""
+    return is_lock_url(text) or (_CONDA_CHANNEL_NAME.fullmatch(text) is not None and ".." not in text)
+
+
+def is_system_name(text: str) -> bool:
+    """A dpkg, rpm or apk package name."""
+    return _SYSTEM_NAME.fullmatch(text) is not None
+
+
+def is_system_version(text: str) -> bool:
+    """A dpkg (epoch:upstream-revision), rpm (version-release) or apk (1.2-r0) version."""
+    return _SYSTEM_VERSION.fullmatch(text) is not None
+
+
+def is_soname(text: str) -> bool:
+    return _SONAME.fullmatch(text) is not None and is_base_name(text)
+
+
+def is_cuda_arch(text: str) -> bool:
+    """``sm_90``, ``sm_90a``, ``compute_80``: a cubin or PTX target of a framework build."""
+    return _ARCH.fullmatch(text) is not None
+
+
+def is_compute_capability(text: str) -> bool:
+    return _COMPUTE_CAPABILITY.fullmatch(text) is not None
+
+
+_GENERATOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+()/:@,=-]{0,199}", re.ASCII)
+_TABLE_PATH = re.compile(r"[a-z_]{1,64}(\.[a-z_]{1,64})?", re.ASCII)
+
+
+def is_generator(text: str) -> bool:
+    """``envsnap 0.1.0``, ``envsnap import from uv 0.5.0``: a tool's name and version, nothing markup-like."""
+    return _GENERATOR.fullmatch(text) is not None and text == text.strip()
+
+
+def is_table_path(text: str) -> bool:
+    """A lock table or dotted field name (``nvidia``, ``platform.kernel``), as ``envsnap.unknown`` lists them."""
+    return _TABLE_PATH.fullmatch(text) is not None
+
+
+def is_location(text: str) -> bool:
+    """Where a file was found: a URL a lock may record, or a local path (display only; never an option)."""
+    return is_lock_url(text) or (is_text(text, 1024) and text[:1] not in ("", "-") and text == text.strip())
+
+
+def is_remote(text: str) -> bool:
+    """A git remote: a URL, ``user@host:path`` or a local path; no whitespace, never option-like."""
+    return is_text(text) and text[:1] not in ("", "-") and not any(ch.isspace() for ch in text)

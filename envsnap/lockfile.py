@@ -20,21 +20,31 @@ from typing import Any, TypeVar
 
 import tomli_w
 
+from . import _readlimits, grammar
 from ._defaults import LOCK_NAME
 from ._fs import atomic_write_text
-from ._toml import tomllib
 from .errors import LockfileError
 from .model import (
     SCHEMA_VERSION,
     Artifact,
     Candidate,
+    Conda,
     CondaPackage,
+    Cpu,
+    Cuda,
     CudaLibrary,
     Framework,
     Gpu,
+    Hardware,
+    Meta,
+    Nvidia,
+    Platform,
+    Project,
+    PythonEnv,
     PythonPackage,
     Snapshot,
     Source,
+    System,
     SystemLibrary,
     SystemPackage,
 )
@@ -152,29 +162,28 @@ def dump_if_changed(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_N
 
 
 def loads(text: str, *, origin: str = "<string>", check_digest: bool = True) -> Snapshot:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockfileError(f"{origin}: not valid TOML: {exc}") from exc
+    """Parse and validate lock text: its shape is checked before ``tomllib`` sees it (docs/security.md)."""
+    data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
     return from_document(data, origin=origin, check_digest=check_digest)
 
 
 def load(path: str | os.PathLike[str], *, check_digest: bool = True) -> Snapshot:
-    """Read and validate a lockfile. Errors name the file and the dotted path of the bad field."""
+    """Read and validate a lockfile. Errors name the file and the dotted path of the bad field.
+
+    Only a regular file of at most ``ENVSNAP_MAX_LOCK_BYTES`` is read (a FIFO or a device is refused)."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise LockfileError(f"{p}: no such lockfile") from None
-    except IsADirectoryError:
-        raise LockfileError(f"{p}: is a directory, not a lockfile") from None
-    except OSError as exc:
-        raise LockfileError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    raw = _readlimits.read_bytes(p, error=LockfileError, what="lockfile")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise LockfileError(f"{p}: not a text file (expected a TOML lockfile)") from None
     return loads(text, origin=str(p), check_digest=check_digest)
+
+
+def validate(snapshot: Snapshot, *, origin: str = "<data>") -> Snapshot:
+    """``snapshot`` checked as a loaded lock would be (every field's grammar, duplicates, bounds): what an
+    importer made from a foreign file passes the same boundary as a lock."""
+    return from_document(to_dict(snapshot), origin=origin, check_digest=False)
 
 
 def from_document(data: Mapping[str, Any], *, origin: str = "<data>", check_digest: bool = True) -> Snapshot:
@@ -254,6 +263,7 @@ def _build(cls: type[T], data: Any, path: str, origin: str) -> T:
                 raise LockfileError(f"{origin}: {sub}: required field is missing")
             continue
         kwargs[name] = _convert(hints[name], data[name], sub, origin)
+    _check_record(cls, kwargs, path, origin)
     return cls(**kwargs)
 
 
@@ -299,3 +309,218 @@ def _convert(tp: Any, value: Any, path: str, origin: str) -> Any:
             raise LockfileError(f"{origin}: {path}: expected a string, got {_kind(value)}")
         return value
     raise TypeError(f"unsupported model type {tp!r} at {path}")  # a bug in the model, not in the file
+
+
+# ------------------------------------------------------------------------------------------------- grammar
+# Every str, int and tuple-of-str field of the model has a rule here (tests/test_lockfile.py checks that none
+# is missing): the lock is untrusted input, so a value is checked against what it may look like, not only its
+# type. Messages show the value through ``grammar.shown`` (escaped, cut short), never raw.
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    ok: Callable[[Any], bool]
+    what: str
+
+
+def _s(pred: Callable[[str], bool], what: str, *, empty: bool = True) -> Rule:
+    return Rule(lambda v: (empty and v == "") or pred(v), what)
+
+
+def _one_of(*values: str) -> Rule:
+    shown = ", ".join(repr(v) for v in values if v) + (" or empty" if "" in values else "")
+    return Rule(frozenset(values).__contains__, f"value (one of {shown})")
+
+
+def _n(lo: int, hi: int) -> Rule:
+    return Rule(lambda v: grammar.is_bounded_int(v, lo, hi), f"number (from {lo} to {hi})")
+
+
+def _text(limit: int = grammar.MAX_TEXT) -> Rule:
+    return Rule(lambda v: grammar.is_text(v, limit), f"text (no control characters, at most {limit} characters)")
+
+
+_VERSION = _s(grammar.is_version, "version (PEP 440, or a plain legacy version)")
+_TOKEN = _s(grammar.is_token, "value (letters, digits and . _ + ~ -)")
+_DIGEST = _s(grammar.is_sha256_digest, "digest (sha256:<64 hex digits>)")
+_URL = _s(grammar.is_lock_url, "URL (an allowed scheme, no spaces or control characters)")
+_DIST = _s(grammar.is_canonical_name, "distribution name (PEP 503 normalised)", empty=False)
+_SOURCES = ("", "pip", "conda", "system", "cuda_home")
+
+RULES: dict[type, dict[str, Rule]] = {
+    Meta: {
+        # from_document has checked it against the running envsnap (and migrated older ones) already.
+        "schema_version": Rule(lambda v: grammar.is_bounded_int(v, 1, 1000), "schema version"),
+        "generator": _s(grammar.is_generator, "generator (a tool's name and version)"),
+        "created": _s(grammar.is_timestamp, "timestamp (RFC 3339, e.g. 2026-11-28T15:57:18Z)"),
+        "content_digest": _DIGEST,
+        "warnings": _text(65536),
+        "origin": _one_of("", "pylock", "requirements", "conda-explicit", "conda-lock"),
+        "unknown": _s(grammar.is_table_path, "table or field name", empty=False),
+    },
+    Platform: {
+        "system": _TOKEN, "machine": _TOKEN, "os_id": _TOKEN, "os_version": _TOKEN, "os_name": _text(256),
+        "kernel": _TOKEN, "libc": _one_of("", "glibc", "musl"), "libc_version": _TOKEN,
+    },
+    Source: {
+        "kind": _one_of("index", "vcs", "archive", "directory"),
+        "url": _URL,
+        "vcs": _one_of("", "git", "hg", "bzr", "svn"),
+        "commit_id": _s(grammar.is_commit_id, "commit id"),
+        "requested_revision": _s(grammar.is_git_ref, "branch or tag name"),
+        "subdirectory": _s(grammar.is_relative_path, "relative folder (no '..', not absolute)"),
+        "archive_hash": _s(grammar.is_hash_pair, "archive hash (sha256=<hex>)"),
+    },
+    Artifact: {
+        # Empty with a sha256: a hash imported from a requirements file, its file still to be found by pin.
+        "filename": _s(grammar.is_distribution_filename, "file name (a wheel, sdist, conda or .deb base name)"),
+        "url": _URL,
+        "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)", empty=False),
+        "size": _n(0, 2**40),
+        "upload_time": _s(grammar.is_timestamp, "timestamp (RFC 3339)"),
+        "index": _s(grammar.is_location, "index URL or path"),
+    },
+    Candidate: {
+        "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)", empty=False),
+        "filename": _s(grammar.is_distribution_filename, "file name (a wheel, sdist, conda or .deb base name)"),
+        "url": _URL,
+        "size": _n(0, 2**40),
+        "upload_time": _s(grammar.is_timestamp, "timestamp (RFC 3339)"),
+        "index": _s(grammar.is_location, "index URL or path"),
+    },
+    PythonPackage: {
+        "name": _DIST,
+        "version": _VERSION,
+        "installer": _text(128),
+        "wheel_tags": _s(grammar.is_wheel_tag, "wheel tag (python-abi-platform)", empty=False),
+        "record_digest": _DIGEST,
+        "metadata_name": _s(grammar.is_project_name, "project name"),
+        "requires_dist": _text(),
+        "requires_python": _text(1024),
+    },
+    PythonEnv: {
+        "implementation": _TOKEN,
+        "version": _s(grammar.is_python_version, "Python version (e.g. 3.11.7)"),
+        "abi": _TOKEN, "soabi": _TOKEN, "platform_tag": _TOKEN,
+        "pointer_bits": Rule(lambda v: v in (32, 64), "pointer size (32 or 64)"),
+        "kind": _one_of("venv", "conda", "system"),
+        "executable": _s(grammar.is_relative_path, "path relative to the environment (bin/python3)"),
+    },
+    SystemPackage: {
+        "manager": _one_of("dpkg", "rpm", "apk"),
+        "name": _s(grammar.is_system_name, "system package name", empty=False),
+        "version": _s(grammar.is_system_version, "system package version"),
+        "arch": _TOKEN,
+        "needed_by": _DIST,
+    },
+    SystemLibrary: {
+        "soname": _s(grammar.is_soname, "library soname (libz.so.1)", empty=False),
+        "path": _text(),
+        "package": _s(grammar.is_system_name, "system package name"),
+        "needed_by": _DIST,
+    },
+    System: {"manager": _one_of("", "dpkg", "rpm", "apk")},
+    Cpu: {"vendor": _text(256), "model": _text(256), "arch": _TOKEN, "logical_cores": _n(0, 2**20),
+          "flags": _s(grammar.is_token, "CPU flag", empty=False)},
+    Gpu: {"index": _n(0, 4096), "name": _text(256),
+          "compute_capability": _s(grammar.is_compute_capability, "compute capability (9.0)"),
+          "memory_mib": _n(0, 2**30), "uuid": _text(256), "serial": _text(256)},
+    Hardware: {"memory_mib": _n(0, 2**40)},
+    Nvidia: {"driver_version": _TOKEN, "cuda_driver_version": _TOKEN,
+             "source": _one_of("", "nvml", "nvml-cuda-v1"), "error": _text()},
+    CudaLibrary: {
+        "component": _one_of("runtime", "cudnn", "nccl", "cublas"),
+        "version": _TOKEN,
+        "source": _one_of(*_SOURCES[1:]),
+        "location": _text(),
+        "method": _one_of("", "metadata", "header", "version_json", "filename", "ctypes"),
+    },
+    Cuda: {
+        **{f"{part}_version": _TOKEN for part in ("runtime", "cudnn", "nccl", "cublas", "toolkit")},
+        **{f"{part}_source": _one_of(*_SOURCES) for part in ("runtime", "cudnn", "nccl", "cublas")},
+        "toolkit_path": _text(),
+    },
+    Framework: {
+        "name": _TOKEN, "version": _VERSION, "cuda_version": _TOKEN, "cudnn_version": _TOKEN,
+        "rocm_version": _TOKEN, "git_version": _TOKEN,
+        "arch_list": _s(grammar.is_cuda_arch, "CUDA architecture (sm_90, compute_80)", empty=False),
+        "error": _text(),
+    },
+    CondaPackage: {
+        "name": _s(grammar.is_conda_name, "conda package name", empty=False),
+        "version": _s(grammar.is_conda_version, "conda version", empty=False),
+        "build": _s(grammar.is_conda_build, "conda build string"),
+        "build_number": _n(0, 2**31),
+        "channel": _s(grammar.is_conda_channel, "conda channel (a URL or a name)"),
+        "subdir": _s(grammar.is_conda_subdir, "conda subdir (linux-64, noarch)"),
+        "url": _URL,
+        "md5": _s(grammar.is_md5_hex, "md5 (32 lower-case hex digits)"),
+        "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)"),
+        "depends": _text(1024),
+        "noarch": _one_of("", "python", "generic"),
+    },
+    Conda: {"subdir": _s(grammar.is_conda_subdir, "conda subdir (linux-64, noarch)"),
+            "channels": _s(grammar.is_conda_channel, "conda channel (a URL or a name)", empty=False)},
+    Project: {"vcs": _one_of("", "git"), "commit": _s(grammar.is_commit_id, "commit id"),
+              "branch": _s(grammar.is_git_ref, "branch name"), "diff_digest": _DIGEST,
+              "remote_url": _s(grammar.is_remote, "remote (a URL or a path, no spaces)")},
+}
+# Keys of the top-level mappings.
+KEY_RULES: dict[str, tuple[Rule, Rule]] = {
+    "environment": (_s(grammar.is_env_name, "variable name", empty=False), _text()),
+    "frameworks": (_s(grammar.is_token, "framework name", empty=False), Rule(lambda v: True, "")),
+}
+
+
+def _check(rule: Rule, value: Any, path: str, origin: str) -> None:
+    if not rule.ok(value):
+        raise LockfileError(f"{origin}: {path}: not a valid {rule.what}: {grammar.shown(value)}")
+
+
+def _identity(*fields: str) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda obj: tuple(getattr(obj, f) for f in fields)
+
+
+# Records a list may hold only once: two entries for one name would mean two different environments.
+UNIQUE: dict[tuple[type, str], tuple[Callable[[Any], tuple[Any, ...]], str]] = {
+    (PythonEnv, "packages"): (_identity("name"), "package"),
+    (System, "packages"): (_identity("manager", "name", "arch"), "system package"),
+    (System, "libraries"): (_identity("soname"), "library"),
+    (Hardware, "gpus"): (_identity("index"), "GPU index"),
+    (Conda, "packages"): (_identity("name"), "conda package"),
+    (Cuda, "copies"): (_identity("component", "source", "location"), "copy"),
+}
+
+
+def _check_record(cls: type, values: Mapping[str, Any], path: str, origin: str) -> None:
+    """The field rules of one record, and the uniqueness of the lists it holds."""
+    rules = RULES.get(cls, {})
+    for name, value in values.items():
+        rule = rules.get(name)
+        sub = _join(path, name)
+        if isinstance(value, tuple):
+            if rule is not None:
+                for i, item in enumerate(value):
+                    _check(rule, item, _join(sub, i), origin)
+            unique = UNIQUE.get((cls, name))
+            if unique is not None:
+                key, what = unique
+                seen: set[tuple[Any, ...]] = set()
+                for i, item in enumerate(value):
+                    k = key(item)
+                    if k in seen:
+                        shown_key = " ".join(str(part) for part in k if part != "")
+                        raise LockfileError(f"{origin}: {_join(sub, i)}: {what} {grammar.shown(shown_key)} "
+                                            "appears twice")
+                    seen.add(k)
+        elif rule is not None and isinstance(value, (str, int)):
+            _check(rule, value, sub, origin)
+        elif name in KEY_RULES and cls is Snapshot and isinstance(value, Mapping):
+            key_rule, value_rule = KEY_RULES[name]
+            for k, v in value.items():
+                _check(key_rule, k, sub, origin)
+                if isinstance(v, str):
+                    _check(value_rule, v, _join(sub, k), origin)
+                elif isinstance(v, Framework) and v.name not in ("", k):
+                    raise LockfileError(f"{origin}: {_join(sub, k)}.name: {grammar.shown(v.name)} is not the "
+                                        f"table's key {grammar.shown(k)}")

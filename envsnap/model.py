@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .grammar import is_pep440
+
 SCHEMA_VERSION = 1
 
 
@@ -103,6 +105,15 @@ class PythonPackage:
     conda_managed: bool = False
     # Imported locks: every file the source file allowed (written only when there are some).
     candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def legacy_version(self) -> bool:
+        """The version is not PEP 440 (an old installer wrote it): kept as data and shown, but never put on a
+        command line or in a file name; pin and rebuild refuse the package (``LEGACY_VERSION_REASON``)."""
+        return bool(self.version) and not is_pep440(self.version)
+
+
+LEGACY_VERSION_REASON = "not a PEP 440 version: envsnap does not pin, fetch or install it"
 
 
 @dataclass(frozen=True)

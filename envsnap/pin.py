@@ -38,7 +38,7 @@ from packaging.version import InvalidVersion, Version
 
 from ._privacy import strip_credentials
 from .errors import PinError
-from .model import Artifact, Candidate, Meta, PythonPackage, Snapshot
+from .model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
 from .probes._pyprobe import wheel_record_digest
 
 if TYPE_CHECKING:
@@ -485,6 +485,8 @@ class Pinner:
         return final, sha
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
+        if pkg.legacy_version:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", LEGACY_VERSION_REASON)
         if pkg.artifact is not None and hash_only(pkg.artifact):
             return self._pin_by_hash(pkg, pkg.artifact)
         if pkg.artifact is None and pkg.candidates:

@@ -7,9 +7,10 @@ import dataclasses
 import os
 from pathlib import Path
 
+from .. import _readlimits, lockfile
 from .._plugins import discover
 from .._privacy import strip_credentials
-from ..errors import LockImportError
+from ..errors import LockfileError, LockImportError
 from ..model import PythonPackage, Snapshot
 from ..probes.conda import clean_url
 from .interface import Importer, ImportOptions
@@ -24,16 +25,8 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto",
               options: ImportOptions | None = None) -> Snapshot:
     """Read one file into a snapshot; ``fmt="auto"`` picks the format from the name and the content."""
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise LockImportError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise LockImportError(f"{p}: is a directory") from None
-    except UnicodeDecodeError:
-        raise LockImportError(f"{p}: not a UTF-8 text file") from None
-    except OSError as exc:
-        raise LockImportError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    # A regular file of bounded size only, as for a lock (docs/security.md, "Limits").
+    text = _readlimits.read_text(p, error=LockImportError, what="file")
     table = importers()
     if fmt == "auto":
         matches = [imp for imp in table.values() if imp.sniff(p.name, text)]
@@ -50,7 +43,12 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto",
     if not snapshot.python.packages and (snapshot.conda is None or not snapshot.conda.packages):
         # An empty lock would "rebuild" an empty environment and verify it identical: surely not what was meant.
         raise LockImportError(f"{p}: no packages in it (read as {importer.name}); nothing to import")
-    return without_credentials(snapshot)
+    # What an importer made from a stranger's file passes the same boundary as a lock: every field's grammar,
+    # no duplicates, bounded numbers.
+    try:
+        return lockfile.validate(without_credentials(snapshot), origin=str(p))
+    except LockfileError as exc:
+        raise LockImportError(str(exc)) from None
 
 
 def without_credentials(snapshot: Snapshot) -> Snapshot:

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from packaging.utils import canonicalize_name
 
+from .. import _readlimits
 from .._defaults import install_hint
 from ..model import Artifact, CondaPackage, PythonPackage, Snapshot
 from . import _conda
@@ -24,17 +25,11 @@ def sniff(name: str, text: str) -> bool:
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     try:
-        import yaml  # type: ignore[import-untyped]
+        import yaml  # type: ignore[import-untyped]  # noqa: F401
     except ImportError as exc:  # pragma: no cover - PyYAML comes with conda-lock
         raise LockImportError(f"importing conda-lock.yml needs PyYAML ({install_hint('conda-lock')})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        # PyYAML's message spans lines (context, a quoted excerpt, a caret): keep the problem and where.
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        raise LockImportError(f"{origin}: not valid YAML: {problem}{where}") from None
+    # No aliases, bounded nesting and numbers: a stranger's YAML cannot explode or recurse (docs/security.md).
+    data = _readlimits.load_yaml(text, origin=origin, error=LockImportError)
     if not isinstance(data, Mapping) or not isinstance(data.get("package"), list):
         raise LockImportError(f"{origin}: not a conda-lock file (no package list)")
     if data.get("version") != 1:

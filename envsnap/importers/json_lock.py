@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from .. import lockfile
+from .. import _readlimits, lockfile
 from ..errors import LockfileError
 from ..model import Snapshot
 from .interface import Importer, ImportOptions, LockImportError
@@ -15,10 +13,7 @@ def sniff(name: str, text: str) -> bool:
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise LockImportError(f"{origin}: not valid JSON: {exc}") from None
+    data = _readlimits.load_json(text, origin=origin, error=LockImportError)
     if not isinstance(data, dict):
         raise LockImportError(f"{origin}: not an envsnap JSON lock")
     try:

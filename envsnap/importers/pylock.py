@@ -20,8 +20,7 @@ from urllib.parse import unquote
 from packaging.markers import Marker, default_environment
 from packaging.utils import canonicalize_name
 
-from .. import grammar
-from .._toml import tomllib
+from .. import _readlimits, grammar
 from ..export import _common
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
@@ -36,10 +35,7 @@ def sniff(name: str, text: str) -> bool:
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockImportError(f"{origin}: not valid TOML: {exc}") from None
+    data = _readlimits.load_toml(text, origin=origin, error=LockImportError)
     _validate(data, origin)
     tool = _tool(data)
     warnings: list[str] = []
@@ -70,9 +66,12 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         unknown += ["platform.machine"]
     if not python.version:  # only a range (uv writes requires-python = ">=3.11"): not a version to rebuild
         unknown += ["python.version"]
-    meta = Meta(generator=f"envsnap import from {data.get('created-by', 'an unknown tool')}",
-                created=str(tool.get("captured", "")), origin="pylock", unknown=tuple(sorted(unknown)),
-                warnings=tuple(warnings))
+    # Both come from the file: a tool name or a time that does not fit its grammar is left out, not refused.
+    generator = f"envsnap import from {data.get('created-by', 'an unknown tool')}"
+    captured = tool.get("captured", "")
+    meta = Meta(generator=generator if grammar.is_generator(generator) else "envsnap import from an unknown tool",
+                created=captured if isinstance(captured, str) and grammar.is_timestamp(captured) else "",
+                origin="pylock", unknown=tuple(sorted(unknown)), warnings=tuple(warnings))
     return Snapshot(envsnap=meta, platform=platform, python=python)
 
 

@@ -25,8 +25,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .. import grammar
-from .._toml import tomllib
+from .. import _readlimits, grammar
 from ..export import _common
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
@@ -289,11 +288,14 @@ def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
 
 def _project_name(directory: Path) -> str:
     """``[project] name`` of a source tree's pyproject.toml ("" when there is none)."""
+    path = directory / "pyproject.toml"
     try:
-        data = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = _readlimits.load_toml(_readlimits.read_text(path, error=LockImportError), origin=str(path),
+                                     error=LockImportError)
+    except LockImportError:
         return ""
-    name = data.get("project", {}).get("name", "")
+    project = data.get("project", {})
+    name = project.get("name", "") if isinstance(project, dict) else ""
     return name if isinstance(name, str) else ""
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from .. import _leftovers, lockfile
 from .._plugins import discover
-from ..errors import BundleError, RebuildError
+from ..errors import BundleError, LockfileError, RebuildError
+from ..grammar import shown
+from ..model import LEGACY_VERSION_REASON
 from ._preflight import preflight
 from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
@@ -68,6 +70,10 @@ def rebuild(
     started = time.perf_counter()  # the time reported covers unpacking and checking the bundle too
     rebuilder = get(target)
     lock = lockfile.load(lock_path)
+    legacy = next((p for p in lock.python.packages if p.legacy_version), None)
+    if legacy is not None:
+        raise LockfileError(f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
+                            "(remove it from the lock or replace its version)")
     # The check should judge the interpreter the target will use (the venv target finds one of the locked
     # version), not the one running envsnap: a target may say which through ``preflight_python``.
     choose = getattr(rebuilder, "preflight_python", None)

@@ -42,7 +42,7 @@ localpkg @ file:///srv/d%C3%A9j%C3%A0/localpkg
 def requirements_file(tmp_path: Path) -> Path:
     project = tmp_path / "src" / "projét"
     project.mkdir(parents=True)
-    (project / "pyproject.toml").write_text('[project]\nname = "My_Projét"\nversion = "0.1"\n',
+    (project / "pyproject.toml").write_text('[project]\nname = "My_Project"\nversion = "0.1"\n',
                                            encoding="utf-8")
     path = tmp_path / "requirements.txt"
     path.write_text(REQUIREMENTS, encoding="utf-8")
@@ -68,8 +68,9 @@ def test_requirements_tricky_inputs(requirements_file: Path) -> None:
                                           subdirectory="python/mylib")
     assert pkgs["tool"].source.editable and pkgs["tool"].source.commit_id.startswith("1234")
     assert pkgs["localpkg"].source == Source(kind="directory", url="file:///srv/d%C3%A9j%C3%A0/localpkg")
-    project = pkgs["my-projét"]
-    assert project.metadata_name == "My_Projét"
+    # The folder's name is not ASCII (its URL is percent-encoded); a project name must be (PEP 508).
+    project = pkgs["my-project"]
+    assert project.metadata_name == "My_Project"
     assert project.source == Source(kind="directory", url="file://{project}/src/proj%C3%A9t", editable=True)
     assert snap.envsnap.origin == "requirements"
     # The imported lock is a valid envsnap lock: it survives the TOML round trip with its digest.

@@ -1,0 +1,244 @@
+"""Bounded reading of untrusted files: a lock, a file to import, a bundle's JSON.
+
+A lock comes from a stranger (docs/security.md). Before a parser sees it, the file must be a regular file of
+bounded size (a FIFO would hang ``read``, ``/dev/zero`` never ends), and its text must not hold the shapes
+that make ``tomllib``/``json``/PyYAML slow or recursive: 20,000-level dotted keys (quadratic in ``tomllib``),
+thousands of nested arrays or tables (``RecursionError``), numbers thousands of digits long, YAML aliases
+(a "billion laughs" document). These checks look only at the structure outside strings and comments, so
+they cost a few regex passes. Each function raises the caller's error class, so the message stays in the
+caller's family (``LockfileError``, ``LockImportError``, ``BundleError``) and exits 2 or 4 as documented.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import json
+import os
+import re
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ._toml import tomllib
+from .errors import EnvsnapError
+from .grammar import shown
+
+# Defaults of the limits; docs/security.md ("Limits") lists them with their environment overrides.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_INPUT_BYTES_ENV = "ENVSNAP_MAX_LOCK_BYTES"
+MAX_NESTING = 32  # arrays/tables inside each other (a lock needs 4)
+MAX_KEY_PARTS = 16  # parts of one dotted key or table header (a lock needs 3)
+MAX_DIGITS = 64  # digits of one number (a lock's integers have at most 16)
+
+ErrorClass = Callable[[str], EnvsnapError]
+
+# Strings and comments, as TOML lexes them: what the structure checks skip. An unterminated string swallows
+# the rest of the text: the parser fails right there and never reads what follows, and every match then
+# succeeds at its first attempt (no retry per quote, which made a line of quotes quadratic).
+_TOML_SKIP = re.compile(
+    r'"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:"""(?:""?)?|.*)|'  # multi-line basic
+    r"'''[^']*(?:'(?!'')[^']*)*(?:'''(?:''?)?|.*)|"  # multi-line literal
+    r'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*(?:"|.*)|'  # basic
+    r"'[^'\n]*(?:'|.*)|"  # literal
+    r"#[^\n]*",
+    re.DOTALL,
+)
+_JSON_SKIP = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|.*)', re.DOTALL)
+# A run of more than MAX_DIGITS digits (the lookbehind, after the first character, starts a try only at the
+# beginning of a run, so runs just under the limit are not rescanned from each of their digits).
+_LONG_NUMBER = re.compile(rf"[0-9_](?<![0-9_][0-9_])[0-9_]{{{MAX_DIGITS}}}")
+
+
+def max_input_bytes(error: ErrorClass) -> int:
+    """The size limit for one input file: ``ENVSNAP_MAX_LOCK_BYTES`` or the default (16 MiB)."""
+    raw = os.environ.get(MAX_INPUT_BYTES_ENV, "").strip()
+    if not raw:
+        return MAX_INPUT_BYTES
+    if not raw.isdigit() or int(raw) < 1 or len(raw) > 15:
+        raise error(f"{MAX_INPUT_BYTES_ENV}={shown(raw)}: not a positive number of bytes")
+    return int(raw)
+
+
+def read_bytes(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file",
+               limit: int | None = None) -> bytes:
+    """The content of a regular file of at most ``limit`` bytes; anything else is refused with ``error``.
+
+    Not a FIFO, a device or a socket: the file is checked before it is opened, opened non-blocking (a FIFO
+    swapped in between does not hang) and checked again on the open descriptor; at most ``limit + 1``
+    bytes are read, so ``/dev/zero`` or a growing file cannot exhaust memory.
+    """
+    p = Path(path)
+    cap = max_input_bytes(error) if limit is None else limit
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise error(f"{p}: no such {what}") from None
+    except OSError as exc:
+        raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"{p}: is a directory, not a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{p}: not a regular file (a device, pipe or socket is not a {what})")
+    if info.st_size > cap:
+        raise error(_too_big(p, info.st_size, cap))
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise error(f"{p}: no such {what}") from None
+        raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error(f"{p}: not a regular file (a device, pipe or socket is not a {what})")
+        chunks: list[bytes] = []
+        left = cap + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > cap:
+        raise error(_too_big(p, len(data), cap))
+    return data
+
+
+def _too_big(p: Path, size: int, cap: int) -> str:
+    return (f"{p}: {'more than ' if size > cap else ''}{size} bytes is over the limit of {cap} bytes "
+            f"(raise it with {MAX_INPUT_BYTES_ENV})")
+
+
+def read_text(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file",
+              limit: int | None = None) -> str:
+    """``read_bytes`` decoded as UTF-8 (an undecodable file is refused)."""
+    raw = read_bytes(path, error=error, what=what, limit=limit)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a UTF-8 text file (expected a {what})") from None
+
+
+def check_toml_structure(text: str, *, origin: str, error: ErrorClass) -> None:
+    """Refuse TOML text whose shape would make ``tomllib`` slow, recursive or produce huge numbers."""
+    _check_structure(_TOML_SKIP.sub("", text), origin=origin, error=error, dotted=True)
+
+
+def check_json_structure(text: str, *, origin: str, error: ErrorClass) -> None:
+    _check_structure(_JSON_SKIP.sub("", text), origin=origin, error=error, dotted=False)
+
+
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_ALL_BYTES = bytes(range(256))
+_ALL_BUT_BRACKETS = _ALL_BYTES.translate(None, b"[]{}")
+_ALL_BUT_KEY_ENDS = _ALL_BYTES.translate(None, b".=\n,[]{}")
+
+
+def _check_structure(skeleton: str, *, origin: str, error: ErrorClass, dotted: bool) -> None:
+    # bytes.translate deletes in one C pass, so even a hostile 16 MiB file is checked in about a second
+    # (tomllib would take far longer on it); an ordinary lock costs a few milliseconds.
+    raw = skeleton.encode("utf-8", "surrogatepass")
+    brackets = raw.translate(None, _ALL_BUT_BRACKETS)
+    if brackets and max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > MAX_NESTING:
+        raise error(f"{origin}: nested more than {MAX_NESTING} levels deep")
+    # Reduced to its dots and the characters that end a key, a key of more than MAX_KEY_PARTS parts is a run
+    # of MAX_KEY_PARTS dots.
+    if dotted and b"." * MAX_KEY_PARTS in raw.translate(None, _ALL_BUT_KEY_ENDS):
+        raise error(f"{origin}: a dotted key of more than {MAX_KEY_PARTS} parts")
+    m = _LONG_NUMBER.search(skeleton)
+    if m is not None:
+        line = skeleton.count("\n", 0, m.start()) + 1
+        raise error(f"{origin}:{line}: a number of more than {MAX_DIGITS} digits")
+
+
+def load_toml(text: str, *, origin: str, error: ErrorClass) -> dict[str, Any]:
+    """Guarded ``tomllib.loads``: every failure becomes one line in ``error``'s family."""
+    check_toml_structure(text, origin=origin, error=error)
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{origin}: not valid TOML: {exc}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # numbers past int()'s digit limit, ...
+        raise error(f"{origin}: not valid TOML: {type(exc).__name__}") from None
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def load_json(text: str, *, origin: str, error: ErrorClass) -> Any:
+    """Guarded ``json.loads``: nesting and number size bounded, duplicate keys refused (TOML refuses them;
+    ``json`` would silently keep the last), NaN/Infinity refused."""
+    check_json_structure(text, origin=origin, error=error)
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=constant)
+    except _DuplicateKey as exc:
+        raise error(f"{origin}: not valid JSON: key {shown(exc.args[0])} appears twice") from None
+    except (ValueError, RecursionError) as exc:
+        raise error(f"{origin}: not valid JSON: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                    ) from None
+
+
+def read_json(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "JSON file",
+              limit: int | None = None) -> Any:
+    """A bounded, guarded JSON file (e.g. a bundle's ``images/*.json``); the caller validates the content."""
+    return load_json(read_text(path, error=error, what=what, limit=limit), origin=str(path), error=error)
+
+
+def load_yaml(text: str, *, origin: str, error: ErrorClass) -> Any:
+    """``yaml.safe_load`` without aliases (no "billion laughs"), with bounded nesting and integer size."""
+    import yaml  # type: ignore[import-untyped]
+
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", mark)
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_NESTING} levels deep",
+                                                  mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_yaml_int(self, node: Any) -> Any:
+            if len(str(node.value)) > MAX_DIGITS:
+                raise yaml.constructor.ConstructorError(None, None, "an integer too long", node.start_mark)
+            return super().construct_yaml_int(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
+    try:
+        return yaml.load(text, Loader=Loader)
+    except yaml.YAMLError as exc:
+        # PyYAML's message spans lines (context, a quoted excerpt, a caret): keep the problem and where.
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise error(f"{origin}: not valid YAML: {problem}{where}") from None
+    except (ValueError, RecursionError) as exc:
+        raise error(f"{origin}: not valid YAML: {type(exc).__name__}") from None

