@@ -295,7 +295,7 @@ def test_pin_reports_a_legacy_version_unpinned_without_asking_an_index() -> None
     ("conda-lock.yml", "version: " + "9" * 5000 + "\npackage: []\nmanager: x\n", "an integer too long"),
     ("explicit.txt", "@EXPLICIT\nhttps://conda.example.org/c/linux-64/zlib-1.3-h0_0.conda#" + "0" * 32
                      + "\nhttps://conda.example.org/c/linux-64%0a/x\x1b[31m-1-h_0.conda\n", "conda"),
-    ("requirements.txt", "demo===$(id) --hash=sha256:" + SHA + "\n", "python.packages[0].version"),
+    ("requirements.txt", "demo===1.0&&id --hash=sha256:" + SHA + "\n", "python.packages[0].version"),
 ])
 def test_a_hostile_import_file_is_one_line(tmp_path: Path, cli: Callable[..., Any], name: str, text: str,
                                            needle: str) -> None:
