@@ -17,13 +17,13 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ._toml import tomllib
 from .errors import EnvsnapError
-from .grammar import shown
+from .grammar import MAX_INT, shown
 
 # Defaults of the limits; docs/security.md ("Limits") lists them with their environment overrides.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -51,14 +51,25 @@ _JSON_SKIP = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|.*)', re.DOTALL)
 _LONG_NUMBER = re.compile(rf"[0-9_](?<![0-9_][0-9_])[0-9_]{{{MAX_DIGITS}}}")
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def env_limit(env: Mapping[str, str], name: str, default: int, *, error: ErrorClass, sizes: bool = False) -> int:
+    """A limit from the environment variable ``name`` (``default`` when unset): a positive whole number, with
+    ``sizes`` a number of bytes that may end in K, M, G or T. Anything else is refused with ``error``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    number, unit = (raw[:-1], raw[-1].upper()) if sizes and raw[-1:].upper() in _SIZE_UNITS else (raw, "")
+    if not (number.isascii() and number.isdigit()) or not 0 < int(number) <= MAX_INT:
+        what = "a number of bytes (K, M, G, T allowed)" if sizes else "a positive whole number"
+        raise error(f"{name}={shown(raw)}: not {what}")
+    return int(number) * _SIZE_UNITS[unit]
+
+
 def max_input_bytes(error: ErrorClass) -> int:
     """The size limit for one input file: ``ENVSNAP_MAX_LOCK_BYTES`` or the default (16 MiB)."""
-    raw = os.environ.get(MAX_INPUT_BYTES_ENV, "").strip()
-    if not raw:
-        return MAX_INPUT_BYTES
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 15:
-        raise error(f"{MAX_INPUT_BYTES_ENV}={shown(raw)}: not a positive number of bytes")
-    return int(raw)
+    return env_limit(os.environ, MAX_INPUT_BYTES_ENV, MAX_INPUT_BYTES, error=error, sizes=True)
 
 
 def read_bytes(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file",

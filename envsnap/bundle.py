@@ -39,7 +39,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO
 
-from . import _leftovers, _runner, _tools, grammar, lockfile, sinks
+from . import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
 from ._fs import atomic_write_text
 from .errors import BundleError, PinError
 from .model import Artifact, PythonPackage, Snapshot
@@ -300,18 +300,8 @@ class ArchiveLimits:
         )
 
 
-_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
 def _limit(env: Mapping[str, str], name: str, default: int, *, sizes: bool = False) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    number, unit = (raw[:-1], raw[-1].upper()) if sizes and raw[-1:].upper() in _SIZE_UNITS else (raw, "")
-    if not (number.isascii() and number.isdigit()) or not 0 < int(number) <= grammar.MAX_INT:
-        what = "a number of bytes (K, M, G, T allowed)" if sizes else "a positive whole number"
-        raise BundleSettingError(f"{name}={grammar.shown(raw)}: not {what}")
-    return int(number) * _SIZE_UNITS[unit]
+    return _readlimits.env_limit(env, name, default, error=BundleSettingError, sizes=sizes)
 
 
 def _member_path(member: tarfile.TarInfo, origin: str, *, hidden: bool) -> str:

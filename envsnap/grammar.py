@@ -254,7 +254,14 @@ def is_commit_id(text: str) -> bool:
     return _COMMIT.fullmatch(text) is not None
 
 
+# What the capture's privacy rules put in place of a name or a secret (docs/lockfile.md, "Privacy").
+PLACEHOLDERS = ("<user>", "<host>", "<redacted>")
+
+
 def is_git_ref(text: str) -> bool:
+    """A branch or tag; the privacy placeholders may stand for a part of it (``<user>/fix``)."""
+    for placeholder in PLACEHOLDERS:
+        text = text.replace(placeholder, placeholder[1:-1])
     return _GIT_REF.fullmatch(text) is not None and ".." not in text and not text.endswith((".", "/", ".lock"))
 
 
