@@ -155,6 +155,13 @@ def requirement_fragment(text: str) -> str:
     return grammar.require(ok, "subdirectory for a requirements file", text)
 
 
+def marker_value(text: str) -> str:
+    """A value inside a quoted PEP 508 marker string (``platform_machine == 'x86_64'``): a plain word, so no
+    quote can end the string and add a clause."""
+    ok = re.fullmatch(r"[A-Za-z0-9_.+-]{1,64}", text, re.ASCII) is not None
+    return grammar.require(ok, "environment marker value", text)
+
+
 # -------------------------------------------------------------------------------------------- conda files
 
 

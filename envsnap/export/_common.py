@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from .. import sinks
 from ..errors import ExportError
 from ..model import Snapshot, Source
 
@@ -42,16 +43,17 @@ def major_minor(version: str) -> str:
 
 
 def environment_marker(snapshot: Snapshot) -> str:
-    """A PEP 508 marker that is true only on hosts like the captured one (OS, CPU, interpreter, Python)."""
+    """A PEP 508 marker that is true only on hosts like the captured one (OS, CPU, interpreter, Python).
+    Each value is checked to be a plain word (``UnsafeValue``): a quote would change what the marker says."""
     parts = []
     if snapshot.platform.system:
-        parts.append(f"sys_platform == '{sys_platform(snapshot)}'")
+        parts.append(f"sys_platform == '{sinks.marker_value(sys_platform(snapshot))}'")
     if snapshot.platform.machine:
-        parts.append(f"platform_machine == '{snapshot.platform.machine}'")
+        parts.append(f"platform_machine == '{sinks.marker_value(snapshot.platform.machine)}'")
     if snapshot.python.implementation:
-        parts.append(f"implementation_name == '{snapshot.python.implementation}'")
+        parts.append(f"implementation_name == '{sinks.marker_value(snapshot.python.implementation)}'")
     if snapshot.python.version:
-        parts.append(f"python_version == '{major_minor(snapshot.python.version)}'")
+        parts.append(f"python_version == '{sinks.marker_value(major_minor(snapshot.python.version))}'")
     return " and ".join(parts)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import tomli_w
 
+from .. import sinks
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
@@ -26,7 +27,8 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
 
 
 def dumps(snapshot: Snapshot) -> str:
-    document = to_document(snapshot)
+    with sinks.refusing(ExportError, "pylock"):  # the environment marker quotes lock values
+        document = to_document(snapshot)
     validate(document)
     text = tomli_w.dumps(document)
     # PEP 751 reads a relative path relative to the file: one written from {project} holds only at its root.

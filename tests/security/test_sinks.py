@@ -21,7 +21,7 @@ import pytest
 
 from envsnap import _templates, bundle, lockfile, sinks
 from envsnap.errors import BundleError, ExportError, LockfileError, RebuildError
-from envsnap.export import appendix, conda_explicit, environment_yml, requirements
+from envsnap.export import appendix, conda_explicit, environment_yml, pylock, requirements
 from envsnap.export import dockerfile as dockerfile_export
 from envsnap.model import (
     Artifact,
@@ -305,6 +305,15 @@ def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str) -
     (root / "tool" / "requirements.txt").write_text(f"{good}\n")
     docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
     assert (tmp_path / "ctx" / "requirements.txt").read_text() == f"{good}\n"
+
+
+@pytest.mark.parametrize("machine", ["x86_64' or '1' == '1", 'x86_64" or "1" == "1', "x86_64\n"])
+def test_pylock_environment_marker_cannot_gain_a_clause(machine: str) -> None:
+    # pylock's `environments` marker quotes the lock's platform: a quote would make it true everywhere.
+    with pytest.raises(ExportError) as exc:
+        pylock.dumps(changed(lock(), "platform", machine=machine))
+    one_line_error(exc)
+    assert "environments = [\n    \"sys_platform == 'linux' and platform_machine == 'x86_64'" in pylock.dumps(lock())
 
 
 # ------------------------------------------------------------------------------------ YAML and conda files
