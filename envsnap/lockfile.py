@@ -207,7 +207,6 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>", check_dige
         version += 1
         migrated = True
     snapshot = _build(Snapshot, doc, "", origin)
-    _check_candidates(snapshot, origin)
     if check_digest and not migrated and snapshot.envsnap.content_digest:
         expected = canonical_digest(to_dict(snapshot))
         if expected != snapshot.envsnap.content_digest:
@@ -216,25 +215,6 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>", check_dige
                 "(the file was edited or corrupted after capture)"
             )
     return snapshot
-
-
-def _check_candidates(snapshot: Snapshot, origin: str) -> None:
-    """``python.packages[].candidates`` name files to download and install: each value must match its grammar
-    (a sha256, a distribution file name, a URL), or the lock is refused naming the field."""
-    from . import grammar
-
-    for i, pkg in enumerate(snapshot.python.packages):
-        for j, cand in enumerate(pkg.candidates):
-            where = f"python.packages[{i}].candidates[{j}]"
-            for name, ok in (("sha256", grammar.is_sha256_hex(cand.sha256)),
-                             ("filename", not cand.filename or grammar.is_distribution_filename(cand.filename)),
-                             ("url", not cand.url or grammar.is_url(cand.url)),
-                             ("index", not cand.index or grammar.is_url(cand.index)
-                              or (cand.index.startswith("/") and not grammar.has_control(cand.index))),
-                             ("size", grammar.is_bounded_int(cand.size))):
-                if not ok:
-                    raise LockfileError(f"{origin}: {where}.{name}: not a valid {name}: "
-                                        f"{grammar.shown(getattr(cand, name))}")
 
 
 def _where(path: str) -> str:

@@ -779,7 +779,7 @@ def _valid_candidate(cand: Candidate) -> bool:
     from . import grammar
 
     return grammar.is_sha256_hex(cand.sha256) and (not cand.filename or grammar.is_distribution_filename(
-        cand.filename)) and (not cand.url or grammar.is_url(cand.url))
+        cand.filename)) and (not cand.url or grammar.is_lock_url(cand.url))
 
 
 def hash_only(artifact: Artifact) -> bool:

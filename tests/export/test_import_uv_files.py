@@ -40,7 +40,7 @@ def test_uv_compile_generate_hashes_keeps_every_hash() -> None:
     text = lockfile.dumps(snap)
     assert lockfile.dumps(lockfile.loads(text)) == text
     bad = text.replace(six.candidates[0].sha256, "../../etc/passwd", 1)
-    with pytest.raises(lockfile.LockfileError, match=r"python.packages\[\d\].candidates\[0\].sha256: not a valid"):
+    with pytest.raises(lockfile.LockfileError, match=r"python.packages\[\d\].candidates\[0\].sha256: "):
         lockfile.loads(bad, check_digest=False)
 
 
