@@ -166,7 +166,8 @@ def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., o
     drifted = dataclasses.replace(
         here,
         python=dataclasses.replace(
-            here.python, packages=(*here.python.packages, pkg("not-installed-anywhere"))
+            here.python,
+            packages=(*here.python.packages, pkg("not-installed-anywhere", record_digest="sha256:" + "0" * 64)),
         ),
     )
     bad = cli("verify", lockfile.dump(drifted, tmp_path / "drifted.lock"))
