@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import http.client
+import io
 import json
 import os
 import re
+import tarfile
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import _leftovers, grammar
 from .._defaults import install_hint
 from .._fs import atomic_write_text
-from ..errors import RebuildError
+from ..errors import BundleError, RebuildError
 from . import baseimage
 from .interface import Progress
 
@@ -303,19 +307,56 @@ def _image_file(reference: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", reference).strip("_") + ".tar"
 
 
+MAX_IMAGE_JSON = 1 << 20  # an images/*.json is a few hundred bytes
+
+
 def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
-    """What the bundle's saved base images are (from the .json written beside each), by reference."""
+    """What the bundle's saved base images are (from the .json written beside each), by reference. Each file is
+    untrusted input: anything but the shape ``save_image`` writes is a one-line ``BundleError``."""
     facts = {}
     folder = Path(bundle_root) / IMAGES
     for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        facts[data["reference"]] = baseimage.ImageFacts(
-            image_id=data["id"],
-            repo_digests=tuple(data.get("repo_digests", ())),
-            env=dict(data.get("env", {})),
-            architecture=data.get("architecture", ""),
-        )
+        reference, image = _read_image_json(meta)
+        facts[reference] = image
     return facts
+
+
+def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:
+    def bad(why: str) -> BundleError:
+        return BundleError(f"{meta}: not an image description envsnap wrote ({why})")
+
+    try:
+        with open(meta, "rb") as handle:
+            raw = handle.read(MAX_IMAGE_JSON + 1)
+        if len(raw) > MAX_IMAGE_JSON:
+            raise bad(f"larger than {MAX_IMAGE_JSON} bytes")
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise bad(f"unreadable JSON: {short(exc)}") from None
+    if not isinstance(data, dict):
+        raise bad("not a JSON object")
+    reference, image_id = data.get("reference"), data.get("id")
+    digests, env, arch = data.get("repo_digests", []), data.get("env", {}), data.get("architecture", "")
+    if not isinstance(reference, str) or not baseimage.is_reference(reference):
+        raise bad(f"reference {grammar.shown(reference)}")
+    if not isinstance(image_id, str) or not grammar.is_image_digest(image_id):
+        raise bad(f"id {grammar.shown(image_id)} is not sha256:<64 hex digits>")
+    if not isinstance(digests, list) or not all(
+        isinstance(d, str) and "@" in d and baseimage.is_reference(d.split("@", 1)[0])
+        and grammar.is_image_digest(d.split("@", 1)[1]) for d in digests
+    ):
+        raise bad(f"repo_digests {grammar.shown(digests)}")
+    if not isinstance(env, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and not grammar.has_control(k + v) for k, v in env.items()
+    ):
+        raise bad("env is not a table of strings")
+    if not isinstance(arch, str) or not re.fullmatch(r"[a-z0-9_]{0,32}", arch):
+        raise bad(f"architecture {grammar.shown(arch)}")
+    if meta.with_suffix(".tar").name != _image_file(reference):
+        raise bad(f"it describes {grammar.shown(reference)}, saved as {_image_file(reference)}")
+    return reference, baseimage.ImageFacts(
+        image_id=image_id, repo_digests=tuple(digests), env=dict(env), architecture=arch
+    )
 
 
 def with_bundled(inspect: baseimage.Inspector | None, bundle_root: Path | None) -> baseimage.Inspector | None:
@@ -335,14 +376,98 @@ def with_bundled(inspect: baseimage.Inspector | None, bundle_root: Path | None) 
 
 
 def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Progress) -> None:
-    """Load the bundle's saved base images the engine lacks (the registry may have dropped them)."""
+    """Load the bundle's saved base images the engine lacks (the registry may have dropped them).
+
+    An image is loaded only when its config digest, read from the archive before anything is sent to the
+    engine, is the id its ``.json`` pins; and loaded without its tags (a copy of the archive with none is what
+    the engine gets), so no image the engine already has under a name is replaced. It is then found by that id
+    and tagged ``envsnap/base:<12 hex digits>`` only."""
+    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
+
     look = inspector(client)
     for reference, facts in bundled_facts(bundle_root).items():
         if look(facts.image_id) is not None:
             continue
-        say(f"loading the bundled base image {reference}")
-        with open(Path(bundle_root) / IMAGES / _image_file(reference), "rb") as handle:
-            client.images.load(handle)
+        archive = Path(bundle_root) / IMAGES / _image_file(reference)
+        say(f"loading the bundled base image {reference} ({facts.image_id}) without its tags")
+        with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as work:
+            untagged = work / "image.tar"
+            untag_image_archive(archive, untagged, facts.image_id)
+            try:
+                with open(untagged, "rb") as handle:
+                    for chunk in client.api.load_image(handle, quiet=True) or ():
+                        if isinstance(chunk, dict) and chunk.get("error"):
+                            raise RebuildError(f"the Docker engine could not load {archive}: {chunk['error']}")
+            except (docker_sdk.errors.DockerException, OSError) as exc:
+                raise RebuildError(f"the Docker engine could not load {archive}: {short(exc)}") from exc
+        loaded = look(facts.image_id)
+        if loaded is None or loaded.image_id != facts.image_id:
+            raise RebuildError(f"{archive}: the engine did not get image {facts.image_id} from it")
+        client.api.tag(facts.image_id, "envsnap/base", facts.image_id.split(":", 1)[1][:12])
+
+
+def untag_image_archive(source: Path, target: Path, image_id: str) -> None:
+    """Copy a ``docker save`` archive to ``target`` without any name in it (``manifest.json`` RepoTags emptied,
+    the legacy ``repositories`` file and OCI ref-name annotations dropped), after checking that it holds one
+    image whose config digest is ``image_id``. ``BundleError`` otherwise, before the engine sees anything."""
+    try:
+        with tarfile.open(source, "r:") as tar:
+            members = tar.getmembers()
+            by_name = {(m.name[2:] if m.name.startswith("./") else m.name): m for m in members}
+            for member in members:
+                name = member.name
+                if name.startswith("/") or ".." in name.split("/") or not (
+                    member.isreg() or member.isdir() or (member.issym() and not member.linkname.startswith("/"))
+                ):
+                    raise BundleError(f"{source}: unexpected member {grammar.shown(name)} in a saved image")
+            manifest = _json_member(tar, by_name.get("manifest.json"), source)
+            if not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict):
+                raise BundleError(f"{source}: a saved image's manifest.json must list exactly one image")
+            config_name = manifest[0].get("Config")
+            config = by_name.get(config_name) if isinstance(config_name, str) else None
+            if config is None or not config.isreg():
+                raise BundleError(f"{source}: manifest.json names no config file it holds")
+            handle = tar.extractfile(config)
+            assert handle is not None
+            digest = "sha256:" + hashlib.sha256(handle.read(MAX_IMAGE_JSON * 16)).hexdigest()
+            if digest != image_id:
+                raise BundleError(f"{source}: holds image {digest}, but the bundle pins {image_id}; not loaded")
+            manifest[0]["RepoTags"] = None
+            index = _json_member(tar, by_name.get("index.json"), source) if "index.json" in by_name else None
+            if isinstance(index, dict):
+                for entry in index.get("manifests") or ():
+                    if isinstance(entry, dict) and isinstance(entry.get("annotations"), dict):
+                        for key in ("io.containerd.image.name", "org.opencontainers.image.ref.name"):
+                            entry["annotations"].pop(key, None)
+            replaced = {"manifest.json": json.dumps(manifest).encode()}
+            if index is not None:
+                replaced["index.json"] = json.dumps(index).encode()
+            with tarfile.open(target, "w:") as out:
+                for member in members:
+                    if member.name in ("repositories", "./repositories"):
+                        continue  # the legacy format's tags
+                    key = member.name[2:] if member.name.startswith("./") else member.name
+                    if key in replaced:
+                        info = tarfile.TarInfo(member.name)
+                        info.size, info.mode, info.mtime = len(replaced[key]), 0o644, member.mtime
+                        out.addfile(info, io.BytesIO(replaced[key]))
+                    elif member.isreg():
+                        out.addfile(member, tar.extractfile(member))
+                    else:
+                        out.addfile(member)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BundleError(f"{source}: not a readable saved image ({short(exc)})") from None
+
+
+def _json_member(tar: tarfile.TarFile, member: tarfile.TarInfo | None, source: Path) -> Any:
+    if member is None or not member.isreg() or member.size > MAX_IMAGE_JSON:
+        raise BundleError(f"{source}: a saved image needs a manifest.json (of at most {MAX_IMAGE_JSON} bytes)")
+    handle = tar.extractfile(member)
+    assert handle is not None
+    try:
+        return json.loads(handle.read().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BundleError(f"{source}: {member.name} is not JSON ({short(exc)})") from None
 
 
 def save_image(

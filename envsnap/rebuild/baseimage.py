@@ -292,6 +292,11 @@ def _patch_note(locked: str, shipped: str, where: str) -> str:
     )
 
 
+def is_reference(text: str) -> bool:
+    """An image reference as ``--base-image`` accepts it (and a bundle's ``images/*.json`` must hold)."""
+    return len(text) <= 512 and _REFERENCE.match(text) is not None and "\n" not in text
+
+
 def _strip_digest(reference: str) -> str:
     return reference.split("@", 1)[0] if "@" in reference else reference
 

