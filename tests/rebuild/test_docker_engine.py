@@ -185,6 +185,9 @@ def test_missing_wheel_in_bundle_fails_before_building(
     shutil.copytree(bundle, broken, ignore=shutil.ignore_patterns("images"))
     wheel = next((broken / "wheels").glob("tomli_w-*.whl"))
     wheel.unlink()
+    from envsnap.bundle import Bundle
+
+    Bundle(broken).write_sums()  # a bundle made without it (a listed file that is gone is refused up front)
     tag = "envsnap-test/missing:1"
     done = _envsnap(
         "rebuild",
