@@ -360,16 +360,18 @@ def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:
 
 
 def with_bundled(inspect: baseimage.Inspector | None, bundle_root: Path | None) -> baseimage.Inspector | None:
-    """Inspect through the engine, falling back on the bundle's saved copies (which ``execute`` loads)."""
+    """Inspect through the engine, but a reference the bundle saved is the bundle's image (which ``execute``
+    loads, untagged): the engine's image of that name counts only when it is the very image the bundle pins
+    (another image under the same tag is not the one the supplement was built on)."""
     saved = bundled_facts(bundle_root) if bundle_root is not None else {}
     if not saved:
         return inspect
 
     def look(reference: str) -> baseimage.ImageFacts | None:
         found = inspect(reference) if inspect is not None else None
-        if found is not None or reference not in saved:
+        if reference not in saved or (found is not None and found.image_id == saved[reference].image_id):
             return found
-        # A loaded image has no registry digest locally, so FROM pins it by id, as execute will see it.
+        # A loaded image has no tag and no registry digest locally, so FROM pins it by id.
         return dataclasses.replace(saved[reference], repo_digests=())
 
     return look

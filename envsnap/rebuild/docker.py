@@ -297,7 +297,8 @@ class DockerRebuilder:
         lock = _bundle_lock(request)
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
         _docker_engine.load_bundled_images(client, bundle.root, say)
-        spec = make_spec(lock, options, _docker_engine.inspector(client))
+        # As the plan saw it: a saved base is the bundle's image, found by its id (it was loaded untagged).
+        spec = make_spec(lock, options, _docker_engine.with_bundled(_docker_engine.inspector(client), bundle.root))
         files = render_context(spec, _lock_bytes(request))
         if hashlib.sha256(files[DOCKERFILE]).hexdigest() != plan.details.get("Dockerfile sha256"):
             raise RebuildError(

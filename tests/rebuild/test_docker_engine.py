@@ -244,6 +244,9 @@ def test_a_failing_build_or_verification_tags_nothing(
         # Without tool/: envsnap's wheels for the image are fetched on the host this time.
         shutil.copytree(bundle, copy, ignore=shutil.ignore_patterns("images", "tool"))
         lockfile.dump(changed, copy / "envsnap.lock")
+        from envsnap.bundle import Bundle
+
+        Bundle(copy).write_sums()  # a bundle made of that lock (SHA256SUMS would refuse an edited one first)
         tag = f"envsnap-test/failing-{name}:1"
         dangling_before = {i.id for i in engine.images.list(filters={"dangling": True})}
         done = _envsnap(

@@ -418,6 +418,11 @@ def test_a_bundled_image_loads_without_replacing_an_existing_tag(engine: Any, tm
         made.append(mine)
         engine.api.tag(mine, name, "latest")
         root = _image_bundle(tmp_path / "bundle", f"{name}:latest", bundled, saved)
+        from envsnap.rebuild._docker_engine import inspector, with_bundled
+
+        # The plan builds FROM the bundle's image, not from whatever the engine calls by that name.
+        seen = with_bundled(inspector(engine), root)
+        assert seen is not None and (found := seen(f"{name}:latest")) is not None and found.image_id == bundled
         lines: list[str] = []
         load_bundled_images(engine, root, lines.append)
         assert engine.images.get(f"{name}:latest").id == mine  # untouched
