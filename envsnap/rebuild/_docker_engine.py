@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _leftovers, grammar
+from .. import _leftovers, _readlimits, grammar
 from .._defaults import install_hint
 from .._fs import atomic_write_text
 from ..errors import BundleError, RebuildError
@@ -325,14 +325,8 @@ def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:
     def bad(why: str) -> BundleError:
         return BundleError(f"{meta}: not an image description envsnap wrote ({why})")
 
-    try:
-        with open(meta, "rb") as handle:
-            raw = handle.read(MAX_IMAGE_JSON + 1)
-        if len(raw) > MAX_IMAGE_JSON:
-            raise bad(f"larger than {MAX_IMAGE_JSON} bytes")
-        data = json.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise bad(f"unreadable JSON: {short(exc)}") from None
+    # Bounded like every untrusted file (size, nesting, number length, duplicate keys): one line, never a traceback.
+    data = _readlimits.read_json(meta, error=lambda msg: bad(msg.replace(f"{meta}: ", "")), limit=MAX_IMAGE_JSON)
     if not isinstance(data, dict):
         raise bad("not a JSON object")
     reference, image_id = data.get("reference"), data.get("id")
