@@ -41,6 +41,7 @@ _IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 # RFC 3339 timestamp as envsnap writes ``created`` (seconds or fractions, Z or an offset).
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
 
+_SPACE = re.compile(r"\s")
 URL_SCHEMES = frozenset({"https", "http", "file", "git+https", "git+http", "git+ssh", "git+file", "git", "ssh"})
 
 # Integers in a lock are counts, sizes and versions: none is near 2**53 (JSON-safe).
@@ -163,7 +164,7 @@ def is_distribution_filename(text: str) -> bool:
 
 def is_url(text: str, schemes: frozenset[str] = URL_SCHEMES) -> bool:
     """A URL of an allowed scheme with a host (or a ``file:`` path), no control characters or whitespace."""
-    if not text or has_control(text) or any(ch.isspace() for ch in text) or len(text) > 4096:
+    if not text or has_control(text) or _SPACE.search(text) is not None or len(text) > 4096:
         return False
     try:
         parts = urlsplit(text)
