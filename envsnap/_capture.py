@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from . import __version__
+from . import __version__, grammar
 from ._privacy import PathRedactor, scrub_text
 from .errors import ProbeError
 from .model import Hardware, Meta, PythonEnv, Snapshot
@@ -145,7 +145,9 @@ def capture(
         fw = {name: dataclasses.replace(f, error=scrub_text(redact.text(f.error))) if f.error else f
               for name, f in fw.items()}
     # Warnings quote paths and messages of other programs: the same rules as every recorded value.
-    warnings = [scrub_text(redact.text(w)) for w in warnings]
+    # A lock holds no control characters (docs/security.md): a file name or a message quoted in a warning shows
+    # one as U+FFFD, and the text is cut where the loader's limit is.
+    warnings = [grammar.strip_control(scrub_text(redact.text(w)))[:4096] for w in warnings]
     if timings is not None:
         timings.update(costs)
     recorded_env = environment.filter_environment(env, redact)

@@ -179,6 +179,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     where = f"{origin}:{line.number}"
     hashes = [w.split("=", 1)[1] if "=" in w else "" for w in words if w.startswith("--hash")]
     words = [w for w in words if not w.startswith("--hash")]
+    if not words:
+        raise LockImportError(f"{where}: --hash without a requirement (a line continued without '\\'?)")
     if words[0] in ("-e", "--editable"):
         return _editable(words[1:], where, origin)
     if words[0] == "--local-directory":  # a non-editable source tree envsnap's export listed as a comment

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .. import grammar
 from .._privacy import PathRedactor, is_secret_name, scrub_value
 
 _EXACT = frozenset(
@@ -31,11 +32,14 @@ def filter_environment(environ: Mapping[str, str], redact: PathRedactor) -> dict
     for name, value in environ.items():
         if (name not in _EXACT and not name.startswith(_PREFIXES)) or name.startswith(_NOT_NUMERICS):
             continue
-        if is_secret_name(name):
+        if is_secret_name(name) or not grammar.is_env_name(name):
             continue
         # Names first (a login name in a URL's userinfo is then no different from any other), then URLs and
         # ``user:password@host`` lose their credentials; a value still holding a token is left out.
         kept = scrub_value(redact.text(value))
         if kept is not None:
+            # A lock holds no control characters: a line break or tab separates like a space (XLA_FLAGS
+            # written over several lines), anything else shows as U+FFFD.
+            kept = grammar.strip_control(kept.replace("\t", " ").replace("\r", " ").replace("\n", " "))
             out[name] = kept[:_MAX_VALUE]
     return dict(sorted(out.items()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import MappingProxyType
 
 from envsnap.model import (
@@ -92,3 +93,11 @@ def rich() -> Snapshot:
                                            url="https://conda.example.org/forge/linux-64/zlib-1.3-h0_0.conda",
                                            md5="0" * 32, sha256="1" * 64),)),
     )
+
+
+def pip_only() -> Snapshot:
+    """The rich lock without conda and local projects: what a venv or docker dry run plans in full."""
+    snapshot = rich()
+    packages = tuple(p for p in snapshot.python.packages if p.source.kind != "directory")
+    return dataclasses.replace(snapshot, conda=None,
+                               python=dataclasses.replace(snapshot.python, kind="venv", packages=packages))

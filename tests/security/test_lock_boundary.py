@@ -296,6 +296,8 @@ def test_pin_reports_a_legacy_version_unpinned_without_asking_an_index() -> None
     ("explicit.txt", "@EXPLICIT\nhttps://conda.example.org/c/linux-64/zlib-1.3-h0_0.conda#" + "0" * 32
                      + "\nhttps://conda.example.org/c/linux-64%0a/x\x1b[31m-1-h_0.conda\n", "conda"),
     ("requirements.txt", "demo===1.0&&id --hash=sha256:" + SHA + "\n", "python.packages[0].version"),
+    # found by the fuzzer: a --hash continuation line whose requirement line lost its backslash (IndexError)
+    ("requirements.txt", "demo==1.0\n    --hash=sha256:" + SHA + "\n", "--hash without a requirement"),
 ])
 def test_a_hostile_import_file_is_one_line(tmp_path: Path, cli: Callable[..., Any], name: str, text: str,
                                            needle: str) -> None:
@@ -335,3 +337,16 @@ def test_every_model_field_has_a_grammar() -> None:
     for cls in (Artifact, Conda, CondaPackage, Cpu, Gpu, Hardware, Meta, Platform, PythonEnv, PythonPackage,
                 Source, System, SystemPackage):
         assert cls in covered
+
+
+def test_a_capture_records_no_control_character_so_its_lock_loads(tmp_path: Path) -> None:
+    # A variable holding a line break (XLA_FLAGS over several lines) or an ESC, and one named outside the
+    # grammar, would have made a lock that every command refuses.
+    from envsnap._privacy import PathRedactor
+    from envsnap.probes.environment import filter_environment
+
+    env = filter_environment({"XLA_FLAGS": "--a\n--b\t--c", "TORCH_X": "\x1b[31mred", "TORCH_A-B": "1"},
+                             PathRedactor(home="/nonexistent"))
+    assert env == {"TORCH_X": "\N{REPLACEMENT CHARACTER}[31mred", "XLA_FLAGS": "--a --b --c"}
+    snapshot = dataclasses.replace(base(), environment=env)
+    assert lockfile.loads(lockfile.dumps(snapshot)).environment == env
