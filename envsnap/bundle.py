@@ -60,6 +60,7 @@ LOCK = "envsnap.lock"
 WHEELS = "wheels"
 CONDA = "conda"
 IMAGES = "images"
+TOOL = "tool"  # envsnap's own wheels for the docker target's image (`bundle --with-base-image`)
 REQUIREMENTS = "requirements.txt"
 README = "README.md"
 SUMS = "SHA256SUMS"

@@ -30,6 +30,16 @@ class DockerFacts:
 
 
 @dataclass(frozen=True)
+class BundleSizes:
+    """What a bundle's wheels measure (bytes): as files, and unpacked (the sizes their RECORDs list)."""
+
+    wheels: int = 0  # the lock's wheels as files
+    unpacked: int = 0  # the same wheels installed
+    tool: int = 0  # envsnap's own wheels for a docker image (``tool/``), as files
+    tool_unpacked: int = 0
+
+
+@dataclass(frozen=True)
 class Target:
     kind: TargetKind = "host"
     # Run without the GPU on purpose: GPU failures become warnings.
@@ -37,6 +47,7 @@ class Target:
     disk_path: str = ""
     disk_free_mib: int | None = None  # None: not measured
     docker: DockerFacts | None = None  # set for kind == "docker"
+    bundle: BundleSizes | None = None  # measured from the bundle the rebuild installs from, when there is one
 
     @property
     def provides_python(self) -> bool:

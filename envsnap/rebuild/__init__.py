@@ -78,7 +78,8 @@ def rebuild(
     # version), not the one running envsnap: a target may say which through ``preflight_python``.
     choose = getattr(rebuilder, "preflight_python", None)
     check_python = choose(lock, python, offline=offline) if callable(choose) else python
-    notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only)
+    notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only,
+                      bundle=bundle, dest=dest if dest is not None else rebuilder.default_dest)
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:
             bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import zipfile
+from pathlib import Path
+
+from ..bundle import TOOL, WHEELS
 from ..compat import TARGET_KINDS, TargetKind, check
+from ..compat.target import BundleSizes, probe_target
 from ..errors import RebuildError
 from ..model import Snapshot
 
@@ -13,8 +20,27 @@ class PreflightError(RebuildError):
     exit_code = 3
 
 
+def bundle_sizes(bundle: str | os.PathLike[str] | None) -> BundleSizes | None:
+    """The real sizes of a bundle directory's wheels (zip directories only: nothing is unpacked); None for no
+    bundle or an archive (measured only once unpacked)."""
+    if bundle is None or not Path(bundle).is_dir():
+        return None
+    sizes = {WHEELS: [0, 0], TOOL: [0, 0]}
+    for folder, counts in sizes.items():
+        for wheel in sorted((Path(bundle) / folder).glob("*.whl")):
+            try:
+                with zipfile.ZipFile(wheel) as archive:
+                    counts[1] += sum(info.file_size for info in archive.infolist())
+                counts[0] += wheel.stat().st_size
+            except (OSError, zipfile.BadZipFile):
+                continue  # the rebuild reports a broken wheel by its hash; the estimate skips it
+    return BundleSizes(wheels=sizes[WHEELS][0], unpacked=sizes[WHEELS][1], tool=sizes[TOOL][0],
+                       tool_unpacked=sizes[TOOL][1])
+
+
 def preflight(
-    lock: Snapshot, *, target: str, python: str | None, force: bool, dry_run: bool = False, cpu_only: bool = False
+    lock: Snapshot, *, target: str, python: str | None, force: bool, dry_run: bool = False, cpu_only: bool = False,
+    bundle: str | os.PathLike[str] | None = None, dest: str | os.PathLike[str] | None = None,
 ) -> tuple[str, ...]:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan.
 
@@ -23,7 +49,11 @@ def preflight(
     """
     # Targets are open-ended (a module per target); one the check does not know is checked as the host.
     kind: TargetKind = next((k for k in TARGET_KINDS if k == target), "host")
-    report = check(lock, None, target=kind, python=python, cpu_only=cpu_only)
+    # Disk space is judged where the environment goes (a docker image: the engine's data root) and against
+    # the bundle's real sizes when there is one.
+    where = None if kind == "docker" or dest is None else str(Path(dest).absolute())
+    probed = dataclasses.replace(probe_target(kind, cpu_only=cpu_only, disk_path=where), bundle=bundle_sizes(bundle))
+    report = check(lock, None, target=probed, python=python, cpu_only=cpu_only)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:
         return (f"compatibility check: {report.summary()}", *accepted)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__, _templates, grammar, sinks
+from .. import bundle as bundle_layout
 from ..bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
@@ -40,7 +41,7 @@ LOCK_NAME = "envsnap.lock"
 DOCKERFILE = "Dockerfile"
 REQUIREMENTS = "requirements.txt"
 WHEELS = "wheels"
-TOOL = "tool"
+TOOL = bundle_layout.TOOL
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
 TOOL_TIMEOUT = 300.0

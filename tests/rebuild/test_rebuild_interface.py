@@ -270,3 +270,53 @@ def test_each_target_has_its_own_default_dest(tmp_path: Path, cli: Callable[...,
     assert done.code == 0 and "rebuild plan: venv -> " in done.out  # type: ignore[attr-defined]
     assert "envsnap-venv" in done.out.splitlines()[0]  # type: ignore[attr-defined]
     assert "envsnap-docker-context" in cli("rebuild", "--help").out  # type: ignore[attr-defined]
+
+
+def test_disk_estimate_comes_from_the_bundles_real_sizes(tmp_path: Path) -> None:
+    """A wheel of 40 MiB of data that compresses to almost nothing: the lock's file size says ~0, the old
+    factor-times-file-size estimate said well under 1 MiB; the bundle's unpacked size is the truth."""
+    import zipfile
+
+    from envsnap.compat import Target, evaluate
+    from envsnap.compat.rules import disk
+    from envsnap.rebuild._preflight import bundle_sizes
+
+    (tmp_path / "b" / "wheels").mkdir(parents=True)
+    (tmp_path / "b" / "tool").mkdir()
+    wheel = tmp_path / "b" / "wheels" / "big-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big/data.bin", b"\0" * (40 * 1024 * 1024))
+    tool = tmp_path / "b" / "tool" / "envsnap_lock-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(tool, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("envsnap/x.py", b"x" * (2 * 1024 * 1024))
+    art = Artifact(filename=wheel.name, url="https://files.example/" + wheel.name, sha256="1" * 64,
+                   size=wheel.stat().st_size)
+    lock = _this_python_lock(PythonPackage("big", "1.0", artifact=art))
+    sizes = bundle_sizes(tmp_path / "b")
+    assert sizes is not None and sizes.unpacked == 40 * 1024 * 1024 and sizes.wheels == wheel.stat().st_size
+    assert bundle_sizes(None) is None and bundle_sizes(tmp_path / "b.tar.gz") is None
+    assert disk.estimate_mib(lock, Target(kind="venv")) < 1  # from the lock alone: the compressed size
+    venv = disk.estimate_mib(lock, Target(kind="venv", bundle=sizes))
+    assert venv == pytest.approx(40, abs=0.01)
+    # An image: base, the context and COPY layer of the (small) wheels, the installed files, envsnap's own.
+    image = disk.estimate_mib(lock, Target(kind="docker", bundle=sizes))
+    assert image == pytest.approx(150 + 40 + 2 * sizes.wheels / 2**20 + 3 * 2, abs=0.1)
+    report = evaluate(lock, lock, Target(kind="venv", disk_path=str(tmp_path), disk_free_mib=30, bundle=sizes))
+    (finding,) = [f for f in report.findings if f.rule == "disk"]
+    assert finding.severity == "fail" and finding.needed == "about 40 MiB (from the bundle's wheels, unpacked)"
+
+
+def test_preflight_measures_disk_where_the_environment_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import envsnap.rebuild._preflight as pre
+
+    seen: list[object] = []
+    real = pre.check
+
+    def spy(lock: Snapshot, host: object, *, target: object, **kw: object) -> object:
+        seen.append(target)
+        return real(lock, None, target=target, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pre, "check", spy)
+    preflight(_this_python_lock(), target="venv", python=sys.executable, force=False, dest=tmp_path / "new" / "env")
+    (target,) = seen
+    assert target.disk_path == str(tmp_path / "new" / "env")  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
-"""Disk space for the rebuild: downloads, the unpacked environment and (for docker) the image layers,
-estimated from the lock's artifact sizes, else from a table of typical installed sizes."""
+"""Disk space for the rebuild: downloads, the unpacked environment and (for docker) the image layers. Measured
+from the bundle's wheels when the rebuild installs from one (their unpacked sizes, as their RECORDs list them),
+else estimated from the lock's artifact sizes, else from a table of typical installed sizes."""
 
 from __future__ import annotations
 
@@ -15,18 +16,31 @@ NAME = "disk"
 _MARGIN = 1.5
 
 
+_MIB = 1024 * 1024
+
+
 def estimate_mib(lock: Snapshot, target: Target) -> float:
+    """MiB the rebuild needs where it builds. From a bundle's wheels: their real unpacked sizes (and, for an
+    image, the wheels again as the context and its COPY layer); else the lock's wheel sizes, else typical sizes."""
     table = load("disk")
     known: dict[str, float] = table["installed_mib"]
     default = float(table["default_package_mib"])
     total = 0.0
-    for pkg in lock.python.packages:
-        if pkg.conda_managed:
-            continue  # counted with the conda packages
-        if pkg.artifact is not None and pkg.artifact.size:
-            total += pkg.artifact.size / (1024 * 1024) * float(table["download_and_unpack_factor"])
-        else:
-            total += known.get(pkg.name, default) * float(table["installed_factor"])
+    measured = target.bundle
+    if measured is not None and measured.unpacked:
+        total += measured.unpacked / _MIB
+        if target.kind == "docker":
+            # The build context holds the wheels, a COPY layer holds them again, then the installed files;
+            # envsnap's own environment in /opt/envsnap likewise.
+            total += 2 * measured.wheels / _MIB + (2 * measured.tool + measured.tool_unpacked) / _MIB
+    else:
+        for pkg in lock.python.packages:
+            if pkg.conda_managed:
+                continue  # counted with the conda packages
+            if pkg.artifact is not None and pkg.artifact.size:
+                total += pkg.artifact.size / _MIB * float(table["download_and_unpack_factor"])
+            else:
+                total += known.get(pkg.name, default) * float(table["installed_factor"])
     if lock.conda is not None:
         for cpkg in lock.conda.packages:
             total += known.get(cpkg.name, default) * float(table["installed_factor"])
@@ -35,9 +49,15 @@ def estimate_mib(lock: Snapshot, target: Target) -> float:
     return total
 
 
+def _basis(target: Target) -> str:
+    if target.bundle is not None and target.bundle.unpacked:
+        return "from the bundle's wheels, unpacked"
+    return "estimate"
+
+
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     need = estimate_mib(lock, target)
-    needed = f"about {mib(need)} (estimate)"
+    needed = f"about {mib(need)} ({_basis(target)})"
     where = target.disk_path or "the build directory"
     if target.disk_free_mib is None:
         return [Finding("warn", "disk space", needed, f"unknown free space at {where}", "cannot verify", NAME)]
