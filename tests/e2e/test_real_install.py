@@ -173,6 +173,8 @@ def test_capture_the_research_venv(world: World) -> None:
     assert lock.project is not None and lock.project.commit
 
 
+@pytest.mark.xfail(strict=True, reason="envsel (issue 12 point 5): capture and verify do not yet take the "
+                   "activated VIRTUAL_ENV; they use the interpreter envsnap runs in")
 def test_capture_and_verify_from_inside_the_activated_venv_take_that_venv(world: World) -> None:
     """With the research venv activated (VIRTUAL_ENV, PATH) and no --python, capture and verify use it, not the
     venv envsnap is installed in."""
@@ -233,8 +235,15 @@ def _commented_installs(requirements: Path) -> list[list[str]]:
     return found
 
 
+_EDITABLE_EXPORT = pytest.mark.xfail(
+    strict=True, reason="layouts (issue 12 point 6): exports write the editable project relative to the folder the "
+    "export is written to, so installing it from there fails",
+)
+
+
 @pytest.mark.parametrize("installer", ["pip", "uv"])
-@pytest.mark.parametrize("fmt", ["requirements", "pylock"])
+@pytest.mark.parametrize("fmt", [pytest.param("requirements", marks=_EDITABLE_EXPORT),
+                                 pytest.param("pylock", marks=_EDITABLE_EXPORT)])
 def test_exports_installed_elsewhere_verify_identical(world: World, fmt: str, installer: str) -> None:
     folder = world.root / "elsewhere" / f"{fmt}-{installer}"
     folder.mkdir(parents=True)
@@ -276,8 +285,13 @@ def uv_files(world: World) -> dict[str, Path]:
             "uv export --format pylock.toml": project / "pylock.toml"}
 
 
-@pytest.mark.parametrize("source", ["uv pip compile --generate-hashes", "uv pip compile --format pylock.toml",
-                                    "uv export --format pylock.toml"])
+@pytest.mark.parametrize("source", [
+    "uv pip compile --generate-hashes",
+    "uv pip compile --format pylock.toml",
+    pytest.param("uv export --format pylock.toml", marks=pytest.mark.xfail(
+        strict=True, reason="layouts (issue 12 point 3): verify calls the uv project's own versionless directory "
+        "entry a version mismatch ('' -> 0.1.0) after its rebuild")),
+])
 def test_imports_of_uv_files_rebuild_and_verify(world: World, uv_files: dict[str, Path], source: str) -> None:
     written = uv_files[source]
     where = written.parent  # the uv project, for its export: its own entry is the project directory
