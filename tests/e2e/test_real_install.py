@@ -173,8 +173,6 @@ def test_capture_the_research_venv(world: World) -> None:
     assert lock.project is not None and lock.project.commit
 
 
-@pytest.mark.xfail(strict=True, reason="envsel (issue 12 point 5): capture and verify do not yet take the "
-                   "activated VIRTUAL_ENV; they use the interpreter envsnap runs in")
 def test_capture_and_verify_from_inside_the_activated_venv_take_that_venv(world: World) -> None:
     """With the research venv activated (VIRTUAL_ENV, PATH) and no --python, capture and verify use it, not the
     venv envsnap is installed in."""
@@ -235,20 +233,24 @@ def _commented_installs(requirements: Path) -> list[list[str]]:
     return found
 
 
-_EDITABLE_EXPORT = pytest.mark.xfail(
-    strict=True, reason="layouts (issue 12 point 6): exports write the editable project relative to the folder the "
-    "export is written to, so installing it from there fails",
+_PIP_PYLOCK_EDITABLE = pytest.mark.xfail(
+    strict=True, reason="exports (issue 12 point 6): pip's pylock installer requires a hash for every entry and "
+    "refuses the editable project's directory entry; envsnap's pylock export has no way for pip yet",
 )
 
 
-@pytest.mark.parametrize("installer", ["pip", "uv"])
-@pytest.mark.parametrize("fmt", [pytest.param("requirements", marks=_EDITABLE_EXPORT),
-                                 pytest.param("pylock", marks=_EDITABLE_EXPORT)])
+@pytest.mark.parametrize(("fmt", "installer"), [
+    ("requirements", "pip"),
+    ("requirements", "uv"),
+    pytest.param("pylock", "pip", marks=_PIP_PYLOCK_EDITABLE),
+    ("pylock", "uv"),
+])
 def test_exports_installed_elsewhere_verify_identical(world: World, fmt: str, installer: str) -> None:
     folder = world.root / "elsewhere" / f"{fmt}-{installer}"
     folder.mkdir(parents=True)
     name = "requirements.txt" if fmt == "requirements" else "pylock.toml"
-    world.envsnap("export", world.lock, "--format", fmt, "-o", folder / name)
+    # Written away from the project: its editable project by absolute path, as the export's own comment says.
+    world.envsnap("export", world.lock, "--format", fmt, "-o", folder / name, "--absolute-paths")
     venv = folder / "venv"
     _run(world.uv, "venv", "-q", "--seed", "--python", DEBIAN_PYTHON, venv)  # --seed: a current pip
     python = venv / "bin" / "python"
@@ -289,7 +291,7 @@ def uv_files(world: World) -> dict[str, Path]:
     "uv pip compile --generate-hashes",
     "uv pip compile --format pylock.toml",
     pytest.param("uv export --format pylock.toml", marks=pytest.mark.xfail(
-        strict=True, reason="layouts (issue 12 point 3): verify calls the uv project's own versionless directory "
+        strict=True, reason="imports (issue 12 point 3): verify calls the uv project's own versionless directory "
         "entry a version mismatch ('' -> 0.1.0) after its rebuild")),
 ])
 def test_imports_of_uv_files_rebuild_and_verify(world: World, uv_files: dict[str, Path], source: str) -> None:
