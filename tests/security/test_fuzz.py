@@ -148,16 +148,17 @@ def mutated_document(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
         action = draw(st.sampled_from(["replace", "replace", "plausible", "plausible", "plausible", "duplicate",
                                        "drop", "add", "nest"]))
         if action == "replace":
-            parent[key] = draw(st.sampled_from(HOSTILE_VALUE))
+            parent[key] = copy.deepcopy(draw(st.sampled_from(HOSTILE_VALUE)))
         elif action == "plausible":
-            parent[key] = draw(st.sampled_from(PLAUSIBLE))
+            parent[key] = copy.deepcopy(draw(st.sampled_from(PLAUSIBLE)))
         elif action == "duplicate" and isinstance(parent, list):
             parent.append(copy.deepcopy(parent[key]))
         elif action == "drop":
             del parent[key]
         elif action == "add" and isinstance(parent[key], dict):
-            parent[key][draw(st.sampled_from(["x", "name", "a.b", "\x00", "--x"]))] = draw(
-                st.sampled_from(HOSTILE_VALUE))
+            # a copy: the pools hold lists and tables, and a later mutation must not change the pool itself
+            parent[key][draw(st.sampled_from(["x", "name", "a.b", "\x00", "--x"]))] = copy.deepcopy(draw(
+                st.sampled_from(HOSTILE_VALUE)))
         elif action == "nest":
             value: Any = parent[key]
             for _ in range(draw(st.sampled_from([2, 40]))):
