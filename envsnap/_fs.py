@@ -8,6 +8,8 @@ import stat
 from pathlib import Path
 
 from . import _leftovers
+from .errors import UnsafeInputError
+from .grammar import GrammarError, has_control, is_md5_hex, is_sha256_hex, require_base_name
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
@@ -41,3 +43,46 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def checked_base_name(name: str, what: str = "file name") -> str:
+    """``name`` when it may name a file (``grammar.require_base_name``); ``UnsafeInputError`` otherwise."""
+    try:
+        return require_base_name(name, what)
+    except GrammarError as exc:
+        raise UnsafeInputError(str(exc)) from None
+
+
+def join_base_name(folder: str | os.PathLike[str], name: str, what: str = "file name") -> Path:
+    """``folder / name`` for a file name read from a lock, a bundle or an index page.
+
+    The one way such a name meets a folder: it must be a plain distribution file name (wheel, sdist, conda
+    archive, .deb: ``grammar.require_base_name``) and the joined path, links resolved, must stay directly in
+    ``folder``. Anything else is ``UnsafeInputError`` before any file is touched."""
+    checked_base_name(name, what)
+    base = Path(folder)
+    path = base / name
+    if Path(os.path.realpath(path)).parent != Path(os.path.realpath(base)):
+        raise UnsafeInputError(f"{what} {name!r} leads outside {base} (a link in the folder)")
+    return path
+
+
+def join_hash_dir(folder: str | os.PathLike[str], digest: str) -> Path:
+    """``folder / digest`` for a content-addressed cache folder named by a recorded sha256 or md5."""
+    if not (is_sha256_hex(digest) or is_md5_hex(digest)):
+        raise UnsafeInputError(f"not a valid sha256 or md5 hex digest: {digest[:80]!r}")
+    return Path(folder) / digest
+
+
+def join_relative(folder: str | os.PathLike[str], rel: str, what: str) -> Path:
+    """``folder / rel`` for a relative path read from a lock (a VCS ``subdirectory``, a path under
+    ``{project}``): no absolute path, no ``..``, no control character, and the result, links resolved, stays
+    inside ``folder``. ``UnsafeInputError`` otherwise."""
+    parts = Path(rel).parts
+    if rel.startswith(("/", "\\", "-")) or ".." in parts or "\\" in rel or has_control(rel):
+        raise UnsafeInputError(f"{what} {rel[:80]!r}: not a relative path inside {folder}")
+    base = Path(folder)
+    path = base / rel
+    if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(base)):
+        raise UnsafeInputError(f"{what} {rel[:80]!r}: leads outside {base} (a link)")
+    return path

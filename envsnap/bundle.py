@@ -28,6 +28,7 @@ import dataclasses
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import stat
 import tarfile
@@ -40,12 +41,12 @@ from pathlib import Path
 from typing import IO
 
 from . import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
-from ._fs import atomic_write_text
-from .errors import BundleError, PinError
+from ._fetchpolicy import FetchRefusedError
+from ._fs import atomic_write_text, join_base_name, join_relative
+from .errors import BundleError, PinError, UnsafeInputError
 from .model import Artifact, PythonPackage, Snapshot
 from .pin import (
     IndexConfig,
-    IndexFile,
     Pinner,
     cached_path,
     default_cache_dir,
@@ -78,6 +79,7 @@ DEFAULT_MAX_BYTES = 64 << 30
 DEFAULT_MAX_MEMBERS = 100_000
 DEFAULT_MAX_RATIO = 100
 RATIO_FLOOR = 16 << 20  # the ratio limit never refuses less than this (tar headers of a tiny bundle compress well)
+_COMMIT = re.compile(r"[0-9a-f]{7,64}", re.ASCII)  # a git commit id (sha1 or sha256, possibly abbreviated)
 
 Progress = Callable[[str], None]
 
@@ -155,10 +157,7 @@ class Bundle:
             raise BundleError(f"{self.root}: {pkg if isinstance(pkg, str) else pkg.name} is not in the bundle's lock")
         if locked.artifact is None or not locked.artifact.filename.endswith(".whl"):
             raise BundleError(f"{self.root}: {locked.name} {locked.version} has no wheel in this bundle")
-        if not grammar.is_base_name(locked.artifact.filename):
-            raise BundleError(f"{self.root}: {locked.name}: not a plain file name: "
-                              f"{grammar.shown(locked.artifact.filename)}")
-        path = self.wheels_dir / locked.artifact.filename
+        path = join_base_name(self.wheels_dir, locked.artifact.filename)
         if not path.is_file():
             raise BundleError(f"{path}: missing from the bundle ({locked.name} {locked.version})")
         return path
@@ -512,6 +511,7 @@ class BundleOptions:
     project_dir: Path | None = None  # what "{project}" in a recorded directory URL means
     python: str | None = None  # the interpreter that builds wheels from source (default: envsnap's)
     offline: bool = False  # fail rather than download or build
+    allow_urls: tuple[str, ...] = ()  # --allow-url: lock URLs fetched beyond the fetch policy's default
 
 
 class BundleOutputError(BundleError):
@@ -600,7 +600,7 @@ def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
     except PinError as exc:
         raise BundleError(f"{package_label(pkg)}: {exc}") from None
     if pkg.source.subdirectory:
-        tree = tree / pkg.source.subdirectory
+        tree = join_relative(tree, pkg.source.subdirectory, "subdirectory")
     if not tree.is_dir():
         raise BundleError(f"{package_label(pkg)}: source directory {tree} does not exist on this machine"
                           + ("" if project_dir else " (run inside the project or name it with --project DIR)"))
@@ -689,13 +689,14 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     if missing:
         say(f"pinning {len(missing)} packages against the configured indexes")
         names = {p.name for p in missing}
-        result = pin(lock, config, cache_dir=cache, only=lambda p: p.name in names)
+        result = pin(lock, config, cache_dir=cache, only=lambda p: p.name in names,
+                     allow_urls=opts.allow_urls)
         lock = result.snapshot
         # Every package must have its file before any wheel is fetched or built: the whole list, by name.
         _fail([f"{package_label(p)}: {o.reason}" for o in result.outcomes if o.status == "unpinned"
                for p in [lock.package(o.name)] if p is not None and (p.artifact is None or hash_only(p.artifact))],
               "not every package could be pinned, nothing was fetched")
-    pinner = Pinner(config, cache)
+    pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
     entries: list[BundleEntry] = []
     packages = []
     problems: list[str] = []
@@ -705,6 +706,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             continue
         try:
             pkg, entry = _bundle_one(pkg, root, pinner, opts, say)
+        except FetchRefusedError:
+            raise  # the lock asked for a fetch the policy refuses: bad input, said on its own
         except (BundleError, PinError) as exc:
             message = str(exc)
             problems.append(message if message.startswith(pkg.name) else f"{package_label(pkg)}: {message}")
@@ -719,7 +722,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     if lock.conda is not None and lock.conda.packages:
         from .rebuild.conda import bundle_conda_packages
 
-        bundle_conda_packages(lock, root, offline=opts.offline, progress=say)
+        bundle_conda_packages(lock, root, offline=opts.offline, progress=say, allow_urls=opts.allow_urls)
     lockfile.dump(lock, root / LOCK)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
     from . import _templates  # jinja2 only when writing a bundle
@@ -775,7 +778,7 @@ def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Sna
         old = previous.package(pkg.name)
         if (pkg.artifact is None and old is not None and old.artifact is not None and old.artifact.rebuilt
                 and old.version == pkg.version and old.source == pkg.source):
-            path = root / WHEELS / old.artifact.filename
+            path = join_base_name(root / WHEELS, old.artifact.filename)
             if path.is_file() and sha256_file(path) == old.artifact.sha256:
                 pkg = dataclasses.replace(pkg, artifact=old.artifact)
         packages.append(pkg)
@@ -787,7 +790,7 @@ def _bundle_one(
 ) -> tuple[PythonPackage, BundleEntry]:
     art = pkg.artifact
     if art is not None and art.filename.endswith(".whl"):
-        dest = root / WHEELS / art.filename
+        dest = join_base_name(root / WHEELS, art.filename)
         if dest.is_file() and sha256_file(dest) == art.sha256:
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "present", art.rebuilt)
         if art.rebuilt and not cached_path(pinner.cache_dir, art.sha256, art.filename).is_file():
@@ -804,7 +807,7 @@ def _bundle_one(
         wheel = build_wheel(source, work / "out", opts.python)
         built, version = _check_built(wheel, pkg)
         pkg = dataclasses.replace(pkg, version=version)
-        dest = root / WHEELS / built.name
+        dest = join_base_name(root / WHEELS, built.name)
         shutil.move(str(built), dest)
     sha = sha256_file(dest)
     # Kept in the download cache too, so another bundle of the same lock needs no build.
@@ -824,7 +827,7 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> 
     if not cached.is_file():
         if offline:
             raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
-        cached, _sha = pinner.fetch(_index_file(art))
+        cached, _sha = pinner.fetch_artifact(art)
     if sha256_file(cached) != art.sha256:
         raise BundleError(f"{cached}: cached file does not match sha256 {art.sha256}")
     tmp = dest.with_name(f".{dest.name}.part")
@@ -839,7 +842,7 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
         raise BundleError(f"{pkg.name} {pkg.version}: only its sha256 is known ({pkg.artifact.sha256}) and no "
                           "file with that hash was found on the configured indexes")
     if pkg.artifact is not None:  # an sdist pinned on the index
-        path, _sha = pinner.fetch(_index_file(pkg.artifact))
+        path, _sha = pinner.fetch_artifact(pkg.artifact)
         unpacked = work / "sdist"
         unpacked.mkdir()
         safe_unpack(path, unpacked, hidden=True)
@@ -848,18 +851,24 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
     if src.kind == "vcs":
         if src.vcs != "git":
             raise BundleError(f"{pkg.name}: {src.vcs} checkouts are not supported (only git)")
+        if not src.url.startswith(("file://{project}", "file://~")):  # the user's own project or home: local
+            pinner.policy.check(src.url, f"{pkg.name}: git URL")
         git = _tools.git()
         if git is None:
             raise BundleError(f"{pkg.name}: git is needed to build it from {src.url} and is not installed")
+        if not _COMMIT.fullmatch(src.commit_id):
+            raise UnsafeInputError(f"{pkg.name}: commit_id {src.commit_id[:80]!r} is not a git commit hash")
         checkout = work / "checkout"
-        res = _runner.run([git, "clone", "--quiet", clone_source(pkg, opts.project_dir), str(checkout)],
-                          timeout=BUILD_TIMEOUT)
+        # The URL after "--": never read as an option (``--upload-pack=...``); only the usual transports.
+        res = _runner.run([git, "-c", "protocol.ext.allow=never", "-c", "http.followRedirects=false", "clone",
+                           "--quiet", "--", clone_source(pkg, opts.project_dir), str(checkout)], timeout=BUILD_TIMEOUT)
         if not res.ok:
             raise BundleError(f"{pkg.name}: git clone {src.url} failed: {_last(res.stderr)}")
-        res = _runner.run([git, "-C", str(checkout), "checkout", "--quiet", src.commit_id], timeout=120)
+        res = _runner.run([git, "-C", str(checkout), "checkout", "--quiet", "--detach", src.commit_id],
+                          timeout=120)
         if not res.ok:
             raise BundleError(f"{pkg.name}: commit {src.commit_id} not found in {src.url}: {_last(res.stderr)}")
-        tree = checkout / src.subdirectory if src.subdirectory else checkout
+        tree = join_relative(checkout, src.subdirectory, "subdirectory") if src.subdirectory else checkout
         return tree, f"git+{src.url}@{src.commit_id}"
     if src.kind == "directory":
         return local_source(pkg, opts.project_dir), src.url
@@ -869,10 +878,6 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
             raise BundleError(f"{pkg.name}: installed from the local wheel {local}; pin it or copy it to an index")
         raise BundleError(f"{pkg.name}: installed from {src.url}, which cannot be fetched and verified")
     raise BundleError(f"{pkg.name} {pkg.version}: not pinned (no matching file on the configured indexes)")
-
-
-def _index_file(art: Artifact) -> IndexFile:
-    return IndexFile(filename=art.filename, url=art.url, sha256=art.sha256)
 
 
 def build_wheel(source: Path, out_dir: Path, python: str | None = None) -> Path:

@@ -43,3 +43,9 @@ class BundleError(EnvsnapError):
 
 class LockImportError(EnvsnapError):
     """A file cannot be read into an envsnap lock (``envsnap import``)."""
+
+
+class UnsafeInputError(EnvsnapError):
+    """A value from a lock or a bundle would choose a path, a program, an option or a fetch it may not
+    (a file name with a folder in it, a version that is a path, a URL outside the fetch policy): refused
+    before anything is read, written or run. Bad input, exit code 2."""

@@ -342,3 +342,15 @@ def is_location(text: str) -> bool:
 def is_remote(text: str) -> bool:
     """A git remote: a URL, ``user@host:path`` or a local path; no whitespace, never option-like."""
     return is_text(text) and text[:1] not in ("", "-") and not any(ch.isspace() for ch in text)
+
+
+# The Python a rebuild looks up by itself (PATH, pyenv, uv): a release number only. A pre-release or local
+# build (``3.13.0rc1``, ``3.12.0+``) is a valid recorded version, but an interpreter for it is named with
+# --python, never searched for.
+_RELEASE_NUMBER = re.compile(r"[0-9]{1,2}\.[0-9]{1,3}(\.[0-9]{1,3})?", re.ASCII)
+PYTHON_IMPLEMENTATIONS = frozenset({"cpython", "pypy", "graalpy"})
+
+
+def is_release_number(text: str) -> bool:
+    """``X.Y`` or ``X.Y.Z``: the only form of a locked Python version that looks up an interpreter."""
+    return _RELEASE_NUMBER.fullmatch(text) is not None

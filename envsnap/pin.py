@@ -36,8 +36,11 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from ._fetchpolicy import FetchPolicy, FetchRefusedError, allowances, trusted_locations, urlopen_checked
+from ._fs import join_base_name, join_relative
 from ._privacy import strip_credentials
-from .errors import PinError
+from .errors import PinError, UnsafeInputError
+from .grammar import has_control, is_sha256_hex
 from .model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
 from .probes._pyprobe import wheel_record_digest
 
@@ -128,24 +131,33 @@ class IndexFile:
     size: int = 0
     upload_time: str = ""
     index: str = ""
+    # Listed by an index the user configured (or found in a configured find-links folder): fetched as is.
+    # Anything else (a lock's artifact URL, an imported index) is fetched only as the FetchPolicy allows.
+    trusted: bool = False
 
 
 class Fetcher:
-    """Reads index pages and files over http(s) (with pip's certificate bundle) or from the file system."""
+    """Reads index pages and files over http(s) (with pip's certificate bundle) or from the file system.
 
-    def __init__(self, cert: str | None = None, timeout: float = FETCH_TIMEOUT):
+    A ``checked`` read is one a lock chose: the caller has asked the ``policy`` about the URL already, and
+    every redirect is asked again (an allowed https host may not bounce envsnap to 127.0.0.1)."""
+
+    def __init__(self, cert: str | None = None, timeout: float = FETCH_TIMEOUT, policy: FetchPolicy | None = None):
         self.timeout = timeout
         self.cert = cert
+        self.policy = policy or FetchPolicy()
         self._context: ssl.SSLContext | None = None
-        self._pages: dict[str, tuple[bytes, str, str]] = {}
+        self._pages: dict[tuple[str, bool], tuple[bytes, str, str]] = {}
 
-    def get(self, url: str, accept: str = "*/*") -> tuple[bytes, str, str]:
+    def get(self, url: str, accept: str = "*/*", *, checked: bool = False) -> tuple[bytes, str, str]:
         """(body, content type, final url). A missing page is an empty body, other failures ``PinError``."""
-        if url in self._pages:
-            return self._pages[url]
+        if (url, checked) in self._pages:
+            return self._pages[(url, checked)]
+        if checked:
+            self.policy.check(url, "index")
         local = local_path(url)
-        page = self._read_local(local, url) if local is not None else self._read_http(url, accept)
-        self._pages[url] = page
+        page = self._read_local(local, url) if local is not None else self._read_http(url, accept, checked)
+        self._pages[(url, checked)] = page
         return page
 
     def _read_local(self, path: Path, url: str) -> tuple[bytes, str, str]:
@@ -161,7 +173,7 @@ class Fetcher:
         except OSError as exc:
             raise PinError(f"{url}: cannot read: {exc.strerror or exc}") from None
 
-    def _urlopen(self, url: str, accept: str) -> Any:
+    def _urlopen(self, url: str, accept: str, checked: bool = False) -> Any:
         # Imported here: ssl and urllib.request cost more to load than a local index or a verify takes.
         import ssl
         import urllib.request
@@ -176,14 +188,16 @@ class Fetcher:
         request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": "envsnap"})
         if auth:
             request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        if checked:
+            return urlopen_checked(request, self.policy, timeout=self.timeout, context=self._context)
         return urllib.request.urlopen(request, timeout=self.timeout, context=self._context)
 
-    def _read_http(self, url: str, accept: str) -> tuple[bytes, str, str]:
+    def _read_http(self, url: str, accept: str, checked: bool = False) -> tuple[bytes, str, str]:
         import urllib.error
 
         clean, _auth = _split_auth(url)
         try:
-            with self._urlopen(url, accept) as response:
+            with self._urlopen(url, accept, checked) as response:
                 return response.read(), response.headers.get("Content-Type", ""), response.geturl()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
@@ -193,14 +207,16 @@ class Fetcher:
             reason = getattr(exc, "reason", exc)
             raise PinError(f"{strip_credentials(url)}: cannot reach the index ({reason})") from None
 
-    def download(self, url: str, dest: Path) -> str:
-        """Copy ``url`` to ``dest`` (atomically); return its sha256."""
+    def download(self, url: str, dest: Path, *, checked: bool = False) -> str:
+        """Copy ``url`` to ``dest`` (atomically); return its sha256. ``checked``: a URL a lock chose."""
+        if checked:
+            self.policy.check(url, "file")
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
         digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in self._stream(url):
+                for chunk in self._stream(url, checked):
                     digest.update(chunk)
                     out.write(chunk)
             os.replace(tmp, dest)
@@ -209,7 +225,7 @@ class Fetcher:
             raise
         return digest.hexdigest()
 
-    def _stream(self, url: str) -> Iterable[bytes]:
+    def _stream(self, url: str, checked: bool = False) -> Iterable[bytes]:
         import urllib.error
 
         local = local_path(url)
@@ -219,7 +235,7 @@ class Fetcher:
                     while chunk := handle.read(1 << 20):
                         yield chunk
                 return
-            with self._urlopen(url, "*/*") as response:
+            with self._urlopen(url, "*/*", checked) as response:
                 while chunk := response.read(1 << 20):
                     yield chunk
         except (urllib.error.URLError, OSError) as exc:
@@ -246,11 +262,15 @@ def local_dir(url: str, project_dir: Path | None) -> Path:
         if project_dir is None:
             raise PinError("recorded inside the project ({project}): run inside the project, or name it "
                            "with --project DIR")
-        return project_dir / file_url_path(url)  # relative to the project root
+        # Relative to the project root, and inside it: a lock's "{project}/../.." names nothing of the user's.
+        return join_relative(project_dir, file_url_path(url), "{project} directory")
     if raw.startswith("{prefix}"):
         raise PinError(f"{url}: a directory inside the captured environment cannot be rebuilt from")
     path = file_url_path(url) if url.startswith("file:") else raw
-    return Path(os.path.expanduser(path)) if path.startswith("~") else Path(path)
+    local = Path(os.path.expanduser(path)) if path.startswith("~") else Path(path)
+    if not local.is_absolute() or has_control(path):  # a relative path would be the working directory's
+        raise UnsafeInputError(f"{url[:200]!r}: a local directory must be an absolute file:// path")
+    return local
 
 
 def _split_auth(url: str) -> tuple[str, str]:
@@ -285,7 +305,7 @@ class _Anchors(HTMLParser):
             self._href = None
 
 
-def parse_simple_html(text: str, base_url: str, index: str = "") -> list[IndexFile]:
+def parse_simple_html(text: str, base_url: str, index: str = "", *, trusted: bool = False) -> list[IndexFile]:
     """PEP 503 project page -> its files (hash from the ``#sha256=`` fragment when given)."""
     parser = _Anchors()
     parser.feed(text)
@@ -296,12 +316,15 @@ def parse_simple_html(text: str, base_url: str, index: str = "") -> list[IndexFi
         filename = unquote(path.rstrip("/").rsplit("/", 1)[-1]) or label
         algo, _, value = fragment.partition("=")
         out.append(
-            IndexFile(filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index)
+            IndexFile(filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index,
+                      trusted=trusted)
         )
     return out
 
 
-def parse_simple_json(data: Mapping[str, object], base_url: str, index: str = "") -> list[IndexFile]:
+def parse_simple_json(
+    data: Mapping[str, object], base_url: str, index: str = "", *, trusted: bool = False
+) -> list[IndexFile]:
     """PEP 691 project page -> its files, with sizes and upload times where the index gives them."""
     out = []
     files = data.get("files")
@@ -320,15 +343,17 @@ def parse_simple_json(data: Mapping[str, object], base_url: str, index: str = ""
                 size=size if isinstance(size, int) else 0,
                 upload_time=str(entry.get("upload-time", "") or ""),
                 index=index,
+                trusted=trusted,
             )
         )
     return out
 
 
-def project_files(fetcher: Fetcher, index_url: str, name: str) -> list[IndexFile]:
-    """The files one index lists for project ``name`` (empty when the index does not have it)."""
+def project_files(fetcher: Fetcher, index_url: str, name: str, *, trusted: bool = True) -> list[IndexFile]:
+    """The files one index lists for project ``name`` (empty when the index does not have it). ``trusted``:
+    the user configured this index (its files are fetched as listed); else a lock named it (checked)."""
     url = index_url.rstrip("/") + "/" + canonicalize_name(name) + "/"
-    body, content_type, final = fetcher.get(url, _ACCEPT)
+    body, content_type, final = fetcher.get(url, _ACCEPT, checked=not trusted)
     if not body:
         return []
     label = strip_credentials(index_url)
@@ -337,8 +362,8 @@ def project_files(fetcher: Fetcher, index_url: str, name: str) -> list[IndexFile
             data = json.loads(body)
         except ValueError:
             raise PinError(f"{label}: invalid JSON project page for {name}") from None
-        return parse_simple_json(data, final, label)
-    return parse_simple_html(body.decode("utf-8", "replace"), final, label)
+        return parse_simple_json(data, final, label, trusted=trusted)
+    return parse_simple_html(body.decode("utf-8", "replace"), final, label, trusted=trusted)
 
 
 def find_links_files(fetcher: Fetcher, location: str) -> list[IndexFile]:
@@ -347,12 +372,12 @@ def find_links_files(fetcher: Fetcher, location: str) -> list[IndexFile]:
     label = strip_credentials(location)
     if local is not None and local.is_dir():
         return [
-            IndexFile(filename=p.name, url=p.resolve().as_uri(), index=label)
+            IndexFile(filename=p.name, url=p.resolve().as_uri(), index=label, trusted=True)
             for p in sorted(local.iterdir())
             if p.is_file() and p.name.endswith((".whl", ".tar.gz", ".zip"))
         ]
     body, _type, final = fetcher.get(location, "text/html")
-    return parse_simple_html(body.decode("utf-8", "replace"), final, label) if body else []
+    return parse_simple_html(body.decode("utf-8", "replace"), final, label, trusted=True) if body else []
 
 
 # ---------------------------------------------------------------------------------------------- matching
@@ -435,6 +460,11 @@ class PinResult:
         return [o for o in self.outcomes if o.status == status]
 
 
+def policy_for(config: IndexConfig, allow_urls: Sequence[str] = ()) -> FetchPolicy:
+    """The fetch policy for a run: the configured indexes and find-links are trusted, plus ``allow_urls``."""
+    return FetchPolicy(allowances(allow_urls), trusted_locations(config.indexes, config.find_links))
+
+
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".cache")
@@ -442,18 +472,23 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def cached_path(cache_dir: Path, sha256: str, filename: str) -> Path:
-    """Where a downloaded artifact is kept: content-addressed, so a re-run fetches nothing twice."""
-    return cache_dir / sha256[:2] / sha256 / filename
+    """Where a downloaded artifact is kept: content-addressed, so a re-run fetches nothing twice. Both parts
+    come from a lock or an index page: checked before they name a path."""
+    if not is_sha256_hex(sha256):
+        raise UnsafeInputError(f"{filename[:80]!r}: not a valid sha256 hex digest: {sha256[:80]!r}")
+    return join_base_name(cache_dir / sha256[:2] / sha256, filename)
 
 
 class Pinner:
     """Pins packages against one index configuration, downloading each candidate once into a cache."""
 
     def __init__(self, config: IndexConfig, cache_dir: Path, fetcher: Fetcher | None = None,
-                 tags: Sequence[str] | None = None):
+                 tags: Sequence[str] | None = None, allow_urls: Sequence[str] = ()):
         self.config = config
         self.cache_dir = cache_dir
-        self.fetcher = fetcher or Fetcher(config.cert)
+        self.policy = policy_for(config, allow_urls)
+        self.fetcher = fetcher or Fetcher(config.cert, policy=self.policy)
+        self.fetcher.policy = self.policy
         self.tags = list(tags) if tags is not None else target_tags()
         self.imported = False  # the lock came from `envsnap import`: no installed file was ever recorded
         self.project_dir: Path | None = None  # what "{project}" means in a local project's URL
@@ -467,22 +502,67 @@ class Pinner:
         return files
 
     def fetch(self, file: IndexFile) -> tuple[Path, str]:
-        """The file in the cache and its sha256, checked against the index's hash when it gave one."""
-        if file.sha256:
+        """The file in the cache and its sha256, checked against the index's hash when it gave one. A file
+        that is not ``trusted`` is fetched only as the fetch policy allows (asked before anything is read)."""
+        if not file.trusted:
+            self.policy.check(file.url, f"{file.filename}:")
+        if is_sha256_hex(file.sha256):
             cached = cached_path(self.cache_dir, file.sha256, file.filename)
             if cached.is_file():
                 return cached, file.sha256
         tmp_dir = self.cache_dir / ".incoming"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
-            part = Path(tmp) / file.filename
-            sha = self.fetcher.download(file.url, part)
+            part = join_base_name(tmp, file.filename)
+            sha = self.fetcher.download(file.url, part, checked=not file.trusted)
             if file.sha256 and sha != file.sha256:
-                raise PinError(f"{file.filename}: sha256 {sha} does not match the index's {file.sha256}")
+                # The hash of a local file is never shown: the file may be one the user did not name.
+                have = "" if local_path(file.url) is not None else f" {sha}"
+                raise PinError(f"{file.filename}: sha256{have} does not match the index's {file.sha256}")
             final = cached_path(self.cache_dir, sha, file.filename)
             final.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(part), final)
         return final, sha
+
+    def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
+        """A pinned artifact in the cache: from its recorded URL when the fetch policy allows it, else the
+        same file (name and sha256) from the configured indexes; ``FetchRefusedError`` when neither."""
+        recorded = IndexFile(filename=art.filename, url=art.url, sha256=art.sha256)
+        reason = self.policy.refusal(art.url)
+        if reason is None:
+            return self.fetch(recorded)
+        cached = cached_path(self.cache_dir, art.sha256, art.filename)
+        if cached.is_file():
+            return cached, art.sha256
+        found = self._refind(art)
+        if found is None:
+            raise FetchRefusedError(
+                f"{art.filename}: the lock's URL {strip_credentials(art.url)[:200]!r} is not fetched ({reason}) "
+                "and no configured index lists this file; pass --allow-url PATTERN to allow the URL"
+            )
+        return self.fetch(found)
+
+    def _refind(self, art: Artifact) -> IndexFile | None:
+        """The configured indexes' own entry for a file the lock names by file name and sha256."""
+        try:
+            if art.filename.endswith(".whl"):
+                project = str(parse_wheel_filename(art.filename)[0])
+            else:
+                project = str(parse_sdist_filename(art.filename)[0])
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            return None
+        files: list[IndexFile] = []
+        try:
+            for index in self.config.indexes:
+                files += project_files(self.fetcher, index, project)
+            for location in self.config.find_links:
+                files += find_links_files(self.fetcher, location)
+        except PinError:
+            return None
+        for file in files:
+            if file.filename == art.filename and file.sha256 in ("", art.sha256):
+                return dataclasses.replace(file, sha256=art.sha256)
+        return None
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
         if pkg.legacy_version:
@@ -513,8 +593,10 @@ class Pinner:
         if kind == "directory":
             what = "editable install" if pkg.source.editable else "install"
             try:
-                tree = local_dir(pkg.source.url, self.project_dir) / pkg.source.subdirectory
-            except PinError as exc:
+                tree = local_dir(pkg.source.url, self.project_dir)
+                if pkg.source.subdirectory:
+                    tree = join_relative(tree, pkg.source.subdirectory, "subdirectory")
+            except (PinError, UnsafeInputError) as exc:
                 where = str(exc)
             else:
                 if tree.is_dir():
@@ -587,8 +669,8 @@ class Pinner:
         indexes = list(self.config.indexes)
         indexes += [i for i in dict.fromkeys(extra_indexes) if i and i not in indexes]
         files: list[IndexFile] = []
-        for index in indexes:
-            files += project_files(self.fetcher, index, pkg.name)
+        for index in indexes:  # an index only the import named is read as the fetch policy allows
+            files += project_files(self.fetcher, index, pkg.name, trusted=index in self.config.indexes)
         for location in self.config.find_links:
             files += find_links_files(self.fetcher, location)
         return [f for f in files if _same_release(f.filename, pkg)]
@@ -691,11 +773,11 @@ class Pinner:
         of this name and version with that hash, on the configured indexes or the one the import named."""
         indexes = list(self.config.indexes)
         if known.index and known.index not in indexes:
-            indexes.append(known.index)
+            indexes.append(known.index)  # an index the imported file named: read only as the policy allows
         files: list[IndexFile] = []
         try:
             for index in indexes:
-                files += project_files(self.fetcher, index, pkg.name)
+                files += project_files(self.fetcher, index, pkg.name, trusted=index in self.config.indexes)
             for location in self.config.find_links:
                 files += find_links_files(self.fetcher, location)
         except PinError as exc:
@@ -805,14 +887,17 @@ def pin(
     only: Callable[[PythonPackage], bool] | None = None,
     jobs: int = 8,
     project_dir: Path | None = None,
+    allow_urls: Sequence[str] = (),
 ) -> PinResult:
     """The snapshot with ``artifact`` filled for every package that can be pinned, and each outcome.
 
-    Packages that already carry an artifact are kept as they are. The reasons for unpinned packages are
+    URLs the lock itself names (an archive URL, an imported index) are read only as the fetch policy allows;
+    ``allow_urls`` are the user's ``--allow-url`` patterns. Packages that already carry an artifact are kept
+    as they are. The reasons for unpinned packages are
     also written to the lock's warnings (``pin: NAME VERSION: reason``), replacing those of an earlier pin.
     """
     pinner = Pinner(config or read_pip_config(), cache_dir or default_cache_dir(),
-                    tags=target_tags(snapshot.python.version, snapshot.python.implementation))
+                    tags=target_tags(snapshot.python.version, snapshot.python.implementation), allow_urls=allow_urls)
     pinner.imported = bool(snapshot.envsnap.origin)
     pinner.project_dir = project_dir
     todo = [

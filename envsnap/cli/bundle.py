@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
     p.add_argument("--cache-dir", metavar="DIR", help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)")
     p.add_argument("--offline", action="store_true", help="use only the download cache; fail on anything missing")
+    p.add_argument("--allow-url", action="append", default=[], metavar="PATTERN",
+                   help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
+                   "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
+                   "https hosts on public addresses; repeatable")
     p.add_argument("--with-base-image", action="store_true", help="also `docker save` the docker target's base "
                    "image into BUNDLE/images/ and envsnap's own wheels for it into BUNDLE/tool/ (a directory "
                    "bundle), so `rebuild --target docker --offline` works when the registry drops the tag")
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,
-                            python=python, offline=args.offline)
+                            python=python, offline=args.offline, allow_urls=tuple(args.allow_url))
     if args.with_base_image and is_archive(args.output):
         raise BundleError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.

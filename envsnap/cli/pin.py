@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--project", metavar="DIR", help="the project whose local packages ({project} in recorded "
                    "directory URLs) are checked to be present (default: the git work tree around the working "
                    "directory)")
+    p.add_argument("--allow-url", action="append", default=[], metavar="PATTERN",
+                   help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
+                   "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
+                   "https hosts on public addresses; repeatable")
     p.add_argument("--json", action="store_true", help="print each package's outcome as JSON")
     p.set_defaults(func=run)
 
@@ -42,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     snapshot = lockfile.load(args.lock)
     result = pin(snapshot, read_pip_config(), cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                 project_dir=project_root(args.project, args.lock))
+                 project_dir=project_root(args.project, args.lock),
+                 allow_urls=tuple(args.allow_url))
     lockfile.dump(result.snapshot, args.output or args.lock)
     report(result, args.output or args.lock, as_json=args.json)
     return 0

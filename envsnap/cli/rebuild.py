@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--target", default="venv", help="what to build: venv, docker or conda (default: venv)")
     p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
     p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")
+    p.add_argument("--allow-url", action="append", default=[], metavar="PATTERN",
+                   help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
+                   "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
+                   "https hosts on public addresses; repeatable")
     defaults = ", ".join(f"{name}: {r.default_dest}" for name, r in rebuilders().items())
     p.add_argument("--dest", "--prefix", dest="dest", default=None, metavar="PATH",
                    help=f"where to build (a venv, the conda prefix, or docker's build context; default per "
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
                       offline=args.offline, force=args.force, dry_run=args.dry_run, cpu_only=args.cpu_only,
                       options=options, project=args.project,
+                      allow_urls=tuple(args.allow_url),
                       progress=lambda line: err.print(_output.text(line, style="dim")))
     if isinstance(outcome, Plan):
         if args.json:

@@ -57,12 +57,14 @@ def rebuild(
     options: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     project: str | os.PathLike[str] | None = None,
+    allow_urls: tuple[str, ...] = (),
 ) -> Plan | RebuildResult:
     """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
 
     ``bundle`` is a bundle directory or archive (unpacked, safely, into a temporary folder for the rebuild).
     ``dest`` defaults to the target's own ``default_dest``; ``cpu_only`` accepts GPU failures of the check, as
     ``envsnap check --cpu-only`` does.
+    ``allow_urls`` widens where the lock may send envsnap (``--allow-url``; see ``envsnap._fetchpolicy``).
     """
     from ..bundle import open_bundle
     from ..probes.project import project_root
@@ -77,7 +79,7 @@ def rebuild(
     # The check should judge the interpreter the target will use (the venv target finds one of the locked
     # version), not the one running envsnap: a target may say which through ``preflight_python``.
     choose = getattr(rebuilder, "preflight_python", None)
-    check_python = choose(lock, python, offline=offline) if callable(choose) else python
+    check_python = choose(lock, python, offline=offline, dry_run=dry_run) if callable(choose) else python
     notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only,
                       bundle=bundle, dest=dest if dest is not None else rebuilder.default_dest)
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
@@ -98,6 +100,7 @@ def rebuild(
             preflight_notes=notes,
             options=dict(options or {}),
             project_dir=project_root(os.fspath(project) if project is not None else None, lock_path),
+            allow_urls=tuple(allow_urls),
         )
         plan = rebuilder.plan(request)
         if dry_run:

@@ -30,13 +30,16 @@ import string
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import _leftovers, _runner, sinks
 from .._defaults import install_hint
-from ..errors import BundleError, RebuildError
+from .._fetchpolicy import FetchPolicy, allowances, urlopen_checked
+from .._fs import join_base_name, join_hash_dir
+from ..errors import BundleError, RebuildError, UnsafeInputError
+from ..grammar import GrammarError, has_control, require_base_name
 from ..model import Conda, CondaPackage, Snapshot
 from ..probes import conda as conda_probe
 from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
@@ -57,7 +60,10 @@ def archive_name(pkg: CondaPackage) -> str:
     name = pkg.url.rstrip("/").rsplit("/", 1)[-1]
     if not name.endswith((".conda", ".tar.bz2")):
         raise RebuildError(f"{_label(pkg)}: {pkg.url} does not name a conda package archive")
-    return name
+    try:  # it names files in the bundle and the cache: a plain archive name or nothing
+        return require_base_name(name, "conda archive name")
+    except GrammarError as exc:
+        raise UnsafeInputError(f"{_label(pkg)}: {exc}") from None
 
 
 def _label(pkg: CondaPackage) -> str:
@@ -89,12 +95,21 @@ def _local_path(url: str) -> Path | None:
     return Path(raw)
 
 
-def fetch_archive(pkg: CondaPackage, target: Path, *, offline: bool = False, repair: bool = True) -> Path:
+def fetch_archive(
+    pkg: CondaPackage,
+    target: Path,
+    *,
+    offline: bool = False,
+    repair: bool = True,
+    allow_urls: Sequence[str] = (),
+) -> Path:
     """The locked archive of ``pkg`` at ``target``, hash-checked; fetched unless already there.
 
     A copy already at ``target`` that fails the check is fetched again when ``repair`` (a download cache,
     a bundle being made) and is an error otherwise (a bundle being installed from). ``offline`` forbids
-    downloading; ``file://`` URLs are still copied.
+    downloading; ``file://`` URLs are still copied. The lock's URL is read only as the fetch policy allows
+    (https to a public host, or an ``allow_urls`` pattern): a channel on ``file://``, plain http or a private
+    address needs ``--allow-url``.
     """
     if not (pkg.md5 or pkg.sha256):
         raise RebuildError(
@@ -109,6 +124,7 @@ def fetch_archive(pkg: CondaPackage, target: Path, *, offline: bool = False, rep
             if not repair:
                 raise
             target.unlink()
+    FetchPolicy(allowances(allow_urls)).check(pkg.url, f"{_label(pkg)}: conda package")
     local = _local_path(pkg.url)
     if local is None and offline:
         raise RebuildError(
@@ -122,7 +138,7 @@ def fetch_archive(pkg: CondaPackage, target: Path, *, offline: bool = False, rep
                 raise RebuildError(f"{_label(pkg)}: {pkg.url} is gone (no such file)")
             shutil.copyfile(local, part)
         else:
-            _download(pkg, part)
+            _download(pkg, part, FetchPolicy(allowances(allow_urls)))
         check_archive(pkg, part, target.name)
         os.replace(part, target)
     finally:
@@ -130,10 +146,10 @@ def fetch_archive(pkg: CondaPackage, target: Path, *, offline: bool = False, rep
     return target
 
 
-def _download(pkg: CondaPackage, part: Path) -> None:
+def _download(pkg: CondaPackage, part: Path, policy: FetchPolicy) -> None:
     request = urllib.request.Request(pkg.url, headers={"User-Agent": "envsnap"})
     try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response, open(part, "wb") as out:
+        with urlopen_checked(request, policy, timeout=DOWNLOAD_TIMEOUT) as response, open(part, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
     except urllib.error.HTTPError as exc:
         gone = " is gone" if exc.code in (404, 410) else " cannot be downloaded"
@@ -154,6 +170,7 @@ def fetch_all(
     offline: bool = False,
     repair: bool = True,
     progress: Progress | None = None,
+    allow_urls: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Every package's checked archive in ``dest_dir`` by package name: ``dest_dir/<file>`` (a bundle), or
     ``dest_dir/<sha256 or md5>/<file>`` (a cache, where two channels may serve different files of one name)."""
@@ -164,13 +181,19 @@ def fetch_all(
     for pkg in pkgs:
         name = archive_name(pkg)
         # Absolute: the installers are given file:// URLs, and --bundle may be a relative path.
-        target = (dest_dir / (pkg.sha256 or pkg.md5) / name if by_hash else dest_dir / name).absolute()
-        out[pkg.name] = fetch_archive(pkg, target, offline=offline, repair=repair)
+        folder = join_hash_dir(dest_dir, pkg.sha256 or pkg.md5) if by_hash else dest_dir
+        target = join_base_name(folder, name).absolute()
+        out[pkg.name] = fetch_archive(pkg, target, offline=offline, repair=repair, allow_urls=allow_urls)
     return out
 
 
 def bundle_conda_packages(
-    lock: Snapshot, bundle_root: Path, *, offline: bool = False, progress: Progress | None = None
+    lock: Snapshot,
+    bundle_root: Path,
+    *,
+    offline: bool = False,
+    progress: Progress | None = None,
+    allow_urls: Sequence[str] = (),
 ) -> list[Path]:
     """Put every locked conda package into ``BUNDLE/conda/`` (hash-checked) and drop archives the lock no
     longer names. Called by ``envsnap bundle``; errors are ``BundleError``."""
@@ -178,7 +201,7 @@ def bundle_conda_packages(
     conda_dir.mkdir(parents=True, exist_ok=True)
     packages = lock.conda.packages if lock.conda else ()
     try:
-        fetched = fetch_all(packages, conda_dir, offline=offline, progress=progress)
+        fetched = fetch_all(packages, conda_dir, offline=offline, progress=progress, allow_urls=allow_urls)
     except RebuildError as exc:
         raise BundleError(str(exc)) from None
     keep = {p.name for p in fetched.values()}
@@ -384,7 +407,7 @@ class CondaRebuilder:
             if not (pkg.md5 or pkg.sha256):
                 raise RebuildError(f"{_label(pkg)}: the lock has neither md5 nor sha256 for it")
             if request.bundle_dir is not None:
-                if not (request.bundle_dir / CONDA_DIR / name).is_file():
+                if not join_base_name(request.bundle_dir / CONDA_DIR, name).is_file():
                     raise RebuildError(
                         f"{_label(pkg)}: {CONDA_DIR}/{name} is missing from the bundle "
                         f"{request.bundle_dir} (re-run `envsnap bundle`)"
@@ -471,7 +494,8 @@ class CondaRebuilder:
                 )
             else:
                 cache = Path(request.options["cache_dir"]) if request.options.get("cache_dir") else default_cache_dir()
-                archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say)
+                archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say,
+                                     allow_urls=request.allow_urls)
             say(f"installing {len(archives)} conda packages with {engine}")
             if engine == "rattler":
                 install_with_rattler(conda, archives, staging, work / "pkgs")
@@ -509,7 +533,7 @@ class CondaRebuilder:
         self, lock: Snapshot, request: RebuildRequest, prefix: Path, work: Path, say: Callable[[str], None]
     ) -> None:
         """Install the pip packages with the prefix's interpreter (verified once the prefix is in place)."""
-        python = prefix / (lock.python.executable or "bin/python")
+        python = _interpreter_in(prefix, lock.python.executable or "bin/python")
         if not pip_packages(lock):
             return
         if not python.exists():
@@ -521,12 +545,14 @@ class CondaRebuilder:
 
         bundle_dir = request.bundle_dir
         if bundle_dir is None:
-            from ..bundle import make_bundle
+            from ..bundle import BundleOptions, make_bundle
 
             say("pinning and downloading the locked wheels")
             bundle_dir = work / "bundle"
-            make_bundle(_without_conda(lock), bundle_dir, progress=say)
-        install_python_layer(python, lock, bundle_dir, offline=request.offline, progress=say)
+            make_bundle(_without_conda(lock), bundle_dir,
+                        BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls), progress=say)
+        install_python_layer(python, lock, bundle_dir, offline=request.offline, progress=say,
+                             allow_urls=request.allow_urls)
 
 
 def staging_prefix(dest: Path, holder: Path) -> Path:
@@ -576,6 +602,16 @@ def relocate_prefix(staging: Path, dest: Path) -> None:
                     out.write(data)
                 os.chmod(part, stat.S_IMODE(st.st_mode))
                 os.replace(part, path)
+
+
+def _interpreter_in(prefix: Path, executable: str) -> Path:
+    """The prefix's interpreter at the lock's relative ``executable``: a path below the prefix, never one the
+    lock leads elsewhere (it is run to install and verify). A link there is the installed packages' own
+    (checked by hash), so it is followed like any file they installed."""
+    rel = Path(executable)
+    if rel.is_absolute() or not rel.parts or ".." in rel.parts or has_control(executable) or "\\" in executable:
+        raise UnsafeInputError(f"python.executable {executable[:80]!r}: not a path inside the environment")
+    return prefix / rel
 
 
 def _undo(dest: Path, created: bool) -> None:

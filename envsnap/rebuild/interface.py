@@ -55,6 +55,7 @@ class RebuildRequest:
     preflight_notes: tuple[str, ...] = ()  # what the compatibility check said (or that it was overridden)
     options: Mapping[str, str] = field(default_factory=_no_options)  # target-specific (e.g. image tag)
     project_dir: Path | None = None  # what "{project}" means in a local project's recorded URL (--project)
+    allow_urls: tuple[str, ...] = ()  # --allow-url: lock URLs the fetch policy lets through beyond its default
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _leftovers, _runner, _tools
+from .._fs import checked_base_name, join_base_name
 from ..bundle import (
     Bundle,
     BundleOptions,
@@ -33,10 +34,18 @@ from ..bundle import (
     package_label,
     precheck,
     python_packages,
-    requirements_text,
     sha256_file,
 )
-from ..errors import BundleError, PinError, RebuildError
+from ..errors import BundleError, PinError, RebuildError, UnsafeInputError
+from ..grammar import (
+    PYTHON_IMPLEMENTATIONS,
+    is_canonical_name,
+    is_pep440,
+    is_python_version,
+    is_release_number,
+    is_sha256_hex,
+    shown,
+)
 from ..model import PythonPackage, Snapshot
 from ..pin import Pinner, default_cache_dir, read_pip_config
 from ..probes.python import script_interpreter
@@ -69,7 +78,8 @@ def interpreter_version(exe: str) -> tuple[str, str] | None:
 
 def _candidates(want: str, minor: str) -> list[tuple[str, str]]:
     """Interpreters that may be the locked version, in the order they are tried: on PATH, the one running
-    envsnap, then pyenv's installed versions (researchers' usual way to keep several Pythons)."""
+    envsnap, then pyenv's installed versions (researchers' usual way to keep several Pythons). ``want`` and
+    ``minor`` are checked release numbers (``locked_python``): they name files, never a path of their own."""
     out: list[tuple[str, str]] = []
     for name in (f"python{minor}", f"python{want.split('.')[0]}", "python"):
         on_path = shutil.which(name)
@@ -78,16 +88,41 @@ def _candidates(want: str, minor: str) -> list[tuple[str, str]]:
     out.append((sys.executable, "the interpreter running envsnap"))
     pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
     for version_dir in (pyenv / want, *sorted(pyenv.glob(f"{minor}.*"), reverse=True)):
+        if version_dir.parent != pyenv or not is_python_version(version_dir.name):
+            continue
         exe = version_dir / "bin" / "python"
         if exe.is_file():
             out.append((str(exe), "pyenv"))
     return list(dict.fromkeys(out))
 
 
-def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tuple[Interpreter, list[str]]:
-    """An interpreter of the locked version: ``--python``, else on PATH, else uv-managed. Also notes."""
+UV_INSTALL = "uv python install"  # Interpreter.how of one uv downloads when the rebuild runs
+
+
+def locked_python(lock: Snapshot) -> tuple[str, str]:
+    """The lock's Python version and implementation, checked: a version as an interpreter reports it
+    (``grammar.is_python_version``) and a known implementation. Anything else (a path such as
+    ``tools/python3.11``, an option such as ``--mirror=...``) is refused before any program runs."""
     want = lock.python.version
     impl = lock.python.implementation or "cpython"
+    if want and not is_python_version(want):
+        raise UnsafeInputError(f"python.version {shown(want)}: not a Python version (X.Y or X.Y.Z); "
+                               "refusing to look up an interpreter from it")
+    if impl not in PYTHON_IMPLEMENTATIONS:
+        raise UnsafeInputError(f"python.implementation {shown(impl)}: not one of "
+                               f"{', '.join(sorted(PYTHON_IMPLEMENTATIONS))}")
+    return want, impl
+
+
+def find_interpreter(
+    lock: Snapshot, python: str | None, *, offline: bool, install: bool = False
+) -> tuple[Interpreter, list[str]]:
+    """An interpreter of the locked version: ``--python``, else on PATH, else uv-managed. Also notes.
+
+    Only read-only probes run here unless ``install``: when uv could download the locked version, the answer
+    is an ``Interpreter`` with an empty path and ``how == UV_INSTALL`` (the plan says so; ``ensure`` installs
+    it when the rebuild runs). ``--dry-run`` therefore never downloads an interpreter."""
+    want, impl = locked_python(lock)
     minor = ".".join(want.split(".")[:2])
     if not want:
         return _any_interpreter(python)
@@ -104,6 +139,8 @@ def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tu
             else [f"interpreter {found[0]} differs from the locked {want} in the patch release"]
         )
         return Interpreter(str(Path(exe).absolute()), found[0], "--python"), notes
+    if not is_release_number(want):  # searched for (PATH, pyenv, uv) only by a plain release number
+        raise RebuildError(f"Python {want} is a pre-release or local build: name its interpreter with --python")
     near: Interpreter | None = None
     for exe, where in _candidates(want, minor):
         found = interpreter_version(exe)
@@ -113,13 +150,29 @@ def find_interpreter(lock: Snapshot, python: str | None, *, offline: bool) -> tu
             return Interpreter(exe, found[0], where), []
         if near is None and found[0].split(".")[:2] == want.split(".")[:2]:
             near = Interpreter(exe, found[0], where)
-    managed = _uv_python(want, offline=offline) if impl == "cpython" else None
+    managed = _uv_find(want) if impl == "cpython" else None
     if managed is not None:
         return managed, []
+    if impl == "cpython" and not offline and _uv_downloadable(want):
+        if not install:
+            return Interpreter("", want, UV_INSTALL), [f"uv downloads Python {want} when the rebuild runs"]
+        managed = _uv_install(want)
+        if managed is not None:
+            return managed, []
     if near is not None:
         return near, [f"no Python {want} found; using {near.version} from {near.path} (same minor release)"]
     hint = "" if offline else " (and uv could not provide it)"
     raise RebuildError(f"no Python {want} interpreter found on PATH{hint}; name one with --python")
+
+
+def ensure(interp: Interpreter) -> Interpreter:
+    """The planned interpreter, downloaded now if the plan said uv installs it."""
+    if interp.how != UV_INSTALL:
+        return interp
+    installed = _uv_install(interp.version)
+    if installed is None:
+        raise RebuildError(f"uv could not install Python {interp.version}; name an interpreter with --python")
+    return installed
 
 
 def _any_interpreter(python: str | None) -> tuple[Interpreter, list[str]]:
@@ -134,16 +187,13 @@ def _any_interpreter(python: str | None) -> tuple[Interpreter, list[str]]:
     return Interpreter(str(Path(exe).absolute()), found[0], "--python" if python else "PATH"), [note]
 
 
-@functools.cache  # a failed `uv python install` takes seconds: the preflight and the plan ask once
-def _uv_python(version: str, *, offline: bool) -> Interpreter | None:
+def _uv_find(version: str) -> Interpreter | None:
+    """A uv-managed (or uv-discovered) interpreter of exactly ``version`` (a checked release number, passed
+    after ``--`` all the same). Read-only."""
     uv = _tools.uv()
     if uv is None:
         return None
-    res = _runner.run([uv, "python", "find", "--no-project", version], timeout=60)
-    if not res.ok and not offline:
-        install = _runner.run([uv, "python", "install", version], timeout=600)
-        if install.ok:
-            res = _runner.run([uv, "python", "find", "--no-project", version], timeout=60)
+    res = _runner.run([uv, "python", "find", "--no-project", "--", version], timeout=60)
     if not res.ok or not res.stdout.strip():
         return None
     exe = res.stdout.strip().splitlines()[-1]
@@ -153,12 +203,42 @@ def _uv_python(version: str, *, offline: bool) -> Interpreter | None:
     return Interpreter(exe, found[0], "uv-managed")
 
 
+@functools.cache  # the preflight and the plan ask once
+def _uv_downloadable(version: str) -> bool:
+    """Whether uv knows a download of this version (its own table; nothing is fetched)."""
+    uv = _tools.uv()
+    if uv is None:
+        return False
+    res = _runner.run([uv, "python", "list", "--offline", "--only-downloads", "--", version], timeout=60)
+    return res.ok and bool(res.stdout.strip())
+
+
+@functools.cache  # a failed `uv python install` takes seconds: the preflight and the execution ask once
+def _uv_install(version: str) -> Interpreter | None:
+    uv = _tools.uv()
+    if uv is None:
+        return None
+    install = _runner.run([uv, "python", "install", "--", version], timeout=600)
+    return _uv_find(version) if install.ok else None
+
+
 # ------------------------------------------------------------------------------------------- installing
 
 
+# The user's installer settings that only say where the cache is and how to link: kept. Every other PIP_*/UV_*
+# (an index, a constraint, an override, another interpreter) would change what is installed: dropped.
+KEPT_INSTALLER_VARS = frozenset({
+    "UV_CACHE_DIR", "UV_NO_CACHE", "UV_LINK_MODE", "UV_CONCURRENT_INSTALLS", "UV_PYTHON_INSTALL_DIR",
+    "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR",
+})
+
+
 def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for installers: none of the user's pip/uv settings (indexes, constraints) apply."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    """The environment for installers: none of the user's pip/uv settings (indexes, constraints) apply, except
+    the cache and link settings in ``KEPT_INSTALLER_VARS`` (``UV_CACHE_DIR`` on a scratch disk is honoured)."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_")) or k in KEPT_INSTALLER_VARS
+    }
     env.update(
         {
             "PIP_CONFIG_FILE": os.devnull,
@@ -176,7 +256,7 @@ def installer_name() -> str:
 
 
 def _checked_wheels(
-    packages: list[PythonPackage], bundle: Bundle, *, offline: bool, spill: Path
+    packages: list[PythonPackage], bundle: Bundle, *, offline: bool, spill: Path, allow_urls: tuple[str, ...] = ()
 ) -> list[Path]:
     """Every package's wheel, sha256-checked against the lock. Missing ones are fetched unless offline."""
     wheels = []
@@ -188,7 +268,7 @@ def _checked_wheels(
         except BundleError as exc:
             locked = bundle.lock.package(pkg.name)
             art = locked.artifact if locked is not None else None
-            missing = art is not None and not (bundle.wheels_dir / art.filename).exists()
+            missing = art is not None and not join_base_name(bundle.wheels_dir, art.filename).exists()
             if not missing or offline or art is None or art.rebuilt:
                 if missing and offline:
                     raise RebuildError(
@@ -196,9 +276,9 @@ def _checked_wheels(
                         "(re-run `envsnap bundle` to complete the bundle)"
                     ) from None
                 raise RebuildError(str(exc)) from None
-        pinner = pinner or Pinner(read_pip_config(), default_cache_dir())
+        pinner = pinner or Pinner(read_pip_config(), default_cache_dir(), allow_urls=allow_urls)
         try:
-            path = spill / art.filename
+            path = join_base_name(spill, art.filename)
             fetch_wheel(art, path, pinner, offline=False)
         except (BundleError, PinError) as exc:
             raise RebuildError(
@@ -216,6 +296,7 @@ def install_python_layer(
     *,
     offline: bool,
     progress: Progress | None = None,
+    allow_urls: tuple[str, ...] = (),
 ) -> str:
     """Install the lock's Python packages (all but conda's) from a bundle into ``python_exe``'s environment.
 
@@ -234,9 +315,9 @@ def install_python_layer(
         spill = Path(tmp) / "fetched"
         spill.mkdir()
         say(f"checking {len(packages)} wheels against the lock's sha256")
-        wheels = _checked_wheels(packages, bundle, offline=offline, spill=spill)
+        wheels = _checked_wheels(packages, bundle, offline=offline, spill=spill, allow_urls=allow_urls)
         requirements = Path(tmp) / "requirements.txt"
-        requirements.write_text(requirements_text(_only(bundle.lock, {p.name for p in packages})), "utf-8")
+        requirements.write_text(_install_requirements(packages), "utf-8")
         links = sorted({str(w.parent) for w in wheels})
         uv = _tools.uv()
         find_links = [arg for d in links for arg in ("--find-links", d)]
@@ -286,11 +367,22 @@ def install_python_layer(
     return tool
 
 
-def _only(lock: Snapshot, names: set[str]) -> Snapshot:
-    from dataclasses import replace
-
-    kept = tuple(p for p in lock.python.packages if p.name in names)
-    return replace(lock, python=replace(lock.python, packages=kept))
+def _install_requirements(packages: list[PythonPackage]) -> str:
+    """The installer's input, written here from checked values only: one ``name==version --hash=sha256:HEX``
+    line per package. A name, version or hash that is not exactly that grammar (a newline, a space, an
+    option such as ``--find-links``) is refused, so no lock value can add a line or an option: with
+    ``--no-index`` and ``--no-deps`` the installer reads nothing but the checked wheels."""
+    lines = []
+    for pkg in sorted(packages, key=lambda p: p.name):
+        art = pkg.artifact
+        sha = art.sha256 if art is not None else ""
+        for ok, what, value in ((is_canonical_name(pkg.name), "package name", pkg.name),
+                                (is_pep440(pkg.version), "version", pkg.version),
+                                (is_sha256_hex(sha), "sha256", sha)):
+            if not ok:
+                raise UnsafeInputError(f"{pkg.name[:80]!r}: {what} {shown(value)} cannot go to an installer")
+        lines.append(f"{pkg.name}=={pkg.version} --hash=sha256:{sha}\n")
+    return "".join(lines)
 
 
 def _installer_error(stderr: str) -> str:
@@ -326,11 +418,15 @@ class VenvRebuilder:
     description = "a virtual environment with exactly the locked Python packages"
     default_dest = "envsnap-venv"
 
-    def preflight_python(self, lock: Snapshot, python: str | None, *, offline: bool) -> str | None:
+    def preflight_python(
+        self, lock: Snapshot, python: str | None, *, offline: bool, dry_run: bool = False
+    ) -> str | None:
         """The interpreter the rebuild will use, for the compatibility check (None when none is found yet:
-        planning then reports that clearly)."""
+        planning then reports that clearly). A real rebuild may let uv download the locked version here; a
+        dry run never does."""
+        locked_python(lock)  # a lock that names a path or an option is refused before anything runs
         try:
-            return find_interpreter(lock, python, offline=offline)[0].path
+            return find_interpreter(lock, python, offline=offline, install=not dry_run)[0].path or python
         except RebuildError:
             return python
 
@@ -349,7 +445,7 @@ class VenvRebuilder:
                 "interpreter",
                 lock.python.implementation or "cpython",
                 interp.version,
-                origin=f"{interp.path} ({interp.how})",
+                origin=f"{interp.path} ({interp.how})" if interp.path else f"({interp.how})",
             )
         ]
         if request.bundle_dir is None:
@@ -360,6 +456,8 @@ class VenvRebuilder:
                                    + "; ".join(problems))
         for pkg in python_packages(lock):
             art = pkg.artifact
+            if art is not None and art.filename:
+                checked_base_name(art.filename)  # it names a file in the bundle and the cache: refused now
             if art is None:
                 if request.bundle_dir is not None:
                     raise RebuildError(f"{package_label(pkg)} has no wheel in the bundle")
@@ -373,8 +471,9 @@ class VenvRebuilder:
                 )
             )
         tool = installer_name()
+        where = interp.path or f"Python {interp.version} downloaded by uv ({UV_INSTALL})"
         steps = [
-            f"create a venv with {interp.path} in a hidden folder beside {dest}",
+            f"create a venv with {where} in a hidden folder beside {dest}",
             (
                 "make a bundle in a temporary folder (pin and download every wheel"
                 + (", build local projects and VCS checkouts into wheels)"
@@ -387,7 +486,7 @@ class VenvRebuilder:
             f"move the venv to {dest}",
             "verify it against the lock",
         ]
-        details = {"installer": tool, "python": f"{interp.version} at {interp.path}"}
+        details = {"installer": tool, "python": f"{interp.version} at {where}"}
         if request.bundle_dir is not None:
             details["bundle"] = str(request.bundle_dir)
         return Plan(
@@ -407,20 +506,26 @@ class VenvRebuilder:
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         dest = Path(plan.dest)
-        python = next(i.origin.rsplit(" (", 1)[0] for i in plan.items if i.layer == "interpreter")
+        chosen = next(i for i in plan.items if i.layer == "interpreter")
+        python = chosen.origin.rsplit(" (", 1)[0] if not chosen.origin.startswith("(") else ""
         with _staging(dest) as staging, _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
-                from ..bundle import make_bundle
+                from ..bundle import BundleOptions, make_bundle
 
                 say("pinning and downloading the locked wheels")
                 bundle_dir = Path(tmp) / "bundle"
-                make_bundle(request.lock, bundle_dir, BundleOptions(project_dir=request.project_dir), progress=say)
+                make_bundle(request.lock, bundle_dir,
+                            BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls), progress=say)
             lock = _bundle_lock(request.lock, bundle_dir)
+            if not python:
+                say(f"downloading Python {chosen.version} with uv")
+                python = ensure(Interpreter("", chosen.version, UV_INSTALL)).path
             say(f"creating a venv with Python {lock.python.version}")
             _create_venv(python, staging)
             install_python_layer(
-                staging / "bin" / "python", lock, bundle_dir, offline=request.offline, progress=say
+                staging / "bin" / "python", lock, bundle_dir, offline=request.offline, progress=say,
+                allow_urls=request.allow_urls,
             )
             _relocate(staging, dest)
             if dest.exists():

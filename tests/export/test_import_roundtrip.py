@@ -104,7 +104,8 @@ def test_pylock_roundtrip_keeps_a_find_links_location(find_links_snapshot: Snaps
 
 
 def test_a_lock_imported_from_requirements_rebuilds(cli: Callable[..., Any], host_snapshot: Snapshot,
-                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    wheelhouse: Any) -> None:
     # A requirements.txt does not say which Python it was for: the rebuild takes python3 (or --python) and
     # says so, and verify does not call the unknown version a mismatch.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -113,8 +114,9 @@ def test_a_lock_imported_from_requirements_rebuilds(cli: Callable[..., Any], hos
     assert cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "imported.lock").code == 0
     assert lockfile.load(tmp_path / "imported.lock").python.version == ""
     # --force: tiny-cuda's +cu121 makes the check ask for an NVIDIA driver this machine does not have.
+    # --allow-url: the requirements file names its own (file://) indexes, which a lock may use only when allowed.
     result = cli("rebuild", tmp_path / "imported.lock", "--dest", tmp_path / "env", "--python", sys.executable,
-                 "--force")
+                 "--force", "--allow-url", wheelhouse.root.as_uri() + "/*")
     assert result.code == 0, result
     assert "the lock does not record a Python version; using" in result.err
     assert "identical" in result.out

@@ -26,6 +26,15 @@ from envsnap.rebuild import RebuildRequest
 from envsnap.rebuild import conda as target
 
 
+@pytest.fixture(scope="module", autouse=True)
+def allow_local_channels() -> Iterator[None]:
+    """These tests rebuild from local channels (file:// folders, an http server on 127.0.0.1): URLs a lock may
+    send envsnap to only when the user allows them, here through the configuration form of --allow-url."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENVSNAP_ALLOW_URL", "file:///* http://127.0.0.1:*")
+        yield
+
+
 @pytest.fixture(scope="module")
 def pip_index(conda_env: CondaEnv) -> Iterator[None]:
     """pip's configuration for this module: no index, the local wheel folder as --find-links."""

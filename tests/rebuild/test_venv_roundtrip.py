@@ -143,7 +143,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
 @pytest.fixture(scope="session")
 def bundle_dir(source: Source, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundles") / "bundle"
-    make_bundle(source.lock, out, BundleOptions(cache_dir=source.cache))
+    # The VCS package is cloned from a local (file://) repository: a URL a lock may use only when allowed.
+    make_bundle(source.lock, out, BundleOptions(cache_dir=source.cache, allow_urls=(source.vcs_repo.as_uri(),)))
     return out
 
 

@@ -1,0 +1,171 @@
+"""Where a lock may send envsnap: the one fetch policy that every fetcher (pin, bundle, the rebuilders, the
+conda layer, git) asks before it reads a URL that came from a lock, a bundle or a page such a URL led to.
+
+Trusted without asking: what the user configured (pip's index-url, extra-index-url and find-links, from its
+files, ``PIP_*`` variables or a ``uv``/pip setting envsnap reads) and every file those indexes list. A URL from
+a lock is fetched only when
+
+- it matches an ``--allow-url PATTERN`` the user gave (a shell-style pattern over the whole URL; also read
+  from ``$ENVSNAP_ALLOW_URL``, white-space separated), or
+- it lies at or below a configured index or find-links location, or
+- it is ``https`` (``git+https`` for a checkout) to a host whose every address is public: not loopback,
+  private, link-local, multicast, reserved or unspecified.
+
+So ``file://``, plain ``http://``, ``ssh`` and hosts such as ``127.0.0.1``, ``localhost``, ``10.0.0.5`` or a
+cloud metadata address are refused unless the user allows them. A refusal happens before anything is read,
+and its message never carries a hash of a local file. Redirects of a checked fetch are checked again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import os
+import posixpath
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from ._privacy import strip_credentials
+from .errors import PinError
+from .grammar import has_control
+
+if TYPE_CHECKING:
+    import ssl
+
+PUBLIC_SCHEMES = frozenset({"https", "git+https"})
+HINT = "pass --allow-url PATTERN to allow it"
+
+
+class FetchRefusedError(PinError):
+    """A URL from a lock lies outside the fetch policy: nothing was read. Bad input (exit code 2)."""
+
+    exit_code = 2
+
+
+def _local(url: str) -> Path | None:
+    if url.startswith("file:"):
+        return Path(unquote(urlsplit(url).path))
+    if "://" not in url:
+        return Path(url)
+    return None
+
+
+def _under(url: str, root: str) -> bool:
+    """``url`` is ``root`` or below it (file paths compared after resolving links and ``..``)."""
+    local, base = _local(url), _local(root)
+    if local is not None or base is not None:
+        if local is None or base is None:
+            return False
+        return Path(os.path.realpath(local)).is_relative_to(os.path.realpath(base))
+    have, want = urlsplit(url), urlsplit(root)
+    if (have.scheme, have.netloc.rpartition("@")[2].lower()) != (want.scheme, want.netloc.rpartition("@")[2].lower()):
+        return False
+    path = posixpath.normpath(unquote(have.path) or "/")
+    prefix = posixpath.normpath(unquote(want.path) or "/")
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def _addresses(host: str) -> list[str] | None:
+    """The host's addresses (an IP literal is its own); None when it does not resolve."""
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return [str(ipaddress.ip_address(literal))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    return sorted({str(info[4][0]).split("%", 1)[0] for info in infos})
+
+
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """The user's allowances: ``allow`` (``--allow-url`` patterns) and ``trusted`` (configured locations)."""
+
+    allow: tuple[str, ...] = ()
+    trusted: tuple[str, ...] = ()
+
+    def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be fetched on a lock's word, or None when it may."""
+        if not url or has_control(url) or any(ch.isspace() for ch in url):
+            return "not a URL envsnap fetches"
+        shown = strip_credentials(url)
+        if any(fnmatch.fnmatchcase(shown, pattern) or fnmatch.fnmatchcase(url, pattern) for pattern in self.allow):
+            return None
+        if any(_under(url, root) for root in self.trusted):
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in PUBLIC_SCHEMES:
+            what = "a local path" if _local(url) is not None else f"a {parts.scheme or 'schemeless'} URL"
+            return f"{what}, not https"
+        host = parts.hostname or ""
+        if not host:
+            return "no host"
+        if host.rstrip(".").lower() == "localhost" or host.lower().endswith(".localhost"):
+            return f"host {host} is this machine"
+        addresses = _addresses(host)
+        if addresses is None:
+            return f"host {host} does not resolve"
+        inner = [a for a in addresses if _not_public(a)]
+        if inner:
+            return f"host {host} is a loopback, private or link-local address ({inner[0]})"
+        return None
+
+    def check(self, url: str, what: str = "URL") -> str:
+        """``url`` when a lock may send envsnap there; ``FetchRefusedError`` (one line) otherwise."""
+        reason = self.refusal(url)
+        if reason is not None:
+            raise FetchRefusedError(f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: "
+                                    f"{reason} ({HINT})")
+        return url
+
+    def with_allowed(self, patterns: Iterable[str]) -> FetchPolicy:
+        return FetchPolicy((*self.allow, *patterns), self.trusted)
+
+
+def urlopen_checked(request: Any, policy: FetchPolicy, *, timeout: float, context: ssl.SSLContext | None = None) -> Any:
+    """``urllib.request.urlopen`` for a URL the policy allowed: every redirect is asked again."""
+    import urllib.request
+
+    class _CheckedRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+            policy.check(newurl, "redirect to")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _CheckedRedirect)
+    return opener.open(request, timeout=timeout)
+
+
+ENV_ALLOW = "ENVSNAP_ALLOW_URL"  # the configuration form of --allow-url: patterns separated by white space
+
+
+def allowances(extra: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The user's ``--allow-url`` patterns and those in ``$ENVSNAP_ALLOW_URL`` (their own settings, trusted
+    like pip's ``PIP_*``)."""
+    env = os.environ if environ is None else environ
+    return (*env.get(ENV_ALLOW, "").split(), *extra)
+
+
+def trusted_locations(index_urls: Iterable[str], find_links: Iterable[str]) -> tuple[str, ...]:
+    """The configured locations as the policy compares them (plain paths become absolute)."""
+    out = []
+    for location in (*index_urls, *find_links):
+        if "://" not in location:
+            location = Path(location).absolute().as_uri()
+        out.append(location)
+    return tuple(out)
+
+
+__all__ = ["ENV_ALLOW", "FetchPolicy", "FetchRefusedError", "allowances", "trusted_locations", "urlopen_checked"]

@@ -1,0 +1,125 @@
+"""A tiny http server on 127.0.0.1 for the security tests: serves fixed bytes by path and records every request,
+so a test can say both "envsnap refused" and "nothing was even asked for". Bounded in time: each request has a
+socket timeout and the server thread stops with the context manager."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import json
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Server:
+    url: str  # http://127.0.0.1:PORT (no trailing slash)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (body, content type)
+    requests: list[str] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location
+
+    def add(self, path: str, body: bytes, content_type: str = "application/octet-stream") -> str:
+        self.files[path] = (body, content_type)
+        return self.url + path
+
+
+@contextmanager
+def serving() -> Iterator[Server]:
+    state: dict[str, Server] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = 10
+
+        def do_GET(self) -> None:
+            server = state["server"]
+            server.requests.append(self.path)
+            path = self.path.split("?", 1)[0]
+            if path in server.redirects:
+                self.send_response(302)
+                self.send_header("Location", server.redirects[path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if path not in server.files:
+                self.send_error(404)
+                return
+            body, content_type = server.files[path]
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state["server"] = Server(f"http://127.0.0.1:{httpd.server_address[1]}")
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield state["server"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def make_wheel(folder: Path, name: str, version: str) -> Path:
+    """A small real wheel (one module, METADATA, WHEEL, RECORD) that pip and uv install."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = f"{name}-{version}"
+    files = {
+        f"{name}/__init__.py": b"VALUE = 1\n",
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+        f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+    record = "".join(f"{path},sha256={b64(data)},{len(data)}\n" for path, data in files.items())
+    record += f"{dist}.dist-info/RECORD,,\n"
+    path = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+        archive.writestr(f"{dist}.dist-info/RECORD", record)
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def toml_str(value: str) -> str:
+    """A TOML basic string for any value (JSON's escapes are TOML's), so a test can write hostile values."""
+    return json.dumps(value)
+
+
+def lock_text(*, version: str = "3.11.7", implementation: str = "cpython", executable: str = "",
+              packages: str = "", extra: str = "") -> str:
+    """A minimal lock (the loader fills every table it does not name), with raw TOML for the packages."""
+    return (
+        "[envsnap]\nschema_version = 1\n\n[python]\n"
+        f"implementation = {toml_str(implementation)}\nversion = {toml_str(version)}\n"
+        f"executable = {toml_str(executable)}\n\n{packages}{extra}"
+    )
+
+
+def package_toml(name: str, version: str, *, filename: str = "", url: str = "", sha256: str = "",
+                 source: str = "") -> str:
+    text = (f"[[python.packages]]\nname = {toml_str(name)}\nversion = {toml_str(version)}\n"
+            'wheel_tags = ["py3-none-any"]\n\n')
+    if source:
+        text += f"[python.packages.source]\n{source}\n\n"
+    if filename or url or sha256:
+        text += (f"[python.packages.artifact]\nfilename = {toml_str(filename)}\nurl = {toml_str(url)}\n"
+                 f"sha256 = {toml_str(sha256)}\n\n")
+    return text

@@ -1,0 +1,273 @@
+"""Where a lock may send envsnap (issue 11, docs/security.md "Execution and network").
+
+A tiny http server on 127.0.0.1 (``fetchserver``) plays the attacker's host: each test checks that a lock
+pointing there (or at ``file://``) makes envsnap read nothing, and that the same flow works once the user
+allows it with ``--allow-url`` or configures the index themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fetchserver import lock_text, make_wheel, package_toml, serving, sha256_of
+
+from envsnap import lockfile
+from envsnap._fetchpolicy import FetchPolicy, FetchRefusedError, allowances, trusted_locations
+from envsnap.errors import PinError
+from envsnap.model import Artifact, CondaPackage, PythonEnv, PythonPackage, Snapshot
+from envsnap.pin import Fetcher, IndexConfig, Pinner, pin
+from envsnap.probes._pyprobe import wheel_record_digest
+from envsnap.rebuild import conda as conda_target
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No pip configuration of this machine's and no standing allowance: only what a test passes."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "ENVSNAP_ALLOW_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # nothing configured: the lock's own URLs are all there is
+    return home
+
+
+def _one_error_line(err: str) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("envsnap: error:"), err
+    assert "Traceback" not in err, err
+
+
+# ------------------------------------------------------------------------------------------- the rule
+
+
+@pytest.mark.parametrize("url", [
+    "file:///etc/shadow",
+    "/etc/shadow",
+    "http://example.org/x.whl",
+    "https://127.0.0.1/x.whl",
+    "https://127.1.2.3:8443/x.whl",
+    "https://localhost/x.whl",
+    "https://foo.localhost/x.whl",
+    "https://[::1]/x.whl",
+    "https://[::ffff:127.0.0.1]/x.whl",
+    "https://10.0.0.5/x.whl",
+    "https://192.168.1.1/x.whl",
+    "https://172.16.0.1/x.whl",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://100.64.0.1/x.whl",
+    "https://0.0.0.0/x.whl",
+    "https://224.0.0.1/x.whl",
+    "ssh://git@example.org/x.git",
+    "git+ssh://git@example.org/x.git",
+    "ftp://example.org/x.whl",
+    "https://example.org/x.whl\nHost: y",
+    "",
+])
+def test_the_default_policy_refuses(url: str) -> None:
+    assert FetchPolicy().refusal(url) is not None
+    with pytest.raises(FetchRefusedError) as caught:
+        FetchPolicy().check(url)
+    assert "\n" not in str(caught.value) and caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize("url", ["https://8.8.8.8/x.whl", "https://[2001:4860:4860::8888]/simple/x/",
+                                 "git+https://1.1.1.1/repo.git"])
+def test_https_to_a_public_address_is_allowed(url: str) -> None:
+    assert FetchPolicy().refusal(url) is None
+
+
+def test_allow_url_patterns_and_configured_locations(tmp_path: Path) -> None:
+    policy = FetchPolicy(allow=("http://127.0.0.1:8000/*",), trusted=trusted_locations(
+        ["http://10.1.2.3/simple"], [str(tmp_path / "wheels")]))
+    assert policy.refusal("http://127.0.0.1:8000/a/b.whl") is None
+    assert policy.refusal("http://127.0.0.1:8001/a/b.whl") is not None
+    assert policy.refusal("http://10.1.2.3/simple/x/") is None  # the user's own index
+    assert policy.refusal("http://10.1.2.3/simple/../secret") is not None
+    assert policy.refusal("http://10.1.2.3/simpler") is not None
+    assert policy.refusal((tmp_path / "wheels" / "x.whl").as_uri()) is None
+    assert policy.refusal((tmp_path / "wheels" / ".." / "secret").as_uri()) is not None
+    assert policy.refusal("file:///etc/shadow") is not None
+
+
+def test_the_environment_form_of_allow_url() -> None:
+    assert allowances(("a",), {"ENVSNAP_ALLOW_URL": "file:///srv/*  http://127.0.0.1:*"}) == (
+        "file:///srv/*", "http://127.0.0.1:*", "a")
+
+
+# -------------------------------------------------------------------------------- attacks, by command
+
+
+def test_an_artifact_url_on_file_is_refused_before_reading(tmp_path: Path, cli: Callable[..., Any],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`artifact.url = "file:///etc/shadow"` was read and its sha256 printed in the error."""
+    secret = tmp_path / "shadow"
+    secret.write_bytes(b"root:$6$secret-hash:19000:0:99999:7:::\n")
+    opened: list[str] = []
+    original = Fetcher._stream
+
+    def spy(self: Fetcher, url: str, checked: bool = False) -> Any:
+        opened.append(url)
+        return original(self, url, checked)
+
+    monkeypatch.setattr(Fetcher, "_stream", spy)
+    lock = tmp_path / "l.lock"
+    lock.write_text(lock_text(packages=package_toml(
+        "evil", "1.0", filename="evil-1.0-py3-none-any.whl", url=secret.as_uri(), sha256="0" * 64)))
+    for args in (("rebuild", lock, "--dest", tmp_path / "env"), ("bundle", lock, "-o", tmp_path / "b")):
+        result = cli(*args)
+        assert result.code == 2, result
+        _one_error_line(result.err)
+        assert hashlib.sha256(secret.read_bytes()).hexdigest() not in result.err + result.out
+    assert opened == []
+    assert not (tmp_path / "env").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_plain_rebuild_does_not_fetch_from_a_loopback_artifact_url(tmp_path: Path,
+                                                                      cli: Callable[..., Any]) -> None:
+    wheel = make_wheel(tmp_path / "build", "evil", "1.0")
+    with serving() as server:
+        url = server.add("/" + wheel.name, wheel.read_bytes())
+        lock = tmp_path / "l.lock"
+        lock.write_text(lock_text(packages=package_toml("evil", "1.0", filename=wheel.name, url=url,
+                                                        sha256=sha256_of(wheel))))
+        result = cli("rebuild", lock, "--dest", tmp_path / "env")
+        assert server.requests == []
+    assert result.code == 2, result
+    _one_error_line(result.err)
+    assert "--allow-url" in result.err
+
+
+def test_pin_does_not_follow_a_lock_archive_url_or_its_imported_index(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "build", "evil", "1.0")
+    with serving() as server:
+        url = server.add("/" + wheel.name, wheel.read_bytes())
+        archive = PythonPackage("evil", "1.0", wheel_tags=("py3-none-any",), source=_archive_source(url, wheel))
+        hashed = PythonPackage("other", "1.0", wheel_tags=("py3-none-any",),
+                               artifact=Artifact("", "", "b" * 64, index=server.url + "/simple"))
+        lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(archive, hashed)))
+        result = pin(lock, IndexConfig(no_index=True), cache_dir=tmp_path / "cache")
+        assert server.requests == []
+    reasons = {o.name: (o.status, o.reason) for o in result.outcomes}
+    assert reasons["evil"][0] == "unpinned" and "not fetched" in reasons["evil"][1]
+    assert reasons["other"][0] == "unpinned" and "not fetched" in reasons["other"][1]
+
+
+def _archive_source(url: str, wheel: Path) -> Any:
+    from envsnap.model import Source
+
+    return Source(kind="archive", url=url, archive_hash=f"sha256={sha256_of(wheel)}")
+
+
+def test_bundle_does_not_clone_a_loopback_git_url(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    with serving() as server:
+        source = f'kind = "vcs"\nvcs = "git"\nurl = "{server.url}/repo.git"\ncommit_id = "{"a" * 40}"'
+        lock = tmp_path / "l.lock"
+        lock.write_text(lock_text(packages=package_toml("gitpkg", "1.0", source=source)))
+        result = cli("bundle", lock, "-o", tmp_path / "b")
+        assert server.requests == []
+    assert result.code == 2, result
+    _one_error_line(result.err)
+
+
+def test_the_conda_layer_does_not_fetch_a_loopback_or_file_channel(tmp_path: Path) -> None:
+    with serving() as server:
+        for url in (f"{server.url}/c/noarch/x-1-0.conda", (tmp_path / "x-1-0.conda").as_uri()):
+            pkg = CondaPackage(name="x", version="1", build="0", url=url, sha256="a" * 64)
+            with pytest.raises(FetchRefusedError):
+                conda_target.fetch_all([pkg], tmp_path / "cache", by_hash=True)
+        assert server.requests == []
+
+
+def test_a_redirect_is_checked_again(tmp_path: Path) -> None:
+    """An allowed URL may not bounce envsnap somewhere the policy refuses."""
+    wheel = make_wheel(tmp_path / "build", "evil", "1.0")
+    with serving() as server:
+        server.add("/secret/" + wheel.name, wheel.read_bytes())
+        server.redirects["/ok/" + wheel.name] = f"{server.url}/secret/{wheel.name}"
+        pinner = Pinner(IndexConfig(no_index=True), tmp_path / "cache", allow_urls=(server.url + "/ok/*",))
+        art = Artifact(wheel.name, f"{server.url}/ok/{wheel.name}", sha256_of(wheel))
+        with pytest.raises(FetchRefusedError, match="redirect"):
+            pinner.fetch_artifact(art)
+        assert server.requests == ["/ok/" + wheel.name]
+    assert not list((tmp_path / "cache").rglob("*.whl"))
+
+
+# --------------------------------------------------------------------- the legitimate flows, allowed
+
+
+def _index_page(server: Any, wheel: Path) -> None:
+    name = wheel.name.split("-")[0]
+    server.add(f"/files/{wheel.name}", wheel.read_bytes())
+    server.add(f"/simple/{name}/", f'<a href="/files/{wheel.name}#sha256={sha256_of(wheel)}">{wheel.name}</a>'
+               .encode(), "text/html")
+
+
+def test_rebuild_from_a_loopback_artifact_url_with_allow_url(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    with serving() as server:
+        url = server.add("/" + wheel.name, wheel.read_bytes())
+        lock = tmp_path / "l.lock"
+        lock.write_text(lock_text(version="", packages=package_toml(
+            "tinypkg", "1.0", filename=wheel.name, url=url, sha256=sha256_of(wheel))))
+        result = cli("rebuild", lock, "--dest", tmp_path / "env", "--force", "--allow-url", server.url + "/*")
+        assert server.requests == ["/" + wheel.name]
+    assert result.code == 0, result
+    assert (tmp_path / "env" / "bin" / "python").exists()
+
+
+def test_pin_from_an_imported_loopback_index_with_allow_url(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), record_digest=wheel_record_digest(str(wheel)))
+    with serving() as server:
+        _index_page(server, wheel)
+        hashed = PythonPackage(pkg.name, pkg.version, wheel_tags=pkg.wheel_tags, record_digest=pkg.record_digest,
+                               artifact=Artifact("", "", sha256_of(wheel), index=server.url + "/simple"))
+        path = tmp_path / "l.lock"
+        lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(hashed,))), path)
+        refused = cli("pin", path, "-o", tmp_path / "refused.lock")
+        assert refused.code == 0 and server.requests == []
+        assert lockfile.load(tmp_path / "refused.lock").python.packages[0].artifact.filename == ""  # type: ignore[union-attr]
+        allowed = cli("pin", path, "-o", tmp_path / "pinned.lock", "--allow-url", server.url + "/*")
+        assert allowed.code == 0, allowed
+    art = lockfile.load(tmp_path / "pinned.lock").python.packages[0].artifact
+    assert art is not None and (art.filename, art.sha256) == (wheel.name, sha256_of(wheel))
+
+
+def test_a_configured_index_on_loopback_needs_no_flag(tmp_path: Path, cli: Callable[..., Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's own index (PIP_INDEX_URL) is trusted, and so is every file it lists: a lock pinned against
+    it rebuilds without --allow-url, even though its artifact URLs are on 127.0.0.1."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    with serving() as server:
+        _index_page(server, wheel)
+        monkeypatch.delenv("PIP_NO_INDEX")
+        monkeypatch.setenv("PIP_INDEX_URL", server.url + "/simple")
+        lock = tmp_path / "l.lock"
+        lock.write_text(lock_text(version="", packages=package_toml(
+            "tinypkg", "1.0", filename=wheel.name, url=f"{server.url}/files/{wheel.name}", sha256=sha256_of(wheel))))
+        result = cli("rebuild", lock, "--dest", tmp_path / "env", "--force")
+    assert result.code == 0, result
+
+
+def test_a_refused_url_is_found_again_on_the_configured_index(tmp_path: Path) -> None:
+    """A lock whose URL the policy refuses still rebuilds when the configured index serves the same file."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = tmp_path / "index"
+    (index / "tinypkg").mkdir(parents=True)
+    (index / "files").mkdir()
+    (index / "files" / wheel.name).write_bytes(wheel.read_bytes())
+    (index / "tinypkg" / "index.html").write_text(f'<a href="../files/{wheel.name}">{wheel.name}</a>')
+    pinner = Pinner(IndexConfig(index_url=index.as_uri()), tmp_path / "cache")
+    path, sha = pinner.fetch_artifact(Artifact(wheel.name, "http://127.0.0.1:9/" + wheel.name, sha256_of(wheel)))
+    assert sha == sha256_of(wheel) and path.read_bytes() == wheel.read_bytes()
+    with pytest.raises(PinError):  # same name, other content: not this file
+        Pinner(IndexConfig(index_url=index.as_uri()), tmp_path / "cache2").fetch_artifact(
+            Artifact(wheel.name, "http://127.0.0.1:9/" + wheel.name, "c" * 64))
