@@ -256,8 +256,9 @@ def fake_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "gone" / "python"))
-    venv._uv_downloadable.cache_clear()
-    venv._uv_install.cache_clear()
+    for cached in ("_uv_downloadable", "_uv_install", "_uv_python"):  # per-process caches of uv's answers
+        if hasattr(venv, cached):
+            getattr(venv, cached).cache_clear()
     return log
 
 
