@@ -1,0 +1,65 @@
+"""The installer's environment: the user's index settings never apply, their cache settings do (issue 12.8:
+``UV_CACHE_DIR`` was dropped with every other ``UV_*`` variable)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from testutil import uv_bin
+
+from envsnap import lockfile
+from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+from envsnap.rebuild import venv
+
+
+def test_isolated_env_keeps_cache_settings_and_drops_index_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    keep = {"UV_CACHE_DIR": "/scratch/uv", "UV_LINK_MODE": "copy", "PIP_CACHE_DIR": "/scratch/pip"}
+    drop = {"UV_INDEX_URL": "http://127.0.0.1:1/simple", "UV_CONSTRAINT": "/tmp/c.txt", "UV_PYTHON": "/x",
+            "PIP_INDEX_URL": "http://127.0.0.1:1/simple", "PIP_FIND_LINKS": "/tmp/w", "UV_FIND_LINKS": "/tmp/w"}
+    for key, value in {**keep, **drop}.items():
+        monkeypatch.setenv(key, value)
+    env = venv.isolated_env()
+    assert {k: env.get(k) for k in keep} == keep
+    assert not set(drop) & set(env)
+    assert env["UV_NO_CONFIG"] == "1" and env["PIP_CONFIG_FILE"] == os.devnull
+
+
+def _wheel(folder: Path, name: str, version: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = f"{name}-{version}"
+    files = {f"{name}/__init__.py": b"VALUE = 1\n",
+             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+             f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join(
+        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
+        for p, d in files.items()) + f"{dist}.dist-info/RECORD,,\n"
+    path = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+        archive.writestr(f"{dist}.dist-info/RECORD", record)
+    return path
+
+
+def test_uv_cache_dir_is_honoured_by_the_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  make_venv: Callable[..., Path]) -> None:
+    if uv_bin() is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.delenv("ENVSNAP_NO_UV", raising=False)
+    wheel = _wheel(tmp_path / "bundle" / "wheels", "cachedpkg", "1.0")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage(
+        "cachedpkg", "1.0", wheel_tags=("py3-none-any",),
+        artifact=Artifact(wheel.name, "https://example.org/" + wheel.name, sha)),)))
+    lockfile.dump(lock, tmp_path / "bundle" / "envsnap.lock")
+    python = make_venv(tmp_path / "target")
+    cache = tmp_path / "uv-cache"
+    monkeypatch.setenv("UV_CACHE_DIR", str(cache))
+    assert venv.install_python_layer(python, lock, tmp_path / "bundle", offline=True) == "uv"
+    assert cache.is_dir() and any(p.is_file() for p in cache.rglob("*")), "uv did not use UV_CACHE_DIR"
