@@ -890,9 +890,11 @@ def build_wheel(source: Path, out_dir: Path, python: str | None = None) -> Path:
     env = dict(os.environ)
     env.setdefault("SOURCE_DATE_EPOCH", "315532800")  # reproducible zip timestamps where the backend honours it
     if uv:
-        args = [uv, "build", "--wheel", "--quiet", "--python", interpreter, "--out-dir", str(out_dir), str(source)]
-    else:
-        args = [interpreter, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out_dir), str(source)]
+        args = [uv, "build", "--wheel", "--quiet", "--python", interpreter, "--out-dir", str(out_dir),
+                str(source.absolute())]
+    else:  # absolute: a source path never reads as an option
+        args = [interpreter, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out_dir),
+                str(source.absolute())]
     res = _runner.run(args, timeout=BUILD_TIMEOUT, env=env)
     if not res.ok:
         raise BundleError(f"building a wheel from {source} failed: {_last(res.stderr or res.stdout)}")

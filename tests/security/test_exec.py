@@ -376,3 +376,17 @@ def test_install_requirements_refuse_anything_but_name_version_hash() -> None:
                 PythonPackage("victim", "1.0", artifact=Artifact("victim-1.0-py3-none-any.whl", "", "a\nb"))):
         with pytest.raises(UnsafeInputError):
             venv._install_requirements([bad])
+
+
+@pytest.mark.parametrize("url", ["file://--help", "file://relative/dir"])
+def test_a_local_directory_is_an_absolute_path(url: str, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
+                                               cli: Callable[..., object]) -> None:
+    """A relative directory would be the working directory's (and `--help` an option to the build tool)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "relative" / "dir").mkdir(parents=True)
+    (tmp_path / "relative" / "dir" / "setup.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w')\n")
+    source = f'kind = "directory"\nurl = {toml_str(url)}'
+    (tmp_path / "l.lock").write_text(lock_text(packages=package_toml("localpkg", "1.0", source=source)))
+    result = cli("bundle", "l.lock", "-o", tmp_path / "b")
+    assert result.code == 2 and not (tmp_path / "ran").exists(), result  # type: ignore[attr-defined]
+    _one_error_line(result.err)  # type: ignore[attr-defined]
