@@ -502,10 +502,24 @@ class Pinner:
         return files
 
     def fetch(self, file: IndexFile) -> tuple[Path, str]:
-        """The file in the cache and its sha256, checked against the index's hash when it gave one. A file
-        that is not ``trusted`` is fetched only as the fetch policy allows (asked before anything is read)."""
-        if not file.trusted:
-            self.policy.check(file.url, f"{file.filename}:")
+        """The file in the cache and its sha256, checked against the index's hash when it gave one.
+
+        A file that is not ``trusted`` (its URL came from a lock) is read only as the fetch policy allows, asked
+        before anything is read. A refused one is looked for again on the configured indexes by file name and
+        sha256 (a lock pinned against a local index rebuilds wherever that index is configured); when no
+        configured index lists it, ``FetchRefusedError``."""
+        if not file.trusted and (reason := self.policy.refusal(file.url)) is not None:
+            if is_sha256_hex(file.sha256):
+                cached = cached_path(self.cache_dir, file.sha256, file.filename)
+                if cached.is_file():  # content-addressed: this exact file was fetched before
+                    return cached, file.sha256
+            found = self._refind(file)
+            if found is None:
+                raise FetchRefusedError(
+                    f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
+                    "and no configured index lists this file; pass --allow-url PATTERN to allow the URL"
+                )
+            file = found
         if is_sha256_hex(file.sha256):
             cached = cached_path(self.cache_dir, file.sha256, file.filename)
             if cached.is_file():
@@ -525,30 +539,19 @@ class Pinner:
         return final, sha
 
     def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
-        """A pinned artifact in the cache: from its recorded URL when the fetch policy allows it, else the
-        same file (name and sha256) from the configured indexes; ``FetchRefusedError`` when neither."""
-        recorded = IndexFile(filename=art.filename, url=art.url, sha256=art.sha256)
-        reason = self.policy.refusal(art.url)
-        if reason is None:
-            return self.fetch(recorded)
-        cached = cached_path(self.cache_dir, art.sha256, art.filename)
-        if cached.is_file():
-            return cached, art.sha256
-        found = self._refind(art)
-        if found is None:
-            raise FetchRefusedError(
-                f"{art.filename}: the lock's URL {strip_credentials(art.url)[:200]!r} is not fetched ({reason}) "
-                "and no configured index lists this file; pass --allow-url PATTERN to allow the URL"
-            )
-        return self.fetch(found)
+        """A pinned artifact in the cache (see ``fetch``: from its recorded URL as the policy allows, else the
+        configured indexes' copy of the same file)."""
+        return self.fetch(IndexFile(filename=art.filename, url=art.url, sha256=art.sha256))
 
-    def _refind(self, art: Artifact) -> IndexFile | None:
-        """The configured indexes' own entry for a file the lock names by file name and sha256."""
+    def _refind(self, wanted: IndexFile) -> IndexFile | None:
+        """The configured indexes' own entry for a file a lock names by file name and sha256."""
+        if not is_sha256_hex(wanted.sha256):
+            return None
         try:
-            if art.filename.endswith(".whl"):
-                project = str(parse_wheel_filename(art.filename)[0])
+            if wanted.filename.endswith(".whl"):
+                project = str(parse_wheel_filename(wanted.filename)[0])
             else:
-                project = str(parse_sdist_filename(art.filename)[0])
+                project = str(parse_sdist_filename(wanted.filename)[0])
         except (InvalidWheelFilename, InvalidSdistFilename):
             return None
         files: list[IndexFile] = []
@@ -560,8 +563,8 @@ class Pinner:
         except PinError:
             return None
         for file in files:
-            if file.filename == art.filename and file.sha256 in ("", art.sha256):
-                return dataclasses.replace(file, sha256=art.sha256)
+            if file.trusted and file.filename == wanted.filename and file.sha256 in ("", wanted.sha256):
+                return dataclasses.replace(file, sha256=wanted.sha256)
         return None
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
@@ -666,10 +669,9 @@ class Pinner:
 
     def _listed(self, pkg: PythonPackage, extra_indexes: Iterable[str] = ()) -> list[IndexFile]:
         """Every file of this release on the configured indexes (and the ones the import named)."""
-        indexes = list(self.config.indexes)
-        indexes += [i for i in dict.fromkeys(extra_indexes) if i and i not in indexes]
+        indexes, _refused = self._indexes(extra_indexes)
         files: list[IndexFile] = []
-        for index in indexes:  # an index only the import named is read as the fetch policy allows
+        for index in indexes:
             files += project_files(self.fetcher, index, pkg.name, trusted=index in self.config.indexes)
         for location in self.config.find_links:
             files += find_links_files(self.fetcher, location)
@@ -768,12 +770,26 @@ class Pinner:
         return PinOutcome(pkg.name, pkg.version, "pinned", "the file of this release that fits the target "
                           "(the import recorded no installed file)", artifact)
 
+    def _indexes(self, extra: Iterable[str]) -> tuple[list[str], list[str]]:
+        """The configured indexes plus those an import named that the fetch policy allows; and a line for
+        each named one it refuses (skipped: the configured indexes may still have the file)."""
+        indexes = list(self.config.indexes)
+        refused = []
+        for index in dict.fromkeys(extra):
+            if not index or index in indexes:
+                continue
+            reason = self.policy.refusal(index)
+            if reason is None:
+                indexes.append(index)
+            else:
+                refused.append(f"the index {strip_credentials(index)[:200]!r} the import named is not read "
+                               f"({reason}; pass --allow-url PATTERN to allow it)")
+        return indexes, refused
+
     def _pin_by_hash(self, pkg: PythonPackage, known: Artifact) -> PinOutcome:
         """An artifact known only by its sha256 (a lock imported from a hashed requirements file): the file
         of this name and version with that hash, on the configured indexes or the one the import named."""
-        indexes = list(self.config.indexes)
-        if known.index and known.index not in indexes:
-            indexes.append(known.index)  # an index the imported file named: read only as the policy allows
+        indexes, refused = self._indexes([known.index])
         files: list[IndexFile] = []
         try:
             for index in indexes:
@@ -803,7 +819,7 @@ class Pinner:
                                     index=file.index)
                 return PinOutcome(pkg.name, pkg.version, "pinned", "found by its sha256", artifact)
         return PinOutcome(pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file with sha256 "
-                          f"{known.sha256} on the configured indexes")
+                          f"{known.sha256} on the configured indexes" + "".join(f"; {r}" for r in refused))
 
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
         try:

@@ -86,7 +86,8 @@ wheels = [
 ]
 ''')
     snap = importers.read_file(pylock)
-    result = pin(snap, IndexConfig(no_index=True), cache_dir=tmp_path / "cache")
+    # The pylock names its wheels by file:// URL: a lock may send envsnap there only when the user allows it.
+    result = pin(snap, IndexConfig(no_index=True), cache_dir=tmp_path / "cache", allow_urls=(tmp_path.as_uri() + "/*",))
     art = result.snapshot.package("multi").artifact  # type: ignore[union-attr]
     assert art is not None and art.filename == here.name and art.sha256 == _sha(here)
     assert result.snapshot.package("multi").candidates == snap.package("multi").candidates  # type: ignore[union-attr]

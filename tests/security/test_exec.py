@@ -378,7 +378,7 @@ def test_install_requirements_refuse_anything_but_name_version_hash() -> None:
             venv._install_requirements([bad])
 
 
-@pytest.mark.parametrize("url", ["file://--help", "file://relative/dir"])
+@pytest.mark.parametrize("url", ["file://--help", "relative/dir", "file:relative/dir"])
 def test_a_local_directory_is_an_absolute_path(url: str, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
                                                cli: Callable[..., object]) -> None:
     """A relative directory would be the working directory's (and `--help` an option to the build tool)."""
