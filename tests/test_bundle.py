@@ -227,5 +227,6 @@ def test_a_failed_download_names_the_package(tmp_path: Path) -> None:
     lock = Snapshot(python=PythonEnv(packages=(PythonPackage(name="torch", version="2.4.0", artifact=Artifact(
         filename="torch-2.4.0-cp311-cp311-linux_x86_64.whl", url=(tmp_path / "missing.whl").as_uri(),
         sha256="a" * 64)),)))
-    with pytest.raises(BundleError, match=r"could not be bundled: torch 2\.4\.0: "):
-        make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
+    with pytest.raises(BundleError, match=r"could not be bundled: torch 2\.4\.0: "):  # a local URL: allowed explicitly
+        make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache",
+                                                             allow_urls=(tmp_path.as_uri() + "/*",)))

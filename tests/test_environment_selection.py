@@ -135,8 +135,9 @@ def test_prefix_of_a_conda_env_without_python_records_no_python_layer(
     assert lockfile.loads(res.stdout).python.packages == ()
 
     # ... and the conda rebuild of that lock works (it used to find envsnap's own packages to pip-install).
+    # The lock's conda packages come from a local (file://) channel: allowed explicitly, as --allow-url does.
     request = RebuildRequest(lock=snap, lock_path=lock, dest=tmp_path / "rebuilt", target="conda",
-                             options={"cache_dir": str(tmp_path / "cache")})
+                             options={"cache_dir": str(tmp_path / "cache")}, allow_urls=("file:///*",))
     result = conda_target.REBUILDER.execute(conda_target.REBUILDER.plan(request), request)
     assert (tmp_path / "rebuilt" / "bin" / "hello").exists() or (tmp_path / "rebuilt" / "conda-meta").is_dir()
     assert result.verify is None or result.verify.identical

@@ -180,7 +180,9 @@ def test_each_uv_file_rebuilds_and_verifies(fixture: str, tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     try:
-        result = rebuild(lock_path, target="venv", dest=tmp_path / "env")
+        # The files name their wheels on the public index's https host; a test machine may resolve that host
+        # to a reserved (documentation-range) mirror address, which the fetch policy refuses unless allowed.
+        result = rebuild(lock_path, target="venv", dest=tmp_path / "env", allow_urls=("https://*",))
     except EnvsnapError as exc:
         if "cannot reach" in str(exc):
             pytest.skip(f"the package index is not reachable: {exc}")

@@ -199,6 +199,11 @@ def _kill_when(proc: subprocess.Popen[str], pidfile: Path, reap: list[int]) -> N
         proc.communicate(timeout=30)
 
 
+# The fake git never reaches the network, but the fetch policy judges the URL first: example.org does not
+# resolve on every test machine, so the test allows it explicitly.
+ALLOW = ("--allow-url", "https://example.org/*")
+
+
 def _vcs_lock(tmp_path: Path) -> Path:
     from envsnap import lockfile
     from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
@@ -216,7 +221,8 @@ def _fake_tools(tmp_path: Path, *, hang: bool) -> str:
     pidfile = tmp_path / "git.pid"
     clone = f'echo $$ > {pidfile}; exec sleep 60' if hang else 'for a; do last=$a; done; mkdir -p "$last"'
     # Not a work tree for anything but the clone and the checkout in it.
-    _script(bin_dir / "git", f'case "$1" in clone) {clone};; -C) exit 0;; *) exit 128;; esac\n')
+    _script(bin_dir / "git", 'while [ "$1" = -c ]; do shift 2; done\n'  # envsnap's `-c key=value` settings
+            f'case "$1" in clone) {clone};; -C) exit 0;; *) exit 128;; esac\n')
     _script(bin_dir / "uv", 'while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done\n'
             f'{sys.executable} -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1] + '
             "'/gitpkg-1.0-py3-none-any.whl', 'w').writestr('gitpkg.py', '')\" \"$out\"\n")
@@ -226,10 +232,10 @@ def _fake_tools(tmp_path: Path, *, hang: bool) -> str:
 def test_a_killed_bundle_directory_is_completed_by_the_next_run(tmp_path: Path, reap: list[int]) -> None:
     lock = _vcs_lock(tmp_path)
     out = tmp_path / "out" / "supp"
-    proc = _envsnap("bundle", str(lock), "-o", str(out), path=_fake_tools(tmp_path, hang=True))
+    proc = _envsnap("bundle", str(lock), "-o", str(out), *ALLOW, path=_fake_tools(tmp_path, hang=True))
     _kill_when(proc, tmp_path / "git.pid", reap)
     assert out.is_dir() and not (out / "SHA256SUMS").exists()  # killed half-way: nothing could remove it
-    proc = _envsnap("bundle", str(lock), "-o", str(out), path=_fake_tools(tmp_path, hang=False))
+    proc = _envsnap("bundle", str(lock), "-o", str(out), *ALLOW, path=_fake_tools(tmp_path, hang=False))
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     from envsnap.bundle import Bundle
@@ -241,11 +247,13 @@ def test_a_killed_bundle_directory_is_completed_by_the_next_run(tmp_path: Path, 
 def test_a_killed_archive_bundle_leaves_a_folder_the_next_run_removes(tmp_path: Path, reap: list[int]) -> None:
     lock = _vcs_lock(tmp_path)
     out = tmp_path / "out"
-    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), path=_fake_tools(tmp_path, hang=True))
+    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), *ALLOW,
+                    path=_fake_tools(tmp_path, hang=True))
     _kill_when(proc, tmp_path / "git.pid", reap)
     left = [p.name for p in out.iterdir()]
     assert len(left) == 1 and left[0].startswith(".envsnap-bundle-"), left
-    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), path=_fake_tools(tmp_path, hang=False))
+    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), *ALLOW,
+                    path=_fake_tools(tmp_path, hang=False))
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert [p.name for p in out.iterdir()] == ["supp.tar.gz"]
@@ -264,6 +272,7 @@ def conda_bundle(conda_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(conda_env.channel.pip_wheel.parent))
+    monkeypatch.setenv("ENVSNAP_ALLOW_URL", conda_env.channel.url + "/*")  # a local (file://) conda channel
     lock = lockfile.dump(capture(str(conda_env.python)), tmp_path / "envsnap.lock")
     return make_bundle(lockfile.load(lock), tmp_path / "bundle").path
 
