@@ -193,7 +193,9 @@ def test_pin(world: World) -> None:
 
 
 def test_bundle_with_the_base_image(world: World) -> None:
-    world.envsnap("bundle", world.lock, "-o", world.bundle, "--with-base-image", "--base-image", BASE)
+    # The local git package is cloned from its file:// URL, which a lock may name only with the user's allowance.
+    world.envsnap("bundle", world.lock, "-o", world.bundle, "--with-base-image", "--base-image", BASE,
+                  "--allow-url", (world.root / "labtools").as_uri())
     wheels = {canonicalize_name(p.name.split("-", 1)[0]) for p in (world.bundle / "wheels").glob("*.whl")}
     assert {"markupsafe", "tomli-w", "e2e-labtools", "e2e-paper"} <= wheels, wheels
     tool = (world.bundle / "tool" / "requirements.txt").read_text()
