@@ -307,7 +307,12 @@ def compare_packages(locked: Iterable[PythonPackage], installed: Iterable[Python
 def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference]:
     out: list[Difference] = []
     name = want.name
-    if want.version != have.version:
+    if not want.version and have.version:
+        # A lock imported from a file that does not know it (a pylock ``directory`` entry without a version, as
+        # ``uv export`` writes a project's own): unknown, not a mismatch, as for the interpreter's version.
+        out.append(Difference(INFO, "python", name, "version", "", have.version,
+                              "the lock does not record this package's version"))
+    elif want.version != have.version:
         out.append(Difference(MISMATCH, "python", name, "version", want.version, have.version))
         return out  # the rest follows from the version
     rebuilt = _rebuilt_from_source(want)

@@ -361,3 +361,21 @@ def test_an_index_and_a_find_links_install_of_one_file_are_the_same() -> None:
     other = PythonPackage(name="torch", version="2.4.0+cpu", record_digest="sha256:" + "2" * 64, source=Source(
         kind="archive", url="file:///srv/x/torch-2.4.0-cp311-cp311-linux_x86_64.whl"))
     assert [d for d in compare_package(locked, other) if d.severity == MISMATCH]
+
+
+def test_a_package_version_the_import_never_knew_is_unknown_not_a_mismatch() -> None:
+    """issue 12.3: ``uv export --format pylock.toml`` writes the project's own entry as a directory without a
+    version; the rebuilt project's 0.1.0 is then unknown to the lock (info), not '' -> 0.1.0 (mismatch). Its
+    source is still compared, and a known version still must match."""
+    from envsnap._verify import compare_package
+    from envsnap.model import PythonPackage, Source
+
+    tree = Source(kind="directory", url="file:///work/uvproj")
+    imported = PythonPackage(name="uvproj", version="", source=tree)
+    installed = PythonPackage(name="uvproj", version="0.1.0", source=tree)
+    diffs = compare_package(imported, installed)
+    assert [(d.severity, d.what) for d in diffs] == [(INFO, "version")]
+    elsewhere = dataclasses.replace(installed, source=Source(kind="vcs", vcs="git", url="file:///x", commit_id="a"))
+    assert [d.what for d in compare_package(imported, elsewhere) if d.severity == MISMATCH] == ["source"]
+    assert [d.severity for d in compare_package(dataclasses.replace(imported, version="0.2.0"), installed)] == [
+        MISMATCH]

@@ -292,9 +292,7 @@ def uv_files(world: World) -> dict[str, Path]:
 @pytest.mark.parametrize("source", [
     "uv pip compile --generate-hashes",
     "uv pip compile --format pylock.toml",
-    pytest.param("uv export --format pylock.toml", marks=pytest.mark.xfail(
-        strict=True, reason="imports (issue 12 point 3): verify calls the uv project's own versionless directory "
-        "entry a version mismatch ('' -> 0.1.0) after its rebuild")),
+    "uv export --format pylock.toml",  # its own project: a directory entry without a version
 ])
 def test_imports_of_uv_files_rebuild_and_verify(world: World, uv_files: dict[str, Path], source: str) -> None:
     written = uv_files[source]
