@@ -14,7 +14,6 @@ import base64
 import configparser
 import dataclasses
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -36,11 +35,12 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from . import _readlimits
 from ._fetchpolicy import FetchPolicy, FetchRefusedError, allowances, trusted_locations, urlopen_checked
 from ._fs import join_base_name, join_relative
 from ._privacy import strip_credentials
 from .errors import PinError, UnsafeInputError
-from .grammar import has_control, is_sha256_hex
+from .grammar import has_control, is_sha256_hex, shown
 from .model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
 from .probes._pyprobe import wheel_record_digest
 
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 PYPI = "https://pypi.org/simple"
 FETCH_TIMEOUT = 60.0
+# An index page is read whole: a page larger than this (a lock may name the index) is refused.
+MAX_INDEX_PAGE = 128 * 1024 * 1024
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 WARNING_PREFIX = "pin: "
 
@@ -166,12 +168,10 @@ class Fetcher:
             if not index.is_file():
                 return b"", "directory", url
             path = index
-        try:
-            return path.read_bytes(), "text/html", url
-        except FileNotFoundError:
+        if not path.exists():
             return b"", "", url
-        except OSError as exc:
-            raise PinError(f"{url}: cannot read: {exc.strerror or exc}") from None
+        body = _readlimits.read_bytes(path, error=PinError, what="index page", limit=MAX_INDEX_PAGE)
+        return body, "text/html", url
 
     def _urlopen(self, url: str, accept: str, checked: bool = False) -> Any:
         # Imported here: ssl and urllib.request cost more to load than a local index or a verify takes.
@@ -198,7 +198,10 @@ class Fetcher:
         clean, _auth = _split_auth(url)
         try:
             with self._urlopen(url, accept, checked) as response:
-                return response.read(), response.headers.get("Content-Type", ""), response.geturl()
+                body = response.read(MAX_INDEX_PAGE + 1)
+                if len(body) > MAX_INDEX_PAGE:
+                    raise PinError(f"{strip_credentials(url)}: the index page is larger than {MAX_INDEX_PAGE} bytes")
+                return body, response.headers.get("Content-Type", ""), response.geturl()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return b"", "", clean
@@ -358,10 +361,10 @@ def project_files(fetcher: Fetcher, index_url: str, name: str, *, trusted: bool 
         return []
     label = strip_credentials(index_url)
     if "json" in content_type:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise PinError(f"{label}: invalid JSON project page for {name}") from None
+        text = body.decode("utf-8", "replace")
+        data = _readlimits.load_json(text, origin=f"{label}: the JSON project page for {shown(name)}", error=PinError)
+        if not isinstance(data, dict):
+            raise PinError(f"{label}: invalid JSON project page for {shown(name)}")
         return parse_simple_json(data, final, label, trusted=trusted)
     return parse_simple_html(body.decode("utf-8", "replace"), final, label, trusted=trusted)
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import _leftovers, _runner, sinks
+from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import install_hint
 from .._fetchpolicy import FetchPolicy, allowances, urlopen_checked
 from .._fs import join_base_name, join_hash_dir
@@ -293,9 +293,13 @@ def install_with_executable(
 def restore_provenance(prefix: Path, conda: Conda) -> None:
     """Write each locked package's URL, channel and hashes back into its conda-meta record (the installer
     saw a local, already checked copy of the archive)."""
-    by_key = {(p.name, p.version, p.build): p for p in conda.packages}
+    by_key: dict[tuple[object, object, object], CondaPackage] = {(p.name, p.version, p.build): p
+                                                                  for p in conda.packages}
     for path in sorted((prefix / conda_probe.META_DIR).glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
+        # Written by the installer from the packages' own metadata: bounded and guarded like any untrusted JSON.
+        data = _readlimits.read_json(path, error=RebuildError, what="conda-meta record")
+        if not isinstance(data, dict):
+            raise RebuildError(f"{path}: a conda-meta record is not a JSON object")
         pkg = by_key.get((data.get("name"), data.get("version"), data.get("build")))
         if pkg is None:
             continue

@@ -1,0 +1,67 @@
+"""A skeptical second pass over issue 11: the leftovers the implementers reported, each proved here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envsnap.errors import PinError
+from envsnap.pin import MAX_INDEX_PAGE, project_files
+
+
+class _PageFetcher:
+    """A fetcher that answers every page with one body (what a hostile index a lock names would send)."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        self.body, self.content_type = body, content_type
+
+    def get(self, url: str, accept: str = "*/*", *, checked: bool = False) -> tuple[bytes, str, str]:
+        return self.body, self.content_type, url
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # RecursionError in json.loads
+        b'{"files": [], "files": [1]}',  # duplicate key
+        b"[1, 2]",  # not an object
+        b'{"files": [{"filename": "a-1.whl", "size": 1' + b"9" * 5000 + b"}]}",  # a 5,000-digit integer
+    ],
+    ids=["deep", "duplicate-key", "not-an-object", "long-number"],
+)
+def test_a_hostile_json_index_page_is_a_pin_error(body: bytes) -> None:
+    with pytest.raises(PinError) as info:
+        project_files(_PageFetcher(body, "application/vnd.pypi.simple.v1+json"), "https://idx.invalid/simple", "a")
+    assert "\n" not in str(info.value)
+
+
+def test_a_local_index_page_is_read_bounded(tmp_path: Path, monkeypatch: Any) -> None:
+    from envsnap import pin as pin_module
+    from envsnap.pin import Fetcher, IndexConfig
+
+    monkeypatch.setattr(pin_module, "MAX_INDEX_PAGE", 1024)
+    project = tmp_path / "simple" / "a"
+    project.mkdir(parents=True)
+    (project / "index.html").write_text("<a>x</a>" * 1000)
+    fetcher = Fetcher(IndexConfig(no_index=True))
+    with pytest.raises(PinError, match="over the limit"):
+        fetcher.get(project.as_uri() + "/")
+    assert MAX_INDEX_PAGE >= 64 * 1024 * 1024  # a real index's largest project pages still fit
+
+
+@pytest.mark.parametrize("record", ["{not json", "[" * 50_000, '{"name": "a", "name": "b"}', "[1]"],
+                         ids=["broken", "deep", "duplicate-key", "not-an-object"])
+def test_a_malformed_conda_meta_record_is_a_rebuild_error(tmp_path: Path, record: str) -> None:
+    from envsnap.errors import RebuildError
+    from envsnap.model import Conda
+    from envsnap.probes import conda as conda_probe
+    from envsnap.rebuild.conda import restore_provenance
+
+    meta = tmp_path / conda_probe.META_DIR
+    meta.mkdir(parents=True)
+    (meta / "a-1-0.json").write_text(record)
+    with pytest.raises(RebuildError) as info:
+        restore_provenance(tmp_path, Conda())
+    assert "\n" not in str(info.value)
