@@ -72,19 +72,19 @@ _CONDA_CUDA_PACKAGES = ("cuda-version", "cuda-cudart", "cudatoolkit", "cuda-runt
 def cuda_need(lock: Snapshot) -> CudaNeed | None:
     """The CUDA runtime the locked environment was built for, or None for a CPU-only lock.
 
-    Something inside the environment must use CUDA (a framework build, a ``+cuXYZ`` label, CUDA wheels or
-    conda packages): a system libcudart the capture merely found does not make a CPU-only lock need a GPU.
+    Something inside the environment must use CUDA: a framework build, a ``+cuXYZ`` label, CUDA wheels or
+    conda packages, or a runtime copy the capture selected because a binary of the environment loads it
+    (``runtime_version`` is recorded only for that copy, whatever its source: an extension linking
+    ``/usr/local/cuda`` through its RPATH needs it as much as a pip wheel). A system libcudart the capture
+    merely found is recorded as present, not selected, and does not make a CPU-only lock need a GPU.
     The selected runtime copy, when recorded, is the most precise version.
     """
     evidence = _environment_evidence(lock)
     cuda = lock.cuda
-    if cuda is not None and cuda.runtime_version and (evidence or cuda.runtime_source in _BUNDLED):
+    if cuda is not None and cuda.runtime_version:
         source = f" ({cuda.runtime_source})" if cuda.runtime_source else ""
         return CudaNeed(major_minor(cuda.runtime_version), f"CUDA runtime {cuda.runtime_version}{source}")
     return evidence
-
-
-_BUNDLED = ("pip", "conda")
 
 
 def _environment_evidence(lock: Snapshot) -> CudaNeed | None:

@@ -76,10 +76,22 @@ def test_machine_aliases() -> None:
     assert machine("i386") == "i686"
 
 
-def test_a_system_cuda_runtime_alone_does_not_make_a_lock_need_cuda() -> None:
-    assert cuda_need(snapshot(cuda=Cuda(runtime_version="13.0.48", runtime_source="system"))) is None
+def test_a_system_cuda_toolkit_nothing_loads_does_not_make_a_lock_need_cuda() -> None:
+    # Capture records a toolkit nobody loads as present, not selected: no runtime_version.
+    unloaded = CudaLibrary(component="runtime", version="13.0.48", source="system", location="/usr/local/cuda/lib64")
+    assert cuda_need(snapshot(cuda=Cuda(toolkit_version="13.0", copies=(unloaded,)))) is None
     need = cuda_need(snapshot(cuda=Cuda(runtime_version="12.8.90", runtime_source="pip")))
     assert need is not None and need.version == "12.8"
+
+
+def test_a_selected_system_cuda_runtime_makes_a_lock_need_cuda() -> None:
+    # The environment's own extension links the toolkit through an RPATH: the copy is selected, the lock
+    # needs CUDA although no framework or nvidia-* wheel says so.
+    loaded = CudaLibrary(
+        component="runtime", version="13.0.48", source="system", location="/usr/local/cuda/lib64", selected=True
+    )
+    need = cuda_need(snapshot(cuda=Cuda(runtime_version="13.0.48", runtime_source="system", copies=(loaded,))))
+    assert need is not None and (need.version, need.evidence) == ("13.0", "CUDA runtime 13.0.48 (system)")
 
 
 def test_cuda_rule_on_a_driver_that_errors() -> None:

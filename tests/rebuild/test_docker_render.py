@@ -11,7 +11,7 @@ from docker_locks import cpu_lock, gpu_lock
 
 from envsnap import export
 from envsnap.errors import ExportError, RebuildError
-from envsnap.model import Conda, CondaPackage, Cuda, SystemPackage
+from envsnap.model import Conda, CondaPackage, Cuda, CudaLibrary, SystemPackage
 from envsnap.rebuild import _docker_engine, apt, baseimage, docker
 from envsnap.rebuild.baseimage import ImageFacts
 
@@ -343,9 +343,21 @@ def test_a_base_saved_in_the_bundle_is_planned_by_image_id(tmp_path: Path) -> No
 
 
 def test_a_system_cuda_toolkit_nothing_uses_does_not_make_a_gpu_lock() -> None:
-    lock = dataclasses.replace(cpu_lock(), cuda=Cuda(runtime_version="13.0.96", runtime_source="system"))
+    unloaded = CudaLibrary(component="runtime", version="13.0.96", source="system", location="/usr/local/cuda/lib64")
+    lock = dataclasses.replace(cpu_lock(), cuda=Cuda(toolkit_version="13.0", copies=(unloaded,)))
     base = baseimage.choose(lock)
     assert (base.reference, base.require_cuda) == ("python:3.11.7-slim-bookworm", "")
+
+
+def test_a_system_cuda_runtime_the_environment_loads_makes_a_gpu_lock() -> None:
+    # An extension of the environment links /usr/local/cuda through its RPATH: the copy is selected.
+    loaded = CudaLibrary(
+        component="runtime", version="13.0.96", source="system", location="/usr/local/cuda/lib64", selected=True
+    )
+    cuda = Cuda(runtime_version="13.0.96", runtime_source="system", copies=(loaded,))
+    # The choice is now among CUDA images (none ships the lock's Python 3.11: the CPU image before).
+    with pytest.raises(RebuildError, match=r"nvidia/cuda:13\.0"):
+        baseimage.choose(dataclasses.replace(cpu_lock(), cuda=cuda))
 
 
 def test_export_cli_writes_the_context_with_the_same_bytes_twice(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
