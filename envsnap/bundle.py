@@ -43,6 +43,7 @@ from typing import IO
 from . import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
 from ._fetchpolicy import FetchRefusedError
 from ._fs import atomic_write_text, join_base_name, join_relative
+from ._privacy import scrub_snapshot
 from .errors import BundleError, PinError, UnsafeInputError
 from .model import Artifact, PythonPackage, Snapshot
 from .pin import (
@@ -723,6 +724,11 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         from .rebuild.conda import bundle_conda_packages
 
         bundle_conda_packages(lock, root, offline=opts.offline, progress=say, allow_urls=opts.allow_urls)
+    # A bundle is published like an export: an imported or older lock may hold a credential, a signed URL or a
+    # secret variable that a capture today would not record. Its lock is written without them, sealed anew
+    # (the bundle's lock already differs from the input by its artifacts; the README and appendix cite this
+    # digest). Every file was fetched above, with the URLs as given.
+    lock = scrub_snapshot(lock)
     lockfile.dump(lock, root / LOCK)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
     from . import _templates  # jinja2 only when writing a bundle

@@ -65,3 +65,55 @@ def test_a_malformed_conda_meta_record_is_a_rebuild_error(tmp_path: Path, record
     with pytest.raises(RebuildError) as info:
         restore_provenance(tmp_path, Conda())
     assert "\n" not in str(info.value)
+
+
+_SECRETS = {
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyzABCDEF",
+    "DATABASE": "postgres://bob:hunter2@db:5432/x",
+}
+_SECRET_WARNING = "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 was seen"
+
+
+def _secret_lock(path: Path) -> Path:
+    """An imported/older lock, correctly sealed, that holds secrets a capture today would never record."""
+    from types import MappingProxyType
+
+    from envsnap import lockfile
+    from envsnap.model import Meta, Project, PythonEnv, Snapshot
+
+    lock = Snapshot(
+        envsnap=Meta(generator="envsnap 0.1.0", created="2026-01-01T00:00:00Z", warnings=(_SECRET_WARNING,)),
+        python=PythonEnv(implementation="cpython", version="3.11.7", kind="venv"),
+        environment=MappingProxyType(dict(_SECRETS, OMP_NUM_THREADS="4")),
+        project=Project(commit="a" * 40, remote_url="https://bob:hunter2@git.example.org/x.git"),
+    )
+    lockfile.dump(lock, path)
+    return path
+
+
+def _leaks(text: str) -> list[str]:
+    needles = ["hunter2", "hf_abcdef", "wJalrXUtnFEMI", "ghp_abcdef"]
+    return [n for n in needles if n in text]
+
+
+@pytest.mark.parametrize("form", ["dir", "bundle.tar.gz"])
+def test_a_bundle_of_a_lock_with_secrets_publishes_none_of_them(
+    tmp_path: Path, cli: Any, form: str
+) -> None:
+    from envsnap import lockfile
+    from envsnap.bundle import open_bundle
+
+    lock = _secret_lock(tmp_path / "in.lock")
+    out = tmp_path / form
+    result = cli("bundle", lock, "-o", out)
+    assert result.code == 0, result.err
+    (tmp_path / "unpacked").mkdir()
+    root = Path(open_bundle(out, tmp_path / "unpacked").root)  # its SHA256SUMS checked in full
+    files = [file for file in root.rglob("*") if file.is_file()]
+    assert files
+    for file in files:
+        assert not _leaks(file.read_text(errors="replace")), file
+    bundled = lockfile.load(root / "envsnap.lock")  # sealed anew, so it loads with its digest checked
+    assert dict(bundled.environment) == {"OMP_NUM_THREADS": "4", "DATABASE": "postgres://db:5432/x"}
+    assert bundled.project is not None and bundled.project.commit == "a" * 40
