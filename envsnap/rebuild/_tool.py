@@ -129,6 +129,7 @@ def _own_wheel(dest: Path, *, offline: bool, progress: Progress, run: Runner) ->
         progress(f"building envsnap's wheel from its source tree {source}")
         args = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), str(source)]
         if offline:
+            _check_build_backend(source)
             args.insert(4, "--no-build-isolation")
         built = run(args, timeout=TIMEOUT)
         if not built.ok:
@@ -151,6 +152,28 @@ def _own_wheel(dest: Path, *, offline: bool, progress: Progress, run: Runner) ->
     except RepackError as exc:
         raise RebuildError(f"cannot pack the running envsnap: {exc}") from exc
     return ToolWheel(made.path, made.name, made.version, "packed from its installed files")
+
+
+def _check_build_backend(source: Path) -> None:
+    """``--offline`` builds without build isolation, with this interpreter's packages: each requirement of the
+    source tree's ``[build-system]`` must be installed, or the user gets pip's traceback tail."""
+    try:
+        pyproject = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
+        requires = [Requirement(str(r)) for r in pyproject.get("build-system", {}).get("requires", [])]
+    except (OSError, ValueError, InvalidRequirement):
+        return  # pip reports what is wrong with the file
+    missing = []
+    for req in requires:
+        dist = _installed(req.name)
+        if dist is None or not req.specifier.contains(dist.version, prereleases=True):
+            missing.append(str(req))
+    if missing:
+        wanted = " ".join(f"'{m}'" for m in missing)
+        raise RebuildError(
+            f"--offline: envsnap's wheel is built from its source tree {source} without build isolation, and its "
+            f"build requirements {', '.join(missing)} are not installed for {sys.executable}: "
+            f"pip install {wanted}, run without --offline, or run an installed envsnap"
+        )
 
 
 def _requires(wheel: Path) -> list[str]:

@@ -160,3 +160,46 @@ def test_a_non_editable_install_packs_itself_from_its_installed_files(
     # Every requirement is there too, each packed from the venv's files.
     names = {w[1].lower() for w in result["wheels"]}
     assert {"packaging", "jinja2", "rich", "docker"} <= names
+
+
+def test_offline_from_a_source_tree_without_its_build_backend_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--offline builds without build isolation: a source checkout whose build backend is not installed gets
+    what to do, before pip runs (pip's traceback tail "No module named 'hatchling'" before)."""
+    tree = tmp_path / "src"
+    tree.mkdir()
+    (tree / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["envsnap-no-such-backend>=1.18"]\nbuild-backend = "nope.build"\n'
+        '[project]\nname = "envsnap-lock"\nversion = "0.1.0"\n'
+    )
+    monkeypatch.setattr(_tool, "source_tree", lambda: tree)
+
+    def failing_pip(args: list[str], **_kw: object) -> _runner.Result:
+        return _runner.Result(tuple(args), 1, "", "ModuleNotFoundError: No module named 'nope'")
+
+    with pytest.raises(RebuildError) as caught:
+        _tool.wheels_for(tmp_path / "out", _tool.Interpreter.running(), offline=True, progress=lambda _l: None,
+                         run=failing_pip)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "envsnap-no-such-backend>=1.18" in message and "pip install" in message and "without --offline" in message
+
+
+def test_a_source_tree_with_its_build_backend_installed_builds_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "src"
+    tree.mkdir()
+    (tree / "pyproject.toml").write_text('[build-system]\nrequires = ["packaging"]\n[project]\nname = "envsnap-lock"\n')
+    monkeypatch.setattr(_tool, "source_tree", lambda: tree)
+    calls: list[list[str]] = []
+
+    def pip(args: list[str], **_kw: object) -> _runner.Result:
+        calls.append(list(args))
+        return _runner.Result(tuple(args), 1, "", "ERROR: stop here")
+
+    with pytest.raises(RebuildError, match="could not build envsnap's wheel"):
+        _tool.wheels_for(tmp_path / "out", _tool.Interpreter.running(), offline=True, progress=lambda _l: None,
+                         run=pip)
+    assert calls and "--no-build-isolation" in calls[0]
