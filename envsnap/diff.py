@@ -147,12 +147,21 @@ def _knows(lock: Snapshot, path: str) -> bool:
 def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:
     """A change whose one side is a field that lock cannot know (an import's ``envsnap.unknown``)."""
     path = _lock_path(change)
-    for lock, label in ((a, "A"), (b, "B")):
-        if not _knows(lock, path):
+    for lock, label, value in ((a, "A", change.old), (b, "B", change.new)):
+        if not _knows(lock, path) or _left_blank(change, lock, value):
             origin = lock.envsnap.origin or "another format"
             return dataclasses.replace(change, change="unknown", kind="unknown", weight=1,
                                        note=f"{label} does not record it (imported from {origin})")
     return change
+
+
+def _left_blank(change: Change, lock: Snapshot, value: str) -> bool:
+    """An imported lock's blank where the file says nothing: the interpreter's ABI and kind, a package's
+    wheel tags, a source-tree project's version (a requirements comment line). A blank in a captured lock,
+    or a package an import does not list, stays a change."""
+    if not lock.envsnap.origin or value:
+        return False
+    return change.area == "interpreter" or (change.area == "python" and change.change == "changed")
 
 
 def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:

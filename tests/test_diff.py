@@ -191,3 +191,25 @@ def test_locks_with_other_content_never_read_as_identical() -> None:
     assert not report.identical
     assert "environment.CUDA_VISIBLE_DEVICES" in report.changes[0].new
     assert "envsnap.warnings" in report.changes[0].new
+
+
+def test_what_an_import_leaves_blank_is_unknown_not_a_change() -> None:
+    """issue 12.8: envsnap's own requirements export imported back: the import knows no ABI, no wheel tags and
+    no version for the source-tree project (a comment line); the diff said "ABI cp311 removed", "py3-none-any
+    -> (none) (build, wheel tag)" and "0.1.0 -> (none) (version)"."""
+    from envsnap.model import Meta, Source
+
+    project = Source(kind="directory", url="file:///src/proj", editable=True)
+    captured = _lock(PythonPackage("six", "1.17.0", wheel_tags=("py3-none-any",)),
+                     PythonPackage("proj", "0.1.0", source=project), PythonPackage("gone", "1.0"))
+    imported = Snapshot(envsnap=Meta(origin="requirements", unknown=("platform", "python.version")),
+                        python=PythonEnv(packages=(PythonPackage("six", "1.17.0"),
+                                                   PythonPackage("proj", "", source=project))))
+    report = diff(captured, imported)
+    real = [c for c in report.changes if c.change != "unknown"]
+    assert [(c.subject, c.change) for c in real] == [("gone", "removed")]
+    assert {c.subject for c in report.changes if c.change == "unknown"} >= {"ABI", "six", "proj"}
+    # Between two captures the same blanks are real changes.
+    other = dataclasses.replace(captured, python=dataclasses.replace(
+        captured.python, packages=(PythonPackage("six", "1.17.0"),)))
+    assert any(c.subject == "six" and c.kind == "build" for c in diff(captured, other).changes)
