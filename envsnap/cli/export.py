@@ -57,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
         from ..probes.project import project_root
 
         snapshot = with_absolute_paths(snapshot, project_root(args.project))
+    if exporter.name == "pylock" and Path(args.lock).is_dir():
+        from ..export._common import with_bundle_wheels
+
+        # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md).
+        snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
     if exporter.needs_artifacts and unpinned(snapshot) and args.pin is not False:
         snapshot, failures = pin_for_export(snapshot, required=bool(args.pin))
     try:

@@ -146,3 +146,24 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapsho
         artifact = dataclasses.replace(pkg.artifact, url=absolute(pkg.artifact.url)) if pkg.artifact else None
         packages.append(dataclasses.replace(pkg, source=source, artifact=artifact))
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
+
+
+def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
+    """The snapshot with every package the bundle built (a VCS checkout, a local directory, an sdist: its
+    artifact ``rebuilt``) installed from that wheel in the bundle's ``wheels`` folder, by absolute path and
+    sha256. ``export --format pylock`` of a bundle directory: every entry then carries a hash, which pip's
+    pylock reader requires of all of them once one has one (it refuses ``vcs`` and ``directory`` entries in
+    its hash-checking mode), so pip and uv both install the file. ``open_bundle`` has checked the wheels
+    against SHA256SUMS, and the lock's file name is a plain base name (checked again here)."""
+    from .. import grammar
+
+    packages = []
+    for pkg in snapshot.python.packages:
+        art = pkg.artifact
+        if art is not None and art.rebuilt and art.filename.endswith(".whl") and grammar.is_base_name(art.filename):
+            wheel = wheels / art.filename
+            if wheel.is_file():
+                source = Source(kind="archive", url=wheel.resolve().as_uri(), archive_hash=f"sha256={art.sha256}")
+                pkg = dataclasses.replace(pkg, source=source)
+        packages.append(pkg)
+    return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))

@@ -235,24 +235,26 @@ def _commented_installs(requirements: Path) -> list[list[str]]:
     return found
 
 
-_PIP_PYLOCK_EDITABLE = pytest.mark.xfail(
-    strict=True, reason="exports (issue 12 point 6): pip's pylock installer requires a hash for every entry and "
-    "refuses the editable project's directory entry; envsnap's pylock export has no way for pip yet",
-)
-
-
 @pytest.mark.parametrize(("fmt", "installer"), [
     ("requirements", "pip"),
     ("requirements", "uv"),
-    pytest.param("pylock", "pip", marks=_PIP_PYLOCK_EDITABLE),
     ("pylock", "uv"),
+    # pip's pylock reader (26.1+) wants a hash on every entry once one has one, so it refuses the lock's VCS and
+    # directory entries; the bundle's export names the wheels the bundle built from them, by path and sha256.
+    ("pylock-of-bundle", "pip"),
+    ("pylock-of-bundle", "uv"),
 ])
 def test_exports_installed_elsewhere_verify_identical(world: World, fmt: str, installer: str) -> None:
     folder = world.root / "elsewhere" / f"{fmt}-{installer}"
     folder.mkdir(parents=True)
     name = "requirements.txt" if fmt == "requirements" else "pylock.toml"
+    source = world.bundle if fmt == "pylock-of-bundle" else world.lock
+    fmt = fmt.removesuffix("-of-bundle")
     # Written away from the project: its editable project by absolute path, as the export's own comment says.
-    world.envsnap("export", world.lock, "--format", fmt, "-o", folder / name, "--absolute-paths")
+    world.envsnap("export", source, "--format", fmt, "-o", folder / name, "--absolute-paths")
+    if source == world.bundle:
+        document = (folder / name).read_text()
+        assert "directory =" not in document and "vcs =" not in document and "e2e_paper-0.1.0-" in document
     venv = folder / "venv"
     _run(world.uv, "venv", "-q", "--seed", "--python", DEBIAN_PYTHON, venv)  # --seed: a current pip
     python = venv / "bin" / "python"

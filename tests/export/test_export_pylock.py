@@ -137,3 +137,30 @@ def test_find_links_artifacts_sync_with_uv(find_links_snapshot: Snapshot, tmp_pa
 
     report = verify(find_links_snapshot, str(python))
     assert not report.python_mismatch, [d.describe() for d in report.differences]
+
+
+def test_a_bundle_exports_its_built_wheels_by_path_and_hash_so_pip_installs_it(rich: Snapshot,
+                                                                               tmp_path: Path) -> None:
+    """issue 12.6: pip's pylock reader (26.1+) turns on hash checking for every entry once one has a hash, and
+    then refuses the lock's ``directory`` and ``vcs`` entries ("Can't verify hashes for these requirements").
+    Exported from a bundle directory, each package the bundle built is its wheel there, by path and sha256."""
+    from envsnap.export._common import with_bundle_wheels
+    from envsnap.model import Artifact, PythonPackage, Source
+
+    wheels = tmp_path / "bundle" / "wheels"
+    wheels.mkdir(parents=True)
+    (wheels / "paper-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
+    built = PythonPackage(name="paper", version="0.1.0", source=Source(
+        kind="directory", url="file:///work/paper", editable=True), artifact=Artifact(
+        filename="paper-0.1.0-py3-none-any.whl", url="file:///work/paper", sha256="c" * 64, rebuilt=True))
+    gone = dataclasses.replace(built, name="gone", artifact=dataclasses.replace(
+        built.artifact, filename="gone-0.1.0-py3-none-any.whl"))  # type: ignore[arg-type]
+    snapshot = dataclasses.replace(rich, python=dataclasses.replace(
+        rich.python, packages=(*rich.python.packages, built, gone)))
+    entries = {p["name"]: p for p in tomllib.loads(pylock.dumps(with_bundle_wheels(snapshot, wheels)))["packages"]}
+    assert entries["paper"]["archive"] == {"path": str((wheels / "paper-0.1.0-py3-none-any.whl").resolve()),
+                                           "hashes": {"sha256": "c" * 64}}
+    assert entries["paper"]["version"] == "0.1.0" and "directory" not in entries["paper"]
+    assert "directory" in entries["gone"]  # not in the bundle: its source, as the lock says
+    plain = {p["name"]: p for p in tomllib.loads(pylock.dumps(snapshot))["packages"]}
+    assert all(plain[name] == entries[name] for name in plain if name not in ("paper",))
