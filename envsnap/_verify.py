@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import lockfile
+from ._privacy import scrub_snapshot
 from .model import PythonEnv, PythonPackage, Snapshot
 from .probes.python import TargetEnvironment
 
@@ -115,6 +116,8 @@ def verify(
     from ._capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
+    # The capture below records no secret, so the lock is compared (and its values reported) without them.
+    lock = scrub_snapshot(lock)
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None
     if environment is not None:
         actual = capture(environment.python, changed_files=changed, conda_prefix=environment.conda_prefix,

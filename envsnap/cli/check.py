@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import lockfile
+from .._privacy import scrub_snapshot
 from ..compat import TARGET_KINDS, Report, check
 from ..probes.python import select_environment
 from . import _output
@@ -76,7 +77,7 @@ def render(report: Report, lock_path: str) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    lock = lockfile.load(args.lock)
+    lock = scrub_snapshot(lockfile.load(args.lock))  # its values are printed: without secrets
     chosen = select_environment(args.python)
     if not chosen.python_layer:
         # An active conda environment without Python cannot run the locked Python: envsnap's own does.

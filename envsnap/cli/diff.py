@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 
 from .. import lockfile
+from .._privacy import scrub_snapshot
 from ..diff import DiffReport, diff, to_json
 from . import _output
 
@@ -24,7 +25,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = diff(lockfile.load(args.a), lockfile.load(args.b))
+    # Both sides without secrets, as in an export: a change of a signature alone is no change of environment.
+    report = diff(scrub_snapshot(lockfile.load(args.a)), scrub_snapshot(lockfile.load(args.b)))
     if args.json:
         _output.print_json(to_json(report))
     else:

@@ -4,6 +4,7 @@ import argparse
 from collections import Counter
 
 from .. import lockfile
+from .._privacy import scrub_snapshot
 from ..model import Snapshot
 from . import _output
 
@@ -77,7 +78,8 @@ def _package_counts(s: Snapshot) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    snapshot = lockfile.load(args.lock)
+    # Printed output ends up in CI logs and issues: without secrets, as in an export (a clean lock is unchanged).
+    snapshot = scrub_snapshot(lockfile.load(args.lock))
     if args.json:
         _output.print_json(lockfile.to_dict(snapshot))
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,53 @@ def test_a_bundle_of_a_lock_with_secrets_publishes_none_of_them(
     bundled = lockfile.load(root / "envsnap.lock")  # sealed anew, so it loads with its digest checked
     assert dict(bundled.environment) == {"OMP_NUM_THREADS": "4", "DATABASE": "postgres://db:5432/x"}
     assert bundled.project is not None and bundled.project.commit == "a" * 40
+
+
+def _signed_package_lock(path: Path) -> Path:
+    """``_secret_lock`` plus this interpreter's ``packaging``, locked from a signed archive URL."""
+    import sys
+    from importlib.metadata import version
+
+    from envsnap import lockfile
+    from envsnap.model import PythonPackage, Source
+
+    lock = lockfile.load(_secret_lock(path))
+    signed = ("https://files.example.org/packaging.whl?X-Amz-Signature=cafebabe0123&"
+              "X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101")
+    package = PythonPackage(name="packaging", version=version("packaging"), installer="pip",
+                            source=Source(kind="archive", url=signed))
+    major, minor, micro = sys.version_info[:3]
+    python = dataclasses.replace(lock.python, version=f"{major}.{minor}.{micro}", packages=(package,))
+    lockfile.dump(dataclasses.replace(lock, python=python), path)
+    return path
+
+
+def _leaks_signed(text: str) -> list[str]:
+    return _leaks(text) + [n for n in ("cafebabe0123", "AKIAIOSFODNN7") if n in text]
+
+
+def test_show_diff_check_and_verify_print_no_secret_of_a_lock(tmp_path: Path, cli: Any) -> None:
+    import sys
+
+    lock = _signed_package_lock(tmp_path / "a.lock")
+    clean = tmp_path / "b.lock"
+    clean.write_text("")
+    from envsnap import lockfile
+    from envsnap.model import Snapshot
+
+    lockfile.dump(Snapshot(), clean)
+    runs = {
+        "show --json": cli("show", "--json", lock),
+        "show": cli("show", lock),
+        "diff --json": cli("diff", "--json", lock, clean),
+        "diff": cli("diff", lock, clean),
+        "diff back": cli("diff", "--json", clean, lock),
+        "check --json": cli("check", "--json", lock, "--python", sys.executable),
+        "verify --json": cli("verify", "--json", lock, "--python", sys.executable),
+        "verify": cli("verify", lock, "--python", sys.executable),
+    }
+    for what, result in runs.items():
+        assert "Traceback" not in result.err, what
+        assert not _leaks_signed(result.out + result.err), (what, result.out + result.err)
+    assert "files.example.org/packaging.whl" in runs["verify --json"].out  # the URL is still reported
+    assert '"OMP_NUM_THREADS": "4"' in runs["show --json"].out  # only the secrets are left out
