@@ -290,7 +290,7 @@ def test_plan_refuses_a_non_empty_prefix(locked: Path, tmp_path: Path) -> None:
 # gives, reads the @EXPLICIT file with rattler's own parser, checks each #md5 and installs the listed
 # archives with py-rattler, as micromamba's explicit install does.
 FAKE_MICROMAMBA = """#!{python}
-import asyncio, hashlib, sys
+import asyncio, hashlib, os, sys
 from pathlib import Path
 import rattler
 from rattler.explicit_environment import ExplicitEnvironmentSpec
@@ -308,6 +308,10 @@ for entry in spec.packages:
         sys.exit("critical libmamba md5 mismatch for " + path.name)
     records.append(asyncio.run(rattler.RepoDataRecord.from_package_archive(path)))
 asyncio.run(rattler.install(records, prefix, cache_dir=Path(prefix).parent / "mm-cache", show_progress=False))
+# py-rattler's runtime threads can crash the interpreter's shutdown now and then ("Fatal Python error ... <no Python
+# frame>", exit -6): the stand-in's work is done here, so it leaves without that shutdown, as a real engine would.
+sys.stdout.flush()
+os._exit(0)
 """
 
 
