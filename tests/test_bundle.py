@@ -230,3 +230,21 @@ def test_a_failed_download_names_the_package(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match=r"could not be bundled: torch 2\.4\.0: "):  # a local URL: allowed explicitly
         make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache",
                                                              allow_urls=(tmp_path.as_uri() + "/*",)))
+
+
+def test_the_readme_of_an_imported_lock_says_what_it_does_not_record() -> None:
+    """A bundle of a requirements/uv import: the README read "- Python:   ()" and "- Platform:  "."""
+    from envsnap import _templates
+    from envsnap.model import Meta, Platform
+
+    imported = Snapshot(envsnap=Meta(generator="envsnap import from uv", origin="pylock"),
+                        python=PythonEnv(kind="venv", packages=()))
+    text = _templates.render("bundle/README.md.j2", lock=imported, packages=[], conda_archives=[])
+    assert "- Python: not recorded (imported from pylock)\n" in text
+    assert "- Platform: not recorded (imported from pylock)\n" in text
+    captured = Snapshot(platform=Platform(os_name="Debian GNU/Linux 12 (bookworm)", machine="x86_64",
+                                          libc="glibc", libc_version="2.36"),
+                        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311"))
+    text = _templates.render("bundle/README.md.j2", lock=captured, packages=[], conda_archives=[])
+    assert "- Python: cpython 3.11.7 (cp311)\n" in text
+    assert "- Platform: Debian GNU/Linux 12 (bookworm) x86\\_64, glibc 2.36\n- Python packages" in text
