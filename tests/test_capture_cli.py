@@ -175,3 +175,12 @@ def test_show_says_unknown_for_what_an_imported_lock_does_not_know() -> None:
     }
     # A lock whose digest was removed loads (hand-written locks are allowed), but show says it is unverified.
     assert rows["Digest"] == "none: the lock is not sealed, edits cannot be detected"
+
+
+def test_show_of_a_conda_environment_without_python_says_it_has_no_python_layer() -> None:
+    """capture --prefix of a conda env without Python: show read "Python  unknown (system)"."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Conda, CondaPackage, PythonEnv, Snapshot
+
+    lock = Snapshot(python=PythonEnv(kind="system"), conda=Conda(packages=(CondaPackage("zlib", "1.3.1"),)))
+    assert dict(summary_rows(lock))["Python"] == "none: no Python layer (a conda environment without Python)"

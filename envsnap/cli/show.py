@@ -27,8 +27,11 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
     py, plat, cpu = s.python, s.platform, s.hardware.cpu
     details = _join(py.abi, py.kind, sep=", ")
     cores = f"{cpu.logical_cores} logical cores" if cpu.logical_cores else ""
+    python = _join(_join(py.implementation, py.version) or "unknown", f"({details})" if details else "")
+    if s.conda is not None and not (py.version or py.packages or s.envsnap.origin):
+        python = "none: no Python layer (a conda environment without Python)"
     rows = [
-        ("Python", _join(_join(py.implementation, py.version) or "unknown", f"({details})" if details else "")),
+        ("Python", python),
         ("Packages", _package_counts(s)),
         ("OS", _join(_join(plat.os_name or plat.os_id, plat.machine) or "unknown",
                      f"kernel {plat.kernel}" if plat.kernel else "", sep=", ")),
