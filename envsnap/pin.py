@@ -463,6 +463,28 @@ class PinResult:
         return [o for o in self.outcomes if o.status == status]
 
 
+# Where Linux distributions keep the wheels their ``ensurepip`` seeds a venv with (Debian and Ubuntu patch
+# ``python3 -m venv`` to use this folder; CPython's ``--with-wheel-pkg-dir`` names its own, read from sysconfig).
+# Their pip and setuptools are the distribution's rebuilds, whose files match no upstream wheel: found here,
+# proven by their RECORD digest like any other file, they pin, bundle and rebuild the venv as it was seeded.
+DISTRIBUTION_WHEEL_DIRS = ("/usr/share/python-wheels",)
+
+
+def seed_wheel_dirs() -> tuple[str, ...]:
+    """The existing folders of distribution-seeded wheels on this machine (``DISTRIBUTION_WHEEL_DIRS``)."""
+    import sysconfig
+
+    configured = sysconfig.get_config_var("WHEEL_PKG_DIR")
+    found = [*DISTRIBUTION_WHEEL_DIRS, *([configured] if isinstance(configured, str) and configured else [])]
+    return tuple(dict.fromkeys(d for d in found if os.path.isabs(d) and os.path.isdir(d)))
+
+
+def with_seed_wheels(config: IndexConfig) -> IndexConfig:
+    """``config`` with this machine's seed-wheel folders as the last find-links locations."""
+    extra = tuple(d for d in seed_wheel_dirs() if d not in config.find_links)
+    return dataclasses.replace(config, find_links=(*config.find_links, *extra)) if extra else config
+
+
 def policy_for(config: IndexConfig, allow_urls: Sequence[str] = ()) -> FetchPolicy:
     """The fetch policy for a run: the configured indexes and find-links are trusted, plus ``allow_urls``."""
     return FetchPolicy(allowances(allow_urls), trusted_locations(config.indexes, config.find_links))
@@ -487,6 +509,7 @@ class Pinner:
 
     def __init__(self, config: IndexConfig, cache_dir: Path, fetcher: Fetcher | None = None,
                  tags: Sequence[str] | None = None, allow_urls: Sequence[str] = ()):
+        config = with_seed_wheels(config)
         self.config = config
         self.cache_dir = cache_dir
         self.policy = policy_for(config, allow_urls)

@@ -490,3 +490,24 @@ def test_hash_only_artifact_is_completed_by_its_sha256(tmp_path: Path) -> None:
     assert got["tinypkg"].status == "pinned" and got["tinypkg"].artifact is not None
     assert got["tinypkg"].artifact.filename == wheel.name and got["tinypkg"].artifact.sha256 == digest
     assert got["tinypkg2"].status == "unpinned" and "no tinypkg2 1.0 file with sha256" in got["tinypkg2"].reason
+
+
+def test_a_distribution_rebuilt_seed_wheel_pins_from_the_distributions_wheel_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's ``python3 -m venv`` seeds its own pip/setuptools wheels from /usr/share/python-wheels: the index
+    has other files under the same name, so the whole venv was refused by pin and bundle. That folder (and
+    sysconfig's WHEEL_PKG_DIR) is searched last, as find-links, and its file proven by RECORD digest."""
+    import envsnap.pin as pin_module
+
+    debian = make_wheel(tmp_path / "python-wheels", "pip", "23.0.1", body="VALUE = 'debian'\n")
+    upstream = make_wheel(tmp_path / "upstream", "pip", "23.0.1", body="VALUE = 'upstream'\n")
+    index = pep503_index(tmp_path / "index", [upstream])
+    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", (str(tmp_path / "python-wheels"),
+                                                                str(tmp_path / "absent")))
+    result = pin(lock_of(package_for(debian, "pip", "23.0.1")), IndexConfig(index_url=index),
+                 cache_dir=tmp_path / "cache")
+    (outcome,) = result.outcomes
+    art = result.snapshot.python.packages[0].artifact
+    assert outcome.status == "pinned" and art is not None, outcome
+    assert art.filename == debian.name and art.index == str(tmp_path / "python-wheels")
+    assert pin_module.with_seed_wheels(IndexConfig(find_links=("/mine",))).find_links[0] == "/mine"

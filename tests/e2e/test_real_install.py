@@ -124,8 +124,8 @@ def world(built_wheel_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     (project / ".gitignore").write_text("envsnap.lock\n")
     _git_repo(project)
     research = root / "research-venv"
-    # uv's venv seeds pip and setuptools from the index. (Debian's `python3 -m venv` seeds its own rebuilt
-    # pip/setuptools wheels, whose files match no upstream wheel, so nothing could pin them.)
+    # uv's venv seeds pip and setuptools from the index (Debian's `python3 -m venv`, which seeds Debian's own
+    # wheels, has its own test below).
     _run(uv, "venv", "-q", "--seed", "--python", DEBIAN_PYTHON, research)
     pip = research / "bin" / "pip"
     _run(pip, "install", "-q", COMPILED, PURE)
@@ -311,3 +311,27 @@ def test_imports_of_uv_files_rebuild_and_verify(world: World, uv_files: dict[str
     result = json.loads(done.stdout)
     assert result["verify"]["identical"] is True, result["verify"]
     world.verify(dest, lock, cwd=where)
+
+
+def test_a_plain_debian_venv_captures_pins_bundles_rebuilds_offline_and_verifies(world: World) -> None:
+    """``/usr/bin/python3.11 -m venv``, as a researcher on Debian or Ubuntu makes one: it seeds Debian's own
+    pip and setuptools wheels (from /usr/share/python-wheels), whose files match no upstream wheel. They pin
+    from that folder, proven by their RECORD digest, so the whole flow works and the rebuild has them too."""
+    root = world.root / "debian-venv"
+    venv = root / "venv"
+    root.mkdir()
+    _run(DEBIAN_PYTHON, "-m", "venv", venv)
+    _run(venv / "bin" / "python", "-m", "pip", "install", "-q", PURE)
+    lock, bundle, dest = root / "envsnap.lock", root / "supplement", root / "rebuilt"
+    world.envsnap("capture", "-o", lock, "--python", venv / "bin" / "python", cwd=root, venv=venv)
+    assert {"pip", "setuptools", "tomli-w"} <= {p.name for p in lockfile.load(lock).python.packages}
+    world.envsnap("pin", lock, cwd=root, venv=venv)
+    pinned = lockfile.load(lock)
+    assert all(p.artifact is not None for p in pinned.python.packages), [
+        p.name for p in pinned.python.packages if p.artifact is None]
+    world.envsnap("bundle", lock, "-o", bundle, cwd=root, venv=venv)
+    done = world.envsnap("rebuild", lock, "--bundle", bundle, "--offline", "--dest", dest, "--python",
+                         DEBIAN_PYTHON, "--json", cwd=root, venv=venv)
+    assert json.loads(done.stdout)["verify"]["identical"] is True
+    report = world.verify(dest, lock, cwd=root)
+    assert report["packages_checked"] == len(pinned.python.packages)
