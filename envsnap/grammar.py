@@ -354,3 +354,20 @@ PYTHON_IMPLEMENTATIONS = frozenset({"cpython", "pypy", "graalpy"})
 def is_release_number(text: str) -> bool:
     """``X.Y`` or ``X.Y.Z``: the only form of a locked Python version that looks up an interpreter."""
     return _RELEASE_NUMBER.fullmatch(text) is not None
+
+
+# Bidirectional formatting characters (Unicode category Cf): not control characters, but a terminal or an
+# editor that honours them shows text reordered ("Trojan Source", CVE-2021-42574): lock text printed must not
+# carry them raw.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_terminal(text: str) -> str:
+    """``text`` for a terminal: control characters and bidirectional formatting characters replaced by
+    U+FFFD (``strip_control`` plus the bidi rule)."""
+    return _BIDI.sub("\N{REPLACEMENT CHARACTER}", strip_control(text))
+
+
+def escape_bidi(text: str) -> str:
+    """``text`` with each bidirectional formatting character written as a JSON ``\\uXXXX`` escape."""
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)

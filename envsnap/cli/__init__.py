@@ -60,11 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
         return int(args.func(args))
     except EnvsnapError as exc:
-        from ..grammar import strip_control
+        from ..grammar import strip_terminal
 
         # One line whatever the message carries (tarfile's per-method report, a tool's stderr tail).
         # Control characters from lock data in the message (ESC, OSC) are made visible, never sent raw.
-        message = strip_control(" ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
+        message = strip_terminal(" ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
         print(f"envsnap: error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

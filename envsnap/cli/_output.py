@@ -2,7 +2,8 @@
 
 Whatever a command prints may hold lock data, which is untrusted (docs/security.md): the consoles here
 never read a string as rich markup or emoji codes (``[link=...]`` stays text, ``x86_64[/]`` cannot crash),
-and every string they render loses its control characters (ESC, OSC, CR, ...). A command that wants
+and every string they render loses its control characters (ESC, OSC, CR, ...) and bidirectional formatting
+characters (U+202E, U+2066, ...). A command that wants
 colour builds a ``Text`` with a style, putting lock data in through ``text``.
 """
 
@@ -13,21 +14,18 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..grammar import strip_control
+from ..grammar import escape_bidi, strip_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-# C0 except newline, DEL and C1: what the consoles' net removes from any string (one line per string is
-# what lock data should be; `text` and `line` below strip newlines too).
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
 
 
 def line(value: object) -> str:
     """``value`` as one line of terminal text: every control character (newline included) made visible."""
-    return strip_control(str(value))
+    return strip_terminal(str(value))
 
 
 def lines(value: object) -> str:
@@ -47,7 +45,7 @@ def _console(stderr: bool) -> Console:
 
     class SafeConsole(Console):
         def render_str(self, text: str, **kwargs: Any) -> Text:
-            return super().render_str(_CONTROL_BUT_NEWLINE.sub("\N{REPLACEMENT CHARACTER}", text), **kwargs)
+            return super().render_str(lines(text), **kwargs)  # each line's control and bidi characters
 
     return SafeConsole(stderr=stderr, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
@@ -64,4 +62,5 @@ def stderr() -> Console:
 def print_json(data: Any) -> None:
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
     # json escapes C0 controls but not DEL or C1 (CSI 0x9b): escaped here too, the same JSON value.
-    sys.stdout.write(_C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n")
+    # Bidi formatting characters (reordering what a terminal shows) likewise.
+    sys.stdout.write(escape_bidi(_C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)) + "\n")

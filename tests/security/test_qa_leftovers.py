@@ -168,3 +168,31 @@ def test_show_diff_check_and_verify_print_no_secret_of_a_lock(tmp_path: Path, cl
         assert not _leaks_signed(result.out + result.err), (what, result.out + result.err)
     assert "files.example.org/packaging.whl" in runs["verify --json"].out  # the URL is still reported
     assert '"OMP_NUM_THREADS": "4"' in runs["show --json"].out  # only the secrets are left out
+
+
+_BIDI = ("\u202e", "\u2066", "\u2069", "\u200f")
+
+
+def test_bidi_characters_of_a_lock_never_reach_the_terminal_raw(tmp_path: Path, cli: Any) -> None:
+    """U+202E (right-to-left override) and U+2066 (isolate) in free-text fields are valid text, but shown raw
+    they reorder what the reader sees ("Trojan Source"): every printed form replaces or escapes them."""
+    import json as json_module
+
+    from envsnap import lockfile
+    from envsnap.model import Meta, Platform, PythonEnv, Snapshot
+
+    hostile = Snapshot(
+        envsnap=Meta(generator="envsnap 0.1.0", warnings=("w \u202eexe.txt\u202c",)),
+        platform=Platform(os_id="debian", os_version="12", os_name="Debian \u2066x\u2069 \u200f\u202egpj.exe"),
+        python=PythonEnv(implementation="cpython", version="3.11.7", kind="venv"),
+    )
+    lock = tmp_path / "a.lock"
+    lockfile.dump(hostile, lock)
+    other = tmp_path / "b.lock"
+    lockfile.dump(Snapshot(), other)
+    for args in (("show", lock), ("show", "--json", lock), ("diff", lock, other), ("diff", "--json", lock, other)):
+        result = cli(*args)
+        shown = result.out + result.err
+        assert not [c for c in _BIDI if c in shown], (args, shown)
+    data = json_module.loads(cli("show", "--json", lock).out)  # escaped, not changed: the same JSON value
+    assert data["platform"]["os_name"] == hostile.platform.os_name
