@@ -22,7 +22,7 @@ import pytest
 from envsnap import lockfile
 from envsnap.errors import RebuildError
 from envsnap.rebuild import RebuildRequest
-from envsnap.rebuild.docker import DockerRebuilder
+from envsnap.rebuild.docker import LABEL_DIGEST, DockerRebuilder
 
 docker = pytest.importorskip("docker", reason="the Docker SDK (a dependency of envsnap-lock) is not installed")
 
@@ -248,7 +248,10 @@ def test_a_failing_build_or_verification_tags_nothing(
 
         Bundle(copy).write_sums()  # a bundle made of that lock (SHA256SUMS would refuse an edited one first)
         tag = f"envsnap-test/failing-{name}:1"
-        dangling_before = {i.id for i in engine.images.list(filters={"dangling": True})}
+        # Only images of this lock count (labelled by its digest): other work may share the engine.
+        digest = lockfile.load(copy / "envsnap.lock").envsnap.content_digest
+        mine = {"dangling": True, "label": f"{LABEL_DIGEST}={digest}"}
+        dangling_before = {i.id for i in engine.images.list(filters=mine)}
         done = _envsnap(
             "rebuild",
             str(copy / "envsnap.lock"),
@@ -271,7 +274,7 @@ def test_a_failing_build_or_verification_tags_nothing(
         _no_tag(engine, tag)
         assert not (tmp_path / f"ctx-{name}").exists()
         # The layers the failed build made are gone too: no new untagged images are left behind.
-        assert {i.id for i in engine.images.list(filters={"dangling": True})} <= dangling_before
+        assert {i.id for i in engine.images.list(filters=mine)} <= dangling_before
 
 
 def _slow_start_wheel(folder: Path) -> Path:
