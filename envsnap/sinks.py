@@ -216,7 +216,13 @@ _TEX_RE = re.compile("|".join(re.escape(c) for c in _TEX_SPECIAL) + "|-(?=-)")
 def tex_text(text: object) -> str:
     """Text safe inside a LaTeX paragraph, table cell or comment: every special character escaped, control
     characters shown as ``?`` (a line break cannot end a comment or a row), ``--`` kept as two hyphens."""
-    return _TEX_RE.sub(lambda m: _TEX_SPECIAL.get(m.group(0), "-{}"), strip_control(str(text)))
+    shown = _LINE_SEPARATORS.sub("\N{REPLACEMENT CHARACTER}", strip_control(str(text)))
+    return _TEX_RE.sub(lambda m: _TEX_SPECIAL.get(m.group(0), "-{}"), shown)
+
+
+# Unicode's own line and paragraph separators: not control characters, but line breaks to editors, Python's
+# splitlines and a LaTeX input layer that does not know them.
+_LINE_SEPARATORS = re.compile("[\u2028\u2029]")
 
 
 def tex_code(text: object, every: int = 8) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from export_samples import latex_syntax_problems
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
@@ -53,6 +53,8 @@ def test_any_names_and_versions_roundtrip_through_pylock(rich: Snapshot, spec: d
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40))
+@example("\u2028")  # a line separator (found by hypothesis): it ended the row for a reader of the file
+@example("a\u2029b")
 def test_any_text_is_safe_in_latex(text: str) -> None:
     # Control characters included: a newline must not end the row (the sink shows them as "?").
     cells = f"{sinks.tex_text(text)} & {sinks.tex_code(text)}"
