@@ -32,7 +32,8 @@ USER = "<user>"
 HOST = "<host>"
 
 _SECRET_NAME = re.compile(
-    r"(TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH|COOKIE|SESSION|_KEY$|^KEY$"
+    # "-" too: query parameters spell them api-key, x-api-key, access-key.
+    r"(TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|PRIVATE|API[-_]?KEY|ACCESS[-_]?KEY|AUTH|COOKIE|SESSION|[-_]KEY$|^KEY$"
     r"|(^|_)(PASS|PW)(_|$))",
     re.IGNORECASE,
 )
@@ -52,6 +53,9 @@ _SECRET_VALUE = re.compile(
     r"|npm_[A-Za-z0-9]{30,}"
     r"|pypi-Ag[A-Za-z0-9_-]{20,}"  # PyPI and TestPyPI API tokens (macaroons)
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/-]{12,}=*"
+    r"|(?i:authorization)\s*[:=]\s*(?:[A-Za-z]+\s+)?[A-Za-z0-9._~+/-]{8,}=*"  # a header: Token, Basic, ...
+    r"|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"  # a webhook URL's path is its secret
+    r"|dapi[0-9a-f]{32}"  # Databricks personal access tokens
     r")"
     r"|(?<![A-Za-z0-9_])(?i:(x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature"
     r"|x-goog-credential|sig|signature|access_token|id_token|refresh_token|auth_token|token|password|passwd"

@@ -196,3 +196,33 @@ def test_bidi_characters_of_a_lock_never_reach_the_terminal_raw(tmp_path: Path, 
         assert not [c for c in _BIDI if c in shown], (args, shown)
     data = json_module.loads(cli("show", "--json", lock).out)  # escaped, not changed: the same JSON value
     assert data["platform"]["os_name"] == hostile.platform.os_name
+
+
+@pytest.mark.parametrize(
+    ("value", "secret"),
+    [
+        ("https://hub.example.org/m?api-key=s3cr3tv4lue1", "s3cr3tv4lue1"),  # Azure style, hyphenated
+        ("https://x.example.org/?x-api-key=s3cr3tv4lue2&page=2", "s3cr3tv4lue2"),
+        ("--xla_dump_to=gs://bucket/x?access-key=s3cr3tv4lue4", "s3cr3tv4lue4"),
+        ("https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/s3cr3tv4lue3abcdefghijkl", "s3cr3tv4lue3"),
+        ("dapi0123456789abcdef0123456789abcdef", "dapi0123456789"),
+        ("Authorization: Token s3cr3tv4lue6abcdef", "s3cr3tv4lue6"),
+    ],
+    ids=["api-key", "x-api-key", "access-key", "slack-webhook", "databricks", "authorization-header"],
+)
+def test_more_secret_formats_never_reach_a_lock(value: str, secret: str) -> None:
+    from envsnap._privacy import scrub_text, scrub_value, strip_credentials_in_text
+
+    kept = scrub_value(value)
+    assert kept is None or secret not in kept
+    assert secret not in scrub_text(f"a warning about {value}")
+    if "://" in value:
+        assert secret not in strip_credentials_in_text(value)
+
+
+@pytest.mark.parametrize("value", ["--xla_gpu_autotune_level=4", "https://x.example.org/?page=2&monkey=1",
+                                   "1", "/usr/local/cuda/lib64", "Authorization"])
+def test_ordinary_values_are_kept(value: str) -> None:
+    from envsnap._privacy import scrub_value
+
+    assert scrub_value(value) == value
