@@ -146,8 +146,9 @@ def latex_syntax_problems(text: str) -> list[str]:
     """A structural check of LaTeX source: braces balance, environments nest, specials are escaped,
     table rows have as many cells as columns. Catches what escaping bugs produce."""
     problems = []
+    # TeX ends a line at \n only: str.splitlines would also split at U+2028, which TeX reads as a character.
     body = "\n".join(line.split("%", 1)[0] if not re.search(r"\\%", line) else
-                     re.sub(r"(?<!\\)%.*$", "", line) for line in text.splitlines())
+                     re.sub(r"(?<!\\)%.*$", "", line) for line in text.split("\n"))
     plain = re.sub(r"\\[{}#$%&_]", "", body)
     depth = 0
     for ch in plain:
