@@ -379,3 +379,21 @@ def test_a_package_version_the_import_never_knew_is_unknown_not_a_mismatch() -> 
     assert [d.what for d in compare_package(imported, elsewhere) if d.severity == MISMATCH] == ["source"]
     assert [d.severity for d in compare_package(dataclasses.replace(imported, version="0.2.0"), installed)] == [
         MISMATCH]
+
+
+def test_a_conda_environment_without_python_is_reported_as_the_environment(
+        capsys: Any) -> None:
+    """verify of a conda prefix with no interpreter: the verdict read "the Python layer does not match the lock
+    (0 packages checked ...)" for a changed conda package."""
+    from envsnap._verify import Difference, VerifyReport
+    from envsnap.cli.verify import print_report
+
+    report = VerifyReport(lock="sha256:" + "0" * 64, target="/c", packages_checked=0, differences=(
+        Difference(area="conda", subject="zlib", what="version", expected="1.3.1", actual="1.3.2",
+                   severity=MISMATCH),))
+    print_report(report, python_layer=False)
+    out = capsys.readouterr().out
+    assert "DIFFERENT: the environment (no Python layer) does not match the lock" in out
+    assert "Python layer does not match" not in out and "packages checked" not in out
+    print_report(dataclasses.replace(report, differences=()), python_layer=False)
+    assert "identical: the environment (no Python layer) matches the lock (0 warnings)" in capsys.readouterr().out

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json(lockfile.to_dict(report) | {"identical": report.identical})
     else:
-        print_report(report)
+        print_report(report, python_layer=chosen.python_layer)
     return exit_code(report, strict=args.strict)
 
 
@@ -58,7 +58,7 @@ def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
     return EXIT_IDENTICAL
 
 
-def print_report(report: VerifyReport) -> None:
+def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
     from rich.text import Text
 
     out = _output.stdout()
@@ -74,6 +74,8 @@ def print_report(report: VerifyReport) -> None:
     what = "matches" if report.identical else "does not match"
     follow = report.consequences
     causes = f"; {len(follow)} of the differences follow from {follow[0].cause}" if follow else ""
-    out.print(Text.assemble(verdict, _output.text(
-        f": the Python layer {what} the lock ({report.packages_checked} packages checked, "
-        f"{len(report.by_severity(WARNING))} warnings{causes})")))
+    warnings = f"{len(report.by_severity(WARNING))} warnings{causes}"
+    # A conda environment without Python has no Python layer: its verdict is the environment's (conda, host).
+    summary = (f"the Python layer {what} the lock ({report.packages_checked} packages checked, {warnings})"
+               if python_layer else f"the environment (no Python layer) {what} the lock ({warnings})")
+    out.print(Text.assemble(verdict, _output.text(f": {summary}")))
