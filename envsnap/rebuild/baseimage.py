@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..compat._facts import cuda_need
 from ..errors import RebuildError
+from ..grammar import is_python_version, shown
 from ..model import Snapshot
 from .interface import BadOptionError
 
@@ -250,6 +251,10 @@ def _interpreter(
     shipped = facts.env.get("PYTHON_VERSION", "") if facts is not None else ""
     if not shipped and reference.startswith("python:") and facts is None:
         shipped = reference.split(":", 1)[1].split("-", 1)[0]
+    if facts is not None and shipped and not is_python_version(shipped):
+        # An image's environment (a bundle's images/*.json) is untrusted: this value becomes the interpreter's
+        # version in the plan, the image labels and the tool's wheel selection.
+        raise RebuildError(f"base image {reference} declares PYTHON_VERSION={shown(shipped)}: not a Python version")
     if shipped:
         if minor(shipped) != minor(locked):
             raise RebuildError(

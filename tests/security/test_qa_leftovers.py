@@ -226,3 +226,21 @@ def test_ordinary_values_are_kept(value: str) -> None:
     from envsnap._privacy import scrub_value
 
     assert scrub_value(value) == value
+
+
+@pytest.mark.parametrize("shipped", ["3.11.7 && curl http://127.0.0.1:9/x | sh", "3.11.x", "3.11.7\u202e"])
+def test_an_image_python_version_that_is_not_one_is_refused(shipped: str) -> None:
+    """A bundle's images/*.json env is untrusted: PYTHON_VERSION became the interpreter version (plan, labels,
+    the tool's wheels) when only its first two parts matched the lock."""
+    from envsnap.errors import RebuildError
+    from envsnap.model import Platform, PythonEnv, Snapshot
+    from envsnap.rebuild import baseimage
+
+    lock = Snapshot(platform=Platform(os_id="debian", os_version="12"),
+                    python=PythonEnv(implementation="cpython", version="3.11.7"))
+    facts = baseimage.ImageFacts(image_id="sha256:" + "a" * 64, env={"PYTHON_VERSION": shipped})
+    with pytest.raises(RebuildError, match="not a Python version") as info:
+        baseimage.choose(lock, inspect=lambda reference: facts)
+    assert shipped not in str(info.value) or (shipped.isascii() and shipped.isprintable())
+    good = baseimage.ImageFacts(image_id="sha256:" + "a" * 64, env={"PYTHON_VERSION": "3.11.7"})
+    assert baseimage.choose(lock, inspect=lambda reference: good).interpreter.version == "3.11.7"
