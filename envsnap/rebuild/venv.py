@@ -521,7 +521,7 @@ class VenvRebuilder:
             if not python:
                 say(f"downloading Python {chosen.version} with uv")
                 python = ensure(Interpreter("", chosen.version, UV_INSTALL)).path
-            say(f"creating a venv with Python {lock.python.version}")
+            say(f"creating a venv with Python {chosen.version or lock.python.version}")
             _create_venv(python, staging)
             install_python_layer(
                 staging / "bin" / "python", lock, bundle_dir, offline=request.offline, progress=say,

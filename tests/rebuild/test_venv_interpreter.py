@@ -42,3 +42,20 @@ def test_a_pyenv_version_is_found(empty_path: Path, monkeypatch: pytest.MonkeyPa
 def test_nothing_of_that_version_is_a_clear_error(empty_path: Path) -> None:
     with pytest.raises(venv.RebuildError, match=r"no Python 3\.4\.1 interpreter found"):
         venv.find_interpreter(_lock("3.4.1"), None, offline=True)
+
+
+def test_the_progress_of_an_imported_lock_names_the_python_it_builds_with(tmp_path: Path) -> None:
+    """A lock imported from requirements records no Python version: the progress read "creating a venv with
+    Python " (blank) although the plan had found one."""
+    from envsnap import lockfile
+    from envsnap.model import Meta
+    from envsnap.rebuild import rebuild
+
+    imported = Snapshot(envsnap=Meta(generator="envsnap import from requirements.txt", origin="requirements",
+                                     unknown=("python.version",)), python=PythonEnv(kind="venv"))
+    lock = lockfile.dump(imported, tmp_path / "envsnap.lock")
+    lines: list[str] = []
+    rebuild(lock, target="venv", dest=tmp_path / "env", python=sys.executable, progress=lines.append)
+    made = [line for line in lines if line.startswith("creating a venv")]
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert made == [f"creating a venv with Python {version}"], lines
