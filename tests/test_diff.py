@@ -213,3 +213,22 @@ def test_what_an_import_leaves_blank_is_unknown_not_a_change() -> None:
     other = dataclasses.replace(captured, python=dataclasses.replace(
         captured.python, packages=(PythonPackage("six", "1.17.0"),)))
     assert any(c.subject == "six" and c.kind == "build" for c in diff(captured, other).changes)
+
+
+def test_many_unknown_entries_of_an_area_read_as_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """A captured lock's hundreds of system packages against an import that records none: one line, not 700."""
+    from envsnap.cli.diff import print_report
+    from envsnap.model import Meta, SystemPackage
+
+    pkg = PythonPackage(name="six", version="1.17.0")
+    debs = tuple(SystemPackage(manager="dpkg", name=f"lib{i}", version="1.0") for i in range(50))
+    captured = _lock(pkg, system=System(manager="dpkg", packages=debs))
+    imported = Snapshot(envsnap=Meta(origin="requirements", unknown=("system",)),
+                        python=PythonEnv(implementation="cpython", packages=(pkg,)))
+    report = diff(captured, imported)
+    assert sum(c.area == "system" for c in report.changes) >= 50  # the data keeps every entry (--json)
+    print_report(report)
+    out = capsys.readouterr().out.splitlines()
+    system_lines = [line for line in out if line.startswith("system")]
+    assert len(system_lines) == 1, out
+    assert "50 entries unknown: B does not record it (imported from requirements)" in system_lines[0]

@@ -4,7 +4,7 @@ import argparse
 
 from .. import lockfile
 from .._privacy import scrub_snapshot
-from ..diff import DiffReport, diff, to_json
+from ..diff import Change, DiffReport, diff, to_json
 from . import _output
 
 ORDER = 55
@@ -40,7 +40,30 @@ def print_report(report: DiffReport) -> None:
         out.print("no differences")
         return
     width = max(len(c.area) for c in report.changes)
-    for change in report.changes:
-        out.print(_output.text(f"{change.area:<{width}}  {change.describe()}"))  # lock data: no control codes
+    for area, line in _shown_lines(report.changes):
+        out.print(_output.text(f"{area:<{width}}  {line}"))  # lock data: no control codes
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     out.print(f"{len(report.changes)} changes: {summary}")
+
+
+# More unknown entries than this in one area (a captured lock's 700 system packages against an import that records
+# none) read as one line; --json keeps every entry.
+UNKNOWN_SHOWN = 3
+
+
+def _shown_lines(changes: tuple[Change, ...]) -> list[tuple[str, str]]:
+    """(area, text) lines of the report: each change, except that an area's many unknown entries are one line."""
+    unknown: dict[str, list[Change]] = {}
+    for change in changes:
+        if change.change == "unknown":
+            unknown.setdefault(change.area, []).append(change)
+    out: list[tuple[str, str]] = []
+    summarised: set[str] = set()
+    for change in changes:
+        group = unknown.get(change.area, [])
+        if change.change != "unknown" or len(group) <= UNKNOWN_SHOWN:
+            out.append((change.area, change.describe()))
+        elif change.area not in summarised:
+            summarised.add(change.area)
+            out.append((change.area, f"{len(group)} entries unknown: {change.note}"))
+    return out
