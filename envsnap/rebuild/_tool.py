@@ -172,7 +172,7 @@ def _check_build_backend(source: Path) -> None:
         raise RebuildError(
             f"--offline: envsnap's wheel is built from its source tree {source} without build isolation, and its "
             f"build requirements {', '.join(missing)} are not installed for {sys.executable}: "
-            f"pip install {wanted}, run without --offline, or run an installed envsnap"
+            f"pip install {wanted}, run without --offline, or run an installed envsnap-lock"
         )
 
 
