@@ -46,7 +46,9 @@ class FetchRefusedError(PinError):
     exit_code = 2
 
 
-def _local(url: str) -> Path | None:
+def local_path(url: str) -> Path | None:
+    """The local path of a ``file:`` URL or a plain path; None for a remote URL. The one reading of "local" that
+    the policy and the fetchers share, so what the policy calls a local path is the path that gets read."""
     if url.startswith("file:"):
         return Path(unquote(urlsplit(url).path))
     if "://" not in url:
@@ -56,7 +58,7 @@ def _local(url: str) -> Path | None:
 
 def _under(url: str, root: str) -> bool:
     """``url`` is ``root`` or below it (file paths compared after resolving links and ``..``)."""
-    local, base = _local(url), _local(root)
+    local, base = local_path(url), local_path(root)
     if local is not None or base is not None:
         if local is None or base is None:
             return False
@@ -108,7 +110,7 @@ class FetchPolicy:
             return None
         parts = urlsplit(url)
         if parts.scheme not in PUBLIC_SCHEMES:
-            what = "a local path" if _local(url) is not None else f"a {parts.scheme or 'schemeless'} URL"
+            what = "a local path" if local_path(url) is not None else f"a {parts.scheme or 'schemeless'} URL"
             return f"{what}, not https"
         host = parts.hostname or ""
         if not host:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import IO
 
 from . import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
-from ._fetchpolicy import FetchRefusedError
+from ._fetchpolicy import FetchRefusedError, local_path
 from ._fs import atomic_write_text, join_base_name, join_relative
 from ._privacy import scrub_snapshot
 from .errors import BundleError, PinError, UnsafeInputError
@@ -53,7 +53,6 @@ from .pin import (
     default_cache_dir,
     hash_only,
     local_dir,
-    local_path,
     pin,
     read_pip_config,
 )

@@ -36,7 +36,14 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from . import _readlimits
-from ._fetchpolicy import FetchPolicy, FetchRefusedError, allowances, trusted_locations, urlopen_checked
+from ._fetchpolicy import (
+    FetchPolicy,
+    FetchRefusedError,
+    allowances,
+    local_path,
+    trusted_locations,
+    urlopen_checked,
+)
 from ._fs import join_base_name, join_relative
 from ._privacy import strip_credentials
 from .errors import PinError, UnsafeInputError
@@ -244,15 +251,6 @@ class Fetcher:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
             raise PinError(f"{strip_credentials(url)}: cannot download ({reason})") from None
-
-
-def local_path(url: str) -> Path | None:
-    """The local path of a ``file://`` URL or a plain path; None for a remote URL."""
-    if url.startswith("file://"):
-        return Path(unquote(urlsplit(url).path))
-    if "://" not in url:
-        return Path(url)
-    return None
 
 
 def local_dir(url: str, project_dir: Path | None) -> Path:
