@@ -59,6 +59,15 @@ def stderr() -> Console:
     return _console(stderr=True)
 
 
+def first_line(message: str, *, json_output: bool) -> None:
+    """The line that names the environment a command works on: on stdout, or on stderr when --json owns stdout."""
+    if json_output:
+        sys.stderr.write(line(message) + "\n")
+        sys.stderr.flush()
+    else:
+        stdout().print(text(message))
+
+
 def print_json(data: Any) -> None:
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
     # json escapes C0 controls but not DEL or C1 (CSI 0x9b): escaped here too, the same JSON value.

@@ -84,12 +84,7 @@ def run(args: argparse.Namespace) -> int:
         chosen = select_environment(sys.executable)
     report = check(lock, target=args.target, python=chosen.python, cpu_only=args.cpu_only)
     # The first line names the environment (on stderr under --json); after the check, so an error stays one line.
-    line = f"checking {args.lock} with {chosen.describe()}"
-    if args.json:
-        sys.stderr.write(_output.line(line) + "\n")
-        sys.stderr.flush()
-    else:
-        _output.stdout().print(_output.text(line))
+    _output.first_line(f"checking {args.lock} with {chosen.describe()}", json_output=args.json)
     if args.json:
         _output.print_json({"lock": args.lock, **report.to_dict()})
     else:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from .. import lockfile
 from .._verify import INFO, MISMATCH, WARNING, VerifyReport, verify
@@ -37,12 +36,7 @@ def run(args: argparse.Namespace) -> int:
     report = verify(args.lock, files=args.files, environment=chosen)
     # The first line says which environment was verified (on stderr under --json, which owns stdout); printed
     # once it is known to be one, so that an error stays the only line.
-    line = f"verifying {chosen.describe()} against {args.lock}"
-    if args.json:
-        sys.stderr.write(_output.line(line) + "\n")
-        sys.stderr.flush()
-    else:
-        _output.stdout().print(_output.text(line))
+    _output.first_line(f"verifying {chosen.describe()} against {args.lock}", json_output=args.json)
     if args.json:
         _output.print_json(lockfile.to_dict(report) | {"identical": report.identical})
     else:
