@@ -6,9 +6,9 @@ code is one docs/cli.md documents for it, and a refusal (exit 2) is exactly one 
 never a traceback. Mutants that still load run every command; those that do not run one (they all stop at the
 same ``lockfile.load``). The host is captured once: the fuzz is about the lock, not the machine.
 
-About 1,200 mutants in all (500 through the commands that read every field, 80 through three of every
-command, 300 damaged texts, 300 import files, each import file read twice), derandomized, sized to stay
-near 90 s of CI time; ``ENVSNAP_FUZZ_SCALE=N`` runs N times as many.
+About 3,000 mutants in all (1,200 through the commands that read every field, 200 through three of every
+command, 800 damaged texts, 800 import files, each import file read twice), derandomized, sized to stay
+within a few minutes of CI time; ``ENVSNAP_FUZZ_SCALE=N`` runs N times as many.
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ def settings_for(examples: int) -> settings:
                                            HealthCheck.data_too_large])
 
 
-@settings_for(500)
+@settings_for(1200)
 @given(data=st.data())
 def test_mutated_locks_read(data: st.DataObject, base_lock: Path, tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
@@ -275,7 +275,7 @@ def test_mutated_locks_read(data: st.DataObject, base_lock: Path, tmp_path: Path
     assert_well_behaved(command[0], args, run(args, capsys))
 
 
-@settings_for(80)
+@settings_for(200)
 @given(data=st.data())
 def test_mutated_locks_every_command(data: st.DataObject, base_lock: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
@@ -285,7 +285,7 @@ def test_mutated_locks_every_command(data: st.DataObject, base_lock: Path, tmp_p
                                                                       max_size=3)))
 
 
-@settings_for(300)
+@settings_for(800)
 @given(data=st.data())
 def test_damaged_lock_text(data: st.DataObject, base_lock: Path, tmp_path: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:
@@ -313,7 +313,7 @@ def import_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return out
 
 
-@settings_for(300)
+@settings_for(800)
 @given(data=st.data())
 def test_mutated_import_files(data: st.DataObject, import_files: dict[str, str], tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
