@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from envsnap._capture import capture
 from envsnap._privacy import PathRedactor
 from envsnap.probes import cuda, frameworks, nvidia, python, system
+from envsnap.probes.capture import capture
 
 TARGET_MS = 20.0
 

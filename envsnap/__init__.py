@@ -13,15 +13,15 @@ __version__ = "0.1.0"
 from .errors import EnvsnapError, LockfileError, ProbeError
 
 if TYPE_CHECKING:
-    from ._capture import capture
     from ._verify import VerifyReport, verify
     from .compat import check
     from .lockfile import dump, load
     from .model import Snapshot
+    from .probes.capture import capture
 
 # public name -> the module that defines it
 _LAZY = {
-    "capture": "._capture",
+    "capture": ".probes.capture",
     "verify": "._verify",
     "VerifyReport": "._verify",
     "check": ".compat",

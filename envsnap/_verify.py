@@ -113,7 +113,7 @@ def verify(
     ``CONDA_PREFIX`` order), used instead of ``python``.
     ``files``: also hash every installed file and compare it with its distribution's RECORD, so a file
     edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that)."""
-    from ._capture import capture
+    from .probes.capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
     # The capture below records no secret, so the lock is compared (and its values reported) without them.

@@ -21,7 +21,6 @@ from typing import ClassVar
 import pytest
 
 from envsnap import lockfile
-from envsnap._capture import capture
 from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
 from envsnap.pin import (
     IndexConfig,
@@ -32,6 +31,7 @@ from envsnap.pin import (
     wheel_matches,
 )
 from envsnap.probes._pyprobe import wheel_record_digest
+from envsnap.probes.capture import capture
 
 TAG = "py3-none-any"
 

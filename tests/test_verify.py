@@ -157,7 +157,7 @@ def test_around_the_python_layer_warnings_and_info_keep_it_identical() -> None:
 
 
 def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., object]) -> None:
-    from envsnap._capture import capture
+    from envsnap.probes.capture import capture
 
     here = capture()
     lock_path = lockfile.dump(here, tmp_path / "here.lock")
@@ -223,7 +223,7 @@ def test_files_flag_catches_installed_files_edited_or_deleted(tmp_path: Path, ma
     import hashlib
     import subprocess
 
-    from envsnap._capture import capture
+    from envsnap.probes.capture import capture
 
     python = make_venv(tmp_path / "venv")
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = select_environment(args.python, args.prefix)
     probe = PendingProbe(chosen.python) if chosen.python is not None and chosen.python_layer else None
     from .. import lockfile
-    from .._capture import capture
+    from ..probes.capture import capture
 
     timings: dict[str, float] = {}
     snapshot = capture(chosen.python, args.project, conda_prefix=chosen.conda_prefix, deep=args.deep,

@@ -34,7 +34,7 @@ __all__ = [
 
 def probe_host(python: str | None = None) -> Snapshot:
     """This host, as capture sees it (nothing is written)."""
-    from .._capture import capture
+    from ..probes.capture import capture
 
     return capture(python)
 

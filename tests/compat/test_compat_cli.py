@@ -15,8 +15,8 @@ import pytest
 from compat_builders import pkg, torch_cu
 
 from envsnap import lockfile
-from envsnap._capture import capture
 from envsnap.model import Snapshot
+from envsnap.probes.capture import capture
 
 Cli = Callable[..., Any]
 

@@ -15,8 +15,8 @@ import pytest
 from compat_builders import A100, H100, gpus, torch_cu
 
 from envsnap import lockfile
-from envsnap._capture import capture
 from envsnap.model import Cuda, Snapshot
+from envsnap.probes.capture import capture
 
 GIB = 1024**3
 FAKE_H100 = gpu_fakes.FakeGpu("NVIDIA H100 80GB HBM3", (9, 0), 80 * GIB)

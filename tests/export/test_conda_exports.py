@@ -16,7 +16,6 @@ import yaml
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
-from envsnap._capture import capture
 from envsnap.errors import ExportError
 from envsnap.export import conda_explicit, conda_lock, environment_yml, exporters
 from envsnap.model import (
@@ -31,6 +30,7 @@ from envsnap.model import (
 )
 from envsnap.pin import IndexConfig, pin
 from envsnap.probes import conda as conda_probe
+from envsnap.probes.capture import capture
 
 CF = "https://conda.anaconda.org/conda-forge"
 SHA = {n: hashlib.sha256(n.encode()).hexdigest() for n in ("numpy", "libblas", "python", "six", "wheel")}

@@ -12,10 +12,10 @@ import pytest
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
-from envsnap._capture import capture
 from envsnap.errors import ProbeError
 from envsnap.model import CondaPackage
 from envsnap.probes import conda as probe
+from envsnap.probes.capture import capture
 
 # A record as classic conda writes it (trimmed: files, paths_data and link are longer in real life).
 CONDA_FORGE_RECORD = {

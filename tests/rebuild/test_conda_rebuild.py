@@ -18,10 +18,10 @@ import pytest
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
-from envsnap._capture import capture
 from envsnap.bundle import Bundle, make_bundle
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Conda, CondaPackage, Snapshot
+from envsnap.probes.capture import capture
 from envsnap.rebuild import RebuildRequest
 from envsnap.rebuild import conda as target
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from envsnap import lockfile
-from envsnap._capture import capture
 from envsnap._verify import INFO, MISMATCH, verify
 from envsnap.bundle import Bundle, BundleOptions, make_bundle
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Snapshot
 from envsnap.pin import PinResult, pin, read_pip_config
 from envsnap.probes._pyprobe import wheel_record_digest
+from envsnap.probes.capture import capture
 from envsnap.rebuild import RebuildResult, rebuild
 
 COMPILED = [

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from envsnap import lockfile
-from envsnap._capture import capture
 from envsnap.bundle import Bundle, BundleOptions, make_bundle
+from envsnap.probes.capture import capture
 from envsnap.rebuild import RebuildResult, rebuild
 
 PYPROJECT = """\

@@ -267,8 +267,8 @@ def _rebuild_conda(bundle: Path, prefix: Path, *extra: str, path: str | None = N
 @pytest.fixture
 def conda_bundle(conda_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from envsnap import lockfile
-    from envsnap._capture import capture
     from envsnap.bundle import make_bundle
+    from envsnap.probes.capture import capture
 
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(conda_env.channel.pip_wheel.parent))

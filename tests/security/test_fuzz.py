@@ -30,9 +30,10 @@ from boundary_samples import pip_only, rich
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envsnap import _capture, lockfile
+from envsnap import lockfile
 from envsnap.cli import main
 from envsnap.errors import EnvsnapError
+from envsnap.probes import capture as _capture
 
 # Valid locks the mutants start from: one with every table, one a venv or docker dry run can plan.
 BASES = {"rich": rich(), "pip": pip_only()}

@@ -300,7 +300,7 @@ def _hostile(snapshot: Snapshot) -> Snapshot:
 
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory: pytest.TempPathFactory, make_venv: Callable[..., Path]) -> Iterator[Captured]:
-    from envsnap._capture import capture
+    from envsnap.probes.capture import capture
 
     root = tmp_path_factory.mktemp("planted")
     home = root / "home" / LOGIN

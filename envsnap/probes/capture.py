@@ -10,12 +10,12 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from . import __version__, grammar
-from ._privacy import PathRedactor, scrub_text
-from .errors import ProbeError
-from .model import Hardware, Meta, PythonEnv, Snapshot
-from .probes import conda as conda_probe
-from .probes import cuda, environment, frameworks, host, nvidia, project, python, system
+from .. import __version__, grammar
+from .._privacy import PathRedactor, scrub_text
+from ..errors import ProbeError
+from ..model import Hardware, Meta, PythonEnv, Snapshot
+from . import conda as conda_probe
+from . import cuda, environment, frameworks, host, nvidia, project, python, system
 
 
 def _working_directory() -> str | None:
