@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .errors import EnvsnapError, LockfileError, ProbeError
 
 if TYPE_CHECKING:

@@ -1,5 +1,6 @@
-"""Jinja2 templates from ``templates/``: shipped inside the wheel as ``envsnap/templates``, read from the
-source tree's top-level ``templates/`` in a checkout or an editable install.
+"""Jinja2 templates, read as the package's resources ``envsnap/templates/`` with ``importlib.resources``: the
+same code for an installed wheel, a zip and a checkout. In the repository ``envsnap/templates`` is a committed
+link to the top-level ``templates/`` folder; the wheel build follows it (docs/design.md, "Templates").
 
 Escaping is automatic and per format. Jinja's own autoescape knows HTML only, so each format gets an
 environment whose ``finalize`` (run on every ``{{ ... }}``) escapes for that format by default (Markdown,
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 
 import jinja2
 
@@ -67,12 +68,20 @@ def template_format(name: str) -> str:
     return "text"
 
 
-def template_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("envsnap's templates/ folder is missing from this installation")
+class _ResourceLoader(jinja2.BaseLoader):
+    """Templates by their ``/``-separated name below the package resource ``templates``."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool]]:
+        resource = files(__package__).joinpath("templates")
+        for part in template.split("/"):
+            if part in ("", ".", ".."):
+                raise jinja2.TemplateNotFound(template)
+            resource = resource.joinpath(part)
+        try:
+            text = resource.read_text(encoding="utf-8")
+        except OSError:  # missing, a folder, or a link the installation lost
+            raise jinja2.TemplateNotFound(template) from None
+        return text, None, lambda: True  # shipped templates do not change while envsnap runs
 
 
 @cache
@@ -85,7 +94,7 @@ def environment(fmt: str = "text") -> jinja2.Environment:
         return default(value)
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir())),
+        loader=_ResourceLoader(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

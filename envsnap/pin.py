@@ -46,6 +46,7 @@ from ._fetchpolicy import (
 )
 from ._fs import join_base_name, join_relative
 from ._privacy import strip_credentials
+from ._version import USER_AGENT
 from .errors import PinError, UnsafeInputError
 from .grammar import has_control, is_sha256_hex, shown
 from .model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
@@ -192,7 +193,7 @@ class Fetcher:
                 raise PinError(f"pip's cert {self.cert}: cannot load the certificate bundle "
                                f"({getattr(exc, 'strerror', None) or exc})") from None
         clean, auth = _split_auth(url)
-        request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": "envsnap"})
+        request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": USER_AGENT})
         if auth:
             request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
         if checked:

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from importlib import import_module
 from types import ModuleType
 
-from .. import __version__, _runner
+from .. import _runner
+from .._version import __version__
 from ..errors import EnvsnapError
 
 EXIT_OK = 0

@@ -10,8 +10,9 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import __version__, grammar
+from .. import grammar
 from .._privacy import PathRedactor, scrub_text
+from .._version import __version__
 from ..errors import ProbeError
 from ..model import Hardware, Meta, PythonEnv, Snapshot
 from . import conda as conda_probe

@@ -30,6 +30,7 @@ from .. import _runner
 from .._defaults import DISTRIBUTION
 from .._repack import RepackError, dist_info_tags, repack
 from .._toml import tomllib
+from .._version import __version__
 from ..errors import RebuildError
 from .interface import Progress
 
@@ -138,7 +139,7 @@ def _own_wheel(dest: Path, *, offline: bool, progress: Progress, run: Runner) ->
         wheel = next((p for p in dest.glob("*.whl") if p.name.startswith(prefix)), None)
         if wheel is None:
             raise RebuildError(f"building {source} gave no {DISTRIBUTION} wheel")
-        return ToolWheel(wheel, DISTRIBUTION, envsnap.__version__, "built from its source tree")
+        return ToolWheel(wheel, DISTRIBUTION, __version__, "built from its source tree")
     dist = _installed(DISTRIBUTION)
     info = _dist_info(dist) if dist is not None else None
     if dist is None or info is None:

@@ -38,6 +38,7 @@ from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import install_hint
 from .._fetchpolicy import FetchPolicy, allowances, urlopen_checked
 from .._fs import join_base_name, join_hash_dir
+from .._version import USER_AGENT
 from ..errors import BundleError, RebuildError, UnsafeInputError
 from ..grammar import GrammarError, has_control, require_base_name
 from ..model import Conda, CondaPackage, Snapshot
@@ -147,7 +148,7 @@ def fetch_archive(
 
 
 def _download(pkg: CondaPackage, part: Path, policy: FetchPolicy) -> None:
-    request = urllib.request.Request(pkg.url, headers={"User-Agent": "envsnap"})
+    request = urllib.request.Request(pkg.url, headers={"User-Agent": USER_AGENT})
     try:
         with urlopen_checked(request, policy, timeout=DOWNLOAD_TIMEOUT) as response, open(part, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)

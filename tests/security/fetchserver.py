@@ -22,6 +22,7 @@ class Server:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (body, content type)
     requests: list[str] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location
+    agents: list[str] = field(default_factory=list)  # the User-Agent of each request
 
     def add(self, path: str, body: bytes, content_type: str = "application/octet-stream") -> str:
         self.files[path] = (body, content_type)
@@ -38,6 +39,7 @@ def serving() -> Iterator[Server]:
         def do_GET(self) -> None:
             server = state["server"]
             server.requests.append(self.path)
+            server.agents.append(self.headers.get("User-Agent", ""))
             path = self.path.split("?", 1)[0]
             if path in server.redirects:
                 self.send_response(302)

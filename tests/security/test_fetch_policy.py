@@ -271,3 +271,17 @@ def test_a_refused_url_is_found_again_on_the_configured_index(tmp_path: Path) ->
     with pytest.raises(PinError):  # same name, other content: not this file
         Pinner(IndexConfig(index_url=index.as_uri()), tmp_path / "cache2").fetch_artifact(
             Artifact(wheel.name, "http://127.0.0.1:9/" + wheel.name, "c" * 64))
+
+
+def test_every_fetcher_names_envsnap_and_its_one_version(tmp_path: Path) -> None:
+    """The index reader and the conda downloader send ``envsnap/<version>`` from envsnap/_version.py (both sent a
+    bare 'envsnap', a version written nowhere)."""
+    from envsnap._version import __version__
+
+    with serving() as server:
+        page = server.add("/simple/demo/", b"<html></html>", "text/html")
+        archive = server.add("/pkgs/demo-1.0-0.conda", b"not really a conda archive")
+        Fetcher().get(page)
+        pkg = CondaPackage(name="demo", version="1.0", url=archive)
+        conda_target._download(pkg, tmp_path / "demo.part", FetchPolicy(allow=(f"{server.url}/*",)))
+    assert server.agents == [f"envsnap/{__version__}"] * 2
