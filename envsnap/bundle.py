@@ -44,7 +44,7 @@ from . import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
 from ._fetchpolicy import FetchRefusedError, local_path
 from ._fs import atomic_write_text, join_base_name, join_relative
 from ._privacy import scrub_snapshot
-from .errors import BundleError, PinError, UnsafeInputError
+from .errors import BundleError, PinError, UnsafeInputError, UsageError
 from .model import Artifact, PythonPackage, Snapshot
 from .pin import (
     IndexConfig,
@@ -514,7 +514,7 @@ class BundleOptions:
     allow_urls: tuple[str, ...] = ()  # --allow-url: lock URLs fetched beyond the fetch policy's default
 
 
-class BundleOutputError(BundleError):
+class BundleOutputError(BundleError, UsageError):
     """The bundle cannot be written where ``-o`` says: bad input, like any file that cannot be written."""
 
     exit_code = 2

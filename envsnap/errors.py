@@ -9,6 +9,13 @@ class EnvsnapError(Exception):
     exit_code = 2
 
 
+class UsageError(EnvsnapError):
+    """An argument the command cannot take: a bad option value, options that contradict each other, a
+    destination that must be empty and is not. Bad input, exit code 2, before anything is fetched or built."""
+
+    exit_code = 2
+
+
 class LockfileError(EnvsnapError):
     """A lockfile is unreadable, invalid or of an unknown schema."""
 

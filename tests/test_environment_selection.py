@@ -62,7 +62,7 @@ def test_capture_and_verify_use_the_activated_venv(research_venv: Path, tmp_path
     assert "identical" in res.stdout
     # Without the venv active, envsnap's own interpreter is verified: a different environment.
     res = _envsnap("verify", lock, cwd=tmp_path)
-    assert res.returncode == 1
+    assert res.returncode == 3
     assert "envsnap's own interpreter" in res.stdout.splitlines()[0]
 
 

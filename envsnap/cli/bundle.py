@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .. import lockfile
 from ..bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
-from ..errors import BundleError
+from ..errors import UsageError
 from ..probes.project import project_root
 from ..probes.python import resolve_interpreter
 from ..rebuild.docker import add_docker_base
@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         # Would silently become a directory of that name.
         raise BundleOutputError(f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive "
                                 "(or an uncompressed .tar)")
+    if args.with_base_image and is_archive(args.output):
+        raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     lock = lockfile.load(args.lock)
     project = project_root(args.project, args.lock)
     err = _output.stderr()
@@ -51,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
     python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,
                             python=python, offline=args.offline, allow_urls=tuple(args.allow_url))
-    if args.with_base_image and is_archive(args.output):
-        raise BundleError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
     result = make_bundle(lock, Path(args.output), options, progress=lambda line: err.print(_output.text(f"  {line}")))
     if args.with_base_image:

@@ -6,7 +6,7 @@ import sys
 import time
 
 from .. import _defaults
-from ..errors import EnvsnapError
+from ..errors import UsageError
 from . import _output
 
 ORDER = 10
@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.json and args.output == "-":
-        raise EnvsnapError("-o - and --json both write to standard output: use one, or -o PATH --json")
+        raise UsageError("-o - and --json both write to standard output: use one, or -o PATH --json")
     started = time.perf_counter()
     # The target interpreter starts scanning its environment now, while the rest of envsnap loads.
     from ..probes.python import PendingProbe, select_environment

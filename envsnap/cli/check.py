@@ -10,13 +10,9 @@ from .. import lockfile
 from .._privacy import scrub_snapshot
 from ..compat import TARGET_KINDS, Report, check
 from ..probes.python import select_environment
-from . import _output
+from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
 
 ORDER = 30
-
-EXIT_COMPATIBLE = 0
-EXIT_WARNINGS_STRICT = 1
-EXIT_INCOMPATIBLE = 3
 
 _STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -56,8 +52,8 @@ def exit_code(report: Report, *, strict: bool) -> int:
     if report.failed:
         return EXIT_INCOMPATIBLE
     if strict and report.verdict == "warnings":
-        return EXIT_WARNINGS_STRICT
-    return EXIT_COMPATIBLE
+        return EXIT_WARNINGS
+    return EXIT_OK
 
 
 def render(report: Report, lock_path: str) -> Table:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .. import _leftovers
-from ..errors import EnvsnapError
+from ..errors import UsageError
 from . import _output
 
 ORDER = 90
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     folders = [Path(d) for d in args.dirs] or [Path(".")]
     for folder in folders:
         if not folder.is_dir():
-            raise EnvsnapError(f"{folder}: not a directory")
+            raise UsageError(f"{folder}: not a directory")
     folders.append(Path(tempfile.gettempdir()))
     found: list[_leftovers.Leftover] = []
     seen: set[str] = set()

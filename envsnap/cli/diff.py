@@ -5,7 +5,7 @@ import argparse
 from .. import lockfile
 from .._privacy import scrub_snapshot
 from ..diff import Change, DiffReport, diff, to_json
-from . import _output
+from . import EXIT_OK, EXIT_WARNINGS, _output
 
 ORDER = 55
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         _output.print_json(to_json(report))
     else:
         print_report(report)
-    return 0 if report.identical else 1
+    return EXIT_OK if report.identical else EXIT_WARNINGS
 
 
 def print_report(report: DiffReport) -> None:

@@ -6,19 +6,16 @@ import os
 from .. import lockfile
 from .._verify import INFO, MISMATCH, WARNING, VerifyReport, verify
 from ..probes.python import select_environment
-from . import _output
+from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
 
 ORDER = 50
-EXIT_IDENTICAL = 0
-EXIT_MISMATCH = 1
-EXIT_WARNINGS = 3  # only with --strict
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("verify", help="is this environment still the locked one?",
                        description="Capture an environment and compare it with the lock: every Python package "
                        "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
-                       "and the GPU stack. Exit 0 when the Python layer is identical, 1 when it is not.")
+                       "and the GPU stack. Exit 0 when the Python layer is identical, 3 when it is not.")
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
     # Set in rebuilt images, where envsnap lives apart from the environment it verifies.
     p.add_argument("--python", metavar="PATH", default=os.environ.get("ENVSNAP_TARGET_PYTHON") or None,
@@ -27,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--files", action="store_true", help="also hash every installed file and compare it with "
                    "its RECORD: catches files edited or deleted after installation (slower: reads everything)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
-    p.add_argument("--strict", action="store_true", help="exit 3 when there are warnings (and no mismatch)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no mismatch)")
     p.set_defaults(func=run)
 
 
@@ -46,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
 
 def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
     if report.python_mismatch:
-        return EXIT_MISMATCH
+        return EXIT_INCOMPATIBLE
     if strict and report.by_severity(WARNING):
         return EXIT_WARNINGS
-    return EXIT_IDENTICAL
+    return EXIT_OK
 
 
 def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:

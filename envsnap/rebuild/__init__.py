@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import _leftovers, lockfile
 from .._plugins import discover
-from ..errors import BundleError, LockfileError, RebuildError
+from ..errors import BundleError, LockfileError, RebuildError, UsageError
 from ..grammar import shown
 from ..model import LEGACY_VERSION_REASON
 from ._preflight import preflight
@@ -25,7 +25,7 @@ from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, Rebu
 __all__ = ["Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "get", "rebuild", "rebuilders"]
 
 
-class UnknownTargetError(RebuildError):
+class UnknownTargetError(RebuildError, UsageError):
     """``--target`` names no rebuilder (bad input, not a failed rebuild)."""
 
     exit_code = 2

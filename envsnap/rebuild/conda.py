@@ -43,7 +43,7 @@ from ..errors import BundleError, RebuildError, UnsafeInputError
 from ..grammar import GrammarError, has_control, require_base_name
 from ..model import Conda, CondaPackage, Snapshot
 from ..probes import conda as conda_probe
-from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
 DOWNLOAD_TIMEOUT = 120.0
@@ -368,7 +368,7 @@ def pip_packages(lock: Snapshot) -> list[str]:
 def _engine(request: RebuildRequest) -> tuple[str, str]:
     engine = request.options.get("engine", "rattler") or "rattler"
     if engine not in ENGINES:
-        raise RebuildError(f"--engine {engine}: unknown (known: {', '.join(ENGINES)})")
+        raise BadOptionError(f"--engine {engine}: unknown (known: {', '.join(ENGINES)})")
     if engine == "rattler":
         try:
             import rattler  # noqa: F401
@@ -402,9 +402,9 @@ class CondaRebuilder:
             raise RebuildError(f"the lock's conda packages are for {conda.subdir}; this host is {host}")
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise RebuildError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
+            raise BadOptionError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
         if request.offline and request.bundle_dir is None:
-            raise RebuildError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
+            raise BadOptionError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
         engine, tool = _engine(request)
         items = []
         for pkg in conda.packages:

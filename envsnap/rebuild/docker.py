@@ -469,7 +469,7 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
 def _check_context_dest(dest: Path) -> None:
     """``--dest`` is absent, empty, or an earlier build context (which the new one replaces)."""
     if dest.exists() and (not dest.is_dir() or (not (dest / DOCKERFILE).is_file() and any(dest.iterdir()))):
-        raise RebuildError(f"{dest}: exists and is not an envsnap build context; choose another --dest")
+        raise BadOptionError(f"{dest}: exists and is not an envsnap build context; choose another --dest")
 
 
 @contextlib.contextmanager
@@ -479,7 +479,7 @@ def _fresh_context(dest: Path) -> Iterator[Path]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     except OSError as exc:
-        raise RebuildError(f"--dest {dest}: cannot create the build context ({exc.strerror or exc})") from None
+        raise BadOptionError(f"--dest {dest}: cannot create the build context ({exc.strerror or exc})") from None
     try:
         yield work
     except BaseException:

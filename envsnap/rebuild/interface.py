@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..errors import RebuildError
+from ..errors import RebuildError, UsageError
 from ..model import Snapshot
 
 if TYPE_CHECKING:
@@ -26,9 +26,10 @@ __all__ = [
 ]
 
 
-class BadOptionError(RebuildError):
+class BadOptionError(RebuildError, UsageError):
     """A target's option has a value it cannot take (``--tag``, ``--base-digest``, an unknown ``--option``
-    key): bad input, exit code 2 like any bad option, not a failed rebuild."""
+    key, ``--offline`` without ``--bundle``, a ``--dest`` that is not empty): bad input, exit code 2 like any
+    bad option, not a failed rebuild."""
 
     exit_code = 2
 

@@ -49,7 +49,7 @@ from ..grammar import (
 from ..model import PythonPackage, Snapshot
 from ..pin import Pinner, default_cache_dir, read_pip_config
 from ..probes.python import script_interpreter
-from .interface import Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 INSTALL_TIMEOUT = 1800.0
 VENV_TIMEOUT = 300.0
@@ -130,9 +130,9 @@ def find_interpreter(
         exe = shutil.which(python) or python
         found = interpreter_version(exe)
         if found is None:
-            raise RebuildError(f"--python {python}: not a working Python interpreter")
+            raise BadOptionError(f"--python {python}: not a working Python interpreter")
         if found[1] != impl or found[0].split(".")[:2] != want.split(".")[:2]:
-            raise RebuildError(f"--python {python} is {found[1]} {found[0]}; the lock needs {impl} {want}")
+            raise BadOptionError(f"--python {python} is {found[1]} {found[0]}; the lock needs {impl} {want}")
         notes = (
             []
             if found[0] == want
@@ -180,9 +180,10 @@ def _any_interpreter(python: str | None) -> tuple[Interpreter, list[str]]:
     ``python3`` on PATH, said in a note."""
     exe = (shutil.which(python) or python) if python else (shutil.which("python3") or sys.executable)
     found = interpreter_version(exe)
+    if found is None and python:
+        raise BadOptionError(f"--python {python}: not a working Python interpreter")
     if found is None:
-        raise RebuildError(f"--python {python}: not a working Python interpreter" if python else
-                           f"{exe}: not a working Python interpreter; name one with --python")
+        raise RebuildError(f"{exe}: not a working Python interpreter; name one with --python")
     note = f"the lock does not record a Python version; using {found[1]} {found[0]} from {exe}"
     return Interpreter(str(Path(exe).absolute()), found[0], "--python" if python else "PATH"), [note]
 
@@ -433,10 +434,10 @@ class VenvRebuilder:
     def plan(self, request: RebuildRequest) -> Plan:
         lock = _bundle_lock(request.lock, request.bundle_dir)
         if request.offline and request.bundle_dir is None:
-            raise RebuildError("--offline needs --bundle: without a bundle the wheels must be downloaded")
+            raise BadOptionError("--offline needs --bundle: without a bundle the wheels must be downloaded")
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise RebuildError(
+            raise BadOptionError(
                 f"--dest {dest}: already exists and is not empty (remove it or choose another)"
             )
         interp, notes = find_interpreter(lock, request.python, offline=request.offline)
@@ -575,7 +576,7 @@ def _staging(dest: Path) -> Iterator[Path]:
     try:
         holder = stack.enter_context(_leftovers.held_dir(dest.parent, "venv"))
     except OSError as exc:
-        raise RebuildError(f"--dest {dest}: cannot create it ({exc.strerror or exc})") from None
+        raise BadOptionError(f"--dest {dest}: cannot create it ({exc.strerror or exc})") from None
     with stack:
         yield holder / "venv"  # the venv tool creates it
 

@@ -390,7 +390,7 @@ def test_verify_compares_the_conda_layer(
     record = next((prefix / "conda-meta").glob("libhello-*.json"))
     record.write_text(record.read_text().replace('"version": "1.0.0"', '"version": "1.0.1"'))
     result = cli("verify", locked, "--python", prefix / "bin" / "python")
-    assert result.code == 1, result
+    assert result.code == 3, result
     assert "libhello: version 1.0.0 -> 1.0.1" in result.out
 
 

@@ -90,11 +90,12 @@ def test_bad_requests_are_clear_errors(tmp_path: Path, cli: Callable[..., object
     unknown = cli("rebuild", lock_path, "--target", "spaceship")
     assert unknown.code == 2 and "unknown rebuild target 'spaceship'" in unknown.err  # type: ignore[attr-defined]
     offline = cli("rebuild", lock_path, "--offline", "--dest", tmp_path / "e", "--python", sys.executable)
-    assert offline.code == 4 and "--offline needs --bundle" in offline.err  # type: ignore[attr-defined]
+    # Argument problems are bad input, exit 2 (they were 4, the code of a failed build).
+    assert offline.code == 2 and "--offline needs --bundle" in offline.err  # type: ignore[attr-defined]
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("keep me")
     full = cli("rebuild", lock_path, "--dest", tmp_path / "full", "--python", sys.executable)
-    assert full.code == 4 and "already exists and is not empty" in full.err  # type: ignore[attr-defined]
+    assert full.code == 2 and "already exists and is not empty" in full.err  # type: ignore[attr-defined]
     assert (tmp_path / "full" / "x").read_text() == "keep me"
     nobundle = cli("rebuild", lock_path, "--bundle", tmp_path / "missing", "--dest", tmp_path / "e2")
     assert nobundle.code == 4 and "no such bundle" in nobundle.err  # type: ignore[attr-defined]
@@ -172,7 +173,7 @@ def test_a_dest_that_cannot_be_created_is_a_clear_error(tmp_path: Path, cli: Cal
     bundle = _bundle_of(lock, tmp_path / "bundle")
     result = cli("rebuild", lock_path, "--bundle", bundle, "--offline", "--dest", tmp_path / "file" / "env",
                  "--python", sys.executable, "--force")
-    assert result.code == 4, result  # type: ignore[attr-defined]
+    assert result.code == 2, result  # type: ignore[attr-defined]  # a --dest that cannot be made: bad input
     assert result.err.count("\n") == 1 and "cannot create it" in result.err  # type: ignore[attr-defined]
     with pytest.raises(RebuildError, match="cannot create the build context"), _fresh_context(
         tmp_path / "file" / "ctx"

@@ -367,4 +367,4 @@ def test_cli_verify_json_and_exit_codes(
     site = next(drifted.glob("lib/python*/site-packages"))
     shutil.rmtree(next(site.glob("msgpack-*.dist-info")))
     bad = cli("verify", source.lock_path, "--python", drifted / "bin" / "python")
-    assert bad.code == 1 and "msgpack" in bad.out and "not installed" in bad.out  # type: ignore[attr-defined]
+    assert bad.code == 3 and "msgpack" in bad.out and "not installed" in bad.out  # type: ignore[attr-defined]

@@ -1,0 +1,116 @@
+"""One meaning per exit code across commands (docs/cli.md's table): every argument problem is a UsageError,
+exit 2; a failed check or a verify mismatch 3; warnings with --strict 1; a failed build or bundle 4."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CliResult
+
+from envsnap import lockfile
+from envsnap.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS
+from envsnap.errors import BundleError, EnvsnapError, RebuildError, UsageError
+from envsnap.model import Conda, CondaPackage, PythonEnv, Snapshot
+from envsnap.probes.conda import current_subdir
+from envsnap.rebuild.venv import interpreter_version
+
+Cli = Callable[..., CliResult]
+
+
+def _python_lock() -> Snapshot:
+    found = interpreter_version(sys.executable)
+    assert found is not None
+    return Snapshot(python=PythonEnv(implementation=found[1], version=found[0]))
+
+
+def _conda_lock() -> Snapshot:
+    pkg = CondaPackage("libhello", "1.0.0", "h0_0", channel="https://conda.example.org/demo", subdir=current_subdir(),
+                       url="https://conda.example.org/demo/" + current_subdir() + "/libhello-1.0.0-h0_0.conda",
+                       sha256="1" * 64)
+    return Snapshot(conda=Conda(subdir=current_subdir(), packages=(pkg,)))
+
+
+def _one_line(result: CliResult) -> bool:
+    return result.err.count("\n") == 1 and result.err.startswith("envsnap: error: ")
+
+
+def test_the_codes_mean_one_thing() -> None:
+    assert (EXIT_OK, EXIT_WARNINGS, EXIT_BAD_INPUT, EXIT_INCOMPATIBLE, EXIT_FAILED) == (0, 1, 2, 3, 4)
+    assert UsageError.exit_code == EnvsnapError.exit_code == EXIT_BAD_INPUT
+    assert RebuildError.exit_code == BundleError.exit_code == EXIT_FAILED
+    # The argument errors of each area are usage errors too, whatever area they belong to.
+    from envsnap.bundle import BundleOutputError
+    from envsnap.rebuild import UnknownTargetError
+    from envsnap.rebuild.interface import BadOptionError
+
+    for cls in (BundleOutputError, UnknownTargetError, BadOptionError):
+        assert issubclass(cls, UsageError) and cls.exit_code == EXIT_BAD_INPUT
+
+
+def test_conda_argument_problems_are_usage_errors(tmp_path: Path, cli: Cli) -> None:
+    lock = lockfile.dump(_conda_lock(), tmp_path / "c.lock")
+    offline = cli("rebuild", lock, "--target", "conda", "--prefix", tmp_path / "p", "--offline", "--force",
+                  "--dry-run")
+    assert offline.code == 2 and "--offline needs --bundle" in offline.err and _one_line(offline), offline
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep").write_text("mine")
+    full = cli("rebuild", lock, "--target", "conda", "--prefix", tmp_path / "full", "--force", "--dry-run")
+    assert full.code == 2 and "already exists and is not empty" in full.err and _one_line(full), full
+    assert (tmp_path / "full" / "keep").read_text() == "mine"
+    engine = cli("rebuild", lock, "--target", "conda", "--prefix", tmp_path / "p", "--option", "engine=pip",
+                 "--force", "--dry-run")
+    assert engine.code == 2 and "--engine pip: unknown" in engine.err and _one_line(engine), engine
+
+
+def test_a_docker_dest_that_is_not_a_build_context_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
+    from envsnap.rebuild.docker import _check_context_dest
+
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not an envsnap build context"):
+        _check_context_dest(tmp_path / "ctx")
+    assert (tmp_path / "ctx" / "notes.txt").read_text() == "mine"
+
+
+def test_a_rebuild_python_that_is_not_an_interpreter_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    (tmp_path / "notpython").write_text("#!/bin/sh\nexit 1\n")
+    (tmp_path / "notpython").chmod(0o755)
+    result = cli("rebuild", lock, "--python", tmp_path / "notpython", "--dest", tmp_path / "env", "--force",
+                 "--dry-run")
+    assert result.code == 2 and "not a working Python interpreter" in result.err and _one_line(result), result
+
+
+def test_bundle_with_base_image_into_an_archive_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "b.tar.gz", "--with-base-image", "--offline")
+    assert result.code == 2 and "--with-base-image needs a directory bundle" in result.err, result
+    assert not (tmp_path / "b.tar.gz").exists()
+
+
+def test_capture_and_clean_argument_problems_are_usage_errors(tmp_path: Path, cli: Cli) -> None:
+    both = cli("capture", "-o", "-", "--json")
+    assert both.code == 2 and _one_line(both), both
+    (tmp_path / "f").write_text("")
+    clean = cli("clean", tmp_path / "f", "--dry-run")
+    assert clean.code == 2 and "not a directory" in clean.err, clean
+
+
+def test_verify_mismatch_is_3_and_strict_warnings_1_as_for_check() -> None:
+    from envsnap._verify import MISMATCH, WARNING, Difference, VerifyReport
+    from envsnap.cli import verify
+
+    mismatch = VerifyReport("", "", 1, differences=(Difference(MISMATCH, "python", "a", "missing", "1.0"),))
+    warning = VerifyReport("", "", 1, differences=(Difference(WARNING, "system", "libc", "version", "2.36", "2.31"),))
+    assert verify.exit_code(mismatch) == EXIT_INCOMPATIBLE  # was 1
+    assert verify.exit_code(warning, strict=True) == EXIT_WARNINGS  # was 3
+    assert verify.exit_code(warning) == EXIT_OK
+
+
+def test_rebuild_exits_with_verify_code_for_a_mismatch() -> None:
+    from envsnap.cli import rebuild, verify
+
+    assert rebuild.exit_code is verify.exit_code  # one rule: a rebuilt environment that differs is 3, not 1
