@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Start what the docker integration tests use: a Docker engine and a debootstrap'd Debian base image.
+# Start what the docker integration tests use: a Docker engine and a debootstrap'd Debian base image; install what
+# the fleet tests use: Slurm and munge (each test session starts its own cluster on localhost under a temporary
+# directory, tests/fleet/slurm_cluster.py, so nothing of Slurm is started here).
 # Idempotent and quick when already done: an answering engine and an existing image are left alone.
 set -euo pipefail
 
@@ -12,6 +14,10 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 # The engine tests capture a venv of Debian's own python3.11, the interpreter the bookworm base gets from apt.
 [[ -x /usr/bin/python3.11 ]] || need+=(python3.11 python3.11-venv)
+# The fleet tests run a real Slurm cluster (one slurmctld, several slurmd -N) with munge authentication.
+for program in slurmctld:slurmctld slurmd:slurmd srun:slurm-client munged:munge; do
+  command -v "${program%%:*}" >/dev/null || [[ -x "/usr/sbin/${program%%:*}" ]] || need+=("${program#*:}")
+done
 # pdflatex compiles the LaTeX appendix in its test; without it that test says so and checks the syntax only.
 optional=()
 command -v pdflatex >/dev/null || optional+=(texlive-latex-base texlive-latex-recommended)
@@ -20,6 +26,8 @@ if ((${#need[@]} + ${#optional[@]})); then
   apt-get update -q >"$STATE/apt.log" 2>&1
 fi
 if ((${#need[@]})); then
+  # Where the packages' own services start on install, they use /etc and the default ports and sockets; the
+  # test cluster uses its own, so the two never meet.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >>"$STATE/apt.log" 2>&1
 fi
 if ((${#optional[@]})); then

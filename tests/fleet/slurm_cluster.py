@@ -1,0 +1,239 @@
+"""A real Slurm cluster on this machine, for the fleet tests: munged, one slurmctld and one ``slurmd -N NAME`` per
+node, all on localhost (``NodeHostname=localhost``, a port each), run as root without systemd, every piece of
+state under one directory. Debian's ``slurmctld``, ``slurmd``, ``slurm-client`` and ``munge`` packages
+(``.ci/services.sh`` installs them); nothing here mocks Slurm.
+
+Nodes differ the way they do on a real cluster only through what their tasks see: the ``TaskProlog`` (a shell
+script the caller writes) runs before every task and may branch on ``SLURMD_NODENAME``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROGRAMS = ("munged", "slurmctld", "slurmd", "srun", "sinfo", "scontrol", "sbatch")
+
+
+def unavailable() -> str:
+    """Why a local cluster cannot start here ("" when it can)."""
+    if os.name != "posix" or not hasattr(os, "geteuid"):
+        return "Slurm runs on Linux only"
+    missing = [p for p in PROGRAMS if shutil.which(p) is None and not Path("/usr/sbin", p).exists()]
+    if missing:
+        return f"Slurm/munge programs missing ({', '.join(missing)}): run .ci/services.sh"
+    if os.geteuid() != 0:
+        return "the local Slurm cluster runs its daemons as root (SlurmUser=root); the tests are not root"
+    return ""
+
+
+def _program(name: str) -> str:
+    found = shutil.which(name) or str(Path("/usr/sbin", name))
+    return found
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    cpus: int = 2
+    weight: int = 1  # lower is preferred by the scheduler
+
+
+@dataclass
+class Cluster:
+    root: Path
+    nodes: tuple[Node, ...]
+    task_prolog: str = ""  # the TaskProlog script's text ("" for none)
+    prolog: str = ""  # the Prolog script's text ("" for none)
+    message_timeout: int = 5
+    conf: Path = field(init=False)
+    ports: dict[str, int] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        self.conf = self.root / "slurm.conf"
+
+    # ------------------------------------------------------------------------------------------ environment
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment in which srun, sinfo, scontrol and sbatch talk to this cluster."""
+        env = dict(os.environ)
+        env["SLURM_CONF"] = str(self.conf)
+        for var in [v for v in env if v.startswith(("SLURM_", "SBATCH_", "SRUN_", "SALLOC_"))]:
+            if var != "SLURM_CONF":
+                del env[var]
+        return env
+
+    def run(self, *args: str, check: bool = True, timeout: float = 60,
+            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(args), env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              check=check, timeout=timeout)
+
+    # ------------------------------------------------------------------------------------------ configuration
+
+    def _write_config(self) -> None:
+        r = self.root
+        for sub in ("munge", "ctld", "spool", "log", "run"):
+            (r / sub).mkdir(parents=True, exist_ok=True)
+        (r / "munge").chmod(0o700)
+        key = r / "munge" / "munge.key"
+        if not key.exists():
+            key.write_bytes(os.urandom(1024))
+            key.chmod(0o400)
+        ports = _free_ports(len(self.nodes) + 1)
+        self.ports = {"slurmctld": ports[0], **{n.name: p for n, p in zip(self.nodes, ports[1:], strict=True)}}
+        lines = [
+            "ClusterName=envsnaptest",
+            "SlurmctldHost=localhost",
+            f"SlurmctldPort={self.ports['slurmctld']}",
+            "AuthType=auth/munge",
+            "CredType=cred/munge",
+            f"AuthInfo=socket={r / 'munge' / 'munge.socket'}",
+            "SlurmUser=root",
+            "SlurmdUser=root",
+            f"StateSaveLocation={r / 'ctld'}",
+            f"SlurmdSpoolDir={r / 'spool'}/%n",
+            f"SlurmctldPidFile={r / 'run' / 'slurmctld.pid'}",
+            f"SlurmdPidFile={r / 'run'}/slurmd-%n.pid",
+            f"SlurmctldLogFile={r / 'log' / 'slurmctld.log'}",
+            f"SlurmdLogFile={r / 'log'}/slurmd-%n.log",
+            "ProctrackType=proctrack/linuxproc",
+            "TaskPlugin=task/none",
+            "SelectType=select/cons_tres",
+            "SelectTypeParameters=CR_CPU",
+            "SchedulerType=sched/builtin",
+            "MpiDefault=none",
+            "JobAcctGatherType=jobacct_gather/none",
+            "AccountingStorageType=accounting_storage/none",
+            "JobCompType=jobcomp/none",
+            "SwitchType=switch/none",
+            "ReturnToService=2",
+            "SlurmdTimeout=300",
+            f"MessageTimeout={self.message_timeout}",
+            "SlurmdParameters=config_overrides",
+            "MinJobAge=300",
+        ]
+        if self.task_prolog:
+            script = r / "task_prolog.sh"
+            script.write_text(self.task_prolog)
+            script.chmod(0o755)
+            lines.append(f"TaskProlog={script}")
+        if self.prolog:
+            script = r / "prolog.sh"
+            script.write_text(self.prolog)
+            script.chmod(0o755)
+            lines.append(f"Prolog={script}")
+        for node in self.nodes:
+            (r / "spool" / node.name).mkdir(exist_ok=True)
+            lines.append(f"NodeName={node.name} NodeHostname=localhost Port={self.ports[node.name]} "
+                         f"CPUs={node.cpus} RealMemory=1000 Weight={node.weight} State=UNKNOWN")
+        names = ",".join(n.name for n in self.nodes)
+        lines.append(f"PartitionName=debug Nodes={names} Default=YES MaxTime=INFINITE State=UP")
+        self.conf.write_text("\n".join(lines) + "\n")
+
+    # ------------------------------------------------------------------------------------------ daemons
+
+    def _pid_file(self, daemon: str) -> Path:
+        if daemon == "munged":
+            return self.root / "munge" / "munged.pid"
+        if daemon == "slurmctld":
+            return self.root / "run" / "slurmctld.pid"
+        return self.root / "run" / f"slurmd-{daemon}.pid"
+
+    def start(self, timeout: float = 60) -> None:
+        self._write_config()
+        m = self.root / "munge"
+        subprocess.run([_program("munged"), "--force", f"--socket={m / 'munge.socket'}",
+                        f"--key-file={m / 'munge.key'}", f"--pid-file={m / 'munged.pid'}",
+                        f"--log-file={m / 'munged.log'}", f"--seed-file={m / 'munged.seed'}"],
+                       check=True, capture_output=True, timeout=30)
+        subprocess.run([_program("slurmctld"), "-i", "-f", str(self.conf)], env=self.env, check=True,
+                       capture_output=True, timeout=30)
+        for node in self.nodes:
+            self.start_node(node.name)
+        self.wait_idle([n.name for n in self.nodes], timeout=timeout)
+
+    def start_node(self, name: str) -> None:
+        subprocess.run([_program("slurmd"), "-f", str(self.conf), "-N", name], env=self.env, check=True,
+                       capture_output=True, timeout=30)
+
+    def stop_node(self, name: str) -> None:
+        self._kill(name)
+
+    def node_state(self, name: str) -> tuple[str, str]:
+        """(state, reason) as sinfo shows them ("idle", "none"; "drained", "envsnap: ...")."""
+        out = self.run("sinfo", "-h", "-N", "-n", name, "-o", "%T|%E").stdout.strip().splitlines()
+        state, _, reason = (out[0] if out else "|").partition("|")
+        return state, reason
+
+    def show_node(self, name: str) -> str:
+        return self.run("scontrol", "show", "node", name).stdout
+
+    def resume(self, name: str) -> None:
+        """Back to idle after a drain or a lost slurmd (down first: a node stuck "completing" then clears)."""
+        self.run("scontrol", "update", f"NodeName={name}", "State=DOWN", "Reason=envsnap-test-reset", check=False)
+        self.run("scontrol", "update", f"NodeName={name}", "State=RESUME", check=False)
+
+    def wait_idle(self, names: Sequence[str], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            result = self.run("sinfo", "-h", "-N", "-o", "%N|%T", check=False)
+            states = dict(line.split("|", 1) for line in result.stdout.split() if "|" in line)
+            if all(states.get(n) == "idle" for n in names):
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"the local Slurm cluster did not come up: {states}; logs in {self.root / 'log'}")
+
+    def _kill(self, daemon: str, wait: float = 10) -> None:
+        pid_file = self._pid_file(daemon)
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            pid_file.unlink()
+
+    def stop(self) -> None:
+        """Cancel what still runs, then stop every daemon by its pid file (never by name)."""
+        if self.conf.exists():
+            with contextlib.suppress(Exception):
+                self.run("scancel", "--full", "--user=root", check=False, timeout=15)
+        for node in self.nodes:
+            self._kill(node.name)
+        self._kill("slurmctld")
+        self._kill("munged")
