@@ -7,11 +7,13 @@ probes as capture) and the target, and returns findings; the report's verdict is
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from ..errors import CheckError
 from ..model import Snapshot
 from .report import Finding, Report, Severity, Verdict
-from .rules import RULES, Rule
+from .rules import REGISTRY as RULES
+from .rules import Rule
 from .target import TARGET_KINDS, DockerFacts, Target, TargetKind, probe_target
 
 __all__ = [
@@ -39,20 +41,9 @@ def probe_host(python: str | None = None) -> Snapshot:
     return capture(python)
 
 
-# The lock areas (``envsnap.unknown`` of an imported lock) each rule's "ok" rests on.
-_RULE_AREAS = {
-    "cpu-isa": ("hardware",),
-    "cuda": ("cuda", "frameworks"),
-    "cuda-libs": ("cuda",),
-    "driver": ("cuda", "nvidia"),
-    "gpu-arch": ("frameworks", "hardware"),
-    "gpu-memory": ("hardware",),
-}
-
-
-def _unverified(lock: Snapshot, finding: Finding) -> Finding:
+def _unverified(lock: Snapshot, rule: Rule, finding: Finding) -> Finding:
     """An "ok" that only means "the lock does not say" (an imported lock lacks that fact) is a warning."""
-    areas = [a for a in _RULE_AREAS.get(finding.rule, ()) if a in lock.envsnap.unknown]
+    areas = [a for a in rule.areas if a in lock.envsnap.unknown]
     if finding.severity != "ok" or not areas:
         return finding
     origin = lock.envsnap.origin or "its source format"
@@ -64,14 +55,15 @@ def _unverified(lock: Snapshot, finding: Finding) -> Finding:
     )
 
 
-def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: tuple[Rule, ...] = RULES) -> Report:
-    """Run the rules over an already probed host and target: the pure part of ``check``."""
+def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: Iterable[Rule] | None = None) -> Report:
+    """Run the rules (default: every registered one) over an already probed host and target: the pure part of
+    ``check``."""
     findings: list[Finding] = []
-    for rule in rules:
+    for rule in RULES.values() if rules is None else rules:
         for finding in rule.evaluate(lock, host, target):
             if not finding.rule:
                 finding = dataclasses.replace(finding, rule=rule.name)
-            finding = _unverified(lock, finding)
+            finding = _unverified(lock, rule, finding)
             if rule.gpu and target.cpu_only and finding.severity == "fail":
                 finding = dataclasses.replace(
                     finding,

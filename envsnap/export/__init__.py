@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
-
-from .._plugins import discover
-from .._privacy import scrub_snapshot
+from .._plugins import Registry
 from ..errors import ExportError
-from ..model import Snapshot
 from .interface import Exporter
 
-
-def _scrubbed(render: Callable[[Snapshot], Mapping[str, bytes]]) -> Callable[[Snapshot], Mapping[str, bytes]]:
-    def scrubbed_render(snapshot: Snapshot) -> Mapping[str, bytes]:
-        return render(scrub_snapshot(snapshot))
-
-    return scrubbed_render
+# Every format, by its --format name (a module here and one line in this list; see ``_plugins``).
+REGISTRY: Registry[Exporter] = Registry(
+    Exporter, __name__,
+    ("conda_explicit:EXPORTER", "conda_lock:EXPORTER", "cyclonedx:EXPORTER", "dockerfile:EXPORTER",
+     "environment_yml:EXPORTER", "json_export:EXPORTER", "appendix:LATEX", "appendix:MARKDOWN",
+     "pylock:EXPORTER", "requirements:EXPORTER"),
+    what="export format", unknown=ExportError,
+)
 
 
 def exporters() -> dict[str, Exporter]:
-    """Every available exporter by format name (modules here that define ``EXPORTER`` or ``EXPORTERS``,
-    the latter for a few formats that share code).
-
-    Each renders the lock without secrets (``_privacy.scrub_snapshot``): an imported or older lock may hold a
-    credential or a signed URL that a capture today would not record. A clean lock renders unchanged."""
-    table = discover(__name__, __path__, Exporter, "EXPORTER", "EXPORTERS")
-    return {name: dataclasses.replace(e, render=_scrubbed(e.render)) for name, e in table.items()}
+    """Every available exporter by format name."""
+    return dict(REGISTRY)
 
 
 def get(name: str) -> Exporter:
-    table = exporters()
-    if name not in table:
-        raise ExportError(f"unknown export format {name!r} (known: {', '.join(table) or 'none'})")
-    return table[name]
+    return REGISTRY.find(name)

@@ -195,16 +195,25 @@ def render_latex(snapshot: Snapshot) -> dict[str, bytes]:
     return {"appendix.tex": text.encode("utf-8")}
 
 
-MARKDOWN = Exporter(
-    name="markdown",
-    description="Markdown appendix: software and hardware environment table, packages, digest, rebuild",
-    filename="appendix.md",
-    render=render_markdown,
-)
-LATEX = Exporter(
-    name="latex",
-    description="LaTeX appendix (booktabs, longtable) to \\input into a paper; same content as markdown",
-    filename="appendix.tex",
-    render=render_latex,
-)
-EXPORTERS = (MARKDOWN, LATEX)
+class MarkdownExporter(Exporter):
+    name = "markdown"
+    description = "Markdown appendix: software and hardware environment table, packages, digest, rebuild"
+    filename = "appendix.md"
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render_markdown(snapshot)
+
+
+MARKDOWN = MarkdownExporter()
+
+
+class LatexExporter(Exporter):
+    name = "latex"
+    description = "LaTeX appendix (booktabs, longtable) to \\input into a paper; same content as markdown"
+    filename = "appendix.tex"
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render_latex(snapshot)
+
+
+LATEX = LatexExporter()

@@ -43,9 +43,13 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
     return {FILENAME: dumps(snapshot).encode("utf-8")}
 
 
-EXPORTER = Exporter(
-    name="conda-explicit",
-    description="conda @EXPLICIT spec: one URL#md5 a line, installs with no solve (pip packages as comments)",
-    filename=FILENAME,
-    render=render,
-)
+class CondaExplicitExporter(Exporter):
+    name = "conda-explicit"
+    description = "conda @EXPLICIT spec: one URL#md5 a line, installs with no solve (pip packages as comments)"
+    filename = FILENAME
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render(snapshot)
+
+
+EXPORTER = CondaExplicitExporter()

@@ -144,10 +144,14 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
     return {FILENAME: dumps(snapshot).encode("utf-8")}
 
 
-EXPORTER = Exporter(
-    name="conda-lock",
-    description="conda-lock.yml (conda-lock's format, version 1): conda and pip packages with hashes",
-    filename=FILENAME,
-    render=render,
-    needs_artifacts=True,
-)
+class CondaLockExporter(Exporter):
+    name = "conda-lock"
+    description = "conda-lock.yml (conda-lock's format, version 1): conda and pip packages with hashes"
+    filename = FILENAME
+    needs_artifacts = True
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render(snapshot)
+
+
+EXPORTER = CondaLockExporter()

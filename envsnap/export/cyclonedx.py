@@ -189,9 +189,13 @@ def _operating_system(snapshot: Snapshot) -> Any:
     )
 
 
-EXPORTER = Exporter(
-    name="cyclonedx",
-    description="CycloneDX 1.6 JSON SBOM with package URLs and hashes (Python, conda, system packages)",
-    filename="sbom.cdx.json",
-    render=render,
-)
+class CycloneDxExporter(Exporter):
+    name = "cyclonedx"
+    description = "CycloneDX 1.6 JSON SBOM with package URLs and hashes (Python, conda, system packages)"
+    filename = "sbom.cdx.json"
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render(snapshot)
+
+
+EXPORTER = CycloneDxExporter()

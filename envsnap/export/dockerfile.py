@@ -37,11 +37,15 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
         raise ExportError(f"cannot export a Dockerfile: {exc}") from exc
 
 
-EXPORTER = Exporter(
-    name="dockerfile",
-    description="a Docker build context: Dockerfile, lock, hashed requirements (wheels come from a bundle)",
-    filename="envsnap-docker",
-    render=render,
-    directory=True,
-    needs_artifacts=True,
-)
+class DockerfileExporter(Exporter):
+    name = "dockerfile"
+    description = "a Docker build context: Dockerfile, lock, hashed requirements (wheels come from a bundle)"
+    filename = "envsnap-docker"
+    directory = True
+    needs_artifacts = True
+
+    def files(self, snapshot: Snapshot) -> Mapping[str, bytes]:
+        return render(snapshot)
+
+
+EXPORTER = DockerfileExporter()

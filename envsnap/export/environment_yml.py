@@ -50,10 +50,14 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
     return {FILENAME: dumps(snapshot).encode("utf-8")}
 
 
-EXPORTER = Exporter(
-    name="environment-yml",
-    description="conda environment.yml: channel::name=version=build pins and a pip: section",
-    filename=FILENAME,
-    render=render,
-    needs_artifacts=True,  # the pip section is hash-checked only when every pip package is pinned
-)
+class EnvironmentYmlExporter(Exporter):
+    name = "environment-yml"
+    description = "conda environment.yml: channel::name=version=build pins and a pip: section"
+    filename = FILENAME
+    needs_artifacts = True
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render(snapshot)
+
+
+EXPORTER = EnvironmentYmlExporter()

@@ -1,7 +1,10 @@
-"""The exporter family: one module per format beside this file, each exposing ``EXPORTER``.
+"""The exporter family: one module per format beside this file, each exposing an ``Exporter`` (``EXPORTER``)
+that ``export/__init__.py`` lists in its ``REGISTRY``.
 
-An exporter is pure: ``render(snapshot)`` returns the files it would write (name -> bytes); only the CLI
-writes them (atomically) or prints them. Same lock -> same bytes (no clock, no host lookups).
+An exporter is pure: ``files(snapshot)`` returns the files it would write (name -> bytes); only the CLI
+writes them (atomically) or prints them. Same lock -> same bytes (no clock, no host lookups). Callers use
+``render``, which hands ``files`` the lock without secrets (``_privacy.scrub_snapshot``): an imported or older
+lock may hold a credential or a signed URL that a capture today would not record. A clean lock renders unchanged.
 
 An exporter that needs the exact installed files (hashes, URLs) sets ``needs_artifacts``: the CLI pins the
 lock first (``envsnap pin``), and ``render`` raises ``ExportError`` naming what is still unpinned.
@@ -9,23 +12,33 @@ lock first (``envsnap pin``), and ``render`` raises ``ExportError`` naming what 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import ClassVar
 
+from .._privacy import scrub_snapshot
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 
 __all__ = ["ExportError", "Exporter", "require_pinned", "unpinned"]
 
 
-@dataclass(frozen=True)
-class Exporter:
-    name: str  # the --format value
-    description: str
-    filename: str  # default output file name (or directory name when ``directory`` is true)
-    render: Callable[[Snapshot], Mapping[str, bytes]]  # relative file name -> content
-    directory: bool = False  # writes several files into a directory (a Docker build context)
-    needs_artifacts: bool = False  # index packages must carry a pinned ``artifact`` (url + sha256)
+class Exporter(ABC):
+    """One export format."""
+
+    name: ClassVar[str]  # the --format value
+    description: ClassVar[str]
+    filename: ClassVar[str]  # default output file name (or directory name when ``directory`` is true)
+    directory: ClassVar[bool] = False  # writes several files into a directory (a Docker build context)
+    needs_artifacts: ClassVar[bool] = False  # index packages must carry a pinned ``artifact`` (url + sha256)
+
+    @abstractmethod
+    def files(self, snapshot: Snapshot) -> Mapping[str, bytes]:
+        """The files of this format made from ``snapshot``: relative file name -> content."""
+
+    def render(self, snapshot: Snapshot) -> Mapping[str, bytes]:
+        """``files`` of the lock without secrets."""
+        return self.files(scrub_snapshot(snapshot))
 
 
 def unpinned(snapshot: Snapshot) -> list[PythonPackage]:

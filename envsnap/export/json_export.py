@@ -15,9 +15,13 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
     return {"envsnap.lock.json": text.encode("utf-8")}
 
 
-EXPORTER = Exporter(
-    name="json",
-    description="the whole lock as JSON (same fields as the TOML lockfile)",
-    filename="envsnap.lock.json",
-    render=render,
-)
+class JsonExporter(Exporter):
+    name = "json"
+    description = "the whole lock as JSON (same fields as the TOML lockfile)"
+    filename = "envsnap.lock.json"
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render(snapshot)
+
+
+EXPORTER = JsonExporter()

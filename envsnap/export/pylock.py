@@ -185,10 +185,14 @@ def validate(document: dict[str, Any]) -> None:
         raise ExportError(f"pylock: the lock does not make a valid pylock.toml: {exc}") from exc
 
 
-EXPORTER = Exporter(
-    name="pylock",
-    description="PEP 751 pylock.toml of the Python layer (install with uv pip sync)",
-    filename="pylock.toml",
-    render=render,
-    needs_artifacts=True,
-)
+class PylockExporter(Exporter):
+    name = "pylock"
+    description = "PEP 751 pylock.toml of the Python layer (install with uv pip sync)"
+    filename = "pylock.toml"
+    needs_artifacts = True
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render(snapshot)
+
+
+EXPORTER = PylockExporter()

@@ -127,10 +127,14 @@ def _direct_arguments(pkg: PythonPackage) -> str:
     return ("-e " if src.editable else "") + sinks.shell_word(path)
 
 
-EXPORTER = Exporter(
-    name="requirements",
-    description="requirements.txt with --hash lines and index options (pip install --require-hashes)",
-    filename="requirements.txt",
-    render=render,
-    needs_artifacts=True,
-)
+class RequirementsExporter(Exporter):
+    name = "requirements"
+    description = "requirements.txt with --hash lines and index options (pip install --require-hashes)"
+    filename = "requirements.txt"
+    needs_artifacts = True
+
+    def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+        return render(snapshot)
+
+
+EXPORTER = RequirementsExporter()

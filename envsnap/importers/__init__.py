@@ -8,17 +8,25 @@ import os
 from pathlib import Path
 
 from .. import _readlimits, lockfile
-from .._plugins import discover
+from .._plugins import Registry
 from .._privacy import strip_credentials
 from ..errors import LockfileError, LockImportError
 from ..model import PythonPackage, Snapshot
 from ..probes.conda import clean_url
 from .interface import Importer, ImportOptions
 
+# Every format, by its --from name, in the order ``--from auto`` tries them (see ``_plugins``).
+REGISTRY: Registry[Importer] = Registry(
+    Importer, __name__,
+    ("conda_explicit:IMPORTER", "conda_lock:IMPORTER", "json_lock:IMPORTER", "pylock:IMPORTER",
+     "requirements:IMPORTER"),
+    what="import format", unknown=LockImportError,
+)
+
 
 def importers() -> dict[str, Importer]:
-    """Every available importer by format name (modules here that define ``IMPORTER``)."""
-    return discover(__name__, __path__, Importer, "IMPORTER")
+    """Every available importer by format name."""
+    return dict(REGISTRY)
 
 
 def read_file(path: str | os.PathLike[str], fmt: str = "auto",
@@ -27,18 +35,15 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto",
     p = Path(path)
     # A regular file of bounded size only, as for a lock (docs/security.md, "Limits").
     text = _readlimits.read_text(p, error=LockImportError, what="file")
-    table = importers()
     if fmt == "auto":
-        matches = [imp for imp in table.values() if imp.sniff(p.name, text)]
+        matches = [imp for imp in REGISTRY.values() if imp.sniff(p.name, text)]
         if not matches:
             raise LockImportError(
-                f"{p}: not a format envsnap can import ({', '.join(table)}); name one with --from"
+                f"{p}: not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from"
             )
         importer = matches[0]
-    elif fmt in table:
-        importer = table[fmt]
     else:
-        raise LockImportError(f"unknown import format {fmt!r} (known: {', '.join(table)})")
+        importer = REGISTRY.find(fmt)
     snapshot = importer.read(text, str(p), options or ImportOptions())
     if not snapshot.python.packages and (snapshot.conda is None or not snapshot.conda.packages):
         # An empty lock would "rebuild" an empty environment and verify it identical: surely not what was meant.

@@ -55,10 +55,16 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                            python_known=False, warnings=warnings)
 
 
-IMPORTER = Importer(
-    name="conda-explicit",
-    description="conda explicit file (@EXPLICIT, one package URL#md5 a line)",
-    sniff=sniff,
-    read=read,
-    examples=("conda-linux-64.lock", "explicit.txt"),
-)
+class CondaExplicitImporter(Importer):
+    name = "conda-explicit"
+    description = "conda explicit file (@EXPLICIT, one package URL#md5 a line)"
+    examples = ("conda-linux-64.lock", "explicit.txt")
+
+    def sniff(self, name: str, text: str) -> bool:
+        return sniff(name, text)
+
+    def read(self, text: str, origin: str, options: ImportOptions) -> Snapshot:
+        return read(text, origin, options)
+
+
+IMPORTER = CondaExplicitImporter()

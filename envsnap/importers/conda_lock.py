@@ -77,10 +77,16 @@ def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> Pyt
                          installer="pip", artifact=artifact)
 
 
-IMPORTER = Importer(
-    name="conda-lock",
-    description="conda-lock.yml (unified conda-lock file, version 1)",
-    sniff=sniff,
-    read=read,
-    examples=("conda-lock.yml",),
-)
+class CondaLockImporter(Importer):
+    name = "conda-lock"
+    description = "conda-lock.yml (unified conda-lock file, version 1)"
+    examples = ("conda-lock.yml",)
+
+    def sniff(self, name: str, text: str) -> bool:
+        return sniff(name, text)
+
+    def read(self, text: str, origin: str, options: ImportOptions) -> Snapshot:
+        return read(text, origin, options)
+
+
+IMPORTER = CondaLockImporter()

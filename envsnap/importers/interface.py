@@ -1,4 +1,5 @@
-"""The importer family: one module per foreign format beside this file, each exposing ``IMPORTER``.
+"""The importer family: one module per foreign format beside this file, each exposing an ``Importer``
+(``IMPORTER``) that ``importers/__init__.py`` lists in its ``REGISTRY``.
 
 An importer is pure: ``read(text, origin, options)`` returns a Snapshot. The facts the format cannot carry
 are listed in ``Meta.unknown`` (table names like ``"nvidia"`` or dotted fields like ``"platform.kernel"``):
@@ -7,8 +8,9 @@ their empty values then mean "not known", not "absent", so ``check`` does not re
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
 
 from ..errors import LockImportError
 from ..model import Platform, Snapshot
@@ -21,13 +23,20 @@ class ImportOptions:
     platform: str = ""  # a conda subdir (linux-64) to pick from a multi-platform lock
 
 
-@dataclass(frozen=True)
-class Importer:
-    name: str  # the --from value
-    description: str
-    sniff: Callable[[str, str], bool]  # (file name, text) -> does this look like my format?
-    read: Callable[[str, str, ImportOptions], Snapshot]  # (text, origin, options) -> snapshot
-    examples: tuple[str, ...] = field(default=())  # typical file names, for help texts
+class Importer(ABC):
+    """One foreign format."""
+
+    name: ClassVar[str]  # the --from value
+    description: ClassVar[str]
+    examples: ClassVar[tuple[str, ...]] = ()  # typical file names, for help texts
+
+    @abstractmethod
+    def sniff(self, name: str, text: str) -> bool:
+        """Does the file ``name`` holding ``text`` look like this format (``--from auto``)?"""
+
+    @abstractmethod
+    def read(self, text: str, origin: str, options: ImportOptions) -> Snapshot:
+        """The lock this file describes; ``LockImportError`` naming ``origin`` when it cannot be read."""
 
 
 # Tables no foreign format knows: the host and its GPU stack.

@@ -22,10 +22,16 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         raise LockImportError(str(exc)) from None
 
 
-IMPORTER = Importer(
-    name="json",
-    description="envsnap's JSON export of a lock",
-    sniff=sniff,
-    read=read,
-    examples=("envsnap.lock.json",),
-)
+class JsonLockImporter(Importer):
+    name = "json"
+    description = "envsnap's JSON export of a lock"
+    examples = ("envsnap.lock.json",)
+
+    def sniff(self, name: str, text: str) -> bool:
+        return sniff(name, text)
+
+    def read(self, text: str, origin: str, options: ImportOptions) -> Snapshot:
+        return read(text, origin, options)
+
+
+IMPORTER = JsonLockImporter()

@@ -219,10 +219,16 @@ def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[s
     )
 
 
-IMPORTER = Importer(
-    name="pylock",
-    description="PEP 751 pylock.toml (from envsnap, uv, pdm, pip lock ...)",
-    sniff=sniff,
-    read=read,
-    examples=("pylock.toml",),
-)
+class PylockImporter(Importer):
+    name = "pylock"
+    description = "PEP 751 pylock.toml (from envsnap, uv, pdm, pip lock ...)"
+    examples = ("pylock.toml",)
+
+    def sniff(self, name: str, text: str) -> bool:
+        return sniff(name, text)
+
+    def read(self, text: str, origin: str, options: ImportOptions) -> Snapshot:
+        return read(text, origin, options)
+
+
+IMPORTER = PylockImporter()

@@ -301,10 +301,16 @@ def _project_name(directory: Path) -> str:
     return name if isinstance(name, str) else ""
 
 
-IMPORTER = Importer(
-    name="requirements",
-    description="pinned requirements.txt with --hash options (pip-compile --generate-hashes, envsnap)",
-    sniff=sniff,
-    read=read,
-    examples=("requirements.txt",),
-)
+class RequirementsImporter(Importer):
+    name = "requirements"
+    description = "pinned requirements.txt with --hash options (pip-compile --generate-hashes, envsnap)"
+    examples = ("requirements.txt",)
+
+    def sniff(self, name: str, text: str) -> bool:
+        return sniff(name, text)
+
+    def read(self, text: str, origin: str, options: ImportOptions) -> Snapshot:
+        return read(text, origin, options)
+
+
+IMPORTER = RequirementsImporter()

@@ -76,13 +76,20 @@ def test_to_dict_is_json_ready() -> None:
 
 
 def test_evaluate_names_the_rule_and_downgrades_only_gpu_failures_with_cpu_only() -> None:
-    def gpu_rule(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
-        return [Finding("fail", "GPU", "a GPU", "none", "buy one")]
+    class GpuRule(Rule):
+        name = "gpu-thing"
+        gpu = True
 
-    def other_rule(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
-        return [Finding("fail", "disk", "1 GiB", "0", "free some")]
+        def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+            return [Finding("fail", "GPU", "a GPU", "none", "buy one")]
 
-    rules = (Rule("gpu-thing", gpu_rule, gpu=True), Rule("disk-thing", other_rule))
+    class OtherRule(Rule):
+        name = "disk-thing"
+
+        def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+            return [Finding("fail", "disk", "1 GiB", "0", "free some")]
+
+    rules = (GpuRule(), OtherRule())
     report = evaluate(snapshot(), snapshot(), Target(cpu_only=True), rules)
     assert [(f.rule, f.severity) for f in report.findings] == [("gpu-thing", "warn"), ("disk-thing", "fail")]
     assert report.findings[0].remedy == "accepted with --cpu-only (runs without the GPU); for GPU use: buy one"
@@ -93,7 +100,7 @@ def test_every_rule_answers_an_empty_lock_on_an_empty_host() -> None:
     empty = Snapshot()
     report = evaluate(empty, empty, Target(kind="host"))
     assert report.verdict in ("compatible", "warnings")
-    assert {r.name for r in RULES if r.gpu} == {
+    assert {r.name for r in RULES.values() if r.gpu} == {
         "cuda",
         "driver",
         "gpu-arch",
@@ -101,7 +108,7 @@ def test_every_rule_answers_an_empty_lock_on_an_empty_host() -> None:
         "gpu-memory",
         "docker-gpu",
     }
-    assert {r.name for r in RULES} == {
+    assert set(RULES) == {
         "platform",
         "python",
         "wheels",

@@ -90,8 +90,16 @@ def test_directory_formats_write_every_file_and_refuse_stdout(tmp_path: Path) ->
     from envsnap.errors import ExportError
     from envsnap.export.interface import Exporter
 
-    context = Exporter(name="ctx", description="a build context", filename="context",
-                       render=lambda s: {}, directory=True)
+    class Context(Exporter):
+        name = "ctx"
+        description = "a build context"
+        filename = "context"
+        directory = True
+
+        def files(self, snapshot: Snapshot) -> dict[str, bytes]:
+            return {}
+
+    context = Context()
     files = {"Dockerfile": b"FROM scratch\n", "wheels/a b.txt": b"x"}
     written = write(context, files, str(tmp_path / "out"))
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == ["Dockerfile", "wheels/a b.txt"]

@@ -11,6 +11,7 @@ from .._facts import machine
 from ..data import load
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "cpu-isa"
 
@@ -94,3 +95,14 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         )
     return findings
+
+
+class CpuIsaRule(Rule):
+    name = NAME
+    areas = ("hardware",)
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = CpuIsaRule()

@@ -10,6 +10,7 @@ from ...model import Snapshot
 from .._facts import cuda_need, numbers
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "cuda-libs"
 
@@ -89,3 +90,15 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         else:
             findings.append(Finding("ok", label, needed + f" (from the {source})", f"{label} {have}", "", NAME))
     return findings
+
+
+class CudaLibsRule(Rule):
+    name = NAME
+    gpu = True
+    areas = ("cuda",)
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = CudaLibsRule()

@@ -8,6 +8,7 @@ from .._facts import cuda_need, has_driver
 from ..report import Finding
 from ..target import Target
 from .driver import required_driver
+from .interface import Rule
 
 NAME = "cuda"
 
@@ -43,3 +44,15 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     return [Finding("ok", "CUDA", needed, found, "", NAME)]
+
+
+class CudaRule(Rule):
+    name = NAME
+    gpu = True
+    areas = ("cuda", "frameworks")
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = CudaRule()

@@ -9,6 +9,7 @@ from .._facts import mib
 from ..data import load
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "disk"
 
@@ -76,3 +77,13 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.disk_free_mib < need * _MARGIN:
         return [Finding("warn", "disk space", needed, found, "little room to spare: free some space first", NAME)]
     return [Finding("ok", "disk space", needed, found, "", NAME)]
+
+
+class DiskRule(Rule):
+    name = NAME
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = DiskRule()

@@ -7,6 +7,7 @@ from ...model import Snapshot
 from .._facts import cuda_need
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "docker"
 GPU_NAME = "docker-gpu"
@@ -52,3 +53,24 @@ def check_gpu_runtime(lock: Snapshot, host: Snapshot, target: Target) -> list[Fi
             GPU_NAME,
         )
     ]
+
+
+class DockerRule(Rule):
+    name = NAME
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = DockerRule()
+
+
+class DockerGpuRule(Rule):
+    name = GPU_NAME
+    gpu = True
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check_gpu_runtime(lock, host, target)
+
+
+GPU_RULE = DockerGpuRule()

@@ -12,6 +12,7 @@ from .._facts import cuda_need, forward_compatible, has_driver, numbers
 from ..data import load
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "driver"
 
@@ -78,3 +79,15 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     elif host.hardware.gpus:
         remedy += " (forward compatibility through cuda-compat is not supported on this GPU)"
     return [Finding("fail", component, needed, found, remedy, NAME)]
+
+
+class DriverRule(Rule):
+    name = NAME
+    gpu = True
+    areas = ("cuda", "nvidia")
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = DriverRule()

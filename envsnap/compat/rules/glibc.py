@@ -11,6 +11,7 @@ from .._facts import numbers
 from .._tags import glibc_floor, package_tags
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "glibc"
 
@@ -99,3 +100,13 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     return [Finding("ok", "glibc", needed, found, "", NAME)]
+
+
+class GlibcRule(Rule):
+    name = NAME
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = GlibcRule()

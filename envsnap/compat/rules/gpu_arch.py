@@ -17,6 +17,7 @@ from .._facts import cuda_need, local_cuda, numbers, variant
 from ..data import load
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "gpu-arch"
 
@@ -190,3 +191,15 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             remedy = f"no known torch {public} build has kernels for {sm}; use a torch release that supports it"
         findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
     return findings
+
+
+class GpuArchRule(Rule):
+    name = NAME
+    gpu = True
+    areas = ("frameworks", "hardware")
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = GpuArchRule()

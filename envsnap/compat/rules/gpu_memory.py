@@ -6,6 +6,7 @@ from ...model import Snapshot
 from .._facts import cuda_need, mib
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "gpu-memory"
 
@@ -43,3 +44,15 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         )
     return findings
+
+
+class GpuMemoryRule(Rule):
+    name = NAME
+    gpu = True
+    areas = ("hardware",)
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = GpuMemoryRule()

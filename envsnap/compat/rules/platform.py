@@ -6,6 +6,7 @@ from ...model import Snapshot
 from .._facts import machine
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "platform"
 
@@ -125,3 +126,13 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     return [_unverified(lock, needed, found) or Finding("ok", "machine", needed, found, "", NAME)]
+
+
+class PlatformRule(Rule):
+    name = NAME
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = PlatformRule()

@@ -6,6 +6,7 @@ from ...model import PythonEnv, Snapshot
 from .._facts import numbers
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "python"
 
@@ -44,3 +45,13 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     return [Finding("ok", "Python", needed, found, "", NAME)]
+
+
+class PythonRule(Rule):
+    name = NAME
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = PythonRule()

@@ -10,6 +10,7 @@ from ...model import Snapshot
 from .._tags import explain, package_tags, tag_target
 from ..report import Finding
 from ..target import Target
+from .interface import Rule
 
 NAME = "wheels"
 
@@ -50,3 +51,13 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if not wheels:
         return []
     return [Finding("ok", "wheels", f"{wheels} locked wheels", found, "", NAME)]
+
+
+class WheelsRule(Rule):
+    name = NAME
+
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        return check(lock, host, target)
+
+
+RULE = WheelsRule()

@@ -1,0 +1,31 @@
+"""The rule family: one module per rule beside this file, each exposing a ``Rule`` (``RULE``; the docker module
+two) that ``rules/__init__.py`` lists in its ``REGISTRY``, in the order their findings are reported.
+
+A rule is pure: ``evaluate(lock, host, target)`` compares the lock with a description of the host (a Snapshot)
+and of the target, and returns findings; it probes nothing. It carries its own metadata: ``gpu`` (a GPU rule:
+``--cpu-only`` accepts its failures as warnings) and ``areas`` (the lock areas its "ok" rests on: when an imported
+lock does not record one of them, its "ok" becomes a warning that says so).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from ...model import Snapshot
+from ..report import Finding
+from ..target import Target
+
+__all__ = ["Rule"]
+
+
+class Rule(ABC):
+    """One compatibility rule."""
+
+    name: ClassVar[str]  # the ``rule`` of its findings (``--json``)
+    gpu: ClassVar[bool] = False
+    areas: ClassVar[tuple[str, ...]] = ()  # e.g. "cuda", "hardware": names in a lock's ``envsnap.unknown``
+
+    @abstractmethod
+    def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+        """The findings of this rule for ``lock`` on ``host`` and ``target``."""
