@@ -1,4 +1,6 @@
-"""Shared output helpers for commands: JSON to stdout, rich consoles to stdout/stderr.
+"""The one output module of the command line: JSON to stdout, text lines and tables to stdout/stderr.
+Commands print only through it (tests/test_output.py checks that no other module of ``envsnap.cli`` imports
+rich or prints through a console of its own).
 
 Whatever a command prints may hold lock data, which is untrusted (docs/security.md): the consoles here
 never read a string as rich markup or emoji codes (``[link=...]`` stays text, ``x86_64[/]`` cannot crash),
@@ -12,13 +14,18 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..grammar import escape_bidi, strip_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table as Table  # re-exported: a command names the type of what it renders
     from rich.text import Text
+
+# A piece of a line: text, or (text, rich style). The text is always data, never markup.
+Part = str | tuple[str, str]
 
 _C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
 
@@ -62,8 +69,7 @@ def stderr() -> Console:
 def first_line(message: str, *, json_output: bool) -> None:
     """The line that names the environment a command works on: on stdout, or on stderr when --json owns stdout."""
     if json_output:
-        sys.stderr.write(line(message) + "\n")
-        sys.stderr.flush()
+        write_lines(message)
     else:
         stdout().print(text(message))
 
@@ -73,3 +79,62 @@ def print_json(data: Any) -> None:
     # json escapes C0 controls but not DEL or C1 (CSI 0x9b): escaped here too, the same JSON value.
     # Bidi formatting characters (reordering what a terminal shows) likewise.
     sys.stdout.write(escape_bidi(_C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)) + "\n")
+
+
+def assemble(*parts: Part) -> Text:
+    """One line of several pieces, each optionally styled (``("warning:", "yellow")``); no piece is markup."""
+    from rich.text import Text
+
+    return Text.assemble(*((line(p), "") if isinstance(p, str) else (line(p[0]), p[1]) for p in parts))
+
+
+def say(*parts: Part, err: bool = True) -> None:
+    """Print one line on stderr (``err=False``: stdout), built as ``assemble`` builds it."""
+    (stderr() if err else stdout()).print(assemble(*parts))
+
+
+def table(rows: Iterable[Sequence[Part]], *, columns: Sequence[str], header: bool = True, title: str = "",
+          caption: str = "", overflow: str = "ellipsis", first_column_style: str = "") -> Table:
+    """A table of text cells, each a ``Part`` (never markup); ``title`` and ``caption`` are text too."""
+    from rich.table import Table as Table  # re-exported: a command names the type of what it renders
+
+    out = Table(title=text(title) if title else None, title_justify="left", show_header=header,
+                caption=text(caption) if caption else None, caption_justify="left")
+    for i, name in enumerate(columns):
+        out.add_column(name, overflow=overflow, style=first_column_style if i == 0 else "")  # type: ignore[arg-type]
+    for row in rows:
+        out.add_row(*(assemble(cell) for cell in row))
+    return out
+
+
+def print_table(value: Table, *, err: bool = False) -> None:
+    (stderr() if err else stdout()).print(value)
+
+
+def write_lines(*messages: object, err: bool = True) -> None:
+    """Plain lines without rich (capture's summary and first line cost no rich import), each one line of
+    text: control and bidirectional characters made visible."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write("".join(line(m) + "\n" for m in messages))
+    stream.flush()
+
+
+def write_block(value: str) -> None:
+    """Text of several lines (a plan) on stdout as it is laid out, each line's control characters made visible."""
+    sys.stdout.write(lines(value))
+
+
+def write_document(document: str | bytes) -> None:
+    """A file's content for ``-o -`` (the lock's TOML, an export): written as it is, the format escapes its
+    own values."""
+    if isinstance(document, bytes):
+        sys.stdout.buffer.write(document)
+    else:
+        sys.stdout.write(document)
+    sys.stdout.flush()
+
+
+def progress(prefix: str = "", style: str = "") -> Callable[[str], None]:
+    """A library ``progress`` callback: each line (paths, build output) on stderr as text, never markup."""
+    err = stderr()
+    return lambda message: err.print(text(prefix + message, style=style))

@@ -48,17 +48,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     lock = lockfile.load(args.lock)
     project = project_root(args.project, args.lock)
-    err = _output.stderr()
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,
                             python=python, offline=args.offline, allow_urls=tuple(args.allow_url))
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
-    result = make_bundle(lock, Path(args.output), options, progress=lambda line: err.print(_output.text(f"  {line}")))
+    result = make_bundle(lock, Path(args.output), options, progress=_output.progress("  "))
     if args.with_base_image:
         add_docker_base(result.lock, result.path, args.base_image,
-                        progress=lambda line: err.print(_output.text(f"  {line}")))
+                        progress=_output.progress("  "))
     counts = describe_entries(result.entries)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
-    err.print(_output.text(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s"))
+    _output.say(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s")
     return 0

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 
 from .. import _defaults
@@ -74,15 +73,14 @@ def run(args: argparse.Namespace) -> int:
                        python_layer=chosen.python_layer)
     # The first line says which environment this is (stdout may carry the lock or JSON: stderr), once it is
     # known to be one: an error stays the only line.
-    sys.stderr.write(f"capturing {chosen.describe()}\n")
-    sys.stderr.flush()
+    _output.write_lines(f"capturing {chosen.describe()}")
     if args.pin:
         from ..pin import pin, read_pip_config
 
         snapshot = pin(snapshot, read_pip_config()).snapshot
     written = True
     if args.output == "-":
-        print(lockfile.dumps(snapshot), end="")
+        _output.write_document(lockfile.dumps(snapshot))
     else:
         written = lockfile.dump_if_changed(snapshot, args.output)
     if args.json:
@@ -91,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             if k.startswith("deep:")]
     if args.output == "-":
         if deep:
-            sys.stderr.write("\n".join(_output.line(x) for x in deep) + "\n")
+            _output.write_lines(*deep)
     else:
         py = snapshot.python
         conda = f"{len(snapshot.conda.packages)} conda packages, " if snapshot.conda is not None else ""
@@ -109,5 +107,5 @@ def run(args: argparse.Namespace) -> int:
             *deep,
             *(f"warning: {w}" for w in snapshot.envsnap.warnings),
         ]
-        sys.stderr.write("\n".join(_output.line(x) for x in lines) + "\n")  # package metadata: no controls
+        _output.write_lines(*lines)  # package metadata: no control characters
     return 0

@@ -3,9 +3,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.table import Table
-from rich.text import Text
-
 from .. import lockfile
 from .._privacy import scrub_snapshot
 from ..compat import TARGET_KINDS, Report, check
@@ -56,20 +53,12 @@ def exit_code(report: Report, *, strict: bool) -> int:
     return EXIT_OK
 
 
-def render(report: Report, lock_path: str) -> Table:
-    table = Table(
-        title=_output.text(f"envsnap check: {lock_path} (target: {report.target})"),
-        title_justify="left",
-        caption=_output.text(report.summary()),
-        caption_justify="left",
-    )
-    for column in ("severity", "component", "needed", "found", "remedy"):
-        table.add_column(column, overflow="fold")
-    for severity, component, needed, found, remedy in report.render_rows():
-        # Needed and found quote the lock: never markup, no control codes.
-        table.add_row(Text(severity, style=_STYLES[severity]),
-                      *(_output.text(cell) for cell in (component, needed, found, remedy)))
-    return table
+def render(report: Report, lock_path: str) -> _output.Table:
+    # Needed and found quote the lock: text cells, never markup, no control codes.
+    return _output.table(
+        (((severity, _STYLES[severity]), *cells) for severity, *cells in report.render_rows()),
+        columns=("severity", "component", "needed", "found", "remedy"), overflow="fold",
+        title=f"envsnap check: {lock_path} (target: {report.target})", caption=report.summary())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,5 +73,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json({"lock": args.lock, **report.to_dict()})
     else:
-        _output.stdout().print(render(report, args.lock))
+        _output.print_table(render(report, args.lock))
     return exit_code(report, strict=args.strict)

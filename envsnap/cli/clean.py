@@ -73,13 +73,11 @@ def run(args: argparse.Namespace) -> int:
             "dry_run": bool(args.dry_run),
         })
         return 0
-    err = _output.stderr()
     for leftover in found:
-        err.print(f"{removed} {leftover.path} ({_size(leftover.size)}), left by an interrupted run", markup=False)
+        _output.say(f"{removed} {leftover.path} ({_size(leftover.size)}), left by an interrupted run")
     if not found:
-        err.print("no leftovers of interrupted runs", markup=False)
+        _output.say("no leftovers of interrupted runs")
     for path, size in cache_sizes.items():
         verb = (f"{removed} the download cache" if args.cache else "download cache")
-        err.print(f"{verb} {path}: {_size(size)}" + ("" if args.cache else " (empty it with --cache)"),
-                  markup=False)
+        _output.say(f"{verb} {path}: {_size(size)}" + ("" if args.cache else " (empty it with --cache)"))
     return 0

@@ -35,15 +35,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_report(report: DiffReport) -> None:
-    out = _output.stdout()
     if report.identical:
-        out.print("no differences")
+        _output.say("no differences", err=False)
         return
     width = max(len(c.area) for c in report.changes)
     for area, line in _shown_lines(report.changes):
-        out.print(_output.text(f"{area:<{width}}  {line}"))  # lock data: no control codes
+        _output.say(f"{area:<{width}}  {line}", err=False)  # lock data: no control codes
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
-    out.print(f"{len(report.changes)} changes: {summary}")
+    _output.say(f"{len(report.changes)} changes: {summary}", err=False)
 
 
 # More unknown entries than this in one area (a captured lock's 700 system packages against an import that records

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping
 from importlib import import_module
 from pathlib import Path
@@ -45,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.list:
         for name, exporter in export.exporters().items():
-            print(f"{name:<16} {exporter.description} [{exporter.filename}]")
+            _output.say(f"{name:<16} {exporter.description} [{exporter.filename}]", err=False)
         return 0
     if not args.lock or not args.format:
         raise ExportError("export needs LOCK and --format FORMAT (or --list)")
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{'; '.join(failures[:3])}{more}") from exc
     written = write(exporter, files, args.output)
     if written:
-        _output.stderr().print(_output.text(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})"))
+        _output.say(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
         _note_placement(snapshot, exporter, written, args.absolute_paths)
     return 0
 
@@ -90,9 +89,8 @@ def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path],
     root = project_root(None)
     for path in written:
         if root is None or path.absolute().parent.resolve() != root.resolve():
-            _output.stderr().print(f"note: {path} names local projects relative to the project root "
-                                   f"({root or 'unknown here'}): install it from there, or export with "
-                                   "--absolute-paths", markup=False)
+            _output.say(f"note: {path} names local projects relative to the project root "
+                        f"({root or 'unknown here'}): install it from there, or export with --absolute-paths")
 
 
 def load_lock_or_bundle(path: str) -> Snapshot:
@@ -134,8 +132,7 @@ def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) ->
     if output == "-":
         if exporter.directory or len(files) != 1:
             raise ExportError(f"{exporter.name}: writes several files; give -o DIRECTORY instead of '-'")
-        sys.stdout.buffer.write(next(iter(files.values())))
-        sys.stdout.flush()
+        _output.write_document(next(iter(files.values())))
         return []
     if exporter.directory:
         root = Path(output or exporter.filename)

@@ -29,16 +29,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     snapshot = importers.read_file(args.file, args.fmt, ImportOptions(platform=args.platform))
     if args.output == "-":
-        print(lockfile.dumps(snapshot), end="")
+        _output.write_document(lockfile.dumps(snapshot))
         return 0
     lockfile.dump(snapshot, args.output)
-    err = _output.stderr()
     conda = f", {len(snapshot.conda.packages)} conda packages" if snapshot.conda is not None else ""
     unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
-    err.print(_output.text(f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
-                           f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}"))
-    from rich.text import Text
-
+    _output.say(f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
+                           f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}")
     for warning in snapshot.envsnap.warnings:  # the imported file's words: text, never markup
-        err.print(Text.assemble(("warning:", "yellow"), " ", _output.text(warning)))
+        _output.say(("warning:", "yellow"), " ", warning)
     return 0

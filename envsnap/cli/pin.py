@@ -56,15 +56,11 @@ def run(args: argparse.Namespace) -> int:
 def report(result: PinResult, where: str, *, as_json: bool = False) -> None:
     if as_json:
         _output.print_json([lockfile.to_dict(o) for o in result.outcomes])
-    err = _output.stderr()
     counts = {s: len(result.by_status(s)) for s in ("pinned", "kept", "unpinned", "skipped")}
-    err.print(_output.text(
+    _output.say(
         f"{where}: {counts['pinned']} pinned, "
         f"{counts['kept']} built from source (VCS url + commit, local projects), "
         f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda"
-    ))
-    from rich.text import Text
-
+    )
     for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: text
-        err.print(Text.assemble("  ", ("not pinned", "yellow"), " ",
-                                _output.text(f"{outcome.name} {outcome.version}: {outcome.reason}")))
+        _output.say("  ", ("not pinned", "yellow"), " ", f"{outcome.name} {outcome.version}: {outcome.reason}")

@@ -61,17 +61,16 @@ def run(args: argparse.Namespace) -> int:
     if args.engine:
         options["engine"] = args.engine
     options |= getattr(get(args.target), "options_from", lambda _args: {})(args)
-    err = _output.stderr()
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
                       offline=args.offline, force=args.force, dry_run=args.dry_run, cpu_only=args.cpu_only,
                       options=options, project=args.project,
                       allow_urls=tuple(args.allow_url),
-                      progress=lambda line: err.print(_output.text(line, style="dim")))
+                      progress=_output.progress(style="dim"))
     if isinstance(outcome, Plan):
         if args.json:
             _output.print_json(lockfile.to_dict(outcome))
         else:
-            print(_output.lines(outcome.describe()), end="")  # lock data: no control codes
+            _output.write_block(outcome.describe())  # lock data: no control codes
         return 0
     if args.json:
         verdict = None if outcome.verify is None else (lockfile.to_dict(outcome.verify)
@@ -81,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
                             "details": dict(outcome.details)})
         return 0 if outcome.verify is None else exit_code(outcome.verify)
     for note in outcome.notes:
-        err.print(_output.text(f"note: {note}"))
-    err.print(_output.text(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s"))
+        _output.say(f"note: {note}")
+    _output.say(f"rebuilt {outcome.plan.target} at {outcome.dest} in {outcome.seconds:.1f} s")
     if outcome.verify is None:
         return 0
     print_report(outcome.verify)

@@ -86,12 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json(lockfile.to_dict(snapshot))
         return 0
-    from rich.table import Table
-
-    table = Table(title=_output.text(f"envsnap lock: {args.lock}"), show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in summary_rows(snapshot):
-        table.add_row(_output.text(key), _output.text(value))  # lock data: never markup, no control codes
-    _output.stdout().print(table)
+    # Lock data: text cells, never markup, no control codes.
+    _output.print_table(_output.table(summary_rows(snapshot), columns=("", ""), header=False,
+                                      title=f"envsnap lock: {args.lock}", first_column_style="bold"))
     return 0

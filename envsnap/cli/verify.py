@@ -50,18 +50,15 @@ def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
 
 
 def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
-    from rich.text import Text
-
-    out = _output.stdout()
     styles = {MISMATCH: "red", WARNING: "yellow", INFO: "dim"}
     for severity in (MISMATCH, WARNING, INFO):
         found = report.by_severity(severity)
         if not found:
             continue
-        out.print(Text(f"{severity} ({len(found)})", style=f"bold {styles[severity]}"))
+        _output.say((f"{severity} ({len(found)})", f"bold {styles[severity]}"), err=False)
         for diff in found:
-            out.print(_output.text(f"  {diff.area}: {diff.describe()}"))  # lock data: text, no control codes
-    verdict = (Text("identical", style="green") if report.identical else Text("DIFFERENT", style="red"))
+            _output.say(f"  {diff.area}: {diff.describe()}", err=False)  # lock data: text, no control codes
+    verdict = ("identical", "green") if report.identical else ("DIFFERENT", "red")
     what = "matches" if report.identical else "does not match"
     follow = report.consequences
     causes = f"; {len(follow)} of the differences follow from {follow[0].cause}" if follow else ""
@@ -69,4 +66,4 @@ def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
     # A conda environment without Python has no Python layer: its verdict is the environment's (conda, host).
     summary = (f"the Python layer {what} the lock ({report.packages_checked} packages checked, {warnings})"
                if python_layer else f"the environment (no Python layer) {what} the lock ({warnings})")
-    out.print(Text.assemble(verdict, _output.text(f": {summary}")))
+    _output.say(verdict, f": {summary}", err=False)

@@ -1,0 +1,62 @@
+"""The command line prints through one module, envsnap/cli/_output.py, which never reads data as rich markup."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CliResult
+
+from envsnap import lockfile
+from envsnap.cli import _output
+
+CLI = Path(__file__).resolve().parent.parent / "envsnap" / "cli"
+SHA = "a" * 64
+
+
+def test_import_of_a_find_links_line_with_brackets_is_text(tmp_path: Path, cli: Callable[..., CliResult],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # '[/b]' is a closing tag to rich: read as markup, the warning naming this line was a MarkupError traceback
+    # after the lock had been written.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "requirements.txt").write_text(
+        f"--find-links https://example.org/a[/b]\nsix==1.16.0 --hash=sha256:{SHA}\n")
+    result = cli("import", "requirements.txt", "-o", "x.lock")
+    assert result.code == 0, result
+    assert "Traceback" not in result.err
+    assert "--find-links https://example.org/a[/b] is not recorded" in result.err
+    assert lockfile.load(tmp_path / "x.lock").package("six") is not None
+
+
+def test_say_and_tables_keep_markup_and_controls_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    _output.say(("warning:", "yellow"), " ", "[bold]x[/] [link=https://e.org]y", "\x1b[2J")
+    _output.print_table(_output.table([("a[/]", ("[red]b", "bold"))], columns=("k", "v"), title="t[/x]",
+                                      caption="c[/]"))
+    _output.write_lines("line\x1b]8;;\x07 \u202e")
+    out, err = capsys.readouterr()
+    assert "[bold]x[/] [link=https://e.org]y" in err and "\x1b" not in err and "\u202e" not in err
+    assert "a[/]" in out and "[red]b" in out and "t[/x]" in out and "c[/]" in out and "\x1b" not in out
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in CLI.glob("*.py") if p.name != "_output.py")
+
+
+def test_no_command_prints_around_the_output_module() -> None:
+    """No module of envsnap/cli but _output imports rich or calls print(); main (the one place errors become
+    exit codes) writes the error line with print, as before anything else can be imported."""
+    for path in _modules():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                assert not any(n == "rich" or n.startswith("rich.") for n in names), f"{path.name} imports rich"
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                assert path.name == "__init__.py", f"{path.name}:{node.lineno} prints without _output"
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "print":
+                raise AssertionError(f"{path.name}:{node.lineno} prints through a console of its own")
+            if isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr") and \
+                    isinstance(node.value, ast.Name) and node.value.id == "sys":
+                assert path.name == "__init__.py", f"{path.name}:{node.lineno} writes to sys.{node.attr}"
