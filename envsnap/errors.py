@@ -48,6 +48,13 @@ class BundleError(EnvsnapError):
     exit_code = 4
 
 
+class FleetError(EnvsnapError):
+    """Slurm could not be asked at all (no srun or sinfo, the controller does not answer): exit 4. A node that
+    does not answer is no error: the fleet report names it unreachable."""
+
+    exit_code = 4
+
+
 class LockImportError(EnvsnapError):
     """A file cannot be read into an envsnap lock (``envsnap import``)."""
 

@@ -80,6 +80,7 @@ class FleetEnv:
         """Where srun reaches the cluster, and envsnap is this tree's."""
         env = self.cluster.env
         env["PYTHONPATH"] = str(REPO)
+        env["COLUMNS"] = "250"  # the matrix on one line per group
         for var in ("VIRTUAL_ENV", "CONDA_PREFIX", "ENVSNAP_LOCK"):
             env.pop(var, None)
         return env

@@ -1,0 +1,116 @@
+"""``envsnap fleet``: one lock against every node of a Slurm cluster.
+
+``check_fleet`` runs ``envsnap fleet node LOCK`` once on every selected node (one ``srun`` each, side by side),
+gathers the answers and builds a ``FleetReport``; ``capture_fleet`` gathers one capture per node into a
+``FleetFile`` (``fleetfile.py``); ``prolog`` is the quick check a Slurm TaskProlog or Prolog runs before a job.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import lockfile
+from ..errors import UsageError
+from ..grammar import shown, strip_terminal
+from . import slurm
+from .node import FACTS
+from .report import FleetReport, NodeResult, build
+from .slurm import NodeRun, NodeState, Selection
+
+__all__ = ["FACTS", "FleetReport", "NodeResult", "NodeRun", "NodeState", "PrologOutcome", "Selection",
+           "check_fleet", "node_command", "prolog"]
+
+DEFAULT_TIMEOUT = 120.0
+LOCK_ENV = "ENVSNAP_LOCK"
+PROLOG_NVML_TIMEOUT = 5.0  # the prolog waits this long for the driver, then calls it hung
+MAX_REASON = 200  # characters of a Slurm drain reason
+
+
+def node_command(explicit: str | None, argv0: str = "", executable: str = "") -> list[str]:
+    """How the nodes start envsnap: ``--envsnap PATH``; else the program running now (the same path, as on a
+    shared file system); else ``envsnap`` from the nodes' PATH."""
+    if explicit:
+        return [explicit]
+    argv0 = argv0 or sys.argv[0]
+    name = os.path.basename(argv0)
+    if name.startswith("envsnap") and os.path.isfile(argv0) and os.access(argv0, os.X_OK):
+        return [os.path.abspath(argv0)]
+    if name == "__main__.py" and Path(argv0).parent.name == "envsnap":  # python -m envsnap
+        return [executable or sys.executable, "-m", "envsnap"]
+    return ["envsnap"]
+
+
+def check_fleet(
+    lock_path: str,
+    selection: Selection,
+    *,
+    envsnap: Sequence[str],
+    timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+    cpu_only: bool = False,
+    on_nodes: Callable[[list[NodeState]], None] | None = None,
+    on_done: Callable[[NodeRun], None] | None = None,
+) -> FleetReport:
+    """The lock checked on every selected node. The lock's path must be readable on the nodes (a shared file
+    system, as Slurm jobs' working directories are)."""
+    if timeout <= 0:
+        raise UsageError(f"--timeout {timeout:g}: must be more than 0 seconds")
+    lock = lockfile.load(lock_path)  # a bad lock is refused here, before any node is asked
+    environ = dict(os.environ if env is None else env)
+    states = slurm.resolve(selection, environ)
+    if on_nodes is not None:
+        on_nodes(states)
+    command = [*envsnap, "fleet", "node", os.path.abspath(lock_path), *(["--cpu-only"] if cpu_only else [])]
+    runs = slurm.run_on_nodes([s.name for s in states if s.available], command, env=environ, timeout=timeout,
+                              on_done=on_done)
+    return build(lock_path, lock.envsnap.content_digest, states, runs, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class PrologOutcome:
+    exit_code: int  # 0: the node can run the lock (or nothing to check); 3: it cannot
+    line: str  # the one line for the Slurm log ("" when there was nothing to check)
+
+
+def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> PrologOutcome:
+    """The quick check before a job: can this node run the job's lock (``lock_path``, else ``$ENVSNAP_LOCK``)?
+    When not, the node is drained with envsnap's reason (where Slurm lets this process do it) and, from a
+    TaskProlog, a batch job is put back in the queue so that it runs on another node."""
+    from ..compat import check
+    from ..probes.capture import capture
+    from ..probes.python import select_environment
+    from .node import answer
+
+    env = os.environ if environ is None else environ
+    path = lock_path or env.get(LOCK_ENV, "")
+    if not path:
+        return PrologOutcome(0, "")
+    node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
+    lock = lockfile.load(path)
+    chosen = select_environment(None, environ=env)
+    host = capture(chosen.python, conda_prefix=chosen.conda_prefix, python_layer=chosen.python_layer,
+                   gpu_timeout=PROLOG_NVML_TIMEOUT)
+    result = answer(lock, host, check(lock, host), node=node, lock_path=path, environment=chosen.describe())
+    problems = [f"{f['component']}: needs {f['needed']}, found {f['found']}"
+                for f in result["check"]["findings"] if f["severity"] == "fail"]
+    problems += [d["description"] for d in result["python_layer"]["differences"]]
+    digest = lock.envsnap.content_digest.partition(":")[2][:12] or "?"
+    if not problems:
+        return PrologOutcome(0, strip_terminal(f"envsnap: {node} can run {path} (lock {digest})"))
+    reason = strip_terminal(f"envsnap: cannot run lock {digest}: {'; '.join(problems)}")
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 3] + "..."
+    line = f"{reason} ({shown(path, 120)} on {node})"
+    if env.get("SLURMD_NODENAME"):
+        why = slurm.drain(node, reason, env)
+        line += "; node drained" if not why else f"; could not drain the node: {strip_terminal(why)}"
+        job = env.get("SLURM_JOB_ID", "")
+        if job.isdigit() and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_task":
+            # A failing Prolog makes Slurm requeue the job itself; a TaskProlog only fails the task.
+            why = slurm.requeue(job, env)
+            line += "; job requeued" if not why else f"; job not requeued: {strip_terminal(why)}"
+    return PrologOutcome(3, line)

@@ -1,0 +1,42 @@
+"""Slurm's hostlist notation, written: ``["n01", "n02", "n03", "gpu7"]`` -> ``"gpu7,n[01-03]"``.
+
+Reading a hostlist is Slurm's own job (``scontrol show hostnames``, in ``slurm.py``); writing one is only for
+display, where a group of identical nodes takes one row of the matrix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def compress(names: Iterable[str]) -> str:
+    """The names in hostlist notation: numbered names of one prefix (and one zero-padded width) as ranges."""
+    plain: set[str] = set()
+    groups: dict[tuple[str, int], set[int]] = {}
+    for name in names:
+        m = _NUMBERED.match(name)
+        if m is None:
+            plain.add(name)
+            continue
+        prefix, digits = m.groups()
+        width = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
+        groups.setdefault((prefix, width), set()).add(int(digits))
+    parts = sorted(plain)
+    for (prefix, width), numbers in sorted(groups.items()):
+        ranges = _ranges(sorted(numbers))
+        text = ",".join(f"{a:0{width}d}" if a == b else f"{a:0{width}d}-{b:0{width}d}" for a, b in ranges)
+        parts.append(f"{prefix}{text}" if len(numbers) == 1 else f"{prefix}[{text}]")
+    return ",".join(parts)
+
+
+def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for n in numbers:
+        if out and n == out[-1][1] + 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return out

@@ -1,0 +1,109 @@
+"""The node's half of ``envsnap fleet check``: what one node answers, as a JSON-ready mapping.
+
+One capture of the node serves both questions a fleet asks: can this node run the lock (the rules of
+``envsnap check``) and is its Python layer the locked one (the comparison of ``envsnap verify``; a drifted
+package passes every rule of ``check`` but makes a multi-node run diverge). The answer also carries the facts
+the fleet matrix shows (driver, CUDA, GPUs, torch, glibc, Python, a digest of the Python layer), so nodes can be
+grouped by what they are, not only by their verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from typing import Any
+
+from .._privacy import scrub_snapshot
+from .._verify import MISMATCH, compare
+from ..compat import Report, check
+from ..model import Snapshot
+from ..probes.python import TargetEnvironment
+
+NODE_FORMAT = 1
+# The matrix's columns, in order: the keys of an answer's "facts".
+FACTS = ("driver", "cuda_driver", "cuda_runtime", "cudnn", "nccl", "gpus", "torch", "glibc", "python",
+         "python_layer")
+MAX_DIFFERENCES = 20  # of the Python layer, per node: the first ones name the drift, the count says the rest
+
+
+def python_layer_digest(snapshot: Snapshot) -> str:
+    """A digest of the installed Python packages (name, version, RECORD digest): equal on two nodes when their
+    Python layers are the same files."""
+    h = hashlib.sha256()
+    for pkg in sorted(snapshot.python.packages, key=lambda p: p.name):
+        h.update(f"{pkg.name}\0{pkg.version}\0{pkg.record_digest}\n".encode())
+    return "sha256:" + h.hexdigest()
+
+
+def facts(snapshot: Snapshot) -> dict[str, str]:
+    """The matrix's facts of one captured node ("" where the node has none)."""
+    nv, cuda = snapshot.nvidia, snapshot.cuda
+    gpus = Counter(f"{g.name or 'GPU'} (sm {g.compute_capability or '?'})" for g in snapshot.hardware.gpus)
+    torch = snapshot.frameworks.get("torch")
+    py = snapshot.python
+    libc = snapshot.platform
+    return {
+        "driver": nv.driver_version if nv else "",
+        "cuda_driver": nv.cuda_driver_version if nv else "",
+        "cuda_runtime": cuda.runtime_version if cuda else "",
+        "cudnn": cuda.cudnn_version if cuda else "",
+        "nccl": cuda.nccl_version if cuda else "",
+        "gpus": ", ".join(f"{n}x {what}" for what, n in sorted(gpus.items())),
+        "torch": torch.version if torch else "",
+        "glibc": f"{libc.libc} {libc.libc_version}".strip(),
+        "python": f"{py.implementation} {py.version}".strip(),
+        "python_layer": python_layer_digest(snapshot).partition(":")[2][:12] if py.packages else "",
+    }
+
+
+def python_layer_remedy(lock_path: str, name: str, expected: str) -> str:
+    if expected:
+        return f"install the locked {name}=={expected}, or rebuild the environment: envsnap rebuild {lock_path}"
+    return f"remove {name}, or rebuild the environment: envsnap rebuild {lock_path}"
+
+
+def answer(lock: Snapshot, host: Snapshot, report: Report, *, node: str, lock_path: str,
+           environment: str) -> dict[str, Any]:
+    """The node's answer: its facts, the check report and the Python layer compared with the lock."""
+    layer = compare(scrub_snapshot(lock), host, target=environment)
+    mismatches = [d for d in layer.differences if d.severity == MISMATCH and d.area == "python"]
+    verdict = report.verdict
+    if mismatches:
+        verdict = "incompatible"
+    return {
+        "format": NODE_FORMAT,
+        "node": node,
+        "environment": environment,
+        "lock_digest": lock.envsnap.content_digest,
+        "verdict": verdict,
+        "facts": facts(host),
+        "check": report.to_dict(),
+        "python_layer": {
+            "identical": not mismatches,
+            "digest": python_layer_digest(host),
+            "packages_checked": layer.packages_checked,
+            "mismatches": len(mismatches),
+            "differences": [
+                {
+                    "subject": d.subject,
+                    "what": d.what,
+                    "expected": d.expected,
+                    "actual": d.actual,
+                    "description": d.describe(),
+                    "remedy": python_layer_remedy(lock_path, d.subject, d.expected),
+                }
+                for d in mismatches[:MAX_DIFFERENCES]
+            ],
+        },
+    }
+
+
+def probe(lock: Snapshot, environment: TargetEnvironment, *, node: str, lock_path: str,
+          cpu_only: bool = False) -> dict[str, Any]:
+    """Capture this node once (the environment ``select_environment`` chose) and answer for it."""
+    from ..probes.capture import capture
+
+    host = capture(environment.python, conda_prefix=environment.conda_prefix,
+                   python_layer=environment.python_layer)
+    report = check(lock, host, target="host", cpu_only=cpu_only)
+    return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment.describe())

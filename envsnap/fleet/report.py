@@ -1,0 +1,264 @@
+"""The fleet report: every node's answer (or why it has none), nodes with the same facts and verdict grouped,
+and the facts on which the answering nodes differ.
+
+A node's answer is untrusted input (docs/security.md): it is read with the bounded JSON reader, checked field
+by field, and a node whose answer is not one becomes an "invalid" node, never a crash or a silent drop.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .._readlimits import load_json
+from ..errors import EnvsnapError
+from ..grammar import MAX_TEXT, shown
+from . import hostlist
+from .node import FACTS, NODE_FORMAT
+from .slurm import NodeRun, NodeState
+
+REPORT_FORMAT = 1
+NodeVerdict = Literal["compatible", "warnings", "incompatible", "unreachable", "invalid"]
+FleetVerdict = Literal["compatible", "warnings", "incompatible"]
+_RANK: dict[str, int] = {"unreachable": 0, "invalid": 1, "incompatible": 2, "warnings": 3, "compatible": 4}
+MAX_FINDINGS = 200  # per node and list: more than a lock's rules and a page of drift
+
+
+class _BadAnswer(EnvsnapError):
+    pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failure or warning on a node: what the lock needs, what the node has, what to do."""
+
+    component: str
+    needed: str
+    found: str
+    remedy: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"component": self.component, "needed": self.needed, "found": self.found, "remedy": self.remedy}
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    node: str
+    verdict: NodeVerdict
+    facts: Mapping[str, str] = field(default_factory=dict)
+    failures: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    reason: str = ""  # why there is no answer (unreachable, invalid)
+    seconds: float = 0.0
+
+    @property
+    def answered(self) -> bool:
+        return self.verdict not in ("unreachable", "invalid")
+
+    def key(self) -> tuple[Any, ...]:
+        """What a group's members share."""
+        return (self.verdict, tuple(self.facts.get(f, "") for f in FACTS), self.failures, self.warnings,
+                self.reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "verdict": self.verdict,
+            "facts": dict(self.facts),
+            "failures": [p.to_dict() for p in self.failures],
+            "warnings": [p.to_dict() for p in self.warnings],
+            "reason": self.reason,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Group:
+    nodes: tuple[str, ...]
+    result: NodeResult  # the first member's (all members share its key)
+
+    @property
+    def hostlist(self) -> str:
+        return hostlist.compress(self.nodes)
+
+
+@dataclass(frozen=True)
+class FleetReport:
+    lock: str
+    lock_digest: str
+    results: tuple[NodeResult, ...]
+
+    @property
+    def verdict(self) -> FleetVerdict:
+        if any(r.verdict in ("incompatible", "unreachable", "invalid") for r in self.results):
+            return "incompatible"
+        if any(r.verdict == "warnings" for r in self.results):
+            return "warnings"
+        return "compatible"
+
+    def counts(self) -> dict[str, int]:
+        c: Counter[str] = Counter(r.verdict for r in self.results)
+        return {v: c[v] for v in _RANK}
+
+    def groups(self) -> list[Group]:
+        """Nodes of the same verdict, facts and problems as one group; the worst groups first."""
+        members: dict[tuple[Any, ...], list[NodeResult]] = {}
+        for r in self.results:
+            members.setdefault(r.key(), []).append(r)
+        groups = [Group(tuple(sorted(r.node for r in rs)), rs[0]) for rs in members.values()]
+        return sorted(groups, key=lambda g: (_RANK[g.result.verdict], -len(g.nodes), g.nodes))
+
+    def common(self) -> dict[str, str]:
+        """Per fact, the value most answering nodes have ("" when none answered)."""
+        answered = [r for r in self.results if r.answered]
+        out: dict[str, str] = {}
+        for f in FACTS:
+            values = Counter(r.facts.get(f, "") for r in answered)
+            out[f] = values.most_common(1)[0][0] if values else ""
+        return out
+
+    def differing(self) -> list[str]:
+        """The facts on which answering nodes disagree."""
+        answered = [r for r in self.results if r.answered]
+        return [f for f in FACTS if len({r.facts.get(f, "") for r in answered}) > 1]
+
+    def summary(self) -> str:
+        c = self.counts()
+        parts = [f"{c[v]} {v}" for v in ("compatible", "warnings", "incompatible", "unreachable", "invalid") if c[v]]
+        return f"{self.verdict}: {len(self.results)} nodes, " + ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": REPORT_FORMAT,
+            "lock": self.lock,
+            "lock_digest": self.lock_digest,
+            "verdict": self.verdict,
+            "counts": self.counts(),
+            "common": self.common(),
+            "differing": self.differing(),
+            "groups": [{"nodes": g.hostlist, "members": list(g.nodes), "verdict": g.result.verdict}
+                       for g in self.groups()],
+            "nodes": [r.to_dict() for r in sorted(self.results, key=lambda r: r.node)],
+        }
+
+
+# ---------------------------------------------------------------------------------------------- node answers
+
+
+def unreachable(state: NodeState) -> NodeResult:
+    reason = f"Slurm reports the node {state.state}" + (f" ({state.reason})" if state.reason else "")
+    return NodeResult(state.name, "unreachable", reason=reason)
+
+
+def from_run(run: NodeRun, *, lock_digest: str, timeout: float) -> NodeResult:
+    """A node's result from its srun: its answer when it gave a valid one, else why not."""
+    if run.timed_out:
+        return NodeResult(run.node, "unreachable", reason=f"no answer within {timeout:g} s", seconds=run.seconds)
+    if run.flooded:
+        return NodeResult(run.node, "invalid", reason="printed more than the limit of output", seconds=run.seconds)
+    text = run.stdout.strip()
+    if not text.startswith("{"):
+        why = _last_line(run.stderr) or f"srun exit status {run.returncode}, no answer"
+        return NodeResult(run.node, "unreachable", reason=why, seconds=run.seconds)
+    try:
+        return _parse(run.node, text, lock_digest=lock_digest, seconds=run.seconds)
+    except _BadAnswer as exc:
+        return NodeResult(run.node, "invalid", reason=f"not a node answer: {exc}", seconds=run.seconds)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return shown(lines[-1], 300) if lines else ""
+
+
+def _str(data: Mapping[str, Any], key: str, where: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise _BadAnswer(f"{where}.{key} is not a string")
+    if len(value) > MAX_TEXT:
+        raise _BadAnswer(f"{where}.{key} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def _map(data: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(data, dict):
+        raise _BadAnswer(f"{where} is not a table")
+    return data
+
+
+def _problems(items: Any, where: str) -> list[Problem]:
+    if not isinstance(items, list):
+        raise _BadAnswer(f"{where} is not a list")
+    if len(items) > MAX_FINDINGS:
+        raise _BadAnswer(f"{where} has more than {MAX_FINDINGS} entries")
+    return [Problem(*(_str(_map(item, where), k, where) for k in ("component", "needed", "found", "remedy")))
+            for item in items]
+
+
+def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeResult:
+    data = _map(load_json(text, origin=f"node {node}", error=_BadAnswer), "the answer")
+    if data.get("format") != NODE_FORMAT:
+        raise _BadAnswer(f"format {shown(data.get('format'))}, expected {NODE_FORMAT} (another envsnap version?)")
+    said = _str(data, "node", "answer")
+    if said != node:
+        raise _BadAnswer(f"it names itself {shown(said)}")
+    if _str(data, "lock_digest", "answer") != lock_digest:
+        raise _BadAnswer("it checked another lock (its digest differs)")
+    raw_facts = _map(data.get("facts"), "facts")
+    facts = {f: _str(raw_facts, f, "facts") for f in FACTS}
+    check = _map(data.get("check"), "check")
+    findings = check.get("findings")
+    if not isinstance(findings, list) or len(findings) > MAX_FINDINGS:
+        raise _BadAnswer("check.findings is not a list of findings")
+    failures: list[Problem] = []
+    warnings: list[Problem] = []
+    for item in findings:
+        finding = _map(item, "check.findings")
+        severity = finding.get("severity")
+        if severity not in ("ok", "warn", "fail"):
+            raise _BadAnswer(f"a finding's severity is {shown(severity)}")
+        if severity != "ok":
+            problem = _problems([finding], "check.findings")[0]
+            (failures if severity == "fail" else warnings).append(problem)
+    layer = _map(data.get("python_layer"), "python_layer")
+    for item in _list(layer.get("differences"), "python_layer.differences"):
+        d = _map(item, "python_layer.differences")
+        failures.append(Problem(f"Python package {_str(d, 'subject', 'difference')}",
+                                _str(d, "expected", "difference") or "(not in the lock)",
+                                _str(d, "actual", "difference") or "(not installed)",
+                                _str(d, "remedy", "difference")))
+    more = layer.get("mismatches", 0)
+    listed = len(layer.get("differences", []))
+    if isinstance(more, int) and not isinstance(more, bool) and more > listed:
+        failures.append(Problem("Python layer", "the locked packages", f"{more - listed} more differences",
+                                "envsnap verify on the node lists them all"))
+    verdict: NodeVerdict = "incompatible" if failures else "warnings" if warnings else "compatible"
+    claimed = data.get("verdict")
+    if claimed not in ("compatible", "warnings", "incompatible"):
+        raise _BadAnswer(f"verdict {shown(claimed)}")
+    if _RANK[claimed] < _RANK[verdict]:
+        verdict = claimed  # a node that says it is worse than its findings show is believed
+    return NodeResult(node, verdict, facts, tuple(failures), tuple(warnings), seconds=seconds)
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_FINDINGS:
+        raise _BadAnswer(f"{where} is not a list")
+    return value
+
+
+def build(lock: str, lock_digest: str, states: Sequence[NodeState], runs: Mapping[str, NodeRun],
+          *, timeout: float) -> FleetReport:
+    """Every selected node once: not tried (its state), not answered, or its answer."""
+    results = []
+    for state in states:
+        run = runs.get(state.name)
+        if run is None:
+            results.append(unreachable(state))
+        else:
+            results.append(from_run(run, lock_digest=lock_digest, timeout=timeout))
+    return FleetReport(lock, lock_digest, tuple(results))

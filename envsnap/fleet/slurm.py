@@ -1,0 +1,178 @@
+"""Talking to Slurm: which nodes a selection names, their states, one command per node through ``srun``, and
+draining a node. Every call goes through ``_runner`` (a timeout, bounded output, the process group killed).
+
+One ``srun`` per node, run side by side, not one ``srun -N``: when a node's slurmd does not answer, Slurm
+aborts the whole step and kills the tasks that were running on the healthy nodes (seen with Slurm 22.05), so
+one dead node would hide every other node's answer.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .. import _runner
+from ..errors import FleetError, UsageError
+from ..grammar import shown
+
+QUERY_TIMEOUT = 30.0  # sinfo, scontrol
+MAX_PARALLEL = 64  # sruns at once
+NODE_OUTPUT_LIMIT = 8 << 20  # bytes one node may print: an answer is a few KB, a capture a few MB
+# Node states (sinfo's %T) in which a node cannot run a step: reported unreachable with the state, not tried.
+_UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which nodes: a count (``--nodes``), a hostlist (``-w``), a partition (``-p``), or the default partition."""
+
+    count: int = 0
+    nodelist: str = ""
+    partition: str = ""
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    state: str  # as sinfo's %T says it ("idle", "mixed", "drained", "idle*" when not responding)
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.state.endswith("*") and not any(word in self.state for word in _UNAVAILABLE)
+
+
+@dataclass(frozen=True)
+class NodeRun:
+    """What one node's srun gave: its output, or why there is none."""
+
+    node: str
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    flooded: bool = False
+
+
+def _query(args: Sequence[str], env: Mapping[str, str]) -> str:
+    result = _runner.run(args, timeout=QUERY_TIMEOUT, env=env)
+    if result.returncode == 127:
+        raise FleetError(f"{args[0]} not found: envsnap fleet runs where Slurm's client commands are installed")
+    if not result.ok:
+        last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        raise FleetError(f"{' '.join(args[:2])}: {shown(last, 300)}")
+    return result.stdout
+
+
+def expand(nodelist: str, env: Mapping[str, str]) -> list[str]:
+    """A hostlist expanded by Slurm itself (``scontrol show hostnames``)."""
+    if not nodelist.strip() or any(c.isspace() or not c.isprintable() for c in nodelist):
+        raise UsageError(f"-w {shown(nodelist)}: not a Slurm node list")
+    names = _query(["scontrol", "show", "hostnames", nodelist], env).split()
+    if not names:
+        raise UsageError(f"-w {shown(nodelist)}: names no node")
+    return list(dict.fromkeys(names))
+
+
+def node_states(env: Mapping[str, str], *, partition: str = "", names: Sequence[str] = ()) -> list[NodeState]:
+    """The nodes (of ``partition``, or named), in sinfo's order, each once."""
+    args = ["sinfo", "--noheader", "--Node", "--format=%N|%T|%E"]
+    if partition:
+        args.append(f"--partition={partition}")
+    if names:
+        args.append(f"--nodes={','.join(names)}")
+    seen: dict[str, NodeState] = {}
+    for line in _query(args, env).splitlines():
+        name, _, rest = line.partition("|")
+        state, _, reason = rest.partition("|")
+        if name and name not in seen:
+            seen[name] = NodeState(name, state.strip(), "" if reason.strip() == "none" else reason.strip())
+    return list(seen.values())
+
+
+def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
+    """The nodes a selection names, with their states. A named node Slurm does not know is kept, as unknown:
+    a node of the selection is never dropped."""
+    if selection.nodelist:
+        names = expand(selection.nodelist, env)
+        known = {s.name: s for s in node_states(env, names=names)}
+        return [known.get(n, NodeState(n, "unknown to Slurm")) for n in names]
+    states = node_states(env, partition=selection.partition)
+    if not states:
+        where = f"partition {shown(selection.partition)}" if selection.partition else "the cluster"
+        raise UsageError(f"{where} has no nodes")
+    if selection.count:
+        if selection.count > len(states):
+            raise UsageError(f"--nodes {selection.count}: the partition has {len(states)} nodes")
+        available = [s for s in states if s.available]
+        others = [s for s in states if not s.available]
+        states = (available + others)[: selection.count]
+    return states
+
+
+def srun_command(node: str, command: Sequence[str], *, timeout: float, job_name: str) -> list[str]:
+    """One task on ``node``, never waiting for resources longer than the timeout."""
+    return [
+        "srun", f"--nodelist={node}", "--nodes=1", "--ntasks=1", "--ntasks-per-node=1",
+        f"--immediate={max(1, int(timeout))}", f"--job-name={job_name}", "--quiet",
+        "--kill-on-bad-exit=0", "--export=ALL", "--", *command,
+    ]
+
+
+def run_on_nodes(
+    nodes: Sequence[str],
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    timeout: float,
+    job_name: str = "envsnap-fleet",
+    on_done: Callable[[NodeRun], None] | None = None,
+) -> dict[str, NodeRun]:
+    """``command`` on every node at once (one srun each), each given ``timeout`` seconds from now."""
+    deadline = time.monotonic() + timeout
+    lock = threading.Lock()
+    results: dict[str, NodeRun] = {}
+
+    def one(node: str) -> None:
+        started = time.monotonic()
+        running = _runner.start(srun_command(node, command, timeout=timeout, job_name=job_name), env=env,
+                                max_output=NODE_OUTPUT_LIMIT)
+        if running.error is not None and running.error.returncode == 127:
+            raise FleetError("srun not found: envsnap fleet runs where Slurm's client commands are installed")
+        res = running.wait(max(0.0, deadline - time.monotonic()))
+        run = NodeRun(node, res.returncode, res.stdout, res.stderr, time.monotonic() - started,
+                      timed_out=res.timed_out, flooded=res.flooded)
+        with lock:
+            results[node] = run
+            if on_done is not None:
+                on_done(run)
+
+    if not nodes:
+        return results
+    with ThreadPoolExecutor(max_workers=min(len(nodes), MAX_PARALLEL), thread_name_prefix="srun") as pool:
+        for future in [pool.submit(one, n) for n in nodes]:
+            future.result()
+    return results
+
+
+def drain(node: str, reason: str, env: Mapping[str, str] | None = None) -> str:
+    """Drain ``node`` with ``reason``; "" when done, else why not (not an administrator, no scontrol)."""
+    result = _runner.run(["scontrol", "update", f"NodeName={node}", "State=DRAIN", f"Reason={reason}"],
+                         timeout=QUERY_TIMEOUT, env=env if env is not None else os.environ)
+    if result.ok:
+        return ""
+    return (result.stderr.strip().splitlines() or [f"scontrol exit status {result.returncode}"])[-1]
+
+
+def requeue(job_id: str, env: Mapping[str, str] | None = None) -> str:
+    """Put a batch job back in the queue (it then runs on another node); "" when done, else why not."""
+    result = _runner.run(["scontrol", "requeue", job_id], timeout=QUERY_TIMEOUT,
+                         env=env if env is not None else os.environ)
+    if result.ok:
+        return ""
+    return (result.stderr.strip().splitlines() or [f"scontrol exit status {result.returncode}"])[-1]

@@ -1,0 +1,69 @@
+"""``envsnap fleet`` against the real local Slurm cluster of tests/fleet/conftest.py: node1 and node2 healthy,
+node3 an older driver, node4 a drifted Python package."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from conftest import FleetEnv
+
+pytestmark = pytest.mark.slurm
+
+
+def test_fleet_check_groups_healthy_nodes_and_names_the_bad_ones(slurm_cluster_env: FleetEnv) -> None:
+    fe = slurm_cluster_env
+    report_path = fe.root / "report.json"
+    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-4]", "--envsnap", str(fe.envsnap),
+                         "--timeout", "120", "-o", str(report_path))
+    assert res.returncode == 3, res
+    out = res.stdout
+    print(out)
+    # The two bad nodes first, each with its exact difference and remedy; the healthy two as one row.
+    assert "node[1-2]" in out
+    assert out.index("node3") < out.index("node[1-2]") and out.index("node4") < out.index("node[1-2]")
+    assert "470.57.02" in out and "550.54.14" in out
+    assert "fleet-demo" in out and "1.0.0" in out and "1.0.1" in out
+    assert "remedy: install the locked fleet-demo==1.0.0" in out
+    data = json.loads(report_path.read_text())
+    assert data["verdict"] == "incompatible"
+    groups = {g["nodes"]: g["verdict"] for g in data["groups"]}
+    assert groups == {"node[1-2]": "compatible", "node3": "incompatible", "node4": "incompatible"}
+    nodes = {n["node"]: n for n in data["nodes"]}
+    assert nodes["node3"]["facts"]["driver"] == "470.57.02"
+    assert nodes["node1"]["facts"]["driver"] == "550.54.14"
+    assert any(f["found"].startswith("470.57.02") or "470.57.02" in f["found"] for f in nodes["node3"]["failures"])
+    drift = [f for f in nodes["node4"]["failures"] if f["component"] == "Python package fleet-demo"]
+    assert drift and drift[0]["needed"] == "1.0.0" and drift[0]["found"] == "1.0.1"
+    assert set(data["differing"]) >= {"driver", "cuda_driver", "python_layer"}
+
+
+def test_fleet_check_of_healthy_nodes_exits_0(slurm_cluster_env: FleetEnv) -> None:
+    fe = slurm_cluster_env
+    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap),
+                         "--json")
+    assert res.returncode == 0, res
+    data = json.loads(res.stdout)
+    assert data["verdict"] == "compatible" and data["counts"]["compatible"] == 2
+    assert [g["nodes"] for g in data["groups"]] == ["node[1-2]"]
+
+
+def test_a_node_whose_slurmd_is_stopped_is_unreachable_within_the_timeout(slurm_cluster_env: FleetEnv) -> None:
+    fe = slurm_cluster_env
+    fe.cluster.stop_node("node2")
+    try:
+        started = time.monotonic()
+        res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap),
+                             "--timeout", "40", "--json")
+        elapsed = time.monotonic() - started
+    finally:
+        fe.cluster.start_node("node2")
+        fe.cluster.resume("node2")
+        fe.cluster.wait_idle(["node2"], timeout=60)
+    assert res.returncode == 3, res
+    data = json.loads(res.stdout)
+    nodes = {n["node"]: n for n in data["nodes"]}
+    assert nodes["node1"]["verdict"] == "compatible"
+    assert nodes["node2"]["verdict"] == "unreachable" and nodes["node2"]["reason"]
+    assert elapsed < 40 + 15, elapsed
