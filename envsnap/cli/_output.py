@@ -138,3 +138,34 @@ def progress(prefix: str = "", style: str = "") -> Callable[[str], None]:
     """A library ``progress`` callback: each line (paths, build output) on stderr as text, never markup."""
     err = stderr()
     return lambda message: err.print(text(prefix + message, style=style))
+
+
+class Bar:
+    """A progress bar on stderr for work of a known count (nodes answering): shown on a terminal only, gone
+    when it stops; each step's label is text, never markup."""
+
+    def __init__(self, description: str):
+        self.description = description
+        self._progress: Any = None
+        self._task: Any = None
+
+    def start(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                  MofNCompleteColumn(), TimeElapsedColumn(), console=stderr(), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task(line(self.description), total=total)
+
+    def advance(self, label: str = "") -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=line(label or self.description))
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def bar(description: str) -> Bar:
+    return Bar(description)

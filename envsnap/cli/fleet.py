@@ -6,15 +6,13 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import fleet
 from ..errors import UsageError
 from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from ..fleet.report import FleetReport
 
 ORDER = 35
@@ -88,31 +86,15 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
     return fleet.Selection(count=args.nodes, nodelist=args.nodelist, partition=args.partition)
 
 
-def _progress_callbacks(json_output: bool) -> tuple[Any, Any, Any]:
-    """rich progress on stderr while the nodes answer (nothing when stderr is no terminal)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=_output.stderr(), transient=True)
-    task: list[Any] = []
-
-    def on_nodes(states: list[fleet.NodeState]) -> None:
-        progress.start()
-        task.append(progress.add_task("nodes answering", total=len([s for s in states if s.available])))
-
-    def on_done(run: fleet.NodeRun) -> None:
-        if task:
-            progress.update(task[0], advance=1, description=_output.line(f"{run.node} answered"))
-
-    return progress, on_nodes, on_done
-
-
 def run_check(args: argparse.Namespace) -> int:
-    progress, on_nodes, on_done = _progress_callbacks(args.json)
+    progress = _output.bar("nodes answering")
     try:
-        report = fleet.check_fleet(args.lock, _selection(args), envsnap=fleet.node_command(args.envsnap),
-                                   timeout=args.timeout, cpu_only=args.cpu_only, on_nodes=on_nodes,
-                                   on_done=on_done)
+        report = fleet.check_fleet(
+            args.lock, _selection(args), envsnap=fleet.node_command(args.envsnap), timeout=args.timeout,
+            cpu_only=args.cpu_only,
+            on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
+            on_done=lambda run: progress.advance(f"{run.node} answered"),
+        )
     finally:
         progress.stop()
     data = report.to_dict()
@@ -131,46 +113,36 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def matrix(report: FleetReport) -> Table:
-    from rich.table import Table
-    from rich.text import Text
-
+def matrix(report: FleetReport) -> _output.Table:
     common, differing = report.common(), set(report.differing())
-    table = Table(title=_output.text(f"envsnap fleet check: {report.lock}"), title_justify="left",
-                  caption=_output.text(report.summary()), caption_justify="left")
-    table.add_column("nodes", overflow="fold")
-    table.add_column("verdict")
-    for fact in (*fleet.FACTS,):
-        table.add_column(_HEADERS[fact] + (" *" if fact in differing else ""), overflow="fold")
+    rows: list[list[_output.Part]] = []
     for group in report.groups():
         r = group.result
-        cells = [_output.text(group.hostlist, "bold"), Text(r.verdict, style=_STYLES[r.verdict])]
+        cells: list[_output.Part] = [(group.hostlist, "bold"), (r.verdict, _STYLES[r.verdict])]
         for fact in fleet.FACTS:
             value = r.facts.get(fact, "") if r.answered else "?"
             odd = r.answered and fact in differing and value != common[fact]
-            cells.append(_output.text(value or "-", "bold yellow reverse" if odd else ""))
-        table.add_row(*cells)
-    return table
+            cells.append((value or "-", "bold yellow reverse" if odd else ""))
+        rows.append(cells)
+    columns = ["nodes", "verdict", *(_HEADERS[f] + (" *" if f in differing else "") for f in fleet.FACTS)]
+    return _output.table(rows, columns=columns, title=f"envsnap fleet check: {report.lock}",
+                         caption=report.summary(), overflow="fold")
 
 
 def print_report(report: FleetReport) -> None:
-    from rich.text import Text
-
-    out = _output.stdout()
-    out.print(matrix(report))
+    _output.print_table(matrix(report))
     for group in report.groups():
         r = group.result
         if r.verdict == "compatible":
             continue
-        out.print(Text.assemble(_output.text(group.hostlist, "bold"), ": ",
-                                Text(r.verdict, style=_STYLES[r.verdict])))
-        if r.reason:
-            out.print(_output.text(f"  {r.reason}"))
+        _output.say((group.hostlist, "bold"), ": ", (r.verdict, _STYLES[r.verdict]), err=False)
+        lines = [f"  {r.reason}"] if r.reason else []
         for label, problems in (("fail", r.failures), ("warn", r.warnings)):
             for p in problems:
-                out.print(_output.text(f"  {label} {p.component}: needs {p.needed}, found {p.found}"))
+                lines.append(f"  {label} {p.component}: needs {p.needed}, found {p.found}")
                 if p.remedy:
-                    out.print(_output.text(f"       remedy: {p.remedy}"))
+                    lines.append(f"       remedy: {p.remedy}")
+        _output.write_lines(*lines, err=False)
 
 
 def run_node(args: argparse.Namespace) -> int:
@@ -191,6 +163,6 @@ def run_node(args: argparse.Namespace) -> int:
 def run_prolog(args: argparse.Namespace) -> int:
     outcome = fleet.prolog(args.lock)
     if outcome.line:
-        # One line, on stderr (what Slurm logs of a prolog) and on stdout for a TaskProlog's own log.
-        print(_output.line(outcome.line), file=sys.stderr if outcome.exit_code else sys.stdout, flush=True)
+        # One line: on stderr (what Slurm logs of a prolog) when the node cannot run the lock.
+        _output.write_lines(outcome.line, err=bool(outcome.exit_code))
     return outcome.exit_code
