@@ -13,7 +13,7 @@ from .errors import EnvsnapError, LockfileError, ProbeError
 
 if TYPE_CHECKING:
     from ._verify import VerifyReport, verify
-    from .compat import check
+    from .api import check
     from .lockfile import dump, load
     from .model import Snapshot
     from .probes.capture import capture
@@ -23,7 +23,7 @@ _LAZY = {
     "capture": ".probes.capture",
     "verify": "._verify",
     "VerifyReport": "._verify",
-    "check": ".compat",
+    "check": ".api",
     "dump": ".lockfile",
     "load": ".lockfile",
     "Snapshot": ".model",

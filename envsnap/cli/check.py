@@ -5,8 +5,10 @@ import sys
 
 from .. import lockfile
 from .._privacy import scrub_snapshot
-from ..compat import TARGET_KINDS, Report, check
+from ..api import check
+from ..compat import HOST, Report
 from ..probes.python import select_environment
+from ..rebuild import check_targets
 from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
 
 ORDER = 30
@@ -26,8 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
     p.add_argument(
         "--target",
-        choices=TARGET_KINDS,
-        default="host",
+        choices=check_targets(),
+        default=HOST,
         help="where the environment would be rebuilt (default: %(default)s)",
     )
     p.add_argument(

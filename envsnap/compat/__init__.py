@@ -1,7 +1,8 @@
-"""``check()``: can this host (or a docker / conda / venv target on it) run a locked environment?
+"""Can this host (or a rebuild target on it) run a locked environment? The pure part: ``evaluate``.
 
 Each rule in ``rules/`` compares the lock with a description of the host (a Snapshot, probed with the same
-probes as capture) and the target, and returns findings; the report's verdict is the worst of them.
+probes as capture) and the target, and returns findings; the report's verdict is the worst of them. Probing the
+host and resolving a target kind through the rebuild targets is ``envsnap.api.check``'s business.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from ..model import Snapshot
 from .report import Finding, Report, Severity, Verdict
 from .rules import REGISTRY as RULES
 from .rules import Rule
-from .target import TARGET_KINDS, DockerFacts, Target, TargetKind, probe_target
+from .target import HOST, DockerFacts, Target, TargetFacts, TargetKind, probe_target
 
 __all__ = [
+    "HOST",
     "RULES",
-    "TARGET_KINDS",
     "CheckError",
     "DockerFacts",
     "Finding",
@@ -26,19 +27,12 @@ __all__ = [
     "Rule",
     "Severity",
     "Target",
+    "TargetFacts",
     "TargetKind",
     "Verdict",
-    "check",
     "evaluate",
-    "probe_host",
+    "probe_target",
 ]
-
-
-def probe_host(python: str | None = None) -> Snapshot:
-    """This host, as capture sees it (nothing is written)."""
-    from ..probes.capture import capture
-
-    return capture(python)
 
 
 def _unverified(lock: Snapshot, rule: Rule, finding: Finding) -> Finding:
@@ -73,22 +67,3 @@ def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: Iterable[Rul
             findings.append(finding)
     return Report(tuple(findings), target=target.kind, cpu_only=target.cpu_only)
 
-
-def check(
-    lock: Snapshot,
-    host: Snapshot | None = None,
-    *,
-    target: TargetKind | Target = "host",
-    python: str | None = None,
-    cpu_only: bool = False,
-) -> Report:
-    """The compatibility report of ``lock`` on ``host`` (default: probe this host, with ``python`` as the
-    interpreter that would run the environment) for ``target``: a kind ("host", "docker", "conda", "venv"),
-    probed here, or a ready ``Target``."""
-    if isinstance(target, Target):
-        resolved = dataclasses.replace(target, cpu_only=target.cpu_only or cpu_only)
-    else:
-        resolved = probe_target(target, cpu_only=cpu_only)
-    if host is None:
-        host = probe_host(python)
-    return evaluate(lock, host, resolved)

@@ -64,9 +64,9 @@ def tag_target(lock: Snapshot, host: Snapshot, target: Target) -> TagTarget:
     """Docker and conda bring the locked interpreter; a container also brings the captured libc (the rebuild
     picks a base image matching the lock), on the engine's machine."""
     py = lock.python if target.provides_python else host.python
-    platform = lock.platform if target.kind == "docker" else host.platform
+    platform = lock.platform if target.container else host.platform
     arch = platform.machine
-    if target.kind == "docker" and target.docker is not None and target.docker.architecture:
+    if target.container and target.docker is not None and target.docker.architecture:
         arch = target.docker.architecture
     parts = (*numbers(py.version), 0, 0)
     return TagTarget(

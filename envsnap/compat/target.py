@@ -1,17 +1,19 @@
-"""Where the locked environment would run: the target kind and the facts about it that no Snapshot holds
-(free disk space, the Docker engine). Probed by ``probe_target``; tests build ``Target`` directly."""
+"""Where the locked environment would run: the target kind, what that kind of target is (``TargetFacts``, which
+each rebuild target declares; compat knows no kind by name) and the facts about it that no Snapshot holds (free
+disk space, the Docker engine). Probed by ``probe_target``; tests build ``Target`` directly."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from .._defaults import install_hint
 
-TargetKind = Literal["host", "docker", "conda", "venv"]
-TARGET_KINDS: tuple[TargetKind, ...] = ("host", "docker", "conda", "venv")
+# "host" (this machine as it is) or a rebuild target's name (``envsnap.rebuild.REGISTRY``).
+TargetKind = str
+HOST = "host"
 
 DOCKER_TIMEOUT_S = 5
 
@@ -40,19 +42,34 @@ class BundleSizes:
 
 
 @dataclass(frozen=True)
+class TargetFacts:
+    """What a kind of target is, as far as the rules care; a rebuild target declares its own
+    (``Rebuilder.target_facts``), and the host is ``TargetFacts()``."""
+
+    provides_python: bool = False  # it brings its own interpreter of the locked version (conda, an image)
+    # It builds a container image in the Docker engine: the image runs the lock's platform on the engine's
+    # machine, with the base image's libraries, and needs the engine (and its NVIDIA runtime for a GPU).
+    container: bool = False
+
+
+@dataclass(frozen=True)
 class Target:
-    kind: TargetKind = "host"
+    kind: TargetKind = HOST
+    facts: TargetFacts = TargetFacts()
     # Run without the GPU on purpose: GPU failures become warnings.
     cpu_only: bool = False
     disk_path: str = ""
     disk_free_mib: int | None = None  # None: not measured
-    docker: DockerFacts | None = None  # set for kind == "docker"
+    docker: DockerFacts | None = None  # set for a container target
     bundle: BundleSizes | None = None  # measured from the bundle the rebuild installs from, when there is one
 
     @property
     def provides_python(self) -> bool:
-        """The target brings its own interpreter of the locked version (conda, a container image)."""
-        return self.kind in ("conda", "docker")
+        return self.facts.provides_python
+
+    @property
+    def container(self) -> bool:
+        return self.facts.container
 
 
 def free_mib(path: str) -> int | None:
@@ -106,18 +123,17 @@ def docker_facts_from_info(info: dict[str, Any]) -> DockerFacts:
     )
 
 
-def probe_target(kind: TargetKind, *, cpu_only: bool = False, disk_path: str | None = None) -> Target:
-    if kind not in TARGET_KINDS:
-        from ..errors import CheckError
-
-        raise CheckError(f"unknown target {kind!r} (expected one of: {', '.join(TARGET_KINDS)})")
-    docker_facts = probe_docker() if kind == "docker" else None
+def probe_target(kind: TargetKind, facts: TargetFacts, *, cpu_only: bool = False,
+                 disk_path: str | None = None) -> Target:
+    """``kind`` with the ``facts`` its rebuild target declares, probed here (the engine for a container)."""
+    docker_facts = probe_docker() if facts.container else None
     path = disk_path
     if path is None:
         # Images land in the engine's data root when it is on this machine; everything else is built here.
         local_root = docker_facts.root_dir if docker_facts and docker_facts.root_dir else ""
         path = local_root if local_root and os.path.exists(local_root) else _working_directory()
-    return Target(kind=kind, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts)
+    return Target(kind=kind, facts=facts, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path),
+                  docker=docker_facts)
 
 
 def _working_directory() -> str:

@@ -16,13 +16,17 @@ from pathlib import Path
 
 from .. import _leftovers, lockfile
 from .._plugins import discover
+from ..compat.target import HOST, Target, TargetFacts, probe_target
 from ..errors import BundleError, LockfileError, RebuildError, UsageError
 from ..grammar import shown
 from ..model import LEGACY_VERSION_REASON
 from ._preflight import preflight
 from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
-__all__ = ["Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "get", "rebuild", "rebuilders"]
+__all__ = [
+    "Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "check_target", "check_targets", "get",
+    "rebuild", "rebuilders",
+]
 
 
 class UnknownTargetError(RebuildError, UsageError):
@@ -41,6 +45,18 @@ def get(name: str) -> Rebuilder:
     if name not in table:
         raise UnknownTargetError(f"unknown rebuild target {name!r} (known: {', '.join(table) or 'none'})")
     return table[name]
+
+
+def check_targets() -> tuple[str, ...]:
+    """What ``envsnap check --target`` takes: the host as it is, or a rebuild target."""
+    return (HOST, *rebuilders())
+
+
+def check_target(kind: str, *, cpu_only: bool = False, disk_path: str | None = None) -> Target:
+    """The target ``kind`` with the facts its rebuilder declares, probed here; an unknown kind is bad input
+    (exit code 2), never checked as the host."""
+    facts = TargetFacts() if kind == HOST else get(kind).target_facts
+    return probe_target(kind, facts, cpu_only=cpu_only, disk_path=disk_path)
 
 
 def rebuild(

@@ -8,10 +8,11 @@ import zipfile
 from pathlib import Path
 
 from ..bundle import TOOL, WHEELS
-from ..compat import TARGET_KINDS, TargetKind, check
-from ..compat.target import BundleSizes, probe_target
+from ..compat import evaluate
+from ..compat.target import BundleSizes
 from ..errors import RebuildError
 from ..model import Snapshot
+from ..probes.capture import capture
 
 
 class PreflightError(RebuildError):
@@ -47,13 +48,14 @@ def preflight(
     A failing check stops the rebuild unless ``force``, in which case the override is recorded. A dry run
     only plans, so a failure becomes a note (the docker target plans with no engine at all).
     """
-    # Targets are open-ended (a module per target); one the check does not know is checked as the host.
-    kind: TargetKind = next((k for k in TARGET_KINDS if k == target), "host")
-    # Disk space is judged where the environment goes (a docker image: the engine's data root) and against
-    # the bundle's real sizes when there is one.
-    where = None if kind == "docker" or dest is None else str(Path(dest).absolute())
-    probed = dataclasses.replace(probe_target(kind, cpu_only=cpu_only, disk_path=where), bundle=bundle_sizes(bundle))
-    report = check(lock, None, target=probed, python=python, cpu_only=cpu_only)
+    from . import check_target, get
+
+    # The target's own facts (an unknown target is bad input, never checked as the host). Disk space is judged
+    # where the environment goes (an image: the engine's data root) and against the bundle's real sizes when
+    # there is one.
+    where = None if get(target).target_facts.container or dest is None else str(Path(dest).absolute())
+    probed = dataclasses.replace(check_target(target, cpu_only=cpu_only, disk_path=where), bundle=bundle_sizes(bundle))
+    report = evaluate(lock, capture(python), probed)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:
         return (f"compatibility check: {report.summary()}", *accepted)

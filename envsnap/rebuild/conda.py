@@ -39,6 +39,7 @@ from .._defaults import install_hint
 from .._fetchpolicy import FetchPolicy, allowances, urlopen_checked
 from .._fs import join_base_name, join_hash_dir
 from .._version import USER_AGENT
+from ..compat.target import TargetFacts
 from ..errors import BundleError, RebuildError, UnsafeInputError
 from ..grammar import GrammarError, has_control, require_base_name
 from ..model import Conda, CondaPackage, Snapshot
@@ -388,6 +389,7 @@ class CondaRebuilder:
     name = "conda"
     description = "a conda prefix with exactly the locked conda packages (no solve), then the pip layer"
     default_dest = "envsnap-conda"
+    target_facts = TargetFacts(provides_python=True)
 
     def plan(self, request: RebuildRequest) -> Plan:
         lock = request.lock

@@ -28,6 +28,7 @@ from .. import _templates, grammar, sinks
 from .. import bundle as bundle_layout
 from .._version import __version__
 from ..bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
+from ..compat.target import TargetFacts
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
 from . import _docker_engine, _tool, apt, baseimage
@@ -219,6 +220,7 @@ class DockerRebuilder:
     name = "docker"
     description = "a container image built on a Docker engine, verified inside with envsnap verify"
     default_dest = "envsnap-docker-context"  # the build context; the image itself is named by --tag
+    target_facts = TargetFacts(provides_python=True, container=True)
 
     def __init__(self, connect: Any = None):
         # Tests may hand in another engine (a second dockerd); by default, the one the environment names.

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from ..compat.target import TargetFacts
 from ..errors import RebuildError, UsageError
 from ..model import Snapshot
 
@@ -133,6 +134,9 @@ class Rebuilder(Protocol):
     # Where ``--dest`` builds when it is not given; one of its own per target, so that a venv, a conda prefix
     # and a docker build context made from one lock in one folder never land on each other.
     default_dest: str
+    # What ``envsnap check --target NAME`` and the preflight need to know about the target (it brings its own
+    # Python; it builds a container image).
+    target_facts: TargetFacts
 
     def plan(self, request: RebuildRequest) -> Plan:
         """Decide everything; change nothing. Raise ``RebuildError`` when the lock cannot be rebuilt."""

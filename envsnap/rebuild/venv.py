@@ -36,6 +36,7 @@ from ..bundle import (
     python_packages,
     sha256_file,
 )
+from ..compat.target import TargetFacts
 from ..errors import BundleError, PinError, RebuildError, UnsafeInputError
 from ..grammar import (
     PYTHON_IMPLEMENTATIONS,
@@ -418,6 +419,7 @@ class VenvRebuilder:
     name = "venv"
     description = "a virtual environment with exactly the locked Python packages"
     default_dest = "envsnap-venv"
+    target_facts = TargetFacts()
 
     def preflight_python(
         self, lock: Snapshot, python: str | None, *, offline: bool, dry_run: bool = False

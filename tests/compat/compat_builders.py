@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from types import MappingProxyType
+from typing import Any
 
 from envsnap.compat import Finding, Target
 from envsnap.model import (
@@ -121,6 +122,13 @@ def gpu_host(gpu: tuple[str, str, int], driver: str, driver_cuda: str, **kw: obj
 
 
 HOST = Target(kind="host", disk_path="/build", disk_free_mib=500_000)
+
+
+def target_of(kind: str, **fields: Any) -> Target:
+    """A ``Target`` of a rebuild target's kind, with the facts that rebuilder declares."""
+    from envsnap.rebuild import get
+
+    return Target(kind=kind, facts=get(kind).target_facts, **fields)
 
 
 def severities(findings: Iterable[Finding]) -> list[str]:

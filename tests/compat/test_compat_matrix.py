@@ -16,6 +16,7 @@ from compat_builders import (
     gpus,
     pkg,
     snapshot,
+    target_of,
     torch_cu,
 )
 
@@ -166,7 +167,7 @@ def test_python_3_12_lock_on_3_11_fails_on_python_and_on_cp312_wheels() -> None:
 
 def test_python_3_12_lock_for_a_conda_target_gets_its_interpreter_from_conda() -> None:
     lock = snapshot(python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")])
-    report = evaluate(lock, snapshot(python="3.11.9"), Target(kind="conda", disk_free_mib=500_000))
+    report = evaluate(lock, snapshot(python="3.11.9"), target_of("conda", disk_free_mib=500_000))
     assert report.verdict == "compatible", report.render_rows()
     assert only(report, "python")[0][3] == "provided by the conda rebuild"
 

@@ -15,6 +15,7 @@ from compat_builders import (
     pkg,
     severities,
     snapshot,
+    target_of,
     torch_cu,
 )
 
@@ -169,12 +170,12 @@ def test_platform_system_packages_from_another_distribution_warn() -> None:
 
 def test_platform_for_docker_uses_the_engine() -> None:
     engine = DockerFacts(reachable=True, architecture="aarch64", os_type="linux")
-    [f] = platform.check(snapshot(), snapshot(), Target(kind="docker", docker=engine))
+    [f] = platform.check(snapshot(), snapshot(), target_of("docker", docker=engine))
     assert (f.severity, f.found) == ("fail", "docker engine: linux aarch64")
     assert "QEMU" in f.remedy
-    [f] = platform.check(snapshot(machine="aarch64"), snapshot(), Target(kind="docker", docker=engine))
+    [f] = platform.check(snapshot(machine="aarch64"), snapshot(), target_of("docker", docker=engine))
     assert f.severity == "ok"
-    [f] = platform.check(snapshot(system="Darwin"), snapshot(), Target(kind="docker", docker=engine))
+    [f] = platform.check(snapshot(system="Darwin"), snapshot(), target_of("docker", docker=engine))
     assert (f.severity, f.component) == ("fail", "OS")
 
 
@@ -182,7 +183,7 @@ def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
     # An imported requirements file records neither: "ok" would claim a check that was not made.
     engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
     for lock in (snapshot(system="", machine=""), snapshot(machine="")):
-        for target in (HOST, Target(kind="docker", docker=engine)):
+        for target in (HOST, target_of("docker", docker=engine)):
             [f] = platform.check(lock, snapshot(), target)
             assert (f.severity, f.component) == ("warn", "machine"), target
             assert f.remedy.endswith("unknown, cannot verify")
@@ -269,7 +270,7 @@ def test_many_wheels_failing_for_one_reason_share_a_finding_naming_each() -> Non
 def test_wheels_of_a_lock_without_python_version_cannot_be_verified_for_conda() -> None:
     lock = snapshot(packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")])
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version=""))
-    [f] = wheels.check(lock, snapshot(), Target(kind="conda"))
+    [f] = wheels.check(lock, snapshot(), target_of("conda"))
     assert (f.severity, f.found) == ("warn", "unknown Python version")
     assert severities(wheels.check(lock, snapshot(), HOST)) == ["ok"]
 
@@ -312,7 +313,7 @@ def test_glibc_below_the_captured_one_warns_only_for_wheels_built_there() -> Non
 
 def test_glibc_for_docker_names_the_base_image_floor() -> None:
     lock = snapshot(packages=[pkg("torch", "2.7.1", "cp311-cp311-manylinux_2_28_x86_64")])
-    [f] = glibc.check(lock, snapshot(libc_version="2.17"), Target(kind="docker"))
+    [f] = glibc.check(lock, snapshot(libc_version="2.17"), target_of("docker"))
     assert (f.severity, f.remedy) == ("ok", "use a base image with glibc >= 2.28")
 
 
@@ -434,7 +435,7 @@ def test_system_nccl_major_and_minor_differences() -> None:
     for have, severity in (("2.26.5", "ok"), ("2.21.5", "warn"), ("3.0.1", "fail")):
         host_with = dataclasses.replace(host, cuda=Cuda(nccl_version=have))
         assert severities(cuda_libs.check(lock, host_with, HOST)) == [severity]
-    assert severities(cuda_libs.check(lock, host, Target(kind="docker"))) == ["ok"]
+    assert severities(cuda_libs.check(lock, host, target_of("docker"))) == ["ok"]
 
 
 def test_an_unparseable_cuda_version_is_not_a_crash() -> None:
@@ -482,7 +483,7 @@ def test_disk_estimate_uses_artifact_sizes_then_the_table() -> None:
     lock = snapshot(packages=[pkg("x", "1", artifact=art), pkg("torch", "2.7.1+cu128"), pkg("tiny", "1")])
     # 100 MiB wheel x3, torch 1600 x2, unknown 5 x2
     assert disk.estimate_mib(lock, HOST) == pytest.approx(300 + 3200 + 10)
-    assert disk.estimate_mib(lock, Target(kind="docker")) == pytest.approx(300 + 3200 + 10 + 150)
+    assert disk.estimate_mib(lock, target_of("docker")) == pytest.approx(300 + 3200 + 10 + 150)
 
 
 @pytest.mark.parametrize(("free", "severity"), [(10, "fail"), (4000, "warn"), (10_000, "ok"), (None, "warn")])
@@ -500,16 +501,15 @@ def test_docker_rule_only_for_the_docker_target() -> None:
 
 
 def test_docker_unreachable_engine_fails() -> None:
-    target = Target(kind="docker", docker=DockerFacts(reachable=False, error="connection refused"))
+    target = target_of("docker", docker=DockerFacts(reachable=False, error="connection refused"))
     [f] = docker.check(snapshot(), snapshot(), target)
     assert (f.severity, f.found) == ("fail", "unreachable: connection refused")
 
 
 @pytest.mark.parametrize(("runtimes", "severity"), [(("runc",), "fail"), (("nvidia", "runc"), "ok")])
 def test_docker_nvidia_runtime_for_a_gpu_lock(runtimes: tuple[str, ...], severity: str) -> None:
-    target = Target(
-        kind="docker",
-        docker=DockerFacts(reachable=True, architecture="x86_64", os_type="linux", runtimes=runtimes),
+    target = target_of(
+        "docker", docker=DockerFacts(reachable=True, architecture="x86_64", os_type="linux", runtimes=runtimes)
     )
     assert severities(docker.check(gpu_lock(), snapshot(), target)) == ["ok"]
     [f] = docker.check_gpu_runtime(gpu_lock(), snapshot(), target)

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from compat_builders import gpu_lock
 
-from envsnap.compat import CheckError, check
+from envsnap.api import check
 from envsnap.compat._facts import machine
-from envsnap.compat.target import docker_facts_from_info, free_mib, probe_docker, probe_target
+from envsnap.compat.target import docker_facts_from_info, free_mib, probe_docker
+from envsnap.errors import EnvsnapError
+from envsnap.rebuild import check_target, check_targets, rebuilders
 
 
 def test_free_mib_of_a_path_not_yet_created_is_its_parents(tmp_path: Path) -> None:
@@ -20,9 +22,20 @@ def test_free_mib_of_a_path_not_yet_created_is_its_parents(tmp_path: Path) -> No
     assert later is not None and abs(later - here) < 64
 
 
-def test_unknown_target_kind_is_bad_input() -> None:
-    with pytest.raises(CheckError, match="unknown target 'kubernetes'"):
-        probe_target("kubernetes")  # type: ignore[arg-type]
+def test_unknown_target_kind_is_bad_input(tmp_path: Path) -> None:
+    # Never checked as the host (the preflight did that for any target the check did not know).
+    for call in (lambda: check_target("kubernetes"), lambda: check(gpu_lock(), gpu_lock(), target="kubernetes")):
+        with pytest.raises(EnvsnapError, match="unknown rebuild target 'kubernetes'") as caught:
+            call()
+        assert caught.value.exit_code == 2
+
+
+def test_the_check_targets_are_the_host_and_the_rebuild_targets() -> None:
+    assert check_targets() == ("host", *rebuilders())
+    for kind in rebuilders():
+        probed = check_target(kind, disk_path=".") if kind != "docker" else None
+        if probed is not None:
+            assert probed.kind == kind and probed.facts == rebuilders()[kind].target_facts
 
 
 def test_docker_facts_from_info() -> None:

@@ -6,6 +6,7 @@ import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -279,6 +280,11 @@ def test_disk_estimate_comes_from_the_bundles_real_sizes(tmp_path: Path) -> None
     import zipfile
 
     from envsnap.compat import Target, evaluate
+    from envsnap.rebuild import get
+
+    def target_of(kind: str, **fields: Any) -> Target:
+        return Target(kind=kind, facts=get(kind).target_facts, **fields)
+
     from envsnap.compat.rules import disk
     from envsnap.rebuild._preflight import bundle_sizes
 
@@ -296,13 +302,13 @@ def test_disk_estimate_comes_from_the_bundles_real_sizes(tmp_path: Path) -> None
     sizes = bundle_sizes(tmp_path / "b")
     assert sizes is not None and sizes.unpacked == 40 * 1024 * 1024 and sizes.wheels == wheel.stat().st_size
     assert bundle_sizes(None) is None and bundle_sizes(tmp_path / "b.tar.gz") is None
-    assert disk.estimate_mib(lock, Target(kind="venv")) < 1  # from the lock alone: the compressed size
-    venv = disk.estimate_mib(lock, Target(kind="venv", bundle=sizes))
+    assert disk.estimate_mib(lock, target_of("venv")) < 1  # from the lock alone: the compressed size
+    venv = disk.estimate_mib(lock, target_of("venv", bundle=sizes))
     assert venv == pytest.approx(40, abs=0.01)
     # An image: base, the context and COPY layer of the (small) wheels, the installed files, envsnap's own.
-    image = disk.estimate_mib(lock, Target(kind="docker", bundle=sizes))
+    image = disk.estimate_mib(lock, target_of("docker", bundle=sizes))
     assert image == pytest.approx(150 + 40 + 2 * sizes.wheels / 2**20 + 3 * 2, abs=0.1)
-    report = evaluate(lock, lock, Target(kind="venv", disk_path=str(tmp_path), disk_free_mib=30, bundle=sizes))
+    report = evaluate(lock, lock, target_of("venv", disk_path=str(tmp_path), disk_free_mib=30, bundle=sizes))
     (finding,) = [f for f in report.findings if f.rule == "disk"]
     assert finding.severity == "fail" and finding.needed == "about 40 MiB (from the bundle's wheels, unpacked)"
 
@@ -311,13 +317,13 @@ def test_preflight_measures_disk_where_the_environment_goes(tmp_path: Path, monk
     import envsnap.rebuild._preflight as pre
 
     seen: list[object] = []
-    real = pre.check
+    real = pre.evaluate
 
-    def spy(lock: Snapshot, host: object, *, target: object, **kw: object) -> object:
+    def spy(lock: Snapshot, host: Snapshot, target: Any) -> object:
         seen.append(target)
-        return real(lock, None, target=target, **kw)  # type: ignore[arg-type]
+        return real(lock, host, target)
 
-    monkeypatch.setattr(pre, "check", spy)
+    monkeypatch.setattr(pre, "evaluate", spy)
     preflight(_this_python_lock(), target="venv", python=sys.executable, force=False, dest=tmp_path / "new" / "env")
     (target,) = seen
     assert target.disk_path == str(tmp_path / "new" / "env")  # type: ignore[attr-defined]

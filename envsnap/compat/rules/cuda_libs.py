@@ -70,7 +70,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             f"install {label} {version} for CUDA {cuda_major} (e.g. pip install "
             f"nvidia-{component}-cu{cuda_major}=={version}.*)"
         )
-        if target.kind == "docker":
+        if target.container:
             findings.append(Finding("ok", label, needed, "provided by the rebuilt image", "", NAME))
         elif not have:
             findings.append(Finding("fail", label, needed + f" (from the {source})", f"no {label}", remedy, NAME))

@@ -30,7 +30,7 @@ def estimate_mib(lock: Snapshot, target: Target) -> float:
     measured = target.bundle
     if measured is not None and measured.unpacked:
         total += measured.unpacked / _MIB
-        if target.kind == "docker":
+        if target.container:
             # The build context holds the wheels, a COPY layer holds them again, then the installed files;
             # envsnap's own environment in /opt/envsnap likewise.
             total += 2 * measured.wheels / _MIB + (2 * measured.tool + measured.tool_unpacked) / _MIB
@@ -45,7 +45,7 @@ def estimate_mib(lock: Snapshot, target: Target) -> float:
     if lock.conda is not None:
         for cpkg in lock.conda.packages:
             total += known.get(cpkg.name, default) * float(table["installed_factor"])
-    if target.kind == "docker":
+    if target.container:
         total += float(table["base_image_mib"])
     return total
 

@@ -14,7 +14,7 @@ GPU_NAME = "docker-gpu"
 
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
-    if target.kind != "docker":
+    if not target.container:
         return []
     engine = target.docker
     if engine is None or not engine.reachable:
@@ -36,7 +36,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
 def check_gpu_runtime(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     engine = target.docker
     need = cuda_need(lock)
-    if target.kind != "docker" or engine is None or not engine.reachable or need is None:
+    if not target.container or engine is None or not engine.reachable or need is None:
         return []
     runtimes = ", ".join(engine.runtimes) or "none"
     needed = f"NVIDIA container runtime (CUDA {need.version})"

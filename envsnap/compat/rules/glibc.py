@@ -56,7 +56,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     floor, who = max(needed_floors) if needed_floors else ((0, 0), "")
     floor_text = f"{floor[0]}.{floor[1]}"
     needed = f"glibc >= {floor_text} ({who})" if who else "glibc"
-    if target.kind == "docker":
+    if target.container:
         base = f"glibc {lock.platform.libc_version}" if lock.platform.libc_version else "glibc"
         remedy = f"use a base image with glibc >= {floor_text}" if who else ""
         return [Finding("ok", "glibc", needed, f"the rebuilt image ({base}, as captured)", remedy, NAME)]

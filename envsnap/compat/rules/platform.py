@@ -12,7 +12,7 @@ NAME = "platform"
 
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
-    if target.kind == "docker":
+    if target.container:
         return _container(lock, host, target)
     return _host(lock, host)
 

@@ -1,0 +1,31 @@
+"""The public operations that stand on several layers at once (``envsnap.check``): they probe this host, so they
+live above the pure rules, and they take a target by name, so they look it up among the rebuild targets."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .compat import HOST, Report, Target, TargetKind, evaluate
+from .model import Snapshot
+from .probes.capture import capture
+from .rebuild import check_target
+
+__all__ = ["check"]
+
+
+def check(
+    lock: Snapshot,
+    host: Snapshot | None = None,
+    *,
+    target: TargetKind | Target = HOST,
+    python: str | None = None,
+    cpu_only: bool = False,
+) -> Report:
+    """The compatibility report of ``lock`` on ``host`` (default: probe this host, with ``python`` as the
+    interpreter that would run the environment) for ``target``: "host" or a rebuild target's name (``envsnap
+    rebuild``'s ``--target``; an unknown one is bad input, exit code 2), probed here, or a ready ``Target``."""
+    if isinstance(target, Target):
+        resolved = dataclasses.replace(target, cpu_only=target.cpu_only or cpu_only)
+    else:
+        resolved = check_target(target, cpu_only=cpu_only)
+    return evaluate(lock, capture(python) if host is None else host, resolved)
