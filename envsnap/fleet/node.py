@@ -15,9 +15,10 @@ from typing import Any
 
 from .._privacy import scrub_snapshot
 from .._verify import MISMATCH, compare
-from ..compat import Report, check
+from ..compat import HOST, Report, evaluate
 from ..model import Snapshot
 from ..probes.python import TargetEnvironment
+from ..rebuild import check_target
 
 NODE_FORMAT = 1
 # The matrix's columns, in order: the keys of an answer's "facts".
@@ -105,5 +106,5 @@ def probe(lock: Snapshot, environment: TargetEnvironment, *, node: str, lock_pat
 
     host = capture(environment.python, conda_prefix=environment.conda_prefix,
                    python_layer=environment.python_layer)
-    report = check(lock, host, target="host", cpu_only=cpu_only)
+    report = evaluate(lock, host, check_target(HOST, cpu_only=cpu_only))
     return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment.describe())
