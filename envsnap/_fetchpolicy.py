@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from ._privacy import strip_credentials
 from .errors import PinError
+from .fileurls import local_path
 from .grammar import has_control
 
 if TYPE_CHECKING:
@@ -44,16 +45,6 @@ class FetchRefusedError(PinError):
     """A URL from a lock lies outside the fetch policy: nothing was read. Bad input (exit code 2)."""
 
     exit_code = 2
-
-
-def local_path(url: str) -> Path | None:
-    """The local path of a ``file:`` URL or a plain path; None for a remote URL. The one reading of "local" that
-    the policy and the fetchers share, so what the policy calls a local path is the path that gets read."""
-    if url.startswith("file:"):
-        return Path(unquote(urlsplit(url).path))
-    if "://" not in url:
-        return Path(url)
-    return None
 
 
 def _under(url: str, root: str) -> bool:
@@ -170,4 +161,5 @@ def trusted_locations(index_urls: Iterable[str], find_links: Iterable[str]) -> t
     return tuple(out)
 
 
-__all__ = ["ENV_ALLOW", "FetchPolicy", "FetchRefusedError", "allowances", "trusted_locations", "urlopen_checked"]
+__all__ = ["ENV_ALLOW", "FetchPolicy", "FetchRefusedError", "allowances", "local_path", "trusted_locations",
+           "urlopen_checked"]

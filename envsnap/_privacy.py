@@ -24,6 +24,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .fileurls import tail_below
+
 if TYPE_CHECKING:
     from .model import Snapshot
 
@@ -279,7 +281,12 @@ class PathRedactor:
         url = strip_credentials(url)
         scheme, _, rest = url.partition("://")
         if scheme == "file" or scheme.endswith("+file"):
-            return f"{scheme}://" + self.path(rest)
+            # Compared percent-decoded (pip writes "my proj" as my%20proj), the rest kept as written.
+            for root, label in self.roots:
+                tail = tail_below(rest, root, encoded=True)
+                if tail is not None:
+                    return f"{scheme}://{label}" + (f"/{self.names(tail[1:])}" if tail else "")
+            return f"{scheme}://" + self.names(rest)
         if "://" not in url:
             remote = _SCP_REMOTE.match(url)
             if remote is None:

@@ -35,7 +35,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from . import _readlimits
+from . import _readlimits, fileurls
 from ._fetchpolicy import (
     FetchPolicy,
     FetchRefusedError,
@@ -257,20 +257,17 @@ class Fetcher:
 def local_dir(url: str, project_dir: Path | None) -> Path:
     """The directory a recorded local-directory URL names on this machine: ``{project}/...`` under
     ``project_dir``, ``~/...`` under the home directory, percent-decoded. ``PinError`` says why it has none."""
-    from .export._common import file_url_path
-
-    raw = url[len("file://"):] if url.startswith("file://") else url
-    if raw.startswith("{project}"):
+    path = fileurls.decoded_path(url) if fileurls.is_file_url(url) else url
+    if path.startswith(fileurls.PROJECT):
         if project_dir is None:
             raise PinError("recorded inside the project ({project}): run inside the project, or name it "
                            "with --project DIR")
         # Relative to the project root, and inside it: a lock's "{project}/../.." names nothing of the user's.
-        return join_relative(project_dir, file_url_path(url), "{project} directory")
-    if raw.startswith("{prefix}"):
+        return join_relative(project_dir, fileurls.file_url_path(url), "{project} directory")
+    if path.startswith(fileurls.PREFIX):
         raise PinError(f"{url}: a directory inside the captured environment cannot be rebuilt from")
-    path = file_url_path(url) if url.startswith("file:") else raw
-    local = Path(os.path.expanduser(path)) if path.startswith("~") else Path(path)
-    if not local.is_absolute() or has_control(path):  # a relative path would be the working directory's
+    local = fileurls.local_path(url)
+    if local is None or not local.is_absolute() or has_control(path):  # a relative path: the working directory's
         raise UnsafeInputError(f"{url[:200]!r}: a local directory must be an absolute file:// path")
     return local
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import posixpath
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from .. import sinks
 from ..errors import ExportError
+from ..fileurls import file_url_path
 from ..model import Snapshot, Source
 
 PYPI_SIMPLE = "https://pypi.org/simple"
@@ -74,20 +74,6 @@ def format_time(stamp: datetime) -> str:
     return stamp.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def file_url_path(url: str) -> str:
-    """The local path of a ``file://`` URL, percent-decoded; envsnap's ``{project}`` label becomes relative
-    (the export is meant to sit at the project's root)."""
-    if not url.startswith("file:"):
-        return url
-    rest = url[len("file://"):] if url.startswith("file://") else url[len("file:"):]
-    path = unquote(rest) if rest.startswith(("{", "~")) else unquote(urlsplit(url).path)
-    if path == "{project}":
-        return "."
-    if path.startswith("{project}/"):
-        return posixpath.normpath(path[len("{project}/"):])
-    return path
-
-
 def vcs_url(source: Source) -> str:
     """A pip-style direct reference URL: ``git+https://...@commit#subdirectory=...``."""
     url = source.url
@@ -98,16 +84,6 @@ def vcs_url(source: Source) -> str:
     if source.subdirectory:
         url += f"#subdirectory={source.subdirectory}"
     return url
-
-
-def path_url(path: str) -> str:
-    """The inverse of ``file_url_path``: a relative path is under envsnap's ``{project}`` label."""
-    if path.startswith("~"):
-        return "file://" + quote(path, safe="/~")
-    if posixpath.isabs(path):
-        return "file://" + quote(path)
-    relative = posixpath.normpath(path)
-    return "file://{project}" if relative == "." else "file://{project}/" + quote(relative)
 
 
 # Written where an export names a local project relative to the project root (PEP 751 and pip read such a path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import sinks
+from .. import fileurls, sinks
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _common
 from .interface import ExportError
@@ -68,7 +68,7 @@ def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
     if src.kind == "vcs":
         return f"{name} @ {sinks.requirement_url(_common.vcs_url(src))}", ""
     if src.kind == "directory":
-        path = _common.file_url_path(src.url) or src.url
+        path = fileurls.file_url_path(src.url) or src.url
         if src.subdirectory:
             path = f"{path.rstrip('/')}/{src.subdirectory}"
         path = sinks.requirement_path(path)

@@ -12,7 +12,7 @@ from typing import Any
 
 import tomli_w
 
-from .. import sinks
+from .. import fileurls, sinks
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
@@ -94,7 +94,7 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
             vcs["subdirectory"] = src.subdirectory
         entry["vcs"] = vcs
     elif src.kind == "directory":
-        directory: dict[str, Any] = {"path": _common.file_url_path(src.url)}
+        directory: dict[str, Any] = {"path": fileurls.file_url_path(src.url)}
         if src.editable:
             directory["editable"] = True
         if src.subdirectory:
@@ -104,7 +104,7 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
         hashes = _archive_hashes(pkg)
         archive: dict[str, Any] = {}
         if src.url.startswith("file:"):
-            archive["path"] = _common.file_url_path(src.url)
+            archive["path"] = fileurls.file_url_path(src.url)
         else:
             archive["url"] = src.url
         if pkg.artifact is not None and pkg.artifact.size:
@@ -138,7 +138,7 @@ def _distribution(pkg: PythonPackage) -> dict[str, Any]:
         out["index"] = art.index
     file: dict[str, Any] = {"name": art.filename}
     if art.url.startswith("file:"):
-        file["path"] = _common.file_url_path(art.url)
+        file["path"] = fileurls.file_url_path(art.url)
     else:
         file["url"] = art.url
     stamp = _common.parse_time(art.upload_time)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .. import sinks
+from .. import fileurls, sinks
 from ..model import PythonPackage, Snapshot
 from . import _common
 from .interface import Exporter, ExportError, require_pinned, require_python_layer
@@ -121,7 +121,7 @@ def _direct_arguments(pkg: PythonPackage) -> str:
     src = pkg.source
     if src.kind == "vcs":
         return sinks.shell_word(f"{pkg.name} @ {_common.vcs_url(src)}")
-    path = _common.file_url_path(src.url) or src.url
+    path = fileurls.file_url_path(src.url) or src.url
     if src.subdirectory:
         path = f"{path.rstrip('/')}/{src.subdirectory}"
     return ("-e " if src.editable else "") + sinks.shell_word(path)

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from packaging.markers import Marker, default_environment
 from packaging.utils import canonicalize_name
 
-from .. import _readlimits, grammar
+from .. import _readlimits, fileurls, grammar
 from ..export import _common
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
@@ -140,18 +140,18 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
     candidates: tuple[Candidate, ...] = ()
     if "vcs" in entry:
         vcs = entry["vcs"]
-        source = Source(kind="vcs", url=vcs.get("url") or _common.path_url(vcs["path"]), vcs=vcs["type"],
+        source = Source(kind="vcs", url=vcs.get("url") or fileurls.path_url(vcs["path"]), vcs=vcs["type"],
                         commit_id=vcs["commit-id"], requested_revision=vcs.get("requested-revision", ""),
                         subdirectory=vcs.get("subdirectory", ""))
     elif "directory" in entry:
         d = entry["directory"]
-        source = Source(kind="directory", url=_common.path_url(d["path"]), editable=bool(d.get("editable")),
+        source = Source(kind="directory", url=fileurls.path_url(d["path"]), editable=bool(d.get("editable")),
                         subdirectory=d.get("subdirectory", ""))
     elif "archive" in entry:
         a = entry["archive"]
         hashes = a["hashes"]
         algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
-        source = Source(kind="archive", url=a.get("url") or _common.path_url(a["path"]),
+        source = Source(kind="archive", url=a.get("url") or fileurls.path_url(a["path"]),
                         archive_hash=f"{algo}={hashes[algo]}", subdirectory=a.get("subdirectory", ""))
     else:
         files = list(entry.get("wheels") or [])
@@ -186,7 +186,7 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], where: str) ->
     sha256 = str(file.get("hashes", {}).get("sha256", ""))
     if not sha256:
         return None
-    url = str(file.get("url") or _common.path_url(str(file["path"])))
+    url = str(file.get("url") or fileurls.path_url(str(file["path"])))
     filename = str(file.get("name") or unquote(url.rsplit("/", 1)[-1]))
     for label, ok, value in (("sha256", grammar.is_sha256_hex(sha256), sha256),
                              ("file name", grammar.is_distribution_filename(filename), filename),
@@ -205,7 +205,7 @@ def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[s
     sha256 = file.get("hashes", {}).get("sha256", "")
     if not sha256:
         return None
-    url = file.get("url") or _common.path_url(file["path"])
+    url = file.get("url") or fileurls.path_url(file["path"])
     filename = file.get("name") or unquote(url.rsplit("/", 1)[-1])
     stamp = file.get("upload-time")
     return Artifact(

@@ -25,7 +25,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .. import _readlimits, grammar
+from .. import _readlimits, fileurls, grammar
 from ..export import _common
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
@@ -258,7 +258,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
                              artifact=Artifact(filename=filename.replace("%2B", "+"), url=url, sha256=value))
     url, _, fragment = url.partition("#")
     if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):
-        directory = Source(kind="directory", url=_common.path_url(_common.file_url_path(url)))
+        directory = Source(kind="directory", url=fileurls.path_url(fileurls.file_url_path(url)))
         return PythonPackage(name=name, version="", metadata_name=metadata_name, source=directory)
     subdirectory = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("subdirectory", "")
     stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", path.rsplit("/", 1)[-1])
@@ -278,14 +278,14 @@ def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
             raise LockImportError(f"{where}: editable VCS reference without #egg=NAME")
         pkg = _direct(canonicalize_name(m.group(1)), "", target.replace(m.group(0), ""), [], where)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
-    path = _common.file_url_path(target) if target.startswith("file:") else target
+    path = fileurls.file_url_path(target) if target.startswith("file:") else target
     name = _project_name(Path(path) if Path(path).is_absolute() else Path(origin).parent / path)
     if not name:
         raise LockImportError(f"{where}: cannot tell the name of the editable project {target} (no "
                               "pyproject.toml [project] name there); write it as 'NAME @ file:///path'")
     return PythonPackage(name=canonicalize_name(name), version="", metadata_name=name if
                          canonicalize_name(name) != name else "",
-                         source=Source(kind="directory", url=_common.path_url(path), editable=True))
+                         source=Source(kind="directory", url=fileurls.path_url(path), editable=True))
 
 
 def _project_name(directory: Path) -> str:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import install_hint
-from .._fetchpolicy import FetchPolicy, allowances, urlopen_checked
+from .._fetchpolicy import FetchPolicy, allowances, local_path, urlopen_checked
 from .._fs import join_base_name, join_hash_dir
 from .._version import USER_AGENT
 from ..compat.target import TargetFacts
@@ -88,15 +88,6 @@ def check_archive(pkg: CondaPackage, path: Path, name: str = "") -> None:
             )
 
 
-def _local_path(url: str) -> Path | None:
-    if not url.startswith("file://"):
-        return None
-    raw = urllib.request.url2pathname(url[len("file://") :])
-    if raw.startswith("~"):
-        return Path(os.path.expanduser(raw))
-    return Path(raw)
-
-
 def fetch_archive(
     pkg: CondaPackage,
     target: Path,
@@ -127,7 +118,7 @@ def fetch_archive(
                 raise
             target.unlink()
     FetchPolicy(allowances(allow_urls)).check(pkg.url, f"{_label(pkg)}: conda package")
-    local = _local_path(pkg.url)
+    local = local_path(pkg.url)
     if local is None and offline:
         raise RebuildError(
             f"{_label(pkg)}: {target.name} is not in the bundle and offline mode forbids downloading {pkg.url}"

@@ -1,0 +1,88 @@
+"""``file:`` URLs as envsnap reads and writes them: the one percent-decoding of a local URL's path.
+
+A lock records a local install as a ``file:`` URL, percent-encoded as pip writes it (``my proj`` is
+``my%20proj``), and sometimes with one of envsnap's labels in place of a root: ``file://{project}/...``
+(inside the project), ``file://{prefix}/...`` (inside the captured environment), ``file://~/...`` (under the
+home directory). Every reader of such a URL (the fetch policy and the fetchers, pin and bundle, the conda
+rebuild, the exporters and importers, the redactor at capture) decodes it here, so they cannot disagree on
+which directory a URL names.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+PROJECT = "{project}"
+PREFIX = "{prefix}"
+HOME = "~"
+LABELS = (PROJECT, PREFIX, HOME)
+
+
+def is_file_url(url: str) -> bool:
+    return url.startswith("file:")
+
+
+def decoded_path(url: str) -> str:
+    """The percent-decoded path of a ``file:`` URL, a label kept as it is (``file://{project}/my%20proj`` ->
+    ``{project}/my proj``, ``file:///tmp/my%20proj`` -> ``/tmp/my proj``, ``file:/x`` -> ``/x``); a host
+    (``file://localhost/x``) is not part of the path. ``url`` must be a ``file:`` URL."""
+    rest = url[len("file://"):] if url.startswith("file://") else url[len("file:"):]
+    if rest.startswith(("{", HOME)):
+        return unquote(rest)
+    return unquote(urlsplit(url).path)
+
+
+def file_url_path(url: str) -> str:
+    """The local path of a ``file:`` URL, percent-decoded; envsnap's ``{project}`` label becomes relative
+    (an export is meant to sit at the project's root). Anything else is returned as it is."""
+    if not is_file_url(url):
+        return url
+    path = decoded_path(url)
+    if path == PROJECT:
+        return "."
+    if path.startswith(PROJECT + "/"):
+        return posixpath.normpath(path[len(PROJECT) + 1:])
+    return path
+
+
+def path_url(path: str) -> str:
+    """The inverse of ``file_url_path``: a relative path is under envsnap's ``{project}`` label."""
+    if path.startswith(HOME):
+        return "file://" + quote(path, safe="/~")
+    if posixpath.isabs(path):
+        return "file://" + quote(path)
+    relative = posixpath.normpath(path)
+    return "file://{project}" if relative == "." else "file://{project}/" + quote(relative)
+
+
+def local_path(url: str) -> Path | None:
+    """The local path of a ``file:`` URL or a plain path, ``~`` expanded; None for a remote URL. The one
+    reading of "local" that the fetch policy and the fetchers share, so what the policy calls a local path is
+    the path that gets read. A ``{project}``/``{prefix}`` label stays in the path: only a caller that knows
+    the project resolves it (``pin.local_dir``)."""
+    if is_file_url(url):
+        path = decoded_path(url)
+    elif "://" not in url:
+        path = url
+    else:
+        return None
+    return Path(os.path.expanduser(path)) if path.startswith(HOME) else Path(path)
+
+
+def tail_below(path: str, root: str, *, encoded: bool) -> str | None:
+    """What follows the directory ``root`` in ``path``, as written (``""`` for ``root`` itself, else ``/...``);
+    None when ``path`` does not lie in ``root``. ``encoded``: ``path`` is a URL's path, compared percent-decoded
+    segment by segment, so ``/tmp/my%20proj/src`` lies in ``/tmp/my proj`` and its tail keeps its encoding."""
+    root_parts = root.rstrip("/").split("/")
+    parts = path.split("/")
+    head = parts[:len(root_parts)]
+    if len(parts) < len(root_parts) or ([unquote(p) for p in head] if encoded else head) != root_parts:
+        return None
+    return "".join("/" + part for part in parts[len(root_parts):])
+
+
+__all__ = ["HOME", "LABELS", "PREFIX", "PROJECT", "decoded_path", "file_url_path", "is_file_url", "local_path",
+           "path_url", "tail_below"]
