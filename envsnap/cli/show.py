@@ -12,9 +12,9 @@ ORDER = 20
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("show", help="a short human summary of a lockfile")
-    p.add_argument("lock", metavar="LOCK", help="the lockfile")
-    p.add_argument("--json", action="store_true", help="the whole lock as JSON")
+    p = sub.add_parser("show", help="a short human summary of a lockfile or a run record")
+    p.add_argument("lock", metavar="LOCK", help="the lockfile, or a run record (envsnap run's RUN.toml)")
+    p.add_argument("--json", action="store_true", help="the whole lock or record as JSON")
     p.set_defaults(func=run)
 
 
@@ -81,6 +81,10 @@ def _package_counts(s: Snapshot) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..runs import record
+
+    if record.sniff(args.lock):
+        return _show_record(args)
     # Printed output ends up in CI logs and issues: without secrets, as in an export (a clean lock is unchanged).
     snapshot = scrub_snapshot(lockfile.load(args.lock))
     if args.json:
@@ -89,4 +93,16 @@ def run(args: argparse.Namespace) -> int:
     # Lock data: text cells, never markup, no control codes.
     _output.print_table(_output.table(summary_rows(snapshot), columns=("", ""), header=False,
                                       title=f"envsnap lock: {args.lock}", first_column_style="bold"))
+    return 0
+
+
+def _show_record(args: argparse.Namespace) -> int:
+    from ..runs import record, summary
+
+    rec = record.load(args.lock)
+    if args.json:
+        _output.print_json(lockfile.to_dict(rec))
+        return 0
+    _output.print_table(_output.table(summary.rows(rec), columns=("", ""), header=False,
+                                      title=f"envsnap run record: {args.lock}", first_column_style="bold"))
     return 0

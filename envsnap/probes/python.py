@@ -70,6 +70,11 @@ def resolve_interpreter(python: str) -> str:
 _PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*t?$")
 
 
+def is_python_name(name: str) -> bool:
+    """A program name that names a Python interpreter (``python3.11``, ``pypy3``)."""
+    return _PYTHON_NAME.match(os.path.basename(name)) is not None
+
+
 def script_interpreter(path: Path) -> str | None:
     """The Python a ``#!`` script runs, or None when ``path`` is not one (wrapper shell scripts such as pyenv's
     shims, which run an interpreter, are not Python scripts)."""

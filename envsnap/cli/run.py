@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import EnvsnapError
+from . import _output
+
+ORDER = 80
+EXIT_DRIFT = 3  # --strict: the environment does not match the lock; the command was not started
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
+DEFAULT_RECORD = "run.toml"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="run a command and record what it ran in, loaded, read and wrote",
+                       description="Run CMD with its output untouched and write a run record: the command, "
+                       "its exit status, duration and peak memory, the GPUs it was allowed and used, the lock it "
+                       "ran under (checked with a quick verify), the git commit, every shared object the process "
+                       "tree loaded (matched to the lock's packages), and fingerprints of its data and outputs. "
+                       "Exits with the command's status.")
+    p.add_argument("--lock", metavar="LOCK", help="the lock the run should match (default: none; the "
+                   "environment is captured and stored beside the record as RUN.lock)")
+    p.add_argument("--data", action="append", default=[], metavar="PATH",
+                   help="an input file or directory to fingerprint before the run (repeatable)")
+    p.add_argument("--data-fast", action="store_true", help="fingerprint --data and --output by size and "
+                   "modification time instead of sha256 of the content (recorded as such)")
+    p.add_argument("--output", action="append", default=[], metavar="PATH",
+                   help="an output file or directory to fingerprint after the run (repeatable)")
+    p.add_argument("--strict", action="store_true", help="verify before starting and refuse to start "
+                   "(exit 3) when the environment does not match --lock")
+    p.add_argument("--python", metavar="PATH", help="the environment to verify or capture (default: the "
+                   "interpreter CMD names when it is python, else as `envsnap verify` chooses)")
+    p.add_argument("-o", dest="record", default=DEFAULT_RECORD, metavar="RUN.toml",
+                   help="where to write the run record (default: %(default)s; an existing one is replaced)")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD",
+                   help="the command and its arguments, after --")
+    p.set_defaults(func=run)
+
+
+def byte_progress() -> Callable[[int, int], None] | None:
+    """A progress line on stderr every second or so while data is hashed, when stderr is a terminal."""
+    if not os.isatty(2):
+        return None
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= 1.0:
+            last[0] = now
+            _output.write_lines(f"envsnap: hashing data: {done >> 20} of {total >> 20} MiB")
+
+    return show
+
+
+def command_of(args: argparse.Namespace) -> list[str]:
+    argv = list(args.command)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise EnvsnapError("no command given: envsnap run [OPTIONS] -- CMD [ARGS...]")
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runs.recorder import RunRequest, run_command
+
+    argv = command_of(args)
+    request = RunRequest(argv=tuple(argv), record=Path(args.record), lock=Path(args.lock) if args.lock else None,
+                         data=tuple(args.data), outputs=tuple(args.output), fast=args.data_fast,
+                         strict=args.strict, python=args.python)
+
+    def say(message: str) -> None:
+        _output.write_lines(f"envsnap: {message}")
+
+    # DriftError (--strict, exit 3) and CommandError (126, 127) carry their exit codes to main.
+    record, finished = run_command(request, say=say, progress=byte_progress())
+    missing = [lib for lib in record.loaded.libraries if not lib.accounted]
+    state = "interrupted, " if finished.interrupted else ""
+    signal = f" ({finished.signal})" if finished.signal else ""
+    say(f"recorded {os.fspath(args.record)} ({state}exit {finished.exit_status}{signal}, "
+        f"{finished.duration_ms / 1000:.1f} s; {len(record.loaded.libraries)} shared objects loaded, "
+        f"{len(missing)} not accounted for by the lock)")
+    for lib in missing[:10]:
+        say(f"  not accounted for: {lib.path}" + (f" ({lib.note})" if lib.note else ""))
+    if len(missing) > 10:
+        say(f"  ... and {len(missing) - 10} more (envsnap show {os.fspath(args.record)})")
+    return finished.exit_status

@@ -1,0 +1,78 @@
+# envsnap run's hook for Python processes (docs/runrecord.md, "What the process tree loaded").
+#
+# `envsnap run` puts this folder first on PYTHONPATH, so every Python process the command starts imports this
+# module at start-up. At exit it writes one JSON file into $ENVSNAP_RUN_HOOK_DIR: the modules it imported
+# (name -> file) and the files its own /proc/self/maps held, so that a library loaded and unloaded between two
+# samples, or by a process too short-lived to be sampled, is still recorded. Then it hands over to the
+# sitecustomize this one shadows, if any. Standard library only, Python 3.7 syntax: it runs inside whatever
+# interpreter the command uses.
+import os
+import sys
+
+
+def _envsnap_run_hook() -> None:
+    out_dir = os.environ.get("ENVSNAP_RUN_HOOK_DIR")
+    if not out_dir:
+        return
+    import atexit
+
+    def write() -> None:
+        try:
+            import json
+
+            modules = {}  # type: dict[str, str]
+            for name, module in list(sys.modules.items()):
+                path = getattr(module, "__file__", None)
+                modules[name] = path if isinstance(path, str) else ""
+            maps = []  # type: list[str]
+            try:
+                with open("/proc/self/maps") as fh:
+                    for line in fh:
+                        parts = line.split(None, 5)
+                        if len(parts) == 6 and "x" in parts[1] and parts[5].startswith("/"):
+                            maps.append(parts[5].rstrip("\n"))
+            except OSError:
+                pass
+            data = {
+                "pid": os.getpid(),
+                "executable": sys.executable,
+                "version": "%d.%d.%d" % sys.version_info[:3],
+                "prefix": sys.prefix,
+                "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+                "modules": modules,
+                "maps": sorted(set(maps)),
+            }
+            name = os.path.join(out_dir, "py-%d.json" % os.getpid())
+            tmp = name + ".tmp"
+            with open(tmp, "w") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, name)
+        except Exception:  # never change how the user's program ends
+            pass
+
+    atexit.register(write)
+
+
+def _chain() -> None:
+    # The sitecustomize this one shadows (a distribution's or a site's): import it as if we were not here.
+    here = os.path.dirname(os.path.abspath(__file__))
+    saved = sys.path[:]
+    own = sys.modules.pop("sitecustomize", None)
+    try:
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+        try:
+            import importlib
+
+            importlib.import_module("sitecustomize")
+        except ImportError as exc:
+            if getattr(exc, "name", None) != "sitecustomize":
+                raise
+    finally:
+        sys.path[:] = saved
+        other = sys.modules.get("sitecustomize")
+        if own is not None and other is None:
+            sys.modules["sitecustomize"] = own
+
+
+_envsnap_run_hook()
+_chain()

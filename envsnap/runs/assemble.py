@@ -1,0 +1,200 @@
+"""The parts of a run record other than the command's own outcome: where it ran, its code, its environment, its
+data, what it loaded. ``envsnap run`` imports this module in a thread once the command has started (it imports
+the lock model, the probes and ``verify``: most of a second on a busy machine), ``rerun`` and ``record_run``
+directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, lockfile
+from .._privacy import PathRedactor, redact_secrets
+from ..model import Snapshot
+from ..probes.project import find_root, probe_project
+from ..probes.python import TargetEnvironment, is_python_name, select_environment
+from ..probes.system import PackageDatabase
+from . import data as data_mod
+from . import trace
+from .libraries import RecordIndex, account, distributions_of
+from .record import Code, Command, Data, Environment, FileEntry, Gpus, Loaded, Meta, Outcome, RunRecord
+
+MAX_DRIFT_LINES = 200
+
+
+@dataclass
+class Context:
+    """Where a run happens: the project (the git work tree, else the working directory) and the folder in it."""
+
+    root: Path
+    cwd_rel: str
+    redactor: PathRedactor
+
+
+def context() -> Context:
+    cwd = os.getcwd()
+    root = Path(find_root(cwd) or cwd)
+    rel = os.path.relpath(os.path.realpath(cwd), os.path.realpath(root))
+    return Context(root=root, cwd_rel="." if rel == "." else rel.replace(os.sep, "/"),
+                   redactor=PathRedactor(project=str(root)))
+
+
+def data_path(path: str) -> str:
+    """How a --data/--output path is recorded: as given (relative to the working directory); an absolute path
+    under the home directory as ``~/...`` (rerun expands it)."""
+    norm = os.path.normpath(path)
+    home = os.path.expanduser("~")
+    if os.path.isabs(norm) and home not in ("", "/") and norm.startswith(home.rstrip("/") + "/"):
+        return "~/" + norm[len(home.rstrip("/")) + 1:]
+    return norm
+
+
+def resolve_data_path(path: str, base: Path | None = None) -> Path:
+    return Path(os.path.expanduser(path)) if path.startswith("~/") else (base or Path(".")) / path
+
+
+def to_data(role: str, path: str, fp: data_mod.Fingerprint) -> Data:
+    return Data(role=role, path=data_path(path), kind=fp.kind, method=fp.method, digest=fp.digest, files=fp.files,
+                bytes=fp.bytes, complete=fp.complete,
+                entries=tuple(FileEntry(e.path, e.size, e.value) for e in fp.entries))
+
+
+def fingerprint_data(role: str, path: str, *, fast: bool, progress: data_mod.ByteProgress | None = None,
+                     base: Path | None = None) -> Data:
+    fp = data_mod.fingerprint(resolve_data_path(path, base), fast=fast, progress=progress,
+                              missing_ok=role == "output")
+    return to_data(role, path, fp)
+
+
+def to_fingerprint(d: Data) -> data_mod.Fingerprint:
+    return data_mod.Fingerprint(d.kind, d.method, d.digest, d.files, d.bytes,
+                                tuple(data_mod.Entry(e.path, e.size, e.value) for e in d.entries), d.complete)
+
+
+def relative_to_root(path: Path, root: Path) -> str:
+    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
+    return "" if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+def findings(report: Any) -> list[tuple[bool, str]]:
+    """verify's mismatches and warnings as (is a mismatch, line), secrets removed."""
+    from .._verify import INFO, MISMATCH
+
+    return [(d.severity == MISMATCH, redact_secrets(f"{d.severity}: {d.area}: {d.describe()}"))
+            for d in report.differences if d.severity != INFO][:MAX_DRIFT_LINES]
+
+
+def python_target(argv: Sequence[str], python: str | None) -> TargetEnvironment:
+    """The environment a command runs in: ``python`` when given, else the interpreter the command names when it
+    is one (``python train.py``), else the one ``envsnap verify`` would choose."""
+    if python is not None:
+        return select_environment(python)
+    import shutil
+
+    found = shutil.which(argv[0]) if argv and is_python_name(argv[0]) else None
+    return select_environment(found) if found else select_environment()
+
+
+def code_state(root: Path, exclude: Sequence[str | os.PathLike[str]]) -> Code | None:
+    project = probe_project(str(root), exclude=[os.fspath(p) for p in exclude])
+    if project is None:
+        return None
+    return Code(vcs="git", commit=project.commit, branch=project.branch, dirty=project.dirty,
+                diff_digest=project.diff_digest)
+
+
+def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
+    out = tuple(redact_secrets(a) for a in argv)
+    return out, out != tuple(argv)
+
+
+def loaded(objects: set[str], reports: Sequence[trace.PythonReport], lock: Snapshot | None, ctx: Context, *,
+           method: str, processes: int, database: PackageDatabase | None = None) -> Loaded:
+    index = RecordIndex()
+    interpreters = {r.base_prefix: r.version for r in reports}
+    interpreters.update({r.prefix: r.version for r in reports})
+    libraries = account(objects, lock, ctx.redactor, interpreters=interpreters, index=index, database=database)
+    modules = [name for r in reports for name in r.modules]
+    files = {f for r in reports for f in r.modules.values()}
+    return Loaded(method=method, processes=processes, python_processes=len({r.pid for r in reports}),
+                  libraries=libraries, modules=tuple(trace.top_level_modules(modules)),
+                  distributions=tuple(distributions_of(files, index)))
+
+
+def environment(lock: Snapshot | None, lock_path: Path | None, ctx: Context, target: TargetEnvironment,
+                captured: bool, drift: Sequence[str]) -> Environment:
+    python = ctx.redactor.text(target.describe())
+    if lock is None or lock_path is None:
+        return Environment(python=python, drift=tuple(drift))
+    digest = lock.envsnap.content_digest if lock.envsnap.content_digest and not captured else \
+        lockfile.canonical_digest(lockfile.to_dict(lock))
+    return Environment(lock=relative_to_root(lock_path, ctx.root), lock_digest=digest, captured=captured,
+                       python=python, drift=tuple(drift))
+
+
+@dataclass
+class Prepared:
+    """What is gathered while the command runs."""
+
+    ctx: Context
+    target: TargetEnvironment
+    code: Code | None
+    lock: Snapshot | None
+    lock_path: Path | None
+    captured: bool = False
+    drift: list[str] = field(default_factory=list)
+    mismatches: int = 0
+    warnings: list[str] = field(default_factory=list)
+    database: PackageDatabase | None = None
+
+
+def prepare(argv: Sequence[str], *, lock: Snapshot | None, lock_path: Path | None, record: Path,
+            python: str | None, exclude: Sequence[str | os.PathLike[str]] = (),
+            capture_path: Path | None = None) -> Prepared:
+    """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
+    to be stored at ``capture_path``), the package database read ahead."""
+    from .._verify import verify
+    from ..probes.capture import capture
+
+    ctx = context()
+    code = code_state(ctx.root, [record, *([lock_path] if lock_path else []), *exclude])
+    target = python_target(argv, python)
+    out = Prepared(ctx=ctx, target=target, code=code, lock=lock, lock_path=lock_path)
+    try:
+        if lock is not None:
+            found = findings(verify(lock, environment=target))
+            out.drift = [line for _, line in found]
+            out.mismatches = sum(1 for bad, _ in found if bad)
+        else:
+            out.lock = capture(target.python, conda_prefix=target.conda_prefix, python_layer=target.python_layer,
+                               output=str(capture_path) if capture_path else None)
+            out.lock_path, out.captured = capture_path, True
+    except Exception as exc:
+        what = "verified" if lock is not None else "captured"
+        out.warnings.append(f"the environment could not be {what}: {exc}")
+    out.database = PackageDatabase()
+    out.database.preload()
+    return out
+
+
+def build(prepared: Prepared, *, argv: Sequence[str], outcome: Outcome, gpus: Gpus, data: Sequence[Data],
+          objects: set[str], reports: Sequence[trace.PythonReport], processes: int, method: str) -> RunRecord:
+    if prepared.captured and prepared.lock is not None and prepared.lock_path is not None:
+        lockfile.dump(prepared.lock, prepared.lock_path)
+    command, redacted = redacted_argv(argv)
+    return RunRecord(
+        run=Meta(generator=f"envsnap {__version__}", created=outcome.started),
+        command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted),
+        result=outcome,
+        gpus=gpus,
+        environment=environment(prepared.lock, prepared.lock_path, prepared.ctx, prepared.target,
+                                prepared.captured, prepared.drift),
+        code=prepared.code,
+        loaded=loaded(objects, reports, prepared.lock, prepared.ctx, method=method, processes=processes,
+                      database=prepared.database),
+        data=tuple(data),
+    )

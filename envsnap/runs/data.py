@@ -1,0 +1,205 @@
+"""Data fingerprints: a manifest digest over every file of a path (a file or a directory tree).
+
+The manifest lists, per regular file, its path relative to the fingerprinted path (``/``-separated; a single
+file is listed by its base name), its size and its sha256; its digest is the sha256 of the lines
+``path NUL size NUL sha256 LF`` in path order (docs/runrecord.md). ``fast`` fingerprints use size and mtime
+(nanoseconds) instead of content: seconds instead of minutes on a large dataset, but a file rewritten with the
+same size in the same nanosecond is not seen, so the method is recorded beside the digest.
+
+Files are hashed in parallel (``hashlib`` releases the GIL while it hashes a large buffer): a tree of many
+files keeps every core reading; a single large file is read in large blocks straight into a reused buffer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import EnvsnapError
+
+SHA256 = "sha256"
+SIZE_MTIME = "size-mtime"
+METHODS = (SHA256, SIZE_MTIME)
+BLOCK = 1 << 20
+# Files listed one by one in a record; a larger tree keeps its digest, counts and the first entries only, so a
+# rerun then says that the tree differs but can name only changed files among those listed.
+MAX_ENTRIES = 20_000
+
+# Bytes hashed so far and bytes in all: called from the worker threads, at most every few MiB.
+ByteProgress = Callable[[int, int], None]
+
+
+class DataError(EnvsnapError):
+    """A --data or --output path cannot be fingerprinted (missing input, unreadable file)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str  # relative, "/"-separated
+    size: int
+    # sha256 hex of the content, or for a fast fingerprint the mtime in nanoseconds as a decimal string.
+    value: str
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    kind: str  # file | directory | missing
+    method: str  # sha256 | size-mtime
+    digest: str  # sha256:<hex> of the manifest, "" when missing
+    files: int
+    bytes: int
+    entries: tuple[Entry, ...]  # at most MAX_ENTRIES
+    complete: bool  # every file is listed in entries
+
+
+def manifest_digest(entries: Sequence[Entry]) -> str:
+    h = hashlib.sha256()
+    for e in sorted(entries, key=lambda e: e.path):
+        h.update(f"{e.path}\0{e.size}\0{e.value}\n".encode("utf-8", "surrogateescape"))
+    return "sha256:" + h.hexdigest()
+
+
+def hash_file(path: str | os.PathLike[str], buffer: bytearray | None = None,
+              on_bytes: Callable[[int], None] | None = None) -> str:
+    """sha256 hex of a file's content, read in ``BLOCK``-sized pieces into one reused buffer."""
+    h = hashlib.sha256()
+    buf = buffer if buffer is not None else bytearray(BLOCK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
+            if on_bytes is not None:
+                on_bytes(n)
+    return h.hexdigest()
+
+
+def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """(relative path, stat) of every regular file under ``root``; links to files count as those files, links
+    to directories are followed once (a loop is not)."""
+    seen: set[tuple[int, int]] = set()
+    stack = [("", root)]
+    while stack:
+        rel, folder = stack.pop()
+        try:
+            info = folder.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            with os.scandir(folder) as it:
+                children = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise DataError(f"{folder}: cannot read: {exc.strerror or exc}") from None
+        for child in children:
+            name = f"{rel}/{child.name}" if rel else child.name
+            try:
+                st = child.stat()  # follows links
+            except OSError:
+                continue  # a dangling link: no content to fingerprint
+            if stat.S_ISDIR(st.st_mode):
+                stack.append((name, Path(child.path)))
+            elif stat.S_ISREG(st.st_mode):
+                yield name, st
+
+
+def fingerprint(path: str | os.PathLike[str], *, fast: bool = False, workers: int | None = None,
+                progress: ByteProgress | None = None, missing_ok: bool = False) -> Fingerprint:
+    """The fingerprint of a file or a directory tree (a device, a FIFO or a socket is refused: reading one
+    might never end). ``missing_ok``: a path that does not exist has the fingerprint of kind ``missing``
+    (an output the command did not write) instead of an error."""
+    method = SIZE_MTIME if fast else SHA256
+    p = Path(path)
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        if missing_ok:
+            return Fingerprint("missing", method, "", 0, 0, (), True)
+        raise DataError(f"{p}: no such file or directory") from None
+    except OSError as exc:
+        raise DataError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        kind, found = "directory", list(_walk(p))
+        paths = [(rel, p / rel, st) for rel, st in found]
+    elif stat.S_ISREG(info.st_mode):
+        kind, paths = "file", [(p.name or str(p), p, info)]
+    else:
+        raise DataError(f"{p}: not a regular file or directory (a device, pipe or socket has no fingerprint)")
+    total = sum(st.st_size for _, _, st in paths)
+    if fast:
+        entries = [Entry(rel, st.st_size, str(st.st_mtime_ns)) for rel, _, st in paths]
+    else:
+        entries = _hash_all(paths, total, workers, progress)
+    entries.sort(key=lambda e: e.path)
+    return Fingerprint(kind, method, manifest_digest(entries), len(entries), total,
+                       tuple(entries[:MAX_ENTRIES]), len(entries) <= MAX_ENTRIES)
+
+
+def _hash_all(paths: list[tuple[str, Path, os.stat_result]], total: int, workers: int | None,
+              progress: ByteProgress | None) -> list[Entry]:
+    done = 0
+    lock = threading.Lock()
+    local = threading.local()
+    reported = [0]
+
+    def add(n: int) -> None:
+        nonlocal done
+        with lock:
+            done += n
+            if progress is not None and done - reported[0] >= 8 * BLOCK:
+                reported[0] = done
+                progress(done, total)
+
+    def one(item: tuple[str, Path, os.stat_result]) -> Entry:
+        rel, full, st = item
+        buf = getattr(local, "buf", None)
+        if buf is None:
+            buf = local.buf = bytearray(BLOCK)
+        try:
+            digest = hash_file(full, buf, add if progress is not None else None)
+        except OSError as exc:
+            raise DataError(f"{full}: cannot read: {exc.strerror or exc}") from None
+        return Entry(rel, st.st_size, digest)
+
+    count = workers or min(8, (os.cpu_count() or 1) + 1)
+    if len(paths) <= 1 or count <= 1:
+        out = [one(item) for item in paths]
+    else:
+        # Largest files first, so that one big file at the end does not run alone.
+        ordered = sorted(paths, key=lambda item: -item[2].st_size)
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            out = list(pool.map(one, ordered))
+    if progress is not None:
+        progress(total, total)
+    return out
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str  # relative to the fingerprinted path
+    what: str  # added | removed | changed
+
+
+def compare(before: Fingerprint, after: Fingerprint) -> tuple[Change, ...] | None:
+    """The files that differ between two fingerprints of one path (by the entries both list); None when the
+    digests are equal. An empty tuple when the digests differ but no listed entry does (a tree larger than
+    ``MAX_ENTRIES``, or a change of kind or method)."""
+    if before.digest == after.digest and before.kind == after.kind and before.method == after.method:
+        return None
+    old = {e.path: e for e in before.entries}
+    new = {e.path: e for e in after.entries}
+    out: list[Change] = []
+    for name in sorted(old.keys() | new.keys()):
+        if name not in new:
+            if after.complete:
+                out.append(Change(name, "removed"))
+        elif name not in old:
+            if before.complete:
+                out.append(Change(name, "added"))
+        elif (old[name].size, old[name].value) != (new[name].size, new[name].value):
+            out.append(Change(name, "changed"))
+    return tuple(out)

@@ -1,0 +1,122 @@
+"""Run a command as ``envsnap run`` does: its output untouched, its exit status and signals passed on, its
+process tree sampled while it runs.
+
+The command inherits stdin, stdout and stderr and stays in envsnap's process group, so a Ctrl-C at the terminal
+reaches it directly, as it would without envsnap. envsnap blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD and takes
+them with ``sigtimedwait`` between samples: SIGTERM and SIGHUP are passed on to the command; SIGINT is passed
+on only when it was sent to envsnap with ``kill`` (the terminal's has reached the command already, and a
+second one would interrupt its cleanup). Any of them marks the run interrupted; envsnap still waits for the
+command to end and writes the record. The command starts with an empty signal mask and default SIGPIPE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ..errors import EnvsnapError
+from .trace import Sampler
+
+SI_KERNEL = 0x80  # si_code of a signal the kernel raised (the terminal's Ctrl-C), not kill()
+PASSED_ON = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+EXIT_NOT_FOUND = 127
+EXIT_NOT_EXECUTABLE = 126
+
+
+class CommandError(EnvsnapError):
+    """The command could not be started (not found, not executable)."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class Finished:
+    started: str
+    ended: str
+    duration_ms: int
+    exit_status: int  # as a shell reports it: 128 + N when a signal N ended the command
+    signal: str  # the signal's name when one ended the command
+    interrupted: bool  # envsnap received SIGINT, SIGTERM or SIGHUP while the command ran
+    peak_memory_kib: int  # the largest resident set of the command and the processes it waited for
+    objects: frozenset[str]  # files mapped executable in the sampled processes
+    processes: int  # processes seen in the samples
+    samples: int
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def execute(argv: Sequence[str], *, env: Mapping[str, str], cwd: str | None = None,
+            while_running: Callable[[int], None] | None = None) -> Finished:
+    """Run ``argv`` (looked up on ``env``'s PATH) to its end. ``while_running(pid)`` is called once the command
+    has started, with signals still blocked (a thread it starts inherits the block)."""
+    wanted = {*PASSED_ON, signal.SIGCHLD}
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+    interrupted = False
+    try:
+        started, t0 = utc_now(), time.monotonic()
+        pid = _spawn(argv, env, cwd, old_mask)
+        if while_running is not None:
+            while_running(pid)
+        sampler = Sampler(pid)
+        sampler.sample()
+        status, usage = 0, None
+        while True:
+            info = signal.sigtimedwait(wanted, sampler.wait_time())
+            if info is not None and info.si_signo != signal.SIGCHLD:
+                interrupted = True
+                if info.si_signo != signal.SIGINT or info.si_code != SI_KERNEL:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, info.si_signo)
+                continue
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done == pid:
+                break
+            if info is None:
+                sampler.sample()
+        ended, duration = utc_now(), time.monotonic() - t0
+        while (late := signal.sigtimedwait(wanted, 0)) is not None:
+            interrupted = interrupted or late.si_signo != signal.SIGCHLD
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    code = os.waitstatus_to_exitcode(status)
+    name = ""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            name = signal.Signals(-code).name
+        code = 128 - code
+    return Finished(started=started, ended=ended, duration_ms=round(duration * 1000), exit_status=code & 0xFF,
+                    signal=name, interrupted=interrupted, peak_memory_kib=usage.ru_maxrss if usage else 0,
+                    objects=frozenset(sampler.objects), processes=len(sampler.processes), samples=sampler.samples)
+
+
+def _spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, mask: set[int | signal.Signals]) -> int:
+    """posix_spawnp: the child gets ``mask`` (envsnap's mask before it blocked the signals it forwards) and
+    default SIGPIPE/SIGXFSZ (Python ignores them; an ignored signal stays ignored across exec)."""
+    here = os.getcwd() if cwd is not None else None
+    if cwd is not None:
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            raise CommandError(f"{cwd}: cannot enter the working directory: {exc.strerror or exc}",
+                               EXIT_NOT_EXECUTABLE) from None
+    try:
+        return os.posix_spawnp(argv[0], list(argv), dict(env), setsigmask=mask,
+                               setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+    except FileNotFoundError:
+        raise CommandError(f"{argv[0]}: command not found", EXIT_NOT_FOUND) from None
+    except PermissionError:
+        raise CommandError(f"{argv[0]}: permission denied (not executable)", EXIT_NOT_EXECUTABLE) from None
+    except OSError as exc:
+        raise CommandError(f"{argv[0]}: cannot run: {exc.strerror or exc}", EXIT_NOT_EXECUTABLE) from None
+    finally:
+        if here is not None:
+            os.chdir(here)

@@ -1,0 +1,157 @@
+"""Which package each loaded shared object belongs to, and whether the lock accounts for it.
+
+A file belongs to a Python distribution when that distribution's ``RECORD`` lists it (the site-packages folder
+it is in is read once), to the interpreter when it lies under a Python process's ``base_prefix`` outside
+site-packages, to a system package when the package manager says it owns it. The lock accounts for it when it
+records that distribution, interpreter or system package at the version found; anything else is named: a
+cuDNN from ``/usr/local/cuda`` while the lock selected the pip wheel's, a ``.so`` from the home directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from .._privacy import PathRedactor
+from ..model import Snapshot
+from ..probes.system import PackageDatabase
+from .record import Library
+
+_SITE_DIRS = ("site-packages", "dist-packages")
+_MAX_RECORD = 16 << 20
+
+
+@dataclass(frozen=True)
+class Owner:
+    kind: str  # python | system | interpreter
+    package: str
+    version: str
+
+
+def site_dir(path: str) -> str | None:
+    """The site-packages (or dist-packages) folder ``path`` lies in, if any."""
+    parts = Path(path).parts
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] in _SITE_DIRS:
+            return str(Path(*parts[: i + 1]))
+    return None
+
+
+def _dist_of(folder: str) -> tuple[str, str] | None:
+    stem = folder[: -len(".dist-info")]
+    name, sep, version = stem.partition("-")
+    return (canonicalize_name(name), version) if sep and name and version else None
+
+
+class RecordIndex:
+    """File -> (distribution, version) from the RECORD files of the site folders asked about (each read once)."""
+
+    def __init__(self) -> None:
+        self._plain: dict[str, tuple[str, str]] = {}
+        self._real: dict[str, tuple[str, str]] = {}
+        self._read: set[str] = set()
+
+    def _load(self, site: str) -> None:
+        if site in self._read:
+            return
+        self._read.add(site)
+        try:
+            folders = [e.name for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            return
+        for folder in sorted(folders):
+            dist = _dist_of(folder)
+            if dist is None:
+                continue
+            try:
+                with open(os.path.join(site, folder, "RECORD"), encoding="utf-8", errors="replace") as fh:
+                    text = fh.read(_MAX_RECORD)
+            except OSError:
+                continue
+            for row in csv.reader(io.StringIO(text)):
+                if not row or not row[0]:
+                    continue
+                full = os.path.normpath(os.path.join(site, row[0]))
+                self._plain.setdefault(full, dist)
+                if ".so" in os.path.basename(full) or full.endswith((".pyd", ".dylib")):
+                    self._real.setdefault(os.path.realpath(full), dist)
+
+    def owner(self, path: str) -> tuple[str, str] | None:
+        site = site_dir(path)
+        if site is None:
+            return None
+        self._load(site)
+        normal = os.path.normpath(path)
+        return self._plain.get(normal) or self._real.get(os.path.realpath(normal))
+
+
+def classify(paths: Iterable[str], *, interpreters: Mapping[str, str] | None = None,
+             database: PackageDatabase | None = None, index: RecordIndex | None = None) -> dict[str, Owner | None]:
+    """path -> its owner (None: no package known here owns it). ``interpreters``: base prefix -> version of
+    the Python processes that ran."""
+    index = index or RecordIndex()
+    out: dict[str, Owner | None] = {}
+    rest = []
+    for path in sorted(set(paths)):
+        dist = index.owner(path)
+        if dist is not None:
+            out[path] = Owner("python", *dist)
+            continue
+        prefix = next((p for p in (interpreters or {}) if site_dir(path) is None
+                       and (path == p or path.startswith(p.rstrip("/") + "/"))), None)
+        if prefix is not None:
+            out[path] = Owner("interpreter", "python", (interpreters or {})[prefix])
+            continue
+        rest.append(path)
+    db = database or PackageDatabase()
+    owners = db.owners(rest) if rest and db.manager else {}
+    installed = {p.name: p.version for p in db.installed()} if owners else {}
+    for path in rest:
+        name = owners.get(path)
+        out[path] = Owner("system", name, installed.get(name, "")) if name else None
+    return out
+
+
+def account(paths: Iterable[str], lock: Snapshot | None, redactor: PathRedactor,
+            **kwargs: object) -> tuple[Library, ...]:
+    """A ``Library`` per loaded file: its owner and whether ``lock`` accounts for it."""
+    owners = classify(paths, **kwargs)  # type: ignore[arg-type]
+    python = {p.name: p.version for p in lock.python.packages} if lock is not None else {}
+    locked_python = lock.python.version if lock is not None else ""
+    system: dict[str, set[str]] = {}
+    for sp in lock.system.packages if lock is not None else ():
+        system.setdefault(sp.name, set()).add(sp.version)
+    out = []
+    for path, owner in sorted(owners.items()):
+        shown = redactor.path(path)
+        if owner is None:
+            out.append(Library(path=shown, accounted=False, note="no package the lock records owns it"))
+            continue
+        if owner.kind == "python":
+            locked = python.get(owner.package)
+            ok = locked == owner.version
+            note = "" if ok else (f"the lock has {owner.package} {locked}" if locked is not None
+                                  else f"{owner.package} is not in the lock")
+        elif owner.kind == "interpreter":
+            ok = bool(locked_python) and locked_python == owner.version
+            note = "" if ok else f"the lock has Python {locked_python or '(none)'}"
+        else:
+            versions = system.get(owner.package)
+            ok = versions is not None and (not owner.version or owner.version in versions)
+            note = "" if ok else (f"the lock has {owner.package} {', '.join(sorted(versions))}" if versions
+                                  else f"system package {owner.package} is not in the lock")
+        out.append(Library(path=shown, accounted=ok, owner=owner.kind, package=owner.package,
+                           version=owner.version, note=note))
+    return tuple(out)
+
+
+def distributions_of(module_files: Iterable[str], index: RecordIndex) -> list[str]:
+    """``name version`` of each distribution the given module files belong to."""
+    found = {index.owner(f) for f in module_files if f}
+    return sorted(f"{name} {version}" for name, version in (d for d in found if d is not None))

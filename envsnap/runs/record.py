@@ -1,0 +1,300 @@
+"""The run record (docs/runrecord.md): one result tied to its command, environment, code, data and outputs.
+
+A record is TOML, versioned (``run.schema_version``), sealed with a content digest over its canonical JSON as a
+lock is, and written atomically. Loading one is reading untrusted input (docs/security.md): the file is read
+through ``_readlimits`` (a regular file of bounded size, a bounded TOML shape), every field is checked against
+its type and grammar, an unknown field or a broken seal is refused with one line naming the dotted path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli_w
+
+from .. import _readlimits, grammar
+from .._fs import atomic_write_text
+from ..errors import EnvsnapError
+from ..lockfile import to_dict
+
+KIND = "envsnap run record"
+SCHEMA_VERSION = 1
+T = TypeVar("T")
+
+
+class RecordError(EnvsnapError):
+    """A run record is unreadable, invalid, of an unknown schema, or was edited after it was sealed."""
+
+
+def _rule(ok: Callable[[Any], bool], what: str) -> dict[str, Any]:
+    return {"rule": (ok, what)}
+
+
+def _text(limit: int = grammar.MAX_TEXT) -> dict[str, Any]:
+    return _rule(lambda v: grammar.is_text(v, limit), f"text (no control characters, at most {limit} characters)")
+
+
+def _one_of(*values: str) -> dict[str, Any]:
+    return _rule(frozenset(values).__contains__, "value (one of " + ", ".join(repr(v) for v in values) + ")")
+
+
+def _n(hi: int = grammar.MAX_INT) -> dict[str, Any]:
+    return _rule(lambda v: grammar.is_bounded_int(v, 0, hi), f"number (from 0 to {hi})")
+
+
+_DIGEST = _rule(lambda v: v == "" or grammar.is_sha256_digest(v), "digest (sha256:<64 hex digits>)")
+_TIME = _rule(grammar.is_timestamp, "timestamp (RFC 3339)")
+# An argument may hold anything a program takes (a newline in `python -c`), but no NUL and a bounded length.
+_ARG = _rule(lambda v: isinstance(v, str) and "\0" not in v and len(v) <= 65536, "argument (no NUL, at most 64 KiB)")
+
+
+@dataclass(frozen=True)
+class Meta:
+    kind: str = field(default=KIND, metadata=_one_of(KIND))
+    schema_version: int = field(default=SCHEMA_VERSION, metadata=_n(1000))
+    generator: str = field(default="", metadata=_rule(grammar.is_generator, "generator"))
+    created: str = field(default="", metadata=_TIME)
+    content_digest: str = field(default="", metadata=_DIGEST)
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: tuple[str, ...] = field(metadata=_ARG)
+    # The working directory relative to the project (the git work tree, else the directory itself): "." or a
+    # relative path inside it.
+    cwd: str = field(default=".", metadata=_rule(lambda v: v == "." or grammar.is_relative_path(v),
+                                                 "relative folder (no '..', not absolute)"))
+    redacted: bool = False  # a secret in argv was replaced by <redacted>: the command cannot be rerun as it was
+
+
+@dataclass(frozen=True)
+class Outcome:
+    started: str = field(metadata=_TIME)
+    ended: str = field(metadata=_TIME)
+    duration_ms: int = field(metadata=_n())
+    exit_status: int = field(metadata=_n(255))
+    signal: str = field(default="", metadata=_rule(lambda v: v == "" or (v.startswith("SIG") and v[3:].isalnum()
+                                                                        and len(v) < 16), "signal name"))
+    interrupted: bool = False
+    peak_memory_kib: int = field(default=0, metadata=_n())
+
+
+@dataclass(frozen=True)
+class Gpus:
+    visible_devices: str = field(default="", metadata=_text(1024))  # CUDA_VISIBLE_DEVICES as it was set
+    visible_devices_set: bool = False
+    used: tuple[str, ...] = field(default=(), metadata=_text(256))  # "0 (NVIDIA H200)": NVML index and name
+    used_known: bool = False  # False: which GPUs the tree used is unknown (see note); never guessed
+    note: str = field(default="", metadata=_text())
+
+
+@dataclass(frozen=True)
+class Environment:
+    lock: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_relative_path(v),
+                                                 "lock path (relative to the record's folder)"))
+    lock_digest: str = field(default="", metadata=_DIGEST)
+    captured: bool = False  # the lock was captured for this run (no --lock)
+    python: str = field(default="", metadata=_text(1024))  # the environment verified, as envsnap names it
+    drift: tuple[str, ...] = field(default=(), metadata=_text())  # verify's findings at the start
+
+
+@dataclass(frozen=True)
+class Code:
+    vcs: str = field(default="", metadata=_one_of("", "git"))
+    commit: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_commit_id(v), "commit id"))
+    branch: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_git_ref(v), "branch name"))
+    dirty: bool = False
+    diff_digest: str = field(default="", metadata=_DIGEST)
+
+
+@dataclass(frozen=True)
+class Library:
+    path: str = field(metadata=_text())
+    accounted: bool
+    owner: str = field(default="", metadata=_one_of("", "python", "system", "interpreter"))
+    package: str = field(default="", metadata=_text(256))
+    version: str = field(default="", metadata=_text(256))
+    note: str = field(default="", metadata=_text())
+
+
+@dataclass(frozen=True)
+class Loaded:
+    method: str = field(default="", metadata=_text())
+    processes: int = field(default=0, metadata=_n())
+    python_processes: int = field(default=0, metadata=_n())
+    libraries: tuple[Library, ...] = ()
+    modules: tuple[str, ...] = field(default=(), metadata=_text(256))  # top-level modules Python imported
+    distributions: tuple[str, ...] = field(default=(), metadata=_text(256))  # "numpy 2.4.6" they came from
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str = field(metadata=_text())
+    size: int = field(metadata=_n())
+    value: str = field(metadata=_rule(lambda v: grammar.is_sha256_hex(v) or (v.isascii() and v.isdigit()
+                                                                             and len(v) < 24),
+                                      "sha256 hex or mtime in nanoseconds"))
+
+
+@dataclass(frozen=True)
+class Data:
+    role: str = field(metadata=_one_of("input", "output"))
+    path: str = field(metadata=_rule(lambda v: len(v) > 0 and grammar.is_text(v), "path"))
+    kind: str = field(metadata=_one_of("file", "directory", "missing"))
+    method: str = field(metadata=_one_of("sha256", "size-mtime"))
+    digest: str = field(default="", metadata=_DIGEST)
+    files: int = field(default=0, metadata=_n())
+    bytes: int = field(default=0, metadata=_n())
+    complete: bool = True  # every file is in entries
+    entries: tuple[FileEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run: Meta
+    command: Command
+    result: Outcome
+    gpus: Gpus = Gpus()
+    environment: Environment = Environment()
+    code: Code | None = None
+    loaded: Loaded = Loaded()
+    data: tuple[Data, ...] = ()
+
+    def inputs(self) -> tuple[Data, ...]:
+        return tuple(d for d in self.data if d.role == "input")
+
+    def outputs(self) -> tuple[Data, ...]:
+        return tuple(d for d in self.data if d.role == "output")
+
+
+# ---------------------------------------------------------------------------------------------------- write
+
+
+def canonical_digest(doc: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of a record document, leaving out the digest itself (``created`` is part of
+    the content: a run's time is what it records)."""
+    data = dict(doc)
+    data["run"] = {k: v for k, v in dict(data.get("run", {})).items() if k != "content_digest"}
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def document(record: RunRecord) -> dict[str, Any]:
+    data: dict[str, Any] = to_dict(record)
+    data["run"]["content_digest"] = canonical_digest(data)
+    return data
+
+
+def dumps(record: RunRecord) -> str:
+    return tomli_w.dumps(document(record))
+
+
+def dump(record: RunRecord, path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    try:
+        atomic_write_text(target, dumps(record))
+    except OSError as exc:
+        raise RecordError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    return target
+
+
+def sealed(record: RunRecord) -> RunRecord:
+    return dataclasses.replace(record, run=dataclasses.replace(record.run,
+                                                               content_digest=document(record)["run"]["content_digest"]))
+
+
+# ----------------------------------------------------------------------------------------------------- read
+
+
+def sniff(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` looks like a run record rather than a lock (its first KiB names the record kind); only
+    ``load`` says whether it is a valid one. Anything unreadable is left to the lock loader's errors."""
+    if not os.path.isfile(path):  # a FIFO would block the open
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    return f'kind = "{KIND}"'.encode() in head
+
+
+def load(path: str | os.PathLike[str]) -> RunRecord:
+    text = _readlimits.read_text(path, error=RecordError, what="run record")
+    return from_document(_readlimits.load_toml(text, origin=str(path), error=RecordError), origin=str(path))
+
+
+def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunRecord:
+    meta = data.get("run")
+    if not isinstance(meta, Mapping) or meta.get("kind") != KIND:
+        raise RecordError(f"{origin}: run.kind: missing (is this an envsnap run record?)")
+    version = meta.get("schema_version")
+    if type(version) is not int or version < 1:
+        raise RecordError(f"{origin}: run.schema_version: missing or not a positive integer")
+    if version > SCHEMA_VERSION:
+        raise RecordError(f"{origin}: run.schema_version: {version} is newer than this envsnap understands "
+                          f"(<= {SCHEMA_VERSION}); upgrade envsnap")
+    record = _build(RunRecord, data, "", origin)
+    if not record.run.content_digest:
+        raise RecordError(f"{origin}: run.content_digest: missing (a record is always sealed)")
+    if canonical_digest(to_dict(record)) != record.run.content_digest:
+        raise RecordError(f"{origin}: run.content_digest: does not match the content "
+                          "(the record was edited or corrupted after the run)")
+    return record
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a float"}.get(type(value), type(value).__name__)
+
+
+def _build(cls: type[T], data: Any, path: str, origin: str) -> T:
+    where = path or "(top level)"
+    if not isinstance(data, Mapping):
+        raise RecordError(f"{origin}: {where}: expected a table, got {_kind(data)}")
+    fields = {f.name: f for f in dataclasses.fields(typing.cast(Any, cls))}
+    hints = _hints(typing.cast(type, cls))
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise RecordError(f"{origin}: {path + '.' if path else ''}{unknown[0]}: unknown field")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        sub = f"{path}.{name}" if path else name
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise RecordError(f"{origin}: {sub}: required field is missing")
+            continue
+        kwargs[name] = _convert(hints[name], data[name], sub, origin, f.metadata.get("rule"))
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any, path: str, origin: str, rule: tuple[Callable[[Any], bool], str] | None) -> Any:
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return _convert(args[0], value, path, origin, rule)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _build(tp, value, path, origin)
+    if typing.get_origin(tp) is tuple:
+        if not isinstance(value, list):
+            raise RecordError(f"{origin}: {path}: expected an array, got {_kind(value)}")
+        return tuple(_convert(args[0], item, f"{path}[{i}]", origin, rule) for i, item in enumerate(value))
+    if type(value) is not tp:
+        raise RecordError(f"{origin}: {path}: expected {_kind(tp())}, got {_kind(value)}")
+    if rule is not None and not rule[0](value):
+        raise RecordError(f"{origin}: {path}: not a valid {rule[1]}: {grammar.shown(value)}")
+    return value

@@ -1,0 +1,234 @@
+"""Make a run record: ``run_command`` for ``envsnap run``, ``record_run`` for a script or a notebook.
+
+Both gather the same parts (docs/runrecord.md): the lock the run ran under (checked by a quick ``verify``, or a
+capture stored beside the record when there is none), the project's commit, the inputs' fingerprints before
+and the outputs' after, what was loaded and which GPUs were used.
+
+``run_command`` starts the command as soon as its inputs are fingerprinted and its lock is read: the verify (or
+capture), the git state, the package database and the GPU watch are taken in threads while it runs, so a run
+costs little more than the command (bench/run_overhead.py). ``strict`` verifies first and refuses to start on
+drift. This module imports only what starting the command needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import EnvsnapError
+from . import data as data_mod
+from . import trace
+from .execute import Finished, execute, utc_now
+
+if TYPE_CHECKING:
+    from .record import RunRecord
+
+Say = Callable[[str], None]
+
+
+class DriftError(EnvsnapError):
+    """``--strict``: the environment does not match the lock, so the command was not started."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    argv: tuple[str, ...]
+    record: Path
+    lock: Path | None = None
+    data: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    fast: bool = False
+    strict: bool = False
+    python: str | None = None  # the environment to verify (default: the command's python, else as verify picks)
+
+
+@dataclass
+class Background:
+    """A job in a daemon thread whose result (or error) is collected later."""
+
+    job: Callable[[], Any]
+    result: Any = None
+    error: BaseException | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="envsnap-run", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        try:
+            self.result = self.job()
+        except Exception as exc:
+            self.error = exc
+
+    def value(self) -> Any:
+        if self._thread is not None:
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def run_command(req: RunRequest, *, say: Say = lambda _: None,
+                progress: data_mod.ByteProgress | None = None) -> tuple[RunRecord, Finished]:
+    """Run ``req.argv`` and write its record to ``req.record``; the record and how the command ended."""
+    inputs = [(p, data_mod.fingerprint(_resolve(p), fast=req.fast, progress=progress)) for p in req.data]
+    lock = None
+    if req.lock is not None:
+        from .. import lockfile
+
+        lock = lockfile.load(req.lock)  # bad input: exit 2 before anything runs
+    capture_path = None if lock is not None else req.record.with_suffix(".lock")
+
+    def prepare() -> Any:
+        from .assemble import prepare
+
+        return prepare(req.argv, lock=lock, lock_path=req.lock, record=req.record, python=req.python,
+                       exclude=req.outputs, capture_path=capture_path)
+
+    prepared = Background(prepare)
+    if req.strict and lock is not None:
+        prepared.run()
+        ready = prepared.value()
+        if ready.mismatches or ready.warnings:
+            first = next(iter(ready.drift or ready.warnings), "")
+            raise DriftError(f"--strict: {ready.target.describe()} does not match {req.lock} "
+                             f"({ready.mismatches} mismatches; {first}); the command was not started")
+    with tempfile.TemporaryDirectory(prefix="envsnap-run-") as hooks:
+        watch = Background(lambda: None)
+
+        def started(pid: int) -> None:
+            def start_watch() -> Any:
+                from .gpus import GpuWatch
+
+                w = GpuWatch(pids=lambda: trace.descendants(pid))
+                w.start()
+                return w
+
+            watch.job = start_watch
+            watch.start()
+            if not (req.strict and lock is not None):  # --strict has verified already
+                prepared.start()
+
+        finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
+        gpu_watch = watch.value()
+        gpu_watch.stop()
+        reports = trace.read_hook_reports(hooks)
+    outputs = []
+    warnings = []
+    for path in req.outputs:
+        try:
+            outputs.append((path, data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress,
+                                                       missing_ok=True)))
+        except data_mod.DataError as exc:
+            warnings.append(str(exc))
+        except KeyboardInterrupt:
+            warnings.append("interrupted while fingerprinting the outputs: some are not recorded")
+            finished = dataclasses.replace(finished, interrupted=True)
+            break
+    from . import assemble
+    from .record import Outcome, dump
+
+    ready = prepared.value()
+    outcome = Outcome(started=finished.started, ended=finished.ended, duration_ms=finished.duration_ms,
+                      exit_status=finished.exit_status, signal=finished.signal, interrupted=finished.interrupted,
+                      peak_memory_kib=finished.peak_memory_kib)
+    interval = f"{trace.FIRST_INTERVAL:g} s growing to {trace.MAX_INTERVAL:g} s"
+    record = assemble.build(
+        ready, argv=req.argv, outcome=outcome, gpus=gpu_watch.result(),
+        data=[*(assemble.to_data("input", p, fp) for p, fp in inputs),
+              *(assemble.to_data("output", p, fp) for p, fp in outputs)],
+        objects=set(finished.objects) | {m for r in reports for m in r.maps}, reports=reports,
+        processes=finished.processes,
+        method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "
+        "Python processes report sys.modules and their maps at exit")
+    dump(record, req.record)
+    for line in [*ready.drift, *ready.warnings, *warnings]:
+        say(line)
+    return record, finished
+
+
+def _resolve(path: str) -> Path:
+    return Path(os.path.expanduser(path))
+
+
+# ------------------------------------------------------------------------------------------- in-process API
+
+
+@dataclass
+class RecordedRun:
+    """What ``record_run`` yields: add outputs as they are written; ``record`` is set once the block ends."""
+
+    outputs: list[str] = field(default_factory=list)
+    record: RunRecord | None = None
+
+    def output(self, path: str | os.PathLike[str]) -> None:
+        self.outputs.append(os.fspath(path))
+
+
+@contextlib.contextmanager
+def record_run(path: str | os.PathLike[str] = "run.toml", *, lock: str | os.PathLike[str] | None = None,
+               data: Sequence[str | os.PathLike[str]] = (), outputs: Sequence[str | os.PathLike[str]] = (),
+               fast: bool = False, argv: Sequence[str] | None = None) -> Iterator[RecordedRun]:
+    """Record the running process for the duration of the block (a training script, a notebook cell).
+
+    The record's command is ``argv`` (default: this interpreter and ``sys.argv``); its exit status is 0 when
+    the block ends normally and 1 when it raises (the record is still written; marked interrupted on Ctrl-C).
+    What was loaded is this process's maps and ``sys.modules`` at the end of the block; peak memory is this
+    process's. With no ``lock``, the running environment is captured and stored beside the record."""
+    from .. import lockfile
+    from . import assemble
+    from .gpus import GpuWatch
+    from .record import Outcome, dump
+
+    record_path = Path(path)
+    inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
+    snapshot = lockfile.load(lock) if lock is not None else None
+    command = list(argv) if argv is not None else [sys.executable, *sys.argv]
+    handle = RecordedRun(outputs=[os.fspath(p) for p in outputs])
+    prepared = Background(lambda: assemble.prepare(
+        command, lock=snapshot, lock_path=Path(lock) if lock is not None else None, record=record_path,
+        python=sys.executable, exclude=handle.outputs,
+        capture_path=None if snapshot is not None else record_path.with_suffix(".lock")))
+    prepared.start()
+    watch = GpuWatch(pids=lambda: {os.getpid()})
+    watch.start()
+    started, t0 = utc_now(), time.monotonic()
+    status, interrupted = 0, False
+    try:
+        yield handle
+    except KeyboardInterrupt:
+        status, interrupted = 1, True
+        raise
+    except BaseException:
+        status = 1
+        raise
+    finally:
+        ended, duration = utc_now(), time.monotonic() - t0
+        watch.stop()
+        outs = [(p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True)) for p in handle.outputs]
+        report = trace.PythonReport(os.getpid(), sys.executable, ".".join(map(str, sys.version_info[:3])), sys.prefix,
+                                    sys.base_prefix, {k: getattr(m, "__file__", None) or ""
+                                                      for k, m in list(sys.modules.items())}, ())
+        outcome = Outcome(started=started, ended=ended, duration_ms=round(duration * 1000), exit_status=status,
+                          interrupted=interrupted, peak_memory_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        record = assemble.build(
+            prepared.value(), argv=command, outcome=outcome, gpus=watch.result(),
+            data=[*(assemble.to_data("input", p, fp) for p, fp in inputs),
+                  *(assemble.to_data("output", p, fp) for p, fp in outs)],
+            objects=trace.own_maps(), reports=[report], processes=1,
+            method="/proc/self/maps and sys.modules of the recording process at the end of the block")
+        dump(record, record_path)
+        handle.record = record

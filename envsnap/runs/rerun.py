@@ -1,0 +1,197 @@
+"""``envsnap rerun``: check what a run depended on, then run its command again and compare the outputs.
+
+Before anything runs, three checks say exactly what differs: the environment (``verify`` against the lock the
+run used, found by its content digest), the code (the commit and the uncommitted change) and the inputs (their
+fingerprints, naming each changed file). Then the recorded argv runs, unchanged but for the interpreter
+``--python`` names, in the recorded working directory, and the outputs are fingerprinted and compared.
+
+A record is a stranger's file (docs/security.md): nothing in it is run but its argv, which the CLI shows and
+asks to confirm; a command whose secrets were redacted is refused (it is not the command that ran); the working
+directory and the lock must lie inside the project; data paths are only read, and only regular files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import _runner, lockfile
+from .._fs import join_relative
+from ..errors import EnvsnapError, LockfileError, UnsafeInputError
+from ..probes.project import find_root, probe_project
+from ..probes.python import is_python_name, resolve_interpreter
+from . import data as data_mod
+from .assemble import findings, fingerprint_data, python_target, to_fingerprint
+from .execute import Finished, execute
+from .record import RecordError, RunRecord
+
+DOCKER_VERIFY_TIMEOUT = 600
+
+SAME = "same"
+DIFFERS = "differs"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Check:
+    area: str  # environment | code | data
+    state: str  # same | differs | unknown
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutputResult:
+    path: str
+    state: str  # identical | differs | missing
+    changes: tuple[data_mod.Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What rerun will run, where, and how its checks came out (before anything runs)."""
+
+    argv: tuple[str, ...]
+    cwd: Path
+    env: dict[str, str]
+    checks: tuple[Check, ...]
+
+    @property
+    def differs(self) -> bool:
+        return any(c.state != SAME for c in self.checks)
+
+
+def project_root() -> Path:
+    cwd = os.getcwd()
+    return Path(find_root(cwd) or cwd)
+
+
+def run_directory(record: RunRecord, root: Path) -> Path:
+    if record.command.cwd == ".":
+        return root
+    return join_relative(root, record.command.cwd, "the record's working directory")
+
+
+def check_environment(record: RunRecord, root: Path, *, lock: str | None = None, python: str | None = None,
+                      in_docker: str | None = None) -> Check:
+    from .._verify import verify
+
+    env = record.environment
+    if lock is not None:
+        lock_file = Path(lock)
+    elif env.lock:
+        lock_file = join_relative(root, env.lock, "the record's lock")
+    else:
+        return Check("environment", UNKNOWN, ("the record names no lock: the environment cannot be checked "
+                                              "(pass --lock)",))
+    try:
+        snapshot = lockfile.load(lock_file)
+    except LockfileError as exc:
+        return Check("environment", UNKNOWN, (f"the lock cannot be read: {exc}",))
+    lines = []
+    digest = snapshot.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(snapshot))
+    if env.lock_digest and digest != env.lock_digest:
+        lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest})")
+    if in_docker is not None:
+        found = _verify_in_docker(in_docker, lock_file)
+    else:
+        found = findings(verify(snapshot, environment=python_target(record.command.argv, python)))
+    state = DIFFERS if lines or any(bad for bad, _ in found) else SAME
+    lines.extend(line for _, line in found)
+    return Check("environment", state, tuple(lines))
+
+
+def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
+    res = _runner.run(["docker", "run", "--rm", "--network", "none", "-v",
+                       f"{lock_file.resolve()}:/envsnap-run.lock:ro", "--", image,
+                       "envsnap", "verify", "/envsnap-run.lock", "--json"], timeout=DOCKER_VERIFY_TIMEOUT)
+    try:
+        data = json.loads(res.stdout)
+        diffs = [d for d in data.get("differences", ()) if isinstance(d, dict) and d.get("severity") != "info"]
+    except (json.JSONDecodeError, AttributeError):
+        tail = (res.stderr.strip().splitlines() or ["no output"])[-1]
+        raise EnvsnapError(f"--in-docker {image}: envsnap verify in the image gave no report: {tail}") from None
+    return [(d.get("severity") == "mismatch",
+             f"{d.get('severity')}: {d.get('area')}: {d.get('subject')}: {d.get('what')} "
+             f"{d.get('expected') or '(none)'} -> {d.get('actual') or '(none)'}") for d in diffs]
+
+
+def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()) -> Check:
+    if record.code is None:
+        return Check("code", UNKNOWN, ("the run was not in a git work tree: the code cannot be checked",))
+    now = probe_project(str(root), exclude=[str(p) for p in exclude])
+    if now is None:
+        return Check("code", DIFFERS, (f"{root} is not a git work tree (the run was at commit {record.code.commit})",))
+    lines = []
+    if now.commit != record.code.commit:
+        lines.append(f"commit {record.code.commit[:12]} -> {now.commit[:12] or '(none)'}")
+    if (now.dirty, now.diff_digest) != (record.code.dirty, record.code.diff_digest):
+        was = f"uncommitted change {record.code.diff_digest[7:19]}" if record.code.dirty else "clean"
+        is_ = f"uncommitted change {now.diff_digest[7:19]}" if now.dirty else "clean"
+        lines.append(f"working tree: {was} -> {is_}")
+    return Check("code", DIFFERS if lines else SAME, tuple(lines))
+
+
+def check_data(record: RunRecord, run_dir: Path) -> Check:
+    lines = []
+    for d in record.inputs():
+        try:
+            now = fingerprint_data("input", d.path, fast=d.method == data_mod.SIZE_MTIME, base=run_dir)
+        except data_mod.DataError as exc:
+            lines.append(f"{d.path}: {exc}")
+            continue
+        changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
+        if changes is None:
+            continue
+        if not changes:
+            lines.append(f"{d.path}: differs ({d.files} -> {now.files} files; the changed files are not listed)")
+        for c in changes:
+            name = d.path if d.kind == "file" else f"{d.path.rstrip('/')}/{c.path}"
+            lines.append(f"{name}: {c.what}")
+    return Check("data", DIFFERS if lines else SAME, tuple(lines))
+
+
+def plan(record: RunRecord, *, lock: str | None = None, python: str | None = None,
+         in_docker: str | None = None, record_path: Path | None = None) -> Plan:
+    if record.command.redacted:
+        raise RecordError("the recorded command had a secret replaced by <redacted>: it is not the command that "
+                          "ran, and is not run again")
+    if not record.command.argv:
+        raise RecordError("the record has no command")
+    root = project_root()
+    run_dir = run_directory(record, root)
+    if not run_dir.is_dir():
+        raise UnsafeInputError(f"the record's working directory {record.command.cwd} is not in {root}")
+    argv = list(record.command.argv)
+    env = dict(os.environ)
+    if python is not None:
+        interpreter = resolve_interpreter(python)
+        if is_python_name(argv[0]):
+            argv[0] = interpreter
+        env["PATH"] = os.path.dirname(interpreter) + os.pathsep + env.get("PATH", "")
+    if in_docker is not None:
+        argv = ["docker", "run", "--rm", "-i", "-v", f"{root}:{root}", "-w", str(run_dir),
+                "--user", f"{os.getuid()}:{os.getgid()}", "--", in_docker, *argv]
+    exclude: list[str | Path] = [*(str(run_dir / d.path) for d in record.outputs()),
+                                 *([record_path] if record_path else [])]
+    checks = (check_environment(record, root, lock=lock, python=python, in_docker=in_docker),
+              check_code(record, root, exclude), check_data(record, run_dir))
+    return Plan(argv=tuple(argv), cwd=run_dir, env=env, checks=checks)
+
+
+def run(p: Plan) -> Finished:
+    return execute(p.argv, env=p.env, cwd=str(p.cwd))
+
+
+def compare_outputs(record: RunRecord, run_dir: Path) -> list[OutputResult]:
+    out = []
+    for d in record.outputs():
+        now = fingerprint_data("output", d.path, fast=d.method == data_mod.SIZE_MTIME, base=run_dir)
+        if now.kind == "missing":
+            out.append(OutputResult(d.path, "missing" if d.kind != "missing" else "identical"))
+            continue
+        changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
+        out.append(OutputResult(d.path, "identical" if changes is None else "differs", changes or ()))
+    return out

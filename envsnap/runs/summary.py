@@ -1,0 +1,61 @@
+"""A run record in a few lines (``envsnap show RUN.toml``): pure, from the record alone."""
+
+from __future__ import annotations
+
+import shlex
+
+from .record import RunRecord
+
+MAX_NAMED = 10
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def rows(rec: RunRecord) -> list[tuple[str, str]]:
+    r, env, loaded = rec.result, rec.environment, rec.loaded
+    ending = f"exit {r.exit_status}" + (f" ({r.signal})" if r.signal else "") + (", interrupted" if r.interrupted
+                                                                                 else "")
+    out = [
+        ("Command", shlex.join(rec.command.argv) + (" (secrets redacted: cannot be rerun)" if rec.command.redacted
+                                                  else "")),
+        ("Directory", rec.command.cwd),
+        ("Started", f"{r.started}, {r.duration_ms / 1000:.1f} s"),
+        ("Result", ending),
+        ("Peak memory", f"{r.peak_memory_kib // 1024} MiB" if r.peak_memory_kib else "unknown"),
+        ("GPUs allowed", f"CUDA_VISIBLE_DEVICES={rec.gpus.visible_devices}" if rec.gpus.visible_devices_set
+         else "all (CUDA_VISIBLE_DEVICES unset)"),
+        ("GPUs used", (", ".join(rec.gpus.used) or "none") if rec.gpus.used_known
+         else f"unknown ({rec.gpus.note})"),
+    ]
+    if env.lock:
+        how = "captured for this run" if env.captured else "given"
+        out.append(("Lock", f"{env.lock} ({how}, {env.lock_digest})"))
+    else:
+        out.append(("Lock", "none recorded"))
+    out.append(("Environment", env.python or "unknown"))
+    out.append(("Drift at start", f"{len(env.drift)} findings" if env.drift else "none"))
+    out.extend((f"  {i + 1}", line) for i, line in enumerate(env.drift[:MAX_NAMED]))
+    if rec.code is not None:
+        state = f"dirty ({rec.code.diff_digest})" if rec.code.dirty else "clean"
+        out.append(("Code", f"{rec.code.commit[:12] or '(no commit)'} on {rec.code.branch or '(detached)'}, {state}"))
+    else:
+        out.append(("Code", "not in a git work tree"))
+    missing = [lib for lib in loaded.libraries if not lib.accounted]
+    out.append(("Loaded", f"{len(loaded.libraries)} shared objects in {loaded.processes} processes "
+                          f"({loaded.python_processes} Python, {len(loaded.modules)} top-level modules); "
+                          f"{len(missing)} not accounted for by the lock"))
+    for lib in missing[:MAX_NAMED]:
+        out.append(("  not accounted", f"{lib.path}" + (f": {lib.note}" if lib.note else "")))
+    if len(missing) > MAX_NAMED:
+        out.append(("  ...", f"{len(missing) - MAX_NAMED} more (--json lists every one)"))
+    for d in rec.data:
+        what = "missing" if d.kind == "missing" else f"{d.files} files, {_size(d.bytes)}, {d.method} {d.digest}"
+        out.append((d.role.capitalize(), f"{d.path}: {what}"))
+    out.append(("Digest", rec.run.content_digest))
+    return out

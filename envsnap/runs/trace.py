@@ -1,0 +1,189 @@
+"""What a process tree loaded, seen without ptrace.
+
+Two sources, merged:
+
+- samples of ``/proc/PID/maps`` of every process in the tree (found from ``/proc/PID/task/*/children`` where the
+  kernel has it, else from every process's parent in ``/proc/*/stat``), taken often at first and then less
+  often (``Sampler``): the shared objects mapped executable. A process that starts and ends between two
+  samples is missed, so the record says the tree was sampled;
+- for Python processes, a ``sitecustomize`` hook put first on ``PYTHONPATH`` (``_hook/``, chaining to any
+  sitecustomize it shadows) that writes ``sys.modules`` and the process's own maps at exit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import _readlimits
+from ..errors import EnvsnapError
+
+HOOK_DIR = Path(__file__).with_name("_hook")
+HOOK_ENV = "ENVSNAP_RUN_HOOK_DIR"
+FIRST_INTERVAL = 0.01
+MAX_INTERVAL = 0.5
+MAX_HOOK_BYTES = 8 << 20
+
+
+def executable_mappings(maps_text: str) -> set[str]:
+    """The files mapped executable in a ``/proc/PID/maps`` text (the program and its shared objects)."""
+    out = set()
+    for line in maps_text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) == 6 and "x" in parts[1] and parts[5].startswith("/"):
+            path = parts[5]
+            if path.endswith(" (deleted)"):
+                path = path[: -len(" (deleted)")]
+            out.add(path)
+    return out
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def _has_children_files() -> bool:
+    return os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process (from /proc/*/stat)."""
+    out = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        stat = _read(f"/proc/{entry.name}/stat")
+        end = stat.rfind(")")
+        if end < 0:
+            continue
+        fields = stat[end + 2:].split()
+        if len(fields) > 1 and fields[1].isdigit():
+            out[int(entry.name)] = int(fields[1])
+    return out
+
+
+def descendants(root: int, *, children_files: bool | None = None) -> set[int]:
+    """``root`` and every process below it, now."""
+    use_children = _has_children_files() if children_files is None else children_files
+    found = {root}
+    if use_children:
+        todo = [root]
+        while todo:
+            pid = todo.pop()
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for task in tasks:
+                for word in _read(f"/proc/{pid}/task/{task}/children").split():
+                    if word.isdigit() and int(word) not in found:
+                        found.add(int(word))
+                        todo.append(int(word))
+        return found
+    parents = _parents()
+    by_parent: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        by_parent.setdefault(ppid, []).append(pid)
+    todo = [root]
+    while todo:
+        for child in by_parent.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+@dataclass
+class Sampler:
+    """Samples the maps of a process tree; ``due()`` says when the next sample is wanted."""
+
+    root: int
+    objects: set[str] = field(default_factory=set)
+    processes: set[int] = field(default_factory=set)
+    samples: int = 0
+    interval: float = FIRST_INTERVAL
+    _next: float = 0.0
+    _children_files: bool = field(default_factory=_has_children_files)
+
+    def sample(self) -> None:
+        start = time.monotonic()
+        for pid in descendants(self.root, children_files=self._children_files):
+            maps = _read(f"/proc/{pid}/maps")
+            if maps:
+                self.processes.add(pid)
+                self.objects |= executable_mappings(maps)
+        self.samples += 1
+        cost = time.monotonic() - start
+        # Often while the program starts (its libraries load then), then less often; never more than a
+        # twentieth of the time on sampling.
+        self.interval = min(MAX_INTERVAL, max(self.interval * 1.5, cost * 20))
+        self._next = time.monotonic() + self.interval
+
+    def wait_time(self) -> float:
+        return max(0.0, self._next - time.monotonic())
+
+
+@dataclass(frozen=True)
+class PythonReport:
+    pid: int
+    executable: str
+    version: str
+    prefix: str
+    base_prefix: str
+    modules: dict[str, str]
+    maps: tuple[str, ...]
+
+
+class HookError(EnvsnapError):
+    pass
+
+
+def read_hook_reports(folder: str | os.PathLike[str]) -> list[PythonReport]:
+    """What the Python hook wrote (files of a shape other than expected are skipped: a program may have
+    written into the folder, but it never decides anything beyond what the record lists)."""
+    out = []
+    for path in sorted(Path(folder).glob("py-*.json")):
+        try:
+            data = _readlimits.read_json(path, error=HookError, limit=MAX_HOOK_BYTES)
+        except HookError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        modules = data.get("modules")
+        maps = data.get("maps")
+        strings = ("executable", "version", "prefix", "base_prefix")
+        if (not isinstance(modules, dict) or not isinstance(maps, list) or not isinstance(data.get("pid"), int)
+                or not all(isinstance(data.get(k), str) for k in strings)):
+            continue
+        out.append(PythonReport(
+            pid=data["pid"], executable=data["executable"], version=data["version"], prefix=data["prefix"],
+            base_prefix=data["base_prefix"],
+            modules={str(k): v for k, v in modules.items() if isinstance(v, str)},
+            maps=tuple(m for m in maps if isinstance(m, str)),
+        ))
+    return out
+
+
+def hook_environment(env: dict[str, str], report_dir: str) -> dict[str, str]:
+    """``env`` with the hook first on PYTHONPATH and its report folder set."""
+    out = dict(env)
+    old = out.get("PYTHONPATH", "")
+    out["PYTHONPATH"] = str(HOOK_DIR) + (os.pathsep + old if old else "")
+    out[HOOK_ENV] = report_dir
+    return out
+
+
+def own_maps() -> set[str]:
+    """The shared objects this process has mapped now (``record_run`` records the running process)."""
+    return executable_mappings(_read("/proc/self/maps"))
+
+
+def top_level_modules(names: Iterable[str]) -> list[str]:
+    return sorted({n.split(".", 1)[0] for n in names if n and not n.startswith("_")})

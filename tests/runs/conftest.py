@@ -1,0 +1,44 @@
+"""envsnap run and rerun as a user runs them: a separate process, its output and exit status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def envsnap_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(extra)
+    return env
+
+
+Envsnap = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def envsnap() -> Envsnap:
+    """envsnap(*args, cwd=..., input=...) -> the finished process (text output)."""
+
+    def invoke(*args: str | os.PathLike[str], cwd: Path, input: str | None = None,
+               timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "envsnap", *map(str, args)], cwd=cwd, env=envsnap_env(),
+                              capture_output=True, text=True, input=input, timeout=timeout)
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def host_lock(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lock of the interpreter running the tests (captured once)."""
+    path = tmp_path_factory.mktemp("host") / "envsnap.lock"
+    subprocess.run([sys.executable, "-m", "envsnap", "capture", "-o", str(path)], env=envsnap_env(), check=True,
+                   capture_output=True)
+    return path

@@ -1,0 +1,149 @@
+"""envsnap run: the command runs as it would without envsnap, and the record says what it loaded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Envsnap, envsnap_env
+
+from envsnap.runs import record as rec
+
+
+def _shared_library(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "extra.c").write_text("int envsnap_extra(void) { return 42; }\n")
+    out = folder / "libenvsnapextra.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(out), str(folder / "extra.c")], check=True)
+    return out
+
+
+def test_a_python_program_s_wheel_libraries_are_accounted_for_and_a_stray_one_is_named(
+        tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
+    pytest.importorskip("numpy")
+    extra = _shared_library(tmp_path / "unusual" / "place")
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import ctypes, sys\nimport numpy\n"
+        f"lib = ctypes.CDLL({str(extra)!r})\n"
+        "print('answer', lib.envsnap_extra(), float(numpy.arange(4).sum()))\n"
+        "sys.exit(5)\n"
+    )
+    res = envsnap("run", "--lock", host_lock, "-o", "run.toml", "--", sys.executable, script, cwd=tmp_path)
+    # The command's output passes through untouched, its exit status is envsnap's.
+    assert res.stdout == "answer 42 6.0\n", res.stderr
+    assert res.returncode == 5, res.stderr
+    record = rec.load(tmp_path / "run.toml")
+    assert record.result.exit_status == 5 and not record.result.interrupted
+    assert record.result.peak_memory_kib > 1000
+    assert record.command.argv == (sys.executable, str(script))
+    libs = {Path(lib.path).name: lib for lib in record.loaded.libraries}
+    numpy_libs = [lib for lib in record.loaded.libraries if lib.owner == "python" and lib.package == "numpy"]
+    assert any("_multiarray_umath" in lib.path for lib in numpy_libs), libs.keys()
+    assert all(lib.accounted for lib in numpy_libs)
+    stray = libs["libenvsnapextra.so"]
+    assert not stray.accounted and stray.owner == "" and "no package" in stray.note
+    assert [lib.path for lib in record.loaded.libraries if not lib.accounted] == [stray.path]
+    # The C library comes from a system package the lock records.
+    libc = next(lib for name, lib in libs.items() if name.startswith("libc.so"))
+    assert libc.owner == "system" and libc.accounted
+    assert "numpy" in record.loaded.modules and "ctypes" in record.loaded.modules
+    assert any(d.startswith("numpy ") for d in record.loaded.distributions)
+    assert record.loaded.python_processes == 1
+    assert record.environment.lock_digest.startswith("sha256:") and not record.environment.captured
+    assert "not accounted for: " in res.stderr and "libenvsnapextra.so" in res.stderr
+
+
+def test_a_shell_program_is_recorded_with_the_shell_and_its_children(tmp_path: Path, envsnap: Envsnap) -> None:
+    res = envsnap("run", "--output", "out.txt", "--", "sh", "-c", "echo made > out.txt; sleep 0.6; cat out.txt",
+                  cwd=tmp_path)
+    assert res.returncode == 0 and res.stdout == "made\n", res.stderr
+    record = rec.load(tmp_path / "run.toml")
+    names = {Path(lib.path).name for lib in record.loaded.libraries}
+    shell = os.path.basename(os.path.realpath("/bin/sh"))
+    assert shell in names and any(n.startswith("libc.so") for n in names), names
+    assert record.loaded.python_processes == 0 and record.loaded.processes >= 1
+    # No lock given: one was captured and stored beside the record.
+    assert record.environment.captured and record.environment.lock == "run.lock"
+    assert (tmp_path / "run.lock").is_file()
+    [out] = record.outputs()
+    assert out.path == "out.txt" and out.kind == "file" and out.files == 1
+
+
+def test_a_signal_to_envsnap_reaches_the_command_and_the_record_says_interrupted(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    code = f"import pathlib, time; pathlib.Path({str(started)!r}).write_text('x'); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
+                            cwd=tmp_path, env=envsnap_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    record = rec.load(tmp_path / "run.toml")
+    assert record.result.interrupted and record.result.signal == "SIGTERM"
+    assert record.result.duration_ms < 50_000
+
+
+def test_a_kill_sigint_is_passed_on_and_the_record_is_still_written(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    code = (f"import pathlib, time\npathlib.Path({str(started)!r}).write_text('x')\n"
+            "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('cleaned up'); raise SystemExit(9)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
+                            cwd=tmp_path, env=envsnap_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert out == "cleaned up\n" and proc.returncode == 9, err
+    assert rec.load(tmp_path / "run.toml").result.interrupted
+
+
+def test_secrets_in_the_command_are_redacted_and_it_cannot_be_rerun(tmp_path: Path, envsnap: Envsnap) -> None:
+    token = "ghp_" + "a1B2" * 9
+    res = envsnap("run", "--", "sh", "-c", "true", f"--token={token}", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    text = (tmp_path / "run.toml").read_text()
+    assert token not in text and "<redacted>" in text
+    assert rec.load(tmp_path / "run.toml").command.redacted
+    again = envsnap("rerun", "run.toml", "--yes", cwd=tmp_path)
+    assert again.returncode == 2 and "redacted" in again.stderr
+
+
+def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
+    lock = host_lock.read_text()
+    # A lock of another numpy (or of a package that is not installed): a mismatch.
+    drifted = tmp_path / "drifted.lock"
+    subprocess.run([sys.executable, "-m", "envsnap", "capture", "-o", str(drifted)], env=envsnap_env(),
+                   check=True, capture_output=True)
+    import tomli_w
+    import tomllib
+
+    data = tomllib.loads(drifted.read_text())
+    data["python"]["packages"].append({"name": "not-installed-here", "version": "1.0",
+                                       "source": {"kind": "index"}})
+    data["envsnap"].pop("content_digest")
+    drifted.write_text(tomli_w.dumps(data))
+    marker = tmp_path / "ran"
+    res = envsnap("run", "--strict", "--lock", drifted, "--", "touch", marker, cwd=tmp_path)
+    assert res.returncode == 3, res.stderr
+    assert "not-installed-here" in res.stderr and "not started" in res.stderr
+    assert not marker.exists() and not (tmp_path / "run.toml").exists()
+    assert lock  # the session lock is untouched
+    # Without --strict the run goes ahead and the drift is recorded.
+    res = envsnap("run", "--lock", drifted, "--", "touch", marker, cwd=tmp_path)
+    assert res.returncode == 0 and marker.exists()
+    assert any("not-installed-here" in line for line in rec.load(tmp_path / "run.toml").environment.drift)
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["definitely-not-a-command-xyz"], 127), ([], 2)])
+def test_a_command_that_cannot_start(tmp_path: Path, envsnap: Envsnap, argv: list[str], code: int) -> None:
+    res = envsnap("run", "--", *argv, cwd=tmp_path)
+    assert res.returncode == code and res.stderr.count("\n") == 1, res.stderr
