@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Envsnap, envsnap_env
+from runhelpers import Envsnap, envsnap_env
 
 from envsnap.runs import record as rec
 
