@@ -12,8 +12,8 @@ from ._version import __version__
 from .errors import EnvsnapError, LockfileError, ProbeError
 
 if TYPE_CHECKING:
-    from ._verify import VerifyReport, verify
     from .api import check
+    from .compare.verify import VerifyReport, verify
     from .lockfile import dump, load
     from .model import Snapshot
     from .probes.capture import capture
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 # public name -> the module that defines it
 _LAZY = {
     "capture": ".probes.capture",
-    "verify": "._verify",
-    "VerifyReport": "._verify",
+    "verify": ".compare.verify",
+    "VerifyReport": ".compare.verify",
     "check": ".api",
     "dump": ".lockfile",
     "load": ".lockfile",

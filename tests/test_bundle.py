@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from envsnap import lockfile
-from envsnap.bundle import Bundle, extract, read_sums, requirements_text, write_archive
+from envsnap.artifacts.bundle import Bundle, extract, read_sums, requirements_text, write_archive
 from envsnap.errors import BundleError
 from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 
@@ -197,7 +197,7 @@ def test_an_archive_kind_envsnap_does_not_write_is_refused(tmp_path: Path, cli: 
 def test_everything_checkable_is_checked_before_anything_is_fetched(tmp_path: Path) -> None:
     """issue 12.8: bundle failed only after fetching everything, one problem at a time. Now every local
     project, VCS install and disk need is checked first, and the error lists them all by package name."""
-    from envsnap.bundle import BundleOptions, make_bundle
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
     from envsnap.errors import BundleError
     from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot, Source
 
@@ -220,7 +220,7 @@ def test_everything_checkable_is_checked_before_anything_is_fetched(tmp_path: Pa
 
 
 def test_a_failed_download_names_the_package(tmp_path: Path) -> None:
-    from envsnap.bundle import BundleOptions, make_bundle
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
     from envsnap.errors import BundleError
     from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from envsnap import lockfile
-from envsnap.diff import diff, version_change
+from envsnap.compare.diff import diff, version_change
 from envsnap.model import (
     Conda,
     CondaPackage,

@@ -42,7 +42,7 @@ def test_the_codes_mean_one_thing() -> None:
     assert UsageError.exit_code == EnvsnapError.exit_code == EXIT_BAD_INPUT
     assert RebuildError.exit_code == BundleError.exit_code == EXIT_FAILED
     # The argument errors of each area are usage errors too, whatever area they belong to.
-    from envsnap.bundle import BundleOutputError
+    from envsnap.artifacts.bundle import BundleOutputError
     from envsnap.rebuild import UnknownTargetError
     from envsnap.rebuild.interface import BadOptionError
 
@@ -100,8 +100,8 @@ def test_capture_and_clean_argument_problems_are_usage_errors(tmp_path: Path, cl
 
 
 def test_verify_mismatch_is_3_and_strict_warnings_1_as_for_check() -> None:
-    from envsnap._verify import MISMATCH, WARNING, Difference, VerifyReport
     from envsnap.cli import verify
+    from envsnap.compare.verify import MISMATCH, WARNING, Difference, VerifyReport
 
     mismatch = VerifyReport("", "", 1, differences=(Difference(MISMATCH, "python", "a", "missing", "1.0"),))
     warning = VerifyReport("", "", 1, differences=(Difference(WARNING, "system", "libc", "version", "2.36", "2.31"),))

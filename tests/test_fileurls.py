@@ -13,8 +13,8 @@ import pytest
 
 from envsnap import _fetchpolicy, fileurls, lockfile
 from envsnap._privacy import PathRedactor
+from envsnap.artifacts.pin import local_dir
 from envsnap.model import CondaPackage, PythonEnv, PythonPackage, Snapshot, Source
-from envsnap.pin import local_dir
 from envsnap.probes.python import source_from_direct_url
 from envsnap.rebuild import conda as conda_rebuild
 

@@ -21,8 +21,7 @@ from typing import ClassVar
 import pytest
 
 from envsnap import lockfile
-from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
-from envsnap.pin import (
+from envsnap.artifacts.pin import (
     IndexConfig,
     parse_simple_html,
     parse_simple_json,
@@ -30,6 +29,7 @@ from envsnap.pin import (
     read_pip_config,
     wheel_matches,
 )
+from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
 from envsnap.probes._pyprobe import wheel_record_digest
 from envsnap.probes.capture import capture
 
@@ -134,7 +134,7 @@ def test_pip_config_default_is_pypi_and_bad_file_is_an_error(tmp_path: Path) -> 
 
 
 def test_pip_config_files_follow_pips_locations(tmp_path: Path) -> None:
-    from envsnap.pin import pip_config_files
+    from envsnap.artifacts.pin import pip_config_files
 
     files = pip_config_files({"HOME": str(tmp_path), "PIP_CONFIG_FILE": "/site/pip.conf"})
     names = [str(f) for f in files]
@@ -497,7 +497,7 @@ def test_a_distribution_rebuilt_seed_wheel_pins_from_the_distributions_wheel_fol
     """Debian's ``python3 -m venv`` seeds its own pip/setuptools wheels from /usr/share/python-wheels: the index
     has other files under the same name, so the whole venv was refused by pin and bundle. That folder (and
     sysconfig's WHEEL_PKG_DIR) is searched last, as find-links, and its file proven by RECORD digest."""
-    import envsnap.pin as pin_module
+    import envsnap.artifacts.pin as pin_module
 
     debian = make_wheel(tmp_path / "python-wheels", "pip", "23.0.1", body="VALUE = 'debian'\n")
     upstream = make_wheel(tmp_path / "upstream", "pip", "23.0.1", body="VALUE = 'upstream'\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from envsnap import lockfile
-from envsnap._verify import INFO, MISMATCH, WARNING, compare, verify
+from envsnap.compare.verify import INFO, MISMATCH, WARNING, compare, verify
 from envsnap.model import (
     Artifact,
     Cpu,
@@ -179,11 +179,11 @@ def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., o
 def test_library_call_is_exported() -> None:
     import envsnap
 
-    assert envsnap.verify.__module__ == "envsnap._verify"
+    assert envsnap.verify.__module__ == "envsnap.compare.verify"
 
 
 def test_descriptions_read_as_sentences() -> None:
-    from envsnap._verify import Difference
+    from envsnap.compare.verify import Difference
 
     assert Difference(MISMATCH, "python", "numpy", "version", "1.0", "2.0").describe() == "numpy: version 1.0 -> 2.0"
     assert Difference(INFO, "system", "packages", "other", note="3 differ").describe() == "packages: 3 differ"
@@ -342,7 +342,7 @@ def test_verify_flags_a_broken_requirement_of_a_real_environment(
 def test_an_index_and_a_find_links_install_of_one_file_are_the_same() -> None:
     """issue 12.6: the exported wheel installed by path (pip records file:///.../torch-2.4.0%2Bcpu-...) is the
     locked index/find-links file: the same sha256, the same file name decoded, or the same RECORD."""
-    from envsnap._verify import compare_package
+    from envsnap.compare.verify import compare_package
     from envsnap.model import Artifact, PythonPackage, Source
 
     name = "torch-2.4.0+cpu-cp311-cp311-linux_x86_64.whl"
@@ -367,7 +367,7 @@ def test_a_package_version_the_import_never_knew_is_unknown_not_a_mismatch() -> 
     """issue 12.3: ``uv export --format pylock.toml`` writes the project's own entry as a directory without a
     version; the rebuilt project's 0.1.0 is then unknown to the lock (info), not '' -> 0.1.0 (mismatch). Its
     source is still compared, and a known version still must match."""
-    from envsnap._verify import compare_package
+    from envsnap.compare.verify import compare_package
     from envsnap.model import PythonPackage, Source
 
     tree = Source(kind="directory", url="file:///work/uvproj")
@@ -385,8 +385,8 @@ def test_a_conda_environment_without_python_is_reported_as_the_environment(
         capsys: Any) -> None:
     """verify of a conda prefix with no interpreter: the verdict read "the Python layer does not match the lock
     (0 packages checked ...)" for a changed conda package."""
-    from envsnap._verify import Difference, VerifyReport
     from envsnap.cli.verify import print_report
+    from envsnap.compare.verify import Difference, VerifyReport
 
     report = VerifyReport(lock="sha256:" + "0" * 64, target="/c", packages_checked=0, differences=(
         Difference(area="conda", subject="zlib", what="version", expected="1.3.1", actual="1.3.2",

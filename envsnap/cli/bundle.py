@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from .. import lockfile
-from ..bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
+from ..artifacts.bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
 from ..errors import UsageError
 from ..probes.project import project_root
 from ..probes.python import resolve_interpreter

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     # known to be one: an error stays the only line.
     _output.write_lines(f"capturing {chosen.describe()}")
     if args.pin:
-        from ..pin import pin, read_pip_config
+        from ..artifacts.pin import pin, read_pip_config
 
         snapshot = pin(snapshot, read_pip_config()).snapshot
     written = True

@@ -4,7 +4,7 @@ import argparse
 
 from .. import lockfile
 from .._privacy import scrub_snapshot
-from ..diff import Change, DiffReport, diff, to_json
+from ..compare.diff import Change, DiffReport, diff, to_json
 from . import EXIT_OK, EXIT_WARNINGS, _output
 
 ORDER = 55

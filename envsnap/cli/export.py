@@ -98,7 +98,7 @@ def load_lock_or_bundle(path: str) -> Snapshot:
     what a paper's supplement ships, so an appendix exported from it cites the digest readers will see."""
     import tempfile
 
-    from ..bundle import is_archive, open_bundle
+    from ..artifacts.bundle import is_archive, open_bundle
 
     p = Path(path)
     if p.is_dir() or (p.is_file() and is_archive(p)):
@@ -116,10 +116,10 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> tuple[Snapshot, lis
     """
     try:
         # Through the import system (not an attribute of the package), so a build without it is seen as such.
-        pin = import_module("envsnap.pin")
+        pin = import_module("envsnap.artifacts.pin")
     except ImportError as exc:
         if required:
-            raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.pin is missing)") from exc
+            raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.artifacts.pin is missing)") from exc
         return snapshot, []
     result = pin.pin(snapshot)  # the pinned lock, with each package's outcome
     failures = [f"{o.name} {o.version}: {o.reason}" for o in result.outcomes if o.status == "unpinned"]

@@ -8,7 +8,7 @@ from .. import lockfile
 from . import _output
 
 if TYPE_CHECKING:
-    from ..pin import PinResult
+    from ..artifacts.pin import PinResult
 
 ORDER = 15
 
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pin import pin, read_pip_config  # the index client (ssl, urllib) only when pinning
+    from ..artifacts.pin import pin, read_pip_config  # the index client (ssl, urllib) only when pinning
     from ..probes.project import project_root
 
     snapshot = lockfile.load(args.lock)

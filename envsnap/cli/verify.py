@@ -4,7 +4,7 @@ import argparse
 import os
 
 from .. import lockfile
-from .._verify import INFO, MISMATCH, WARNING, VerifyReport, verify
+from ..compare.verify import INFO, MISMATCH, WARNING, VerifyReport, verify
 from ..probes.python import select_environment
 from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
 

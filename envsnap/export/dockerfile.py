@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import lockfile
-from ..bundle import python_packages
+from ..artifacts.bundle import python_packages
 from ..errors import EnvsnapError
 from ..model import Snapshot
 from ..rebuild import docker

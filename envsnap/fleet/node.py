@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from .._privacy import scrub_snapshot
-from .._verify import MISMATCH, compare
+from ..compare.verify import MISMATCH, compare
 from ..compat import HOST, Report, evaluate
 from ..model import Snapshot
 from ..probes.python import TargetEnvironment

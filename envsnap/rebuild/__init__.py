@@ -82,7 +82,7 @@ def rebuild(
     ``envsnap check --cpu-only`` does.
     ``allow_urls`` widens where the lock may send envsnap (``--allow-url``; see ``envsnap._fetchpolicy``).
     """
-    from ..bundle import open_bundle
+    from ..artifacts.bundle import open_bundle
     from ..probes.project import project_root
 
     started = time.perf_counter()  # the time reported covers unpacking and checking the bundle too

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 from .. import _leftovers, _readlimits, grammar
 from .._defaults import install_hint
 from .._fs import atomic_write_text
+from ..dockerfile import baseimage
 from ..errors import BundleError, RebuildError
-from . import baseimage
 from .interface import Progress
 
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped,unused-ignore]
 
-    from .._verify import VerifyReport
+    from ..compare.verify import VerifyReport
 
 IMAGES = "images"  # in a bundle: saved base images (``envsnap bundle --with-base-image``)
 VERIFY_TIMEOUT = 300
@@ -254,7 +254,7 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
     import requests
     import urllib3
 
-    from .._verify import VerifyReport
+    from ..compare.verify import VerifyReport
 
     say("verifying the image: envsnap verify /envsnap.lock --json (no network)")
     container = None
@@ -283,7 +283,7 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
 
 
 def report_from_json(data: Mapping[str, Any], report_type: type[VerifyReport]) -> VerifyReport:
-    from .._verify import Difference
+    from ..compare.verify import Difference
 
     diffs = tuple(
         Difference(**{k: v for k, v in d.items() if k in Difference.__dataclass_fields__})

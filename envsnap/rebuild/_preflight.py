@@ -7,7 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from ..bundle import TOOL, WHEELS
+from ..artifacts.bundle import TOOL, WHEELS
 from ..compat import evaluate
 from ..compat.target import BundleSizes
 from ..errors import RebuildError

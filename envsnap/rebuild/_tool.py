@@ -2,7 +2,7 @@
 
 envsnap never fetches itself by name from an index (the index's ``envsnap`` is another project). Its own
 wheel is built from its source tree when it runs from one (a ``pyproject.toml`` naming our distribution beside
-the package), else packed from its installed files, each proven by its RECORD (``envsnap._repack``). Each
+the package), else packed from its installed files, each proven by its RECORD (``envsnap.artifacts.repack``). Each
 requirement is the version installed beside it: packed the same way when its wheel tags suit the image's
 interpreter, else downloaded for that interpreter by exact version (binary only). ``requirements.txt`` pins
 every file by sha256. See docs/design.md ("The docker target's envsnap").
@@ -28,9 +28,9 @@ import envsnap
 
 from .. import _runner
 from .._defaults import DISTRIBUTION
-from .._repack import RepackError, dist_info_tags, repack
 from .._toml import tomllib
 from .._version import __version__
+from ..artifacts.repack import RepackError, dist_info_tags, repack
 from ..errors import RebuildError
 from .interface import Progress
 

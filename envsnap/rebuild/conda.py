@@ -469,7 +469,7 @@ class CondaRebuilder:
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
-        from .._verify import verify
+        from ..compare.verify import verify
 
         say = progress or (lambda _line: None)
         started = time.perf_counter()
@@ -543,7 +543,7 @@ class CondaRebuilder:
 
         bundle_dir = request.bundle_dir
         if bundle_dir is None:
-            from ..bundle import BundleOptions, make_bundle
+            from ..artifacts.bundle import BundleOptions, make_bundle
 
             say("pinning and downloading the locked wheels")
             bundle_dir = work / "bundle"

@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _templates, grammar, sinks
-from .. import bundle as bundle_layout
 from .._version import __version__
-from ..bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
+from ..artifacts import bundle as bundle_layout
+from ..artifacts.bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
 from ..compat.target import TargetFacts
+from ..dockerfile import apt, baseimage
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
-from . import _docker_engine, _tool, apt, baseimage
+from . import _docker_engine, _tool
 from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from ..errors import RebuildError, UsageError
 from ..model import Snapshot
 
 if TYPE_CHECKING:
-    from .._verify import VerifyReport
+    from ..compare.verify import VerifyReport
 
 __all__ = [
     "BadOptionError", "Plan", "PlanItem", "Progress", "RebuildError", "RebuildRequest", "RebuildResult", "Rebuilder",
@@ -51,7 +51,7 @@ class RebuildRequest:
     lock_path: Path
     dest: Path  # a venv / conda prefix directory, or a build context for docker
     target: str
-    bundle_dir: Path | None = None  # an unpacked bundle (see ``envsnap.bundle``)
+    bundle_dir: Path | None = None  # an unpacked bundle (see ``envsnap.artifacts.bundle``)
     python: str | None = None  # an interpreter the user named with --python
     offline: bool = False  # never touch the network: everything must come from the bundle
     preflight_notes: tuple[str, ...] = ()  # what the compatibility check said (or that it was overridden)

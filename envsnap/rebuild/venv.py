@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .. import _leftovers, _runner, _tools
 from .._fs import checked_base_name, join_base_name
-from ..bundle import (
+from ..artifacts.bundle import (
     Bundle,
     BundleOptions,
     check_made_from,
@@ -36,6 +36,7 @@ from ..bundle import (
     python_packages,
     sha256_file,
 )
+from ..artifacts.pin import Pinner, default_cache_dir, read_pip_config
 from ..compat.target import TargetFacts
 from ..errors import BundleError, PinError, RebuildError, UnsafeInputError
 from ..grammar import (
@@ -48,7 +49,6 @@ from ..grammar import (
     shown,
 )
 from ..model import PythonPackage, Snapshot
-from ..pin import Pinner, default_cache_dir, read_pip_config
 from ..probes.python import script_interpreter
 from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
 
@@ -504,7 +504,7 @@ class VenvRebuilder:
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
-        from .._verify import verify
+        from ..compare.verify import verify
 
         say = progress or (lambda _line: None)
         started = time.perf_counter()
@@ -514,7 +514,7 @@ class VenvRebuilder:
         with _staging(dest) as staging, _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
-                from ..bundle import BundleOptions, make_bundle
+                from ..artifacts.bundle import BundleOptions, make_bundle
 
                 say("pinning and downloading the locked wheels")
                 bundle_dir = Path(tmp) / "bundle"

@@ -82,7 +82,7 @@ def relative_to_root(path: Path, root: Path) -> str:
 
 def findings(report: Any) -> list[tuple[bool, str]]:
     """verify's mismatches and warnings as (is a mismatch, line), secrets removed."""
-    from .._verify import INFO, MISMATCH
+    from ..compare.verify import INFO, MISMATCH
 
     return [(d.severity == MISMATCH, redact_secrets(f"{d.severity}: {d.area}: {d.describe()}"))
             for d in report.differences if d.severity != INFO][:MAX_DRIFT_LINES]
@@ -157,7 +157,7 @@ def prepare(argv: Sequence[str], *, lock: Snapshot | None, lock_path: Path | Non
             capture_path: Path | None = None) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
     to be stored at ``capture_path``), the package database read ahead."""
-    from .._verify import verify
+    from ..compare.verify import verify
     from ..probes.capture import capture
 
     ctx = context()

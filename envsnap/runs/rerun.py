@@ -76,7 +76,7 @@ def run_directory(record: RunRecord, root: Path) -> Path:
 
 def check_environment(record: RunRecord, root: Path, *, lock: str | None = None, python: str | None = None,
                       in_docker: str | None = None) -> Check:
-    from .._verify import verify
+    from ..compare.verify import verify
 
     env = record.environment
     if lock is not None:

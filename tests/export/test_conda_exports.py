@@ -16,6 +16,7 @@ import yaml
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
+from envsnap.artifacts.pin import IndexConfig, pin
 from envsnap.errors import ExportError
 from envsnap.export import conda_explicit, conda_lock, environment_yml, exporters
 from envsnap.model import (
@@ -28,7 +29,6 @@ from envsnap.model import (
     Snapshot,
     Source,
 )
-from envsnap.pin import IndexConfig, pin
 from envsnap.probes import conda as conda_probe
 from envsnap.probes.capture import capture
 

@@ -64,7 +64,7 @@ def test_unpinned_lock_fails_clearly_and_keeps_the_old_file(cli: Callable[..., A
 
 def test_pin_flag_says_when_pinning_is_unavailable(cli: Callable[..., Any], rich: Snapshot, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "envsnap.pin", None)  # as on a build without envsnap.pin
+    monkeypatch.setitem(sys.modules, "envsnap.artifacts.pin", None)  # as on a build without envsnap.artifacts.pin
     packages = tuple(dataclasses.replace(p, artifact=None) for p in rich.python.packages)
     unpinned = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages))
     lock = lockfile.dump(unpinned, tmp_path / "unpinned.lock")
@@ -156,8 +156,8 @@ def test_the_bundle_holds_the_appendix_of_its_own_lock(cli: Callable[..., Any], 
     """issue 12.6: the appendix exported from the captured lock cited another digest than the supplement's
     lock (the bundle pins every file). The bundle writes it from its own lock, and `export` of a bundle uses
     the bundle's lock."""
-    from envsnap.bundle import BundleOptions, make_bundle
-    from envsnap.pin import IndexConfig
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+    from envsnap.artifacts.pin import IndexConfig
 
     captured = dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=tuple(
         dataclasses.replace(p, artifact=None, wheel_tags=("py3-none-any",)) for p in host_snapshot.python.packages)))

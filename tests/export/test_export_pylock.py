@@ -133,7 +133,7 @@ def test_find_links_artifacts_sync_with_uv(find_links_snapshot: Snapshot, tmp_pa
                              str(tmp_path / "pylock.toml")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     # Installed by path (a direct URL with '+' as %2B): the same file as the locked find-links wheel.
-    from envsnap._verify import verify
+    from envsnap.compare.verify import verify
 
     report = verify(find_links_snapshot, str(python))
     assert not report.python_mismatch, [d.describe() for d in report.differences]

@@ -13,7 +13,7 @@ from pip._internal.network.session import PipSession
 from pip._internal.req.req_file import parse_requirements
 
 from envsnap import lockfile
-from envsnap._verify import verify
+from envsnap.compare.verify import verify
 from envsnap.export import requirements
 from envsnap.model import Snapshot
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from envsnap import importers, lockfile
-from envsnap.bundle import _check_built
+from envsnap.artifacts.bundle import _check_built
+from envsnap.artifacts.pin import IndexConfig, best_wheel, pin, target_tags
 from envsnap.errors import EnvsnapError
 from envsnap.model import PythonPackage, Source
-from envsnap.pin import IndexConfig, best_wheel, pin, target_tags
 
 FIXTURES = Path(__file__).parent / "fixtures" / "uv"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

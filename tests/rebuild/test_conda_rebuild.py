@@ -18,7 +18,7 @@ import pytest
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
-from envsnap.bundle import Bundle, make_bundle
+from envsnap.artifacts.bundle import Bundle, make_bundle
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Conda, CondaPackage, Snapshot
 from envsnap.probes.capture import capture
@@ -153,7 +153,7 @@ def test_hash_mismatch_stops_the_rebuild(bundle: Path, hash_kept: str, cli: Call
     copy = _copy_bundle(bundle, tmp_path)
     archive = next((copy / "conda").glob("libhello-*.tar.bz2"))
     archive.write_bytes(archive.read_bytes() + b"\0")
-    from envsnap.bundle import Bundle
+    from envsnap.artifacts.bundle import Bundle
 
     Bundle(copy).write_sums()  # SHA256SUMS rewritten to match (else it is what refuses the bundle): the lock's hash
     lock = lockfile.load(copy / "envsnap.lock")

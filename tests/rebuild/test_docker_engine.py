@@ -185,7 +185,7 @@ def test_missing_wheel_in_bundle_fails_before_building(
     shutil.copytree(bundle, broken, ignore=shutil.ignore_patterns("images"))
     wheel = next((broken / "wheels").glob("tomli_w-*.whl"))
     wheel.unlink()
-    from envsnap.bundle import Bundle
+    from envsnap.artifacts.bundle import Bundle
 
     Bundle(broken).write_sums()  # a bundle made without it (a listed file that is gone is refused up front)
     tag = "envsnap-test/missing:1"
@@ -244,7 +244,7 @@ def test_a_failing_build_or_verification_tags_nothing(
         # Without tool/: envsnap's wheels for the image are fetched on the host this time.
         shutil.copytree(bundle, copy, ignore=shutil.ignore_patterns("images", "tool"))
         lockfile.dump(changed, copy / "envsnap.lock")
-        from envsnap.bundle import Bundle
+        from envsnap.artifacts.bundle import Bundle
 
         Bundle(copy).write_sums()  # a bundle made of that lock (SHA256SUMS would refuse an edited one first)
         tag = f"envsnap-test/failing-{name}:1"
@@ -306,7 +306,7 @@ def test_ctrl_c_cancels_the_build_and_removes_what_it_made(
 ) -> None:
     """SIGINT to a real `envsnap rebuild --target docker` mid-build: exit 130, the daemon's build is cancelled,
     and no container or (intermediate) image carrying the lock's label is left behind."""
-    from envsnap.bundle import Bundle, sha256_file
+    from envsnap.artifacts.bundle import Bundle, sha256_file
     from envsnap.model import Artifact, PythonPackage
 
     slow = tmp_path / "bundle"

@@ -10,10 +10,11 @@ import pytest
 from docker_locks import cpu_lock, gpu_lock
 
 from envsnap import export
+from envsnap.dockerfile import apt, baseimage
+from envsnap.dockerfile.baseimage import ImageFacts
 from envsnap.errors import ExportError, RebuildError
 from envsnap.model import Conda, CondaPackage, Cuda, CudaLibrary, SystemPackage
-from envsnap.rebuild import _docker_engine, apt, baseimage, docker
-from envsnap.rebuild.baseimage import ImageFacts
+from envsnap.rebuild import _docker_engine, docker
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -109,7 +109,7 @@ def _pinned(name: str, version: str, digit: str) -> PythonPackage:
 
 
 def _bundle_of(lock: Snapshot, where: Path) -> Path:
-    from envsnap.bundle import Bundle
+    from envsnap.artifacts.bundle import Bundle
 
     where.mkdir()
     lockfile.dump(lock, where / "envsnap.lock")

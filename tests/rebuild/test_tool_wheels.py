@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from envsnap import _runner
-from envsnap._repack import RepackError, repack
+from envsnap.artifacts.repack import RepackError, repack
 from envsnap.errors import RebuildError
 from envsnap.rebuild import _tool
 
@@ -22,7 +22,7 @@ from envsnap.rebuild import _tool
 def _write_dist(site: Path, name: str, files: dict[str, bytes], *, scripts: dict[str, bytes] | None = None,
                 entry_points: str = "", editable: bool = False) -> Path:
     """An installed distribution as an installer leaves it: files, dist-info, RECORD with hashes."""
-    from envsnap._repack import _record_hash
+    from envsnap.artifacts.repack import _record_hash
 
     info = site / f"{name}-1.0.dist-info"
     info.mkdir(parents=True)

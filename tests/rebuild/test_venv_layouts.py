@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from envsnap import lockfile
-from envsnap.bundle import BundleOptions, make_bundle
+from envsnap.artifacts.bundle import BundleOptions, make_bundle
 from envsnap.errors import BundleError, RebuildError
 from envsnap.probes.capture import capture
 from envsnap.rebuild import Plan, RebuildResult, rebuild

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from envsnap import lockfile
-from envsnap._verify import INFO, MISMATCH, verify
-from envsnap.bundle import Bundle, BundleOptions, make_bundle
+from envsnap.artifacts.bundle import Bundle, BundleOptions, make_bundle
+from envsnap.artifacts.pin import PinResult, pin, read_pip_config
+from envsnap.compare.verify import INFO, MISMATCH, verify
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Snapshot
-from envsnap.pin import PinResult, pin, read_pip_config
 from envsnap.probes._pyprobe import wheel_record_digest
 from envsnap.probes.capture import capture
 from envsnap.rebuild import RebuildResult, rebuild

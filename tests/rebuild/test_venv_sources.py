@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from envsnap import lockfile
-from envsnap.bundle import Bundle, BundleOptions, make_bundle
+from envsnap.artifacts.bundle import Bundle, BundleOptions, make_bundle
 from envsnap.probes.capture import capture
 from envsnap.rebuild import RebuildResult, rebuild
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from envsnap import bundle as bundle_mod
 from envsnap import lockfile
-from envsnap.bundle import Bundle, extract, open_bundle, write_archive
+from envsnap.artifacts import bundle as bundle_mod
+from envsnap.artifacts.bundle import Bundle, extract, open_bundle, write_archive
 from envsnap.errors import BundleError
 from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 

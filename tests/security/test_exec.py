@@ -20,10 +20,10 @@ from testutil import uv_bin
 
 from envsnap import lockfile
 from envsnap._fs import join_base_name, join_relative
-from envsnap.bundle import Bundle, fetch_wheel
+from envsnap.artifacts.bundle import Bundle, fetch_wheel
+from envsnap.artifacts.pin import IndexConfig, Pinner, cached_path
 from envsnap.errors import EnvsnapError, UnsafeInputError
 from envsnap.model import Artifact
-from envsnap.pin import IndexConfig, Pinner, cached_path
 from envsnap.rebuild import conda as conda_target
 from envsnap.rebuild import venv
 

@@ -238,7 +238,7 @@ def test_a_killed_bundle_directory_is_completed_by_the_next_run(tmp_path: Path, 
     proc = _envsnap("bundle", str(lock), "-o", str(out), *ALLOW, path=_fake_tools(tmp_path, hang=False))
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    from envsnap.bundle import Bundle
+    from envsnap.artifacts.bundle import Bundle
 
     Bundle(out).verify_sums()  # complete, and nothing the killed run left (.build-*, the marker) is in it
     assert Bundle(out).wheel_for("gitpkg").name == "gitpkg-1.0-py3-none-any.whl"
@@ -267,7 +267,7 @@ def _rebuild_conda(bundle: Path, prefix: Path, *extra: str, path: str | None = N
 @pytest.fixture
 def conda_bundle(conda_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from envsnap import lockfile
-    from envsnap.bundle import make_bundle
+    from envsnap.artifacts.bundle import make_bundle
     from envsnap.probes.capture import capture
 
     monkeypatch.setenv("PIP_NO_INDEX", "1")

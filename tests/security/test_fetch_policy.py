@@ -18,9 +18,9 @@ from fetchserver import lock_text, make_wheel, package_toml, serving, sha256_of
 
 from envsnap import lockfile
 from envsnap._fetchpolicy import FetchPolicy, FetchRefusedError, allowances, trusted_locations
+from envsnap.artifacts.pin import Fetcher, IndexConfig, Pinner, pin
 from envsnap.errors import PinError
 from envsnap.model import Artifact, CondaPackage, PythonEnv, PythonPackage, Snapshot
-from envsnap.pin import Fetcher, IndexConfig, Pinner, pin
 from envsnap.probes._pyprobe import wheel_record_digest
 from envsnap.rebuild import conda as conda_target
 

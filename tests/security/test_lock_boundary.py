@@ -269,7 +269,7 @@ def test_a_legacy_version_is_kept_but_never_pinned_or_rebuilt(tmp_path: Path, cl
 
 
 def test_pin_reports_a_legacy_version_unpinned_without_asking_an_index() -> None:
-    from envsnap.pin import Pinner
+    from envsnap.artifacts.pin import Pinner
 
     lock = base()
     legacy = dataclasses.replace(lock.python.packages[1], version="2.0-beta_final")

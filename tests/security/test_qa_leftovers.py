@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from envsnap.artifacts.pin import MAX_INDEX_PAGE, project_files
 from envsnap.errors import PinError
-from envsnap.pin import MAX_INDEX_PAGE, project_files
 
 
 class _PageFetcher:
@@ -39,8 +39,8 @@ def test_a_hostile_json_index_page_is_a_pin_error(body: bytes) -> None:
 
 
 def test_a_local_index_page_is_read_bounded(tmp_path: Path, monkeypatch: Any) -> None:
-    from envsnap import pin as pin_module
-    from envsnap.pin import Fetcher, IndexConfig
+    from envsnap.artifacts import pin as pin_module
+    from envsnap.artifacts.pin import Fetcher, IndexConfig
 
     monkeypatch.setattr(pin_module, "MAX_INDEX_PAGE", 1024)
     project = tmp_path / "simple" / "a"
@@ -103,7 +103,7 @@ def test_a_bundle_of_a_lock_with_secrets_publishes_none_of_them(
     tmp_path: Path, cli: Any, form: str
 ) -> None:
     from envsnap import lockfile
-    from envsnap.bundle import open_bundle
+    from envsnap.artifacts.bundle import open_bundle
 
     lock = _secret_lock(tmp_path / "in.lock")
     out = tmp_path / form
@@ -232,9 +232,9 @@ def test_ordinary_values_are_kept(value: str) -> None:
 def test_an_image_python_version_that_is_not_one_is_refused(shipped: str) -> None:
     """A bundle's images/*.json env is untrusted: PYTHON_VERSION became the interpreter version (plan, labels,
     the tool's wheels) when only its first two parts matched the lock."""
+    from envsnap.dockerfile import baseimage
     from envsnap.errors import RebuildError
     from envsnap.model import Platform, PythonEnv, Snapshot
-    from envsnap.rebuild import baseimage
 
     lock = Snapshot(platform=Platform(os_id="debian", os_version="12"),
                     python=PythonEnv(implementation="cpython", version="3.11.7"))

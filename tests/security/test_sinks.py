@@ -19,7 +19,10 @@ from typing import Any
 
 import pytest
 
-from envsnap import _templates, bundle, lockfile, sinks
+from envsnap import _templates, lockfile, sinks
+from envsnap.artifacts import bundle
+from envsnap.dockerfile import apt
+from envsnap.dockerfile.baseimage import ImageFacts
 from envsnap.errors import BundleError, ExportError, LockfileError, RebuildError
 from envsnap.export import appendix, conda_explicit, environment_yml, pylock, requirements
 from envsnap.export import dockerfile as dockerfile_export
@@ -43,9 +46,8 @@ from envsnap.model import (
     System,
     SystemPackage,
 )
-from envsnap.rebuild import apt, docker
 from envsnap.rebuild import conda as conda_target
-from envsnap.rebuild.baseimage import ImageFacts
+from envsnap.rebuild import docker
 from envsnap.rebuild.interface import Plan, PlanItem
 
 INJECTED = "\nRUN touch /pwned\n#"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import RebuildError
 from ..model import Snapshot, SystemPackage
-from .interface import BadOptionError
+from ..rebuild.interface import BadOptionError
 
 MODES = ("needed", "all", "none")
 

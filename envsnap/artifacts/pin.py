@@ -35,8 +35,8 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from . import _readlimits, fileurls
-from ._fetchpolicy import (
+from .. import _readlimits, fileurls
+from .._fetchpolicy import (
     FetchPolicy,
     FetchRefusedError,
     allowances,
@@ -44,13 +44,13 @@ from ._fetchpolicy import (
     trusted_locations,
     urlopen_checked,
 )
-from ._fs import join_base_name, join_relative
-from ._privacy import strip_credentials
-from ._version import USER_AGENT
-from .errors import PinError, UnsafeInputError
-from .grammar import has_control, is_sha256_hex, shown
-from .model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
-from .probes._pyprobe import wheel_record_digest
+from .._fs import join_base_name, join_relative
+from .._privacy import strip_credentials
+from .._version import USER_AGENT
+from ..errors import PinError, UnsafeInputError
+from ..grammar import has_control, is_sha256_hex, shown
+from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
+from ..probes._pyprobe import wheel_record_digest
 
 if TYPE_CHECKING:
     import ssl
@@ -896,7 +896,7 @@ class Pinner:
 
 def _valid_candidate(cand: Candidate) -> bool:
     """A candidate's values are downloaded and joined to paths: each must match its grammar again here."""
-    from . import grammar
+    from .. import grammar
 
     return grammar.is_sha256_hex(cand.sha256) and (not cand.filename or grammar.is_distribution_filename(
         cand.filename)) and (not cand.url or grammar.is_lock_url(cand.url))

@@ -26,8 +26,8 @@ from pathlib import Path
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
 
-from ._fs import atomic_write_bytes
-from .errors import EnvsnapError
+from .._fs import atomic_write_bytes
+from ..errors import EnvsnapError
 
 # What installers add to a dist-info folder: not part of the wheel (PEP 376, PEP 610, PEP 627).
 _INSTALLER_FILES = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "RECORD.jws", "RECORD.p7s"})

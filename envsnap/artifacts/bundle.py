@@ -40,12 +40,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO
 
-from . import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
-from ._fetchpolicy import FetchRefusedError, local_path
-from ._fs import atomic_write_text, join_base_name, join_relative
-from ._privacy import scrub_snapshot
-from .errors import BundleError, PinError, UnsafeInputError, UsageError
-from .model import Artifact, PythonPackage, Snapshot
+from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
+from .._fetchpolicy import FetchRefusedError, local_path
+from .._fs import atomic_write_text, join_base_name, join_relative
+from .._privacy import scrub_snapshot
+from ..errors import BundleError, PinError, UnsafeInputError, UsageError
+from ..model import Artifact, PythonPackage, Snapshot
 from .pin import (
     IndexConfig,
     Pinner,
@@ -720,7 +720,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
     _remove_stale_wheels(root, lock)
     if lock.conda is not None and lock.conda.packages:
-        from .rebuild.conda import bundle_conda_packages
+        from ..rebuild.conda import bundle_conda_packages
 
         bundle_conda_packages(lock, root, offline=opts.offline, progress=say, allow_urls=opts.allow_urls)
     # A bundle is published like an export: an imported or older lock may hold a credential, a signed URL or a
@@ -730,7 +730,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     lock = scrub_snapshot(lock)
     lockfile.dump(lock, root / LOCK)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
-    from . import _templates  # jinja2 only when writing a bundle
+    from .. import _templates  # jinja2 only when writing a bundle
 
     lock = lockfile.seal(lock)  # the README names the digest of the lock written above
     with sinks.refusing(BundleError, README):  # lock values in Markdown and in its shell lines
@@ -745,8 +745,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
 def _write_appendix(lock: Snapshot, root: Path) -> None:
     """The appendix from the bundle's own (sealed) lock: the digest a paper cites is the one of the lock its
     supplement ships (an appendix exported from the captured lock cited another: the bundle adds artifacts)."""
-    from ._fs import atomic_write_bytes
-    from .export.appendix import render_latex, render_markdown
+    from .._fs import atomic_write_bytes
+    from ..export.appendix import render_latex, render_markdown
 
     for files in (render_markdown(lock), render_latex(lock)):
         for name, data in files.items():
@@ -758,8 +758,8 @@ def _conda_archives(lock: Snapshot) -> list[str]:
     rebuilds a conda lock with the conda target, or by hand from them."""
     if lock.conda is None or not lock.conda.packages:
         return []
-    from .export._conda import install_order
-    from .rebuild.conda import archive_name
+    from ..export._conda import install_order
+    from ..rebuild.conda import archive_name
 
     return [archive_name(p) for p in install_order(lock.conda.packages)]
 

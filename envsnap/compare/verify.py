@@ -27,10 +27,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import lockfile
-from ._privacy import scrub_snapshot
-from .model import PythonEnv, PythonPackage, Snapshot
-from .probes.python import TargetEnvironment
+from .. import lockfile
+from .._privacy import scrub_snapshot
+from ..model import PythonEnv, PythonPackage, Snapshot
+from ..probes.python import TargetEnvironment
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -113,7 +113,7 @@ def verify(
     ``CONDA_PREFIX`` order), used instead of ``python``.
     ``files``: also hash every installed file and compare it with its distribution's RECORD, so a file
     edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that)."""
-    from .probes.capture import capture
+    from ..probes.capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
     # The capture below records no secret, so the lock is compared (and its values reported) without them.
@@ -281,7 +281,7 @@ def _compare_conda(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     if actual.conda is None:
         return [Difference(WARNING, "conda", "conda", "missing", f"{len(lock.conda.packages)} packages"
                            if lock.conda else "", note="the target is not a conda environment")]
-    from .rebuild.conda import compare_conda
+    from ..rebuild.conda import compare_conda
 
     return [Difference(MISMATCH, "conda", d.name, d.what, d.expected, d.actual)
             for d in compare_conda(lock.conda, actual.conda)]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from .model import CondaPackage, PythonPackage, Snapshot
+from ..model import CondaPackage, PythonPackage, Snapshot
 
 # How much a kind of change is likely to alter behaviour; higher comes first.
 _PACKAGE_WEIGHT = {
@@ -167,7 +167,7 @@ def _left_blank(change: Change, lock: Snapshot, value: str) -> bool:
 def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
     """The fields that differ where no comparison above looks (the locks' content digests differ, so they
     must not read as identical)."""
-    from . import lockfile
+    from .. import lockfile
 
     da, db = lockfile.to_dict(a), lockfile.to_dict(b)
     if lockfile.canonical_digest(da) == lockfile.canonical_digest(db):
@@ -454,7 +454,7 @@ def _hardware(a: Snapshot, b: Snapshot) -> list[Change]:
 
 
 def to_json(report: DiffReport) -> Mapping[str, object]:
-    from . import lockfile
+    from .. import lockfile
 
     return {
         "a": report.a,

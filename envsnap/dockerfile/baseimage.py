@@ -19,7 +19,7 @@ from ..compat._facts import cuda_need
 from ..errors import RebuildError
 from ..grammar import is_python_version, shown
 from ..model import Snapshot
-from .interface import BadOptionError
+from ..rebuild.interface import BadOptionError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The Dockerfile spec: base image choice and apt pins (pure; used by export and rebuild)."""
