@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testutil import sample_lock, sample_platform, sample_python
 
 from envsnap import lockfile
 from envsnap.compare.diff import diff, version_change
@@ -18,7 +19,6 @@ from envsnap.model import (
     Gpu,
     Hardware,
     Nvidia,
-    Platform,
     PythonEnv,
     PythonPackage,
     Snapshot,
@@ -46,12 +46,8 @@ def test_version_change(old: str, new: str, kind: str, direction: str) -> None:
 
 
 def _lock(*packages: PythonPackage, **changes: object) -> Snapshot:
-    base = Snapshot(
-        platform=Platform(
-            machine="x86_64", os_id="ubuntu", os_version="22.04", libc="glibc", libc_version="2.35"
-        ),
-        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", packages=packages),
-    )
+    base = sample_lock(platform=sample_platform(os_id="ubuntu", os_version="22.04", libc_version="2.35"),
+                       python=sample_python(*packages, kind="system"))
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -104,15 +100,8 @@ def test_gpu_stack_python_and_os_come_before_packages() -> None:
         nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4"),
         cuda=Cuda(runtime_version="12.4", cudnn_version="9.1.0"),
         hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100", "9.0"),)),
-        python=PythonEnv(
-            implementation="cpython",
-            version="3.12.3",
-            abi="cp312",
-            packages=(PythonPackage("numpy", "1.26.5"),),
-        ),
-        platform=Platform(
-            machine="x86_64", os_id="ubuntu", os_version="24.04", libc="glibc", libc_version="2.39"
-        ),
+        python=sample_python(PythonPackage("numpy", "1.26.5"), version="3.12.3", abi="cp312", kind="system"),
+        platform=sample_platform(os_id="ubuntu", os_version="24.04", libc_version="2.39"),
     )
     report = diff(a, b)
     subjects = [c.subject for c in report.changes]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testutil import sample_lock, sample_platform, sample_python
 
 from envsnap import lockfile
 from envsnap.errors import LockfileError
@@ -17,9 +18,7 @@ from envsnap.model import (
     Cpu,
     Hardware,
     Meta,
-    Platform,
     Project,
-    PythonEnv,
     PythonPackage,
     Snapshot,
     Source,
@@ -30,12 +29,11 @@ from envsnap.model import (
 
 
 def sample() -> Snapshot:
-    return Snapshot(
+    return sample_lock(
         envsnap=Meta(generator="envsnap test", created="2026-01-02T03:04:05Z"),
-        platform=Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12",
-                          os_name="Debian GNU/Linux 12 (bookworm)", kernel="6.1.0", libc="glibc", libc_version="2.36"),
-        python=PythonEnv(
-            implementation="cpython", version="3.11.7", abi="cp311", kind="venv", executable="bin/python",
+        platform=sample_platform(os_name="Debian GNU/Linux 12 (bookworm)", kernel="6.1.0"),
+        python=sample_python(
+            executable="bin/python",
             packages=(
                 PythonPackage(name="numpy", version="2.1.0", installer="pip", requested=True,
                               wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",), record_digest="sha256:" + "ab" * 32),

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from testutil import sample_lock, sample_platform, sample_python
+
 from envsnap import lockfile
 from envsnap.compare.verify import INFO, MISMATCH, WARNING, compare, verify
 from envsnap.model import (
@@ -14,8 +16,6 @@ from envsnap.model import (
     Cpu,
     Hardware,
     Nvidia,
-    Platform,
-    PythonEnv,
     PythonPackage,
     Snapshot,
     Source,
@@ -28,24 +28,9 @@ EDITABLE = Source(kind="directory", url="file:///src/proj", editable=True)
 
 
 def snap(*packages: PythonPackage, **changes: object) -> Snapshot:
-    base = Snapshot(
-        platform=Platform(
-            system="Linux",
-            machine="x86_64",
-            os_id="debian",
-            os_version="12",
-            kernel="6.1",
-            libc="glibc",
-            libc_version="2.36",
-        ),
-        python=PythonEnv(
-            implementation="cpython",
-            version="3.11.7",
-            abi="cp311",
-            platform_tag="linux-x86_64",
-            kind="venv",
-            packages=packages,
-        ),
+    base = sample_lock(
+        platform=sample_platform(kernel="6.1"),
+        python=sample_python(*packages, platform_tag="linux-x86_64"),
         system=System(
             manager="dpkg",
             packages=(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import pkgutil
 import shutil
@@ -9,6 +10,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from envsnap import lockfile
+from envsnap.model import Meta, Platform, PythonEnv, PythonPackage, Snapshot
 
 
 def uv_bin() -> str | None:
@@ -40,3 +44,31 @@ def assert_complete_family(registry: Any, package: ModuleType) -> None:
                if not info.name.startswith("_") and info.name != "interface"}
     declared = {member.partition(":")[0] for member in registry.members}
     assert declared == modules, "every module of the family is declared in its REGISTRY, and only those"
+
+
+# ------------------------------------------------------------------------------------------- sample locks
+# The one plain lock the tests start from: CPython 3.11.7 in a venv on x86_64 Debian 12 (glibc 2.36). A test
+# names only what it needs beyond that (its packages, a table, a field of the platform or the interpreter).
+
+SAMPLE_META = Meta(generator="envsnap 0.1.0", created="2026-01-02T03:04:05Z")
+
+
+def sample_platform(**changes: str) -> Platform:
+    """x86_64 Debian 12 with glibc 2.36; ``changes`` replace single fields (``kernel="6.1"``)."""
+    base = Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12", libc="glibc",
+                    libc_version="2.36")
+    return dataclasses.replace(base, **changes)
+
+
+def sample_python(*packages: PythonPackage, **changes: Any) -> PythonEnv:
+    """CPython 3.11.7 (cp311) in a venv holding ``packages``; ``changes`` replace single fields."""
+    base = PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", kind="venv", packages=packages)
+    return dataclasses.replace(base, **changes)
+
+
+def sample_lock(*packages: PythonPackage, seal: bool = False, **tables: Any) -> Snapshot:
+    """The sample lock with ``packages`` in its Python layer; ``tables`` replace whole tables (``system=...``,
+    ``python=sample_python(..., kind="conda")``, ``envsnap=Meta()``); ``seal`` adds its content digest."""
+    snap = Snapshot(envsnap=SAMPLE_META, platform=sample_platform(), python=sample_python(*packages))
+    snap = dataclasses.replace(snap, **tables)
+    return lockfile.seal(snap) if seal else snap

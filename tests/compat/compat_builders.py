@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any
 
+from testutil import sample_lock, sample_platform, sample_python
+
 from envsnap.compat import Finding, Target
 from envsnap.model import (
     Artifact,
@@ -17,8 +19,6 @@ from envsnap.model import (
     Gpu,
     Hardware,
     Nvidia,
-    Platform,
-    PythonEnv,
     PythonPackage,
     Snapshot,
 )
@@ -70,21 +70,16 @@ def snapshot(
     conda: Conda | None = None,
 ) -> Snapshot:
     major, minor = python.split(".")[:2]
-    return Snapshot(
-        platform=Platform(
-            system=system,
-            machine=machine,
-            os_id=os_id,
-            os_version=os_version,
-            libc=libc,
-            libc_version=libc_version,
-        ),
-        python=PythonEnv(
+    return sample_lock(
+        platform=sample_platform(system=system, machine=machine, os_id=os_id, os_version=os_version, libc=libc,
+                                 libc_version=libc_version),
+        python=sample_python(
+            *sorted(packages, key=lambda p: p.name),
             implementation=implementation,
             version=python,
             abi=f"cp{major}{minor}",
             platform_tag=f"linux-{machine}",
-            packages=tuple(sorted(packages, key=lambda p: p.name)),
+            kind="system",
         ),
         hardware=Hardware(
             memory_mib=65536, cpu=Cpu(arch=machine, model="test CPU", flags=tuple(cpu_flags)), gpus=gpu_list

@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 from types import MappingProxyType
 
+from testutil import sample_lock, sample_platform, sample_python
+
 from envsnap import lockfile
 from envsnap.model import (
     Artifact,
     Cuda,
     Framework,
-    Meta,
-    Platform,
-    PythonEnv,
     PythonPackage,
     Snapshot,
     System,
@@ -31,22 +30,9 @@ def _wheel(name: str, version: str, filename: str, digit: str) -> PythonPackage:
 
 
 def cpu_lock(**platform: str) -> Snapshot:
-    snap = Snapshot(
-        envsnap=Meta(generator="envsnap 0.1.0", created="2026-01-02T03:04:05Z"),
-        platform=Platform(
-            system="Linux",
-            machine="x86_64",
-            os_id="debian",
-            os_version="12",
-            os_name="Debian GNU/Linux 12 (bookworm)",
-            libc="glibc",
-            libc_version="2.36",
-        ),
-        python=PythonEnv(
-            implementation="cpython",
-            version="3.11.7",
-            abi="cp311",
-            kind="venv",
+    snap = sample_lock(
+        platform=sample_platform(os_name="Debian GNU/Linux 12 (bookworm)"),
+        python=sample_python(
             executable="bin/python",
             packages=(
                 _wheel(
@@ -80,21 +66,11 @@ def gpu_lock(
     os_version: str = "22.04",
     python: str = "3.10.12",
 ) -> Snapshot:
-    snap = Snapshot(
-        envsnap=Meta(generator="envsnap 0.1.0", created="2026-01-02T03:04:05Z"),
-        platform=Platform(
-            system="Linux",
-            machine="x86_64",
-            os_id=os_id,
-            os_version=os_version,
-            libc="glibc",
-            libc_version="2.35",
-        ),
-        python=PythonEnv(
-            implementation="cpython",
+    snap = sample_lock(
+        platform=sample_platform(os_id=os_id, os_version=os_version, libc_version="2.35"),
+        python=sample_python(
             version=python,
             abi="cp" + "".join(python.split(".")[:2]),
-            kind="venv",
             packages=(
                 _wheel(
                     "nvidia-cudnn-cu12",

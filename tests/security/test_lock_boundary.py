@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import tomli_w
+from testutil import sample_lock, sample_python
 
 from envsnap import lockfile
 from envsnap.model import (
@@ -40,12 +41,10 @@ WHEEL = "demo-1.0-py3-none-any.whl"
 
 def base() -> Snapshot:
     """A small valid lock with every table a mutation below needs."""
-    return Snapshot(
+    return sample_lock(
         envsnap=Meta(generator="envsnap 0.1.0", created="2026-11-30T08:00:00Z"),
-        platform=Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12", libc="glibc",
-                          libc_version="2.36"),
-        python=PythonEnv(
-            implementation="cpython", version="3.11.7", abi="cp311", kind="venv", executable="bin/python3",
+        python=sample_python(
+            executable="bin/python3",
             packages=(
                 PythonPackage(name="demo", version="1.0", installer="pip",
                               artifact=Artifact(filename=WHEEL, url=f"https://files.example.org/{WHEEL}",

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from testutil import sample_lock, sample_platform
 
 from envsnap import _templates, lockfile, sinks
 from envsnap.artifacts import bundle
@@ -35,11 +36,8 @@ from envsnap.model import (
     Framework,
     Gpu,
     Hardware,
-    Meta,
     Nvidia,
-    Platform,
     Project,
-    PythonEnv,
     PythonPackage,
     Snapshot,
     Source,
@@ -67,13 +65,9 @@ def _wheel(name: str, version: str, digit: str) -> PythonPackage:
 
 def lock(**meta: Any) -> Snapshot:
     """A small pinned CPU lock on Debian 12 (the docker target's default base: python:3.11.7-slim-bookworm)."""
-    snap = Snapshot(
-        envsnap=Meta(generator="envsnap 0.1.0", created="2026-01-02T03:04:05Z"),
-        platform=Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12",
-                          os_name="Debian GNU/Linux 12 (bookworm)", libc="glibc", libc_version="2.36",
-                          kernel="6.1.0"),
-        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", kind="venv",
-                         packages=(_wheel("markupsafe", "3.0.2", "a"), _wheel("tomli-w", "1.2.0", "b"))),
+    snap = sample_lock(
+        _wheel("markupsafe", "3.0.2", "a"), _wheel("tomli-w", "1.2.0", "b"),
+        platform=sample_platform(os_name="Debian GNU/Linux 12 (bookworm)", kernel="6.1.0"),
         system=System(manager="dpkg", packages=(
             SystemPackage("dpkg", "libc6", "2.36-9+deb12u14", "amd64", ("markupsafe",)),)),
         hardware=Hardware(cpu=Cpu(model="Some CPU", arch="x86_64", logical_cores=8)),
