@@ -165,4 +165,7 @@ def run_prolog(args: argparse.Namespace) -> int:
     if outcome.line:
         # One line: on stderr (what Slurm logs of a prolog) when the node cannot run the lock.
         _output.write_lines(outcome.line, err=bool(outcome.exit_code))
+    why = fleet.requeue(outcome)
+    if why:
+        _output.write_lines(f"envsnap: the job was not requeued: {why}")
     return outcome.exit_code

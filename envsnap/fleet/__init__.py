@@ -22,7 +22,7 @@ from .report import FleetReport, NodeResult, build
 from .slurm import NodeRun, NodeState, Selection
 
 __all__ = ["FACTS", "FleetReport", "NodeResult", "NodeRun", "NodeState", "PrologOutcome", "Selection",
-           "check_fleet", "node_command", "prolog"]
+           "check_fleet", "node_command", "prolog", "requeue"]
 
 DEFAULT_TIMEOUT = 120.0
 LOCK_ENV = "ENVSNAP_LOCK"
@@ -74,6 +74,15 @@ def check_fleet(
 class PrologOutcome:
     exit_code: int  # 0: the node can run the lock (or nothing to check); 3: it cannot
     line: str  # the one line for the Slurm log ("" when there was nothing to check)
+    requeue_job: str = ""  # the batch job to put back in the queue, once the line is written (``requeue``)
+
+
+def requeue(outcome: PrologOutcome, environ: Mapping[str, str] | None = None) -> str:
+    """Put the refused job back in the queue; "" when done (or nothing to do), else why not. Called after the
+    line is written: requeueing ends the job's processes, this one included."""
+    if not outcome.requeue_job:
+        return ""
+    return slurm.requeue(outcome.requeue_job, os.environ if environ is None else environ)
 
 
 def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> PrologOutcome:
@@ -107,12 +116,12 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     if len(reason) > MAX_REASON:
         reason = reason[: MAX_REASON - 3] + "..."
     line = f"{reason} ({shown(path, 120)} on {node})"
+    job = ""
     if env.get("SLURMD_NODENAME"):
         why = slurm.drain(node, reason, env)
         line += "; node drained" if not why else f"; could not drain the node: {strip_terminal(why)}"
-        job = env.get("SLURM_JOB_ID", "")
-        if job.isdigit() and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_task":
-            # A failing Prolog makes Slurm requeue the job itself; a TaskProlog only fails the task.
-            why = slurm.requeue(job, env)
-            line += "; job requeued" if not why else f"; job not requeued: {strip_terminal(why)}"
-    return PrologOutcome(3, line)
+        if env.get("SLURM_JOB_ID", "").isdigit() and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_task":
+            # A failing Prolog makes Slurm requeue a batch job itself; a TaskProlog only fails the task.
+            job = env["SLURM_JOB_ID"]
+            line += "; requeueing the job"
+    return PrologOutcome(3, line, job)

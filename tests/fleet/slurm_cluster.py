@@ -110,7 +110,8 @@ class Cluster:
             f"SlurmctldPort={self.ports['slurmctld']}",
             "AuthType=auth/munge",
             "CredType=cred/munge",
-            f"AuthInfo=socket={r / 'munge' / 'munge.socket'}",
+            # cred_expire: a requeued job may start again after this many seconds (default 120).
+            f"AuthInfo=socket={r / 'munge' / 'munge.socket'},cred_expire=10",
             "SlurmUser=root",
             "SlurmdUser=root",
             f"StateSaveLocation={r / 'ctld'}",
@@ -190,6 +191,23 @@ class Cluster:
 
     def show_node(self, name: str) -> str:
         return self.run("scontrol", "show", "node", name).stdout
+
+    def job(self, job_id: str) -> dict[str, str]:
+        """``scontrol show job``'s fields (JobState, NodeList, Restarts, ...)."""
+        out = self.run("scontrol", "show", "job", "-o", job_id, check=False).stdout
+        return dict(part.split("=", 1) for part in out.split() if "=" in part)
+
+    def wait_job(self, job_id: str, timeout: float = 180) -> dict[str, str]:
+        """The job's fields once it has ended."""
+        deadline = time.monotonic() + timeout
+        fields: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            fields = self.job(job_id)
+            if fields.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "BOOT_FAIL",
+                                          "OUT_OF_MEMORY"):
+                return fields
+            time.sleep(0.5)
+        raise RuntimeError(f"job {job_id} did not end within {timeout:g} s: {fields}")
 
     def resume(self, name: str) -> None:
         """Back to idle after a drain or a lost slurmd (down first: a node stuck "completing" then clears)."""

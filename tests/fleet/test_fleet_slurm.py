@@ -67,3 +67,33 @@ def test_a_node_whose_slurmd_is_stopped_is_unreachable_within_the_timeout(slurm_
     assert nodes["node1"]["verdict"] == "compatible"
     assert nodes["node2"]["verdict"] == "unreachable" and nodes["node2"]["reason"]
     assert elapsed < 40 + 15, elapsed
+
+
+def test_a_job_whose_lock_the_node_cannot_run_is_refused_there_and_runs_on_a_healthy_node(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    out = fe.root / "job.out"
+    script = fe.root / "job.sh"
+    script.write_text(f'#!/bin/sh\necho "ran on $SLURMD_NODENAME" >> {out}\n')
+    script.chmod(0o755)
+    # node4 (the drifted Python layer) has the lowest weight: the scheduler tries it first.
+    submitted = cluster.run("sbatch", "--parsable", "-N1", "--requeue", "-o", str(fe.root / "job-%j.log"),
+                            str(script), env={**fe.env, "ENVSNAP_LOCK": str(fe.lock)})
+    job_id = submitted.stdout.strip().split(";")[0]
+    try:
+        fields = cluster.wait_job(job_id)
+        shown = cluster.show_node("node4")
+    finally:
+        cluster.resume("node4")
+    log = (fe.root / "prolog.log").read_text()
+    assert fields["JobState"] == "COMPLETED", (fields, log)
+    assert fields["NodeList"] in ("node1", "node2"), fields
+    assert int(fields["Restarts"]) >= 1
+    assert out.read_text().splitlines() == [f"ran on {fields['NodeList']}"]
+    # Refused on node4 and drained there with envsnap's reason, as scontrol shows it.
+    assert "DRAIN" in shown, shown
+    reason = next(line for line in shown.splitlines() if "Reason=" in line)
+    assert "Reason=envsnap: cannot run lock" in reason and "fleet-demo" in reason, reason
+    assert "envsnap: cannot run lock" in log and "node drained" in log and "requeueing the job" in log
