@@ -1,0 +1,139 @@
+"""envsnap rerun: what differs is said before anything runs; then the outputs are compared."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from condafixtures import make_wheel
+from runhelpers import Envsnap, envsnap_env
+from testutil import uv_bin
+
+from envsnap.runs import record as rec
+
+DETERMINISTIC = (
+    "import hashlib, pathlib, sys\n"
+    "data = pathlib.Path('inputs/table.csv').read_bytes()\n"
+    "pathlib.Path('results').mkdir(exist_ok=True)\n"
+    "pathlib.Path('results/table2.txt').write_text(hashlib.sha256(data).hexdigest() + '\\n')\n"
+    "pathlib.Path('results/n.txt').write_text(str(len(data)))\n"
+    "print('the command runs now')\n"
+)
+
+
+def _project(root: Path) -> Path:
+    (root / "inputs").mkdir(parents=True)
+    (root / "inputs" / "table.csv").write_text("a,b\n1,2\n")
+    (root / "inputs" / "other.csv").write_text("x\n")
+    (root / "make_table.py").write_text(DETERMINISTIC)
+    return root
+
+
+def _record(envsnap: Envsnap, root: Path, lock: Path) -> None:
+    res = envsnap("run", "--lock", lock, "--data", "inputs", "--output", "results", "-o", "table2.toml", "--",
+                  sys.executable, "make_table.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_deterministic_script_is_reproduced_identically(tmp_path: Path, envsnap: Envsnap,
+                                                          host_lock: Path) -> None:
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "data: same" in res.stdout and "output results: identical" in res.stdout
+    assert "identical: table2.toml reproduced" in res.stdout
+    assert "the command runs now" in res.stdout
+    # Not deterministic any more: the output that changed is named.
+    (root / "make_table.py").write_text(DETERMINISTIC.replace("str(len(data))", "'different'"))
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "output results: differs" in res.stdout and "  n.txt: changed" in res.stdout
+    assert "table2.txt" not in res.stdout.split("output results")[1]
+
+
+def test_a_changed_input_file_is_named_before_the_command_runs(tmp_path: Path, envsnap: Envsnap,
+                                                              host_lock: Path) -> None:
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)
+    (root / "inputs" / "table.csv").write_text("a,b\n1,3\n")
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
+    assert "data: differs" in res.stdout and "inputs/table.csv: changed" in res.stdout
+    assert "other.csv" not in res.stdout
+    assert res.stdout.index("inputs/table.csv: changed") < res.stdout.index("the command runs now")
+    assert res.returncode == 1  # the input changed, so did the output
+    # --dry-run and --strict run nothing.
+    (root / "results" / "table2.txt").unlink()
+    for flag in ("--dry-run", "--strict"):
+        res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", flag, cwd=root)
+        assert res.returncode == 3 and "the command runs now" not in res.stdout, res.stdout + res.stderr
+        assert not (root / "results" / "table2.txt").exists()
+
+
+def test_an_upgraded_package_is_named_before_the_command_runs(tmp_path: Path, envsnap: Envsnap,
+                                                             make_venv: Callable[..., Path]) -> None:
+    wheels = tmp_path / "wheels"
+    old = make_wheel(wheels, "tinydep", "1.0", {"tinydep/__init__.py": b"VERSION = '1.0'\n"})
+    new = make_wheel(wheels, "tinydep", "2.0", {"tinydep/__init__.py": b"VERSION = '2.0'\n"})
+    python = make_venv(tmp_path / "venv", str(old))
+    root = tmp_path / "p"
+    root.mkdir()
+    subprocess.run([sys.executable, "-m", "envsnap", "capture", "--python", str(python), "-o", "env.lock"],
+                   cwd=root, check=True, capture_output=True, env=envsnap_env())
+    res = envsnap("run", "--lock", "env.lock", "-o", "run.toml", "--", python, "-c",
+                  "import tinydep; print(tinydep.VERSION)", cwd=root)
+    assert res.returncode == 0 and res.stdout == "1.0\n", res.stderr
+    record = rec.load(root / "run.toml")
+    assert record.environment.lock == "env.lock" and not record.environment.drift
+    assert "tinydep 1.0" in record.loaded.distributions
+    uv = uv_bin()
+    assert uv is not None
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(python), str(new)], check=True)
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "environment: differs" in res.stdout
+    assert "tinydep: version 1.0 -> 2.0" in res.stdout, res.stdout
+
+
+def test_a_new_commit_is_named(tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
+    root = _project(tmp_path / "p")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    _record(envsnap, root, host_lock)
+    record = rec.load(root / "table2.toml")
+    assert record.code is not None and record.code.commit and not record.code.dirty
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--dry-run", cwd=root)
+    assert "code: same" in res.stdout, res.stdout + res.stderr
+    (root / "make_table.py").write_text(DETERMINISTIC + "# changed\n")
+    subprocess.run([*git, "commit", "-qam", "two"], check=True)
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--dry-run", cwd=root)
+    assert "code: differs" in res.stdout and f"commit {record.code.commit[:12]} -> " in res.stdout
+
+
+def test_the_command_is_shown_and_not_run_without_confirmation(tmp_path: Path, envsnap: Envsnap,
+                                                               host_lock: Path) -> None:
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)
+    (root / "results" / "table2.txt").unlink()
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, cwd=root, input="y\n")
+    assert res.returncode == 2 and "--yes" in res.stderr
+    assert "make_table.py" in res.stderr  # the command was shown
+    assert not (root / "results" / "table2.txt").exists()
+
+
+def test_a_record_cannot_lead_the_rerun_outside_the_project(tmp_path: Path, envsnap: Envsnap) -> None:
+    record = rec.RunRecord(run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+                           command=rec.Command(argv=("true",), cwd="sub"),
+                           result=rec.Outcome(started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z",
+                                              duration_ms=1000, exit_status=0))
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "sub").symlink_to(tmp_path)  # a link in the project that leads out of it
+    rec.dump(record, root / "run.toml")
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert res.returncode == 2 and "leads outside" in res.stderr, res.stderr
+
