@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .lockfile import dump, load
     from .model import Snapshot
     from .probes.capture import capture
+    from .runs.recorder import record_run
 
 # public name -> the module that defines it
 _LAZY = {
@@ -27,6 +28,7 @@ _LAZY = {
     "dump": ".lockfile",
     "load": ".lockfile",
     "Snapshot": ".model",
+    "record_run": ".runs.recorder",
 }
 
 
@@ -52,5 +54,6 @@ __all__ = [
     "check",
     "dump",
     "load",
+    "record_run",
     "verify",
 ]
