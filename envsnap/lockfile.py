@@ -274,6 +274,8 @@ def _shape(tp: Any) -> tuple[str, Any]:
         return "table", args[1]
     if tp in (bool, int, str):
         return "scalar", tp
+    if origin_tp is typing.Literal:  # an enum-like field: a string here, its value checked by RULES
+        return "scalar", str
     raise TypeError(f"unsupported model type {tp!r}")  # a bug in the model, not in the file
 
 
@@ -310,6 +312,8 @@ def _convert(tp: Any, value: Any, path: str, origin: str) -> Any:
 class Rule:
     ok: Callable[[Any], bool]
     what: str
+    values: tuple[str | int, ...] = ()  # an enum-like field's values (docs/lockfile.schema.json lists them)
+    bounds: tuple[int, int] | None = None  # a bounded integer's lowest and highest value
 
 
 def _s(pred: Callable[[str], bool], what: str, *, empty: bool = True) -> Rule:
@@ -318,11 +322,23 @@ def _s(pred: Callable[[str], bool], what: str, *, empty: bool = True) -> Rule:
 
 def _one_of(*values: str) -> Rule:
     shown = ", ".join(repr(v) for v in values if v) + (" or empty" if "" in values else "")
-    return Rule(frozenset(values).__contains__, f"value (one of {shown})")
+    return Rule(frozenset(values).__contains__, f"value (one of {shown})", values)
+
+
+def _literal_rules() -> dict[type, dict[str, Rule]]:
+    """A rule for every enum-like field of the model (typed ``Literal[...]`` there): the values are written
+    once, in model.py, and refused here when a lock holds another."""
+    out: dict[type, dict[str, Rule]] = {}
+    for cls in _RECORDS:
+        for name, tp in _schema(cls)[0].items():
+            inner = typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else tp
+            if typing.get_origin(inner) is typing.Literal:
+                out.setdefault(cls, {})[name] = _one_of(*typing.get_args(inner))
+    return out
 
 
 def _n(lo: int, hi: int) -> Rule:
-    return Rule(lambda v: grammar.is_bounded_int(v, lo, hi), f"number (from {lo} to {hi})")
+    return Rule(lambda v: grammar.is_bounded_int(v, lo, hi), f"number (from {lo} to {hi})", bounds=(lo, hi))
 
 
 def _text(limit: int = grammar.MAX_TEXT) -> Rule:
@@ -334,27 +350,27 @@ _TOKEN = _s(grammar.is_token, "value (letters, digits and . _ + ~ -)")
 _DIGEST = _s(grammar.is_sha256_digest, "digest (sha256:<64 hex digits>)")
 _URL = _s(grammar.is_lock_url, "URL (an allowed scheme, no spaces or control characters)")
 _DIST = _s(grammar.is_canonical_name, "distribution name (PEP 503 normalised)", empty=False)
-_SOURCES = ("", "pip", "conda", "system", "cuda_home")
+_RECORDS: tuple[type, ...] = (
+    Meta, Platform, Source, Artifact, Candidate, PythonPackage, PythonEnv, SystemPackage, SystemLibrary, System,
+    Cpu, Gpu, Hardware, Nvidia, CudaLibrary, Cuda, Framework, CondaPackage, Conda, Project, Snapshot,
+)
 
 RULES: dict[type, dict[str, Rule]] = {
     Meta: {
         # from_document has checked it against the running envsnap (and migrated older ones) already.
-        "schema_version": Rule(lambda v: grammar.is_bounded_int(v, 1, 1000), "schema version"),
+        "schema_version": Rule(lambda v: grammar.is_bounded_int(v, 1, 1000), "schema version", bounds=(1, 1000)),
         "generator": _s(grammar.is_generator, "generator (a tool's name and version)"),
         "created": _s(grammar.is_timestamp, "timestamp (RFC 3339, e.g. 2026-11-28T15:57:18Z)"),
         "content_digest": _DIGEST,
         "warnings": _text(65536),
-        "origin": _one_of("", "pylock", "requirements", "conda-explicit", "conda-lock"),
         "unknown": _s(grammar.is_table_path, "table or field name", empty=False),
     },
     Platform: {
         "system": _TOKEN, "machine": _TOKEN, "os_id": _TOKEN, "os_version": _TOKEN, "os_name": _text(256),
-        "kernel": _TOKEN, "libc": _one_of("", "glibc", "musl"), "libc_version": _TOKEN,
+        "kernel": _TOKEN, "libc_version": _TOKEN,
     },
     Source: {
-        "kind": _one_of("index", "vcs", "archive", "directory"),
         "url": _URL,
-        "vcs": _one_of("", "git", "hg", "bzr", "svn"),
         "commit_id": _s(grammar.is_commit_id, "commit id"),
         "requested_revision": _s(grammar.is_git_ref, "branch or tag name"),
         "subdirectory": _s(grammar.is_relative_path, "relative folder (no '..', not absolute)"),
@@ -391,12 +407,10 @@ RULES: dict[type, dict[str, Rule]] = {
         "implementation": _TOKEN,
         "version": _s(grammar.is_python_version, "Python version (e.g. 3.11.7)"),
         "abi": _TOKEN, "soabi": _TOKEN, "platform_tag": _TOKEN,
-        "pointer_bits": Rule(lambda v: v in (32, 64), "pointer size (32 or 64)"),
-        "kind": _one_of("venv", "conda", "system"),
+        "pointer_bits": Rule(lambda v: v in (32, 64), "pointer size (32 or 64)", values=(32, 64)),
         "executable": _s(grammar.is_relative_path, "path relative to the environment (bin/python3)"),
     },
     SystemPackage: {
-        "manager": _one_of("dpkg", "rpm", "apk"),
         "name": _s(grammar.is_system_name, "system package name", empty=False),
         "version": _s(grammar.is_system_version, "system package version"),
         "arch": _TOKEN,
@@ -408,7 +422,6 @@ RULES: dict[type, dict[str, Rule]] = {
         "package": _s(grammar.is_system_name, "system package name"),
         "needed_by": _DIST,
     },
-    System: {"manager": _one_of("", "dpkg", "rpm", "apk")},
     Cpu: {"vendor": _text(256), "model": _text(256), "arch": _TOKEN, "logical_cores": _n(0, 2**20),
           "flags": _s(grammar.is_token, "CPU flag", empty=False)},
     Gpu: {"index": _n(0, 4096), "name": _text(256),
@@ -416,17 +429,13 @@ RULES: dict[type, dict[str, Rule]] = {
           "memory_mib": _n(0, 2**30), "uuid": _text(256), "serial": _text(256)},
     Hardware: {"memory_mib": _n(0, 2**40)},
     Nvidia: {"driver_version": _TOKEN, "cuda_driver_version": _TOKEN,
-             "source": _one_of("", "nvml", "nvml-cuda-v1"), "error": _text()},
+             "error": _text()},
     CudaLibrary: {
-        "component": _one_of("runtime", "cudnn", "nccl", "cublas"),
         "version": _TOKEN,
-        "source": _one_of(*_SOURCES[1:]),
         "location": _text(),
-        "method": _one_of("", "metadata", "header", "version_json", "filename", "ctypes"),
     },
     Cuda: {
         **{f"{part}_version": _TOKEN for part in ("runtime", "cudnn", "nccl", "cublas", "toolkit")},
-        **{f"{part}_source": _one_of(*_SOURCES) for part in ("runtime", "cudnn", "nccl", "cublas")},
         "toolkit_path": _text(),
     },
     Framework: {
@@ -446,14 +455,15 @@ RULES: dict[type, dict[str, Rule]] = {
         "md5": _s(grammar.is_md5_hex, "md5 (32 lower-case hex digits)"),
         "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)"),
         "depends": _text(1024),
-        "noarch": _one_of("", "python", "generic"),
     },
     Conda: {"subdir": _s(grammar.is_conda_subdir, "conda subdir (linux-64, noarch)"),
             "channels": _s(grammar.is_conda_channel, "conda channel (a URL or a name)", empty=False)},
-    Project: {"vcs": _one_of("", "git"), "commit": _s(grammar.is_commit_id, "commit id"),
+    Project: {"commit": _s(grammar.is_commit_id, "commit id"),
               "branch": _s(grammar.is_git_ref, "branch name"), "diff_digest": _DIGEST,
               "remote_url": _s(grammar.is_remote, "remote (a URL or a path, no spaces)")},
 }
+for _cls, _rules in _literal_rules().items():
+    RULES[_cls] = {**RULES.get(_cls, {}), **_rules}
 # Keys of the top-level mappings.
 KEY_RULES: dict[str, tuple[Rule, Rule]] = {
     "environment": (_s(grammar.is_env_name, "variable name", empty=False), _text()),

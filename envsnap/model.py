@@ -10,10 +10,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 from .grammar import is_pep440
 
 SCHEMA_VERSION = 1
+
+# The enum-like fields: the values each may take, written here once. lockfile.RULES refuses any other value at
+# load (a path-labelled error, exit 2), and the JSON Schema (docs/lockfile.schema.json) lists them as enums.
+Origin = Literal["", "pylock", "requirements", "conda-explicit", "conda-lock"]
+Libc = Literal["", "glibc", "musl"]
+SourceKind = Literal["index", "vcs", "archive", "directory"]
+Vcs = Literal["", "git", "hg", "bzr", "svn"]
+EnvKind = Literal["venv", "conda", "system"]
+PackageManager = Literal["dpkg", "rpm", "apk"]
+SystemManager = Literal["", "dpkg", "rpm", "apk"]  # "": none found
+NvidiaSource = Literal["", "nvml", "nvml-cuda-v1"]
+CudaComponent = Literal["runtime", "cudnn", "nccl", "cublas"]
+CudaSource = Literal["pip", "conda", "system", "cuda_home"]
+CudaSourceOrNone = Literal["", "pip", "conda", "system", "cuda_home"]
+CudaMethod = Literal["", "metadata", "header", "version_json", "filename", "ctypes"]
+Noarch = Literal["", "python", "generic"]
+ProjectVcs = Literal["", "git"]
 
 
 def _empty_map() -> Mapping[str, str]:
@@ -31,7 +49,7 @@ class Meta:
     # Set by `envsnap import`: the format the lock was made from, and the tables that format cannot know
     # (e.g. "nvidia", "hardware", "system"): their empty values mean "unknown", not "absent".
     # Written only when set, so captured locks (and their digests) do not change.
-    origin: str = field(default="", metadata={"sparse": True})
+    origin: Origin = field(default="", metadata={"sparse": True})
     unknown: tuple[str, ...] = field(default=(), metadata={"sparse": True})
 
 
@@ -43,7 +61,7 @@ class Platform:
     os_version: str = ""
     os_name: str = ""
     kernel: str = ""
-    libc: str = ""
+    libc: Libc = ""
     libc_version: str = ""
 
 
@@ -51,9 +69,9 @@ class Platform:
 class Source:
     """Where a distribution came from (PEP 610 ``direct_url.json``); ``kind = "index"`` when it has none."""
 
-    kind: str = "index"  # index | vcs | archive | directory
+    kind: SourceKind = "index"
     url: str = ""
-    vcs: str = ""
+    vcs: Vcs = ""
     commit_id: str = ""
     requested_revision: str = ""
     subdirectory: str = ""
@@ -125,14 +143,14 @@ class PythonEnv:
     platform_tag: str = ""  # sysconfig.get_platform()
     pointer_bits: int = 64
     free_threaded: bool = False
-    kind: str = "system"  # venv | conda | system
+    kind: EnvKind = "system"
     executable: str = ""  # relative to the environment's prefix
     packages: tuple[PythonPackage, ...] = ()
 
 
 @dataclass(frozen=True)
 class SystemPackage:
-    manager: str
+    manager: PackageManager
     name: str
     version: str
     arch: str = ""
@@ -151,7 +169,7 @@ class SystemLibrary:
 
 @dataclass(frozen=True)
 class System:
-    manager: str = ""  # dpkg | rpm | apk | "" (none found)
+    manager: SystemManager = ""
     packages: tuple[SystemPackage, ...] = ()
     libraries: tuple[SystemLibrary, ...] = ()
 
@@ -186,7 +204,7 @@ class Hardware:
 class Nvidia:
     driver_version: str = ""
     cuda_driver_version: str = ""  # the CUDA version the driver supports, e.g. "12.8"
-    source: str = ""  # how it was read, e.g. "nvml"
+    source: NvidiaSource = ""  # how it was read
     error: str = ""  # set when the driver answered with an error or hung
 
 
@@ -194,24 +212,24 @@ class Nvidia:
 class CudaLibrary:
     """One copy of one CUDA component found in or around the environment."""
 
-    component: str  # runtime | cudnn | nccl | cublas
+    component: CudaComponent
     version: str
-    source: str  # pip | conda | system | cuda_home
+    source: CudaSource
     location: str = ""  # a distribution name, or a path (relative to the prefix where inside it)
-    method: str = ""  # metadata | header | version_json | ctypes
+    method: CudaMethod = ""
     selected: bool = False  # the copy the environment's frameworks would load
 
 
 @dataclass(frozen=True)
 class Cuda:
     runtime_version: str = ""
-    runtime_source: str = ""
+    runtime_source: CudaSourceOrNone = ""
     cudnn_version: str = ""
-    cudnn_source: str = ""
+    cudnn_source: CudaSourceOrNone = ""
     nccl_version: str = ""
-    nccl_source: str = ""
+    nccl_source: CudaSourceOrNone = ""
     cublas_version: str = ""
-    cublas_source: str = ""
+    cublas_source: CudaSourceOrNone = ""
     toolkit_version: str = ""  # CUDA_HOME / /usr/local/cuda, when present
     toolkit_path: str = ""
     copies: tuple[CudaLibrary, ...] = ()
@@ -243,7 +261,7 @@ class CondaPackage:
     md5: str = ""
     sha256: str = ""
     depends: tuple[str, ...] = ()
-    noarch: str = ""  # python | generic | "" (a platform package); needed to link it into a new prefix
+    noarch: Noarch = ""  # "" is a platform package; needed to link it into a new prefix
 
 
 @dataclass(frozen=True)
@@ -255,7 +273,7 @@ class Conda:
 
 @dataclass(frozen=True)
 class Project:
-    vcs: str = "git"
+    vcs: ProjectVcs = "git"
     commit: str = ""
     branch: str = ""
     dirty: bool = False

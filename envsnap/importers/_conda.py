@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Conda, CondaPackage, Meta, PythonEnv, PythonPackage, Snapshot
+from ..model import Conda, CondaPackage, Meta, Origin, PythonEnv, PythonPackage, Snapshot
 from ..probes.conda import channel_of
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir
 
@@ -27,7 +27,7 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
     )
 
 
-def snapshot(*, origin: str, subdir: str, packages: list[CondaPackage], python_packages: list[PythonPackage],
+def snapshot(*, origin: Origin, subdir: str, packages: list[CondaPackage], python_packages: list[PythonPackage],
              python_known: bool, warnings: list[str]) -> Snapshot:
     """The lock of a conda environment: the interpreter comes from the ``python`` record."""
     records = tuple(sorted(packages, key=lambda p: (p.name, p.subdir)))

@@ -18,6 +18,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from packaging.markers import default_environment
@@ -27,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from .. import _readlimits, fileurls, grammar
 from ..export import _common
-from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
+from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
@@ -245,7 +246,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         base, at, commit = rest.rpartition("@")
         if not at or "/" in commit:
             raise LockImportError(f"{where}: {name}: VCS reference without a commit (url@commit)")
-        source = Source(kind="vcs", url=base, vcs=vcs, commit_id=commit, subdirectory=subdirectory)
+        source = Source(kind="vcs", url=base, vcs=cast(Vcs, vcs), commit_id=commit, subdirectory=subdirectory)
         return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
     path = urlsplit(url).path
     algo, _, value = (hashes[0] if hashes else "").partition(":")

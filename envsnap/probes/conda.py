@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
-from ..model import Conda, CondaPackage, PythonEnv
+from ..model import Conda, CondaPackage, Noarch, PythonEnv
 
 META_DIR = "conda-meta"
 
@@ -128,7 +128,7 @@ def parse_record(data: Any, redact: PathRedactor | None = None) -> CondaPackage:
         md5=_hex(data.get("md5"), 32, "md5"),
         sha256=_hex(data.get("sha256"), 64, "sha256"),
         depends=tuple(depends),
-        noarch=_noarch(data.get("noarch")),
+        noarch=cast(Noarch, _noarch(data.get("noarch"))),  # lockfile.RULES checks the value
     )
 
 

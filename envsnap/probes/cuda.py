@@ -25,11 +25,11 @@ import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .. import _runner
 from .._privacy import PathRedactor
-from ..model import Cuda, CudaLibrary
+from ..model import Cuda, CudaComponent, CudaLibrary, CudaMethod, CudaSource, CudaSourceOrNone
 
 WORKER = Path(__file__).with_name("_cuda_worker.py")
 CTYPES_TIMEOUT = 30.0
@@ -554,11 +554,12 @@ def probe_cuda(
         sorted(
             (
                 CudaLibrary(
-                    component=f.component,
+                    # The probe's own words (COMPONENTS, its methods and sources): lockfile.RULES checks them.
+                    component=cast(CudaComponent, f.component),
                     version=f.version,
-                    source=f.source,
+                    source=cast(CudaSource, f.source),
                     location=_location(f, redact),
-                    method=f.method,
+                    method=cast(CudaMethod, f.method),
                     selected=chosen.get(f.component) is f,
                 )
                 for f in resolved
@@ -571,9 +572,9 @@ def probe_cuda(
         )
     )
 
-    def pick(component: str) -> tuple[str, str]:
+    def pick(component: str) -> tuple[str, CudaSourceOrNone]:
         f = chosen.get(component)
-        return (f.version, f.source) if f else ("", "")
+        return (f.version, cast(CudaSource, f.source)) if f else ("", "")
 
     runtime, cudnn, nccl, cublas = (pick(c.name) for c in COMPONENTS)
     cuda = Cuda(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import re
+from typing import cast
 
-from ..model import Cpu, Platform
+from ..model import Cpu, Libc, Platform
 
 # CPU features that decide which wheels and builds run (x86 SIMD levels, Arm extensions).
 ISA_FLAGS = frozenset(
@@ -77,7 +78,7 @@ def probe_platform() -> Platform:
         os_version=osr.get("VERSION_ID", ""),
         os_name=osr.get("PRETTY_NAME", osr.get("NAME", "")),
         kernel=platform.release(),
-        libc=libc_name,
+        libc=cast(Libc, libc_name),
         libc_version=libc_version,
     )
 

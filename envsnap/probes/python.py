@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import _runner
 from .._defaults import PROBE_TIMEOUT
@@ -242,7 +242,7 @@ def run_probe(python: str | None = None) -> RawPython:
 def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
     """PEP 610 ``direct_url.json`` -> Source. Credentials, signed-URL signatures, tokens, home directories and the
     login and host names never survive (the probe reports the file as is; this is where it is scrubbed)."""
-    from ..model import Source
+    from ..model import Source, Vcs
 
     if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
         return Source()
@@ -253,7 +253,7 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
         return Source(
             kind="vcs",
             url=url,
-            vcs=str(vcs.get("vcs", "")),
+            vcs=cast("Vcs", str(vcs.get("vcs", ""))),  # direct_url.json's: lockfile.RULES refuses another
             commit_id=str(vcs.get("commit_id", "")),
             requested_revision=redact.names(str(vcs.get("requested_revision", "") or "")),
             subdirectory=subdirectory,

@@ -15,10 +15,11 @@ import platform
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from .. import _runner
 from .._privacy import PathRedactor
-from ..model import System, SystemLibrary, SystemPackage
+from ..model import PackageManager, System, SystemLibrary, SystemManager, SystemPackage
 from . import elf
 
 DPKG_STATUS = "/var/lib/dpkg/status"
@@ -393,7 +394,7 @@ def probe_system(
     for pkg in installed:
         packages.append(
             SystemPackage(
-                manager=db.manager,
+                manager=cast(PackageManager, db.manager),  # detect_manager's, checked by lockfile.RULES
                 name=pkg.name,
                 version=pkg.version,
                 arch=pkg.arch,
@@ -405,4 +406,5 @@ def probe_system(
     for lib in libraries:
         if not lib.path:
             warnings.append(f"system: {lib.soname} (needed by {', '.join(lib.needed_by)}) was not found")
-    return System(manager=db.manager, packages=tuple(packages), libraries=tuple(libraries)), warnings
+    manager = cast(SystemManager, db.manager)
+    return System(manager=manager, packages=tuple(packages), libraries=tuple(libraries)), warnings

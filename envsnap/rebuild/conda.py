@@ -225,7 +225,7 @@ def rattler_records(packages: Iterable[CondaPackage], archives: Mapping[str, Pat
             build=BuildString(pkg.build),
             build_number=pkg.build_number,
             subdir=pkg.subdir,
-            noarch=NoArchType(pkg.noarch or None),  # type: ignore[arg-type]
+            noarch=NoArchType(pkg.noarch or None),
             depends=list(pkg.depends),
             md5=bytes.fromhex(pkg.md5) if pkg.md5 else None,
             sha256=bytes.fromhex(pkg.sha256) if pkg.sha256 else None,
