@@ -128,6 +128,24 @@ def rich_snapshot() -> Snapshot:
     return lockfile.seal(snapshot)
 
 
+def pinned_snapshot() -> Snapshot:
+    """The rich lock without the packages no file was pinned for (a VCS checkout, a source tree, an sdist):
+    what a format that lists only files with hashes (conda-lock) can write."""
+    rich = rich_snapshot()
+    return with_packages(rich, tuple(p for p in rich.python.packages if p.artifact is not None or p.conda_managed))
+
+
+def cpu_venv_snapshot() -> Snapshot:
+    """The rich lock's pinned CPU wheels in a venv, without conda or the GPU stack: what the docker target builds
+    from a plain python image."""
+    rich = rich_snapshot()
+    wheels = tuple(p for p in rich.python.packages if p.artifact is not None and not p.conda_managed
+                   and not p.name.startswith(("torch", "nvidia-")))
+    return lockfile.seal(dataclasses.replace(
+        rich, conda=None, nvidia=None, cuda=None, frameworks=MappingProxyType({}),
+        python=dataclasses.replace(rich.python, kind="venv", packages=wheels)))
+
+
 def with_packages(snapshot: Snapshot, packages: tuple[PythonPackage, ...]) -> Snapshot:
     return lockfile.seal(dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python,
                                                                                      packages=packages)))
