@@ -34,6 +34,14 @@ class RebuildError(EnvsnapError):
     exit_code = 4
 
 
+class BadOptionError(RebuildError, UsageError):
+    """A target's option has a value it cannot take (``--tag``, ``--base-digest``, an unknown ``--option``
+    key, ``--offline`` without ``--bundle``, a ``--dest`` that is not empty): bad input, exit code 2 like any
+    bad option, not a failed rebuild."""
+
+    exit_code = 2
+
+
 class ExportError(EnvsnapError):
     """A lock cannot be written in the requested format."""
 

@@ -34,7 +34,7 @@ import stat
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +46,7 @@ from .._fs import atomic_write_text, join_base_name, join_relative
 from .._privacy import scrub_snapshot
 from ..errors import BundleError, PinError, UnsafeInputError, UsageError
 from ..model import Artifact, PythonPackage, Snapshot
+from ..progress import Progress
 from .pin import (
     IndexConfig,
     Pinner,
@@ -80,8 +81,6 @@ DEFAULT_MAX_MEMBERS = 100_000
 DEFAULT_MAX_RATIO = 100
 RATIO_FLOOR = 16 << 20  # the ratio limit never refuses less than this (tar headers of a tiny bundle compress well)
 _COMMIT = re.compile(r"[0-9a-f]{7,64}", re.ASCII)  # a git commit id (sha1 or sha256, possibly abbreviated)
-
-Progress = Callable[[str], None]
 
 
 def sha256_file(path: Path) -> str:

@@ -12,9 +12,8 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 
-from ..errors import RebuildError
+from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot, SystemPackage
-from ..rebuild.interface import BadOptionError
 
 MODES = ("needed", "all", "none")
 

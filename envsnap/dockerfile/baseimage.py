@@ -16,10 +16,9 @@ from types import MappingProxyType
 from packaging.version import InvalidVersion, Version
 
 from ..compat._facts import cuda_need
-from ..errors import RebuildError
+from ..errors import BadOptionError, RebuildError
 from ..grammar import is_python_version, shown
 from ..model import Snapshot
-from ..rebuild.interface import BadOptionError
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,16 @@ through the request, so every plan records whether the check passed or was overr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..compat.target import TargetFacts
-from ..errors import RebuildError, UsageError
+from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot
+from ..progress import Progress
 
 if TYPE_CHECKING:
     from ..compare.verify import VerifyReport
@@ -27,16 +28,6 @@ __all__ = [
 ]
 
 
-class BadOptionError(RebuildError, UsageError):
-    """A target's option has a value it cannot take (``--tag``, ``--base-digest``, an unknown ``--option``
-    key, ``--offline`` without ``--bundle``, a ``--dest`` that is not empty): bad input, exit code 2 like any
-    bad option, not a failed rebuild."""
-
-    exit_code = 2
-
-
-# Called with one human line per step ("installing 12 wheels with uv"); the CLI shows it, tests collect it.
-Progress = Callable[[str], None]
 
 
 def _no_options() -> Mapping[str, str]:
