@@ -125,6 +125,12 @@ class PythonPackage:
     candidates: tuple[Candidate, ...] = ()
 
     @property
+    def conda_layer(self) -> bool:
+        """Installed by conda (conda-meta lists its files, or its INSTALLER says conda): the conda layer's to
+        install, check and pin. Every other distribution is the pip layer's. The one rule that splits them."""
+        return self.conda_managed or self.installer == "conda"
+
+    @property
     def legacy_version(self) -> bool:
         """The version is not PEP 440 (an old installer wrote it): kept as data and shown, but never put on a
         command line or in a file name; pin and rebuild refuse the package (``LEGACY_VERSION_REASON``)."""
@@ -304,3 +310,9 @@ class Snapshot:
             if pkg.name == wanted:
                 return pkg
         return None
+
+    def pip_layer(self) -> list[PythonPackage]:
+        """The Python packages the pip layer installs, in lock order (conda's own are the conda layer's:
+        ``PythonPackage.conda_layer``). Bundle, pin, the rebuilders, verify, compat and the exports split the
+        two layers with this one rule."""
+        return [p for p in self.python.packages if not p.conda_layer]

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import IO
 
 from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
+from .._defaults import LOCK_NAME
 from .._fetchpolicy import FetchRefusedError, local_path
 from .._fs import atomic_write_text, join_base_name, join_relative
 from .._privacy import scrub_snapshot
@@ -58,7 +59,6 @@ from .pin import (
     read_pip_config,
 )
 
-LOCK = "envsnap.lock"
 WHEELS = "wheels"
 CONDA = "conda"
 IMAGES = "images"
@@ -91,11 +91,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def python_packages(lock: Snapshot) -> list[PythonPackage]:
-    """The packages the Python layer installs (conda's own are the conda layer's)."""
-    return [p for p in lock.python.packages if not p.conda_managed and p.installer != "conda"]
-
-
 class BundleSettingError(BundleError):
     """A limit set in the environment is not a number (bad input)."""
 
@@ -126,12 +121,12 @@ class Bundle:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
-        if not (self.root / LOCK).is_file():
-            raise BundleError(f"{self.root}: not an envsnap bundle (no {LOCK})")
+        if not (self.root / LOCK_NAME).is_file():
+            raise BundleError(f"{self.root}: not an envsnap bundle (no {LOCK_NAME})")
 
     @cached_property
     def lock(self) -> Snapshot:
-        return lockfile.load(self.root / LOCK)
+        return lockfile.load(self.root / LOCK_NAME)
 
     @property
     def wheels_dir(self) -> Path:
@@ -211,14 +206,14 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
     whose lock was edited to match a swapped wheel, is refused before anything is built)."""
     # A local project imported without a version (uv export's `directory` entry) takes the version its
     # wheel was built with: an empty version matches any.
-    versionless = {p.name for p in python_packages(lock) if not p.version and p.source.kind == "directory"}
-    mine = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in python_packages(lock)}
+    versionless = {p.name for p in lock.pip_layer() if not p.version and p.source.kind == "directory"}
+    mine = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in lock.pip_layer()}
     theirs = {p.name: ("" if p.name in versionless else p.version, p.record_digest)
-              for p in python_packages(bundled)}
+              for p in bundled.pip_layer()}
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
         raise BundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")
-    for pkg in python_packages(lock):
+    for pkg in lock.pip_layer():
         art, other = pkg.artifact, bundled.package(pkg.name)
         if art is None or art.rebuilt or not art.filename.endswith(".whl"):
             continue  # nothing pinned yet, or a wheel the bundle builds from source
@@ -407,7 +402,7 @@ def extract(archive_path: Path, dest: Path, *, limits: ArchiveLimits | None = No
         digests = safe_unpack(archive_path, staging, limits=limits, progress=progress)
         entries = list(staging.iterdir())
         # One top-level folder holding the bundle; archives of envsnap 0.1 hold its files at the top level.
-        root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not (staging / LOCK).exists() \
+        root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not (staging / LOCK_NAME).exists() \
             else staging
         if dest.exists():
             dest.rmdir()
@@ -559,10 +554,10 @@ def _make_bundle(
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
     if output.exists() and not output.is_dir():
         raise BundleError(f"{output}: exists and is not a directory (name a directory or a .tar.gz)")
-    earlier = (output / INCOMPLETE).is_file() or ((output / SUMS).is_file() and (output / LOCK).is_file())
+    earlier = (output / INCOMPLETE).is_file() or ((output / SUMS).is_file() and (output / LOCK_NAME).is_file())
     if output.is_dir() and any(output.iterdir()) and not earlier:
         # Filling it would overwrite its README.md and requirements.txt and delete files from its wheels/.
-        raise BundleOutputError(f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK}); "
+        raise BundleOutputError(f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK_NAME}); "
                                 "name a new or empty directory, or an earlier bundle to complete")
     output.mkdir(parents=True, exist_ok=True)
     # Says "a bundle being made" until SHA256SUMS is written: a run killed before that is completed by the next.
@@ -631,7 +626,7 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
     first problem after fetching everything else."""
     problems: list[str] = []
     to_fetch = 0
-    for pkg in python_packages(lock):
+    for pkg in lock.pip_layer():
         src, art = pkg.source, pkg.artifact
         label = package_label(pkg)
         if art is not None and not hash_only(art):
@@ -683,7 +678,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     cache = opts.cache_dir or default_cache_dir()
     lock = _reuse_rebuilt(lock, previous, root)
     _fail(precheck(lock, opts, root), "nothing was fetched")
-    missing = [p for p in python_packages(lock)
+    missing = [p for p in lock.pip_layer()
                if (p.artifact is None or hash_only(p.artifact)) and p.source.kind in ("index", "archive")]
     if missing:
         say(f"pinning {len(missing)} packages against the configured indexes")
@@ -700,7 +695,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     packages = []
     problems: list[str] = []
     for pkg in lock.python.packages:
-        if pkg.conda_managed or pkg.installer == "conda":
+        if pkg.conda_layer:
             packages.append(pkg)
             continue
         try:
@@ -727,14 +722,14 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     # (the bundle's lock already differs from the input by its artifacts; the README and appendix cite this
     # digest). Every file was fetched above, with the URLs as given.
     lock = scrub_snapshot(lock)
-    lockfile.dump(lock, root / LOCK)
+    lockfile.dump(lock, root / LOCK_NAME)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
     from .. import _templates  # jinja2 only when writing a bundle
 
     lock = lockfile.seal(lock)  # the README names the digest of the lock written above
     with sinks.refusing(BundleError, README):  # lock values in Markdown and in its shell lines
         readme = _templates.render("bundle/README.md.j2", lock=lock, packages=[
-            p for p in python_packages(lock)], conda_archives=_conda_archives(lock))
+            p for p in lock.pip_layer()], conda_archives=_conda_archives(lock))
     atomic_write_text(root / README, readme)
     _write_appendix(lock, root)
     Bundle(root).write_sums()
@@ -764,7 +759,7 @@ def _conda_archives(lock: Snapshot) -> list[str]:
 
 
 def _previous_lock(root: Path) -> Snapshot | None:
-    path = root / LOCK
+    path = root / LOCK_NAME
     if not path.is_file():
         return None
     try:
@@ -944,7 +939,7 @@ def requirements_text(lock: Snapshot) -> str:
     """``name==version --hash=sha256:...`` for every bundled wheel, sorted: pip's --require-hashes input."""
     lines = ["# Generated by envsnap from envsnap.lock. Install with:",
              "#   pip install --no-deps --no-index --find-links wheels --require-hashes -r requirements.txt"]
-    for pkg in sorted(python_packages(lock), key=lambda p: p.name):
+    for pkg in sorted(lock.pip_layer(), key=lambda p: p.name):
         if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
             with sinks.refusing(BundleError, REQUIREMENTS):  # a newline in a version must add no line
                 lines.append(sinks.requirement_pin(pkg.name, pkg.version, pkg.artifact.sha256))

@@ -596,7 +596,7 @@ class Pinner:
             return self._pin_by_hash(pkg, pkg.artifact)
         if pkg.artifact is None and pkg.candidates:
             return self._pin_candidates(pkg)
-        if pkg.conda_managed or pkg.installer == "conda":
+        if pkg.conda_layer:
             return PinOutcome(
                 pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer"
             )

@@ -156,7 +156,7 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         # lacks is a mismatch there); a lock imported from a conda explicit file or conda-lock.yml cannot
         # list such distributions, and would otherwise call each one "installed, not in the lock".
         listed = {p.name for p in lock.python.packages}
-        installed = [p for p in installed if not p.conda_managed or p.name in listed]
+        installed = [p for p in installed if not p.conda_layer or p.name in listed]
     interpreter = compare_interpreter(lock.python, actual.python)
     diffs = [
         *_mark_consequences(compare_packages(lock.python.packages, installed), interpreter, lock.python.packages),

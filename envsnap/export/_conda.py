@@ -55,7 +55,7 @@ def install_order(packages: tuple[CondaPackage, ...]) -> list[CondaPackage]:
 def pip_packages(snapshot: Snapshot) -> list[PythonPackage]:
     """The Python packages pip installed on top of the conda layer."""
     return sorted(
-        (p for p in snapshot.python.packages if not p.conda_managed and p.installer != "conda"),
+        snapshot.pip_layer(),
         key=lambda p: p.name,
     )
 

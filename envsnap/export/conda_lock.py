@@ -14,7 +14,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .. import grammar, sinks
-from .._defaults import install_hint
+from .._defaults import LOCK_NAME, install_hint
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Exporter, ExportError, require_pinned
@@ -121,7 +121,7 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
         content_hash={platform: digest},
         channels=[Channel.from_string(c) for c in snapshot.conda.channels],
         platforms=[platform],
-        sources=["envsnap.lock"],
+        sources=[LOCK_NAME],
     )
     lock = Lockfile(package=entries, metadata=meta)
     # What conda-lock's own writer does before it serialises.

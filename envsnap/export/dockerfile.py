@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import lockfile
-from ..artifacts.bundle import python_packages
 from ..errors import EnvsnapError
 from ..model import Snapshot
 from ..rebuild import docker
@@ -21,7 +20,7 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
     sealed = snapshot if snapshot.envsnap.content_digest else lockfile.seal(snapshot)
     unpinned = [
         f"{p.name}=={p.version}"
-        for p in python_packages(sealed)
+        for p in sealed.pip_layer()
         if p.artifact is None or not p.artifact.sha256 or not p.artifact.filename.endswith(".whl")
     ]
     if unpinned:

@@ -49,7 +49,7 @@ def unpinned(snapshot: Snapshot) -> list[PythonPackage]:
     return [
         p
         for p in snapshot.python.packages
-        if p.source.kind == "index" and not p.conda_managed and (p.artifact is None or not p.artifact.sha256)
+        if p.source.kind == "index" and not p.conda_layer and (p.artifact is None or not p.artifact.sha256)
     ]
 
 

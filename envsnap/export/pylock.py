@@ -54,7 +54,7 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
     packages = []
     skipped = []
     for pkg in sorted(py.packages, key=lambda p: p.name):
-        if pkg.conda_managed and pkg.source.kind == "index" and pkg.artifact is None:
+        if pkg.conda_layer and pkg.source.kind == "index" and pkg.artifact is None:
             skipped.append(pkg.name)  # installed by conda: the conda exports carry it
             continue
         packages.append(_package(pkg))

@@ -354,7 +354,7 @@ def compare_conda(want: Conda | None, have: Conda | None) -> list[CondaDifferenc
 
 
 def pip_packages(lock: Snapshot) -> list[str]:
-    return sorted(p.name for p in lock.python.packages if not p.conda_managed and p.installer != "conda")
+    return sorted(p.name for p in lock.pip_layer())
 
 
 def _engine(request: RebuildRequest) -> tuple[str, str]:

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _templates, grammar, sinks
+from .._defaults import LOCK_NAME
 from .._version import __version__
 from ..artifacts import bundle as bundle_layout
-from ..artifacts.bundle import Bundle, check_made_from, python_packages, requirements_text, sha256_file
+from ..artifacts.bundle import Bundle, check_made_from, requirements_text, sha256_file
 from ..compat.target import TargetFacts
 from ..dockerfile import apt, baseimage
 from ..errors import BundleError, RebuildError
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 
 ENV_DIR = "/opt/env"
-LOCK_NAME = "envsnap.lock"
 DOCKERFILE = "Dockerfile"
 REQUIREMENTS = "requirements.txt"
 WHEELS = "wheels"
@@ -372,7 +372,7 @@ def _bundle_lock(request: RebuildRequest) -> Snapshot:
         what = next(k for k in mine if mine[k] != theirs[k])
         raise RebuildError(f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
                            f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})")
-    for pkg in python_packages(bundle.lock):
+    for pkg in bundle.lock.pip_layer():
         try:
             bundle.wheel_for(pkg)
         except BundleError as exc:
@@ -423,7 +423,7 @@ def _items(spec: DockerSpec) -> tuple[PlanItem, ...]:
                 note=needed,
             )
         )
-    for pkg in sorted(python_packages(spec.lock), key=lambda p: p.name):
+    for pkg in sorted(spec.lock.pip_layer(), key=lambda p: p.name):
         art = pkg.artifact
         if art is not None and art.filename.endswith(".whl"):
             items.append(
@@ -461,7 +461,7 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
         steps.append(f"apt-get install {len(spec.apt_specs)} pinned packages")
     steps.append(f"install envsnap {__version__} into /opt/envsnap")
     steps.append(
-        f"create the venv {ENV_DIR} and pip install {len(python_packages(spec.lock))} wheels "
+        f"create the venv {ENV_DIR} and pip install {len(spec.lock.pip_layer())} wheels "
         "--no-index --no-deps --require-hashes"
     )
     steps.append("envsnap verify /envsnap.lock as the last build step, then again in a container with no network")
@@ -499,7 +499,7 @@ def _fresh_context(dest: Path) -> Iterator[Path]:
 
 
 def _copy_wheels(bundle: Bundle, lock: Snapshot, dest: Path, say: Progress) -> None:
-    packages = python_packages(lock)
+    packages = lock.pip_layer()
     say(f"checking {len(packages)} bundled wheels")
     for pkg in packages:
         try:

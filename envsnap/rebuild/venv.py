@@ -33,7 +33,6 @@ from ..artifacts.bundle import (
     local_source,
     package_label,
     precheck,
-    python_packages,
     sha256_file,
 )
 from ..artifacts.pin import Pinner, default_cache_dir, read_pip_config
@@ -308,8 +307,8 @@ def install_python_layer(
     """
     say = progress or (lambda _line: None)
     bundle = Bundle(bundle_dir)
-    packages = python_packages(bundle.lock)
-    wanted = {p.name for p in python_packages(lock)}
+    packages = bundle.lock.pip_layer()
+    wanted = {p.name for p in lock.pip_layer()}
     packages = [p for p in packages if p.name in wanted]
     if not packages:
         return "none"
@@ -457,7 +456,7 @@ class VenvRebuilder:
             if problems:
                 raise RebuildError(f"cannot rebuild {len(problems)} package(s), nothing was fetched: "
                                    + "; ".join(problems))
-        for pkg in python_packages(lock):
+        for pkg in lock.pip_layer():
             art = pkg.artifact
             if art is not None and art.filename:
                 checked_base_name(art.filename)  # it names a file in the bundle and the cache: refused now
@@ -480,7 +479,7 @@ class VenvRebuilder:
             (
                 "make a bundle in a temporary folder (pin and download every wheel"
                 + (", build local projects and VCS checkouts into wheels)"
-                   if any(p.source.kind in ("directory", "vcs") and p.artifact is None for p in python_packages(lock))
+                   if any(p.source.kind in ("directory", "vcs") and p.artifact is None for p in lock.pip_layer())
                    else ")")
                 if request.bundle_dir is None
                 else f"check every wheel in {request.bundle_dir} against the lock's sha256"

@@ -36,7 +36,7 @@ def estimate_mib(lock: Snapshot, target: Target) -> float:
             total += 2 * measured.wheels / _MIB + (2 * measured.tool + measured.tool_unpacked) / _MIB
     else:
         for pkg in lock.python.packages:
-            if pkg.conda_managed:
+            if pkg.conda_layer:
                 continue  # counted with the conda packages
             if pkg.artifact is not None and pkg.artifact.size:
                 total += pkg.artifact.size / _MIB * float(table["download_and_unpack_factor"])

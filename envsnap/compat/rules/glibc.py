@@ -22,7 +22,7 @@ def floors(lock: Snapshot) -> list[tuple[tuple[int, int], str]]:
     """(glibc floor, who needs it) for each locked wheel and conda package that states one."""
     out = []
     for pkg in lock.python.packages:
-        if pkg.conda_managed:
+        if pkg.conda_layer:
             continue
         wheel_floors = [f for f in (glibc_floor(tag.platform) for tag in package_tags(pkg)) if f is not None]
         if wheel_floors:

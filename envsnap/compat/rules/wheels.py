@@ -29,7 +29,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     by_reason: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     wheels = 0
     for pkg in lock.python.packages:
-        if pkg.conda_managed or (pkg.artifact is not None and pkg.artifact.rebuilt):
+        if pkg.conda_layer or (pkg.artifact is not None and pkg.artifact.rebuilt):
             continue  # conda installs it, or the rebuild builds it from source: no wheel tag applies
         wheel = package_tags(pkg)
         if not wheel:
