@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from envsnap.artifacts.pin import pin
 from envsnap.compat.rules import glibc, wheels
 from envsnap.export import _conda as export_conda
 from envsnap.export.interface import unpinned
 from envsnap.model import Conda, Platform, PythonEnv, PythonPackage, Snapshot
-from envsnap.pin import pin
 from envsnap.rebuild import conda as conda_rebuild
 
 # conda installed it (its INSTALLER says so) though no conda-meta record lists its files: a conda-forge
