@@ -79,6 +79,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pr.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile (default: $ENVSNAP_LOCK)")
     pr.set_defaults(func=run_prolog)
 
+    cap = fsub.add_parser("capture", help="one capture per node, in one FLEET.toml",
+                          description="Run `envsnap capture -o -` once on every selected node and write one "
+                          "FLEET.toml: what every node shares once, then each node's differences (format in "
+                          "docs/fleet.md), so drift between nodes shows without a lock to compare against. Nodes "
+                          "without a capture are listed in it. Exit status: 0 every node captured, 3 a node "
+                          "unreachable (the file is written with the others), 2 bad input, 4 Slurm could not be "
+                          "asked.")
+    cap.add_argument("-o", "--output", metavar="FLEET.toml", default="fleet.toml",
+                     help="where to write it (default: %(default)s; - for standard output)")
+    _selection_args(cap)
+    cap.set_defaults(func=run_capture)
+
+    d = fsub.add_parser("diff", help="what changed between two FLEET.toml files",
+                        description="Node by node, every value that differs between two FLEET.toml files (the "
+                        "cluster last month and today), and the nodes gained or lost. Exit status: 0 the same, "
+                        "1 they differ, 2 bad input.")
+    d.add_argument("old", metavar="OLD", help="the earlier FLEET.toml")
+    d.add_argument("new", metavar="NEW", help="the later FLEET.toml")
+    d.add_argument("--json", action="store_true", help="print the changes as JSON")
+    d.set_defaults(func=run_diff)
+
 
 def _selection(args: argparse.Namespace) -> fleet.Selection:
     if args.nodes < 0:
@@ -143,6 +164,43 @@ def print_report(report: FleetReport) -> None:
                 if p.remedy:
                     lines.append(f"       remedy: {p.remedy}")
         _output.write_lines(*lines, err=False)
+
+
+def run_capture(args: argparse.Namespace) -> int:
+    from ..fleet import fleetfile
+
+    progress = _output.bar("nodes captured")
+    try:
+        result = fleet.capture_fleet(
+            _selection(args), envsnap=fleet.node_command(args.envsnap), timeout=args.timeout,
+            on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
+            on_done=lambda run: progress.advance(f"{run.node} answered"),
+        )
+    finally:
+        progress.stop()
+    if args.output == "-":
+        _output.write_document(fleetfile.dumps(result))
+    else:
+        fleetfile.dump(result, args.output)
+        _output.write_lines(f"wrote {args.output}: {len(result.nodes)} nodes captured"
+                            + (f", {len(result.unreachable)} without a capture" if result.unreachable else ""))
+    for node, why in sorted(result.unreachable.items()):
+        _output.write_lines(f"{node}: unreachable: {why}")
+    return EXIT_INCOMPATIBLE if result.unreachable else EXIT_OK
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from ..fleet import fleetfile
+
+    old, new = fleetfile.load(args.old), fleetfile.load(args.new)
+    changes = fleetfile.diff(old, new)
+    if args.json:
+        _output.print_json({"old": args.old, "new": args.new, "changes": [c.to_dict() for c in changes]})
+    elif changes:
+        _output.write_lines(*(c.describe() for c in changes), err=False)
+    else:
+        _output.write_lines(f"{args.old} and {args.new}: the same nodes with the same environments", err=False)
+    return EXIT_WARNINGS if changes else EXIT_OK
 
 
 def run_node(args: argparse.Namespace) -> int:

@@ -16,13 +16,27 @@ from pathlib import Path
 from .. import lockfile
 from ..errors import UsageError
 from ..grammar import shown, strip_terminal
-from . import slurm
+from . import fleetfile, slurm
+from .fleetfile import FleetFile
 from .node import FACTS
-from .report import FleetReport, NodeResult, build
+from .report import FleetReport, NodeResult, build, from_run, unreachable
 from .slurm import NodeRun, NodeState, Selection
 
-__all__ = ["FACTS", "FleetReport", "NodeResult", "NodeRun", "NodeState", "PrologOutcome", "Selection",
-           "check_fleet", "node_command", "prolog", "requeue"]
+__all__ = [
+    "FACTS",
+    "FleetFile",
+    "FleetReport",
+    "NodeResult",
+    "NodeRun",
+    "NodeState",
+    "PrologOutcome",
+    "Selection",
+    "capture_fleet",
+    "check_fleet",
+    "node_command",
+    "prolog",
+    "requeue",
+]
 
 DEFAULT_TIMEOUT = 120.0
 LOCK_ENV = "ENVSNAP_LOCK"
@@ -68,6 +82,38 @@ def check_fleet(
     runs = slurm.run_on_nodes([s.name for s in states if s.available], command, env=environ, timeout=timeout,
                               on_done=on_done)
     return build(lock_path, lock.envsnap.content_digest, states, runs, timeout=timeout)
+
+
+def capture_fleet(
+    selection: Selection,
+    *,
+    envsnap: Sequence[str],
+    timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+    on_nodes: Callable[[list[NodeState]], None] | None = None,
+    on_done: Callable[[NodeRun], None] | None = None,
+) -> FleetFile:
+    """One ``envsnap capture -o -`` per selected node, gathered into one ``FleetFile``; the nodes without a
+    capture are listed with why."""
+    if timeout <= 0:
+        raise UsageError(f"--timeout {timeout:g}: must be more than 0 seconds")
+    environ = dict(os.environ if env is None else env)
+    states = slurm.resolve(selection, environ)
+    if on_nodes is not None:
+        on_nodes(states)
+    runs = slurm.run_on_nodes([s.name for s in states if s.available], [*envsnap, "capture", "-o", "-"],
+                              env=environ, timeout=timeout, on_done=on_done)
+    captures: dict[str, str] = {}
+    missing: dict[str, str] = {}
+    for state in states:
+        run = runs.get(state.name)
+        if run is None:
+            missing[state.name] = unreachable(state).reason
+        elif run.returncode == 0 and not run.timed_out and not run.flooded:
+            captures[state.name] = run.stdout
+        else:
+            missing[state.name] = from_run(run, lock_digest="", timeout=timeout).reason or "no capture"
+    return fleetfile.from_captures(captures, missing)
 
 
 @dataclass(frozen=True)

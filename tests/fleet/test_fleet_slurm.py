@@ -97,3 +97,41 @@ def test_a_job_whose_lock_the_node_cannot_run_is_refused_there_and_runs_on_a_hea
     reason = next(line for line in shown.splitlines() if "Reason=" in line)
     assert "Reason=envsnap: cannot run lock" in reason and "fleet-demo" in reason, reason
     assert "envsnap: cannot run lock" in log and "node drained" in log and "requeueing the job" in log
+
+
+def test_fleet_capture_writes_the_common_part_once_and_each_nodes_drift(slurm_cluster_env: FleetEnv) -> None:
+    from envsnap._toml import tomllib
+    from envsnap.fleet import fleetfile
+
+    fe = slurm_cluster_env
+    path = fe.root / "fleet.toml"
+    res = fe.envsnap_cmd("fleet", "capture", "-w", "node[1-4]", "--envsnap", str(fe.envsnap), "-o", str(path))
+    assert res.returncode == 0, res
+    data = tomllib.loads(path.read_text())
+    assert data["fleet"]["format_version"] == 1 and data["fleet"]["nodes"] == ["node1", "node2", "node3", "node4"]
+    # Shared once; each node holds only what differs.
+    assert data["common"]["python"]["packages"]["torch"]["version"] == "2.4.0+cu121"
+    assert "version" not in data["common"]["python"]["packages"]["fleet-demo"]
+    assert data["nodes"]["node4"]["python"]["packages"]["fleet-demo"]["version"] == "1.0.1"
+    assert data["nodes"]["node1"]["python"]["packages"]["fleet-demo"]["version"] == "1.0.0"
+    assert data["nodes"]["node3"]["nvidia"]["driver_version"] == "470.57.02"
+    assert data["nodes"]["node4"]["nvidia"]["driver_version"] == "550.54.14"
+    assert "driver_version" not in data["common"].get("nvidia", {})
+    assert "torch" not in data["nodes"]["node4"]["python"]["packages"]  # the same on every node: common only
+    loaded = fleetfile.load(path)
+    assert loaded.nodes["node3"].nvidia is not None and loaded.nodes["node3"].nvidia.driver_version == "470.57.02"
+    assert loaded.nodes["node4"].package("fleet-demo").version == "1.0.1"  # type: ignore[union-attr]
+
+    # The same cluster a month later: node3's driver upgraded, node4 gone.
+    later = fleetfile.FleetFile(
+        {"node1": loaded.nodes["node1"], "node2": loaded.nodes["node2"], "node3": loaded.nodes["node1"]},
+        {"node4": "no answer within 120 s"},
+    )
+    fleetfile.dump(later, fe.root / "later.toml")
+    res = fe.envsnap_cmd("fleet", "diff", str(path), str(fe.root / "later.toml"))
+    assert res.returncode == 1, res
+    assert "node3: nvidia.driver_version: 470.57.02 -> 550.54.14" in res.stdout
+    assert "node4: node: captured -> unreachable: no answer within 120 s" in res.stdout
+    assert "node1" not in res.stdout
+    same = fe.envsnap_cmd("fleet", "diff", str(path), str(path))
+    assert same.returncode == 0, same

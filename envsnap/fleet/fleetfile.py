@@ -1,0 +1,291 @@
+"""FLEET.toml: one capture per node of a cluster in one file, what every node shares written once.
+
+The format (docs/fleet.md, "FLEET.toml"): ``[fleet]`` (format version, generator, time, the nodes, those that did
+not answer), ``[common]`` (the lock document's values every node has, equal), and ``[nodes.NAME]`` (what NAME has
+beyond or instead of the common part). The lists of a lock whose entries have a name (Python, system and conda
+packages, libraries, GPUs, CUDA library copies) are written as tables keyed by that name, so one drifted package
+is one entry of one node, not a copy of the whole list. A node's lock is ``common`` merged with its table;
+``created`` and ``content_digest`` are left out (they differ on every node and say nothing about it).
+
+Read back, the file is untrusted input: bounded reading, the format version checked, every node's merged document
+validated as a lock is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import tomli_w
+
+from .. import _readlimits, lockfile
+from .._fs import atomic_write_text
+from .._version import __version__
+from ..errors import FleetError, LockfileError
+from ..grammar import shown
+from ..model import Snapshot
+
+FORMAT_VERSION = 1
+# Lists of the lock document kept as tables keyed by the identity of their entries.
+KEYED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("python", "packages"): ("name",),
+    ("system", "packages"): ("name", "arch"),
+    ("system", "libraries"): ("soname",),
+    ("hardware", "gpus"): ("index",),
+    ("conda", "packages"): ("name", "subdir"),
+    ("cuda", "copies"): ("component", "source", "location"),
+}
+_VOLATILE = ("created", "content_digest")
+
+
+class FleetFileError(LockfileError):
+    """A FLEET.toml that cannot be read (bad input, exit 2)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FleetFile:
+    nodes: Mapping[str, Snapshot]  # the nodes that answered
+    unreachable: Mapping[str, str] = dataclasses.field(default_factory=dict)  # node -> why it has no capture
+    created: str = ""
+    generator: str = ""
+
+
+def _identity(item: Mapping[str, Any], fields: Sequence[str]) -> str:
+    return "/".join(str(item.get(f, "")) for f in fields)
+
+
+def keyed(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The lock document with its named lists as tables (a list whose names repeat stays a list)."""
+    out: dict[str, Any] = {}
+    for area, value in document.items():
+        if area == "envsnap" and isinstance(value, Mapping):
+            value = {k: v for k, v in value.items() if k not in _VOLATILE}
+        if isinstance(value, Mapping):
+            table = dict(value)
+            for (outer, inner), fields in KEYED.items():
+                items = table.get(inner)
+                if outer == area and isinstance(items, list) and all(isinstance(i, Mapping) for i in items):
+                    ids = [_identity(i, fields) for i in items]
+                    if len(set(ids)) == len(ids):
+                        table[inner] = dict(zip(ids, items, strict=True))
+            value = table
+        out[area] = value
+    return out
+
+
+def unkeyed(document: Mapping[str, Any]) -> dict[str, Any]:
+    """``keyed`` undone: the named tables back to lists, in the order of their names."""
+    out: dict[str, Any] = {}
+    for area, value in document.items():
+        if isinstance(value, Mapping):
+            table = dict(value)
+            for (outer, inner), _fields in KEYED.items():
+                if outer == area and isinstance(table.get(inner), Mapping):
+                    entries = table[inner]
+                    table[inner] = [entries[k] for k in sorted(entries, key=_natural)]
+            value = table
+        out[area] = value
+    return out
+
+
+def _natural(key: str) -> tuple[Any, ...]:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in key.split("/"))
+
+
+def common_part(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What every document has, equal: tables intersected key by key, any other value only when equal."""
+    out: dict[str, Any] = {}
+    first = documents[0]
+    for key, value in first.items():
+        values = [d.get(key, _MISSING) for d in documents]
+        if any(v is _MISSING for v in values):
+            continue
+        if all(isinstance(v, Mapping) for v in values):
+            out[key] = common_part(values)
+        elif all(v == value for v in values):
+            out[key] = value
+    return out
+
+
+_MISSING = object()
+
+
+def difference(document: Mapping[str, Any], common: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``document`` has beyond or instead of ``common`` (``merge(common, difference) == document``)."""
+    out: dict[str, Any] = {}
+    for key, value in document.items():
+        if key not in common:
+            out[key] = value
+        elif isinstance(value, Mapping) and isinstance(common[key], Mapping):
+            sub = difference(value, common[key])
+            if sub:
+                out[key] = sub
+        elif value != common[key]:
+            out[key] = value
+    return out
+
+
+def merge(common: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(common)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def document(fleet: FleetFile) -> dict[str, Any]:
+    """The FLEET.toml document of ``fleet``."""
+    names = sorted(fleet.nodes)
+    docs = {n: keyed(lockfile.to_dict(fleet.nodes[n])) for n in names}
+    common = common_part([docs[n] for n in names]) if names else {}
+    out: dict[str, Any] = {
+        "fleet": {
+            "format_version": FORMAT_VERSION,
+            "generator": fleet.generator or f"envsnap {__version__}",
+            "created": fleet.created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "nodes": names,
+        },
+        "common": common,
+        "nodes": {n: difference(docs[n], common) for n in names},
+    }
+    if fleet.unreachable:
+        out["fleet"]["unreachable"] = dict(sorted(fleet.unreachable.items()))
+    return out
+
+
+def dumps(fleet: FleetFile) -> str:
+    return tomli_w.dumps(document(fleet))
+
+
+def dump(fleet: FleetFile, path: str | os.PathLike[str]) -> None:
+    """Written beside and renamed into place: an interrupted write leaves the old file whole."""
+    atomic_write_text(path, dumps(fleet))
+
+
+def _table(data: Any, where: str, origin: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise FleetFileError(f"{origin}: {where}: not a table")
+    return data
+
+
+def loads(text: str, *, origin: str = "<string>") -> FleetFile:
+    data = _readlimits.load_toml(text, origin=origin, error=FleetFileError)
+    head = _table(data.get("fleet"), "fleet", origin)
+    version = head.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise FleetFileError(f"{origin}: fleet.format_version: missing or not an integer (is this a FLEET.toml?)")
+    if version > FORMAT_VERSION:
+        raise FleetFileError(f"{origin}: fleet.format_version: {version} is newer than this envsnap understands "
+                             f"(<= {FORMAT_VERSION}); upgrade envsnap")
+    names = head.get("nodes")
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(
+        names
+    ):
+        raise FleetFileError(f"{origin}: fleet.nodes: not a list of distinct node names")
+    unreachable = _table(head.get("unreachable", {}), "fleet.unreachable", origin)
+    if not all(isinstance(v, str) for v in unreachable.values()):
+        raise FleetFileError(f"{origin}: fleet.unreachable: every value must be a string")
+    common = _table(data.get("common", {}), "common", origin)
+    tables = _table(data.get("nodes", {}), "nodes", origin)
+    if set(tables) - set(names):
+        raise FleetFileError(f"{origin}: nodes: {shown(sorted(set(tables) - set(names))[0])} is not in fleet.nodes")
+    nodes: dict[str, Snapshot] = {}
+    for name in names:
+        doc = unkeyed(merge(common, _table(tables.get(name, {}), f"nodes.{name}", origin)))
+        nodes[name] = lockfile.from_document(doc, origin=f"{origin}: node {name}", check_digest=False)
+    created, generator = head.get("created", ""), head.get("generator", "")
+    return FleetFile(nodes, dict(unreachable), str(created), str(generator))
+
+
+def load(path: str | os.PathLike[str]) -> FleetFile:
+    return loads(_readlimits.read_text(path, error=FleetFileError, what="FLEET.toml file"), origin=str(path))
+
+
+# ---------------------------------------------------------------------------------------------- diff
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    node: str
+    path: str  # dotted, named entries in brackets: python.packages[fleet-demo].version
+    old: str  # "" when absent
+    new: str
+
+    def describe(self) -> str:
+        if not self.old:
+            return f"{self.node}: {self.path} added: {self.new}"
+        if not self.new:
+            return f"{self.node}: {self.path} removed (was {self.old})"
+        return f"{self.node}: {self.path}: {self.old} -> {self.new}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"node": self.node, "path": self.path, "old": self.old, "new": self.new}
+
+
+def _flat(value: Any, path: str, out: dict[str, str]) -> None:
+    if isinstance(value, Mapping) and value:
+        for key, sub in value.items():
+            _flat(sub, f"{path}.{key}", out)
+    else:
+        out[path] = value if isinstance(value, str) else _show(value)
+
+
+def _show(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def flatten(snapshot: Snapshot) -> dict[str, str]:
+    """A node's lock as ``path -> value`` text, named lists keyed (``python.packages[torch].version``)."""
+    out: dict[str, str] = {}
+    for area, value in keyed(lockfile.to_dict(snapshot)).items():
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                if (area, key) in KEYED and isinstance(sub, Mapping):
+                    for ident, entry in sub.items():
+                        _flat(entry, f"{area}.{key}[{ident}]", out)
+                else:
+                    _flat(sub, f"{area}.{key}", out)
+        else:
+            _flat(value, area, out)
+    return out
+
+
+def diff(old: FleetFile, new: FleetFile) -> list[Change]:
+    """Node by node, every value that changed between two FLEET files (a node gained or lost, as one line)."""
+    changes: list[Change] = []
+    for node in sorted(set(old.nodes) | set(new.nodes) | set(old.unreachable) | set(new.unreachable)):
+        a, b = old.nodes.get(node), new.nodes.get(node)
+        if a is None or b is None:
+            was = "captured" if a is not None else old.unreachable.get(node, "")
+            now = "captured" if b is not None else new.unreachable.get(node, "")
+            if was != now:
+                changes.append(Change(node, "node", f"unreachable: {was}" if was and a is None else was,
+                                      f"unreachable: {now}" if now and b is None else now))
+            continue
+        fa, fb = flatten(a), flatten(b)
+        for path in sorted(set(fa) | set(fb)):
+            if fa.get(path, "") != fb.get(path, ""):
+                changes.append(Change(node, path, fa.get(path, ""), fb.get(path, "")))
+    return changes
+
+
+def from_captures(captures: Mapping[str, str], unreachable: Mapping[str, str]) -> FleetFile:
+    """Each node's ``capture -o -`` text (untrusted: validated as a lock is); a node whose text is no lock is
+    listed unreachable with why."""
+    nodes: dict[str, Snapshot] = {}
+    missing = dict(unreachable)
+    for name, text in captures.items():
+        try:
+            nodes[name] = lockfile.loads(text, origin=f"node {name}", check_digest=True)
+        except LockfileError as exc:
+            missing[name] = f"not a lock: {shown(str(exc), 300)}"
+    if not nodes and not missing:
+        raise FleetError("no node to capture")
+    return FleetFile(nodes, missing)

@@ -1,0 +1,232 @@
+"""The parts of envsnap fleet that need no cluster: hostlists, FLEET.toml, node answers as untrusted input, the
+envsnap the nodes run, the prolog's no-op and the errors when Slurm is absent."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testutil import sample_lock
+
+from envsnap import lockfile
+from envsnap.fleet import FACTS, fleetfile, hostlist, node_command
+from envsnap.fleet.report import FleetReport, NodeResult, from_run
+from envsnap.fleet.slurm import NodeRun, NodeState
+from envsnap.model import Gpu, Hardware, Nvidia, PythonPackage, System, SystemPackage
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    (["node1", "node2", "node4"], "node[1-2,4]"),
+    (["n01", "n02", "n03", "gpu7"], "gpu7,n[01-03]"),
+    (["n9", "n10"], "n[9-10]"),
+    (["login"], "login"),
+    (["n3"], "n3"),
+])
+def test_hostlist_compress(names: list[str], expected: str) -> None:
+    assert hostlist.compress(names) == expected
+
+
+def _node(driver: str, demo: str, libc_arch: str = "amd64") -> Any:
+    return sample_lock(
+        PythonPackage("torch", "2.4.0"), PythonPackage("fleet-demo", demo),
+        nvidia=Nvidia(driver_version=driver, cuda_driver_version="12.4", source="nvml"),
+        hardware=Hardware(memory_mib=1000, gpus=(Gpu(0, "A100", "8.0", 81920), Gpu(1, "A100", "8.0", 81920))),
+        system=System("dpkg", (SystemPackage("dpkg", "libc6", "2.36-9", libc_arch),
+                               SystemPackage("dpkg", "libc6", "2.36-9", "i386"))),
+    )
+
+
+def test_fleet_file_keeps_the_common_part_once_and_round_trips(tmp_path: Path) -> None:
+    nodes = {"n1": _node("550.54.14", "1.0.0"), "n2": _node("550.54.14", "1.0.0"), "n3": _node("470.57.02", "1.0.1")}
+    fleet = fleetfile.FleetFile(nodes, {"n4": "no answer within 5 s"})
+    path = tmp_path / "fleet.toml"
+    fleetfile.dump(fleet, path)
+    doc = fleetfile.document(fleet)
+    assert doc["common"]["python"]["packages"]["torch"]["version"] == "2.4.0"
+    assert doc["common"]["system"]["packages"]["libc6/i386"]["version"] == "2.36-9"  # keyed by name and arch
+    assert doc["nodes"]["n3"] == {"nvidia": {"driver_version": "470.57.02"},
+                                  "python": {"packages": {"fleet-demo": {"version": "1.0.1"}}}}
+    assert doc["nodes"]["n1"]["nvidia"] == {"driver_version": "550.54.14"}
+    back = fleetfile.load(path)
+    assert back.unreachable == {"n4": "no answer within 5 s"}
+    for name, snap in nodes.items():  # the same lock, but for its time and digest (and the order of its lists)
+        assert fleetfile.keyed(lockfile.to_dict(back.nodes[name])) == fleetfile.keyed(lockfile.to_dict(snap))
+
+
+def test_fleet_diff_names_each_changed_value(tmp_path: Path) -> None:
+    before = fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0"), "n2": _node("550.54.14", "1.0.0")})
+    after = fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0"), "n2": _node("560.35.03", "1.0.2")},
+                                {"n3": "Slurm reports the node down"})
+    described = [c.describe() for c in fleetfile.diff(before, after)]
+    assert described == [
+        "n2: nvidia.driver_version: 550.54.14 -> 560.35.03",
+        "n2: python.packages[fleet-demo].version: 1.0.0 -> 1.0.2",
+        "n3: node added: unreachable: Slurm reports the node down",
+    ]
+    assert fleetfile.diff(before, before) == []
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[fleet]\nformat_version = 2\nnodes = []\n', "newer than this envsnap understands"),
+    ('[fleet]\nnodes = ["a"]\n', "format_version: missing"),
+    ('[fleet]\nformat_version = 1\nnodes = ["a", "a"]\n', "distinct node names"),
+    ('[fleet]\nformat_version = 1\nnodes = ["a"]\n[nodes.b]\n', "not in fleet.nodes"),
+    ('[fleet]\nformat_version = 1\nnodes = ["a"]\n[common.envsnap]\nschema_version = 1\n'
+     '[nodes.a.python]\nkind = "bogus"\n', "node a"),
+    ("[fleet\n", "not valid TOML"),
+])
+def test_a_bad_fleet_file_is_one_line_and_exit_2(tmp_path: Path, cli: Callable[..., Any], text: str,
+                                                  message: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    res = cli("fleet", "diff", str(bad), str(bad))
+    assert res.code == 2, res
+    assert message in res.err and len(res.err.strip().splitlines()) == 1 and "Traceback" not in res.err
+
+
+def _answer(**changes: Any) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "format": 1, "node": "n1", "environment": "venv", "lock_digest": "sha256:ab", "verdict": "compatible",
+        "facts": dict.fromkeys(FACTS, ""),
+        "check": {"findings": [{"severity": "ok", "component": "Python", "needed": "3.11", "found": "3.11",
+                                "remedy": "", "rule": "python"}]},
+        "python_layer": {"identical": True, "digest": "sha256:00", "packages_checked": 1, "mismatches": 0,
+                         "differences": []},
+    }
+    answer.update(changes)
+    return answer
+
+
+def _run(stdout: str, **kw: Any) -> NodeRun:
+    return NodeRun("n1", kw.pop("returncode", 0), stdout, kw.pop("stderr", ""), 0.5, **kw)
+
+
+def test_a_valid_answer_is_read() -> None:
+    result = from_run(_run(json.dumps(_answer())), lock_digest="sha256:ab", timeout=5)
+    assert result.verdict == "compatible" and result.answered
+
+
+@pytest.mark.parametrize(("stdout", "why"), [
+    (json.dumps(_answer(node="n2")), "names itself"),
+    (json.dumps(_answer(lock_digest="sha256:cd")), "another lock"),
+    (json.dumps(_answer(format=7)), "format 7"),
+    (json.dumps(_answer(facts={"driver": 5})), "not a string"),
+    (json.dumps(_answer(verdict="great")), "verdict"),
+    ('{"format": 1, "format": 1}', "appears twice"),
+    ("{" * 5000, "nested more than"),
+    (json.dumps(_answer(check={"findings": [{"severity": "fatal"}]})), "severity"),
+])
+def test_an_answer_that_is_not_one_makes_the_node_invalid_not_a_crash(stdout: str, why: str) -> None:
+    result = from_run(_run(stdout), lock_digest="sha256:ab", timeout=5)
+    assert result.verdict == "invalid" and why in result.reason, result
+
+
+def test_a_node_that_lies_about_being_better_is_judged_by_its_findings() -> None:
+    failing = _answer(check={"findings": [{"severity": "fail", "component": "NVIDIA driver", "needed": ">= 530",
+                                           "found": "470", "remedy": "upgrade", "rule": "driver"}]})
+    assert from_run(_run(json.dumps(failing)), lock_digest="sha256:ab", timeout=5).verdict == "incompatible"
+
+
+def test_no_answer_is_unreachable_with_what_srun_said() -> None:
+    silent = from_run(_run("", returncode=1, stderr="srun: error: Task launch failed on node n1: Communication "
+                           "connection failure\n"), lock_digest="sha256:ab", timeout=5)
+    assert silent.verdict == "unreachable" and "Communication connection failure" in silent.reason
+    late = from_run(_run("", returncode=-9, timed_out=True), lock_digest="sha256:ab", timeout=5)
+    assert late.verdict == "unreachable" and late.reason == "no answer within 5 s"
+
+
+def test_report_groups_nodes_and_puts_the_worst_first() -> None:
+    facts = dict.fromkeys(FACTS, "x")
+    old = {**facts, "driver": "470"}
+    report = FleetReport("l", "d", (
+        NodeResult("n1", "compatible", facts), NodeResult("n2", "compatible", facts),
+        NodeResult("n3", "incompatible", old), NodeResult("n4", "unreachable", reason="down"),
+    ))
+    assert [g.hostlist for g in report.groups()] == ["n4", "n3", "n[1-2]"]
+    assert report.verdict == "incompatible" and report.differing() == ["driver"]
+    assert report.common()["driver"] == "x"
+    data = report.to_dict()
+    assert data["counts"] == {"unreachable": 1, "invalid": 0, "incompatible": 1, "warnings": 0, "compatible": 2}
+
+
+def test_node_output_reaches_the_terminal_without_control_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    from envsnap.cli.fleet import print_report
+
+    evil = dict.fromkeys(FACTS, "\x1b]0;owned\x07\x1b[31mred")
+    answer = _answer(facts=evil, check={"findings": [{"severity": "fail", "component": "x\x1b[2J", "needed": "a",
+                                                      "found": "b\u202e", "remedy": "[bold]r[/]", "rule": ""}]})
+    result = from_run(_run(json.dumps(answer)), lock_digest="sha256:ab", timeout=5)
+    print_report(FleetReport("l", "sha256:ab", (result,)))
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "[bold]r[/]" in out  # text, never markup
+
+
+def test_the_nodes_run_the_envsnap_given_else_the_same_path_else_path(tmp_path: Path) -> None:
+    script = tmp_path / "envsnap"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert node_command("/opt/envsnap/bin/envsnap") == ["/opt/envsnap/bin/envsnap"]
+    assert node_command(None, str(script)) == [str(script)]
+    assert node_command(None, "/x/site-packages/envsnap/__main__.py", "/usr/bin/python3") == [
+        "/usr/bin/python3", "-m", "envsnap"]
+    assert node_command(None, "/usr/bin/something-else") == ["envsnap"]
+
+
+def test_prolog_without_a_lock_does_nothing(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENVSNAP_LOCK", raising=False)
+    res = cli("fleet", "prolog")
+    assert res.code == 0 and res.out == "" and res.err == ""
+
+
+def test_prolog_of_a_lock_this_host_runs_says_so_in_one_line(tmp_path: Path, cli: Callable[..., Any],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "-o", str(lock)).code == 0
+    monkeypatch.setenv("ENVSNAP_LOCK", str(lock))
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    res = cli("fleet", "prolog")
+    assert res.code == 0, res
+    assert res.out.count("\n") == 1 and "can run" in res.out
+
+
+def test_prolog_of_a_lock_this_host_cannot_run_exits_3(tmp_path: Path, cli: Callable[..., Any],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    here = tmp_path / "here.lock"
+    assert cli("capture", "-o", str(here)).code == 0
+    snap = lockfile.load(here)
+    alien = dataclasses.replace(snap, platform=dataclasses.replace(snap.platform, machine="riscv64"))
+    lock = tmp_path / "alien.lock"
+    lockfile.dump(alien, lock)
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    res = cli("fleet", "prolog", str(lock))
+    assert res.code == 3, res
+    assert res.err.count("\n") == 1 and "envsnap: cannot run lock" in res.err and "riscv64" in res.err
+
+
+def test_without_slurm_fleet_check_is_one_line_and_exit_4(tmp_path: Path, cli: Callable[..., Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    res = cli("fleet", "check", str(lock), "-w", "n[1-2]")
+    assert res.code == 4, res
+    assert "scontrol not found" in res.err and len(res.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [["--nodes", "-1"], ["--timeout", "0", "-w", "n1"], ["-w", "n1", "--nodes", "2"]])
+def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: list[str]) -> None:
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    res = cli("fleet", "check", str(lock), *args)
+    assert res.code == 2, res
+
+
+def test_node_state_says_which_nodes_can_be_asked() -> None:
+    assert NodeState("n1", "idle").available and NodeState("n1", "mixed").available
+    for state in ("drained", "down", "idle*", "draining", "unknown to Slurm"):
+        assert not NodeState("n1", state).available, state
