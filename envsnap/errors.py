@@ -42,6 +42,10 @@ class BadOptionError(RebuildError, UsageError):
     exit_code = 2
 
 
+class RequiresPythonError(RebuildError):
+    """No base image envsnap can choose runs a Python that every locked distribution's Requires-Python admits."""
+
+
 class ExportError(EnvsnapError):
     """A lock cannot be written in the requested format."""
 

@@ -16,9 +16,10 @@ from types import MappingProxyType
 from packaging.version import InvalidVersion, Version
 
 from ..compat._facts import cuda_need
-from ..errors import BadOptionError, RebuildError
+from ..errors import BadOptionError, RebuildError, RequiresPythonError
 from ..grammar import is_python_version, shown
 from ..model import Snapshot
+from ..requires_python import describe, excluding
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,26 @@ def choose(
     distro = DISTROS.get(base_os)
     facts = inspect(_strip_digest(reference)) if inspect is not None else None
     interpreter = _interpreter(lock, reference, base_os, distro, facts)
+    excluded, _ = excluding(lock.python.packages, interpreter.version)
+    if excluded:
+        # The interpreter of this base is refused by a locked distribution's Requires-Python (Debian's 3.11.2 for
+        # a 3.11.7 lock whose package needs >= 3.11.5): the build would fail at install time. An official Python
+        # image of the locked patch release runs the locked interpreter itself, where one fits.
+        where = f"{reference} runs Python {interpreter.version}, which {describe(excluded)} "
+        where += "excludes" if len(excluded) == 1 else "exclude"
+        if base_image is not None or cuda or (facts is not None and reference.startswith("python:")):
+            raise RequiresPythonError(f"base image {where}; {_requires_python_remedy(lock, cuda)}")
+        reference, base_os = _official_python_image(lock, where)
+        notes.append(f"{where}: using {reference}, which runs the locked Python {py.version}")
+        distro = DISTROS.get(base_os)
+        facts = inspect(_strip_digest(reference)) if inspect is not None else None
+        interpreter = _interpreter(lock, reference, base_os, distro, facts)
+        excluded, _ = excluding(lock.python.packages, interpreter.version)
+        if excluded:
+            raise RequiresPythonError(
+                f"the lock's own Python {interpreter.version} is excluded by {describe(excluded)}: "
+                "no interpreter can run every locked distribution"
+            )
     pinned, pin_kind, warnings = _pin(reference, base_digest, facts)
     if facts is not None and require_cuda:
         declared = facts.env.get("NVIDIA_REQUIRE_CUDA", "")
@@ -190,6 +211,39 @@ def choose(
         notes=tuple(notes),
         warnings=warnings,
     )
+
+
+def _official_python_image(lock: Snapshot, where: str) -> tuple[str, tuple[str, str]]:
+    """The official image of the locked CPython on the oldest Debian release whose glibc is no older than the
+    lock's (the lock's wheels still load there, and an older release is likelier to have an image of an older
+    patch release)."""
+    lock_glibc = _version_or_none(lock.platform.libc_version) if lock.platform.libc == "glibc" else None
+    for key, distro in DISTROS.items():
+        glibc = _version_or_none(distro.glibc)
+        if key[0] == "debian" and (lock_glibc is None or (glibc is not None and glibc >= lock_glibc)):
+            return f"python:{lock.python.version}-slim-{distro.codename}", key
+    raise RequiresPythonError(
+        f"base image {where}, and no Debian release envsnap knows has a glibc as new as the lock's "
+        f"{lock.platform.libc_version}; pass --base-image with an image that runs Python {lock.python.version}"
+    )
+
+
+def _version_or_none(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _requires_python_remedy(lock: Snapshot, cuda: str) -> str:
+    if cuda:
+        return (
+            f"the nvidia/cuda images ship their Ubuntu release's Python, and none that envsnap knows runs "
+            f"{lock.python.version}; pass --base-image with a CUDA {cuda} image that ships Python "
+            f"{lock.python.version}"
+        )
+    version = lock.python.version
+    return f"pass --base-image with an image that runs Python {version} (e.g. python:{version}-slim-...)"
 
 
 def _unknown_os(lock: Snapshot) -> RebuildError:

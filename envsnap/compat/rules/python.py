@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ...model import PythonEnv, Snapshot
+from ...requires_python import describe as describe_exclusions
+from ...requires_python import excluding
 from .._facts import numbers
 from ..report import Finding
 from ..target import Target
@@ -18,9 +20,14 @@ def describe(py: PythonEnv) -> str:
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     want = lock.python
-    needed = describe(want)
     if not want.version:
         return []
+    return _interpreter(lock, host, target) + _requires_python(lock, host, target)
+
+
+def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    want = lock.python
+    needed = describe(want)
     if target.provides_python:
         return [Finding("ok", "Python", needed, f"provided by the {target.kind} rebuild", "", NAME)]
     have = host.python
@@ -45,6 +52,41 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     return [Finding("ok", "Python", needed, found, "", NAME)]
+
+
+def _requires_python(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    """Every locked distribution's Requires-Python against the interpreter the target will actually run: the
+    host's (or the venv's --python), conda's locked Python, or the docker base's. Silent when all admit it."""
+    component = "Python (Requires-Python)"
+    if target.container:
+        from ...dockerfile.baseimage import choose
+        from ...errors import RebuildError, RequiresPythonError
+
+        try:
+            runs, where = choose(lock).interpreter.version, f"the {target.kind} base image"
+        except RequiresPythonError as exc:
+            return [Finding("fail", component, "an interpreter every locked distribution admits", str(exc),
+                            "pass --base-image with an image that runs the locked Python", NAME)]
+        except RebuildError:
+            return []  # no base image to judge (the rebuild's plan says why)
+    elif target.provides_python:
+        runs, where = lock.python.version, f"the {target.kind} rebuild"
+    else:
+        runs, where = host.python.version, "this interpreter"
+    excluded, unreadable = excluding(lock.python.packages, runs)
+    findings = []
+    if excluded:
+        findings.append(Finding(
+            "fail", component, describe_exclusions(excluded), f"Python {runs} ({where})",
+            f"run with a Python that {'they admit' if len(excluded) > 1 else 'it admits'} "
+            f"(the lock's own is {lock.python.version}), or use --target conda or docker",
+            NAME,
+        ))
+    if unreadable:
+        findings.append(Finding(
+            "warn", component, describe_exclusions(unreadable), "not a version specifier; not checked", "", NAME
+        ))
+    return findings
 
 
 class PythonRule(Rule):

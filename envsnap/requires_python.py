@@ -1,0 +1,54 @@
+"""Requires-Python against the interpreter that will run: which locked distributions exclude a Python version.
+
+The lock records each distribution's ``Requires-Python`` (METADATA, untrusted text). The compatibility check and
+the docker target's base-image choice both ask the same question of the interpreter the target will actually run:
+the host's, a venv's, conda's locked Python, or the docker base's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from .grammar import shown
+from .model import PythonPackage
+
+__all__ = ["Exclusion", "describe", "excluding"]
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    name: str
+    requires: str  # the recorded Requires-Python: normalised when it parses, else escaped for display
+
+
+def excluding(packages: Iterable[PythonPackage], python: str) -> tuple[list[Exclusion], list[Exclusion]]:
+    """The packages whose Requires-Python excludes Python ``python``, and those whose Requires-Python cannot be
+    read (an invalid specifier: a warning, never a guess). An unreadable ``python`` version excludes nothing."""
+    try:
+        version = Version(python)
+    except InvalidVersion:
+        return [], []
+    excluded: list[Exclusion] = []
+    unreadable: list[Exclusion] = []
+    for pkg in packages:
+        text = pkg.requires_python.strip()
+        if not text:
+            continue
+        try:
+            spec = SpecifierSet(text)
+        except InvalidSpecifier:
+            unreadable.append(Exclusion(pkg.name, shown(text)))
+            continue
+        if not spec.contains(version, prereleases=True):
+            excluded.append(Exclusion(pkg.name, str(spec)))
+    return excluded, unreadable
+
+
+def describe(exclusions: list[Exclusion], limit: int = 5) -> str:
+    """``numpy (>=3.11.5), scipy (>=3.12)`` and how many more."""
+    shown_ = [f"{e.name} (Requires-Python {e.requires})" for e in exclusions[:limit]]
+    more = len(exclusions) - limit
+    return ", ".join(shown_) + (f" and {more} more" if more > 0 else "")
