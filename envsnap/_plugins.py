@@ -9,15 +9,19 @@ and a name of its own. Adding a format, a rule or a target is a module and one l
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import import_module
-from typing import Generic, TypeVar, cast
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar, cast
 
-from .errors import EnvsnapError
+from .errors import EnvsnapError, UsageError
 
 T = TypeVar("T")
+OptionsT = TypeVar("OptionsT", bound="Options")
 
 
 class Registry(Mapping[str, T], Generic[T]):
@@ -78,3 +82,61 @@ def discover(package: str, path: Sequence[str], kind: type[T], *attributes: str)
             if isinstance(member, kind):
                 found[member.name] = member  # type: ignore[attr-defined]
     return dict(sorted(found.items()))
+
+
+def flag(help: str, *, metavar: str | None = None, choices: Sequence[str] | None = None) -> dict[str, Any]:
+    """Field metadata of an ``Options`` field that is also a command-line flag, ``--field-name``."""
+    return {"flag": {"help": help, "metavar": metavar, "choices": tuple(choices) if choices else None}}
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """A plug-in's own options, as a frozen dataclass of text fields (a rebuild target's ``--tag``, ``--engine``).
+
+    Every field may be set with ``--option KEY=VALUE``; a field whose metadata is ``flag(...)`` is also a flag of
+    its own. Anything else is refused (``UsageError``, exit code 2): an option another target takes, or none does,
+    is a mistake to name, not one to ignore. A subclass checks values in ``__post_init__``.
+    """
+
+    @classmethod
+    def flags(cls) -> dict[str, dict[str, Any]]:
+        """``--flag-name`` -> its argparse settings (``dest`` the field), for the fields that are flags."""
+        out: dict[str, dict[str, Any]] = {}
+        for f in dataclasses.fields(cls):
+            if "flag" in f.metadata:
+                settings = {k: v for k, v in f.metadata["flag"].items() if v is not None}
+                out["--" + f.name.replace("_", "-")] = {"dest": f.name, "default": None, **settings}
+        return out
+
+    @classmethod
+    def from_mapping(cls: type[OptionsT], options: Mapping[str, str], *, owner: str) -> OptionsT:
+        """The options named in ``options`` (field -> text); ``owner`` ("the venv target") names who refuses an
+        unknown one."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            takes = f" (it takes: {', '.join(known)})" if known else " (it takes none)"
+            raise UsageError(f"{owner} has no option {unknown[0]!r}{takes}")
+        return cls(**options)
+
+    @classmethod
+    def given(cls, args: argparse.Namespace, *, owner: str,
+              foreign: Mapping[str, str] = MappingProxyType({})) -> dict[str, str]:
+        """The options given on the command line, checked (field -> text): this class's flags, and
+        ``--option KEY=VALUE`` pairs (``args.option``, ``-`` read as ``_``). ``foreign`` maps the flags of the
+        command that belong to other plug-ins (``--tag`` -> ``tag``): one of them given is refused."""
+        own = {f.name for f in dataclasses.fields(cls)}
+        for name, dest in sorted(foreign.items()):
+            if dest not in own and getattr(args, dest, None) is not None:
+                raise UsageError(f"{name} is not an option of {owner}")
+        values = {dest: str(getattr(args, dest)) for dest in sorted(own) if getattr(args, dest, None) is not None}
+        for key, value in getattr(args, "option", None) or ():
+            values[key.replace("-", "_")] = value
+        cls.from_mapping(values, owner=owner)
+        return values
+
+    @classmethod
+    def from_args(cls: type[OptionsT], args: argparse.Namespace, *, owner: str,
+                  foreign: Mapping[str, str] = MappingProxyType({})) -> OptionsT:
+        """The options given on the command line (``given``), as this class."""
+        return cls.from_mapping(cls.given(args, owner=owner, foreign=foreign), owner=owner)

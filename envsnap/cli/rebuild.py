@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 
 from .. import lockfile
-from ..rebuild import Plan, get, rebuild, rebuilders
+from ..rebuild import REGISTRY, Plan, rebuild
 from . import _output
 from .verify import exit_code, print_report
 
@@ -11,7 +11,7 @@ ORDER = 45
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    targets = ", ".join(rebuilders()) or "none"
+    targets = ", ".join(sorted(REGISTRY)) or "none"
     p = sub.add_parser("rebuild", help="rebuild the locked environment (venv, docker, conda)",
                        description="Run the compatibility check, plan the rebuild, carry it out with exactly the "
                        "locked artifacts (hash-checked, no resolution), then verify the result. "
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
                    "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
                    "https hosts on public addresses; repeatable")
-    defaults = ", ".join(f"{name}: {r.default_dest}" for name, r in rebuilders().items())
+    defaults = ", ".join(f"{name}: {REGISTRY[name].default_dest}" for name in sorted(REGISTRY))
     p.add_argument("--dest", "--prefix", dest="dest", default=None, metavar="PATH",
                    help=f"where to build (a venv, the conda prefix, or docker's build context; default per "
                    f"target: {defaults})")
@@ -37,15 +37,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--cpu-only", action="store_true", help="accept running without the GPU: the compatibility "
                    "check's GPU failures become warnings (as for `envsnap check --cpu-only`)")
-    p.add_argument("--engine", choices=("rattler", "conda", "mamba", "micromamba"),
-                   help="conda target: the installer (default: rattler, embedded; the others must be on PATH)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="a target-specific setting (e.g. tag=NAME for docker); repeatable")
     p.add_argument("--json", action="store_true", help="print the plan (--dry-run) or the result as JSON")
-    for rebuilder in rebuilders().values():  # a target's own flags, e.g. docker's --base-image
-        add = getattr(rebuilder, "add_arguments", None)
-        if add is not None:
-            add(p.add_argument_group(f"--target {rebuilder.name}"))
+    for name in sorted(REGISTRY):  # a target's own flags, e.g. docker's --base-image, conda's --engine
+        group = p.add_argument_group(f"--target {name}")
+        for flag, settings in REGISTRY[name].options.flags().items():
+            group.add_argument(flag, **settings)
     p.set_defaults(func=run)
 
 
@@ -56,11 +54,15 @@ def _key_value(item: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+def target_flags() -> dict[str, str]:
+    """Every target's own flags: ``--flag`` -> the field it sets."""
+    return {flag: settings["dest"] for r in REGISTRY.values() for flag, settings in r.options.flags().items()}
+
+
 def run(args: argparse.Namespace) -> int:
-    options = dict(args.option)
-    if args.engine:
-        options["engine"] = args.engine
-    options |= getattr(get(args.target), "options_from", lambda _args: {})(args)
+    rebuilder = REGISTRY.find(args.target)
+    # A flag of another target (``--tag`` for a venv) or an ``--option`` this one does not take: bad input.
+    options = rebuilder.options.given(args, owner=f"the {rebuilder.name} target", foreign=target_flags())
     outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
                       offline=args.offline, force=args.force, dry_run=args.dry_run, cpu_only=args.cpu_only,
                       options=options, project=args.project,
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                       progress=_output.progress(style="dim"))
     if isinstance(outcome, Plan):
         if args.json:
-            _output.print_json(lockfile.to_dict(outcome))
+            _output.print_json(outcome.to_dict())
         else:
             _output.write_block(outcome.describe())  # lock data: no control codes
         return 0

@@ -2,7 +2,7 @@
 
 Each rebuilder first produces a plan (what will be built, from what, pinned how), then acts on it;
 ``--dry-run`` prints the plan. Every rebuild runs the compatibility check first and verifies the result.
-A target is a module here exposing ``REBUILDER`` (see ``interface.py``): add a module, do not edit a list.
+A target is a module here exposing ``REBUILDER`` (see ``interface.py``), listed in ``REGISTRY``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import _leftovers, lockfile
-from .._plugins import discover
+from .._plugins import Registry
 from ..compat.target import HOST, Target, TargetFacts, probe_target
 from ..errors import BundleError, LockfileError, RebuildError, UsageError
 from ..grammar import shown
@@ -35,16 +35,21 @@ class UnknownTargetError(RebuildError, UsageError):
     exit_code = 2
 
 
+# Every target, by its --target name (a module here and one line in this list; see ``_plugins``): in this
+# order ``check --target`` offers them after "host".
+REGISTRY: Registry[Rebuilder] = Registry(
+    Rebuilder, __name__, ("docker:REBUILDER", "conda:REBUILDER", "venv:REBUILDER"),
+    what="rebuild target", unknown=UnknownTargetError,
+)
+
+
 def rebuilders() -> dict[str, Rebuilder]:
-    """Every available rebuild target by name (modules here that define ``REBUILDER``)."""
-    return discover(__name__, __path__, Rebuilder, "REBUILDER")  # type: ignore[type-abstract]  # a runtime-checkable Protocol
+    """Every available rebuild target by name."""
+    return dict(REGISTRY)
 
 
 def get(name: str) -> Rebuilder:
-    table = rebuilders()
-    if name not in table:
-        raise UnknownTargetError(f"unknown rebuild target {name!r} (known: {', '.join(table) or 'none'})")
-    return table[name]
+    return REGISTRY.find(name)
 
 
 def check_targets() -> tuple[str, ...]:
@@ -87,15 +92,16 @@ def rebuild(
 
     started = time.perf_counter()  # the time reported covers unpacking and checking the bundle too
     rebuilder = get(target)
+    target_options = dict(options or {})
+    rebuilder.parse_options(target_options)  # an option the target does not take: bad input, before any work
     lock = lockfile.load(lock_path)
     legacy = next((p for p in lock.python.packages if p.legacy_version), None)
     if legacy is not None:
         raise LockfileError(f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
                             "(remove it from the lock or replace its version)")
     # The check should judge the interpreter the target will use (the venv target finds one of the locked
-    # version), not the one running envsnap: a target may say which through ``preflight_python``.
-    choose = getattr(rebuilder, "preflight_python", None)
-    check_python = choose(lock, python, offline=offline, dry_run=dry_run) if callable(choose) else python
+    # version), not the one running envsnap.
+    check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
     notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only,
                       bundle=bundle, dest=dest if dest is not None else rebuilder.default_dest)
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
@@ -114,7 +120,7 @@ def rebuild(
             python=python,
             offline=offline,
             preflight_notes=notes,
-            options=dict(options or {}),
+            options=target_options,
             project_dir=project_root(os.fspath(project) if project is not None else None, lock_path),
             allow_urls=tuple(allow_urls),
         )

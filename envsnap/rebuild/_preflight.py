@@ -21,13 +21,16 @@ class PreflightError(RebuildError):
     exit_code = 3
 
 
-def bundle_sizes(bundle: str | os.PathLike[str] | None) -> BundleSizes | None:
-    """The real sizes of a bundle directory's wheels (zip directories only: nothing is unpacked); None for no
-    bundle or an archive (measured only once unpacked)."""
+def bundle_sizes(bundle: str | os.PathLike[str] | None,
+                 folders: tuple[str, ...] = (WHEELS, TOOL)) -> BundleSizes | None:
+    """The real sizes of a bundle directory's wheels in ``folders`` (the ones a target installs from; zip
+    directories only: nothing is unpacked); None for no bundle or an archive (measured only once unpacked)."""
     if bundle is None or not Path(bundle).is_dir():
         return None
     sizes = {WHEELS: [0, 0], TOOL: [0, 0]}
     for folder, counts in sizes.items():
+        if folder not in folders:
+            continue
         for wheel in sorted((Path(bundle) / folder).glob("*.whl")):
             try:
                 with zipfile.ZipFile(wheel) as archive:
@@ -53,8 +56,10 @@ def preflight(
     # The target's own facts (an unknown target is bad input, never checked as the host). Disk space is judged
     # where the environment goes (an image: the engine's data root) and against the bundle's real sizes when
     # there is one.
-    where = None if get(target).target_facts.container or dest is None else str(Path(dest).absolute())
-    probed = dataclasses.replace(check_target(target, cpu_only=cpu_only, disk_path=where), bundle=bundle_sizes(bundle))
+    rebuilder = get(target)
+    where = None if rebuilder.target_facts.container or dest is None else str(Path(dest).absolute())
+    probed = dataclasses.replace(check_target(target, cpu_only=cpu_only, disk_path=where),
+                                 bundle=bundle_sizes(bundle, rebuilder.bundle_folders))
     report = evaluate(lock, capture(python), probed)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:

@@ -31,20 +31,21 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import install_hint
 from .._fetchpolicy import FetchPolicy, allowances, local_path, urlopen_checked
 from .._fs import join_base_name, join_hash_dir
+from .._plugins import Options, flag
 from .._version import USER_AGENT
 from ..compat.target import TargetFacts
 from ..errors import BundleError, RebuildError, UnsafeInputError
 from ..grammar import GrammarError, has_control, require_base_name
 from ..model import Conda, CondaPackage, Snapshot
 from ..probes import conda as conda_probe
-from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
 DOWNLOAD_TIMEOUT = 120.0
@@ -357,10 +358,36 @@ def pip_packages(lock: Snapshot) -> list[str]:
     return sorted(p.name for p in lock.pip_layer())
 
 
-def _engine(request: RebuildRequest) -> tuple[str, str]:
-    engine = request.options.get("engine", "rattler") or "rattler"
-    if engine not in ENGINES:
-        raise BadOptionError(f"--engine {engine}: unknown (known: {', '.join(ENGINES)})")
+@dataclass(frozen=True)
+class CondaOptions(Options):
+    """The conda target's options."""
+
+    engine: str = field(default="rattler", metadata=flag(
+        "conda target: the installer (default: rattler, embedded; the others must be on PATH)", choices=ENGINES))
+    cache_dir: str = ""  # where fetched archives are kept (default: envsnap's cache); --option cache_dir=DIR
+
+    def __post_init__(self) -> None:
+        if self.engine and self.engine not in ENGINES:
+            raise BadOptionError(f"--engine {self.engine}: unknown (known: {', '.join(ENGINES)})")
+
+
+@dataclass(frozen=True)
+class CondaPlanData(PlanData):
+    """What the conda plan decided: the installer (engine and the program or library that is it)."""
+
+    engine: str
+    tool: str
+    subdir: str
+    channels: tuple[str, ...]
+    bundle: str = ""
+
+    def display(self) -> dict[str, str]:
+        shown = {"engine": f"{self.engine}: {self.tool}", "subdir": self.subdir, "channels": ", ".join(self.channels)}
+        return shown | ({"bundle": self.bundle} if self.bundle else {})
+
+
+def _engine(options: CondaOptions) -> tuple[str, str]:
+    engine = options.engine or "rattler"
     if engine == "rattler":
         try:
             import rattler  # noqa: F401
@@ -376,11 +403,13 @@ def _engine(request: RebuildRequest) -> tuple[str, str]:
     return engine, exe
 
 
-class CondaRebuilder:
+class CondaRebuilder(Rebuilder):
     name = "conda"
     description = "a conda prefix with exactly the locked conda packages (no solve), then the pip layer"
     default_dest = "envsnap-conda"
     target_facts = TargetFacts(provides_python=True)
+    options = CondaOptions
+    bundle_folders = (CONDA_DIR, "wheels")
 
     def plan(self, request: RebuildRequest) -> Plan:
         lock = request.lock
@@ -398,7 +427,7 @@ class CondaRebuilder:
             raise BadOptionError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
         if request.offline and request.bundle_dir is None:
             raise BadOptionError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
-        engine, tool = _engine(request)
+        engine, tool = _engine(CondaOptions.from_mapping(request.options, owner="the conda target"))
         items = []
         for pkg in conda.packages:
             name = archive_name(pkg)
@@ -450,13 +479,8 @@ class CondaRebuilder:
                 "(hash-checked wheels, --no-deps)"
             )
         steps.append("verify the conda layer and the Python layer against the lock")
-        details = {
-            "engine": f"{engine}: {tool}",
-            "subdir": conda.subdir,
-            "channels": ", ".join(conda.channels),
-        }
-        if request.bundle_dir is not None:
-            details["bundle"] = str(request.bundle_dir)
+        data = CondaPlanData(engine=engine, tool=tool, subdir=conda.subdir, channels=tuple(conda.channels),
+                             bundle=str(request.bundle_dir) if request.bundle_dir is not None else "")
         return Plan(
             target=self.name,
             lock_path=str(request.lock_path),
@@ -465,7 +489,7 @@ class CondaRebuilder:
             steps=tuple(steps),
             notes=request.preflight_notes,
             offline=request.offline,
-            details=details,
+            data=data,
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
@@ -477,7 +501,11 @@ class CondaRebuilder:
         conda = lock.conda
         assert conda is not None  # plan() refused a lock without one
         dest = Path(plan.dest)
-        engine, tool = _engine(request)
+        data = plan.data
+        if not isinstance(data, CondaPlanData):
+            raise RebuildError(f"not a conda plan (a plan of the {plan.target} target)")
+        options = CondaOptions.from_mapping(request.options, owner="the conda target")
+        engine, tool = data.engine, data.tool
         created = not dest.exists()
         dest.parent.mkdir(parents=True, exist_ok=True)
         # Built beside the prefix and renamed into place, as the venv target does: a killed run leaves no
@@ -491,7 +519,7 @@ class CondaRebuilder:
                     conda.packages, request.bundle_dir / CONDA_DIR, offline=True, repair=False, progress=say
                 )
             else:
-                cache = Path(request.options["cache_dir"]) if request.options.get("cache_dir") else default_cache_dir()
+                cache = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
                 archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say,
                                      allow_urls=request.allow_urls)
             say(f"installing {len(archives)} conda packages with {engine}")

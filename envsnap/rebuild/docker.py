@@ -9,7 +9,6 @@ of the result, and only then tags it: a failed build or a failed verification le
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as _dt
 import hashlib
@@ -19,13 +18,14 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _templates, grammar, sinks
 from .._defaults import LOCK_NAME
+from .._plugins import Options, flag
 from .._version import __version__
 from ..artifacts import bundle as bundle_layout
 from ..artifacts.bundle import Bundle, check_made_from, requirements_text, sha256_file
@@ -34,7 +34,7 @@ from ..dockerfile import apt, baseimage
 from ..errors import BundleError, RebuildError
 from ..model import Snapshot
 from . import _docker_engine, _tool
-from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped,unused-ignore]
@@ -61,34 +61,34 @@ _MACHINE = {
 
 
 @dataclass(frozen=True)
-class DockerOptions:
+class DockerOptions(Options):
     """The docker target's options (``RebuildRequest.options``; the CLI fills them from its flags)."""
 
-    tag: str = ""  # default: envsnap/rebuild:<first 12 hex digits of the lock's content digest>
-    base_image: str | None = None
-    base_digest: str | None = None
-    apt_snapshot: str | None = None
-    system_packages: str = "needed"
+    # default: envsnap/rebuild:<first 12 hex digits of the lock's content digest>
+    tag: str = field(default="", metadata=flag(
+        "the image's tag, set only after the build and the verification pass (default: envsnap/rebuild:<lock "
+        "digest prefix>)", metavar="NAME[:TAG]"))
+    base_image: str | None = field(default=None, metadata=flag(
+        "build FROM this image instead of the one chosen from the lock (OS, Python, CUDA)", metavar="IMAGE"))
+    base_digest: str | None = field(default=None, metadata=flag(
+        "pin the base image to this digest", metavar="sha256:HEX"))
+    apt_snapshot: str | None = field(default=None, metadata=flag(
+        "install system packages from the snapshot mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
+        metavar="DATE"))
+    system_packages: str = field(default="needed", metadata=flag(
+        "which of the lock's system packages to install, pinned (default: needed: those the Python packages' "
+        "binaries load)", choices=apt.MODES))
     network: str = "host"  # the build's network: it reaches the apt mirror, never a Python index
 
     def __post_init__(self) -> None:
         if self.tag and not _TAG.fullmatch(self.tag):
             raise BadOptionError(f"--tag {self.tag!r} is not a valid image name[:tag]")
-
-    @classmethod
-    def from_mapping(cls, options: Mapping[str, str]) -> DockerOptions:
-        known = {"tag", "base_image", "base_digest", "apt_snapshot", "system_packages", "network"}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise BadOptionError(f"the docker target has no option {unknown[0]!r}")
-        return cls(
-            tag=options.get("tag", ""),
-            base_image=options.get("base_image") or None,
-            base_digest=options.get("base_digest") or None,
-            apt_snapshot=options.get("apt_snapshot") or None,
-            system_packages=options.get("system_packages") or "needed",
-            network=options.get("network") or "host",
-        )
+        # ``--option base_image=`` reads as not given, as it always has.
+        for name in ("base_image", "base_digest", "apt_snapshot"):
+            if getattr(self, name) == "":
+                object.__setattr__(self, name, None)
+        object.__setattr__(self, "system_packages", self.system_packages or "needed")
+        object.__setattr__(self, "network", self.network or "host")
 
 
 @dataclass(frozen=True)
@@ -217,48 +217,47 @@ def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
 # ----------------------------------------------------------------------------------------- the rebuilder
 
 
-class DockerRebuilder:
+@dataclass(frozen=True)
+class DockerPlanData(PlanData):
+    """What the docker plan decided: the base image, the interpreter in it, the tag, and the Dockerfile whose
+    hash ``execute`` checks its own rendering against."""
+
+    base_reference: str
+    base_pinned: str
+    build_context: str
+    interpreter: str  # "<executable> <version> (<source>)"
+    tag: str
+    dockerfile: str
+
+    @property
+    def dockerfile_sha256(self) -> str:
+        return hashlib.sha256(self.dockerfile.encode()).hexdigest()
+
+    def display(self) -> dict[str, str]:
+        return {
+            "base image": f"{self.base_reference} -> FROM {self.base_pinned}",
+            "build context": self.build_context,
+            "interpreter": self.interpreter,
+            "image tag": self.tag,
+            "Dockerfile": self.dockerfile,
+            "Dockerfile sha256": self.dockerfile_sha256,
+        }
+
+
+class DockerRebuilder(Rebuilder):
     name = "docker"
     description = "a container image built on a Docker engine, verified inside with envsnap verify"
     default_dest = "envsnap-docker-context"  # the build context; the image itself is named by --tag
     target_facts = TargetFacts(provides_python=True, container=True)
+    options = DockerOptions
+    bundle_folders = (WHEELS, TOOL, "images")
 
     def __init__(self, connect: Any = None):
         # Tests may hand in another engine (a second dockerd); by default, the one the environment names.
         self._connect = connect or _docker_engine.engine
 
-    def add_arguments(self, group: argparse._ArgumentGroup) -> None:
-        """The CLI flags of this target (``envsnap rebuild --target docker``)."""
-        group.add_argument(
-            "--tag",
-            metavar="NAME[:TAG]",
-            help="the image's tag, set only after the build and the "
-            "verification pass (default: envsnap/rebuild:<lock digest prefix>)",
-        )
-        group.add_argument(
-            "--base-image",
-            metavar="IMAGE",
-            help="build FROM this image instead of the one chosen from the lock (OS, Python, CUDA)",
-        )
-        group.add_argument("--base-digest", metavar="sha256:HEX", help="pin the base image to this digest")
-        group.add_argument(
-            "--apt-snapshot",
-            metavar="DATE",
-            help="install system packages from the snapshot mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
-        )
-        group.add_argument(
-            "--system-packages",
-            choices=apt.MODES,
-            help="which of the lock's system packages to install, pinned (default: needed: "
-            "those the Python packages' binaries load)",
-        )
-
-    def options_from(self, args: argparse.Namespace) -> dict[str, str]:
-        names = ("tag", "base_image", "base_digest", "apt_snapshot", "system_packages")
-        return {name: str(getattr(args, name)) for name in names if getattr(args, name, None)}
-
     def plan(self, request: RebuildRequest) -> Plan:
-        options = DockerOptions.from_mapping(request.options)
+        options = DockerOptions.from_mapping(request.options, owner="the docker target")
         _check_context_dest(request.dest)  # before a build of minutes, not after it
         lock = _bundle_lock(request)
         client = self._try_connect()
@@ -277,22 +276,22 @@ class DockerRebuilder:
             steps=_steps(spec, request),
             notes=(*request.preflight_notes, *spec.notes, *(f"warning: {w}" for w in spec.base.warnings)),
             offline=request.offline,
-            details={
-                "base image": f"{spec.base.reference} -> FROM {spec.base.pinned}",
-                "build context": str(request.dest),
-                "interpreter": f"{spec.base.interpreter.executable} {spec.base.interpreter.version} "
+            data=DockerPlanData(
+                base_reference=spec.base.reference,
+                base_pinned=spec.base.pinned,
+                build_context=str(request.dest),
+                interpreter=f"{spec.base.interpreter.executable} {spec.base.interpreter.version} "
                 f"({spec.base.interpreter.source})",
-                "image tag": spec.tag,
-                "Dockerfile": dockerfile,
-                "Dockerfile sha256": hashlib.sha256(dockerfile.encode()).hexdigest(),
-            },
+                tag=spec.tag,
+                dockerfile=dockerfile,
+            ),
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         client = self._connect()
-        options = DockerOptions.from_mapping(request.options)
+        options = DockerOptions.from_mapping(request.options, owner="the docker target")
         if request.bundle_dir is None:
             raise RebuildError(
                 "a docker rebuild installs the bundle's wheels: make one with "
@@ -305,7 +304,10 @@ class DockerRebuilder:
         # As the plan saw it: a saved base is the bundle's image, found by its id (it was loaded untagged).
         spec = make_spec(lock, options, _docker_engine.with_bundled(_docker_engine.inspector(client), bundle.root))
         files = render_context(spec, _lock_bytes(request))
-        if hashlib.sha256(files[DOCKERFILE]).hexdigest() != plan.details.get("Dockerfile sha256"):
+        decided = plan.data
+        if not isinstance(decided, DockerPlanData):
+            raise RebuildError(f"not a docker plan (a plan of the {plan.target} target)")
+        if hashlib.sha256(files[DOCKERFILE]).hexdigest() != decided.dockerfile_sha256:
             raise RebuildError(
                 "the Dockerfile differs from the plan's (the engine's images changed in between); plan again"
             )

@@ -1,5 +1,10 @@
 """The rebuilder family: one module per target beside this file (``venv.py``, ``docker.py``, ``conda.py``),
-each exposing ``REBUILDER``, an object following the ``Rebuilder`` protocol.
+each exposing a ``Rebuilder`` (``REBUILDER``) that ``rebuild/__init__.py`` lists in its ``REGISTRY``.
+
+A rebuilder declares everything its callers use: its ``name`` (the ``--target`` value), its ``Options`` (a frozen
+dataclass whose ``from_args``/``from_mapping`` refuse an option it does not take, exit code 2), the
+``target_facts`` the compatibility check needs, the bundle folders it installs from (``bundle_folders``), the
+interpreter the check should judge (``preflight_python``), ``plan()`` and ``execute()``.
 
 A rebuild has two halves. ``plan(request)`` decides everything (what will be built, from what, pinned how)
 without changing anything on disk; ``execute(plan)`` acts on exactly that plan. ``--dry-run`` prints the plan
@@ -9,12 +14,15 @@ through the request, so every plan records whether the check passed or was overr
 
 from __future__ import annotations
 
+import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._plugins import Options
 from ..compat.target import TargetFacts
 from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot
@@ -24,7 +32,8 @@ if TYPE_CHECKING:
     from ..compare.verify import VerifyReport
 
 __all__ = [
-    "BadOptionError", "Plan", "PlanItem", "Progress", "RebuildError", "RebuildRequest", "RebuildResult", "Rebuilder",
+    "BadOptionError", "NoOptions", "Options", "Plan", "PlanData", "PlanItem", "Progress", "RebuildError",
+    "RebuildRequest", "RebuildResult", "Rebuilder",
 ]
 
 
@@ -63,6 +72,15 @@ class PlanItem:
     note: str = ""  # e.g. "rebuilt from git+https://...@<commit>"
 
 
+class PlanData(ABC):
+    """What a target decided in its plan and acts on in ``execute`` (an interpreter's path, a Dockerfile's hash),
+    as typed fields; ``display`` shows them. Code reads the fields, never the display."""
+
+    @abstractmethod
+    def display(self) -> dict[str, str]:
+        """The facts as ``--dry-run`` and ``--json`` show them (``details``): label -> text."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything a rebuild will do, decided before anything is done. Printable, comparable, immutable."""
@@ -74,7 +92,19 @@ class Plan:
     steps: tuple[str, ...] = ()  # the actions in order, in words
     notes: tuple[str, ...] = ()  # preflight verdict, --force overrides, fallbacks chosen
     offline: bool = False
-    details: Mapping[str, str] = field(default_factory=_no_options)  # target-specific facts (tool, python)
+    data: PlanData | None = None  # the target's own decisions, typed
+
+    @property
+    def details(self) -> Mapping[str, str]:
+        """The target's facts for display (tool, python)."""
+        return MappingProxyType(self.data.display() if self.data is not None else {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as ``--dry-run --json`` prints it: the fields, with ``details`` for ``data``."""
+        from ..lockfile import to_dict
+
+        out: dict[str, Any] = to_dict(dataclasses.replace(self, data=None))
+        return out | {"details": dict(sorted(self.details.items()))}
 
     def describe(self) -> str:
         """The plan as text, as ``--dry-run`` prints it. Deterministic: the same plan gives the same text."""
@@ -116,24 +146,42 @@ class RebuildResult:
         return self.verify is None or not self.verify.python_mismatch
 
 
-@runtime_checkable
-class Rebuilder(Protocol):
-    """A rebuild target. ``name`` is the ``--target`` value."""
+@dataclass(frozen=True)
+class NoOptions(Options):
+    """The options of a target that takes none: any option given is refused."""
 
-    name: str
-    description: str
+
+class Rebuilder(ABC):
+    """A rebuild target."""
+
+    name: ClassVar[str]  # the ``--target`` value
+    description: ClassVar[str]
     # Where ``--dest`` builds when it is not given; one of its own per target, so that a venv, a conda prefix
     # and a docker build context made from one lock in one folder never land on each other.
-    default_dest: str
+    default_dest: ClassVar[str]
     # What ``envsnap check --target NAME`` and the preflight need to know about the target (it brings its own
     # Python; it builds a container image).
-    target_facts: TargetFacts
+    target_facts: ClassVar[TargetFacts]
+    # Its options (``RebuildRequest.options`` read with ``options.from_mapping``); each flag field is a
+    # ``rebuild`` flag in the target's own help group.
+    options: ClassVar[type[Options]] = NoOptions
+    # The bundle folders it installs from (``envsnap bundle`` fills them; the preflight measures their wheels).
+    bundle_folders: ClassVar[tuple[str, ...]] = ()
 
+    def parse_options(self, options: Mapping[str, str]) -> Options:
+        """``options`` checked against the target's own (``UsageError``, exit code 2, for one it does not take)."""
+        return self.options.from_mapping(options, owner=f"the {self.name} target")
+
+    def preflight_python(self, lock: Snapshot, python: str | None, *, offline: bool, dry_run: bool) -> str | None:
+        """The interpreter the compatibility check should judge: by default the one named with ``--python``
+        (the venv target finds one of the locked version when none is named)."""
+        return python
+
+    @abstractmethod
     def plan(self, request: RebuildRequest) -> Plan:
         """Decide everything; change nothing. Raise ``RebuildError`` when the lock cannot be rebuilt."""
-        ...
 
+    @abstractmethod
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
         """Carry out ``plan``. A failure raises ``RebuildError`` and leaves nothing half-built at the
         destination."""
-        ...

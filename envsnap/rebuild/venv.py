@@ -26,6 +26,7 @@ from pathlib import Path
 from .. import _leftovers, _runner, _tools
 from .._fs import checked_base_name, join_base_name
 from ..artifacts.bundle import (
+    WHEELS,
     Bundle,
     BundleOptions,
     check_made_from,
@@ -49,7 +50,7 @@ from ..grammar import (
 )
 from ..model import PythonPackage, Snapshot
 from ..probes.python import script_interpreter
-from .interface import BadOptionError, Plan, PlanItem, Progress, RebuildRequest, RebuildResult
+from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 INSTALL_TIMEOUT = 1800.0
 VENV_TIMEOUT = 300.0
@@ -414,11 +415,27 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
 
 
-class VenvRebuilder:
+@dataclass(frozen=True)
+class VenvPlanData(PlanData):
+    """What the venv plan decided: the interpreter (a path, or "" for one uv downloads) and the installer."""
+
+    installer: str
+    python_version: str
+    python_path: str  # "" when uv downloads the interpreter at execute time
+    bundle: str = ""
+
+    def display(self) -> dict[str, str]:
+        where = self.python_path or f"Python {self.python_version} downloaded by uv ({UV_INSTALL})"
+        shown = {"installer": self.installer, "python": f"{self.python_version} at {where}"}
+        return shown | ({"bundle": self.bundle} if self.bundle else {})
+
+
+class VenvRebuilder(Rebuilder):
     name = "venv"
     description = "a virtual environment with exactly the locked Python packages"
     default_dest = "envsnap-venv"
     target_facts = TargetFacts()
+    bundle_folders = (WHEELS,)
 
     def preflight_python(
         self, lock: Snapshot, python: str | None, *, offline: bool, dry_run: bool = False
@@ -488,9 +505,8 @@ class VenvRebuilder:
             f"move the venv to {dest}",
             "verify it against the lock",
         ]
-        details = {"installer": tool, "python": f"{interp.version} at {where}"}
-        if request.bundle_dir is not None:
-            details["bundle"] = str(request.bundle_dir)
+        data = VenvPlanData(installer=tool, python_version=interp.version, python_path=interp.path,
+                            bundle=str(request.bundle_dir) if request.bundle_dir is not None else "")
         return Plan(
             target=self.name,
             lock_path=str(request.lock_path),
@@ -499,7 +515,7 @@ class VenvRebuilder:
             steps=tuple(steps),
             notes=(*request.preflight_notes, *notes),
             offline=request.offline,
-            details=details,
+            data=data,
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
@@ -508,8 +524,10 @@ class VenvRebuilder:
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         dest = Path(plan.dest)
-        chosen = next(i for i in plan.items if i.layer == "interpreter")
-        python = chosen.origin.rsplit(" (", 1)[0] if not chosen.origin.startswith("(") else ""
+        data = plan.data
+        if not isinstance(data, VenvPlanData):
+            raise RebuildError(f"not a venv plan (a plan of the {plan.target} target)")
+        python = data.python_path
         with _staging(dest) as staging, _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
@@ -521,9 +539,9 @@ class VenvRebuilder:
                             BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls), progress=say)
             lock = _bundle_lock(request.lock, bundle_dir)
             if not python:
-                say(f"downloading Python {chosen.version} with uv")
-                python = ensure(Interpreter("", chosen.version, UV_INSTALL)).path
-            say(f"creating a venv with Python {chosen.version or lock.python.version}")
+                say(f"downloading Python {data.python_version} with uv")
+                python = ensure(Interpreter("", data.python_version, UV_INSTALL)).path
+            say(f"creating a venv with Python {data.python_version or lock.python.version}")
             _create_venv(python, staging)
             install_python_layer(
                 staging / "bin" / "python", lock, bundle_dir, offline=request.offline, progress=say,

@@ -15,6 +15,7 @@ from envsnap.errors import RebuildError
 from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 from envsnap.rebuild import Plan, PlanItem, Rebuilder, get, rebuild, rebuilders
 from envsnap.rebuild._preflight import preflight
+from envsnap.rebuild.interface import PlanData
 from envsnap.rebuild.venv import find_interpreter, interpreter_version
 
 
@@ -30,6 +31,14 @@ def test_targets_are_discovered_from_modules() -> None:
     assert get("venv").name == "venv"
 
 
+@dataclasses.dataclass(frozen=True)
+class Facts(PlanData):
+    shown: tuple[tuple[str, str], ...]
+
+    def display(self) -> dict[str, str]:
+        return dict(self.shown)
+
+
 def test_plan_text_is_deterministic() -> None:
     plan = Plan(
         target="venv",
@@ -39,7 +48,7 @@ def test_plan_text_is_deterministic() -> None:
         items=(PlanItem("python", "numpy", "2.0.0", "wheels/numpy.whl", "sha256:ab", "note"),),
         steps=("create", "install"),
         notes=("compatibility check passed",),
-        details={"python": "3.11.7", "installer": "uv"},
+        data=Facts((("python", "3.11.7"), ("installer", "uv"))),
     )
     text = plan.describe()
     assert text == dataclasses.replace(plan).describe()

@@ -585,9 +585,14 @@ def test_errors_from_lock_data_reach_the_terminal_without_control_codes(
 def test_a_rebuild_plan_is_printed_without_control_codes(cli: Callable[..., Any],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from envsnap.cli import rebuild as rebuild_cli
+    from envsnap.rebuild.interface import PlanData
+
+    class Shown(PlanData):
+        def display(self) -> dict[str, str]:
+            return {"Dockerfile": "FROM x\nRUN " + ESC}
 
     plan = Plan(target="venv", lock_path="x.lock", dest="env", notes=("note " + ESC + MARKUP,),
-                items=(PlanItem("python", "pkg" + ESC, "1.0"),), details={"Dockerfile": "FROM x\nRUN " + ESC})
+                items=(PlanItem("python", "pkg" + ESC, "1.0"),), data=Shown())
     monkeypatch.setattr(rebuild_cli, "rebuild", lambda *a, **k: plan)
     result = cli("rebuild", "x.lock", "--dry-run")
     assert result.code == 0, result
