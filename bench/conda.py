@@ -97,6 +97,7 @@ def bench_rebuild(packages: int, runs: int) -> dict[str, float]:
     import rattler
     from condafixtures import Entry, Pkg, write_package
 
+    from envsnap.artifacts import conda as conda_archives
     from envsnap.probes import conda
     from envsnap.rebuild import conda as target
 
@@ -139,7 +140,7 @@ def bench_rebuild(packages: int, runs: int) -> dict[str, float]:
 
         def locked_install() -> None:
             n = next(counter)
-            archives = target.fetch_all(locked.packages, root / f"dl{n}", by_hash=True)
+            archives = conda_archives.fetch_all(locked.packages, root / f"dl{n}", by_hash=True)
             target.install_with_rattler(locked, archives, root / f"locked{n}", root / f"c{n}")
             target.restore_provenance(root / f"locked{n}", locked)
 

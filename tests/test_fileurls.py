@@ -13,10 +13,10 @@ import pytest
 
 from envsnap import _fetchpolicy, fileurls, lockfile
 from envsnap._privacy import PathRedactor
+from envsnap.artifacts import conda as conda_archives
 from envsnap.artifacts.pin import local_dir
 from envsnap.model import CondaPackage, PythonEnv, PythonPackage, Snapshot, Source
 from envsnap.probes.python import source_from_direct_url
-from envsnap.rebuild import conda as conda_rebuild
 
 
 def _project(root: Path) -> Path:
@@ -68,7 +68,7 @@ def test_the_conda_rebuild_reads_a_local_channel_with_a_space(tmp_path: Path) ->
     for url in (archive.as_uri(), "file:" + archive.as_uri()[len("file://"):]):
         pkg = CondaPackage(name="pkg", version="1.0", build="0", url=url, sha256=sha)
         target = tmp_path / "out" / "pkg-1.0-0.conda"
-        got = conda_rebuild.fetch_archive(pkg, target, offline=True, allow_urls=(url,))
+        got = conda_archives.fetch_archive(pkg, target, offline=True, allow_urls=(url,))
         assert got.read_bytes() == b"conda archive"
         target.unlink()
 

@@ -714,7 +714,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
     _remove_stale_wheels(root, lock)
     if lock.conda is not None and lock.conda.packages:
-        from ..rebuild.conda import bundle_conda_packages
+        from .conda import bundle_conda_packages
 
         bundle_conda_packages(lock, root, offline=opts.offline, progress=say, allow_urls=opts.allow_urls)
     # A bundle is published like an export: an imported or older lock may hold a credential, a signed URL or a
@@ -753,7 +753,7 @@ def _conda_archives(lock: Snapshot) -> list[str]:
     if lock.conda is None or not lock.conda.packages:
         return []
     from ..export._conda import install_order
-    from ..rebuild.conda import archive_name
+    from .conda import archive_name
 
     return [archive_name(p) for p in install_order(lock.conda.packages)]
 

@@ -39,8 +39,8 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..artifacts.conda import default_cache_dir as conda_cache_dir
     from ..artifacts.pin import default_cache_dir
-    from ..rebuild.conda import default_cache_dir as conda_cache_dir
 
     folders = [Path(d) for d in args.dirs] or [Path(".")]
     for folder in folders:

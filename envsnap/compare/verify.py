@@ -281,7 +281,7 @@ def _compare_conda(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     if actual.conda is None:
         return [Difference(WARNING, "conda", "conda", "missing", f"{len(lock.conda.packages)} packages"
                            if lock.conda else "", note="the target is not a conda environment")]
-    from ..rebuild.conda import compare_conda
+    from .conda import compare_conda
 
     return [Difference(MISMATCH, "conda", d.name, d.what, d.expected, d.actual)
             for d in compare_conda(lock.conda, actual.conda)]

@@ -19,7 +19,6 @@ conda layer must match the lock record for record, the Python layer package for 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import mmap
 import os
@@ -28,187 +27,25 @@ import shutil
 import stat
 import string
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import install_hint
-from .._fetchpolicy import FetchPolicy, allowances, local_path, urlopen_checked
-from .._fs import join_base_name, join_hash_dir
+from .._fs import join_base_name
 from .._plugins import Options, flag
-from .._version import USER_AGENT
+from ..artifacts.conda import CONDA_DIR, archive_name, default_cache_dir, fetch_all, label
+from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
-from ..errors import BundleError, RebuildError, UnsafeInputError
-from ..grammar import GrammarError, has_control, require_base_name
+from ..errors import RebuildError, UnsafeInputError
+from ..grammar import has_control
 from ..model import Conda, CondaPackage, Snapshot
 from ..probes import conda as conda_probe
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
-DOWNLOAD_TIMEOUT = 120.0
 INSTALL_TIMEOUT = 3600.0
-CONDA_DIR = "conda"  # inside a bundle
-
-
-# ----------------------------------------------------------------------------------------- archives
-
-
-def archive_name(pkg: CondaPackage) -> str:
-    """The archive's file name, as its URL ends (``name-version-build.conda`` / ``.tar.bz2``)."""
-    if not pkg.url:
-        raise RebuildError(f"{_label(pkg)}: the lock has no URL for it (the conda-meta record had none)")
-    name = pkg.url.rstrip("/").rsplit("/", 1)[-1]
-    if not name.endswith((".conda", ".tar.bz2")):
-        raise RebuildError(f"{_label(pkg)}: {pkg.url} does not name a conda package archive")
-    try:  # it names files in the bundle and the cache: a plain archive name or nothing
-        return require_base_name(name, "conda archive name")
-    except GrammarError as exc:
-        raise UnsafeInputError(f"{_label(pkg)}: {exc}") from None
-
-
-def _label(pkg: CondaPackage) -> str:
-    return f"{pkg.name} {pkg.version} ({pkg.build})" if pkg.build else f"{pkg.name} {pkg.version}"
-
-
-def check_archive(pkg: CondaPackage, path: Path, name: str = "") -> None:
-    """Compare an archive with the lock's md5 and sha256. A difference is an error naming the package and the
-    archive (``name``: the file's real name when ``path`` is a partial download)."""
-    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            md5.update(chunk)
-            sha.update(chunk)
-    for algo, want, have in (("sha256", pkg.sha256, sha.hexdigest()), ("md5", pkg.md5, md5.hexdigest())):
-        if want and want != have:
-            raise RebuildError(
-                f"{_label(pkg)}: {algo} mismatch for {name or path.name}: the lock says {want}, "
-                f"the archive has {have} (not the locked package; nothing was installed)"
-            )
-
-
-def fetch_archive(
-    pkg: CondaPackage,
-    target: Path,
-    *,
-    offline: bool = False,
-    repair: bool = True,
-    allow_urls: Sequence[str] = (),
-) -> Path:
-    """The locked archive of ``pkg`` at ``target``, hash-checked; fetched unless already there.
-
-    A copy already at ``target`` that fails the check is fetched again when ``repair`` (a download cache,
-    a bundle being made) and is an error otherwise (a bundle being installed from). ``offline`` forbids
-    downloading; ``file://`` URLs are still copied. The lock's URL is read only as the fetch policy allows
-    (https to a public host, or an ``allow_urls`` pattern): a channel on ``file://``, plain http or a private
-    address needs ``--allow-url``.
-    """
-    if not (pkg.md5 or pkg.sha256):
-        raise RebuildError(
-            f"{_label(pkg)}: the lock has neither md5 nor sha256 for it; refusing to install "
-            "an archive that cannot be checked"
-        )
-    if target.is_file():
-        try:
-            check_archive(pkg, target)
-            return target
-        except RebuildError:
-            if not repair:
-                raise
-            target.unlink()
-    FetchPolicy(allowances(allow_urls)).check(pkg.url, f"{_label(pkg)}: conda package")
-    local = local_path(pkg.url)
-    if local is None and offline:
-        raise RebuildError(
-            f"{_label(pkg)}: {target.name} is not in the bundle and offline mode forbids downloading {pkg.url}"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.part")
-    try:
-        if local is not None:
-            if not local.is_file():
-                raise RebuildError(f"{_label(pkg)}: {pkg.url} is gone (no such file)")
-            shutil.copyfile(local, part)
-        else:
-            _download(pkg, part, FetchPolicy(allowances(allow_urls)))
-        check_archive(pkg, part, target.name)
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
-    return target
-
-
-def _download(pkg: CondaPackage, part: Path, policy: FetchPolicy) -> None:
-    request = urllib.request.Request(pkg.url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urlopen_checked(request, policy, timeout=DOWNLOAD_TIMEOUT) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
-    except urllib.error.HTTPError as exc:
-        gone = " is gone" if exc.code in (404, 410) else " cannot be downloaded"
-        raise RebuildError(
-            f"{_label(pkg)}: {pkg.url}{gone} (HTTP {exc.code}); the channel no longer serves "
-            "this exact build: rebuild from a bundle made while it did (envsnap bundle)"
-        ) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise RebuildError(f"{_label(pkg)}: cannot download {pkg.url}: {reason}") from None
-
-
-def fetch_all(
-    packages: Iterable[CondaPackage],
-    dest_dir: Path,
-    *,
-    by_hash: bool = False,
-    offline: bool = False,
-    repair: bool = True,
-    progress: Progress | None = None,
-    allow_urls: Sequence[str] = (),
-) -> dict[str, Path]:
-    """Every package's checked archive in ``dest_dir`` by package name: ``dest_dir/<file>`` (a bundle), or
-    ``dest_dir/<sha256 or md5>/<file>`` (a cache, where two channels may serve different files of one name)."""
-    say = progress or (lambda _line: None)
-    pkgs = list(packages)
-    say(f"fetching and checking {len(pkgs)} conda packages")
-    out = {}
-    for pkg in pkgs:
-        name = archive_name(pkg)
-        # Absolute: the installers are given file:// URLs, and --bundle may be a relative path.
-        folder = join_hash_dir(dest_dir, pkg.sha256 or pkg.md5) if by_hash else dest_dir
-        target = join_base_name(folder, name).absolute()
-        out[pkg.name] = fetch_archive(pkg, target, offline=offline, repair=repair, allow_urls=allow_urls)
-    return out
-
-
-def bundle_conda_packages(
-    lock: Snapshot,
-    bundle_root: Path,
-    *,
-    offline: bool = False,
-    progress: Progress | None = None,
-    allow_urls: Sequence[str] = (),
-) -> list[Path]:
-    """Put every locked conda package into ``BUNDLE/conda/`` (hash-checked) and drop archives the lock no
-    longer names. Called by ``envsnap bundle``; errors are ``BundleError``."""
-    conda_dir = bundle_root / CONDA_DIR
-    conda_dir.mkdir(parents=True, exist_ok=True)
-    packages = lock.conda.packages if lock.conda else ()
-    try:
-        fetched = fetch_all(packages, conda_dir, offline=offline, progress=progress, allow_urls=allow_urls)
-    except RebuildError as exc:
-        raise BundleError(str(exc)) from None
-    keep = {p.name for p in fetched.values()}
-    for path in conda_dir.iterdir():
-        if path.is_file() and path.name not in keep:
-            path.unlink()
-    return sorted(fetched.values())
-
-
-def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".cache")
-    return Path(base) / "envsnap" / "conda"
 
 
 # ------------------------------------------------------------------------------------------ engines
@@ -310,52 +147,8 @@ def restore_provenance(prefix: Path, conda: Conda) -> None:
         os.replace(part, path)
 
 
-# --------------------------------------------------------------------------------------- comparison
-
-_IDENTITY = ("version", "build", "build_number", "subdir", "md5", "sha256", "url", "channel")
-
-
-@dataclass(frozen=True)
-class CondaDifference:
-    name: str
-    what: str  # missing | extra | version | build | md5 | sha256 | url | channel | subdir | build_number
-    expected: str = ""
-    actual: str = ""
-
-    def describe(self) -> str:
-        if self.what == "missing":
-            return f"conda {self.name} {self.expected}: in the lock, not installed"
-        if self.what == "extra":
-            return f"conda {self.name} {self.actual}: installed, not in the lock"
-        return f"conda {self.name}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
-
-
-def compare_conda(want: Conda | None, have: Conda | None) -> list[CondaDifference]:
-    """Record-by-record differences between two conda layers (identity, origin and archive hashes)."""
-    wanted = {p.name: p for p in (want.packages if want else ())}
-    found = {p.name: p for p in (have.packages if have else ())}
-    out = [
-        CondaDifference(n, "missing", expected=f"{wanted[n].version} {wanted[n].build}")
-        for n in sorted(set(wanted) - set(found))
-    ]
-    out += [
-        CondaDifference(n, "extra", actual=f"{found[n].version} {found[n].build}")
-        for n in sorted(set(found) - set(wanted))
-    ]
-    for name in sorted(set(wanted) & set(found)):
-        a, b = wanted[name], found[name]
-        for attr in _IDENTITY:
-            x, y = getattr(a, attr), getattr(b, attr)
-            if x != y and (x or attr not in ("md5", "sha256")):
-                out.append(CondaDifference(name, attr, str(x), str(y)))
-    return out
-
-
 # ---------------------------------------------------------------------------------------- rebuilder
 
-
-def pip_packages(lock: Snapshot) -> list[str]:
-    return sorted(p.name for p in lock.pip_layer())
 
 
 @dataclass(frozen=True)
@@ -432,11 +225,11 @@ class CondaRebuilder(Rebuilder):
         for pkg in conda.packages:
             name = archive_name(pkg)
             if not (pkg.md5 or pkg.sha256):
-                raise RebuildError(f"{_label(pkg)}: the lock has neither md5 nor sha256 for it")
+                raise RebuildError(f"{label(pkg)}: the lock has neither md5 nor sha256 for it")
             if request.bundle_dir is not None:
                 if not join_base_name(request.bundle_dir / CONDA_DIR, name).is_file():
                     raise RebuildError(
-                        f"{_label(pkg)}: {CONDA_DIR}/{name} is missing from the bundle "
+                        f"{label(pkg)}: {CONDA_DIR}/{name} is missing from the bundle "
                         f"{request.bundle_dir} (re-run `envsnap bundle`)"
                     )
                 origin = f"{CONDA_DIR}/{name}"

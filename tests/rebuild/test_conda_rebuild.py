@@ -18,7 +18,9 @@ import pytest
 from condafixtures import CondaEnv
 
 from envsnap import lockfile
+from envsnap.artifacts import conda as conda_archives
 from envsnap.artifacts.bundle import Bundle, make_bundle
+from envsnap.compare import conda as conda_compare
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Conda, CondaPackage, Snapshot
 from envsnap.probes.capture import capture
@@ -245,13 +247,13 @@ def test_gone_http_channel_names_the_package(locked: Path, tmp_path: Path, http_
 def test_bundle_reports_a_gone_package_as_bundle_error(locked: Path, tmp_path: Path) -> None:
     lock = _relocated(lockfile.load(locked), (tmp_path / "vanished").as_uri())
     with pytest.raises(BundleError, match="is gone"):
-        target.bundle_conda_packages(lock, tmp_path / "b")
+        conda_archives.bundle_conda_packages(lock, tmp_path / "b")
 
 
 def test_bundle_drops_archives_the_lock_no_longer_names(locked: Path, conda_env: CondaEnv, tmp_path: Path) -> None:
     (tmp_path / "conda").mkdir()
     (tmp_path / "conda" / "old-0.1-0.tar.bz2").write_bytes(b"stale")
-    paths = target.bundle_conda_packages(lockfile.load(locked), tmp_path)
+    paths = conda_archives.bundle_conda_packages(lockfile.load(locked), tmp_path)
     assert sorted(p.name for p in (tmp_path / "conda").iterdir()) == sorted(p.name for p in paths)
     assert len(paths) == len(conda_env.channel.archives)
 
@@ -373,7 +375,7 @@ def test_compare_conda_names_each_difference() -> None:
     a = CondaPackage("x", "1.0", "h1_0", md5="a" * 32, url="https://c/linux-64/x-1.0-h1_0.conda")
     want = Conda(packages=(a, CondaPackage("y", "2.0", "0")))
     have = Conda(packages=(dataclasses.replace(a, md5="b" * 32), CondaPackage("z", "3.0", "0")))
-    assert [d.describe() for d in target.compare_conda(want, have)] == [
+    assert [d.describe() for d in conda_compare.compare_conda(want, have)] == [
         "conda y 2.0 0: in the lock, not installed",
         "conda z 3.0 0: installed, not in the lock",
         f"conda x: md5 {'a' * 32} -> {'b' * 32}",
@@ -414,15 +416,15 @@ def test_a_damaged_cache_copy_is_fetched_again(locked: Path, conda_env: CondaEnv
     lock = lockfile.load(locked)
     assert lock.conda is not None
     pkg = next(p for p in lock.conda.packages if p.name == "libhello")
-    damaged = tmp_path / pkg.sha256 / target.archive_name(pkg)
+    damaged = tmp_path / pkg.sha256 / conda_archives.archive_name(pkg)
     damaged.parent.mkdir()
     damaged.write_bytes(b"truncated")
-    archives = target.fetch_all(lock.conda.packages, tmp_path, by_hash=True)
+    archives = conda_archives.fetch_all(lock.conda.packages, tmp_path, by_hash=True)
     assert archives["libhello"] == damaged
     assert damaged.read_bytes() == conda_env.channel.archives["libhello"].read_bytes()
     damaged.write_bytes(b"truncated")
     with pytest.raises(RebuildError, match=r"libhello 1\.0\.0 \(h0a1b2c3_0\): sha256 mismatch"):
-        target.fetch_all(lock.conda.packages, tmp_path, by_hash=True, repair=False)
+        conda_archives.fetch_all(lock.conda.packages, tmp_path, by_hash=True, repair=False)
 
 
 def test_a_changed_archive_on_the_channel_is_named_by_its_file(
@@ -436,7 +438,7 @@ def test_a_changed_archive_on_the_channel_is_named_by_its_file(
     lock = _relocated(lockfile.load(locked), channel.as_uri())
     assert lock.conda is not None
     with pytest.raises(RebuildError) as err:
-        target.fetch_all(lock.conda.packages, tmp_path / "cache", by_hash=True)
+        conda_archives.fetch_all(lock.conda.packages, tmp_path / "cache", by_hash=True)
     assert f"libhello 1.0.0 (h0a1b2c3_0): sha256 mismatch for {changed.name}: the lock says" in str(err.value)
     assert ".part" not in str(err.value)
 

@@ -20,6 +20,7 @@ from testutil import uv_bin
 
 from envsnap import lockfile
 from envsnap._fs import join_base_name, join_relative
+from envsnap.artifacts import conda as conda_archives
 from envsnap.artifacts.bundle import Bundle, fetch_wheel
 from envsnap.artifacts.pin import IndexConfig, Pinner, cached_path
 from envsnap.errors import EnvsnapError, UnsafeInputError
@@ -138,7 +139,7 @@ def test_conda_cache_folders_are_named_by_checked_digests_only(digest: str, tmp_
     pkg = CondaPackage(name="x", version="1", build="0", url="https://conda.example.org/c/noarch/x-1-0.conda",
                        sha256=digest)
     with pytest.raises(UnsafeInputError):
-        conda_target.fetch_all([pkg], tmp_path, by_hash=True)
+        conda_archives.fetch_all([pkg], tmp_path, by_hash=True)
     assert _files_under(tmp_path) == []
 
 
@@ -148,7 +149,7 @@ def test_conda_archive_names_are_checked(url: str) -> None:
     from envsnap.model import CondaPackage
 
     with pytest.raises(UnsafeInputError):
-        conda_target.archive_name(CondaPackage(name="x", version="1", url=url, sha256="a" * 64))
+        conda_archives.archive_name(CondaPackage(name="x", version="1", url=url, sha256="a" * 64))
 
 
 @pytest.mark.parametrize("executable", ["../../../tmp/x/pyexec", "/usr/bin/python3", "bin/../../x", ""])

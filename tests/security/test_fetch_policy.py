@@ -18,11 +18,11 @@ from fetchserver import lock_text, make_wheel, package_toml, serving, sha256_of
 
 from envsnap import lockfile
 from envsnap._fetchpolicy import FetchPolicy, FetchRefusedError, allowances, trusted_locations
+from envsnap.artifacts import conda as conda_archives
 from envsnap.artifacts.pin import Fetcher, IndexConfig, Pinner, pin
 from envsnap.errors import PinError
 from envsnap.model import Artifact, CondaPackage, PythonEnv, PythonPackage, Snapshot
 from envsnap.probes._pyprobe import wheel_record_digest
-from envsnap.rebuild import conda as conda_target
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +182,7 @@ def test_the_conda_layer_does_not_fetch_a_loopback_or_file_channel(tmp_path: Pat
         for url in (f"{server.url}/c/noarch/x-1-0.conda", (tmp_path / "x-1-0.conda").as_uri()):
             pkg = CondaPackage(name="x", version="1", build="0", url=url, sha256="a" * 64)
             with pytest.raises(FetchRefusedError):
-                conda_target.fetch_all([pkg], tmp_path / "cache", by_hash=True)
+                conda_archives.fetch_all([pkg], tmp_path / "cache", by_hash=True)
         assert server.requests == []
 
 
@@ -283,5 +283,5 @@ def test_every_fetcher_names_envsnap_and_its_one_version(tmp_path: Path) -> None
         archive = server.add("/pkgs/demo-1.0-0.conda", b"not really a conda archive")
         Fetcher().get(page)
         pkg = CondaPackage(name="demo", version="1.0", url=archive)
-        conda_target._download(pkg, tmp_path / "demo.part", FetchPolicy(allow=(f"{server.url}/*",)))
+        conda_archives._download(pkg, tmp_path / "demo.part", FetchPolicy(allow=(f"{server.url}/*",)))
     assert server.agents == [f"envsnap/{__version__}"] * 2

@@ -1,0 +1,181 @@
+"""Conda package archives: the file a lock names, fetched, checked against the lock's md5 and sha256, cached.
+
+Used by ``envsnap bundle`` (``BUNDLE/conda/``) and by the conda rebuild target (its download cache). Nothing is
+installed here; a wrong or missing archive is an error naming the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from .._fetchpolicy import FetchPolicy, allowances, local_path, urlopen_checked
+from .._fs import join_base_name, join_hash_dir
+from .._version import USER_AGENT
+from ..errors import BundleError, RebuildError, UnsafeInputError
+from ..grammar import GrammarError, require_base_name
+from ..model import CondaPackage, Snapshot
+from ..progress import Progress
+
+DOWNLOAD_TIMEOUT = 120.0
+CONDA_DIR = "conda"  # inside a bundle
+
+
+def archive_name(pkg: CondaPackage) -> str:
+    """The archive's file name, as its URL ends (``name-version-build.conda`` / ``.tar.bz2``)."""
+    if not pkg.url:
+        raise RebuildError(f"{label(pkg)}: the lock has no URL for it (the conda-meta record had none)")
+    name = pkg.url.rstrip("/").rsplit("/", 1)[-1]
+    if not name.endswith((".conda", ".tar.bz2")):
+        raise RebuildError(f"{label(pkg)}: {pkg.url} does not name a conda package archive")
+    try:  # it names files in the bundle and the cache: a plain archive name or nothing
+        return require_base_name(name, "conda archive name")
+    except GrammarError as exc:
+        raise UnsafeInputError(f"{label(pkg)}: {exc}") from None
+
+
+def label(pkg: CondaPackage) -> str:
+    return f"{pkg.name} {pkg.version} ({pkg.build})" if pkg.build else f"{pkg.name} {pkg.version}"
+
+
+def check_archive(pkg: CondaPackage, path: Path, name: str = "") -> None:
+    """Compare an archive with the lock's md5 and sha256. A difference is an error naming the package and the
+    archive (``name``: the file's real name when ``path`` is a partial download)."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            md5.update(chunk)
+            sha.update(chunk)
+    for algo, want, have in (("sha256", pkg.sha256, sha.hexdigest()), ("md5", pkg.md5, md5.hexdigest())):
+        if want and want != have:
+            raise RebuildError(
+                f"{label(pkg)}: {algo} mismatch for {name or path.name}: the lock says {want}, "
+                f"the archive has {have} (not the locked package; nothing was installed)"
+            )
+
+
+def fetch_archive(
+    pkg: CondaPackage,
+    target: Path,
+    *,
+    offline: bool = False,
+    repair: bool = True,
+    allow_urls: Sequence[str] = (),
+) -> Path:
+    """The locked archive of ``pkg`` at ``target``, hash-checked; fetched unless already there.
+
+    A copy already at ``target`` that fails the check is fetched again when ``repair`` (a download cache,
+    a bundle being made) and is an error otherwise (a bundle being installed from). ``offline`` forbids
+    downloading; ``file://`` URLs are still copied. The lock's URL is read only as the fetch policy allows
+    (https to a public host, or an ``allow_urls`` pattern): a channel on ``file://``, plain http or a private
+    address needs ``--allow-url``.
+    """
+    if not (pkg.md5 or pkg.sha256):
+        raise RebuildError(
+            f"{label(pkg)}: the lock has neither md5 nor sha256 for it; refusing to install "
+            "an archive that cannot be checked"
+        )
+    if target.is_file():
+        try:
+            check_archive(pkg, target)
+            return target
+        except RebuildError:
+            if not repair:
+                raise
+            target.unlink()
+    FetchPolicy(allowances(allow_urls)).check(pkg.url, f"{label(pkg)}: conda package")
+    local = local_path(pkg.url)
+    if local is None and offline:
+        raise RebuildError(
+            f"{label(pkg)}: {target.name} is not in the bundle and offline mode forbids downloading {pkg.url}"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(f".{target.name}.part")
+    try:
+        if local is not None:
+            if not local.is_file():
+                raise RebuildError(f"{label(pkg)}: {pkg.url} is gone (no such file)")
+            shutil.copyfile(local, part)
+        else:
+            _download(pkg, part, FetchPolicy(allowances(allow_urls)))
+        check_archive(pkg, part, target.name)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+    return target
+
+
+def _download(pkg: CondaPackage, part: Path, policy: FetchPolicy) -> None:
+    request = urllib.request.Request(pkg.url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urlopen_checked(request, policy, timeout=DOWNLOAD_TIMEOUT) as response, open(part, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except urllib.error.HTTPError as exc:
+        gone = " is gone" if exc.code in (404, 410) else " cannot be downloaded"
+        raise RebuildError(
+            f"{label(pkg)}: {pkg.url}{gone} (HTTP {exc.code}); the channel no longer serves "
+            "this exact build: rebuild from a bundle made while it did (envsnap bundle)"
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise RebuildError(f"{label(pkg)}: cannot download {pkg.url}: {reason}") from None
+
+
+def fetch_all(
+    packages: Iterable[CondaPackage],
+    dest_dir: Path,
+    *,
+    by_hash: bool = False,
+    offline: bool = False,
+    repair: bool = True,
+    progress: Progress | None = None,
+    allow_urls: Sequence[str] = (),
+) -> dict[str, Path]:
+    """Every package's checked archive in ``dest_dir`` by package name: ``dest_dir/<file>`` (a bundle), or
+    ``dest_dir/<sha256 or md5>/<file>`` (a cache, where two channels may serve different files of one name)."""
+    say = progress or (lambda _line: None)
+    pkgs = list(packages)
+    say(f"fetching and checking {len(pkgs)} conda packages")
+    out = {}
+    for pkg in pkgs:
+        name = archive_name(pkg)
+        # Absolute: the installers are given file:// URLs, and --bundle may be a relative path.
+        folder = join_hash_dir(dest_dir, pkg.sha256 or pkg.md5) if by_hash else dest_dir
+        target = join_base_name(folder, name).absolute()
+        out[pkg.name] = fetch_archive(pkg, target, offline=offline, repair=repair, allow_urls=allow_urls)
+    return out
+
+
+def bundle_conda_packages(
+    lock: Snapshot,
+    bundle_root: Path,
+    *,
+    offline: bool = False,
+    progress: Progress | None = None,
+    allow_urls: Sequence[str] = (),
+) -> list[Path]:
+    """Put every locked conda package into ``BUNDLE/conda/`` (hash-checked) and drop archives the lock no
+    longer names. Called by ``envsnap bundle``; errors are ``BundleError``."""
+    conda_dir = bundle_root / CONDA_DIR
+    conda_dir.mkdir(parents=True, exist_ok=True)
+    packages = lock.conda.packages if lock.conda else ()
+    try:
+        fetched = fetch_all(packages, conda_dir, offline=offline, progress=progress, allow_urls=allow_urls)
+    except RebuildError as exc:
+        raise BundleError(str(exc)) from None
+    keep = {p.name for p in fetched.values()}
+    for path in conda_dir.iterdir():
+        if path.is_file() and path.name not in keep:
+            path.unlink()
+    return sorted(fetched.values())
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".cache")
+    return Path(base) / "envsnap" / "conda"

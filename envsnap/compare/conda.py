@@ -1,0 +1,50 @@
+"""A conda prefix compared with the lock, record by record: identity, origin and archive hashes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import Conda, Snapshot
+
+_IDENTITY = ("version", "build", "build_number", "subdir", "md5", "sha256", "url", "channel")
+
+
+@dataclass(frozen=True)
+class CondaDifference:
+    name: str
+    what: str  # missing | extra | version | build | md5 | sha256 | url | channel | subdir | build_number
+    expected: str = ""
+    actual: str = ""
+
+    def describe(self) -> str:
+        if self.what == "missing":
+            return f"conda {self.name} {self.expected}: in the lock, not installed"
+        if self.what == "extra":
+            return f"conda {self.name} {self.actual}: installed, not in the lock"
+        return f"conda {self.name}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
+
+
+def compare_conda(want: Conda | None, have: Conda | None) -> list[CondaDifference]:
+    """Record-by-record differences between two conda layers (identity, origin and archive hashes)."""
+    wanted = {p.name: p for p in (want.packages if want else ())}
+    found = {p.name: p for p in (have.packages if have else ())}
+    out = [
+        CondaDifference(n, "missing", expected=f"{wanted[n].version} {wanted[n].build}")
+        for n in sorted(set(wanted) - set(found))
+    ]
+    out += [
+        CondaDifference(n, "extra", actual=f"{found[n].version} {found[n].build}")
+        for n in sorted(set(found) - set(wanted))
+    ]
+    for name in sorted(set(wanted) & set(found)):
+        a, b = wanted[name], found[name]
+        for attr in _IDENTITY:
+            x, y = getattr(a, attr), getattr(b, attr)
+            if x != y and (x or attr not in ("md5", "sha256")):
+                out.append(CondaDifference(name, attr, str(x), str(y)))
+    return out
+
+
+def pip_packages(lock: Snapshot) -> list[str]:
+    """The lock's pip layer of a conda environment: the Python packages conda did not install."""
+    return sorted(p.name for p in lock.pip_layer())
