@@ -6,9 +6,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import CliResult
 
 from envsnap import lockfile
 from envsnap.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS
@@ -17,7 +17,7 @@ from envsnap.model import Conda, CondaPackage, PythonEnv, Snapshot
 from envsnap.probes.conda import current_subdir
 from envsnap.rebuild.venv import interpreter_version
 
-Cli = Callable[..., CliResult]
+Cli = Callable[..., Any]
 
 
 def _python_lock() -> Snapshot:
@@ -33,7 +33,7 @@ def _conda_lock() -> Snapshot:
     return Snapshot(conda=Conda(subdir=current_subdir(), packages=(pkg,)))
 
 
-def _one_line(result: CliResult) -> bool:
+def _one_line(result: Any) -> bool:
     return result.err.count("\n") == 1 and result.err.startswith("envsnap: error: ")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import CliResult
 
 from envsnap import lockfile
 from envsnap.cli import _output
@@ -16,7 +16,7 @@ CLI = Path(__file__).resolve().parent.parent / "envsnap" / "cli"
 SHA = "a" * 64
 
 
-def test_import_of_a_find_links_line_with_brackets_is_text(tmp_path: Path, cli: Callable[..., CliResult],
+def test_import_of_a_find_links_line_with_brackets_is_text(tmp_path: Path, cli: Callable[..., Any],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # '[/b]' is a closing tag to rich: read as markup, the warning naming this line was a MarkupError traceback
     # after the lock had been written.

@@ -14,7 +14,6 @@ from typing import Any
 import jsonschema
 import pytest
 import tomllib
-from conftest import CliResult
 
 from envsnap import lockfile, model, schema
 from envsnap.model import Snapshot
@@ -111,7 +110,7 @@ def _lock_with(tmp_path: Path, old: str, new: str) -> Path:
     ('kind = "archive"', 'kind = "bogus"', "python.packages[0].source.kind"),
 ])
 def test_a_lock_with_a_bad_value_is_refused_by_show_and_check(
-    tmp_path: Path, cli: Callable[..., CliResult], command: str, old: str, new: str, field: str
+    tmp_path: Path, cli: Callable[..., Any], command: str, old: str, new: str, field: str
 ) -> None:
     # Before the model validated, 'show' printed '1 bogus' and 'check' called the lock compatible.
     bad = _lock_with(tmp_path, old, new)

@@ -14,6 +14,7 @@ from types import ModuleType
 from .. import _runner
 from .._version import __version__
 from ..errors import EnvsnapError
+from ..report import Severity
 
 # One meaning per exit code, whatever the command (the table in docs/cli.md).
 EXIT_OK = 0
@@ -22,6 +23,15 @@ EXIT_BAD_INPUT = 2  # any UsageError, an unreadable or invalid lock: EnvsnapErro
 EXIT_INCOMPATIBLE = 3  # a finding failed (check, rebuild's check) or a mismatch (verify, rebuild's verify)
 EXIT_FAILED = 4  # the work itself failed: a build, an installer, a bundle (RebuildError, BundleError)
 EXIT_INTERRUPTED = 130
+
+
+def exit_for(worst: Severity, *, strict: bool) -> int:
+    """A report's exit code, the same for every command: a FAILURE is 3, WARNINGs are 1 with --strict."""
+    if worst >= Severity.FAILURE:
+        return EXIT_INCOMPATIBLE
+    if strict and worst >= Severity.WARNING:
+        return EXIT_WARNINGS
+    return EXIT_OK
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,7 +9,7 @@ from ..api import check
 from ..compat import HOST, Report
 from ..probes.python import select_environment
 from ..rebuild import check_targets
-from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
+from . import _output, exit_for
 
 ORDER = 30
 
@@ -48,11 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def exit_code(report: Report, *, strict: bool) -> int:
-    if report.failed:
-        return EXIT_INCOMPATIBLE
-    if strict and report.verdict == "warnings":
-        return EXIT_WARNINGS
-    return EXIT_OK
+    return exit_for(report.worst(), strict=strict)
 
 
 def render(report: Report, lock_path: str) -> _output.Table:

@@ -4,7 +4,7 @@ import argparse
 
 from .. import lockfile
 from .._privacy import scrub_snapshot
-from ..compare.diff import Change, DiffReport, diff, to_json
+from ..compare.diff import Change, DiffReport, diff
 from . import EXIT_OK, EXIT_WARNINGS, _output
 
 ORDER = 55
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     # Both sides without secrets, as in an export: a change of a signature alone is no change of environment.
     report = diff(scrub_snapshot(lockfile.load(args.a)), scrub_snapshot(lockfile.load(args.b)))
     if args.json:
-        _output.print_json(to_json(report))
+        _output.print_json(report.to_dict())
     else:
         print_report(report)
     return EXIT_OK if report.identical else EXIT_WARNINGS

@@ -75,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
             _output.write_block(outcome.describe())  # lock data: no control codes
         return 0
     if args.json:
-        verdict = None if outcome.verify is None else (lockfile.to_dict(outcome.verify)
-                                                      | {"identical": outcome.verify.identical})
+        verdict = None if outcome.verify is None else outcome.verify.to_dict()
         _output.print_json({"target": outcome.plan.target, "dest": outcome.dest, "notes": list(outcome.notes),
                             "seconds": round(outcome.seconds, 3), "verify": verdict,
                             "details": dict(outcome.details)})

@@ -3,10 +3,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from .. import lockfile
 from ..compare.verify import INFO, MISMATCH, WARNING, VerifyReport, verify
 from ..probes.python import select_environment
-from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
+from . import _output, exit_for
 
 ORDER = 50
 
@@ -35,18 +34,14 @@ def run(args: argparse.Namespace) -> int:
     # once it is known to be one, so that an error stays the only line.
     _output.first_line(f"verifying {chosen.describe()} against {args.lock}", json_output=args.json)
     if args.json:
-        _output.print_json(lockfile.to_dict(report) | {"identical": report.identical})
+        _output.print_json(report.to_dict())
     else:
         print_report(report, python_layer=chosen.python_layer)
     return exit_code(report, strict=args.strict)
 
 
 def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
-    if report.python_mismatch:
-        return EXIT_INCOMPATIBLE
-    if strict and report.by_severity(WARNING):
-        return EXIT_WARNINGS
-    return EXIT_OK
+    return exit_for(report.worst(), strict=strict)
 
 
 def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:

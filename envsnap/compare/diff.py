@@ -21,12 +21,14 @@ system libraries and packages. Each change has a weight; the report is sorted by
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from ..model import CondaPackage, PythonPackage, Snapshot
+from ..report import Entry, Report, Severity
 
 # How much a kind of change is likely to alter behaviour; higher comes first.
 _PACKAGE_WEIGHT = {
@@ -44,7 +46,7 @@ _PACKAGE_WEIGHT = {
 
 
 @dataclass(frozen=True)
-class Change:
+class Change(Entry):
     area: str  # gpu | cuda | framework | python | interpreter | platform | libc | conda | system | hardware
     subject: str
     change: str  # added | removed | changed | unknown (one lock cannot know it: an import)
@@ -64,9 +66,15 @@ class Change:
         note = f", {self.note}" if self.note else ""
         return f"{self.subject}: {self.old or '(none)'} -> {self.new or '(none)'} ({self.kind}{note})"
 
+    @property
+    def level(self) -> Severity:
+        """On the shared scale a change is a drift, a WARNING (its weight orders it among the others); what one
+        lock does not record is INFO."""
+        return Severity.INFO if self.change == "unknown" else Severity.WARNING
+
 
 @dataclass(frozen=True)
-class DiffReport:
+class DiffReport(Report):
     a: str  # content digests of the two locks
     b: str
     changes: tuple[Change, ...]
@@ -82,6 +90,12 @@ class DiffReport:
                 out.get(c.kind if c.change == "changed" else c.change, 0) + 1
             )
         return dict(sorted(out.items()))
+
+    def entries(self) -> Sequence[Change]:
+        return self.changes
+
+    def json_extra(self) -> dict[str, Any]:
+        return {"identical": self.identical, "counts": self.counts()}
 
 
 def version_change(old: str, new: str) -> tuple[str, str]:
@@ -452,14 +466,3 @@ def _hardware(a: Snapshot, b: Snapshot) -> list[Change]:
         )
     return out
 
-
-def to_json(report: DiffReport) -> Mapping[str, object]:
-    from .. import lockfile
-
-    return {
-        "a": report.a,
-        "b": report.b,
-        "identical": report.identical,
-        "counts": report.counts(),
-        "changes": [lockfile.to_dict(c) for c in report.changes],
-    }

@@ -23,28 +23,30 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import lockfile
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..probes.python import TargetEnvironment
+from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
-MISMATCH = "mismatch"
-WARNING = "warning"
-INFO = "info"
+# verify's words for the shared severity scale (envsnap.report.VERIFY_WORDS), most consequential first.
+MISMATCH = VERIFY_WORDS[Severity.FAILURE]
+WARNING = VERIFY_WORDS[Severity.WARNING]
+INFO = VERIFY_WORDS[Severity.INFO]
 SEVERITIES = (MISMATCH, WARNING, INFO)
 # Most consequential first within a severity.
 AREAS = ("python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "hardware")
 
 
 @dataclass(frozen=True)
-class Difference:
+class Difference(Entry):
     severity: str  # mismatch | warning | info
     area: str  # one of AREAS
     subject: str  # a package name, "version", "driver", ...
@@ -71,13 +73,17 @@ class Difference:
         return f"{text} ({'; '.join(notes)})" if notes else text
 
     @property
+    def level(self) -> Severity:
+        return severity_of(self.severity)
+
+    @property
     def root_cause(self) -> bool:
         """A difference others follow from: the interpreter's version, ABI, implementation or platform."""
         return self.severity == MISMATCH and self.area == "interpreter"
 
 
 @dataclass(frozen=True)
-class VerifyReport:
+class VerifyReport(Report):
     lock: str  # the lock's content digest
     target: str  # the interpreter that was verified
     packages_checked: int
@@ -92,7 +98,13 @@ class VerifyReport:
 
     @property
     def python_mismatch(self) -> bool:
-        return any(d.severity == MISMATCH for d in self.differences)
+        return self.worst() is Severity.FAILURE
+
+    def entries(self) -> Sequence[Difference]:
+        return self.differences
+
+    def json_extra(self) -> dict[str, Any]:
+        return {"identical": self.identical}
 
     @property
     def identical(self) -> bool:

@@ -1,18 +1,25 @@
-"""The result of a check: findings (one per thing checked) and a verdict."""
+"""The result of a check: findings (one per thing checked) and a verdict. A check's words for the shared
+severity scale (envsnap.report) are ok, warn and fail."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Severity = Literal["ok", "warn", "fail"]
+from .. import report
+from ..report import Entry
+
+Severity = Literal["ok", "warn", "fail"]  # the words check prints and writes to JSON (report.CHECK_WORDS)
 Verdict = Literal["compatible", "warnings", "incompatible"]
 
-SEVERITIES: tuple[Severity, ...] = ("ok", "warn", "fail")
+SEVERITIES: tuple[Severity, ...] = ("ok", "warn", "fail")  # CHECK_WORDS' values, least first
+_VERDICTS: dict[report.Severity, Verdict] = {report.Severity.FAILURE: "incompatible",
+                                             report.Severity.WARNING: "warnings"}
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(Entry):
     """One thing checked: what the lock needs, what the target has, and what to do about a difference."""
 
     severity: Severity
@@ -26,19 +33,13 @@ class Finding:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
 
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "severity": self.severity,
-            "component": self.component,
-            "needed": self.needed,
-            "found": self.found,
-            "remedy": self.remedy,
-            "rule": self.rule,
-        }
+    @property
+    def level(self) -> report.Severity:
+        return report.severity_of(self.severity)
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(report.Report):
     findings: tuple[Finding, ...]
     target: str = "host"
     cpu_only: bool = False
@@ -46,12 +47,7 @@ class Report:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", tuple(self.findings))
-        verdict: Verdict = "compatible"
-        if any(f.severity == "fail" for f in self.findings):
-            verdict = "incompatible"
-        elif any(f.severity == "warn" for f in self.findings):
-            verdict = "warnings"
-        object.__setattr__(self, "verdict", verdict)
+        object.__setattr__(self, "verdict", _VERDICTS.get(self.worst(), "compatible"))
 
     @property
     def failed(self) -> bool:
@@ -85,11 +81,8 @@ class Report:
         """The failures on one line, for an error message ("" when there are none)."""
         return "; ".join(f"{f.component}: {f.found}" + (f" ({f.remedy})" if f.remedy else "") for f in self.failures)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "target": self.target,
-            "cpu_only": self.cpu_only,
-            "counts": self.counts(),
-            "findings": [f.to_dict() for f in self.findings],
-        }
+    def entries(self) -> Sequence[Finding]:
+        return self.findings
+
+    def json_extra(self) -> dict[str, Any]:
+        return {"counts": self.counts()}

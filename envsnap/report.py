@@ -1,0 +1,92 @@
+"""One report convention for every comparison envsnap makes: ``check`` (a host against a lock), ``verify``
+(an environment against a lock) and ``diff`` (two locks).
+
+Every entry of a report has a ``level`` on one scale, ``Severity``; a report's ``worst()`` level decides its
+exit code the same way for every command (docs/cli.md: a FAILURE is 3, WARNINGs with ``--strict`` 1); and
+``to_dict`` is the one JSON form every ``--json`` prints. Each command keeps the words it has always printed
+and written in its JSON, a format users parse: ``check`` says ok/warn/fail, ``verify`` info/warning/mismatch
+(``CHECK_WORDS``, ``VERIFY_WORDS``); ``diff``'s changes are drifts (WARNING) or, for what one lock does not
+record, INFO, ordered within by their weight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """How much one entry of a report matters, least first."""
+
+    OK = 0  # checked, and as the lock needs
+    INFO = 1  # a difference that changes nothing the lock promises (kernel, CPU model, an unknown)
+    WARNING = 2  # a difference that may matter: a drift, a patch release, a system library
+    FAILURE = 3  # the lock's promise is broken: the host cannot run it, the environment is another one
+
+
+CHECK_WORDS: Mapping[Severity, str] = {Severity.OK: "ok", Severity.WARNING: "warn", Severity.FAILURE: "fail"}
+VERIFY_WORDS: Mapping[Severity, str] = {
+    Severity.INFO: "info", Severity.WARNING: "warning", Severity.FAILURE: "mismatch",
+}
+_LEVELS: Mapping[str, Severity] = {
+    **{word: level for level, word in CHECK_WORDS.items()},
+    **{word: level for level, word in VERIFY_WORDS.items()},
+}
+
+
+def severity_of(word: str) -> Severity:
+    """The level of a word of either vocabulary (``"warn"`` and ``"warning"`` are both WARNING)."""
+    try:
+        return _LEVELS[word]
+    except KeyError:
+        raise ValueError(f"not a severity: {word!r} (one of {', '.join(_LEVELS)})") from None
+
+
+class Entry:
+    """One entry of a report (a check's finding, a verify difference, a diff change): a frozen dataclass
+    with its level on the shared scale."""
+
+    @property
+    def level(self) -> Severity:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = to_dict(self)
+        return out
+
+
+class Report:
+    """A frozen dataclass of entries. ``to_dict`` is its JSON: every field, and what ``json_extra`` adds
+    (derived values such as ``identical`` or ``counts``)."""
+
+    def entries(self) -> Sequence[Entry]:
+        raise NotImplementedError
+
+    def worst(self) -> Severity:
+        return max((e.level for e in self.entries()), default=Severity.OK)
+
+    def json_extra(self) -> dict[str, Any]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = to_dict(self)
+        return out
+
+
+def to_dict(obj: Any) -> Any:
+    """The one plain-data (JSON) form of a report and everything in it: a dataclass's fields in order (a
+    ``Report`` adds its ``json_extra``), an enum's value, tuples as lists, mappings with sorted keys."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        if isinstance(obj, Report):
+            out.update(to_dict(obj.json_extra()))
+        return out
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, Mapping):
+        return {str(k): to_dict(v) for k, v in sorted(obj.items())}
+    if isinstance(obj, (tuple, list)):
+        return [to_dict(v) for v in obj]
+    return obj
