@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import lockfile
+from ..dockerfile.spec import DockerOptions, make_spec, render_context
 from ..errors import EnvsnapError
 from ..model import Snapshot
-from ..rebuild import docker
 from .interface import Exporter, ExportError
 
 
@@ -30,8 +30,8 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
             "run `envsnap pin LOCK` (or `envsnap bundle`) first"
         )
     try:
-        spec = docker.make_spec(sealed, docker.DockerOptions())
-        return docker.render_context(spec, lockfile.dumps(sealed).encode())
+        spec = make_spec(sealed, DockerOptions())
+        return render_context(spec, lockfile.dumps(sealed).encode())
     except EnvsnapError as exc:
         raise ExportError(f"cannot export a Dockerfile: {exc}") from exc
 

@@ -11,10 +11,11 @@ from docker_locks import cpu_lock, gpu_lock
 
 from envsnap import export
 from envsnap.dockerfile import apt, baseimage
+from envsnap.dockerfile import spec as dockerspec
 from envsnap.dockerfile.baseimage import ImageFacts
 from envsnap.errors import ExportError, RebuildError
 from envsnap.model import Conda, CondaPackage, Cuda, CudaLibrary, SystemPackage
-from envsnap.rebuild import _docker_engine, docker
+from envsnap.rebuild import _docker_engine
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -29,7 +30,7 @@ def golden(name: str, text: str) -> None:
 
 def dockerfile(lock, **options) -> str:  # type: ignore[no-untyped-def]
     inspect = options.pop("inspect", None)
-    return docker.render_dockerfile(docker.make_spec(lock, docker.DockerOptions(**options), inspect))
+    return dockerspec.render_dockerfile(dockerspec.make_spec(lock, dockerspec.DockerOptions(**options), inspect))
 
 
 # ----------------------------------------------------------------------------------------- golden files
@@ -276,13 +277,13 @@ def test_gpu_base_must_declare_the_locked_cuda() -> None:
 def test_lock_for_another_architecture_is_refused() -> None:
     lock = cpu_lock(machine="aarch64")
     with pytest.raises(RebuildError, match="captured on aarch64, but the Docker engine builds x86_64"):
-        docker.check_architecture(lock, "x86_64", "the Docker engine")
-    docker.check_architecture(cpu_lock(), "amd64", "the Docker engine")
+        dockerspec.check_architecture(lock, "x86_64", "the Docker engine")
+    dockerspec.check_architecture(cpu_lock(), "amd64", "the Docker engine")
 
 
 def test_bad_tag_is_refused() -> None:
     with pytest.raises(RebuildError, match="not a valid image name"):
-        docker.DockerOptions(tag="Bad Tag")
+        dockerspec.DockerOptions(tag="Bad Tag")
 
 
 def test_export_needs_pinned_wheels() -> None:
@@ -378,7 +379,7 @@ def test_export_cli_writes_the_context_with_the_same_bytes_twice(cli, tmp_path: 
 def test_a_conda_lock_is_refused_up_front() -> None:
     lock = dataclasses.replace(cpu_lock(), conda=Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),)))
     with pytest.raises(RebuildError, match=r"conda environment \(1 conda packages\).*use --target conda"):
-        docker.make_spec(lock, docker.DockerOptions())
+        dockerspec.make_spec(lock, dockerspec.DockerOptions())
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from testutil import sample_lock, sample_platform
 from envsnap import _templates, lockfile, sinks
 from envsnap.artifacts import bundle
 from envsnap.dockerfile import apt
+from envsnap.dockerfile import spec as dockerspec
 from envsnap.dockerfile.baseimage import ImageFacts
 from envsnap.errors import BundleError, ExportError, LockfileError, RebuildError
 from envsnap.export import appendix, conda_explicit, environment_yml, pylock, requirements
@@ -118,7 +119,7 @@ def instructions(text: str) -> list[tuple[str, str]]:
 
 def render(snap: Snapshot, **options: Any) -> str:
     inspect = options.pop("inspect", None)
-    return docker.render_dockerfile(docker.make_spec(snap, docker.DockerOptions(**options), inspect))
+    return dockerspec.render_dockerfile(dockerspec.make_spec(snap, dockerspec.DockerOptions(**options), inspect))
 
 
 def test_the_clean_lock_renders_the_expected_instructions() -> None:
@@ -293,7 +294,7 @@ def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str) -
     good = "envsnap==0.1.0 --hash=sha256:" + "a" * 64
     (root / "tool" / "requirements.txt").write_text(f"# made by envsnap\n{good}\n{extra}\n")
     (tmp_path / "ctx").mkdir()
-    spec = docker.make_spec(lock(), docker.DockerOptions())
+    spec = dockerspec.make_spec(lock(), dockerspec.DockerOptions())
     with pytest.raises(RebuildError) as exc:
         docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
     one_line_error(exc)

@@ -1,0 +1,192 @@
+"""The Dockerfile spec: what an image of a lock is made of (base, interpreter, pinned system packages) and the
+build context rendered from it. Pure: nothing here talks to an engine or touches the disk, so the dockerfile
+exporter and the docker rebuild target render the same bytes from the same lock.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+
+from .. import _templates, sinks
+from .._defaults import LOCK_NAME
+from .._plugins import Options, flag
+from .._version import __version__
+from ..artifacts import bundle as bundle_layout
+from ..artifacts.bundle import requirements_text
+from ..errors import BadOptionError, RebuildError
+from ..model import Snapshot
+from . import apt, baseimage
+
+ENV_DIR = "/opt/env"
+DOCKERFILE = "Dockerfile"
+REQUIREMENTS = "requirements.txt"
+WHEELS = "wheels"
+TOOL = bundle_layout.TOOL
+LABEL_DIGEST = "org.envsnap.lock.content-digest"
+LABEL_VERSION = "org.envsnap.version"
+_TAG = re.compile(r"[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?", re.ASCII)
+# Docker's architecture names -> uname -m, as locks record it.
+MACHINES = {
+    "amd64": "x86_64",
+    "arm64": "aarch64",
+    "aarch64": "aarch64",
+    "x86_64": "x86_64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+}
+
+
+@dataclass(frozen=True)
+class DockerOptions(Options):
+    """The docker target's options (``RebuildRequest.options``; the CLI fills them from its flags)."""
+
+    # default: envsnap/rebuild:<first 12 hex digits of the lock's content digest>
+    tag: str = field(default="", metadata=flag(
+        "the image's tag, set only after the build and the verification pass (default: envsnap/rebuild:<lock "
+        "digest prefix>)", metavar="NAME[:TAG]"))
+    base_image: str | None = field(default=None, metadata=flag(
+        "build FROM this image instead of the one chosen from the lock (OS, Python, CUDA)", metavar="IMAGE"))
+    base_digest: str | None = field(default=None, metadata=flag(
+        "pin the base image to this digest", metavar="sha256:HEX"))
+    apt_snapshot: str | None = field(default=None, metadata=flag(
+        "install system packages from the snapshot mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
+        metavar="DATE"))
+    system_packages: str = field(default="needed", metadata=flag(
+        "which of the lock's system packages to install, pinned (default: needed: those the Python packages' "
+        "binaries load)", choices=apt.MODES))
+    network: str = "host"  # the build's network: it reaches the apt mirror, never a Python index
+
+    def __post_init__(self) -> None:
+        if self.tag and not _TAG.fullmatch(self.tag):
+            raise BadOptionError(f"--tag {self.tag!r} is not a valid image name[:tag]")
+        # ``--option base_image=`` reads as not given, as it always has.
+        for name in ("base_image", "base_digest", "apt_snapshot"):
+            if getattr(self, name) == "":
+                object.__setattr__(self, name, None)
+        object.__setattr__(self, "system_packages", self.system_packages or "needed")
+        object.__setattr__(self, "network", self.network or "host")
+
+
+@dataclass(frozen=True)
+class DockerSpec:
+    """Everything the Dockerfile says, decided from the lock and the options."""
+
+    lock: Snapshot
+    base: baseimage.BaseImage
+    system: tuple[apt.AptPin, ...]
+    apt_specs: tuple[str, ...]
+    apt_sources: tuple[str, ...]
+    options: DockerOptions
+    notes: tuple[str, ...]
+
+    @property
+    def tag(self) -> str:
+        return self.options.tag or default_tag(self.lock)
+
+
+def default_tag(lock: Snapshot) -> str:
+    digest = lock.envsnap.content_digest.split(":", 1)[-1]
+    return f"envsnap/rebuild:{digest[:12] or 'latest'}"
+
+
+def source_date_epoch(lock: Snapshot) -> int:
+    """The lock's capture time as seconds since the epoch (0 when it has none), so builds are repeatable."""
+    created = lock.envsnap.created
+    if not created:
+        return 0
+    try:
+        moment = _dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return int(moment.timestamp())
+
+
+def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
+    want = MACHINES.get(lock.platform.machine, lock.platform.machine)
+    have = MACHINES.get(machine, machine)
+    if want and have and want != have:
+        raise RebuildError(
+            f"the lock was captured on {want}, but {where} builds {have} images: its wheels cannot run there "
+            "(rebuild on a matching host)"
+        )
+
+
+def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspector | None = None) -> DockerSpec:
+    """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``."""
+    if lock.conda is not None and lock.conda.packages:
+        # The image's environment is a venv: conda packages would be missing and verify would fail late.
+        raise RebuildError(
+            f"the lock holds a conda environment ({len(lock.conda.packages)} conda packages); the docker target "
+            "rebuilds pip environments only: use --target conda"
+        )
+    base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
+    selected = apt.select(lock, options.system_packages)
+    system = apt.pins(selected, lock.platform.machine, exact=base.same_os)
+    notes = [*base.notes]
+    if base.interpreter.note:
+        notes.append(base.interpreter.note)
+    if lock.python.kind != "venv":
+        notes.append(f"the lock's {lock.python.kind} environment is rebuilt as a venv at {ENV_DIR}")
+    if selected and not base.same_os:
+        notes.append("system packages are installed by name only: the lock's versions belong to another OS")
+    sources: tuple[str, ...] = ()
+    if options.apt_snapshot:
+        sources = apt.snapshot_sources(base.os_id, base.codename, options.apt_snapshot)
+    pinned_names = {p.name for p in system}
+    specs = [p.spec for p in system]
+    specs += [s for s in base.interpreter.apt_packages if s.split("=", 1)[0] not in pinned_names]
+    return DockerSpec(
+        lock=lock,
+        base=base,
+        system=system,
+        apt_specs=tuple(sorted(specs, key=lambda s: (s.split("=", 1)[0], s))),
+        apt_sources=sources,
+        options=options,
+        notes=tuple(notes),
+    )
+
+
+def render_dockerfile(spec: DockerSpec) -> str:
+    lock = spec.lock
+    labels = sorted(
+        {
+            LABEL_DIGEST: lock.envsnap.content_digest,
+            LABEL_VERSION: __version__,
+            "org.envsnap.base": spec.base.reference,
+            "org.envsnap.python": spec.base.interpreter.version,
+            "org.opencontainers.image.created": lock.envsnap.created,
+        }.items()
+    )
+    # Every lock value is quoted or checked for its place in the Dockerfile (the template's filters).
+    with sinks.refusing(RebuildError, "cannot write the Dockerfile"):
+        return _templates.render(
+            "docker/Dockerfile.j2",
+            envsnap_version=__version__,
+            content_digest=lock.envsnap.content_digest,
+            base=spec.base,
+            interpreter=spec.base.interpreter,
+            notes=spec.notes,
+            source_date_epoch=source_date_epoch(lock),
+            labels=labels,
+            apt_sources=spec.apt_sources,
+            apt_specs=spec.apt_specs,
+            foreign_arches=sorted({p.arch for p in spec.system if p.arch}),
+            system_packages=f"--system-packages {spec.options.system_packages}",
+            lock_name=LOCK_NAME,
+            env_dir=ENV_DIR,
+        )
+
+
+def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
+    """The build context's generated files (the wheels are copied in beside them when building)."""
+    return {
+        DOCKERFILE: render_dockerfile(spec).encode(),
+        LOCK_NAME: lock_bytes,
+        REQUIREMENTS: requirements_text(spec.lock).encode(),
+        f"{WHEELS}/README.md": _templates.render("docker/wheels-README.md.j2", kind="wheels").encode(),
+        f"{TOOL}/README.md": _templates.render("docker/wheels-README.md.j2", kind="tool").encode(),
+    }
