@@ -1,19 +1,19 @@
-"""Helpers shared by several exporters (and the importers that read their output back)."""
+"""Helpers shared by several exporters (what the importers share with them is in ``envsnap.interchange``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import sinks
 from ..errors import ExportError
 from ..fileurls import file_url_path
+from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach these through _common
+from ..interchange import format_time as format_time
+from ..interchange import parse_time as parse_time
 from ..model import Snapshot, Source
-
-PYPI_SIMPLE = "https://pypi.org/simple"
 
 
 def generator(snapshot: Snapshot) -> str:
@@ -55,23 +55,6 @@ def environment_marker(snapshot: Snapshot) -> str:
     if snapshot.python.version:
         parts.append(f"python_version == '{sinks.marker_value(major_minor(snapshot.python.version))}'")
     return " and ".join(parts)
-
-
-def parse_time(value: str) -> datetime | None:
-    """An ISO 8601 upload time (``Z`` or an offset) as an aware UTC datetime; None when absent/unreadable."""
-    if not value:
-        return None
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
-    return stamp.astimezone(timezone.utc)
-
-
-def format_time(stamp: datetime) -> str:
-    return stamp.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def vcs_url(source: Source) -> str:

@@ -20,8 +20,7 @@ from urllib.parse import unquote
 from packaging.markers import Marker, default_environment
 from packaging.utils import canonicalize_name
 
-from .. import _readlimits, fileurls, grammar
-from ..export import _common
+from .. import _readlimits, fileurls, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
@@ -196,7 +195,7 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], where: str) ->
     stamp = file.get("upload-time")
     size = file.get("size", 0)
     return Candidate(sha256=sha256, filename=filename, url=url, size=size if grammar.is_bounded_int(size) else 0,
-                     upload_time=_common.format_time(stamp) if isinstance(stamp, datetime) else "",
+                     upload_time=interchange.format_time(stamp) if isinstance(stamp, datetime) else "",
                      index=str(entry.get("index", "")))
 
 
@@ -213,7 +212,7 @@ def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[s
         url=url,
         sha256=sha256,
         size=int(file.get("size", 0) or 0),
-        upload_time=_common.format_time(stamp) if isinstance(stamp, datetime) else "",
+        upload_time=interchange.format_time(stamp) if isinstance(stamp, datetime) else "",
         index=str(entry.get("index", "") or tool.get("find-links", "")),
         rebuilt=bool(tool.get("rebuilt", False)),
     )

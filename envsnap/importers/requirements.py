@@ -26,8 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .. import _readlimits, fileurls, grammar
-from ..export import _common
+from .. import _readlimits, fileurls, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
@@ -234,7 +233,7 @@ def _index_for(version: str, state: _State) -> str:
         return state.extra_index_urls[0]
     if state.index_url:
         return state.index_url
-    return _common.PYPI_SIMPLE if not state.extra_index_urls else ""
+    return interchange.PYPI_SIMPLE if not state.extra_index_urls else ""
 
 
 def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: str) -> PythonPackage:
