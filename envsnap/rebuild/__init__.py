@@ -15,53 +15,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import _leftovers, lockfile
-from .._plugins import Registry
-from ..compat.target import HOST, Target, TargetFacts, probe_target
-from ..errors import BundleError, LockfileError, RebuildError, UsageError
+from ..errors import BundleError, LockfileError, RebuildError
 from ..grammar import shown
 from ..model import LEGACY_VERSION_REASON
 from ._preflight import preflight
+from ._registry import REGISTRY, UnknownTargetError, check_target, check_targets, get, rebuilders
 from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 __all__ = [
-    "Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "check_target", "check_targets", "get",
-    "rebuild", "rebuilders",
+    "REGISTRY", "Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "UnknownTargetError",
+    "check_target", "check_targets", "get", "rebuild", "rebuilders",
 ]
-
-
-class UnknownTargetError(RebuildError, UsageError):
-    """``--target`` names no rebuilder (bad input, not a failed rebuild)."""
-
-    exit_code = 2
-
-
-# Every target, by its --target name (a module here and one line in this list; see ``_plugins``): in this
-# order ``check --target`` offers them after "host".
-REGISTRY: Registry[Rebuilder] = Registry(
-    Rebuilder, __name__, ("docker:REBUILDER", "conda:REBUILDER", "venv:REBUILDER"),
-    what="rebuild target", unknown=UnknownTargetError,
-)
-
-
-def rebuilders() -> dict[str, Rebuilder]:
-    """Every available rebuild target by name."""
-    return dict(REGISTRY)
-
-
-def get(name: str) -> Rebuilder:
-    return REGISTRY.find(name)
-
-
-def check_targets() -> tuple[str, ...]:
-    """What ``envsnap check --target`` takes: the host as it is, or a rebuild target."""
-    return (HOST, *rebuilders())
-
-
-def check_target(kind: str, *, cpu_only: bool = False, disk_path: str | None = None) -> Target:
-    """The target ``kind`` with the facts its rebuilder declares, probed here; an unknown kind is bad input
-    (exit code 2), never checked as the host."""
-    facts = TargetFacts() if kind == HOST else get(kind).target_facts
-    return probe_target(kind, facts, cpu_only=cpu_only, disk_path=disk_path)
 
 
 def rebuild(

@@ -13,6 +13,7 @@ from ..compat.target import BundleSizes
 from ..errors import RebuildError
 from ..model import Snapshot
 from ..probes.capture import capture
+from ._registry import check_target, get
 
 
 class PreflightError(RebuildError):
@@ -51,8 +52,6 @@ def preflight(
     A failing check stops the rebuild unless ``force``, in which case the override is recorded. A dry run
     only plans, so a failure becomes a note (the docker target plans with no engine at all).
     """
-    from . import check_target, get
-
     # The target's own facts (an unknown target is bad input, never checked as the host). Disk space is judged
     # where the environment goes (an image: the engine's data root) and against the bundle's real sizes when
     # there is one.
