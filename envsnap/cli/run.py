@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "(exit 3) when the environment does not match --lock")
     p.add_argument("--python", metavar="PATH", help="the environment to verify or capture (default: the "
                    "interpreter CMD names when it is python, else as `envsnap verify` chooses)")
+    p.add_argument("--no-cache", action="store_true", help="verify (or capture) the environment in full even "
+                   "when an earlier run found it unchanged since (also ENVSNAP_RUN_CACHE=0)")
     p.add_argument("-o", dest="record", default=DEFAULT_RECORD, metavar="RUN.toml",
                    help="where to write the run record (default: %(default)s; an existing one is replaced)")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD",
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     argv = command_of(args)
     request = RunRequest(argv=tuple(argv), record=Path(args.record), lock=Path(args.lock) if args.lock else None,
                          data=tuple(args.data), outputs=tuple(args.output), fast=args.data_fast,
-                         strict=args.strict, python=args.python)
+                         strict=args.strict, python=args.python, use_cache=not args.no_cache)
 
     def say(message: str) -> None:
         _output.write_lines(f"envsnap: {message}")

@@ -113,8 +113,9 @@ def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
 
 
 def loaded(objects: set[str], reports: Sequence[trace.PythonReport], lock: Snapshot | None, ctx: Context, *,
-           method: str, processes: int, database: PackageDatabase | None = None) -> Loaded:
-    index = RecordIndex()
+           method: str, processes: int, database: PackageDatabase | None = None,
+           index: RecordIndex | None = None) -> Loaded:
+    index = index or RecordIndex()
     interpreters = {r.base_prefix: r.version for r in reports}
     interpreters.update({r.prefix: r.version for r in reports})
     libraries = account(objects, lock, ctx.redactor, interpreters=interpreters, index=index, database=database)
@@ -150,35 +151,88 @@ class Prepared:
     mismatches: int = 0
     warnings: list[str] = field(default_factory=list)
     database: PackageDatabase | None = None
+    index: RecordIndex | None = None
 
 
 def prepare(argv: Sequence[str], *, lock: Snapshot | None, lock_path: Path | None, record: Path,
             python: str | None, exclude: Sequence[str | os.PathLike[str]] = (),
-            capture_path: Path | None = None) -> Prepared:
+            capture_path: Path | None = None, use_cache: bool = True) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
-    to be stored at ``capture_path``), the package database read ahead."""
-    from ..compare.verify import verify
-    from ..probes.capture import capture
+    to be stored at ``capture_path``; either reused from ``runs.cache`` while the environment is unchanged),
+    the package database and the environment's RECORD files read ahead."""
+    import sys
+
+    from . import cache
 
     ctx = context()
-    code = code_state(ctx.root, [record, *([lock_path] if lock_path else []), *exclude])
+    excluded = [record, *([lock_path] if lock_path else []), *([capture_path] if capture_path else []), *exclude]
+    code = code_state(ctx.root, excluded)
     target = python_target(argv, python)
     out = Prepared(ctx=ctx, target=target, code=code, lock=lock, lock_path=lock_path)
+    interpreter = target.python or sys.executable
+    use_cache = use_cache and cache.enabled() and target.python_layer
     try:
         if lock is not None:
-            found = findings(verify(lock, environment=target))
+            digest = lock.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(lock))
+            name = cache.key("verify", digest, interpreter) if use_cache else None
+            found = _cached_findings(name)
+            if found is None:
+                from ..compare.verify import verify
+
+                found = findings(verify(lock, environment=target))
+                if name is not None:
+                    cache.put(name, {"findings": [[bad, line] for bad, line in found]})
             out.drift = [line for _, line in found]
             out.mismatches = sum(1 for bad, _ in found if bad)
         else:
-            out.lock = capture(target.python, conda_prefix=target.conda_prefix, python_layer=target.python_layer,
-                               output=str(capture_path) if capture_path else None)
+            out.lock = _capture(target, interpreter, capture_path, excluded, ctx, use_cache)
             out.lock_path, out.captured = capture_path, True
     except Exception as exc:
         what = "verified" if lock is not None else "captured"
         out.warnings.append(f"the environment could not be {what}: {exc}")
     out.database = PackageDatabase()
     out.database.preload()
+    out.index = RecordIndex()
+    for site in cache.site_dirs(interpreter):
+        out.index.load(site)
     return out
+
+
+def _cached_findings(name: str | None) -> list[tuple[bool, str]] | None:
+    from . import cache
+
+    entry = cache.get(name) if name is not None else None
+    items = entry.get("findings") if entry is not None else None
+    if not isinstance(items, list) or not all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], bool)
+                                              and isinstance(i[1], str) for i in items):
+        return None
+    return [(bad, line) for bad, line in items]
+
+
+def _capture(target: TargetEnvironment, interpreter: str, capture_path: Path | None,
+             excluded: Sequence[str | os.PathLike[str]], ctx: Context, use_cache: bool) -> Snapshot:
+    """A capture of the target; a cached one (with the project's state taken now) while nothing changed."""
+    import dataclasses
+
+    from ..errors import LockfileError
+    from ..probes.capture import capture
+    from . import cache
+
+    name = cache.key("capture", "", interpreter, [str(target.conda_prefix)]) if use_cache else None
+    entry = cache.get(name) if name is not None else None
+    if entry is not None and isinstance(entry.get("lock"), str):
+        try:
+            snapshot = lockfile.loads(entry["lock"], origin="the run cache")
+        except LockfileError:
+            snapshot = None
+        if snapshot is not None:
+            project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
+            return dataclasses.replace(snapshot, project=project)
+    snapshot = capture(target.python, conda_prefix=target.conda_prefix, python_layer=target.python_layer,
+                       output=str(capture_path) if capture_path else None)
+    if name is not None:
+        cache.put(name, {"lock": lockfile.dumps(snapshot)})
+    return snapshot
 
 
 def build(prepared: Prepared, *, argv: Sequence[str], outcome: Outcome, gpus: Gpus, data: Sequence[Data],
@@ -195,6 +249,6 @@ def build(prepared: Prepared, *, argv: Sequence[str], outcome: Outcome, gpus: Gp
                                 prepared.captured, prepared.drift),
         code=prepared.code,
         loaded=loaded(objects, reports, prepared.lock, prepared.ctx, method=method, processes=processes,
-                      database=prepared.database),
+                      database=prepared.database, index=prepared.index),
         data=tuple(data),
     )

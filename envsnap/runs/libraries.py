@@ -57,7 +57,8 @@ class RecordIndex:
         self._real: dict[str, tuple[str, str]] = {}
         self._read: set[str] = set()
 
-    def _load(self, site: str) -> None:
+    def load(self, site: str) -> None:
+        """Read the RECORD files of one site folder (once)."""
         if site in self._read:
             return
         self._read.add(site)
@@ -86,7 +87,7 @@ class RecordIndex:
         site = site_dir(path)
         if site is None:
             return None
-        self._load(site)
+        self.load(site)
         normal = os.path.normpath(path)
         return self._plain.get(normal) or self._real.get(os.path.realpath(normal))
 

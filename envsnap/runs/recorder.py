@@ -52,6 +52,7 @@ class RunRequest:
     fast: bool = False
     strict: bool = False
     python: str | None = None  # the environment to verify (default: the command's python, else as verify picks)
+    use_cache: bool = True  # reuse a verify or capture of the unchanged environment (runs/cache.py)
 
 
 @dataclass
@@ -96,7 +97,7 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
         from .assemble import prepare
 
         return prepare(req.argv, lock=lock, lock_path=req.lock, record=req.record, python=req.python,
-                       exclude=req.outputs, capture_path=capture_path)
+                       exclude=req.outputs, capture_path=capture_path, use_cache=req.use_cache)
 
     prepared = Background(prepare)
     if req.strict and lock is not None:

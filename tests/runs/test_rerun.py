@@ -11,6 +11,7 @@ from condafixtures import make_wheel
 from runhelpers import Envsnap, envsnap_env
 from testutil import uv_bin
 
+from envsnap.runs import cache
 from envsnap.runs import record as rec
 
 DETERMINISTIC = (
@@ -87,6 +88,10 @@ def test_an_upgraded_package_is_named_before_the_command_runs(tmp_path: Path, en
     assert res.returncode == 0 and res.stdout == "1.0\n", res.stderr
     record = rec.load(root / "run.toml")
     assert record.environment.lock == "env.lock" and not record.environment.drift
+    # The quick verify's answer is kept for the next run of this unchanged environment.
+    digest = rec.load(root / "run.toml").environment.lock_digest
+    name = cache.key("verify", digest, str(python))
+    assert name is not None and cache.get(name) is not None
     assert "tinydep 1.0" in record.loaded.distributions
     uv = uv_bin()
     assert uv is not None
@@ -95,6 +100,10 @@ def test_an_upgraded_package_is_named_before_the_command_runs(tmp_path: Path, en
     assert res.returncode == 3, res.stdout + res.stderr
     assert "environment: differs" in res.stdout
     assert "tinydep: version 1.0 -> 2.0" in res.stdout, res.stdout
+    # envsnap run's quick verify reuses an answer only while the environment is unchanged: the upgrade is seen.
+    res = envsnap("run", "--lock", "env.lock", "-o", "run2.toml", "--", python, "-c", "import tinydep", cwd=root)
+    assert res.returncode == 0 and "tinydep: version 1.0 -> 2.0" in res.stderr, res.stderr
+    assert any("tinydep" in line for line in rec.load(root / "run2.toml").environment.drift)
 
 
 def test_a_new_commit_is_named(tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:

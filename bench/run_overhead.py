@@ -1,0 +1,131 @@
+"""What recording a run costs, side by side with its peer, in one run.
+
+    python bench/run_overhead.py [--runs 5] [--gib 1] [--json OUT]
+
+1. `envsnap run -- python script.py` against `python script.py`, for a script that computes for about two
+   seconds: median wall time of each, interleaved. Twice: without a lock (the environment is captured while the
+   script runs) and with `--lock` (a quick verify while it runs). Target ratio <= 1.05.
+2. Fingerprinting 1 GiB of data (`--data`: a manifest of sha256 over every file) against `sha256sum` over the
+   same files, page cache warm for both. Target: at least 0.8 of sha256sum's speed (ratio printed as
+   sha256sum time / envsnap time). The data is written to a temporary folder and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SCRIPT = "import sys\nn = int(sys.argv[1])\ntotal = 0\nfor i in range(n):\n    total += i * i\nprint(total % 7)\n"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def median_times(cmds: list[list[str]], runs: int, cwd: Path) -> list[float]:
+    """Median wall time of each command, their runs interleaved so that load on the machine hits all alike."""
+    env = _env()
+    for cmd in cmds:
+        subprocess.run(cmd, check=True, capture_output=True, cwd=cwd, env=env)  # warm caches
+    times: list[list[float]] = [[] for _ in cmds]
+    for _ in range(runs):
+        for i, cmd in enumerate(cmds):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, cwd=cwd, env=env)
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
+def calibrate(script: Path, seconds: float = 2.0) -> int:
+    n = 2_000_000
+    while True:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(script), str(n)], check=True, capture_output=True)
+        took = time.perf_counter() - start
+        if took > 0.5:
+            return int(n * seconds / took)
+        n *= 4
+
+
+def run_overhead(root: Path, runs: int) -> dict[str, float]:
+    script = root / "script.py"
+    script.write_text(SCRIPT)
+    n = str(calibrate(script))
+    lock = root / "envsnap.lock"
+    subprocess.run([sys.executable, "-m", "envsnap", "capture", "-o", str(lock)], check=True, capture_output=True,
+                   env=_env())
+    plain = [sys.executable, str(script), n]
+    envsnap = [sys.executable, "-m", "envsnap", "run", "-o", str(root / "run.toml"), "--"]
+    with_lock = [sys.executable, "-m", "envsnap", "run", "--lock", str(lock), "-o", str(root / "run2.toml"), "--"]
+    base, captured, verified = median_times([plain, envsnap + plain, with_lock + plain], runs, root)
+    out = {"script_s": base, "run_s": captured, "run_lock_s": verified,
+           "ratio": captured / base, "ratio_lock": verified / base}
+    print(f"script alone {base:.3f} s; envsnap run {captured:.3f} s (ratio {out['ratio']:.3f}); "
+          f"envsnap run --lock {verified:.3f} s (ratio {out['ratio_lock']:.3f}); target <= 1.05")
+    return out
+
+
+def hashing(root: Path, gib: float, runs: int) -> dict[str, float]:
+    from envsnap.runs.data import fingerprint
+
+    sha256sum = shutil.which("sha256sum")
+    if sha256sum is None:
+        print("sha256sum not found: hashing comparison skipped")
+        return {}
+    data = root / "data"
+    data.mkdir()
+    total = int(gib * (1 << 30))
+    size = 64 << 20
+    block = os.urandom(1 << 20)
+    for i in range((total + size - 1) // size):
+        with open(data / f"part-{i:03d}.bin", "wb") as fh:
+            for j in range(size >> 20):
+                fh.write(block[j:] + block[:j])  # distinct content per MiB, cheap to make
+    files = sorted(str(p) for p in data.iterdir())
+    subprocess.run([sha256sum, *files], check=True, capture_output=True)  # page cache warm
+    fingerprint(data)
+    ours, theirs = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sha256sum, *files], check=True, capture_output=True)
+        theirs.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        fingerprint(data)
+        ours.append(time.perf_counter() - start)
+    shutil.rmtree(data)
+    t_sum, t_ours = statistics.median(theirs), statistics.median(ours)
+    out = {"gib": gib, "sha256sum_s": t_sum, "envsnap_s": t_ours, "speed_ratio": t_sum / t_ours}
+    print(f"hashing {gib:g} GiB: sha256sum {t_sum:.3f} s, envsnap fingerprint {t_ours:.3f} s "
+          f"(speed ratio {out['speed_ratio']:.3f}; target >= 0.8)")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--gib", type=float, default=1.0, help="data to hash (default: %(default)g GiB)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="envsnap-bench-run-") as tmp:
+        root = Path(tmp)
+        results = {"run": run_overhead(root, args.runs), "hashing": hashing(root, args.gib, args.runs)}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

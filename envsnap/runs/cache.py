@@ -1,0 +1,104 @@
+"""The quick verify of ``envsnap run``: a verify (or capture) is reused while the environment is unchanged.
+
+A full verify reads every distribution's RECORD and the system's package database: seconds, against a
+command that may take two. Its answer depends on the lock and on the state of the environment, so it is kept
+under a key made from what a change to the environment must touch: the lock's digest, the interpreter (its
+path and file), every site-packages folder of the environment (its mtime: a distribution installed or removed
+adds or removes a ``.dist-info`` there) and each ``RECORD`` in it (reinstalling rewrites it), the package
+manager's database, the NVIDIA driver's version, the machine and its boot (``/etc/machine-id``,
+``boot_id``: a home directory shared by a cluster's nodes keeps one answer per node and boot), and envsnap's
+version. When any part cannot be read there is no key, and the check runs in full. ``envsnap run --no-cache``
+(or ``ENVSNAP_RUN_CACHE=0``) always runs it.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .._fs import atomic_write_text
+from ..artifacts.pin import default_cache_dir
+
+CACHE_ENV = "ENVSNAP_RUN_CACHE"
+_STATE_FILES = ("/var/lib/dpkg/status", "/lib/apk/db/installed", "/var/lib/rpm/rpmdb.sqlite",
+                "/proc/driver/nvidia/version", "/etc/machine-id", "/proc/sys/kernel/random/boot_id")
+MAX_ENTRY_BYTES = 16 << 20
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    return default_cache_dir(environ).parent / "runs"
+
+
+def enabled(environ: Mapping[str, str] | None = None) -> bool:
+    return (os.environ if environ is None else environ).get(CACHE_ENV, "1") != "0"
+
+
+def site_dirs(python: str) -> list[str]:
+    """The site-packages folders of the environment ``python`` belongs to, and of the interpreter it was made
+    from (a venv's ``bin/python`` links to it)."""
+    out: list[str] = []
+    for exe in dict.fromkeys((os.path.abspath(python), os.path.realpath(python))):
+        prefix = os.path.dirname(os.path.dirname(exe))
+        for pattern in ("lib/python*/site-packages", "lib/python*/dist-packages", "lib64/python*/site-packages",
+                        "local/lib/python*/dist-packages"):
+            out.extend(sorted(glob.glob(os.path.join(glob.escape(prefix), pattern))))
+    return list(dict.fromkeys(out))
+
+
+def _stat(path: str) -> str:
+    st = os.stat(path)
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def key(kind: str, lock_digest: str, python: str, extra: Sequence[str] = ()) -> str | None:
+    """The cache key of a ``kind`` ("verify" or "capture") of the environment of ``python``; None when some
+    part of the environment cannot be read."""
+    h = hashlib.sha256(f"{kind}\0{lock_digest}\0{__version__}\0{os.path.realpath(python)}\0".encode())
+    try:
+        h.update(_stat(os.path.realpath(python)).encode())
+        sites = site_dirs(python)
+        if not sites:
+            return None
+        for site in sites:
+            h.update(f"\0{site}\0{_stat(site)}".encode())
+            for entry in sorted(os.scandir(site), key=lambda e: e.name):
+                if entry.name.endswith(".dist-info"):
+                    record = os.path.join(entry.path, "RECORD")
+                    h.update(f"\0{entry.name}\0{_stat(record) if os.path.exists(record) else '-'}".encode())
+        for path in _STATE_FILES:
+            if os.path.exists(path):
+                with open(path, "rb") as fh:
+                    head = fh.read(256) if path.startswith("/proc") or path.startswith("/etc") else b""
+                h.update(f"\0{path}\0{_stat(path)}\0".encode() + head)
+        for part in extra:
+            h.update(f"\0{part}".encode())
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The entry stored under ``name``, or None (never stored, unreadable, or not what ``put`` wrote)."""
+    path = cache_dir(environ) / f"{name}.json"
+    try:
+        if path.stat().st_size > MAX_ENTRY_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("key") == name else None
+
+
+def put(name: str, value: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
+    folder = cache_dir(environ)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / f"{name}.json", json.dumps({**value, "key": name}), mode=0o600)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run its time
