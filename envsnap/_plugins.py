@@ -67,23 +67,6 @@ class Registry(Mapping[str, T], Generic[T]):
         return self._table[name]
 
 
-def discover(package: str, path: Sequence[str], kind: type[T], *attributes: str) -> dict[str, T]:
-    """Members of ``kind`` found under ``attributes`` in the modules of ``package`` (the rebuilders, until they
-    take a ``Registry``)."""
-    import pkgutil
-
-    found: dict[str, T] = {}
-    for info in pkgutil.iter_modules(list(path)):
-        if info.name.startswith("_") or info.name == "interface":
-            continue
-        module = import_module(f"{package}.{info.name}")
-        for attribute in attributes:
-            member = getattr(module, attribute, None)
-            if isinstance(member, kind):
-                found[member.name] = member  # type: ignore[attr-defined]
-    return dict(sorted(found.items()))
-
-
 def flag(help: str, *, metavar: str | None = None, choices: Sequence[str] | None = None) -> dict[str, Any]:
     """Field metadata of an ``Options`` field that is also a command-line flag, ``--field-name``."""
     return {"flag": {"help": help, "metavar": metavar, "choices": tuple(choices) if choices else None}}

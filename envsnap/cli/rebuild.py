@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import argparse
 
-from .. import lockfile
 from ..rebuild import REGISTRY, Plan, rebuild
 from . import _output
 from .verify import exit_code, print_report
