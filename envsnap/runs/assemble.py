@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, lockfile
+from .. import lockfile
 from .._privacy import PathRedactor, redact_secrets
+from .._version import __version__
 from ..model import Snapshot
 from ..probes.project import find_root, probe_project
 from ..probes.python import TargetEnvironment, is_python_name, select_environment

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from .._fs import atomic_write_text
+from .._version import __version__
 from ..artifacts.pin import default_cache_dir
 
 CACHE_ENV = "ENVSNAP_RUN_CACHE"
