@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from testutil import uv_bin
+from testutil import CliResult, uv_bin
 
 from envsnap.cli import main
 
@@ -28,14 +28,6 @@ def _no_activated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         value = os.environ.get(var)
         if value and os.path.realpath(value) != os.path.realpath(sys.prefix):
             monkeypatch.delenv(var)
-
-
-class CliResult:
-    def __init__(self, code: int, out: str, err: str):
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"CliResult(code={self.code}, out={self.out[-500:]!r}, err={self.err[-500:]!r})"
 
 
 @pytest.fixture

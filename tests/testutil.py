@@ -72,3 +72,15 @@ def sample_lock(*packages: PythonPackage, seal: bool = False, **tables: Any) -> 
     snap = Snapshot(envsnap=SAMPLE_META, platform=sample_platform(), python=sample_python(*packages))
     snap = dataclasses.replace(snap, **tables)
     return lockfile.seal(snap) if seal else snap
+
+
+class CliResult:
+    """What the ``cli`` fixture returns. It lives here, not in conftest.py: a test module's ``from conftest
+    import`` finds whichever of the several conftest.py files (tests/runs/, tests/fleet/, ...) was imported last."""
+
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out[-500:]!r}, err={self.err[-500:]!r})"
+

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FleetEnv
+from fleet_env import FleetEnv
 
 pytestmark = pytest.mark.slurm
 

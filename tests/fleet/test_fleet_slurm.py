@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from conftest import FleetEnv
+from fleet_env import FleetEnv
 
 pytestmark = pytest.mark.slurm
 
