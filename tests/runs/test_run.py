@@ -147,3 +147,54 @@ def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: 
 def test_a_command_that_cannot_start(tmp_path: Path, envsnap: Envsnap, argv: list[str], code: int) -> None:
     res = envsnap("run", "--", *argv, cwd=tmp_path)
     assert res.returncode == code and res.stderr.count("\n") == 1, res.stderr
+
+
+def test_ctrl_c_at_the_terminal_reaches_the_command_once_and_the_record_says_interrupted(tmp_path: Path) -> None:
+    """The terminal's Ctrl-C goes to the whole foreground group: envsnap must not send the command a second
+    SIGINT (that would interrupt its cleanup), and still writes the record."""
+    import fcntl
+    import pty
+    import termios
+
+    started = tmp_path / "started"
+    code = (
+        "import pathlib, signal, time\n"
+        "seen = []\n"
+        "signal.signal(signal.SIGINT, lambda *a: seen.append(1))\n"
+        f"pathlib.Path({str(started)!r}).write_text('x')\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not seen and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "time.sleep(1.0)\n"
+        "print('sigints', len(seen), flush=True)\n"
+        "raise SystemExit(4)\n"
+    )
+    master, slave = pty.openpty()
+
+    def controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
+                            cwd=tmp_path, env=envsnap_env(), stdin=slave, stdout=slave, stderr=slave,
+                            preexec_fn=controlling_terminal)
+    os.close(slave)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    os.write(master, b"\x03")  # Ctrl-C, as the terminal's line discipline reads it
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert proc.wait(timeout=120) == 4, output
+    os.close(master)
+    assert b"sigints 1" in output, output
+    record = rec.load(tmp_path / "run.toml")
+    assert record.result.interrupted and record.result.exit_status == 4
