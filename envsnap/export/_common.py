@@ -14,6 +14,7 @@ from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach thes
 from ..interchange import format_time as format_time
 from ..interchange import parse_time as parse_time
 from ..model import Snapshot, Source
+from ..purls import vcs_url as vcs_url
 
 
 def generator(snapshot: Snapshot) -> str:
@@ -55,18 +56,6 @@ def environment_marker(snapshot: Snapshot) -> str:
     if snapshot.python.version:
         parts.append(f"python_version == '{sinks.marker_value(major_minor(snapshot.python.version))}'")
     return " and ".join(parts)
-
-
-def vcs_url(source: Source) -> str:
-    """A pip-style direct reference URL: ``git+https://...@commit#subdirectory=...``."""
-    url = source.url
-    if source.vcs and not url.startswith(source.vcs + "+"):
-        url = f"{source.vcs}+{url}"
-    if source.commit_id:
-        url += f"@{source.commit_id}"
-    if source.subdirectory:
-        url += f"#subdirectory={source.subdirectory}"
-    return url
 
 
 # Written where an export names a local project relative to the project root (PEP 751 and pip read such a path

@@ -7,8 +7,6 @@ from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _common
 from .interface import ExportError
 
-_ANACONDA_ORG = ("https://conda.anaconda.org/", "http://conda.anaconda.org/")
-
 
 def require_conda(snapshot: Snapshot, fmt: str) -> tuple[CondaPackage, ...]:
     if snapshot.conda is None or not snapshot.conda.packages:
@@ -17,14 +15,6 @@ def require_conda(snapshot: Snapshot, fmt: str) -> tuple[CondaPackage, ...]:
             "environment); use --format requirements or pylock"
         )
     return snapshot.conda.packages
-
-
-def channel_name(channel: str) -> str:
-    """``conda-forge`` for ``https://conda.anaconda.org/conda-forge``; any other channel stays a URL."""
-    for prefix in _ANACONDA_ORG:
-        if channel.startswith(prefix) and "/" not in channel[len(prefix) :].strip("/"):
-            return channel[len(prefix) :].strip("/")
-    return channel.rstrip("/")
 
 
 def dep_name(spec: str) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from .. import purls
 from .._defaults import install_hint
 from ..errors import ExportError
 from ..model import CondaPackage, PythonPackage, Snapshot, SystemPackage
 from . import _common
-from ._conda import channel_name
 from .interface import Exporter
 
 SPEC = (1, 6)
@@ -95,28 +95,21 @@ def _hashes(**values: str) -> list[Any]:
 def _python(pkg: PythonPackage) -> Any:
     from cyclonedx.model import ExternalReference, ExternalReferenceType, XsUri
     from cyclonedx.model.component import Component, ComponentType
-    from packageurl import PackageURL
 
-    qualifiers: dict[str, str] = {}
     refs = []
     hashes: dict[str, str] = {}
     src = pkg.source
     if src.kind == "vcs":
-        qualifiers["vcs_url"] = _common.vcs_url(src)
-        refs.append(ExternalReference(type=ExternalReferenceType.VCS, url=XsUri(_common.vcs_url(src))))
+        refs.append(ExternalReference(type=ExternalReferenceType.VCS, url=XsUri(purls.vcs_url(src))))
     elif src.kind == "archive":
-        qualifiers["download_url"] = src.url
         algo, _, value = src.archive_hash.partition("=")
         hashes[algo] = value
     art = pkg.artifact
     if art is not None and src.kind == "index":
-        qualifiers["file_name"] = art.filename
-        if art.index and art.index.rstrip("/") != _common.PYPI_SIMPLE:
-            qualifiers["repository_url"] = art.index
         hashes["sha256"] = art.sha256
         if art.url:
             refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(art.url)))
-    purl = PackageURL(type="pypi", name=pkg.name, version=pkg.version or None, qualifiers=qualifiers or None)
+    purl = purls.python(pkg)
     return Component(
         type=ComponentType.LIBRARY,
         name=pkg.metadata_name or pkg.name,
@@ -131,16 +124,8 @@ def _python(pkg: PythonPackage) -> Any:
 def _conda(pkg: CondaPackage) -> Any:
     from cyclonedx.model import ExternalReference, ExternalReferenceType, XsUri
     from cyclonedx.model.component import Component, ComponentType
-    from packageurl import PackageURL
 
-    # The purl spec's channel is a name (``conda-forge``); the lock records base URLs.
-    qualifiers = {"build": pkg.build, "channel": channel_name(pkg.channel), "subdir": pkg.subdir}
-    if pkg.url.endswith(".conda"):
-        qualifiers["type"] = "conda"
-    elif pkg.url.endswith(".tar.bz2"):
-        qualifiers["type"] = "tar.bz2"
-    purl = PackageURL(type="conda", name=pkg.name, version=pkg.version or None,
-                      qualifiers={k: v for k, v in qualifiers.items() if v} or None)
+    purl = purls.conda(pkg)
     refs = [ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(pkg.url))] if pkg.url else []
     return Component(
         type=ComponentType.LIBRARY,
@@ -153,24 +138,10 @@ def _conda(pkg: CondaPackage) -> Any:
     )
 
 
-_PURL_TYPE = {"dpkg": "deb", "rpm": "rpm", "apk": "apk"}
-
-
 def _system(snapshot: Snapshot, pkg: SystemPackage) -> Any:
     from cyclonedx.model.component import Component, ComponentType
-    from packageurl import PackageURL
 
-    os_id = snapshot.platform.os_id or None
-    qualifiers = {"arch": pkg.arch}
-    if os_id and snapshot.platform.os_version:
-        qualifiers["distro"] = f"{os_id}-{snapshot.platform.os_version}"
-    purl = PackageURL(
-        type=_PURL_TYPE.get(pkg.manager, "generic"),
-        namespace=os_id if pkg.manager != "apk" else "alpine",
-        name=pkg.name,
-        version=pkg.version or None,
-        qualifiers={k: v for k, v in qualifiers.items() if v} or None,
-    )
+    purl = purls.system(snapshot, pkg)
     return Component(
         type=ComponentType.LIBRARY, name=pkg.name, version=pkg.version or None, purl=purl,
         bom_ref=purl.to_string(),

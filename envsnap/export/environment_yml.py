@@ -12,6 +12,7 @@ from __future__ import annotations
 from .. import sinks
 from .._templates import render as render_template
 from ..model import Snapshot
+from ..purls import channel_name
 from . import _conda
 from .interface import Exporter, ExportError
 
@@ -28,12 +29,12 @@ def dumps(snapshot: Snapshot) -> str:
 def _dumps(snapshot: Snapshot) -> str:
     packages = _conda.require_conda(snapshot, "environment-yml")
     specs = [
-        f"{_conda.channel_name(p.channel)}::{p.name}={p.version}={p.build}"
+        f"{channel_name(p.channel)}::{p.name}={p.version}={p.build}"
         if p.channel
         else f"{p.name}={p.version}={p.build}"
         for p in sorted(packages, key=lambda p: p.name)
     ]
-    channels = list(dict.fromkeys(_conda.channel_name(c) for c in snapshot.conda.channels)) if snapshot.conda else []
+    channels = list(dict.fromkeys(channel_name(c) for c in snapshot.conda.channels)) if snapshot.conda else []
     pip, hashed = _conda.pip_lines(snapshot)
     return render_template(
         "conda/environment.yml.j2",

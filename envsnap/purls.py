@@ -1,0 +1,83 @@
+"""Package URLs (purl) of the lock's packages: ``pkg:pypi``, ``pkg:conda``, ``pkg:deb``/``rpm``/``apk``.
+
+One rule for every format that names packages by purl (the CycloneDX SBOM, the RO-Crate of an artifact bundle).
+Built with ``packageurl-python`` (the purl reference library), which quotes every component."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .interchange import PYPI_SIMPLE
+from .model import CondaPackage, PythonPackage, Snapshot, Source, SystemPackage
+
+_ANACONDA_ORG = ("https://conda.anaconda.org/", "http://conda.anaconda.org/")
+_SYSTEM_TYPE = {"dpkg": "deb", "rpm": "rpm", "apk": "apk"}
+
+
+def vcs_url(source: Source) -> str:
+    """A pip-style direct reference URL: ``git+https://...@commit#subdirectory=...``."""
+    url = source.url
+    if source.vcs and not url.startswith(source.vcs + "+"):
+        url = f"{source.vcs}+{url}"
+    if source.commit_id:
+        url += f"@{source.commit_id}"
+    if source.subdirectory:
+        url += f"#subdirectory={source.subdirectory}"
+    return url
+
+
+def channel_name(channel: str) -> str:
+    """``conda-forge`` for ``https://conda.anaconda.org/conda-forge``; any other channel stays a URL."""
+    for prefix in _ANACONDA_ORG:
+        if channel.startswith(prefix) and "/" not in channel[len(prefix) :].strip("/"):
+            return channel[len(prefix) :].strip("/")
+    return channel.rstrip("/")
+
+
+def python(pkg: PythonPackage) -> Any:
+    """The ``PackageURL`` of a Python distribution: its file name and non-default index for an index
+    install, the VCS URL or download URL for a direct one."""
+    from packageurl import PackageURL
+
+    qualifiers: dict[str, str] = {}
+    src = pkg.source
+    if src.kind == "vcs":
+        qualifiers["vcs_url"] = vcs_url(src)
+    elif src.kind == "archive":
+        qualifiers["download_url"] = src.url
+    art = pkg.artifact
+    if art is not None and src.kind == "index":
+        qualifiers["file_name"] = art.filename
+        if art.index and art.index.rstrip("/") != PYPI_SIMPLE:
+            qualifiers["repository_url"] = art.index
+    return PackageURL(type="pypi", name=pkg.name, version=pkg.version or None, qualifiers=qualifiers or None)
+
+
+def conda(pkg: CondaPackage) -> Any:
+    """The ``PackageURL`` of a conda package (the purl spec's channel is a name, ``conda-forge``)."""
+    from packageurl import PackageURL
+
+    qualifiers = {"build": pkg.build, "channel": channel_name(pkg.channel), "subdir": pkg.subdir}
+    if pkg.url.endswith(".conda"):
+        qualifiers["type"] = "conda"
+    elif pkg.url.endswith(".tar.bz2"):
+        qualifiers["type"] = "tar.bz2"
+    return PackageURL(type="conda", name=pkg.name, version=pkg.version or None,
+                      qualifiers={k: v for k, v in qualifiers.items() if v} or None)
+
+
+def system(snapshot: Snapshot, pkg: SystemPackage) -> Any:
+    """The ``PackageURL`` of a system package, with its distribution (``distro=debian-12``) and architecture."""
+    from packageurl import PackageURL
+
+    os_id = snapshot.platform.os_id or None
+    qualifiers = {"arch": pkg.arch}
+    if os_id and snapshot.platform.os_version:
+        qualifiers["distro"] = f"{os_id}-{snapshot.platform.os_version}"
+    return PackageURL(
+        type=_SYSTEM_TYPE.get(pkg.manager, "generic"),
+        namespace=os_id if pkg.manager != "apk" else "alpine",
+        name=pkg.name,
+        version=pkg.version or None,
+        qualifiers={k: v for k, v in qualifiers.items() if v} or None,
+    )
