@@ -64,13 +64,16 @@ def run(args: argparse.Namespace) -> int:
     chosen = select_environment(args.python, args.prefix)
     probe = PendingProbe(chosen.python) if chosen.python is not None and chosen.python_layer else None
     from .. import lockfile
-    from ..probes.capture import capture
+    from ..probes.capture import run_capture
+    from ..probes.interface import CaptureOptions
 
-    timings: dict[str, float] = {}
-    snapshot = capture(chosen.python, args.project, conda_prefix=chosen.conda_prefix, deep=args.deep,
-                       gpu_ids=args.gpu_ids, gpu_timeout=args.gpu_timeout, deep_timeout=args.deep_timeout,
-                       timings=timings, output=None if args.output == "-" else args.output, probe=probe,
-                       python_layer=chosen.python_layer)
+    options = CaptureOptions(
+        python_path=chosen.python, project_dir=args.project, conda_prefix=chosen.conda_prefix,
+        python_layer=chosen.python_layer, deep=args.deep, deep_timeout=args.deep_timeout, gpu_ids=args.gpu_ids,
+        gpu_timeout=args.gpu_timeout, output=None if args.output == "-" else args.output,
+    )
+    captured = run_capture(options, started=probe)
+    snapshot = captured.snapshot
     # The first line says which environment this is (stdout may carry the lock or JSON: stderr), once it is
     # known to be one: an error stays the only line.
     _output.write_lines(f"capturing {chosen.describe()}")
@@ -85,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
         written = lockfile.dump_if_changed(snapshot, args.output)
     if args.json:
         _output.print_json(lockfile.sealed_document(snapshot))
-    deep = [f"--deep: imported {k.split(':', 1)[1]} in {v:.2f} s" for k, v in sorted(timings.items())
-            if k.startswith("deep:")]
+    deep = [f"--deep: imported {name} in {seconds:.2f} s"
+            for name, seconds in sorted(captured.results["deep"].parts.items())]
     if args.output == "-":
         if deep:
             _output.write_lines(*deep)

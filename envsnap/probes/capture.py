@@ -1,22 +1,67 @@
-"""``capture()``: run every probe and assemble one Snapshot."""
+"""``capture()``: run every probe and assemble one Snapshot.
+
+The probes are declared in ``PROBES``, in the order they run. Background probes start first, in threads:
+NVML (it can take seconds to initialise GPUs, or hang) and git. While the target interpreter scans its
+environment, this process reads the host's package database and the ld.so cache, the CPU and the OS; the
+probes that read the target's facts then run in order, each able to read the values of those before it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
 import os
-import sys
-import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
-from .. import grammar
+from .. import _runner, grammar
 from .._privacy import PathRedactor, scrub_text
 from .._version import __version__
 from ..errors import ProbeError
-from ..model import Hardware, Meta, PythonEnv, Snapshot
-from . import conda as conda_probe
-from . import cuda, environment, frameworks, host, nvidia, project, python, system
+from ..model import Hardware, Meta, Snapshot
+from . import conda, cuda, environment, frameworks, host, nvidia, project, python, system
+from .interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPython
+
+# In the order they run; a probe reads only the values of those before it (``ctx.value_of``).
+PROBES: tuple[Probe[Any], ...] = (
+    nvidia.PROBE,  # background
+    project.PROBE,  # background
+    host.HARDWARE,
+    host.PLATFORM,
+    # From here on, the target interpreter's facts (the first to read them waits for its answer).
+    conda.PROBE,
+    python.PROBE,
+    system.PROBE,
+    frameworks.PROBE,
+    cuda.PROBE,
+    frameworks.DEEP,
+    environment.PROBE,
+)
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What a capture found: the Snapshot, each probe's result (its value, warnings and seconds), and the
+    target's facts (``verify --files`` reads the changed files from them; never recorded)."""
+
+    snapshot: Snapshot
+    results: Mapping[str, ProbeResult[Any]]
+    python: RawPython
+
+    def timings(self) -> dict[str, float]:
+        """Seconds per probe, and per costly step inside one as ``probe:step`` (``deep:torch``)."""
+        out: dict[str, float] = {}
+        for name, result in self.results.items():
+            out[name] = result.seconds
+            out.update({f"{name}:{part}": seconds for part, seconds in result.parts.items()})
+        return out
+
+    def changed_files(self) -> dict[str, dict[str, list[str]]]:
+        """With ``check_files``: the distributions whose files differ from their RECORD."""
+        return {p.name: {k: list(v) for k, v in p.changed_files.items()}
+                for p in self.python.packages if any(p.changed_files.values())}
 
 
 def _working_directory() -> str | None:
@@ -31,143 +76,121 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _same_env(prefix: str, raw: python.RawPython) -> bool:
-    roots = {raw.prefix, str(raw.data.get("base_prefix", raw.prefix))}
-    return any(os.path.realpath(prefix) == os.path.realpath(r) for r in roots)
+def _project_root(project_dir: str | None) -> str | None:
+    if project_dir is None:
+        return project.find_root(here) if (here := _working_directory()) else None
+    if not os.path.isdir(project_dir):
+        raise ProbeError(f"--project {project_dir}: no such directory")
+    root = project.find_root(project_dir)
+    if root is None:
+        raise ProbeError(f"--project {project_dir}: not inside a git work tree")
+    return root
+
+
+def run_capture(
+    options: CaptureOptions,
+    started: python.PendingProbe | None = None,
+    probes: tuple[Probe[Any], ...] = PROBES,
+) -> Captured:
+    """Run ``probes`` on the environment ``options`` name; ``started``: the target probe already running (the
+    CLI starts it before loading envsnap)."""
+    env = os.environ if options.environ is None else options.environ
+    root = _project_root(options.project_dir)
+    pending: python.PendingProbe | None = None
+    if options.python_layer:
+        pending = started or python.PendingProbe(options.python_path, check_files=options.check_files)
+    elif options.conda_prefix is None:
+        raise ProbeError("an environment without a Python layer must be a conda prefix")
+
+    def target() -> RawPython:
+        return pending.result() if pending is not None else RawPython.empty(os.path.abspath(options.conda_prefix or ""))
+
+    background = [p for p in probes if p.background]
+    pool = ThreadPoolExecutor(max_workers=len(background) + 1)
+    try:
+        ctx = ProbeContext(
+            options, env,
+            python=target,
+            redactor=lambda raw: PathRedactor(prefix=raw.prefix, project=root),
+            system=pool.submit(system.prepare),
+            project_root=root,
+            runner=_runner.run,
+        )
+        for probe in background:
+            ctx.start(probe, pool.submit(probe, ctx))
+        for probe in probes:
+            if not probe.background:
+                done: Future[ProbeResult[Any]] = Future()
+                ctx.start(probe, done)
+                done.set_result(probe(ctx))
+        results = {p.name: ctx.result_of(p) for p in probes}
+        raw = ctx.python
+    finally:
+        # A failed capture does not wait for a hung driver: the NVML worker has its own timeout.
+        pool.shutdown(wait=False)
+    return Captured(_snapshot(ctx, results), results, raw)
+
+
+def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Snapshot:
+    def value(probe: Probe[Any]) -> Any:
+        return results[probe.name].value
+
+    redact = ctx.redact
+    # Warnings quote paths and messages of other programs: the same rules as every recorded value.
+    # A lock holds no control characters (docs/security.md): a file name or a message quoted in a warning shows
+    # one as U+FFFD, and the text is cut where the loader's limit is.
+    warnings = {grammar.strip_control(scrub_text(redact.text(w)))[:4096] for r in results.values() for w in r.warnings}
+    layer: conda.CondaLayer | None = value(conda.PROBE)
+    hardware: Hardware = value(host.HARDWARE)
+    nv, gpus = value(nvidia.PROBE)
+    return Snapshot(
+        envsnap=Meta(generator=f"envsnap {__version__}", created=utc_now(), warnings=tuple(sorted(warnings))),
+        platform=value(host.PLATFORM),
+        python=value(python.PROBE),
+        system=value(system.PROBE),
+        hardware=dataclasses.replace(hardware, gpus=gpus),
+        environment=value(environment.PROBE),
+        project=value(project.PROBE),
+        conda=layer.conda if layer else None,
+        nvidia=nv,
+        cuda=value(cuda.PROBE),
+        frameworks=value(frameworks.DEEP),
+    )
 
 
 def capture(
     python_path: str | None = None,
     project_dir: str | None = None,
     *,
-    environ: Mapping[str, str] | None = None,
-    deep: bool = False,
-    gpu_ids: bool = False,
-    gpu_timeout: float = nvidia.DEFAULT_TIMEOUT,
-    deep_timeout: float = frameworks.DEEP_TIMEOUT,
-    timings: dict[str, float] | None = None,
-    conda_prefix: str | None = None,
+    options: CaptureOptions | None = None,
     probe: python.PendingProbe | None = None,
+    timings: dict[str, float] | None = None,
     changed_files: dict[str, dict[str, list[str]]] | None = None,
     output: str | os.PathLike[str] | None = None,
-    python_layer: bool = True,
+    **keywords: Any,
 ) -> Snapshot:
-    """Capture an environment.
+    """Capture an environment: ``run_capture`` for the Snapshot alone.
 
-    ``python_path``: the interpreter of the environment to capture (default: the one running envsnap).
-    ``project_dir``: the project whose git state to record (default: the working directory, when it is
-    inside a git work tree).
-    ``conda_prefix``: the conda environment to record (default: the interpreter's prefix, when it is one).
-    ``probe``: the probe of ``python_path`` already started (the CLI starts it before loading envsnap).
-    ``changed_files``: when given, every distribution's files are hashed and compared with its RECORD, and
-    the dict is filled with ``{name: {"modified": [...], "missing": [...]}}`` for those that differ (never
-    recorded in the lock: ``envsnap verify --files`` reports it).
-    ``deep``: import each ML framework in a subprocess (``deep_timeout`` each) for what only a live import
-    knows. ``gpu_ids``: record GPU UUIDs and serials (they identify the machine). ``gpu_timeout``: how long
-    NVML may take before the driver is recorded as hung. ``timings``: filled with seconds per costly step
-    (``gpu``, ``deep:<framework>``) for the caller to report; never recorded in the lock. ``output``: where the
-    lock will be written, left out of the project's dirty state. ``python_layer=False``: ``conda_prefix`` is a
-    conda environment without an interpreter; nothing is probed for Python and the lock has no Python layer.
+    ``options``: what to capture (``CaptureOptions``); the positional arguments and ``keywords`` (any of its
+    fields: ``environ``, ``deep``, ``gpu_ids``, ``gpu_timeout``, ``deep_timeout``, ``conda_prefix``,
+    ``python_layer``, ``output``) override it. ``python_path``: the interpreter of the environment to capture
+    (default: the one running envsnap). ``project_dir``: the project whose git state to record (default: the
+    working directory, when it is inside a git work tree). ``probe``: the probe of ``python_path`` already
+    started. ``changed_files``: when given, every distribution's files are hashed and compared with its
+    RECORD, and the dict is filled with ``{name: {"modified": [...], "missing": [...]}}`` for those that
+    differ (never recorded in the lock: ``envsnap verify --files`` reports it). ``timings``: filled with
+    seconds per probe (``nvidia``, ``cuda``, ``deep:<framework>`` ...) for the caller to report; never
+    recorded in the lock.
     """
-    env = os.environ if environ is None else environ
-    root = None
-    if project_dir is not None:
-        if not os.path.isdir(project_dir):
-            raise ProbeError(f"--project {project_dir}: no such directory")
-        root = project.find_root(project_dir)
-        if root is None:
-            raise ProbeError(f"--project {project_dir}: not inside a git work tree")
-    else:
-        root = project.find_root(here) if (here := _working_directory()) else None
-
-    # The target interpreter scans its environment, and NVML (when there is a driver; it can take seconds to
-    # initialise GPUs) answers in its own subprocess, while this process probes the host.
-    pending: python.PendingProbe | None = None
-    if python_layer:
-        pending = probe or python.PendingProbe(python_path, check_files=changed_files is not None)
-    elif conda_prefix is None:
-        raise ProbeError("an environment without a Python layer must be a conda prefix")
-    nvml = ThreadPoolExecutor(max_workers=1)
-    pending_nvml = nvml.submit(nvidia.probe_nvidia, timeout=gpu_timeout, gpu_ids=gpu_ids, environ=env)
-    nvml.shutdown(wait=False)
-    database = system.PackageDatabase()
-    database.preload()
-    loader = system.Loader.for_host()
-    cpu, memory = host.probe_cpu()
-    plat = host.probe_platform()
-    proj = project.probe_project(root, exclude=[os.fspath(output)] if output else []) if root else None
-    raw = pending.result() if pending is not None else python.RawPython(
-        {"prefix": os.path.abspath(conda_prefix or ""), "packages": []})
+    given = {"python_path": python_path, "project_dir": project_dir, "output": output}
+    changes = {k: v for k, v in given.items() if v is not None} | keywords
+    if "output" in changes:
+        changes["output"] = os.fspath(changes["output"])
     if changed_files is not None:
-        changed_files.update(
-            {p["name"]: p["changed_files"] for p in raw.packages if any(p.get("changed_files", {}).values())}
-        )
-
-    redact = PathRedactor(prefix=raw.prefix, project=root)
-    py_env, warnings = python.python_env(raw, redact) if pending is not None else (PythonEnv(), [])
-
-    conda_layer = None
-    prefix = conda_probe.find_prefix(raw.prefix, conda_prefix)
-    if prefix is not None:
-        conda_layer = conda_probe.probe_conda(prefix, redact)
-        py_env = conda_probe.mark_conda_managed(py_env, raw.packages, conda_layer)
-        warnings += conda_layer.warnings
-        if conda_prefix is not None and pending is not None and not _same_env(prefix, raw):
-            # Allowed (a venv on a conda base, a prefix whose Python lives elsewhere), but a mixed lock must
-            # say so: its Python packages are the interpreter's, not the conda environment's.
-            warnings.append(f"conda: --prefix {redact.path(prefix)} is not the captured interpreter's environment: "
-                            "the Python packages are the interpreter's (to capture that environment, pass "
-                            "--python PREFIX/bin/python)")
-
-    shared = {p["name"]: p["shared_objects"] for p in raw.packages if p.get("shared_objects")}
-    env_roots = {raw.prefix, *(p["site_dir"] for p in raw.packages)}
-    if conda_layer is not None:
-        env_roots.add(conda_layer.prefix)
-    sys_table, sys_warnings = system.probe_system(shared, env_roots, redact, database, loader)
-    warnings += sys_warnings
-
-    started = time.perf_counter()
-    nv, gpus, nv_warnings = pending_nvml.result()
-    fw = frameworks.probe_frameworks(raw.packages)
-    # CUDA libraries conda installed are found through the conda prefix (``--prefix`` may name another one).
-    cuda_table, cuda_warnings = cuda.probe_cuda(
-        raw.packages, conda_layer.prefix if conda_layer else raw.prefix, env_roots, loader.cache, redact, environ=env,
-        pointer_bits=int(raw.data.get("pointer_bits", 64)), deep=deep, framework_cuda=frameworks.cuda_of(fw),
-        loaded=system.loaded_files((so for paths in shared.values() for so in paths), loader),
-    )
-    warnings += nv_warnings + cuda_warnings
-    costs: dict[str, float] = {"gpu": time.perf_counter() - started}
-    if deep:
-        target = python.resolve_interpreter(python_path) if python_path else sys.executable
-        fw, deep_costs, deep_warnings = frameworks.deepen(fw, target, deep_timeout, env)
-        costs.update({f"deep:{name}": seconds for name, seconds in deep_costs.items()})
-        warnings += deep_warnings
-        # An import error's last line names whatever failed to load, wherever it lives (/scratch/<user>/...).
-        fw = {name: dataclasses.replace(f, error=scrub_text(redact.text(f.error))) if f.error else f
-              for name, f in fw.items()}
-    # Warnings quote paths and messages of other programs: the same rules as every recorded value.
-    # A lock holds no control characters (docs/security.md): a file name or a message quoted in a warning shows
-    # one as U+FFFD, and the text is cut where the loader's limit is.
-    warnings = [grammar.strip_control(scrub_text(redact.text(w)))[:4096] for w in warnings]
+        changes["check_files"] = True
+    captured = run_capture(dataclasses.replace(options or CaptureOptions(), **changes), started=probe)
     if timings is not None:
-        timings.update(costs)
-    recorded_env = environment.filter_environment(env, redact)
-    if not gpu_ids:
-        recorded_env = nvidia.redact_device_ids(recorded_env)
-    if proj is not None:
-        # A branch is often named after its author (``alice/fix``); a local remote is a path.
-        proj = dataclasses.replace(proj, remote_url=redact.url(proj.remote_url), branch=redact.names(proj.branch))
-
-    return Snapshot(
-        envsnap=Meta(generator=f"envsnap {__version__}", created=utc_now(), warnings=tuple(sorted(set(warnings)))),
-        platform=plat,
-        python=py_env,
-        system=sys_table,
-        hardware=Hardware(memory_mib=memory, cpu=cpu, gpus=gpus),
-        environment=recorded_env,
-        project=proj,
-        conda=conda_layer.conda if conda_layer else None,
-        nvidia=nv,
-        cuda=cuda_table,
-        frameworks=fw,
-    )
+        timings.update(captured.timings())
+    if changed_files is not None:
+        changed_files.update(captured.changed_files())
+    return captured.snapshot

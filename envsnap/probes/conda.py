@@ -21,6 +21,7 @@ from typing import Any, cast
 from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
 from ..model import Conda, CondaPackage, Noarch, PythonEnv
+from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 
 META_DIR = "conda-meta"
 
@@ -193,20 +194,43 @@ def probe_conda(prefix: str, redact: PathRedactor | None = None) -> CondaLayer:
     return CondaLayer(conda=conda, prefix=prefix, dist_owners=MappingProxyType(owners), warnings=tuple(warnings))
 
 
-def mark_conda_managed(py_env: PythonEnv, raw_packages: Iterable[Mapping[str, Any]], layer: CondaLayer) -> PythonEnv:
+def mark_conda_managed(py_env: PythonEnv, raw_packages: Iterable[RawPackage], layer: CondaLayer) -> PythonEnv:
     """Set ``conda_managed`` on every Python distribution whose metadata directory a conda record lists."""
     root = os.path.realpath(layer.prefix)
     managed: set[str] = set()
     for info in raw_packages:
-        dist_dir = info.get("dist_dir")
-        if not isinstance(dist_dir, str):
+        if not info.dist_dir:
             continue
-        rel = os.path.relpath(os.path.realpath(dist_dir), root)
+        rel = os.path.relpath(os.path.realpath(info.dist_dir), root)
         if rel.startswith(".."):
             continue
         if rel.replace(os.sep, "/") in layer.dist_owners:
-            managed.add(str(info["name"]))
+            managed.add(info.name)
     if not managed:
         return py_env
     packages = tuple(replace(p, conda_managed=True) if p.name in managed else p for p in py_env.packages)
     return replace(py_env, packages=packages)
+
+
+def _same_env(prefix: str, raw: RawPython) -> bool:
+    return any(os.path.realpath(prefix) == os.path.realpath(r) for r in {raw.prefix, raw.base_prefix or raw.prefix})
+
+
+def probe(ctx: ProbeContext) -> ProbeResult[CondaLayer | None]:
+    """The conda layer of ``--prefix`` or of the interpreter's own environment; None when there is none."""
+    raw, given = ctx.python, ctx.options.conda_prefix
+    prefix = find_prefix(raw.prefix, given)
+    if prefix is None:
+        return ProbeResult(None)
+    layer = probe_conda(prefix, ctx.redact)
+    warnings = list(layer.warnings)
+    if given is not None and ctx.options.python_layer and not _same_env(prefix, raw):
+        # Allowed (a venv on a conda base, a prefix whose Python lives elsewhere), but a mixed lock must say so:
+        # its Python packages are the interpreter's, not the conda environment's.
+        warnings.append(f"conda: --prefix {ctx.redact.path(prefix)} is not the captured interpreter's environment: "
+                        "the Python packages are the interpreter's (to capture that environment, pass "
+                        "--python PREFIX/bin/python)")
+    return ProbeResult(layer, tuple(warnings))
+
+
+PROBE = Probe("conda", probe)

@@ -30,6 +30,7 @@ from typing import Any, cast
 from .. import _runner
 from .._privacy import PathRedactor
 from ..model import Cuda, CudaComponent, CudaLibrary, CudaMethod, CudaSource, CudaSourceOrNone
+from .interface import Probe, ProbeContext, ProbeResult, RawPackage
 
 WORKER = Path(__file__).with_name("_cuda_worker.py")
 CTYPES_TIMEOUT = 30.0
@@ -183,41 +184,41 @@ class Found:
     soname: str = ""
 
 
-def bundled_copies(packages: Iterable[Mapping[str, Any]]) -> list[Found]:
+def bundled_copies(packages: Iterable[RawPackage]) -> list[Found]:
     """Copies inside a framework's own wheel: it loads them before anything else. Versioned later."""
     stems = {c.stem: c.name for c in COMPONENTS}
     out = []
     for pkg in packages:
-        if pkg.get("name") not in PIP_FRAMEWORKS:
+        if pkg.name not in PIP_FRAMEWORKS:
             continue
-        for path in sorted(pkg.get("shared_objects", ())):
+        for path in sorted(pkg.shared_objects):
             m = _BUNDLED.match(os.path.basename(path))
             if m:
                 component = stems[m.group(1)]
                 version = version_from_filename(m.group(1), path)
                 method = "filename" if version else ""
-                out.append(Found(component, version, "pip", str(pkg["name"]), method, path, os.path.basename(path)))
+                out.append(Found(component, version, "pip", pkg.name, method, path, os.path.basename(path)))
     return out
 
 
-def pip_copies(packages: Iterable[Mapping[str, Any]]) -> list[Found]:
+def pip_copies(packages: Sequence[RawPackage]) -> list[Found]:
     out = bundled_copies(packages)
     for pkg in packages:
-        m = _PIP_WHEEL.match(str(pkg.get("name", "")))
+        m = _PIP_WHEEL.match(pkg.name)
         if not m:
             continue
         component = "runtime" if m.group(1) == "cuda-runtime" else m.group(1)
         stem = _BY_NAME[component].stem
         lib = next(
-            (p for p in sorted(pkg.get("shared_objects", ())) if os.path.basename(p).startswith(stem + ".so")),
+            (p for p in sorted(pkg.shared_objects) if os.path.basename(p).startswith(stem + ".so")),
             "",
         )
         out.append(
             Found(
                 component,
-                str(pkg["version"]),
+                pkg.version,
                 "pip",
-                str(pkg["name"]),
+                pkg.name,
                 "metadata",
                 lib,
                 os.path.basename(lib),
@@ -506,7 +507,7 @@ def select(
 
 
 def probe_cuda(
-    packages: Sequence[Mapping[str, Any]],
+    packages: Sequence[RawPackage],
     prefix: str,
     env_roots: Iterable[str],
     ld_cache: Mapping[str, Sequence[tuple[str, str]]],
@@ -547,8 +548,8 @@ def probe_cuda(
         resolved.append(f)
     if not resolved and root is None:
         return None, warnings
-    by_name = {str(p.get("name")): p for p in packages}
-    pip_fw = any(name in by_name and by_name[name].get("installer", "") != "conda" for name in PIP_FRAMEWORKS)
+    by_name = {p.name: p for p in packages}
+    pip_fw = any(name in by_name and by_name[name].installer != "conda" for name in PIP_FRAMEWORKS)
     chosen = select(resolved, pip_fw, framework_cuda, loaded)
     copies = tuple(
         sorted(
@@ -591,6 +592,27 @@ def probe_cuda(
         copies=copies,
     )
     return cuda, warnings
+
+
+def probe(ctx: ProbeContext) -> ProbeResult[Cuda | None]:
+    """Every CUDA library copy in and around the environment (``probe_cuda``); None when there is none."""
+    from . import conda, frameworks, system
+
+    raw = ctx.python
+    layer = ctx.value_of(conda.PROBE)
+    shared = system.shared_objects_of(ctx)
+    builds = ctx.value_of(frameworks.PROBE)
+    table, warnings = probe_cuda(
+        # CUDA libraries conda installed are found through the conda prefix (``--prefix`` may name another one).
+        raw.packages, layer.prefix if layer else raw.prefix, system.environment_roots(ctx), ctx.loader.cache,
+        ctx.redact, environ=ctx.environ, pointer_bits=raw.pointer_bits, deep=ctx.options.deep,
+        framework_cuda=frameworks.cuda_of(builds),
+        loaded=system.loaded_files((so for paths in shared.values() for so in paths), ctx.loader),
+    )
+    return ProbeResult(table, tuple(warnings))
+
+
+PROBE = Probe("cuda", probe, fallback=lambda ctx: None)
 
 
 def _location(f: Found, redact: PathRedactor) -> str:

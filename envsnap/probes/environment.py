@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from .. import grammar
 from .._privacy import PathRedactor, is_secret_name, scrub_value
+from .interface import Probe, ProbeContext, ProbeResult
 
 _EXACT = frozenset(
     {
@@ -43,3 +44,14 @@ def filter_environment(environ: Mapping[str, str], redact: PathRedactor) -> dict
             kept = grammar.strip_control(kept.replace("\t", " ").replace("\r", " ").replace("\n", " "))
             out[name] = kept[:_MAX_VALUE]
     return dict(sorted(out.items()))
+
+
+def probe(ctx: ProbeContext) -> ProbeResult[dict[str, str]]:
+    """The variables worth recording; GPU UUIDs in them only with ``--gpu-ids``."""
+    from .nvidia import redact_device_ids
+
+    recorded = filter_environment(ctx.environ, ctx.redact)
+    return ProbeResult(recorded if ctx.options.gpu_ids else redact_device_ids(recorded))
+
+
+PROBE = Probe("environment", probe, fallback=lambda ctx: {})

@@ -13,6 +13,7 @@ import ast
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -22,6 +23,7 @@ from typing import Any
 from .. import _defaults, _runner
 from ..model import Framework
 from .cuda import decode
+from .interface import Probe, ProbeContext, ProbeResult, RawPackage
 
 DEEP_TIMEOUT = _defaults.DEEP_TIMEOUT
 DEEP_WORKER = Path(__file__).with_name("_deep_worker.py")
@@ -159,15 +161,15 @@ def jaxlib_build(site_dir: str, version: str, plugins: Sequence[str]) -> Framewo
     )
 
 
-def probe_frameworks(packages: Sequence[Mapping[str, Any]]) -> dict[str, Framework]:
+def probe_frameworks(packages: Sequence[RawPackage]) -> dict[str, Framework]:
     """framework name -> its build, from files only."""
-    names = [str(p.get("name", "")) for p in packages]
+    names = [p.name for p in packages]
     out: dict[str, Framework] = {}
     for pkg in packages:
-        key = DISTRIBUTIONS.get(str(pkg.get("name", "")))
+        key = DISTRIBUTIONS.get(pkg.name)
         if key is None or key in out:
             continue
-        site, version = str(pkg.get("site_dir", "")), str(pkg.get("version", ""))
+        site, version = pkg.site_dir, pkg.version
         if key == "torch":
             out[key] = torch_build(site, version)
         elif key == "tensorflow":
@@ -243,3 +245,30 @@ def deepen(
             if out[name].error:
                 warnings.append(f"frameworks: {name}: {out[name].error}")
     return out, costs, warnings
+
+
+def probe(ctx: ProbeContext) -> ProbeResult[dict[str, Framework]]:
+    """The frameworks' builds from the files they install (``--deep`` adds what a live import knows)."""
+    return ProbeResult(probe_frameworks(ctx.python.packages))
+
+
+def deep(ctx: ProbeContext) -> ProbeResult[dict[str, Framework]]:
+    """With ``--deep``: each framework imported in a subprocess of the target interpreter; the seconds each
+    import took are the result's ``parts``. Without: the frameworks as the file probe found them."""
+    found = ctx.value_of(PROBE)
+    if not ctx.options.deep:
+        return ProbeResult(found)
+    from .._privacy import scrub_text
+    from .python import resolve_interpreter
+
+    opts = ctx.options
+    target = resolve_interpreter(opts.python_path) if opts.python_path else sys.executable
+    fw, costs, warnings = deepen(found, target, opts.deep_timeout, ctx.environ)
+    # An import error's last line names whatever failed to load, wherever it lives (/scratch/<user>/...).
+    redact = ctx.redact
+    fw = {name: replace(f, error=scrub_text(redact.text(f.error))) if f.error else f for name, f in fw.items()}
+    return ProbeResult(fw, tuple(warnings), parts=costs)
+
+
+PROBE = Probe("frameworks", probe, fallback=lambda ctx: {})
+DEEP = Probe("deep", deep, fallback=lambda ctx: ctx.value_of(PROBE))

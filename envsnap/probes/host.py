@@ -7,7 +7,8 @@ import platform
 import re
 from typing import cast
 
-from ..model import Cpu, Libc, Platform
+from ..model import Cpu, Hardware, Libc, Platform
+from .interface import Probe, ProbeContext, ProbeResult
 
 # CPU features that decide which wheels and builds run (x86 SIMD levels, Arm extensions).
 ISA_FLAGS = frozenset(
@@ -126,3 +127,18 @@ def probe_cpu() -> tuple[Cpu, int]:
     from dataclasses import replace
 
     return replace(cpu, logical_cores=os.cpu_count() or 0), memory
+
+
+def hardware(ctx: ProbeContext) -> ProbeResult[Hardware]:
+    """The CPU and the memory (the GPU probe adds the GPUs)."""
+    cpu, memory = probe_cpu()
+    return ProbeResult(Hardware(memory_mib=memory, cpu=cpu))
+
+
+def platform_probe(ctx: ProbeContext) -> ProbeResult[Platform]:
+    return ProbeResult(probe_platform())
+
+
+HARDWARE = Probe("hardware", hardware, fallback=lambda ctx: Hardware(cpu=Cpu(arch=platform.machine())))
+PLATFORM = Probe("platform", platform_probe, fallback=lambda ctx: Platform(system=platform.system(),
+                                                                          machine=platform.machine()))

@@ -20,6 +20,7 @@ from typing import Any
 from .. import _runner
 from .._defaults import GPU_TIMEOUT
 from ..model import Gpu, Nvidia
+from .interface import Probe, ProbeContext, ProbeResult, Runner
 
 LIBRARY = "libnvidia-ml.so.1"
 DEFAULT_TIMEOUT = GPU_TIMEOUT
@@ -87,11 +88,12 @@ def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvi
 
 
 def query_nvml(
-    timeout: float, gpu_ids: bool, environ: Mapping[str, str], python: str = sys.executable
+    timeout: float, gpu_ids: bool, environ: Mapping[str, str], python: str = sys.executable,
+    runner: Runner = _runner.run,
 ) -> dict[str, Any]:
     """Run the NVML worker in a subprocess; a hang, a crash or garbage becomes a ``fatal`` answer."""
     args: Sequence[str] = [python, str(WORKER), *(["--ids"] if gpu_ids else [])]
-    res = _runner.run(args, timeout=timeout, env=environ)
+    res = runner(args, timeout=timeout, env=environ)
     if res.timed_out:
         return {"fatal": f"NVML did not answer within {timeout:g} s (a hung driver?)"}
     try:
@@ -109,12 +111,13 @@ def probe_nvidia(
     timeout: float = DEFAULT_TIMEOUT,
     gpu_ids: bool = False,
     environ: Mapping[str, str] | None = None,
+    runner: Runner = _runner.run,
 ) -> tuple[Nvidia | None, tuple[Gpu, ...], list[str]]:
     """The driver, the GPUs and warnings. ``(None, (), [])`` without a driver, at the cost of a file read."""
     env = os.environ if environ is None else environ
     if find_library(env) is None:
         return None, (), []
-    nvidia, gpus = parse_answer(query_nvml(timeout, gpu_ids, env), gpu_ids=gpu_ids)
+    nvidia, gpus = parse_answer(query_nvml(timeout, gpu_ids, env, runner=runner), gpu_ids=gpu_ids)
     warnings = [f"nvidia: {nvidia.error}"] if nvidia is not None and nvidia.error else []
     return nvidia, gpus, warnings
 
@@ -125,3 +128,15 @@ def redact_device_ids(environment: Mapping[str, str]) -> dict[str, str]:
     return {
         name: _DEVICE_UUID.sub(lambda m: f"{m.group(1)}-<uuid>", value) for name, value in environment.items()
     }
+
+
+def probe(ctx: ProbeContext) -> ProbeResult[tuple[Nvidia | None, tuple[Gpu, ...]]]:
+    """The driver and its GPUs; ``(None, ())`` without a driver. Runs in the background: NVML can take
+    seconds to initialise GPUs."""
+    opts = ctx.options
+    nvidia, gpus, warnings = probe_nvidia(timeout=opts.gpu_timeout, gpu_ids=opts.gpu_ids, environ=ctx.environ,
+                                          runner=ctx.runner)
+    return ProbeResult((nvidia, gpus), tuple(warnings))
+
+
+PROBE = Probe("nvidia", probe, fallback=lambda ctx: (None, ()), background=True)

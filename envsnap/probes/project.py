@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .. import _runner
 from .._privacy import strip_credentials
 from ..errors import ProbeError
 from ..model import Project
+from .interface import Probe, ProbeContext, ProbeResult
 
 
 def _git(directory: str, *args: str) -> _runner.Result:
@@ -113,3 +115,20 @@ def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None
         url = _git(root, "remote", "get-url", name)
         remote = strip_credentials(url.stdout.strip()) if url.ok else ""
     return Project(commit=commit, branch=branch, dirty=dirty, diff_digest=diff_digest, remote_url=remote)
+
+
+def probe(ctx: ProbeContext) -> ProbeResult[Project | None]:
+    """The git state of ``ctx.project_root``; None outside a work tree. Runs in the background: git is
+    several subprocesses."""
+    if ctx.project_root is None:
+        return ProbeResult(None)
+    output = ctx.options.output
+    found = probe_project(ctx.project_root, exclude=[output] if output else [])
+    if found is None:
+        return ProbeResult(None)
+    # A branch is often named after its author (``alice/fix``); a local remote is a path.
+    redact = ctx.redact
+    return ProbeResult(replace(found, remote_url=redact.url(found.remote_url), branch=redact.names(found.branch)))
+
+
+PROBE = Probe("project", probe, fallback=lambda ctx: None, background=True)

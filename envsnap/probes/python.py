@@ -15,31 +15,15 @@ from typing import TYPE_CHECKING, Any, cast
 from .. import _runner
 from .._defaults import PROBE_TIMEOUT
 from ..errors import ProbeError
+from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 
 if TYPE_CHECKING:
     from .._privacy import PathRedactor
-    from ..model import PythonEnv, Source
+    from ..model import PythonEnv, PythonPackage, Source
 
 # This module is imported before the rest of envsnap (the CLI starts the probe first, so the target's scan
 # overlaps envsnap's own start-up): the model and the in-process probe are imported where they are used.
 PROBE_SCRIPT = Path(__file__).with_name("_pyprobe.py")
-
-
-class RawPython:
-    """The probe's answer, with absolute paths: used within one capture, never recorded as is."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: dict[str, Any]):
-        self.data = data
-
-    @property
-    def prefix(self) -> str:
-        return str(self.data["prefix"])
-
-    @property
-    def packages(self) -> list[dict[str, Any]]:
-        return list(self.data["packages"])
 
 
 def resolve_interpreter(python: str) -> str:
@@ -180,7 +164,7 @@ class PendingProbe:
         if python is None:
             from . import _pyprobe
 
-            self._raw = RawPython(_pyprobe.probe(check_files=check_files))
+            self._raw = RawPython.from_json(_pyprobe.probe(check_files=check_files), "this interpreter")
             return
         exe = resolve_interpreter(python)
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
@@ -213,25 +197,8 @@ class PendingProbe:
             raise ProbeError(
                 f"--python {self.python}: the probe printed no JSON (is it a Python interpreter?)"
             ) from None
-        if not _well_formed(data):
-            raise ProbeError(f"--python {self.python}: unexpected probe answer (is it a Python interpreter?)")
-        self._raw = RawPython(data)
+        self._raw = RawPython.from_json(data, f"--python {self.python}")
         return self._raw
-
-
-_REQUIRED = ("prefix", "implementation", "version", "abi")
-
-
-def _well_formed(data: Any) -> bool:
-    """The probe's answer has what the model is built from (anything can print JSON)."""
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in _REQUIRED):
-        return False
-    packages = data.get("packages")
-    return isinstance(packages, list) and all(
-        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("version"), str)
-        and isinstance(p.get("site_dir"), str)
-        for p in packages
-    )
 
 
 def run_probe(python: str | None = None) -> RawPython:
@@ -276,47 +243,59 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
 
 
 def python_env(raw: RawPython, redact: PathRedactor) -> tuple[PythonEnv, list[str]]:
-    from ..model import PythonEnv, PythonPackage
-
     """The recorded Python layer and the warnings worth keeping in the lockfile."""
-    data = raw.data
-    packages = []
-    for info in raw.packages:
-        packages.append(
-            PythonPackage(
-                name=info["name"],
-                version=info["version"],
-                installer=info.get("installer", ""),
-                requested=bool(info.get("requested")),
-                wheel_tags=tuple(info.get("wheel_tags", ())),
-                source=source_from_direct_url(info.get("direct_url"), redact),
-                record_digest=info.get("record_digest", ""),
-                metadata_name=info.get("metadata_name", "") if info.get("metadata_name") != info["name"] else "",
-                requires_dist=tuple(info.get("requires_dist", ())),
-                requires_python=info.get("requires_python", ""),
-            )
-        )
-    packages.sort(key=lambda p: p.name)
-    warnings = []
-    for w in data.get("warnings", ()):
-        warnings.append(f"python: {w['kind']}: {redact.path(w['path'])}: {redact.text(w['reason'])}")
-    for info in raw.packages:
-        if info.get("warning"):
-            warnings.append(f"python: {info['name']}: {info['warning']}")
-    executable = data.get("executable", "")
+    from ..model import PythonEnv
+
+    packages = sorted((_package(info, redact) for info in raw.packages), key=lambda p: p.name)
+    warnings = [f"python: {w.kind}: {redact.path(w.path)}: {redact.text(w.reason)}" for w in raw.warnings]
+    warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
     env = PythonEnv(
-        implementation=data["implementation"],
-        version=data["version"],
-        abi=data["abi"],
-        soabi=data.get("soabi", ""),
-        platform_tag=data.get("platform_tag", ""),
-        pointer_bits=int(data.get("pointer_bits", 64)),
-        free_threaded=bool(data.get("free_threaded", False)),
-        kind=data.get("kind", "system"),
-        executable=_relative(executable, data["prefix"]),
+        implementation=raw.implementation,
+        version=raw.version,
+        abi=raw.abi,
+        soabi=raw.soabi,
+        platform_tag=raw.platform_tag,
+        pointer_bits=raw.pointer_bits,
+        free_threaded=raw.free_threaded,
+        kind=raw.kind,
+        executable=_relative(raw.executable, raw.prefix),
         packages=tuple(packages),
     )
     return env, sorted(warnings)
+
+
+def _package(info: RawPackage, redact: PathRedactor) -> PythonPackage:
+    from ..model import PythonPackage
+
+    return PythonPackage(
+        name=info.name,
+        version=info.version,
+        installer=info.installer,
+        requested=info.requested,
+        wheel_tags=info.wheel_tags,
+        source=source_from_direct_url(info.direct_url, redact),
+        record_digest=info.record_digest,
+        metadata_name=info.metadata_name if info.metadata_name != info.name else "",
+        requires_dist=info.requires_dist,
+        requires_python=info.requires_python,
+    )
+
+
+def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:
+    """The Python layer; distributions a conda record lists are marked ``conda_managed``."""
+    from ..model import PythonEnv
+    from . import conda as conda_probe
+
+    if not ctx.options.python_layer:
+        return ProbeResult(PythonEnv())
+    env, warnings = python_env(ctx.python, ctx.redact)
+    layer = ctx.value_of(conda_probe.PROBE)
+    if layer is not None:
+        env = conda_probe.mark_conda_managed(env, ctx.python.packages, layer)
+    return ProbeResult(env, tuple(warnings))
+
+
+PROBE = Probe("python", probe)
 
 
 def _relative(path: str, prefix: str) -> str:

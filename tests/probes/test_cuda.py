@@ -26,6 +26,7 @@ from envsnap import lockfile
 from envsnap._privacy import PathRedactor
 from envsnap._toml import tomllib
 from envsnap.probes import cuda
+from envsnap.probes.interface import RawPackage
 
 # ----------------------------------------------------------------------------------------- encodings
 
@@ -341,8 +342,8 @@ def test_copies_bundled_in_a_framework_wheel_come_first(tmp_path: Path) -> None:
     bundled = build_fake_cudnn(lib, 8500, "libcudnn-1a2b3c4d.so.8")
     wheel = build_fake_cudnn(tmp_path / "site" / "nvidia" / "cudnn" / "lib", 90100, "libcudnn.so.9")
     packages = [
-        {"name": "torch", "version": "2.0.1", "installer": "pip", "shared_objects": [str(bundled)]},
-        {"name": "nvidia-cudnn-cu12", "version": "9.1.0.70", "installer": "pip", "shared_objects": [str(wheel)]},
+        RawPackage(name="torch", version="2.0.1", installer="pip", shared_objects=(str(bundled),)),
+        RawPackage(name="nvidia-cudnn-cu12", version="9.1.0.70", installer="pip", shared_objects=(str(wheel),)),
     ]
     table, _ = cuda.probe_cuda(
         packages, str(tmp_path / "site"), [str(tmp_path / "site")], {}, PathRedactor(), environ={}

@@ -18,6 +18,7 @@ from envsnap import lockfile
 from envsnap._privacy import PathRedactor
 from envsnap.model import Snapshot
 from envsnap.probes import cuda, system
+from envsnap.probes.interface import RawPackage
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLKIT_LIB = Path("/usr/local/cuda/lib64/libcudart.so.13")
@@ -97,7 +98,7 @@ def test_a_library_in_the_loader_cache_is_selected_only_when_loaded(tmp_path: Pa
     table, _ = cuda.probe_cuda([], str(env), [str(env)], cache, PathRedactor(), environ=home, loaded=loaded)
     assert _runtime(table) == [("13.0.96", "system", True)]
     # A CPU-only environment (torch +cpu: no CUDA build) beside the same cache: nothing selected.
-    torch = [{"name": "torch", "version": "2.4.0+cpu", "installer": "pip", "shared_objects": []}]
+    torch = [RawPackage(name="torch", version="2.4.0+cpu", installer="pip", shared_objects=())]
     table, _ = cuda.probe_cuda(torch, str(env), [str(env)], cache, PathRedactor(), environ=home, loaded=frozenset())
     assert _runtime(table) == [("13.0.96", "system", False)]
     # A framework built for CUDA 13 opens libcudart.so.13 by soname: the loader's copy.

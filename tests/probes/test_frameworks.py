@@ -16,6 +16,7 @@ from envsnap import lockfile
 from envsnap._toml import tomllib
 from envsnap.model import Framework
 from envsnap.probes import frameworks
+from envsnap.probes.interface import RawPackage
 
 TORCH_VERSION_PY = """\
 from typing import Optional
@@ -61,7 +62,7 @@ def _write(path: Path, text: str) -> None:
 def test_torch_from_version_py(tmp_path: Path) -> None:
     _write(tmp_path / "torch" / "version.py", TORCH_VERSION_PY)
     found = frameworks.probe_frameworks(
-        [{"name": "torch", "version": "2.5.1+cu124", "site_dir": str(tmp_path)}]
+        [RawPackage(name="torch", version="2.5.1+cu124", site_dir=str(tmp_path))]
     )
     assert found == {
         "torch": Framework(
@@ -79,7 +80,7 @@ def test_torch_rocm_build(tmp_path: Path) -> None:
         "__version__ = '2.5.1+rocm6.2'\ncuda = None\nhip = '6.2.41133-dd7f95766'\ngit_version = 'x'\n",
     )
     fw = frameworks.probe_frameworks(
-        [{"name": "torch", "version": "2.5.1+rocm6.2", "site_dir": str(tmp_path)}]
+        [RawPackage(name="torch", version="2.5.1+rocm6.2", site_dir=str(tmp_path))]
     )
     assert (fw["torch"].cuda_version, fw["torch"].rocm_version) == ("", "6.2.41133-dd7f95766")
 
@@ -88,7 +89,7 @@ def test_torch_rocm_build(tmp_path: Path) -> None:
 def test_tensorflow_from_build_info(tmp_path: Path, shape: str) -> None:
     _write(tmp_path / "tensorflow" / "python" / "platform" / "build_info.py", TF_BUILD_INFO[shape])
     found = frameworks.probe_frameworks(
-        [{"name": "tensorflow", "version": "2.16.1", "site_dir": str(tmp_path)}]
+        [RawPackage(name="tensorflow", version="2.16.1", site_dir=str(tmp_path))]
     )
     assert found == {
         "tensorflow": Framework(
@@ -104,9 +105,9 @@ def test_tensorflow_from_build_info(tmp_path: Path, shape: str) -> None:
 def test_jax_and_jaxlib(tmp_path: Path) -> None:
     _write(tmp_path / "jaxlib" / "version.py", '_version = "0.4.35"\n__version__ = _version\n')
     packages = [
-        {"name": "jax", "version": "0.4.35", "site_dir": str(tmp_path)},
-        {"name": "jaxlib", "version": "0.4.35", "site_dir": str(tmp_path)},
-        {"name": "jax-cuda12-plugin", "version": "0.4.35", "site_dir": str(tmp_path)},
+        RawPackage(name="jax", version="0.4.35", site_dir=str(tmp_path)),
+        RawPackage(name="jaxlib", version="0.4.35", site_dir=str(tmp_path)),
+        RawPackage(name="jax-cuda12-plugin", version="0.4.35", site_dir=str(tmp_path)),
     ]
     assert frameworks.probe_frameworks(packages) == {
         "jax": Framework(name="jax", version="0.4.35"),
@@ -130,7 +131,7 @@ def test_local_label_build(version: str, build: tuple[str, str]) -> None:
 
 def test_unparseable_files_give_what_metadata_says(tmp_path: Path) -> None:
     _write(tmp_path / "torch" / "version.py", "this is not python (\n")
-    fw = frameworks.probe_frameworks([{"name": "torch", "version": "2.3.0+cu121", "site_dir": str(tmp_path)}])
+    fw = frameworks.probe_frameworks([RawPackage(name="torch", version="2.3.0+cu121", site_dir=str(tmp_path))])
     assert fw["torch"] == Framework(name="torch", version="2.3.0+cu121", cuda_version="12.1")
 
 
@@ -153,7 +154,7 @@ def torch_venv(tmp_path: Path, make_venv: Callable[..., Path]) -> Path:
 
 def test_deep_probe(torch_venv: Path) -> None:
     base = frameworks.probe_frameworks(
-        [{"name": "torch", "version": "2.4.0+cu121", "site_dir": str(site_packages(torch_venv))}]
+        [RawPackage(name="torch", version="2.4.0+cu121", site_dir=str(site_packages(torch_venv)))]
     )["torch"]
     deep, seconds = frameworks.deep_probe(base, str(torch_venv), timeout=60)
     assert deep == Framework(

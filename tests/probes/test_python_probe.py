@@ -251,7 +251,7 @@ def test_a_wrapper_shell_script_is_still_an_interpreter(tmp_path: Path) -> None:
     wrapper = tmp_path / "python"
     wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
     wrapper.chmod(0o755)
-    assert pyprobe.run_probe(str(wrapper)).data["version"] == platform.python_version()
+    assert pyprobe.run_probe(str(wrapper)).version == platform.python_version()
 
 
 def test_source_without_direct_url_is_index() -> None:
@@ -268,5 +268,5 @@ def test_probe_runs_in_other_interpreters(minor: int) -> None:
         pytest.skip(f"no python3.{minor} interpreter is installed on this machine")
     exe = working[0]
     raw = pyprobe.run_probe(exe)
-    assert raw.data["version"].startswith(f"3.{minor}.")
-    assert raw.data["abi"] in (f"cp3{minor}", f"cp3{minor}m")
+    assert raw.version.startswith(f"3.{minor}.")
+    assert raw.abi in (f"cp3{minor}", f"cp3{minor}m")

@@ -1,0 +1,180 @@
+"""The probe contract (``envsnap/probes/interface.py``): every declared probe gives a ``ProbeResult``, a
+probe that fails unexpectedly is a warning, each is timed, and the target's answer is checked once."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from typing import Any
+
+import pytest
+
+import envsnap
+from envsnap.errors import ProbeError
+from envsnap.model import Snapshot
+from envsnap.probes import cuda, frameworks, project
+from envsnap.probes.capture import PROBES, Captured, run_capture
+from envsnap.probes.interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPackage, RawPython
+
+
+@pytest.fixture(scope="module")
+def captured() -> Captured:
+    return run_capture(CaptureOptions(environ={}))
+
+
+def _replace(name: str, probe: Probe[Any]) -> tuple[Probe[Any], ...]:
+    return tuple(probe if p.name == name else p for p in PROBES)
+
+
+def test_every_declared_probe_gives_a_timed_result(captured: Captured) -> None:
+    assert list(captured.results) == [p.name for p in PROBES]
+    assert len(set(captured.results)) == len(PROBES)
+    for name, result in captured.results.items():
+        assert isinstance(result, ProbeResult), name
+        assert all(isinstance(w, str) and w for w in result.warnings), name
+        assert result.seconds > 0, name
+    assert captured.snapshot.python.packages  # the target's facts reached the model
+    assert {"nvidia", "python", "system", "cuda"} <= set(captured.timings())
+
+
+def test_capture_keywords_and_the_options_object_agree() -> None:
+    timings: dict[str, float] = {}
+    by_keywords = envsnap.capture(environ={}, gpu_ids=False, timings=timings)
+    by_options = envsnap.capture(options=CaptureOptions(environ={}))
+    assert isinstance(by_keywords, Snapshot)
+    assert by_keywords.python == by_options.python
+    assert set(timings) >= {p.name for p in PROBES}
+    with pytest.raises(TypeError):
+        envsnap.capture(no_such_option=True)
+
+
+def test_a_probe_that_raises_is_a_warning_and_the_others_still_record() -> None:
+    def broken(ctx: ProbeContext) -> ProbeResult[Any]:
+        raise OSError("the CUDA scan broke")
+
+    probes = _replace("cuda", Probe("cuda", broken, fallback=lambda ctx: None))
+    snapshot = run_capture(CaptureOptions(environ={}), probes=probes).snapshot
+    assert snapshot.cuda is None
+    assert "cuda: the probe failed (OSError: the CUDA scan broke); not recorded" in snapshot.envsnap.warnings
+    assert snapshot.python.packages and snapshot.platform.machine
+
+
+def test_a_probe_error_still_stops_the_capture() -> None:
+    """What the user asked for cannot be captured (an unreadable conda-meta, a bad --python): one error line,
+    as before the contract."""
+
+    def refuses(ctx: ProbeContext) -> ProbeResult[Any]:
+        raise ProbeError("--prefix /x: cannot read")
+
+    with pytest.raises(ProbeError, match="cannot read"):
+        run_capture(CaptureOptions(environ={}), probes=_replace("cuda", Probe("cuda", refuses, lambda c: None)))
+
+
+def test_a_probe_without_a_fallback_stops_the_capture() -> None:
+    def broken(ctx: ProbeContext) -> ProbeResult[Any]:
+        raise KeyError("version")
+
+    with pytest.raises(KeyError):
+        run_capture(CaptureOptions(environ={}), probes=_replace("frameworks", Probe("frameworks", broken)))
+
+
+def test_a_deep_failure_keeps_the_frameworks_the_files_gave() -> None:
+    def broken(ctx: ProbeContext) -> ProbeResult[Any]:
+        raise RuntimeError("boom")
+
+    probes = _replace("deep", dataclasses.replace(frameworks.DEEP, run=broken))
+    captured = run_capture(CaptureOptions(environ={}), probes=probes)
+    assert captured.snapshot.frameworks == captured.results["frameworks"].value
+    assert "deep: the probe failed (RuntimeError: boom); not recorded" in captured.snapshot.envsnap.warnings
+
+
+def test_background_probes_overlap_the_others() -> None:
+    """A background probe runs beside the probes after it: here it waits for one of them, which would
+    deadlock (and time out) if they ran one after the other."""
+    reached = threading.Event()
+
+    def waits(ctx: ProbeContext) -> ProbeResult[Any]:
+        assert reached.wait(30), "the foreground probes did not run while the background one waited"
+        return project.probe(ctx)
+
+    def signals(ctx: ProbeContext) -> ProbeResult[Any]:
+        reached.set()
+        return cuda.probe(ctx)
+
+    probes = tuple(
+        dataclasses.replace(p, run=waits, fallback=None) if p.name == "project"
+        else dataclasses.replace(p, run=signals) if p.name == "cuda" else p
+        for p in PROBES
+    )
+    captured = run_capture(CaptureOptions(environ={}), probes=probes)
+    assert captured.results["project"].seconds > 0
+
+
+def test_a_probe_read_before_it_started_is_a_clear_bug() -> None:
+    """The declared order is the contract: a probe reading one declared after it fails loudly."""
+    probes = (*(p for p in PROBES if p.name != "frameworks"), frameworks.PROBE)
+    with pytest.raises(RuntimeError, match="the frameworks probe is read before it was started"):
+        run_capture(CaptureOptions(environ={}), probes=tuple(dataclasses.replace(p, fallback=None) for p in probes))
+
+
+# ------------------------------------------------------------------------------ the target's answer
+
+
+GOOD: dict[str, Any] = {
+    "prefix": "/env", "implementation": "cpython", "version": "3.11.7", "abi": "cp311", "pointer_bits": 64,
+    "packages": [{"name": "numpy", "version": "2.0.0", "site_dir": "/env/lib", "shared_objects": ["/env/a.so"],
+                  "changed_files": {"modified": ["a.py"], "missing": []}}],
+    "warnings": [{"kind": "shadowed", "path": "/env/x", "reason": "older"}],
+}
+
+
+def test_a_well_formed_answer_becomes_typed_facts() -> None:
+    raw = RawPython.from_json(json.loads(json.dumps(GOOD)))
+    assert raw.base_prefix == "/env" and raw.pointer_bits == 64
+    assert raw.packages == (
+        RawPackage(name="numpy", version="2.0.0", site_dir="/env/lib", shared_objects=("/env/a.so",),
+                   changed_files={"modified": ("a.py",), "missing": ()}),
+    )
+    assert raw.warnings[0].reason == "older"
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    answer = json.loads(json.dumps(GOOD))
+    where: Any = answer
+    *parents, last = path.split(".")
+    for part in parents:
+        where = where[int(part)] if part.isdigit() else where[part]
+    key: Any = int(last) if last.isdigit() else last
+    if value is KeyError:
+        del where[key]
+    else:
+        where[key] = value
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [
+        ([], "the answer is not an object"),
+        (_with("prefix", KeyError), "prefix is missing"),
+        (_with("version", 3.11), "version is not a string"),
+        (_with("pointer_bits", "64"), "pointer_bits is not an integer"),
+        (_with("free_threaded", "no"), "free_threaded is not true or false"),
+        (_with("kind", "virtualenv"), "kind is not one of system, venv, conda"),
+        (_with("packages", KeyError), "packages is missing"),
+        (_with("packages", {}), "packages is not a list"),
+        (_with("packages.0.version", None), "packages[0].version is missing"),
+        (_with("packages.0.site_dir", ["/env"]), "packages[0].site_dir is not a string"),
+        (_with("packages.0.shared_objects", ["/a.so", 7]), "packages[0].shared_objects[1] is not a string"),
+        (_with("packages.0.changed_files", {"modified": "a.py"}), "packages[0].changed_files.modified is not a list"),
+        (_with("packages.0", "numpy"), "packages[0] is not an object"),
+        (_with("warnings.0.reason", 1), "warnings[0].reason is not a string"),
+    ],
+)
+def test_a_malformed_answer_is_one_line_naming_the_field(answer: Any, named: str) -> None:
+    with pytest.raises(ProbeError) as caught:
+        RawPython.from_json(answer, "--python /x/python")
+    message = str(caught.value)
+    assert message.startswith(f"--python /x/python: unexpected probe answer: {named} ")
+    assert "\n" not in message
