@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
 LOCK_NAME = "envsnap.lock"
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
 DEEP_TIMEOUT = 120.0  # importing torch with CUDA takes seconds; a hung import must not hang the capture
@@ -15,3 +19,20 @@ DISTRIBUTION = "envsnap-lock"
 def install_hint(extra: str = "") -> str:
     """The command that installs envsnap (with ``extra``), for remedies printed to the user."""
     return f"pip install '{DISTRIBUTION}[{extra}]'" if extra else f"pip install '{DISTRIBUTION}'"
+
+
+# The download caches, one folder each under the one cache root (``cache_dir``).
+ARTIFACTS_CACHE = "artifacts"  # wheels and sdists, by sha256 (pin, bundle, the venv rebuild)
+CONDA_CACHE = "conda"  # conda package archives, by hash (the conda rebuild)
+RUNS_CACHE = "runs"  # quick verify results of `envsnap run`
+
+
+def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Where envsnap keeps downloads of one ``kind``: ``$XDG_CACHE_HOME/envsnap/KIND``, ``~/.cache/envsnap/KIND``
+    when it is unset or not absolute (the XDG rule: a relative one is ignored, so the cache never depends on
+    the working directory)."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = str(Path(env.get("HOME") or str(Path.home())) / ".cache")
+    return Path(base) / "envsnap" / kind

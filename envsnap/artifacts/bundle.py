@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import IO
 
 from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
-from .._defaults import LOCK_NAME
+from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir
 from .._fetchpolicy import FetchRefusedError, local_path
 from .._fs import atomic_write_text, join_base_name, join_relative
 from .._privacy import scrub_snapshot
@@ -52,7 +52,6 @@ from .pin import (
     IndexConfig,
     Pinner,
     cached_path,
-    default_cache_dir,
     hash_only,
     local_dir,
     pin,
@@ -675,7 +674,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         (root / sub).mkdir(exist_ok=True)
     previous = _previous_lock(root)
     config = opts.config or read_pip_config()
-    cache = opts.cache_dir or default_cache_dir()
+    cache = opts.cache_dir or cache_dir(ARTIFACTS_CACHE)
     lock = _reuse_rebuilt(lock, previous, root)
     _fail(precheck(lock, opts, root), "nothing was fetched")
     missing = [p for p in lock.pip_layer()

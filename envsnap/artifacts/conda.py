@@ -11,7 +11,7 @@ import os
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .._fetchpolicy import FetchPolicy, allowances, local_path, urlopen_checked
@@ -175,7 +175,3 @@ def bundle_conda_packages(
     return sorted(fetched.values())
 
 
-def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".cache")
-    return Path(base) / "envsnap" / "conda"

@@ -36,6 +36,8 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .. import _readlimits, fileurls
+from .._defaults import ARTIFACTS_CACHE
+from .._defaults import cache_dir as cache_dir_for
 from .._fetchpolicy import (
     FetchPolicy,
     FetchRefusedError,
@@ -486,12 +488,6 @@ def policy_for(config: IndexConfig, allow_urls: Sequence[str] = ()) -> FetchPoli
     return FetchPolicy(allowances(allow_urls), trusted_locations(config.indexes, config.find_links))
 
 
-def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".cache")
-    return Path(base) / "envsnap" / "artifacts"
-
-
 def cached_path(cache_dir: Path, sha256: str, filename: str) -> Path:
     """Where a downloaded artifact is kept: content-addressed, so a re-run fetches nothing twice. Both parts
     come from a lock or an index page: checked before they name a path."""
@@ -934,7 +930,7 @@ def pin(
     as they are. The reasons for unpinned packages are
     also written to the lock's warnings (``pin: NAME VERSION: reason``), replacing those of an earlier pin.
     """
-    pinner = Pinner(config or read_pip_config(), cache_dir or default_cache_dir(),
+    pinner = Pinner(config or read_pip_config(), cache_dir or cache_dir_for(ARTIFACTS_CACHE),
                     tags=target_tags(snapshot.python.version, snapshot.python.implementation), allow_urls=allow_urls)
     pinner.imported = bool(snapshot.envsnap.origin)
     pinner.project_dir = project_dir

@@ -39,8 +39,7 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..artifacts.conda import default_cache_dir as conda_cache_dir
-    from ..artifacts.pin import default_cache_dir
+    from .._defaults import ARTIFACTS_CACHE, CONDA_CACHE, cache_dir
 
     folders = [Path(d) for d in args.dirs] or [Path(".")]
     for folder in folders:
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         seen.add(key)
         found.extend(_leftovers.find(folder))
-    caches = [Path(args.cache_dir) if args.cache_dir else default_cache_dir(), conda_cache_dir()]
+    caches = [Path(args.cache_dir) if args.cache_dir else cache_dir(ARTIFACTS_CACHE), cache_dir(CONDA_CACHE)]
     cache_sizes = {str(c): _leftovers.size_of(c) if c.is_dir() else 0 for c in caches}
     if not args.dry_run:
         for leftover in found:

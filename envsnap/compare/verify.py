@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .. import lockfile
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
+from ..platforms import major_minor
 from ..probes.python import TargetEnvironment
 from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 
@@ -216,7 +217,7 @@ def marker_environment(env: Snapshot) -> dict[str, str]:
         "platform_system": system,
         "platform_version": "",
         "python_full_version": py.version,
-        "python_version": ".".join(py.version.split(".")[:2]),
+        "python_version": major_minor(py.version),
         "sys_platform": {"Linux": "linux", "Darwin": "darwin", "Windows": "win32"}.get(system, system.lower()),
         "extra": "",
     }
@@ -407,7 +408,7 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
         out.append(Difference(INFO, "interpreter", "python", "version", "", have.version,
                               "the lock does not record a Python version"))
     elif want.version != have.version:
-        same_minor = want.version.split(".")[:2] == have.version.split(".")[:2]
+        same_minor = major_minor(want.version) == major_minor(have.version)
         out.append(Difference(WARNING if same_minor else MISMATCH, "interpreter", "python", "version",
                               want.version, have.version, "patch release differs" if same_minor else ""))
     if want.kind != have.kind:

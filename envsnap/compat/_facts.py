@@ -8,39 +8,8 @@ from dataclasses import dataclass
 from packaging.version import InvalidVersion, Version
 
 from ..model import Snapshot
+from ..platforms import major_minor, numbers
 from . import data
-
-_MACHINE_ALIASES = {
-    "amd64": "x86_64",
-    "x64": "x86_64",
-    "arm64": "aarch64",
-    "armv8": "aarch64",
-    "i386": "i686",  # wheel platform tags spell 32-bit x86 "i686"
-}
-
-
-def machine(name: str) -> str:
-    """One spelling per architecture (``arm64`` and ``aarch64`` are the same machine)."""
-    lowered = name.strip().lower()
-    return _MACHINE_ALIASES.get(lowered, lowered)
-
-
-def numbers(version: str) -> tuple[int, ...]:
-    """``"535.54.03"`` -> (535, 54, 3); stops at the first part that is not a number."""
-    out = []
-    for part in version.strip().split("."):
-        m = re.match(r"\d+", part)
-        if not m:
-            break
-        out.append(int(m.group(0)))
-        if m.group(0) != part:
-            break
-    return tuple(out)
-
-
-def major_minor(version: str) -> str:
-    parts = numbers(version)
-    return ".".join(str(p) for p in parts[:2]) if len(parts) >= 2 else (str(parts[0]) if parts else "")
 
 
 def local_cuda(version: str) -> str:

@@ -13,7 +13,7 @@ from packaging import tags as ptags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from ..model import PythonPackage, Snapshot
-from ._facts import machine, numbers
+from ..platforms import machine, numbers
 from .target import Target
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}

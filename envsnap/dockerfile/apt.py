@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot, SystemPackage
+from ..platforms import debian_arch
 
 MODES = ("needed", "all", "none")
 
@@ -26,14 +27,6 @@ _ARCH = re.compile(r"[a-z0-9-]+", re.ASCII)
 # Libraries of the host's NVIDIA driver come from the container toolkit at run time, never from the image.
 _DRIVER_PACKAGE = re.compile(r"^(libnvidia-|nvidia-|libcuda1|libcuda-)")
 
-# `uname -m` -> Debian architecture.
-DEBIAN_ARCH = {
-    "x86_64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "ppc64le": "ppc64el",
-    "s390x": "s390x",
-}
 
 SNAPSHOT_MIRRORS = {
     "debian": (
@@ -82,7 +75,7 @@ def select(lock: Snapshot, mode: str) -> tuple[SystemPackage, ...]:
 
 def pins(packages: tuple[SystemPackage, ...], machine: str, *, exact: bool = True) -> tuple[AptPin, ...]:
     """``name=version`` pins for ``packages``; with ``exact`` false (another OS than the lock's), names."""
-    native = DEBIAN_ARCH.get(machine, machine)
+    native = debian_arch(machine)
     out = []
     for pkg in packages:
         if not _NAME.fullmatch(pkg.name):

@@ -19,6 +19,7 @@ from ..compat._facts import cuda_need
 from ..errors import BadOptionError, RebuildError, RequiresPythonError
 from ..grammar import is_python_version, shown
 from ..model import Snapshot
+from ..platforms import major_minor
 from ..requires_python import describe, excluding
 
 
@@ -99,11 +100,6 @@ class BaseImage:
     require_cuda: str = ""  # the NVIDIA_REQUIRE_CUDA the image must declare, "" for CPU
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-
-
-def minor(version: str) -> str:
-    parts = version.split(".")
-    return ".".join(parts[:2])
 
 
 def lock_cuda(lock: Snapshot) -> str:
@@ -278,10 +274,11 @@ def _cuda_image(lock: Snapshot, cuda: str, notes: list[str]) -> tuple[str, tuple
         release = key[1]
     else:
         # nvidia/cuda publishes Ubuntu images only: take the release whose python3 is the lock's minor.
-        fitting = [r for r in releases if minor(DISTROS[("ubuntu", r)].python) == minor(lock.python.version)]
+        line = major_minor(lock.python.version)
+        fitting = [r for r in releases if major_minor(DISTROS[("ubuntu", r)].python) == line]
         if not fitting:
             raise RebuildError(
-                f"no nvidia/cuda:{full} Ubuntu image ships Python {minor(lock.python.version)} "
+                f"no nvidia/cuda:{full} Ubuntu image ships Python {major_minor(lock.python.version)} "
                 f"(they ship {', '.join(DISTROS[('ubuntu', r)].python for r in releases)}); "
                 "pass --base-image with an image that has it"
             )
@@ -309,10 +306,11 @@ def _interpreter(
         # version in the plan, the image labels and the tool's wheel selection.
         raise RebuildError(f"base image {reference} declares PYTHON_VERSION={shown(shipped)}: not a Python version")
     if shipped:
-        if minor(shipped) != minor(locked):
+        if major_minor(shipped) != major_minor(locked):
             raise RebuildError(
-                f"base image {reference} ships Python {shipped}, but the lock needs Python {minor(locked)} "
-                f"(cp{minor(locked).replace('.', '')} wheels); pass --base-image python:{locked}-slim-..."
+                f"base image {reference} ships Python {shipped}, but the lock needs Python "
+                f"{major_minor(locked)} "
+                f"(cp{major_minor(locked).replace('.', '')} wheels); pass --base-image python:{locked}-slim-..."
             )
         note = "" if shipped == locked else _patch_note(locked, shipped, reference)
         return Interpreter("image", "/usr/local/bin/python3", shipped, note=note)
@@ -321,13 +319,14 @@ def _interpreter(
             f"base image {reference} has no known Python and its OS {base_os[0]} {base_os[1]} has no known "
             "python3 package; pass --base-image with an image that ships Python (e.g. python:X.Y.Z-slim-...)"
         )
-    if minor(distro.python) != minor(locked):
+    if major_minor(distro.python) != major_minor(locked):
         raise RebuildError(
-            f"{base_os[0]} {base_os[1]} ships Python {minor(distro.python)}, but the lock needs Python "
-            f"{minor(locked)}; pass --base-image python:{locked}-slim-<release> (or another image with that "
+            f"{base_os[0]} {base_os[1]} ships Python {major_minor(distro.python)}, but the lock needs Python "
+            f"{major_minor(locked)}; pass --base-image python:{locked}-slim-<release> "
+            "(or another image with that "
             "Python)"
         )
-    name = f"python{minor(locked)}"
+    name = f"python{major_minor(locked)}"
     packages = (f"{name}={distro.python}-*", f"{name}-venv={distro.python}-*")
     note = f"{base_os[0]}'s {name} {distro.python}, installed with apt"
     if distro.python != locked:
@@ -336,7 +335,7 @@ def _interpreter(
 
 
 def _patch_note(locked: str, shipped: str, where: str) -> str:
-    abi = "cp" + minor(locked).replace(".", "")
+    abi = "cp" + major_minor(locked).replace(".", "")
     try:
         older = Version(shipped) < Version(locked)
     except InvalidVersion:

@@ -9,7 +9,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
-from .. import _templates, sinks
+from .. import _templates, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._plugins import Options, flag
 from .._version import __version__
@@ -27,15 +27,6 @@ TOOL = bundle_layout.TOOL
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
 _TAG = re.compile(r"[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?", re.ASCII)
-# Docker's architecture names -> uname -m, as locks record it.
-MACHINES = {
-    "amd64": "x86_64",
-    "arm64": "aarch64",
-    "aarch64": "aarch64",
-    "x86_64": "x86_64",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-}
 
 
 @dataclass(frozen=True)
@@ -106,8 +97,8 @@ def source_date_epoch(lock: Snapshot) -> int:
 
 
 def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
-    want = MACHINES.get(lock.platform.machine, lock.platform.machine)
-    have = MACHINES.get(machine, machine)
+    want = platforms.machine(lock.platform.machine)
+    have = platforms.machine(machine)
     if want and have and want != have:
         raise RebuildError(
             f"the lock was captured on {want}, but {where} builds {have} images: its wheels cannot run there "

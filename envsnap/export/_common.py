@@ -14,6 +14,7 @@ from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach thes
 from ..interchange import format_time as format_time
 from ..interchange import parse_time as parse_time
 from ..model import Snapshot, Source
+from ..platforms import major_minor
 from ..purls import vcs_url as vcs_url
 
 
@@ -37,10 +38,6 @@ def sys_platform(snapshot: Snapshot) -> str:
     """``sys.platform`` of the captured host, from ``platform.system()``."""
     system = snapshot.platform.system.lower()
     return {"windows": "win32", "darwin": "darwin", "linux": "linux"}.get(system, system)
-
-
-def major_minor(version: str) -> str:
-    return ".".join(version.split(".")[:2])
 
 
 def environment_marker(snapshot: Snapshot) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import tomli_w
 
-from .. import fileurls, sinks
+from .. import fileurls, platforms, sinks
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
@@ -50,7 +50,7 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
     if marker:
         doc["environments"] = [marker]
     if py.version:
-        doc["requires-python"] = f"=={_common.major_minor(py.version)}.*"
+        doc["requires-python"] = f"=={platforms.major_minor(py.version)}.*"
     packages = []
     skipped = []
     for pkg in sorted(py.packages, key=lambda p: p.name):

@@ -32,6 +32,7 @@ from .._toml import tomllib
 from .._version import __version__
 from ..artifacts.repack import RepackError, dist_info_tags, repack
 from ..errors import RebuildError
+from ..platforms import numbers
 from .interface import Progress
 
 TIMEOUT = 300.0
@@ -48,8 +49,8 @@ class Interpreter:
 
     @property
     def minor(self) -> tuple[int, int]:
-        major, minor = self.version.split(".")[:2]
-        return int(major), int(minor)
+        major, minor = (*numbers(self.version), 0, 0)[:2]
+        return major, minor
 
     def platforms(self) -> list[str]:
         glibc_minor = int(self.glibc.split(".")[1]) if "." in self.glibc else 17

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import _leftovers, _readlimits, _runner, sinks
-from .._defaults import install_hint
+from .._defaults import CONDA_CACHE, cache_dir, install_hint
 from .._fs import join_base_name
 from .._plugins import Options, flag
-from ..artifacts.conda import CONDA_DIR, archive_name, default_cache_dir, fetch_all, label
+from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, label
 from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
 from ..errors import RebuildError, UnsafeInputError
@@ -312,7 +312,7 @@ class CondaRebuilder(Rebuilder):
                     conda.packages, request.bundle_dir / CONDA_DIR, offline=True, repair=False, progress=say
                 )
             else:
-                cache = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+                cache = Path(options.cache_dir) if options.cache_dir else cache_dir(CONDA_CACHE)
                 archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say,
                                      allow_urls=request.allow_urls)
             say(f"installing {len(archives)} conda packages with {engine}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import grammar, sinks
+from .. import grammar, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._version import __version__
 from ..artifacts.bundle import Bundle, check_made_from, sha256_file
@@ -31,7 +31,6 @@ from ..dockerfile.spec import (
     DOCKERFILE,
     ENV_DIR,
     LABEL_DIGEST,
-    MACHINES,
     REQUIREMENTS,
     TOOL,
     WHEELS,
@@ -362,7 +361,7 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
             shutil.copy2(item, dest / item.name)
         return
     version = spec.base.interpreter.version
-    machine = MACHINES.get(spec.lock.platform.machine, spec.lock.platform.machine) or _platform.machine()
+    machine = platforms.machine(spec.lock.platform.machine or _platform.machine())
     distro = baseimage.DISTROS.get((spec.base.os_id, spec.base.os_version))
     target = _tool.Interpreter(version, machine, distro.glibc if distro else "2.17")
     progress(f"envsnap {__version__} and its requirements for the image's Python {version}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _leftovers, _runner, _tools
+from .._defaults import ARTIFACTS_CACHE, cache_dir
 from .._fs import checked_base_name, join_base_name
 from ..artifacts.bundle import (
     WHEELS,
@@ -36,7 +37,7 @@ from ..artifacts.bundle import (
     precheck,
     sha256_file,
 )
-from ..artifacts.pin import Pinner, default_cache_dir, read_pip_config
+from ..artifacts.pin import Pinner, read_pip_config
 from ..compat.target import TargetFacts
 from ..errors import BundleError, PinError, RebuildError, UnsafeInputError
 from ..grammar import (
@@ -49,6 +50,7 @@ from ..grammar import (
     shown,
 )
 from ..model import PythonPackage, Snapshot
+from ..platforms import major_minor
 from ..probes.python import script_interpreter
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
@@ -124,7 +126,7 @@ def find_interpreter(
     is an ``Interpreter`` with an empty path and ``how == UV_INSTALL`` (the plan says so; ``ensure`` installs
     it when the rebuild runs). ``--dry-run`` therefore never downloads an interpreter."""
     want, impl = locked_python(lock)
-    minor = ".".join(want.split(".")[:2])
+    minor = major_minor(want)
     if not want:
         return _any_interpreter(python)
     if python:
@@ -132,7 +134,7 @@ def find_interpreter(
         found = interpreter_version(exe)
         if found is None:
             raise BadOptionError(f"--python {python}: not a working Python interpreter")
-        if found[1] != impl or found[0].split(".")[:2] != want.split(".")[:2]:
+        if found[1] != impl or major_minor(found[0]) != major_minor(want):
             raise BadOptionError(f"--python {python} is {found[1]} {found[0]}; the lock needs {impl} {want}")
         notes = (
             []
@@ -149,7 +151,7 @@ def find_interpreter(
             continue
         if found[0] == want:
             return Interpreter(exe, found[0], where), []
-        if near is None and found[0].split(".")[:2] == want.split(".")[:2]:
+        if near is None and major_minor(found[0]) == major_minor(want):
             near = Interpreter(exe, found[0], where)
     managed = _uv_find(want) if impl == "cpython" else None
     if managed is not None:
@@ -278,7 +280,7 @@ def _checked_wheels(
                         "(re-run `envsnap bundle` to complete the bundle)"
                     ) from None
                 raise RebuildError(str(exc)) from None
-        pinner = pinner or Pinner(read_pip_config(), default_cache_dir(), allow_urls=allow_urls)
+        pinner = pinner or Pinner(read_pip_config(), cache_dir(ARTIFACTS_CACHE), allow_urls=allow_urls)
         try:
             path = join_base_name(spill, art.filename)
             fetch_wheel(art, path, pinner, offline=False)

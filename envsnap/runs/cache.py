@@ -21,9 +21,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._defaults import RUNS_CACHE
+from .._defaults import cache_dir as cache_root
 from .._fs import atomic_write_text
 from .._version import __version__
-from ..artifacts.pin import default_cache_dir
 
 CACHE_ENV = "ENVSNAP_RUN_CACHE"
 _STATE_FILES = ("/var/lib/dpkg/status", "/lib/apk/db/installed", "/var/lib/rpm/rpmdb.sqlite",
@@ -32,7 +33,7 @@ MAX_ENTRY_BYTES = 16 << 20
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    return default_cache_dir(environ).parent / "runs"
+    return cache_root(RUNS_CACHE, environ)
 
 
 def enabled(environ: Mapping[str, str] | None = None) -> bool:

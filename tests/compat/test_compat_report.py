@@ -10,8 +10,8 @@ from compat_builders import HOST, gpu_lock, snapshot
 
 from envsnap.compat import RULES, Finding, Report, Rule, Target, evaluate
 from envsnap.compat import data as compat_data
-from envsnap.compat._facts import numbers
 from envsnap.model import Snapshot
+from envsnap.platforms import numbers
 
 
 def test_verdict_is_the_worst_finding() -> None:

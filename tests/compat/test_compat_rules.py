@@ -20,7 +20,7 @@ from compat_builders import (
 )
 
 from envsnap.compat import DockerFacts, Target, evaluate
-from envsnap.compat._facts import cuda_need, forward_compatible, local_cuda, machine, numbers
+from envsnap.compat._facts import cuda_need, forward_compatible, local_cuda
 from envsnap.compat._tags import TagTarget, glibc_floor
 from envsnap.compat.rules import (
     cpu_isa,
@@ -36,6 +36,7 @@ from envsnap.compat.rules import (
     wheels,
 )
 from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, Nvidia, SystemPackage
+from envsnap.platforms import machine, numbers
 
 # ----------------------------------------------------------------------------------------------- facts
 

@@ -9,9 +9,9 @@ import pytest
 from compat_builders import gpu_lock
 
 from envsnap.api import check
-from envsnap.compat._facts import machine
 from envsnap.compat.target import docker_facts_from_info, free_mib, probe_docker
 from envsnap.errors import EnvsnapError
+from envsnap.platforms import machine
 from envsnap.rebuild import check_target, check_targets, rebuilders
 
 

@@ -15,6 +15,7 @@ from envsnap.dockerfile import spec as dockerspec
 from envsnap.dockerfile.baseimage import ImageFacts
 from envsnap.errors import ExportError, RebuildError
 from envsnap.model import Conda, CondaPackage, Cuda, CudaLibrary, SystemPackage
+from envsnap.platforms import major_minor
 from envsnap.rebuild import _docker_engine
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -201,7 +202,7 @@ def test_base_image_table(lock, reference: str, source: str, version: str) -> No
     assert (base.reference, base.interpreter.source, base.interpreter.version) == (reference, source, version)
     assert base.pin_kind == "tag" and "pinned by tag only" in base.warnings[0]
     if lock.cuda is not None:
-        assert base.require_cuda == "cuda>=" + baseimage.minor(lock.cuda.runtime_version)
+        assert base.require_cuda == "cuda>=" + major_minor(lock.cuda.runtime_version)
 
 
 @pytest.mark.parametrize(

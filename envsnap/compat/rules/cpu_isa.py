@@ -7,7 +7,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ...model import Snapshot
-from .._facts import machine
+from ...platforms import machine
 from ..data import load
 from ..report import Finding
 from ..target import Target

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from ...model import Snapshot
-from .._facts import cuda_need, numbers
+from ...platforms import numbers
+from .._facts import cuda_need
 from ..report import Finding
 from ..target import Target
 from .interface import Rule

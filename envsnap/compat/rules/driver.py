@@ -8,7 +8,8 @@ know is a warning: "unknown, cannot verify"."""
 from __future__ import annotations
 
 from ...model import Snapshot
-from .._facts import cuda_need, forward_compatible, has_driver, numbers
+from ...platforms import numbers
+from .._facts import cuda_need, forward_compatible, has_driver
 from ..data import load
 from ..report import Finding
 from ..target import Target

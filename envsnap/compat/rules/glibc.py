@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ...model import Snapshot
-from .._facts import numbers
+from ...platforms import numbers
 from .._tags import glibc_floor, package_tags
 from ..report import Finding
 from ..target import Target

@@ -13,7 +13,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ...model import Gpu, Snapshot
-from .._facts import cuda_need, local_cuda, numbers, variant
+from ...platforms import numbers
+from .._facts import cuda_need, local_cuda, variant
 from ..data import load
 from ..report import Finding
 from ..target import Target

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import Snapshot
-from .._facts import machine
+from ...platforms import machine
 from ..report import Finding
 from ..target import Target
 from .interface import Rule

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ...model import PythonEnv, Snapshot
+from ...platforms import numbers
 from ...requires_python import describe as describe_exclusions
 from ...requires_python import excluding
-from .._facts import numbers
 from ..report import Finding
 from ..target import Target
 from .interface import Rule

@@ -1,0 +1,63 @@
+"""Spellings of a machine and of a release that envsnap compares: one architecture alias table and one
+``major.minor`` reading, shared by compat, the Dockerfile spec, the rebuilders and the exports.
+
+``uname -m`` (as a lock records ``platform.machine``), Docker (``amd64``, ``arm64``), Windows (``AMD64``) and
+wheel tags name the same machine differently; ``machine`` maps every spelling to the one a lock and a wheel
+tag use, and ``debian_arch`` to Debian's.
+"""
+
+from __future__ import annotations
+
+import re
+
+MACHINE_ALIASES = {
+    "amd64": "x86_64",
+    "x64": "x86_64",
+    "arm64": "aarch64",
+    "armv8": "aarch64",
+    "i386": "i686",  # wheel platform tags spell 32-bit x86 "i686"
+}
+
+# uname -m -> Debian's architecture name (apt pins, multiarch package names).
+DEBIAN_ARCH = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "i686": "i386",
+    "ppc64le": "ppc64el",
+    "s390x": "s390x",
+}
+
+
+def machine(name: str) -> str:
+    """One spelling per architecture (``arm64``, ``AMD64``: the lock's ``aarch64``, ``x86_64``)."""
+    lowered = name.strip().lower()
+    return MACHINE_ALIASES.get(lowered, lowered)
+
+
+def debian_arch(name: str) -> str:
+    """Debian's name of the machine ``name`` (any spelling ``machine`` reads)."""
+    canonical = machine(name)
+    return DEBIAN_ARCH.get(canonical, canonical)
+
+
+def numbers(version: str) -> tuple[int, ...]:
+    """``"535.54.03"`` -> (535, 54, 3); stops at the first part that is not a number."""
+    out = []
+    for part in version.strip().split("."):
+        m = re.match(r"\d+", part)
+        if not m:
+            break
+        out.append(int(m.group(0)))
+        if m.group(0) != part:
+            break
+    return tuple(out)
+
+
+def major_minor(version: str) -> str:
+    """``"3.11.7"`` -> ``"3.11"`` (``"3.13.0rc1"``, ``"3.11rc1"`` -> ``"3.13"``, ``"3.11"``); ``""`` when it has no
+    leading number. The release line a wheel's ``cp311`` tag, a ``python3.11`` binary and a CUDA ``12.4`` name."""
+    parts = numbers(version)
+    return ".".join(str(p) for p in parts[:2])
+
+
+__all__ = ["DEBIAN_ARCH", "MACHINE_ALIASES", "debian_arch", "machine", "major_minor", "numbers"]

@@ -1,0 +1,69 @@
+"""One architecture alias table, one ``major.minor`` reading and one cache root (envsnap/platforms.py,
+envsnap/_defaults.py): the former copies in compat, the docker rebuild, the apt pins, the base-image choice,
+the exports and the caches of pin and the conda rebuild disagreed (issue 13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from envsnap import _defaults, platforms
+from envsnap.compat.rules import platform as platform_rule
+from envsnap.compat.target import Target
+from envsnap.dockerfile import apt
+from envsnap.export import _common
+from envsnap.model import Platform, PythonEnv, Snapshot, SystemPackage
+from envsnap.rebuild import _tool, docker
+
+X86 = ("x86_64", "amd64", "AMD64", "x64")
+ARM = ("aarch64", "arm64", "armv8", "ARM64")
+
+
+def _lock(machine: str, python: str = "3.11.7") -> Snapshot:
+    return Snapshot(platform=Platform(system="Linux", machine=machine), python=PythonEnv(version=python))
+
+
+@pytest.mark.parametrize("spellings", [X86, ARM])
+def test_compat_and_the_docker_rebuild_read_every_spelling_alike(spellings: tuple[str, ...]) -> None:
+    """The docker rebuild had its own table without ``AMD64`` (Windows), ``x64`` or ``armv8``: it refused a
+    build that compat called the same machine."""
+    for locked in spellings:
+        for engine in spellings:
+            assert platforms.machine(locked) == platforms.machine(engine)
+            docker.check_architecture(_lock(locked), engine, "the engine")  # the same machine: no error
+            findings = platform_rule.check(_lock(locked), _lock(engine), Target())
+            assert not any(f.component == "machine" and f.severity == "fail" for f in findings), findings
+    other = ARM[0] if spellings is X86 else X86[0]
+    with pytest.raises(Exception, match="cannot run there"):
+        docker.check_architecture(_lock(spellings[-1]), other, "the engine")
+
+
+def test_apt_pins_know_the_native_architecture_by_any_spelling() -> None:
+    """apt's table read ``i686`` and ``AMD64`` as foreign architectures (``libc6:i386`` on an i686 host)."""
+    for machine, arch in (("i686", "i386"), ("AMD64", "amd64"), ("arm64", "arm64"), ("x86_64", "amd64")):
+        pin = apt.pins((SystemPackage("dpkg", "libc6", "2.36-9", arch),), machine)[0]
+        assert pin.arch == "", (machine, pin)
+    assert apt.pins((SystemPackage("dpkg", "libc6", "2.36-9", "i386"),), "x86_64")[0].arch == "i386"
+
+
+@pytest.mark.parametrize(("version", "line"), [("3.11.7", "3.11"), ("3.13.0rc1", "3.13"), ("3.11rc1", "3.11"),
+                                               ("3.12", "3.12"), ("", "")])
+def test_every_reader_takes_the_same_major_minor(version: str, line: str) -> None:
+    """The exports split on dots (``3.11rc1`` stayed ``3.11rc1`` in a ``python_version`` marker), the wheel
+    target's interpreter crashed on it, compat read numbers."""
+    assert platforms.major_minor(version) == line
+    marker = _common.environment_marker(_lock("x86_64", version))
+    if version:
+        assert f"python_version == '{line}'" in marker
+        assert _tool.Interpreter(version, "x86_64").minor == tuple(int(p) for p in line.split("."))
+
+
+def test_one_cache_root_for_wheels_and_conda_packages(tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home")}
+    assert _defaults.cache_dir(_defaults.ARTIFACTS_CACHE, env) == tmp_path / "xdg" / "envsnap" / "artifacts"
+    assert _defaults.cache_dir(_defaults.CONDA_CACHE, env) == tmp_path / "xdg" / "envsnap" / "conda"
+    # the XDG rule: a relative XDG_CACHE_HOME is ignored, so the cache never depends on the working directory
+    relative = {"XDG_CACHE_HOME": "cache", "HOME": str(tmp_path / "home")}
+    assert _defaults.cache_dir("conda", relative) == tmp_path / "home" / ".cache" / "envsnap" / "conda"
+    assert _defaults.cache_dir("artifacts", {"HOME": str(tmp_path)}) == tmp_path / ".cache" / "envsnap" / "artifacts"
