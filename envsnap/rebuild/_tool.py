@@ -24,9 +24,8 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-import envsnap
-
 from .. import _runner
+from .. import _version as version_module
 from .._defaults import DISTRIBUTION
 from .._toml import tomllib
 from .._version import __version__
@@ -97,7 +96,7 @@ class ToolWheel:
 
 def source_tree() -> Path | None:
     """The source tree envsnap runs from (editable or on ``PYTHONPATH``), or None for an installed copy."""
-    root = Path(envsnap.__file__).resolve().parent.parent
+    root = Path(version_module.__file__).resolve().parent.parent  # the folder holding the envsnap package
     try:
         project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
     except (OSError, ValueError):
