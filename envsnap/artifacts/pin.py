@@ -52,7 +52,7 @@ from .._version import USER_AGENT
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
-from ..probes._pyprobe import wheel_record_digest
+from ..probes.records import wheel_record_digest
 
 if TYPE_CHECKING:
     import ssl

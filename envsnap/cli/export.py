@@ -52,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
     snapshot = load_lock_or_bundle(args.lock)
     failures: list[str] = []
     if args.absolute_paths:
-        from ..export._common import with_absolute_paths
+        from ..export import with_absolute_paths
         from ..probes.project import project_root
 
         snapshot = with_absolute_paths(snapshot, project_root(args.project))
     if exporter.name == "pylock" and Path(args.lock).is_dir():
-        from ..export._common import with_bundle_wheels
+        from ..export import with_bundle_wheels
 
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md).
         snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path], absolute: bool) -> None:
     """A note when a file naming local projects relative to the project root was written elsewhere."""
-    from ..export._common import has_project_paths
+    from ..export import has_project_paths
     from ..probes.project import project_root
 
     if absolute or exporter.name not in ("pylock", "requirements") or not has_project_paths(snapshot):

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from .._plugins import Registry
 from ..errors import ExportError
+
+# What the command line does to a lock before an exporter renders it (public: the CLI is another package).
+from ._common import has_project_paths, with_absolute_paths, with_bundle_wheels
 from .interface import Exporter
+
+__all__ = [
+    "REGISTRY",
+    "ExportError",
+    "Exporter",
+    "exporters",
+    "get",
+    "has_project_paths",
+    "with_absolute_paths",
+    "with_bundle_wheels",
+]
 
 # Every format, by its --format name (a module here and one line in this list; see ``_plugins``).
 REGISTRY: Registry[Exporter] = Registry(

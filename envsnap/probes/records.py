@@ -1,0 +1,12 @@
+"""The RECORD digest: one value naming a distribution's installed files, computed the same way for an installed
+distribution (by the probe) and for a wheel file (by ``envsnap pin``, to find the wheel a lock was captured from).
+
+The code lives in ``_pyprobe``, which runs standalone in the target interpreter and so can import nothing of
+envsnap; this module is its public face for the layers above.
+"""
+
+from __future__ import annotations
+
+from ._pyprobe import wheel_record_digest
+
+__all__ = ["wheel_record_digest"]
