@@ -739,7 +739,7 @@ def _write_appendix(lock: Snapshot, root: Path) -> None:
     """The appendix from the bundle's own (sealed) lock: the digest a paper cites is the one of the lock its
     supplement ships (an appendix exported from the captured lock cited another: the bundle adds artifacts)."""
     from .._fs import atomic_write_bytes
-    from ..export.appendix import render_latex, render_markdown
+    from .appendix import render_latex, render_markdown
 
     for files in (render_markdown(lock), render_latex(lock)):
         for name, data in files.items():
@@ -751,8 +751,7 @@ def _conda_archives(lock: Snapshot) -> list[str]:
     rebuilds a conda lock with the conda target, or by hand from them."""
     if lock.conda is None or not lock.conda.packages:
         return []
-    from ..export._conda import install_order
-    from .conda import archive_name
+    from .conda import archive_name, install_order
 
     return [archive_name(p) for p in install_order(lock.conda.packages)]
 

@@ -175,3 +175,27 @@ def bundle_conda_packages(
     return sorted(fetched.values())
 
 
+def dep_name(spec: str) -> str:
+    """The package name a conda MatchSpec (``"python >=3.11,<3.12.0a0"``) depends on."""
+    return spec.split()[0].split("[")[0] if spec.strip() else ""
+
+
+def install_order(packages: tuple[CondaPackage, ...]) -> list[CondaPackage]:
+    """Dependencies before their dependents (ties by name), as ``conda list --explicit`` lists them: conda
+    links an explicit file in the order given, and post-link scripts may need what they depend on."""
+    by_name = {p.name: p for p in packages}
+    done: set[str] = set()
+    order: list[CondaPackage] = []
+
+    def visit(pkg: CondaPackage, path: tuple[str, ...]) -> None:
+        if pkg.name in done or pkg.name in path:  # a cycle (they exist, e.g. python <-> pip) is cut here
+            return
+        for dep in sorted({dep_name(d) for d in pkg.depends}):
+            if dep in by_name:
+                visit(by_name[dep], (*path, pkg.name))
+        done.add(pkg.name)
+        order.append(pkg)
+
+    for pkg in sorted(packages, key=lambda p: p.name):
+        visit(pkg, ())
+    return order

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .. import fileurls, sinks
+from ..artifacts.conda import dep_name as dep_name  # the exporters reach these through _conda
+from ..artifacts.conda import install_order as install_order
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _common
 from .interface import ExportError
@@ -15,31 +17,6 @@ def require_conda(snapshot: Snapshot, fmt: str) -> tuple[CondaPackage, ...]:
             "environment); use --format requirements or pylock"
         )
     return snapshot.conda.packages
-
-
-def dep_name(spec: str) -> str:
-    return spec.split()[0].split("[")[0] if spec.strip() else ""
-
-
-def install_order(packages: tuple[CondaPackage, ...]) -> list[CondaPackage]:
-    """Dependencies before their dependents (ties by name), as ``conda list --explicit`` lists them: conda
-    links an explicit file in the order given, and post-link scripts may need what they depend on."""
-    by_name = {p.name: p for p in packages}
-    done: set[str] = set()
-    order: list[CondaPackage] = []
-
-    def visit(pkg: CondaPackage, path: tuple[str, ...]) -> None:
-        if pkg.name in done or pkg.name in path:  # a cycle (they exist, e.g. python <-> pip) is cut here
-            return
-        for dep in sorted({dep_name(d) for d in pkg.depends}):
-            if dep in by_name:
-                visit(by_name[dep], (*path, pkg.name))
-        done.add(pkg.name)
-        order.append(pkg)
-
-    for pkg in sorted(packages, key=lambda p: p.name):
-        visit(pkg, ())
-    return order
 
 
 def pip_packages(snapshot: Snapshot) -> list[PythonPackage]:

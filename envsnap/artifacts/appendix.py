@@ -1,0 +1,195 @@
+"""The "Software and hardware environment" appendix of a paper, in Markdown and LaTeX (the ``markdown`` and
+``latex`` exports, and the appendix a bundle ships).
+
+One context, built here from the lock, fills two templates (``templates/appendix.md.j2`` and
+``appendix.tex.j2``): the environment table (Python, frameworks, CUDA / cuDNN / driver, GPUs, CPU, OS),
+the Python packages (frameworks first, then the rest in groups), the lock's digest and how to rebuild.
+Facts an imported lock does not know are printed as "unknown", never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .. import _templates
+from ..model import PythonPackage, Snapshot
+
+UNKNOWN = "unknown"
+
+# Package groups for the reader, in display order; a package goes to the first group that claims it.
+_GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Deep learning", re.compile(
+        r"^(torch|torchvision|torchaudio|torchtext|tensorflow(-.*)?|tf-keras|keras|jax|jaxlib|flax|optax|"
+        r"lightning|pytorch-lightning|transformers|accelerate|diffusers|deepspeed|xformers|triton|"
+        r"timm|onnx|onnxruntime(-gpu)?|paddlepaddle(-gpu)?|mxnet|peft|vllm|flash-attn|bitsandbytes)$")),
+    ("CUDA libraries", re.compile(r"^(nvidia-.*|cupy(-cuda.*)?|pycuda|cuda-python)$")),
+    ("Numerical and data", re.compile(
+        r"^(numpy|scipy|pandas|polars|pyarrow|numba|sympy|scikit-learn|scikit-image|xgboost|lightgbm|"
+        r"catboost|statsmodels|h5py|zarr|xarray|datasets|tokenizers|safetensors|sentencepiece|"
+        r"opencv-python(-headless)?|pillow|matplotlib|seaborn|networkx)$")),
+)
+OTHER = "Other packages"
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    value: str
+    code: bool = False  # typeset as code (digests, versions lists)
+
+
+def context(snapshot: Snapshot) -> dict[str, Any]:
+    """Everything the templates print, already ordered and formatted (templates only lay it out)."""
+    unknown = set(snapshot.envsnap.unknown)
+    return {
+        "environment": _environment_rows(snapshot, unknown),
+        "groups": _package_groups(snapshot),
+        # "0" would read as an empty environment; a lock imported from a conda explicit file does not know.
+        "package_count": UNKNOWN if "python.packages" in unknown else len(snapshot.python.packages),
+        "digest": snapshot.envsnap.content_digest or "(the lock is not sealed)",
+        "captured": snapshot.envsnap.created or UNKNOWN,
+        "generator": snapshot.envsnap.generator or "envsnap",
+        "origin": snapshot.envsnap.origin,
+        "unknown": sorted(unknown),
+        # A conda lock is rebuilt by the conda target (the default venv target would skip the conda layer).
+        "conda": snapshot.conda is not None and bool(snapshot.conda.packages),
+    }
+
+
+def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
+    py = s.python
+    python = " ".join(x for x in (_implementation(py.implementation), py.version) if x)
+    rows = [Row("Python", python or UNKNOWN)]
+    for name, fw in sorted(s.frameworks.items(), key=lambda item: _framework_rank(item[0])):
+        build = (f"CUDA {fw.cuda_version}" if fw.cuda_version else
+                 f"ROCm {fw.rocm_version}" if fw.rocm_version else "CPU build")
+        extra = f", cuDNN {fw.cudnn_version}" if fw.cudnn_version else ""
+        rows.append(Row(_display_name(s, name), f"{fw.version or UNKNOWN} ({build}{extra})"))
+    cuda = s.cuda
+    if cuda is not None and not cuda.runtime_version and not any(c.selected for c in cuda.copies):
+        # Copies on disk that nothing in the environment loads (a toolkit beside a CPU-only torch).
+        rows.append(Row("CUDA", "CPU-only (the environment loads no CUDA library)"))
+    elif cuda is not None:
+        rows.append(Row("CUDA runtime", _with_source(cuda.runtime_version, cuda.runtime_source)))
+        rows.append(Row("cuDNN", _with_source(cuda.cudnn_version, cuda.cudnn_source)))
+        if cuda.nccl_version:
+            rows.append(Row("NCCL", _with_source(cuda.nccl_version, cuda.nccl_source)))
+        if cuda.toolkit_version:
+            rows.append(Row("CUDA toolkit", cuda.toolkit_version))
+    elif "cuda" in unknown:
+        rows.append(Row("CUDA runtime", UNKNOWN))
+    rows.append(Row("NVIDIA driver", _driver(s, unknown)))
+    rows.append(Row("GPUs", _gpus(s, unknown)))
+    cpu = s.hardware.cpu
+    if "hardware" in unknown:
+        rows.append(Row("CPU", UNKNOWN))
+    else:
+        cores = f", {cpu.logical_cores} logical cores" if cpu.logical_cores else ""
+        rows.append(Row("CPU", f"{cpu.model or cpu.arch or s.platform.machine or UNKNOWN}{cores}"))
+        if s.hardware.memory_mib:
+            rows.append(Row("Memory", f"{s.hardware.memory_mib / 1024:.0f} GiB"))
+    os_name = s.platform.os_name or " ".join(x for x in (s.platform.os_id, s.platform.os_version) if x)
+    rows.append(Row("Operating system", " ".join(x for x in (os_name or s.platform.system,
+                                                             s.platform.machine) if x) or UNKNOWN))
+    if s.platform.kernel:
+        rows.append(Row("Kernel", s.platform.kernel))
+    if s.platform.libc:
+        rows.append(Row("C library", f"{s.platform.libc} {s.platform.libc_version}".strip()))
+    if s.conda is not None:
+        rows.append(Row("Conda", f"{len(s.conda.packages)} packages ({s.conda.subdir or UNKNOWN})"))
+    if s.system.manager and "system" not in unknown:
+        needed = sum(1 for p in s.system.packages if p.needed_by)
+        rows.append(Row("System packages", f"{len(s.system.packages)} ({s.system.manager}), "
+                        f"{needed} used by Python packages"))
+    if s.project is not None and s.project.commit:
+        state = ", with uncommitted changes" if s.project.dirty else ""
+        rows.append(Row("Code", f"{s.project.vcs} commit {s.project.commit[:12]}{state}", code=False))
+    return rows
+
+
+def _implementation(name: str) -> str:
+    return {"cpython": "CPython", "pypy": "PyPy"}.get(name, name)
+
+
+def _framework_rank(name: str) -> tuple[int, str]:
+    order = ("torch", "tensorflow", "jax")
+    return (order.index(name) if name in order else len(order), name)
+
+
+def _display_name(s: Snapshot, name: str) -> str:
+    pkg = s.package(name)
+    return (pkg.metadata_name or pkg.name) if pkg is not None else name
+
+
+def _with_source(version: str, source: str) -> str:
+    if not version:
+        return "not found"
+    return f"{version} ({source})" if source else version
+
+
+def _driver(s: Snapshot, unknown: set[str]) -> str:
+    if s.nvidia is None:
+        return UNKNOWN if "nvidia" in unknown else "none"
+    if s.nvidia.error:
+        return f"error: {s.nvidia.error}"
+    cuda = f" (supports CUDA {s.nvidia.cuda_driver_version})" if s.nvidia.cuda_driver_version else ""
+    return f"{s.nvidia.driver_version or UNKNOWN}{cuda}"
+
+
+def _gpus(s: Snapshot, unknown: set[str]) -> str:
+    if not s.hardware.gpus:
+        return UNKNOWN if "hardware" in unknown or "gpus" in unknown else "none"
+    kinds = Counter(
+        (g.name or "unknown GPU", g.compute_capability, round(g.memory_mib / 1024)) for g in s.hardware.gpus
+    )
+    parts = []
+    for (name, cc, gib), n in sorted(kinds.items()):
+        details = ", ".join(x for x in (f"compute capability {cc}" if cc else "", f"{gib} GiB" if gib else "")
+                            if x)
+        parts.append(f"{n} x {name}" + (f" ({details})" if details else ""))
+    return "; ".join(parts)
+
+
+def _package_groups(s: Snapshot) -> list[tuple[str, list[tuple[str, str]]]]:
+    frameworks = set(s.frameworks)
+    grouped: dict[str, list[tuple[str, str]]] = {"Frameworks": []}
+    for title, _ in _GROUPS:
+        grouped[title] = []
+    grouped[OTHER] = []
+    for pkg in sorted(s.python.packages, key=lambda p: p.name):
+        entry = (pkg.metadata_name or pkg.name, _version_note(pkg))
+        if pkg.name in frameworks:
+            grouped["Frameworks"].append(entry)
+            continue
+        title = next((t for t, pattern in _GROUPS if pattern.match(pkg.name)), OTHER)
+        grouped[title].append(entry)
+    grouped["Frameworks"].sort(key=lambda e: _framework_rank(e[0].lower()))
+    return [(title, entries) for title, entries in grouped.items() if entries]
+
+
+def _version_note(pkg: PythonPackage) -> str:
+    src = pkg.source
+    if src.kind == "vcs":
+        return f"{pkg.version} ({src.vcs or 'vcs'} {src.commit_id[:12]})".replace("  ", " ")
+    if src.kind == "directory":
+        return f"{pkg.version} (local{', editable' if src.editable else ''})"
+    if src.kind == "archive":
+        return f"{pkg.version} (archive)"
+    return pkg.version
+
+
+# Every value reaches the templates unescaped: their format's default escaping (Markdown, LaTeX) and filters
+# (md_code, tex_code) in envsnap/_templates.py make it text, whatever the lock holds.
+
+
+def render_markdown(snapshot: Snapshot) -> dict[str, bytes]:
+    text = _templates.render("appendix.md.j2", **context(snapshot))
+    return {"appendix.md": text.encode("utf-8")}
+
+
+def render_latex(snapshot: Snapshot) -> dict[str, bytes]:
+    text = _templates.render("appendix.tex.j2", **context(snapshot))
+    return {"appendix.tex": text.encode("utf-8")}
