@@ -6,6 +6,7 @@ directly.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -97,7 +98,9 @@ def python_target(argv: Sequence[str], python: str | None) -> TargetEnvironment:
     import shutil
 
     found = shutil.which(argv[0]) if argv and is_python_name(argv[0]) else None
-    return select_environment(found) if found else select_environment()
+    if found is None:
+        return select_environment()
+    return dataclasses.replace(select_environment(found), why="the interpreter the command runs")
 
 
 def code_state(root: Path, exclude: Sequence[str | os.PathLike[str]]) -> Code | None:
@@ -213,8 +216,6 @@ def _cached_findings(name: str | None) -> list[tuple[bool, str]] | None:
 def _capture(target: TargetEnvironment, interpreter: str, capture_path: Path | None,
              excluded: Sequence[str | os.PathLike[str]], ctx: Context, use_cache: bool) -> Snapshot:
     """A capture of the target; a cached one (with the project's state taken now) while nothing changed."""
-    import dataclasses
-
     from ..errors import LockfileError
     from ..probes.capture import capture
     from . import cache

@@ -106,6 +106,19 @@ def test_an_upgraded_package_is_named_before_the_command_runs(tmp_path: Path, en
     assert any("tinydep" in line for line in rec.load(root / "run2.toml").environment.drift)
 
 
+def test_rerun_with_another_python_runs_the_command_with_it(tmp_path: Path, envsnap: Envsnap, host_lock: Path,
+                                                             make_venv: Callable[..., Path]) -> None:
+    python = make_venv(tmp_path / "venv")
+    root = tmp_path / "p"
+    root.mkdir()
+    res = envsnap("run", "--lock", host_lock, "--", sys.executable, "-c", "import sys; print(sys.prefix)", cwd=root)
+    assert res.returncode == 0, res.stderr
+    res = envsnap("rerun", "run.toml", "--lock", host_lock, "--python", python, "--yes", cwd=root)
+    # The venv's interpreter ran the command, and the venv is what was verified against the lock.
+    assert str(tmp_path / "venv") in res.stdout, res.stdout + res.stderr
+    assert "environment: differs" in res.stdout
+
+
 def test_a_new_commit_is_named(tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
     root = _project(tmp_path / "p")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]

@@ -15,6 +15,12 @@ from runhelpers import Envsnap, envsnap_env
 from envsnap.runs import record as rec
 
 
+def _wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def _shared_library(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "extra.c").write_text("int envsnap_extra(void) { return 42; }\n")
@@ -80,9 +86,7 @@ def test_a_signal_to_envsnap_reaches_the_command_and_the_record_says_interrupted
     code = f"import pathlib, time; pathlib.Path({str(started)!r}).write_text('x'); time.sleep(60)"
     proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
                             cwd=tmp_path, env=envsnap_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for(started)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, err
@@ -97,9 +101,7 @@ def test_a_kill_sigint_is_passed_on_and_the_record_is_still_written(tmp_path: Pa
             "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('cleaned up'); raise SystemExit(9)\n")
     proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
                             cwd=tmp_path, env=envsnap_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for(started)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert out == "cleaned up\n" and proc.returncode == 9, err
@@ -179,9 +181,7 @@ def test_ctrl_c_at_the_terminal_reaches_the_command_once_and_the_record_says_int
                             cwd=tmp_path, env=envsnap_env(), stdin=slave, stdout=slave, stderr=slave,
                             preexec_fn=controlling_terminal)
     os.close(slave)
-    deadline = time.monotonic() + 60
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for(started)
     time.sleep(0.3)
     os.write(master, b"\x03")  # Ctrl-C, as the terminal's line discipline reads it
     output = b""

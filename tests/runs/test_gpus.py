@@ -1,0 +1,55 @@
+"""Which GPUs a run used: NVML's per-process lists matched to the tree, or "unknown" with the reason."""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from envsnap.runs import gpus
+from envsnap.runs.gpus import GpuWatch
+
+
+class _Nvml:
+    """NVML's per-process queries as pynvml answers them (objects with a pid)."""
+
+    def __init__(self, compute: dict[int, list[int]], graphics: dict[int, list[int]] | None = None):
+        self.compute, self.graphics = compute, graphics or {}
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: int) -> list[Any]:
+        return [SimpleNamespace(pid=p) for p in self.compute.get(handle, [])]
+
+    def nvmlDeviceGetGraphicsRunningProcesses(self, handle: int) -> list[Any]:
+        return [SimpleNamespace(pid=p) for p in self.graphics.get(handle, [])]
+
+
+def test_a_gpu_is_used_when_a_process_of_the_tree_is_on_its_list() -> None:
+    me = os.getpid()
+    watch = GpuWatch(pids=lambda: {me}, environ={"CUDA_VISIBLE_DEVICES": "1,0"})
+    watch.poll_once(_Nvml({0: [1], 1: [me]}, {0: []}), [(0, 0), (1, 1)], {0: "H200", 1: "H200"})
+    gpus = watch.result()
+    assert gpus.used == ("1 (H200)",) and gpus.used_known
+    assert gpus.visible_devices == "1,0" and gpus.visible_devices_set
+
+
+def test_no_gpu_used_is_known_only_when_every_listed_process_is_visible_here() -> None:
+    me = os.getpid()
+    watch = GpuWatch(pids=lambda: {me}, environ={})
+    watch.poll_once(_Nvml({0: [1]}), [(0, 0)], {0: "H200"})  # pid 1 is visible here and not ours
+    assert watch.result().used == () and watch.result().used_known
+    hidden = GpuWatch(pids=lambda: {me}, environ={})
+    hidden.poll_once(_Nvml({0: [2**22 + 12345]}), [(0, 0)], {0: "H200"})  # a pid of another namespace
+    result = hidden.result()
+    assert not result.used_known and "PID namespace" in result.note and not result.visible_devices_set
+
+
+def test_without_nvml_the_gpus_used_are_unknown_and_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gpus, "find_library", lambda environ: None)  # a host without the NVIDIA driver
+    watch = GpuWatch(pids=set, environ={})
+    watch.start()
+    watch.stop()
+    result = watch.result()
+    assert not result.used_known and result.used == ()
+    assert result.note == "no NVIDIA driver library (NVML) on this host"
