@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .._fetchpolicy import FetchPolicy, allowances, local_path, urlopen_checked
+from .._fetchpolicy import FetchPolicy, allowances, local_path
 from .._fs import join_base_name, join_hash_dir
-from .._version import USER_AGENT
 from ..errors import BundleError, RebuildError, UnsafeInputError
 from ..grammar import GrammarError, require_base_name
 from ..model import CondaPackage, Snapshot
 from ..progress import Progress
+from .pin import DownloadError, Fetcher
 
 DOWNLOAD_TIMEOUT = 120.0
 CONDA_DIR = "conda"  # inside a bundle
@@ -88,42 +85,33 @@ def fetch_archive(
             if not repair:
                 raise
             target.unlink()
-    FetchPolicy(allowances(allow_urls)).check(pkg.url, f"{label(pkg)}: conda package")
+    policy = FetchPolicy(allowances(allow_urls))
+    policy.check(pkg.url, f"{label(pkg)}: conda package")
     local = local_path(pkg.url)
     if local is None and offline:
         raise RebuildError(
             f"{label(pkg)}: {target.name} is not in the bundle and offline mode forbids downloading {pkg.url}"
         )
+    if local is not None and not local.is_file():
+        raise RebuildError(f"{label(pkg)}: {pkg.url} is gone (no such file)")
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{target.name}.part")
     try:
-        if local is not None:
-            if not local.is_file():
-                raise RebuildError(f"{label(pkg)}: {pkg.url} is gone (no such file)")
-            shutil.copyfile(local, part)
-        else:
-            _download(pkg, part, FetchPolicy(allowances(allow_urls)))
+        try:
+            Fetcher(timeout=DOWNLOAD_TIMEOUT, policy=policy).download(pkg.url, part, checked=True)
+        except DownloadError as exc:
+            if exc.status:
+                gone = " is gone" if exc.status in (404, 410) else " cannot be downloaded"
+                raise RebuildError(
+                    f"{label(pkg)}: {pkg.url}{gone} (HTTP {exc.status}); the channel no longer serves "
+                    "this exact build: rebuild from a bundle made while it did (envsnap bundle)"
+                ) from None
+            raise RebuildError(f"{label(pkg)}: {exc}") from None
         check_archive(pkg, part, target.name)
         os.replace(part, target)
     finally:
         part.unlink(missing_ok=True)
     return target
-
-
-def _download(pkg: CondaPackage, part: Path, policy: FetchPolicy) -> None:
-    request = urllib.request.Request(pkg.url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urlopen_checked(request, policy, timeout=DOWNLOAD_TIMEOUT) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
-    except urllib.error.HTTPError as exc:
-        gone = " is gone" if exc.code in (404, 410) else " cannot be downloaded"
-        raise RebuildError(
-            f"{label(pkg)}: {pkg.url}{gone} (HTTP {exc.code}); the channel no longer serves "
-            "this exact build: rebuild from a bundle made while it did (envsnap bundle)"
-        ) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise RebuildError(f"{label(pkg)}: cannot download {pkg.url}: {reason}") from None
 
 
 def fetch_all(

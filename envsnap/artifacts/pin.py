@@ -61,6 +61,9 @@ PYPI = "https://pypi.org/simple"
 FETCH_TIMEOUT = 60.0
 # An index page is read whole: a page larger than this (a lock may name the index) is refused.
 MAX_INDEX_PAGE = 128 * 1024 * 1024
+# The most one download may write when its size is not known in advance: more than any wheel or conda
+# package (the largest CUDA ones are a few GiB), so an endless response cannot fill the disk.
+MAX_DOWNLOAD = 64 * 1024 * 1024 * 1024
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 WARNING_PREFIX = "pin: "
 
@@ -148,6 +151,14 @@ class IndexFile:
     trusted: bool = False
 
 
+class DownloadError(PinError):
+    """A download failed; ``status`` is the HTTP status when the server answered with one (0 otherwise)."""
+
+    def __init__(self, message: str, status: int = 0):
+        super().__init__(message)
+        self.status = status
+
+
 class Fetcher:
     """Reads index pages and files over http(s) (with pip's certificate bundle) or from the file system.
 
@@ -220,16 +231,25 @@ class Fetcher:
             reason = getattr(exc, "reason", exc)
             raise PinError(f"{strip_credentials(url)}: cannot reach the index ({reason})") from None
 
-    def download(self, url: str, dest: Path, *, checked: bool = False) -> str:
-        """Copy ``url`` to ``dest`` (atomically); return its sha256. ``checked``: a URL a lock chose."""
+    def download(self, url: str, dest: Path, *, checked: bool = False, size: int = 0) -> str:
+        """Copy ``url`` to ``dest`` (atomically: a reader sees no part of it until it is complete); return its
+        sha256. ``checked``: a URL a lock chose, asked of the fetch policy first. ``size``: the expected size
+        when known; a response longer than that (or than ``MAX_DOWNLOAD``) is cut off with ``DownloadError``.
+        The one downloader of wheels, sdists and conda archives: the caller checks the hash it returns."""
         if checked:
             self.policy.check(url, "file")
+        limit = size if size > 0 else MAX_DOWNLOAD
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
         digest = hashlib.sha256()
+        written = 0
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in self._stream(url, checked):
+                    written += len(chunk)
+                    if written > limit:
+                        raise DownloadError(f"{strip_credentials(url)}: cannot download (larger than the "
+                                            f"{limit} bytes expected)")
                     digest.update(chunk)
                     out.write(chunk)
             os.replace(tmp, dest)
@@ -253,7 +273,8 @@ class Fetcher:
                     yield chunk
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
-            raise PinError(f"{strip_credentials(url)}: cannot download ({reason})") from None
+            status = exc.code if isinstance(exc, urllib.error.HTTPError) else 0
+            raise DownloadError(f"{strip_credentials(url)}: cannot download ({reason})", status) from None
 
 
 def local_dir(url: str, project_dir: Path | None) -> Path:
@@ -546,7 +567,7 @@ class Pinner:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
             part = join_base_name(tmp, file.filename)
-            sha = self.fetcher.download(file.url, part, checked=not file.trusted)
+            sha = self.fetcher.download(file.url, part, checked=not file.trusted, size=file.size)
             if file.sha256 and sha != file.sha256:
                 # The hash of a local file is never shown: the file may be one the user did not name.
                 have = "" if local_path(file.url) is not None else f" {sha}"

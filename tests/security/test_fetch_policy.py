@@ -20,7 +20,7 @@ from envsnap import lockfile
 from envsnap._fetchpolicy import FetchPolicy, FetchRefusedError, allowances, trusted_locations
 from envsnap.artifacts import conda as conda_archives
 from envsnap.artifacts.pin import Fetcher, IndexConfig, Pinner, pin
-from envsnap.errors import PinError
+from envsnap.errors import PinError, RebuildError
 from envsnap.model import Artifact, CondaPackage, PythonEnv, PythonPackage, Snapshot
 from envsnap.probes._pyprobe import wheel_record_digest
 
@@ -282,6 +282,7 @@ def test_every_fetcher_names_envsnap_and_its_one_version(tmp_path: Path) -> None
         page = server.add("/simple/demo/", b"<html></html>", "text/html")
         archive = server.add("/pkgs/demo-1.0-0.conda", b"not really a conda archive")
         Fetcher().get(page)
-        pkg = CondaPackage(name="demo", version="1.0", url=archive)
-        conda_archives._download(pkg, tmp_path / "demo.part", FetchPolicy(allow=(f"{server.url}/*",)))
+        pkg = CondaPackage(name="demo", version="1.0", url=archive, sha256="0" * 64)
+        with pytest.raises(RebuildError, match="sha256 mismatch"):  # downloaded, then refused by its hash
+            conda_archives.fetch_archive(pkg, tmp_path / "demo-1.0-0.conda", allow_urls=(f"{server.url}/*",))
     assert server.agents == [f"envsnap/{__version__}"] * 2
