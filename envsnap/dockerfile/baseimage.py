@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from packaging.version import InvalidVersion, Version
 
-from ..compat._facts import cuda_need
+from ..cudaneed import cuda_need
 from ..errors import BadOptionError, RebuildError, RequiresPythonError
 from ..grammar import is_python_version, shown
 from ..model import Snapshot

@@ -20,7 +20,7 @@ from compat_builders import (
 )
 
 from envsnap.compat import DockerFacts, Target, evaluate
-from envsnap.compat._facts import cuda_need, forward_compatible, local_cuda
+from envsnap.compat._facts import forward_compatible
 from envsnap.compat._tags import TagTarget, glibc_floor
 from envsnap.compat.rules import (
     cpu_isa,
@@ -35,6 +35,7 @@ from envsnap.compat.rules import (
     python,
     wheels,
 )
+from envsnap.cudaneed import cuda_need, local_cuda
 from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, Nvidia, SystemPackage
 from envsnap.platforms import machine, numbers
 

@@ -1,0 +1,70 @@
+"""What CUDA a locked environment needs: the one reading that the compatibility check and the Dockerfile spec's
+base-image choice share (a system toolkit nothing in the environment uses does not make a lock a GPU lock).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.version import InvalidVersion, Version
+
+from .model import Snapshot
+from .platforms import major_minor
+
+
+def local_cuda(version: str) -> str:
+    """The CUDA variant in a local version label: ``2.7.1+cu128`` -> ``"12.8"``; ``""`` when none."""
+    try:
+        local = Version(version).local or ""
+    except InvalidVersion:
+        return ""
+    m = re.fullmatch(r"cu(\d+)(\d)", local.split(".")[0])
+    return f"{int(m.group(1))}.{m.group(2)}" if m else ""
+
+
+@dataclass(frozen=True)
+class CudaNeed:
+    version: str  # major.minor
+    evidence: str  # what in the lock says so, e.g. "torch 2.7.1+cu128"
+
+
+_CUDA_RUNTIME_PACKAGES = re.compile(r"^nvidia-cuda-runtime(-cu(\d+))?$")
+_CONDA_CUDA_PACKAGES = ("cuda-version", "cuda-cudart", "cudatoolkit", "cuda-runtime")
+
+
+def cuda_need(lock: Snapshot) -> CudaNeed | None:
+    """The CUDA runtime the locked environment was built for, or None for a CPU-only lock.
+
+    Something inside the environment must use CUDA: a framework build, a ``+cuXYZ`` label, CUDA wheels or
+    conda packages, or a runtime copy the capture selected because a binary of the environment loads it
+    (``runtime_version`` is recorded only for that copy, whatever its source: an extension linking
+    ``/usr/local/cuda`` through its RPATH needs it as much as a pip wheel). A system libcudart the capture
+    merely found is recorded as present, not selected, and does not make a CPU-only lock need a GPU.
+    The selected runtime copy, when recorded, is the most precise version.
+    """
+    evidence = _environment_evidence(lock)
+    cuda = lock.cuda
+    if cuda is not None and cuda.runtime_version:
+        source = f" ({cuda.runtime_source})" if cuda.runtime_source else ""
+        return CudaNeed(major_minor(cuda.runtime_version), f"CUDA runtime {cuda.runtime_version}{source}")
+    return evidence
+
+
+def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
+    for name, fw in sorted(lock.frameworks.items()):
+        if fw.cuda_version:
+            return CudaNeed(major_minor(fw.cuda_version), f"{name} {fw.version} built for CUDA {fw.cuda_version}")
+    for pkg in lock.python.packages:
+        found = local_cuda(pkg.version)
+        if found:
+            return CudaNeed(found, f"{pkg.name} {pkg.version}")
+    for pkg in lock.python.packages:
+        if _CUDA_RUNTIME_PACKAGES.match(pkg.name) and major_minor(pkg.version):
+            return CudaNeed(major_minor(pkg.version), f"{pkg.name} {pkg.version}")
+    if lock.conda is not None:
+        for wanted in _CONDA_CUDA_PACKAGES:
+            for cpkg in lock.conda.packages:
+                if cpkg.name == wanted and major_minor(cpkg.version):
+                    return CudaNeed(major_minor(cpkg.version), f"conda {cpkg.name} {cpkg.version}")
+    return None
