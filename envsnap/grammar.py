@@ -275,6 +275,24 @@ def is_hash_pair(text: str) -> bool:
     return _HASH_PAIR.fullmatch(text) is not None
 
 
+_ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+_BARE_HEX = {32: "md5", 64: "sha256"}
+
+
+def split_hash(text: str) -> tuple[str, str]:
+    """``(algorithm, hex)`` of a hash however it is spelt: ``sha256:<hex>`` (envsnap's digests, pip's
+    ``--hash``, a conda explicit file), ``sha256=<hex>`` (PEP 610 ``archive_info.hash``, RECORD) or bare hex
+    (an artifact's ``sha256``, a conda ``md5``: the algorithm is known from its length). The one reader of
+    the three spellings; ``("", "")`` for an empty text or anything else."""
+    algo, sep, value = text.partition(":") if ":" in text else text.partition("=")
+    if not sep:
+        algo, value = _BARE_HEX.get(len(text), ""), text
+    algo = algo.lower()
+    if algo not in _ALGORITHMS or not value or re.fullmatch(r"[0-9a-f]+", value, re.ASCII) is None:
+        return "", ""
+    return algo, value
+
+
 def is_sha256_digest(text: str) -> bool:
     """``sha256:<64 hex>``, envsnap's digests (content, RECORD, diff) and image ids."""
     return is_image_digest(text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from .grammar import is_pep440
+from .grammar import is_pep440, split_hash
 
 SCHEMA_VERSION = 1
 
@@ -75,8 +75,13 @@ class Source:
     commit_id: str = ""
     requested_revision: str = ""
     subdirectory: str = ""
-    archive_hash: str = ""  # "sha256=<hex>"
+    archive_hash: str = ""  # "sha256=<hex>", as PEP 610 spells it; read it through archive_digest
     editable: bool = False
+
+    @property
+    def archive_digest(self) -> tuple[str, str]:
+        """``(algorithm, hex)`` of ``archive_hash``, ``("", "")`` when there is none (grammar.split_hash)."""
+        return split_hash(self.archive_hash)
 
 
 @dataclass(frozen=True)

@@ -119,3 +119,21 @@ def test_a_lock_with_a_bad_value_is_refused_by_show_and_check(
     assert result.out == "" and result.err.count("\n") == 1
     assert result.err.startswith(f"envsnap: error: {bad}: {field}: not a valid "), result
 
+
+
+def test_every_spelling_of_a_hash_reads_the_same() -> None:
+    from envsnap.grammar import split_hash
+
+    hex64 = "ab" * 32
+    assert split_hash(f"sha256:{hex64}") == split_hash(f"sha256={hex64}") == split_hash(hex64) == ("sha256", hex64)
+    assert split_hash("cd" * 16) == ("md5", "cd" * 16)
+    assert split_hash("") == split_hash("sha256=") == split_hash("sha256:XYZ") == ("", "")
+    assert model.Source(kind="archive", url="https://e.org/a.tar.gz",
+                        archive_hash=f"sha256={hex64}").archive_digest == ("sha256", hex64)
+
+
+def test_no_module_parses_the_archive_hash_itself() -> None:
+    # Five exporters each split archive_hash at '=' (one of them only when it started with 'sha256=').
+    offenders = [str(p.relative_to(REPO)) for p in sorted((REPO / "envsnap").rglob("*.py"))
+                 if "archive_hash.partition" in p.read_text() or "archive_hash.startswith" in p.read_text()]
+    assert not offenders, offenders

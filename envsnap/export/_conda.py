@@ -41,7 +41,7 @@ def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
         path = sinks.requirement_path(path)
         return (f"-e {path}" if src.editable else path), ""
     if src.kind == "archive":
-        algo, _, value = src.archive_hash.partition("=")
+        algo, value = src.archive_digest
         return f"{name} @ {sinks.requirement_url(src.url)}", (sinks.requirement_hash(algo, value) if value else "")
     art = pkg.artifact
     pin = f"{name}=={sinks.requirement_version(pkg.version)}"

@@ -49,8 +49,8 @@ def _pip_dependencies(pkg: PythonPackage) -> dict[str, str]:
 
 
 def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
-    if pkg.source.kind == "archive" and pkg.source.archive_hash.startswith("sha256="):
-        return pkg.source.url, pkg.source.archive_hash.partition("=")[2]
+    if pkg.source.kind == "archive" and pkg.source.archive_digest[0] == "sha256":
+        return pkg.source.url, pkg.source.archive_digest[1]
     if pkg.artifact is not None and pkg.artifact.sha256 and pkg.source.kind == "index":
         return pkg.artifact.url, pkg.artifact.sha256
     raise ExportError(

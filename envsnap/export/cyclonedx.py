@@ -102,7 +102,7 @@ def _python(pkg: PythonPackage) -> Any:
     if src.kind == "vcs":
         refs.append(ExternalReference(type=ExternalReferenceType.VCS, url=XsUri(purls.vcs_url(src))))
     elif src.kind == "archive":
-        algo, _, value = src.archive_hash.partition("=")
+        algo, value = src.archive_digest
         hashes[algo] = value
     art = pkg.artifact
     if art is not None and src.kind == "index":

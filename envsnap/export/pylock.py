@@ -122,7 +122,7 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
 
 
 def _archive_hashes(pkg: PythonPackage) -> dict[str, str]:
-    algo, _, value = pkg.source.archive_hash.partition("=")
+    algo, value = pkg.source.archive_digest
     if value:
         return {algo: value}
     if pkg.artifact is not None and pkg.artifact.sha256:

@@ -96,7 +96,7 @@ def _by_find_links(pkg: PythonPackage) -> bool:
 def _requirement(pkg: PythonPackage) -> str:
     art = pkg.artifact
     if pkg.source.kind == "archive":
-        algo, _, value = pkg.source.archive_hash.partition("=")
+        algo, value = pkg.source.archive_digest
         if not value and art is not None:
             algo, value = "sha256", art.sha256
         if not value:
