@@ -114,3 +114,9 @@ def test_rebuild_exits_with_verify_code_for_a_mismatch() -> None:
     from envsnap.cli import rebuild, verify
 
     assert rebuild.exit_code is verify.exit_code  # one rule: a rebuilt environment that differs is 3, not 1
+
+
+def test_a_bundle_path_that_names_nothing_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    result = cli("rebuild", lock, "--bundle", tmp_path / "missing", "--dest", tmp_path / "env", "--force")
+    assert result.code == 2 and "no such bundle" in result.err and _one_line(result), result  # was 4

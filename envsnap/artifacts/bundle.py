@@ -462,6 +462,13 @@ def write_archive(root: Path, archive_path: Path, progress: Progress | None = No
         os.replace(buffer_path, archive_path)
 
 
+class NoSuchBundleError(BundleError, UsageError):
+    """``--bundle`` names nothing that can be a bundle: an argument problem, exit 2 (a bundle that is there
+    but wrong is a BundleError, exit 4)."""
+
+    exit_code = 2
+
+
 def open_bundle(path: str | os.PathLike[str], workdir: Path, progress: Progress | None = None,
                 limits: ArchiveLimits | None = None) -> Bundle:
     """A bundle directory, or an archive unpacked (safely) under ``workdir``, after its SHA256SUMS is checked
@@ -472,7 +479,7 @@ def open_bundle(path: str | os.PathLike[str], workdir: Path, progress: Progress 
     elif p.is_file() and is_archive(p):
         bundle = extract(p, workdir / "bundle", limits=limits, progress=progress)
     else:
-        raise BundleError(f"{p}: no such bundle (a directory or a .tar.gz/.tar made by `envsnap bundle`)")
+        raise NoSuchBundleError(f"{p}: no such bundle (a directory or a .tar.gz/.tar made by `envsnap bundle`)")
     bundle.verify_sums(progress)
     return bundle
 

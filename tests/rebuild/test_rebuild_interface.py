@@ -108,7 +108,7 @@ def test_bad_requests_are_clear_errors(tmp_path: Path, cli: Callable[..., object
     assert full.code == 2 and "already exists and is not empty" in full.err  # type: ignore[attr-defined]
     assert (tmp_path / "full" / "x").read_text() == "keep me"
     nobundle = cli("rebuild", lock_path, "--bundle", tmp_path / "missing", "--dest", tmp_path / "e2")
-    assert nobundle.code == 4 and "no such bundle" in nobundle.err  # type: ignore[attr-defined]
+    assert nobundle.code == 2 and "no such bundle" in nobundle.err  # type: ignore[attr-defined]
 
 
 def _pinned(name: str, version: str, digit: str) -> PythonPackage:
