@@ -67,3 +67,17 @@ def test_one_cache_root_for_wheels_and_conda_packages(tmp_path: Path) -> None:
     relative = {"XDG_CACHE_HOME": "cache", "HOME": str(tmp_path / "home")}
     assert _defaults.cache_dir("conda", relative) == tmp_path / "home" / ".cache" / "envsnap" / "conda"
     assert _defaults.cache_dir("artifacts", {"HOME": str(tmp_path)}) == tmp_path / ".cache" / "envsnap" / "artifacts"
+
+
+def test_the_probes_read_every_spelling_alike() -> None:
+    """The conda probe and the CPU probe had their own lists (``armv8`` made ``linux-armv8``; ``ARM64`` had no
+    NEON)."""
+    from envsnap.probes.conda import current_subdir
+    from envsnap.probes.host import parse_cpuinfo
+
+    for spelling in ARM:
+        assert current_subdir("Linux", spelling) == "linux-aarch64"
+        assert "neon" in parse_cpuinfo("Features\t: fp asimd\n", spelling).flags
+    for spelling in X86:
+        assert current_subdir("Linux", spelling) == "linux-64"
+    assert current_subdir("Darwin", "arm64") == "osx-arm64"

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
+from .. import platforms
 from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
 from ..model import Conda, CondaPackage, Noarch, PythonEnv
@@ -150,11 +151,11 @@ def dist_owners_of(name: str, files: Any) -> dict[str, str]:
 def current_subdir(system: str | None = None, machine: str | None = None) -> str:
     """The conda platform of this host (``linux-64``, ``osx-arm64`` ...)."""
     system = (system or platform.system()).lower()
-    machine = (machine or platform.machine()).lower()
+    canonical = platforms.machine(machine or platform.machine())
     os_name = {"linux": "linux", "darwin": "osx", "windows": "win"}.get(system, system)
-    arch = {"x86_64": "64", "amd64": "64", "i686": "32", "i386": "32", "arm64": "arm64"}.get(machine, machine)
-    if os_name == "linux" and machine in ("arm64", "aarch64"):
-        arch = "aarch64"
+    arch = {"x86_64": "64", "i686": "32"}.get(canonical, canonical)
+    if canonical == "aarch64" and os_name != "linux":
+        arch = "arm64"  # conda's name for ARM outside Linux: osx-arm64, win-arm64
     return f"{os_name}-{arch}"
 
 

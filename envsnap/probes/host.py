@@ -7,6 +7,7 @@ import platform
 import re
 from typing import cast
 
+from .. import platforms
 from ..model import Cpu, Hardware, Libc, Platform
 from .interface import Probe, ProbeContext, ProbeResult
 
@@ -95,7 +96,7 @@ def parse_cpuinfo(text: str, machine: str) -> Cpu:
         key, value = line.split(":", 1)
         fields.setdefault(key.strip(), value.strip())
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
-    if machine in ("aarch64", "arm64"):
+    if platforms.machine(machine) == "aarch64":
         flags.add("neon")  # Advanced SIMD is mandatory on AArch64 (reported as "asimd")
     vendor = fields.get("vendor_id") or _arm_vendor(fields.get("CPU implementer", ""))
     model = fields.get("model name") or fields.get("Model name") or fields.get("cpu model") or ""
