@@ -189,3 +189,19 @@ def test_every_exit_code_is_in_the_exit_code_table() -> None:
     table = dict(sections((DOCS / "cli.md").read_text()))["Exit codes"]
     listed = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
     assert codes <= listed, f"docs/cli.md's exit-code table lacks {sorted(codes - listed)}"
+
+
+def test_every_command_uses_the_codes_of_the_one_exit_code_table() -> None:
+    """A command's own exit-code table (check, verify, rebuild, ...) uses only codes the table that every
+    command follows lists (check and verify once gave 1 and 3 opposite meanings)."""
+    text = (DOCS / "cli.md").read_text()
+    listed = {m for m in re.findall(r"^\| (\d+) \|", dict(sections(text))["Exit codes"], re.MULTILINE)}
+    for heading, body in sections(text):
+        if heading == "Exit codes":
+            continue
+        used = set(re.findall(r"^\| (\d+) \| ", body, re.MULTILINE))
+        assert used <= listed, f"docs/cli.md, {heading}: exit codes {sorted(used - listed)} are not in the table"
+    verify = dict(sections(text))["`envsnap verify`"]
+    check = dict(sections(text))["Exit status"]
+    for body in (verify, check):  # the same meaning for 1 (strict warnings) and 3 (failure/mismatch)
+        assert re.search(r"^\| 1 \| .*warnings", body, re.MULTILINE) and re.search(r"^\| 3 \| ", body, re.MULTILINE)
