@@ -234,4 +234,11 @@ def probe(ctx: ProbeContext) -> ProbeResult[CondaLayer | None]:
     return ProbeResult(layer, tuple(warnings))
 
 
-PROBE = Probe("conda", probe)
+class CondaProbe(Probe[CondaLayer | None]):
+    name = "conda"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[CondaLayer | None]:
+        return probe(ctx)
+
+
+PROBE = CondaProbe()

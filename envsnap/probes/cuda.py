@@ -612,7 +612,17 @@ def probe(ctx: ProbeContext) -> ProbeResult[Cuda | None]:
     return ProbeResult(table, tuple(warnings))
 
 
-PROBE = Probe("cuda", probe, fallback=lambda ctx: None)
+class CudaProbe(Probe[Cuda | None]):
+    name = "cuda"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[Cuda | None]:
+        return probe(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> Cuda | None:
+        return None
+
+
+PROBE = CudaProbe()
 
 
 def _location(f: Found, redact: PathRedactor) -> str:

@@ -54,4 +54,14 @@ def probe(ctx: ProbeContext) -> ProbeResult[dict[str, str]]:
     return ProbeResult(recorded if ctx.options.gpu_ids else redact_device_ids(recorded))
 
 
-PROBE = Probe("environment", probe, fallback=lambda ctx: {})
+class EnvironmentProbe(Probe[dict[str, str]]):
+    name = "environment"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[dict[str, str]]:
+        return probe(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> dict[str, str]:
+        return {}
+
+
+PROBE = EnvironmentProbe()

@@ -270,5 +270,25 @@ def deep(ctx: ProbeContext) -> ProbeResult[dict[str, Framework]]:
     return ProbeResult(fw, tuple(warnings), parts=costs)
 
 
-PROBE = Probe("frameworks", probe, fallback=lambda ctx: {})
-DEEP = Probe("deep", deep, fallback=lambda ctx: ctx.value_of(PROBE))
+class FrameworksProbe(Probe[dict[str, Framework]]):
+    name = "frameworks"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[dict[str, Framework]]:
+        return probe(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> dict[str, Framework]:
+        return {}
+
+
+class DeepProbe(Probe[dict[str, Framework]]):
+    name = "deep"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[dict[str, Framework]]:
+        return deep(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> dict[str, Framework]:
+        return ctx.value_of(PROBE)  # the builds the files gave
+
+
+PROBE = FrameworksProbe()
+DEEP = DeepProbe()

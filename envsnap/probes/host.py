@@ -140,6 +140,25 @@ def platform_probe(ctx: ProbeContext) -> ProbeResult[Platform]:
     return ProbeResult(probe_platform())
 
 
-HARDWARE = Probe("hardware", hardware, fallback=lambda ctx: Hardware(cpu=Cpu(arch=platform.machine())))
-PLATFORM = Probe("platform", platform_probe, fallback=lambda ctx: Platform(system=platform.system(),
-                                                                          machine=platform.machine()))
+class HardwareProbe(Probe[Hardware]):
+    name = "hardware"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[Hardware]:
+        return hardware(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> Hardware:
+        return Hardware(cpu=Cpu(arch=platform.machine()))
+
+
+class PlatformProbe(Probe[Platform]):
+    name = "platform"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[Platform]:
+        return platform_probe(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> Platform:
+        return Platform(system=platform.system(), machine=platform.machine())
+
+
+HARDWARE = HardwareProbe()
+PLATFORM = PlatformProbe()

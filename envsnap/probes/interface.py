@@ -1,6 +1,7 @@
 """The probe contract: what every probe is given (``ProbeContext``) and gives back (``ProbeResult``).
 
-A probe is a ``Probe``: a name, a function from the context to a result, and what to record when it fails.
+A probe is an instance of a ``Probe`` subclass: a name, ``run`` from the context to a result, and
+``fallback``, what to record when it fails.
 ``probes.capture`` runs a declared list of them and builds the Snapshot from their values; a probe that needs
 another's value asks the context (``ctx.value_of(OTHER)``), which waits for it if it runs in the background.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -242,30 +244,38 @@ class ProbeResult(Generic[T]):
     parts: Mapping[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, eq=False)
-class Probe(Generic[T]):
-    """One probe. ``run`` reads the context and returns its result. ``fallback``: the value recorded when
-    ``run`` fails unexpectedly, the failure becoming a warning; None: the capture cannot go on without it, and
-    the error stops it. A ``ProbeError`` (what the user asked for cannot be captured) always stops it.
-    ``background``: started in a thread before the others (it waits on a subprocess or on the network)."""
+class Probe(ABC, Generic[T]):
+    """One probe, the family's base: ``name`` (its key in the capture's results and the prefix of its
+    warnings), ``background`` (start it in a thread before the others: it waits on a subprocess), ``run`` and
+    ``fallback``. A probe is one instance, declared in ``probes.capture.PROBES``."""
 
-    name: str
-    run: Callable[[ProbeContext], ProbeResult[T]]
-    fallback: Callable[[ProbeContext], T] | None = None
+    name: str = ""
     background: bool = False
 
+    @abstractmethod
+    def run(self, ctx: ProbeContext) -> ProbeResult[T]:
+        """Read the context, return the value with its warnings."""
+
+    def fallback(self, ctx: ProbeContext) -> T:
+        """The value recorded when ``run`` fails unexpectedly, the failure becoming a warning. By default there
+        is none (``NotImplementedError``): the capture cannot go on without this probe, and its error stops it.
+        A ``ProbeError`` (what the user asked for cannot be captured) always stops it."""
+        raise NotImplementedError
+
     def __call__(self, ctx: ProbeContext) -> ProbeResult[T]:
-        """``run``, timed, with an unexpected failure turned into a warning where a fallback says so."""
+        """``run``, timed, with an unexpected failure turned into a warning where there is a fallback."""
         started = time.perf_counter()
         try:
             result = self.run(ctx)
         except ProbeError:
             raise
         except Exception as exc:
-            if self.fallback is None:
-                raise
+            try:
+                value = self.fallback(ctx)
+            except NotImplementedError:
+                raise exc from None
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            result = ProbeResult(self.fallback(ctx), (f"{self.name}: the probe failed ({reason}); not recorded",))
+            result = ProbeResult(value, (f"{self.name}: the probe failed ({reason}); not recorded",))
         if not result.seconds:
             result = ProbeResult(result.value, result.warnings, time.perf_counter() - started, result.parts)
         return result

@@ -139,4 +139,15 @@ def probe(ctx: ProbeContext) -> ProbeResult[tuple[Nvidia | None, tuple[Gpu, ...]
     return ProbeResult((nvidia, gpus), tuple(warnings))
 
 
-PROBE = Probe("nvidia", probe, fallback=lambda ctx: (None, ()), background=True)
+class NvidiaProbe(Probe[tuple[Nvidia | None, tuple[Gpu, ...]]]):
+    name = "nvidia"
+    background = True  # NVML can take seconds to initialise GPUs, or hang until its timeout
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[tuple[Nvidia | None, tuple[Gpu, ...]]]:
+        return probe(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> tuple[Nvidia | None, tuple[Gpu, ...]]:
+        return None, ()
+
+
+PROBE = NvidiaProbe()

@@ -131,4 +131,15 @@ def probe(ctx: ProbeContext) -> ProbeResult[Project | None]:
     return ProbeResult(replace(found, remote_url=redact.url(found.remote_url), branch=redact.names(found.branch)))
 
 
-PROBE = Probe("project", probe, fallback=lambda ctx: None, background=True)
+class ProjectProbe(Probe[Project | None]):
+    name = "project"
+    background = True  # several git commands
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[Project | None]:
+        return probe(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> Project | None:
+        return None
+
+
+PROBE = ProjectProbe()

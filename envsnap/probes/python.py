@@ -295,7 +295,14 @@ def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:
     return ProbeResult(env, tuple(warnings))
 
 
-PROBE = Probe("python", probe)
+class PythonProbe(Probe["PythonEnv"]):
+    name = "python"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[PythonEnv]:
+        return probe(ctx)
+
+
+PROBE = PythonProbe()
 
 
 def _relative(path: str, prefix: str) -> str:

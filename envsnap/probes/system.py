@@ -430,4 +430,14 @@ def prepare() -> tuple[PackageDatabase, Loader]:
     database = PackageDatabase()
     database.preload()
     return database, Loader.for_host()
-PROBE = Probe("system", probe, fallback=lambda ctx: System())
+class SystemProbe(Probe[System]):
+    name = "system"
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[System]:
+        return probe(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> System:
+        return System()
+
+
+PROBE = SystemProbe()

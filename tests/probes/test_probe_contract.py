@@ -3,9 +3,10 @@ probe that fails unexpectedly is a warning, each is timed, and the target's answ
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,8 +24,34 @@ def captured() -> Captured:
     return run_capture(CaptureOptions(environ={}))
 
 
-def _replace(name: str, probe: Probe[Any]) -> tuple[Probe[Any], ...]:
-    return tuple(probe if p.name == name else p for p in PROBES)
+class Stand(Probe[Any]):
+    """A declared probe's place taken by another ``run`` (and fallback, or none)."""
+
+    def __init__(self, like: Probe[Any], run: Callable[[ProbeContext], ProbeResult[Any]],
+                 fallback: Callable[[ProbeContext], Any] | None = None):
+        self.name, self.background = like.name, like.background
+        self._run, self._fallback = run, fallback
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[Any]:
+        return self._run(ctx)
+
+    def fallback(self, ctx: ProbeContext) -> Any:
+        if self._fallback is None:
+            raise NotImplementedError
+        return self._fallback(ctx)
+
+
+def _replace(probe: Probe[Any], run: Callable[[ProbeContext], ProbeResult[Any]],
+             fallback: Callable[[ProbeContext], Any] | None = None,
+             probes: tuple[Probe[Any], ...] = PROBES) -> tuple[Probe[Any], ...]:
+    return tuple(Stand(p, run, fallback) if p is probe else p for p in probes)
+
+
+def test_every_declared_probe_is_a_complete_probe_of_its_own_name() -> None:
+    for probe in PROBES:
+        assert isinstance(probe, Probe) and not inspect.isabstract(type(probe)), probe
+        assert type(probe).run is not Probe.run, probe.name
+    assert len({p.name for p in PROBES}) == len(PROBES) and all(PROBES)
 
 
 def test_every_declared_probe_gives_a_timed_result(captured: Captured) -> None:
@@ -53,7 +80,7 @@ def test_a_probe_that_raises_is_a_warning_and_the_others_still_record() -> None:
     def broken(ctx: ProbeContext) -> ProbeResult[Any]:
         raise OSError("the CUDA scan broke")
 
-    probes = _replace("cuda", Probe("cuda", broken, fallback=lambda ctx: None))
+    probes = _replace(cuda.PROBE, broken, lambda ctx: None)
     snapshot = run_capture(CaptureOptions(environ={}), probes=probes).snapshot
     assert snapshot.cuda is None
     assert "cuda: the probe failed (OSError: the CUDA scan broke); not recorded" in snapshot.envsnap.warnings
@@ -68,7 +95,7 @@ def test_a_probe_error_still_stops_the_capture() -> None:
         raise ProbeError("--prefix /x: cannot read")
 
     with pytest.raises(ProbeError, match="cannot read"):
-        run_capture(CaptureOptions(environ={}), probes=_replace("cuda", Probe("cuda", refuses, lambda c: None)))
+        run_capture(CaptureOptions(environ={}), probes=_replace(cuda.PROBE, refuses, lambda ctx: None))
 
 
 def test_a_probe_without_a_fallback_stops_the_capture() -> None:
@@ -76,14 +103,14 @@ def test_a_probe_without_a_fallback_stops_the_capture() -> None:
         raise KeyError("version")
 
     with pytest.raises(KeyError):
-        run_capture(CaptureOptions(environ={}), probes=_replace("frameworks", Probe("frameworks", broken)))
+        run_capture(CaptureOptions(environ={}), probes=_replace(frameworks.PROBE, broken))
 
 
 def test_a_deep_failure_keeps_the_frameworks_the_files_gave() -> None:
     def broken(ctx: ProbeContext) -> ProbeResult[Any]:
         raise RuntimeError("boom")
 
-    probes = _replace("deep", dataclasses.replace(frameworks.DEEP, run=broken))
+    probes = _replace(frameworks.DEEP, broken, frameworks.DEEP.fallback)
     captured = run_capture(CaptureOptions(environ={}), probes=probes)
     assert captured.snapshot.frameworks == captured.results["frameworks"].value
     assert "deep: the probe failed (RuntimeError: boom); not recorded" in captured.snapshot.envsnap.warnings
@@ -102,11 +129,7 @@ def test_background_probes_overlap_the_others() -> None:
         reached.set()
         return cuda.probe(ctx)
 
-    probes = tuple(
-        dataclasses.replace(p, run=waits, fallback=None) if p.name == "project"
-        else dataclasses.replace(p, run=signals) if p.name == "cuda" else p
-        for p in PROBES
-    )
+    probes = _replace(cuda.PROBE, signals, probes=_replace(project.PROBE, waits))
     captured = run_capture(CaptureOptions(environ={}), probes=probes)
     assert captured.results["project"].seconds > 0
 
@@ -115,7 +138,7 @@ def test_a_probe_read_before_it_started_is_a_clear_bug() -> None:
     """The declared order is the contract: a probe reading one declared after it fails loudly."""
     probes = (*(p for p in PROBES if p.name != "frameworks"), frameworks.PROBE)
     with pytest.raises(RuntimeError, match="the frameworks probe is read before it was started"):
-        run_capture(CaptureOptions(environ={}), probes=tuple(dataclasses.replace(p, fallback=None) for p in probes))
+        run_capture(CaptureOptions(environ={}), probes=tuple(Stand(p, p.run) for p in probes))
 
 
 # ------------------------------------------------------------------------------ the target's answer
