@@ -89,19 +89,32 @@ class FleetEnv:
                               capture_output=True, text=True, timeout=timeout, cwd=self.root)
 
 
-def task_prolog(env: FleetEnv) -> str:
-    healthy, old = env.healthy_nvml, env.old_nvml
-    return f"""#!/bin/sh
-# The harness's TaskProlog (not envsnap's): each node's tasks get that node's driver and Python environment.
-case "$SLURMD_NODENAME" in
-  node3) nvml={old} ;;
-  *) nvml={healthy} ;;
+def node_environment(env: FleetEnv) -> str:
+    """Shell lines that set ``nvml`` and ``venv`` to the node's (``$SLURMD_NODENAME``) driver and venv."""
+    return f"""case "$SLURMD_NODENAME" in
+  node3) nvml={env.old_nvml} ;;
+  *) nvml={env.healthy_nvml} ;;
 esac
 case "$SLURMD_NODENAME" in
   node4) venv={env.drifted_venv} ;;
   *) venv={env.good_venv} ;;
 esac
-echo "export LD_LIBRARY_PATH=$nvml"
+"""
+
+
+def site_prolog(env: FleetEnv, lock: Path) -> str:
+    """A root Prolog checking one site-wide lock before every job (Slurm gives a Prolog no job environment)."""
+    return f"""#!/bin/sh
+{node_environment(env)}
+LD_LIBRARY_PATH=$nvml FAKE_NVML_CONFIG=$nvml/{gpu_fakes.NVML_CONFIG} VIRTUAL_ENV=$venv \\
+  {env.envsnap} fleet prolog {lock} >>{env.root}/site-prolog.log 2>&1
+"""
+
+
+def task_prolog(env: FleetEnv) -> str:
+    return f"""#!/bin/sh
+# The harness's TaskProlog (not envsnap's): each node's tasks get that node's driver and Python environment.
+{node_environment(env)}echo "export LD_LIBRARY_PATH=$nvml"
 echo "export FAKE_NVML_CONFIG=$nvml/{gpu_fakes.NVML_CONFIG}"
 echo "export VIRTUAL_ENV=$venv"
 if [ -n "$ENVSNAP_LOCK" ]; then

@@ -102,8 +102,9 @@ class Cluster:
         if not key.exists():
             key.write_bytes(os.urandom(1024))
             key.chmod(0o400)
-        ports = _free_ports(len(self.nodes) + 1)
-        self.ports = {"slurmctld": ports[0], **{n.name: p for n, p in zip(self.nodes, ports[1:], strict=True)}}
+        if not self.ports:
+            ports = _free_ports(len(self.nodes) + 1)
+            self.ports = {"slurmctld": ports[0], **{n.name: p for n, p in zip(self.nodes, ports[1:], strict=True)}}
         lines = [
             "ClusterName=envsnaptest",
             "SlurmctldHost=localhost",
@@ -143,6 +144,8 @@ class Cluster:
             lines.append(f"TaskProlog={script}")
         if self.prolog:
             script = r / "prolog.sh"
+            with contextlib.suppress(FileNotFoundError):
+                script.unlink()  # a running prolog keeps its old text
             script.write_text(self.prolog)
             script.chmod(0o755)
             lines.append(f"Prolog={script}")
@@ -175,6 +178,13 @@ class Cluster:
         for node in self.nodes:
             self.start_node(node.name)
         self.wait_idle([n.name for n in self.nodes], timeout=timeout)
+
+    def set_prolog(self, text: str) -> None:
+        """A new Prolog script ("" for none), read by the running daemons (``scontrol reconfigure``)."""
+        self.prolog = text
+        self._write_config()
+        self.run("scontrol", "reconfigure")
+        time.sleep(1)
 
     def start_node(self, name: str) -> None:
         subprocess.run([_program("slurmd"), "-f", str(self.conf), "-N", name], env=self.env, check=True,

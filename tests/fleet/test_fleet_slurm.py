@@ -135,3 +135,41 @@ def test_fleet_capture_writes_the_common_part_once_and_each_nodes_drift(slurm_cl
     assert "node1" not in res.stdout
     same = fe.envsnap_cmd("fleet", "diff", str(path), str(path))
     assert same.returncode == 0, same
+
+
+def test_a_site_prolog_drains_a_node_that_cannot_run_the_site_lock_with_envsnaps_reason(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    """The root Prolog gets no job environment: it checks the cluster's own lock. A failing Prolog makes Slurm
+    drain the node and requeue the job, held (Slurm 22.05: launch_failed_requeued_held); the reason shown is
+    envsnap's (drained first), not "Prolog error". Released, the job runs on a healthy node."""
+    from fleet_env import site_prolog
+
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    out = fe.root / "site-job.out"
+    script = fe.root / "site-job.sh"
+    script.write_text(f'#!/bin/sh\necho "ran on $SLURMD_NODENAME" >> {out}\n')
+    script.chmod(0o755)
+    cluster.set_prolog(site_prolog(fe, fe.lock))
+    try:
+        submitted = cluster.run("sbatch", "--parsable", "-N1", "--requeue", "-o", str(fe.root / "site-%j.log"),
+                                str(script))
+        job_id = submitted.stdout.strip().split(";")[0]
+        deadline = time.monotonic() + 180
+        while cluster.job(job_id).get("Reason") != "launch_failed_requeued_held" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        shown = cluster.show_node("node4")
+        cluster.run("scontrol", "release", job_id)
+        fields = cluster.wait_job(job_id)
+    finally:
+        cluster.set_prolog("")
+        cluster.resume("node4")
+    log = (fe.root / "site-prolog.log").read_text()
+    assert fields["JobState"] == "COMPLETED", (fields, log)
+    assert fields["NodeList"] in ("node1", "node2"), fields
+    assert out.read_text().splitlines() == [f"ran on {fields['NodeList']}"]
+    reason = next(line for line in shown.splitlines() if "Reason=" in line)
+    assert "Reason=envsnap: cannot run lock" in reason and "fleet-demo" in reason, reason
+    assert "Prolog error" not in reason
+    assert "node drained" in log and "requeueing" not in log  # Slurm requeues after a failing Prolog
