@@ -120,3 +120,12 @@ def test_a_bundle_path_that_names_nothing_is_a_usage_error(tmp_path: Path, cli: 
     lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
     result = cli("rebuild", lock, "--bundle", tmp_path / "missing", "--dest", tmp_path / "env", "--force")
     assert result.code == 2 and "no such bundle" in result.err and _one_line(result), result  # was 4
+
+
+def test_an_apt_snapshot_for_a_lock_it_cannot_apply_to_is_a_usage_error() -> None:
+    from envsnap.dockerfile.apt import snapshot_sources
+
+    with pytest.raises(UsageError, match="no snapshot mirror is known for fedora"):  # was a RebuildError, 4
+        snapshot_sources("fedora", "", "2025-05-20")
+    with pytest.raises(UsageError, match="release name of debian is unknown"):
+        snapshot_sources("debian", "", "2025-05-20")

@@ -107,9 +107,10 @@ def snapshot_stamp(date: str) -> str:
 def snapshot_sources(os_id: str, codename: str, date: str) -> tuple[str, ...]:
     """The ``deb`` lines of a dated snapshot mirror for this OS release."""
     if os_id not in SNAPSHOT_MIRRORS:
-        raise RebuildError(f"--apt-snapshot: no snapshot mirror is known for {os_id or 'an unknown OS'}")
+        # An option this lock cannot take (a Fedora lock has no Debian snapshot): bad input, like a bad date.
+        raise BadOptionError(f"--apt-snapshot: no snapshot mirror is known for {os_id or 'an unknown OS'}")
     if not codename:
-        raise RebuildError(f"--apt-snapshot: the release name of {os_id} is unknown")
+        raise BadOptionError(f"--apt-snapshot: the release name of {os_id} is unknown")
     stamp = snapshot_stamp(date)
     return tuple(
         "deb [check-valid-until=no] " + line.format(stamp=stamp, codename=codename)
