@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from envsnap._privacy import PathRedactor
-from envsnap.probes import cuda, frameworks, nvidia, python, system
+from envsnap.probes import cuda, frameworks, hostlibs, nvidia, python
 from envsnap.probes.capture import capture
 
 TARGET_MS = 20.0
@@ -71,7 +71,7 @@ def main() -> int:
     in_capture_ms = statistics.median(in_capture[1:])
 
     raw = python.run_probe(args.python)
-    loader = system.Loader.for_host()
+    loader = hostlibs.Loader.for_host()
     redact = PathRedactor(prefix=raw.prefix)
     roots = [raw.prefix, *(p.site_dir for p in raw.packages)]
 

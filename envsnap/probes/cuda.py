@@ -10,7 +10,7 @@ never by importing a framework.
 
 Every copy found is recorded; only the copy the environment loads is marked ``selected``, and only it gives
 ``runtime_version`` / ``runtime_source`` (and cuDNN's, NCCL's, cuBLAS's): a copy a binary of the environment
-resolves to (its DT_NEEDED names through the loader's rules, ``system.loaded_files``), a framework's own
+resolves to (its DT_NEEDED names through the loader's rules, ``hostlibs.loaded_files``), a framework's own
 bundled copy or the ``nvidia-*`` wheels a pip-installed framework preloads, or, for a framework built for CUDA
 (which opens its libraries by soname), what the loader finds for its CUDA major. A toolkit that nothing loads
 (``/usr/local/cuda`` beside a CPU-only torch) is recorded as present, not selected.
@@ -30,6 +30,7 @@ from typing import Any, cast
 from .. import _runner
 from .._privacy import PathRedactor
 from ..model import Cuda, CudaComponent, CudaLibrary, CudaMethod, CudaSource, CudaSourceOrNone
+from .cudacodes import decode
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage
 
 WORKER = Path(__file__).with_name("_cuda_worker.py")
@@ -109,25 +110,6 @@ _SOURCE_RANK = {"pip": 0, "conda": 1, "system": 2, "cuda_home": 3}
 
 
 # -------------------------------------------------------------------------------------- version codes
-
-
-def decode(component: str, code: Any) -> str:
-    """A version function's raw answer as a dotted version."""
-    if component == "cublas" and isinstance(code, list):
-        return ".".join(str(int(p)) for p in code)
-    code = int(code)
-    if component == "runtime":
-        return f"{code // 1000}.{(code % 1000) // 10}" if code >= 1000 else ""
-    if component == "cudnn":
-        # cuDNN 9 changed the encoding: MAJOR*10000 + MINOR*100 + PATCH; up to 8 it was MAJOR*1000 + ...
-        if code >= 10000:
-            return f"{code // 10000}.{(code % 10000) // 100}.{code % 100}"
-        return f"{code // 1000}.{(code % 1000) // 100}.{code % 100}"
-    if component == "nccl":
-        if code >= 10000:  # NCCL >= 2.9
-            return f"{code // 10000}.{(code % 10000) // 100}.{code % 100}"
-        return f"{code // 1000}.{(code % 1000) // 100}.{code % 100}"
-    raise ValueError(f"unknown component {component}")
 
 
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+(\S+)", re.MULTILINE)
@@ -524,7 +506,7 @@ def probe_cuda(
     ``framework_cuda``: the CUDA version the environment's framework was built for ("12.1"), which decides
     between copies for several CUDA majors. ``deep``: also load every copy with ctypes and warn where the
     library's answer contradicts its metadata. ``loaded``: the real paths of the libraries the environment's
-    binaries resolve to (``system.loaded_files``); only copies something loads are ``selected``.
+    binaries resolve to (``hostlibs.loaded_files``); only copies something loads are ``selected``.
     """
     env = os.environ if environ is None else environ
     found = pip_copies(packages) + conda_copies(prefix)
@@ -596,7 +578,7 @@ def probe_cuda(
 
 def probe(ctx: ProbeContext) -> ProbeResult[Cuda | None]:
     """Every CUDA library copy in and around the environment (``probe_cuda``); None when there is none."""
-    from . import conda, frameworks, system
+    from . import conda, frameworks, hostlibs, system
 
     raw = ctx.python
     layer = ctx.value_of(conda.PROBE)
@@ -607,7 +589,7 @@ def probe(ctx: ProbeContext) -> ProbeResult[Cuda | None]:
         raw.packages, layer.prefix if layer else raw.prefix, system.environment_roots(ctx), ctx.loader.cache,
         ctx.redact, environ=ctx.environ, pointer_bits=raw.pointer_bits, deep=ctx.options.deep,
         framework_cuda=frameworks.cuda_of(builds),
-        loaded=system.loaded_files((so for paths in shared.values() for so in paths), ctx.loader),
+        loaded=hostlibs.loaded_files((so for paths in shared.values() for so in paths), ctx.loader),
     )
     return ProbeResult(table, tuple(warnings))
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import _defaults, _runner
 from ..model import Framework
-from .cuda import decode
+from .cudacodes import decode
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage
 
 DEEP_TIMEOUT = _defaults.DEEP_TIMEOUT

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .. import _runner
     from .._privacy import PathRedactor
     from ..model import EnvKind
-    from .system import Loader, PackageDatabase
+    from .hostlibs import Loader, PackageDatabase
 
 T = TypeVar("T")
 

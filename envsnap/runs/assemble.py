@@ -17,9 +17,9 @@ from .. import lockfile
 from .._privacy import PathRedactor, redact_secrets
 from .._version import __version__
 from ..model import Snapshot
+from ..probes.hostlibs import PackageDatabase
 from ..probes.project import find_root, probe_project
 from ..probes.python import TargetEnvironment, is_python_name, select_environment
-from ..probes.system import PackageDatabase
 from . import data as data_mod
 from . import trace
 from .libraries import RecordIndex, account, distributions_of

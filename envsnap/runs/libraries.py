@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 
 from .._privacy import PathRedactor
 from ..model import Snapshot
-from ..probes.system import PackageDatabase
+from ..probes.hostlibs import PackageDatabase
 from .record import Library
 
 _SITE_DIRS = ("site-packages", "dist-packages")

@@ -313,9 +313,9 @@ def test_this_machine_toolkit() -> None:
     """/usr/local/cuda here is a real CUDA 13.0 toolkit whose libcudart is in the ld.so cache."""
     if not Path("/usr/local/cuda/lib/libcudart.so.13").exists():
         pytest.skip("no CUDA 13 toolkit at /usr/local/cuda on this machine")
-    from envsnap.probes import system
+    from envsnap.probes import hostlibs
 
-    loader = system.Loader.for_host()
+    loader = hostlibs.Loader.for_host()
     table, warnings = cuda.probe_cuda([], "/nonexistent", [], loader.cache, PathRedactor(), environ={})
     assert warnings == []
     assert table is not None

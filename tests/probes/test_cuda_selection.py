@@ -17,7 +17,7 @@ from gpu_fakes import install_fake_torch, requires_gcc, site_packages
 from envsnap import lockfile
 from envsnap._privacy import PathRedactor
 from envsnap.model import Snapshot
-from envsnap.probes import cuda, system
+from envsnap.probes import cuda, hostlibs
 from envsnap.probes.interface import RawPackage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,8 +72,8 @@ def test_a_toolkit_is_selected_only_when_a_binary_resolves_to_it(tmp_path: Path,
     env = tmp_path / "env"
     ext = build_extension(env / "site" / "ext.so", lib, rpath.format(toolkit=toolkit) if rpath else None)
     # Without an RPATH the loader finds it through LD_LIBRARY_PATH, as the capture recorded it.
-    loader = system.Loader({}, (str(toolkit / "lib64"),) if rpath is None else (), ())
-    loaded = system.loaded_files([str(ext)], loader)
+    loader = hostlibs.Loader({}, (str(toolkit / "lib64"),) if rpath is None else (), ())
+    loaded = hostlibs.loaded_files([str(ext)], loader)
     assert os.path.realpath(lib) in loaded
     environ = {"CUDA_HOME": str(toolkit)}
     table, _ = cuda.probe_cuda([], str(env), [str(env)], {}, PathRedactor(), environ=environ, loaded=loaded)
@@ -94,7 +94,7 @@ def test_a_library_in_the_loader_cache_is_selected_only_when_loaded(tmp_path: Pa
     home = {"CUDA_HOME": str(tmp_path / "cuda-13")}  # not this machine's /usr/local/cuda
     env = tmp_path / "env"
     ext = build_extension(env / "ext.so", lib, None)
-    loaded = system.loaded_files([str(ext)], system.Loader(cache, (), ()))
+    loaded = hostlibs.loaded_files([str(ext)], hostlibs.Loader(cache, (), ()))
     table, _ = cuda.probe_cuda([], str(env), [str(env)], cache, PathRedactor(), environ=home, loaded=loaded)
     assert _runtime(table) == [("13.0.96", "system", True)]
     # A CPU-only environment (torch +cpu: no CUDA build) beside the same cache: nothing selected.

@@ -1,0 +1,340 @@
+"""The host's side of the system probe: its package database (dpkg, apk, rpm: which package owns a file) and the
+dynamic loader's rules (the ld.so cache, RPATH/RUNPATH, the default directories), read and parsed.
+
+Apart from the probe so that the probe contract (``interface.ProbeContext``, which hands every probe the one
+database and loader of a capture) can name their types without importing a probe.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import platform
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .. import _runner
+from . import elf
+
+DPKG_STATUS = "/var/lib/dpkg/status"
+DPKG_INFO = "/var/lib/dpkg/info"
+APK_DB = "/lib/apk/db/installed"
+
+# Libraries that belong to the host's NVIDIA driver: never recorded, never packed.
+DRIVER_LIB = re.compile(r"^lib(cuda|nvidia-[\w.-]+|nvcuvid|nvoptix)\.so")
+# What the loader searches when nothing else names a directory.
+_DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    name: str
+    version: str
+    arch: str
+
+
+# ------------------------------------------------------------------------------------------ parsers
+
+
+_DPKG_FIELD = re.compile(r"^(Package|Status|Version|Architecture): *(.*?) *$", re.MULTILINE)
+
+
+def parse_dpkg_status(text: str) -> list[InstalledPackage]:
+    """Installed packages from ``/var/lib/dpkg/status`` (stanzas separated by blank lines).
+
+    One regular-expression pass over the whole file (it has tens of thousands of lines, most of them
+    descriptions); each ``Package:`` field starts a new stanza.
+    """
+    out = []
+    fields: dict[str, str] = {}
+
+    def flush() -> None:
+        status = fields.get("Status", "").split()
+        if fields.get("Package") and len(status) == 3 and status[2] == "installed":
+            out.append(InstalledPackage(fields["Package"], fields.get("Version", ""), fields.get("Architecture", "")))
+
+    for match in _DPKG_FIELD.finditer(text):
+        key, value = match.group(1), match.group(2)
+        if key == "Package":
+            flush()
+            fields = {}
+        fields.setdefault(key, value)
+    flush()
+    return out
+
+
+def parse_apk_db(text: str) -> tuple[list[InstalledPackage], dict[str, str]]:
+    """Packages and file owners from ``/lib/apk/db/installed`` (P: name, V: version, A: arch, F: dir, R: file)."""
+    packages: list[InstalledPackage] = []
+    owners: dict[str, str] = {}
+    for stanza in re.split(r"\n\s*\n", text):
+        name = version = arch = folder = ""
+        for line in stanza.splitlines():
+            key, _, value = line.partition(":")
+            if key == "P":
+                name = value
+            elif key == "V":
+                version = value
+            elif key == "A":
+                arch = value
+            elif key == "F":
+                folder = value
+            elif key == "R" and name:
+                owners["/" + folder + "/" + value] = name
+        if name:
+            packages.append(InstalledPackage(name, version, arch))
+    return packages, owners
+
+
+def parse_rpm_qa(text: str) -> list[InstalledPackage]:
+    """``rpm -qa --qf '%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'`` output."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[0]:
+            version = parts[1][2:] if parts[1].startswith("0:") else parts[1]
+            out.append(InstalledPackage(parts[0], version, parts[2]))
+    return out
+
+
+def parse_ldconfig(text: str) -> dict[str, list[tuple[str, str]]]:
+    """``ldconfig -p`` -> soname -> [(flags, path)] in cache order."""
+    cache: dict[str, list[tuple[str, str]]] = {}
+    for line in text.splitlines():
+        m = re.match(r"\s+(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)", line)
+        if m:
+            flags = m.group(2).split(", OS ABI:")[0]
+            cache.setdefault(m.group(1), []).append((flags, m.group(3)))
+    return cache
+
+
+# ------------------------------------------------------------------------------------------ readers
+
+
+def detect_manager() -> str:
+    if os.path.exists(DPKG_STATUS):
+        return "dpkg"
+    if os.path.exists(APK_DB):
+        return "apk"
+    if glob.glob("/var/lib/rpm/*") or glob.glob("/usr/lib/sysimage/rpm/*"):
+        return "rpm"
+    return ""
+
+
+class PackageDatabase:
+    """The host's package manager: its installed list and who owns a file (loaded lazily, once)."""
+
+    def __init__(self, manager: str | None = None):
+        self.manager = detect_manager() if manager is None else manager
+        self.warnings: list[str] = []
+        self._apk_owners: dict[str, str] = {}
+        self._installed: list[InstalledPackage] | None = None
+        self._dpkg_lists: list[tuple[str, bytes]] | None = None
+
+    def preload(self) -> None:
+        """Read the databases now (while another probe runs), so later lookups cost no I/O."""
+        self.installed()
+        if self.manager == "dpkg":
+            self._read_dpkg_lists()
+
+    def installed(self) -> list[InstalledPackage]:
+        if self._installed is None:
+            self._installed = self._read_installed()
+        return self._installed
+
+    def _read_installed(self) -> list[InstalledPackage]:
+        try:
+            if self.manager == "dpkg":
+                with open(DPKG_STATUS, encoding="utf-8", errors="replace") as fh:
+                    return parse_dpkg_status(fh.read())
+            if self.manager == "apk":
+                with open(APK_DB, encoding="utf-8", errors="replace") as fh:
+                    packages, self._apk_owners = parse_apk_db(fh.read())
+                return packages
+            if self.manager == "rpm":
+                res = _runner.run(
+                    ["rpm", "-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"], timeout=60
+                )
+                if not res.ok:
+                    raise OSError(res.stderr.strip() or "rpm -qa failed")
+                return parse_rpm_qa(res.stdout)
+        except OSError as exc:
+            self.warnings.append(f"system: cannot read the {self.manager} database: {exc}")
+        return []
+
+    def owners(self, paths: Iterable[str]) -> dict[str, str]:
+        """path -> owning package name, for the paths any package owns."""
+        # Each path under every name it may be listed by: as resolved, with its directory's links resolved,
+        # and with /usr added or dropped (merged-/usr systems list /lib/... for files in /usr/lib/...).
+        variants: dict[str, str] = {}
+        for path in paths:
+            for variant in _path_variants(path):
+                variants.setdefault(variant, path)
+        if not variants:
+            return {}
+        if self.manager == "dpkg":
+            found = self._dpkg_owners(variants)
+        elif self.manager == "apk":
+            found = {v: self._apk_owners[v] for v in variants if v in self._apk_owners}
+        elif self.manager == "rpm":
+            found = self._rpm_owners(sorted(set(variants.values())))
+        else:
+            return {}
+        return {variants.get(k, k): v for k, v in sorted(found.items())}
+
+    def _read_dpkg_lists(self) -> list[tuple[str, bytes]]:
+        if self._dpkg_lists is None:
+            self._dpkg_lists = []
+            try:
+                entries = sorted(os.listdir(DPKG_INFO))
+            except OSError as exc:
+                self.warnings.append(f"system: cannot read {DPKG_INFO}: {exc.strerror}")
+                entries = []
+            for entry in entries:
+                if entry.endswith(".list"):
+                    try:
+                        with open(os.path.join(DPKG_INFO, entry), "rb") as fh:
+                            self._dpkg_lists.append((entry[: -len(".list")].split(":", 1)[0], fh.read()))
+                    except OSError:
+                        continue
+        return self._dpkg_lists
+
+    def _dpkg_owners(self, wanted: Mapping[str, str]) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        names = sorted({re.escape(os.path.basename(p).encode()) for p in wanted})
+        pattern = re.compile(b"/(?:" + b"|".join(names) + b")$", re.MULTILINE)
+        for package, data in self._read_dpkg_lists():
+            # Most lists name none of the libraries: one regex scan skips them without splitting lines.
+            if not pattern.search(data):
+                continue
+            for line in data.decode("utf-8", "replace").splitlines():
+                if line in wanted:
+                    owners.setdefault(line, package)
+        return owners
+
+    def _rpm_owners(self, paths: list[str]) -> dict[str, str]:
+        res = _runner.run(["rpm", "-qf", "--qf", "%{NAME}\\n", *paths], timeout=60)
+        out = {}
+        for path, line in zip(paths, res.stdout.splitlines(), strict=False):
+            if line and "not owned" not in line and "No such file" not in line:
+                out[path] = line.strip()
+        return out
+
+
+@functools.cache
+def realpath(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def _path_variants(path: str) -> list[str]:
+    directory, base = os.path.split(path)
+    out = [path, realpath(directory) + "/" + base, realpath(path)]
+    for p in list(out):
+        out.append(p[4:] if p.startswith("/usr/") else "/usr" + p)
+    return list(dict.fromkeys(out))
+
+
+# ------------------------------------------------------------------------------------- the loader
+
+
+@dataclass
+class Loader:
+    """Resolves DT_NEEDED names the way ld.so does, for one host."""
+
+    cache: Mapping[str, list[tuple[str, str]]]
+    ld_library_path: tuple[str, ...] = ()
+    default_dirs: tuple[str, ...] = _DEFAULT_DIRS
+    _elf: dict[str, elf.DynamicInfo | None] = field(default_factory=dict)
+
+    @classmethod
+    def for_host(cls) -> Loader:
+        res = _runner.run(["ldconfig", "-p"], timeout=10)
+        if not res.ok:
+            res = _runner.run(["/sbin/ldconfig", "-p"], timeout=10)
+        llp = tuple(p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p)
+        multiarch = tuple(sorted(glob.glob(f"/usr/lib/{platform.machine()}-linux-gnu")))
+        extra = tuple(d.replace("/usr", "", 1) for d in multiarch)
+        return cls(parse_ldconfig(res.stdout) if res.ok else {}, llp, extra + multiarch + _DEFAULT_DIRS)
+
+    def dynamic(self, path: str) -> elf.DynamicInfo | None:
+        real = realpath(path)
+        if real not in self._elf:
+            try:
+                self._elf[real] = elf.read_dynamic(real)
+            except (OSError, ValueError):
+                self._elf[real] = None
+        return self._elf[real]
+
+    def resolve(self, name: str, origin_file: str, info: elf.DynamicInfo) -> str:
+        if "/" in name:
+            return name if os.path.exists(name) else ""
+        origin = os.path.dirname(realpath(origin_file))
+
+        def expand(dirs: Iterable[str]) -> list[str]:
+            return [d.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for d in dirs]
+
+        search: list[str] = []
+        if not info.runpath:
+            search += expand(info.rpath)
+        search += list(self.ld_library_path)
+        search += expand(info.runpath)
+        for directory in search:
+            candidate = os.path.join(directory, name)
+            if self._compatible(candidate, info):
+                return os.path.normpath(candidate)
+        for flags, path in self.cache.get(name, ()):
+            if _flags_match(flags, info) and os.path.exists(path):
+                return path
+        for directory in self.default_dirs:
+            candidate = os.path.join(directory, name)
+            if self._compatible(candidate, info):
+                return candidate
+        # A library bundled beside the one that needs it (auditwheel's "<pkg>.libs" folders): ld.so finds it
+        # there through the RPATH of the extension module that loads the chain, or as an already-loaded soname.
+        candidate = os.path.join(origin, name)
+        if self._compatible(candidate, info):
+            return candidate
+        return ""
+
+    def _compatible(self, candidate: str, info: elf.DynamicInfo) -> bool:
+        if not os.path.exists(candidate):
+            return False
+        other = self.dynamic(candidate)
+        return other is None or (other.machine == info.machine and other.bits == info.bits)
+
+
+def loaded_files(shared_objects: Iterable[str], loader: Loader, limit: int = 4000) -> frozenset[str]:
+    """The real paths of every library the environment's binaries load: their DT_NEEDED names resolved by
+    the loader's rules (RPATH/RUNPATH with ``$ORIGIN``, ``LD_LIBRARY_PATH``, the ld.so cache, the default
+    directories), and what those load in turn (a wheel's extension can reach ``libcudart`` through a
+    system library). ``limit`` bounds the walk."""
+    seen: set[str] = set()
+    queue = [realpath(p) for p in shared_objects]
+    loaded: set[str] = set()
+    while queue and len(seen) < limit:
+        so = queue.pop()
+        if so in seen:
+            continue
+        seen.add(so)
+        info = loader.dynamic(so)
+        if info is None:
+            continue
+        for name in info.needed:
+            if DRIVER_LIB.match(name):
+                continue
+            path = loader.resolve(name, so, info)
+            if path:
+                real = realpath(path)
+                loaded.add(real)
+                queue.append(real)
+    return frozenset(loaded)
+
+
+def _flags_match(flags: str, info: elf.DynamicInfo) -> bool:
+    wants64 = info.bits == 64
+    has64 = any(tag in flags for tag in ("x86-64", "64bit", "AArch64", "IA-64", "s390x", "riscv64"))
+    if "x32" in flags:
+        return False
+    return has64 == wants64 or info.machine not in (3, 62)
