@@ -56,7 +56,7 @@ def test_every_reader_takes_the_same_major_minor(version: str, line: str) -> Non
     marker = _common.environment_marker(_lock("x86_64", version))
     if version:
         assert f"python_version == '{line}'" in marker
-        assert _tool.Interpreter(version, "x86_64").minor == tuple(int(p) for p in line.split("."))
+        assert _tool.WheelTarget(version, "x86_64").minor == tuple(int(p) for p in line.split("."))
 
 
 def test_one_cache_root_for_wheels_and_conda_packages(tmp_path: Path) -> None:

@@ -78,7 +78,10 @@ Inspector = Callable[[str], "ImageFacts | None"]
 
 
 @dataclass(frozen=True)
-class Interpreter:
+class ImagePython:
+    """The Python a base image runs (``rebuild.venv.Interpreter`` is one found on this host, ``rebuild._tool.
+    WheelTarget`` the interpreter a set of wheels is chosen for: three things, three names)."""
+
     source: str  # image (the base ships it) | apt (the distribution's python3.X, installed by the build)
     executable: str  # inside the image
     version: str  # what the image will run
@@ -94,7 +97,7 @@ class BaseImage:
     os_id: str
     os_version: str
     codename: str
-    interpreter: Interpreter
+    interpreter: ImagePython
     chosen_by: str  # "lock" | "--base-image"
     same_os: bool  # the base runs the lock's OS release, so the lock's exact package versions apply
     require_cuda: str = ""  # the NVIDIA_REQUIRE_CUDA the image must declare, "" for CPU
@@ -296,7 +299,7 @@ def _cuda_image(lock: Snapshot, cuda: str, notes: list[str]) -> tuple[str, tuple
 
 def _interpreter(
     lock: Snapshot, reference: str, base_os: tuple[str, str], distro: Distro | None, facts: ImageFacts | None
-) -> Interpreter:
+) -> ImagePython:
     locked = lock.python.version
     shipped = facts.env.get("PYTHON_VERSION", "") if facts is not None else ""
     if not shipped and reference.startswith("python:") and facts is None:
@@ -313,7 +316,7 @@ def _interpreter(
                 f"(cp{major_minor(locked).replace('.', '')} wheels); pass --base-image python:{locked}-slim-..."
             )
         note = "" if shipped == locked else _patch_note(locked, shipped, reference)
-        return Interpreter("image", "/usr/local/bin/python3", shipped, note=note)
+        return ImagePython("image", "/usr/local/bin/python3", shipped, note=note)
     if distro is None:
         raise RebuildError(
             f"base image {reference} has no known Python and its OS {base_os[0]} {base_os[1]} has no known "
@@ -331,7 +334,7 @@ def _interpreter(
     note = f"{base_os[0]}'s {name} {distro.python}, installed with apt"
     if distro.python != locked:
         note = _patch_note(locked, distro.python, f"{base_os[0]} {base_os[1]}")
-    return Interpreter("apt", f"/usr/bin/{name}", distro.python, packages, note)
+    return ImagePython("apt", f"/usr/bin/{name}", distro.python, packages, note)
 
 
 def _patch_note(locked: str, shipped: str, where: str) -> str:

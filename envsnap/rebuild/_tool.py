@@ -39,7 +39,7 @@ Runner = Callable[..., _runner.Result]
 
 
 @dataclass(frozen=True)
-class Interpreter:
+class WheelTarget:
     """The interpreter the wheels are for: CPython ``version`` on Linux ``machine`` with ``glibc``."""
 
     version: str  # "3.11.2"
@@ -79,7 +79,7 @@ class Interpreter:
         return env
 
     @classmethod
-    def running(cls) -> Interpreter:
+    def running(cls) -> WheelTarget:
         import platform
 
         libc, version = platform.libc_ver()
@@ -207,7 +207,7 @@ def _closure(requires: Iterable[str], markers: dict[str, str]) -> list[Requireme
 
 
 def wheels_for(
-    dest: Path, target: Interpreter, *, offline: bool, progress: Progress, run: Runner = _runner.run
+    dest: Path, target: WheelTarget, *, offline: bool, progress: Progress, run: Runner = _runner.run
 ) -> list[ToolWheel]:
     """Fill ``dest`` with the wheels of the running envsnap and of every requirement it has on ``target``."""
     own = _own_wheel(dest, offline=offline, progress=progress, run=run)
@@ -240,7 +240,7 @@ def wheels_for(
     return made
 
 
-def _download(dest: Path, target: Interpreter, pins: list[str], run: Runner) -> list[ToolWheel]:
+def _download(dest: Path, target: WheelTarget, pins: list[str], run: Runner) -> list[ToolWheel]:
     before = set(dest.glob("*.whl"))
     abi = "cp{}{}".format(*target.minor)
     args = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]

@@ -363,7 +363,7 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
     version = spec.base.interpreter.version
     machine = platforms.machine(spec.lock.platform.machine or _platform.machine())
     distro = baseimage.DISTROS.get((spec.base.os_id, spec.base.os_version))
-    target = _tool.Interpreter(version, machine, distro.glibc if distro else "2.17")
+    target = _tool.WheelTarget(version, machine, distro.glibc if distro else "2.17")
     progress(f"envsnap {__version__} and its requirements for the image's Python {version}")
     wheels = _tool.wheels_for(dest, target, offline=offline, progress=progress)
     (dest / REQUIREMENTS).write_text(_tool.requirements(wheels, sha256_file))

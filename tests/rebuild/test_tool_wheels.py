@@ -111,7 +111,7 @@ def test_requirements_for_another_interpreter_are_fetched_by_exact_version_never
             return _runner.run(args, timeout=300)
         return _runner.Result(tuple(args), 1, "", "ERROR: no network in this test")
 
-    far = _tool.Interpreter("3.99.0", "x86_64", "2.36")
+    far = _tool.WheelTarget("3.99.0", "x86_64", "2.36")
     with pytest.raises(RebuildError, match=r"could not download envsnap's requirements for Python 3\.99\.0"):
         _tool.wheels_for(tmp_path, far, offline=False, progress=lambda _l: None, run=record)
     (download,) = [c for c in calls if "download" in c]
@@ -128,7 +128,7 @@ calls = []
 def never(args, **kw):
     calls.append(list(args))
     raise AssertionError("no subprocess: everything is packed from the installed files")
-wheels = _tool.wheels_for(Path(sys.argv[1]), _tool.Interpreter.running(), offline=True, progress=lambda l: None,
+wheels = _tool.wheels_for(Path(sys.argv[1]), _tool.WheelTarget.running(), offline=True, progress=lambda l: None,
                           run=never)
 print(json.dumps({"source_tree": str(_tool.source_tree()), "calls": calls,
                   "wheels": [[w.path.name, w.name, w.how] for w in wheels]}))
@@ -179,7 +179,7 @@ def test_offline_from_a_source_tree_without_its_build_backend_is_one_clear_line(
         return _runner.Result(tuple(args), 1, "", "ModuleNotFoundError: No module named 'nope'")
 
     with pytest.raises(RebuildError) as caught:
-        _tool.wheels_for(tmp_path / "out", _tool.Interpreter.running(), offline=True, progress=lambda _l: None,
+        _tool.wheels_for(tmp_path / "out", _tool.WheelTarget.running(), offline=True, progress=lambda _l: None,
                          run=failing_pip)
     message = str(caught.value)
     assert "\n" not in message
@@ -200,6 +200,6 @@ def test_a_source_tree_with_its_build_backend_installed_builds_offline(
         return _runner.Result(tuple(args), 1, "", "ERROR: stop here")
 
     with pytest.raises(RebuildError, match="could not build envsnap's wheel"):
-        _tool.wheels_for(tmp_path / "out", _tool.Interpreter.running(), offline=True, progress=lambda _l: None,
+        _tool.wheels_for(tmp_path / "out", _tool.WheelTarget.running(), offline=True, progress=lambda _l: None,
                          run=pip)
     assert calls and "--no-build-isolation" in calls[0]
