@@ -6,15 +6,19 @@ from __future__ import annotations
 import inspect
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import envsnap
+from envsnap import _runner
+from envsnap._privacy import PathRedactor
 from envsnap.errors import ProbeError
 from envsnap.model import Snapshot
-from envsnap.probes import cuda, frameworks, project
+from envsnap.probes import cuda, frameworks, nvidia, project
 from envsnap.probes.capture import PROBES, Captured, run_capture
 from envsnap.probes.interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 
@@ -201,3 +205,28 @@ def test_a_malformed_answer_is_one_line_naming_the_field(answer: Any, named: str
     message = str(caught.value)
     assert message.startswith(f"--python /x/python: unexpected probe answer: {named} ")
     assert "\n" not in message
+
+
+def test_a_probe_runs_commands_through_the_context_runner(tmp_path: Path) -> None:
+    """The runner is the context's: a test (or a caller) hands in another, and the NVML probe asks it, not the
+    machine (a driver library is found on LD_LIBRARY_PATH; the runner answers as the NVML worker would)."""
+    (tmp_path / "libnvidia-ml.so.1").write_bytes(b"")
+    asked: list[Sequence[str]] = []
+
+    def runner(args: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None) -> _runner.Result:
+        asked.append(args)
+        answer = {"driver_version": "550.54.15", "cuda_driver_version": 12040,
+                  "gpus": [{"index": 0, "name": "NVIDIA H100", "cc": [9, 0], "memory_total": 80 << 30}]}
+        return _runner.Result(tuple(args), 0, json.dumps(answer), "")
+
+    def no_target() -> RawPython:
+        raise AssertionError("the NVML probe does not wait for the target interpreter")
+
+    ctx = ProbeContext(CaptureOptions(), {"LD_LIBRARY_PATH": str(tmp_path)}, python=no_target,
+                       redactor=lambda raw: PathRedactor(), system=Future(), project_root=None, runner=runner)
+    result = nvidia.PROBE(ctx)
+    driver, gpus = result.value
+    assert driver is not None and driver.driver_version == "550.54.15" and driver.cuda_driver_version == "12.4"
+    assert [(g.name, g.compute_capability, g.memory_mib) for g in gpus] == [("NVIDIA H100", "9.0", 80 * 1024)]
+    assert len(asked) == 1 and str(nvidia.WORKER) in asked[0]
+    assert result.warnings == () and result.seconds > 0
