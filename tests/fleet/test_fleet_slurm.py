@@ -173,3 +173,29 @@ def test_a_site_prolog_drains_a_node_that_cannot_run_the_site_lock_with_envsnaps
     assert "Reason=envsnap: cannot run lock" in reason and "fleet-demo" in reason, reason
     assert "Prolog error" not in reason
     assert "node drained" in log and "requeueing" not in log  # Slurm requeues after a failing Prolog
+
+
+def test_a_partition_or_a_count_selects_the_nodes_and_a_drained_node_is_named_not_tried(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    whole = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-p", "debug", "--envsnap", str(fe.envsnap), "--json")
+    assert whole.returncode == 3, whole
+    assert [n["node"] for n in json.loads(whole.stdout)["nodes"]] == ["node1", "node2", "node3", "node4"]
+    cluster.run("scontrol", "update", "NodeName=node1", "State=DRAIN", "Reason=maintenance window")
+    try:
+        named = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap),
+                               "--json")
+        counted = fe.envsnap_cmd("fleet", "check", str(fe.lock), "--nodes", "1", "--envsnap", str(fe.envsnap),
+                                 "--json")
+    finally:
+        cluster.resume("node1")
+    assert named.returncode == 3, named
+    nodes = {n["node"]: n for n in json.loads(named.stdout)["nodes"]}
+    assert nodes["node2"]["verdict"] == "compatible"
+    assert nodes["node1"]["verdict"] == "unreachable" and nodes["node1"]["seconds"] == 0  # not tried
+    assert "drained" in nodes["node1"]["reason"] and "maintenance window" in nodes["node1"]["reason"]
+    # --nodes takes available nodes first: node2, not the drained node1.
+    assert counted.returncode == 0, counted
+    assert [n["node"] for n in json.loads(counted.stdout)["nodes"]] == ["node2"]

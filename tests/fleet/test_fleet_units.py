@@ -230,3 +230,25 @@ def test_node_state_says_which_nodes_can_be_asked() -> None:
     assert NodeState("n1", "idle").available and NodeState("n1", "mixed").available
     for state in ("drained", "down", "idle*", "draining", "unknown to Slurm"):
         assert not NodeState("n1", state).available, state
+
+
+@pytest.mark.parametrize(("verdicts", "strict", "code"), [
+    (("compatible", "compatible"), False, 0),
+    (("compatible", "warnings"), False, 0),
+    (("compatible", "warnings"), True, 1),
+    (("compatible", "unreachable"), False, 3),
+    (("invalid", "warnings"), True, 3),
+])
+def test_fleet_check_exit_status(tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+                                 verdicts: tuple[str, ...], strict: bool, code: int) -> None:
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    results = tuple(NodeResult(f"n{i}", v, dict.fromkeys(FACTS, "x"), reason="down" if v == "unreachable" else "")
+                    for i, v in enumerate(verdicts))  # type: ignore[arg-type]
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: FleetReport(str(lock), "d", results))
+    report = tmp_path / "report.json"
+    res = cli("fleet", "check", str(lock), "-w", "n[0-1]", "-o", str(report), *(["--strict"] if strict else []))
+    assert res.code == code, res
+    assert json.loads(report.read_text())["counts"][verdicts[1]] >= 1
