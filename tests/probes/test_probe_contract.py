@@ -167,7 +167,7 @@ def test_a_well_formed_answer_becomes_typed_facts() -> None:
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
-    answer = json.loads(json.dumps(GOOD))
+    answer: dict[str, Any] = json.loads(json.dumps(GOOD))
     where: Any = answer
     *parents, last = path.split(".")
     for part in parents:
