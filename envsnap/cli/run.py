@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     from ..runs.recorder import RunRequest, run_command
 
     argv = command_of(args)
+    folder = Path(args.record).parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        # Found out before the command runs, not after: its record would be lost.
+        raise EnvsnapError(f"-o {args.record}: {folder} is not a folder envsnap can write the record in")
     request = RunRequest(argv=tuple(argv), record=Path(args.record), lock=Path(args.lock) if args.lock else None,
                          data=tuple(args.data), outputs=tuple(args.output), fast=args.data_fast,
                          strict=args.strict, python=args.python, use_cache=not args.no_cache)

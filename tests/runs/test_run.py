@@ -145,10 +145,17 @@ def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: 
     assert any("not-installed-here" in line for line in rec.load(tmp_path / "run.toml").environment.drift)
 
 
-@pytest.mark.parametrize(("argv", "code"), [(["definitely-not-a-command-xyz"], 127), ([], 2)])
-def test_a_command_that_cannot_start(tmp_path: Path, envsnap: Envsnap, argv: list[str], code: int) -> None:
-    res = envsnap("run", "--", *argv, cwd=tmp_path)
+@pytest.mark.parametrize(("options", "argv", "code"), [
+    ([], ["definitely-not-a-command-xyz"], 127),
+    ([], [], 2),
+    (["--data", "no-such-input"], ["touch", "ran"], 2),
+    (["-o", "no/such/folder/run.toml"], ["touch", "ran"], 2),
+])
+def test_a_command_that_cannot_start(tmp_path: Path, envsnap: Envsnap, options: list[str], argv: list[str],
+                                     code: int) -> None:
+    res = envsnap("run", *options, "--", *argv, cwd=tmp_path)
     assert res.returncode == code and res.stderr.count("\n") == 1, res.stderr
+    assert not (tmp_path / "ran").exists()  # bad input is found before anything runs
 
 
 def test_ctrl_c_at_the_terminal_reaches_the_command_once_and_the_record_says_interrupted(tmp_path: Path) -> None:
