@@ -205,3 +205,18 @@ def test_ctrl_c_at_the_terminal_reaches_the_command_once_and_the_record_says_int
     assert b"sigints 1" in output, output
     record = rec.load(tmp_path / "run.toml")
     assert record.result.interrupted and record.result.exit_status == 4
+
+
+def test_the_hook_hands_over_to_the_sitecustomize_it_shadows(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import os\nos.environ['SHADOWED_RAN'] = 'yes'\n")
+    env = envsnap_env()
+    env["PYTHONPATH"] = env["PYTHONPATH"] + os.pathsep + str(site)
+    res = subprocess.run([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c",
+                          "import os, sitecustomize; print(os.environ.get('SHADOWED_RAN'), sitecustomize.__file__)"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    ran, module = res.stdout.split()
+    assert ran == "yes" and module == str(site / "sitecustomize.py")
+    assert rec.load(tmp_path / "run.toml").loaded.python_processes == 1
