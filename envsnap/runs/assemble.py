@@ -155,7 +155,6 @@ class Prepared:
     mismatches: int = 0
     warnings: list[str] = field(default_factory=list)
     database: PackageDatabase | None = None
-    index: RecordIndex | None = None
 
 
 def prepare(argv: Sequence[str], *, lock: Snapshot | None, lock_path: Path | None, record: Path,
@@ -163,7 +162,8 @@ def prepare(argv: Sequence[str], *, lock: Snapshot | None, lock_path: Path | Non
             capture_path: Path | None = None, use_cache: bool = True) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
     to be stored at ``capture_path``; either reused from ``runs.cache`` while the environment is unchanged),
-    the package database and the environment's RECORD files read ahead."""
+    the package database read ahead (the RECORD files are read at the end, only for the site folders the run
+    loaded something from)."""
     import sys
 
     from . import cache
@@ -196,9 +196,6 @@ def prepare(argv: Sequence[str], *, lock: Snapshot | None, lock_path: Path | Non
         out.warnings.append(f"the environment could not be {what}: {exc}")
     out.database = PackageDatabase()
     out.database.preload()
-    out.index = RecordIndex()
-    for site in cache.site_dirs(interpreter):
-        out.index.load(site)
     return out
 
 
@@ -251,6 +248,6 @@ def build(prepared: Prepared, *, argv: Sequence[str], outcome: Outcome, gpus: Gp
                                 prepared.captured, prepared.drift),
         code=prepared.code,
         loaded=loaded(objects, reports, prepared.lock, prepared.ctx, method=method, processes=processes,
-                      database=prepared.database, index=prepared.index),
+                      database=prepared.database),
         data=tuple(data),
     )
