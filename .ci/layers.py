@@ -11,6 +11,9 @@ modules together), ``from . import x`` included. It prints one line per violatio
   The core's own helper modules (``envsnap/_fs.py``, ``_runner.py`` ...) are the exception: the core is the
   ground every layer stands on, so its modules are everyone's, while their ``_names`` stay the core's.
 
+Imports made by name at run time (``importlib.import_module("envsnap.x")``, the plug-in registries' entry
+strings) are not seen; they must follow the same table.
+
 Usage: ``python3 .ci/layers.py [PACKAGE_DIR]`` (default: ``envsnap`` beside this folder).
 """
 
@@ -41,21 +44,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 TOP_MODULES = ("__init__", "api", "__main__")  # top-level modules of the "api" layer, not the core
 
 
-def area_of(module: str, root: str) -> str:
+def area_of(module: str, packages: set[str]) -> str:
     """The table's name for a module's area: "" for the core, "api" for the top, else its sub-package."""
     parts = module.split(".")[1:]  # without the root package
     if not parts:
         return "api"  # the package's __init__
-    if len(parts) == 1 and not is_package_dir(module, root):
+    if len(parts) == 1 and module not in packages:
         return "api" if parts[0] in TOP_MODULES else ""
     return "api" if parts[0] == "cli" else parts[0]
-
-
-_PACKAGE_DIRS: set[str] = set()
-
-
-def is_package_dir(module: str, root: str) -> bool:
-    return module in _PACKAGE_DIRS
 
 
 def rank(area: str) -> int:
@@ -88,8 +84,6 @@ class Tree:
                 parts.pop()
                 self.packages.add(".".join(parts))
             self.modules[".".join(parts)] = path
-        _PACKAGE_DIRS.clear()
-        _PACKAGE_DIRS.update(self.packages)
 
     def imports(self) -> Iterator[Import]:
         for module, path in self.modules.items():
@@ -164,7 +158,7 @@ def check(package_dir: Path) -> list[str]:
         seen.add(key)
         where = f"{tree.modules[imp.source].relative_to(package_dir.parent)}:{imp.line}"
         shown = imp.target + (f".{imp.name}" if imp.name else "")
-        source_area, target_area = area_of(imp.source, root), area_of(imp.target, root)
+        source_area, target_area = area_of(imp.source, tree.packages), area_of(imp.target, tree.packages)
         if source_area != target_area:
             source_rank, target_rank = rank(source_area), rank(target_area)
             if source_rank < 0:
@@ -186,11 +180,13 @@ def check(package_dir: Path) -> list[str]:
             if home != root and not within(imp.source, home, tree.packages):
                 problems.append(f"{where}: private import: {imp.source} imports {shown} from outside {home}")
                 continue
-        if imp.name and is_private(imp.name) and owner(imp.source, tree.packages) != target_owner:
-            if not within(imp.source, target_owner, tree.packages) or target_owner == root:
-                problems.append(f"{where}: private import: {imp.source} imports {shown} from outside {target_owner}")
+        # A private name: its module's own package (and, below the core, that package's sub-packages) only.
+        same_package = owner(imp.source, tree.packages) == target_owner
+        below = target_owner != root and within(imp.source, target_owner, tree.packages)
+        if imp.name and is_private(imp.name) and not (same_package or below):
+            problems.append(f"{where}: private import: {imp.source} imports {shown} from outside {target_owner}")
     for cycle in cycles(graph):
-        problems.append("cycle: " + " -> ".join(cycle + [cycle[0]]))
+        problems.append("cycle: " + " -> ".join([*cycle, cycle[0]]))
     return problems
 
 
