@@ -95,7 +95,10 @@ def check_environment(record: RunRecord, root: Path, *, lock: str | None = None,
     if env.lock_digest and digest != env.lock_digest:
         lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest})")
     if in_docker is not None:
-        found = _verify_in_docker(in_docker, lock_file)
+        try:
+            found = _verify_in_docker(in_docker, lock_file)
+        except EnvsnapError as exc:
+            return Check("environment", UNKNOWN, (*lines, str(exc)))
     else:
         found = findings(verify(snapshot, environment=python_target(record.command.argv, python)))
     state = DIFFERS if lines or any(bad for bad, _ in found) else SAME
@@ -172,7 +175,7 @@ def plan(record: RunRecord, *, lock: str | None = None, python: str | None = Non
             argv[0] = interpreter
         env["PATH"] = os.path.dirname(interpreter) + os.pathsep + env.get("PATH", "")
     if in_docker is not None:
-        argv = ["docker", "run", "--rm", "-i", "-v", f"{root}:{root}", "-w", str(run_dir),
+        argv = ["docker", "run", "--rm", "-i", "--network", "none", "-v", f"{root}:{root}", "-w", str(run_dir),
                 "--user", f"{os.getuid()}:{os.getgid()}", "--", in_docker, *argv]
     exclude: list[str | Path] = [*(str(run_dir / d.path) for d in record.outputs()),
                                  *([record_path] if record_path else [])]
