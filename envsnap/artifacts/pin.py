@@ -150,6 +150,12 @@ class IndexFile:
     # Anything else (a lock's artifact URL, an imported index) is fetched only as the FetchPolicy allows.
     trusted: bool = False
 
+    def artifact(self, sha256: str, path: Path) -> Artifact:
+        """What a lock records of this file once fetched to ``path`` with ``sha256``: its URL without
+        credentials, its size (as the index said, else as downloaded)."""
+        return Artifact(filename=self.filename, url=strip_credentials(self.url), sha256=sha256,
+                        size=self.size or path.stat().st_size, upload_time=self.upload_time, index=self.index)
+
 
 class DownloadError(PinError):
     """A download failed; ``status`` is the HTTP status when the server answered with one (0 otherwise)."""
@@ -684,14 +690,7 @@ class Pinner:
                 _path, sha = self.fetch(sdist)
             except PinError as exc:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-            artifact = Artifact(
-                filename=sdist.filename,
-                url=strip_credentials(sdist.url),
-                sha256=sha,
-                size=sdist.size or _path.stat().st_size,
-                upload_time=sdist.upload_time,
-                index=sdist.index,
-            )
+            artifact = sdist.artifact(sha, _path)
             return PinOutcome(
                 pkg.name,
                 pkg.version,
@@ -754,9 +753,7 @@ class Pinner:
             if sha not in wanted:
                 tried.append(f"{file.filename}: sha256 {sha} is none of the hashes the import kept")
                 continue
-            artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
-                                size=file.size or path.stat().st_size, upload_time=file.upload_time,
-                                index=file.index)
+            artifact = file.artifact(sha, path)
             note = why and f"{why}; pinned the sdist (the bundle builds a wheel)"
             return PinOutcome(pkg.name, pkg.version, "pinned", note or f"the imported file for {self.tags[0]}",
                               artifact)
@@ -804,8 +801,7 @@ class Pinner:
             path, sha = self.fetch(file)
         except PinError as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-        artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
-                            size=file.size or path.stat().st_size, upload_time=file.upload_time, index=file.index)
+        artifact = file.artifact(sha, path)
         return PinOutcome(pkg.name, pkg.version, "pinned", "the file of this release that fits the target "
                           "(the import recorded no installed file)", artifact)
 
@@ -853,9 +849,7 @@ class Pinner:
             except PinError:
                 continue
             if sha == known.sha256:
-                artifact = Artifact(filename=file.filename, url=strip_credentials(file.url), sha256=sha,
-                                    size=file.size or path.stat().st_size, upload_time=file.upload_time,
-                                    index=file.index)
+                artifact = file.artifact(sha, path)
                 return PinOutcome(pkg.name, pkg.version, "pinned", "found by its sha256", artifact)
         return PinOutcome(pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file with sha256 "
                           f"{known.sha256} on the configured indexes" + "".join(f"; {r}" for r in refused))
@@ -874,14 +868,7 @@ class Pinner:
                 f"{file.filename} on {file.index} has other "
                 "files than the installed package (RECORD digests differ)",
             )
-        artifact = Artifact(
-            filename=file.filename,
-            url=strip_credentials(file.url),
-            sha256=sha,
-            size=file.size or path.stat().st_size,
-            upload_time=file.upload_time,
-            index=file.index,
-        )
+        artifact = file.artifact(sha, path)
         return PinOutcome(pkg.name, pkg.version, "pinned", "", artifact)
 
     def _pin_archive(self, pkg: PythonPackage) -> PinOutcome:

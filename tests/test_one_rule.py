@@ -1,0 +1,85 @@
+"""Each shared rule of issue 13 is written once: a second copy of one (they had drifted apart) fails here, naming
+where it was written again. Read from the source's syntax tree, so docstrings and comments do not count."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "envsnap"
+
+
+@functools.cache
+def _trees() -> tuple[tuple[str, ast.AST], ...]:
+    return tuple((path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text(encoding="utf-8")))
+                 for path in sorted(PACKAGE.rglob("*.py")))
+
+
+def _string(node: ast.AST, value: str) -> bool:
+    return isinstance(node, ast.Constant) and node.value == value
+
+
+def _lock_name(node: ast.AST) -> bool:
+    return _string(node, "envsnap.lock")
+
+
+def _cache_root(node: ast.AST) -> bool:
+    return _string(node, "XDG_CACHE_HOME")
+
+
+def _file_url_prefix(node: ast.AST) -> bool:
+    """``url[len("file://"):]``: stripping the scheme by hand (percent-decoding then differs per copy)."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+            and len(node.args) == 1 and _string(node.args[0], "file://"))
+
+
+def _url2pathname(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "url2pathname"
+
+
+def _conda_installer(node: ast.AST) -> bool:
+    """``pkg.installer == "conda"``: the pip-layer rule (``PythonPackage.conda_layer``)."""
+    return (isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute) and node.left.attr == "installer"
+            and any(_string(c, "conda") for c in node.comparators))
+
+
+def _arch_table(node: ast.AST) -> bool:
+    """A table keyed by a machine's other spelling (``{"amd64": ..., "arm64": ...}``)."""
+    return isinstance(node, ast.Dict) and any(_string(k, "amd64") or _string(k, "arm64") for k in node.keys if k)
+
+
+def _cache_function(node: ast.AST) -> bool:
+    return isinstance(node, ast.FunctionDef) and node.name == "default_cache_dir"
+
+
+def _major_minor_split(node: ast.AST) -> bool:
+    """``version.split(".")[:2]``: a second reading of a release's major.minor."""
+    return (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.lower is None
+            and isinstance(node.slice.upper, ast.Constant) and node.slice.upper.value == 2
+            and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr == "split" and len(node.value.args) == 1 and _string(node.value.args[0], "."))
+
+
+RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
+    "the lock's default name": (_lock_name, {"_defaults.py"}),
+    "the cache root": (_cache_root, {"_defaults.py"}),
+    "a cache-folder function": (_cache_function, set()),
+    "reading a file: URL": (_file_url_prefix, {"fileurls.py"}),
+    "url2pathname": (_url2pathname, set()),
+    # probes/cuda.py asks the raw INSTALLER of a distribution, during capture, before any model exists.
+    "the pip-layer rule": (_conda_installer, {"model.py", "probes/cuda.py"}),
+    "an architecture alias table": (_arch_table, {"platforms.py"}),
+    "a major.minor split": (_major_minor_split, set()),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_each_rule_is_written_once(rule: str) -> None:
+    matches, allowed = RULES[rule]
+    found = sorted({name for name, tree in _trees() for node in ast.walk(tree) if matches(node)})
+    assert set(found) <= allowed, f"{rule} is written again in {found} (its one place: {sorted(allowed)})"
+    assert not allowed or found, f"{rule}: its one place {sorted(allowed)} no longer has it (update this test)"
