@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ _MAX_RECORD = 16 << 20
 
 @dataclass(frozen=True)
 class Owner:
-    kind: str  # python | system | interpreter
+    kind: str  # python | conda | system | interpreter
     package: str
     version: str
 
@@ -47,6 +48,62 @@ def _dist_of(folder: str) -> tuple[str, str] | None:
     stem = folder[: -len(".dist-info")]
     name, sep, version = stem.partition("-")
     return (canonicalize_name(name), version) if sep and name and version else None
+
+
+class CondaIndex:
+    """File -> (conda package, version) from ``<prefix>/conda-meta/*.json`` of the conda environments that
+    loaded files lie in (each environment read once)."""
+
+    def __init__(self) -> None:
+        self._prefix_of: dict[str, str | None] = {}
+        self._files: dict[str, tuple[str, str]] = {}
+        self._read: set[str] = set()
+
+    def prefix(self, path: str) -> str | None:
+        folder = os.path.dirname(path)
+        seen = []
+        found: str | None = None
+        while folder and folder != "/":
+            if folder in self._prefix_of:
+                found = self._prefix_of[folder]
+                break
+            seen.append(folder)
+            if os.path.isdir(os.path.join(folder, "conda-meta")):
+                found = folder
+                break
+            folder = os.path.dirname(folder)
+        for f in seen:
+            self._prefix_of[f] = found
+        return found
+
+    def _load(self, prefix: str) -> None:
+        if prefix in self._read:
+            return
+        self._read.add(prefix)
+        meta = os.path.join(prefix, "conda-meta")
+        try:
+            names = sorted(n for n in os.listdir(meta) if n.endswith(".json"))
+        except OSError:
+            return
+        for name in names:
+            try:
+                with open(os.path.join(meta, name), encoding="utf-8") as fh:
+                    data = json.loads(fh.read(_MAX_RECORD))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+                continue
+            owner = (data["name"], str(data.get("version", "")))
+            for rel in data.get("files") or ():
+                if isinstance(rel, str):
+                    self._files.setdefault(os.path.realpath(os.path.join(prefix, rel)), owner)
+
+    def owner(self, path: str) -> tuple[str, str] | None:
+        prefix = self.prefix(path)
+        if prefix is None:
+            return None
+        self._load(prefix)
+        return self._files.get(os.path.realpath(path))
 
 
 class RecordIndex:
@@ -97,12 +154,17 @@ def classify(paths: Iterable[str], *, interpreters: Mapping[str, str] | None = N
     """path -> its owner (None: no package known here owns it). ``interpreters``: base prefix -> version of
     the Python processes that ran."""
     index = index or RecordIndex()
+    conda = CondaIndex()
     out: dict[str, Owner | None] = {}
     rest = []
     for path in sorted(set(paths)):
         dist = index.owner(path)
         if dist is not None:
             out[path] = Owner("python", *dist)
+            continue
+        package = conda.owner(path)
+        if package is not None:
+            out[path] = Owner("conda", *package)
             continue
         prefix = next((p for p in (interpreters or {}) if site_dir(path) is None
                        and (path == p or path.startswith(p.rstrip("/") + "/"))), None)
@@ -124,6 +186,7 @@ def account(paths: Iterable[str], lock: Snapshot | None, redactor: PathRedactor,
     """A ``Library`` per loaded file: its owner and whether ``lock`` accounts for it."""
     owners = classify(paths, **kwargs)  # type: ignore[arg-type]
     python = {p.name: p.version for p in lock.python.packages} if lock is not None else {}
+    conda = {p.name: p.version for p in lock.conda.packages} if lock is not None and lock.conda else {}
     locked_python = lock.python.version if lock is not None else ""
     system: dict[str, set[str]] = {}
     for sp in lock.system.packages if lock is not None else ():
@@ -139,6 +202,11 @@ def account(paths: Iterable[str], lock: Snapshot | None, redactor: PathRedactor,
             ok = locked == owner.version
             note = "" if ok else (f"the lock has {owner.package} {locked}" if locked is not None
                                   else f"{owner.package} is not in the lock")
+        elif owner.kind == "conda":
+            locked = conda.get(owner.package)
+            ok = locked == owner.version
+            note = "" if ok else (f"the lock has conda package {owner.package} {locked}" if locked is not None
+                                  else f"conda package {owner.package} is not in the lock")
         elif owner.kind == "interpreter":
             ok = bool(locked_python) and locked_python == owner.version
             note = "" if ok else f"the lock has Python {locked_python or '(none)'}"

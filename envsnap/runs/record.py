@@ -121,7 +121,7 @@ class Code:
 class Library:
     path: str = field(metadata=_text())
     accounted: bool
-    owner: str = field(default="", metadata=_one_of("", "python", "system", "interpreter"))
+    owner: str = field(default="", metadata=_one_of("", "python", "conda", "system", "interpreter"))
     package: str = field(default="", metadata=_text(256))
     version: str = field(default="", metadata=_text(256))
     note: str = field(default="", metadata=_text())

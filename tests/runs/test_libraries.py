@@ -1,0 +1,55 @@
+"""Who owns a loaded file, and whether the lock accounts for it: a distribution's RECORD, a conda package's
+conda-meta record, the interpreter, the system package manager, or nobody."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from testutil import sample_lock
+
+from envsnap._privacy import PathRedactor
+from envsnap.model import Conda, CondaPackage, PythonPackage
+from envsnap.probes.system import PackageDatabase
+from envsnap.runs.libraries import account
+
+
+def _so(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    src = path.with_suffix(".c")
+    src.write_text("int f(void) { return 1; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(path), str(src)], check=True)
+    return path
+
+
+def test_each_owner_and_what_the_lock_says_of_it(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    # A conda environment: conda-meta lists lib/libzz.so.1 as zz's.
+    conda_lib = _so(env / "lib" / "libzz.so.1")
+    (env / "conda-meta").mkdir()
+    (env / "conda-meta" / "zz-1.3-h0.json").write_text(json.dumps(
+        {"name": "zz", "version": "1.3", "build": "h0", "files": ["lib/libzz.so.1"]}))
+    (env / "conda-meta" / "yy-2.0-h0.json").write_text(json.dumps(
+        {"name": "yy", "version": "2.0", "files": ["lib/libyy.so"]}))
+    other_conda = _so(env / "lib" / "libyy.so")
+    # A wheel in it: its RECORD lists its extension module.
+    site = env / "lib" / "python3.11" / "site-packages"
+    ext = _so(site / "fastpkg" / "_core.cpython-311-x86_64-linux-gnu.so")
+    (site / "fastpkg-0.5.dist-info").mkdir(parents=True)
+    (site / "fastpkg-0.5.dist-info" / "RECORD").write_text(
+        "fastpkg/_core.cpython-311-x86_64-linux-gnu.so,sha256=x,1\nfastpkg-0.5.dist-info/RECORD,,\n")
+    stray = _so(tmp_path / "home" / "libmine.so")
+    lock = sample_lock(PythonPackage(name="fastpkg", version="0.4"),
+                       conda=Conda(subdir="linux-64", packages=(CondaPackage(name="zz", version="1.3"),)))
+    libs = {Path(lib.path).name: lib for lib in account(
+        [str(conda_lib), str(other_conda), str(ext), str(stray)], lock, PathRedactor(home=str(tmp_path / "home")),
+        database=PackageDatabase(manager=""))}
+    assert libs["libzz.so.1"].owner == "conda" and libs["libzz.so.1"].accounted
+    assert libs["libyy.so"].owner == "conda" and not libs["libyy.so"].accounted
+    assert libs["libyy.so"].note == "conda package yy is not in the lock"
+    core = libs["_core.cpython-311-x86_64-linux-gnu.so"]
+    assert (core.owner, core.package, core.version, core.accounted) == ("python", "fastpkg", "0.5", False)
+    assert core.note == "the lock has fastpkg 0.4"
+    assert libs["libmine.so"].owner == "" and not libs["libmine.so"].accounted
+    assert libs["libmine.so"].path == "~/libmine.so"  # the home directory is not recorded
