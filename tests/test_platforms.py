@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from envsnap import _defaults, platforms
+from envsnap.artifacts.pin import target_tags
 from envsnap.compat.rules import platform as platform_rule
 from envsnap.compat.target import Target
 from envsnap.dockerfile import apt
@@ -57,6 +58,8 @@ def test_every_reader_takes_the_same_major_minor(version: str, line: str) -> Non
     if version:
         assert f"python_version == '{line}'" in marker
         assert _tool.WheelTarget(version, "x86_64").minor == tuple(int(p) for p in line.split("."))
+        # pin's target tags took "3.11rc1" for no version at all (this host's tags)
+        assert target_tags(version)[0].startswith("cp" + line.replace(".", ""))
 
 
 def test_one_cache_root_for_wheels_and_conda_packages(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ from .._version import USER_AGENT
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
+from ..platforms import major_minor, numbers
 from ..probes.records import wheel_record_digest
 
 if TYPE_CHECKING:
@@ -436,12 +437,11 @@ def target_tags(python_version: str = "", implementation: str = "") -> list[str]
     the running interpreter's own when the lock does not say or says the same minor release."""
     from packaging import tags
 
-    parts = python_version.split(".")
+    parts = numbers(python_version)[:2]
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]) or ".".join(parts[:2]) == running \
-            or implementation not in ("", "cpython"):
+    if len(parts) < 2 or major_minor(python_version) == running or implementation not in ("", "cpython"):
         return [str(t) for t in tags.sys_tags()]
-    version = (int(parts[0]), int(parts[1]))
+    version = (parts[0], parts[1])
     return [str(t) for t in (*tags.cpython_tags(version), *tags.compatible_tags(version, f"cp{parts[0]}{parts[1]}"))]
 
 
