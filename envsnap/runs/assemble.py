@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,8 @@ class Prepared:
     database: PackageDatabase | None = None
 
 
-def prepare(argv: Sequence[str], *, lock: Snapshot | None, lock_path: Path | None, record: Path,
+def prepare(argv: Sequence[str], *, lock: Snapshot | Callable[[], Snapshot] | None, lock_path: Path | None,
+            record: Path,
             python: str | None, exclude: Sequence[str | os.PathLike[str]] = (),
             capture_path: Path | None = None, use_cache: bool = True) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
@@ -172,11 +173,14 @@ def prepare(argv: Sequence[str], *, lock: Snapshot | None, lock_path: Path | Non
     excluded = [record, *([lock_path] if lock_path else []), *([capture_path] if capture_path else []), *exclude]
     code = code_state(ctx.root, excluded)
     target = python_target(argv, python)
-    out = Prepared(ctx=ctx, target=target, code=code, lock=lock, lock_path=lock_path)
+    out = Prepared(ctx=ctx, target=target, code=code, lock=None, lock_path=lock_path)
     interpreter = target.python or sys.executable
     use_cache = use_cache and cache.enabled() and target.python_layer
     try:
         if lock is not None:
+            if callable(lock):  # a lock validated by an earlier run: read now, while the command runs
+                lock = lock()
+            out.lock = lock
             digest = lock.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(lock))
             name = cache.key("verify", digest, interpreter) if use_cache else None
             found = _cached_findings(name)

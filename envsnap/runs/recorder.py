@@ -86,11 +86,9 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
                 progress: data_mod.ByteProgress | None = None) -> tuple[RunRecord, Finished]:
     """Run ``req.argv`` and write its record to ``req.record``; the record and how the command ended."""
     inputs = [(p, data_mod.fingerprint(_resolve(p), fast=req.fast, progress=progress)) for p in req.data]
-    lock = None
-    if req.lock is not None:
-        from .. import lockfile
-
-        lock = lockfile.load(req.lock)  # bad input: exit 2 before anything runs
+    lock: Any = None
+    if req.lock is not None:  # bad input: exit 2 before anything runs
+        lock = read_lock(req.lock, defer=req.use_cache and not req.strict)
     capture_path = None if lock is not None else req.record.with_suffix(".lock")
 
     def prepare() -> Any:
@@ -159,6 +157,37 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
     for line in [*ready.drift, *ready.warnings, *warnings]:
         say(line)
     return record, finished
+
+
+def read_lock(path: Path, *, defer: bool) -> Any:
+    """The lock at ``path``, validated; with ``defer``, a lock whose exact bytes an earlier run validated (with
+    this envsnap) is returned as a function that loads it, to be called once the command runs: a large lock
+    takes a good part of a second to validate, before the command could start."""
+    import hashlib
+
+    from .. import _readlimits
+    from .._version import __version__
+    from ..errors import LockfileError
+    from . import cache
+
+    raw = _readlimits.read_bytes(path, error=LockfileError, what="lockfile")
+    name = "lock-" + hashlib.sha256(raw + f"\0{__version__}".encode()).hexdigest()
+
+    def load() -> Any:
+        from .. import lockfile
+
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LockfileError(f"{path}: not a text file (expected a TOML lockfile)") from None
+        return lockfile.loads(text, origin=str(path))
+
+    if defer and cache.enabled() and cache.get(name) is not None:
+        return load
+    snapshot = load()
+    if defer and cache.enabled():
+        cache.put(name, {"valid": True})
+    return snapshot
 
 
 def _resolve(path: str) -> Path:

@@ -220,3 +220,20 @@ def test_the_hook_hands_over_to_the_sitecustomize_it_shadows(tmp_path: Path) -> 
     ran, module = res.stdout.split()
     assert ran == "yes" and module == str(site / "sitecustomize.py")
     assert rec.load(tmp_path / "run.toml").loaded.python_processes == 1
+
+
+def test_a_lock_is_validated_before_the_command_runs_or_read_while_it_runs_once_validated(
+        tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
+    lock = tmp_path / "env.lock"
+    lock.write_bytes(host_lock.read_bytes())
+    records = []
+    for name in ("first.toml", "second.toml"):  # the second run finds these bytes validated
+        res = envsnap("run", "--lock", lock, "-o", name, "--", "true", cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        records.append(rec.load(tmp_path / name).environment)
+    assert records[0] == records[1] and records[0].lock_digest.startswith("sha256:")
+    # Other bytes are validated again, before anything runs.
+    lock.write_text(lock.read_text().replace("[envsnap]", "[envsnap]\nbogus = 1", 1))
+    res = envsnap("run", "--lock", lock, "--", "touch", "ran", cwd=tmp_path)
+    assert res.returncode == 2 and "bogus: unknown field" in res.stderr, res.stderr
+    assert not (tmp_path / "ran").exists()
