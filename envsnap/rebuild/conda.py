@@ -35,6 +35,7 @@ from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import CONDA_CACHE, cache_dir, install_hint
 from .._fs import join_base_name
 from .._plugins import Options, flag
+from ..artifacts import bundle as bundle_layout
 from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, label
 from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
@@ -202,7 +203,7 @@ class CondaRebuilder(Rebuilder):
     default_dest = "envsnap-conda"
     target_facts = TargetFacts(provides_python=True)
     options = CondaOptions
-    bundle_folders = (CONDA_DIR, "wheels")
+    bundle_folders = (CONDA_DIR, bundle_layout.WHEELS)
 
     def plan(self, request: RebuildRequest) -> Plan:
         lock = request.lock

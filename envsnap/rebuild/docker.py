@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import grammar, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._version import __version__
-from ..artifacts.bundle import Bundle, check_made_from, sha256_file
+from ..artifacts.bundle import IMAGES, Bundle, check_made_from, sha256_file
 from ..compat.target import TargetFacts
 from ..dockerfile import baseimage
 from ..dockerfile.spec import (
@@ -89,7 +89,7 @@ class DockerRebuilder(Rebuilder):
     default_dest = "envsnap-docker-context"  # the build context; the image itself is named by --tag
     target_facts = TargetFacts(provides_python=True, container=True)
     options = DockerOptions
-    bundle_folders = (WHEELS, TOOL, "images")
+    bundle_folders = (WHEELS, TOOL, IMAGES)
 
     def __init__(self, connect: Any = None):
         # Tests may hand in another engine (a second dockerd); by default, the one the environment names.
