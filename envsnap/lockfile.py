@@ -103,6 +103,13 @@ def _field_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
+def json_digest(doc: Mapping[str, Any]) -> str:
+    """``sha256:`` of the canonical JSON of a document (sorted keys, no spaces, UTF-8): the one content
+    digest of a lock and of a run record."""
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def canonical_digest(data: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of a lock document, leaving out ``created`` and the digest itself."""
     doc = dict(data)
@@ -110,8 +117,7 @@ def canonical_digest(data: Mapping[str, Any]) -> str:
     meta.pop("created", None)
     meta.pop("content_digest", None)
     doc["envsnap"] = meta
-    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return json_digest(doc)
 
 
 def seal(snapshot: Snapshot) -> Snapshot:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
 import os
 import types
 import typing
@@ -25,7 +23,7 @@ import tomli_w
 from .. import _readlimits, grammar
 from .._fs import atomic_write_text
 from ..errors import EnvsnapError
-from ..lockfile import to_dict
+from ..lockfile import json_digest, to_dict
 
 KIND = "envsnap run record"
 SCHEMA_VERSION = 1
@@ -185,8 +183,7 @@ def canonical_digest(doc: Mapping[str, Any]) -> str:
     the content: a run's time is what it records)."""
     data = dict(doc)
     data["run"] = {k: v for k, v in dict(data.get("run", {})).items() if k != "content_digest"}
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return json_digest(data)
 
 
 def document(record: RunRecord) -> dict[str, Any]:
