@@ -135,11 +135,8 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     """The quick check before a job: can this node run the job's lock (``lock_path``, else ``$ENVSNAP_LOCK``)?
     When not, the node is drained with envsnap's reason (where Slurm lets this process do it) and, from a
     TaskProlog, a batch job is put back in the queue so that it runs on another node."""
-    from ..compat import HOST, evaluate
-    from ..probes.capture import capture
     from ..probes.python import select_environment
-    from ..rebuild import check_target
-    from .node import answer
+    from .node import probe
 
     env = os.environ if environ is None else environ
     path = lock_path or env.get(LOCK_ENV, "")
@@ -148,10 +145,7 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
     lock = lockfile.load(path)
     chosen = select_environment(None, environ=env)
-    host = capture(chosen.python, conda_prefix=chosen.conda_prefix, python_layer=chosen.python_layer,
-                   gpu_timeout=PROLOG_NVML_TIMEOUT)
-    report = evaluate(lock, host, check_target(HOST))
-    result = answer(lock, host, report, node=node, lock_path=path, environment=chosen.describe())
+    result = probe(lock, chosen, node=node, lock_path=path, gpu_timeout=PROLOG_NVML_TIMEOUT)
     problems = [f"{f['component']}: needs {f['needed']}, found {f['found']}"
                 for f in result["check"]["findings"] if f["severity"] == "fail"]
     problems += [d["description"] for d in result["python_layer"]["differences"]]

@@ -9,6 +9,7 @@ grouped by what they are, not only by their verdict.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 from typing import Any
@@ -100,11 +101,16 @@ def answer(lock: Snapshot, host: Snapshot, report: Report, *, node: str, lock_pa
 
 
 def probe(lock: Snapshot, environment: TargetEnvironment, *, node: str, lock_path: str,
-          cpu_only: bool = False) -> dict[str, Any]:
-    """Capture this node once (the environment ``select_environment`` chose) and answer for it."""
+          cpu_only: bool = False, gpu_timeout: float | None = None) -> dict[str, Any]:
+    """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
+    bounds the NVIDIA driver probe (default: capture's)."""
     from ..probes.capture import capture
+    from ..probes.interface import CaptureOptions
 
-    host = capture(environment.python, conda_prefix=environment.conda_prefix,
-                   python_layer=environment.python_layer)
+    options = CaptureOptions(python_path=environment.python, conda_prefix=environment.conda_prefix,
+                             python_layer=environment.python_layer)
+    if gpu_timeout is not None:
+        options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
+    host = capture(options=options)
     report = evaluate(lock, host, check_target(HOST, cpu_only=cpu_only))
     return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment.describe())

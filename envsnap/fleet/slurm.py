@@ -160,19 +160,19 @@ def run_on_nodes(
     return results
 
 
-def drain(node: str, reason: str, env: Mapping[str, str] | None = None) -> str:
-    """Drain ``node`` with ``reason``; "" when done, else why not (not an administrator, no scontrol)."""
-    result = _runner.run(["scontrol", "update", f"NodeName={node}", "State=DRAIN", f"Reason={reason}"],
-                         timeout=QUERY_TIMEOUT, env=env if env is not None else os.environ)
+def _scontrol(args: Sequence[str], env: Mapping[str, str] | None) -> str:
+    """"" when ``scontrol ARGS`` did it, else why not (not an operator, no scontrol, no controller)."""
+    result = _runner.run(["scontrol", *args], timeout=QUERY_TIMEOUT, env=env if env is not None else os.environ)
     if result.ok:
         return ""
     return (result.stderr.strip().splitlines() or [f"scontrol exit status {result.returncode}"])[-1]
+
+
+def drain(node: str, reason: str, env: Mapping[str, str] | None = None) -> str:
+    """Drain ``node`` with ``reason``; "" when done, else why not."""
+    return _scontrol(["update", f"NodeName={node}", "State=DRAIN", f"Reason={reason}"], env)
 
 
 def requeue(job_id: str, env: Mapping[str, str] | None = None) -> str:
     """Put a batch job back in the queue (it then runs on another node); "" when done, else why not."""
-    result = _runner.run(["scontrol", "requeue", job_id], timeout=QUERY_TIMEOUT,
-                         env=env if env is not None else os.environ)
-    if result.ok:
-        return ""
-    return (result.stderr.strip().splitlines() or [f"scontrol exit status {result.returncode}"])[-1]
+    return _scontrol(["requeue", job_id], env)
