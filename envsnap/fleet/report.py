@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from .._readlimits import load_json
 from ..errors import EnvsnapError
-from ..grammar import MAX_TEXT, shown
+from ..grammar import MAX_TEXT, shown, strip_control
 from . import hostlist
 from .node import FACTS, NODE_FORMAT
 from .slurm import NodeRun, NodeState
@@ -161,7 +161,10 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float) -> NodeResult:
     text = run.stdout.strip()
     if not text.startswith("{"):
         why = _last_line(run.stderr) or f"srun exit status {run.returncode}, no answer"
-        return NodeResult(run.node, "unreachable", reason=why, seconds=run.seconds)
+        # envsnap ran there but could not check (the lock not readable on the node, an envsnap too old for
+        # the lock): the node answered, with an error.
+        verdict: NodeVerdict = "invalid" if why.startswith("envsnap: error:") else "unreachable"
+        return NodeResult(run.node, verdict, reason=why, seconds=run.seconds)
     try:
         return _parse(run.node, text, lock_digest=lock_digest, seconds=run.seconds)
     except _BadAnswer as exc:
@@ -170,7 +173,7 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float) -> NodeResult:
 
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return shown(lines[-1], 300) if lines else ""
+    return strip_control(lines[-1])[:300] if lines else ""
 
 
 def _str(data: Mapping[str, Any], key: str, where: str) -> str:

@@ -135,6 +135,9 @@ def test_no_answer_is_unreachable_with_what_srun_said() -> None:
     silent = from_run(_run("", returncode=1, stderr="srun: error: Task launch failed on node n1: Communication "
                            "connection failure\n"), lock_digest="sha256:ab", timeout=5)
     assert silent.verdict == "unreachable" and "Communication connection failure" in silent.reason
+    failed = from_run(_run("", returncode=2, stderr="envsnap: error: /shared/x.lock: no such lockfile\n"),
+                      lock_digest="sha256:ab", timeout=5)
+    assert failed.verdict == "invalid" and failed.reason == "envsnap: error: /shared/x.lock: no such lockfile"
     late = from_run(_run("", returncode=-9, timed_out=True), lock_digest="sha256:ab", timeout=5)
     assert late.verdict == "unreachable" and late.reason == "no answer within 5 s"
 
