@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("export", "importers"),
     ("rebuild",),
     ("fleet", "runs"),
+    ("paper",),  # the research artifact: crate, citation, audit (it reads run records)
     ("api",),  # envsnap/__init__.py, api.py, __main__.py, cli/
 )
 TOP_MODULES = ("__init__", "api", "__main__")  # top-level modules of the "api" layer, not the core

@@ -41,10 +41,23 @@ class Row:
     code: bool = False  # typeset as code (digests, versions lists)
 
 
-def context(snapshot: Snapshot) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ArtifactFacts:
+    """What an artifact bundle adds to its appendix (``envsnap bundle --artifact``): the paper's DOI, the code's
+    Software Heritage identifier and commit, and the audit's grade."""
+
+    doi: str = ""
+    swhid: str = ""
+    commit: str = ""
+    grade: str = ""
+
+
+def context(snapshot: Snapshot, artifact: ArtifactFacts | None = None) -> dict[str, Any]:
     """Everything the templates print, already ordered and formatted (templates only lay it out)."""
     unknown = set(snapshot.envsnap.unknown)
     return {
+        "artifact": artifact,
+        "paragraph": environment_paragraph(snapshot),
         "environment": _environment_rows(snapshot, unknown),
         "groups": _package_groups(snapshot),
         # "0" would read as an empty environment; a lock imported from a conda explicit file does not know.
@@ -108,6 +121,52 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         state = ", with uncommitted changes" if s.project.dirty else ""
         rows.append(Row("Code", f"{s.project.vcs} commit {s.project.commit[:12]}{state}", code=False))
     return rows
+
+
+def environment_paragraph(s: Snapshot) -> str:
+    """One paragraph for a paper's body (the NeurIPS checklist's compute resources): hardware, driver, CUDA,
+    framework, memory, OS, Python; the template ends it with the lock's digest. Plain text: the template escapes
+    it for its format."""
+    unknown = set(s.envsnap.unknown)
+    os_name = s.platform.os_name or " ".join(x for x in (s.platform.os_id, s.platform.os_version) if x)
+    where = ", ".join(x for x in (s.platform.machine, f"{s.platform.libc} {s.platform.libc_version}".strip()) if x)
+    machine = f"{os_name or s.platform.system or 'an unrecorded operating system'}" + (f" ({where})" if where else "")
+    cpu = s.hardware.cpu
+    hardware = []
+    if "hardware" not in unknown and (cpu.model or cpu.arch):
+        hardware.append(f"{cpu.model or cpu.arch}" + (f" ({cpu.logical_cores} logical cores)"
+                                                      if cpu.logical_cores else ""))
+    if s.hardware.memory_mib and "hardware" not in unknown:
+        hardware.append(f"{s.hardware.memory_mib / 1024:.0f} GiB of memory")
+    if s.hardware.gpus:
+        hardware.append(_gpus(s, unknown).replace(" x ", "x "))
+    text = f"Experiments ran on {machine}"
+    if hardware:
+        text += " with " + _join(hardware)
+    gpu_stack = []
+    if s.nvidia is not None and s.nvidia.driver_version:
+        gpu_stack.append(f"NVIDIA driver {s.nvidia.driver_version}")
+    if s.cuda is not None and s.cuda.runtime_version:
+        gpu_stack.append(f"CUDA {s.cuda.runtime_version}")
+    if s.cuda is not None and s.cuda.cudnn_version:
+        gpu_stack.append(f"cuDNN {s.cuda.cudnn_version}")
+    if s.cuda is not None and s.cuda.nccl_version:
+        gpu_stack.append(f"NCCL {s.cuda.nccl_version}")
+    if gpu_stack:
+        text += ", using " + _join(gpu_stack)
+    software = [f"{_implementation(s.python.implementation) or 'Python'} {s.python.version}".strip()]
+    for name, fw in sorted(s.frameworks.items(), key=lambda item: _framework_rank(item[0])):
+        build = f" (CUDA {fw.cuda_version})" if fw.cuda_version else (
+            f" (ROCm {fw.rocm_version})" if fw.rocm_version else " (CPU build)")
+        software.append(f"{_display_name(s, name)} {fw.version}{build}")
+    count = UNKNOWN if "python.packages" in unknown else str(len(s.python.packages))
+    text += f". Software: {_join(software)}, with {count} Python packages in all"
+    # The lock's digest follows in the template, typeset as code (it must be able to break in LaTeX).
+    return text + "; the exact environment is recorded in envsnap.lock, content digest"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _implementation(name: str) -> str:
@@ -185,11 +244,11 @@ def _version_note(pkg: PythonPackage) -> str:
 # (md_code, tex_code) in envsnap/_templates.py make it text, whatever the lock holds.
 
 
-def render_markdown(snapshot: Snapshot) -> dict[str, bytes]:
-    text = _templates.render("appendix.md.j2", **context(snapshot))
+def render_markdown(snapshot: Snapshot, artifact: ArtifactFacts | None = None) -> dict[str, bytes]:
+    text = _templates.render("appendix.md.j2", **context(snapshot, artifact))
     return {"appendix.md": text.encode("utf-8")}
 
 
-def render_latex(snapshot: Snapshot) -> dict[str, bytes]:
-    text = _templates.render("appendix.tex.j2", **context(snapshot))
+def render_latex(snapshot: Snapshot, artifact: ArtifactFacts | None = None) -> dict[str, bytes]:
+    text = _templates.render("appendix.tex.j2", **context(snapshot, artifact))
     return {"appendix.tex": text.encode("utf-8")}

@@ -67,6 +67,9 @@ README = "README.md"
 SUMS = "SHA256SUMS"
 BUILD_TIMEOUT = 900.0
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+# The hidden files a bundle may publish at its top (an artifact's Zenodo metadata, read there by Zenodo's
+# tools); every other hidden file in a bundle is a leftover or an addition, never trusted.
+PUBLISHED_HIDDEN = frozenset({".zenodo.json"})
 INCOMPLETE = ".envsnap-incomplete"  # in a bundle directory being made: a re-run completes it
 GZIP_LEVEL = 1  # wheels and conda archives are compressed already: level 9 took minutes to save a few percent
 PROGRESS_STEP = 256 << 20  # a progress line per this many bytes archived or unpacked
@@ -237,7 +240,7 @@ def read_sums(path: Path) -> dict[str, str]:
         digest, sep, rel = line.partition("  ")
         if not sep or not grammar.is_sha256_hex(digest):
             raise BundleError(f"{path}:{n}: not a sha256sum line")
-        if not grammar.is_relative_path(rel):
+        if not grammar.is_relative_path(rel) and rel not in PUBLISHED_HIDDEN:
             raise BundleError(f"{path}:{n}: not a plain relative path inside the bundle: {grammar.shown(rel)}")
         if rel == SUMS or rel in out:
             raise BundleError(f"{path}:{n}: {grammar.shown(rel)} listed twice or listing {SUMS} itself")
@@ -580,7 +583,8 @@ def _remove_leftovers(root: Path) -> None:
     folders = [root, *(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))]
     for folder in folders:
         for entry in list(folder.iterdir()):
-            if entry.name.startswith(".") and entry.name != INCOMPLETE:
+            if entry.name.startswith(".") and entry.name != INCOMPLETE and not (
+                    folder == root and entry.name in PUBLISHED_HIDDEN):
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry, ignore_errors=True)
                 else:

@@ -36,6 +36,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "bundle), so `rebuild --target docker --offline` works when the registry drops the tag")
     p.add_argument("--base-image", metavar="IMAGE", help="with --with-base-image: the base to save "
                    "(default: the one `envsnap rebuild --target docker` would choose)")
+    art = p.add_argument_group("paper artifact (docs/artifact.md)")
+    art.add_argument("--artifact", action="store_true", help="also make the bundle a research artifact: "
+                     "ro-crate-metadata.json, CITATION.cff, .zenodo.json, REPRODUCING.md, the project's SWHID, "
+                     "and the appendix with DOI and audit grade (a directory bundle)")
+    art.add_argument("--title", metavar="TEXT", help="the artifact's title (else CITATION.cff's)")
+    art.add_argument("--author", action="append", default=[], metavar="'NAME <ORCID>'",
+                     help="an author, with an optional ORCID iD; repeatable, in order (else CITATION.cff's)")
+    art.add_argument("--license", metavar="SPDX", help="the artifact's licence, an SPDX identifier or expression")
+    art.add_argument("--doi", metavar="DOI", help="the DOI of the paper the artifact supplements")
+    art.add_argument("--run", action="append", default=[], metavar="RUN.toml",
+                     help="a run record (`envsnap run`) to include in runs/ and describe in the RO-Crate; "
+                     "repeatable")
     p.set_defaults(func=run)
 
 
@@ -46,8 +58,25 @@ def run(args: argparse.Namespace) -> int:
                                 "(or an uncompressed .tar)")
     if args.with_base_image and is_archive(args.output):
         raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
+    artifact_flags = [f for f, v in (("--title", args.title), ("--author", args.author), ("--license", args.license),
+                                     ("--doi", args.doi), ("--run", args.run)) if v]
+    if artifact_flags and not args.artifact:
+        raise UsageError(f"{artifact_flags[0]} describes an artifact: add --artifact")
+    if args.artifact and is_archive(args.output):
+        raise UsageError("--artifact needs a directory bundle (-o DIR), not an archive: deposit the folder")
     lock = lockfile.load(args.lock)
     project = project_root(args.project, args.lock)
+    meta = None
+    if args.artifact:
+        from ..paper.artifact import require_complete
+        from ..paper.metadata import from_args, resolve
+
+        # Every fact is checked before anything is fetched: a bad ORCID or a missing licence is exit 2 now.
+        meta = resolve(from_args(args.title, args.author, args.license, args.doi), project)
+        require_complete(meta)
+        for record in args.run:
+            if not Path(record).is_file():
+                raise UsageError(f"--run {record}: no such run record")
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,
@@ -57,6 +86,16 @@ def run(args: argparse.Namespace) -> int:
     if args.with_base_image:
         add_docker_base(result.lock, result.path, args.base_image,
                         progress=_output.progress("  "))
+    if meta is not None:
+        from ..paper.artifact import add_artifact
+
+        made = add_artifact(result.path, meta, project=project, runs=[Path(r) for r in args.run],
+                            progress=_output.progress("  "))
+        for note in made.notes:
+            _output.say(f"  {note}")
+        if made.code is not None:
+            _output.say(f"  code: {made.code.directory} (commit {made.code.commit[:12]}, {made.code.computed_with})")
+        _output.say(f"  artifact: {made.grade}")
     counts = describe_entries(result.entries)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     _output.say(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s")

@@ -434,7 +434,8 @@ def markdown(snap: Snapshot) -> str:
     return appendix.render_markdown(snap)["appendix.md"].decode()
 
 
-HEADINGS = ["## Software and hardware environment", "### Python packages (2)", "### Reproducing this environment"]
+HEADINGS = ["## Software and hardware environment", "### Computational environment", "### Python packages (2)",
+            "### Reproducing this environment"]
 
 
 def test_a_newline_in_a_field_injects_no_heading_or_row() -> None:

@@ -1,0 +1,196 @@
+"""``envsnap bundle --artifact``: make a bundle a research artifact that archives, cites and grades itself.
+
+Added to a finished bundle directory, in this order (each file written beside and renamed into place, and
+``SHA256SUMS`` rewritten last, so an interrupted run leaves a bundle that ``verify_sums`` refuses rather than one
+that lies): the run records (``runs/``, validated), ``REPRODUCING.md``, ``CITATION.cff``, ``.zenodo.json``, the
+appendix again with the DOI, the SWHID and the audit's grade, and ``ro-crate-metadata.json`` over every file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import _templates, grammar, sinks
+from .._fs import atomic_write_bytes, atomic_write_text, join_relative
+from ..artifacts.appendix import ArtifactFacts, render_latex, render_markdown
+from ..artifacts.bundle import SUMS, Bundle, known_sha256
+from ..compat.rules.driver import minor_compat_floor, required_driver
+from ..errors import BundleError
+from ..model import Snapshot
+from ..platforms import major_minor
+from ..progress import Progress
+from . import audit as auditing
+from . import citation, crate
+from .metadata import ArtifactMeta, MetadataError
+from .swhid import CodeIdentity, SwhidError, identify
+
+# Rough rates for REPRODUCING.md's time estimate (said there as an estimate, with its basis).
+INSTALL_BYTES_PER_S = 100 << 20
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    grade: str
+    code: CodeIdentity | None
+    notes: tuple[str, ...]
+
+
+def require_complete(meta: ArtifactMeta) -> None:
+    """Bad input (exit 2), before anything is fetched: a citable artifact needs a title, an author, a licence."""
+    missing = meta.missing()
+    if missing:
+        flags = ", ".join(f"--{m}" for m in missing)
+        raise MetadataError(f"--artifact needs {', '.join(missing)}: pass {flags} or put a CITATION.cff in the "
+                            "project")
+
+
+def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None, runs: Sequence[Path] = (),
+                 progress: Progress | None = None) -> ArtifactResult:
+    say = progress or (lambda _line: None)
+    require_complete(meta)
+    bundle = Bundle(root)
+    lock = bundle.lock
+    notes: list[str] = []
+    code = _code(lock, project, notes)
+    run_facts = [_copy_run(bundle, path) for path in runs]
+    code_facts = {"directory": code.directory, "revision": code.revision, "commit": code.commit} if code else None
+    say("writing REPRODUCING.md, CITATION.cff, .zenodo.json")
+    atomic_write_text(root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade="(being graded)"))
+    atomic_write_text(root / citation.CFF, citation.cff(meta, lock, code=code_facts))
+    atomic_write_text(root / citation.ZENODO, citation.zenodo_text(citation.zenodo(meta, lock, code=code_facts)))
+    _write_crate(bundle, meta, code_facts, run_facts)
+    bundle.write_sums()
+    # The grade of the bundle as it now stands goes into REPRODUCING.md and the appendix; neither changes it.
+    graded = auditing.audit(root)
+    say(f"audit: {graded.grade}")
+    atomic_write_text(root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade=graded.grade,
+                                                                audit=graded))
+    facts = ArtifactFacts(doi=meta.doi, swhid=code.directory if code else "", commit=code.commit if code else "",
+                          grade=graded.grade)
+    for files in (render_markdown(lock, facts), render_latex(lock, facts)):
+        for name, data in files.items():
+            atomic_write_bytes(root / name, data)
+    _write_crate(bundle, meta, code_facts, run_facts)
+    bundle.write_sums()
+    return ArtifactResult(graded.grade, code, tuple(notes))
+
+
+def _code(lock: Snapshot, project: Path | None, notes: list[str]) -> CodeIdentity | None:
+    commit = lock.project.commit if lock.project is not None else ""
+    if project is None or not commit:
+        notes.append("no SWHID: the lock records no git commit of the project" if not commit else
+                     "no SWHID: no project directory (--project) to read the commit from")
+        return None
+    try:
+        return identify(project, commit)
+    except SwhidError as exc:
+        notes.append(f"no SWHID: {exc}")
+        return None
+
+
+def _copy_run(bundle: Bundle, path: Path) -> dict[str, Any]:
+    """A run record into ``runs/`` (loaded first: a record is untrusted input, refused when invalid)."""
+    from ..runs import record as run_record
+
+    rec = run_record.load(path)  # bounded, validated, seal checked
+    folder = bundle.root / auditing.RUNS
+    folder.mkdir(exist_ok=True)
+    name = path.name if path.name.endswith(".toml") else path.name + ".toml"
+    if not grammar.is_base_name(name):
+        raise MetadataError(f"--run {grammar.shown(path.name)}: a bundle holds plain file names (no hidden or "
+                            "control characters): rename the record")
+    target = join_relative(folder, name, "run record")
+    if target.exists() and target.read_bytes() != path.read_bytes():
+        raise BundleError(f"{target}: another run record of that name is already in the bundle")
+    atomic_write_bytes(target, path.read_bytes())
+    return {
+        "id": f"#run-{rec.run.content_digest.removeprefix('sha256:')[:16] or name}",
+        "record": f"{auditing.RUNS}/{name}",
+        "command": " ".join(rec.command.argv),
+        "start": rec.result.started, "end": rec.result.ended, "status": rec.result.exit_status,
+        "data": [(d.path, d.digest) for d in rec.inputs()],
+        "outputs": [(d.path, d.digest) for d in rec.outputs()],
+    }
+
+
+def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None,
+                 runs: list[dict[str, Any]]) -> None:
+    files: dict[str, tuple[str, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(bundle.root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(bundle.root).as_posix()
+            if rel in (SUMS, crate.NAME) or path.is_symlink():
+                continue
+            files[rel] = (known_sha256(path), path.stat().st_size)
+    doc = crate.build(bundle.lock, files, meta, code=code, run=runs[0] if runs else None)
+    if len(runs) > 1:
+        for extra in runs[1:]:
+            doc["@graph"].extend(crate.run_action(extra, files))
+    atomic_write_text(bundle.root / crate.NAME, crate.dumps(doc))
+
+
+def _reproducing(bundle: Bundle, meta: ArtifactMeta, runs: list[dict[str, Any]], *, grade: str,
+                 audit: auditing.Audit | None = None) -> str:
+    lock = bundle.lock
+    p = lock.platform
+    platform = " ".join(x for x in (p.os_name or f"{p.os_id} {p.os_version}".strip(), p.machine) if x)
+    if p.libc:
+        platform += f", {p.libc} {p.libc_version} or newer"
+    gpus = lock.hardware.gpus
+    cuda = lock.cuda.runtime_version if lock.cuda is not None else ""
+    gpu = ""
+    if cuda:
+        caps = sorted({g.compute_capability for g in gpus if g.compute_capability})
+        names = sorted({g.name for g in gpus if g.name})
+        gpu = (f"an NVIDIA GPU the CUDA {cuda} build supports (captured on {', '.join(names) or 'an unrecorded GPU'}"
+               + (f", compute capability {', '.join(caps)}" if caps else "") + ")")
+    floor = minor_compat_floor(major_minor(cuda)) if cuda else ""
+    full = required_driver(major_minor(cuda)) if cuda else ""
+    driver = (f"{floor} or newer (CUDA minor-version compatibility; {full} for full support)" if floor and full
+              else (full or floor or "one that supports the recorded CUDA version")) if cuda else ""
+    size = sum(f.stat().st_size for f in bundle.root.rglob("*") if f.is_file() and not f.is_symlink())
+    wheels = sum(f.stat().st_size for f in bundle.wheels_dir.glob("*.whl")) if bundle.wheels_dir.is_dir() else 0
+    unpacked = wheels * 3  # wheels are zip files; installed files are typically about 2-4 times their size
+    disk = (f"{_mb(size)} for this folder, and about {_mb(unpacked)} more for the rebuilt environment "
+            "(estimated as 3x the wheels; `envsnap check` measures it from the wheels themselves)")
+    seconds = max(5, round(unpacked / INSTALL_BYTES_PER_S + 0.05 * len(lock.pip_layer())))
+    time = (f"about {seconds} s for the offline rebuild of {len(lock.pip_layer())} packages (an estimate: "
+            f"{INSTALL_BYTES_PER_S >> 20} MiB/s of installed files plus 0.05 s per package), plus the run itself")
+    badges = _badge_rows(audit)
+    with sinks.refusing(BundleError, auditing.REPRODUCING):
+        return _templates.render(
+            "paper/REPRODUCING.md.j2", title=meta.title, doi=meta.doi, digest=lock.envsnap.content_digest,
+            platform=platform or "not recorded", python=f"{lock.python.implementation} {lock.python.version}".strip(),
+            gpu=gpu, driver=driver, disk=disk, time=time, conda=lock.conda is not None and bool(lock.conda.packages),
+            images=bundle.images_dir.is_dir() and any(bundle.images_dir.glob("*.tar")),
+            runs=[r["record"] for r in runs], grade=grade, badges=badges)
+
+
+def _badge_rows(audit: auditing.Audit | None) -> list[dict[str, str]]:
+    needs = {
+        "available": "deposited in an archive that issues DOIs; deposit metadata (.zenodo.json, CITATION.cff)",
+        "functional": "every package pinned and bundled with its hash, system packages and base image saved, "
+                      "the GPU stack recorded, REPRODUCING.md",
+        "reusable": "Functional, plus a licence, citation metadata and the code identified (clean commit, SWHID)",
+        "reproduced": "Reusable, plus a run record with sha256 data fingerprints (`envsnap rerun`)",
+    }
+    rows = []
+    for badge in auditing.BADGES:
+        if audit is None:
+            state = "(being graded)"
+        elif audit.ready(badge):
+            state = "ready"
+        else:
+            short = audit.short_of(badge)
+            state = "missing: " + ", ".join(i.id for i in short)
+        rows.append({"name": auditing.TITLES[badge].removesuffix("-ready"), "needs": needs[badge], "state": state})
+    return rows
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"

@@ -1,0 +1,294 @@
+"""``envsnap audit``: how ready a lock or a bundle is to be an artifact, item by item, against the badges.
+
+The badges are ACM's (Available: deposited where it stays, with metadata to cite it; Functional: documented,
+complete, exercisable; Reusable: and identified, licensed, citable; Results Reproduced: and the run that made the
+result is recorded). envsnap can check what a file holds, never what a reviewer will find: "ready" means every
+item envsnap can check is there. Each item that is short names the command that fixes it.
+
+The grade is the highest rung of a ladder each lock climbs with one command: recorded (a lock) -> pinned (every
+package to a file by hash) -> bundled (every file present and hash-checked) -> Functional-ready -> Reusable-ready
+-> Reproduced-ready. Available-ready (deposit metadata) is reported beside it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import _readlimits, lockfile
+from ..artifacts.bundle import Bundle, extract, is_archive
+from ..errors import BundleError, EnvsnapError, UsageError
+from ..model import Snapshot
+from .citation import CFF, ZENODO
+from .crate import NAME as CRATE
+from .metadata import CFF_NAME
+
+REPRODUCING = "REPRODUCING.md"
+RUNS = "runs"
+ZENODO_MAX_BYTES = 50 * 10**9  # Zenodo's default per-record limit
+LADDER = ("recorded", "pinned", "bundled", "functional", "reusable", "reproduced")
+BADGES = ("available", "functional", "reusable", "reproduced")
+TITLES = {"recorded": "Recorded", "pinned": "Pinned", "bundled": "Bundled", "functional": "Functional-ready",
+          "reusable": "Reusable-ready", "reproduced": "Reproduced-ready", "available": "Available-ready"}
+
+
+class AuditError(EnvsnapError):
+    """What was named is neither a lock nor a bundle."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    rung: str  # the ladder rung (or "available") this item belongs to
+    ok: bool
+    detail: str
+    remedy: str = ""
+    graded: bool = True  # False: information only (the bundle's size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "rung": self.rung, "ok": self.ok, "detail": self.detail, "remedy": self.remedy,
+                "graded": self.graded}
+
+
+@dataclass(frozen=True)
+class Audit:
+    subject: str
+    kind: str  # lock | bundle
+    items: tuple[Item, ...]
+    level: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        level = "recorded"
+        for rung in LADDER[1:]:
+            if all(i.ok for i in self.items if i.graded and i.rung in LADDER[1 : LADDER.index(rung) + 1]):
+                level = rung
+            else:
+                break
+        object.__setattr__(self, "level", level)
+
+    def ready(self, badge: str) -> bool:
+        if badge == "available":
+            return all(i.ok for i in self.items if i.graded and i.rung == "available")
+        return LADDER.index(self.level) >= LADDER.index(badge)
+
+    def short_of(self, rung: str) -> list[Item]:
+        """The items still missing for ``rung`` (a ladder rung or "available")."""
+        if rung == "available":
+            return [i for i in self.items if i.graded and i.rung == "available" and not i.ok]
+        wanted = LADDER[1 : LADDER.index(rung) + 1]
+        return [i for i in self.items if i.graded and i.rung in wanted and not i.ok]
+
+    @property
+    def grade(self) -> str:
+        """``Functional-ready, not Reusable-ready: 3 items`` (or the top rung alone)."""
+        index = LADDER.index(self.level)
+        if index == len(LADDER) - 1:
+            return TITLES[self.level]
+        following = next((r for r in LADDER[index + 1 :] if r in BADGES), LADDER[index + 1])
+        short = len(self.short_of(following))
+        return f"{TITLES[self.level]}, not {TITLES[following]}: {short} item{'s' if short != 1 else ''}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subject": self.subject, "kind": self.kind, "grade": self.grade, "level": self.level,
+                "badges": {b: self.ready(b) for b in BADGES}, "items": [i.to_dict() for i in self.items]}
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[tuple[str, Snapshot, Bundle | None]]:
+    if path.is_dir() or is_archive(path):
+        with tempfile.TemporaryDirectory(prefix="envsnap-audit-") as tmp:
+            # Unpacked safely but not yet checked: an altered bundle is graded (files-bundled names what
+            # differs), not refused.
+            bundle = extract(path, Path(tmp) / "bundle") if is_archive(path) else Bundle(path)
+            yield "bundle", bundle.lock, bundle
+        return
+    if not path.exists():
+        raise UsageError(f"{path}: no such lock or bundle")
+    yield "lock", lockfile.load(path), None
+
+
+def audit(path: str | os.PathLike[str]) -> Audit:
+    """Grade the lock or bundle (directory or archive) at ``path``."""
+    where = Path(path)
+    with _opened(where) as (kind, lock, bundle):
+        return Audit(str(where), kind, tuple(_items(lock, bundle, str(where))))
+
+
+def _items(lock: Snapshot, bundle: Bundle | None, where: str) -> Iterator[Item]:
+    lock_arg = where if bundle is None else f"{where}/envsnap.lock"
+    out = "BUNDLE_DIR" if bundle is None else where
+    pip = lock.pip_layer()
+    unpinned = [p.name for p in pip if p.artifact is None or not p.artifact.sha256]
+    yield Item("python-pinned", "pinned", not unpinned,
+               f"{len(pip) - len(unpinned)} of {len(pip)} Python packages pinned to a file by sha256"
+               + (f" (not: {_some(unpinned)})" if unpinned else ""),
+               "" if not unpinned else f"envsnap pin {lock_arg}")
+    yield _bundled(lock, bundle, lock_arg, out)
+    yield _system(lock, bundle, lock_arg, out)
+    yield _base_image(lock, bundle, lock_arg, out)
+    yield _gpu(lock)
+
+    def has(name: str) -> bool:
+        return bundle is not None and (bundle.root / name).is_file()
+
+    yield Item("documented", "functional", has(REPRODUCING),
+               f"{REPRODUCING} tells a reviewer what to run" if has(REPRODUCING) else f"no {REPRODUCING}",
+               "" if has(REPRODUCING) else f"envsnap bundle {lock_arg} -o {out} --artifact")
+    crate = _crate(bundle)
+    meta_ok = has(CFF) and crate is not None and _crate_license(crate)
+    yield Item("citable", "reusable", meta_ok,
+               "licence and citation metadata (CITATION.cff, RO-Crate) present" if meta_ok else
+               "no licence and citation metadata (CITATION.cff, ro-crate-metadata.json with a licence)",
+               "" if meta_ok else f"envsnap bundle {lock_arg} -o {out} --artifact --title TITLE "
+               "--author 'Name <ORCID>' --license SPDX --doi PAPER_DOI (or a CITATION.cff in the project)")
+    yield _code(lock, crate, lock_arg, out)
+    yield _run(bundle, crate, lock_arg, out)
+    deposit = has(ZENODO) and has(CFF)
+    yield Item("deposit-metadata", "available", deposit,
+               f"{ZENODO} and {CFF} ready for an archival deposit (Zenodo gives the DOI)" if deposit else
+               f"no deposit metadata ({ZENODO}, {CFF})",
+               "" if deposit else f"envsnap bundle {lock_arg} -o {out} --artifact ...; then deposit the folder "
+               "in an archive that issues DOIs (Zenodo reads .zenodo.json)")
+    if bundle is not None:
+        size = sum(p.stat().st_size for p in bundle.root.rglob("*") if p.is_file() and not p.is_symlink())
+        yield Item("size", "available", size <= ZENODO_MAX_BYTES, f"bundle size {_size(size)}"
+                   + ("" if size <= ZENODO_MAX_BYTES else " (above Zenodo's 50 GB per record)"),
+                   "" if size <= ZENODO_MAX_BYTES else "split the deposit or ask the archive for a quota",
+                   graded=False)
+
+
+def _bundled(lock: Snapshot, bundle: Bundle | None, lock_arg: str, out: str) -> Item:
+    remedy = f"envsnap bundle {lock_arg} -o {out}"
+    if bundle is None:
+        return Item("files-bundled", "bundled", False, "a lock alone: no file is bundled", remedy)
+    try:
+        bundle.verify_sums()
+        for pkg in bundle.lock.pip_layer():
+            if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
+                bundle.check_wheel(pkg)
+    except BundleError as exc:
+        return Item("files-bundled", "bundled", False, f"not intact: {exc}", remedy)
+    return Item("files-bundled", "bundled", True,
+                f"every file present and matching SHA256SUMS; {len(bundle.lock.pip_layer())} wheels match the lock")
+
+
+def _system(lock: Snapshot, bundle: Bundle | None, lock_arg: str, out: str) -> Item:
+    needed = [p for p in lock.system.packages if p.needed_by]
+    if not needed:
+        return Item("system-packages", "functional", True, "no system package is needed by the Python packages")
+    unpinned = [p.name for p in needed if not getattr(p, "sha256", "")]
+    if unpinned:
+        return Item("system-packages", "functional", False,
+                    f"{len(unpinned)} of {len(needed)} needed system packages not pinned by hash ({_some(unpinned)})",
+                    f"envsnap pin {lock_arg}, then envsnap bundle {lock_arg} -o {out} --with-system-packages")
+    debs = bundle.root / "debs" if bundle is not None else None
+    carried = debs is not None and all((debs / str(getattr(p, "filename", ""))).is_file() for p in needed)
+    return Item("system-packages", "functional", carried,
+                f"{len(needed)} needed system packages pinned" + (" and bundled" if carried else ", not bundled"),
+                "" if carried else f"envsnap bundle {lock_arg} -o {out} --with-system-packages")
+
+
+def _base_image(lock: Snapshot, bundle: Bundle | None, lock_arg: str, out: str) -> Item:
+    saved = bundle is not None and any(bundle.images_dir.glob("*.tar")) if bundle is not None else False
+    return Item("base-image", "functional", saved,
+                "the docker target's base image is saved in the bundle" if saved else
+                "no base image saved (a tag can move or vanish from its registry)",
+                "" if saved else f"envsnap bundle {lock_arg} -o {out} --with-base-image")
+
+
+def _gpu(lock: Snapshot) -> Item:
+    cuda = lock.cuda
+    uses_cuda = (cuda is not None and bool(cuda.runtime_version)) or any(
+        fw.cuda_version for fw in lock.frameworks.values())
+    if not uses_cuda:
+        return Item("gpu-stack", "functional", True, "CPU-only environment: no GPU stack to record")
+    missing = []
+    if lock.nvidia is None or not lock.nvidia.driver_version:
+        missing.append("driver")
+    if cuda is None or not cuda.runtime_version:
+        missing.append("CUDA runtime")
+    if cuda is None or not cuda.cudnn_version:
+        missing.append("cuDNN")
+    if not lock.hardware.gpus or not all(g.compute_capability for g in lock.hardware.gpus):
+        missing.append("GPUs and their compute capability")
+    return Item("gpu-stack", "functional", not missing,
+                "GPU stack recorded (driver, CUDA, cuDNN, compute capabilities)" if not missing else
+                f"GPU stack not recorded: {', '.join(missing)}",
+                "" if not missing else "run envsnap capture on the GPU machine the results came from")
+
+
+def _code(lock: Snapshot, crate: dict[str, Any] | None, lock_arg: str, out: str) -> Item:
+    project = lock.project
+    if project is None or not project.commit:
+        return Item("code-identified", "reusable", False, "the lock records no git commit of the project",
+                    "capture inside the project's git work tree (envsnap capture)")
+    if project.dirty:
+        return Item("code-identified", "reusable", False,
+                    f"commit {project.commit[:12]} had uncommitted changes when captured",
+                    "commit the changes, then envsnap capture again")
+    swhid = _crate_swhid(crate)
+    if not swhid:
+        return Item("code-identified", "reusable", False,
+                    f"commit {project.commit[:12]} (clean), no Software Heritage identifier",
+                    f"envsnap bundle {lock_arg} -o {out} --artifact (computes the SWHID)")
+    return Item("code-identified", "reusable", True, f"commit {project.commit[:12]} (clean), {swhid}")
+
+
+def _run(bundle: Bundle | None, crate: dict[str, Any] | None, lock_arg: str, out: str) -> Item:
+    remedy = (f"envsnap run --lock {lock_arg} --data DATA --output OUT -- COMMAND, then "
+              f"envsnap bundle {lock_arg} -o {out} --artifact --run RUN.toml")
+    records = sorted((bundle.root / RUNS).glob("*.toml")) if bundle is not None else []
+    if not records:
+        return Item("run-recorded", "reproduced", False, "no run record in the bundle", remedy)
+    from ..runs import record as run_record
+
+    fingerprinted = 0
+    for path in records:
+        try:
+            rec = run_record.load(path)
+        except EnvsnapError as exc:
+            return Item("run-recorded", "reproduced", False, f"{path.name}: {exc}", remedy)
+        fingerprinted += bool(rec.inputs()) and all(d.method == "sha256" for d in rec.data)
+    ok = fingerprinted == len(records)
+    return Item("run-recorded", "reproduced", ok,
+                f"{len(records)} run record(s), data fingerprinted by sha256" if ok else
+                f"{len(records) - fingerprinted} run record(s) without sha256 data fingerprints",
+                "" if ok else remedy.replace("--data DATA", "--data DATA (without --data-fast)"))
+
+
+def _crate(bundle: Bundle | None) -> dict[str, Any] | None:
+    if bundle is None or not (bundle.root / CRATE).is_file():
+        return None
+    data = _readlimits.read_json(bundle.root / CRATE, error=AuditError, what=CRATE)
+    return data if isinstance(data, dict) and isinstance(data.get("@graph"), list) else None
+
+
+def _entities(crate: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [e for e in (crate or {}).get("@graph", []) if isinstance(e, dict)]
+
+
+def _crate_license(crate: dict[str, Any]) -> bool:
+    return any(e.get("@id") == "./" and isinstance(e.get("license"), dict) for e in _entities(crate))
+
+
+def _crate_swhid(crate: dict[str, Any] | None) -> str:
+    for entity in _entities(crate):
+        if entity.get("@type") == "SoftwareSourceCode" and str(entity.get("@id", "")).startswith("swh:1:dir:"):
+            return str(entity["@id"])
+    return ""
+
+
+def _some(names: list[str], limit: int = 3) -> str:
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
+
+
+__all__ = ["BADGES", "CFF_NAME", "LADDER", "Audit", "AuditError", "Item", "audit"]

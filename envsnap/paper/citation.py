@@ -1,0 +1,101 @@
+"""``CITATION.cff`` (Citation File Format 1.2.0) and ``.zenodo.json`` (Zenodo's deposit metadata) of an artifact.
+
+Both are written from checked facts (``metadata``); CITATION.cff's scalars are JSON strings, which YAML reads as
+double-quoted scalars, so no value can end a line or start a new key; .zenodo.json's description is HTML, so it is
+escaped for HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from ..model import Snapshot
+from .metadata import ArtifactMeta
+
+CFF = "CITATION.cff"
+ZENODO = ".zenodo.json"
+CFF_MESSAGE = "If you use this artifact, please cite it (and the paper it supplements) as below."
+
+
+def _q(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def cff(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = None) -> str:
+    """CITATION.cff of the artifact: title, authors, licence, version, date, the lock's digest and the
+    project's SWHID as identifiers, and the paper's DOI."""
+    lines = ["cff-version: 1.2.0", f"message: {_q(CFF_MESSAGE)}", f"title: {_q(meta.title)}", "type: software"]
+    lines.append("authors:")
+    for author in meta.authors:
+        family, given = author.family_given
+        if family and given:
+            lines.append(f"  - family-names: {_q(family)}")
+            lines.append(f"    given-names: {_q(given)}")
+        else:
+            lines.append(f"  - name: {_q(author.name)}")
+        if author.orcid:
+            lines.append(f"    orcid: {_q(author.orcid_url)}")
+    if meta.license:
+        lines.append(f"license: {_q(meta.license)}")
+    if meta.version:
+        lines.append(f"version: {_q(meta.version)}")
+    if lock.envsnap.created:
+        lines.append(f"date-released: {_q(lock.envsnap.created[:10])}")
+    identifiers = []
+    if meta.doi:
+        identifiers.append(("doi", meta.doi, "The paper this artifact supplements"))
+    if code:
+        identifiers.append(("swh", code["directory"], f"The project's code at commit {code['commit']}"))
+    identifiers.append(("other", lock.envsnap.content_digest, "Content digest of envsnap.lock"))
+    lines.append("identifiers:")
+    for kind, value, description in identifiers:
+        lines.append(f"  - type: {kind}")
+        lines.append(f"    value: {_q(value)}")
+        lines.append(f"    description: {_q(description)}")
+    if meta.description:
+        lines.append(f"abstract: {_q(meta.description)}")
+    lines.append('keywords:\n  - "reproducibility"\n  - "computational environment"\n  - "envsnap"')
+    return "\n".join(lines) + "\n"
+
+
+def zenodo(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = None) -> dict[str, Any]:
+    """.zenodo.json: the deposit's metadata, with the paper as ``isSupplementTo``."""
+    description = (meta.description or "A self-contained, hash-checked computational environment made by envsnap: "
+                   "the lock, every file it installs, and how to rebuild and check it (REPRODUCING.md).")
+    parts = [f"<p>{html.escape(description)}</p>", f"<p>envsnap.lock content digest: "
+             f"<code>{html.escape(lock.envsnap.content_digest)}</code></p>"]
+    if code:
+        parts.append(f"<p>Code: <code>{html.escape(code['directory'])}</code> (commit "
+                     f"<code>{html.escape(code['commit'])}</code>)</p>")
+    doc: dict[str, Any] = {
+        "upload_type": "software",
+        "title": meta.title,
+        "creators": [
+            {"name": ", ".join(x for x in author.family_given if x) if author.family_given[1] else author.name,
+             **({"orcid": author.orcid} if author.orcid else {})}
+            for author in meta.authors
+        ],
+        "description": "".join(parts),
+        "access_right": "open",
+        "keywords": ["reproducibility", "computational environment", "envsnap"],
+    }
+    if meta.license:
+        doc["license"] = meta.license
+    if meta.version:
+        doc["version"] = meta.version
+    if lock.envsnap.created:
+        doc["publication_date"] = lock.envsnap.created[:10]
+    related = []
+    if meta.doi:
+        related.append({"identifier": meta.doi, "relation": "isSupplementTo", "resource_type": "publication-article",
+                        "scheme": "doi"})
+    if code:
+        related.append({"identifier": code["directory"], "relation": "isDerivedFrom", "scheme": "swh"})
+    if related:
+        doc["related_identifiers"] = related
+    return doc
+
+
+def zenodo_text(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

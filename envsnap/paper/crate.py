@@ -1,0 +1,156 @@
+"""``ro-crate-metadata.json``: the bundle as an RO-Crate 1.1 (https://w3id.org/ro/crate/1.1).
+
+The root ``Dataset`` is the bundle; every file in it is a ``File`` in ``hasPart`` with its sha256 and size;
+every Python, conda and system package of the lock is a ``SoftwareApplication`` named by its purl; the authors are
+``Person``s identified by ORCID; the licence by its SPDX URL; the paper by its DOI (``citation``). A run record
+in the bundle becomes a ``CreateAction`` per the Process Run Crate profile: the environment as its instrument, the
+data it read as ``object``, what it wrote as ``result``.
+
+Everything is written as JSON (``json.dumps``: every string escaped); file ids are percent-encoded URI
+references relative to the crate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from .. import purls
+from ..model import Snapshot
+from .metadata import ArtifactMeta
+
+NAME = "ro-crate-metadata.json"
+RO_CRATE = "https://w3id.org/ro/crate/1.1"
+PROCESS_RUN_CRATE = "https://w3id.org/ro/wfrun/process/0.5"
+_ENCODING = {".whl": "application/zip", ".json": "application/json", ".toml": "application/toml",
+             ".md": "text/markdown", ".tex": "application/x-tex", ".txt": "text/plain", ".tar": "application/x-tar",
+             ".deb": "application/vnd.debian.binary-package", ".conda": "application/zip",
+             ".bz2": "application/x-bzip2", ".cff": "application/yaml"}
+
+
+def file_id(rel: str) -> str:
+    return quote(rel, safe="/-._~")
+
+
+def _spdx_url(license: str) -> str:
+    return f"https://spdx.org/licenses/{quote(license, safe='-.+')}"
+
+
+def build(lock: Snapshot, files: Mapping[str, tuple[str, int]], meta: ArtifactMeta, *,
+          code: Mapping[str, str] | None = None, run: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The crate's JSON-LD. ``files``: relative path -> (sha256, size) of every file of the bundle (the crate's
+    own file excluded); ``code``: the project's SWHIDs and commit; ``run``: a run record's facts (``run_action``)."""
+    graph: list[dict[str, Any]] = []
+    root: dict[str, Any] = {
+        "@id": "./",
+        "@type": "Dataset",
+        "name": meta.title or f"Computational environment {lock.envsnap.content_digest[:19]}",
+        "description": meta.description or (
+            "A self-contained, hash-checked environment bundle made by envsnap: the lock, the files it installs, "
+            "and how to rebuild and check it (REPRODUCING.md)."),
+        "datePublished": lock.envsnap.created or "",
+        "identifier": lock.envsnap.content_digest,
+        "hasPart": [{"@id": file_id(rel)} for rel in sorted(files)],
+    }
+    if not root["datePublished"]:
+        del root["datePublished"]
+    if meta.version:
+        root["version"] = meta.version
+    descriptor: dict[str, Any] = {
+        "@id": NAME, "@type": "CreativeWork", "conformsTo": {"@id": RO_CRATE}, "about": {"@id": "./"},
+    }
+    graph.append(descriptor)
+    graph.append(root)
+    if meta.license:
+        root["license"] = {"@id": _spdx_url(meta.license)}
+        graph.append({"@id": _spdx_url(meta.license), "@type": "CreativeWork", "name": meta.license,
+                      "identifier": meta.license})
+    people = []
+    for n, author in enumerate(meta.authors):
+        pid = author.orcid_url or f"#author-{n + 1}"
+        people.append({"@id": pid})
+        graph.append({"@id": pid, "@type": "Person", "name": author.name})
+    if people:
+        root["author"] = people
+    if meta.doi:
+        root["citation"] = {"@id": meta.doi_url}
+        graph.append({"@id": meta.doi_url, "@type": "ScholarlyArticle", "identifier": meta.doi_url,
+                      "name": f"The paper this artifact supplements ({meta.doi})"})
+    for rel, (sha256, size) in sorted(files.items()):
+        entity: dict[str, Any] = {"@id": file_id(rel), "@type": "File", "name": rel.rsplit("/", 1)[-1],
+                                  "contentSize": str(size), "sha256": sha256}
+        for suffix, encoding in _ENCODING.items():
+            if rel.endswith(suffix):
+                entity["encodingFormat"] = encoding
+                break
+        graph.append(entity)
+    software = _software(lock)
+    environment = {"@id": "#environment", "@type": "SoftwareApplication",
+                   "name": f"Python {lock.python.version} environment (envsnap.lock)",
+                   "identifier": lock.envsnap.content_digest,
+                   "softwareRequirements": [{"@id": s["@id"]} for s in software]}
+    graph.append(environment)
+    root["mentions"] = [{"@id": "#environment"}]
+    graph.extend(software)
+    if code:
+        graph.append({"@id": code["directory"], "@type": "SoftwareSourceCode", "name": "the project's code",
+                      "identifier": [code["directory"], code["revision"]], "version": code["commit"]})
+        root["mentions"].append({"@id": code["directory"]})
+    if run is not None:
+        descriptor["conformsTo"] = [{"@id": RO_CRATE}]
+        root["conformsTo"] = [{"@id": PROCESS_RUN_CRATE}]
+        graph.append({"@id": PROCESS_RUN_CRATE, "@type": "CreativeWork", "name": "Process Run Crate",
+                      "version": "0.5"})
+        graph.extend(run_action(run, files))
+        root["mentions"].append({"@id": run["id"]})
+    return {"@context": "https://w3id.org/ro/crate/1.1/context", "@graph": graph}
+
+
+def _software(lock: Snapshot) -> list[dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+
+    def add(purl: Any, name: str, version: str) -> None:
+        ref = purl.to_string()
+        out.setdefault(ref, {"@id": ref, "@type": "SoftwareApplication", "name": name,
+                             "softwareVersion": version, "identifier": ref})
+
+    for pkg in lock.python.packages:
+        add(purls.python(pkg), pkg.metadata_name or pkg.name, pkg.version)
+    for cpkg in lock.conda.packages if lock.conda is not None else ():
+        add(purls.conda(cpkg), cpkg.name, cpkg.version)
+    for spkg in lock.system.packages:
+        add(purls.system(lock, spkg), spkg.name, spkg.version)
+    for entity in out.values():
+        if not entity["softwareVersion"]:
+            del entity["softwareVersion"]
+    return list(out.values())
+
+
+def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> list[dict[str, Any]]:
+    """A run record as a Process Run Crate ``CreateAction``: what ran (the command, as text), with which
+    environment, reading which data and writing which outputs (by manifest digest), when, and how it ended."""
+    action: dict[str, Any] = {
+        "@id": run["id"], "@type": "CreateAction", "name": f"run: {run['command']}"[:300],
+        "instrument": {"@id": "#environment"},
+        "startTime": run["start"], "endTime": run["end"],
+        "actionStatus": {"@id": "http://schema.org/CompletedActionStatus" if run["status"] == 0
+                         else "http://schema.org/FailedActionStatus"},
+        "description": f"exit status {run['status']}; recorded by envsnap run",
+    }
+    if run.get("record") in files:
+        action["subjectOf"] = {"@id": file_id(run["record"])}
+    extra: list[dict[str, Any]] = []
+    for key, kind in (("data", "object"), ("outputs", "result")):
+        refs = []
+        for n, (path, digest) in enumerate(run.get(key, ())):
+            eid = f"#{key}-{n + 1}"
+            refs.append({"@id": eid})
+            extra.append({"@id": eid, "@type": "Dataset", "name": path, "identifier": digest})
+        if refs:
+            action[kind] = refs
+    return [action, *extra]
+
+
+def dumps(crate: Mapping[str, Any]) -> str:
+    return json.dumps(crate, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

@@ -1,0 +1,187 @@
+"""Who and what an artifact is: title, authors (with ORCID iDs), licence (SPDX), the paper's DOI, version.
+
+From the command line (``--title``, ``--author "Name <orcid>"``, ``--license``, ``--doi``) or else from the
+project's ``CITATION.cff`` (read as untrusted YAML: bounded, no aliases). Every value is checked here, at the
+boundary, because each reaches JSON-LD, YAML, Markdown and LaTeX."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .. import _readlimits, grammar
+from ..errors import UsageError
+
+CFF_NAME = "CITATION.cff"
+_ORCID = re.compile(r"(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])", re.ASCII)
+_DOI = re.compile(r"(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/[!-~]+)", re.ASCII | re.IGNORECASE)
+# An SPDX licence identifier or a simple expression of them (MIT, Apache-2.0, GPL-3.0-or-later, MIT OR Apache-2.0).
+_SPDX_ID = r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}"
+_SPDX = re.compile(rf"\(?{_SPDX_ID}(?:\s+(?:AND|OR|WITH)\s+{_SPDX_ID}\)?)*", re.ASCII)
+_MAX_AUTHORS = 200
+
+
+class MetadataError(UsageError):
+    """An artifact fact is not what its field takes (a bad ORCID, DOI or licence): bad input, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    orcid: str = ""  # 0000-0002-1825-0097 (checksum verified), or ""
+
+    @property
+    def orcid_url(self) -> str:
+        return f"https://orcid.org/{self.orcid}" if self.orcid else ""
+
+    @property
+    def family_given(self) -> tuple[str, str]:
+        """(family names, given names): the last word is the family name unless the name has a comma."""
+        if "," in self.name:
+            family, _, given = self.name.partition(",")
+            return family.strip(), given.strip()
+        given, _, family = self.name.rpartition(" ")
+        return family, given
+
+
+@dataclass(frozen=True)
+class ArtifactMeta:
+    title: str = ""
+    authors: tuple[Author, ...] = ()
+    license: str = ""  # SPDX
+    doi: str = ""  # the paper's DOI (10.xxxx/...), which the artifact supplements
+    version: str = ""
+    description: str = ""
+    source: str = ""  # where the facts came from: "command line", "CITATION.cff", or both
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+    def missing(self) -> list[str]:
+        """What a citable artifact needs and this lacks."""
+        return [name for name, value in (("title", self.title), ("author", self.authors),
+                                         ("license", self.license)) if not value]
+
+
+def orcid_ok(orcid: str) -> bool:
+    """ISO 7064 11,2 check digit of an ORCID iD."""
+    digits = orcid.replace("-", "")
+    total = 0
+    for ch in digits[:-1]:
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    return digits[-1] == ("X" if check == 10 else str(check))
+
+
+def parse_orcid(text: str) -> str:
+    match = _ORCID.fullmatch(text.strip())
+    if match is None or not orcid_ok(match.group(1)):
+        raise MetadataError(f"not an ORCID iD (0000-0000-0000-000X with a valid check digit): {grammar.shown(text)}")
+    return match.group(1)
+
+
+def parse_author(text: str) -> Author:
+    """``Ada Lovelace``, ``Ada Lovelace <0000-0002-1825-0097>`` or ``<https://orcid.org/...>``."""
+    name, orcid = text.strip(), ""
+    if name.endswith(">") and "<" in name:
+        name, _, rest = name[:-1].rpartition("<")
+        name, orcid = name.strip(), parse_orcid(rest)
+    if not grammar.is_text(name, 200) or not name or "<" in name or ">" in name:
+        raise MetadataError(f"--author {grammar.shown(text)}: expected 'Name' or 'Name <ORCID iD>'")
+    return Author(name, orcid)
+
+
+def parse_doi(text: str) -> str:
+    match = _DOI.fullmatch(text.strip())
+    if match is None or len(text) > 300:
+        raise MetadataError(f"not a DOI (10.NNNN/suffix, or https://doi.org/10.NNNN/...): {grammar.shown(text)}")
+    return match.group(1)
+
+
+def parse_license(text: str) -> str:
+    if not _SPDX.fullmatch(text.strip()) or len(text) > 200:
+        raise MetadataError(f"not an SPDX licence identifier or expression (MIT, Apache-2.0, CC-BY-4.0): "
+                            f"{grammar.shown(text)}")
+    return text.strip()
+
+
+def _title(text: str, what: str) -> str:
+    if not grammar.is_text(text, 500) or not text.strip():
+        raise MetadataError(f"{what} {grammar.shown(text)}: one line of text, at most 500 characters")
+    return text.strip()
+
+
+def from_args(title: str | None, authors: list[str], license: str | None, doi: str | None,
+              version: str | None = None) -> ArtifactMeta:
+    return ArtifactMeta(
+        title=_title(title, "--title") if title else "",
+        authors=tuple(parse_author(a) for a in authors[:_MAX_AUTHORS]),
+        license=parse_license(license) if license else "",
+        doi=parse_doi(doi) if doi else "",
+        version=_title(version, "--version") if version else "",
+        source="command line" if (title or authors or license or doi) else "",
+    )
+
+
+def from_cff(path: Path) -> ArtifactMeta:
+    """The facts of a CITATION.cff (1.2.0): title, authors (persons and entities), license, version, abstract
+    and the DOI of the preferred citation (the paper) or else the file's own."""
+    text = _readlimits.read_text(path, error=MetadataError, what=CFF_NAME)
+    data = _readlimits.load_yaml(text, origin=str(path), error=MetadataError)
+    if not isinstance(data, dict):
+        raise MetadataError(f"{path}: not a CITATION.cff (a mapping of fields)")
+    where = f"{path}: "
+
+    def text_of(value: Any, field: str) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, (str, int, float)):
+            raise MetadataError(f"{where}{field}: expected text")
+        return _title(str(value), f"{where}{field}")
+
+    authors = []
+    for entry in data.get("authors") or []:
+        if not isinstance(entry, dict):
+            raise MetadataError(f"{where}authors: each author is a mapping")
+        name = text_of(entry.get("name"), "authors.name") or " ".join(
+            x for x in (text_of(entry.get("given-names"), "authors.given-names"),
+                        text_of(entry.get("family-names"), "authors.family-names")) if x)
+        orcid = parse_orcid(str(entry["orcid"])) if entry.get("orcid") else ""
+        if name:
+            authors.append(Author(name, orcid))
+    preferred = data.get("preferred-citation")
+    doi = preferred.get("doi") if isinstance(preferred, dict) and preferred.get("doi") else data.get("doi")
+    license_ = data.get("license")
+    if isinstance(license_, list):
+        license_ = " OR ".join(str(x) for x in license_)
+    return ArtifactMeta(
+        title=text_of(data.get("title"), "title"),
+        authors=tuple(authors[:_MAX_AUTHORS]),
+        license=parse_license(str(license_)) if license_ else "",
+        doi=parse_doi(str(doi)) if doi else "",
+        version=text_of(data.get("version"), "version"),
+        description=text_of(data.get("abstract"), "abstract") if isinstance(data.get("abstract"), str)
+        and "\n" not in data["abstract"].strip() else "",
+        source=CFF_NAME,
+    )
+
+
+def resolve(args_meta: ArtifactMeta, project: Path | None) -> ArtifactMeta:
+    """The command line's facts, each missing one taken from the project's CITATION.cff when it has one."""
+    cff = project / CFF_NAME if project is not None else None
+    if cff is None or not cff.is_file():
+        return args_meta
+    found = from_cff(cff)
+    merged = replace(
+        found,
+        title=args_meta.title or found.title,
+        authors=args_meta.authors or found.authors,
+        license=args_meta.license or found.license,
+        doi=args_meta.doi or found.doi,
+        version=args_meta.version or found.version,
+        source=" and ".join(x for x in (args_meta.source, CFF_NAME) if x),
+    )
+    return merged

@@ -1,0 +1,253 @@
+"""The paper artifact (issue 17): a bundle from a small captured environment with a run record, made an artifact
+with `bundle --artifact`, checked by the formats' own validators: the RO-Crate by the `rocrate` library, the
+CITATION.cff by the CFF 1.2.0 schema, .zenodo.json against Zenodo's documented deposit fields, the SWHID
+recomputed by `swh.model`, the LaTeX appendix by pdflatex; and `envsnap audit` on the four stages."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from envsnap.paper import audit as auditing
+from envsnap.paper.metadata import MetadataError, parse_author, parse_doi, parse_license, parse_orcid
+
+ORCID = "0000-0002-1825-0097"  # ORCID's documented example iD (Josiah Carberry)
+DOI = "10.1145/3589334.3645700"
+FIXTURES = Path(__file__).parent / "fixtures"
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
+           "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z", "PATH": "/usr/bin:/bin"}
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@dataclass(frozen=True)
+class Stages:
+    project: Path
+    bare: Path  # a captured lock
+    pinned: Path
+    bundle: Path
+    artifact: Path
+    run: Path
+
+
+@pytest.fixture(scope="module")
+def stages(tmp_path_factory: pytest.TempPathFactory) -> Stages:
+    """A venv of one small wheel from the index, captured inside a git project, pinned, bundled, and bundled as
+    an artifact with a run record: each stage by the CLI, as a user makes them."""
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    root = tmp_path_factory.mktemp("paper")
+    venv = root / "venv"
+    made = subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    installed = subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
+                                "tomli-w==1.2.0"], capture_output=True, text=True)
+    if installed.returncode != 0:
+        pytest.skip(f"the package index is not reachable here: {installed.stderr.strip()[:200]}")
+    project = root / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "input.csv").write_text("x,y\n1,2\n")
+    (project / "train.py").write_text("import sys, tomli_w\nopen(sys.argv[1], 'w').write(tomli_w.dumps({'y': 2}))\n")
+    git("init", "-q", cwd=project)
+    git("add", ".", cwd=project)
+    git("commit", "-q", "-m", "paper", cwd=project)
+    python = str(venv / "bin" / "python")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    def envsnap(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "envsnap", *args], cwd=project, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done
+
+    out = root / "out"
+    out.mkdir()
+    envsnap("capture", "--python", python, "-o", str(out / "bare.lock"))
+    envsnap("pin", str(out / "bare.lock"), "-o", str(out / "pinned.lock"))
+    envsnap("bundle", str(out / "pinned.lock"), "-o", str(out / "bundle"))
+    envsnap("run", "--lock", str(out / "pinned.lock"), "--python", python, "--data", "data",
+            "--output", str(out / "result.toml"), "-o", str(out / "run.toml"), "--",
+            python, "train.py", str(out / "result.toml"))
+    envsnap("bundle", str(out / "pinned.lock"), "-o", str(out / "artifact"), "--artifact",
+            "--title", "Reproducing Table 2", "--author", f"Josiah Carberry <{ORCID}>", "--author", "Ada Lovelace",
+            "--license", "MIT", "--doi", f"https://doi.org/{DOI}", "--run", str(out / "run.toml"),
+            # The debootstrap'd base .ci/services.sh makes (no registry here): saved like any base image.
+            "--with-base-image", "--base-image", "envsnap-base:bookworm")
+    return Stages(project, out / "bare.lock", out / "pinned.lock", out / "bundle", out / "artifact",
+                  out / "run.toml")
+
+
+def test_the_ro_crate_validates_with_rocrate_and_lists_every_file(stages: Stages) -> None:
+    from rocrate.rocrate import ROCrate
+
+    crate = ROCrate(str(stages.artifact))
+    root = crate.root_dataset
+    assert root["name"] == "Reproducing Table 2"
+    parts = {e.id for e in root["hasPart"]}
+    on_disk = {p.relative_to(stages.artifact).as_posix() for p in stages.artifact.rglob("*") if p.is_file()}
+    assert parts == on_disk - {"ro-crate-metadata.json", "SHA256SUMS"}
+    doc = json.loads((stages.artifact / "ro-crate-metadata.json").read_text())
+    by_id = {e["@id"]: e for e in doc["@graph"]}
+    wheel = next(e for e in by_id.values() if e["@id"].startswith("wheels/"))
+    assert wheel["@type"] == "File" and len(wheel["sha256"]) == 64
+    assert int(wheel["contentSize"]) == (stages.artifact / wheel["@id"]).stat().st_size
+    assert by_id[f"https://orcid.org/{ORCID}"]["@type"] == "Person"
+    assert root["license"].id == "https://spdx.org/licenses/MIT"
+    assert root["citation"].id == f"https://doi.org/{DOI}"
+    assert "pkg:pypi/tomli-w@1.2.0?file_name=tomli_w-1.2.0-py3-none-any.whl" in by_id
+    # The run, per the Process Run Crate profile.
+    [action] = [e for e in by_id.values() if e["@type"] == "CreateAction"]
+    assert action["instrument"] == {"@id": "#environment"} and action["object"] and action["result"]
+    assert action["actionStatus"]["@id"].endswith("CompletedActionStatus")
+    assert {"@id": "https://w3id.org/ro/wfrun/process/0.5"} in by_id["./"]["conformsTo"]
+
+
+def test_citation_cff_validates_against_the_cff_1_2_0_schema(stages: Stages) -> None:
+    import jsonschema
+
+    schema = json.loads((FIXTURES / "cff-1.2.0.schema.json").read_text())
+    cff = yaml.safe_load((stages.artifact / "CITATION.cff").read_text())
+    jsonschema.validate(cff, schema)
+    assert cff["authors"][0] == {"family-names": "Carberry", "given-names": "Josiah",
+                                 "orcid": f"https://orcid.org/{ORCID}"}
+    assert {"type": "doi", "value": DOI} .items() <= cff["identifiers"][0].items()
+
+
+def test_zenodo_json_has_the_documented_deposit_fields(stages: Stages) -> None:
+    doc = json.loads((stages.artifact / ".zenodo.json").read_text())
+    # Zenodo's deposit metadata (its REST API's "Deposit metadata" table): the required fields and their values.
+    assert doc["upload_type"] in {"publication", "poster", "presentation", "dataset", "image", "video", "software",
+                                  "lesson", "physicalobject", "other"}
+    assert doc["title"] == "Reproducing Table 2" and doc["description"].startswith("<p>")
+    assert doc["creators"] == [{"name": "Carberry, Josiah", "orcid": ORCID}, {"name": "Lovelace, Ada"}]
+    assert doc["access_right"] == "open" and doc["license"] == "MIT"
+    assert len(doc["publication_date"]) == 10 and doc["publication_date"][4] == "-"
+    assert {"identifier": DOI, "relation": "isSupplementTo", "resource_type": "publication-article",
+            "scheme": "doi"} in doc["related_identifiers"]
+    assert set(doc) <= {"upload_type", "title", "creators", "description", "access_right", "license", "keywords",
+                        "publication_date", "version", "related_identifiers"}
+
+
+def test_the_swhid_is_what_swh_model_computes_and_what_git_says(stages: Stages, tmp_path: Path) -> None:
+    from swh.model.from_disk import Directory
+
+    doc = json.loads((stages.artifact / "ro-crate-metadata.json").read_text())
+    [code] = [e for e in doc["@graph"] if e["@type"] == "SoftwareSourceCode"]
+    commit = git("rev-parse", "HEAD", cwd=stages.project)
+    checkout = tmp_path / "checkout"
+    git("clone", "-q", str(stages.project), str(checkout), cwd=tmp_path)
+    shutil.rmtree(checkout / ".git")
+    recomputed = str(Directory.from_disk(path=os.fsencode(checkout), max_content_length=None).swhid())
+    assert code["@id"] == recomputed == "swh:1:dir:" + git("rev-parse", "HEAD^{tree}", cwd=stages.project)
+    assert code["identifier"] == [recomputed, f"swh:1:rev:{commit}"]
+    assert recomputed in (stages.artifact / "appendix.md").read_text()
+
+
+def test_the_latex_appendix_compiles(stages: Stages, tmp_path: Path) -> None:
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (.ci/services.sh installs TeX)")
+    body = (stages.artifact / "appendix.tex").read_text()
+    assert "Computational environment" in body and "3589334" in body
+    (tmp_path / "paper.tex").write_text("\\documentclass{article}\\usepackage{booktabs}\\usepackage{longtable}"
+                                        "\\begin{document}\\input{appendix}\\end{document}\n")
+    (tmp_path / "appendix.tex").write_text(body)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_reproducing_md_gives_the_reviewer_the_commands(stages: Stages) -> None:
+    text = (stages.artifact / "REPRODUCING.md").read_text()
+    for expected in ("envsnap check envsnap.lock", "envsnap rebuild envsnap.lock --bundle . --offline",
+                     "envsnap rerun `runs/run.toml`", f"https://doi.org/{DOI}", "Disk:", "Time:"):
+        assert expected in text
+    assert "(being graded)" not in text
+
+
+def test_audit_gives_four_grades_that_rise_as_the_remedies_are_applied(stages: Stages,
+                                                                       cli: Callable[..., Any]) -> None:
+    grades = []
+    for path in (stages.bare, stages.pinned, stages.bundle, stages.artifact):
+        result = cli("audit", path, "--json")
+        assert result.code == 0, result
+        grades.append(json.loads(result.out))
+    levels = [g["level"] for g in grades]
+    assert levels == ["recorded", "pinned", "bundled", "reproduced"], [g["grade"] for g in grades]
+    assert len({g["grade"] for g in grades}) == 4
+    ladder = auditing.LADDER
+    assert [ladder.index(level) for level in levels] == sorted(ladder.index(level) for level in levels)
+    # Every short item names the command that fixes it.
+    for graded in grades:
+        for item in graded["items"]:
+            if item["graded"] and not item["ok"]:
+                assert "envsnap " in item["remedy"] or "commit" in item["remedy"], item
+    bare_remedy = next(i["remedy"] for i in grades[0]["items"] if i["id"] == "python-pinned")
+    assert bare_remedy == f"envsnap pin {stages.bare}"
+    assert next(i for i in grades[2]["items"] if i["id"] == "files-bundled")["ok"]
+    assert grades[3]["badges"]["reusable"] and grades[3]["badges"]["available"]
+
+
+def test_audit_strict_exits_1_short_of_the_badge_and_names_a_tampered_file(stages: Stages, tmp_path: Path,
+                                                                           cli: Callable[..., Any]) -> None:
+    assert cli("audit", stages.bundle, "--strict", "--badge", "functional").code == 1  # no base image saved
+    assert cli("audit", stages.pinned, "--strict").code == 1
+    assert cli("audit", stages.artifact, "--strict", "--badge", "reusable").code == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(stages.artifact, copy)
+    wheel = next((copy / "wheels").glob("*.whl"))
+    wheel.write_bytes(wheel.read_bytes() + b"x")
+    result = json.loads(cli("audit", copy, "--json").out)
+    item = next(i for i in result["items"] if i["id"] == "files-bundled")
+    assert not item["ok"] and wheel.name in item["detail"] and result["level"] == "pinned"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--artifact"], "--artifact needs title, author, license"),
+    (["--artifact", "--title", "T", "--author", "A <0000-0002-1825-0098>", "--license", "MIT"], "not an ORCID"),
+    (["--artifact", "--title", "T", "--author", "A", "--license", "MIT;rm -rf"], "not an SPDX"),
+    (["--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--doi", "11.1/x"], "not a DOI"),
+    (["--title", "T"], "--title describes an artifact: add --artifact"),
+])
+def test_bad_artifact_facts_are_one_line_and_exit_2_before_anything_is_fetched(
+        stages: Stages, tmp_path: Path, cli: Callable[..., Any], args: list[str], message: str) -> None:
+    result = cli("bundle", stages.pinned, "-o", tmp_path / "b", "--project", tmp_path, *args)
+    assert result.code == 2 and message in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "b").exists()
+
+
+def test_citation_cff_of_the_project_supplies_what_the_command_line_does_not(tmp_path: Path) -> None:
+    from envsnap.paper.metadata import from_args, resolve
+
+    (tmp_path / "CITATION.cff").write_text(
+        'cff-version: 1.2.0\nmessage: "cite"\ntitle: "From CFF"\nlicense: Apache-2.0\n'
+        f'authors:\n  - family-names: Carberry\n    given-names: Josiah\n    orcid: https://orcid.org/{ORCID}\n'
+        f'preferred-citation:\n  type: article\n  doi: {DOI}\n  title: P\n  authors: [{{name: X}}]\n')
+    meta = resolve(from_args(None, [], None, None), tmp_path)
+    assert (meta.title, meta.license, meta.doi, meta.authors[0].orcid) == ("From CFF", "Apache-2.0", DOI, ORCID)
+    assert resolve(from_args("Mine", [], None, None), tmp_path).title == "Mine"
+    (tmp_path / "CITATION.cff").write_text("title: &a [*a]\n")
+    with pytest.raises(MetadataError):
+        resolve(from_args(None, [], None, None), tmp_path)
+
+
+def test_metadata_values_are_checked_at_the_boundary() -> None:
+    assert parse_orcid(f"https://orcid.org/{ORCID}") == ORCID
+    assert parse_author("Ada Lovelace").orcid == ""
+    assert parse_doi(f"doi:{DOI}") == DOI
+    assert parse_license("GPL-3.0-or-later WITH Classpath-exception-2.0") .startswith("GPL")
+    for bad in ("Ada\nLovelace", "Ada <script>", "A <0000-0002-1825-0098>"):
+        with pytest.raises(MetadataError):
+            parse_author(bad)
