@@ -12,14 +12,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._privacy import scrub_snapshot
-from ..compare.verify import MISMATCH, compare
-from ..compat import HOST, Report, evaluate
 from ..model import Snapshot
-from ..probes.python import TargetEnvironment
-from ..rebuild import check_target
+
+if TYPE_CHECKING:
+    from ..compat import Report
+    from ..probes.python import TargetEnvironment
+
+# The comparison, the rules and the capture are imported where a node answers, not by ``fleet check`` on the
+# login node, which only reads the answers (start-up time is most of a short command's).
 
 NODE_FORMAT = 1
 # The matrix's columns, in order: the keys of an answer's "facts".
@@ -67,6 +69,9 @@ def python_layer_remedy(lock_path: str, name: str, expected: str) -> str:
 def answer(lock: Snapshot, host: Snapshot, report: Report, *, node: str, lock_path: str,
            environment: str) -> dict[str, Any]:
     """The node's answer: its facts, the check report and the Python layer compared with the lock."""
+    from .._privacy import scrub_snapshot
+    from ..compare.verify import MISMATCH, compare
+
     layer = compare(scrub_snapshot(lock), host, target=environment)
     mismatches = [d for d in layer.differences if d.severity == MISMATCH and d.area == "python"]
     verdict = report.verdict
@@ -104,8 +109,10 @@ def probe(lock: Snapshot, environment: TargetEnvironment, *, node: str, lock_pat
           cpu_only: bool = False, gpu_timeout: float | None = None) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
     bounds the NVIDIA driver probe (default: capture's)."""
+    from ..compat import HOST, evaluate
     from ..probes.capture import capture
     from ..probes.interface import CaptureOptions
+    from ..rebuild import check_target
 
     options = CaptureOptions(python_path=environment.python, conda_prefix=environment.conda_prefix,
                              python_layer=environment.python_layer)
