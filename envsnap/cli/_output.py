@@ -5,8 +5,8 @@ rich or prints through a console of its own).
 Whatever a command prints may hold lock data, which is untrusted (docs/security.md): the consoles here
 never read a string as rich markup or emoji codes (``[link=...]`` stays text, ``x86_64[/]`` cannot crash),
 and every string they render loses its control characters (ESC, OSC, CR, ...) and bidirectional formatting
-characters (U+202E, U+2066, ...). A command that wants
-colour builds a ``Text`` with a style, putting lock data in through ``text``.
+characters (U+202E, U+2066, ...). A command that wants colour passes ``(text, style)`` parts to ``say`` or
+``table``; the text of a part is never markup.
 """
 
 from __future__ import annotations
