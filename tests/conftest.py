@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from testutil import CliResult, uv_bin
+from testutil import MARK_BY_FIXTURE, MARKS_BY_FILE, SLOW, SLOW_BECAUSE, CliResult, uv_bin
 
 from envsnap.cli import main
 
@@ -17,6 +17,24 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Session fixtures that build a local conda channel and environments (tests/condafixtures.py).
 pytest_plugins = ["condafixtures"]
+
+
+# ------------------------------------------------------------------------------------------------ markers
+# `python3 -m pytest -m "not slow"` is the fast offline subset a contributor runs before each commit; plain
+# `python3 -m pytest` (what .ci/run runs) is the full suite. The tables are in testutil.py.
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        where = item.path.resolve().relative_to(tests).as_posix()
+        marks = {MARK_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in MARK_BY_FIXTURE}
+        marks.update(MARKS_BY_FILE.get(where, ()))
+        marks.update(m.name for m in item.iter_markers() if m.name in SLOW_BECAUSE)
+        if marks & set(SLOW_BECAUSE) or where in SLOW or item.nodeid.split("/", 1)[-1] in SLOW:
+            marks.add("slow")
+        for name in sorted(marks - {m.name for m in item.iter_markers()}):
+            item.add_marker(name)
 
 
 @pytest.fixture(autouse=True)

@@ -46,6 +46,28 @@ def assert_complete_family(registry: Any, package: ModuleType) -> None:
     assert declared == modules, "every module of the family is declared in its REGISTRY, and only those"
 
 
+# ------------------------------------------------------------------------------------------------ markers
+# `python3 -m pytest -m "not slow"` is the fast offline subset a contributor runs before each commit; plain
+# `python3 -m pytest` (what .ci/run runs) is the full suite. conftest.py gives a test its markers from the fixtures
+# it uses (directly or through other fixtures) and the file it is in, so a new test is classed like its neighbours.
+MARK_BY_FIXTURE = {
+    "engine": "docker",  # rebuild/test_docker_engine.py, security/test_bundles.py
+    "conda_channel": "conda",
+    "conda_env": "conda",
+    "envsnap_wheel": "network",  # pip wheel . fetches the build backend
+    "built_wheel_venv": "network",  # installs envsnap's requirements into a fresh venv
+}
+MARKS_BY_FILE = {
+    "e2e/test_real_install.py": ("docker", "network"),
+    "rebuild/test_docker_engine.py": ("docker",),
+}
+SLOW_BECAUSE = ("docker", "conda", "network", "tex", "slurm", "integration")
+# Tests that need none of the above but take long (seconds each on an idle two-core machine), by file or by id.
+SLOW = (
+    "security/test_fuzz.py",
+)
+
+
 # ------------------------------------------------------------------------------------------- sample locks
 # The one plain lock the tests start from: CPython 3.11.7 in a venv on x86_64 Debian 12 (glibc 2.36). A test
 # names only what it needs beyond that (its packages, a table, a field of the platform or the interpreter).

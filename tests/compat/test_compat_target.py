@@ -66,6 +66,7 @@ def _engine_reachable() -> bool:
 
 
 @pytest.mark.integration
+@pytest.mark.docker
 @pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
 def test_real_engine_reports_its_machine_and_runtimes() -> None:
     facts = probe_docker()

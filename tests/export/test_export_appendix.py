@@ -65,6 +65,7 @@ def _compile(tmp_path: Path, fragment: str, fontenc: str = "\\usepackage[T1]{fon
 
 
 @pytest.mark.integration
+@pytest.mark.tex
 @pytest.mark.skipif(shutil.which("pdflatex") is None,
                     reason="pdflatex is not installed (apt-get install texlive-latex-base "
                            "texlive-latex-recommended); test_latex_escapes_special_characters still runs "
@@ -122,6 +123,7 @@ def test_rebuild_instructions_follow_the_lock(rich: Snapshot, fmt: str) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.tex
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 @pytest.mark.parametrize("fontenc", ["\\usepackage[T1]{fontenc}\n", ""], ids=["T1", "default-OT1"])
 def test_appendix_of_an_imported_conda_lock(rich: Snapshot, tmp_path: Path, fontenc: str) -> None:

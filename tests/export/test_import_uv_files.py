@@ -147,6 +147,7 @@ def _uv() -> str:
 
 
 @pytest.mark.integration
+@pytest.mark.network
 def test_real_uv_compile_hashes_pins_from_the_index(tmp_path: Path) -> None:
     """uv pip compile --generate-hashes, run now, imported and pinned from the public index."""
     shutil.copy(FIXTURES / "requirements.in", tmp_path / "requirements.in")
@@ -163,6 +164,7 @@ def test_real_uv_compile_hashes_pins_from_the_index(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.network
 @pytest.mark.parametrize("fixture", ["requirements-hashes.txt", "pylock.compile.toml", "pylock.export.toml"])
 def test_each_uv_file_rebuilds_and_verifies(fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Imported from uv's own files and rebuilt from the index with the kept hashes; uv export's project (its

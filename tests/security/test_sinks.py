@@ -506,6 +506,7 @@ def _pdf_text(pdf: bytes) -> str:
 
 
 @pytest.mark.integration
+@pytest.mark.tex
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_double_hyphens_survive_t1_fontenc(tmp_path: Path) -> None:
     snap = lock(generator="pip --no-deps")  # (roman type: "offline" would hold an ffl ligature)
