@@ -65,6 +65,7 @@ SLOW_BECAUSE = ("docker", "conda", "network", "tex", "slurm", "integration")
 # Tests that need none of the above but take long (seconds each on an idle two-core machine), by file or by id.
 SLOW = (
     "security/test_fuzz.py",
+    "test_markers.py::test_the_fast_subset_leaves_out_the_engine_the_conda_envs_and_tex",  # four pytest runs
 )
 
 
