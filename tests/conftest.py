@@ -31,7 +31,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marks = {MARK_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in MARK_BY_FIXTURE}
         marks.update(MARKS_BY_FILE.get(where, ()))
         marks.update(m.name for m in item.iter_markers() if m.name in SLOW_BECAUSE)
-        if marks & set(SLOW_BECAUSE) or where in SLOW or item.nodeid.split("/", 1)[-1] in SLOW:
+        test = f"{where}::{item.nodeid.split('::', 1)[-1].split('[', 1)[0]}"
+        if marks & set(SLOW_BECAUSE) or where in SLOW or test in SLOW:
             marks.add("slow")
         for name in sorted(marks - {m.name for m in item.iter_markers()}):
             item.add_marker(name)

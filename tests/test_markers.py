@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from testutil import MARK_BY_FIXTURE
+from testutil import MARK_BY_FIXTURE, SLOW
 
 from envsnap._toml import tomllib
 
@@ -60,3 +60,13 @@ def test_the_fast_subset_leaves_out_the_engine_the_conda_envs_and_tex() -> None:
     assert conda and set(conda) <= set(everything) - set(fast)
     assert _collected("-m", "tex", *files)
     assert fast and set(fast) < set(everything)
+
+
+def test_every_long_test_named_is_there() -> None:
+    """tests/slow_tests.txt names files and tests that exist (a renamed test would silently join the fast subset)."""
+    assert SLOW
+    for entry in SLOW:
+        file, _, test = entry.partition("::")
+        path = REPO / "tests" / file
+        assert path.is_file(), entry
+        assert not test or f"def {test}(" in path.read_text(), entry

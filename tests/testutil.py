@@ -62,10 +62,10 @@ MARKS_BY_FILE = {
     "rebuild/test_docker_engine.py": ("docker",),
 }
 SLOW_BECAUSE = ("docker", "conda", "network", "tex", "slurm", "integration")
-# Tests that need none of the above but take long (seconds each on an idle two-core machine), by file or by id.
-SLOW = (
-    "security/test_fuzz.py",
-    "test_markers.py::test_the_fast_subset_leaves_out_the_engine_the_conda_envs_and_tex",  # four pytest runs
+# Tests that need none of the above but take long, by file or by test (without its parameters): slow_tests.txt.
+SLOW = frozenset(
+    line.strip() for line in (Path(__file__).parent / "slow_tests.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
 )
 
 
