@@ -162,6 +162,12 @@ def is_distribution_filename(text: str) -> bool:
     return _SOURCE_ARCHIVE.search(text) is not None and re.fullmatch(r"[A-Za-z0-9_.+!-]+", text) is not None
 
 
+def is_deb_filename(text: str) -> bool:
+    """A Debian binary package file as a plain base name: ``NAME_VERSION_ARCH.deb`` (the epoch's ``:`` is
+    written ``%3a`` in archive file names)."""
+    return is_base_name(text) and _DEB_FILE.fullmatch(text) is not None
+
+
 def is_url(text: str, schemes: frozenset[str] = URL_SCHEMES) -> bool:
     """A URL of an allowed scheme with a host (or a ``file:`` path), no control characters or whitespace."""
     if not text or has_control(text) or _SPACE.search(text) is not None or len(text) > 4096:

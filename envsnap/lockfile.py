@@ -421,6 +421,10 @@ RULES: dict[type, dict[str, Rule]] = {
         "version": _s(grammar.is_system_version, "system package version"),
         "arch": _TOKEN,
         "needed_by": _DIST,
+        "filename": _s(grammar.is_deb_filename, "Debian package file name (name_version_arch.deb)"),
+        "size": _n(0, 2**40),
+        "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)"),
+        "url": _URL,
     },
     SystemLibrary: {
         "soname": _s(grammar.is_soname, "library soname (libz.so.1)", empty=False),

@@ -166,6 +166,12 @@ class SystemPackage:
     version: str
     arch: str = ""
     needed_by: tuple[str, ...] = ()
+    # Pinned by ``envsnap pin`` (dpkg only): the ``.deb`` file a container rebuild installs, its size and
+    # sha256, and its permanent URL in the snapshot archive. Empty when not pinned (or not pinnable).
+    filename: str = ""
+    size: int = 0
+    sha256: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True)

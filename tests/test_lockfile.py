@@ -240,3 +240,39 @@ def test_replacing_a_lock_keeps_its_permissions(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     new = lockfile.dump(sample(), tmp_path / "new.lock")
     assert new.stat().st_mode & 0o777 == 0o644
+
+
+def _deb_pinned(**fields: object) -> Snapshot:
+    snap = sample()
+    pkg = dataclasses.replace(snap.system.packages[0], **fields)  # type: ignore[arg-type]
+    return dataclasses.replace(snap, system=dataclasses.replace(snap.system, packages=(pkg,)))
+
+
+def test_a_system_package_pinned_by_hash_round_trips_and_unpinned_ones_stay_as_they_were(tmp_path: Path) -> None:
+    plain = lockfile.dumps(sample())
+    assert "filename" not in plain.split("[[system.packages]]")[1].split("[[")[0]  # no empty new fields
+    pinned = _deb_pinned(filename="libc6_2.36-9_amd64.deb", size=2_000_000, sha256="ef" * 32,
+                         url="https://snapshot.example/archive/debian/20230101T000000Z/pool/main/g/glibc/"
+                             "libc6_2.36-9_amd64.deb")
+    path = lockfile.dump(pinned, tmp_path / "envsnap.lock")
+    loaded = lockfile.load(path)
+    assert loaded.system.packages[0].sha256 == "ef" * 32 and loaded.system.packages[0].size == 2_000_000
+    assert lockfile.dumps(loaded) == path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"filename": "../../etc/passwd"}, r"system\.packages\[0\]\.filename: not a valid Debian package file"),
+        ({"filename": "libc6-2.36.whl"}, r"system\.packages\[0\]\.filename: not a valid Debian package file"),
+        ({"sha256": "ZZ"}, r"system\.packages\[0\]\.sha256: not a valid sha256"),
+        ({"url": "javascript:alert(1)"}, r"system\.packages\[0\]\.url: not a valid URL"),
+        ({"size": -1}, r"system\.packages\[0\]\.size: not a valid number"),
+    ],
+)
+def test_a_system_package_hash_field_is_checked_by_its_grammar(tmp_path: Path, fields: dict[str, object],
+                                                               message: str) -> None:
+    bad = tmp_path / "bad.lock"
+    bad.write_text(lockfile.dumps(_deb_pinned(**fields)))
+    with pytest.raises(LockfileError, match=message):
+        lockfile.load(bad, check_digest=False)
