@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -8,7 +9,9 @@ from .. import lockfile
 from . import _output
 
 if TYPE_CHECKING:
+    from ..artifacts.debs import DebOutcome
     from ..artifacts.pin import PinResult
+    from ..model import Snapshot
 
 ORDER = 15
 
@@ -36,26 +39,59 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
                    "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
                    "https hosts on public addresses; repeatable")
+    p.add_argument("--snapshot-url", metavar="URL",
+                   help="the Debian snapshot archive whose API pins the system packages a container rebuild "
+                   "installs (default: $ENVSNAP_SNAPSHOT_URL, else the archive --apt-snapshot uses)")
+    p.add_argument("--no-system-packages", action="store_true",
+                   help="pin the Python packages only, not the system packages' .deb files")
     p.add_argument("--json", action="store_true", help="print each package's outcome as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..artifacts.pin import pin, read_pip_config  # the index client (ssl, urllib) only when pinning
+    from ..artifacts.pin import Fetcher, pin, read_pip_config  # the index client (ssl, urllib) only when pinning
     from ..probes.project import project_root
 
     snapshot = lockfile.load(args.lock)
     result = pin(snapshot, read_pip_config(), cache_dir=Path(args.cache_dir) if args.cache_dir else None,
                  project_dir=project_root(args.project, args.lock),
                  allow_urls=tuple(args.allow_url))
+    debs: tuple[DebOutcome, ...] = ()
+    if not args.no_system_packages:
+        from ..artifacts import debs as deb_pins
+
+        base = deb_pins.snapshot_url(args.snapshot_url)
+        pinned, debs = deb_pins.pin_system(result.snapshot, Fetcher(), base=base, cache_dir=cache_dir_for(
+            Path(args.cache_dir) if args.cache_dir else None), interpreter_names=interpreter_packages(snapshot))
+        result = dataclasses.replace(result, snapshot=pinned)
     lockfile.dump(result.snapshot, args.output or args.lock)
-    report(result, args.output or args.lock, as_json=args.json)
+    report(result, args.output or args.lock, as_json=args.json, debs=debs)
     return 0
 
 
-def report(result: PinResult, where: str, *, as_json: bool = False) -> None:
+def cache_dir_for(option: Path | None) -> Path:
+    from .._defaults import ARTIFACTS_CACHE, cache_dir
+
+    return option or cache_dir(ARTIFACTS_CACHE)
+
+
+def interpreter_packages(lock: Snapshot) -> tuple[str, ...]:
+    """The distribution's interpreter packages a container rebuild installs, when the base image chosen from
+    the lock has no Python of its own (none when it has, or when no base image fits the lock)."""
+    from ..dockerfile import baseimage
+    from ..errors import EnvsnapError
+
+    try:
+        base = baseimage.choose(lock)
+    except EnvsnapError:
+        return ()
+    return tuple(spec.split("=", 1)[0] for spec in base.interpreter.apt_packages)
+
+
+def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[DebOutcome, ...] = ()) -> None:
     if as_json:
-        _output.print_json([lockfile.to_dict(o) for o in result.outcomes])
+        _output.print_json([lockfile.to_dict(o) for o in result.outcomes]
+                           + [{"system": True, **lockfile.to_dict(o)} for o in debs])
     counts = {s: len(result.by_status(s)) for s in ("pinned", "kept", "unpinned", "skipped")}
     _output.say(
         f"{where}: {counts['pinned']} pinned, "
@@ -64,3 +100,9 @@ def report(result: PinResult, where: str, *, as_json: bool = False) -> None:
     )
     for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: text
         _output.say("  ", ("not pinned", "yellow"), " ", f"{outcome.name} {outcome.version}: {outcome.reason}")
+    if debs:
+        pinned = sum(o.status == "pinned" for o in debs)
+        _output.say(f"system packages: {pinned} .deb files pinned by sha256, {len(debs) - pinned} not pinned")
+        for deb in debs:
+            if deb.status != "pinned":
+                _output.say("  ", ("not pinned", "yellow"), " ", f"{deb.name} {deb.version}: {deb.reason}")

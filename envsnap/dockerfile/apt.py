@@ -12,11 +12,10 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 
+from ..artifacts.debs import MODES, SNAPSHOT_MIRRORS, select
 from ..errors import BadOptionError, RebuildError
-from ..model import Snapshot, SystemPackage
+from ..model import SystemPackage
 from ..platforms import debian_arch
-
-MODES = ("needed", "all", "none")
 
 # A package name or version from a lock ends up on a RUN line: accept only what Debian policy allows, so a
 # hostile lock cannot inject shell.
@@ -24,22 +23,6 @@ MODES = ("needed", "all", "none")
 _NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+", re.ASCII)
 _VERSION = re.compile(r"[A-Za-z0-9.+~:-]+", re.ASCII)
 _ARCH = re.compile(r"[a-z0-9-]+", re.ASCII)
-# Libraries of the host's NVIDIA driver come from the container toolkit at run time, never from the image.
-_DRIVER_PACKAGE = re.compile(r"^(libnvidia-|nvidia-|libcuda1|libcuda-)")
-
-
-SNAPSHOT_MIRRORS = {
-    "debian": (
-        "http://snapshot.debian.org/archive/debian/{stamp} {codename} main",
-        "http://snapshot.debian.org/archive/debian/{stamp} {codename}-updates main",
-        "http://snapshot.debian.org/archive/debian-security/{stamp} {codename}-security main",
-    ),
-    "ubuntu": (
-        "http://snapshot.ubuntu.com/ubuntu/{stamp} {codename} main universe",
-        "http://snapshot.ubuntu.com/ubuntu/{stamp} {codename}-updates main universe",
-        "http://snapshot.ubuntu.com/ubuntu/{stamp} {codename}-security main universe",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -54,23 +37,6 @@ class AptPin:
         """The ``apt-get install`` argument: ``name=version`` or ``name:arch=version``."""
         name = f"{self.name}:{self.arch}" if self.arch else self.name
         return f"{name}={self.version}" if self.version else name
-
-
-def select(lock: Snapshot, mode: str) -> tuple[SystemPackage, ...]:
-    """The lock's system packages a rebuild installs under ``--system-packages MODE``."""
-    if mode not in MODES:
-        raise BadOptionError(f"--system-packages {mode!r}: expected one of {', '.join(MODES)}")
-    if mode == "none":
-        return ()
-    chosen = [p for p in lock.system.packages if mode == "all" or p.needed_by]
-    if chosen and lock.system.manager != "dpkg":
-        raise RebuildError(
-            f"the lock's system packages come from {lock.system.manager or 'no known package manager'}, "
-            "which apt cannot install; pass --system-packages none"
-        )
-    return tuple(
-        sorted((p for p in chosen if not _DRIVER_PACKAGE.match(p.name)), key=lambda p: (p.name, p.arch))
-    )
 
 
 def pins(packages: tuple[SystemPackage, ...], machine: str, *, exact: bool = True) -> tuple[AptPin, ...]:
@@ -116,3 +82,6 @@ def snapshot_sources(os_id: str, codename: str, date: str) -> tuple[str, ...]:
         "deb [check-valid-until=no] " + line.format(stamp=stamp, codename=codename)
         for line in SNAPSHOT_MIRRORS[os_id]
     )
+
+
+__all__ = ["MODES", "SNAPSHOT_MIRRORS", "AptPin", "pins", "select", "snapshot_sources", "snapshot_stamp"]
