@@ -108,16 +108,31 @@ def answer(lock: Snapshot, host: Snapshot, report: Report, *, node: str, lock_pa
 def probe(lock: Snapshot, environment: TargetEnvironment, *, node: str, lock_path: str,
           cpu_only: bool = False, gpu_timeout: float | None = None) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
-    bounds the NVIDIA driver probe (default: capture's)."""
+    bounds the NVIDIA driver probe (default: capture's). Only the facts an answer needs are probed: not the
+    project's git state (the working directory of a job says nothing about the node), nor the recorded
+    environment variables."""
     from ..compat import HOST, evaluate
-    from ..probes.capture import capture
-    from ..probes.interface import CaptureOptions
+    from ..probes import environment as environment_probe
+    from ..probes import project
+    from ..probes.capture import PROBES, run_capture
+    from ..probes.interface import CaptureOptions, Probe, ProbeContext, ProbeResult
     from ..rebuild import check_target
 
+    class NotAsked(Probe[Any]):
+        """A probe the answer does not need: its value is that of an absent fact, at no cost."""
+
+        def __init__(self, skipped: Probe[Any], value: Any):
+            self.name, self.value = skipped.name, value
+
+        def run(self, ctx: ProbeContext) -> ProbeResult[Any]:
+            return ProbeResult(self.value)
+
+    skipped: dict[str, Any] = {project.PROBE.name: None, environment_probe.PROBE.name: {}}
+    probes = tuple(NotAsked(p, skipped[p.name]) if p.name in skipped else p for p in PROBES)
     options = CaptureOptions(python_path=environment.python, conda_prefix=environment.conda_prefix,
                              python_layer=environment.python_layer)
     if gpu_timeout is not None:
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
-    host = capture(options=options)
+    host = run_capture(options, probes=probes).snapshot
     report = evaluate(lock, host, check_target(HOST, cpu_only=cpu_only))
     return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment.describe())
