@@ -22,7 +22,7 @@ from envsnap.errors import EnvsnapError
 from envsnap.model import PythonPackage, Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "uv"
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "artifacts"))
 from test_pin import make_wheel, pep503_index  # noqa: E402
 
 
