@@ -166,18 +166,20 @@ def classify(paths: Iterable[str], *, interpreters: Mapping[str, str] | None = N
         if package is not None:
             out[path] = Owner("conda", *package)
             continue
-        prefix = next((p for p in (interpreters or {}) if site_dir(path) is None
-                       and (path == p or path.startswith(p.rstrip("/") + "/"))), None)
-        if prefix is not None:
-            out[path] = Owner("interpreter", "python", (interpreters or {})[prefix])
-            continue
         rest.append(path)
     db = database or PackageDatabase()
     owners = db.owners(rest) if rest and db.manager else {}
     installed = {p.name: p.version for p in db.installed()} if owners else {}
     for path in rest:
         name = owners.get(path)
-        out[path] = Owner("system", name, installed.get(name, "")) if name else None
+        if name:
+            out[path] = Owner("system", name, installed.get(name, ""))
+            continue
+        # Not a package's: the interpreter's when it lies under a Python's prefix (a pyenv or a source build;
+        # a distribution's python under /usr is its system package's, and so is /usr/lib's libc).
+        prefix = next((p for p in (interpreters or {}) if site_dir(path) is None
+                       and (path == p or path.startswith(p.rstrip("/") + "/"))), None)
+        out[path] = Owner("interpreter", "python", (interpreters or {})[prefix]) if prefix is not None else None
     return out
 
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from testutil import sample_lock
 
 from envsnap._privacy import PathRedactor
@@ -53,3 +54,19 @@ def test_each_owner_and_what_the_lock_says_of_it(tmp_path: Path) -> None:
     assert core.note == "the lock has fastpkg 0.4"
     assert libs["libmine.so"].owner == "" and not libs["libmine.so"].accounted
     assert libs["libmine.so"].path == "~/libmine.so"  # the home directory is not recorded
+
+
+def test_a_system_python_s_prefix_does_not_make_system_libraries_the_interpreter_s(tmp_path: Path) -> None:
+    """A Debian python3 has /usr as its prefix: libc under /usr/lib is still libc6's, not the interpreter's."""
+    db = PackageDatabase()
+    if db.manager != "dpkg":
+        pytest.skip("needs a dpkg host")
+    libc = next(p for p in ("/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6",
+                            "/usr/lib/aarch64-linux-gnu/libc.so.6") if Path(p).exists())
+    stray = _so(tmp_path / "usrlike" / "lib" / "libown.so")
+    libs = {Path(lib.path).name: lib for lib in account(
+        [libc, str(stray)], sample_lock(), PathRedactor(),
+        interpreters={"/usr": "3.11.7", str(tmp_path / "usrlike"): "3.11.7"}, database=db)}
+    assert libs["libc.so.6"].owner == "system" and libs["libc.so.6"].package.startswith("libc6")
+    # What no package owns under a Python's own prefix is the interpreter's.
+    assert libs["libown.so"].owner == "interpreter" and libs["libown.so"].version == "3.11.7"
