@@ -79,7 +79,7 @@ def check_fleet(
     if on_nodes is not None:
         on_nodes(states)
     command = [*envsnap, "fleet", "node", os.path.abspath(lock_path), *(["--cpu-only"] if cpu_only else [])]
-    runs = slurm.run_on_nodes([s.name for s in states if s.available], command, env=environ, timeout=timeout,
+    runs = slurm.run_on_nodes([s for s in states if s.available], command, env=environ, timeout=timeout,
                               on_done=on_done)
     return build(lock_path, lock.envsnap.content_digest, states, runs, timeout=timeout)
 
@@ -101,7 +101,7 @@ def capture_fleet(
     states = slurm.resolve(selection, environ)
     if on_nodes is not None:
         on_nodes(states)
-    runs = slurm.run_on_nodes([s.name for s in states if s.available], [*envsnap, "capture", "-o", "-"],
+    runs = slurm.run_on_nodes([s for s in states if s.available], [*envsnap, "capture", "-o", "-"],
                               env=environ, timeout=timeout, on_done=on_done)
     captures: dict[str, str] = {}
     missing: dict[str, str] = {}

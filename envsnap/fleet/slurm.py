@@ -40,6 +40,7 @@ class NodeState:
     name: str
     state: str  # as sinfo's %T says it ("idle", "mixed", "drained", "idle*" when not responding)
     reason: str = ""
+    partition: str = ""  # where its srun asks for it (a node outside the default partition needs it named)
 
     @property
     def available(self) -> bool:
@@ -80,18 +81,28 @@ def expand(nodelist: str, env: Mapping[str, str]) -> list[str]:
 
 
 def node_states(env: Mapping[str, str], *, partition: str = "", names: Sequence[str] = ()) -> list[NodeState]:
-    """The nodes (of ``partition``, or named), in sinfo's order, each once."""
-    args = ["sinfo", "--noheader", "--Node", "--format=%N|%T|%E"]
+    """The nodes of ``partition`` (default: the default partition), or the nodes named (in whichever partition,
+    the default one first), in sinfo's order, each once."""
+    args = ["sinfo", "--noheader", "--Node", "--format=%N|%T|%P|%E"]
     if partition:
         args.append(f"--partition={partition}")
     if names:
         args.append(f"--nodes={','.join(names)}")
+    return parse_states(_query(args, env), all_partitions=bool(partition or names))
+
+
+def parse_states(text: str, *, all_partitions: bool) -> list[NodeState]:
+    """sinfo's ``%N|%T|%P|%E`` lines as node states; without ``all_partitions`` only the default partition's
+    (``%P`` ends with ``*``). A node in several partitions is asked for in the default one, else its first."""
     seen: dict[str, NodeState] = {}
-    for line in _query(args, env).splitlines():
-        name, _, rest = line.partition("|")
-        state, _, reason = rest.partition("|")
-        if name and name not in seen:
-            seen[name] = NodeState(name, state.strip(), "" if reason.strip() == "none" else reason.strip())
+    for line in text.splitlines():
+        name, state, part, reason = [*line.split("|", 3), "", "", ""][:4]
+        default = part.endswith("*")
+        part = part.rstrip("*")
+        if not name or (not all_partitions and not default):
+            continue
+        if name not in seen or default:
+            seen[name] = NodeState(name, state.strip(), "" if reason.strip() == "none" else reason.strip(), part)
     return list(seen.values())
 
 
@@ -100,11 +111,11 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
     a node of the selection is never dropped."""
     if selection.nodelist:
         names = expand(selection.nodelist, env)
-        known = {s.name: s for s in node_states(env, names=names)}
+        known = {s.name: s for s in node_states(env, partition=selection.partition, names=names)}
         return [known.get(n, NodeState(n, "unknown to Slurm")) for n in names]
     states = node_states(env, partition=selection.partition)
     if not states:
-        where = f"partition {shown(selection.partition)}" if selection.partition else "the cluster"
+        where = f"partition {shown(selection.partition)}" if selection.partition else "the default partition"
         raise UsageError(f"{where} has no nodes")
     if selection.count:
         if selection.count > len(states):
@@ -115,17 +126,18 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
     return states
 
 
-def srun_command(node: str, command: Sequence[str], *, timeout: float, job_name: str) -> list[str]:
+def srun_command(node: NodeState, command: Sequence[str], *, timeout: float, job_name: str) -> list[str]:
     """One task on ``node``, never waiting for resources longer than the timeout."""
     return [
-        "srun", f"--nodelist={node}", "--nodes=1", "--ntasks=1", "--ntasks-per-node=1",
+        "srun", f"--nodelist={node.name}", *([f"--partition={node.partition}"] if node.partition else []),
+        "--nodes=1", "--ntasks=1", "--ntasks-per-node=1",
         f"--immediate={max(1, int(timeout))}", f"--job-name={job_name}", "--quiet",
         "--kill-on-bad-exit=0", "--export=ALL", "--", *command,
     ]
 
 
 def run_on_nodes(
-    nodes: Sequence[str],
+    nodes: Sequence[NodeState],
     command: Sequence[str],
     *,
     env: Mapping[str, str],
@@ -138,17 +150,17 @@ def run_on_nodes(
     lock = threading.Lock()
     results: dict[str, NodeRun] = {}
 
-    def one(node: str) -> None:
+    def one(node: NodeState) -> None:
         started = time.monotonic()
         running = _runner.start(srun_command(node, command, timeout=timeout, job_name=job_name), env=env,
                                 max_output=NODE_OUTPUT_LIMIT)
         if running.error is not None and running.error.returncode == 127:
             raise FleetError("srun not found: envsnap fleet runs where Slurm's client commands are installed")
         res = running.wait(max(0.0, deadline - time.monotonic()))
-        run = NodeRun(node, res.returncode, res.stdout, res.stderr, time.monotonic() - started,
+        run = NodeRun(node.name, res.returncode, res.stdout, res.stderr, time.monotonic() - started,
                       timed_out=res.timed_out, flooded=res.flooded)
         with lock:
-            results[node] = run
+            results[node.name] = run
             if on_done is not None:
                 on_done(run)
 

@@ -155,6 +155,9 @@ class Cluster:
                          f"CPUs={node.cpus} RealMemory=1000 Weight={node.weight} State=UNKNOWN")
         names = ",".join(n.name for n in self.nodes)
         lines.append(f"PartitionName=debug Nodes={names} Default=YES MaxTime=INFINITE State=UP")
+        # A second, non-default partition of the second node: a srun there must name it.
+        lines.append(f"PartitionName=solo Nodes={self.nodes[min(1, len(self.nodes) - 1)].name} MaxTime=INFINITE "
+                     "State=UP")
         self.conf.write_text("\n".join(lines) + "\n")
 
     # ------------------------------------------------------------------------------------------ daemons

@@ -183,6 +183,9 @@ def test_a_partition_or_a_count_selects_the_nodes_and_a_drained_node_is_named_no
     whole = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-p", "debug", "--envsnap", str(fe.envsnap), "--json")
     assert whole.returncode == 3, whole
     assert [n["node"] for n in json.loads(whole.stdout)["nodes"]] == ["node1", "node2", "node3", "node4"]
+    solo = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-p", "solo", "--envsnap", str(fe.envsnap), "--json")
+    assert solo.returncode == 0, solo
+    assert [n["node"] for n in json.loads(solo.stdout)["nodes"]] == ["node2"]
     cluster.run("scontrol", "update", "NodeName=node1", "State=DRAIN", "Reason=maintenance window")
     try:
         named = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap),

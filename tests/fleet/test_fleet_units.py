@@ -255,3 +255,15 @@ def test_fleet_check_exit_status(tmp_path: Path, cli: Callable[..., Any], monkey
     res = cli("fleet", "check", str(lock), "-w", "n[0-1]", "-o", str(report), *(["--strict"] if strict else []))
     assert res.code == code, res
     assert json.loads(report.read_text())["counts"][verdicts[1]] >= 1
+
+
+def test_sinfo_lines_become_node_states_in_the_partition_srun_must_name() -> None:
+    from envsnap.fleet.slurm import parse_states
+
+    text = ("n1|idle|cpu*|none\nn2|drained|cpu*|bad fan | noisy\nn3|mixed|gpu|none\nn1|idle|gpu|none\n"
+            "n4|idle|gpu|none\n")
+    default = parse_states(text, all_partitions=False)
+    assert [(s.name, s.partition) for s in default] == [("n1", "cpu"), ("n2", "cpu")]
+    assert default[1].reason == "bad fan | noisy" and not default[1].available
+    named = parse_states(text, all_partitions=True)
+    assert [(s.name, s.partition) for s in named] == [("n1", "cpu"), ("n2", "cpu"), ("n3", "gpu"), ("n4", "gpu")]
