@@ -6,6 +6,7 @@ Layout (the rebuilders rely on it)::
     BUNDLE/wheels/             one wheel per Python package (downloaded and hash-checked, or rebuilt)
     BUNDLE/conda/              conda packages (filled by the conda layer)
     BUNDLE/images/             saved container images (filled by the docker target)
+    BUNDLE/debs/               the system packages' pinned .deb files (``--with-system-packages``)
     BUNDLE/requirements.txt    ``name==version --hash=sha256:...`` for pip --require-hashes --no-deps
     BUNDLE/README.md           how to rebuild, by hand or with envsnap
     BUNDLE/appendix.md, .tex   the paper's environment appendix, citing the digest of this envsnap.lock
@@ -265,6 +266,36 @@ def _bundle_files(root: Path, *, strict: bool = False) -> dict[str, int]:
                     out[rel] = st.st_size
         dirnames.sort()
     return dict(sorted(out.items()))
+
+
+HOLDINGS = "## What this bundle holds"
+_FOLDER_WORDS = {WHEELS: "Python wheels", CONDA: "conda packages", "debs": "system packages (.deb files)",
+                 IMAGES: "saved container images", TOOL: "envsnap's own wheels for the image"}
+
+
+def describe_bundle(root: Path) -> None:
+    """Write (or rewrite) the README's last section: each folder's file count and size, and the total, so a
+    reader knows what the supplement holds before unpacking or depositing it."""
+    files = _bundle_files(root)
+    per: dict[str, list[int]] = {}
+    for rel, size in files.items():
+        top = rel.split("/", 1)[0] if "/" in rel else ""
+        if top and not rel.endswith("/README.md"):
+            count_size = per.setdefault(top, [0, 0])
+            count_size[0] += 1
+            count_size[1] += size
+    lines = [HOLDINGS, "", "| folder | holds | files | size |", "| --- | --- | --- | --- |"]
+    for top, (count, size) in sorted(per.items()):
+        lines.append(f"| `{top}/` | {_FOLDER_WORDS.get(top, 'other files')} | {count} | {_size(size)} |")
+    lines += ["", f"In all: {len(files)} files, {_size(sum(files.values()))} (before SHA256SUMS).", ""]
+    readme = root / README
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    text = text.split("\n" + HOLDINGS, 1)[0].rstrip("\n")
+    atomic_write_text(readme, (text + "\n\n" if text else "") + "\n".join(lines))
+
+
+def _size(size: int) -> str:
+    return _gib(size) if size >= 1 << 20 else f"{size / 1024:.0f} KiB"
 
 
 def _gib(size: int) -> str:

@@ -241,3 +241,101 @@ def pin_system(
     return dataclasses.replace(
         snapshot, envsnap=meta, system=dataclasses.replace(snapshot.system, packages=packages)
     ), outcomes
+
+
+# ------------------------------------------------------------------------------------------- the bundle
+
+DEBS = "debs"  # the bundle's folder of .deb files (`bundle --with-system-packages`)
+
+
+def require_pinned(packages: Sequence[SystemPackage], what: str) -> None:
+    """``PinError`` naming the packages that have no pinned ``.deb`` (a bundle cannot carry them)."""
+    missing = [f"{p.name} {p.version}" for p in packages if not is_pinned(p)]
+    if missing:
+        shown_names = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise PinError(f"{what}: {len(missing)} system packages have no pinned .deb ({shown_names}); run "
+                       "`envsnap pin LOCK` where the snapshot archive is reachable first")
+
+
+def deb_path(folder: Path, pkg: SystemPackage) -> Path:
+    """Where ``pkg``'s file lies in ``folder``: its lock-given name, checked to be a plain .deb base name."""
+    if not grammar.is_deb_filename(pkg.filename):
+        raise PinError(f"system package {pkg.name}: {grammar.shown(pkg.filename)} is not a .deb file name")
+    return join_base_name(folder, pkg.filename)
+
+
+def check_deb(path: Path, pkg: SystemPackage) -> None:
+    """``path`` is ``pkg``'s file: its sha256 is the one the lock records. ``PinError`` names the file."""
+    from .bundle import sha256_file
+
+    actual = sha256_file(path)
+    if actual != pkg.sha256:
+        raise PinError(f"{path}: sha256 {actual}, but the lock pins {pkg.name} {pkg.version} to {pkg.sha256} "
+                       "(the file was changed or replaced)")
+
+
+def fetch_debs(
+    packages: Sequence[SystemPackage],
+    folder: Path,
+    fetcher: Fetcher,
+    *,
+    cache_dir: Path,
+    offline: bool = False,
+    progress: Any = None,
+) -> int:
+    """Put each pinned package's ``.deb`` into ``folder``: from the download cache, else from its recorded URL
+    (asked of the fetch policy: a lock chose it) through the one downloader; every file checked against the
+    lock's sha256 before it stays. Returns the bytes they hold."""
+    say = progress or (lambda _line: None)
+    require_pinned(packages, str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    total_size = sum(p.size for p in packages)
+    done = 0
+    for i, pkg in enumerate(packages, 1):
+        target = deb_path(folder, pkg)
+        cached = cached_path(cache_dir, pkg.sha256, pkg.filename)
+        if target.is_file() and not target.is_symlink() and _same(target, pkg):
+            pass
+        elif cached.is_file() and _same(cached, pkg):
+            _copy(cached, target)
+        elif offline:
+            raise PinError(f"{pkg.filename}: not in the download cache {cache_dir} (--offline)")
+        else:
+            if not pkg.url:
+                raise PinError(f"system package {pkg.name} {pkg.version}: the lock records no URL for "
+                               f"{pkg.filename}")
+            sha256 = fetcher.download(pkg.url, cached, checked=True, size=pkg.size)
+            if sha256 != pkg.sha256:
+                cached.unlink(missing_ok=True)
+                raise PinError(f"{pkg.url}: sha256 {sha256}, but the lock pins {pkg.filename} to {pkg.sha256}")
+            _copy(cached, target)
+        check_deb(target, pkg)
+        done += pkg.size
+        say(f"[{i}/{len(packages)}] {pkg.filename} ({done >> 10} of {total_size >> 10} KiB)")
+    return done
+
+
+def _same(path: Path, pkg: SystemPackage) -> bool:
+    from .bundle import sha256_file
+
+    return sha256_file(path) == pkg.sha256
+
+
+def _copy(source: Path, target: Path) -> None:
+    import shutil
+
+    tmp = target.with_name(f".{target.name}.part")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def bundled(lock: Snapshot, bundle_root: Path, interpreter_names: Iterable[str] = ()) -> tuple[SystemPackage, ...]:
+    """The rebuild's system packages whose pinned ``.deb`` the bundle carries (in ``debs/``), by name."""
+    folder = Path(bundle_root) / DEBS
+    if not folder.is_dir():
+        return ()
+    out = []
+    for pkg in rebuild_packages(lock, interpreter_names):
+        if is_pinned(pkg) and grammar.is_deb_filename(pkg.filename) and (folder / pkg.filename).is_file():
+            out.append(pkg)
+    return tuple(out)

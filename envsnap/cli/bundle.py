@@ -8,7 +8,7 @@ from ..artifacts.bundle import BundleOptions, BundleOutputError, describe_entrie
 from ..errors import UsageError
 from ..probes.project import project_root
 from ..probes.python import resolve_interpreter
-from ..rebuild.docker import add_docker_base
+from ..rebuild.docker import add_docker_base, add_system_packages
 from . import _output
 
 ORDER = 40
@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--with-base-image", action="store_true", help="also `docker save` the docker target's base "
                    "image into BUNDLE/images/ and envsnap's own wheels for it into BUNDLE/tool/ (a directory "
                    "bundle), so `rebuild --target docker --offline` works when the registry drops the tag")
+    p.add_argument("--with-system-packages", action="store_true", help="also put the pinned .deb files of the "
+                   "system packages a docker rebuild installs into BUNDLE/debs/ (checked against the lock's sha256; "
+                   "those the base image ships at the locked version are not carried), so `rebuild --target "
+                   "docker --offline` builds with no network (a directory bundle)")
     p.add_argument("--base-image", metavar="IMAGE", help="with --with-base-image: the base to save "
                    "(default: the one `envsnap rebuild --target docker` would choose)")
     art = p.add_argument_group("paper artifact (docs/artifact.md)")
@@ -58,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
                                 "(or an uncompressed .tar)")
     if args.with_base_image and is_archive(args.output):
         raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
+    if args.with_system_packages and is_archive(args.output):
+        raise UsageError("--with-system-packages needs a directory bundle (-o DIR), not an archive")
     artifact_flags = [f for f, v in (("--title", args.title), ("--author", args.author), ("--license", args.license),
                                      ("--doi", args.doi), ("--run", args.run)) if v]
     if artifact_flags and not args.artifact:
@@ -83,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
                             python=python, offline=args.offline, allow_urls=tuple(args.allow_url))
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
     result = make_bundle(lock, Path(args.output), options, progress=_output.progress("  "))
+    if args.with_system_packages:
+        carried, size, in_base = add_system_packages(
+            result.lock, result.path, base_image=args.base_image, cache_dir=options.cache_dir,
+            offline=args.offline, allow_urls=tuple(args.allow_url), progress=_output.progress("  "))
+        _output.say(f"  system packages: {carried} .deb files ({size >> 10} KiB) in debs/, {in_base} left to "
+                    "the base image")
     if args.with_base_image:
         add_docker_base(result.lock, result.path, args.base_image,
                         progress=_output.progress("  "))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import _templates, platforms, sinks
@@ -14,13 +15,15 @@ from .._defaults import LOCK_NAME
 from .._plugins import Options, flag
 from .._version import __version__
 from ..artifacts import bundle as bundle_layout
+from ..artifacts import debs as deb_files
 from ..artifacts.bundle import requirements_text
 from ..errors import BadOptionError, RebuildError
-from ..model import Snapshot
+from ..model import Snapshot, SystemPackage
 from . import apt, baseimage
 
 ENV_DIR = "/opt/env"
 DOCKERFILE = "Dockerfile"
+DEBS = deb_files.DEBS
 REQUIREMENTS = "requirements.txt"
 WHEELS = "wheels"
 TOOL = bundle_layout.TOOL
@@ -71,6 +74,10 @@ class DockerSpec:
     apt_sources: tuple[str, ...]
     options: DockerOptions
     notes: tuple[str, ...]
+    # The bundle's .deb files installed by dpkg from the build context (``bundle --with-system-packages``), and
+    # the ``name[:arch]=version`` (version empty: any) that an offline build expects the base image to ship.
+    debs: tuple[SystemPackage, ...] = ()
+    expected: tuple[tuple[str, str], ...] = ()
 
     @property
     def tag(self) -> str:
@@ -106,8 +113,19 @@ def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
         )
 
 
-def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspector | None = None) -> DockerSpec:
-    """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``."""
+def make_spec(
+    lock: Snapshot,
+    options: DockerOptions,
+    inspect: baseimage.Inspector | None = None,
+    *,
+    carried: Callable[[SystemPackage], bool] | None = None,
+    offline: bool = False,
+) -> DockerSpec:
+    """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``.
+
+    ``carried``: which pinned system packages the bundle holds as ``.deb`` files (installed with dpkg from the
+    build context, never from apt). ``offline``: what is neither carried nor pinned is not fetched with apt but
+    expected in the base image, checked by the build."""
     if lock.conda is not None and lock.conda.packages:
         # The image's environment is a venv: conda packages would be missing and verify would fail late.
         raise RebuildError(
@@ -127,9 +145,21 @@ def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspect
     sources: tuple[str, ...] = ()
     if options.apt_snapshot:
         sources = apt.snapshot_sources(base.os_id, base.codename, options.apt_snapshot)
+    interpreter_names = [s.split("=", 1)[0] for s in base.interpreter.apt_packages]
+    debs: tuple[SystemPackage, ...] = ()
+    if carried is not None and base.same_os and options.system_packages != "none":
+        debs = tuple(p for p in deb_files.rebuild_packages(lock, interpreter_names) if carried(p))
+    carried_names = {p.name for p in debs}
+    system_apt = tuple(p for p in system if p.name not in carried_names)
     pinned_names = {p.name for p in system}
-    specs = [p.spec for p in system]
-    specs += [s for s in base.interpreter.apt_packages if s.split("=", 1)[0] not in pinned_names]
+    specs = [p.spec for p in system_apt]
+    specs += [s for s in base.interpreter.apt_packages
+              if s.split("=", 1)[0] not in pinned_names and s.split("=", 1)[0] not in carried_names]
+    expected: tuple[tuple[str, str], ...] = ()
+    if offline and (debs or carried is not None):
+        # No network: what the bundle does not carry must be in the base image already.
+        expected = tuple(sorted(_expected(s) for s in specs))
+        specs = []
     return DockerSpec(
         lock=lock,
         base=base,
@@ -138,7 +168,15 @@ def make_spec(lock: Snapshot, options: DockerOptions, inspect: baseimage.Inspect
         apt_sources=sources,
         options=options,
         notes=tuple(notes),
+        debs=debs,
+        expected=expected,
     )
+
+
+def _expected(apt_spec: str) -> tuple[str, str]:
+    """``name[:arch]=version`` as (package, exact version); a wildcard version (the interpreter's) is any."""
+    name, _, version = apt_spec.partition("=")
+    return name, "" if "*" in version else version
 
 
 def render_dockerfile(spec: DockerSpec) -> str:
@@ -165,6 +203,8 @@ def render_dockerfile(spec: DockerSpec) -> str:
             labels=labels,
             apt_sources=spec.apt_sources,
             apt_specs=spec.apt_specs,
+            debs=[f"{DEBS}/{p.filename}" for p in spec.debs],
+            expected=[f"{name}={version}" if version else name for name, version in spec.expected],
             foreign_arches=sorted({p.arch for p in spec.system if p.arch}),
             system_packages=f"--system-packages {spec.options.system_packages}",
             lock_name=LOCK_NAME,

@@ -10,13 +10,14 @@ of the result, and only then tags it: a failed build or a failed verification le
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import platform as _platform
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 from .. import grammar, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._version import __version__
-from ..artifacts.bundle import IMAGES, Bundle, check_made_from, sha256_file
+from ..artifacts import debs as deb_files
+from ..artifacts.bundle import IMAGES, Bundle, check_made_from, describe_bundle, sha256_file
 from ..compat.target import TargetFacts
 from ..dockerfile import baseimage
 from ..dockerfile.spec import (
+    DEBS,
     DOCKERFILE,
     ENV_DIR,
     LABEL_DIGEST,
@@ -41,8 +44,8 @@ from ..dockerfile.spec import (
     render_context,
     render_dockerfile,
 )
-from ..errors import BundleError, RebuildError
-from ..model import Snapshot
+from ..errors import BundleError, EnvsnapError, RebuildError
+from ..model import Snapshot, SystemPackage
 from . import _docker_engine, _tool
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
@@ -89,7 +92,7 @@ class DockerRebuilder(Rebuilder):
     default_dest = "envsnap-docker-context"  # the build context; the image itself is named by --tag
     target_facts = TargetFacts(provides_python=True, container=True)
     options = DockerOptions
-    bundle_folders = (WHEELS, TOOL, IMAGES)
+    bundle_folders = (WHEELS, TOOL, IMAGES, DEBS)
 
     def __init__(self, connect: Any = None):
         # Tests may hand in another engine (a second dockerd); by default, the one the environment names.
@@ -105,7 +108,7 @@ class DockerRebuilder(Rebuilder):
         inspect = _docker_engine.with_bundled(
             _docker_engine.inspector(client) if client is not None else None, request.bundle_dir
         )
-        spec = make_spec(lock, options, inspect)
+        spec = make_spec(lock, options, inspect, carried=_carried(request.bundle_dir), offline=request.offline)
         dockerfile = render_dockerfile(spec)
         return Plan(
             target=self.name,
@@ -141,7 +144,8 @@ class DockerRebuilder(Rebuilder):
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
         _docker_engine.load_bundled_images(client, bundle.root, say)
         # As the plan saw it: a saved base is the bundle's image, found by its id (it was loaded untagged).
-        spec = make_spec(lock, options, _docker_engine.with_bundled(_docker_engine.inspector(client), bundle.root))
+        spec = make_spec(lock, options, _docker_engine.with_bundled(_docker_engine.inspector(client), bundle.root),
+                         carried=_carried(bundle.root), offline=request.offline)
         files = render_context(spec, _lock_bytes(request))
         decided = plan.data
         if not isinstance(decided, DockerPlanData):
@@ -155,10 +159,12 @@ class DockerRebuilder(Rebuilder):
             for name, data in files.items():
                 (work / name).parent.mkdir(parents=True, exist_ok=True)
                 (work / name).write_bytes(data)
+            _copy_debs(bundle, spec, work / DEBS, say)
             _copy_wheels(bundle, spec.lock, work / WHEELS, say)
             tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
+            # --offline: the build has no network at all (the bundle carries every file it installs).
             image_id = _docker_engine.build(
-                client, work, network=options.network, progress=say,
+                client, work, network="none" if request.offline else options.network, progress=say,
                 label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
             )
         try:
@@ -252,14 +258,20 @@ def _items(spec: DockerSpec) -> tuple[PlanItem, ...]:
             pin=" ".join(interp.apt_packages),
         )
     )
+    from_bundle = {p.name: p for p in spec.debs}
     for pin in spec.system:
         needed = f"needed by {', '.join(pin.needed_by)}" if pin.needed_by else ""
+        deb = from_bundle.get(pin.name)
+        if deb is not None:
+            items.append(PlanItem("system", pin.name, pin.version, origin=f"bundle: {DEBS}/{deb.filename}",
+                                  pin=f"sha256:{deb.sha256}", note=needed))
+            continue
         items.append(
             PlanItem(
                 "system",
                 pin.name,
                 pin.version,
-                origin="apt",
+                origin="base image (checked)" if spec.expected else "apt",
                 pin=pin.spec if pin.version else "by name",
                 note=needed,
             )
@@ -295,7 +307,12 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
         f"write the build context to {request.dest}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
         f"{WHEELS}/ (the bundle's wheels, hash-checked), {TOOL}/ (envsnap's own wheels)"
     ]
-    steps.append(f"build FROM {spec.base.pinned} with --network {spec.options.network} through the Docker SDK")
+    network = "none" if request.offline else spec.options.network
+    steps.append(f"build FROM {spec.base.pinned} with --network {network} through the Docker SDK")
+    if spec.debs:
+        steps.append(f"dpkg -i {len(spec.debs)} .deb files from the bundle's {DEBS}/ (sha256-checked first)")
+    if spec.expected:
+        steps.append(f"check that the base image has {len(spec.expected)} packages the bundle does not carry")
     if spec.apt_sources:
         steps.append(f"use the apt snapshot of {spec.options.apt_snapshot}")
     if spec.apt_specs:
@@ -337,6 +354,31 @@ def _fresh_context(dest: Path) -> Iterator[Path]:
             raise
         shutil.rmtree(dest)
     os.replace(work, dest)
+
+
+def _carried(bundle_dir: Path | None) -> Callable[[SystemPackage], bool] | None:
+    """Which pinned system packages the bundle holds in ``debs/`` (None without a bundle or that folder)."""
+    if bundle_dir is None or not (Path(bundle_dir) / DEBS).is_dir():
+        return None
+    folder = Path(bundle_dir) / DEBS
+    return lambda pkg: deb_files.is_pinned(pkg) and grammar.is_deb_filename(pkg.filename) and (
+        folder / pkg.filename).is_file()
+
+
+def _copy_debs(bundle: Bundle, spec: DockerSpec, dest: Path, say: Progress) -> None:
+    """The bundle's .deb files the Dockerfile installs, each checked against the lock's sha256 before it enters
+    the build context: a changed file fails here, naming it, before anything is built or tagged."""
+    if not spec.debs:
+        return
+    say(f"checking {len(spec.debs)} bundled .deb files against the lock's sha256")
+    dest.mkdir(parents=True, exist_ok=True)
+    for pkg in spec.debs:
+        try:
+            source = deb_files.deb_path(Path(bundle.root) / DEBS, pkg)
+            deb_files.check_deb(source, pkg)
+        except (EnvsnapError, OSError) as exc:
+            raise RebuildError(f"cannot rebuild: {exc}") from exc
+        shutil.copy2(source, deb_files.deb_path(dest, pkg))
 
 
 def _copy_wheels(bundle: Bundle, lock: Snapshot, dest: Path, say: Progress) -> None:
@@ -429,7 +471,89 @@ def add_docker_base(
     """``envsnap bundle --with-base-image``: the saved base image and envsnap's wheels, then fresh SHA256SUMS."""
     save_base_image(lock, bundle_root, base_image=base_image, progress=progress)
     bundle_tool_wheels(lock, bundle_root, base_image=base_image, progress=progress)
+    describe_bundle(Path(bundle_root))
     Bundle(bundle_root).write_sums()
 
 
 REBUILDER = DockerRebuilder()
+
+
+def base_image_packages(client: docker.DockerClient, image: str) -> dict[tuple[str, str], str]:
+    """The packages ``image`` has installed, ``(name, arch) -> version``, read by ``dpkg-query`` in a container
+    with no network (removed after). Empty when the image has no dpkg."""
+    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        out = client.containers.run(
+            image, ["dpkg-query", "-W", "-f=${Package}\\t${Architecture}\\t${Version}\\n"],
+            network_mode="none", remove=True, stdout=True, stderr=False, entrypoint=[],
+        )
+    except docker_sdk.errors.DockerException:
+        return {}
+    found: dict[tuple[str, str], str] = {}
+    for line in bytes(out).decode("utf-8", "replace").splitlines():
+        name, _, rest = line.partition("\t")
+        arch, _, version = rest.partition("\t")
+        if grammar.is_system_name(name) and grammar.is_system_version(version):
+            found[(name, arch)] = version
+    return found
+
+
+def add_system_packages(
+    lock: Snapshot,
+    bundle_root: Path,
+    *,
+    base_image: str | None = None,
+    cache_dir: Path | None = None,
+    offline: bool = False,
+    allow_urls: tuple[str, ...] = (),
+    progress: Progress | None = None,
+) -> tuple[int, int, int]:
+    """``envsnap bundle --with-system-packages``: the pinned ``.deb`` files of the system packages a docker
+    rebuild installs, into ``BUNDLE/debs/`` (each checked against the lock's sha256), then fresh SHA256SUMS.
+
+    A package the base image already has at the locked version (name, architecture and version, read with
+    ``dpkg-query`` in that image) is not carried: the offline build checks it is there instead. When the base
+    image is not in the engine (or there is no engine), every package is carried. Returns (files carried,
+    their bytes, packages left to the base image)."""
+    from .._defaults import ARTIFACTS_CACHE
+    from .._defaults import cache_dir as default_cache
+    from ..artifacts.pin import Fetcher, policy_for, read_pip_config
+
+    say = progress or (lambda _line: None)
+    try:
+        client: docker.DockerClient | None = _docker_engine.engine()
+    except RebuildError:
+        client = None
+    inspect = _docker_engine.inspector(client) if client is not None else None
+    spec = make_spec(lock, DockerOptions(base_image=base_image), inspect)
+    names = [s.split("=", 1)[0] for s in spec.base.interpreter.apt_packages]
+    wanted = deb_files.rebuild_packages(lock, names)
+    deb_files.require_pinned(wanted, "--with-system-packages")
+    shipped: dict[tuple[str, str], str] = {}
+    reference = spec.base.pinned
+    if client is not None and inspect is not None and inspect(reference) is not None:
+        shipped = base_image_packages(client, reference)
+    else:
+        say(f"the base image {spec.base.reference} is not in the Docker engine: every .deb is carried")
+    machine = lock.platform.machine
+    in_base = [p for p in wanted if shipped.get((p.name, deb_files.deb_arch(p, machine))) == p.version]
+    carry = [p for p in wanted if p not in in_base]
+    if in_base:
+        say(f"{len(in_base)} system packages are in the base image at the locked version: not carried")
+    # The snapshot archive the user configured is trusted like a configured index; other lock URLs as the
+    # fetch policy allows (https on public hosts, --allow-url).
+    policy = policy_for(read_pip_config(), allow_urls)
+    policy = dataclasses.replace(policy, trusted=(*policy.trusted, deb_files.snapshot_url() + "/"))
+    fetcher = Fetcher(policy=policy)
+    folder = Path(bundle_root) / DEBS
+    keep = {p.filename for p in carry}
+    for old in folder.iterdir() if folder.is_dir() else ():
+        if old.name not in keep and old.is_file():
+            old.unlink()  # an earlier bundle's file this lock no longer carries
+    size = deb_files.fetch_debs(carry, Path(bundle_root) / DEBS, fetcher,
+                                cache_dir=cache_dir or default_cache(ARTIFACTS_CACHE), offline=offline,
+                                progress=say)
+    describe_bundle(Path(bundle_root))
+    Bundle(bundle_root).write_sums()
+    return len(carry), size, len(in_base)

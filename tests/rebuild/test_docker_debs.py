@@ -1,0 +1,92 @@
+"""The docker target with the bundle's .deb files (``bundle --with-system-packages``, ``rebuild --offline``):
+what the Dockerfile installs from the bundle, what an offline build expects of the base image, and the checks a
+.deb passes before it enters a build context."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import pytest
+from docker_locks import cpu_lock
+
+from envsnap.artifacts import bundle as bundle_layout
+from envsnap.artifacts import debs
+from envsnap.artifacts.pin import Fetcher, cached_path
+from envsnap.dockerfile import spec as dockerspec
+from envsnap.errors import PinError
+from envsnap.model import Snapshot, SystemPackage
+
+BASE = "python:3.11.7-slim-bookworm"
+
+
+def pinned_lock(body: bytes = b"libc6 file") -> Snapshot:
+    lock = cpu_lock()
+    pkgs = tuple(
+        dataclasses.replace(p, filename=f"{p.name}_{p.version.replace(':', '%3a')}_{p.arch}.deb", size=len(body),
+                            sha256=hashlib.sha256(body).hexdigest(), url=f"https://snap.example/{p.name}.deb")
+        if p.name == "libc6" else p for p in lock.system.packages)
+    return dataclasses.replace(lock, system=dataclasses.replace(lock.system, packages=pkgs))
+
+
+def render(lock: Snapshot, carried: object, offline: bool) -> str:
+    spec = dockerspec.make_spec(lock, dockerspec.DockerOptions(base_image=BASE), carried=carried,  # type: ignore[arg-type]
+                                offline=offline)
+    return dockerspec.render_dockerfile(spec)
+
+
+def test_a_carried_deb_is_installed_by_dpkg_and_the_rest_is_expected_in_the_base_offline() -> None:
+    lock = pinned_lock()
+    text = render(lock, lambda p: p.name == "libc6", offline=True)
+    assert "COPY debs/ /opt/envsnap-debs/" in text
+    assert "/opt/envsnap-debs/libc6_2.36-9+deb12u14_amd64.deb" in text
+    assert "apt-get" not in text  # no network: nothing comes from a mirror
+    assert "'libstdc++6:i386=12.2.0-14+deb12u1'" in text  # needed, not carried: checked in the base image
+    online = render(lock, lambda p: p.name == "libc6", offline=False)
+    assert "apt-get install" in online and "libc6=" not in online.split("apt-get install")[1]
+    assert "envsnap-debs" not in render(lock, None, offline=False)  # no debs/ in the bundle: as before
+
+
+def test_a_hostile_file_name_never_reaches_the_dockerfile() -> None:
+    lock = pinned_lock()
+    bad = dataclasses.replace(lock.system.packages[0], filename="x;rm -rf _1_amd64.deb")
+    lock = dataclasses.replace(lock, system=dataclasses.replace(lock.system, packages=(bad, *lock.system.packages[1:])))
+    with pytest.raises(PinError, match=r"is not a \.deb file name"):
+        debs.deb_path(Path("/b/debs"), bad)
+    assert debs.is_pinned(bad)
+
+
+def test_fetch_debs_checks_every_file_against_the_lock_and_names_a_changed_one(tmp_path: Path) -> None:
+    lock = pinned_lock()
+    libc6 = next(p for p in lock.system.packages if p.name == "libc6")
+    cache = tmp_path / "cache"
+    cached = cached_path(cache, libc6.sha256, libc6.filename)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"libc6 file")
+    folder = tmp_path / "bundle" / "debs"
+    size = debs.fetch_debs([libc6], folder, Fetcher(), cache_dir=cache, offline=True)
+    assert size == len(b"libc6 file") and (folder / libc6.filename).read_bytes() == b"libc6 file"
+    (folder / libc6.filename).write_bytes(b"tampered!!")
+    with pytest.raises(PinError, match=r"libc6_2\.36-9\+deb12u14_amd64\.deb: sha256 .* the lock pins libc6"):
+        debs.check_deb(folder / libc6.filename, libc6)
+    cached.write_bytes(b"also wrong")
+    with pytest.raises(PinError, match="not in the download cache"):
+        debs.fetch_debs([dataclasses.replace(libc6)], tmp_path / "b2", Fetcher(), cache_dir=cache, offline=True)
+    unpinned = SystemPackage("dpkg", "zlib1g", "1:1.2.13.dfsg-1", "amd64", ("markupsafe",))
+    with pytest.raises(PinError, match=r"1 system packages have no pinned \.deb \(zlib1g 1:1\.2\.13\.dfsg-1\)"):
+        debs.fetch_debs([unpinned], folder, Fetcher(), cache_dir=cache)
+
+
+def test_the_readme_states_what_the_bundle_holds_and_its_size(tmp_path: Path) -> None:
+    (tmp_path / "debs").mkdir()
+    (tmp_path / "debs" / "a_1_amd64.deb").write_bytes(b"x" * 3000)
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / "a-1-py3-none-any.whl").write_bytes(b"y" * 1000)
+    (tmp_path / "README.md").write_text("# bundle\n")
+    bundle_layout.describe_bundle(tmp_path)
+    bundle_layout.describe_bundle(tmp_path)  # rewritten, not repeated
+    text = (tmp_path / "README.md").read_text()
+    assert text.count(bundle_layout.HOLDINGS) == 1 and text.startswith("# bundle\n")
+    assert "| `debs/` | system packages (.deb files) | 1 | 3 KiB |" in text
+    assert "In all: 3 files" in text
