@@ -131,7 +131,8 @@ def srun_command(node: NodeState, command: Sequence[str], *, timeout: float, job
     return [
         "srun", f"--nodelist={node.name}", *([f"--partition={node.partition}"] if node.partition else []),
         "--nodes=1", "--ntasks=1", "--ntasks-per-node=1",
-        f"--immediate={max(1, int(timeout))}", f"--job-name={job_name}", "--quiet",
+        f"--immediate={max(1, int(timeout))}", f"--time={int(timeout // 60) + 2}", f"--job-name={job_name}",
+        "--quiet",
         "--kill-on-bad-exit=0", "--export=ALL", "--", *command,
     ]
 
@@ -142,11 +143,13 @@ def run_on_nodes(
     *,
     env: Mapping[str, str],
     timeout: float,
-    job_name: str = "envsnap-fleet",
+    job_name: str = "",
     on_done: Callable[[NodeRun], None] | None = None,
 ) -> dict[str, NodeRun]:
-    """``command`` on every node at once (one srun each), each given ``timeout`` seconds from now."""
+    """``command`` on every node at once (one srun each), each given ``timeout`` seconds from now. The jobs of
+    nodes that did not answer in time are cancelled (killing srun alone leaves its job running)."""
     deadline = time.monotonic() + timeout
+    job_name = job_name or f"envsnap-fleet-{os.getpid()}-{int(time.time())}"
     lock = threading.Lock()
     results: dict[str, NodeRun] = {}
 
@@ -166,9 +169,13 @@ def run_on_nodes(
 
     if not nodes:
         return results
-    with ThreadPoolExecutor(max_workers=min(len(nodes), MAX_PARALLEL), thread_name_prefix="srun") as pool:
-        for future in [pool.submit(one, n) for n in nodes]:
-            future.result()
+    try:
+        with ThreadPoolExecutor(max_workers=min(len(nodes), MAX_PARALLEL), thread_name_prefix="srun") as pool:
+            for future in [pool.submit(one, n) for n in nodes]:
+                future.result()
+    finally:
+        if len(results) < len(nodes) or any(r.timed_out or r.flooded for r in results.values()):
+            _runner.run(["scancel", f"--name={job_name}", f"--user={os.getuid()}"], timeout=QUERY_TIMEOUT, env=env)
     return results
 
 

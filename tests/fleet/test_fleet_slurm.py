@@ -202,3 +202,25 @@ def test_a_partition_or_a_count_selects_the_nodes_and_a_drained_node_is_named_no
     # --nodes takes available nodes first: node2, not the drained node1.
     assert counted.returncode == 0, counted
     assert [n["node"] for n in json.loads(counted.stdout)["nodes"]] == ["node2"]
+
+
+def test_a_node_that_hangs_is_unreachable_at_the_timeout_and_its_job_is_cancelled(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    fe = slurm_cluster_env
+    hanging = fe.root / "bin" / "envsnap-hangs-on-node2"
+    hanging.write_text(f'#!/bin/sh\n[ "$SLURMD_NODENAME" = node2 ] && exec sleep 600\nexec {fe.envsnap} "$@"\n')
+    hanging.chmod(0o755)
+    started = time.monotonic()
+    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(hanging),
+                         "--timeout", "25", "--json")
+    elapsed = time.monotonic() - started
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert nodes["node1"]["verdict"] == "compatible"
+    assert nodes["node2"]["verdict"] == "unreachable" and nodes["node2"]["reason"] == "no answer within 25 s"
+    assert elapsed < 25 + 15, elapsed
+    deadline = time.monotonic() + 30  # the hanging job is cancelled, not left holding the node
+    while "envsnap-fleet" in fe.cluster.run("squeue", "-h", "-o", "%j").stdout and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "envsnap-fleet" not in fe.cluster.run("squeue", "-h", "-o", "%j").stdout
