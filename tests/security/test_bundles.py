@@ -303,10 +303,14 @@ def test_the_reported_rebuild_time_includes_unpacking_and_checking(
     import time
 
     from envsnap import rebuild as rebuild_mod
-    from envsnap.rebuild.interface import Plan, RebuildResult
+    from envsnap.compat.target import TargetFacts
+    from envsnap.rebuild.interface import Plan, Rebuilder, RebuildResult
 
-    class Fast:
+    class Fast(Rebuilder):  # the whole contract: the rebuild calls parse_options and preflight_python too
         name = "fast"
+        description = "a target that builds nothing"
+        default_dest = "fast-env"
+        target_facts = TargetFacts()
 
         def plan(self, request: Any) -> Plan:
             return Plan(target="fast", lock_path=str(request.lock_path), dest=str(request.dest))
