@@ -78,13 +78,15 @@ def select(lock: Snapshot, mode: str) -> tuple[SystemPackage, ...]:
 
 def rebuild_packages(lock: Snapshot, interpreter_names: Iterable[str] = ()) -> tuple[SystemPackage, ...]:
     """The system packages a container rebuild of ``lock`` installs (``needed``), plus the lock's packages named
-    in ``interpreter_names`` (the interpreter's own, when the base image lacks one). dpkg locks only."""
+    in ``interpreter_names`` (the interpreter's own, when the base image lacks one), plus those already pinned
+    (``pin`` adds the dependency closure of the others). dpkg locks only."""
     if lock.system.manager != "dpkg":
         return ()
     chosen = {(p.name, p.arch): p for p in select(lock, "needed")}
     wanted = set(interpreter_names)
     for p in lock.system.packages:
-        if p.name in wanted and not _DRIVER_PACKAGE.match(p.name):
+        # A pinned package is one pin found in the dependency closure of the others: it belongs to the set.
+        if (p.name in wanted or is_pinned(p)) and not _DRIVER_PACKAGE.match(p.name):
             chosen.setdefault((p.name, p.arch), p)
     return tuple(chosen[k] for k in sorted(chosen))
 
@@ -183,6 +185,67 @@ def locate(fetcher: Fetcher, base: str, pkg: SystemPackage, arch: str) -> Locate
     return Located(name, f"{base}/archive/{archive}/{stamp}{path}/{quote(name)}", sha1, size)
 
 
+MAX_CONTROL = 1 << 20
+
+
+def control_fields(path: Path) -> dict[str, str]:
+    """The fields of a ``.deb``'s ``control`` file (``Package``, ``Depends``, ...), read from the ar archive and its
+    ``control.tar.{xz,gz}`` member within bounds; ``PinError`` when it is not such a file."""
+    import io
+    import tarfile
+
+    with open(path, "rb") as handle:
+        if handle.read(8) != b"!<arch>\n":
+            raise PinError(f"{path.name}: not a Debian package (no ar header)")
+        while True:
+            header = handle.read(60)
+            if len(header) < 60:
+                raise PinError(f"{path.name}: no control archive in the package")
+            name = header[:16].decode("ascii", "replace").strip().rstrip("/")
+            try:
+                size = int(header[48:58].decode("ascii").strip())
+            except ValueError:
+                raise PinError(f"{path.name}: a damaged ar member header") from None
+            if name.startswith("control.tar"):
+                if size > 64 * MAX_CONTROL:
+                    raise PinError(f"{path.name}: the control archive is larger than {64 * MAX_CONTROL} bytes")
+                data = handle.read(size)
+                break
+            handle.seek(size + (size & 1), 1)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            for member in tar:
+                if member.isfile() and member.name.lstrip("./") == "control" and member.size <= MAX_CONTROL:
+                    extracted = tar.extractfile(member)
+                    text = extracted.read().decode("utf-8", "replace") if extracted is not None else ""
+                    break
+            else:
+                raise PinError(f"{path.name}: the control archive has no control file")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise PinError(f"{path.name}: cannot read its control archive ({exc})") from None
+    fields: dict[str, str] = {}
+    key = ""
+    for line in text.splitlines():
+        if line[:1] in (" ", "\t") and key:
+            fields[key] += "\n" + line.strip()
+        elif ":" in line:
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def depends(fields: Mapping[str, str]) -> list[list[str]]:
+    """``Pre-Depends`` and ``Depends`` as groups of alternative package names (versions and ``:any`` dropped)."""
+    groups = []
+    for key in ("Pre-Depends", "Depends"):
+        for group in fields.get(key, "").replace("\n", " ").split(","):
+            names = [alt.strip().split(" ", 1)[0].split("(", 1)[0].split(":", 1)[0] for alt in group.split("|")]
+            names = [n for n in names if grammar.is_system_name(n)]
+            if names:
+                groups.append(names)
+    return groups
+
+
 def pin_one(fetcher: Fetcher, base: str, cache_dir: Path, pkg: SystemPackage, machine: str) -> SystemPackage:
     """``pkg`` with filename, size, sha256 and url filled: located in the archive, downloaded once into the
     content-addressed cache, checked against the archive's sha1 and size. ``EnvsnapError`` says why not."""
@@ -199,6 +262,10 @@ def pin_one(fetcher: Fetcher, base: str, cache_dir: Path, pkg: SystemPackage, ma
         if sha1.hexdigest() != found.sha1 or size != found.size:
             raise PinError(f"{found.filename}: the downloaded file is not the one the snapshot archive lists "
                            f"(sha1 {sha1.hexdigest()}, {size} bytes; expected {found.sha1}, {found.size} bytes)")
+        fields = control_fields(staging)  # the package it says it is, or not pinned
+        if fields.get("Package") != pkg.name or fields.get("Version") != pkg.version:
+            raise PinError(f"{found.filename}: its control file names {grammar.shown(fields.get('Package', ''))} "
+                           f"{grammar.shown(fields.get('Version', ''))}, not {pkg.name} {pkg.version}")
         final = cached_path(cache_dir, sha256, found.filename)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, final)
@@ -230,9 +297,30 @@ def pin_system(
             return pkg, DebOutcome(pkg.name, pkg.version, arch, "unpinned", str(exc))
         return done, DebOutcome(pkg.name, pkg.version, arch, "pinned", "", done.filename, done.url)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(one, todo))
-    replaced = {(p.name, p.arch): new for p, (new, _o) in zip(todo, results, strict=True)}
+    results: list[tuple[SystemPackage, DebOutcome]] = []
+    already = {(p.name, p.arch) for p in rebuild_packages(snapshot, interpreter_names) if is_pinned(p)}
+    by_name: dict[str, list[SystemPackage]] = {}
+    for p in snapshot.system.packages:
+        by_name.setdefault(p.name, []).append(p)
+    queued = {(p.name, p.arch) for p in todo} | already
+    while todo:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            batch = list(pool.map(one, todo))
+        results += batch
+        todo = []
+        for new, _outcome in batch:
+            if not is_pinned(new):
+                continue
+            # The dependencies of what was pinned, as the lock has them installed: pinned too, so that dpkg
+            # can install the set on a base image that lacks them.
+            for group in depends(control_fields(cached_path(cache_dir, new.sha256, new.filename))):
+                candidates = [q for name in group for q in by_name.get(name, ())
+                              if q.arch in ("", "all", deb_arch(new, machine)) and not _DRIVER_PACKAGE.match(q.name)]
+                if not candidates or any((q.name, q.arch) in queued for q in candidates):
+                    continue  # satisfied by the set, or by nothing the lock has (virtual, the base's own)
+                queued.add((candidates[0].name, candidates[0].arch))
+                todo.append(candidates[0])
+    replaced = {(new.name, new.arch): new for new, _o in results}
     packages = tuple(replaced.get((p.name, p.arch), p) for p in snapshot.system.packages)
     outcomes = tuple(o for _p, o in results)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]

@@ -14,7 +14,7 @@ import pytest
 from testutil import sample_lock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
-from fetchserver import Server, serving
+from fetchserver import Server, make_deb, serving
 
 from envsnap import lockfile
 from envsnap.artifacts import debs
@@ -22,7 +22,8 @@ from envsnap.artifacts.pin import Fetcher, cached_path
 from envsnap.errors import BadOptionError
 from envsnap.model import Snapshot, System, SystemPackage
 
-DEB = b"!<arch>\ndebian-binary   a pretend .deb for libc6\n"
+DEB = make_deb("libc6", "2.36-9+deb12u4")
+GOMP = make_deb("libgomp1", "12.2.0-14")
 NEEDED = ("numpy",)
 
 
@@ -99,16 +100,39 @@ def test_an_archive_that_cannot_be_asked_leaves_the_fields_empty_and_says_so(tmp
 def test_a_wrong_or_hostile_answer_pins_nothing(tmp_path: Path, change: dict[str, object], reason: str) -> None:
     with serving() as server:
         body = change.pop("body", None)
-        record(server, "libgomp1", "12.2.0-14", DEB, **change)  # type: ignore[arg-type]
+        record(server, "libgomp1", "12.2.0-14", GOMP, **change)  # type: ignore[arg-type]
         if body is not None:  # the archive lists DEB's sha1 but serves other bytes of the same length
             for path in list(server.files):
                 if path.startswith("/archive/"):
-                    server.files[path] = (bytes(body).ljust(len(DEB), b"x")[:len(DEB)], "application/octet-stream")
+                    server.files[path] = (bytes(body).ljust(len(GOMP), b"x")[:len(GOMP)], "application/octet-stream")
         lock = lock_with(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED))
         pinned, (outcome,) = pin(lock, server.url, tmp_path)
     assert outcome.status == "unpinned" and reason in outcome.reason
     assert pinned.system.packages == lock.system.packages
     assert not [p for p in tmp_path.rglob("*.deb")]
+
+
+def test_the_dependencies_of_a_pinned_package_are_pinned_as_the_lock_has_them(tmp_path: Path) -> None:
+    gomp = make_deb("libgomp1", "12.2.0-14", depends="gcc-12-base (= 12.2.0-14), libc6 (>= 2.34)")
+    with serving() as server:
+        record(server, "libgomp1", "12.2.0-14", gomp)
+        record(server, "gcc-12-base", "12.2.0-14", make_deb("gcc-12-base", "12.2.0-14"))
+        lock = lock_with(SystemPackage("dpkg", "gcc-12-base", "12.2.0-14", "amd64"),
+                         SystemPackage("dpkg", "libc6", "2.36-9", "amd64"),  # pinned? no: the archive lacks it
+                         SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED),
+                         SystemPackage("dpkg", "tar", "1.34", "amd64"))
+        pinned, outcomes = pin(lock, server.url, tmp_path)
+    assert {o.name: o.status for o in outcomes} == {"libgomp1": "pinned", "gcc-12-base": "pinned",
+                                                    "libc6": "unpinned"}
+    assert [p.name for p in debs.rebuild_packages(pinned)] == ["gcc-12-base", "libgomp1"]  # libc6: needed by none
+
+
+def test_a_file_that_is_not_the_named_package_is_not_pinned(tmp_path: Path) -> None:
+    with serving() as server:
+        record(server, "libgomp1", "12.2.0-14", make_deb("libevil", "12.2.0-14"))
+        lock = lock_with(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED))
+        _pinned, (outcome,) = pin(lock, server.url, tmp_path)
+    assert outcome.status == "unpinned" and "its control file names 'libevil'" in outcome.reason
 
 
 def test_an_unknown_version_is_said_per_package(tmp_path: Path) -> None:
@@ -145,13 +169,13 @@ def test_pin_command_pins_the_debs_and_reports_them(tmp_path: Path, cli: object,
     lockfile.dump(lock_with(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED),
                             SystemPackage("dpkg", "libc6", "2.36-9", "amd64", needed_by=NEEDED)), path)
     with serving() as server:
-        record(server, "libgomp1", "12.2.0-14", DEB)
+        record(server, "libgomp1", "12.2.0-14", GOMP)
         result = cli("pin", path, "--snapshot-url", server.url)  # type: ignore[operator]
     assert result.code == 0, result
     assert "system packages: 1 .deb files pinned by sha256, 1 not pinned" in result.err
     assert "libc6 2.36-9: the snapshot archive does not know libc6 version 2.36-9" in result.err
     loaded = lockfile.load(path)
-    assert next(p for p in loaded.system.packages if p.name == "libgomp1").sha256 == hashlib.sha256(DEB).hexdigest()
+    assert next(p for p in loaded.system.packages if p.name == "libgomp1").sha256 == hashlib.sha256(GOMP).hexdigest()
     bad = cli("pin", path, "--snapshot-url", "ftp://x")  # type: ignore[operator]
     assert bad.code == 2 and "--snapshot-url 'ftp://x'" in bad.err
 

@@ -125,3 +125,34 @@ def package_toml(name: str, version: str, *, filename: str = "", url: str = "", 
         text += (f"[python.packages.artifact]\nfilename = {toml_str(filename)}\nurl = {toml_str(url)}\n"
                  f"sha256 = {toml_str(sha256)}\n\n")
     return text
+
+
+def make_deb(name: str, version: str, arch: str = "amd64", depends: str = "", payload: bytes = b"") -> bytes:
+    """A small real Debian binary package (ar: debian-binary, control.tar.gz, data.tar.gz) that dpkg reads."""
+    import io
+    import tarfile
+
+    def tar_gz(files: dict[str, bytes]) -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            folders = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(2, p.count("/") + 1)})
+            for folder in folders:
+                info = tarfile.TarInfo(folder + "/")
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+                tar.addfile(info)
+            for path, data in files.items():
+                info = tarfile.TarInfo(path)
+                info.size, info.mode, info.mtime = len(data), 0o644, 0
+                tar.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
+    control = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: envsnap tests <t@example.org>\n"
+               + (f"Depends: {depends}\n" if depends else "") + f"Description: {name} for envsnap's tests\n").encode()
+    data = {f"./usr/share/doc/{name}/envsnap-test": payload or f"{name} {version}\n".encode()}
+    members = [("debian-binary", b"2.0\n"), ("control.tar.gz", tar_gz({"./control": control})),
+               ("data.tar.gz", tar_gz(data))]
+    out = b"!<arch>\n"
+    for member, body in members:
+        out += f"{member:<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(body):<10}`\n".encode() + body
+        out += b"\n" if len(body) % 2 else b""
+    return out
