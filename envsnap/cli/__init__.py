@@ -1,5 +1,11 @@
 """The command line. Each command is a module here (not starting with ``_``) with ``ORDER`` (its place in
-``envsnap --help``) and ``register(subparsers)``; errors become exit codes in exactly one place, ``main``."""
+``envsnap --help``), ``HELP`` (its line there) and ``register(subparsers)``; errors become exit codes in exactly one
+place, ``main``.
+
+Start-up: a command module imports at its top only what ``register`` needs (argparse and this package); what the
+command does is imported inside the function that runs it. ``envsnap --help`` and ``--version`` call no
+``register`` at all (each command's ``HELP`` is enough), and ``envsnap COMMAND ...`` imports that command's module
+only. tests/test_startup.py holds this; bench/startup.py measures it."""
 
 from __future__ import annotations
 
@@ -11,7 +17,6 @@ from collections.abc import Sequence
 from importlib import import_module
 from types import ModuleType
 
-from .. import _runner
 from .._version import __version__
 from ..errors import EnvsnapError
 from ..report import Severity
@@ -46,20 +51,30 @@ def interrupted() -> int:
     return EXIT_INTERRUPTED
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``command``, only that command's module is imported (start-up cost of one)."""
+def build_parser(command: str | None = None, *, shallow: bool = False) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only that command's module is imported (start-up cost of one). ``shallow``
+    (no command named: ``envsnap --help``, ``--version``, a mistyped command) lists every command by its ``HELP``
+    without registering its options, which may need the command's plug-in registry."""
     parser = _Parser(prog="envsnap", description="Capture, check and rebuild ML environments exactly.")
     parser.add_argument("--version", action="version", version=f"envsnap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for module in command_modules(command):
-        module.register(sub)
+        if shallow:
+            sub.add_parser(module.__name__.rsplit(".", 1)[1].rstrip("_"), help=module.HELP)
+        else:
+            module.register(sub)
     return parser
+
+
+def command_names() -> dict[str, str]:
+    """Each command's module name by command (``import_`` holds the command ``import``)."""
+    return {i.name.rstrip("_"): i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_")}
 
 
 def command_modules(command: str | None = None) -> list[ModuleType]:
     """The command modules (``import_`` holds the command ``import``); only ``command``'s when it names one."""
-    names = {i.name.rstrip("_"): i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_")}
+    names = command_names()
     wanted = [names[command]] if command in names else sorted(names.values())
     modules = [import_module(f"{__name__}.{name}") for name in wanted]
     return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
@@ -71,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = next((a for a in args_list if not a.startswith("-")), None)
         # Inside the try: importing a command's modules (rich, packaging, the probes) is where a Ctrl-C
         # right after start-up lands.
-        parser = build_parser(command)
+        parser = build_parser(command, shallow=command not in command_names())
         args = parser.parse_args(args_list)
         return int(args.func(args))
     except EnvsnapError as exc:
@@ -87,4 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     finally:
-        _runner.kill_all()  # a probe started early (capture --python) and never waited for must not outlive us
+        # A probe started early (capture --python) and never waited for must not outlive us; a command that
+        # started nothing never imported the runner (start-up).
+        runner = sys.modules.get(__name__.rpartition(".")[0] + "._runner")
+        if runner is not None:
+            runner.kill_all()

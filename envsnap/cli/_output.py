@@ -17,8 +17,6 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..grammar import escape_bidi, strip_terminal
-
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table as Table  # re-exported: a command names the type of what it renders
@@ -32,6 +30,8 @@ _C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
 
 def line(value: object) -> str:
     """``value`` as one line of terminal text: every control character (newline included) made visible."""
+    from ..grammar import strip_terminal  # packaging with it: imported when something is printed, not at start-up
+
     return strip_terminal(str(value))
 
 
@@ -78,6 +78,8 @@ def print_json(data: Any) -> None:
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
     # json escapes C0 controls but not DEL or C1 (CSI 0x9b): escaped here too, the same JSON value.
     # Bidi formatting characters (reordering what a terminal shows) likewise.
+    from ..grammar import escape_bidi
+
     sys.stdout.write(escape_bidi(_C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)) + "\n")
 
 

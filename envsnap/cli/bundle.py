@@ -3,19 +3,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import lockfile
-from ..artifacts.bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
 from ..errors import UsageError
-from ..probes.project import project_root
-from ..probes.python import resolve_interpreter
-from ..rebuild.docker import add_docker_base, add_system_packages
 from . import _output
 
 ORDER = 40
+HELP = "a self-contained wheelhouse + lock that rebuilds offline"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("bundle", help="a self-contained wheelhouse + lock that rebuilds offline",
+    p = sub.add_parser("bundle", help=HELP,
                        description="Write a bundle: the lock, every pinned wheel (downloaded and hash-checked, or "
                        "built from VCS/local/sdist sources and flagged rebuilt), requirements.txt with hashes, a "
                        "README and SHA256SUMS. Re-running on an existing bundle fetches only what is missing.")
@@ -56,6 +52,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import lockfile
+    from ..artifacts.bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
+    from ..probes.project import project_root
+    from ..probes.python import resolve_interpreter
+    from ..rebuild.docker import add_docker_base, add_system_packages
+
     if args.output.endswith((".zip", ".tar.bz2", ".tar.xz", ".tar.zst", ".tzst", ".txz")):
         # Would silently become a directory of that name.
         raise BundleOutputError(f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive "

@@ -9,6 +9,7 @@ from ..errors import UsageError
 from . import _output
 
 ORDER = 10
+HELP = "record this environment into a lockfile"
 
 MAX_TIMEOUT = 86400.0
 
@@ -25,7 +26,7 @@ def seconds(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("capture", help="record this environment into a lockfile",
+    p = sub.add_parser("capture", help=HELP,
                        description="Record one environment (Python packages, system libraries, hardware, "
                        "OS, project state) into a TOML lockfile.")
     p.add_argument("-o", "--output", default=_defaults.LOCK_NAME, metavar="PATH",

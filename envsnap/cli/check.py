@@ -2,24 +2,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from .. import lockfile
-from .._privacy import scrub_snapshot
-from ..api import check
-from ..compat import HOST, Report
-from ..probes.python import select_environment
-from ..rebuild import check_targets
 from . import _output, exit_for
 
+if TYPE_CHECKING:
+    from ..compat import Report
+
 ORDER = 30
+HELP = "can this host run a locked environment?"
 
 _STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ..compat import HOST
+    from ..rebuild import check_targets
+
     p = sub.add_parser(
         "check",
-        help="can this host run a locked environment?",
+        help=HELP,
         description="Probe this host (nothing is written) and report, rule by rule, whether it can run the "
         "locked environment: platform, Python, wheel tags, glibc, CPU, NVIDIA driver, GPU kernels, CUDA "
         "libraries, disk space, and the Docker engine for --target docker. Exit status: 0 compatible, "
@@ -60,6 +62,11 @@ def render(report: Report, lock_path: str) -> _output.Table:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import lockfile
+    from .._privacy import scrub_snapshot
+    from ..api import check
+    from ..probes.python import select_environment
+
     lock = scrub_snapshot(lockfile.load(args.lock))  # its values are printed: without secrets
     chosen = select_environment(args.python)
     if not chosen.python_layer:

@@ -11,10 +11,11 @@ from ..errors import UsageError
 from . import _output
 
 ORDER = 90
+HELP = "remove what interrupted runs left, show and prune the download cache"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("clean", help="remove what interrupted runs left, show and prune the download cache",
+    p = sub.add_parser("clean", help=HELP,
                        description="Remove the .envsnap-* folders and files that killed or interrupted runs left "
                        "in DIR (default: the working directory) and in the temporary folder (never one a running "
                        "envsnap holds), and show the size of the download caches; --cache empties them.")

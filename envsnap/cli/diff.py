@@ -1,19 +1,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from .. import lockfile
-from .._privacy import scrub_snapshot
-from ..compare.diff import Change, DiffReport, diff
 from . import EXIT_OK, EXIT_WARNINGS, _output
 
+if TYPE_CHECKING:
+    from ..compare.diff import Change, DiffReport
+
 ORDER = 55
+HELP = "compare two lockfiles, most consequential change first"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "diff",
-        help="compare two lockfiles, most consequential change first",
+        help=HELP,
         description="Added, removed and changed packages with the kind of change (major, minor, "
         "patch, local label, build, source), and changes in driver, CUDA, cuDNN, GPUs, Python, OS "
         "and system libraries. Exit 0 when the locks describe the same environment, 1 when not.",
@@ -25,6 +27,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import lockfile
+    from .._privacy import scrub_snapshot
+    from ..compare.diff import diff
+
     # Both sides without secrets, as in an export: a change of a signature alone is no change of environment.
     report = diff(scrub_snapshot(lockfile.load(args.a)), scrub_snapshot(lockfile.load(args.b)))
     if args.json:

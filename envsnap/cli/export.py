@@ -4,20 +4,22 @@ import argparse
 from collections.abc import Mapping
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .. import export, lockfile
-from .._fs import atomic_write_bytes
 from ..errors import ExportError
-from ..export.interface import Exporter, unpinned
-from ..model import Snapshot
 from . import _output
 
+if TYPE_CHECKING:
+    from ..export.interface import Exporter
+    from ..model import Snapshot
+
 ORDER = 60
+HELP = "write a lock in a standard format (pylock, requirements, SBOM, appendix ...)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "export", help="write a lock in a standard format (pylock, requirements, SBOM, appendix ...)",
+        "export", help=HELP,
         description="Write a lock in a format other tools read. `envsnap export --list` names the formats.")
     p.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile, or a bundle (directory or archive): "
                    "its lock is exported")
@@ -42,6 +44,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import export
+    from ..export.interface import unpinned
+
     if args.list:
         for name, exporter in export.exporters().items():
             _output.say(f"{name:<16} {exporter.description} [{exporter.filename}]", err=False)
@@ -98,6 +103,7 @@ def load_lock_or_bundle(path: str) -> Snapshot:
     what a paper's supplement ships, so an appendix exported from it cites the digest readers will see."""
     import tempfile
 
+    from .. import lockfile
     from ..artifacts.bundle import is_archive, open_bundle
 
     p = Path(path)
@@ -129,6 +135,8 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> tuple[Snapshot, lis
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:
     """Write rendered files atomically, or print a single file for ``-o -``; returns the paths written."""
+    from .._fs import atomic_write_bytes
+
     if output == "-":
         if exporter.directory or len(files) != 1:
             raise ExportError(f"{exporter.name}: writes several files; give -o DIRECTORY instead of '-'")

@@ -8,14 +8,16 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from .. import fleet
+from .. import _defaults
 from ..errors import UsageError
 from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
 
 if TYPE_CHECKING:
+    from .. import fleet
     from ..fleet.report import FleetReport
 
 ORDER = 35
+HELP = "one lock against every node of a Slurm cluster"
 
 _STYLES = {"compatible": "green", "warnings": "yellow", "incompatible": "bold red", "unreachable": "bold red",
            "invalid": "bold red"}
@@ -32,7 +34,7 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
                        help="these nodes, in Slurm's hostlist notation (node[1-4],gpu7)")
     p.add_argument("-p", "--partition", metavar="PARTITION", default="",
                    help="the partition whose nodes to use (default: the default partition)")
-    p.add_argument("--timeout", type=float, default=fleet.DEFAULT_TIMEOUT, metavar="S",
+    p.add_argument("--timeout", type=float, default=_defaults.FLEET_TIMEOUT, metavar="S",
                    help="seconds each node has to answer; a node that has not answered by then is reported "
                    "unreachable (default: %(default)g)")
     p.add_argument("--envsnap", metavar="PATH", help="the envsnap program on the nodes (default: the same path "
@@ -40,7 +42,7 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("fleet", help="one lock against every node of a Slurm cluster",
+    p = sub.add_parser("fleet", help=HELP,
                        description="Check, capture and compare the nodes of a Slurm cluster, and the quick check "
                        "a Slurm prolog runs before a job (docs/fleet.md).")
     fsub = p.add_subparsers(dest="fleet_command", metavar="SUBCOMMAND")
@@ -102,12 +104,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _selection(args: argparse.Namespace) -> fleet.Selection:
+    from .. import fleet
+
     if args.nodes < 0:
         raise UsageError(f"--nodes {args.nodes}: must be 1 or more")
     return fleet.Selection(count=args.nodes, nodelist=args.nodelist, partition=args.partition)
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from .. import fleet
+
     progress = _output.bar("nodes answering")
     try:
         report = fleet.check_fleet(
@@ -135,6 +141,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def matrix(report: FleetReport) -> _output.Table:
+    from .. import fleet
+
     common, differing = report.common(), set(report.differing())
     rows: list[list[_output.Part]] = []
     for group in report.groups():
@@ -167,6 +175,7 @@ def print_report(report: FleetReport) -> None:
 
 
 def run_capture(args: argparse.Namespace) -> int:
+    from .. import fleet
     from ..fleet import fleetfile
 
     progress = _output.bar("nodes captured")
@@ -219,6 +228,8 @@ def run_node(args: argparse.Namespace) -> int:
 
 
 def run_prolog(args: argparse.Namespace) -> int:
+    from .. import fleet
+
     outcome = fleet.prolog(args.lock)
     if outcome.line:
         # One line: on stderr (what Slurm logs of a prolog) when the node cannot run the lock.

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 import argparse
 
-from .. import importers, lockfile
-from ..importers.interface import ImportOptions
 from . import _output
 
 ORDER = 65
+HELP = "make an envsnap lock from a pylock.toml, requirements.txt or conda lock"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .. import importers, lockfile
+
     formats = importers.importers()
     p = sub.add_parser(
-        "import", help="make an envsnap lock from a pylock.toml, requirements.txt or conda lock",
+        "import", help=HELP,
         description="Make an envsnap lock from a file people already have. Facts the file cannot carry "
                     "(driver, GPUs, system libraries) are marked unknown in the lock. Formats: "
                     + "; ".join(f"{name}: {imp.description}" for name, imp in formats.items()))
@@ -27,6 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import importers, lockfile
+    from ..importers.interface import ImportOptions
+
     snapshot = importers.read_file(args.file, args.fmt, ImportOptions(platform=args.platform))
     if args.output == "-":
         _output.write_document(lockfile.dumps(snapshot))

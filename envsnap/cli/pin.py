@@ -5,7 +5,6 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import lockfile
 from . import _output
 
 if TYPE_CHECKING:
@@ -14,12 +13,13 @@ if TYPE_CHECKING:
     from ..model import Snapshot
 
 ORDER = 15
+HELP = "record the exact wheel file (URL, size, sha256) of every package"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "pin",
-        help="record the exact wheel file (URL, size, sha256) of every package",
+        help=HELP,
         description="Find, on the indexes pip is configured with (index-url, extra-index-url, "
         "find-links, cert), the exact file each index-installed package came from, prove it by "
         "its RECORD digest, and record it in the lock. Unpinnable packages are listed with the "
@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import lockfile
     from ..artifacts.pin import Fetcher, pin, read_pip_config  # the index client (ssl, urllib) only when pinning
     from ..probes.project import project_root
 
@@ -89,6 +90,8 @@ def interpreter_packages(lock: Snapshot) -> tuple[str, ...]:
 
 
 def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[DebOutcome, ...] = ()) -> None:
+    from .. import lockfile
+
     if as_json:
         _output.print_json([lockfile.to_dict(o) for o in result.outcomes]
                            + [{"system": True, **lockfile.to_dict(o)} for o in debs])

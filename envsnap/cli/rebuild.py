@@ -2,16 +2,18 @@ from __future__ import annotations
 
 import argparse
 
-from ..rebuild import REGISTRY, Plan, rebuild
 from . import _output
 from .verify import exit_code, print_report
 
 ORDER = 45
+HELP = "rebuild the locked environment (venv, docker, conda)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ..rebuild import REGISTRY
+
     targets = ", ".join(sorted(REGISTRY)) or "none"
-    p = sub.add_parser("rebuild", help="rebuild the locked environment (venv, docker, conda)",
+    p = sub.add_parser("rebuild", help=HELP,
                        description="Run the compatibility check, plan the rebuild, carry it out with exactly the "
                        "locked artifacts (hash-checked, no resolution), then verify the result. "
                        f"Targets available: {targets}.")
@@ -55,10 +57,14 @@ def _key_value(item: str) -> tuple[str, str]:
 
 def target_flags() -> dict[str, str]:
     """Every target's own flags: ``--flag`` -> the field it sets."""
+    from ..rebuild import REGISTRY
+
     return {flag: settings["dest"] for r in REGISTRY.values() for flag, settings in r.options.flags().items()}
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..rebuild import REGISTRY, Plan, rebuild
+
     rebuilder = REGISTRY.find(args.target)
     # A flag of another target (``--tag`` for a venv) or an ``--option`` this one does not take: bad input.
     options = rebuilder.options.given(args, owner=f"the {rebuilder.name} target", foreign=target_flags())

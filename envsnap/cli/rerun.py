@@ -10,14 +10,14 @@ from ..errors import EnvsnapError
 from . import _output
 
 ORDER = 81
+HELP = "check a run record's environment, code and data, run it again, compare its outputs"
 EXIT_IDENTICAL = 0
 EXIT_DIFFERS = 1  # an output differs, is missing, or the command's exit status is not the recorded one
 EXIT_PRECONDITIONS = 3  # --strict or --dry-run: the environment, the code or the data differ (nothing was run)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("rerun", help="check a run record's environment, code and data, run it again, "
-                       "compare its outputs",
+    p = sub.add_parser("rerun", help=HELP,
                        description="Say what differs from the recorded run (the environment against the lock it "
                        "used, the git commit, each input file) before anything runs; then run the recorded command "
                        "in the recorded directory and compare the outputs' fingerprints.")

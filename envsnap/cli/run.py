@@ -10,6 +10,7 @@ from ..errors import EnvsnapError
 from . import _output
 
 ORDER = 80
+HELP = "run a command and record what it ran in, loaded, read and wrote"
 EXIT_DRIFT = 3  # --strict: the environment does not match the lock; the command was not started
 EXIT_NOT_EXECUTABLE = 126
 EXIT_NOT_FOUND = 127
@@ -17,7 +18,7 @@ DEFAULT_RECORD = "run.toml"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="run a command and record what it ran in, loaded, read and wrote",
+    p = sub.add_parser("run", help=HELP,
                        description="Run CMD with its output untouched and write a run record: the command, "
                        "its exit status, duration and peak memory, the GPUs it was allowed and used, the lock it "
                        "ran under (checked with a quick verify), the git commit, every shared object the process "

@@ -2,17 +2,19 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from .. import lockfile
-from .._privacy import scrub_snapshot
-from ..model import Snapshot
 from . import _output
 
+if TYPE_CHECKING:
+    from ..model import Snapshot
+
 ORDER = 20
+HELP = "a short human summary of a lockfile or a run record"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("show", help="a short human summary of a lockfile or a run record")
+    p = sub.add_parser("show", help=HELP)
     p.add_argument("lock", metavar="LOCK", help="the lockfile, or a run record (envsnap run's RUN.toml)")
     p.add_argument("--json", action="store_true", help="the whole lock or record as JSON")
     p.set_defaults(func=run)
@@ -81,6 +83,8 @@ def _package_counts(s: Snapshot) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import lockfile
+    from .._privacy import scrub_snapshot
     from ..runs import record
 
     if record.sniff(args.lock):
@@ -97,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _show_record(args: argparse.Namespace) -> int:
+    from .. import lockfile
     from ..runs import record, summary
 
     rec = record.load(args.lock)

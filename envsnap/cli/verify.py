@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
-from ..compare.verify import INFO, MISMATCH, WARNING, VerifyReport, verify
-from ..probes.python import select_environment
 from . import _output, exit_for
 
+if TYPE_CHECKING:
+    from ..compare.verify import VerifyReport
+
 ORDER = 50
+HELP = "is this environment still the locked one?"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("verify", help="is this environment still the locked one?",
+    p = sub.add_parser("verify", help=HELP,
                        description="Capture an environment and compare it with the lock: every Python package "
                        "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
                        "and the GPU stack. Exit 0 when the Python layer is identical, 3 when it is not.")
@@ -28,6 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..compare.verify import verify
+    from ..probes.python import select_environment
+
     chosen = select_environment(args.python)
     report = verify(args.lock, files=args.files, environment=chosen)
     # The first line says which environment was verified (on stderr under --json, which owns stdout); printed
@@ -45,6 +51,8 @@ def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
 
 
 def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
+    from ..compare.verify import INFO, MISMATCH, WARNING
+
     styles = {MISMATCH: "red", WARNING: "yellow", INFO: "dim"}
     for severity in (MISMATCH, WARNING, INFO):
         found = report.by_severity(severity)

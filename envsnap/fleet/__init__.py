@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import lockfile
+from .. import _defaults, lockfile
 from ..errors import UsageError
 from ..grammar import shown, strip_terminal
 from . import fleetfile, slurm
@@ -38,7 +38,7 @@ __all__ = [
     "requeue",
 ]
 
-DEFAULT_TIMEOUT = 120.0
+DEFAULT_TIMEOUT = _defaults.FLEET_TIMEOUT
 LOCK_ENV = "ENVSNAP_LOCK"
 PROLOG_NVML_TIMEOUT = 5.0  # the prolog waits this long for the driver, then calls it hung
 MAX_REASON = 200  # characters of a Slurm drain reason
