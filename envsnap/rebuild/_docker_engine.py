@@ -14,7 +14,7 @@ import re
 import tarfile
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 IMAGES = "images"  # in a bundle: saved base images (``envsnap bundle --with-base-image``)
 VERIFY_TIMEOUT = 300
 CANCEL_TIMEOUT = 30.0  # how long a cancelled build's step container may take to go away
+# How long the engine may go silent while it saves or loads an image (exporting a base image on a busy engine
+# takes longer than the 10 s a question such as ping or inspect is given before the engine counts as gone).
+STREAM_TIMEOUT = 900
 DRY_RUN_HINT = "pass --dry-run to print the Dockerfile and build plan without building"
 
 
@@ -54,6 +57,29 @@ def engine(timeout: int = 10, way_forward: str = DRY_RUN_HINT) -> docker.DockerC
             f"or {way_forward}"
         ) from exc
     return client
+
+
+@contextlib.contextmanager
+def patient(client: docker.DockerClient) -> Iterator[None]:
+    """While an image streams to or from the engine, its read timeout is ``STREAM_TIMEOUT``, then it is the
+    client's again."""
+    quick = client.api.timeout
+    client.api.timeout = None if quick is None else max(quick, STREAM_TIMEOUT)
+    try:
+        yield
+    finally:
+        client.api.timeout = quick
+
+
+def _engine_errors(*more: type[BaseException]) -> tuple[type[BaseException], ...]:
+    """What the Docker SDK raises when the engine fails or stops answering (its own errors, the transport's),
+    and ``more``."""
+    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
+    import requests
+    import urllib3
+
+    return (docker_sdk.errors.DockerException, requests.RequestException, urllib3.exceptions.HTTPError,
+            http.client.HTTPException, *more)
 
 
 def inspector(client: docker.DockerClient) -> baseimage.Inspector:
@@ -97,10 +123,6 @@ def build(
     ``label`` (``key=value``) is one the Dockerfile sets on every layer it makes: on Ctrl-C the build is
     cancelled in the daemon (the stream is closed), and the containers and images carrying it that this build
     made are removed before ``KeyboardInterrupt`` goes on."""
-    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
-    import requests
-    import urllib3
-
     layers = _Layers()
     before = _Leftovers.of(client, label)
     stream = None
@@ -132,13 +154,7 @@ def build(
         progress("interrupted: cancelling the build and removing what it made")
         _cancel(client, stream, layers, before)
         raise
-    except (
-        docker_sdk.errors.DockerException,
-        requests.RequestException,
-        urllib3.exceptions.HTTPError,
-        http.client.HTTPException,
-        OSError,
-    ) as exc:
+    except _engine_errors(OSError) as exc:
         # The engine is gone: there is nothing to remove through it, and it tagged nothing.
         raise RebuildError(
             f"the Docker engine stopped answering during the build ({short(exc)}); no image was tagged"
@@ -250,10 +266,6 @@ def _cancel(client: docker.DockerClient, stream: Any, layers: _Layers, before: _
 
 def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport:
     """Run ``envsnap verify --json`` in a network-less container of the image; its report."""
-    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
-    import requests
-    import urllib3
-
     from ..compare.verify import VerifyReport
 
     say("verifying the image: envsnap verify /envsnap.lock --json (no network)")
@@ -266,7 +278,7 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
         status = container.wait(timeout=VERIFY_TIMEOUT)
         out = container.logs(stdout=True, stderr=False).decode(errors="replace")
         err = container.logs(stdout=False, stderr=True).decode(errors="replace")
-    except (docker_sdk.errors.DockerException, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+    except _engine_errors() as exc:
         raise RebuildError(f"could not run envsnap verify in the image: {short(exc)}") from exc
     finally:
         if container is not None:
@@ -378,8 +390,6 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
     engine, is the id its ``.json`` pins; and loaded without its tags (a copy of the archive with none is what
     the engine gets), so no image the engine already has under a name is replaced. It is then found by that id
     and tagged ``envsnap/base:<12 hex digits>`` only."""
-    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
-
     look = inspector(client)
     for reference, facts in bundled_facts(bundle_root).items():
         if look(facts.image_id) is not None:
@@ -390,11 +400,11 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
             untagged = work / "image.tar"
             untag_image_archive(archive, untagged, facts.image_id)
             try:
-                with open(untagged, "rb") as handle:
+                with open(untagged, "rb") as handle, patient(client):
                     for chunk in client.api.load_image(handle, quiet=True) or ():
                         if isinstance(chunk, dict) and chunk.get("error"):
                             raise RebuildError(f"the Docker engine could not load {archive}: {chunk['error']}")
-            except (docker_sdk.errors.DockerException, OSError) as exc:
+            except _engine_errors(OSError) as exc:
                 raise RebuildError(f"the Docker engine could not load {archive}: {short(exc)}") from exc
         loaded = look(facts.image_id)
         if loaded is None or loaded.image_id != facts.image_id:
@@ -476,9 +486,13 @@ def save_image(
     say(f"saving base image {reference} ({facts.image_id}) to {target}")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in client.images.get(facts.image_id).save(named=reference):
-                handle.write(chunk)
+        with os.fdopen(fd, "wb") as handle, patient(client):
+            try:
+                for chunk in client.images.get(facts.image_id).save(named=reference):
+                    handle.write(chunk)
+            except _engine_errors() as exc:
+                raise RebuildError(f"the Docker engine stopped answering while saving {reference} "
+                                   f"({short(exc)}); nothing was written to {folder}") from exc
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:

@@ -11,8 +11,9 @@ import os
 import platform
 import subprocess
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ import pytest
 from envsnap import lockfile
 from envsnap.artifacts import bundle as bundle_mod
 from envsnap.artifacts.bundle import Bundle, extract, open_bundle, write_archive
-from envsnap.errors import BundleError
+from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 
 WHEEL = "a-1.0-py3-none-any.whl"
@@ -457,3 +458,42 @@ def test_a_bundled_image_whose_id_is_not_the_pinned_one_is_not_loaded(engine: An
     finally:
         for image in engine.api.images(all=True, filters={"label": f"org.envsnap.test={label}"}):
             engine.images.remove(image["Id"], force=True)
+
+
+class _SlowSaveEngine:
+    """An engine whose ``docker save`` answers only after the client's read timeout of 10 s (a busy shared
+    engine exporting a base image): it times out unless the client waits longer while an image streams."""
+
+    def __init__(self, seconds_to_first_byte: float) -> None:
+        self.api = SimpleNamespace(timeout=10)
+        self.images = SimpleNamespace(get=lambda _id: SimpleNamespace(save=self._save))
+        self.first_byte = seconds_to_first_byte
+
+    def _save(self, named: str) -> Iterator[bytes]:
+        import requests
+
+        timeout = self.api.timeout
+        if timeout is not None and timeout < self.first_byte:
+            raise requests.exceptions.ReadTimeout(f"Read timed out. (read timeout={timeout})")
+        yield b"image bytes"
+
+
+def test_saving_a_base_image_waits_for_a_busy_engine(tmp_path: Path) -> None:
+    from envsnap.dockerfile.baseimage import ImageFacts
+    from envsnap.rebuild._docker_engine import save_image
+
+    facts = ImageFacts(image_id="sha256:" + "a" * 64, repo_digests=(), env={}, architecture="amd64")
+    engine = _SlowSaveEngine(seconds_to_first_byte=60)
+    saved = save_image(engine, "base:1", facts, tmp_path, lambda _line: None)  # type: ignore[arg-type]
+    assert saved.read_bytes() == b"image bytes" and engine.api.timeout == 10  # patient only while it streams
+
+
+def test_an_engine_that_stops_answering_during_a_save_is_one_error_and_leaves_no_file(tmp_path: Path) -> None:
+    from envsnap.dockerfile.baseimage import ImageFacts
+    from envsnap.rebuild._docker_engine import save_image
+
+    facts = ImageFacts(image_id="sha256:" + "a" * 64, repo_digests=(), env={}, architecture="amd64")
+    engine = _SlowSaveEngine(seconds_to_first_byte=10**9)
+    with pytest.raises(RebuildError, match="the Docker engine stopped answering while saving base:1"):
+        save_image(engine, "base:1", facts, tmp_path, lambda _line: None)  # type: ignore[arg-type]
+    assert list((tmp_path / "images").iterdir()) == []
