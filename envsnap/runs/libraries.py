@@ -9,10 +9,9 @@ cuDNN from ``/usr/local/cuda`` while the lock selected the pip wheel's, a ``.so`
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,19 +105,24 @@ class CondaIndex:
         return self._files.get(os.path.realpath(path))
 
 
+# The first field of each RECORD row (a CSV path, quoted when it holds a comma or a quote), found in one regex
+# pass: the csv module's row objects were most of the time a run's end took in a large environment.
+_RECORD_PATH = re.compile(r'^(?:"((?:[^"]|"")*)"|([^,\n"]*)),', re.MULTILINE)
+
+
 class RecordIndex:
     """File -> (distribution, version) from the RECORD files of the site folders asked about (each read once)."""
 
     def __init__(self) -> None:
-        self._plain: dict[str, tuple[str, str]] = {}
+        # site -> path relative to it (as RECORD writes it) -> distribution; shared objects also by real path.
+        self._plain: dict[str, dict[str, tuple[str, str]]] = {}
         self._real: dict[str, tuple[str, str]] = {}
-        self._read: set[str] = set()
 
     def load(self, site: str) -> None:
         """Read the RECORD files of one site folder (once)."""
-        if site in self._read:
+        if site in self._plain:
             return
-        self._read.add(site)
+        rows = self._plain[site] = {}
         try:
             folders = [e.name for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
         except OSError:
@@ -132,21 +136,21 @@ class RecordIndex:
                     text = fh.read(_MAX_RECORD)
             except OSError:
                 continue
-            for row in csv.reader(io.StringIO(text)):
-                if not row or not row[0]:
+            for quoted, plain in _RECORD_PATH.findall(text):
+                rel = quoted.replace('""', '"') if quoted else plain
+                if not rel:
                     continue
-                full = os.path.normpath(os.path.join(site, row[0]))
-                self._plain.setdefault(full, dist)
-                if ".so" in os.path.basename(full) or full.endswith((".pyd", ".dylib")):
-                    self._real.setdefault(os.path.realpath(full), dist)
+                rows.setdefault(rel, dist)
+                if ".so" in rel or rel.endswith((".pyd", ".dylib")):  # a shared object (a few others: cheap)
+                    self._real.setdefault(os.path.realpath(os.path.join(site, rel)), dist)
 
     def owner(self, path: str) -> tuple[str, str] | None:
         site = site_dir(path)
         if site is None:
             return None
         self.load(site)
-        normal = os.path.normpath(path)
-        return self._plain.get(normal) or self._real.get(os.path.realpath(normal))
+        rel = os.path.relpath(os.path.normpath(path), site)
+        return self._plain[site].get(rel) or self._real.get(os.path.realpath(path))
 
 
 def classify(paths: Iterable[str], *, interpreters: Mapping[str, str] | None = None,

@@ -70,3 +70,14 @@ def test_a_system_python_s_prefix_does_not_make_system_libraries_the_interpreter
     assert libs["libc.so.6"].owner == "system" and libs["libc.so.6"].package.startswith("libc6")
     # What no package owns under a Python's own prefix is the interpreter's.
     assert libs["libown.so"].owner == "interpreter" and libs["libown.so"].version == "3.11.7"
+
+
+def test_a_record_path_quoted_for_its_comma_is_read(tmp_path: Path) -> None:
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    ext = _so(site / "odd,pkg" / "_x.so")
+    (site / "odd_pkg-1.0.dist-info").mkdir(parents=True)
+    (site / "odd_pkg-1.0.dist-info" / "RECORD").write_text(
+        '"odd,pkg/_x.so",sha256=x,1\nodd_pkg-1.0.dist-info/RECORD,,\n')
+    [lib] = account([str(ext)], sample_lock(PythonPackage(name="odd-pkg", version="1.0")), PathRedactor(),
+                    database=PackageDatabase(manager=""))
+    assert (lib.owner, lib.package, lib.accounted) == ("python", "odd-pkg", True)
