@@ -9,8 +9,12 @@ pins it and bundles it, then measures:
    every wheel, install, move into place, verify) against
    `pip install --no-index --find-links B/wheels --require-hashes --no-deps -r B/requirements.txt` into a
    venv created beforehand (that creation is not timed: pip gets the easier job). Target ratio <= 0.5.
+   Also against the tool it drives: `uv venv` + `uv pip install --offline --no-deps --no-index --find-links
+   B/wheels --require-hashes -r B/requirements.txt` into a fresh venv, timed whole (issue 19's target: <= 1.3x).
 2. `envsnap verify LOCK --python ENV` (which also captures the system and hardware) against
-   `ENV/bin/python -m pip freeze`. Target: faster than pip freeze.
+   `ENV/bin/python -m pip freeze` (pip's version printed beside the ratio). Target: <= 0.5x.
+3. The phase trace of one rebuild (bench/rebuild_trace.py: lock loads, captures, wheel hashing, installer,
+   venv creation, other subprocesses, each with its count), so that a regression shows which phase grew.
 
 Runs alternate between the tools so that load on the machine hits both alike; medians are reported. A warm-up
 run of each is not counted (it fills uv's and pip's caches from the bundle, as a second rebuild would find).
@@ -30,7 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REALISTIC = ["numpy", "scipy", "pandas", "scikit-learn", "matplotlib", "requests", "pyyaml", "tqdm", "sympy",
+REALISTIC = ["pip>=26", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib", "requests", "pyyaml", "tqdm", "sympy",
              "pillow", "jinja2", "rich"]
 
 
@@ -92,17 +96,29 @@ def main() -> int:
             shutil.rmtree(dest)
             return took
 
+        def uv_sync() -> None:
+            dest = root / f"uv-{next(counter)}"
+            subprocess.run([uv_bin(), "venv", "-q", "--python", os.path.realpath(sys.executable), str(dest)],
+                           check=True)
+            subprocess.run([uv_bin(), "pip", "install", "-q", "--offline", "--python", str(dest / "bin" / "python"),
+                            "--no-deps", "--no-index", "--find-links", str(bundle / "wheels"), "--require-hashes",
+                            "-r", str(bundle / "requirements.txt")], check=True, capture_output=True)
+            shutil.rmtree(dest)
+
         ours()
         theirs()
-        mine, pips = [], []
+        uv_sync()
+        mine, pips, uvs = [], [], []
         for _ in range(args.runs):
             mine.append(timed(ours))
             pips.append(theirs())
-        rebuild_s, pip_s = statistics.median(mine), statistics.median(pips)
+            uvs.append(timed(uv_sync))
+        rebuild_s, pip_s, uv_s = statistics.median(mine), statistics.median(pips), statistics.median(uvs)
         results["rebuild"] = {"packages": count, "envsnap_s": rebuild_s, "pip_install_s": pip_s,
-                              "ratio": rebuild_s / pip_s}
+                              "uv_s": uv_s, "ratio": rebuild_s / pip_s, "uv_ratio": rebuild_s / uv_s}
         print(f"rebuild ({count} wheels, offline): envsnap rebuild {rebuild_s:.2f} s (check + venv + install + "
-              f"verify), pip install {pip_s:.2f} s, ratio {rebuild_s / pip_s:.2f} (target <= 0.5)")
+              f"verify), pip install {pip_s:.2f} s, ratio {rebuild_s / pip_s:.2f} (target <= 0.5); "
+              f"uv venv + uv pip install {uv_s:.2f} s, ratio {rebuild_s / uv_s:.2f} (target <= 1.3)")
 
         verify_cmd = envsnap("verify", str(lock), "--python", str(python))
         freeze_cmd = [str(python), "-m", "pip", "freeze"]
@@ -114,8 +130,13 @@ def main() -> int:
             f.append(timed(lambda: subprocess.run(freeze_cmd, check=True, capture_output=True)))
         verify_s, freeze_s = statistics.median(v), statistics.median(f)
         results["verify"] = {"envsnap_s": verify_s, "pip_freeze_s": freeze_s, "ratio": verify_s / freeze_s}
-        print(f"verify: envsnap verify {verify_s:.3f} s, pip freeze {freeze_s:.3f} s, ratio {verify_s / freeze_s:.2f} "
-              "(target < 1)")
+        pip = subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1]
+        print(f"verify: envsnap verify {verify_s:.3f} s, pip {pip} freeze {freeze_s:.3f} s, "
+              f"ratio {verify_s / freeze_s:.2f} (target <= 0.5)")
+        trace = subprocess.run([sys.executable, str(Path(__file__).with_name("rebuild_trace.py")), str(lock),
+                                "--bundle", str(bundle), "--dest", str(root / "traced")], capture_output=True,
+                               text=True, check=True).stdout
+        print("phase trace of one rebuild:\n" + "\n".join(trace.splitlines()[-8:]))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -230,3 +230,32 @@ def test_a_probe_runs_commands_through_the_context_runner(tmp_path: Path) -> Non
     assert [(g.name, g.compute_capability, g.memory_mib) for g in gpus] == [("NVIDIA H100", "9.0", 80 * 1024)]
     assert len(asked) == 1 and str(nvidia.WORKER) in asked[0]
     assert result.warnings == () and result.seconds > 0
+
+
+def test_verify_files_hashes_files_in_parallel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``verify --files`` hashes on several threads (issue 20): two files' hashing must be under way at once,
+    which a barrier of two only lets through when they are (one thread would wait on it and break it)."""
+    import base64
+    import hashlib
+    import threading
+
+    from envsnap.probes import _pyprobe
+
+    rows = []
+    for name in ("a.py", "b.py", "c.py", "d.py"):
+        data = name.encode() * 100
+        (tmp_path / name).write_bytes(data)
+        rows.append((name, "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()))
+    (tmp_path / "b.py").write_bytes(b"edited")
+    (tmp_path / "d.py").unlink()
+    barrier = threading.Barrier(2, timeout=30)
+    hashing = _pyprobe._file_state
+
+    def together(site_dir: str, entry: str, expected: str) -> str:
+        barrier.wait()  # BrokenBarrierError when the files are hashed one after the other
+        return hashing(site_dir, entry, expected)
+
+    monkeypatch.setattr(_pyprobe, "_file_state", together)
+    monkeypatch.setattr(_pyprobe, "_HASH_POOL", [])
+    monkeypatch.setattr(_pyprobe.os, "cpu_count", lambda: 2)
+    assert _pyprobe.changed_files(str(tmp_path), rows) == {"modified": ["b.py"], "missing": ["d.py"]}
