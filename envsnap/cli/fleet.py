@@ -28,7 +28,7 @@ _HEADERS = {"driver": "driver", "cuda_driver": "CUDA drv", "cuda_runtime": "CUDA
 
 def _selection_args(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--nodes", "-N", type=int, metavar="N", default=0,
+    which.add_argument("--nodes", "-N", type=int, metavar="N", default=None,
                        help="N nodes of the partition (default: every node of it)")
     which.add_argument("-w", "--nodelist", metavar="NODELIST", default="",
                        help="these nodes, in Slurm's hostlist notation (node[1-4],gpu7)")
@@ -106,9 +106,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _selection(args: argparse.Namespace) -> fleet.Selection:
     from .. import fleet
 
-    if args.nodes < 0:
+    if args.nodes is not None and args.nodes < 1:
         raise UsageError(f"--nodes {args.nodes}: must be 1 or more")
-    return fleet.Selection(count=args.nodes, nodelist=args.nodelist, partition=args.partition)
+    return fleet.Selection(count=args.nodes or 0, nodelist=args.nodelist, partition=args.partition)
 
 
 def run_check(args: argparse.Namespace) -> int:

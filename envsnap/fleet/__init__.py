@@ -7,6 +7,7 @@ gathers the answers and builds a ``FleetReport``; ``capture_fleet`` gathers one 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +59,11 @@ def node_command(explicit: str | None, argv0: str = "", executable: str = "") ->
     return ["envsnap"]
 
 
+def _check_timeout(timeout: float) -> None:
+    if not (math.isfinite(timeout) and timeout > 0):  # nan and inf are floats too
+        raise UsageError(f"--timeout {timeout:g}: must be a number of seconds more than 0")
+
+
 def check_fleet(
     lock_path: str,
     selection: Selection,
@@ -71,8 +77,7 @@ def check_fleet(
 ) -> FleetReport:
     """The lock checked on every selected node. The lock's path must be readable on the nodes (a shared file
     system, as Slurm jobs' working directories are)."""
-    if timeout <= 0:
-        raise UsageError(f"--timeout {timeout:g}: must be more than 0 seconds")
+    _check_timeout(timeout)
     lock = lockfile.load(lock_path)  # a bad lock is refused here, before any node is asked
     environ = dict(os.environ if env is None else env)
     states = slurm.resolve(selection, environ)
@@ -95,8 +100,7 @@ def capture_fleet(
 ) -> FleetFile:
     """One ``envsnap capture -o -`` per selected node, gathered into one ``FleetFile``; the nodes without a
     capture are listed with why."""
-    if timeout <= 0:
-        raise UsageError(f"--timeout {timeout:g}: must be more than 0 seconds")
+    _check_timeout(timeout)
     environ = dict(os.environ if env is None else env)
     states = slurm.resolve(selection, environ)
     if on_nodes is not None:

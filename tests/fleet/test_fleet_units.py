@@ -221,12 +221,18 @@ def test_without_slurm_fleet_check_is_one_line_and_exit_4(tmp_path: Path, cli: C
     assert "scontrol not found" in res.err and len(res.err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args", [["--nodes", "-1"], ["--timeout", "0", "-w", "n1"], ["-w", "n1", "--nodes", "2"]])
+@pytest.mark.parametrize("args", [["--nodes", "-1"], ["--nodes", "0"], ["--timeout", "0", "-w", "n1"],
+                                  ["--timeout", "nan", "-w", "n1"], ["--timeout", "inf", "-w", "n1"],
+                                  ["-w", "n1", "--nodes", "2"]])
 def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: list[str]) -> None:
     lock = tmp_path / "envsnap.lock"
     lockfile.dump(sample_lock(), lock)
     res = cli("fleet", "check", str(lock), *args)
     assert res.code == 2, res
+    assert len(res.err.strip().splitlines()) == 1, res
+    if "--timeout" in args:  # capture takes the same options
+        res = cli("fleet", "capture", "-o", str(tmp_path / "fleet.toml"), *args)
+        assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res
 
 
 def test_node_state_says_which_nodes_can_be_asked() -> None:
