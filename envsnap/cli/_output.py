@@ -74,13 +74,18 @@ def first_line(message: str, *, json_output: bool) -> None:
         stdout().print(text(message))
 
 
-def print_json(data: Any) -> None:
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON that is safe to show on a terminal (a report file is ``cat``-ed too)."""
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
     # json escapes C0 controls but not DEL or C1 (CSI 0x9b): escaped here too, the same JSON value.
     # Bidi formatting characters (reordering what a terminal shows) likewise.
     from ..grammar import escape_bidi
 
-    sys.stdout.write(escape_bidi(_C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)) + "\n")
+    return escape_bidi(_C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)) + "\n"
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json_text(data))
 
 
 def assemble(*parts: Part) -> Text:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -128,7 +127,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.output:
         from .._fs import atomic_write_text
 
-        atomic_write_text(args.output, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        atomic_write_text(args.output, _output.json_text(data))  # escaped as --json prints it
     if args.json:
         _output.print_json(data)
     else:

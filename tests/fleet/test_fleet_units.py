@@ -169,6 +169,23 @@ def test_node_output_reaches_the_terminal_without_control_characters(capsys: pyt
     assert "[bold]r[/]" in out  # text, never markup
 
 
+def test_the_report_file_escapes_node_output_as_json_does(tmp_path: Path, cli: Callable[..., Any],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    evil = {**dict.fromkeys(FACTS, "x"), "driver": "550\u202egnp.exe\x9b31m\x7f"}
+    answer = from_run(_run(json.dumps(_answer(facts=evil))), lock_digest="sha256:ab", timeout=5)
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: FleetReport(str(lock), "sha256:ab", (answer,)))
+    report = tmp_path / "report.json"
+    res = cli("fleet", "check", str(lock), "-w", "n1", "-o", str(report), "--json")
+    text = report.read_text()
+    assert text == res.out  # the file is what --json prints
+    assert not any(c in text for c in "\u202e\x9b\x7f"), text
+    assert json.loads(text)["nodes"][0]["facts"]["driver"] == evil["driver"]  # the same value, escaped
+
+
 def test_the_nodes_run_the_envsnap_given_else_the_same_path_else_path(tmp_path: Path) -> None:
     script = tmp_path / "envsnap"
     script.write_text("#!/bin/sh\n")
