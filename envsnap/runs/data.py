@@ -39,6 +39,10 @@ class DataError(EnvsnapError):
     """A --data or --output path cannot be fingerprinted (missing input, unreadable file)."""
 
 
+class _Stopped(Exception):
+    """Raised in a hashing worker once the fingerprint has been abandoned."""
+
+
 @dataclass(frozen=True)
 class Entry:
     path: str  # relative, "/"-separated
@@ -145,9 +149,12 @@ def _hash_all(paths: list[tuple[str, Path, os.stat_result]], total: int, workers
     lock = threading.Lock()
     local = threading.local()
     reported = [0]
+    stop = threading.Event()  # set when the hashing is abandoned (Ctrl-C, an unreadable file): workers end
 
     def add(n: int) -> None:
         nonlocal done
+        if stop.is_set():
+            raise _Stopped
         with lock:
             done += n
             if progress is not None and done - reported[0] >= 8 * BLOCK:
@@ -160,7 +167,7 @@ def _hash_all(paths: list[tuple[str, Path, os.stat_result]], total: int, workers
         if buf is None:
             buf = local.buf = bytearray(BLOCK)
         try:
-            digest = hash_file(full, buf, add if progress is not None else None)
+            digest = hash_file(full, buf, add)
         except OSError as exc:
             raise DataError(f"{full}: cannot read: {exc.strerror or exc}") from None
         return Entry(rel, st.st_size, digest)
@@ -171,8 +178,16 @@ def _hash_all(paths: list[tuple[str, Path, os.stat_result]], total: int, workers
     else:
         # Largest files first, so that one big file at the end does not run alone.
         ordered = sorted(paths, key=lambda item: -item[2].st_size)
-        with ThreadPoolExecutor(max_workers=count) as pool:
+        pool = ThreadPoolExecutor(max_workers=count)
+        try:
             out = list(pool.map(one, ordered))
+        except BaseException:
+            # Ctrl-C or an error: the files not started are dropped and those being hashed stop at their next
+            # block (leaving the pool's block would hash every file before the interrupt was seen).
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     if progress is not None:
         progress(total, total)
     return out

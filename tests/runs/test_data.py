@@ -100,3 +100,26 @@ def test_a_directory_link_loop_is_walked_once(tmp_path: Path) -> None:
     (root / "x" / "f").write_text("f")
     (root / "x" / "loop").symlink_to(root)
     assert data.fingerprint(root).files == 1
+
+
+def test_ctrl_c_while_a_tree_is_hashed_stops_the_workers_at_once(tmp_path: Path) -> None:
+    # Ctrl-C during `envsnap run --data BIG` used to wait until every file was hashed (leaving the thread pool's
+    # block waits for every queued file): minutes on a large dataset before envsnap ended.
+    import _thread
+
+    root = tmp_path / "big"
+    root.mkdir()
+    size = 32 << 20
+    for i in range(8):
+        with open(root / f"f{i}.bin", "wb") as fh:
+            fh.truncate(size)  # sparse: cheap to make, read at memory speed
+    seen: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+        if len(seen) == 1:
+            _thread.interrupt_main()  # as the terminal's SIGINT reaches the main thread
+
+    with pytest.raises(KeyboardInterrupt):
+        data.fingerprint(root, workers=2, progress=progress)
+    assert max(seen) < 4 * size  # each worker stopped within a block or so, not after all 256 MiB
