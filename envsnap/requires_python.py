@@ -26,9 +26,12 @@ class Exclusion:
 
 def excluding(packages: Iterable[PythonPackage], python: str) -> tuple[list[Exclusion], list[Exclusion]]:
     """The packages whose Requires-Python excludes Python ``python``, and those whose Requires-Python cannot be
-    read (an invalid specifier: a warning, never a guess). An unreadable ``python`` version excludes nothing."""
+    read (an invalid specifier: a warning, never a guess). An unreadable ``python`` version excludes nothing.
+
+    The interpreter is judged by its release number alone, as pip judges it (``sys.version_info[:3]``): a
+    3.13.0rc1 interpreter is 3.13.0 to an installer, so ``>=3.13`` admits it."""
     try:
-        version = Version(python)
+        version = Version(".".join(str(n) for n in Version(python).release[:3]))
     except InvalidVersion:
         return [], []
     excluded: list[Exclusion] = []

@@ -109,3 +109,13 @@ def test_check_cli_names_the_package_for_the_docker_target(cli, tmp_path: Path) 
     assert result.code == 3, result
     [finding] = [f for f in json.loads(result.out)["findings"] if f["component"] == "Python (Requires-Python)"]
     assert finding["severity"] == "fail" and "scipy (Requires-Python >=3.10.13)" in finding["found"]
+
+
+def test_a_prerelease_interpreter_is_judged_by_its_release_number_as_pip_judges_it() -> None:
+    # pip checks Requires-Python against sys.version_info[:3]: 3.13.0rc1 is 3.13.0 to it, and >=3.13 installs there.
+    # Judged as the pre-release it is, the check failed an environment pip had just installed.
+    packages = [PythonPackage(name="a", version="1", requires_python=">=3.13"),
+                PythonPackage(name="b", version="1", requires_python=">=3.13.1")]
+    excluded, _ = excluding(packages, "3.13.0rc1")
+    assert [e.name for e in excluded] == ["b"]
+    assert [e.name for e in excluding(packages, "3.12.9")[0]] == ["a", "b"]
