@@ -156,17 +156,15 @@ def _reproducing(bundle: Bundle, meta: ArtifactMeta, runs: list[dict[str, Any]],
     size = sum(f.stat().st_size for f in bundle.root.rglob("*") if f.is_file() and not f.is_symlink())
     wheels = sum(f.stat().st_size for f in bundle.wheels_dir.glob("*.whl")) if bundle.wheels_dir.is_dir() else 0
     unpacked = wheels * 3  # wheels are zip files; installed files are typically about 2-4 times their size
-    disk = (f"{_mb(size)} for this folder, and about {_mb(unpacked)} more for the rebuilt environment "
-            "(estimated as 3x the wheels; `envsnap check` measures it from the wheels themselves)")
     seconds = max(5, round(unpacked / INSTALL_BYTES_PER_S + 0.05 * len(lock.pip_layer())))
-    time = (f"about {seconds} s for the offline rebuild of {len(lock.pip_layer())} packages (an estimate: "
-            f"{INSTALL_BYTES_PER_S >> 20} MiB/s of installed files plus 0.05 s per package), plus the run itself")
     badges = _badge_rows(audit)
     with sinks.refusing(BundleError, auditing.REPRODUCING):
         return _templates.render(
             "paper/REPRODUCING.md.j2", title=meta.title, doi=meta.doi, digest=lock.envsnap.content_digest,
             platform=platform or "not recorded", python=f"{lock.python.implementation} {lock.python.version}".strip(),
-            gpu=gpu, driver=driver, disk=disk, time=time, conda=lock.conda is not None and bool(lock.conda.packages),
+            gpu=gpu, driver=driver, disk=_mb(size), unpacked=_mb(unpacked), seconds=seconds,
+            packages=len(lock.pip_layer()), rate=INSTALL_BYTES_PER_S >> 20,
+            conda=lock.conda is not None and bool(lock.conda.packages),
             images=bundle.images_dir.is_dir() and any(bundle.images_dir.glob("*.tar")),
             runs=[r["record"] for r in runs], grade=grade, badges=badges)
 
@@ -177,8 +175,9 @@ def _badge_rows(audit: auditing.Audit | None) -> list[dict[str, str]]:
         "functional": "every package pinned and bundled with its hash, system packages and base image saved, "
                       "the GPU stack recorded, REPRODUCING.md",
         "reusable": "Functional, plus a licence, citation metadata and the code identified (clean commit, SWHID)",
-        "reproduced": "Reusable, plus a run record with sha256 data fingerprints (`envsnap rerun`)",
+        "reproduced": "Reusable, plus a run record with sha256 data fingerprints",
     }
+    commands = {"reproduced": "envsnap rerun"}
     rows = []
     for badge in auditing.BADGES:
         if audit is None:
@@ -188,7 +187,8 @@ def _badge_rows(audit: auditing.Audit | None) -> list[dict[str, str]]:
         else:
             short = audit.short_of(badge)
             state = "missing: " + ", ".join(i.id for i in short)
-        rows.append({"name": auditing.TITLES[badge].removesuffix("-ready"), "needs": needs[badge], "state": state})
+        rows.append({"name": auditing.TITLES[badge].removesuffix("-ready"), "needs": needs[badge],
+                     "command": commands.get(badge, ""), "state": state})
     return rows
 
 
