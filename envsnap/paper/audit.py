@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import _readlimits, lockfile
-from ..artifacts.bundle import Bundle, extract, is_archive
+from .. import _readlimits, lockfile, sinks
+from ..artifacts.bundle import SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
 from ..errors import BundleError, EnvsnapError, UsageError
 from ..model import Snapshot
 from .citation import CFF, ZENODO
 from .crate import NAME as CRATE
+from .crate import file_id
 from .metadata import CFF_NAME
 
 REPRODUCING = "REPRODUCING.md"
@@ -119,17 +120,28 @@ def audit(path: str | os.PathLike[str]) -> Audit:
 
 
 def _items(lock: Snapshot, bundle: Bundle | None, where: str) -> Iterator[Item]:
-    lock_arg = where if bundle is None else f"{where}/envsnap.lock"
-    out = "BUNDLE_DIR" if bundle is None else where
+    # Every remedy is a command line that runs as pasted: paths shell-quoted; an archive is unpacked first, into
+    # the folder it holds, since a bundle is completed (or made an artifact) as a directory.
+    folder = where
+    prefix = ""
+    if bundle is not None and is_archive(where):
+        parent = Path(where).parent
+        folder = str(parent / archive_folder(Path(where)))
+        prefix = f"tar -xf {sinks.shell_word(where)} -C {sinks.shell_word(str(parent))} && "
+    lock_arg = sinks.shell_word(where if bundle is None else f"{folder}/envsnap.lock")
+    out = "BUNDLE_DIR" if bundle is None else sinks.shell_word(folder)
+    bundle_cmd = f"{prefix}envsnap bundle {lock_arg} -o {out}"
+    artifact_cmd = (f"{bundle_cmd} --artifact --title TITLE --author 'Name <ORCID>' --license SPDX "
+                    "--doi PAPER_DOI (or a CITATION.cff in the project for the facts)")
     pip = lock.pip_layer()
     unpinned = [p.name for p in pip if p.artifact is None or not p.artifact.sha256]
     yield Item("python-pinned", "pinned", not unpinned,
                f"{len(pip) - len(unpinned)} of {len(pip)} Python packages pinned to a file by sha256"
                + (f" (not: {_some(unpinned)})" if unpinned else ""),
-               "" if not unpinned else f"envsnap pin {lock_arg}")
-    yield _bundled(lock, bundle, lock_arg, out)
-    yield _system(lock, bundle, lock_arg, out)
-    yield _base_image(lock, bundle, lock_arg, out)
+               "" if not unpinned else f"{prefix}envsnap pin {lock_arg}")
+    yield _bundled(lock, bundle, bundle_cmd)
+    yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
+    yield _base_image(bundle, bundle_cmd)
     yield _gpu(lock)
 
     def has(name: str) -> bool:
@@ -137,22 +149,23 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str) -> Iterator[Item]:
 
     yield Item("documented", "functional", has(REPRODUCING),
                f"{REPRODUCING} tells a reviewer what to run" if has(REPRODUCING) else f"no {REPRODUCING}",
-               "" if has(REPRODUCING) else f"envsnap bundle {lock_arg} -o {out} --artifact")
+               "" if has(REPRODUCING) else artifact_cmd)
     crate = _crate(bundle)
     meta_ok = has(CFF) and crate is not None and _crate_license(crate)
-    yield Item("citable", "reusable", meta_ok,
-               "licence and citation metadata (CITATION.cff, RO-Crate) present" if meta_ok else
+    stale = _crate_stale(bundle, crate) if meta_ok and bundle is not None else ""
+    yield Item("citable", "reusable", meta_ok and not stale,
+               (f"the RO-Crate no longer describes the bundle ({stale}): the bundle changed after --artifact"
+                if stale else "licence and citation metadata (CITATION.cff, RO-Crate) present") if meta_ok else
                "no licence and citation metadata (CITATION.cff, ro-crate-metadata.json with a licence)",
-               "" if meta_ok else f"envsnap bundle {lock_arg} -o {out} --artifact --title TITLE "
-               "--author 'Name <ORCID>' --license SPDX --doi PAPER_DOI (or a CITATION.cff in the project)")
-    yield _code(lock, crate, lock_arg, out)
-    yield _run(bundle, crate, lock_arg, out)
+               "" if meta_ok and not stale else artifact_cmd)
+    yield _code(lock, crate, artifact_cmd)
+    yield _run(bundle, prefix, lock_arg, artifact_cmd)
     deposit = has(ZENODO) and has(CFF)
     yield Item("deposit-metadata", "available", deposit,
                f"{ZENODO} and {CFF} ready for an archival deposit (Zenodo gives the DOI)" if deposit else
                f"no deposit metadata ({ZENODO}, {CFF})",
-               "" if deposit else f"envsnap bundle {lock_arg} -o {out} --artifact ...; then deposit the folder "
-               "in an archive that issues DOIs (Zenodo reads .zenodo.json)")
+               "" if deposit else f"{artifact_cmd}; then deposit the folder in an archive that issues DOIs "
+               "(Zenodo reads .zenodo.json)")
     if bundle is not None:
         size = sum(p.stat().st_size for p in bundle.root.rglob("*") if p.is_file() and not p.is_symlink())
         yield Item("size", "available", size <= ZENODO_MAX_BYTES, f"bundle size {_size(size)}"
@@ -161,8 +174,7 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str) -> Iterator[Item]:
                    graded=False)
 
 
-def _bundled(lock: Snapshot, bundle: Bundle | None, lock_arg: str, out: str) -> Item:
-    remedy = f"envsnap bundle {lock_arg} -o {out}"
+def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str) -> Item:
     if bundle is None:
         return Item("files-bundled", "bundled", False, "a lock alone: no file is bundled", remedy)
     try:
@@ -176,7 +188,7 @@ def _bundled(lock: Snapshot, bundle: Bundle | None, lock_arg: str, out: str) -> 
                 f"every file present and matching SHA256SUMS; {len(bundle.lock.pip_layer())} wheels match the lock")
 
 
-def _system(lock: Snapshot, bundle: Bundle | None, lock_arg: str, out: str) -> Item:
+def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_cmd: str) -> Item:
     needed = [p for p in lock.system.packages if p.needed_by]
     if not needed:
         return Item("system-packages", "functional", True, "no system package is needed by the Python packages")
@@ -184,20 +196,20 @@ def _system(lock: Snapshot, bundle: Bundle | None, lock_arg: str, out: str) -> I
     if unpinned:
         return Item("system-packages", "functional", False,
                     f"{len(unpinned)} of {len(needed)} needed system packages not pinned by hash ({_some(unpinned)})",
-                    f"envsnap pin {lock_arg}, then envsnap bundle {lock_arg} -o {out} --with-system-packages")
+                    f"{prefix}envsnap pin {lock_arg} && {bundle_cmd.removeprefix(prefix)} --with-system-packages")
     debs = bundle.root / "debs" if bundle is not None else None
     carried = debs is not None and all((debs / str(getattr(p, "filename", ""))).is_file() for p in needed)
     return Item("system-packages", "functional", carried,
                 f"{len(needed)} needed system packages pinned" + (" and bundled" if carried else ", not bundled"),
-                "" if carried else f"envsnap bundle {lock_arg} -o {out} --with-system-packages")
+                "" if carried else f"{bundle_cmd} --with-system-packages")
 
 
-def _base_image(lock: Snapshot, bundle: Bundle | None, lock_arg: str, out: str) -> Item:
-    saved = bundle is not None and any(bundle.images_dir.glob("*.tar")) if bundle is not None else False
+def _base_image(bundle: Bundle | None, bundle_cmd: str) -> Item:
+    saved = bundle is not None and any(bundle.images_dir.glob("*.tar"))
     return Item("base-image", "functional", saved,
                 "the docker target's base image is saved in the bundle" if saved else
                 "no base image saved (a tag can move or vanish from its registry)",
-                "" if saved else f"envsnap bundle {lock_arg} -o {out} --with-base-image")
+                "" if saved else f"{bundle_cmd} --with-base-image")
 
 
 def _gpu(lock: Snapshot) -> Item:
@@ -221,7 +233,7 @@ def _gpu(lock: Snapshot) -> Item:
                 "" if not missing else "run envsnap capture on the GPU machine the results came from")
 
 
-def _code(lock: Snapshot, crate: dict[str, Any] | None, lock_arg: str, out: str) -> Item:
+def _code(lock: Snapshot, crate: dict[str, Any] | None, artifact_cmd: str) -> Item:
     project = lock.project
     if project is None or not project.commit:
         return Item("code-identified", "reusable", False, "the lock records no git commit of the project",
@@ -234,13 +246,13 @@ def _code(lock: Snapshot, crate: dict[str, Any] | None, lock_arg: str, out: str)
     if not swhid:
         return Item("code-identified", "reusable", False,
                     f"commit {project.commit[:12]} (clean), no Software Heritage identifier",
-                    f"envsnap bundle {lock_arg} -o {out} --artifact (computes the SWHID)")
+                    f"{artifact_cmd}; it computes the SWHID")
     return Item("code-identified", "reusable", True, f"commit {project.commit[:12]} (clean), {swhid}")
 
 
-def _run(bundle: Bundle | None, crate: dict[str, Any] | None, lock_arg: str, out: str) -> Item:
-    remedy = (f"envsnap run --lock {lock_arg} --data DATA --output OUT -- COMMAND, then "
-              f"envsnap bundle {lock_arg} -o {out} --artifact --run RUN.toml")
+def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -> Item:
+    remedy = (f"{prefix}envsnap run --lock {lock_arg} --data DATA --output OUT -o RUN.toml -- COMMAND, then "
+              + artifact_cmd.removeprefix(prefix).replace(" --artifact ", " --artifact --run RUN.toml ", 1))
     records = sorted((bundle.root / RUNS).glob("*.toml")) if bundle is not None else []
     if not records:
         return Item("run-recorded", "reproduced", False, "no run record in the bundle", remedy)
@@ -269,6 +281,21 @@ def _crate(bundle: Bundle | None) -> dict[str, Any] | None:
 
 def _entities(crate: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [e for e in (crate or {}).get("@graph", []) if isinstance(e, dict)]
+
+
+def _crate_stale(bundle: Bundle, crate: dict[str, Any] | None) -> str:
+    """The first file of the bundle the crate lists with another sha256, or does not list; "" when it matches."""
+    listed = {str(e.get("@id")): e.get("sha256") for e in _entities(crate) if e.get("@type") == "File"}
+    for path in sorted(bundle.root.rglob("*")):
+        rel = path.relative_to(bundle.root).as_posix()
+        if rel in (SUMS, CRATE) or not path.is_file() or path.is_symlink():
+            continue
+        ref = file_id(rel)
+        if ref not in listed:
+            return f"{rel} is not in it"
+        if listed[ref] != known_sha256(path):
+            return f"{rel} differs"
+    return ""
 
 
 def _crate_license(crate: dict[str, Any]) -> bool:

@@ -35,3 +35,50 @@ def test_reproducing_md_commands_run_as_copied_and_no_backslash_reaches_its_pros
     assert ["envsnap", "check", "envsnap.lock"] in commands
     assert "\\`" not in text
     assert text.startswith("# Reproducing Table 2: how to reproduce\n")
+
+
+def remedies(path: Path) -> dict[str, list[str]]:
+    from envsnap.paper.audit import audit
+
+    return {i.id: shlex.split(i.remedy.split(" (or ", 1)[0].split(";", 1)[0]) for i in audit(path).items
+            if i.remedy.startswith(("envsnap ", "tar "))}
+
+
+def test_audit_remedies_run_as_pasted_for_a_path_with_a_space_and_for_an_archive(tmp_path: Path) -> None:
+    # The remedies put paths unquoted, and for an archive named FILE.tar.gz/envsnap.lock and -o FILE.tar.gz,
+    # which bundle refuses (--artifact and --with-base-image need a directory); documented's remedy was a bare
+    # --artifact, which exits 2 without a title, an author and a licence.
+    from envsnap.artifacts.bundle import write_archive
+
+    folder = tmp_path / "my paper"
+    folder.mkdir()
+    lock = folder / "env.lock"
+    lockfile.dump(sample_lock(seal=True), lock)
+    found = remedies(lock)
+    assert found["files-bundled"] == ["envsnap", "bundle", str(lock), "-o", "BUNDLE_DIR"]
+    assert {"--title", "--author", "--license"} <= set(found["documented"])
+    bundle = bundle_of(folder)
+    bundle.write_sums()
+    archive = folder / "supp.tar.gz"
+    write_archive(bundle.root, archive)
+    found = remedies(archive)
+    assert found["base-image"] == ["tar", "-xf", str(archive), "-C", str(folder), "&&", "envsnap", "bundle",
+                                   f"{folder}/supp/envsnap.lock", "-o", f"{folder}/supp", "--with-base-image"]
+
+
+def test_audit_finds_an_ro_crate_the_bundle_outgrew(tmp_path: Path) -> None:
+    # A plain `bundle` re-run on an artifact bundle (the base-image remedy) rewrote appendix.md without the
+    # artifact part and left the crate's sha256 of it stale; the audit still called the artifact citable.
+    from envsnap.paper import citation, crate
+    from envsnap.paper.audit import audit
+
+    bundle = bundle_of(tmp_path)
+    (bundle.root / citation.CFF).write_text("cff-version: 1.2.0\n")
+    artifact._write_crate(bundle, META, None, [])
+    bundle.write_sums()
+    assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
+    (bundle.root / "appendix.md").write_text("changed\n")
+    bundle.write_sums()
+    item = next(i for i in audit(bundle.root).items if i.id == "citable")
+    assert not item.ok and "appendix.md is not in it" in item.detail and "--artifact" in item.remedy
+    assert crate.NAME not in item.detail
