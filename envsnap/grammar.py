@@ -386,6 +386,11 @@ def is_release_number(text: str) -> bool:
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def has_bidi(text: str) -> bool:
+    """True when ``text`` holds a bidirectional formatting character (it would show reordered)."""
+    return _BIDI.search(text) is not None
+
+
 def strip_terminal(text: str) -> str:
     """``text`` for a terminal: control characters and bidirectional formatting characters replaced by
     U+FFFD (``strip_control`` plus the bidi rule)."""

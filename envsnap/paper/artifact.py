@@ -24,7 +24,7 @@ from ..platforms import major_minor
 from ..progress import Progress
 from . import audit as auditing
 from . import citation, crate
-from .metadata import ArtifactMeta, MetadataError
+from .metadata import ArtifactMeta, MetadataError, license_choices
 from .swhid import CodeIdentity, SwhidError, identify
 
 # Rough rates for REPRODUCING.md's time estimate (said there as an estimate, with its basis).
@@ -45,6 +45,7 @@ def require_complete(meta: ArtifactMeta) -> None:
         flags = ", ".join(f"--{m}" for m in missing)
         raise MetadataError(f"--artifact needs {', '.join(missing)}: pass {flags} or put a CITATION.cff in the "
                             "project")
+    license_choices(meta.license)
 
 
 def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None, runs: Sequence[Path] = (),

@@ -299,7 +299,8 @@ def _crate_stale(bundle: Bundle, crate: dict[str, Any] | None) -> str:
 
 
 def _crate_license(crate: dict[str, Any]) -> bool:
-    return any(e.get("@id") == "./" and isinstance(e.get("license"), dict) for e in _entities(crate))
+    return any(e.get("@id") == "./" and isinstance(e.get("license"), (dict, list)) and bool(e["license"])
+               for e in _entities(crate))
 
 
 def _crate_swhid(crate: dict[str, Any] | None) -> str:

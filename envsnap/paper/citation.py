@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ..model import Snapshot
-from .metadata import ArtifactMeta
+from .metadata import ArtifactMeta, license_choices
 
 CFF = "CITATION.cff"
 ZENODO = ".zenodo.json"
@@ -37,7 +37,8 @@ def cff(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = Non
         if author.orcid:
             lines.append(f"    orcid: {_q(author.orcid_url)}")
     if meta.license:
-        lines.append(f"license: {_q(meta.license)}")
+        choices = license_choices(meta.license)
+        lines.append(f"license: {_q(choices[0]) if len(choices) == 1 else json.dumps(choices)}")
     if meta.version:
         lines.append(f"version: {_q(meta.version)}")
     if lock.envsnap.created:
@@ -81,7 +82,8 @@ def zenodo(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = 
         "keywords": ["reproducibility", "computational environment", "envsnap"],
     }
     if meta.license:
-        doc["license"] = meta.license
+        # One licence identifier: of alternatives (MIT OR Apache-2.0) the first, which the recipient may choose.
+        doc["license"] = license_choices(meta.license)[0]
     if meta.version:
         doc["version"] = meta.version
     if lock.envsnap.created:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from .. import purls
 from ..model import Snapshot
-from .metadata import ArtifactMeta
+from .metadata import ArtifactMeta, license_choices
 
 NAME = "ro-crate-metadata.json"
 RO_CRATE = "https://w3id.org/ro/crate/1.1"
@@ -63,9 +63,12 @@ def build(lock: Snapshot, files: Mapping[str, tuple[str, int]], meta: ArtifactMe
     graph.append(descriptor)
     graph.append(root)
     if meta.license:
-        root["license"] = {"@id": _spdx_url(meta.license)}
-        graph.append({"@id": _spdx_url(meta.license), "@type": "CreativeWork", "name": meta.license,
-                      "identifier": meta.license})
+        # Each alternative by its SPDX page (an expression has no page of its own).
+        refs = []
+        for choice in license_choices(meta.license):
+            refs.append({"@id": _spdx_url(choice)})
+            graph.append({"@id": _spdx_url(choice), "@type": "CreativeWork", "name": choice, "identifier": choice})
+        root["license"] = refs[0] if len(refs) == 1 else refs
     people = []
     for n, author in enumerate(meta.authors):
         pid = author.orcid_url or f"#author-{n + 1}"

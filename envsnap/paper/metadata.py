@@ -89,7 +89,7 @@ def parse_author(text: str) -> Author:
     if name.endswith(">") and "<" in name:
         name, _, rest = name[:-1].rpartition("<")
         name, orcid = name.strip(), parse_orcid(rest)
-    if not grammar.is_text(name, 200) or not name or "<" in name or ">" in name:
+    if not grammar.is_text(name, 200) or not name or "<" in name or ">" in name or grammar.has_bidi(name):
         raise MetadataError(f"--author {grammar.shown(text)}: expected 'Name' or 'Name <ORCID iD>'")
     return Author(name, orcid)
 
@@ -108,9 +108,22 @@ def parse_license(text: str) -> str:
     return text.strip()
 
 
+def license_choices(expression: str) -> list[str]:
+    """The SPDX identifiers of a licence that is one identifier or alternatives joined by OR, which is what
+    CITATION.cff 1.2.0 can hold (one identifier, or a list read as OR). Anything else is refused (bad input)."""
+    words = expression.replace("(", " ").replace(")", " ").split()
+    ids = words[::2]
+    if any(w != "OR" for w in words[1::2]) or not ids:
+        raise MetadataError(f"--license {grammar.shown(expression)}: CITATION.cff holds one SPDX identifier or "
+                            "alternatives joined by OR (AND and WITH have no CFF form)")
+    return list(dict.fromkeys(ids))
+
+
 def _title(text: str, what: str) -> str:
-    if not grammar.is_text(text, 500) or not text.strip():
-        raise MetadataError(f"{what} {grammar.shown(text)}: one line of text, at most 500 characters")
+    if not grammar.is_text(text, 500) or not text.strip() or grammar.has_bidi(text):
+        # A bidirectional override would show the title reordered in every file that cites it (Trojan Source).
+        raise MetadataError(f"{what} {grammar.shown(text)}: one line of text, at most 500 characters, no "
+                            "bidirectional formatting characters")
     return text.strip()
 
 

@@ -82,3 +82,46 @@ def test_audit_finds_an_ro_crate_the_bundle_outgrew(tmp_path: Path) -> None:
     item = next(i for i in audit(bundle.root).items if i.id == "citable")
     assert not item.ok and "appendix.md is not in it" in item.detail and "--artifact" in item.remedy
     assert crate.NAME not in item.detail
+
+
+def test_a_licence_with_alternatives_is_a_cff_list_and_and_with_are_refused_before_anything_is_fetched(
+        tmp_path: Path) -> None:
+    # "MIT OR Apache-2.0" (docs/cli.md's own example) was written as one CFF license string, which the CFF 1.2.0
+    # schema refuses, as Zenodo's licence field and an SPDX page URL did.
+    import json
+
+    import jsonschema
+    import pytest
+    import yaml  # type: ignore[import-untyped]
+
+    from envsnap.paper import citation, crate
+    from envsnap.paper.artifact import require_complete
+    from envsnap.paper.metadata import MetadataError, from_args
+
+    meta = from_args("T", ["Ada Lovelace"], "MIT OR Apache-2.0", None)
+    lock = sample_lock(seal=True)
+    schema = json.loads((Path(__file__).parent / "fixtures" / "cff-1.2.0.schema.json").read_text())
+    cff = yaml.safe_load(citation.cff(meta, lock))
+    jsonschema.validate(cff, schema)
+    assert cff["license"] == ["MIT", "Apache-2.0"]
+    assert citation.zenodo(meta, lock)["license"] == "MIT"
+    root = next(e for e in crate.build(lock, {}, meta)["@graph"] if e["@id"] == "./")
+    spdx = "https://spdx.org/licenses/"
+    assert root["license"] == [{"@id": spdx + "MIT"}, {"@id": spdx + "Apache-2.0"}]
+    jsonschema.validate(yaml.safe_load(citation.cff(from_args("T", ["A"], "MIT", None), lock)), schema)
+    with pytest.raises(MetadataError, match="AND and WITH"):
+        require_complete(from_args("T", ["A"], "GPL-2.0-only WITH Classpath-exception-2.0", None))
+
+
+def test_bidirectional_overrides_are_refused_in_the_title_and_the_authors(tmp_path: Path) -> None:
+    # U+202E reached CITATION.cff and the RO-Crate raw: the name shows reordered (Trojan Source).
+    import pytest
+
+    from envsnap.paper.metadata import MetadataError, from_args, from_cff
+
+    for title, author in (("evil\u202egnp.exe", "Ada"), ("T", "Ada \u2067Lovelace")):
+        with pytest.raises(MetadataError):
+            from_args(title, [author], "MIT", None)
+    (tmp_path / "CITATION.cff").write_text('title: "x\\u202ey"\nauthors: [{name: A}]\n')
+    with pytest.raises(MetadataError, match="bidirectional"):
+        from_cff(tmp_path / "CITATION.cff")
