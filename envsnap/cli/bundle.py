@@ -76,15 +76,14 @@ def run(args: argparse.Namespace) -> int:
     project = project_root(args.project, args.lock)
     meta = None
     if args.artifact:
-        from ..paper.artifact import require_complete
+        from ..paper.artifact import check_run, require_complete
         from ..paper.metadata import from_args, resolve
 
         # Every fact is checked before anything is fetched: a bad ORCID or a missing licence is exit 2 now.
         meta = resolve(from_args(args.title, args.author, args.license, args.doi), project)
         require_complete(meta)
         for record in args.run:
-            if not Path(record).is_file():
-                raise UsageError(f"--run {record}: no such run record")
+            check_run(Path(record))
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,

@@ -57,6 +57,7 @@ def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None,
     notes: list[str] = []
     code = _code(lock, project, notes)
     run_facts = [_copy_run(bundle, path) for path in runs]
+    run_facts += _kept_runs(bundle, run_facts)
     code_facts = {"directory": code.directory, "revision": code.revision, "commit": code.commit} if code else None
     say("writing REPRODUCING.md, CITATION.cff, .zenodo.json")
     atomic_write_text(root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade="(being graded)"))
@@ -92,21 +93,46 @@ def _code(lock: Snapshot, project: Path | None, notes: list[str]) -> CodeIdentit
         return None
 
 
-def _copy_run(bundle: Bundle, path: Path) -> dict[str, Any]:
-    """A run record into ``runs/`` (loaded first: a record is untrusted input, refused when invalid)."""
+def check_run(path: Path) -> tuple[Any, str]:
+    """A ``--run`` record, loaded (bounded, validated, seal checked: untrusted input) and its name in ``runs/``;
+    called before anything is fetched, so a bad record is exit 2 with nothing made."""
     from ..runs import record as run_record
 
-    rec = run_record.load(path)  # bounded, validated, seal checked
-    folder = bundle.root / auditing.RUNS
-    folder.mkdir(exist_ok=True)
+    if not path.is_file():
+        raise MetadataError(f"--run {grammar.shown(str(path))}: no such run record")
+    rec = run_record.load(path)
     name = path.name if path.name.endswith(".toml") else path.name + ".toml"
     if not grammar.is_base_name(name):
         raise MetadataError(f"--run {grammar.shown(path.name)}: a bundle holds plain file names (no hidden or "
                             "control characters): rename the record")
+    return rec, name
+
+
+def _copy_run(bundle: Bundle, path: Path) -> dict[str, Any]:
+    """A run record into ``runs/`` (loaded first: a record is untrusted input, refused when invalid)."""
+    rec, name = check_run(path)
+    folder = bundle.root / auditing.RUNS
+    folder.mkdir(exist_ok=True)
     target = join_relative(folder, name, "run record")
     if target.exists() and target.read_bytes() != path.read_bytes():
         raise BundleError(f"{target}: another run record of that name is already in the bundle")
     atomic_write_bytes(target, path.read_bytes())
+    return _run_facts(rec, name)
+
+
+def _kept_runs(bundle: Bundle, given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records an earlier ``--artifact`` run put in ``runs/`` and this one did not name: still described
+    (re-running on an artifact bundle kept the file but dropped its CreateAction and its rerun line)."""
+    named = {r["record"] for r in given}
+    kept = []
+    folder = bundle.root / auditing.RUNS
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+        if f"{auditing.RUNS}/{path.name}" not in named and not path.is_symlink():
+            kept.append(_run_facts(check_run(path)[0], path.name))
+    return kept
+
+
+def _run_facts(rec: Any, name: str) -> dict[str, Any]:
     return {
         "id": f"#run-{rec.run.content_digest.removeprefix('sha256:')[:16] or name}",
         "record": f"{auditing.RUNS}/{name}",

@@ -172,7 +172,7 @@ def test_the_latex_appendix_compiles(stages: Stages, tmp_path: Path) -> None:
 def test_reproducing_md_gives_the_reviewer_the_commands(stages: Stages) -> None:
     text = (stages.artifact / "REPRODUCING.md").read_text()
     for expected in ("envsnap check envsnap.lock", "envsnap rebuild envsnap.lock --bundle . --offline",
-                     "envsnap rerun `runs/run.toml`", f"https://doi.org/{DOI}", "Disk:", "Time:"):
+                     "envsnap rerun runs/run.toml", f"https://doi.org/{DOI}", "Disk:", "Time:"):
         assert expected in text
     assert "(being graded)" not in text
 
@@ -251,3 +251,27 @@ def test_metadata_values_are_checked_at_the_boundary() -> None:
     for bad in ("Ada\nLovelace", "Ada <script>", "A <0000-0002-1825-0098>"):
         with pytest.raises(MetadataError):
             parse_author(bad)
+
+
+def test_a_rerun_on_an_artifact_bundle_keeps_describing_its_run_records(stages: Stages, tmp_path: Path,
+                                                                        cli: Callable[..., Any]) -> None:
+    # Re-run without --run, the record stayed in runs/ but lost its CreateAction and its rerun line.
+    copy = tmp_path / "again"
+    shutil.copytree(stages.artifact, copy)
+    result = cli("bundle", copy / "envsnap.lock", "-o", copy, "--offline", "--project", stages.project,
+                 "--artifact", "--title", "Again", "--author", "Ada Lovelace", "--license", "MIT")
+    assert result.code == 0, result
+    assert "envsnap rerun runs/" in (copy / "REPRODUCING.md").read_text()
+    graph = json.loads((copy / "ro-crate-metadata.json").read_text())["@graph"]
+    assert [e for e in graph if e["@type"] == "CreateAction"]
+    assert cli("audit", copy, "--strict", "--badge", "reusable").code == 0
+
+
+def test_a_bad_run_record_is_exit_2_before_anything_is_fetched(stages: Stages, tmp_path: Path,
+                                                              cli: Callable[..., Any]) -> None:
+    # It was loaded only after every wheel had been fetched and the bundle written.
+    bad = tmp_path / "run.toml"
+    bad.write_text(stages.run.read_text().replace("exit_status = 0", "exit_status = 1", 1) + "\n")
+    result = cli("bundle", stages.pinned, "-o", tmp_path / "b", "--artifact", "--title", "T", "--author", "A",
+                 "--license", "MIT", "--run", bad)
+    assert result.code == 2 and "Traceback" not in result.err and not (tmp_path / "b").exists()
