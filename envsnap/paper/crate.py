@@ -23,6 +23,10 @@ from .metadata import ArtifactMeta, license_choices
 NAME = "ro-crate-metadata.json"
 RO_CRATE = "https://w3id.org/ro/crate/1.1"
 PROCESS_RUN_CRATE = "https://w3id.org/ro/wfrun/process/0.5"
+# RO-Crate 1.1's context has no ``sha256``: a term it lacks is dropped by every JSON-LD reader unless the crate
+# defines it, here as the Workflow Run Crate terms do.
+SHA256_TERM = "https://w3id.org/ro/terms/workflow-run#sha256"
+CONTEXT: list[Any] = [f"{RO_CRATE}/context", {"sha256": SHA256_TERM}]
 _ENCODING = {".whl": "application/zip", ".json": "application/json", ".toml": "application/toml",
              ".md": "text/markdown", ".tex": "application/x-tex", ".txt": "text/plain", ".tar": "application/x-tar",
              ".deb": "application/vnd.debian.binary-package", ".conda": "application/zip",
@@ -107,7 +111,7 @@ def build(lock: Snapshot, files: Mapping[str, tuple[str, int]], meta: ArtifactMe
                       "version": "0.5"})
         graph.extend(run_action(run, files))
         root["mentions"].append({"@id": run["id"]})
-    return {"@context": "https://w3id.org/ro/crate/1.1/context", "@graph": graph}
+    return {"@context": CONTEXT, "@graph": graph}
 
 
 def _software(lock: Snapshot) -> list[dict[str, Any]]:

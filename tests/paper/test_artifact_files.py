@@ -125,3 +125,18 @@ def test_bidirectional_overrides_are_refused_in_the_title_and_the_authors(tmp_pa
     (tmp_path / "CITATION.cff").write_text('title: "x\\u202ey"\nauthors: [{name: A}]\n')
     with pytest.raises(MetadataError, match="bidirectional"):
         from_cff(tmp_path / "CITATION.cff")
+
+
+def test_the_crate_defines_the_sha256_term_its_files_use(tmp_path: Path) -> None:
+    # The context was RO-Crate 1.1's alone, which has no "sha256": a JSON-LD reader dropped every file's hash.
+    from rocrate.rocrate import ROCrate  # type: ignore[import-untyped]
+
+    from envsnap.paper import crate
+
+    bundle = bundle_of(tmp_path)
+    artifact._write_crate(bundle, META, None, [])
+    doc = crate.build(bundle.lock, {"envsnap.lock": ("0" * 64, 1)}, META)
+    terms = {k: v for c in doc["@context"] if isinstance(c, dict) for k, v in c.items()}
+    assert terms["sha256"] == crate.SHA256_TERM and "https://w3id.org/ro/crate/1.1/context" in doc["@context"]
+    loaded = ROCrate(bundle.root)
+    assert loaded.dereference("envsnap.lock")["sha256"]
