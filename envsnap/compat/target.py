@@ -62,6 +62,9 @@ class Target:
     disk_free_mib: int | None = None  # None: not measured
     docker: DockerFacts | None = None  # set for a container target
     bundle: BundleSizes | None = None  # measured from the bundle the rebuild installs from, when there is one
+    # A container rebuild's --base-image: the check judges the interpreter of that image, not the one the lock
+    # would choose (a CUDA lock's Requires-Python failure told the user to pass it, and the check ignored it).
+    base_image: str | None = None
 
     @property
     def provides_python(self) -> bool:

@@ -67,7 +67,8 @@ def rebuild(
     # version), not the one running envsnap.
     check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
     notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only,
-                      bundle=bundle, dest=dest if dest is not None else rebuilder.default_dest)
+                      bundle=bundle, dest=dest if dest is not None else rebuilder.default_dest,
+                      base_image=target_options.get("base_image") or None)
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:
             bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None

@@ -46,6 +46,7 @@ def bundle_sizes(bundle: str | os.PathLike[str] | None,
 def preflight(
     lock: Snapshot, *, target: str, python: str | None, force: bool, dry_run: bool = False, cpu_only: bool = False,
     bundle: str | os.PathLike[str] | None = None, dest: str | os.PathLike[str] | None = None,
+    base_image: str | None = None,
 ) -> tuple[str, ...]:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan.
 
@@ -58,7 +59,8 @@ def preflight(
     rebuilder = get(target)
     where = None if rebuilder.target_facts.container or dest is None else str(Path(dest).absolute())
     probed = dataclasses.replace(check_target(target, cpu_only=cpu_only, disk_path=where),
-                                 bundle=bundle_sizes(bundle, rebuilder.bundle_folders))
+                                 bundle=bundle_sizes(bundle, rebuilder.bundle_folders),
+                                 base_image=base_image if rebuilder.target_facts.container else None)
     report = evaluate(lock, capture(python), probed)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:

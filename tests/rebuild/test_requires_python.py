@@ -119,3 +119,26 @@ def test_a_prerelease_interpreter_is_judged_by_its_release_number_as_pip_judges_
     excluded, _ = excluding(packages, "3.13.0rc1")
     assert [e.name for e in excluded] == ["b"]
     assert [e.name for e in excluding(packages, "3.12.9")[0]] == ["a", "b"]
+
+
+def test_the_check_judges_the_base_image_the_rebuild_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The failure told the user to pass --base-image, and the rebuild's own check ignored it: judged the image the
+    # lock would choose and stopped the rebuild that had been given one that runs the locked Python.
+    from envsnap.rebuild import _preflight
+
+    lock = requiring(gpu_lock(python="3.10.14"), "3.10.14", scipy=">=3.10.13")
+    docker = Target(kind="docker", facts=get("docker").target_facts)
+    chosen = dataclasses.replace(docker, base_image="python:3.10.14-slim-bookworm")
+    assert python_findings(lock, lock, "docker")[0][0] == "fail"
+    assert [f for f in evaluate(lock, lock, chosen).findings if f.component == "Python (Requires-Python)"] == []
+    wrong = dataclasses.replace(docker, base_image="envsnap-base:bookworm")
+    [finding] = [f for f in evaluate(lock, lock, wrong).findings if f.component == "Python (Requires-Python)"]
+    assert finding.severity == "fail" and "envsnap-base:bookworm" in finding.found
+
+    seen: list[Target] = []
+    monkeypatch.setattr(_preflight, "evaluate", lambda lock, host, target: seen.append(target) or evaluate(
+        lock, host, dataclasses.replace(target, docker=None)))
+    monkeypatch.setattr(_preflight, "capture", lambda python: lock)
+    _preflight.preflight(lock, target="docker", python=None, force=False, dry_run=True, cpu_only=True,
+                         base_image="python:3.10.14-slim-bookworm")
+    assert seen[0].base_image == "python:3.10.14-slim-bookworm"

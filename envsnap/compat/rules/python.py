@@ -63,10 +63,11 @@ def _requires_python(lock: Snapshot, host: Snapshot, target: Target) -> list[Fin
         from ...errors import RebuildError, RequiresPythonError
 
         try:
-            runs, where = choose(lock).interpreter.version, f"the {target.kind} base image"
+            runs = choose(lock, base_image=target.base_image).interpreter.version
+            where = f"the {target.kind} base image" + (f" {target.base_image}" if target.base_image else "")
         except RequiresPythonError as exc:
             return [Finding("fail", component, "an interpreter every locked distribution admits", str(exc),
-                            "pass --base-image with an image that runs the locked Python", NAME)]
+                            f"rebuild with --base-image IMAGE, an image that runs Python {lock.python.version}", NAME)]
         except RebuildError:
             return []  # no base image to judge (the rebuild's plan says why)
     elif target.provides_python:
