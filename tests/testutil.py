@@ -56,6 +56,7 @@ MARK_BY_FIXTURE = {
     "conda_env": "conda",
     "envsnap_wheel": "network",  # pip wheel . fetches the build backend
     "built_wheel_venv": "network",  # installs envsnap's requirements into a fresh venv
+    "slurm_cluster_env": "slurm",  # tests/fleet: a real local Slurm cluster
 }
 MARKS_BY_FILE = {
     "e2e/test_real_install.py": ("docker", "network"),
