@@ -11,6 +11,7 @@ GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seco
 DEEP_TIMEOUT = 120.0  # importing torch with CUDA takes seconds; a hung import must not hang the capture
 PROBE_TIMEOUT = 120.0  # the standard-library probe in the target interpreter
 FLEET_TIMEOUT = 120.0  # one node's answer to fleet check or capture, through srun
+FLEET_LOCK_ENV = "ENVSNAP_LOCK"  # the lock a Slurm job asks fleet prolog to check
 
 # Our name on the public package index. The import package and the command are `envsnap`, but the
 # distribution `envsnap` there is an unrelated project: every install remedy names this one (docs/design.md).

@@ -62,3 +62,11 @@ def test_a_registry_commands_help_imports_no_other_command(command: str) -> None
     assert {m for m in modules if m.startswith("envsnap.cli.") and m != "envsnap.cli._output"} <= {
         f"envsnap.cli.{command_names()[command]}", "envsnap.cli.verify"}
     assert "envsnap.fleet" not in modules and "envsnap.runs" not in modules
+
+
+def test_fleet_prolog_without_a_lock_imports_no_implementation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Slurm prolog runs before every job on every node: with no lock to check it is a no-op, and a quick one."""
+    monkeypatch.delenv("ENVSNAP_LOCK", raising=False)
+    assert heavy(imported("fleet", "prolog")) == []
+    monkeypatch.setenv("ENVSNAP_LOCK", "")
+    assert heavy(imported("fleet", "prolog")) == []

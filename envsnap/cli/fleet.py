@@ -227,6 +227,8 @@ def run_node(args: argparse.Namespace) -> int:
 
 
 def run_prolog(args: argparse.Namespace) -> int:
+    if not (args.lock or os.environ.get(_defaults.FLEET_LOCK_ENV)):
+        return EXIT_OK  # no lock: a prolog runs before every job, so this costs no import
     from .. import fleet
 
     outcome = fleet.prolog(args.lock)

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = _defaults.FLEET_TIMEOUT
-LOCK_ENV = "ENVSNAP_LOCK"
+LOCK_ENV = _defaults.FLEET_LOCK_ENV
 PROLOG_NVML_TIMEOUT = 5.0  # the prolog waits this long for the driver, then calls it hung
 MAX_REASON = 200  # characters of a Slurm drain reason
 
