@@ -51,13 +51,16 @@ def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:
     return ["--", ":/", *out] if out else []
 
 
-def _is_lockfile(path: str) -> bool:
-    """An envsnap lockfile: its first table is ``[envsnap]`` (the lockfile module writes it first)."""
+def _is_envsnap_file(path: str) -> bool:
+    """An envsnap lockfile (its first table is ``[envsnap]``, which the lockfile module writes first) or an
+    ``envsnap run`` record (a ``[run]`` table whose first key names the record kind, in its first KiB)."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(512)
+            head = fh.read(1024)
     except OSError:
         return False
+    if b'[run]\nkind = "envsnap run record"\n' in head:
+        return True
     for line in head.splitlines():
         line = line.strip()
         if line and not line.startswith(b"#"):
@@ -66,23 +69,23 @@ def _is_lockfile(path: str) -> bool:
 
 
 def untracked_locks(root: str) -> list[str]:
-    """Untracked (and not ignored) envsnap lockfiles in the work tree (named ``*.lock`` or ``*.toml``), as
-    absolute paths."""
+    """Untracked (and not ignored) envsnap lockfiles and run records in the work tree (named ``*.lock`` or
+    ``*.toml``), as absolute paths."""
     res = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
     if not res.ok:
         return []
     # Only names a lock is given (``envsnap.lock``, ``*.lock``, ``*.toml``) are opened: an untracked data
     # folder may hold many thousands of files.
     found = (os.path.join(root, rel) for rel in res.stdout.split("\0") if rel.endswith((".lock", ".toml")))
-    return sorted(p for p in found if _is_lockfile(p))
+    return sorted(p for p in found if _is_envsnap_file(p))
 
 
 def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None:
     """None when ``directory`` is not inside a git work tree (or git is missing). ``exclude``: files left out
     of the dirty state, such as the lockfile being written (a lock cannot describe itself: recapturing in a
     work tree would otherwise always find it dirty, with a new digest each time). Untracked envsnap lockfiles
-    anywhere in the work tree are left out too: an earlier capture written elsewhere (``-o -``, another name)
-    is output, not a change to the project's code."""
+    and run records anywhere in the work tree are left out too: an earlier capture written elsewhere (``-o -``,
+    another name), or the record of another run, is output, not a change to the project's code."""
     root = find_root(directory)
     if root is None:
         return None

@@ -180,3 +180,23 @@ def test_the_lockfile_being_written_does_not_make_the_project_dirty(repo: Path) 
 
 def test_not_a_git_work_tree(tmp_path: Path) -> None:
     assert project.probe_project(str(tmp_path)) is None
+
+
+def test_untracked_run_records_do_not_make_the_project_dirty(repo: Path) -> None:
+    # A second `envsnap run -o exp2.toml` (or `rerun exp1.toml` once exp2.toml exists) found the work tree
+    # dirty: the other runs' records were counted as changes to the code.
+    from envsnap.runs import record as rec
+
+    sample = rec.RunRecord(run=rec.Meta(generator="envsnap 0", created="2026-01-01T00:00:00.000Z"),
+                           command=rec.Command(argv=("true",)),
+                           result=rec.Outcome(started="2026-01-01T00:00:00.000Z", ended="2026-01-01T00:00:01.000Z",
+                                              duration_ms=1000, exit_status=0))
+    rec.dump(sample, repo / "exp1.toml")
+    (repo / "results").mkdir()
+    rec.dump(sample, repo / "results" / "exp2.toml")
+    found = project.probe_project(str(repo))
+    assert found is not None and not found.dirty
+    # Any other untracked .toml still counts.
+    (repo / "config.toml").write_text('[run]\nkind = "mine"\n')
+    found = project.probe_project(str(repo))
+    assert found is not None and found.dirty
