@@ -173,23 +173,31 @@ def _table(data: Any, where: str, origin: str) -> Mapping[str, Any]:
     return data
 
 
+def _node_name(name: Any) -> bool:
+    """A Slurm node name: printable, without spaces (what ``scontrol show hostnames`` gives)."""
+    return isinstance(name, str) and bool(name) and name.isprintable() and not any(c.isspace() for c in name)
+
+
 def loads(text: str, *, origin: str = "<string>") -> FleetFile:
     data = _readlimits.load_toml(text, origin=origin, error=FleetFileError)
     head = _table(data.get("fleet"), "fleet", origin)
     version = head.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise FleetFileError(f"{origin}: fleet.format_version: missing or not an integer (is this a FLEET.toml?)")
+    if version < 1:
+        raise FleetFileError(f"{origin}: fleet.format_version: {version} is not a format version (1 or more)")
     if version > FORMAT_VERSION:
         raise FleetFileError(f"{origin}: fleet.format_version: {version} is newer than this envsnap understands "
                              f"(<= {FORMAT_VERSION}); upgrade envsnap")
     names = head.get("nodes")
-    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(
-        names
-    ):
+    if not isinstance(names, list) or not all(_node_name(n) for n in names) or len(set(names)) != len(names):
         raise FleetFileError(f"{origin}: fleet.nodes: not a list of distinct node names")
     unreachable = _table(head.get("unreachable", {}), "fleet.unreachable", origin)
-    if not all(isinstance(v, str) for v in unreachable.values()):
-        raise FleetFileError(f"{origin}: fleet.unreachable: every value must be a string")
+    if not all(_node_name(k) and isinstance(v, str) for k, v in unreachable.items()):
+        raise FleetFileError(f"{origin}: fleet.unreachable: every key must be a node name, every value a string")
+    both = sorted(set(names) & set(unreachable))
+    if both:
+        raise FleetFileError(f"{origin}: fleet.unreachable: {shown(both[0])} is in fleet.nodes too (captured)")
     common = _table(data.get("common", {}), "common", origin)
     tables = _table(data.get("nodes", {}), "nodes", origin)
     if set(tables) - set(names):

@@ -78,6 +78,10 @@ def test_fleet_diff_names_each_changed_value(tmp_path: Path) -> None:
     ('[fleet]\nformat_version = 1\nnodes = ["a"]\n[common.envsnap]\nschema_version = 1\n'
      '[nodes.a.python]\nkind = "bogus"\n', "node a"),
     ("[fleet\n", "not valid TOML"),
+    ('[fleet]\nformat_version = 0\nnodes = ["a"]\n', "not a format version"),
+    ('[fleet]\nformat_version = 1\nnodes = ["a\\nb"]\n', "distinct node names"),
+    ('[fleet]\nformat_version = 1\nnodes = ["a"]\nunreachable = { "x\\u001b[2J" = "down" }\n', "node name"),
+    ('[fleet]\nformat_version = 1\nnodes = ["a"]\nunreachable = { a = "down" }\n', "in fleet.nodes too"),
 ])
 def test_a_bad_fleet_file_is_one_line_and_exit_2(tmp_path: Path, cli: Callable[..., Any], text: str,
                                                   message: str) -> None:
