@@ -237,3 +237,22 @@ def test_a_lock_is_validated_before_the_command_runs_or_read_while_it_runs_once_
     res = envsnap("run", "--lock", lock, "--", "touch", "ran", cwd=tmp_path)
     assert res.returncode == 2 and "bogus: unknown field" in res.stderr, res.stderr
     assert not (tmp_path / "ran").exists()
+
+
+def test_the_hook_leaves_sys_path_as_the_program_would_see_it_without_envsnap(tmp_path: Path) -> None:
+    # The hook's folder stayed on sys.path, and sys.path was restored after the shadowed sitecustomize ran,
+    # dropping what it added (a site's sitecustomize that puts a shared folder on the path broke under envsnap).
+    from envsnap.runs import trace
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(f"import sys\nsys.path.append({str(tmp_path / 'shared')!r})\n")
+    show = [sys.executable, "-c", "import json, sys; print(json.dumps([sys.path, 'sitecustomize' in sys.modules]))"]
+    for with_site in (True, False):
+        env = dict(os.environ, PYTHONPATH=str(site) if with_site else "")
+        plain = subprocess.run(show, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
+        hooked = subprocess.run(show, cwd=tmp_path, env=trace.hook_environment(env, str(tmp_path)),
+                                capture_output=True, text=True, check=True).stdout
+        assert hooked == plain
+        assert (str(tmp_path / "shared") in plain) is with_site
+    assert list(tmp_path.glob("py-*.json"))  # the hook ran and reported

@@ -54,24 +54,19 @@ def _envsnap_run_hook() -> None:
 
 
 def _chain() -> None:
-    # The sitecustomize this one shadows (a distribution's or a site's): import it as if we were not here.
+    # The sitecustomize this one shadows (a distribution's or a site's): import it as if we were not here, and
+    # leave sys.path as the program would see it without envsnap: this folder out (it stays on PYTHONPATH for
+    # the processes the program starts), and what that sitecustomize added kept.
     here = os.path.dirname(os.path.abspath(__file__))
-    saved = sys.path[:]
-    own = sys.modules.pop("sitecustomize", None)
+    sys.modules.pop("sitecustomize", None)
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     try:
-        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-        try:
-            import importlib
+        import importlib
 
-            importlib.import_module("sitecustomize")
-        except ImportError as exc:
-            if getattr(exc, "name", None) != "sitecustomize":
-                raise
-    finally:
-        sys.path[:] = saved
-        other = sys.modules.get("sitecustomize")
-        if own is not None and other is None:
-            sys.modules["sitecustomize"] = own
+        importlib.import_module("sitecustomize")
+    except ImportError as exc:
+        if getattr(exc, "name", None) != "sitecustomize":
+            raise
 
 
 _envsnap_run_hook()
