@@ -69,13 +69,16 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_PRECONDITIONS if plan.differs else EXIT_IDENTICAL
     if not args.yes and not _confirm(plan.argv, plan.cwd):
         raise EnvsnapError("not confirmed: nothing was run")
+    before = rerun_mod.outputs_before(record, plan.cwd)
     finished = rerun_mod.run(plan)
-    results = rerun_mod.compare_outputs(record, plan.cwd)
+    results = rerun_mod.compare_outputs(record, plan.cwd, before)
     same_status = finished.exit_status == record.result.exit_status
     out(f"exit status: {finished.exit_status}" + (
         "" if same_status else f" (the run exited {record.result.exit_status})"))
     for r in results:
         out(f"output {r.path}: {r.state}", *(f"  {c.path}: {c.what}" for c in r.changes))
+        if r.state == rerun_mod.NOT_WRITTEN:
+            out("  the command did not write it: what is there is from before the rerun, not compared")
     if not results:
         out("no outputs were recorded (envsnap run --output PATH): nothing to compare")
     if finished.interrupted:

@@ -24,7 +24,7 @@ from ..errors import EnvsnapError, LockfileError, UnsafeInputError
 from ..probes.project import find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
-from .assemble import findings, fingerprint_data, python_target, to_fingerprint
+from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint
 from .execute import Finished, execute
 from .record import RecordError, RunRecord
 
@@ -33,6 +33,7 @@ DOCKER_VERIFY_TIMEOUT = 600
 SAME = "same"
 DIFFERS = "differs"
 UNKNOWN = "unknown"
+NOT_WRITTEN = "not written"  # an output the rerun left as it was before it ran
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Check:
 @dataclass(frozen=True)
 class OutputResult:
     path: str
-    state: str  # identical | differs | missing
+    state: str  # identical | differs | missing | not written
     changes: tuple[data_mod.Change, ...] = ()
 
 
@@ -188,12 +189,33 @@ def run(p: Plan) -> Finished:
     return execute(p.argv, env=p.env, cwd=str(p.cwd))
 
 
-def compare_outputs(record: RunRecord, run_dir: Path) -> list[OutputResult]:
+def outputs_before(record: RunRecord, run_dir: Path) -> dict[str, data_mod.Fingerprint]:
+    """The recorded outputs as they are before the rerun (by size and modification time), to tell an output
+    the command wrote again from one it left as it was."""
+    out = {}
+    for d in record.outputs():
+        try:
+            out[d.path] = data_mod.fingerprint(resolve_data_path(d.path, run_dir), fast=True, missing_ok=True)
+        except data_mod.DataError:
+            continue
+    return out
+
+
+def compare_outputs(record: RunRecord, run_dir: Path,
+                    before: dict[str, data_mod.Fingerprint] | None = None) -> list[OutputResult]:
+    """Each recorded output against the recorded fingerprint: ``identical``, ``differs``, ``missing``, or (given
+    ``before``, from ``outputs_before``) ``not written``: it is there but the rerun did not touch it, so an
+    output left from the recorded run is not taken for a reproduced one."""
     out = []
     for d in record.outputs():
         now = fingerprint_data("output", d.path, fast=d.method == data_mod.SIZE_MTIME, base=run_dir)
         if now.kind == "missing":
             out.append(OutputResult(d.path, "missing" if d.kind != "missing" else "identical"))
+            continue
+        old = (before or {}).get(d.path)
+        if old is not None and old.kind != "missing" and data_mod.compare(
+                old, data_mod.fingerprint(resolve_data_path(d.path, run_dir), fast=True, missing_ok=True)) is None:
+            out.append(OutputResult(d.path, NOT_WRITTEN))
             continue
         changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
         out.append(OutputResult(d.path, "identical" if changes is None else "differs", changes or ()))

@@ -182,3 +182,17 @@ def test_rerun_in_docker_runs_the_command_in_the_image(tmp_path: Path, envsnap: 
     assert res.returncode == 0, res.stdout + res.stderr
     # The image has no envsnap to verify with: said, not guessed; the command ran in it all the same.
     assert "environment: unknown" in res.stdout and "output where.txt: identical" in res.stdout
+
+
+def test_an_output_the_rerun_did_not_write_is_not_reported_identical(tmp_path: Path, envsnap: Envsnap,
+                                                                      host_lock: Path) -> None:
+    # The outputs of the recorded run were still there, so a command that did not write them again (it skips
+    # work already done, or is not the command that made them) was reported "identical: reproduced".
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)
+    (root / "make_table.py").write_text("import pathlib\nif not pathlib.Path('results').exists():\n"
+                                        "    raise SystemExit('would compute')\nprint('the command runs now')\n")
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "output results: not written" in res.stdout and "reproduced" not in res.stdout.replace(
+        "not reproduced", "")
