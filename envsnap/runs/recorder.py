@@ -89,7 +89,7 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
     lock: Any = None
     if req.lock is not None:  # bad input: exit 2 before anything runs
         lock = read_lock(req.lock, defer=req.use_cache and not req.strict)
-    capture_path = None if lock is not None else req.record.with_suffix(".lock")
+    capture_path = None if lock is not None else captured_lock_path(req.record)
 
     def prepare() -> Any:
         from .assemble import prepare
@@ -190,6 +190,13 @@ def read_lock(path: Path, *, defer: bool) -> Any:
     return snapshot
 
 
+def captured_lock_path(record: Path) -> Path:
+    """Where the capture of a run without a lock is stored: beside the record as ``RUN.lock``, or
+    ``RUN.lock.lock`` for a record named ``*.lock`` (the record would otherwise replace its own lock)."""
+    lock = record.with_suffix(".lock")
+    return record.with_name(record.name + ".lock") if lock == record else lock
+
+
 def _resolve(path: str) -> Path:
     return Path(os.path.expanduser(path))
 
@@ -231,7 +238,7 @@ def record_run(path: str | os.PathLike[str] = "run.toml", *, lock: str | os.Path
     prepared = Background(lambda: assemble.prepare(
         command, lock=snapshot, lock_path=Path(lock) if lock is not None else None, record=record_path,
         python=sys.executable, exclude=handle.outputs,
-        capture_path=None if snapshot is not None else record_path.with_suffix(".lock")))
+        capture_path=None if snapshot is not None else captured_lock_path(record_path)))
     prepared.start()
     watch = GpuWatch(pids=lambda: {os.getpid()})
     watch.start()

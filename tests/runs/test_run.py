@@ -256,3 +256,13 @@ def test_the_hook_leaves_sys_path_as_the_program_would_see_it_without_envsnap(tm
         assert hooked == plain
         assert (str(tmp_path / "shared") in plain) is with_site
     assert list(tmp_path.glob("py-*.json"))  # the hook ran and reported
+
+
+def test_a_record_named_dot_lock_does_not_replace_its_captured_lock(tmp_path: Path, envsnap: Envsnap) -> None:
+    # `-o run1.lock` stored the capture at run1.lock, then wrote the record over it: the record named itself
+    # as its lock, and rerun could not check the environment.
+    res = envsnap("run", "-o", "run1.lock", "--", "true", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    record = rec.load(tmp_path / "run1.lock")
+    assert record.environment.captured and record.environment.lock == "run1.lock.lock"
+    assert (tmp_path / "run1.lock.lock").read_text().startswith("[envsnap]")
