@@ -55,9 +55,17 @@ class PinError(EnvsnapError):
 
 
 class BundleError(EnvsnapError):
-    """A bundle cannot be made, read or trusted (missing file, bad hash, unsafe archive)."""
+    """A bundle cannot be made (a package that cannot be fetched or built), or lacks a wheel a rebuild needs."""
 
     exit_code = 4
+
+
+class BadBundleError(BundleError):
+    """A bundle that fails its checks: a file that does not match ``SHA256SUMS`` or the bundle's lock, one
+    missing or added, an unsafe or malformed archive, a saved image that is not the one it pins, a bundle made
+    from another lock. A bundle comes from a stranger: bad input, exit code 2, as a lock outside its grammar."""
+
+    exit_code = 2
 
 
 class FleetError(EnvsnapError):

@@ -46,7 +46,7 @@ from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir
 from .._fetchpolicy import FetchRefusedError, local_path
 from .._fs import atomic_write_text, join_base_name, join_relative
 from .._privacy import scrub_snapshot
-from ..errors import BundleError, PinError, UnsafeInputError, UsageError
+from ..errors import BadBundleError, BundleError, PinError, UnsafeInputError, UsageError
 from ..model import Artifact, PythonPackage, Snapshot
 from ..progress import Progress
 from .pin import (
@@ -125,7 +125,7 @@ class Bundle:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         if not (self.root / LOCK_NAME).is_file():
-            raise BundleError(f"{self.root}: not an envsnap bundle (no {LOCK_NAME})")
+            raise BadBundleError(f"{self.root}: not an envsnap bundle (no {LOCK_NAME})")
 
     @cached_property
     def lock(self) -> Snapshot:
@@ -165,10 +165,10 @@ class Bundle:
         locked = self.lock.package(pkg.name)
         artifact = locked.artifact if locked is not None else None
         if artifact is None:
-            raise BundleError(f"{self.root}: {pkg.name} has no artifact in the bundle's lock")
+            raise BadBundleError(f"{self.root}: {pkg.name} has no artifact in the bundle's lock")
         actual = known_sha256(path)
         if actual != artifact.sha256:
-            raise BundleError(f"{path}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
+            raise BadBundleError(f"{path}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
                               "(the file was changed after bundling)")
         return path
 
@@ -177,25 +177,25 @@ class Bundle:
         a regular file and matching; nothing unlisted (hidden files and links included). Errors name the file."""
         sums = self.root / SUMS
         if not sums.is_file() or sums.is_symlink():
-            raise BundleError(f"{sums}: missing (not a complete bundle; every file of a bundle is checked "
+            raise BadBundleError(f"{sums}: missing (not a complete bundle; every file of a bundle is checked "
                               "against it before use)")
         if (self.root / INCOMPLETE).exists():
-            raise BundleError(f"{self.root}: an interrupted `envsnap bundle` (re-run it to complete the bundle)")
+            raise BadBundleError(f"{self.root}: an interrupted `envsnap bundle` (re-run it to complete the bundle)")
         listed = read_sums(sums)
         present = _bundle_files(self.root, strict=True)
         for rel in sorted(listed):
             if rel not in present:
-                raise BundleError(f"{self.root / rel}: listed in {SUMS} but missing")
+                raise BadBundleError(f"{self.root / rel}: listed in {SUMS} but missing")
         extra = sorted(set(present) - set(listed))
         if extra:
-            raise BundleError(f"{self.root / extra[0]}: not listed in {SUMS} (added after bundling)")
+            raise BadBundleError(f"{self.root / extra[0]}: not listed in {SUMS} (added after bundling)")
         total = sum(present.values())
         if progress is not None and total >= PROGRESS_STEP:
             progress(f"checking {len(listed)} files ({_gib(total)}) against {SUMS}")
         for rel, expected in sorted(listed.items()):
             actual = known_sha256(self.root / rel)
             if actual != expected:
-                raise BundleError(f"{self.root / rel}: hash mismatch: sha256 {actual}, {SUMS} says {expected}")
+                raise BadBundleError(f"{self.root / rel}: hash mismatch: sha256 {actual}, {SUMS} says {expected}")
 
     def write_sums(self) -> None:
         """Rewrite SHA256SUMS over every file (call after adding conda packages or images)."""
@@ -215,14 +215,14 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
               for p in bundled.pip_layer()}
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
-        raise BundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")
+        raise BadBundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")
     for pkg in lock.pip_layer():
         art, other = pkg.artifact, bundled.package(pkg.name)
         if art is None or art.rebuilt or not art.filename.endswith(".whl"):
             continue  # nothing pinned yet, or a wheel the bundle builds from source
         theirs_art = other.artifact if other is not None else None
         if theirs_art is None or theirs_art.sha256 != art.sha256:
-            raise BundleError(
+            raise BadBundleError(
                 f"{where}: the bundle was made from another lock ({pkg.name} {pkg.version}: the lock pins "
                 f"{art.filename} sha256 {art.sha256}, the bundle "
                 + (f"{theirs_art.filename} sha256 {theirs_art.sha256})" if theirs_art else "has no wheel)")
@@ -234,17 +234,17 @@ def read_sums(path: Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{path}: unreadable ({exc})") from None
+        raise BadBundleError(f"{path}: unreadable ({exc})") from None
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         digest, sep, rel = line.partition("  ")
         if not sep or not grammar.is_sha256_hex(digest):
-            raise BundleError(f"{path}:{n}: not a sha256sum line")
+            raise BadBundleError(f"{path}:{n}: not a sha256sum line")
         if not grammar.is_relative_path(rel) and rel not in PUBLISHED_HIDDEN:
-            raise BundleError(f"{path}:{n}: not a plain relative path inside the bundle: {grammar.shown(rel)}")
+            raise BadBundleError(f"{path}:{n}: not a plain relative path inside the bundle: {grammar.shown(rel)}")
         if rel == SUMS or rel in out:
-            raise BundleError(f"{path}:{n}: {grammar.shown(rel)} listed twice or listing {SUMS} itself")
+            raise BadBundleError(f"{path}:{n}: {grammar.shown(rel)} listed twice or listing {SUMS} itself")
         out[rel] = digest
     return out
 
@@ -259,7 +259,7 @@ def _bundle_files(root: Path, *, strict: bool = False) -> dict[str, int]:
             path = here / name
             st = os.lstat(path)
             if strict and not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-                raise BundleError(f"{path}: a link or special file in the bundle (a bundle holds only files)")
+                raise BadBundleError(f"{path}: a link or special file in the bundle (a bundle holds only files)")
             if stat.S_ISREG(st.st_mode):
                 rel = path.relative_to(root).as_posix()
                 if rel not in (SUMS, INCOMPLETE):
@@ -339,13 +339,13 @@ def _member_path(member: tarfile.TarInfo, origin: str, *, hidden: bool) -> str:
     plain = grammar.is_relative_path(name) if not hidden else grammar.is_relative_path(
         "/".join(part.lstrip(".") or part for part in name.split("/"))) and ".." not in name.split("/")
     if not plain:
-        raise BundleError(f"{origin}: unsafe path in archive: {grammar.shown(member.name)} "
+        raise BadBundleError(f"{origin}: unsafe path in archive: {grammar.shown(member.name)} "
                           "(absolute, with '..', hidden or not a plain name)")
     if member.issym() or member.islnk():
-        raise BundleError(f"{origin}: link in archive refused: {grammar.shown(member.name)} -> "
+        raise BadBundleError(f"{origin}: link in archive refused: {grammar.shown(member.name)} -> "
                           f"{grammar.shown(member.linkname)}")
     if not (member.isreg() or member.isdir()) or member.issparse():
-        raise BundleError(f"{origin}: special file in archive refused: {grammar.shown(member.name)}")
+        raise BadBundleError(f"{origin}: special file in archive refused: {grammar.shown(member.name)}")
     return name
 
 
@@ -365,7 +365,7 @@ def safe_unpack(archive_path: Path, into: Path, *, limits: ArchiveLimits | None 
         packed = archive_path.stat().st_size
         free = shutil.disk_usage(into).free
     except OSError as exc:
-        raise BundleError(f"{archive_path}: not a readable bundle archive ({exc.strerror or exc})") from None
+        raise BadBundleError(f"{archive_path}: not a readable bundle archive ({exc.strerror or exc})") from None
     allowed = min(lim.max_bytes, max(lim.max_ratio * packed, RATIO_FLOOR))
     digests: dict[str, str] = {}
     total = count = 0
@@ -375,13 +375,13 @@ def safe_unpack(archive_path: Path, into: Path, *, limits: ArchiveLimits | None 
             while (member := archive.next()) is not None:
                 count += 1
                 if count > lim.max_members:
-                    raise BundleError(f"{origin}: more than {lim.max_members} members (limit {MAX_MEMBERS_ENV})")
+                    raise BadBundleError(f"{origin}: more than {lim.max_members} members (limit {MAX_MEMBERS_ENV})")
                 rel = _member_path(member, origin, hidden=hidden)
                 total += member.size
                 if total > allowed:
                     which = (f"{lim.max_bytes} bytes ({MAX_BYTES_ENV})" if allowed == lim.max_bytes else
                              f"{lim.max_ratio} times the archive's {packed} bytes ({MAX_RATIO_ENV})")
-                    raise BundleError(f"{origin}: unpacks to more than {which} at {grammar.shown(member.name)} "
+                    raise BadBundleError(f"{origin}: unpacks to more than {which} at {grammar.shown(member.name)} "
                                       f"({member.size} bytes); refused before writing it")
                 if total > free:
                     raise BundleError(f"{origin}: needs more than the {free} bytes free at {into}")
@@ -394,7 +394,7 @@ def safe_unpack(archive_path: Path, into: Path, *, limits: ArchiveLimits | None 
                 target.parent.mkdir(parents=True, exist_ok=True)
                 source = archive.extractfile(member)
                 if source is None:
-                    raise BundleError(f"{origin}: {grammar.shown(member.name)} cannot be read")
+                    raise BadBundleError(f"{origin}: {grammar.shown(member.name)} cannot be read")
                 digests[rel] = _write_new(source, target, member.size, origin)
                 if total - reported >= PROGRESS_STEP:
                     reported = total
@@ -402,9 +402,9 @@ def safe_unpack(archive_path: Path, into: Path, *, limits: ArchiveLimits | None 
     except BundleError:
         raise
     except FileExistsError as exc:
-        raise BundleError(f"{origin}: a member is in the archive twice ({exc.filename})") from None
+        raise BadBundleError(f"{origin}: a member is in the archive twice ({exc.filename})") from None
     except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
-        raise BundleError(f"{origin}: not a readable bundle archive ({exc})") from None
+        raise BadBundleError(f"{origin}: not a readable bundle archive ({exc})") from None
     return digests
 
 
@@ -416,11 +416,11 @@ def _write_new(source: IO[bytes], target: Path, size: int, origin: str) -> str:
         while chunk := source.read(1 << 20):
             written += len(chunk)
             if written > size:
-                raise BundleError(f"{origin}: {target.name} holds more than its header says")
+                raise BadBundleError(f"{origin}: {target.name} holds more than its header says")
             digest.update(chunk)
             out.write(chunk)
     if written != size:
-        raise BundleError(f"{origin}: {target.name} is cut short ({written} of {size} bytes)")
+        raise BadBundleError(f"{origin}: {target.name} is cut short ({written} of {size} bytes)")
     return digest.hexdigest()
 
 
@@ -497,8 +497,8 @@ def write_archive(root: Path, archive_path: Path, progress: Progress | None = No
 
 
 class NoSuchBundleError(BundleError, UsageError):
-    """``--bundle`` names nothing that can be a bundle: an argument problem, exit 2 (a bundle that is there
-    but wrong is a BundleError, exit 4)."""
+    """``--bundle`` names nothing that can be a bundle: an argument problem, exit 2 (as is a bundle that is there
+    but fails its checks, a ``BadBundleError``)."""
 
     exit_code = 2
 

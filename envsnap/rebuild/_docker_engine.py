@@ -22,7 +22,7 @@ from .. import _leftovers, _readlimits, grammar
 from .._defaults import install_hint
 from .._fs import atomic_write_text
 from ..dockerfile import baseimage
-from ..errors import BundleError, RebuildError
+from ..errors import BadBundleError, RebuildError
 from .interface import Progress
 
 if TYPE_CHECKING:
@@ -324,7 +324,7 @@ MAX_IMAGE_JSON = 1 << 20  # an images/*.json is a few hundred bytes
 
 def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
     """What the bundle's saved base images are (from the .json written beside each), by reference. Each file is
-    untrusted input: anything but the shape ``save_image`` writes is a one-line ``BundleError``."""
+    untrusted input: anything but the shape ``save_image`` writes is a one-line ``BadBundleError``."""
     facts = {}
     folder = Path(bundle_root) / IMAGES
     for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
@@ -334,8 +334,8 @@ def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
 
 
 def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:
-    def bad(why: str) -> BundleError:
-        return BundleError(f"{meta}: not an image description envsnap wrote ({why})")
+    def bad(why: str) -> BadBundleError:
+        return BadBundleError(f"{meta}: not an image description envsnap wrote ({why})")
 
     # Bounded like every untrusted file (size, nesting, number length, duplicate keys): one line, never a traceback.
     data = _readlimits.read_json(meta, error=lambda msg: bad(msg.replace(f"{meta}: ", "")), limit=MAX_IMAGE_JSON)
@@ -415,7 +415,7 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
 def untag_image_archive(source: Path, target: Path, image_id: str) -> None:
     """Copy a ``docker save`` archive to ``target`` without any name in it (``manifest.json`` RepoTags emptied,
     the legacy ``repositories`` file and OCI ref-name annotations dropped), after checking that it holds one
-    image whose config digest is ``image_id``. ``BundleError`` otherwise, before the engine sees anything."""
+    image whose config digest is ``image_id``. ``BadBundleError`` otherwise, before the engine sees anything."""
     try:
         with tarfile.open(source, "r:") as tar:
             members = tar.getmembers()
@@ -425,19 +425,19 @@ def untag_image_archive(source: Path, target: Path, image_id: str) -> None:
                 if name.startswith("/") or ".." in name.split("/") or not (
                     member.isreg() or member.isdir() or (member.issym() and not member.linkname.startswith("/"))
                 ):
-                    raise BundleError(f"{source}: unexpected member {grammar.shown(name)} in a saved image")
+                    raise BadBundleError(f"{source}: unexpected member {grammar.shown(name)} in a saved image")
             manifest = _json_member(tar, by_name.get("manifest.json"), source)
             if not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict):
-                raise BundleError(f"{source}: a saved image's manifest.json must list exactly one image")
+                raise BadBundleError(f"{source}: a saved image's manifest.json must list exactly one image")
             config_name = manifest[0].get("Config")
             config = by_name.get(config_name) if isinstance(config_name, str) else None
             if config is None or not config.isreg():
-                raise BundleError(f"{source}: manifest.json names no config file it holds")
+                raise BadBundleError(f"{source}: manifest.json names no config file it holds")
             handle = tar.extractfile(config)
             assert handle is not None
             digest = "sha256:" + hashlib.sha256(handle.read(MAX_IMAGE_JSON * 16)).hexdigest()
             if digest != image_id:
-                raise BundleError(f"{source}: holds image {digest}, but the bundle pins {image_id}; not loaded")
+                raise BadBundleError(f"{source}: holds image {digest}, but the bundle pins {image_id}; not loaded")
             manifest[0]["RepoTags"] = None
             index = _json_member(tar, by_name.get("index.json"), source) if "index.json" in by_name else None
             if isinstance(index, dict):
@@ -462,18 +462,18 @@ def untag_image_archive(source: Path, target: Path, image_id: str) -> None:
                     else:
                         out.addfile(member)
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise BundleError(f"{source}: not a readable saved image ({short(exc)})") from None
+        raise BadBundleError(f"{source}: not a readable saved image ({short(exc)})") from None
 
 
 def _json_member(tar: tarfile.TarFile, member: tarfile.TarInfo | None, source: Path) -> Any:
     if member is None or not member.isreg() or member.size > MAX_IMAGE_JSON:
-        raise BundleError(f"{source}: a saved image needs a manifest.json (of at most {MAX_IMAGE_JSON} bytes)")
+        raise BadBundleError(f"{source}: a saved image needs a manifest.json (of at most {MAX_IMAGE_JSON} bytes)")
     handle = tar.extractfile(member)
     assert handle is not None
     try:
         return json.loads(handle.read().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BundleError(f"{source}: {member.name} is not JSON ({short(exc)})") from None
+        raise BadBundleError(f"{source}: {member.name} is not JSON ({short(exc)})") from None
 
 
 def save_image(

@@ -44,7 +44,7 @@ from ..dockerfile.spec import (
     render_context,
     render_dockerfile,
 )
-from ..errors import BundleError, EnvsnapError, RebuildError
+from ..errors import BadBundleError, BundleError, EnvsnapError, RebuildError
 from ..model import Snapshot, SystemPackage
 from . import _docker_engine, _tool
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
@@ -139,7 +139,7 @@ class DockerRebuilder(Rebuilder):
                 "a docker rebuild installs the bundle's wheels: make one with "
                 "`envsnap bundle LOCK -o DIR` and pass --bundle DIR"
             )
-        bundle = _open(request.bundle_dir)
+        bundle = Bundle(request.bundle_dir)
         lock = _bundle_lock(request)
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
         _docker_engine.load_bundled_images(client, bundle.root, say)
@@ -196,28 +196,18 @@ class DockerRebuilder(Rebuilder):
         return client
 
 
-def _open(bundle_dir: Path) -> Bundle:
-    try:
-        return Bundle(bundle_dir)
-    except BundleError as exc:
-        raise RebuildError(str(exc)) from exc
-
-
 def _bundle_lock(request: RebuildRequest) -> Snapshot:
     """The lock with artifacts: the bundle's when there is one (it pins every wheel), else the given one."""
     if request.bundle_dir is None:
         return request.lock
-    bundle = _open(request.bundle_dir)
-    try:
-        check_made_from(request.lock, bundle.lock, request.bundle_dir)
-    except BundleError as exc:
-        raise RebuildError(str(exc)) from None
+    bundle = Bundle(request.bundle_dir)
+    check_made_from(request.lock, bundle.lock, request.bundle_dir)  # a bundle of another lock: bad input
     # The image is built from the bundle's copy (label, /envsnap.lock, apt pins): it must be the lock asked for
     # in what decides the build too, or --force on an aarch64 lock built the bundle's x86_64 one.
     mine, theirs = _build_facts(request.lock), _build_facts(bundle.lock)
     if mine != theirs:
         what = next(k for k in mine if mine[k] != theirs[k])
-        raise RebuildError(f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
+        raise BadBundleError(f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
                            f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})")
     for pkg in bundle.lock.pip_layer():
         try:
@@ -387,6 +377,8 @@ def _copy_wheels(bundle: Bundle, lock: Snapshot, dest: Path, say: Progress) -> N
     for pkg in packages:
         try:
             wheel = bundle.check_wheel(pkg)
+        except BadBundleError:
+            raise  # a wheel that is not the one the bundle's lock pins: bad input, not a failed build
         except BundleError as exc:
             raise RebuildError(f"cannot rebuild: {exc}") from exc
         shutil.copy2(wheel, dest / wheel.name)

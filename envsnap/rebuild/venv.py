@@ -39,7 +39,7 @@ from ..artifacts.bundle import (
 )
 from ..artifacts.pin import Pinner, read_pip_config
 from ..compat.target import TargetFacts
-from ..errors import BundleError, PinError, RebuildError, UnsafeInputError
+from ..errors import BadBundleError, BundleError, PinError, RebuildError, UnsafeInputError
 from ..grammar import (
     PYTHON_IMPLEMENTATIONS,
     is_canonical_name,
@@ -269,6 +269,8 @@ def _checked_wheels(
         try:
             wheels.append(bundle.check_wheel(pkg))
             continue
+        except BadBundleError:
+            raise  # a wheel that is not the one the bundle's lock pins: bad input, not a failed install
         except BundleError as exc:
             locked = bundle.lock.package(pkg.name)
             art = locked.artifact if locked is not None else None
@@ -408,10 +410,7 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
     if bundle_dir is None:
         return lock
     bundled = Bundle(bundle_dir).lock
-    try:
-        check_made_from(lock, bundled, bundle_dir)
-    except BundleError as exc:
-        raise RebuildError(str(exc)) from None
+    check_made_from(lock, bundled, bundle_dir)  # a bundle of another lock: bad input
     theirs = {p.name: p for p in bundled.python.packages}
     packages = tuple(theirs.get(p.name, p) for p in lock.python.packages)
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from envsnap import lockfile
-from envsnap.errors import RebuildError
+from envsnap.errors import BadBundleError, RebuildError
 from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 from envsnap.rebuild import Plan, PlanItem, Rebuilder, get, rebuild, rebuilders
 from envsnap.rebuild._preflight import preflight
@@ -144,7 +144,7 @@ def test_a_bundle_of_another_lock_is_refused_by_both_targets(
     bundle = _bundle_of(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(bundled,))),
                         tmp_path / "bundle")
     lock_path = lockfile.dump(lock, tmp_path / "l.lock")
-    with pytest.raises(RebuildError, match=message):
+    with pytest.raises(BadBundleError, match=message):  # bad input (exit 2), not a failed rebuild
         rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=bundle, python=sys.executable,
                 dry_run=True)
 
@@ -153,7 +153,7 @@ def test_a_bundle_of_another_lock_is_refused_by_both_targets(
 
     request = RebuildRequest(lock=lock, lock_path=lock_path, dest=tmp_path / "ctx", target="docker",
                              bundle_dir=bundle)
-    with pytest.raises(RebuildError, match=message):
+    with pytest.raises(BadBundleError, match=message):
         DockerRebuilder(connect=no_engine).plan(request)
     assert not (tmp_path / "env").exists() and not (tmp_path / "ctx").exists()
 
@@ -244,7 +244,7 @@ def test_a_docker_bundle_must_be_of_the_locked_platform_too(tmp_path: Path) -> N
     request = RebuildRequest(lock=mine, lock_path=tmp_path / "l.lock", dest=tmp_path / "ctx", target="docker",
                              bundle_dir=bundle)
     expected = r"made from another lock \(machine: the lock says aarch64, the bundle's x86_64\)"
-    with pytest.raises(RebuildError, match=expected):
+    with pytest.raises(BadBundleError, match=expected):
         DockerRebuilder(connect=no_engine).plan(request)
 
 

@@ -21,7 +21,7 @@ from envsnap import lockfile
 from envsnap.artifacts.bundle import Bundle, BundleOptions, make_bundle
 from envsnap.artifacts.pin import PinResult, pin, read_pip_config
 from envsnap.compare.verify import INFO, MISMATCH, verify
-from envsnap.errors import BundleError, RebuildError
+from envsnap.errors import BadBundleError, BundleError
 from envsnap.model import Snapshot
 from envsnap.probes._pyprobe import wheel_record_digest
 from envsnap.probes.capture import capture
@@ -307,7 +307,7 @@ def test_tampered_wheel_fails_with_a_hash_error_naming_the_file(
     with open(wheel, "ab") as handle:
         handle.write(b"\0")
     dest = tmp_path / "env"
-    with pytest.raises(RebuildError, match=rf"{wheel.name}: hash mismatch"):
+    with pytest.raises(BadBundleError, match=rf"{wheel.name}: hash mismatch"):
         rebuild(source.lock_path, target="venv", dest=dest, bundle=copy, offline=True)
     assert not dest.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".env")]
 
@@ -320,7 +320,7 @@ def test_missing_wheel_offline_fails_clearly(
     wheel.unlink()
     dest = tmp_path / "env"
     result = cli("rebuild", source.lock_path, "--bundle", copy, "--offline", "--dest", dest)
-    assert result.code == 4  # type: ignore[attr-defined]
+    assert result.code == 2  # type: ignore[attr-defined]  # the bundle fails its SHA256SUMS: bad input
     err = result.err  # type: ignore[attr-defined]
     # A listed file that is gone: SHA256SUMS is checked before anything else is read.
     assert wheel.name in err and "listed in SHA256SUMS but missing" in err
