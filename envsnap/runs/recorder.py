@@ -222,7 +222,8 @@ def record_run(path: str | os.PathLike[str] = "run.toml", *, lock: str | os.Path
     """Record the running process for the duration of the block (a training script, a notebook cell).
 
     The record's command is ``argv`` (default: this interpreter and ``sys.argv``); its exit status is 0 when
-    the block ends normally and 1 when it raises (the record is still written; marked interrupted on Ctrl-C).
+    the block ends normally, the status of a ``sys.exit`` in it, and 1 when it raises (the record is still
+    written; marked interrupted on Ctrl-C).
     What was loaded is this process's maps and ``sys.modules`` at the end of the block; peak memory is this
     process's. With no ``lock``, the running environment is captured and stored beside the record."""
     from .. import lockfile
@@ -248,6 +249,10 @@ def record_run(path: str | os.PathLike[str] = "run.toml", *, lock: str | os.Path
         yield handle
     except KeyboardInterrupt:
         status, interrupted = 1, True
+        raise
+    except SystemExit as exc:  # sys.exit() in the block: the status the process will end with
+        code = exc.code
+        status = 0 if code is None else code & 0xFF if isinstance(code, int) else 1
         raise
     except BaseException:
         status = 1

@@ -48,6 +48,16 @@ def test_a_block_that_raises_is_still_recorded(tmp_path: Path, monkeypatch: pyte
     assert record.command.argv[0] == sys.executable
 
 
+@pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (5, 5), ("failed", 1)])
+def test_sys_exit_in_the_block_records_the_status_the_process_ends_with(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path, code: object, status: int) -> None:
+    # A script ending with sys.exit(0) (or sys.exit(5)) inside the block was recorded as exit 1.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit), envsnap.record_run("r.toml", lock=host_lock):
+        sys.exit(code)
+    assert rec.load(tmp_path / "r.toml").result.exit_status == status
+
+
 class _Mlflow:
     def __init__(self) -> None:
         self.logged: list[tuple[str, str]] = []
