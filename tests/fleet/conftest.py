@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,14 +17,23 @@ from fleet_env import HEALTHY_NVML, NODES, OLD_NVML, REPO, FleetEnv, make_venv, 
 
 
 @pytest.fixture(scope="session")
-def slurm_cluster_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetEnv]:
+def slurm_cluster_env() -> Iterator[FleetEnv]:
     why = slurm_cluster.unavailable()
     if why:
         pytest.skip(why)
     if not gpu_fakes.have_gcc():
         pytest.skip("gcc is needed to compile the fake NVIDIA library the nodes load")
-    # Short paths: slurmd's spool and munge's socket live under it (a UNIX socket path has ~100 bytes).
-    root = Path(tmp_path_factory.mktemp("fleet"))
+    # A folder of its own, not under pytest's basetemp: a pytest session started meanwhile (another checkout's)
+    # removes all but the newest basetemps, and this one holds the running daemons' sockets, spool and pid files.
+    # Short, too: munge's socket lives under it (a UNIX socket path has ~100 bytes).
+    root = Path(tempfile.mkdtemp(prefix="envsnap-fleet-"))
+    try:
+        yield from _cluster(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _cluster(root: Path) -> Iterator[FleetEnv]:
     healthy = gpu_fakes.build_fake_nvml(root / "nvml-550", HEALTHY_NVML)
     old = gpu_fakes.build_fake_nvml(root / "nvml-470", OLD_NVML)
     good = make_venv(root / "venv-good", "1.0.0").parent.parent

@@ -69,6 +69,9 @@ class Cluster:
     message_timeout: int = 5
     conf: Path = field(init=False)
     ports: dict[str, int] = field(init=False, default_factory=dict)
+    # The daemons' pids as their pid files said right after start: the pid files alone are not enough when the
+    # folder is removed under a running cluster.
+    pids: dict[str, int] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -176,8 +179,10 @@ class Cluster:
                         f"--key-file={m / 'munge.key'}", f"--pid-file={m / 'munged.pid'}",
                         f"--log-file={m / 'munged.log'}", f"--seed-file={m / 'munged.seed'}"],
                        check=True, capture_output=True, timeout=30)
+        self._remember("munged")
         subprocess.run([_program("slurmctld"), "-i", "-f", str(self.conf)], env=self.env, check=True,
                        capture_output=True, timeout=30)
+        self._remember("slurmctld")
         for node in self.nodes:
             self.start_node(node.name)
         self.wait_idle([n.name for n in self.nodes], timeout=timeout)
@@ -192,6 +197,17 @@ class Cluster:
     def start_node(self, name: str) -> None:
         subprocess.run([_program("slurmd"), "-f", str(self.conf), "-N", name], env=self.env, check=True,
                        capture_output=True, timeout=30)
+        self._remember(name)
+
+    def _remember(self, daemon: str, wait: float = 10) -> None:
+        """The daemon's pid from its pid file (which a daemon writes once it has forked)."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                self.pids[daemon] = int(self._pid_file(daemon).read_text().split()[0])
+                return
+            except (OSError, ValueError, IndexError):
+                time.sleep(0.1)
 
     def stop_node(self, name: str) -> None:
         self._kill(name)
@@ -238,11 +254,22 @@ class Cluster:
             time.sleep(0.3)
         raise RuntimeError(f"the local Slurm cluster did not come up: {states}; logs in {self.root / 'log'}")
 
+    def _ours(self, pid: int) -> bool:
+        """The process is one of this cluster's daemons (a pid may have been reused since)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return False
+        return str(self.root) in cmdline
+
     def _kill(self, daemon: str, wait: float = 10) -> None:
         pid_file = self._pid_file(daemon)
         try:
             pid = int(pid_file.read_text().split()[0])
         except (OSError, ValueError, IndexError):
+            pid = self.pids.get(daemon, 0)
+        self.pids.pop(daemon, None)
+        if not pid or not self._ours(pid):
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
