@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,6 +89,7 @@ def main() -> int:
             t_three.append(timed(three_checks))
     finally:
         cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
     m = {name: statistics.median(values) for name, values in
          (("fleet_check", t_fleet), ("check", t_check), ("srun_N3_true", t_srun), ("three_checks", t_three))}
     peer = m["check"] + m["srun_N3_true"]
