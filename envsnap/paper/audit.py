@@ -113,10 +113,14 @@ def _opened(path: Path) -> Iterator[tuple[str, Snapshot, Bundle | None]]:
 
 
 def audit(path: str | os.PathLike[str]) -> Audit:
-    """Grade the lock or bundle (directory or archive) at ``path``."""
+    """Grade the lock or bundle (directory or archive) at ``path``. What is neither (a folder without a lock, an
+    archive that does not unpack) is bad input: ``AuditError``, exit code 2."""
     where = Path(path)
-    with _opened(where) as (kind, lock, bundle):
-        return Audit(str(where), kind, tuple(_items(lock, bundle, str(where))))
+    try:
+        with _opened(where) as (kind, lock, bundle):
+            return Audit(str(where), kind, tuple(_items(lock, bundle, str(where))))
+    except BundleError as exc:
+        raise AuditError(str(exc)) from None
 
 
 def _items(lock: Snapshot, bundle: Bundle | None, where: str) -> Iterator[Item]:
@@ -275,7 +279,10 @@ def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -
 def _crate(bundle: Bundle | None) -> dict[str, Any] | None:
     if bundle is None or not (bundle.root / CRATE).is_file():
         return None
-    data = _readlimits.read_json(bundle.root / CRATE, error=AuditError, what=CRATE)
+    try:
+        data = _readlimits.read_json(bundle.root / CRATE, error=AuditError, what=CRATE)
+    except AuditError:
+        return None  # graded, not refused: not citable (and files-bundled names the altered file)
     return data if isinstance(data, dict) and isinstance(data.get("@graph"), list) else None
 
 

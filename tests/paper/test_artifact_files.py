@@ -140,3 +140,21 @@ def test_the_crate_defines_the_sha256_term_its_files_use(tmp_path: Path) -> None
     assert terms["sha256"] == crate.SHA256_TERM and "https://w3id.org/ro/crate/1.1/context" in doc["@context"]
     loaded = ROCrate(bundle.root)
     assert loaded.dereference("envsnap.lock")["sha256"]
+
+
+def test_audit_of_what_is_no_bundle_is_exit_2_and_a_corrupt_crate_is_graded(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # A folder without a lock and an archive that does not unpack were exit 4 (docs: 2 on bad input); a crate
+    # that is not JSON refused the whole audit instead of grading the bundle not citable.
+    import json
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "junk.tar.gz").write_bytes(b"not an archive")
+    for path in (tmp_path / "folder", tmp_path / "junk.tar.gz", tmp_path / "missing"):
+        result = cli("audit", path)
+        assert result.code == 2 and "Traceback" not in result.err, result
+    bundle = bundle_of(tmp_path)
+    (bundle.root / "ro-crate-metadata.json").write_text("{not json")
+    result = cli("audit", bundle.root, "--json")
+    assert result.code == 0, result
+    citable = next(i for i in json.loads(result.out)["items"] if i["id"] == "citable")
+    assert not citable["ok"]
