@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .. import _readlimits, grammar
 from ..errors import UsageError
@@ -21,6 +22,7 @@ _DOI = re.compile(r"(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/[!-~]+)", 
 _SPDX_ID = r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}"
 _SPDX = re.compile(rf"\(?{_SPDX_ID}(?:\s+(?:AND|OR|WITH)\s+{_SPDX_ID}\)?)*", re.ASCII)
 _MAX_AUTHORS = 200
+_DOI_URL_SAFE = "/:;()_.-~!*'$&+,=@"
 
 
 class MetadataError(UsageError):
@@ -58,7 +60,9 @@ class ArtifactMeta:
 
     @property
     def doi_url(self) -> str:
-        return f"https://doi.org/{self.doi}" if self.doi else ""
+        """The DOI's resolver URL, percent-encoded where a DOI's characters are not allowed in a URL (``"<>\\^`{|}``,
+        ``#``, ``?``, ``%``), as the DOI Handbook asks: it is the RO-Crate's ``@id``, which must be an IRI."""
+        return f"https://doi.org/{quote(self.doi, safe=_DOI_URL_SAFE)}" if self.doi else ""
 
     def missing(self) -> list[str]:
         """What a citable artifact needs and this lacks."""

@@ -158,3 +158,17 @@ def test_audit_of_what_is_no_bundle_is_exit_2_and_a_corrupt_crate_is_graded(tmp_
     assert result.code == 0, result
     citable = next(i for i in json.loads(result.out)["items"] if i["id"] == "citable")
     assert not citable["ok"]
+
+
+def test_a_doi_with_characters_no_url_may_hold_is_percent_encoded_in_the_crate() -> None:
+    # 10.1000/a"b<c>#d is a DOI (they may hold any printable character) and was the crate's @id as it stood:
+    # not an IRI, so a JSON-LD reader refused the citation.
+    from envsnap.paper import crate
+    from envsnap.paper.metadata import from_args
+
+    meta = from_args("T", ["A"], "MIT", 'doi:10.1000/a"b<c>#d%e(1)')
+    assert meta.doi == '10.1000/a"b<c>#d%e(1)'
+    assert meta.doi_url == "https://doi.org/10.1000/a%22b%3Cc%3E%23d%25e(1)"
+    root = next(e for e in crate.build(sample_lock(seal=True), {}, meta)["@graph"] if e["@id"] == "./")
+    assert root["citation"] == {"@id": meta.doi_url}
+    assert from_args("T", ["A"], "MIT", "10.1145/3589334.3645700").doi_url == "https://doi.org/10.1145/3589334.3645700"
