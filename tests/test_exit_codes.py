@@ -129,3 +129,104 @@ def test_an_apt_snapshot_for_a_lock_it_cannot_apply_to_is_a_usage_error() -> Non
         snapshot_sources("fedora", "", "2025-05-20")
     with pytest.raises(UsageError, match="release name of debian is unknown"):
         snapshot_sources("debian", "", "2025-05-20")
+
+
+# Every argument problem of every command, as a user makes it: exit 2, one line, no traceback, nothing written.
+# "{lock}" is a valid lock, "{dir}" an empty scratch folder, "{full}" a folder with a file in it, "{text}" a
+# file that is no lock, "{gone}" a path that does not exist.
+BAD_ARGUMENTS: list[tuple[str, ...]] = [
+    ("--bogus",),
+    ("nosuchcommand",),
+    ("capture", "--bogus"),
+    ("capture", "-o", "{gone}/x/y.lock", "--python", "{gone}"),
+    ("capture", "--prefix", "{dir}", "-o", "{dir}/out.lock"),
+    ("capture", "--project", "{dir}", "-o", "{dir}/out.lock"),
+    ("capture", "-o", "-", "--json"),
+    ("capture", "--deep-timeout", "0", "-o", "{dir}/out.lock"),
+    ("capture", "--deep-timeout", "soon", "-o", "{dir}/out.lock"),
+    ("capture", "--gpu-timeout", "-1", "-o", "{dir}/out.lock"),
+    ("capture", "--gpu-timeout", "86401", "-o", "{dir}/out.lock"),
+    ("capture", "--gpu-timeout", "nan", "-o", "{dir}/out.lock"),
+    ("show",),
+    ("show", "{gone}"),
+    ("show", "{dir}"),
+    ("show", "{text}"),
+    ("check", "{gone}"),
+    ("check", "{text}"),
+    ("check", "{lock}", "--target", "bogus"),
+    ("check", "{lock}", "--python", "{gone}"),
+    ("check", "{lock}", "--python", "{text}"),
+    ("verify", "{gone}"),
+    ("verify", "{lock}", "--python", "{gone}"),
+    ("diff", "{lock}"),
+    ("diff", "{lock}", "{gone}"),
+    ("diff", "{text}", "{lock}"),
+    ("export", "{lock}", "--format", "bogus"),
+    ("export", "{gone}", "--format", "requirements"),
+    ("export", "{lock}", "--format", "requirements", "-o", "{full}/f/x.txt"),
+    ("import", "{gone}"),
+    ("import", "{text}", "--from", "bogus"),
+    ("import", "{text}", "-o", "{dir}/out.lock"),
+    ("pin", "{gone}"),
+    ("pin", "{text}"),
+    ("bundle", "{lock}"),
+    ("bundle", "{gone}", "-o", "{dir}/b"),
+    ("bundle", "{lock}", "-o", "{full}"),
+    ("bundle", "{lock}", "-o", "{dir}/b.tar.gz", "--with-base-image"),
+    ("audit", "{gone}"),
+    ("audit", "{lock}", "--badge", "bogus"),
+    ("audit", "{text}"),
+    ("rebuild", "{gone}"),
+    ("rebuild", "{lock}", "--target", "nope"),
+    ("rebuild", "{lock}", "--option", "foo=bar", "--dry-run"),
+    ("rebuild", "{lock}", "--option", "noequals", "--dry-run"),
+    ("rebuild", "{lock}", "--offline", "--dry-run"),
+    ("rebuild", "{lock}", "--engine", "mamba", "--dry-run"),
+    ("rebuild", "{lock}", "--tag", "x:y", "--dry-run"),
+    ("rebuild", "{lock}", "--target", "docker", "--tag", "Not A Tag", "--dry-run"),
+    ("rebuild", "{lock}", "--bundle", "{gone}", "--dry-run"),
+    ("rebuild", "{lock}", "--bundle", "{text}", "--dry-run"),
+    ("rebuild", "{lock}", "--dest", "{full}", "--dry-run"),
+    ("rebuild", "{lock}", "--python", "{gone}", "--dry-run"),
+    ("rebuild", "{lock}", "--target", "conda", "--engine", "bogus", "--dry-run"),
+    ("fleet",),
+    ("fleet", "bogus"),
+    ("fleet", "check", "{lock}", "--nodes", "0"),
+    ("fleet", "check", "{lock}", "--nodes", "two"),
+    ("fleet", "check", "{lock}", "--timeout", "-1"),
+    ("fleet", "check", "{lock}", "--nodes", "2", "-w", "node1"),
+    ("fleet", "check", "{gone}"),
+    ("fleet", "node", "{gone}"),
+    ("fleet", "capture", "-o", "{gone}/x/fleet.toml", "--timeout", "0"),
+    ("fleet", "diff", "{gone}", "{gone}"),
+    ("fleet", "diff", "{lock}", "{lock}"),
+    ("run",),
+    ("run", "--lock", "{gone}", "--", "true"),
+    ("run", "--data", "{gone}", "-o", "{dir}/RUN.toml", "--", "true"),
+    ("rerun", "{gone}"),
+    ("rerun", "{lock}"),
+    ("rerun", "{text}"),
+    ("clean", "--bogus"),
+    ("clean", "{gone}"),
+]
+
+
+@pytest.mark.parametrize("args", BAD_ARGUMENTS, ids=[" ".join(a) for a in BAD_ARGUMENTS])
+def test_every_argument_problem_of_every_command_is_one_line_and_exit_2(
+    tmp_path: Path, cli: Cli, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("mine\n")
+    (tmp_path / "text.txt").write_text("hello = [\n")
+    names = {"lock": str(lock), "dir": str(tmp_path / "empty"), "full": str(tmp_path / "full"),
+             "text": str(tmp_path / "text.txt"), "gone": str(tmp_path / "gone")}
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = cli(*(a.format(**names) for a in args))
+    assert result.code == EXIT_BAD_INPUT, result
+    assert _one_line(result) and "Traceback" not in result.err, result
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
