@@ -432,18 +432,25 @@ def save_base_image(
     return _docker_engine.save_image(client, reference, facts, bundle_root, progress or (lambda _line: None))
 
 
+def _bundle_spec(
+    lock: Snapshot, base_image: str | None
+) -> tuple[docker.DockerClient | None, baseimage.Inspector | None, DockerSpec]:
+    """The engine (None when none answers), its inspector and the image spec a bundle's docker parts are for."""
+    try:
+        client: docker.DockerClient | None = _docker_engine.engine()
+    except RebuildError:
+        client = None
+    inspect = _docker_engine.inspector(client) if client is not None else None
+    return client, inspect, make_spec(lock, DockerOptions(base_image=base_image), inspect)
+
+
 def bundle_tool_wheels(
     lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None
 ) -> Path:
     """Store envsnap's own wheels for the image's interpreter in ``BUNDLE/tool/``, so that a docker rebuild
     of the bundle needs no Python index at all (``--offline``)."""
     say = progress or (lambda _line: None)
-    try:
-        client: docker.DockerClient | None = _docker_engine.engine()
-    except RebuildError:
-        client = None
-    inspect = _docker_engine.inspector(client) if client is not None else None
-    spec = make_spec(lock, DockerOptions(base_image=base_image), inspect)
+    spec = _bundle_spec(lock, base_image)[2]
     folder = Path(bundle_root) / TOOL
     work = Path(tempfile.mkdtemp(prefix=".tool.", dir=bundle_root))
     try:
@@ -513,12 +520,7 @@ def add_system_packages(
     from ..artifacts.pin import Fetcher, policy_for, read_pip_config
 
     say = progress or (lambda _line: None)
-    try:
-        client: docker.DockerClient | None = _docker_engine.engine()
-    except RebuildError:
-        client = None
-    inspect = _docker_engine.inspector(client) if client is not None else None
-    spec = make_spec(lock, DockerOptions(base_image=base_image), inspect)
+    client, inspect, spec = _bundle_spec(lock, base_image)
     names = [s.split("=", 1)[0] for s in spec.base.interpreter.apt_packages]
     wanted = deb_files.rebuild_packages(lock, names)
     deb_files.require_pinned(wanted, "--with-system-packages")
