@@ -99,7 +99,7 @@ class Gpus:
 @dataclass(frozen=True)
 class Environment:
     lock: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_relative_path(v),
-                                                 "lock path (relative to the record's folder)"))
+                                                 "lock path (relative to the project, no '..')"))
     lock_digest: str = field(default="", metadata=_DIGEST)
     captured: bool = False  # the lock was captured for this run (no --lock)
     python: str = field(default="", metadata=_text(1024))  # the environment verified, as envsnap names it

@@ -47,6 +47,9 @@ def test_a_record_round_trips_sealed(tmp_path: Path) -> None:
     (lambda t: t.replace('duration_ms = 2500', 'duration_ms = "long"'), "result.duration_ms: expected an integer"),
     (lambda t: t.replace("[result]", "[result]\nextra = 1"), "result.extra: unknown field"),
     (lambda t: t.replace('kind = "file"', 'kind = "device"'), "data[0].kind: not a valid value"),
+    # The lock is found relative to the project (docs/runrecord.md); the error said "the record's folder".
+    (lambda t: t.replace('lock = ""', 'lock = "../up.lock"'),
+     "environment.lock: not a valid lock path (relative to the project, no '..')"),
 ])
 def test_an_edited_or_invalid_record_is_one_line_and_exit_2(tmp_path: Path, cli: Callable[..., object],
                                                            edit: Callable[[str], str], message: str) -> None:
