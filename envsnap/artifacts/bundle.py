@@ -172,14 +172,15 @@ class Bundle:
                               "(the file was changed after bundling)")
         return path
 
-    def verify_sums(self, progress: Progress | None = None) -> None:
+    def verify_sums(self, progress: Progress | None = None, *, completing: bool = False) -> None:
         """Check the whole bundle against SHA256SUMS before anything in it is read: every listed file present,
-        a regular file and matching; nothing unlisted (hidden files and links included). Errors name the file."""
+        a regular file and matching; nothing unlisted (hidden files and links included). Errors name the file.
+        ``completing``: the run that holds the bundle incomplete checks its own work so far."""
         sums = self.root / SUMS
         if not sums.is_file() or sums.is_symlink():
             raise BadBundleError(f"{sums}: missing (not a complete bundle; every file of a bundle is checked "
                               "against it before use)")
-        if (self.root / INCOMPLETE).exists():
+        if (self.root / INCOMPLETE).exists() and not completing:
             raise BadBundleError(f"{self.root}: an interrupted `envsnap bundle` (re-run it to complete the bundle)")
         listed = read_sums(sums)
         present = _bundle_files(self.root, strict=True)

@@ -16,7 +16,7 @@ from typing import Any
 from .. import _templates, grammar, sinks
 from .._fs import atomic_write_bytes, atomic_write_text, join_relative
 from ..artifacts.appendix import ArtifactFacts, render_latex, render_markdown
-from ..artifacts.bundle import SUMS, Bundle, known_sha256
+from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, known_sha256
 from ..compat.rules.driver import minor_compat_floor, required_driver
 from ..errors import BundleError
 from ..model import Snapshot
@@ -53,6 +53,9 @@ def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None,
     say = progress or (lambda _line: None)
     require_complete(meta)
     bundle = Bundle(root)
+    # Incomplete until the last SHA256SUMS: an interrupted run leaves a bundle every reader refuses (the state
+    # between the two passes was consistent and said "(being graded)") and that the next run completes.
+    (root / INCOMPLETE).touch()
     lock = bundle.lock
     notes: list[str] = []
     code = _code(lock, project, notes)
@@ -66,7 +69,7 @@ def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None,
     _write_crate(bundle, meta, code_facts, run_facts)
     bundle.write_sums()
     # The grade of the bundle as it now stands goes into REPRODUCING.md and the appendix; neither changes it.
-    graded = auditing.audit(root)
+    graded = auditing.audit(root, completing=True)
     say(f"audit: {graded.grade}")
     atomic_write_text(root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade=graded.grade,
                                                                 audit=graded))
@@ -77,6 +80,7 @@ def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None,
             atomic_write_bytes(root / name, data)
     _write_crate(bundle, meta, code_facts, run_facts)
     bundle.write_sums()
+    (root / INCOMPLETE).unlink(missing_ok=True)
     return ArtifactResult(graded.grade, code, tuple(notes))
 
 
@@ -151,7 +155,7 @@ def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None
         for name in sorted(filenames):
             path = Path(dirpath) / name
             rel = path.relative_to(bundle.root).as_posix()
-            if rel in (SUMS, crate.NAME) or path.is_symlink():
+            if rel in (SUMS, crate.NAME, INCOMPLETE) or path.is_symlink():
                 continue
             files[rel] = (known_sha256(path), path.stat().st_size)
     doc = crate.build(bundle.lock, files, meta, code=code, run=runs[0] if runs else None)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _readlimits, lockfile, sinks
-from ..artifacts.bundle import SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
+from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
 from ..errors import BundleError, EnvsnapError, UsageError
 from ..model import Snapshot
 from .citation import CFF, ZENODO
@@ -112,18 +112,18 @@ def _opened(path: Path) -> Iterator[tuple[str, Snapshot, Bundle | None]]:
     yield "lock", lockfile.load(path), None
 
 
-def audit(path: str | os.PathLike[str]) -> Audit:
+def audit(path: str | os.PathLike[str], *, completing: bool = False) -> Audit:
     """Grade the lock or bundle (directory or archive) at ``path``. What is neither (a folder without a lock, an
     archive that does not unpack) is bad input: ``AuditError``, exit code 2."""
     where = Path(path)
     try:
         with _opened(where) as (kind, lock, bundle):
-            return Audit(str(where), kind, tuple(_items(lock, bundle, str(where))))
+            return Audit(str(where), kind, tuple(_items(lock, bundle, str(where), completing)))
     except BundleError as exc:
         raise AuditError(str(exc)) from None
 
 
-def _items(lock: Snapshot, bundle: Bundle | None, where: str) -> Iterator[Item]:
+def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool = False) -> Iterator[Item]:
     # Every remedy is a command line that runs as pasted: paths shell-quoted; an archive is unpacked first, into
     # the folder it holds, since a bundle is completed (or made an artifact) as a directory.
     folder = where
@@ -143,7 +143,7 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str) -> Iterator[Item]:
                f"{len(pip) - len(unpinned)} of {len(pip)} Python packages pinned to a file by sha256"
                + (f" (not: {_some(unpinned)})" if unpinned else ""),
                "" if not unpinned else f"{prefix}envsnap pin {lock_arg}")
-    yield _bundled(lock, bundle, bundle_cmd)
+    yield _bundled(lock, bundle, bundle_cmd, completing)
     yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
     yield _base_image(bundle, bundle_cmd)
     yield _gpu(lock)
@@ -178,11 +178,11 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str) -> Iterator[Item]:
                    graded=False)
 
 
-def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str) -> Item:
+def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: bool = False) -> Item:
     if bundle is None:
         return Item("files-bundled", "bundled", False, "a lock alone: no file is bundled", remedy)
     try:
-        bundle.verify_sums()
+        bundle.verify_sums(completing=completing)
         for pkg in bundle.lock.pip_layer():
             if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
                 bundle.check_wheel(pkg)
@@ -295,7 +295,7 @@ def _crate_stale(bundle: Bundle, crate: dict[str, Any] | None) -> str:
     listed = {str(e.get("@id")): e.get("sha256") for e in _entities(crate) if e.get("@type") == "File"}
     for path in sorted(bundle.root.rglob("*")):
         rel = path.relative_to(bundle.root).as_posix()
-        if rel in (SUMS, CRATE) or not path.is_file() or path.is_symlink():
+        if rel in (SUMS, CRATE, INCOMPLETE) or not path.is_file() or path.is_symlink():
             continue
         ref = file_id(rel)
         if ref not in listed:

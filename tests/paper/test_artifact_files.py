@@ -172,3 +172,32 @@ def test_a_doi_with_characters_no_url_may_hold_is_percent_encoded_in_the_crate()
     root = next(e for e in crate.build(sample_lock(seal=True), {}, meta)["@graph"] if e["@id"] == "./")
     assert root["citation"] == {"@id": meta.doi_url}
     assert from_args("T", ["A"], "MIT", "10.1145/3589334.3645700").doi_url == "https://doi.org/10.1145/3589334.3645700"
+
+
+def test_an_interrupted_artifact_step_leaves_a_bundle_readers_refuse_and_the_next_run_completes(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Interrupted between its two passes, the bundle was consistent (SHA256SUMS matched) while REPRODUCING.md
+    # said "(being graded)" and the appendix had no artifact part: a bundle that looked finished.
+    import pytest
+
+    from envsnap.artifacts.bundle import INCOMPLETE
+    from envsnap.paper.audit import audit
+
+    bundle = bundle_of(tmp_path)
+    bundle.write_sums()
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(artifact, "render_markdown", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        artifact.add_artifact(bundle.root, META)
+    item = next(i for i in audit(bundle.root).items if i.id == "files-bundled")
+    assert not item.ok and "interrupted" in item.detail
+    monkeypatch.undo()
+    made = artifact.add_artifact(bundle.root, META)
+    assert not (bundle.root / INCOMPLETE).exists()
+    assert next(i for i in audit(bundle.root).items if i.id == "files-bundled").ok
+    assert "(being graded)" not in (bundle.root / "REPRODUCING.md").read_text()
+    assert made.grade in (bundle.root / "REPRODUCING.md").read_text()
+    assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
