@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help=HELP,
                        description="Grade a lock or a bundle against the artifact badges (Available, Functional, "
                        "Reusable, Results Reproduced), item by item, each short item with the command that fixes "
-                       "it. Exit 0; with --strict, 1 when short of --badge.")
+                       "it. Exit 0; with --strict, 1 when short of --badge; 2 on what is neither a lock nor a bundle.")
     p.add_argument("path", metavar="LOCK|BUNDLE", help="a lockfile, a bundle directory or a bundle archive")
     p.add_argument("--badge", choices=BADGE_CHOICES, default="functional",
                    help="the badge --strict asks for (default: functional)")
