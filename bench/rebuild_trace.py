@@ -64,8 +64,9 @@ def install_tracing() -> None:
     from envsnap.artifacts import bundle
     from envsnap.probes import capture
 
-    for fn, phase in ((lockfile.load, "lock loads"), (lockfile.loads, "lock loads (text)"),
-                      (capture.run_capture, "captures"), (bundle.sha256_file, "wheel hashing")):
+    for fn, phase in ((lockfile.load, "lock loads"),
+                      (lockfile.from_document, "lock parses (model built)"), (capture.run_capture, "captures"),
+                      (bundle.sha256_file, "wheel hashing")):
         _wrap_everywhere(fn, _timed(phase, fn))
     _wrap_everywhere(_runner.run, _timed(_subprocess_phase, _runner.run))
 

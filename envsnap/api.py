@@ -28,4 +28,5 @@ def check(
         resolved = dataclasses.replace(target, cpu_only=target.cpu_only or cpu_only)
     else:
         resolved = check_target(target, cpu_only=cpu_only)
-    return evaluate(lock, capture(python) if host is None else host, resolved)
+    # The rules read no git state: the project's is not captured (several git subprocesses).
+    return evaluate(lock, capture(python, project_state=False) if host is None else host, resolved)

@@ -276,3 +276,29 @@ def test_a_system_package_hash_field_is_checked_by_its_grammar(tmp_path: Path, f
     bad.write_text(lockfile.dumps(_deb_pinned(**fields)))
     with pytest.raises(LockfileError, match=message):
         lockfile.load(bad, check_digest=False)
+
+
+def test_the_same_lock_text_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild loads the bundle's lock for its plan, its execution and its installer: parsed once (issue 19),
+    the same immutable snapshot handed out; another text, or a failing one, is never served from the memo."""
+    parsed: list[str] = []
+    build = lockfile.from_document
+
+    def counting(data: object, *, origin: str = "<data>", check_digest: bool = True) -> Snapshot:
+        parsed.append(origin)
+        return build(data, origin=origin, check_digest=check_digest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lockfile, "from_document", counting)
+    path = tmp_path / "a.lock"
+    lockfile.dump(sample(), path)
+    first = lockfile.load(path)
+    assert lockfile.load(path) is first and lockfile.load(str(path)) is first
+    assert parsed == [str(path)]
+    changed = dataclasses.replace(sample(), python=dataclasses.replace(sample().python, version="3.11.8"))
+    lockfile.dump(changed, path)
+    assert lockfile.load(path).python.version == "3.11.8"
+    assert len(parsed) == 2
+    path.write_text(path.read_text().replace('version = "3.11.8"', 'version = "not a version"'))
+    for _ in range(2):
+        with pytest.raises(LockfileError):
+            lockfile.load(path)

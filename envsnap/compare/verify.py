@@ -134,10 +134,10 @@ def verify(
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None
     if environment is not None:
         actual = capture(environment.python, changed_files=changed, conda_prefix=environment.conda_prefix,
-                         python_layer=environment.python_layer)
+                         python_layer=environment.python_layer, project_state=False)
         target = environment.describe()
     else:
-        actual = capture(python, changed_files=changed)
+        actual = capture(python, changed_files=changed, project_state=False)  # compared: no git state
         target = python or "(this interpreter)"
     report = compare(lock, actual, target=target)
     if not changed:

@@ -221,6 +221,9 @@ class CaptureOptions:
 
     python_path: str | None = None  # the interpreter to probe; None: the one running envsnap
     project_dir: str | None = None  # the project whose git state to record; None: the working directory's
+    # False: the project's root still places paths ({project}), but its git state (status, diff, remote: several
+    # git subprocesses) is not read; for a capture that only compares (check, verify, a rebuild's preflight)
+    project_state: bool = True
     conda_prefix: str | None = None  # the conda environment to record; None: the interpreter's, when it is one
     python_layer: bool = True  # False: ``conda_prefix`` has no interpreter, and the lock no Python layer
     environ: Mapping[str, str] | None = None  # None: this process's

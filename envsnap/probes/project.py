@@ -123,7 +123,7 @@ def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None
 def probe(ctx: ProbeContext) -> ProbeResult[Project | None]:
     """The git state of ``ctx.project_root``; None outside a work tree. Runs in the background: git is
     several subprocesses."""
-    if ctx.project_root is None:
+    if ctx.project_root is None or not ctx.options.project_state:
         return ProbeResult(None)
     output = ctx.options.output
     found = probe_project(ctx.project_root, exclude=[output] if output else [])

@@ -61,7 +61,7 @@ def preflight(
     probed = dataclasses.replace(check_target(target, cpu_only=cpu_only, disk_path=where),
                                  bundle=bundle_sizes(bundle, rebuilder.bundle_folders),
                                  base_image=base_image if rebuilder.target_facts.container else None)
-    report = evaluate(lock, capture(python), probed)
+    report = evaluate(lock, capture(python, project_state=False), probed)  # the rules read no git state
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:
         return (f"compatibility check: {report.summary()}", *accepted)

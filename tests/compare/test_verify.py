@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from testutil import sample_lock, sample_platform, sample_python
 
 from envsnap import lockfile
@@ -382,3 +383,22 @@ def test_a_conda_environment_without_python_is_reported_as_the_environment(
     assert "Python layer does not match" not in out and "packages checked" not in out
     print_report(dataclasses.replace(report, differences=()), python_layer=False)
     assert "identical: the environment (no Python layer) matches the lock (0 warnings)" in capsys.readouterr().out
+
+
+def test_verify_reads_no_git_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """verify compares no project state, so its capture runs none of the git subprocesses (status, diff, remote)
+    a capture runs in a work tree (issue 19: work once)."""
+    import subprocess
+
+    from envsnap.probes import project
+    from envsnap.probes.capture import capture
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    asked: list[str] = []
+    monkeypatch.setattr(project, "probe_project", lambda root, **_: asked.append(root))
+    here = capture()
+    assert asked  # a capture reads it
+    asked.clear()
+    assert verify(here).identical
+    assert asked == []

@@ -336,3 +336,23 @@ def test_preflight_measures_disk_where_the_environment_goes(tmp_path: Path, monk
     preflight(_this_python_lock(), target="venv", python=sys.executable, force=False, dest=tmp_path / "new" / "env")
     (target,) = seen
     assert target.disk_path == str(tmp_path / "new" / "env")  # type: ignore[attr-defined]
+
+
+def test_an_interpreter_is_asked_its_version_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preflight and the plan both ask the interpreter's version: one run of it (through a pyenv shim each
+    run costs 0.1-0.6 s), while the executable is the same file."""
+    from envsnap import _runner
+    from envsnap.rebuild import venv
+
+    venv._interpreter_version.cache_clear()
+    runs: list[list[str]] = []
+    real = _runner.run
+
+    def counting(argv: list[str], **kwargs: Any) -> _runner.Result:
+        runs.append(argv)
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(_runner, "run", counting)
+    first = interpreter_version(sys.executable)
+    assert first is not None and interpreter_version(sys.executable) == first
+    assert len(runs) == 1
