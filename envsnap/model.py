@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Literal
 
@@ -313,14 +314,20 @@ class Snapshot:
     conda: Conda | None = None
 
     def package(self, name: str) -> PythonPackage | None:
-        """The Python package of this (canonical or not) name, if locked."""
+        """The Python package of this (canonical or not) name, if locked (a dict lookup: a bundle asks it for every
+        package, which was quadratic in the number of packages)."""
         from packaging.utils import canonicalize_name
 
-        wanted = canonicalize_name(name)
+        return self._packages_by_name.get(canonicalize_name(name))
+
+    @cached_property
+    def _packages_by_name(self) -> Mapping[str, PythonPackage]:
+        """The Python packages by (canonical) name, the first of a name winning; built once per snapshot (the
+        snapshot is frozen; ``dataclasses.replace`` makes a new one with its own)."""
+        index: dict[str, PythonPackage] = {}
         for pkg in self.python.packages:
-            if pkg.name == wanted:
-                return pkg
-        return None
+            index.setdefault(pkg.name, pkg)
+        return index
 
     def pip_layer(self) -> list[PythonPackage]:
         """The Python packages the pip layer installs, in lock order (conda's own are the conda layer's:

@@ -302,3 +302,16 @@ def test_the_same_lock_text_is_parsed_once(tmp_path: Path, monkeypatch: pytest.M
     for _ in range(2):
         with pytest.raises(LockfileError):
             lockfile.load(path)
+
+
+def test_package_lookup_is_indexed_once_per_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Snapshot.package`` answers from an index by canonical name built once (a bundle asked it for every
+    package, walking the whole list each time); the first package of a name wins, as the walk found it."""
+    lock = sample()
+    first = lock.python.packages[0]
+    assert lock.package(first.name.upper()) is first
+    assert lock.package("no-such-package") is None
+    index = lock._packages_by_name
+    assert lock.package(first.name) is first and lock._packages_by_name is index
+    replaced = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=lock.python.packages[1:]))
+    assert replaced.package(first.name) is None
