@@ -736,6 +736,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     entries: list[BundleEntry] = []
     packages = []
     problems: list[str] = []
+    _prefetch(lock.python.packages, root, pinner, opts, say)
     for pkg in lock.python.packages:
         if pkg.conda_layer:
             packages.append(pkg)
@@ -823,6 +824,43 @@ def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Sna
                 pkg = dataclasses.replace(pkg, artifact=old.artifact)
         packages.append(pkg)
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
+
+
+# Wheels downloaded at once: enough to hide each request's latency, few enough for one index and one disk.
+PARALLEL_FETCHES = 4
+
+
+def _prefetch(packages: Iterable[PythonPackage], root: Path, pinner: Pinner, opts: BundleOptions,
+              say: Progress) -> None:
+    """Download the pinned wheels that are neither in the bundle nor in the download cache, ``PARALLEL_FETCHES``
+    at a time, into the cache (each through ``Pinner.fetch``: the fetch policy, the size limit and the sha256
+    check hold for every request). ``_bundle_one`` then copies each from the cache in the lock's order; a
+    download that failed here is left for it, which tries once more and reports the failure as it always has."""
+    wanted: list[Artifact] = []
+    for pkg in packages:
+        art = pkg.artifact
+        if (opts.offline or pkg.conda_layer or art is None or art.rebuilt or not art.filename.endswith(".whl")
+                or not grammar.is_sha256_hex(art.sha256)):
+            continue
+        try:
+            if (join_base_name(root / WHEELS, art.filename).is_file()
+                    or cached_path(pinner.cache_dir, art.sha256, art.filename).is_file()):
+                continue
+        except (UnsafeInputError, ValueError):
+            continue  # a file name that is no base name: _bundle_one refuses it in its turn
+        wanted.append(art)
+    if len(wanted) < 2:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    say(f"downloading {len(wanted)} wheels, {min(PARALLEL_FETCHES, len(wanted))} at a time")
+    pool = ThreadPoolExecutor(max_workers=PARALLEL_FETCHES, thread_name_prefix="envsnap-fetch")
+    try:
+        for future in [pool.submit(pinner.fetch_artifact, art) for art in wanted]:
+            with contextlib.suppress(PinError, BundleError, OSError):  # met again, and said, by _bundle_one
+                future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _bundle_one(

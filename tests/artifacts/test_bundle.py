@@ -248,3 +248,38 @@ def test_the_readme_of_an_imported_lock_says_what_it_does_not_record() -> None:
     text = _templates.render("bundle/README.md.j2", lock=captured, packages=[], conda_archives=[])
     assert "- Python: cpython 3.11.7 (cp311)\n" in text
     assert "- Platform: Debian GNU/Linux 12 (bookworm) x86\\_64, glibc 2.36\n- Python packages" in text
+
+
+def test_wheels_are_downloaded_several_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bundle downloads the missing wheels in parallel (issue 19): the first two downloads meet at a barrier of
+    two, which one download at a time would break; every wheel still lands hash-checked, in the lock's order."""
+    import hashlib
+    import threading
+
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+    from envsnap.artifacts.pin import Pinner
+
+    packages = []
+    for name in ("alpha", "beta", "gamma"):
+        wheel = tmp_path / "index" / f"{name}-1.0-py3-none-any.whl"
+        wheel.parent.mkdir(exist_ok=True)
+        wheel.write_bytes(name.encode() * 1000)
+        packages.append(PythonPackage(name=name, version="1.0", artifact=Artifact(
+            filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(wheel.read_bytes()).hexdigest())))
+    barrier = threading.Barrier(2, timeout=20)
+    calls: list[str] = []
+    real = Pinner.fetch_artifact
+
+    def meeting(self: Pinner, art: Artifact) -> Any:
+        calls.append(art.filename)
+        if len(calls) <= 2:
+            barrier.wait()  # BrokenBarrierError when the downloads run one after the other
+        return real(self, art)
+
+    monkeypatch.setattr(Pinner, "fetch_artifact", meeting)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
+    make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache",
+                                                         allow_urls=(tmp_path.as_uri() + "/*",)))
+    assert sorted(calls) == [p.artifact.filename for p in packages if p.artifact is not None]
+    bundle = Bundle(tmp_path / "bundle")
+    assert [bundle.check_wheel(p).name for p in packages] == sorted(calls)
