@@ -138,7 +138,7 @@ def test_the_check_judges_the_base_image_the_rebuild_was_given(monkeypatch: pyte
     seen: list[Target] = []
     monkeypatch.setattr(_preflight, "evaluate", lambda lock, host, target: seen.append(target) or evaluate(
         lock, host, dataclasses.replace(target, docker=None)))
-    monkeypatch.setattr(_preflight, "capture", lambda python: lock)
+    monkeypatch.setattr(_preflight, "capture", lambda python, **_: lock)
     _preflight.preflight(lock, target="docker", python=None, force=False, dry_run=True, cpu_only=True,
                          base_image="python:3.10.14-slim-bookworm")
     assert seen[0].base_image == "python:3.10.14-slim-bookworm"
