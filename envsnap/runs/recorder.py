@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import os
 import resource
+import signal
 import sys
 import tempfile
 import threading
@@ -105,7 +106,7 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
             first = next(iter(ready.drift or ready.warnings), "")
             raise DriftError(f"--strict: {ready.target.describe()} does not match {req.lock} "
                              f"({ready.mismatches} mismatches; {first}); the command was not started")
-    with tempfile.TemporaryDirectory(prefix="envsnap-run-") as hooks:
+    with _Finishing(say) as finishing, tempfile.TemporaryDirectory(prefix="envsnap-run-") as hooks:
         watch = Background(lambda: None)
 
         def started(pid: int) -> None:
@@ -122,41 +123,74 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
                 prepared.start()
 
         finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
+        finishing.start()
         gpu_watch = watch.value()
         gpu_watch.stop()
         reports = trace.read_hook_reports(hooks)
-    outputs = []
-    warnings = []
-    for path in req.outputs:
-        try:
-            outputs.append((path, data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress,
-                                                       missing_ok=True)))
-        except data_mod.DataError as exc:
-            warnings.append(str(exc))
-        except KeyboardInterrupt:
-            warnings.append("interrupted while fingerprinting the outputs: some are not recorded")
-            finished = dataclasses.replace(finished, interrupted=True)
-            break
-    from . import assemble
-    from .record import Outcome, dump
+        outputs = []
+        warnings = []
+        finishing.hashing = True  # a Ctrl-C cuts the outputs' fingerprints short
+        for path in req.outputs:
+            try:
+                outputs.append((path, data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress,
+                                                           missing_ok=True)))
+            except data_mod.DataError as exc:
+                warnings.append(str(exc))
+            except KeyboardInterrupt:
+                warnings.append("interrupted while fingerprinting the outputs: some are not recorded")
+                finished = dataclasses.replace(finished, interrupted=True)
+                break
+        finishing.hashing = False
+        from . import assemble
+        from .record import Outcome, dump
 
-    ready = prepared.value()
-    outcome = Outcome(started=finished.started, ended=finished.ended, duration_ms=finished.duration_ms,
-                      exit_status=finished.exit_status, signal=finished.signal, interrupted=finished.interrupted,
-                      peak_memory_kib=finished.peak_memory_kib)
-    interval = f"{trace.FIRST_INTERVAL:g} s growing to {trace.MAX_INTERVAL:g} s"
-    record = assemble.build(
-        ready, argv=req.argv, outcome=outcome, gpus=gpu_watch.result(),
-        data=[*(assemble.to_data("input", p, fp) for p, fp in inputs),
-              *(assemble.to_data("output", p, fp) for p, fp in outputs)],
-        objects=set(finished.objects) | {m for r in reports for m in r.maps}, reports=reports,
-        processes=finished.processes,
-        method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "
-        "Python processes report sys.modules and their maps at exit")
-    dump(record, req.record)
+        ready = prepared.value()
+        outcome = Outcome(started=finished.started, ended=finished.ended, duration_ms=finished.duration_ms,
+                          exit_status=finished.exit_status, signal=finished.signal, interrupted=finished.interrupted,
+                          peak_memory_kib=finished.peak_memory_kib)
+        interval = f"{trace.FIRST_INTERVAL:g} s growing to {trace.MAX_INTERVAL:g} s"
+        record = assemble.build(
+            ready, argv=req.argv, outcome=outcome, gpus=gpu_watch.result(),
+            data=[*(assemble.to_data("input", p, fp) for p, fp in inputs),
+                  *(assemble.to_data("output", p, fp) for p, fp in outputs)],
+            objects=set(finished.objects) | {m for r in reports for m in r.maps}, reports=reports,
+            processes=finished.processes,
+            method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "
+            "Python processes report sys.modules and their maps at exit")
+        dump(record, req.record)
     for line in [*ready.drift, *ready.warnings, *warnings]:
         say(line)
     return record, finished
+
+
+class _Finishing:
+    """Once the command has ended, a Ctrl-C must not lose its record (the command may have run for hours): the
+    first SIGINT after ``start`` is noted and the record still written, unless it comes while the outputs are
+    fingerprinted (it cuts that short, as documented); a second one abandons the record. Only in the main
+    thread, where signal handlers run; the previous handler is back on exit."""
+
+    def __init__(self, say: Say):
+        self.say = say
+        self.hashing = False
+        self.pressed = 0
+        self._old: Any = None
+
+    def __enter__(self) -> _Finishing:
+        return self
+
+    def start(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.pressed += 1
+        if self.hashing or self.pressed > 1:
+            raise KeyboardInterrupt
+        self.say("the command has ended: its record is being written (Ctrl-C again to abandon it)")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 def read_lock(path: Path, *, defer: bool) -> Any:

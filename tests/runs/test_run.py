@@ -266,3 +266,29 @@ def test_a_record_named_dot_lock_does_not_replace_its_captured_lock(tmp_path: Pa
     record = rec.load(tmp_path / "run1.lock")
     assert record.environment.captured and record.environment.lock == "run1.lock.lock"
     assert (tmp_path / "run1.lock.lock").read_text().startswith("[envsnap]")
+
+
+def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) -> None:
+    # The command had ended and envsnap was still gathering (the git state, the capture): a Ctrl-C then lost
+    # the whole record, exit 130, however long the command had run.
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    slow_git = bin_dir / "git"  # the first git call (made while the record is gathered) takes 4 s
+    slow_git.write_text(f"#!/bin/sh\nif [ ! -e {tmp_path}/slow ]; then : > {tmp_path}/slow; sleep 4; fi\n"
+                        f"exec {shutil.which('git')} \"$@\"\n")
+    slow_git.chmod(0o755)
+    ended = tmp_path / "ended"
+    env = envsnap_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", "sh", "-c", f": > {ended}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(ended)
+    _wait_for(tmp_path / "slow")
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "its record is being written" in err
+    record = rec.load(tmp_path / "run.toml")
+    assert record.result.exit_status == 0 and not record.result.interrupted
