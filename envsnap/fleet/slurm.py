@@ -152,11 +152,17 @@ def run_on_nodes(
     job_name = job_name or f"envsnap-fleet-{os.getpid()}-{int(time.time())}"
     lock = threading.Lock()
     results: dict[str, NodeRun] = {}
+    sruns: list[_runner.Running] = []
+    stopping = threading.Event()
 
     def one(node: NodeState) -> None:
         started = time.monotonic()
-        running = _runner.start(srun_command(node, command, timeout=timeout, job_name=job_name), env=env,
-                                max_output=NODE_OUTPUT_LIMIT)
+        with lock:
+            if stopping.is_set():
+                return
+            running = _runner.start(srun_command(node, command, timeout=timeout, job_name=job_name), env=env,
+                                    max_output=NODE_OUTPUT_LIMIT)
+            sruns.append(running)
         if running.error is not None and running.error.returncode == 127:
             raise FleetError("srun not found: envsnap fleet runs where Slurm's client commands are installed")
         res = running.wait(max(0.0, deadline - time.monotonic()))
@@ -171,10 +177,17 @@ def run_on_nodes(
         return results
     try:
         with ThreadPoolExecutor(max_workers=min(len(nodes), MAX_PARALLEL), thread_name_prefix="srun") as pool:
-            for future in [pool.submit(one, n) for n in nodes]:
-                future.result()
+            try:
+                for future in [pool.submit(one, n) for n in nodes]:
+                    future.result()
+            except BaseException:  # Ctrl-C, or a node's srun missing: stop now, not at the deadline
+                with lock:
+                    stopping.set()
+                for running in sruns:
+                    running.kill()
+                raise
     finally:
-        if len(results) < len(nodes) or any(r.timed_out or r.flooded for r in results.values()):
+        if stopping.is_set() or len(results) < len(nodes) or any(r.timed_out or r.flooded for r in results.values()):
             _runner.run(["scancel", f"--name={job_name}", f"--user={os.getuid()}"], timeout=QUERY_TIMEOUT, env=env)
     return results
 

@@ -294,3 +294,29 @@ def test_sinfo_lines_become_node_states_in_the_partition_srun_must_name() -> Non
     assert default[1].reason == "bad fan | noisy" and not default[1].available
     named = parse_states(text, all_partitions=True)
     assert [(s.name, s.partition) for s in named] == [("n1", "cpu"), ("n2", "cpu"), ("n3", "gpu"), ("n4", "gpu")]
+
+
+def test_ctrl_c_stops_every_srun_at_once_and_cancels_their_jobs(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interrupted, fleet check does not wait for the nodes' deadline: the sruns are killed and their jobs
+    cancelled (a killed srun leaves its job holding the node)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from envsnap.fleet.slurm import run_on_nodes
+
+    log = tmp_path / "scancel.log"
+    (tmp_path / "srun").write_text("#!/bin/sh\nexec sleep 60\n")
+    (tmp_path / "scancel").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    for name in ("srun", "scancel"):
+        (tmp_path / name).chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # Ctrl-C
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_on_nodes([NodeState("n1", "idle"), NodeState("n2", "idle")], ["envsnap", "fleet", "node", "l"], env=env,
+                     timeout=60, job_name="envsnap-fleet-test")
+    assert time.monotonic() - started < 15
+    assert "--name=envsnap-fleet-test" in log.read_text()
