@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import tomllib
+
 ROOT = Path(__file__).resolve().parent.parent
 ML = ["torch", "transformers", "jupyter", "scikit-learn", "pandas", "matplotlib", "scipy", "requests", "pyyaml",
       "tqdm", "sympy", "pillow", "h5py", "pip>=26"]
@@ -51,15 +53,21 @@ def uv_bin() -> str:
     return shutil.which("uv") or str(Path(sys.executable).parent / "uv")
 
 
-def median_times(cmds: list[list[str]], runs: int) -> list[float]:
-    """Median wall time of each command, their runs interleaved; one unmeasured warm-up run each."""
+def median_times(cmds: list[list[str]], runs: int, ok: tuple[int, ...] = (0,)) -> list[float]:
+    """Median wall time of each command, their runs interleaved; one unmeasured warm-up run each. An exit status
+    outside ``ok`` stops the bench."""
+    def run(cmd: list[str]) -> None:
+        done = subprocess.run(cmd, capture_output=True, env=ENV)
+        if done.returncode not in ok:
+            raise SystemExit(f"{cmd}: exit {done.returncode}: {done.stderr[-500:]!r}")
+
     for cmd in cmds:
-        subprocess.run(cmd, check=True, capture_output=True, env=ENV)
+        run(cmd)
     times: list[list[float]] = [[] for _ in cmds]
     for _ in range(runs):
         for i, cmd in enumerate(cmds):
             start = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True, env=ENV)
+            run(cmd)
             times[i].append(time.perf_counter() - start)
     return [statistics.median(t) for t in times]
 
@@ -132,6 +140,25 @@ def measure_env(label: str, py: Path, runs: int, cache: bool) -> dict[str, objec
             "capture_cold_s": cold_s, "capture_warm_s": warm_s}
 
 
+def measure_diff(root: Path, py: Path, runs: int) -> dict[str, float]:
+    """`envsnap diff A B` of two captures of the 5,000-distribution environment (one version changed between
+    them) against a text diff of their `name==version` lists (issue 19's target: < 0.2 s)."""
+    a, b = root / "a.lock", root / "b.lock"
+    subprocess.run(envsnap("capture", "--python", str(py), "-o", str(a)), check=True, capture_output=True, env=ENV)
+    site = next(Path(str(py)).parent.parent.glob("lib/python*/site-packages"))
+    meta = next(site.glob("synthpkg00000-*.dist-info")) / "METADATA"
+    meta.write_text(meta.read_text().replace("Version: 1.0.0", "Version: 1.0.1"))
+    subprocess.run(envsnap("capture", "--python", str(py), "-o", str(b)), check=True, capture_output=True, env=ENV)
+    for path, lock in ((root / "a.txt", a), (root / "b.txt", b)):
+        with lock.open("rb") as f:
+            path.write_text("".join(f"{p['name']}=={p['version']}\n" for p in tomllib.load(f)["python"]["packages"]))
+    ours, text = median_times([envsnap("diff", str(a), str(b)), ["diff", str(root / "a.txt"), str(root / "b.txt")]],
+                              runs, ok=(0, 1))
+    print(f"diff of two 5,000-distribution locks: envsnap diff {ours:.3f} s (target < 0.2 s), text diff of their "
+          f"requirement lists {text:.3f} s")
+    return {"envsnap_diff_s": ours, "text_diff_s": text}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ml-venv", type=Path, help="an existing ML environment's python")
@@ -153,6 +180,7 @@ def main() -> int:
             cmd = envsnap("capture", "--python", str(spy), "-o", "-")
             synthetic[n] = median_times([cmd], max(3, args.runs // 2))[0]
             print(f"synthetic {n:5d} distributions: capture {synthetic[n]:.3f} s")
+        results["diff"] = measure_diff(root, spy, args.runs)
         per = (synthetic[5000] - synthetic[1000]) / 4
         results["synthetic"] = {str(k): v for k, v in synthetic.items()} | {"per_1000_s": per}
         print(f"marginal cost {per:.3f} s per 1,000 distributions; 5,000 take {synthetic[5000] / synthetic[1000]:.1f}x "
