@@ -47,7 +47,7 @@ def _envsnap_run_hook() -> None:
             with open(tmp, "w") as fh:
                 json.dump(data, fh)
             os.replace(tmp, name)
-        except Exception:  # never change how the user's program ends
+        except BaseException:  # never change how the user's program ends (a late Ctrl-C included)
             pass
 
     atexit.register(write)
@@ -58,7 +58,7 @@ def _chain() -> None:
     # leave sys.path as the program would see it without envsnap: this folder out (it stays on PYTHONPATH for
     # the processes the program starts), and what that sitecustomize added kept.
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.modules.pop("sitecustomize", None)
+    own = sys.modules.pop("sitecustomize", None)
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     try:
         import importlib
@@ -67,6 +67,9 @@ def _chain() -> None:
     except ImportError as exc:
         if getattr(exc, "name", None) != "sitecustomize":
             raise
+    finally:
+        if own is not None and "sitecustomize" not in sys.modules:
+            sys.modules["sitecustomize"] = own  # the import of this module ends by looking itself up there
 
 
 _envsnap_run_hook()
