@@ -31,8 +31,11 @@ def test_reproducing_md_commands_run_as_copied_and_no_backslash_reaches_its_pros
     text = artifact._reproducing(bundle_of(tmp_path), META, [{"record": record}], grade="Bundled")
     block = text.split("```sh\n", 1)[1].split("```", 1)[0]
     commands = [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
-    assert ["envsnap", "rerun", record] in commands
+    assert ["envsnap", "rerun", "--python", "../envsnap-env/bin/python", record] in commands
     assert ["envsnap", "check", "envsnap.lock"] in commands
+    # The environment goes beside the folder: rebuilt inside it (the default dest), the bundle no longer matched
+    # its SHA256SUMS and the next `rebuild --bundle .` refused it.
+    assert ["envsnap", "rebuild", "envsnap.lock", "--bundle", ".", "--offline", "--dest", "../envsnap-env"] in commands
     assert "\\`" not in text
     assert text.startswith("# Reproducing Table 2: how to reproduce\n")
 
