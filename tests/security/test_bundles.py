@@ -497,3 +497,25 @@ def test_an_engine_that_stops_answering_during_a_save_is_one_error_and_leaves_no
     with pytest.raises(RebuildError, match="the Docker engine stopped answering while saving base:1"):
         save_image(engine, "base:1", facts, tmp_path, lambda _line: None)  # type: ignore[arg-type]
     assert list((tmp_path / "images").iterdir()) == []
+
+
+@pytest.mark.parametrize("spoil", [_wrong_hash, _extra, _link])
+def test_exporting_a_spoiled_bundle_is_bad_input_too(
+    tmp_path: Path, cli: Callable[..., Any], spoil: Callable[[Path], str]
+) -> None:
+    # export uses 0, 2 and 130 only (docs/cli.md): a bundle failing its SHA256SUMS is a stranger's bad input.
+    root = _bundle(tmp_path / "b")
+    message = spoil(root)
+    result = cli("export", root, "-f", "markdown", "-o", tmp_path / "appendix.md")
+    _one_line_error(result, 2, message)
+    assert not (tmp_path / "appendix.md").exists()
+
+
+def test_auditing_an_unsafe_archive_is_bad_input(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    archive = tmp_path / "b.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"evil"))
+    _one_line_error(cli("audit", archive), 2, "unsafe path in archive")
+    assert not (tmp_path.parent / "escape.txt").exists()
