@@ -119,6 +119,26 @@ def known_sha256(path: Path) -> str:
     return digest
 
 
+def hash_ahead(paths: Iterable[Path]) -> None:
+    """``known_sha256`` of every file in ``paths``, on a thread per core (hashlib releases the GIL), so that the
+    checks after it find each digest known; a file that cannot be read is left for that check to report."""
+    todo = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if _identity(path) not in _KNOWN:
+                todo.append(path)
+    if len(todo) < 2:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(path: Path) -> None:
+        with contextlib.suppress(OSError):
+            known_sha256(path)
+
+    with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1), thread_name_prefix="envsnap-hash") as pool:
+        list(pool.map(one, todo))
+
+
 class Bundle:
     """An unpacked bundle directory."""
 
@@ -158,6 +178,14 @@ class Bundle:
         if not path.is_file():
             raise BundleError(f"{path}: missing from the bundle ({locked.name} {locked.version})")
         return path
+
+    def check_wheels(self, packages: Iterable[PythonPackage]) -> None:
+        """Hash the bundled wheels of ``packages`` in parallel ahead of ``check_wheel`` (which then compares)."""
+        paths = []
+        for pkg in packages:
+            with contextlib.suppress(BundleError, UnsafeInputError):
+                paths.append(self.wheel_for(pkg))
+        hash_ahead(paths)
 
     def check_wheel(self, pkg: PythonPackage) -> Path:
         """The wheel, after checking its sha256 against the lock. Errors name the file."""

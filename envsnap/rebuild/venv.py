@@ -276,6 +276,7 @@ def _checked_wheels(
     """Every package's wheel, sha256-checked against the lock. Missing ones are fetched unless offline."""
     wheels = []
     pinner: Pinner | None = None
+    bundle.check_wheels(packages)  # every wheel hashed at once, on the machine's cores
     for pkg in packages:
         try:
             wheels.append(bundle.check_wheel(pkg))

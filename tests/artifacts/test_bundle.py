@@ -283,3 +283,39 @@ def test_wheels_are_downloaded_several_at_a_time(tmp_path: Path, monkeypatch: py
     assert sorted(calls) == [p.artifact.filename for p in packages if p.artifact is not None]
     bundle = Bundle(tmp_path / "bundle")
     assert [bundle.check_wheel(p).name for p in packages] == sorted(calls)
+
+
+def test_a_bundles_wheels_are_hashed_in_parallel_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild checks every wheel against the lock: hashed on several threads at once (issue 19; two hashes
+    meet at a barrier of two), each file once, and a changed wheel still fails its check."""
+    import hashlib
+    import threading
+
+    from envsnap.artifacts import bundle as bundle_mod
+    from envsnap.errors import BadBundleError
+
+    (tmp_path / "wheels").mkdir()
+    packages = []
+    for name in ("alpha", "beta", "gamma"):
+        wheel = tmp_path / "wheels" / f"{name}-1.0-py3-none-any.whl"
+        wheel.write_bytes(name.encode() * 1000)
+        packages.append(PythonPackage(name=name, version="1.0", artifact=Artifact(
+            filename=wheel.name, url="https://x/" + wheel.name, sha256=hashlib.sha256(wheel.read_bytes()).hexdigest())))
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages))), tmp_path / "envsnap.lock")
+    barrier = threading.Barrier(2, timeout=20)
+    hashed: list[str] = []
+    real = bundle_mod.sha256_file
+
+    def meeting(path: Path) -> str:
+        hashed.append(path.name)
+        if len(hashed) <= 2:
+            barrier.wait()  # BrokenBarrierError when the wheels are hashed one after the other
+        return real(path)
+
+    monkeypatch.setattr(bundle_mod, "sha256_file", meeting)
+    bundle = Bundle(tmp_path)
+    bundle.check_wheels(packages)
+    assert [bundle.check_wheel(p).name for p in packages] == sorted(hashed)  # each once: the checks reused them
+    (tmp_path / "wheels" / "beta-1.0-py3-none-any.whl").write_bytes(b"changed after bundling")
+    with pytest.raises(BadBundleError, match="hash mismatch"):
+        Bundle(tmp_path).check_wheel(packages[1])
