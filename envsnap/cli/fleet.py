@@ -110,9 +110,32 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
     return fleet.Selection(count=args.nodes or 0, nodelist=args.nodelist, partition=args.partition)
 
 
+def _writable(output: str | None) -> None:
+    """Refuse an -o that cannot be written before the nodes are asked (their answers take up to --timeout)."""
+    if not output or output == "-":
+        return
+    directory = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(directory):
+        raise UsageError(f"{output}: cannot write: no such directory {directory}")
+    if os.path.isdir(output):
+        raise UsageError(f"{output}: cannot write: is a directory")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"{output}: cannot write: permission denied in {directory}")
+
+
+def _write(output: str, text: str) -> None:
+    from .._fs import atomic_write_text
+
+    try:
+        atomic_write_text(output, text)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+
+
 def run_check(args: argparse.Namespace) -> int:
     from .. import fleet
 
+    _writable(args.output)
     progress = _output.bar("nodes answering")
     try:
         report = fleet.check_fleet(
@@ -125,9 +148,7 @@ def run_check(args: argparse.Namespace) -> int:
         progress.stop()
     data = report.to_dict()
     if args.output:
-        from .._fs import atomic_write_text
-
-        atomic_write_text(args.output, _output.json_text(data))  # escaped as --json prints it
+        _write(args.output, _output.json_text(data))  # escaped as --json prints it
     if args.json:
         _output.print_json(data)
     else:
@@ -177,6 +198,7 @@ def run_capture(args: argparse.Namespace) -> int:
     from .. import fleet
     from ..fleet import fleetfile
 
+    _writable(args.output)
     progress = _output.bar("nodes captured")
     try:
         result = fleet.capture_fleet(
@@ -189,7 +211,7 @@ def run_capture(args: argparse.Namespace) -> int:
     if args.output == "-":
         _output.write_document(fleetfile.dumps(result))
     else:
-        fleetfile.dump(result, args.output)
+        _write(args.output, fleetfile.dumps(result))  # beside, renamed into place
         _output.write_lines(f"wrote {args.output}: {len(result.nodes)} nodes captured"
                             + (f", {len(result.unreachable)} without a capture" if result.unreachable else ""))
     for node, why in sorted(result.unreachable.items()):

@@ -320,3 +320,19 @@ def test_ctrl_c_stops_every_srun_at_once_and_cancels_their_jobs(tmp_path: Path,
                      timeout=60, job_name="envsnap-fleet-test")
     assert time.monotonic() - started < 15
     assert "--name=envsnap-fleet-test" in log.read_text()
+
+
+@pytest.mark.parametrize("command", ["check", "capture"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_node_is_asked(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    asked: list[str] = []
+    monkeypatch.setattr(envsnap.fleet, f"{command}_fleet", lambda *a, **k: asked.append(command))
+    for output in (tmp_path / "no-such-dir" / "out", tmp_path):
+        res = cli("fleet", command, *([str(lock)] if command == "check" else []), "-w", "n1", "-o", str(output))
+        assert res.code == 2 and "cannot write" in res.err and len(res.err.strip().splitlines()) == 1, res
+    assert asked == []
