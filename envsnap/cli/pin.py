@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--snapshot-url", metavar="URL",
                    help="the Debian snapshot archive whose API pins the system packages a container rebuild "
                    "installs (default: $ENVSNAP_SNAPSHOT_URL, else the archive --apt-snapshot uses)")
+    p.add_argument("--base-image", metavar="IMAGE",
+                   help="the docker target's base image: when it has no Python, the interpreter packages it "
+                   "installs are pinned too (default: the one `rebuild --target docker` chooses from the lock)")
     p.add_argument("--no-system-packages", action="store_true",
                    help="pin the Python packages only, not the system packages' .deb files")
     p.add_argument("--json", action="store_true", help="print each package's outcome as JSON")
@@ -62,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
         from ..artifacts import debs as deb_pins
 
         base = deb_pins.snapshot_url(args.snapshot_url)
+        names = interpreter_packages(snapshot, args.base_image)
         pinned, debs = deb_pins.pin_system(result.snapshot, Fetcher(), base=base, cache_dir=cache_dir_for(
-            Path(args.cache_dir) if args.cache_dir else None), interpreter_names=interpreter_packages(snapshot))
+            Path(args.cache_dir) if args.cache_dir else None), interpreter_names=names)
         result = dataclasses.replace(result, snapshot=pinned)
     lockfile.dump(result.snapshot, args.output or args.lock)
     report(result, args.output or args.lock, as_json=args.json, debs=debs)
@@ -76,14 +80,16 @@ def cache_dir_for(option: Path | None) -> Path:
     return option or cache_dir(ARTIFACTS_CACHE)
 
 
-def interpreter_packages(lock: Snapshot) -> tuple[str, ...]:
-    """The distribution's interpreter packages a container rebuild installs, when the base image chosen from
-    the lock has no Python of its own (none when it has, or when no base image fits the lock)."""
+def interpreter_packages(lock: Snapshot, base_image: str | None = None) -> tuple[str, ...]:
+    """The distribution's interpreter packages a container rebuild installs, when its base image (``base_image``,
+    else the one chosen from the lock) has no Python of its own (none when it has, or when no base fits)."""
     from ..dockerfile import baseimage
     from ..errors import EnvsnapError
+    from ..rebuild.docker import engine_inspector
 
+    inspect = engine_inspector() if base_image else None
     try:
-        base = baseimage.choose(lock)
+        base = baseimage.choose(lock, base_image=base_image, inspect=inspect)
     except EnvsnapError:
         return ()
     return tuple(spec.split("=", 1)[0] for spec in base.interpreter.apt_packages)

@@ -162,9 +162,8 @@ class DockerRebuilder(Rebuilder):
             _copy_debs(bundle, spec, work / DEBS, say)
             _copy_wheels(bundle, spec.lock, work / WHEELS, say)
             tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
-            # --offline: the build has no network at all (the bundle carries every file it installs).
             image_id = _docker_engine.build(
-                client, work, network="none" if request.offline else options.network, progress=say,
+                client, work, network=_network(spec, request.offline), progress=say,
                 label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
             )
         try:
@@ -297,7 +296,7 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
         f"write the build context to {request.dest}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
         f"{WHEELS}/ (the bundle's wheels, hash-checked), {TOOL}/ (envsnap's own wheels)"
     ]
-    network = "none" if request.offline else spec.options.network
+    network = _network(spec, request.offline)
     steps.append(f"build FROM {spec.base.pinned} with --network {network} through the Docker SDK")
     if spec.debs:
         steps.append(f"dpkg -i {len(spec.debs)} .deb files from the bundle's {DEBS}/ (sha256-checked first)")
@@ -344,6 +343,12 @@ def _fresh_context(dest: Path) -> Iterator[Path]:
             raise
         shutil.rmtree(dest)
     os.replace(work, dest)
+
+
+def _network(spec: DockerSpec, offline: bool) -> str:
+    """The build's network: none with ``--offline`` when nothing comes from apt (the bundle carries the system
+    packages, or there are none); a bundle without ``debs/`` still reaches the apt mirror, as it always did."""
+    return "none" if offline and not spec.apt_specs else spec.options.network
 
 
 def _carried(bundle_dir: Path | None) -> Callable[[SystemPackage], bool] | None:
@@ -523,7 +528,6 @@ def add_system_packages(
     client, inspect, spec = _bundle_spec(lock, base_image)
     names = [s.split("=", 1)[0] for s in spec.base.interpreter.apt_packages]
     wanted = deb_files.rebuild_packages(lock, names)
-    deb_files.require_pinned(wanted, "--with-system-packages")
     shipped: dict[tuple[str, str], str] = {}
     reference = spec.base.pinned
     if client is not None and inspect is not None and inspect(reference) is not None:
@@ -533,6 +537,7 @@ def add_system_packages(
     machine = lock.platform.machine
     in_base = [p for p in wanted if shipped.get((p.name, deb_files.deb_arch(p, machine))) == p.version]
     carry = [p for p in wanted if p not in in_base]
+    deb_files.require_pinned(carry, "--with-system-packages")
     if in_base:
         say(f"{len(in_base)} system packages are in the base image at the locked version: not carried")
     # The snapshot archive the user configured is trusted like a configured index; other lock URLs as the
@@ -551,3 +556,11 @@ def add_system_packages(
     describe_bundle(Path(bundle_root))
     Bundle(bundle_root).write_sums()
     return len(carry), size, len(in_base)
+
+
+def engine_inspector() -> baseimage.Inspector | None:
+    """An inspector of the images in the Docker engine the environment names, or None without one."""
+    try:
+        return _docker_engine.inspector(_docker_engine.engine())
+    except RebuildError:
+        return None

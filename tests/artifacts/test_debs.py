@@ -180,7 +180,7 @@ def test_pin_command_pins_the_debs_and_reports_them(tmp_path: Path, cli: object,
     assert bad.code == 2 and "--snapshot-url 'ftp://x'" in bad.err
 
 
-@pytest.mark.integration
+@pytest.mark.network
 def test_the_real_archive_pins_a_bookworm_package(tmp_path: Path) -> None:
     base = debs.snapshot_url(None)
     try:
