@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                     "the base image")
     if args.with_base_image:
         add_docker_base(result.lock, result.path, args.base_image,
-                        progress=_output.progress("  "))
+                        progress=_output.progress("  "), offline=args.offline)
     if meta is not None:
         from ..paper.artifact import add_artifact
 

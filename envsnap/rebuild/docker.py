@@ -450,7 +450,8 @@ def _bundle_spec(
 
 
 def bundle_tool_wheels(
-    lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None
+    lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None,
+    offline: bool = False,
 ) -> Path:
     """Store envsnap's own wheels for the image's interpreter in ``BUNDLE/tool/``, so that a docker rebuild
     of the bundle needs no Python index at all (``--offline``)."""
@@ -459,7 +460,7 @@ def bundle_tool_wheels(
     folder = Path(bundle_root) / TOOL
     work = Path(tempfile.mkdtemp(prefix=".tool.", dir=bundle_root))
     try:
-        tool_wheels(work, spec, None, offline=False, progress=say)
+        tool_wheels(work, spec, None, offline=offline, progress=say)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(work, folder)
@@ -470,11 +471,13 @@ def bundle_tool_wheels(
 
 
 def add_docker_base(
-    lock: Snapshot, bundle_root: Path, base_image: str | None = None, progress: Progress | None = None
+    lock: Snapshot, bundle_root: Path, base_image: str | None = None, progress: Progress | None = None,
+    *, offline: bool = False,
 ) -> None:
-    """``envsnap bundle --with-base-image``: the saved base image and envsnap's wheels, then fresh SHA256SUMS."""
+    """``envsnap bundle --with-base-image``: the saved base image and envsnap's wheels (``offline``: from what is
+    installed here, no index), then fresh SHA256SUMS."""
     save_base_image(lock, bundle_root, base_image=base_image, progress=progress)
-    bundle_tool_wheels(lock, bundle_root, base_image=base_image, progress=progress)
+    bundle_tool_wheels(lock, bundle_root, base_image=base_image, progress=progress, offline=offline)
     describe_bundle(Path(bundle_root))
     Bundle(bundle_root).write_sums()
 
