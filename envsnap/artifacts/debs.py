@@ -314,8 +314,10 @@ def pin_system(
             # The dependencies of what was pinned, as the lock has them installed: pinned too, so that dpkg
             # can install the set on a base image that lacks them.
             for group in depends(control_fields(cached_path(cache_dir, new.sha256, new.filename))):
+                # An arch-all package's dependencies are the machine's own architecture (or all).
+                arches = ("", "all", debian_arch(machine), new.arch)
                 candidates = [q for name in group for q in by_name.get(name, ())
-                              if q.arch in ("", "all", deb_arch(new, machine)) and not _DRIVER_PACKAGE.match(q.name)]
+                              if q.arch in arches and not _DRIVER_PACKAGE.match(q.name)]
                 if not candidates or any((q.name, q.arch) in queued for q in candidates):
                     continue  # satisfied by the set, or by nothing the lock has (virtual, the base's own)
                 queued.add((candidates[0].name, candidates[0].arch))

@@ -194,3 +194,14 @@ def test_the_real_archive_pins_a_bookworm_package(tmp_path: Path) -> None:
     pkg = pinned.system.packages[0]
     assert pkg.filename == "libgomp1_12.2.0-14_amd64.deb" and "/archive/debian/" in pkg.url
     assert os.path.getsize(cached_path(tmp_path, pkg.sha256, pkg.filename)) == pkg.size
+
+
+def test_an_arch_all_package_depends_on_the_machine_architecture(tmp_path: Path) -> None:
+    with serving() as server:
+        record(server, "ca-certificates", "20230311", make_deb("ca-certificates", "20230311", "all",
+                                                               depends="openssl (>= 1.1.1)"), arch="all")
+        record(server, "openssl", "3.0.11-1", make_deb("openssl", "3.0.11-1"))
+        lock = lock_with(SystemPackage("dpkg", "ca-certificates", "20230311", "all", needed_by=NEEDED),
+                         SystemPackage("dpkg", "openssl", "3.0.11-1", "amd64"))
+        _pinned, outcomes = pin(lock, server.url, tmp_path)
+    assert {o.name: o.status for o in outcomes} == {"ca-certificates": "pinned", "openssl": "pinned"}
