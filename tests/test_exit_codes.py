@@ -181,6 +181,8 @@ BAD_ARGUMENTS: list[tuple[str, ...]] = [
     ("rebuild", "{lock}", "--option", "foo=bar", "--dry-run"),
     ("rebuild", "{lock}", "--option", "noequals", "--dry-run"),
     ("rebuild", "{lock}", "--offline", "--dry-run"),
+    ("rebuild", "{lock}", "--target", "docker", "--offline", "--dry-run"),
+    ("rebuild", "{lock}", "--target", "docker", "--offline", "--dry-run", "--force"),
     ("rebuild", "{lock}", "--engine", "mamba", "--dry-run"),
     ("rebuild", "{lock}", "--tag", "x:y", "--dry-run"),
     ("rebuild", "{lock}", "--target", "docker", "--tag", "Not A Tag", "--dry-run"),

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import _leftovers, lockfile
-from ..errors import BundleError, LockfileError, RebuildError
+from ..errors import BadOptionError, BundleError, LockfileError, RebuildError
 from ..grammar import shown
 from ..model import LEGACY_VERSION_REASON
 from ._preflight import preflight
@@ -58,6 +58,9 @@ def rebuild(
     rebuilder = get(target)
     target_options = dict(options or {})
     rebuilder.parse_options(target_options)  # an option the target does not take: bad input, before any work
+    if offline and bundle is None:  # every target: nothing may be fetched, so it all comes from a bundle
+        raise BadOptionError(f"--offline needs --bundle: without a bundle the {target} target must download what "
+                             "it installs")
     lock = lockfile.load(lock_path)
     legacy = next((p for p in lock.python.packages if p.legacy_version), None)
     if legacy is not None:
