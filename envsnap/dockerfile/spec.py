@@ -47,6 +47,9 @@ class DockerOptions(Options):
     apt_snapshot: str | None = field(default=None, metadata=flag(
         "install system packages from the snapshot mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
         metavar="DATE"))
+    as_of: str | None = field(default=None, metadata=flag(
+        "install the system packages that are neither bundled nor in the base image from the snapshot archive "
+        "as of DATE (auto: the lock's capture time)", metavar="auto|DATE"))
     system_packages: str = field(default="needed", metadata=flag(
         "which of the lock's system packages to install, pinned (default: needed: those the Python packages' "
         "binaries load)", choices=apt.MODES))
@@ -56,7 +59,7 @@ class DockerOptions(Options):
         if self.tag and not _TAG.fullmatch(self.tag):
             raise BadOptionError(f"--tag {self.tag!r} is not a valid image name[:tag]")
         # ``--option base_image=`` reads as not given, as it always has.
-        for name in ("base_image", "base_digest", "apt_snapshot"):
+        for name in ("base_image", "base_digest", "apt_snapshot", "as_of"):
             if getattr(self, name) == "":
                 object.__setattr__(self, name, None)
         object.__setattr__(self, "system_packages", self.system_packages or "needed")
@@ -143,8 +146,13 @@ def make_spec(
     if selected and not base.same_os:
         notes.append("system packages are installed by name only: the lock's versions belong to another OS")
     sources: tuple[str, ...] = ()
-    if options.apt_snapshot:
-        sources = apt.snapshot_sources(base.os_id, base.codename, options.apt_snapshot)
+    if options.apt_snapshot and options.as_of:
+        raise BadOptionError("--as-of and --apt-snapshot both choose the apt snapshot: give one")
+    if options.as_of and offline:
+        raise BadOptionError("--as-of installs from the snapshot archive, which needs the network: drop --offline")
+    dated = as_of_date(lock, options.as_of) if options.as_of else options.apt_snapshot
+    if dated:
+        sources = apt.snapshot_sources(base.os_id, base.codename, dated)
     interpreter_names = [s.split("=", 1)[0] for s in base.interpreter.apt_packages]
     debs: tuple[SystemPackage, ...] = ()
     if carried is not None and base.same_os and options.system_packages != "none":
@@ -171,6 +179,17 @@ def make_spec(
         debs=debs,
         expected=expected,
     )
+
+
+def as_of_date(lock: Snapshot, as_of: str) -> str:
+    """``--as-of auto|DATE`` as a date ``--apt-snapshot`` reads: ``auto`` is the lock's capture time."""
+    if as_of != "auto":
+        return as_of
+    created = lock.envsnap.created
+    if not created:
+        raise BadOptionError("--as-of auto: the lock records no capture time; give a date (2025-05-20)")
+    compact = created.replace("-", "").replace(":", "")
+    return compact if re.fullmatch(r"[0-9]{8}T[0-9]{6}Z", compact) else created[:10]
 
 
 def _expected(apt_spec: str) -> tuple[str, str]:

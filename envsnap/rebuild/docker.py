@@ -260,7 +260,9 @@ def _items(spec: DockerSpec) -> tuple[PlanItem, ...]:
                 "system",
                 pin.name,
                 pin.version,
-                origin="base image (checked)" if spec.expected else "apt",
+                origin="base image (checked)" if spec.expected else (
+                    f"apt, snapshot of {spec.options.apt_snapshot or spec.options.as_of}" if spec.apt_sources
+                    else "apt"),
                 pin=pin.spec if pin.version else "by name",
                 note=needed,
             )
@@ -303,7 +305,7 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
     if spec.expected:
         steps.append(f"check that the base image has {len(spec.expected)} packages the bundle does not carry")
     if spec.apt_sources:
-        steps.append(f"use the apt snapshot of {spec.options.apt_snapshot}")
+        steps.append(f"use the apt snapshot of {spec.options.apt_snapshot or spec.options.as_of}")
     if spec.apt_specs:
         steps.append(f"apt-get install {len(spec.apt_specs)} pinned packages")
     steps.append(f"install envsnap {__version__} into /opt/envsnap")

@@ -15,7 +15,7 @@ from envsnap.artifacts import bundle as bundle_layout
 from envsnap.artifacts import debs
 from envsnap.artifacts.pin import Fetcher, cached_path
 from envsnap.dockerfile import spec as dockerspec
-from envsnap.errors import PinError
+from envsnap.errors import BadOptionError, PinError
 from envsnap.model import Snapshot, SystemPackage
 
 BASE = "python:3.11.7-slim-bookworm"
@@ -90,3 +90,19 @@ def test_the_readme_states_what_the_bundle_holds_and_its_size(tmp_path: Path) ->
     assert text.count(bundle_layout.HOLDINGS) == 1 and text.startswith("# bundle\n")
     assert "| `debs/` | system packages (.deb files) | 1 | 3 KiB |" in text
     assert "In all: 3 files" in text
+
+
+def test_as_of_takes_apt_from_the_snapshot_archive_at_the_locks_capture_time() -> None:
+    lock = pinned_lock()
+    spec = dockerspec.make_spec(lock, dockerspec.DockerOptions(base_image=BASE, as_of="auto"))
+    stamp = lock.envsnap.created.replace("-", "").replace(":", "")
+    assert spec.apt_sources and all(f"/{stamp} " in line for line in spec.apt_sources)
+    dated = dockerspec.make_spec(lock, dockerspec.DockerOptions(base_image=BASE, as_of="2024-01-02"))
+    assert "/20240102T000000Z " in dated.apt_sources[0]
+    with pytest.raises(BadOptionError, match="--as-of installs from the snapshot archive"):
+        dockerspec.make_spec(lock, dockerspec.DockerOptions(base_image=BASE, as_of="auto"), offline=True)
+    with pytest.raises(BadOptionError, match="give one"):
+        dockerspec.make_spec(lock, dockerspec.DockerOptions(base_image=BASE, as_of="auto", apt_snapshot="2024-01-02"))
+    undated = dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, created=""))
+    with pytest.raises(BadOptionError, match="records no capture time"):
+        dockerspec.make_spec(undated, dockerspec.DockerOptions(base_image=BASE, as_of="auto"))
