@@ -7,6 +7,7 @@ by field, and a node whose answer is not one becomes an "invalid" node, never a 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -171,9 +172,14 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float) -> NodeResult:
         return NodeResult(run.node, "invalid", reason=f"not a node answer: {exc}", seconds=run.seconds)
 
 
+# srun's summary of a task's exit: the line before it says why (execve(): ...: No such file or directory).
+_TASK_EXITED = re.compile(r"^srun: error: \S+: tasks? [0-9,-]+: Exited with exit code \d+$")
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return strip_control(lines[-1])[:300] if lines else ""
+    telling = [line for line in lines if not _TASK_EXITED.match(line)] or lines
+    return strip_control(telling[-1])[:300] if telling else ""
 
 
 def _str(data: Mapping[str, Any], key: str, where: str) -> str:

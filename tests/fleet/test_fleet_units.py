@@ -142,6 +142,10 @@ def test_no_answer_is_unreachable_with_what_srun_said() -> None:
     failed = from_run(_run("", returncode=2, stderr="envsnap: error: /shared/x.lock: no such lockfile\n"),
                       lock_digest="sha256:ab", timeout=5)
     assert failed.verdict == "invalid" and failed.reason == "envsnap: error: /shared/x.lock: no such lockfile"
+    missing = from_run(_run("", returncode=2, stderr="slurmstepd-n1: error: execve(): /opt/envsnap: No such file or "
+                            "directory\nsrun: error: n1: task 0: Exited with exit code 2\n"),
+                       lock_digest="sha256:ab", timeout=5)
+    assert missing.verdict == "unreachable" and "execve(): /opt/envsnap: No such file" in missing.reason
     late = from_run(_run("", returncode=-9, timed_out=True), lock_digest="sha256:ab", timeout=5)
     assert late.verdict == "unreachable" and late.reason == "no answer within 5 s"
 
