@@ -64,6 +64,9 @@ def _query(args: Sequence[str], env: Mapping[str, str]) -> str:
     result = _runner.run(args, timeout=QUERY_TIMEOUT, env=env)
     if result.returncode == 127:
         raise FleetError(f"{args[0]} not found: envsnap fleet runs where Slurm's client commands are installed")
+    if result.timed_out:
+        raise FleetError(f"{args[0]} did not answer within {QUERY_TIMEOUT:g} s: is the Slurm controller up, and "
+                         "SLURM_CONF (or /etc/slurm/slurm.conf) readable?")
     if not result.ok:
         last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
         raise FleetError(f"{' '.join(args[:2])}: {shown(last, 300)}")

@@ -340,3 +340,18 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_node_is_asked(
         res = cli("fleet", command, *([str(lock)] if command == "check" else []), "-w", "n1", "-o", str(output))
         assert res.code == 2 and "cannot write" in res.err and len(res.err.strip().splitlines()) == 1, res
     assert asked == []
+
+
+def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(tmp_path: Path, cli: Callable[..., Any],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import envsnap.fleet.slurm
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    (tmp_path / "sinfo").write_text("#!/bin/sh\nexec sleep 30\n")  # as sinfo retries a missing slurm.conf
+    (tmp_path / "sinfo").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setattr(envsnap.fleet.slurm, "QUERY_TIMEOUT", 1.0)
+    res = cli("fleet", "check", str(lock))
+    assert res.code == 4, res
+    assert "sinfo did not answer within 1 s" in res.err and len(res.err.strip().splitlines()) == 1
