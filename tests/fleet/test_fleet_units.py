@@ -355,3 +355,41 @@ def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(tmp_path: P
     res = cli("fleet", "check", str(lock))
     assert res.code == 4, res
     assert "sinfo did not answer within 1 s" in res.err and len(res.err.strip().splitlines()) == 1
+
+
+def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path) -> None:
+    """A CI job's timeout sends SIGTERM: the sruns (each in its own session) are killed and their jobs cancelled,
+    not left holding the nodes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    pids, log = tmp_path / "srun.pids", tmp_path / "scancel.log"
+    fakes = {
+        "scontrol": 'case "$1" in show) echo n1; echo n2 ;; esac\n',
+        "sinfo": "echo 'n1|idle|debug*|none'; echo 'n2|idle|debug*|none'\n",
+        "srun": f"echo $$ >> {pids}\nexec sleep 60\n",
+        "scancel": f'echo "$@" >> {log}\n',
+    }
+    for name, body in fakes.items():
+        (tmp_path / name).write_text("#!/bin/sh\n" + body)
+        (tmp_path / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "n[1-2]",
+                             "--timeout", "60"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+    assert "--name=envsnap-fleet-" in log.read_text()
+    for pid in pids.read_text().split():
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
