@@ -70,3 +70,14 @@ def test_every_long_test_named_is_there() -> None:
         path = REPO / "tests" / file
         assert path.is_file(), entry
         assert not test or f"def {test}(" in path.read_text(), entry
+
+
+def test_the_fast_subset_leaves_out_the_tests_that_fetch_from_the_index() -> None:
+    # Each of these fixtures downloads from the package index; offline, the fast subset errored on them.
+    fetching = ["tests/probes/test_python_probe.py::test_python_packages_recorded_in_detail",
+                "tests/probes/test_cuda.py::test_runtime_wheel_ctypes_agrees_with_metadata",
+                "tests/paper/test_artifact.py::test_the_ro_crate_validates_with_rocrate_and_lists_every_file"]
+    files = sorted({test.split("::")[0] for test in fetching})
+    fast = _collected("-m", "not slow", *files)
+    assert fast and not [t for t in fast if t.split("[")[0] in fetching]
+    assert set(fetching) <= {t.split("[")[0] for t in _collected("-m", "network", *files)}

@@ -56,6 +56,9 @@ MARK_BY_FIXTURE = {
     "conda_env": "conda",
     "envsnap_wheel": "network",  # pip wheel . fetches the build backend
     "built_wheel_venv": "network",  # installs envsnap's requirements into a fresh venv
+    "wheelhouse": "network",  # tests/probes: pip download of a few wheels from the index
+    "runtime_venv": "network",  # probes/test_cuda.py: the NVIDIA runtime wheels from the index
+    "stages": "network",  # paper/test_artifact.py: a wheel from the index, pinned and bundled
     "slurm_cluster_env": "slurm",  # tests/fleet: a real local Slurm cluster
 }
 MARKS_BY_FILE = {
