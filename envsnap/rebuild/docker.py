@@ -44,7 +44,7 @@ from ..dockerfile.spec import (
     render_context,
     render_dockerfile,
 )
-from ..errors import BadBundleError, BundleError, EnvsnapError, RebuildError
+from ..errors import BadBundleError, BundleError, EnvsnapError, PinError, RebuildError
 from ..model import Snapshot, SystemPackage
 from . import _docker_engine, _tool
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
@@ -372,8 +372,13 @@ def _copy_debs(bundle: Bundle, spec: DockerSpec, dest: Path, say: Progress) -> N
     for pkg in spec.debs:
         try:
             source = deb_files.deb_path(Path(bundle.root) / DEBS, pkg)
-            deb_files.check_deb(source, pkg)
         except (EnvsnapError, OSError) as exc:
+            raise RebuildError(f"cannot rebuild: {exc}") from exc
+        try:
+            deb_files.check_deb(source, pkg)
+        except PinError as exc:  # the bundle's file is not the one the lock pins: it fails the bundle's checks
+            raise BadBundleError(f"cannot rebuild: {exc}") from exc
+        except OSError as exc:
             raise RebuildError(f"cannot rebuild: {exc}") from exc
         shutil.copy2(source, deb_files.deb_path(dest, pkg))
 

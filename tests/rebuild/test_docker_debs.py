@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,22 @@ def test_as_of_takes_apt_from_the_snapshot_archive_at_the_locks_capture_time() -
     undated = dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, created=""))
     with pytest.raises(BadOptionError, match="records no capture time"):
         dockerspec.make_spec(undated, dockerspec.DockerOptions(base_image=BASE, as_of="auto"))
+
+
+def test_a_bundled_deb_that_is_not_the_one_the_lock_pins_is_bad_input(tmp_path: Path) -> None:
+    # A bundle's .deb whose sha256 is not the lock's fails the bundle's checks: exit 2, as a SHA256SUMS mismatch.
+    from envsnap import lockfile
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.errors import BadBundleError
+    from envsnap.rebuild.docker import _copy_debs
+
+    lock = pinned_lock()
+    libc6 = next(p for p in lock.system.packages if p.name == "libc6")
+    (tmp_path / "b" / "debs").mkdir(parents=True)
+    (tmp_path / "b" / "debs" / libc6.filename).write_bytes(b"another file")
+    lockfile.dump(lock, tmp_path / "b" / "envsnap.lock")
+    spec = dockerspec.make_spec(lock, dockerspec.DockerOptions(base_image=BASE), carried=lambda p: p is libc6,
+                                offline=True)
+    with pytest.raises(BadBundleError, match=rf"{re.escape(libc6.filename)}: sha256 .*the file was changed"):
+        _copy_debs(Bundle(tmp_path / "b"), spec, tmp_path / "ctx" / "debs", lambda _line: None)
+    assert not (tmp_path / "ctx" / "debs" / libc6.filename).exists()
