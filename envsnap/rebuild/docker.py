@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import grammar, platforms, sinks
 from .._defaults import LOCK_NAME
+from .._fetchpolicy import FetchRefusedError
 from .._version import __version__
 from ..artifacts import debs as deb_files
 from ..artifacts.bundle import IMAGES, Bundle, check_made_from, describe_bundle, sha256_file
@@ -547,7 +548,10 @@ def add_system_packages(
     machine = lock.platform.machine
     in_base = [p for p in wanted if shipped.get((p.name, deb_files.deb_arch(p, machine))) == p.version]
     carry = [p for p in wanted if p not in in_base]
-    deb_files.require_pinned(carry, "--with-system-packages")
+    try:
+        deb_files.require_pinned(carry, "--with-system-packages")
+    except EnvsnapError as exc:  # a package that cannot be bundled: exit 4, like a wheel
+        raise BundleError(str(exc)) from None
     if in_base:
         say(f"{len(in_base)} system packages are in the base image at the locked version: not carried")
     # The snapshot archive the user configured is trusted like a configured index; other lock URLs as the
@@ -560,9 +564,14 @@ def add_system_packages(
     for old in folder.iterdir() if folder.is_dir() else ():
         if old.name not in keep and old.is_file():
             old.unlink()  # an earlier bundle's file this lock no longer carries
-    size = deb_files.fetch_debs(carry, Path(bundle_root) / DEBS, fetcher,
-                                cache_dir=cache_dir or default_cache(ARTIFACTS_CACHE), offline=offline,
-                                progress=say)
+    try:
+        size = deb_files.fetch_debs(carry, Path(bundle_root) / DEBS, fetcher,
+                                    cache_dir=cache_dir or default_cache(ARTIFACTS_CACHE), offline=offline,
+                                    progress=say)
+    except FetchRefusedError:
+        raise  # a lock URL the fetch policy refuses: bad input, exit 2
+    except EnvsnapError as exc:  # a file that cannot be fetched or is not the one the lock pins
+        raise BundleError(str(exc)) from None
     describe_bundle(Path(bundle_root))
     Bundle(bundle_root).write_sums()
     return len(carry), size, len(in_base)

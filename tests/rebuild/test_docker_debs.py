@@ -126,3 +126,18 @@ def test_a_bundled_deb_that_is_not_the_one_the_lock_pins_is_bad_input(tmp_path: 
     with pytest.raises(BadBundleError, match=rf"{re.escape(libc6.filename)}: sha256 .*the file was changed"):
         _copy_debs(Bundle(tmp_path / "b"), spec, tmp_path / "ctx" / "debs", lambda _line: None)
     assert not (tmp_path / "ctx" / "debs" / libc6.filename).exists()
+
+
+def test_bundling_a_system_package_with_no_pinned_deb_fails_naming_it(tmp_path: Path, cli: object,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from envsnap import lockfile
+    from envsnap.model import System
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lock = dataclasses.replace(cpu_lock(), python=dataclasses.replace(cpu_lock().python, packages=()),
+                               system=System(manager="dpkg", packages=(
+                                   SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", ("numpy",)),)))
+    path = lockfile.dump(lockfile.seal(lock), tmp_path / "envsnap.lock")
+    done = cli("bundle", path, "-o", tmp_path / "b", "--with-system-packages", "--base-image", BASE)  # type: ignore[operator]
+    assert done.code == 4, done
+    assert "1 system packages have no pinned .deb (libgomp1 12.2.0-14)" in done.err
