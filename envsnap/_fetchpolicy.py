@@ -120,8 +120,9 @@ class FetchPolicy:
         """``url`` when a lock may send envsnap there; ``FetchRefusedError`` (one line) otherwise."""
         reason = self.refusal(url)
         if reason is not None:
-            raise FetchRefusedError(f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: "
-                                    f"{reason} ({HINT})")
+            raise FetchRefusedError(
+                f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: {reason} ({HINT})"
+            )
         return url
 
     def with_allowed(self, patterns: Iterable[str]) -> FetchPolicy:
@@ -161,5 +162,12 @@ def trusted_locations(index_urls: Iterable[str], find_links: Iterable[str]) -> t
     return tuple(out)
 
 
-__all__ = ["ENV_ALLOW", "FetchPolicy", "FetchRefusedError", "allowances", "local_path", "trusted_locations",
-           "urlopen_checked"]
+__all__ = [
+    "ENV_ALLOW",
+    "FetchPolicy",
+    "FetchRefusedError",
+    "allowances",
+    "local_path",
+    "trusted_locations",
+    "urlopen_checked",
+]

@@ -29,8 +29,9 @@ class Registry(Mapping[str, T], Generic[T]):
 
     # ``base`` is abstract, which ``type[T]`` would refuse (mypy's type-abstract): the annotated variable
     # (``REGISTRY: Registry[Exporter]``) says what T is.
-    def __init__(self, base: type, package: str, members: Sequence[str], *, what: str,
-                 unknown: Callable[[str], EnvsnapError]) -> None:
+    def __init__(
+        self, base: type, package: str, members: Sequence[str], *, what: str, unknown: Callable[[str], EnvsnapError]
+    ) -> None:
         self.base = base
         self.package = package
         self.members = tuple(members)
@@ -103,8 +104,9 @@ class Options:
         return cls(**options)
 
     @classmethod
-    def given(cls, args: argparse.Namespace, *, owner: str,
-              foreign: Mapping[str, str] = MappingProxyType({})) -> dict[str, str]:
+    def given(
+        cls, args: argparse.Namespace, *, owner: str, foreign: Mapping[str, str] = MappingProxyType({})
+    ) -> dict[str, str]:
         """The options given on the command line, checked (field -> text): this class's flags, and
         ``--option KEY=VALUE`` pairs (``args.option``, ``-`` read as ``_``). ``foreign`` maps the flags of the
         command that belong to other plug-ins (``--tag`` -> ``tag``): one of them given is refused."""
@@ -119,7 +121,8 @@ class Options:
         return values
 
     @classmethod
-    def from_args(cls: type[OptionsT], args: argparse.Namespace, *, owner: str,
-                  foreign: Mapping[str, str] = MappingProxyType({})) -> OptionsT:
+    def from_args(
+        cls: type[OptionsT], args: argparse.Namespace, *, owner: str, foreign: Mapping[str, str] = MappingProxyType({})
+    ) -> OptionsT:
         """The options given on the command line (``given``), as this class."""
         return cls.from_mapping(cls.given(args, owner=owner, foreign=foreign), owner=owner)

@@ -86,8 +86,12 @@ def is_secret_param(name: str) -> bool:
 
 
 def _aws_secret(text: str) -> bool:
-    return (not text.startswith("/") and any(c.isupper() for c in text) and any(c.islower() for c in text)
-            and any(c.isdigit() for c in text))
+    return (
+        not text.startswith("/")
+        and any(c.isupper() for c in text)
+        and any(c.islower() for c in text)
+        and any(c.isdigit() for c in text)
+    )
 
 
 def _secret_spans(text: str) -> Iterator[tuple[int, int]]:
@@ -129,8 +133,9 @@ def _kept_params(params: str, *, encode: bool) -> str:
     if "=" not in params:
         return params
     pieces = params.split("&")
-    kept_pieces = [p for p in pieces
-                   if not (is_secret_param(p.partition("=")[0]) or looks_like_secret(p.partition("=")[2]))]
+    kept_pieces = [
+        p for p in pieces if not (is_secret_param(p.partition("=")[0]) or looks_like_secret(p.partition("=")[2]))
+    ]
     return params if len(kept_pieces) == len(pieces) else "&".join(kept_pieces)
 
 
@@ -153,7 +158,7 @@ def strip_credentials(url: str) -> str:
     if "://" not in url:
         scp = _SCP_LIKE.match(url)
         if scp and scp.group(1) != "git":
-            url = url[scp.start(2):]  # alice@host:repo.git -> host:repo.git, as a URL loses its userinfo
+            url = url[scp.start(2) :]  # alice@host:repo.git -> host:repo.git, as a URL loses its userinfo
         return redact_secrets(_BARE_USERINFO.sub("", url))
     try:
         parts = urlsplit(url)
@@ -241,8 +246,14 @@ class PathRedactor:
     they are the same on every host.
     """
 
-    def __init__(self, prefix: str | None = None, project: str | None = None, home: str | None = None,
-                 users: Iterable[str] | None = None, hosts: Iterable[str] | None = None):
+    def __init__(
+        self,
+        prefix: str | None = None,
+        project: str | None = None,
+        home: str | None = None,
+        users: Iterable[str] | None = None,
+        hosts: Iterable[str] | None = None,
+    ):
         self.roots: list[tuple[str, str]] = []
         for root, label in ((project, "{project}"), (prefix, "{prefix}")):
             if root:
@@ -293,7 +304,7 @@ class PathRedactor:
                 return self.path(url) if url.startswith("/") else self.names(url)
             # host:path (scp-like git): a network remote, like https: its path is kept, this host's name is not.
             host = self._host.sub(HOST, remote.group(2)) if self._host is not None else remote.group(2)
-            return (remote.group(1) or "") + host + url[remote.end(2):]
+            return (remote.group(1) or "") + host + url[remote.end(2) :]
         try:
             parts = urlsplit(url)
         except ValueError:
@@ -336,8 +347,11 @@ def scrub_snapshot(snapshot: Snapshot) -> Snapshot:
     packages = tuple(package(p) for p in snapshot.python.packages)
     if any(a is not b for a, b in zip(packages, snapshot.python.packages, strict=True)):
         changes["python"] = dataclasses.replace(snapshot.python, packages=packages)
-    env = {name: kept for name, value in snapshot.environment.items()
-           if not is_secret_name(name) and (kept := scrub_value(value)) is not None}
+    env = {
+        name: kept
+        for name, value in snapshot.environment.items()
+        if not is_secret_name(name) and (kept := scrub_value(value)) is not None
+    }
     if env != dict(snapshot.environment):
         changes["environment"] = MappingProxyType(env)
     warnings = tuple(scrub_text(w) for w in snapshot.envsnap.warnings)

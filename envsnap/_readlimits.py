@@ -72,8 +72,9 @@ def max_input_bytes(error: ErrorClass) -> int:
     return env_limit(os.environ, MAX_INPUT_BYTES_ENV, MAX_INPUT_BYTES, error=error, sizes=True)
 
 
-def read_bytes(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file",
-               limit: int | None = None) -> bytes:
+def read_bytes(
+    path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file", limit: int | None = None
+) -> bytes:
     """The content of a regular file of at most ``limit`` bytes; anything else is refused with ``error``.
 
     Not a FIFO, a device or a socket: the file is checked before it is opened, opened non-blocking (a FIFO
@@ -122,12 +123,13 @@ def read_bytes(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "
 
 
 def _too_big(p: Path, size: int, cap: int) -> str:
-    return (f"{p}: {'more than ' if size > cap else ''}{size} bytes is over the limit of {cap} bytes "
-            f"(raise it with {MAX_INPUT_BYTES_ENV})")
+    return (
+        f"{p}: {'more than ' if size > cap else ''}{size} bytes is over the limit of {cap} bytes "
+        f"(raise it with {MAX_INPUT_BYTES_ENV})"
+    )
 
 
-def read_text(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file",
-              limit: int | None = None) -> str:
+def read_text(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file", limit: int | None = None) -> str:
     """``read_bytes`` decoded as UTF-8 (an undecodable file is refused)."""
     raw = read_bytes(path, error=error, what=what, limit=limit)
     try:
@@ -206,12 +208,14 @@ def load_json(text: str, *, origin: str, error: ErrorClass) -> Any:
     except _DuplicateKey as exc:
         raise error(f"{origin}: not valid JSON: key {shown(exc.args[0])} appears twice") from None
     except (ValueError, RecursionError) as exc:
-        raise error(f"{origin}: not valid JSON: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                    ) from None
+        raise error(
+            f"{origin}: not valid JSON: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
 
 
-def read_json(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "JSON file",
-              limit: int | None = None) -> Any:
+def read_json(
+    path: str | os.PathLike[str], *, error: ErrorClass, what: str = "JSON file", limit: int | None = None
+) -> Any:
     """A bounded, guarded JSON file (e.g. a bundle's ``images/*.json``); the caller validates the content."""
     return load_json(read_text(path, error=error, what=what, limit=limit), origin=str(path), error=error)
 
@@ -230,8 +234,7 @@ def load_yaml(text: str, *, origin: str, error: ErrorClass) -> Any:
             self.depth += 1
             if self.depth > MAX_NESTING:
                 mark = self.peek_event().start_mark
-                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_NESTING} levels deep",
-                                                  mark)
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_NESTING} levels deep", mark)
             try:
                 return super().compose_node(parent, index)
             finally:

@@ -147,8 +147,7 @@ class Running:
         self._err.join(DRAIN_AFTER_EXIT)
         out, err = self._out.text(), self._err.text()
         if self._flood.is_set():
-            return Result(self.args, -9, out, f"printed more than {self.limit} bytes of output; stopped",
-                          flooded=True)
+            return Result(self.args, -9, out, f"printed more than {self.limit} bytes of output; stopped", flooded=True)
         if timed_out:
             return Result(self.args, -9, out, f"timed out after {timeout:g} s", timed_out=True)
         return Result(self.args, proc.returncode, out, err)

@@ -29,7 +29,7 @@ def decoded_path(url: str) -> str:
     """The percent-decoded path of a ``file:`` URL, a label kept as it is (``file://{project}/my%20proj`` ->
     ``{project}/my proj``, ``file:///tmp/my%20proj`` -> ``/tmp/my proj``, ``file:/x`` -> ``/x``); a host
     (``file://localhost/x``) is not part of the path. ``url`` must be a ``file:`` URL."""
-    rest = url[len("file://"):] if url.startswith("file://") else url[len("file:"):]
+    rest = url[len("file://") :] if url.startswith("file://") else url[len("file:") :]
     if rest.startswith(("{", HOME)):
         return unquote(rest)
     return unquote(urlsplit(url).path)
@@ -44,7 +44,7 @@ def file_url_path(url: str) -> str:
     if path == PROJECT:
         return "."
     if path.startswith(PROJECT + "/"):
-        return posixpath.normpath(path[len(PROJECT) + 1:])
+        return posixpath.normpath(path[len(PROJECT) + 1 :])
     return path
 
 
@@ -78,11 +78,21 @@ def tail_below(path: str, root: str, *, encoded: bool) -> str | None:
     segment by segment, so ``/tmp/my%20proj/src`` lies in ``/tmp/my proj`` and its tail keeps its encoding."""
     root_parts = root.rstrip("/").split("/")
     parts = path.split("/")
-    head = parts[:len(root_parts)]
+    head = parts[: len(root_parts)]
     if len(parts) < len(root_parts) or ([unquote(p) for p in head] if encoded else head) != root_parts:
         return None
-    return "".join("/" + part for part in parts[len(root_parts):])
+    return "".join("/" + part for part in parts[len(root_parts) :])
 
 
-__all__ = ["HOME", "LABELS", "PREFIX", "PROJECT", "decoded_path", "file_url_path", "is_file_url", "local_path",
-           "path_url", "tail_below"]
+__all__ = [
+    "HOME",
+    "LABELS",
+    "PREFIX",
+    "PROJECT",
+    "decoded_path",
+    "file_url_path",
+    "is_file_url",
+    "local_path",
+    "path_url",
+    "tail_below",
+]

@@ -217,8 +217,25 @@ def is_relative_path(text: str) -> bool:
 # Every scheme a recorded URL may have (PEP 610 VCS forms included); which of them envsnap may fetch from is a
 # separate policy, not a matter of syntax.
 LOCK_URL_SCHEMES = URL_SCHEMES | frozenset(
-    {"hg+https", "hg+http", "hg+ssh", "hg+file", "svn", "svn+https", "svn+http", "svn+ssh", "svn+file",
-     "bzr+https", "bzr+http", "bzr+ssh", "bzr+sftp", "bzr+ftp", "bzr+lp", "bzr+file", "git+git"}
+    {
+        "hg+https",
+        "hg+http",
+        "hg+ssh",
+        "hg+file",
+        "svn",
+        "svn+https",
+        "svn+http",
+        "svn+ssh",
+        "svn+file",
+        "bzr+https",
+        "bzr+http",
+        "bzr+ssh",
+        "bzr+sftp",
+        "bzr+ftp",
+        "bzr+lp",
+        "bzr+file",
+        "git+git",
+    }
 )
 # envsnap's own labels for redacted local paths (docs/lockfile.md): file://{project}/..., file://~/...
 _FILE_LABEL = re.compile(r"file://(\{project\}|\{prefix\}|~)(/[^\s]*)?", re.ASCII)

@@ -54,8 +54,18 @@ DEFAULT_NAME = LOCK_NAME
 # Records that repeat hundreds of times: fields equal to their default are left out to keep the file
 # readable. Top-level tables are always written in full.
 _SPARSE: frozenset[type] = frozenset(
-    {Artifact, Candidate, CondaPackage, CudaLibrary, Framework, Gpu, PythonPackage, Source, SystemLibrary,
-     SystemPackage}
+    {
+        Artifact,
+        Candidate,
+        CondaPackage,
+        CudaLibrary,
+        Framework,
+        Gpu,
+        PythonPackage,
+        Source,
+        SystemLibrary,
+        SystemPackage,
+    }
 )
 
 # schema version N -> function turning an N document into an N+1 document.
@@ -270,8 +280,14 @@ def _join(path: str, key: str | int) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a float"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a table",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+    }.get(type(value), type(value).__name__)
 
 
 @functools.cache
@@ -367,8 +383,27 @@ _DIGEST = _s(grammar.is_sha256_digest, "digest (sha256:<64 hex digits>)")
 _URL = _s(grammar.is_lock_url, "URL (an allowed scheme, no spaces or control characters)")
 _DIST = _s(grammar.is_canonical_name, "distribution name (PEP 503 normalised)", empty=False)
 _RECORDS: tuple[type, ...] = (
-    Meta, Platform, Source, Artifact, Candidate, PythonPackage, PythonEnv, SystemPackage, SystemLibrary, System,
-    Cpu, Gpu, Hardware, Nvidia, CudaLibrary, Cuda, Framework, CondaPackage, Conda, Project, Snapshot,
+    Meta,
+    Platform,
+    Source,
+    Artifact,
+    Candidate,
+    PythonPackage,
+    PythonEnv,
+    SystemPackage,
+    SystemLibrary,
+    System,
+    Cpu,
+    Gpu,
+    Hardware,
+    Nvidia,
+    CudaLibrary,
+    Cuda,
+    Framework,
+    CondaPackage,
+    Conda,
+    Project,
+    Snapshot,
 )
 
 RULES: dict[type, dict[str, Rule]] = {
@@ -382,8 +417,13 @@ RULES: dict[type, dict[str, Rule]] = {
         "unknown": _s(grammar.is_table_path, "table or field name", empty=False),
     },
     Platform: {
-        "system": _TOKEN, "machine": _TOKEN, "os_id": _TOKEN, "os_version": _TOKEN, "os_name": _text(256),
-        "kernel": _TOKEN, "libc_version": _TOKEN,
+        "system": _TOKEN,
+        "machine": _TOKEN,
+        "os_id": _TOKEN,
+        "os_version": _TOKEN,
+        "os_name": _text(256),
+        "kernel": _TOKEN,
+        "libc_version": _TOKEN,
     },
     Source: {
         "url": _URL,
@@ -422,7 +462,9 @@ RULES: dict[type, dict[str, Rule]] = {
     PythonEnv: {
         "implementation": _TOKEN,
         "version": _s(grammar.is_python_version, "Python version (e.g. 3.11.7)"),
-        "abi": _TOKEN, "soabi": _TOKEN, "platform_tag": _TOKEN,
+        "abi": _TOKEN,
+        "soabi": _TOKEN,
+        "platform_tag": _TOKEN,
         "pointer_bits": Rule(lambda v: v in (32, 64), "pointer size (32 or 64)", values=(32, 64)),
         "executable": _s(grammar.is_relative_path, "path relative to the environment (bin/python3)"),
     },
@@ -442,14 +484,23 @@ RULES: dict[type, dict[str, Rule]] = {
         "package": _s(grammar.is_system_name, "system package name"),
         "needed_by": _DIST,
     },
-    Cpu: {"vendor": _text(256), "model": _text(256), "arch": _TOKEN, "logical_cores": _n(0, 2**20),
-          "flags": _s(grammar.is_token, "CPU flag", empty=False)},
-    Gpu: {"index": _n(0, 4096), "name": _text(256),
-          "compute_capability": _s(grammar.is_compute_capability, "compute capability (9.0)"),
-          "memory_mib": _n(0, 2**30), "uuid": _text(256), "serial": _text(256)},
+    Cpu: {
+        "vendor": _text(256),
+        "model": _text(256),
+        "arch": _TOKEN,
+        "logical_cores": _n(0, 2**20),
+        "flags": _s(grammar.is_token, "CPU flag", empty=False),
+    },
+    Gpu: {
+        "index": _n(0, 4096),
+        "name": _text(256),
+        "compute_capability": _s(grammar.is_compute_capability, "compute capability (9.0)"),
+        "memory_mib": _n(0, 2**30),
+        "uuid": _text(256),
+        "serial": _text(256),
+    },
     Hardware: {"memory_mib": _n(0, 2**40)},
-    Nvidia: {"driver_version": _TOKEN, "cuda_driver_version": _TOKEN,
-             "error": _text()},
+    Nvidia: {"driver_version": _TOKEN, "cuda_driver_version": _TOKEN, "error": _text()},
     CudaLibrary: {
         "version": _TOKEN,
         "location": _text(),
@@ -459,8 +510,12 @@ RULES: dict[type, dict[str, Rule]] = {
         "toolkit_path": _text(),
     },
     Framework: {
-        "name": _TOKEN, "version": _VERSION, "cuda_version": _TOKEN, "cudnn_version": _TOKEN,
-        "rocm_version": _TOKEN, "git_version": _TOKEN,
+        "name": _TOKEN,
+        "version": _VERSION,
+        "cuda_version": _TOKEN,
+        "cudnn_version": _TOKEN,
+        "rocm_version": _TOKEN,
+        "git_version": _TOKEN,
         "arch_list": _s(grammar.is_cuda_arch, "CUDA architecture (sm_90, compute_80)", empty=False),
         "error": _text(),
     },
@@ -476,11 +531,16 @@ RULES: dict[type, dict[str, Rule]] = {
         "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)"),
         "depends": _text(1024),
     },
-    Conda: {"subdir": _s(grammar.is_conda_subdir, "conda subdir (linux-64, noarch)"),
-            "channels": _s(grammar.is_conda_channel, "conda channel (a URL or a name)", empty=False)},
-    Project: {"commit": _s(grammar.is_commit_id, "commit id"),
-              "branch": _s(grammar.is_git_ref, "branch name"), "diff_digest": _DIGEST,
-              "remote_url": _s(grammar.is_remote, "remote (a URL or a path, no spaces)")},
+    Conda: {
+        "subdir": _s(grammar.is_conda_subdir, "conda subdir (linux-64, noarch)"),
+        "channels": _s(grammar.is_conda_channel, "conda channel (a URL or a name)", empty=False),
+    },
+    Project: {
+        "commit": _s(grammar.is_commit_id, "commit id"),
+        "branch": _s(grammar.is_git_ref, "branch name"),
+        "diff_digest": _DIGEST,
+        "remote_url": _s(grammar.is_remote, "remote (a URL or a path, no spaces)"),
+    },
 }
 for _cls, _rules in _literal_rules().items():
     RULES[_cls] = {**RULES.get(_cls, {}), **_rules}
@@ -534,8 +594,9 @@ def _check_record(cls: type, values: Mapping[str, Any], path: str, origin: str) 
                     k = key(item)
                     if k in seen:
                         shown_key = " ".join(str(part) for part in k if part != "")
-                        raise LockfileError(f"{origin}: {_join(path, name)}[{i}]: {what} "
-                                            f"{grammar.shown(shown_key)} appears twice")
+                        raise LockfileError(
+                            f"{origin}: {_join(path, name)}[{i}]: {what} {grammar.shown(shown_key)} appears twice"
+                        )
                     seen.add(k)
         elif rule is not None and isinstance(value, (str, int)):
             if not rule.ok(value):
@@ -548,5 +609,7 @@ def _check_record(cls: type, values: Mapping[str, Any], path: str, origin: str) 
                 if isinstance(v, str):
                     _check(value_rule, v, _join(sub, k), origin)
                 elif isinstance(v, Framework) and v.name not in ("", k):
-                    raise LockfileError(f"{origin}: {_join(sub, k)}.name: {grammar.shown(v.name)} is not the "
-                                        f"table's key {grammar.shown(k)}")
+                    raise LockfileError(
+                        f"{origin}: {_join(sub, k)}.name: {grammar.shown(v.name)} is not the "
+                        f"table's key {grammar.shown(k)}"
+                    )

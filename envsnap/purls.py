@@ -62,8 +62,12 @@ def conda(pkg: CondaPackage) -> Any:
         qualifiers["type"] = "conda"
     elif pkg.url.endswith(".tar.bz2"):
         qualifiers["type"] = "tar.bz2"
-    return PackageURL(type="conda", name=pkg.name, version=pkg.version or None,
-                      qualifiers={k: v for k, v in qualifiers.items() if v} or None)
+    return PackageURL(
+        type="conda",
+        name=pkg.name,
+        version=pkg.version or None,
+        qualifiers={k: v for k, v in qualifiers.items() if v} or None,
+    )
 
 
 def system(snapshot: Snapshot, pkg: SystemPackage) -> Any:

@@ -28,7 +28,9 @@ class Severity(enum.IntEnum):
 
 CHECK_WORDS: Mapping[Severity, str] = {Severity.OK: "ok", Severity.WARNING: "warn", Severity.FAILURE: "fail"}
 VERIFY_WORDS: Mapping[Severity, str] = {
-    Severity.INFO: "info", Severity.WARNING: "warning", Severity.FAILURE: "mismatch",
+    Severity.INFO: "info",
+    Severity.WARNING: "warning",
+    Severity.FAILURE: "mismatch",
 }
 _LEVELS: Mapping[str, Severity] = {
     **{word: level for level, word in CHECK_WORDS.items()},

@@ -204,9 +204,20 @@ def md_code(text: object) -> str:
 # ------------------------------------------------------------------------------------------------- LaTeX
 
 _TEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
-    "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
-    ">": r"\textgreater{}", "|": r"\textbar{}", "\N{REPLACEMENT CHARACTER}": "?",
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "\N{REPLACEMENT CHARACTER}": "?",
 }
 # "--" becomes an en dash under T1 (and "---" an em dash anywhere): an empty group between hyphens keeps
 # them hyphens, so a copied "--offline" still works.

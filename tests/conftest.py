@@ -89,8 +89,9 @@ def make_venv() -> Callable[..., Path]:
 def envsnap_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """envsnap's wheel, built from this source tree as a user's ``pip wheel .`` would."""
     out = tmp_path_factory.mktemp("envsnap-wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)], check=True,
-                   timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)], check=True, timeout=600
+    )
     (wheel,) = out.glob("envsnap_lock-*.whl")
     return wheel
 
@@ -103,10 +104,14 @@ def built_wheel_venv(envsnap_wheel: Path, tmp_path_factory: pytest.TempPathFacto
     uv = uv_bin()
     if uv:
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, timeout=300)
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(envsnap_wheel)],
-                       check=True, timeout=900)
+        subprocess.run(
+            [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(envsnap_wheel)],
+            check=True,
+            timeout=900,
+        )
     else:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(envsnap_wheel)], check=True,
-                       timeout=900)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(envsnap_wheel)], check=True, timeout=900
+        )
     return venv

@@ -93,9 +93,7 @@ def build_fake_nvml(directory: Path, config: FakeNvml) -> Path:
     """A folder holding ``libnvidia-ml.so.1`` and its configuration; point ``nvml_environ`` at it."""
     libdir = Path(directory) / "fake-nvml"
     libdir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(
-        _compile("fake_nvml.c", ["FAKE_NVML_OLD"] if config.old else []), libdir / "libnvidia-ml.so.1"
-    )
+    shutil.copy(_compile("fake_nvml.c", ["FAKE_NVML_OLD"] if config.old else []), libdir / "libnvidia-ml.so.1")
     (libdir / NVML_CONFIG).write_text(config.render())
     return libdir
 
@@ -204,16 +202,12 @@ def install_fake_torch(
         "git_version = '34c5a5e0a3bd2b8ab7ab1ee1ab4dc1d8d7d1e2d3'\n"
         f"hip: Optional[str] = {hip!r}\nxpu: Optional[str] = None\n"
     )
-    (pkg / "__init__.py").write_text(
-        _FAKE_TORCH_INIT.format(arch=arch, available=available, cudnn=cudnn_code)
-    )
+    (pkg / "__init__.py").write_text(_FAKE_TORCH_INIT.format(arch=arch, available=available, cudnn=cudnn_code))
     info = Path(site_packages) / f"torch-{version}.dist-info"
     info.mkdir(exist_ok=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n\n")
     (info / "INSTALLER").write_text(installer + "\n")
-    (info / "RECORD").write_text(
-        f"torch/__init__.py,,\ntorch/version.py,,\ntorch-{version}.dist-info/METADATA,,\n"
-    )
+    (info / "RECORD").write_text(f"torch/__init__.py,,\ntorch/version.py,,\ntorch-{version}.dist-info/METADATA,,\n")
 
 
 def site_packages(venv_python: Path) -> Path:

@@ -82,8 +82,10 @@ def test_a_removed_working_directory_is_no_traceback(tmp_path: Path) -> None:
         f"cd {gone} && rmdir {gone} && exec {sys.executable} -c "
         "'import sys; from envsnap.cli import main; sys.exit(main(sys.argv[1:]))' \"$@\""
     )
-    for args, code, err in ((["capture", "-o", str(out)], 0, "capturing "),
-                            (["check", str(lock)], 2, "envsnap: error: the working directory no longer exists")):
+    for args, code, err in (
+        (["capture", "-o", str(out)], 0, "capturing "),
+        (["check", str(lock)], 2, "envsnap: error: the working directory no longer exists"),
+    ):
         gone.mkdir()
         res = subprocess.run(["sh", "-c", script, "sh", *args], capture_output=True, text=True)
         assert res.returncode == code and res.stderr.startswith(err) and "Traceback" not in res.stderr, res.stderr

@@ -107,8 +107,11 @@ def test_every_model_field_is_in_docs_lockfile(heading: str, cls: type) -> None:
         if f.name in documented:
             continue
         # A sub-table may be described by its own section instead of a row (``[[python.packages]]``).
-        if sub is not None and any(h.strip("[]").split(".")[-1] in (f.name, "<name>") for h in docs
-                                   if h.strip("[]").startswith(heading.strip("[]") + ".")):
+        if sub is not None and any(
+            h.strip("[]").split(".")[-1] in (f.name, "<name>")
+            for h in docs
+            if h.strip("[]").startswith(heading.strip("[]") + ".")
+        ):
             continue
         missing.append(f.name)
     assert not missing, f"docs/lockfile.md `{heading}` does not document: {', '.join(missing)}"

@@ -27,8 +27,14 @@ def _envsnap(*args: str | Path, cwd: Path, unset: tuple[str, ...] = (), **env: s
     environ = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", *unset)}
     environ["PYTHONPATH"] = str(REPO)
     environ.update(env)
-    return subprocess.run([sys.executable, "-m", "envsnap", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=environ, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "envsnap", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environ,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +43,11 @@ def research_venv(tmp_path_factory: pytest.TempPathFactory, make_venv: Callable[
     root = tmp_path_factory.mktemp("activated")
     wheel = make_wheel(root / "wheels", "labnotes", "0.3.0", {"labnotes.py": b"X = 1\n"})
     python = make_venv(root / "venv")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index",
-                    str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     return root / "venv"
 
 
@@ -124,7 +133,8 @@ def test_prefix_of_a_conda_env_without_python_records_no_python_layer(
     res = _envsnap("capture", "--prefix", conda_without_python, "-o", lock, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stderr.splitlines()[0] == (
-        f"capturing {conda_without_python} (--prefix; no Python in it: no Python layer)")
+        f"capturing {conda_without_python} (--prefix; no Python in it: no Python layer)"
+    )
     snap = lockfile.load(lock)
     assert snap.conda is not None and sorted(p.name for p in snap.conda.packages) == ["hello-tool", "libhello"]
     assert snap.python.packages == () and snap.python.version == ""
@@ -136,8 +146,14 @@ def test_prefix_of_a_conda_env_without_python_records_no_python_layer(
 
     # ... and the conda rebuild of that lock works (it used to find envsnap's own packages to pip-install).
     # The lock's conda packages come from a local (file://) channel: allowed explicitly, as --allow-url does.
-    request = RebuildRequest(lock=snap, lock_path=lock, dest=tmp_path / "rebuilt", target="conda",
-                             options={"cache_dir": str(tmp_path / "cache")}, allow_urls=("file:///*",))
+    request = RebuildRequest(
+        lock=snap,
+        lock_path=lock,
+        dest=tmp_path / "rebuilt",
+        target="conda",
+        options={"cache_dir": str(tmp_path / "cache")},
+        allow_urls=("file:///*",),
+    )
     result = conda_target.REBUILDER.execute(conda_target.REBUILDER.plan(request), request)
     assert (tmp_path / "rebuilt" / "bin" / "hello").exists() or (tmp_path / "rebuilt" / "conda-meta").is_dir()
     assert result.verify is None or result.verify.identical
@@ -160,20 +176,50 @@ def test_recapturing_an_unchanged_environment_leaves_the_file_alone(research_ven
     assert res.stderr.splitlines()[1].startswith(f"unchanged: {lock} already records this environment")
     # A change is written.
     make_wheel(tmp_path / "w", "extrapkg", "1.0", {"extrapkg.py": b""})
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(research_venv / "bin" / "python"), "install",
-                    "-q", "--no-index", str(next((tmp_path / "w").glob("*.whl")))], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(research_venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-index",
+            str(next((tmp_path / "w").glob("*.whl"))),
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         res = _envsnap("capture", "-o", lock, cwd=tmp_path, **_activated(research_venv))
         assert res.stderr.splitlines()[1].startswith(f"wrote {lock}")
         assert lock.stat().st_mtime != 1_000_000
     finally:
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(research_venv / "bin" / "python"),
-                        "uninstall", "-q", "-y", "extrapkg"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(research_venv / "bin" / "python"),
+                "uninstall",
+                "-q",
+                "-y",
+                "extrapkg",
+            ],
+            check=True,
+            capture_output=True,
+        )
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=cwd, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_untracked_lockfiles_do_not_make_the_project_dirty(research_venv: Path, tmp_path: Path) -> None:

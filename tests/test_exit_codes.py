@@ -27,9 +27,15 @@ def _python_lock() -> Snapshot:
 
 
 def _conda_lock() -> Snapshot:
-    pkg = CondaPackage("libhello", "1.0.0", "h0_0", channel="https://conda.example.org/demo", subdir=current_subdir(),
-                       url="https://conda.example.org/demo/" + current_subdir() + "/libhello-1.0.0-h0_0.conda",
-                       sha256="1" * 64)
+    pkg = CondaPackage(
+        "libhello",
+        "1.0.0",
+        "h0_0",
+        channel="https://conda.example.org/demo",
+        subdir=current_subdir(),
+        url="https://conda.example.org/demo/" + current_subdir() + "/libhello-1.0.0-h0_0.conda",
+        sha256="1" * 64,
+    )
     return Snapshot(conda=Conda(subdir=current_subdir(), packages=(pkg,)))
 
 
@@ -52,16 +58,25 @@ def test_the_codes_mean_one_thing() -> None:
 
 def test_conda_argument_problems_are_usage_errors(tmp_path: Path, cli: Cli) -> None:
     lock = lockfile.dump(_conda_lock(), tmp_path / "c.lock")
-    offline = cli("rebuild", lock, "--target", "conda", "--prefix", tmp_path / "p", "--offline", "--force",
-                  "--dry-run")
+    offline = cli("rebuild", lock, "--target", "conda", "--prefix", tmp_path / "p", "--offline", "--force", "--dry-run")
     assert offline.code == 2 and "--offline needs --bundle" in offline.err and _one_line(offline), offline
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep").write_text("mine")
     full = cli("rebuild", lock, "--target", "conda", "--prefix", tmp_path / "full", "--force", "--dry-run")
     assert full.code == 2 and "already exists and is not empty" in full.err and _one_line(full), full
     assert (tmp_path / "full" / "keep").read_text() == "mine"
-    engine = cli("rebuild", lock, "--target", "conda", "--prefix", tmp_path / "p", "--option", "engine=pip",
-                 "--force", "--dry-run")
+    engine = cli(
+        "rebuild",
+        lock,
+        "--target",
+        "conda",
+        "--prefix",
+        tmp_path / "p",
+        "--option",
+        "engine=pip",
+        "--force",
+        "--dry-run",
+    )
     assert engine.code == 2 and "--engine pip: unknown" in engine.err and _one_line(engine), engine
 
 
@@ -79,8 +94,9 @@ def test_a_rebuild_python_that_is_not_an_interpreter_is_a_usage_error(tmp_path: 
     lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
     (tmp_path / "notpython").write_text("#!/bin/sh\nexit 1\n")
     (tmp_path / "notpython").chmod(0o755)
-    result = cli("rebuild", lock, "--python", tmp_path / "notpython", "--dest", tmp_path / "env", "--force",
-                 "--dry-run")
+    result = cli(
+        "rebuild", lock, "--python", tmp_path / "notpython", "--dest", tmp_path / "env", "--force", "--dry-run"
+    )
     assert result.code == 2 and "not a working Python interpreter" in result.err and _one_line(result), result
 
 
@@ -225,8 +241,13 @@ def test_every_argument_problem_of_every_command_is_one_line_and_exit_2(
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "f").write_text("mine\n")
     (tmp_path / "text.txt").write_text("hello = [\n")
-    names = {"lock": str(lock), "dir": str(tmp_path / "empty"), "full": str(tmp_path / "full"),
-             "text": str(tmp_path / "text.txt"), "gone": str(tmp_path / "gone")}
+    names = {
+        "lock": str(lock),
+        "dir": str(tmp_path / "empty"),
+        "full": str(tmp_path / "full"),
+        "text": str(tmp_path / "text.txt"),
+        "gone": str(tmp_path / "gone"),
+    }
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     result = cli(*(a.format(**names) for a in args))
     assert result.code == EXIT_BAD_INPUT, result

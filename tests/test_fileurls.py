@@ -39,7 +39,7 @@ def _directory_lock(url: str) -> Snapshot:
 @pytest.mark.parametrize("spelling", ["file://{tree}", "file:{tree}", "file://localhost{tree}"])
 def test_every_reader_finds_a_directory_with_a_space(tmp_path: Path, spelling: str) -> None:
     tree = _project(tmp_path)
-    url = spelling.format(tree=tree.as_uri()[len("file://"):])  # percent-encoded, as pip records it
+    url = spelling.format(tree=tree.as_uri()[len("file://") :])  # percent-encoded, as pip records it
     assert "my%20proj" in url
     assert _fetchpolicy.local_path(url) == tree
     assert fileurls.local_path(url) == tree
@@ -65,7 +65,7 @@ def test_the_conda_rebuild_reads_a_local_channel_with_a_space(tmp_path: Path) ->
     archive = channel / "pkg-1.0-0.conda"
     archive.write_bytes(b"conda archive")
     sha = hashlib.sha256(b"conda archive").hexdigest()
-    for url in (archive.as_uri(), "file:" + archive.as_uri()[len("file://"):]):
+    for url in (archive.as_uri(), "file:" + archive.as_uri()[len("file://") :]):
         pkg = CondaPackage(name="pkg", version="1.0", build="0", url=url, sha256=sha)
         target = tmp_path / "out" / "pkg-1.0-0.conda"
         got = conda_archives.fetch_archive(pkg, target, offline=True, allow_urls=(url,))
@@ -91,8 +91,9 @@ def test_capture_inside_a_project_with_a_space_records_the_project_label(tmp_pat
     assert PathRedactor(project=str(tree), home="/nonexistent", users=(), hosts=()).url(sibling) == sibling
 
 
-def test_pin_and_bundle_a_local_directory_install_with_a_space(tmp_path: Path, cli: Callable[..., Any],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pin_and_bundle_a_local_directory_install_with_a_space(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The issue's case: a local-directory install under ``.../x/my proj``, locked as pip records it."""
     tree = _project(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -35,22 +35,44 @@ def sample() -> Snapshot:
         python=sample_python(
             executable="bin/python",
             packages=(
-                PythonPackage(name="numpy", version="2.1.0", installer="pip", requested=True,
-                              wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",), record_digest="sha256:" + "ab" * 32),
-                PythonPackage(name="mylib", version="0.1", installer="uv",
-                              source=Source(kind="vcs", url="https://example.org/mylib.git", vcs="git",
-                                            commit_id="0" * 40),
-                              artifact=Artifact(filename="mylib-0.1-py3-none-any.whl", url="file:///w/x.whl",
-                                                sha256="cd" * 32, size=10, rebuilt=True)),
+                PythonPackage(
+                    name="numpy",
+                    version="2.1.0",
+                    installer="pip",
+                    requested=True,
+                    wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",),
+                    record_digest="sha256:" + "ab" * 32,
+                ),
+                PythonPackage(
+                    name="mylib",
+                    version="0.1",
+                    installer="uv",
+                    source=Source(kind="vcs", url="https://example.org/mylib.git", vcs="git", commit_id="0" * 40),
+                    artifact=Artifact(
+                        filename="mylib-0.1-py3-none-any.whl",
+                        url="file:///w/x.whl",
+                        sha256="cd" * 32,
+                        size=10,
+                        rebuilt=True,
+                    ),
+                ),
             ),
         ),
-        system=System(manager="dpkg",
-                      packages=(SystemPackage(manager="dpkg", name="libc6", version="2.36-9", arch="amd64",
-                                              needed_by=("numpy",)),),
-                      libraries=(SystemLibrary(soname="libc.so.6", path="/lib/x86_64-linux-gnu/libc.so.6",
-                                               package="libc6", needed_by=("numpy",)),)),
-        hardware=Hardware(memory_mib=1024, cpu=Cpu(vendor="GenuineIntel", model="Xeon", arch="x86_64",
-                                                   logical_cores=2, flags=("avx", "avx2"))),
+        system=System(
+            manager="dpkg",
+            packages=(
+                SystemPackage(manager="dpkg", name="libc6", version="2.36-9", arch="amd64", needed_by=("numpy",)),
+            ),
+            libraries=(
+                SystemLibrary(
+                    soname="libc.so.6", path="/lib/x86_64-linux-gnu/libc.so.6", package="libc6", needed_by=("numpy",)
+                ),
+            ),
+        ),
+        hardware=Hardware(
+            memory_mib=1024,
+            cpu=Cpu(vendor="GenuineIntel", model="Xeon", arch="x86_64", logical_cores=2, flags=("avx", "avx2")),
+        ),
         environment={"OMP_NUM_THREADS": "1"},
         project=Project(commit="a" * 40, branch="main", dirty=False, remote_url="https://example.org/p.git"),
     )
@@ -224,8 +246,13 @@ text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
 def test_any_snapshot_round_trips(pkgs: list[tuple[str, str, bool, str]], env: dict[str, str]) -> None:
     base = sample()
     packages = tuple(
-        PythonPackage(name=n, version=v, requested=r, installer=i,
-                      source=Source(kind="directory", url=f"file:///src/{n}", editable=r))
+        PythonPackage(
+            name=n,
+            version=v,
+            requested=r,
+            installer=i,
+            source=Source(kind="directory", url=f"file:///src/{n}", editable=r),
+        )
         for n, v, r, i in sorted(pkgs)
     )
     snap = dataclasses.replace(base, python=dataclasses.replace(base.python, packages=packages), environment=env)
@@ -251,9 +278,12 @@ def _deb_pinned(**fields: object) -> Snapshot:
 def test_a_system_package_pinned_by_hash_round_trips_and_unpinned_ones_stay_as_they_were(tmp_path: Path) -> None:
     plain = lockfile.dumps(sample())
     assert "filename" not in plain.split("[[system.packages]]")[1].split("[[")[0]  # no empty new fields
-    pinned = _deb_pinned(filename="libc6_2.36-9_amd64.deb", size=2_000_000, sha256="ef" * 32,
-                         url="https://snapshot.example/archive/debian/20230101T000000Z/pool/main/g/glibc/"
-                             "libc6_2.36-9_amd64.deb")
+    pinned = _deb_pinned(
+        filename="libc6_2.36-9_amd64.deb",
+        size=2_000_000,
+        sha256="ef" * 32,
+        url="https://snapshot.example/archive/debian/20230101T000000Z/pool/main/g/glibc/libc6_2.36-9_amd64.deb",
+    )
     path = lockfile.dump(pinned, tmp_path / "envsnap.lock")
     loaded = lockfile.load(path)
     assert loaded.system.packages[0].sha256 == "ef" * 32 and loaded.system.packages[0].size == 2_000_000
@@ -270,8 +300,9 @@ def test_a_system_package_pinned_by_hash_round_trips_and_unpinned_ones_stay_as_t
         ({"size": -1}, r"system\.packages\[0\]\.size: not a valid number"),
     ],
 )
-def test_a_system_package_hash_field_is_checked_by_its_grammar(tmp_path: Path, fields: dict[str, object],
-                                                               message: str) -> None:
+def test_a_system_package_hash_field_is_checked_by_its_grammar(
+    tmp_path: Path, fields: dict[str, object], message: str
+) -> None:
     bad = tmp_path / "bad.lock"
     bad.write_text(lockfile.dumps(_deb_pinned(**fields)))
     with pytest.raises(LockfileError, match=message):

@@ -41,15 +41,24 @@ def test_every_collected_test_carries_the_markers_of_what_it_uses(request: pytes
 
 def _collected(*args: str) -> list[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode in (0, 5), done.stdout[-2000:] + done.stderr[-2000:]  # 5: nothing selected
     return [line for line in done.stdout.splitlines() if "::" in line]
 
 
 def test_the_fast_subset_leaves_out_the_engine_the_conda_envs_and_tex() -> None:
-    files = ["tests/rebuild/test_docker_engine.py", "tests/export/test_export_appendix.py",
-             "tests/test_environment_selection.py"]
+    files = [
+        "tests/rebuild/test_docker_engine.py",
+        "tests/export/test_export_appendix.py",
+        "tests/test_environment_selection.py",
+    ]
     everything = _collected(*files)
     fast = _collected("-m", "not slow", *files)
     assert not [t for t in fast if "test_docker_engine.py" in t or "pdflatex" in t or "imported_conda_lock" in t]
@@ -74,9 +83,11 @@ def test_every_long_test_named_is_there() -> None:
 
 def test_the_fast_subset_leaves_out_the_tests_that_fetch_from_the_index() -> None:
     # Each of these fixtures downloads from the package index; offline, the fast subset errored on them.
-    fetching = ["tests/probes/test_python_probe.py::test_python_packages_recorded_in_detail",
-                "tests/probes/test_cuda.py::test_runtime_wheel_ctypes_agrees_with_metadata",
-                "tests/paper/test_artifact.py::test_the_ro_crate_validates_with_rocrate_and_lists_every_file"]
+    fetching = [
+        "tests/probes/test_python_probe.py::test_python_packages_recorded_in_detail",
+        "tests/probes/test_cuda.py::test_runtime_wheel_ctypes_agrees_with_metadata",
+        "tests/paper/test_artifact.py::test_the_ro_crate_validates_with_rocrate_and_lists_every_file",
+    ]
     files = sorted({test.split("::")[0] for test in fetching})
     fast = _collected("-m", "not slow", *files)
     assert fast and not [t for t in fast if t.split("[")[0] in fetching]

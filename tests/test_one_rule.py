@@ -15,8 +15,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "envsnap"
 
 @functools.cache
 def _trees() -> tuple[tuple[str, ast.AST], ...]:
-    return tuple((path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text(encoding="utf-8")))
-                 for path in sorted(PACKAGE.rglob("*.py")))
+    return tuple(
+        (path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(PACKAGE.rglob("*.py"))
+    )
 
 
 def _string(node: ast.AST, value: str) -> bool:
@@ -33,8 +35,13 @@ def _cache_root(node: ast.AST) -> bool:
 
 def _file_url_prefix(node: ast.AST) -> bool:
     """``url[len("file://"):]``: stripping the scheme by hand (percent-decoding then differs per copy)."""
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
-            and len(node.args) == 1 and _string(node.args[0], "file://"))
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "len"
+        and len(node.args) == 1
+        and _string(node.args[0], "file://")
+    )
 
 
 def _url2pathname(node: ast.AST) -> bool:
@@ -43,8 +50,12 @@ def _url2pathname(node: ast.AST) -> bool:
 
 def _conda_installer(node: ast.AST) -> bool:
     """``pkg.installer == "conda"``: the pip-layer rule (``PythonPackage.conda_layer``)."""
-    return (isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute) and node.left.attr == "installer"
-            and any(_string(c, "conda") for c in node.comparators))
+    return (
+        isinstance(node, ast.Compare)
+        and isinstance(node.left, ast.Attribute)
+        and node.left.attr == "installer"
+        and any(_string(c, "conda") for c in node.comparators)
+    )
 
 
 def _arch_table(node: ast.AST) -> bool:
@@ -58,10 +69,18 @@ def _cache_function(node: ast.AST) -> bool:
 
 def _major_minor_split(node: ast.AST) -> bool:
     """``version.split(".")[:2]``: a second reading of a release's major.minor."""
-    return (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.lower is None
-            and isinstance(node.slice.upper, ast.Constant) and node.slice.upper.value == 2
-            and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
-            and node.value.func.attr == "split" and len(node.value.args) == 1 and _string(node.value.args[0], "."))
+    return (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Slice)
+        and node.slice.lower is None
+        and isinstance(node.slice.upper, ast.Constant)
+        and node.slice.upper.value == 2
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "split"
+        and len(node.value.args) == 1
+        and _string(node.value.args[0], ".")
+    )
 
 
 RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {

@@ -16,13 +16,15 @@ CLI = Path(__file__).resolve().parent.parent / "envsnap" / "cli"
 SHA = "a" * 64
 
 
-def test_import_of_a_find_links_line_with_brackets_is_text(tmp_path: Path, cli: Callable[..., Any],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_of_a_find_links_line_with_brackets_is_text(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # '[/b]' is a closing tag to rich: read as markup, the warning naming this line was a MarkupError traceback
     # after the lock had been written.
     monkeypatch.chdir(tmp_path)
     (tmp_path / "requirements.txt").write_text(
-        f"--find-links https://example.org/a[/b]\nsix==1.16.0 --hash=sha256:{SHA}\n")
+        f"--find-links https://example.org/a[/b]\nsix==1.16.0 --hash=sha256:{SHA}\n"
+    )
     result = cli("import", "requirements.txt", "-o", "x.lock")
     assert result.code == 0, result
     assert "Traceback" not in result.err
@@ -32,8 +34,9 @@ def test_import_of_a_find_links_line_with_brackets_is_text(tmp_path: Path, cli: 
 
 def test_say_and_tables_keep_markup_and_controls_as_text(capsys: pytest.CaptureFixture[str]) -> None:
     _output.say(("warning:", "yellow"), " ", "[bold]x[/] [link=https://e.org]y", "\x1b[2J")
-    _output.print_table(_output.table([("a[/]", ("[red]b", "bold"))], columns=("k", "v"), title="t[/x]",
-                                      caption="c[/]"))
+    _output.print_table(
+        _output.table([("a[/]", ("[red]b", "bold"))], columns=("k", "v"), title="t[/x]", caption="c[/]")
+    )
     _output.write_lines("line\x1b]8;;\x07 \u202e")
     out, err = capsys.readouterr()
     assert "[bold]x[/] [link=https://e.org]y" in err and "\x1b" not in err and "\u202e" not in err
@@ -57,6 +60,10 @@ def test_no_command_prints_around_the_output_module() -> None:
                 assert path.name == "__init__.py", f"{path.name}:{node.lineno} prints without _output"
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "print":
                 raise AssertionError(f"{path.name}:{node.lineno} prints through a console of its own")
-            if isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr") and \
-                    isinstance(node.value, ast.Name) and node.value.id == "sys":
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("stdout", "stderr")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "sys"
+            ):
                 assert path.name == "__init__.py", f"{path.name}:{node.lineno} writes to sys.{node.attr}"

@@ -33,8 +33,11 @@ def test_the_version_is_written_in_one_place(cli) -> None:  # type: ignore[no-un
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert "version" not in pyproject["project"] and pyproject["project"]["dynamic"] == ["version"]
     assert pyproject["tool"]["hatch"]["version"]["path"] == "envsnap/_version.py"
-    written = [str(p.relative_to(REPO)) for p in (REPO / "envsnap").rglob("*.py")
-               if re.search(r"^__version__\s*=", p.read_text(), re.M)]
+    written = [
+        str(p.relative_to(REPO))
+        for p in (REPO / "envsnap").rglob("*.py")
+        if re.search(r"^__version__\s*=", p.read_text(), re.M)
+    ]
     assert written == ["envsnap/_version.py"]
     import envsnap
 
@@ -52,8 +55,9 @@ def test_templates_are_the_packages_resources() -> None:
     assert link.is_symlink() and os.readlink(link) == "../templates"
     shipped = files("envsnap").joinpath("templates")
     names = sorted(str(p.relative_to(REPO / "templates")) for p in (REPO / "templates").rglob("*.j2"))
-    assert names and all(shipped.joinpath(*n.split("/")).read_text() == (REPO / "templates" / n).read_text()
-                         for n in names)
+    assert names and all(
+        shipped.joinpath(*n.split("/")).read_text() == (REPO / "templates" / n).read_text() for n in names
+    )
     source = Path(_templates.__file__).read_text()
     assert "parents[" not in source and "__file__" not in source and "FileSystemLoader" not in source
     assert _templates.render("docker/wheels-README.md.j2", kind="tool").strip()
@@ -94,13 +98,27 @@ def test_the_installed_wheel_has_one_version_its_types_and_its_templates(
     for template in (REPO / "templates").rglob("*.j2"):
         assert f"envsnap/templates/{template.relative_to(REPO / 'templates')}" in names
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    done = subprocess.run([str(built_wheel_venv / "bin" / "envsnap"), "--version"], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=120)
+    done = subprocess.run(
+        [str(built_wheel_venv / "bin" / "envsnap"), "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout.strip() == f"envsnap {metadata['Version']}", done
-    probe = ("import envsnap, pathlib; from envsnap import _templates; "
-             "assert 'site-packages' in envsnap.__file__, envsnap.__file__; "
-             "assert not pathlib.Path(envsnap.__file__).parent.joinpath('templates').is_symlink(); "
-             "print(_templates.render('docker/wheels-README.md.j2', kind='tool'))")
-    done = subprocess.run([str(built_wheel_venv / "bin" / "python"), "-c", probe], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=120)
+    probe = (
+        "import envsnap, pathlib; from envsnap import _templates; "
+        "assert 'site-packages' in envsnap.__file__, envsnap.__file__; "
+        "assert not pathlib.Path(envsnap.__file__).parent.joinpath('templates').is_symlink(); "
+        "print(_templates.render('docker/wheels-README.md.j2', kind='tool'))"
+    )
+    done = subprocess.run(
+        [str(built_wheel_venv / "bin" / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout.strip(), done.stderr[-2000:]

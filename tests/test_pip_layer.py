@@ -16,15 +16,18 @@ from envsnap.rebuild import conda as conda_rebuild
 
 # conda installed it (its INSTALLER says so) though no conda-meta record lists its files: a conda-forge
 # package whose record the capture did not see, or a lock made from such an environment.
-BY_CONDA = PythonPackage(name="numpy", version="2.0.0", installer="conda",
-                         wheel_tags=("cp311-cp311-manylinux_2_99_x86_64",))
+BY_CONDA = PythonPackage(
+    name="numpy", version="2.0.0", installer="conda", wheel_tags=("cp311-cp311-manylinux_2_99_x86_64",)
+)
 BY_PIP = PythonPackage(name="six", version="1.16.0", installer="pip")
 
 
 def _lock() -> Snapshot:
-    return Snapshot(platform=Platform(system="Linux", machine="x86_64"),
-                    python=PythonEnv(version="3.11.7", packages=(BY_CONDA, BY_PIP)),
-                    conda=Conda(subdir="linux-64"))
+    return Snapshot(
+        platform=Platform(system="Linux", machine="x86_64"),
+        python=PythonEnv(version="3.11.7", packages=(BY_CONDA, BY_PIP)),
+        conda=Conda(subdir="linux-64"),
+    )
 
 
 def test_every_former_copy_leaves_a_conda_installed_package_to_conda(tmp_path: Path) -> None:
@@ -45,7 +48,9 @@ def test_the_wheel_rule_does_not_check_a_conda_installed_package() -> None:
     from envsnap.compat.target import Target
 
     lock = _lock()
-    host = Snapshot(platform=Platform(system="Linux", machine="x86_64", libc="glibc", libc_version="2.17"),
-                    python=PythonEnv(version="3.11.7", implementation="cpython"))
+    host = Snapshot(
+        platform=Platform(system="Linux", machine="x86_64", libc="glibc", libc_version="2.17"),
+        python=PythonEnv(version="3.11.7", implementation="cpython"),
+    )
     findings = wheels.check(lock, host, Target())
     assert "numpy" not in repr(findings), findings

@@ -48,8 +48,9 @@ def test_apt_pins_know_the_native_architecture_by_any_spelling() -> None:
     assert apt.pins((SystemPackage("dpkg", "libc6", "2.36-9", "i386"),), "x86_64")[0].arch == "i386"
 
 
-@pytest.mark.parametrize(("version", "line"), [("3.11.7", "3.11"), ("3.13.0rc1", "3.13"), ("3.11rc1", "3.11"),
-                                               ("3.12", "3.12"), ("", "")])
+@pytest.mark.parametrize(
+    ("version", "line"), [("3.11.7", "3.11"), ("3.13.0rc1", "3.13"), ("3.11rc1", "3.11"), ("3.12", "3.12"), ("", "")]
+)
 def test_every_reader_takes_the_same_major_minor(version: str, line: str) -> None:
     """The exports split on dots (``3.11rc1`` stayed ``3.11rc1`` in a ``python_version`` marker), the wheel
     target's interpreter crashed on it, compat read numbers."""

@@ -17,9 +17,18 @@ from envsnap.report import CHECK_WORDS, VERIFY_WORDS, Severity, severity_of, to_
 def test_each_vocabulary_is_a_view_of_one_scale() -> None:
     assert [severity_of(w) for w in ("ok", "warn", "fail")] == [Severity.OK, Severity.WARNING, Severity.FAILURE]
     assert [severity_of(w) for w in ("info", "warning", "mismatch")] == [
-        Severity.INFO, Severity.WARNING, Severity.FAILURE]
-    assert set(CHECK_WORDS.values()) | set(VERIFY_WORDS.values()) == {"ok", "warn", "fail", "info", "warning",
-                                                                      "mismatch"}
+        Severity.INFO,
+        Severity.WARNING,
+        Severity.FAILURE,
+    ]
+    assert set(CHECK_WORDS.values()) | set(VERIFY_WORDS.values()) == {
+        "ok",
+        "warn",
+        "fail",
+        "info",
+        "warning",
+        "mismatch",
+    }
     with pytest.raises(ValueError, match="not a severity"):
         severity_of("bad")
 
@@ -33,8 +42,9 @@ def test_entries_of_every_report_have_a_level() -> None:
 
 def test_one_exit_rule_for_check_and_verify() -> None:
     failing = Report((Finding("ok", "a", "", ""), Finding("fail", "b", "", "")))
-    mismatch = VerifyReport("", "", 1, (Difference("warning", "system", "x", "version"),
-                                        Difference("mismatch", "python", "a", "missing")))
+    mismatch = VerifyReport(
+        "", "", 1, (Difference("warning", "system", "x", "version"), Difference("mismatch", "python", "a", "missing"))
+    )
     warned = Report((Finding("warn", "a", "", ""),))
     warning = VerifyReport("", "", 1, (Difference("warning", "system", "x", "version"),))
     for report in (failing, mismatch):
@@ -50,22 +60,57 @@ def test_the_json_keys_stay_what_users_parse() -> None:
     finding = Finding("warn", "NVIDIA driver", "needs", "has", "do", rule="driver")
     check = Report((finding,), target="docker", cpu_only=True).to_dict()
     assert check == {  # the check JSON as docs/cli.md documents it
-        "verdict": "warnings", "target": "docker", "cpu_only": True, "counts": {"ok": 0, "warn": 1, "fail": 0},
-        "findings": [{"severity": "warn", "component": "NVIDIA driver", "needed": "needs", "found": "has",
-                      "remedy": "do", "rule": "driver"}],
+        "verdict": "warnings",
+        "target": "docker",
+        "cpu_only": True,
+        "counts": {"ok": 0, "warn": 1, "fail": 0},
+        "findings": [
+            {
+                "severity": "warn",
+                "component": "NVIDIA driver",
+                "needed": "needs",
+                "found": "has",
+                "remedy": "do",
+                "rule": "driver",
+            }
+        ],
     }
     assert finding.to_dict() == check["findings"][0]
     diff = Difference("mismatch", "python", "a", "version", "1", "2", "n", "c")
     verify = VerifyReport("sha256:" + "0" * 64, "/x (--python)", 3, (diff,)).to_dict()
     assert set(verify) == {"lock", "target", "packages_checked", "differences", "identical"}
-    assert verify["identical"] is False and verify["differences"] == [{
-        "severity": "mismatch", "area": "python", "subject": "a", "what": "version", "expected": "1", "actual": "2",
-        "note": "n", "cause": "c"}]
+    assert verify["identical"] is False and verify["differences"] == [
+        {
+            "severity": "mismatch",
+            "area": "python",
+            "subject": "a",
+            "what": "version",
+            "expected": "1",
+            "actual": "2",
+            "note": "n",
+            "cause": "c",
+        }
+    ]
     change = Change("python", "a", "changed", "minor", "1", "2", 60, "upgrade")
     diffed = DiffReport("A", "B", (change,)).to_dict()
-    assert diffed == {"a": "A", "b": "B", "identical": False, "counts": {"minor": 1}, "changes": [
-        {"area": "python", "subject": "a", "change": "changed", "kind": "minor", "old": "1", "new": "2",
-         "weight": 60, "note": "upgrade"}]}
+    assert diffed == {
+        "a": "A",
+        "b": "B",
+        "identical": False,
+        "counts": {"minor": 1},
+        "changes": [
+            {
+                "area": "python",
+                "subject": "a",
+                "change": "changed",
+                "kind": "minor",
+                "old": "1",
+                "new": "2",
+                "weight": 60,
+                "note": "upgrade",
+            }
+        ],
+    }
     json.dumps([check, verify, diffed])  # plain data
 
 

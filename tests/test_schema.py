@@ -34,7 +34,8 @@ def _validator() -> jsonschema.Draft202012Validator:
 def test_the_committed_schema_is_the_generated_one() -> None:
     assert COMMITTED.read_text() == schema.dumps(), (
         "docs/lockfile.schema.json is out of date: python -c 'from envsnap import schema; "
-        "open(\"docs/lockfile.schema.json\", \"w\").write(schema.dumps())'")
+        'open("docs/lockfile.schema.json", "w").write(schema.dumps())\''
+    )
 
 
 def _example_locks() -> dict[str, Any]:
@@ -49,8 +50,12 @@ def _example_locks() -> dict[str, Any]:
     }
     assert locks, "the golden JSON export is an example lock"
     makers: dict[str, Callable[[], Snapshot]] = {
-        "rich_snapshot": rich_snapshot, "sample": sample, "conda_lock_snapshot": conda_lock_snapshot,
-        "full_lock": full_lock, "hostile_terminal_lock": hostile_terminal_lock, "empty": Snapshot,
+        "rich_snapshot": rich_snapshot,
+        "sample": sample,
+        "conda_lock_snapshot": conda_lock_snapshot,
+        "full_lock": full_lock,
+        "hostile_terminal_lock": hostile_terminal_lock,
+        "empty": Snapshot,
     }
     for name, make in makers.items():
         locks[name] = tomllib.loads(lockfile.dumps(make()))
@@ -63,13 +68,16 @@ def test_every_example_lock_is_valid(name: str) -> None:
     assert not errors, errors
 
 
-@pytest.mark.parametrize(("where", "value"), [
-    (("python", "kind"), "bogus"),
-    (("system", "manager"), "pacman"),
-    (("envsnap", "origin"), "pip-freeze"),
-    (("python", "pointer_bits"), 16),
-    (("envsnap", "surprise"), "x"),
-])
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("python", "kind"), "bogus"),
+        (("system", "manager"), "pacman"),
+        (("envsnap", "origin"), "pip-freeze"),
+        (("python", "pointer_bits"), 16),
+        (("envsnap", "surprise"), "x"),
+    ],
+)
 def test_the_schema_refuses_what_the_loader_refuses(where: tuple[str, str], value: object) -> None:
     doc = tomllib.loads(lockfile.dumps(Snapshot()))
     doc[where[0]][where[1]] = value
@@ -79,10 +87,20 @@ def test_the_schema_refuses_what_the_loader_refuses(where: tuple[str, str], valu
 
 
 ENUM_FIELDS = {
-    (model.Source, "kind"), (model.Source, "vcs"), (model.PythonEnv, "kind"), (model.System, "manager"),
-    (model.SystemPackage, "manager"), (model.CudaLibrary, "component"), (model.CudaLibrary, "source"),
-    (model.CudaLibrary, "method"), (model.Cuda, "runtime_source"), (model.Cuda, "cudnn_source"),
-    (model.Nvidia, "source"), (model.Platform, "libc"), (model.Meta, "origin"), (model.CondaPackage, "noarch"),
+    (model.Source, "kind"),
+    (model.Source, "vcs"),
+    (model.PythonEnv, "kind"),
+    (model.System, "manager"),
+    (model.SystemPackage, "manager"),
+    (model.CudaLibrary, "component"),
+    (model.CudaLibrary, "source"),
+    (model.CudaLibrary, "method"),
+    (model.Cuda, "runtime_source"),
+    (model.Cuda, "cudnn_source"),
+    (model.Nvidia, "source"),
+    (model.Platform, "libc"),
+    (model.Meta, "origin"),
+    (model.CondaPackage, "noarch"),
 }
 
 
@@ -95,8 +113,9 @@ def test_enum_like_fields_are_typed_and_their_rule_comes_from_the_type() -> None
 
 def _lock_with(tmp_path: Path, old: str, new: str) -> Path:
     source = model.Source(kind="archive", url="https://example.org/six-1.16.0.tar.gz")
-    text = lockfile.dumps(Snapshot(python=model.PythonEnv(packages=(model.PythonPackage("six", "1.16.0",
-                                                                                         source=source),))))
+    text = lockfile.dumps(
+        Snapshot(python=model.PythonEnv(packages=(model.PythonPackage("six", "1.16.0", source=source),)))
+    )
     assert text.count(old) == 1
     text = text.replace(old, new)
     path = tmp_path / "bad.lock"
@@ -105,10 +124,13 @@ def _lock_with(tmp_path: Path, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize("command", ["show", "check"])
-@pytest.mark.parametrize(("old", "new", "field"), [
-    ('version = "1.16.0"', 'version = "not a version !!"', "python.packages[0].version"),
-    ('kind = "archive"', 'kind = "bogus"', "python.packages[0].source.kind"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('version = "1.16.0"', 'version = "not a version !!"', "python.packages[0].version"),
+        ('kind = "archive"', 'kind = "bogus"', "python.packages[0].source.kind"),
+    ],
+)
 def test_a_lock_with_a_bad_value_is_refused_by_show_and_check(
     tmp_path: Path, cli: Callable[..., Any], command: str, old: str, new: str, field: str
 ) -> None:
@@ -120,7 +142,6 @@ def test_a_lock_with_a_bad_value_is_refused_by_show_and_check(
     assert result.err.startswith(f"envsnap: error: {bad}: {field}: not a valid "), result
 
 
-
 def test_every_spelling_of_a_hash_reads_the_same() -> None:
     from envsnap.grammar import split_hash
 
@@ -128,12 +149,16 @@ def test_every_spelling_of_a_hash_reads_the_same() -> None:
     assert split_hash(f"sha256:{hex64}") == split_hash(f"sha256={hex64}") == split_hash(hex64) == ("sha256", hex64)
     assert split_hash("cd" * 16) == ("md5", "cd" * 16)
     assert split_hash("") == split_hash("sha256=") == split_hash("sha256:XYZ") == ("", "")
-    assert model.Source(kind="archive", url="https://e.org/a.tar.gz",
-                        archive_hash=f"sha256={hex64}").archive_digest == ("sha256", hex64)
+    assert model.Source(
+        kind="archive", url="https://e.org/a.tar.gz", archive_hash=f"sha256={hex64}"
+    ).archive_digest == ("sha256", hex64)
 
 
 def test_no_module_parses_the_archive_hash_itself() -> None:
     # Five exporters each split archive_hash at '=' (one of them only when it started with 'sha256=').
-    offenders = [str(p.relative_to(REPO)) for p in sorted((REPO / "envsnap").rglob("*.py"))
-                 if "archive_hash.partition" in p.read_text() or "archive_hash.startswith" in p.read_text()]
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in sorted((REPO / "envsnap").rglob("*.py"))
+        if "archive_hash.partition" in p.read_text() or "archive_hash.startswith" in p.read_text()
+    ]
     assert not offenders, offenders

@@ -12,10 +12,24 @@ from envsnap.cli import command_names
 
 # What a command's work needs and its help does not: every layer above core, and the heavy core modules (the
 # model's dataclasses, the TOML lockfile, packaging through the grammar, the subprocess runner).
-IMPLEMENTATION = ("envsnap.probes", "envsnap.compare", "envsnap.artifacts", "envsnap.dockerfile", "envsnap.compat",
-                  "envsnap.export", "envsnap.importers", "envsnap.rebuild", "envsnap.fleet", "envsnap.runs",
-                  "envsnap.paper", "envsnap.api", "envsnap.model", "envsnap.lockfile", "envsnap.grammar",
-                  "envsnap._runner")
+IMPLEMENTATION = (
+    "envsnap.probes",
+    "envsnap.compare",
+    "envsnap.artifacts",
+    "envsnap.dockerfile",
+    "envsnap.compat",
+    "envsnap.export",
+    "envsnap.importers",
+    "envsnap.rebuild",
+    "envsnap.fleet",
+    "envsnap.runs",
+    "envsnap.paper",
+    "envsnap.api",
+    "envsnap.model",
+    "envsnap.lockfile",
+    "envsnap.grammar",
+    "envsnap._runner",
+)
 # A command whose options are its plug-ins' (rebuild's --target and each target's flags, check's --target, import's
 # --from) loads that registry to list them; its help may import the registry's members, nothing else's.
 REGISTRY_COMMANDS = {"check", "rebuild", "import"}
@@ -52,7 +66,8 @@ def test_a_commands_help_imports_no_implementation(command: str) -> None:
     assert heavy(modules) == []
     # Only its own command module: the other commands are not even imported.
     assert {m for m in modules if m.startswith("envsnap.cli.") and m != "envsnap.cli._output"} == {
-        f"envsnap.cli.{command_names()[command]}"}
+        f"envsnap.cli.{command_names()[command]}"
+    }
 
 
 @pytest.mark.parametrize("command", sorted(REGISTRY_COMMANDS))
@@ -60,7 +75,9 @@ def test_a_registry_commands_help_imports_no_other_command(command: str) -> None
     modules = imported(command, "--help")
     # rebuild prints verify's report with verify's (light) command module
     assert {m for m in modules if m.startswith("envsnap.cli.") and m != "envsnap.cli._output"} <= {
-        f"envsnap.cli.{command_names()[command]}", "envsnap.cli.verify"}
+        f"envsnap.cli.{command_names()[command]}",
+        "envsnap.cli.verify",
+    }
     assert "envsnap.fleet" not in modules and "envsnap.runs" not in modules
 
 

@@ -40,8 +40,11 @@ def assert_complete_family(registry: Any, package: ModuleType) -> None:
             assert callable(getattr(plugin, hook)), (name, hook)
             assert getattr(type(plugin), hook) is not getattr(registry.base, hook), (name, hook)
         assert plugin.name == name
-    modules = {info.name for info in pkgutil.iter_modules(package.__path__)
-               if not info.name.startswith("_") and info.name != "interface"}
+    modules = {
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.name.startswith("_") and info.name != "interface"
+    }
     declared = {member.partition(":")[0] for member in registry.members}
     assert declared == modules, "every module of the family is declared in its REGISTRY, and only those"
 
@@ -68,7 +71,8 @@ MARKS_BY_FILE = {
 SLOW_BECAUSE = ("docker", "conda", "network", "tex", "slurm", "integration")
 # Tests that need none of the above but take long, by file or by test (without its parameters): slow_tests.txt.
 SLOW = frozenset(
-    line.strip() for line in (Path(__file__).parent / "slow_tests.txt").read_text().splitlines()
+    line.strip()
+    for line in (Path(__file__).parent / "slow_tests.txt").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 )
 
@@ -82,8 +86,9 @@ SAMPLE_META = Meta(generator="envsnap 0.1.0", created="2026-01-02T03:04:05Z")
 
 def sample_platform(**changes: str) -> Platform:
     """x86_64 Debian 12 with glibc 2.36; ``changes`` replace single fields (``kernel="6.1"``)."""
-    base = Platform(system="Linux", machine="x86_64", os_id="debian", os_version="12", libc="glibc",
-                    libc_version="2.36")
+    base = Platform(
+        system="Linux", machine="x86_64", os_id="debian", os_version="12", libc="glibc", libc_version="2.36"
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -110,4 +115,3 @@ class CliResult:
 
     def __repr__(self) -> str:
         return f"CliResult(code={self.code}, out={self.out[-500:]!r}, err={self.err[-500:]!r})"
-

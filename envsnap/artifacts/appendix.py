@@ -21,15 +21,23 @@ UNKNOWN = "unknown"
 
 # Package groups for the reader, in display order; a package goes to the first group that claims it.
 _GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("Deep learning", re.compile(
-        r"^(torch|torchvision|torchaudio|torchtext|tensorflow(-.*)?|tf-keras|keras|jax|jaxlib|flax|optax|"
-        r"lightning|pytorch-lightning|transformers|accelerate|diffusers|deepspeed|xformers|triton|"
-        r"timm|onnx|onnxruntime(-gpu)?|paddlepaddle(-gpu)?|mxnet|peft|vllm|flash-attn|bitsandbytes)$")),
+    (
+        "Deep learning",
+        re.compile(
+            r"^(torch|torchvision|torchaudio|torchtext|tensorflow(-.*)?|tf-keras|keras|jax|jaxlib|flax|optax|"
+            r"lightning|pytorch-lightning|transformers|accelerate|diffusers|deepspeed|xformers|triton|"
+            r"timm|onnx|onnxruntime(-gpu)?|paddlepaddle(-gpu)?|mxnet|peft|vllm|flash-attn|bitsandbytes)$"
+        ),
+    ),
     ("CUDA libraries", re.compile(r"^(nvidia-.*|cupy(-cuda.*)?|pycuda|cuda-python)$")),
-    ("Numerical and data", re.compile(
-        r"^(numpy|scipy|pandas|polars|pyarrow|numba|sympy|scikit-learn|scikit-image|xgboost|lightgbm|"
-        r"catboost|statsmodels|h5py|zarr|xarray|datasets|tokenizers|safetensors|sentencepiece|"
-        r"opencv-python(-headless)?|pillow|matplotlib|seaborn|networkx)$")),
+    (
+        "Numerical and data",
+        re.compile(
+            r"^(numpy|scipy|pandas|polars|pyarrow|numba|sympy|scikit-learn|scikit-image|xgboost|lightgbm|"
+            r"catboost|statsmodels|h5py|zarr|xarray|datasets|tokenizers|safetensors|sentencepiece|"
+            r"opencv-python(-headless)?|pillow|matplotlib|seaborn|networkx)$"
+        ),
+    ),
 )
 OTHER = "Other packages"
 
@@ -77,8 +85,13 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
     python = " ".join(x for x in (_implementation(py.implementation), py.version) if x)
     rows = [Row("Python", python or UNKNOWN)]
     for name, fw in sorted(s.frameworks.items(), key=lambda item: _framework_rank(item[0])):
-        build = (f"CUDA {fw.cuda_version}" if fw.cuda_version else
-                 f"ROCm {fw.rocm_version}" if fw.rocm_version else "CPU build")
+        build = (
+            f"CUDA {fw.cuda_version}"
+            if fw.cuda_version
+            else f"ROCm {fw.rocm_version}"
+            if fw.rocm_version
+            else "CPU build"
+        )
         extra = f", cuDNN {fw.cudnn_version}" if fw.cudnn_version else ""
         rows.append(Row(_display_name(s, name), f"{fw.version or UNKNOWN} ({build}{extra})"))
     cuda = s.cuda
@@ -105,8 +118,9 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         if s.hardware.memory_mib:
             rows.append(Row("Memory", f"{s.hardware.memory_mib / 1024:.0f} GiB"))
     os_name = s.platform.os_name or " ".join(x for x in (s.platform.os_id, s.platform.os_version) if x)
-    rows.append(Row("Operating system", " ".join(x for x in (os_name or s.platform.system,
-                                                             s.platform.machine) if x) or UNKNOWN))
+    rows.append(
+        Row("Operating system", " ".join(x for x in (os_name or s.platform.system, s.platform.machine) if x) or UNKNOWN)
+    )
     if s.platform.kernel:
         rows.append(Row("Kernel", s.platform.kernel))
     if s.platform.libc:
@@ -115,8 +129,9 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         rows.append(Row("Conda", f"{len(s.conda.packages)} packages ({s.conda.subdir or UNKNOWN})"))
     if s.system.manager and "system" not in unknown:
         needed = sum(1 for p in s.system.packages if p.needed_by)
-        rows.append(Row("System packages", f"{len(s.system.packages)} ({s.system.manager}), "
-                        f"{needed} used by Python packages"))
+        rows.append(
+            Row("System packages", f"{len(s.system.packages)} ({s.system.manager}), {needed} used by Python packages")
+        )
     if s.project is not None and s.project.commit:
         state = ", with uncommitted changes" if s.project.dirty else ""
         rows.append(Row("Code", f"{s.project.vcs} commit {s.project.commit[:12]}{state}", code=False))
@@ -134,8 +149,9 @@ def environment_paragraph(s: Snapshot) -> str:
     cpu = s.hardware.cpu
     hardware = []
     if "hardware" not in unknown and (cpu.model or cpu.arch):
-        hardware.append(f"{cpu.model or cpu.arch}" + (f" ({cpu.logical_cores} logical cores)"
-                                                      if cpu.logical_cores else ""))
+        hardware.append(
+            f"{cpu.model or cpu.arch}" + (f" ({cpu.logical_cores} logical cores)" if cpu.logical_cores else "")
+        )
     if s.hardware.memory_mib and "hardware" not in unknown:
         hardware.append(f"{s.hardware.memory_mib / 1024:.0f} GiB of memory")
     if s.hardware.gpus:
@@ -156,8 +172,11 @@ def environment_paragraph(s: Snapshot) -> str:
         text += ", using " + _join(gpu_stack)
     software = [f"{_implementation(s.python.implementation) or 'Python'} {s.python.version}".strip()]
     for name, fw in sorted(s.frameworks.items(), key=lambda item: _framework_rank(item[0])):
-        build = f" (CUDA {fw.cuda_version})" if fw.cuda_version else (
-            f" (ROCm {fw.rocm_version})" if fw.rocm_version else " (CPU build)")
+        build = (
+            f" (CUDA {fw.cuda_version})"
+            if fw.cuda_version
+            else (f" (ROCm {fw.rocm_version})" if fw.rocm_version else " (CPU build)")
+        )
         software.append(f"{_display_name(s, name)} {fw.version}{build}")
     count = UNKNOWN if "python.packages" in unknown else str(len(s.python.packages))
     text += f". Software: {_join(software)}, with {count} Python packages in all"
@@ -206,8 +225,7 @@ def _gpus(s: Snapshot, unknown: set[str]) -> str:
     )
     parts = []
     for (name, cc, gib), n in sorted(kinds.items()):
-        details = ", ".join(x for x in (f"compute capability {cc}" if cc else "", f"{gib} GiB" if gib else "")
-                            if x)
+        details = ", ".join(x for x in (f"compute capability {cc}" if cc else "", f"{gib} GiB" if gib else "") if x)
         parts.append(f"{n} x {name}" + (f" ({details})" if details else ""))
     return "; ".join(parts)
 

@@ -196,8 +196,10 @@ class Bundle:
             raise BadBundleError(f"{self.root}: {pkg.name} has no artifact in the bundle's lock")
         actual = known_sha256(path)
         if actual != artifact.sha256:
-            raise BadBundleError(f"{path}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
-                              "(the file was changed after bundling)")
+            raise BadBundleError(
+                f"{path}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
+                "(the file was changed after bundling)"
+            )
         return path
 
     def verify_sums(self, progress: Progress | None = None, *, completing: bool = False) -> None:
@@ -206,8 +208,9 @@ class Bundle:
         ``completing``: the run that holds the bundle incomplete checks its own work so far."""
         sums = self.root / SUMS
         if not sums.is_file() or sums.is_symlink():
-            raise BadBundleError(f"{sums}: missing (not a complete bundle; every file of a bundle is checked "
-                              "against it before use)")
+            raise BadBundleError(
+                f"{sums}: missing (not a complete bundle; every file of a bundle is checked against it before use)"
+            )
         if (self.root / INCOMPLETE).exists() and not completing:
             raise BadBundleError(f"{self.root}: an interrupted `envsnap bundle` (re-run it to complete the bundle)")
         listed = read_sums(sums)
@@ -240,8 +243,7 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
     # wheel was built with: an empty version matches any.
     versionless = {p.name for p in lock.pip_layer() if not p.version and p.source.kind == "directory"}
     mine = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in lock.pip_layer()}
-    theirs = {p.name: ("" if p.name in versionless else p.version, p.record_digest)
-              for p in bundled.pip_layer()}
+    theirs = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in bundled.pip_layer()}
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
         raise BadBundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")
@@ -298,8 +300,13 @@ def _bundle_files(root: Path, *, strict: bool = False) -> dict[str, int]:
 
 
 HOLDINGS = "## What this bundle holds"
-_FOLDER_WORDS = {WHEELS: "Python wheels", CONDA: "conda packages", "debs": "system packages (.deb files)",
-                 IMAGES: "saved container images", TOOL: "envsnap's own wheels for the image"}
+_FOLDER_WORDS = {
+    WHEELS: "Python wheels",
+    CONDA: "conda packages",
+    "debs": "system packages (.deb files)",
+    IMAGES: "saved container images",
+    TOOL: "envsnap's own wheels for the image",
+}
 
 
 def describe_bundle(root: Path) -> None:
@@ -365,21 +372,34 @@ def _member_path(member: tarfile.TarInfo, origin: str, *, hidden: bool) -> str:
     a regular file or a folder."""
     name = member.name[2:] if member.name.startswith("./") else member.name
     name = name.rstrip("/") if member.isdir() else name
-    plain = grammar.is_relative_path(name) if not hidden else grammar.is_relative_path(
-        "/".join(part.lstrip(".") or part for part in name.split("/"))) and ".." not in name.split("/")
+    plain = (
+        grammar.is_relative_path(name)
+        if not hidden
+        else grammar.is_relative_path("/".join(part.lstrip(".") or part for part in name.split("/")))
+        and ".." not in name.split("/")
+    )
     if not plain:
-        raise BadBundleError(f"{origin}: unsafe path in archive: {grammar.shown(member.name)} "
-                          "(absolute, with '..', hidden or not a plain name)")
+        raise BadBundleError(
+            f"{origin}: unsafe path in archive: {grammar.shown(member.name)} "
+            "(absolute, with '..', hidden or not a plain name)"
+        )
     if member.issym() or member.islnk():
-        raise BadBundleError(f"{origin}: link in archive refused: {grammar.shown(member.name)} -> "
-                          f"{grammar.shown(member.linkname)}")
+        raise BadBundleError(
+            f"{origin}: link in archive refused: {grammar.shown(member.name)} -> {grammar.shown(member.linkname)}"
+        )
     if not (member.isreg() or member.isdir()) or member.issparse():
         raise BadBundleError(f"{origin}: special file in archive refused: {grammar.shown(member.name)}")
     return name
 
 
-def safe_unpack(archive_path: Path, into: Path, *, limits: ArchiveLimits | None = None,
-                progress: Progress | None = None, hidden: bool = False) -> dict[str, str]:
+def safe_unpack(
+    archive_path: Path,
+    into: Path,
+    *,
+    limits: ArchiveLimits | None = None,
+    progress: Progress | None = None,
+    hidden: bool = False,
+) -> dict[str, str]:
     """Unpack ``archive_path`` into the existing empty folder ``into``; the sha256 of every file written.
 
     Each member is checked before anything of it is written: a plain relative name, a regular file or a
@@ -408,10 +428,15 @@ def safe_unpack(archive_path: Path, into: Path, *, limits: ArchiveLimits | None 
                 rel = _member_path(member, origin, hidden=hidden)
                 total += member.size
                 if total > allowed:
-                    which = (f"{lim.max_bytes} bytes ({MAX_BYTES_ENV})" if allowed == lim.max_bytes else
-                             f"{lim.max_ratio} times the archive's {packed} bytes ({MAX_RATIO_ENV})")
-                    raise BadBundleError(f"{origin}: unpacks to more than {which} at {grammar.shown(member.name)} "
-                                      f"({member.size} bytes); refused before writing it")
+                    which = (
+                        f"{lim.max_bytes} bytes ({MAX_BYTES_ENV})"
+                        if allowed == lim.max_bytes
+                        else f"{lim.max_ratio} times the archive's {packed} bytes ({MAX_RATIO_ENV})"
+                    )
+                    raise BadBundleError(
+                        f"{origin}: unpacks to more than {which} at {grammar.shown(member.name)} "
+                        f"({member.size} bytes); refused before writing it"
+                    )
                 if total > free:
                     raise BundleError(f"{origin}: needs more than the {free} bytes free at {into}")
                 if hasattr(tarfile, "data_filter"):
@@ -453,8 +478,9 @@ def _write_new(source: IO[bytes], target: Path, size: int, origin: str) -> str:
     return digest.hexdigest()
 
 
-def extract(archive_path: Path, dest: Path, *, limits: ArchiveLimits | None = None,
-            progress: Progress | None = None) -> Bundle:
+def extract(
+    archive_path: Path, dest: Path, *, limits: ArchiveLimits | None = None, progress: Progress | None = None
+) -> Bundle:
     """Unpack a bundle archive into ``dest`` (created; must not exist or be empty). Never writes outside."""
     if dest.exists() and any(dest.iterdir()):
         raise BundleError(f"{dest}: exists and is not empty")
@@ -464,14 +490,15 @@ def extract(archive_path: Path, dest: Path, *, limits: ArchiveLimits | None = No
         digests = safe_unpack(archive_path, staging, limits=limits, progress=progress)
         entries = list(staging.iterdir())
         # One top-level folder holding the bundle; archives of envsnap 0.1 hold its files at the top level.
-        root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not (staging / LOCK_NAME).exists() \
-            else staging
+        root = (
+            entries[0] if len(entries) == 1 and entries[0].is_dir() and not (staging / LOCK_NAME).exists() else staging
+        )
         if dest.exists():
             dest.rmdir()
         os.replace(root, dest)
         prefix = "" if root == staging else root.name + "/"
         for rel, digest in digests.items():
-            inner = rel[len(prefix):]
+            inner = rel[len(prefix) :]
             if rel.startswith(prefix) and (dest / inner).is_file():
                 _KNOWN[_identity(dest / inner)] = digest
     finally:
@@ -494,12 +521,15 @@ def write_archive(root: Path, archive_path: Path, progress: Progress | None = No
     top = archive_folder(archive_path)
     files = _bundle_files(root)
     total = sum(files.values())
-    with _leftovers.held_file(archive_path.parent, archive_path.name) as (raw, buffer_path), \
-            contextlib.ExitStack() as stack:
+    with (
+        _leftovers.held_file(archive_path.parent, archive_path.name) as (raw, buffer_path),
+        contextlib.ExitStack() as stack,
+    ):
         out: IO[bytes] | gzip.GzipFile = raw
         if not archive_path.name.endswith(".tar"):
-            out = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch,
-                                                    compresslevel=GZIP_LEVEL))
+            out = stack.enter_context(
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch, compresslevel=GZIP_LEVEL)
+            )
         tar = stack.enter_context(tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT))
         folder = tarfile.TarInfo(top)
         folder.type = tarfile.DIRTYPE
@@ -532,8 +562,9 @@ class NoSuchBundleError(BundleError, UsageError):
     exit_code = 2
 
 
-def open_bundle(path: str | os.PathLike[str], workdir: Path, progress: Progress | None = None,
-                limits: ArchiveLimits | None = None) -> Bundle:
+def open_bundle(
+    path: str | os.PathLike[str], workdir: Path, progress: Progress | None = None, limits: ArchiveLimits | None = None
+) -> Bundle:
     """A bundle directory, or an archive unpacked (safely) under ``workdir``, after its SHA256SUMS is checked
     in full: nothing of a bundle is read before that."""
     p = Path(path)
@@ -626,8 +657,10 @@ def _make_bundle(
     earlier = (output / INCOMPLETE).is_file() or ((output / SUMS).is_file() and (output / LOCK_NAME).is_file())
     if output.is_dir() and any(output.iterdir()) and not earlier:
         # Filling it would overwrite its README.md and requirements.txt and delete files from its wheels/.
-        raise BundleOutputError(f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK_NAME}); "
-                                "name a new or empty directory, or an earlier bundle to complete")
+        raise BundleOutputError(
+            f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK_NAME}); "
+            "name a new or empty directory, or an earlier bundle to complete"
+        )
     output.mkdir(parents=True, exist_ok=True)
     # Says "a bundle being made" until SHA256SUMS is written: a run killed before that is completed by the next.
     (output / INCOMPLETE).touch()
@@ -643,8 +676,11 @@ def _remove_leftovers(root: Path) -> None:
     folders = [root, *(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))]
     for folder in folders:
         for entry in list(folder.iterdir()):
-            if entry.name.startswith(".") and entry.name != INCOMPLETE and not (
-                    folder == root and entry.name in PUBLISHED_HIDDEN):
+            if (
+                entry.name.startswith(".")
+                and entry.name != INCOMPLETE
+                and not (folder == root and entry.name in PUBLISHED_HIDDEN)
+            ):
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
@@ -666,11 +702,15 @@ def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
     if pkg.source.subdirectory:
         tree = join_relative(tree, pkg.source.subdirectory, "subdirectory")
     if not tree.is_dir():
-        raise BundleError(f"{package_label(pkg)}: source directory {tree} does not exist on this machine"
-                          + ("" if project_dir else " (run inside the project or name it with --project DIR)"))
+        raise BundleError(
+            f"{package_label(pkg)}: source directory {tree} does not exist on this machine"
+            + ("" if project_dir else " (run inside the project or name it with --project DIR)")
+        )
     if not any((tree / marker).is_file() for marker in ("pyproject.toml", "setup.py", "setup.cfg")):
-        raise BundleError(f"{package_label(pkg)}: {tree} is not the project (no pyproject.toml or setup.py there); "
-                          "run inside the project or name it with --project DIR")
+        raise BundleError(
+            f"{package_label(pkg)}: {tree} is not the project (no pyproject.toml or setup.py there); "
+            "run inside the project or name it with --project DIR"
+        )
     return tree
 
 
@@ -729,8 +769,7 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         except OSError:
             free = to_fetch
         if free < to_fetch:
-            problems.append(f"{probe}: {to_fetch / 2**30:.1f} GiB of wheels to download, "
-                            f"{free / 2**30:.1f} GiB free")
+            problems.append(f"{probe}: {to_fetch / 2**30:.1f} GiB of wheels to download, {free / 2**30:.1f} GiB free")
     return problems
 
 
@@ -748,18 +787,27 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     cache = opts.cache_dir or cache_dir(ARTIFACTS_CACHE)
     lock = _reuse_rebuilt(lock, previous, root)
     _fail(precheck(lock, opts, root), "nothing was fetched")
-    missing = [p for p in lock.pip_layer()
-               if (p.artifact is None or hash_only(p.artifact)) and p.source.kind in ("index", "archive")]
+    missing = [
+        p
+        for p in lock.pip_layer()
+        if (p.artifact is None or hash_only(p.artifact)) and p.source.kind in ("index", "archive")
+    ]
     if missing:
         say(f"pinning {len(missing)} packages against the configured indexes")
         names = {p.name for p in missing}
-        result = pin(lock, config, cache_dir=cache, only=lambda p: p.name in names,
-                     allow_urls=opts.allow_urls)
+        result = pin(lock, config, cache_dir=cache, only=lambda p: p.name in names, allow_urls=opts.allow_urls)
         lock = result.snapshot
         # Every package must have its file before any wheel is fetched or built: the whole list, by name.
-        _fail([f"{package_label(p)}: {o.reason}" for o in result.outcomes if o.status == "unpinned"
-               for p in [lock.package(o.name)] if p is not None and (p.artifact is None or hash_only(p.artifact))],
-              "not every package could be pinned, nothing was fetched")
+        _fail(
+            [
+                f"{package_label(p)}: {o.reason}"
+                for o in result.outcomes
+                if o.status == "unpinned"
+                for p in [lock.package(o.name)]
+                if p is not None and (p.artifact is None or hash_only(p.artifact))
+            ],
+            "not every package could be pinned, nothing was fetched",
+        )
     pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
     entries: list[BundleEntry] = []
     packages = []
@@ -799,8 +847,12 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
 
     lock = lockfile.seal(lock)  # the README names the digest of the lock written above
     with sinks.refusing(BundleError, README):  # lock values in Markdown and in its shell lines
-        readme = _templates.render("bundle/README.md.j2", lock=lock, packages=[
-            p for p in lock.pip_layer()], conda_archives=_conda_archives(lock))
+        readme = _templates.render(
+            "bundle/README.md.j2",
+            lock=lock,
+            packages=[p for p in lock.pip_layer()],
+            conda_archives=_conda_archives(lock),
+        )
     atomic_write_text(root / README, readme)
     _write_appendix(lock, root)
     Bundle(root).write_sums()
@@ -845,8 +897,14 @@ def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Sna
     packages = []
     for pkg in lock.python.packages:
         old = previous.package(pkg.name)
-        if (pkg.artifact is None and old is not None and old.artifact is not None and old.artifact.rebuilt
-                and old.version == pkg.version and old.source == pkg.source):
+        if (
+            pkg.artifact is None
+            and old is not None
+            and old.artifact is not None
+            and old.artifact.rebuilt
+            and old.version == pkg.version
+            and old.source == pkg.source
+        ):
             path = join_base_name(root / WHEELS, old.artifact.filename)
             if path.is_file() and sha256_file(path) == old.artifact.sha256:
                 pkg = dataclasses.replace(pkg, artifact=old.artifact)
@@ -858,8 +916,9 @@ def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Sna
 PARALLEL_FETCHES = 4
 
 
-def _prefetch(packages: Iterable[PythonPackage], root: Path, pinner: Pinner, opts: BundleOptions,
-              say: Progress) -> None:
+def _prefetch(
+    packages: Iterable[PythonPackage], root: Path, pinner: Pinner, opts: BundleOptions, say: Progress
+) -> None:
     """Download the pinned wheels that are neither in the bundle nor in the download cache, ``PARALLEL_FETCHES``
     at a time, into the cache (each through ``Pinner.fetch``: the fetch policy, the size limit and the sha256
     check hold for every request). ``_bundle_one`` then copies each from the cache in the lock's order; a
@@ -867,12 +926,20 @@ def _prefetch(packages: Iterable[PythonPackage], root: Path, pinner: Pinner, opt
     wanted: list[Artifact] = []
     for pkg in packages:
         art = pkg.artifact
-        if (opts.offline or pkg.conda_layer or art is None or art.rebuilt or not art.filename.endswith(".whl")
-                or not grammar.is_sha256_hex(art.sha256)):
+        if (
+            opts.offline
+            or pkg.conda_layer
+            or art is None
+            or art.rebuilt
+            or not art.filename.endswith(".whl")
+            or not grammar.is_sha256_hex(art.sha256)
+        ):
             continue
         try:
-            if (join_base_name(root / WHEELS, art.filename).is_file()
-                    or cached_path(pinner.cache_dir, art.sha256, art.filename).is_file()):
+            if (
+                join_base_name(root / WHEELS, art.filename).is_file()
+                or cached_path(pinner.cache_dir, art.sha256, art.filename).is_file()
+            ):
                 continue
         except (UnsafeInputError, ValueError):
             continue  # a file name that is no base name: _bundle_one refuses it in its turn
@@ -921,8 +988,7 @@ def _bundle_one(
     if not cached.is_file():
         cached.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(dest, cached)
-    artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size,
-                        rebuilt=True)
+    artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size, rebuilt=True)
     say(f"built {dest.name} from {origin}")
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
 
@@ -945,8 +1011,10 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
     """A source tree to build ``pkg`` from, and the provenance to record for the wheel."""
     src = pkg.source
     if pkg.artifact is not None and hash_only(pkg.artifact):
-        raise BundleError(f"{pkg.name} {pkg.version}: only its sha256 is known ({pkg.artifact.sha256}) and no "
-                          "file with that hash was found on the configured indexes")
+        raise BundleError(
+            f"{pkg.name} {pkg.version}: only its sha256 is known ({pkg.artifact.sha256}) and no "
+            "file with that hash was found on the configured indexes"
+        )
     if pkg.artifact is not None:  # an sdist pinned on the index
         path, _sha = pinner.fetch_artifact(pkg.artifact)
         unpacked = work / "sdist"
@@ -966,12 +1034,24 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
             raise UnsafeInputError(f"{pkg.name}: commit_id {src.commit_id[:80]!r} is not a git commit hash")
         checkout = work / "checkout"
         # The URL after "--": never read as an option (``--upload-pack=...``); only the usual transports.
-        res = _runner.run([git, "-c", "protocol.ext.allow=never", "-c", "http.followRedirects=false", "clone",
-                           "--quiet", "--", clone_source(pkg, opts.project_dir), str(checkout)], timeout=BUILD_TIMEOUT)
+        res = _runner.run(
+            [
+                git,
+                "-c",
+                "protocol.ext.allow=never",
+                "-c",
+                "http.followRedirects=false",
+                "clone",
+                "--quiet",
+                "--",
+                clone_source(pkg, opts.project_dir),
+                str(checkout),
+            ],
+            timeout=BUILD_TIMEOUT,
+        )
         if not res.ok:
             raise BundleError(f"{pkg.name}: git clone {src.url} failed: {_last(res.stderr)}")
-        res = _runner.run([git, "-C", str(checkout), "checkout", "--quiet", "--detach", src.commit_id],
-                          timeout=120)
+        res = _runner.run([git, "-C", str(checkout), "checkout", "--quiet", "--detach", src.commit_id], timeout=120)
         if not res.ok:
             raise BundleError(f"{pkg.name}: commit {src.commit_id} not found in {src.url}: {_last(res.stderr)}")
         tree = join_relative(checkout, src.subdirectory, "subdirectory") if src.subdirectory else checkout
@@ -996,11 +1076,29 @@ def build_wheel(source: Path, out_dir: Path, python: str | None = None) -> Path:
     env = dict(os.environ)
     env.setdefault("SOURCE_DATE_EPOCH", "315532800")  # reproducible zip timestamps where the backend honours it
     if uv:
-        args = [uv, "build", "--wheel", "--quiet", "--python", interpreter, "--out-dir", str(out_dir),
-                str(source.absolute())]
+        args = [
+            uv,
+            "build",
+            "--wheel",
+            "--quiet",
+            "--python",
+            interpreter,
+            "--out-dir",
+            str(out_dir),
+            str(source.absolute()),
+        ]
     else:  # absolute: a source path never reads as an option
-        args = [interpreter, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out_dir),
-                str(source.absolute())]
+        args = [
+            interpreter,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--wheel-dir",
+            str(out_dir),
+            str(source.absolute()),
+        ]
     res = _runner.run(args, timeout=BUILD_TIMEOUT, env=env)
     if not res.ok:
         raise BundleError(f"building a wheel from {source} failed: {_last(res.stderr or res.stdout)}")
@@ -1025,8 +1123,10 @@ def _check_built(wheel: Path, pkg: PythonPackage) -> tuple[Path, str]:
     except InvalidVersion:
         same_version = False
     if name != pkg.name or not same_version:
-        raise BundleError(f"{pkg.name} {pkg.version or '(no version)'}: the source now builds {name} {version} "
-                          "(the recorded commit or directory changed)")
+        raise BundleError(
+            f"{pkg.name} {pkg.version or '(no version)'}: the source now builds {name} {version} "
+            "(the recorded commit or directory changed)"
+        )
     return wheel, str(version)
 
 
@@ -1044,8 +1144,10 @@ def _last(text: str) -> str:
 
 def requirements_text(lock: Snapshot) -> str:
     """``name==version --hash=sha256:...`` for every bundled wheel, sorted: pip's --require-hashes input."""
-    lines = ["# Generated by envsnap from envsnap.lock. Install with:",
-             "#   pip install --no-deps --no-index --find-links wheels --require-hashes -r requirements.txt"]
+    lines = [
+        "# Generated by envsnap from envsnap.lock. Install with:",
+        "#   pip install --no-deps --no-index --find-links wheels --require-hashes -r requirements.txt",
+    ]
     for pkg in sorted(lock.pip_layer(), key=lambda p: p.name):
         if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
             with sinks.refusing(BundleError, REQUIREMENTS):  # a newline in a version must add no line
@@ -1061,6 +1163,12 @@ def describe_entries(entries: Iterable[BundleEntry]) -> dict[str, int]:
 
 
 __all__ = [
-    "Bundle", "BundleOptions", "BundleResult", "check_made_from", "extract", "make_bundle", "open_bundle",
+    "Bundle",
+    "BundleOptions",
+    "BundleResult",
+    "check_made_from",
+    "extract",
+    "make_bundle",
+    "open_bundle",
     "requirements_text",
 ]

@@ -71,9 +71,7 @@ def select(lock: Snapshot, mode: str) -> tuple[SystemPackage, ...]:
             f"the lock's system packages come from {lock.system.manager or 'no known package manager'}, "
             "which apt cannot install; pass --system-packages none"
         )
-    return tuple(
-        sorted((p for p in chosen if not _DRIVER_PACKAGE.match(p.name)), key=lambda p: (p.name, p.arch))
-    )
+    return tuple(sorted((p for p in chosen if not _DRIVER_PACKAGE.match(p.name)), key=lambda p: (p.name, p.arch)))
 
 
 def rebuild_packages(lock: Snapshot, interpreter_names: Iterable[str] = ()) -> tuple[SystemPackage, ...]:
@@ -159,8 +157,11 @@ def locate(fetcher: Fetcher, base: str, pkg: SystemPackage, arch: str) -> Locate
     info = doc.get("fileinfo") if isinstance(doc, dict) else None
     if not isinstance(results, list) or not isinstance(info, dict):
         raise PinError(f"{what}: the snapshot archive's answer has no result and fileinfo")
-    hashes: list[str] = [r["hash"] for r in results if isinstance(r, dict)
-                         and r.get("architecture") in (arch, "all") and isinstance(r.get("hash"), str)]
+    hashes: list[str] = [
+        r["hash"]
+        for r in results
+        if isinstance(r, dict) and r.get("architecture") in (arch, "all") and isinstance(r.get("hash"), str)
+    ]
     if not hashes:
         raise PinError(f"the snapshot archive has {pkg.name} {pkg.version} but no file for architecture {arch}")
     sha1 = hashes[0]
@@ -172,11 +173,20 @@ def locate(fetcher: Fetcher, base: str, pkg: SystemPackage, arch: str) -> Locate
             continue
         name, path, stamp = entry.get("name"), entry.get("path"), entry.get("first_seen")
         archive, size = entry.get("archive_name"), entry.get("size")
-        if not (isinstance(name, str) and grammar.is_deb_filename(name) and name.startswith(f"{pkg.name}_")
-                and isinstance(path, str) and path.startswith("/") and grammar.is_relative_path(path[1:])
-                and isinstance(stamp, str) and _STAMP.fullmatch(stamp)
-                and isinstance(archive, str) and _ARCHIVE.fullmatch(archive)
-                and isinstance(size, int) and grammar.is_bounded_int(size, 1, 2**40)):
+        if not (
+            isinstance(name, str)
+            and grammar.is_deb_filename(name)
+            and name.startswith(f"{pkg.name}_")
+            and isinstance(path, str)
+            and path.startswith("/")
+            and grammar.is_relative_path(path[1:])
+            and isinstance(stamp, str)
+            and _STAMP.fullmatch(stamp)
+            and isinstance(archive, str)
+            and _ARCHIVE.fullmatch(archive)
+            and isinstance(size, int)
+            and grammar.is_bounded_int(size, 1, 2**40)
+        ):
             continue
         seen.append((stamp, archive, path, name, size))
     if not seen:
@@ -260,12 +270,16 @@ def pin_one(fetcher: Fetcher, base: str, cache_dir: Path, pkg: SystemPackage, ma
                 sha1.update(chunk)
                 size += len(chunk)
         if sha1.hexdigest() != found.sha1 or size != found.size:
-            raise PinError(f"{found.filename}: the downloaded file is not the one the snapshot archive lists "
-                           f"(sha1 {sha1.hexdigest()}, {size} bytes; expected {found.sha1}, {found.size} bytes)")
+            raise PinError(
+                f"{found.filename}: the downloaded file is not the one the snapshot archive lists "
+                f"(sha1 {sha1.hexdigest()}, {size} bytes; expected {found.sha1}, {found.size} bytes)"
+            )
         fields = control_fields(staging)  # the package it says it is, or not pinned
         if fields.get("Package") != pkg.name or fields.get("Version") != pkg.version:
-            raise PinError(f"{found.filename}: its control file names {grammar.shown(fields.get('Package', ''))} "
-                           f"{grammar.shown(fields.get('Version', ''))}, not {pkg.name} {pkg.version}")
+            raise PinError(
+                f"{found.filename}: its control file names {grammar.shown(fields.get('Package', ''))} "
+                f"{grammar.shown(fields.get('Version', ''))}, not {pkg.name} {pkg.version}"
+            )
         final = cached_path(cache_dir, sha256, found.filename)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, final)
@@ -316,8 +330,12 @@ def pin_system(
             for group in depends(control_fields(cached_path(cache_dir, new.sha256, new.filename))):
                 # An arch-all package's dependencies are the machine's own architecture (or all).
                 arches = ("", "all", debian_arch(machine), new.arch)
-                candidates = [q for name in group for q in by_name.get(name, ())
-                              if q.arch in arches and not _DRIVER_PACKAGE.match(q.name)]
+                candidates = [
+                    q
+                    for name in group
+                    for q in by_name.get(name, ())
+                    if q.arch in arches and not _DRIVER_PACKAGE.match(q.name)
+                ]
                 if not candidates or any((q.name, q.arch) in queued for q in candidates):
                     continue  # satisfied by the set, or by nothing the lock has (virtual, the base's own)
                 queued.add((candidates[0].name, candidates[0].arch))
@@ -343,8 +361,10 @@ def require_pinned(packages: Sequence[SystemPackage], what: str) -> None:
     missing = [f"{p.name} {p.version}" for p in packages if not is_pinned(p)]
     if missing:
         shown_names = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise PinError(f"{what}: {len(missing)} system packages have no pinned .deb ({shown_names}); run "
-                       "`envsnap pin LOCK` where the snapshot archive is reachable first")
+        raise PinError(
+            f"{what}: {len(missing)} system packages have no pinned .deb ({shown_names}); run "
+            "`envsnap pin LOCK` where the snapshot archive is reachable first"
+        )
 
 
 def deb_path(folder: Path, pkg: SystemPackage) -> Path:
@@ -360,8 +380,10 @@ def check_deb(path: Path, pkg: SystemPackage) -> None:
 
     actual = sha256_file(path)
     if actual != pkg.sha256:
-        raise PinError(f"{path}: sha256 {actual}, but the lock pins {pkg.name} {pkg.version} to {pkg.sha256} "
-                       "(the file was changed or replaced)")
+        raise PinError(
+            f"{path}: sha256 {actual}, but the lock pins {pkg.name} {pkg.version} to {pkg.sha256} "
+            "(the file was changed or replaced)"
+        )
 
 
 def fetch_debs(
@@ -392,8 +414,7 @@ def fetch_debs(
             raise PinError(f"{pkg.filename}: not in the download cache {cache_dir} (--offline)")
         else:
             if not pkg.url:
-                raise PinError(f"system package {pkg.name} {pkg.version}: the lock records no URL for "
-                               f"{pkg.filename}")
+                raise PinError(f"system package {pkg.name} {pkg.version}: the lock records no URL for {pkg.filename}")
             sha256 = fetcher.download(pkg.url, cached, checked=True, size=pkg.size)
             if sha256 != pkg.sha256:
                 cached.unlink(missing_ok=True)

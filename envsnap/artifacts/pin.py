@@ -104,9 +104,7 @@ def pip_config_files(environ: Mapping[str, str] | None = None) -> list[Path]:
     return files
 
 
-def read_pip_config(
-    environ: Mapping[str, str] | None = None, files: Sequence[Path] | None = None
-) -> IndexConfig:
+def read_pip_config(environ: Mapping[str, str] | None = None, files: Sequence[Path] | None = None) -> IndexConfig:
     """The index configuration pip would use for ``pip install``: files, then ``PIP_*`` variables."""
     env = os.environ if environ is None else environ
     values: dict[str, str] = {}
@@ -154,8 +152,14 @@ class IndexFile:
     def artifact(self, sha256: str, path: Path) -> Artifact:
         """What a lock records of this file once fetched to ``path`` with ``sha256``: its URL without
         credentials, its size (as the index said, else as downloaded)."""
-        return Artifact(filename=self.filename, url=strip_credentials(self.url), sha256=sha256,
-                        size=self.size or path.stat().st_size, upload_time=self.upload_time, index=self.index)
+        return Artifact(
+            filename=self.filename,
+            url=strip_credentials(self.url),
+            sha256=sha256,
+            size=self.size or path.stat().st_size,
+            upload_time=self.upload_time,
+            index=self.index,
+        )
 
 
 class DownloadError(PinError):
@@ -210,8 +214,10 @@ class Fetcher:
             try:
                 self._context = ssl.create_default_context(cafile=self.cert)  # cafile None: the system's
             except (OSError, ssl.SSLError) as exc:  # said per package it would read "cannot reach the index"
-                raise PinError(f"pip's cert {self.cert}: cannot load the certificate bundle "
-                               f"({getattr(exc, 'strerror', None) or exc})") from None
+                raise PinError(
+                    f"pip's cert {self.cert}: cannot load the certificate bundle "
+                    f"({getattr(exc, 'strerror', None) or exc})"
+                ) from None
         clean, auth = _split_auth(url)
         request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": USER_AGENT})
         if auth:
@@ -255,8 +261,9 @@ class Fetcher:
                 for chunk in self._stream(url, checked):
                     written += len(chunk)
                     if written > limit:
-                        raise DownloadError(f"{strip_credentials(url)}: cannot download (larger than the "
-                                            f"{limit} bytes expected)")
+                        raise DownloadError(
+                            f"{strip_credentials(url)}: cannot download (larger than the {limit} bytes expected)"
+                        )
                     digest.update(chunk)
                     out.write(chunk)
             os.replace(tmp, dest)
@@ -290,8 +297,9 @@ def local_dir(url: str, project_dir: Path | None) -> Path:
     path = fileurls.decoded_path(url) if fileurls.is_file_url(url) else url
     if path.startswith(fileurls.PROJECT):
         if project_dir is None:
-            raise PinError("recorded inside the project ({project}): run inside the project, or name it "
-                           "with --project DIR")
+            raise PinError(
+                "recorded inside the project ({project}): run inside the project, or name it with --project DIR"
+            )
         # Relative to the project root, and inside it: a lock's "{project}/../.." names nothing of the user's.
         return join_relative(project_dir, fileurls.file_url_path(url), "{project} directory")
     if path.startswith(fileurls.PREFIX):
@@ -345,8 +353,9 @@ def parse_simple_html(text: str, base_url: str, index: str = "", *, trusted: boo
         filename = unquote(path.rstrip("/").rsplit("/", 1)[-1]) or label
         algo, _, value = fragment.partition("=")
         out.append(
-            IndexFile(filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index,
-                      trusted=trusted)
+            IndexFile(
+                filename=filename, url=path, sha256=value if algo == "sha256" else "", index=index, trusted=trusted
+            )
         )
     return out
 
@@ -419,9 +428,7 @@ def wheel_matches(filename: str, pkg: PythonPackage) -> bool:
         same_version = version == Version(pkg.version)
     except (InvalidWheelFilename, InvalidVersion):
         return False
-    return (
-        name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
-    )
+    return name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
 
 
 def sdist_matches(filename: str, pkg: PythonPackage) -> bool:
@@ -526,8 +533,14 @@ def cached_path(cache_dir: Path, sha256: str, filename: str) -> Path:
 class Pinner:
     """Pins packages against one index configuration, downloading each candidate once into a cache."""
 
-    def __init__(self, config: IndexConfig, cache_dir: Path, fetcher: Fetcher | None = None,
-                 tags: Sequence[str] | None = None, allow_urls: Sequence[str] = ()):
+    def __init__(
+        self,
+        config: IndexConfig,
+        cache_dir: Path,
+        fetcher: Fetcher | None = None,
+        tags: Sequence[str] | None = None,
+        allow_urls: Sequence[str] = (),
+    ):
         config = with_seed_wheels(config)
         self.config = config
         self.cache_dir = cache_dir
@@ -620,9 +633,7 @@ class Pinner:
         if pkg.artifact is None and pkg.candidates:
             return self._pin_candidates(pkg)
         if pkg.conda_layer:
-            return PinOutcome(
-                pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer"
-            )
+            return PinOutcome(pkg.name, pkg.version, "skipped", "installed by conda: pinned by the conda layer")
         kind = pkg.source.kind
         if kind == "vcs":
             if not pkg.source.commit_id:
@@ -648,8 +659,9 @@ class Pinner:
                 where = str(exc)
             else:
                 if tree.is_dir():
-                    return PinOutcome(pkg.name, pkg.version, "kept", f"local project {tree}: bundle and rebuild "
-                                      "build it into a wheel")
+                    return PinOutcome(
+                        pkg.name, pkg.version, "kept", f"local project {tree}: bundle and rebuild build it into a wheel"
+                    )
                 where = f"{tree} does not exist on this machine (name the project with --project DIR)"
             return PinOutcome(
                 pkg.name,
@@ -666,8 +678,7 @@ class Pinner:
                 pkg.name,
                 pkg.version,
                 "unpinned",
-                "no WHEEL tags recorded (an egg-info "
-                "or legacy install): the installed file cannot be identified",
+                "no WHEEL tags recorded (an egg-info or legacy install): the installed file cannot be identified",
             )
         try:
             files = self.candidates(pkg)
@@ -720,8 +731,12 @@ class Pinner:
         this target, downloaded and checked against the sha256 the import kept."""
         wanted = {c.sha256 for c in pkg.candidates if _valid_candidate(c)}
         named = [c for c in pkg.candidates if c.filename and c.url and c.sha256 in wanted]
-        files = [IndexFile(filename=c.filename, url=c.url, sha256=c.sha256, size=c.size,
-                           upload_time=c.upload_time, index=c.index) for c in named]
+        files = [
+            IndexFile(
+                filename=c.filename, url=c.url, sha256=c.sha256, size=c.size, upload_time=c.upload_time, index=c.index
+            )
+            for c in named
+        ]
         if len(named) < len(wanted):  # known by hash only: the index names the files
             try:
                 listed = self._listed(pkg, (c.index for c in pkg.candidates))
@@ -729,15 +744,27 @@ class Pinner:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
             # The index's hash says which are the import's; a file listed without one (a find-links folder) is
             # downloaded to tell.
-            files += [f for f in listed if (f.sha256 in wanted or not f.sha256)
-                      and f.filename not in {c.filename for c in named}]
+            files += [
+                f
+                for f in listed
+                if (f.sha256 in wanted or not f.sha256) and f.filename not in {c.filename for c in named}
+            ]
             if not files and not listed:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", f"the import kept {len(wanted)} sha256 "
-                                  f"hashes, and no index lists {pkg.name} {pkg.version}")
+                return PinOutcome(
+                    pkg.name,
+                    pkg.version,
+                    "unpinned",
+                    f"the import kept {len(wanted)} sha256 hashes, and no index lists {pkg.name} {pkg.version}",
+                )
             if not files:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", f"none of the {len(wanted)} sha256 hashes "
-                                  f"the import kept is that of a {pkg.name} {pkg.version} file on the configured "
-                                  "indexes")
+                return PinOutcome(
+                    pkg.name,
+                    pkg.version,
+                    "unpinned",
+                    f"none of the {len(wanted)} sha256 hashes "
+                    f"the import kept is that of a {pkg.name} {pkg.version} file on the configured "
+                    "indexes",
+                )
         order, why = self._ranked(files, pkg)
         if not order:
             return PinOutcome(pkg.name, pkg.version, "unpinned", f"the import lists {len(wanted)} files: {why}")
@@ -755,11 +782,19 @@ class Pinner:
                 continue
             artifact = file.artifact(sha, path)
             note = why and f"{why}; pinned the sdist (the bundle builds a wheel)"
-            return PinOutcome(pkg.name, pkg.version, "pinned", note or f"the imported file for {self.tags[0]}",
-                              artifact)
-        return PinOutcome(pkg.name, pkg.version, "unpinned", tried[0] if tried else f"none of the {len(wanted)} "
-                          f"sha256 hashes the import kept is that of a {pkg.name} {pkg.version} file that fits "
-                          "this target")
+            return PinOutcome(
+                pkg.name, pkg.version, "pinned", note or f"the imported file for {self.tags[0]}", artifact
+            )
+        return PinOutcome(
+            pkg.name,
+            pkg.version,
+            "unpinned",
+            tried[0]
+            if tried
+            else f"none of the {len(wanted)} "
+            f"sha256 hashes the import kept is that of a {pkg.name} {pkg.version} file that fits "
+            "this target",
+        )
 
     def _ranked(self, files: list[IndexFile], pkg: PythonPackage) -> tuple[list[IndexFile], str]:
         """The files worth trying for this target, best first: the wheels that fit, by tag rank; when none
@@ -791,8 +826,9 @@ class Pinner:
         if chosen is None:
             sdists = [f for f in files if sdist_matches(f.filename, pkg)]
             if not files:
-                return PinOutcome(pkg.name, pkg.version, "unpinned",
-                                  f"no {pkg.name} {pkg.version} file on the configured indexes")
+                return PinOutcome(
+                    pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file on the configured indexes"
+                )
             if not sdists:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", f"{pkg.name} {pkg.version}: {why}")
             chosen = sdists[0].filename
@@ -802,8 +838,13 @@ class Pinner:
         except PinError as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
         artifact = file.artifact(sha, path)
-        return PinOutcome(pkg.name, pkg.version, "pinned", "the file of this release that fits the target "
-                          "(the import recorded no installed file)", artifact)
+        return PinOutcome(
+            pkg.name,
+            pkg.version,
+            "pinned",
+            "the file of this release that fits the target (the import recorded no installed file)",
+            artifact,
+        )
 
     def _indexes(self, extra: Iterable[str]) -> tuple[list[str], list[str]]:
         """The configured indexes plus those an import named that the fetch policy allows; and a line for
@@ -817,8 +858,10 @@ class Pinner:
             if reason is None:
                 indexes.append(index)
             else:
-                refused.append(f"the index {strip_credentials(index)[:200]!r} the import named is not read "
-                               f"({reason}; pass --allow-url PATTERN to allow it)")
+                refused.append(
+                    f"the index {strip_credentials(index)[:200]!r} the import named is not read "
+                    f"({reason}; pass --allow-url PATTERN to allow it)"
+                )
         return indexes, refused
 
     def _pin_by_hash(self, pkg: PythonPackage, known: Artifact) -> PinOutcome:
@@ -851,8 +894,13 @@ class Pinner:
             if sha == known.sha256:
                 artifact = file.artifact(sha, path)
                 return PinOutcome(pkg.name, pkg.version, "pinned", "found by its sha256", artifact)
-        return PinOutcome(pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file with sha256 "
-                          f"{known.sha256} on the configured indexes" + "".join(f"; {r}" for r in refused))
+        return PinOutcome(
+            pkg.name,
+            pkg.version,
+            "unpinned",
+            f"no {pkg.name} {pkg.version} file with sha256 "
+            f"{known.sha256} on the configured indexes" + "".join(f"; {r}" for r in refused),
+        )
 
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
         try:
@@ -865,8 +913,7 @@ class Pinner:
                 pkg.name,
                 pkg.version,
                 "unpinned",
-                f"{file.filename} on {file.index} has other "
-                "files than the installed package (RECORD digests differ)",
+                f"{file.filename} on {file.index} has other files than the installed package (RECORD digests differ)",
             )
         artifact = file.artifact(sha, path)
         return PinOutcome(pkg.name, pkg.version, "pinned", "", artifact)
@@ -902,8 +949,11 @@ def _valid_candidate(cand: Candidate) -> bool:
     """A candidate's values are downloaded and joined to paths: each must match its grammar again here."""
     from .. import grammar
 
-    return grammar.is_sha256_hex(cand.sha256) and (not cand.filename or grammar.is_distribution_filename(
-        cand.filename)) and (not cand.url or grammar.is_lock_url(cand.url))
+    return (
+        grammar.is_sha256_hex(cand.sha256)
+        and (not cand.filename or grammar.is_distribution_filename(cand.filename))
+        and (not cand.url or grammar.is_lock_url(cand.url))
+    )
 
 
 def hash_only(artifact: Artifact) -> bool:
@@ -938,12 +988,17 @@ def pin(
     as they are. The reasons for unpinned packages are
     also written to the lock's warnings (``pin: NAME VERSION: reason``), replacing those of an earlier pin.
     """
-    pinner = Pinner(config or read_pip_config(), cache_dir or cache_dir_for(ARTIFACTS_CACHE),
-                    tags=target_tags(snapshot.python.version, snapshot.python.implementation), allow_urls=allow_urls)
+    pinner = Pinner(
+        config or read_pip_config(),
+        cache_dir or cache_dir_for(ARTIFACTS_CACHE),
+        tags=target_tags(snapshot.python.version, snapshot.python.implementation),
+        allow_urls=allow_urls,
+    )
     pinner.imported = bool(snapshot.envsnap.origin)
     pinner.project_dir = project_dir
     todo = [
-        p for p in snapshot.python.packages
+        p
+        for p in snapshot.python.packages
         if (p.artifact is None or hash_only(p.artifact)) and (only is None or only(p))
     ]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -960,9 +1015,7 @@ def pin(
         outcomes.append(outcome)
         packages.append(dataclasses.replace(pkg, artifact=outcome.artifact) if outcome.artifact else pkg)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
-    warnings += [
-        f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"
-    ]
+    warnings += [f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"]
     meta: Meta = dataclasses.replace(snapshot.envsnap, warnings=tuple(sorted(set(warnings))))
     pinned = dataclasses.replace(
         snapshot, envsnap=meta, python=dataclasses.replace(snapshot.python, packages=tuple(packages))

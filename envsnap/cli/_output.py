@@ -100,13 +100,26 @@ def say(*parts: Part, err: bool = True) -> None:
     (stderr() if err else stdout()).print(assemble(*parts))
 
 
-def table(rows: Iterable[Sequence[Part]], *, columns: Sequence[str], header: bool = True, title: str = "",
-          caption: str = "", overflow: str = "ellipsis", first_column_style: str = "") -> Table:
+def table(
+    rows: Iterable[Sequence[Part]],
+    *,
+    columns: Sequence[str],
+    header: bool = True,
+    title: str = "",
+    caption: str = "",
+    overflow: str = "ellipsis",
+    first_column_style: str = "",
+) -> Table:
     """A table of text cells, each a ``Part`` (never markup); ``title`` and ``caption`` are text too."""
     from rich.table import Table as Table  # re-exported: a command names the type of what it renders
 
-    out = Table(title=text(title) if title else None, title_justify="left", show_header=header,
-                caption=text(caption) if caption else None, caption_justify="left")
+    out = Table(
+        title=text(title) if title else None,
+        title_justify="left",
+        show_header=header,
+        caption=text(caption) if caption else None,
+        caption_justify="left",
+    )
     for i, name in enumerate(columns):
         out.add_column(name, overflow=overflow, style=first_column_style if i == 0 else "")  # type: ignore[arg-type]
     for row in rows:
@@ -159,8 +172,14 @@ class Bar:
     def start(self, total: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(), console=stderr(), transient=True)
+        self._progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=stderr(),
+            transient=True,
+        )
         self._progress.start()
         self._task = self._progress.add_task(line(self.description), total=total)
 

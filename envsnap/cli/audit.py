@@ -10,13 +10,17 @@ BADGE_CHOICES = ("available", "functional", "reusable", "reproduced")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("audit", help=HELP,
-                       description="Grade a lock or a bundle against the artifact badges (Available, Functional, "
-                       "Reusable, Results Reproduced), item by item, each short item with the command that fixes "
-                       "it. Exit 0; with --strict, 1 when short of --badge; 2 on what is neither a lock nor a bundle.")
+    p = sub.add_parser(
+        "audit",
+        help=HELP,
+        description="Grade a lock or a bundle against the artifact badges (Available, Functional, "
+        "Reusable, Results Reproduced), item by item, each short item with the command that fixes "
+        "it. Exit 0; with --strict, 1 when short of --badge; 2 on what is neither a lock nor a bundle.",
+    )
     p.add_argument("path", metavar="LOCK|BUNDLE", help="a lockfile, a bundle directory or a bundle archive")
-    p.add_argument("--badge", choices=BADGE_CHOICES, default="functional",
-                   help="the badge --strict asks for (default: functional)")
+    p.add_argument(
+        "--badge", choices=BADGE_CHOICES, default="functional", help="the badge --strict asks for (default: functional)"
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when the artifact is not ready for --badge")
     p.add_argument("--json", action="store_true", help="the grade and every item as JSON")
     p.set_defaults(func=run)
@@ -29,10 +33,24 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json({**result.to_dict(), "badge": args.badge, "ready": result.ready(args.badge)})
     else:
-        rows = [(("ok", "green") if item.ok else (("info", "dim") if not item.graded else ("missing", "red")),
-                 item.id, TITLES.get(item.rung, item.rung), item.detail, item.remedy) for item in result.items]
-        _output.print_table(_output.table(rows, columns=("", "item", "for", "found", "remedy"), overflow="fold",
-                                          title=f"{result.kind} {result.subject}"))
+        rows = [
+            (
+                ("ok", "green") if item.ok else (("info", "dim") if not item.graded else ("missing", "red")),
+                item.id,
+                TITLES.get(item.rung, item.rung),
+                item.detail,
+                item.remedy,
+            )
+            for item in result.items
+        ]
+        _output.print_table(
+            _output.table(
+                rows,
+                columns=("", "item", "for", "found", "remedy"),
+                overflow="fold",
+                title=f"{result.kind} {result.subject}",
+            )
+        )
         _output.say((result.grade, "bold"), err=False)
     if args.strict and not result.ready(args.badge):
         return EXIT_WARNINGS

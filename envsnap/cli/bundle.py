@@ -11,43 +11,85 @@ HELP = "a self-contained wheelhouse + lock that rebuilds offline"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("bundle", help=HELP,
-                       description="Write a bundle: the lock, every pinned wheel (downloaded and hash-checked, or "
-                       "built from VCS/local/sdist sources and flagged rebuilt), requirements.txt with hashes, a "
-                       "README and SHA256SUMS. Re-running on an existing bundle fetches only what is missing.")
+    p = sub.add_parser(
+        "bundle",
+        help=HELP,
+        description="Write a bundle: the lock, every pinned wheel (downloaded and hash-checked, or "
+        "built from VCS/local/sdist sources and flagged rebuilt), requirements.txt with hashes, a "
+        "README and SHA256SUMS. Re-running on an existing bundle fetches only what is missing.",
+    )
     p.add_argument("lock", metavar="LOCK", help="the lockfile (pinned or not: unpinned packages are pinned now)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR|FILE.tar.gz", help="the bundle to write "
-                   "(a directory, a .tar.gz at a fast gzip level, or an uncompressed .tar)")
-    p.add_argument("--project", metavar="DIR", help="the project whose local packages ({project} in recorded "
-                   "directory URLs) are built into wheels (default: the git work tree around the working directory)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR|FILE.tar.gz",
+        help="the bundle to write (a directory, a .tar.gz at a fast gzip level, or an uncompressed .tar)",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="the project whose local packages ({project} in recorded "
+        "directory URLs) are built into wheels (default: the git work tree around the working directory)",
+    )
     p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
     p.add_argument("--cache-dir", metavar="DIR", help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)")
     p.add_argument("--offline", action="store_true", help="use only the download cache; fail on anything missing")
-    p.add_argument("--allow-url", action="append", default=[], metavar="PATTERN",
-                   help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
-                   "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
-                   "https hosts on public addresses; repeatable")
-    p.add_argument("--with-base-image", action="store_true", help="also `docker save` the docker target's base "
-                   "image into BUNDLE/images/ and envsnap's own wheels for it into BUNDLE/tool/ (a directory "
-                   "bundle), so `rebuild --target docker --offline` works when the registry drops the tag")
-    p.add_argument("--with-system-packages", action="store_true", help="also put the pinned .deb files of the "
-                   "system packages a docker rebuild installs into BUNDLE/debs/ (checked against the lock's sha256; "
-                   "those the base image ships at the locked version are not carried), so `rebuild --target "
-                   "docker --offline` builds with no network (a directory bundle)")
-    p.add_argument("--base-image", metavar="IMAGE", help="with --with-base-image: the base to save "
-                   "(default: the one `envsnap rebuild --target docker` would choose)")
+    p.add_argument(
+        "--allow-url",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
+        "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
+        "https hosts on public addresses; repeatable",
+    )
+    p.add_argument(
+        "--with-base-image",
+        action="store_true",
+        help="also `docker save` the docker target's base "
+        "image into BUNDLE/images/ and envsnap's own wheels for it into BUNDLE/tool/ (a directory "
+        "bundle), so `rebuild --target docker --offline` works when the registry drops the tag",
+    )
+    p.add_argument(
+        "--with-system-packages",
+        action="store_true",
+        help="also put the pinned .deb files of the "
+        "system packages a docker rebuild installs into BUNDLE/debs/ (checked against the lock's sha256; "
+        "those the base image ships at the locked version are not carried), so `rebuild --target "
+        "docker --offline` builds with no network (a directory bundle)",
+    )
+    p.add_argument(
+        "--base-image",
+        metavar="IMAGE",
+        help="with --with-base-image: the base to save "
+        "(default: the one `envsnap rebuild --target docker` would choose)",
+    )
     art = p.add_argument_group("paper artifact (docs/artifact.md)")
-    art.add_argument("--artifact", action="store_true", help="also make the bundle a research artifact: "
-                     "ro-crate-metadata.json, CITATION.cff, .zenodo.json, REPRODUCING.md, the project's SWHID, "
-                     "and the appendix with DOI and audit grade (a directory bundle)")
+    art.add_argument(
+        "--artifact",
+        action="store_true",
+        help="also make the bundle a research artifact: "
+        "ro-crate-metadata.json, CITATION.cff, .zenodo.json, REPRODUCING.md, the project's SWHID, "
+        "and the appendix with DOI and audit grade (a directory bundle)",
+    )
     art.add_argument("--title", metavar="TEXT", help="the artifact's title (else CITATION.cff's)")
-    art.add_argument("--author", action="append", default=[], metavar="'NAME <ORCID>'",
-                     help="an author, with an optional ORCID iD; repeatable, in order (else CITATION.cff's)")
+    art.add_argument(
+        "--author",
+        action="append",
+        default=[],
+        metavar="'NAME <ORCID>'",
+        help="an author, with an optional ORCID iD; repeatable, in order (else CITATION.cff's)",
+    )
     art.add_argument("--license", metavar="SPDX", help="the artifact's licence, an SPDX identifier or expression")
     art.add_argument("--doi", metavar="DOI", help="the DOI of the paper the artifact supplements")
-    art.add_argument("--run", action="append", default=[], metavar="RUN.toml",
-                     help="a run record (`envsnap run`) to include in runs/ and describe in the RO-Crate; "
-                     "repeatable")
+    art.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="RUN.toml",
+        help="a run record (`envsnap run`) to include in runs/ and describe in the RO-Crate; repeatable",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,14 +102,24 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output.endswith((".zip", ".tar.bz2", ".tar.xz", ".tar.zst", ".tzst", ".txz")):
         # Would silently become a directory of that name.
-        raise BundleOutputError(f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive "
-                                "(or an uncompressed .tar)")
+        raise BundleOutputError(
+            f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive (or an uncompressed .tar)"
+        )
     if args.with_base_image and is_archive(args.output):
         raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     if args.with_system_packages and is_archive(args.output):
         raise UsageError("--with-system-packages needs a directory bundle (-o DIR), not an archive")
-    artifact_flags = [f for f, v in (("--title", args.title), ("--author", args.author), ("--license", args.license),
-                                     ("--doi", args.doi), ("--run", args.run)) if v]
+    artifact_flags = [
+        f
+        for f, v in (
+            ("--title", args.title),
+            ("--author", args.author),
+            ("--license", args.license),
+            ("--doi", args.doi),
+            ("--run", args.run),
+        )
+        if v
+    ]
     if artifact_flags and not args.artifact:
         raise UsageError(f"{artifact_flags[0]} describes an artifact: add --artifact")
     if args.artifact and is_archive(args.output):
@@ -86,24 +138,38 @@ def run(args: argparse.Namespace) -> int:
             check_run(Path(record))
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None
-    options = BundleOptions(cache_dir=Path(args.cache_dir) if args.cache_dir else None, project_dir=project,
-                            python=python, offline=args.offline, allow_urls=tuple(args.allow_url))
+    options = BundleOptions(
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        project_dir=project,
+        python=python,
+        offline=args.offline,
+        allow_urls=tuple(args.allow_url),
+    )
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
     result = make_bundle(lock, Path(args.output), options, progress=_output.progress("  "))
     if args.with_system_packages:
         carried, size, in_base = add_system_packages(
-            result.lock, result.path, base_image=args.base_image, cache_dir=options.cache_dir,
-            offline=args.offline, allow_urls=tuple(args.allow_url), progress=_output.progress("  "))
-        _output.say(f"  system packages: {carried} .deb files ({size >> 10} KiB) in debs/, {in_base} left to "
-                    "the base image")
+            result.lock,
+            result.path,
+            base_image=args.base_image,
+            cache_dir=options.cache_dir,
+            offline=args.offline,
+            allow_urls=tuple(args.allow_url),
+            progress=_output.progress("  "),
+        )
+        _output.say(
+            f"  system packages: {carried} .deb files ({size >> 10} KiB) in debs/, {in_base} left to the base image"
+        )
     if args.with_base_image:
-        add_docker_base(result.lock, result.path, args.base_image,
-                        progress=_output.progress("  "), offline=args.offline)
+        add_docker_base(
+            result.lock, result.path, args.base_image, progress=_output.progress("  "), offline=args.offline
+        )
     if meta is not None:
         from ..paper.artifact import add_artifact
 
-        made = add_artifact(result.path, meta, project=project, runs=[Path(r) for r in args.run],
-                            progress=_output.progress("  "))
+        made = add_artifact(
+            result.path, meta, project=project, runs=[Path(r) for r in args.run], progress=_output.progress("  ")
+        )
         for note in made.notes:
             _output.say(f"  {note}")
         if made.code is not None:

@@ -26,32 +26,70 @@ def seconds(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("capture", help=HELP,
-                       description="Record one environment (Python packages, system libraries, hardware, "
-                       "OS, project state) into a TOML lockfile.")
-    p.add_argument("-o", "--output", default=_defaults.LOCK_NAME, metavar="PATH",
-                   help="where to write the lockfile (default: %(default)s); '-' for stdout")
-    p.add_argument("--python", metavar="PATH", help="capture the environment of this interpreter "
-                   "(a venv or conda env envsnap is not installed in); default: --prefix, else the active "
-                   "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one")
-    p.add_argument("--project", metavar="DIR", help="record the git state of this project "
-                   "(default: the working directory, if it is a git work tree)")
-    p.add_argument("--prefix", metavar="PATH", help="record this conda environment (its conda-meta/) and "
-                   "its interpreter; one without Python has no Python layer "
-                   "(default: the interpreter's prefix, when it is a conda environment)")
+    p = sub.add_parser(
+        "capture",
+        help=HELP,
+        description="Record one environment (Python packages, system libraries, hardware, "
+        "OS, project state) into a TOML lockfile.",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default=_defaults.LOCK_NAME,
+        metavar="PATH",
+        help="where to write the lockfile (default: %(default)s); '-' for stdout",
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="capture the environment of this interpreter "
+        "(a venv or conda env envsnap is not installed in); default: --prefix, else the active "
+        "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="record the git state of this project (default: the working directory, if it is a git work tree)",
+    )
+    p.add_argument(
+        "--prefix",
+        metavar="PATH",
+        help="record this conda environment (its conda-meta/) and "
+        "its interpreter; one without Python has no Python layer "
+        "(default: the interpreter's prefix, when it is a conda environment)",
+    )
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON to stdout as well")
-    p.add_argument("--deep", action="store_true", help="also import each ML framework (torch, tensorflow, "
-                   "jax) in a subprocess for its compiled GPU architectures, cuDNN and CUDA availability; "
-                   "costs seconds, reported at the end")
-    p.add_argument("--gpu-ids", action="store_true", help="record GPU UUIDs and serial numbers (off by "
-                   "default: they identify the machine)")
-    p.add_argument("--gpu-timeout", type=seconds, default=_defaults.GPU_TIMEOUT, metavar="SECONDS",
-                   help="how long the NVIDIA driver may take to answer before it is recorded as hung "
-                   "(default: %(default)g)")
-    p.add_argument("--deep-timeout", type=seconds, default=_defaults.DEEP_TIMEOUT, metavar="SECONDS",
-                   help="how long each --deep framework import may take (default: %(default)g)")
-    p.add_argument("--pin", action="store_true", help="also record each package's exact wheel file on the "
-                   "configured index (what `envsnap pin` does)")
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also import each ML framework (torch, tensorflow, "
+        "jax) in a subprocess for its compiled GPU architectures, cuDNN and CUDA availability; "
+        "costs seconds, reported at the end",
+    )
+    p.add_argument(
+        "--gpu-ids",
+        action="store_true",
+        help="record GPU UUIDs and serial numbers (off by default: they identify the machine)",
+    )
+    p.add_argument(
+        "--gpu-timeout",
+        type=seconds,
+        default=_defaults.GPU_TIMEOUT,
+        metavar="SECONDS",
+        help="how long the NVIDIA driver may take to answer before it is recorded as hung (default: %(default)g)",
+    )
+    p.add_argument(
+        "--deep-timeout",
+        type=seconds,
+        default=_defaults.DEEP_TIMEOUT,
+        metavar="SECONDS",
+        help="how long each --deep framework import may take (default: %(default)g)",
+    )
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="also record each package's exact wheel file on the configured index (what `envsnap pin` does)",
+    )
     p.set_defaults(func=run)
 
 
@@ -69,9 +107,15 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.interface import CaptureOptions
 
     options = CaptureOptions(
-        python_path=chosen.python, project_dir=args.project, conda_prefix=chosen.conda_prefix,
-        python_layer=chosen.python_layer, deep=args.deep, deep_timeout=args.deep_timeout, gpu_ids=args.gpu_ids,
-        gpu_timeout=args.gpu_timeout, output=None if args.output == "-" else args.output,
+        python_path=chosen.python,
+        project_dir=args.project,
+        conda_prefix=chosen.conda_prefix,
+        python_layer=chosen.python_layer,
+        deep=args.deep,
+        deep_timeout=args.deep_timeout,
+        gpu_ids=args.gpu_ids,
+        gpu_timeout=args.gpu_timeout,
+        output=None if args.output == "-" else args.output,
     )
     captured = run_capture(options, started=probe)
     snapshot = captured.snapshot
@@ -89,23 +133,31 @@ def run(args: argparse.Namespace) -> int:
         written = lockfile.dump_if_changed(snapshot, args.output)
     if args.json:
         _output.print_json(lockfile.sealed_document(snapshot))
-    deep = [f"--deep: imported {name} in {seconds:.2f} s"
-            for name, seconds in sorted(captured.results["deep"].parts.items())]
+    deep = [
+        f"--deep: imported {name} in {seconds:.2f} s"
+        for name, seconds in sorted(captured.results["deep"].parts.items())
+    ]
     if args.output == "-":
         if deep:
             _output.write_lines(*deep)
     else:
         py = snapshot.python
         conda = f"{len(snapshot.conda.packages)} conda packages, " if snapshot.conda is not None else ""
-        python = f"Python {py.version} ({py.kind}), {len(py.packages)} packages, " if chosen.python_layer else (
-            "no Python layer, ")
-        counts = (f"{python}{conda}{len(snapshot.system.packages)} system packages, "
-                  f"in {time.perf_counter() - started:.2f} s")
+        python = (
+            f"Python {py.version} ({py.kind}), {len(py.packages)} packages, "
+            if chosen.python_layer
+            else ("no Python layer, ")
+        )
+        counts = (
+            f"{python}{conda}{len(snapshot.system.packages)} system packages, in {time.perf_counter() - started:.2f} s"
+        )
         if written:
             head = f"wrote {args.output}: {counts}"
         else:
-            head = (f"unchanged: {args.output} already records this environment "
-                    f"({lockfile.seal(snapshot).envsnap.content_digest[:19]}...), left as it was: {counts}")
+            head = (
+                f"unchanged: {args.output} already records this environment "
+                f"({lockfile.seal(snapshot).envsnap.content_digest[:19]}...), left as it was: {counts}"
+            )
         lines = [
             head,
             *deep,

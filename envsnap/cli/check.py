@@ -57,8 +57,11 @@ def render(report: Report, lock_path: str) -> _output.Table:
     # Needed and found quote the lock: text cells, never markup, no control codes.
     return _output.table(
         (((severity, _STYLES[severity]), *cells) for severity, *cells in report.render_rows()),
-        columns=("severity", "component", "needed", "found", "remedy"), overflow="fold",
-        title=f"envsnap check: {lock_path} (target: {report.target})", caption=report.summary())
+        columns=("severity", "component", "needed", "found", "remedy"),
+        overflow="fold",
+        title=f"envsnap check: {lock_path} (target: {report.target})",
+        caption=report.summary(),
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,16 +15,28 @@ HELP = "remove what interrupted runs left, show and prune the download cache"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("clean", help=HELP,
-                       description="Remove the .envsnap-* folders and files that killed or interrupted runs left "
-                       "in DIR (default: the working directory) and in the temporary folder (never one a running "
-                       "envsnap holds), and show the size of the download caches; --cache empties them.")
-    p.add_argument("dirs", nargs="*", metavar="DIR", help="folders to clean (default: the working directory); "
-                   "where the interrupted run wrote: the parent of its -o, --dest or --prefix")
-    p.add_argument("--cache", action="store_true", help="also empty the download caches (wheels and conda "
-                   "packages, fetched again when needed)")
-    p.add_argument("--cache-dir", metavar="DIR", help="the wheel download cache "
-                   "(default: $XDG_CACHE_HOME/envsnap/artifacts)")
+    p = sub.add_parser(
+        "clean",
+        help=HELP,
+        description="Remove the .envsnap-* folders and files that killed or interrupted runs left "
+        "in DIR (default: the working directory) and in the temporary folder (never one a running "
+        "envsnap holds), and show the size of the download caches; --cache empties them.",
+    )
+    p.add_argument(
+        "dirs",
+        nargs="*",
+        metavar="DIR",
+        help="folders to clean (default: the working directory); "
+        "where the interrupted run wrote: the parent of its -o, --dest or --prefix",
+    )
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="also empty the download caches (wheels and conda packages, fetched again when needed)",
+    )
+    p.add_argument(
+        "--cache-dir", metavar="DIR", help="the wheel download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)"
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would be removed and remove nothing")
     p.add_argument("--json", action="store_true", help="print what was found as JSON")
     p.set_defaults(func=run)
@@ -66,18 +78,22 @@ def run(args: argparse.Namespace) -> int:
                     shutil.rmtree(cache)
     removed = "would remove" if args.dry_run else "removed"
     if args.json:
-        _output.print_json({
-            "leftovers": [{"path": str(f.path), "size": f.size} for f in found],
-            "caches": [{"path": path, "size": size, "emptied": bool(args.cache and not args.dry_run)}
-                       for path, size in cache_sizes.items()],
-            "dry_run": bool(args.dry_run),
-        })
+        _output.print_json(
+            {
+                "leftovers": [{"path": str(f.path), "size": f.size} for f in found],
+                "caches": [
+                    {"path": path, "size": size, "emptied": bool(args.cache and not args.dry_run)}
+                    for path, size in cache_sizes.items()
+                ],
+                "dry_run": bool(args.dry_run),
+            }
+        )
         return 0
     for leftover in found:
         _output.say(f"{removed} {leftover.path} ({_size(leftover.size)}), left by an interrupted run")
     if not found:
         _output.say("no leftovers of interrupted runs")
     for path, size in cache_sizes.items():
-        verb = (f"{removed} the download cache" if args.cache else "download cache")
+        verb = f"{removed} the download cache" if args.cache else "download cache"
         _output.say(f"{verb} {path}: {_size(size)}" + ("" if args.cache else " (empty it with --cache)"))
     return 0

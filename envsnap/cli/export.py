@@ -19,27 +19,51 @@ HELP = "write a lock in a standard format (pylock, requirements, SBOM, appendix 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "export", help=HELP,
-        description="Write a lock in a format other tools read. `envsnap export --list` names the formats.")
-    p.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile, or a bundle (directory or archive): "
-                   "its lock is exported")
+        "export",
+        help=HELP,
+        description="Write a lock in a format other tools read. `envsnap export --list` names the formats.",
+    )
+    p.add_argument(
+        "lock", metavar="LOCK", nargs="?", help="the lockfile, or a bundle (directory or archive): its lock is exported"
+    )
     p.add_argument("-f", "--format", metavar="FORMAT", help="the output format (see --list)")
-    p.add_argument("-o", "--output", metavar="PATH",
-                   help="where to write (default: the format's usual file name, e.g. pylock.toml); "
-                        "'-' prints "
-                        "a single-file format to stdout; a directory for multi-file formats")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="where to write (default: the format's usual file name, e.g. pylock.toml); "
+        "'-' prints "
+        "a single-file format to stdout; a directory for multi-file formats",
+    )
     p.add_argument("--list", action="store_true", help="name every format with its description and exit")
-    p.add_argument("--absolute-paths", action="store_true", help="write local projects ({project}, ~) as absolute "
-                   "paths on this machine, so the file installs from any folder (default: relative to the project "
-                   "root, with a comment saying the file must sit there)")
-    p.add_argument("--project", metavar="DIR", help="with --absolute-paths: the project root {project} means "
-                   "(default: the git work tree around the working directory)")
+    p.add_argument(
+        "--absolute-paths",
+        action="store_true",
+        help="write local projects ({project}, ~) as absolute "
+        "paths on this machine, so the file installs from any folder (default: relative to the project "
+        "root, with a comment saying the file must sit there)",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="with --absolute-paths: the project root {project} means "
+        "(default: the git work tree around the working directory)",
+    )
     pin = p.add_mutually_exclusive_group()
-    pin.add_argument("--pin", dest="pin", action="store_true", default=None,
-                     help="pin unpinned artifacts first (as `envsnap pin` does), failing if pinning is "
-                          "unavailable (default: pin when needed and available)")
-    pin.add_argument("--no-pin", dest="pin", action="store_false",
-                     help="never look artifacts up; fail naming the unpinned packages instead")
+    pin.add_argument(
+        "--pin",
+        dest="pin",
+        action="store_true",
+        default=None,
+        help="pin unpinned artifacts first (as `envsnap pin` does), failing if pinning is "
+        "unavailable (default: pin when needed and available)",
+    )
+    pin.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="never look artifacts up; fail naming the unpinned packages instead",
+    )
     p.set_defaults(func=run)
 
 
@@ -75,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
             raise
         # Pinning ran: "run envsnap pin first" would send the user round in a circle; say why it failed.
         more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
-        raise ExportError(f"{exporter.name}: pinning left {len(failures)} package(s) without a file: "
-                          f"{'; '.join(failures[:3])}{more}") from exc
+        raise ExportError(
+            f"{exporter.name}: pinning left {len(failures)} package(s) without a file: {'; '.join(failures[:3])}{more}"
+        ) from exc
     written = write(exporter, files, args.output)
     if written:
         _output.say(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
@@ -94,8 +119,10 @@ def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path],
     root = project_root(None)
     for path in written:
         if root is None or path.absolute().parent.resolve() != root.resolve():
-            _output.say(f"note: {path} names local projects relative to the project root "
-                        f"({root or 'unknown here'}): install it from there, or export with --absolute-paths")
+            _output.say(
+                f"note: {path} names local projects relative to the project root "
+                f"({root or 'unknown here'}): install it from there, or export with --absolute-paths"
+            )
 
 
 def load_lock_or_bundle(path: str) -> Snapshot:
@@ -146,7 +173,7 @@ def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) ->
         root = Path(output or exporter.filename)
         targets = {root / name: data for name, data in sorted(files.items())}
     else:
-        (name, data), = files.items()
+        ((name, data),) = files.items()
         target = Path(output) if output else Path(name)
         if target.is_dir():
             target = target / name

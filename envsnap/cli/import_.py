@@ -13,17 +13,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     formats = importers.importers()
     p = sub.add_parser(
-        "import", help=HELP,
+        "import",
+        help=HELP,
         description="Make an envsnap lock from a file people already have. Facts the file cannot carry "
-                    "(driver, GPUs, system libraries) are marked unknown in the lock. Formats: "
-                    + "; ".join(f"{name}: {imp.description}" for name, imp in formats.items()))
+        "(driver, GPUs, system libraries) are marked unknown in the lock. Formats: "
+        + "; ".join(f"{name}: {imp.description}" for name, imp in formats.items()),
+    )
     p.add_argument("file", metavar="FILE", help="the file to import")
-    p.add_argument("--from", dest="fmt", default="auto", choices=["auto", *formats], metavar="FORMAT",
-                   help=f"its format: auto (default), {', '.join(formats)}")
-    p.add_argument("--platform", default="", metavar="SUBDIR",
-                   help="the platform to take from a multi-platform conda-lock.yml (e.g. linux-64)")
-    p.add_argument("-o", "--output", default=lockfile.DEFAULT_NAME, metavar="PATH",
-                   help="where to write the lock (default: %(default)s); '-' for stdout")
+    p.add_argument(
+        "--from",
+        dest="fmt",
+        default="auto",
+        choices=["auto", *formats],
+        metavar="FORMAT",
+        help=f"its format: auto (default), {', '.join(formats)}",
+    )
+    p.add_argument(
+        "--platform",
+        default="",
+        metavar="SUBDIR",
+        help="the platform to take from a multi-platform conda-lock.yml (e.g. linux-64)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default=lockfile.DEFAULT_NAME,
+        metavar="PATH",
+        help="where to write the lock (default: %(default)s); '-' for stdout",
+    )
     p.set_defaults(func=run)
 
 
@@ -38,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     lockfile.dump(snapshot, args.output)
     conda = f", {len(snapshot.conda.packages)} conda packages" if snapshot.conda is not None else ""
     unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
-    _output.say(f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
-                           f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}")
+    _output.say(
+        f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
+        f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}"
+    )
     for warning in snapshot.envsnap.warnings:  # the imported file's words: text, never markup
         _output.say(("warning:", "yellow"), " ", warning)
     return 0

@@ -32,21 +32,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DIR",
         help="where downloaded wheels are kept (default: $XDG_CACHE_HOME/envsnap/artifacts)",
     )
-    p.add_argument("--project", metavar="DIR", help="the project whose local packages ({project} in recorded "
-                   "directory URLs) are checked to be present (default: the git work tree around the working "
-                   "directory)")
-    p.add_argument("--allow-url", action="append", default=[], metavar="PATTERN",
-                   help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
-                   "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
-                   "https hosts on public addresses; repeatable")
-    p.add_argument("--snapshot-url", metavar="URL",
-                   help="the Debian snapshot archive whose API pins the system packages a container rebuild "
-                   "installs (default: $ENVSNAP_SNAPSHOT_URL, else the archive --apt-snapshot uses)")
-    p.add_argument("--base-image", metavar="IMAGE",
-                   help="the docker target's base image: when it has no Python, the interpreter packages it "
-                   "installs are pinned too (default: the one `rebuild --target docker` chooses from the lock)")
-    p.add_argument("--no-system-packages", action="store_true",
-                   help="pin the Python packages only, not the system packages' .deb files")
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="the project whose local packages ({project} in recorded "
+        "directory URLs) are checked to be present (default: the git work tree around the working "
+        "directory)",
+    )
+    p.add_argument(
+        "--allow-url",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
+        "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
+        "https hosts on public addresses; repeatable",
+    )
+    p.add_argument(
+        "--snapshot-url",
+        metavar="URL",
+        help="the Debian snapshot archive whose API pins the system packages a container rebuild "
+        "installs (default: $ENVSNAP_SNAPSHOT_URL, else the archive --apt-snapshot uses)",
+    )
+    p.add_argument(
+        "--base-image",
+        metavar="IMAGE",
+        help="the docker target's base image: when it has no Python, the interpreter packages it "
+        "installs are pinned too (default: the one `rebuild --target docker` chooses from the lock)",
+    )
+    p.add_argument(
+        "--no-system-packages",
+        action="store_true",
+        help="pin the Python packages only, not the system packages' .deb files",
+    )
     p.add_argument("--json", action="store_true", help="print each package's outcome as JSON")
     p.set_defaults(func=run)
 
@@ -57,17 +75,26 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.project import project_root
 
     snapshot = lockfile.load(args.lock)
-    result = pin(snapshot, read_pip_config(), cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                 project_dir=project_root(args.project, args.lock),
-                 allow_urls=tuple(args.allow_url))
+    result = pin(
+        snapshot,
+        read_pip_config(),
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        project_dir=project_root(args.project, args.lock),
+        allow_urls=tuple(args.allow_url),
+    )
     debs: tuple[DebOutcome, ...] = ()
     if not args.no_system_packages:
         from ..artifacts import debs as deb_pins
 
         base = deb_pins.snapshot_url(args.snapshot_url)
         names = interpreter_packages(snapshot, args.base_image)
-        pinned, debs = deb_pins.pin_system(result.snapshot, Fetcher(), base=base, cache_dir=cache_dir_for(
-            Path(args.cache_dir) if args.cache_dir else None), interpreter_names=names)
+        pinned, debs = deb_pins.pin_system(
+            result.snapshot,
+            Fetcher(),
+            base=base,
+            cache_dir=cache_dir_for(Path(args.cache_dir) if args.cache_dir else None),
+            interpreter_names=names,
+        )
         result = dataclasses.replace(result, snapshot=pinned)
     lockfile.dump(result.snapshot, args.output or args.lock)
     report(result, args.output or args.lock, as_json=args.json, debs=debs)
@@ -99,8 +126,9 @@ def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[
     from .. import lockfile
 
     if as_json:
-        _output.print_json([lockfile.to_dict(o) for o in result.outcomes]
-                           + [{"system": True, **lockfile.to_dict(o)} for o in debs])
+        _output.print_json(
+            [lockfile.to_dict(o) for o in result.outcomes] + [{"system": True, **lockfile.to_dict(o)} for o in debs]
+        )
     counts = {s: len(result.by_status(s)) for s in ("pinned", "kept", "unpinned", "skipped")}
     _output.say(
         f"{where}: {counts['pinned']} pinned, "

@@ -13,33 +13,66 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from ..rebuild import REGISTRY
 
     targets = ", ".join(sorted(REGISTRY)) or "none"
-    p = sub.add_parser("rebuild", help=HELP,
-                       description="Run the compatibility check, plan the rebuild, carry it out with exactly the "
-                       "locked artifacts (hash-checked, no resolution), then verify the result. "
-                       f"Targets available: {targets}.")
+    p = sub.add_parser(
+        "rebuild",
+        help=HELP,
+        description="Run the compatibility check, plan the rebuild, carry it out with exactly the "
+        "locked artifacts (hash-checked, no resolution), then verify the result. "
+        f"Targets available: {targets}.",
+    )
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
     p.add_argument("--target", default="venv", help="what to build: venv, docker or conda (default: venv)")
     p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
     p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")
-    p.add_argument("--allow-url", action="append", default=[], metavar="PATTERN",
-                   help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
-                   "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
-                   "https hosts on public addresses; repeatable")
+    p.add_argument(
+        "--allow-url",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
+        "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
+        "https hosts on public addresses; repeatable",
+    )
     defaults = ", ".join(f"{name}: {REGISTRY[name].default_dest}" for name in sorted(REGISTRY))
-    p.add_argument("--dest", "--prefix", dest="dest", default=None, metavar="PATH",
-                   help=f"where to build (a venv, the conda prefix, or docker's build context; default per "
-                   f"target: {defaults})")
-    p.add_argument("--python", metavar="PATH", help="the interpreter to build with "
-                   "(default: the locked version found on PATH, or uv-managed)")
-    p.add_argument("--project", metavar="DIR", help="the project whose local packages ({project} in recorded "
-                   "directory URLs) are built into wheels (default: the git work tree around the working directory)")
-    p.add_argument("--force", action="store_true", help="rebuild even when the compatibility check fails "
-                   "(the override is recorded in the plan)")
+    p.add_argument(
+        "--dest",
+        "--prefix",
+        dest="dest",
+        default=None,
+        metavar="PATH",
+        help=f"where to build (a venv, the conda prefix, or docker's build context; default per target: {defaults})",
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the interpreter to build with (default: the locked version found on PATH, or uv-managed)",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="the project whose local packages ({project} in recorded "
+        "directory URLs) are built into wheels (default: the git work tree around the working directory)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild even when the compatibility check fails (the override is recorded in the plan)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
-    p.add_argument("--cpu-only", action="store_true", help="accept running without the GPU: the compatibility "
-                   "check's GPU failures become warnings (as for `envsnap check --cpu-only`)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
-                   help="a target-specific setting (e.g. tag=NAME for docker); repeatable")
+    p.add_argument(
+        "--cpu-only",
+        action="store_true",
+        help="accept running without the GPU: the compatibility "
+        "check's GPU failures become warnings (as for `envsnap check --cpu-only`)",
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_key_value,
+        help="a target-specific setting (e.g. tag=NAME for docker); repeatable",
+    )
     p.add_argument("--json", action="store_true", help="print the plan (--dry-run) or the result as JSON")
     for name in sorted(REGISTRY):  # a target's own flags, e.g. docker's --base-image, conda's --engine
         group = p.add_argument_group(f"--target {name}")
@@ -68,11 +101,21 @@ def run(args: argparse.Namespace) -> int:
     rebuilder = REGISTRY.find(args.target)
     # A flag of another target (``--tag`` for a venv) or an ``--option`` this one does not take: bad input.
     options = rebuilder.options.given(args, owner=f"the {rebuilder.name} target", foreign=target_flags())
-    outcome = rebuild(args.lock, target=args.target, dest=args.dest, bundle=args.bundle, python=args.python,
-                      offline=args.offline, force=args.force, dry_run=args.dry_run, cpu_only=args.cpu_only,
-                      options=options, project=args.project,
-                      allow_urls=tuple(args.allow_url),
-                      progress=_output.progress(style="dim"))
+    outcome = rebuild(
+        args.lock,
+        target=args.target,
+        dest=args.dest,
+        bundle=args.bundle,
+        python=args.python,
+        offline=args.offline,
+        force=args.force,
+        dry_run=args.dry_run,
+        cpu_only=args.cpu_only,
+        options=options,
+        project=args.project,
+        allow_urls=tuple(args.allow_url),
+        progress=_output.progress(style="dim"),
+    )
     if isinstance(outcome, Plan):
         if args.json:
             _output.print_json(outcome.to_dict())
@@ -81,9 +124,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.json:
         verdict = None if outcome.verify is None else outcome.verify.to_dict()
-        _output.print_json({"target": outcome.plan.target, "dest": outcome.dest, "notes": list(outcome.notes),
-                            "seconds": round(outcome.seconds, 3), "verify": verdict,
-                            "details": dict(outcome.details)})
+        _output.print_json(
+            {
+                "target": outcome.plan.target,
+                "dest": outcome.dest,
+                "notes": list(outcome.notes),
+                "seconds": round(outcome.seconds, 3),
+                "verify": verdict,
+                "details": dict(outcome.details),
+            }
+        )
         return 0 if outcome.verify is None else exit_code(outcome.verify)
     for note in outcome.notes:
         _output.say(f"note: {note}")

@@ -17,33 +17,54 @@ EXIT_PRECONDITIONS = 3  # --strict or --dry-run: the environment, the code or th
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("rerun", help=HELP,
-                       description="Say what differs from the recorded run (the environment against the lock it "
-                       "used, the git commit, each input file) before anything runs; then run the recorded command "
-                       "in the recorded directory and compare the outputs' fingerprints.")
+    p = sub.add_parser(
+        "rerun",
+        help=HELP,
+        description="Say what differs from the recorded run (the environment against the lock it "
+        "used, the git commit, each input file) before anything runs; then run the recorded command "
+        "in the recorded directory and compare the outputs' fingerprints.",
+    )
     p.add_argument("record", metavar="RUN.toml", help="the run record")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--python", metavar="PATH", help="verify this interpreter's environment and run the "
-                       "command with it (it replaces a recorded python as the command's program and comes first on "
-                       "PATH)")
-    where.add_argument("--in-docker", metavar="IMAGE", help="verify and run inside this image (one `envsnap "
-                       "rebuild --target docker` made): the project is mounted at its path, the command runs as you")
-    p.add_argument("--lock", metavar="LOCK", help="the lock to verify against (default: the one the record "
-                   "names, relative to the project)")
-    p.add_argument("--dry-run", action="store_true", help="only check and report; run nothing (exit 3 when "
-                   "something differs)")
-    p.add_argument("--strict", action="store_true", help="run nothing (exit 3) when the environment, the code or "
-                   "the data differ")
-    p.add_argument("--yes", action="store_true", help="run the recorded command without asking (a record is "
-                   "someone's file: the command is shown and confirmed first otherwise)")
+    where.add_argument(
+        "--python",
+        metavar="PATH",
+        help="verify this interpreter's environment and run the "
+        "command with it (it replaces a recorded python as the command's program and comes first on "
+        "PATH)",
+    )
+    where.add_argument(
+        "--in-docker",
+        metavar="IMAGE",
+        help="verify and run inside this image (one `envsnap "
+        "rebuild --target docker` made): the project is mounted at its path, the command runs as you",
+    )
+    p.add_argument(
+        "--lock",
+        metavar="LOCK",
+        help="the lock to verify against (default: the one the record names, relative to the project)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="only check and report; run nothing (exit 3 when something differs)"
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="run nothing (exit 3) when the environment, the code or the data differ"
+    )
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="run the recorded command without asking (a record is "
+        "someone's file: the command is shown and confirmed first otherwise)",
+    )
     p.set_defaults(func=run)
 
 
 def _confirm(argv: tuple[str, ...], cwd: Path) -> bool:
     _output.write_lines(f"envsnap: the record runs, in {cwd}:", f"  {shlex.join(argv)}")
     if not os.isatty(0):
-        raise EnvsnapError("not confirmed: standard input is not a terminal; read the command above and pass "
-                           "--yes to run it")
+        raise EnvsnapError(
+            "not confirmed: standard input is not a terminal; read the command above and pass --yes to run it"
+        )
     _output.write_lines("run it? [y/N]")
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
@@ -55,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
     record_path = Path(args.record)
     record = record_mod.load(record_path)
-    plan = rerun_mod.plan(record, lock=args.lock, python=args.python, in_docker=args.in_docker,
-                          record_path=record_path)
+    plan = rerun_mod.plan(record, lock=args.lock, python=args.python, in_docker=args.in_docker, record_path=record_path)
+
     def out(*lines: str) -> None:
         _output.write_lines(*lines, err=False)
 
@@ -73,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
     finished = rerun_mod.run(plan)
     results = rerun_mod.compare_outputs(record, plan.cwd, before)
     same_status = finished.exit_status == record.result.exit_status
-    out(f"exit status: {finished.exit_status}" + (
-        "" if same_status else f" (the run exited {record.result.exit_status})"))
+    out(
+        f"exit status: {finished.exit_status}"
+        + ("" if same_status else f" (the run exited {record.result.exit_status})")
+    )
     for r in results:
         out(f"output {r.path}: {r.state}", *(f"  {c.path}: {c.what}" for c in r.changes))
         if r.state == rerun_mod.NOT_WRITTEN:
@@ -86,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
 
         return EXIT_INTERRUPTED
     ok = same_status and all(r.state == "identical" for r in results)
-    out(f"identical: {os.fspath(args.record)} reproduced" if ok
-        else f"DIFFERENT: {os.fspath(args.record)} was not reproduced exactly")
+    out(
+        f"identical: {os.fspath(args.record)} reproduced"
+        if ok
+        else f"DIFFERENT: {os.fspath(args.record)} was not reproduced exactly"
+    )
     return EXIT_IDENTICAL if ok else EXIT_DIFFERS

@@ -18,30 +18,66 @@ DEFAULT_RECORD = "run.toml"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help=HELP,
-                       description="Run CMD with its output untouched and write a run record: the command, "
-                       "its exit status, duration and peak memory, the GPUs it was allowed and used, the lock it "
-                       "ran under (checked with a quick verify), the git commit, every shared object the process "
-                       "tree loaded (matched to the lock's packages), and fingerprints of its data and outputs. "
-                       "Exits with the command's status.")
-    p.add_argument("--lock", metavar="LOCK", help="the lock the run should match (default: none; the "
-                   "environment is captured and stored beside the record as RUN.lock)")
-    p.add_argument("--data", action="append", default=[], metavar="PATH",
-                   help="an input file or directory to fingerprint before the run (repeatable)")
-    p.add_argument("--data-fast", action="store_true", help="fingerprint --data and --output by size and "
-                   "modification time instead of sha256 of the content (recorded as such)")
-    p.add_argument("--output", action="append", default=[], metavar="PATH",
-                   help="an output file or directory to fingerprint after the run (repeatable)")
-    p.add_argument("--strict", action="store_true", help="verify before starting and refuse to start "
-                   "(exit 3) when the environment does not match --lock")
-    p.add_argument("--python", metavar="PATH", help="the environment to verify or capture (default: the "
-                   "interpreter CMD names when it is python, else as `envsnap verify` chooses)")
-    p.add_argument("--no-cache", action="store_true", help="verify (or capture) the environment in full even "
-                   "when an earlier run found it unchanged since (also ENVSNAP_RUN_CACHE=0)")
-    p.add_argument("-o", dest="record", default=DEFAULT_RECORD, metavar="RUN.toml",
-                   help="where to write the run record (default: %(default)s; an existing one is replaced)")
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD",
-                   help="the command and its arguments, after --")
+    p = sub.add_parser(
+        "run",
+        help=HELP,
+        description="Run CMD with its output untouched and write a run record: the command, "
+        "its exit status, duration and peak memory, the GPUs it was allowed and used, the lock it "
+        "ran under (checked with a quick verify), the git commit, every shared object the process "
+        "tree loaded (matched to the lock's packages), and fingerprints of its data and outputs. "
+        "Exits with the command's status.",
+    )
+    p.add_argument(
+        "--lock",
+        metavar="LOCK",
+        help="the lock the run should match (default: none; the "
+        "environment is captured and stored beside the record as RUN.lock)",
+    )
+    p.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an input file or directory to fingerprint before the run (repeatable)",
+    )
+    p.add_argument(
+        "--data-fast",
+        action="store_true",
+        help="fingerprint --data and --output by size and "
+        "modification time instead of sha256 of the content (recorded as such)",
+    )
+    p.add_argument(
+        "--output",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an output file or directory to fingerprint after the run (repeatable)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="verify before starting and refuse to start (exit 3) when the environment does not match --lock",
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the environment to verify or capture (default: the "
+        "interpreter CMD names when it is python, else as `envsnap verify` chooses)",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="verify (or capture) the environment in full even "
+        "when an earlier run found it unchanged since (also ENVSNAP_RUN_CACHE=0)",
+    )
+    p.add_argument(
+        "-o",
+        dest="record",
+        default=DEFAULT_RECORD,
+        metavar="RUN.toml",
+        help="where to write the run record (default: %(default)s; an existing one is replaced)",
+    )
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD", help="the command and its arguments, after --")
     p.set_defaults(func=run)
 
 
@@ -77,9 +113,17 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         # Found out before the command runs, not after: its record would be lost.
         raise EnvsnapError(f"-o {args.record}: {folder} is not a folder envsnap can write the record in")
-    request = RunRequest(argv=tuple(argv), record=Path(args.record), lock=Path(args.lock) if args.lock else None,
-                         data=tuple(args.data), outputs=tuple(args.output), fast=args.data_fast,
-                         strict=args.strict, python=args.python, use_cache=not args.no_cache)
+    request = RunRequest(
+        argv=tuple(argv),
+        record=Path(args.record),
+        lock=Path(args.lock) if args.lock else None,
+        data=tuple(args.data),
+        outputs=tuple(args.output),
+        fast=args.data_fast,
+        strict=args.strict,
+        python=args.python,
+        use_cache=not args.no_cache,
+    )
 
     def say(message: str) -> None:
         _output.write_lines(f"envsnap: {message}")
@@ -89,9 +133,11 @@ def run(args: argparse.Namespace) -> int:
     missing = [lib for lib in record.loaded.libraries if not lib.accounted]
     state = "interrupted, " if finished.interrupted else ""
     signal = f" ({finished.signal})" if finished.signal else ""
-    say(f"recorded {os.fspath(args.record)} ({state}exit {finished.exit_status}{signal}, "
+    say(
+        f"recorded {os.fspath(args.record)} ({state}exit {finished.exit_status}{signal}, "
         f"{finished.duration_ms / 1000:.1f} s; {len(record.loaded.libraries)} shared objects loaded, "
-        f"{len(missing)} not accounted for by the lock)")
+        f"{len(missing)} not accounted for by the lock)"
+    )
     for lib in missing[:10]:
         say(f"  not accounted for: {lib.path}" + (f" ({lib.note})" if lib.note else ""))
     if len(missing) > 10:

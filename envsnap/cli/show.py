@@ -35,41 +35,60 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
     rows = [
         ("Python", python),
         ("Packages", _package_counts(s)),
-        ("OS", _join(_join(plat.os_name or plat.os_id, plat.machine) or "unknown",
-                     f"kernel {plat.kernel}" if plat.kernel else "", sep=", ")),
+        (
+            "OS",
+            _join(
+                _join(plat.os_name or plat.os_id, plat.machine) or "unknown",
+                f"kernel {plat.kernel}" if plat.kernel else "",
+                sep=", ",
+            ),
+        ),
         ("libc", f"{plat.libc} {plat.libc_version}".strip() or "unknown"),
         ("CPU", _join(cpu.model or cpu.arch or "unknown", f"({cores})" if cores else "")),
         ("Memory", f"{s.hardware.memory_mib} MiB" if s.hardware.memory_mib else "unknown"),
-        ("System packages", f"{len(s.system.packages)} ({s.system.manager or 'no package manager'}), "
-                            f"{sum(1 for p in s.system.packages if p.needed_by)} needed by Python packages"),
+        (
+            "System packages",
+            f"{len(s.system.packages)} ({s.system.manager or 'no package manager'}), "
+            f"{sum(1 for p in s.system.packages if p.needed_by)} needed by Python packages",
+        ),
     ]
     if s.nvidia is not None:
-        rows.append(("NVIDIA driver", f"{s.nvidia.driver_version} (CUDA {s.nvidia.cuda_driver_version})"
-                     if not s.nvidia.error else f"error: {s.nvidia.error}"))
+        rows.append(
+            (
+                "NVIDIA driver",
+                f"{s.nvidia.driver_version} (CUDA {s.nvidia.cuda_driver_version})"
+                if not s.nvidia.error
+                else f"error: {s.nvidia.error}",
+            )
+        )
     for gpu in s.hardware.gpus:
         rows.append((f"GPU {gpu.index}", f"{gpu.name}, sm {gpu.compute_capability}, {gpu.memory_mib} MiB"))
     if s.cuda is not None:
-        parts = [f"runtime {s.cuda.runtime_version}" if s.cuda.runtime_version else "",
-                 f"cuDNN {s.cuda.cudnn_version}" if s.cuda.cudnn_version else "",
-                 f"NCCL {s.cuda.nccl_version}" if s.cuda.nccl_version else "",
-                 f"cuBLAS {s.cuda.cublas_version}" if s.cuda.cublas_version else "",
-                 f"toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else ""]
+        parts = [
+            f"runtime {s.cuda.runtime_version}" if s.cuda.runtime_version else "",
+            f"cuDNN {s.cuda.cudnn_version}" if s.cuda.cudnn_version else "",
+            f"NCCL {s.cuda.nccl_version}" if s.cuda.nccl_version else "",
+            f"cuBLAS {s.cuda.cublas_version}" if s.cuda.cublas_version else "",
+            f"toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else "",
+        ]
         if not s.cuda.runtime_version and not any(c.selected for c in s.cuda.copies):
             present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"CPU-only: the environment loads no CUDA library{present}"))
         else:
             rows.append(("CUDA", ", ".join(p for p in parts if p) or "none"))
     for name, fw in sorted(s.frameworks.items()):
-        build = f"CUDA {fw.cuda_version}" if fw.cuda_version else ("ROCm " + fw.rocm_version if fw.rocm_version
-                                                                   else "CPU")
+        build = (
+            f"CUDA {fw.cuda_version}" if fw.cuda_version else ("ROCm " + fw.rocm_version if fw.rocm_version else "CPU")
+        )
         rows.append((name, f"{fw.version} ({build})"))
     if s.conda is not None:
         rows.append(("Conda", f"{len(s.conda.packages)} packages ({s.conda.subdir})"))
     if s.project is not None:
         state = "dirty" if s.project.dirty else "clean"
         rows.append(("Project", f"{s.project.commit[:12]} on {s.project.branch or '(detached)'}, {state}"))
-    rows.append(("Captured", _join(s.envsnap.created, f"by {s.envsnap.generator}" if s.envsnap.generator else "")
-                 or "unknown"))
+    rows.append(
+        ("Captured", _join(s.envsnap.created, f"by {s.envsnap.generator}" if s.envsnap.generator else "") or "unknown")
+    )
     rows.append(("Digest", s.envsnap.content_digest or "none: the lock is not sealed, edits cannot be detected"))
     if s.envsnap.warnings:
         rows.append(("Warnings", str(len(s.envsnap.warnings))))
@@ -95,8 +114,15 @@ def run(args: argparse.Namespace) -> int:
         _output.print_json(lockfile.to_dict(snapshot))
         return 0
     # Lock data: text cells, never markup, no control codes.
-    _output.print_table(_output.table(summary_rows(snapshot), columns=("", ""), header=False,
-                                      title=f"envsnap lock: {args.lock}", first_column_style="bold"))
+    _output.print_table(
+        _output.table(
+            summary_rows(snapshot),
+            columns=("", ""),
+            header=False,
+            title=f"envsnap lock: {args.lock}",
+            first_column_style="bold",
+        )
+    )
     return 0
 
 
@@ -108,6 +134,13 @@ def _show_record(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json(lockfile.to_dict(rec))
         return 0
-    _output.print_table(_output.table(summary.rows(rec), columns=("", ""), header=False,
-                                      title=f"envsnap run record: {args.lock}", first_column_style="bold"))
+    _output.print_table(
+        _output.table(
+            summary.rows(rec),
+            columns=("", ""),
+            header=False,
+            title=f"envsnap run record: {args.lock}",
+            first_column_style="bold",
+        )
+    )
     return 0

@@ -14,17 +14,28 @@ HELP = "is this environment still the locked one?"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("verify", help=HELP,
-                       description="Capture an environment and compare it with the lock: every Python package "
-                       "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
-                       "and the GPU stack. Exit 0 when the Python layer is identical, 3 when it is not.")
+    p = sub.add_parser(
+        "verify",
+        help=HELP,
+        description="Capture an environment and compare it with the lock: every Python package "
+        "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
+        "and the GPU stack. Exit 0 when the Python layer is identical, 3 when it is not.",
+    )
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
     # Set in rebuilt images, where envsnap lives apart from the environment it verifies.
-    p.add_argument("--python", metavar="PATH", default=os.environ.get("ENVSNAP_TARGET_PYTHON") or None,
-                   help="the environment's interpreter (default: $ENVSNAP_TARGET_PYTHON, else the active "
-                   "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one)")
-    p.add_argument("--files", action="store_true", help="also hash every installed file and compare it with "
-                   "its RECORD: catches files edited or deleted after installation (slower: reads everything)")
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        default=os.environ.get("ENVSNAP_TARGET_PYTHON") or None,
+        help="the environment's interpreter (default: $ENVSNAP_TARGET_PYTHON, else the active "
+        "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one)",
+    )
+    p.add_argument(
+        "--files",
+        action="store_true",
+        help="also hash every installed file and compare it with "
+        "its RECORD: catches files edited or deleted after installation (slower: reads everything)",
+    )
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no mismatch)")
     p.set_defaults(func=run)
@@ -67,6 +78,9 @@ def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
     causes = f"; {len(follow)} of the differences follow from {follow[0].cause}" if follow else ""
     warnings = f"{len(report.by_severity(WARNING))} warnings{causes}"
     # A conda environment without Python has no Python layer: its verdict is the environment's (conda, host).
-    summary = (f"the Python layer {what} the lock ({report.packages_checked} packages checked, {warnings})"
-               if python_layer else f"the environment (no Python layer) {what} the lock ({warnings})")
+    summary = (
+        f"the Python layer {what} the lock ({report.packages_checked} packages checked, {warnings})"
+        if python_layer
+        else f"the environment (no Python layer) {what} the lock ({warnings})"
+    )
     _output.say(verdict, f": {summary}", err=False)

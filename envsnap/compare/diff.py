@@ -140,7 +140,8 @@ def _lock_path(change: Change) -> str:
         return "hardware" if change.subject == "GPUs" else "nvidia"
     if change.area == "platform":
         return {"machine": "platform.machine", "OS": "platform.os_id", "kernel": "platform.kernel"}.get(
-            change.subject, "platform")
+            change.subject, "platform"
+        )
     if change.area == "libc":
         return "platform.libc_version"
     if change.area == "interpreter":
@@ -164,8 +165,13 @@ def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:
     for lock, label, value in ((a, "A", change.old), (b, "B", change.new)):
         if not _knows(lock, path) or _left_blank(change, lock, value):
             origin = lock.envsnap.origin or "another format"
-            return dataclasses.replace(change, change="unknown", kind="unknown", weight=1,
-                                       note=f"{label} does not record it (imported from {origin})")
+            return dataclasses.replace(
+                change,
+                change="unknown",
+                kind="unknown",
+                weight=1,
+                note=f"{label} does not record it (imported from {origin})",
+            )
     return change
 
 
@@ -289,9 +295,7 @@ def _interpreter(a: Snapshot, b: Snapshot) -> list[Change]:
     )
     if out:
         kind, direction = (
-            version_change(pa.version, pb.version)
-            if pa.implementation == pb.implementation
-            else ("major", "")
+            version_change(pa.version, pb.version) if pa.implementation == pb.implementation else ("major", "")
         )
         weight = {"major": 100, "minor": 100, "patch": 40}.get(kind, 60)
         out = [Change("interpreter", "Python", "changed", kind, out[0].old, out[0].new, weight, direction)]
@@ -304,9 +308,7 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
     x, y = a.platform, b.platform
     return [
         *_value("platform", "machine", x.machine, y.machine, 100),
-        *_value(
-            "platform", "OS", f"{x.os_id} {x.os_version}".strip(), f"{y.os_id} {y.os_version}".strip(), 72
-        ),
+        *_value("platform", "OS", f"{x.os_id} {x.os_version}".strip(), f"{y.os_id} {y.os_version}".strip(), 72),
         *_value("libc", x.libc or y.libc or "libc", x.libc_version, y.libc_version, 75, "version"),
         *_value("platform", "kernel", x.kernel, y.kernel, 10),
     ]
@@ -333,9 +335,7 @@ def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) 
 def _package_change(x: PythonPackage, y: PythonPackage) -> Change | None:
     if x.version != y.version:
         kind, direction = version_change(x.version, y.version)
-        return Change(
-            "python", x.name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind], direction
-        )
+        return Change("python", x.name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind], direction)
     sa, sb = _source(x), _source(y)
     if sa != sb:
         return Change("python", x.name, "changed", "source", sa, sb, _PACKAGE_WEIGHT["source"])
@@ -363,9 +363,16 @@ def _package_change(x: PythonPackage, y: PythonPackage) -> Change | None:
         )
     fa, fb = x.artifact, y.artifact
     if (fa is None) != (fb is None) or (fa is not None and fb is not None and fa.sha256 != fb.sha256):
-        return Change("python", x.name, "changed", "artifact", fa.filename if fa else "(not pinned)",
-                      fb.filename if fb else "(not pinned)", _PACKAGE_WEIGHT["artifact"],
-                      "other sha256" if fa and fb and fa.filename == fb.filename else "")
+        return Change(
+            "python",
+            x.name,
+            "changed",
+            "artifact",
+            fa.filename if fa else "(not pinned)",
+            fb.filename if fb else "(not pinned)",
+            _PACKAGE_WEIGHT["artifact"],
+            "other sha256" if fa and fb and fa.filename == fb.filename else "",
+        )
     return None
 
 
@@ -396,9 +403,7 @@ def conda_packages(old: Iterable[CondaPackage], new: Iterable[CondaPackage]) -> 
         if x.version != y.version:
             kind, direction = version_change(x.version, y.version)
             out.append(
-                Change(
-                    "conda", name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind] - 5, direction
-                )
+                Change("conda", name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind] - 5, direction)
             )
         elif x.build != y.build or (x.sha256 and y.sha256 and x.sha256 != y.sha256):
             out.append(
@@ -413,9 +418,7 @@ def conda_packages(old: Iterable[CondaPackage], new: Iterable[CondaPackage]) -> 
                 )
             )
         elif x.channel != y.channel:
-            out.append(
-                Change("conda", name, "changed", "source", x.channel, y.channel, _PACKAGE_WEIGHT["source"])
-            )
+            out.append(Change("conda", name, "changed", "source", x.channel, y.channel, _PACKAGE_WEIGHT["source"]))
     return out
 
 
@@ -465,4 +468,3 @@ def _hardware(a: Snapshot, b: Snapshot) -> list[Change]:
             )
         )
     return out
-

@@ -133,8 +133,13 @@ def verify(
     lock = scrub_snapshot(lock)
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None
     if environment is not None:
-        actual = capture(environment.python, changed_files=changed, conda_prefix=environment.conda_prefix,
-                         python_layer=environment.python_layer, project_state=False)
+        actual = capture(
+            environment.python,
+            changed_files=changed,
+            conda_prefix=environment.conda_prefix,
+            python_layer=environment.python_layer,
+            project_state=False,
+        )
         target = environment.describe()
     else:
         actual = capture(python, changed_files=changed, project_state=False)  # compared: no git state
@@ -149,8 +154,18 @@ def verify(
 def ordered(diffs: Iterable[Difference]) -> tuple[Difference, ...]:
     """Most consequential first: by severity; within one, root causes (an interpreter change), then the
     differences that stand alone, then those that follow from a root cause; then by area and subject."""
-    return tuple(sorted(diffs, key=lambda d: (SEVERITIES.index(d.severity), 0 if d.root_cause else 2 if d.cause
-                                              else 1, AREAS.index(d.area), d.subject, d.what)))
+    return tuple(
+        sorted(
+            diffs,
+            key=lambda d: (
+                SEVERITIES.index(d.severity),
+                0 if d.root_cause else 2 if d.cause else 1,
+                AREAS.index(d.area),
+                d.subject,
+                d.what,
+            ),
+        )
+    )
 
 
 def _changed_files(name: str, found: dict[str, list[str]]) -> Difference:
@@ -181,12 +196,17 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         *_compare_gpu(lock, actual),
         *_compare_hardware(lock, actual),
     ]
-    return VerifyReport(lock=lock.envsnap.content_digest, target=target,
-                        packages_checked=len(lock.python.packages), differences=ordered(diffs))
+    return VerifyReport(
+        lock=lock.envsnap.content_digest,
+        target=target,
+        packages_checked=len(lock.python.packages),
+        differences=ordered(diffs),
+    )
 
 
-def _mark_consequences(packages: list[Difference], interpreter: list[Difference],
-                       locked: Iterable[PythonPackage]) -> list[Difference]:
+def _mark_consequences(
+    packages: list[Difference], interpreter: list[Difference], locked: Iterable[PythonPackage]
+) -> list[Difference]:
     """Package differences an interpreter change explains: a wheel built for another Python version, ABI or
     platform has other tags and other files. Pure-Python wheels (``py3-none-any``) are the same for any
     interpreter, so a difference in one of them stands on its own."""
@@ -195,8 +215,12 @@ def _mark_consequences(packages: list[Difference], interpreter: list[Difference]
         return packages
     cause = ", ".join(f"python {d.what} {d.expected} -> {d.actual}" for d in roots)
     specific = {p.name for p in locked if not p.wheel_tags or any(not t.endswith("-none-any") for t in p.wheel_tags)}
-    return [dataclasses.replace(d, cause=cause)
-            if d.what in ("wheel_tags", "record_digest") and d.subject in specific else d for d in packages]
+    return [
+        dataclasses.replace(d, cause=cause)
+        if d.what in ("wheel_tags", "record_digest") and d.subject in specific
+        else d
+        for d in packages
+    ]
 
 
 # ------------------------------------------------------------------------------------------ requirements
@@ -211,8 +235,9 @@ def marker_environment(env: Snapshot) -> dict[str, str]:
         "implementation_version": py.version,
         "os_name": "nt" if system == "Windows" else "posix",
         "platform_machine": plat.machine,
-        "platform_python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(py.implementation,
-                                                                                      py.implementation),
+        "platform_python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(
+            py.implementation, py.implementation
+        ),
         "platform_release": plat.kernel,
         "platform_system": system,
         "platform_version": "",
@@ -292,12 +317,22 @@ def _compare_conda(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     if lock.conda is None and actual.conda is None:
         return []
     if actual.conda is None:
-        return [Difference(WARNING, "conda", "conda", "missing", f"{len(lock.conda.packages)} packages"
-                           if lock.conda else "", note="the target is not a conda environment")]
+        return [
+            Difference(
+                WARNING,
+                "conda",
+                "conda",
+                "missing",
+                f"{len(lock.conda.packages)} packages" if lock.conda else "",
+                note="the target is not a conda environment",
+            )
+        ]
     from .conda import compare_conda
 
-    return [Difference(MISMATCH, "conda", d.name, d.what, d.expected, d.actual)
-            for d in compare_conda(lock.conda, actual.conda)]
+    return [
+        Difference(MISMATCH, "conda", d.name, d.what, d.expected, d.actual)
+        for d in compare_conda(lock.conda, actual.conda)
+    ]
 
 
 # ------------------------------------------------------------------------------------------- python
@@ -326,8 +361,11 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
     if not want.version and have.version:
         # A lock imported from a file that does not know it (a pylock ``directory`` entry without a version, as
         # ``uv export`` writes a project's own): unknown, not a mismatch, as for the interpreter's version.
-        out.append(Difference(INFO, "python", name, "version", "", have.version,
-                              "the lock does not record this package's version"))
+        out.append(
+            Difference(
+                INFO, "python", name, "version", "", have.version, "the lock does not record this package's version"
+            )
+        )
     elif want.version != have.version:
         out.append(Difference(MISMATCH, "python", name, "version", want.version, have.version))
         return out  # the rest follows from the version
@@ -335,19 +373,48 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
     out += _compare_source(want, have, rebuilt)
     if want.wheel_tags and have.wheel_tags and set(want.wheel_tags) != set(have.wheel_tags):
         severity = INFO if want.source.kind == "directory" else (WARNING if rebuilt else MISMATCH)
-        out.append(Difference(severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags),
-                              ", ".join(have.wheel_tags)))
+        out.append(
+            Difference(severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags), ", ".join(have.wheel_tags))
+        )
     if want.record_digest and have.record_digest and want.record_digest != have.record_digest:
         if want.source.kind == "directory":
-            out.append(Difference(INFO, "python", name, "record_digest", want.record_digest, have.record_digest,
-                                  "rebuilt from a local directory; an editable install's RECORD differs"
-                                  if want.source.editable else "rebuilt from a local directory"))
+            out.append(
+                Difference(
+                    INFO,
+                    "python",
+                    name,
+                    "record_digest",
+                    want.record_digest,
+                    have.record_digest,
+                    "rebuilt from a local directory; an editable install's RECORD differs"
+                    if want.source.editable
+                    else "rebuilt from a local directory",
+                )
+            )
         elif rebuilt:
-            out.append(Difference(WARNING, "python", name, "record_digest", want.record_digest,
-                                  have.record_digest, "rebuilt from source: the build is not reproducible"))
+            out.append(
+                Difference(
+                    WARNING,
+                    "python",
+                    name,
+                    "record_digest",
+                    want.record_digest,
+                    have.record_digest,
+                    "rebuilt from source: the build is not reproducible",
+                )
+            )
         else:
-            out.append(Difference(MISMATCH, "python", name, "record_digest", want.record_digest,
-                                  have.record_digest, "same version, other files"))
+            out.append(
+                Difference(
+                    MISMATCH,
+                    "python",
+                    name,
+                    "record_digest",
+                    want.record_digest,
+                    have.record_digest,
+                    "same version, other files",
+                )
+            )
     return out
 
 
@@ -356,17 +423,34 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
     name = want.name
     if a.kind == b.kind:
         if a.kind == "vcs" and a.commit_id != b.commit_id:
-            return [Difference(MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}",
-                               f"{b.url}@{b.commit_id}")]
+            return [Difference(MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}", f"{b.url}@{b.commit_id}")]
         if a.kind == "directory" and a.editable != b.editable:
             return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have))]
         return []
     if rebuilt and b.kind in ("index", "archive"):
-        return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have),
-                           "installed from a wheel built from the locked source")]
+        return [
+            Difference(
+                INFO,
+                "python",
+                name,
+                "source",
+                _source_text(want),
+                _source_text(have),
+                "installed from a wheel built from the locked source",
+            )
+        ]
     if {a.kind, b.kind} == {"index", "archive"} and _same_file(want, have):
-        return [Difference(INFO, "python", name, "source", _source_text(want), _source_text(have),
-                           "the same file, from an index or a find-links folder and by path")]
+        return [
+            Difference(
+                INFO,
+                "python",
+                name,
+                "source",
+                _source_text(want),
+                _source_text(have),
+                "the same file, from an index or a find-links folder and by path",
+            )
+        ]
     return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
 
 
@@ -402,15 +486,30 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
         if a and b and a != b:
             out.append(Difference(MISMATCH, "interpreter", "python", what, a, b))
     if want.free_threaded != have.free_threaded:
-        out.append(Difference(MISMATCH, "interpreter", "python", "free_threaded", str(want.free_threaded),
-                              str(have.free_threaded)))
+        out.append(
+            Difference(
+                MISMATCH, "interpreter", "python", "free_threaded", str(want.free_threaded), str(have.free_threaded)
+            )
+        )
     if not want.version and have.version:  # a lock imported from a requirements.txt does not know it
-        out.append(Difference(INFO, "interpreter", "python", "version", "", have.version,
-                              "the lock does not record a Python version"))
+        out.append(
+            Difference(
+                INFO, "interpreter", "python", "version", "", have.version, "the lock does not record a Python version"
+            )
+        )
     elif want.version != have.version:
         same_minor = major_minor(want.version) == major_minor(have.version)
-        out.append(Difference(WARNING if same_minor else MISMATCH, "interpreter", "python", "version",
-                              want.version, have.version, "patch release differs" if same_minor else ""))
+        out.append(
+            Difference(
+                WARNING if same_minor else MISMATCH,
+                "interpreter",
+                "python",
+                "version",
+                want.version,
+                have.version,
+                "patch release differs" if same_minor else "",
+            )
+        )
     if want.kind != have.kind:
         out.append(Difference(INFO, "interpreter", "python", "kind", want.kind, have.kind))
     return out
@@ -419,8 +518,9 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
 # ---------------------------------------------------------------------------------------- around it
 
 
-def _pairs(diffs: list[Difference], severity: str, area: str, subject: str, fields: Iterable[tuple[str, str, str]]
-           ) -> None:
+def _pairs(
+    diffs: list[Difference], severity: str, area: str, subject: str, fields: Iterable[tuple[str, str, str]]
+) -> None:
     for what, a, b in fields:
         if a != b:
             diffs.append(Difference(severity, area, subject, what, a, b))
@@ -429,8 +529,18 @@ def _pairs(diffs: list[Difference], severity: str, area: str, subject: str, fiel
 def _compare_platform(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     a, b = lock.platform, actual.platform
     out: list[Difference] = []
-    _pairs(out, WARNING, "platform", "os", [("system", a.system, b.system), ("machine", a.machine, b.machine),
-                                           ("os_id", a.os_id, b.os_id), ("os_version", a.os_version, b.os_version)])
+    _pairs(
+        out,
+        WARNING,
+        "platform",
+        "os",
+        [
+            ("system", a.system, b.system),
+            ("machine", a.machine, b.machine),
+            ("os_id", a.os_id, b.os_id),
+            ("os_version", a.os_version, b.os_version),
+        ],
+    )
     _pairs(out, INFO, "platform", "os", [("kernel", a.kernel, b.kernel)])
     _pairs(out, WARNING, "libc", "libc", [("libc", a.libc, b.libc), ("libc_version", a.libc_version, b.libc_version)])
     return out
@@ -451,16 +561,43 @@ def _compare_system(lock: Snapshot, actual: Snapshot) -> list[Difference]:
             other += 1
             continue
         note = "loaded by " + ", ".join(a.needed_by) if a is not None else ""
-        out.append(Difference(WARNING, "system", key[0], "missing" if b is None else "version",
-                              a.version if a else "", b.version if b else "", note))
+        out.append(
+            Difference(
+                WARNING,
+                "system",
+                key[0],
+                "missing" if b is None else "version",
+                a.version if a else "",
+                b.version if b else "",
+                note,
+            )
+        )
     if other:
-        out.append(Difference(INFO, "system", "packages", "other", "", "",
-                              f"{other} system packages that no Python package loads differ"))
+        out.append(
+            Difference(
+                INFO,
+                "system",
+                "packages",
+                "other",
+                "",
+                "",
+                f"{other} system packages that no Python package loads differ",
+            )
+        )
     want_libs = {lib.soname: lib for lib in lock.system.libraries}
     have_libs = {lib.soname: lib for lib in actual.system.libraries}
     for soname in sorted(set(want_libs) - set(have_libs)):
-        out.append(Difference(WARNING, "system", soname, "missing", want_libs[soname].path, "",
-                              "shared library needed by " + ", ".join(want_libs[soname].needed_by)))
+        out.append(
+            Difference(
+                WARNING,
+                "system",
+                soname,
+                "missing",
+                want_libs[soname].path,
+                "",
+                "shared library needed by " + ", ".join(want_libs[soname].needed_by),
+            )
+        )
     return out
 
 
@@ -468,22 +605,38 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     out: list[Difference] = []
     if lock.nvidia is not None or actual.nvidia is not None:
         a, b = lock.nvidia, actual.nvidia
-        _pairs(out, WARNING, "gpu", "nvidia", [
-            ("driver_version", a.driver_version if a else "", b.driver_version if b else ""),
-            ("cuda_driver_version", a.cuda_driver_version if a else "", b.cuda_driver_version if b else ""),
-        ])
+        _pairs(
+            out,
+            WARNING,
+            "gpu",
+            "nvidia",
+            [
+                ("driver_version", a.driver_version if a else "", b.driver_version if b else ""),
+                ("cuda_driver_version", a.cuda_driver_version if a else "", b.cuda_driver_version if b else ""),
+            ],
+        )
     if lock.cuda is not None or actual.cuda is not None:
         a2, b2 = lock.cuda, actual.cuda
-        _pairs(out, WARNING, "cuda", "cuda", [
-            (f"{what}_version", getattr(a2, f"{what}_version") if a2 else "",
-             getattr(b2, f"{what}_version") if b2 else "")
-            for what in ("runtime", "cudnn", "nccl", "cublas")
-        ])
+        _pairs(
+            out,
+            WARNING,
+            "cuda",
+            "cuda",
+            [
+                (
+                    f"{what}_version",
+                    getattr(a2, f"{what}_version") if a2 else "",
+                    getattr(b2, f"{what}_version") if b2 else "",
+                )
+                for what in ("runtime", "cudnn", "nccl", "cublas")
+            ],
+        )
     want_gpus = [g.name for g in lock.hardware.gpus]
     have_gpus = [g.name for g in actual.hardware.gpus]
     if want_gpus != have_gpus:
-        out.append(Difference(INFO, "gpu", "gpus", "models", ", ".join(want_gpus) or "none",
-                              ", ".join(have_gpus) or "none"))
+        out.append(
+            Difference(INFO, "gpu", "gpus", "models", ", ".join(want_gpus) or "none", ", ".join(have_gpus) or "none")
+        )
     return out
 
 
@@ -493,8 +646,17 @@ def _compare_hardware(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     _pairs(out, INFO, "hardware", "cpu", [("model", a.cpu.model, b.cpu.model)])
     lost = sorted(set(a.cpu.flags) - set(b.cpu.flags))
     if lost:
-        out.append(Difference(WARNING, "hardware", "cpu", "flags", " ".join(lost), "",
-                              "instruction sets the captured CPU had and this one lacks"))
+        out.append(
+            Difference(
+                WARNING,
+                "hardware",
+                "cpu",
+                "flags",
+                " ".join(lost),
+                "",
+                "instruction sets the captured CPU had and this one lacks",
+            )
+        )
     if a.memory_mib and b.memory_mib and a.memory_mib != b.memory_mib:
         out.append(Difference(INFO, "hardware", "memory", "memory_mib", str(a.memory_mib), str(b.memory_mib)))
     return out

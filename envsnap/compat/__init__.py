@@ -66,4 +66,3 @@ def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: Iterable[Rul
                 )
             findings.append(finding)
     return Report(tuple(findings), target=target.kind, cpu_only=target.cpu_only)
-

@@ -14,8 +14,10 @@ Severity = Literal["ok", "warn", "fail"]  # the words check prints and writes to
 Verdict = Literal["compatible", "warnings", "incompatible"]
 
 SEVERITIES: tuple[Severity, ...] = ("ok", "warn", "fail")  # CHECK_WORDS' values, least first
-_VERDICTS: dict[report.Severity, Verdict] = {report.Severity.FAILURE: "incompatible",
-                                             report.Severity.WARNING: "warnings"}
+_VERDICTS: dict[report.Severity, Verdict] = {
+    report.Severity.FAILURE: "incompatible",
+    report.Severity.WARNING: "warnings",
+}
 
 
 @dataclass(frozen=True)

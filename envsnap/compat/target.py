@@ -126,8 +126,9 @@ def docker_facts_from_info(info: dict[str, Any]) -> DockerFacts:
     )
 
 
-def probe_target(kind: TargetKind, facts: TargetFacts, *, cpu_only: bool = False,
-                 disk_path: str | None = None) -> Target:
+def probe_target(
+    kind: TargetKind, facts: TargetFacts, *, cpu_only: bool = False, disk_path: str | None = None
+) -> Target:
     """``kind`` with the ``facts`` its rebuild target declares, probed here (the engine for a container)."""
     docker_facts = probe_docker() if facts.container else None
     path = disk_path
@@ -135,8 +136,9 @@ def probe_target(kind: TargetKind, facts: TargetFacts, *, cpu_only: bool = False
         # Images land in the engine's data root when it is on this machine; everything else is built here.
         local_root = docker_facts.root_dir if docker_facts and docker_facts.root_dir else ""
         path = local_root if local_root and os.path.exists(local_root) else _working_directory()
-    return Target(kind=kind, facts=facts, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path),
-                  docker=docker_facts)
+    return Target(
+        kind=kind, facts=facts, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts
+    )
 
 
 def _working_directory() -> str:
@@ -145,8 +147,9 @@ def _working_directory() -> str:
     except OSError:
         from ..errors import CheckError
 
-        raise CheckError("the working directory no longer exists: change to where the environment would be "
-                         "rebuilt") from None
+        raise CheckError(
+            "the working directory no longer exists: change to where the environment would be rebuilt"
+        ) from None
 
 
 def _one_line(exc: BaseException) -> str:

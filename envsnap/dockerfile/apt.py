@@ -45,13 +45,9 @@ def pins(packages: tuple[SystemPackage, ...], machine: str, *, exact: bool = Tru
     out = []
     for pkg in packages:
         if not _NAME.fullmatch(pkg.name):
-            raise RebuildError(
-                f"system package name {pkg.name!r} in the lock is not a valid Debian package name"
-            )
+            raise RebuildError(f"system package name {pkg.name!r} in the lock is not a valid Debian package name")
         if pkg.version and not _VERSION.fullmatch(pkg.version):
-            raise RebuildError(
-                f"system package {pkg.name}: version {pkg.version!r} is not a valid Debian version"
-            )
+            raise RebuildError(f"system package {pkg.name}: version {pkg.version!r} is not a valid Debian version")
         if pkg.arch and not _ARCH.fullmatch(pkg.arch):
             raise RebuildError(f"system package {pkg.name}: architecture {pkg.arch!r} is not valid")
         foreign = pkg.arch if pkg.arch not in ("", "all", native) else ""
@@ -79,8 +75,7 @@ def snapshot_sources(os_id: str, codename: str, date: str) -> tuple[str, ...]:
         raise BadOptionError(f"--apt-snapshot: the release name of {os_id} is unknown")
     stamp = snapshot_stamp(date)
     return tuple(
-        "deb [check-valid-until=no] " + line.format(stamp=stamp, codename=codename)
-        for line in SNAPSHOT_MIRRORS[os_id]
+        "deb [check-valid-until=no] " + line.format(stamp=stamp, codename=codename) for line in SNAPSHOT_MIRRORS[os_id]
     )
 
 

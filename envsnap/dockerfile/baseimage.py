@@ -125,9 +125,7 @@ def cudnn_flavour(cuda: str, cudnn_version: str) -> str:
         return "cudnn" if newer else "cudnn9"
     if major == "8" and not newer:
         return "cudnn8"
-    raise RebuildError(
-        f"no nvidia/cuda image pairs CUDA {cuda} with cuDNN {cudnn_version}; pass --base-image"
-    )
+    raise RebuildError(f"no nvidia/cuda image pairs CUDA {cuda} with cuDNN {cudnn_version}; pass --base-image")
 
 
 def choose(
@@ -144,9 +142,7 @@ def choose(
         raise BadOptionError(f"--base-image {base_image!r} is not an image reference")
     py = lock.python
     if py.implementation and py.implementation.lower() not in ("cpython", "cp"):
-        raise RebuildError(
-            f"the lock's Python is {py.implementation}; container rebuilds support CPython only"
-        )
+        raise RebuildError(f"the lock's Python is {py.implementation}; container rebuilds support CPython only")
     if not py.version:
         raise RebuildError("the lock records no Python version")
 
@@ -268,8 +264,7 @@ def _cpu_image(lock: Snapshot) -> tuple[str, tuple[str, str]]:
 def _cuda_image(lock: Snapshot, cuda: str, notes: list[str]) -> tuple[str, tuple[str, str]]:
     if cuda not in CUDA_IMAGES:
         raise RebuildError(
-            f"no nvidia/cuda image is known for CUDA {cuda} (known: {', '.join(CUDA_IMAGES)}); "
-            "pass --base-image"
+            f"no nvidia/cuda image is known for CUDA {cuda} (known: {', '.join(CUDA_IMAGES)}); pass --base-image"
         )
     full, releases = CUDA_IMAGES[cuda]
     key = (lock.platform.os_id, lock.platform.os_version)

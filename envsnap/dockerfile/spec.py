@@ -37,22 +37,46 @@ class DockerOptions(Options):
     """The docker target's options (``RebuildRequest.options``; the CLI fills them from its flags)."""
 
     # default: envsnap/rebuild:<first 12 hex digits of the lock's content digest>
-    tag: str = field(default="", metadata=flag(
-        "the image's tag, set only after the build and the verification pass (default: envsnap/rebuild:<lock "
-        "digest prefix>)", metavar="NAME[:TAG]"))
-    base_image: str | None = field(default=None, metadata=flag(
-        "build FROM this image instead of the one chosen from the lock (OS, Python, CUDA)", metavar="IMAGE"))
-    base_digest: str | None = field(default=None, metadata=flag(
-        "pin the base image to this digest", metavar="sha256:HEX"))
-    apt_snapshot: str | None = field(default=None, metadata=flag(
-        "install system packages from the snapshot mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
-        metavar="DATE"))
-    as_of: str | None = field(default=None, metadata=flag(
-        "install the system packages that are neither bundled nor in the base image from the snapshot archive "
-        "as of DATE (auto: the lock's capture time)", metavar="auto|DATE"))
-    system_packages: str = field(default="needed", metadata=flag(
-        "which of the lock's system packages to install, pinned (default: needed: those the Python packages' "
-        "binaries load)", choices=apt.MODES))
+    tag: str = field(
+        default="",
+        metadata=flag(
+            "the image's tag, set only after the build and the verification pass (default: envsnap/rebuild:<lock "
+            "digest prefix>)",
+            metavar="NAME[:TAG]",
+        ),
+    )
+    base_image: str | None = field(
+        default=None,
+        metadata=flag(
+            "build FROM this image instead of the one chosen from the lock (OS, Python, CUDA)", metavar="IMAGE"
+        ),
+    )
+    base_digest: str | None = field(
+        default=None, metadata=flag("pin the base image to this digest", metavar="sha256:HEX")
+    )
+    apt_snapshot: str | None = field(
+        default=None,
+        metadata=flag(
+            "install system packages from the snapshot mirror of DATE (snapshot.debian.org, snapshot.ubuntu.com)",
+            metavar="DATE",
+        ),
+    )
+    as_of: str | None = field(
+        default=None,
+        metadata=flag(
+            "install the system packages that are neither bundled nor in the base image from the snapshot archive "
+            "as of DATE (auto: the lock's capture time)",
+            metavar="auto|DATE",
+        ),
+    )
+    system_packages: str = field(
+        default="needed",
+        metadata=flag(
+            "which of the lock's system packages to install, pinned (default: needed: those the Python packages' "
+            "binaries load)",
+            choices=apt.MODES,
+        ),
+    )
     network: str = "host"  # the build's network: it reaches the apt mirror, never a Python index
 
     def __post_init__(self) -> None:
@@ -161,8 +185,11 @@ def make_spec(
     system_apt = tuple(p for p in system if p.name not in carried_names)
     pinned_names = {p.name for p in system}
     specs = [p.spec for p in system_apt]
-    specs += [s for s in base.interpreter.apt_packages
-              if s.split("=", 1)[0] not in pinned_names and s.split("=", 1)[0] not in carried_names]
+    specs += [
+        s
+        for s in base.interpreter.apt_packages
+        if s.split("=", 1)[0] not in pinned_names and s.split("=", 1)[0] not in carried_names
+    ]
     expected: tuple[tuple[str, str], ...] = ()
     if offline and (debs or carried is not None):
         # No network: what the bundle does not carry must be in the base image already.

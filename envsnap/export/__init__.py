@@ -22,11 +22,22 @@ __all__ = [
 
 # Every format, by its --format name (a module here and one line in this list; see ``_plugins``).
 REGISTRY: Registry[Exporter] = Registry(
-    Exporter, __name__,
-    ("conda_explicit:EXPORTER", "conda_lock:EXPORTER", "cyclonedx:EXPORTER", "dockerfile:EXPORTER",
-     "environment_yml:EXPORTER", "json_export:EXPORTER", "appendix:LATEX", "appendix:MARKDOWN",
-     "pylock:EXPORTER", "requirements:EXPORTER"),
-    what="export format", unknown=ExportError,
+    Exporter,
+    __name__,
+    (
+        "conda_explicit:EXPORTER",
+        "conda_lock:EXPORTER",
+        "cyclonedx:EXPORTER",
+        "dockerfile:EXPORTER",
+        "environment_yml:EXPORTER",
+        "json_export:EXPORTER",
+        "appendix:LATEX",
+        "appendix:MARKDOWN",
+        "pylock:EXPORTER",
+        "requirements:EXPORTER",
+    ),
+    what="export format",
+    unknown=ExportError,
 )
 
 

@@ -57,8 +57,10 @@ def environment_marker(snapshot: Snapshot) -> str:
 
 # Written where an export names a local project relative to the project root (PEP 751 and pip read such a path
 # relative to the file, and to the working directory, respectively).
-RELATIVE_NOTE = ("Local projects below are written relative to the project root: keep this file there and "
-                 "install from there (or export with --absolute-paths)")
+RELATIVE_NOTE = (
+    "Local projects below are written relative to the project root: keep this file there and "
+    "install from there (or export with --absolute-paths)"
+)
 
 
 def has_project_paths(snapshot: Snapshot) -> bool:
@@ -81,8 +83,10 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapsho
         if url.startswith("file://~"):
             return Path(os.path.expanduser(path)).as_uri()
         if project_dir is None:
-            raise ExportError("--absolute-paths: the lock names local projects inside the project ({project}); "
-                             "run inside the project or name it with --project DIR")
+            raise ExportError(
+                "--absolute-paths: the lock names local projects inside the project ({project}); "
+                "run inside the project or name it with --project DIR"
+            )
         return (project_dir.absolute() / path).resolve().as_uri()
 
     packages = []

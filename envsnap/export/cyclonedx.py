@@ -32,8 +32,7 @@ def dumps(snapshot: Snapshot) -> str:
         from cyclonedx.validation.json import JsonStrictValidator
     except ImportError as exc:
         raise ExportError(
-            "cyclonedx: needs cyclonedx-python-lib with JSON validation "
-            f"({install_hint('sbom')})"
+            f"cyclonedx: needs cyclonedx-python-lib with JSON validation ({install_hint('sbom')})"
         ) from exc
     bom = build_bom(snapshot)
     text = JsonV1Dot6(bom).output_as_string(indent=2)
@@ -86,10 +85,14 @@ def build_bom(snapshot: Snapshot) -> Any:
 def _hashes(**values: str) -> list[Any]:
     from cyclonedx.model import HashAlgorithm, HashType
 
-    algorithms = {"sha256": HashAlgorithm.SHA_256, "md5": HashAlgorithm.MD5, "sha512": HashAlgorithm.SHA_512,
-                  "sha384": HashAlgorithm.SHA_384, "sha1": HashAlgorithm.SHA_1}
-    return [HashType(alg=algorithms[k], content=v)
-            for k, v in sorted(values.items()) if v and k in algorithms]
+    algorithms = {
+        "sha256": HashAlgorithm.SHA_256,
+        "md5": HashAlgorithm.MD5,
+        "sha512": HashAlgorithm.SHA_512,
+        "sha384": HashAlgorithm.SHA_384,
+        "sha1": HashAlgorithm.SHA_1,
+    }
+    return [HashType(alg=algorithms[k], content=v) for k, v in sorted(values.items()) if v and k in algorithms]
 
 
 def _python(pkg: PythonPackage) -> Any:
@@ -143,7 +146,10 @@ def _system(snapshot: Snapshot, pkg: SystemPackage) -> Any:
 
     purl = purls.system(snapshot, pkg)
     return Component(
-        type=ComponentType.LIBRARY, name=pkg.name, version=pkg.version or None, purl=purl,
+        type=ComponentType.LIBRARY,
+        name=pkg.name,
+        version=pkg.version or None,
+        purl=purl,
         bom_ref=purl.to_string(),
     )
 
@@ -155,8 +161,11 @@ def _operating_system(snapshot: Snapshot) -> Any:
     if not p.os_id:
         return None
     return Component(
-        type=ComponentType.OPERATING_SYSTEM, name=p.os_id, version=p.os_version or None,
-        description=p.os_name or None, bom_ref=f"os:{p.os_id}-{p.os_version}",
+        type=ComponentType.OPERATING_SYSTEM,
+        name=p.os_id,
+        version=p.os_version or None,
+        description=p.os_name or None,
+        bom_ref=f"os:{p.os_id}-{p.os_version}",
     )
 
 

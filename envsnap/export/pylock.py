@@ -38,12 +38,17 @@ def dumps(snapshot: Snapshot) -> str:
 def to_document(snapshot: Snapshot) -> dict[str, Any]:
     require_python_layer(snapshot, "pylock")
     require_pinned(snapshot, "pylock")
-    hash_only = [f"{p.name}=={p.version}" for p in snapshot.python.packages
-                 if p.source.kind == "index" and p.artifact is not None and not p.artifact.url]
+    hash_only = [
+        f"{p.name}=={p.version}"
+        for p in snapshot.python.packages
+        if p.source.kind == "index" and p.artifact is not None and not p.artifact.url
+    ]
     if hash_only:
-        raise ExportError(f"pylock: {len(hash_only)} package(s) are known by hash only, not by file "
-                          f"(imported from a requirements.txt?): {', '.join(hash_only[:8])}; "
-                          "run `envsnap pin LOCK` to find their files")
+        raise ExportError(
+            f"pylock: {len(hash_only)} package(s) are known by hash only, not by file "
+            f"(imported from a requirements.txt?): {', '.join(hash_only[:8])}; "
+            "run `envsnap pin LOCK` to find their files"
+        )
     py = snapshot.python
     doc: dict[str, Any] = {"lock-version": LOCK_VERSION, "created-by": "envsnap"}
     marker = _common.environment_marker(snapshot)

@@ -17,10 +17,17 @@ from .interface import Importer, ImportOptions
 
 # Every format, by its --from name, in the order ``--from auto`` tries them (see ``_plugins``).
 REGISTRY: Registry[Importer] = Registry(
-    Importer, __name__,
-    ("conda_explicit:IMPORTER", "conda_lock:IMPORTER", "json_lock:IMPORTER", "pylock:IMPORTER",
-     "requirements:IMPORTER"),
-    what="import format", unknown=LockImportError,
+    Importer,
+    __name__,
+    (
+        "conda_explicit:IMPORTER",
+        "conda_lock:IMPORTER",
+        "json_lock:IMPORTER",
+        "pylock:IMPORTER",
+        "requirements:IMPORTER",
+    ),
+    what="import format",
+    unknown=LockImportError,
 )
 
 
@@ -29,8 +36,7 @@ def importers() -> dict[str, Importer]:
     return dict(REGISTRY)
 
 
-def read_file(path: str | os.PathLike[str], fmt: str = "auto",
-              options: ImportOptions | None = None) -> Snapshot:
+def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOptions | None = None) -> Snapshot:
     """Read one file into a snapshot; ``fmt="auto"`` picks the format from the name and the content."""
     p = Path(path)
     # A regular file of bounded size only, as for a lock (docs/security.md, "Limits").
@@ -38,9 +44,7 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto",
     if fmt == "auto":
         matches = [imp for imp in REGISTRY.values() if imp.sniff(p.name, text)]
         if not matches:
-            raise LockImportError(
-                f"{p}: not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from"
-            )
+            raise LockImportError(f"{p}: not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from")
         importer = matches[0]
     else:
         importer = REGISTRY.find(fmt)
@@ -74,7 +78,8 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
         conda = dataclasses.replace(
             conda,
             channels=tuple(clean_url(c) for c in conda.channels),
-            packages=tuple(dataclasses.replace(p, url=clean_url(p.url), channel=clean_url(p.channel))
-                           for p in conda.packages),
+            packages=tuple(
+                dataclasses.replace(p, url=clean_url(p.url), channel=clean_url(p.channel)) for p in conda.packages
+            ),
         )
     return dataclasses.replace(snapshot, python=env, conda=conda)

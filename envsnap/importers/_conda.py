@@ -20,15 +20,28 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
     subdir = base.rpartition("/")[2]
     build_number = build.rsplit("_", 1)[-1]
     return CondaPackage(
-        name=name, version=version, build=build,
+        name=name,
+        version=version,
+        build=build,
         build_number=int(build_number) if build_number.isdigit() else 0,
         # The channel as the conda probe records it (its base URL), so imported and captured locks agree.
-        channel=channel_of(url, subdir, ""), subdir=subdir, url=url, md5=md5, sha256=sha256,
+        channel=channel_of(url, subdir, ""),
+        subdir=subdir,
+        url=url,
+        md5=md5,
+        sha256=sha256,
     )
 
 
-def snapshot(*, origin: Origin, subdir: str, packages: list[CondaPackage], python_packages: list[PythonPackage],
-             python_known: bool, warnings: list[str]) -> Snapshot:
+def snapshot(
+    *,
+    origin: Origin,
+    subdir: str,
+    packages: list[CondaPackage],
+    python_packages: list[PythonPackage],
+    python_known: bool,
+    warnings: list[str],
+) -> Snapshot:
     """The lock of a conda environment: the interpreter comes from the ``python`` record."""
     records = tuple(sorted(packages, key=lambda p: (p.name, p.subdir)))
     python = next((p for p in records if p.name == "python"), None)
@@ -36,13 +49,21 @@ def snapshot(*, origin: Origin, subdir: str, packages: list[CondaPackage], pytho
     unknown = [*HOST_UNKNOWN, *PLATFORM_DETAILS]
     if not python_known:
         unknown.append("python.packages")  # pip-installed packages are not in the file
-    meta = Meta(generator=f"envsnap import from {origin}", origin=origin, unknown=tuple(sorted(unknown)),
-                warnings=tuple(warnings))
+    meta = Meta(
+        generator=f"envsnap import from {origin}",
+        origin=origin,
+        unknown=tuple(sorted(unknown)),
+        warnings=tuple(warnings),
+    )
     env = PythonEnv(
         implementation="cpython" if python is not None else "",
         version=python.version if python is not None else "",
         kind="conda",
         packages=tuple(sorted(python_packages, key=lambda p: p.name)),
     )
-    return Snapshot(envsnap=meta, platform=platform_from_subdir(subdir), python=env,
-                    conda=Conda(subdir=subdir, channels=channels, packages=records))
+    return Snapshot(
+        envsnap=meta,
+        platform=platform_from_subdir(subdir),
+        python=env,
+        conda=Conda(subdir=subdir, channels=channels, packages=records),
+    )

@@ -39,7 +39,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         url, _, fragment = line.partition("#")
         md5 = sha256 = ""
         if fragment.startswith("sha256:"):
-            sha256 = fragment[len("sha256:"):]
+            sha256 = fragment[len("sha256:") :]
         elif re.fullmatch(r"[0-9a-f]{32}", fragment):
             md5 = fragment
         elif fragment:
@@ -51,8 +51,14 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         subdir = next((p.subdir for p in packages if p.subdir != "noarch"), "")
     unhashed = [p.name for p in packages if not (p.md5 or p.sha256)]
     warnings = [f"import: conda packages without a hash: {', '.join(unhashed)}"] if unhashed else []
-    return _conda.snapshot(origin="conda-explicit", subdir=subdir, packages=packages, python_packages=[],
-                           python_known=False, warnings=warnings)
+    return _conda.snapshot(
+        origin="conda-explicit",
+        subdir=subdir,
+        packages=packages,
+        python_packages=[],
+        python_known=False,
+        warnings=warnings,
+    )
 
 
 class CondaExplicitImporter(Importer):

@@ -40,8 +40,9 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     platform = options.platform
     if not platform:
         if len(declared) != 1:
-            raise LockImportError(f"{origin}: locks several platforms ({', '.join(declared)}); "
-                                  "choose one with --platform")
+            raise LockImportError(
+                f"{origin}: locks several platforms ({', '.join(declared)}); choose one with --platform"
+            )
         platform = declared[0]
     elif platform not in declared:
         raise LockImportError(f"{origin}: no platform {platform!r} (it has {', '.join(declared)})")
@@ -55,15 +56,17 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             continue
         hashes = entry.get("hash") or {}
         if entry.get("manager") == "conda":
-            record = _conda.package_from_url(str(entry["url"]), md5=str(hashes.get("md5", "")),
-                                             sha256=str(hashes.get("sha256", "")), where=where)
+            record = _conda.package_from_url(
+                str(entry["url"]), md5=str(hashes.get("md5", "")), sha256=str(hashes.get("sha256", "")), where=where
+            )
             conda.append(record)
         elif entry.get("manager") == "pip":
             pip.append(_pip(entry, hashes, where))
         else:
             raise LockImportError(f"{where}: unknown manager {entry.get('manager')!r}")
-    return _conda.snapshot(origin="conda-lock", subdir=platform, packages=conda, python_packages=pip,
-                           python_known=True, warnings=[])
+    return _conda.snapshot(
+        origin="conda-lock", subdir=platform, packages=conda, python_packages=pip, python_known=True, warnings=[]
+    )
 
 
 def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> PythonPackage:
@@ -71,10 +74,12 @@ def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> Pyt
     sha256 = str(hashes.get("sha256", ""))
     artifact = None
     if url and sha256:
-        artifact = Artifact(filename=unquote(url.rsplit("/", 1)[-1].split("#")[0]), url=url.split("#")[0],
-                            sha256=sha256)
-    return PythonPackage(name=canonicalize_name(str(entry["name"])), version=str(entry["version"]),
-                         installer="pip", artifact=artifact)
+        artifact = Artifact(
+            filename=unquote(url.rsplit("/", 1)[-1].split("#")[0]), url=url.split("#")[0], sha256=sha256
+        )
+    return PythonPackage(
+        name=canonicalize_name(str(entry["name"])), version=str(entry["version"]), installer="pip", artifact=artifact
+    )
 
 
 class CondaLockImporter(Importer):

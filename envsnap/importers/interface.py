@@ -41,13 +41,22 @@ class Importer(ABC):
 
 # Tables no foreign format knows: the host and its GPU stack.
 HOST_UNKNOWN = ("cuda", "environment", "frameworks", "hardware", "nvidia", "project", "system")
-PLATFORM_DETAILS = ("platform.kernel", "platform.libc", "platform.libc_version", "platform.os_id",
-                    "platform.os_name", "platform.os_version")
+PLATFORM_DETAILS = (
+    "platform.kernel",
+    "platform.libc",
+    "platform.libc_version",
+    "platform.os_id",
+    "platform.os_name",
+    "platform.os_version",
+)
 
 _SUBDIRS = {
-    "linux-64": ("Linux", "x86_64"), "linux-aarch64": ("Linux", "aarch64"),
+    "linux-64": ("Linux", "x86_64"),
+    "linux-aarch64": ("Linux", "aarch64"),
     "linux-ppc64le": ("Linux", "ppc64le"),
-    "osx-64": ("Darwin", "x86_64"), "osx-arm64": ("Darwin", "arm64"), "win-64": ("Windows", "AMD64"),
+    "osx-64": ("Darwin", "x86_64"),
+    "osx-arm64": ("Darwin", "arm64"),
+    "win-64": ("Windows", "AMD64"),
 }
 
 

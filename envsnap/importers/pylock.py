@@ -30,7 +30,8 @@ _CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
 
 def sniff(name: str, text: str) -> bool:
     return (name.endswith(".toml") and "lock-version" in text and "[[packages]]" in text) or bool(
-        re.fullmatch(r"pylock(\.[^.]+)?\.toml", name))
+        re.fullmatch(r"pylock(\.[^.]+)?\.toml", name)
+    )
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
@@ -43,8 +44,10 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     names = [p.name for p in read_packages]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise LockImportError(f"{origin}: {', '.join(twice)} locked more than once for this host "
-                              "(one entry per platform?); envsnap records one environment")
+        raise LockImportError(
+            f"{origin}: {', '.join(twice)} locked more than once for this host "
+            "(one entry per platform?); envsnap records one environment"
+        )
     packages = tuple(sorted(read_packages, key=lambda p: p.name))
     env = _environment(data)
     version = str(tool.get("python-version", "")) or _requires_python_version(data)
@@ -56,8 +59,10 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         kind="venv",
         packages=packages,
     )
-    platform = Platform(system=_SYSTEMS.get(env.get("sys_platform", ""), env.get("sys_platform", "")),
-                        machine=env.get("platform_machine", ""))
+    platform = Platform(
+        system=_SYSTEMS.get(env.get("sys_platform", ""), env.get("sys_platform", "")),
+        machine=env.get("platform_machine", ""),
+    )
     unknown = [*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS]
     if not platform.system:
         unknown += ["platform.system"]
@@ -68,9 +73,13 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     # Both come from the file: a tool name or a time that does not fit its grammar is left out, not refused.
     generator = f"envsnap import from {data.get('created-by', 'an unknown tool')}"
     captured = tool.get("captured", "")
-    meta = Meta(generator=generator if grammar.is_generator(generator) else "envsnap import from an unknown tool",
-                created=captured if isinstance(captured, str) and grammar.is_timestamp(captured) else "",
-                origin="pylock", unknown=tuple(sorted(unknown)), warnings=tuple(warnings))
+    meta = Meta(
+        generator=generator if grammar.is_generator(generator) else "envsnap import from an unknown tool",
+        created=captured if isinstance(captured, str) and grammar.is_timestamp(captured) else "",
+        origin="pylock",
+        unknown=tuple(sorted(unknown)),
+        warnings=tuple(warnings),
+    )
     return Snapshot(envsnap=meta, platform=platform, python=python)
 
 
@@ -97,8 +106,7 @@ def _validate(data: Mapping[str, Any], origin: str) -> None:
         from packaging.pylock import Pylock, PylockValidationError
     except ImportError:  # packaging < 26: check the little this module relies on
         if not isinstance(data.get("packages"), list) or "lock-version" not in data:
-            raise LockImportError(
-                f"{origin}: not a pylock file (lock-version and [[packages]] needed)") from None
+            raise LockImportError(f"{origin}: not a pylock file (lock-version and [[packages]] needed)") from None
         return
     try:
         Pylock.from_dict(data)
@@ -139,19 +147,32 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
     candidates: tuple[Candidate, ...] = ()
     if "vcs" in entry:
         vcs = entry["vcs"]
-        source = Source(kind="vcs", url=vcs.get("url") or fileurls.path_url(vcs["path"]), vcs=vcs["type"],
-                        commit_id=vcs["commit-id"], requested_revision=vcs.get("requested-revision", ""),
-                        subdirectory=vcs.get("subdirectory", ""))
+        source = Source(
+            kind="vcs",
+            url=vcs.get("url") or fileurls.path_url(vcs["path"]),
+            vcs=vcs["type"],
+            commit_id=vcs["commit-id"],
+            requested_revision=vcs.get("requested-revision", ""),
+            subdirectory=vcs.get("subdirectory", ""),
+        )
     elif "directory" in entry:
         d = entry["directory"]
-        source = Source(kind="directory", url=fileurls.path_url(d["path"]), editable=bool(d.get("editable")),
-                        subdirectory=d.get("subdirectory", ""))
+        source = Source(
+            kind="directory",
+            url=fileurls.path_url(d["path"]),
+            editable=bool(d.get("editable")),
+            subdirectory=d.get("subdirectory", ""),
+        )
     elif "archive" in entry:
         a = entry["archive"]
         hashes = a["hashes"]
         algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
-        source = Source(kind="archive", url=a.get("url") or fileurls.path_url(a["path"]),
-                        archive_hash=f"{algo}={hashes[algo]}", subdirectory=a.get("subdirectory", ""))
+        source = Source(
+            kind="archive",
+            url=a.get("url") or fileurls.path_url(a["path"]),
+            archive_hash=f"{algo}={hashes[algo]}",
+            subdirectory=a.get("subdirectory", ""),
+        )
     else:
         files = list(entry.get("wheels") or [])
         if not files and "sdist" in entry:
@@ -161,8 +182,11 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
         else:
             # Every wheel, then the sdist: pin picks the file for the target from them.
             listed = [*(entry.get("wheels") or []), *([entry["sdist"]] if "sdist" in entry else [])]
-            candidates = tuple(c for n, file in enumerate(listed)
-                               if (c := _candidate(file, entry, f"{origin}: packages[{i}].files[{n}]")))
+            candidates = tuple(
+                c
+                for n, file in enumerate(listed)
+                if (c := _candidate(file, entry, f"{origin}: packages[{i}].files[{n}]"))
+            )
             if not candidates:
                 warnings.append(f"import: {name}: {len(files)} files in the pylock, none with a sha256 hash")
     if artifact is None and source.kind == "index" and "wheels" in entry and len(entry["wheels"]) == 1:
@@ -187,20 +211,28 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], where: str) ->
         return None
     url = str(file.get("url") or fileurls.path_url(str(file["path"])))
     filename = str(file.get("name") or unquote(url.rsplit("/", 1)[-1]))
-    for label, ok, value in (("sha256", grammar.is_sha256_hex(sha256), sha256),
-                             ("file name", grammar.is_distribution_filename(filename), filename),
-                             ("url", grammar.is_url(url) or url.startswith("file://{project}"), url)):
+    for label, ok, value in (
+        ("sha256", grammar.is_sha256_hex(sha256), sha256),
+        ("file name", grammar.is_distribution_filename(filename), filename),
+        ("url", grammar.is_url(url) or url.startswith("file://{project}"), url),
+    ):
         if not ok:
             raise LockImportError(f"{where}: not a valid {label}: {grammar.shown(value)}")
     stamp = file.get("upload-time")
     size = file.get("size", 0)
-    return Candidate(sha256=sha256, filename=filename, url=url, size=size if grammar.is_bounded_int(size) else 0,
-                     upload_time=interchange.format_time(stamp) if isinstance(stamp, datetime) else "",
-                     index=str(entry.get("index", "")))
+    return Candidate(
+        sha256=sha256,
+        filename=filename,
+        url=url,
+        size=size if grammar.is_bounded_int(size) else 0,
+        upload_time=interchange.format_time(stamp) if isinstance(stamp, datetime) else "",
+        index=str(entry.get("index", "")),
+    )
 
 
-def _artifact(file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[str, Any],
-              where: str) -> Artifact | None:
+def _artifact(
+    file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[str, Any], where: str
+) -> Artifact | None:
     sha256 = file.get("hashes", {}).get("sha256", "")
     if not sha256:
         return None

@@ -31,8 +31,17 @@ from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackag
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
-_IGNORED_OPTIONS = ("--no-binary", "--only-binary", "--prefer-binary", "--pre", "--trusted-host",
-                    "--require-hashes", "--no-index", "--use-feature", "--config-settings")
+_IGNORED_OPTIONS = (
+    "--no-binary",
+    "--only-binary",
+    "--prefer-binary",
+    "--pre",
+    "--trusted-host",
+    "--require-hashes",
+    "--no-index",
+    "--use-feature",
+    "--config-settings",
+)
 
 
 @dataclass
@@ -87,10 +96,14 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         env = default_environment()
         host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
         state.warnings.append(f"import: environment markers were evaluated for this host ({host})")
-    meta = Meta(generator="envsnap import from requirements.txt", origin="requirements",
-                unknown=tuple(sorted([*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, "platform.machine",
-                                      "platform.system", "python.version"])),
-                warnings=tuple(state.warnings))
+    meta = Meta(
+        generator="envsnap import from requirements.txt",
+        origin="requirements",
+        unknown=tuple(
+            sorted([*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, "platform.machine", "platform.system", "python.version"])
+        ),
+        warnings=tuple(state.warnings),
+    )
     python = PythonEnv(kind="venv", packages=tuple(sorted(packages.values(), key=lambda p: p.name)))
     return Snapshot(envsnap=meta, platform=Platform(), python=python)
 
@@ -166,11 +179,9 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
     elif option == "--extra-index-url":
         state.extra_index_urls.append(value.rstrip("/"))
     elif option in ("-r", "--requirement", "-c", "--constraint"):
-        raise LockImportError(f"{origin}:{line.number}: {option} includes another file; "
-                              "import a single flattened file")
+        raise LockImportError(f"{origin}:{line.number}: {option} includes another file; import a single flattened file")
     elif option in ("-f", "--find-links"):
-        state.warnings.append(f"import: --find-links {value} is not recorded "
-                              "(artifacts need an index or a URL)")
+        state.warnings.append(f"import: --find-links {value} is not recorded (artifacts need an index or a URL)")
     elif not option.startswith(_IGNORED_OPTIONS):
         raise LockImportError(f"{origin}:{line.number}: unsupported option {option}")
 
@@ -254,8 +265,12 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
             raise LockImportError(f"{where}: {name}: a wheel URL needs a --hash")
         version = path.rsplit("/", 1)[-1].split("-")[1]
         filename = url.rsplit("/", 1)[-1]
-        return PythonPackage(name=name, version=version.replace("%2B", "+"), metadata_name=metadata_name,
-                             artifact=Artifact(filename=filename.replace("%2B", "+"), url=url, sha256=value))
+        return PythonPackage(
+            name=name,
+            version=version.replace("%2B", "+"),
+            metadata_name=metadata_name,
+            artifact=Artifact(filename=filename.replace("%2B", "+"), url=url, sha256=value),
+        )
     url, _, fragment = url.partition("#")
     if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):
         directory = Source(kind="directory", url=fileurls.path_url(fileurls.file_url_path(url)))
@@ -263,8 +278,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     subdirectory = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("subdirectory", "")
     stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", path.rsplit("/", 1)[-1])
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
-    source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "",
-                    subdirectory=subdirectory)
+    source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
 
 
@@ -281,19 +295,25 @@ def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
     path = fileurls.file_url_path(target) if target.startswith("file:") else target
     name = _project_name(Path(path) if Path(path).is_absolute() else Path(origin).parent / path)
     if not name:
-        raise LockImportError(f"{where}: cannot tell the name of the editable project {target} (no "
-                              "pyproject.toml [project] name there); write it as 'NAME @ file:///path'")
-    return PythonPackage(name=canonicalize_name(name), version="", metadata_name=name if
-                         canonicalize_name(name) != name else "",
-                         source=Source(kind="directory", url=fileurls.path_url(path), editable=True))
+        raise LockImportError(
+            f"{where}: cannot tell the name of the editable project {target} (no "
+            "pyproject.toml [project] name there); write it as 'NAME @ file:///path'"
+        )
+    return PythonPackage(
+        name=canonicalize_name(name),
+        version="",
+        metadata_name=name if canonicalize_name(name) != name else "",
+        source=Source(kind="directory", url=fileurls.path_url(path), editable=True),
+    )
 
 
 def _project_name(directory: Path) -> str:
     """``[project] name`` of a source tree's pyproject.toml ("" when there is none)."""
     path = directory / "pyproject.toml"
     try:
-        data = _readlimits.load_toml(_readlimits.read_text(path, error=LockImportError), origin=str(path),
-                                     error=LockImportError)
+        data = _readlimits.load_toml(
+            _readlimits.read_text(path, error=LockImportError), origin=str(path), error=LockImportError
+        )
     except LockImportError:
         return ""
     project = data.get("project", {})

@@ -43,13 +43,18 @@ def require_complete(meta: ArtifactMeta) -> None:
     missing = meta.missing()
     if missing:
         flags = ", ".join(f"--{m}" for m in missing)
-        raise MetadataError(f"--artifact needs {', '.join(missing)}: pass {flags} or put a CITATION.cff in the "
-                            "project")
+        raise MetadataError(f"--artifact needs {', '.join(missing)}: pass {flags} or put a CITATION.cff in the project")
     license_choices(meta.license)
 
 
-def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None, runs: Sequence[Path] = (),
-                 progress: Progress | None = None) -> ArtifactResult:
+def add_artifact(
+    root: Path,
+    meta: ArtifactMeta,
+    *,
+    project: Path | None = None,
+    runs: Sequence[Path] = (),
+    progress: Progress | None = None,
+) -> ArtifactResult:
     say = progress or (lambda _line: None)
     require_complete(meta)
     bundle = Bundle(root)
@@ -71,10 +76,12 @@ def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None,
     # The grade of the bundle as it now stands goes into REPRODUCING.md and the appendix; neither changes it.
     graded = auditing.audit(root, completing=True)
     say(f"audit: {graded.grade}")
-    atomic_write_text(root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade=graded.grade,
-                                                                audit=graded))
-    facts = ArtifactFacts(doi=meta.doi, swhid=code.directory if code else "", commit=code.commit if code else "",
-                          grade=graded.grade)
+    atomic_write_text(
+        root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade=graded.grade, audit=graded)
+    )
+    facts = ArtifactFacts(
+        doi=meta.doi, swhid=code.directory if code else "", commit=code.commit if code else "", grade=graded.grade
+    )
     for files in (render_markdown(lock, facts), render_latex(lock, facts)):
         for name, data in files.items():
             atomic_write_bytes(root / name, data)
@@ -87,8 +94,11 @@ def add_artifact(root: Path, meta: ArtifactMeta, *, project: Path | None = None,
 def _code(lock: Snapshot, project: Path | None, notes: list[str]) -> CodeIdentity | None:
     commit = lock.project.commit if lock.project is not None else ""
     if project is None or not commit:
-        notes.append("no SWHID: the lock records no git commit of the project" if not commit else
-                     "no SWHID: no project directory (--project) to read the commit from")
+        notes.append(
+            "no SWHID: the lock records no git commit of the project"
+            if not commit
+            else "no SWHID: no project directory (--project) to read the commit from"
+        )
         return None
     try:
         return identify(project, commit)
@@ -107,8 +117,10 @@ def check_run(path: Path) -> tuple[Any, str]:
     rec = run_record.load(path)
     name = path.name if path.name.endswith(".toml") else path.name + ".toml"
     if not grammar.is_base_name(name):
-        raise MetadataError(f"--run {grammar.shown(path.name)}: a bundle holds plain file names (no hidden or "
-                            "control characters): rename the record")
+        raise MetadataError(
+            f"--run {grammar.shown(path.name)}: a bundle holds plain file names (no hidden or "
+            "control characters): rename the record"
+        )
     return rec, name
 
 
@@ -141,14 +153,15 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
         "id": f"#run-{rec.run.content_digest.removeprefix('sha256:')[:16] or name}",
         "record": f"{auditing.RUNS}/{name}",
         "command": " ".join(rec.command.argv),
-        "start": rec.result.started, "end": rec.result.ended, "status": rec.result.exit_status,
+        "start": rec.result.started,
+        "end": rec.result.ended,
+        "status": rec.result.exit_status,
         "data": [(d.path, d.digest) for d in rec.inputs()],
         "outputs": [(d.path, d.digest) for d in rec.outputs()],
     }
 
 
-def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None,
-                 runs: list[dict[str, Any]]) -> None:
+def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None, runs: list[dict[str, Any]]) -> None:
     files: dict[str, tuple[str, int]] = {}
     for dirpath, dirnames, filenames in os.walk(bundle.root):
         dirnames.sort()
@@ -165,8 +178,9 @@ def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None
     atomic_write_text(bundle.root / crate.NAME, crate.dumps(doc))
 
 
-def _reproducing(bundle: Bundle, meta: ArtifactMeta, runs: list[dict[str, Any]], *, grade: str,
-                 audit: auditing.Audit | None = None) -> str:
+def _reproducing(
+    bundle: Bundle, meta: ArtifactMeta, runs: list[dict[str, Any]], *, grade: str, audit: auditing.Audit | None = None
+) -> str:
     lock = bundle.lock
     p = lock.platform
     platform = " ".join(x for x in (p.os_name or f"{p.os_id} {p.os_version}".strip(), p.machine) if x)
@@ -178,12 +192,22 @@ def _reproducing(bundle: Bundle, meta: ArtifactMeta, runs: list[dict[str, Any]],
     if cuda:
         caps = sorted({g.compute_capability for g in gpus if g.compute_capability})
         names = sorted({g.name for g in gpus if g.name})
-        gpu = (f"an NVIDIA GPU the CUDA {cuda} build supports (captured on {', '.join(names) or 'an unrecorded GPU'}"
-               + (f", compute capability {', '.join(caps)}" if caps else "") + ")")
+        gpu = (
+            f"an NVIDIA GPU the CUDA {cuda} build supports (captured on {', '.join(names) or 'an unrecorded GPU'}"
+            + (f", compute capability {', '.join(caps)}" if caps else "")
+            + ")"
+        )
     floor = minor_compat_floor(major_minor(cuda)) if cuda else ""
     full = required_driver(major_minor(cuda)) if cuda else ""
-    driver = (f"{floor} or newer (CUDA minor-version compatibility; {full} for full support)" if floor and full
-              else (full or floor or "one that supports the recorded CUDA version")) if cuda else ""
+    driver = (
+        (
+            f"{floor} or newer (CUDA minor-version compatibility; {full} for full support)"
+            if floor and full
+            else (full or floor or "one that supports the recorded CUDA version")
+        )
+        if cuda
+        else ""
+    )
     size = sum(f.stat().st_size for f in bundle.root.rglob("*") if f.is_file() and not f.is_symlink())
     wheels = sum(f.stat().st_size for f in bundle.wheels_dir.glob("*.whl")) if bundle.wheels_dir.is_dir() else 0
     unpacked = wheels * 3  # wheels are zip files; installed files are typically about 2-4 times their size
@@ -191,20 +215,32 @@ def _reproducing(bundle: Bundle, meta: ArtifactMeta, runs: list[dict[str, Any]],
     badges = _badge_rows(audit)
     with sinks.refusing(BundleError, auditing.REPRODUCING):
         return _templates.render(
-            "paper/REPRODUCING.md.j2", title=meta.title, doi=meta.doi, digest=lock.envsnap.content_digest,
-            platform=platform or "not recorded", python=f"{lock.python.implementation} {lock.python.version}".strip(),
-            gpu=gpu, driver=driver, disk=_mb(size), unpacked=_mb(unpacked), seconds=seconds,
-            packages=len(lock.pip_layer()), rate=INSTALL_BYTES_PER_S >> 20,
+            "paper/REPRODUCING.md.j2",
+            title=meta.title,
+            doi=meta.doi,
+            digest=lock.envsnap.content_digest,
+            platform=platform or "not recorded",
+            python=f"{lock.python.implementation} {lock.python.version}".strip(),
+            gpu=gpu,
+            driver=driver,
+            disk=_mb(size),
+            unpacked=_mb(unpacked),
+            seconds=seconds,
+            packages=len(lock.pip_layer()),
+            rate=INSTALL_BYTES_PER_S >> 20,
             conda=lock.conda is not None and bool(lock.conda.packages),
             images=bundle.images_dir.is_dir() and any(bundle.images_dir.glob("*.tar")),
-            runs=[r["record"] for r in runs], grade=grade, badges=badges)
+            runs=[r["record"] for r in runs],
+            grade=grade,
+            badges=badges,
+        )
 
 
 def _badge_rows(audit: auditing.Audit | None) -> list[dict[str, str]]:
     needs = {
         "available": "deposited in an archive that issues DOIs; deposit metadata (.zenodo.json, CITATION.cff)",
         "functional": "every package pinned and bundled with its hash, system packages and base image saved, "
-                      "the GPU stack recorded, REPRODUCING.md",
+        "the GPU stack recorded, REPRODUCING.md",
         "reusable": "Functional, plus a licence, citation metadata and the code identified (clean commit, SWHID)",
         "reproduced": "Reusable, plus a run record with sha256 data fingerprints",
     }
@@ -218,8 +254,14 @@ def _badge_rows(audit: auditing.Audit | None) -> list[dict[str, str]]:
         else:
             short = audit.short_of(badge)
             state = "missing: " + ", ".join(i.id for i in short)
-        rows.append({"name": auditing.TITLES[badge].removesuffix("-ready"), "needs": needs[badge],
-                     "command": commands.get(badge, ""), "state": state})
+        rows.append(
+            {
+                "name": auditing.TITLES[badge].removesuffix("-ready"),
+                "needs": needs[badge],
+                "command": commands.get(badge, ""),
+                "state": state,
+            }
+        )
     return rows
 
 

@@ -33,8 +33,15 @@ RUNS = "runs"
 ZENODO_MAX_BYTES = 50 * 10**9  # Zenodo's default per-record limit
 LADDER = ("recorded", "pinned", "bundled", "functional", "reusable", "reproduced")
 BADGES = ("available", "functional", "reusable", "reproduced")
-TITLES = {"recorded": "Recorded", "pinned": "Pinned", "bundled": "Bundled", "functional": "Functional-ready",
-          "reusable": "Reusable-ready", "reproduced": "Reproduced-ready", "available": "Available-ready"}
+TITLES = {
+    "recorded": "Recorded",
+    "pinned": "Pinned",
+    "bundled": "Bundled",
+    "functional": "Functional-ready",
+    "reusable": "Reusable-ready",
+    "reproduced": "Reproduced-ready",
+    "available": "Available-ready",
+}
 
 
 class AuditError(EnvsnapError):
@@ -51,8 +58,14 @@ class Item:
     graded: bool = True  # False: information only (the bundle's size)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "rung": self.rung, "ok": self.ok, "detail": self.detail, "remedy": self.remedy,
-                "graded": self.graded}
+        return {
+            "id": self.id,
+            "rung": self.rung,
+            "ok": self.ok,
+            "detail": self.detail,
+            "remedy": self.remedy,
+            "graded": self.graded,
+        }
 
 
 @dataclass(frozen=True)
@@ -94,8 +107,14 @@ class Audit:
         return f"{TITLES[self.level]}, not {TITLES[following]}: {short} item{'s' if short != 1 else ''}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "kind": self.kind, "grade": self.grade, "level": self.level,
-                "badges": {b: self.ready(b) for b in BADGES}, "items": [i.to_dict() for i in self.items]}
+        return {
+            "subject": self.subject,
+            "kind": self.kind,
+            "grade": self.grade,
+            "level": self.level,
+            "badges": {b: self.ready(b) for b in BADGES},
+            "items": [i.to_dict() for i in self.items],
+        }
 
 
 @contextmanager
@@ -135,14 +154,20 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
     lock_arg = sinks.shell_word(where if bundle is None else f"{folder}/envsnap.lock")
     out = "BUNDLE_DIR" if bundle is None else sinks.shell_word(folder)
     bundle_cmd = f"{prefix}envsnap bundle {lock_arg} -o {out}"
-    artifact_cmd = (f"{bundle_cmd} --artifact --title TITLE --author 'Name <ORCID>' --license SPDX "
-                    "--doi PAPER_DOI (or a CITATION.cff in the project for the facts)")
+    artifact_cmd = (
+        f"{bundle_cmd} --artifact --title TITLE --author 'Name <ORCID>' --license SPDX "
+        "--doi PAPER_DOI (or a CITATION.cff in the project for the facts)"
+    )
     pip = lock.pip_layer()
     unpinned = [p.name for p in pip if p.artifact is None or not p.artifact.sha256]
-    yield Item("python-pinned", "pinned", not unpinned,
-               f"{len(pip) - len(unpinned)} of {len(pip)} Python packages pinned to a file by sha256"
-               + (f" (not: {_some(unpinned)})" if unpinned else ""),
-               "" if not unpinned else f"{prefix}envsnap pin {lock_arg}")
+    yield Item(
+        "python-pinned",
+        "pinned",
+        not unpinned,
+        f"{len(pip) - len(unpinned)} of {len(pip)} Python packages pinned to a file by sha256"
+        + (f" (not: {_some(unpinned)})" if unpinned else ""),
+        "" if not unpinned else f"{prefix}envsnap pin {lock_arg}",
+    )
     yield _bundled(lock, bundle, bundle_cmd, completing)
     yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
     yield _base_image(bundle, bundle_cmd)
@@ -151,31 +176,53 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
     def has(name: str) -> bool:
         return bundle is not None and (bundle.root / name).is_file()
 
-    yield Item("documented", "functional", has(REPRODUCING),
-               f"{REPRODUCING} tells a reviewer what to run" if has(REPRODUCING) else f"no {REPRODUCING}",
-               "" if has(REPRODUCING) else artifact_cmd)
+    yield Item(
+        "documented",
+        "functional",
+        has(REPRODUCING),
+        f"{REPRODUCING} tells a reviewer what to run" if has(REPRODUCING) else f"no {REPRODUCING}",
+        "" if has(REPRODUCING) else artifact_cmd,
+    )
     crate = _crate(bundle)
     meta_ok = has(CFF) and crate is not None and _crate_license(crate)
     stale = _crate_stale(bundle, crate) if meta_ok and bundle is not None else ""
-    yield Item("citable", "reusable", meta_ok and not stale,
-               (f"the RO-Crate no longer describes the bundle ({stale}): the bundle changed after --artifact"
-                if stale else "licence and citation metadata (CITATION.cff, RO-Crate) present") if meta_ok else
-               "no licence and citation metadata (CITATION.cff, ro-crate-metadata.json with a licence)",
-               "" if meta_ok and not stale else artifact_cmd)
+    yield Item(
+        "citable",
+        "reusable",
+        meta_ok and not stale,
+        (
+            f"the RO-Crate no longer describes the bundle ({stale}): the bundle changed after --artifact"
+            if stale
+            else "licence and citation metadata (CITATION.cff, RO-Crate) present"
+        )
+        if meta_ok
+        else "no licence and citation metadata (CITATION.cff, ro-crate-metadata.json with a licence)",
+        "" if meta_ok and not stale else artifact_cmd,
+    )
     yield _code(lock, crate, artifact_cmd)
     yield _run(bundle, prefix, lock_arg, artifact_cmd)
     deposit = has(ZENODO) and has(CFF)
-    yield Item("deposit-metadata", "available", deposit,
-               f"{ZENODO} and {CFF} ready for an archival deposit (Zenodo gives the DOI)" if deposit else
-               f"no deposit metadata ({ZENODO}, {CFF})",
-               "" if deposit else f"{artifact_cmd}; then deposit the folder in an archive that issues DOIs "
-               "(Zenodo reads .zenodo.json)")
+    yield Item(
+        "deposit-metadata",
+        "available",
+        deposit,
+        f"{ZENODO} and {CFF} ready for an archival deposit (Zenodo gives the DOI)"
+        if deposit
+        else f"no deposit metadata ({ZENODO}, {CFF})",
+        ""
+        if deposit
+        else f"{artifact_cmd}; then deposit the folder in an archive that issues DOIs (Zenodo reads .zenodo.json)",
+    )
     if bundle is not None:
         size = sum(p.stat().st_size for p in bundle.root.rglob("*") if p.is_file() and not p.is_symlink())
-        yield Item("size", "available", size <= ZENODO_MAX_BYTES, f"bundle size {_size(size)}"
-                   + ("" if size <= ZENODO_MAX_BYTES else " (above Zenodo's 50 GB per record)"),
-                   "" if size <= ZENODO_MAX_BYTES else "split the deposit or ask the archive for a quota",
-                   graded=False)
+        yield Item(
+            "size",
+            "available",
+            size <= ZENODO_MAX_BYTES,
+            f"bundle size {_size(size)}" + ("" if size <= ZENODO_MAX_BYTES else " (above Zenodo's 50 GB per record)"),
+            "" if size <= ZENODO_MAX_BYTES else "split the deposit or ask the archive for a quota",
+            graded=False,
+        )
 
 
 def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: bool = False) -> Item:
@@ -188,8 +235,12 @@ def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: boo
                 bundle.check_wheel(pkg)
     except BundleError as exc:
         return Item("files-bundled", "bundled", False, f"not intact: {exc}", remedy)
-    return Item("files-bundled", "bundled", True,
-                f"every file present and matching SHA256SUMS; {len(bundle.lock.pip_layer())} wheels match the lock")
+    return Item(
+        "files-bundled",
+        "bundled",
+        True,
+        f"every file present and matching SHA256SUMS; {len(bundle.lock.pip_layer())} wheels match the lock",
+    )
 
 
 def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_cmd: str) -> Item:
@@ -198,28 +249,42 @@ def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, b
         return Item("system-packages", "functional", True, "no system package is needed by the Python packages")
     unpinned = [p.name for p in needed if not getattr(p, "sha256", "")]
     if unpinned:
-        return Item("system-packages", "functional", False,
-                    f"{len(unpinned)} of {len(needed)} needed system packages not pinned by hash ({_some(unpinned)})",
-                    f"{prefix}envsnap pin {lock_arg} && {bundle_cmd.removeprefix(prefix)} --with-system-packages")
+        return Item(
+            "system-packages",
+            "functional",
+            False,
+            f"{len(unpinned)} of {len(needed)} needed system packages not pinned by hash ({_some(unpinned)})",
+            f"{prefix}envsnap pin {lock_arg} && {bundle_cmd.removeprefix(prefix)} --with-system-packages",
+        )
     debs = bundle.root / "debs" if bundle is not None else None
     carried = debs is not None and all((debs / str(getattr(p, "filename", ""))).is_file() for p in needed)
-    return Item("system-packages", "functional", carried,
-                f"{len(needed)} needed system packages pinned" + (" and bundled" if carried else ", not bundled"),
-                "" if carried else f"{bundle_cmd} --with-system-packages")
+    return Item(
+        "system-packages",
+        "functional",
+        carried,
+        f"{len(needed)} needed system packages pinned" + (" and bundled" if carried else ", not bundled"),
+        "" if carried else f"{bundle_cmd} --with-system-packages",
+    )
 
 
 def _base_image(bundle: Bundle | None, bundle_cmd: str) -> Item:
     saved = bundle is not None and any(bundle.images_dir.glob("*.tar"))
-    return Item("base-image", "functional", saved,
-                "the docker target's base image is saved in the bundle" if saved else
-                "no base image saved (a tag can move or vanish from its registry)",
-                "" if saved else f"{bundle_cmd} --with-base-image")
+    return Item(
+        "base-image",
+        "functional",
+        saved,
+        "the docker target's base image is saved in the bundle"
+        if saved
+        else "no base image saved (a tag can move or vanish from its registry)",
+        "" if saved else f"{bundle_cmd} --with-base-image",
+    )
 
 
 def _gpu(lock: Snapshot) -> Item:
     cuda = lock.cuda
     uses_cuda = (cuda is not None and bool(cuda.runtime_version)) or any(
-        fw.cuda_version for fw in lock.frameworks.values())
+        fw.cuda_version for fw in lock.frameworks.values()
+    )
     if not uses_cuda:
         return Item("gpu-stack", "functional", True, "CPU-only environment: no GPU stack to record")
     missing = []
@@ -231,32 +296,52 @@ def _gpu(lock: Snapshot) -> Item:
         missing.append("cuDNN")
     if not lock.hardware.gpus or not all(g.compute_capability for g in lock.hardware.gpus):
         missing.append("GPUs and their compute capability")
-    return Item("gpu-stack", "functional", not missing,
-                "GPU stack recorded (driver, CUDA, cuDNN, compute capabilities)" if not missing else
-                f"GPU stack not recorded: {', '.join(missing)}",
-                "" if not missing else "run envsnap capture on the GPU machine the results came from")
+    return Item(
+        "gpu-stack",
+        "functional",
+        not missing,
+        "GPU stack recorded (driver, CUDA, cuDNN, compute capabilities)"
+        if not missing
+        else f"GPU stack not recorded: {', '.join(missing)}",
+        "" if not missing else "run envsnap capture on the GPU machine the results came from",
+    )
 
 
 def _code(lock: Snapshot, crate: dict[str, Any] | None, artifact_cmd: str) -> Item:
     project = lock.project
     if project is None or not project.commit:
-        return Item("code-identified", "reusable", False, "the lock records no git commit of the project",
-                    "capture inside the project's git work tree (envsnap capture)")
+        return Item(
+            "code-identified",
+            "reusable",
+            False,
+            "the lock records no git commit of the project",
+            "capture inside the project's git work tree (envsnap capture)",
+        )
     if project.dirty:
-        return Item("code-identified", "reusable", False,
-                    f"commit {project.commit[:12]} had uncommitted changes when captured",
-                    "commit the changes, then envsnap capture again")
+        return Item(
+            "code-identified",
+            "reusable",
+            False,
+            f"commit {project.commit[:12]} had uncommitted changes when captured",
+            "commit the changes, then envsnap capture again",
+        )
     swhid = _crate_swhid(crate)
     if not swhid:
-        return Item("code-identified", "reusable", False,
-                    f"commit {project.commit[:12]} (clean), no Software Heritage identifier",
-                    f"{artifact_cmd}; it computes the SWHID")
+        return Item(
+            "code-identified",
+            "reusable",
+            False,
+            f"commit {project.commit[:12]} (clean), no Software Heritage identifier",
+            f"{artifact_cmd}; it computes the SWHID",
+        )
     return Item("code-identified", "reusable", True, f"commit {project.commit[:12]} (clean), {swhid}")
 
 
 def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -> Item:
-    remedy = (f"{prefix}envsnap run --lock {lock_arg} --data DATA --output OUT -o RUN.toml -- COMMAND, then "
-              + artifact_cmd.removeprefix(prefix).replace(" --artifact ", " --artifact --run RUN.toml ", 1))
+    remedy = (
+        f"{prefix}envsnap run --lock {lock_arg} --data DATA --output OUT -o RUN.toml -- COMMAND, then "
+        + artifact_cmd.removeprefix(prefix).replace(" --artifact ", " --artifact --run RUN.toml ", 1)
+    )
     records = sorted((bundle.root / RUNS).glob("*.toml")) if bundle is not None else []
     if not records:
         return Item("run-recorded", "reproduced", False, "no run record in the bundle", remedy)
@@ -270,10 +355,15 @@ def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -
             return Item("run-recorded", "reproduced", False, f"{path.name}: {exc}", remedy)
         fingerprinted += bool(rec.inputs()) and all(d.method == "sha256" for d in rec.data)
     ok = fingerprinted == len(records)
-    return Item("run-recorded", "reproduced", ok,
-                f"{len(records)} run record(s), data fingerprinted by sha256" if ok else
-                f"{len(records) - fingerprinted} run record(s) without sha256 data fingerprints",
-                "" if ok else remedy.replace("--data DATA", "--data DATA (without --data-fast)"))
+    return Item(
+        "run-recorded",
+        "reproduced",
+        ok,
+        f"{len(records)} run record(s), data fingerprinted by sha256"
+        if ok
+        else f"{len(records) - fingerprinted} run record(s) without sha256 data fingerprints",
+        "" if ok else remedy.replace("--data DATA", "--data DATA (without --data-fast)"),
+    )
 
 
 def _crate(bundle: Bundle | None) -> dict[str, Any] | None:
@@ -306,8 +396,10 @@ def _crate_stale(bundle: Bundle, crate: dict[str, Any] | None) -> str:
 
 
 def _crate_license(crate: dict[str, Any]) -> bool:
-    return any(e.get("@id") == "./" and isinstance(e.get("license"), (dict, list)) and bool(e["license"])
-               for e in _entities(crate))
+    return any(
+        e.get("@id") == "./" and isinstance(e.get("license"), (dict, list)) and bool(e["license"])
+        for e in _entities(crate)
+    )
 
 
 def _crate_swhid(crate: dict[str, Any] | None) -> str:

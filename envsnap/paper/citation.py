@@ -62,19 +62,28 @@ def cff(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = Non
 
 def zenodo(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = None) -> dict[str, Any]:
     """.zenodo.json: the deposit's metadata, with the paper as ``isSupplementTo``."""
-    description = (meta.description or "A self-contained, hash-checked computational environment made by envsnap: "
-                   "the lock, every file it installs, and how to rebuild and check it (REPRODUCING.md).")
-    parts = [f"<p>{html.escape(description)}</p>", f"<p>envsnap.lock content digest: "
-             f"<code>{html.escape(lock.envsnap.content_digest)}</code></p>"]
+    description = (
+        meta.description
+        or "A self-contained, hash-checked computational environment made by envsnap: "
+        "the lock, every file it installs, and how to rebuild and check it (REPRODUCING.md)."
+    )
+    parts = [
+        f"<p>{html.escape(description)}</p>",
+        f"<p>envsnap.lock content digest: <code>{html.escape(lock.envsnap.content_digest)}</code></p>",
+    ]
     if code:
-        parts.append(f"<p>Code: <code>{html.escape(code['directory'])}</code> (commit "
-                     f"<code>{html.escape(code['commit'])}</code>)</p>")
+        parts.append(
+            f"<p>Code: <code>{html.escape(code['directory'])}</code> (commit "
+            f"<code>{html.escape(code['commit'])}</code>)</p>"
+        )
     doc: dict[str, Any] = {
         "upload_type": "software",
         "title": meta.title,
         "creators": [
-            {"name": ", ".join(x for x in author.family_given if x) if author.family_given[1] else author.name,
-             **({"orcid": author.orcid} if author.orcid else {})}
+            {
+                "name": ", ".join(x for x in author.family_given if x) if author.family_given[1] else author.name,
+                **({"orcid": author.orcid} if author.orcid else {}),
+            }
             for author in meta.authors
         ],
         "description": "".join(parts),
@@ -90,8 +99,14 @@ def zenodo(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = 
         doc["publication_date"] = lock.envsnap.created[:10]
     related = []
     if meta.doi:
-        related.append({"identifier": meta.doi, "relation": "isSupplementTo", "resource_type": "publication-article",
-                        "scheme": "doi"})
+        related.append(
+            {
+                "identifier": meta.doi,
+                "relation": "isSupplementTo",
+                "resource_type": "publication-article",
+                "scheme": "doi",
+            }
+        )
     if code:
         related.append({"identifier": code["directory"], "relation": "isDerivedFrom", "scheme": "swh"})
     if related:

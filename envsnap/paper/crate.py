@@ -27,10 +27,19 @@ PROCESS_RUN_CRATE = "https://w3id.org/ro/wfrun/process/0.5"
 # defines it, here as the Workflow Run Crate terms do.
 SHA256_TERM = "https://w3id.org/ro/terms/workflow-run#sha256"
 CONTEXT: list[Any] = [f"{RO_CRATE}/context", {"sha256": SHA256_TERM}]
-_ENCODING = {".whl": "application/zip", ".json": "application/json", ".toml": "application/toml",
-             ".md": "text/markdown", ".tex": "application/x-tex", ".txt": "text/plain", ".tar": "application/x-tar",
-             ".deb": "application/vnd.debian.binary-package", ".conda": "application/zip",
-             ".bz2": "application/x-bzip2", ".cff": "application/yaml"}
+_ENCODING = {
+    ".whl": "application/zip",
+    ".json": "application/json",
+    ".toml": "application/toml",
+    ".md": "text/markdown",
+    ".tex": "application/x-tex",
+    ".txt": "text/plain",
+    ".tar": "application/x-tar",
+    ".deb": "application/vnd.debian.binary-package",
+    ".conda": "application/zip",
+    ".bz2": "application/x-bzip2",
+    ".cff": "application/yaml",
+}
 
 
 def file_id(rel: str) -> str:
@@ -41,8 +50,14 @@ def _spdx_url(license: str) -> str:
     return f"https://spdx.org/licenses/{quote(license, safe='-.+')}"
 
 
-def build(lock: Snapshot, files: Mapping[str, tuple[str, int]], meta: ArtifactMeta, *,
-          code: Mapping[str, str] | None = None, run: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build(
+    lock: Snapshot,
+    files: Mapping[str, tuple[str, int]],
+    meta: ArtifactMeta,
+    *,
+    code: Mapping[str, str] | None = None,
+    run: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The crate's JSON-LD. ``files``: relative path -> (sha256, size) of every file of the bundle (the crate's
     own file excluded); ``code``: the project's SWHIDs and commit; ``run``: a run record's facts (``run_action``)."""
     graph: list[dict[str, Any]] = []
@@ -50,9 +65,11 @@ def build(lock: Snapshot, files: Mapping[str, tuple[str, int]], meta: ArtifactMe
         "@id": "./",
         "@type": "Dataset",
         "name": meta.title or f"Computational environment {lock.envsnap.content_digest[:19]}",
-        "description": meta.description or (
+        "description": meta.description
+        or (
             "A self-contained, hash-checked environment bundle made by envsnap: the lock, the files it installs, "
-            "and how to rebuild and check it (REPRODUCING.md)."),
+            "and how to rebuild and check it (REPRODUCING.md)."
+        ),
         "datePublished": lock.envsnap.created or "",
         "identifier": lock.envsnap.content_digest,
         "hasPart": [{"@id": file_id(rel)} for rel in sorted(files)],
@@ -62,7 +79,10 @@ def build(lock: Snapshot, files: Mapping[str, tuple[str, int]], meta: ArtifactMe
     if meta.version:
         root["version"] = meta.version
     descriptor: dict[str, Any] = {
-        "@id": NAME, "@type": "CreativeWork", "conformsTo": {"@id": RO_CRATE}, "about": {"@id": "./"},
+        "@id": NAME,
+        "@type": "CreativeWork",
+        "conformsTo": {"@id": RO_CRATE},
+        "about": {"@id": "./"},
     }
     graph.append(descriptor)
     graph.append(root)
@@ -82,33 +102,53 @@ def build(lock: Snapshot, files: Mapping[str, tuple[str, int]], meta: ArtifactMe
         root["author"] = people
     if meta.doi:
         root["citation"] = {"@id": meta.doi_url}
-        graph.append({"@id": meta.doi_url, "@type": "ScholarlyArticle", "identifier": meta.doi_url,
-                      "name": f"The paper this artifact supplements ({meta.doi})"})
+        graph.append(
+            {
+                "@id": meta.doi_url,
+                "@type": "ScholarlyArticle",
+                "identifier": meta.doi_url,
+                "name": f"The paper this artifact supplements ({meta.doi})",
+            }
+        )
     for rel, (sha256, size) in sorted(files.items()):
-        entity: dict[str, Any] = {"@id": file_id(rel), "@type": "File", "name": rel.rsplit("/", 1)[-1],
-                                  "contentSize": str(size), "sha256": sha256}
+        entity: dict[str, Any] = {
+            "@id": file_id(rel),
+            "@type": "File",
+            "name": rel.rsplit("/", 1)[-1],
+            "contentSize": str(size),
+            "sha256": sha256,
+        }
         for suffix, encoding in _ENCODING.items():
             if rel.endswith(suffix):
                 entity["encodingFormat"] = encoding
                 break
         graph.append(entity)
     software = _software(lock)
-    environment = {"@id": "#environment", "@type": "SoftwareApplication",
-                   "name": f"Python {lock.python.version} environment (envsnap.lock)",
-                   "identifier": lock.envsnap.content_digest,
-                   "softwareRequirements": [{"@id": s["@id"]} for s in software]}
+    environment = {
+        "@id": "#environment",
+        "@type": "SoftwareApplication",
+        "name": f"Python {lock.python.version} environment (envsnap.lock)",
+        "identifier": lock.envsnap.content_digest,
+        "softwareRequirements": [{"@id": s["@id"]} for s in software],
+    }
     graph.append(environment)
     root["mentions"] = [{"@id": "#environment"}]
     graph.extend(software)
     if code:
-        graph.append({"@id": code["directory"], "@type": "SoftwareSourceCode", "name": "the project's code",
-                      "identifier": [code["directory"], code["revision"]], "version": code["commit"]})
+        graph.append(
+            {
+                "@id": code["directory"],
+                "@type": "SoftwareSourceCode",
+                "name": "the project's code",
+                "identifier": [code["directory"], code["revision"]],
+                "version": code["commit"],
+            }
+        )
         root["mentions"].append({"@id": code["directory"]})
     if run is not None:
         descriptor["conformsTo"] = [{"@id": RO_CRATE}]
         root["conformsTo"] = [{"@id": PROCESS_RUN_CRATE}]
-        graph.append({"@id": PROCESS_RUN_CRATE, "@type": "CreativeWork", "name": "Process Run Crate",
-                      "version": "0.5"})
+        graph.append({"@id": PROCESS_RUN_CRATE, "@type": "CreativeWork", "name": "Process Run Crate", "version": "0.5"})
         graph.extend(run_action(run, files))
         root["mentions"].append({"@id": run["id"]})
     return {"@context": CONTEXT, "@graph": graph}
@@ -119,8 +159,10 @@ def _software(lock: Snapshot) -> list[dict[str, Any]]:
 
     def add(purl: Any, name: str, version: str) -> None:
         ref = purl.to_string()
-        out.setdefault(ref, {"@id": ref, "@type": "SoftwareApplication", "name": name,
-                             "softwareVersion": version, "identifier": ref})
+        out.setdefault(
+            ref,
+            {"@id": ref, "@type": "SoftwareApplication", "name": name, "softwareVersion": version, "identifier": ref},
+        )
 
     for pkg in lock.python.packages:
         add(purls.python(pkg), pkg.metadata_name or pkg.name, pkg.version)
@@ -138,11 +180,17 @@ def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> 
     """A run record as a Process Run Crate ``CreateAction``: what ran (the command, as text), with which
     environment, reading which data and writing which outputs (by manifest digest), when, and how it ended."""
     action: dict[str, Any] = {
-        "@id": run["id"], "@type": "CreateAction", "name": f"run: {run['command']}"[:300],
+        "@id": run["id"],
+        "@type": "CreateAction",
+        "name": f"run: {run['command']}"[:300],
         "instrument": {"@id": "#environment"},
-        "startTime": run["start"], "endTime": run["end"],
-        "actionStatus": {"@id": "http://schema.org/CompletedActionStatus" if run["status"] == 0
-                         else "http://schema.org/FailedActionStatus"},
+        "startTime": run["start"],
+        "endTime": run["end"],
+        "actionStatus": {
+            "@id": "http://schema.org/CompletedActionStatus"
+            if run["status"] == 0
+            else "http://schema.org/FailedActionStatus"
+        },
         "description": f"exit status {run['status']}; recorded by envsnap run",
     }
     if run.get("record") in files:

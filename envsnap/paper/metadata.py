@@ -66,8 +66,11 @@ class ArtifactMeta:
 
     def missing(self) -> list[str]:
         """What a citable artifact needs and this lacks."""
-        return [name for name, value in (("title", self.title), ("author", self.authors),
-                                         ("license", self.license)) if not value]
+        return [
+            name
+            for name, value in (("title", self.title), ("author", self.authors), ("license", self.license))
+            if not value
+        ]
 
 
 def orcid_ok(orcid: str) -> bool:
@@ -107,8 +110,9 @@ def parse_doi(text: str) -> str:
 
 def parse_license(text: str) -> str:
     if not _SPDX.fullmatch(text.strip()) or len(text) > 200:
-        raise MetadataError(f"not an SPDX licence identifier or expression (MIT, Apache-2.0, CC-BY-4.0): "
-                            f"{grammar.shown(text)}")
+        raise MetadataError(
+            f"not an SPDX licence identifier or expression (MIT, Apache-2.0, CC-BY-4.0): {grammar.shown(text)}"
+        )
     return text.strip()
 
 
@@ -118,21 +122,26 @@ def license_choices(expression: str) -> list[str]:
     words = expression.replace("(", " ").replace(")", " ").split()
     ids = words[::2]
     if any(w != "OR" for w in words[1::2]) or not ids:
-        raise MetadataError(f"--license {grammar.shown(expression)}: CITATION.cff holds one SPDX identifier or "
-                            "alternatives joined by OR (AND and WITH have no CFF form)")
+        raise MetadataError(
+            f"--license {grammar.shown(expression)}: CITATION.cff holds one SPDX identifier or "
+            "alternatives joined by OR (AND and WITH have no CFF form)"
+        )
     return list(dict.fromkeys(ids))
 
 
 def _title(text: str, what: str) -> str:
     if not grammar.is_text(text, 500) or not text.strip() or grammar.has_bidi(text):
         # A bidirectional override would show the title reordered in every file that cites it (Trojan Source).
-        raise MetadataError(f"{what} {grammar.shown(text)}: one line of text, at most 500 characters, no "
-                            "bidirectional formatting characters")
+        raise MetadataError(
+            f"{what} {grammar.shown(text)}: one line of text, at most 500 characters, no "
+            "bidirectional formatting characters"
+        )
     return text.strip()
 
 
-def from_args(title: str | None, authors: list[str], license: str | None, doi: str | None,
-              version: str | None = None) -> ArtifactMeta:
+def from_args(
+    title: str | None, authors: list[str], license: str | None, doi: str | None, version: str | None = None
+) -> ArtifactMeta:
     return ArtifactMeta(
         title=_title(title, "--title") if title else "",
         authors=tuple(parse_author(a) for a in authors[:_MAX_AUTHORS]),
@@ -164,8 +173,13 @@ def from_cff(path: Path) -> ArtifactMeta:
         if not isinstance(entry, dict):
             raise MetadataError(f"{where}authors: each author is a mapping")
         name = text_of(entry.get("name"), "authors.name") or " ".join(
-            x for x in (text_of(entry.get("given-names"), "authors.given-names"),
-                        text_of(entry.get("family-names"), "authors.family-names")) if x)
+            x
+            for x in (
+                text_of(entry.get("given-names"), "authors.given-names"),
+                text_of(entry.get("family-names"), "authors.family-names"),
+            )
+            if x
+        )
         orcid = parse_orcid(str(entry["orcid"])) if entry.get("orcid") else ""
         if name:
             authors.append(Author(name, orcid))
@@ -180,8 +194,9 @@ def from_cff(path: Path) -> ArtifactMeta:
         license=parse_license(str(license_)) if license_ else "",
         doi=parse_doi(str(doi)) if doi else "",
         version=text_of(data.get("version"), "version"),
-        description=text_of(data.get("abstract"), "abstract") if isinstance(data.get("abstract"), str)
-        and "\n" not in data["abstract"].strip() else "",
+        description=text_of(data.get("abstract"), "abstract")
+        if isinstance(data.get("abstract"), str) and "\n" not in data["abstract"].strip()
+        else "",
         source=CFF_NAME,
     )
 

@@ -52,20 +52,39 @@ def identify(project: Path, commit: str = "") -> CodeIdentity:
     try:
         from swh.model.from_disk import Directory
     except ImportError:
-        return CodeIdentity(f"swh:1:dir:{tree}", f"swh:1:rev:{rev}", rev, "git",
-                            "swh.model is not installed: the tree id is git's (pip install 'envsnap-lock[artifact]')")
+        return CodeIdentity(
+            f"swh:1:dir:{tree}",
+            f"swh:1:rev:{rev}",
+            rev,
+            "git",
+            "swh.model is not installed: the tree id is git's (pip install 'envsnap-lock[artifact]')",
+        )
     with tempfile.TemporaryDirectory(prefix="envsnap-swhid-") as tmp:
         index, out = Path(tmp) / "index", Path(tmp) / "tree"
         env = {**os.environ, "GIT_INDEX_FILE": str(index)}
         _git(project, "read-tree", rev, env=env)
-        _git(project, "-c", "core.autocrlf=false", "-c", "core.symlinks=true", "checkout-index", "--all",
-             f"--prefix={out}/", env=env)
+        _git(
+            project,
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "core.symlinks=true",
+            "checkout-index",
+            "--all",
+            f"--prefix={out}/",
+            env=env,
+        )
         out.mkdir(exist_ok=True)  # an empty tree
         computed = str(Directory.from_disk(path=os.fsencode(out), max_content_length=None).swhid())
     if computed != f"swh:1:dir:{tree}":
         # Checkout filters, line-ending conversion or submodules made the files differ from git's objects: the
         # archive identifies the objects, so the tree id stands, and the reason is said.
-        return CodeIdentity(f"swh:1:dir:{tree}", f"swh:1:rev:{rev}", rev, "git",
-                            f"the checked-out files hash to {computed} (checkout filters or submodules); the "
-                            "identifier is git's tree id, as Software Heritage computes it from the objects")
+        return CodeIdentity(
+            f"swh:1:dir:{tree}",
+            f"swh:1:rev:{rev}",
+            rev,
+            "git",
+            f"the checked-out files hash to {computed} (checkout filters or submodules); the "
+            "identifier is git's tree id, as Software Heritage computes it from the objects",
+        )
     return CodeIdentity(computed, f"swh:1:rev:{rev}", rev, "swh.model")

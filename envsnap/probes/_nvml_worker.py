@@ -44,9 +44,7 @@ def query(with_ids: bool) -> dict[str, Any]:
             return None
 
     try:
-        out["driver_version"] = _text(
-            call("nvmlSystemGetDriverVersion", pynvml.nvmlSystemGetDriverVersion) or ""
-        )
+        out["driver_version"] = _text(call("nvmlSystemGetDriverVersion", pynvml.nvmlSystemGetDriverVersion) or "")
         # _v2 asks libcuda itself; v1 (old drivers only have v1) may answer a guess when libcuda is missing.
         out["cuda_method"] = "v2"
         try:
@@ -55,9 +53,7 @@ def query(with_ids: bool) -> dict[str, Any]:
             if exc.value != pynvml.NVML_ERROR_FUNCTION_NOT_FOUND:
                 errors.append(f"nvmlSystemGetCudaDriverVersion_v2: {exc}")
             out["cuda_method"] = "v1"
-            out["cuda_driver_version"] = call(
-                "nvmlSystemGetCudaDriverVersion", pynvml.nvmlSystemGetCudaDriverVersion
-            )
+            out["cuda_driver_version"] = call("nvmlSystemGetCudaDriverVersion", pynvml.nvmlSystemGetCudaDriverVersion)
         count = call("nvmlDeviceGetCount", pynvml.nvmlDeviceGetCount) or 0
         for index in range(count):
             where = f"GPU {index}"
@@ -75,12 +71,8 @@ def query(with_ids: bool) -> dict[str, Any]:
             memory = call(f"{where}: nvmlDeviceGetMemoryInfo", pynvml.nvmlDeviceGetMemoryInfo, handle)
             gpu["memory_total"] = int(memory.total) if memory is not None else 0
             if with_ids:
-                gpu["uuid"] = _text(
-                    call(f"{where}: nvmlDeviceGetUUID", pynvml.nvmlDeviceGetUUID, handle) or ""
-                )
-                gpu["serial"] = _text(
-                    call(f"{where}: nvmlDeviceGetSerial", pynvml.nvmlDeviceGetSerial, handle) or ""
-                )
+                gpu["uuid"] = _text(call(f"{where}: nvmlDeviceGetUUID", pynvml.nvmlDeviceGetUUID, handle) or "")
+                gpu["serial"] = _text(call(f"{where}: nvmlDeviceGetSerial", pynvml.nvmlDeviceGetSerial, handle) or "")
     finally:
         with contextlib.suppress(pynvml.NVMLError):
             pynvml.nvmlShutdown()

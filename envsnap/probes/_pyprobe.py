@@ -26,8 +26,16 @@ if TYPE_CHECKING:
 _NAME_RE = re.compile(r"[-_.]+")
 # Files an installer writes or rewrites: not part of what the wheel carries.
 _INSTALLER_FILES = frozenset(
-    ["INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "RECORD.jws", "RECORD.p7s", "uv_cache.json",
-     "uv_build.json"]
+    [
+        "INSTALLER",
+        "REQUESTED",
+        "direct_url.json",
+        "RECORD",
+        "RECORD.jws",
+        "RECORD.p7s",
+        "uv_cache.json",
+        "uv_build.json",
+    ]
 )
 _SO_RE = re.compile(r"\.so(\.[0-9]+)*$")
 
@@ -237,7 +245,7 @@ def changed_files(site_dir: str, kept: list[tuple[str, str]]) -> dict[str, list[
             wanted.append((entry, expected))
     states = _hash_pool().map(lambda item: _file_state(site_dir, item[0], item[1]), wanted)
     found: dict[str, list[str]] = {"modified": [], "missing": []}
-    for (entry, _expected), state in zip(wanted, states):  # noqa: B905 (Python 3.7 has no strict=)
+    for (entry, _expected), state in zip(wanted, states):
         if state != "ok":
             found[state].append(entry)
     return {"modified": sorted(found["modified"]), "missing": sorted(found["missing"])}
@@ -280,9 +288,7 @@ def wheel_record_digest(wheel_path: str) -> str:
                 return b"python" in first or first.strip() == b"#!/bin/sh"
             return head.startswith(b"MZ")
 
-        digest, _ = _digest(
-            _record_rows(record_text), dist_name, data_dir, place, generated, console_scripts
-        )
+        digest, _ = _digest(_record_rows(record_text), dist_name, data_dir, place, generated, console_scripts)
     return digest
 
 
@@ -362,7 +368,11 @@ def _dist_info(site_dir: str, entry: str, layout: _Layout, check_files: bool = F
     if "RECORD" in files:
         kept: list[tuple[str, str]] | None = [] if check_files else None
         digest, shared = record_digest(
-            site_dir, dist_dir, _read_text(os.path.join(dist_dir, "RECORD")), layout, _console_scripts(dist_dir),
+            site_dir,
+            dist_dir,
+            _read_text(os.path.join(dist_dir, "RECORD")),
+            layout,
+            _console_scripts(dist_dir),
             kept,
         )
         if kept is not None:
@@ -417,8 +427,11 @@ def probe(path_entries: list[str] | None = None, check_files: bool = False) -> d
                 continue
             if info["name"] in seen:
                 warnings.append(
-                    {"kind": "shadowed", "path": os.path.join(site_dir, entry),
-                     "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"])}
+                    {
+                        "kind": "shadowed",
+                        "path": os.path.join(site_dir, entry),
+                        "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"]),
+                    }
                 )
                 continue
             seen[info["name"]] = True

@@ -60,8 +60,11 @@ class Captured:
 
     def changed_files(self) -> dict[str, dict[str, list[str]]]:
         """With ``check_files``: the distributions whose files differ from their RECORD."""
-        return {p.name: {k: list(v) for k, v in p.changed_files.items()}
-                for p in self.python.packages if any(p.changed_files.values())}
+        return {
+            p.name: {k: list(v) for k, v in p.changed_files.items()}
+            for p in self.python.packages
+            if any(p.changed_files.values())
+        }
 
 
 def _working_directory() -> str | None:
@@ -109,7 +112,8 @@ def run_capture(
     pool = ThreadPoolExecutor(max_workers=len(background) + 1)
     try:
         ctx = ProbeContext(
-            options, env,
+            options,
+            env,
             python=target,
             redactor=lambda raw: PathRedactor(prefix=raw.prefix, project=root),
             system=pool.submit(system.prepare),

@@ -228,9 +228,11 @@ def probe(ctx: ProbeContext) -> ProbeResult[CondaLayer | None]:
     if given is not None and ctx.options.python_layer and not _same_env(prefix, raw):
         # Allowed (a venv on a conda base, a prefix whose Python lives elsewhere), but a mixed lock must say so:
         # its Python packages are the interpreter's, not the conda environment's.
-        warnings.append(f"conda: --prefix {ctx.redact.path(prefix)} is not the captured interpreter's environment: "
-                        "the Python packages are the interpreter's (to capture that environment, pass "
-                        "--python PREFIX/bin/python)")
+        warnings.append(
+            f"conda: --prefix {ctx.redact.path(prefix)} is not the captured interpreter's environment: "
+            "the Python packages are the interpreter's (to capture that environment, pass "
+            "--python PREFIX/bin/python)"
+        )
     return ProbeResult(layer, tuple(warnings))
 
 

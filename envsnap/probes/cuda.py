@@ -586,8 +586,14 @@ def probe(ctx: ProbeContext) -> ProbeResult[Cuda | None]:
     builds = ctx.value_of(frameworks.PROBE)
     table, warnings = probe_cuda(
         # CUDA libraries conda installed are found through the conda prefix (``--prefix`` may name another one).
-        raw.packages, layer.prefix if layer else raw.prefix, system.environment_roots(ctx), ctx.loader.cache,
-        ctx.redact, environ=ctx.environ, pointer_bits=raw.pointer_bits, deep=ctx.options.deep,
+        raw.packages,
+        layer.prefix if layer else raw.prefix,
+        system.environment_roots(ctx),
+        ctx.loader.cache,
+        ctx.redact,
+        environ=ctx.environ,
+        pointer_bits=raw.pointer_bits,
+        deep=ctx.options.deep,
         framework_cuda=frameworks.cuda_of(builds),
         loaded=hostlibs.loaded_files((so for paths in shared.values() for so in paths), ctx.loader),
     )

@@ -14,12 +14,55 @@ from .interface import Probe, ProbeContext, ProbeResult
 # CPU features that decide which wheels and builds run (x86 SIMD levels, Arm extensions).
 ISA_FLAGS = frozenset(
     {
-        "sse", "sse2", "sse3", "ssse3", "sse4_1", "sse4_2", "popcnt", "avx", "avx2", "fma", "f16c", "bmi1",
-        "bmi2", "lzcnt", "movbe", "aes", "pclmulqdq", "sha_ni", "avx512f", "avx512cd", "avx512bw",
-        "avx512dq", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx512vbmi", "avx512_vbmi2",
-        "avx512ifma", "avx512_bitalg", "avx512_vpopcntdq", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile",
-        "neon", "asimd", "asimdhp", "asimddp", "sve", "sve2", "i8mm", "bf16", "fphp", "sme", "crc32", "atomics",
-        "vsx", "altivec",
+        "sse",
+        "sse2",
+        "sse3",
+        "ssse3",
+        "sse4_1",
+        "sse4_2",
+        "popcnt",
+        "avx",
+        "avx2",
+        "fma",
+        "f16c",
+        "bmi1",
+        "bmi2",
+        "lzcnt",
+        "movbe",
+        "aes",
+        "pclmulqdq",
+        "sha_ni",
+        "avx512f",
+        "avx512cd",
+        "avx512bw",
+        "avx512dq",
+        "avx512vl",
+        "avx512_vnni",
+        "avx512_bf16",
+        "avx512_fp16",
+        "avx512vbmi",
+        "avx512_vbmi2",
+        "avx512ifma",
+        "avx512_bitalg",
+        "avx512_vpopcntdq",
+        "avx_vnni",
+        "amx_bf16",
+        "amx_int8",
+        "amx_tile",
+        "neon",
+        "asimd",
+        "asimdhp",
+        "asimddp",
+        "sve",
+        "sve2",
+        "i8mm",
+        "bf16",
+        "fphp",
+        "sme",
+        "crc32",
+        "atomics",
+        "vsx",
+        "altivec",
     }
 )
 
@@ -104,8 +147,15 @@ def parse_cpuinfo(text: str, machine: str) -> Cpu:
 
 
 def _arm_vendor(implementer: str) -> str:
-    return {"0x41": "ARM", "0x4e": "NVIDIA", "0x50": "APM", "0x51": "Qualcomm", "0x61": "Apple",
-            "0xc0": "Ampere", "0x48": "HiSilicon"}.get(implementer.lower(), implementer)
+    return {
+        "0x41": "ARM",
+        "0x4e": "NVIDIA",
+        "0x50": "APM",
+        "0x51": "Qualcomm",
+        "0x61": "Apple",
+        "0xc0": "Ampere",
+        "0x48": "HiSilicon",
+    }.get(implementer.lower(), implementer)
 
 
 def parse_meminfo(text: str) -> int:

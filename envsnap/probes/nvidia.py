@@ -88,7 +88,10 @@ def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvi
 
 
 def query_nvml(
-    timeout: float, gpu_ids: bool, environ: Mapping[str, str], python: str = sys.executable,
+    timeout: float,
+    gpu_ids: bool,
+    environ: Mapping[str, str],
+    python: str = sys.executable,
     runner: Runner = _runner.run,
 ) -> dict[str, Any]:
     """Run the NVML worker in a subprocess; a hang, a crash or garbage becomes a ``fatal`` answer."""
@@ -125,17 +128,16 @@ def probe_nvidia(
 def redact_device_ids(environment: Mapping[str, str]) -> dict[str, str]:
     """Environment values with GPU/MIG UUIDs replaced by ``GPU-<uuid>``: without ``--gpu-ids`` no value may
     identify the machine, and ``CUDA_VISIBLE_DEVICES`` often names devices by UUID."""
-    return {
-        name: _DEVICE_UUID.sub(lambda m: f"{m.group(1)}-<uuid>", value) for name, value in environment.items()
-    }
+    return {name: _DEVICE_UUID.sub(lambda m: f"{m.group(1)}-<uuid>", value) for name, value in environment.items()}
 
 
 def probe(ctx: ProbeContext) -> ProbeResult[tuple[Nvidia | None, tuple[Gpu, ...]]]:
     """The driver and its GPUs; ``(None, ())`` without a driver. Runs in the background: NVML can take
     seconds to initialise GPUs."""
     opts = ctx.options
-    nvidia, gpus, warnings = probe_nvidia(timeout=opts.gpu_timeout, gpu_ids=opts.gpu_ids, environ=ctx.environ,
-                                          runner=ctx.runner)
+    nvidia, gpus, warnings = probe_nvidia(
+        timeout=opts.gpu_timeout, gpu_ids=opts.gpu_ids, environ=ctx.environ, runner=ctx.runner
+    )
     return ProbeResult((nvidia, gpus), tuple(warnings))
 
 

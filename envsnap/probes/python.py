@@ -80,8 +80,10 @@ def script_interpreter(path: Path) -> str | None:
 def _refuse_broken_link(path: Path, python: str) -> None:
     """A venv whose base interpreter was removed (a pyenv version uninstalled): say so, not "no such file"."""
     if path.is_symlink() and not path.exists():
-        raise ProbeError(f"--python {python}: {path} is a broken link to {os.readlink(path)} "
-                         "(the interpreter this environment was made from is gone)")
+        raise ProbeError(
+            f"--python {python}: {path} is a broken link to {os.readlink(path)} "
+            "(the interpreter this environment was made from is gone)"
+        )
 
 
 @dataclass(frozen=True)
@@ -137,15 +139,19 @@ def select_environment(
     if venv:
         exe = _interpreter_in(Path(venv))
         if not Path(venv, "pyvenv.cfg").is_file() or exe is None:
-            raise ProbeError(f"VIRTUAL_ENV={venv}: not a virtual environment (no pyvenv.cfg and bin/python in it): "
-                             "activate a real one, unset VIRTUAL_ENV, or pass --python")
+            raise ProbeError(
+                f"VIRTUAL_ENV={venv}: not a virtual environment (no pyvenv.cfg and bin/python in it): "
+                "activate a real one, unset VIRTUAL_ENV, or pass --python"
+            )
         where = os.path.abspath(venv)
         return TargetEnvironment(None if _is_running(where) else exe, where, "VIRTUAL_ENV")
     conda = env.get("CONDA_PREFIX", "")
     if conda:
         if not Path(conda, "conda-meta").is_dir():
-            raise ProbeError(f"CONDA_PREFIX={conda}: not a conda environment (no conda-meta/ in it): "
-                             "activate a real one, unset CONDA_PREFIX, or pass --python")
+            raise ProbeError(
+                f"CONDA_PREFIX={conda}: not a conda environment (no conda-meta/ in it): "
+                "activate a real one, unset CONDA_PREFIX, or pass --python"
+            )
         where = os.path.abspath(conda)
         exe = _interpreter_in(Path(conda))
         if exe is None:
@@ -188,8 +194,9 @@ class PendingProbe:
             last = (err.strip().splitlines() or ["no output"])[-1]
             if last.startswith("SyntaxError"):
                 # The interpreter runs, but cannot even compile the probe: Python 2 or 3.6 and older.
-                raise ProbeError(f"--python {self.python}: too old for envsnap's probe, which needs Python >= 3.7 "
-                                 f"({last})")
+                raise ProbeError(
+                    f"--python {self.python}: too old for envsnap's probe, which needs Python >= 3.7 ({last})"
+                )
             raise ProbeError(f"--python {self.python}: not a working Python interpreter ({last})")
         try:
             data = json.loads(out)
@@ -237,8 +244,9 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
         return Source(kind="archive", url=url, archive_hash=archive_hash, subdirectory=subdirectory)
     dir_info = direct_url.get("dir_info")
     if isinstance(dir_info, dict):
-        return Source(kind="directory", url=url, editable=bool(dir_info.get("editable", False)),
-                      subdirectory=subdirectory)
+        return Source(
+            kind="directory", url=url, editable=bool(dir_info.get("editable", False)), subdirectory=subdirectory
+        )
     return Source(kind="archive", url=url, subdirectory=subdirectory)
 
 

@@ -88,9 +88,12 @@ def probe_system(
     manager = cast(SystemManager, db.manager)
     return System(manager=manager, packages=tuple(packages), libraries=tuple(libraries)), warnings
 
+
 def shared_objects_of(ctx: ProbeContext) -> dict[str, tuple[str, ...]]:
     """Distribution name -> absolute paths of its ELF files, as the target probe found them."""
     return {p.name: p.shared_objects for p in ctx.python.packages if p.shared_objects}
+
+
 def environment_roots(ctx: ProbeContext) -> set[str]:
     """The folders that belong to the environment: a library found under one is not a system library."""
     roots = {ctx.python.prefix, *(p.site_dir for p in ctx.python.packages)}
@@ -98,16 +101,22 @@ def environment_roots(ctx: ProbeContext) -> set[str]:
     if layer is not None:
         roots.add(layer.prefix)
     return roots
+
+
 def probe(ctx: ProbeContext) -> ProbeResult[System]:
     """The system packages and the libraries the environment loads from outside it."""
     table, warnings = probe_system(shared_objects_of(ctx), environment_roots(ctx), ctx.redact, ctx.database, ctx.loader)
     return ProbeResult(table, tuple(warnings))
+
+
 def prepare() -> tuple[PackageDatabase, Loader]:
     """The package database read and the ld.so cache loaded, while the target interpreter scans its
     environment: the system and CUDA probes then cost no I/O for either."""
     database = PackageDatabase()
     database.preload()
     return database, Loader.for_host()
+
+
 class SystemProbe(Probe[System]):
     name = "system"
 

@@ -23,8 +23,18 @@ from ._registry import REGISTRY, UnknownTargetError, check_target, check_targets
 from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 __all__ = [
-    "REGISTRY", "Plan", "PlanItem", "RebuildRequest", "RebuildResult", "Rebuilder", "UnknownTargetError",
-    "check_target", "check_targets", "get", "rebuild", "rebuilders",
+    "REGISTRY",
+    "Plan",
+    "PlanItem",
+    "RebuildRequest",
+    "RebuildResult",
+    "Rebuilder",
+    "UnknownTargetError",
+    "check_target",
+    "check_targets",
+    "get",
+    "rebuild",
+    "rebuilders",
 ]
 
 
@@ -59,19 +69,30 @@ def rebuild(
     target_options = dict(options or {})
     rebuilder.parse_options(target_options)  # an option the target does not take: bad input, before any work
     if offline and bundle is None:  # every target: nothing may be fetched, so it all comes from a bundle
-        raise BadOptionError(f"--offline needs --bundle: without a bundle the {target} target must download what "
-                             "it installs")
+        raise BadOptionError(
+            f"--offline needs --bundle: without a bundle the {target} target must download what it installs"
+        )
     lock = lockfile.load(lock_path)
     legacy = next((p for p in lock.python.packages if p.legacy_version), None)
     if legacy is not None:
-        raise LockfileError(f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
-                            "(remove it from the lock or replace its version)")
+        raise LockfileError(
+            f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
+            "(remove it from the lock or replace its version)"
+        )
     # The check should judge the interpreter the target will use (the venv target finds one of the locked
     # version), not the one running envsnap.
     check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
-    notes = preflight(lock, target=target, python=check_python, force=force, dry_run=dry_run, cpu_only=cpu_only,
-                      bundle=bundle, dest=dest if dest is not None else rebuilder.default_dest,
-                      base_image=target_options.get("base_image") or None)
+    notes = preflight(
+        lock,
+        target=target,
+        python=check_python,
+        force=force,
+        dry_run=dry_run,
+        cpu_only=cpu_only,
+        bundle=bundle,
+        dest=dest if dest is not None else rebuilder.default_dest,
+        base_image=target_options.get("base_image") or None,
+    )
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:
             bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None

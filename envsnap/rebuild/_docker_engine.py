@@ -78,8 +78,13 @@ def _engine_errors(*more: type[BaseException]) -> tuple[type[BaseException], ...
     import requests
     import urllib3
 
-    return (docker_sdk.errors.DockerException, requests.RequestException, urllib3.exceptions.HTTPError,
-            http.client.HTTPException, *more)
+    return (
+        docker_sdk.errors.DockerException,
+        requests.RequestException,
+        urllib3.exceptions.HTTPError,
+        http.client.HTTPException,
+        *more,
+    )
 
 
 def inspector(client: docker.DockerClient) -> baseimage.Inspector:
@@ -114,9 +119,7 @@ def short(exc: BaseException) -> str:
     return text[-1][:300] if text else type(exc).__name__
 
 
-def build(
-    client: docker.DockerClient, context: Path, *, network: str, progress: Progress, label: str = ""
-) -> str:
+def build(client: docker.DockerClient, context: Path, *, network: str, progress: Progress, label: str = "") -> str:
     """Build ``context`` untagged; the image id. A failure raises ``RebuildError``: nothing is tagged, and the
     intermediate images this build made (not those it took from the cache) are removed.
 
@@ -348,8 +351,11 @@ def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:
     if not isinstance(image_id, str) or not grammar.is_image_digest(image_id):
         raise bad(f"id {grammar.shown(image_id)} is not sha256:<64 hex digits>")
     if not isinstance(digests, list) or not all(
-        isinstance(d, str) and "@" in d and baseimage.is_reference(d.split("@", 1)[0])
-        and grammar.is_image_digest(d.split("@", 1)[1]) for d in digests
+        isinstance(d, str)
+        and "@" in d
+        and baseimage.is_reference(d.split("@", 1)[0])
+        and grammar.is_image_digest(d.split("@", 1)[1])
+        for d in digests
     ):
         raise bad(f"repo_digests {grammar.shown(digests)}")
     if not isinstance(env, dict) or not all(
@@ -422,8 +428,12 @@ def untag_image_archive(source: Path, target: Path, image_id: str) -> None:
             by_name = {(m.name[2:] if m.name.startswith("./") else m.name): m for m in members}
             for member in members:
                 name = member.name
-                if name.startswith("/") or ".." in name.split("/") or not (
-                    member.isreg() or member.isdir() or (member.issym() and not member.linkname.startswith("/"))
+                if (
+                    name.startswith("/")
+                    or ".." in name.split("/")
+                    or not (
+                        member.isreg() or member.isdir() or (member.issym() and not member.linkname.startswith("/"))
+                    )
                 ):
                     raise BadBundleError(f"{source}: unexpected member {grammar.shown(name)} in a saved image")
             manifest = _json_member(tar, by_name.get("manifest.json"), source)
@@ -491,8 +501,10 @@ def save_image(
                 for chunk in client.images.get(facts.image_id).save(named=reference):
                     handle.write(chunk)
             except _engine_errors() as exc:
-                raise RebuildError(f"the Docker engine stopped answering while saving {reference} "
-                                   f"({short(exc)}); nothing was written to {folder}") from exc
+                raise RebuildError(
+                    f"the Docker engine stopped answering while saving {reference} "
+                    f"({short(exc)}); nothing was written to {folder}"
+                ) from exc
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:

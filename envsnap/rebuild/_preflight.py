@@ -22,8 +22,9 @@ class PreflightError(RebuildError):
     exit_code = 3
 
 
-def bundle_sizes(bundle: str | os.PathLike[str] | None,
-                 folders: tuple[str, ...] = (WHEELS, TOOL)) -> BundleSizes | None:
+def bundle_sizes(
+    bundle: str | os.PathLike[str] | None, folders: tuple[str, ...] = (WHEELS, TOOL)
+) -> BundleSizes | None:
     """The real sizes of a bundle directory's wheels in ``folders`` (the ones a target installs from; zip
     directories only: nothing is unpacked); None for no bundle or an archive (measured only once unpacked)."""
     if bundle is None or not Path(bundle).is_dir():
@@ -39,13 +40,21 @@ def bundle_sizes(bundle: str | os.PathLike[str] | None,
                 counts[0] += wheel.stat().st_size
             except (OSError, zipfile.BadZipFile):
                 continue  # the rebuild reports a broken wheel by its hash; the estimate skips it
-    return BundleSizes(wheels=sizes[WHEELS][0], unpacked=sizes[WHEELS][1], tool=sizes[TOOL][0],
-                       tool_unpacked=sizes[TOOL][1])
+    return BundleSizes(
+        wheels=sizes[WHEELS][0], unpacked=sizes[WHEELS][1], tool=sizes[TOOL][0], tool_unpacked=sizes[TOOL][1]
+    )
 
 
 def preflight(
-    lock: Snapshot, *, target: str, python: str | None, force: bool, dry_run: bool = False, cpu_only: bool = False,
-    bundle: str | os.PathLike[str] | None = None, dest: str | os.PathLike[str] | None = None,
+    lock: Snapshot,
+    *,
+    target: str,
+    python: str | None,
+    force: bool,
+    dry_run: bool = False,
+    cpu_only: bool = False,
+    bundle: str | os.PathLike[str] | None = None,
+    dest: str | os.PathLike[str] | None = None,
     base_image: str | None = None,
 ) -> tuple[str, ...]:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan.
@@ -58,9 +67,11 @@ def preflight(
     # there is one.
     rebuilder = get(target)
     where = None if rebuilder.target_facts.container or dest is None else str(Path(dest).absolute())
-    probed = dataclasses.replace(check_target(target, cpu_only=cpu_only, disk_path=where),
-                                 bundle=bundle_sizes(bundle, rebuilder.bundle_folders),
-                                 base_image=base_image if rebuilder.target_facts.container else None)
+    probed = dataclasses.replace(
+        check_target(target, cpu_only=cpu_only, disk_path=where),
+        bundle=bundle_sizes(bundle, rebuilder.bundle_folders),
+        base_image=base_image if rebuilder.target_facts.container else None,
+    )
     report = evaluate(lock, capture(python, project_state=False), probed)  # the rules read no git state
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:

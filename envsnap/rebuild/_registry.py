@@ -20,8 +20,11 @@ class UnknownTargetError(RebuildError, UsageError):
 # Every target, by its --target name (a module here and one line in this list; see ``_plugins``): in this
 # order ``check --target`` offers them after "host".
 REGISTRY: Registry[Rebuilder] = Registry(
-    Rebuilder, "envsnap.rebuild", ("docker:REBUILDER", "conda:REBUILDER", "venv:REBUILDER"),
-    what="rebuild target", unknown=UnknownTargetError,
+    Rebuilder,
+    "envsnap.rebuild",
+    ("docker:REBUILDER", "conda:REBUILDER", "venv:REBUILDER"),
+    what="rebuild target",
+    unknown=UnknownTargetError,
 )
 
 

@@ -125,8 +125,9 @@ def install_with_executable(
 def restore_provenance(prefix: Path, conda: Conda) -> None:
     """Write each locked package's URL, channel and hashes back into its conda-meta record (the installer
     saw a local, already checked copy of the archive)."""
-    by_key: dict[tuple[object, object, object], CondaPackage] = {(p.name, p.version, p.build): p
-                                                                  for p in conda.packages}
+    by_key: dict[tuple[object, object, object], CondaPackage] = {
+        (p.name, p.version, p.build): p for p in conda.packages
+    }
     for path in sorted((prefix / conda_probe.META_DIR).glob("*.json")):
         # Written by the installer from the packages' own metadata: bounded and guarded like any untrusted JSON.
         data = _readlimits.read_json(path, error=RebuildError, what="conda-meta record")
@@ -151,13 +152,16 @@ def restore_provenance(prefix: Path, conda: Conda) -> None:
 # ---------------------------------------------------------------------------------------- rebuilder
 
 
-
 @dataclass(frozen=True)
 class CondaOptions(Options):
     """The conda target's options."""
 
-    engine: str = field(default="rattler", metadata=flag(
-        "conda target: the installer (default: rattler, embedded; the others must be on PATH)", choices=ENGINES))
+    engine: str = field(
+        default="rattler",
+        metadata=flag(
+            "conda target: the installer (default: rattler, embedded; the others must be on PATH)", choices=ENGINES
+        ),
+    )
     cache_dir: str = ""  # where fetched archives are kept (default: envsnap's cache); --option cache_dir=DIR
 
     def __post_init__(self) -> None:
@@ -273,8 +277,13 @@ class CondaRebuilder(Rebuilder):
                 "(hash-checked wheels, --no-deps)"
             )
         steps.append("verify the conda layer and the Python layer against the lock")
-        data = CondaPlanData(engine=engine, tool=tool, subdir=conda.subdir, channels=tuple(conda.channels),
-                             bundle=str(request.bundle_dir) if request.bundle_dir is not None else "")
+        data = CondaPlanData(
+            engine=engine,
+            tool=tool,
+            subdir=conda.subdir,
+            channels=tuple(conda.channels),
+            bundle=str(request.bundle_dir) if request.bundle_dir is not None else "",
+        )
         return Plan(
             target=self.name,
             lock_path=str(request.lock_path),
@@ -314,8 +323,14 @@ class CondaRebuilder(Rebuilder):
                 )
             else:
                 cache = Path(options.cache_dir) if options.cache_dir else cache_dir(CONDA_CACHE)
-                archives = fetch_all(conda.packages, cache, by_hash=True, offline=request.offline, progress=say,
-                                     allow_urls=request.allow_urls)
+                archives = fetch_all(
+                    conda.packages,
+                    cache,
+                    by_hash=True,
+                    offline=request.offline,
+                    progress=say,
+                    allow_urls=request.allow_urls,
+                )
             say(f"installing {len(archives)} conda packages with {engine}")
             if engine == "rattler":
                 install_with_rattler(conda, archives, staging, work / "pkgs")
@@ -369,10 +384,15 @@ class CondaRebuilder(Rebuilder):
 
             say("pinning and downloading the locked wheels")
             bundle_dir = work / "bundle"
-            make_bundle(_without_conda(lock), bundle_dir,
-                        BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls), progress=say)
-        install_python_layer(python, lock, bundle_dir, offline=request.offline, progress=say,
-                             allow_urls=request.allow_urls)
+            make_bundle(
+                _without_conda(lock),
+                bundle_dir,
+                BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls),
+                progress=say,
+            )
+        install_python_layer(
+            python, lock, bundle_dir, offline=request.offline, progress=say, allow_urls=request.allow_urls
+        )
 
 
 def staging_prefix(dest: Path, holder: Path) -> Path:

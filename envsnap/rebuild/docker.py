@@ -145,8 +145,13 @@ class DockerRebuilder(Rebuilder):
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
         _docker_engine.load_bundled_images(client, bundle.root, say)
         # As the plan saw it: a saved base is the bundle's image, found by its id (it was loaded untagged).
-        spec = make_spec(lock, options, _docker_engine.with_bundled(_docker_engine.inspector(client), bundle.root),
-                         carried=_carried(bundle.root), offline=request.offline)
+        spec = make_spec(
+            lock,
+            options,
+            _docker_engine.with_bundled(_docker_engine.inspector(client), bundle.root),
+            carried=_carried(bundle.root),
+            offline=request.offline,
+        )
         files = render_context(spec, _lock_bytes(request))
         decided = plan.data
         if not isinstance(decided, DockerPlanData):
@@ -164,7 +169,10 @@ class DockerRebuilder(Rebuilder):
             _copy_wheels(bundle, spec.lock, work / WHEELS, say)
             tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
             image_id = _docker_engine.build(
-                client, work, network=_network(spec, request.offline), progress=say,
+                client,
+                work,
+                network=_network(spec, request.offline),
+                progress=say,
                 label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
             )
         try:
@@ -207,8 +215,10 @@ def _bundle_lock(request: RebuildRequest) -> Snapshot:
     mine, theirs = _build_facts(request.lock), _build_facts(bundle.lock)
     if mine != theirs:
         what = next(k for k in mine if mine[k] != theirs[k])
-        raise BadBundleError(f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
-                           f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})")
+        raise BadBundleError(
+            f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
+            f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})"
+        )
     for pkg in bundle.lock.pip_layer():
         try:
             bundle.wheel_for(pkg)
@@ -253,17 +263,27 @@ def _items(spec: DockerSpec) -> tuple[PlanItem, ...]:
         needed = f"needed by {', '.join(pin.needed_by)}" if pin.needed_by else ""
         deb = from_bundle.get(pin.name)
         if deb is not None:
-            items.append(PlanItem("system", pin.name, pin.version, origin=f"bundle: {DEBS}/{deb.filename}",
-                                  pin=f"sha256:{deb.sha256}", note=needed))
+            items.append(
+                PlanItem(
+                    "system",
+                    pin.name,
+                    pin.version,
+                    origin=f"bundle: {DEBS}/{deb.filename}",
+                    pin=f"sha256:{deb.sha256}",
+                    note=needed,
+                )
+            )
             continue
         items.append(
             PlanItem(
                 "system",
                 pin.name,
                 pin.version,
-                origin="base image (checked)" if spec.expected else (
-                    f"apt, snapshot of {spec.options.apt_snapshot or spec.options.as_of}" if spec.apt_sources
-                    else "apt"),
+                origin="base image (checked)"
+                if spec.expected
+                else (
+                    f"apt, snapshot of {spec.options.apt_snapshot or spec.options.as_of}" if spec.apt_sources else "apt"
+                ),
                 pin=pin.spec if pin.version else "by name",
                 note=needed,
             )
@@ -359,8 +379,9 @@ def _carried(bundle_dir: Path | None) -> Callable[[SystemPackage], bool] | None:
     if bundle_dir is None or not (Path(bundle_dir) / DEBS).is_dir():
         return None
     folder = Path(bundle_dir) / DEBS
-    return lambda pkg: deb_files.is_pinned(pkg) and grammar.is_deb_filename(pkg.filename) and (
-        folder / pkg.filename).is_file()
+    return lambda pkg: (
+        deb_files.is_pinned(pkg) and grammar.is_deb_filename(pkg.filename) and (folder / pkg.filename).is_file()
+    )
 
 
 def _copy_debs(bundle: Bundle, spec: DockerSpec, dest: Path, say: Progress) -> None:
@@ -458,7 +479,11 @@ def _bundle_spec(
 
 
 def bundle_tool_wheels(
-    lock: Snapshot, bundle_root: Path, *, base_image: str | None = None, progress: Progress | None = None,
+    lock: Snapshot,
+    bundle_root: Path,
+    *,
+    base_image: str | None = None,
+    progress: Progress | None = None,
     offline: bool = False,
 ) -> Path:
     """Store envsnap's own wheels for the image's interpreter in ``BUNDLE/tool/``, so that a docker rebuild
@@ -479,8 +504,12 @@ def bundle_tool_wheels(
 
 
 def add_docker_base(
-    lock: Snapshot, bundle_root: Path, base_image: str | None = None, progress: Progress | None = None,
-    *, offline: bool = False,
+    lock: Snapshot,
+    bundle_root: Path,
+    base_image: str | None = None,
+    progress: Progress | None = None,
+    *,
+    offline: bool = False,
 ) -> None:
     """``envsnap bundle --with-base-image``: the saved base image and envsnap's wheels (``offline``: from what is
     installed here, no index), then fresh SHA256SUMS."""
@@ -500,8 +529,13 @@ def base_image_packages(client: docker.DockerClient, image: str) -> dict[tuple[s
 
     try:
         out = client.containers.run(
-            image, ["dpkg-query", "-W", "-f=${Package}\\t${Architecture}\\t${Version}\\n"],
-            network_mode="none", remove=True, stdout=True, stderr=False, entrypoint=[],
+            image,
+            ["dpkg-query", "-W", "-f=${Package}\\t${Architecture}\\t${Version}\\n"],
+            network_mode="none",
+            remove=True,
+            stdout=True,
+            stderr=False,
+            entrypoint=[],
         )
     except docker_sdk.errors.DockerException:
         return {}
@@ -565,9 +599,14 @@ def add_system_packages(
         if old.name not in keep and old.is_file():
             old.unlink()  # an earlier bundle's file this lock no longer carries
     try:
-        size = deb_files.fetch_debs(carry, Path(bundle_root) / DEBS, fetcher,
-                                    cache_dir=cache_dir or default_cache(ARTIFACTS_CACHE), offline=offline,
-                                    progress=say)
+        size = deb_files.fetch_debs(
+            carry,
+            Path(bundle_root) / DEBS,
+            fetcher,
+            cache_dir=cache_dir or default_cache(ARTIFACTS_CACHE),
+            offline=offline,
+            progress=say,
+        )
     except FetchRefusedError:
         raise  # a lock URL the fetch policy refuses: bad input, exit 2
     except EnvsnapError as exc:  # a file that cannot be fetched or is not the one the lock pins

@@ -32,11 +32,18 @@ if TYPE_CHECKING:
     from ..compare.verify import VerifyReport
 
 __all__ = [
-    "BadOptionError", "NoOptions", "Options", "Plan", "PlanData", "PlanItem", "Progress", "RebuildError",
-    "RebuildRequest", "RebuildResult", "Rebuilder",
+    "BadOptionError",
+    "NoOptions",
+    "Options",
+    "Plan",
+    "PlanData",
+    "PlanItem",
+    "Progress",
+    "RebuildError",
+    "RebuildRequest",
+    "RebuildResult",
+    "Rebuilder",
 ]
-
-
 
 
 def _no_options() -> Mapping[str, str]:

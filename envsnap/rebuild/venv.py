@@ -120,11 +120,14 @@ def locked_python(lock: Snapshot) -> tuple[str, str]:
     want = lock.python.version
     impl = lock.python.implementation or "cpython"
     if want and not is_python_version(want):
-        raise UnsafeInputError(f"python.version {shown(want)}: not a Python version (X.Y or X.Y.Z); "
-                               "refusing to look up an interpreter from it")
+        raise UnsafeInputError(
+            f"python.version {shown(want)}: not a Python version (X.Y or X.Y.Z); "
+            "refusing to look up an interpreter from it"
+        )
     if impl not in PYTHON_IMPLEMENTATIONS:
-        raise UnsafeInputError(f"python.implementation {shown(impl)}: not one of "
-                               f"{', '.join(sorted(PYTHON_IMPLEMENTATIONS))}")
+        raise UnsafeInputError(
+            f"python.implementation {shown(impl)}: not one of {', '.join(sorted(PYTHON_IMPLEMENTATIONS))}"
+        )
     return want, impl
 
 
@@ -148,9 +151,7 @@ def find_interpreter(
         if found[1] != impl or major_minor(found[0]) != major_minor(want):
             raise BadOptionError(f"--python {python} is {found[1]} {found[0]}; the lock needs {impl} {want}")
         notes = (
-            []
-            if found[0] == want
-            else [f"interpreter {found[0]} differs from the locked {want} in the patch release"]
+            [] if found[0] == want else [f"interpreter {found[0]} differs from the locked {want} in the patch release"]
         )
         return Interpreter(str(Path(exe).absolute()), found[0], "--python"), notes
     if not is_release_number(want):  # searched for (PATH, pyenv, uv) only by a plain release number
@@ -242,18 +243,23 @@ def _uv_install(version: str) -> Interpreter | None:
 
 # The user's installer settings that only say where the cache is and how to link: kept. Every other PIP_*/UV_*
 # (an index, a constraint, an override, another interpreter) would change what is installed: dropped.
-KEPT_INSTALLER_VARS = frozenset({
-    "UV_CACHE_DIR", "UV_NO_CACHE", "UV_LINK_MODE", "UV_CONCURRENT_INSTALLS", "UV_PYTHON_INSTALL_DIR",
-    "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR",
-})
+KEPT_INSTALLER_VARS = frozenset(
+    {
+        "UV_CACHE_DIR",
+        "UV_NO_CACHE",
+        "UV_LINK_MODE",
+        "UV_CONCURRENT_INSTALLS",
+        "UV_PYTHON_INSTALL_DIR",
+        "PIP_CACHE_DIR",
+        "PIP_NO_CACHE_DIR",
+    }
+)
 
 
 def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for installers: none of the user's pip/uv settings (indexes, constraints) apply, except
     the cache and link settings in ``KEPT_INSTALLER_VARS`` (``UV_CACHE_DIR`` on a scratch disk is honoured)."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_")) or k in KEPT_INSTALLER_VARS
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_")) or k in KEPT_INSTALLER_VARS}
     env.update(
         {
             "PIP_CONFIG_FILE": os.devnull,
@@ -290,8 +296,7 @@ def _checked_wheels(
             if not missing or offline or art is None or art.rebuilt:
                 if missing and offline:
                     raise RebuildError(
-                        f"{exc}; --offline: nothing may be downloaded "
-                        "(re-run `envsnap bundle` to complete the bundle)"
+                        f"{exc}; --offline: nothing may be downloaded (re-run `envsnap bundle` to complete the bundle)"
                     ) from None
                 raise RebuildError(str(exc)) from None
         pinner = pinner or Pinner(read_pip_config(), cache_dir(ARTIFACTS_CACHE), allow_urls=allow_urls)
@@ -300,8 +305,7 @@ def _checked_wheels(
             fetch_wheel(art, path, pinner, offline=False)
         except (BundleError, PinError) as exc:
             raise RebuildError(
-                f"{pkg.name} {pkg.version}: {art.filename} is missing from the bundle and could not be "
-                f"fetched: {exc}"
+                f"{pkg.name} {pkg.version}: {art.filename} is missing from the bundle and could not be fetched: {exc}"
             ) from None
         wheels.append(path)
     return wheels
@@ -394,9 +398,11 @@ def _install_requirements(packages: list[PythonPackage]) -> str:
     for pkg in sorted(packages, key=lambda p: p.name):
         art = pkg.artifact
         sha = art.sha256 if art is not None else ""
-        for ok, what, value in ((is_canonical_name(pkg.name), "package name", pkg.name),
-                                (is_pep440(pkg.version), "version", pkg.version),
-                                (is_sha256_hex(sha), "sha256", sha)):
+        for ok, what, value in (
+            (is_canonical_name(pkg.name), "package name", pkg.name),
+            (is_pep440(pkg.version), "version", pkg.version),
+            (is_sha256_hex(sha), "sha256", sha),
+        ):
             if not ok:
                 raise UnsafeInputError(f"{pkg.name[:80]!r}: {what} {shown(value)} cannot go to an installer")
         lines.append(f"{pkg.name}=={pkg.version} --hash=sha256:{sha}\n")
@@ -468,9 +474,7 @@ class VenvRebuilder(Rebuilder):
             raise BadOptionError("--offline needs --bundle: without a bundle the wheels must be downloaded")
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise BadOptionError(
-                f"--dest {dest}: already exists and is not empty (remove it or choose another)"
-            )
+            raise BadOptionError(f"--dest {dest}: already exists and is not empty (remove it or choose another)")
         interp, notes = find_interpreter(lock, request.python, offline=request.offline)
         items = [
             PlanItem(
@@ -484,8 +488,9 @@ class VenvRebuilder(Rebuilder):
             # Checked before anything is fetched: local projects present, VCS buildable, disk, as one list.
             problems = precheck(lock, BundleOptions(project_dir=request.project_dir))
             if problems:
-                raise RebuildError(f"cannot rebuild {len(problems)} package(s), nothing was fetched: "
-                                   + "; ".join(problems))
+                raise RebuildError(
+                    f"cannot rebuild {len(problems)} package(s), nothing was fetched: " + "; ".join(problems)
+                )
         for pkg in lock.pip_layer():
             art = pkg.artifact
             if art is not None and art.filename:
@@ -498,9 +503,7 @@ class VenvRebuilder(Rebuilder):
             origin = f"wheels/{art.filename}" if request.bundle_dir is not None else art.url
             note = f"rebuilt from {art.url}" if art.rebuilt else ""
             items.append(
-                PlanItem(
-                    "python", pkg.name, pkg.version, origin=origin, pin=f"sha256:{art.sha256}", note=note
-                )
+                PlanItem("python", pkg.name, pkg.version, origin=origin, pin=f"sha256:{art.sha256}", note=note)
             )
         tool = installer_name()
         where = interp.path or f"Python {interp.version} downloaded by uv ({UV_INSTALL})"
@@ -508,9 +511,11 @@ class VenvRebuilder(Rebuilder):
             f"create a venv with {where} in a hidden folder beside {dest}",
             (
                 "make a bundle in a temporary folder (pin and download every wheel"
-                + (", build local projects and VCS checkouts into wheels)"
-                   if any(p.source.kind in ("directory", "vcs") and p.artifact is None for p in lock.pip_layer())
-                   else ")")
+                + (
+                    ", build local projects and VCS checkouts into wheels)"
+                    if any(p.source.kind in ("directory", "vcs") and p.artifact is None for p in lock.pip_layer())
+                    else ")"
+                )
                 if request.bundle_dir is None
                 else f"check every wheel in {request.bundle_dir} against the lock's sha256"
             ),
@@ -518,8 +523,12 @@ class VenvRebuilder(Rebuilder):
             f"move the venv to {dest}",
             "verify it against the lock",
         ]
-        data = VenvPlanData(installer=tool, python_version=interp.version, python_path=interp.path,
-                            bundle=str(request.bundle_dir) if request.bundle_dir is not None else "")
+        data = VenvPlanData(
+            installer=tool,
+            python_version=interp.version,
+            python_path=interp.path,
+            bundle=str(request.bundle_dir) if request.bundle_dir is not None else "",
+        )
         return Plan(
             target=self.name,
             lock_path=str(request.lock_path),
@@ -548,8 +557,12 @@ class VenvRebuilder(Rebuilder):
 
                 say("pinning and downloading the locked wheels")
                 bundle_dir = Path(tmp) / "bundle"
-                make_bundle(request.lock, bundle_dir,
-                            BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls), progress=say)
+                make_bundle(
+                    request.lock,
+                    bundle_dir,
+                    BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls),
+                    progress=say,
+                )
             lock = _bundle_lock(request.lock, bundle_dir)
             if not python:
                 say(f"downloading Python {data.python_version} with uv")
@@ -557,7 +570,11 @@ class VenvRebuilder(Rebuilder):
             say(f"creating a venv with Python {data.python_version or lock.python.version}")
             _create_venv(python, staging)
             install_python_layer(
-                staging / "bin" / "python", lock, bundle_dir, offline=request.offline, progress=say,
+                staging / "bin" / "python",
+                lock,
+                bundle_dir,
+                offline=request.offline,
+                progress=say,
                 allow_urls=request.allow_urls,
             )
             _relocate(staging, dest)
@@ -576,16 +593,34 @@ def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:
     src = pkg.source
     if src.kind == "directory":
         tree = local_source(pkg, project_dir)  # precheck has found it
-        editable = "; it was editable: installed as a regular wheel, `pip install -e` makes it editable again" \
-            if src.editable else ""
-        return PlanItem("python", pkg.name, pkg.version, origin=f"{tree} (local project)",
-                        note=f"built into a wheel (PEP 517) and installed{editable}")
+        editable = (
+            "; it was editable: installed as a regular wheel, `pip install -e` makes it editable again"
+            if src.editable
+            else ""
+        )
+        return PlanItem(
+            "python",
+            pkg.name,
+            pkg.version,
+            origin=f"{tree} (local project)",
+            note=f"built into a wheel (PEP 517) and installed{editable}",
+        )
     if src.kind == "vcs":
-        return PlanItem("python", pkg.name, pkg.version, origin=f"git+{src.url}@{src.commit_id}",
-                        note="cloned at the commit, built into a wheel and installed")
+        return PlanItem(
+            "python",
+            pkg.name,
+            pkg.version,
+            origin=f"git+{src.url}@{src.commit_id}",
+            note="cloned at the commit, built into a wheel and installed",
+        )
     if pkg.candidates:
-        return PlanItem("python", pkg.name, pkg.version, origin=f"one of the {len(pkg.candidates)} files the "
-                        "import kept", note="the file for this target, checked against its sha256")
+        return PlanItem(
+            "python",
+            pkg.name,
+            pkg.version,
+            origin=f"one of the {len(pkg.candidates)} files the import kept",
+            note="the file for this target, checked against its sha256",
+        )
     return PlanItem("python", pkg.name, pkg.version, origin="to be pinned and fetched")
 
 

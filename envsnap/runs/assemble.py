@@ -41,8 +41,9 @@ def context() -> Context:
     cwd = os.getcwd()
     root = Path(find_root(cwd) or cwd)
     rel = os.path.relpath(os.path.realpath(cwd), os.path.realpath(root))
-    return Context(root=root, cwd_rel="." if rel == "." else rel.replace(os.sep, "/"),
-                   redactor=PathRedactor(project=str(root)))
+    return Context(
+        root=root, cwd_rel="." if rel == "." else rel.replace(os.sep, "/"), redactor=PathRedactor(project=str(root))
+    )
 
 
 def data_path(path: str) -> str:
@@ -51,7 +52,7 @@ def data_path(path: str) -> str:
     norm = os.path.normpath(path)
     home = os.path.expanduser("~")
     if os.path.isabs(norm) and home not in ("", "/") and norm.startswith(home.rstrip("/") + "/"):
-        return "~/" + norm[len(home.rstrip("/")) + 1:]
+        return "~/" + norm[len(home.rstrip("/")) + 1 :]
     return norm
 
 
@@ -60,21 +61,36 @@ def resolve_data_path(path: str, base: Path | None = None) -> Path:
 
 
 def to_data(role: str, path: str, fp: data_mod.Fingerprint) -> Data:
-    return Data(role=role, path=data_path(path), kind=fp.kind, method=fp.method, digest=fp.digest, files=fp.files,
-                bytes=fp.bytes, complete=fp.complete,
-                entries=tuple(FileEntry(e.path, e.size, e.value) for e in fp.entries))
+    return Data(
+        role=role,
+        path=data_path(path),
+        kind=fp.kind,
+        method=fp.method,
+        digest=fp.digest,
+        files=fp.files,
+        bytes=fp.bytes,
+        complete=fp.complete,
+        entries=tuple(FileEntry(e.path, e.size, e.value) for e in fp.entries),
+    )
 
 
-def fingerprint_data(role: str, path: str, *, fast: bool, progress: data_mod.ByteProgress | None = None,
-                     base: Path | None = None) -> Data:
-    fp = data_mod.fingerprint(resolve_data_path(path, base), fast=fast, progress=progress,
-                              missing_ok=role == "output")
+def fingerprint_data(
+    role: str, path: str, *, fast: bool, progress: data_mod.ByteProgress | None = None, base: Path | None = None
+) -> Data:
+    fp = data_mod.fingerprint(resolve_data_path(path, base), fast=fast, progress=progress, missing_ok=role == "output")
     return to_data(role, path, fp)
 
 
 def to_fingerprint(d: Data) -> data_mod.Fingerprint:
-    return data_mod.Fingerprint(d.kind, d.method, d.digest, d.files, d.bytes,
-                                tuple(data_mod.Entry(e.path, e.size, e.value) for e in d.entries), d.complete)
+    return data_mod.Fingerprint(
+        d.kind,
+        d.method,
+        d.digest,
+        d.files,
+        d.bytes,
+        tuple(data_mod.Entry(e.path, e.size, e.value) for e in d.entries),
+        d.complete,
+    )
 
 
 def relative_to_root(path: Path, root: Path) -> str:
@@ -86,8 +102,11 @@ def findings(report: Any) -> list[tuple[bool, str]]:
     """verify's mismatches and warnings as (is a mismatch, line), secrets removed."""
     from ..compare.verify import INFO, MISMATCH
 
-    return [(d.severity == MISMATCH, redact_secrets(f"{d.severity}: {d.area}: {d.describe()}"))
-            for d in report.differences if d.severity != INFO][:MAX_DRIFT_LINES]
+    return [
+        (d.severity == MISMATCH, redact_secrets(f"{d.severity}: {d.area}: {d.describe()}"))
+        for d in report.differences
+        if d.severity != INFO
+    ][:MAX_DRIFT_LINES]
 
 
 def python_target(argv: Sequence[str], python: str | None) -> TargetEnvironment:
@@ -107,8 +126,9 @@ def code_state(root: Path, exclude: Sequence[str | os.PathLike[str]]) -> Code | 
     project = probe_project(str(root), exclude=[os.fspath(p) for p in exclude])
     if project is None:
         return None
-    return Code(vcs="git", commit=project.commit, branch=project.branch, dirty=project.dirty,
-                diff_digest=project.diff_digest)
+    return Code(
+        vcs="git", commit=project.commit, branch=project.branch, dirty=project.dirty, diff_digest=project.diff_digest
+    )
 
 
 def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
@@ -116,29 +136,56 @@ def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
     return out, out != tuple(argv)
 
 
-def loaded(objects: set[str], reports: Sequence[trace.PythonReport], lock: Snapshot | None, ctx: Context, *,
-           method: str, processes: int, database: PackageDatabase | None = None,
-           index: RecordIndex | None = None) -> Loaded:
+def loaded(
+    objects: set[str],
+    reports: Sequence[trace.PythonReport],
+    lock: Snapshot | None,
+    ctx: Context,
+    *,
+    method: str,
+    processes: int,
+    database: PackageDatabase | None = None,
+    index: RecordIndex | None = None,
+) -> Loaded:
     index = index or RecordIndex()
     interpreters = {r.base_prefix: r.version for r in reports}
     interpreters.update({r.prefix: r.version for r in reports})
     libraries = account(objects, lock, ctx.redactor, interpreters=interpreters, index=index, database=database)
     modules = [name for r in reports for name in r.modules]
     files = {f for r in reports for f in r.modules.values()}
-    return Loaded(method=method, processes=processes, python_processes=len({r.pid for r in reports}),
-                  libraries=libraries, modules=tuple(trace.top_level_modules(modules)),
-                  distributions=tuple(distributions_of(files, index)))
+    return Loaded(
+        method=method,
+        processes=processes,
+        python_processes=len({r.pid for r in reports}),
+        libraries=libraries,
+        modules=tuple(trace.top_level_modules(modules)),
+        distributions=tuple(distributions_of(files, index)),
+    )
 
 
-def environment(lock: Snapshot | None, lock_path: Path | None, ctx: Context, target: TargetEnvironment,
-                captured: bool, drift: Sequence[str]) -> Environment:
+def environment(
+    lock: Snapshot | None,
+    lock_path: Path | None,
+    ctx: Context,
+    target: TargetEnvironment,
+    captured: bool,
+    drift: Sequence[str],
+) -> Environment:
     python = ctx.redactor.text(target.describe())
     if lock is None or lock_path is None:
         return Environment(python=python, drift=tuple(drift))
-    digest = lock.envsnap.content_digest if lock.envsnap.content_digest and not captured else \
-        lockfile.canonical_digest(lockfile.to_dict(lock))
-    return Environment(lock=relative_to_root(lock_path, ctx.root), lock_digest=digest, captured=captured,
-                       python=python, drift=tuple(drift))
+    digest = (
+        lock.envsnap.content_digest
+        if lock.envsnap.content_digest and not captured
+        else lockfile.canonical_digest(lockfile.to_dict(lock))
+    )
+    return Environment(
+        lock=relative_to_root(lock_path, ctx.root),
+        lock_digest=digest,
+        captured=captured,
+        python=python,
+        drift=tuple(drift),
+    )
 
 
 @dataclass
@@ -157,10 +204,17 @@ class Prepared:
     database: PackageDatabase | None = None
 
 
-def prepare(argv: Sequence[str], *, lock: Snapshot | Callable[[], Snapshot] | None, lock_path: Path | None,
-            record: Path,
-            python: str | None, exclude: Sequence[str | os.PathLike[str]] = (),
-            capture_path: Path | None = None, use_cache: bool = True) -> Prepared:
+def prepare(
+    argv: Sequence[str],
+    *,
+    lock: Snapshot | Callable[[], Snapshot] | None,
+    lock_path: Path | None,
+    record: Path,
+    python: str | None,
+    exclude: Sequence[str | os.PathLike[str]] = (),
+    capture_path: Path | None = None,
+    use_cache: bool = True,
+) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
     to be stored at ``capture_path``; either reused from ``runs.cache`` while the environment is unchanged),
     the package database read ahead (the RECORD files are read at the end, only for the site folders the run
@@ -208,14 +262,21 @@ def _cached_findings(name: str | None) -> list[tuple[bool, str]] | None:
 
     entry = cache.get(name) if name is not None else None
     items = entry.get("findings") if entry is not None else None
-    if not isinstance(items, list) or not all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], bool)
-                                              and isinstance(i[1], str) for i in items):
+    if not isinstance(items, list) or not all(
+        isinstance(i, list) and len(i) == 2 and isinstance(i[0], bool) and isinstance(i[1], str) for i in items
+    ):
         return None
     return [(bad, line) for bad, line in items]
 
 
-def _capture(target: TargetEnvironment, interpreter: str, capture_path: Path | None,
-             excluded: Sequence[str | os.PathLike[str]], ctx: Context, use_cache: bool) -> Snapshot:
+def _capture(
+    target: TargetEnvironment,
+    interpreter: str,
+    capture_path: Path | None,
+    excluded: Sequence[str | os.PathLike[str]],
+    ctx: Context,
+    use_cache: bool,
+) -> Snapshot:
     """A capture of the target; a cached one (with the project's state taken now) while nothing changed."""
     from ..errors import LockfileError
     from ..probes.capture import capture
@@ -231,15 +292,29 @@ def _capture(target: TargetEnvironment, interpreter: str, capture_path: Path | N
         if snapshot is not None:
             project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
             return dataclasses.replace(snapshot, project=project)
-    snapshot = capture(target.python, conda_prefix=target.conda_prefix, python_layer=target.python_layer,
-                       output=str(capture_path) if capture_path else None)
+    snapshot = capture(
+        target.python,
+        conda_prefix=target.conda_prefix,
+        python_layer=target.python_layer,
+        output=str(capture_path) if capture_path else None,
+    )
     if name is not None:
         cache.put(name, {"lock": lockfile.dumps(snapshot)})
     return snapshot
 
 
-def build(prepared: Prepared, *, argv: Sequence[str], outcome: Outcome, gpus: Gpus, data: Sequence[Data],
-          objects: set[str], reports: Sequence[trace.PythonReport], processes: int, method: str) -> RunRecord:
+def build(
+    prepared: Prepared,
+    *,
+    argv: Sequence[str],
+    outcome: Outcome,
+    gpus: Gpus,
+    data: Sequence[Data],
+    objects: set[str],
+    reports: Sequence[trace.PythonReport],
+    processes: int,
+    method: str,
+) -> RunRecord:
     if prepared.captured and prepared.lock is not None and prepared.lock_path is not None:
         lockfile.dump(prepared.lock, prepared.lock_path)
     command, redacted = redacted_argv(argv)
@@ -248,10 +323,18 @@ def build(prepared: Prepared, *, argv: Sequence[str], outcome: Outcome, gpus: Gp
         command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted),
         result=outcome,
         gpus=gpus,
-        environment=environment(prepared.lock, prepared.lock_path, prepared.ctx, prepared.target,
-                                prepared.captured, prepared.drift),
+        environment=environment(
+            prepared.lock, prepared.lock_path, prepared.ctx, prepared.target, prepared.captured, prepared.drift
+        ),
         code=prepared.code,
-        loaded=loaded(objects, reports, prepared.lock, prepared.ctx, method=method, processes=processes,
-                      database=prepared.database),
+        loaded=loaded(
+            objects,
+            reports,
+            prepared.lock,
+            prepared.ctx,
+            method=method,
+            processes=processes,
+            database=prepared.database,
+        ),
         data=tuple(data),
     )

@@ -27,8 +27,14 @@ from .._fs import atomic_write_text
 from .._version import __version__
 
 CACHE_ENV = "ENVSNAP_RUN_CACHE"
-_STATE_FILES = ("/var/lib/dpkg/status", "/lib/apk/db/installed", "/var/lib/rpm/rpmdb.sqlite",
-                "/proc/driver/nvidia/version", "/etc/machine-id", "/proc/sys/kernel/random/boot_id")
+_STATE_FILES = (
+    "/var/lib/dpkg/status",
+    "/lib/apk/db/installed",
+    "/var/lib/rpm/rpmdb.sqlite",
+    "/proc/driver/nvidia/version",
+    "/etc/machine-id",
+    "/proc/sys/kernel/random/boot_id",
+)
 MAX_ENTRY_BYTES = 16 << 20
 
 
@@ -46,8 +52,12 @@ def site_dirs(python: str) -> list[str]:
     out: list[str] = []
     for exe in dict.fromkeys((os.path.abspath(python), os.path.realpath(python))):
         prefix = os.path.dirname(os.path.dirname(exe))
-        for pattern in ("lib/python*/site-packages", "lib/python*/dist-packages", "lib64/python*/site-packages",
-                        "local/lib/python*/dist-packages"):
+        for pattern in (
+            "lib/python*/site-packages",
+            "lib/python*/dist-packages",
+            "lib64/python*/site-packages",
+            "local/lib/python*/dist-packages",
+        ):
             out.extend(sorted(glob.glob(os.path.join(glob.escape(prefix), pattern))))
     return list(dict.fromkeys(out))
 

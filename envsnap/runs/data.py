@@ -69,8 +69,9 @@ def manifest_digest(entries: Sequence[Entry]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def hash_file(path: str | os.PathLike[str], buffer: bytearray | None = None,
-              on_bytes: Callable[[int], None] | None = None) -> str:
+def hash_file(
+    path: str | os.PathLike[str], buffer: bytearray | None = None, on_bytes: Callable[[int], None] | None = None
+) -> str:
     """sha256 hex of a file's content, read in ``BLOCK``-sized pieces into one reused buffer."""
     h = hashlib.sha256()
     buf = buffer if buffer is not None else bytearray(BLOCK)
@@ -111,8 +112,14 @@ def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
                 yield name, st
 
 
-def fingerprint(path: str | os.PathLike[str], *, fast: bool = False, workers: int | None = None,
-                progress: ByteProgress | None = None, missing_ok: bool = False) -> Fingerprint:
+def fingerprint(
+    path: str | os.PathLike[str],
+    *,
+    fast: bool = False,
+    workers: int | None = None,
+    progress: ByteProgress | None = None,
+    missing_ok: bool = False,
+) -> Fingerprint:
     """The fingerprint of a file or a directory tree (a device, a FIFO or a socket is refused: reading one
     might never end). ``missing_ok``: a path that does not exist has the fingerprint of kind ``missing``
     (an output the command did not write) instead of an error."""
@@ -139,12 +146,20 @@ def fingerprint(path: str | os.PathLike[str], *, fast: bool = False, workers: in
     else:
         entries = _hash_all(paths, total, workers, progress)
     entries.sort(key=lambda e: e.path)
-    return Fingerprint(kind, method, manifest_digest(entries), len(entries), total,
-                       tuple(entries[:MAX_ENTRIES]), len(entries) <= MAX_ENTRIES)
+    return Fingerprint(
+        kind,
+        method,
+        manifest_digest(entries),
+        len(entries),
+        total,
+        tuple(entries[:MAX_ENTRIES]),
+        len(entries) <= MAX_ENTRIES,
+    )
 
 
-def _hash_all(paths: list[tuple[str, Path, os.stat_result]], total: int, workers: int | None,
-              progress: ByteProgress | None) -> list[Entry]:
+def _hash_all(
+    paths: list[tuple[str, Path, os.stat_result]], total: int, workers: int | None, progress: ByteProgress | None
+) -> list[Entry]:
     done = 0
     lock = threading.Lock()
     local = threading.local()

@@ -54,8 +54,13 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def execute(argv: Sequence[str], *, env: Mapping[str, str], cwd: str | None = None,
-            while_running: Callable[[int], None] | None = None) -> Finished:
+def execute(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str | None = None,
+    while_running: Callable[[int], None] | None = None,
+) -> Finished:
     """Run ``argv`` (looked up on ``env``'s PATH) to its end. ``while_running(pid)`` is called once the command
     has started, with signals still blocked (a thread it starts inherits the block)."""
     wanted = {*PASSED_ON, signal.SIGCHLD}
@@ -93,9 +98,18 @@ def execute(argv: Sequence[str], *, env: Mapping[str, str], cwd: str | None = No
         with contextlib.suppress(ValueError):
             name = signal.Signals(-code).name
         code = 128 - code
-    return Finished(started=started, ended=ended, duration_ms=round(duration * 1000), exit_status=code & 0xFF,
-                    signal=name, interrupted=interrupted, peak_memory_kib=usage.ru_maxrss if usage else 0,
-                    objects=frozenset(sampler.objects), processes=len(sampler.processes), samples=sampler.samples)
+    return Finished(
+        started=started,
+        ended=ended,
+        duration_ms=round(duration * 1000),
+        exit_status=code & 0xFF,
+        signal=name,
+        interrupted=interrupted,
+        peak_memory_kib=usage.ru_maxrss if usage else 0,
+        objects=frozenset(sampler.objects),
+        processes=len(sampler.processes),
+        samples=sampler.samples,
+    )
 
 
 def _spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, mask: set[int | signal.Signals]) -> int:
@@ -106,11 +120,13 @@ def _spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, mask: s
         try:
             os.chdir(cwd)
         except OSError as exc:
-            raise CommandError(f"{cwd}: cannot enter the working directory: {exc.strerror or exc}",
-                               EXIT_NOT_EXECUTABLE) from None
+            raise CommandError(
+                f"{cwd}: cannot enter the working directory: {exc.strerror or exc}", EXIT_NOT_EXECUTABLE
+            ) from None
     try:
-        return os.posix_spawnp(argv[0], list(argv), dict(env), setsigmask=mask,
-                               setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+        return os.posix_spawnp(
+            argv[0], list(argv), dict(env), setsigmask=mask, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ)
+        )
     except FileNotFoundError:
         raise CommandError(f"{argv[0]}: command not found", EXIT_NOT_FOUND) from None
     except PermissionError:

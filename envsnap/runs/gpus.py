@@ -100,8 +100,13 @@ class GpuWatch:
             note = "NVML lists GPU processes this PID namespace cannot see (a container): use unknown"
         elif known:
             note = f"NVML per-process lists polled every {self.interval:g} s (a use shorter than that can be missed)"
-        return Gpus(visible_devices=visible or "", visible_devices_set=visible is not None, used=used,
-                    used_known=known, note=note)
+        return Gpus(
+            visible_devices=visible or "",
+            visible_devices_set=visible is not None,
+            used=used,
+            used_known=known,
+            note=note,
+        )
 
 
 def _text(value: Any) -> str:

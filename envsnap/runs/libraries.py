@@ -153,8 +153,13 @@ class RecordIndex:
         return self._plain[site].get(rel) or self._real.get(os.path.realpath(path))
 
 
-def classify(paths: Iterable[str], *, interpreters: Mapping[str, str] | None = None,
-             database: PackageDatabase | None = None, index: RecordIndex | None = None) -> dict[str, Owner | None]:
+def classify(
+    paths: Iterable[str],
+    *,
+    interpreters: Mapping[str, str] | None = None,
+    database: PackageDatabase | None = None,
+    index: RecordIndex | None = None,
+) -> dict[str, Owner | None]:
     """path -> its owner (None: no package known here owns it). ``interpreters``: base prefix -> version of
     the Python processes that ran."""
     index = index or RecordIndex()
@@ -181,14 +186,21 @@ def classify(paths: Iterable[str], *, interpreters: Mapping[str, str] | None = N
             continue
         # Not a package's: the interpreter's when it lies under a Python's prefix (a pyenv or a source build;
         # a distribution's python under /usr is its system package's, and so is /usr/lib's libc).
-        prefix = next((p for p in (interpreters or {}) if site_dir(path) is None
-                       and (path == p or path.startswith(p.rstrip("/") + "/"))), None)
+        prefix = next(
+            (
+                p
+                for p in (interpreters or {})
+                if site_dir(path) is None and (path == p or path.startswith(p.rstrip("/") + "/"))
+            ),
+            None,
+        )
         out[path] = Owner("interpreter", "python", (interpreters or {})[prefix]) if prefix is not None else None
     return out
 
 
-def account(paths: Iterable[str], lock: Snapshot | None, redactor: PathRedactor,
-            **kwargs: object) -> tuple[Library, ...]:
+def account(
+    paths: Iterable[str], lock: Snapshot | None, redactor: PathRedactor, **kwargs: object
+) -> tuple[Library, ...]:
     """A ``Library`` per loaded file: its owner and whether ``lock`` accounts for it."""
     owners = classify(paths, **kwargs)  # type: ignore[arg-type]
     python = {p.name: p.version for p in lock.python.packages} if lock is not None else {}
@@ -206,23 +218,45 @@ def account(paths: Iterable[str], lock: Snapshot | None, redactor: PathRedactor,
         if owner.kind == "python":
             locked = python.get(owner.package)
             ok = locked == owner.version
-            note = "" if ok else (f"the lock has {owner.package} {locked}" if locked is not None
-                                  else f"{owner.package} is not in the lock")
+            note = (
+                ""
+                if ok
+                else (
+                    f"the lock has {owner.package} {locked}"
+                    if locked is not None
+                    else f"{owner.package} is not in the lock"
+                )
+            )
         elif owner.kind == "conda":
             locked = conda.get(owner.package)
             ok = locked == owner.version
-            note = "" if ok else (f"the lock has conda package {owner.package} {locked}" if locked is not None
-                                  else f"conda package {owner.package} is not in the lock")
+            note = (
+                ""
+                if ok
+                else (
+                    f"the lock has conda package {owner.package} {locked}"
+                    if locked is not None
+                    else f"conda package {owner.package} is not in the lock"
+                )
+            )
         elif owner.kind == "interpreter":
             ok = bool(locked_python) and locked_python == owner.version
             note = "" if ok else f"the lock has Python {locked_python or '(none)'}"
         else:
             versions = system.get(owner.package)
             ok = versions is not None and (not owner.version or owner.version in versions)
-            note = "" if ok else (f"the lock has {owner.package} {', '.join(sorted(versions))}" if versions
-                                  else f"system package {owner.package} is not in the lock")
-        out.append(Library(path=shown, accounted=ok, owner=owner.kind, package=owner.package,
-                           version=owner.version, note=note))
+            note = (
+                ""
+                if ok
+                else (
+                    f"the lock has {owner.package} {', '.join(sorted(versions))}"
+                    if versions
+                    else f"system package {owner.package} is not in the lock"
+                )
+            )
+        out.append(
+            Library(path=shown, accounted=ok, owner=owner.kind, package=owner.package, version=owner.version, note=note)
+        )
     return tuple(out)
 
 

@@ -70,8 +70,10 @@ class Command:
     argv: tuple[str, ...] = field(metadata=_ARG)
     # The working directory relative to the project (the git work tree, else the directory itself): "." or a
     # relative path inside it.
-    cwd: str = field(default=".", metadata=_rule(lambda v: v == "." or grammar.is_relative_path(v),
-                                                 "relative folder (no '..', not absolute)"))
+    cwd: str = field(
+        default=".",
+        metadata=_rule(lambda v: v == "." or grammar.is_relative_path(v), "relative folder (no '..', not absolute)"),
+    )
     redacted: bool = False  # a secret in argv was replaced by <redacted>: the command cannot be rerun as it was
 
 
@@ -81,8 +83,10 @@ class Outcome:
     ended: str = field(metadata=_TIME)
     duration_ms: int = field(metadata=_n())
     exit_status: int = field(metadata=_n(255))
-    signal: str = field(default="", metadata=_rule(lambda v: v == "" or (v.startswith("SIG") and v[3:].isalnum()
-                                                                        and len(v) < 16), "signal name"))
+    signal: str = field(
+        default="",
+        metadata=_rule(lambda v: v == "" or (v.startswith("SIG") and v[3:].isalnum() and len(v) < 16), "signal name"),
+    )
     interrupted: bool = False
     peak_memory_kib: int = field(default=0, metadata=_n())
 
@@ -98,8 +102,12 @@ class Gpus:
 
 @dataclass(frozen=True)
 class Environment:
-    lock: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_relative_path(v),
-                                                 "lock path (relative to the project, no '..')"))
+    lock: str = field(
+        default="",
+        metadata=_rule(
+            lambda v: v == "" or grammar.is_relative_path(v), "lock path (relative to the project, no '..')"
+        ),
+    )
     lock_digest: str = field(default="", metadata=_DIGEST)
     captured: bool = False  # the lock was captured for this run (no --lock)
     python: str = field(default="", metadata=_text(1024))  # the environment verified, as envsnap names it
@@ -139,9 +147,12 @@ class Loaded:
 class FileEntry:
     path: str = field(metadata=_text())
     size: int = field(metadata=_n())
-    value: str = field(metadata=_rule(lambda v: grammar.is_sha256_hex(v) or (v.isascii() and v.isdigit()
-                                                                             and len(v) < 24),
-                                      "sha256 hex or mtime in nanoseconds"))
+    value: str = field(
+        metadata=_rule(
+            lambda v: grammar.is_sha256_hex(v) or (v.isascii() and v.isdigit() and len(v) < 24),
+            "sha256 hex or mtime in nanoseconds",
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -206,8 +217,9 @@ def dump(record: RunRecord, path: str | os.PathLike[str]) -> Path:
 
 
 def sealed(record: RunRecord) -> RunRecord:
-    return dataclasses.replace(record, run=dataclasses.replace(record.run,
-                                                               content_digest=document(record)["run"]["content_digest"]))
+    return dataclasses.replace(
+        record, run=dataclasses.replace(record.run, content_digest=document(record)["run"]["content_digest"])
+    )
 
 
 # ----------------------------------------------------------------------------------------------------- read
@@ -239,14 +251,18 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
     if type(version) is not int or version < 1:
         raise RecordError(f"{origin}: run.schema_version: missing or not a positive integer")
     if version > SCHEMA_VERSION:
-        raise RecordError(f"{origin}: run.schema_version: {version} is newer than this envsnap understands "
-                          f"(<= {SCHEMA_VERSION}); upgrade envsnap")
+        raise RecordError(
+            f"{origin}: run.schema_version: {version} is newer than this envsnap understands "
+            f"(<= {SCHEMA_VERSION}); upgrade envsnap"
+        )
     record = _build(RunRecord, data, "", origin)
     if not record.run.content_digest:
         raise RecordError(f"{origin}: run.content_digest: missing (a record is always sealed)")
     if canonical_digest(to_dict(record)) != record.run.content_digest:
-        raise RecordError(f"{origin}: run.content_digest: does not match the content "
-                          "(the record was edited or corrupted after the run)")
+        raise RecordError(
+            f"{origin}: run.content_digest: does not match the content "
+            "(the record was edited or corrupted after the run)"
+        )
     return record
 
 
@@ -256,8 +272,14 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a float"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a table",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+    }.get(type(value), type(value).__name__)
 
 
 def _build(cls: type[T], data: Any, path: str, origin: str) -> T:

@@ -83,8 +83,9 @@ class Background:
         return self.result
 
 
-def run_command(req: RunRequest, *, say: Say = lambda _: None,
-                progress: data_mod.ByteProgress | None = None) -> tuple[RunRecord, Finished]:
+def run_command(
+    req: RunRequest, *, say: Say = lambda _: None, progress: data_mod.ByteProgress | None = None
+) -> tuple[RunRecord, Finished]:
     """Run ``req.argv`` and write its record to ``req.record``; the record and how the command ended."""
     inputs = [(p, data_mod.fingerprint(_resolve(p), fast=req.fast, progress=progress)) for p in req.data]
     lock: Any = None
@@ -95,8 +96,16 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
     def prepare() -> Any:
         from .assemble import prepare
 
-        return prepare(req.argv, lock=lock, lock_path=req.lock, record=req.record, python=req.python,
-                       exclude=req.outputs, capture_path=capture_path, use_cache=req.use_cache)
+        return prepare(
+            req.argv,
+            lock=lock,
+            lock_path=req.lock,
+            record=req.record,
+            python=req.python,
+            exclude=req.outputs,
+            capture_path=capture_path,
+            use_cache=req.use_cache,
+        )
 
     prepared = Background(prepare)
     if req.strict and lock is not None:
@@ -104,8 +113,10 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
         ready = prepared.value()
         if ready.mismatches or ready.warnings:
             first = next(iter(ready.drift or ready.warnings), "")
-            raise DriftError(f"--strict: {ready.target.describe()} does not match {req.lock} "
-                             f"({ready.mismatches} mismatches; {first}); the command was not started")
+            raise DriftError(
+                f"--strict: {ready.target.describe()} does not match {req.lock} "
+                f"({ready.mismatches} mismatches; {first}); the command was not started"
+            )
     with _Finishing(say) as finishing, tempfile.TemporaryDirectory(prefix="envsnap-run-") as hooks:
         watch = Background(lambda: None)
 
@@ -132,8 +143,9 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
         finishing.hashing = True  # a Ctrl-C cuts the outputs' fingerprints short
         for path in req.outputs:
             try:
-                outputs.append((path, data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress,
-                                                           missing_ok=True)))
+                outputs.append(
+                    (path, data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress, missing_ok=True))
+                )
             except data_mod.DataError as exc:
                 warnings.append(str(exc))
             except KeyboardInterrupt:
@@ -145,18 +157,31 @@ def run_command(req: RunRequest, *, say: Say = lambda _: None,
         from .record import Outcome, dump
 
         ready = prepared.value()
-        outcome = Outcome(started=finished.started, ended=finished.ended, duration_ms=finished.duration_ms,
-                          exit_status=finished.exit_status, signal=finished.signal, interrupted=finished.interrupted,
-                          peak_memory_kib=finished.peak_memory_kib)
+        outcome = Outcome(
+            started=finished.started,
+            ended=finished.ended,
+            duration_ms=finished.duration_ms,
+            exit_status=finished.exit_status,
+            signal=finished.signal,
+            interrupted=finished.interrupted,
+            peak_memory_kib=finished.peak_memory_kib,
+        )
         interval = f"{trace.FIRST_INTERVAL:g} s growing to {trace.MAX_INTERVAL:g} s"
         record = assemble.build(
-            ready, argv=req.argv, outcome=outcome, gpus=gpu_watch.result(),
-            data=[*(assemble.to_data("input", p, fp) for p, fp in inputs),
-                  *(assemble.to_data("output", p, fp) for p, fp in outputs)],
-            objects=set(finished.objects) | {m for r in reports for m in r.maps}, reports=reports,
+            ready,
+            argv=req.argv,
+            outcome=outcome,
+            gpus=gpu_watch.result(),
+            data=[
+                *(assemble.to_data("input", p, fp) for p, fp in inputs),
+                *(assemble.to_data("output", p, fp) for p, fp in outputs),
+            ],
+            objects=set(finished.objects) | {m for r in reports for m in r.maps},
+            reports=reports,
             processes=finished.processes,
             method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "
-            "Python processes report sys.modules and their maps at exit")
+            "Python processes report sys.modules and their maps at exit",
+        )
         dump(record, req.record)
     for line in [*ready.drift, *ready.warnings, *warnings]:
         say(line)
@@ -250,9 +275,15 @@ class RecordedRun:
 
 
 @contextlib.contextmanager
-def record_run(path: str | os.PathLike[str] = "run.toml", *, lock: str | os.PathLike[str] | None = None,
-               data: Sequence[str | os.PathLike[str]] = (), outputs: Sequence[str | os.PathLike[str]] = (),
-               fast: bool = False, argv: Sequence[str] | None = None) -> Iterator[RecordedRun]:
+def record_run(
+    path: str | os.PathLike[str] = "run.toml",
+    *,
+    lock: str | os.PathLike[str] | None = None,
+    data: Sequence[str | os.PathLike[str]] = (),
+    outputs: Sequence[str | os.PathLike[str]] = (),
+    fast: bool = False,
+    argv: Sequence[str] | None = None,
+) -> Iterator[RecordedRun]:
     """Record the running process for the duration of the block (a training script, a notebook cell).
 
     The record's command is ``argv`` (default: this interpreter and ``sys.argv``); its exit status is 0 when
@@ -270,10 +301,17 @@ def record_run(path: str | os.PathLike[str] = "run.toml", *, lock: str | os.Path
     snapshot = lockfile.load(lock) if lock is not None else None
     command = list(argv) if argv is not None else [sys.executable, *sys.argv]
     handle = RecordedRun(outputs=[os.fspath(p) for p in outputs])
-    prepared = Background(lambda: assemble.prepare(
-        command, lock=snapshot, lock_path=Path(lock) if lock is not None else None, record=record_path,
-        python=sys.executable, exclude=handle.outputs,
-        capture_path=None if snapshot is not None else captured_lock_path(record_path)))
+    prepared = Background(
+        lambda: assemble.prepare(
+            command,
+            lock=snapshot,
+            lock_path=Path(lock) if lock is not None else None,
+            record=record_path,
+            python=sys.executable,
+            exclude=handle.outputs,
+            capture_path=None if snapshot is not None else captured_lock_path(record_path),
+        )
+    )
     prepared.start()
     watch = GpuWatch(pids=lambda: {os.getpid()})
     watch.start()
@@ -295,16 +333,36 @@ def record_run(path: str | os.PathLike[str] = "run.toml", *, lock: str | os.Path
         ended, duration = utc_now(), time.monotonic() - t0
         watch.stop()
         outs = [(p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True)) for p in handle.outputs]
-        report = trace.PythonReport(os.getpid(), sys.executable, ".".join(map(str, sys.version_info[:3])), sys.prefix,
-                                    sys.base_prefix, {k: getattr(m, "__file__", None) or ""
-                                                      for k, m in list(sys.modules.items())}, ())
-        outcome = Outcome(started=started, ended=ended, duration_ms=round(duration * 1000), exit_status=status,
-                          interrupted=interrupted, peak_memory_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        report = trace.PythonReport(
+            os.getpid(),
+            sys.executable,
+            ".".join(map(str, sys.version_info[:3])),
+            sys.prefix,
+            sys.base_prefix,
+            {k: getattr(m, "__file__", None) or "" for k, m in list(sys.modules.items())},
+            (),
+        )
+        outcome = Outcome(
+            started=started,
+            ended=ended,
+            duration_ms=round(duration * 1000),
+            exit_status=status,
+            interrupted=interrupted,
+            peak_memory_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        )
         record = assemble.build(
-            prepared.value(), argv=command, outcome=outcome, gpus=watch.result(),
-            data=[*(assemble.to_data("input", p, fp) for p, fp in inputs),
-                  *(assemble.to_data("output", p, fp) for p, fp in outs)],
-            objects=trace.own_maps(), reports=[report], processes=1,
-            method="/proc/self/maps and sys.modules of the recording process at the end of the block")
+            prepared.value(),
+            argv=command,
+            outcome=outcome,
+            gpus=watch.result(),
+            data=[
+                *(assemble.to_data("input", p, fp) for p, fp in inputs),
+                *(assemble.to_data("output", p, fp) for p, fp in outs),
+            ],
+            objects=trace.own_maps(),
+            reports=[report],
+            processes=1,
+            method="/proc/self/maps and sys.modules of the recording process at the end of the block",
+        )
         dump(record, record_path)
         handle.record = record

@@ -75,8 +75,9 @@ def run_directory(record: RunRecord, root: Path) -> Path:
     return join_relative(root, record.command.cwd, "the record's working directory")
 
 
-def check_environment(record: RunRecord, root: Path, *, lock: str | None = None, python: str | None = None,
-                      in_docker: str | None = None) -> Check:
+def check_environment(
+    record: RunRecord, root: Path, *, lock: str | None = None, python: str | None = None, in_docker: str | None = None
+) -> Check:
     from ..compare.verify import verify
 
     env = record.environment
@@ -85,8 +86,9 @@ def check_environment(record: RunRecord, root: Path, *, lock: str | None = None,
     elif env.lock:
         lock_file = join_relative(root, env.lock, "the record's lock")
     else:
-        return Check("environment", UNKNOWN, ("the record names no lock: the environment cannot be checked "
-                                              "(pass --lock)",))
+        return Check(
+            "environment", UNKNOWN, ("the record names no lock: the environment cannot be checked (pass --lock)",)
+        )
     try:
         snapshot = lockfile.load(lock_file)
     except LockfileError as exc:
@@ -108,18 +110,38 @@ def check_environment(record: RunRecord, root: Path, *, lock: str | None = None,
 
 
 def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
-    res = _runner.run(["docker", "run", "--rm", "--network", "none", "-v",
-                       f"{lock_file.resolve()}:/envsnap-run.lock:ro", "--", image,
-                       "envsnap", "verify", "/envsnap-run.lock", "--json"], timeout=DOCKER_VERIFY_TIMEOUT)
+    res = _runner.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{lock_file.resolve()}:/envsnap-run.lock:ro",
+            "--",
+            image,
+            "envsnap",
+            "verify",
+            "/envsnap-run.lock",
+            "--json",
+        ],
+        timeout=DOCKER_VERIFY_TIMEOUT,
+    )
     try:
         data = json.loads(res.stdout)
         diffs = [d for d in data.get("differences", ()) if isinstance(d, dict) and d.get("severity") != "info"]
     except (json.JSONDecodeError, AttributeError):
         tail = (res.stderr.strip().splitlines() or ["no output"])[-1]
         raise EnvsnapError(f"--in-docker {image}: envsnap verify in the image gave no report: {tail}") from None
-    return [(d.get("severity") == "mismatch",
-             f"{d.get('severity')}: {d.get('area')}: {d.get('subject')}: {d.get('what')} "
-             f"{d.get('expected') or '(none)'} -> {d.get('actual') or '(none)'}") for d in diffs]
+    return [
+        (
+            d.get("severity") == "mismatch",
+            f"{d.get('severity')}: {d.get('area')}: {d.get('subject')}: {d.get('what')} "
+            f"{d.get('expected') or '(none)'} -> {d.get('actual') or '(none)'}",
+        )
+        for d in diffs
+    ]
 
 
 def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()) -> Check:
@@ -157,11 +179,19 @@ def check_data(record: RunRecord, run_dir: Path) -> Check:
     return Check("data", DIFFERS if lines else SAME, tuple(lines))
 
 
-def plan(record: RunRecord, *, lock: str | None = None, python: str | None = None,
-         in_docker: str | None = None, record_path: Path | None = None) -> Plan:
+def plan(
+    record: RunRecord,
+    *,
+    lock: str | None = None,
+    python: str | None = None,
+    in_docker: str | None = None,
+    record_path: Path | None = None,
+) -> Plan:
     if record.command.redacted:
-        raise RecordError("the recorded command had a secret replaced by <redacted>: it is not the command that "
-                          "ran, and is not run again")
+        raise RecordError(
+            "the recorded command had a secret replaced by <redacted>: it is not the command that "
+            "ran, and is not run again"
+        )
     if not record.command.argv:
         raise RecordError("the record has no command")
     root = project_root()
@@ -176,12 +206,32 @@ def plan(record: RunRecord, *, lock: str | None = None, python: str | None = Non
             argv[0] = interpreter
         env["PATH"] = os.path.dirname(interpreter) + os.pathsep + env.get("PATH", "")
     if in_docker is not None:
-        argv = ["docker", "run", "--rm", "-i", "--network", "none", "-v", f"{root}:{root}", "-w", str(run_dir),
-                "--user", f"{os.getuid()}:{os.getgid()}", "--", in_docker, *argv]
-    exclude: list[str | Path] = [*(str(run_dir / d.path) for d in record.outputs()),
-                                 *([record_path] if record_path else [])]
-    checks = (check_environment(record, root, lock=lock, python=python, in_docker=in_docker),
-              check_code(record, root, exclude), check_data(record, run_dir))
+        argv = [
+            "docker",
+            "run",
+            "--rm",
+            "-i",
+            "--network",
+            "none",
+            "-v",
+            f"{root}:{root}",
+            "-w",
+            str(run_dir),
+            "--user",
+            f"{os.getuid()}:{os.getgid()}",
+            "--",
+            in_docker,
+            *argv,
+        ]
+    exclude: list[str | Path] = [
+        *(str(run_dir / d.path) for d in record.outputs()),
+        *([record_path] if record_path else []),
+    ]
+    checks = (
+        check_environment(record, root, lock=lock, python=python, in_docker=in_docker),
+        check_code(record, root, exclude),
+        check_data(record, run_dir),
+    )
     return Plan(argv=tuple(argv), cwd=run_dir, env=env, checks=checks)
 
 
@@ -201,8 +251,9 @@ def outputs_before(record: RunRecord, run_dir: Path) -> dict[str, data_mod.Finge
     return out
 
 
-def compare_outputs(record: RunRecord, run_dir: Path,
-                    before: dict[str, data_mod.Fingerprint] | None = None) -> list[OutputResult]:
+def compare_outputs(
+    record: RunRecord, run_dir: Path, before: dict[str, data_mod.Fingerprint] | None = None
+) -> list[OutputResult]:
     """Each recorded output against the recorded fingerprint: ``identical``, ``differs``, ``missing``, or (given
     ``before``, from ``outputs_before``) ``not written``: it is there but the rerun did not touch it, so an
     output left from the recorded run is not taken for a reproduced one."""
@@ -213,8 +264,14 @@ def compare_outputs(record: RunRecord, run_dir: Path,
             out.append(OutputResult(d.path, "missing" if d.kind != "missing" else "identical"))
             continue
         old = (before or {}).get(d.path)
-        if old is not None and old.kind != "missing" and data_mod.compare(
-                old, data_mod.fingerprint(resolve_data_path(d.path, run_dir), fast=True, missing_ok=True)) is None:
+        if (
+            old is not None
+            and old.kind != "missing"
+            and data_mod.compare(
+                old, data_mod.fingerprint(resolve_data_path(d.path, run_dir), fast=True, missing_ok=True)
+            )
+            is None
+        ):
             out.append(OutputResult(d.path, NOT_WRITTEN))
             continue
         changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))

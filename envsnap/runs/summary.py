@@ -19,19 +19,25 @@ def _size(n: int) -> str:
 
 def rows(rec: RunRecord) -> list[tuple[str, str]]:
     r, env, loaded = rec.result, rec.environment, rec.loaded
-    ending = f"exit {r.exit_status}" + (f" ({r.signal})" if r.signal else "") + (", interrupted" if r.interrupted
-                                                                                 else "")
+    ending = (
+        f"exit {r.exit_status}" + (f" ({r.signal})" if r.signal else "") + (", interrupted" if r.interrupted else "")
+    )
     out = [
-        ("Command", shlex.join(rec.command.argv) + (" (secrets redacted: cannot be rerun)" if rec.command.redacted
-                                                  else "")),
+        (
+            "Command",
+            shlex.join(rec.command.argv) + (" (secrets redacted: cannot be rerun)" if rec.command.redacted else ""),
+        ),
         ("Directory", rec.command.cwd),
         ("Started", f"{r.started}, {r.duration_ms / 1000:.1f} s"),
         ("Result", ending),
         ("Peak memory", f"{r.peak_memory_kib // 1024} MiB" if r.peak_memory_kib else "unknown"),
-        ("GPUs allowed", f"CUDA_VISIBLE_DEVICES={rec.gpus.visible_devices}" if rec.gpus.visible_devices_set
-         else "all (CUDA_VISIBLE_DEVICES unset)"),
-        ("GPUs used", (", ".join(rec.gpus.used) or "none") if rec.gpus.used_known
-         else f"unknown ({rec.gpus.note})"),
+        (
+            "GPUs allowed",
+            f"CUDA_VISIBLE_DEVICES={rec.gpus.visible_devices}"
+            if rec.gpus.visible_devices_set
+            else "all (CUDA_VISIBLE_DEVICES unset)",
+        ),
+        ("GPUs used", (", ".join(rec.gpus.used) or "none") if rec.gpus.used_known else f"unknown ({rec.gpus.note})"),
     ]
     if env.lock:
         how = "captured for this run" if env.captured else "given"
@@ -47,9 +53,14 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     else:
         out.append(("Code", "not in a git work tree"))
     missing = [lib for lib in loaded.libraries if not lib.accounted]
-    out.append(("Loaded", f"{len(loaded.libraries)} shared objects in {loaded.processes} processes "
-                          f"({loaded.python_processes} Python, {len(loaded.modules)} top-level modules); "
-                          f"{len(missing)} not accounted for by the lock"))
+    out.append(
+        (
+            "Loaded",
+            f"{len(loaded.libraries)} shared objects in {loaded.processes} processes "
+            f"({loaded.python_processes} Python, {len(loaded.modules)} top-level modules); "
+            f"{len(missing)} not accounted for by the lock",
+        )
+    )
     for lib in missing[:MAX_NAMED]:
         out.append(("  not accounted", f"{lib.path}" + (f": {lib.note}" if lib.note else "")))
     if len(missing) > MAX_NAMED:

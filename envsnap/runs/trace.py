@@ -63,7 +63,7 @@ def _parents() -> dict[int, int]:
         end = stat.rfind(")")
         if end < 0:
             continue
-        fields = stat[end + 2:].split()
+        fields = stat[end + 2 :].split()
         if len(fields) > 1 and fields[1].isdigit():
             out[int(entry.name)] = int(fields[1])
     return out
@@ -159,15 +159,24 @@ def read_hook_reports(folder: str | os.PathLike[str]) -> list[PythonReport]:
         modules = data.get("modules")
         maps = data.get("maps")
         strings = ("executable", "version", "prefix", "base_prefix")
-        if (not isinstance(modules, dict) or not isinstance(maps, list) or not isinstance(data.get("pid"), int)
-                or not all(isinstance(data.get(k), str) for k in strings)):
+        if (
+            not isinstance(modules, dict)
+            or not isinstance(maps, list)
+            or not isinstance(data.get("pid"), int)
+            or not all(isinstance(data.get(k), str) for k in strings)
+        ):
             continue
-        out.append(PythonReport(
-            pid=data["pid"], executable=data["executable"], version=data["version"], prefix=data["prefix"],
-            base_prefix=data["base_prefix"],
-            modules={str(k): v for k, v in modules.items() if isinstance(v, str)},
-            maps=tuple(m for m in maps if isinstance(m, str)),
-        ))
+        out.append(
+            PythonReport(
+                pid=data["pid"],
+                executable=data["executable"],
+                version=data["version"],
+                prefix=data["prefix"],
+                base_prefix=data["base_prefix"],
+                modules={str(k): v for k, v in modules.items() if isinstance(v, str)},
+                maps=tuple(m for m in maps if isinstance(m, str)),
+            )
+        )
     return out
 
 

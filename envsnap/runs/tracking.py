@@ -28,8 +28,9 @@ def files_of(record_path: str | os.PathLike[str]) -> list[Path]:
     return out
 
 
-def attach(record_path: str | os.PathLike[str], *, mlflow: Any = None, wandb_run: Any = None,
-           artifact_path: str = "envsnap") -> list[Path]:
+def attach(
+    record_path: str | os.PathLike[str], *, mlflow: Any = None, wandb_run: Any = None, artifact_path: str = "envsnap"
+) -> list[Path]:
     """Log the record and its lock to ``mlflow`` (the module, inside an active run) and/or ``wandb_run`` (a run
     from ``wandb.init``). The record is loaded first, so an invalid one is never attached. Returns the files."""
     files = files_of(record_path)

@@ -201,20 +201,39 @@ def test_everything_checkable_is_checked_before_anything_is_fetched(tmp_path: Pa
     from envsnap.errors import BundleError
     from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot, Source
 
-    lock = Snapshot(python=PythonEnv(packages=(
-        PythonPackage(name="paper", version="0.1", source=Source(kind="directory", url="file://{project}/paper")),
-        PythonPackage(name="gone", version="2.0", source=Source(kind="directory", url=(tmp_path / "gone").as_uri())),
-        PythonPackage(name="nocommit", version="1.0", source=Source(kind="vcs", vcs="git", url="https://g/x")),
-        PythonPackage(name="torch", version="2.4.0", artifact=Artifact(
-            filename="torch-2.4.0-cp311-cp311-linux_x86_64.whl", url="https://files.example/torch.whl",
-            sha256="a" * 64, size=2**62)),
-    )))
+    lock = Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(
+                    name="paper", version="0.1", source=Source(kind="directory", url="file://{project}/paper")
+                ),
+                PythonPackage(
+                    name="gone", version="2.0", source=Source(kind="directory", url=(tmp_path / "gone").as_uri())
+                ),
+                PythonPackage(name="nocommit", version="1.0", source=Source(kind="vcs", vcs="git", url="https://g/x")),
+                PythonPackage(
+                    name="torch",
+                    version="2.4.0",
+                    artifact=Artifact(
+                        filename="torch-2.4.0-cp311-cp311-linux_x86_64.whl",
+                        url="https://files.example/torch.whl",
+                        sha256="a" * 64,
+                        size=2**62,
+                    ),
+                ),
+            )
+        )
+    )
     with pytest.raises(BundleError) as info:
         make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
     message = str(info.value)
     assert message.startswith("nothing was fetched: 4 problems: ")
-    for part in ("paper 0.1: recorded inside the project", f"gone 2.0: source directory {tmp_path / 'gone'}",
-                 "nocommit 1.0: VCS install of https://g/x without a recorded commit", "GiB of wheels to download"):
+    for part in (
+        "paper 0.1: recorded inside the project",
+        f"gone 2.0: source directory {tmp_path / 'gone'}",
+        "nocommit 1.0: VCS install of https://g/x without a recorded commit",
+        "GiB of wheels to download",
+    ):
         assert part in message
     assert not (tmp_path / "cache").exists() and not (tmp_path / "bundle").exists()
 
@@ -224,12 +243,27 @@ def test_a_failed_download_names_the_package(tmp_path: Path) -> None:
     from envsnap.errors import BundleError
     from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 
-    lock = Snapshot(python=PythonEnv(packages=(PythonPackage(name="torch", version="2.4.0", artifact=Artifact(
-        filename="torch-2.4.0-cp311-cp311-linux_x86_64.whl", url=(tmp_path / "missing.whl").as_uri(),
-        sha256="a" * 64)),)))
+    lock = Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(
+                    name="torch",
+                    version="2.4.0",
+                    artifact=Artifact(
+                        filename="torch-2.4.0-cp311-cp311-linux_x86_64.whl",
+                        url=(tmp_path / "missing.whl").as_uri(),
+                        sha256="a" * 64,
+                    ),
+                ),
+            )
+        )
+    )
     with pytest.raises(BundleError, match=r"could not be bundled: torch 2\.4\.0: "):  # a local URL: allowed explicitly
-        make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache",
-                                                             allow_urls=(tmp_path.as_uri() + "/*",)))
+        make_bundle(
+            lock,
+            tmp_path / "bundle",
+            BundleOptions(cache_dir=tmp_path / "cache", allow_urls=(tmp_path.as_uri() + "/*",)),
+        )
 
 
 def test_the_readme_of_an_imported_lock_says_what_it_does_not_record() -> None:
@@ -237,14 +271,18 @@ def test_the_readme_of_an_imported_lock_says_what_it_does_not_record() -> None:
     from envsnap import _templates
     from envsnap.model import Meta, Platform
 
-    imported = Snapshot(envsnap=Meta(generator="envsnap import from uv", origin="pylock"),
-                        python=PythonEnv(kind="venv", packages=()))
+    imported = Snapshot(
+        envsnap=Meta(generator="envsnap import from uv", origin="pylock"), python=PythonEnv(kind="venv", packages=())
+    )
     text = _templates.render("bundle/README.md.j2", lock=imported, packages=[], conda_archives=[])
     assert "- Python: not recorded (imported from pylock)\n" in text
     assert "- Platform: not recorded (imported from pylock)\n" in text
-    captured = Snapshot(platform=Platform(os_name="Debian GNU/Linux 12 (bookworm)", machine="x86_64",
-                                          libc="glibc", libc_version="2.36"),
-                        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311"))
+    captured = Snapshot(
+        platform=Platform(
+            os_name="Debian GNU/Linux 12 (bookworm)", machine="x86_64", libc="glibc", libc_version="2.36"
+        ),
+        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311"),
+    )
     text = _templates.render("bundle/README.md.j2", lock=captured, packages=[], conda_archives=[])
     assert "- Python: cpython 3.11.7 (cp311)\n" in text
     assert "- Platform: Debian GNU/Linux 12 (bookworm) x86\\_64, glibc 2.36\n- Python packages" in text
@@ -264,8 +302,15 @@ def test_wheels_are_downloaded_several_at_a_time(tmp_path: Path, monkeypatch: py
         wheel = tmp_path / "index" / f"{name}-1.0-py3-none-any.whl"
         wheel.parent.mkdir(exist_ok=True)
         wheel.write_bytes(name.encode() * 1000)
-        packages.append(PythonPackage(name=name, version="1.0", artifact=Artifact(
-            filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(wheel.read_bytes()).hexdigest())))
+        packages.append(
+            PythonPackage(
+                name=name,
+                version="1.0",
+                artifact=Artifact(
+                    filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(wheel.read_bytes()).hexdigest()
+                ),
+            )
+        )
     barrier = threading.Barrier(2, timeout=20)
     calls: list[str] = []
     real = Pinner.fetch_artifact
@@ -278,8 +323,9 @@ def test_wheels_are_downloaded_several_at_a_time(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(Pinner, "fetch_artifact", meeting)
     lock = Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
-    make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache",
-                                                         allow_urls=(tmp_path.as_uri() + "/*",)))
+    make_bundle(
+        lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache", allow_urls=(tmp_path.as_uri() + "/*",))
+    )
     assert sorted(calls) == [p.artifact.filename for p in packages if p.artifact is not None]
     bundle = Bundle(tmp_path / "bundle")
     assert [bundle.check_wheel(p).name for p in packages] == sorted(calls)
@@ -299,8 +345,17 @@ def test_a_bundles_wheels_are_hashed_in_parallel_once(tmp_path: Path, monkeypatc
     for name in ("alpha", "beta", "gamma"):
         wheel = tmp_path / "wheels" / f"{name}-1.0-py3-none-any.whl"
         wheel.write_bytes(name.encode() * 1000)
-        packages.append(PythonPackage(name=name, version="1.0", artifact=Artifact(
-            filename=wheel.name, url="https://x/" + wheel.name, sha256=hashlib.sha256(wheel.read_bytes()).hexdigest())))
+        packages.append(
+            PythonPackage(
+                name=name,
+                version="1.0",
+                artifact=Artifact(
+                    filename=wheel.name,
+                    url="https://x/" + wheel.name,
+                    sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+                ),
+            )
+        )
     lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages))), tmp_path / "envsnap.lock")
     barrier = threading.Barrier(2, timeout=20)
     hashed: list[str] = []

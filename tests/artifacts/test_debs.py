@@ -31,20 +31,48 @@ def lock_with(*packages: SystemPackage) -> Snapshot:
     return sample_lock(system=System(manager="dpkg", packages=packages))
 
 
-def record(server: Server, name: str, version: str, body: bytes, *, stamps: tuple[str, ...] = ("20230610T000000Z",),
-           arch: str = "amd64", archive: str = "debian", size: int | None = None, filename: str = "") -> str:
+def record(
+    server: Server,
+    name: str,
+    version: str,
+    body: bytes,
+    *,
+    stamps: tuple[str, ...] = ("20230610T000000Z",),
+    arch: str = "amd64",
+    archive: str = "debian",
+    size: int | None = None,
+    filename: str = "",
+) -> str:
     """Serve the archive's answer for NAME VERSION (as /mr/binary/.../binfiles?fileinfo=1 gives it) and the
     file under each snapshot stamp; return the file's sha256."""
     sha1 = hashlib.sha1(body).hexdigest()
     filename = filename or f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
     pool = f"/pool/main/{name[0]}/{name}"
     quoted = urllib.request.quote(version, safe="")
-    server.add(f"/mr/binary/{name}/{quoted}/binfiles", json.dumps({
-        "_comment": "foo", "binary": name, "binary_version": version,
-        "result": [{"architecture": arch, "hash": sha1}],
-        "fileinfo": {sha1: [{"archive_name": archive, "first_seen": s, "name": filename, "path": pool,
-                             "size": len(body) if size is None else size} for s in stamps]},
-    }).encode(), "application/json")
+    server.add(
+        f"/mr/binary/{name}/{quoted}/binfiles",
+        json.dumps(
+            {
+                "_comment": "foo",
+                "binary": name,
+                "binary_version": version,
+                "result": [{"architecture": arch, "hash": sha1}],
+                "fileinfo": {
+                    sha1: [
+                        {
+                            "archive_name": archive,
+                            "first_seen": s,
+                            "name": filename,
+                            "path": pool,
+                            "size": len(body) if size is None else size,
+                        }
+                        for s in stamps
+                    ]
+                },
+            }
+        ).encode(),
+        "application/json",
+    )
     for stamp in stamps:
         server.add(f"/archive/{archive}/{stamp}{pool}/{urllib.request.quote(filename)}", body)
     return hashlib.sha256(body).hexdigest()
@@ -59,17 +87,19 @@ def test_a_version_no_longer_on_the_mirror_is_found_in_the_snapshot_archive(tmp_
     # snapshot archive still holds: pin asks the archive, never the mirror, and records the first snapshot's URL.
     with serving() as server:
         server.add("/debian/pool/main/g/glibc/libc6_2.36-9+deb12u9_amd64.deb", b"the mirror's newer file")
-        sha256 = record(server, "libc6", "2.36-9+deb12u4", DEB,
-                        stamps=("20240115T000000Z", "20231007T031533Z"))
-        lock = lock_with(SystemPackage("dpkg", "libc6", "2.36-9+deb12u4", "amd64", needed_by=NEEDED),
-                         SystemPackage("dpkg", "bash", "5.2-15", "amd64"))
+        sha256 = record(server, "libc6", "2.36-9+deb12u4", DEB, stamps=("20240115T000000Z", "20231007T031533Z"))
+        lock = lock_with(
+            SystemPackage("dpkg", "libc6", "2.36-9+deb12u4", "amd64", needed_by=NEEDED),
+            SystemPackage("dpkg", "bash", "5.2-15", "amd64"),
+        )
         pinned, outcomes = pin(lock, server.url, tmp_path)
     libc6 = next(p for p in pinned.system.packages if p.name == "libc6")
     assert [o.status for o in outcomes] == ["pinned"]  # bash is needed by nothing: not a rebuild's package
     assert libc6.filename == "libc6_2.36-9+deb12u4_amd64.deb"
     assert libc6.sha256 == sha256 and libc6.size == len(DEB)
-    assert libc6.url == (f"{server.url}/archive/debian/20231007T031533Z/pool/main/l/libc6/"
-                         "libc6_2.36-9%2Bdeb12u4_amd64.deb")  # the first snapshot that holds it
+    assert libc6.url == (
+        f"{server.url}/archive/debian/20231007T031533Z/pool/main/l/libc6/libc6_2.36-9%2Bdeb12u4_amd64.deb"
+    )  # the first snapshot that holds it
     assert cached_path(tmp_path, sha256, libc6.filename).read_bytes() == DEB  # bundle reuses it
     assert not any(r.startswith("/debian/") for r in server.requests)
     assert next(p for p in pinned.system.packages if p.name == "bash").sha256 == ""
@@ -104,7 +134,7 @@ def test_a_wrong_or_hostile_answer_pins_nothing(tmp_path: Path, change: dict[str
         if body is not None:  # the archive lists DEB's sha1 but serves other bytes of the same length
             for path in list(server.files):
                 if path.startswith("/archive/"):
-                    server.files[path] = (bytes(body).ljust(len(GOMP), b"x")[:len(GOMP)], "application/octet-stream")
+                    server.files[path] = (bytes(body).ljust(len(GOMP), b"x")[: len(GOMP)], "application/octet-stream")
         lock = lock_with(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED))
         pinned, (outcome,) = pin(lock, server.url, tmp_path)
     assert outcome.status == "unpinned" and reason in outcome.reason
@@ -117,13 +147,14 @@ def test_the_dependencies_of_a_pinned_package_are_pinned_as_the_lock_has_them(tm
     with serving() as server:
         record(server, "libgomp1", "12.2.0-14", gomp)
         record(server, "gcc-12-base", "12.2.0-14", make_deb("gcc-12-base", "12.2.0-14"))
-        lock = lock_with(SystemPackage("dpkg", "gcc-12-base", "12.2.0-14", "amd64"),
-                         SystemPackage("dpkg", "libc6", "2.36-9", "amd64"),  # pinned? no: the archive lacks it
-                         SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED),
-                         SystemPackage("dpkg", "tar", "1.34", "amd64"))
+        lock = lock_with(
+            SystemPackage("dpkg", "gcc-12-base", "12.2.0-14", "amd64"),
+            SystemPackage("dpkg", "libc6", "2.36-9", "amd64"),  # pinned? no: the archive lacks it
+            SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED),
+            SystemPackage("dpkg", "tar", "1.34", "amd64"),
+        )
         pinned, outcomes = pin(lock, server.url, tmp_path)
-    assert {o.name: o.status for o in outcomes} == {"libgomp1": "pinned", "gcc-12-base": "pinned",
-                                                    "libc6": "unpinned"}
+    assert {o.name: o.status for o in outcomes} == {"libgomp1": "pinned", "gcc-12-base": "pinned", "libc6": "unpinned"}
     assert [p.name for p in debs.rebuild_packages(pinned)] == ["gcc-12-base", "libgomp1"]  # libc6: needed by none
 
 
@@ -143,13 +174,17 @@ def test_an_unknown_version_is_said_per_package(tmp_path: Path) -> None:
 
 
 def test_the_interpreter_packages_join_the_needed_ones_and_driver_packages_never_do(tmp_path: Path) -> None:
-    lock = lock_with(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED),
-                     SystemPackage("dpkg", "libnvidia-compute-535", "535.1", "amd64", needed_by=NEEDED),
-                     SystemPackage("dpkg", "python3.11", "3.11.2-6", "amd64"),
-                     SystemPackage("dpkg", "zlib1g", "1:1.2.13", "amd64"))
+    lock = lock_with(
+        SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED),
+        SystemPackage("dpkg", "libnvidia-compute-535", "535.1", "amd64", needed_by=NEEDED),
+        SystemPackage("dpkg", "python3.11", "3.11.2-6", "amd64"),
+        SystemPackage("dpkg", "zlib1g", "1:1.2.13", "amd64"),
+    )
     assert [p.name for p in debs.rebuild_packages(lock)] == ["libgomp1"]
     assert [p.name for p in debs.rebuild_packages(lock, ("python3.11", "python3.11-venv"))] == [
-        "libgomp1", "python3.11"]
+        "libgomp1",
+        "python3.11",
+    ]
 
 
 def test_the_archive_url_is_configuration() -> None:
@@ -162,12 +197,18 @@ def test_the_archive_url_is_configuration() -> None:
         debs.snapshot_url("javascript:x", {})
 
 
-def test_pin_command_pins_the_debs_and_reports_them(tmp_path: Path, cli: object,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pin_command_pins_the_debs_and_reports_them(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = tmp_path / "envsnap.lock"
-    lockfile.dump(lock_with(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED),
-                            SystemPackage("dpkg", "libc6", "2.36-9", "amd64", needed_by=NEEDED)), path)
+    lockfile.dump(
+        lock_with(
+            SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED),
+            SystemPackage("dpkg", "libc6", "2.36-9", "amd64", needed_by=NEEDED),
+        ),
+        path,
+    )
     with serving() as server:
         record(server, "libgomp1", "12.2.0-14", GOMP)
         result = cli("pin", path, "--snapshot-url", server.url)  # type: ignore[operator]
@@ -186,8 +227,9 @@ def test_the_real_archive_pins_a_bookworm_package(tmp_path: Path) -> None:
     try:
         urllib.request.urlopen(f"{base}/mr/timestamp/", timeout=10).close()
     except OSError as exc:
-        pytest.skip(f"the snapshot archive {base} is not reachable from here ({exc}): the real-archive test did "
-                    "not run")
+        pytest.skip(
+            f"the snapshot archive {base} is not reachable from here ({exc}): the real-archive test did not run"
+        )
     lock = lock_with(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", needed_by=NEEDED))
     pinned, (outcome,) = pin(lock, base, tmp_path)
     assert outcome.status == "pinned", outcome.reason
@@ -198,10 +240,17 @@ def test_the_real_archive_pins_a_bookworm_package(tmp_path: Path) -> None:
 
 def test_an_arch_all_package_depends_on_the_machine_architecture(tmp_path: Path) -> None:
     with serving() as server:
-        record(server, "ca-certificates", "20230311", make_deb("ca-certificates", "20230311", "all",
-                                                               depends="openssl (>= 1.1.1)"), arch="all")
+        record(
+            server,
+            "ca-certificates",
+            "20230311",
+            make_deb("ca-certificates", "20230311", "all", depends="openssl (>= 1.1.1)"),
+            arch="all",
+        )
         record(server, "openssl", "3.0.11-1", make_deb("openssl", "3.0.11-1"))
-        lock = lock_with(SystemPackage("dpkg", "ca-certificates", "20230311", "all", needed_by=NEEDED),
-                         SystemPackage("dpkg", "openssl", "3.0.11-1", "amd64"))
+        lock = lock_with(
+            SystemPackage("dpkg", "ca-certificates", "20230311", "all", needed_by=NEEDED),
+            SystemPackage("dpkg", "openssl", "3.0.11-1", "amd64"),
+        )
         _pinned, outcomes = pin(lock, server.url, tmp_path)
     assert {o.name: o.status for o in outcomes} == {"ca-certificates": "pinned", "openssl": "pinned"}

@@ -65,9 +65,7 @@ def make_wheel(folder: Path, name: str, version: str, *, body: str = "VALUE = 1\
 
 
 def package_for(wheel: Path, name: str, version: str) -> PythonPackage:
-    return PythonPackage(
-        name=name, version=version, wheel_tags=(TAG,), record_digest=wheel_record_digest(str(wheel))
-    )
+    return PythonPackage(name=name, version=version, wheel_tags=(TAG,), record_digest=wheel_record_digest(str(wheel)))
 
 
 def lock_of(*packages: PythonPackage) -> Snapshot:
@@ -105,9 +103,7 @@ def test_pip_config_files_then_environment(tmp_path: Path) -> None:
         "    file:///a/simple\n    file:///b/simple\nfind-links = /opt/w\ncert = /etc/ca.pem\n"
     )
     user = tmp_path / "user.conf"
-    user.write_text(
-        "[global]\nfind-links = /home/w\n[install]\nextra-index-url = https://extra.example/simple\n"
-    )
+    user.write_text("[global]\nfind-links = /home/w\n[install]\nextra-index-url = https://extra.example/simple\n")
     config = read_pip_config(environ={}, files=[system, user])
     assert config == IndexConfig(
         index_url="https://mirror.example/simple",
@@ -122,9 +118,7 @@ def test_pip_config_files_then_environment(tmp_path: Path) -> None:
 
 
 def test_pip_config_default_is_pypi_and_bad_file_is_an_error(tmp_path: Path) -> None:
-    assert (
-        read_pip_config(environ={}, files=[tmp_path / "absent.conf"]).index_url == "https://pypi.org/simple"
-    )
+    assert read_pip_config(environ={}, files=[tmp_path / "absent.conf"]).index_url == "https://pypi.org/simple"
     bad = tmp_path / "bad.conf"
     bad.write_text("index-url = no section\n")
     from envsnap.errors import PinError
@@ -289,9 +283,7 @@ def test_unpinnable_packages_are_listed_with_reasons(tmp_path: Path) -> None:
     )
     result = pin(lock, IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
     got = {o.name: (o.status, o.reason) for o in result.outcomes}
-    assert (
-        got["missing"][0] == "unpinned" and "no missing 1.0 wheel with tag py3-none-any" in got["missing"][1]
-    )
+    assert got["missing"][0] == "unpinned" and "no missing 1.0 wheel with tag py3-none-any" in got["missing"][1]
     assert got["legacy"][0] == "unpinned" and "no WHEEL tags" in got["legacy"][1]
     assert got["local"][0] == "unpinned" and "editable install from a local directory" in got["local"][1]
     assert got["fromgit"] == ("kept", f"VCS: https://g/x @ {'a' * 40} (the bundle builds a wheel)")
@@ -302,7 +294,6 @@ def test_unreachable_index_is_a_reason_not_a_crash(tmp_path: Path) -> None:
     pkg = PythonPackage(name="tinypkg", version="1.0", wheel_tags=(TAG,))
     result = pin(lock_of(pkg), IndexConfig(index_url="http://127.0.0.1:9/simple"), cache_dir=tmp_path / "c")
     assert result.outcomes[0].status == "unpinned" and "cannot reach the index" in result.outcomes[0].reason
-
 
 
 def test_a_cert_pip_names_that_cannot_be_loaded_says_so(tmp_path: Path) -> None:
@@ -382,9 +373,7 @@ def test_pin_from_a_pep691_json_index_over_http(json_index: tuple[str, Path], tm
 # ------------------------------------------------------------------------------------- RECORD digests
 
 
-def test_record_digest_is_the_same_for_pip_uv_and_the_wheel(
-    tmp_path: Path, make_venv: Callable[..., Path]
-) -> None:
+def test_record_digest_is_the_same_for_pip_uv_and_the_wheel(tmp_path: Path, make_venv: Callable[..., Path]) -> None:
     """One wheel, installed by pip and by uv in two locations, gives the wheel's own digest."""
     wheel = make_wheel(tmp_path / "links", "tinypkg", "1.0")
     expected = wheel_record_digest(str(wheel))
@@ -413,15 +402,11 @@ def test_record_digest_is_the_same_for_pip_uv_and_the_wheel(
     assert (tmp_path / "pip env" / "bin" / "tinypkg-tool").read_bytes().startswith(b"#!" + bytes(tmp_path))
 
 
-def test_cli_pin_rewrites_the_lock(
-    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_pin_rewrites_the_lock(tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch) -> None:
     wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
     index = pep503_index(tmp_path / "index", [wheel])
     lock_path = lockfile.dump(
-        lock_of(
-            package_for(wheel, "tinypkg", "1.0"), PythonPackage(name="gone", version="1.0", wheel_tags=(TAG,))
-        ),
+        lock_of(package_for(wheel, "tinypkg", "1.0"), PythonPackage(name="gone", version="1.0", wheel_tags=(TAG,))),
         tmp_path / "envsnap.lock",
     )
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
@@ -441,8 +426,9 @@ def test_cli_pin_rewrites_the_lock(
     assert lockfile.load(tmp_path / "other.lock").package("tinypkg") == tiny
 
 
-def test_capture_pin_flag(tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path],
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_capture_pin_flag(
+    tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
     index = pep503_index(tmp_path / "index", [wheel])
     python = make_venv(tmp_path / "env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
@@ -459,8 +445,9 @@ def test_capture_pin_flag(tmp_path: Path, cli: Callable[..., object], make_venv:
     assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 
-def test_export_pins_through_envsnap_pin(tmp_path: Path, cli: Callable[..., object],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_pins_through_envsnap_pin(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
     wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
     index = pep503_index(tmp_path / "index", [wheel])
     lock_path = lockfile.dump(lock_of(package_for(wheel, "tinypkg", "1.0")), tmp_path / "envsnap.lock")
@@ -493,7 +480,8 @@ def test_hash_only_artifact_is_completed_by_its_sha256(tmp_path: Path) -> None:
 
 
 def test_a_distribution_rebuilt_seed_wheel_pins_from_the_distributions_wheel_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Debian's ``python3 -m venv`` seeds its own pip/setuptools wheels from /usr/share/python-wheels: the index
     has other files under the same name, so the whole venv was refused by pin and bundle. That folder (and
     sysconfig's WHEEL_PKG_DIR) is searched last, as find-links, and its file proven by RECORD digest."""
@@ -502,10 +490,12 @@ def test_a_distribution_rebuilt_seed_wheel_pins_from_the_distributions_wheel_fol
     debian = make_wheel(tmp_path / "python-wheels", "pip", "23.0.1", body="VALUE = 'debian'\n")
     upstream = make_wheel(tmp_path / "upstream", "pip", "23.0.1", body="VALUE = 'upstream'\n")
     index = pep503_index(tmp_path / "index", [upstream])
-    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", (str(tmp_path / "python-wheels"),
-                                                                str(tmp_path / "absent")))
-    result = pin(lock_of(package_for(debian, "pip", "23.0.1")), IndexConfig(index_url=index),
-                 cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(
+        pin_module, "DISTRIBUTION_WHEEL_DIRS", (str(tmp_path / "python-wheels"), str(tmp_path / "absent"))
+    )
+    result = pin(
+        lock_of(package_for(debian, "pip", "23.0.1")), IndexConfig(index_url=index), cache_dir=tmp_path / "cache"
+    )
     (outcome,) = result.outcomes
     art = result.snapshot.python.packages[0].artifact
     assert outcome.status == "pinned" and art is not None, outcome

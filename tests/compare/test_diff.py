@@ -46,8 +46,10 @@ def test_version_change(old: str, new: str, kind: str, direction: str) -> None:
 
 
 def _lock(*packages: PythonPackage, **changes: object) -> Snapshot:
-    base = sample_lock(platform=sample_platform(os_id="ubuntu", os_version="22.04", libc_version="2.35"),
-                       python=sample_python(*packages, kind="system"))
+    base = sample_lock(
+        platform=sample_platform(os_id="ubuntu", os_version="22.04", libc_version="2.35"),
+        python=sample_python(*packages, kind="system"),
+    )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -152,11 +154,23 @@ def test_import_does_not_know_is_unknown_not_removed() -> None:
     from envsnap.model import Meta
 
     pkg = PythonPackage(name="six", version="1.17.0")
-    captured = _lock(pkg, nvidia=Nvidia(driver_version="550.54"), system=System(
-        libraries=(SystemLibrary(soname="libgomp.so.1"),)))
-    imported = Snapshot(envsnap=Meta(origin="requirements", unknown=(
-        "nvidia", "platform.machine", "platform.os_id", "platform.libc_version", "python.version", "system")),
-        python=PythonEnv(implementation="cpython", abi="cp311", packages=(pkg,)))
+    captured = _lock(
+        pkg, nvidia=Nvidia(driver_version="550.54"), system=System(libraries=(SystemLibrary(soname="libgomp.so.1"),))
+    )
+    imported = Snapshot(
+        envsnap=Meta(
+            origin="requirements",
+            unknown=(
+                "nvidia",
+                "platform.machine",
+                "platform.os_id",
+                "platform.libc_version",
+                "python.version",
+                "system",
+            ),
+        ),
+        python=PythonEnv(implementation="cpython", abi="cp311", packages=(pkg,)),
+    )
     report = diff(captured, imported)
     assert {c.change for c in report.changes} == {"unknown"}
     assert {c.subject for c in report.changes} >= {"NVIDIA driver", "Python", "libgomp.so.1", "machine"}
@@ -168,14 +182,22 @@ def test_locks_with_other_content_never_read_as_identical() -> None:
     from envsnap.model import Artifact, Meta
 
     plain = _lock(PythonPackage(name="six", version="1.17.0"))
-    pinned = _lock(PythonPackage(name="six", version="1.17.0", artifact=Artifact(
-        filename="six-1.17.0-py2.py3-none-any.whl", url="https://files.example/six.whl", sha256="a" * 64)))
+    pinned = _lock(
+        PythonPackage(
+            name="six",
+            version="1.17.0",
+            artifact=Artifact(
+                filename="six-1.17.0-py2.py3-none-any.whl", url="https://files.example/six.whl", sha256="a" * 64
+            ),
+        )
+    )
     report = diff(plain, pinned)
     assert not report.identical
     assert report.changes[0].kind == "artifact"
     assert "(not pinned) -> six-1.17.0-py2.py3-none-any.whl" in report.changes[0].describe()
-    warned = dataclasses.replace(plain, envsnap=Meta(warnings=("pin: six 1.17.0: no file",)),
-                                 environment={"CUDA_VISIBLE_DEVICES": "0"})
+    warned = dataclasses.replace(
+        plain, envsnap=Meta(warnings=("pin: six 1.17.0: no file",)), environment={"CUDA_VISIBLE_DEVICES": "0"}
+    )
     report = diff(plain, warned)
     assert not report.identical
     assert "environment.CUDA_VISIBLE_DEVICES" in report.changes[0].new
@@ -189,18 +211,23 @@ def test_what_an_import_leaves_blank_is_unknown_not_a_change() -> None:
     from envsnap.model import Meta, Source
 
     project = Source(kind="directory", url="file:///src/proj", editable=True)
-    captured = _lock(PythonPackage("six", "1.17.0", wheel_tags=("py3-none-any",)),
-                     PythonPackage("proj", "0.1.0", source=project), PythonPackage("gone", "1.0"))
-    imported = Snapshot(envsnap=Meta(origin="requirements", unknown=("platform", "python.version")),
-                        python=PythonEnv(packages=(PythonPackage("six", "1.17.0"),
-                                                   PythonPackage("proj", "", source=project))))
+    captured = _lock(
+        PythonPackage("six", "1.17.0", wheel_tags=("py3-none-any",)),
+        PythonPackage("proj", "0.1.0", source=project),
+        PythonPackage("gone", "1.0"),
+    )
+    imported = Snapshot(
+        envsnap=Meta(origin="requirements", unknown=("platform", "python.version")),
+        python=PythonEnv(packages=(PythonPackage("six", "1.17.0"), PythonPackage("proj", "", source=project))),
+    )
     report = diff(captured, imported)
     real = [c for c in report.changes if c.change != "unknown"]
     assert [(c.subject, c.change) for c in real] == [("gone", "removed")]
     assert {c.subject for c in report.changes if c.change == "unknown"} >= {"ABI", "six", "proj"}
     # Between two captures the same blanks are real changes.
-    other = dataclasses.replace(captured, python=dataclasses.replace(
-        captured.python, packages=(PythonPackage("six", "1.17.0"),)))
+    other = dataclasses.replace(
+        captured, python=dataclasses.replace(captured.python, packages=(PythonPackage("six", "1.17.0"),))
+    )
     assert any(c.subject == "six" and c.kind == "build" for c in diff(captured, other).changes)
 
 
@@ -212,8 +239,10 @@ def test_many_unknown_entries_of_an_area_read_as_one_line(capsys: pytest.Capture
     pkg = PythonPackage(name="six", version="1.17.0")
     debs = tuple(SystemPackage(manager="dpkg", name=f"lib{i}", version="1.0") for i in range(50))
     captured = _lock(pkg, system=System(manager="dpkg", packages=debs))
-    imported = Snapshot(envsnap=Meta(origin="requirements", unknown=("system",)),
-                        python=PythonEnv(implementation="cpython", packages=(pkg,)))
+    imported = Snapshot(
+        envsnap=Meta(origin="requirements", unknown=("system",)),
+        python=PythonEnv(implementation="cpython", packages=(pkg,)),
+    )
     report = diff(captured, imported)
     assert sum(c.area == "system" for c in report.changes) >= 50  # the data keeps every entry (--json)
     print_report(report)

@@ -174,20 +174,33 @@ def test_descriptions_read_as_sentences() -> None:
     assert Difference(MISMATCH, "python", "numpy", "version", "1.0", "2.0").describe() == "numpy: version 1.0 -> 2.0"
     assert Difference(INFO, "system", "packages", "other", note="3 differ").describe() == "packages: 3 differ"
     assert Difference(WARNING, "system", "libx", "missing", "1.0", "", "loaded by a").describe() == (
-        "libx 1.0: in the lock, not installed (loaded by a)")
+        "libx 1.0: in the lock, not installed (loaded by a)"
+    )
 
 
 def test_conda_installed_distributions_are_the_conda_layers_to_check() -> None:
     from envsnap.model import Conda, CondaPackage
 
-    conda = Conda(subdir="linux-64", channels=("https://conda.anaconda.org/conda-forge",), packages=(
-        CondaPackage(name="tinyutil", version="0.3.0", build="py_0", channel="https://conda.anaconda.org/conda-forge",
-                     subdir="noarch", url="https://conda.anaconda.org/conda-forge/noarch/tinyutil-0.3.0-py_0.conda",
-                     md5="a" * 32),))
+    conda = Conda(
+        subdir="linux-64",
+        channels=("https://conda.anaconda.org/conda-forge",),
+        packages=(
+            CondaPackage(
+                name="tinyutil",
+                version="0.3.0",
+                build="py_0",
+                channel="https://conda.anaconda.org/conda-forge",
+                subdir="noarch",
+                url="https://conda.anaconda.org/conda-forge/noarch/tinyutil-0.3.0-py_0.conda",
+                md5="a" * 32,
+            ),
+        ),
+    )
     # A lock imported from a conda file lists no Python distributions for its conda packages.
     lock = dataclasses.replace(snap(pkg("numpy", "2.0")), conda=conda)
-    actual = dataclasses.replace(snap(pkg("numpy", "2.0"), pkg("tinyutil", "0.3.0", conda_managed=True),
-                                      pkg("stray", "1.0")), conda=conda)
+    actual = dataclasses.replace(
+        snap(pkg("numpy", "2.0"), pkg("tinyutil", "0.3.0", conda_managed=True), pkg("stray", "1.0")), conda=conda
+    )
     report = compare(lock, actual)
     assert found(report, "mismatch") == {("stray", "extra")}  # a pip-installed extra still counts
     # Without a conda layer in the lock nothing covers it: an extra like any other.
@@ -212,8 +225,14 @@ def test_files_flag_catches_installed_files_edited_or_deleted(tmp_path: Path, ma
     from envsnap.probes.capture import capture
 
     python = make_venv(tmp_path / "venv")
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (site / "tinypkg").mkdir()
     files = {"tinypkg/__init__.py": b"VALUE = 1\n", "tinypkg/data.txt": b"weights\n"}
     dist = site / "tinypkg-1.0.dist-info"
@@ -243,8 +262,10 @@ def test_the_interpreter_change_comes_first_and_its_consequences_say_so() -> Non
     names = [f"ext{i:02d}" for i in range(29)]
     lock = snap(*(pkg(n, wheel_tags=("cp312-cp312-manylinux_2_17_x86_64",)) for n in names), pkg("purelib"))
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version="3.12.1", abi="cp312"))
-    now = snap(*(pkg(n, record_digest=f"sha256:{n}-311", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",))
-                 for n in names), pkg("purelib", record_digest="sha256:edited"))
+    now = snap(
+        *(pkg(n, record_digest=f"sha256:{n}-311", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)) for n in names),
+        pkg("purelib", record_digest="sha256:edited"),
+    )
     report = compare(lock, now)
     first = report.differences[:2]
     assert {(d.area, d.what) for d in first} == {("interpreter", "version"), ("interpreter", "abi")}
@@ -255,8 +276,13 @@ def test_the_interpreter_change_comes_first_and_its_consequences_say_so() -> Non
     consequences = report.consequences
     assert len(consequences) == 58 and {d.subject for d in consequences} == set(names)
     assert list(report.differences[3:]) == consequences
-    assert consequences[0].describe().endswith(
-        "(same version, other files; follows from python abi cp312 -> cp311, python version 3.12.1 -> 3.11.7)")
+    assert (
+        consequences[0]
+        .describe()
+        .endswith(
+            "(same version, other files; follows from python abi cp312 -> cp311, python version 3.12.1 -> 3.11.7)"
+        )
+    )
     assert lockfile.to_dict(report)["differences"][3]["cause"].startswith("python abi cp312 -> cp311")
 
 
@@ -268,8 +294,16 @@ def test_no_root_cause_no_consequences() -> None:
 
 def test_broken_requirements_are_warnings_like_pip_check() -> None:
     lock = snap(
-        pkg("app", requires_dist=("numpy>=2", "requests", "colorama; sys_platform == 'win32'",
-                                  "pytest; extra == 'test'", "tomli; python_version < '3.11'")),
+        pkg(
+            "app",
+            requires_dist=(
+                "numpy>=2",
+                "requests",
+                "colorama; sys_platform == 'win32'",
+                "pytest; extra == 'test'",
+                "tomli; python_version < '3.11'",
+            ),
+        ),
         pkg("numpy", "2.1.0"),
         pkg("tool", requires_dist=("click>=8",)),
         pkg("click", "7.1"),
@@ -291,7 +325,8 @@ def test_broken_requirements_are_warnings_like_pip_check() -> None:
     ]
     assert all(d.severity == WARNING for d in report.differences if d.what == "requirement")
     assert next(d for d in report.differences if d.what == "requirement").describe() == (
-        "app requires numpy>=2, but 1.26.4 is installed")
+        "app requires numpy>=2, but 1.26.4 is installed"
+    )
     # Markers are evaluated for the target: on Windows colorama would be needed, on 3.10 tomli.
     win = dataclasses.replace(now, platform=dataclasses.replace(now.platform, system="Windows"))
     assert ("app", "colorama") in {(d.subject, d.expected) for d in compare(lock, win).differences}
@@ -310,17 +345,22 @@ def test_verify_flags_a_broken_requirement_of_a_real_environment(
     site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
     info = site / "needy-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: needy\nVersion: 1.0\n"
-                                   "Requires-Dist: labnotes>=1.0\nRequires-Dist: colorama; sys_platform == 'win32'\n\n")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: needy\nVersion: 1.0\n"
+        "Requires-Dist: labnotes>=1.0\nRequires-Dist: colorama; sys_platform == 'win32'\n\n"
+    )
     (info / "RECORD").write_text("needy-1.0.dist-info/METADATA,,\nneedy-1.0.dist-info/RECORD,,\n")
     lock = tmp_path / "envsnap.lock"
     assert cli("capture", "--python", python, "-o", lock).code == 0
     assert lockfile.load(lock).package("needy").requires_dist == (  # type: ignore[union-attr]
-        "colorama; sys_platform == 'win32'", "labnotes>=1.0")
+        "colorama; sys_platform == 'win32'",
+        "labnotes>=1.0",
+    )
     res = cli("verify", lock, "--python", python)
     assert res.code == 0, res
-    assert ("python: needy requires labnotes>=1.0, but it is not installed "
-            "(the lock has the same broken requirement)") in res.out
+    assert (
+        "python: needy requires labnotes>=1.0, but it is not installed (the lock has the same broken requirement)"
+    ) in res.out
     assert "colorama" not in res.out
     assert cli("verify", lock, "--python", python, "--strict").code == 1
 
@@ -332,20 +372,35 @@ def test_an_index_and_a_find_links_install_of_one_file_are_the_same() -> None:
     from envsnap.model import Artifact, PythonPackage, Source
 
     name = "torch-2.4.0+cpu-cp311-cp311-linux_x86_64.whl"
-    locked = PythonPackage(name="torch", version="2.4.0+cpu", record_digest="sha256:" + "1" * 64,
-                           artifact=Artifact(filename=name, url="file:///opt/wheels/" + name, sha256="a" * 64,
-                                             index="/opt/wheels"))
-    by_path = PythonPackage(name="torch", version="2.4.0+cpu", record_digest="sha256:" + "1" * 64, source=Source(
-        kind="archive", url="file:///srv/other/torch-2.4.0%2Bcpu-cp311-cp311-linux_x86_64.whl"))
+    locked = PythonPackage(
+        name="torch",
+        version="2.4.0+cpu",
+        record_digest="sha256:" + "1" * 64,
+        artifact=Artifact(filename=name, url="file:///opt/wheels/" + name, sha256="a" * 64, index="/opt/wheels"),
+    )
+    by_path = PythonPackage(
+        name="torch",
+        version="2.4.0+cpu",
+        record_digest="sha256:" + "1" * 64,
+        source=Source(kind="archive", url="file:///srv/other/torch-2.4.0%2Bcpu-cp311-cp311-linux_x86_64.whl"),
+    )
     assert not [d for d in compare_package(locked, by_path) if d.severity == MISMATCH]
-    by_hash = PythonPackage(name="torch", version="2.4.0+cpu", source=Source(
-        kind="archive", url="file:///srv/renamed.whl", archive_hash="sha256=" + "a" * 64))
+    by_hash = PythonPackage(
+        name="torch",
+        version="2.4.0+cpu",
+        source=Source(kind="archive", url="file:///srv/renamed.whl", archive_hash="sha256=" + "a" * 64),
+    )
     assert not [d for d in compare_package(locked, by_hash) if d.severity == MISMATCH]
     # Captured by path, reinstalled from the index: the same RECORD is the same file.
-    assert not [d for d in compare_package(by_path, dataclasses.replace(by_path, source=Source()))
-                if d.severity == MISMATCH]
-    other = PythonPackage(name="torch", version="2.4.0+cpu", record_digest="sha256:" + "2" * 64, source=Source(
-        kind="archive", url="file:///srv/x/torch-2.4.0-cp311-cp311-linux_x86_64.whl"))
+    assert not [
+        d for d in compare_package(by_path, dataclasses.replace(by_path, source=Source())) if d.severity == MISMATCH
+    ]
+    other = PythonPackage(
+        name="torch",
+        version="2.4.0+cpu",
+        record_digest="sha256:" + "2" * 64,
+        source=Source(kind="archive", url="file:///srv/x/torch-2.4.0-cp311-cp311-linux_x86_64.whl"),
+    )
     assert [d for d in compare_package(locked, other) if d.severity == MISMATCH]
 
 
@@ -364,19 +419,26 @@ def test_a_package_version_the_import_never_knew_is_unknown_not_a_mismatch() -> 
     elsewhere = dataclasses.replace(installed, source=Source(kind="vcs", vcs="git", url="file:///x", commit_id="a"))
     assert [d.what for d in compare_package(imported, elsewhere) if d.severity == MISMATCH] == ["source"]
     assert [d.severity for d in compare_package(dataclasses.replace(imported, version="0.2.0"), installed)] == [
-        MISMATCH]
+        MISMATCH
+    ]
 
 
-def test_a_conda_environment_without_python_is_reported_as_the_environment(
-        capsys: Any) -> None:
+def test_a_conda_environment_without_python_is_reported_as_the_environment(capsys: Any) -> None:
     """verify of a conda prefix with no interpreter: the verdict read "the Python layer does not match the lock
     (0 packages checked ...)" for a changed conda package."""
     from envsnap.cli.verify import print_report
     from envsnap.compare.verify import Difference, VerifyReport
 
-    report = VerifyReport(lock="sha256:" + "0" * 64, target="/c", packages_checked=0, differences=(
-        Difference(area="conda", subject="zlib", what="version", expected="1.3.1", actual="1.3.2",
-                   severity=MISMATCH),))
+    report = VerifyReport(
+        lock="sha256:" + "0" * 64,
+        target="/c",
+        packages_checked=0,
+        differences=(
+            Difference(
+                area="conda", subject="zlib", what="version", expected="1.3.1", actual="1.3.2", severity=MISMATCH
+            ),
+        ),
+    )
     print_report(report, python_layer=False)
     out = capsys.readouterr().out
     assert "DIFFERENT: the environment (no Python layer) does not match the lock" in out

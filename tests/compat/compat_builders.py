@@ -71,8 +71,9 @@ def snapshot(
 ) -> Snapshot:
     major, minor = python.split(".")[:2]
     return sample_lock(
-        platform=sample_platform(system=system, machine=machine, os_id=os_id, os_version=os_version, libc=libc,
-                                 libc_version=libc_version),
+        platform=sample_platform(
+            system=system, machine=machine, os_id=os_id, os_version=os_version, libc=libc, libc_version=libc_version
+        ),
         python=sample_python(
             *sorted(packages, key=lambda p: p.name),
             implementation=implementation,

@@ -39,8 +39,9 @@ def test_a_rules_own_areas_turn_its_ok_into_a_warning_for_an_import() -> None:
             return [Finding("ok", "thing", "x", "x", "")]
 
     lock = snapshot()
-    imported = dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, unknown=("system",),
-                                                                      origin="a pylock.toml"))
+    imported = dataclasses.replace(
+        lock, envsnap=dataclasses.replace(lock.envsnap, unknown=("system",), origin="a pylock.toml")
+    )
     [ok] = evaluate(lock, lock, HOST, (Always(),)).findings
     [warned] = evaluate(imported, lock, HOST, (Always(),)).findings
     assert (ok.severity, ok.rule) == ("ok", "always")

@@ -443,8 +443,9 @@ def test_system_nccl_major_and_minor_differences() -> None:
 def test_an_unparseable_cuda_version_is_not_a_crash() -> None:
     # A hand-edited lock: no CUDA major can be read, so cuDNN/NCCL cannot be compared (an IndexError before).
     lock = dataclasses.replace(
-        gpu_lock(), frameworks={}, cuda=Cuda(runtime_version="twelve", runtime_source="pip", nccl_version="2.26.2",
-                                             nccl_source="system")
+        gpu_lock(),
+        frameworks={},
+        cuda=Cuda(runtime_version="twelve", runtime_source="pip", nccl_version="2.26.2", nccl_source="system"),
     )
     assert cuda_libs.check(lock, gpu_host(A100, "570.26", "12.8"), HOST) == []
     report = evaluate(lock, gpu_host(A100, "570.26", "12.8"), HOST)

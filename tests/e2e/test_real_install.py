@@ -58,20 +58,24 @@ class World:
         env["PATH"] = os.pathsep.join([str(active / "bin"), str(self.envsnap_bin), os.environ.get("PATH", "")])
         return env
 
-    def envsnap(self, *args: str | Path, cwd: Path | None = None, venv: Path | None = None,
-                check: bool = True) -> subprocess.CompletedProcess[str]:
+    def envsnap(
+        self, *args: str | Path, cwd: Path | None = None, venv: Path | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         env = self.env(venv)
         exe = shutil.which("envsnap", path=env["PATH"])
         assert exe == str(self.envsnap_bin / "envsnap"), f"`envsnap` on PATH is {exe}, not the installed one"
-        done = subprocess.run([exe, *map(str, args)], cwd=cwd or self.project, env=env, capture_output=True,
-                              text=True, timeout=TIMEOUT)
+        done = subprocess.run(
+            [exe, *map(str, args)], cwd=cwd or self.project, env=env, capture_output=True, text=True, timeout=TIMEOUT
+        )
         if check:
-            assert done.returncode == 0, f"envsnap {' '.join(map(str, args))} exited {done.returncode}:\n" + (
-                done.stderr[-3000:])
+            assert done.returncode == 0, (
+                f"envsnap {' '.join(map(str, args))} exited {done.returncode}:\n" + (done.stderr[-3000:])
+            )
         return done
 
-    def verify(self, venv: Path, lock: Path | None = None, cwd: Path | None = None, *,
-               activated_only: bool = False) -> dict[str, Any]:
+    def verify(
+        self, venv: Path, lock: Path | None = None, cwd: Path | None = None, *, activated_only: bool = False
+    ) -> dict[str, Any]:
         """``envsnap verify --json`` from inside the activated ``venv`` (naming its interpreter too, unless
         ``activated_only``: the activation alone is tested once, in its own step); asserts it is identical."""
         python = () if activated_only else ("--python", str(venv / "bin" / "python"))
@@ -83,15 +87,26 @@ class World:
 
 
 def _run(*args: str | Path, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
-    done = subprocess.run([str(a) for a in args], cwd=cwd, env=dict(env) if env is not None else None,
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert done.returncode == 0, f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stderr[-3000:]}"
     return done.stdout
 
 
 def _git_repo(path: Path) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "r", "GIT_AUTHOR_EMAIL": "r@example.org",
-           "GIT_COMMITTER_NAME": "r", "GIT_COMMITTER_EMAIL": "r@example.org"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "r",
+        "GIT_AUTHOR_EMAIL": "r@example.org",
+        "GIT_COMMITTER_NAME": "r",
+        "GIT_COMMITTER_EMAIL": "r@example.org",
+    }
     _run("git", "init", "-q", "-b", "main", cwd=path)
     _run("git", "add", "-A", cwd=path)
     _run("git", "commit", "-q", "-m", "first", cwd=path, env=env)
@@ -194,8 +209,17 @@ def test_pin(world: World) -> None:
 
 def test_bundle_with_the_base_image(world: World) -> None:
     # The local git package is cloned from its file:// URL, which a lock may name only with the user's allowance.
-    world.envsnap("bundle", world.lock, "-o", world.bundle, "--with-base-image", "--base-image", BASE,
-                  "--allow-url", (world.root / "labtools").as_uri())
+    world.envsnap(
+        "bundle",
+        world.lock,
+        "-o",
+        world.bundle,
+        "--with-base-image",
+        "--base-image",
+        BASE,
+        "--allow-url",
+        (world.root / "labtools").as_uri(),
+    )
     wheels = {canonicalize_name(p.name.split("-", 1)[0]) for p in (world.bundle / "wheels").glob("*.whl")}
     assert {"markupsafe", "tomli-w", "e2e-labtools", "e2e-paper"} <= wheels, wheels
     tool = (world.bundle / "tool" / "requirements.txt").read_text()
@@ -205,8 +229,18 @@ def test_bundle_with_the_base_image(world: World) -> None:
 
 def test_rebuild_venv_offline_and_verify(world: World) -> None:
     dest = world.root / "rebuilt-venv"
-    done = world.envsnap("rebuild", world.lock, "--bundle", world.bundle, "--offline", "--dest", dest, "--python",
-                         DEBIAN_PYTHON, "--json")
+    done = world.envsnap(
+        "rebuild",
+        world.lock,
+        "--bundle",
+        world.bundle,
+        "--offline",
+        "--dest",
+        dest,
+        "--python",
+        DEBIAN_PYTHON,
+        "--json",
+    )
     result = json.loads(done.stdout)
     assert result["verify"]["identical"] is True, result["verify"]
     world.verify(dest)
@@ -216,12 +250,27 @@ def test_rebuild_docker_on_the_debootstrap_base_and_verify_inside_without_networ
     with _docker() as client:
         if client is None:
             pytest.fail("no Docker engine: run .ci/services.sh first (it starts one and builds the base image)")
-        done = world.envsnap("rebuild", world.lock, "--target", "docker", "--bundle", world.bundle, "--offline",
-                             "--base-image", BASE, "--tag", TAG, "--dest", world.root / "context", "--json")
+        done = world.envsnap(
+            "rebuild",
+            world.lock,
+            "--target",
+            "docker",
+            "--bundle",
+            world.bundle,
+            "--offline",
+            "--base-image",
+            BASE,
+            "--tag",
+            TAG,
+            "--dest",
+            world.root / "context",
+            "--json",
+        )
         result = json.loads(done.stdout)
         assert result["dest"] == TAG and result["verify"]["identical"] is True, result["verify"]
-        out = client.containers.run(TAG, ["envsnap", "verify", "/envsnap.lock", "--json"], remove=True,
-                                    network_disabled=True)
+        out = client.containers.run(
+            TAG, ["envsnap", "verify", "/envsnap.lock", "--json"], remove=True, network_disabled=True
+        )
         inside = json.loads(out.decode())
         assert inside["identical"] is True and inside["packages_checked"] >= 4
 
@@ -231,19 +280,22 @@ def _commented_installs(requirements: Path) -> list[list[str]]:
     found = []
     for line in requirements.read_text().splitlines():
         if line.startswith("#   pip install --no-deps ") and "-r requirements" not in line:
-            found.append(shlex.split(line[len("#   pip install "):]))
+            found.append(shlex.split(line[len("#   pip install ") :]))
     return found
 
 
-@pytest.mark.parametrize(("fmt", "installer"), [
-    ("requirements", "pip"),
-    ("requirements", "uv"),
-    ("pylock", "uv"),
-    # pip's pylock reader (26.1+) wants a hash on every entry once one has one, so it refuses the lock's VCS and
-    # directory entries; the bundle's export names the wheels the bundle built from them, by path and sha256.
-    ("pylock-of-bundle", "pip"),
-    ("pylock-of-bundle", "uv"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "installer"),
+    [
+        ("requirements", "pip"),
+        ("requirements", "uv"),
+        ("pylock", "uv"),
+        # pip's pylock reader (26.1+) wants a hash on every entry once one has one, so it refuses the lock's VCS and
+        # directory entries; the bundle's export names the wheels the bundle built from them, by path and sha256.
+        ("pylock-of-bundle", "pip"),
+        ("pylock-of-bundle", "uv"),
+    ],
+)
 def test_exports_installed_elsewhere_verify_identical(world: World, fmt: str, installer: str) -> None:
     folder = world.root / "elsewhere" / f"{fmt}-{installer}"
     folder.mkdir(parents=True)
@@ -280,22 +332,46 @@ def uv_files(world: World) -> dict[str, Path]:
     _git_repo(project)
     (folder / "requirements.in").write_text(f"{COMPILED}\n{PURE}\n")
     uv, py = world.uv, ["--python", DEBIAN_PYTHON]
-    _run(uv, "pip", "compile", "-q", *py, "--generate-hashes", folder / "requirements.in", "-o",
-         folder / "requirements.txt")
-    _run(uv, "pip", "compile", "-q", *py, "--format", "pylock.toml", folder / "requirements.in", "-o",
-         folder / "pylock.toml")
+    _run(
+        uv,
+        "pip",
+        "compile",
+        "-q",
+        *py,
+        "--generate-hashes",
+        folder / "requirements.in",
+        "-o",
+        folder / "requirements.txt",
+    )
+    _run(
+        uv,
+        "pip",
+        "compile",
+        "-q",
+        *py,
+        "--format",
+        "pylock.toml",
+        folder / "requirements.in",
+        "-o",
+        folder / "pylock.toml",
+    )
     _run(uv, "lock", "-q", "--python", DEBIAN_PYTHON, cwd=project)
     _run(uv, "export", "-q", "--format", "pylock.toml", "-o", project / "pylock.toml", cwd=project)
-    return {"uv pip compile --generate-hashes": folder / "requirements.txt",
-            "uv pip compile --format pylock.toml": folder / "pylock.toml",
-            "uv export --format pylock.toml": project / "pylock.toml"}
+    return {
+        "uv pip compile --generate-hashes": folder / "requirements.txt",
+        "uv pip compile --format pylock.toml": folder / "pylock.toml",
+        "uv export --format pylock.toml": project / "pylock.toml",
+    }
 
 
-@pytest.mark.parametrize("source", [
-    "uv pip compile --generate-hashes",
-    "uv pip compile --format pylock.toml",
-    "uv export --format pylock.toml",  # its own project: a directory entry without a version
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "uv pip compile --generate-hashes",
+        "uv pip compile --format pylock.toml",
+        "uv export --format pylock.toml",  # its own project: a directory entry without a version
+    ],
+)
 def test_imports_of_uv_files_rebuild_and_verify(world: World, uv_files: dict[str, Path], source: str) -> None:
     written = uv_files[source]
     where = written.parent  # the uv project, for its export: its own entry is the project directory
@@ -328,10 +404,23 @@ def test_a_plain_debian_venv_captures_pins_bundles_rebuilds_offline_and_verifies
     world.envsnap("pin", lock, cwd=root, venv=venv)
     pinned = lockfile.load(lock)
     assert all(p.artifact is not None for p in pinned.python.packages), [
-        p.name for p in pinned.python.packages if p.artifact is None]
+        p.name for p in pinned.python.packages if p.artifact is None
+    ]
     world.envsnap("bundle", lock, "-o", bundle, cwd=root, venv=venv)
-    done = world.envsnap("rebuild", lock, "--bundle", bundle, "--offline", "--dest", dest, "--python",
-                         DEBIAN_PYTHON, "--json", cwd=root, venv=venv)
+    done = world.envsnap(
+        "rebuild",
+        lock,
+        "--bundle",
+        bundle,
+        "--offline",
+        "--dest",
+        dest,
+        "--python",
+        DEBIAN_PYTHON,
+        "--json",
+        cwd=root,
+        venv=venv,
+    )
     assert json.loads(done.stdout)["verify"]["identical"] is True
     report = world.verify(dest, lock, cwd=root)
     assert report["packages_checked"] == len(pinned.python.packages)

@@ -18,6 +18,7 @@ from envsnap.model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Sn
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+
 @dataclasses.dataclass(frozen=True)
 class Wheelhouse:
     root: Path
@@ -34,8 +35,7 @@ def build_wheel(directory: Path, dist: str, version: str, module: str) -> Path:
     files = {
         f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n".encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\n"
-                         b"Tag: py3-none-any\n",
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []
     for name, data in files.items():
@@ -75,8 +75,14 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
         sha256 = hashlib.sha256(data).hexdigest()
         _simple_page(root / index_name, dist, wheel, sha256)
         name = canonicalize_name(dist)
-        artifacts[name] = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=sha256, size=len(data),
-                                   upload_time="2025-01-02T03:04:05Z", index=(root / index_name).as_uri())
+        artifacts[name] = Artifact(
+            filename=wheel.name,
+            url=wheel.as_uri(),
+            sha256=sha256,
+            size=len(data),
+            upload_time="2025-01-02T03:04:05Z",
+            index=(root / index_name).as_uri(),
+        )
         versions[name] = version
     return Wheelhouse(root, (root / "simple").as_uri(), (root / "simple-cu121").as_uri(), artifacts, versions)
 
@@ -85,18 +91,30 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
 def host_snapshot(wheelhouse: Wheelhouse) -> Snapshot:
     """A lock of this host's interpreter holding the wheelhouse's packages (installable for real)."""
     packages = tuple(
-        PythonPackage(name=name, version=wheelhouse.versions[name], installer="pip", artifact=art,
-                      metadata_name={"foo-bar": "Foo_Bar", "tiny-cuda": "tiny_cuda"}[name], requested=True)
+        PythonPackage(
+            name=name,
+            version=wheelhouse.versions[name],
+            installer="pip",
+            artifact=art,
+            metadata_name={"foo-bar": "Foo_Bar", "tiny-cuda": "tiny_cuda"}[name],
+            requested=True,
+        )
         for name, art in sorted(wheelhouse.artifacts.items())
     )
     impl = sys.implementation.name
-    return lockfile.seal(Snapshot(
-        envsnap=Meta(generator="envsnap test", created="2026-01-01T00:00:00Z"),
-        platform=Platform(system=platform.system(), machine=platform.machine()),
-        python=PythonEnv(implementation=impl, version=platform.python_version(),
-                         abi=f"cp{sys.version_info.major}{sys.version_info.minor}", kind="venv",
-                         packages=packages),
-    ))
+    return lockfile.seal(
+        Snapshot(
+            envsnap=Meta(generator="envsnap test", created="2026-01-01T00:00:00Z"),
+            platform=Platform(system=platform.system(), machine=platform.machine()),
+            python=PythonEnv(
+                implementation=impl,
+                version=platform.python_version(),
+                abi=f"cp{sys.version_info.major}{sys.version_info.minor}",
+                kind="venv",
+                packages=packages,
+            ),
+        )
+    )
 
 
 @pytest.fixture(params=["path", "file-url"])
@@ -109,8 +127,9 @@ def find_links_snapshot(host_snapshot: Snapshot, wheelhouse: Wheelhouse, request
         dataclasses.replace(p, artifact=dataclasses.replace(p.artifact, index=where)) if p.artifact else p
         for p in host_snapshot.python.packages
     )
-    return lockfile.seal(dataclasses.replace(host_snapshot, python=dataclasses.replace(
-        host_snapshot.python, packages=packages)))
+    return lockfile.seal(
+        dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=packages))
+    )
 
 
 @pytest.fixture

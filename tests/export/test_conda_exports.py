@@ -341,8 +341,17 @@ def _identity(packages: tuple[CondaPackage, ...], *, one_hash: bool = False) -> 
     # What a conda explicit file or conda-lock.yml carries of each record (depends and noarch they do not);
     # an explicit line has room for one hash: the md5 when there is one.
     return [
-        (p.name, p.version, p.build, str(p.build_number), p.channel, p.subdir, p.url, p.md5,
-         "" if one_hash and p.md5 else p.sha256)
+        (
+            p.name,
+            p.version,
+            p.build,
+            str(p.build_number),
+            p.channel,
+            p.subdir,
+            p.url,
+            p.md5,
+            "" if one_hash and p.md5 else p.sha256,
+        )
         for p in packages
     ]
 
@@ -396,6 +405,9 @@ def test_python_layer_formats_refuse_a_lock_that_does_not_know_it(fmt: str, tmp_
     path = tmp_path / "explicit.txt"
     path.write_text(conda_explicit.dumps(small_lock()))
     back = importers.read_file(path)  # an @EXPLICIT file has no pip packages: python.packages is unknown
-    with pytest.raises(ExportError, match=rf"^{fmt}: the lock does not record its Python packages \(imported "
-                                          r"from conda-explicit\); export conda-explicit or conda-lock instead$"):
+    with pytest.raises(
+        ExportError,
+        match=rf"^{fmt}: the lock does not record its Python packages \(imported "
+        r"from conda-explicit\); export conda-explicit or conda-lock instead$",
+    ):
         exporters()[fmt].render(back)

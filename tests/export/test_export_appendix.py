@@ -19,18 +19,28 @@ NASTY = r"Tesla_V100 & #1 100% {x} ~$^\ <a|b>"
 def nasty(rich: Snapshot, extra_packages: int = 0) -> Snapshot:
     """The rich lock with special characters everywhere text is printed, and optionally many packages."""
     gpus = (*rich.hardware.gpus, Gpu(index=2, name=NASTY, compute_capability="7.0", memory_mib=16_384))
-    packages = (*rich.python.packages,
-                *(PythonPackage(name=f"pkg-{i:03d}", version=f"1.{i}.0", metadata_name=f"pkg_{i:03d}")
-                  for i in range(extra_packages)))
-    return lockfile.seal(dataclasses.replace(
-        rich, hardware=dataclasses.replace(rich.hardware, gpus=gpus),
-        python=dataclasses.replace(rich.python, packages=packages)))
+    packages = (
+        *rich.python.packages,
+        *(
+            PythonPackage(name=f"pkg-{i:03d}", version=f"1.{i}.0", metadata_name=f"pkg_{i:03d}")
+            for i in range(extra_packages)
+        ),
+    )
+    return lockfile.seal(
+        dataclasses.replace(
+            rich,
+            hardware=dataclasses.replace(rich.hardware, gpus=gpus),
+            python=dataclasses.replace(rich.python, packages=packages),
+        )
+    )
 
 
 def test_latex_escapes_special_characters(rich: Snapshot) -> None:
     text = appendix.render_latex(nasty(rich))["appendix.tex"].decode()
-    assert (r"Tesla\_V100 \& \#1 100\% \{x\} \textasciitilde{}\$\textasciicircum{}\textbackslash{} "
-            r"\textless{}a\textbar{}b\textgreater{}") in text
+    assert (
+        r"Tesla\_V100 \& \#1 100\% \{x\} \textasciitilde{}\$\textasciicircum{}\textbackslash{} "
+        r"\textless{}a\textbar{}b\textgreater{}"
+    ) in text
     assert latex_syntax_problems(text) == []
 
 
@@ -53,28 +63,41 @@ def _compile(tmp_path: Path, fragment: str, fontenc: str = "\\usepackage[T1]{fon
     (tmp_path / "appendix.tex").write_text(fragment, encoding="utf-8")
     (tmp_path / "paper.tex").write_text(
         "\\documentclass{article}\n" + fontenc + "\\usepackage{booktabs}\n"
-        "\\usepackage{longtable}\n\\begin{document}\n\\input{appendix}\n\\end{document}\n", encoding="utf-8")
-    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        "\\usepackage{longtable}\n\\begin{document}\n\\input{appendix}\n\\end{document}\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     # longtable needs a second run to settle column widths; it must also succeed.
-    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     return (tmp_path / "paper.log").read_text(encoding="utf-8", errors="replace")
 
 
 @pytest.mark.integration
 @pytest.mark.tex
-@pytest.mark.skipif(shutil.which("pdflatex") is None,
-                    reason="pdflatex is not installed (apt-get install texlive-latex-base "
-                           "texlive-latex-recommended); test_latex_escapes_special_characters still runs "
-                           "the LaTeX syntax check")
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None,
+    reason="pdflatex is not installed (apt-get install texlive-latex-base "
+    "texlive-latex-recommended); test_latex_escapes_special_characters still runs "
+    "the LaTeX syntax check",
+)
 @pytest.mark.parametrize("fontenc", ["\\usepackage[T1]{fontenc}\n", ""], ids=["T1", "default-OT1"])
 def test_latex_compiles_with_pdflatex(rich: Snapshot, tmp_path: Path, fontenc: str) -> None:
     # Without fontenc (the default OT1 encoding many preambles keep) typewriter text is wider: it must fit too.
-    log = _compile(tmp_path, appendix.render_latex(nasty(rich, extra_packages=150))["appendix.tex"].decode(),
-                   fontenc)
+    log = _compile(tmp_path, appendix.render_latex(nasty(rich, extra_packages=150))["appendix.tex"].decode(), fontenc)
     pages = int(re.search(r"Output written on paper\.pdf \((\d+) pages?", log).group(1))  # type: ignore[union-attr]
     assert pages >= 3  # 150+ packages flow over several pages through the longtable
     assert "Overfull \\hbox" not in log  # nothing sticks out of the page, digests included
@@ -94,8 +117,12 @@ def test_markdown_table_and_groups(rich: Snapshot) -> None:
 
 def test_unknown_facts_are_said_not_guessed(rich: Snapshot) -> None:
     imported = dataclasses.replace(
-        rich, nvidia=None, cuda=None, hardware=dataclasses.replace(rich.hardware, gpus=()),
-        envsnap=dataclasses.replace(rich.envsnap, origin="pylock", unknown=("hardware", "nvidia")))
+        rich,
+        nvidia=None,
+        cuda=None,
+        hardware=dataclasses.replace(rich.hardware, gpus=()),
+        envsnap=dataclasses.replace(rich.envsnap, origin="pylock", unknown=("hardware", "nvidia")),
+    )
     text = appendix.render_markdown(imported)["appendix.md"].decode()
     assert "| NVIDIA driver | unknown |" in text and "| GPUs | unknown |" in text
     assert "imported from pylock, which does not record: hardware, nvidia" in text

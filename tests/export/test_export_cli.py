@@ -23,12 +23,14 @@ def test_list_names_every_format_with_its_description(cli: Callable[..., Any]) -
     result = cli("export", "--list")
     assert result.code == 0
     for name, exporter in export.exporters().items():
-        assert any(line.startswith(name + " ") and exporter.description in line
-                   for line in result.out.splitlines()), name
+        assert any(line.startswith(name + " ") and exporter.description in line for line in result.out.splitlines()), (
+            name
+        )
 
 
-def test_writes_the_default_file_name(cli: Callable[..., Any], lock: Path, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writes_the_default_file_name(
+    cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("export", lock, "--format", "pylock")
     assert result.code == 0, result
@@ -47,8 +49,9 @@ def test_stdout_and_output_path(cli: Callable[..., Any], lock: Path, tmp_path: P
     assert (tmp_path / "appendix.md").exists()
 
 
-def test_unpinned_lock_fails_clearly_and_keeps_the_old_file(cli: Callable[..., Any], rich: Snapshot,
-                                                            tmp_path: Path) -> None:
+def test_unpinned_lock_fails_clearly_and_keeps_the_old_file(
+    cli: Callable[..., Any], rich: Snapshot, tmp_path: Path
+) -> None:
     packages = tuple(dataclasses.replace(p, artifact=None) for p in rich.python.packages)
     unpinned = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages))
     lock = lockfile.dump(unpinned, tmp_path / "unpinned.lock")
@@ -62,8 +65,9 @@ def test_unpinned_lock_fails_clearly_and_keeps_the_old_file(cli: Callable[..., A
     assert list(tmp_path.glob(".requirements.txt.*")) == []
 
 
-def test_pin_flag_says_when_pinning_is_unavailable(cli: Callable[..., Any], rich: Snapshot, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pin_flag_says_when_pinning_is_unavailable(
+    cli: Callable[..., Any], rich: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "envsnap.artifacts.pin", None)  # as on a build without envsnap.artifacts.pin
     packages = tuple(dataclasses.replace(p, artifact=None) for p in rich.python.packages)
     unpinned = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages))
@@ -108,15 +112,18 @@ def test_directory_formats_write_every_file_and_refuse_stdout(tmp_path: Path) ->
         write(context, files, "-")
 
 
-def test_pinning_that_fails_says_why(cli: Callable[..., Any], rich: Snapshot, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pinning_that_fails_says_why(
+    cli: Callable[..., Any], rich: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The index cannot be reached: "run envsnap pin first" would be no help after export just ran it.
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     packages = tuple(dataclasses.replace(p, artifact=None) for p in rich.python.packages)
-    lock = lockfile.dump(dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages)),
-                         tmp_path / "unpinned.lock")
+    lock = lockfile.dump(
+        dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages)),
+        tmp_path / "unpinned.lock",
+    )
     for flag in ("--pin", None):
         result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "pylock.toml", *([flag] if flag else []))
         assert result.code == 2, result
@@ -127,7 +134,8 @@ def test_pinning_that_fails_says_why(cli: Callable[..., Any], rich: Snapshot, tm
 
 
 def test_local_projects_are_relative_to_the_project_root_or_absolute(
-        cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """issue 12.6: `path = "."` held only where -o put the file; now the file says where it must sit, or
     --absolute-paths writes the project's path on this machine."""
     project = tmp_path / "proj"
@@ -138,32 +146,46 @@ def test_local_projects_are_relative_to_the_project_root_or_absolute(
     text = (tmp_path / "elsewhere" / "pylock.toml").read_text()
     assert text.startswith("# Local projects below are written relative to the project root")
     assert "names local projects relative to the project root" in result.err
-    result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "abs.toml", "--absolute-paths",
-                 "--project", project)
+    result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "abs.toml", "--absolute-paths", "--project", project)
     assert result.code == 0, result
     doc = tomllib.loads((tmp_path / "abs.toml").read_text())
     paths = [p["directory"]["path"] for p in doc["packages"] if "directory" in p]
     assert paths == [str(project / "pkgs" / "café")]
-    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "req.txt", "--absolute-paths",
-                 "--project", project)
+    result = cli(
+        "export", lock, "-f", "requirements", "-o", tmp_path / "req.txt", "--absolute-paths", "--project", project
+    )
     assert result.code == 0 and f"-e '{project / 'pkgs' / 'café'}'" in (tmp_path / "req.txt").read_text()
     result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "r2.txt", "--absolute-paths")
     assert result.code != 0 and "--absolute-paths" in result.err and "--project DIR" in result.err
 
 
-def test_the_bundle_holds_the_appendix_of_its_own_lock(cli: Callable[..., Any], host_snapshot: Snapshot,
-                                                       wheelhouse: Any, tmp_path: Path) -> None:
+def test_the_bundle_holds_the_appendix_of_its_own_lock(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path
+) -> None:
     """issue 12.6: the appendix exported from the captured lock cited another digest than the supplement's
     lock (the bundle pins every file). The bundle writes it from its own lock, and `export` of a bundle uses
     the bundle's lock."""
     from envsnap.artifacts.bundle import BundleOptions, make_bundle
     from envsnap.artifacts.pin import IndexConfig
 
-    captured = dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=tuple(
-        dataclasses.replace(p, artifact=None, wheel_tags=("py3-none-any",)) for p in host_snapshot.python.packages)))
-    result = make_bundle(captured, tmp_path / "bundle", BundleOptions(
-        config=IndexConfig(no_index=True, find_links=(str(wheelhouse.root / "wheels"),)),
-        cache_dir=tmp_path / "cache"))
+    captured = dataclasses.replace(
+        host_snapshot,
+        python=dataclasses.replace(
+            host_snapshot.python,
+            packages=tuple(
+                dataclasses.replace(p, artifact=None, wheel_tags=("py3-none-any",))
+                for p in host_snapshot.python.packages
+            ),
+        ),
+    )
+    result = make_bundle(
+        captured,
+        tmp_path / "bundle",
+        BundleOptions(
+            config=IndexConfig(no_index=True, find_links=(str(wheelhouse.root / "wheels"),)),
+            cache_dir=tmp_path / "cache",
+        ),
+    )
     bundled = lockfile.load(tmp_path / "bundle" / "envsnap.lock")
     assert bundled.envsnap.content_digest != lockfile.seal(captured).envsnap.content_digest
     appendix = (tmp_path / "bundle" / "appendix.md").read_text()

@@ -57,8 +57,10 @@ def test_a_registry_refuses_a_foreign_member_or_a_second_name(monkeypatch: pytes
     fake.JSON = export.get("json")  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fakefamily", types.ModuleType("fakefamily"))
     monkeypatch.setitem(sys.modules, "fakefamily.member", fake)
-    for members, error in ((("member:OTHER",), "is not a complete Exporter"),
-                           (("member:JSON", "member:JSON"), "its name 'json' is empty or taken")):
+    for members, error in (
+        (("member:OTHER",), "is not a complete Exporter"),
+        (("member:JSON", "member:JSON"), "its name 'json' is empty or taken"),
+    ):
         registry: Registry[Exporter] = Registry(Exporter, "fakefamily", members, what="format", unknown=EnvsnapError)
         with pytest.raises(TypeError, match=error):
             list(registry)

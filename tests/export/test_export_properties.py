@@ -32,9 +32,16 @@ def _package(name: str, version: str, n: int) -> PythonPackage:
     canonical = canonicalize_name(name)
     filename = f"{canonical.replace('-', '_')}-{Version(version)}-py3-none-any.whl"
     return PythonPackage(
-        name=canonical, version=str(Version(version)), metadata_name=name if name != canonical else "",
-        artifact=Artifact(filename=filename, url=f"https://files.example.org/{filename.replace('+', '%2B')}",
-                          sha256=f"{n:064x}", index="https://pypi.org/simple"))
+        name=canonical,
+        version=str(Version(version)),
+        metadata_name=name if name != canonical else "",
+        artifact=Artifact(
+            filename=filename,
+            url=f"https://files.example.org/{filename.replace('+', '%2B')}",
+            sha256=f"{n:064x}",
+            index="https://pypi.org/simple",
+        ),
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -43,8 +50,12 @@ def test_any_names_and_versions_roundtrip_through_pylock(rich: Snapshot, spec: d
     packages = {}
     for n, (name, version) in enumerate(spec.items()):
         packages.setdefault(canonicalize_name(name), _package(name, version, n))
-    snap = lockfile.seal(dataclasses.replace(rich, python=dataclasses.replace(
-        rich.python, packages=tuple(sorted(packages.values(), key=lambda p: p.name)))))
+    snap = lockfile.seal(
+        dataclasses.replace(
+            rich,
+            python=dataclasses.replace(rich.python, packages=tuple(sorted(packages.values(), key=lambda p: p.name))),
+        )
+    )
     text = pylock.dumps(snap)
     Pylock.from_dict(tomllib.loads(text)).validate()
     back = pylock_import.read(text, "pylock.toml", ImportOptions())

@@ -39,7 +39,8 @@ def test_validates_with_packaging_pylock(rich: Snapshot) -> None:
     assert numpy.wheels[0].upload_time is not None
     # Names are normalised; the distribution's own spelling survives in [tool.envsnap].
     assert "zope-interface" in packages and packages["zope-interface"].tool == {
-        "envsnap": {"metadata-name": "zope.interface", "installer": "pip"}}
+        "envsnap": {"metadata-name": "zope.interface", "installer": "pip"}
+    }
 
 
 def test_sources_vcs_directory_archive(rich: Snapshot) -> None:
@@ -63,8 +64,12 @@ def test_environment_marker_pins_the_captured_platform(rich: Snapshot) -> None:
     assert lock.requires_python is not None and "3.11.9" in lock.requires_python
     assert "3.12.0" not in lock.requires_python
     (marker,) = lock.environments or []
-    linux = {"sys_platform": "linux", "platform_machine": "x86_64", "implementation_name": "cpython",
-             "python_version": "3.11"}
+    linux = {
+        "sys_platform": "linux",
+        "platform_machine": "x86_64",
+        "implementation_name": "cpython",
+        "python_version": "3.11",
+    }
     assert marker.evaluate(linux)
     assert not marker.evaluate({**linux, "platform_machine": "aarch64"})
     assert not marker.evaluate({**linux, "sys_platform": "darwin"})
@@ -73,8 +78,9 @@ def test_environment_marker_pins_the_captured_platform(rich: Snapshot) -> None:
 
 
 def test_unpinned_lock_names_what_is_missing(rich: Snapshot) -> None:
-    packages = tuple(dataclasses.replace(p, artifact=None) if p.name in ("numpy", "torch") else p
-                     for p in rich.python.packages)
+    packages = tuple(
+        dataclasses.replace(p, artifact=None) if p.name in ("numpy", "torch") else p for p in rich.python.packages
+    )
     lock = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages))
     with pytest.raises(ExportError) as err:
         pylock.dumps(lock)
@@ -83,54 +89,88 @@ def test_unpinned_lock_names_what_is_missing(rich: Snapshot) -> None:
     assert "\n" not in message
 
 
-def test_uv_pip_sync_installs_it(host_snapshot: Snapshot, tmp_path: Path,
-                                 make_venv: Callable[..., Path]) -> None:
+def test_uv_pip_sync_installs_it(host_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]) -> None:
     uv = uv_bin()
     assert uv, "uv is a test dependency (pip install -e '.[test]')"
     (tmp_path / "pylock.toml").write_bytes(pylock.render(host_snapshot)["pylock.toml"])
     Pylock.from_dict(tomllib.loads((tmp_path / "pylock.toml").read_text())).validate()
     python = make_venv(tmp_path / "venv")
-    result = subprocess.run([uv, "pip", "sync", "--python", str(python), "--offline", "--no-config",
-                             str(tmp_path / "pylock.toml")], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [uv, "pip", "sync", "--python", str(python), "--offline", "--no-config", str(tmp_path / "pylock.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
-    versions = json.loads(subprocess.run(
-        [str(python), "-c", "import json, importlib.metadata as m; "
-         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"],
-        capture_output=True, text=True, check=True, timeout=60).stdout)
+    versions = json.loads(
+        subprocess.run(
+            [
+                str(python),
+                "-c",
+                "import json, importlib.metadata as m; "
+                "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
     assert versions == {"Foo_Bar": "1.0", "tiny_cuda": "2.0+cu121"}
 
 
-def test_uv_refuses_a_tampered_hash(host_snapshot: Snapshot, tmp_path: Path,
-                                    make_venv: Callable[..., Path]) -> None:
+def test_uv_refuses_a_tampered_hash(host_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]) -> None:
     uv = uv_bin()
     assert uv
     art = host_snapshot.python.packages[0].artifact
     assert art is not None
-    bad = dataclasses.replace(host_snapshot.python.packages[0],
-                              artifact=dataclasses.replace(art, sha256="0" * 64))
-    lock = lockfile.seal(dataclasses.replace(host_snapshot, python=dataclasses.replace(
-        host_snapshot.python, packages=(bad, *host_snapshot.python.packages[1:]))))
+    bad = dataclasses.replace(host_snapshot.python.packages[0], artifact=dataclasses.replace(art, sha256="0" * 64))
+    lock = lockfile.seal(
+        dataclasses.replace(
+            host_snapshot,
+            python=dataclasses.replace(host_snapshot.python, packages=(bad, *host_snapshot.python.packages[1:])),
+        )
+    )
     (tmp_path / "pylock.toml").write_bytes(pylock.render(lock)["pylock.toml"])
     python = make_venv(tmp_path / "venv")
-    result = subprocess.run([uv, "pip", "sync", "--python", str(python), "--offline", "--no-config",
-                             str(tmp_path / "pylock.toml")], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [uv, "pip", "sync", "--python", str(python), "--offline", "--no-config", str(tmp_path / "pylock.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "hash" in result.stderr.lower()
 
 
-def test_find_links_artifacts_sync_with_uv(find_links_snapshot: Snapshot, tmp_path: Path,
-                                           make_venv: Callable[..., Path]) -> None:
+def test_find_links_artifacts_sync_with_uv(
+    find_links_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
     # pylock's `index` must be an index URL: uv refuses a plain find-links path ("relative URL without a base").
     text = pylock.dumps(find_links_snapshot)
     doc = tomllib.loads(text)
     assert all("index" not in p for p in doc["packages"])
     assert {p["tool"]["envsnap"]["find-links"] for p in doc["packages"]} == {
-        p.artifact.index for p in find_links_snapshot.python.packages if p.artifact is not None}
+        p.artifact.index for p in find_links_snapshot.python.packages if p.artifact is not None
+    }
     Pylock.from_dict(doc).validate()
     (tmp_path / "pylock.toml").write_text(text)
     python = make_venv(tmp_path / "venv")
-    result = subprocess.run([str(uv_bin()), "pip", "sync", "--python", str(python), "--offline", "--no-config",
-                             str(tmp_path / "pylock.toml")], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            str(uv_bin()),
+            "pip",
+            "sync",
+            "--python",
+            str(python),
+            "--offline",
+            "--no-config",
+            str(tmp_path / "pylock.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     # Installed by path (a direct URL with '+' as %2B): the same file as the locked find-links wheel.
     from envsnap.compare.verify import verify
@@ -139,8 +179,7 @@ def test_find_links_artifacts_sync_with_uv(find_links_snapshot: Snapshot, tmp_pa
     assert not report.python_mismatch, [d.describe() for d in report.differences]
 
 
-def test_a_bundle_exports_its_built_wheels_by_path_and_hash_so_pip_installs_it(rich: Snapshot,
-                                                                               tmp_path: Path) -> None:
+def test_a_bundle_exports_its_built_wheels_by_path_and_hash_so_pip_installs_it(rich: Snapshot, tmp_path: Path) -> None:
     """issue 12.6: pip's pylock reader (26.1+) turns on hash checking for every entry once one has a hash, and
     then refuses the lock's ``directory`` and ``vcs`` entries ("Can't verify hashes for these requirements").
     Exported from a bundle directory, each package the bundle built is its wheel there, by path and sha256."""
@@ -150,16 +189,25 @@ def test_a_bundle_exports_its_built_wheels_by_path_and_hash_so_pip_installs_it(r
     wheels = tmp_path / "bundle" / "wheels"
     wheels.mkdir(parents=True)
     (wheels / "paper-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
-    built = PythonPackage(name="paper", version="0.1.0", source=Source(
-        kind="directory", url="file:///work/paper", editable=True), artifact=Artifact(
-        filename="paper-0.1.0-py3-none-any.whl", url="file:///work/paper", sha256="c" * 64, rebuilt=True))
-    gone = dataclasses.replace(built, name="gone", artifact=dataclasses.replace(
-        built.artifact, filename="gone-0.1.0-py3-none-any.whl"))  # type: ignore[arg-type]
-    snapshot = dataclasses.replace(rich, python=dataclasses.replace(
-        rich.python, packages=(*rich.python.packages, built, gone)))
+    built = PythonPackage(
+        name="paper",
+        version="0.1.0",
+        source=Source(kind="directory", url="file:///work/paper", editable=True),
+        artifact=Artifact(
+            filename="paper-0.1.0-py3-none-any.whl", url="file:///work/paper", sha256="c" * 64, rebuilt=True
+        ),
+    )
+    gone = dataclasses.replace(
+        built, name="gone", artifact=dataclasses.replace(built.artifact, filename="gone-0.1.0-py3-none-any.whl")
+    )  # type: ignore[arg-type]
+    snapshot = dataclasses.replace(
+        rich, python=dataclasses.replace(rich.python, packages=(*rich.python.packages, built, gone))
+    )
     entries = {p["name"]: p for p in tomllib.loads(pylock.dumps(with_bundle_wheels(snapshot, wheels)))["packages"]}
-    assert entries["paper"]["archive"] == {"path": str((wheels / "paper-0.1.0-py3-none-any.whl").resolve()),
-                                           "hashes": {"sha256": "c" * 64}}
+    assert entries["paper"]["archive"] == {
+        "path": str((wheels / "paper-0.1.0-py3-none-any.whl").resolve()),
+        "hashes": {"sha256": "c" * 64},
+    }
     assert entries["paper"]["version"] == "0.1.0" and "directory" not in entries["paper"]
     assert "directory" in entries["gone"]  # not in the bundle: its source, as the lock says
     plain = {p["name"]: p for p in tomllib.loads(pylock.dumps(snapshot))["packages"]}

@@ -26,8 +26,14 @@ def test_pip_parses_every_line(rich: Snapshot, tmp_path: Path) -> None:
     path.write_bytes(requirements.render(rich)["requirements.txt"])
     parsed = list(parse_requirements(str(path), session=PipSession()))
     by_name = {r.requirement.split("==")[0].split(" @ ")[0]: r.requirement.strip() for r in parsed}
-    assert set(by_name) == {"legacy-thing", "numpy", "nvidia-cudnn-cu12", "torch", "typing-extensions",
-                            "zope-interface"}
+    assert set(by_name) == {
+        "legacy-thing",
+        "numpy",
+        "nvidia-cudnn-cu12",
+        "torch",
+        "typing-extensions",
+        "zope-interface",
+    }
     for req in parsed:
         hashes = (req.options or {}).get("hashes", {})
         assert list(hashes) == ["sha256"] and len(hashes["sha256"]) == 1, req.requirement
@@ -43,8 +49,10 @@ def test_local_label_keeps_its_index(rich: Snapshot) -> None:
 
 def test_source_trees_are_commented_with_their_install_command(rich: Snapshot) -> None:
     text = requirements.dumps(rich)
-    assert ("#   pip install --no-deps 'mylib @ git+https://github.com/example/mono.git"
-            "@0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c#subdirectory=python/mylib'") in text
+    assert (
+        "#   pip install --no-deps 'mylib @ git+https://github.com/example/mono.git"
+        "@0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c#subdirectory=python/mylib'"
+    ) in text
     assert "#   pip install --no-deps -e 'pkgs/café'" in text
 
 
@@ -52,31 +60,60 @@ def test_artifact_without_index_is_referenced_by_url(host_snapshot: Snapshot) ->
     pkg = host_snapshot.python.packages[0]
     assert pkg.artifact is not None
     bare = dataclasses.replace(pkg, artifact=dataclasses.replace(pkg.artifact, index=""))
-    lock = lockfile.seal(dataclasses.replace(host_snapshot, python=dataclasses.replace(
-        host_snapshot.python, packages=(bare,))))
+    lock = lockfile.seal(
+        dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=(bare,)))
+    )
     text = requirements.dumps(lock)
     assert f"foo-bar @ {pkg.artifact.url} \\\n    --hash=sha256:{pkg.artifact.sha256}" in text
     assert "--index-url" not in text
 
 
-def test_pip_installs_it_with_require_hashes(host_snapshot: Snapshot, tmp_path: Path,
-                                             make_venv: Callable[..., Path]) -> None:
+def test_pip_installs_it_with_require_hashes(
+    host_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
     path = tmp_path / "requirements.txt"
     path.write_bytes(requirements.render(host_snapshot)["requirements.txt"])
     python = make_venv(tmp_path / "venv")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--isolated", "--require-hashes",
-         "--no-deps", "-r", str(path)], capture_output=True, text=True, timeout=180, env=PIP_ENV)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--isolated",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=PIP_ENV,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    installed = json.loads(subprocess.run(
-        [str(python), "-c", "import json, importlib.metadata as m; "
-         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"],
-        capture_output=True, text=True, check=True, timeout=60).stdout)
+    installed = json.loads(
+        subprocess.run(
+            [
+                str(python),
+                "-c",
+                "import json, importlib.metadata as m; "
+                "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
     assert installed == {"Foo_Bar": "1.0", "tiny_cuda": "2.0+cu121"}
 
 
-def test_find_links_artifacts_install_with_pip(find_links_snapshot: Snapshot, tmp_path: Path,
-                                               make_venv: Callable[..., Path]) -> None:
+def test_find_links_artifacts_install_with_pip(
+    find_links_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
     # `envsnap pin` with PIP_FIND_LINKS=DIR records DIR as the index; pip would read `--index-url DIR` as a
     # PEP 503 index (DIR/<name>/) and find nothing, so the folder is given as --find-links and every package is
     # pinned by name (issue 12.6: `name @ file:///...` made pip record a direct URL, which verify called a
@@ -90,9 +127,25 @@ def test_find_links_artifacts_install_with_pip(find_links_snapshot: Snapshot, tm
     path.write_text(text)
     python = make_venv(tmp_path / "venv")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--isolated", "--no-index",
-         "--require-hashes", "--no-deps", "-r", str(path)], capture_output=True, text=True, timeout=180,
-        env=PIP_ENV)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--isolated",
+            "--no-index",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=PIP_ENV,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Successfully installed foo-bar-1.0 tiny-cuda-2.0+cu121" in result.stdout
     report = verify(find_links_snapshot, str(python))

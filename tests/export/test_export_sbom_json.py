@@ -27,7 +27,9 @@ def test_cyclonedx_has_purls_and_hashes_for_every_layer(rich: Snapshot) -> None:
     assert types == {"pypi", "conda", "deb"}
     torch = next(c for p, c in by_purl.items() if p.startswith("pkg:pypi/torch@"))
     assert PackageURL.from_string(torch["purl"]).version == "2.5.1+cu121"
-    assert PackageURL.from_string(torch["purl"]).qualifiers["repository_url"] == "https://download.pytorch.org/whl/cu121"
+    assert (
+        PackageURL.from_string(torch["purl"]).qualifiers["repository_url"] == "https://download.pytorch.org/whl/cu121"
+    )
     assert {h["alg"] for h in torch["hashes"]} == {"SHA-256"}
     python = next(c for p, c in by_purl.items() if p.startswith("pkg:conda/python@"))
     assert {h["alg"] for h in python["hashes"]} == {"MD5", "SHA-256"}

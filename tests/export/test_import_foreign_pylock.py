@@ -12,15 +12,34 @@ from export_samples import uv_bin
 from envsnap import export, importers, lockfile
 
 
-def test_uv_written_pylock_imports_and_reinstalls(wheelhouse, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                  make_venv: Callable[..., Path]) -> None:
+def test_uv_written_pylock_imports_and_reinstalls(
+    wheelhouse,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    make_venv: Callable[..., Path],
+) -> None:
     uv = uv_bin()
     assert uv, "uv is a test dependency"
     (tmp_path / "req.in").write_text("foo-bar\ntiny-cuda==2.0+cu121\n")
     result = subprocess.run(
-        [uv, "pip", "compile", "--no-config", "--offline", "--no-index", "--find-links",
-         str(wheelhouse.root / "wheels"), "req.in", "-o", "pylock.toml", "--quiet"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        [
+            uv,
+            "pip",
+            "compile",
+            "--no-config",
+            "--offline",
+            "--no-index",
+            "--find-links",
+            str(wheelhouse.root / "wheels"),
+            "req.in",
+            "-o",
+            "pylock.toml",
+            "--quiet",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     snap = importers.read_file(tmp_path / "pylock.toml")
     assert snap.envsnap.generator == "envsnap import from uv"
@@ -37,12 +56,30 @@ def test_uv_written_pylock_imports_and_reinstalls(wheelhouse, tmp_path: Path,  #
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "pylock.toml").write_bytes(export.get("pylock").render(lock)["pylock.toml"])
     python = make_venv(tmp_path / "venv")
-    sync = [uv, "pip", "sync", "--python", str(python), "--offline", "--no-config",
-            str(tmp_path / "out" / "pylock.toml")]
+    sync = [
+        uv,
+        "pip",
+        "sync",
+        "--python",
+        str(python),
+        "--offline",
+        "--no-config",
+        str(tmp_path / "out" / "pylock.toml"),
+    ]
     result = subprocess.run(sync, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    installed = json.loads(subprocess.run(
-        [str(python), "-c", "import json, importlib.metadata as m; "
-         "print(json.dumps(sorted(d.metadata['Name'] for d in m.distributions())))"],
-        capture_output=True, text=True, check=True, timeout=60).stdout)
+    installed = json.loads(
+        subprocess.run(
+            [
+                str(python),
+                "-c",
+                "import json, importlib.metadata as m; "
+                "print(json.dumps(sorted(d.metadata['Name'] for d in m.distributions())))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
     assert installed == ["Foo_Bar", "tiny_cuda"]

@@ -42,8 +42,7 @@ localpkg @ file:///srv/d%C3%A9j%C3%A0/localpkg
 def requirements_file(tmp_path: Path) -> Path:
     project = tmp_path / "src" / "projét"
     project.mkdir(parents=True)
-    (project / "pyproject.toml").write_text('[project]\nname = "My_Project"\nversion = "0.1"\n',
-                                           encoding="utf-8")
+    (project / "pyproject.toml").write_text('[project]\nname = "My_Project"\nversion = "0.1"\n', encoding="utf-8")
     path = tmp_path / "requirements.txt"
     path.write_text(REQUIREMENTS, encoding="utf-8")
     return path
@@ -63,9 +62,13 @@ def test_requirements_tricky_inputs(requirements_file: Path) -> None:
     assert pkgs["multi"].artifact is None  # several files: every hash is kept for pin to choose from
     assert [c.sha256 for c in pkgs["multi"].candidates] == [A, B]
     assert any("markers were evaluated for this host" in w for w in snap.envsnap.warnings)
-    assert pkgs["mylib"].source == Source(kind="vcs", url="https://github.com/example/mono.git", vcs="git",
-                                          commit_id="0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
-                                          subdirectory="python/mylib")
+    assert pkgs["mylib"].source == Source(
+        kind="vcs",
+        url="https://github.com/example/mono.git",
+        vcs="git",
+        commit_id="0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
+        subdirectory="python/mylib",
+    )
     assert pkgs["tool"].source.editable and pkgs["tool"].source.commit_id.startswith("1234")
     assert pkgs["localpkg"].source == Source(kind="directory", url="file:///srv/d%C3%A9j%C3%A0/localpkg")
     # The folder's name is not ASCII (its URL is percent-encoded); a project name must be (PEP 508).
@@ -77,13 +80,16 @@ def test_requirements_tricky_inputs(requirements_file: Path) -> None:
     assert lockfile.loads(lockfile.dumps(snap)).python == snap.python
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("numpy>=1.0 --hash=sha256:" + A, "not an exact pin"),
-    ("-r other.txt", "includes another file"),
-    ("numpy==1.0\nnumpy==1.0", "listed twice"),
-    ("lib @ git+https://github.com/x/y.git", "without a commit"),
-    ("-e ./nowhere", "cannot tell the name"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("numpy>=1.0 --hash=sha256:" + A, "not an exact pin"),
+        ("-r other.txt", "includes another file"),
+        ("numpy==1.0\nnumpy==1.0", "listed twice"),
+        ("lib @ git+https://github.com/x/y.git", "without a commit"),
+        ("-e ./nowhere", "cannot tell the name"),
+    ],
+)
 def test_requirements_bad_input(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "requirements.txt"
     path.write_text(line + "\n")
@@ -114,7 +120,11 @@ def test_conda_explicit(tmp_path: Path) -> None:
     assert by_name["_libgcc_mutex"].build == "conda_forge"
     python = by_name["python"]
     assert (python.version, python.build, python.subdir, python.md5) == (
-        "3.11.9", "hb806964_0_cpython", "linux-64", "ac68acfa8b558ed406c75e98d3428d7b")
+        "3.11.9",
+        "hb806964_0_cpython",
+        "linux-64",
+        "ac68acfa8b558ed406c75e98d3428d7b",
+    )
     assert by_name["pip"].sha256 == D and by_name["pip"].build_number == 1
     assert snap.python.version == "3.11.9" and snap.python.kind == "conda"
     assert (snap.platform.system, snap.platform.machine) == ("Linux", "x86_64")
@@ -241,23 +251,29 @@ wheels = [
     assert snap.package("multi") is not None and snap.package("multi").artifact is None  # type: ignore[union-attr]
     multi = snap.package("multi")
     assert multi is not None and [c.filename for c in multi.candidates] == [
-        "multi-2.0-cp311-cp311-manylinux_2_17_x86_64.whl", "multi-2.0-cp311-cp311-win_amd64.whl"]
+        "multi-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "multi-2.0-cp311-cp311-win_amd64.whl",
+    ]
 
 
 def test_credentials_and_tokens_are_not_imported(tmp_path: Path) -> None:
     # As `capture` does: the lock gets published, the file imported may be a private one.
     reqs = tmp_path / "requirements.txt"
-    reqs.write_text(f"--index-url https://user:s3cret@pypi.example/simple\nfoo==1.0 --hash=sha256:{A}\n"
-                    f"bar @ https://u:pw@files.example/bar-1.0-py3-none-any.whl --hash=sha256:{B}\n"
-                    "mylib @ git+https://oauth2:glpat@gitlab.example/g/mylib.git@" + "0" * 40 + "\n")
+    reqs.write_text(
+        f"--index-url https://user:s3cret@pypi.example/simple\nfoo==1.0 --hash=sha256:{A}\n"
+        f"bar @ https://u:pw@files.example/bar-1.0-py3-none-any.whl --hash=sha256:{B}\n"
+        "mylib @ git+https://oauth2:glpat@gitlab.example/g/mylib.git@" + "0" * 40 + "\n"
+    )
     text = lockfile.dumps(importers.read_file(reqs))
     assert "s3cret" not in text and "pw@" not in text and "glpat" not in text
     assert 'index = "https://pypi.example/simple"' in text
     assert 'url = "https://files.example/bar-1.0-py3-none-any.whl"' in text
     assert 'url = "https://gitlab.example/g/mylib.git"' in text
     explicit = tmp_path / "explicit.txt"
-    explicit.write_text("# platform: linux-64\n@EXPLICIT\n"
-                        f"https://conda.anaconda.org/t/ab-12345678/mychan/linux-64/foo-1.0-h0_0.conda#{'c' * 32}\n")
+    explicit.write_text(
+        "# platform: linux-64\n@EXPLICIT\n"
+        f"https://conda.anaconda.org/t/ab-12345678/mychan/linux-64/foo-1.0-h0_0.conda#{'c' * 32}\n"
+    )
     snap = importers.read_file(explicit)
     assert snap.conda is not None and snap.conda.channels == ("https://conda.anaconda.org/mychan",)
     assert snap.conda.packages[0].url == "https://conda.anaconda.org/mychan/linux-64/foo-1.0-h0_0.conda"
@@ -272,16 +288,21 @@ EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/con
     ("name", "content", "fmt", "message"),
     [
         ("pylock.toml", PYLOCK_TEXT, "requirements", "pylock.toml:1: not a requirement: Expected"),
-        ("conda-explicit.txt", EXPLICIT_TEXT, "conda-lock", "not valid YAML: found character '@' that cannot "
-         "start any token (line 2, column 1)"),
+        (
+            "conda-explicit.txt",
+            EXPLICIT_TEXT,
+            "conda-lock",
+            "not valid YAML: found character '@' that cannot start any token (line 2, column 1)",
+        ),
         ("conda-lock.yml", "version: 1\npackage: [\n", "conda-lock", "not valid YAML: expected the node content"),
         ("requirements.txt", "", "auto", "requirements.txt: no packages in it (read as requirements)"),
         ("requirements.txt", "# only comments\n\n", "requirements", "no packages in it"),
         ("pylock.toml", 'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n', "auto", "no packages in it"),
     ],
 )
-def test_bad_input_is_one_line_and_keeps_the_output(cli: Callable[..., Any], tmp_path: Path, name: str,
-                                                    content: str, fmt: str, message: str) -> None:
+def test_bad_input_is_one_line_and_keeps_the_output(
+    cli: Callable[..., Any], tmp_path: Path, name: str, content: str, fmt: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(content)
     out = tmp_path / "envsnap.lock"
@@ -302,8 +323,9 @@ def test_conda_explicit_for_another_platform_than_asked(tmp_path: Path) -> None:
     assert snap.conda is not None and snap.conda.subdir == "linux-64"
 
 
-def test_an_environment_yml_is_not_taken_for_a_requirements_file(cli: Callable[..., Any], rich: Snapshot,
-                                                                 tmp_path: Path) -> None:
+def test_an_environment_yml_is_not_taken_for_a_requirements_file(
+    cli: Callable[..., Any], rich: Snapshot, tmp_path: Path
+) -> None:
     # Its pip: section carries --hash= options, which made the sniffer call it a requirements file and the
     # error name a YAML line as an "unsupported option -".
     from envsnap.export import environment_yml
@@ -315,5 +337,7 @@ def test_an_environment_yml_is_not_taken_for_a_requirements_file(cli: Callable[.
     assert "--hash=sha256:" in path.read_text()
     result = cli("import", path, "-o", tmp_path / "envsnap.lock")
     assert result.code == 2
-    assert result.err == (f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, "
-                          "json, pylock, requirements); name one with --from\n")
+    assert result.err == (
+        f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, "
+        "json, pylock, requirements); name one with --from\n"
+    )

@@ -24,7 +24,7 @@ def layer(snapshot: Snapshot) -> dict[str, PythonPackage]:
 
 
 def roundtrip(snapshot: Snapshot, fmt: str, tmp_path: Path) -> Snapshot:
-    (name, data), = export.get(fmt).render(snapshot).items()
+    ((name, data),) = export.get(fmt).render(snapshot).items()
     path = tmp_path / name
     path.write_bytes(data)
     return importers.read_file(path)  # format found by sniffing
@@ -47,8 +47,11 @@ def test_pylock_roundtrip_with_local_wheel_paths(host_snapshot: Snapshot, tmp_pa
 
 def test_requirements_roundtrip_keeps_pins_hashes_and_indexes(rich: Snapshot, tmp_path: Path) -> None:
     back = roundtrip(rich, "requirements", tmp_path)
-    carried = {n: p for n, p in layer(rich).items() if p.source.kind in ("index", "archive") and
-               (p.artifact is not None or p.source.kind == "archive")}
+    carried = {
+        n: p
+        for n, p in layer(rich).items()
+        if p.source.kind in ("index", "archive") and (p.artifact is not None or p.source.kind == "archive")
+    }
     # The source trees listed as comments come back too (the VCS one; the directory has no pyproject.toml here).
     vcs = {n for n, p in layer(rich).items() if p.source.kind == "vcs"}
     assert set(layer(back)) == set(carried) | vcs
@@ -103,9 +106,9 @@ def test_pylock_roundtrip_keeps_a_find_links_location(find_links_snapshot: Snaps
     assert layer(roundtrip(find_links_snapshot, "pylock", tmp_path)) == layer(find_links_snapshot)
 
 
-def test_a_lock_imported_from_requirements_rebuilds(cli: Callable[..., Any], host_snapshot: Snapshot,
-                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    wheelhouse: Any) -> None:
+def test_a_lock_imported_from_requirements_rebuilds(
+    cli: Callable[..., Any], host_snapshot: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wheelhouse: Any
+) -> None:
     # A requirements.txt does not say which Python it was for: the rebuild takes python3 (or --python) and
     # says so, and verify does not call the unknown version a mismatch.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -115,8 +118,17 @@ def test_a_lock_imported_from_requirements_rebuilds(cli: Callable[..., Any], hos
     assert lockfile.load(tmp_path / "imported.lock").python.version == ""
     # --force: tiny-cuda's +cu121 makes the check ask for an NVIDIA driver this machine does not have.
     # --allow-url: the requirements file names its own (file://) indexes, which a lock may use only when allowed.
-    result = cli("rebuild", tmp_path / "imported.lock", "--dest", tmp_path / "env", "--python", sys.executable,
-                 "--force", "--allow-url", wheelhouse.root.as_uri() + "/*")
+    result = cli(
+        "rebuild",
+        tmp_path / "imported.lock",
+        "--dest",
+        tmp_path / "env",
+        "--python",
+        sys.executable,
+        "--force",
+        "--allow-url",
+        wheelhouse.root.as_uri() + "/*",
+    )
     assert result.code == 0, result
     assert "the lock does not record a Python version; using" in result.err
     assert "identical" in result.out

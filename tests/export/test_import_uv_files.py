@@ -34,7 +34,8 @@ def test_uv_compile_generate_hashes_keeps_every_hash() -> None:
     assert len(markupsafe.candidates) == text.split("six==")[0].count("--hash=sha256:") > 40
     assert {c.sha256 for c in six.candidates} == {
         "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274",
-        "ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81"}
+        "ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81",
+    }
     assert six.artifact is None and six.version == "1.17.0"
     # A lock holding them loads back (the candidates are checked like every field) and stays byte-stable.
     text = lockfile.dumps(snap)
@@ -109,8 +110,7 @@ def test_pin_says_why_no_candidate_fits(tmp_path: Path) -> None:
     other = make_wheel(tmp_path / "w", "multi", "2.0", tag="cp311-cp311-win_amd64")
     index = pep503_index(tmp_path / "index", [other])
     req = tmp_path / "requirements.txt"
-    req.write_text(f"multi==2.0 --hash=sha256:{_sha(other)} --hash=sha256:{'0' * 64}\n"
-                   "plain==1.0\n")
+    req.write_text(f"multi==2.0 --hash=sha256:{_sha(other)} --hash=sha256:{'0' * 64}\nplain==1.0\n")
     result = pin(importers.read_file(req), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
     reasons = {o.name: o.reason for o in result.outcomes}
     assert result.outcomes[0].status == "unpinned"
@@ -129,10 +129,12 @@ def test_envsnap_requirements_export_keeps_its_source_trees(tmp_path: Path) -> N
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nname = "tinyproj"\nversion = "0.1.0"\n')
     req = tmp_path / "requirements.txt"
-    req.write_text("six==1.17.0 \\\n    --hash=sha256:" + "a" * 64 + "\n\n"
-                   "# Not hash-checkable by pip (source trees); install each after the rest with:\n"
-                   "#   pip install --no-deps -e ./proj\n"
-                   "#   pip install --no-deps 'mylib @ git+https://example.org/mylib.git@" + "b" * 40 + "'\n")
+    req.write_text(
+        "six==1.17.0 \\\n    --hash=sha256:" + "a" * 64 + "\n\n"
+        "# Not hash-checkable by pip (source trees); install each after the rest with:\n"
+        "#   pip install --no-deps -e ./proj\n"
+        "#   pip install --no-deps 'mylib @ git+https://example.org/mylib.git@" + "b" * 40 + "'\n"
+    )
     snap = importers.read_file(req)
     tiny, mylib = snap.package("tinyproj"), snap.package("mylib")
     assert tiny is not None and tiny.source.kind == "directory" and tiny.source.editable
@@ -151,9 +153,25 @@ def _uv() -> str:
 def test_real_uv_compile_hashes_pins_from_the_index(tmp_path: Path) -> None:
     """uv pip compile --generate-hashes, run now, imported and pinned from the public index."""
     shutil.copy(FIXTURES / "requirements.in", tmp_path / "requirements.in")
-    res = subprocess.run([_uv(), "pip", "compile", "--quiet", "--generate-hashes", "--python-version",
-                          f"{sys.version_info.major}.{sys.version_info.minor}", "requirements.in", "-o", "req.txt"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    res = subprocess.run(
+        [
+            _uv(),
+            "pip",
+            "compile",
+            "--quiet",
+            "--generate-hashes",
+            "--python-version",
+            f"{sys.version_info.major}.{sys.version_info.minor}",
+            "requirements.in",
+            "-o",
+            "req.txt",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if res.returncode != 0:
         pytest.skip(f"uv could not reach the index: {res.stderr[-200:]}")
     snap = importers.read_file(tmp_path / "req.txt")
@@ -201,7 +219,10 @@ def test_hash_only_candidates_are_found_in_a_find_links_folder(tmp_path: Path) -
     make_wheel(tmp_path / "w", "multi", "2.0", tag="py2-none-any", body="VALUE = 3\\n")
     req = tmp_path / "requirements.txt"
     req.write_text(f"multi==2.0 --hash=sha256:{'0' * 64} --hash=sha256:{_sha(here)}\n")
-    result = pin(importers.read_file(req), IndexConfig(no_index=True, find_links=(str(tmp_path / "w"),)),
-                 cache_dir=tmp_path / "cache")
+    result = pin(
+        importers.read_file(req),
+        IndexConfig(no_index=True, find_links=(str(tmp_path / "w"),)),
+        cache_dir=tmp_path / "cache",
+    )
     outcome = result.outcomes[0]
     assert outcome.status == "pinned" and outcome.artifact is not None and outcome.artifact.sha256 == _sha(here)

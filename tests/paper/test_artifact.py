@@ -24,14 +24,21 @@ from envsnap.paper.metadata import MetadataError, parse_author, parse_doi, parse
 ORCID = "0000-0002-1825-0097"  # ORCID's documented example iD (Josiah Carberry)
 DOI = "10.1145/3589334.3645700"
 FIXTURES = Path(__file__).parent / "fixtures"
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
-           "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z", "PATH": "/usr/bin:/bin"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z",
+    "PATH": "/usr/bin:/bin",
+}
 
 
 def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,11 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> Stages:
     venv = root / "venv"
     made = subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    installed = subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
-                                "tomli-w==1.2.0"], capture_output=True, text=True)
+    installed = subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "tomli-w==1.2.0"],
+        capture_output=True,
+        text=True,
+    )
     if installed.returncode != 0:
         pytest.skip(f"the package index is not reachable here: {installed.stderr.strip()[:200]}")
     project = root / "project"
@@ -68,8 +78,9 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> Stages:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
     def envsnap(*args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "envsnap", *args], cwd=project, env=env, capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "envsnap", *args], cwd=project, env=env, capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         return done
 
@@ -78,16 +89,47 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> Stages:
     envsnap("capture", "--python", python, "-o", str(out / "bare.lock"))
     envsnap("pin", str(out / "bare.lock"), "-o", str(out / "pinned.lock"))
     envsnap("bundle", str(out / "pinned.lock"), "-o", str(out / "bundle"))
-    envsnap("run", "--lock", str(out / "pinned.lock"), "--python", python, "--data", "data",
-            "--output", str(out / "result.toml"), "-o", str(out / "run.toml"), "--",
-            python, "train.py", str(out / "result.toml"))
-    envsnap("bundle", str(out / "pinned.lock"), "-o", str(out / "artifact"), "--artifact",
-            "--title", "Reproducing Table 2", "--author", f"Josiah Carberry <{ORCID}>", "--author", "Ada Lovelace",
-            "--license", "MIT", "--doi", f"https://doi.org/{DOI}", "--run", str(out / "run.toml"),
-            # The debootstrap'd base .ci/services.sh makes (no registry here): saved like any base image.
-            "--with-base-image", "--base-image", "envsnap-base:bookworm")
-    return Stages(project, out / "bare.lock", out / "pinned.lock", out / "bundle", out / "artifact",
-                  out / "run.toml")
+    envsnap(
+        "run",
+        "--lock",
+        str(out / "pinned.lock"),
+        "--python",
+        python,
+        "--data",
+        "data",
+        "--output",
+        str(out / "result.toml"),
+        "-o",
+        str(out / "run.toml"),
+        "--",
+        python,
+        "train.py",
+        str(out / "result.toml"),
+    )
+    envsnap(
+        "bundle",
+        str(out / "pinned.lock"),
+        "-o",
+        str(out / "artifact"),
+        "--artifact",
+        "--title",
+        "Reproducing Table 2",
+        "--author",
+        f"Josiah Carberry <{ORCID}>",
+        "--author",
+        "Ada Lovelace",
+        "--license",
+        "MIT",
+        "--doi",
+        f"https://doi.org/{DOI}",
+        "--run",
+        str(out / "run.toml"),
+        # The debootstrap'd base .ci/services.sh makes (no registry here): saved like any base image.
+        "--with-base-image",
+        "--base-image",
+        "envsnap-base:bookworm",
+    )
+    return Stages(project, out / "bare.lock", out / "pinned.lock", out / "bundle", out / "artifact", out / "run.toml")
 
 
 def test_the_ro_crate_validates_with_rocrate_and_lists_every_file(stages: Stages) -> None:
@@ -121,24 +163,51 @@ def test_citation_cff_validates_against_the_cff_1_2_0_schema(stages: Stages) -> 
     schema = json.loads((FIXTURES / "cff-1.2.0.schema.json").read_text())
     cff = yaml.safe_load((stages.artifact / "CITATION.cff").read_text())
     jsonschema.validate(cff, schema)
-    assert cff["authors"][0] == {"family-names": "Carberry", "given-names": "Josiah",
-                                 "orcid": f"https://orcid.org/{ORCID}"}
-    assert {"type": "doi", "value": DOI} .items() <= cff["identifiers"][0].items()
+    assert cff["authors"][0] == {
+        "family-names": "Carberry",
+        "given-names": "Josiah",
+        "orcid": f"https://orcid.org/{ORCID}",
+    }
+    assert {"type": "doi", "value": DOI}.items() <= cff["identifiers"][0].items()
 
 
 def test_zenodo_json_has_the_documented_deposit_fields(stages: Stages) -> None:
     doc = json.loads((stages.artifact / ".zenodo.json").read_text())
     # Zenodo's deposit metadata (its REST API's "Deposit metadata" table): the required fields and their values.
-    assert doc["upload_type"] in {"publication", "poster", "presentation", "dataset", "image", "video", "software",
-                                  "lesson", "physicalobject", "other"}
+    assert doc["upload_type"] in {
+        "publication",
+        "poster",
+        "presentation",
+        "dataset",
+        "image",
+        "video",
+        "software",
+        "lesson",
+        "physicalobject",
+        "other",
+    }
     assert doc["title"] == "Reproducing Table 2" and doc["description"].startswith("<p>")
     assert doc["creators"] == [{"name": "Carberry, Josiah", "orcid": ORCID}, {"name": "Lovelace, Ada"}]
     assert doc["access_right"] == "open" and doc["license"] == "MIT"
     assert len(doc["publication_date"]) == 10 and doc["publication_date"][4] == "-"
-    assert {"identifier": DOI, "relation": "isSupplementTo", "resource_type": "publication-article",
-            "scheme": "doi"} in doc["related_identifiers"]
-    assert set(doc) <= {"upload_type", "title", "creators", "description", "access_right", "license", "keywords",
-                        "publication_date", "version", "related_identifiers"}
+    assert {
+        "identifier": DOI,
+        "relation": "isSupplementTo",
+        "resource_type": "publication-article",
+        "scheme": "doi",
+    } in doc["related_identifiers"]
+    assert set(doc) <= {
+        "upload_type",
+        "title",
+        "creators",
+        "description",
+        "access_right",
+        "license",
+        "keywords",
+        "publication_date",
+        "version",
+        "related_identifiers",
+    }
 
 
 def test_the_swhid_is_what_swh_model_computes_and_what_git_says(stages: Stages, tmp_path: Path) -> None:
@@ -161,25 +230,36 @@ def test_the_latex_appendix_compiles(stages: Stages, tmp_path: Path) -> None:
         pytest.skip("pdflatex is not installed (.ci/services.sh installs TeX)")
     body = (stages.artifact / "appendix.tex").read_text()
     assert "Computational environment" in body and "3589334" in body
-    (tmp_path / "paper.tex").write_text("\\documentclass{article}\\usepackage{booktabs}\\usepackage{longtable}"
-                                        "\\begin{document}\\input{appendix}\\end{document}\n")
+    (tmp_path / "paper.tex").write_text(
+        "\\documentclass{article}\\usepackage{booktabs}\\usepackage{longtable}"
+        "\\begin{document}\\input{appendix}\\end{document}\n"
+    )
     (tmp_path / "appendix.tex").write_text(body)
-    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
 
 
 def test_reproducing_md_gives_the_reviewer_the_commands(stages: Stages) -> None:
     text = (stages.artifact / "REPRODUCING.md").read_text()
-    for expected in ("envsnap check envsnap.lock", "envsnap rebuild envsnap.lock --bundle . --offline",
-                     "envsnap rerun --python ../envsnap-env/bin/python runs/run.toml", f"https://doi.org/{DOI}",
-                     "Disk:", "Time:"):
+    for expected in (
+        "envsnap check envsnap.lock",
+        "envsnap rebuild envsnap.lock --bundle . --offline",
+        "envsnap rerun --python ../envsnap-env/bin/python runs/run.toml",
+        f"https://doi.org/{DOI}",
+        "Disk:",
+        "Time:",
+    ):
         assert expected in text
     assert "(being graded)" not in text
 
 
-def test_audit_gives_four_grades_that_rise_as_the_remedies_are_applied(stages: Stages,
-                                                                       cli: Callable[..., Any]) -> None:
+def test_audit_gives_four_grades_that_rise_as_the_remedies_are_applied(stages: Stages, cli: Callable[..., Any]) -> None:
     grades = []
     for path in (stages.bare, stages.pinned, stages.bundle, stages.artifact):
         result = cli("audit", path, "--json")
@@ -201,8 +281,9 @@ def test_audit_gives_four_grades_that_rise_as_the_remedies_are_applied(stages: S
     assert grades[3]["badges"]["reusable"] and grades[3]["badges"]["available"]
 
 
-def test_audit_strict_exits_1_short_of_the_badge_and_names_a_tampered_file(stages: Stages, tmp_path: Path,
-                                                                           cli: Callable[..., Any]) -> None:
+def test_audit_strict_exits_1_short_of_the_badge_and_names_a_tampered_file(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
     assert cli("audit", stages.bundle, "--strict", "--badge", "functional").code == 1  # no base image saved
     assert cli("audit", stages.pinned, "--strict").code == 1
     assert cli("audit", stages.artifact, "--strict", "--badge", "reusable").code == 0
@@ -215,15 +296,19 @@ def test_audit_strict_exits_1_short_of_the_badge_and_names_a_tampered_file(stage
     assert not item["ok"] and wheel.name in item["detail"] and result["level"] == "pinned"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--artifact"], "--artifact needs title, author, license"),
-    (["--artifact", "--title", "T", "--author", "A <0000-0002-1825-0098>", "--license", "MIT"], "not an ORCID"),
-    (["--artifact", "--title", "T", "--author", "A", "--license", "MIT;rm -rf"], "not an SPDX"),
-    (["--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--doi", "11.1/x"], "not a DOI"),
-    (["--title", "T"], "--title describes an artifact: add --artifact"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--artifact"], "--artifact needs title, author, license"),
+        (["--artifact", "--title", "T", "--author", "A <0000-0002-1825-0098>", "--license", "MIT"], "not an ORCID"),
+        (["--artifact", "--title", "T", "--author", "A", "--license", "MIT;rm -rf"], "not an SPDX"),
+        (["--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--doi", "11.1/x"], "not a DOI"),
+        (["--title", "T"], "--title describes an artifact: add --artifact"),
+    ],
+)
 def test_bad_artifact_facts_are_one_line_and_exit_2_before_anything_is_fetched(
-        stages: Stages, tmp_path: Path, cli: Callable[..., Any], args: list[str], message: str) -> None:
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any], args: list[str], message: str
+) -> None:
     result = cli("bundle", stages.pinned, "-o", tmp_path / "b", "--project", tmp_path, *args)
     assert result.code == 2 and message in result.err and "Traceback" not in result.err
     assert not (tmp_path / "b").exists()
@@ -234,8 +319,9 @@ def test_citation_cff_of_the_project_supplies_what_the_command_line_does_not(tmp
 
     (tmp_path / "CITATION.cff").write_text(
         'cff-version: 1.2.0\nmessage: "cite"\ntitle: "From CFF"\nlicense: Apache-2.0\n'
-        f'authors:\n  - family-names: Carberry\n    given-names: Josiah\n    orcid: https://orcid.org/{ORCID}\n'
-        f'preferred-citation:\n  type: article\n  doi: {DOI}\n  title: P\n  authors: [{{name: X}}]\n')
+        f"authors:\n  - family-names: Carberry\n    given-names: Josiah\n    orcid: https://orcid.org/{ORCID}\n"
+        f"preferred-citation:\n  type: article\n  doi: {DOI}\n  title: P\n  authors: [{{name: X}}]\n"
+    )
     meta = resolve(from_args(None, [], None, None), tmp_path)
     assert (meta.title, meta.license, meta.doi, meta.authors[0].orcid) == ("From CFF", "Apache-2.0", DOI, ORCID)
     assert resolve(from_args("Mine", [], None, None), tmp_path).title == "Mine"
@@ -248,19 +334,34 @@ def test_metadata_values_are_checked_at_the_boundary() -> None:
     assert parse_orcid(f"https://orcid.org/{ORCID}") == ORCID
     assert parse_author("Ada Lovelace").orcid == ""
     assert parse_doi(f"doi:{DOI}") == DOI
-    assert parse_license("GPL-3.0-or-later WITH Classpath-exception-2.0") .startswith("GPL")
+    assert parse_license("GPL-3.0-or-later WITH Classpath-exception-2.0").startswith("GPL")
     for bad in ("Ada\nLovelace", "Ada <script>", "A <0000-0002-1825-0098>"):
         with pytest.raises(MetadataError):
             parse_author(bad)
 
 
-def test_a_rerun_on_an_artifact_bundle_keeps_describing_its_run_records(stages: Stages, tmp_path: Path,
-                                                                        cli: Callable[..., Any]) -> None:
+def test_a_rerun_on_an_artifact_bundle_keeps_describing_its_run_records(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
     # Re-run without --run, the record stayed in runs/ but lost its CreateAction and its rerun line.
     copy = tmp_path / "again"
     shutil.copytree(stages.artifact, copy)
-    result = cli("bundle", copy / "envsnap.lock", "-o", copy, "--offline", "--project", stages.project,
-                 "--artifact", "--title", "Again", "--author", "Ada Lovelace", "--license", "MIT")
+    result = cli(
+        "bundle",
+        copy / "envsnap.lock",
+        "-o",
+        copy,
+        "--offline",
+        "--project",
+        stages.project,
+        "--artifact",
+        "--title",
+        "Again",
+        "--author",
+        "Ada Lovelace",
+        "--license",
+        "MIT",
+    )
     assert result.code == 0, result
     assert "envsnap rerun --python ../envsnap-env/bin/python runs/" in (copy / "REPRODUCING.md").read_text()
     graph = json.loads((copy / "ro-crate-metadata.json").read_text())["@graph"]
@@ -268,11 +369,25 @@ def test_a_rerun_on_an_artifact_bundle_keeps_describing_its_run_records(stages: 
     assert cli("audit", copy, "--strict", "--badge", "reusable").code == 0
 
 
-def test_a_bad_run_record_is_exit_2_before_anything_is_fetched(stages: Stages, tmp_path: Path,
-                                                              cli: Callable[..., Any]) -> None:
+def test_a_bad_run_record_is_exit_2_before_anything_is_fetched(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
     # It was loaded only after every wheel had been fetched and the bundle written.
     bad = tmp_path / "run.toml"
     bad.write_text(stages.run.read_text().replace("exit_status = 0", "exit_status = 1", 1) + "\n")
-    result = cli("bundle", stages.pinned, "-o", tmp_path / "b", "--artifact", "--title", "T", "--author", "A",
-                 "--license", "MIT", "--run", bad)
+    result = cli(
+        "bundle",
+        stages.pinned,
+        "-o",
+        tmp_path / "b",
+        "--artifact",
+        "--title",
+        "T",
+        "--author",
+        "A",
+        "--license",
+        "MIT",
+        "--run",
+        bad,
+    )
     assert result.code == 2 and "Traceback" not in result.err and not (tmp_path / "b").exists()

@@ -43,8 +43,11 @@ def test_reproducing_md_commands_run_as_copied_and_no_backslash_reaches_its_pros
 def remedies(path: Path) -> dict[str, list[str]]:
     from envsnap.paper.audit import audit
 
-    return {i.id: shlex.split(i.remedy.split(" (or ", 1)[0].split(";", 1)[0]) for i in audit(path).items
-            if i.remedy.startswith(("envsnap ", "tar "))}
+    return {
+        i.id: shlex.split(i.remedy.split(" (or ", 1)[0].split(";", 1)[0])
+        for i in audit(path).items
+        if i.remedy.startswith(("envsnap ", "tar "))
+    }
 
 
 def test_audit_remedies_run_as_pasted_for_a_path_with_a_space_and_for_an_archive(tmp_path: Path) -> None:
@@ -65,8 +68,20 @@ def test_audit_remedies_run_as_pasted_for_a_path_with_a_space_and_for_an_archive
     archive = folder / "supp.tar.gz"
     write_archive(bundle.root, archive)
     found = remedies(archive)
-    assert found["base-image"] == ["tar", "-xf", str(archive), "-C", str(folder), "&&", "envsnap", "bundle",
-                                   f"{folder}/supp/envsnap.lock", "-o", f"{folder}/supp", "--with-base-image"]
+    assert found["base-image"] == [
+        "tar",
+        "-xf",
+        str(archive),
+        "-C",
+        str(folder),
+        "&&",
+        "envsnap",
+        "bundle",
+        f"{folder}/supp/envsnap.lock",
+        "-o",
+        f"{folder}/supp",
+        "--with-base-image",
+    ]
 
 
 def test_audit_finds_an_ro_crate_the_bundle_outgrew(tmp_path: Path) -> None:
@@ -88,7 +103,8 @@ def test_audit_finds_an_ro_crate_the_bundle_outgrew(tmp_path: Path) -> None:
 
 
 def test_a_licence_with_alternatives_is_a_cff_list_and_and_with_are_refused_before_anything_is_fetched(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # "MIT OR Apache-2.0" (docs/cli.md's own example) was written as one CFF license string, which the CFF 1.2.0
     # schema refuses, as Zenodo's licence field and an SPDX page URL did.
     import json
@@ -178,7 +194,8 @@ def test_a_doi_with_characters_no_url_may_hold_is_percent_encoded_in_the_crate()
 
 
 def test_an_interrupted_artifact_step_leaves_a_bundle_readers_refuse_and_the_next_run_completes(
-        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     # Interrupted between its two passes, the bundle was consistent (SHA256SUMS matched) while REPRODUCING.md
     # said "(being graded)" and the appendix had no artifact part: a bundle that looked finished.
     import pytest

@@ -114,7 +114,12 @@ def test_system_copies_by_header_filename_and_ctypes(tmp_path: Path) -> None:
     environ = {"LD_LIBRARY_PATH": ":".join(str(root / d / "lib") for d in ("cudnn", "nccl", "old"))}
     # A framework built for CUDA opens them by soname: the loader's copies are the ones it gets.
     table, warnings = cuda.probe_cuda(
-        [], str(tmp_path / "env"), [str(tmp_path / "env")], {}, PathRedactor(), environ=environ,
+        [],
+        str(tmp_path / "env"),
+        [str(tmp_path / "env")],
+        {},
+        PathRedactor(),
+        environ=environ,
         framework_cuda="12.4",
     )
     assert warnings == []

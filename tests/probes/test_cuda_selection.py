@@ -46,16 +46,18 @@ def build_extension(out: Path, needed: Path, rpath: str | None, *, runpath: bool
     """An extension module with DT_NEEDED ``needed``'s soname, and an RPATH (or RUNPATH) when given."""
     out.parent.mkdir(parents=True, exist_ok=True)
     flags = [f"-Wl,-rpath,{rpath}", "-Wl,--enable-new-dtags" if runpath else "-Wl,--disable-new-dtags"] if rpath else []
-    _gcc("-o", out, _empty_c(out.parent / "src"), "-Wl,--no-as-needed", f"-L{needed.parent}", f"-l:{needed.name}",
-         *flags)
+    _gcc(
+        "-o", out, _empty_c(out.parent / "src"), "-Wl,--no-as-needed", f"-L{needed.parent}", f"-l:{needed.name}", *flags
+    )
     return out
 
 
 def _toolkit(root: Path) -> Path:
     """A CUDA 13 toolkit layout: lib64/libcudart.so.13 and version.json."""
     lib = build_stub(root / "lib64" / "libcudart.so.13", "libcudart.so.13")
-    (root / "version.json").write_text(json.dumps({"cuda": {"version": "13.0.2"},
-                                                    "cuda_cudart": {"version": "13.0.96"}}))
+    (root / "version.json").write_text(
+        json.dumps({"cuda": {"version": "13.0.2"}, "cuda_cudart": {"version": "13.0.96"}})
+    )
     return lib
 
 
@@ -102,21 +104,35 @@ def test_a_library_in_the_loader_cache_is_selected_only_when_loaded(tmp_path: Pa
     table, _ = cuda.probe_cuda(torch, str(env), [str(env)], cache, PathRedactor(), environ=home, loaded=frozenset())
     assert _runtime(table) == [("13.0.96", "system", False)]
     # A framework built for CUDA 13 opens libcudart.so.13 by soname: the loader's copy.
-    table, _ = cuda.probe_cuda(torch, str(env), [str(env)], cache, PathRedactor(), environ=home, loaded=frozenset(),
-                               framework_cuda="13.0")
+    table, _ = cuda.probe_cuda(
+        torch, str(env), [str(env)], cache, PathRedactor(), environ=home, loaded=frozenset(), framework_cuda="13.0"
+    )
     assert _runtime(table) == [("13.0.96", "system", True)]
     # ... but not one for another CUDA major.
-    table, _ = cuda.probe_cuda(torch, str(env), [str(env)], cache, PathRedactor(), environ=home, loaded=frozenset(),
-                               framework_cuda="12.1")
+    table, _ = cuda.probe_cuda(
+        torch, str(env), [str(env)], cache, PathRedactor(), environ=home, loaded=frozenset(), framework_cuda="12.1"
+    )
     assert _runtime(table) == [("13.0.96", "system", False)]
 
 
 def test_selection_needs_something_that_loads_the_copy() -> None:
     pip12 = cuda.Found("runtime", "12.9.79", "pip", "nvidia-cuda-runtime-cu12", "metadata", "/e/cu12/libcudart.so.12")
-    system_copy = cuda.Found("runtime", "13.0.96", "system", "/usr/local/cuda/lib64/libcudart.so.13", "metadata",
-                             "/usr/local/cuda/lib64/libcudart.so.13")
-    home = cuda.Found("runtime", "12.1.105", "cuda_home", "/opt/cuda/lib64/libcudart.so.12", "version_json",
-                      "/opt/cuda/lib64/libcudart.so.12")
+    system_copy = cuda.Found(
+        "runtime",
+        "13.0.96",
+        "system",
+        "/usr/local/cuda/lib64/libcudart.so.13",
+        "metadata",
+        "/usr/local/cuda/lib64/libcudart.so.13",
+    )
+    home = cuda.Found(
+        "runtime",
+        "12.1.105",
+        "cuda_home",
+        "/opt/cuda/lib64/libcudart.so.12",
+        "version_json",
+        "/opt/cuda/lib64/libcudart.so.12",
+    )
     assert cuda.select([system_copy, pip12, home], False) == {}
     assert cuda.select([system_copy, pip12], True, "12.1")["runtime"] is pip12
     loaded = {os.path.realpath(home.path)}
@@ -125,11 +141,20 @@ def test_selection_needs_something_that_loads_the_copy() -> None:
 
 def _venv_capture(python: Path, tmp_path: Path) -> Snapshot:
     lock = tmp_path / "envsnap.lock"
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH",
-                                                             "CUDA_HOME", "CUDA_PATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH")
+    }
     env["PYTHONPATH"] = str(REPO)
-    res = subprocess.run([sys.executable, "-m", "envsnap", "capture", "--python", str(python), "-o", str(lock)],
-                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "--python", str(python), "-o", str(lock)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     return lockfile.load(lock)
 
@@ -159,10 +184,14 @@ def test_cpu_only_torch_beside_the_real_toolkit(
     # A compiled extension that links libcudart.so.13 through an RPATH to /usr/local/cuda/lib64: selected.
     stub = build_stub(tmp_path / "stub" / "libcudart.so.13", "libcudart.so.13")
     ext = build_extension(tmp_path / "build" / "_ext.so", stub, "/usr/local/cuda/lib64")
-    wheel = make_wheel(tmp_path / "wheels", "cudaext", "1.0", {"cudaext/_ext.so": ext.read_bytes(),
-                                                                "cudaext/__init__.py": b""})
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index", str(wheel)],
-                   check=True, capture_output=True)
+    wheel = make_wheel(
+        tmp_path / "wheels", "cudaext", "1.0", {"cudaext/_ext.so": ext.read_bytes(), "cudaext/__init__.py": b""}
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     (tmp_path / "envsnap.lock").unlink()
     snap = _venv_capture(python, tmp_path)
     assert snap.cuda is not None

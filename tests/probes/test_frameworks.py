@@ -61,9 +61,7 @@ def _write(path: Path, text: str) -> None:
 
 def test_torch_from_version_py(tmp_path: Path) -> None:
     _write(tmp_path / "torch" / "version.py", TORCH_VERSION_PY)
-    found = frameworks.probe_frameworks(
-        [RawPackage(name="torch", version="2.5.1+cu124", site_dir=str(tmp_path))]
-    )
+    found = frameworks.probe_frameworks([RawPackage(name="torch", version="2.5.1+cu124", site_dir=str(tmp_path))])
     assert found == {
         "torch": Framework(
             name="torch",
@@ -79,18 +77,14 @@ def test_torch_rocm_build(tmp_path: Path) -> None:
         tmp_path / "torch" / "version.py",
         "__version__ = '2.5.1+rocm6.2'\ncuda = None\nhip = '6.2.41133-dd7f95766'\ngit_version = 'x'\n",
     )
-    fw = frameworks.probe_frameworks(
-        [RawPackage(name="torch", version="2.5.1+rocm6.2", site_dir=str(tmp_path))]
-    )
+    fw = frameworks.probe_frameworks([RawPackage(name="torch", version="2.5.1+rocm6.2", site_dir=str(tmp_path))])
     assert (fw["torch"].cuda_version, fw["torch"].rocm_version) == ("", "6.2.41133-dd7f95766")
 
 
 @pytest.mark.parametrize("shape", sorted(TF_BUILD_INFO))
 def test_tensorflow_from_build_info(tmp_path: Path, shape: str) -> None:
     _write(tmp_path / "tensorflow" / "python" / "platform" / "build_info.py", TF_BUILD_INFO[shape])
-    found = frameworks.probe_frameworks(
-        [RawPackage(name="tensorflow", version="2.16.1", site_dir=str(tmp_path))]
-    )
+    found = frameworks.probe_frameworks([RawPackage(name="tensorflow", version="2.16.1", site_dir=str(tmp_path))])
     assert found == {
         "tensorflow": Framework(
             name="tensorflow",
@@ -238,9 +232,7 @@ def test_capture_deep_reports_its_cost(torch_venv: Path, tmp_path: Path) -> None
 
 
 def test_capture_deep_timeout_is_a_warning(torch_venv: Path, tmp_path: Path) -> None:
-    data, _ = _capture(
-        torch_venv, tmp_path, "--deep", "--deep-timeout", "1", env={"FAKE_TORCH_IMPORT": "hang"}
-    )
+    data, _ = _capture(torch_venv, tmp_path, "--deep", "--deep-timeout", "1", env={"FAKE_TORCH_IMPORT": "hang"})
     assert data["frameworks"]["torch"]["error"] == "import did not finish within 1 s"
     assert "frameworks: torch: import did not finish within 1 s" in data["envsnap"]["warnings"]
     assert data["python"]["packages"], "the rest of the capture completed"

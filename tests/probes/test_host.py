@@ -37,8 +37,19 @@ CPU architecture: 8
 def test_parse_cpuinfo_x86_keeps_the_isa_flags_that_matter() -> None:
     cpu = host.parse_cpuinfo(X86_CPUINFO, "x86_64")
     assert cpu.vendor == "GenuineIntel" and cpu.model == "Intel(R) Xeon(R) Platinum 8480+"
-    assert cpu.flags == ("amx_tile", "avx", "avx2", "avx512bw", "avx512f", "fma", "sse", "sse2", "sse4_1",
-                         "sse4_2", "ssse3")
+    assert cpu.flags == (
+        "amx_tile",
+        "avx",
+        "avx2",
+        "avx512bw",
+        "avx512f",
+        "fma",
+        "sse",
+        "sse2",
+        "sse4_1",
+        "sse4_2",
+        "ssse3",
+    )
 
 
 def test_parse_cpuinfo_aarch64() -> None:
@@ -102,8 +113,11 @@ _OLD_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\";,]+")  # the q
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from([*"ab9+.-:/@ ;'\"", "://", "https://u:pw@h", "git+ssh://t:x@g/"]), max_size=40)
-       .map("".join))
+@given(
+    st.lists(st.sampled_from([*"ab9+.-:/@ ;'\"", "://", "https://u:pw@h", "git+ssh://t:x@g/"]), max_size=40).map(
+        "".join
+    )
+)
 def test_urls_in_text_are_found_as_the_simple_pattern_finds_them(text: str) -> None:
     expected = _OLD_URL_IN_TEXT.sub(lambda m: strip_credentials(m.group(0)), text)
     assert strip_credentials_in_text(text) == expected
@@ -187,10 +201,13 @@ def test_untracked_run_records_do_not_make_the_project_dirty(repo: Path) -> None
     # dirty: the other runs' records were counted as changes to the code.
     from envsnap.runs import record as rec
 
-    sample = rec.RunRecord(run=rec.Meta(generator="envsnap 0", created="2026-01-01T00:00:00.000Z"),
-                           command=rec.Command(argv=("true",)),
-                           result=rec.Outcome(started="2026-01-01T00:00:00.000Z", ended="2026-01-01T00:00:01.000Z",
-                                              duration_ms=1000, exit_status=0))
+    sample = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0", created="2026-01-01T00:00:00.000Z"),
+        command=rec.Command(argv=("true",)),
+        result=rec.Outcome(
+            started="2026-01-01T00:00:00.000Z", ended="2026-01-01T00:00:01.000Z", duration_ms=1000, exit_status=0
+        ),
+    )
     rec.dump(sample, repo / "exp1.toml")
     (repo / "results").mkdir()
     rec.dump(sample, repo / "results" / "exp2.toml")

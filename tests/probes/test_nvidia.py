@@ -220,9 +220,7 @@ def test_find_library(tmp_path: Path) -> None:
     found = nvidia.find_library({"LD_LIBRARY_PATH": f"/nonexistent:{libdir}"}, ld_cache=str(empty_cache))
     assert found == str(libdir / "libnvidia-ml.so.1")
     cache = tmp_path / "ld.so.cache.driver"
-    cache.write_bytes(
-        b"glibc-ld.so.cache1.1\0libnvidia-ml.so.1\0/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1\0"
-    )
+    cache.write_bytes(b"glibc-ld.so.cache1.1\0libnvidia-ml.so.1\0/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1\0")
     assert nvidia.find_library({}, ld_cache=str(cache)) == "ld.so.cache"
 
 

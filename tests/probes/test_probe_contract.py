@@ -31,8 +31,12 @@ def captured() -> Captured:
 class Stand(Probe[Any]):
     """A declared probe's place taken by another ``run`` (and fallback, or none)."""
 
-    def __init__(self, like: Probe[Any], run: Callable[[ProbeContext], ProbeResult[Any]],
-                 fallback: Callable[[ProbeContext], Any] | None = None):
+    def __init__(
+        self,
+        like: Probe[Any],
+        run: Callable[[ProbeContext], ProbeResult[Any]],
+        fallback: Callable[[ProbeContext], Any] | None = None,
+    ):
         self.name, self.background = like.name, like.background
         self._run, self._fallback = run, fallback
 
@@ -45,9 +49,12 @@ class Stand(Probe[Any]):
         return self._fallback(ctx)
 
 
-def _replace(probe: Probe[Any], run: Callable[[ProbeContext], ProbeResult[Any]],
-             fallback: Callable[[ProbeContext], Any] | None = None,
-             probes: tuple[Probe[Any], ...] = PROBES) -> tuple[Probe[Any], ...]:
+def _replace(
+    probe: Probe[Any],
+    run: Callable[[ProbeContext], ProbeResult[Any]],
+    fallback: Callable[[ProbeContext], Any] | None = None,
+    probes: tuple[Probe[Any], ...] = PROBES,
+) -> tuple[Probe[Any], ...]:
     return tuple(Stand(p, run, fallback) if p is probe else p for p in probes)
 
 
@@ -149,9 +156,20 @@ def test_a_probe_read_before_it_started_is_a_clear_bug() -> None:
 
 
 GOOD: dict[str, Any] = {
-    "prefix": "/env", "implementation": "cpython", "version": "3.11.7", "abi": "cp311", "pointer_bits": 64,
-    "packages": [{"name": "numpy", "version": "2.0.0", "site_dir": "/env/lib", "shared_objects": ["/env/a.so"],
-                  "changed_files": {"modified": ["a.py"], "missing": []}}],
+    "prefix": "/env",
+    "implementation": "cpython",
+    "version": "3.11.7",
+    "abi": "cp311",
+    "pointer_bits": 64,
+    "packages": [
+        {
+            "name": "numpy",
+            "version": "2.0.0",
+            "site_dir": "/env/lib",
+            "shared_objects": ["/env/a.so"],
+            "changed_files": {"modified": ["a.py"], "missing": []},
+        }
+    ],
     "warnings": [{"kind": "shadowed", "path": "/env/x", "reason": "older"}],
 }
 
@@ -160,8 +178,13 @@ def test_a_well_formed_answer_becomes_typed_facts() -> None:
     raw = RawPython.from_json(json.loads(json.dumps(GOOD)))
     assert raw.base_prefix == "/env" and raw.pointer_bits == 64
     assert raw.packages == (
-        RawPackage(name="numpy", version="2.0.0", site_dir="/env/lib", shared_objects=("/env/a.so",),
-                   changed_files={"modified": ("a.py",), "missing": ()}),
+        RawPackage(
+            name="numpy",
+            version="2.0.0",
+            site_dir="/env/lib",
+            shared_objects=("/env/a.so",),
+            changed_files={"modified": ("a.py",), "missing": ()},
+        ),
     )
     assert raw.warnings[0].reason == "older"
 
@@ -215,15 +238,25 @@ def test_a_probe_runs_commands_through_the_context_runner(tmp_path: Path) -> Non
 
     def runner(args: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None) -> _runner.Result:
         asked.append(args)
-        answer = {"driver_version": "550.54.15", "cuda_driver_version": 12040,
-                  "gpus": [{"index": 0, "name": "NVIDIA H100", "cc": [9, 0], "memory_total": 80 << 30}]}
+        answer = {
+            "driver_version": "550.54.15",
+            "cuda_driver_version": 12040,
+            "gpus": [{"index": 0, "name": "NVIDIA H100", "cc": [9, 0], "memory_total": 80 << 30}],
+        }
         return _runner.Result(tuple(args), 0, json.dumps(answer), "")
 
     def no_target() -> RawPython:
         raise AssertionError("the NVML probe does not wait for the target interpreter")
 
-    ctx = ProbeContext(CaptureOptions(), {"LD_LIBRARY_PATH": str(tmp_path)}, python=no_target,
-                       redactor=lambda raw: PathRedactor(), system=Future(), project_root=None, runner=runner)
+    ctx = ProbeContext(
+        CaptureOptions(),
+        {"LD_LIBRARY_PATH": str(tmp_path)},
+        python=no_target,
+        redactor=lambda raw: PathRedactor(),
+        system=Future(),
+        project_root=None,
+        runner=runner,
+    )
     result = nvidia.PROBE(ctx)
     driver, gpus = result.value
     assert driver is not None and driver.driver_version == "550.54.15" and driver.cuda_driver_version == "12.4"

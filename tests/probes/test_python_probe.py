@@ -22,8 +22,12 @@ from envsnap.rebuild.venv import interpreter_version
 
 
 def _site(venv_python: Path) -> Path:
-    out = subprocess.run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return Path(out.stdout.strip())
 
 
@@ -34,16 +38,46 @@ def two_venvs(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> tup
     pip_venv = root / "made-by-pip"
     subprocess.run([sys.executable, "-m", "venv", str(pip_venv)], check=True)
     pip_py = pip_venv / "bin" / "python"
-    subprocess.run([str(pip_py), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheelhouse),
-                    "pygments", "markupsafe", "six"], check=True)
+    subprocess.run(
+        [
+            str(pip_py),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheelhouse),
+            "pygments",
+            "markupsafe",
+            "six",
+        ],
+        check=True,
+    )
     uv = uv_bin()
     if uv is None:
         pytest.skip("uv is not installed (pip install -e '.[test]' installs it)")
     uv_venv = root / "deeper" / "made-by-uv"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(uv_venv)], check=True)
     uv_py = uv_venv / "bin" / "python"
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(uv_py), "--offline", "--no-index", "--find-links",
-                    str(wheelhouse), "pygments", "markupsafe", "six"], check=True)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(uv_py),
+            "--offline",
+            "--no-index",
+            "--find-links",
+            str(wheelhouse),
+            "pygments",
+            "markupsafe",
+            "six",
+        ],
+        check=True,
+    )
     return pip_py, uv_py
 
 
@@ -105,21 +139,42 @@ def scratch_venv(tmp_path: Path, make_venv: Callable[..., Path]) -> Path:
 
 def test_pep610_sources_and_credentials(scratch_venv: Path) -> None:
     site = _site(scratch_venv)
-    _fake_dist(site, "fromgit", "1.0", {"url": "https://alice:s3cret@git.example.org/x/fromgit.git",
-                                        "vcs_info": {"vcs": "git", "commit_id": "c" * 40,
-                                                     "requested_revision": "v1.0"}, "subdirectory": "pkg"})
-    _fake_dist(site, "fromzip", "2.0", {"url": "https://example.org/fromzip-2.0.tar.gz?token=abc&x=1",
-                                        "archive_info": {"hashes": {"sha256": "f" * 64}}})
-    _fake_dist(site, "editable-proj", "0.1", {"url": f"file://{Path.home()}/work/proj",
-                                             "dir_info": {"editable": True}})
-    _fake_dist(site, "sshdep", "3.0", {"url": "ssh://git@github.com/o/r.git",
-                                       "vcs_info": {"vcs": "git", "commit_id": "d" * 40}})
+    _fake_dist(
+        site,
+        "fromgit",
+        "1.0",
+        {
+            "url": "https://alice:s3cret@git.example.org/x/fromgit.git",
+            "vcs_info": {"vcs": "git", "commit_id": "c" * 40, "requested_revision": "v1.0"},
+            "subdirectory": "pkg",
+        },
+    )
+    _fake_dist(
+        site,
+        "fromzip",
+        "2.0",
+        {
+            "url": "https://example.org/fromzip-2.0.tar.gz?token=abc&x=1",
+            "archive_info": {"hashes": {"sha256": "f" * 64}},
+        },
+    )
+    _fake_dist(site, "editable-proj", "0.1", {"url": f"file://{Path.home()}/work/proj", "dir_info": {"editable": True}})
+    _fake_dist(
+        site,
+        "sshdep",
+        "3.0",
+        {"url": "ssh://git@github.com/o/r.git", "vcs_info": {"vcs": "git", "commit_id": "d" * 40}},
+    )
     snap = capture(str(scratch_venv))
     git = snap.package("fromgit")
     assert git is not None
     assert git.source.kind == "vcs" and git.source.url == "https://git.example.org/x/fromgit.git"
     assert (git.source.vcs, git.source.commit_id, git.source.requested_revision, git.source.subdirectory) == (
-        "git", "c" * 40, "v1.0", "pkg")
+        "git",
+        "c" * 40,
+        "v1.0",
+        "pkg",
+    )
     zipped = snap.package("fromzip")
     assert zipped is not None and zipped.source.kind == "archive"
     assert zipped.source.url == "https://example.org/fromzip-2.0.tar.gz?x=1"
@@ -169,8 +224,12 @@ def test_bad_interpreter(target: str, message: str) -> None:
 
 @pytest.mark.parametrize(
     "answer",
-    ['{"packages": []}', '[]', '{"prefix": "/x", "implementation": "cpython", "version": "3.11.7", "abi": "cp311", '
-     '"packages": [{"name": "x"}]}'],
+    [
+        '{"packages": []}',
+        "[]",
+        '{"prefix": "/x", "implementation": "cpython", "version": "3.11.7", "abi": "cp311", '
+        '"packages": [{"name": "x"}]}',
+    ],
 )
 def test_a_program_that_prints_other_json_is_not_an_interpreter(
     cli: Callable[..., object], tmp_path: Path, answer: str
@@ -210,8 +269,10 @@ def test_interpreter_in_the_working_directory(two_venvs: tuple[Path, Path], monk
 def test_an_interpreter_too_old_for_the_probe_says_so(tmp_path: Path) -> None:
     # Python 2 or 3.6 cannot compile the probe: the message says why, not "not a working interpreter".
     old = tmp_path / "python2"
-    old.write_text("#!/bin/sh\necho '  File \"_pyprobe.py\", line 9' >&2\n"
-                   "echo 'SyntaxError: future feature annotations is not defined' >&2\nexit 1\n")
+    old.write_text(
+        "#!/bin/sh\necho '  File \"_pyprobe.py\", line 9' >&2\n"
+        "echo 'SyntaxError: future feature annotations is not defined' >&2\nexit 1\n"
+    )
     old.chmod(0o755)
     with pytest.raises(ProbeError, match=r"too old for envsnap's probe, which needs Python >= 3.7 \(SyntaxError"):
         pyprobe.run_probe(str(old))
@@ -226,8 +287,11 @@ def test_a_venv_whose_base_interpreter_is_gone_says_so(tmp_path: Path) -> None:
     (venv / "pyvenv.cfg").write_text("home = /opt/removed/bin\n")
     (venv / "bin" / "python").symlink_to("/opt/removed/bin/python3.11")
     for given in (str(venv), str(venv / "bin" / "python")):
-        with pytest.raises(ProbeError, match=r"bin/python is a broken link to /opt/removed/bin/python3.11 \(the "
-                                             r"interpreter this environment was made from is gone\)"):
+        with pytest.raises(
+            ProbeError,
+            match=r"bin/python is a broken link to /opt/removed/bin/python3.11 \(the "
+            r"interpreter this environment was made from is gone\)",
+        ):
             pyprobe.run_probe(given)
 
 
@@ -261,8 +325,10 @@ def test_source_without_direct_url_is_index() -> None:
 @pytest.mark.parametrize("minor", [7, 8, 9, 10, 12, 13])
 def test_probe_runs_in_other_interpreters(minor: int) -> None:
     """The probe is standard-library only and keeps to syntax that Python 3.7 accepts."""
-    candidates = [shutil.which(f"python3.{minor}"), *sorted(glob.glob(os.path.expanduser(
-        f"~/.pyenv/versions/3.{minor}.*/bin/python")))]
+    candidates = [
+        shutil.which(f"python3.{minor}"),
+        *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/3.{minor}.*/bin/python"))),
+    ]
     working = [c for c in candidates if c and subprocess.run([c, "-c", "pass"], capture_output=True).returncode == 0]
     if not working:
         pytest.skip(f"no python3.{minor} interpreter is installed on this machine")

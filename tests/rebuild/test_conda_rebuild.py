@@ -453,8 +453,17 @@ def test_a_lock_imported_from_a_conda_file_rebuilds_and_verifies_identical(
     exported = tmp_path / f"exported.{fmt}"
     assert cli("export", bundle / "envsnap.lock", "-f", fmt, "-o", exported).code == 0
     assert cli("import", exported, "--from", fmt, "-o", tmp_path / "imported.lock").code == 0
-    result = cli("rebuild", tmp_path / "imported.lock", "--target", "conda", "--prefix", tmp_path / "env",
-                 "--bundle", bundle, "--offline")
+    result = cli(
+        "rebuild",
+        tmp_path / "imported.lock",
+        "--target",
+        "conda",
+        "--prefix",
+        tmp_path / "env",
+        "--bundle",
+        bundle,
+        "--offline",
+    )
     assert result.code == 0, result
     assert "identical" in result.out and "installed, not in the lock" not in result.out
     rebuilt = capture(str(tmp_path / "env" / "bin" / "python"))
@@ -480,8 +489,7 @@ def test_bundle_readme_rebuilds_a_conda_lock(bundle: Path, locked: Path, tmp_pat
     subprocess.run(["bash", "-euc", script], cwd=copy, check=True, capture_output=True)
     spec = ExplicitEnvironmentSpec.from_path(copy / "explicit.txt")
     records = [
-        asyncio.run(rattler.RepoDataRecord.from_package_archive(Path(p.url[len("file://") :])))
-        for p in spec.packages
+        asyncio.run(rattler.RepoDataRecord.from_package_archive(Path(p.url[len("file://") :]))) for p in spec.packages
     ]
     asyncio.run(rattler.install(records, tmp_path / "env", cache_dir=tmp_path / "cache", show_progress=False))
     lock = lockfile.load(locked)

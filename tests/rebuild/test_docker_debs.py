@@ -25,15 +25,27 @@ BASE = "python:3.11.7-slim-bookworm"
 def pinned_lock(body: bytes = b"libc6 file") -> Snapshot:
     lock = cpu_lock()
     pkgs = tuple(
-        dataclasses.replace(p, filename=f"{p.name}_{p.version.replace(':', '%3a')}_{p.arch}.deb", size=len(body),
-                            sha256=hashlib.sha256(body).hexdigest(), url=f"https://snap.example/{p.name}.deb")
-        if p.name == "libc6" else p for p in lock.system.packages)
+        dataclasses.replace(
+            p,
+            filename=f"{p.name}_{p.version.replace(':', '%3a')}_{p.arch}.deb",
+            size=len(body),
+            sha256=hashlib.sha256(body).hexdigest(),
+            url=f"https://snap.example/{p.name}.deb",
+        )
+        if p.name == "libc6"
+        else p
+        for p in lock.system.packages
+    )
     return dataclasses.replace(lock, system=dataclasses.replace(lock.system, packages=pkgs))
 
 
 def render(lock: Snapshot, carried: object, offline: bool) -> str:
-    spec = dockerspec.make_spec(lock, dockerspec.DockerOptions(base_image=BASE), carried=carried,  # type: ignore[arg-type]
-                                offline=offline)
+    spec = dockerspec.make_spec(
+        lock,
+        dockerspec.DockerOptions(base_image=BASE),
+        carried=carried,  # type: ignore[arg-type]
+        offline=offline,
+    )
     return dockerspec.render_dockerfile(spec)
 
 
@@ -121,22 +133,26 @@ def test_a_bundled_deb_that_is_not_the_one_the_lock_pins_is_bad_input(tmp_path: 
     (tmp_path / "b" / "debs").mkdir(parents=True)
     (tmp_path / "b" / "debs" / libc6.filename).write_bytes(b"another file")
     lockfile.dump(lock, tmp_path / "b" / "envsnap.lock")
-    spec = dockerspec.make_spec(lock, dockerspec.DockerOptions(base_image=BASE), carried=lambda p: p is libc6,
-                                offline=True)
+    spec = dockerspec.make_spec(
+        lock, dockerspec.DockerOptions(base_image=BASE), carried=lambda p: p is libc6, offline=True
+    )
     with pytest.raises(BadBundleError, match=rf"{re.escape(libc6.filename)}: sha256 .*the file was changed"):
         _copy_debs(Bundle(tmp_path / "b"), spec, tmp_path / "ctx" / "debs", lambda _line: None)
     assert not (tmp_path / "ctx" / "debs" / libc6.filename).exists()
 
 
-def test_bundling_a_system_package_with_no_pinned_deb_fails_naming_it(tmp_path: Path, cli: object,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundling_a_system_package_with_no_pinned_deb_fails_naming_it(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from envsnap import lockfile
     from envsnap.model import System
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    lock = dataclasses.replace(cpu_lock(), python=dataclasses.replace(cpu_lock().python, packages=()),
-                               system=System(manager="dpkg", packages=(
-                                   SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", ("numpy",)),)))
+    lock = dataclasses.replace(
+        cpu_lock(),
+        python=dataclasses.replace(cpu_lock().python, packages=()),
+        system=System(manager="dpkg", packages=(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", ("numpy",)),)),
+    )
     path = lockfile.dump(lockfile.seal(lock), tmp_path / "envsnap.lock")
     done = cli("bundle", path, "-o", tmp_path / "b", "--with-system-packages", "--base-image", BASE)  # type: ignore[operator]
     assert done.code == 4, done

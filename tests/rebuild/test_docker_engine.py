@@ -322,15 +322,32 @@ def test_ctrl_c_cancels_the_build_and_removes_what_it_made(
         artifact=Artifact(wheel.name, wheel.as_uri(), sha256_file(wheel), size=wheel.stat().st_size),
     )
     packages = tuple(sorted((*lock.python.packages, extra), key=lambda p: p.name))
-    lockfile.dump(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)),
-                  slow / "envsnap.lock")
+    lockfile.dump(
+        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), slow / "envsnap.lock"
+    )
     Bundle(slow).write_sums()
     digest = lockfile.load(slow / "envsnap.lock").envsnap.content_digest
     label = f"org.envsnap.lock.content-digest={digest}"
     tag = "envsnap-test/interrupted:1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "envsnap", "rebuild", str(slow / "envsnap.lock"), "--target", "docker", "--bundle",
-         str(slow), "--base-image", BASE, "--dest", str(tmp_path / "ctx"), "--tag", tag, "--offline"],
+        [
+            sys.executable,
+            "-m",
+            "envsnap",
+            "rebuild",
+            str(slow / "envsnap.lock"),
+            "--target",
+            "docker",
+            "--bundle",
+            str(slow),
+            "--base-image",
+            BASE,
+            "--dest",
+            str(tmp_path / "ctx"),
+            "--tag",
+            tag,
+            "--offline",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

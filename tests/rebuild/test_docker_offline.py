@@ -75,8 +75,13 @@ def owned(engine: Any) -> Iterator[str]:
 
 
 def _envsnap(*args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "envsnap", *args], capture_output=True, text=True, timeout=1500,
-                          env={**os.environ, **env})
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", *args],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env={**os.environ, **env},
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"envsnap {' '.join(args)} exited {done.returncode}: {done.stderr[-3000:]}")
     return done
@@ -87,16 +92,34 @@ def gomp_wheel(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "gompmod.c").write_text(GOMPMOD_C)
     so = "gompmod.cpython-311-x86_64-linux-gnu.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-fopenmp", "-O1", "-I/usr/include/python3.11",
-                    str(folder / "gompmod.c"), "-o", str(folder / so)], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-fopenmp",
+            "-O1",
+            "-I/usr/include/python3.11",
+            str(folder / "gompmod.c"),
+            "-o",
+            str(folder / so),
+        ],
+        check=True,
+    )
     files = {
         so: (folder / so).read_bytes(),
         "gompmod-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: gompmod\nVersion: 1.0\n",
         "gompmod-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: false\n"
-                                       b"Tag: cp311-cp311-linux_x86_64\n",
+        b"Tag: cp311-cp311-linux_x86_64\n",
     }
-    record = "".join(f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
-                     f"{len(data)}\n" for name, data in files.items()) + "gompmod-1.0.dist-info/RECORD,,\n"
+    record = (
+        "".join(
+            f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
+            f"{len(data)}\n"
+            for name, data in files.items()
+        )
+        + "gompmod-1.0.dist-info/RECORD,,\n"
+    )
     files["gompmod-1.0.dist-info/RECORD"] = record.encode()
     wheel = folder / "gompmod-1.0-cp311-cp311-linux_x86_64.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
@@ -124,8 +147,11 @@ def repack(name: str, out: Path) -> tuple[str, str, str, bytes]:
     for i, line in enumerate(control):
         if line.startswith(("Depends: ", "Pre-Depends: ")):
             key, _, value = line.partition(": ")
-            kept = [g for g in value.split(",") if any(_installed(a.strip().split(" ", 1)[0].split(":", 1)[0])
-                                                       for a in g.split("|"))]
+            kept = [
+                g
+                for g in value.split(",")
+                if any(_installed(a.strip().split(" ", 1)[0].split(":", 1)[0]) for a in g.split("|"))
+            ]
             control[i] = f"{key}: {','.join(kept).strip()}" if kept else ""
     control = [line for line in control if line]
     fields = dict(line.split(": ", 1) for line in control if ": " in line and line[:1] not in (" ", "\t"))
@@ -135,15 +161,28 @@ def repack(name: str, out: Path) -> tuple[str, str, str, bytes]:
     listed = subprocess.run(["dpkg-query", "-L", name], capture_output=True, text=True, check=True).stdout
     # Files and links only (tar makes their folders), each under its real folder: on a merged-/usr host
     # /lib is a link to usr/lib, and a package lists its files under /lib.
-    paths = sorted({os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
-                    for p in listed.splitlines()
-                    if p.startswith("/") and os.path.lexists(p) and (os.path.islink(p) or not os.path.isdir(p))})
-    subprocess.run(f"tar -cf - --no-recursion -T - | tar -xf - -C {root}", shell=True, check=True,
-                   input="\n".join(p.lstrip("/") for p in paths), text=True, cwd="/")
+    paths = sorted(
+        {
+            os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
+            for p in listed.splitlines()
+            if p.startswith("/") and os.path.lexists(p) and (os.path.islink(p) or not os.path.isdir(p))
+        }
+    )
+    subprocess.run(
+        f"tar -cf - --no-recursion -T - | tar -xf - -C {root}",
+        shell=True,
+        check=True,
+        input="\n".join(p.lstrip("/") for p in paths),
+        text=True,
+        cwd="/",
+    )
     version, arch = fields["Version"], fields["Architecture"]
     deb = out / f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", str(root), str(deb)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", str(root), str(deb)],
+        check=True,
+        capture_output=True,
+    )
     shutil.rmtree(root)
     return name, version, arch, deb.read_bytes()
 
@@ -158,11 +197,26 @@ def serve_in_archive(server: Server, name: str, version: str, arch: str, body: b
     sha1 = hashlib.sha1(body).hexdigest()
     filename = f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
     pool, stamp = f"/pool/main/{name[0]}/{name}", "20250520T000000Z"
-    server.add(f"/mr/binary/{name}/{urllib.request.quote(version, safe='')}/binfiles", json.dumps({
-        "result": [{"architecture": arch, "hash": sha1}],
-        "fileinfo": {sha1: [{"archive_name": "debian", "first_seen": stamp, "name": filename, "path": pool,
-                             "size": len(body)}]},
-    }).encode(), "application/json")
+    server.add(
+        f"/mr/binary/{name}/{urllib.request.quote(version, safe='')}/binfiles",
+        json.dumps(
+            {
+                "result": [{"architecture": arch, "hash": sha1}],
+                "fileinfo": {
+                    sha1: [
+                        {
+                            "archive_name": "debian",
+                            "first_seen": stamp,
+                            "name": filename,
+                            "path": pool,
+                            "size": len(body),
+                        }
+                    ]
+                },
+            }
+        ).encode(),
+        "application/json",
+    )
     server.add(f"/archive/debian/{stamp}{pool}/{urllib.request.quote(filename)}", body)
 
 
@@ -174,8 +228,9 @@ def closure(names: list[str]) -> set[str]:
         name = todo.pop()
         if name in seen:
             continue
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Pre-Depends}, ${Depends}", name], capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Pre-Depends}, ${Depends}", name], capture_output=True, text=True
+        ).stdout
         seen.add(name)
         for group in out.split(","):
             for alt in group.split("|"):
@@ -186,24 +241,49 @@ def closure(names: list[str]) -> set[str]:
     return seen
 
 
-def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: Any, owned: str,
-                                                                      tmp_path: Path) -> None:
+def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: Any, owned: str, tmp_path: Path) -> None:
     # The test's own base: the shared base under a label of its own (a new image id: removing it removes it).
     base_tag = f"envsnap-test/debs-base:{owned}"
-    engine.images.build(fileobj=io.BytesIO(f"FROM {SHARED_BASE}\nLABEL {LABEL}={owned}\n".encode()),
-                        tag=base_tag, labels={LABEL: owned}, network_mode="none", rm=True, forcerm=True)
+    engine.images.build(
+        fileobj=io.BytesIO(f"FROM {SHARED_BASE}\nLABEL {LABEL}={owned}\n".encode()),
+        tag=base_tag,
+        labels={LABEL: owned},
+        network_mode="none",
+        rm=True,
+        forcerm=True,
+    )
     base_id = engine.images.get(base_tag).id
-    in_base = dict(line.split("\t", 1) for line in engine.containers.run(
-        base_tag, ["dpkg-query", "-W", "-f", "${Package}\t${Version}\n"], remove=True, network_disabled=True,
-    ).decode().splitlines())
+    in_base = dict(
+        line.split("\t", 1)
+        for line in engine.containers.run(
+            base_tag,
+            ["dpkg-query", "-W", "-f", "${Package}\t${Version}\n"],
+            remove=True,
+            network_disabled=True,
+        )
+        .decode()
+        .splitlines()
+    )
 
     # An environment whose package needs a system library: gompmod links libgomp.so.1.
     wheels = tmp_path / "wheels"
     gomp_wheel(wheels)
     venv = tmp_path / "venv"
     subprocess.run([DEBIAN_PYTHON, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--find-links",
-                    str(wheels), "gompmod==1.0"], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "gompmod==1.0",
+        ],
+        check=True,
+    )
     lock = tmp_path / "envsnap.lock"
     _envsnap("capture", "--python", str(venv / "bin" / "python"), "-o", str(lock))
     captured = lockfile.load(lock)
@@ -212,8 +292,9 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
     # The snapshot archive (local): the host's packages that the base lacks, repacked. Those the base has are
     # unknown to it, as a version the archive lacks would be: pin leaves them unpinned and says so.
     locked = {p.name: p.version for p in captured.system.packages}
-    wanted = sorted(n for n in closure(["libgomp1", "python3.11", "python3.11-venv"]) if n not in in_base
-                    and n in locked)
+    wanted = sorted(
+        n for n in closure(["libgomp1", "python3.11", "python3.11-venv"]) if n not in in_base and n in locked
+    )
     cache = tmp_path / "cache"
     env = {"XDG_CACHE_HOME": str(cache), "PIP_FIND_LINKS": str(wheels)}
     with serving() as server:
@@ -222,12 +303,24 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
         _envsnap("pin", str(lock), "--snapshot-url", server.url, "--base-image", base_tag, **env)
         pinned = lockfile.load(lock)
         by_name = {p.name: p for p in pinned.system.packages}
-        assert by_name["libgomp1"].sha256 and by_name["python3.11"].sha256 and by_name["libgomp1"].url.startswith(
-            f"{server.url}/archive/debian/20250520T000000Z/")
+        assert (
+            by_name["libgomp1"].sha256
+            and by_name["python3.11"].sha256
+            and by_name["libgomp1"].url.startswith(f"{server.url}/archive/debian/20250520T000000Z/")
+        )
     bundle = tmp_path / "bundle"
     # The archive is gone: every .deb comes from the cache pin filled.
-    _envsnap("bundle", str(lock), "-o", str(bundle), "--with-system-packages", "--with-base-image",
-             "--base-image", base_tag, **env)
+    _envsnap(
+        "bundle",
+        str(lock),
+        "-o",
+        str(bundle),
+        "--with-system-packages",
+        "--with-base-image",
+        "--base-image",
+        base_tag,
+        **env,
+    )
     carried = sorted(p.name for p in (bundle / "debs").iterdir())
     assert any(n.startswith("libgomp1_") for n in carried) and any(n.startswith("python3.11_") for n in carried)
     assert not any(n.startswith("libc6_") for n in carried)  # the base image ships it: not carried twice
@@ -241,8 +334,19 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
         engine.images.get(base_id)
 
     tag = f"envsnap-test/debs-offline:{owned}"
-    args = ["rebuild", str(lock), "--target", "docker", "--bundle", str(bundle), "--base-image", base_tag,
-            "--offline", "--tag", tag]
+    args = [
+        "rebuild",
+        str(lock),
+        "--target",
+        "docker",
+        "--bundle",
+        str(bundle),
+        "--base-image",
+        base_tag,
+        "--offline",
+        "--tag",
+        tag,
+    ]
     plan = _envsnap(*args, "--dry-run", **env).stdout
     assert "--network none" in plan and "dpkg -i" in plan
 
@@ -256,8 +360,23 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
     from envsnap.artifacts.bundle import Bundle
 
     Bundle(tampered).write_sums()
-    bad = _envsnap("rebuild", str(lock), "--target", "docker", "--bundle", str(tampered), "--base-image", base_tag,
-                   "--offline", "--tag", tag, "--dest", str(tmp_path / "bad-ctx"), check=False, **env)
+    bad = _envsnap(
+        "rebuild",
+        str(lock),
+        "--target",
+        "docker",
+        "--bundle",
+        str(tampered),
+        "--base-image",
+        base_tag,
+        "--offline",
+        "--tag",
+        tag,
+        "--dest",
+        str(tmp_path / "bad-ctx"),
+        check=False,
+        **env,
+    )
     assert bad.returncode == 2, bad.stderr  # bad input: the bundle is not what the lock pins
     assert victim.name in bad.stderr and "sha256" in bad.stderr
     with pytest.raises(docker.errors.ImageNotFound):
@@ -269,11 +388,16 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
         assert result["verify"]["identical"] is True
         image = engine.images.get(tag)
         # The loaded base is the test's (found by its id in the bundle), and its package works with no network.
-        out = engine.containers.run(image.id, ["/opt/env/bin/python", "-c", "import gompmod; print(gompmod.threads())"],
-                                    remove=True, network_disabled=True).decode()
+        out = engine.containers.run(
+            image.id,
+            ["/opt/env/bin/python", "-c", "import gompmod; print(gompmod.threads())"],
+            remove=True,
+            network_disabled=True,
+        ).decode()
         assert int(out.strip()) >= 1
-        query = engine.containers.run(image.id, ["dpkg-query", "-W", "-f", "${Version}", "libgomp1"], remove=True,
-                                      network_disabled=True).decode()
+        query = engine.containers.run(
+            image.id, ["dpkg-query", "-W", "-f", "${Version}", "libgomp1"], remove=True, network_disabled=True
+        ).decode()
         assert query == locked["libgomp1"]
     finally:
         for ref in (tag, f"envsnap/base:{base_id.split(':', 1)[1][:12]}"):

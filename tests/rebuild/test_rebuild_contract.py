@@ -56,14 +56,17 @@ def test_the_check_offers_the_host_and_every_rebuild_target(cli: Callable[..., A
         (["--target", "venv", "--base-image", "debian"], "--base-image is not an option of the venv target"),
         (["--target", "docker", "--engine", "conda"], "--engine is not an option of the docker target"),
         (["--target", "conda", "--tag", "x:y"], "--tag is not an option of the conda target"),
-        (["--target", "conda", "--option", "colour=blue"],
-         "the conda target has no option 'colour' (it takes: engine, cache_dir)"),
+        (
+            ["--target", "conda", "--option", "colour=blue"],
+            "the conda target has no option 'colour' (it takes: engine, cache_dir)",
+        ),
         (["--target", "conda", "--option", "engine=pip"], "--engine pip: unknown (known: rattler, conda, mamba"),
         (["--target", "kubernetes"], "unknown rebuild target 'kubernetes' (known: docker, conda, venv)"),
     ],
 )
-def test_an_option_the_target_does_not_take_is_bad_input(cli: Callable[..., Any], tmp_path: Path,
-                                                         args: list[str], message: str) -> None:
+def test_an_option_the_target_does_not_take_is_bad_input(
+    cli: Callable[..., Any], tmp_path: Path, args: list[str], message: str
+) -> None:
     result = cli("rebuild", _lock(tmp_path), "--dest", tmp_path / "env", "--dry-run", *args)
     assert result.code == 2, result  # docs/cli.md: an unknown --target, --engine or --option key
     assert result.err.count("\n") == 1 and message in result.err, result.err
@@ -90,8 +93,16 @@ def test_the_preflight_of_an_unknown_target_is_bad_input_not_a_host_check(tmp_pa
 def test_options_from_args_keep_flags_and_option_pairs() -> None:
     import argparse
 
-    args = argparse.Namespace(target="docker", tag="me/x:1", engine=None, base_image=None, base_digest=None,
-                              apt_snapshot=None, system_packages=None, option=[("network", "none")])
+    args = argparse.Namespace(
+        target="docker",
+        tag="me/x:1",
+        engine=None,
+        base_image=None,
+        base_digest=None,
+        apt_snapshot=None,
+        system_packages=None,
+        option=[("network", "none")],
+    )
     foreign = {"--engine": "engine", "--tag": "tag"}
     options = DockerOptions.from_args(args, owner="the docker target", foreign=foreign)
     assert (options.tag, options.network, options.system_packages) == ("me/x:1", "none", "needed")
@@ -106,15 +117,29 @@ def test_plans_carry_typed_data_and_only_render_it(tmp_path: Path) -> None:
     download = VenvPlanData(installer="pip", python_version="3.12.4", python_path="", bundle="/b")
     assert download.display()["python"].startswith("3.12.4 at Python 3.12.4 downloaded by uv (")
     assert download.display()["bundle"] == "/b"
-    docker = DockerPlanData(base_reference="python:3.12-slim", base_pinned="python@sha256:ab", build_context="ctx",
-                            interpreter="/usr/local/bin/python 3.12.4 (image)", tag="t", dockerfile="FROM x\n")
+    docker = DockerPlanData(
+        base_reference="python:3.12-slim",
+        base_pinned="python@sha256:ab",
+        build_context="ctx",
+        interpreter="/usr/local/bin/python 3.12.4 (image)",
+        tag="t",
+        dockerfile="FROM x\n",
+    )
     assert docker.display()["Dockerfile sha256"] == docker.dockerfile_sha256
     conda = CondaPlanData(engine="rattler", tool="py-rattler (embedded)", subdir="linux-64", channels=("a", "b"))
     assert conda.display() == {"engine": "rattler: py-rattler (embedded)", "subdir": "linux-64", "channels": "a, b"}
     plan = Plan(target="venv", lock_path="l", dest="d", data=venv)
     assert plan.details == venv.display()
-    assert plan.to_dict() == {"target": "venv", "lock_path": "l", "dest": "d", "items": [], "steps": [],
-                              "notes": [], "offline": False, "details": venv.display()}
+    assert plan.to_dict() == {
+        "target": "venv",
+        "lock_path": "l",
+        "dest": "d",
+        "items": [],
+        "steps": [],
+        "notes": [],
+        "offline": False,
+        "details": venv.display(),
+    }
 
 
 def test_a_target_refuses_to_execute_another_targets_plan(tmp_path: Path) -> None:
@@ -122,8 +147,12 @@ def test_a_target_refuses_to_execute_another_targets_plan(tmp_path: Path) -> Non
 
     lock = lockfile.load(_lock(tmp_path))
     request = RebuildRequest(lock=lock, lock_path=tmp_path / "l", dest=tmp_path / "env", target="venv")
-    conda_plan = Plan(target="conda", lock_path="l", dest=str(tmp_path / "env"),
-                      data=CondaPlanData(engine="rattler", tool="x", subdir="linux-64", channels=()))
+    conda_plan = Plan(
+        target="conda",
+        lock_path="l",
+        dest=str(tmp_path / "env"),
+        data=CondaPlanData(engine="rattler", tool="x", subdir="linux-64", channels=()),
+    )
     with pytest.raises(EnvsnapError, match="not a venv plan"):
         rebuilders()["venv"].execute(conda_plan, request)
     assert not (tmp_path / "env").exists()

@@ -141,18 +141,17 @@ def test_a_bundle_of_another_lock_is_refused_by_both_targets(
     from envsnap.rebuild.interface import RebuildRequest
 
     lock = _this_python_lock(_pinned("a", "1.0", "1"))
-    bundle = _bundle_of(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(bundled,))),
-                        tmp_path / "bundle")
+    bundle = _bundle_of(
+        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(bundled,))), tmp_path / "bundle"
+    )
     lock_path = lockfile.dump(lock, tmp_path / "l.lock")
     with pytest.raises(BadBundleError, match=message):  # bad input (exit 2), not a failed rebuild
-        rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=bundle, python=sys.executable,
-                dry_run=True)
+        rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=bundle, python=sys.executable, dry_run=True)
 
     def no_engine() -> None:
         raise RebuildError("no engine here")
 
-    request = RebuildRequest(lock=lock, lock_path=lock_path, dest=tmp_path / "ctx", target="docker",
-                             bundle_dir=bundle)
+    request = RebuildRequest(lock=lock, lock_path=lock_path, dest=tmp_path / "ctx", target="docker", bundle_dir=bundle)
     with pytest.raises(BadBundleError, match=message):
         DockerRebuilder(connect=no_engine).plan(request)
     assert not (tmp_path / "env").exists() and not (tmp_path / "ctx").exists()
@@ -181,12 +180,23 @@ def test_a_dest_that_cannot_be_created_is_a_clear_error(tmp_path: Path, cli: Cal
     lock = _this_python_lock()
     lock_path = lockfile.dump(lock, tmp_path / "l.lock")
     bundle = _bundle_of(lock, tmp_path / "bundle")
-    result = cli("rebuild", lock_path, "--bundle", bundle, "--offline", "--dest", tmp_path / "file" / "env",
-                 "--python", sys.executable, "--force")
+    result = cli(
+        "rebuild",
+        lock_path,
+        "--bundle",
+        bundle,
+        "--offline",
+        "--dest",
+        tmp_path / "file" / "env",
+        "--python",
+        sys.executable,
+        "--force",
+    )
     assert result.code == 2, result  # type: ignore[attr-defined]  # a --dest that cannot be made: bad input
     assert result.err.count("\n") == 1 and "cannot create it" in result.err  # type: ignore[attr-defined]
-    with pytest.raises(RebuildError, match="cannot create the build context"), _fresh_context(
-        tmp_path / "file" / "ctx"
+    with (
+        pytest.raises(RebuildError, match="cannot create the build context"),
+        _fresh_context(tmp_path / "file" / "ctx"),
     ):
         pass
     assert (tmp_path / "file").read_text() == "in the way"
@@ -221,8 +231,9 @@ def test_paths_and_progress_are_printed_as_text_not_rich_markup(tmp_path: Path, 
     assert pinned.code == 0 and f"{odd}/p]: 0 pinned" in pinned.err, pinned  # type: ignore[attr-defined]
     bundled = cli("bundle", odd / "p]", "-o", odd / "b]")
     assert bundled.code == 0 and f"wrote {odd}/b]: 0 wheels" in bundled.err, bundled  # type: ignore[attr-defined]
-    rebuilt = cli("rebuild", odd / "p]", "--bundle", odd / "b]", "--offline", "--dest", odd / "e]",
-                  "--python", sys.executable)
+    rebuilt = cli(
+        "rebuild", odd / "p]", "--bundle", odd / "b]", "--offline", "--dest", odd / "e]", "--python", sys.executable
+    )
     assert rebuilt.code == 0 and f"rebuilt venv at {odd}/e] in" in rebuilt.err, rebuilt  # type: ignore[attr-defined]
     assert "Traceback" not in rebuilt.err + bundled.err + pinned.err  # type: ignore[attr-defined]
 
@@ -235,14 +246,16 @@ def test_a_docker_bundle_must_be_of_the_locked_platform_too(tmp_path: Path) -> N
     def no_engine() -> None:
         raise RebuildError("no engine here")
 
-    bundled = dataclasses.replace(_this_python_lock(), platform=Platform(machine="x86_64", os_id="debian",
-                                                                          os_version="12"))
+    bundled = dataclasses.replace(
+        _this_python_lock(), platform=Platform(machine="x86_64", os_id="debian", os_version="12")
+    )
     bundle = _bundle_of(bundled, tmp_path / "bundle")
     # The same Python layer, locked on aarch64: the image is built from the bundle's copy, so the bundle's
     # x86_64 lock would have been built (with --force past the check) instead of refusing the architecture.
     mine = dataclasses.replace(bundled, platform=dataclasses.replace(bundled.platform, machine="aarch64"))
-    request = RebuildRequest(lock=mine, lock_path=tmp_path / "l.lock", dest=tmp_path / "ctx", target="docker",
-                             bundle_dir=bundle)
+    request = RebuildRequest(
+        lock=mine, lock_path=tmp_path / "l.lock", dest=tmp_path / "ctx", target="docker", bundle_dir=bundle
+    )
     expected = r"made from another lock \(machine: the lock says aarch64, the bundle's x86_64\)"
     with pytest.raises(BadBundleError, match=expected):
         DockerRebuilder(connect=no_engine).plan(request)
@@ -260,16 +273,18 @@ def test_rebuild_accepts_cpu_only_as_its_remedy_says(tmp_path: Path, cli: Callab
     lock_path = lockfile.dump(cuda_lock, tmp_path / "l.lock")
     refused = cli("rebuild", lock_path, "--dest", tmp_path / "env", "--python", sys.executable)
     assert refused.code == 3 and "pass --cpu-only" in refused.err  # type: ignore[attr-defined]
-    accepted = cli("rebuild", lock_path, "--dest", tmp_path / "env", "--python", sys.executable, "--cpu-only",
-                   "--dry-run")
+    accepted = cli(
+        "rebuild", lock_path, "--dest", tmp_path / "env", "--python", sys.executable, "--cpu-only", "--dry-run"
+    )
     assert accepted.code == 0, accepted.err  # type: ignore[attr-defined]
     out = accepted.out  # type: ignore[attr-defined]
     assert "note: compatibility check:" in out and "FAILED" not in out
     assert "note: --cpu-only: the check's GPU failures are accepted as warnings" in out
 
 
-def test_each_target_has_its_own_default_dest(tmp_path: Path, cli: Callable[..., object],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_target_has_its_own_default_dest(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
     defaults = {name: r.default_dest for name, r in rebuilders().items()}
     assert defaults == {"venv": "envsnap-venv", "conda": "envsnap-conda", "docker": "envsnap-docker-context"}
     assert len(set(defaults.values())) == len(defaults)
@@ -305,8 +320,9 @@ def test_disk_estimate_comes_from_the_bundles_real_sizes(tmp_path: Path) -> None
     tool = tmp_path / "b" / "tool" / "envsnap_lock-0.1.0-py3-none-any.whl"
     with zipfile.ZipFile(tool, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("envsnap/x.py", b"x" * (2 * 1024 * 1024))
-    art = Artifact(filename=wheel.name, url="https://files.example/" + wheel.name, sha256="1" * 64,
-                   size=wheel.stat().st_size)
+    art = Artifact(
+        filename=wheel.name, url="https://files.example/" + wheel.name, sha256="1" * 64, size=wheel.stat().st_size
+    )
     lock = _this_python_lock(PythonPackage("big", "1.0", artifact=art))
     sizes = bundle_sizes(tmp_path / "b")
     assert sizes is not None and sizes.unpacked == 40 * 1024 * 1024 and sizes.wheels == wheel.stat().st_size

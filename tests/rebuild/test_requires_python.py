@@ -77,10 +77,11 @@ def test_the_docker_plan_picks_an_official_python_image_that_satisfies_the_lock(
     base = baseimage.choose(lock)
     # The oldest Debian whose glibc is no older than the lock's (2.39): trixie.
     assert (base.reference, base.interpreter.source, base.interpreter.version) == (
-        "python:3.12.7-slim-trixie", "image", "3.12.7"
+        "python:3.12.7-slim-trixie",
+        "image",
+        "3.12.7",
     )
-    assert any("rich (Requires-Python >=3.12.5)" in note and "python:3.12.7-slim-trixie" in note
-               for note in base.notes)
+    assert any("rich (Requires-Python >=3.12.5)" in note and "python:3.12.7-slim-trixie" in note for note in base.notes)
     assert python_findings(lock, lock, "docker") == []
 
 
@@ -114,8 +115,10 @@ def test_check_cli_names_the_package_for_the_docker_target(cli, tmp_path: Path) 
 def test_a_prerelease_interpreter_is_judged_by_its_release_number_as_pip_judges_it() -> None:
     # pip checks Requires-Python against sys.version_info[:3]: 3.13.0rc1 is 3.13.0 to it, and >=3.13 installs there.
     # Judged as the pre-release it is, the check failed an environment pip had just installed.
-    packages = [PythonPackage(name="a", version="1", requires_python=">=3.13"),
-                PythonPackage(name="b", version="1", requires_python=">=3.13.1")]
+    packages = [
+        PythonPackage(name="a", version="1", requires_python=">=3.13"),
+        PythonPackage(name="b", version="1", requires_python=">=3.13.1"),
+    ]
     excluded, _ = excluding(packages, "3.13.0rc1")
     assert [e.name for e in excluded] == ["b"]
     assert [e.name for e in excluding(packages, "3.12.9")[0]] == ["a", "b"]
@@ -136,9 +139,21 @@ def test_the_check_judges_the_base_image_the_rebuild_was_given(monkeypatch: pyte
     assert finding.severity == "fail" and "envsnap-base:bookworm" in finding.found
 
     seen: list[Target] = []
-    monkeypatch.setattr(_preflight, "evaluate", lambda lock, host, target: seen.append(target) or evaluate(
-        lock, host, dataclasses.replace(target, docker=None)))
+    monkeypatch.setattr(
+        _preflight,
+        "evaluate",
+        lambda lock, host, target: (
+            seen.append(target) or evaluate(lock, host, dataclasses.replace(target, docker=None))
+        ),
+    )
     monkeypatch.setattr(_preflight, "capture", lambda python, **_: lock)
-    _preflight.preflight(lock, target="docker", python=None, force=False, dry_run=True, cpu_only=True,
-                         base_image="python:3.10.14-slim-bookworm")
+    _preflight.preflight(
+        lock,
+        target="docker",
+        python=None,
+        force=False,
+        dry_run=True,
+        cpu_only=True,
+        base_image="python:3.10.14-slim-bookworm",
+    )
     assert seen[0].base_image == "python:3.10.14-slim-bookworm"

@@ -19,8 +19,15 @@ from envsnap.errors import RebuildError
 from envsnap.rebuild import _tool
 
 
-def _write_dist(site: Path, name: str, files: dict[str, bytes], *, scripts: dict[str, bytes] | None = None,
-                entry_points: str = "", editable: bool = False) -> Path:
+def _write_dist(
+    site: Path,
+    name: str,
+    files: dict[str, bytes],
+    *,
+    scripts: dict[str, bytes] | None = None,
+    entry_points: str = "",
+    editable: bool = False,
+) -> Path:
     """An installed distribution as an installer leaves it: files, dist-info, RECORD with hashes."""
     from envsnap.artifacts.repack import _record_hash
 
@@ -136,13 +143,17 @@ print(json.dumps({"source_tree": str(_tool.source_tree()), "calls": calls,
 
 
 @pytest.mark.integration
-def test_a_non_editable_install_packs_itself_from_its_installed_files(
-    built_wheel_venv: Path, tmp_path: Path
-) -> None:
+def test_a_non_editable_install_packs_itself_from_its_installed_files(built_wheel_venv: Path, tmp_path: Path) -> None:
     python = built_wheel_venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    done = subprocess.run([str(python), "-c", _PROBE, str(tmp_path / "tool")], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=600)
+    done = subprocess.run(
+        [str(python), "-c", _PROBE, str(tmp_path / "tool")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert result["source_tree"] == "None" and result["calls"] == []
@@ -179,8 +190,9 @@ def test_offline_from_a_source_tree_without_its_build_backend_is_one_clear_line(
         return _runner.Result(tuple(args), 1, "", "ModuleNotFoundError: No module named 'nope'")
 
     with pytest.raises(RebuildError) as caught:
-        _tool.wheels_for(tmp_path / "out", _tool.WheelTarget.running(), offline=True, progress=lambda _l: None,
-                         run=failing_pip)
+        _tool.wheels_for(
+            tmp_path / "out", _tool.WheelTarget.running(), offline=True, progress=lambda _l: None, run=failing_pip
+        )
     message = str(caught.value)
     assert "\n" not in message
     assert "envsnap-no-such-backend>=1.18" in message and "pip install" in message and "without --offline" in message
@@ -200,6 +212,5 @@ def test_a_source_tree_with_its_build_backend_installed_builds_offline(
         return _runner.Result(tuple(args), 1, "", "ERROR: stop here")
 
     with pytest.raises(RebuildError, match="could not build envsnap's wheel"):
-        _tool.wheels_for(tmp_path / "out", _tool.WheelTarget.running(), offline=True, progress=lambda _l: None,
-                         run=pip)
+        _tool.wheels_for(tmp_path / "out", _tool.WheelTarget.running(), offline=True, progress=lambda _l: None, run=pip)
     assert calls and "--no-build-isolation" in calls[0]

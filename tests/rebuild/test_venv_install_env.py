@@ -20,8 +20,14 @@ from envsnap.rebuild import venv
 
 def test_isolated_env_keeps_cache_settings_and_drops_index_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     keep = {"UV_CACHE_DIR": "/scratch/uv", "UV_LINK_MODE": "copy", "PIP_CACHE_DIR": "/scratch/pip"}
-    drop = {"UV_INDEX_URL": "http://127.0.0.1:1/simple", "UV_CONSTRAINT": "/tmp/c.txt", "UV_PYTHON": "/x",
-            "PIP_INDEX_URL": "http://127.0.0.1:1/simple", "PIP_FIND_LINKS": "/tmp/w", "UV_FIND_LINKS": "/tmp/w"}
+    drop = {
+        "UV_INDEX_URL": "http://127.0.0.1:1/simple",
+        "UV_CONSTRAINT": "/tmp/c.txt",
+        "UV_PYTHON": "/x",
+        "PIP_INDEX_URL": "http://127.0.0.1:1/simple",
+        "PIP_FIND_LINKS": "/tmp/w",
+        "UV_FIND_LINKS": "/tmp/w",
+    }
     for key, value in {**keep, **drop}.items():
         monkeypatch.setenv(key, value)
     env = venv.isolated_env()
@@ -33,12 +39,18 @@ def test_isolated_env_keeps_cache_settings_and_drops_index_settings(monkeypatch:
 def _wheel(folder: Path, name: str, version: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     dist = f"{name}-{version}"
-    files = {f"{name}/__init__.py": b"VALUE = 1\n",
-             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
-             f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = "".join(
-        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
-        for p, d in files.items()) + f"{dist}.dist-info/RECORD,,\n"
+    files = {
+        f"{name}/__init__.py": b"VALUE = 1\n",
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+        f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = (
+        "".join(
+            f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
+            for p, d in files.items()
+        )
+        + f"{dist}.dist-info/RECORD,,\n"
+    )
     path = folder / f"{dist}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as archive:
         for member, data in files.items():
@@ -47,16 +59,27 @@ def _wheel(folder: Path, name: str, version: str) -> Path:
     return path
 
 
-def test_uv_cache_dir_is_honoured_by_the_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  make_venv: Callable[..., Path]) -> None:
+def test_uv_cache_dir_is_honoured_by_the_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_venv: Callable[..., Path]
+) -> None:
     if uv_bin() is None:
         pytest.skip("uv is not installed")
     monkeypatch.delenv("ENVSNAP_NO_UV", raising=False)
     wheel = _wheel(tmp_path / "bundle" / "wheels", "cachedpkg", "1.0")
     sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage(
-        "cachedpkg", "1.0", wheel_tags=("py3-none-any",),
-        artifact=Artifact(wheel.name, "https://example.org/" + wheel.name, sha)),)))
+    lock = Snapshot(
+        python=PythonEnv(
+            version="3.11.7",
+            packages=(
+                PythonPackage(
+                    "cachedpkg",
+                    "1.0",
+                    wheel_tags=("py3-none-any",),
+                    artifact=Artifact(wheel.name, "https://example.org/" + wheel.name, sha),
+                ),
+            ),
+        )
+    )
     lockfile.dump(lock, tmp_path / "bundle" / "envsnap.lock")
     python = make_venv(tmp_path / "target")
     cache = tmp_path / "uv-cache"

@@ -51,8 +51,12 @@ def test_the_progress_of_an_imported_lock_names_the_python_it_builds_with(tmp_pa
     from envsnap.model import Meta
     from envsnap.rebuild import rebuild
 
-    imported = Snapshot(envsnap=Meta(generator="envsnap import from requirements.txt", origin="requirements",
-                                     unknown=("python.version",)), python=PythonEnv(kind="venv"))
+    imported = Snapshot(
+        envsnap=Meta(
+            generator="envsnap import from requirements.txt", origin="requirements", unknown=("python.version",)
+        ),
+        python=PythonEnv(kind="venv"),
+    )
     lock = lockfile.dump(imported, tmp_path / "envsnap.lock")
     lines: list[str] = []
     rebuild(lock, target="venv", dest=tmp_path / "env", python=sys.executable, progress=lines.append)

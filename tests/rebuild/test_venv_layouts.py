@@ -32,8 +32,13 @@ version = "0.4.0"
 
 
 def _git(*args: str, cwd: Path) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
@@ -52,8 +57,11 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     _git("commit", "-q", "-m", "paper", cwd=project)
     venv = project.parent / "venv"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    res = subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-e", str(project)],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-e", str(project)],
+        capture_output=True,
+        text=True,
+    )
     if res.returncode != 0:
         pytest.skip(f"cannot install the project (its build backend comes from the index): {res.stderr[-200:]}")
     lock = capture(str(venv / "bin" / "python"), project_dir=str(project))
@@ -62,8 +70,9 @@ def research(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return project, lockfile.dump(lock, project / "envsnap.lock")
 
 
-def test_dry_run_inside_the_project_plans_a_wheel_build(research: tuple[Path, Path], tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dry_run_inside_the_project_plans_a_wheel_build(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project, lock_path = research
     monkeypatch.chdir(project / "researchproj")  # anywhere inside the work tree, as capture found it
     plan = rebuild(lock_path, target="venv", dest=tmp_path / "env", dry_run=True)
@@ -78,24 +87,31 @@ def test_dry_run_inside_the_project_plans_a_wheel_build(research: tuple[Path, Pa
     assert "researchproj" in plan.describe() and "local project" in plan.describe()
 
 
-def test_rebuild_with_project_builds_and_verifies(research: tuple[Path, Path], tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rebuild_with_project_builds_and_verifies(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project, lock_path = research
     monkeypatch.chdir(tmp_path)  # outside the project: --project names it
     result = rebuild(lock_path, target="venv", dest=tmp_path / "env", project=project)
     assert isinstance(result, RebuildResult) and result.verify is not None
     assert result.verify.identical, [d.describe() for d in result.verify.differences]
-    out = subprocess.run([str(tmp_path / "env" / "bin" / "python"), "-c", "import researchproj; "
-                          "print(researchproj.ANSWER)"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(tmp_path / "env" / "bin" / "python"), "-c", "import researchproj; print(researchproj.ANSWER)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "42"
 
 
-def test_bundle_holds_the_built_wheel_and_rebuilds_offline(research: tuple[Path, Path], tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundle_holds_the_built_wheel_and_rebuilds_offline(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project, lock_path = research
     monkeypatch.chdir(project)
-    result = make_bundle(lockfile.load(lock_path), tmp_path / "bundle", BundleOptions(
-        project_dir=project, cache_dir=tmp_path / "cache"))
+    result = make_bundle(
+        lockfile.load(lock_path), tmp_path / "bundle", BundleOptions(project_dir=project, cache_dir=tmp_path / "cache")
+    )
     art = result.lock.package("researchproj").artifact  # type: ignore[union-attr]
     assert art is not None and art.rebuilt and (tmp_path / "bundle" / "wheels" / art.filename).is_file()
     monkeypatch.chdir(tmp_path)  # the reader's machine: no project, no network
@@ -104,11 +120,11 @@ def test_bundle_holds_the_built_wheel_and_rebuilds_offline(research: tuple[Path,
 
 
 def test_without_the_project_nothing_is_fetched_and_the_error_names_it(
-        research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        cli: Callable[..., Any]) -> None:
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
     _project, original = research
     lock_path = tmp_path / "shared" / "envsnap.lock"  # the lock alone, away from the project (its folder is the
-    lock_path.parent.mkdir()                          # last guess at {project})
+    lock_path.parent.mkdir()  # last guess at {project})
     shutil.copy(original, lock_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -123,7 +139,8 @@ def test_without_the_project_nothing_is_fetched_and_the_error_names_it(
 
 @pytest.mark.parametrize("recorded", ["file://{project}/libs/mylib", "file://~/libs/mylib"])
 def test_a_local_git_package_is_built_from_its_path_on_this_machine(
-        recorded: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``pip install git+file:///home/me/libs/mylib`` is recorded as VCS with the home or project label: the
     bundle clones that repository at the commit and builds a wheel (git cannot clone 'file://~/...')."""
     from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
@@ -138,11 +155,20 @@ def test_a_local_git_package_is_built_from_its_path_on_this_machine(
     _git("init", "-q", cwd=repo)
     _git("add", ".", cwd=repo)
     _git("commit", "-q", "-m", "lib", cwd=repo)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
     monkeypatch.setenv("HOME", str(root))
-    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage(
-        name="mylib", version="1.1.0", source=Source(kind="vcs", vcs="git", url=recorded, commit_id=commit)),)))
+    lock = Snapshot(
+        python=PythonEnv(
+            version="3.11.7",
+            packages=(
+                PythonPackage(
+                    name="mylib", version="1.1.0", source=Source(kind="vcs", vcs="git", url=recorded, commit_id=commit)
+                ),
+            ),
+        )
+    )
     try:
         result = make_bundle(lock, tmp_path / "bundle", BundleOptions(project_dir=root, cache_dir=tmp_path / "c"))
     except BundleError as exc:

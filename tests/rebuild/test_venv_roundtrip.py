@@ -243,9 +243,7 @@ def test_archive_bundle_round_trip(source: Source, bundle_dir: Path, tmp_path: P
         names = tar.getnames()
     # One top-level folder, named after the archive (tar -xf does not spill the bundle into the working dir).
     assert "b/envsnap.lock" in names and "b/SHA256SUMS" in names and any(n.startswith("b/wheels/") for n in names)
-    plan = rebuild(
-        source.lock_path, target="venv", dest=tmp_path / "env", bundle=archive, offline=True, dry_run=True
-    )
+    plan = rebuild(source.lock_path, target="venv", dest=tmp_path / "env", bundle=archive, offline=True, dry_run=True)
     assert not isinstance(plan, RebuildResult)
     assert len([i for i in plan.items if i.layer == "python"]) == len(source.lock.python.packages)
 

@@ -15,10 +15,18 @@ from runhelpers import Envsnap, envsnap_env
 def envsnap() -> Envsnap:
     """envsnap(*args, cwd=..., input=...) -> the finished process (text output)."""
 
-    def invoke(*args: str | os.PathLike[str], cwd: Path, input: str | None = None,
-               timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "envsnap", *map(str, args)], cwd=cwd, env=envsnap_env(),
-                              capture_output=True, text=True, input=input, timeout=timeout)
+    def invoke(
+        *args: str | os.PathLike[str], cwd: Path, input: str | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "envsnap", *map(str, args)],
+            cwd=cwd,
+            env=envsnap_env(),
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+        )
 
     return invoke
 
@@ -27,6 +35,10 @@ def envsnap() -> Envsnap:
 def host_lock(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A lock of the interpreter running the tests (captured once)."""
     path = tmp_path_factory.mktemp("host") / "envsnap.lock"
-    subprocess.run([sys.executable, "-m", "envsnap", "capture", "-o", str(path)], env=envsnap_env(), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "-o", str(path)],
+        env=envsnap_env(),
+        check=True,
+        capture_output=True,
+    )
     return path

@@ -42,8 +42,7 @@ def test_compare_names_the_changed_added_and_removed_files(tmp_path: Path) -> No
     after = data.fingerprint(root)
     changes = data.compare(before, after)
     assert changes is not None
-    assert {(c.path, c.what) for c in changes} == {("a.txt", "changed"), ("new.txt", "added"),
-                                                   ("sub/b.bin", "removed")}
+    assert {(c.path, c.what) for c in changes} == {("a.txt", "changed"), ("new.txt", "added"), ("sub/b.bin", "removed")}
     assert data.compare(after, data.fingerprint(root)) is None
 
 
@@ -80,8 +79,9 @@ def test_a_fifo_a_missing_input_and_a_missing_output(tmp_path: Path) -> None:
     assert data.fingerprint(tmp_path / "absent", missing_ok=True).kind == "missing"
 
 
-def test_a_large_tree_keeps_its_digest_but_lists_only_the_first_entries(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_tree_keeps_its_digest_but_lists_only_the_first_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(data, "MAX_ENTRIES", 2)
     root = tmp_path / "d"
     root.mkdir()

@@ -29,23 +29,34 @@ def test_each_owner_and_what_the_lock_says_of_it(tmp_path: Path) -> None:
     # A conda environment: conda-meta lists lib/libzz.so.1 as zz's.
     conda_lib = _so(env / "lib" / "libzz.so.1")
     (env / "conda-meta").mkdir()
-    (env / "conda-meta" / "zz-1.3-h0.json").write_text(json.dumps(
-        {"name": "zz", "version": "1.3", "build": "h0", "files": ["lib/libzz.so.1"]}))
-    (env / "conda-meta" / "yy-2.0-h0.json").write_text(json.dumps(
-        {"name": "yy", "version": "2.0", "files": ["lib/libyy.so"]}))
+    (env / "conda-meta" / "zz-1.3-h0.json").write_text(
+        json.dumps({"name": "zz", "version": "1.3", "build": "h0", "files": ["lib/libzz.so.1"]})
+    )
+    (env / "conda-meta" / "yy-2.0-h0.json").write_text(
+        json.dumps({"name": "yy", "version": "2.0", "files": ["lib/libyy.so"]})
+    )
     other_conda = _so(env / "lib" / "libyy.so")
     # A wheel in it: its RECORD lists its extension module.
     site = env / "lib" / "python3.11" / "site-packages"
     ext = _so(site / "fastpkg" / "_core.cpython-311-x86_64-linux-gnu.so")
     (site / "fastpkg-0.5.dist-info").mkdir(parents=True)
     (site / "fastpkg-0.5.dist-info" / "RECORD").write_text(
-        "fastpkg/_core.cpython-311-x86_64-linux-gnu.so,sha256=x,1\nfastpkg-0.5.dist-info/RECORD,,\n")
+        "fastpkg/_core.cpython-311-x86_64-linux-gnu.so,sha256=x,1\nfastpkg-0.5.dist-info/RECORD,,\n"
+    )
     stray = _so(tmp_path / "home" / "libmine.so")
-    lock = sample_lock(PythonPackage(name="fastpkg", version="0.4"),
-                       conda=Conda(subdir="linux-64", packages=(CondaPackage(name="zz", version="1.3"),)))
-    libs = {Path(lib.path).name: lib for lib in account(
-        [str(conda_lib), str(other_conda), str(ext), str(stray)], lock, PathRedactor(home=str(tmp_path / "home")),
-        database=PackageDatabase(manager=""))}
+    lock = sample_lock(
+        PythonPackage(name="fastpkg", version="0.4"),
+        conda=Conda(subdir="linux-64", packages=(CondaPackage(name="zz", version="1.3"),)),
+    )
+    libs = {
+        Path(lib.path).name: lib
+        for lib in account(
+            [str(conda_lib), str(other_conda), str(ext), str(stray)],
+            lock,
+            PathRedactor(home=str(tmp_path / "home")),
+            database=PackageDatabase(manager=""),
+        )
+    }
     assert libs["libzz.so.1"].owner == "conda" and libs["libzz.so.1"].accounted
     assert libs["libyy.so"].owner == "conda" and not libs["libyy.so"].accounted
     assert libs["libyy.so"].note == "conda package yy is not in the lock"
@@ -61,12 +72,26 @@ def test_a_system_python_s_prefix_does_not_make_system_libraries_the_interpreter
     db = PackageDatabase()
     if db.manager != "dpkg":
         pytest.skip("needs a dpkg host")
-    libc = next(p for p in ("/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6",
-                            "/usr/lib/aarch64-linux-gnu/libc.so.6") if Path(p).exists())
+    libc = next(
+        p
+        for p in (
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "/usr/lib/aarch64-linux-gnu/libc.so.6",
+        )
+        if Path(p).exists()
+    )
     stray = _so(tmp_path / "usrlike" / "lib" / "libown.so")
-    libs = {Path(lib.path).name: lib for lib in account(
-        [libc, str(stray)], sample_lock(), PathRedactor(),
-        interpreters={"/usr": "3.11.7", str(tmp_path / "usrlike"): "3.11.7"}, database=db)}
+    libs = {
+        Path(lib.path).name: lib
+        for lib in account(
+            [libc, str(stray)],
+            sample_lock(),
+            PathRedactor(),
+            interpreters={"/usr": "3.11.7", str(tmp_path / "usrlike"): "3.11.7"},
+            database=db,
+        )
+    }
     assert libs["libc.so.6"].owner == "system" and libs["libc.so.6"].package.startswith("libc6")
     # What no package owns under a Python's own prefix is the interpreter's.
     assert libs["libown.so"].owner == "interpreter" and libs["libown.so"].version == "3.11.7"
@@ -77,7 +102,12 @@ def test_a_record_path_quoted_for_its_comma_is_read(tmp_path: Path) -> None:
     ext = _so(site / "odd,pkg" / "_x.so")
     (site / "odd_pkg-1.0.dist-info").mkdir(parents=True)
     (site / "odd_pkg-1.0.dist-info" / "RECORD").write_text(
-        '"odd,pkg/_x.so",sha256=x,1\nodd_pkg-1.0.dist-info/RECORD,,\n')
-    [lib] = account([str(ext)], sample_lock(PythonPackage(name="odd-pkg", version="1.0")), PathRedactor(),
-                    database=PackageDatabase(manager=""))
+        '"odd,pkg/_x.so",sha256=x,1\nodd_pkg-1.0.dist-info/RECORD,,\n'
+    )
+    [lib] = account(
+        [str(ext)],
+        sample_lock(PythonPackage(name="odd-pkg", version="1.0")),
+        PathRedactor(),
+        database=PackageDatabase(manager=""),
+    )
     assert (lib.owner, lib.package, lib.accounted) == ("python", "odd-pkg", True)

@@ -18,14 +18,41 @@ def sample() -> RunRecord:
     return RunRecord(
         run=Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00.000Z"),
         command=Command(argv=("python", "train.py", "--lr", "0.1"), cwd="experiments"),
-        result=Outcome(started="2026-11-30T10:00:00.000Z", ended="2026-11-30T10:00:02.500Z", duration_ms=2500,
-                       exit_status=0, peak_memory_kib=12345),
-        loaded=Loaded(method="sampled", processes=1, python_processes=1,
-                      libraries=(Library(path="/usr/lib/x86_64-linux-gnu/libc.so.6", accounted=True, owner="system",
-                                         package="libc6", version="2.36-9"),),
-                      modules=("numpy",), distributions=("numpy 2.4.6",)),
-        data=(Data(role="input", path="data/in.csv", kind="file", method="sha256", digest="sha256:" + "a" * 64,
-                   files=1, bytes=4, entries=(FileEntry("in.csv", 4, "b" * 64),)),),
+        result=Outcome(
+            started="2026-11-30T10:00:00.000Z",
+            ended="2026-11-30T10:00:02.500Z",
+            duration_ms=2500,
+            exit_status=0,
+            peak_memory_kib=12345,
+        ),
+        loaded=Loaded(
+            method="sampled",
+            processes=1,
+            python_processes=1,
+            libraries=(
+                Library(
+                    path="/usr/lib/x86_64-linux-gnu/libc.so.6",
+                    accounted=True,
+                    owner="system",
+                    package="libc6",
+                    version="2.36-9",
+                ),
+            ),
+            modules=("numpy",),
+            distributions=("numpy 2.4.6",),
+        ),
+        data=(
+            Data(
+                role="input",
+                path="data/in.csv",
+                kind="file",
+                method="sha256",
+                digest="sha256:" + "a" * 64,
+                files=1,
+                bytes=4,
+                entries=(FileEntry("in.csv", 4, "b" * 64),),
+            ),
+        ),
     )
 
 
@@ -39,20 +66,26 @@ def test_a_record_round_trips_sealed(tmp_path: Path) -> None:
     assert rec.dumps(sample()) == path.read_text()
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda t: t.replace('"train.py"', '"evil.py"'), "run.content_digest: does not match"),
-    (lambda t: t.replace("exit_status = 0", "exit_status = -1"), "result.exit_status: not a valid number"),
-    (lambda t: t.replace('cwd = "experiments"', 'cwd = "../.."'), "command.cwd: not a valid relative folder"),
-    (lambda t: t.replace("schema_version = 1", "schema_version = 7"), "is newer than this envsnap understands"),
-    (lambda t: t.replace('duration_ms = 2500', 'duration_ms = "long"'), "result.duration_ms: expected an integer"),
-    (lambda t: t.replace("[result]", "[result]\nextra = 1"), "result.extra: unknown field"),
-    (lambda t: t.replace('kind = "file"', 'kind = "device"'), "data[0].kind: not a valid value"),
-    # The lock is found relative to the project (docs/runrecord.md); the error said "the record's folder".
-    (lambda t: t.replace('lock = ""', 'lock = "../up.lock"'),
-     "environment.lock: not a valid lock path (relative to the project, no '..')"),
-])
-def test_an_edited_or_invalid_record_is_one_line_and_exit_2(tmp_path: Path, cli: Callable[..., object],
-                                                           edit: Callable[[str], str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace('"train.py"', '"evil.py"'), "run.content_digest: does not match"),
+        (lambda t: t.replace("exit_status = 0", "exit_status = -1"), "result.exit_status: not a valid number"),
+        (lambda t: t.replace('cwd = "experiments"', 'cwd = "../.."'), "command.cwd: not a valid relative folder"),
+        (lambda t: t.replace("schema_version = 1", "schema_version = 7"), "is newer than this envsnap understands"),
+        (lambda t: t.replace("duration_ms = 2500", 'duration_ms = "long"'), "result.duration_ms: expected an integer"),
+        (lambda t: t.replace("[result]", "[result]\nextra = 1"), "result.extra: unknown field"),
+        (lambda t: t.replace('kind = "file"', 'kind = "device"'), "data[0].kind: not a valid value"),
+        # The lock is found relative to the project (docs/runrecord.md); the error said "the record's folder".
+        (
+            lambda t: t.replace('lock = ""', 'lock = "../up.lock"'),
+            "environment.lock: not a valid lock path (relative to the project, no '..')",
+        ),
+    ],
+)
+def test_an_edited_or_invalid_record_is_one_line_and_exit_2(
+    tmp_path: Path, cli: Callable[..., object], edit: Callable[[str], str], message: str
+) -> None:
     path = rec.dump(sample(), tmp_path / "run.toml")
     path.write_text(edit(path.read_text()))
     with pytest.raises(rec.RecordError, match=re.escape(message)):
@@ -71,8 +104,10 @@ def test_a_fifo_is_refused_before_it_is_read(tmp_path: Path) -> None:
 
 
 def test_show_summarises_a_record_and_still_shows_a_lock(tmp_path: Path, cli: Callable[..., object]) -> None:
-    path = rec.dump(dataclasses.replace(sample(), command=Command(argv=("python", "-c", "print('a\\x1b[31m')"))),
-                    tmp_path / "run.toml")
+    path = rec.dump(
+        dataclasses.replace(sample(), command=Command(argv=("python", "-c", "print('a\\x1b[31m')"))),
+        tmp_path / "run.toml",
+    )
     shown = cli("show", path)
     assert shown.code == 0  # type: ignore[attr-defined]
     out = shown.out  # type: ignore[attr-defined]

@@ -17,7 +17,8 @@ from envsnap.runs import tracking
 
 
 def test_a_block_is_recorded_with_its_data_outputs_and_what_the_process_loaded(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.txt").write_text("input")
     folder = tmp_path / "odd"
@@ -38,8 +39,9 @@ def test_a_block_is_recorded_with_its_data_outputs_and_what_the_process_loaded(
     assert "pytest" in loaded.loaded.modules
 
 
-def test_a_block_that_raises_is_still_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               host_lock: Path) -> None:
+def test_a_block_that_raises_is_still_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError), envsnap.record_run("r.toml", lock=host_lock):
         raise ValueError("training diverged")
@@ -50,7 +52,8 @@ def test_a_block_that_raises_is_still_recorded(tmp_path: Path, monkeypatch: pyte
 
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (5, 5), ("failed", 1)])
 def test_sys_exit_in_the_block_records_the_status_the_process_ends_with(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path, code: object, status: int) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path, code: object, status: int
+) -> None:
     # A script ending with sys.exit(0) (or sys.exit(5)) inside the block was recorded as exit 1.
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit), envsnap.record_run("r.toml", lock=host_lock):
@@ -68,8 +71,12 @@ class _Mlflow:
 
 def test_attach_logs_the_record_and_its_lock_to_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    res = subprocess.run([sys.executable, "-m", "envsnap", "run", "-o", "exp.toml", "--", "true"],
-                         capture_output=True, text=True, env=envsnap_env())
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", "-o", "exp.toml", "--", "true"],
+        capture_output=True,
+        text=True,
+        env=envsnap_env(),
+    )
     assert res.returncode == 0, res.stderr
     fake: Any = _Mlflow()
     files = tracking.attach(tmp_path / "exp.toml", mlflow=fake)
@@ -79,4 +86,3 @@ def test_attach_logs_the_record_and_its_lock_to_mlflow(tmp_path: Path, monkeypat
     (tmp_path / "exp.toml").write_text((tmp_path / "exp.toml").read_text().replace('"true"', '"false"'))
     with pytest.raises(rec.RecordError):
         tracking.attach(tmp_path / "exp.toml", mlflow=_Mlflow())
-

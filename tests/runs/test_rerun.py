@@ -41,13 +41,25 @@ def _project(root: Path) -> Path:
 
 
 def _record(envsnap: Envsnap, root: Path, lock: Path) -> None:
-    res = envsnap("run", "--lock", lock, "--data", "inputs", "--output", "results", "-o", "table2.toml", "--",
-                  sys.executable, "make_table.py", cwd=root)
+    res = envsnap(
+        "run",
+        "--lock",
+        lock,
+        "--data",
+        "inputs",
+        "--output",
+        "results",
+        "-o",
+        "table2.toml",
+        "--",
+        sys.executable,
+        "make_table.py",
+        cwd=root,
+    )
     assert res.returncode == 0, res.stderr
 
 
-def test_a_deterministic_script_is_reproduced_identically(tmp_path: Path, envsnap: Envsnap,
-                                                          host_lock: Path) -> None:
+def test_a_deterministic_script_is_reproduced_identically(tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
     root = _project(tmp_path / "p")
     _record(envsnap, root, host_lock)
     res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
@@ -63,8 +75,9 @@ def test_a_deterministic_script_is_reproduced_identically(tmp_path: Path, envsna
     assert "table2.txt" not in res.stdout.split("output results")[1]
 
 
-def test_a_changed_input_file_is_named_before_the_command_runs(tmp_path: Path, envsnap: Envsnap,
-                                                              host_lock: Path) -> None:
+def test_a_changed_input_file_is_named_before_the_command_runs(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
     root = _project(tmp_path / "p")
     _record(envsnap, root, host_lock)
     (root / "inputs" / "table.csv").write_text("a,b\n1,3\n")
@@ -81,18 +94,34 @@ def test_a_changed_input_file_is_named_before_the_command_runs(tmp_path: Path, e
         assert not (root / "results" / "table2.txt").exists()
 
 
-def test_an_upgraded_package_is_named_before_the_command_runs(tmp_path: Path, envsnap: Envsnap,
-                                                             make_venv: Callable[..., Path]) -> None:
+def test_an_upgraded_package_is_named_before_the_command_runs(
+    tmp_path: Path, envsnap: Envsnap, make_venv: Callable[..., Path]
+) -> None:
     wheels = tmp_path / "wheels"
     old = make_wheel(wheels, "tinydep", "1.0", {"tinydep/__init__.py": b"VERSION = '1.0'\n"})
     new = make_wheel(wheels, "tinydep", "2.0", {"tinydep/__init__.py": b"VERSION = '2.0'\n"})
     python = make_venv(tmp_path / "venv", str(old))
     root = tmp_path / "p"
     root.mkdir()
-    subprocess.run([sys.executable, "-m", "envsnap", "capture", "--python", str(python), "-o", "env.lock"],
-                   cwd=root, check=True, capture_output=True, env=envsnap_env())
-    res = envsnap("run", "--lock", "env.lock", "-o", "run.toml", "--", python, "-c",
-                  "import tinydep; print(tinydep.VERSION)", cwd=root)
+    subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "--python", str(python), "-o", "env.lock"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        env=envsnap_env(),
+    )
+    res = envsnap(
+        "run",
+        "--lock",
+        "env.lock",
+        "-o",
+        "run.toml",
+        "--",
+        python,
+        "-c",
+        "import tinydep; print(tinydep.VERSION)",
+        cwd=root,
+    )
     assert res.returncode == 0 and res.stdout == "1.0\n", res.stderr
     record = rec.load(root / "run.toml")
     assert record.environment.lock == "env.lock" and not record.environment.drift
@@ -114,8 +143,9 @@ def test_an_upgraded_package_is_named_before_the_command_runs(tmp_path: Path, en
     assert any("tinydep" in line for line in rec.load(root / "run2.toml").environment.drift)
 
 
-def test_rerun_with_another_python_runs_the_command_with_it(tmp_path: Path, envsnap: Envsnap, host_lock: Path,
-                                                             make_venv: Callable[..., Path]) -> None:
+def test_rerun_with_another_python_runs_the_command_with_it(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path, make_venv: Callable[..., Path]
+) -> None:
     python = make_venv(tmp_path / "venv")
     root = tmp_path / "p"
     root.mkdir()
@@ -144,8 +174,9 @@ def test_a_new_commit_is_named(tmp_path: Path, envsnap: Envsnap, host_lock: Path
     assert "code: differs" in res.stdout and f"commit {record.code.commit[:12]} -> " in res.stdout
 
 
-def test_the_command_is_shown_and_not_run_without_confirmation(tmp_path: Path, envsnap: Envsnap,
-                                                               host_lock: Path) -> None:
+def test_the_command_is_shown_and_not_run_without_confirmation(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
     root = _project(tmp_path / "p")
     _record(envsnap, root, host_lock)
     (root / "results" / "table2.txt").unlink()
@@ -156,17 +187,19 @@ def test_the_command_is_shown_and_not_run_without_confirmation(tmp_path: Path, e
 
 
 def test_a_record_cannot_lead_the_rerun_outside_the_project(tmp_path: Path, envsnap: Envsnap) -> None:
-    record = rec.RunRecord(run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
-                           command=rec.Command(argv=("true",), cwd="sub"),
-                           result=rec.Outcome(started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z",
-                                              duration_ms=1000, exit_status=0))
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="sub"),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
     root = tmp_path / "p"
     root.mkdir()
     (root / "sub").symlink_to(tmp_path)  # a link in the project that leads out of it
     rec.dump(record, root / "run.toml")
     res = envsnap("rerun", "run.toml", "--yes", cwd=root)
     assert res.returncode == 2 and "leads outside" in res.stderr, res.stderr
-
 
 
 @pytest.mark.integration
@@ -184,15 +217,17 @@ def test_rerun_in_docker_runs_the_command_in_the_image(tmp_path: Path, envsnap: 
     assert "environment: unknown" in res.stdout and "output where.txt: identical" in res.stdout
 
 
-def test_an_output_the_rerun_did_not_write_is_not_reported_identical(tmp_path: Path, envsnap: Envsnap,
-                                                                      host_lock: Path) -> None:
+def test_an_output_the_rerun_did_not_write_is_not_reported_identical(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
     # The outputs of the recorded run were still there, so a command that did not write them again (it skips
     # work already done, or is not the command that made them) was reported "identical: reproduced".
     root = _project(tmp_path / "p")
     _record(envsnap, root, host_lock)
-    (root / "make_table.py").write_text("import pathlib\nif not pathlib.Path('results').exists():\n"
-                                        "    raise SystemExit('would compute')\nprint('the command runs now')\n")
+    (root / "make_table.py").write_text(
+        "import pathlib\nif not pathlib.Path('results').exists():\n"
+        "    raise SystemExit('would compute')\nprint('the command runs now')\n"
+    )
     res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
     assert res.returncode == 1, res.stdout + res.stderr
-    assert "output results: not written" in res.stdout and "reproduced" not in res.stdout.replace(
-        "not reproduced", "")
+    assert "output results: not written" in res.stdout and "reproduced" not in res.stdout.replace("not reproduced", "")

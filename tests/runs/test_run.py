@@ -30,7 +30,8 @@ def _shared_library(folder: Path) -> Path:
 
 
 def test_a_python_program_s_wheel_libraries_are_accounted_for_and_a_stray_one_is_named(
-        tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
     pytest.importorskip("numpy")
     extra = _shared_library(tmp_path / "unusual" / "place")
     script = tmp_path / "job.py"
@@ -66,8 +67,9 @@ def test_a_python_program_s_wheel_libraries_are_accounted_for_and_a_stray_one_is
 
 
 def test_a_shell_program_is_recorded_with_the_shell_and_its_children(tmp_path: Path, envsnap: Envsnap) -> None:
-    res = envsnap("run", "--output", "out.txt", "--", "sh", "-c", "echo made > out.txt; sleep 0.6; cat out.txt",
-                  cwd=tmp_path)
+    res = envsnap(
+        "run", "--output", "out.txt", "--", "sh", "-c", "echo made > out.txt; sleep 0.6; cat out.txt", cwd=tmp_path
+    )
     assert res.returncode == 0 and res.stdout == "made\n", res.stderr
     record = rec.load(tmp_path / "run.toml")
     names = {Path(lib.path).name for lib in record.loaded.libraries}
@@ -84,8 +86,14 @@ def test_a_shell_program_is_recorded_with_the_shell_and_its_children(tmp_path: P
 def test_a_signal_to_envsnap_reaches_the_command_and_the_record_says_interrupted(tmp_path: Path) -> None:
     started = tmp_path / "started"
     code = f"import pathlib, time; pathlib.Path({str(started)!r}).write_text('x'); time.sleep(60)"
-    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
-                            cwd=tmp_path, env=envsnap_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=envsnap_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(started)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
@@ -97,10 +105,18 @@ def test_a_signal_to_envsnap_reaches_the_command_and_the_record_says_interrupted
 
 def test_a_kill_sigint_is_passed_on_and_the_record_is_still_written(tmp_path: Path) -> None:
     started = tmp_path / "started"
-    code = (f"import pathlib, time\npathlib.Path({str(started)!r}).write_text('x')\n"
-            "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('cleaned up'); raise SystemExit(9)\n")
-    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
-                            cwd=tmp_path, env=envsnap_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    code = (
+        f"import pathlib, time\npathlib.Path({str(started)!r}).write_text('x')\n"
+        "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('cleaned up'); raise SystemExit(9)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=envsnap_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(started)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -123,14 +139,17 @@ def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: 
     lock = host_lock.read_text()
     # A lock of another numpy (or of a package that is not installed): a mismatch.
     drifted = tmp_path / "drifted.lock"
-    subprocess.run([sys.executable, "-m", "envsnap", "capture", "-o", str(drifted)], env=envsnap_env(),
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "-o", str(drifted)],
+        env=envsnap_env(),
+        check=True,
+        capture_output=True,
+    )
     import tomli_w
     import tomllib
 
     data = tomllib.loads(drifted.read_text())
-    data["python"]["packages"].append({"name": "not-installed-here", "version": "1.0",
-                                       "source": {"kind": "index"}})
+    data["python"]["packages"].append({"name": "not-installed-here", "version": "1.0", "source": {"kind": "index"}})
     data["envsnap"].pop("content_digest")
     drifted.write_text(tomli_w.dumps(data))
     marker = tmp_path / "ran"
@@ -145,14 +164,18 @@ def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: 
     assert any("not-installed-here" in line for line in rec.load(tmp_path / "run.toml").environment.drift)
 
 
-@pytest.mark.parametrize(("options", "argv", "code"), [
-    ([], ["definitely-not-a-command-xyz"], 127),
-    ([], [], 2),
-    (["--data", "no-such-input"], ["touch", "ran"], 2),
-    (["-o", "no/such/folder/run.toml"], ["touch", "ran"], 2),
-])
-def test_a_command_that_cannot_start(tmp_path: Path, envsnap: Envsnap, options: list[str], argv: list[str],
-                                     code: int) -> None:
+@pytest.mark.parametrize(
+    ("options", "argv", "code"),
+    [
+        ([], ["definitely-not-a-command-xyz"], 127),
+        ([], [], 2),
+        (["--data", "no-such-input"], ["touch", "ran"], 2),
+        (["-o", "no/such/folder/run.toml"], ["touch", "ran"], 2),
+    ],
+)
+def test_a_command_that_cannot_start(
+    tmp_path: Path, envsnap: Envsnap, options: list[str], argv: list[str], code: int
+) -> None:
     res = envsnap("run", *options, "--", *argv, cwd=tmp_path)
     assert res.returncode == code and res.stderr.count("\n") == 1, res.stderr
     assert not (tmp_path / "ran").exists()  # bad input is found before anything runs
@@ -184,9 +207,15 @@ def test_ctrl_c_at_the_terminal_reaches_the_command_once_and_the_record_says_int
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
-                            cwd=tmp_path, env=envsnap_env(), stdin=slave, stdout=slave, stderr=slave,
-                            preexec_fn=controlling_terminal)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=envsnap_env(),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=controlling_terminal,
+    )
     os.close(slave)
     _wait_for(started)
     time.sleep(0.3)
@@ -213,9 +242,23 @@ def test_the_hook_hands_over_to_the_sitecustomize_it_shadows(tmp_path: Path) -> 
     (site / "sitecustomize.py").write_text("import os\nos.environ['SHADOWED_RAN'] = 'yes'\n")
     env = envsnap_env()
     env["PYTHONPATH"] = env["PYTHONPATH"] + os.pathsep + str(site)
-    res = subprocess.run([sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c",
-                          "import os, sitecustomize; print(os.environ.get('SHADOWED_RAN'), sitecustomize.__file__)"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "envsnap",
+            "run",
+            "--",
+            sys.executable,
+            "-c",
+            "import os, sitecustomize; print(os.environ.get('SHADOWED_RAN'), sitecustomize.__file__)",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     ran, module = res.stdout.split()
     assert ran == "yes" and module == str(site / "sitecustomize.py")
@@ -223,7 +266,8 @@ def test_the_hook_hands_over_to_the_sitecustomize_it_shadows(tmp_path: Path) -> 
 
 
 def test_a_lock_is_validated_before_the_command_runs_or_read_while_it_runs_once_validated(
-        tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
     lock = tmp_path / "env.lock"
     lock.write_bytes(host_lock.read_bytes())
     records = []
@@ -251,8 +295,14 @@ def test_the_hook_leaves_sys_path_as_the_program_would_see_it_without_envsnap(tm
     for with_site in (True, False):
         env = dict(os.environ, PYTHONPATH=str(site) if with_site else "")
         plain = subprocess.run(show, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
-        hooked = subprocess.run(show, cwd=tmp_path, env=trace.hook_environment(env, str(tmp_path)),
-                                capture_output=True, text=True, check=True)
+        hooked = subprocess.run(
+            show,
+            cwd=tmp_path,
+            env=trace.hook_environment(env, str(tmp_path)),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert (hooked.stdout, hooked.stderr) == (plain.stdout, plain.stderr) and plain.stderr == ""
         plain = plain.stdout
         assert (str(tmp_path / "shared") in plain) is with_site
@@ -277,13 +327,21 @@ def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     slow_git = bin_dir / "git"  # the first git call (made while the record is gathered) takes 4 s
-    slow_git.write_text(f"#!/bin/sh\nif [ ! -e {tmp_path}/slow ]; then : > {tmp_path}/slow; sleep 4; fi\n"
-                        f"exec {shutil.which('git')} \"$@\"\n")
+    slow_git.write_text(
+        f"#!/bin/sh\nif [ ! -e {tmp_path}/slow ]; then : > {tmp_path}/slow; sleep 4; fi\n"
+        f'exec {shutil.which("git")} "$@"\n'
+    )
     slow_git.chmod(0o755)
     ended = tmp_path / "ended"
     env = envsnap_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "run", "--", "sh", "-c", f": > {ended}"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "run", "--", "sh", "-c", f": > {ended}"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(ended)
     _wait_for(tmp_path / "slow")
     time.sleep(0.5)
@@ -300,8 +358,16 @@ def test_a_ctrl_c_while_the_hook_reports_at_exit_prints_nothing(tmp_path: Path) 
     # and a traceback on the program's standard error (KeyboardInterrupt is not an Exception).
     from envsnap.runs import trace
 
-    code = ("import sys\nclass Json:\n    def dump(self, *args, **kwargs):\n        raise KeyboardInterrupt\n"
-            "sys.modules['json'] = Json()\n")  # the hook's json.dump is interrupted
-    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env=trace.hook_environment(dict(os.environ), str(tmp_path)), timeout=60)
+    code = (
+        "import sys\nclass Json:\n    def dump(self, *args, **kwargs):\n        raise KeyboardInterrupt\n"
+        "sys.modules['json'] = Json()\n"
+    )  # the hook's json.dump is interrupted
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=trace.hook_environment(dict(os.environ), str(tmp_path)),
+        timeout=60,
+    )
     assert res.returncode == 0 and res.stderr == "", res.stderr

@@ -105,8 +105,14 @@ def toml_str(value: str) -> str:
     return json.dumps(value)
 
 
-def lock_text(*, version: str = "3.11.7", implementation: str = "cpython", executable: str = "",
-              packages: str = "", extra: str = "") -> str:
+def lock_text(
+    *,
+    version: str = "3.11.7",
+    implementation: str = "cpython",
+    executable: str = "",
+    packages: str = "",
+    extra: str = "",
+) -> str:
     """A minimal lock (the loader fills every table it does not name), with raw TOML for the packages."""
     return (
         "[envsnap]\nschema_version = 1\n\n[python]\n"
@@ -115,15 +121,20 @@ def lock_text(*, version: str = "3.11.7", implementation: str = "cpython", execu
     )
 
 
-def package_toml(name: str, version: str, *, filename: str = "", url: str = "", sha256: str = "",
-                 source: str = "") -> str:
-    text = (f"[[python.packages]]\nname = {toml_str(name)}\nversion = {toml_str(version)}\n"
-            'wheel_tags = ["py3-none-any"]\n\n')
+def package_toml(
+    name: str, version: str, *, filename: str = "", url: str = "", sha256: str = "", source: str = ""
+) -> str:
+    text = (
+        f"[[python.packages]]\nname = {toml_str(name)}\nversion = {toml_str(version)}\n"
+        'wheel_tags = ["py3-none-any"]\n\n'
+    )
     if source:
         text += f"[python.packages.source]\n{source}\n\n"
     if filename or url or sha256:
-        text += (f"[python.packages.artifact]\nfilename = {toml_str(filename)}\nurl = {toml_str(url)}\n"
-                 f"sha256 = {toml_str(sha256)}\n\n")
+        text += (
+            f"[python.packages.artifact]\nfilename = {toml_str(filename)}\nurl = {toml_str(url)}\n"
+            f"sha256 = {toml_str(sha256)}\n\n"
+        )
     return text
 
 
@@ -146,11 +157,17 @@ def make_deb(name: str, version: str, arch: str = "amd64", depends: str = "", pa
                 tar.addfile(info, io.BytesIO(data))
         return buffer.getvalue()
 
-    control = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: envsnap tests <t@example.org>\n"
-               + (f"Depends: {depends}\n" if depends else "") + f"Description: {name} for envsnap's tests\n").encode()
+    control = (
+        f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: envsnap tests <t@example.org>\n"
+        + (f"Depends: {depends}\n" if depends else "")
+        + f"Description: {name} for envsnap's tests\n"
+    ).encode()
     data = {f"./usr/share/doc/{name}/envsnap-test": payload or f"{name} {version}\n".encode()}
-    members = [("debian-binary", b"2.0\n"), ("control.tar.gz", tar_gz({"./control": control})),
-               ("data.tar.gz", tar_gz(data))]
+    members = [
+        ("debian-binary", b"2.0\n"),
+        ("control.tar.gz", tar_gz({"./control": control})),
+        ("data.tar.gz", tar_gz(data)),
+    ]
     out = b"!<arch>\n"
     for member, body in members:
         out += f"{member:<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(body):<10}`\n".encode() + body

@@ -58,8 +58,14 @@ def _wrong_hash(root: Path) -> str:
     lock = _lock()
     assert lock.python.packages[0].artifact is not None
     art = Artifact(filename=WHEEL, url="https://example.org/x", sha256=hashlib.sha256(b"evil").hexdigest())
-    lockfile.dump(Snapshot(python=PythonEnv(version=lock.python.version, packages=(
-        PythonPackage(name="a", version="1.0", artifact=art),))), root / "envsnap.lock")
+    lockfile.dump(
+        Snapshot(
+            python=PythonEnv(
+                version=lock.python.version, packages=(PythonPackage(name="a", version="1.0", artifact=art),)
+            )
+        ),
+        root / "envsnap.lock",
+    )
     return "envsnap.lock: hash mismatch"
 
 
@@ -104,8 +110,9 @@ def test_a_spoiled_bundle_is_refused_before_any_target_reads_it(
     root = _bundle(tmp_path / "b")
     lock = lockfile.dump(_lock(), tmp_path / "l.lock")
     message = spoil(root)
-    result = cli("rebuild", lock, "--target", target, "--bundle", root, "--dest", tmp_path / "env", "--force",
-                 "--dry-run")
+    result = cli(
+        "rebuild", lock, "--target", target, "--bundle", root, "--dest", tmp_path / "env", "--force", "--dry-run"
+    )
     _one_line_error(result, 2, message)  # a stranger's bundle failing its checks: bad input
     assert not (tmp_path / "env").exists()
 
@@ -192,8 +199,9 @@ def test_the_limits_are_overridable_and_checked(
     assert cli(*args).code == 0
 
 
-def _old_extractall(self: tarfile.TarFile, path: str = ".", members: Any = None, *, numeric_owner: bool = False
-                    ) -> None:
+def _old_extractall(
+    self: tarfile.TarFile, path: str = ".", members: Any = None, *, numeric_owner: bool = False
+) -> None:
     raise AssertionError("a Python without tarfile filters would extract links and devices as they are")
 
 
@@ -220,7 +228,8 @@ def test_extraction_is_safe_on_a_python_without_tarfile_filters(
         tar.addfile(ok, io.BytesIO(b"x"))
         bad = tarfile.TarInfo({"dotdot": "b/../../evil"}.get(member, "b/evil"))
         bad.type = {"link": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE}.get(
-            member, tarfile.REGTYPE)
+            member, tarfile.REGTYPE
+        )
         bad.linkname = "/etc/passwd" if member in ("link", "hard") else ""
         if member == "dup":
             bad = ok
@@ -293,8 +302,7 @@ def test_a_tar_bundle_is_written_and_rebuilt_from(tmp_path: Path, cli: Callable[
     assert result.code == 0, result
     with tarfile.open(tmp_path / "supp.tar", "r:") as tar:  # uncompressed
         assert "supp/SHA256SUMS" in tar.getnames()
-    result = cli("rebuild", lock, "--bundle", tmp_path / "supp.tar", "--dest", tmp_path / "env", "--force",
-                 "--dry-run")
+    result = cli("rebuild", lock, "--bundle", tmp_path / "supp.tar", "--dest", tmp_path / "env", "--force", "--dry-run")
     assert result.code == 0, result
 
 
@@ -380,8 +388,9 @@ def test_a_malformed_image_description_is_one_line_even_in_a_dry_run(
     (root / "images" / "base_1.json").write_text(text)
     Bundle(root).write_sums()
     lock = lockfile.dump(_lock(), tmp_path / "l.lock")
-    result = cli("rebuild", lock, "--target", "docker", "--bundle", root, "--dest", tmp_path / "ctx", "--force",
-                 "--dry-run")
+    result = cli(
+        "rebuild", lock, "--target", "docker", "--bundle", root, "--dest", tmp_path / "ctx", "--force", "--dry-run"
+    )
     _one_line_error(result, 2, "base_1.json: not an image description envsnap wrote")
 
 

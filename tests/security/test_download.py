@@ -38,8 +38,10 @@ def test_a_response_longer_than_expected_is_cut_off_and_leaves_nothing(tmp_path:
         fetcher = Fetcher(policy=FetchPolicy(allow=(url,)))
         with pytest.raises(DownloadError, match="larger than the 100 bytes expected"):
             fetcher.download(url, tmp_path / "big.whl", checked=True, size=100)
-        assert fetcher.download(url, tmp_path / "big.whl", checked=True, size=len(BODY)) == hashlib.sha256(
-            BODY).hexdigest()
+        assert (
+            fetcher.download(url, tmp_path / "big.whl", checked=True, size=len(BODY))
+            == hashlib.sha256(BODY).hexdigest()
+        )
     assert [p.name for p in tmp_path.iterdir()] == ["big.whl"]
 
 

@@ -28,8 +28,15 @@ from envsnap.model import Artifact
 from envsnap.rebuild import conda as conda_target
 from envsnap.rebuild import venv
 
-HOSTILE_NAMES = ["../../../../../.bashrc", "x/../a.whl", "../evil-1.0-py3-none-any.whl",
-                 "/tmp/evil-1.0-py3-none-any.whl", ".bashrc", "evil-1.0-py3-none-any.whl\n", "-rf"]
+HOSTILE_NAMES = [
+    "../../../../../.bashrc",
+    "x/../a.whl",
+    "../evil-1.0-py3-none-any.whl",
+    "/tmp/evil-1.0-py3-none-any.whl",
+    ".bashrc",
+    "evil-1.0-py3-none-any.whl\n",
+    "-rf",
+]
 
 
 def _one_error_line(err: str) -> None:
@@ -64,8 +71,9 @@ def test_a_recorded_file_name_never_writes_outside_the_cache(
     with serving() as server:
         url = server.add("/evil-1.0-py3-none-any.whl", wheel.read_bytes())
         lock = tmp_path / "evil.lock"
-        lock.write_text(lock_text(packages=package_toml("evil", "1.0", filename=name, url=url,
-                                                        sha256=sha256_of(wheel))))
+        lock.write_text(
+            lock_text(packages=package_toml("evil", "1.0", filename=name, url=url, sha256=sha256_of(wheel)))
+        )
         result = cli("rebuild", lock, "--dest", tmp_path / "env")
     assert result.code == 2, result  # type: ignore[attr-defined]
     _one_error_line(result.err)  # type: ignore[attr-defined]
@@ -75,14 +83,16 @@ def test_a_recorded_file_name_never_writes_outside_the_cache(
 
 
 @pytest.mark.parametrize("name", ["../evil-1.0-py3-none-any.whl", "../../../../../.bashrc"])
-def test_bundle_never_writes_a_wheel_outside_wheels(name: str, tmp_path: Path, home: Path,
-                                                    cli: Callable[..., object]) -> None:
+def test_bundle_never_writes_a_wheel_outside_wheels(
+    name: str, tmp_path: Path, home: Path, cli: Callable[..., object]
+) -> None:
     wheel = make_wheel(tmp_path / "build", "evil", "1.0")
     with serving() as server:
         url = server.add("/evil-1.0-py3-none-any.whl", wheel.read_bytes())
         lock = tmp_path / "evil.lock"
-        lock.write_text(lock_text(packages=package_toml("evil", "1.0", filename=name, url=url,
-                                                        sha256=sha256_of(wheel))))
+        lock.write_text(
+            lock_text(packages=package_toml("evil", "1.0", filename=name, url=url, sha256=sha256_of(wheel)))
+        )
         result = cli("bundle", lock, "-o", tmp_path / "out" / "bundle")
     assert result.code == 2, result  # type: ignore[attr-defined]
     _one_error_line(result.err)  # type: ignore[attr-defined]
@@ -120,9 +130,17 @@ def test_a_link_in_the_folder_does_not_lead_outside(tmp_path: Path) -> None:
 def test_bundle_wheel_for_refuses_a_name_with_a_folder(tmp_path: Path) -> None:
     root = tmp_path / "bundle"
     (root / "wheels").mkdir(parents=True)
-    (root / "envsnap.lock").write_text(lock_text(packages=package_toml(
-        "evil", "1.0", filename="../../../etc/evil-1.0-py3-none-any.whl", url="https://example.org/x.whl",
-        sha256="a" * 64)))
+    (root / "envsnap.lock").write_text(
+        lock_text(
+            packages=package_toml(
+                "evil",
+                "1.0",
+                filename="../../../etc/evil-1.0-py3-none-any.whl",
+                url="https://example.org/x.whl",
+                sha256="a" * 64,
+            )
+        )
+    )
     try:
         bundle = Bundle(root)
         bundle.wheel_for("evil")
@@ -136,15 +154,18 @@ def test_bundle_wheel_for_refuses_a_name_with_a_folder(tmp_path: Path) -> None:
 def test_conda_cache_folders_are_named_by_checked_digests_only(digest: str, tmp_path: Path) -> None:
     from envsnap.model import CondaPackage
 
-    pkg = CondaPackage(name="x", version="1", build="0", url="https://conda.example.org/c/noarch/x-1-0.conda",
-                       sha256=digest)
+    pkg = CondaPackage(
+        name="x", version="1", build="0", url="https://conda.example.org/c/noarch/x-1-0.conda", sha256=digest
+    )
     with pytest.raises(UnsafeInputError):
         conda_archives.fetch_all([pkg], tmp_path, by_hash=True)
     assert _files_under(tmp_path) == []
 
 
-@pytest.mark.parametrize("url", ["https://conda.example.org/c/noarch/..%2f..%2fx.conda",
-                                 "https://conda.example.org/c/noarch/.hidden-1-0.conda"])
+@pytest.mark.parametrize(
+    "url",
+    ["https://conda.example.org/c/noarch/..%2f..%2fx.conda", "https://conda.example.org/c/noarch/.hidden-1-0.conda"],
+)
 def test_conda_archive_names_are_checked(url: str) -> None:
     from envsnap.model import CondaPackage
 
@@ -248,7 +269,7 @@ def fake_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "#!/bin/sh\n"
         f'echo "$*" >> {log}\n'
         'case "$2" in\n'
-        '  find) exit 2 ;;\n'
+        "  find) exit 2 ;;\n"
         '  list) echo "cpython-3.12.99-linux-x86_64-gnu    <download available>" ;;\n'
         "esac\n"
         "exit 0\n"
@@ -270,8 +291,9 @@ def test_a_pre_release_is_never_searched_for(fake_uv: Path) -> None:
     assert not fake_uv.exists()  # no program ran
 
 
-def test_dry_run_never_downloads_an_interpreter(fake_uv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                cli: Callable[..., object]) -> None:
+def test_dry_run_never_downloads_an_interpreter(
+    fake_uv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., object]
+) -> None:
     """An ordinary unknown version made the old main's dry run run `uv python install`."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "l.lock").write_text(lock_text(version="3.12.99"))
@@ -312,8 +334,9 @@ def test_a_git_url_that_is_an_option_runs_nothing(tmp_path: Path, home: Path, cl
 
 
 @pytest.mark.parametrize("commit", ["--orphan=x", "HEAD", "a" * 40 + "\n"])
-def test_a_commit_that_is_not_a_hash_is_refused(commit: str, tmp_path: Path, home: Path,
-                                                cli: Callable[..., object]) -> None:
+def test_a_commit_that_is_not_a_hash_is_refused(
+    commit: str, tmp_path: Path, home: Path, cli: Callable[..., object]
+) -> None:
     source = f'kind = "vcs"\nvcs = "git"\nurl = "https://git.example.org/x.git"\ncommit_id = {toml_str(commit)}'
     lock = tmp_path / "l.lock"
     lock.write_text(lock_text(packages=package_toml("gitpkg", "1.0", source=source)))
@@ -323,8 +346,9 @@ def test_a_commit_that_is_not_a_hash_is_refused(commit: str, tmp_path: Path, hom
 
 
 @pytest.mark.parametrize("url", ["file://{project}/../../etc", "file://{project}/../outside"])
-def test_a_project_relative_directory_stays_in_the_project(url: str, tmp_path: Path, home: Path,
-                                                            cli: Callable[..., object]) -> None:
+def test_a_project_relative_directory_stays_in_the_project(
+    url: str, tmp_path: Path, home: Path, cli: Callable[..., object]
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (tmp_path / "outside").mkdir()
@@ -355,9 +379,17 @@ def test_an_offline_install_reads_only_checked_requirement_lines(
         server.add("/evilpkg-1.0-py3-none-any.whl", evil.read_bytes())
         server.add("/", f'<a href="/evilpkg-1.0-py3-none-any.whl">{evil.name}</a>'.encode(), "text/html")
         version = f"1.0\n--find-links {server.url}/\nevilpkg==1.0 --hash=sha256:{sha256_of(evil)}"
-        (root / "envsnap.lock").write_text(lock_text(packages=package_toml(
-            "victim", version, filename=victim.name, url="https://example.org/" + victim.name,
-            sha256=sha256_of(victim))))
+        (root / "envsnap.lock").write_text(
+            lock_text(
+                packages=package_toml(
+                    "victim",
+                    version,
+                    filename=victim.name,
+                    url="https://example.org/" + victim.name,
+                    sha256=sha256_of(victim),
+                )
+            )
+        )
         with pytest.raises(EnvsnapError) as caught:
             lock = lockfile.load(root / "envsnap.lock")
             venv.install_python_layer(python, lock, root, offline=True)
@@ -372,16 +404,19 @@ def test_install_requirements_refuse_anything_but_name_version_hash() -> None:
 
     good = PythonPackage("victim", "1.0", artifact=Artifact("victim-1.0-py3-none-any.whl", "", "a" * 64))
     assert venv._install_requirements([good]) == f"victim==1.0 --hash=sha256:{'a' * 64}\n"
-    for bad in (PythonPackage("victim", "1.0 --find-links x", artifact=good.artifact),
-                PythonPackage("-r", "1.0", artifact=good.artifact),
-                PythonPackage("victim", "1.0", artifact=Artifact("victim-1.0-py3-none-any.whl", "", "a\nb"))):
+    for bad in (
+        PythonPackage("victim", "1.0 --find-links x", artifact=good.artifact),
+        PythonPackage("-r", "1.0", artifact=good.artifact),
+        PythonPackage("victim", "1.0", artifact=Artifact("victim-1.0-py3-none-any.whl", "", "a\nb")),
+    ):
         with pytest.raises(UnsafeInputError):
             venv._install_requirements([bad])
 
 
 @pytest.mark.parametrize("url", ["file://--help", "relative/dir", "file:relative/dir"])
-def test_a_local_directory_is_an_absolute_path(url: str, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
-                                               cli: Callable[..., object]) -> None:
+def test_a_local_directory_is_an_absolute_path(
+    url: str, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., object]
+) -> None:
     """A relative directory would be the working directory's (and `--help` an option to the build tool)."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "relative" / "dir").mkdir(parents=True)

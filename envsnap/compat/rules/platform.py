@@ -55,8 +55,14 @@ def _unverified(lock: Snapshot, needed: str, found: str) -> Finding | None:
     """A lock that does not record its OS or machine (imported from a requirements file) cannot be called ok."""
     if lock.platform.system and lock.platform.machine:
         return None
-    return Finding("warn", "machine", needed, found,
-                   "the lock does not record the OS or machine it was made on: unknown, cannot verify", NAME)
+    return Finding(
+        "warn",
+        "machine",
+        needed,
+        found,
+        "the lock does not record the OS or machine it was made on: unknown, cannot verify",
+        NAME,
+    )
 
 
 def _distribution(lock: Snapshot, host: Snapshot) -> list[Finding]:

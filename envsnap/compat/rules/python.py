@@ -66,8 +66,16 @@ def _requires_python(lock: Snapshot, host: Snapshot, target: Target) -> list[Fin
             runs = choose(lock, base_image=target.base_image).interpreter.version
             where = f"the {target.kind} base image" + (f" {target.base_image}" if target.base_image else "")
         except RequiresPythonError as exc:
-            return [Finding("fail", component, "an interpreter every locked distribution admits", str(exc),
-                            f"rebuild with --base-image IMAGE, an image that runs Python {lock.python.version}", NAME)]
+            return [
+                Finding(
+                    "fail",
+                    component,
+                    "an interpreter every locked distribution admits",
+                    str(exc),
+                    f"rebuild with --base-image IMAGE, an image that runs Python {lock.python.version}",
+                    NAME,
+                )
+            ]
         except RebuildError:
             return []  # no base image to judge (the rebuild's plan says why)
     elif target.provides_python:
@@ -77,16 +85,23 @@ def _requires_python(lock: Snapshot, host: Snapshot, target: Target) -> list[Fin
     excluded, unreadable = excluding(lock.python.packages, runs)
     findings = []
     if excluded:
-        findings.append(Finding(
-            "fail", component, describe_exclusions(excluded), f"Python {runs} ({where})",
-            f"run with a Python that {'they admit' if len(excluded) > 1 else 'it admits'} "
-            f"(the lock's own is {lock.python.version}), or use --target conda or docker",
-            NAME,
-        ))
+        findings.append(
+            Finding(
+                "fail",
+                component,
+                describe_exclusions(excluded),
+                f"Python {runs} ({where})",
+                f"run with a Python that {'they admit' if len(excluded) > 1 else 'it admits'} "
+                f"(the lock's own is {lock.python.version}), or use --target conda or docker",
+                NAME,
+            )
+        )
     if unreadable:
-        findings.append(Finding(
-            "warn", component, describe_exclusions(unreadable), "not a version specifier; not checked", "", NAME
-        ))
+        findings.append(
+            Finding(
+                "warn", component, describe_exclusions(unreadable), "not a version specifier; not checked", "", NAME
+            )
+        )
     return findings
 
 
