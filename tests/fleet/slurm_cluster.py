@@ -242,6 +242,9 @@ class Cluster:
         """Back to idle after a drain or a lost slurmd (down first: a node stuck "completing" then clears)."""
         self.run("scontrol", "update", f"NodeName={name}", "State=DOWN", "Reason=envsnap-test-reset", check=False)
         self.run("scontrol", "update", f"NodeName={name}", "State=RESUME", check=False)
+        # Back to idle once its slurmd answers again; until then sinfo shows it "idle*" (not responding) and
+        # the next test would find it unreachable.
+        self.wait_idle([name], timeout=60)
 
     def wait_idle(self, names: Sequence[str], timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
