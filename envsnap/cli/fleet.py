@@ -20,84 +20,145 @@ if TYPE_CHECKING:
 ORDER = 35
 HELP = "one lock against every node of a Slurm cluster"
 
-_STYLES = {"compatible": "green", "warnings": "yellow", "incompatible": "bold red", "unreachable": "bold red",
-           "invalid": "bold red"}
-_HEADERS = {"driver": "driver", "cuda_driver": "CUDA drv", "cuda_runtime": "CUDA rt", "cudnn": "cuDNN",
-            "nccl": "NCCL", "gpus": "GPUs", "torch": "torch", "glibc": "glibc", "python": "Python",
-            "python_layer": "Python layer"}
+_STYLES = {
+    "compatible": "green",
+    "warnings": "yellow",
+    "incompatible": "bold red",
+    "unreachable": "bold red",
+    "invalid": "bold red",
+}
+_HEADERS = {
+    "driver": "driver",
+    "cuda_driver": "CUDA drv",
+    "cuda_runtime": "CUDA rt",
+    "cudnn": "cuDNN",
+    "nccl": "NCCL",
+    "gpus": "GPUs",
+    "torch": "torch",
+    "glibc": "glibc",
+    "python": "Python",
+    "python_layer": "Python layer",
+}
 
 
 def _selection_args(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--nodes", "-N", type=int, metavar="N", default=None,
-                       help="N nodes of the partition (default: every node of it)")
-    which.add_argument("-w", "--nodelist", metavar="NODELIST", default="",
-                       help="these nodes, in Slurm's hostlist notation (node[1-4],gpu7)")
-    p.add_argument("-p", "--partition", metavar="PARTITION", default="",
-                   help="the partition whose nodes to use (default: the default partition)")
-    p.add_argument("--timeout", type=float, default=_defaults.FLEET_TIMEOUT, metavar="S",
-                   help="seconds each node has to answer; a node that has not answered by then is reported "
-                   "unreachable (default: %(default)g)")
-    p.add_argument("--envsnap", metavar="PATH", help="the envsnap program on the nodes (default: the same path "
-                   "as the one running here, else envsnap on the nodes' PATH)")
+    which.add_argument(
+        "--nodes",
+        "-N",
+        type=int,
+        metavar="N",
+        default=None,
+        help="N nodes of the partition (default: every node of it)",
+    )
+    which.add_argument(
+        "-w",
+        "--nodelist",
+        metavar="NODELIST",
+        default="",
+        help="these nodes, in Slurm's hostlist notation (node[1-4],gpu7)",
+    )
+    p.add_argument(
+        "-p",
+        "--partition",
+        metavar="PARTITION",
+        default="",
+        help="the partition whose nodes to use (default: the default partition)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=_defaults.FLEET_TIMEOUT,
+        metavar="S",
+        help="seconds each node has to answer; a node that has not answered by then is reported "
+        "unreachable (default: %(default)g)",
+    )
+    p.add_argument(
+        "--envsnap",
+        metavar="PATH",
+        help="the envsnap program on the nodes (default: the same path "
+        "as the one running here, else envsnap on the nodes' PATH)",
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("fleet", help=HELP,
-                       description="Check, capture and compare the nodes of a Slurm cluster, and the quick check "
-                       "a Slurm prolog runs before a job (docs/fleet.md).")
+    p = sub.add_parser(
+        "fleet",
+        help=HELP,
+        description="Check, capture and compare the nodes of a Slurm cluster, and the quick check "
+        "a Slurm prolog runs before a job (docs/fleet.md).",
+    )
     fsub = p.add_subparsers(dest="fleet_command", metavar="SUBCOMMAND")
     fsub.required = True
 
-    c = fsub.add_parser("check", help="can every node run the lock?",
-                        description="Run `envsnap fleet node LOCK` once on every selected node through srun, "
-                        "and print a node x component matrix: identical nodes grouped, differences highlighted, "
-                        "failing nodes first with their remedies. Exit status: 0 every node compatible, 1 "
-                        "warnings with --strict, 3 a node incompatible or unreachable, 2 bad input, 4 Slurm "
-                        "could not be asked.")
+    c = fsub.add_parser(
+        "check",
+        help="can every node run the lock?",
+        description="Run `envsnap fleet node LOCK` once on every selected node through srun, "
+        "and print a node x component matrix: identical nodes grouped, differences highlighted, "
+        "failing nodes first with their remedies. Exit status: 0 every node compatible, 1 "
+        "warnings with --strict, 3 a node incompatible or unreachable, 2 bad input, 4 Slurm "
+        "could not be asked.",
+    )
     c.add_argument("lock", metavar="LOCK", help="the lockfile (its path must be readable on the nodes)")
     _selection_args(c)
     c.add_argument("--json", action="store_true", help="print the report as JSON (fields in docs/fleet.md)")
     c.add_argument("-o", "--output", metavar="REPORT", help="also write the JSON report to this file")
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
-    c.add_argument("--cpu-only", action="store_true", help="accept nodes without the GPU: GPU failures become "
-                   "warnings")
+    c.add_argument("--cpu-only", action="store_true", help="accept nodes without the GPU: GPU failures become warnings")
     c.set_defaults(func=run_check)
 
-    n = fsub.add_parser("node", help="one node's answer to fleet check (JSON; fleet check runs it)",
-                        description="Capture this node once and print, as JSON, whether it can run the lock "
-                        "(the rules of check), whether its Python layer is the locked one, and the facts of the "
-                        "fleet matrix. fleet check runs it on every node. Exit status: 0 compatible, 3 "
-                        "incompatible, 2 bad input.")
+    n = fsub.add_parser(
+        "node",
+        help="one node's answer to fleet check (JSON; fleet check runs it)",
+        description="Capture this node once and print, as JSON, whether it can run the lock "
+        "(the rules of check), whether its Python layer is the locked one, and the facts of the "
+        "fleet matrix. fleet check runs it on every node. Exit status: 0 compatible, 3 "
+        "incompatible, 2 bad input.",
+    )
     n.add_argument("lock", metavar="LOCK", help="the lockfile")
     n.add_argument("--cpu-only", action="store_true", help="GPU failures become warnings")
     n.set_defaults(func=run_node)
 
-    pr = fsub.add_parser("prolog", help="the quick check a Slurm Prolog or TaskProlog runs",
-                         description="Can this node run the job's lock (LOCK, else $ENVSNAP_LOCK; nothing to do "
-                         "and exit 0 when neither is given)? Prints one line for the Slurm log. When it cannot, "
-                         "the node is drained with envsnap's reason and a batch job is requeued (where Slurm "
-                         "allows this process to), and the exit status is 3, so the job does not run here. "
-                         "Exit status: 0 can run (or nothing to check), 3 cannot, 2 bad input.")
+    pr = fsub.add_parser(
+        "prolog",
+        help="the quick check a Slurm Prolog or TaskProlog runs",
+        description="Can this node run the job's lock (LOCK, else $ENVSNAP_LOCK; nothing to do "
+        "and exit 0 when neither is given)? Prints one line for the Slurm log. When it cannot, "
+        "the node is drained with envsnap's reason and a batch job is requeued (where Slurm "
+        "allows this process to), and the exit status is 3, so the job does not run here. "
+        "Exit status: 0 can run (or nothing to check), 3 cannot, 2 bad input.",
+    )
     pr.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile (default: $ENVSNAP_LOCK)")
     pr.set_defaults(func=run_prolog)
 
-    cap = fsub.add_parser("capture", help="one capture per node, in one FLEET.toml",
-                          description="Run `envsnap capture -o -` once on every selected node and write one "
-                          "FLEET.toml: what every node shares once, then each node's differences (format in "
-                          "docs/fleet.md), so drift between nodes shows without a lock to compare against. Nodes "
-                          "without a capture are listed in it. Exit status: 0 every node captured, 3 a node "
-                          "unreachable (the file is written with the others), 2 bad input, 4 Slurm could not be "
-                          "asked.")
-    cap.add_argument("-o", "--output", metavar="FLEET.toml", default="fleet.toml",
-                     help="where to write it (default: %(default)s; - for standard output)")
+    cap = fsub.add_parser(
+        "capture",
+        help="one capture per node, in one FLEET.toml",
+        description="Run `envsnap capture -o -` once on every selected node and write one "
+        "FLEET.toml: what every node shares once, then each node's differences (format in "
+        "docs/fleet.md), so drift between nodes shows without a lock to compare against. Nodes "
+        "without a capture are listed in it. Exit status: 0 every node captured, 3 a node "
+        "unreachable (the file is written with the others), 2 bad input, 4 Slurm could not be "
+        "asked.",
+    )
+    cap.add_argument(
+        "-o",
+        "--output",
+        metavar="FLEET.toml",
+        default="fleet.toml",
+        help="where to write it (default: %(default)s; - for standard output)",
+    )
     _selection_args(cap)
     cap.set_defaults(func=run_capture)
 
-    d = fsub.add_parser("diff", help="what changed between two FLEET.toml files",
-                        description="Node by node, every value that differs between two FLEET.toml files (the "
-                        "cluster last month and today), and the nodes gained or lost. Exit status: 0 the same, "
-                        "1 they differ, 2 bad input.")
+    d = fsub.add_parser(
+        "diff",
+        help="what changed between two FLEET.toml files",
+        description="Node by node, every value that differs between two FLEET.toml files (the "
+        "cluster last month and today), and the nodes gained or lost. Exit status: 0 the same, "
+        "1 they differ, 2 bad input.",
+    )
     d.add_argument("old", metavar="OLD", help="the earlier FLEET.toml")
     d.add_argument("new", metavar="NEW", help="the later FLEET.toml")
     d.add_argument("--json", action="store_true", help="print the changes as JSON")
@@ -160,7 +221,10 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         with _stopped_by_sigterm():
             report = fleet.check_fleet(
-                args.lock, _selection(args), envsnap=fleet.node_command(args.envsnap), timeout=args.timeout,
+                args.lock,
+                _selection(args),
+                envsnap=fleet.node_command(args.envsnap),
+                timeout=args.timeout,
                 cpu_only=args.cpu_only,
                 on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
                 on_done=lambda run: progress.advance(f"{run.node} answered"),
@@ -195,8 +259,9 @@ def matrix(report: FleetReport) -> _output.Table:
             cells.append((value or "-", "bold yellow reverse" if odd else ""))
         rows.append(cells)
     columns = ["nodes", "verdict", *(_HEADERS[f] + (" *" if f in differing else "") for f in fleet.FACTS)]
-    return _output.table(rows, columns=columns, title=f"envsnap fleet check: {report.lock}",
-                         caption=report.summary(), overflow="fold")
+    return _output.table(
+        rows, columns=columns, title=f"envsnap fleet check: {report.lock}", caption=report.summary(), overflow="fold"
+    )
 
 
 def print_report(report: FleetReport) -> None:
@@ -224,7 +289,9 @@ def run_capture(args: argparse.Namespace) -> int:
     try:
         with _stopped_by_sigterm():
             result = fleet.capture_fleet(
-                _selection(args), envsnap=fleet.node_command(args.envsnap), timeout=args.timeout,
+                _selection(args),
+                envsnap=fleet.node_command(args.envsnap),
+                timeout=args.timeout,
                 on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
                 on_done=lambda run: progress.advance(f"{run.node} answered"),
             )
@@ -234,8 +301,10 @@ def run_capture(args: argparse.Namespace) -> int:
         _output.write_document(fleetfile.dumps(result))
     else:
         _write(args.output, fleetfile.dumps(result))  # beside, renamed into place
-        _output.write_lines(f"wrote {args.output}: {len(result.nodes)} nodes captured"
-                            + (f", {len(result.unreachable)} without a capture" if result.unreachable else ""))
+        _output.write_lines(
+            f"wrote {args.output}: {len(result.nodes)} nodes captured"
+            + (f", {len(result.unreachable)} without a capture" if result.unreachable else "")
+        )
     for node, why in sorted(result.unreachable.items()):
         _output.write_lines(f"{node}: unreachable: {why}")
     return EXIT_INCOMPATIBLE if result.unreachable else EXIT_OK

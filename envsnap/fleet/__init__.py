@@ -84,8 +84,9 @@ def check_fleet(
     if on_nodes is not None:
         on_nodes(states)
     command = [*envsnap, "fleet", "node", os.path.abspath(lock_path), *(["--cpu-only"] if cpu_only else [])]
-    runs = slurm.run_on_nodes([s for s in states if s.available], command, env=environ, timeout=timeout,
-                              on_done=on_done)
+    runs = slurm.run_on_nodes(
+        [s for s in states if s.available], command, env=environ, timeout=timeout, on_done=on_done
+    )
     return build(lock_path, lock.envsnap.content_digest, states, runs, timeout=timeout)
 
 
@@ -105,8 +106,13 @@ def capture_fleet(
     states = slurm.resolve(selection, environ)
     if on_nodes is not None:
         on_nodes(states)
-    runs = slurm.run_on_nodes([s for s in states if s.available], [*envsnap, "capture", "-o", "-"],
-                              env=environ, timeout=timeout, on_done=on_done)
+    runs = slurm.run_on_nodes(
+        [s for s in states if s.available],
+        [*envsnap, "capture", "-o", "-"],
+        env=environ,
+        timeout=timeout,
+        on_done=on_done,
+    )
     captures: dict[str, str] = {}
     missing: dict[str, str] = {}
     for state in states:
@@ -150,8 +156,11 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     lock = lockfile.load(path)
     chosen = select_environment(None, environ=env)
     result = probe(lock, chosen, node=node, lock_path=path, gpu_timeout=PROLOG_NVML_TIMEOUT)
-    problems = [f"{f['component']}: needs {f['needed']}, found {f['found']}"
-                for f in result["check"]["findings"] if f["severity"] == "fail"]
+    problems = [
+        f"{f['component']}: needs {f['needed']}, found {f['found']}"
+        for f in result["check"]["findings"]
+        if f["severity"] == "fail"
+    ]
     problems += [d["description"] for d in result["python_layer"]["differences"]]
     digest = lock.envsnap.content_digest.partition(":")[2][:12] or "?"
     if not problems:

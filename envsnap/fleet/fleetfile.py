@@ -187,8 +187,10 @@ def loads(text: str, *, origin: str = "<string>") -> FleetFile:
     if version < 1:
         raise FleetFileError(f"{origin}: fleet.format_version: {version} is not a format version (1 or more)")
     if version > FORMAT_VERSION:
-        raise FleetFileError(f"{origin}: fleet.format_version: {version} is newer than this envsnap understands "
-                             f"(<= {FORMAT_VERSION}); upgrade envsnap")
+        raise FleetFileError(
+            f"{origin}: fleet.format_version: {version} is newer than this envsnap understands "
+            f"(<= {FORMAT_VERSION}); upgrade envsnap"
+        )
     names = head.get("nodes")
     if not isinstance(names, list) or not all(_node_name(n) for n in names) or len(set(names)) != len(names):
         raise FleetFileError(f"{origin}: fleet.nodes: not a list of distinct node names")
@@ -274,8 +276,14 @@ def diff(old: FleetFile, new: FleetFile) -> list[Change]:
             was = "captured" if a is not None else old.unreachable.get(node, "")
             now = "captured" if b is not None else new.unreachable.get(node, "")
             if was != now:
-                changes.append(Change(node, "node", f"unreachable: {was}" if was and a is None else was,
-                                      f"unreachable: {now}" if now and b is None else now))
+                changes.append(
+                    Change(
+                        node,
+                        "node",
+                        f"unreachable: {was}" if was and a is None else was,
+                        f"unreachable: {now}" if now and b is None else now,
+                    )
+                )
             continue
         fa, fb = flatten(a), flatten(b)
         for path in sorted(set(fa) | set(fb)):

@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 
 NODE_FORMAT = 1
 # The matrix's columns, in order: the keys of an answer's "facts".
-FACTS = ("driver", "cuda_driver", "cuda_runtime", "cudnn", "nccl", "gpus", "torch", "glibc", "python",
-         "python_layer")
+FACTS = ("driver", "cuda_driver", "cuda_runtime", "cudnn", "nccl", "gpus", "torch", "glibc", "python", "python_layer")
 MAX_DIFFERENCES = 20  # of the Python layer, per node: the first ones name the drift, the count says the rest
 
 
@@ -66,8 +65,9 @@ def python_layer_remedy(lock_path: str, name: str, expected: str) -> str:
     return f"remove {name}, or rebuild the environment: envsnap rebuild {lock_path}"
 
 
-def answer(lock: Snapshot, host: Snapshot, report: Report, *, node: str, lock_path: str,
-           environment: str) -> dict[str, Any]:
+def answer(
+    lock: Snapshot, host: Snapshot, report: Report, *, node: str, lock_path: str, environment: str
+) -> dict[str, Any]:
     """The node's answer: its facts, the check report and the Python layer compared with the lock."""
     from .._privacy import scrub_snapshot
     from ..compare.verify import MISMATCH, compare
@@ -105,8 +105,15 @@ def answer(lock: Snapshot, host: Snapshot, report: Report, *, node: str, lock_pa
     }
 
 
-def probe(lock: Snapshot, environment: TargetEnvironment, *, node: str, lock_path: str,
-          cpu_only: bool = False, gpu_timeout: float | None = None) -> dict[str, Any]:
+def probe(
+    lock: Snapshot,
+    environment: TargetEnvironment,
+    *,
+    node: str,
+    lock_path: str,
+    cpu_only: bool = False,
+    gpu_timeout: float | None = None,
+) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
     bounds the NVIDIA driver probe (default: capture's). Only the facts an answer needs are probed: not the
     project's git state (the working directory of a job says nothing about the node), nor the recorded
@@ -129,8 +136,9 @@ def probe(lock: Snapshot, environment: TargetEnvironment, *, node: str, lock_pat
 
     skipped: dict[str, Any] = {project.PROBE.name: None, environment_probe.PROBE.name: {}}
     probes = tuple(NotAsked(p, skipped[p.name]) if p.name in skipped else p for p in PROBES)
-    options = CaptureOptions(python_path=environment.python, conda_prefix=environment.conda_prefix,
-                             python_layer=environment.python_layer)
+    options = CaptureOptions(
+        python_path=environment.python, conda_prefix=environment.conda_prefix, python_layer=environment.python_layer
+    )
     if gpu_timeout is not None:
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
     host = run_capture(options, probes=probes).snapshot

@@ -60,8 +60,7 @@ class NodeResult:
 
     def key(self) -> tuple[Any, ...]:
         """What a group's members share."""
-        return (self.verdict, tuple(self.facts.get(f, "") for f in FACTS), self.failures, self.warnings,
-                self.reason)
+        return (self.verdict, tuple(self.facts.get(f, "") for f in FACTS), self.failures, self.warnings, self.reason)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,8 +138,9 @@ class FleetReport:
             "counts": self.counts(),
             "common": self.common(),
             "differing": self.differing(),
-            "groups": [{"nodes": g.hostlist, "members": list(g.nodes), "verdict": g.result.verdict}
-                       for g in self.groups()],
+            "groups": [
+                {"nodes": g.hostlist, "members": list(g.nodes), "verdict": g.result.verdict} for g in self.groups()
+            ],
             "nodes": [r.to_dict() for r in sorted(self.results, key=lambda r: r.node)],
         }
 
@@ -202,8 +202,10 @@ def _problems(items: Any, where: str) -> list[Problem]:
         raise _BadAnswer(f"{where} is not a list")
     if len(items) > MAX_FINDINGS:
         raise _BadAnswer(f"{where} has more than {MAX_FINDINGS} entries")
-    return [Problem(*(_str(_map(item, where), k, where) for k in ("component", "needed", "found", "remedy")))
-            for item in items]
+    return [
+        Problem(*(_str(_map(item, where), k, where) for k in ("component", "needed", "found", "remedy")))
+        for item in items
+    ]
 
 
 def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeResult:
@@ -234,15 +236,25 @@ def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeRes
     layer = _map(data.get("python_layer"), "python_layer")
     for item in _list(layer.get("differences"), "python_layer.differences"):
         d = _map(item, "python_layer.differences")
-        failures.append(Problem(f"Python package {_str(d, 'subject', 'difference')}",
-                                _str(d, "expected", "difference") or "(not in the lock)",
-                                _str(d, "actual", "difference") or "(not installed)",
-                                _str(d, "remedy", "difference")))
+        failures.append(
+            Problem(
+                f"Python package {_str(d, 'subject', 'difference')}",
+                _str(d, "expected", "difference") or "(not in the lock)",
+                _str(d, "actual", "difference") or "(not installed)",
+                _str(d, "remedy", "difference"),
+            )
+        )
     more = layer.get("mismatches", 0)
     listed = len(layer.get("differences", []))
     if isinstance(more, int) and not isinstance(more, bool) and more > listed:
-        failures.append(Problem("Python layer", "the locked packages", f"{more - listed} more differences",
-                                "envsnap verify on the node lists them all"))
+        failures.append(
+            Problem(
+                "Python layer",
+                "the locked packages",
+                f"{more - listed} more differences",
+                "envsnap verify on the node lists them all",
+            )
+        )
     verdict: NodeVerdict = "incompatible" if failures else "warnings" if warnings else "compatible"
     claimed = data.get("verdict")
     if claimed not in ("compatible", "warnings", "incompatible"):
@@ -260,8 +272,9 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def build(lock: str, lock_digest: str, states: Sequence[NodeState], runs: Mapping[str, NodeRun],
-          *, timeout: float) -> FleetReport:
+def build(
+    lock: str, lock_digest: str, states: Sequence[NodeState], runs: Mapping[str, NodeRun], *, timeout: float
+) -> FleetReport:
     """Every selected node once: not tried (its state), not answered, or its answer."""
     results = []
     for state in states:

@@ -65,8 +65,10 @@ def _query(args: Sequence[str], env: Mapping[str, str]) -> str:
     if result.returncode == 127:
         raise FleetError(f"{args[0]} not found: envsnap fleet runs where Slurm's client commands are installed")
     if result.timed_out:
-        raise FleetError(f"{args[0]} did not answer within {QUERY_TIMEOUT:g} s: is the Slurm controller up, and "
-                         "SLURM_CONF (or /etc/slurm/slurm.conf) readable?")
+        raise FleetError(
+            f"{args[0]} did not answer within {QUERY_TIMEOUT:g} s: is the Slurm controller up, and "
+            "SLURM_CONF (or /etc/slurm/slurm.conf) readable?"
+        )
     if not result.ok:
         last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
         raise FleetError(f"{' '.join(args[:2])}: {shown(last, 300)}")
@@ -132,11 +134,20 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
 def srun_command(node: NodeState, command: Sequence[str], *, timeout: float, job_name: str) -> list[str]:
     """One task on ``node``, never waiting for resources longer than the timeout."""
     return [
-        "srun", f"--nodelist={node.name}", *([f"--partition={node.partition}"] if node.partition else []),
-        "--nodes=1", "--ntasks=1", "--ntasks-per-node=1",
-        f"--immediate={max(1, int(timeout))}", f"--time={int(timeout // 60) + 2}", f"--job-name={job_name}",
+        "srun",
+        f"--nodelist={node.name}",
+        *([f"--partition={node.partition}"] if node.partition else []),
+        "--nodes=1",
+        "--ntasks=1",
+        "--ntasks-per-node=1",
+        f"--immediate={max(1, int(timeout))}",
+        f"--time={int(timeout // 60) + 2}",
+        f"--job-name={job_name}",
         "--quiet",
-        "--kill-on-bad-exit=0", "--export=ALL", "--", *command,
+        "--kill-on-bad-exit=0",
+        "--export=ALL",
+        "--",
+        *command,
     ]
 
 
@@ -163,14 +174,22 @@ def run_on_nodes(
         with lock:
             if stopping.is_set():
                 return
-            running = _runner.start(srun_command(node, command, timeout=timeout, job_name=job_name), env=env,
-                                    max_output=NODE_OUTPUT_LIMIT)
+            running = _runner.start(
+                srun_command(node, command, timeout=timeout, job_name=job_name), env=env, max_output=NODE_OUTPUT_LIMIT
+            )
             sruns.append(running)
         if running.error is not None and running.error.returncode == 127:
             raise FleetError("srun not found: envsnap fleet runs where Slurm's client commands are installed")
         res = running.wait(max(0.0, deadline - time.monotonic()))
-        run = NodeRun(node.name, res.returncode, res.stdout, res.stderr, time.monotonic() - started,
-                      timed_out=res.timed_out, flooded=res.flooded)
+        run = NodeRun(
+            node.name,
+            res.returncode,
+            res.stdout,
+            res.stderr,
+            time.monotonic() - started,
+            timed_out=res.timed_out,
+            flooded=res.flooded,
+        )
         with lock:
             results[node.name] = run
             if on_done is not None:
@@ -196,7 +215,7 @@ def run_on_nodes(
 
 
 def _scontrol(args: Sequence[str], env: Mapping[str, str] | None) -> str:
-    """"" when ``scontrol ARGS`` did it, else why not (not an operator, no scontrol, no controller)."""
+    """ "" when ``scontrol ARGS`` did it, else why not (not an operator, no scontrol, no controller)."""
     result = _runner.run(["scontrol", *args], timeout=QUERY_TIMEOUT, env=env if env is not None else os.environ)
     if result.ok:
         return ""

@@ -46,8 +46,14 @@ def _cluster(root: Path) -> Iterator[FleetEnv]:
     capture_env = gpu_fakes.nvml_environ(healthy, {**os.environ, "PYTHONPATH": str(REPO)})
     capture_env.pop("CONDA_PREFIX", None)
     capture_env["VIRTUAL_ENV"] = str(good)
-    subprocess.run([sys.executable, "-m", "envsnap", "capture", "-o", str(lock)], env=capture_env, check=True,
-                   capture_output=True, cwd=root, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "-o", str(lock)],
+        env=capture_env,
+        check=True,
+        capture_output=True,
+        cwd=root,
+        timeout=300,
+    )
     cluster = slurm_cluster.Cluster(
         root / "slurm",
         tuple(slurm_cluster.Node(n, weight=1 if n == "node4" else 10) for n in NODES),

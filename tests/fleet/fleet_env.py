@@ -83,10 +83,17 @@ class FleetEnv:
             env.pop(var, None)
         return env
 
-    def envsnap_cmd(self, *args: str, timeout: float = 180,
-                    extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "envsnap", *args], env={**self.env, **(extra_env or {})},
-                              capture_output=True, text=True, timeout=timeout, cwd=self.root)
+    def envsnap_cmd(
+        self, *args: str, timeout: float = 180, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "envsnap", *args],
+            env={**self.env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.root,
+        )
 
 
 def node_environment(env: FleetEnv) -> str:

@@ -89,10 +89,12 @@ class Cluster:
                 del env[var]
         return env
 
-    def run(self, *args: str, check: bool = True, timeout: float = 60,
-            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(list(args), env={**self.env, **(env or {})}, capture_output=True, text=True,
-                              check=check, timeout=timeout)
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 60, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            list(args), env={**self.env, **(env or {})}, capture_output=True, text=True, check=check, timeout=timeout
+        )
 
     # ------------------------------------------------------------------------------------------ configuration
 
@@ -154,13 +156,16 @@ class Cluster:
             lines.append(f"Prolog={script}")
         for node in self.nodes:
             (r / "spool" / node.name).mkdir(exist_ok=True)
-            lines.append(f"NodeName={node.name} NodeHostname=localhost Port={self.ports[node.name]} "
-                         f"CPUs={node.cpus} RealMemory=1000 Weight={node.weight} State=UNKNOWN")
+            lines.append(
+                f"NodeName={node.name} NodeHostname=localhost Port={self.ports[node.name]} "
+                f"CPUs={node.cpus} RealMemory=1000 Weight={node.weight} State=UNKNOWN"
+            )
         names = ",".join(n.name for n in self.nodes)
         lines.append(f"PartitionName=debug Nodes={names} Default=YES MaxTime=INFINITE State=UP")
         # A second, non-default partition of the second node: a srun there must name it.
-        lines.append(f"PartitionName=solo Nodes={self.nodes[min(1, len(self.nodes) - 1)].name} MaxTime=INFINITE "
-                     "State=UP")
+        lines.append(
+            f"PartitionName=solo Nodes={self.nodes[min(1, len(self.nodes) - 1)].name} MaxTime=INFINITE State=UP"
+        )
         self.conf.write_text("\n".join(lines) + "\n")
 
     # ------------------------------------------------------------------------------------------ daemons
@@ -175,13 +180,28 @@ class Cluster:
     def start(self, timeout: float = 60) -> None:
         self._write_config()
         m = self.root / "munge"
-        subprocess.run([_program("munged"), "--force", f"--socket={m / 'munge.socket'}",
-                        f"--key-file={m / 'munge.key'}", f"--pid-file={m / 'munged.pid'}",
-                        f"--log-file={m / 'munged.log'}", f"--seed-file={m / 'munged.seed'}"],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [
+                _program("munged"),
+                "--force",
+                f"--socket={m / 'munge.socket'}",
+                f"--key-file={m / 'munge.key'}",
+                f"--pid-file={m / 'munged.pid'}",
+                f"--log-file={m / 'munged.log'}",
+                f"--seed-file={m / 'munged.seed'}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         self._remember("munged")
-        subprocess.run([_program("slurmctld"), "-i", "-f", str(self.conf)], env=self.env, check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            [_program("slurmctld"), "-i", "-f", str(self.conf)],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         self._remember("slurmctld")
         for node in self.nodes:
             self.start_node(node.name)
@@ -195,8 +215,13 @@ class Cluster:
         time.sleep(1)
 
     def start_node(self, name: str) -> None:
-        subprocess.run([_program("slurmd"), "-f", str(self.conf), "-N", name], env=self.env, check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            [_program("slurmd"), "-f", str(self.conf), "-N", name],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         self._remember(name)
 
     def _remember(self, daemon: str, wait: float = 10) -> None:
@@ -232,8 +257,15 @@ class Cluster:
         fields: dict[str, str] = {}
         while time.monotonic() < deadline:
             fields = self.job(job_id)
-            if fields.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "BOOT_FAIL",
-                                          "OUT_OF_MEMORY"):
+            if fields.get("JobState") in (
+                "COMPLETED",
+                "FAILED",
+                "CANCELLED",
+                "TIMEOUT",
+                "NODE_FAIL",
+                "BOOT_FAIL",
+                "OUT_OF_MEMORY",
+            ):
                 return fields
             time.sleep(0.5)
         raise RuntimeError(f"job {job_id} did not end within {timeout:g} s: {fields}")

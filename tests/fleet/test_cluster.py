@@ -10,8 +10,9 @@ pytestmark = pytest.mark.slurm
 
 def test_each_node_runs_a_task_in_its_own_environment(slurm_cluster_env: FleetEnv) -> None:
     cluster = slurm_cluster_env.cluster
-    out = cluster.run("srun", "-N4", "--ntasks-per-node=1", "-l", "sh", "-c",
-                      'echo "$SLURMD_NODENAME $LD_LIBRARY_PATH $VIRTUAL_ENV"').stdout
+    out = cluster.run(
+        "srun", "-N4", "--ntasks-per-node=1", "-l", "sh", "-c", 'echo "$SLURMD_NODENAME $LD_LIBRARY_PATH $VIRTUAL_ENV"'
+    ).stdout
     seen = {line.split()[1]: line.split()[2:] for line in out.splitlines()}
     assert sorted(seen) == ["node1", "node2", "node3", "node4"]
     assert seen["node3"][0] == str(slurm_cluster_env.old_nvml)

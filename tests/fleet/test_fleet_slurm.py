@@ -15,8 +15,19 @@ pytestmark = pytest.mark.slurm
 def test_fleet_check_groups_healthy_nodes_and_names_the_bad_ones(slurm_cluster_env: FleetEnv) -> None:
     fe = slurm_cluster_env
     report_path = fe.root / "report.json"
-    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-4]", "--envsnap", str(fe.envsnap),
-                         "--timeout", "120", "-o", str(report_path))
+    res = fe.envsnap_cmd(
+        "fleet",
+        "check",
+        str(fe.lock),
+        "-w",
+        "node[1-4]",
+        "--envsnap",
+        str(fe.envsnap),
+        "--timeout",
+        "120",
+        "-o",
+        str(report_path),
+    )
     assert res.returncode == 3, res
     out = res.stdout
     print(out)
@@ -41,8 +52,7 @@ def test_fleet_check_groups_healthy_nodes_and_names_the_bad_ones(slurm_cluster_e
 
 def test_fleet_check_of_healthy_nodes_exits_0(slurm_cluster_env: FleetEnv) -> None:
     fe = slurm_cluster_env
-    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap),
-                         "--json")
+    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--json")
     assert res.returncode == 0, res
     data = json.loads(res.stdout)
     assert data["verdict"] == "compatible" and data["counts"]["compatible"] == 2
@@ -54,8 +64,9 @@ def test_a_node_whose_slurmd_is_stopped_is_unreachable_within_the_timeout(slurm_
     fe.cluster.stop_node("node2")
     try:
         started = time.monotonic()
-        res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap),
-                             "--timeout", "40", "--json")
+        res = fe.envsnap_cmd(
+            "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--timeout", "40", "--json"
+        )
         elapsed = time.monotonic() - started
     finally:
         fe.cluster.start_node("node2")
@@ -79,8 +90,16 @@ def test_a_job_whose_lock_the_node_cannot_run_is_refused_there_and_runs_on_a_hea
     script.write_text(f'#!/bin/sh\necho "ran on $SLURMD_NODENAME" >> {out}\n')
     script.chmod(0o755)
     # node4 (the drifted Python layer) has the lowest weight: the scheduler tries it first.
-    submitted = cluster.run("sbatch", "--parsable", "-N1", "--requeue", "-o", str(fe.root / "job-%j.log"),
-                            str(script), env={**fe.env, "ENVSNAP_LOCK": str(fe.lock)})
+    submitted = cluster.run(
+        "sbatch",
+        "--parsable",
+        "-N1",
+        "--requeue",
+        "-o",
+        str(fe.root / "job-%j.log"),
+        str(script),
+        env={**fe.env, "ENVSNAP_LOCK": str(fe.lock)},
+    )
     job_id = submitted.stdout.strip().split(";")[0]
     try:
         fields = cluster.wait_job(job_id)
@@ -153,8 +172,9 @@ def test_a_site_prolog_drains_a_node_that_cannot_run_the_site_lock_with_envsnaps
     script.chmod(0o755)
     cluster.set_prolog(site_prolog(fe, fe.lock))
     try:
-        submitted = cluster.run("sbatch", "--parsable", "-N1", "--requeue", "-o", str(fe.root / "site-%j.log"),
-                                str(script))
+        submitted = cluster.run(
+            "sbatch", "--parsable", "-N1", "--requeue", "-o", str(fe.root / "site-%j.log"), str(script)
+        )
         job_id = submitted.stdout.strip().split(";")[0]
         deadline = time.monotonic() + 180
         while cluster.job(job_id).get("Reason") != "launch_failed_requeued_held" and time.monotonic() < deadline:
@@ -188,10 +208,10 @@ def test_a_partition_or_a_count_selects_the_nodes_and_a_drained_node_is_named_no
     assert [n["node"] for n in json.loads(solo.stdout)["nodes"]] == ["node2"]
     cluster.run("scontrol", "update", "NodeName=node1", "State=DRAIN", "Reason=maintenance window")
     try:
-        named = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap),
-                               "--json")
-        counted = fe.envsnap_cmd("fleet", "check", str(fe.lock), "--nodes", "1", "--envsnap", str(fe.envsnap),
-                                 "--json")
+        named = fe.envsnap_cmd(
+            "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--json"
+        )
+        counted = fe.envsnap_cmd("fleet", "check", str(fe.lock), "--nodes", "1", "--envsnap", str(fe.envsnap), "--json")
     finally:
         cluster.resume("node1")
     assert named.returncode == 3, named
@@ -212,8 +232,9 @@ def test_a_node_that_hangs_is_unreachable_at_the_timeout_and_its_job_is_cancelle
     hanging.write_text(f'#!/bin/sh\n[ "$SLURMD_NODENAME" = node2 ] && exec sleep 600\nexec {fe.envsnap} "$@"\n')
     hanging.chmod(0o755)
     started = time.monotonic()
-    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(hanging),
-                         "--timeout", "25", "--json")
+    res = fe.envsnap_cmd(
+        "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(hanging), "--timeout", "25", "--json"
+    )
     elapsed = time.monotonic() - started
     assert res.returncode == 3, res
     nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}

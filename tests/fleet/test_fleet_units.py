@@ -19,24 +19,30 @@ from envsnap.fleet.slurm import NodeRun, NodeState
 from envsnap.model import Gpu, Hardware, Nvidia, PythonPackage, System, SystemPackage
 
 
-@pytest.mark.parametrize(("names", "expected"), [
-    (["node1", "node2", "node4"], "node[1-2,4]"),
-    (["n01", "n02", "n03", "gpu7"], "gpu7,n[01-03]"),
-    (["n9", "n10"], "n[9-10]"),
-    (["login"], "login"),
-    (["n3"], "n3"),
-])
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["node1", "node2", "node4"], "node[1-2,4]"),
+        (["n01", "n02", "n03", "gpu7"], "gpu7,n[01-03]"),
+        (["n9", "n10"], "n[9-10]"),
+        (["login"], "login"),
+        (["n3"], "n3"),
+    ],
+)
 def test_hostlist_compress(names: list[str], expected: str) -> None:
     assert hostlist.compress(names) == expected
 
 
 def _node(driver: str, demo: str, libc_arch: str = "amd64") -> Any:
     return sample_lock(
-        PythonPackage("torch", "2.4.0"), PythonPackage("fleet-demo", demo),
+        PythonPackage("torch", "2.4.0"),
+        PythonPackage("fleet-demo", demo),
         nvidia=Nvidia(driver_version=driver, cuda_driver_version="12.4", source="nvml"),
         hardware=Hardware(memory_mib=1000, gpus=(Gpu(0, "A100", "8.0", 81920), Gpu(1, "A100", "8.0", 81920))),
-        system=System("dpkg", (SystemPackage("dpkg", "libc6", "2.36-9", libc_arch),
-                               SystemPackage("dpkg", "libc6", "2.36-9", "i386"))),
+        system=System(
+            "dpkg",
+            (SystemPackage("dpkg", "libc6", "2.36-9", libc_arch), SystemPackage("dpkg", "libc6", "2.36-9", "i386")),
+        ),
     )
 
 
@@ -48,8 +54,10 @@ def test_fleet_file_keeps_the_common_part_once_and_round_trips(tmp_path: Path) -
     doc = fleetfile.document(fleet)
     assert doc["common"]["python"]["packages"]["torch"]["version"] == "2.4.0"
     assert doc["common"]["system"]["packages"]["libc6/i386"]["version"] == "2.36-9"  # keyed by name and arch
-    assert doc["nodes"]["n3"] == {"nvidia": {"driver_version": "470.57.02"},
-                                  "python": {"packages": {"fleet-demo": {"version": "1.0.1"}}}}
+    assert doc["nodes"]["n3"] == {
+        "nvidia": {"driver_version": "470.57.02"},
+        "python": {"packages": {"fleet-demo": {"version": "1.0.1"}}},
+    }
     assert doc["nodes"]["n1"]["nvidia"] == {"driver_version": "550.54.14"}
     back = fleetfile.load(path)
     assert back.unreachable == {"n4": "no answer within 5 s"}
@@ -59,8 +67,9 @@ def test_fleet_file_keeps_the_common_part_once_and_round_trips(tmp_path: Path) -
 
 def test_fleet_diff_names_each_changed_value(tmp_path: Path) -> None:
     before = fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0"), "n2": _node("550.54.14", "1.0.0")})
-    after = fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0"), "n2": _node("560.35.03", "1.0.2")},
-                                {"n3": "Slurm reports the node down"})
+    after = fleetfile.FleetFile(
+        {"n1": _node("550.54.14", "1.0.0"), "n2": _node("560.35.03", "1.0.2")}, {"n3": "Slurm reports the node down"}
+    )
     described = [c.describe() for c in fleetfile.diff(before, after)]
     assert described == [
         "n2: nvidia.driver_version: 550.54.14 -> 560.35.03",
@@ -70,21 +79,28 @@ def test_fleet_diff_names_each_changed_value(tmp_path: Path) -> None:
     assert fleetfile.diff(before, before) == []
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('[fleet]\nformat_version = 2\nnodes = []\n', "newer than this envsnap understands"),
-    ('[fleet]\nnodes = ["a"]\n', "format_version: missing"),
-    ('[fleet]\nformat_version = 1\nnodes = ["a", "a"]\n', "distinct node names"),
-    ('[fleet]\nformat_version = 1\nnodes = ["a"]\n[nodes.b]\n', "not in fleet.nodes"),
-    ('[fleet]\nformat_version = 1\nnodes = ["a"]\n[common.envsnap]\nschema_version = 1\n'
-     '[nodes.a.python]\nkind = "bogus"\n', "node a"),
-    ("[fleet\n", "not valid TOML"),
-    ('[fleet]\nformat_version = 0\nnodes = ["a"]\n', "not a format version"),
-    ('[fleet]\nformat_version = 1\nnodes = ["a\\nb"]\n', "distinct node names"),
-    ('[fleet]\nformat_version = 1\nnodes = ["a"]\nunreachable = { "x\\u001b[2J" = "down" }\n', "node name"),
-    ('[fleet]\nformat_version = 1\nnodes = ["a"]\nunreachable = { a = "down" }\n', "in fleet.nodes too"),
-])
-def test_a_bad_fleet_file_is_one_line_and_exit_2(tmp_path: Path, cli: Callable[..., Any], text: str,
-                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[fleet]\nformat_version = 2\nnodes = []\n", "newer than this envsnap understands"),
+        ('[fleet]\nnodes = ["a"]\n', "format_version: missing"),
+        ('[fleet]\nformat_version = 1\nnodes = ["a", "a"]\n', "distinct node names"),
+        ('[fleet]\nformat_version = 1\nnodes = ["a"]\n[nodes.b]\n', "not in fleet.nodes"),
+        (
+            '[fleet]\nformat_version = 1\nnodes = ["a"]\n[common.envsnap]\nschema_version = 1\n'
+            '[nodes.a.python]\nkind = "bogus"\n',
+            "node a",
+        ),
+        ("[fleet\n", "not valid TOML"),
+        ('[fleet]\nformat_version = 0\nnodes = ["a"]\n', "not a format version"),
+        ('[fleet]\nformat_version = 1\nnodes = ["a\\nb"]\n', "distinct node names"),
+        ('[fleet]\nformat_version = 1\nnodes = ["a"]\nunreachable = { "x\\u001b[2J" = "down" }\n', "node name"),
+        ('[fleet]\nformat_version = 1\nnodes = ["a"]\nunreachable = { a = "down" }\n', "in fleet.nodes too"),
+    ],
+)
+def test_a_bad_fleet_file_is_one_line_and_exit_2(
+    tmp_path: Path, cli: Callable[..., Any], text: str, message: str
+) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
     res = cli("fleet", "diff", str(bad), str(bad))
@@ -94,12 +110,31 @@ def test_a_bad_fleet_file_is_one_line_and_exit_2(tmp_path: Path, cli: Callable[.
 
 def _answer(**changes: Any) -> dict[str, Any]:
     answer: dict[str, Any] = {
-        "format": 1, "node": "n1", "environment": "venv", "lock_digest": "sha256:ab", "verdict": "compatible",
+        "format": 1,
+        "node": "n1",
+        "environment": "venv",
+        "lock_digest": "sha256:ab",
+        "verdict": "compatible",
         "facts": dict.fromkeys(FACTS, ""),
-        "check": {"findings": [{"severity": "ok", "component": "Python", "needed": "3.11", "found": "3.11",
-                                "remedy": "", "rule": "python"}]},
-        "python_layer": {"identical": True, "digest": "sha256:00", "packages_checked": 1, "mismatches": 0,
-                         "differences": []},
+        "check": {
+            "findings": [
+                {
+                    "severity": "ok",
+                    "component": "Python",
+                    "needed": "3.11",
+                    "found": "3.11",
+                    "remedy": "",
+                    "rule": "python",
+                }
+            ]
+        },
+        "python_layer": {
+            "identical": True,
+            "digest": "sha256:00",
+            "packages_checked": 1,
+            "mismatches": 0,
+            "differences": [],
+        },
     }
     answer.update(changes)
     return answer
@@ -114,37 +149,65 @@ def test_a_valid_answer_is_read() -> None:
     assert result.verdict == "compatible" and result.answered
 
 
-@pytest.mark.parametrize(("stdout", "why"), [
-    (json.dumps(_answer(node="n2")), "names itself"),
-    (json.dumps(_answer(lock_digest="sha256:cd")), "another lock"),
-    (json.dumps(_answer(format=7)), "format 7"),
-    (json.dumps(_answer(facts={"driver": 5})), "not a string"),
-    (json.dumps(_answer(verdict="great")), "verdict"),
-    ('{"format": 1, "format": 1}', "appears twice"),
-    ("{" * 5000, "nested more than"),
-    (json.dumps(_answer(check={"findings": [{"severity": "fatal"}]})), "severity"),
-])
+@pytest.mark.parametrize(
+    ("stdout", "why"),
+    [
+        (json.dumps(_answer(node="n2")), "names itself"),
+        (json.dumps(_answer(lock_digest="sha256:cd")), "another lock"),
+        (json.dumps(_answer(format=7)), "format 7"),
+        (json.dumps(_answer(facts={"driver": 5})), "not a string"),
+        (json.dumps(_answer(verdict="great")), "verdict"),
+        ('{"format": 1, "format": 1}', "appears twice"),
+        ("{" * 5000, "nested more than"),
+        (json.dumps(_answer(check={"findings": [{"severity": "fatal"}]})), "severity"),
+    ],
+)
 def test_an_answer_that_is_not_one_makes_the_node_invalid_not_a_crash(stdout: str, why: str) -> None:
     result = from_run(_run(stdout), lock_digest="sha256:ab", timeout=5)
     assert result.verdict == "invalid" and why in result.reason, result
 
 
 def test_a_node_that_lies_about_being_better_is_judged_by_its_findings() -> None:
-    failing = _answer(check={"findings": [{"severity": "fail", "component": "NVIDIA driver", "needed": ">= 530",
-                                           "found": "470", "remedy": "upgrade", "rule": "driver"}]})
+    failing = _answer(
+        check={
+            "findings": [
+                {
+                    "severity": "fail",
+                    "component": "NVIDIA driver",
+                    "needed": ">= 530",
+                    "found": "470",
+                    "remedy": "upgrade",
+                    "rule": "driver",
+                }
+            ]
+        }
+    )
     assert from_run(_run(json.dumps(failing)), lock_digest="sha256:ab", timeout=5).verdict == "incompatible"
 
 
 def test_no_answer_is_unreachable_with_what_srun_said() -> None:
-    silent = from_run(_run("", returncode=1, stderr="srun: error: Task launch failed on node n1: Communication "
-                           "connection failure\n"), lock_digest="sha256:ab", timeout=5)
+    silent = from_run(
+        _run("", returncode=1, stderr="srun: error: Task launch failed on node n1: Communication connection failure\n"),
+        lock_digest="sha256:ab",
+        timeout=5,
+    )
     assert silent.verdict == "unreachable" and "Communication connection failure" in silent.reason
-    failed = from_run(_run("", returncode=2, stderr="envsnap: error: /shared/x.lock: no such lockfile\n"),
-                      lock_digest="sha256:ab", timeout=5)
+    failed = from_run(
+        _run("", returncode=2, stderr="envsnap: error: /shared/x.lock: no such lockfile\n"),
+        lock_digest="sha256:ab",
+        timeout=5,
+    )
     assert failed.verdict == "invalid" and failed.reason == "envsnap: error: /shared/x.lock: no such lockfile"
-    missing = from_run(_run("", returncode=2, stderr="slurmstepd-n1: error: execve(): /opt/envsnap: No such file or "
-                            "directory\nsrun: error: n1: task 0: Exited with exit code 2\n"),
-                       lock_digest="sha256:ab", timeout=5)
+    missing = from_run(
+        _run(
+            "",
+            returncode=2,
+            stderr="slurmstepd-n1: error: execve(): /opt/envsnap: No such file or "
+            "directory\nsrun: error: n1: task 0: Exited with exit code 2\n",
+        ),
+        lock_digest="sha256:ab",
+        timeout=5,
+    )
     assert missing.verdict == "unreachable" and "execve(): /opt/envsnap: No such file" in missing.reason
     late = from_run(_run("", returncode=-9, timed_out=True), lock_digest="sha256:ab", timeout=5)
     assert late.verdict == "unreachable" and late.reason == "no answer within 5 s"
@@ -153,10 +216,16 @@ def test_no_answer_is_unreachable_with_what_srun_said() -> None:
 def test_report_groups_nodes_and_puts_the_worst_first() -> None:
     facts = dict.fromkeys(FACTS, "x")
     old = {**facts, "driver": "470"}
-    report = FleetReport("l", "d", (
-        NodeResult("n1", "compatible", facts), NodeResult("n2", "compatible", facts),
-        NodeResult("n3", "incompatible", old), NodeResult("n4", "unreachable", reason="down"),
-    ))
+    report = FleetReport(
+        "l",
+        "d",
+        (
+            NodeResult("n1", "compatible", facts),
+            NodeResult("n2", "compatible", facts),
+            NodeResult("n3", "incompatible", old),
+            NodeResult("n4", "unreachable", reason="down"),
+        ),
+    )
     assert [g.hostlist for g in report.groups()] == ["n4", "n3", "n[1-2]"]
     assert report.verdict == "incompatible" and report.differing() == ["driver"]
     assert report.common()["driver"] == "x"
@@ -168,8 +237,21 @@ def test_node_output_reaches_the_terminal_without_control_characters(capsys: pyt
     from envsnap.cli.fleet import print_report
 
     evil = dict.fromkeys(FACTS, "\x1b]0;owned\x07\x1b[31mred")
-    answer = _answer(facts=evil, check={"findings": [{"severity": "fail", "component": "x\x1b[2J", "needed": "a",
-                                                      "found": "b\u202e", "remedy": "[bold]r[/]", "rule": ""}]})
+    answer = _answer(
+        facts=evil,
+        check={
+            "findings": [
+                {
+                    "severity": "fail",
+                    "component": "x\x1b[2J",
+                    "needed": "a",
+                    "found": "b\u202e",
+                    "remedy": "[bold]r[/]",
+                    "rule": "",
+                }
+            ]
+        },
+    )
     result = from_run(_run(json.dumps(answer)), lock_digest="sha256:ab", timeout=5)
     print_report(FleetReport("l", "sha256:ab", (result,)))
     out = capsys.readouterr().out
@@ -177,8 +259,9 @@ def test_node_output_reaches_the_terminal_without_control_characters(capsys: pyt
     assert "[bold]r[/]" in out  # text, never markup
 
 
-def test_the_report_file_escapes_node_output_as_json_does(tmp_path: Path, cli: Callable[..., Any],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_report_file_escapes_node_output_as_json_does(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import envsnap.fleet
 
     lock = tmp_path / "envsnap.lock"
@@ -201,7 +284,10 @@ def test_the_nodes_run_the_envsnap_given_else_the_same_path_else_path(tmp_path: 
     assert node_command("/opt/envsnap/bin/envsnap") == ["/opt/envsnap/bin/envsnap"]
     assert node_command(None, str(script)) == [str(script)]
     assert node_command(None, "/x/site-packages/envsnap/__main__.py", "/usr/bin/python3") == [
-        "/usr/bin/python3", "-m", "envsnap"]
+        "/usr/bin/python3",
+        "-m",
+        "envsnap",
+    ]
     assert node_command(None, "/usr/bin/something-else") == ["envsnap"]
 
 
@@ -211,8 +297,9 @@ def test_prolog_without_a_lock_does_nothing(cli: Callable[..., Any], monkeypatch
     assert res.code == 0 and res.out == "" and res.err == ""
 
 
-def test_prolog_of_a_lock_this_host_runs_says_so_in_one_line(tmp_path: Path, cli: Callable[..., Any],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prolog_of_a_lock_this_host_runs_says_so_in_one_line(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     lock = tmp_path / "envsnap.lock"
     assert cli("capture", "-o", str(lock)).code == 0
     monkeypatch.setenv("ENVSNAP_LOCK", str(lock))
@@ -222,8 +309,9 @@ def test_prolog_of_a_lock_this_host_runs_says_so_in_one_line(tmp_path: Path, cli
     assert res.out.count("\n") == 1 and "can run" in res.out
 
 
-def test_prolog_of_a_lock_this_host_cannot_run_exits_3(tmp_path: Path, cli: Callable[..., Any],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prolog_of_a_lock_this_host_cannot_run_exits_3(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     here = tmp_path / "here.lock"
     assert cli("capture", "-o", str(here)).code == 0
     snap = lockfile.load(here)
@@ -236,8 +324,9 @@ def test_prolog_of_a_lock_this_host_cannot_run_exits_3(tmp_path: Path, cli: Call
     assert res.err.count("\n") == 1 and "envsnap: cannot run lock" in res.err and "riscv64" in res.err
 
 
-def test_without_slurm_fleet_check_is_one_line_and_exit_4(tmp_path: Path, cli: Callable[..., Any],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_slurm_fleet_check_is_one_line_and_exit_4(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     lock = tmp_path / "envsnap.lock"
     lockfile.dump(sample_lock(), lock)
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -246,9 +335,17 @@ def test_without_slurm_fleet_check_is_one_line_and_exit_4(tmp_path: Path, cli: C
     assert "scontrol not found" in res.err and len(res.err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args", [["--nodes", "-1"], ["--nodes", "0"], ["--timeout", "0", "-w", "n1"],
-                                  ["--timeout", "nan", "-w", "n1"], ["--timeout", "inf", "-w", "n1"],
-                                  ["-w", "n1", "--nodes", "2"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--nodes", "-1"],
+        ["--nodes", "0"],
+        ["--timeout", "0", "-w", "n1"],
+        ["--timeout", "nan", "-w", "n1"],
+        ["--timeout", "inf", "-w", "n1"],
+        ["-w", "n1", "--nodes", "2"],
+    ],
+)
 def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: list[str]) -> None:
     lock = tmp_path / "envsnap.lock"
     lockfile.dump(sample_lock(), lock)
@@ -266,21 +363,32 @@ def test_node_state_says_which_nodes_can_be_asked() -> None:
         assert not NodeState("n1", state).available, state
 
 
-@pytest.mark.parametrize(("verdicts", "strict", "code"), [
-    (("compatible", "compatible"), False, 0),
-    (("compatible", "warnings"), False, 0),
-    (("compatible", "warnings"), True, 1),
-    (("compatible", "unreachable"), False, 3),
-    (("invalid", "warnings"), True, 3),
-])
-def test_fleet_check_exit_status(tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
-                                 verdicts: tuple[str, ...], strict: bool, code: int) -> None:
+@pytest.mark.parametrize(
+    ("verdicts", "strict", "code"),
+    [
+        (("compatible", "compatible"), False, 0),
+        (("compatible", "warnings"), False, 0),
+        (("compatible", "warnings"), True, 1),
+        (("compatible", "unreachable"), False, 3),
+        (("invalid", "warnings"), True, 3),
+    ],
+)
+def test_fleet_check_exit_status(
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    verdicts: tuple[str, ...],
+    strict: bool,
+    code: int,
+) -> None:
     import envsnap.fleet
 
     lock = tmp_path / "envsnap.lock"
     lockfile.dump(sample_lock(), lock)
-    results = tuple(NodeResult(f"n{i}", v, dict.fromkeys(FACTS, "x"), reason="down" if v == "unreachable" else "")
-                    for i, v in enumerate(verdicts))  # type: ignore[arg-type]
+    results = tuple(
+        NodeResult(f"n{i}", v, dict.fromkeys(FACTS, "x"), reason="down" if v == "unreachable" else "")
+        for i, v in enumerate(verdicts)
+    )  # type: ignore[arg-type]
     monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: FleetReport(str(lock), "d", results))
     report = tmp_path / "report.json"
     res = cli("fleet", "check", str(lock), "-w", "n[0-1]", "-o", str(report), *(["--strict"] if strict else []))
@@ -291,8 +399,7 @@ def test_fleet_check_exit_status(tmp_path: Path, cli: Callable[..., Any], monkey
 def test_sinfo_lines_become_node_states_in_the_partition_srun_must_name() -> None:
     from envsnap.fleet.slurm import parse_states
 
-    text = ("n1|idle|cpu*|none\nn2|drained|cpu*|bad fan | noisy\nn3|mixed|gpu|none\nn1|idle|gpu|none\n"
-            "n4|idle|gpu|none\n")
+    text = "n1|idle|cpu*|none\nn2|drained|cpu*|bad fan | noisy\nn3|mixed|gpu|none\nn1|idle|gpu|none\nn4|idle|gpu|none\n"
     default = parse_states(text, all_partitions=False)
     assert [(s.name, s.partition) for s in default] == [("n1", "cpu"), ("n2", "cpu")]
     assert default[1].reason == "bad fan | noisy" and not default[1].available
@@ -300,8 +407,9 @@ def test_sinfo_lines_become_node_states_in_the_partition_srun_must_name() -> Non
     assert [(s.name, s.partition) for s in named] == [("n1", "cpu"), ("n2", "cpu"), ("n3", "gpu"), ("n4", "gpu")]
 
 
-def test_ctrl_c_stops_every_srun_at_once_and_cancels_their_jobs(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_stops_every_srun_at_once_and_cancels_their_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Interrupted, fleet check does not wait for the nodes' deadline: the sruns are killed and their jobs
     cancelled (a killed srun leaves its job holding the node)."""
     import os
@@ -320,8 +428,13 @@ def test_ctrl_c_stops_every_srun_at_once_and_cancels_their_jobs(tmp_path: Path,
     threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # Ctrl-C
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        run_on_nodes([NodeState("n1", "idle"), NodeState("n2", "idle")], ["envsnap", "fleet", "node", "l"], env=env,
-                     timeout=60, job_name="envsnap-fleet-test")
+        run_on_nodes(
+            [NodeState("n1", "idle"), NodeState("n2", "idle")],
+            ["envsnap", "fleet", "node", "l"],
+            env=env,
+            timeout=60,
+            job_name="envsnap-fleet-test",
+        )
     assert time.monotonic() - started < 15
     assert "--name=envsnap-fleet-test" in log.read_text()
 
@@ -342,8 +455,9 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_node_is_asked(
     assert asked == []
 
 
-def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(tmp_path: Path, cli: Callable[..., Any],
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import envsnap.fleet.slurm
 
     lock = tmp_path / "envsnap.lock"
@@ -379,8 +493,12 @@ def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path) -> None:
         (tmp_path / name).write_text("#!/bin/sh\n" + body)
         (tmp_path / name).chmod(0o755)
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
-    proc = subprocess.Popen([sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "n[1-2]",
-                             "--timeout", "60"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "n[1-2]", "--timeout", "60"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
