@@ -57,7 +57,10 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         hashes = entry.get("hash") or {}
         if entry.get("manager") == "conda":
             record = _conda.package_from_url(
-                str(entry["url"]), md5=str(hashes.get("md5", "")), sha256=str(hashes.get("sha256", "")), where=where
+                _required(entry, "url", where),
+                md5=str(hashes.get("md5", "")),
+                sha256=str(hashes.get("sha256", "")),
+                where=where,
             )
             conda.append(record)
         elif entry.get("manager") == "pip":
@@ -78,8 +81,19 @@ def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> Pyt
             filename=unquote(url.rsplit("/", 1)[-1].split("#")[0]), url=url.split("#")[0], sha256=sha256
         )
     return PythonPackage(
-        name=canonicalize_name(str(entry["name"])), version=str(entry["version"]), installer="pip", artifact=artifact
+        name=canonicalize_name(_required(entry, "name", where)),
+        version=_required(entry, "version", where),
+        installer="pip",
+        artifact=artifact,
     )
+
+
+def _required(entry: Mapping[str, Any], key: str, where: str) -> str:
+    """A field every package entry of this kind has: a missing or non-scalar one is the file's error, one line."""
+    value = entry.get(key)
+    if value is None or isinstance(value, (Mapping, list)) or str(value) == "":
+        raise LockImportError(f"{where}: no {key}")
+    return str(value)
 
 
 class CondaLockImporter(Importer):

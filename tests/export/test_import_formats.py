@@ -295,6 +295,19 @@ EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/con
             "not valid YAML: found character '@' that cannot start any token (line 2, column 1)",
         ),
         ("conda-lock.yml", "version: 1\npackage: [\n", "conda-lock", "not valid YAML: expected the node content"),
+        # Found by the fuzzer: a pip entry without its version, a conda entry without its URL (KeyError tracebacks).
+        (
+            "conda-lock.yml",
+            "version: 1\npackage:\n- {name: demo, manager: pip, platform: linux-64}\n",
+            "conda-lock",
+            "conda-lock.yml: package[0]: no version",
+        ),
+        (
+            "conda-lock.yml",
+            "version: 1\npackage:\n- {name: zlib, version: '1.3', manager: conda, platform: linux-64}\n",
+            "conda-lock",
+            "conda-lock.yml: package[0]: no url",
+        ),
         ("requirements.txt", "", "auto", "requirements.txt: no packages in it (read as requirements)"),
         ("requirements.txt", "# only comments\n\n", "requirements", "no packages in it"),
         ("pylock.toml", 'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n', "auto", "no packages in it"),
