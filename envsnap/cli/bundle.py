@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from . import _output
+from . import _output, add_allow_url
 
 ORDER = 40
 HELP = "a self-contained wheelhouse + lock that rebuilds offline"
@@ -35,15 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
     p.add_argument("--cache-dir", metavar="DIR", help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)")
     p.add_argument("--offline", action="store_true", help="use only the download cache; fail on anything missing")
-    p.add_argument(
-        "--allow-url",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
-        "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
-        "https hosts on public addresses; repeatable",
-    )
+    add_allow_url(p)
     p.add_argument(
         "--with-base-image",
         action="store_true",

@@ -5,7 +5,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import _output
+from . import _output, add_allow_url
 
 if TYPE_CHECKING:
     from ..artifacts.debs import DebOutcome
@@ -39,15 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "directory URLs) are checked to be present (default: the git work tree around the working "
         "directory)",
     )
-    p.add_argument(
-        "--allow-url",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
-        "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
-        "https hosts on public addresses; repeatable",
-    )
+    add_allow_url(p)
     p.add_argument(
         "--snapshot-url",
         metavar="URL",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import _output
+from . import _output, add_allow_url
 from .verify import exit_code, print_report
 
 ORDER = 45
@@ -24,15 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--target", default="venv", help="what to build: venv, docker or conda (default: venv)")
     p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
     p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")
-    p.add_argument(
-        "--allow-url",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
-        "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
-        "https hosts on public addresses; repeatable",
-    )
+    add_allow_url(p)
     defaults = ", ".join(f"{name}: {REGISTRY[name].default_dest}" for name in sorted(REGISTRY))
     p.add_argument(
         "--dest",
