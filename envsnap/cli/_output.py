@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -154,10 +154,62 @@ def write_document(document: str | bytes) -> None:
     sys.stdout.flush()
 
 
-def progress(prefix: str = "", style: str = "") -> Callable[[str], None]:
-    """A library ``progress`` callback: each line (paths, build output) on stderr as text, never markup."""
-    err = stderr()
-    return lambda message: err.print(text(prefix + message, style=style))
+def progress(prefix: str = "", style: str = "") -> Lines:
+    """A library ``progress`` callback: each line (paths, build output) on stderr as text, never markup; a
+    transfer of known size (an image saved or loaded) as a bar on a terminal (``envsnap.progress.Meter``)."""
+    return Lines(prefix, style)
+
+
+class Lines:
+    """The CLI's ``envsnap.progress.Meter``: lines on stderr, and a transient byte bar per transfer on a
+    terminal, followed by one line with the size and time when the transfer ends."""
+
+    def __init__(self, prefix: str = "", style: str = ""):
+        self.prefix, self.style = prefix, style
+        self.console = stderr()
+
+    def __call__(self, message: str) -> None:
+        self.console.print(text(self.prefix + message, style=self.style))
+
+    def transfer(self, label: str, total: int) -> _Transfer:
+        return _Transfer(self, label, total)
+
+
+class _Transfer:
+    def __init__(self, lines: Lines, label: str, total: int):
+        import time
+
+        self.lines, self.label, self.size, self.started = lines, label, 0, time.perf_counter()
+        self._bar: Any = None
+        if lines.console.is_terminal:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}", markup=False),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=lines.console,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(line(lines.prefix + label), total=total or None)
+
+    def advance(self, size: int) -> None:
+        self.size += size
+        if self._bar is not None:
+            self._bar.update(self._task, advance=size)
+
+    def close(self, finished: bool) -> None:
+        import time
+
+        from ..progress import done_line
+
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+        if finished:
+            self.lines(done_line(self.label, self.size, time.perf_counter() - self.started))
 
 
 class Bar:

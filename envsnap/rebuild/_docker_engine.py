@@ -23,6 +23,7 @@ from .._defaults import install_hint
 from .._fs import atomic_write_text
 from ..dockerfile import baseimage
 from ..errors import BadBundleError, RebuildError
+from ..progress import transfer
 from .interface import Progress
 
 if TYPE_CHECKING:
@@ -406,7 +407,7 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
             untagged = work / "image.tar"
             untag_image_archive(archive, untagged, facts.image_id)
             try:
-                with open(untagged, "rb") as handle, patient(client):
+                with _Counting(untagged, say, f"loaded {reference}") as handle, patient(client):
                     for chunk in client.api.load_image(handle, quiet=True) or ():
                         if isinstance(chunk, dict) and chunk.get("error"):
                             raise RebuildError(f"the Docker engine could not load {archive}: {chunk['error']}")
@@ -416,6 +417,34 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
         if loaded is None or loaded.image_id != facts.image_id:
             raise RebuildError(f"{archive}: the engine did not get image {facts.image_id} from it")
         client.api.tag(facts.image_id, "envsnap/base", facts.image_id.split(":", 1)[1][:12])
+
+
+class _Counting:
+    """An image archive opened for the engine to read, its bytes counted as it reads them (``transfer``)."""
+
+    def __init__(self, path: Path, say: Progress, label: str):
+        self._path, self._say, self._label = path, say, label
+
+    def __enter__(self) -> _Counting:
+        self._handle = open(self._path, "rb")
+        self._size = os.fstat(self._handle.fileno()).st_size
+        self._shown = transfer(self._say, self._label, self._size)
+        self._advance = self._shown.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self._shown.__exit__(*exc)
+        finally:
+            self._handle.close()
+
+    def __len__(self) -> int:  # what requests sends as Content-Length
+        return self._size
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._advance(len(data))
+        return data
 
 
 def untag_image_archive(source: Path, target: Path, image_id: str) -> None:
@@ -498,8 +527,11 @@ def save_image(
     try:
         with os.fdopen(fd, "wb") as handle, patient(client):
             try:
-                for chunk in client.images.get(facts.image_id).save(named=reference):
-                    handle.write(chunk)
+                image = client.images.get(facts.image_id)
+                with transfer(say, f"saved {reference}", int(image.attrs.get("Size") or 0)) as advance:
+                    for chunk in image.save(named=reference):
+                        handle.write(chunk)
+                        advance(len(chunk))
             except _engine_errors() as exc:
                 raise RebuildError(
                     f"the Docker engine stopped answering while saving {reference} "

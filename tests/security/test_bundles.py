@@ -475,7 +475,7 @@ class _SlowSaveEngine:
 
     def __init__(self, seconds_to_first_byte: float) -> None:
         self.api = SimpleNamespace(timeout=10)
-        self.images = SimpleNamespace(get=lambda _id: SimpleNamespace(save=self._save))
+        self.images = SimpleNamespace(get=lambda _id: SimpleNamespace(save=self._save, attrs={"Size": 11}))
         self.first_byte = seconds_to_first_byte
 
     def _save(self, named: str) -> Iterator[bytes]:
