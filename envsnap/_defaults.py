@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ def install_hint(extra: str = "") -> str:
 ARTIFACTS_CACHE = "artifacts"  # wheels and sdists, by sha256 (pin, bundle, the venv rebuild)
 CONDA_CACHE = "conda"  # conda package archives, by hash (the conda rebuild)
 RUNS_CACHE = "runs"  # quick verify results of `envsnap run`
+CAPTURE_CACHE = "capture"  # facts read from files at capture, by path + size + mtime_ns + inode (probes/cache.py)
 
 
 def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
@@ -38,3 +40,10 @@ def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     if not os.path.isabs(base):
         base = str(Path(env.get("HOME") or str(Path.home())) / ".cache")
     return Path(base) / "envsnap" / kind
+
+
+def capture_cache_path(kind: str, identity: str) -> Path:
+    """The capture cache file of ``kind`` for one environment, named by a digest of ``identity`` (its
+    interpreter's path), so that no name read from anywhere becomes part of a path (probes/cache.py)."""
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return cache_dir(CAPTURE_CACHE) / f"{kind}-{digest}.json"

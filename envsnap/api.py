@@ -20,13 +20,16 @@ def check(
     target: TargetKind | Target = HOST,
     python: str | None = None,
     cpu_only: bool = False,
+    cache: bool = True,
 ) -> Report:
     """The compatibility report of ``lock`` on ``host`` (default: probe this host, with ``python`` as the
     interpreter that would run the environment) for ``target``: "host" or a rebuild target's name (``envsnap
-    rebuild``'s ``--target``; an unknown one is bad input, exit code 2), probed here, or a ready ``Target``."""
+    rebuild``'s ``--target``; an unknown one is bad input, exit code 2), probed here, or a ready ``Target``.
+    ``cache``: False probes without the capture cache (``--no-cache``)."""
     if isinstance(target, Target):
         resolved = dataclasses.replace(target, cpu_only=target.cpu_only or cpu_only)
     else:
         resolved = check_target(target, cpu_only=cpu_only)
     # The rules read no git state: the project's is not captured (several git subprocesses).
-    return evaluate(lock, capture(python, project_state=False) if host is None else host, resolved)
+    probed = capture(python, project_state=False, use_cache=cache) if host is None else host
+    return evaluate(lock, probed, resolved)

@@ -55,6 +55,16 @@ def add_allow_url(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     )
 
 
+def add_no_cache(parser: argparse.ArgumentParser) -> None:
+    """``--no-cache`` (capture, check, verify): read every file the capture reads, and keep nothing."""
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read every ELF file, RECORD and dpkg list again and write no capture cache (by default facts read "
+        "from a file are reused while its size, mtime and inode are unchanged)",
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"envsnap: error: {message}\n")

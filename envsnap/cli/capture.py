@@ -6,7 +6,7 @@ import time
 
 from .. import _defaults
 from ..errors import UsageError
-from . import _output
+from . import _output, add_no_cache
 
 ORDER = 10
 HELP = "record this environment into a lockfile"
@@ -90,6 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="also record each package's exact wheel file on the configured index (what `envsnap pin` does)",
     )
+    add_no_cache(p)
     p.set_defaults(func=run)
 
 
@@ -101,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.python import PendingProbe, select_environment
 
     chosen = select_environment(args.python, args.prefix)
-    probe = PendingProbe(chosen.python) if chosen.python is not None and chosen.python_layer else None
+    use_cache = not args.no_cache
+    probe = (
+        PendingProbe(chosen.python, use_cache=use_cache) if chosen.python is not None and chosen.python_layer else None
+    )
     from .. import lockfile
     from ..probes.capture import run_capture
     from ..probes.interface import CaptureOptions
@@ -116,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         gpu_ids=args.gpu_ids,
         gpu_timeout=args.gpu_timeout,
         output=None if args.output == "-" else args.output,
+        use_cache=use_cache,
     )
     captured = run_capture(options, started=probe)
     snapshot = captured.snapshot

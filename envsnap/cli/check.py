@@ -4,7 +4,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from . import _output, exit_for
+from . import _output, add_no_cache, exit_for
 
 if TYPE_CHECKING:
     from ..compat import Report
@@ -46,6 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--cpu-only", action="store_true", help="accept running without the GPU: GPU failures become warnings"
     )
+    add_no_cache(p)
     p.set_defaults(func=run)
 
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if not chosen.python_layer:
         # An active conda environment without Python cannot run the locked Python: envsnap's own does.
         chosen = select_environment(sys.executable)
-    report = check(lock, target=args.target, python=chosen.python, cpu_only=args.cpu_only)
+    report = check(lock, target=args.target, python=chosen.python, cpu_only=args.cpu_only, cache=not args.no_cache)
     # The first line names the environment (on stderr under --json); after the check, so an error stays one line.
     _output.first_line(f"checking {args.lock} with {chosen.describe()}", json_output=args.json)
     if args.json:

@@ -4,7 +4,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from . import _output, exit_for
+from . import _output, add_no_cache, exit_for
 
 if TYPE_CHECKING:
     from ..compare.verify import VerifyReport
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no mismatch)")
+    add_no_cache(p)
     p.set_defaults(func=run)
 
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.python import select_environment
 
     chosen = select_environment(args.python)
-    report = verify(args.lock, files=args.files, environment=chosen)
+    report = verify(args.lock, files=args.files, environment=chosen, cache=not args.no_cache)
     # The first line says which environment was verified (on stderr under --json, which owns stdout); printed
     # once it is known to be one, so that an error stays the only line.
     _output.first_line(f"verifying {chosen.describe()} against {args.lock}", json_output=args.json)

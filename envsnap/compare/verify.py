@@ -119,13 +119,15 @@ def verify(
     *,
     files: bool = False,
     environment: TargetEnvironment | None = None,
+    cache: bool = True,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
     ``environment``: the environment ``select_environment`` chose (the CLI's ``--python``, ``VIRTUAL_ENV``,
     ``CONDA_PREFIX`` order), used instead of ``python``.
     ``files``: also hash every installed file and compare it with its distribution's RECORD, so a file
-    edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that)."""
+    edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that).
+    ``cache``: False captures without the capture cache (``--no-cache``)."""
     from ..probes.capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
@@ -139,10 +141,11 @@ def verify(
             conda_prefix=environment.conda_prefix,
             python_layer=environment.python_layer,
             project_state=False,
+            use_cache=cache,
         )
         target = environment.describe()
     else:
-        actual = capture(python, changed_files=changed, project_state=False)  # compared: no git state
+        actual = capture(python, changed_files=changed, project_state=False, use_cache=cache)  # no git state
         target = python or "(this interpreter)"
     report = compare(lock, actual, target=target)
     if not changed:

@@ -18,6 +18,7 @@ import platform
 import re
 import sys
 import sysconfig
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,6 +39,99 @@ _INSTALLER_FILES = frozenset(
     ]
 )
 _SO_RE = re.compile(r"\.so(\.[0-9]+)*$")
+
+# The capture cache (docs/design.md, "The capture cache"): facts read from a file, reused while the file's size,
+# mtime_ns and inode are unchanged. The host's caches (ELF sections, the dpkg index) share this format and these
+# helpers; in the target interpreter only the RECORD digests are cached.
+CACHE_FORMAT = "envsnap-capture-cache"
+CACHE_VERSION = 1
+CACHE_MAX_BYTES = 64 << 20
+# A file changed this recently may change again within its mtime's granularity with the same size: not stored.
+_RACY_NS = 2 * 10**9
+
+
+def file_stamp(path: str) -> list[int] | None:
+    """``[size, mtime_ns, inode]`` of ``path`` (links followed); None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def storable(stamp: list[int] | None) -> bool:
+    """Whether a fact read from a file of this stamp may be kept: it exists and is not racily recent."""
+    return stamp is not None and stamp[1] < time.time_ns() - _RACY_NS
+
+
+def read_cache(path: str, kind: str, meta: Any) -> dict[str, Any]:
+    """The entries of the cache file ``path`` when it is a cache of ``kind`` written for ``meta``; {} when it
+    is missing, too large, not JSON, or another format, version, kind or meta (never an error)."""
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read(CACHE_MAX_BYTES + 1)
+        if len(blob) > CACHE_MAX_BYTES:
+            return {}
+        data = json.loads(blob.decode("utf-8"))
+    except Exception:  # unreadable, not UTF-8, not JSON, nested too deep: no cache
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    head = (data.get("format"), data.get("version"), data.get("kind"), data.get("meta"))
+    entries = data.get("entries")
+    if head != (CACHE_FORMAT, CACHE_VERSION, kind, meta) or not isinstance(entries, dict):
+        return {}
+    return entries
+
+
+def cache_document(kind: str, meta: Any, entries: dict[str, Any]) -> dict[str, Any]:
+    return {"format": CACHE_FORMAT, "version": CACHE_VERSION, "kind": kind, "meta": meta, "entries": entries}
+
+
+def cached(entries: dict[str, Any], key: str, stamp: list[int] | None) -> Any:
+    """The value kept for ``key`` when it was read from the file as it is now (``stamp``); None otherwise."""
+    entry = entries.get(key)
+    if stamp is None or not isinstance(entry, list) or len(entry) != 2 or entry[0] != stamp:
+        return None
+    return entry[1]
+
+
+def _is_texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+class _RecordCache:
+    """RECORD digests of the last capture of this environment: each is kept with the stamps of the files it was
+    computed from (RECORD, ``entry_points.txt``, the scripts whose first line was read), and reused while every
+    one of them is unchanged."""
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        self.old = entries
+        self.new: dict[str, Any] = {}
+        self.hits = 0
+
+    def lookup(self, record: str, stamp: list[int] | None) -> tuple[str, list[str]] | None:
+        value = cached(self.old, record, stamp)
+        if not (isinstance(value, list) and len(value) == 3):
+            return None
+        digest, shared, deps = value
+        if not (isinstance(digest, str) and _is_texts(shared) and isinstance(deps, list)):
+            return None
+        for dep in deps:
+            if not (isinstance(dep, list) and len(dep) == 2 and isinstance(dep[0], str)):
+                return None
+            if file_stamp(dep[0]) != dep[1]:
+                return None
+        self.new[record] = self.old[record]
+        self.hits += 1
+        return digest, shared
+
+    def store(self, record: str, stamp: list[int] | None, digest: str, shared: list[str], deps: list[Any]) -> None:
+        if storable(stamp) and all(d[1] is None or storable(d[1]) for d in deps):
+            self.new[record] = [stamp, [digest, shared, deps]]
+
+    def changed(self) -> bool:
+        return not (self.hits == len(self.new) == len(self.old))
 
 
 def canonical_name(name: str) -> str:
@@ -186,8 +280,10 @@ def record_digest(
     layout: _Layout,
     console_scripts: set[str],
     kept: list[tuple[str, str]] | None = None,
+    examined: list[str] | None = None,
 ) -> tuple[str, list[str]]:
     """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects.
+    ``examined``, when given, receives the path of every script whose first line was read.
 
     Installers write or rewrite some files (INSTALLER, REQUESTED, direct_url.json, RECORD, uv's cache
     markers, console scripts, shebangs naming the interpreter, byte code): they are left out, and paths
@@ -195,12 +291,19 @@ def record_digest(
     installed by pip or uv, in any location, gives one digest. ``wheel_record_digest`` computes the same
     digest from the wheel file itself.
     """
+
+    def generated(entry: str) -> bool:
+        path = os.path.join(site_dir, entry)
+        if examined is not None:
+            examined.append(path)
+        return _generated_script(path)
+
     digest, shared = _digest(
         _record_rows(record_text),
         os.path.basename(dist_dir),
         "..",
         lambda entry: (layout.place(site_dir, entry), True),
-        lambda entry: _generated_script(os.path.join(site_dir, entry)),
+        generated,
         console_scripts,
         kept,
     )
@@ -311,7 +414,31 @@ def _console_scripts(dist_dir: str) -> set[str]:
     return _parse_console_scripts(_read_text(path))
 
 
-def _dist_info(site_dir: str, entry: str, layout: _Layout, check_files: bool = False) -> dict[str, Any]:
+def _record(site_dir: str, dist_dir: str, layout: _Layout, cache: _RecordCache | None) -> tuple[str, list[str]]:
+    """The RECORD digest and shared objects of one distribution, from the cache when nothing it was computed
+    from has changed. Each file's stamp is taken before it is read: a change while it is read is seen next time."""
+    record = os.path.join(dist_dir, "RECORD")
+    stamp = file_stamp(record) if cache is not None else None
+    if cache is not None:
+        found = cache.lookup(record, stamp)
+        if found is not None:
+            return found
+    entry_points = os.path.join(dist_dir, "entry_points.txt")
+    deps = [[entry_points, file_stamp(entry_points)]] if cache is not None else []
+    examined: list[str] = []
+    digest, shared = record_digest(
+        site_dir, dist_dir, _read_text(record), layout, _console_scripts(dist_dir), None, examined
+    )
+    if cache is not None:
+        # A script read after the stamps above may have changed since: stamped now, before any later read.
+        deps += [[path, file_stamp(path)] for path in examined]
+        cache.store(record, stamp, digest, shared, deps)
+    return digest, shared
+
+
+def _dist_info(
+    site_dir: str, entry: str, layout: _Layout, check_files: bool = False, cache: _RecordCache | None = None
+) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info")
     if egg and not os.path.isdir(dist_dir):
@@ -365,8 +492,8 @@ def _dist_info(site_dir: str, entry: str, layout: _Layout, check_files: bool = F
             info["direct_url"] = json.loads(_read_text(os.path.join(dist_dir, "direct_url.json")))
         except ValueError:
             info["warning"] = "direct_url.json is not valid JSON"
-    if "RECORD" in files:
-        kept: list[tuple[str, str]] | None = [] if check_files else None
+    if "RECORD" in files and check_files:
+        kept: list[tuple[str, str]] = []
         digest, shared = record_digest(
             site_dir,
             dist_dir,
@@ -375,8 +502,11 @@ def _dist_info(site_dir: str, entry: str, layout: _Layout, check_files: bool = F
             _console_scripts(dist_dir),
             kept,
         )
-        if kept is not None:
-            info["changed_files"] = changed_files(site_dir, kept)
+        info["changed_files"] = changed_files(site_dir, kept)
+        info["record_digest"] = digest
+        info["shared_objects"] = shared
+    elif "RECORD" in files:
+        digest, shared = _record(site_dir, dist_dir, layout, cache)
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "installed-files.txt" in files:
@@ -401,14 +531,31 @@ def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
         yield entry
 
 
-def probe(path_entries: list[str] | None = None, check_files: bool = False) -> dict[str, Any]:
+def _cache_meta(layout: _Layout) -> dict[str, Any]:
+    """What a RECORD cache file must have been written for: this probe's code (a change to how digests are
+    computed), this interpreter and its scheme's folders."""
+    with open(__file__, "rb") as handle:
+        code = hashlib.sha256(handle.read()).hexdigest()
+    return {"probe": code, "executable": sys.executable, "roots": [list(r) for r in layout.roots]}
+
+
+def probe(
+    path_entries: list[str] | None = None, check_files: bool = False, cache_path: str | None = None
+) -> dict[str, Any]:
     """The environment as a JSON-ready dict; with ``check_files``, each distribution's files are also hashed
-    and compared with its RECORD."""
+    and compared with its RECORD. ``cache_path``: the RECORD digests of the last capture (``read_cache``),
+    reused where nothing they were computed from changed; when they changed, the answer's ``cache`` holds the
+    file's new content for the caller to write (this probe writes nothing)."""
     here = os.path.dirname(os.path.realpath(__file__))
     if path_entries is None:
         # sys.path[0] is the running script's folder (or the working directory), not the environment.
         path_entries = sys.path[1:]
     layout = _Layout()
+    cache: _RecordCache | None = None
+    meta: dict[str, Any] = {}
+    if cache_path is not None and not check_files:
+        meta = _cache_meta(layout)
+        cache = _RecordCache(read_cache(cache_path, "records", meta))
     packages: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
     seen: dict[str, bool] = {}
@@ -421,7 +568,7 @@ def probe(path_entries: list[str] | None = None, check_files: bool = False) -> d
             if not entry.endswith((".dist-info", ".egg-info")):
                 continue
             try:
-                info = _dist_info(site_dir, entry, layout, check_files)
+                info = _dist_info(site_dir, entry, layout, check_files, cache)
             except Exception as exc:
                 warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": str(exc)})
                 continue
@@ -453,9 +600,15 @@ def probe(path_entries: list[str] | None = None, check_files: bool = False) -> d
         "machine": platform.machine(),
         "packages": packages,
         "warnings": warnings,
+        "cache": cache_document("records", meta, cache.new) if cache is not None and cache.changed() else None,
     }
 
 
+def _main(argv: list[str]) -> dict[str, Any]:
+    cache_path = argv[argv.index("--cache") + 1] if "--cache" in argv[:-1] else None
+    return probe(check_files="--files" in argv, cache_path=cache_path)
+
+
 if __name__ == "__main__":
-    sys.stdout.write(json.dumps(probe(check_files="--files" in sys.argv[1:])))
+    sys.stdout.write(json.dumps(_main(sys.argv[1:])))
     sys.stdout.write("\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
+import sys
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -90,6 +91,12 @@ def _project_root(project_dir: str | None) -> str | None:
     return root
 
 
+def _identity(options: CaptureOptions) -> str:
+    """The environment's name for its capture cache files: its interpreter's path, or its conda prefix."""
+    where = options.python_path or (options.conda_prefix if not options.python_layer else None) or sys.executable
+    return os.path.abspath(where)
+
+
 def run_capture(
     options: CaptureOptions,
     started: python.PendingProbe | None = None,
@@ -101,7 +108,9 @@ def run_capture(
     root = _project_root(options.project_dir)
     pending: python.PendingProbe | None = None
     if options.python_layer:
-        pending = started or python.PendingProbe(options.python_path, check_files=options.check_files)
+        pending = started or python.PendingProbe(
+            options.python_path, check_files=options.check_files, use_cache=options.use_cache
+        )
     elif options.conda_prefix is None:
         raise ProbeError("an environment without a Python layer must be a conda prefix")
 
@@ -111,12 +120,13 @@ def run_capture(
     background = [p for p in probes if p.background]
     pool = ThreadPoolExecutor(max_workers=len(background) + 1)
     try:
+        prepared = pool.submit(system.prepare, _identity(options), options.use_cache)
         ctx = ProbeContext(
             options,
             env,
             python=target,
             redactor=lambda raw: PathRedactor(prefix=raw.prefix, project=root),
-            system=pool.submit(system.prepare),
+            system=prepared,
             project_root=root,
             runner=_runner.run,
         )
@@ -129,6 +139,8 @@ def run_capture(
                 done.set_result(probe(ctx))
         results = {p.name: ctx.result_of(p) for p in probes}
         raw = ctx.python
+        if prepared.done() and prepared.exception() is None:
+            system.save_caches(*prepared.result())
     finally:
         # A failed capture does not wait for a hung driver: the NVML worker has its own timeout.
         pool.shutdown(wait=False)

@@ -14,9 +14,13 @@ import platform
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import _runner
 from . import elf
+from ._pyprobe import file_stamp
+from .cache import StatCache, path_for
+from .cache import folder as cache_folder
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 DPKG_INFO = "/var/lib/dpkg/info"
@@ -126,18 +130,24 @@ def detect_manager() -> str:
 class PackageDatabase:
     """The host's package manager: its installed list and who owns a file (loaded lazily, once)."""
 
-    def __init__(self, manager: str | None = None):
+    def __init__(self, manager: str | None = None, index: StatCache | None = None):
+        """``index``: the capture cache of the dpkg database (``dpkg_index``); None reads it all."""
         self.manager = detect_manager() if manager is None else manager
         self.warnings: list[str] = []
+        self.index = index
         self._apk_owners: dict[str, str] = {}
         self._installed: list[InstalledPackage] | None = None
         self._dpkg_lists: list[tuple[str, bytes]] | None = None
+        self._dpkg_shared: list[tuple[str, list[str]]] | None = None
 
     def preload(self) -> None:
         """Read the databases now (while another probe runs), so later lookups cost no I/O."""
         self.installed()
         if self.manager == "dpkg":
-            self._read_dpkg_lists()
+            if self.index is not None:
+                self._dpkg_shared_paths()
+            else:
+                self._read_dpkg_lists()
 
     def installed(self) -> list[InstalledPackage]:
         if self._installed is None:
@@ -146,6 +156,15 @@ class PackageDatabase:
 
     def _read_installed(self) -> list[InstalledPackage]:
         try:
+            if self.manager == "dpkg" and self.index is not None:
+                stamp = file_stamp(DPKG_STATUS)
+                kept = self.index.get(DPKG_STATUS, stamp)
+                if kept is not None:
+                    return [InstalledPackage(*p) for p in kept]
+                with open(DPKG_STATUS, encoding="utf-8", errors="replace") as fh:
+                    packages = parse_dpkg_status(fh.read())
+                self.index.put(DPKG_STATUS, stamp, [[p.name, p.version, p.arch] for p in packages])
+                return packages
             if self.manager == "dpkg":
                 with open(DPKG_STATUS, encoding="utf-8", errors="replace") as fh:
                     return parse_dpkg_status(fh.read())
@@ -187,22 +206,52 @@ class PackageDatabase:
     def _read_dpkg_lists(self) -> list[tuple[str, bytes]]:
         if self._dpkg_lists is None:
             self._dpkg_lists = []
-            try:
-                entries = sorted(os.listdir(DPKG_INFO))
-            except OSError as exc:
-                self.warnings.append(f"system: cannot read {DPKG_INFO}: {exc.strerror}")
-                entries = []
-            for entry in entries:
-                if entry.endswith(".list"):
+            for entry in self._list_names():
+                try:
+                    with open(os.path.join(DPKG_INFO, entry), "rb") as fh:
+                        self._dpkg_lists.append((entry[: -len(".list")].split(":", 1)[0], fh.read()))
+                except OSError:
+                    continue
+        return self._dpkg_lists
+
+    def _list_names(self) -> list[str]:
+        try:
+            return sorted(e for e in os.listdir(DPKG_INFO) if e.endswith(".list"))
+        except OSError as exc:
+            self.warnings.append(f"system: cannot read {DPKG_INFO}: {exc.strerror}")
+            return []
+
+    def _dpkg_shared_paths(self) -> list[tuple[str, list[str]]]:
+        """Per package, in the lists' order, the paths its ``.list`` names whose file name holds ".so": what
+        the capture cache keeps of each list, so an unchanged list is not read again."""
+        assert self.index is not None
+        if self._dpkg_shared is None:
+            self._dpkg_shared = []
+            for entry in self._list_names():
+                path = os.path.join(DPKG_INFO, entry)
+                stamp = file_stamp(path)
+                kept = self.index.get(path, stamp)
+                if kept is None:
                     try:
-                        with open(os.path.join(DPKG_INFO, entry), "rb") as fh:
-                            self._dpkg_lists.append((entry[: -len(".list")].split(":", 1)[0], fh.read()))
+                        with open(path, "rb") as fh:
+                            data = fh.read()
                     except OSError:
                         continue
-        return self._dpkg_lists
+                    lines = data.decode("utf-8", "replace").splitlines() if b".so" in data else []
+                    kept = [line for line in lines if ".so" in os.path.basename(line)]
+                    self.index.put(path, stamp, kept)
+                self._dpkg_shared.append((entry[: -len(".list")].split(":", 1)[0], kept))
+        return self._dpkg_shared
 
     def _dpkg_owners(self, wanted: Mapping[str, str]) -> dict[str, str]:
         owners: dict[str, str] = {}
+        if self.index is not None and all(".so" in os.path.basename(p) for p in wanted):
+            # Every wanted file name holds ".so", so the lines the cache keeps are all that can match.
+            for package, paths in self._dpkg_shared_paths():
+                for line in paths:
+                    if line in wanted:
+                        owners.setdefault(line, package)
+            return owners
         names = sorted({re.escape(os.path.basename(p).encode()) for p in wanted})
         pattern = re.compile(b"/(?:" + b"|".join(names) + b")$", re.MULTILINE)
         for package, data in self._read_dpkg_lists():
@@ -224,8 +273,19 @@ class PackageDatabase:
 
 
 @functools.cache
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
+@functools.cache
 def realpath(path: str) -> str:
-    return os.path.realpath(path)
+    """``os.path.realpath``, each folder resolved once: a capture resolves hundreds of libraries that live in a
+    few dozen folders, and resolving a path walks every one of its components."""
+    folder, name = os.path.split(path)
+    if not os.path.isabs(path) or name in ("", ".", ".."):
+        return os.path.realpath(path)
+    candidate = os.path.join(_real_folder(folder), name)
+    return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
 
 
 def _path_variants(path: str) -> list[str]:
@@ -247,25 +307,47 @@ class Loader:
     ld_library_path: tuple[str, ...] = ()
     default_dirs: tuple[str, ...] = _DEFAULT_DIRS
     _elf: dict[str, elf.DynamicInfo | None] = field(default_factory=dict)
+    sections: StatCache | None = None  # the capture cache of dynamic sections (``elf_cache``)
+    # What a search found, by (folders, name, machine, bits, normalised): a capture asks for libc hundreds of times.
+    _searched: dict[tuple[tuple[str, ...], str, int, int, bool], str] = field(default_factory=dict)
+    _in_ld_cache: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
     @classmethod
-    def for_host(cls) -> Loader:
+    def for_host(cls, sections: StatCache | None = None) -> Loader:
         res = _runner.run(["ldconfig", "-p"], timeout=10)
         if not res.ok:
             res = _runner.run(["/sbin/ldconfig", "-p"], timeout=10)
         llp = tuple(p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p)
         multiarch = tuple(sorted(glob.glob(f"/usr/lib/{platform.machine()}-linux-gnu")))
         extra = tuple(d.replace("/usr", "", 1) for d in multiarch)
-        return cls(parse_ldconfig(res.stdout) if res.ok else {}, llp, extra + multiarch + _DEFAULT_DIRS)
+        return cls(
+            parse_ldconfig(res.stdout) if res.ok else {}, llp, extra + multiarch + _DEFAULT_DIRS, sections=sections
+        )
 
     def dynamic(self, path: str) -> elf.DynamicInfo | None:
         real = realpath(path)
         if real not in self._elf:
-            try:
-                self._elf[real] = elf.read_dynamic(real)
-            except (OSError, ValueError):
-                self._elf[real] = None
+            self._elf[real] = self._read_dynamic(real)
         return self._elf[real]
+
+    def _read_dynamic(self, real: str) -> elf.DynamicInfo | None:
+        if self.sections is None:
+            try:
+                return elf.read_dynamic(real)
+            except (OSError, ValueError):
+                return None
+        stamp = file_stamp(real)  # before the read: a change while it is read is seen next time
+        kept = self.sections.get(real, stamp)
+        if kept is not None:
+            return _info_of(kept)
+        try:
+            info = elf.read_dynamic(real)
+        except OSError:
+            return None  # unreadable now: not a fact about the file
+        except ValueError:
+            info = None
+        self.sections.put(real, stamp, _section_of(info))
+        return info
 
     def resolve(self, name: str, origin_file: str, info: elf.DynamicInfo) -> str:
         if "/" in name:
@@ -280,29 +362,111 @@ class Loader:
             search += expand(info.rpath)
         search += list(self.ld_library_path)
         search += expand(info.runpath)
-        for directory in search:
-            candidate = os.path.join(directory, name)
-            if self._compatible(candidate, info):
-                return os.path.normpath(candidate)
-        for flags, path in self.cache.get(name, ()):
-            if _flags_match(flags, info) and os.path.exists(path):
-                return path
-        for directory in self.default_dirs:
-            candidate = os.path.join(directory, name)
-            if self._compatible(candidate, info):
-                return candidate
-        # A library bundled beside the one that needs it (auditwheel's "<pkg>.libs" folders): ld.so finds it
-        # there through the RPATH of the extension module that loads the chain, or as an already-loaded soname.
-        candidate = os.path.join(origin, name)
-        if self._compatible(candidate, info):
-            return candidate
-        return ""
+        return (
+            self._search(tuple(search), name, info, normalise=True)
+            or self._from_ld_cache(name, info)
+            or self._search(self.default_dirs, name, info)
+            # A library bundled beside the one that needs it (auditwheel's "<pkg>.libs" folders): ld.so finds it
+            # there through the RPATH of the extension module that loads the chain, or as an already-loaded soname.
+            or self._search((origin,), name, info)
+        )
+
+    def _search(self, folders: tuple[str, ...], name: str, info: elf.DynamicInfo, normalise: bool = False) -> str:
+        """The first of ``folders`` holding a ``name`` of ``info``'s machine and class; "" when none does."""
+        if not folders:
+            return ""
+        key = (folders, name, info.machine, info.bits, normalise)
+        found = self._searched.get(key)
+        if found is None:
+            found = ""
+            for directory in folders:
+                candidate = os.path.join(directory, name)
+                if self._compatible(candidate, info):
+                    found = os.path.normpath(candidate) if normalise else candidate
+                    break
+            self._searched[key] = found
+        return found
+
+    def _from_ld_cache(self, name: str, info: elf.DynamicInfo) -> str:
+        key = (name, info.machine, info.bits)
+        found = self._in_ld_cache.get(key)
+        if found is None:
+            candidates = self.cache.get(name, ())
+            found = next((p for flags, p in candidates if _flags_match(flags, info) and os.path.exists(p)), "")
+            self._in_ld_cache[key] = found
+        return found
+
+    def warm(self) -> None:
+        """Resolve, before the target interpreter has answered, what the files of the last capture of this
+        environment need (their sections are in the capture cache): when the environment is unchanged, the
+        system and CUDA probes then find every answer ready."""
+        if self.sections is None:
+            return
+        for path in list(self.sections.old):
+            info = self.dynamic(path)
+            if info is not None:
+                for name in info.needed:
+                    if not DRIVER_LIB.match(name):
+                        self.resolve(name, path, info)
 
     def _compatible(self, candidate: str, info: elf.DynamicInfo) -> bool:
         if not os.path.exists(candidate):
             return False
         other = self.dynamic(candidate)
         return other is None or (other.machine == info.machine and other.bits == info.bits)
+
+
+# ------------------------------------------------------------------------------ the capture cache's values
+
+ELF_CACHE_VERSION = 1  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
+
+
+def _section_of(info: elf.DynamicInfo | None) -> list[Any]:
+    """A dynamic section as the cache keeps it; [] for a file that is not ELF."""
+    if info is None:
+        return []
+    return [list(info.needed), list(info.rpath), list(info.runpath), info.machine, info.bits]
+
+
+def _info_of(value: list[Any]) -> elf.DynamicInfo | None:
+    if not value:
+        return None
+    needed, rpath, runpath, machine, bits = value
+    return elf.DynamicInfo(tuple(needed), tuple(rpath), tuple(runpath), machine, bits)
+
+
+DPKG_CACHE_VERSION = 1  # of the values below: raise it when they change
+
+
+def valid_dpkg_value(key: str, value: Any) -> bool:
+    """The status file's packages as ``[name, version, arch]``; a list file's shared-library paths."""
+    if not isinstance(value, list):
+        return False
+    if key == DPKG_STATUS:
+        return all(isinstance(p, list) and len(p) == 3 and all(isinstance(x, str) for x in p) for p in value)
+    return all(isinstance(line, str) for line in value)
+
+
+def valid_section(key: str, value: Any) -> bool:
+    """The shape ``_section_of`` writes (anything else in a cache file is read again from the ELF file)."""
+    if value == []:
+        return True
+    if not (isinstance(value, list) and len(value) == 5):
+        return False
+    texts = all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value[:3])
+    numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in value[3:])
+    return texts and numbers and value[4] in (32, 64)
+
+
+def elf_cache(identity: str, enabled: bool = True) -> StatCache:
+    """The dynamic sections of the ELF files the capture of one environment (``identity``) read."""
+    return StatCache(path_for("elf", identity) if enabled else None, "elf", ELF_CACHE_VERSION, valid_section)
+
+
+def dpkg_index(enabled: bool = True) -> StatCache:
+    """The host's dpkg database, one cache for every environment."""
+    meta = [DPKG_CACHE_VERSION, DPKG_INFO]
+    return StatCache(cache_folder() / "dpkg.json" if enabled else None, "dpkg", meta, valid_dpkg_value)
 
 
 def loaded_files(shared_objects: Iterable[str], loader: Loader, limit: int = 4000) -> frozenset[str]:

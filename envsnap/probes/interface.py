@@ -233,6 +233,7 @@ class CaptureOptions:
     gpu_timeout: float = GPU_TIMEOUT
     check_files: bool = False  # hash every distribution's files against its RECORD (``verify --files``)
     output: str | None = None  # the lock being written: left out of the project's dirty state
+    use_cache: bool = True  # the capture cache (probes/cache.py); False (``--no-cache``): read all, write none
 
 
 @dataclass(frozen=True)

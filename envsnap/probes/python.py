@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import _runner
-from .._defaults import PROBE_TIMEOUT
+from .._defaults import PROBE_TIMEOUT, capture_cache_path
 from ..errors import ProbeError
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 
@@ -163,20 +163,26 @@ def select_environment(
 class PendingProbe:
     """A probe running in the target interpreter while the caller does other work."""
 
-    def __init__(self, python: str | None, *, check_files: bool = False):
+    def __init__(self, python: str | None, *, check_files: bool = False, use_cache: bool = True):
+        """``use_cache``: reuse the RECORD digests of the last capture of this interpreter where nothing they
+        were computed from changed (the capture cache, ``probes/cache.py``), and keep the new ones."""
         self.python = python
         self._raw: RawPython | None = None
         self._proc: _runner.Running | None = None
+        self.cache_path: str | None = None
         if python is None:
             from . import _pyprobe
 
-            self._raw = RawPython.from_json(_pyprobe.probe(check_files=check_files), "this interpreter")
+            self.cache_path = str(capture_cache_path("records", sys.executable)) if use_cache else None
+            self._raw = self._answer(_pyprobe.probe(check_files=check_files, cache_path=self.cache_path))
             return
         exe = resolve_interpreter(python)
+        self.cache_path = str(capture_cache_path("records", exe)) if use_cache else None
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
         # site-packages, which that interpreter would see, are captured too.
         # Its own process group, killed whole on timeout: a wrapper's children cannot keep it running.
-        self._proc = _runner.start([exe, "-E", str(PROBE_SCRIPT), *(["--files"] if check_files else [])])
+        args = [exe, "-E", str(PROBE_SCRIPT), *(["--files"] if check_files else [])]
+        self._proc = _runner.start([*args, *(["--cache", self.cache_path] if self.cache_path else [])])
         if self._proc.error is not None:
             raise ProbeError(f"--python {python}: not a working Python interpreter ({self._proc.error.stderr})")
 
@@ -204,8 +210,17 @@ class PendingProbe:
             raise ProbeError(
                 f"--python {self.python}: the probe printed no JSON (is it a Python interpreter?)"
             ) from None
-        self._raw = RawPython.from_json(data, f"--python {self.python}")
+        self._raw = self._answer(data, f"--python {self.python}")
         return self._raw
+
+    def _answer(self, data: object, who: str = "this interpreter") -> RawPython:
+        """The probe's answer checked; the RECORD digests it computed anew kept for the next capture."""
+        kept = data.pop("cache", None) if isinstance(data, dict) else None
+        if self.cache_path is not None and isinstance(kept, dict):
+            from .cache import write
+
+            write(Path(self.cache_path), kept)
+        return RawPython.from_json(data, who)
 
 
 def run_probe(python: str | None = None) -> RawPython:

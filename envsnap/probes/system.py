@@ -19,6 +19,8 @@ from .hostlibs import (
     DRIVER_LIB,
     Loader,
     PackageDatabase,
+    dpkg_index,
+    elf_cache,
     realpath,
 )
 from .interface import Probe, ProbeContext, ProbeResult
@@ -109,12 +111,22 @@ def probe(ctx: ProbeContext) -> ProbeResult[System]:
     return ProbeResult(table, tuple(warnings))
 
 
-def prepare() -> tuple[PackageDatabase, Loader]:
+def prepare(identity: str = "", use_cache: bool = False) -> tuple[PackageDatabase, Loader]:
     """The package database read and the ld.so cache loaded, while the target interpreter scans its
-    environment: the system and CUDA probes then cost no I/O for either."""
-    database = PackageDatabase()
+    environment: the system and CUDA probes then cost no I/O for either. ``use_cache``: with the capture
+    cache of the dpkg database and of the ELF sections of the environment ``identity`` (its interpreter)."""
+    database = PackageDatabase(index=dpkg_index() if use_cache else None)
     database.preload()
-    return database, Loader.for_host()
+    loader = Loader.for_host(elf_cache(identity) if use_cache else None)
+    loader.warm()
+    return database, loader
+
+
+def save_caches(database: PackageDatabase, loader: Loader) -> None:
+    """Keep what this capture read for the next one (only what changed is written)."""
+    for cache in (database.index, loader.sections):
+        if cache is not None:
+            cache.save()
 
 
 class SystemProbe(Probe[System]):

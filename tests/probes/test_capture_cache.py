@@ -1,0 +1,265 @@
+"""The capture cache (probes/cache.py): it never changes a result, a changed file is read again, ``--no-cache``
+writes nothing, and a corrupt or foreign cache file is ignored."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_system import _minimal_elf64
+from testutil import CliResult
+
+from envsnap.probes import _pyprobe, cache, elf, hostlibs
+from envsnap.probes import capture as capture_module
+
+OLD = time.time() - 3600  # files older than the cache's racy window
+
+
+def _age(*paths: Path, when: float = OLD) -> None:
+    for path in paths:
+        os.utime(path, (when, when))
+
+
+def _record_row(site: Path, rel: str) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256((site / rel).read_bytes()).digest()).rstrip(b"=").decode()
+    return f"{rel},sha256={digest},{(site / rel).stat().st_size}"
+
+
+def _write_dist(site: Path, name: str, files: dict[str, bytes]) -> Path:
+    """A distribution with ``files`` (paths relative to site-packages) and a RECORD naming them, all aged."""
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n\n")
+    (info / "INSTALLER").write_text("pip\n")
+    for rel, data in files.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_bytes(data)
+    rows = [_record_row(site, rel) for rel in [*files, f"{info.name}/METADATA"]]
+    (info / "RECORD").write_text("\n".join([*rows, f"{info.name}/RECORD,,"]) + "\n")
+    _age(*(site / rel for rel in files), info / "METADATA", info / "INSTALLER", info / "RECORD")
+    return info
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path) -> tuple[Path, Path]:
+    """A venv (no pip) holding one distribution with an ELF extension that needs libm and a missing library:
+    (its python, its site-packages)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    out = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    site = Path(out.stdout.strip())
+    _write_dist(
+        site,
+        "demo",
+        {
+            "demo/__init__.py": b"",
+            "demo/_ext.cpython-311-x86_64-linux-gnu.so": _minimal_elf64(["libm.so.6", "libnotthere.so.7"]),
+        },
+    )
+    return py, site
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache root, a working directory outside any git tree and a fixed capture time."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(capture_module, "utc_now", lambda: "2026-01-01T00:00:00Z")
+    return tmp_path / "xdg" / "envsnap" / "capture"
+
+
+def _capture(cli: Callable[..., CliResult], py: Path, out: Path, *extra: str) -> bytes:
+    result = cli("capture", "--python", py, "-o", out, *extra)
+    assert result.code == 0, result.err
+    return out.read_bytes()
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[str]:
+    calls: list[str] = []
+    real = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(" ".join(str(a) for a in args[:2]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_cached_and_uncached_locks_are_byte_for_byte_equal(
+    cli: Callable[..., CliResult],
+    demo_env: tuple[Path, Path],
+    cache_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    py, _site = demo_env
+    uncached = _capture(cli, py, tmp_path / "a.lock", "--no-cache")
+    assert b'soname = "libm.so.6"' in uncached  # the extension's needs were read
+    filled = _capture(cli, py, tmp_path / "b.lock")
+    assert {"elf", "records"} <= {p.name.split("-")[0].removesuffix(".json") for p in cache_home.iterdir()}
+    written = {p.name: p.stat().st_mtime_ns for p in cache_home.iterdir()}
+    reads = _counting(monkeypatch, elf, "read_dynamic")
+    warm = _capture(cli, py, tmp_path / "c.lock")
+    assert uncached == filled == warm
+    assert reads == []  # every ELF file, the system's libm too, came from the cache
+    assert {p.name: p.stat().st_mtime_ns for p in cache_home.iterdir()} == written  # nothing changed: no write
+
+
+def test_no_cache_writes_nothing(
+    cli: Callable[..., CliResult], demo_env: tuple[Path, Path], cache_home: Path, tmp_path: Path
+) -> None:
+    py, _site = demo_env
+    lock = tmp_path / "env.lock"
+    _capture(cli, py, lock, "--no-cache")
+    assert cli("verify", lock, "--python", py, "--no-cache").code == 0
+    assert cli("check", lock, "--python", py, "--no-cache").code in (0, 1, 3)
+    assert not cache_home.parent.exists()
+
+
+def test_the_target_probe_reads_only_the_record_that_changed(
+    demo_env: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _py, site = demo_env
+    other = _write_dist(site, "other", {"other/__init__.py": b"x = 1\n"})
+    path = tmp_path / "records.json"
+    computed = _counting(monkeypatch, _pyprobe, "record_digest")
+
+    def probe() -> dict[str, Any]:
+        answer = _pyprobe.probe([str(site)], cache_path=str(path))
+        if answer["cache"] is not None:
+            cache.write(path, answer["cache"])
+        return {p["name"]: (p["record_digest"], p["shared_objects"]) for p in answer["packages"]}
+
+    first = probe()
+    assert len(computed) == 2 and path.exists()
+    assert probe() == first and len(computed) == 2  # unchanged: no RECORD read again
+    # A reinstall rewrites RECORD (another size and mtime): that one distribution is read again.
+    (site / "other" / "extra.py").write_text("y = 2\n")
+    record = other / "RECORD"
+    record.write_text(_record_row(site, "other/extra.py") + "\n" + record.read_text())
+    _age(site / "other" / "extra.py", record, when=OLD + 60)
+    third = probe()
+    assert len(computed) == 3 and str(site / "other-1.0.dist-info") in computed[-1]
+    assert third["other"] != first["other"] and third["demo"] == first["demo"]
+    uncached = _pyprobe.probe([str(site)])
+    assert third == {p["name"]: (p["record_digest"], p["shared_objects"]) for p in uncached["packages"]}
+
+
+def test_a_changed_elf_file_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    lib = tmp_path / "libdemo.so"
+    lib.write_bytes(_minimal_elf64(["liba.so.1"]))
+    _age(lib)
+    reads = _counting(monkeypatch, elf, "read_dynamic")
+
+    def needed() -> tuple[str, ...]:
+        loader = hostlibs.Loader({}, sections=hostlibs.elf_cache("env"))
+        info = loader.dynamic(str(lib))
+        assert loader.sections is not None
+        loader.sections.save()
+        return info.needed if info else ()
+
+    assert needed() == ("liba.so.1",) and len(reads) == 1
+    assert needed() == ("liba.so.1",) and len(reads) == 1
+    lib.write_bytes(_minimal_elf64(["libb.so.2", "libc.so.3"]))  # another size
+    _age(lib, when=OLD + 60)  # and another mtime
+    assert needed() == ("libb.so.2", "libc.so.3") and len(reads) == 2
+
+
+def test_a_file_changed_within_the_racy_window_is_not_kept(tmp_path: Path) -> None:
+    store = cache.StatCache(tmp_path / "c.json", "elf", 1, lambda key, value: True)
+    fresh, old = tmp_path / "fresh", tmp_path / "old"
+    fresh.write_text("x")
+    old.write_text("y")
+    _age(old)
+    store.put(str(fresh), _pyprobe.file_stamp(str(fresh)), [])
+    store.put(str(old), _pyprobe.file_stamp(str(old)), [])
+    assert list(store.new) == [str(old)]
+
+
+def test_dpkg_index_finds_the_owners_a_full_read_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    info = tmp_path / "info"
+    info.mkdir()
+    status = tmp_path / "status"
+    status.write_text("Package: libfoo1\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n")
+    monkeypatch.setattr(hostlibs, "DPKG_INFO", str(info))
+    monkeypatch.setattr(hostlibs, "DPKG_STATUS", str(status))
+    lists = {
+        "libfoo1:amd64.list": "/usr/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu/libfoo.so.1\n",
+        "libbar2.list": "/usr/lib/libbar.so.2.0\n/usr/share/doc/libbar2/README\n",
+        "docs.list": "/usr/share/doc\n",
+    }
+    for name, text in lists.items():
+        (info / name).write_text(text)
+    _age(status, *info.iterdir())
+    wanted = ["/usr/lib/x86_64-linux-gnu/libfoo.so.1", "/usr/lib/libbar.so.2.0", "/usr/lib/libnone.so.3"]
+
+    def owners(index: cache.StatCache | None) -> dict[str, str]:
+        db = hostlibs.PackageDatabase(manager="dpkg", index=index)
+        db.preload()
+        found = db.owners(wanted)
+        assert [p.name for p in db.installed()] == ["libfoo1"]
+        if index is not None:
+            index.save()
+        return found
+
+    full = owners(None)
+    assert full == {wanted[0]: "libfoo1", wanted[1]: "libbar2"}
+    assert owners(hostlibs.dpkg_index()) == full
+    warm = hostlibs.dpkg_index()
+    assert owners(warm) == full and warm.hits == len(lists) + 1  # every list and the status from the cache
+    (info / "libbar2.list").write_text("/usr/share/doc/libbar2/README\n")  # the library moved to another package
+    (info / "libbaz.list").write_text("/usr/lib/libbar.so.2.0\n")
+    _age(info / "libbar2.list", info / "libbaz.list", when=OLD + 60)
+    assert owners(hostlibs.dpkg_index()) == {wanted[0]: "libfoo1", wanted[1]: "libbaz"}
+
+
+def _corruptions(document: dict[str, Any]) -> list[bytes]:
+    """Ways a cache file can be broken or foreign: not JSON, not an object, another version or kind, and
+    entries whose stamps match but whose values have the wrong shape."""
+    bad_values = {**document, "entries": {k: [v[0], {"not": "a value"}] for k, v in document["entries"].items()}}
+    bad_entries = {**document, "entries": {k: "x" for k in document["entries"]}}
+    return [
+        b"\x00\xffnot json",
+        b"[1, 2, 3]",
+        b"{" * 100000,
+        json.dumps({**document, "version": 999}).encode(),
+        json.dumps({**document, "kind": "other"}).encode(),
+        json.dumps({**document, "meta": "another environment"}).encode(),
+        json.dumps(bad_values).encode(),
+        json.dumps(bad_entries).encode(),
+    ]
+
+
+def test_a_corrupt_or_foreign_cache_file_is_ignored(
+    cli: Callable[..., CliResult], demo_env: tuple[Path, Path], cache_home: Path, tmp_path: Path
+) -> None:
+    py, _site = demo_env
+    expected = _capture(cli, py, tmp_path / "uncached.lock", "--no-cache")
+    _capture(cli, py, tmp_path / "fill.lock")
+    files = sorted(cache_home.iterdir())
+    documents = {p: json.loads(p.read_bytes()) for p in files}
+    assert all(d["entries"] for d in documents.values())
+    for i in range(len(_corruptions(documents[files[0]]))):
+        for path, document in documents.items():
+            path.write_bytes(_corruptions(document)[i])
+        assert _capture(cli, py, tmp_path / f"corrupt-{i}.lock") == expected, f"corruption {i}"
