@@ -109,6 +109,8 @@ def looks_like_secret(value: str) -> bool:
 
 def redact_secrets(text: str) -> str:
     """``text`` with every token that looks like a secret replaced by ``<redacted>``."""
+    if _SECRET_VALUE.search(text) is None and _AWS_SECRET.search(text) is None:
+        return text  # the common case, without the generator (scrubbing a lock redacts every URL in it)
     spans = sorted(_secret_spans(text))
     if not spans:
         return text
@@ -160,6 +162,8 @@ def strip_credentials(url: str) -> str:
         if scp and scp.group(1) != "git":
             url = url[scp.start(2) :]  # alice@host:repo.git -> host:repo.git, as a URL loses its userinfo
         return redact_secrets(_BARE_USERINFO.sub("", url))
+    if "@" not in url and "?" not in url and "#" not in url:
+        return redact_secrets(url)  # no userinfo, query or fragment to split off (a lock's wheel URLs)
     try:
         parts = urlsplit(url)
     except ValueError:

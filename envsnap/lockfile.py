@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import tomli_w
 
-from . import _readlimits, grammar
+from . import _lockcache, _readlimits, grammar
 from ._defaults import LOCK_NAME
 from ._fs import atomic_write_text
 from .errors import LockfileError
@@ -189,8 +189,17 @@ def loads(text: str, *, origin: str = "<string>", check_digest: bool = True) -> 
 
 @functools.lru_cache(maxsize=4)
 def _loads_once(text: str, origin: str, check_digest: bool, _limit: int) -> Snapshot:
+    # Across processes, a text that loaded before is read from the parsed-lock cache (envsnap/_lockcache.py):
+    # its document was checked then, and only the model is built from it again.
+    name = _lockcache.key(text, check_digest=check_digest) if _lockcache.enabled() else ""
+    cached = _lockcache.get(name) if name else None
+    if cached is not None:
+        return _trusted(Snapshot, _migrated(cached, origin)[0])
     data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
-    return from_document(data, origin=origin, check_digest=check_digest)
+    snapshot = from_document(data, origin=origin, check_digest=check_digest)
+    if name:
+        _lockcache.put(name, data)
+    return snapshot
 
 
 def load(path: str | os.PathLike[str], *, check_digest: bool = True) -> Snapshot:
@@ -213,6 +222,12 @@ def validate(snapshot: Snapshot, *, origin: str = "<data>") -> Snapshot:
 
 
 def from_document(data: Mapping[str, Any], *, origin: str = "<data>", check_digest: bool = True) -> Snapshot:
+    doc, migrated = _migrated(data, origin)
+    return _checked(doc, migrated, origin=origin, check_digest=check_digest)
+
+
+def _migrated(data: Mapping[str, Any], origin: str) -> tuple[dict[str, Any], bool]:
+    """The document at the current schema version, and whether it was migrated to it."""
     meta = data.get("envsnap")
     if not isinstance(meta, Mapping):
         raise LockfileError(f"{origin}: envsnap: missing table (is this an envsnap lockfile?)")
@@ -232,6 +247,11 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>", check_dige
         doc = MIGRATIONS[version](doc)
         version += 1
         migrated = True
+    return doc, migrated
+
+
+def _checked(doc: Mapping[str, Any], migrated: bool, *, origin: str, check_digest: bool) -> Snapshot:
+    """The snapshot of a current-version document, every field checked (and its digest, unless migrated)."""
     snapshot = _build(Snapshot, doc, "", origin)
     if check_digest and not migrated and snapshot.envsnap.content_digest:
         expected = canonical_digest(to_dict(snapshot))
@@ -271,6 +291,54 @@ def _build(cls: type[T], data: Any, path: str, origin: str) -> T:
         kwargs[name] = _convert(hints[name], data[name], sub, origin)
     _check_record(cls, kwargs, path, origin)
     return cls(**kwargs)
+
+
+def _trusted(cls: type[T], data: Mapping[str, Any]) -> T:
+    """The record of a document that passed every check of ``_build`` before (a parsed-lock cache entry): the
+    same conversion, without the checks and the paths for their errors. The record's fields are filled in as
+    ``copy`` and ``pickle`` fill them, without calling ``__init__`` (a third of the time, for 5,000 packages)."""
+    defaults, converters = _trusted_plan(typing.cast(type, cls))
+    values = dict(data)
+    for name, convert in converters:
+        if name in values:
+            values[name] = convert(values[name])
+    record = object.__new__(cls)
+    fields = record.__dict__
+    fields.update(defaults)
+    fields.update(values)
+    return record
+
+
+@functools.cache
+def _trusted_plan(cls: type) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[Any], Any]], ...]]:
+    """A record class's defaults and the converters of its fields that are not scalars."""
+    # Filling __dict__ skips what __init__ would do beyond setting the fields: the model has none of it.
+    assert not hasattr(cls, "__post_init__") and not hasattr(cls, "__slots__"), cls
+    hints, fields = _schema(cls)
+    defaults: dict[str, Any] = {}
+    for name, f in fields.items():
+        if f.default is not dataclasses.MISSING:
+            defaults[name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            defaults[name] = f.default_factory()  # shared by every record: the model's values are immutable
+    converters = tuple((name, convert) for name in fields if (convert := _trusted_converter(hints[name])) is not None)
+    return defaults, converters
+
+
+@functools.cache
+def _trusted_converter(tp: Any) -> Callable[[Any], Any] | None:
+    """How ``_convert`` turns a checked value of ``tp`` into the model's (None: it is the value itself)."""
+    kind, inner = _shape(tp)
+    if kind == "scalar":
+        return None
+    if kind == "record":
+        return functools.partial(_trusted, inner)
+    item = _trusted_converter(inner)
+    if kind == "array":
+        return tuple if item is None else (lambda value: tuple(map(item, value)))
+    return lambda value: types.MappingProxyType(
+        {str(k): v if item is None else item(v) for k, v in sorted(value.items())}
+    )
 
 
 def _join(path: str, key: str | int) -> str:

@@ -49,6 +49,13 @@ def _no_activated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(var)
 
 
+@pytest.fixture(autouse=True)
+def _no_lock_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every lock is parsed and checked from its text (tests/security/test_lockcache.py turns the parsed-lock cache
+    on in a folder of its own): the suite writes nothing to the user's cache and no test reads another's entry."""
+    monkeypatch.setenv("ENVSNAP_LOCK_CACHE", "0")
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run ``envsnap ARGS`` in-process and return its exit code and output."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -250,3 +252,23 @@ def test_many_unknown_entries_of_an_area_read_as_one_line(capsys: pytest.Capture
     system_lines = [line for line in out if line.startswith("system")]
     assert len(system_lines) == 1, out
     assert "50 entries unknown: B does not record it (imported from requirements)" in system_lines[0]
+
+
+def test_the_text_report_is_written_without_rich() -> None:
+    """5,000 changes printed through a rich console each took longer than finding them."""
+    code = (
+        "import sys\n"
+        "from envsnap.cli.diff import print_report\n"
+        "from envsnap.compare.diff import Change, DiffReport\n"
+        "changes = tuple(Change('python', f'p{i}', 'added', 'added', '', '1.0', 54) for i in range(3))\n"
+        "print_report(DiffReport('a', 'b', changes))\n"
+        "assert 'rich' not in sys.modules, 'rich imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "python  p0 1.0 added",
+        "python  p1 1.0 added",
+        "python  p2 1.0 added",
+        "3 changes: 3 added",
+    ]

@@ -1,0 +1,154 @@
+"""`envsnap diff` of two large locks against the peers that do not move, in one run (issue 19).
+
+    python bench/diff.py [--runs 7] [--sizes 1000,5000] [--json OUT]
+
+For each size, two synthetic locks of that many distributions (every package pinned to a wheel with its URL,
+sha256, size, RECORD digest, wheel tag and two requirements: what a pinned ML lock holds per package), the second
+with a third of the versions moved and every RECORD digest changed, so that every package is compared and most
+differ. Timed, runs interleaved (medians of wall time; the CPU time of the command beside it, which load on the
+shared machine inflates less):
+- `python -c pass` (the interpreter's own start, the floor of any command);
+- `diff` of the two locks' requirements files (`name==version`, one a line): the peer issue 19 names;
+- `envsnap diff A B` cold (`ENVSNAP_LOCK_CACHE=0`: both locks parsed and validated from their text);
+- `envsnap diff A B` warm (the parsed-lock cache filled by an earlier run; the locks unchanged).
+Growth from the smallest to the largest size must stay linear (printed: time per 1,000 distributions).
+Target (issue 19): diff of two 5,000-distribution locks < 0.2 s; the printed ratio to `python -c pass` says how far
+that is from the interpreter's own start on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from envsnap import lockfile  # noqa: E402
+from envsnap.model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot  # noqa: E402
+
+PY = os.path.realpath(sys.executable)
+
+
+def synthetic_lock(count: int, moved: bool) -> Snapshot:
+    packages = []
+    for i in range(count):
+        name = f"synthpkg{i:05d}"
+        version = f"1.{i % 7}.{(i + (i % 3 == 0 and moved)) % 11}"
+        digest = hashlib.sha256(f"{name}{version}{moved}".encode()).hexdigest()
+        wheel = f"{name}-{version}-py3-none-any.whl"
+        packages.append(
+            PythonPackage(
+                name=name,
+                version=version,
+                installer="pip",
+                wheel_tags=("py3-none-any",),
+                record_digest="sha256:" + digest,
+                metadata_name=name,
+                requires_dist=(f"synthpkg{(i + 1) % count:05d}>=1.0", "numpy>=1.20; extra == 'fast'"),
+                requires_python=">=3.8",
+                artifact=Artifact(
+                    filename=wheel,
+                    url=f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{wheel}",
+                    sha256=digest,
+                    size=10_000 + i,
+                ),
+            )
+        )
+    return Snapshot(
+        envsnap=Meta(generator="envsnap bench", created="2026-11-30T00:00:00Z"),
+        platform=Platform(system="Linux", machine="x86_64", os_id="ubuntu", os_version="22.04", kernel="6.1",
+                          libc="glibc", libc_version="2.35"),
+        python=PythonEnv(implementation="cpython", version="3.11.7", abi="cp311", kind="venv",
+                         executable="bin/python3", packages=tuple(packages)),
+    )
+
+
+def write_pair(folder: Path, count: int) -> tuple[Path, Path, Path, Path]:
+    paths = []
+    for moved in (False, True):
+        snap = synthetic_lock(count, moved)
+        lock = folder / f"{'b' if moved else 'a'}{count}.lock"
+        lockfile.dump(snap, lock)
+        reqs = lock.with_suffix(".txt")
+        reqs.write_text("".join(f"{p.name}=={p.version}\n" for p in snap.python.packages))
+        paths += [lock, reqs]
+    return paths[0], paths[2], paths[1], paths[3]
+
+
+def timed(cmd: list[str], env: dict[str, str], ok: tuple[int, ...]) -> tuple[float, float]:
+    """(wall, cpu) seconds of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in ok:
+        raise SystemExit(f"{cmd}: exit {done.returncode}: {done.stderr[-500:]!r}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def medians(cmds: list[tuple[list[str], dict[str, str], tuple[int, ...]]], runs: int) -> list[tuple[float, float]]:
+    for cmd, env, ok in cmds:  # one unmeasured run each: warms the page cache (and fills the lock cache)
+        timed(cmd, env, ok)
+    walls: list[list[float]] = [[] for _ in cmds]
+    cpus: list[list[float]] = [[] for _ in cmds]
+    for _ in range(runs):
+        for i, (cmd, env, ok) in enumerate(cmds):
+            wall, cpu = timed(cmd, env, ok)
+            walls[i].append(wall)
+            cpus[i].append(cpu)
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus, strict=True)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--sizes", default="1000,5000")
+    parser.add_argument("--json", dest="json_out")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+        cold_env = {**base, "ENVSNAP_LOCK_CACHE": "0"}
+        for count in sizes:
+            a, b, ra, rb = write_pair(Path(tmp), count)
+            envsnap = [PY, "-m", "envsnap", "diff", str(a), str(b)]
+            (floor, text, cold, warm) = medians(
+                [
+                    ([PY, "-c", "pass"], base, (0,)),
+                    (["diff", str(ra), str(rb)], base, (0, 1)),
+                    (envsnap, cold_env, (1,)),
+                    (envsnap, base, (1,)),
+                ],
+                args.runs,
+            )
+            print(f"{count} distributions per lock ({a.stat().st_size // 1024} KiB): python -c pass "
+                  f"{floor[0]:.3f} s (cpu {floor[1]:.3f}), text diff of requirements {text[0]:.3f} s")
+            for label, (wall, cpu) in (("cold", cold), ("warm", warm)):
+                print(f"  envsnap diff {label}: {wall:.3f} s (cpu {cpu:.3f} s) = {wall / floor[0]:.1f}x "
+                      f"python -c pass, {wall - floor[0]:.3f} s above it (target: two 5,000 locks < 0.2 s)")
+            results[str(count)] = {"python_pass": floor, "text_diff": text, "cold": cold, "warm": warm}
+    if len(sizes) > 1:
+        lo, hi = str(sizes[0]), str(sizes[-1])
+        for label in ("cold", "warm"):
+            per = [(results[s][label][0] - results[s]["python_pass"][0]) / int(s) * 1000  # type: ignore[index]
+                   for s in (lo, hi)]
+            print(f"growth {label}: {per[0]:.3f} s per 1,000 at {lo}, {per[1]:.3f} s per 1,000 at {hi} "
+                  f"(ratio {per[1] / per[0]:.2f}; linear is ~1)")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The parsed-lock cache (envsnap/_lockcache.py): a text that loaded once loads again without its parse and checks,
+to the same snapshot; it never accepts what the checks refuse, never changes a result and never fails a load."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from boundary_samples import rich
+
+from envsnap import _lockcache, _readlimits, lockfile
+from envsnap.errors import LockfileError
+from envsnap.model import Candidate, PythonPackage, Snapshot
+
+
+@pytest.fixture
+def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The cache on, in a folder of its own; the in-process memo cleared before and after."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv(_lockcache.ENV, "1")
+    lockfile._loads_once.cache_clear()
+    yield tmp_path / "xdg" / "envsnap" / _lockcache.LOCKS_CACHE
+    lockfile._loads_once.cache_clear()
+
+
+def full() -> Snapshot:
+    """Every table, and the records only imports write (candidates), so every kind of field is converted."""
+    snap = rich()
+    pkg = PythonPackage(
+        name="six",
+        version="1.17.0",
+        candidates=(Candidate(sha256="ab" * 32, filename="six-1.17.0-py2.py3-none-any.whl"),),
+    )
+    return dataclasses.replace(snap, python=dataclasses.replace(snap.python, packages=(*snap.python.packages, pkg)))
+
+
+def no_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(_readlimits, "load_toml", refuse)
+
+
+def test_a_lock_loaded_again_comes_from_the_cache_equal_to_the_checked_one(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = lockfile.dump(full(), tmp_path / "envsnap.lock")
+    checked = lockfile.load(path)
+    assert len(list(cache.glob("*.json"))) == 1
+    assert cache.stat().st_mode & 0o777 == 0o700
+    assert next(cache.glob("*.json")).stat().st_mode & 0o777 == 0o600
+    lockfile._loads_once.cache_clear()  # a new process, as far as the memo knows
+    no_parse(monkeypatch)
+    again = lockfile.load(path)
+    assert again == checked and lockfile.dumps(again) == path.read_text()
+    # Every value has the model's type (tuples, read-only mappings), as the checked load gives it.
+    assert type(again.python.packages) is tuple and type(again.frameworks) is type(checked.frameworks)
+    assert again.python.packages[-1].candidates == checked.python.packages[-1].candidates
+    assert again.package("six") == checked.package("six")
+
+
+def test_the_cache_off_writes_nothing(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(_lockcache.ENV, "0")
+    lockfile.load(lockfile.dump(full(), tmp_path / "envsnap.lock"))
+    assert not cache.exists()
+
+
+def test_a_text_that_fails_is_never_kept_and_an_edited_one_is_checked_again(cache: Path, tmp_path: Path) -> None:
+    good = lockfile.dump(full(), tmp_path / "good.lock")
+    lockfile.load(good)
+    bad = tmp_path / "bad.lock"
+    bad.write_text(good.read_text().replace('version = "3.11.7"', 'version = "3.11.7; rm -rf /"', 1))
+    for _ in range(2):
+        lockfile._loads_once.cache_clear()
+        with pytest.raises(LockfileError, match=r"python\.version: not a valid Python version"):
+            lockfile.load(bad)
+    assert len(list(cache.glob("*.json"))) == 1
+
+
+def test_the_digest_check_is_part_of_the_key(cache: Path, tmp_path: Path) -> None:
+    """A text kept from a load without the digest check is checked again when the digest is asked for."""
+    text = lockfile.dumps(full()).replace('generator = "envsnap 0.1.0"', 'generator = "envsnap 0.1.1"')
+    path = tmp_path / "edited.lock"
+    path.write_text(text)
+    lockfile.load(path, check_digest=False)
+    lockfile._loads_once.cache_clear()
+    with pytest.raises(LockfileError, match="content_digest: does not match"):
+        lockfile.load(path)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        b"{not json",
+        b"",
+        json.dumps({"key": "another", "document": {}}).encode(),
+        json.dumps({"key": "KEY", "document": []}).encode(),
+        b"[" * 100_000,
+    ],
+)
+def test_a_broken_entry_is_a_miss(cache: Path, tmp_path: Path, entry: bytes) -> None:
+    path = lockfile.dump(full(), tmp_path / "envsnap.lock")
+    expected = lockfile.load(path)
+    (name,) = (p.name for p in cache.glob("*.json"))
+    (cache / name).write_bytes(entry.replace(b"KEY", name.removesuffix(".json").encode()))
+    lockfile._loads_once.cache_clear()
+    assert lockfile.load(path) == expected
+    assert json.loads((cache / name).read_text())["key"] == name.removesuffix(".json")  # written anew
+
+
+def test_a_folder_others_may_write_is_not_used(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = lockfile.dump(full(), tmp_path / "envsnap.lock")
+    lockfile.load(path)
+    cache.chmod(0o777)
+    lockfile._loads_once.cache_clear()
+    no_parse(monkeypatch)
+    with pytest.raises(AssertionError, match="parsed again"):
+        lockfile.load(path)
+
+
+def test_an_entry_of_another_envsnap_state_is_not_read(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = lockfile.dump(full(), tmp_path / "envsnap.lock")
+    text = path.read_text()
+    before = _lockcache.key(text, check_digest=True)
+    monkeypatch.setattr(_lockcache, "_code_state", lambda: "envsnap 9.9 with another grammar")
+    assert _lockcache.key(text, check_digest=True) != before
+    assert _lockcache.key(text, check_digest=False) != _lockcache.key(text, check_digest=True)
+
+
+def test_only_the_newest_entries_are_kept(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_lockcache, "MAX_ENTRIES", 3)
+    snap = full()
+    for i in range(5):
+        meta = dataclasses.replace(snap.envsnap, generator=f"envsnap 0.1.{i}")
+        lockfile.load(lockfile.dump(dataclasses.replace(snap, envsnap=meta), tmp_path / f"{i}.lock"))
+    assert len(list(cache.glob("*.json"))) == 3
+
+
+def test_an_unwritable_cache_never_fails_a_load(cache: Path, tmp_path: Path) -> None:
+    cache.parent.mkdir(parents=True)
+    cache.write_text("a file where the folder should be")
+    snap = lockfile.load(lockfile.dump(full(), tmp_path / "envsnap.lock"))
+    assert snap.python.version == "3.11.7"
+
+
+def test_diff_says_the_same_from_the_cache(
+    cache: Path, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snap = full()
+    a = lockfile.dump(snap, tmp_path / "a.lock")
+    moved = tuple(dataclasses.replace(p, version=p.version + ".1") for p in snap.python.packages)
+    b = lockfile.dump(
+        dataclasses.replace(snap, python=dataclasses.replace(snap.python, packages=moved)), tmp_path / "b.lock"
+    )
+    outputs = []
+    for setting in ("0", "1", "1"):  # checked, checked and kept, from the cache
+        monkeypatch.setenv(_lockcache.ENV, setting)
+        lockfile._loads_once.cache_clear()
+        outputs.append((cli("diff", a, b).out, cli("diff", a, b, "--json").out))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert "changes:" in outputs[0][0]
+    assert len(list(cache.glob("*.json"))) == 2
