@@ -34,6 +34,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -119,9 +120,10 @@ def known_sha256(path: Path) -> str:
     return digest
 
 
-def hash_ahead(paths: Iterable[Path]) -> None:
+def hash_ahead(paths: Iterable[Path], stop: threading.Event | None = None) -> None:
     """``known_sha256`` of every file in ``paths``, on a thread per core (hashlib releases the GIL), so that the
-    checks after it find each digest known; a file that cannot be read is left for that check to report."""
+    checks after it find each digest known; a file that cannot be read is left for that check to report.
+    ``stop``, once set, ends it after the files being hashed."""
     todo = []
     for path in paths:
         with contextlib.suppress(OSError):
@@ -132,11 +134,24 @@ def hash_ahead(paths: Iterable[Path]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     def one(path: Path) -> None:
+        if stop is not None and stop.is_set():
+            return
         with contextlib.suppress(OSError):
             known_sha256(path)
 
     with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1), thread_name_prefix="envsnap-hash") as pool:
         list(pool.map(one, todo))
+
+
+def hash_bundle_ahead(root: Path, stop: threading.Event | None = None) -> None:
+    """``hash_ahead`` of a bundle directory's files, for ``Bundle.verify_sums`` to find known: run in the
+    background while other work goes on (a rebuild's compatibility check). Only the regular files a strict
+    listing finds are read (a link or special file is left for ``verify_sums`` to refuse); reports nothing."""
+    try:
+        files = _bundle_files(root, strict=True)
+    except (OSError, BundleError):
+        return
+    hash_ahead((root / rel for rel in files), stop)
 
 
 class Bundle:

@@ -37,6 +37,8 @@ from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
+    from ..probes.capture import Captured
+
 # verify's words for the shared severity scale (envsnap.report.VERIFY_WORDS), most consequential first.
 MISMATCH = VERIFY_WORDS[Severity.FAILURE]
 WARNING = VERIFY_WORDS[Severity.WARNING]
@@ -120,6 +122,7 @@ def verify(
     files: bool = False,
     environment: TargetEnvironment | None = None,
     cache: bool = True,
+    same_host: Captured | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -127,7 +130,9 @@ def verify(
     ``CONDA_PREFIX`` order), used instead of ``python``.
     ``files``: also hash every installed file and compare it with its distribution's RECORD, so a file
     edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that).
-    ``cache``: False captures without the capture cache (``--no-cache``)."""
+    ``cache``: False captures without the capture cache (``--no-cache``).
+    ``same_host``: a capture on this host moments ago (a rebuild's compatibility check) whose host facts are
+    taken rather than read again: only the target's own facts are probed (``probes.capture.run_capture``)."""
     from ..probes.capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
@@ -142,10 +147,13 @@ def verify(
             python_layer=environment.python_layer,
             project_state=False,
             use_cache=cache,
+            same_host=same_host,
         )
         target = environment.describe()
     else:
-        actual = capture(python, changed_files=changed, project_state=False, use_cache=cache)  # no git state
+        actual = capture(  # compared: no git state
+            python, changed_files=changed, project_state=False, use_cache=cache, same_host=same_host
+        )
         target = python or "(this interpreter)"
     report = compare(lock, actual, target=target)
     if not changed:

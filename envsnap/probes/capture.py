@@ -23,6 +23,7 @@ from .._version import __version__
 from ..errors import ProbeError
 from ..model import Hardware, Meta, Snapshot
 from . import conda, cuda, environment, frameworks, host, nvidia, project, python, system
+from .hostlibs import Loader, PackageDatabase
 from .interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPython
 
 # In the order they run; a probe reads only the values of those before it (``ctx.value_of``).
@@ -40,6 +41,10 @@ PROBES: tuple[Probe[Any], ...] = (
     frameworks.DEEP,
     environment.PROBE,
 )
+# The probes that read the machine, not the target environment: a capture of another environment on the same
+# host moments later (a rebuild's verify after its compatibility check) takes their results from the first
+# (``run_capture(same_host=...)``), with the package database and ld.so cache the first read.
+HOST_FACTS = frozenset(p.name for p in (nvidia.PROBE, project.PROBE, host.HARDWARE, host.PLATFORM))
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class Captured:
     snapshot: Snapshot
     results: Mapping[str, ProbeResult[Any]]
     python: RawPython
+    # The host's package database and ld.so cache as this capture read them (``run_capture(same_host=...)``).
+    system: Future[tuple[PackageDatabase, Loader]] | None = None
 
     def timings(self) -> dict[str, float]:
         """Seconds per probe, and per costly step inside one as ``probe:step`` (``deep:torch``)."""
@@ -101,9 +108,12 @@ def run_capture(
     options: CaptureOptions,
     started: python.PendingProbe | None = None,
     probes: tuple[Probe[Any], ...] = PROBES,
+    same_host: Captured | None = None,
 ) -> Captured:
     """Run ``probes`` on the environment ``options`` name; ``started``: the target probe already running (the
-    CLI starts it before loading envsnap)."""
+    CLI starts it before loading envsnap). ``same_host``: a capture of another environment on this host moments ago,
+    whose host facts (``HOST_FACTS``, the package database, the ld.so cache) are taken instead of read again;
+    only the target's own facts are probed."""
     env = os.environ if options.environ is None else options.environ
     root = _project_root(options.project_dir)
     pending: python.PendingProbe | None = None
@@ -117,10 +127,14 @@ def run_capture(
     def target() -> RawPython:
         return pending.result() if pending is not None else RawPython.empty(os.path.abspath(options.conda_prefix or ""))
 
-    background = [p for p in probes if p.background]
+    known = {p.name: same_host.results[p.name] for p in probes if same_host is not None and p.name in HOST_FACTS}
+    background = [p for p in probes if p.background and p.name not in known]
     pool = ThreadPoolExecutor(max_workers=len(background) + 1)
     try:
-        prepared = pool.submit(system.prepare, _identity(options), options.use_cache)
+        if same_host is not None and same_host.system is not None:
+            prepared = same_host.system  # its capture cache was saved by that capture: this one adds nothing to it
+        else:
+            prepared = pool.submit(system.prepare, _identity(options), options.use_cache)
         ctx = ProbeContext(
             options,
             env,
@@ -130,21 +144,26 @@ def run_capture(
             project_root=root,
             runner=_runner.run,
         )
+        for probe in probes:
+            if probe.name in known:
+                taken: Future[ProbeResult[Any]] = Future()
+                taken.set_result(known[probe.name])
+                ctx.start(probe, taken)
         for probe in background:
             ctx.start(probe, pool.submit(probe, ctx))
         for probe in probes:
-            if not probe.background:
+            if not probe.background and probe.name not in known:
                 done: Future[ProbeResult[Any]] = Future()
                 ctx.start(probe, done)
                 done.set_result(probe(ctx))
         results = {p.name: ctx.result_of(p) for p in probes}
         raw = ctx.python
-        if prepared.done() and prepared.exception() is None:
+        if same_host is None and prepared.done() and prepared.exception() is None:
             system.save_caches(*prepared.result())
     finally:
         # A failed capture does not wait for a hung driver: the NVML worker has its own timeout.
         pool.shutdown(wait=False)
-    return Captured(_snapshot(ctx, results), results, raw)
+    return Captured(_snapshot(ctx, results), results, raw, prepared)
 
 
 def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Snapshot:
@@ -183,6 +202,7 @@ def capture(
     timings: dict[str, float] | None = None,
     changed_files: dict[str, dict[str, list[str]]] | None = None,
     output: str | os.PathLike[str] | None = None,
+    same_host: Captured | None = None,
     **keywords: Any,
 ) -> Snapshot:
     """Capture an environment: ``run_capture`` for the Snapshot alone.
@@ -196,7 +216,8 @@ def capture(
     RECORD, and the dict is filled with ``{name: {"modified": [...], "missing": [...]}}`` for those that
     differ (never recorded in the lock: ``envsnap verify --files`` reports it). ``timings``: filled with
     seconds per probe (``nvidia``, ``cuda``, ``deep:<framework>`` ...) for the caller to report; never
-    recorded in the lock.
+    recorded in the lock. ``same_host``: a capture on this host moments ago whose host facts are taken
+    (``run_capture``).
     """
     given = {"python_path": python_path, "project_dir": project_dir, "output": output}
     changes = {k: v for k, v in given.items() if v is not None} | keywords
@@ -204,7 +225,9 @@ def capture(
         changes["output"] = os.fspath(changes["output"])
     if changed_files is not None:
         changes["check_files"] = True
-    captured = run_capture(dataclasses.replace(options or CaptureOptions(), **changes), started=probe)
+    captured = run_capture(
+        dataclasses.replace(options or CaptureOptions(), **changes), started=probe, same_host=same_host
+    )
     if timings is not None:
         timings.update(captured.timings())
     if changed_files is not None:

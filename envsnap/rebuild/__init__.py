@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from .. import _leftovers, lockfile
 from ..errors import BadOptionError, BundleError, LockfileError, RebuildError
 from ..grammar import shown
 from ..model import LEGACY_VERSION_REASON
-from ._preflight import preflight
+from ._preflight import check_host
 from ._registry import REGISTRY, UnknownTargetError, check_target, check_targets, get, rebuilders
 from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
@@ -61,7 +62,7 @@ def rebuild(
     ``envsnap check --cpu-only`` does.
     ``allow_urls`` widens where the lock may send envsnap (``--allow-url``; see ``envsnap._fetchpolicy``).
     """
-    from ..artifacts.bundle import open_bundle
+    from ..artifacts.bundle import hash_bundle_ahead, open_bundle
     from ..probes.project import project_root
 
     started = time.perf_counter()  # the time reported covers unpacking and checking the bundle too
@@ -72,27 +73,44 @@ def rebuild(
         raise BadOptionError(
             f"--offline needs --bundle: without a bundle the {target} target must download what it installs"
         )
-    lock = lockfile.load(lock_path)
-    legacy = next((p for p in lock.python.packages if p.legacy_version), None)
-    if legacy is not None:
-        raise LockfileError(
-            f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
-            "(remove it from the lock or replace its version)"
+    # A bundle directory's files are hashed in the background (GIL-free, a thread per core) while the lock is
+    # read and the host is checked; the SHA256SUMS check below then finds every digest known. An archive is
+    # hashed as it is unpacked, after the check.
+    stop = threading.Event()
+    ahead = None
+    if bundle is not None and Path(bundle).is_dir():
+        ahead = threading.Thread(
+            target=hash_bundle_ahead, args=(Path(bundle), stop), name="envsnap-bundle-hash", daemon=True
         )
-    # The check should judge the interpreter the target will use (the venv target finds one of the locked
-    # version), not the one running envsnap.
-    check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
-    notes = preflight(
-        lock,
-        target=target,
-        python=check_python,
-        force=force,
-        dry_run=dry_run,
-        cpu_only=cpu_only,
-        bundle=bundle,
-        dest=dest if dest is not None else rebuilder.default_dest,
-        base_image=target_options.get("base_image") or None,
-    )
+        ahead.start()
+    try:
+        lock = lockfile.load(lock_path)
+        legacy = next((p for p in lock.python.packages if p.legacy_version), None)
+        if legacy is not None:
+            raise LockfileError(
+                f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
+                "(remove it from the lock or replace its version)"
+            )
+        # The check should judge the interpreter the target will use (the venv target finds one of the locked
+        # version), not the one running envsnap.
+        check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
+        checked = check_host(
+            lock,
+            target=target,
+            python=check_python,
+            force=force,
+            dry_run=dry_run,
+            cpu_only=cpu_only,
+            bundle=bundle,
+            dest=dest if dest is not None else rebuilder.default_dest,
+            base_image=target_options.get("base_image") or None,
+        )
+    except BaseException:
+        stop.set()  # the rebuild stops here: the files being hashed finish, no other starts
+        raise
+    finally:
+        if ahead is not None:
+            ahead.join()
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:
             bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None
@@ -108,10 +126,11 @@ def rebuild(
             bundle_dir=bundle_dir,
             python=python,
             offline=offline,
-            preflight_notes=notes,
+            preflight_notes=checked.notes,
             options=target_options,
             project_dir=project_root(os.fspath(project) if project is not None else None, lock_path),
             allow_urls=tuple(allow_urls),
+            host=checked.host,
         )
         plan = rebuilder.plan(request)
         if dry_run:

@@ -30,6 +30,7 @@ from ..progress import Progress
 
 if TYPE_CHECKING:
     from ..compare.verify import VerifyReport
+    from ..probes.capture import Captured
 
 __all__ = [
     "BadOptionError",
@@ -65,6 +66,8 @@ class RebuildRequest:
     options: Mapping[str, str] = field(default_factory=_no_options)  # target-specific (e.g. image tag)
     project_dir: Path | None = None  # what "{project}" means in a local project's recorded URL (--project)
     allow_urls: tuple[str, ...] = ()  # --allow-url: lock URLs the fetch policy lets through beyond its default
+    # The host as the compatibility check captured it: a target built on this host verifies with its host facts.
+    host: Captured | None = None
 
 
 @dataclass(frozen=True)

@@ -582,7 +582,7 @@ class VenvRebuilder(Rebuilder):
                 dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
             os.replace(staging, dest)
         say("verifying the new environment against the lock")
-        report = verify(lock, str(dest / "bin" / "python"))
+        report = verify(lock, str(dest / "bin" / "python"), same_host=request.host)  # the host as the check saw it
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )

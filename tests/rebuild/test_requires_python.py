@@ -127,6 +127,8 @@ def test_a_prerelease_interpreter_is_judged_by_its_release_number_as_pip_judges_
 def test_the_check_judges_the_base_image_the_rebuild_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
     # The failure told the user to pass --base-image, and the rebuild's own check ignored it: judged the image the
     # lock would choose and stopped the rebuild that had been given one that runs the locked Python.
+    from envsnap.probes.capture import Captured
+    from envsnap.probes.interface import RawPython
     from envsnap.rebuild import _preflight
 
     lock = requiring(gpu_lock(python="3.10.14"), "3.10.14", scipy=">=3.10.13")
@@ -146,7 +148,7 @@ def test_the_check_judges_the_base_image_the_rebuild_was_given(monkeypatch: pyte
             seen.append(target) or evaluate(lock, host, dataclasses.replace(target, docker=None))
         ),
     )
-    monkeypatch.setattr(_preflight, "capture", lambda python, **_: lock)
+    monkeypatch.setattr(_preflight, "run_capture", lambda options: Captured(lock, {}, RawPython.empty("")))
     _preflight.preflight(
         lock,
         target="docker",

@@ -1,0 +1,295 @@
+"""A venv rebuild does each piece of work once (issue 19): the host is captured once, by the compatibility
+check, and the verify takes its host facts; every bundle file is hashed once, in the background while the
+check runs; and none of it weakens a check: a tampered wheel is still refused, and a drifted install still
+fails the verify.
+
+Offline: the wheels are made here and served from a file:// index, the source venv is installed from them.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import hashlib
+import shutil
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testutil import uv_bin
+
+import envsnap.rebuild as rebuild_package
+from envsnap import lockfile
+from envsnap.artifacts import bundle as bundle_module
+from envsnap.artifacts.bundle import SUMS, BundleOptions, make_bundle, read_sums
+from envsnap.artifacts.pin import IndexConfig
+from envsnap.compare.verify import MISMATCH, verify
+from envsnap.errors import BadBundleError
+from envsnap.probes import capture as capture_module
+from envsnap.probes import host as host_probes
+from envsnap.probes import system as system_probe
+from envsnap.probes.capture import CaptureOptions, capture, run_capture
+from envsnap.rebuild import RebuildResult, rebuild
+from envsnap.rebuild import venv as venv_module
+from envsnap.rebuild._preflight import PreflightError
+
+PACKAGES = {"onceapple": "1.0", "oncebanana": "2.1", "oncecherry": "0.3"}
+
+
+def _wheel(folder: Path, name: str, version: str) -> Path:
+    dist = f"{name}-{version}"
+    files = {
+        f"{name}/__init__.py": f"NAME = {name!r}\n".encode(),
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+        f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(
+        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
+        for p, d in files.items()
+    )
+    path = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+        archive.writestr(f"{dist}.dist-info/RECORD", record + f"{dist}.dist-info/RECORD,,\n")
+    return path
+
+
+@dataclass(frozen=True)
+class Made:
+    lock_path: Path
+    bundle: Path
+    source: Path  # the source venv's python
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    root = tmp_path_factory.mktemp("once")
+    wheels = root / "wheels"
+    wheels.mkdir()
+    index = root / "index" / "simple"
+    for name, version in PACKAGES.items():
+        wheel = _wheel(wheels, name, version)
+        page = index / name
+        page.mkdir(parents=True)
+        shutil.copy(wheel, page / wheel.name)
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        (page / "index.html").write_text(f'<a href="{wheel.name}#sha256={digest}">{wheel.name}</a>\n')
+    source = root / "source"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(source)], check=True)
+    python = source / "bin" / "python"
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--offline",
+            "--no-config",
+            "--python",
+            str(python),
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            *PACKAGES,
+        ],
+        check=True,
+    )
+    lock_path = lockfile.dump(capture(str(python), project_state=False), root / "envsnap.lock")
+    bundle = root / "bundle"
+    config = IndexConfig(index_url=index.as_uri())
+    make_bundle(lockfile.load(lock_path), bundle, BundleOptions(config=config, cache_dir=root / "cache"))
+    return Made(lock_path, bundle, python)
+
+
+@pytest.fixture
+def fresh_digests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No digest known from an earlier test in this process: each test sees its own hashing."""
+    monkeypatch.setattr(bundle_module, "_KNOWN", {})
+
+
+def _rebuild(made: Made, dest: Path, bundle: Path | None = None) -> RebuildResult:
+    result = rebuild(made.lock_path, target="venv", dest=dest, bundle=bundle or made.bundle, offline=True)
+    assert isinstance(result, RebuildResult)
+    return result
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[tuple[Any, ...]]:
+    calls: list[tuple[Any, ...]] = []
+    original = getattr(owner, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
+    return calls
+
+
+def test_the_host_is_captured_once_and_the_new_venv_probed_once(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    prepared = _counting(monkeypatch, system_probe, "prepare")  # the package database and the ld.so cache
+    hardware = _counting(monkeypatch, type(host_probes.HARDWARE), "run")
+    platform = _counting(monkeypatch, type(host_probes.PLATFORM), "run")
+    probed: list[str | None] = []
+    original = capture_module.python.PendingProbe.__init__
+
+    def pending(self: Any, python: str | None, **kwargs: Any) -> None:
+        probed.append(python)
+        original(self, python, **kwargs)
+
+    monkeypatch.setattr(capture_module.python.PendingProbe, "__init__", pending)
+    result = _rebuild(made, tmp_path / "env")
+    assert result.verify is not None and result.verify.identical
+    assert (len(prepared), len(hardware), len(platform)) == (1, 1, 1)
+    # Two environments are probed: the interpreter the check judged, and the new venv the verify reads.
+    assert len(probed) == 2 and probed[1] == str(tmp_path / "env" / "bin" / "python")
+
+
+def test_a_capture_on_the_same_host_takes_its_host_facts(made: Made, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = run_capture(CaptureOptions(python_path=sys.executable, project_state=False))
+    prepared = _counting(monkeypatch, system_probe, "prepare")
+    second = run_capture(CaptureOptions(python_path=str(made.source), project_state=False), same_host=first)
+    assert prepared == []
+    for name in capture_module.HOST_FACTS:
+        assert second.results[name] is first.results[name]
+    assert second.system is first.system
+    # The target's own facts are its own: the source venv's packages, not those of the first interpreter.
+    assert {p.name for p in second.snapshot.python.packages} >= set(PACKAGES)
+    assert not set(PACKAGES) & {p.name for p in first.snapshot.python.packages}
+
+
+def test_verify_with_the_hosts_facts_says_what_a_full_verify_says(made: Made, tmp_path: Path) -> None:
+    """The equivalence docs/design.md states: host facts taken from the check, the environment probed."""
+    lock = lockfile.load(made.lock_path)
+    host = run_capture(CaptureOptions(python_path=sys.executable, project_state=False))
+    full = verify(lock, str(made.source))
+    reused = verify(lock, str(made.source), same_host=host)
+    assert reused.identical and full.identical
+    assert [d.describe() for d in reused.differences] == [d.describe() for d in full.differences]
+
+
+def test_every_bundle_file_is_hashed_once(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    hashed = _counting(monkeypatch, bundle_module, "sha256_file")
+    _rebuild(made, tmp_path / "env")
+    counts = collections.Counter(Path(args[0]).resolve() for args in hashed)
+    listed = {(made.bundle / rel).resolve() for rel in read_sums(made.bundle / SUMS)}
+    assert set(counts) == listed and set(counts.values()) == {1}
+    assert sum(1 for p in counts if p.suffix == ".whl") == len(PACKAGES)
+
+
+def test_the_bundle_is_hashed_while_the_host_is_checked(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    started = threading.Event()
+    real_ahead, real_check = bundle_module.hash_bundle_ahead, rebuild_package.check_host
+
+    def ahead(root: Path, stop: threading.Event) -> None:
+        started.set()
+        real_ahead(root, stop)
+
+    def check(*args: Any, **kwargs: Any) -> Any:
+        # Deterministic, not timed: the hashing has begun before the check returns (it waits at most 60 s).
+        assert started.wait(60), "the bundle's hashing did not start before the compatibility check ended"
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(bundle_module, "hash_bundle_ahead", ahead)
+    monkeypatch.setattr(rebuild_package, "check_host", check)
+    assert _rebuild(made, tmp_path / "env").verify is not None
+
+
+def test_a_failed_check_stops_the_background_hashing(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    stops: list[threading.Event] = []
+    real_ahead = bundle_module.hash_bundle_ahead
+
+    def ahead(root: Path, stop: threading.Event) -> None:
+        stops.append(stop)
+        real_ahead(root, stop)
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise PreflightError("compatibility check failed: test")
+
+    monkeypatch.setattr(bundle_module, "hash_bundle_ahead", ahead)
+    monkeypatch.setattr(rebuild_package, "check_host", failing)
+    with pytest.raises(PreflightError):
+        _rebuild(made, tmp_path / "env")
+    assert len(stops) == 1 and stops[0].is_set()
+    assert not any(t.name == "envsnap-bundle-hash" for t in threading.enumerate())
+    assert not (tmp_path / "env").exists()
+
+
+def test_hash_ahead_stops_when_told(tmp_path: Path, fresh_digests: None) -> None:
+    files = []
+    for i in range(4):
+        files.append(tmp_path / f"f{i}")
+        files[-1].write_bytes(b"x" * 10)
+    stop = threading.Event()
+    stop.set()
+    bundle_module.hash_ahead(files, stop)
+    assert bundle_module._KNOWN == {}
+    bundle_module.hash_ahead(files)
+    assert len(bundle_module._KNOWN) == 4
+
+
+def _tampered_copy(made: Made, tmp_path: Path, *, resum: bool) -> Path:
+    copy = tmp_path / "bundle"
+    shutil.copytree(made.bundle, copy)
+    wheel = next((copy / "wheels").glob("oncebanana-*.whl"))
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("oncebanana/evil.py", "import os\n")
+    if resum:  # SHA256SUMS rewritten to match: the lock's own sha256 must still refuse the wheel
+        sums = copy / SUMS
+        lines = [f"{hashlib.sha256((copy / rel).read_bytes()).hexdigest()}  {rel}\n" for rel in read_sums(sums)]
+        sums.write_text("".join(lines))
+    return copy
+
+
+@pytest.mark.parametrize("resum", [False, True], ids=["sums-stale", "sums-rewritten"])
+def test_a_tampered_wheel_is_still_refused(made: Made, tmp_path: Path, resum: bool, fresh_digests: None) -> None:
+    bundle = _tampered_copy(made, tmp_path, resum=resum)
+    with pytest.raises(BadBundleError, match=r"oncebanana.*hash mismatch"):
+        _rebuild(made, tmp_path / "env", bundle)
+    assert not (tmp_path / "env").exists()
+
+
+@pytest.mark.parametrize("drift", ["record", "extra", "missing"])
+def test_verify_still_fails_on_a_drifted_install(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drift: str, fresh_digests: None
+) -> None:
+    real_install: Callable[..., str] = venv_module.install_python_layer
+
+    def drifting(python_exe: Any, *args: Any, **kwargs: Any) -> str:
+        tool = real_install(python_exe, *args, **kwargs)
+        site = next(Path(python_exe).parent.parent.glob("lib/python*/site-packages"))
+        info = site / "oncebanana-2.1.dist-info"
+        if drift == "record":  # the installer wrote another file than the wheel's
+            with open(info / "RECORD", "a") as fh:
+                fh.write("oncebanana/other.py,sha256=AAAA,1\n")
+        elif drift == "extra":  # a distribution the lock does not have
+            shutil.copytree(info, site / "intruder-9.0.dist-info")
+            meta = site / "intruder-9.0.dist-info" / "METADATA"
+            meta.write_text("Metadata-Version: 2.1\nName: intruder\nVersion: 9.0\n\n")
+        else:
+            shutil.rmtree(info)
+        return tool
+
+    monkeypatch.setattr(venv_module, "install_python_layer", drifting)
+    result = _rebuild(made, tmp_path / "env")
+    assert result.verify is not None and not result.verify.identical
+    mismatches = {(d.subject, d.what) for d in result.verify.differences if d.severity == MISMATCH}
+    expected = {"record": ("oncebanana", "record_digest"), "extra": ("intruder", "extra")}
+    assert expected.get(drift, ("oncebanana", "missing")) in mismatches
