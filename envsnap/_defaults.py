@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,5 +44,7 @@ def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
 def capture_cache_path(kind: str, identity: str) -> Path:
     """The capture cache file of ``kind`` for one environment, named by a digest of ``identity`` (its
     interpreter's path), so that no name read from anywhere becomes part of a path (probes/cache.py)."""
+    import hashlib  # not at start-up: `envsnap --help` loads this module
+
     digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return cache_dir(CAPTURE_CACHE) / f"{kind}-{digest}.json"

@@ -346,3 +346,42 @@ def test_package_lookup_is_indexed_once_per_snapshot(monkeypatch: pytest.MonkeyP
     assert lock.package(first.name) is first and lock._packages_by_name is index
     replaced = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=lock.python.packages[1:]))
     assert replaced.package(first.name) is None
+
+
+# ------------------------------------------------------------------------ re-capture of an unchanged environment
+
+
+def _recaptured(snapshot: Snapshot) -> Snapshot:
+    """The same environment captured again, a minute later."""
+    return dataclasses.replace(snapshot, envsnap=dataclasses.replace(snapshot.envsnap, created="2026-12-01T00:01:00Z"))
+
+
+def test_the_same_lock_is_left_alone_without_parsing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "envsnap.lock"
+    lockfile.dump(sample(), path)
+    before = path.read_bytes()
+
+    def parse(*args: object, **kwargs: object) -> Snapshot:
+        raise AssertionError("the unchanged lock was parsed")
+
+    monkeypatch.setattr(lockfile, "load", parse)
+    assert lockfile.dump_if_changed(_recaptured(sample()), path) is False
+    assert path.read_bytes() == before
+
+
+def test_other_text_of_the_same_lock_is_parsed_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "envsnap.lock"
+    path.write_text("# kept by hand\n" + lockfile.dumps(sample()))
+    before = path.read_bytes()
+    assert lockfile.dump_if_changed(_recaptured(sample()), path) is False
+    assert path.read_bytes() == before
+
+
+def test_the_same_lock_with_an_invalid_created_is_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "envsnap.lock"
+    text = lockfile.dumps(sample())
+    created = sample().envsnap.created
+    assert created and f'created = "{created}"' in text
+    path.write_text(text.replace(f'created = "{created}"', 'created = "yesterday"'))
+    assert lockfile.dump_if_changed(_recaptured(sample()), path) is True
+    assert lockfile.load(path).envsnap.created == "2026-12-01T00:01:00Z"

@@ -146,6 +146,9 @@ def _read_text(path: str) -> str:
 def _headers(text: str) -> list[tuple[str, str]]:
     """The RFC 822 header block of a METADATA / PKG-INFO file as a list of (key, value)."""
     out: list[tuple[str, str]] = []
+    end = text.find("\n\n")
+    if end >= 0:
+        text = text[: end + 1]  # the headers end at the first blank line: the description is not split into lines
     for line in text.splitlines():
         if not line.strip():
             break
