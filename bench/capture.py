@@ -43,14 +43,42 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-ML = ["torch", "transformers", "jupyter", "scikit-learn", "pandas", "matplotlib", "scipy", "requests", "pyyaml",
-      "tqdm", "sympy", "pillow", "h5py", "pip>=26"]
-CUDA = ["nvidia-cuda-runtime", "nvidia-cublas", "nvidia-cudnn-cu13", "nvidia-cufft", "nvidia-curand",
-        "nvidia-cusolver", "nvidia-cusparse", "nvidia-nccl-cu13", "nvidia-nvjitlink", "nvidia-cuda-nvrtc",
-        "nvidia-cuda-cupti", "nvidia-nvtx", "numpy", "pip>=26"]
+ML = [
+    "torch",
+    "transformers",
+    "jupyter",
+    "scikit-learn",
+    "pandas",
+    "matplotlib",
+    "scipy",
+    "requests",
+    "pyyaml",
+    "tqdm",
+    "sympy",
+    "pillow",
+    "h5py",
+    "pip>=26",
+]
+CUDA = [
+    "nvidia-cuda-runtime",
+    "nvidia-cublas",
+    "nvidia-cudnn-cu13",
+    "nvidia-cufft",
+    "nvidia-curand",
+    "nvidia-cusolver",
+    "nvidia-cusparse",
+    "nvidia-nccl-cu13",
+    "nvidia-nvjitlink",
+    "nvidia-cuda-nvrtc",
+    "nvidia-cuda-cupti",
+    "nvidia-nvtx",
+    "numpy",
+    "pip>=26",
+]
 FLOOR = "import importlib.metadata as m\nfor d in m.distributions(): d.metadata['Name'], d.version"
 # Byte code is written (see above); the capture cache lives in the bench's temporary folder (set in main).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPATH": str(ROOT)}
+CWD: list[str] = []  # every command runs in the bench's temporary folder, outside any git work tree (set in main)
 GOALS = {("ML environment", "cold"): 0.35, ("ML environment", "warm"): 0.15, ("CUDA-wheel environment", "cold"): 0.4}
 
 
@@ -67,7 +95,9 @@ class Timed:
 def run_once(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
     """Wall seconds and peak resident KiB of one run. An exit status outside ``ok`` stops the bench."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, cwd=CWD[0] if CWD else None
+    )
     assert proc.stderr is not None
     err = proc.stderr.read()
     _pid, status, usage = os.wait4(proc.pid, 0)
@@ -108,8 +138,9 @@ def has_cache_flag() -> bool:
 
 def build(root: Path, name: str, packages: list[str]) -> Path:
     venv = root / name
-    subprocess.run([uv_bin(), "venv", "-q", "--seed", "--python", os.path.realpath(sys.executable), str(venv)],
-                   check=True)
+    subprocess.run(
+        [uv_bin(), "venv", "-q", "--seed", "--python", os.path.realpath(sys.executable), str(venv)], check=True
+    )
     py = venv / "bin" / "python"
     subprocess.run([uv_bin(), "pip", "install", "-q", "--python", str(py), *packages], check=True)
     return py
@@ -119,15 +150,22 @@ def build_synthetic(root: Path, count: int) -> Path:
     venv = root / f"synthetic-{count}"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
-    site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     for i in range(count):
         name = f"synthpkg{i:05d}"
         dist = site / f"{name}-1.{i}.0.dist-info"
         dist.mkdir()
         (dist / "METADATA").write_text(
             f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.{i}.0\nRequires-Dist: numpy>=1.20\n"
-            f"Requires-Python: >=3.8\n\n{'long description ' * 200}\n")
+            f"Requires-Python: >=3.8\n\n{'long description ' * 200}\n"
+        )
         (dist / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
         (dist / "INSTALLER").write_text("pip\n")
         rows = [f"{name}/mod{j}.py,sha256={'A' * 43},{100 + j}" for j in range(20)]
@@ -150,23 +188,40 @@ def measure_env(label: str, py: Path, runs: int, cache: bool) -> dict[str, objec
     capture = envsnap("capture", "--python", str(py), "-o", "-")
     cold = [*capture, "--no-cache"] if cache else capture
     pip = pip_version(py)
-    cmds = [[str(py), "-c", FLOOR], [uv_bin(), "pip", "freeze", "--python", str(py)],
-            [str(py), "-m", "pip", "freeze"], cold, *([capture] if cache else [])]
+    cmds = [
+        [str(py), "-c", FLOOR],
+        [uv_bin(), "pip", "freeze", "--python", str(py)],
+        [str(py), "-m", "pip", "freeze"],
+        cold,
+        *([capture] if cache else []),
+    ]
     floor, uv, freeze, cold_t, *rest = measure(cmds, runs)
     warm_t = rest[0] if rest else cold_t
     n = count_dists(py)
-    print(f"{label} ({n} distributions): floor (importlib.metadata listing) {floor.seconds:.3f} s, uv pip freeze "
-          f"{uv.seconds:.3f} s, pip {pip} freeze {freeze.seconds:.3f} s ({freeze.peak_kib / 1024:.1f} MiB peak)")
+    print(
+        f"{label} ({n} distributions): floor (importlib.metadata listing) {floor.seconds:.3f} s, uv pip freeze "
+        f"{uv.seconds:.3f} s, pip {pip} freeze {freeze.seconds:.3f} s ({freeze.peak_kib / 1024:.1f} MiB peak)"
+    )
     for what, took in (("cold", cold_t), ("warm", warm_t)):
         goal = GOALS.get((label, what))
-        print(f"  capture {what} {took.seconds:.3f} s: {took.seconds / freeze.seconds:.2f}x pip {pip} freeze"
-              f"{f' (goal <= {goal})' if goal else ''}, {took.seconds / floor.seconds:.2f}x the importlib.metadata "
-              f"scan, {took.seconds / uv.seconds:.1f}x uv; peak {took.peak_kib / 1024:.1f} MiB, "
-              f"{took.peak_kib / freeze.peak_kib:.2f}x pip freeze's (goal <= 1)")
-    return {"distributions": n, "floor_s": floor.seconds, "uv_freeze_s": uv.seconds, "pip_version": pip,
-            "pip_freeze_s": freeze.seconds, "pip_freeze_peak_kib": freeze.peak_kib,
-            "capture_cold_s": cold_t.seconds, "capture_warm_s": warm_t.seconds,
-            "capture_cold_peak_kib": cold_t.peak_kib, "capture_warm_peak_kib": warm_t.peak_kib}
+        print(
+            f"  capture {what} {took.seconds:.3f} s: {took.seconds / freeze.seconds:.2f}x pip {pip} freeze"
+            f"{f' (goal <= {goal})' if goal else ''}, {took.seconds / floor.seconds:.2f}x the importlib.metadata "
+            f"scan, {took.seconds / uv.seconds:.1f}x uv; peak {took.peak_kib / 1024:.1f} MiB, "
+            f"{took.peak_kib / freeze.peak_kib:.2f}x pip freeze's (goal <= 1)"
+        )
+    return {
+        "distributions": n,
+        "floor_s": floor.seconds,
+        "uv_freeze_s": uv.seconds,
+        "pip_version": pip,
+        "pip_freeze_s": freeze.seconds,
+        "pip_freeze_peak_kib": freeze.peak_kib,
+        "capture_cold_s": cold_t.seconds,
+        "capture_warm_s": warm_t.seconds,
+        "capture_cold_peak_kib": cold_t.peak_kib,
+        "capture_warm_peak_kib": warm_t.peak_kib,
+    }
 
 
 def measure_diff(root: Path, py: Path, runs: int) -> dict[str, float]:
@@ -181,10 +236,13 @@ def measure_diff(root: Path, py: Path, runs: int) -> dict[str, float]:
     for path, lock in ((root / "a.txt", a), (root / "b.txt", b)):
         with lock.open("rb") as f:
             path.write_text("".join(f"{p['name']}=={p['version']}\n" for p in tomllib.load(f)["python"]["packages"]))
-    ours, text = median_times([envsnap("diff", str(a), str(b)), ["diff", str(root / "a.txt"), str(root / "b.txt")]],
-                              runs, ok=(0, 1))
-    print(f"diff of two 5,000-distribution locks: envsnap diff {ours:.3f} s (target < 0.2 s), text diff of their "
-          f"requirement lists {text:.3f} s")
+    ours, text = median_times(
+        [envsnap("diff", str(a), str(b)), ["diff", str(root / "a.txt"), str(root / "b.txt")]], runs, ok=(0, 1)
+    )
+    print(
+        f"diff of two 5,000-distribution locks: envsnap diff {ours:.3f} s (target < 0.2 s), text diff of their "
+        f"requirement lists {text:.3f} s"
+    )
     return {"envsnap_diff_s": ours, "text_diff_s": text}
 
 
@@ -195,11 +253,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     cache = has_cache_flag()
     results: dict[str, object] = {"capture_cache": cache}
     with tempfile.TemporaryDirectory(prefix="envsnap-bench-") as tmp:
         root = Path(tmp)
         ENV["XDG_CACHE_HOME"] = str(root / "xdg")
+        CWD.append(tmp)  # pip freeze records no project: capture should not read a git work tree's state either
         ml = args.ml_venv or build(root, "ml", ML)
         results["ml"] = measure_env("ML environment", ml, args.runs, cache)
         cuda = args.cuda_venv or build(root, "cuda", CUDA)
@@ -213,22 +273,30 @@ def main() -> int:
             cmds = [floor_cmd, [*cmd, "--no-cache"] if cache else cmd, *([cmd] if cache else [])]
             floor, cold_s, *rest = median_times(cmds, max(3, args.runs // 2))
             synthetic[n], warm[n] = cold_s, (rest[0] if rest else cold_s)
-            print(f"synthetic {n:5d} distributions: capture cold {cold_s:.3f} s, warm {warm[n]:.3f} s; "
-                  f"importlib.metadata scan {floor:.3f} s (cold {cold_s / floor:.2f}x, warm {warm[n] / floor:.2f}x)")
+            print(
+                f"synthetic {n:5d} distributions: capture cold {cold_s:.3f} s, warm {warm[n]:.3f} s; "
+                f"importlib.metadata scan {floor:.3f} s (cold {cold_s / floor:.2f}x, warm {warm[n] / floor:.2f}x)"
+            )
         results["diff"] = measure_diff(root, spy, args.runs)
         per = (synthetic[5000] - synthetic[1000]) / 4
         results["synthetic"] = {str(k): v for k, v in synthetic.items()} | {"per_1000_s": per}
         results["synthetic_warm"] = {str(k): v for k, v in warm.items()}
-        print(f"marginal cost {per:.3f} s per 1,000 distributions (cold); 5,000 take "
-              f"{synthetic[5000] / synthetic[1000]:.1f}x the time of 1,000 cold, {warm[5000] / warm[1000]:.1f}x warm")
+        print(
+            f"marginal cost {per:.3f} s per 1,000 distributions (cold); 5,000 take "
+            f"{synthetic[5000] / synthetic[1000]:.1f}x the time of 1,000 cold, {warm[5000] / warm[1000]:.1f}x warm"
+        )
         lock = root / "ml.lock"
-        subprocess.run(envsnap("capture", "--python", str(ml), "-o", str(lock)), check=True, capture_output=True,
-                       env=ENV)
-        verify_s, freeze_s = median_times([envsnap("verify", str(lock), "--python", str(ml)),
-                                           [str(ml), "-m", "pip", "freeze"]], args.runs)
+        subprocess.run(
+            envsnap("capture", "--python", str(ml), "-o", str(lock)), check=True, capture_output=True, env=ENV
+        )
+        verify_s, freeze_s = median_times(
+            [envsnap("verify", str(lock), "--python", str(ml)), [str(ml), "-m", "pip", "freeze"]], args.runs
+        )
         results["verify"] = {"verify_s": verify_s, "pip_freeze_s": freeze_s, "pip_version": pip_version(ml)}
-        print(f"verify (ML environment): {verify_s:.3f} s, pip {pip_version(ml)} freeze {freeze_s:.3f} s, "
-              f"ratio {verify_s / freeze_s:.2f} (target <= 0.5)")
+        print(
+            f"verify (ML environment): {verify_s:.3f} s, pip {pip_version(ml)} freeze {freeze_s:.3f} s, "
+            f"ratio {verify_s / freeze_s:.2f} (target <= 0.5)"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
