@@ -8,6 +8,7 @@ reader call them at the boundary, and code that joins a value to a path or passe
 
 from __future__ import annotations
 
+import datetime
 import re
 from urllib.parse import urlsplit
 
@@ -97,6 +98,18 @@ def is_md5_hex(text: str) -> bool:
 
 def is_timestamp(text: str) -> bool:
     return _TIMESTAMP.fullmatch(text) is not None
+
+
+def timestamp(text: str) -> datetime.datetime | None:
+    """An RFC 3339 timestamp (``is_timestamp``) as an aware datetime; None for anything else."""
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        return None
+    offset = match.group(2)
+    try:
+        return datetime.datetime.fromisoformat(match.group(0)[:19] + ("+00:00" if offset == "Z" else offset))
+    except ValueError:  # 2024-13-45T99:00:00Z has the shape, not the meaning
+        return None
 
 
 def is_image_digest(text: str) -> bool:

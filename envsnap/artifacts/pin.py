@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import configparser
 import dataclasses
+import datetime as _dt
 import hashlib
 import os
 import shutil
@@ -50,7 +51,7 @@ from .._fs import join_base_name, join_relative
 from .._privacy import strip_credentials
 from .._version import USER_AGENT
 from ..errors import PinError, UnsafeInputError
-from ..grammar import has_control, is_sha256_hex, shown
+from ..grammar import has_control, is_sha256_hex, shown, timestamp
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
 from ..platforms import major_minor, numbers
 from ..probes.records import wheel_record_digest
@@ -540,8 +541,12 @@ class Pinner:
         fetcher: Fetcher | None = None,
         tags: Sequence[str] | None = None,
         allow_urls: Sequence[str] = (),
+        exclude_newer: _dt.datetime | None = None,
     ):
         config = with_seed_wheels(config)
+        # ``rebuild --as-of``: an index's files count only when it says they were uploaded before this moment
+        # (the rule of uv's --exclude-newer; a file without an upload time is not used, never guessed).
+        self.exclude_newer = exclude_newer
         self.config = config
         self.cache_dir = cache_dir
         self.policy = policy_for(config, allow_urls)
@@ -551,10 +556,22 @@ class Pinner:
         self.imported = False  # the lock came from `envsnap import`: no installed file was ever recorded
         self.project_dir: Path | None = None  # what "{project}" means in a local project's URL
 
+    def _project_files(self, index: str, name: str, *, trusted: bool = True) -> list[IndexFile]:
+        """``project_files``, less the files uploaded after ``exclude_newer`` (or without an upload time)."""
+        files = project_files(self.fetcher, index, name, trusted=trusted)
+        cutoff = self.exclude_newer
+        return files if cutoff is None else [f for f in files if uploaded_before(f.upload_time, cutoff)]
+
+    def _where(self) -> str:
+        """The configured indexes, as the reasons name them (with the cutoff when there is one)."""
+        if self.exclude_newer is None:
+            return "the configured indexes"
+        return f"the configured indexes (files uploaded before {self.exclude_newer:%Y-%m-%dT%H:%M:%SZ})"
+
     def candidates(self, pkg: PythonPackage) -> list[IndexFile]:
         files: list[IndexFile] = []
         for index in self.config.indexes:
-            files += project_files(self.fetcher, index, pkg.name)
+            files += self._project_files(index, pkg.name)
         for location in self.config.find_links:
             files += find_links_files(self.fetcher, location)
         return files
@@ -615,7 +632,7 @@ class Pinner:
         files: list[IndexFile] = []
         try:
             for index in self.config.indexes:
-                files += project_files(self.fetcher, index, project)
+                files += self._project_files(index, project)
             for location in self.config.find_links:
                 files += find_links_files(self.fetcher, location)
         except PinError:
@@ -713,7 +730,7 @@ class Pinner:
             pkg.name,
             pkg.version,
             "unpinned",
-            f"no {pkg.name} {pkg.version} wheel with tag {tags} on the configured indexes",
+            f"no {pkg.name} {pkg.version} wheel with tag {tags} on {self._where()}",
         )
 
     def _listed(self, pkg: PythonPackage, extra_indexes: Iterable[str] = ()) -> list[IndexFile]:
@@ -721,7 +738,7 @@ class Pinner:
         indexes, _refused = self._indexes(extra_indexes)
         files: list[IndexFile] = []
         for index in indexes:
-            files += project_files(self.fetcher, index, pkg.name, trusted=index in self.config.indexes)
+            files += self._project_files(index, pkg.name, trusted=index in self.config.indexes)
         for location in self.config.find_links:
             files += find_links_files(self.fetcher, location)
         return [f for f in files if _same_release(f.filename, pkg)]
@@ -871,7 +888,7 @@ class Pinner:
         files: list[IndexFile] = []
         try:
             for index in indexes:
-                files += project_files(self.fetcher, index, pkg.name, trusted=index in self.config.indexes)
+                files += self._project_files(index, pkg.name, trusted=index in self.config.indexes)
             for location in self.config.find_links:
                 files += find_links_files(self.fetcher, location)
         except PinError as exc:
@@ -943,6 +960,12 @@ class Pinner:
             "unpinned",
             f"installed from a local archive ({url}) with no reachable URL and sha256",
         )
+
+
+def uploaded_before(upload_time: str, cutoff: _dt.datetime) -> bool:
+    """Whether an index's ``upload-time`` (PEP 700, RFC 3339) is before ``cutoff``; False without one."""
+    moment = timestamp(upload_time)
+    return moment is not None and moment < cutoff
 
 
 def _valid_candidate(cand: Candidate) -> bool:

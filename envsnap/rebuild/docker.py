@@ -46,8 +46,8 @@ from ..dockerfile.spec import (
     render_dockerfile,
 )
 from ..errors import BadBundleError, BundleError, EnvsnapError, PinError, RebuildError
-from ..model import Snapshot, SystemPackage
-from . import _docker_engine, _tool
+from ..model import PythonPackage, Snapshot, SystemPackage
+from . import _asof, _docker_engine, _tool
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class DockerRebuilder(Rebuilder):
     def plan(self, request: RebuildRequest) -> Plan:
         options = DockerOptions.from_mapping(request.options, owner="the docker target")
         _check_context_dest(request.dest)  # before a build of minutes, not after it
-        lock = _bundle_lock(request)
+        lock = _bundle_lock(request, fill=bool(options.as_of))
         client = self._try_connect()
         machine = client.info().get("Architecture", "") if client is not None else _platform.machine()
         check_architecture(lock, machine, "the Docker engine" if client is not None else "this host")
@@ -115,7 +115,7 @@ class DockerRebuilder(Rebuilder):
             target=self.name,
             lock_path=str(request.lock_path),
             dest=spec.tag,
-            items=_items(spec),
+            items=_items(spec, _missing(request)),
             steps=_steps(spec, request),
             notes=(*request.preflight_notes, *spec.notes, *(f"warning: {w}" for w in spec.base.warnings)),
             offline=request.offline,
@@ -141,8 +141,14 @@ class DockerRebuilder(Rebuilder):
                 "`envsnap bundle LOCK -o DIR` and pass --bundle DIR"
             )
         bundle = Bundle(request.bundle_dir)
-        lock = _bundle_lock(request)
+        lock = _bundle_lock(request, fill=bool(options.as_of))
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
+        fetched: dict[str, Path] = {}
+        missing = _missing(request)
+        if missing and options.as_of:
+            lock, fetched = _asof.fetch_missing(
+                lock, missing, _asof.cutoff(lock, options.as_of), allow_urls=request.allow_urls, progress=say
+            )
         _docker_engine.load_bundled_images(client, bundle.root, say)
         # As the plan saw it: a saved base is the bundle's image, found by its id (it was loaded untagged).
         spec = make_spec(
@@ -166,7 +172,7 @@ class DockerRebuilder(Rebuilder):
                 (work / name).parent.mkdir(parents=True, exist_ok=True)
                 (work / name).write_bytes(data)
             _copy_debs(bundle, spec, work / DEBS, say)
-            _copy_wheels(bundle, spec.lock, work / WHEELS, say)
+            _copy_wheels(bundle, spec.lock, work / WHEELS, say, fetched)
             tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
             image_id = _docker_engine.build(
                 client,
@@ -204,8 +210,9 @@ class DockerRebuilder(Rebuilder):
         return client
 
 
-def _bundle_lock(request: RebuildRequest) -> Snapshot:
-    """The lock with artifacts: the bundle's when there is one (it pins every wheel), else the given one."""
+def _bundle_lock(request: RebuildRequest, *, fill: bool = False) -> Snapshot:
+    """The lock with artifacts: the bundle's when there is one (it pins every wheel), else the given one.
+    ``fill`` (``--as-of``): a wheel the bundle lacks is fetched later, not an error."""
     if request.bundle_dir is None:
         return request.lock
     bundle = Bundle(request.bundle_dir)
@@ -219,12 +226,30 @@ def _bundle_lock(request: RebuildRequest) -> Snapshot:
             f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
             f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})"
         )
+    missing = _missing(request)
+    if missing and not fill:
+        try:
+            bundle.wheel_for(missing[0])
+        except BundleError as exc:
+            raise RebuildError(
+                f"cannot rebuild: {exc}; or pass --as-of auto|DATE to fetch what the bundle lacks from the "
+                "configured indexes as of that date"
+            ) from exc
+    return bundle.lock
+
+
+def _missing(request: RebuildRequest) -> tuple[PythonPackage, ...]:
+    """The packages of the bundle's lock whose wheel the bundle does not hold (none without a bundle)."""
+    if request.bundle_dir is None:
+        return ()
+    bundle = Bundle(request.bundle_dir)
+    missing = []
     for pkg in bundle.lock.pip_layer():
         try:
             bundle.wheel_for(pkg)
-        except BundleError as exc:
-            raise RebuildError(f"cannot rebuild: {exc}") from exc
-    return bundle.lock
+        except BundleError:
+            missing.append(pkg)
+    return tuple(missing)
 
 
 def _build_facts(lock: Snapshot) -> dict[str, str]:
@@ -237,8 +262,9 @@ def _lock_bytes(request: RebuildRequest) -> bytes:
     return path.read_bytes()
 
 
-def _items(spec: DockerSpec) -> tuple[PlanItem, ...]:
+def _items(spec: DockerSpec, missing: tuple[PythonPackage, ...] = ()) -> tuple[PlanItem, ...]:
     base = spec.base
+    lacking = {p.name for p in missing}
     items = [
         PlanItem(
             "image",
@@ -290,7 +316,19 @@ def _items(spec: DockerSpec) -> tuple[PlanItem, ...]:
         )
     for pkg in sorted(spec.lock.pip_layer(), key=lambda p: p.name):
         art = pkg.artifact
-        if art is not None and art.filename.endswith(".whl"):
+        if pkg.name in lacking and spec.options.as_of:
+            moment = _asof.shown(_asof.cutoff(spec.lock, spec.options.as_of))
+            items.append(
+                PlanItem(
+                    "python",
+                    pkg.name,
+                    pkg.version,
+                    origin=f"index: a file uploaded before {moment}",
+                    pin=f"sha256:{art.sha256}" if art is not None else "RECORD digest",
+                    note="not in the bundle",
+                )
+            )
+        elif art is not None and art.filename.endswith(".whl"):
             items.append(
                 PlanItem(
                     "python",
@@ -329,6 +367,14 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
         steps.append(f"use the apt snapshot of {spec.options.apt_snapshot or spec.options.as_of}")
     if spec.apt_specs:
         steps.append(f"apt-get install {len(spec.apt_specs)} pinned packages")
+    lacking = _missing(request)
+    if lacking and spec.options.as_of:
+        moment = _asof.shown(_asof.cutoff(spec.lock, spec.options.as_of))
+        steps.insert(
+            0,
+            f"fetch the {len(lacking)} wheels the bundle lacks from the configured indexes, only files uploaded "
+            f"before {moment}, each checked against the lock",
+        )
     steps.append(f"install envsnap {__version__} into /opt/envsnap")
     steps.append(
         f"create the venv {ENV_DIR} and pip install {len(spec.lock.pip_layer())} wheels "
@@ -405,10 +451,17 @@ def _copy_debs(bundle: Bundle, spec: DockerSpec, dest: Path, say: Progress) -> N
         shutil.copy2(source, deb_files.deb_path(dest, pkg))
 
 
-def _copy_wheels(bundle: Bundle, lock: Snapshot, dest: Path, say: Progress) -> None:
+def _copy_wheels(
+    bundle: Bundle, lock: Snapshot, dest: Path, say: Progress, fetched: dict[str, Path] | None = None
+) -> None:
+    """The bundle's wheels, each checked against the lock; ``fetched``: those ``--as-of`` fetched (checked)."""
+    fetched = fetched or {}
     packages = lock.pip_layer()
-    say(f"checking {len(packages)} bundled wheels")
+    say(f"checking {len(packages) - len(fetched)} bundled wheels")
     for pkg in packages:
+        if pkg.name in fetched:
+            shutil.copy2(fetched[pkg.name], dest / fetched[pkg.name].name)
+            continue
         try:
             wheel = bundle.check_wheel(pkg)
         except BadBundleError:
