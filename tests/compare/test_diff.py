@@ -272,3 +272,19 @@ def test_the_text_report_is_written_without_rich() -> None:
         "python  p2 1.0 added",
         "3 changes: 3 added",
     ]
+
+
+def test_a_captured_pair_is_compared_once_per_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two captured locks: no change is looked up in the unknown tables only an import has, and the same lock
+    twice is not converted to plain data to find that nothing differs (diff of 5,000 distributions)."""
+    from envsnap.compare import diff as diff_module
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("not needed for captured locks")
+
+    a = _lock(PythonPackage("numpy", "1.26.0"))
+    b = _lock(PythonPackage("numpy", "2.0.0"))
+    monkeypatch.setattr(diff_module, "_mark_unknown", refuse)
+    assert [c.kind for c in diff(a, b).changes] == ["major"]
+    monkeypatch.setattr(lockfile, "to_dict", refuse)
+    assert diff(a, a).identical and diff(a, dataclasses.replace(a)).identical
