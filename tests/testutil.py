@@ -115,3 +115,14 @@ class CliResult:
 
     def __repr__(self) -> str:
         return f"CliResult(code={self.code}, out={self.out[-500:]!r}, err={self.err[-500:]!r})"
+
+
+def run_in_image(client: Any, image: str, *cmd: str) -> str:
+    """Run ``cmd`` in a network-less container of ``image`` and return its stdout; the command must exit 0.
+    Waits and reads the logs before removing the container (``containers.run(remove=True)`` can lose the output of
+    a command that exits at once)."""
+    from envsnap.rebuild._docker_engine import run_in_image as run
+
+    code, out, err = run(client, image, list(cmd))
+    assert code == 0, f"{' '.join(cmd)} exited {code} in {image}: {err.decode(errors='replace')[-2000:]}"
+    return out.decode()

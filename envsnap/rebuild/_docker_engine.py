@@ -268,31 +268,43 @@ def _cancel(client: docker.DockerClient, stream: Any, layers: _Layers, before: _
     layers.discard(client)
 
 
+def run_in_image(
+    client: docker.DockerClient, image: str, command: list[str], *, timeout: int = VERIFY_TIMEOUT
+) -> tuple[int, bytes, bytes]:
+    """Run ``command`` in a network-less container of ``image``: (exit status, stdout, stderr). The container is
+    waited for, its logs read, and only then removed: the SDK's ``containers.run(remove=True)`` joins its log
+    stream after removing the container and can lose the output of a command that exits at once. Engine errors
+    propagate (``_engine_errors``)."""
+    container = None
+    try:
+        container = client.containers.create(image, command, network_disabled=True, entrypoint=[])
+        container.start()
+        status = container.wait(timeout=timeout)
+        out = container.logs(stdout=True, stderr=False)
+        err = container.logs(stdout=False, stderr=True)
+    finally:
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+    return int(status.get("StatusCode", -1)), bytes(out), bytes(err)
+
+
 def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport:
     """Run ``envsnap verify --json`` in a network-less container of the image; its report."""
     from ..compare.verify import VerifyReport
 
     say("verifying the image: envsnap verify /envsnap.lock --json (no network)")
-    container = None
     try:
-        container = client.containers.create(
-            image_id, ["envsnap", "verify", "/envsnap.lock", "--json"], network_disabled=True
-        )
-        container.start()
-        status = container.wait(timeout=VERIFY_TIMEOUT)
-        out = container.logs(stdout=True, stderr=False).decode(errors="replace")
-        err = container.logs(stdout=False, stderr=True).decode(errors="replace")
+        code, raw_out, raw_err = run_in_image(client, image_id, ["envsnap", "verify", "/envsnap.lock", "--json"])
     except _engine_errors() as exc:
         raise RebuildError(f"could not run envsnap verify in the image: {short(exc)}") from exc
-    finally:
-        if container is not None:
-            with contextlib.suppress(Exception):
-                container.remove(force=True)
+    out = raw_out.decode(errors="replace")
+    err = raw_err.decode(errors="replace")
     try:
         data = json.loads(out)
     except json.JSONDecodeError as exc:
         raise RebuildError(
-            f"envsnap verify in the image exited {status.get('StatusCode')} without a report: "
+            f"envsnap verify in the image exited {code} without a report: "
             f"{last_line(err) if err.strip() else out[-300:]}"
         ) from exc
     return report_from_json(data, VerifyReport)

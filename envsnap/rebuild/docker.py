@@ -581,16 +581,12 @@ def base_image_packages(client: docker.DockerClient, image: str) -> dict[tuple[s
     import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
 
     try:
-        out = client.containers.run(
-            image,
-            ["dpkg-query", "-W", "-f=${Package}\\t${Architecture}\\t${Version}\\n"],
-            network_mode="none",
-            remove=True,
-            stdout=True,
-            stderr=False,
-            entrypoint=[],
+        code, out, _err = _docker_engine.run_in_image(
+            client, image, ["dpkg-query", "-W", "-f=${Package}\\t${Architecture}\\t${Version}\\n"], timeout=120
         )
     except docker_sdk.errors.DockerException:
+        return {}
+    if code != 0:
         return {}
     found: dict[tuple[str, str], str] = {}
     for line in bytes(out).decode("utf-8", "replace").splitlines():

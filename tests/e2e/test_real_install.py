@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
-from testutil import uv_bin
+from testutil import run_in_image, uv_bin
 
 from envsnap import lockfile
 
@@ -268,10 +268,7 @@ def test_rebuild_docker_on_the_debootstrap_base_and_verify_inside_without_networ
         )
         result = json.loads(done.stdout)
         assert result["dest"] == TAG and result["verify"]["identical"] is True, result["verify"]
-        out = client.containers.run(
-            TAG, ["envsnap", "verify", "/envsnap.lock", "--json"], remove=True, network_disabled=True
-        )
-        inside = json.loads(out.decode())
+        inside = json.loads(run_in_image(client, TAG, "envsnap", "verify", "/envsnap.lock", "--json"))
         assert inside["identical"] is True and inside["packages_checked"] >= 4
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testutil import run_in_image
 
 from envsnap import lockfile
 from envsnap.errors import RebuildError
@@ -88,8 +89,7 @@ def _envsnap(*args: str, check: bool = True, env: dict[str, str] | None = None) 
 
 
 def _run(client: Any, image: str, *cmd: str) -> str:
-    out: bytes = client.containers.run(image, list(cmd), remove=True, network_disabled=True)
-    return out.decode()
+    return run_in_image(client, image, *cmd)
 
 
 def _no_tag(client: Any, tag: str) -> None:

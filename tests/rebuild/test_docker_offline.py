@@ -32,6 +32,7 @@ from envsnap import lockfile
 docker = pytest.importorskip("docker", reason="the Docker SDK (a dependency of envsnap-lock) is not installed")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 from fetchserver import Server, serving  # noqa: E402
+from testutil import run_in_image  # noqa: E402
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.integration]
 SHARED_BASE = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
@@ -255,14 +256,7 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
     base_id = engine.images.get(base_tag).id
     in_base = dict(
         line.split("\t", 1)
-        for line in engine.containers.run(
-            base_tag,
-            ["dpkg-query", "-W", "-f", "${Package}\t${Version}\n"],
-            remove=True,
-            network_disabled=True,
-        )
-        .decode()
-        .splitlines()
+        for line in run_in_image(engine, base_tag, "dpkg-query", "-W", "-f", "${Package}\t${Version}\n").splitlines()
     )
 
     # An environment whose package needs a system library: gompmod links libgomp.so.1.
@@ -388,16 +382,9 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
         assert result["verify"]["identical"] is True
         image = engine.images.get(tag)
         # The loaded base is the test's (found by its id in the bundle), and its package works with no network.
-        out = engine.containers.run(
-            image.id,
-            ["/opt/env/bin/python", "-c", "import gompmod; print(gompmod.threads())"],
-            remove=True,
-            network_disabled=True,
-        ).decode()
+        out = run_in_image(engine, image.id, "/opt/env/bin/python", "-c", "import gompmod; print(gompmod.threads())")
         assert int(out.strip()) >= 1
-        query = engine.containers.run(
-            image.id, ["dpkg-query", "-W", "-f", "${Version}", "libgomp1"], remove=True, network_disabled=True
-        ).decode()
+        query = run_in_image(engine, image.id, "dpkg-query", "-W", "-f", "${Version}", "libgomp1")
         assert query == locked["libgomp1"]
     finally:
         for ref in (tag, f"envsnap/base:{base_id.split(':', 1)[1][:12]}"):

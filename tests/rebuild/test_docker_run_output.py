@@ -1,0 +1,83 @@
+"""Reading a command's output from a container of an image (base-image package lists, verification inside a built
+image): the container is waited for and its logs read before it is removed. The SDK's
+``containers.run(remove=True)`` joined its log stream after removing the container, and the output of a command
+that exits at once (``dpkg-query`` of one package) came back empty now and then in CI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from envsnap.rebuild import _docker_engine
+from envsnap.rebuild.docker import base_image_packages
+
+
+class _Container:
+    def __init__(self, calls: list[str], out: bytes, code: int) -> None:
+        self.calls, self.out, self.code, self.removed = calls, out, code, False
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def wait(self, timeout: int | None = None) -> dict[str, int]:
+        self.calls.append("wait")
+        return {"StatusCode": self.code}
+
+    def logs(self, stdout: bool = True, stderr: bool = True) -> bytes:
+        self.calls.append("logs")
+        # A removed container has no logs left to read: reading after removal is what lost the output.
+        return b"" if self.removed else (self.out if stdout else b"oops\n")
+
+    def remove(self, force: bool = False) -> None:
+        self.calls.append("remove")
+        self.removed = True
+
+
+class _Client:
+    def __init__(self, out: bytes, code: int = 0) -> None:
+        self.calls: list[str] = []
+        self.created: list[dict[str, Any]] = []
+        self.container = _Container(self.calls, out, code)
+        self.containers = self
+
+    def create(self, image: str, command: list[str], **kwargs: Any) -> _Container:
+        self.calls.append("create")
+        self.created.append({"image": image, "command": command, **kwargs})
+        return self.container
+
+    def run(self, *args: Any, **kwargs: Any) -> bytes:  # the racy path must not be used
+        raise AssertionError("containers.run(remove=True) loses fast output; use run_in_image")
+
+
+def test_output_is_read_before_the_container_is_removed() -> None:
+    client = _Client(b"12.2.0-14+deb12u1")
+    code, out, err = _docker_engine.run_in_image(client, "img", ["dpkg-query", "-W", "-f", "${Version}", "libgomp1"])  # type: ignore[arg-type]
+    assert (code, out, err) == (0, b"12.2.0-14+deb12u1", b"oops\n")
+    assert client.calls == ["create", "start", "wait", "logs", "logs", "remove"]
+    assert client.created[0]["network_disabled"] is True
+
+
+def test_the_container_is_removed_when_the_engine_fails_midway() -> None:
+    client = _Client(b"")
+
+    def broken(timeout: int | None = None) -> dict[str, int]:
+        raise OSError("engine went away")
+
+    client.container.wait = broken  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="engine went away"):
+        _docker_engine.run_in_image(client, "img", ["true"])  # type: ignore[arg-type]
+    assert client.calls[-1] == "remove"
+
+
+def test_base_image_packages_reads_the_whole_list() -> None:
+    listing = b"libc6\tamd64\t2.36-9+deb12u13\nlibgomp1\tamd64\t12.2.0-14+deb12u1\n"
+    client = _Client(listing)
+    assert base_image_packages(client, "base") == {  # type: ignore[arg-type]
+        ("libc6", "amd64"): "2.36-9+deb12u13",
+        ("libgomp1", "amd64"): "12.2.0-14+deb12u1",
+    }
+
+
+def test_base_image_packages_is_empty_when_dpkg_query_fails() -> None:
+    assert base_image_packages(_Client(b"partial\tamd64\t1.0\n", code=127), "base") == {}  # type: ignore[arg-type]
