@@ -106,8 +106,6 @@ def run(args: argparse.Namespace) -> int:
     probe = (
         PendingProbe(chosen.python, use_cache=use_cache) if chosen.python is not None and chosen.python_layer else None
     )
-    from .. import lockfile
-    from ..probes.capture import run_capture
     from ..probes.interface import CaptureOptions
 
     options = CaptureOptions(
@@ -122,7 +120,14 @@ def run(args: argparse.Namespace) -> int:
         output=None if args.output == "-" else args.output,
         use_cache=use_cache,
     )
-    captured = run_capture(options, started=probe)
+    # The package database and the loader are read while envsnap loads the rest of itself.
+    from ..probes.hostlibs import prepare_early
+
+    prepared = prepare_early(options.cache_identity(), use_cache)
+    from .. import lockfile
+    from ..probes.capture import run_capture
+
+    captured = run_capture(options, started=probe, prepared=prepared)
     snapshot = captured.snapshot
     # The first line says which environment this is (stdout may carry the lock or JSON: stderr), once it is
     # known to be one: an error stays the only line.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
-import sys
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,22 +97,18 @@ def _project_root(project_dir: str | None) -> str | None:
     return root
 
 
-def _identity(options: CaptureOptions) -> str:
-    """The environment's name for its capture cache files: its interpreter's path, or its conda prefix."""
-    where = options.python_path or (options.conda_prefix if not options.python_layer else None) or sys.executable
-    return os.path.abspath(where)
-
-
 def run_capture(
     options: CaptureOptions,
     started: python.PendingProbe | None = None,
     probes: tuple[Probe[Any], ...] = PROBES,
     same_host: Captured | None = None,
+    prepared: Future[tuple[PackageDatabase, Loader]] | None = None,
 ) -> Captured:
     """Run ``probes`` on the environment ``options`` name; ``started``: the target probe already running (the
     CLI starts it before loading envsnap). ``same_host``: a capture of another environment on this host moments ago,
     whose host facts (``HOST_FACTS``, the package database, the ld.so cache) are taken instead of read again;
-    only the target's own facts are probed."""
+    only the target's own facts are probed. ``prepared``: the package database and loader being read already
+    (``hostlibs.prepare_early``, which the CLI starts with the target probe)."""
     env = os.environ if options.environ is None else options.environ
     root = _project_root(options.project_dir)
     pending: python.PendingProbe | None = None
@@ -133,8 +128,8 @@ def run_capture(
     try:
         if same_host is not None and same_host.system is not None:
             prepared = same_host.system  # its capture cache was saved by that capture: this one adds nothing to it
-        else:
-            prepared = pool.submit(system.prepare, _identity(options), options.use_cache)
+        elif prepared is None:
+            prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache)
         ctx = ProbeContext(
             options,
             env,

@@ -12,7 +12,9 @@ import glob
 import os
 import platform
 import re
+import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,6 +313,7 @@ class Loader:
     # What a search found, by (folders, name, machine, bits, normalised): a capture asks for libc hundreds of times.
     _searched: dict[tuple[tuple[str, ...], str, int, int, bool], str] = field(default_factory=dict)
     _in_ld_cache: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    _resolved: dict[tuple[str, str, elf.DynamicInfo], str] = field(default_factory=dict)
 
     @classmethod
     def for_host(cls, sections: StatCache | None = None) -> Loader:
@@ -350,6 +353,15 @@ class Loader:
         return info
 
     def resolve(self, name: str, origin_file: str, info: elf.DynamicInfo) -> str:
+        """Where the loader finds ``name`` for ``origin_file`` (whose dynamic section is ``info``); "" when it
+        finds none. Asked once per file and name: the system probe, the CUDA probe and ``warm`` share it."""
+        key = (name, realpath(origin_file), info)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve(name, origin_file, info)
+        return found
+
+    def _resolve(self, name: str, origin_file: str, info: elf.DynamicInfo) -> str:
         if "/" in name:
             return name if os.path.exists(name) else ""
         origin = os.path.dirname(realpath(origin_file))
@@ -467,6 +479,34 @@ def dpkg_index(enabled: bool = True) -> StatCache:
     """The host's dpkg database, one cache for every environment."""
     meta = [DPKG_CACHE_VERSION, DPKG_INFO]
     return StatCache(cache_folder() / "dpkg.json" if enabled else None, "dpkg", meta, valid_dpkg_value)
+
+
+def prepare(identity: str = "", use_cache: bool = False) -> tuple[PackageDatabase, Loader]:
+    """The package database read and the ld.so cache loaded, while the target interpreter scans its
+    environment: the system and CUDA probes then cost no I/O for either. ``use_cache``: with the capture
+    cache of the dpkg database and of the ELF sections of the environment ``identity`` (its interpreter),
+    whose last libraries are then resolved already (``Loader.warm``)."""
+    database = PackageDatabase(index=dpkg_index() if use_cache else None)
+    database.preload()
+    loader = Loader.for_host(elf_cache(identity) if use_cache else None)
+    loader.warm()
+    return database, loader
+
+
+def prepare_early(identity: str, use_cache: bool) -> Future[tuple[PackageDatabase, Loader]]:
+    """``prepare`` in a thread of its own, started by the CLI with the target probe, before envsnap loads the
+    model and the lock writer: its reads (the dpkg lists' and the libraries' stamps, ``ldconfig -p``) then
+    overlap that loading instead of following it."""
+    future: Future[tuple[PackageDatabase, Loader]] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(prepare(identity, use_cache))
+        except BaseException as exc:  # the system probe reports it, as it would its own failure
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="envsnap-prepare", daemon=True).start()
+    return future
 
 
 def loaded_files(shared_objects: Iterable[str], loader: Loader, limit: int = 4000) -> frozenset[str]:

@@ -14,6 +14,8 @@ library only at import time.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -234,6 +236,11 @@ class CaptureOptions:
     check_files: bool = False  # hash every distribution's files against its RECORD (``verify --files``)
     output: str | None = None  # the lock being written: left out of the project's dirty state
     use_cache: bool = True  # the capture cache (probes/cache.py); False (``--no-cache``): read all, write none
+
+    def cache_identity(self) -> str:
+        """The environment's name for its capture cache files: its interpreter's path, or its conda prefix."""
+        where = self.python_path or (self.conda_prefix if not self.python_layer else None) or sys.executable
+        return os.path.abspath(where)
 
 
 @dataclass(frozen=True)

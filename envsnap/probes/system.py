@@ -19,8 +19,7 @@ from .hostlibs import (
     DRIVER_LIB,
     Loader,
     PackageDatabase,
-    dpkg_index,
-    elf_cache,
+    prepare,
     realpath,
 )
 from .interface import Probe, ProbeContext, ProbeResult
@@ -111,15 +110,7 @@ def probe(ctx: ProbeContext) -> ProbeResult[System]:
     return ProbeResult(table, tuple(warnings))
 
 
-def prepare(identity: str = "", use_cache: bool = False) -> tuple[PackageDatabase, Loader]:
-    """The package database read and the ld.so cache loaded, while the target interpreter scans its
-    environment: the system and CUDA probes then cost no I/O for either. ``use_cache``: with the capture
-    cache of the dpkg database and of the ELF sections of the environment ``identity`` (its interpreter)."""
-    database = PackageDatabase(index=dpkg_index() if use_cache else None)
-    database.preload()
-    loader = Loader.for_host(elf_cache(identity) if use_cache else None)
-    loader.warm()
-    return database, loader
+__all__ = ["PROBE", "prepare", "probe", "probe_system", "save_caches"]
 
 
 def save_caches(database: PackageDatabase, loader: Loader) -> None:
