@@ -45,6 +45,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the lock to verify against (default: the one the record names, relative to the project)",
     )
     p.add_argument(
+        "--data-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also read the record's data paths that lie in this folder (repeatable); by default only those "
+        "inside the project are read: any other is reported as not checked",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="only check and report; run nothing (exit 3 when something differs)"
     )
     p.add_argument(
@@ -76,7 +84,14 @@ def run(args: argparse.Namespace) -> int:
 
     record_path = Path(args.record)
     record = record_mod.load(record_path)
-    plan = rerun_mod.plan(record, lock=args.lock, python=args.python, in_docker=args.in_docker, record_path=record_path)
+    plan = rerun_mod.plan(
+        record,
+        lock=args.lock,
+        python=args.python,
+        in_docker=args.in_docker,
+        record_path=record_path,
+        data_root=args.data_root,
+    )
 
     def out(*lines: str) -> None:
         _output.write_lines(*lines, err=False)
@@ -90,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_PRECONDITIONS if plan.differs else EXIT_IDENTICAL
     if not args.yes and not _confirm(plan.argv, plan.cwd):
         raise EnvsnapError("not confirmed: nothing was run")
-    before = rerun_mod.outputs_before(record, plan.cwd)
+    before = rerun_mod.outputs_before(record, plan)
     finished = rerun_mod.run(plan)
-    results = rerun_mod.compare_outputs(record, plan.cwd, before)
+    results = rerun_mod.compare_outputs(record, plan, before)
     same_status = finished.exit_status == record.result.exit_status
     out(
         f"exit status: {finished.exit_status}"
@@ -102,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         out(f"output {r.path}: {r.state}", *(f"  {c.path}: {c.what}" for c in r.changes))
         if r.state == rerun_mod.NOT_WRITTEN:
             out("  the command did not write it: what is there is from before the rerun, not compared")
+        if r.why:
+            out(f"  not read: {r.why}")
     if not results:
         out("no outputs were recorded (envsnap run --output PATH): nothing to compare")
     if finished.interrupted:

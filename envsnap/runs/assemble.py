@@ -75,9 +75,23 @@ def to_data(role: str, path: str, fp: data_mod.Fingerprint) -> Data:
 
 
 def fingerprint_data(
-    role: str, path: str, *, fast: bool, progress: data_mod.ByteProgress | None = None, base: Path | None = None
+    role: str,
+    path: str,
+    *,
+    fast: bool,
+    progress: data_mod.ByteProgress | None = None,
+    base: Path | None = None,
+    within: Sequence[str | os.PathLike[str]] | None = None,
+    max_bytes: int | None = None,
 ) -> Data:
-    fp = data_mod.fingerprint(resolve_data_path(path, base), fast=fast, progress=progress, missing_ok=role == "output")
+    fp = data_mod.fingerprint(
+        resolve_data_path(path, base),
+        fast=fast,
+        progress=progress,
+        missing_ok=role == "output",
+        within=within,
+        max_bytes=max_bytes,
+    )
     return to_data(role, path, fp)
 
 

@@ -34,9 +34,18 @@ MAX_ENTRIES = 20_000
 # Bytes hashed so far and bytes in all: called from the worker threads, at most every few MiB.
 ByteProgress = Callable[[int, int], None]
 
+# What ``rerun`` hashes for a record (a stranger's file) per data path, at most (docs/security.md).
+MAX_DATA_BYTES = 64 << 30
+MAX_DATA_BYTES_ENV = "ENVSNAP_MAX_DATA_BYTES"
+
 
 class DataError(EnvsnapError):
     """A --data or --output path cannot be fingerprinted (missing input, unreadable file)."""
+
+
+class OutOfBounds(DataError):
+    """A path someone else's record names that ``rerun`` does not read: outside the folders it may read, or
+    over the size limit."""
 
 
 class _Stopped(Exception):
@@ -84,9 +93,23 @@ def hash_file(
     return h.hexdigest()
 
 
-def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+def max_data_bytes() -> int:
+    """The most ``rerun`` hashes of one recorded data path: ``ENVSNAP_MAX_DATA_BYTES`` or the default."""
+    from .. import _readlimits
+
+    return _readlimits.env_limit(os.environ, MAX_DATA_BYTES_ENV, MAX_DATA_BYTES, error=DataError, sizes=True)
+
+
+def inside(path: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]]) -> bool:
+    """Whether ``path``, its links resolved, lies in one of ``roots`` (or is one)."""
+    real = os.path.realpath(path)
+    return any(real == r or real.startswith(r.rstrip("/") + "/") for r in (os.path.realpath(root) for root in roots))
+
+
+def _walk(root: Path, within: Sequence[str | os.PathLike[str]] | None = None) -> Iterator[tuple[str, os.stat_result]]:
     """(relative path, stat) of every regular file under ``root``; links to files count as those files, links
-    to directories are followed once (a loop is not)."""
+    to directories are followed once (a loop is not). With ``within``, a link that leads out of those folders
+    is refused."""
     seen: set[tuple[int, int]] = set()
     stack = [("", root)]
     while stack:
@@ -102,6 +125,8 @@ def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
             raise DataError(f"{folder}: cannot read: {exc.strerror or exc}") from None
         for child in children:
             name = f"{rel}/{child.name}" if rel else child.name
+            if within is not None and child.is_symlink() and not inside(child.path, within):
+                raise OutOfBounds(f"{child.path} is a link that leads out of the folders rerun may read")
             try:
                 st = child.stat()  # follows links
             except OSError:
@@ -119,12 +144,18 @@ def fingerprint(
     workers: int | None = None,
     progress: ByteProgress | None = None,
     missing_ok: bool = False,
+    within: Sequence[str | os.PathLike[str]] | None = None,
+    max_bytes: int | None = None,
 ) -> Fingerprint:
     """The fingerprint of a file or a directory tree (a device, a FIFO or a socket is refused: reading one
     might never end). ``missing_ok``: a path that does not exist has the fingerprint of kind ``missing``
-    (an output the command did not write) instead of an error."""
+    (an output the command did not write) instead of an error. A path named by someone else's record
+    (``rerun``) is bounded: with ``within``, it and every link in its tree must lie in those folders; with
+    ``max_bytes``, a tree of more bytes in all is refused before any is read."""
     method = SIZE_MTIME if fast else SHA256
     p = Path(path)
+    if within is not None and not inside(p, within):
+        raise OutOfBounds(f"{p} is outside the folders rerun may read")
     try:
         info = p.stat()
     except FileNotFoundError:
@@ -134,13 +165,17 @@ def fingerprint(
     except OSError as exc:
         raise DataError(f"{p}: cannot read: {exc.strerror or exc}") from None
     if stat.S_ISDIR(info.st_mode):
-        kind, found = "directory", list(_walk(p))
+        kind, found = "directory", list(_walk(p, within))
         paths = [(rel, p / rel, st) for rel, st in found]
     elif stat.S_ISREG(info.st_mode):
         kind, paths = "file", [(p.name or str(p), p, info)]
     else:
         raise DataError(f"{p}: not a regular file or directory (a device, pipe or socket has no fingerprint)")
     total = sum(st.st_size for _, _, st in paths)
+    if max_bytes is not None and total > max_bytes:
+        raise OutOfBounds(
+            f"{p}: {total} bytes is over the limit of {max_bytes} bytes (raise it with {MAX_DATA_BYTES_ENV})"
+        )
     if fast:
         entries = [Entry(rel, st.st_size, str(st.st_mtime_ns)) for rel, _, st in paths]
     else:

@@ -7,7 +7,9 @@ fingerprints, naming each changed file). Then the recorded argv runs, unchanged 
 
 A record is a stranger's file (docs/security.md): nothing in it is run but its argv, which the CLI shows and
 asks to confirm; a command whose secrets were redacted is refused (it is not the command that ran); the working
-directory and the lock must lie inside the project; data paths are only read, and only regular files.
+directory and the lock must lie inside the project; data paths are only read, only regular files, only inside
+the project or a folder given with ``--data-root``, and at most ``ENVSNAP_MAX_DATA_BYTES`` per path: any other
+is reported as not checked, never read.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from pathlib import Path
 
 from .. import _runner, lockfile
 from .._fs import join_relative
-from ..errors import EnvsnapError, LockfileError, UnsafeInputError
+from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
 from ..probes.project import find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint
 from .execute import Finished, execute
-from .record import RecordError, RunRecord
+from .record import Data, RecordError, RunRecord
 
 DOCKER_VERIFY_TIMEOUT = 600
 
@@ -34,6 +36,7 @@ SAME = "same"
 DIFFERS = "differs"
 UNKNOWN = "unknown"
 NOT_WRITTEN = "not written"  # an output the rerun left as it was before it ran
+NOT_CHECKED = "not checked"  # an output outside the folders rerun may read, or over the size limit
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,9 @@ class Check:
 @dataclass(frozen=True)
 class OutputResult:
     path: str
-    state: str  # identical | differs | missing | not written
+    state: str  # identical | differs | missing | not written | not checked
     changes: tuple[data_mod.Change, ...] = ()
+    why: str = ""  # why it was not checked
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class Plan:
     cwd: Path
     env: dict[str, str]
     checks: tuple[Check, ...]
+    roots: tuple[str, ...] = ()  # the folders the record's data paths may lie in: the project, --data-root
 
     @property
     def differs(self) -> bool:
@@ -160,23 +165,55 @@ def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()
     return Check("code", DIFFERS if lines else SAME, tuple(lines))
 
 
-def check_data(record: RunRecord, run_dir: Path) -> Check:
+def data_roots(root: Path, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The folders a record's data paths may lie in: the project and each ``--data-root`` (an existing
+    folder)."""
+    out = [os.path.realpath(root)]
+    for folder in extra:
+        if not os.path.isdir(folder):
+            raise UsageError(f"--data-root {folder}: not a folder")
+        out.append(os.path.realpath(folder))
+    return tuple(out)
+
+
+def _fingerprint(d: Data, role: str, run_dir: Path, roots: Sequence[str]) -> Data:
+    """A recorded data path as it is now, bounded: inside ``roots``, at most ``ENVSNAP_MAX_DATA_BYTES``."""
+    return fingerprint_data(
+        role,
+        d.path,
+        fast=d.method == data_mod.SIZE_MTIME,
+        base=run_dir,
+        within=roots,
+        max_bytes=data_mod.max_data_bytes(),
+    )
+
+
+def check_data(record: RunRecord, run_dir: Path, roots: Sequence[str]) -> Check:
+    """Each recorded input as it is now: ``differs`` names what changed; an input rerun does not read (outside
+    ``roots``, over the size limit) makes the answer ``unknown`` unless another one differs."""
     lines = []
+    unread = differs = False
     for d in record.inputs():
         try:
-            now = fingerprint_data("input", d.path, fast=d.method == data_mod.SIZE_MTIME, base=run_dir)
+            now = _fingerprint(d, "input", run_dir, roots)
+        except data_mod.OutOfBounds as exc:
+            unread = True
+            lines.append(f"{d.path}: not checked: {exc}")
+            continue
         except data_mod.DataError as exc:
+            differs = True
             lines.append(f"{d.path}: {exc}")
             continue
         changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
         if changes is None:
             continue
+        differs = True
         if not changes:
             lines.append(f"{d.path}: differs ({d.files} -> {now.files} files; the changed files are not listed)")
         for c in changes:
             name = d.path if d.kind == "file" else f"{d.path.rstrip('/')}/{c.path}"
             lines.append(f"{name}: {c.what}")
-    return Check("data", DIFFERS if lines else SAME, tuple(lines))
+    return Check("data", DIFFERS if differs else UNKNOWN if unread else SAME, tuple(lines))
 
 
 def plan(
@@ -186,6 +223,7 @@ def plan(
     python: str | None = None,
     in_docker: str | None = None,
     record_path: Path | None = None,
+    data_root: Sequence[str] = (),
 ) -> Plan:
     if record.command.redacted:
         raise RecordError(
@@ -195,6 +233,7 @@ def plan(
     if not record.command.argv:
         raise RecordError("the record has no command")
     root = project_root()
+    roots = data_roots(root, data_root)
     run_dir = run_directory(record, root)
     if not run_dir.is_dir():
         raise UnsafeInputError(f"the record's working directory {record.command.cwd} is not in {root}")
@@ -230,36 +269,44 @@ def plan(
     checks = (
         check_environment(record, root, lock=lock, python=python, in_docker=in_docker),
         check_code(record, root, exclude),
-        check_data(record, run_dir),
+        check_data(record, run_dir, roots),
     )
-    return Plan(argv=tuple(argv), cwd=run_dir, env=env, checks=checks)
+    return Plan(argv=tuple(argv), cwd=run_dir, env=env, checks=checks, roots=roots)
 
 
 def run(p: Plan) -> Finished:
     return execute(p.argv, env=p.env, cwd=str(p.cwd))
 
 
-def outputs_before(record: RunRecord, run_dir: Path) -> dict[str, data_mod.Fingerprint]:
+def outputs_before(record: RunRecord, p: Plan) -> dict[str, data_mod.Fingerprint]:
     """The recorded outputs as they are before the rerun (by size and modification time), to tell an output
     the command wrote again from one it left as it was."""
     out = {}
     for d in record.outputs():
         try:
-            out[d.path] = data_mod.fingerprint(resolve_data_path(d.path, run_dir), fast=True, missing_ok=True)
+            out[d.path] = data_mod.fingerprint(
+                resolve_data_path(d.path, p.cwd), fast=True, missing_ok=True, within=p.roots
+            )
         except data_mod.DataError:
             continue
     return out
 
 
 def compare_outputs(
-    record: RunRecord, run_dir: Path, before: dict[str, data_mod.Fingerprint] | None = None
+    record: RunRecord, p: Plan, before: dict[str, data_mod.Fingerprint] | None = None
 ) -> list[OutputResult]:
-    """Each recorded output against the recorded fingerprint: ``identical``, ``differs``, ``missing``, or (given
-    ``before``, from ``outputs_before``) ``not written``: it is there but the rerun did not touch it, so an
-    output left from the recorded run is not taken for a reproduced one."""
+    """Each recorded output against the recorded fingerprint: ``identical``, ``differs``, ``missing``, ``not
+    checked`` (outside the folders rerun may read, or over the size limit), or (given ``before``, from
+    ``outputs_before``) ``not written``: it is there but the rerun did not touch it, so an output left from the
+    recorded run is not taken for a reproduced one."""
+    run_dir = p.cwd
     out = []
     for d in record.outputs():
-        now = fingerprint_data("output", d.path, fast=d.method == data_mod.SIZE_MTIME, base=run_dir)
+        try:
+            now = _fingerprint(d, "output", run_dir, p.roots)
+        except data_mod.OutOfBounds as exc:
+            out.append(OutputResult(d.path, NOT_CHECKED, (), str(exc)))
+            continue
         if now.kind == "missing":
             out.append(OutputResult(d.path, "missing" if d.kind != "missing" else "identical"))
             continue
@@ -268,7 +315,8 @@ def compare_outputs(
             old is not None
             and old.kind != "missing"
             and data_mod.compare(
-                old, data_mod.fingerprint(resolve_data_path(d.path, run_dir), fast=True, missing_ok=True)
+                old,
+                data_mod.fingerprint(resolve_data_path(d.path, run_dir), fast=True, missing_ok=True, within=p.roots),
             )
             is None
         ):

@@ -231,3 +231,67 @@ def test_an_output_the_rerun_did_not_write_is_not_reported_identical(
     res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
     assert res.returncode == 1, res.stdout + res.stderr
     assert "output results: not written" in res.stdout and "reproduced" not in res.stdout.replace("not reproduced", "")
+
+
+def _hostile_record(root: Path, inputs: list[str], outputs: list[str]) -> None:
+    """A stranger's record: ``true``, with data paths whose fingerprints are those of the files as they are."""
+    from envsnap.runs.assemble import resolve_data_path, to_data
+    from envsnap.runs.data import fingerprint
+
+    def data(role: str, path: str) -> rec.Data:
+        target = resolve_data_path(path, root)
+        size = target.stat().st_size
+        if size > 1 << 20:  # too large to hash here: the record says so much, and rerun must not read it
+            return rec.Data(
+                role=role, path=path, kind="file", method="sha256", digest="sha256:" + "0" * 64, files=1, bytes=size
+            )
+        return to_data(role, path, fingerprint(target))
+
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        data=(*(data("input", p) for p in inputs), *(data("output", p) for p in outputs)),
+    )
+    rec.dump(record, root / "run.toml")
+
+
+def test_a_record_s_data_paths_outside_the_project_are_not_read(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A stranger's record could make rerun hash any file the user can read (/etc/shadow, a key in the home
+    directory), or a file of a terabyte: only the project (and --data-root) is read, and at most
+    ENVSNAP_MAX_DATA_BYTES per path; any other path is reported as not checked."""
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "ok.csv").write_text("1\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.txt"
+    secret.write_text("a secret\n")
+    (root / "data" / "leak").symlink_to(secret)  # a link in a data folder that leads out of the project
+    (root / "leaky").mkdir()
+    (root / "leaky" / "plain.txt").write_text("x\n")
+    huge = root / "huge.bin"
+    with open(huge, "wb") as fh:
+        fh.truncate(1 << 40)  # a sparse terabyte: hashing it would take an hour
+    _hostile_record(root, ["data/ok.csv", str(secret), "huge.bin", "leaky"], [str(secret)])
+    (root / "leaky" / "leak").symlink_to(secret)  # added after the record: the tree now leads out
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root, timeout=120)
+    assert res.returncode == 3, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert "data: unknown" in lines
+    assert f"  {secret}: not checked: {secret} is outside the folders rerun may read" in lines
+    assert any(line.startswith("  huge.bin: not checked:") and "over the limit" in line for line in lines)
+    assert any(line.startswith("  leaky: not checked:") and "leads out" in line for line in lines)
+    assert not any(line.startswith("  data/ok.csv") for line in lines)  # inside the project: read, the same
+    # A folder the user names may be read (the output there was compared: `true` did not write it); without it,
+    # the output outside is not checked after the run either.
+    res = envsnap("rerun", "run.toml", "--yes", "--data-root", outside, cwd=root, timeout=120)
+    assert f"  {secret}: not checked" not in res.stdout and "huge.bin: not checked" in res.stdout
+    assert "leaky/leak: added" in res.stdout  # the link leads into a folder that may be read now
+    assert res.returncode == 1 and f"output {secret}: not written" in res.stdout, res.stdout + res.stderr
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root, timeout=120)
+    assert f"output {secret}: not checked" in res.stdout and res.returncode == 1, res.stdout + res.stderr
+    res = envsnap("rerun", "run.toml", "--dry-run", "--data-root", tmp_path / "nowhere", cwd=root)
+    assert res.returncode == 2 and "--data-root" in res.stderr and "not a folder" in res.stderr
