@@ -21,9 +21,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._toml import tomllib
 from .errors import EnvsnapError
-from .grammar import MAX_INT, shown
+
+# The TOML parser and the grammar (which imports packaging) are imported where they are used: reading a file
+# bounded must stay cheap to import (``envsnap run`` reads a lock before it starts the command).
 
 # Defaults of the limits; docs/security.md ("Limits") lists them with their environment overrides.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -60,6 +61,8 @@ def env_limit(env: Mapping[str, str], name: str, default: int, *, error: ErrorCl
     raw = env.get(name, "").strip()
     if not raw:
         return default
+    from .grammar import MAX_INT, shown
+
     number, unit = (raw[:-1], raw[-1].upper()) if sizes and raw[-1:].upper() in _SIZE_UNITS else (raw, "")
     if not (number.isascii() and number.isdigit()) or not 0 < int(number) <= MAX_INT:
         what = "a number of bytes (K, M, G, T allowed)" if sizes else "a positive whole number"
@@ -172,6 +175,8 @@ def _check_structure(skeleton: str, *, origin: str, error: ErrorClass, dotted: b
 
 def load_toml(text: str, *, origin: str, error: ErrorClass) -> dict[str, Any]:
     """Guarded ``tomllib.loads``: every failure becomes one line in ``error``'s family."""
+    from ._toml import tomllib
+
     check_toml_structure(text, origin=origin, error=error)
     try:
         data: dict[str, Any] = tomllib.loads(text)
@@ -206,6 +211,8 @@ def load_json(text: str, *, origin: str, error: ErrorClass) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=constant)
     except _DuplicateKey as exc:
+        from .grammar import shown
+
         raise error(f"{origin}: not valid JSON: key {shown(exc.args[0])} appears twice") from None
     except (ValueError, RecursionError) as exc:
         raise error(

@@ -149,9 +149,20 @@ def dumps(snapshot: Snapshot) -> str:
     return tomli_w.dumps(sealed_document(snapshot))
 
 
+def dumps_sealed(snapshot: Snapshot) -> tuple[str, str]:
+    """``dumps`` and the content digest it seals the text with (converting once)."""
+    data = sealed_document(snapshot)
+    return tomli_w.dumps(data), str(data["envsnap"]["content_digest"])
+
+
 def dump(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME) -> Path:
     """Write a lockfile atomically: an existing file is only ever replaced by a complete one."""
     return _write(dumps(snapshot), Path(path))
+
+
+def write_text(text: str, path: str | os.PathLike[str] = DEFAULT_NAME) -> Path:
+    """Write a lockfile's text (``dumps``) atomically."""
+    return _write(text, Path(path))
 
 
 def _write(text: str, target: Path) -> Path:

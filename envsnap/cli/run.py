@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import EnvsnapError
-from . import _output
 
 ORDER = 80
 HELP = "run a command and record what it ran in, loaded, read and wrote"
@@ -78,13 +77,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="where to write the run record (default: %(default)s; an existing one is replaced)",
     )
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD", help="the command and its arguments, after --")
-    p.set_defaults(func=run)
+    # Once the record is written there is nothing left to tidy: the process ends without the interpreter's teardown.
+    p.set_defaults(func=run, leave_at_once=True)
 
 
 def byte_progress() -> Callable[[int, int], None] | None:
     """A progress line on stderr every second or so while data is hashed, when stderr is a terminal."""
     if not os.isatty(2):
         return None
+    from . import _output
+
     last = [0.0]
 
     def show(done: int, total: int) -> None:
@@ -126,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def say(message: str) -> None:
+        from . import _output
+
         _output.write_lines(f"envsnap: {message}")
 
     # DriftError (--strict, exit 3) and CommandError (126, 127) carry their exit codes to main.

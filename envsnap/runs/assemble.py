@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from ..probes.project import find_root, probe_project
 from ..probes.python import TargetEnvironment, is_python_name, select_environment
 from . import data as data_mod
 from . import trace
-from .libraries import RecordIndex, account, distributions_of
+from .libraries import CondaIndex, Owner, RecordIndex, account, distributions_of, package_owners
 from .record import Code, Command, Data, Environment, FileEntry, Gpus, Loaded, Meta, Outcome, RunRecord
 
 MAX_DRIFT_LINES = 200
@@ -160,11 +160,22 @@ def loaded(
     processes: int,
     database: PackageDatabase | None = None,
     index: RecordIndex | None = None,
+    conda: CondaIndex | None = None,
+    known: Mapping[str, Owner | None] | None = None,
 ) -> Loaded:
     index = index or RecordIndex()
     interpreters = {r.base_prefix: r.version for r in reports}
     interpreters.update({r.prefix: r.version for r in reports})
-    libraries = account(objects, lock, ctx.redactor, interpreters=interpreters, index=index, database=database)
+    libraries = account(
+        objects,
+        lock,
+        ctx.redactor,
+        interpreters=interpreters,
+        index=index,
+        database=database,
+        conda=conda,
+        known=known,
+    )
     modules = [name for r in reports for name in r.modules]
     files = {f for r in reports for f in r.modules.values()}
     return Loaded(
@@ -177,6 +188,13 @@ def loaded(
     )
 
 
+def lock_digest(lock: Snapshot, captured: bool) -> str:
+    """The digest a record names its lock by: the lock's seal, or (a capture, a lock without one) its content's."""
+    if lock.envsnap.content_digest and not captured:
+        return lock.envsnap.content_digest
+    return lockfile.canonical_digest(lockfile.to_dict(lock))
+
+
 def environment(
     lock: Snapshot | None,
     lock_path: Path | None,
@@ -184,18 +202,14 @@ def environment(
     target: TargetEnvironment,
     captured: bool,
     drift: Sequence[str],
+    digest: str = "",
 ) -> Environment:
     python = ctx.redactor.text(target.describe())
     if lock is None or lock_path is None:
         return Environment(python=python, drift=tuple(drift))
-    digest = (
-        lock.envsnap.content_digest
-        if lock.envsnap.content_digest and not captured
-        else lockfile.canonical_digest(lockfile.to_dict(lock))
-    )
     return Environment(
         lock=relative_to_root(lock_path, ctx.root),
-        lock_digest=digest,
+        lock_digest=digest or lock_digest(lock, captured),
         captured=captured,
         python=python,
         drift=tuple(drift),
@@ -204,7 +218,7 @@ def environment(
 
 @dataclass
 class Prepared:
-    """What is gathered while the command runs."""
+    """What is gathered while the command runs: everything that does not depend on how it ends."""
 
     ctx: Context
     target: TargetEnvironment
@@ -216,6 +230,11 @@ class Prepared:
     mismatches: int = 0
     warnings: list[str] = field(default_factory=list)
     database: PackageDatabase | None = None
+    lock_digest: str = ""  # the lock's digest, computed ahead
+    lock_text: str = ""  # a capture's lockfile text, to be written beside the record once the command has ended
+    index: RecordIndex = field(default_factory=RecordIndex)  # the target environment's RECORD files, read ahead
+    conda: CondaIndex = field(default_factory=CondaIndex)
+    known: dict[str, Owner | None] = field(default_factory=dict)  # owners of the files loaded so far
 
 
 def prepare(
@@ -228,11 +247,14 @@ def prepare(
     exclude: Sequence[str | os.PathLike[str]] = (),
     capture_path: Path | None = None,
     use_cache: bool = True,
+    seen: Callable[[], Iterable[str]] | None = None,
 ) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
     to be stored at ``capture_path``; either reused from ``runs.cache`` while the environment is unchanged),
-    the package database read ahead (the RECORD files are read at the end, only for the site folders the run
-    loaded something from)."""
+    and what matching the loaded files to packages needs, read ahead: the package database and its index of
+    owners, the RECORD files of the target environment's site folders, and the owners of the files ``seen``
+    (the command's maps sampled so far: most of what it loads, it loads as it starts). What the command loads
+    later is looked up once it has ended."""
     import sys
 
     from . import cache
@@ -249,7 +271,7 @@ def prepare(
             if callable(lock):  # a lock validated by an earlier run: read now, while the command runs
                 lock = lock()
             out.lock = lock
-            digest = lock.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(lock))
+            digest = out.lock_digest = lock_digest(lock, captured=False)
             name = cache.key("verify", digest, interpreter) if use_cache else None
             found = _cached_findings(name)
             if found is None:
@@ -266,8 +288,16 @@ def prepare(
     except Exception as exc:
         what = "verified" if lock is not None else "captured"
         out.warnings.append(f"the environment could not be {what}: {exc}")
+    if out.captured and out.lock is not None:
+        out.lock_text, out.lock_digest = lockfile.dumps_sealed(out.lock)
     out.database = PackageDatabase()
     out.database.preload()
+    out.database.index_owners()
+    if target.python_layer and (python is not None or (argv and is_python_name(argv[0]))):
+        for site in cache.site_dirs(interpreter):  # a Python command: it imports from them
+            out.index.load(site)
+    if seen is not None:
+        out.known = package_owners(seen(), index=out.index, conda=out.conda, database=out.database)
     return out
 
 
@@ -292,20 +322,14 @@ def _capture(
     use_cache: bool,
 ) -> Snapshot:
     """A capture of the target; a cached one (with the project's state taken now) while nothing changed."""
-    from ..errors import LockfileError
     from ..probes.capture import capture
     from . import cache
 
     name = cache.key("capture", "", interpreter, [str(target.conda_prefix)]) if use_cache else None
-    entry = cache.get(name) if name is not None else None
-    if entry is not None and isinstance(entry.get("lock"), str):
-        try:
-            snapshot = lockfile.loads(entry["lock"], origin="the run cache")
-        except LockfileError:
-            snapshot = None
-        if snapshot is not None:
-            project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
-            return dataclasses.replace(snapshot, project=project)
+    cached = cache.get_lock(name) if name is not None else None
+    if cached is not None:
+        project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
+        return dataclasses.replace(cached, project=project)
     snapshot = capture(
         target.python,
         conda_prefix=target.conda_prefix,
@@ -313,7 +337,7 @@ def _capture(
         output=str(capture_path) if capture_path else None,
     )
     if name is not None:
-        cache.put(name, {"lock": lockfile.dumps(snapshot)})
+        cache.put_lock(name, snapshot)
     return snapshot
 
 
@@ -330,7 +354,10 @@ def build(
     method: str,
 ) -> RunRecord:
     if prepared.captured and prepared.lock is not None and prepared.lock_path is not None:
-        lockfile.dump(prepared.lock, prepared.lock_path)
+        if prepared.lock_text:
+            lockfile.write_text(prepared.lock_text, prepared.lock_path)
+        else:
+            lockfile.dump(prepared.lock, prepared.lock_path)
     command, redacted = redacted_argv(argv)
     return RunRecord(
         run=Meta(generator=f"envsnap {__version__}", created=outcome.started),
@@ -338,7 +365,13 @@ def build(
         result=outcome,
         gpus=gpus,
         environment=environment(
-            prepared.lock, prepared.lock_path, prepared.ctx, prepared.target, prepared.captured, prepared.drift
+            prepared.lock,
+            prepared.lock_path,
+            prepared.ctx,
+            prepared.target,
+            prepared.captured,
+            prepared.drift,
+            prepared.lock_digest,
         ),
         code=prepared.code,
         loaded=loaded(
@@ -349,6 +382,9 @@ def build(
             method=method,
             processes=processes,
             database=prepared.database,
+            index=prepared.index,
+            conda=prepared.conda,
+            known=prepared.known,
         ),
         data=tuple(data),
     )

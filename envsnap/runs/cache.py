@@ -19,11 +19,12 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from ..model import Snapshot
 from .._defaults import RUNS_CACHE
 from .._defaults import cache_dir as cache_root
-from .._fs import atomic_write_text
 from .._version import __version__
 
 CACHE_ENV = "ENVSNAP_RUN_CACHE"
@@ -107,9 +108,33 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
 
 
 def put(name: str, value: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
+    from .._fs import atomic_write_text  # imports the grammar: not before the command starts (get is enough)
+
     folder = cache_dir(environ)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / f"{name}.json", json.dumps({**value, "key": name}), mode=0o600)
     except OSError:
         pass  # a cache that cannot be written only costs the next run its time
+
+
+def get_lock(name: str, environ: Mapping[str, str] | None = None) -> Snapshot | None:
+    """The lock ``put_lock`` stored under ``name``, validated again (from its JSON document: a third of the cost
+    of parsing its TOML); None when there is none or it is not valid."""
+    from .. import lockfile
+    from ..errors import LockfileError
+
+    entry = get(name, environ)
+    document = entry.get("document") if entry is not None else None
+    if not isinstance(document, dict):
+        return None
+    try:
+        return lockfile.from_document(document, origin="the run cache")
+    except LockfileError:
+        return None
+
+
+def put_lock(name: str, snapshot: Snapshot, environ: Mapping[str, str] | None = None) -> None:
+    from .. import lockfile
+
+    put(name, {"document": lockfile.sealed_document(snapshot)}, environ)

@@ -59,19 +59,20 @@ def execute(
     *,
     env: Mapping[str, str],
     cwd: str | None = None,
-    while_running: Callable[[int], None] | None = None,
+    while_running: Callable[[int, Sampler], None] | None = None,
 ) -> Finished:
-    """Run ``argv`` (looked up on ``env``'s PATH) to its end. ``while_running(pid)`` is called once the command
-    has started, with signals still blocked (a thread it starts inherits the block)."""
+    """Run ``argv`` (looked up on ``env``'s PATH) to its end. ``while_running(pid, sampler)`` is called once the
+    command has started, with signals still blocked (a thread it starts inherits the block); ``sampler.objects``
+    grows as the samples are taken (a copy, ``frozenset(sampler.objects)``, is safe in another thread)."""
     wanted = {*PASSED_ON, signal.SIGCHLD}
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
     interrupted = False
     try:
         started, t0 = utc_now(), time.monotonic()
         pid = _spawn(argv, env, cwd, old_mask)
-        if while_running is not None:
-            while_running(pid)
         sampler = Sampler(pid)
+        if while_running is not None:
+            while_running(pid, sampler)
         sampler.sample()
         status, usage = 0, None
         while True:

@@ -144,6 +144,10 @@ class RecordIndex:
                 if ".so" in rel or rel.endswith((".pyd", ".dylib")):  # a shared object (a few others: cheap)
                     self._real.setdefault(os.path.realpath(os.path.join(site, rel)), dist)
 
+    def loaded(self) -> list[str]:
+        """The site folders read so far."""
+        return list(self._plain)
+
     def owner(self, path: str) -> tuple[str, str] | None:
         site = site_dir(path)
         if site is None:
@@ -153,17 +157,14 @@ class RecordIndex:
         return self._plain[site].get(rel) or self._real.get(os.path.realpath(path))
 
 
-def classify(
+def package_owners(
     paths: Iterable[str],
     *,
-    interpreters: Mapping[str, str] | None = None,
-    database: PackageDatabase | None = None,
-    index: RecordIndex | None = None,
+    index: RecordIndex,
+    conda: CondaIndex,
+    database: PackageDatabase,
 ) -> dict[str, Owner | None]:
-    """path -> its owner (None: no package known here owns it). ``interpreters``: base prefix -> version of
-    the Python processes that ran."""
-    index = index or RecordIndex()
-    conda = CondaIndex()
+    """path -> the Python distribution, conda package or system package that owns it (None: none of them)."""
     out: dict[str, Owner | None] = {}
     rest = []
     for path in sorted(set(paths)):
@@ -176,13 +177,39 @@ def classify(
             out[path] = Owner("conda", *package)
             continue
         rest.append(path)
-    db = database or PackageDatabase()
-    owners = db.owners(rest) if rest and db.manager else {}
-    installed = {p.name: p.version for p in db.installed()} if owners else {}
+    owners = database.owners(rest) if rest and database.manager else {}
+    installed = {p.name: p.version for p in database.installed()} if owners else {}
     for path in rest:
         name = owners.get(path)
-        if name:
-            out[path] = Owner("system", name, installed.get(name, ""))
+        out[path] = Owner("system", name, installed.get(name, "")) if name else None
+    return out
+
+
+def classify(
+    paths: Iterable[str],
+    *,
+    interpreters: Mapping[str, str] | None = None,
+    database: PackageDatabase | None = None,
+    index: RecordIndex | None = None,
+    conda: CondaIndex | None = None,
+    known: Mapping[str, Owner | None] | None = None,
+) -> dict[str, Owner | None]:
+    """path -> its owner (None: no package known here owns it). ``interpreters``: base prefix -> version of
+    the Python processes that ran. ``known``: the package owners (``package_owners``) of paths already looked
+    up, while the command ran; only the others are looked up now."""
+    wanted = sorted(set(paths))
+    known = known or {}
+    out = {path: known[path] for path in wanted if path in known}
+    out.update(
+        package_owners(
+            [path for path in wanted if path not in known],
+            index=index or RecordIndex(),
+            conda=conda or CondaIndex(),
+            database=database or PackageDatabase(),
+        )
+    )
+    for path in wanted:
+        if out[path] is not None:
             continue
         # Not a package's: the interpreter's when it lies under a Python's prefix (a pyenv or a source build;
         # a distribution's python under /usr is its system package's, and so is /usr/lib's libc).
@@ -195,7 +222,7 @@ def classify(
             None,
         )
         out[path] = Owner("interpreter", "python", (interpreters or {})[prefix]) if prefix is not None else None
-    return out
+    return dict(sorted(out.items()))
 
 
 def account(

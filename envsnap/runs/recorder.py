@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EnvsnapError
-from . import data as data_mod
 from . import trace
 from .execute import Finished, execute, utc_now
 
 if TYPE_CHECKING:
+    from . import data as data_mod
     from .record import RunRecord
 
 Say = Callable[[str], None]
@@ -87,11 +87,17 @@ def run_command(
     req: RunRequest, *, say: Say = lambda _: None, progress: data_mod.ByteProgress | None = None
 ) -> tuple[RunRecord, Finished]:
     """Run ``req.argv`` and write its record to ``req.record``; the record and how the command ended."""
-    inputs = [(p, data_mod.fingerprint(_resolve(p), fast=req.fast, progress=progress)) for p in req.data]
+    inputs = []
+    if req.data:
+        from . import data as data_mod
+
+        inputs = [(p, data_mod.fingerprint(_resolve(p), fast=req.fast, progress=progress)) for p in req.data]
     lock: Any = None
     if req.lock is not None:  # bad input: exit 2 before anything runs
         lock = read_lock(req.lock, defer=req.use_cache and not req.strict)
     capture_path = None if lock is not None else captured_lock_path(req.record)
+
+    seen: list[Callable[[], frozenset[str]]] = []  # the sampler's objects so far, once the command runs
 
     def prepare() -> Any:
         from .assemble import prepare
@@ -105,6 +111,7 @@ def run_command(
             exclude=req.outputs,
             capture_path=capture_path,
             use_cache=req.use_cache,
+            seen=seen[0] if seen else None,
         )
 
     prepared = Background(prepare)
@@ -120,7 +127,9 @@ def run_command(
     with _Finishing(say) as finishing, tempfile.TemporaryDirectory(prefix="envsnap-run-") as hooks:
         watch = Background(lambda: None)
 
-        def started(pid: int) -> None:
+        def started(pid: int, sampler: trace.Sampler) -> None:
+            seen.append(lambda: frozenset(sampler.objects))
+
             def start_watch() -> Any:
                 from .gpus import GpuWatch
 
@@ -138,6 +147,8 @@ def run_command(
         gpu_watch = watch.value()
         gpu_watch.stop()
         reports = trace.read_hook_reports(hooks)
+        from . import data as data_mod
+
         outputs = []
         warnings = []
         finishing.hashing = True  # a Ctrl-C cuts the outputs' fingerprints short
@@ -230,11 +241,16 @@ def read_lock(path: Path, *, defer: bool) -> Any:
     from . import cache
 
     raw = _readlimits.read_bytes(path, error=LockfileError, what="lockfile")
-    name = "lock-" + hashlib.sha256(raw + f"\0{__version__}".encode()).hexdigest()
+    digest = hashlib.sha256(raw + f"\0{__version__}".encode()).hexdigest()
+    name = "lock-" + digest  # a small entry: "valid", looked up before the command starts
 
     def load() -> Any:
         from .. import lockfile
 
+        if defer and cache.enabled():  # the lock as it was validated, stored as JSON: parsed far faster
+            snapshot = cache.get_lock("lockdoc-" + digest)
+            if snapshot is not None:
+                return snapshot
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -246,6 +262,7 @@ def read_lock(path: Path, *, defer: bool) -> Any:
     snapshot = load()
     if defer and cache.enabled():
         cache.put(name, {"valid": True})
+        cache.put_lock("lockdoc-" + digest, snapshot)
     return snapshot
 
 
@@ -293,6 +310,7 @@ def record_run(
     process's. With no ``lock``, the running environment is captured and stored beside the record."""
     from .. import lockfile
     from . import assemble
+    from . import data as data_mod
     from .gpus import GpuWatch
     from .record import Outcome, dump
 

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import _readlimits
 from ..errors import EnvsnapError
 
 HOOK_DIR = Path(__file__).with_name("_hook")
@@ -148,6 +147,8 @@ class HookError(EnvsnapError):
 def read_hook_reports(folder: str | os.PathLike[str]) -> list[PythonReport]:
     """What the Python hook wrote (files of a shape other than expected are skipped: a program may have
     written into the folder, but it never decides anything beyond what the record lists)."""
+    from .. import _readlimits
+
     out = []
     for path in sorted(Path(folder).glob("py-*.json")):
         try:

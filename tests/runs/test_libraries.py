@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from testutil import sample_lock
 from envsnap._privacy import PathRedactor
 from envsnap.model import Conda, CondaPackage, PythonPackage
 from envsnap.probes.system import PackageDatabase
-from envsnap.runs.libraries import account
+from envsnap.runs import cache
+from envsnap.runs.libraries import Owner, account, classify
 
 
 def _so(path: Path) -> Path:
@@ -111,3 +113,47 @@ def test_a_record_path_quoted_for_its_comma_is_read(tmp_path: Path) -> None:
         database=PackageDatabase(manager=""),
     )
     assert (lib.owner, lib.package, lib.accounted) == ("python", "odd-pkg", True)
+
+
+def test_owners_found_while_the_command_ran_are_not_looked_up_again(tmp_path: Path) -> None:
+    """``envsnap run`` looks up the owners of what the command had loaded so far while it runs; at its end only
+    the files loaded later are looked up."""
+    stray = _so(tmp_path / "home" / "libmine.so")
+    later = _so(tmp_path / "home" / "liblater.so")
+    known = {str(stray): Owner("system", "libmine", "1.0")}  # a fresh lookup would find no owner
+    found = classify([str(stray), str(later)], database=PackageDatabase(manager=""), known=known)
+    assert found == {str(later): None, str(stray): Owner("system", "libmine", "1.0")}
+
+
+def test_the_owner_index_answers_as_the_scan_of_every_list_does() -> None:
+    scanned = PackageDatabase()
+    if scanned.manager != "dpkg":
+        pytest.skip("needs a dpkg host")
+    indexed = PackageDatabase()
+    indexed.index_owners()
+    paths = [str(p) for p in (Path("/bin/sh"), Path("/usr/bin/env"), *Path("/lib").glob("*/libc.so.6"))]
+    paths.append("/usr/lib/no-such-library.so")
+    assert indexed.owners(paths) == scanned.owners(paths) and indexed.owners(paths)
+
+
+def test_prepare_reads_ahead_the_environment_s_records_and_the_owners_seen_so_far(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What matching the loaded files needs is read while the command runs: the RECORD files of the Python
+    environment the command runs in and the owners of the files sampled so far."""
+    from envsnap.runs import assemble
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENVSNAP_RUN_CACHE", "0")
+    seen = [sys.executable]  # the interpreter's file: a system package's, the interpreter's, or no one's
+    ready = assemble.prepare(
+        ["python3", "-c", "pass"],
+        lock=sample_lock(),
+        lock_path=None,
+        record=tmp_path / "run.toml",
+        python=sys.executable,
+        seen=lambda: seen,
+    )
+    sites = cache.site_dirs(sys.executable)
+    assert sites and all(site in ready.index.loaded() for site in sites)
+    assert set(ready.known) == set(seen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -371,3 +372,60 @@ def test_a_ctrl_c_while_the_hook_reports_at_exit_prints_nothing(tmp_path: Path) 
         timeout=60,
     )
     assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
+# Runs envsnap's command line with its spawn of the command spied on: the modules imported when it starts.
+SPAWN_SPY = """
+import json, sys
+import envsnap.runs.execute as execute
+spawn = execute._spawn
+def spy(*args, **kwargs):
+    with open(sys.argv[1], "w") as fh:
+        json.dump(sorted(sys.modules), fh)
+    return spawn(*args, **kwargs)
+execute._spawn = spy
+from envsnap.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+# What recording needs but starting the command does not: the lock's model and parser, the grammar and
+# packaging under it, the probes, verify, what assembles and writes the record.
+NOT_BEFORE_THE_COMMAND = (
+    "envsnap.grammar",
+    "envsnap.lockfile",
+    "envsnap.model",
+    "envsnap.probes",
+    "envsnap.compare",
+    "envsnap.runs.assemble",
+    "envsnap.runs.record",
+    "envsnap.runs.data",
+    "envsnap.runs.gpus",
+    "envsnap.cli._output",
+    "packaging",
+    "tomllib",
+    "tomli_w",
+)
+
+
+def test_the_command_starts_before_envsnap_imports_what_it_records_with(tmp_path: Path, host_lock: Path) -> None:
+    """envsnap run starts the command first and prepares its record while it runs (bench/run_overhead.py):
+    with no lock, and with a lock an earlier run validated, nothing heavy is imported before it starts."""
+    env = envsnap_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    lock = tmp_path / "env.lock"
+    lock.write_bytes(host_lock.read_bytes())
+    at_spawn = {}
+    for name, options in (("none", []), ("validating", ["--lock", str(lock)]), ("validated", ["--lock", str(lock)])):
+        spied = tmp_path / f"{name}.json"
+        res = subprocess.run(
+            [sys.executable, "-c", SPAWN_SPY, str(spied), "run", *options, "-o", f"{name}.toml", "--", "true"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert res.returncode == 0, res.stderr
+        assert rec.load(tmp_path / f"{name}.toml").result.exit_status == 0
+        modules = json.loads(spied.read_text())
+        at_spawn[name] = {m for m in modules for h in NOT_BEFORE_THE_COMMAND if m == h or m.startswith(h + ".")}
+    assert at_spawn["none"] == set() and at_spawn["validated"] == set()
+    assert "envsnap.lockfile" in at_spawn["validating"]  # a lock not yet validated is, before the command starts
