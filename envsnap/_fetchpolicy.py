@@ -26,16 +26,12 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ._privacy import strip_credentials
 from .errors import PinError
 from .fileurls import local_path
 from .grammar import has_control
-
-if TYPE_CHECKING:
-    import ssl
 
 PUBLIC_SCHEMES = frozenset({"https", "git+https"})
 HINT = "pass --allow-url PATTERN to allow it"
@@ -129,19 +125,6 @@ class FetchPolicy:
         return FetchPolicy((*self.allow, *patterns), self.trusted)
 
 
-def urlopen_checked(request: Any, policy: FetchPolicy, *, timeout: float, context: ssl.SSLContext | None = None) -> Any:
-    """``urllib.request.urlopen`` for a URL the policy allowed: every redirect is asked again."""
-    import urllib.request
-
-    class _CheckedRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
-            policy.check(newurl, "redirect to")
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _CheckedRedirect)
-    return opener.open(request, timeout=timeout)
-
-
 ENV_ALLOW = "ENVSNAP_ALLOW_URL"  # the configuration form of --allow-url: patterns separated by white space
 
 
@@ -169,5 +152,4 @@ __all__ = [
     "allowances",
     "local_path",
     "trusted_locations",
-    "urlopen_checked",
 ]

@@ -36,7 +36,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -827,13 +827,13 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     entries: list[BundleEntry] = []
     packages = []
     problems: list[str] = []
-    _prefetch(lock.python.packages, root, pinner, opts, say)
+    placed = _prefetch(lock.python.packages, root, pinner, opts, say)
     for pkg in lock.python.packages:
         if pkg.conda_layer:
             packages.append(pkg)
             continue
         try:
-            pkg, entry = _bundle_one(pkg, root, pinner, opts, say)
+            pkg, entry = _bundle_one(pkg, root, pinner, opts, say, placed)
         except FetchRefusedError:
             raise  # the lock asked for a fetch the policy refuses: bad input, said on its own
         except (BundleError, PinError) as exc:
@@ -933,17 +933,18 @@ PARALLEL_FETCHES = 4
 
 def _prefetch(
     packages: Iterable[PythonPackage], root: Path, pinner: Pinner, opts: BundleOptions, say: Progress
-) -> None:
-    """Download the pinned wheels that are neither in the bundle nor in the download cache, ``PARALLEL_FETCHES``
-    at a time, into the cache (each through ``Pinner.fetch``: the fetch policy, the size limit and the sha256
-    check hold for every request). ``_bundle_one`` then copies each from the cache in the lock's order; a
-    download that failed here is left for it, which tries once more and reports the failure as it always has."""
-    wanted: list[Artifact] = []
+) -> set[str]:
+    """Place the pinned wheels that are not in the bundle yet, ``PARALLEL_FETCHES`` at a time: each from the
+    download cache, downloaded into it first when missing (``fetch_wheel``, through ``Pinner.fetch``: the fetch
+    policy, the size limit and the sha256 check hold for every request). Returns the file names placed;
+    ``_bundle_one`` then reports each in the lock's order. A wheel that failed here is left for it, which tries
+    once more and reports the failure as it always has."""
+    wanted: list[tuple[Artifact, Path]] = []
+    missing = 0
     for pkg in packages:
         art = pkg.artifact
         if (
-            opts.offline
-            or pkg.conda_layer
+            pkg.conda_layer
             or art is None
             or art.rebuilt
             or not art.filename.endswith(".whl")
@@ -951,35 +952,48 @@ def _prefetch(
         ):
             continue
         try:
-            if (
-                join_base_name(root / WHEELS, art.filename).is_file()
-                or cached_path(pinner.cache_dir, art.sha256, art.filename).is_file()
-            ):
+            dest = join_base_name(root / WHEELS, art.filename)
+            if dest.is_file():
                 continue
+            cached = cached_path(pinner.cache_dir, art.sha256, art.filename).is_file()
         except (UnsafeInputError, ValueError):
             continue  # a file name that is no base name: _bundle_one refuses it in its turn
-        wanted.append(art)
+        if opts.offline and not cached:
+            continue
+        missing += not cached
+        wanted.append((art, dest))
     if len(wanted) < 2:
-        return
+        return set()
     from concurrent.futures import ThreadPoolExecutor
 
-    say(f"downloading {len(wanted)} wheels, {min(PARALLEL_FETCHES, len(wanted))} at a time")
+    if missing:
+        say(f"downloading {missing} wheels, {min(PARALLEL_FETCHES, missing)} at a time")
+
+    def place(art: Artifact, dest: Path) -> str:
+        fetch_wheel(art, dest, pinner, offline=opts.offline)
+        return art.filename
+
+    placed: set[str] = set()
     pool = ThreadPoolExecutor(max_workers=PARALLEL_FETCHES, thread_name_prefix="envsnap-fetch")
     try:
-        for future in [pool.submit(pinner.fetch_artifact, art) for art in wanted]:
+        for future in [pool.submit(place, art, dest) for art, dest in wanted]:
             with contextlib.suppress(PinError, BundleError, OSError):  # met again, and said, by _bundle_one
-                future.result()
+                placed.add(future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    return placed
 
 
 def _bundle_one(
-    pkg: PythonPackage, root: Path, pinner: Pinner, opts: BundleOptions, say: Progress
+    pkg: PythonPackage, root: Path, pinner: Pinner, opts: BundleOptions, say: Progress, placed: Set[str] = frozenset()
 ) -> tuple[PythonPackage, BundleEntry]:
     art = pkg.artifact
     if art is not None and art.filename.endswith(".whl"):
         dest = join_base_name(root / WHEELS, art.filename)
-        if dest.is_file() and sha256_file(dest) == art.sha256:
+        if dest.is_file() and known_sha256(dest) == art.sha256:
+            if art.filename in placed:  # by _prefetch, in this run
+                say(f"fetched {art.filename}")
+                return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched", art.rebuilt)
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "present", art.rebuilt)
         if art.rebuilt and not cached_path(pinner.cache_dir, art.sha256, art.filename).is_file():
             pkg = dataclasses.replace(pkg, artifact=None)  # its wheel is gone: build it again below
@@ -1009,17 +1023,27 @@ def _bundle_one(
 
 
 def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> None:
-    """Copy a pinned wheel to ``dest`` from the download cache, downloading it first if needed."""
+    """Copy a pinned wheel to ``dest`` from the download cache, downloading it first if needed. The copy is
+    hashed as it is written (one read of the cached file) and its digest remembered, so neither the bundle's
+    check nor ``SHA256SUMS`` reads it again."""
     cached = cached_path(pinner.cache_dir, art.sha256, art.filename)
     if not cached.is_file():
         if offline:
             raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
         cached, _sha = pinner.fetch_artifact(art)
-    if sha256_file(cached) != art.sha256:
-        raise BundleError(f"{cached}: cached file does not match sha256 {art.sha256}")
     tmp = dest.with_name(f".{dest.name}.part")
-    shutil.copyfile(cached, tmp)
-    os.replace(tmp, dest)
+    digest = hashlib.sha256()
+    try:
+        with open(cached, "rb") as src, open(tmp, "wb") as out:
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != art.sha256:
+            raise BundleError(f"{cached}: cached file does not match sha256 {art.sha256}")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _KNOWN[_identity(dest)] = art.sha256
 
 
 def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOptions) -> tuple[Path, str]:

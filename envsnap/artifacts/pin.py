@@ -10,10 +10,10 @@ listed with the reason; VCS installs keep their url + commit (the bundle builds 
 
 from __future__ import annotations
 
-import base64
 import configparser
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import os
 import shutil
@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -45,19 +45,15 @@ from .._fetchpolicy import (
     allowances,
     local_path,
     trusted_locations,
-    urlopen_checked,
 )
 from .._fs import join_base_name, join_relative
 from .._privacy import strip_credentials
-from .._version import USER_AGENT
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
 from ..platforms import major_minor, numbers
 from ..probes.records import wheel_record_digest
-
-if TYPE_CHECKING:
-    import ssl
+from .peercache import from_pip_cache
 
 PYPI = "https://pypi.org/simple"
 FETCH_TIMEOUT = 60.0
@@ -82,6 +78,7 @@ class IndexConfig:
     find_links: tuple[str, ...] = ()
     cert: str | None = None
     no_index: bool = False
+    cache_dir: str = ""  # pip's own cache-dir setting (its http cache is read for files already downloaded)
 
     @property
     def indexes(self) -> tuple[str, ...]:
@@ -119,7 +116,7 @@ def read_pip_config(environ: Mapping[str, str] | None = None, files: Sequence[Pa
             if parser.has_section(section):
                 for key, value in parser.items(section):
                     values[key.replace("_", "-")] = value
-    for key in ("index-url", "extra-index-url", "find-links", "cert", "no-index"):
+    for key in ("index-url", "extra-index-url", "find-links", "cert", "no-index", "cache-dir"):
         var = "PIP_" + key.upper().replace("-", "_")
         if var in env:
             values[key] = env[var]
@@ -130,6 +127,7 @@ def read_pip_config(environ: Mapping[str, str] | None = None, files: Sequence[Pa
         find_links=tuple(values.get("find-links", "").split()),
         cert=values.get("cert", "").strip() or None,
         no_index=no_index,
+        cache_dir=values.get("cache-dir", "").strip(),
     )
 
 
@@ -181,7 +179,6 @@ class Fetcher:
         self.timeout = timeout
         self.cert = cert
         self.policy = policy or FetchPolicy()
-        self._context: ssl.SSLContext | None = None
         self._pages: dict[tuple[str, bool], tuple[bytes, str, str]] = {}
 
     def get(self, url: str, accept: str = "*/*", *, checked: bool = False) -> tuple[bytes, str, str]:
@@ -206,54 +203,63 @@ class Fetcher:
         body = _readlimits.read_bytes(path, error=PinError, what="index page", limit=MAX_INDEX_PAGE)
         return body, "text/html", url
 
-    def _urlopen(self, url: str, accept: str, checked: bool = False) -> Any:
-        # Imported here: ssl and urllib.request cost more to load than a local index or a verify takes.
-        import ssl
-        import urllib.request
+    def _open(self, url: str, accept: str, checked: bool, headers: Mapping[str, str] | None = None) -> Any:
+        """(response, final url) through the process's kept-alive connections; a ``checked`` read asks the policy
+        about every redirect."""
+        from . import httpclient
 
-        if self._context is None:
-            try:
-                self._context = ssl.create_default_context(cafile=self.cert)  # cafile None: the system's
-            except (OSError, ssl.SSLError) as exc:  # said per package it would read "cannot reach the index"
-                raise PinError(
-                    f"pip's cert {self.cert}: cannot load the certificate bundle "
-                    f"({getattr(exc, 'strerror', None) or exc})"
-                ) from None
-        clean, auth = _split_auth(url)
-        request = urllib.request.Request(clean, headers={"Accept": accept, "User-Agent": USER_AGENT})
-        if auth:
-            request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-        if checked:
-            return urlopen_checked(request, self.policy, timeout=self.timeout, context=self._context)
-        return urllib.request.urlopen(request, timeout=self.timeout, context=self._context)
+        try:
+            httpclient.ssl_context(self.cert)
+        except OSError as exc:  # ssl.SSLError too; said per package it would read "cannot reach the index"
+            raise PinError(
+                f"pip's cert {self.cert}: cannot load the certificate bundle ({getattr(exc, 'strerror', None) or exc})"
+            ) from None
+        return httpclient.open_url(
+            url,
+            cafile=self.cert,
+            timeout=self.timeout,
+            accept=accept,
+            headers=headers,
+            check_redirect=(lambda target: self.policy.check(target, "redirect to")) if checked else None,
+        )
 
     def _read_http(self, url: str, accept: str, checked: bool = False) -> tuple[bytes, str, str]:
-        import urllib.error
+        from . import httpclient
 
-        clean, _auth = _split_auth(url)
         try:
-            with self._urlopen(url, accept, checked) as response:
-                body = response.read(MAX_INDEX_PAGE + 1)
+            response, final = self._open(url, accept, checked)
+            body = b""
+            for chunk in httpclient.chunks(response):
+                body += chunk
                 if len(body) > MAX_INDEX_PAGE:
+                    httpclient.release(response, drain=False)
                     raise PinError(f"{strip_credentials(url)}: the index page is larger than {MAX_INDEX_PAGE} bytes")
-                return body, response.headers.get("Content-Type", ""), response.geturl()
-        except urllib.error.HTTPError as exc:
+            return body, response.headers.get("Content-Type", ""), final
+        except httpclient.HTTPStatusError as exc:
             if exc.code == 404:
-                return b"", "", clean
+                return b"", "", httpclient.split_auth(url)[0]
             raise PinError(f"{strip_credentials(url)}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise PinError(f"{strip_credentials(url)}: cannot reach the index ({reason})") from None
+        except httpclient.TransportError as exc:
+            raise PinError(f"{strip_credentials(url)}: cannot reach the index ({exc.reason})") from None
 
-    def download(self, url: str, dest: Path, *, checked: bool = False, size: int = 0) -> str:
+    def download(
+        self, url: str, dest: Path, *, checked: bool = False, size: int = 0, partial: Path | None = None
+    ) -> str:
         """Copy ``url`` to ``dest`` (atomically: a reader sees no part of it until it is complete); return its
         sha256. ``checked``: a URL a lock chose, asked of the fetch policy first. ``size``: the expected size
         when known; a response longer than that (or than ``MAX_DOWNLOAD``) is cut off with ``DownloadError``.
-        The one downloader of wheels, sdists and conda archives: the caller checks the hash it returns."""
+        ``partial``: where the bytes received are kept if the download is interrupted; a later call with the same
+        ``partial`` asks the server for the rest only (a server that ignores the range sends it all again).
+        The one downloader of wheels, sdists and conda archives: the caller checks the hash it returns (of the
+        whole file, resumed or not)."""
         if checked:
             self.policy.check(url, "file")
         limit = size if size > 0 else MAX_DOWNLOAD
         dest.parent.mkdir(parents=True, exist_ok=True)
+        if partial is not None and local_path(url) is None:
+            resumed = self._resume(url, dest, partial, checked=checked, limit=limit)
+            if resumed is not None:
+                return resumed
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
         digest = hashlib.sha256()
         written = 0
@@ -273,8 +279,61 @@ class Fetcher:
             raise
         return digest.hexdigest()
 
+    def _resume(self, url: str, dest: Path, partial: Path, *, checked: bool, limit: int) -> str | None:
+        """``download`` through ``partial``: what it holds is kept and only the rest asked for (``Range``).
+        None when another process holds ``partial`` (it is downloading the same file): the caller downloads a
+        private copy instead."""
+        import fcntl
+
+        from . import httpclient
+
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "r+b") as out:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return None
+            digest = hashlib.sha256()
+            have = 0
+            while have <= limit and (chunk := out.read(1 << 20)):
+                digest.update(chunk)
+                have += len(chunk)
+            if have > limit:
+                have, digest = 0, hashlib.sha256()
+            try:
+                response = None
+                try:
+                    headers = {"Range": f"bytes={have}-"} if have else None
+                    response, _final = self._open(url, "*/*", checked, headers)
+                except httpclient.HTTPStatusError as exc:
+                    if exc.code != 416 or not have:  # 416: the range lies past the end (a longer stale file)
+                        raise
+                    have, digest = 0, hashlib.sha256()
+                    response, _final = self._open(url, "*/*", checked)
+                if have and not _continues_at(response, have):
+                    have, digest = 0, hashlib.sha256()  # the server sends the whole file: start again from zero
+                out.seek(have)
+                out.truncate()
+                written = have
+                for chunk in httpclient.chunks(response):
+                    written += len(chunk)
+                    if written > limit:
+                        httpclient.release(response, drain=False)
+                        partial.unlink(missing_ok=True)
+                        raise DownloadError(
+                            f"{strip_credentials(url)}: cannot download (larger than the {limit} bytes expected)"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+            except (httpclient.HTTPStatusError, httpclient.TransportError) as exc:
+                raise _download_error(url, exc) from None
+            os.replace(partial, dest)  # still held: no other process appends to it meanwhile
+        return digest.hexdigest()
+
     def _stream(self, url: str, checked: bool = False) -> Iterable[bytes]:
-        import urllib.error
+        from . import httpclient
 
         local = local_path(url)
         try:
@@ -283,13 +342,29 @@ class Fetcher:
                     while chunk := handle.read(1 << 20):
                         yield chunk
                 return
-            with self._urlopen(url, "*/*", checked) as response:
-                while chunk := response.read(1 << 20):
-                    yield chunk
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
-            status = exc.code if isinstance(exc, urllib.error.HTTPError) else 0
-            raise DownloadError(f"{strip_credentials(url)}: cannot download ({reason})", status) from None
+            response, _final = self._open(url, "*/*", checked)
+            yield from httpclient.chunks(response)
+        except (httpclient.HTTPStatusError, httpclient.TransportError) as exc:
+            raise _download_error(url, exc) from None
+        except OSError as exc:
+            raise DownloadError(f"{strip_credentials(url)}: cannot download ({exc.strerror or exc})") from None
+
+
+def _continues_at(response: Any, offset: int) -> bool:
+    """A ``206`` whose ``Content-Range`` starts at ``offset``: the rest of the file, to append."""
+    if response.status != 206:
+        return False
+    unit, _, spec = response.headers.get("Content-Range", "").partition(" ")
+    start = spec.partition("-")[0]
+    return unit.strip().lower() == "bytes" and start.isdigit() and int(start) == offset
+
+
+def _download_error(url: str, exc: Exception) -> DownloadError:
+    from . import httpclient
+
+    if isinstance(exc, httpclient.HTTPStatusError):
+        return DownloadError(f"{strip_credentials(url)}: cannot download ({exc.reason or exc})", exc.code)
+    return DownloadError(f"{strip_credentials(url)}: cannot download ({exc})")
 
 
 def local_dir(url: str, project_dir: Path | None) -> Path:
@@ -309,14 +384,6 @@ def local_dir(url: str, project_dir: Path | None) -> Path:
     if local is None or not local.is_absolute() or has_control(path):  # a relative path: the working directory's
         raise UnsafeInputError(f"{url[:200]!r}: a local directory must be an absolute file:// path")
     return local
-
-
-def _split_auth(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, ""
-    userinfo, host = parts.netloc.rsplit("@", 1)
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), unquote(userinfo)
 
 
 class _Anchors(HTMLParser):
@@ -595,15 +662,27 @@ class Pinner:
                     "and no configured index lists this file; pass --allow-url PATTERN to allow the URL"
                 )
             file = found
+        tmp_dir = self.cache_dir / ".incoming"
+        partial = None
         if is_sha256_hex(file.sha256):
             cached = cached_path(self.cache_dir, file.sha256, file.filename)
             if cached.is_file():
                 return cached, file.sha256
-        tmp_dir = self.cache_dir / ".incoming"
+            limit = file.size or MAX_DOWNLOAD
+            if from_pip_cache(file.url, file.sha256, cached, limit=limit, configured=self.config.cache_dir):
+                return cached, file.sha256
+            # Named by the hash the file must have: an interrupted download of it is resumed by the next run.
+            partial = tmp_dir / f"{file.sha256}.part"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
             part = join_base_name(tmp, file.filename)
-            sha = self.fetcher.download(file.url, part, checked=not file.trusted, size=file.size)
+            resumed = partial is not None and partial.is_file() and partial.stat().st_size > 0
+            download = functools.partial(
+                self.fetcher.download, file.url, part, checked=not file.trusted, size=file.size, partial=partial
+            )
+            sha = download()
+            if resumed and sha != file.sha256:
+                sha = download()  # what was kept was not the start of this file (a stranger's?): from zero
             if file.sha256 and sha != file.sha256:
                 # The hash of a local file is never shown: the file may be one the user did not name.
                 have = "" if local_path(file.url) is not None else f" {sha}"

@@ -90,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
     from ..artifacts.bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
     from ..probes.project import project_root
     from ..probes.python import resolve_interpreter
-    from ..rebuild.docker import add_docker_base, add_system_packages
 
     if args.output.endswith((".zip", ".tar.bz2", ".tar.xz", ".tar.zst", ".tzst", ".txz")):
         # Would silently become a directory of that name.
@@ -139,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     )
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
     result = make_bundle(lock, Path(args.output), options, progress=_output.progress("  "))
+    if args.with_system_packages or args.with_base_image:
+        # Only then: the docker target's module (and the Docker SDK) costs a plain bundle a second of start-up.
+        from ..rebuild.docker import add_docker_base, add_system_packages
     if args.with_system_packages:
         carried, size, in_base = add_system_packages(
             result.lock,

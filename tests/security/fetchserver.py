@@ -8,6 +8,7 @@ import base64
 import hashlib
 import http.server
 import json
+import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ class Server:
     requests: list[str] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location
     agents: list[str] = field(default_factory=list)  # the User-Agent of each request
+    ranges: list[str] = field(default_factory=list)  # the Range header of each request ("" without one)
+    connections: int = 0  # TCP connections accepted
+    cut: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before the connection is dropped
 
     def add(self, path: str, body: bytes, content_type: str = "application/octet-stream") -> str:
         self.files[path] = (body, content_type)
@@ -30,16 +34,25 @@ class Server:
 
 
 @contextmanager
-def serving() -> Iterator[Server]:
+def serving(*, keep_alive: bool = False, ranges: bool = False) -> Iterator[Server]:
+    """``keep_alive``: HTTP/1.1, a connection serves several requests (else one request per connection, as
+    HTTP/1.0). ``ranges``: ``Range: bytes=N-`` is answered with 206 and the rest (else ignored: the whole file)."""
     state: dict[str, Server] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         timeout = 10
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+        def setup(self) -> None:
+            super().setup()
+            with lock:
+                state["server"].connections += 1
 
         def do_GET(self) -> None:
             server = state["server"]
             server.requests.append(self.path)
             server.agents.append(self.headers.get("User-Agent", ""))
+            server.ranges.append(self.headers.get("Range", ""))
             path = self.path.split("?", 1)[0]
             if path in server.redirects:
                 self.send_response(302)
@@ -51,15 +64,34 @@ def serving() -> Iterator[Server]:
                 self.send_error(404)
                 return
             body, content_type = server.files[path]
-            self.send_response(200)
+            start = 0
+            wanted = self.headers.get("Range", "")
+            if ranges and wanted.startswith("bytes=") and wanted.endswith("-") and wanted[6:-1].isdigit():
+                start = int(wanted[6:-1])
+                if start >= len(body):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+            self.send_response(206 if start else 200)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(body) - start))
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
             self.end_headers()
-            self.wfile.write(body)
+            if path in server.cut:
+                self.wfile.write(body[start : server.cut.pop(path)])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(body[start:])
 
         def log_message(self, *args: object) -> None:
             pass
 
+    lock = threading.Lock()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     state["server"] = Server(f"http://127.0.0.1:{httpd.server_address[1]}")

@@ -1,0 +1,215 @@
+"""bundle's downloads (issue 19): kept-alive connections shared by the whole run, an interrupted download resumed
+from what it kept (and checked whole), and a file pip already downloaded copied from pip's cache once its hash
+matches. Every behaviour against a real http server on 127.0.0.1 (tests/security/fetchserver.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
+from fetchserver import serving
+
+from envsnap.artifacts import peercache
+from envsnap.artifacts.bundle import PARALLEL_FETCHES, Bundle, BundleOptions, make_bundle
+from envsnap.artifacts.pin import Fetcher, IndexConfig, IndexFile, Pinner, read_pip_config
+from envsnap.errors import PinError
+from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+
+
+def _body(n: int, size: int = 10_000) -> bytes:
+    return hashlib.sha256(str(n).encode()).digest() * (size // 32)
+
+
+def _pinner(tmp_path: Path, url: str) -> Pinner:
+    return Pinner(IndexConfig(no_index=True), tmp_path / "cache", allow_urls=(url + "/*",))
+
+
+@pytest.fixture(autouse=True)
+def _no_pip_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's own pip cache stays out of these tests (an empty one of the test's own)."""
+    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+
+
+# ----------------------------------------------------------------------------------------------- keep-alive
+
+
+def test_one_fetcher_reads_every_file_over_one_connection(tmp_path: Path) -> None:
+    """Each download opened a connection of its own (urllib); now they reuse one kept-alive connection, also
+    across two fetchers of the same run (pin's and the bundle's)."""
+    with serving(keep_alive=True) as server:
+        urls = [server.add(f"/f{i}.whl", _body(i)) for i in range(6)]
+        first, second = Fetcher(), Fetcher()
+        for i, url in enumerate(urls):
+            fetcher = first if i < 3 else second
+            assert fetcher.download(url, tmp_path / f"f{i}.whl") == hashlib.sha256(_body(i)).hexdigest()
+        assert server.requests == [f"/f{i}.whl" for i in range(6)]
+        assert server.connections == 1
+
+
+def test_a_bundle_opens_at_most_one_connection_per_parallel_download(tmp_path: Path) -> None:
+    with serving(keep_alive=True) as server:
+        packages = []
+        for i in range(12):
+            name = f"pkg{i}"
+            filename = f"{name}-1.0-py3-none-any.whl"
+            body = _body(i, 50_000)
+            url = server.add(f"/files/{filename}", body)
+            art = Artifact(filename=filename, url=url, sha256=hashlib.sha256(body).hexdigest(), size=len(body))
+            packages.append(PythonPackage(name=name, version="1.0", artifact=art))
+        lock = Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
+        make_bundle(
+            lock,
+            tmp_path / "bundle",
+            BundleOptions(cache_dir=tmp_path / "cache", allow_urls=(server.url + "/*",), config=IndexConfig()),
+        )
+        assert sorted(server.requests) == sorted(f"/files/pkg{i}-1.0-py3-none-any.whl" for i in range(12))
+        assert server.connections <= PARALLEL_FETCHES
+    bundle = Bundle(tmp_path / "bundle")
+    assert all(bundle.check_wheel(p) for p in packages)
+
+
+# ------------------------------------------------------------------------------------------------- resume
+
+
+def _interrupted(tmp_path: Path, server: object, body: bytes, cut: int) -> tuple[Pinner, IndexFile, Path]:
+    url = server.add("/a-1.0-py3-none-any.whl", body)  # type: ignore[attr-defined]
+    server.cut["/a-1.0-py3-none-any.whl"] = cut  # type: ignore[attr-defined]
+    sha = hashlib.sha256(body).hexdigest()
+    pinner = _pinner(tmp_path, server.url)  # type: ignore[attr-defined]
+    file = IndexFile(filename="a-1.0-py3-none-any.whl", url=url, sha256=sha, size=len(body))
+    with pytest.raises(PinError, match="cannot download"):
+        pinner.fetch(file)
+    partial = tmp_path / "cache" / ".incoming" / f"{sha}.part"
+    assert partial.read_bytes() == body[:cut]  # what was received is kept
+    return pinner, file, partial
+
+
+def test_an_interrupted_download_is_resumed_with_a_range_request(tmp_path: Path) -> None:
+    body = _body(1, 300_000)
+    with serving(ranges=True) as server:
+        pinner, file, partial = _interrupted(tmp_path, server, body, 120_000)
+        path, sha = pinner.fetch(file)
+        assert server.ranges == ["", "bytes=120000-"]
+    assert path.read_bytes() == body and sha == file.sha256
+    assert not partial.exists()
+
+
+def test_a_server_that_ignores_range_sends_the_whole_file_again(tmp_path: Path) -> None:
+    body = _body(2, 300_000)
+    with serving(ranges=False) as server:
+        pinner, file, partial = _interrupted(tmp_path, server, body, 120_000)
+        path, _sha = pinner.fetch(file)
+        assert server.ranges == ["", "bytes=120000-"]  # asked, answered with 200 and the whole file
+    assert path.read_bytes() == body and not partial.exists()
+
+
+def test_a_strangers_partial_file_never_passes_the_whole_file_hash(tmp_path: Path) -> None:
+    """A ``.part`` someone else left (wrong first bytes): the resumed file fails the hash of the whole file, so
+    it is fetched again from zero; nothing of the planted bytes reaches the cache."""
+    body = _body(3, 300_000)
+    sha = hashlib.sha256(body).hexdigest()
+    partial = tmp_path / "cache" / ".incoming" / f"{sha}.part"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"planted" * 1000)
+    with serving(ranges=True) as server:
+        url = server.add("/a-1.0-py3-none-any.whl", body)
+        path, got = _pinner(tmp_path, server.url).fetch(
+            IndexFile(filename="a-1.0-py3-none-any.whl", url=url, sha256=sha, size=len(body))
+        )
+        assert server.ranges == ["bytes=7000-", ""]
+    assert path.read_bytes() == body and got == sha and not partial.exists()
+
+
+def test_a_partial_file_of_the_wrong_file_fails_when_the_server_serves_another(tmp_path: Path) -> None:
+    body = _body(4, 30_000)
+    with serving(ranges=True) as server:
+        url = server.add("/a-1.0-py3-none-any.whl", body)
+        pinner = _pinner(tmp_path, server.url)
+        with pytest.raises(PinError, match="does not match"):
+            pinner.fetch(IndexFile(filename="a-1.0-py3-none-any.whl", url=url, sha256="ab" * 32))
+    assert list((tmp_path / "cache").glob("ab/*/*")) == []
+
+
+def test_a_bundle_resumes_a_download_its_first_try_lost(tmp_path: Path) -> None:
+    """The parallel download is cut off halfway; the bundle's second try asks only for the rest."""
+    with serving(ranges=True, keep_alive=True) as server:
+        packages = []
+        for i in range(3):
+            filename = f"pkg{i}-1.0-py3-none-any.whl"
+            body = _body(10 + i, 200_000)
+            url = server.add(f"/files/{filename}", body)
+            art = Artifact(filename=filename, url=url, sha256=hashlib.sha256(body).hexdigest(), size=len(body))
+            packages.append(PythonPackage(name=f"pkg{i}", version="1.0", artifact=art))
+        server.cut["/files/pkg1-1.0-py3-none-any.whl"] = 50_000
+        lock = Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
+        make_bundle(
+            lock,
+            tmp_path / "bundle",
+            BundleOptions(cache_dir=tmp_path / "cache", allow_urls=(server.url + "/*",), config=IndexConfig()),
+        )
+        assert "bytes=50000-" in server.ranges
+    bundle = Bundle(tmp_path / "bundle")
+    assert all(bundle.check_wheel(p) for p in packages)
+
+
+# ------------------------------------------------------------------------------------------ pip's cache
+
+
+def _plant_pip_body(cache: Path, url: str, data: bytes) -> Path:
+    digest = hashlib.sha224(url.encode()).hexdigest()
+    path = cache.joinpath("http-v2", *digest[:5], digest + ".body")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_a_file_in_pips_cache_with_the_pinned_hash_is_copied_not_downloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = _body(5, 40_000)
+    sha = hashlib.sha256(body).hexdigest()
+    with serving() as server:
+        url = server.add("/files/a-1.0-py3-none-any.whl", body)
+        planted = _plant_pip_body(tmp_path / "pip-cache", url, body)
+        path, got = _pinner(tmp_path, server.url).fetch(
+            IndexFile(filename="a-1.0-py3-none-any.whl", url=url, sha256=sha)
+        )
+        assert server.requests == []
+    assert path.read_bytes() == body and got == sha
+    assert path.parent == tmp_path / "cache" / sha[:2] / sha
+    assert planted.read_bytes() == body  # pip's copy is left as it was
+
+
+def test_a_file_in_pips_cache_with_another_hash_is_not_used(tmp_path: Path) -> None:
+    body = _body(6, 40_000)
+    sha = hashlib.sha256(body).hexdigest()
+    with serving() as server:
+        url = server.add("/files/a-1.0-py3-none-any.whl", body)
+        planted = _plant_pip_body(tmp_path / "pip-cache", url, b"not the pinned file")
+        path, _got = _pinner(tmp_path, server.url).fetch(
+            IndexFile(filename="a-1.0-py3-none-any.whl", url=url, sha256=sha)
+        )
+        assert server.requests == ["/files/a-1.0-py3-none-any.whl"]
+    assert path.read_bytes() == body and planted.read_bytes() == b"not the pinned file"
+
+
+def test_pips_cache_is_found_as_pip_finds_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIP_CACHE_DIR")
+    env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    assert peercache.pip_cache_dir(environ=env) == tmp_path / "xdg" / "pip"
+    assert peercache.pip_cache_dir(environ={"HOME": str(tmp_path), "XDG_CACHE_HOME": "rel"}) == (
+        tmp_path / ".cache" / "pip"
+    )
+    assert peercache.pip_cache_dir("/srv/pip", environ=env) == Path("/srv/pip")
+    assert peercache.pip_cache_dir("/srv/pip", environ={**env, "PIP_CACHE_DIR": "/x"}) == Path("/x")
+    assert peercache.pip_cache_dir(environ={**env, "PIP_NO_CACHE_DIR": "1"}) is None
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\ncache-dir = /srv/pipcache\n")
+    assert read_pip_config({"PIP_CONFIG_FILE": os.devnull}, files=[conf]).cache_dir == "/srv/pipcache"
+    # CacheControl's key: scheme and host lower-cased, the fragment dropped
+    assert peercache.cache_key("HTTPS://Files.Example.ORG/p/a.whl#sha256=00") == "https://files.example.org/p/a.whl"
