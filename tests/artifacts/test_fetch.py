@@ -213,3 +213,80 @@ def test_pips_cache_is_found_as_pip_finds_it(tmp_path: Path, monkeypatch: pytest
     assert read_pip_config({"PIP_CONFIG_FILE": os.devnull}, files=[conf]).cache_dir == "/srv/pipcache"
     # CacheControl's key: scheme and host lower-cased, the fragment dropped
     assert peercache.cache_key("HTTPS://Files.Example.ORG/p/a.whl#sha256=00") == "https://files.example.org/p/a.whl"
+
+
+# ------------------------------------------------------------------------------------------- warm bundle
+
+
+def _cached_lock(tmp_path: Path, count: int) -> Snapshot:
+    """A lock of ``count`` wheels that are all in the download cache already."""
+    from envsnap.artifacts.pin import cached_path
+
+    packages = []
+    for i in range(count):
+        filename = f"pkg{i}-1.0-py3-none-any.whl"
+        body = _body(20 + i, 20_000)
+        sha = hashlib.sha256(body).hexdigest()
+        cached = cached_path(tmp_path / "cache", sha, filename)
+        cached.parent.mkdir(parents=True)
+        cached.write_bytes(body)
+        art = Artifact(filename=filename, url=f"https://files.invalid/{filename}", sha256=sha, size=len(body))
+        packages.append(PythonPackage(name=f"pkg{i}", version="1.0", artifact=art))
+    return Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
+
+
+def test_a_warm_bundle_reads_each_cached_wheel_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each wheel was hashed in the cache, copied, then hashed again for SHA256SUMS; now it is hashed while it
+    is copied and that digest is what the check and SHA256SUMS use."""
+    from envsnap.artifacts import bundle as bundle_mod
+
+    lock = _cached_lock(tmp_path, 4)
+    hashed: list[str] = []
+    real = bundle_mod.sha256_file
+
+    def counting(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(bundle_mod, "sha256_file", counting)
+    result = make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig()))
+    assert [e.action for e in result.entries] == ["fetched"] * 4
+    assert [name for name in hashed if name.endswith(".whl")] == []
+    Bundle(tmp_path / "bundle").verify_sums()
+
+
+def test_a_warm_bundle_copies_its_wheels_in_parallel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from envsnap.artifacts import bundle as bundle_mod
+
+    lock = _cached_lock(tmp_path, 3)
+    barrier = threading.Barrier(2, timeout=20)
+    calls: list[str] = []
+    real = bundle_mod.fetch_wheel
+
+    def meeting(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> None:
+        calls.append(art.filename)
+        if len(calls) <= 2:
+            barrier.wait()  # BrokenBarrierError when the copies run one after the other
+        real(art, dest, pinner, offline=offline)
+
+    monkeypatch.setattr(bundle_mod, "fetch_wheel", meeting)
+    make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig()))
+    assert sorted(calls) == [f"pkg{i}-1.0-py3-none-any.whl" for i in range(3)]
+
+
+def test_a_plain_bundle_does_not_load_the_docker_target(tmp_path: Path) -> None:
+    """`envsnap bundle` imported the docker target (and the Docker SDK) for flags it was not given."""
+    import subprocess
+
+    from envsnap import lockfile
+
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "l.lock")
+    code = (
+        "import sys\nfrom envsnap.cli import main\n"
+        f"rc = main(['bundle', {str(tmp_path / 'l.lock')!r}, '-o', {str(tmp_path / 'b')!r}])\n"
+        "print(rc, 'envsnap.rebuild.docker' in sys.modules, 'docker' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split()[-3:] == ["0", "False", "False"], done.stderr
