@@ -3,9 +3,11 @@
     python bench/bundle.py [--wheels 150] [--runs 3] [--pip PYTHON] [--json OUT]
 
 The bench makes ~150 real wheels (one module, METADATA, RECORD and an incompressible payload, 8 KiB to 3 MiB,
-log-uniform) and serves them itself from a PEP 503 simple index over HTTP/1.1 on 127.0.0.1 (a process of its
-own: keep-alive, ``Range``, ``Cache-Control: max-age`` on files as a public index sends). It writes the lock
-that pins them (URL, sha256, size) and the requirements file with the same hashes, then times, interleaved:
+log-uniform) and serves them itself from a PEP 503 simple index over HTTPS (HTTP/1.1) on localhost (127.0.0.1; a process of
+its own: keep-alive, ``Range``, ``Cache-Control: max-age`` on files as a public index sends; a certificate made
+with openssl for the run, given to both tools as ``PIP_CERT`` and ``SSL_CERT_FILE``; https also because pip caches no http response).
+It writes the lock that pins them (URL, sha256, size) and the requirements file with the same hashes, then
+times, interleaved:
 
 1. `PYTHON -m pip download --no-deps --no-cache-dir -d D --index-url URL -r requirements.txt` (pip's version
    printed beside it): the peer;
@@ -32,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -70,11 +73,76 @@ def make_wheels(folder: Path, count: int) -> list[Path]:
 # ------------------------------------------------------------------------------------------------ server
 
 
-def serve(folder: Path) -> None:
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate authority for this run (the file both tools are told to trust) and a certificate for
+    localhost signed by it, written as ``cert.pem`` + ``key.pem`` for the server."""
+
+    def openssl(*argv: str) -> None:
+        subprocess.run(["openssl", *argv], check=True, capture_output=True)
+
+    ca, ca_key = folder / "ca.pem", folder / "ca-key.pem"
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=envsnap bench CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+    )
+    (folder / "leaf.ext").write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n"
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        str(folder / "key.pem"),
+        "-out",
+        str(folder / "leaf.csr"),
+    )
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(folder / "leaf.csr"),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        str(folder / "leaf.ext"),
+        "-out",
+        str(folder / "cert.pem"),
+    )
+    return ca, folder / "key.pem"
+
+
+def serve(folder: Path, cert: Path, key: Path) -> None:
     """The index (run as a process of its own: ``bench/bundle.py --serve DIR``); prints its port."""
     wheels = {p.name: p for p in folder.glob("*.whl")}
     digests = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in wheels.items()}
     projects = {name.split("-")[0]: name for name in wheels}
+    hits, hits_lock = folder.parent / "hits.log", threading.Lock()  # each file served, for the report
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -98,6 +166,8 @@ def serve(folder: Path) -> None:
                 link = f'<a href="/files/{name}#sha256={digests[name]}">{name}</a>'
                 return self._send(200, f"<html><body>{link}</body></html>".encode(), "text/html")
             if len(parts) == 2 and parts[0] == "files" and parts[1] in wheels:
+                with hits_lock, open(hits, "a") as log:
+                    log.write(parts[1] + "\n")
                 data = wheels[parts[1]].read_bytes()
                 extra = {"Cache-Control": "max-age=365000000, immutable, public", "Accept-Ranges": "bytes"}
                 wanted = self.headers.get("Range", "")
@@ -111,8 +181,13 @@ def serve(folder: Path) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
+    import ssl
+
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     print(httpd.server_address[1], flush=True)
     httpd.serve_forever()
 
@@ -148,18 +223,19 @@ def main() -> int:
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.serve.parent / "cert.pem", args.serve.parent / "key.pem")
         return 0
     root = Path(tempfile.mkdtemp(prefix="envsnap-bench-bundle-"))
     server = None
     try:
         wheels = make_wheels(root / "wheels", args.wheels)
         total = sum(w.stat().st_size for w in wheels)
+        cert, _key = make_certificate(root)  # the authority's certificate: what the clients trust
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(root / "wheels")], stdout=subprocess.PIPE, text=True
         )
         assert server.stdout is not None
-        base = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+        base = f"https://localhost:{server.stdout.readline().strip()}"
         lock, requirements = write_lock(root, wheels, base)
         pip_version = subprocess.run(
             [args.pip, "-m", "pip", "--version"], capture_output=True, text=True, check=True
@@ -167,6 +243,8 @@ def main() -> int:
         pip_http_v2 = tuple(int(x) for x in pip_version.split(".")[:2]) >= (23, 3)
         base_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "ENVSNAP_"))}
         base_env["PIP_CONFIG_FILE"] = os.devnull
+        base_env["PIP_CERT"] = str(cert)
+        base_env["SSL_CERT_FILE"] = str(cert)  # pip >= 24.2 verifies with the system's store (truststore)
         # Byte code as an installed package has it (pip compiles on install), for envsnap and pip alike; kept
         # outside the source tree. The warm-up round below fills it and is not counted.
         base_env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -216,6 +294,11 @@ def main() -> int:
                 {"XDG_CACHE_HOME": str(xdg), "PIP_CACHE_DIR": str(pip_cache)},
             )
 
+        def served() -> int:
+            hits = root / "hits.log"
+            return len(hits.read_text().splitlines()) if hits.is_file() else 0
+
+        downloaded: dict[str, int] = {}
         times: dict[str, list[float]] = {"pip": [], "cold": [], "warm": [], "pipcache": []}
         for round_ in range(args.runs + 1):
             times["pip"].append(pip_download(None))
@@ -225,13 +308,15 @@ def main() -> int:
             if pip_http_v2:
                 filled = fresh("pipcache")
                 pip_download(filled)
+                before = served()
                 times["pipcache"].append(bundle(fresh("xdg"), filled))
+                downloaded["pipcache"] = served() - before
             shutil.rmtree(root / "runs")
             if round_ == 0:  # the warm-up round
                 times = {k: [] for k in times}
         med = {k: statistics.median(v) for k, v in times.items() if v}
         print(
-            f"{len(wheels)} wheels, {total / 2**20:.0f} MiB, served on 127.0.0.1 (HTTP/1.1); medians of {args.runs} after a warm-up round"
+            f"{len(wheels)} wheels, {total / 2**20:.0f} MiB, served on localhost (HTTPS, HTTP/1.1); medians of {args.runs} after a warm-up round"
         )
         print(f"pip {pip_version} download --no-cache-dir      {med['pip']:6.2f} s")
         print(
@@ -243,6 +328,7 @@ def main() -> int:
         if "pipcache" in med:
             print(
                 f"envsnap bundle, from pip's cache     {med['pipcache']:6.2f} s  {med['pipcache'] / med['pip']:5.2f}x"
+                f"  ({downloaded['pipcache']} of {len(wheels)} files downloaded in the last run)"
             )
         else:
             print(f"envsnap bundle, from pip's cache     n/a (pip {pip_version} < 23.3 keeps no body files)")
