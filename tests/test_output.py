@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,3 +69,19 @@ def test_no_command_prints_around_the_output_module() -> None:
                 and node.value.id == "sys"
             ):
                 assert path.name == "__init__.py", f"{path.name}:{node.lineno} writes to sys.{node.attr}"
+
+
+def test_a_progress_bar_off_a_terminal_prints_nothing_and_imports_no_rich() -> None:
+    """fleet check's bar is for a terminal; with stderr in a CI log or --json for a dashboard it is nothing at
+    all (it printed an empty line, after importing rich's progress machinery on the way to the nodes)."""
+    script = (
+        "import sys\n"
+        "from envsnap.cli import _output\n"
+        "bar = _output.bar('nodes answering')\n"
+        "bar.start(3)\n"
+        "bar.advance('node1 answered')\n"
+        "bar.stop()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('rich')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n" and done.stderr == ""

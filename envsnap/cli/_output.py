@@ -222,6 +222,8 @@ class Bar:
         self._task: Any = None
 
     def start(self, total: int) -> None:
+        if not sys.stderr.isatty():
+            return  # nothing to show (a CI job, --json for a dashboard): rich is not even imported
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(

@@ -189,16 +189,9 @@ def _changed_files(name: str, found: dict[str, list[str]]) -> Difference:
 
 def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyReport:
     """The differences between a lock and a captured environment, most consequential first."""
-    installed: Iterable[PythonPackage] = actual.python.packages
-    if lock.conda is not None:
-        # A distribution a conda package installed is the conda layer's to check (a conda record the lock
-        # lacks is a mismatch there); a lock imported from a conda explicit file or conda-lock.yml cannot
-        # list such distributions, and would otherwise call each one "installed, not in the lock".
-        listed = {p.name for p in lock.python.packages}
-        installed = [p for p in installed if not p.conda_layer or p.name in listed]
     interpreter = compare_interpreter(lock.python, actual.python)
     diffs = [
-        *_mark_consequences(compare_packages(lock.python.packages, installed), interpreter, lock.python.packages),
+        *package_differences(lock, actual, interpreter),
         *interpreter,
         *broken_requirements(lock.python.packages, actual),
         *_compare_conda(lock, actual),
@@ -213,6 +206,24 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         packages_checked=len(lock.python.packages),
         differences=ordered(diffs),
     )
+
+
+def package_differences(
+    lock: Snapshot, actual: Snapshot, interpreter: list[Difference] | None = None
+) -> list[Difference]:
+    """The installed packages against the lock's, each difference that an interpreter change explains marked
+    with it (``interpreter``: ``compare_interpreter``'s, computed when not given). What ``compare`` reports of
+    the packages, without the requirements check (warnings only): ``fleet node`` asks no more."""
+    installed: Iterable[PythonPackage] = actual.python.packages
+    if lock.conda is not None:
+        # A distribution a conda package installed is the conda layer's to check (a conda record the lock
+        # lacks is a mismatch there); a lock imported from a conda explicit file or conda-lock.yml cannot
+        # list such distributions, and would otherwise call each one "installed, not in the lock".
+        listed = {p.name for p in lock.python.packages}
+        installed = [p for p in installed if not p.conda_layer or p.name in listed]
+    if interpreter is None:
+        interpreter = compare_interpreter(lock.python, actual.python)
+    return _mark_consequences(compare_packages(lock.python.packages, installed), interpreter, lock.python.packages)
 
 
 def _mark_consequences(

@@ -12,16 +12,37 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import _defaults, lockfile
 from ..errors import UsageError
 from ..grammar import shown, strip_terminal
-from . import fleetfile, slurm
-from .fleetfile import FleetFile
 from .node import FACTS
-from .report import FleetReport, NodeResult, build, from_run, unreachable
-from .slurm import NodeRun, NodeState, Selection
+
+if TYPE_CHECKING:
+    from .fleetfile import FleetFile
+    from .report import FleetReport, NodeResult
+    from .slurm import NodeRun, NodeState, Selection
+
+# The login node's parts (Slurm, the report, FLEET.toml) are imported when used: ``fleet node`` and a prolog that
+# passes, which every node runs, need none of them (start-up is most of a node's answer).
+_LAZY = {
+    "FleetFile": "fleetfile",
+    "FleetReport": "report",
+    "NodeResult": "report",
+    "NodeRun": "slurm",
+    "NodeState": "slurm",
+    "Selection": "slurm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+
 
 __all__ = [
     "FACTS",
@@ -77,6 +98,9 @@ def check_fleet(
 ) -> FleetReport:
     """The lock checked on every selected node. The lock's path must be readable on the nodes (a shared file
     system, as Slurm jobs' working directories are)."""
+    from . import slurm
+    from .report import build
+
     _check_timeout(timeout)
     lock = lockfile.load(lock_path)  # a bad lock is refused here, before any node is asked
     environ = dict(os.environ if env is None else env)
@@ -101,6 +125,9 @@ def capture_fleet(
 ) -> FleetFile:
     """One ``envsnap capture -o -`` per selected node, gathered into one ``FleetFile``; the nodes without a
     capture are listed with why."""
+    from . import fleetfile, slurm
+    from .report import from_run, unreachable
+
     _check_timeout(timeout)
     environ = dict(os.environ if env is None else env)
     states = slurm.resolve(selection, environ)
@@ -138,6 +165,8 @@ def requeue(outcome: PrologOutcome, environ: Mapping[str, str] | None = None) ->
     line is written: requeueing ends the job's processes, this one included."""
     if not outcome.requeue_job:
         return ""
+    from . import slurm
+
     return slurm.requeue(outcome.requeue_job, os.environ if environ is None else environ)
 
 
@@ -171,6 +200,8 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     line = f"{reason} ({shown(path, 120)} on {node})"
     job = ""
     if env.get("SLURMD_NODENAME"):
+        from . import slurm
+
         why = slurm.drain(node, reason, env)
         line += "; node drained" if not why else f"; could not drain the node: {strip_terminal(why)}"
         if env.get("SLURM_JOB_ID", "").isdigit() and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_task":

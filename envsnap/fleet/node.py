@@ -68,12 +68,14 @@ def python_layer_remedy(lock_path: str, name: str, expected: str) -> str:
 def answer(
     lock: Snapshot, host: Snapshot, report: Report, *, node: str, lock_path: str, environment: str
 ) -> dict[str, Any]:
-    """The node's answer: its facts, the check report and the Python layer compared with the lock."""
+    """The node's answer: its facts, the check report and the Python layer compared with the lock (the
+    packages as ``verify`` compares them; its other differences, warnings and information about the host, are
+    not part of an answer)."""
     from .._privacy import scrub_snapshot
-    from ..compare.verify import MISMATCH, compare
+    from ..compare.verify import MISMATCH, ordered, package_differences
 
-    layer = compare(scrub_snapshot(lock), host, target=environment)
-    mismatches = [d for d in layer.differences if d.severity == MISMATCH and d.area == "python"]
+    locked = scrub_snapshot(lock)
+    mismatches = [d for d in ordered(package_differences(locked, host)) if d.severity == MISMATCH]
     verdict = report.verdict
     if mismatches:
         verdict = "incompatible"
@@ -88,7 +90,7 @@ def answer(
         "python_layer": {
             "identical": not mismatches,
             "digest": python_layer_digest(host),
-            "packages_checked": layer.packages_checked,
+            "packages_checked": len(locked.python.packages),
             "mismatches": len(mismatches),
             "differences": [
                 {
@@ -115,15 +117,18 @@ def probe(
     gpu_timeout: float | None = None,
 ) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
-    bounds the NVIDIA driver probe (default: capture's). Only the facts an answer needs are probed: not the
-    project's git state (the working directory of a job says nothing about the node), nor the recorded
-    environment variables."""
-    from ..compat import HOST, evaluate
+    bounds the NVIDIA driver probe (default: capture's).
+
+    Only the facts an answer reads are probed (``check``'s rules, the Python layer, the matrix): not the
+    project's git state (a job's working directory says nothing about the node), nor the recorded environment
+    variables, nor the host's system packages and the libraries the environment loads from them (the rules read
+    only which package manager the host has). tests/fleet/test_fleet_units.py holds that an answer's report is
+    ``check``'s."""
+    from ..compat import HOST, TargetFacts, evaluate, probe_target
     from ..probes import environment as environment_probe
-    from ..probes import project
+    from ..probes import project, system
     from ..probes.capture import PROBES, run_capture
     from ..probes.interface import CaptureOptions, Probe, ProbeContext, ProbeResult
-    from ..rebuild import check_target
 
     class NotAsked(Probe[Any]):
         """A probe the answer does not need: its value is that of an absent fact, at no cost."""
@@ -134,13 +139,18 @@ def probe(
         def run(self, ctx: ProbeContext) -> ProbeResult[Any]:
             return ProbeResult(self.value)
 
-    skipped: dict[str, Any] = {project.PROBE.name: None, environment_probe.PROBE.name: {}}
-    probes = tuple(NotAsked(p, skipped[p.name]) if p.name in skipped else p for p in PROBES)
+    lean: dict[str, Probe[Any]] = {
+        project.PROBE.name: NotAsked(project.PROBE, None),
+        environment_probe.PROBE.name: NotAsked(environment_probe.PROBE, {}),
+        system.PROBE.name: system.MANAGER,
+    }
+    probes = tuple(lean.get(p.name, p) for p in PROBES)
     options = CaptureOptions(
         python_path=environment.python, conda_prefix=environment.conda_prefix, python_layer=environment.python_layer
     )
     if gpu_timeout is not None:
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
     host = run_capture(options, probes=probes).snapshot
-    report = evaluate(lock, host, check_target(HOST, cpu_only=cpu_only))
+    # The host as ``check`` judges it (rebuild's ``check_target("host")``, without importing every rebuild target).
+    report = evaluate(lock, host, probe_target(HOST, TargetFacts(), cpu_only=cpu_only))
     return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment.describe())

@@ -129,7 +129,7 @@ def run_capture(
         if same_host is not None and same_host.system is not None:
             prepared = same_host.system  # its capture cache was saved by that capture: this one adds nothing to it
         elif prepared is None:
-            prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache)
+            prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, system.PROBE in probes)
         ctx = ProbeContext(
             options,
             env,

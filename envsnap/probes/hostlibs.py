@@ -494,13 +494,15 @@ def dpkg_index(enabled: bool = True) -> StatCache:
     return StatCache(cache_folder() / "dpkg.json" if enabled else None, "dpkg", meta, valid_dpkg_value)
 
 
-def prepare(identity: str = "", use_cache: bool = False) -> tuple[PackageDatabase, Loader]:
-    """The package database read and the ld.so cache loaded, while the target interpreter scans its
-    environment: the system and CUDA probes then cost no I/O for either. ``use_cache``: with the capture
-    cache of the dpkg database and of the ELF sections of the environment ``identity`` (its interpreter),
-    whose last libraries are then resolved already (``Loader.warm``)."""
-    database = PackageDatabase(index=dpkg_index() if use_cache else None)
-    database.preload()
+def prepare(identity: str = "", use_cache: bool = False, preload: bool = True) -> tuple[PackageDatabase, Loader]:
+    """The package database read (``preload``: when the system probe, its one reader, runs) and the ld.so cache
+    loaded, while the target interpreter scans its environment: the system and CUDA probes then cost no I/O for
+    either. ``use_cache``: with the capture cache of the dpkg database and of the ELF sections of the
+    environment ``identity`` (its interpreter), whose last libraries are then resolved already
+    (``Loader.warm``)."""
+    database = PackageDatabase(index=dpkg_index() if use_cache and preload else None)
+    if preload:
+        database.preload()
     loader = Loader.for_host(elf_cache(identity) if use_cache else None)
     loader.warm()
     return database, loader

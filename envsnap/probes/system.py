@@ -19,6 +19,7 @@ from .hostlibs import (
     DRIVER_LIB,
     Loader,
     PackageDatabase,
+    detect_manager,
     prepare,
     realpath,
 )
@@ -110,7 +111,7 @@ def probe(ctx: ProbeContext) -> ProbeResult[System]:
     return ProbeResult(table, tuple(warnings))
 
 
-__all__ = ["PROBE", "prepare", "probe", "probe_system", "save_caches"]
+__all__ = ["MANAGER", "PROBE", "prepare", "probe", "probe_system", "save_caches"]
 
 
 def save_caches(database: PackageDatabase, loader: Loader) -> None:
@@ -131,3 +132,20 @@ class SystemProbe(Probe[System]):
 
 
 PROBE = SystemProbe()
+
+
+class ManagerProbe(Probe[System]):
+    """The host's package manager alone, without its packages or the environment's system libraries: all that
+    ``check``'s rules read of the host's system packages (the lock's are compared with the manager); what
+    ``fleet node`` runs in place of ``PROBE``."""
+
+    name = PROBE.name
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[System]:
+        return ProbeResult(System(manager=cast(SystemManager, detect_manager())))
+
+    def fallback(self, ctx: ProbeContext) -> System:
+        return System()
+
+
+MANAGER = ManagerProbe()

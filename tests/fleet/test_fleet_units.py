@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,10 +16,12 @@ import pytest
 from testutil import sample_lock
 
 from envsnap import lockfile
+from envsnap.compare.verify import Difference
 from envsnap.fleet import FACTS, fleetfile, hostlist, node_command
 from envsnap.fleet.report import FleetReport, NodeResult, from_run
 from envsnap.fleet.slurm import NodeRun, NodeState
-from envsnap.model import Gpu, Hardware, Nvidia, PythonPackage, System, SystemPackage
+from envsnap.model import Gpu, Hardware, Nvidia, PythonPackage, Snapshot, System, SystemPackage
+from envsnap.probes.hostlibs import PackageDatabase
 
 
 @pytest.mark.parametrize(
@@ -511,3 +516,140 @@ def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path) -> None:
     for pid in pids.read_text().split():
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)
+
+
+# ------------------------------------------------------------------------------ the node's answer is check's
+
+
+def _locks_for_this_host(here: Path) -> dict[str, Snapshot]:
+    """Locks this host meets, fails or warns on in every area a rule reads: the platform, the interpreter, the
+    wheels and glibc, the driver and GPUs, the system packages (the host's manager), the Python layer."""
+    snap = lockfile.load(here)
+    python, platform = snap.python, snap.platform
+    first = python.packages[0]
+    future = dataclasses.replace(first, wheel_tags=("cp311-cp311-manylinux_2_99_x86_64",))
+    return {
+        "here": snap,
+        "riscv": dataclasses.replace(snap, platform=dataclasses.replace(platform, machine="riscv64")),
+        "python 3.9": dataclasses.replace(snap, python=dataclasses.replace(python, version="3.9.18")),
+        "glibc 2.99": dataclasses.replace(
+            snap, python=dataclasses.replace(python, packages=(future, *python.packages[1:]))
+        ),
+        "gpu": dataclasses.replace(
+            snap,
+            nvidia=Nvidia(driver_version="550.54.15", cuda_driver_version="12.4", source="nvml"),
+            hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100 80GB HBM3", "9.0", 81559),)),
+        ),
+        "rpm packages": dataclasses.replace(
+            snap,
+            system=System(
+                manager="rpm",
+                packages=(SystemPackage(manager="rpm", name="libgomp", version="11.4.1", needed_by=(first.name,)),),
+            ),
+        ),
+        "dpkg packages": dataclasses.replace(
+            snap,
+            system=System(
+                manager="dpkg",
+                packages=(SystemPackage(manager="dpkg", name="libgomp1", version="12.2.0", needed_by=(first.name,)),),
+            ),
+        ),
+        "drifted": dataclasses.replace(
+            snap,
+            python=dataclasses.replace(
+                python, packages=(dataclasses.replace(first, version=first.version + ".post9"), *python.packages[1:])
+            ),
+        ),
+    }
+
+
+def _same_disk(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without the free space the disk rule found: it changes between two runs on a shared machine."""
+    findings = [{**f, "found": "(free space)"} if f["rule"] == "disk" else f for f in report["findings"]]
+    return {**report, "findings": findings}
+
+
+def test_a_node_answers_what_check_and_verify_answer_on_the_same_host(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node's lean capture (no system packages, no git, no environment variables) carries every fact the
+    rules and the Python layer's comparison read: for locks that pass, warn and fail in every area, its report
+    is check's and its Python layer differences are verify's mismatches."""
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    here = tmp_path / "here.lock"
+    assert cli("capture", "-o", str(here)).code == 0
+    verdicts = set()
+    for name, snap in _locks_for_this_host(here).items():
+        path = tmp_path / f"{name.replace(' ', '-')}.lock"
+        lockfile.dump(snap, path)
+        checked = cli("check", str(path), "--json")
+        assert checked.code in (0, 3), (name, checked)
+        answered = cli("fleet", "node", str(path))
+        assert answered.code in (0, 3), (name, answered)
+        verified = cli("verify", str(path), "--json")
+        report = json.loads(checked.out)
+        answer = json.loads(answered.out)
+        assert _same_disk(answer["check"]) == _same_disk({k: v for k, v in report.items() if k != "lock"}), name
+        mismatches = [
+            d for d in json.loads(verified.out)["differences"] if d["severity"] == "mismatch" and d["area"] == "python"
+        ]
+        layer = answer["python_layer"]
+        assert [(d["subject"], d["what"], d["expected"], d["actual"]) for d in layer["differences"]] == [
+            (d["subject"], d["what"], d["expected"], d["actual"]) for d in mismatches
+        ], name
+        assert [d["description"] for d in layer["differences"]] == [Difference(**d).describe() for d in mismatches]
+        assert layer["identical"] == (not mismatches) and layer["packages_checked"] == len(snap.python.packages)
+        expected = "incompatible" if mismatches or report["verdict"] == "incompatible" else report["verdict"]
+        assert answer["verdict"] == expected, name
+        verdicts.add((report["verdict"], bool(mismatches)))
+    # The locks above reach every outcome, so the comparison is not of empty reports.
+    assert {("compatible", False), ("incompatible", False), ("warnings", False)} <= verdicts
+    assert any(drifted for _, drifted in verdicts)
+
+
+def test_a_node_answer_reads_no_system_package_database(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host's installed packages and who owns which library are what capture records and no rule reads:
+    a node does not read them (dpkg's status and file lists are the capture's largest reads)."""
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "-o", str(lock)).code == 0
+    read: list[str] = []
+    monkeypatch.setattr(PackageDatabase, "installed", lambda self: read.append("installed") or [])
+    monkeypatch.setattr(PackageDatabase, "owners", lambda self, paths: read.append("owners") or {})
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    answered = cli("fleet", "node", str(lock))
+    assert answered.code == 0, answered
+    assert read == []
+    assert json.loads(answered.out)["verdict"] == "compatible"
+
+
+NODE_SCRIPT = """
+import sys
+from envsnap.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+sys.stdout.flush()
+print("\\n".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_a_node_imports_neither_the_rebuild_targets_nor_the_login_side(tmp_path: Path) -> None:
+    """A node's answer is mostly start-up: it imports what the capture, the rules and the comparison need,
+    not the rebuild targets (bundles, tar and zip, the pinning), Slurm's commands, the fleet report or rich."""
+    lock = tmp_path / "envsnap.lock"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "SLURMD_NODENAME")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "-o", str(lock)], env=env, check=True, capture_output=True
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", NODE_SCRIPT, "fleet", "node", str(lock)], env=env, capture_output=True, text=True
+    )
+    assert json.loads(done.stdout)["verdict"] == "compatible", done.stderr[-2000:]
+    modules = set(done.stderr.splitlines())
+    assert "envsnap.fleet.node" in modules and "envsnap.compat" in modules
+    unwanted = ("envsnap.rebuild", "envsnap.artifacts", "envsnap.fleet.slurm", "envsnap.fleet.report", "rich")
+    assert sorted(m for m in modules if m.startswith(unwanted)) == []
