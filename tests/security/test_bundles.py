@@ -334,7 +334,9 @@ def test_the_reported_rebuild_time_includes_unpacking_and_checking(
         slow_verify(self, progress)
 
     monkeypatch.setattr(rebuild_mod, "get", lambda _name: Fast())
-    monkeypatch.setattr(rebuild_mod, "preflight", lambda *a, **k: ())
+    from envsnap.rebuild._preflight import Preflight
+
+    monkeypatch.setattr(rebuild_mod, "check_host", lambda *a, **k: Preflight(notes=(), host=None))  # type: ignore[arg-type]
     monkeypatch.setattr(Bundle, "verify_sums", verify)
     write_archive(_bundle(tmp_path / "b"), tmp_path / "b.tar.gz")
     lock = lockfile.dump(_lock(), tmp_path / "l.lock")
