@@ -105,6 +105,20 @@ def parse_rpm_qa(text: str) -> list[InstalledPackage]:
     return out
 
 
+_SO_LINE = re.compile(rb"^.*\.so.*$", re.MULTILINE)
+
+
+def shared_lines(data: bytes) -> list[str]:
+    """The lines of a dpkg ``.list`` whose file name holds ".so", as ``data.decode(...).splitlines()`` gives them:
+    only the byte lines that hold ".so" are decoded, so a 2 MB list of headers costs no 40,000 strings."""
+    return [
+        line
+        for match in _SO_LINE.finditer(data)
+        for line in match.group().decode("utf-8", "replace").splitlines()
+        if ".so" in os.path.basename(line)
+    ]
+
+
 def parse_ldconfig(text: str) -> dict[str, list[tuple[str, str]]]:
     """``ldconfig -p`` -> soname -> [(flags, path)] in cache order."""
     cache: dict[str, list[tuple[str, str]]] = {}
@@ -147,10 +161,7 @@ class PackageDatabase:
         """Read the databases now (while another probe runs), so later lookups cost no I/O."""
         self.installed()
         if self.manager == "dpkg":
-            if self.index is not None:
-                self._dpkg_shared_paths()
-            else:
-                self._read_dpkg_lists()
+            self._dpkg_shared_paths()
 
     def index_owners(self) -> None:
         """Index every file the database lists by path now (dpkg: a tenth of a second), so that ``owners`` is a
@@ -235,24 +246,24 @@ class PackageDatabase:
             return []
 
     def _dpkg_shared_paths(self) -> list[tuple[str, list[str]]]:
-        """Per package, in the lists' order, the paths its ``.list`` names whose file name holds ".so": what
-        the capture cache keeps of each list, so an unchanged list is not read again."""
-        assert self.index is not None
+        """Per package, in the lists' order, the paths its ``.list`` names whose file name holds ".so": all an
+        owner lookup of a library needs, so the 8 MB of lists are never held at once. The capture cache keeps
+        it per list, so an unchanged list is not read again."""
         if self._dpkg_shared is None:
             self._dpkg_shared = []
             for entry in self._list_names():
                 path = os.path.join(DPKG_INFO, entry)
-                stamp = file_stamp(path)
-                kept = self.index.get(path, stamp)
+                stamp = file_stamp(path) if self.index is not None else None
+                kept = self.index.get(path, stamp) if self.index is not None else None
                 if kept is None:
                     try:
                         with open(path, "rb") as fh:
                             data = fh.read()
                     except OSError:
                         continue
-                    lines = data.decode("utf-8", "replace").splitlines() if b".so" in data else []
-                    kept = [line for line in lines if ".so" in os.path.basename(line)]
-                    self.index.put(path, stamp, kept)
+                    kept = shared_lines(data)
+                    if self.index is not None:
+                        self.index.put(path, stamp, kept)
                 self._dpkg_shared.append((entry[: -len(".list")].split(":", 1)[0], kept))
         return self._dpkg_shared
 
@@ -260,8 +271,8 @@ class PackageDatabase:
         if self._dpkg_index is not None:
             return {path: self._dpkg_index[path] for path in wanted if path in self._dpkg_index}
         owners: dict[str, str] = {}
-        if self.index is not None and all(".so" in os.path.basename(p) for p in wanted):
-            # Every wanted file name holds ".so", so the lines the cache keeps are all that can match.
+        if all(".so" in os.path.basename(p) for p in wanted):
+            # Every wanted file name holds ".so", so the lines kept of each list are all that can match.
             for package, paths in self._dpkg_shared_paths():
                 for line in paths:
                     if line in wanted:

@@ -216,7 +216,8 @@ class PendingProbe:
     def _answer(self, data: object, who: str = "this interpreter") -> RawPython:
         """The probe's answer checked; the RECORD digests it computed anew kept for the next capture."""
         kept = data.pop("cache", None) if isinstance(data, dict) else None
-        if self.cache_path is not None and isinstance(kept, dict):
+        # Only a cache file of RECORD digests is kept (its entries are checked again when they are read).
+        if self.cache_path is not None and isinstance(kept, dict) and kept.get("kind") == "records":
             from .cache import write
 
             write(Path(self.cache_path), kept)

@@ -224,6 +224,8 @@ def test_dpkg_index_finds_the_owners_a_full_read_finds(tmp_path: Path, monkeypat
 
     full = owners(None)
     assert full == {wanted[0]: "libfoo1", wanted[1]: "libbar2"}
+    readme = "/usr/share/doc/libbar2/README"  # a name without ".so": every list is read for it
+    assert hostlibs.PackageDatabase(manager="dpkg", index=hostlibs.dpkg_index()).owners([readme]) == {readme: "libbar2"}
     assert owners(hostlibs.dpkg_index()) == full
     warm = hostlibs.dpkg_index()
     assert owners(warm) == full and warm.hits == len(lists) + 1  # every list and the status from the cache
@@ -263,3 +265,10 @@ def test_a_corrupt_or_foreign_cache_file_is_ignored(
         for path, document in documents.items():
             path.write_bytes(_corruptions(document)[i])
         assert _capture(cli, py, tmp_path / f"corrupt-{i}.lock") == expected, f"corruption {i}"
+
+
+def test_the_shared_library_lines_of_a_dpkg_list_are_those_of_a_full_split() -> None:
+    data = b"/usr/share/doc/x\n/a/b.so\r/c/d\n/x/\xffy.so.1\n/z/libq.so\xc2\x85/w/k.so.2\n/so/plain\n/lib/libz.so.1\n"
+    full = [line for line in data.decode("utf-8", "replace").splitlines() if ".so" in os.path.basename(line)]
+    assert hostlibs.shared_lines(data) == full
+    assert full == ["/a/b.so", "/x/\ufffdy.so.1", "/z/libq.so", "/w/k.so.2", "/lib/libz.so.1"]
