@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import platform
 import re
 import shutil
 import sys
@@ -74,8 +75,12 @@ def interpreter_version(exe: str) -> tuple[str, str] | None:
         return None  # a Python script: running it would run the user's code
     try:
         st = os.stat(exe)
+        running = os.stat(sys.executable)
     except OSError:
         return None
+    if (st.st_dev, st.st_ino) == (running.st_dev, running.st_ino):
+        # The binary running envsnap (a venv's bin/python links to it): the same answer, without starting it.
+        return platform.python_version(), sys.implementation.name
     # Asked by the preflight and again by the plan: one run of the interpreter (0.1-0.6 s through a pyenv shim)
     # per executable, while the file is the same.
     return _interpreter_version(exe, st.st_ino, st.st_size, st.st_mtime_ns)

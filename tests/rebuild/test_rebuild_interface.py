@@ -354,9 +354,7 @@ def test_preflight_measures_disk_where_the_environment_goes(tmp_path: Path, monk
     assert target.disk_path == str(tmp_path / "new" / "env")  # type: ignore[attr-defined]
 
 
-def test_an_interpreter_is_asked_its_version_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The preflight and the plan both ask the interpreter's version: one run of it (through a pyenv shim each
-    run costs 0.1-0.6 s), while the executable is the same file."""
+def _counting_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     from envsnap import _runner
     from envsnap.rebuild import venv
 
@@ -369,6 +367,31 @@ def test_an_interpreter_is_asked_its_version_once(monkeypatch: pytest.MonkeyPatc
         return real(argv, **kwargs)
 
     monkeypatch.setattr(_runner, "run", counting)
-    first = interpreter_version(sys.executable)
-    assert first is not None and interpreter_version(sys.executable) == first
+    return runs
+
+
+def test_an_interpreter_is_asked_its_version_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The preflight and the plan both ask the interpreter's version: one run of it (through a pyenv shim each
+    run costs 0.1-0.6 s), while the executable is the same file."""
+    shim = tmp_path / "python3"  # another file than the running interpreter, as a pyenv shim is
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    shim.chmod(0o755)
+    runs = _counting_runs(monkeypatch)
+    first = interpreter_version(str(shim))
+    assert first is not None and interpreter_version(str(shim)) == first
     assert len(runs) == 1
+
+
+def test_the_running_interpreter_is_not_started_to_ask_its_version(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The binary running envsnap (or a link to it, as a venv's bin/python is) answers in-process."""
+    import platform
+
+    link = tmp_path / "python"
+    link.symlink_to(sys.executable)
+    runs = _counting_runs(monkeypatch)
+    expected = (platform.python_version(), sys.implementation.name)
+    assert interpreter_version(sys.executable) == expected
+    assert interpreter_version(str(link)) == expected
+    assert runs == []
