@@ -4,9 +4,12 @@
 
 Runs `envsnap rebuild LOCK --bundle B --offline --target venv` in this process with each phase's function wrapped
 (every module's reference to it, so a `from x import f` copy counts too) and prints how often each ran and its
-wall time: lock loads (lockfile.load/loads), captures (the capture orchestrator: the preflight's host facts and
-the final verify), wheel hashing (sha256 of bundle files), the installer (uv/pip install), venv creation, other
-subprocesses (interpreter discovery, probes), and the rest. Phases may nest (a capture's probe is a
+wall time: lock loads (lockfile.load/loads), captures (the capture orchestrator: the preflight's capture of the
+host and the verify's of the new venv), reads of the host's package database and ld.so cache (once: the verify
+takes the check's), file hashing (sha256 of bundle files, summed over threads), the background hashing of the
+bundle while the check runs, the SHA256SUMS check (after it, digests known), the bundle's wheel sizes for the
+disk rule, the installer (uv/pip install), venv creation, other subprocesses (interpreter discovery, ldconfig),
+and the rest. Phases may nest (a capture's probe is a
 subprocess), so they do not add up to the total; their counts are the first thing to compare.
 """
 
@@ -62,12 +65,17 @@ def install_tracing() -> None:
     import envsnap.rebuild.venv  # noqa: F401
     from envsnap import _runner, lockfile
     from envsnap.artifacts import bundle
-    from envsnap.probes import capture
+    from envsnap.probes import capture, system
+    from envsnap.rebuild import _preflight
 
     for fn, phase in ((lockfile.load, "lock loads"),
                       (lockfile.from_document, "lock parses (model built)"), (capture.run_capture, "captures"),
-                      (bundle.sha256_file, "wheel hashing")):
+                      (system.prepare, "host read (dpkg, ld.so cache)"),
+                      (bundle.sha256_file, "file hashing (all threads)"),
+                      (bundle.hash_bundle_ahead, "bundle hashed ahead (thread)"),
+                      (_preflight.bundle_sizes, "bundle sizes (zip dirs)")):
         _wrap_everywhere(fn, _timed(phase, fn))
+    bundle.Bundle.verify_sums = _timed("SHA256SUMS check", bundle.Bundle.verify_sums)  # type: ignore[method-assign]
     _wrap_everywhere(_runner.run, _timed(_subprocess_phase, _runner.run))
 
 

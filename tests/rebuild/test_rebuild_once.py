@@ -293,3 +293,69 @@ def test_verify_still_fails_on_a_drifted_install(
     mismatches = {(d.subject, d.what) for d in result.verify.differences if d.severity == MISMATCH}
     expected = {"record": ("oncebanana", "record_digest"), "extra": ("intruder", "extra")}
     assert expected.get(drift, ("oncebanana", "missing")) in mismatches
+
+
+# ------------------------------------------------------------------------- the wheels' sizes for the disk rule
+
+
+def _zip(path: Path, members: dict[str, bytes], *, comment: bytes = b"", zip64: bool = False) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.comment = comment
+        for name, data in members.items():
+            with archive.open(name, "w", force_zip64=zip64) as fh:
+                fh.write(data)
+    return path
+
+
+def _zipfile_sum(path: Path) -> int:
+    with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
+
+
+def test_unpacked_size_reads_the_directory_without_zipfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from envsnap.rebuild import _preflight
+
+    members = {f"pkg/m{i}.py": b"x = 1\n" * (i + 1) for i in range(300)}
+    plain = _zip(tmp_path / "plain.whl", members)
+    commented = _zip(tmp_path / "commented.whl", members, comment=b"an archive comment")
+    expected = sum(len(d) for d in members.values())
+    assert _zipfile_sum(plain) == expected
+    opened = _counting(monkeypatch, _preflight.zipfile, "ZipFile")
+    assert _preflight.unpacked_size(plain) == expected
+    assert opened == []  # one pass over the central directory: no ZipInfo per member
+    assert _preflight.unpacked_size(commented) == expected
+    assert opened == []  # a comment is read past, as zipfile does
+
+
+def test_unpacked_size_leaves_what_it_does_not_read_plainly_to_zipfile(tmp_path: Path) -> None:
+    from envsnap.rebuild import _preflight
+
+    members = {"a.txt": b"a" * 1000, "b.txt": b"b" * 3000}
+    zip64 = _zip(tmp_path / "zip64.whl", members, zip64=True)
+    prefixed = tmp_path / "prefixed.whl"  # data before the archive (a self-extracting stub): offsets are shifted
+    prefixed.write_bytes(b"#!/bin/sh\nexit 0\n" + _zip(tmp_path / "inner.zip", members).read_bytes())
+    for path in (zip64, prefixed):
+        assert _preflight.unpacked_size(path) == _zipfile_sum(path) == 4000
+    broken = tmp_path / "broken.whl"
+    broken.write_bytes(_zip(tmp_path / "whole.zip", members).read_bytes()[:-30])
+    with pytest.raises(zipfile.BadZipFile):
+        _preflight.unpacked_size(broken)
+
+
+def test_bundle_sizes_opens_only_regular_files(tmp_path: Path) -> None:
+    """A FIFO named like a wheel would block the open for ever: the sizes skip it, the SHA256SUMS check refuses it."""
+    import os
+
+    from envsnap.rebuild import _preflight
+
+    wheels = tmp_path / "bundle" / "wheels"
+    wheels.mkdir(parents=True)
+    real = _zip(wheels / "real-1.0-py3-none-any.whl", {"real/__init__.py": b"x" * 100})
+    os.mkfifo(wheels / "fifo-1.0-py3-none-any.whl")
+    (wheels / "link-1.0-py3-none-any.whl").symlink_to(real)
+    found: list[Any] = []
+    worker = threading.Thread(target=lambda: found.append(_preflight.bundle_sizes(tmp_path / "bundle")), daemon=True)
+    worker.start()
+    worker.join(60)  # a deadline for a hang, not a speed assertion
+    assert not worker.is_alive(), "bundle_sizes blocked on the FIFO"
+    assert found[0].unpacked == 100 and found[0].wheels == real.stat().st_size
