@@ -41,10 +41,35 @@ def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "envsnap" / kind
 
 
-def capture_cache_path(kind: str, identity: str) -> Path:
+def private_cache_dir(kind: str, *, create: bool) -> Path | None:
+    """``cache_dir(kind)`` when what it holds may decide a result: a folder this user owns and nobody else may
+    write (``create``: made, 0700, when missing); None otherwise. A stranger who may write it could plant an
+    entry claiming that a lock passed its checks or that a RECORD has a digest envsnap never computed."""
+    import stat  # not at start-up: `envsnap --help` loads this module
+
+    folder = cache_dir(kind)
+    try:
+        if create:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.stat(folder)
+    except OSError:
+        return None
+    getuid = getattr(os, "getuid", None)
+    if not stat.S_ISDIR(info.st_mode) or info.st_mode & 0o022:
+        return None
+    if getuid is not None and info.st_uid != getuid():
+        return None
+    return folder
+
+
+def capture_cache_path(kind: str, identity: str) -> Path | None:
     """The capture cache file of ``kind`` for one environment, named by a digest of ``identity`` (its
-    interpreter's path), so that no name read from anywhere becomes part of a path (probes/cache.py)."""
+    interpreter's path), so that no name read from anywhere becomes part of a path (probes/cache.py); None
+    when the folder is not private (``private_cache_dir``): the capture then reads and keeps nothing."""
     import hashlib  # not at start-up: `envsnap --help` loads this module
 
+    folder = private_cache_dir(CAPTURE_CACHE, create=True)
+    if folder is None:
+        return None
     digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return cache_dir(CAPTURE_CACHE) / f"{kind}-{digest}.json"
+    return folder / f"{kind}-{digest}.json"

@@ -21,12 +21,11 @@ import functools
 import hashlib
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from . import _fs, _readlimits
-from ._defaults import cache_dir
+from ._defaults import private_cache_dir
 from ._version import __version__
 from .errors import EnvsnapError
 
@@ -66,19 +65,7 @@ def key(text: str, *, check_digest: bool) -> str:
 
 def _folder(create: bool) -> Path | None:
     """The cache folder when it is usable: ours, and nobody else may write it."""
-    folder = cache_dir(LOCKS_CACHE)
-    try:
-        if create:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = os.stat(folder)
-    except OSError:
-        return None
-    getuid = getattr(os, "getuid", None)
-    if not stat.S_ISDIR(info.st_mode) or info.st_mode & 0o022:
-        return None
-    if getuid is not None and info.st_uid != getuid():
-        return None
-    return folder
+    return private_cache_dir(LOCKS_CACHE, create=create)
 
 
 def get(name: str) -> dict[str, Any] | None:

@@ -20,14 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._defaults import CAPTURE_CACHE, cache_dir, capture_cache_path
+from .._defaults import CAPTURE_CACHE, capture_cache_path, private_cache_dir
 from ._pyprobe import CACHE_MAX_BYTES, cache_document, cached, read_cache, storable
 
 KEEP_FILES = 64  # environments whose caches are kept; the least recently written go first
 
 
-def folder() -> Path:
-    return cache_dir(CAPTURE_CACHE)
+def folder() -> Path | None:
+    """The cache folder, None when another user may write it (``private_cache_dir``): then no cache is used."""
+    return private_cache_dir(CAPTURE_CACHE, create=True)
 
 
 path_for = capture_cache_path

@@ -502,7 +502,8 @@ def elf_cache(identity: str, enabled: bool = True) -> StatCache:
 def dpkg_index(enabled: bool = True) -> StatCache:
     """The host's dpkg database, one cache for every environment."""
     meta = [DPKG_CACHE_VERSION, DPKG_INFO]
-    return StatCache(cache_folder() / "dpkg.json" if enabled else None, "dpkg", meta, valid_dpkg_value)
+    where = cache_folder() if enabled else None
+    return StatCache(where / "dpkg.json" if where is not None else None, "dpkg", meta, valid_dpkg_value)
 
 
 def prepare(identity: str = "", use_cache: bool = False, preload: bool = True) -> tuple[PackageDatabase, Loader]:

@@ -160,6 +160,11 @@ def select_environment(
     return TargetEnvironment(None, sys.prefix, "envsnap's own interpreter: no --python, VIRTUAL_ENV or CONDA_PREFIX")
 
 
+def _records_cache(interpreter: str) -> str | None:
+    path = capture_cache_path("records", interpreter)
+    return None if path is None else str(path)
+
+
 class PendingProbe:
     """A probe running in the target interpreter while the caller does other work."""
 
@@ -173,11 +178,11 @@ class PendingProbe:
         if python is None:
             from . import _pyprobe
 
-            self.cache_path = str(capture_cache_path("records", sys.executable)) if use_cache else None
+            self.cache_path = _records_cache(sys.executable) if use_cache else None
             self._raw = self._answer(_pyprobe.probe(check_files=check_files, cache_path=self.cache_path))
             return
         exe = resolve_interpreter(python)
-        self.cache_path = str(capture_cache_path("records", exe)) if use_cache else None
+        self.cache_path = _records_cache(exe) if use_cache else None
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
         # site-packages, which that interpreter would see, are captured too.
         # Its own process group, killed whole on timeout: a wrapper's children cannot keep it running.

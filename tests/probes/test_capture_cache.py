@@ -272,3 +272,23 @@ def test_the_shared_library_lines_of_a_dpkg_list_are_those_of_a_full_split() -> 
     full = [line for line in data.decode("utf-8", "replace").splitlines() if ".so" in os.path.basename(line)]
     assert hostlibs.shared_lines(data) == full
     assert full == ["/a/b.so", "/x/\ufffdy.so.1", "/z/libq.so", "/w/k.so.2", "/lib/libz.so.1"]
+
+
+def test_a_cache_folder_others_may_write_is_not_used(
+    cli: Callable[..., CliResult], demo_env: tuple[Path, Path], cache_home: Path, tmp_path: Path
+) -> None:
+    """A stranger who may write the folder could plant entries whose stamps match: the capture would then record
+    a RECORD digest it never computed (the parsed-lock cache refuses such a folder for the same reason)."""
+    py, _site = demo_env
+    expected = _capture(cli, py, tmp_path / "uncached.lock", "--no-cache")
+    _capture(cli, py, tmp_path / "fill.lock")
+    (records,) = cache_home.glob("records-*.json")
+    planted = json.loads(records.read_bytes())
+    for entry in planted["entries"].values():
+        entry[1][0] = "sha256:" + "0" * 64
+    records.write_text(json.dumps(planted))
+    assert _capture(cli, py, tmp_path / "planted.lock") != expected  # the planted entry is read from a private folder
+    cache_home.chmod(0o777)
+    records.write_text(json.dumps(planted))
+    assert _capture(cli, py, tmp_path / "shared.lock") == expected
+    assert json.loads(records.read_bytes()) == planted  # nothing written there either
