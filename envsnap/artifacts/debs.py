@@ -376,9 +376,9 @@ def deb_path(folder: Path, pkg: SystemPackage) -> Path:
 
 def check_deb(path: Path, pkg: SystemPackage) -> None:
     """``path`` is ``pkg``'s file: its sha256 is the one the lock records. ``PinError`` names the file."""
-    from .bundle import sha256_file
+    from .bundle import known_sha256  # a bundle's SHA256SUMS check has hashed it already: once per file
 
-    actual = sha256_file(path)
+    actual = known_sha256(path)
     if actual != pkg.sha256:
         raise PinError(
             f"{path}: sha256 {actual}, but the lock pins {pkg.name} {pkg.version} to {pkg.sha256} "

@@ -7,18 +7,17 @@ import contextlib
 import dataclasses
 import hashlib
 import http.client
-import io
 import json
 import os
 import re
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _leftovers, _readlimits, grammar
+from .. import _readlimits, grammar
 from .._defaults import install_hint
 from .._fs import atomic_write_text
 from ..dockerfile import baseimage
@@ -415,54 +414,87 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
             continue
         archive = Path(bundle_root) / IMAGES / _image_file(reference)
         say(f"loading the bundled base image {reference} ({facts.image_id}) without its tags")
-        with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as work:
-            untagged = work / "image.tar"
-            untag_image_archive(archive, untagged, facts.image_id)
-            try:
-                with _Counting(untagged, say, f"loaded {reference}") as handle, patient(client):
-                    for chunk in client.api.load_image(handle, quiet=True) or ():
-                        if isinstance(chunk, dict) and chunk.get("error"):
-                            raise RebuildError(f"the Docker engine could not load {archive}: {chunk['error']}")
-            except _engine_errors(OSError) as exc:
-                raise RebuildError(f"the Docker engine could not load {archive}: {short(exc)}") from exc
+        untagged = untag_image_archive(archive, facts.image_id)  # checked before the engine sees a byte
+        try:
+            with transfer(say, f"loaded {reference}", untagged.size) as advance, patient(client):
+                for chunk in client.api.load_image(_Reader(untagged, advance), quiet=True) or ():
+                    if isinstance(chunk, dict) and chunk.get("error"):
+                        raise RebuildError(f"the Docker engine could not load {archive}: {chunk['error']}")
+        except _engine_errors(OSError) as exc:
+            raise RebuildError(f"the Docker engine could not load {archive}: {short(exc)}") from exc
         loaded = look(facts.image_id)
         if loaded is None or loaded.image_id != facts.image_id:
             raise RebuildError(f"{archive}: the engine did not get image {facts.image_id} from it")
         client.api.tag(facts.image_id, "envsnap/base", facts.image_id.split(":", 1)[1][:12])
 
 
-class _Counting:
-    """An image archive opened for the engine to read, its bytes counted as it reads them (``transfer``)."""
+_BLOCK = tarfile.BLOCKSIZE
 
-    def __init__(self, path: Path, say: Progress, label: str):
-        self._path, self._say, self._label = path, say, label
 
-    def __enter__(self) -> _Counting:
-        self._handle = open(self._path, "rb")
-        self._size = os.fstat(self._handle.fileno()).st_size
-        self._shown = transfer(self._say, self._label, self._size)
-        self._advance = self._shown.__enter__()
-        return self
+@dataclasses.dataclass(frozen=True)
+class UntaggedArchive:
+    """A checked ``docker save`` archive as the engine gets it: its members' headers (tags taken out) and, for
+    each, the replaced bytes or where its data lies in the source file. Nothing is copied to disk: ``chunks``
+    reads the source as the engine reads the archive."""
 
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            self._shown.__exit__(*exc)
-        finally:
-            self._handle.close()
+    source: Path
+    parts: tuple[bytes | tuple[int, int], ...]  # bytes as they are, or (offset, size) of data in the source
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) if isinstance(p, bytes) else -(-p[1] // _BLOCK) * _BLOCK for p in self.parts)
+
+    def chunks(self) -> Iterator[bytes]:
+        with open(self.source, "rb") as raw:
+            for part in self.parts:
+                if isinstance(part, bytes):
+                    yield part
+                    continue
+                offset, left = part
+                raw.seek(offset)
+                while left:
+                    block = raw.read(min(left, 1 << 20))
+                    if not block:
+                        raise BadBundleError(f"{self.source}: changed while it was loaded (shorter than it was)")
+                    left -= len(block)
+                    yield block
+                if part[1] % _BLOCK:
+                    yield b"\0" * (-part[1] % _BLOCK)
+
+
+class _Reader:
+    """An ``UntaggedArchive`` as a file the SDK sends with its length, each read counted by ``advance``."""
+
+    def __init__(self, archive: UntaggedArchive, advance: Callable[[int], None]):
+        self._size, self._chunks, self._advance = archive.size, archive.chunks(), advance
+        self._chunk, self._pos = b"", 0
 
     def __len__(self) -> int:  # what requests sends as Content-Length
         return self._size
 
     def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
+        out = []
+        want = size if size >= 0 else self._size
+        while want > 0:
+            if self._pos >= len(self._chunk):
+                following = next(self._chunks, None)
+                if following is None:
+                    break
+                self._chunk, self._pos = following, 0
+                continue
+            piece = self._chunk[self._pos : self._pos + want]
+            self._pos += len(piece)
+            want -= len(piece)
+            out.append(piece)
+        data = b"".join(out)
         self._advance(len(data))
         return data
 
 
-def untag_image_archive(source: Path, target: Path, image_id: str) -> None:
-    """Copy a ``docker save`` archive to ``target`` without any name in it (``manifest.json`` RepoTags emptied,
-    the legacy ``repositories`` file and OCI ref-name annotations dropped), after checking that it holds one
-    image whose config digest is ``image_id``. ``BadBundleError`` otherwise, before the engine sees anything."""
+def untag_image_archive(source: Path, image_id: str) -> UntaggedArchive:
+    """A ``docker save`` archive without any name in it (``manifest.json`` RepoTags emptied, the legacy
+    ``repositories`` file and OCI ref-name annotations dropped), after checking that it holds one image whose
+    config digest is ``image_id``. ``BadBundleError`` otherwise, before the engine sees anything."""
     try:
         with tarfile.open(source, "r:") as tar:
             members = tar.getmembers()
@@ -499,21 +531,27 @@ def untag_image_archive(source: Path, target: Path, image_id: str) -> None:
             replaced = {"manifest.json": json.dumps(manifest).encode()}
             if index is not None:
                 replaced["index.json"] = json.dumps(index).encode()
-            with tarfile.open(target, "w:") as out:
-                for member in members:
-                    if member.name in ("repositories", "./repositories"):
-                        continue  # the legacy format's tags
-                    key = member.name[2:] if member.name.startswith("./") else member.name
-                    if key in replaced:
-                        info = tarfile.TarInfo(member.name)
-                        info.size, info.mode, info.mtime = len(replaced[key]), 0o644, member.mtime
-                        out.addfile(info, io.BytesIO(replaced[key]))
-                    elif member.isreg():
-                        out.addfile(member, tar.extractfile(member))
-                    else:
-                        out.addfile(member)
+            parts: list[bytes | tuple[int, int]] = []
+            for member in members:
+                if member.name in ("repositories", "./repositories"):
+                    continue  # the legacy format's tags
+                key = member.name[2:] if member.name.startswith("./") else member.name
+                if key in replaced:
+                    info = tarfile.TarInfo(member.name)
+                    info.size, info.mode, info.mtime = len(replaced[key]), 0o644, member.mtime
+                    parts += [_header(info), replaced[key] + b"\0" * (-info.size % _BLOCK)]
+                else:
+                    parts.append(_header(member))
+                    if member.isreg() and member.size:
+                        parts.append((member.offset_data, member.size))
+            parts.append(b"\0" * (2 * _BLOCK))  # the end of the archive
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BadBundleError(f"{source}: not a readable saved image ({short(exc)})") from None
+    return UntaggedArchive(source, tuple(parts))
+
+
+def _header(member: tarfile.TarInfo) -> bytes:
+    return member.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
 def _json_member(tar: tarfile.TarFile, member: tarfile.TarInfo | None, source: Path) -> Any:

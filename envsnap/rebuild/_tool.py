@@ -36,6 +36,11 @@ from .interface import Progress
 
 TIMEOUT = 300.0
 Runner = Callable[..., _runner.Result]
+# The image's envsnap verifies the rebuilt environment (and uv installs it); it never rebuilds a conda or a
+# docker target from inside the image, so it goes without what only those need (py-rattler alone is 80 MB, a
+# third of what the image's envsnap took to install and commit). Their own requirements go too unless another
+# requirement needs them.
+NOT_IN_IMAGE = frozenset({"py-rattler", "docker"})
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,8 @@ def _closure(requires: Iterable[str], markers: dict[str, str]) -> list[Requireme
         if req.marker is not None and not req.marker.evaluate({**markers, "extra": extra}):
             continue
         name = canonicalize_name(req.name)
+        if name in NOT_IN_IMAGE:
+            continue
         known = wanted.get(name)
         if known is not None and req.extras <= known.extras:
             continue

@@ -157,3 +157,29 @@ def test_bundling_a_system_package_with_no_pinned_deb_fails_naming_it(
     done = cli("bundle", path, "-o", tmp_path / "b", "--with-system-packages", "--base-image", BASE)  # type: ignore[operator]
     assert done.code == 4, done
     assert "1 system packages have no pinned .deb (libgomp1 12.2.0-14)" in done.err
+
+
+def test_a_bundled_deb_is_hashed_once_by_the_sums_check_and_still_checked_against_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envsnap import lockfile
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.rebuild.docker import _copy_debs
+
+    lock = pinned_lock()
+    libc6 = next(p for p in lock.system.packages if p.name == "libc6")
+    (tmp_path / "b" / "debs").mkdir(parents=True)
+    (tmp_path / "b" / "debs" / libc6.filename).write_bytes(b"libc6 file")
+    lockfile.dump(lock, tmp_path / "b" / "envsnap.lock")
+    Bundle(tmp_path / "b").write_sums()
+    bundle_layout._KNOWN.clear()  # forget what write_sums hashed: a rebuild is another process
+    hashed: list[str] = []
+    real = bundle_layout.sha256_file
+    monkeypatch.setattr(bundle_layout, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
+    Bundle(tmp_path / "b").verify_sums()
+    spec = dockerspec.make_spec(
+        lock, dockerspec.DockerOptions(base_image=BASE), carried=lambda p: p is libc6, offline=True
+    )
+    _copy_debs(Bundle(tmp_path / "b"), spec, tmp_path / "ctx" / "debs", lambda _line: None)
+    assert hashed.count(libc6.filename) == 1  # the 25 files of the bench were read twice (SUMS, then the lock)
+    assert (tmp_path / "ctx" / "debs" / libc6.filename).read_bytes() == b"libc6 file"

@@ -170,7 +170,19 @@ def test_a_non_editable_install_packs_itself_from_its_installed_files(built_whee
             assert archive.read(name) == (site / name).read_bytes(), name
     # Every requirement is there too, each packed from the venv's files.
     names = {w[1].lower() for w in result["wheels"]}
-    assert {"packaging", "jinja2", "rich", "docker"} <= names
+    assert {"packaging", "jinja2", "rich", "uv"} <= names
+    assert not names & {"docker", "py-rattler"}  # the image's envsnap verifies; it rebuilds nothing
+
+
+def test_the_images_envsnap_goes_without_what_only_conda_and_docker_rebuilds_need() -> None:
+    from envsnap.rebuild._tool import WheelTarget, _closure
+
+    names = {
+        str(r.name)
+        for r in _closure(["docker>=7", "py-rattler>=0.10", "rich>=13", "uv"], WheelTarget.running().markers())
+    }
+    assert {"rich", "uv", "pygments"} <= names
+    assert not names & {"docker", "py-rattler", "requests", "urllib3"}, names
 
 
 def test_offline_from_a_source_tree_without_its_build_backend_is_one_clear_line(

@@ -81,7 +81,7 @@ def _saved_image(config: bytes) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:") as tar:
         manifest = json.dumps([{"Config": "config.json", "RepoTags": ["base:1"], "Layers": []}]).encode()
-        for name, data in (("config.json", config), ("manifest.json", manifest), ("layer.tar", b"x" * 50_000)):
+        for name, data in (("config.json", config), ("manifest.json", manifest), ("layer.tar", b"x" * 51_200)):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -105,10 +105,13 @@ def test_loading_a_bundled_base_image_counts_the_bytes_the_engine_reads(tmp_path
             raise docker.errors.ImageNotFound("no such image")
         return {"Id": image_id}
 
+    received = io.BytesIO()
+
     def load_image(handle: Any, quiet: bool) -> list[dict[str, str]]:
         assert len(handle) > 50_000  # the Content-Length the SDK sends
         while data := handle.read(8192):
             loaded.append(len(data))
+            received.write(data)
         return []
 
     engine = SimpleNamespace(
@@ -119,6 +122,15 @@ def test_loading_a_bundled_base_image_counts_the_bytes_the_engine_reads(tmp_path
     [shown] = meter.transfers
     assert shown["label"] == "loaded base:1" and shown["finished"] is True
     assert shown["moved"] == sum(loaded) == shown["total"] > 50_000
+    # What the engine read is the archive less its tags, streamed from the bundle's file (no copy on disk).
+    received.seek(0)
+    with tarfile.open(fileobj=received, mode="r:") as tar:
+        assert sorted(tar.getnames()) == ["config.json", "layer.tar", "manifest.json"]
+        assert json.loads(tar.extractfile("manifest.json").read())[0]["RepoTags"] is None  # type: ignore[union-attr]
+        # A whole number of blocks: no padding follows it (an empty piece of the stream is not its end).
+        assert tar.extractfile("layer.tar").read() == b"x" * 51_200  # type: ignore[union-attr]
+        assert tar.extractfile("config.json").read() == config  # type: ignore[union-attr]
+    assert len(received.getvalue()) == shown["total"]
 
 
 def test_the_clis_progress_draws_a_bar_on_a_terminal_and_ends_with_the_size() -> None:
