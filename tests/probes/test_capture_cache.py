@@ -292,3 +292,27 @@ def test_a_cache_folder_others_may_write_is_not_used(
     records.write_text(json.dumps(planted))
     assert _capture(cli, py, tmp_path / "shared.lock") == expected
     assert json.loads(records.read_bytes()) == planted  # nothing written there either
+
+
+def test_concurrent_captures_leave_whole_cache_files(demo_env: tuple[Path, Path], tmp_path: Path) -> None:
+    """Captures running at once each write their cache files beside and rename them into place: every file left
+    is a whole one that the next capture uses."""
+    py, _site = demo_env
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "PYTHONPATH": str(Path(__file__).parents[2])}
+    capture = [sys.executable, "-m", "envsnap", "capture", "--python", str(py)]
+    runs = [
+        subprocess.Popen(
+            [*capture, "-o", str(tmp_path / f"{i}.lock")], cwd=tmp_path, env=env, stderr=subprocess.DEVNULL
+        )
+        for i in range(4)
+    ]
+    assert all(run.wait(timeout=300) == 0 for run in runs)
+    locks = {(tmp_path / f"{i}.lock").read_text().split("\n", 4)[4] for i in range(4)}  # after `created`
+    assert len(locks) == 1
+    folder = tmp_path / "xdg" / "envsnap" / "capture"
+    documents = {p.name: json.loads(p.read_bytes()) for p in folder.iterdir()}
+    assert all(d["format"] == _pyprobe.CACHE_FORMAT and d["entries"] for d in documents.values())
+    assert not [p for p in folder.iterdir() if p.name.startswith(".envsnap-")]  # no temporary file left
+    written = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    subprocess.run([*capture, "-o", str(tmp_path / "again.lock")], cwd=tmp_path, env=env, check=True)
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == written  # all of it used, none rewritten
