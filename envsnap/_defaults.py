@@ -41,13 +41,13 @@ def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "envsnap" / kind
 
 
-def private_cache_dir(kind: str, *, create: bool) -> Path | None:
+def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | None = None) -> Path | None:
     """``cache_dir(kind)`` when what it holds may decide a result: a folder this user owns and nobody else may
     write (``create``: made, 0700, when missing); None otherwise. A stranger who may write it could plant an
     entry claiming that a lock passed its checks or that a RECORD has a digest envsnap never computed."""
     import stat  # not at start-up: `envsnap --help` loads this module
 
-    folder = cache_dir(kind)
+    folder = cache_dir(kind, environ)
     try:
         if create:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)

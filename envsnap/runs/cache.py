@@ -13,6 +13,7 @@ version. When any part cannot be read there is no key, and the check runs in ful
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..model import Snapshot
-from .._defaults import RUNS_CACHE
+from .._defaults import RUNS_CACHE, private_cache_dir
 from .._defaults import cache_dir as cache_root
 from .._version import __version__
 
@@ -96,8 +97,12 @@ def key(kind: str, lock_digest: str, python: str, extra: Sequence[str] = ()) -> 
 
 
 def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
-    """The entry stored under ``name``, or None (never stored, unreadable, or not what ``put`` wrote)."""
-    path = cache_dir(environ) / f"{name}.json"
+    """The entry stored under ``name``, or None (never stored, unreadable, or not what ``put`` wrote, or in a
+    folder another user owns or may write: an entry there could say a drifted environment matches its lock)."""
+    folder = private_cache_dir(RUNS_CACHE, create=False, environ=environ)
+    if folder is None:
+        return None
+    path = folder / f"{name}.json"
     try:
         if path.stat().st_size > MAX_ENTRY_BYTES:
             return None
@@ -110,12 +115,11 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
 def put(name: str, value: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
     from .._fs import atomic_write_text  # imports the grammar: not before the command starts (get is enough)
 
-    folder = cache_dir(environ)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    folder = private_cache_dir(RUNS_CACHE, create=True, environ=environ)
+    if folder is None:
+        return
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the next run its time
         atomic_write_text(folder / f"{name}.json", json.dumps({**value, "key": name}), mode=0o600)
-    except OSError:
-        pass  # a cache that cannot be written only costs the next run its time
 
 
 def get_lock(name: str, environ: Mapping[str, str] | None = None) -> Snapshot | None:
