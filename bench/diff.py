@@ -14,6 +14,11 @@ shared machine inflates less):
 Growth from the smallest to the largest size must stay linear (printed: time per 1,000 distributions).
 Target (issue 19): diff of two 5,000-distribution locks < 0.2 s; the printed ratio to `python -c pass` says how far
 that is from the interpreter's own start on this machine.
+
+With `--verify PY` (repeatable: an ML environment, a CUDA-wheel one), each environment is captured to a lock and
+`envsnap verify LOCK --python PY` is timed against `PY -m pip freeze` (pip's version printed beside it), warm (the
+parsed-lock and capture caches filled by the unmeasured first run, as in a CI job that verifies before every
+step). Target (issues 18 and 19): verify <= 0.5x pip freeze.
 """
 
 from __future__ import annotations
@@ -123,16 +128,44 @@ def medians(cmds: list[tuple[list[str], dict[str, str], tuple[int, ...]]], runs:
     return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus, strict=True)]
 
 
+def measure_verify(py: Path, folder: Path, env: dict[str, str], runs: int) -> dict[str, object]:
+    lock = folder / f"verify-{abs(hash(str(py)))}.lock"
+    subprocess.run(
+        [PY, "-m", "envsnap", "capture", "--python", str(py), "-o", str(lock)], env=env, check=True, capture_output=True
+    )
+    pip = subprocess.run([str(py), "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1:2]
+    verify, freeze = medians(
+        [
+            ([PY, "-m", "envsnap", "verify", str(lock), "--python", str(py)], env, (0, 1)),
+            ([str(py), "-m", "pip", "freeze"], env, (0,)),
+        ],
+        runs,
+    )
+    print(
+        f"verify {py} ({len(lockfile.load(lock).python.packages)} distributions): {verify[0]:.3f} s (cpu "
+        f"{verify[1]:.3f}) against pip {''.join(pip)} freeze {freeze[0]:.3f} s (cpu {freeze[1]:.3f}): ratio "
+        f"{verify[0] / freeze[0]:.2f} wall, {verify[1] / freeze[1]:.2f} cpu (target <= 0.5)"
+    )
+    return {"verify": verify, "pip_freeze": freeze, "pip_version": "".join(pip)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", default="1000,5000")
     parser.add_argument("--json", dest="json_out")
+    parser.add_argument("--verify", action="append", default=[], metavar="PY", help="an environment's interpreter")
     args = parser.parse_args()
+    os.environ["ENVSNAP_LOCK_CACHE"] = "0"  # this process's own loads leave the user's cache alone
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        base = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+        base = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),
+            "ENVSNAP_LOCK_CACHE": "1",
+        }
         cold_env = {**base, "ENVSNAP_LOCK_CACHE": "0"}
         for count in sizes:
             a, b, ra, rb = write_pair(Path(tmp), count)
@@ -167,6 +200,8 @@ def main() -> None:
                 f"{step:.3f} s per 1,000 more distributions per lock ({above[hi] / above[lo]:.2f}x for "
                 f"{int(hi) / int(lo):.0f}x the distributions: linear with a fixed start-up cost is below that)"
             )
+        for py in args.verify:
+            results[f"verify {py}"] = measure_verify(Path(py), Path(tmp), base, args.runs)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))
 

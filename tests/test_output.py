@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -85,3 +86,27 @@ def test_a_progress_bar_off_a_terminal_prints_nothing_and_imports_no_rich() -> N
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout == "[]\n" and done.stderr == ""
+
+
+def test_a_line_to_a_pipe_is_the_same_text_without_rich(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output that goes to no terminal has no colour: say writes it without importing rich (verify's report), the
+    same bytes the console writes, controls and markup shown as text."""
+    parts: tuple[_output.Part, ...] = (("warning:", "yellow"), " ", "[bold]x[/]\t", "\x1b[2J \u202e", ("ok", "green"))
+    _output.say(*parts)
+    _output.say(*parts, err=False)
+    plain = capsys.readouterr()
+    monkeypatch.setattr(_output, "_styled", lambda stream: True)
+    _output.say(*parts)
+    _output.say(*parts, err=False)
+    console = capsys.readouterr()
+    assert plain == console and "[bold]x[/]" in plain.out and "\x1b" not in plain.err
+    code = (
+        "import sys\nfrom envsnap.cli import _output\n"
+        "_output.first_line('verifying x', json_output=False)\n"
+        "_output.say(('a', 'red'), 'b', err=False)\nassert 'rich' not in sys.modules\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert (done.returncode, done.stdout) == (0, "verifying x\nab\n"), done.stderr

@@ -12,6 +12,7 @@ characters (U+202E, U+2066, ...). A command that wants colour passes ``(text, st
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -71,7 +72,7 @@ def first_line(message: str, *, json_output: bool) -> None:
     if json_output:
         write_lines(message)
     else:
-        stdout().print(text(message))
+        say(message, err=False)
 
 
 def json_text(data: Any) -> str:
@@ -97,7 +98,23 @@ def assemble(*parts: Part) -> Text:
 
 def say(*parts: Part, err: bool = True) -> None:
     """Print one line on stderr (``err=False``: stdout), built as ``assemble`` builds it."""
+    if not _styled(sys.stderr if err else sys.stdout):
+        # No terminal, no colour: the same text without a console (importing rich was a twentieth of verify's
+        # time). write_lines makes the line terminal-safe as assemble does.
+        write_lines("".join(p if isinstance(p, str) else p[0] for p in parts), err=err)
+        return
     (stderr() if err else stdout()).print(assemble(*parts))
+
+
+def _styled(stream: object) -> bool:
+    """Would rich colour what goes to ``stream``: a terminal, or any stream when the environment forces colour."""
+    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except ValueError:  # a closed stream
+        return False
 
 
 def table(
