@@ -464,3 +464,24 @@ def test_verify_reads_no_git_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     asked.clear()
     assert verify(here).identical
     assert asked == []
+
+
+def test_a_requirement_of_an_extra_alone_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most of an ML environment's Requires-Dist name one extra and nothing else: false without that extra, they
+    are skipped unparsed; a marker that says more is still evaluated."""
+    import packaging.requirements
+
+    parsed: list[str] = []
+    real = packaging.requirements.Requirement
+
+    def counting(text: str) -> packaging.requirements.Requirement:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(packaging.requirements, "Requirement", counting)
+    extras = ("pytest>=99; extra == 'test'", 'sphinx>=99 ; extra=="docs"', "ruff>=99;extra == 'dev' ")
+    still = ("numpy>=99; extra == 'x' or python_version >= '3'", "scipy>=99; extra == ''")
+    lock = snap(pkg("app", requires_dist=(*extras, *still)), pkg("numpy", "1.0"), pkg("scipy", "1.0"))
+    broken = {d.expected for d in compare(lock, lock).differences if d.what == "requirement"}
+    assert broken == {"numpy>=99", "scipy>=99"}
+    assert sorted(parsed) == sorted(still)
