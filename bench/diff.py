@@ -189,6 +189,8 @@ def main() -> None:
                     f"python -c pass, {wall - floor[0]:.3f} s above it (target: two 5,000 locks < 0.2 s)"
                 )
             results[str(count)] = {"python_pass": floor, "text_diff": text, "cold": cold, "warm": warm}
+        for py in args.verify:
+            results[f"verify {py}"] = measure_verify(Path(py), Path(tmp), base, args.runs)
     if len(sizes) > 1:
         lo, hi = str(sizes[0]), str(sizes[-1])
         for label in ("cold", "warm"):
@@ -200,8 +202,6 @@ def main() -> None:
                 f"{step:.3f} s per 1,000 more distributions per lock ({above[hi] / above[lo]:.2f}x for "
                 f"{int(hi) / int(lo):.0f}x the distributions: linear with a fixed start-up cost is below that)"
             )
-        for py in args.verify:
-            results[f"verify {py}"] = measure_verify(Path(py), Path(tmp), base, args.runs)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))
 

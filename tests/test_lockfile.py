@@ -398,7 +398,7 @@ def test_locks_are_parsed_by_the_compiled_tomli_where_installed_else_by_tomllib(
     import tomli
     import tomllib
 
-    from envsnap import _readlimits, _toml
+    from envsnap import _toml
 
     assert _toml.tomllib is tomli
     path = lockfile.dump(sample(), tmp_path / "envsnap.lock")
@@ -406,7 +406,6 @@ def test_locks_are_parsed_by_the_compiled_tomli_where_installed_else_by_tomllib(
     monkeypatch.setitem(sys.modules, "tomli", None)  # not installed
     try:
         assert importlib.reload(_toml).tomllib is tomllib
-        monkeypatch.setattr(_readlimits, "tomllib", _toml.tomllib)
         lockfile._loads_once.cache_clear()
         assert lockfile.load(path) == with_tomli
         with pytest.raises(LockfileError, match="not valid TOML"):
