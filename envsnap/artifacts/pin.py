@@ -17,6 +17,7 @@ import functools
 import hashlib
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -281,14 +282,20 @@ class Fetcher:
 
     def _resume(self, url: str, dest: Path, partial: Path, *, checked: bool, limit: int) -> str | None:
         """``download`` through ``partial``: what it holds is kept and only the rest asked for (``Range``).
-        None when another process holds ``partial`` (it is downloading the same file): the caller downloads a
-        private copy instead."""
+        None when another process holds ``partial`` (it is downloading the same file) or it is no plain file (a
+        link, a folder, a FIFO: never read or written): the caller downloads a private copy instead."""
         import fcntl
 
         from . import httpclient
 
         partial.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError:  # a link or a folder someone left there: not ours to resume
+            return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device
+            os.close(fd)
+            return None
         with os.fdopen(fd, "r+b") as out:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

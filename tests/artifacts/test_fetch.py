@@ -125,6 +125,32 @@ def test_a_strangers_partial_file_never_passes_the_whole_file_hash(tmp_path: Pat
     assert path.read_bytes() == body and got == sha and not partial.exists()
 
 
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "directory"])
+def test_a_planted_partial_that_is_no_plain_file_is_passed_by(tmp_path: Path, kind: str) -> None:
+    """A ``.part`` that is a link (to a file of the user's), a FIFO or a folder: the file is downloaded to a
+    private copy beside it, the link's target is neither read nor written (the bundle stopped with "cannot write
+    the bundle: Too many levels of symbolic links", or "File or stream is not seekable")."""
+    body = _body(5, 30_000)
+    sha = hashlib.sha256(body).hexdigest()
+    partial = tmp_path / "cache" / ".incoming" / f"{sha}.part"
+    partial.parent.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep me")
+    if kind == "symlink":
+        partial.symlink_to(victim)
+    elif kind == "fifo":
+        os.mkfifo(partial)
+    else:
+        partial.mkdir()
+    with serving(ranges=True) as server:
+        url = server.add("/a-1.0-py3-none-any.whl", body)
+        path, got = _pinner(tmp_path, server.url).fetch(
+            IndexFile(filename="a-1.0-py3-none-any.whl", url=url, sha256=sha, size=len(body))
+        )
+    assert path.read_bytes() == body and got == sha
+    assert victim.read_bytes() == b"keep me"
+
+
 def test_a_partial_file_of_the_wrong_file_fails_when_the_server_serves_another(tmp_path: Path) -> None:
     body = _body(4, 30_000)
     with serving(ranges=True) as server:
