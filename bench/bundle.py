@@ -235,7 +235,10 @@ def main() -> int:
             [sys.executable, __file__, "--serve", str(root / "wheels")], stdout=subprocess.PIPE, text=True
         )
         assert server.stdout is not None
-        base = f"https://localhost:{server.stdout.readline().strip()}"
+        port = server.stdout.readline().strip()
+        if not port.isdigit():
+            raise SystemExit("the bench's index did not start")
+        base = f"https://localhost:{port}"
         lock, requirements = write_lock(root, wheels, base)
         pip_version = subprocess.run(
             [args.pip, "-m", "pip", "--version"], capture_output=True, text=True, check=True

@@ -9,6 +9,7 @@ and redirects followed here, one at a time, so that the fetch policy is asked ag
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -162,8 +163,12 @@ def _reason(exc: Exception) -> str:
     while getattr(inner, "reason", None) is not None and inner is not inner.reason:
         inner = inner.reason
     text = str(inner)
-    # urllib3 prefixes the connection it failed on: "<HTTPConnection object at 0x..>: Failed to establish ..."
-    return text.split(">: ", 1)[-1]
+    # urllib3 names the connection it failed on first ("HTTPConnection(host='h', port=80): Failed to establish a
+    # new connection: [Errno 111] Connection refused"); the cause after it is what urllib said.
+    if (text.startswith(("HTTPConnection(", "HTTPSConnection(", "<")) and "): " in text) or ">: " in text:
+        text = re.split(r"\)?>?: ", text, maxsplit=1)[-1]
+        text = text.removeprefix("Failed to establish a new connection: ")
+    return text
 
 
 def chunks(response: urllib3.BaseHTTPResponse, size: int = 1 << 20) -> Iterator[bytes]:

@@ -316,3 +316,15 @@ def test_a_plain_bundle_does_not_load_the_docker_target(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.split()[-3:] == ["0", "False", "False"], done.stderr
+
+
+def test_a_refused_connection_is_said_as_urllib_said_it(tmp_path: Path) -> None:
+    """One line with the cause, not urllib3's retry and connection-object wording."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(PinError) as caught:
+        Fetcher().download(f"http://127.0.0.1:{port}/x.whl", tmp_path / "x.whl")
+    assert str(caught.value) == f"http://127.0.0.1:{port}/x.whl: cannot download ([Errno 111] Connection refused)"
