@@ -939,7 +939,7 @@ def _prefetch(
     policy, the size limit and the sha256 check hold for every request). Returns the file names placed;
     ``_bundle_one`` then reports each in the lock's order. A wheel that failed here is left for it, which tries
     once more and reports the failure as it always has."""
-    wanted: list[tuple[Artifact, Path]] = []
+    wanted: list[tuple[Artifact, Path, Path]] = []
     missing = 0
     for pkg in packages:
         art = pkg.artifact
@@ -955,13 +955,14 @@ def _prefetch(
             dest = join_base_name(root / WHEELS, art.filename)
             if dest.is_file():
                 continue
-            cached = cached_path(pinner.cache_dir, art.sha256, art.filename).is_file()
+            cached = cached_path(pinner.cache_dir, art.sha256, art.filename)
         except (UnsafeInputError, ValueError):
             continue  # a file name that is no base name: _bundle_one refuses it in its turn
-        if opts.offline and not cached:
+        present = cached.is_file()
+        if opts.offline and not present:
             continue
-        missing += not cached
-        wanted.append((art, dest))
+        missing += not present
+        wanted.append((art, dest, cached))
     if len(wanted) < 2:
         return set()
     from concurrent.futures import ThreadPoolExecutor
@@ -969,14 +970,14 @@ def _prefetch(
     if missing:
         say(f"downloading {missing} wheels, {min(PARALLEL_FETCHES, missing)} at a time")
 
-    def place(art: Artifact, dest: Path) -> str:
-        fetch_wheel(art, dest, pinner, offline=opts.offline)
+    def place(art: Artifact, dest: Path, cached: Path) -> str:
+        fetch_wheel(art, dest, pinner, offline=opts.offline, cached=cached)
         return art.filename
 
     placed: set[str] = set()
     pool = ThreadPoolExecutor(max_workers=PARALLEL_FETCHES, thread_name_prefix="envsnap-fetch")
     try:
-        for future in [pool.submit(place, art, dest) for art, dest in wanted]:
+        for future in [pool.submit(place, *entry) for entry in wanted]:
             with contextlib.suppress(PinError, BundleError, OSError):  # met again, and said, by _bundle_one
                 placed.add(future.result())
     finally:
@@ -1022,11 +1023,11 @@ def _bundle_one(
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
 
 
-def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> None:
+def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cached: Path | None = None) -> None:
     """Copy a pinned wheel to ``dest`` from the download cache, downloading it first if needed. The copy is
     hashed as it is written (one read of the cached file) and its digest remembered, so neither the bundle's
-    check nor ``SHA256SUMS`` reads it again."""
-    cached = cached_path(pinner.cache_dir, art.sha256, art.filename)
+    check nor ``SHA256SUMS`` reads it again. ``cached``: its ``cached_path`` when the caller has it already."""
+    cached = cached or cached_path(pinner.cache_dir, art.sha256, art.filename)
     if not cached.is_file():
         if offline:
             raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")

@@ -291,11 +291,11 @@ def test_a_warm_bundle_copies_its_wheels_in_parallel(tmp_path: Path, monkeypatch
     calls: list[str] = []
     real = bundle_mod.fetch_wheel
 
-    def meeting(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool) -> None:
+    def meeting(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cached: Path | None = None) -> None:
         calls.append(art.filename)
         if len(calls) <= 2:
             barrier.wait()  # BrokenBarrierError when the copies run one after the other
-        real(art, dest, pinner, offline=offline)
+        real(art, dest, pinner, offline=offline, cached=cached)
 
     monkeypatch.setattr(bundle_mod, "fetch_wheel", meeting)
     make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig()))
