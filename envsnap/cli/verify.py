@@ -43,11 +43,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare.verify import verify
-    from ..probes.python import select_environment
+    from ..probes.python import PendingProbe, select_environment
 
     chosen = select_environment(args.python)
-    report = verify(args.lock, files=args.files, environment=chosen, cache=not args.no_cache)
+    # The target interpreter starts scanning its environment now, while the rest of envsnap loads (as capture
+    # does): its start and scan overlap envsnap's imports and the lock's load on another core.
+    use_cache = not args.no_cache
+    probe = (
+        PendingProbe(chosen.python, check_files=args.files, use_cache=use_cache)
+        if chosen.python is not None and chosen.python_layer
+        else None
+    )
+    from ..compare.verify import verify
+
+    report = verify(args.lock, files=args.files, environment=chosen, cache=use_cache, probe=probe)
     # The first line says which environment was verified (on stderr under --json, which owns stdout); printed
     # once it is known to be one, so that an error stays the only line.
     _output.first_line(f"verifying {chosen.describe()} against {args.lock}", json_output=args.json)

@@ -32,7 +32,7 @@ from .. import lockfile
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
-from ..probes.python import TargetEnvironment
+from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 
 if TYPE_CHECKING:
@@ -124,6 +124,7 @@ def verify(
     environment: TargetEnvironment | None = None,
     cache: bool = True,
     same_host: Captured | None = None,
+    probe: PendingProbe | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -133,7 +134,9 @@ def verify(
     edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that).
     ``cache``: False captures without the capture cache (``--no-cache``).
     ``same_host``: a capture on this host moments ago (a rebuild's compatibility check) whose host facts are
-    taken rather than read again: only the target's own facts are probed (``probes.capture.run_capture``)."""
+    taken rather than read again: only the target's own facts are probed (``probes.capture.run_capture``).
+    ``probe``: the probe of ``environment``'s interpreter already started (the CLI starts it before it loads the
+    rest of envsnap, as ``capture`` does), started with ``check_files=files`` and ``use_cache=cache``."""
     from ..probes.capture import capture
 
     lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
@@ -149,6 +152,7 @@ def verify(
             project_state=False,
             use_cache=cache,
             same_host=same_host,
+            probe=probe,
         )
         target = environment.describe()
     else:

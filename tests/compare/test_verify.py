@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -485,3 +487,24 @@ def test_a_requirement_of_an_extra_alone_is_not_parsed(monkeypatch: pytest.Monke
     broken = {d.expected for d in compare(lock, lock).differences if d.what == "requirement"}
     assert broken == {"numpy>=99", "scipy>=99"}
     assert sorted(parsed) == sorted(still)
+
+
+def test_the_cli_starts_the_target_probe_before_loading_the_comparison(tmp_path: Path) -> None:
+    """As capture does: the target interpreter scans its environment while envsnap imports the rest of itself
+    and loads the lock (its start and scan were waited for after them)."""
+    lock = lockfile.dump(sample_lock(PythonPackage(name="six", version="1.17.0")), tmp_path / "envsnap.lock")
+    code = (
+        "import sys\n"
+        "from envsnap.probes import python\n"
+        "real = python.PendingProbe.__init__\n"
+        "seen = []\n"
+        "def early(self, *a, **k):\n"
+        "    seen.append('envsnap.compare.verify' in sys.modules or 'envsnap.lockfile' in sys.modules)\n"
+        "    real(self, *a, **k)\n"
+        "python.PendingProbe.__init__ = early\n"
+        "from envsnap.cli import main\n"
+        f"code = main(['verify', {str(lock)!r}, '--python', sys.executable, '--json'])\n"
+        "print(seen, code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=600)
+    assert done.stdout.strip().splitlines()[-1] == "[False] 3", (done.stdout[-2000:], done.stderr[-2000:])
