@@ -75,10 +75,13 @@ def interpreter_version(exe: str) -> tuple[str, str] | None:
         return None  # a Python script: running it would run the user's code
     try:
         st = os.stat(exe)
-        running = os.stat(sys.executable)
     except OSError:
         return None
-    if (st.st_dev, st.st_ino) == (running.st_dev, running.st_ino):
+    try:
+        running = os.stat(sys.executable) if sys.executable else None
+    except OSError:  # envsnap's own interpreter is gone (or embedded): ask ``exe`` as any other
+        running = None
+    if running is not None and (st.st_dev, st.st_ino) == (running.st_dev, running.st_ino):
         # The binary running envsnap (a venv's bin/python links to it): the same answer, without starting it.
         return platform.python_version(), sys.implementation.name
     # Asked by the preflight and again by the plan: one run of the interpreter (0.1-0.6 s through a pyenv shim)
