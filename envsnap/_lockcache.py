@@ -63,16 +63,11 @@ def key(text: str, *, check_digest: bool) -> str:
     return h.hexdigest()
 
 
-def _folder(create: bool) -> Path | None:
-    """The cache folder when it is usable: ours, and nobody else may write it."""
-    return private_cache_dir(LOCKS_CACHE, create=create)
-
-
 def get(name: str) -> dict[str, Any] | None:
     """The document kept under ``name``, or None (a miss)."""
     if not enabled():
         return None
-    folder = _folder(create=False)
+    folder = private_cache_dir(LOCKS_CACHE, create=False)
     if folder is None:
         return None
     path = folder / f"{name}{_SUFFIX}"
@@ -94,7 +89,7 @@ def put(name: str, document: dict[str, Any]) -> None:
     """Keep ``document`` (what a text that loaded without error parsed to) under ``name``; never fails."""
     if not enabled():
         return
-    folder = _folder(create=True)
+    folder = private_cache_dir(LOCKS_CACHE, create=True)
     if folder is None:
         return
     try:
