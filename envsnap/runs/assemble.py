@@ -248,13 +248,15 @@ def prepare(
     capture_path: Path | None = None,
     use_cache: bool = True,
     seen: Callable[[], Iterable[str]] | None = None,
+    ahead: bool = True,
 ) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
     to be stored at ``capture_path``; either reused from ``runs.cache`` while the environment is unchanged),
     and what matching the loaded files to packages needs, read ahead: the package database and its index of
     owners, the RECORD files of the target environment's site folders, and the owners of the files ``seen``
     (the command's maps sampled so far: most of what it loads, it loads as it starts). What the command loads
-    later is looked up once it has ended."""
+    later is looked up once it has ended. Without ``ahead``, the reading ahead is left to ``read_ahead``
+    (``--strict`` verifies before the command starts, and reads ahead once it runs)."""
     import sys
 
     from . import cache
@@ -290,11 +292,24 @@ def prepare(
         out.warnings.append(f"the environment could not be {what}: {exc}")
     if out.captured and out.lock is not None:
         out.lock_text, out.lock_digest = lockfile.dumps_sealed(out.lock)
+    if ahead:
+        read_ahead(out, argv, python=python, seen=seen)
+    return out
+
+
+def read_ahead(
+    out: Prepared, argv: Sequence[str], *, python: str | None, seen: Callable[[], Iterable[str]] | None
+) -> Prepared:
+    """What matching the loaded files to their packages needs, read into ``out`` while the command runs."""
+    import sys
+
+    from . import cache
+
     out.database = PackageDatabase()
     out.database.preload()
     out.database.index_owners()
-    if target.python_layer and (python is not None or (argv and is_python_name(argv[0]))):
-        for site in cache.site_dirs(interpreter):  # a Python command: it imports from them
+    if out.target.python_layer and (python is not None or (argv and is_python_name(argv[0]))):
+        for site in cache.site_dirs(out.target.python or sys.executable):  # a Python command imports from them
             out.index.load(site)
     if seen is not None:
         out.known = package_owners(seen(), index=out.index, conda=out.conda, database=out.database)

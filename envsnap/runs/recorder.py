@@ -112,10 +112,12 @@ def run_command(
             capture_path=capture_path,
             use_cache=req.use_cache,
             seen=seen[0] if seen else None,
+            ahead=not verify_first,
         )
 
+    verify_first = req.strict and lock is not None
     prepared = Background(prepare)
-    if req.strict and lock is not None:
+    if verify_first:
         prepared.run()
         ready = prepared.value()
         if ready.mismatches or ready.warnings:
@@ -139,8 +141,15 @@ def run_command(
 
             watch.job = start_watch
             watch.start()
-            if not (req.strict and lock is not None):  # --strict has verified already
-                prepared.start()
+            if verify_first:  # verified already: what is left is read while the command runs
+
+                def read_ahead() -> Any:
+                    from .assemble import read_ahead
+
+                    return read_ahead(ready, req.argv, python=req.python, seen=seen[0])
+
+                prepared.job = read_ahead
+            prepared.start()
 
         finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
         finishing.start()

@@ -429,3 +429,29 @@ def test_the_command_starts_before_envsnap_imports_what_it_records_with(tmp_path
         at_spawn[name] = {m for m in modules for h in NOT_BEFORE_THE_COMMAND if m == h or m.startswith(h + ".")}
     assert at_spawn["none"] == set() and at_spawn["validated"] == set()
     assert "envsnap.lockfile" in at_spawn["validating"]  # a lock not yet validated is, before the command starts
+
+
+def test_strict_verifies_before_the_command_and_reads_ahead_while_it_runs(
+    tmp_path: Path, host_lock: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--strict must verify before the command starts; the rest of the preparation (the owner index, the
+    RECORD files) still waits for the command to run."""
+    import threading
+
+    from envsnap.runs import assemble
+    from envsnap.runs.recorder import RunRequest, run_command
+
+    monkeypatch.chdir(tmp_path)
+    calls: list[tuple[str, bool]] = []
+    real = assemble.read_ahead
+
+    def spy(out: assemble.Prepared, *args: object, **kwargs: object) -> assemble.Prepared:
+        calls.append((threading.current_thread().name, out.lock is not None))
+        return real(out, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assemble, "read_ahead", spy)
+    record, finished = run_command(
+        RunRequest(argv=(sys.executable, "-c", "pass"), record=tmp_path / "run.toml", lock=host_lock, strict=True)
+    )
+    assert finished.exit_status == 0 and calls == [("envsnap-run", True)]
+    assert any(lib.owner for lib in record.loaded.libraries)
