@@ -10,6 +10,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..artifacts.bundle import TOOL, WHEELS
 from ..compat import evaluate
@@ -104,30 +105,9 @@ class Preflight:
     host: Captured
 
 
-def preflight(
-    lock: Snapshot,
-    *,
-    target: str,
-    python: str | None,
-    force: bool,
-    dry_run: bool = False,
-    cpu_only: bool = False,
-    bundle: str | os.PathLike[str] | None = None,
-    dest: str | os.PathLike[str] | None = None,
-    base_image: str | None = None,
-) -> tuple[str, ...]:
-    """``check_host``'s notes."""
-    return check_host(
-        lock,
-        target=target,
-        python=python,
-        force=force,
-        dry_run=dry_run,
-        cpu_only=cpu_only,
-        bundle=bundle,
-        dest=dest,
-        base_image=base_image,
-    ).notes
+def preflight(lock: Snapshot, **options: Any) -> tuple[str, ...]:
+    """``check_host``'s notes alone (the same keywords)."""
+    return check_host(lock, **options).notes
 
 
 def check_host(

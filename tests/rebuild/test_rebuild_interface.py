@@ -395,3 +395,14 @@ def test_the_running_interpreter_is_not_started_to_ask_its_version(
     assert interpreter_version(sys.executable) == expected
     assert interpreter_version(str(link)) == expected
     assert runs == []
+
+
+def test_an_interpreter_is_asked_when_the_running_one_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process answer needs the running interpreter's file; without it, others are still asked."""
+    import platform
+
+    runs = _counting_runs(monkeypatch)
+    real = sys.executable
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    found = interpreter_version(real)
+    assert found is not None and found[0] == platform.python_version() and len(runs) == 1
