@@ -325,16 +325,20 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_node(args: argparse.Namespace) -> int:
-    from .. import lockfile
-    from ..fleet.node import probe
-    from ..probes.python import select_environment
+    from ..probes.python import PendingProbe, select_environment
 
-    lock = lockfile.load(args.lock)
     chosen = select_environment(None)
     if not chosen.python_layer:
         chosen = select_environment(sys.executable)
+    # The target interpreter scans its environment from now on, while the rest of envsnap and the lock load (as
+    # capture and verify start it); a bad lock still ends the command, and the probe with it.
+    started = PendingProbe(chosen.python)
+    from .. import lockfile
+    from ..fleet.node import probe
+
+    lock = lockfile.load(args.lock)
     node = os.environ.get("SLURMD_NODENAME", "") or os.uname().nodename
-    answer = probe(lock, chosen, node=node, lock_path=args.lock, cpu_only=args.cpu_only)
+    answer = probe(lock, chosen, node=node, lock_path=args.lock, cpu_only=args.cpu_only, started=started)
     _output.print_json(answer)
     return EXIT_INCOMPATIBLE if answer["verdict"] == "incompatible" else EXIT_OK
 

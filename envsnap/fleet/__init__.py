@@ -174,7 +174,7 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     """The quick check before a job: can this node run the job's lock (``lock_path``, else ``$ENVSNAP_LOCK``)?
     When not, the node is drained with envsnap's reason (where Slurm lets this process do it) and, from a
     TaskProlog, a batch job is put back in the queue so that it runs on another node."""
-    from ..probes.python import select_environment
+    from ..probes.python import PendingProbe, select_environment
     from .node import probe
 
     env = os.environ if environ is None else environ
@@ -182,9 +182,10 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     if not path:
         return PrologOutcome(0, "")
     node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
-    lock = lockfile.load(path)
     chosen = select_environment(None, environ=env)
-    result = probe(lock, chosen, node=node, lock_path=path, gpu_timeout=PROLOG_NVML_TIMEOUT)
+    started = PendingProbe(chosen.python) if chosen.python_layer else None  # scans while the lock loads
+    lock = lockfile.load(path)
+    result = probe(lock, chosen, node=node, lock_path=path, gpu_timeout=PROLOG_NVML_TIMEOUT, started=started)
     problems = [
         f"{f['component']}: needs {f['needed']}, found {f['found']}"
         for f in result["check"]["findings"]

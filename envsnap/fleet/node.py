@@ -18,7 +18,7 @@ from ..model import Snapshot
 
 if TYPE_CHECKING:
     from ..compat import Report
-    from ..probes.python import TargetEnvironment
+    from ..probes.python import PendingProbe, TargetEnvironment
 
 # The comparison, the rules and the capture are imported where a node answers, not by ``fleet check`` on the
 # login node, which only reads the answers (start-up time is most of a short command's).
@@ -115,9 +115,10 @@ def probe(
     lock_path: str,
     cpu_only: bool = False,
     gpu_timeout: float | None = None,
+    started: PendingProbe | None = None,
 ) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
-    bounds the NVIDIA driver probe (default: capture's).
+    bounds the NVIDIA driver probe (default: capture's); ``started``: that environment's probe, already running.
 
     Only the facts an answer reads are probed (``check``'s rules, the Python layer, the matrix): not the
     project's git state (a job's working directory says nothing about the node), nor the recorded environment
@@ -150,7 +151,7 @@ def probe(
     )
     if gpu_timeout is not None:
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
-    host = run_capture(options, probes=probes).snapshot
+    host = run_capture(options, started=started, probes=probes).snapshot
     # The host as ``check`` judges it (rebuild's ``check_target("host")``, without importing every rebuild target).
     report = evaluate(lock, host, probe_target(HOST, TargetFacts(), cpu_only=cpu_only))
     return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment.describe())

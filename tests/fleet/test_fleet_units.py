@@ -653,3 +653,31 @@ def test_a_node_imports_neither_the_rebuild_targets_nor_the_login_side(tmp_path:
     assert "envsnap.fleet.node" in modules and "envsnap.compat" in modules
     unwanted = ("envsnap.rebuild", "envsnap.artifacts", "envsnap.fleet.slurm", "envsnap.fleet.report", "rich")
     assert sorted(m for m in modules if m.startswith(unwanted)) == []
+
+
+def test_a_node_starts_its_environments_probe_before_it_loads_the_lock(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The target interpreter's scan overlaps the lock's load and envsnap's imports (as in capture and verify):
+    the node starts it first, and the capture uses that one rather than starting another."""
+    import envsnap.probes.python
+
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "-o", str(lock)).code == 0
+    order: list[str] = []
+    probe_init, load = envsnap.probes.python.PendingProbe.__init__, lockfile.load
+
+    def started(self: Any, *args: Any, **kwargs: Any) -> None:
+        order.append("probe")
+        probe_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(envsnap.probes.python.PendingProbe, "__init__", started)
+    monkeypatch.setattr(lockfile, "load", lambda *a, **k: order.append("lock") or load(*a, **k))
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    answered = cli("fleet", "node", str(lock))
+    assert answered.code == 0, answered
+    assert order == ["probe", "lock"]
+    monkeypatch.setenv("ENVSNAP_LOCK", str(lock))
+    order.clear()
+    assert cli("fleet", "prolog").code == 0
+    assert order == ["probe", "lock"]
