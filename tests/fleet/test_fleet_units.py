@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_startup import imported
 from testutil import sample_lock
 
 from envsnap import lockfile
@@ -624,34 +622,17 @@ def test_a_node_answer_reads_no_system_package_database(
     assert json.loads(answered.out)["verdict"] == "compatible"
 
 
-NODE_SCRIPT = """
-import sys
-from envsnap.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-sys.stdout.flush()
-print("\\n".join(sorted(sys.modules)), file=sys.stderr)
-"""
-
-
-def test_a_node_imports_neither_the_rebuild_targets_nor_the_login_side(tmp_path: Path) -> None:
+def test_a_node_imports_neither_the_rebuild_targets_nor_the_login_side(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A node's answer is mostly start-up: it imports what the capture, the rules and the comparison need,
-    not the rebuild targets (bundles, tar and zip, the pinning), Slurm's commands, the fleet report or rich."""
+    not the rebuild targets (bundles, tar and zip, the pinning), Slurm's commands or the fleet report."""
     lock = tmp_path / "envsnap.lock"
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "SLURMD_NODENAME")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    subprocess.run(
-        [sys.executable, "-m", "envsnap", "capture", "-o", str(lock)], env=env, check=True, capture_output=True
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", NODE_SCRIPT, "fleet", "node", str(lock)], env=env, capture_output=True, text=True
-    )
-    assert json.loads(done.stdout)["verdict"] == "compatible", done.stderr[-2000:]
-    modules = set(done.stderr.splitlines())
-    assert "envsnap.fleet.node" in modules and "envsnap.compat" in modules
-    unwanted = ("envsnap.rebuild", "envsnap.artifacts", "envsnap.fleet.slurm", "envsnap.fleet.report", "rich")
+    assert cli("capture", "-o", str(lock)).code == 0
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    modules = imported("fleet", "node", str(lock))
+    assert {"envsnap.fleet.node", "envsnap.compat", "envsnap.compare.verify"} <= modules  # it answered
+    unwanted = ("envsnap.rebuild", "envsnap.artifacts", "envsnap.fleet.slurm", "envsnap.fleet.report")
     assert sorted(m for m in modules if m.startswith(unwanted)) == []
 
 
