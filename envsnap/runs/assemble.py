@@ -268,6 +268,7 @@ def prepare(
     out = Prepared(ctx=ctx, target=target, code=code, lock=None, lock_path=lock_path)
     interpreter = target.python or sys.executable
     use_cache = use_cache and cache.enabled() and target.python_layer
+    out.index.cached = use_cache
     try:
         if lock is not None:
             if callable(lock):  # a lock validated by an earlier run: read now, while the command runs

@@ -69,6 +69,25 @@ def _stat(path: str) -> str:
     return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
+def _hash_site(h: Any, site: str) -> None:
+    """What installing, removing or reinstalling a distribution in ``site`` changes: its mtime, every RECORD's."""
+    h.update(f"\0{site}\0{_stat(site)}".encode())
+    for entry in sorted(os.scandir(site), key=lambda e: e.name):
+        if entry.name.endswith(".dist-info"):
+            record = os.path.join(entry.path, "RECORD")
+            h.update(f"\0{entry.name}\0{_stat(record) if os.path.exists(record) else '-'}".encode())
+
+
+def site_key(site: str) -> str | None:
+    """The cache key of what the RECORD files of one site folder say (``libraries.RecordIndex``)."""
+    h = hashlib.sha256(f"records\0{__version__}\0".encode())
+    try:
+        _hash_site(h, site)
+    except OSError:
+        return None
+    return "records-" + h.hexdigest()
+
+
 def key(kind: str, lock_digest: str, python: str, extra: Sequence[str] = ()) -> str | None:
     """The cache key of a ``kind`` ("verify" or "capture") of the environment of ``python``; None when some
     part of the environment cannot be read."""
@@ -79,11 +98,7 @@ def key(kind: str, lock_digest: str, python: str, extra: Sequence[str] = ()) -> 
         if not sites:
             return None
         for site in sites:
-            h.update(f"\0{site}\0{_stat(site)}".encode())
-            for entry in sorted(os.scandir(site), key=lambda e: e.name):
-                if entry.name.endswith(".dist-info"):
-                    record = os.path.join(entry.path, "RECORD")
-                    h.update(f"\0{entry.name}\0{_stat(record) if os.path.exists(record) else '-'}".encode())
+            _hash_site(h, site)
         for path in _STATE_FILES:
             if os.path.exists(path):
                 with open(path, "rb") as fh:

@@ -157,3 +157,32 @@ def test_prepare_reads_ahead_the_environment_s_records_and_the_owners_seen_so_fa
     sites = cache.site_dirs(sys.executable)
     assert sites and all(site in ready.index.loaded() for site in sites)
     assert set(ready.known) == set(seen)
+
+
+def test_what_a_site_folder_s_records_say_is_kept_until_a_distribution_there_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envsnap.runs import libraries
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    ext = _so(site / "fastpkg" / "_core.so")
+    record = site / "fastpkg-0.5.dist-info" / "RECORD"
+    record.parent.mkdir(parents=True)
+    record.write_text("fastpkg/_core.so,sha256=x,1\nfastpkg/__init__.py,,\n")
+    first = libraries.RecordIndex(cached=True)
+    assert first.owner(str(ext)) == ("fastpkg", "0.5")
+    real = libraries._read_records
+
+    def unread(folder: str) -> object:
+        raise AssertionError(f"{folder} was read again")
+
+    monkeypatch.setattr(libraries, "_read_records", unread)
+    again = libraries.RecordIndex(cached=True)
+    assert again.owner(str(ext)) == ("fastpkg", "0.5")
+    assert again.owner(str(site / "fastpkg" / "__init__.py")) == ("fastpkg", "0.5")
+    # Reinstalled as another version: the folder's state changed, so its RECORD files are read again.
+    record.parent.rename(site / "fastpkg-0.6.dist-info")
+    monkeypatch.setattr(libraries, "_read_records", real)
+    assert libraries.RecordIndex(cached=True).owner(str(ext)) == ("fastpkg", "0.6")
