@@ -375,9 +375,9 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
             f"fetch the {len(lacking)} wheels the bundle lacks from the configured indexes, only files uploaded "
             f"before {moment}, each checked against the lock",
         )
-    steps.append(f"install envsnap {__version__} into /opt/envsnap")
+    steps.append(f"install envsnap {__version__} into /opt/envsnap with uv (from tool/, its wheel checked first)")
     steps.append(
-        f"create the venv {ENV_DIR} and pip install {len(spec.lock.pip_layer())} wheels "
+        f"create the venv {ENV_DIR} and uv pip install {len(spec.lock.pip_layer())} wheels "
         "--no-index --no-deps --require-hashes"
     )
     steps.append("envsnap verify /envsnap.lock as the last build step, then again in a container with no network")
@@ -478,6 +478,11 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
     bundled = Path(bundle.root) / TOOL if bundle is not None else None
     if bundled is not None and (bundled / REQUIREMENTS).is_file():
         _check_tool_requirements(bundled / REQUIREMENTS)
+        if len(list(bundled.glob("uv-*.whl"))) != 1:  # the image's installer (Dockerfile.j2)
+            raise BadBundleError(
+                f"{bundled}: holds no uv wheel, which installs the image's environments; make the bundle again "
+                "with this envsnap (`envsnap bundle --with-base-image`)"
+            )
         for item in bundled.iterdir():
             shutil.copy2(item, dest / item.name)
         return

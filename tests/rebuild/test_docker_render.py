@@ -88,6 +88,45 @@ def test_dockerfile_records_lock_digest_version_epoch_and_verifies_last() -> Non
     assert last == "RUN envsnap verify /envsnap.lock --python /opt/env/bin/python"
 
 
+def test_uv_installs_both_environments_and_runs_only_once_its_wheel_is_the_pinned_one(tmp_path: Path) -> None:
+    import hashlib
+    import subprocess
+
+    text = dockerfile(cpu_lock())
+    assert "ensurepip" not in text and "-m pip" not in text  # no pip: uv installs envsnap and the locked wheels
+    check = text.index('grep -qx "uv==')
+    assert check < text.index("-m zipfile -e") < text.index('"$uv" pip install') < text.index("rm -rf /tmp/envsnap-uv")
+    # The check itself, as the image's shell runs it, on a tool/ folder whose uv wheel is or is not the pinned one.
+    lines = text[text.index("RUN cd /opt/envsnap-wheels") : text.index("-m zipfile -e")].splitlines()[1:-1]
+    script = "cd tool " + "".join(line.rstrip("\\") for line in lines)
+    (tmp_path / "tool").mkdir()
+    wheel = tmp_path / "tool" / "uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl"
+    wheel.write_bytes(b"the uv wheel")
+    pinned = hashlib.sha256(b"the uv wheel").hexdigest()
+    (tmp_path / "tool" / "requirements.txt").write_text(
+        f"rich==14.0.0 --hash=sha256:{'a' * 64}\nuv==0.13.9 --hash=sha256:{pinned}\n"
+    )
+    assert subprocess.run(["sh", "-c", script], cwd=tmp_path).returncode == 0
+    wheel.write_bytes(b"another uv wheel")
+    assert subprocess.run(["sh", "-c", script], cwd=tmp_path).returncode != 0
+
+
+def test_a_bundles_tool_folder_without_uv_is_refused_before_the_build(tmp_path: Path) -> None:
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.errors import BadBundleError
+    from envsnap.rebuild import docker
+
+    root = tmp_path / "bundle"
+    (root / "tool").mkdir(parents=True)
+    (root / "envsnap.lock").write_text("")
+    (root / "tool" / "requirements.txt").write_text("envsnap-lock==0.1.0 --hash=sha256:" + "a" * 64 + "\n")
+    (tmp_path / "ctx").mkdir()
+    spec = dockerspec.make_spec(cpu_lock(), dockerspec.DockerOptions())
+    with pytest.raises(BadBundleError, match="holds no uv wheel, which installs the image's environments"):
+        docker.tool_wheels(tmp_path / "ctx", spec, Bundle(root), offline=True, progress=lambda _line: None)
+    assert not list((tmp_path / "ctx").iterdir())
+
+
 # -------------------------------------------------------------------------------------------- apt pins
 
 
