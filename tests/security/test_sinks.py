@@ -140,7 +140,6 @@ def test_the_clean_lock_renders_the_expected_instructions() -> None:
         "COPY",
         "COPY",
         "COPY",
-        "COPY",
         "RUN",  # uv installs envsnap and the locked wheels in one step
         "ENV",
         "RUN",
