@@ -1026,12 +1026,29 @@ def _bundle_one(
 def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cached: Path | None = None) -> None:
     """Copy a pinned wheel to ``dest`` from the download cache, downloading it first if needed. The copy is
     hashed as it is written (one read of the cached file) and its digest remembered, so neither the bundle's
-    check nor ``SHA256SUMS`` reads it again. ``cached``: its ``cached_path`` when the caller has it already."""
+    check nor ``SHA256SUMS`` reads it again. ``cached``: its ``cached_path`` when the caller has it already. A
+    cache entry that is not the pinned file (damaged, replaced) is dropped and the file downloaded again."""
     cached = cached or cached_path(pinner.cache_dir, art.sha256, art.filename)
-    if not cached.is_file():
+    fresh = not cached.is_file()
+    if fresh:
         if offline:
             raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
         cached, _sha = pinner.fetch_artifact(art)
+    if not _copy_checked(cached, dest, art.sha256):
+        if fresh or offline:
+            raise BundleError(
+                f"{cached}: cached file does not match sha256 {art.sha256} (remove it: it is downloaded again)"
+            )
+        cached.unlink(missing_ok=True)
+        cached, _sha = pinner.fetch_artifact(art)
+        if not _copy_checked(cached, dest, art.sha256):
+            raise BundleError(f"{cached}: cached file does not match sha256 {art.sha256}")
+    _KNOWN[_identity(dest)] = art.sha256
+
+
+def _copy_checked(cached: Path, dest: Path, sha256: str) -> bool:
+    """Copy ``cached`` to ``dest`` when its sha256 is ``sha256`` (hashed as it is written); False, and nothing
+    at ``dest``, when it is not."""
     tmp = dest.with_name(f".{dest.name}.part")
     digest = hashlib.sha256()
     try:
@@ -1039,12 +1056,12 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
             while chunk := src.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)
-        if digest.hexdigest() != art.sha256:
-            raise BundleError(f"{cached}: cached file does not match sha256 {art.sha256}")
+        if digest.hexdigest() != sha256:
+            return False
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    _KNOWN[_identity(dest)] = art.sha256
+    return True
 
 
 def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOptions) -> tuple[Path, str]:

@@ -15,9 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 from fetchserver import serving
 
 from envsnap.artifacts import peercache
-from envsnap.artifacts.bundle import PARALLEL_FETCHES, Bundle, BundleOptions, make_bundle
-from envsnap.artifacts.pin import Fetcher, IndexConfig, IndexFile, Pinner, read_pip_config
-from envsnap.errors import PinError
+from envsnap.artifacts.bundle import PARALLEL_FETCHES, Bundle, BundleOptions, fetch_wheel, make_bundle
+from envsnap.artifacts.pin import Fetcher, IndexConfig, IndexFile, Pinner, cached_path, read_pip_config
+from envsnap.errors import BundleError, PinError
 from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 
 
@@ -181,6 +181,30 @@ def test_a_bundle_resumes_a_download_its_first_try_lost(tmp_path: Path) -> None:
         assert "bytes=50000-" in server.ranges
     bundle = Bundle(tmp_path / "bundle")
     assert all(bundle.check_wheel(p) for p in packages)
+
+
+def test_a_damaged_download_cache_entry_is_fetched_again(tmp_path: Path) -> None:
+    """A cache entry whose bytes are not the pinned file (damaged on disk, replaced): the bundle drops it and
+    downloads the file again; with --offline it stops, naming the entry to remove (every later bundle stopped with
+    "cached file does not match" until the user found and removed it)."""
+    body = _body(6, 40_000)
+    sha = hashlib.sha256(body).hexdigest()
+    filename = "a-1.0-py3-none-any.whl"
+    entry = cached_path(tmp_path / "cache", sha, filename)
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b"damaged" * 100)
+    with serving() as server:
+        url = server.add(f"/{filename}", body)
+        pinner = _pinner(tmp_path, server.url)
+        art = Artifact(filename=filename, url=url, sha256=sha, size=len(body))
+        (tmp_path / "offline").mkdir()
+        with pytest.raises(BundleError, match=r"does not match.*remove it"):
+            fetch_wheel(art, tmp_path / "offline" / filename, pinner, offline=True)
+        assert server.requests == []
+        (tmp_path / "wheels").mkdir()
+        fetch_wheel(art, tmp_path / "wheels" / filename, pinner, offline=False)
+        assert server.requests == [f"/{filename}"]
+    assert (tmp_path / "wheels" / filename).read_bytes() == body == entry.read_bytes()
 
 
 # ------------------------------------------------------------------------------------------ pip's cache
