@@ -58,10 +58,21 @@ def join_base_name(folder: str | os.PathLike[str], name: str, what: str = "file 
 
     The one way such a name meets a folder: it must be a plain distribution file name (wheel, sdist, conda
     archive, .deb: ``grammar.require_base_name``) and the joined path, links resolved, must stay directly in
-    ``folder``. Anything else is ``UnsafeInputError`` before any file is touched."""
+    ``folder``. Anything else is ``UnsafeInputError`` before any file is touched.
+
+    A base name (one component, never ``.`` or ``..``) that is not a link resolves to ``realpath(folder) /
+    name``, directly in the folder whatever ``folder`` itself resolves to: one ``lstat`` settles it, and only a
+    link is resolved and compared (two ``realpath`` walks per file were a sixth of a warm ``bundle``)."""
     checked_base_name(name, what)
     base = Path(folder)
     path = base / name
+    try:
+        if not stat.S_ISLNK(os.lstat(path).st_mode):
+            return path
+    except FileNotFoundError:
+        return path  # nothing there (or no folder yet): realpath keeps the name as the last component
+    except OSError:
+        pass  # not a folder, no permission, a loop: the full check below decides, as it always did
     if Path(os.path.realpath(path)).parent != Path(os.path.realpath(base)):
         raise UnsafeInputError(f"{what} {name!r} leads outside {base} (a link in the folder)")
     return path

@@ -13,6 +13,7 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fetchserver import lock_text, make_wheel, package_toml, serving, sha256_of, toml_str
@@ -125,6 +126,71 @@ def test_a_link_in_the_folder_does_not_lead_outside(tmp_path: Path) -> None:
     with pytest.raises(UnsafeInputError, match="outside"):
         join_base_name(folder, "evil-1.0-py3-none-any.whl")
     assert join_base_name(folder, "good-1.0-py3-none-any.whl") == folder / "good-1.0-py3-none-any.whl"
+
+
+WHL = "evil-1.0-py3-none-any.whl"
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [
+        lambda folder, outside: (folder / WHL).symlink_to(outside / "target.whl"),  # to a file outside
+        lambda folder, outside: (folder / WHL).symlink_to(outside),  # to a folder outside
+        lambda folder, outside: (folder / WHL).symlink_to(outside / "missing.whl"),  # dangling, outside
+        lambda folder, outside: (folder / WHL).symlink_to(f"../{outside.name}/target.whl"),  # relative
+        lambda folder, outside: (folder / WHL).symlink_to(f"sub/{WHL}"),  # into a folder below
+        lambda folder, outside: (folder / WHL).symlink_to("."),  # the folder itself
+    ],
+    ids=["file", "folder", "dangling", "relative", "below", "itself"],
+)
+def test_every_planted_link_in_the_folder_is_refused(tmp_path: Path, plant: Callable[[Path, Path], None]) -> None:
+    """The link check costs one lstat per file now, the realpath walks only for a link (issue 19): every kind of
+    link planted in a bundle's wheels/ still leads outside and is refused, before any file is touched."""
+    folder, outside = tmp_path / "bundle" / "wheels", tmp_path / "outside"
+    (folder / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "target.whl").write_bytes(b"x")
+    (folder / "sub" / WHL).write_bytes(b"x")
+    plant(folder, outside)
+    with pytest.raises(UnsafeInputError, match="outside"):
+        join_base_name(folder, WHL)
+
+
+def test_a_link_to_a_file_beside_it_and_a_folder_reached_through_a_link_are_accepted(tmp_path: Path) -> None:
+    """What the realpath check always accepted, it still accepts: a link to a file in the same folder, and any
+    name in a folder whose own path goes through a link (a bundle under a linked scratch folder)."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "good-1.0-py3-none-any.whl").write_bytes(b"x")
+    (real / WHL).symlink_to("good-1.0-py3-none-any.whl")
+    (tmp_path / "scratch").symlink_to(real)
+    assert join_base_name(real, WHL) == real / WHL
+    assert (
+        join_base_name(tmp_path / "scratch", "good-1.0-py3-none-any.whl")
+        == tmp_path / "scratch" / "good-1.0-py3-none-any.whl"
+    )
+    assert join_base_name(tmp_path / "no-folder-yet", WHL) == tmp_path / "no-folder-yet" / WHL
+
+
+def test_a_plain_name_costs_no_realpath_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm bundle joined three names per wheel, each with two realpath walks of the whole path (a sixth of
+    its time): a file that is no link, or no file yet, is settled by one lstat."""
+    (tmp_path / "good-1.0-py3-none-any.whl").write_bytes(b"x")
+    (tmp_path / WHL).symlink_to("/etc/passwd")
+    walks: list[str] = []
+    real = os.path.realpath
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> Any:
+        walks.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os.path, "realpath", counting)
+    join_base_name(tmp_path, "good-1.0-py3-none-any.whl")
+    join_base_name(tmp_path, "new-1.0-py3-none-any.whl")
+    assert walks == []
+    with pytest.raises(UnsafeInputError):
+        join_base_name(tmp_path, WHL)
+    assert walks  # a link is resolved and compared, as before
 
 
 def test_bundle_wheel_for_refuses_a_name_with_a_folder(tmp_path: Path) -> None:
