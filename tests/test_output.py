@@ -110,3 +110,45 @@ def test_a_line_to_a_pipe_is_the_same_text_without_rich(
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert (done.returncode, done.stdout) == (0, "verifying x\nab\n"), done.stderr
+
+
+def test_bundle_progress_off_a_terminal_is_the_same_lines_without_rich(tmp_path: Path) -> None:
+    """A bundle prints a line per wheel: off a terminal (a CI log, a pipe) they are written as plain lines, the
+    same text the console writes, without importing rich (issue 19: importing it and a console print per wheel
+    were a third of a warm bundle's own work)."""
+    import hashlib
+    import re
+
+    from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+
+    packages = []
+    for name in ("alpha", "beta", "gamma"):
+        wheel = tmp_path / "index" / f"{name}-1.0-py3-none-any.whl"
+        wheel.parent.mkdir(exist_ok=True)
+        wheel.write_bytes(name.encode() * 1000)
+        sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=sha)
+        packages.append(PythonPackage(name=name, version="1.0", artifact=art))
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages))), tmp_path / "x.lock")
+    script = (
+        "import sys\nfrom envsnap.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(code, sorted(m for m in sys.modules if m.startswith('rich')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+
+    def bundle(out: str, **extra: str) -> tuple[str, str]:
+        argv = ["bundle", str(tmp_path / "x.lock"), "-o", str(tmp_path / out), "--allow-url", tmp_path.as_uri() + "/*"]
+        done = subprocess.run(
+            [sys.executable, "-c", script, *argv], capture_output=True, text=True, env={**env, **extra}, check=False
+        )
+        return done.stdout, re.sub(r" in [0-9.]+ s$", " in T s", done.stderr, flags=re.M)
+
+    out, cold = bundle("cold")
+    assert out == "0 []\n", cold
+    assert "  downloading 3 wheels, 3 at a time\n  fetched alpha-1.0-py3-none-any.whl\n" in cold
+    out, plain = bundle("warm")
+    assert out == "0 []\n" and plain.count("  fetched ") == 3, plain
+    out, console = bundle("console", FORCE_COLOR="1")  # what the console prints, as on a terminal
+    assert out.startswith("0 ['rich") and console == plain.replace("/warm", "/console")
