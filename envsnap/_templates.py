@@ -8,17 +8,36 @@ LaTeX) or refuses what could end a line (Dockerfile, YAML, line-based text). The
 (``dockerfile_label``, ``shell_word``, ``md_code``, ...) escape for one position and mark their result as
 done (``Escaped``), so ``finalize`` passes it on unchanged. ``|safe`` marks nothing here: a value reaches
 the output either through a format filter or through the format's default.
+
+A template is compiled once per envsnap, not once per run: Jinja's bytecode of each template is kept in the
+user's cache folder (``$XDG_CACHE_HOME/envsnap/templates``; compiling the README and the two appendices was a
+tenth of a warm ``bundle``). The folder is the user's own and private (``_defaults.private_cache_dir``: what it
+holds is run as code, so a folder another user may write is not used at all); an entry is used only for the
+same template text, envsnap, Jinja, Python and this module's settings, is rewritten when any of them differs,
+and one that cannot be read or written is compiled from source as before. ``ENVSNAP_TEMPLATE_CACHE=0`` turns
+it off.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import pickle
 from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 
 import jinja2
+import jinja2.bccache
 
 from . import sinks
+from ._defaults import private_cache_dir
+from ._version import __version__
+
+TEMPLATE_CACHE = "templates"
+CACHE_ENV = "ENVSNAP_TEMPLATE_CACHE"
 
 
 class Escaped(str):
@@ -84,6 +103,68 @@ class _ResourceLoader(jinja2.BaseLoader):
         return text, None, lambda: True  # shipped templates do not change while envsnap runs
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates in a private folder, one file per template (``<format>-<digest of its name>``): the
+    file is found by the template's name and used only when its recorded checksum, over ``salt`` and the
+    template's text, is this one's (Jinja checks it, and the Python version in the file's header); otherwise
+    the template is compiled and the file replaced (written beside and renamed, by Jinja). A cache never fails
+    a render: an entry that cannot be read is a miss, a write that fails is skipped."""
+
+    def __init__(self, folder: Path, fmt: str, salt: str):
+        super().__init__(str(folder), f"{fmt}-%s.jinja")
+        self.salt = salt
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    def get_source_checksum(self, source: str) -> str:
+        return hashlib.sha256(f"{self.salt}\0{source}".encode("utf-8", "surrogatepass")).hexdigest()
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _shape(env: jinja2.Environment) -> str:
+    """The settings that change what a template compiles to (its syntax, whitespace control, autoescape,
+    whether values pass ``finalize``, the extensions): part of every entry's checksum."""
+    return repr(
+        (
+            env.block_start_string,
+            env.block_end_string,
+            env.variable_start_string,
+            env.variable_end_string,
+            env.comment_start_string,
+            env.comment_end_string,
+            env.line_statement_prefix,
+            env.line_comment_prefix,
+            env.trim_blocks,
+            env.lstrip_blocks,
+            env.newline_sequence,
+            env.keep_trailing_newline,
+            env.autoescape,
+            env.optimized,
+            env.finalize is not None,
+            sorted(env.extensions),
+        )
+    )
+
+
+def _bytecode_cache(fmt: str, env: jinja2.Environment) -> _BytecodeCache | None:
+    if os.environ.get(CACHE_ENV, "").strip() == "0":
+        return None
+    folder = private_cache_dir(TEMPLATE_CACHE, create=True)
+    if folder is None:
+        return None
+    return _BytecodeCache(folder, fmt, f"{__version__}|{jinja2.__version__}|{fmt}|{_shape(env)}")
+
+
 @cache
 def environment(fmt: str = "text") -> jinja2.Environment:
     default = _DEFAULTS[fmt]
@@ -103,6 +184,7 @@ def environment(fmt: str = "text") -> jinja2.Environment:
         finalize=finalize,
     )
     env.filters.update(FILTERS)
+    env.bytecode_cache = _bytecode_cache(fmt, env)
     return env
 
 

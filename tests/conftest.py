@@ -54,6 +54,8 @@ def _no_lock_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every lock is parsed and checked from its text (tests/security/test_lockcache.py turns the parsed-lock cache
     on in a folder of its own): the suite writes nothing to the user's cache and no test reads another's entry."""
     monkeypatch.setenv("ENVSNAP_LOCK_CACHE", "0")
+    # Nor compiled templates (tests/test_template_cache.py turns that cache on in a folder of its own).
+    monkeypatch.setenv("ENVSNAP_TEMPLATE_CACHE", "0")
 
 
 @pytest.fixture
