@@ -253,3 +253,25 @@ def test_every_argument_problem_of_every_command_is_one_line_and_exit_2(
     assert result.code == EXIT_BAD_INPUT, result
     assert _one_line(result) and "Traceback" not in result.err, result
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_a_dependency_missing_from_the_install_is_one_line_and_exit_4(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An install without one of envsnap's dependencies (pip --no-deps, one removed since): bundle printed
+    urllib3's ModuleNotFoundError traceback. A missing module of envsnap's own is a bug and keeps its traceback."""
+    path = lockfile.dump(_python_lock(), tmp_path / "env.lock")
+    from envsnap import cli as cli_module
+
+    def missing(name: str) -> Any:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("urllib3"))
+    result = cli("show", path)
+    assert result.code == EXIT_FAILED
+    assert result.err.strip().splitlines() == [
+        "envsnap: error: urllib3, which envsnap needs, is not installed (pip install 'envsnap-lock' installs it)"
+    ]
+    monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("envsnap.gone"))
+    with pytest.raises(ModuleNotFoundError):
+        cli("show", path)

@@ -146,6 +146,18 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         message = strip_terminal(" ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
         print(f"envsnap: error: {message}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        # An install without one of envsnap's dependencies (pip --no-deps, one removed since): one line naming it.
+        # A module of envsnap's own that is missing is a bug: its traceback is kept.
+        if not exc.name or exc.name.partition(".")[0] == "envsnap":
+            raise
+        from .._defaults import install_hint
+
+        print(
+            f"envsnap: error: {exc.name}, which envsnap needs, is not installed ({install_hint()} installs it)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return interrupted()
     except BrokenPipeError:
