@@ -1,6 +1,6 @@
 """Rebuild and verify speed, side by side with uv and pip, in one run.
 
-    python bench/rebuild.py [--runs 5] [--workdir DIR] [--json OUT]
+    python bench/rebuild.py [--runs 5] [--workdir DIR] [--pip] [--before OLDTREE] [--rebuild-only] [--json OUT]
 
 Builds a realistic environment of about 150 distributions with uv (numpy, scipy, pandas, scikit-learn,
 matplotlib, jupyter, aiohttp, statsmodels, ...), captures it, pins it and bundles it (the one step that needs
@@ -13,6 +13,8 @@ the package index; `--workdir DIR` keeps all of it for the next run), then measu
    <= 1.3x. With `--pip`, also against `pip install --no-index --find-links B/wheels --require-hashes --no-deps
    -r B/requirements.txt` into a venv created beforehand (that creation is not timed: pip gets the easier job).
    Target <= 0.5x. (Off by default: pip takes minutes a run on a loaded 2-core machine, 10-25x envsnap.)
+   With `--before OLDTREE` (a worktree of an older commit), that tree's envsnap is timed too, interleaved: the
+   change and what it replaced, measured in the same run under the same load.
 2. `envsnap verify LOCK --python ENV` (which also captures the system and hardware) against
    `ENV/bin/python -m pip freeze` (pip's version printed beside the ratio). Target: <= 0.5x.
 3. The phase trace of one rebuild (bench/rebuild_trace.py: lock loads, host captures, wheel hashing, the
@@ -43,6 +45,7 @@ REALISTIC = ["pip>=26", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib"
              "pillow", "jinja2", "rich", "jupyter", "aiohttp", "httpx", "pydantic", "sqlalchemy", "seaborn",
              "statsmodels", "networkx", "h5py", "openpyxl", "lxml", "beautifulsoup4", "flask"]
 PY = os.path.realpath(sys.executable)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def uv_bin() -> str:
@@ -91,6 +94,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path, help="build the environment and bundle here once, reuse them after")
     parser.add_argument("--pip", action="store_true", help="also time pip install (minutes a run)")
+    parser.add_argument("--before", type=Path, help="also time the envsnap of this source tree (a worktree of an "
+                        "older commit), interleaved with the others: before and after in one run")
+    parser.add_argument("--rebuild-only", action="store_true", help="leave out verify and the phase trace")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     results: dict[str, object] = {}
@@ -106,13 +112,17 @@ def main() -> int:
         def fresh(name: str) -> Path:
             return scratch / f"{name}-{next(counter)}"
 
-        def ours() -> tuple[float, float]:
+        def ours(tree: Path | None = None) -> tuple[float, float]:
             dest = fresh("ours")
+            env = os.environ | {"PYTHONPATH": str(tree or ROOT)}
             took = timed(lambda: subprocess.run(
                 envsnap("rebuild", str(lock), "--bundle", str(bundle), "--offline", "--target", "venv", "--dest",
-                        str(dest)), check=True, capture_output=True))
+                        str(dest)), check=True, capture_output=True, env=env))
             shutil.rmtree(dest)
             return took
+
+        def before() -> tuple[float, float]:
+            return ours(args.before)
 
         def pip_install() -> tuple[float, float]:
             dest = fresh("pip")
@@ -137,7 +147,7 @@ def main() -> int:
             shutil.rmtree(dest)
             return took
 
-        peers = [ours, uv_sync, *([pip_install] if args.pip else [])]
+        peers = [ours, uv_sync, *([pip_install] if args.pip else []), *([before] if args.before else [])]
         for warm in peers:
             warm()
         times: list[list[tuple[float, float]]] = [[] for _ in peers]
@@ -150,6 +160,11 @@ def main() -> int:
         if args.pip:
             r |= summary("pip_install", times[2])
             r["pip_ratio"] = r["envsnap_s"] / r["pip_install_s"]
+        if args.before:
+            r |= summary("before", times[-1])
+            r |= {"before_uv_ratio": r["before_s"] / r["uv_s"],
+                  "before_uv_ratio_min": r["before_min_s"] / r["uv_min_s"],
+                  "before_uv_cpu_ratio": r["before_cpu_s"] / r["uv_cpu_s"]}
         results["rebuild"] = r
         print(f"rebuild ({count} wheels, offline, {args.runs} runs interleaved; wall median / least, CPU median):")
         print(f"  envsnap rebuild (check + venv + hash check + install + verify) {r['envsnap_s']:.2f} / "
@@ -161,6 +176,15 @@ def main() -> int:
         if args.pip:
             print(f"  pip install --require-hashes (venv made beforehand) {r['pip_install_s']:.2f} s: ratio "
                   f"{r['pip_ratio']:.2f} (target <= 0.5)")
+        if args.before:
+            print(f"  envsnap of {args.before}: {r['before_s']:.2f} / {r['before_min_s']:.2f} s, CPU "
+                  f"{r['before_cpu_s']:.2f} s; ratio to uv {r['before_uv_ratio']:.2f} (median), "
+                  f"{r['before_uv_ratio_min']:.2f} (least), CPU {r['before_uv_cpu_ratio']:.2f}")
+        if args.rebuild_only:
+            shutil.rmtree(scratch)
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2) + "\n")
+            return 0
 
         verify_cmd = envsnap("verify", str(lock), "--python", str(python))
         freeze_cmd = [str(python), "-m", "pip", "freeze"]
