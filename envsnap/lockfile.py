@@ -232,7 +232,10 @@ def _loads_once(text: str, origin: str, check_digest: bool, _limit: int) -> Snap
     name = _lockcache.key(text, check_digest=check_digest) if _lockcache.enabled() else ""
     cached = _lockcache.get(name) if name else None
     if cached is not None:
-        return _trusted(Snapshot, _migrated(cached, origin)[0])
+        try:
+            return _trusted(Snapshot, _migrated(cached, origin)[0])
+        except (LockfileError, TypeError, ValueError, AttributeError, KeyError):
+            pass  # an entry that is not a lock's document (garbage written over it) is a miss
     data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
     snapshot = from_document(data, origin=origin, check_digest=check_digest)
     if name:

@@ -100,6 +100,12 @@ def test_the_digest_check_is_part_of_the_key(cache: Path, tmp_path: Path) -> Non
         json.dumps({"key": "another", "document": {}}).encode(),
         json.dumps({"key": "KEY", "document": []}).encode(),
         b"[" * 100_000,
+        # JSON of the right key whose document is not a lock (garbage written over it): the load said
+        # "envsnap.schema_version: missing or not an integer" of a lock that had loaded before
+        json.dumps({"key": "KEY", "document": {}}).encode(),
+        json.dumps({"key": "KEY", "document": {"envsnap": {}}}).encode(),
+        json.dumps({"key": "KEY", "document": {"envsnap": {"schema_version": 1}, "python": "x"}}).encode(),
+        json.dumps({"key": "KEY", "document": {"envsnap": {"schema_version": 1}, "python": {"packages": 5}}}).encode(),
     ],
 )
 def test_a_broken_entry_is_a_miss(cache: Path, tmp_path: Path, entry: bytes) -> None:
