@@ -16,8 +16,7 @@ _STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from ..compat import HOST
-    from ..rebuild import check_targets
+    from ._plugin_table import HOST, TARGET_DEST
 
     p = sub.add_parser(
         "check",
@@ -30,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
     p.add_argument(
         "--target",
-        choices=check_targets(),
+        choices=(HOST, *TARGET_DEST),
         default=HOST,
         help="where the environment would be rebuilt (default: %(default)s)",
     )

@@ -2,31 +2,30 @@ from __future__ import annotations
 
 import argparse
 
+from .._defaults import LOCK_NAME
 from . import _output
+from ._plugin_table import IMPORT_FORMATS
 
 ORDER = 65
 HELP = "make an envsnap lock from a pylock.toml, requirements.txt or conda lock"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .. import importers, lockfile
-
-    formats = importers.importers()
     p = sub.add_parser(
         "import",
         help=HELP,
         description="Make an envsnap lock from a file people already have. Facts the file cannot carry "
         "(driver, GPUs, system libraries) are marked unknown in the lock. Formats: "
-        + "; ".join(f"{name}: {imp.description}" for name, imp in formats.items()),
+        + "; ".join(f"{name}: {description}" for name, description in IMPORT_FORMATS.items()),
     )
     p.add_argument("file", metavar="FILE", help="the file to import")
     p.add_argument(
         "--from",
         dest="fmt",
         default="auto",
-        choices=["auto", *formats],
+        choices=["auto", *IMPORT_FORMATS],
         metavar="FORMAT",
-        help=f"its format: auto (default), {', '.join(formats)}",
+        help=f"its format: auto (default), {', '.join(IMPORT_FORMATS)}",
     )
     p.add_argument(
         "--platform",
@@ -37,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "-o",
         "--output",
-        default=lockfile.DEFAULT_NAME,
+        default=LOCK_NAME,
         metavar="PATH",
         help="where to write the lock (default: %(default)s); '-' for stdout",
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 
 from . import _output, add_allow_url
+from ._plugin_table import TARGET_DEST, TARGET_FLAGS, target_flags
 from .verify import exit_code, print_report
 
 ORDER = 45
@@ -10,9 +11,7 @@ HELP = "rebuild the locked environment (venv, docker, conda)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from ..rebuild import REGISTRY
-
-    targets = ", ".join(sorted(REGISTRY)) or "none"
+    targets = ", ".join(sorted(TARGET_DEST)) or "none"
     p = sub.add_parser(
         "rebuild",
         help=HELP,
@@ -25,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
     p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")
     add_allow_url(p)
-    defaults = ", ".join(f"{name}: {REGISTRY[name].default_dest}" for name in sorted(REGISTRY))
+    defaults = ", ".join(f"{name}: {TARGET_DEST[name]}" for name in sorted(TARGET_DEST))
     p.add_argument(
         "--dest",
         "--prefix",
@@ -66,10 +65,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a target-specific setting (e.g. tag=NAME for docker); repeatable",
     )
     p.add_argument("--json", action="store_true", help="print the plan (--dry-run) or the result as JSON")
-    for name in sorted(REGISTRY):  # a target's own flags, e.g. docker's --base-image, conda's --engine
+    for name in sorted(TARGET_FLAGS):  # a target's own flags, e.g. docker's --base-image, conda's --engine
         group = p.add_argument_group(f"--target {name}")
-        for flag, settings in REGISTRY[name].options.flags().items():
-            group.add_argument(flag, **settings)
+        for flag, settings in TARGET_FLAGS[name].items():
+            group.add_argument(flag, default=None, **settings)
     p.set_defaults(func=run)
 
 
@@ -78,13 +77,6 @@ def _key_value(item: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"{item!r} is not KEY=VALUE")
     return key.strip(), value
-
-
-def target_flags() -> dict[str, str]:
-    """Every target's own flags: ``--flag`` -> the field it sets."""
-    from ..rebuild import REGISTRY
-
-    return {flag: settings["dest"] for r in REGISTRY.values() for flag, settings in r.options.flags().items()}
 
 
 def run(args: argparse.Namespace) -> int:
