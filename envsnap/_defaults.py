@@ -28,6 +28,7 @@ ARTIFACTS_CACHE = "artifacts"  # wheels and sdists, by sha256 (pin, bundle, the 
 CONDA_CACHE = "conda"  # conda package archives, by hash (the conda rebuild)
 RUNS_CACHE = "runs"  # quick verify results of `envsnap run`
 CAPTURE_CACHE = "capture"  # facts read from files at capture, by path + size + mtime_ns + inode (probes/cache.py)
+LOCKS_CACHE = "locks"  # lock texts that passed every check, parsed (_lockcache.py)
 
 
 def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:

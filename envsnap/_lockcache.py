@@ -10,8 +10,9 @@ the content digest was checked, envsnap's version and the state of the modules t
 A cache never changes a result and never fails a command: an entry that is missing, unreadable, not JSON or made
 for another key is a miss, and a write that fails is skipped. It lives in the user's cache folder
 (``$XDG_CACHE_HOME/envsnap/locks``), created private (0700, entries 0600); a folder another user owns or may write
-is not used (what it holds could claim that a stranger's lock passed). ``ENVSNAP_LOCK_CACHE=0`` turns it off.
-The newest ``MAX_ENTRIES`` entries are kept.
+is not used (what it holds could claim that a stranger's lock passed). ``ENVSNAP_LOCK_CACHE=0`` turns it off, and
+so does ``--no-cache`` (capture, check, verify: ``bypassed``). The newest ``MAX_ENTRIES`` entries are kept
+(``_cachedir``).
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import _fs, _readlimits
+from . import _cachedir, _readlimits
+from ._defaults import LOCKS_CACHE as LOCKS_CACHE
 from ._defaults import private_cache_dir
 from ._version import __version__
 from .errors import EnvsnapError
 
-LOCKS_CACHE = "locks"
 ENV = "ENVSNAP_LOCK_CACHE"
 MAX_ENTRIES = 32
 _SUFFIX = ".json"
@@ -37,8 +39,21 @@ _SUFFIX = ".json"
 _DECIDING = ("lockfile.py", "model.py", "grammar.py", "_readlimits.py", "_toml.py", "_lockcache.py")
 
 
+_bypassed = [0]  # how many ``bypassed`` blocks are open (``--no-cache``)
+
+
 def enabled() -> bool:
-    return os.environ.get(ENV, "").strip() != "0"
+    return not _bypassed[0] and os.environ.get(ENV, "").strip() != "0"
+
+
+@contextlib.contextmanager
+def bypassed(bypass: bool = True) -> Iterator[None]:
+    """Within the block (when ``bypass``), the cache is neither read nor written: ``--no-cache``."""
+    _bypassed[0] += int(bypass)
+    try:
+        yield
+    finally:
+        _bypassed[0] -= int(bypass)
 
 
 @functools.cache
@@ -94,18 +109,7 @@ def put(name: str, document: dict[str, Any]) -> None:
         return
     try:
         blob = json.dumps({"key": name, "document": document}, ensure_ascii=False, separators=(",", ":"))
-        _fs.atomic_write_bytes(folder / f"{name}{_SUFFIX}", blob.encode("utf-8", "surrogatepass"), mode=0o600)
-        _prune(folder)
-    except (OSError, ValueError, TypeError):
+        data = blob.encode("utf-8", "surrogatepass")
+    except (ValueError, TypeError):
         return
-
-
-def _prune(folder: Path) -> None:
-    entries = []
-    for path in folder.glob(f"*{_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            entries.append((path.stat().st_mtime_ns, path))
-    entries.sort(reverse=True)
-    for _, path in entries[MAX_ENTRIES:]:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    _cachedir.store(folder / f"{name}{_SUFFIX}", data, keep=MAX_ENTRIES, suffix=_SUFFIX)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._cachedir import store
 from .._defaults import CAPTURE_CACHE, capture_cache_path, private_cache_dir
 from ._pyprobe import CACHE_MAX_BYTES, cache_document, cached, read_cache, storable
 
@@ -37,27 +37,13 @@ path_for = capture_cache_path
 def write(path: Path, document: dict[str, Any]) -> None:
     """Write one cache file beside and rename it into place (private to the user); a cache that cannot be
     written only costs the next capture its time."""
-    from .._fs import atomic_write_bytes  # the lock writer's module: loaded only when a cache changed
-
     blob = json.dumps(document, separators=(",", ":")).encode()
     if len(blob) > CACHE_MAX_BYTES:
         return
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write_bytes(path, blob, mode=0o600)
-        _prune(path.parent)
-
-
-def _prune(where: Path) -> None:
-    """Keep the caches of the ``KEEP_FILES`` environments written last (a machine's test runs make many)."""
-    files = []
-    for entry in os.scandir(where):
-        if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False):
-            with contextlib.suppress(OSError):
-                files.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
-    for _mtime, stale in sorted(files, reverse=True)[KEEP_FILES:]:
-        with contextlib.suppress(OSError):
-            os.unlink(stale)
+    # Keep the caches of the ``KEEP_FILES`` environments written last (a machine's test runs make many).
+    store(path, blob, keep=KEEP_FILES)
 
 
 class StatCache:

@@ -1,0 +1,77 @@
+"""What envsnap's own caches share: keeping a private entry, keeping only the newest, and emptying a cache.
+
+The parsed-lock cache (``_lockcache.py``), the capture cache (``probes/cache.py``), the run cache
+(``runs/cache.py``) and the download caches (``artifacts``, ``conda``) each live in one folder under the one
+cache root (``_defaults.cache_dir``). An entry is written private (0600) beside and renamed into place, so a
+reader sees a whole file; only the ``keep`` most recently written entries stay. ``envsnap clean --cache``
+empties every one of them (``CACHES``), never following a link out of the cache root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from ._defaults import ARTIFACTS_CACHE, CAPTURE_CACHE, CONDA_CACHE, LOCKS_CACHE, RUNS_CACHE, cache_dir
+
+# Every cache envsnap keeps, by its folder under the cache root, with the name ``envsnap clean`` shows.
+CACHES = (
+    (ARTIFACTS_CACHE, "download cache"),
+    (CONDA_CACHE, "download cache"),
+    (LOCKS_CACHE, "parsed-lock cache"),
+    (CAPTURE_CACHE, "capture cache"),
+    (RUNS_CACHE, "run cache"),
+)
+
+
+def store(path: Path, blob: bytes, *, keep: int, suffix: str = ".json") -> None:
+    """Write one entry (0600) beside ``path`` and rename it into place, then keep the ``keep`` newest entries of
+    its folder; a write that fails is skipped (a cache only saves time)."""
+    from ._fs import atomic_write_bytes  # the lock writer's module: loaded only when a cache changed
+
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(path, blob, mode=0o600)
+        prune(path.parent, keep=keep, suffix=suffix)
+
+
+def prune(folder: Path, *, keep: int, suffix: str = ".json") -> None:
+    """Remove all but the ``keep`` most recently written entries named ``*suffix`` in ``folder`` (a link is an
+    entry: the link is removed, never what it points to)."""
+    entries = []
+    with contextlib.suppress(OSError), os.scandir(folder) as found:
+        for entry in found:
+            if entry.name.endswith(suffix) and not entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    entries.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+    entries.sort(reverse=True)
+    for _mtime, stale in entries[keep:]:
+        with contextlib.suppress(OSError):
+            os.unlink(stale)
+
+
+def removable(folder: Path, *, root: Path | None = None) -> bool:
+    """Whether ``folder`` may be emptied: a real folder, not a link, nor inside a link under ``root`` (the
+    envsnap folder of the cache root), so that emptying it never reaches outside envsnap's caches."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    return root is None or (
+        not root.is_symlink() and Path(os.path.realpath(folder)).parent == Path(os.path.realpath(root))
+    )
+
+
+def empty(folder: Path, *, root: Path | None = None) -> bool:
+    """Remove the cache ``folder`` and what it holds when ``removable``; whether it was. ``shutil.rmtree``
+    removes a link inside it as a link, never what it points to."""
+    import shutil
+
+    if not removable(folder, root=root):
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def kind_dir(kind: str) -> tuple[Path, Path]:
+    """The folder of cache ``kind`` and the envsnap folder of the cache root that holds it."""
+    folder = cache_dir(kind)
+    return folder, folder.parent
