@@ -62,12 +62,14 @@ def add_allow_url(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 
 
 def add_no_cache(parser: argparse.ArgumentParser) -> None:
-    """``--no-cache`` (capture, check, verify): read every file the capture reads, and keep nothing."""
+    """``--no-cache`` (capture, check, verify): read every file the capture reads and every lock in full, and keep
+    nothing (the capture cache and the parsed-lock cache, ``_main``)."""
     parser.add_argument(
         "--no-cache",
         action="store_true",
-        help="read every ELF file, RECORD and dpkg list again and write no capture cache (by default facts read "
-        "from a file are reused while its size, mtime and inode are unchanged)",
+        help="use no cache: read every ELF file, RECORD and dpkg list again and parse and check the lock in full, "
+        "and write neither the capture cache nor the parsed-lock cache (by default facts read from a file are "
+        "reused while its size, mtime and inode are unchanged, and a lock text that passed loads from its parse)",
     )
 
 
@@ -134,7 +136,14 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         # right after start-up lands.
         parser = build_parser(command, shallow=command not in command_names())
         args = parser.parse_args(args_list)
-        code = int(args.func(args))
+        if getattr(args, "no_cache", False):
+            # ``--no-cache`` means no cache at all: the parsed-lock cache is neither read nor written either.
+            from .._lockcache import bypassed
+
+            with bypassed():
+                code = int(args.func(args))
+        else:
+            code = int(args.func(args))
         if getattr(args, "leave_at_once", False):
             leave.append(True)
         return code

@@ -67,7 +67,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--no-cache",
         action="store_true",
         help="verify (or capture) the environment in full even "
-        "when an earlier run found it unchanged since (also ENVSNAP_RUN_CACHE=0)",
+        "when an earlier run found it unchanged since (also ENVSNAP_RUN_CACHE=0), and load the lock without the "
+        "parsed-lock cache",
     )
     p.add_argument(
         "-o",

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import lockfile
+from .. import _lockcache, lockfile
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
@@ -132,14 +132,16 @@ def verify(
     ``CONDA_PREFIX`` order), used instead of ``python``.
     ``files``: also hash every installed file and compare it with its distribution's RECORD, so a file
     edited or deleted after installation is a mismatch (the RECORD digest alone cannot see that).
-    ``cache``: False captures without the capture cache (``--no-cache``).
+    ``cache``: False captures without the capture cache and loads the lock without the parsed-lock cache
+    (``--no-cache``).
     ``same_host``: a capture on this host moments ago (a rebuild's compatibility check) whose host facts are
     taken rather than read again: only the target's own facts are probed (``probes.capture.run_capture``).
     ``probe``: the probe of ``environment``'s interpreter already started (the CLI starts it before it loads the
     rest of envsnap, as ``capture`` does), started with ``check_files=files`` and ``use_cache=cache``."""
     from ..probes.capture import capture
 
-    lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
+    with _lockcache.bypassed(not cache):
+        lock = lock_or_path if isinstance(lock_or_path, Snapshot) else lockfile.load(lock_or_path)
     # The capture below records no secret, so the lock is compared (and its values reported) without them.
     lock = scrub_snapshot(lock)
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None

@@ -172,3 +172,34 @@ def test_diff_says_the_same_from_the_cache(
     assert outputs[0] == outputs[1] == outputs[2]
     assert "changes:" in outputs[0][0]
     assert len(list(cache.glob("*.json"))) == 2
+
+
+@pytest.mark.parametrize("command", ["verify", "check"])
+def test_no_cache_neither_reads_nor_writes_the_lock_cache(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], command: str
+) -> None:
+    import sys
+
+    path = lockfile.dump(full(), tmp_path / "envsnap.lock")
+    looked_up: list[str] = []
+    real_get = _lockcache.get
+    monkeypatch.setattr(_lockcache, "get", lambda name: looked_up.append(name) or real_get(name))
+    result = cli(command, path, "--python", sys.executable, "--no-cache", "--json")
+    assert result.code in (0, 1, 3), result
+    assert looked_up == [] and not cache.exists()
+    # Without it, the same command reads and keeps the lock's parse (so the test above can see a difference).
+    lockfile._loads_once.cache_clear()
+    result = cli(command, path, "--python", sys.executable, "--json")
+    assert result.code in (0, 1, 3), result
+    assert len(looked_up) == 1 and len(list(cache.glob("*.json"))) == 1
+    assert _lockcache.enabled()  # the flag's scope ended with its command
+
+
+def test_the_library_verify_without_cache_bypasses_the_lock_cache(cache: Path, tmp_path: Path) -> None:
+    import sys
+
+    from envsnap.compare.verify import verify
+
+    path = lockfile.dump(full(), tmp_path / "envsnap.lock")
+    verify(path, sys.executable, cache=False)
+    assert not cache.exists()
