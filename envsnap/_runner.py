@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
@@ -36,9 +35,9 @@ class Result:
 
 
 class _Reader(threading.Thread):
-    def __init__(self, stream: IO[bytes], limit: int, on_flood: threading.Event):
+    def __init__(self, stream: IO[bytes], limit: int, on_flood: threading.Event, wake: threading.Event):
         super().__init__(daemon=True)
-        self.stream, self.limit, self.on_flood = stream, limit, on_flood
+        self.stream, self.limit, self.on_flood, self.wake = stream, limit, on_flood, wake
         self.chunks: list[bytes] = []
         self.size = 0
 
@@ -47,6 +46,7 @@ class _Reader(threading.Thread):
             while chunk := self.stream.read1(1 << 16):  # type: ignore[attr-defined]
                 if self.size + len(chunk) > self.limit:
                     self.on_flood.set()
+                    self.wake.set()
                     break
                 self.chunks.append(chunk)
                 self.size += len(chunk)
@@ -88,6 +88,7 @@ class Running:
         self.args = tuple(str(a) for a in args)
         self.error: Result | None = None
         self._flood = threading.Event()
+        self._wake = threading.Event()  # set when the command exits or floods: ``wait`` sleeps on it, never polls
         self.limit = limit = MAX_OUTPUT if max_output is None else max_output
         try:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -106,13 +107,20 @@ class Running:
             self.proc, self.error = None, Result(self.args, 126, "", exc.strerror or str(exc))
             return
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        self._out = _Reader(self.proc.stdout, limit, self._flood)
-        self._err = _Reader(self.proc.stderr, limit, self._flood)
+        self._out = _Reader(self.proc.stdout, limit, self._flood, self._wake)
+        self._err = _Reader(self.proc.stderr, limit, self._flood, self._wake)
         _STARTED.add(self)
         self._out.start()
         self._err.start()
+        threading.Thread(target=self._reap, args=(self.proc,), daemon=True).start()
         if input is not None:
             threading.Thread(target=self._feed, args=(input,), daemon=True).start()
+
+    def _reap(self, proc: subprocess.Popen[bytes]) -> None:
+        """Block in waitpid (no CPU while the command runs) and wake ``wait`` when the command exits."""
+        with contextlib.suppress(OSError):
+            proc.wait()
+        self._wake.set()
 
     def _feed(self, text: str) -> None:
         assert self.proc is not None and self.proc.stdin is not None
@@ -127,18 +135,13 @@ class Running:
         if self.error is not None or self.proc is None:
             return self.error or Result(self.args, 126, "", "not started")
         proc = self.proc
-        deadline = time.monotonic() + timeout
         timed_out = False
         try:
-            while proc.poll() is None:
-                if self._flood.is_set():
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    timed_out = True
-                    break
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=min(left, 0.05))
+            # One sleep until the command exits, floods or runs out of time: the reaper thread and the readers
+            # set ``_wake``. Ctrl-C interrupts the sleep (a lock wait is interruptible on POSIX), and ``kill``
+            # from another thread ends the command, which wakes it.
+            if not self._wake.wait(min(max(timeout, 0.0), threading.TIMEOUT_MAX)):
+                timed_out = proc.poll() is None and not self._flood.is_set()
         finally:
             kill_group(proc)  # stragglers after a normal exit too: the group is this command's alone
             proc.wait()

@@ -1,0 +1,82 @@
+"""Waiting on a command costs nothing (issue 18): ``Running.wait`` sleeps until the command exits, floods or runs
+out of time, and never polls. Timeouts, floods, group kills and Ctrl-C: tests/security/test_faults.py."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from envsnap import _runner
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def counting(monkeypatch: pytest.MonkeyPatch, name: str, calls: list[str]) -> None:
+    original: Callable[..., Any] = getattr(subprocess.Popen, name)
+
+    def counted(self: subprocess.Popen[bytes], *args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, name, counted)
+
+
+def test_waiting_two_seconds_checks_the_command_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old loop woke every 50 ms (about 40 poll and 40 wait calls for a 2 s command, ~0.03 CPU-s a second)."""
+    calls: list[str] = []
+    counting(monkeypatch, "poll", calls)
+    counting(monkeypatch, "wait", calls)
+    result = _runner.run(["sleep", "2"], timeout=30)
+    assert result.ok
+    assert len(calls) <= 3, calls  # the reaper's blocking wait, the final wait, at most one poll
+
+
+def test_waiting_costs_next_to_no_cpu() -> None:
+    """CPU time, not wall time: waiting 2 s on ``sleep 2`` used ~0.025 CPU-s with the polling loop."""
+    running = _runner.start(["sleep", "2"])
+    before = cpu_seconds()
+    result = running.wait(30)
+    assert result.ok
+    assert cpu_seconds() - before < 0.01
+
+
+def test_a_timeout_still_ends_the_wait_and_the_command() -> None:
+    result = _runner.run(["sleep", "30"], timeout=0.5)
+    assert result.timed_out and not result.ok
+    assert result.stderr == "timed out after 0.5 s"
+
+
+def test_a_flood_wakes_the_wait() -> None:
+    running = _runner.start(["yes"], max_output=1 << 16)
+    result = running.wait(60)
+    assert result.flooded and not result.timed_out
+
+
+def test_kill_from_another_thread_wakes_the_wait_without_a_timeout() -> None:
+    """``kill_all`` (the CLI on Ctrl-C or exit) ends a command another thread is waiting on; that wait returns
+    at once with the killed command's result, not after its timeout."""
+    running = _runner.start(["sleep", "60"])
+    killer = threading.Timer(0.3, _runner.kill_all)
+    killer.start()
+    result = running.wait(60)
+    killer.join()
+    assert not result.timed_out and result.returncode == -9
+
+
+def test_output_is_captured_without_deadlock_past_a_pipe_buffer() -> None:
+    result = _runner.run(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\\\0' a; echo err >&2"], timeout=30)
+    assert result.ok
+    assert len(result.stdout) == 1_000_000 and result.stderr == "err\n"
+
+
+def test_a_zero_or_negative_timeout_is_a_timeout_not_an_error() -> None:
+    assert _runner.run(["sleep", "5"], timeout=0).timed_out
+    assert _runner.run(["sleep", "5"], timeout=-1).timed_out
