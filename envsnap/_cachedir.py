@@ -1,10 +1,10 @@
 """What envsnap's own caches share: keeping a private entry, keeping only the newest, and emptying a cache.
 
 The parsed-lock cache (``_lockcache.py``), the capture cache (``probes/cache.py``), the run cache
-(``runs/cache.py``) and the download caches (``artifacts``, ``conda``) each live in one folder under the one
-cache root (``_defaults.cache_dir``). An entry is written private (0600) beside and renamed into place, so a
-reader sees a whole file; only the ``keep`` most recently written entries stay. ``envsnap clean --cache``
-empties every one of them (``CACHES``), never following a link out of the cache root.
+(``runs/cache.py``), the compiled-template cache (``_templates.py``) and the download caches (``artifacts``,
+``conda``) each live in one folder under the one cache root (``_defaults.cache_dir``). An entry is written private
+(0600) beside and renamed into place, so a reader sees a whole file; only the ``keep`` most recently written entries
+stay. ``envsnap clean --cache`` empties every one of them (``CACHES``), never following a link out of the cache root.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import contextlib
 import os
 from pathlib import Path
 
-from ._defaults import ARTIFACTS_CACHE, CAPTURE_CACHE, CONDA_CACHE, LOCKS_CACHE, RUNS_CACHE, cache_dir
+from ._defaults import (
+    ARTIFACTS_CACHE,
+    CAPTURE_CACHE,
+    CONDA_CACHE,
+    LOCKS_CACHE,
+    RUNS_CACHE,
+    TEMPLATE_CACHE,
+    cache_dir,
+)
 
 # Every cache envsnap keeps, by its folder under the cache root, with the name ``envsnap clean`` shows.
 CACHES = (
@@ -22,6 +30,7 @@ CACHES = (
     (LOCKS_CACHE, "parsed-lock cache"),
     (CAPTURE_CACHE, "capture cache"),
     (RUNS_CACHE, "run cache"),
+    (TEMPLATE_CACHE, "template cache"),
 )
 
 

@@ -29,6 +29,7 @@ CONDA_CACHE = "conda"  # conda package archives, by hash (the conda rebuild)
 RUNS_CACHE = "runs"  # quick verify results of `envsnap run`
 CAPTURE_CACHE = "capture"  # facts read from files at capture, by path + size + mtime_ns + inode (probes/cache.py)
 LOCKS_CACHE = "locks"  # lock texts that passed every check, parsed (_lockcache.py)
+TEMPLATE_CACHE = "templates"  # compiled Jinja templates (_templates.py)
 
 
 def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:

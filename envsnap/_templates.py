@@ -33,10 +33,10 @@ import jinja2
 import jinja2.bccache
 
 from . import sinks
+from ._defaults import TEMPLATE_CACHE as TEMPLATE_CACHE
 from ._defaults import private_cache_dir
 from ._version import __version__
 
-TEMPLATE_CACHE = "templates"
 CACHE_ENV = "ENVSNAP_TEMPLATE_CACHE"
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from ..errors import UsageError
 from . import _output
 
 ORDER = 90
-HELP = "remove what interrupted runs left, show and prune the download cache"
+HELP = "remove what interrupted runs left, show and empty envsnap's caches"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +19,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=HELP,
         description="Remove the .envsnap-* folders and files that killed or interrupted runs left "
         "in DIR (default: the working directory) and in the temporary folder (never one a running "
-        "envsnap holds), and show the size of the download caches; --cache empties them.",
+        "envsnap holds), and show the size of every cache envsnap keeps (the download caches, the parsed-lock "
+        "cache, the capture cache, the run cache, the template cache); --cache empties them.",
     )
     p.add_argument(
         "dirs",
@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--cache",
         action="store_true",
-        help="also empty the download caches (wheels and conda packages, fetched again when needed)",
+        help="also empty every cache: the download caches (wheels and conda packages, fetched again when needed), "
+        "the parsed-lock cache, the capture cache, the run cache and the compiled-template cache (a folder that is "
+        "a link is left alone)",
     )
     p.add_argument(
         "--cache-dir", metavar="DIR", help="the wheel download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)"
@@ -52,7 +54,8 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._defaults import ARTIFACTS_CACHE, CONDA_CACHE, cache_dir
+    from .. import _cachedir
+    from .._defaults import ARTIFACTS_CACHE
 
     folders = [Path(d) for d in args.dirs] or [Path(".")]
     for folder in folders:
@@ -67,23 +70,36 @@ def run(args: argparse.Namespace) -> int:
             continue
         seen.add(key)
         found.extend(_leftovers.find(folder))
-    caches = [Path(args.cache_dir) if args.cache_dir else cache_dir(ARTIFACTS_CACHE), cache_dir(CONDA_CACHE)]
-    cache_sizes = {str(c): _leftovers.size_of(c) if c.is_dir() else 0 for c in caches}
+    caches: list[
+        tuple[str, Path, Path | None]
+    ] = []  # (what, folder, the envsnap folder it must be directly in; None: --cache-dir, the user's own)
+    for kind, what in _cachedir.CACHES:
+        if kind == ARTIFACTS_CACHE and args.cache_dir:
+            caches.append((what, Path(args.cache_dir), None))
+        else:
+            caches.append((what, *_cachedir.kind_dir(kind)))
+    # A link is neither measured nor emptied: what it points to is not envsnap's.
+    usable = {str(folder): _cachedir.removable(folder, root=root) for _, folder, root in caches}
+    cache_sizes = {str(folder): _leftovers.size_of(folder) if usable[str(folder)] else 0 for _, folder, _ in caches}
     if not args.dry_run:
         for leftover in found:
             _leftovers.remove(leftover)
         if args.cache:
-            for cache in caches:
-                if cache.is_dir() and not cache.is_symlink():
-                    shutil.rmtree(cache)
+            for _, folder, root in caches:
+                _cachedir.empty(folder, root=root)
     removed = "would remove" if args.dry_run else "removed"
     if args.json:
         _output.print_json(
             {
                 "leftovers": [{"path": str(f.path), "size": f.size} for f in found],
                 "caches": [
-                    {"path": path, "size": size, "emptied": bool(args.cache and not args.dry_run)}
-                    for path, size in cache_sizes.items()
+                    {
+                        "cache": what,
+                        "path": str(folder),
+                        "size": cache_sizes[str(folder)],
+                        "emptied": bool(args.cache and not args.dry_run and usable[str(folder)]),
+                    }
+                    for what, folder, _ in caches
                 ],
                 "dry_run": bool(args.dry_run),
             }
@@ -93,7 +109,12 @@ def run(args: argparse.Namespace) -> int:
         _output.say(f"{removed} {leftover.path} ({_size(leftover.size)}), left by an interrupted run")
     if not found:
         _output.say("no leftovers of interrupted runs")
-    for path, size in cache_sizes.items():
-        verb = f"{removed} the download cache" if args.cache else "download cache"
-        _output.say(f"{verb} {path}: {_size(size)}" + ("" if args.cache else " (empty it with --cache)"))
+    for what, folder, _ in caches:
+        size = _size(cache_sizes[str(folder)])
+        if not usable[str(folder)] and (folder.is_symlink() or folder.exists()):
+            _output.say(f"{what} {folder}: left alone (a link, or in one: not envsnap's to remove)")
+        elif args.cache:
+            _output.say(f"{removed} the {what} {folder}: {size}")
+        else:
+            _output.say(f"{what} {folder}: {size} (empty it with --cache)")
     return 0
