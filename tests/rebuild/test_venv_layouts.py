@@ -127,12 +127,13 @@ def test_without_the_project_nothing_is_fetched_and_the_error_names_it(
     lock_path.parent.mkdir()  # last guess at {project})
     shutil.copy(original, lock_path)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the check's capture cache may go there
     with pytest.raises(RebuildError, match=r"researchproj 0.4.0: .* is not the project .*--project DIR"):
         rebuild(lock_path, target="venv", dest=tmp_path / "env", dry_run=True)
     with pytest.raises(BundleError, match=r"nothing was fetched: researchproj 0.4.0: recorded inside the project"):
         make_bundle(lockfile.load(lock_path), tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
     assert not (tmp_path / "bundle").exists() and not (tmp_path / "cache").exists()
+    assert not (tmp_path / "xdg" / "envsnap" / "artifacts").exists()  # nor into the default download cache
     result = cli("pin", lock_path, "-o", tmp_path / "pinned.lock", "--project", tmp_path / "nowhere")
     assert result.code == 2 and "--project" in result.err
 
