@@ -38,6 +38,7 @@ _STATE_FILES = (
     "/proc/sys/kernel/random/boot_id",
 )
 MAX_ENTRY_BYTES = 16 << 20
+MAX_ENTRIES = 128  # the entries used most recently are kept (``_cachedir.prune``): a machine's runs make many
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -124,17 +125,21 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("key") == name else None
+    if not isinstance(data, dict) or data.get("key") != name:
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # the newest entries are the ones kept
+    return data
 
 
 def put(name: str, value: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
-    from .._fs import atomic_write_text  # imports the grammar: not before the command starts (get is enough)
+    from .._cachedir import store  # imports the grammar on write: not before the command starts (get is enough)
 
     folder = private_cache_dir(RUNS_CACHE, create=True, environ=environ)
     if folder is None:
         return
-    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the next run its time
-        atomic_write_text(folder / f"{name}.json", json.dumps({**value, "key": name}), mode=0o600)
+    # A cache that cannot be written only costs the next run its time; the newest MAX_ENTRIES are kept.
+    store(folder / f"{name}.json", json.dumps({**value, "key": name}).encode(), keep=MAX_ENTRIES)
 
 
 def get_lock(name: str, environ: Mapping[str, str] | None = None) -> Snapshot | None:

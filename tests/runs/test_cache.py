@@ -22,3 +22,18 @@ def test_a_folder_others_may_write_is_neither_read_nor_written(tmp_path: Path, m
     assert cache.get("k1") is None
     cache.put("k2", {"findings": []})
     assert not (folder / "k2.json").exists()
+
+
+def test_only_the_entries_used_last_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every changed environment or lock adds entries: the folder keeps the newest MAX_ENTRIES, not all."""
+    import os
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    for i, name in enumerate(("k1", "k2")):
+        cache.put(name, {"findings": []})
+        os.utime(cache.cache_dir() / f"{name}.json", ns=(10**9 * (i + 1),) * 2)
+    assert cache.get("k1") is not None  # used now: newer than k2
+    cache.put("k3", {"findings": []})
+    assert sorted(p.name for p in cache.cache_dir().iterdir()) == ["k1.json", "k3.json"]
+    assert (cache.cache_dir() / "k3.json").stat().st_mode & 0o777 == 0o600
