@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from . import grammar
 from .errors import EnvsnapError
@@ -103,6 +103,31 @@ def shell_double(text: str) -> str:
     if "!" in text:
         raise UnsafeValue(f"a '!' in a double-quoted shell word: {shown(text)}")
     return re.sub(r'([\\"$`])', r"\\\1", text)
+
+
+def _unshowable(char: str) -> bool:
+    """A character a terminal would act on (control), reorder (bidirectional formatting) or cannot print (a
+    lone surrogate, from undecodable bytes): ``grammar``'s terminal rules."""
+    return has_control(char) or grammar.has_bidi(char) or "\ud800" <= char <= "\udfff"
+
+
+def _ansi_c_char(c: str) -> str:
+    if c in "\\'":
+        return "\\" + c
+    if not _unshowable(c):
+        return c
+    return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+
+
+def shell_shown(argv: Iterable[str]) -> str:
+    """A command as a person confirming it must see it: ``shlex.join``, except that a word holding a control,
+    bidirectional formatting or lone surrogate character is written in bash's ``$'...'`` quoting with
+    ``\\xNN`` / ``\\uXXXX`` escapes. Two different commands never show the same; nothing in it acts on the
+    terminal or reorders the line."""
+    return " ".join(
+        "$'" + "".join(map(_ansi_c_char, word)) + "'" if any(map(_unshowable, word)) else shlex.quote(word)
+        for word in argv
+    )
 
 
 # ----------------------------------------------------------------------------------- requirements files

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 from pathlib import Path
 
+from .. import sinks
 from ..errors import EnvsnapError
 from . import _output
 
@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _confirm(argv: tuple[str, ...], cwd: Path) -> bool:
-    _output.write_lines(f"envsnap: the record runs, in {cwd}:", f"  {shlex.join(argv)}")
+    _output.write_lines(f"envsnap: the record runs, in {cwd}:", f"  {sinks.shell_shown(argv)}")
     if not os.isatty(0):
         raise EnvsnapError(
             "not confirmed: standard input is not a terminal; read the command above and pass --yes to run it"
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     def out(*lines: str) -> None:
         _output.write_lines(*lines, err=False)
 
-    out(f"rerunning {args.record}: {shlex.join(record.command.argv)}")
+    out(f"rerunning {args.record}: {sinks.shell_shown(record.command.argv)}")
     for check in plan.checks:
         out(f"{check.area}: {check.state}", *(f"  {line}" for line in check.lines))
     if args.dry_run or (args.strict and plan.differs):

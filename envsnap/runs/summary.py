@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
-
+from .. import sinks
 from .record import RunRecord
 
 MAX_NAMED = 10
@@ -25,7 +24,8 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     out = [
         (
             "Command",
-            shlex.join(rec.command.argv) + (" (secrets redacted: cannot be rerun)" if rec.command.redacted else ""),
+            sinks.shell_shown(rec.command.argv)
+            + (" (secrets redacted: cannot be rerun)" if rec.command.redacted else ""),
         ),
         ("Directory", rec.command.cwd),
         ("Started", f"{r.started}, {r.duration_ms / 1000:.1f} s"),

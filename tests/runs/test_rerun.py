@@ -295,3 +295,26 @@ def test_a_record_s_data_paths_outside_the_project_are_not_read(tmp_path: Path, 
     assert f"output {secret}: not checked" in res.stdout and res.returncode == 1, res.stdout + res.stderr
     res = envsnap("rerun", "run.toml", "--dry-run", "--data-root", tmp_path / "nowhere", cwd=root)
     assert res.returncode == 2 and "--data-root" in res.stderr and "not a folder" in res.stderr
+
+
+def test_a_control_character_in_the_command_is_shown_escaped(tmp_path: Path, envsnap: Envsnap) -> None:
+    # The person confirming a stranger's command must see what runs: ESC and a literal U+FFFD were both shown
+    # as U+FFFD, so two different commands looked the same.
+    root = tmp_path / "p"
+    root.mkdir()
+    for name, argv in (("esc.toml", ("echo", "a\x1b[2Jb")), ("fffd.toml", ("echo", "a\ufffd[2Jb"))):
+        record = rec.RunRecord(
+            run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+            command=rec.Command(argv=argv, cwd="."),
+            result=rec.Outcome(
+                started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+            ),
+        )
+        rec.dump(record, root / name)
+    esc = envsnap("rerun", "esc.toml", cwd=root)
+    assert esc.returncode == 2 and "  echo $'a\\x1b[2Jb'\n" in esc.stderr, esc.stderr  # the confirmation
+    assert "esc.toml: echo $'a\\x1b[2Jb'\n" in esc.stdout, esc.stdout
+    fffd = envsnap("rerun", "fffd.toml", cwd=root)
+    assert "  echo 'a\ufffd[2Jb'\n" in fffd.stderr, fffd.stderr
+    shown = envsnap("show", "esc.toml", cwd=root)
+    assert "echo $'a\\x1b[2Jb'" in shown.stdout and "\ufffd" not in shown.stdout, shown.stdout

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from testutil import sample_lock, sample_platform
 
-from envsnap import _templates, lockfile, sinks
+from envsnap import _templates, grammar, lockfile, sinks
 from envsnap.artifacts import bundle
 from envsnap.dockerfile import apt
 from envsnap.dockerfile import spec as dockerspec
@@ -704,3 +704,20 @@ def test_json_output_escapes_c1_controls(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert "\x9b" not in out and "\x7f" not in out
     assert json.loads(out) == {"name": "x\x9b31mred\x7f"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["echo", "a b"], "echo 'a b'"),
+        (["printf", "\x1b[2J"], "printf $'\\x1b[2J'"),
+        (["printf", "\ufffd[2J"], "printf '\ufffd[2J'"),
+        (["rm", "x\u202egpj.sh"], "rm $'x\\u202egpj.sh'"),
+        (["it's", "\\\n"], "'it'\"'\"'s' $'\\\\\\x0a'"),
+        (["\udcff"], "$'\\udcff'"),
+    ],
+)
+def test_a_command_is_shown_with_its_control_characters_escaped(argv: list[str], expected: str) -> None:
+    shown = sinks.shell_shown(argv)
+    assert shown == expected
+    assert not grammar.has_control(shown) and not grammar.has_bidi(shown)
