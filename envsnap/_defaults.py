@@ -36,23 +36,43 @@ def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     """Where envsnap keeps downloads of one ``kind``: ``$XDG_CACHE_HOME/envsnap/KIND``, ``~/.cache/envsnap/KIND``
     when it is unset or not absolute (the XDG rule: a relative one is ignored, so the cache never depends on
     the working directory)."""
+    return _cache_root(environ)[1] / "envsnap" / kind
+
+
+def _cache_root(environ: Mapping[str, str] | None) -> tuple[Path, Path]:
+    """(the folder that must already exist, the cache root in it): the home folder and ``~/.cache``, or the
+    parent of ``$XDG_CACHE_HOME`` and it."""
     env = os.environ if environ is None else environ
     base = env.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = str(Path(env.get("HOME") or str(Path.home())) / ".cache")
-    return Path(base) / "envsnap" / kind
+    if os.path.isabs(base):
+        return Path(base).parent, Path(base)
+    home = Path(env.get("HOME") or str(Path.home()))
+    return home, home / ".cache"
+
+
+def make_cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
+    """``cache_dir(kind)``, made (0700) when missing, but only inside a home folder (or the folder that holds
+    ``$XDG_CACHE_HOME``) that exists: a missing home (``HOME=/nonexistent``) is never created. ``OSError``
+    when it cannot be made."""
+    folder = cache_dir(kind, environ)
+    anchor = _cache_root(environ)[0]
+    if not folder.is_dir() and not anchor.is_dir():
+        raise FileNotFoundError(2, "the folder that holds the cache does not exist", str(anchor))
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
 
 
 def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | None = None) -> Path | None:
     """``cache_dir(kind)`` when what it holds may decide a result: a folder this user owns and nobody else may
-    write (``create``: made, 0700, when missing); None otherwise. A stranger who may write it could plant an
-    entry claiming that a lock passed its checks or that a RECORD has a digest envsnap never computed."""
+    write (``create``: made, 0700, when missing, as ``make_cache_dir``); None otherwise (a missing home: no
+    cache). A stranger who may write it could plant an entry claiming that a lock passed its checks or that a
+    RECORD has a digest envsnap never computed."""
     import stat  # not at start-up: `envsnap --help` loads this module
 
     folder = cache_dir(kind, environ)
     try:
         if create:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_cache_dir(kind, environ)
         info = os.stat(folder)
     except OSError:
         return None

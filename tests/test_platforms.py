@@ -73,6 +73,26 @@ def test_one_cache_root_for_wheels_and_conda_packages(tmp_path: Path) -> None:
     assert _defaults.cache_dir("artifacts", {"HOME": str(tmp_path)}) == tmp_path / ".cache" / "envsnap" / "artifacts"
 
 
+def test_a_missing_home_is_never_created_for_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HOME=/nonexistent (as root) envsnap made /nonexistent/.cache/envsnap: no cache then, no error."""
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "nonexistent"))
+    assert _defaults.private_cache_dir(_defaults.CAPTURE_CACHE, create=True) is None
+    assert _defaults.capture_cache_path("dists", "/usr/bin/python3") is None
+    # the same when $XDG_CACHE_HOME lies in a folder that does not exist
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "gone" / "cache"))
+    assert _defaults.private_cache_dir(_defaults.LOCKS_CACHE, create=True) is None
+    with pytest.raises(FileNotFoundError):
+        _defaults.make_cache_dir(_defaults.ARTIFACTS_CACHE)
+    assert list(tmp_path.iterdir()) == []
+    # a home that exists gets its cache, private to the user
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    made = _defaults.private_cache_dir(_defaults.CAPTURE_CACHE, create=True)
+    assert made == tmp_path / "home" / ".cache" / "envsnap" / "capture" and made.stat().st_mode & 0o777 == 0o700
+
+
 def test_the_probes_read_every_spelling_alike() -> None:
     """The conda probe and the CPU probe had their own lists (``armv8`` made ``linux-armv8``; ``ARM64`` had no
     NEON)."""
