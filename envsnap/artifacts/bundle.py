@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import IO
 
 from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
-from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir
+from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir, make_cache_dir
 from .._fetchpolicy import FetchRefusedError, local_path
 from .._fs import atomic_write_text, join_base_name, join_relative
 from .._privacy import scrub_snapshot
@@ -629,6 +629,30 @@ class BundleOutputError(BundleError, UsageError):
     exit_code = 2
 
 
+class BundleCacheError(BundleError, UsageError):
+    """The download cache cannot be made: bad input (``--cache-dir`` or ``$XDG_CACHE_HOME``), not the bundle."""
+
+    exit_code = 2
+
+
+def download_cache(given: Path | None) -> Path:
+    """The download cache (``--cache-dir``, else the default one), made when missing; ``BundleCacheError``
+    naming it and the fix when it cannot be (``$XDG_CACHE_HOME`` names a file, a missing home)."""
+    folder = given or cache_dir(ARTIFACTS_CACHE)
+    try:
+        if given is None:
+            make_cache_dir(ARTIFACTS_CACHE)
+        else:
+            given.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(folder) else ""
+        raise BundleCacheError(
+            f"the download cache {folder} cannot be made: {exc.strerror or exc}{where}; name a folder you may "
+            "write with --cache-dir DIR (or set XDG_CACHE_HOME to one)"
+        ) from None
+    return folder
+
+
 def make_bundle(
     lock: Snapshot, output: Path, options: BundleOptions | None = None, progress: Progress | None = None
 ) -> BundleResult:
@@ -799,9 +823,9 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         (root / sub).mkdir(exist_ok=True)
     previous = _previous_lock(root)
     config = opts.config or read_pip_config()
-    cache = opts.cache_dir or cache_dir(ARTIFACTS_CACHE)
     lock = _reuse_rebuilt(lock, previous, root)
     _fail(precheck(lock, opts, root), "nothing was fetched")
+    cache = download_cache(opts.cache_dir)
     missing = [
         p
         for p in lock.pip_layer()

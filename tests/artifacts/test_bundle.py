@@ -156,6 +156,33 @@ def test_a_bundle_that_cannot_be_written_is_bad_input_and_leaves_nothing(
     assert not (tmp_path / "new").exists()
 
 
+def test_a_download_cache_that_cannot_be_made_is_named_not_the_bundle(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It said "b5: cannot write the bundle: Not a directory (.../artifacts/.incoming)", blaming the bundle.
+    import hashlib
+
+    wheel = tmp_path / "index" / "a-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"wheel")
+    art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(b"wheel").hexdigest())
+    snapshot = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("a", "1.0", artifact=art),)))
+    lock = lockfile.dump(snapshot, tmp_path / "l.lock")
+    allow = ("--allow-url", tmp_path.as_uri() + "/*")
+    (tmp_path / "file").write_text("in the way")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    result = cli("bundle", lock, "-o", tmp_path / "b5", *allow)
+    assert result.code == 2, result
+    cache = tmp_path / "file" / "envsnap" / "artifacts"
+    assert result.err.count("\n") == 1 and f"the download cache {cache} cannot be made" in result.err, result
+    assert "--cache-dir DIR" in result.err and "cannot write the bundle" not in result.err
+    result = cli("bundle", lock, "-o", tmp_path / "b6", *allow, "--cache-dir", tmp_path / "file" / "c")
+    assert result.code == 2 and f"the download cache {tmp_path / 'file' / 'c'} cannot be made" in result.err
+    assert not (tmp_path / "b5").exists() and not (tmp_path / "b6").exists()
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cli("bundle", lock, "-o", tmp_path / "b7", *allow, "--cache-dir", tmp_path / "c").code == 0
+
+
 def test_an_archive_bundle_is_readable_by_others(tmp_path: Path) -> None:
     _bundle(tmp_path / "b")
     write_archive(tmp_path / "b", tmp_path / "b.tar.gz")
