@@ -5,7 +5,6 @@ import os
 import sys
 from pathlib import Path
 
-from .. import sinks
 from ..errors import EnvsnapError
 from . import _output
 
@@ -68,6 +67,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _confirm(argv: tuple[str, ...], cwd: Path) -> bool:
+    from .. import sinks
+
     _output.write_lines(f"envsnap: the record runs, in {cwd}:", f"  {sinks.shell_shown(argv)}")
     if not os.isatty(0):
         raise EnvsnapError(
@@ -79,6 +80,7 @@ def _confirm(argv: tuple[str, ...], cwd: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import sinks
     from ..runs import record as record_mod
     from ..runs import rerun as rerun_mod
 
