@@ -387,31 +387,46 @@ def test_the_same_lock_with_an_invalid_created_is_rewritten(tmp_path: Path) -> N
     assert lockfile.load(path).envsnap.created == "2026-12-01T00:01:00Z"
 
 
-def test_locks_are_parsed_by_the_compiled_tomli_where_installed_else_by_tomllib(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_every_install_reads_a_lock_with_tomli_so_toml_1_1_loads_alike(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """tomli's compiled wheels parse a lock 3-4x faster than the standard library (docs/design.md); the two give
-    the same snapshot, and an install without tomli still reads locks."""
+    """tomli 2.4+ reads TOML 1.1, which the standard library's tomllib refuses before Python 3.15: with a tomllib
+    fallback the same lock loaded or failed by which reader was installed. tomli (>= 2.4) is the one reader
+    (docs/design.md, docs/security.md); an install without it is told so in one line."""
     import importlib
+    import re
     import sys
 
     import tomli
-    import tomllib
 
     from envsnap import _toml
+    from envsnap.cli import main
 
     assert _toml.tomllib is tomli
+    text = lockfile.dumps(sample())
+    head, rest = text.split("\n\n", 1)
+    assert head.startswith("[envsnap]\n")
+    # TOML 1.1: an inline table over several lines, with a trailing comma
+    inline = "envsnap = {\n" + "".join(f"  {line},\n" for line in head.splitlines()[1:]) + "}\n\n" + rest
+    assert lockfile.loads(inline) == lockfile.loads(text)
+    # TOML 1.1's \e escape reaches a field's control-character rule like \u001b: it carries nothing more
+    os_name = re.search(r'\nos_name = "[^"\n]*"', text)
+    assert os_name is not None
+    for escape in ("\\e", "\\u001b"):
+        with pytest.raises(LockfileError, match=r"platform.os_name: not a valid text \(no control characters"):
+            lockfile.loads(text.replace(os_name.group(0), f'\nos_name = "{escape}[2J"', 1))
     path = lockfile.dump(sample(), tmp_path / "envsnap.lock")
-    with_tomli = lockfile.load(path)
-    monkeypatch.setitem(sys.modules, "tomli", None)  # not installed
+    monkeypatch.setenv("ENVSNAP_LOCK_CACHE", "0")
+    monkeypatch.setitem(sys.modules, "tomli", None)  # not installed (pip --no-deps)
+    monkeypatch.delitem(sys.modules, "envsnap._toml")
     try:
-        assert importlib.reload(_toml).tomllib is tomllib
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module("envsnap._toml")  # no fallback to a reader of another TOML
         lockfile._loads_once.cache_clear()
-        assert lockfile.load(path) == with_tomli
-        with pytest.raises(LockfileError, match="not valid TOML"):
-            lockfile.loads("this is = not [toml")
+        assert main(["show", str(path)]) != 0
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "tomli, which envsnap needs, is not installed" in err, err
     finally:
         monkeypatch.undo()
-        importlib.reload(_toml)
         lockfile._loads_once.cache_clear()
-    assert _toml.tomllib is tomli
+    assert importlib.reload(_toml).tomllib is tomli
