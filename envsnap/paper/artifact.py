@@ -152,7 +152,7 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
     return {
         "id": f"#run-{rec.run.content_digest.removeprefix('sha256:')[:16] or name}",
         "record": f"{auditing.RUNS}/{name}",
-        "command": " ".join(rec.command.argv),
+        "command": sinks.shell_shown(rec.command.argv),  # words kept apart, control characters escaped
         "start": rec.result.started,
         "end": rec.result.ended,
         "status": rec.result.exit_status,

@@ -391,3 +391,25 @@ def test_a_bad_run_record_is_exit_2_before_anything_is_fetched(
         bad,
     )
     assert result.code == 2 and "Traceback" not in result.err and not (tmp_path / "b").exists()
+
+
+def test_a_runs_command_is_described_with_its_words_kept_apart_and_escapes_shown() -> None:
+    """The crate's CreateAction named the command as its words joined by spaces: ``python "a b.py"`` and
+    ``python a b.py`` read the same, and a control character went into the description raw."""
+    from types import SimpleNamespace
+
+    from envsnap.paper.artifact import _run_facts
+
+    def rec(*argv: str) -> Any:
+        return SimpleNamespace(
+            run=SimpleNamespace(content_digest="sha256:" + "ab" * 32),
+            command=SimpleNamespace(argv=list(argv)),
+            result=SimpleNamespace(started="2026-01-01T00:00:00Z", ended="2026-01-01T00:00:02Z", exit_status=0),
+            inputs=lambda: [],
+            outputs=lambda: [],
+        )
+
+    one = _run_facts(rec("python", "a b.py"), "r.toml")["command"]
+    two = _run_facts(rec("python", "a", "b.py"), "r.toml")["command"]
+    assert one == "python 'a b.py'" and two == "python a b.py"
+    assert "\x1b" not in _run_facts(rec("python", "x\x1b[2Jy"), "r.toml")["command"]
