@@ -39,6 +39,12 @@ def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     return _cache_root(environ)[1] / "envsnap" / kind
 
 
+def user_cache_root(environ: Mapping[str, str] | None = None) -> Path:
+    """The user's cache folder, which envsnap's and other tools' caches sit in: ``$XDG_CACHE_HOME`` when it is
+    absolute, else ``~/.cache``."""
+    return _cache_root(environ)[1]
+
+
 def _cache_root(environ: Mapping[str, str] | None) -> tuple[Path, Path]:
     """(the folder that must already exist, the cache root in it): the home folder and ``~/.cache``, or the
     parent of ``$XDG_CACHE_HOME`` and it."""

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .._defaults import user_cache_root
 from ..grammar import is_sha256_hex
 
 # pip's own switch: any value of PIP_NO_CACHE_DIR turns its cache off, so envsnap does not read it either.
@@ -33,10 +34,7 @@ def pip_cache_dir(configured: str = "", environ: Mapping[str, str] | None = None
     chosen = env.get("PIP_CACHE_DIR") or configured
     if chosen:
         return Path(os.path.expanduser(chosen))
-    base = env.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = str(Path(env.get("HOME") or str(Path.home())) / ".cache")
-    return Path(base) / "pip"
+    return user_cache_root(env) / "pip"
 
 
 def cache_key(url: str) -> str:
