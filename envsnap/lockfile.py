@@ -317,7 +317,7 @@ def _schema(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]
 
 def _build(cls: type[T], data: Any, path: str, origin: str) -> T:
     if not isinstance(data, Mapping):
-        raise LockfileError(f"{origin}: {_where(path)}: expected a table, got {_kind(data)}")
+        raise LockfileError(f"{origin}: {_where(path)}: expected a table, got {value_kind(data)}")
     hints, fields = _schema(typing.cast(type, cls))
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -388,7 +388,8 @@ def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """A parsed TOML value's type as an error message names it ("a table", "an array", ...)."""
     return {
         dict: "a table",
         list: "an array",
@@ -428,16 +429,16 @@ def _convert(tp: Any, value: Any, path: str, origin: str) -> Any:
     if kind == "scalar":
         # type() rather than isinstance: a bool is not an integer here, and a str subclass never comes from TOML
         if type(value) is not inner:
-            raise LockfileError(f"{origin}: {path}: expected {_SCALAR_NAMES[inner]}, got {_kind(value)}")
+            raise LockfileError(f"{origin}: {path}: expected {_SCALAR_NAMES[inner]}, got {value_kind(value)}")
         return value
     if kind == "record":
         return _build(inner, value, path, origin)
     if kind == "array":
         if not isinstance(value, list):
-            raise LockfileError(f"{origin}: {path}: expected an array, got {_kind(value)}")
+            raise LockfileError(f"{origin}: {path}: expected an array, got {value_kind(value)}")
         return tuple(_convert(inner, item, f"{path}[{i}]", origin) for i, item in enumerate(value))
     if not isinstance(value, Mapping):
-        raise LockfileError(f"{origin}: {path}: expected a table, got {_kind(value)}")
+        raise LockfileError(f"{origin}: {path}: expected a table, got {value_kind(value)}")
     return types.MappingProxyType(
         {str(k): _convert(inner, v, _join(path, str(k)), origin) for k, v in sorted(value.items())}
     )

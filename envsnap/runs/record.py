@@ -23,7 +23,7 @@ import tomli_w
 from .. import _readlimits, grammar
 from .._fs import atomic_write_text
 from ..errors import EnvsnapError
-from ..lockfile import json_digest, to_dict
+from ..lockfile import json_digest, to_dict, value_kind
 
 KIND = "envsnap run record"
 SCHEMA_VERSION = 1
@@ -271,21 +271,10 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _kind(value: Any) -> str:
-    return {
-        dict: "a table",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a float",
-    }.get(type(value), type(value).__name__)
-
-
 def _build(cls: type[T], data: Any, path: str, origin: str) -> T:
     where = path or "(top level)"
     if not isinstance(data, Mapping):
-        raise RecordError(f"{origin}: {where}: expected a table, got {_kind(data)}")
+        raise RecordError(f"{origin}: {where}: expected a table, got {value_kind(data)}")
     fields = {f.name: f for f in dataclasses.fields(typing.cast(Any, cls))}
     hints = _hints(typing.cast(type, cls))
     unknown = sorted(set(data) - set(fields))
@@ -310,10 +299,10 @@ def _convert(tp: Any, value: Any, path: str, origin: str, rule: tuple[Callable[[
         return _build(tp, value, path, origin)
     if typing.get_origin(tp) is tuple:
         if not isinstance(value, list):
-            raise RecordError(f"{origin}: {path}: expected an array, got {_kind(value)}")
+            raise RecordError(f"{origin}: {path}: expected an array, got {value_kind(value)}")
         return tuple(_convert(args[0], item, f"{path}[{i}]", origin, rule) for i, item in enumerate(value))
     if type(value) is not tp:
-        raise RecordError(f"{origin}: {path}: expected {_kind(tp())}, got {_kind(value)}")
+        raise RecordError(f"{origin}: {path}: expected {value_kind(tp())}, got {value_kind(value)}")
     if rule is not None and not rule[0](value):
         raise RecordError(f"{origin}: {path}: not a valid {rule[1]}: {grammar.shown(value)}")
     return value
