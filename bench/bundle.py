@@ -39,6 +39,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import _installed  # this tree, installed from its wheel into a venv, as users run it
 
 # ------------------------------------------------------------------------------------------------ wheels
 
@@ -293,7 +294,7 @@ def main() -> int:
         def bundle(xdg: Path, pip_cache: Path) -> float:
             out = fresh("bundle-out") / "b"
             return run(
-                [sys.executable, "-m", "envsnap", "bundle", str(lock), "-o", str(out), "--allow-url", f"{base}/*"],
+                _installed.envsnap("bundle", str(lock), "-o", str(out), "--allow-url", f"{base}/*"),
                 {"XDG_CACHE_HOME": str(xdg), "PIP_CACHE_DIR": str(pip_cache)},
             )
 

@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import _installed  # this tree, installed from its wheel into a venv, as users run it
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,7 @@ CUDA = [
 ]
 FLOOR = "import importlib.metadata as m\nfor d in m.distributions(): d.metadata['Name'], d.version"
 # Byte code is written (see above); the capture cache lives in the bench's temporary folder (set in main).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPATH": str(ROOT)}
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
 CWD: list[str] = []  # every command runs in the bench's temporary folder, outside any git work tree (set in main)
 GOALS = {("ML environment", "cold"): 0.35, ("ML environment", "warm"): 0.15, ("CUDA-wheel environment", "cold"): 0.4}
 
@@ -128,7 +129,7 @@ def median_times(cmds: list[list[str]], runs: int, ok: tuple[int, ...] = (0,)) -
 
 
 def envsnap(*args: str) -> list[str]:
-    return [os.path.realpath(sys.executable), "-m", "envsnap", *args]
+    return _installed.envsnap(*args)
 
 
 def has_cache_flag() -> bool:

@@ -38,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import _installed  # noqa: E402  (this tree, installed from its wheel into a venv, as users run it)
+
 from envsnap import lockfile  # noqa: E402
 from envsnap.model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Snapshot  # noqa: E402
 
@@ -131,12 +133,12 @@ def medians(cmds: list[tuple[list[str], dict[str, str], tuple[int, ...]]], runs:
 def measure_verify(py: Path, folder: Path, env: dict[str, str], runs: int) -> dict[str, object]:
     lock = folder / f"verify-{abs(hash(str(py)))}.lock"
     subprocess.run(
-        [PY, "-m", "envsnap", "capture", "--python", str(py), "-o", str(lock)], env=env, check=True, capture_output=True
+        _installed.envsnap("capture", "--python", str(py), "-o", str(lock)), env=env, check=True, capture_output=True
     )
     pip = subprocess.run([str(py), "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1:2]
     verify, freeze = medians(
         [
-            ([PY, "-m", "envsnap", "verify", str(lock), "--python", str(py)], env, (0, 1)),
+            (_installed.envsnap("verify", str(lock), "--python", str(py)), env, (0, 1)),
             ([str(py), "-m", "pip", "freeze"], env, (0,)),
         ],
         runs,
@@ -162,17 +164,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = {
             **os.environ,
-            "PYTHONPATH": str(ROOT),
             "XDG_CACHE_HOME": str(Path(tmp) / "cache"),
             "ENVSNAP_LOCK_CACHE": "1",
         }
         cold_env = {**base, "ENVSNAP_LOCK_CACHE": "0"}
         for count in sizes:
             a, b, ra, rb = write_pair(Path(tmp), count)
-            envsnap = [PY, "-m", "envsnap", "diff", str(a), str(b)]
+            envsnap = _installed.envsnap("diff", str(a), str(b))
             (floor, text, cold, warm) = medians(
                 [
-                    ([PY, "-c", "pass"], base, (0,)),
+                    ([_installed.envsnap_python(), "-c", "pass"], base, (0,)),
                     (["diff", str(ra), str(rb)], base, (0, 1)),
                     (envsnap, cold_env, (1,)),
                     (envsnap, base, (1,)),

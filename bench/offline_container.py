@@ -40,6 +40,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import _installed  # this tree, installed from its wheel into a venv, as users run it
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests" / "rebuild"), str(REPO / "tests" / "security"), str(REPO / "tests")]
 
@@ -49,8 +51,8 @@ LABEL = "org.envsnap.bench"
 
 def envsnap(*args: str, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "envsnap", *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO), **env})
+    done = subprocess.run(_installed.envsnap(*args), capture_output=True, text=True,
+                          env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **env})
     if done.returncode != 0:
         raise SystemExit(f"envsnap {' '.join(args[:2])} exited {done.returncode}: {done.stderr[-2000:]}")
     return time.perf_counter() - start

@@ -41,6 +41,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _installed
+
 REALISTIC = ["pip>=26", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib", "requests", "pyyaml", "tqdm", "sympy",
              "pillow", "jinja2", "rich", "jupyter", "aiohttp", "httpx", "pydantic", "sqlalchemy", "seaborn",
              "statsmodels", "networkx", "h5py", "openpyxl", "lxml", "beautifulsoup4", "flask"]
@@ -52,8 +54,9 @@ def uv_bin() -> str:
     return shutil.which("uv") or str(Path(sys.executable).parent / "uv")
 
 
-def envsnap(*args: str) -> list[str]:
-    return [sys.executable, "-m", "envsnap", *args]
+def envsnap(*args: str, tree: Path | None = None) -> list[str]:
+    # The tree under test runs installed from its wheel into a venv, as users run it; --before runs from source.
+    return [sys.executable, "-m", "envsnap", *args] if tree else _installed.envsnap(*args)
 
 
 def timed(run: Callable[[], None]) -> tuple[float, float]:
@@ -114,10 +117,10 @@ def main() -> int:
 
         def ours(tree: Path | None = None) -> tuple[float, float]:
             dest = fresh("ours")
-            env = os.environ | {"PYTHONPATH": str(tree or ROOT)}
+            env = os.environ | {"PYTHONPATH": str(tree)} if tree else dict(os.environ)
             took = timed(lambda: subprocess.run(
                 envsnap("rebuild", str(lock), "--bundle", str(bundle), "--offline", "--target", "venv", "--dest",
-                        str(dest)), check=True, capture_output=True, env=env))
+                        str(dest), tree=tree), check=True, capture_output=True, env=env))
             shutil.rmtree(dest)
             return took
 

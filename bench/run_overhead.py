@@ -31,6 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import _installed
+
 SCRIPT = "import sys\nn = int(sys.argv[1])\ntotal = 0\nfor i in range(n):\n    total += i * i\nprint(total % 7)\n"
 
 
@@ -38,7 +40,7 @@ def _env() -> dict[str, str]:
     # As an installed envsnap runs: with its bytecode (PYTHONDONTWRITEBYTECODE is dropped, and the unmeasured
     # first run of each command writes it), else every run compiles every module it imports (bench/capture.py).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("PYTHONPATH", None)
     return env
 
 
@@ -79,11 +81,11 @@ def run_overhead(root: Path, runs: int) -> dict[str, float]:
     script.write_text(SCRIPT)
     n = str(calibrate(script))
     lock = root / "envsnap.lock"
-    subprocess.run([sys.executable, "-m", "envsnap", "capture", "-o", str(lock)], check=True, capture_output=True,
+    subprocess.run(_installed.envsnap("capture", "-o", str(lock)), check=True, capture_output=True,
                    env=_env())
     plain = [sys.executable, str(script), n]
-    envsnap = [sys.executable, "-m", "envsnap", "run", "-o", str(root / "run.toml"), "--"]
-    with_lock = [sys.executable, "-m", "envsnap", "run", "--lock", str(lock), "-o", str(root / "run2.toml"), "--"]
+    envsnap = _installed.envsnap("run", "-o", str(root / "run.toml"), "--")
+    with_lock = _installed.envsnap("run", "--lock", str(lock), "-o", str(root / "run2.toml"), "--")
     (base, captured, verified), (cpu_base, cpu_run, cpu_lock) = median_times(
         [plain, envsnap + plain, with_lock + plain], runs, root)
     out = {"script_s": base, "run_s": captured, "run_lock_s": verified,
@@ -102,7 +104,7 @@ def critical_path(root: Path, runs: int, lock: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     shell = ["sh", "-c", "date +%s.%N; sleep 2; date +%s.%N"]
     for name, extra in (("", []), ("_lock", ["--lock", str(lock)])):
-        cmd = [sys.executable, "-m", "envsnap", "run", *extra, "-o", str(root / "path.toml"), "--", *shell]
+        cmd = _installed.envsnap("run", *extra, "-o", str(root / "path.toml"), "--", *shell)
         subprocess.run(cmd, check=True, capture_output=True, cwd=root, env=_env())  # warm caches
         before, after = [], []
         for _ in range(runs):

@@ -19,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import _installed  # this tree, installed from its wheel into a venv, as users run it
+
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_MODULES = 150  # modules `envsnap --help` may import (python -c pass: about 30)
-PYTHON = os.path.realpath(sys.executable)
 
 
 def children_cpu() -> float:
@@ -41,7 +42,9 @@ def median_times(cmds: list[list[str]], runs: int, env: dict[str, str]) -> list[
 
 
 def import_profile(args: list[str], env: dict[str, str]) -> tuple[int, list[tuple[int, str]]]:
-    err = subprocess.run([PYTHON, "-X", "importtime", *args], capture_output=True, text=True, env=env).stderr
+    python = _installed.envsnap_python()
+    err = subprocess.run([python, "-X", "importtime", "-m", "envsnap", *args], capture_output=True, text=True,
+                         env=env).stderr
     rows = []
     for line in err.splitlines():
         if line.startswith("import time:") and "|" in line and "cumulative" not in line:
@@ -55,17 +58,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     sys.path.insert(0, str(ROOT))
     from envsnap.cli import command_names
 
-    cases = {"envsnap --help": ["-m", "envsnap", "--help"], "envsnap --version": ["-m", "envsnap", "--version"]}
-    cases.update({f"envsnap {c} --help": ["-m", "envsnap", c, "--help"] for c in sorted(command_names())})
-    cmds = [[PYTHON, "-c", "pass"], *([PYTHON, *a] for a in cases.values())]
+    # envsnap as users run it (its console script, in a venv holding this tree's wheel) against the same venv's
+    # interpreter running nothing.
+    python = _installed.envsnap_python()
+    script = _installed.envsnap()
+    cases = {"envsnap --help": ["--help"], "envsnap --version": ["--version"]}
+    cases.update({f"envsnap {c} --help": [c, "--help"] for c in sorted(command_names())})
+    cmds = [[python, "-c", "pass"], *([*script, *a] for a in cases.values())]
     (base, base_cpu), *times = median_times(cmds, args.runs, env)
-    print(f"python -c pass: {base * 1000:.0f} ms wall, {base_cpu * 1000:.0f} ms cpu ({PYTHON})")
-    for (name, argv), (took, cpu) in zip(cases.items(), times, strict=True):
-        count, top = import_profile(argv, env)
+    print(f"python -c pass: {base * 1000:.0f} ms wall, {base_cpu * 1000:.0f} ms cpu ({python})")
+    for name, (took, cpu) in zip(cases, times, strict=True):
+        count, top = import_profile(cases[name], env)
         biggest = ", ".join(f"{n.strip()} {us / 1000:.0f} ms" for us, n in top)
         print(
             f"{name}: {took * 1000:.0f} ms, ratio {took / base:.2f} wall / {cpu / base_cpu:.2f} cpu (target <= 3); "
