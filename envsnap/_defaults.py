@@ -60,9 +60,15 @@ def make_cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     """``cache_dir(kind)``, made (0700) when missing, but only inside a home folder (or the folder that holds
     ``$XDG_CACHE_HOME``) that exists: a missing home (``HOME=/nonexistent``) is never created. ``OSError``
     when it cannot be made."""
-    folder = cache_dir(kind, environ)
-    anchor = _cache_root(environ)[0]
-    if not folder.is_dir() and not anchor.is_dir():
+    return make_folder(cache_dir(kind, environ), environ)
+
+
+def make_folder(folder: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """``folder`` made (0700) when missing. One inside the user's cache root is made only when the folder that
+    holds that root exists (a missing home is never created); any other (a ``--cache-dir`` the user named) is made
+    as asked. ``OSError`` when it cannot be made."""
+    anchor, root = _cache_root(environ)
+    if not folder.is_dir() and folder.is_relative_to(root) and not anchor.is_dir():
         raise FileNotFoundError(2, "the folder that holds the cache does not exist", str(anchor))
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder

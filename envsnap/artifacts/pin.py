@@ -38,7 +38,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .. import _readlimits, fileurls
-from .._defaults import ARTIFACTS_CACHE
+from .._defaults import ARTIFACTS_CACHE, make_folder
 from .._defaults import cache_dir as cache_dir_for
 from .._fetchpolicy import (
     FetchPolicy,
@@ -680,7 +680,10 @@ class Pinner:
                 return cached, file.sha256
             # Named by the hash the file must have: an interrupted download of it is resumed by the next run.
             partial = tmp_dir / f"{file.sha256}.part"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            make_folder(tmp_dir)  # never a missing home folder (HOME=/nonexistent) made to hold the cache
+        except OSError as exc:
+            raise PinError(f"cannot make the download cache {str(tmp_dir)!r}: {exc.strerror or exc}") from None
         with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
             part = join_base_name(tmp, file.filename)
             resumed = partial is not None and partial.is_file() and partial.stat().st_size > 0

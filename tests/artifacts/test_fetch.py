@@ -207,6 +207,28 @@ def test_a_damaged_download_cache_entry_is_fetched_again(tmp_path: Path) -> None
     assert (tmp_path / "wheels" / filename).read_bytes() == body == entry.read_bytes()
 
 
+def test_a_download_never_makes_a_missing_home_to_hold_its_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HOME=/nonexistent (as root), a download made /nonexistent/.cache/envsnap/artifacts/.incoming: it stops
+    with one line naming the cache instead, and a cache folder the user named is still made as asked."""
+    from envsnap._defaults import ARTIFACTS_CACHE, cache_dir
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "nonexistent"))
+    body = _body(7)
+    with serving() as server:
+        url = server.add("/a-1.0-py3-none-any.whl", body)
+        file = IndexFile("a-1.0-py3-none-any.whl", url, sha256=hashlib.sha256(body).hexdigest(), trusted=True)
+        default = Pinner(IndexConfig(no_index=True), cache_dir(ARTIFACTS_CACHE))
+        with pytest.raises(PinError, match="cannot make the download cache"):
+            default.fetch(file)
+        assert not (tmp_path / "nonexistent").exists() and server.requests == []
+        named = Pinner(IndexConfig(no_index=True), tmp_path / "named" / "cache")
+        path, sha = named.fetch(file)
+    assert path.read_bytes() == body and sha == hashlib.sha256(body).hexdigest()
+
+
 # ------------------------------------------------------------------------------------------ pip's cache
 
 
