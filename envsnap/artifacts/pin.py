@@ -51,12 +51,14 @@ from .._fs import join_base_name, join_relative
 from .._privacy import strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
+from ..interchange import PYPI_SIMPLE
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
 from ..platforms import major_minor, numbers
 from ..probes.records import wheel_record_digest
 from .peercache import from_pip_cache
 
-PYPI = "https://pypi.org/simple"
+# pip's own default index, when its configuration names none (the one spelling: interchange.PYPI_SIMPLE)
+PYPI = PYPI_SIMPLE
 FETCH_TIMEOUT = 60.0
 # An index page is read whole: a page larger than this (a lock may name the index) is refused.
 MAX_INDEX_PAGE = 128 * 1024 * 1024
