@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .._defaults import make_folder
 from .._fetchpolicy import FetchPolicy, allowances, local_path
 from .._fs import join_base_name, join_hash_dir
 from ..errors import BundleError, RebuildError, UnsafeInputError
@@ -128,6 +129,11 @@ def fetch_all(
     ``dest_dir/<sha256 or md5>/<file>`` (a cache, where two channels may serve different files of one name)."""
     say = progress or (lambda _line: None)
     pkgs = list(packages)
+    if by_hash and pkgs:
+        try:
+            make_folder(dest_dir)  # a cache: never a missing home folder (HOME=/nonexistent) made to hold it
+        except OSError as exc:
+            raise RebuildError(f"cannot make the download cache {str(dest_dir)!r}: {exc.strerror or exc}") from None
     say(f"fetching and checking {len(pkgs)} conda packages")
     out = {}
     for pkg in pkgs:

@@ -427,6 +427,22 @@ def test_a_damaged_cache_copy_is_fetched_again(locked: Path, conda_env: CondaEnv
         conda_archives.fetch_all(lock.conda.packages, tmp_path, by_hash=True, repair=False)
 
 
+def test_the_download_cache_never_makes_a_missing_home(
+    locked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HOME=/nonexistent (as root), the conda rebuild's cache made /nonexistent/.cache/envsnap/conda: it
+    stops with one line naming the cache, and makes nothing."""
+    from envsnap._defaults import CONDA_CACHE, cache_dir
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "nonexistent"))
+    lock = lockfile.load(locked)
+    assert lock.conda is not None
+    with pytest.raises(RebuildError, match="cannot make the download cache"):
+        conda_archives.fetch_all(lock.conda.packages, cache_dir(CONDA_CACHE), by_hash=True)
+    assert not (tmp_path / "nonexistent").exists()
+
+
 def test_a_changed_archive_on_the_channel_is_named_by_its_file(
     locked: Path, conda_env: CondaEnv, tmp_path: Path
 ) -> None:
