@@ -21,9 +21,11 @@ it off.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import pickle
+import time
 from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
@@ -38,6 +40,7 @@ from ._defaults import private_cache_dir
 from ._version import __version__
 
 CACHE_ENV = "ENVSNAP_TEMPLATE_CACHE"
+STALE_TMP_S = 600  # a half-written entry older than this was left by a killed run
 
 
 class Escaped(str):
@@ -129,6 +132,15 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
+        # Jinja writes an entry beside it (``<entry><random>.tmp``) and renames it into place; a run killed in
+        # between left that file for good. Written only on a miss, so the sweep costs a warm run nothing; one
+        # younger than STALE_TMP_S may be another run's write in progress.
+        entry = Path(self._get_cache_filename(bucket))
+        with contextlib.suppress(OSError):
+            for leftover in entry.parent.glob(glob.escape(entry.name) + "*.tmp"):
+                with contextlib.suppress(OSError):
+                    if time.time() - leftover.lstat().st_mtime > STALE_TMP_S:
+                        leftover.unlink()
 
 
 def _shape(env: jinja2.Environment) -> str:

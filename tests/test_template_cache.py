@@ -66,6 +66,23 @@ def test_a_template_is_compiled_once_and_renders_the_same(tmp_path: Path, plain:
     assert second["compiled"] == [] and second["out"] == plain
 
 
+def test_a_half_written_entry_left_by_a_killed_run_is_removed(tmp_path: Path, plain: list[str]) -> None:
+    """Jinja writes an entry beside it and renames it into place: a run killed (SIGKILL) in between left its
+    ``.tmp`` file in the cache for good. The next write sweeps those that are old; a young one may be another
+    run's write in progress and stays."""
+    _render(tmp_path)
+    entries = _entries(tmp_path)
+    old, young = Path(f"{entries[0]}k1ll3d.tmp"), Path(f"{entries[1]}wr1t1ng.tmp")
+    for leftover in (old, young):
+        leftover.write_bytes(b"half")
+    os.utime(old, (1, 1))
+    for entry in entries:
+        entry.unlink()
+    assert _render(tmp_path)["out"] == plain
+    assert not old.exists() and young.exists()
+    assert sorted(_entries(tmp_path)) == sorted([*entries, young])
+
+
 @pytest.mark.parametrize(
     "spoil",
     [
