@@ -66,20 +66,30 @@ def median_times(cmds: list[list[str]], runs: int, cwd: Path) -> tuple[list[floa
 
 
 def calibrate(script: Path, seconds: float = 2.0) -> int:
-    n = 2_000_000
-    while True:
+    """The loop count that makes the script take ``seconds`` of wall time. Scaled from a run of at least a
+    second (a short one is dominated by the interpreter's start and undershot the goal by a quarter), then
+    checked: scaled again from a run at the chosen count until one lands within 3% of the goal."""
+    def took(n: int) -> float:
         start = time.perf_counter()
         subprocess.run([sys.executable, str(script), str(n)], check=True, capture_output=True)
-        took = time.perf_counter() - start
-        if took > 0.5:
-            return int(n * seconds / took)
-        n *= 4
+        return time.perf_counter() - start
+
+    n = 2_000_000
+    while (t := took(n)) < 1.0:
+        n = int(n * min(8.0, 1.2 / max(t, 0.01)))
+    for _ in range(4):
+        n = int(n * seconds / t)
+        t = took(n)
+        if abs(t - seconds) <= 0.03 * seconds:
+            break
+    return n
 
 
 def run_overhead(root: Path, runs: int) -> dict[str, float]:
     script = root / "script.py"
     script.write_text(SCRIPT)
     n = str(calibrate(script))
+    print(f"script calibrated to {int(n):,} iterations (about 2 s)")
     lock = root / "envsnap.lock"
     subprocess.run(_installed.envsnap("capture", "-o", str(lock)), check=True, capture_output=True,
                    env=_env())

@@ -307,8 +307,8 @@ def read_ahead(
     from . import cache
 
     out.database = PackageDatabase()
-    out.database.preload()
-    out.database.index_owners()
+    out.database.installed()
+    out.database.index_owners()  # every owner lookup is then a dict lookup (not preload's ".so" lines: unused)
     if out.target.python_layer and (python is not None or (argv and is_python_name(argv[0]))):
         for site in cache.site_dirs(out.target.python or sys.executable):  # a Python command imports from them
             out.index.load(site)

@@ -56,24 +56,49 @@ class RunRequest:
     use_cache: bool = True  # reuse a verify or capture of the unchanged environment (runs/cache.py)
 
 
+BACKGROUND_NICE = 19  # what the preparing threads run at while the command runs: they take no CPU it could use
+
+
 @dataclass
 class Background:
-    """A job in a daemon thread whose result (or error) is collected later."""
+    """A job in a daemon thread whose result (or error) is collected later. ``low``: the thread runs at nice
+    ``BACKGROUND_NICE`` (so do the processes it starts, git's for one) until ``hurry``."""
 
     job: Callable[[], Any]
+    low: bool = False
     result: Any = None
     error: BaseException | None = None
     _thread: threading.Thread | None = None
+    _tid: int = 0
+    _nice: int = 0
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="envsnap-run", daemon=True)
+        self._thread = threading.Thread(target=self._in_thread, name="envsnap-run", daemon=True)
         self._thread.start()
 
+    def _in_thread(self) -> None:
+        if self.low:
+            # Linux keeps a nice value per thread: this one only, not the thread waiting for the command.
+            with contextlib.suppress(OSError, AttributeError):
+                self._tid = threading.get_native_id()
+                self._nice = os.getpriority(os.PRIO_PROCESS, self._tid)
+                os.setpriority(os.PRIO_PROCESS, self._tid, max(self._nice, BACKGROUND_NICE))
+        self.run()
+
     def run(self) -> None:
+        """The job, in the calling thread (``--strict`` verifies before the command starts, at full speed)."""
         try:
             self.result = self.job()
         except Exception as exc:
             self.error = exc
+
+    def hurry(self) -> None:
+        """The command has ended: what is left is on the critical path, so back to the nice the thread started
+        with, where that is allowed (a user without CAP_SYS_NICE may not lower a nice value: the thread then
+        finishes at its low priority, on the core the command left free)."""
+        if self._tid and self._thread is not None and self._thread.is_alive():
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, self._tid, self._nice)
 
     def value(self) -> Any:
         if self._thread is not None:
@@ -116,7 +141,7 @@ def run_command(
         )
 
     verify_first = req.strict and lock is not None
-    prepared = Background(prepare)
+    prepared = Background(prepare, low=True)
     if verify_first:
         prepared.run()
         ready = prepared.value()
@@ -127,7 +152,7 @@ def run_command(
                 f"({ready.mismatches} mismatches; {first}); the command was not started"
             )
     with _Finishing(say) as finishing, tempfile.TemporaryDirectory(prefix="envsnap-run-") as hooks:
-        watch = Background(lambda: None)
+        watch = Background(lambda: None, low=True)
 
         def started(pid: int, sampler: trace.Sampler) -> None:
             seen.append(lambda: frozenset(sampler.objects))
@@ -153,6 +178,7 @@ def run_command(
 
         finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
         finishing.start()
+        prepared.hurry()
         gpu_watch = watch.value()
         gpu_watch.stop()
         reports = trace.read_hook_reports(hooks)

@@ -455,3 +455,57 @@ def test_strict_verifies_before_the_command_and_reads_ahead_while_it_runs(
     )
     assert finished.exit_status == 0 and calls == [("envsnap-run", True)]
     assert any(lib.owner for lib in record.loaded.libraries)
+
+
+def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What envsnap prepares while the command runs must not take CPU the command could use: the preparing
+    thread runs at nice 19; the command keeps the nice value envsnap was started with."""
+    import threading
+
+    from envsnap.runs import assemble
+    from envsnap.runs.recorder import BACKGROUND_NICE, RunRequest, run_command
+
+    monkeypatch.chdir(tmp_path)
+    nice: list[int] = []
+    real = assemble.prepare
+
+    def spy(*args: object, **kwargs: object) -> assemble.Prepared:
+        nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assemble, "prepare", spy)
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    shown = tmp_path / "nice.txt"
+    code = f"import os; open({str(shown)!r}, 'w').write(str(os.getpriority(os.PRIO_PROCESS, 0)))"
+    record, finished = run_command(RunRequest(argv=(sys.executable, "-c", code), record=tmp_path / "run.toml"))
+    assert finished.exit_status == 0 and record.environment.captured
+    assert nice == [max(ours, BACKGROUND_NICE)]
+    assert int(shown.read_text()) == ours
+    assert os.getpriority(os.PRIO_PROCESS, 0) == ours
+
+
+def test_once_the_command_has_ended_the_preparation_is_back_at_its_own_priority_where_allowed() -> None:
+    """What is left to prepare once the command has ended is on the critical path: ``hurry`` puts the thread
+    back at the nice value it started with (allowed to root or within RLIMIT_NICE; else it stays low)."""
+    import resource
+    import threading
+
+    from envsnap.runs.recorder import BACKGROUND_NICE, Background
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    if ours >= BACKGROUND_NICE:
+        pytest.skip("envsnap already runs at the lowest priority")
+    go, tid = threading.Event(), []
+    job = Background(lambda: (tid.append(threading.get_native_id()), go.wait(60)), low=True)
+    job.start()
+    deadline = time.monotonic() + 30
+    while not tid and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert os.getpriority(os.PRIO_PROCESS, tid[0]) == BACKGROUND_NICE
+    job.hurry()
+    allowed = os.geteuid() == 0 or 20 - ours <= resource.getrlimit(resource.RLIMIT_NICE)[0]
+    assert os.getpriority(os.PRIO_PROCESS, tid[0]) == (ours if allowed else BACKGROUND_NICE)
+    go.set()
+    job.value()
