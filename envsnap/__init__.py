@@ -6,12 +6,13 @@ The public API is what this module names; the modules behind it load on first us
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__
 from .errors import EnvsnapError, LockfileError, ProbeError
 
+TYPE_CHECKING = False  # not typing's: importing typing costs every start 5 ms (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .api import check
     from .compare.verify import VerifyReport, verify
     from .lockfile import dump, load

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from pathlib import Path
+
+TYPE_CHECKING = False  # not typing's: the command line's start-up imports this module (cli/__init__.py)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 LOCK_NAME = "envsnap.lock"
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
@@ -48,6 +51,8 @@ def user_cache_root(environ: Mapping[str, str] | None = None) -> Path:
 def _cache_root(environ: Mapping[str, str] | None) -> tuple[Path, Path]:
     """(the folder that must already exist, the cache root in it): the home folder and ``~/.cache``, or the
     parent of ``$XDG_CACHE_HOME`` and it."""
+    from pathlib import Path  # not at start-up (8 ms with urllib.parse): `envsnap --help` loads this module
+
     env = os.environ if environ is None else environ
     base = env.get("XDG_CACHE_HOME", "")
     if os.path.isabs(base):

@@ -1,14 +1,24 @@
-"""Start-up: ``envsnap --help``, ``--version`` and a command's ``--help`` import no command's implementation
-(issue 18). The time itself is measured in bench/startup.py, never asserted here."""
+"""Start-up: ``envsnap --help``, ``--version`` and a command's ``--help`` import no command's implementation and
+none of the standard library's heavier modules, and stay within bench/startup.py's module budget (issue 18). The
+time itself is measured in bench/startup.py, never asserted here."""
 
 from __future__ import annotations
 
+import argparse
+import ast
+import os
+import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from envsnap.cli import command_names
+import envsnap
+from envsnap import cli
+from envsnap.cli import COMMAND_HELP, build_parser, command_names, help_width, main
+
+REPO = Path(envsnap.__file__).resolve().parent.parent
 
 # What a command's work needs and its help does not: every layer above core, and the heavy core modules (the
 # model's dataclasses, the TOML lockfile, packaging through the grammar, the subprocess runner).
@@ -30,35 +40,108 @@ IMPLEMENTATION = (
     "envsnap.grammar",
     "envsnap._runner",
 )
+# Standard-library modules none of these paths needs, each a few milliseconds of a start of about 20 (measured
+# with `python -X importtime`, bench/startup.py): typing (5 ms), inspect (14 ms with ast, dis, tokenize: pkgutil
+# and dataclasses import it), pathlib (8 ms with urllib.parse and ipaddress), shutil (5 ms with zlib, bz2, lzma),
+# json, tempfile (random), subprocess, and the third-party ones.
+HEAVY_STDLIB = (
+    "typing",
+    "inspect",
+    "ast",
+    "dis",
+    "tokenize",
+    "dataclasses",
+    "pkgutil",
+    "pathlib",
+    "urllib",
+    "ipaddress",
+    "shutil",
+    "zlib",
+    "bz2",
+    "lzma",
+    "fnmatch",
+    "json",
+    "tempfile",
+    "random",
+    "hashlib",
+    "subprocess",
+    "threading",
+    "socket",
+    "email",
+    "importlib.metadata",
+    "tomllib",
+    "runpy",
+    "packaging",
+    "rich",
+    "tomli_w",
+)
 # The other cli modules a command's help may import: the plug-in table (names, flags, descriptions of rebuild
 # targets and import formats), and verify's (light) command module, whose report rebuild prints.
 TABLE = "envsnap.cli._plugin_table"
 ALSO = {"check": {TABLE}, "import": {TABLE}, "rebuild": {TABLE, "envsnap.cli.verify"}}
 
+# Run with -S (no site: the developer interpreter's .pth files import what envsnap does not), then `import site`,
+# which loads what an ordinary start does (os and the rest), and site-packages on the path, without running any
+# .pth file: what is new after main() is what envsnap imported.
 SCRIPT = """
 import sys
+import site
+sys.path.extend([*site.getsitepackages(), site.getusersitepackages()])
+before = set(sys.modules)
 from envsnap.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit:
     pass
 sys.stdout.flush()
-print("\\n".join(sorted(m for m in sys.modules if m.startswith("envsnap"))), file=sys.stderr)
+print("\\n".join(sorted(set(sys.modules) - before)), file=sys.stderr)
 """
 
 
 def imported(*argv: str) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", SCRIPT, *argv], capture_output=True, text=True, check=True)
-    return {line for line in done.stderr.splitlines() if line.startswith("envsnap")}
+    """The modules ``envsnap ARGV`` imports beyond those of the interpreter's own start."""
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", SCRIPT, *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    return {line for line in done.stderr.splitlines() if line}
+
+
+def budget() -> int:
+    """bench/startup.py's BUDGET_MODULES: how many modules a start-up path may add to the interpreter's."""
+    tree = ast.parse((REPO / "bench" / "startup.py").read_text())
+    (value,) = (
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["BUDGET_MODULES"]
+    )
+    assert isinstance(value, ast.Constant) and isinstance(value.value, int)
+    return value.value
 
 
 def heavy(modules: set[str]) -> list[str]:
-    return sorted(m for m in modules if m == "envsnap.api" or m.startswith(IMPLEMENTATION))
+    """envsnap's implementation and the heavy standard-library (and third-party) modules among ``modules``."""
+    return sorted(
+        m
+        for m in modules
+        if m.startswith(IMPLEMENTATION) or m in HEAVY_STDLIB or m.startswith(tuple(f"{h}." for h in HEAVY_STDLIB))
+    )
 
 
-@pytest.mark.parametrize("argv", [("--help",), ("--version",), (), ("no-such-command",)])
+@pytest.mark.parametrize("argv", [("--help",), ("--version",), (), ("no-such-command",), ("-h",)])
 def test_top_level_help_and_version_import_no_command(argv: tuple[str, ...]) -> None:
-    assert heavy(imported(*argv)) == []
+    """No command's module at all: ``envsnap --help`` lists the commands from ``COMMAND_HELP``."""
+    modules = imported(*argv)
+    assert heavy(modules) == []
+    assert sorted(m for m in modules if m.startswith("envsnap.cli.")) == []
+    assert len(modules) <= budget()
+
+
+def test_version_imports_not_even_argparse() -> None:
+    assert imported("--version") == {"__future__", "envsnap", "envsnap._version", "envsnap.errors", "envsnap.cli"}
 
 
 @pytest.mark.parametrize("command", sorted(command_names()))
@@ -67,11 +150,81 @@ def test_a_commands_help_imports_no_implementation(command: str) -> None:
     envsnap/cli/_plugin_table.py, not from loading every rebuild target (the docker and conda stacks) or importer."""
     modules = imported(command, "--help")
     assert heavy(modules) == []
+    assert len(modules) <= budget()
     # Only its own command module: the other commands are not even imported.
     assert {m for m in modules if m.startswith("envsnap.cli.") and m != "envsnap.cli._output"} == {
         f"envsnap.cli.{command_names()[command]}",
         *ALSO.get(command, ()),
     }
+
+
+def test_the_command_table_is_the_command_modules() -> None:
+    """``COMMAND_HELP`` names every command module of envsnap/cli and no other, and each module registers the
+    command of its name."""
+    modules = {i.name for i in pkgutil.iter_modules(cli.__path__) if not i.name.startswith("_")}
+    assert set(command_names().values()) == modules
+    assert set(command_names()) == set(COMMAND_HELP)
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices) == list(COMMAND_HELP)
+
+
+@pytest.mark.parametrize("columns", [None, "80", "50", "200", "14", "12", "3", "0", "wide"])
+def test_the_top_level_help_is_what_every_command_registering_itself_gives(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``envsnap --help`` (every command listed from ``COMMAND_HELP``, no module imported) prints what the parser
+    with every command registered prints, byte for byte, in any terminal width; so do its usage errors."""
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    shallow, full = build_parser(shallow=True), build_parser()
+    assert shallow.format_help() == full.format_help()
+    assert shallow.format_usage() == full.format_usage()
+    for argv in ([], ["no-such-command"]):
+        messages = []
+        for parser in (shallow, full):
+            parser.exit = lambda status=0, message=None: (_ for _ in ()).throw(SystemExit((status, message)))  # type: ignore[method-assign]
+            with pytest.raises(SystemExit) as caught:
+                parser.parse_args(argv)
+            messages.append(caught.value.code)
+        assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("columns", [None, "80", "50", "0", "-3", "wide", "1"])
+def test_help_width_is_argparses_own(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The help width computed without shutil is the one argparse computes with it."""
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert help_width() == shutil.get_terminal_size().columns - 2
+    assert argparse.HelpFormatter("envsnap")._width == help_width()
+
+
+@pytest.mark.parametrize("columns", [None, "80", "16", "15", "14", "13", "5"])
+def test_version_without_argparse_prints_what_argparse_does(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``envsnap --version`` answered before argparse is imported prints what argparse's version action prints,
+    in any terminal width (a terminal narrower than the line is left to argparse, which wraps it)."""
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    with pytest.raises(SystemExit) as caught:
+        build_parser(shallow=True).parse_args(["--version"])
+    assert caught.value.code == 0
+    expected = capsys.readouterr()
+    try:
+        code = main(["--version"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 0
+    assert capsys.readouterr() == expected
+    assert expected.out.split() == ["envsnap", envsnap.__version__]
 
 
 def test_the_plugin_table_is_the_registries() -> None:

@@ -1,29 +1,49 @@
-"""The command line. Each command is a module here (not starting with ``_``) with ``ORDER`` (its place in
-``envsnap --help``), ``HELP`` (its line there) and ``register(subparsers)``; errors become exit codes in exactly one
-place, ``main``.
+"""The command line. Each command is a module here (not starting with ``_``) with ``register(subparsers)``, named
+with its line of ``envsnap --help`` in ``COMMAND_HELP``; errors become exit codes in exactly one place, ``main``.
 
 Start-up: a command module imports at its top only what ``register`` needs (argparse and this package); what the
-command does is imported inside the function that runs it. ``envsnap --help`` and ``--version`` call no
-``register`` at all (each command's ``HELP`` is enough), and ``envsnap COMMAND ...`` imports that command's module
-only. tests/test_startup.py holds this; bench/startup.py measures it."""
+command does is imported inside the function that runs it. ``envsnap --help`` reads ``COMMAND_HELP`` and imports
+no command module, ``envsnap --version`` not even argparse, and ``envsnap COMMAND ...`` imports that command's
+module only. Nothing on these paths imports ``typing`` (5 ms): ``TYPE_CHECKING`` is a constant of our own, which
+mypy reads as true. tests/test_startup.py holds this; bench/startup.py measures it."""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import os
-import pkgutil
 import sys
-from collections.abc import Sequence
-from importlib import import_module
-from types import ModuleType
-from typing import TYPE_CHECKING
 
 from .._version import __version__
 from ..errors import EnvsnapError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import ModuleType
+
     from ..report import Severity
+
+# Every command, in the order of ``envsnap --help``, with its line there. Its module has its name (``import_``
+# holds ``import``: ``command_names``). tests/test_startup.py checks the table against the modules.
+COMMAND_HELP = {
+    "capture": "record this environment into a lockfile",
+    "pin": "record the exact wheel file (URL, size, sha256) of every package",
+    "show": "a short human summary of a lockfile or a run record",
+    "check": "can this host run a locked environment?",
+    "fleet": "one lock against every node of a Slurm cluster",
+    "bundle": "a self-contained wheelhouse + lock that rebuilds offline",
+    "rebuild": "rebuild the locked environment (venv, docker, conda)",
+    "verify": "is this environment still the locked one?",
+    "diff": "compare two lockfiles, most consequential change first",
+    "export": "write a lock in a standard format (pylock, requirements, SBOM, appendix ...)",
+    "audit": "how ready a lock or bundle is to be a paper artifact (badges)",
+    "import": "make an envsnap lock from a pylock.toml, requirements.txt or conda lock",
+    "run": "run a command and record what it ran in, loaded, read and wrote",
+    "rerun": "check a run record's environment, code and data, run it again, compare its outputs",
+    "clean": "remove what interrupted runs left, show and empty envsnap's caches",
+}
+# A command whose name is a Python keyword lives in a module with a trailing ``_``.
+_MODULE = {"import": "import_"}
 
 # One meaning per exit code, whatever the command (the table in docs/cli.md).
 EXIT_OK = 0
@@ -73,13 +93,41 @@ def add_no_cache(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"envsnap: error: {message}\n")
+def help_width() -> int:
+    """The width argparse formats help in: ``shutil.get_terminal_size().columns - 2``, as argparse's own
+    ``HelpFormatter`` computes it, without importing shutil (and zlib, bz2, lzma, fnmatch through it) at every
+    start: argparse asks for a formatter whenever an option is added. tests/test_startup.py compares the two."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns - 2
+
+
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """envsnap's ArgumentParser; argparse is imported only when a command line is parsed (not for ``--version``)."""
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            self.exit(EXIT_BAD_INPUT, f"envsnap: error: {message}\n")
+
+        def _get_formatter(self) -> argparse.HelpFormatter:
+            return self.formatter_class(prog=self.prog, width=help_width())  # type: ignore[call-arg]
+
+    return Parser
 
 
 def interrupted() -> int:
     """Ctrl-C: one line and exit 130, however deep it landed."""
+    import contextlib
+
     with contextlib.suppress(OSError):
         print("envsnap: interrupted", file=sys.stderr)
     return EXIT_INTERRUPTED
@@ -87,31 +135,35 @@ def interrupted() -> int:
 
 def build_parser(command: str | None = None, *, shallow: bool = False) -> argparse.ArgumentParser:
     """The parser; with ``command``, only that command's module is imported (start-up cost of one). ``shallow``
-    (no command named: ``envsnap --help``, ``--version``, a mistyped command) lists every command by its ``HELP``
-    without registering its options, which may need the command's plug-in registry."""
-    parser = _Parser(prog="envsnap", description="Capture, check and rebuild ML environments exactly.")
+    (no command named: ``envsnap --help``, ``--version``, a mistyped command) lists every command by its line in
+    ``COMMAND_HELP`` without registering its options, which may need the command's plug-in registry."""
+    parser_class = _parser_class()
+    parser = parser_class(prog="envsnap", description="Capture, check and rebuild ML environments exactly.")
     parser.add_argument("--version", action="version", version=f"envsnap {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     sub.required = True
-    for module in command_modules(command):
-        if shallow:
-            sub.add_parser(module.__name__.rsplit(".", 1)[1].rstrip("_"), help=module.HELP)
-        else:
+    if shallow:
+        for name, line in COMMAND_HELP.items():
+            # Never parses anything (a named command gets the full parser): no -h of its own to set up.
+            sub.add_parser(name, help=line, add_help=False)
+    else:
+        for module in command_modules(command):
             module.register(sub)
     return parser
 
 
 def command_names() -> dict[str, str]:
-    """Each command's module name by command (``import_`` holds the command ``import``)."""
-    return {i.name.rstrip("_"): i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_")}
+    """Each command's module name by command, in the order of ``envsnap --help``."""
+    return {name: _MODULE.get(name, name) for name in COMMAND_HELP}
 
 
 def command_modules(command: str | None = None) -> list[ModuleType]:
-    """The command modules (``import_`` holds the command ``import``); only ``command``'s when it names one."""
+    """The command modules, in the order of ``envsnap --help``; only ``command``'s when it names one."""
+    from importlib import import_module  # not for --help and --version (warnings with it)
+
     names = command_names()
-    wanted = [names[command]] if command in names else sorted(names.values())
-    modules = [import_module(f"{__name__}.{name}") for name in wanted]
-    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+    wanted = [names[command]] if command in names else list(names.values())
+    return [import_module(f"{__name__}.{name}") for name in wanted]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The program itself (not a caller in-process): a command that has written everything and asked for it
         # (``run``, whose command's time is measured against ours) ends without the interpreter's teardown, a
         # tenth of a second spent freeing what it read.
+        import contextlib
+
         with contextlib.suppress(OSError, ValueError):
             sys.stdout.flush()
             sys.stderr.flush()
@@ -131,6 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
     try:
         args_list = list(sys.argv[1:] if argv is None else argv)
+        version = f"envsnap {__version__}"
+        if args_list == ["--version"] and len(version) <= max(help_width(), 11):
+            # What argparse's version action prints (the line, which it wraps only in a narrower terminal), without
+            # importing argparse's help machinery: tests/test_startup.py compares the two.
+            sys.stdout.write(version + "\n")
+            return EXIT_OK
         command = next((a for a in args_list if not a.startswith("-")), None)
         # Inside the try: importing a command's modules (rich, packaging, the probes) is where a Ctrl-C
         # right after start-up lands.

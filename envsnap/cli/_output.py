@@ -11,22 +11,20 @@ characters (U+202E, U+2066, ...). A command that wants colour passes ``(text, st
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
     from rich.console import Console
     from rich.table import Table as Table  # re-exported: a command names the type of what it renders
     from rich.text import Text
 
 # A piece of a line: text, or (text, rich style). The text is always data, never markup.
 Part = str | tuple[str, str]
-
-_C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
 
 
 def line(value: object) -> str:
@@ -77,12 +75,15 @@ def first_line(message: str, *, json_output: bool) -> None:
 
 def json_text(data: Any) -> str:
     """``data`` as indented JSON that is safe to show on a terminal (a report file is ``cat``-ed too)."""
+    import json  # not at start-up: a command's --help loads this module
+    import re
+
+    from ..grammar import escape_bidi
+
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
     # json escapes C0 controls but not DEL or C1 (CSI 0x9b): escaped here too, the same JSON value.
     # Bidi formatting characters (reordering what a terminal shows) likewise.
-    from ..grammar import escape_bidi
-
-    return escape_bidi(_C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)) + "\n"
+    return escape_bidi(re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group(0)):04x}", text)) + "\n"
 
 
 def print_json(data: Any) -> None:

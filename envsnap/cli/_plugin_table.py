@@ -6,7 +6,9 @@ two never drift; a new target or format fails that test until its line is added 
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 HOST = "host"  # ``envsnap check --target host``: the host as it is (envsnap.compat.target.HOST)
 

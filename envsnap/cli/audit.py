@@ -2,17 +2,15 @@ from __future__ import annotations
 
 import argparse
 
-from . import EXIT_OK, EXIT_WARNINGS, _output
+from . import COMMAND_HELP, EXIT_OK, EXIT_WARNINGS, _output
 
-ORDER = 62
-HELP = "how ready a lock or bundle is to be a paper artifact (badges)"
 BADGE_CHOICES = ("available", "functional", "reusable", "reproduced")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "audit",
-        help=HELP,
+        help=COMMAND_HELP["audit"],
         description="Grade a lock or a bundle against the artifact badges (Available, Functional, "
         "Reusable, Results Reproduced), item by item, each short item with the command that fixes "
         "it. Exit 0; with --strict, 1 when short of --badge; 2 on what is neither a lock nor a bundle.",

@@ -1,19 +1,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..errors import UsageError
-from . import _output, add_allow_url
-
-ORDER = 40
-HELP = "a self-contained wheelhouse + lock that rebuilds offline"
+from . import COMMAND_HELP, _output, add_allow_url
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "bundle",
-        help=HELP,
+        help=COMMAND_HELP["bundle"],
         description="Write a bundle: the lock, every pinned wheel (downloaded and hash-checked, or "
         "built from VCS/local/sdist sources and flagged rebuilt), requirements.txt with hashes, a "
         "README and SHA256SUMS. Re-running on an existing bundle fetches only what is missing.",
@@ -86,6 +82,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .. import lockfile
     from ..artifacts.bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
     from ..probes.project import project_root

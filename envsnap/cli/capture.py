@@ -6,10 +6,7 @@ import time
 
 from .. import _defaults
 from ..errors import UsageError
-from . import _output, add_no_cache
-
-ORDER = 10
-HELP = "record this environment into a lockfile"
+from . import COMMAND_HELP, _output, add_no_cache
 
 MAX_TIMEOUT = 86400.0
 
@@ -28,7 +25,7 @@ def seconds(text: str) -> float:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "capture",
-        help=HELP,
+        help=COMMAND_HELP["capture"],
         description="Record one environment (Python packages, system libraries, hardware, "
         "OS, project state) into a TOML lockfile.",
     )

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
-from . import _output, add_no_cache, exit_for
+from . import COMMAND_HELP, _output, add_no_cache, exit_for
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     from ..compat import Report
 
-ORDER = 30
-HELP = "can this host run a locked environment?"
 
 _STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -20,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser(
         "check",
-        help=HELP,
+        help=COMMAND_HELP["check"],
         description="Probe this host (nothing is written) and report, rule by rule, whether it can run the "
         "locked environment: platform, Python, wheel tags, glibc, CPU, NVIDIA driver, GPU kernels, CUDA "
         "libraries, disk space, and the Docker engine for --target docker. Exit status: 0 compatible, "

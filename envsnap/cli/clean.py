@@ -2,21 +2,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
-from pathlib import Path
 
-from .. import _leftovers
 from ..errors import UsageError
-from . import _output
-
-ORDER = 90
-HELP = "remove what interrupted runs left, show and empty envsnap's caches"
+from . import COMMAND_HELP, _output
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "clean",
-        help=HELP,
+        help=COMMAND_HELP["clean"],
         description="Remove the .envsnap-* folders and files that killed or interrupted runs left "
         "in DIR (default: the working directory) and in the temporary folder (never one a running "
         "envsnap holds), and show the size of every cache envsnap keeps (the download caches, the parsed-lock "
@@ -54,7 +48,10 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import _cachedir
+    import tempfile
+    from pathlib import Path
+
+    from .. import _cachedir, _leftovers
     from .._defaults import ARTIFACTS_CACHE
 
     folders = [Path(d) for d in args.dirs] or [Path(".")]

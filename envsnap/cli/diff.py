@@ -1,21 +1,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-from . import EXIT_OK, EXIT_WARNINGS, _output
+from . import COMMAND_HELP, EXIT_OK, EXIT_WARNINGS, _output
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     from ..compare.diff import Change, DiffReport
-
-ORDER = 55
-HELP = "compare two lockfiles, most consequential change first"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "diff",
-        help=HELP,
+        help=COMMAND_HELP["diff"],
         description="Added, removed and changed packages with the kind of change (major, minor, "
         "patch, local label, build, source), and changes in driver, CUDA, cuDNN, GPUs, Python, OS "
         "and system libraries. Exit 0 when the locks describe the same environment, 1 when not.",

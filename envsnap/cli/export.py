@@ -1,26 +1,24 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from importlib import import_module
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import ExportError
-from . import _output
+from . import COMMAND_HELP, _output
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
     from ..export.interface import Exporter
     from ..model import Snapshot
-
-ORDER = 60
-HELP = "write a lock in a standard format (pylock, requirements, SBOM, appendix ...)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export",
-        help=HELP,
+        help=COMMAND_HELP["export"],
         description="Write a lock in a format other tools read. `envsnap export --list` names the formats.",
     )
     p.add_argument(
@@ -68,6 +66,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .. import export
     from ..export.interface import unpinned
 
@@ -129,6 +129,7 @@ def load_lock_or_bundle(path: str) -> Snapshot:
     """The lock at ``path``, or the lock inside a bundle (a directory or an archive made by ``envsnap bundle``):
     what a paper's supplement ships, so an appendix exported from it cites the digest readers will see."""
     import tempfile
+    from pathlib import Path
 
     from .. import lockfile
     from ..artifacts.bundle import is_archive, open_bundle
@@ -162,6 +163,8 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> tuple[Snapshot, lis
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:
     """Write rendered files atomically, or print a single file for ``-o -``; returns the paths written."""
+    from pathlib import Path
+
     from .._fs import atomic_write_bytes
 
     if output == "-":

@@ -7,18 +7,16 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from .. import _defaults
 from ..errors import UsageError
-from . import EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
+from . import COMMAND_HELP, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     from .. import fleet
     from ..fleet.report import FleetReport
 
-ORDER = 35
-HELP = "one lock against every node of a Slurm cluster"
 
 _STYLES = {
     "compatible": "green",
@@ -84,7 +82,7 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "fleet",
-        help=HELP,
+        help=COMMAND_HELP["fleet"],
         description="Check, capture and compare the nodes of a Slurm cluster, and the quick check "
         "a Slurm prolog runs before a job (docs/fleet.md).",
     )

@@ -3,17 +3,14 @@ from __future__ import annotations
 import argparse
 
 from .._defaults import LOCK_NAME
-from . import _output
+from . import COMMAND_HELP, _output
 from ._plugin_table import IMPORT_FORMATS
-
-ORDER = 65
-HELP = "make an envsnap lock from a pylock.toml, requirements.txt or conda lock"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "import",
-        help=HELP,
+        help=COMMAND_HELP["import"],
         description="Make an envsnap lock from a file people already have. Facts the file cannot carry "
         "(driver, GPUs, system libraries) are marked unknown in the lock. Formats: "
         + "; ".join(f"{name}: {description}" for name, description in IMPORT_FORMATS.items()),

@@ -1,25 +1,22 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import _output, add_allow_url
+from . import COMMAND_HELP, _output, add_allow_url
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..artifacts.debs import DebOutcome
     from ..artifacts.pin import PinResult
     from ..model import Snapshot
-
-ORDER = 15
-HELP = "record the exact wheel file (URL, size, sha256) of every package"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "pin",
-        help=HELP,
+        help=COMMAND_HELP["pin"],
         description="Find, on the indexes pip is configured with (index-url, extra-index-url, "
         "find-links, cert), the exact file each index-installed package came from, prove it by "
         "its RECORD digest, and record it in the lock. Unpinnable packages are listed with the "
@@ -62,6 +59,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
     from .. import lockfile
     from ..artifacts.pin import Fetcher, pin, read_pip_config  # the index client (ssl, urllib) only when pinning
     from ..probes.project import project_root

@@ -2,19 +2,16 @@ from __future__ import annotations
 
 import argparse
 
-from . import _output, add_allow_url
+from . import COMMAND_HELP, _output, add_allow_url
 from ._plugin_table import TARGET_DEST, TARGET_FLAGS, target_flags
 from .verify import exit_code, print_report
-
-ORDER = 45
-HELP = "rebuild the locked environment (venv, docker, conda)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     targets = ", ".join(sorted(TARGET_DEST)) or "none"
     p = sub.add_parser(
         "rebuild",
-        help=HELP,
+        help=COMMAND_HELP["rebuild"],
         description="Run the compatibility check, plan the rebuild, carry it out with exactly the "
         "locked artifacts (hash-checked, no resolution), then verify the result. "
         f"Targets available: {targets}.",

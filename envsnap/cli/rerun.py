@@ -3,13 +3,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from ..errors import EnvsnapError
-from . import _output
+from . import COMMAND_HELP, _output
 
-ORDER = 81
-HELP = "check a run record's environment, code and data, run it again, compare its outputs"
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
+if TYPE_CHECKING:
+    from pathlib import Path
+
 EXIT_IDENTICAL = 0
 EXIT_DIFFERS = 1  # an output differs, is missing, or the command's exit status is not the recorded one
 EXIT_PRECONDITIONS = 3  # --strict or --dry-run: the environment, the code or the data differ (nothing was run)
@@ -18,7 +19,7 @@ EXIT_PRECONDITIONS = 3  # --strict or --dry-run: the environment, the code or th
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "rerun",
-        help=HELP,
+        help=COMMAND_HELP["rerun"],
         description="Say what differs from the recorded run (the environment against the lock it "
         "used, the git commit, each input file) before anything runs; then run the recorded command "
         "in the recorded directory and compare the outputs' fingerprints.",
@@ -80,6 +81,8 @@ def _confirm(argv: tuple[str, ...], cwd: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .. import sinks
     from ..runs import record as record_mod
     from ..runs import rerun as rerun_mod

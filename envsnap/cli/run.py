@@ -3,13 +3,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 from ..errors import EnvsnapError
+from . import COMMAND_HELP
 
-ORDER = 80
-HELP = "run a command and record what it ran in, loaded, read and wrote"
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 EXIT_DRIFT = 3  # --strict: the environment does not match the lock; the command was not started
 EXIT_NOT_EXECUTABLE = 126
 EXIT_NOT_FOUND = 127
@@ -19,7 +20,7 @@ DEFAULT_RECORD = "run.toml"
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "run",
-        help=HELP,
+        help=COMMAND_HELP["run"],
         description="Run CMD with its output untouched and write a run record: the command, "
         "its exit status, duration and peak memory, the GPUs it was allowed and used, the lock it "
         "ran under (checked with a quick verify), the git commit, every shared object the process "
@@ -109,6 +110,8 @@ def command_of(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from ..runs.recorder import RunRequest, run_command
 
     argv = command_of(args)

@@ -2,19 +2,16 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import TYPE_CHECKING
 
-from . import _output
+from . import COMMAND_HELP, _output
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     from ..model import Snapshot
 
-ORDER = 20
-HELP = "a short human summary of a lockfile or a run record"
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("show", help=HELP)
+    p = sub.add_parser("show", help=COMMAND_HELP["show"])
     p.add_argument("lock", metavar="LOCK", help="the lockfile, or a run record (envsnap run's RUN.toml)")
     p.add_argument("--json", action="store_true", help="the whole lock or record as JSON")
     p.set_defaults(func=run)

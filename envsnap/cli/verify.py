@@ -2,21 +2,18 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
 
-from . import _output, add_no_cache, exit_for
+from . import COMMAND_HELP, _output, add_no_cache, exit_for
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     from ..compare.verify import VerifyReport
-
-ORDER = 50
-HELP = "is this environment still the locked one?"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "verify",
-        help=HELP,
+        help=COMMAND_HELP["verify"],
         description="Capture an environment and compare it with the lock: every Python package "
         "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
         "and the GPU stack. Exit 0 when the Python layer is identical, 3 when it is not.",
