@@ -110,19 +110,18 @@ def command_of(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ..runs.recorder import RunRequest, run_command
 
     argv = command_of(args)
-    folder = Path(args.record).parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
+    # os.path, not pathlib: what `envsnap run` imports before the command starts delays it (tests/runs/test_run.py)
+    folder = os.path.dirname(args.record) or "."
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         # Found out before the command runs, not after: its record would be lost.
         raise EnvsnapError(f"-o {args.record}: {folder} is not a folder envsnap can write the record in")
     request = RunRequest(
         argv=tuple(argv),
-        record=Path(args.record),
-        lock=Path(args.lock) if args.lock else None,
+        record=args.record,
+        lock=args.lock or None,
         data=tuple(args.data),
         outputs=tuple(args.output),
         fast=args.data_fast,

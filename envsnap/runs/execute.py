@@ -12,12 +12,11 @@ command to end and writes the record. The command starts with an empty signal ma
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import os
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import EnvsnapError
 from .trace import Sampler
@@ -36,8 +35,7 @@ class CommandError(EnvsnapError):
         self.exit_code = exit_code
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(NamedTuple):
     started: str
     ended: str
     duration_ms: int
@@ -51,7 +49,14 @@ class Finished:
 
 
 def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_time(time.time())
+
+
+def utc_time(seconds: float) -> str:
+    """``seconds`` since the epoch as the record writes a time: UTC, to the millisecond (``...T12:00:00.000Z``)."""
+    import datetime as dt  # not before the command starts: only once it has ended
+
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def execute(
@@ -68,7 +73,7 @@ def execute(
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
     interrupted = False
     try:
-        started, t0 = utc_now(), time.monotonic()
+        started, t0 = time.time(), time.monotonic()
         pid = _spawn(argv, env, cwd, old_mask)
         sampler = Sampler(pid)
         if while_running is not None:
@@ -88,7 +93,7 @@ def execute(
                 break
             if info is None:
                 sampler.sample()
-        ended, duration = utc_now(), time.monotonic() - t0
+        ended, duration = time.time(), time.monotonic() - t0
         while (late := signal.sigtimedwait(wanted, 0)) is not None:
             interrupted = interrupted or late.si_signo != signal.SIGCHLD
     finally:
@@ -100,8 +105,8 @@ def execute(
             name = signal.Signals(-code).name
         code = 128 - code
     return Finished(
-        started=started,
-        ended=ended,
+        started=utc_time(started),
+        ended=utc_time(ended),
         duration_ms=round(duration * 1000),
         exit_status=code & 0xFF,
         signal=name,

@@ -7,30 +7,27 @@ and the outputs' after, what was loaded and which GPUs were used.
 ``run_command`` starts the command as soon as its inputs are fingerprinted and its lock is read: the verify (or
 capture), the git state, the package database and the GPU watch are taken in threads while it runs, so a run
 costs little more than the command (bench/run_overhead.py). ``strict`` verifies first and refuses to start on
-drift. This module imports only what starting the command needs.
+drift. This module imports only what starting the command needs: no ``dataclasses`` (its classes are plain or
+``NamedTuple``), ``pathlib``, ``tempfile`` or ``datetime``, a third of envsnap's start before the command.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
-import resource
 import signal
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import EnvsnapError
 from . import trace
 from .execute import Finished, execute, utc_now
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from . import data as data_mod
     from .record import RunRecord
 
@@ -43,11 +40,10 @@ class DriftError(EnvsnapError):
     exit_code = 3
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     argv: tuple[str, ...]
-    record: Path
-    lock: Path | None = None
+    record: str | os.PathLike[str]
+    lock: str | os.PathLike[str] | None = None
     data: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     fast: bool = False
@@ -59,18 +55,18 @@ class RunRequest:
 BACKGROUND_NICE = 19  # what the preparing threads run at while the command runs: they take no CPU it could use
 
 
-@dataclass
 class Background:
     """A job in a daemon thread whose result (or error) is collected later. ``low``: the thread runs at nice
     ``BACKGROUND_NICE`` (so do the processes it starts, git's for one) until ``hurry``."""
 
-    job: Callable[[], Any]
-    low: bool = False
-    result: Any = None
-    error: BaseException | None = None
-    _thread: threading.Thread | None = None
-    _tid: int = 0
-    _nice: int = 0
+    def __init__(self, job: Callable[[], Any], *, low: bool = False) -> None:
+        self.job = job
+        self.low = low
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._tid = 0
+        self._nice = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._in_thread, name="envsnap-run", daemon=True)
@@ -120,21 +116,22 @@ def run_command(
     lock: Any = None
     if req.lock is not None:  # bad input: exit 2 before anything runs
         lock = read_lock(req.lock, defer=req.use_cache and not req.strict)
-    capture_path = None if lock is not None else captured_lock_path(req.record)
-
     seen: list[Callable[[], frozenset[str]]] = []  # the sampler's objects so far, once the command runs
 
     def prepare() -> Any:
+        from pathlib import Path
+
         from .assemble import prepare
 
+        record = Path(req.record)
         return prepare(
             req.argv,
             lock=lock,
-            lock_path=req.lock,
-            record=req.record,
+            lock_path=Path(req.lock) if req.lock is not None else None,
+            record=record,
             python=req.python,
             exclude=req.outputs,
-            capture_path=capture_path,
+            capture_path=None if lock is not None else captured_lock_path(record),
             use_cache=req.use_cache,
             seen=seen[0] if seen else None,
             ahead=not verify_first,
@@ -151,6 +148,8 @@ def run_command(
                 f"--strict: {ready.target.describe()} does not match {req.lock} "
                 f"({ready.mismatches} mismatches; {first}); the command was not started"
             )
+    import tempfile  # the hooks' folder, made before the command starts
+
     with _Finishing(say) as finishing, tempfile.TemporaryDirectory(prefix="envsnap-run-") as hooks:
         watch = Background(lambda: None, low=True)
 
@@ -196,7 +195,7 @@ def run_command(
                 warnings.append(str(exc))
             except KeyboardInterrupt:
                 warnings.append("interrupted while fingerprinting the outputs: some are not recorded")
-                finished = dataclasses.replace(finished, interrupted=True)
+                finished = finished._replace(interrupted=True)
                 break
         finishing.hashing = False
         from . import assemble
@@ -264,7 +263,7 @@ class _Finishing:
             signal.signal(signal.SIGINT, self._old)
 
 
-def read_lock(path: Path, *, defer: bool) -> Any:
+def read_lock(path: str | os.PathLike[str], *, defer: bool) -> Any:
     """The lock at ``path``, validated; with ``defer``, a lock whose exact bytes an earlier run validated (with
     this envsnap) is returned as a function that loads it, to be called once the command runs: a large lock
     takes a good part of a second to validate, before the command could start."""
@@ -309,18 +308,20 @@ def captured_lock_path(record: Path) -> Path:
 
 
 def _resolve(path: str) -> Path:
+    from pathlib import Path
+
     return Path(os.path.expanduser(path))
 
 
 # ------------------------------------------------------------------------------------------- in-process API
 
 
-@dataclass
 class RecordedRun:
     """What ``record_run`` yields: add outputs as they are written; ``record`` is set once the block ends."""
 
-    outputs: list[str] = field(default_factory=list)
-    record: RunRecord | None = None
+    def __init__(self, outputs: list[str] | None = None) -> None:
+        self.outputs: list[str] = [] if outputs is None else outputs
+        self.record: RunRecord | None = None
 
     def output(self, path: str | os.PathLike[str]) -> None:
         self.outputs.append(os.fspath(path))
@@ -343,6 +344,10 @@ def record_run(
     written; marked interrupted on Ctrl-C).
     What was loaded is this process's maps and ``sys.modules`` at the end of the block; peak memory is this
     process's. With no ``lock``, the running environment is captured and stored beside the record."""
+    import resource
+    import time
+    from pathlib import Path
+
     from .. import lockfile
     from . import assemble
     from . import data as data_mod

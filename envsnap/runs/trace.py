@@ -15,12 +15,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import EnvsnapError
 
-HOOK_DIR = Path(__file__).with_name("_hook")
+HOOK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_hook")
 HOOK_ENV = "ENVSNAP_RUN_HOOK_DIR"
 FIRST_INTERVAL = 0.01
 MAX_INTERVAL = 0.5
@@ -99,17 +98,17 @@ def descendants(root: int, *, children_files: bool | None = None) -> set[int]:
     return found
 
 
-@dataclass
 class Sampler:
-    """Samples the maps of a process tree; ``due()`` says when the next sample is wanted."""
+    """Samples the maps of a process tree; ``wait_time()`` says how long until the next sample is wanted."""
 
-    root: int
-    objects: set[str] = field(default_factory=set)
-    processes: set[int] = field(default_factory=set)
-    samples: int = 0
-    interval: float = FIRST_INTERVAL
-    _next: float = 0.0
-    _children_files: bool = field(default_factory=_has_children_files)
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.objects: set[str] = set()
+        self.processes: set[int] = set()
+        self.samples = 0
+        self.interval = FIRST_INTERVAL
+        self._next = 0.0
+        self._children_files = _has_children_files()
 
     def sample(self) -> None:
         start = time.monotonic()
@@ -129,8 +128,7 @@ class Sampler:
         return max(0.0, self._next - time.monotonic())
 
 
-@dataclass(frozen=True)
-class PythonReport:
+class PythonReport(NamedTuple):
     pid: int
     executable: str
     version: str
@@ -147,6 +145,8 @@ class HookError(EnvsnapError):
 def read_hook_reports(folder: str | os.PathLike[str]) -> list[PythonReport]:
     """What the Python hook wrote (files of a shape other than expected are skipped: a program may have
     written into the folder, but it never decides anything beyond what the record lists)."""
+    from pathlib import Path
+
     from .. import _readlimits
 
     out = []
@@ -185,7 +185,7 @@ def hook_environment(env: dict[str, str], report_dir: str) -> dict[str, str]:
     """``env`` with the hook first on PYTHONPATH and its report folder set."""
     out = dict(env)
     old = out.get("PYTHONPATH", "")
-    out["PYTHONPATH"] = str(HOOK_DIR) + (os.pathsep + old if old else "")
+    out["PYTHONPATH"] = HOOK_DIR + (os.pathsep + old if old else "")
     out[HOOK_ENV] = report_dir
     return out
 
