@@ -21,9 +21,9 @@ from ..probes.hostlibs import PackageDatabase
 from ..probes.project import find_root, probe_project
 from ..probes.python import TargetEnvironment, is_python_name, select_environment
 from . import data as data_mod
-from . import trace
 from .libraries import CondaIndex, Owner, RecordIndex, account, distributions_of, package_owners
 from .record import Code, Command, Data, Environment, FileEntry, Gpus, Loaded, Meta, Outcome, RunRecord
+from .reports import PythonReport, top_level_modules
 
 MAX_DRIFT_LINES = 200
 
@@ -152,7 +152,7 @@ def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
 
 def loaded(
     objects: set[str],
-    reports: Sequence[trace.PythonReport],
+    reports: Sequence[PythonReport],
     lock: Snapshot | None,
     ctx: Context,
     *,
@@ -183,7 +183,7 @@ def loaded(
         processes=processes,
         python_processes=len({r.pid for r in reports}),
         libraries=libraries,
-        modules=tuple(trace.top_level_modules(modules)),
+        modules=tuple(top_level_modules(modules)),
         distributions=tuple(distributions_of(files, index)),
     )
 
@@ -365,7 +365,7 @@ def build(
     gpus: Gpus,
     data: Sequence[Data],
     objects: set[str],
-    reports: Sequence[trace.PythonReport],
+    reports: Sequence[PythonReport],
     processes: int,
     method: str,
 ) -> RunRecord:

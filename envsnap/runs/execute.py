@@ -15,11 +15,15 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
 
 from ..errors import EnvsnapError
 from .trace import Sampler
+
+TYPE_CHECKING = False  # not typing's: typing is not imported before the command starts (a tenth of envsnap's start)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from .finished import Finished
 
 SI_KERNEL = 0x80  # si_code of a signal the kernel raised (the terminal's Ctrl-C), not kill()
 PASSED_ON = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -33,19 +37,6 @@ class CommandError(EnvsnapError):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
-
-
-class Finished(NamedTuple):
-    started: str
-    ended: str
-    duration_ms: int
-    exit_status: int  # as a shell reports it: 128 + N when a signal N ended the command
-    signal: str  # the signal's name when one ended the command
-    interrupted: bool  # envsnap received SIGINT, SIGTERM or SIGHUP while the command ran
-    peak_memory_kib: int  # the largest resident set of the command and the processes it waited for
-    objects: frozenset[str]  # files mapped executable in the sampled processes
-    processes: int  # processes seen in the samples
-    samples: int
 
 
 def utc_now() -> str:
@@ -98,6 +89,8 @@ def execute(
             interrupted = interrupted or late.si_signo != signal.SIGCHLD
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    from .finished import Finished
+
     code = os.waitstatus_to_exitcode(status)
     name = ""
     if code < 0:

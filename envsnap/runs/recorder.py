@@ -18,20 +18,22 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import EnvsnapError
 from . import trace
-from .execute import Finished, execute, utc_now
+from .execute import execute, utc_now
 
+TYPE_CHECKING = False  # not typing's: typing is not imported before the command starts (a tenth of envsnap's start)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
     from pathlib import Path
+    from typing import Any
 
     from . import data as data_mod
-    from .record import RunRecord
+    from .finished import Finished
 
-Say = Callable[[str], None]
+    Say = Callable[[str], None]
+    from .record import RunRecord
 
 
 class DriftError(EnvsnapError):
@@ -40,16 +42,31 @@ class DriftError(EnvsnapError):
     exit_code = 3
 
 
-class RunRequest(NamedTuple):
-    argv: tuple[str, ...]
-    record: str | os.PathLike[str]
-    lock: str | os.PathLike[str] | None = None
-    data: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    fast: bool = False
-    strict: bool = False
-    python: str | None = None  # the environment to verify (default: the command's python, else as verify picks)
-    use_cache: bool = True  # reuse a verify or capture of the unchanged environment (runs/cache.py)
+class RunRequest:
+    """What ``envsnap run`` was asked to do (a plain class: see the module's docstring)."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        record: str | os.PathLike[str],
+        *,
+        lock: str | os.PathLike[str] | None = None,
+        data: Sequence[str] = (),
+        outputs: Sequence[str] = (),
+        fast: bool = False,
+        strict: bool = False,
+        python: str | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        self.argv = tuple(argv)
+        self.record = record
+        self.lock = lock
+        self.data = tuple(data)
+        self.outputs = tuple(outputs)
+        self.fast = fast
+        self.strict = strict
+        self.python = python  # the environment to verify (default: the command's python, else as verify picks)
+        self.use_cache = use_cache  # reuse a verify or capture of the unchanged environment (runs/cache.py)
 
 
 BACKGROUND_NICE = 19  # what the preparing threads run at while the command runs: they take no CPU it could use
@@ -180,7 +197,11 @@ def run_command(
         prepared.hurry()
         gpu_watch = watch.value()
         gpu_watch.stop()
-        reports = trace.read_hook_reports(hooks)
+        import dataclasses
+
+        from .reports import read_hook_reports
+
+        reports = read_hook_reports(hooks)
         from . import data as data_mod
 
         outputs = []
@@ -195,7 +216,7 @@ def run_command(
                 warnings.append(str(exc))
             except KeyboardInterrupt:
                 warnings.append("interrupted while fingerprinting the outputs: some are not recorded")
-                finished = finished._replace(interrupted=True)
+                finished = dataclasses.replace(finished, interrupted=True)
                 break
         finishing.hashing = False
         from . import assemble
@@ -353,6 +374,7 @@ def record_run(
     from . import data as data_mod
     from .gpus import GpuWatch
     from .record import Outcome, dump
+    from .reports import PythonReport
 
     record_path = Path(path)
     inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
@@ -391,7 +413,7 @@ def record_run(
         ended, duration = utc_now(), time.monotonic() - t0
         watch.stop()
         outs = [(p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True)) for p in handle.outputs]
-        report = trace.PythonReport(
+        report = PythonReport(
             os.getpid(),
             sys.executable,
             ".".join(map(str, sys.version_info[:3])),

@@ -27,7 +27,8 @@ from ..probes.project import find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint
-from .execute import Finished, execute
+from .execute import execute
+from .finished import Finished
 from .record import Data, RecordError, RunRecord
 
 DOCKER_VERIFY_TIMEOUT = 600

@@ -7,23 +7,20 @@ Two sources, merged:
   often (``Sampler``): the shared objects mapped executable. A process that starts and ends between two
   samples is missed, so the record says the tree was sampled;
 - for Python processes, a ``sitecustomize`` hook put first on ``PYTHONPATH`` (``_hook/``, chaining to any
-  sitecustomize it shadows) that writes ``sys.modules`` and the process's own maps at exit.
+  sitecustomize it shadows) that writes ``sys.modules`` and the process's own maps at exit (read by ``reports``).
+
+``envsnap run`` imports this module before the command starts: it imports nothing beyond ``os`` and ``time``.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
-from typing import NamedTuple
-
-from ..errors import EnvsnapError
 
 HOOK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_hook")
 HOOK_ENV = "ENVSNAP_RUN_HOOK_DIR"
 FIRST_INTERVAL = 0.01
 MAX_INTERVAL = 0.5
-MAX_HOOK_BYTES = 8 << 20
 
 
 def executable_mappings(maps_text: str) -> set[str]:
@@ -128,59 +125,6 @@ class Sampler:
         return max(0.0, self._next - time.monotonic())
 
 
-class PythonReport(NamedTuple):
-    pid: int
-    executable: str
-    version: str
-    prefix: str
-    base_prefix: str
-    modules: dict[str, str]
-    maps: tuple[str, ...]
-
-
-class HookError(EnvsnapError):
-    pass
-
-
-def read_hook_reports(folder: str | os.PathLike[str]) -> list[PythonReport]:
-    """What the Python hook wrote (files of a shape other than expected are skipped: a program may have
-    written into the folder, but it never decides anything beyond what the record lists)."""
-    from pathlib import Path
-
-    from .. import _readlimits
-
-    out = []
-    for path in sorted(Path(folder).glob("py-*.json")):
-        try:
-            data = _readlimits.read_json(path, error=HookError, limit=MAX_HOOK_BYTES)
-        except HookError:
-            continue
-        if not isinstance(data, dict):
-            continue
-        modules = data.get("modules")
-        maps = data.get("maps")
-        strings = ("executable", "version", "prefix", "base_prefix")
-        if (
-            not isinstance(modules, dict)
-            or not isinstance(maps, list)
-            or not isinstance(data.get("pid"), int)
-            or not all(isinstance(data.get(k), str) for k in strings)
-        ):
-            continue
-        out.append(
-            PythonReport(
-                pid=data["pid"],
-                executable=data["executable"],
-                version=data["version"],
-                prefix=data["prefix"],
-                base_prefix=data["base_prefix"],
-                modules={str(k): v for k, v in modules.items() if isinstance(v, str)},
-                maps=tuple(m for m in maps if isinstance(m, str)),
-            )
-        )
-    return out
-
-
 def hook_environment(env: dict[str, str], report_dir: str) -> dict[str, str]:
     """``env`` with the hook first on PYTHONPATH and its report folder set."""
     out = dict(env)
@@ -193,7 +137,3 @@ def hook_environment(env: dict[str, str], report_dir: str) -> dict[str, str]:
 def own_maps() -> set[str]:
     """The shared objects this process has mapped now (``record_run`` records the running process)."""
     return executable_mappings(_read("/proc/self/maps"))
-
-
-def top_level_modules(names: Iterable[str]) -> list[str]:
-    return sorted({n.split(".", 1)[0] for n in names if n and not n.startswith("_")})

@@ -406,6 +406,7 @@ NOT_BEFORE_THE_COMMAND = (
     "tomllib",
     "tomli_w",
     # ... and the standard library's slower imports, which only the record needs (a third of envsnap's start)
+    "typing",
     "dataclasses",
     "pathlib",
     "datetime",
