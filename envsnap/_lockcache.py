@@ -13,6 +13,11 @@ for another key is a miss, and a write that fails is skipped. It lives in the us
 is not used (what it holds could claim that a stranger's lock passed). ``ENVSNAP_LOCK_CACHE=0`` turns it off, and
 so does ``--no-cache`` (capture, check, verify: ``bypassed``). The newest ``MAX_ENTRIES`` entries are kept
 (``_cachedir``).
+
+Beside the parsed documents it keeps *views*: what one command derived from a checked lock in the plain tuples it
+compares (``diff``'s package rows, ``compare/diff.py``), written with ``marshal`` because it loads an order of
+magnitude faster than JSON. A view's key also holds the command's name and the state of the modules its
+derivation follows, and the Python version (``marshal``'s format is the interpreter's).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import contextlib
 import functools
 import hashlib
 import json
+import marshal
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +42,7 @@ from .errors import EnvsnapError
 ENV = "ENVSNAP_LOCK_CACHE"
 MAX_ENTRIES = 32
 _SUFFIX = ".json"
+_VIEW_SUFFIX = ".view"
 # The modules whose code decides whether a text loads and what it loads to.
 _DECIDING = ("lockfile.py", "model.py", "grammar.py", "_readlimits.py", "_toml.py", "_lockcache.py")
 
@@ -58,9 +66,15 @@ def bypassed(bypass: bool = True) -> Iterator[None]:
 
 @functools.cache
 def _code_state() -> str:
+    return "\n".join([__version__, _modules_state(_DECIDING)])
+
+
+@functools.cache
+def _modules_state(names: tuple[str, ...]) -> str:
+    """The size and mtime of each module (a path below the package)."""
     here = Path(__file__).parent
-    parts = [__version__]
-    for name in _DECIDING:
+    parts = []
+    for name in names:
         try:
             info = os.stat(here / name)
         except OSError:
@@ -70,9 +84,12 @@ def _code_state() -> str:
     return "\n".join(parts)
 
 
-def key(text: str, *, check_digest: bool) -> str:
-    """The entry name of ``text`` loaded with or without its digest check, under this envsnap."""
+def key(text: str, *, check_digest: bool, view: str = "", deciding: tuple[str, ...] = ()) -> str:
+    """The entry name of ``text`` loaded with or without its digest check, under this envsnap; with ``view``, of
+    that view of it, derived by code in the ``deciding`` modules (paths below the package: ``compare/diff.py``)."""
     h = hashlib.sha256(_code_state().encode())
+    if view:
+        h.update(f"\0view\0{view}\0{sys.version}\0{marshal.version}\0{_modules_state(deciding)}".encode())
     h.update(b"\0digest\0" if check_digest else b"\0no-digest\0")
     h.update(text.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
@@ -113,3 +130,37 @@ def put(name: str, document: dict[str, Any]) -> None:
     except (ValueError, TypeError):
         return
     _cachedir.store(folder / f"{name}{_SUFFIX}", data, keep=MAX_ENTRIES, suffix=_SUFFIX)
+
+
+def get_view(name: str) -> Any:
+    """The view kept under ``name`` (plain tuples, strings, numbers and None), or None (a miss)."""
+    if not enabled():
+        return None
+    folder = private_cache_dir(LOCKS_CACHE, create=False)
+    if folder is None:
+        return None
+    path = folder / f"{name}{_VIEW_SUFFIX}"
+    try:
+        limit = 2 * _readlimits.max_input_bytes(EnvsnapError)
+        entry = marshal.loads(_readlimits.read_bytes(path, error=EnvsnapError, what="cache entry", limit=limit))
+    except (EnvsnapError, ValueError, EOFError, TypeError):
+        return None
+    if type(entry) is not tuple or len(entry) != 2 or entry[0] != name:
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return entry[1]
+
+
+def put_view(name: str, value: Any) -> None:
+    """Keep ``value`` (plain tuples, strings, numbers and None) under ``name``; never fails."""
+    if not enabled():
+        return
+    folder = private_cache_dir(LOCKS_CACHE, create=True)
+    if folder is None:
+        return
+    try:
+        data = marshal.dumps((name, value))
+    except ValueError:
+        return
+    _cachedir.store(folder / f"{name}{_VIEW_SUFFIX}", data, keep=MAX_ENTRIES, suffix=_VIEW_SUFFIX)

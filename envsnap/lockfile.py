@@ -247,13 +247,23 @@ def load(path: str | os.PathLike[str], *, check_digest: bool = True) -> Snapshot
     """Read and validate a lockfile. Errors name the file and the dotted path of the bad field.
 
     Only a regular file of at most ``ENVSNAP_MAX_LOCK_BYTES`` is read (a FIFO or a device is refused)."""
+    return loads(read_text(path), origin=str(Path(path)), check_digest=check_digest)
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A lockfile's text, read as ``load`` reads it (a regular file within the size limit, UTF-8), unchecked."""
     p = Path(path)
     raw = _readlimits.read_bytes(p, error=LockfileError, what="lockfile")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise LockfileError(f"{p}: not a text file (expected a TOML lockfile)") from None
-    return loads(text, origin=str(p), check_digest=check_digest)
+
+
+def from_checked_document(data: Mapping[str, Any]) -> Snapshot:
+    """The snapshot of a document that passed every check of this envsnap's loader before (a cache entry keyed
+    on the text it came from and on this code), built without checking it again. Never for untrusted data."""
+    return _trusted(Snapshot, _migrated(data, "<cache>")[0])
 
 
 def validate(snapshot: Snapshot, *, origin: str = "<data>") -> Snapshot:

@@ -24,12 +24,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import lockfile
-    from .._privacy import scrub_snapshot
-    from ..compare.diff import diff
+    from ..compare.diff import diff_files
 
-    # Both sides without secrets, as in an export: a change of a signature alone is no change of environment.
-    report = diff(scrub_snapshot(lockfile.load(args.a)), scrub_snapshot(lockfile.load(args.b)))
+    report = diff_files(args.a, args.b)  # both without secrets, as in an export
     if args.json:
         _output.print_json(report.to_dict())
     else:

@@ -21,12 +21,16 @@ system libraries and packages. Each change has a weight; the report is sorted by
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from ..errors import LockfileError
 from ..model import CondaPackage, PythonPackage, Snapshot
 from ..report import Entry, Report, Severity
 
@@ -98,8 +102,14 @@ class DiffReport(Report):
         return {"identical": self.identical, "counts": self.counts()}
 
 
+# A plain release (``1.26.4``): the form of most versions in a lock, compared without building ``Version``s.
+_PLAIN_RELEASE = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})*")
+
+
 def version_change(old: str, new: str) -> tuple[str, str]:
     """(kind, direction): kind is major/minor/patch/local/version, direction upgrade/downgrade/""."""
+    if _PLAIN_RELEASE.fullmatch(old) and _PLAIN_RELEASE.fullmatch(new):
+        return _release_change(tuple(map(int, old.split("."))), tuple(map(int, new.split("."))))
     try:
         a, b = Version(old), Version(new)
     except InvalidVersion:
@@ -117,12 +127,89 @@ def version_change(old: str, new: str) -> tuple[str, str]:
     return "version", direction
 
 
+def _release_change(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[str, str]:
+    """``version_change`` of two plain releases, as ``Version`` orders them (trailing zeros do not count)."""
+    sa, sb = _without_trailing_zeros(a), _without_trailing_zeros(b)
+    direction = "upgrade" if sb > sa else ("downgrade" if sb < sa else "")
+    ra, rb = a + (0,) * 3, b + (0,) * 3
+    if ra[0] != rb[0]:
+        return "major", direction
+    if ra[1] != rb[1]:
+        return "minor", direction
+    return ("patch" if a != b else "version"), direction
+
+
+def _without_trailing_zeros(release: tuple[int, ...]) -> tuple[int, ...]:
+    end = len(release)
+    while end > 1 and release[end - 1] == 0:
+        end -= 1
+    return release[:end]
+
+
 def diff(a: Snapshot, b: Snapshot) -> DiffReport:
+    changes = _changes(a, b, [package_row(p) for p in a.python.packages], [package_row(p) for p in b.python.packages])
+    return _report(a, b, changes or _uncompared(a, b))
+
+
+def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffReport:
+    """What ``envsnap diff A B`` reports: ``diff`` of the two lockfiles, both without secrets (as in an export: a
+    change of a signature alone is no change of environment), each loaded and checked as ``lockfile.load`` does.
+
+    A lock compared before is not loaded again: its package rows and the rest of it (without packages) are kept
+    in the parsed-lock cache as a view of its exact text, written when the text first loaded and was checked, so
+    two 5,000-distribution locks build no model of their 10,000 packages and scrub none of their URLs again. The
+    report is the same either way (tests/security/test_lockcache.py); only two locks that differ in no package and
+    in nothing else compared are loaded in full, to name the fields that differ."""
+    (rest_a, rows_a, full_a), (rest_b, rows_b, full_b) = _side(a), _side(b)
+    changes = _changes(rest_a, rest_b, rows_a, rows_b)
+    if changes:
+        return _report(rest_a, rest_b, changes)
+    return diff(full_a(), full_b())
+
+
+# The modules whose code decides a lock's view for diff (the scrubbing and the rows), besides the loader's.
+_VIEW_DECIDED_BY = ("compare/diff.py", "_privacy.py", "fileurls.py")
+
+
+def _side(path: str | os.PathLike[str]) -> tuple[Snapshot, Sequence[PackageRow], Callable[[], Snapshot]]:
+    """A lock without secrets as diff compares it: its snapshot without packages, its package rows, and how to
+    get the whole snapshot."""
+    from .. import _lockcache, lockfile
+
+    text = lockfile.read_text(path)
+    origin = str(Path(path))
+
+    def full() -> Snapshot:
+        from .._privacy import scrub_snapshot
+
+        return scrub_snapshot(lockfile.loads(text, origin=origin))
+
+    name = (
+        _lockcache.key(text, check_digest=True, view="diff", deciding=_VIEW_DECIDED_BY) if _lockcache.enabled() else ""
+    )
+    kept = _lockcache.get_view(name) if name else None
+    if kept is not None:
+        try:
+            rest_doc, rows = kept
+            if type(rows) is tuple and all(type(row) is tuple and len(row) == 6 for row in rows):
+                return lockfile.from_checked_document(rest_doc), rows, full
+        except (LockfileError, TypeError, ValueError, AttributeError, KeyError):
+            pass  # an entry that is not a view (garbage written over it) is a miss
+    whole = full()
+    rest = dataclasses.replace(whole, python=dataclasses.replace(whole.python, packages=()))
+    rows = tuple(package_row(p) for p in whole.python.packages)
+    if name:
+        _lockcache.put_view(name, (lockfile.to_dict(rest), rows))
+    return rest, rows, lambda: whole
+
+
+def _changes(a: Snapshot, b: Snapshot, rows_a: Sequence[PackageRow], rows_b: Sequence[PackageRow]) -> list[Change]:
+    """What differs between two locks, their Python packages given as rows; [] where nothing compared does."""
     found = [
         *_stack(a, b),
         *_interpreter(a, b),
         *_platform(a, b),
-        *python_packages(a.python.packages, b.python.packages),
+        *package_changes(rows_a, rows_b),
         *conda_packages(a.conda.packages if a.conda else (), b.conda.packages if b.conda else ()),
         *_system(a, b),
         *_hardware(a, b),
@@ -130,9 +217,10 @@ def diff(a: Snapshot, b: Snapshot) -> DiffReport:
     # Only an imported lock (its origin and unknown tables) can leave a change unknown: a captured pair's 5,000
     # changes are not each looked up in the tables neither lock lists.
     imported = any(lock.envsnap.origin or lock.envsnap.unknown for lock in (a, b))
-    changes = [_mark_unknown(c, a, b) for c in found] if imported else found
-    if not changes:
-        changes = _uncompared(a, b)
+    return [_mark_unknown(c, a, b) for c in found] if imported else found
+
+
+def _report(a: Snapshot, b: Snapshot, changes: list[Change]) -> DiffReport:
     changes.sort(key=lambda c: (-c.weight, c.area, c.subject))
     return DiffReport(a.envsnap.content_digest, b.envsnap.content_digest, tuple(changes))
 
@@ -319,64 +407,89 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
     ]
 
 
+# A Python package as diff compares it: (name, version, source, wheel tags, RECORD digest, and the pinned
+# artifact's (file name, sha256) or None). Plain tuples: the rows of a lock are kept in the parsed-lock cache
+# (``diff_files``), and a row read from there is compared by the same code as one made from a package.
+PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None"]
+
+
+def package_row(p: PythonPackage) -> PackageRow:
+    a = p.artifact
+    return (
+        p.name,
+        p.version,
+        _source(p),
+        tuple(p.wheel_tags),
+        p.record_digest,
+        None if a is None else (a.filename, a.sha256),
+    )
+
+
 def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) -> list[Change]:
-    a = {p.name: p for p in old}
-    b = {p.name: p for p in new}
+    return package_changes([package_row(p) for p in old], [package_row(p) for p in new])
+
+
+def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow]) -> list[Change]:
+    a = {row[0]: row for row in old}
+    b = {row[0]: row for row in new}
     out = [
-        Change("python", n, "removed", "removed", a[n].version, "", _PACKAGE_WEIGHT["removed"])
+        Change("python", n, "removed", "removed", a[n][1], "", _PACKAGE_WEIGHT["removed"])
         for n in sorted(set(a) - set(b))
     ]
     out += [
-        Change("python", n, "added", "added", "", b[n].version, _PACKAGE_WEIGHT["added"])
-        for n in sorted(set(b) - set(a))
+        Change("python", n, "added", "added", "", b[n][1], _PACKAGE_WEIGHT["added"]) for n in sorted(set(b) - set(a))
     ]
     for name in sorted(set(a) & set(b)):
-        change = _package_change(a[name], b[name])
-        if change is not None:
-            out.append(change)
+        x, y = a[name], b[name]
+        if x != y:
+            change = _package_change(x, y)
+            if change is not None:
+                out.append(change)
     return out
 
 
-def _package_change(x: PythonPackage, y: PythonPackage) -> Change | None:
-    if x.version != y.version:
-        kind, direction = version_change(x.version, y.version)
-        return Change("python", x.name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind], direction)
-    sa, sb = _source(x), _source(y)
-    if sa != sb:
-        return Change("python", x.name, "changed", "source", sa, sb, _PACKAGE_WEIGHT["source"])
-    if set(x.wheel_tags) != set(y.wheel_tags):
+def _package_change(x: PackageRow, y: PackageRow) -> Change | None:
+    name, version, source, tags, record, artifact = x
+    _, version_b, source_b, tags_b, record_b, artifact_b = y
+    if version != version_b:
+        kind, direction = version_change(version, version_b)
+        return Change("python", name, "changed", kind, version, version_b, _PACKAGE_WEIGHT[kind], direction)
+    if source != source_b:
+        return Change("python", name, "changed", "source", source, source_b, _PACKAGE_WEIGHT["source"])
+    if set(tags) != set(tags_b):
         return Change(
             "python",
-            x.name,
+            name,
             "changed",
             "build",
-            ", ".join(x.wheel_tags),
-            ", ".join(y.wheel_tags),
+            ", ".join(tags),
+            ", ".join(tags_b),
             _PACKAGE_WEIGHT["build"],
             "wheel tag",
         )
-    if x.record_digest and y.record_digest and x.record_digest != y.record_digest:
+    if record and record_b and record != record_b:
         return Change(
             "python",
-            x.name,
+            name,
             "changed",
             "build",
-            x.record_digest[:19],
-            y.record_digest[:19],
+            record[:19],
+            record_b[:19],
             _PACKAGE_WEIGHT["build"],
             "other files (RECORD digest)",
         )
-    fa, fb = x.artifact, y.artifact
-    if (fa is None) != (fb is None) or (fa is not None and fb is not None and fa.sha256 != fb.sha256):
+    if (artifact is None) != (artifact_b is None) or (
+        artifact is not None and artifact_b is not None and artifact[1] != artifact_b[1]
+    ):
         return Change(
             "python",
-            x.name,
+            name,
             "changed",
             "artifact",
-            fa.filename if fa else "(not pinned)",
-            fb.filename if fb else "(not pinned)",
+            artifact[0] if artifact else "(not pinned)",
+            artifact_b[0] if artifact_b else "(not pinned)",
             _PACKAGE_WEIGHT["artifact"],
-            "other sha256" if fa and fb and fa.filename == fb.filename else "",
+            "other sha256" if artifact and artifact_b and artifact[0] == artifact_b[0] else "",
         )
     return None
 

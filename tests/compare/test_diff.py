@@ -288,3 +288,32 @@ def test_a_captured_pair_is_compared_once_per_package(monkeypatch: pytest.Monkey
     assert [c.kind for c in diff(a, b).changes] == ["major"]
     monkeypatch.setattr(lockfile, "to_dict", refuse)
     assert diff(a, a).identical and diff(a, dataclasses.replace(a)).identical
+
+
+def test_plain_releases_are_compared_as_packaging_compares_them() -> None:
+    """``version_change`` compares plain releases (``1.26.4``) without building ``Version``s, to the same answer."""
+    from packaging.version import Version
+
+    from envsnap.compare import diff as diff_module
+
+    def by_packaging(old: str, new: str) -> tuple[str, str]:
+        a, b = Version(old), Version(new)
+        direction = "upgrade" if b > a else ("downgrade" if b < a else "")
+        ra, rb = a.release + (0,) * 3, b.release + (0,) * 3
+        if ra[0] != rb[0]:
+            return "major", direction
+        if ra[1] != rb[1]:
+            return "minor", direction
+        return ("patch" if a.public != b.public else "version"), direction
+
+    versions = ["0", "1", "01", "1.0", "1.00", "1.0.0", "1.0.0.0", "1.0.1", "1.1", "1.10", "1.9.9", "2", "2.0.0.1"]
+    versions += ["0.0.1", "10.2.3", "1.2.3.4.5", "3.0.0.0.1", "1" + "0" * 18]
+    for old in versions:
+        for new in versions:
+            assert version_change(old, new) == by_packaging(old, new), (old, new)
+    assert diff_module._PLAIN_RELEASE.fullmatch("1.26.4") and not diff_module._PLAIN_RELEASE.fullmatch("1.0rc1")
+    # Anything else still goes through packaging: pre-releases, local labels, epochs, a very long component.
+    assert version_change("1.0rc1", "1.0") == ("patch", "upgrade")
+    assert version_change("2.1.0+cu121", "2.1.0+cu124") == ("local", "")
+    assert version_change("1!1.0", "1.0") == ("major", "downgrade")
+    assert version_change("1" * 30, "2") == ("major", "downgrade")

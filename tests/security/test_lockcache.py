@@ -203,3 +203,151 @@ def test_the_library_verify_without_cache_bypasses_the_lock_cache(cache: Path, t
     path = lockfile.dump(full(), tmp_path / "envsnap.lock")
     verify(path, sys.executable, cache=False)
     assert not cache.exists()
+
+
+# ------------------------------------------------------------------------------------ diff's view of a lock
+
+
+def _variants() -> dict[str, Snapshot]:
+    """Locks that differ from ``full()`` in each way diff tells apart, and in ways it does not compare."""
+    from envsnap.model import Artifact, Source
+
+    base = full()
+
+    def packages(change: Callable[[PythonPackage], PythonPackage]) -> Snapshot:
+        moved = tuple(change(p) for p in base.python.packages)
+        return dataclasses.replace(base, python=dataclasses.replace(base.python, packages=moved))
+
+    def signed(p: PythonPackage, token: str) -> PythonPackage:
+        if p.artifact is None:
+            return p
+        url = f"{p.artifact.url}?X-Amz-Signature={token}"
+        return dataclasses.replace(p, artifact=dataclasses.replace(p.artifact, url=url))
+
+    return {
+        "same": base,
+        "versions": packages(lambda p: dataclasses.replace(p, version=p.version + ".1")),
+        "sources": packages(
+            lambda p: (
+                dataclasses.replace(p, source=Source(kind="archive", url="https://u:pw@files.example.org/x.whl"))
+                if p.source.kind == "index"
+                else p
+            )
+        ),
+        "tags and files": packages(
+            lambda p: dataclasses.replace(p, wheel_tags=("py2-none-any",), record_digest="sha256:" + "12" * 32)
+        ),
+        "artifacts": packages(
+            lambda p: dataclasses.replace(
+                p,
+                artifact=Artifact(
+                    filename=f"{p.name.replace('-', '_')}-{p.version}-py3-none-any.whl",
+                    url=f"https://files.example.org/{p.name.replace('-', '_')}-{p.version}.whl",
+                    sha256="34" * 32,
+                ),
+            )
+        ),
+        "fewer": dataclasses.replace(base, python=dataclasses.replace(base.python, packages=base.python.packages[1:])),
+        # A signature is a secret, scrubbed on both sides: the same lock to diff, though their texts differ.
+        "signed": packages(lambda p: signed(p, "abc")),
+        "signed again": packages(lambda p: signed(p, "def")),
+        "uncompared": dataclasses.replace(base, envsnap=dataclasses.replace(base.envsnap, generator="envsnap 9")),
+        "imported": dataclasses.replace(
+            base, envsnap=dataclasses.replace(base.envsnap, origin="requirements", unknown=("system",))
+        ),
+    }
+
+
+def test_diff_of_lock_files_is_the_diff_of_the_scrubbed_locks_from_the_cache_too(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``diff_files`` (what ``envsnap diff`` runs) reports what ``diff`` of both locks loaded, checked and scrubbed
+    reports, with the cache off, while it fills it, and from the views it kept."""
+    from envsnap._privacy import scrub_snapshot
+    from envsnap.compare import diff as diff_module
+
+    paths = {name: lockfile.dump(snap, tmp_path / f"{i}.lock") for i, (name, snap) in enumerate(_variants().items())}
+    pairs = [(a, b) for a in paths for b in paths]
+
+    def expected(a: str, b: str) -> Any:
+        with _lockcache.bypassed():
+            return diff_module.diff(scrub_snapshot(lockfile.load(paths[a])), scrub_snapshot(lockfile.load(paths[b])))
+
+    wanted = {pair: expected(*pair) for pair in pairs}
+    assert not cache.exists()
+    monkeypatch.setenv(_lockcache.ENV, "0")
+    assert all(diff_module.diff_files(paths[a], paths[b]) == wanted[a, b] for a, b in pairs)
+    assert not cache.exists()
+    monkeypatch.setenv(_lockcache.ENV, "1")
+    for a, b in pairs:  # filling the cache
+        lockfile._loads_once.cache_clear()
+        assert diff_module.diff_files(paths[a], paths[b]) == wanted[a, b], (a, b)
+    assert len(list(cache.glob("*.view"))) == len(paths)
+    # From the views: no package is built or scrubbed, where some package differs.
+    loads = lockfile.loads
+    monkeypatch.setattr(lockfile, "loads", lambda *args, **kwargs: pytest.fail("loaded in full"))
+    for a, b in pairs:
+        if wanted[a, b].changes and wanted[a, b].changes[0].area != "lock":
+            assert diff_module.diff_files(paths[a], paths[b]) == wanted[a, b], (a, b)
+    monkeypatch.setattr(lockfile, "loads", loads)
+    for a, b in pairs:
+        lockfile._loads_once.cache_clear()
+        assert diff_module.diff_files(paths[a], paths[b]) == wanted[a, b], (a, b)
+    # The paths where a full load is still needed were taken: a pair alike but for secrets, one alike but for
+    # a field no comparison looks at.
+    assert wanted["signed", "signed again"].identical and wanted["same", "signed"].identical
+    assert [c.area for c in wanted["same", "uncompared"].changes] == ["lock"]
+    assert {c.kind for c in wanted["same", "tags and files"].changes} == {"build"}
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [b"", b"not marshal", b"\xff" * 10, "marshal:KEY", "marshal:other", "marshal:shape", "marshal:rows"],
+)
+def test_a_broken_view_is_a_miss(cache: Path, tmp_path: Path, entry: bytes | str) -> None:
+    import marshal
+
+    from envsnap.compare.diff import diff_files
+
+    a = lockfile.dump(full(), tmp_path / "a.lock")
+    b = lockfile.dump(_variants()["versions"], tmp_path / "b.lock")
+    expected = diff_files(a, b)
+    views = sorted(cache.glob("*.view"))
+    assert len(views) == 2
+    for view in views:
+        name = view.name.removesuffix(".view")
+        blob = {
+            "marshal:KEY": marshal.dumps((name, {"envsnap": {}})),
+            "marshal:other": marshal.dumps(("other", marshal.loads(view.read_bytes())[1])),
+            "marshal:shape": marshal.dumps((name, (1, 2, 3))),
+            "marshal:rows": marshal.dumps((name, (marshal.loads(view.read_bytes())[1][0], ((1, 2),)))),
+        }.get(entry, entry)
+        assert isinstance(blob, bytes)
+        view.write_bytes(blob)
+    lockfile._loads_once.cache_clear()
+    assert diff_files(a, b) == expected
+    assert all(marshal.loads(view.read_bytes())[0] == view.name.removesuffix(".view") for view in views)
+
+
+def test_a_view_is_keyed_on_the_code_that_derives_it(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = lockfile.dumps(full())
+    view = _lockcache.key(text, check_digest=True, view="diff", deciding=("compare/diff.py", "_privacy.py"))
+    assert view != _lockcache.key(text, check_digest=True)
+    assert view != _lockcache.key(text, check_digest=True, view="diff", deciding=("compare/diff.py",))
+    assert view != _lockcache.key(text, check_digest=True, view="verify", deciding=("compare/diff.py", "_privacy.py"))
+    monkeypatch.setattr(_lockcache, "_modules_state", lambda names: "an edited compare/diff.py")
+    assert view != _lockcache.key(text, check_digest=True, view="diff", deciding=("compare/diff.py", "_privacy.py"))
+
+
+def test_diff_errors_are_the_loaders(cache: Path, tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A bad lock on either side fails as ``lockfile.load`` fails, the first side's error first."""
+    good = lockfile.dump(full(), tmp_path / "good.lock")
+    bad = tmp_path / "bad.lock"
+    bad.write_text("[envsnap]\nschema_version = 99\n")
+    missing = tmp_path / "missing.lock"
+    for a, b, expected in ((bad, good, "bad.lock"), (good, bad, "bad.lock"), (bad, missing, "bad.lock")):
+        for _ in range(2):  # the good lock's view kept by the first run
+            result = cli("diff", a, b)
+            assert result.code == 2 and expected in result.err and "Traceback" not in result.err, result

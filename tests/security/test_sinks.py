@@ -633,7 +633,15 @@ def test_check_prints_markup_literally(cli: Callable[..., Any], monkeypatch: pyt
 def test_diff_strips_control_characters(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, wide: None) -> None:
     a = lock()
     b = with_package(a, 0, version="3.0.3" + ESC + MARKUP)
-    loads(monkeypatch, {"a.lock": a, "b.lock": b})
+    from envsnap.compare import diff as diff_module
+
+    # diff reads its files through a view of each lock (compare/diff.py): handed the hostile snapshots there.
+    snaps = {"a.lock": a, "b.lock": b}
+
+    def side(path: str) -> tuple[Snapshot, tuple[diff_module.PackageRow, ...], Callable[[], Snapshot]]:
+        return snaps[path], tuple(map(diff_module.package_row, snaps[path].python.packages)), lambda: snaps[path]
+
+    monkeypatch.setattr(diff_module, "_side", side)
     result = cli("diff", "a.lock", "b.lock")
     assert result.code == 1, result
     assert "\x1b" not in result.out and MARKUP in result.out
