@@ -7,11 +7,13 @@ Serialisation lives in ``envsnap.lockfile``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from .grammar import is_pep440, split_hash
 
@@ -35,12 +37,54 @@ Noarch = Literal["", "python", "generic"]
 ProjectVcs = Literal["", "git"]
 
 
+_Model = TypeVar("_Model", bound=type)
+
+
+def _compared(cls: _Model) -> _Model:
+    """Give a ``@dataclass(frozen=True, eq=False, repr=False)`` class the ``__eq__``, ``__hash__`` and ``__repr__``
+    that ``@dataclass(frozen=True)`` would write for it (equal to an instance of the same class whose fields are
+    equal, hashed as the tuple of its fields, shown as ``Name(field=value, ...)``), made from shared code instead
+    of compiled for each class: dataclass compiles each method it writes from source, and compiling 126 small
+    functions was most of what ``import envsnap.model`` cost (issue 18; tests/test_model.py compares the two).
+    Each class has a docstring for the same reason: dataclass makes a missing one with ``inspect.signature``."""
+    fields = dataclasses.fields(cls)
+    compared = _getter(tuple(f.name for f in fields if f.compare))
+    hashed = _getter(tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
+    shown = tuple(f.name for f in fields if f.repr)
+
+    def __eq__(self: Any, other: object) -> Any:
+        if other.__class__ is self.__class__:
+            return compared(self) == compared(other)
+        return NotImplemented
+
+    def __hash__(self: Any) -> int:
+        return hash(hashed(self))
+
+    def __repr__(self: Any) -> str:
+        return f"{self.__class__.__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in shown)})"
+
+    for method in (__eq__, __hash__, __repr__):
+        method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
+        setattr(cls, method.__name__, method)
+    return cls
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
+    """The tuple of these attributes of an object (a tuple even of one or none, as dataclass compares them)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    return lambda obj: tuple(getattr(obj, name) for name in names)
+
+
 def _empty_map() -> Mapping[str, str]:
     return MappingProxyType({})
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Meta:
+    """The ``[envsnap]`` table: the lock's schema version, who wrote it and when, and its content digest."""
+
     schema_version: int = SCHEMA_VERSION
     generator: str = ""
     created: str = ""
@@ -54,8 +98,11 @@ class Meta:
     unknown: tuple[str, ...] = field(default=(), metadata={"sparse": True})
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Platform:
+    """The ``[platform]`` table: operating system, machine, kernel and C library."""
+
     system: str = ""
     machine: str = ""
     os_id: str = ""
@@ -66,7 +113,8 @@ class Platform:
     libc_version: str = ""
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Source:
     """Where a distribution came from (PEP 610 ``direct_url.json``); ``kind = "index"`` when it has none."""
 
@@ -85,7 +133,8 @@ class Source:
         return split_hash(self.archive_hash)
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Artifact:
     """The exact file that was installed, recovered by ``envsnap pin``."""
 
@@ -98,7 +147,8 @@ class Artifact:
     rebuilt: bool = False  # built locally (sdist, VCS, directory): not the upstream artifact
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Candidate:
     """One file a lock from another tool lists for a package: every ``--hash`` of a requirement, every wheel
     (and sdist) of a pylock package. ``envsnap pin`` picks the one that fits the target from them; a hashed
@@ -112,8 +162,11 @@ class Candidate:
     index: str = ""
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class PythonPackage:
+    """One ``[[python.packages]]`` entry: an installed distribution."""
+
     name: str  # canonical (PEP 503) name
     version: str
     installer: str = ""
@@ -146,8 +199,11 @@ class PythonPackage:
 LEGACY_VERSION_REASON = "not a PEP 440 version: envsnap does not pin, fetch or install it"
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class PythonEnv:
+    """The ``[python]`` table: the interpreter and its installed distributions."""
+
     implementation: str = ""
     version: str = ""
     abi: str = ""  # the interpreter's own ABI tag, e.g. "cp311"
@@ -160,8 +216,11 @@ class PythonEnv:
     packages: tuple[PythonPackage, ...] = ()
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class SystemPackage:
+    """One ``[[system.packages]]`` entry: a package of the system's package manager."""
+
     manager: PackageManager
     name: str
     version: str
@@ -175,7 +234,8 @@ class SystemPackage:
     url: str = ""
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class SystemLibrary:
     """One shared library outside the environment that its binaries load."""
 
@@ -185,15 +245,21 @@ class SystemLibrary:
     needed_by: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class System:
+    """The ``[system]`` table: the system's package manager, its packages and the libraries loaded from it."""
+
     manager: SystemManager = ""
     packages: tuple[SystemPackage, ...] = ()
     libraries: tuple[SystemLibrary, ...] = ()
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Cpu:
+    """The ``[hardware.cpu]`` table."""
+
     vendor: str = ""
     model: str = ""
     arch: str = ""
@@ -201,8 +267,11 @@ class Cpu:
     flags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Gpu:
+    """One ``[[hardware.gpus]]`` entry: a GPU the driver reports."""
+
     index: int
     name: str = ""
     compute_capability: str = ""
@@ -211,22 +280,29 @@ class Gpu:
     serial: str = ""
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Hardware:
+    """The ``[hardware]`` table: memory, CPU and GPUs."""
+
     memory_mib: int = 0
     cpu: Cpu = field(default_factory=Cpu)
     gpus: tuple[Gpu, ...] = ()
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Nvidia:
+    """The ``[nvidia]`` table: the driver, as NVML reports it."""
+
     driver_version: str = ""
     cuda_driver_version: str = ""  # the CUDA version the driver supports, e.g. "12.8"
     source: NvidiaSource = ""  # how it was read
     error: str = ""  # set when the driver answered with an error or hung
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class CudaLibrary:
     """One copy of one CUDA component found in or around the environment."""
 
@@ -238,8 +314,11 @@ class CudaLibrary:
     selected: bool = False  # the copy the environment's frameworks would load
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Cuda:
+    """The ``[cuda]`` table: the CUDA components the environment loads, and every copy found."""
+
     runtime_version: str = ""
     runtime_source: CudaSourceOrNone = ""
     cudnn_version: str = ""
@@ -253,8 +332,11 @@ class Cuda:
     copies: tuple[CudaLibrary, ...] = ()
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Framework:
+    """One ``[frameworks.<name>]`` table: an ML framework and the CUDA it was built for."""
+
     name: str
     version: str = ""
     cuda_version: str = ""  # the CUDA the build targets
@@ -267,8 +349,11 @@ class Framework:
     error: str = ""
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class CondaPackage:
+    """One ``[[conda.packages]]`` entry: a package of the conda environment."""
+
     name: str
     version: str
     build: str = ""
@@ -282,15 +367,21 @@ class CondaPackage:
     noarch: Noarch = ""  # "" is a platform package; needed to link it into a new prefix
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Conda:
+    """The ``[conda]`` table: the conda environment's subdir, channels and packages."""
+
     subdir: str = ""
     channels: tuple[str, ...] = ()
     packages: tuple[CondaPackage, ...] = ()
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Project:
+    """The ``[project]`` table: the version-control state of the project the lock was captured in."""
+
     vcs: ProjectVcs = "git"
     commit: str = ""
     branch: str = ""
@@ -299,8 +390,11 @@ class Project:
     remote_url: str = ""
 
 
-@dataclass(frozen=True)
+@_compared
+@dataclass(frozen=True, eq=False, repr=False)
 class Snapshot:
+    """A whole lock: every table of the lockfile (docs/lockfile.md)."""
+
     envsnap: Meta = field(default_factory=Meta)
     platform: Platform = field(default_factory=Platform)
     python: PythonEnv = field(default_factory=PythonEnv)
