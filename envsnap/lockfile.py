@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -21,9 +20,8 @@ from typing import Any, TypeVar
 
 import tomli_w
 
-from . import _lockcache, _readlimits, grammar
+from . import _lockcache, _locktext, _readlimits, grammar
 from ._defaults import LOCK_NAME
-from ._fs import atomic_write_text
 from .errors import LockfileError
 from .model import (
     SCHEMA_VERSION,
@@ -166,14 +164,12 @@ def write_text(text: str, path: str | os.PathLike[str] = DEFAULT_NAME) -> Path:
 
 
 def _write(text: str, target: Path) -> Path:
-    try:
-        atomic_write_text(target, text)
-    except OSError as exc:
-        raise LockfileError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    return target
+    return _locktext.write(text, target)
 
 
-def dump_if_changed(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME) -> bool:
+def dump_if_changed(
+    snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME, *, text: str | None = None
+) -> bool:
     """Write the lockfile unless ``path`` already holds a valid lock with the same content digest.
 
     Returns False when the file was left untouched (same bytes, same ``created``, same mtime): re-capturing an
@@ -183,14 +179,15 @@ def dump_if_changed(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_N
     The file is first compared as text: when it is the new lock's text but for a valid ``created``, it is the
     same lock (the text of a valid lock, sealed with the same digest) without parsing it, which cost a
     re-capture a third of its time. Any other text is parsed, so a lock written with other formatting but the
-    same content is still left as it is."""
-    text = dumps(snapshot)
+    same content is still left as it is. ``text``: the snapshot's ``dumps``, when the caller has it already."""
+    if text is None:
+        text = dumps(snapshot)
     try:
         raw = _readlimits.read_bytes(Path(path), error=LockfileError, what="lockfile")
     except LockfileError:
         raw = b""
     try:
-        if raw and _same_but_created(raw.decode("utf-8"), text):
+        if raw and _locktext.same_but_created(raw.decode("utf-8"), text):
             return False
         existing = load(path) if raw else None
     except (LockfileError, UnicodeDecodeError):
@@ -199,17 +196,6 @@ def dump_if_changed(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_N
         return False
     _write(text, Path(path))
     return True
-
-
-_CREATED = re.compile(r'^created = "([^"\\\n]*)"$', re.MULTILINE)
-
-
-def _same_but_created(old: str, new: str) -> bool:
-    """``old`` is ``new`` with another valid ``created`` time in its ``[envsnap]`` table."""
-    a, b = _CREATED.search(old), _CREATED.search(new)
-    if a is None or b is None or not grammar.is_timestamp(a.group(1)):
-        return False
-    return old[: a.start()] == new[: b.start()] and old[a.end() :] == new[b.end() :]
 
 
 # -------------------------------------------------------------------------------------------- from dict

@@ -9,7 +9,6 @@ probes that read the target's facts then run in order, each able to read the val
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +23,7 @@ from ..model import Hardware, Meta, Snapshot
 from . import conda, cuda, environment, frameworks, host, nvidia, project, python, system
 from .hostlibs import Loader, PackageDatabase
 from .interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPython
+from .memo import utc_now
 
 # In the order they run; a probe reads only the values of those before it (``ctx.value_of``).
 PROBES: tuple[Probe[Any], ...] = (
@@ -80,10 +80,6 @@ def _working_directory() -> str | None:
         return os.getcwd()
     except OSError:
         return None
-
-
-def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _project_root(project_dir: str | None) -> str | None:

@@ -432,6 +432,13 @@ class Loader:
             self._in_ld_cache[key] = found
         return found
 
+    def consulted(self) -> tuple[set[str], set[str]]:
+        """The files whose dynamic sections were read and the folders searched, for the capture memo
+        (``probes/memo.py``): what the loader's answers depend on besides ld.so.cache."""
+        files = set(self._elf) | {p for p in self._in_ld_cache.values() if p}
+        folders = {folder for key in self._searched for folder in key[0]}
+        return files, folders | set(self.ld_library_path) | set(self.default_dirs)
+
     def warm(self) -> None:
         """Resolve, before the target interpreter has answered, what the files of the last capture of this
         environment need (their sections are in the capture cache): when the environment is unchanged, the

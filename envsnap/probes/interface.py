@@ -14,8 +14,6 @@ library only at import time.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -239,8 +237,9 @@ class CaptureOptions:
 
     def cache_identity(self) -> str:
         """The environment's name for its capture cache files: its interpreter's path, or its conda prefix."""
-        where = self.python_path or (self.conda_prefix if not self.python_layer else None) or sys.executable
-        return os.path.abspath(where)
+        from .target import cache_identity
+
+        return cache_identity(self.python_path, self.conda_prefix, self.python_layer)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pytest
 from test_system import _minimal_elf64
 from testutil import CliResult
 
-from envsnap.probes import _pyprobe, cache, elf, hostlibs
+from envsnap.probes import _pyprobe, cache, elf, hostlibs, memo
 from envsnap.probes import capture as capture_module
 
 OLD = time.time() - 3600  # files older than the cache's racy window
@@ -76,12 +76,14 @@ def demo_env(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty cache root, a working directory outside any git tree and a fixed capture time."""
+    """An empty cache root, a working directory outside any git tree and a fixed capture time. No capture is
+    answered from the capture memo (tests/probes/test_capture_memo.py): these tests read the capture cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.setattr(capture_module, "utc_now", lambda: "2026-01-01T00:00:00Z")
+    monkeypatch.setattr(memo, "RACY_NS", 1 << 62)  # no stamp is old enough to be trusted: no memo is kept
     return tmp_path / "xdg" / "envsnap" / "capture"
 
 
@@ -310,9 +312,15 @@ def test_concurrent_captures_leave_whole_cache_files(demo_env: tuple[Path, Path]
     locks = {(tmp_path / f"{i}.lock").read_text().split("\n", 4)[4] for i in range(4)}  # after `created`
     assert len(locks) == 1
     folder = tmp_path / "xdg" / "envsnap" / "capture"
-    documents = {p.name: json.loads(p.read_bytes()) for p in folder.iterdir()}
+
+    def kept() -> list[Path]:  # the capture cache's files (the capture memo's is tests/probes/test_capture_memo.py)
+        return [p for p in folder.iterdir() if not p.name.startswith("memo-")]
+
+    documents = {p.name: json.loads(p.read_bytes()) for p in kept()}
     assert all(d["format"] == _pyprobe.CACHE_FORMAT and d["entries"] for d in documents.values())
     assert not [p for p in folder.iterdir() if p.name.startswith(".envsnap-")]  # no temporary file left
-    written = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
-    subprocess.run([*capture, "-o", str(tmp_path / "again.lock")], cwd=tmp_path, env=env, check=True)
-    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == written  # all of it used, none rewritten
+    written = {p.name: p.stat().st_mtime_ns for p in kept()}
+    # Another variable: not answered from the capture memo a capture above may have kept.
+    again = {**env, "ENVSNAP_TEST_AGAIN": "1"}
+    subprocess.run([*capture, "-o", str(tmp_path / "again.lock")], cwd=tmp_path, env=again, check=True)
+    assert {p.name: p.stat().st_mtime_ns for p in kept()} == written  # all of it used, none rewritten

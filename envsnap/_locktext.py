@@ -1,0 +1,42 @@
+"""A lock's text without its model: the ``created`` line, and writing the text in place.
+
+``lockfile`` writes and compares locks through these, and so does a capture answered from the capture memo
+(``probes/memo.py``), which must not load the model or the TOML writer to give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .errors import LockfileError
+
+_CREATED = re.compile(r'^created = "([^"\\\n]*)"$', re.MULTILINE)
+
+
+def same_but_created(old: str, new: str) -> bool:
+    """``old`` is ``new`` with another valid ``created`` time in its ``[envsnap]`` table."""
+    from .grammar import is_timestamp
+
+    a, b = _CREATED.search(old), _CREATED.search(new)
+    if a is None or b is None or not is_timestamp(a.group(1)):
+        return False
+    return old[: a.start()] == new[: b.start()] and old[a.end() :] == new[b.end() :]
+
+
+def with_created(text: str, created: str) -> str:
+    """``text`` with ``created`` as its ``[envsnap]`` table's time (the content digest leaves it out)."""
+    return _CREATED.sub(lambda _m: f'created = "{created}"', text, count=1)
+
+
+def write(text: str, target: str | os.PathLike[str]) -> Path:
+    """Write a lock's text atomically: an existing file is only ever replaced by a complete one."""
+    from ._fs import atomic_write_text  # not for a lock written to standard output
+
+    path = Path(target)
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise LockfileError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    return path

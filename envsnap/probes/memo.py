@@ -1,0 +1,318 @@
+"""The capture memo: the lock of an unchanged environment, given again without probing it (issue 18).
+
+A capture of an environment nothing changed in gives the same lock but for its ``created`` time. So each capture
+keeps its lock's text with what it depended on, and the next capture of the same environment first checks those
+inputs; when every one is as it was, the kept text is the answer (with a new ``created``), without starting the
+target interpreter or loading the model. What the key holds (docs/design.md, "The capture memo"):
+
+- ``facts``, read afresh on every run: the memo's format, envsnap's version and the stamp of every module of its
+  code, the interpreter envsnap runs in, the command's options and the environment it chose, the working directory,
+  the user, every environment variable, ``uname``, the CPU count, the CPU's identity lines of ``/proc/cpuinfo``,
+  the memory size, the boot id, and the NVIDIA driver's ``/proc`` files and ``/dev`` nodes;
+- ``watch``, the files and folders the previous capture read, stamped (mode, size, mtime, ctime, inode, device):
+  the interpreter, ``pyvenv.cfg``, every site folder with its top-level files (``.pth``), every ``.dist-info``
+  folder and each file in it, the environment's ``bin/``, the user site (or the folder it would appear in), every
+  ELF file the loader read and every folder it searched, ``ld.so.cache`` and its configuration, the package
+  database (dpkg, rpm, apk), os-release, the CUDA toolkit's version files, the conda metadata, the framework
+  version files. A folder's stamp changes when an entry is added, removed or renamed in it.
+
+A capture inside a git work tree (its dirty state depends on every tracked file), with ``--project``, ``--deep``,
+``--pin`` or ``--json``, or one whose NVIDIA probe failed or timed out, is neither answered from nor kept in the
+memo. A file changed less than two seconds before the capture started is not trusted (its stamp may not move on
+its next change), nor one changed while it ran: then nothing is kept. ``--no-cache`` reads and writes no memo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+MAX_BYTES = 64 << 20  # a memo larger than this is not kept (or read)
+RACY_NS = 2_000_000_000  # a stamp this close to the capture's start is not trusted (see the module's docstring)
+_CPU_KEYS = ("vendor_id", "model name", "Model name", "cpu model", "flags", "Features", "CPU implementer")
+_GIT_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
+_SYSTEM_FILES = (
+    "/etc/os-release",
+    "/usr/lib/os-release",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/var/lib/dpkg/status",
+    "/var/lib/dpkg/info",
+    "/var/lib/rpm",
+    "/usr/lib/sysimage/rpm",
+    "/lib/apk/db/installed",
+    "/lib",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local",
+    "/usr/local/cuda",
+)
+_TOOLKIT_FILES = ("version.json", "include/cuda.h", "lib64", "lib", "dist-info", "targets")
+_FRAMEWORK_FILES = ("torch/version.py", "tensorflow/python/platform/build_info.py", "jaxlib/version.py")
+
+
+def utc_now() -> str:
+    """A lock's ``created``: UTC to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def eligible(*, project: str | None, deep: bool, pin: bool, json_too: bool, environ: Mapping[str, str]) -> bool:
+    """Whether this capture may be answered from (and kept in) the memo: not inside a git work tree, whose dirty
+    state depends on every tracked file, nor with an option that reads more than the files the memo stamps."""
+    if project is not None or deep or pin or json_too or any(v in environ for v in _GIT_VARIABLES):
+        return False
+    try:
+        here = Path(os.getcwd())
+    except OSError:
+        return False
+    return not any(os.path.lexists(folder / ".git") for folder in (here, *here.parents))
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _read(path: str, limit: int = 1 << 20) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _cpu_identity() -> str:
+    """The first processor's identity lines (``cpu MHz`` moves all the time and is not recorded)."""
+    lines: list[str] = []
+    for line in _read("/proc/cpuinfo").splitlines():
+        if not line.strip() and lines:
+            break
+        if line.split(":", 1)[0].strip() in _CPU_KEYS:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _nvidia_facts() -> list[str]:
+    out = [_read("/proc/driver/nvidia/version"), _read("/proc/sys/kernel/random/boot_id")]
+    with contextlib.suppress(OSError):
+        for gpu in sorted(os.listdir("/proc/driver/nvidia/gpus")):
+            out.append(gpu + "\n" + _read(f"/proc/driver/nvidia/gpus/{gpu}/information"))
+    with contextlib.suppress(OSError):
+        out.append(" ".join(sorted(n for n in os.listdir("/dev") if n.startswith(("nvidia", "dri")))))
+    return out
+
+
+def _code_stamps() -> list[str]:
+    """Every module of envsnap's own code, stamped: a changed probe is a changed capture."""
+    out = []
+    pending = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+    while pending:
+        with contextlib.suppress(OSError), os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    pending.append(entry.path)
+                elif entry.name.endswith((".py", ".json", ".typed")):
+                    with contextlib.suppress(OSError):
+                        st = entry.stat()
+                        out.append(f"{entry.path} {st.st_size} {st.st_mtime_ns} {st.st_ino}")
+    return sorted(out)
+
+
+def facts(command: Sequence[object], environ: Mapping[str, str]) -> str:
+    """The digest of what is read afresh on every run (the module's docstring); ``command``: the options and
+    the chosen environment."""
+    from .._version import __version__
+
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    meminfo = next((line for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal:")), "")
+    parts: list[object] = [
+        FORMAT,
+        __version__,
+        sys.executable,
+        sys.version,
+        [repr(c) for c in command],
+        cwd,
+        [os.getuid(), os.geteuid(), os.getgid()],
+        sorted(environ.items()),
+        list(os.uname()),
+        os.cpu_count(),
+        _cpu_identity(),
+        meminfo,
+        _nvidia_facts(),
+        _code_stamps(),
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def stamps(watch: Iterable[str]) -> list[list[int] | None]:
+    return [_stamp(path) for path in watch]
+
+
+def _files_in(folder: str, *, dirs: bool = False) -> list[str]:
+    """The entries of ``folder`` (files only unless ``dirs``), without following links out of it."""
+    out = []
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if dirs or not entry.is_dir():
+                    out.append(entry.path)
+    return out
+
+
+def _with_parents(paths: Iterable[str]) -> list[str]:
+    """``paths``, each that does not exist with the folders above it up to the nearest one that does, whose
+    stamp changes when it appears. (Not the folder of every path: a lock written beside the environment would
+    change it.)"""
+    out: dict[str, None] = {}
+    for path in paths:
+        if not path or not os.path.isabs(path):
+            continue
+        out[path] = None
+        folder = path
+        while not os.path.lexists(folder) and folder != os.path.dirname(folder):
+            folder = os.path.dirname(folder)
+            out[folder] = None
+    return list(out)
+
+
+def watch_list(
+    *,
+    python_path: str | None,
+    prefix: str,
+    base_prefix: str,
+    version: str,
+    site_dirs: Iterable[str],
+    dist_dirs: Iterable[str],
+    loader_files: Iterable[str],
+    loader_folders: Iterable[str],
+    conda_prefix: str | None,
+    environ: Mapping[str, str],
+) -> list[str]:
+    """Every file and folder a capture of this environment read, for ``stamps`` (the module's docstring)."""
+    paths: list[str] = list(_SYSTEM_FILES)
+    if python_path:
+        paths += [os.path.abspath(python_path), os.path.realpath(python_path)]
+    from ..platforms import major_minor as release_of
+
+    major_minor = release_of(version) if version else ""
+    for root in {prefix, base_prefix} - {""}:
+        paths += [root, os.path.join(root, "pyvenv.cfg"), os.path.join(root, "bin"), os.path.join(root, "lib")]
+        paths += _files_in(os.path.join(root, "bin"))
+        if major_minor:
+            paths.append(os.path.join(root, "lib", f"python{major_minor}"))
+    home = environ.get("HOME", "")
+    user_base = environ.get("PYTHONUSERBASE") or (os.path.join(home, ".local") if home else "")
+    if user_base and major_minor:
+        paths.append(os.path.join(user_base, "lib", f"python{major_minor}", "site-packages"))
+    for site in sorted(set(site_dirs)):
+        paths.append(site)
+        paths += _files_in(site)
+        paths += [os.path.join(site, rel) for rel in _FRAMEWORK_FILES]
+    for info in sorted(set(dist_dirs)):
+        paths.append(info)
+        paths += _files_in(info)
+    for conda in {conda_prefix, prefix} - {None, ""}:
+        assert conda is not None
+        meta = os.path.join(conda, "conda-meta")
+        paths.append(meta)
+        paths += _files_in(meta)
+    for var in ("CUDA_HOME", "CUDA_PATH"):
+        root = environ.get(var, "")
+        if root:
+            paths += [root, *(os.path.join(root, rel) for rel in _TOOLKIT_FILES)]
+    paths += [os.path.join("/usr/local/cuda", rel) for rel in _TOOLKIT_FILES]
+    paths += _files_in("/usr/local/cuda/targets", dirs=True)
+    paths += [os.path.join(t, "lib") for t in _files_in("/usr/local/cuda/targets", dirs=True)]
+    paths += loader_folders
+    paths += loader_files
+    return _with_parents(paths)
+
+
+def _key(fact: str, watch: Sequence[str]) -> str:
+    blob = json.dumps([fact, watch, stamps(watch)], separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _racy(watch: Sequence[str], started_ns: int) -> bool:
+    """Whether a watched path changed less than ``RACY_NS`` before the capture started, or since."""
+    return any(s is not None and max(s[2], s[3]) >= started_ns - RACY_NS for s in stamps(watch))
+
+
+def lookup(path: Path | None, fact: str) -> dict[str, Any] | None:
+    """The kept capture at ``path`` when every input it depended on is unchanged: its lock text and summary."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+        memo = json.loads(raw) if len(raw) <= MAX_BYTES else None
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep
+        return None
+    if not (
+        isinstance(memo, dict)
+        and memo.get("format") == FORMAT
+        and memo.get("facts") == fact
+        and isinstance(memo.get("watch"), list)
+        and all(isinstance(p, str) for p in memo["watch"])
+        and isinstance(memo.get("key"), str)
+        and isinstance(memo.get("lock"), str)
+        and isinstance(memo.get("summary"), str)
+        and isinstance(memo.get("digest"), str)
+        and isinstance(memo.get("warnings"), list)
+        and all(isinstance(w, str) for w in memo["warnings"])
+    ):
+        return None
+    return memo if _key(fact, memo["watch"]) == memo["key"] else None
+
+
+def save(
+    path: Path | None,
+    fact: str,
+    watch: Sequence[str],
+    started_ns: int,
+    *,
+    lock: str,
+    digest: str,
+    summary: str,
+    warnings: Sequence[str],
+) -> bool:
+    """Keep this capture's lock for the next one; not when a watched path changed too recently to trust."""
+    if path is None or _racy(watch, started_ns):
+        return False
+    from . import cache
+
+    document = {
+        "format": FORMAT,
+        "facts": fact,
+        "watch": list(watch),
+        "key": _key(fact, watch),
+        "lock": lock,
+        "digest": digest,
+        "summary": summary,
+        "warnings": list(warnings),
+    }
+    blob = json.dumps(document, separators=(",", ":")).encode("utf-8", "surrogateescape")
+    if len(blob) > MAX_BYTES:
+        return False
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from .._cachedir import store
+
+    store(path, blob, keep=cache.KEEP_FILES)
+    return True

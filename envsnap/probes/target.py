@@ -1,0 +1,159 @@
+"""Which environment a command captures or verifies (``select_environment``), and checks of an interpreter's
+path. Apart from ``probes/python.py`` so that a capture answered from the memo (``probes/memo.py``) chooses its
+environment without loading the probe contract."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ProbeError
+
+
+def resolve_interpreter(python: str) -> str:
+    """An interpreter given by path or by name on PATH; a clear error when it is neither."""
+    candidate = python if os.sep in python else (shutil.which(python) or python)
+    path = Path(candidate)
+    if path.is_dir():
+        # A venv or conda prefix given instead of its interpreter.
+        for rel in ("bin/python", "bin/python3", "python.exe", "Scripts/python.exe"):
+            if (path / rel).exists():
+                return str(path / rel)
+        for rel in ("bin/python", "bin/python3"):
+            _refuse_broken_link(path / rel, python)
+        raise ProbeError(f"--python {python}: a directory with no bin/python in it")
+    _refuse_broken_link(path, python)
+    if not path.exists():
+        raise ProbeError(f"--python {python}: no such interpreter")
+    if not os.access(path, os.X_OK):
+        raise ProbeError(f"--python {python}: not executable")
+    runs = script_interpreter(path)
+    if runs is not None:
+        # Running it would run the user's script (a training run, say) with the probe's path as arguments.
+        raise ProbeError(f"--python {python}: a Python script (its first line runs {runs}), not an interpreter")
+    # Absolute: "./python" must not become "python", which the exec would look up on PATH instead.
+    return os.path.abspath(candidate)
+
+
+_PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*t?$")
+
+
+def is_python_name(name: str) -> bool:
+    """A program name that names a Python interpreter (``python3.11``, ``pypy3``)."""
+    return _PYTHON_NAME.match(os.path.basename(name)) is not None
+
+
+def script_interpreter(path: Path) -> str | None:
+    """The Python a ``#!`` script runs, or None when ``path`` is not one (wrapper shell scripts such as pyenv's
+    shims, which run an interpreter, are not Python scripts)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode("utf-8", "replace").split()
+    if words and os.path.basename(words[0]) == "env":
+        words = [w for w in words[1:] if not w.startswith("-")]
+    if words and _PYTHON_NAME.match(os.path.basename(words[0])):
+        return words[0]
+    return None
+
+
+def _refuse_broken_link(path: Path, python: str) -> None:
+    """A venv whose base interpreter was removed (a pyenv version uninstalled): say so, not "no such file"."""
+    if path.is_symlink() and not path.exists():
+        raise ProbeError(
+            f"--python {python}: {path} is a broken link to {os.readlink(path)} "
+            "(the interpreter this environment was made from is gone)"
+        )
+
+
+@dataclass(frozen=True)
+class TargetEnvironment:
+    """Which environment a command captures or verifies, and why (``select_environment``)."""
+
+    python: str | None  # the interpreter to probe; None: the one running envsnap (probed in-process)
+    where: str  # what the user sees: the interpreter given, or the environment's directory
+    why: str  # "--python", "--prefix", "VIRTUAL_ENV", "CONDA_PREFIX" or "envsnap's own interpreter"
+    conda_prefix: str | None = None  # a conda environment to record even without an interpreter in it
+    python_layer: bool = True  # False: a conda environment without Python, which has no Python layer
+
+    def cache_identity(self) -> str:
+        """The environment's name for its capture cache files (``cache_identity``)."""
+        return cache_identity(self.python, self.conda_prefix, self.python_layer)
+
+    def describe(self) -> str:
+        """For the terminal: a path may hold control characters."""
+        from ..grammar import strip_control
+
+        if not self.python_layer:
+            return f"{strip_control(self.where)} ({self.why}; no Python in it: no Python layer)"
+        return f"{strip_control(self.where)} ({self.why})"
+
+
+def _interpreter_in(prefix: Path) -> str | None:
+    for rel in ("bin/python", "bin/python3"):
+        if (prefix / rel).exists():
+            return str(prefix / rel)
+    return None
+
+
+def _is_running(prefix: str) -> bool:
+    """The environment envsnap itself runs in: probed in-process, without starting an interpreter."""
+    return os.path.realpath(prefix) == os.path.realpath(sys.prefix)
+
+
+def select_environment(
+    python: str | None = None, prefix: str | None = None, environ: Mapping[str, str] | None = None
+) -> TargetEnvironment:
+    """The environment to capture or verify, in uv's order: ``--python``, then ``--prefix``, then an active
+    virtual environment (``VIRTUAL_ENV``), then an active conda environment (``CONDA_PREFIX``), then the
+    interpreter running envsnap. envsnap is often installed apart from the environment it records (pipx,
+    ``uv tool``), so its own interpreter is the last resort, not the default."""
+    env = os.environ if environ is None else environ
+    if python is not None:
+        return TargetEnvironment(resolve_interpreter(python), python, "--python", prefix)
+    if prefix is not None:
+        if not os.path.isdir(prefix):
+            raise ProbeError(f"--prefix {prefix}: no such directory")
+        exe = _interpreter_in(Path(prefix))
+        where = os.path.abspath(prefix)
+        if exe is None:
+            return TargetEnvironment(None, where, "--prefix", prefix, python_layer=False)
+        return TargetEnvironment(None if _is_running(where) else exe, where, "--prefix", prefix)
+    venv = env.get("VIRTUAL_ENV", "")
+    if venv:
+        exe = _interpreter_in(Path(venv))
+        if not Path(venv, "pyvenv.cfg").is_file() or exe is None:
+            raise ProbeError(
+                f"VIRTUAL_ENV={venv}: not a virtual environment (no pyvenv.cfg and bin/python in it): "
+                "activate a real one, unset VIRTUAL_ENV, or pass --python"
+            )
+        where = os.path.abspath(venv)
+        return TargetEnvironment(None if _is_running(where) else exe, where, "VIRTUAL_ENV")
+    conda = env.get("CONDA_PREFIX", "")
+    if conda:
+        if not Path(conda, "conda-meta").is_dir():
+            raise ProbeError(
+                f"CONDA_PREFIX={conda}: not a conda environment (no conda-meta/ in it): "
+                "activate a real one, unset CONDA_PREFIX, or pass --python"
+            )
+        where = os.path.abspath(conda)
+        exe = _interpreter_in(Path(conda))
+        if exe is None:
+            return TargetEnvironment(None, where, "CONDA_PREFIX", conda, python_layer=False)
+        return TargetEnvironment(None if _is_running(where) else exe, where, "CONDA_PREFIX")
+    return TargetEnvironment(None, sys.prefix, "envsnap's own interpreter: no --python, VIRTUAL_ENV or CONDA_PREFIX")
+
+
+def cache_identity(python_path: str | None, conda_prefix: str | None, python_layer: bool) -> str:
+    """The environment's name for its capture cache files: its interpreter's path, or its conda prefix."""
+    where = python_path or (conda_prefix if not python_layer else None) or sys.executable
+    return os.path.abspath(where)

@@ -1,0 +1,212 @@
+"""The capture memo (probes/memo.py): an unchanged environment's lock is given again without probing, byte for
+byte what a capture gives; any change to what the capture read makes it probe again; ``--no-cache``, a git work
+tree, a file changed too recently and a corrupt memo each mean a full capture."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_capture_cache import _write_dist, cache_home, demo_env  # noqa: F401 (fixtures)
+from test_system import _minimal_elf64
+from testutil import CliResult
+
+from envsnap.probes import capture as capture_module
+from envsnap.probes import memo
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def memo_on(monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> Path:  # noqa: F811
+    """The demo environment was made moments ago: its stamps are trusted here (``RACY_NS`` has its own test)."""
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))
+    monkeypatch.setattr(memo, "utc_now", lambda: "2026-01-01T00:00:00Z")
+    return cache_home
+
+
+def _memo_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("memo-*.json")) if folder.is_dir() else []
+
+
+def _probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the full captures (``run_capture``) the CLI runs from now on."""
+    calls: list[int] = []
+    real = capture_module.run_capture
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(capture_module, "run_capture", counted)
+    return calls
+
+
+def _lock(cli: Cli, py: Path, *extra: str) -> str:
+    result = cli("capture", "--python", py, "-o", "-", *extra)
+    assert result.code == 0, result.err
+    return result.out
+
+
+def test_an_unchanged_environment_is_given_from_the_memo_byte_for_byte(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    py, _site = demo_env
+    uncached = _lock(cli, py, "--no-cache")
+    assert _memo_files(memo_on) == []  # --no-cache keeps no memo
+    full = cli("capture", "--python", py, "-o", tmp_path / "a.lock")
+    assert full.code == 0, full.err
+    assert len(_memo_files(memo_on)) == 1
+    probes = _probes(monkeypatch)
+    assert _lock(cli, py) == uncached
+    given = cli("capture", "--python", py, "-o", tmp_path / "b.lock")
+    assert probes == []  # neither answer probed the environment
+    assert (tmp_path / "b.lock").read_text() == (tmp_path / "a.lock").read_text() == uncached
+    # The same lines as a capture's, but for the seconds it took.
+    assert [line.rsplit(" in ", 1)[0] for line in given.err.splitlines()] == [
+        line.rsplit(" in ", 1)[0].replace("a.lock", "b.lock") for line in full.err.splitlines()
+    ]
+    # Over an unchanged lock: left as it was, as a capture leaves it.
+    before = (tmp_path / "a.lock").stat().st_mtime_ns
+    again = cli("capture", "--python", py, "-o", tmp_path / "a.lock")
+    assert again.code == 0 and "unchanged: " in again.err and probes == []
+    assert (tmp_path / "a.lock").stat().st_mtime_ns == before
+    # Over another text: the full capture compares it as a lock (the same content, other formatting: left).
+    commented = uncached.replace("generator", "#x\ngenerator", 1)
+    (tmp_path / "a.lock").write_text(commented)
+    assert cli("capture", "--python", py, "-o", tmp_path / "a.lock").code == 0
+    assert probes == [1] and (tmp_path / "a.lock").read_text() == commented
+
+
+def _upgrade(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    metadata = site / "demo-1.0.dist-info" / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 2.0"))  # the same size
+
+
+def _pth(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = site.parent / "extra"
+    extra.mkdir()
+    _write_dist(extra, "added", {"added/__init__.py": b""})
+    (site / "more.pth").write_text(f"{extra}\n")
+
+
+def _variable(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+
+
+def _library(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ext = site / "demo" / "_ext.cpython-311-x86_64-linux-gnu.so"
+    ext.write_bytes(_minimal_elf64(["libm.so.6", "libz.so.1"]))
+
+
+def _new_distribution(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_dist(site, "other", {"other/__init__.py": b""})
+
+
+def _requested(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (site / "demo-1.0.dist-info" / "REQUESTED").write_text("")
+
+
+@pytest.mark.parametrize(
+    "change", [_upgrade, _pth, _variable, _library, _new_distribution, _requested], ids=lambda f: f.__name__[1:]
+)
+def test_a_change_to_what_the_capture_read_is_captured_again(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Path, pytest.MonkeyPatch], None],
+) -> None:
+    py, site = demo_env
+    before = _lock(cli, py)
+    assert len(_memo_files(memo_on)) == 1
+    change(site, monkeypatch)
+    probes = _probes(monkeypatch)
+    after = _lock(cli, py)
+    assert probes == [1]  # the memo did not answer
+    assert after != before
+    assert after == _lock(cli, py, "--no-cache")
+    assert _lock(cli, py) == after and probes == [1, 1]  # the new memo answers the next capture
+
+
+def test_the_memo_depends_on_envsnap_s_own_code_and_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    environ = {"HOME": "/h"}
+    fact = memo.facts(["--python", "x"], environ)
+    assert memo.facts(["--python", "x"], environ) == fact
+    assert memo.facts(["--python", "y"], environ) != fact
+    assert memo.facts(["--python", "x"], {**environ, "LD_PRELOAD": "/l.so"}) != fact
+    monkeypatch.setattr(memo, "_code_stamps", lambda: ["envsnap/probes/system.py 1 2 3"])
+    assert memo.facts(["--python", "x"], environ) != fact
+
+
+def test_inside_a_git_work_tree_no_memo_is_used(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    py, _site = demo_env
+    subprocess.run(["git", "init", "-q", "."], check=True)
+    _lock(cli, py)
+    assert _memo_files(memo_on) == []  # the dirty state depends on every tracked file: not memoised
+    monkeypatch.setenv("GIT_DIR", "/nowhere")
+    assert not memo.eligible(project=None, deep=False, pin=False, json_too=False, environ=os.environ)
+
+
+def test_no_cache_bypasses_the_memo(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    py, _site = demo_env
+    _lock(cli, py)
+    kept = {p: p.read_bytes() for p in _memo_files(memo_on)}
+    probes = _probes(monkeypatch)
+    _lock(cli, py, "--no-cache")
+    assert probes == [1]
+    assert {p: p.read_bytes() for p in _memo_files(memo_on)} == kept
+
+
+def test_a_file_changed_just_before_the_capture_is_not_trusted(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    cache_home: Path,  # noqa: F811
+) -> None:
+    py, _site = demo_env  # made moments ago: its stamps may not move on its next change
+    _lock(cli, py)
+    assert _memo_files(cache_home) == []
+
+
+def _corrupt(document: dict[str, Any]) -> list[bytes]:
+    out = [b"", b"not json", b"[]", b"[" * 100000, json.dumps({**document, "format": 99}).encode()]
+    for key in ("watch", "lock", "summary", "warnings", "key", "digest"):
+        out.append(json.dumps({**document, key: 7}).encode())
+    out.append(json.dumps({**document, "lock": "forged"}).encode()[:-1])
+    return out
+
+
+def test_a_corrupt_memo_is_ignored(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    py, _site = demo_env
+    expected = _lock(cli, py)
+    (path,) = _memo_files(memo_on)
+    document = json.loads(path.read_bytes())
+    probes = _probes(monkeypatch)
+    for n, blob in enumerate(_corrupt(document), start=1):
+        path.write_bytes(blob)
+        assert _lock(cli, py) == expected
+        assert len(probes) == n
