@@ -12,7 +12,6 @@ import datetime
 import re
 from urllib.parse import urlsplit
 
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 # C0 controls, DEL and C1 controls: never allowed in a recorded value (they reach terminals and files).
@@ -154,6 +153,10 @@ def is_base_name(text: str) -> bool:
 
 def is_distribution_filename(text: str) -> bool:
     """A wheel, an sdist or another source archive, a conda package or a .deb, as a plain base name."""
+    # Here, not at import: packaging.utils brings packaging.tags (logging, platform, subprocess, sysconfig), which
+    # the model's import (through this module) and a lock's load need for nothing else.
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+
     if not is_base_name(text):
         return False
     if text.endswith(".whl"):

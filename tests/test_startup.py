@@ -249,3 +249,22 @@ def test_fleet_prolog_without_a_lock_imports_no_implementation(monkeypatch: pyte
     assert heavy(imported("fleet", "prolog")) == []
     monkeypatch.setenv("ENVSNAP_LOCK", "")
     assert heavy(imported("fleet", "prolog")) == []
+
+
+@pytest.mark.parametrize("module", ["envsnap.model", "envsnap.lockfile", "envsnap.compare.diff"])
+def test_the_model_and_the_lockfile_import_no_packaging_tags(module: str) -> None:
+    """Every command that reads a lock imports the model (and through it the grammar): packaging.tags (logging,
+    platform, subprocess, sysconfig) comes only with a wheel's file name to check, or a command that needs tags."""
+    code = (
+        "import sys, site; sys.path.extend([*site.getsitepackages(), site.getusersitepackages()]); "
+        f"import {module}; print(' '.join(sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    modules = set(done.stdout.split())
+    assert sorted(modules & {"packaging.tags", "packaging.utils", "logging", "subprocess", "platform"}) == []
