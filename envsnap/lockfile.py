@@ -18,8 +18,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import tomli_w
-
 from . import _lockcache, _locktext, _readlimits, grammar
 from ._defaults import LOCK_NAME
 from .errors import LockfileError
@@ -144,12 +142,16 @@ def sealed_document(snapshot: Snapshot) -> dict[str, Any]:
 
 def dumps(snapshot: Snapshot) -> str:
     """The TOML text of a snapshot, sealed with its content digest. Same snapshot -> same bytes."""
+    import tomli_w  # here, not at import: a load (diff, verify) writes no TOML
+
     return tomli_w.dumps(sealed_document(snapshot))
 
 
 def dumps_sealed(snapshot: Snapshot) -> tuple[str, str]:
     """``dumps`` and the content digest it seals the text with (converting once)."""
     data = sealed_document(snapshot)
+    import tomli_w
+
     return tomli_w.dumps(data), str(data["envsnap"]["content_digest"])
 
 

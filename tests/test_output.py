@@ -46,6 +46,39 @@ def test_say_and_tables_keep_markup_and_controls_as_text(capsys: pytest.CaptureF
     assert "a[/]" in out and "[red]b" in out and "t[/x]" in out and "c[/]" in out and "\x1b" not in out
 
 
+@pytest.mark.parametrize(
+    "messages",
+    [
+        ("plain", "lines", ""),
+        ("a\nb", "c"),
+        ("tab\tin", "ok"),
+        ("ok", "esc\x1b[2J"),
+        ("\u202eflipped", "ok"),
+        ("c1\x9b", "del\x7f"),
+        ("cr\r", "\n"),
+        (),
+        (3, None),
+    ],
+)
+def test_write_lines_writes_each_message_as_one_visible_line(
+    capsys: pytest.CaptureFixture[str], messages: tuple[object, ...]
+) -> None:
+    _output.write_lines(*messages, err=False)
+    assert capsys.readouterr().out == "".join(_output.line(m) + "\n" for m in messages)
+
+
+def test_write_lines_scans_plain_text_at_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """5,000 lines of diff without a control character: one scan, not one per line."""
+    calls: list[object] = []
+    line = _output.line
+    monkeypatch.setattr(_output, "line", lambda value: calls.append(value) or line(value))
+    _output.write_lines(*(f"python  p{i}: 1.0 -> 2.0 (major)" for i in range(5000)), err=False)
+    assert len(capsys.readouterr().out.splitlines()) == 5000
+    assert len(calls) == 1
+
+
 def _modules() -> list[Path]:
     return sorted(p for p in CLI.glob("*.py") if p.name != "_output.py")
 

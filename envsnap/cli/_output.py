@@ -153,7 +153,13 @@ def write_lines(*messages: object, err: bool = True) -> None:
     """Plain lines without rich (capture's summary and first line cost no rich import), each one line of
     text: control and bidirectional characters made visible."""
     stream = sys.stderr if err else sys.stdout
-    stream.write("".join(line(m) + "\n" for m in messages))
+    text = "\n".join(map(str, messages))
+    # Most text has nothing to make visible: checked at once (diff prints 5,000 lines), each line's newlines
+    # counted and the rest of the text scanned as ``line`` would scan it. Else line by line.
+    flat = text.replace("\n", " ")
+    if text.count("\n") != len(messages) - 1 or line(flat) != flat:
+        text = "\n".join(map(line, messages))
+    stream.write(text + "\n" if messages else "")
     stream.flush()
 
 

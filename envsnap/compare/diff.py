@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
-
 from ..errors import LockfileError
 from ..model import CondaPackage, PythonPackage, Snapshot
 from ..report import Entry, Report, Severity
@@ -110,6 +108,8 @@ def version_change(old: str, new: str) -> tuple[str, str]:
     """(kind, direction): kind is major/minor/patch/local/version, direction upgrade/downgrade/""."""
     if _PLAIN_RELEASE.fullmatch(old) and _PLAIN_RELEASE.fullmatch(new):
         return _release_change(tuple(map(int, old.split("."))), tuple(map(int, new.split("."))))
+    from packaging.version import InvalidVersion, Version
+
     try:
         a, b = Version(old), Version(new)
     except InvalidVersion:
