@@ -31,6 +31,22 @@ def test_targets_are_discovered_from_modules() -> None:
     assert get("venv").name == "venv"
 
 
+def test_the_venv_target_is_found_without_importing_the_others() -> None:
+    """``rebuild --target venv`` imported the docker and conda targets (Jinja2, the Dockerfile spec: 0.17 s of
+    CPU) to find the venv target by name; a target named like its module is imported alone."""
+    import subprocess
+
+    code = (
+        "import sys; from envsnap.rebuild import get; from envsnap.rebuild._registry import REGISTRY; "
+        "t = get('venv'); print(t.name, sorted(m for m in sys.modules if m.startswith('envsnap.rebuild.')) ); "
+        "print(t is REGISTRY['venv'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    first, second = out.splitlines()
+    assert first.startswith("venv ") and "envsnap.rebuild.docker" not in first and "envsnap.rebuild.conda" not in first
+    assert second == "True"  # the same member the whole table holds
+
+
 @dataclasses.dataclass(frozen=True)
 class Facts(PlanData):
     shown: tuple[tuple[str, str], ...]
