@@ -57,7 +57,7 @@ from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebui
 
 INSTALL_TIMEOUT = 1800.0
 VENV_TIMEOUT = 300.0
-_VERSION_CODE = "import platform, sys; print(platform.python_version(), sys.implementation.name)"
+_VERSION_CODE = "import platform, sys; print(platform.python_version(), sys.implementation.name); print(sys.executable)"
 
 
 # --------------------------------------------------------------------------------------- interpreter
@@ -71,6 +71,14 @@ class Interpreter:
 
 
 def interpreter_version(exe: str) -> tuple[str, str] | None:
+    """The version and implementation of the interpreter ``exe``; None when it is not a working one."""
+    found = _interpreter(exe)
+    return None if found is None else (found[0], found[1])
+
+
+def _interpreter(exe: str) -> tuple[str, str, str] | None:
+    """``exe``'s version, implementation and the executable to use for it: ``exe``, or for a wrapper script (a
+    pyenv shim) the interpreter it started (``_wrapped``)."""
     if script_interpreter(Path(exe)) is not None:
         return None  # a Python script: running it would run the user's code
     try:
@@ -83,31 +91,55 @@ def interpreter_version(exe: str) -> tuple[str, str] | None:
         running = None
     if running is not None and (st.st_dev, st.st_ino) == (running.st_dev, running.st_ino):
         # The binary running envsnap (a venv's bin/python links to it): the same answer, without starting it.
-        return platform.python_version(), sys.implementation.name
+        return platform.python_version(), sys.implementation.name, exe
     # Asked by the preflight and again by the plan: one run of the interpreter (0.1-0.6 s through a pyenv shim)
     # per executable, while the file is the same.
     return _interpreter_version(exe, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=32)
-def _interpreter_version(exe: str, _inode: int, _size: int, _mtime_ns: int) -> tuple[str, str] | None:
+def _interpreter_version(exe: str, _inode: int, _size: int, _mtime_ns: int) -> tuple[str, str, str] | None:
     res = _runner.run([exe, "-I", "-c", _VERSION_CODE], timeout=30)
-    if not res.ok or len(res.stdout.split()) != 2:
+    lines = res.stdout.splitlines()
+    if not res.ok or not lines or len(lines[0].split()) != 2:
         return None
-    version, implementation = res.stdout.split()
-    return version, implementation
+    version, implementation = lines[0].split()
+    return version, implementation, _wrapped(exe, lines[1] if len(lines) == 2 else "")
+
+
+def _wrapped(exe: str, reported: str) -> str:
+    """The interpreter binary a wrapper script ``exe`` runs, as it reported its ``sys.executable``; ``exe`` itself
+    when it is a binary or the report names no executable binary. A pyenv shim starts bash and pyenv's scripts at
+    every run (0.1-0.5 s): the compatibility check's probe and uv's venv creation would each pay it again, and
+    the venv links to the binary all the same (uv creates it from the interpreter's own executable)."""
+    if not reported or not os.path.isabs(reported) or not _is_script(exe):
+        return exe
+    if not os.path.isfile(reported) or not os.access(reported, os.X_OK) or _is_script(reported):
+        return exe
+    return reported
+
+
+def _is_script(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"#!"
+    except OSError:
+        return False
 
 
 def _candidates(want: str, minor: str) -> list[tuple[str, str]]:
-    """Interpreters that may be the locked version, in the order they are tried: on PATH, the one running
-    envsnap, then pyenv's installed versions (researchers' usual way to keep several Pythons). ``want`` and
-    ``minor`` are checked release numbers (``locked_python``): they name files, never a path of their own."""
-    out: list[tuple[str, str]] = []
+    """Interpreters that may be the locked version, in the order they are tried: the one running envsnap when it
+    is exactly that version (it answers in-process; a ``python3.X`` on PATH is often a pyenv shim that costs
+    0.1-0.5 s a run), on PATH, the one running envsnap, then pyenv's installed versions (researchers' usual way to
+    keep several Pythons). ``want`` and ``minor`` are checked release numbers (``locked_python``): they name
+    files, never a path of their own."""
+    running = (sys.executable, "the interpreter running envsnap")
+    out: list[tuple[str, str]] = [running] if sys.executable and platform.python_version() == want else []
     for name in (f"python{minor}", f"python{want.split('.')[0]}", "python"):
         on_path = shutil.which(name)
         if on_path is not None:
             out.append((on_path, "PATH"))
-    out.append((sys.executable, "the interpreter running envsnap"))
+    out.append(running)
     pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
     for version_dir in (pyenv / want, *sorted(pyenv.glob(f"{minor}.*"), reverse=True)):
         if version_dir.parent != pyenv or not is_python_version(version_dir.name):
@@ -166,13 +198,13 @@ def find_interpreter(
         raise RebuildError(f"Python {want} is a pre-release or local build: name its interpreter with --python")
     near: Interpreter | None = None
     for exe, where in _candidates(want, minor):
-        found = interpreter_version(exe)
-        if found is None or found[1] != impl:
+        facts = _interpreter(exe)
+        if facts is None or facts[1] != impl:
             continue
-        if found[0] == want:
-            return Interpreter(exe, found[0], where), []
-        if near is None and major_minor(found[0]) == major_minor(want):
-            near = Interpreter(exe, found[0], where)
+        if facts[0] == want:
+            return Interpreter(facts[2], facts[0], where), []
+        if near is None and major_minor(facts[0]) == major_minor(want):
+            near = Interpreter(facts[2], facts[0], where)
     managed = _uv_find(want) if impl == "cpython" else None
     if managed is not None:
         return managed, []

@@ -39,6 +39,62 @@ def test_a_pyenv_version_is_found(empty_path: Path, monkeypatch: pytest.MonkeyPa
     assert (found.path, found.how) == (str(exe), "pyenv")
 
 
+def _shim(folder: Path, name: str, real: str) -> Path:
+    """A wrapper script on PATH that runs ``real``, as a pyenv shim runs the selected version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / name
+    shim.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
+    shim.chmod(0o755)
+    return shim
+
+
+def _counting_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    from envsnap import _runner
+
+    venv._interpreter_version.cache_clear()
+    runs: list[list[str]] = []
+    real = _runner.run
+
+    def counting(argv: list[str], **kwargs: object) -> _runner.Result:
+        runs.append(argv)
+        return real(argv, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_runner, "run", counting)
+    return runs
+
+
+def test_the_running_interpreter_of_the_locked_version_comes_before_a_shim_on_path(
+    empty_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It answers in-process: the shim on PATH (a pyenv shim costs 0.1-0.5 s a run) is not started at all."""
+    version = platform.python_version()
+    _shim(empty_path / "empty", f"python{venv.major_minor(version)}", sys.executable)
+    runs = _counting_runs(monkeypatch)
+    found, notes = venv.find_interpreter(_lock(version), None, offline=True)
+    assert (found.path, found.how, notes, runs) == (sys.executable, "the interpreter running envsnap", [], [])
+
+
+def test_a_wrapper_on_path_is_used_as_the_binary_it_runs(empty_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check's probe and uv's venv creation get the interpreter the shim started, not the shim (each would
+    start bash and pyenv again); the wrapper is run once, to ask it."""
+    real = sys.executable
+    shim = _shim(empty_path / "empty", f"python{venv.major_minor(platform.python_version())}", real)
+    monkeypatch.setattr(sys, "executable", str(empty_path / "gone" / "python"))
+    runs = _counting_runs(monkeypatch)
+    found, _ = venv.find_interpreter(_lock(platform.python_version()), None, offline=True)
+    assert found.how == "PATH" and found.path != str(shim) and Path(found.path).samefile(real)
+    assert len(runs) == 1
+
+
+def test_a_wrapper_that_reports_no_binary_is_used_as_itself(empty_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrapper whose interpreter reports a script (or nothing usable) as its executable is kept as named."""
+    shim = _shim(empty_path / "empty", f"python{venv.major_minor(platform.python_version())}", sys.executable)
+    assert venv._wrapped(str(shim), str(shim)) == str(shim)
+    assert venv._wrapped(str(shim), "") == str(shim)
+    assert venv._wrapped(str(shim), "relative/python") == str(shim)
+    assert venv._wrapped(sys.executable, str(shim)) == sys.executable  # a binary is never replaced
+
+
 def test_nothing_of_that_version_is_a_clear_error(empty_path: Path) -> None:
     with pytest.raises(venv.RebuildError, match=r"no Python 3\.4\.1 interpreter found"):
         venv.find_interpreter(_lock("3.4.1"), None, offline=True)
