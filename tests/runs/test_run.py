@@ -516,3 +516,22 @@ def test_once_the_command_has_ended_the_preparation_is_back_at_its_own_priority_
     assert os.getpriority(os.PRIO_PROCESS, tid[0]) == (ours if allowed else BACKGROUND_NICE)
     go.set()
     job.value()
+
+
+def test_what_the_hook_itself_imports_is_not_recorded_as_the_program_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record lists what the program loaded: the hook's own module (envsnap's, from envsnap's install: its
+    distribution was listed as one the program used) and the json it imports to write its report are left
+    out, unless the program imported them too. (json's extension is left out of the hook's maps, but a sample
+    taken as the program exits may still see it mapped.)"""
+    from envsnap.runs.recorder import RunRequest, run_command
+
+    monkeypatch.chdir(tmp_path)
+    loaded = {}
+    for name, code in (("plain", "import sys"), ("json", "import json; json.dumps(1)")):
+        record, finished = run_command(RunRequest(argv=(sys.executable, "-c", code), record=tmp_path / f"{name}.toml"))
+        assert finished.exit_status == 0 and record.loaded.python_processes == 1
+        loaded[name] = record.loaded
+    assert "sitecustomize" not in loaded["plain"].modules and "json" not in loaded["plain"].modules
+    assert "json" in loaded["json"].modules

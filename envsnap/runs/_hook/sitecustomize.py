@@ -14,14 +14,18 @@ def _envsnap_run_hook() -> None:
     out_dir = os.environ.get("ENVSNAP_RUN_HOOK_DIR")
     if not out_dir:
         return
+    # What the program imported, not what this hook did: the hook's own module (unless it handed over to one it
+    # shadows), atexit when the hook was the one to import it, and json, imported once the lists are made.
+    ours = {"atexit"} if "atexit" not in sys.modules else set()
+    own = sys.modules.get("sitecustomize")
     import atexit
 
     def write() -> None:
         try:
-            import json
-
             modules = {}  # type: dict[str, str]
             for name, module in list(sys.modules.items()):
+                if name in ours or (name == "sitecustomize" and module is own):
+                    continue
                 path = getattr(module, "__file__", None)
                 modules[name] = path if isinstance(path, str) else ""
             maps = []  # type: list[str]
@@ -33,6 +37,8 @@ def _envsnap_run_hook() -> None:
                             maps.append(parts[5].rstrip("\n"))
             except OSError:
                 pass
+            import json  # after the lists: its modules and its _json extension are the hook's, not the program's
+
             data = {
                 "pid": os.getpid(),
                 "executable": sys.executable,
