@@ -22,6 +22,7 @@ environment (``if not envsnap.verify("envsnap.lock").identical: sys.exit(...)``)
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -162,7 +163,8 @@ def verify(
             python, changed_files=changed, project_state=False, use_cache=cache, same_host=same_host
         )
         target = python or "(this interpreter)"
-    report = compare(lock, actual, target=target)
+    with _lockcache.bypassed(not cache):
+        report = compare(lock, actual, target=target)
     if not changed:
         return report
     extra = [_changed_files(name, found) for name, found in sorted(changed.items())]
@@ -283,12 +285,49 @@ def marker_environment(env: Snapshot) -> dict[str, str]:
 _EXTRA_ONLY = re.compile(r"""[^;]*;\s*extra\s*==\s*(?:"[^"]+"|'[^']+')\s*""")
 
 
+_FIELDS = len(dataclasses.fields(Difference))
+
+
 def broken_requirements(locked: Iterable[PythonPackage], actual: Snapshot) -> list[Difference]:
     """Requirements of installed packages that the environment does not satisfy, as ``pip check`` reports
     them: each installed package's ``Requires-Dist`` (from the lock and from its installed metadata) whose
     marker applies to the target (no extras requested), with the required distribution missing or of a
     version outside the specifier. A warning: the lock records what was installed, and an environment that
-    matches a lock which was itself inconsistent is still the locked one (the note says when it was)."""
+    matches a lock which was itself inconsistent is still the locked one (the note says when it was).
+
+    The answer is kept in the parsed-lock cache under everything it is computed from (every installed and
+    locked package's name, version and requirements, the marker values, packaging's version and this module):
+    verifying an unchanged environment again parses no requirement (parsing a few hundred, and importing
+    packaging's parser for them, was a third of a warm verify's comparison)."""
+    if not actual.python.version:
+        return []  # no Python layer
+    import packaging
+
+    locked = tuple(locked)
+    inputs = json.dumps(
+        [
+            packaging.__version__,
+            marker_environment(actual),
+            [(p.name, p.version, p.requires_dist) for p in actual.python.packages],
+            [(p.name, p.version, p.requires_dist) for p in locked],
+        ],
+        sort_keys=True,
+    )
+    name = (
+        _lockcache.key(inputs, check_digest=False, view="requirements", deciding=("compare/verify.py",))
+        if _lockcache.enabled()
+        else ""
+    )
+    kept = _lockcache.get_view(name) if name else None
+    if type(kept) is tuple and all(type(row) is tuple and len(row) == _FIELDS for row in kept):
+        return [Difference(*row) for row in kept]
+    found = _broken_requirements(locked, actual)
+    if name:
+        _lockcache.put_view(name, tuple(dataclasses.astuple(d) for d in found))
+    return found
+
+
+def _broken_requirements(locked: Iterable[PythonPackage], actual: Snapshot) -> list[Difference]:
     from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as Req

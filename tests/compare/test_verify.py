@@ -508,3 +508,62 @@ def test_the_cli_starts_the_target_probe_before_loading_the_comparison(tmp_path:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=600)
     assert done.stdout.strip().splitlines()[-1] == "[False] 3", (done.stdout[-2000:], done.stderr[-2000:])
+
+
+def _drifted() -> list[tuple[Snapshot, Snapshot]]:
+    """(lock, environment) pairs: unchanged, broken requirements new and old, markers for another target,
+    a package gone, another version, an interpreter change, requirements packaging cannot parse."""
+    lock = snap(
+        pkg(
+            "app",
+            requires_dist=(
+                "numpy>=2",
+                "requests",
+                "colorama; sys_platform == 'win32'",
+                "pytest; extra == 'test'",
+                "tomli; python_version < '3.11'",
+                "not a requirement ((",
+                "odd; python_version ~= 'x'",
+            ),
+        ),
+        pkg("numpy", "2.1.0"),
+        pkg("tool", requires_dist=("click>=8", "Numpy (>=2.0)")),
+        pkg("click", "7.1"),
+    )
+    now = snap(pkg("app", requires_dist=("numpy>=2", "requests")), pkg("numpy", "1.26.4"), pkg("tool"), pkg("click"))
+    win = dataclasses.replace(now, platform=dataclasses.replace(now.platform, system="Windows"))
+    py310 = dataclasses.replace(now, python=dataclasses.replace(now.python, version="3.10.14"))
+    fewer = dataclasses.replace(now, python=dataclasses.replace(now.python, packages=now.python.packages[:2]))
+    return [(lock, lock), (lock, now), (lock, win), (lock, py310), (lock, fewer), (now, lock), (fewer, win)]
+
+
+def test_verify_says_the_same_from_the_requirements_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The requirements check of an environment verified before is read from the parsed-lock cache, keyed on
+    everything it reads: for drifted environments the report is the same without the cache, while it fills it
+    and from it, and from it no requirement is parsed."""
+    import packaging.requirements
+
+    from envsnap import _lockcache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    pairs = _drifted()
+    monkeypatch.setenv(_lockcache.ENV, "0")
+    expected = [compare(lock, now) for lock, now in pairs]
+    assert any(d.what == "requirement" for d in expected[1].differences)
+    monkeypatch.setenv(_lockcache.ENV, "1")
+    assert [compare(lock, now) for lock, now in pairs] == expected
+    kept = list((tmp_path / "xdg" / "envsnap" / _lockcache.LOCKS_CACHE).glob("*.view"))
+    assert len(kept) == len(pairs)
+
+    def refuse(text: str) -> None:
+        raise AssertionError(f"parsed {text!r}")
+
+    monkeypatch.setattr(packaging.requirements, "Requirement", refuse)
+    assert [compare(lock, now) for lock, now in pairs] == expected
+    # Anything the answer reads is in the key: another installed version, a requirement, a marker value.
+    changed = dataclasses.replace(pairs[1][1], platform=dataclasses.replace(pairs[1][1].platform, kernel="6.2"))
+    with pytest.raises(AssertionError, match="parsed"):
+        compare(pairs[1][0], changed)
+    # Without the cache (--no-cache), each run parses again.
+    with _lockcache.bypassed(), pytest.raises(AssertionError, match="parsed"):
+        compare(*pairs[1])
