@@ -78,9 +78,15 @@ def main() -> int:
     script = _installed.envsnap()
     cases = {"envsnap --help": ["--help"], "envsnap --version": ["--version"]}
     cases.update({f"envsnap {c} --help": [c, "--help"] for c in sorted(command_names())})
-    cmds = [[python, "-c", "pass"], *([*script, *a] for a in cases.values())]
-    (base, base_cpu), *times = median_times(cmds, args.runs, env)
+    # The floor of any help argparse prints: an empty parser's --help (re, enum, gettext, locale, textwrap).
+    floor = [python, "-c", "import argparse; argparse.ArgumentParser(prog='x').parse_args(['--help'])"]
+    cmds = [[python, "-c", "pass"], floor, *([*script, *a] for a in cases.values())]
+    (base, base_cpu), (floor_wall, floor_cpu), *times = median_times(cmds, args.runs, env)
     print(f"python -c pass: {base * 1000:.0f} ms wall, {base_cpu * 1000:.0f} ms cpu ({python})")
+    print(
+        f"argparse's floor (an empty parser's --help): {floor_wall * 1000:.0f} ms, ratio {floor_wall / base:.2f} "
+        f"wall / {floor_cpu / base_cpu:.2f} cpu"
+    )
     for name, (took, cpu) in zip(cases, times, strict=True):
         count, top = import_profile(cases[name], env)
         biggest = ", ".join(f"{n.strip()} {us / 1000:.0f} ms" for us, n in top)
