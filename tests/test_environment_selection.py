@@ -241,3 +241,26 @@ def test_untracked_lockfiles_do_not_make_the_project_dirty(research_venv: Path, 
     (project / "notes.toml").write_text("[tool]\nx = 1\n")
     proj = lockfile.loads(_envsnap("capture", "-o", "-", cwd=project, **_activated(research_venv)).stdout).project
     assert proj is not None and proj.dirty
+
+
+@pytest.mark.parametrize("path", ["venv", "./venv", "venv/", "//venv", "///venv", "/a/./b/", "a/../b", "", ".", "/"])
+def test_an_environment_s_interpreter_is_spelled_as_pathlib_spells_it(path: str) -> None:
+    """probes/target.py joins paths without pathlib (a capture answered from its memo does not load it)."""
+    from pathlib import PurePosixPath
+
+    from envsnap.probes.target import _posix_path
+
+    assert _posix_path(os.path.join(path, "bin/python")) == str(PurePosixPath(path) / "bin/python")
+
+
+def test_a_chosen_environment_is_an_immutable_value() -> None:
+    from envsnap.probes.target import TargetEnvironment
+
+    chosen = TargetEnvironment("/e/bin/python", "/e", "--python")
+    assert chosen == TargetEnvironment("/e/bin/python", "/e", "--python", None, True)
+    assert hash(chosen) == hash(TargetEnvironment("/e/bin/python", "/e", "--python"))
+    assert chosen != TargetEnvironment("/e/bin/python", "/e", "VIRTUAL_ENV")
+    assert chosen.replace(why="VIRTUAL_ENV") == TargetEnvironment("/e/bin/python", "/e", "VIRTUAL_ENV")
+    assert "python_layer=True" in repr(chosen)
+    with pytest.raises(AttributeError):
+        chosen.why = "x"  # type: ignore[misc]

@@ -213,10 +213,7 @@ class _Memo:
 
     def answer(self, args: argparse.Namespace, chosen: TargetEnvironment, started: float) -> bool:
         """Give the kept lock when nothing it depended on changed; False when the capture must run."""
-        from pathlib import Path
-
-        from .. import _locktext, _readlimits
-        from ..errors import LockfileError
+        from .. import _locktext
         from ..probes import memo
 
         kept = memo.lookup(self.path, self.fact)
@@ -225,6 +222,11 @@ class _Memo:
         text = _locktext.with_created(kept["lock"], memo.utc_now())
         written = True
         if args.output != "-":
+            from pathlib import Path
+
+            from .. import _readlimits
+            from ..errors import LockfileError
+
             try:
                 raw = _readlimits.read_bytes(Path(args.output), error=LockfileError, what="lockfile")
             except LockfileError:

@@ -25,14 +25,17 @@ its next change), nor one changed while it ran: then nothing is kept. ``--no-cac
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+import time
+
+TYPE_CHECKING = False  # not typing's: a capture answered from the memo loads little more than this module
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
+    from typing import Any
 
 FORMAT = 1
 MAX_BYTES = 64 << 20  # a memo larger than this is not kept (or read)
@@ -63,7 +66,7 @@ _FRAMEWORK_FILES = ("torch/version.py", "tensorflow/python/platform/build_info.p
 
 def utc_now() -> str:
     """A lock's ``created``: UTC to the second."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def eligible(*, project: str | None, deep: bool, pin: bool, json_too: bool, environ: Mapping[str, str]) -> bool:
@@ -72,10 +75,14 @@ def eligible(*, project: str | None, deep: bool, pin: bool, json_too: bool, envi
     if project is not None or deep or pin or json_too or any(v in environ for v in _GIT_VARIABLES):
         return False
     try:
-        here = Path(os.getcwd())
+        folder = os.getcwd()
     except OSError:
         return False
-    return not any(os.path.lexists(folder / ".git") for folder in (here, *here.parents))
+    while not os.path.lexists(os.path.join(folder, ".git")):
+        if folder == os.path.dirname(folder):
+            return True
+        folder = os.path.dirname(folder)
+    return False
 
 
 def _stamp(path: str) -> list[int] | None:
@@ -213,9 +220,9 @@ def watch_list(
     major_minor = release_of(version) if version else ""
     for root in {prefix, base_prefix} - {""}:
         paths += [root, os.path.join(root, "pyvenv.cfg"), os.path.join(root, "bin"), os.path.join(root, "lib")]
-        paths += _files_in(os.path.join(root, "bin"))
         if major_minor:
             paths.append(os.path.join(root, "lib", f"python{major_minor}"))
+    paths += _files_in(os.path.join(prefix, "bin"))  # the scripts whose first line the probe reads
     home = environ.get("HOME", "")
     user_base = environ.get("PYTHONUSERBASE") or (os.path.join(home, ".local") if home else "")
     if user_base and major_minor:

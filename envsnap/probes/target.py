@@ -6,33 +6,39 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
 from ..errors import ProbeError
+
+TYPE_CHECKING = False  # not typing's: a capture answered from the memo imports this module and little else
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def resolve_interpreter(python: str) -> str:
     """An interpreter given by path or by name on PATH; a clear error when it is neither."""
-    candidate = python if os.sep in python else (shutil.which(python) or python)
-    path = Path(candidate)
-    if path.is_dir():
+    if os.sep in python:
+        candidate = python
+    else:
+        import shutil
+
+        candidate = shutil.which(python) or python
+    if os.path.isdir(candidate):
         # A venv or conda prefix given instead of its interpreter.
+        from pathlib import Path
+
         for rel in ("bin/python", "bin/python3", "python.exe", "Scripts/python.exe"):
-            if (path / rel).exists():
-                return str(path / rel)
+            if (Path(candidate) / rel).exists():
+                return str(Path(candidate) / rel)
         for rel in ("bin/python", "bin/python3"):
-            _refuse_broken_link(path / rel, python)
+            _refuse_broken_link(os.path.join(candidate, rel), python)
         raise ProbeError(f"--python {python}: a directory with no bin/python in it")
-    _refuse_broken_link(path, python)
-    if not path.exists():
+    _refuse_broken_link(candidate, python)
+    if not os.path.exists(candidate):
         raise ProbeError(f"--python {python}: no such interpreter")
-    if not os.access(path, os.X_OK):
+    if not os.access(candidate, os.X_OK):
         raise ProbeError(f"--python {python}: not executable")
-    runs = script_interpreter(path)
+    runs = script_interpreter(candidate)
     if runs is not None:
         # Running it would run the user's script (a training run, say) with the probe's path as arguments.
         raise ProbeError(f"--python {python}: a Python script (its first line runs {runs}), not an interpreter")
@@ -48,7 +54,7 @@ def is_python_name(name: str) -> bool:
     return _PYTHON_NAME.match(os.path.basename(name)) is not None
 
 
-def script_interpreter(path: Path) -> str | None:
+def script_interpreter(path: str | os.PathLike[str]) -> str | None:
     """The Python a ``#!`` script runs, or None when ``path`` is not one (wrapper shell scripts such as pyenv's
     shims, which run an interpreter, are not Python scripts)."""
     try:
@@ -66,24 +72,58 @@ def script_interpreter(path: Path) -> str | None:
     return None
 
 
-def _refuse_broken_link(path: Path, python: str) -> None:
+def _refuse_broken_link(path: str, python: str) -> None:
     """A venv whose base interpreter was removed (a pyenv version uninstalled): say so, not "no such file"."""
-    if path.is_symlink() and not path.exists():
+    if os.path.islink(path) and not os.path.exists(path):
         raise ProbeError(
             f"--python {python}: {path} is a broken link to {os.readlink(path)} "
             "(the interpreter this environment was made from is gone)"
         )
 
 
-@dataclass(frozen=True)
 class TargetEnvironment:
-    """Which environment a command captures or verifies, and why (``select_environment``)."""
+    """Which environment a command captures or verifies, and why (``select_environment``). Immutable; a plain
+    class, not a dataclass: the memo's answer is given without loading dataclasses and inspect."""
 
+    __slots__ = ("conda_prefix", "python", "python_layer", "where", "why")
     python: str | None  # the interpreter to probe; None: the one running envsnap (probed in-process)
     where: str  # what the user sees: the interpreter given, or the environment's directory
     why: str  # "--python", "--prefix", "VIRTUAL_ENV", "CONDA_PREFIX" or "envsnap's own interpreter"
-    conda_prefix: str | None = None  # a conda environment to record even without an interpreter in it
-    python_layer: bool = True  # False: a conda environment without Python, which has no Python layer
+    conda_prefix: str | None  # a conda environment to record even without an interpreter in it
+    python_layer: bool  # False: a conda environment without Python, which has no Python layer
+
+    def __init__(
+        self,
+        python: str | None,
+        where: str,
+        why: str,
+        conda_prefix: str | None = None,
+        python_layer: bool = True,
+    ) -> None:
+        for name, value in zip(self.__slots__, (conda_prefix, python, python_layer, where, why), strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"TargetEnvironment is immutable: cannot set {name}")
+
+    def _fields(self) -> tuple[str | bool | None, ...]:
+        return (self.python, self.where, self.why, self.conda_prefix, self.python_layer)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TargetEnvironment) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def replace(self, *, why: str) -> TargetEnvironment:
+        """The same environment chosen for another reason."""
+        return TargetEnvironment(self.python, self.where, why, self.conda_prefix, self.python_layer)
+
+    def __repr__(self) -> str:
+        return (
+            f"TargetEnvironment(python={self.python!r}, where={self.where!r}, why={self.why!r}, "
+            f"conda_prefix={self.conda_prefix!r}, python_layer={self.python_layer!r})"
+        )
 
     def cache_identity(self) -> str:
         """The environment's name for its capture cache files (``cache_identity``)."""
@@ -98,10 +138,18 @@ class TargetEnvironment:
         return f"{strip_control(self.where)} ({self.why})"
 
 
-def _interpreter_in(prefix: Path) -> str | None:
+def _posix_path(path: str) -> str:
+    """``str(PurePosixPath(path))`` without pathlib: "." parts and repeated or trailing slashes dropped, ".."
+    kept (it may cross a link), two leading slashes kept as POSIX allows."""
+    head = "//" if path.startswith("//") and not path.startswith("///") else "/" if path.startswith("/") else ""
+    return head + "/".join(p for p in path.split("/") if p not in ("", ".")) or "."
+
+
+def _interpreter_in(prefix: str) -> str | None:
     for rel in ("bin/python", "bin/python3"):
-        if (prefix / rel).exists():
-            return str(prefix / rel)
+        exe = _posix_path(os.path.join(prefix, rel))
+        if os.path.exists(exe):
+            return exe
     return None
 
 
@@ -123,15 +171,15 @@ def select_environment(
     if prefix is not None:
         if not os.path.isdir(prefix):
             raise ProbeError(f"--prefix {prefix}: no such directory")
-        exe = _interpreter_in(Path(prefix))
+        exe = _interpreter_in(prefix)
         where = os.path.abspath(prefix)
         if exe is None:
             return TargetEnvironment(None, where, "--prefix", prefix, python_layer=False)
         return TargetEnvironment(None if _is_running(where) else exe, where, "--prefix", prefix)
     venv = env.get("VIRTUAL_ENV", "")
     if venv:
-        exe = _interpreter_in(Path(venv))
-        if not Path(venv, "pyvenv.cfg").is_file() or exe is None:
+        exe = _interpreter_in(venv)
+        if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")) or exe is None:
             raise ProbeError(
                 f"VIRTUAL_ENV={venv}: not a virtual environment (no pyvenv.cfg and bin/python in it): "
                 "activate a real one, unset VIRTUAL_ENV, or pass --python"
@@ -140,13 +188,13 @@ def select_environment(
         return TargetEnvironment(None if _is_running(where) else exe, where, "VIRTUAL_ENV")
     conda = env.get("CONDA_PREFIX", "")
     if conda:
-        if not Path(conda, "conda-meta").is_dir():
+        if not os.path.isdir(os.path.join(conda, "conda-meta")):
             raise ProbeError(
                 f"CONDA_PREFIX={conda}: not a conda environment (no conda-meta/ in it): "
                 "activate a real one, unset CONDA_PREFIX, or pass --python"
             )
         where = os.path.abspath(conda)
-        exe = _interpreter_in(Path(conda))
+        exe = _interpreter_in(conda)
         if exe is None:
             return TargetEnvironment(None, where, "CONDA_PREFIX", conda, python_layer=False)
         return TargetEnvironment(None if _is_running(where) else exe, where, "CONDA_PREFIX")

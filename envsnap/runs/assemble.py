@@ -133,7 +133,7 @@ def python_target(argv: Sequence[str], python: str | None) -> TargetEnvironment:
     found = shutil.which(argv[0]) if argv and is_python_name(argv[0]) else None
     if found is None:
         return select_environment()
-    return dataclasses.replace(select_environment(found), why="the interpreter the command runs")
+    return select_environment(found).replace(why="the interpreter the command runs")
 
 
 def code_state(root: Path, exclude: Sequence[str | os.PathLike[str]]) -> Code | None:
