@@ -40,20 +40,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..probes.python import PendingProbe, select_environment
+    from ..probes.target import select_environment
 
     chosen = select_environment(args.python)
     # The target interpreter starts scanning its environment now, while the rest of envsnap loads (as capture
     # does): its start and scan overlap envsnap's imports and the lock's load on another core.
     use_cache = not args.no_cache
+    from ..probes.python import PendingProbe
+
     probe = (
         PendingProbe(chosen.python, check_files=args.files, use_cache=use_cache)
         if chosen.python is not None and chosen.python_layer
         else None
     )
+    # The package database and the loader are read while envsnap loads the rest of itself (as capture does).
+    from ..probes.hostlibs import prepare_early
+
+    prepared = prepare_early(chosen.cache_identity(), use_cache)
     from ..compare.verify import verify
 
-    report = verify(args.lock, files=args.files, environment=chosen, cache=use_cache, probe=probe)
+    report = verify(args.lock, files=args.files, environment=chosen, cache=use_cache, probe=probe, prepared=prepared)
     # The first line says which environment was verified (on stderr under --json, which owns stdout); printed
     # once it is known to be one, so that an error stays the only line.
     _output.first_line(f"verifying {chosen.describe()} against {args.lock}", json_output=args.json)

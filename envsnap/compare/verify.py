@@ -37,9 +37,12 @@ from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from packaging.requirements import Requirement
 
     from ..probes.capture import Captured
+    from ..probes.hostlibs import Loader, PackageDatabase
 
 # verify's words for the shared severity scale (envsnap.report.VERIFY_WORDS), most consequential first.
 MISMATCH = VERIFY_WORDS[Severity.FAILURE]
@@ -126,6 +129,7 @@ def verify(
     cache: bool = True,
     same_host: Captured | None = None,
     probe: PendingProbe | None = None,
+    prepared: Future[tuple[PackageDatabase, Loader]] | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -138,7 +142,9 @@ def verify(
     ``same_host``: a capture on this host moments ago (a rebuild's compatibility check) whose host facts are
     taken rather than read again: only the target's own facts are probed (``probes.capture.run_capture``).
     ``probe``: the probe of ``environment``'s interpreter already started (the CLI starts it before it loads the
-    rest of envsnap, as ``capture`` does), started with ``check_files=files`` and ``use_cache=cache``."""
+    rest of envsnap, as ``capture`` does), started with ``check_files=files`` and ``use_cache=cache``.
+    ``prepared``: the host's package database and loader being read already (``hostlibs.prepare_early``, which
+    the CLI starts with the probe), for ``environment``."""
     from ..probes.capture import capture
 
     with _lockcache.bypassed(not cache):
@@ -156,6 +162,7 @@ def verify(
             use_cache=cache,
             same_host=same_host,
             probe=probe,
+            prepared=prepared,
         )
         target = environment.describe()
     else:

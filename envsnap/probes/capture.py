@@ -194,6 +194,7 @@ def capture(
     changed_files: dict[str, dict[str, list[str]]] | None = None,
     output: str | os.PathLike[str] | None = None,
     same_host: Captured | None = None,
+    prepared: Future[tuple[PackageDatabase, Loader]] | None = None,
     **keywords: Any,
 ) -> Snapshot:
     """Capture an environment: ``run_capture`` for the Snapshot alone.
@@ -208,7 +209,7 @@ def capture(
     differ (never recorded in the lock: ``envsnap verify --files`` reports it). ``timings``: filled with
     seconds per probe (``nvidia``, ``cuda``, ``deep:<framework>`` ...) for the caller to report; never
     recorded in the lock. ``same_host``: a capture on this host moments ago whose host facts are taken
-    (``run_capture``).
+    (``run_capture``). ``prepared``: the package database and loader being read already (``run_capture``).
     """
     given = {"python_path": python_path, "project_dir": project_dir, "output": output}
     changes = {k: v for k, v in given.items() if v is not None} | keywords
@@ -217,7 +218,10 @@ def capture(
     if changed_files is not None:
         changes["check_files"] = True
     captured = run_capture(
-        dataclasses.replace(options or CaptureOptions(), **changes), started=probe, same_host=same_host
+        dataclasses.replace(options or CaptureOptions(), **changes),
+        started=probe,
+        same_host=same_host,
+        prepared=prepared,
     )
     if timings is not None:
         timings.update(captured.timings())

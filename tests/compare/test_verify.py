@@ -510,6 +510,33 @@ def test_the_cli_starts_the_target_probe_before_loading_the_comparison(tmp_path:
     assert done.stdout.strip().splitlines()[-1] == "[False] 3", (done.stdout[-2000:], done.stderr[-2000:])
 
 
+def test_the_cli_reads_the_package_database_while_loading_the_comparison(tmp_path: Path) -> None:
+    """As capture does: the host's package database and loader cache are read in a thread started with the
+    target probe, and the capture takes that reading rather than starting its own."""
+    lock = lockfile.dump(sample_lock(PythonPackage(name="six", version="1.17.0")), tmp_path / "envsnap.lock")
+    code = (
+        "import sys\n"
+        "from envsnap.probes import hostlibs, system\n"
+        "real = hostlibs.prepare_early\n"
+        "seen = []\n"
+        "def early(*a, **k):\n"
+        "    seen.append('early, comparison loaded: %s' % ('envsnap.compare.verify' in sys.modules))\n"
+        "    return real(*a, **k)\n"
+        "hostlibs.prepare_early = early\n"
+        "real_prepare = system.prepare\n"
+        "def late(*a, **k):\n"
+        "    seen.append('in the capture')\n"
+        "    return real_prepare(*a, **k)\n"
+        "system.prepare = late\n"
+        "from envsnap.cli import main\n"
+        f"code = main(['verify', {str(lock)!r}, '--python', sys.executable, '--json'])\n"
+        "print(seen, code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=600)
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == "['early, comparison loaded: False'] 3", (done.stdout[-2000:], done.stderr[-2000:])
+
+
 def _drifted() -> list[tuple[Snapshot, Snapshot]]:
     """(lock, environment) pairs: unchanged, broken requirements new and old, markers for another target,
     a package gone, another version, an interpreter change, requirements packaging cannot parse."""
