@@ -191,11 +191,25 @@ class _Layout:
                 self.roots.append((os.path.normcase(os.path.realpath(value)), key))
         # Longest root first so that "scripts" (inside "data") wins over "data".
         self.roots.sort(key=lambda item: -len(item[0]))
+        self._folders = {}  # type: dict[str, str]
+
+    def _realpath(self, path: str) -> str:
+        """``os.path.realpath(path)`` with each folder resolved once: an environment's scripts share a few
+        folders, and resolving a path lstat()s every one of its components (600 scripts were 7,500 lstat calls,
+        a third of a 150-distribution probe)."""
+        folder, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return os.path.realpath(path)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        candidate = os.path.join(real_folder, name)
+        return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
 
     def place(self, site_dir: str, entry: str) -> str:
         if not entry.startswith(".."):
             return entry
-        absolute = os.path.normcase(os.path.realpath(os.path.join(site_dir, entry)))
+        absolute = os.path.normcase(self._realpath(os.path.join(site_dir, entry)))
         for root, key in self.roots:
             if absolute == root or absolute.startswith(root + os.sep):
                 return key + "/" + os.path.relpath(absolute, root).replace(os.sep, "/")
