@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ._lazyre import LazyPattern
 from .fileurls import tail_below
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ REDACTED = "<redacted>"
 USER = "<user>"
 HOST = "<host>"
 
-_SECRET_NAME = re.compile(
+_SECRET_NAME = LazyPattern(
     # "-" too: query parameters spell them api-key, x-api-key, access-key.
     r"(TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|PRIVATE|API[-_]?KEY|ACCESS[-_]?KEY|AUTH|COOKIE|SESSION|[-_]KEY$|^KEY$"
     r"|(^|_)(PASS|PW)(_|$))",
@@ -41,11 +42,11 @@ _SECRET_NAME = re.compile(
 )
 # Query and fragment parameters that sign or authorise a URL (S3/GCS presigned URLs, Azure SAS, CloudFront,
 # OAuth implicit-flow fragments) besides those whose name says secret.
-_SECRET_PARAM = re.compile(r"(^|[-_.])(SIG|SIGNATURE|POLICY|KEY-PAIR-ID|CODE)$", re.IGNORECASE)
+_SECRET_PARAM = LazyPattern(r"(^|[-_.])(SIG|SIGNATURE|POLICY|KEY-PAIR-ID|CODE)$", re.IGNORECASE)
 # Values that are secrets whatever their variable is called: provider token prefixes, JWTs, PEM keys, bearer
 # tokens, and ``key=value`` pairs of a secret parameter outside a URL. Each alternative starts with a literal,
 # so a search is linear in the value's length.
-_SECRET_VALUE = re.compile(
+_SECRET_VALUE = LazyPattern(
     r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}"
     r"|sk-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{10,}\.eyJ"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
@@ -65,12 +66,12 @@ _SECRET_VALUE = re.compile(
 )
 # An AWS secret access key: 40 base64 characters, standalone, mixed case with a digit (a lower-case hex git
 # commit or an upper-case hex digest of the same length is not one).
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+_-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])")
+_AWS_SECRET = LazyPattern(r"(?<![A-Za-z0-9/+_-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])")
 # ``user:password@host`` without a scheme (a database DSN): the userinfo goes, as in a URL. Matched from the
 # start of a run only, so a long value is scanned once.
-_BARE_USERINFO = re.compile(r"(?<![\w.%+~<>-])[\w.%+~<>-]+:[^\s@/:'\"]+@(?=[\w-])")
+_BARE_USERINFO = LazyPattern(r"(?<![\w.%+~<>-])[\w.%+~<>-]+:[^\s@/:'\"]+@(?=[\w-])")
 # Another person's home directory: ``/home/NAME`` and macOS ``/Users/NAME``.
-_OTHER_HOME = re.compile(r"(?<![\w.~-])(/home|/Users)/(?!<user>)[^/\s:;,'\"<>]+")
+_OTHER_HOME = LazyPattern(r"(?<![\w.~-])(/home|/Users)/(?!<user>)[^/\s:;,'\"<>]+")
 # Login names that identify nobody (and would rewrite ordinary words); host names likewise.
 _ANONYMOUS_USERS = frozenset({"", "root", "nobody"})
 _ANONYMOUS_HOSTS = frozenset({"", "localhost", "localhost.localdomain", "localhost6"})
@@ -142,7 +143,7 @@ def _kept_params(params: str, *, encode: bool) -> str:
 
 
 # anaconda.org tokens live in a channel URL's path (``/t/<token>/``), where no URL rule can see them.
-_CHANNEL_TOKEN = re.compile(r"/t/[^/]+/")
+_CHANNEL_TOKEN = LazyPattern(r"/t/[^/]+/")
 
 
 def strip_channel_token(url: str) -> str:
@@ -150,8 +151,8 @@ def strip_channel_token(url: str) -> str:
     return strip_credentials(_CHANNEL_TOKEN.sub("/", url, count=1))
 
 
-_SCP_LIKE = re.compile(r"([^@/:\s]+)@([^/:\s]+):(?!//)")
-_SCP_REMOTE = re.compile(r"([^@/:\s]+@)?([^@/:\s]+):(?!//)")
+_SCP_LIKE = LazyPattern(r"([^@/:\s]+)@([^/:\s]+):(?!//)")
+_SCP_REMOTE = LazyPattern(r"([^@/:\s]+@)?([^@/:\s]+):(?!//)")
 
 
 def strip_credentials(url: str) -> str:
@@ -183,7 +184,7 @@ def strip_credentials(url: str) -> str:
 # Matched from the start of a run of scheme characters only (group 1: what precedes the scheme's first letter): a
 # pattern that may start at any letter retries from each one of a long run, quadratic in its length (a 120 kB
 # environment variable took 11 s).
-_URL_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.-])([0-9+.-]*)([A-Za-z][A-Za-z0-9+.-]*://[^\s'\";,]+)")
+_URL_IN_TEXT = LazyPattern(r"(?<![A-Za-z0-9+.-])([0-9+.-]*)([A-Za-z][A-Za-z0-9+.-]*://[^\s'\";,]+)")
 
 
 def strip_credentials_in_text(text: str) -> str:

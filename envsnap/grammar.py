@@ -14,34 +14,36 @@ from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
+from ._lazyre import LazyPattern
+
 # C0 controls, DEL and C1 controls: never allowed in a recorded value (they reach terminals and files).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = LazyPattern(r"[\x00-\x1f\x7f-\x9f]")
 # PEP 508 / core metadata: a project name as a distribution may spell it.
-_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
+_PROJECT_NAME = LazyPattern(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
 # PEP 503 normalised form, what the lock stores in ``name``.
-_CANONICAL_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*", re.ASCII)
+_CANONICAL_NAME = LazyPattern(r"[a-z0-9]+(-[a-z0-9]+)*", re.ASCII)
 # A legacy version an installer really wrote (pre-PEP 440): printable, no spaces or shell/requirement
 # metacharacters. Kept and flagged; never reaches a command line or a file name.
-_LEGACY_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]{0,127}", re.ASCII)
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}", re.ASCII)
-_MD5_HEX = re.compile(r"[0-9a-f]{32}", re.ASCII)
+_LEGACY_VERSION = LazyPattern(r"[A-Za-z0-9][A-Za-z0-9._+!-]{0,127}", re.ASCII)
+_SHA256_HEX = LazyPattern(r"[0-9a-f]{64}", re.ASCII)
+_MD5_HEX = LazyPattern(r"[0-9a-f]{32}", re.ASCII)
 # conda: name, version and build string (conda's MatchSpec grammar, conservatively).
-_CONDA_NAME = re.compile(r"[a-z0-9_][a-z0-9_.-]*", re.ASCII)
-_CONDA_VERSION = re.compile(r"[A-Za-z0-9_.+!*-]+", re.ASCII)
-_CONDA_BUILD = re.compile(r"[A-Za-z0-9_.+]*", re.ASCII)
-_CONDA_SUBDIR = re.compile(r"(noarch|[a-z0-9]+-[a-z0-9_]+)", re.ASCII)
-_CONDA_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*\.(conda|tar\.bz2)", re.ASCII)
+_CONDA_NAME = LazyPattern(r"[a-z0-9_][a-z0-9_.-]*", re.ASCII)
+_CONDA_VERSION = LazyPattern(r"[A-Za-z0-9_.+!*-]+", re.ASCII)
+_CONDA_BUILD = LazyPattern(r"[A-Za-z0-9_.+]*", re.ASCII)
+_CONDA_SUBDIR = LazyPattern(r"(noarch|[a-z0-9]+-[a-z0-9_]+)", re.ASCII)
+_CONDA_FILE = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*\.(conda|tar\.bz2)", re.ASCII)
 # Debian policy 5.6.1 / 5.6.12: package names and versions.
-_DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+", re.ASCII)
-_DEB_VERSION = re.compile(r"([0-9]+:)?[A-Za-z0-9.+~-]+", re.ASCII)
-_DEB_FILE = re.compile(r"[a-z0-9][a-z0-9+.-]+_[A-Za-z0-9.+~%-]+_[a-z0-9-]+\.deb", re.ASCII)
-_SOURCE_ARCHIVE = re.compile(r"\.(tar\.gz|tgz|zip|tar\.bz2|tar\.xz|tar)$")
+_DEB_NAME = LazyPattern(r"[a-z0-9][a-z0-9+.-]+", re.ASCII)
+_DEB_VERSION = LazyPattern(r"([0-9]+:)?[A-Za-z0-9.+~-]+", re.ASCII)
+_DEB_FILE = LazyPattern(r"[a-z0-9][a-z0-9+.-]+_[A-Za-z0-9.+~%-]+_[a-z0-9-]+\.deb", re.ASCII)
+_SOURCE_ARCHIVE = LazyPattern(r"\.(tar\.gz|tgz|zip|tar\.bz2|tar\.xz|tar)$")
 # A docker image id or digest.
-_IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
+_IMAGE_DIGEST = LazyPattern(r"sha256:[0-9a-f]{64}", re.ASCII)
 # RFC 3339 timestamp as envsnap writes ``created`` (seconds or fractions, Z or an offset).
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+_TIMESTAMP = LazyPattern(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
 
-_SPACE = re.compile(r"\s")
+_SPACE = LazyPattern(r"\s")
 URL_SCHEMES = frozenset({"https", "http", "file", "git+https", "git+http", "git+ssh", "git+file", "git", "ssh"})
 
 # Integers in a lock are counts, sizes and versions: none is near 2**53 (JSON-safe).
@@ -254,25 +256,25 @@ LOCK_URL_SCHEMES = URL_SCHEMES | frozenset(
     }
 )
 # envsnap's own labels for redacted local paths (docs/lockfile.md): file://{project}/..., file://~/...
-_FILE_LABEL = re.compile(r"file://(\{project\}|\{prefix\}|~)(/[^\s]*)?", re.ASCII)
+_FILE_LABEL = LazyPattern(r"file://(\{project\}|\{prefix\}|~)(/[^\s]*)?", re.ASCII)
 MAX_TEXT = 4096
-_TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+~-]{0,127}", re.ASCII)
+_TOKEN = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+~-]{0,127}", re.ASCII)
 # platform.python_version(): 3.11.7, 3.13.0rc1, 3.14.0a1, and "3.12.0+" for a build from a branch.
-_PYTHON_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?((a|b|rc)[0-9]{1,3})?\+?", re.ASCII)
+_PYTHON_VERSION = LazyPattern(r"[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?((a|b|rc)[0-9]{1,3})?\+?", re.ASCII)
 # A git/hg commit (hex), an svn revision number, a bzr revision id.
-_COMMIT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@:+-]{0,254}", re.ASCII)
+_COMMIT = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.@:+-]{0,254}", re.ASCII)
 # A branch or tag as git check-ref-format allows it, conservatively (no spaces, no ~^:?*[\, no leading -).
-_GIT_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./+@=,-]{0,254}", re.ASCII)
+_GIT_REF = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_./+@=,-]{0,254}", re.ASCII)
 # PEP 427 tag triple; compressed tag sets (py2.py3) included.
-_WHEEL_TAG = re.compile(r"[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+", re.ASCII)
-_HASH_PAIR = re.compile(r"(md5|sha1|sha224|sha256|sha384|sha512)=[0-9a-f]{32,128}", re.ASCII)
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}", re.ASCII)
-_CONDA_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*", re.ASCII)
-_SYSTEM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}", re.ASCII)
-_SYSTEM_VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+~:^-]{0,254}", re.ASCII)
-_SONAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}", re.ASCII)
-_ARCH = re.compile(r"(sm|compute|lto)_[0-9]{1,4}[a-z]?", re.ASCII)
-_COMPUTE_CAPABILITY = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}", re.ASCII)
+_WHEEL_TAG = LazyPattern(r"[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+", re.ASCII)
+_HASH_PAIR = LazyPattern(r"(md5|sha1|sha224|sha256|sha384|sha512)=[0-9a-f]{32,128}", re.ASCII)
+_ENV_NAME = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]{0,255}", re.ASCII)
+_CONDA_CHANNEL_NAME = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*", re.ASCII)
+_SYSTEM_NAME = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}", re.ASCII)
+_SYSTEM_VERSION = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+~:^-]{0,254}", re.ASCII)
+_SONAME = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}", re.ASCII)
+_ARCH = LazyPattern(r"(sm|compute|lto)_[0-9]{1,4}[a-z]?", re.ASCII)
+_COMPUTE_CAPABILITY = LazyPattern(r"[0-9]{1,3}\.[0-9]{1,3}", re.ASCII)
 
 
 def is_text(text: str, limit: int = MAX_TEXT) -> bool:
@@ -377,8 +379,8 @@ def is_compute_capability(text: str) -> bool:
     return _COMPUTE_CAPABILITY.fullmatch(text) is not None
 
 
-_GENERATOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+()/:@,=-]{0,199}", re.ASCII)
-_TABLE_PATH = re.compile(r"[a-z_]{1,64}(\.[a-z_]{1,64})?", re.ASCII)
+_GENERATOR = LazyPattern(r"[A-Za-z0-9][A-Za-z0-9 ._+()/:@,=-]{0,199}", re.ASCII)
+_TABLE_PATH = LazyPattern(r"[a-z_]{1,64}(\.[a-z_]{1,64})?", re.ASCII)
 
 
 def is_generator(text: str) -> bool:
@@ -404,7 +406,7 @@ def is_remote(text: str) -> bool:
 # The Python a rebuild looks up by itself (PATH, pyenv, uv): a release number only. A pre-release or local
 # build (``3.13.0rc1``, ``3.12.0+``) is a valid recorded version, but an interpreter for it is named with
 # --python, never searched for.
-_RELEASE_NUMBER = re.compile(r"[0-9]{1,2}\.[0-9]{1,3}(\.[0-9]{1,3})?", re.ASCII)
+_RELEASE_NUMBER = LazyPattern(r"[0-9]{1,2}\.[0-9]{1,3}(\.[0-9]{1,3})?", re.ASCII)
 PYTHON_IMPLEMENTATIONS = frozenset({"cpython", "pypy", "graalpy"})
 
 
@@ -416,7 +418,7 @@ def is_release_number(text: str) -> bool:
 # Bidirectional formatting characters (Unicode category Cf): not control characters, but a terminal or an
 # editor that honours them shows text reordered ("Trojan Source", CVE-2021-42574): lock text printed must not
 # carry them raw.
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI = LazyPattern("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def has_bidi(text: str) -> bool:

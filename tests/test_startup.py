@@ -268,3 +268,50 @@ def test_the_model_and_the_lockfile_import_no_packaging_tags(module: str) -> Non
     )
     modules = set(done.stdout.split())
     assert sorted(modules & {"packaging.tags", "packaging.utils", "logging", "subprocess", "platform"}) == []
+
+
+def test_importing_the_grammar_and_the_privacy_rules_compiles_no_regular_expression() -> None:
+    """Their expressions are compiled when first used (envsnap._lazyre): a capture used 10 of the 64 that
+    envsnap's modules compiled at import."""
+    code = (
+        "import re, sys, site; sys.path.extend([*site.getsitepackages(), site.getusersitepackages()])\n"
+        "compiled, real = [], re.compile\n"
+        "def counting(pattern, flags=0):\n"
+        "    frame = sys._getframe(1)\n"
+        "    if frame.f_code.co_name == '<module>' and '/envsnap/' in frame.f_code.co_filename:\n"
+        "        compiled.append(f'{frame.f_code.co_filename}:{frame.f_lineno}')\n"
+        "    return real(pattern, flags)\n"
+        "re.compile = counting\n"
+        "import envsnap.grammar, envsnap._privacy, envsnap.model\n"
+        "print('\\n'.join(compiled))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.stdout.split() == []
+
+
+def test_a_lazy_pattern_answers_as_the_compiled_one() -> None:
+    import re
+
+    from envsnap._lazyre import LazyPattern
+
+    for pattern, flags, texts in [
+        (r"[0-9a-f]{4}", re.ASCII, ["beef", "BEEF", "beefy", "", "x beef"]),
+        (r"(?<![\w])(/home|/Users)/[^/\s]+", 0, ["/home/alice/x", "a /Users/bob y", "/homes/x"]),
+    ]:
+        lazy, compiled = LazyPattern(pattern, flags), re.compile(pattern, flags)
+        for text in texts:
+            for method in ("fullmatch", "match", "search"):
+                got, want = getattr(lazy, method)(text), getattr(compiled, method)(text)
+                assert (got and got.span()) == (want and want.span())
+            assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+            assert lazy.sub("<x>", text) == compiled.sub("<x>", text)
+            assert lazy.sub(lambda m: m.group(0).upper(), text, 1) == compiled.sub(
+                lambda m: m.group(0).upper(), text, 1
+            )
+        assert lazy.compiled is lazy.compiled and lazy.compiled.pattern == pattern
