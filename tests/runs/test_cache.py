@@ -37,3 +37,55 @@ def test_only_the_entries_used_last_are_kept(tmp_path: Path, monkeypatch: pytest
     cache.put("k3", {"findings": []})
     assert sorted(p.name for p in cache.cache_dir().iterdir()) == ["k1.json", "k3.json"]
     assert (cache.cache_dir() / "k3.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_cached_capture_s_lock_text_is_kept_per_project_state_and_is_the_text_it_would_make(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run without a lock writes the capture beside its record: from a cached capture, that text is made once
+    per state of the project (the commit) and kept; it is byte for byte the text made afresh."""
+    import subprocess
+    import sys
+
+    from envsnap import lockfile
+    from envsnap.runs import assemble
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(project)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    monkeypatch.chdir(project)
+    made: list[str] = []
+    real = lockfile.dumps_sealed
+
+    def counted(snapshot: object) -> tuple[str, str]:
+        made.append("x")
+        return real(snapshot)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lockfile, "dumps_sealed", counted)
+
+    def prepared() -> assemble.Prepared:
+        return assemble.prepare(
+            [sys.executable, "-c", "pass"],
+            lock=None,
+            lock_path=None,
+            record=tmp_path / "run.toml",
+            python=sys.executable,
+            capture_path=tmp_path / "run.lock",
+            ahead=False,
+        )
+
+    texts = []
+    for _ in range(3):  # a fresh capture, then the cached one (text made and kept), then its text reused
+        ready = prepared()
+        assert ready.captured and ready.lock is not None
+        texts.append((ready.lock_text, ready.lock_digest))
+        assert ready.lock_text == real(ready.lock)[0]
+    assert len(made) == 2 and texts[1] == texts[2]
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "two"], check=True)
+    ready = prepared()  # another commit: the text is made again, with it
+    assert len(made) == 3 and ready.lock is not None and (ready.lock_text, ready.lock_digest) == real(ready.lock)
+    assert ready.lock_text != texts[2][0]
