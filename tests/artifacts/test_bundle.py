@@ -401,3 +401,19 @@ def test_a_bundles_wheels_are_hashed_in_parallel_once(tmp_path: Path, monkeypatc
     (tmp_path / "wheels" / "beta-1.0-py3-none-any.whl").write_bytes(b"changed after bundling")
     with pytest.raises(BadBundleError, match="hash mismatch"):
         Bundle(tmp_path).check_wheel(packages[1])
+
+
+def test_a_file_is_hashed_as_hashlib_hashes_its_bytes(tmp_path: Path) -> None:
+    """``sha256_file`` reads into one reused buffer: every size around the buffer's gives hashlib's digest of the
+    whole content (a short read, an empty file, the last partial chunk)."""
+    import hashlib
+    import os
+
+    from envsnap.artifacts import bundle
+
+    size = bundle._CHUNK
+    for length in (0, 1, size - 1, size, size + 1, 3 * size + 7):
+        data = os.urandom(length)
+        path = tmp_path / f"f{length}"
+        path.write_bytes(data)
+        assert bundle.sha256_file(path) == hashlib.sha256(data).hexdigest(), length
