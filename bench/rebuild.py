@@ -10,7 +10,11 @@ the package index; `--workdir DIR` keeps all of it for the next run), then measu
    SHA256SUMS check of every bundle file, venv creation, the install (uv), the move into place and the verify
    of the result against the lock; against the tool it drives, also whole: `uv venv` + `uv pip sync --offline
    --no-index --find-links B/wheels --require-hashes B/requirements.txt` into a fresh venv. Issue 19's target:
-   <= 1.3x. With `--pip`, also against `pip install --no-index --find-links B/wheels --require-hashes --no-deps
+   <= 1.3x. Like for like: both run the same uv (the one on PATH, as envsnap finds it), both check hashes
+   (--require-hashes), both link from uv's cache in the same link mode (uv's default, a hard link where the cache
+   and the venv share a file system, as here; UV_LINK_MODE, when set, applies to both: envsnap passes it on),
+   and both create the venv from an interpreter binary of the locked version (envsnap picks its own).
+   With `--pip`, also against `pip install --no-index --find-links B/wheels --require-hashes --no-deps
    -r B/requirements.txt` into a venv created beforehand (that creation is not timed: pip gets the easier job).
    Target <= 0.5x. (Off by default: pip takes minutes a run on a loaded 2-core machine, 10-25x envsnap.)
    With `--before OLDTREE` (a worktree of an older commit), that tree's envsnap is timed too, interleaved: the
@@ -169,7 +173,9 @@ def main() -> int:
                   "before_uv_ratio_min": r["before_min_s"] / r["uv_min_s"],
                   "before_uv_cpu_ratio": r["before_cpu_s"] / r["uv_cpu_s"]}
         results["rebuild"] = r
-        print(f"rebuild ({count} wheels, offline, {args.runs} runs interleaved; wall median / least, CPU median):")
+        print(f"rebuild ({count} wheels, offline, {args.runs} runs interleaved; wall median / least, CPU median; "
+              f"load average {os.getloadavg()[0]:.1f}; uv {uv_bin()}, link mode "
+              f"{os.environ.get('UV_LINK_MODE') or 'uv default (hardlink)'} for both):")
         print(f"  envsnap rebuild (check + venv + hash check + install + verify) {r['envsnap_s']:.2f} / "
               f"{r['envsnap_min_s']:.2f} s, CPU {r['envsnap_cpu_s']:.2f} s")
         print(f"  uv venv + uv pip sync --require-hashes    {r['uv_s']:.2f} / {r['uv_min_s']:.2f} s, "
