@@ -260,22 +260,5 @@ class _Memo:
         """Keep this capture's lock with the stamps of what it read."""
         from ..probes import memo
 
-        raw = captured.python
-        system = captured.system
-        files: set[str] = set()
-        folders: set[str] = set()
-        if system is not None and system.done() and system.exception() is None:
-            files, folders = system.result()[1].consulted()
-        watch = memo.watch_list(
-            python_path=self.chosen.python,
-            prefix=raw.prefix,
-            base_prefix=raw.base_prefix,
-            version=raw.version,
-            site_dirs=[p.site_dir for p in raw.packages if p.site_dir],
-            dist_dirs=[p.dist_dir for p in raw.packages if p.dist_dir],
-            loader_files=sorted(files),
-            loader_folders=sorted(folders),
-            conda_prefix=self.chosen.conda_prefix,
-            environ=os.environ,
-        )
+        watch = memo.watch_of(captured, self.chosen, os.environ)
         memo.save(self.path, self.fact, watch, started_ns, lock=text, digest=digest, summary=summary, warnings=warnings)

@@ -7,7 +7,11 @@ from . import COMMAND_HELP, _output, add_no_cache, exit_for
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
-    from ..compare.verify import VerifyReport
+    from pathlib import Path
+
+    from ..compare.verdict import VerifyReport
+    from ..probes.capture import Captured
+    from ..probes.target import TargetEnvironment
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,12 +44,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
+    started_ns = time.time_ns()
     from ..probes.target import select_environment
 
     chosen = select_environment(args.python)
+    use_cache = not args.no_cache
+    # An environment verified against this lock before, with nothing it read changed since: the same report.
+    memo = _Memo.of(args, chosen) if use_cache and not args.files else None
+    report = memo.answer() if memo is not None else None
+    if report is None:
+        report = _verify(args, chosen, use_cache, memo, started_ns)
+    # The first line says which environment was verified (on stderr under --json, which owns stdout); printed
+    # once it is known to be one, so that an error stays the only line.
+    _output.first_line(f"verifying {chosen.describe()} against {args.lock}", json_output=args.json)
+    if args.json:
+        _output.print_json(report.to_dict())
+    else:
+        print_report(report, python_layer=chosen.python_layer)
+    return exit_code(report, strict=args.strict)
+
+
+def _verify(
+    args: argparse.Namespace, chosen: TargetEnvironment, use_cache: bool, memo: _Memo | None, started_ns: int
+) -> VerifyReport:
     # The target interpreter starts scanning its environment now, while the rest of envsnap loads (as capture
     # does): its start and scan overlap envsnap's imports and the lock's load on another core.
-    use_cache = not args.no_cache
     from ..probes.python import PendingProbe
 
     probe = (
@@ -59,15 +84,60 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare_early(chosen.cache_identity(), use_cache)
     from ..compare.verify import verify
 
-    report = verify(args.lock, files=args.files, environment=chosen, cache=use_cache, probe=probe, prepared=prepared)
-    # The first line says which environment was verified (on stderr under --json, which owns stdout); printed
-    # once it is known to be one, so that an error stays the only line.
-    _output.first_line(f"verifying {chosen.describe()} against {args.lock}", json_output=args.json)
-    if args.json:
-        _output.print_json(report.to_dict())
-    else:
-        print_report(report, python_layer=chosen.python_layer)
-    return exit_code(report, strict=args.strict)
+    kept: list[Captured] = []
+    report = verify(
+        args.lock, files=args.files, environment=chosen, cache=use_cache, probe=probe, prepared=prepared, kept=kept
+    )
+    if memo is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
+        memo.keep(kept[0], started_ns, report)
+    return report
+
+
+class _Memo:
+    """The verify memo: this environment's report against this lock, kept with what the capture behind it read
+    (``probes/memo.py``, as ``capture``'s memo keeps a lock), and given again while none of it changed."""
+
+    def __init__(self, path: Path, fact: str, chosen: TargetEnvironment) -> None:
+        self.path, self.fact, self.chosen = path, fact, chosen
+
+    @classmethod
+    def of(cls, args: argparse.Namespace, chosen: TargetEnvironment) -> _Memo | None:
+        import hashlib
+        from pathlib import Path
+
+        from .. import _readlimits
+        from .._defaults import capture_cache_path
+        from ..errors import LockfileError
+        from ..probes import memo
+
+        if not memo.eligible(project=None, deep=False, pin=False, json_too=False, environ=os.environ):
+            return None
+        path = capture_cache_path("verify", chosen.cache_identity())
+        if path is None:
+            return None
+        try:  # the lock's exact text is part of the key; a lock that cannot be read fails in the full verify
+            raw = _readlimits.read_bytes(Path(args.lock), error=LockfileError, what="lockfile")
+        except LockfileError:
+            return None
+        lock = hashlib.sha256(raw).hexdigest()
+        return cls(path, memo.facts(["verify", args.python, chosen, lock], os.environ), chosen)
+
+    def answer(self) -> VerifyReport | None:
+        from ..compare.verdict import report_of
+        from ..probes import memo
+
+        kept = memo.lookup_answer(self.path, self.fact)
+        try:
+            return report_of(kept) if kept is not None else None
+        except (TypeError, ValueError, KeyError):
+            return None  # not a report (garbage written over it): verify in full
+
+    def keep(self, captured: Captured, started_ns: int, report: VerifyReport) -> None:
+        from ..compare.verdict import plain_report
+        from ..probes import memo
+
+        watch = memo.watch_of(captured, self.chosen, os.environ)
+        memo.save_answer(self.path, self.fact, watch, started_ns, plain_report(report))
 
 
 def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
@@ -75,7 +145,7 @@ def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
 
 
 def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
-    from ..compare.verify import INFO, MISMATCH, WARNING
+    from ..compare.verdict import INFO, MISMATCH, WARNING
 
     styles = {MISMATCH: "red", WARNING: "yellow", INFO: "dim"}
     for severity in (MISMATCH, WARNING, INFO):

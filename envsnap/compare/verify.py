@@ -25,16 +25,22 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from .. import _lockcache, lockfile
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
-from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
+from .verdict import AREAS as AREAS
+from .verdict import INFO as INFO
+from .verdict import MISMATCH as MISMATCH
+from .verdict import SEVERITIES as SEVERITIES
+from .verdict import WARNING as WARNING
+from .verdict import Difference as Difference
+from .verdict import VerifyReport as VerifyReport
+from .verdict import ordered as ordered
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -43,81 +49,6 @@ if TYPE_CHECKING:
 
     from ..probes.capture import Captured
     from ..probes.hostlibs import Loader, PackageDatabase
-
-# verify's words for the shared severity scale (envsnap.report.VERIFY_WORDS), most consequential first.
-MISMATCH = VERIFY_WORDS[Severity.FAILURE]
-WARNING = VERIFY_WORDS[Severity.WARNING]
-INFO = VERIFY_WORDS[Severity.INFO]
-SEVERITIES = (MISMATCH, WARNING, INFO)
-# Most consequential first within a severity.
-AREAS = ("python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "hardware")
-
-
-@dataclass(frozen=True)
-class Difference(Entry):
-    severity: str  # mismatch | warning | info
-    area: str  # one of AREAS
-    subject: str  # a package name, "version", "driver", ...
-    what: str  # the kind of difference: missing | extra | version | source | wheel_tags | record_digest | ...
-    expected: str = ""  # in the lock
-    actual: str = ""  # in the target
-    note: str = ""
-    # A root cause this difference follows from ("python version 3.12.1 -> 3.11.7"), "" when it is one itself
-    # or stands alone: a package rebuilt for another interpreter has other wheel tags and files.
-    cause: str = ""
-
-    def describe(self) -> str:
-        if self.what == "missing":
-            text = f"{self.subject} {self.expected}: in the lock, not installed"
-        elif self.what == "extra":
-            text = f"{self.subject} {self.actual}: installed, not in the lock"
-        elif self.what == "requirement":
-            text = f"{self.subject} requires {self.expected}, but {self.actual}"
-        elif not self.expected and not self.actual and self.note:
-            return f"{self.subject}: {self.note}"
-        else:
-            text = f"{self.subject}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
-        notes = [n for n in (self.note, f"follows from {self.cause}" if self.cause else "") if n]
-        return f"{text} ({'; '.join(notes)})" if notes else text
-
-    @property
-    def level(self) -> Severity:
-        return severity_of(self.severity)
-
-    @property
-    def root_cause(self) -> bool:
-        """A difference others follow from: the interpreter's version, ABI, implementation or platform."""
-        return self.severity == MISMATCH and self.area == "interpreter"
-
-
-@dataclass(frozen=True)
-class VerifyReport(Report):
-    lock: str  # the lock's content digest
-    target: str  # the interpreter that was verified
-    packages_checked: int
-    differences: tuple[Difference, ...]
-
-    def by_severity(self, severity: str) -> list[Difference]:
-        return [d for d in self.differences if d.severity == severity]
-
-    @property
-    def consequences(self) -> list[Difference]:
-        return [d for d in self.differences if d.cause]
-
-    @property
-    def python_mismatch(self) -> bool:
-        return self.worst() is Severity.FAILURE
-
-    def entries(self) -> Sequence[Difference]:
-        return self.differences
-
-    def json_extra(self) -> dict[str, Any]:
-        return {"identical": self.identical}
-
-    @property
-    def identical(self) -> bool:
-        """The Python layer is the locked one (warnings and info about the host may remain)."""
-        return not self.python_mismatch
 
 
 def verify(
@@ -130,6 +61,7 @@ def verify(
     same_host: Captured | None = None,
     probe: PendingProbe | None = None,
     prepared: Future[tuple[PackageDatabase, Loader]] | None = None,
+    kept: list[Captured] | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -144,7 +76,9 @@ def verify(
     ``probe``: the probe of ``environment``'s interpreter already started (the CLI starts it before it loads the
     rest of envsnap, as ``capture`` does), started with ``check_files=files`` and ``use_cache=cache``.
     ``prepared``: the host's package database and loader being read already (``hostlibs.prepare_early``, which
-    the CLI starts with the probe), for ``environment``."""
+    the CLI starts with the probe), for ``environment``.
+    ``kept``: given a list, the capture the lock was compared with is appended to it (the CLI's verify memo
+    stamps what it read)."""
     from ..probes.capture import capture
 
     with _lockcache.bypassed(not cache):
@@ -163,11 +97,12 @@ def verify(
             same_host=same_host,
             probe=probe,
             prepared=prepared,
+            kept=kept,
         )
         target = environment.describe()
     else:
         actual = capture(  # compared: no git state
-            python, changed_files=changed, project_state=False, use_cache=cache, same_host=same_host
+            python, changed_files=changed, project_state=False, use_cache=cache, same_host=same_host, kept=kept
         )
         target = python or "(this interpreter)"
     with _lockcache.bypassed(not cache):
@@ -176,23 +111,6 @@ def verify(
         return report
     extra = [_changed_files(name, found) for name, found in sorted(changed.items())]
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
-
-
-def ordered(diffs: Iterable[Difference]) -> tuple[Difference, ...]:
-    """Most consequential first: by severity; within one, root causes (an interpreter change), then the
-    differences that stand alone, then those that follow from a root cause; then by area and subject."""
-    return tuple(
-        sorted(
-            diffs,
-            key=lambda d: (
-                SEVERITIES.index(d.severity),
-                0 if d.root_cause else 2 if d.cause else 1,
-                AREAS.index(d.area),
-                d.subject,
-                d.what,
-            ),
-        )
-    )
 
 
 def _changed_files(name: str, found: dict[str, list[str]]) -> Difference:

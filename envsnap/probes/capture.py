@@ -195,6 +195,7 @@ def capture(
     output: str | os.PathLike[str] | None = None,
     same_host: Captured | None = None,
     prepared: Future[tuple[PackageDatabase, Loader]] | None = None,
+    kept: list[Captured] | None = None,
     **keywords: Any,
 ) -> Snapshot:
     """Capture an environment: ``run_capture`` for the Snapshot alone.
@@ -210,6 +211,7 @@ def capture(
     seconds per probe (``nvidia``, ``cuda``, ``deep:<framework>`` ...) for the caller to report; never
     recorded in the lock. ``same_host``: a capture on this host moments ago whose host facts are taken
     (``run_capture``). ``prepared``: the package database and loader being read already (``run_capture``).
+    ``kept``: given a list, the whole capture is appended to it (what it read: ``probes/memo.py``).
     """
     given = {"python_path": python_path, "project_dir": project_dir, "output": output}
     changes = {k: v for k, v in given.items() if v is not None} | keywords
@@ -223,6 +225,8 @@ def capture(
         same_host=same_host,
         prepared=prepared,
     )
+    if kept is not None:
+        kept.append(captured)
     if timings is not None:
         timings.update(captured.timings())
     if changed_files is not None:

@@ -261,8 +261,8 @@ def _racy(watch: Sequence[str], started_ns: int) -> bool:
     return any(s is not None and max(s[2], s[3]) >= started_ns - RACY_NS for s in stamps(watch))
 
 
-def lookup(path: Path | None, fact: str) -> dict[str, Any] | None:
-    """The kept capture at ``path`` when every input it depended on is unchanged: its lock text and summary."""
+def _kept(path: Path | None, fact: str) -> dict[str, Any] | None:
+    """The memo at ``path`` when its facts are ``fact`` and every path it watched is as it was."""
     if path is None:
         return None
     try:
@@ -278,6 +278,16 @@ def lookup(path: Path | None, fact: str) -> dict[str, Any] | None:
         and isinstance(memo.get("watch"), list)
         and all(isinstance(p, str) for p in memo["watch"])
         and isinstance(memo.get("key"), str)
+    ):
+        return None
+    return memo if _key(fact, memo["watch"]) == memo["key"] else None
+
+
+def lookup(path: Path | None, fact: str) -> dict[str, Any] | None:
+    """The kept capture at ``path`` when every input it depended on is unchanged: its lock text and summary."""
+    memo = _kept(path, fact)
+    if not (
+        memo is not None
         and isinstance(memo.get("lock"), str)
         and isinstance(memo.get("summary"), str)
         and isinstance(memo.get("digest"), str)
@@ -285,7 +295,13 @@ def lookup(path: Path | None, fact: str) -> dict[str, Any] | None:
         and all(isinstance(w, str) for w in memo["warnings"])
     ):
         return None
-    return memo if _key(fact, memo["watch"]) == memo["key"] else None
+    return memo
+
+
+def lookup_answer(path: Path | None, fact: str) -> Any:
+    """The answer kept by ``save_answer`` at ``path`` when every input it depended on is unchanged, else None."""
+    memo = _kept(path, fact)
+    return None if memo is None else memo.get("answer")
 
 
 def save(
@@ -300,20 +316,22 @@ def save(
     warnings: Sequence[str],
 ) -> bool:
     """Keep this capture's lock for the next one; not when a watched path changed too recently to trust."""
+    kept = {"lock": lock, "digest": digest, "summary": summary, "warnings": list(warnings)}
+    return _save(path, fact, watch, started_ns, kept)
+
+
+def save_answer(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, answer: Any) -> bool:
+    """Keep a command's ``answer`` (plain JSON data) under the same key as a capture's lock (``verify``'s report
+    of an environment against a lock, whose text is among ``fact``)."""
+    return _save(path, fact, watch, started_ns, {"answer": answer})
+
+
+def _save(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, kept: dict[str, Any]) -> bool:
     if path is None or _racy(watch, started_ns):
         return False
     from . import cache
 
-    document = {
-        "format": FORMAT,
-        "facts": fact,
-        "watch": list(watch),
-        "key": _key(fact, watch),
-        "lock": lock,
-        "digest": digest,
-        "summary": summary,
-        "warnings": list(warnings),
-    }
+    document = {"format": FORMAT, "facts": fact, "watch": list(watch), "key": _key(fact, watch), **kept}
     blob = json.dumps(document, separators=(",", ":")).encode("utf-8", "surrogateescape")
     if len(blob) > MAX_BYTES:
         return False
@@ -323,3 +341,25 @@ def save(
 
     store(path, blob, keep=cache.KEEP_FILES)
     return True
+
+
+def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str]:
+    """``watch_list`` of what ``captured`` (a ``probes.capture.Captured`` of the environment ``chosen``) read."""
+    raw = captured.python
+    system = captured.system
+    files: set[str] = set()
+    folders: set[str] = set()
+    if system is not None and system.done() and system.exception() is None:
+        files, folders = system.result()[1].consulted()
+    return watch_list(
+        python_path=chosen.python,
+        prefix=raw.prefix,
+        base_prefix=raw.base_prefix,
+        version=raw.version,
+        site_dirs=[p.site_dir for p in raw.packages if p.site_dir],
+        dist_dirs=[p.dist_dir for p in raw.packages if p.dist_dir],
+        loader_files=sorted(files),
+        loader_folders=sorted(folders),
+        conda_prefix=chosen.conda_prefix,
+        environ=environ,
+    )

@@ -1,0 +1,133 @@
+"""What ``envsnap verify`` found: its report and the differences in it, most consequential first.
+
+Apart from the comparison (``verify.py``) so that a report kept by the verify memo (``cli/verify.py``) is read
+and printed without loading the model, the lock loader or the probes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
+
+# verify's words for the shared severity scale (envsnap.report.VERIFY_WORDS), most consequential first.
+MISMATCH = VERIFY_WORDS[Severity.FAILURE]
+WARNING = VERIFY_WORDS[Severity.WARNING]
+INFO = VERIFY_WORDS[Severity.INFO]
+SEVERITIES = (MISMATCH, WARNING, INFO)
+# Most consequential first within a severity.
+AREAS = ("python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "hardware")
+
+
+@dataclass(frozen=True)
+class Difference(Entry):
+    severity: str  # mismatch | warning | info
+    area: str  # one of AREAS
+    subject: str  # a package name, "version", "driver", ...
+    what: str  # the kind of difference: missing | extra | version | source | wheel_tags | record_digest | ...
+    expected: str = ""  # in the lock
+    actual: str = ""  # in the target
+    note: str = ""
+    # A root cause this difference follows from ("python version 3.12.1 -> 3.11.7"), "" when it is one itself
+    # or stands alone: a package rebuilt for another interpreter has other wheel tags and files.
+    cause: str = ""
+
+    def describe(self) -> str:
+        if self.what == "missing":
+            text = f"{self.subject} {self.expected}: in the lock, not installed"
+        elif self.what == "extra":
+            text = f"{self.subject} {self.actual}: installed, not in the lock"
+        elif self.what == "requirement":
+            text = f"{self.subject} requires {self.expected}, but {self.actual}"
+        elif not self.expected and not self.actual and self.note:
+            return f"{self.subject}: {self.note}"
+        else:
+            text = f"{self.subject}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
+        notes = [n for n in (self.note, f"follows from {self.cause}" if self.cause else "") if n]
+        return f"{text} ({'; '.join(notes)})" if notes else text
+
+    @property
+    def level(self) -> Severity:
+        return severity_of(self.severity)
+
+    @property
+    def root_cause(self) -> bool:
+        """A difference others follow from: the interpreter's version, ABI, implementation or platform."""
+        return self.severity == MISMATCH and self.area == "interpreter"
+
+
+@dataclass(frozen=True)
+class VerifyReport(Report):
+    lock: str  # the lock's content digest
+    target: str  # the interpreter that was verified
+    packages_checked: int
+    differences: tuple[Difference, ...]
+
+    def by_severity(self, severity: str) -> list[Difference]:
+        return [d for d in self.differences if d.severity == severity]
+
+    @property
+    def consequences(self) -> list[Difference]:
+        return [d for d in self.differences if d.cause]
+
+    @property
+    def python_mismatch(self) -> bool:
+        return self.worst() is Severity.FAILURE
+
+    def entries(self) -> Sequence[Difference]:
+        return self.differences
+
+    def json_extra(self) -> dict[str, Any]:
+        return {"identical": self.identical}
+
+    @property
+    def identical(self) -> bool:
+        """The Python layer is the locked one (warnings and info about the host may remain)."""
+        return not self.python_mismatch
+
+
+def ordered(diffs: Iterable[Difference]) -> tuple[Difference, ...]:
+    """Most consequential first: by severity; within one, root causes (an interpreter change), then the
+    differences that stand alone, then those that follow from a root cause; then by area and subject."""
+    return tuple(
+        sorted(
+            diffs,
+            key=lambda d: (
+                SEVERITIES.index(d.severity),
+                0 if d.root_cause else 2 if d.cause else 1,
+                AREAS.index(d.area),
+                d.subject,
+                d.what,
+            ),
+        )
+    )
+
+
+_DIFFERENCE_FIELDS = ("severity", "area", "subject", "what", "expected", "actual", "note", "cause")
+
+
+def plain_report(report: VerifyReport) -> dict[str, Any]:
+    """``report`` as plain JSON data, every field of every difference (``report_of`` reads it back)."""
+    return {
+        "lock": report.lock,
+        "target": report.target,
+        "packages_checked": report.packages_checked,
+        "differences": [[getattr(d, name) for name in _DIFFERENCE_FIELDS] for d in report.differences],
+    }
+
+
+def report_of(data: Any) -> VerifyReport:
+    """The report ``plain_report`` wrote; TypeError or ValueError when ``data`` is not one."""
+    if not isinstance(data, dict) or not isinstance(data["differences"], list):
+        raise TypeError("not a report")
+    differences = []
+    for row in data["differences"]:
+        if not (isinstance(row, list) and len(row) == len(_DIFFERENCE_FIELDS) and all(type(v) is str for v in row)):
+            raise TypeError("not a difference")
+        differences.append(Difference(*row))
+    lock, target, checked = data["lock"], data["target"], data["packages_checked"]
+    if type(lock) is not str or type(target) is not str or type(checked) is not int:
+        raise TypeError("not a report")
+    return VerifyReport(lock, target, checked, tuple(differences))

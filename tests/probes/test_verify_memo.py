@@ -1,0 +1,177 @@
+"""The verify memo (cli/verify.py on probes/memo.py): an environment verified against the same lock before, with
+nothing the capture behind it read changed since, gets the same report without being probed; any change to the
+environment or the lock verifies in full; ``--no-cache``, ``--files``, a git work tree and a corrupt memo each
+mean a full verify. The report is the full verify's, text and JSON, drifted or not."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_capture_cache import _write_dist, cache_home, demo_env  # noqa: F401 (fixtures)
+from test_capture_memo import _library, _new_distribution, _pth, _requested, _upgrade, _variable
+from testutil import CliResult
+
+from envsnap import lockfile
+from envsnap.compare import verdict
+from envsnap.probes import capture as capture_module
+from envsnap.probes import memo
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def memo_on(monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> Path:  # noqa: F811
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # the demo environment was made moments ago
+    monkeypatch.setattr(memo, "utc_now", lambda: "2026-01-01T00:00:00Z")
+    return cache_home
+
+
+def _memos(folder: Path) -> list[Path]:
+    return sorted(folder.glob("verify-*.json")) if folder.is_dir() else []
+
+
+def _probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = capture_module.run_capture
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(capture_module, "run_capture", counted)
+    return calls
+
+
+def _verify(cli: Cli, py: Path, lock: Path, *extra: str) -> tuple[int, str, str]:
+    result = cli("verify", lock, "--python", py, *extra)
+    assert result.code in (0, 1, 3), result
+    return result.code, result.out, result.err
+
+
+def _locks(cli: Cli, py: Path, folder: Path) -> list[Path]:
+    """The environment's own lock, and drifted ones: a package of another version, one gone, another interpreter."""
+    same = folder / "same.lock"
+    assert cli("capture", "--python", py, "-o", same, "--no-cache").code == 0
+    snap = lockfile.load(same)
+    pkgs = snap.python.packages
+    moved = dataclasses.replace(snap.python, packages=tuple(dataclasses.replace(p, version="9.9") for p in pkgs))
+    extra = dataclasses.replace(
+        snap.python, packages=(*pkgs, dataclasses.replace(pkgs[0], name="gone", metadata_name="gone"))
+    )
+    other = dataclasses.replace(snap.python, version="3.12.1", abi="cp312")
+    out = [same]
+    for name, python in (("moved", moved), ("extra", extra), ("other", other)):
+        out.append(lockfile.dump(dataclasses.replace(snap, python=python), folder / f"{name}.lock"))
+    return out
+
+
+def test_a_verified_environment_is_given_the_same_report_without_probing(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    py, _site = demo_env
+    locks = _locks(cli, py, tmp_path)
+    real = capture_module.run_capture
+    for lock in locks:
+        expected = [_verify(cli, py, lock, "--no-cache", *flags) for flags in ((), ("--json",), ("--strict",))]
+        assert lock != locks[0] or _memos(memo_on) == []  # --no-cache keeps none
+        first = _verify(cli, py, lock)  # verified in full, and kept
+        assert len(_memos(memo_on)) == 1
+        probes = _probes(monkeypatch)
+        given = [_verify(cli, py, lock, *flags) for flags in ((), ("--json",), ("--strict",))]
+        assert probes == [], lock.name  # none of them probed the environment
+        assert first == expected[0] and given == expected, lock.name
+        monkeypatch.setattr(capture_module, "run_capture", real)
+    assert _verify(cli, py, locks[1])[0] == 3 and _verify(cli, py, locks[0])[0] == 0
+
+
+@pytest.mark.parametrize(
+    "change", [_upgrade, _pth, _variable, _library, _new_distribution, _requested], ids=lambda f: f.__name__[1:]
+)
+def test_a_change_to_what_the_capture_read_verifies_again(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Path, pytest.MonkeyPatch], None],
+) -> None:
+    py, site = demo_env
+    (lock,) = _locks(cli, py, tmp_path)[:1]
+    before = _verify(cli, py, lock)
+    assert before[0] == 0 and len(_memos(memo_on)) == 1
+    change(site, monkeypatch)
+    probes = _probes(monkeypatch)
+    after = _verify(cli, py, lock)
+    assert probes == [1]  # the memo did not answer
+    assert after == _verify(cli, py, lock, "--no-cache") and probes == [1, 1]
+    assert _verify(cli, py, lock) == after and probes == [1, 1]  # the new memo answers the next verify
+
+
+def test_another_lock_text_is_verified_in_full(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    py, _site = demo_env
+    same, moved = _locks(cli, py, tmp_path)[:2]
+    _verify(cli, py, same)
+    probes = _probes(monkeypatch)
+    same.write_text(moved.read_text())  # the same path, another lock
+    code, out, _err = _verify(cli, py, same)
+    code_moved, out_moved, _err = _verify(cli, py, moved, "--no-cache")
+    assert (code, out.replace("same.lock", "moved.lock")) == (code_moved, out_moved) and probes == [1, 1]
+
+
+@pytest.mark.parametrize("how", ["no-cache", "files", "git", "corrupt", "not a report"])
+def test_what_the_memo_does_not_answer(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    py, _site = demo_env
+    (lock,) = _locks(cli, py, tmp_path)[:1]
+    expected = _verify(cli, py, lock)
+    (kept,) = _memos(memo_on)
+    probes = _probes(monkeypatch)
+    flags: tuple[str, ...] = ()
+    if how in ("no-cache", "files"):
+        flags = (f"--{how}",)
+    elif how == "git":
+        (Path.cwd() / ".git").mkdir()
+    elif how == "corrupt":
+        kept.write_bytes(b"{" * 5000)
+    else:
+        import json
+
+        data = json.loads(kept.read_text())
+        data["answer"] = {"differences": [["mismatch", "python", "x"]]}
+        kept.write_text(json.dumps(data))
+    assert _verify(cli, py, lock, *flags)[1:] == expected[1:]
+    assert probes == [1]
+
+
+def test_the_kept_report_is_every_field_of_the_report() -> None:
+    assert tuple(f.name for f in dataclasses.fields(verdict.Difference)) == verdict._DIFFERENCE_FIELDS
+    report = verdict.VerifyReport(
+        "sha256:" + "a" * 64,
+        "venv (--python)",
+        3,
+        (verdict.Difference(verdict.WARNING, "python", "x", "requirement", "y>=1", "gone", "n", "c"),),
+    )
+    assert verdict.report_of(verdict.plain_report(report)) == report
+    for bad in ({}, [], {"differences": [[1] * 8]}, {**verdict.plain_report(report), "packages_checked": "3"}):
+        with pytest.raises((TypeError, KeyError)):
+            verdict.report_of(bad)
