@@ -251,14 +251,9 @@ def watch_list(
     return _with_parents(paths)
 
 
-def _key(fact: str, watch: Sequence[str]) -> str:
-    blob = json.dumps([fact, watch, stamps(watch)], separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def _racy(watch: Sequence[str], started_ns: int) -> bool:
+def _racy(stamped: Sequence[list[int] | None], started_ns: int) -> bool:
     """Whether a watched path changed less than ``RACY_NS`` before the capture started, or since."""
-    return any(s is not None and max(s[2], s[3]) >= started_ns - RACY_NS for s in stamps(watch))
+    return any(s is not None and max(s[2], s[3]) >= started_ns - RACY_NS for s in stamped)
 
 
 def _kept(path: Path | None, fact: str) -> dict[str, Any] | None:
@@ -277,10 +272,11 @@ def _kept(path: Path | None, fact: str) -> dict[str, Any] | None:
         and memo.get("facts") == fact
         and isinstance(memo.get("watch"), list)
         and all(isinstance(p, str) for p in memo["watch"])
-        and isinstance(memo.get("key"), str)
+        and isinstance(memo.get("stamps"), list)
     ):
         return None
-    return memo if _key(fact, memo["watch"]) == memo["key"] else None
+    # Compared as they are (no digest to compute): a stamp is a list of ints or null, as JSON gives it back.
+    return memo if stamps(memo["watch"]) == memo["stamps"] else None
 
 
 def lookup(path: Path | None, fact: str) -> dict[str, Any] | None:
@@ -327,11 +323,12 @@ def save_answer(path: Path | None, fact: str, watch: Sequence[str], started_ns: 
 
 
 def _save(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, kept: dict[str, Any]) -> bool:
-    if path is None or _racy(watch, started_ns):
+    stamped = stamps(watch)
+    if path is None or _racy(stamped, started_ns):
         return False
     from . import cache
 
-    document = {"format": FORMAT, "facts": fact, "watch": list(watch), "key": _key(fact, watch), **kept}
+    document = {"format": FORMAT, "facts": fact, "watch": list(watch), "stamps": stamped, **kept}
     blob = json.dumps(document, separators=(",", ":")).encode("utf-8", "surrogateescape")
     if len(blob) > MAX_BYTES:
         return False

@@ -189,7 +189,7 @@ def test_a_file_changed_just_before_the_capture_is_not_trusted(
 
 def _corrupt(document: dict[str, Any]) -> list[bytes]:
     out = [b"", b"not json", b"[]", b"[" * 100000, json.dumps({**document, "format": 99}).encode()]
-    for key in ("watch", "lock", "summary", "warnings", "key", "digest"):
+    for key in ("watch", "lock", "summary", "warnings", "stamps", "digest"):
         out.append(json.dumps({**document, key: 7}).encode())
     out.append(json.dumps({**document, "lock": "forged"}).encode()[:-1])
     return out
