@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
+from ._control import has_control as has_control
+from ._control import strip_control as strip_control
 from ._lazyre import LazyPattern
 
-# C0 controls, DEL and C1 controls: never allowed in a recorded value (they reach terminals and files).
-_CONTROL = LazyPattern(r"[\x00-\x1f\x7f-\x9f]")
 # PEP 508 / core metadata: a project name as a distribution may spell it.
 _PROJECT_NAME = LazyPattern(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
 # PEP 503 normalised form, what the lock stores in ``name``.
@@ -52,16 +52,6 @@ MAX_INT = 2**53
 
 class GrammarError(ValueError):
     """A value does not match its grammar; the message says what was expected, never echoes raw bytes."""
-
-
-def has_control(text: str) -> bool:
-    """True when ``text`` holds a control character (newline, ESC, NUL, DEL, C1)."""
-    return _CONTROL.search(text) is not None
-
-
-def strip_control(text: str) -> str:
-    """``text`` with every control character replaced by U+FFFD: safe to show on a terminal."""
-    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text)
 
 
 def is_project_name(text: str) -> bool:

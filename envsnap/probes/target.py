@@ -131,7 +131,7 @@ class TargetEnvironment:
 
     def describe(self) -> str:
         """For the terminal: a path may hold control characters."""
-        from ..grammar import strip_control
+        from .._control import strip_control  # not the whole grammar: a memo's answer shows this line
 
         if not self.python_layer:
             return f"{strip_control(self.where)} ({self.why}; no Python in it: no Python layer)"
