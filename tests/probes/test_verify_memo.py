@@ -8,42 +8,30 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from test_capture_cache import _write_dist, cache_home, demo_env  # noqa: F401 (fixtures)
-from test_capture_memo import _library, _new_distribution, _pth, _requested, _upgrade, _variable
+from test_capture_memo import (  # noqa: F401 (memo_on: a fixture)
+    _library,
+    _new_distribution,
+    _probes,
+    _pth,
+    _requested,
+    _upgrade,
+    _variable,
+    memo_on,
+)
 from testutil import CliResult
 
 from envsnap import lockfile
 from envsnap.compare import verdict
 from envsnap.probes import capture as capture_module
-from envsnap.probes import memo
 
 Cli = Callable[..., CliResult]
 
 
-@pytest.fixture
-def memo_on(monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> Path:  # noqa: F811
-    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # the demo environment was made moments ago
-    monkeypatch.setattr(memo, "utc_now", lambda: "2026-01-01T00:00:00Z")
-    return cache_home
-
-
 def _memos(folder: Path) -> list[Path]:
     return sorted(folder.glob("verify-*.json")) if folder.is_dir() else []
-
-
-def _probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = capture_module.run_capture
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(capture_module, "run_capture", counted)
-    return calls
 
 
 def _verify(cli: Cli, py: Path, lock: Path, *extra: str) -> tuple[int, str, str]:
@@ -72,7 +60,7 @@ def _locks(cli: Cli, py: Path, folder: Path) -> list[Path]:
 def test_a_verified_environment_is_given_the_same_report_without_probing(
     cli: Cli,
     demo_env: tuple[Path, Path],  # noqa: F811
-    memo_on: Path,
+    memo_on: Path,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -98,7 +86,7 @@ def test_a_verified_environment_is_given_the_same_report_without_probing(
 def test_a_change_to_what_the_capture_read_verifies_again(
     cli: Cli,
     demo_env: tuple[Path, Path],  # noqa: F811
-    memo_on: Path,
+    memo_on: Path,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     change: Callable[[Path, pytest.MonkeyPatch], None],
@@ -118,7 +106,7 @@ def test_a_change_to_what_the_capture_read_verifies_again(
 def test_another_lock_text_is_verified_in_full(
     cli: Cli,
     demo_env: tuple[Path, Path],  # noqa: F811
-    memo_on: Path,
+    memo_on: Path,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -136,7 +124,7 @@ def test_another_lock_text_is_verified_in_full(
 def test_what_the_memo_does_not_answer(
     cli: Cli,
     demo_env: tuple[Path, Path],  # noqa: F811
-    memo_on: Path,
+    memo_on: Path,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     how: str,
