@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
     from types import ModuleType
+    from typing import Any
 
     from ..report import Severity
 
@@ -114,12 +115,22 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     """envsnap's ArgumentParser; argparse is imported only when a command line is parsed (not for ``--version``)."""
     import argparse
 
+    class Formatter(argparse.HelpFormatter):
+        """argparse's own, with its default width found without shutil (``help_width``)."""
+
+        def __init__(
+            self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None, **kw: Any
+        ) -> None:
+            width = help_width() if width is None else width
+            super().__init__(prog, indent_increment, max_help_position, width, **kw)
+
     class Parser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kwargs)
+
         def error(self, message: str) -> None:  # type: ignore[override]
             self.exit(EXIT_BAD_INPUT, f"envsnap: error: {message}\n")
-
-        def _get_formatter(self) -> argparse.HelpFormatter:
-            return self.formatter_class(prog=self.prog, width=help_width())  # type: ignore[call-arg]
 
     return Parser
 
