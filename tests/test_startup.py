@@ -315,3 +315,14 @@ def test_a_lazy_pattern_answers_as_the_compiled_one() -> None:
                 lambda m: m.group(0).upper(), text, 1
             )
         assert lazy.compiled is lazy.compiled and lazy.compiled.pattern == pattern
+
+
+def test_version_with_stdout_closed_exits_0_without_a_traceback() -> None:
+    """As argparse's version action: with no stdout (closed at start, so None) there is nothing to print to."""
+    done = subprocess.run(
+        ["sh", "-c", f"exec {sys.executable} -m envsnap --version >&-"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert (done.returncode, done.stderr) == (0, "")

@@ -200,7 +200,10 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         if args_list == ["--version"] and len(version) <= max(help_width(), 11):
             # What argparse's version action prints (the line, which it wraps only in a narrower terminal), without
             # importing argparse's help machinery: tests/test_startup.py compares the two.
-            sys.stdout.write(version + "\n")
+            try:  # noqa: SIM105 (contextlib is not imported at start-up)
+                sys.stdout.write(version + "\n")
+            except (AttributeError, OSError):  # no stdout (closed at start: None), as argparse ignores it
+                pass
             return EXIT_OK
         command = next((a for a in args_list if not a.startswith("-")), None)
         # Inside the try: importing a command's modules (rich, packaging, the probes) is where a Ctrl-C
