@@ -100,14 +100,18 @@ print("\\n".join(sorted(set(sys.modules) - before)), file=sys.stderr)
 
 def imported(*argv: str) -> set[str]:
     """The modules ``envsnap ARGV`` imports beyond those of the interpreter's own start."""
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", SCRIPT, *argv],
+    return {line for line in python_s(SCRIPT, *argv).stderr.splitlines() if line}
+
+
+def python_s(code: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -S -c CODE ARGV`` with this tree's envsnap first on the path."""
+    return subprocess.run(
+        [sys.executable, "-S", "-c", code, *argv],
         capture_output=True,
         text=True,
         check=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
-    return {line for line in done.stderr.splitlines() if line}
 
 
 def budget() -> int:
@@ -259,14 +263,7 @@ def test_the_model_and_the_lockfile_import_no_packaging_tags(module: str) -> Non
         "import sys, site; sys.path.extend([*site.getsitepackages(), site.getusersitepackages()]); "
         f"import {module}; print(' '.join(sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    modules = set(done.stdout.split())
+    modules = set(python_s(code).stdout.split())
     assert sorted(modules & {"packaging.tags", "packaging.utils", "logging", "subprocess", "platform"}) == []
 
 
@@ -285,14 +282,7 @@ def test_importing_the_grammar_and_the_privacy_rules_compiles_no_regular_express
         "import envsnap.grammar, envsnap._privacy, envsnap.model\n"
         "print('\\n'.join(compiled))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert done.stdout.split() == []
+    assert python_s(code).stdout.split() == []
 
 
 def test_a_lazy_pattern_answers_as_the_compiled_one() -> None:
