@@ -12,6 +12,7 @@ to compare).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -44,16 +45,25 @@ def envsnap_python() -> str:
         venv = cache_root / f"venv-{digest}"
         python = venv / "bin" / "python"
         done = venv / ".bench-complete"
-        if not done.exists():
-            # A venv's paths are absolute, so it is built where it lives; the marker, written last, says it is
-            # whole (an interrupted build is removed and made again). Byte code is compiled at install, as an
-            # installed envsnap has it.
-            shutil.rmtree(venv, ignore_errors=True)
-            subprocess.run([_uv(), "venv", "-q", "--python", os.path.realpath(sys.executable), str(venv)], check=True)
-            subprocess.run([_uv(), "pip", "install", "-q", "--compile-bytecode", "--python", str(python), str(wheel)],
-                           check=True)
-            done.write_text(wheel.name + "\n")
+        with open(cache_root / f"venv-{digest}.lock", "a") as lock:
+            # Two benches of one tree at once: one builds the venv, the other waits for it (it removed the
+            # other's half-made venv before).
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _build(venv, python, wheel, done)
     return str(python)
+
+
+def _build(venv: Path, python: Path, wheel: Path, done: Path) -> None:
+    if done.exists():
+        return
+    # A venv's paths are absolute, so it is built where it lives; the marker, written last, says it is whole (an
+    # interrupted build is removed and made again). Byte code is compiled at install, as an installed envsnap has
+    # it.
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([_uv(), "venv", "-q", "--python", os.path.realpath(sys.executable), str(venv)], check=True)
+    subprocess.run([_uv(), "pip", "install", "-q", "--compile-bytecode", "--python", str(python), str(wheel)],
+                   check=True)
+    done.write_text(wheel.name + "\n")
 
 
 def envsnap(*args: str) -> list[str]:
