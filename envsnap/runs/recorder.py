@@ -165,9 +165,8 @@ def run_command(
                 f"--strict: {ready.target.describe()} does not match {req.lock} "
                 f"({ready.mismatches} mismatches; {first}); the command was not started"
             )
-    import tempfile  # the hooks' folder, made before the command starts
-
-    with _Finishing(say) as finishing, tempfile.TemporaryDirectory(prefix="envsnap-run-") as hooks:
+    hooks = private_folder()
+    with _Finishing(say) as finishing, _removed(hooks):
         watch = Background(lambda: None, low=True)
 
         def started(pid: int, sampler: trace.Sampler) -> None:
@@ -282,6 +281,32 @@ class _Finishing:
     def __exit__(self, *exc: object) -> None:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
+
+
+def private_folder() -> str:
+    """A new folder only this user may use (the hooks' reports), made before the command starts: ``os.mkdir``
+    with a random name (it fails rather than use what is there) and mode 0700, in the folder ``tempfile`` would
+    try first; ``tempfile.mkdtemp`` where that fails. Importing tempfile (shutil, random, the compression
+    modules) was a fifth of what envsnap imported before the command started."""
+    base = next((os.environ[k] for k in ("TMPDIR", "TEMP", "TMP") if os.environ.get(k)), "/tmp")
+    path = os.path.join(base, "envsnap-run-" + os.urandom(8).hex())
+    try:
+        os.mkdir(path, 0o700)
+    except OSError:
+        import tempfile
+
+        return tempfile.mkdtemp(prefix="envsnap-run-")
+    return path
+
+
+@contextlib.contextmanager
+def _removed(folder: str) -> Iterator[str]:
+    try:
+        yield folder
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def read_lock(path: str | os.PathLike[str], *, defer: bool) -> Any:

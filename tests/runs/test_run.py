@@ -405,25 +405,28 @@ NOT_BEFORE_THE_COMMAND = (
     "packaging",
     "tomllib",
     "tomli_w",
-    # ... and the standard library's slower imports, which only the record needs (a third of envsnap's start)
-    "typing",
-    "dataclasses",
-    "pathlib",
-    "datetime",
 )
+# ... and the standard library's slower modules, which only the record needs (half of what envsnap imported
+# before the command started); reading a lock (--lock) imports some of them before, as it must.
+SLOW_STANDARD_MODULES = ("typing", "dataclasses", "pathlib", "datetime", "tempfile", "shutil", "random")
 
 
 def test_the_command_starts_before_envsnap_imports_what_it_records_with(tmp_path: Path, host_lock: Path) -> None:
     """envsnap run starts the command first and prepares its record while it runs (bench/run_overhead.py):
     with no lock, and with a lock an earlier run validated, nothing heavy is imported before it starts."""
+    import site
+
+    # Without the site's .pth files (-S: this interpreter's import pathlib, tempfile and more as it starts),
+    # its site folders on PYTHONPATH instead.
     env = envsnap_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], *site.getsitepackages()])
     lock = tmp_path / "env.lock"
     lock.write_bytes(host_lock.read_bytes())
-    at_spawn = {}
+    at_spawn, slow = {}, {}
     for name, options in (("none", []), ("validating", ["--lock", str(lock)]), ("validated", ["--lock", str(lock)])):
         spied = tmp_path / f"{name}.json"
         res = subprocess.run(
-            [sys.executable, "-c", SPAWN_SPY, str(spied), "run", *options, "-o", f"{name}.toml", "--", "true"],
+            [sys.executable, "-S", "-c", SPAWN_SPY, str(spied), "run", *options, "-o", f"{name}.toml", "--", "true"],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -434,7 +437,9 @@ def test_the_command_starts_before_envsnap_imports_what_it_records_with(tmp_path
         assert rec.load(tmp_path / f"{name}.toml").result.exit_status == 0
         modules = json.loads(spied.read_text())
         at_spawn[name] = {m for m in modules for h in NOT_BEFORE_THE_COMMAND if m == h or m.startswith(h + ".")}
+        slow[name] = set(modules) & set(SLOW_STANDARD_MODULES)
     assert at_spawn["none"] == set() and at_spawn["validated"] == set()
+    assert slow["none"] == set()
     assert "envsnap.lockfile" in at_spawn["validating"]  # a lock not yet validated is, before the command starts
 
 
@@ -483,6 +488,8 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(assemble, "prepare", spy)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # where the hooks' folder is made, and removed from
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     shown = tmp_path / "nice.txt"
     code = f"import os; open({str(shown)!r}, 'w').write(str(os.getpriority(os.PRIO_PROCESS, 0)))"
@@ -491,6 +498,7 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
     assert nice == [max(ours, BACKGROUND_NICE)]
     assert int(shown.read_text()) == ours
     assert os.getpriority(os.PRIO_PROCESS, 0) == ours
+    assert record.loaded.python_processes == 1 and not os.listdir(tmp_path / "tmp")
 
 
 def test_once_the_command_has_ended_the_preparation_is_back_at_its_own_priority_where_allowed() -> None:
@@ -535,3 +543,23 @@ def test_what_the_hook_itself_imports_is_not_recorded_as_the_program_s(
         loaded[name] = record.loaded
     assert "sitecustomize" not in loaded["plain"].modules and "json" not in loaded["plain"].modules
     assert "json" in loaded["json"].modules
+
+
+def test_the_hooks_folder_is_private_and_new_and_falls_back_to_tempfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hooks' folder is made without tempfile (before the command starts): a new folder of mode 0700 in
+    $TMPDIR; where it cannot be made there, tempfile chooses."""
+    import stat
+
+    from envsnap.runs.recorder import private_folder
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    first, second = private_folder(), private_folder()
+    assert first != second and Path(first).parent == tmp_path == Path(second).parent
+    assert stat.S_IMODE(os.stat(first).st_mode) == 0o700 and not os.listdir(first)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "chosen"))
+    (tmp_path / "chosen").mkdir()
+    fallback = private_folder()
+    assert Path(fallback).parent == tmp_path / "chosen" and stat.S_IMODE(os.stat(fallback).st_mode) == 0o700
