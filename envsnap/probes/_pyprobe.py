@@ -548,6 +548,18 @@ def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
         yield entry
 
 
+def _absolute(entries: list[str]) -> list[str]:
+    """The sys.path entries looked in, absolute, whether or not they exist yet (the capture memo watches them:
+    a folder that gets its first distribution changes the capture)."""
+    out = []
+    for entry in entries:
+        try:
+            out.append(os.path.abspath(entry or os.getcwd()))
+        except OSError:
+            continue
+    return out
+
+
 def _cache_meta(layout: _Layout) -> dict[str, Any]:
     """What a RECORD cache file must have been written for: this probe's code (a change to how digests are
     computed), this interpreter and its scheme's folders."""
@@ -602,6 +614,7 @@ def probe(
             packages.append(info)
     paths = sysconfig.get_paths()
     return {
+        "path_entries": _absolute(path_entries),
         "implementation": sys.implementation.name,
         "version": platform.python_version(),
         "abi": _abi_tag(),

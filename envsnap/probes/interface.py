@@ -95,6 +95,7 @@ class RawPython:
     executable: str = ""
     packages: tuple[RawPackage, ...] = ()
     warnings: tuple[RawWarning, ...] = ()
+    path_entries: tuple[str, ...] = ()  # the sys.path folders the probe looked in (the capture memo watches them)
 
     @classmethod
     def from_json(cls, data: object, who: str = "the probe") -> RawPython:
@@ -209,6 +210,7 @@ def _python(f: _Fields) -> RawPython:
         executable=f.text("executable", ""),
         packages=tuple(_package(p) for p in f.objects("packages", required=True)),
         warnings=tuple(RawWarning(w.text("kind"), w.text("path"), w.text("reason")) for w in f.objects("warnings")),
+        path_entries=f.texts("path_entries"),
     )
 
 

@@ -10,7 +10,8 @@ target interpreter or loading the model. What the key holds (docs/design.md, "Th
   the user, every environment variable, ``uname``, the CPU count, the CPU's identity lines of ``/proc/cpuinfo``,
   the memory size, the boot id, and the NVIDIA driver's ``/proc`` files and ``/dev`` nodes;
 - ``watch``, the files and folders the previous capture read, stamped (mode, size, mtime, ctime, inode, device):
-  the interpreter, ``pyvenv.cfg``, every site folder with its top-level files (``.pth``), every ``.dist-info``
+  the interpreter, ``pyvenv.cfg``, every folder on the target's ``sys.path`` (with a distribution in it or not,
+  existing or not) with its top-level files (``.pth``), every ``.dist-info``
   folder and each file in it, the environment's ``bin/``, the user site (or the folder it would appear in), every
   ELF file the loader read and every folder it searched, ``ld.so.cache`` and its configuration, the package
   database (dpkg, rpm, apk), os-release, the CUDA toolkit's version files, the conda metadata, the framework
@@ -224,9 +225,10 @@ def watch_list(
             paths.append(os.path.join(root, "lib", f"python{major_minor}"))
     paths += _files_in(os.path.join(prefix, "bin"))  # the scripts whose first line the probe reads
     home = environ.get("HOME", "")
-    user_base = environ.get("PYTHONUSERBASE") or (os.path.join(home, ".local") if home else "")
-    if user_base and major_minor:
-        paths.append(os.path.join(user_base, "lib", f"python{major_minor}", "site-packages"))
+    # Both: a target probed with -E ignores PYTHONUSERBASE, envsnap's own interpreter does not.
+    for user_base in (environ.get("PYTHONUSERBASE", ""), os.path.join(home, ".local") if home else ""):
+        if user_base and major_minor:
+            paths.append(os.path.join(user_base, "lib", f"python{major_minor}", "site-packages"))
     for site in sorted(set(site_dirs)):
         paths.append(site)
         paths += _files_in(site)
@@ -353,7 +355,8 @@ def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str
         prefix=raw.prefix,
         base_prefix=raw.base_prefix,
         version=raw.version,
-        site_dirs=[p.site_dir for p in raw.packages if p.site_dir],
+        # Every folder the probe looked in, not only those it found a distribution in: one gets its first later.
+        site_dirs=[*raw.path_entries, *(p.site_dir for p in raw.packages if p.site_dir)],
         dist_dirs=[p.dist_dir for p in raw.packages if p.dist_dir],
         loader_files=sorted(files),
         loader_folders=sorted(folders),

@@ -210,3 +210,23 @@ def test_a_corrupt_memo_is_ignored(
         path.write_bytes(blob)
         assert _lock(cli, py) == expected
         assert len(probes) == n
+
+
+def test_a_path_folder_without_distributions_is_watched(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A folder on sys.path (here from a ``.pth``) with no distribution in it at the first capture, which gets
+    one later (the memo watched only the folders a distribution was found in)."""
+    py, site = demo_env
+    extra = site.parent / "later"
+    extra.mkdir()
+    (site / "later.pth").write_text(f"{extra}\n")
+    before = _lock(cli, py)
+    assert len(_memo_files(memo_on)) == 1
+    _write_dist(extra, "added", {"added/__init__.py": b""})
+    after = _lock(cli, py)
+    assert after != before
+    assert after == _lock(cli, py, "--no-cache")
