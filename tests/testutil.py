@@ -126,3 +126,21 @@ def run_in_image(client: Any, image: str, *cmd: str) -> str:
     code, out, err = run(client, image, list(cmd))
     assert code == 0, f"{' '.join(cmd)} exited {code} in {image}: {err.decode(errors='replace')[-2000:]}"
     return out.decode()
+
+
+def counting_runs(monkeypatch: Any) -> list[list[str]]:
+    """Every command envsnap's runner starts from now on (``_runner.run`` wrapped), with the interpreter versions
+    asked before forgotten, so that a test counts the programs a step starts."""
+    from envsnap import _runner
+    from envsnap.rebuild import venv
+
+    venv._interpreter_version.cache_clear()
+    runs: list[list[str]] = []
+    real = _runner.run
+
+    def counting(argv: list[str], **kwargs: Any) -> _runner.Result:
+        runs.append(argv)
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(_runner, "run", counting)
+    return runs

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testutil import counting_runs
 
 from envsnap import lockfile
 from envsnap.errors import BadBundleError, RebuildError
@@ -370,29 +371,13 @@ def test_preflight_measures_disk_where_the_environment_goes(tmp_path: Path, monk
     assert target.disk_path == str(tmp_path / "new" / "env")  # type: ignore[attr-defined]
 
 
-def _counting_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    from envsnap import _runner
-    from envsnap.rebuild import venv
-
-    venv._interpreter_version.cache_clear()
-    runs: list[list[str]] = []
-    real = _runner.run
-
-    def counting(argv: list[str], **kwargs: Any) -> _runner.Result:
-        runs.append(argv)
-        return real(argv, **kwargs)
-
-    monkeypatch.setattr(_runner, "run", counting)
-    return runs
-
-
 def test_an_interpreter_is_asked_its_version_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The preflight and the plan both ask the interpreter's version: one run of it (through a pyenv shim each
     run costs 0.1-0.6 s), while the executable is the same file."""
     shim = tmp_path / "python3"  # another file than the running interpreter, as a pyenv shim is
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     shim.chmod(0o755)
-    runs = _counting_runs(monkeypatch)
+    runs = counting_runs(monkeypatch)
     first = interpreter_version(str(shim))
     assert first is not None and interpreter_version(str(shim)) == first
     assert len(runs) == 1
@@ -406,7 +391,7 @@ def test_the_running_interpreter_is_not_started_to_ask_its_version(
 
     link = tmp_path / "python"
     link.symlink_to(sys.executable)
-    runs = _counting_runs(monkeypatch)
+    runs = counting_runs(monkeypatch)
     expected = (platform.python_version(), sys.implementation.name)
     assert interpreter_version(sys.executable) == expected
     assert interpreter_version(str(link)) == expected
@@ -417,7 +402,7 @@ def test_an_interpreter_is_asked_when_the_running_one_is_gone(monkeypatch: pytes
     """The in-process answer needs the running interpreter's file; without it, others are still asked."""
     import platform
 
-    runs = _counting_runs(monkeypatch)
+    runs = counting_runs(monkeypatch)
     real = sys.executable
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     found = interpreter_version(real)

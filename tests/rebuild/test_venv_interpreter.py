@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from testutil import counting_runs
 
 from envsnap.model import PythonEnv, Snapshot
 from envsnap.rebuild import venv
@@ -48,28 +49,13 @@ def _shim(folder: Path, name: str, real: str) -> Path:
     return shim
 
 
-def _counting_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    from envsnap import _runner
-
-    venv._interpreter_version.cache_clear()
-    runs: list[list[str]] = []
-    real = _runner.run
-
-    def counting(argv: list[str], **kwargs: object) -> _runner.Result:
-        runs.append(argv)
-        return real(argv, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_runner, "run", counting)
-    return runs
-
-
 def test_the_running_interpreter_of_the_locked_version_comes_before_a_shim_on_path(
     empty_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """It answers in-process: the shim on PATH (a pyenv shim costs 0.1-0.5 s a run) is not started at all."""
     version = platform.python_version()
     _shim(empty_path / "empty", f"python{venv.major_minor(version)}", sys.executable)
-    runs = _counting_runs(monkeypatch)
+    runs = counting_runs(monkeypatch)
     found, notes = venv.find_interpreter(_lock(version), None, offline=True)
     assert (found.path, found.how, notes, runs) == (sys.executable, "the interpreter running envsnap", [], [])
 
@@ -80,7 +66,7 @@ def test_a_wrapper_on_path_is_used_as_the_binary_it_runs(empty_path: Path, monke
     real = sys.executable
     shim = _shim(empty_path / "empty", f"python{venv.major_minor(platform.python_version())}", real)
     monkeypatch.setattr(sys, "executable", str(empty_path / "gone" / "python"))
-    runs = _counting_runs(monkeypatch)
+    runs = counting_runs(monkeypatch)
     found, _ = venv.find_interpreter(_lock(platform.python_version()), None, offline=True)
     assert found.how == "PATH" and found.path != str(shim) and Path(found.path).samefile(real)
     assert len(runs) == 1
