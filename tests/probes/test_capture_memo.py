@@ -30,6 +30,12 @@ def memo_on(monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> Path:  # noqa:
     return cache_home
 
 
+@pytest.fixture
+def env(demo_env: tuple[Path, Path], memo_on: Path) -> tuple[Path, Path, Path]:  # noqa: F811
+    """The demo environment's python and site-packages, and the memo's folder."""
+    return demo_env[0], demo_env[1], memo_on
+
+
 def _memo_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("memo-*.json")) if folder.is_dir() else []
 
@@ -149,12 +155,9 @@ def test_the_memo_depends_on_envsnap_s_own_code_and_the_command(monkeypatch: pyt
 
 
 def test_inside_a_git_work_tree_no_memo_is_used(
-    cli: Cli,
-    demo_env: tuple[Path, Path],  # noqa: F811
-    memo_on: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli, env: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    py, _site = demo_env
+    py, _site, memo_on = env
     subprocess.run(["git", "init", "-q", "."], check=True)
     _lock(cli, py)
     assert _memo_files(memo_on) == []  # the dirty state depends on every tracked file: not memoised
@@ -162,13 +165,8 @@ def test_inside_a_git_work_tree_no_memo_is_used(
     assert not memo.eligible(project=None, deep=False, pin=False, json_too=False, environ=os.environ)
 
 
-def test_no_cache_bypasses_the_memo(
-    cli: Cli,
-    demo_env: tuple[Path, Path],  # noqa: F811
-    memo_on: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    py, _site = demo_env
+def test_no_cache_bypasses_the_memo(cli: Cli, env: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    py, _site, memo_on = env
     _lock(cli, py)
     kept = {p: p.read_bytes() for p in _memo_files(memo_on)}
     probes = _probes(monkeypatch)
@@ -195,13 +193,8 @@ def _corrupt(document: dict[str, Any]) -> list[bytes]:
     return out
 
 
-def test_a_corrupt_memo_is_ignored(
-    cli: Cli,
-    demo_env: tuple[Path, Path],  # noqa: F811
-    memo_on: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    py, _site = demo_env
+def test_a_corrupt_memo_is_ignored(cli: Cli, env: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    py, _site, memo_on = env
     expected = _lock(cli, py)
     (path,) = _memo_files(memo_on)
     document = json.loads(path.read_bytes())
