@@ -222,7 +222,13 @@ def watch_list(
     for root in {prefix, base_prefix} - {""}:
         paths += [root, os.path.join(root, "pyvenv.cfg"), os.path.join(root, "bin"), os.path.join(root, "lib")]
         if major_minor:
-            paths.append(os.path.join(root, "lib", f"python{major_minor}"))
+            lib = os.path.join(root, "lib", f"python{major_minor}")
+            # The site folders, with their top-level files, even when no distribution is in one yet (a venv
+            # with the system's site-packages, where one may be installed next).
+            for site in (os.path.join(lib, "site-packages"), os.path.join(lib, "dist-packages")):
+                paths += [lib, site, *_files_in(site)]
+    if major_minor:  # Debian's system interpreter
+        paths += ["/usr/lib/python3/dist-packages", f"/usr/local/lib/python{major_minor}/dist-packages"]
     paths += _files_in(os.path.join(prefix, "bin"))  # the scripts whose first line the probe reads
     home = environ.get("HOME", "")
     # Both: a target probed with -E ignores PYTHONUSERBASE, envsnap's own interpreter does not.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,38 @@ def test_a_path_folder_without_distributions_is_watched(
     after = _lock(cli, py)
     assert after != before
     assert after == _lock(cli, py, "--no-cache")
+
+
+def test_a_distribution_installed_into_an_empty_environment_is_captured(
+    cli: Cli, memo_on: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment without distributions still has its site folder watched (no package names it)."""
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    before = _lock(cli, py)
+    assert len(_memo_files(memo_on)) == 1
+    (site,) = venv.glob("lib/python*/site-packages")
+    _write_dist(site, "late", {"late/__init__.py": b""})
+    after = _lock(cli, py)
+    assert 'name = "late"' in after and after != before
+    assert after == _lock(cli, py, "--no-cache")
+
+
+def test_the_base_interpreter_s_site_folders_are_watched_without_a_distribution_in_them(tmp_path: Path) -> None:
+    """A venv made with the system's site-packages sees what is installed there next."""
+    base = tmp_path / "base"
+    (base / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    watch = memo.watch_list(
+        python_path=None,
+        prefix=str(tmp_path / "venv"),
+        base_prefix=str(base),
+        version="3.11.7",
+        site_dirs=[],
+        dist_dirs=[],
+        loader_files=[],
+        loader_folders=[],
+        conda_prefix=None,
+        environ={},
+    )
+    assert str(base / "lib" / "python3.11" / "site-packages") in watch
