@@ -362,24 +362,46 @@ def _capture(
     ctx: Context,
     use_cache: bool,
 ) -> Snapshot:
-    """A capture of the target; a cached one (with the project's state taken now) while nothing changed."""
-    from ..probes.capture import capture
-    from . import cache
+    """A capture of the target; a cached one (with the project's state taken now) while nothing changed: kept
+    with the capture memo's key (``probes/memo.py``: every variable, the code, the machine's facts, and the
+    stamps of every file and folder the capture read), as ``envsnap capture`` keeps a lock."""
+    import time
 
-    name = cache.key("capture", "", interpreter, [str(target.conda_prefix)]) if use_cache else None
-    cached = cache.get_lock(name) if name is not None else None
+    from .._defaults import capture_cache_path
+    from ..probes import memo
+    from ..probes.capture import capture
+
+    started_ns = time.time_ns()
+    path = capture_cache_path("run", target.cache_identity()) if use_cache else None
+    fact = memo.facts(["run", interpreter, target], os.environ) if path is not None else ""
+    cached = _kept_lock(memo.lookup_answer(path, fact))
     if cached is not None:
         project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
         return dataclasses.replace(cached, project=project)
+    kept: list[Any] = []
     snapshot = capture(
         target.python,
         conda_prefix=target.conda_prefix,
         python_layer=target.python_layer,
         output=str(capture_path) if capture_path else None,
+        kept=kept,
     )
-    if name is not None:
-        cache.put_lock(name, snapshot)
+    if path is not None and kept and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):
+        watch = memo.watch_of(kept[0], target, os.environ)
+        memo.save_answer(path, fact, watch, started_ns, lockfile.sealed_document(snapshot))
     return snapshot
+
+
+def _kept_lock(document: Any) -> Snapshot | None:
+    """The lock a run kept (its sealed document), validated again; None when there is none or it is not valid."""
+    from ..errors import LockfileError
+
+    if not isinstance(document, dict):
+        return None
+    try:
+        return lockfile.from_document(document, origin="the run cache")
+    except LockfileError:
+        return None
 
 
 def build(

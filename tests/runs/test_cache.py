@@ -89,3 +89,56 @@ def test_a_cached_capture_s_lock_text_is_kept_per_project_state_and_is_the_text_
     ready = prepared()  # another commit: the text is made again, with it
     assert len(made) == 3 and ready.lock is not None and (ready.lock_text, ready.lock_digest) == real(ready.lock)
     assert ready.lock_text != texts[2][0]
+
+
+def test_a_cached_capture_is_not_given_once_what_the_capture_read_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run without a lock reuses the last capture of its environment only while nothing that capture read
+    changed: a variable the lock records, or a folder a ``.pth`` puts on sys.path that gets its first
+    distribution (the run's key stamped only the site folders and the package databases: both runs wrote the
+    stale lock)."""
+    import dataclasses
+    import subprocess
+    import sys
+
+    from envsnap import lockfile
+    from envsnap.probes import capture as capture_module
+    from envsnap.probes import memo
+    from envsnap.runs import assemble
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # made moments ago: trusted here
+    monkeypatch.chdir(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    (site,) = venv.glob("lib/python*/site-packages")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (site / "extra.pth").write_text(f"{extra}\n")
+
+    def lock() -> str:
+        ready = assemble.prepare(
+            [py, "-c", "pass"], lock=None, lock_path=None, record=tmp_path / "run.toml", python=py, ahead=False
+        )
+        assert ready.captured and ready.lock is not None
+        meta = dataclasses.replace(ready.lock.envsnap, created="2026-01-01T00:00:00Z")
+        return lockfile.dumps(dataclasses.replace(ready.lock, envsnap=meta))
+
+    first = lock()
+    captures: list[int] = []
+    real = capture_module.capture
+    monkeypatch.setattr(capture_module, "capture", lambda *a, **k: captures.append(1) or real(*a, **k))
+    assert lock() == first and captures == []  # unchanged: the kept capture
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    with_variable = lock()
+    assert captures == [1] and 'OMP_NUM_THREADS = "7"' in with_variable
+    info = extra / "added-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: added\nVersion: 1.0\n\n")
+    with_added = lock()
+    assert captures == [1, 1] and 'name = "added"' in with_added
+    assert lock() == with_added and captures == [1, 1]
