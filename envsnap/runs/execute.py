@@ -67,9 +67,14 @@ def execute(
         started, t0 = time.time(), time.monotonic()
         pid = _spawn(argv, env, cwd, old_mask)
         sampler = Sampler(pid)
+        sampler.sample()
+        # Imported now that the command runs, and before while_running starts threads that import: two threads
+        # importing at once can be handed each other's half-made modules (Python's import locks, to avoid a
+        # deadlock, give a module being imported in another thread as it is).
+        from .finished import Finished
+
         if while_running is not None:
             while_running(pid, sampler)
-        sampler.sample()
         status, usage = 0, None
         while True:
             info = signal.sigtimedwait(wanted, sampler.wait_time())
@@ -89,8 +94,6 @@ def execute(
             interrupted = interrupted or late.si_signo != signal.SIGCHLD
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-    from .finished import Finished
-
     code = os.waitstatus_to_exitcode(status)
     name = ""
     if code < 0:

@@ -113,9 +113,12 @@ class Background:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, self._tid, self._nice)
 
-    def value(self) -> Any:
+    def join(self) -> None:
         if self._thread is not None:
             self._thread.join()
+
+    def value(self) -> Any:
+        self.join()
         if self.error is not None:
             raise self.error
         return self.result
@@ -167,28 +170,41 @@ def run_command(
             )
     hooks = private_folder()
     with _Finishing(say) as finishing, _removed(hooks):
-        watch = Background(lambda: None, low=True)
+        # Not at low priority: its polling thread would inherit it, and under load a poll (or its answer to
+        # stop) could come too late for the record to say which GPUs were used.
+        watch = Background(lambda: None)
+
+        # One thread imports at a time (Python may hand a thread a module another is importing, half made): the
+        # watch first, at full priority (most of what the preparation imports, it imports), then the rest.
+        imported = threading.Event()
 
         def started(pid: int, sampler: trace.Sampler) -> None:
             seen.append(lambda: frozenset(sampler.objects))
 
             def start_watch() -> Any:
-                from .gpus import GpuWatch
-
+                try:
+                    from .gpus import GpuWatch
+                finally:
+                    imported.set()
                 w = GpuWatch(pids=lambda: trace.descendants(pid))
                 w.start()
                 return w
 
             watch.job = start_watch
             watch.start()
+            job = prepared.job
             if verify_first:  # verified already: what is left is read while the command runs
 
-                def read_ahead() -> Any:
+                def job() -> Any:
                     from .assemble import read_ahead
 
                     return read_ahead(ready, req.argv, python=req.python, seen=seen[0])
 
-                prepared.job = read_ahead
+            def after_the_watch() -> Any:
+                imported.wait()
+                return job()
+
+            prepared.job = after_the_watch
             prepared.start()
 
         finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
@@ -196,6 +212,7 @@ def run_command(
         prepared.hurry()
         gpu_watch = watch.value()
         gpu_watch.stop()
+        prepared.join()  # before this thread imports anything (see ``imported``); its errors are raised below
         import dataclasses
 
         from .reports import read_hook_reports

@@ -473,7 +473,7 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What envsnap prepares while the command runs must not take CPU the command could use: the preparing
-    thread runs at nice 19; the command keeps the nice value envsnap was started with."""
+    thread runs at nice 19; the command and the GPU watch keep the nice value envsnap was started with."""
     import threading
 
     from envsnap.runs import assemble
@@ -488,6 +488,16 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(assemble, "prepare", spy)
+    from envsnap.runs import gpus
+
+    watched: list[int] = []
+    real_start = gpus.GpuWatch.start
+
+    def start(self: gpus.GpuWatch) -> None:  # the GPU watch's poll thread takes its nice value from here
+        watched.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        real_start(self)
+
+    monkeypatch.setattr(gpus.GpuWatch, "start", start)
     (tmp_path / "tmp").mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # where the hooks' folder is made, and removed from
     ours = os.getpriority(os.PRIO_PROCESS, 0)
@@ -495,7 +505,7 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
     code = f"import os; open({str(shown)!r}, 'w').write(str(os.getpriority(os.PRIO_PROCESS, 0)))"
     record, finished = run_command(RunRequest(argv=(sys.executable, "-c", code), record=tmp_path / "run.toml"))
     assert finished.exit_status == 0 and record.environment.captured
-    assert nice == [max(ours, BACKGROUND_NICE)]
+    assert nice == [max(ours, BACKGROUND_NICE)] and watched == [ours]
     assert int(shown.read_text()) == ours
     assert os.getpriority(os.PRIO_PROCESS, 0) == ours
     assert record.loaded.python_processes == 1 and not os.listdir(tmp_path / "tmp")
@@ -563,3 +573,22 @@ def test_the_hooks_folder_is_private_and_new_and_falls_back_to_tempfile(
     (tmp_path / "chosen").mkdir()
     fallback = private_folder()
     assert Path(fallback).parent == tmp_path / "chosen" and stat.S_IMODE(os.stat(fallback).st_mode) == 0o700
+
+
+def test_the_main_thread_imports_before_the_preparing_threads_start_and_after_they_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two threads importing at once can be handed each other's half-made modules (Python's import locks give a
+    module another thread is importing as it is, rather than deadlock): "partially initialized module 'typing'
+    has no attribute 'ClassVar'" ended a run. What the main thread needs once the command has ended is imported
+    before the threads start."""
+    from envsnap.runs import execute as execute_module
+
+    monkeypatch.delitem(sys.modules, "envsnap.runs.finished", raising=False)
+    seen: list[bool] = []
+    finished = execute_module.execute(
+        ["true"],
+        env=dict(os.environ),
+        while_running=lambda pid, sampler: seen.append("envsnap.runs.finished" in sys.modules),
+    )
+    assert seen == [True] and finished.exit_status == 0
