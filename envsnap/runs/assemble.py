@@ -275,14 +275,7 @@ def prepare(
                 lock = lock()
             out.lock = lock
             digest = out.lock_digest = lock_digest(lock, captured=False)
-            name = cache.key("verify", digest, interpreter) if use_cache else None
-            found = _cached_findings(name)
-            if found is None:
-                from ..compare.verify import verify
-
-                found = findings(verify(lock, environment=target))
-                if name is not None:
-                    cache.put(name, {"findings": [[bad, line] for bad, line in found]})
+            found = _verified(lock, digest, target, interpreter, use_cache)
             out.drift = [line for _, line in found]
             out.mismatches = sum(1 for bad, _ in found if bad)
         else:
@@ -317,16 +310,33 @@ def read_ahead(
     return out
 
 
-def _cached_findings(name: str | None) -> list[tuple[bool, str]] | None:
-    from . import cache
+def _verified(
+    lock: Snapshot, digest: str, target: TargetEnvironment, interpreter: str, use_cache: bool
+) -> list[tuple[bool, str]]:
+    """The quick verify's findings; while nothing the last verify of this environment against this lock read
+    changed, that verify's, kept with the capture memo's key (``probes/memo.py``, as ``envsnap verify`` keeps its
+    report; a key of the site folders and package databases alone missed a ``.pth`` folder's first
+    distribution)."""
+    import time
 
-    entry = cache.get(name) if name is not None else None
-    items = entry.get("findings") if entry is not None else None
-    if not isinstance(items, list) or not all(
+    from .._defaults import capture_cache_path
+    from ..compare.verify import verify
+    from ..probes import memo
+
+    started_ns = time.time_ns()
+    path = capture_cache_path("runverify", target.cache_identity()) if use_cache else None
+    fact = memo.facts(["run-verify", interpreter, target, digest], os.environ) if path is not None else ""
+    items = memo.lookup_answer(path, fact)
+    if isinstance(items, list) and all(
         isinstance(i, list) and len(i) == 2 and isinstance(i[0], bool) and isinstance(i[1], str) for i in items
     ):
-        return None
-    return [(bad, line) for bad, line in items]
+        return [(bad, line) for bad, line in items]
+    kept: list[Any] = []
+    found = findings(verify(lock, environment=target, kept=kept))
+    if path is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
+        watch = memo.watch_of(kept[0], target, os.environ)
+        memo.save_answer(path, fact, watch, started_ns, [[bad, line] for bad, line in found])
+    return found
 
 
 def _lock_text(snapshot: Snapshot, use_cache: bool) -> tuple[str, str]:

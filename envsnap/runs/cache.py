@@ -7,9 +7,9 @@ path and file), every site-packages folder of the environment (its mtime: a dist
 adds or removes a ``.dist-info`` there) and each ``RECORD`` in it (reinstalling rewrites it), the package
 manager's database, the NVIDIA driver's version, the machine and its boot (``/etc/machine-id``,
 ``boot_id``: a home directory shared by a cluster's nodes keeps one answer per node and boot), and envsnap's
-version. When any part cannot be read there is no key, and the check runs in full. (A run's capture is kept
-with the capture memo's key instead, ``assemble._capture``: this key misses what a capture also reads.) ``envsnap run --no-cache``
-(or ``ENVSNAP_RUN_CACHE=0``) always runs it.
+version. When any part cannot be read there is no key, and the check runs in full. ``envsnap run --no-cache``
+(or ``ENVSNAP_RUN_CACHE=0``) always runs it. A run's capture and quick verify are no longer kept under this key
+but with the capture memo's (``assemble._capture``, ``assemble._verified``): it missed what a capture also reads.
 """
 
 from __future__ import annotations

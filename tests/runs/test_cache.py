@@ -91,6 +91,58 @@ def test_a_cached_capture_s_lock_text_is_kept_per_project_state_and_is_the_text_
     assert ready.lock_text != texts[2][0]
 
 
+def _venv_with_pth_folder(tmp_path: Path) -> tuple[str, Path]:
+    """A venv (no pip) whose site-packages has a ``.pth`` naming an empty folder: (its python, the folder)."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python*/site-packages")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (site / "extra.pth").write_text(f"{extra}\n")
+    return str(venv / "bin" / "python"), extra
+
+
+def _add_distribution(folder: Path) -> None:
+    info = folder / "added-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: added\nVersion: 1.0\n\n")
+
+
+def test_a_kept_quick_verify_is_not_given_once_what_its_capture_read_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run --lock`` reuses the last verify of its environment against the lock only while nothing that verify's
+    capture read changed (a folder a ``.pth`` puts on sys.path getting its first distribution: the run's key
+    missed it and the record said no drift)."""
+    from envsnap.compare import verify as verify_module
+    from envsnap.probes import memo
+    from envsnap.probes.capture import capture
+    from envsnap.runs import assemble
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # made moments ago: trusted here
+    monkeypatch.chdir(tmp_path)
+    py, extra = _venv_with_pth_folder(tmp_path)
+    lock = capture(py, use_cache=False)
+    verifies: list[int] = []
+    real = verify_module.verify
+    monkeypatch.setattr(verify_module, "verify", lambda *a, **k: verifies.append(1) or real(*a, **k))
+
+    def drift() -> list[str]:
+        ready = assemble.prepare(
+            [py, "-c", "pass"], lock=lock, lock_path=None, record=tmp_path / "run.toml", python=py, ahead=False
+        )
+        return ready.drift
+
+    assert drift() == [] and drift() == [] and verifies == [1]  # the second: the kept verify
+    _add_distribution(extra)
+    assert any("added" in line for line in drift()) and verifies == [1, 1]
+
+
 def test_a_cached_capture_is_not_given_once_what_the_capture_read_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,8 +151,6 @@ def test_a_cached_capture_is_not_given_once_what_the_capture_read_changed(
     distribution (the run's key stamped only the site folders and the package databases: both runs wrote the
     stale lock)."""
     import dataclasses
-    import subprocess
-    import sys
 
     from envsnap import lockfile
     from envsnap.probes import capture as capture_module
@@ -112,13 +162,7 @@ def test_a_cached_capture_is_not_given_once_what_the_capture_read_changed(
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # made moments ago: trusted here
     monkeypatch.chdir(tmp_path)
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    py = str(venv / "bin" / "python")
-    (site,) = venv.glob("lib/python*/site-packages")
-    extra = tmp_path / "extra"
-    extra.mkdir()
-    (site / "extra.pth").write_text(f"{extra}\n")
+    py, extra = _venv_with_pth_folder(tmp_path)
 
     def lock() -> str:
         ready = assemble.prepare(
@@ -136,9 +180,7 @@ def test_a_cached_capture_is_not_given_once_what_the_capture_read_changed(
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
     with_variable = lock()
     assert captures == [1] and 'OMP_NUM_THREADS = "7"' in with_variable
-    info = extra / "added-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: added\nVersion: 1.0\n\n")
+    _add_distribution(extra)
     with_added = lock()
     assert captures == [1, 1] and 'name = "added"' in with_added
     assert lock() == with_added and captures == [1, 1]
