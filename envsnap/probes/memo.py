@@ -264,12 +264,20 @@ def _racy(stamped: Sequence[list[int] | None], started_ns: int) -> bool:
     return any(s is not None and max(s[2], s[3]) >= started_ns - RACY_NS for s in stamped)
 
 
+def _private(st: os.stat_result) -> bool:
+    """A memo this user owns and nobody else may write: one planted while its folder was open to others (the
+    folder is checked, ``private_cache_dir``, but an entry left from then outlives a ``chmod 700``) is ignored."""
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def _kept(path: Path | None, fact: str) -> dict[str, Any] | None:
     """The memo at ``path`` when its facts are ``fact`` and every path it watched is as it was."""
     if path is None:
         return None
     try:
         with open(path, "rb") as fh:
+            if not _private(os.fstat(fh.fileno())):
+                return None
             raw = fh.read(MAX_BYTES + 1)
         memo = json.loads(raw) if len(raw) <= MAX_BYTES else None
     except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep

@@ -259,3 +259,21 @@ def test_the_base_interpreter_s_site_folders_are_watched_without_a_distribution_
         environ={},
     )
     assert str(base / "lib" / "python3.11" / "site-packages") in watch
+
+
+def test_a_memo_others_may_write_is_ignored(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An entry written while the folder was open to others outlives the folder's ``chmod 700``: the memo file
+    itself must be the user's own and writable by nobody else (a forged one answered with its forged lock)."""
+    py, _site = demo_env
+    expected = _lock(cli, py)
+    (path,) = _memo_files(memo_on)
+    document = json.loads(path.read_bytes())
+    path.write_text(json.dumps({**document, "lock": document["lock"].replace("demo", "forged")}))
+    path.chmod(0o666)
+    probes = _probes(monkeypatch)
+    assert _lock(cli, py) == expected and probes == [1]
