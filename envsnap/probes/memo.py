@@ -14,7 +14,8 @@ target interpreter or loading the model. What the key holds (docs/design.md, "Th
   existing or not) with its top-level files (``.pth``), every ``.dist-info``
   folder and each file in it, the environment's ``bin/``, the user site (or the folder it would appear in), every
   ELF file the loader read and every folder it searched, ``ld.so.cache`` and its configuration, the package
-  database (dpkg, rpm, apk), os-release, the CUDA toolkit's version files, the conda metadata, the framework
+  database (dpkg, rpm, apk), os-release, the folders NVML is looked for in, the system include folders (cuDNN's
+  and NCCL's headers), the CUDA toolkit's version files, the conda metadata, the framework
   version files. A folder's stamp changes when an entry is added, removed or renamed in it.
 
 A capture inside a git work tree (its dirty state depends on every tracked file), with ``--project``, ``--deep``,
@@ -60,6 +61,10 @@ _SYSTEM_FILES = (
     "/usr/lib64",
     "/usr/local",
     "/usr/local/cuda",
+    "/usr/local/nvidia/lib64",  # where NVML is looked for after ld.so.cache (nvidia.find_library)
+    "/usr/local/nvidia/lib",
+    "/usr/lib/wsl/lib",
+    "/usr/include",  # cuDNN's and NCCL's headers beside a system library (cuda.header_version)
 )
 _TOOLKIT_FILES = ("version.json", "include/cuda.h", "lib64", "lib", "dist-info", "targets")
 _FRAMEWORK_FILES = ("torch/version.py", "tensorflow/python/platform/build_info.py", "jaxlib/version.py")
@@ -214,6 +219,8 @@ def watch_list(
 ) -> list[str]:
     """Every file and folder a capture of this environment read, for ``stamps`` (the module's docstring)."""
     paths: list[str] = list(_SYSTEM_FILES)
+    multiarch = f"{os.uname().machine}-linux-gnu"
+    paths += [f"/lib/{multiarch}", f"/usr/lib/{multiarch}", f"/usr/include/{multiarch}"]
     if python_path:
         paths += [os.path.abspath(python_path), os.path.realpath(python_path)]
     from ..platforms import major_minor as release_of

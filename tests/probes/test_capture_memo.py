@@ -277,3 +277,28 @@ def test_a_memo_others_may_write_is_ignored(
     path.chmod(0o666)
     probes = _probes(monkeypatch)
     assert _lock(cli, py) == expected and probes == [1]
+
+
+def test_every_folder_nvml_and_the_cuda_headers_are_looked_for_in_is_watched() -> None:
+    """NVML is looked for in folders after ld.so.cache, and a cuDNN/NCCL version is read from headers in the system
+    include folders: a library or header appearing there changes the capture (they were not watched)."""
+    import platform
+
+    from envsnap.probes import nvidia
+
+    watched = memo.watch_list(
+        python_path=None,
+        prefix="/nowhere",
+        base_prefix="/nowhere",
+        version="",
+        site_dirs=[],
+        dist_dirs=[],
+        loader_files=[],
+        loader_folders=[],
+        conda_prefix=None,
+        environ={},
+    )
+    multiarch = f"{platform.machine()}-linux-gnu"
+    looked_in = [*nvidia._EXTRA_DIRS, f"/lib/{multiarch}", f"/usr/lib/{multiarch}", *nvidia._DEFAULT_DIRS]
+    looked_in += ["/usr/include", f"/usr/include/{multiarch}"]
+    assert [d for d in looked_in if d not in watched] == []
