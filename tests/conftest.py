@@ -58,6 +58,27 @@ def _no_lock_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVSNAP_TEMPLATE_CACHE", "0")
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has a cache folder of its own: envsnap's caches and memos (the capture memo answers a capture
+    of an unchanged environment without probing it) never carry one test's answer, or an earlier session's,
+    into another test that patched what a probe reads. uv's and pip's own caches stay where they are (the suite
+    installs real wheels through them)."""
+    from envsnap._defaults import ARTIFACTS_CACHE, CONDA_CACHE, user_cache_root
+
+    real = user_cache_root()
+    monkeypatch.setenv("UV_CACHE_DIR", os.environ.get("UV_CACHE_DIR") or str(real / "uv"))
+    monkeypatch.setenv("PIP_CACHE_DIR", os.environ.get("PIP_CACHE_DIR") or str(real / "pip"))
+    home = tmp_path_factory.mktemp("cache-home")
+    # Downloads are kept by their hash and checked against it on every use: one folder serves the whole session.
+    shared = tmp_path_factory.getbasetemp() / "downloads"
+    (home / "envsnap").mkdir(mode=0o700)
+    for kind in (ARTIFACTS_CACHE, CONDA_CACHE):
+        (shared / kind).mkdir(mode=0o700, parents=True, exist_ok=True)
+        (home / "envsnap" / kind).symlink_to(shared / kind)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run ``envsnap ARGS`` in-process and return its exit code and output."""
