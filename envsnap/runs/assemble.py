@@ -380,11 +380,12 @@ def _capture(
     from .._defaults import capture_cache_path
     from ..probes import memo
     from ..probes.capture import capture
+    from . import cache
 
     started_ns = time.time_ns()
     path = capture_cache_path("run", target.cache_identity()) if use_cache else None
     fact = memo.facts(["run", interpreter, target], os.environ) if path is not None else ""
-    cached = _kept_lock(memo.lookup_answer(path, fact))
+    cached = cache.lock_of(memo.lookup_answer(path, fact))
     if cached is not None:
         project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
         return dataclasses.replace(cached, project=project)
@@ -400,18 +401,6 @@ def _capture(
         watch = memo.watch_of(kept[0], target, os.environ)
         memo.save_answer(path, fact, watch, started_ns, lockfile.sealed_document(snapshot))
     return snapshot
-
-
-def _kept_lock(document: Any) -> Snapshot | None:
-    """The lock a run kept (its sealed document), validated again; None when there is none or it is not valid."""
-    from ..errors import LockfileError
-
-    if not isinstance(document, dict):
-        return None
-    try:
-        return lockfile.from_document(document, origin="the run cache")
-    except LockfileError:
-        return None
 
 
 def build(

@@ -146,11 +146,15 @@ def put(name: str, value: Mapping[str, Any], environ: Mapping[str, str] | None =
 def get_lock(name: str, environ: Mapping[str, str] | None = None) -> Snapshot | None:
     """The lock ``put_lock`` stored under ``name``, validated again (from its JSON document: a third of the cost
     of parsing its TOML); None when there is none or it is not valid."""
+    entry = get(name, environ)
+    return lock_of(entry.get("document") if entry is not None else None)
+
+
+def lock_of(document: Any) -> Snapshot | None:
+    """A lock kept as its sealed JSON document, validated again; None when it is not a valid one."""
     from .. import lockfile
     from ..errors import LockfileError
 
-    entry = get(name, environ)
-    document = entry.get("document") if entry is not None else None
     if not isinstance(document, dict):
         return None
     try:
