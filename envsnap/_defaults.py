@@ -79,6 +79,13 @@ def make_folder(folder: Path, environ: Mapping[str, str] | None = None) -> Path:
     return folder
 
 
+def owned_privately(st: os.stat_result) -> bool:
+    """A cache entry this user owns and nobody else may write. Its folder is checked too (``private_cache_dir``),
+    but an entry planted while the folder was open to others outlives a later ``chmod 700``: such an entry is
+    ignored, whatever it says (that a lock passed its checks, a RECORD's digest, an environment's lock)."""
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
 def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | None = None) -> Path | None:
     """``cache_dir(kind)`` when what it holds may decide a result: a folder this user owns and nobody else may
     write (``create``: made, 0700, when missing, as ``make_cache_dir``); None otherwise (a missing home: no

@@ -35,7 +35,7 @@ from typing import Any
 
 from . import _cachedir, _readlimits
 from ._defaults import LOCKS_CACHE as LOCKS_CACHE
-from ._defaults import private_cache_dir
+from ._defaults import owned_privately, private_cache_dir
 from ._version import __version__
 from .errors import EnvsnapError
 
@@ -106,8 +106,10 @@ def get(name: str) -> dict[str, Any] | None:
     try:
         # An entry is the lock's document as JSON: about as large as the lock, which was within the limit.
         limit = 2 * _readlimits.max_input_bytes(EnvsnapError)
+        if not owned_privately(path.stat()):
+            return None
         entry = json.loads(_readlimits.read_bytes(path, error=EnvsnapError, what="cache entry", limit=limit))
-    except (EnvsnapError, ValueError, RecursionError):
+    except (OSError, EnvsnapError, ValueError, RecursionError):
         return None
     if not isinstance(entry, dict) or entry.get("key") != name or not isinstance(entry.get("document"), dict):
         return None
@@ -142,8 +144,10 @@ def get_view(name: str) -> Any:
     path = folder / f"{name}{_VIEW_SUFFIX}"
     try:
         limit = 2 * _readlimits.max_input_bytes(EnvsnapError)
+        if not owned_privately(path.stat()):  # marshal is not made for bytes a stranger wrote
+            return None
         entry = marshal.loads(_readlimits.read_bytes(path, error=EnvsnapError, what="cache entry", limit=limit))
-    except (EnvsnapError, ValueError, EOFError, TypeError):
+    except (OSError, EnvsnapError, ValueError, EOFError, TypeError):
         return None
     if type(entry) is not tuple or len(entry) != 2 or entry[0] != name:
         return None

@@ -69,6 +69,11 @@ def read_cache(path: str, kind: str, meta: Any) -> dict[str, Any]:
     is missing, too large, not JSON, or another format, version, kind or meta (never an error)."""
     try:
         with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            # This user's own, and nobody else may write it (envsnap/_defaults.owned_privately: this probe runs
+            # standalone in the target interpreter and imports nothing of envsnap's).
+            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+                return {}
             blob = handle.read(CACHE_MAX_BYTES + 1)
         if len(blob) > CACHE_MAX_BYTES:
             return {}

@@ -33,6 +33,8 @@ import os
 import sys
 import time
 
+from .._defaults import owned_privately
+
 TYPE_CHECKING = False  # not typing's: a capture answered from the memo loads little more than this module
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -271,19 +273,13 @@ def _racy(stamped: Sequence[list[int] | None], started_ns: int) -> bool:
     return any(s is not None and max(s[2], s[3]) >= started_ns - RACY_NS for s in stamped)
 
 
-def _private(st: os.stat_result) -> bool:
-    """A memo this user owns and nobody else may write: one planted while its folder was open to others (the
-    folder is checked, ``private_cache_dir``, but an entry left from then outlives a ``chmod 700``) is ignored."""
-    return st.st_uid == os.getuid() and not st.st_mode & 0o022
-
-
 def _kept(path: Path | None, fact: str) -> dict[str, Any] | None:
     """The memo at ``path`` when its facts are ``fact`` and every path it watched is as it was."""
     if path is None:
         return None
     try:
         with open(path, "rb") as fh:
-            if not _private(os.fstat(fh.fileno())):
+            if not owned_privately(os.fstat(fh.fileno())):
                 return None
             raw = fh.read(MAX_BYTES + 1)
         memo = json.loads(raw) if len(raw) <= MAX_BYTES else None

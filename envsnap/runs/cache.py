@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..model import Snapshot
-from .._defaults import RUNS_CACHE, private_cache_dir
+from .._defaults import RUNS_CACHE, owned_privately, private_cache_dir
 from .._defaults import cache_dir as cache_root
 from .._version import __version__
 
@@ -121,7 +121,8 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
         return None
     path = folder / f"{name}.json"
     try:
-        if path.stat().st_size > MAX_ENTRY_BYTES:
+        st = path.stat()
+        if st.st_size > MAX_ENTRY_BYTES or not owned_privately(st):
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -324,3 +324,15 @@ def test_concurrent_captures_leave_whole_cache_files(demo_env: tuple[Path, Path]
     again = {**env, "ENVSNAP_TEST_AGAIN": "1"}
     subprocess.run([*capture, "-o", str(tmp_path / "again.lock")], cwd=tmp_path, env=again, check=True)
     assert {p.name: p.stat().st_mtime_ns for p in kept()} == written  # all of it used, none rewritten
+
+
+def test_a_cache_file_others_may_write_is_not_read(tmp_path: Path) -> None:
+    """The target probe's cache of RECORD digests: a file planted while its folder was open to others outlives the
+    folder's ``chmod 700``, and could claim digests envsnap never computed. Only the user's own, writable by nobody
+    else, is read."""
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps(_pyprobe.cache_document("records", ["m"], {"k": [[1], "v"]})))
+    path.chmod(0o600)
+    assert _pyprobe.read_cache(str(path), "records", ["m"]) == {"k": [[1], "v"]}
+    path.chmod(0o646)
+    assert _pyprobe.read_cache(str(path), "records", ["m"]) == {}

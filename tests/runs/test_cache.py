@@ -24,6 +24,15 @@ def test_a_folder_others_may_write_is_neither_read_nor_written(tmp_path: Path, m
     assert not (folder / "k2.json").exists()
 
 
+def test_an_entry_others_may_write_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry planted while the folder was open to others outlives the folder's ``chmod 700``: the entry itself
+    must be the user's own and writable by nobody else."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    cache.put("k1", {"findings": []})
+    (cache.cache_dir() / "k1.json").chmod(0o666)
+    assert cache.get("k1") is None
+
+
 def test_only_the_entries_used_last_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every changed environment or lock adds entries: the folder keeps the newest MAX_ENTRIES, not all."""
     import os

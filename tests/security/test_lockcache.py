@@ -128,6 +128,23 @@ def test_a_folder_others_may_write_is_not_used(cache: Path, tmp_path: Path, monk
         lockfile.load(path)
 
 
+def test_an_entry_others_may_write_is_not_read(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry planted while the folder was open to others outlives its ``chmod 700``: the entry itself (the
+    parsed document, or a marshal view, which is not made for a stranger's bytes) must be the user's own and
+    writable by nobody else."""
+    path = lockfile.dump(full(), tmp_path / "envsnap.lock")
+    lockfile.load(path)
+    _lockcache.put_view("v" * 64, (("a", "1"),))
+    assert _lockcache.get_view("v" * 64) == (("a", "1"),)
+    for entry in cache.iterdir():
+        entry.chmod(0o666)
+    assert _lockcache.get_view("v" * 64) is None
+    lockfile._loads_once.cache_clear()
+    no_parse(monkeypatch)
+    with pytest.raises(AssertionError, match="parsed again"):
+        lockfile.load(path)
+
+
 def test_an_entry_of_another_envsnap_state_is_not_read(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
