@@ -18,3 +18,20 @@ def has_control(text: str) -> bool:
 def strip_control(text: str) -> str:
     """``text`` with every control character replaced by U+FFFD: safe to show on a terminal."""
     return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text)
+
+
+# Bidirectional formatting characters (Unicode category Cf): not control characters, but a terminal or an
+# editor that honours them shows text reordered ("Trojan Source", CVE-2021-42574): lock text printed must not
+# carry them raw.
+_BIDI = LazyPattern("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_bidi(text: str) -> bool:
+    """True when ``text`` holds a bidirectional formatting character (it would show reordered)."""
+    return _BIDI.search(text) is not None
+
+
+def strip_terminal(text: str) -> str:
+    """``text`` for a terminal: control characters and bidirectional formatting characters replaced by
+    U+FFFD (``strip_control`` plus the bidi rule)."""
+    return _BIDI.sub("\N{REPLACEMENT CHARACTER}", strip_control(text))

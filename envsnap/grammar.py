@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
+from ._control import _BIDI
+from ._control import has_bidi as has_bidi
 from ._control import has_control as has_control
 from ._control import strip_control as strip_control
+from ._control import strip_terminal as strip_terminal
 from ._lazyre import LazyPattern
 
 # PEP 508 / core metadata: a project name as a distribution may spell it.
@@ -403,23 +406,6 @@ PYTHON_IMPLEMENTATIONS = frozenset({"cpython", "pypy", "graalpy"})
 def is_release_number(text: str) -> bool:
     """``X.Y`` or ``X.Y.Z``: the only form of a locked Python version that looks up an interpreter."""
     return _RELEASE_NUMBER.fullmatch(text) is not None
-
-
-# Bidirectional formatting characters (Unicode category Cf): not control characters, but a terminal or an
-# editor that honours them shows text reordered ("Trojan Source", CVE-2021-42574): lock text printed must not
-# carry them raw.
-_BIDI = LazyPattern("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def has_bidi(text: str) -> bool:
-    """True when ``text`` holds a bidirectional formatting character (it would show reordered)."""
-    return _BIDI.search(text) is not None
-
-
-def strip_terminal(text: str) -> str:
-    """``text`` for a terminal: control characters and bidirectional formatting characters replaced by
-    U+FFFD (``strip_control`` plus the bidi rule)."""
-    return _BIDI.sub("\N{REPLACEMENT CHARACTER}", strip_control(text))
 
 
 def escape_bidi(text: str) -> str:

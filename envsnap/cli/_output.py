@@ -29,7 +29,7 @@ Part = str | tuple[str, str]
 
 def line(value: object) -> str:
     """``value`` as one line of terminal text: every control character (newline included) made visible."""
-    from ..grammar import strip_terminal  # packaging with it: imported when something is printed, not at start-up
+    from .._control import strip_terminal  # not the grammar: its version parser and URL splitter
 
     return strip_terminal(str(value))
 

@@ -302,3 +302,31 @@ def test_every_folder_nvml_and_the_cuda_headers_are_looked_for_in_is_watched() -
     looked_in = [*nvidia._EXTRA_DIRS, f"/lib/{multiarch}", f"/usr/lib/{multiarch}", *nvidia._DEFAULT_DIRS]
     looked_in += ["/usr/include", f"/usr/include/{multiarch}"]
     assert [d for d in looked_in if d not in watched] == []
+
+
+def test_a_memo_answer_loads_neither_the_model_nor_the_grammar(
+    demo_env: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A capture answered from the memo is a few stats and a file read: it loads neither the model, the lockfile
+    nor the grammar (printing its first line loaded the grammar, with packaging's version parser and typing: a
+    tenth of the answer). Run as a program, with the interpreter's site folder off (``-S``) so that nothing the
+    developer's interpreter loads at start (a ``.pth``) hides an import."""
+    import time
+
+    py, _site = demo_env
+    time.sleep(2.1)  # the environment's files must be older than memo.RACY_NS to be trusted
+    work = tmp_path / "work"
+    work.mkdir()
+    import sysconfig
+
+    # This tree and the installed dependencies, without the site folder's .pth files (-S).
+    path = os.pathsep.join([str(Path(memo.__file__).parents[2]), sysconfig.get_paths()["purelib"]])
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "PYTHONPATH": path}
+    command = [sys.executable, "-S", "-X", "importtime", "-m", "envsnap", "capture", "--python", str(py), "-o", "-"]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, check=True)
+    second = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, check=True)
+    assert second.stdout == first.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in second.stderr.splitlines() if "|" in line}
+    assert "envsnap.probes.memo" in imported and "envsnap.lockfile" not in imported  # answered from the memo
+    assert not imported & {"envsnap.model", "envsnap.grammar", "dataclasses", "typing", "packaging.version"}
