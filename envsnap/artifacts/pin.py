@@ -599,6 +599,21 @@ def policy_for(config: IndexConfig, allow_urls: Sequence[str] = ()) -> FetchPoli
     return FetchPolicy(allowances(allow_urls), trusted_locations(config.indexes, config.find_links))
 
 
+def _same_file_name(a: str, b: str) -> bool:
+    """Two spellings of one distribution file's name: an index lists ``MarkupSafe-3.0.2-...whl`` where uv's lock
+    writes ``markupsafe-3.0.2-...whl`` (the project name normalised); name, version, build and tags compared."""
+    if a == b:
+        return True
+    try:
+        if a.endswith(".whl") and b.endswith(".whl"):
+            return parse_wheel_filename(a) == parse_wheel_filename(b)
+        if not a.endswith(".whl") and not b.endswith(".whl"):
+            return parse_sdist_filename(a) == parse_sdist_filename(b) and a.rsplit(".", 1)[-1] == b.rsplit(".", 1)[-1]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return False
+    return False
+
+
 def cached_path(cache_dir: Path, sha256: str, filename: str) -> Path:
     """Where a downloaded artifact is kept: content-addressed, so a re-run fetches nothing twice. Both parts
     come from a lock or an index page: checked before they name a path."""
@@ -729,8 +744,9 @@ class Pinner:
         except PinError:
             return None
         for file in files:
-            if file.trusted and file.filename == wanted.filename and file.sha256 in ("", wanted.sha256):
-                return dataclasses.replace(file, sha256=wanted.sha256)
+            if file.trusted and _same_file_name(file.filename, wanted.filename) and file.sha256 in ("", wanted.sha256):
+                # The lock's spelling of the name is kept (the hash is what makes it this file).
+                return dataclasses.replace(file, sha256=wanted.sha256, filename=wanted.filename)
         return None
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:

@@ -21,6 +21,7 @@ from typing import ClassVar
 import pytest
 
 from envsnap import lockfile
+from envsnap._fetchpolicy import FetchRefusedError
 from envsnap.artifacts.pin import (
     IndexConfig,
     parse_simple_html,
@@ -79,7 +80,8 @@ def pep503_index(root: Path, wheels: list[Path], *, with_hash: bool = True) -> s
     for wheel in wheels:
         target = root / "files" / wheel.name
         target.write_bytes(wheel.read_bytes())
-        projects.setdefault(wheel.name.split("-")[0].replace("_", "-"), []).append(target)
+        # the project's normalised name (PEP 503), as a real index serves it
+        projects.setdefault(wheel.name.split("-")[0].replace("_", "-").lower(), []).append(target)
     for project, files in projects.items():
         page = root / "simple" / project
         page.mkdir(parents=True, exist_ok=True)
@@ -501,3 +503,21 @@ def test_a_distribution_rebuilt_seed_wheel_pins_from_the_distributions_wheel_fol
     assert outcome.status == "pinned" and art is not None, outcome
     assert art.filename == debian.name and art.index == str(tmp_path / "python-wheels")
     assert pin_module.with_seed_wheels(IndexConfig(find_links=("/mine",))).find_links[0] == "/mine"
+
+
+def test_a_refused_url_is_found_on_the_configured_index_under_another_spelling_of_its_name(tmp_path: Path) -> None:
+    """uv's lock writes a wheel's name normalised (``markupsafe-3.0.2-...whl``) where the index lists
+    ``MarkupSafe-3.0.2-...whl``: a lock URL the fetch policy refused was looked for again on the configured
+    indexes by exact file name and not found, so an imported uv lock could not be rebuilt."""
+    from envsnap.artifacts.pin import IndexFile, Pinner
+
+    wheel = make_wheel(tmp_path / "build", "MarkupLike", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pinner = Pinner(IndexConfig(index_url=index), tmp_path / "cache")
+    locked = IndexFile(wheel.name.lower(), "http://10.0.0.1/files/" + wheel.name.lower(), sha256=sha)
+    path, got = pinner.fetch(locked)
+    assert got == sha and path.read_bytes() == wheel.read_bytes() and path.name == wheel.name.lower()
+    other = IndexFile("marku_plike-1.0-py3-none-any.whl", "http://10.0.0.1/x.whl", sha256=sha)
+    with pytest.raises(FetchRefusedError):
+        pinner.fetch(other)
