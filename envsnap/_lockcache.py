@@ -95,26 +95,42 @@ def key(text: str, *, check_digest: bool, view: str = "", deciding: tuple[str, .
     return h.hexdigest()
 
 
-def get(name: str) -> dict[str, Any] | None:
-    """The document kept under ``name``, or None (a miss)."""
+def _read_entry(file_name: str) -> tuple[Path, bytes] | None:
+    """The path and bytes of the entry ``file_name``, when the cache is on and the entry is this user's own and
+    nobody else may write it (``owned_privately``: marshal and JSON alike read only such bytes); None otherwise."""
     if not enabled():
         return None
     folder = private_cache_dir(LOCKS_CACHE, create=False)
     if folder is None:
         return None
-    path = folder / f"{name}{_SUFFIX}"
+    path = folder / file_name
     try:
-        # An entry is the lock's document as JSON: about as large as the lock, which was within the limit.
-        limit = 2 * _readlimits.max_input_bytes(EnvsnapError)
         if not owned_privately(path.stat()):
             return None
-        entry = json.loads(_readlimits.read_bytes(path, error=EnvsnapError, what="cache entry", limit=limit))
-    except (OSError, EnvsnapError, ValueError, RecursionError):
+        # An entry is about as large as the lock, which was within the limit.
+        limit = 2 * _readlimits.max_input_bytes(EnvsnapError)
+        return path, _readlimits.read_bytes(path, error=EnvsnapError, what="cache entry", limit=limit)
+    except (OSError, EnvsnapError):
+        return None
+
+
+def _used(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(path)  # the newest entries are the ones kept
+
+
+def get(name: str) -> dict[str, Any] | None:
+    """The document kept under ``name``, or None (a miss)."""
+    read = _read_entry(f"{name}{_SUFFIX}")
+    if read is None:
+        return None
+    try:
+        entry = json.loads(read[1])
+    except (ValueError, RecursionError):
         return None
     if not isinstance(entry, dict) or entry.get("key") != name or not isinstance(entry.get("document"), dict):
         return None
-    with contextlib.suppress(OSError):
-        os.utime(path)  # the newest entries are the ones kept
+    _used(read[0])
     document: dict[str, Any] = entry["document"]
     return document
 
@@ -136,23 +152,16 @@ def put(name: str, document: dict[str, Any]) -> None:
 
 def get_view(name: str) -> Any:
     """The view kept under ``name`` (plain tuples, strings, numbers and None), or None (a miss)."""
-    if not enabled():
+    read = _read_entry(f"{name}{_VIEW_SUFFIX}")
+    if read is None:
         return None
-    folder = private_cache_dir(LOCKS_CACHE, create=False)
-    if folder is None:
-        return None
-    path = folder / f"{name}{_VIEW_SUFFIX}"
     try:
-        limit = 2 * _readlimits.max_input_bytes(EnvsnapError)
-        if not owned_privately(path.stat()):  # marshal is not made for bytes a stranger wrote
-            return None
-        entry = marshal.loads(_readlimits.read_bytes(path, error=EnvsnapError, what="cache entry", limit=limit))
-    except (OSError, EnvsnapError, ValueError, EOFError, TypeError):
+        entry = marshal.loads(read[1])
+    except (ValueError, EOFError, TypeError):
         return None
     if type(entry) is not tuple or len(entry) != 2 or entry[0] != name:
         return None
-    with contextlib.suppress(OSError):
-        os.utime(path)
+    _used(read[0])
     return entry[1]
 
 
