@@ -242,15 +242,13 @@ def test_a_distribution_installed_into_an_empty_environment_is_captured(
     assert after == _lock(cli, py, "--no-cache")
 
 
-def test_the_base_interpreter_s_site_folders_are_watched_without_a_distribution_in_them(tmp_path: Path) -> None:
-    """A venv made with the system's site-packages sees what is installed there next."""
-    base = tmp_path / "base"
-    (base / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
-    watch = memo.watch_list(
+def _watch_of_bare(*, prefix: str, base_prefix: str, version: str) -> list[str]:
+    """What the memo watches for an environment in which the capture found nothing."""
+    return memo.watch_list(
         python_path=None,
-        prefix=str(tmp_path / "venv"),
-        base_prefix=str(base),
-        version="3.11.7",
+        prefix=prefix,
+        base_prefix=base_prefix,
+        version=version,
         site_dirs=[],
         dist_dirs=[],
         loader_files=[],
@@ -258,6 +256,13 @@ def test_the_base_interpreter_s_site_folders_are_watched_without_a_distribution_
         conda_prefix=None,
         environ={},
     )
+
+
+def test_the_base_interpreter_s_site_folders_are_watched_without_a_distribution_in_them(tmp_path: Path) -> None:
+    """A venv made with the system's site-packages sees what is installed there next."""
+    base = tmp_path / "base"
+    (base / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    watch = _watch_of_bare(prefix=str(tmp_path / "venv"), base_prefix=str(base), version="3.11.7")
     assert str(base / "lib" / "python3.11" / "site-packages") in watch
 
 
@@ -286,18 +291,7 @@ def test_every_folder_nvml_and_the_cuda_headers_are_looked_for_in_is_watched() -
 
     from envsnap.probes import nvidia
 
-    watched = memo.watch_list(
-        python_path=None,
-        prefix="/nowhere",
-        base_prefix="/nowhere",
-        version="",
-        site_dirs=[],
-        dist_dirs=[],
-        loader_files=[],
-        loader_folders=[],
-        conda_prefix=None,
-        environ={},
-    )
+    watched = _watch_of_bare(prefix="/nowhere", base_prefix="/nowhere", version="")
     multiarch = f"{platform.machine()}-linux-gnu"
     looked_in = [*nvidia._EXTRA_DIRS, f"/lib/{multiarch}", f"/usr/lib/{multiarch}", *nvidia._DEFAULT_DIRS]
     looked_in += ["/usr/include", f"/usr/include/{multiarch}"]
