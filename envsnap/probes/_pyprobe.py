@@ -9,8 +9,6 @@ Paths it returns are absolute; the caller makes them relative before anything is
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
 import json
 import os
@@ -19,10 +17,12 @@ import re
 import sys
 import sysconfig
 import time
-from typing import TYPE_CHECKING, Any
 
+# Not typing's: importing typing cost the target interpreter 5 to 8 ms of every capture (mypy reads this as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+    from typing import Any
 
 _NAME_RE = re.compile(r"[-_.]+")
 # Files an installer writes or rewrites: not part of what the wheel carries.
@@ -235,11 +235,13 @@ def _generated_script(path: str) -> bool:
     return head.startswith(b"MZ")
 
 
-def _record_rows(record_text: str) -> Iterator[tuple[str, str, str]]:
-    for line in record_text.splitlines():
+def _record_rows(lines: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+    for line in lines:
         if not line:
             continue
         if '"' in line:  # a quoted path (it holds a comma): the rare case the csv module is needed for
+            import csv
+
             for row in csv.reader([line]):
                 row = [*row, "", ""][:3]
                 yield row[0], row[1], row[2]
@@ -247,6 +249,37 @@ def _record_rows(record_text: str) -> Iterator[tuple[str, str, str]]:
         path, _, rest = line.rpartition(",")
         path, _, digest = path.rpartition(",")
         yield path, digest, rest
+
+
+def _split_record(record_text: str, dist_name: str) -> tuple[list[str], list[str]]:
+    """RECORD's lines in two lists: those ``_digest`` would keep as they are (most), and the rest, in order.
+
+    A line is kept as it is when it has at least two commas and does not start with one (its entry is then not
+    empty and the line is ``entry,hash,size`` again), holds no quote (csv), backslash, ``__pycache__``, ``.so``
+    (a shared object), ``.pyc,``, ``.pyo,`` or ``.pyd,`` (the entry's end is followed by its comma), and starts
+    neither with ``..`` (outside site-packages) nor with the ``.dist-info`` folder's name (the installer's
+    files). Every test is on the whole line, so a line that fails one only takes the slow road: the split decides
+    nothing ``_digest`` would decide otherwise, and saves its per-row work on some 40,000 rows of a
+    150-distribution environment (two thirds of the probe's time)."""
+    skip = (",", "..", dist_name + "/")
+    plain = []
+    rest = []
+    for line in record_text.splitlines():
+        if (
+            line.count(",") >= 2
+            and not line.startswith(skip)
+            and '"' not in line
+            and "\\" not in line
+            and "__pycache__" not in line
+            and ".so" not in line
+            and ".pyc," not in line
+            and ".pyo," not in line
+            and ".pyd," not in line
+        ):
+            plain.append(line)
+        elif line:
+            rest.append(line)
+    return plain, rest
 
 
 def _digest(
@@ -257,16 +290,18 @@ def _digest(
     generated: Callable[[str], bool],
     console_scripts: set[str],
     kept: list[tuple[str, str]] | None = None,
+    plain: list[str] | None = None,
 ) -> tuple[str, list[str]]:
     """The RECORD digest over ``rows`` of (entry, hash, size), and the entries that are shared objects.
-    ``kept``, when given, receives the (entry, hash) of every entry the digest covers.
+    ``kept``, when given, receives the (entry, hash) of every entry the digest covers. ``plain``: lines the
+    digest covers as they are (``_split_record``), besides ``rows``.
 
     Entries starting with ``outside_prefix`` may land outside site-packages: ``place(entry)`` names them
     location-independently and says whether they do. ``generated(entry)`` says whether a script's shebang
     names the interpreter (an installer wrote or rewrote it).
     """
     installer_files = set(dist_name + "/" + name for name in _INSTALLER_FILES)
-    lines = []
+    lines = plain if plain is not None else []
     shared = []
     for entry, digest, size in rows:
         if not entry:
@@ -320,14 +355,20 @@ def record_digest(
             examined.append(path)
         return _generated_script(path)
 
+    dist_name = os.path.basename(dist_dir)
+    if kept is None:
+        plain, rest = _split_record(record_text, dist_name)
+    else:  # every entry's hash is wanted: each row is looked at
+        plain, rest = None, record_text.splitlines()
     digest, shared = _digest(
-        _record_rows(record_text),
-        os.path.basename(dist_dir),
+        _record_rows(rest),
+        dist_name,
         "..",
         lambda entry: (layout.place(site_dir, entry), True),
         generated,
         console_scripts,
         kept,
+        plain,
     )
     return digest, [os.path.normpath(os.path.join(site_dir, entry)) for entry in shared]
 
@@ -355,6 +396,8 @@ def _file_state(site_dir: str, entry: str, expected: str) -> str:
         return "missing"
     except OSError:
         return "modified"
+    import base64  # only verify --files compares file hashes
+
     if base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii") != expected:
         return "modified"
     return "ok"
@@ -413,7 +456,9 @@ def wheel_record_digest(wheel_path: str) -> str:
                 return b"python" in first or first.strip() == b"#!/bin/sh"
             return head.startswith(b"MZ")
 
-        digest, _ = _digest(_record_rows(record_text), dist_name, data_dir, place, generated, console_scripts)
+        digest, _ = _digest(
+            _record_rows(record_text.splitlines()), dist_name, data_dir, place, generated, console_scripts
+        )
     return digest
 
 

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -274,6 +275,31 @@ def test_the_shared_library_lines_of_a_dpkg_list_are_those_of_a_full_split() -> 
     full = [line for line in data.decode("utf-8", "replace").splitlines() if ".so" in os.path.basename(line)]
     assert hostlibs.shared_lines(data) == full
     assert full == ["/a/b.so", "/x/\ufffdy.so.1", "/z/libq.so", "/w/k.so.2", "/lib/libz.so.1"]
+
+
+def test_the_shared_library_lines_are_those_of_a_full_split_for_any_bytes() -> None:
+    """``shared_lines`` cuts each line around a ".so" it finds: the lines of a full decode and split, whatever the
+    bytes (lines without a newline at the end, ".so" at either end of the data, in a folder name, twice a line,
+    split by other line breaks, undecodable bytes)."""
+    pieces = [
+        b"/usr/lib/libx.so",
+        b".so",
+        b"/d.so/e",
+        b"\n",
+        b"\r",
+        b"\x0c",
+        b"\xc2\x85",
+        b"\xff",
+        b"so",
+        b".",
+        b"/",
+        b"a",
+    ]
+    rng = random.Random(18)
+    for _ in range(3000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
+        full = [line for line in data.decode("utf-8", "replace").splitlines() if ".so" in os.path.basename(line)]
+        assert hostlibs.shared_lines(data) == full, data
 
 
 def test_a_cache_folder_others_may_write_is_not_used(

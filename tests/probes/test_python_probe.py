@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -370,3 +371,47 @@ def test_a_record_entry_outside_site_packages_is_placed_as_a_full_realpath_would
         assert os.path.normcase(layout._realpath(os.path.join(str(site), entry))) == whole, entry
     fresh = _pyprobe._Layout()
     assert [layout.place(str(site), e) for e in entries] == [fresh.place(str(site), e) for e in entries]
+
+
+def test_the_record_split_gives_the_digest_of_every_row_read(tmp_path: Path) -> None:
+    """``record_digest`` keeps most RECORD lines as they are (``_split_record``) and reads the rest row by row;
+    asked for every entry's hash (``verify --files``), it reads every row. Both give one digest and one list of
+    shared objects for any RECORD: quoted and backslashed paths, entries outside site-packages, the installer's
+    files, byte code, shared objects, lines with fewer commas or starting with one, other line breaks."""
+    from envsnap.probes._pyprobe import _Layout
+
+    site = tmp_path / "site-packages"
+    dist = site / "demo-1.0.dist-info"
+    dist.mkdir(parents=True)
+    pieces = [
+        "demo/mod.py",
+        "demo-1.0.dist-info/",
+        "INSTALLER",
+        "METADATA",
+        "../../../bin/tool",
+        "..",
+        '"',
+        "\\",
+        "__pycache__/",
+        "x.pyc",
+        "y.pyo",
+        "z.pyd",
+        "lib.so",
+        ".so.1",
+        ",",
+        ",sha256=abc",
+        ",12",
+        "\n",
+        "\r\n",
+        "\r",
+        "\x0c",
+        "\u2028",
+        "é",
+    ]
+    rng = random.Random(18)
+    layout = _Layout()
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(20)))
+        split = record_digest(str(site), str(dist), text, layout, set())
+        every_row = record_digest(str(site), str(dist), text, layout, set(), kept=[])
+        assert split == every_row, text
