@@ -148,6 +148,21 @@ def _read_text(path: str) -> str:
         return handle.read().decode("utf-8", "replace")
 
 
+def _read_head(path: str) -> str:
+    """The text of a METADATA file as far as ``_headers`` reads it: up to its first blank line (``\\n\\n``), or
+    all of it when it has none. The description after the headers is most of the file (1.5 of the 1.7 MB of a
+    160-distribution environment's METADATA), and it is neither read nor decoded. The cut is right after an ASCII
+    newline, so the text before it decodes as it does in the whole file."""
+    with open(path, "rb") as handle:
+        data = handle.read(8192)
+        while b"\n\n" not in data:
+            more = handle.read(1 << 16)
+            if not more:
+                break
+            data += more
+    return data.decode("utf-8", "replace")
+
+
 def _headers(text: str) -> list[tuple[str, str]]:
     """The RFC 822 header block of a METADATA / PKG-INFO file as a list of (key, value)."""
     out: list[tuple[str, str]] = []
@@ -216,6 +231,10 @@ class _Layout:
             return entry
         absolute = os.path.normcase(self._realpath(os.path.join(site_dir, entry)))
         for root, key in self.roots:
+            if absolute.startswith(root + os.sep) and os.sep == "/":
+                # Both are real paths (normalised): what follows the root is ``relpath``'s answer, without its
+                # two ``abspath`` calls and component lists (a third of the probe's time outside site-packages).
+                return key + "/" + absolute[len(root) + 1 :]
             if absolute == root or absolute.startswith(root + os.sep):
                 return key + "/" + os.path.relpath(absolute, root).replace(os.sep, "/")
         return entry
@@ -516,7 +535,7 @@ def _dist_info(
         meta_name = "PKG-INFO" if egg else "METADATA"
         if meta_name not in files:
             raise ValueError("no %s file" % meta_name)
-        text = _read_text(os.path.join(dist_dir, meta_name))
+        text = _read_head(os.path.join(dist_dir, meta_name))
     headers = _headers(text)
     fields: dict[str, str] = {}
     requires = []

@@ -415,3 +415,50 @@ def test_the_record_split_gives_the_digest_of_every_row_read(tmp_path: Path) -> 
         split = record_digest(str(site), str(dist), text, layout, set())
         every_row = record_digest(str(site), str(dist), text, layout, set(), kept=[])
         assert split == every_row, text
+
+
+def test_a_path_outside_site_packages_is_named_as_relpath_names_it(tmp_path: Path) -> None:
+    """``_Layout.place`` cuts the root off a real path instead of calling ``relpath``: the same names, for the
+    root itself, for folders within it, for a root of "/" and for paths under no root."""
+    from envsnap.probes._pyprobe import _Layout
+
+    site = tmp_path / "lib" / "site-packages"
+    (tmp_path / "bin" / "sub").mkdir(parents=True)
+    (tmp_path / "share" / "x").mkdir(parents=True)
+    site.mkdir(parents=True)
+    layout = _Layout()
+    real = os.path.realpath(tmp_path)
+    for roots in ([(real + "/bin", "scripts"), (real, "data")], [("/", "data")]):
+        layout.roots = roots
+        for entry in ["../../bin/tool", "../../bin/sub/t", "../../bin", "../../share/x/y.json", "../..", "../../../z"]:
+            absolute = os.path.realpath(site / entry)
+            expected = next(
+                (
+                    key + "/" + os.path.relpath(absolute, root)
+                    for root, key in roots
+                    if absolute == root or absolute.startswith(root + "/")
+                ),
+                entry,
+            )
+            assert layout.place(str(site), entry) == expected, (roots, entry)
+
+
+def test_metadata_headers_are_read_as_from_the_whole_file(tmp_path: Path) -> None:
+    """``_read_head`` stops at the first blank line: the headers are those of the whole file, wherever that line
+    falls (in the first block, across a block's end, far in, nowhere), with "\\r\\n" line ends and bytes that are
+    not UTF-8 at a block's edge."""
+    from envsnap.probes._pyprobe import _headers, _read_head, _read_text
+
+    rng = random.Random(18)
+    path = tmp_path / "METADATA"
+    pieces = [b"Name: demo\n", b"Version: 1.0\n", b"Summary: \xc3\xa9\xff\n", b" folded\n", b"\n", b"\r\n", b"x" * 5000]
+    bodies = [
+        b"Name: a\nVersion: 1\nSummary: " + b"y" * 8190 + b"\n\nrest",
+        b"Name: a\nSummary: " + b"z" * 8176 + b"\xc3\n\nDescription",
+        b"Name: a\nSummary: " + b"w" * 100000 + b"\n\nDescription",
+    ]
+    for _ in range(300):
+        bodies.append(b"".join(rng.choice(pieces) for _ in range(rng.randrange(30))))
+    for body in bodies:
+        path.write_bytes(body)
+        assert _headers(_read_head(str(path))) == _headers(_read_text(str(path))), body[:80]
