@@ -28,7 +28,7 @@ from ._lazyre import LazyPattern
 from .fileurls import tail_below
 
 if TYPE_CHECKING:
-    from .model import Snapshot
+    from .model import PythonPackage, Snapshot
 
 REDACTED = "<redacted>"
 USER = "<user>"
@@ -325,31 +325,34 @@ class PathRedactor:
         return self.names(text)
 
 
+def scrub_package(p: PythonPackage) -> PythonPackage:
+    """A Python package as ``scrub_snapshot`` leaves it: its source's and its pinned file's URLs without
+    credentials or signatures (the same object when they have none)."""
+    source = p.source
+    if source.url and (url := strip_credentials(source.url)) != source.url:
+        source = dataclasses.replace(source, url=url)
+    artifact = p.artifact
+    if artifact is not None:
+        url, index = strip_credentials(artifact.url), strip_credentials(artifact.index)
+        if (url, index) != (artifact.url, artifact.index):
+            artifact = dataclasses.replace(artifact, url=url, index=index)
+    if source is p.source and artifact is p.artifact:
+        return p
+    return dataclasses.replace(p, source=source, artifact=artifact)
+
+
 def scrub_snapshot(snapshot: Snapshot) -> Snapshot:
     """``snapshot`` without secrets, for an export: URLs lose credentials and signatures, a variable holding a
     secret is left out, tokens in warnings become ``<redacted>``. A lock envsnap captured has none, and comes
     back unchanged (the same object), so its exports are byte-identical."""
-    from .model import Artifact, CondaPackage, PythonPackage
-
-    def package(p: PythonPackage) -> PythonPackage:
-        source = p.source
-        if source.url and (url := strip_credentials(source.url)) != source.url:
-            source = dataclasses.replace(source, url=url)
-        artifact: Artifact | None = p.artifact
-        if artifact is not None:
-            url, index = strip_credentials(artifact.url), strip_credentials(artifact.index)
-            if (url, index) != (artifact.url, artifact.index):
-                artifact = dataclasses.replace(artifact, url=url, index=index)
-        if source is p.source and artifact is p.artifact:
-            return p
-        return dataclasses.replace(p, source=source, artifact=artifact)
+    from .model import CondaPackage
 
     def conda_package(p: CondaPackage) -> CondaPackage:
         url, channel = strip_channel_token(p.url), strip_channel_token(p.channel)
         return p if (url, channel) == (p.url, p.channel) else dataclasses.replace(p, url=url, channel=channel)
 
     changes: dict[str, object] = {}
-    packages = tuple(package(p) for p in snapshot.python.packages)
+    packages = tuple(scrub_package(p) for p in snapshot.python.packages)
     if any(a is not b for a, b in zip(packages, snapshot.python.packages, strict=True)):
         changes["python"] = dataclasses.replace(snapshot.python, packages=packages)
     env = {

@@ -8,11 +8,10 @@ reader call them at the boundary, and code that joins a value to a path or passe
 
 from __future__ import annotations
 
-import datetime
+import functools
 import re
-from urllib.parse import urlsplit
-
-from packaging.version import InvalidVersion, Version
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ._control import _BIDI
 from ._control import has_bidi as has_bidi
@@ -20,6 +19,12 @@ from ._control import has_control as has_control
 from ._control import strip_control as strip_control
 from ._control import strip_terminal as strip_terminal
 from ._lazyre import LazyPattern
+
+if TYPE_CHECKING:
+    import datetime
+    from urllib.parse import SplitResult
+
+    from packaging.version import InvalidVersion, Version
 
 # PEP 508 / core metadata: a project name as a distribution may spell it.
 _PROJECT_NAME = LazyPattern(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
@@ -65,10 +70,27 @@ def is_canonical_name(text: str) -> bool:
     return _CANONICAL_NAME.fullmatch(text) is not None
 
 
+# packaging's version parser, the URL splitter and datetime are imported when a value first needs them: a command
+# that reads no lock text (a diff answered from the parsed-lock cache) loads this module for its rules only.
+@functools.cache
+def _urlsplit() -> Callable[[str], SplitResult]:
+    from urllib.parse import urlsplit
+
+    return urlsplit
+
+
+@functools.cache
+def _version() -> tuple[type[Version], type[InvalidVersion]]:
+    from packaging.version import InvalidVersion, Version
+
+    return Version, InvalidVersion
+
+
 def is_pep440(text: str) -> bool:
+    version, invalid = _version()
     try:
-        Version(text)
-    except InvalidVersion:
+        version(text)
+    except invalid:
         return False
     return not has_control(text) and text == text.strip()
 
@@ -79,7 +101,8 @@ def is_legacy_version(text: str) -> bool:
 
 
 def is_version(text: str) -> bool:
-    return is_pep440(text) or is_legacy_version(text)
+    # The legacy form first: one regular expression, where most versions pass, before building a Version.
+    return is_legacy_version(text) or is_pep440(text)
 
 
 def is_sha256_hex(text: str) -> bool:
@@ -96,6 +119,8 @@ def is_timestamp(text: str) -> bool:
 
 def timestamp(text: str) -> datetime.datetime | None:
     """An RFC 3339 timestamp (``is_timestamp``) as an aware datetime; None for anything else."""
+    import datetime
+
     match = _TIMESTAMP.fullmatch(text.strip())
     if match is None:
         return None
@@ -146,8 +171,27 @@ def is_base_name(text: str) -> bool:
     )
 
 
+# The plainest wheel names (``name-1.2.3-py3-none-any.whl``: a PEP 427 name, a plain release, no build tag, every
+# tag component an identifier) and plain http(s) URLs (a host without brackets, printable ASCII only): most of what
+# a lock's 5,000 files hold, accepted by one regular expression each. Each form is one that the full check below
+# accepts on every packaging release envsnap allows and on every Python (tests/test_grammar_fast.py compares
+# them on random text); any other text takes the full check.
+_PLAIN_WHEEL = LazyPattern(
+    r"[A-Za-z0-9]+(?:[._][A-Za-z0-9]+)*-[0-9]{1,18}(?:\.[0-9]{1,18})*"
+    r"(?:-[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*){3}\.whl",
+    re.ASCII,
+)
+_PLAIN_HTTP_URL = LazyPattern(r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#][!-~]*)?", re.ASCII)
+
+
 def is_distribution_filename(text: str) -> bool:
     """A wheel, an sdist or another source archive, a conda package or a .deb, as a plain base name."""
+    if len(text) <= 255 and _PLAIN_WHEEL.fullmatch(text) is not None:
+        return True
+    return _is_distribution_filename(text)
+
+
+def _is_distribution_filename(text: str) -> bool:
     # Here, not at import: packaging.utils brings packaging.tags (logging, platform, subprocess, sysconfig), which
     # the model's import (through this module) and a lock's load need for nothing else.
     from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
@@ -181,10 +225,17 @@ def is_deb_filename(text: str) -> bool:
 
 def is_url(text: str, schemes: frozenset[str] = URL_SCHEMES) -> bool:
     """A URL of an allowed scheme with a host (or a ``file:`` path), no control characters or whitespace."""
+    plain = _PLAIN_HTTP_URL.fullmatch(text) if len(text) <= 4096 else None
+    if plain is not None and plain.group().partition(":")[0] in schemes:
+        return True
+    return _is_url(text, schemes)
+
+
+def _is_url(text: str, schemes: frozenset[str]) -> bool:
     if not text or has_control(text) or _SPACE.search(text) is not None or len(text) > 4096:
         return False
     try:
-        parts = urlsplit(text)
+        parts = _urlsplit()(text)
     except ValueError:
         return False
     if parts.scheme not in schemes:

@@ -297,10 +297,19 @@ def _migrated(data: Mapping[str, Any], origin: str) -> tuple[dict[str, Any], boo
 
 
 def _checked(doc: Mapping[str, Any], migrated: bool, *, origin: str, check_digest: bool) -> Snapshot:
-    """The snapshot of a current-version document, every field checked (and its digest, unless migrated)."""
-    snapshot = _build(Snapshot, doc, "", origin)
+    """The snapshot of a current-version document, every field checked (and its digest, unless migrated).
+
+    Checked in one pass first (``_fast``: every check of ``_build``, without the paths its errors name); a
+    document that pass refuses is built again by ``_build``, which names the field at fault, so an error reads
+    as it always did. A document in the form ``to_dict`` gives (what envsnap writes) is its own plain-data form,
+    and its digest is computed from it without converting the snapshot back."""
+    normal = [True]
+    try:
+        snapshot = _fast(Snapshot, doc, normal)
+    except (_Refused, LockfileError):
+        snapshot, normal = _build(Snapshot, doc, "", origin), [False]
     if check_digest and not migrated and snapshot.envsnap.content_digest:
-        expected = canonical_digest(to_dict(snapshot))
+        expected = canonical_digest(doc if normal[0] else to_dict(snapshot))
         if expected != snapshot.envsnap.content_digest:
             raise LockfileError(
                 f"{origin}: envsnap.content_digest: does not match the content "
@@ -337,6 +346,118 @@ def _build(cls: type[T], data: Any, path: str, origin: str) -> T:
         kwargs[name] = _convert(hints[name], data[name], sub, origin)
     _check_record(cls, kwargs, path, origin)
     return cls(**kwargs)
+
+
+class _Refused(Exception):
+    """``_fast`` met something ``_build`` may refuse: ``_build`` decides, and names the field."""
+
+
+# How _fast converts a field: (kind, argument): a scalar's type, a record's class, an array's or a table's item.
+_FastSpec = tuple[str, Any]
+
+
+def _fast(cls: type[T], data: Any, normal: list[bool]) -> T:
+    """``_build(cls, data, ...)`` for a document it accepts, in one pass: the same conversions and the same
+    ``_check_record`` on the converted values, without building a path per field or calling ``__init__`` (the
+    record filled as ``_trusted`` fills it). Raises ``_Refused`` or ``LockfileError`` (with no useful path) where
+    ``_build`` may refuse. ``normal[0]`` is set False where ``to_dict`` of the record would differ from ``data``
+    (a field at its sparse default written out, a field always written left out)."""
+    if type(data) is not dict:
+        raise _Refused
+    specs, required, sparse, always, generic = _fast_plan(typing.cast(type, cls))
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise _Refused
+        kind, arg, ok = spec
+        if kind == "scalar":
+            if type(value) is not arg or (ok is not None and not ok(value)):
+                raise _Refused
+        else:
+            value = _fast_value((kind, arg), value, normal)
+            if ok is not None and not all(map(ok, value)):
+                raise _Refused
+        values[name] = value
+    if not required.issubset(values):
+        raise _Refused
+    if normal[0] and not always.issubset(values):
+        normal[0] = False
+    if normal[0]:
+        for name, default in sparse:
+            if name in values and values[name] == default:
+                normal[0] = False
+                break
+    if generic:  # the uniqueness of a list, the keys of a table: _check_record's own code
+        _check_record(cls, values, "", "")
+    record = object.__new__(cls)
+    fields = record.__dict__
+    fields.update(_trusted_plan(typing.cast(type, cls))[0])
+    fields.update(values)
+    return record
+
+
+def _fast_value(spec: _FastSpec, value: Any, normal: list[bool]) -> Any:
+    kind, arg = spec
+    if kind == "scalar":
+        if type(value) is not arg:
+            raise _Refused
+        return value
+    if kind == "record":
+        return _fast(arg, value, normal)
+    if kind == "array":
+        if type(value) is not list:
+            raise _Refused
+        if arg[0] == "scalar":
+            item_type = arg[1]
+            for item in value:
+                if type(item) is not item_type:
+                    raise _Refused
+            return tuple(value)
+        return tuple([_fast_value(arg, item, normal) for item in value])
+    if type(value) is not dict:
+        raise _Refused
+    return types.MappingProxyType({str(k): _fast_value(arg, v, normal) for k, v in sorted(value.items())})
+
+
+@functools.cache
+def _fast_spec(tp: Any) -> _FastSpec:
+    kind, inner = _shape(tp)
+    return (kind, inner if kind in ("scalar", "record") else _fast_spec(inner))
+
+
+@functools.cache
+def _fast_plan(
+    cls: type,
+) -> tuple[
+    dict[str, tuple[str, Any, Callable[[Any], bool] | None]],
+    frozenset[str],
+    tuple[tuple[str, Any], ...],
+    frozenset[str],
+    bool,
+]:
+    """A record class's fields (how each converts, and the rule its value or each of its items must pass, as
+    ``_check_record`` applies ``RULES``), its required fields, its sparse fields with their defaults (``to_dict``
+    leaves them out at the default), the fields ``to_dict`` writes even when the document leaves them out, and
+    whether ``_check_record`` has more to check than the rules (a list's uniqueness, a table's keys)."""
+    hints, fields = _schema(cls)
+    rules = RULES.get(cls, {})
+    specs = {}
+    for name in fields:
+        kind, arg = _fast_spec(hints[name])
+        rule = rules.get(name)
+        # _check_record applies a rule to a scalar and to each item of an array, never to a record or a table.
+        specs[name] = (kind, arg, rule.ok if rule is not None and kind in ("scalar", "array") else None)
+    required = frozenset(
+        name
+        for name, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    defaults = _trusted_plan(cls)[0]
+    sparse = tuple((name, d) for name, d in _field_defaults(cls) if d is not _KEEP)
+    always = frozenset(name for name, d in _field_defaults(cls) if d is _KEEP and defaults.get(name) is not None)
+    generic = cls is Snapshot or any(owner is cls for owner, _ in UNIQUE)
+    return specs, required, sparse, always, generic
 
 
 def _trusted(cls: type[T], data: Mapping[str, Any]) -> T:

@@ -1,0 +1,68 @@
+"""The one-expression forms ``grammar`` accepts first (plain wheel names, plain http(s) URLs) accept nothing the
+full checks refuse: on random text near those forms, each predicate answers as its full check does."""
+
+from __future__ import annotations
+
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from envsnap import grammar
+
+# Pieces that reach every branch: the plain forms, and what the full checks refuse or read otherwise.
+WHEEL_PARTS = ["demo", "a.b", "a_b", "a__b", "A9", "-", "--", "1.0", "1.0.0", "2!1", "1.0+cu121", "1.0rc1", "0", "1"]
+WHEEL_PARTS += ["py3", "py2.py3", "cp311", "3py", "none", "abi3", "any", "linux_x86_64", "win_amd64", "", ".", "_x"]
+WHEEL_PARTS += [".whl", ".tar.gz", "\x00", " ", "é", "/", "\\", "x" * 250]
+URL_PARTS = ["https", "http", "file", "git+https", "ftp", "HTTPS", ":", "//", "///", "@", "u:p@", "host", "h.example"]
+URL_PARTS += [":80", ":x", "[", "]", "[::1]", "/", "/a/b.whl", "?", "?q=1", "#", "#f", "%2F", " ", "\t", "\x7f", "é"]
+URL_PARTS += ["\u200e", "x" * 4090]
+
+
+def joined(parts: list[str], size: int = 9) -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(parts), max_size=size).map("".join)
+
+
+# Shaped like the forms: name-version-tag-tag-tag.whl and scheme://host/path, each piece a plain one or a near miss.
+NAMES = ["demo", "a.b", "a_b", "A9", "a__b", "", "é", "a-b", "_a", "a."]
+VERSIONS = ["1.0", "1.0.0", "10", "2!1", "1.0+cu121", "1.0rc1", "", "1.x", "1" * 19]
+TAGS = ["py3", "py2.py3", "cp311", "none", "abi3", "any", "linux_x86_64", "3py", "", "x.", "_x", "A-b", "é"]
+WHEELS = st.tuples(
+    st.sampled_from(NAMES),
+    st.sampled_from(VERSIONS),
+    *[st.sampled_from(TAGS)] * 3,
+    st.sampled_from([".whl", ".whl", ".WHL", "", ".whl\n"]),
+).map(lambda t: "-".join(t[:5]) + t[5])
+HOSTS = ["h.example", "u:p@h", "h:80", "h:x", "", "[::1]", "[", "h]", "é", "h h", "%41", "a\tb", "h\x7f"]
+PATHS = ["", "/", "/a/b.whl", "?q=1", "#f", "/a b", "/\u200e", "/é", "/" + "x" * 4090]
+URLS = st.tuples(
+    st.sampled_from(["https", "http", "HTTPS", "file", "git+https", "ftp", ""]),
+    st.sampled_from(["://", "://", ":/", ":", ""]),
+    st.sampled_from(HOSTS),
+    st.sampled_from(PATHS),
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(st.one_of(WHEELS, joined(WHEEL_PARTS), st.text(max_size=40)))
+def test_a_plain_wheel_name_is_what_the_full_check_accepts(text: str) -> None:
+    assert grammar.is_distribution_filename(text) == grammar._is_distribution_filename(text)
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(st.one_of(URLS, joined(URL_PARTS), st.text(max_size=40)))
+def test_a_plain_url_is_what_the_full_check_accepts(text: str) -> None:
+    for schemes in (grammar.URL_SCHEMES, grammar.LOCK_URL_SCHEMES, frozenset({"file"}), frozenset({"https"})):
+        assert grammar.is_url(text, schemes) == grammar._is_url(text, schemes)
+
+
+def test_the_plain_forms_are_taken() -> None:
+    """The forms most of a lock holds answer without the full checks."""
+    assert grammar._PLAIN_WHEEL.fullmatch("torch-2.4.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    assert grammar._PLAIN_WHEEL.fullmatch("six-1.17.0-py2.py3-none-any.whl")
+    assert grammar._PLAIN_HTTP_URL.fullmatch("https://files.example.org/packages/ab/cd/six-1.17.0-py2.py3-none-any.whl")
+    assert not grammar.is_url("https://files.example.org/x", frozenset({"http"}))
+
+
+def test_the_shaped_strategies_reach_the_plain_forms() -> None:
+    """The random text above holds the plain forms, not only near misses of them."""
+    assert grammar._PLAIN_WHEEL.fullmatch(find(WHEELS, grammar._PLAIN_WHEEL.fullmatch))
+    assert grammar._PLAIN_HTTP_URL.fullmatch(find(URLS, grammar._PLAIN_HTTP_URL.fullmatch))
