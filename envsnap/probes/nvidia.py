@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -21,35 +20,17 @@ from .. import _runner
 from .._defaults import GPU_TIMEOUT
 from ..model import Gpu, Nvidia
 from .interface import Probe, ProbeContext, ProbeResult, Runner
+from .nvmllib import DEFAULT_DIRS, EXTRA_DIRS
+from .nvmllib import LD_CACHE as LD_CACHE
+from .nvmllib import LIBRARY as LIBRARY
+from .nvmllib import find_library as find_library
 
-LIBRARY = "libnvidia-ml.so.1"
 DEFAULT_TIMEOUT = GPU_TIMEOUT
-LD_CACHE = "/etc/ld.so.cache"
 WORKER = Path(__file__).with_name("_nvml_worker.py")
-# Where drivers put the library when the ld.so cache does not list it (WSL, NVIDIA's container toolkit).
-_EXTRA_DIRS = ("/usr/lib/wsl/lib", "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib")
-_DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+_EXTRA_DIRS, _DEFAULT_DIRS = EXTRA_DIRS, DEFAULT_DIRS  # the folders find_library looks in (nvmllib.py)
 _NVML_ERROR_LIBRARY_NOT_FOUND = 12
 # GPU and MIG UUIDs as CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES name devices (MIG-GPU-<uuid>/1/0 of old).
 _DEVICE_UUID = re.compile(r"\b(MIG-GPU|MIG|GPU)-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-
-
-def find_library(environ: Mapping[str, str], ld_cache: str = LD_CACHE) -> str | None:
-    """Where the loader would find NVML: a path, ``"ld.so.cache"``, or None when there is no driver."""
-    for directory in environ.get("LD_LIBRARY_PATH", "").split(":"):
-        if directory and os.path.exists(os.path.join(directory, LIBRARY)):
-            return os.path.join(directory, LIBRARY)
-    try:
-        with open(ld_cache, "rb") as fh:
-            if LIBRARY.encode() + b"\0" in fh.read():
-                return "ld.so.cache"
-    except OSError:
-        pass
-    multiarch = f"{platform.machine()}-linux-gnu"
-    for directory in (*_EXTRA_DIRS, f"/lib/{multiarch}", f"/usr/lib/{multiarch}", *_DEFAULT_DIRS):
-        if os.path.exists(os.path.join(directory, LIBRARY)):
-            return os.path.join(directory, LIBRARY)
-    return None
 
 
 def format_cuda_version(code: int | None) -> str:

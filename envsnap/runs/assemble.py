@@ -17,13 +17,18 @@ from .. import lockfile
 from .._privacy import PathRedactor, redact_secrets
 from .._version import __version__
 from ..model import Snapshot
-from ..probes.hostlibs import PackageDatabase
 from ..probes.project import find_root, probe_project
 from ..probes.python import TargetEnvironment, is_python_name, select_environment
-from . import data as data_mod
-from .libraries import CondaIndex, Owner, RecordIndex, account, distributions_of, package_owners
+from . import owners as owner_memo
+from .cache import KeptLock
+from .libraries import CondaIndex, LockView, Owner, RecordIndex, account, distributions_of, package_owners
 from .record import Code, Command, Data, Environment, FileEntry, Gpus, Loaded, Meta, Outcome, RunRecord
 from .reports import PythonReport, top_level_modules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..probes.hostlibs import PackageDatabase
+    from . import data as data_mod
 
 MAX_DRIFT_LINES = 200
 
@@ -84,6 +89,8 @@ def fingerprint_data(
     within: Sequence[str | os.PathLike[str]] | None = None,
     max_bytes: int | None = None,
 ) -> Data:
+    from . import data as data_mod
+
     fp = data_mod.fingerprint(
         resolve_data_path(path, base),
         fast=fast,
@@ -96,6 +103,8 @@ def fingerprint_data(
 
 
 def to_fingerprint(d: Data) -> data_mod.Fingerprint:
+    from . import data as data_mod
+
     return data_mod.Fingerprint(
         d.kind,
         d.method,
@@ -153,7 +162,7 @@ def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
 def loaded(
     objects: set[str],
     reports: Sequence[PythonReport],
-    lock: Snapshot | None,
+    lock: Snapshot | LockView | None,
     ctx: Context,
     *,
     method: str,
@@ -162,8 +171,23 @@ def loaded(
     index: RecordIndex | None = None,
     conda: CondaIndex | None = None,
     known: Mapping[str, Owner | None] | None = None,
+    memo: owner_memo.OwnerMemo | None = None,
 ) -> Loaded:
+    """What was loaded, each file with its owner: from ``known`` (looked up while the command ran), the owner
+    memo (``runs/owners.py``: kept by an earlier run, nothing they depend on changed), else looked up now; what
+    was looked up is added to the memo."""
     index = index or RecordIndex()
+    conda = conda or CondaIndex()
+    memo = memo or owner_memo.OwnerMemo()
+    found = dict(known or {})
+    found.update(memo.known_objects([p for p in objects if p not in found], conda))
+    rest = [p for p in objects if p not in found]
+    if rest:
+        if database is None:
+            from ..probes.hostlibs import PackageDatabase
+
+            database = PackageDatabase()
+        found.update(package_owners(rest, index=index, conda=conda, database=database))
     interpreters = {r.base_prefix: r.version for r in reports}
     interpreters.update({r.prefix: r.version for r in reports})
     libraries = account(
@@ -174,17 +198,20 @@ def loaded(
         index=index,
         database=database,
         conda=conda,
-        known=known,
+        known=found,
     )
     modules = [name for r in reports for name in r.modules]
-    files = {f for r in reports for f in r.modules.values()}
+    files = {f for r in reports for f in r.modules.values() if f}
+    dists = memo.known_modules(files)
+    distributions = distributions_of(files, index, known=dists)
+    memo.learn({p: found[p] for p in objects}, dists)
     return Loaded(
         method=method,
         processes=processes,
         python_processes=len({r.pid for r in reports}),
         libraries=libraries,
         modules=tuple(top_level_modules(modules)),
-        distributions=tuple(distributions_of(files, index)),
+        distributions=tuple(distributions),
     )
 
 
@@ -196,7 +223,7 @@ def lock_digest(lock: Snapshot, captured: bool) -> str:
 
 
 def environment(
-    lock: Snapshot | None,
+    lock: Snapshot | LockView | None,
     lock_path: Path | None,
     ctx: Context,
     target: TargetEnvironment,
@@ -209,7 +236,7 @@ def environment(
         return Environment(python=python, drift=tuple(drift))
     return Environment(
         lock=relative_to_root(lock_path, ctx.root),
-        lock_digest=digest or lock_digest(lock, captured),
+        lock_digest=digest or (lock_digest(lock, captured) if isinstance(lock, Snapshot) else ""),
         captured=captured,
         python=python,
         drift=tuple(drift),
@@ -223,7 +250,7 @@ class Prepared:
     ctx: Context
     target: TargetEnvironment
     code: Code | None
-    lock: Snapshot | None
+    lock: Snapshot | LockView | None  # the lock, or (from a cache: an unchanged environment) what accounting reads
     lock_path: Path | None
     captured: bool = False
     drift: list[str] = field(default_factory=list)
@@ -235,12 +262,13 @@ class Prepared:
     index: RecordIndex = field(default_factory=RecordIndex)  # the target environment's RECORD files, read ahead
     conda: CondaIndex = field(default_factory=CondaIndex)
     known: dict[str, Owner | None] = field(default_factory=dict)  # owners of the files loaded so far
+    owners: owner_memo.OwnerMemo = field(default_factory=owner_memo.OwnerMemo)  # kept by an earlier run
 
 
 def prepare(
     argv: Sequence[str],
     *,
-    lock: Snapshot | Callable[[], Snapshot] | None,
+    lock: Snapshot | KeptLock | None,
     lock_path: Path | None,
     record: Path,
     python: str | None,
@@ -251,19 +279,21 @@ def prepare(
     ahead: bool = True,
 ) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
-    to be stored at ``capture_path``; either reused from ``runs.cache`` while the environment is unchanged),
-    and what matching the loaded files to packages needs, read ahead: the package database and its index of
-    owners, the RECORD files of the target environment's site folders, and the owners of the files ``seen``
-    (the command's maps sampled so far: most of what it loads, it loads as it starts). What the command loads
-    later is looked up once it has ended. Without ``ahead``, the reading ahead is left to ``read_ahead``
-    (``--strict`` verifies before the command starts, and reads ahead once it runs)."""
+    to be stored at ``capture_path``; either reused from the capture memo while the environment is unchanged),
+    and what matching the loaded files to packages needs: the owners an earlier run kept (``runs/owners.py``),
+    else, read ahead, the package database and its index of owners, the RECORD files of the target
+    environment's site folders, and the owners of the files ``seen`` (the command's maps sampled so far: most
+    of what it loads, it loads as it starts). What the command loads later is looked up once it has ended.
+    Without ``ahead``, the reading ahead is left to ``read_ahead`` (``--strict`` verifies before the command
+    starts, and reads ahead once it runs)."""
     import sys
 
     from . import cache
 
     ctx = context()
     excluded = [record, *([lock_path] if lock_path else []), *([capture_path] if capture_path else []), *exclude]
-    code = code_state(ctx.root, excluded)
+    project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
+    code = _code_of(project)
     target = python_target(argv, python)
     out = Prepared(ctx=ctx, target=target, code=code, lock=None, lock_path=lock_path)
     interpreter = target.python or sys.executable
@@ -271,56 +301,87 @@ def prepare(
     out.index.cached = use_cache
     try:
         if lock is not None:
-            if callable(lock):  # a lock validated by an earlier run: read now, while the command runs
-                lock = lock()
-            out.lock = lock
-            digest = out.lock_digest = lock_digest(lock, captured=False)
-            found = _verified(lock, digest, target, interpreter, use_cache)
+            kept = lock.kept() if isinstance(lock, KeptLock) else None
+            view = LockView.from_json(kept[1]) if kept is not None else None
+            if kept is not None and view is not None:  # the lock is read only if its verify is not from the memo
+                out.lock_digest, out.lock = kept[0], view
+                load: Callable[[], Snapshot] = lock.load  # type: ignore[union-attr]
+            else:
+                snapshot = lock.load() if isinstance(lock, KeptLock) else lock
+                out.lock, out.lock_digest = snapshot, lock_digest(snapshot, captured=False)
+                if isinstance(lock, KeptLock) and use_cache:
+                    lock.keep(out.lock_digest, LockView.of(snapshot).to_json())
+                load = lambda: snapshot  # noqa: E731
+            found = _verified(load, out.lock_digest, target, interpreter, use_cache)
             out.drift = [line for _, line in found]
             out.mismatches = sum(1 for bad, _ in found if bad)
         else:
-            out.lock = _capture(target, interpreter, capture_path, excluded, ctx, use_cache)
+            out.lock, out.lock_text, out.lock_digest = _capture(target, interpreter, capture_path, project, use_cache)
             out.lock_path, out.captured = capture_path, True
     except Exception as exc:
         what = "verified" if lock is not None else "captured"
         out.warnings.append(f"the environment could not be {what}: {exc}")
-    if out.captured and out.lock is not None:
-        out.lock_text, out.lock_digest = _lock_text(out.lock, use_cache)
     if ahead:
-        read_ahead(out, argv, python=python, seen=seen)
+        read_ahead(out, argv, python=python, seen=seen, use_cache=use_cache)
     return out
 
 
 def read_ahead(
-    out: Prepared, argv: Sequence[str], *, python: str | None, seen: Callable[[], Iterable[str]] | None
+    out: Prepared,
+    argv: Sequence[str],
+    *,
+    python: str | None,
+    seen: Callable[[], Iterable[str]] | None,
+    use_cache: bool = True,
 ) -> Prepared:
-    """What matching the loaded files to their packages needs, read into ``out`` while the command runs."""
+    """What matching the loaded files to their packages needs, read into ``out`` while the command runs: the
+    owners an earlier run of this environment kept (``runs/owners.py``); when there are none, or a file the
+    command has loaded is not among them, the package database's index and the site folders' RECORD files."""
     import sys
 
     from . import cache
 
+    interpreter = out.target.python or sys.executable
+    use_cache = use_cache and cache.enabled() and out.target.python_layer
+    out.owners = owner_memo.load(out.target.cache_identity(), interpreter, use_cache)
+    paths = list(seen()) if seen is not None else []
+    out.known = out.owners.known_objects(paths, out.conda)
+    rest = [p for p in paths if p not in out.known]
+    sites = []
+    if out.target.python_layer and (python is not None or (argv and is_python_name(argv[0]))):
+        sites = cache.site_dirs(interpreter)  # a Python command imports from them
+    if out.owners.hit and not rest:
+        out.index.first = sites  # what is loaded later and not kept is looked up once the command has ended
+        return out
+    from ..probes.hostlibs import PackageDatabase
+
     out.database = PackageDatabase()
     out.database.installed()
     out.database.index_owners()  # every owner lookup is then a dict lookup (not preload's ".so" lines: unused)
-    if out.target.python_layer and (python is not None or (argv and is_python_name(argv[0]))):
-        for site in cache.site_dirs(out.target.python or sys.executable):  # a Python command imports from them
-            out.index.load(site)
-    if seen is not None:
-        out.known = package_owners(seen(), index=out.index, conda=out.conda, database=out.database)
+    for site in sites:
+        out.index.load(site)
+    out.known.update(package_owners(rest, index=out.index, conda=out.conda, database=out.database))
     return out
 
 
+def _code_of(project: Any) -> Code | None:
+    if project is None:
+        return None
+    return Code(
+        vcs="git", commit=project.commit, branch=project.branch, dirty=project.dirty, diff_digest=project.diff_digest
+    )
+
+
 def _verified(
-    lock: Snapshot, digest: str, target: TargetEnvironment, interpreter: str, use_cache: bool
+    lock: Callable[[], Snapshot], digest: str, target: TargetEnvironment, interpreter: str, use_cache: bool
 ) -> list[tuple[bool, str]]:
     """The quick verify's findings; while nothing the last verify of this environment against this lock read
     changed, that verify's, kept with the capture memo's key (``probes/memo.py``, as ``envsnap verify`` keeps its
     report; a key of the site folders and package databases alone missed a ``.pth`` folder's first
-    distribution)."""
+    distribution). ``lock`` is read only when the verify runs."""
     import time
 
     from .._defaults import capture_cache_path
-    from ..compare.verify import verify
     from ..probes import memo
 
     started_ns = time.time_ns()
@@ -331,64 +392,73 @@ def _verified(
         isinstance(i, list) and len(i) == 2 and isinstance(i[0], bool) and isinstance(i[1], str) for i in items
     ):
         return [(bad, line) for bad, line in items]
+    from ..compare.verify import verify  # not for a kept answer: verify, the probes and the capture it imports
+
     kept: list[Any] = []
-    found = findings(verify(lock, environment=target, kept=kept))
+    found = findings(verify(lock(), environment=target, kept=kept))
     if path is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
         watch = memo.watch_of(kept[0], target, os.environ)
         memo.save_answer(path, fact, watch, started_ns, [[bad, line] for bad, line in found])
     return found
 
 
-def _lock_text(snapshot: Snapshot, use_cache: bool) -> tuple[str, str]:
-    """A capture's sealed lockfile text and digest (``lockfile.dumps_sealed``). A cached capture differs from the
-    one the last run wrote only in its project (the commit): the text made from both is kept in the run cache
-    under a key of the cached capture (its seal and its time) and the project's state, so an unchanged project
-    costs no conversion and TOML of the whole lock (0.17 s of CPU here)."""
+def _lock_text(
+    document: dict[str, Any], project: Any, use_cache: bool, snapshot: Snapshot | None = None
+) -> tuple[str, str]:
+    """The sealed lockfile text and digest of a capture (its sealed ``document``) with the project's state
+    taken now. A cached capture differs from the one the last run wrote only in its project (the commit): the
+    text made from both is kept in the run cache under a key of the cached capture (its seal and its time) and
+    the project's state, so an unchanged project costs no lock model, conversion or TOML of the whole lock
+    (0.17 s of CPU here). ``snapshot``: the lock of ``document`` where there is one (a fresh capture)."""
     import hashlib
     import json
 
     from . import cache
 
-    meta = snapshot.envsnap
-    if not (use_cache and meta.content_digest):  # a fresh capture: not from the cache, so converted once anyway
-        return lockfile.dumps_sealed(snapshot)
-    project = json.dumps(lockfile.to_dict(snapshot.project), sort_keys=True)
-    part = f"{meta.content_digest}\0{meta.created}\0{project}"
-    name = "locktext-" + hashlib.sha256(part.encode()).hexdigest()
-    entry = cache.get(name)
-    text, digest = (entry.get("text"), entry.get("digest")) if entry is not None else (None, None)
-    if isinstance(text, str) and isinstance(digest, str):
-        return text, digest
-    text, digest = lockfile.dumps_sealed(snapshot)
-    cache.put(name, {"text": text, "digest": digest})
+    found = document.get("envsnap")
+    meta: dict[str, Any] = found if isinstance(found, dict) else {}
+    sealed, created = meta.get("content_digest"), meta.get("created", "")
+    name = ""
+    if use_cache and isinstance(sealed, str) and sealed and isinstance(created, str):
+        part = f"{sealed}\0{created}\0{json.dumps(lockfile.to_dict(project), sort_keys=True)}"
+        name = "locktext-" + hashlib.sha256(part.encode()).hexdigest()
+        entry = cache.get(name)
+        text, digest = (entry.get("text"), entry.get("digest")) if entry is not None else (None, None)
+        if isinstance(text, str) and isinstance(digest, str):
+            return text, digest
+    snapshot = snapshot or cache.lock_of(document)
+    if snapshot is None:
+        raise ValueError("the kept capture is not a valid lock")
+    text, digest = lockfile.dumps_sealed(dataclasses.replace(snapshot, project=project))
+    if name:
+        cache.put(name, {"text": text, "digest": digest})
     return text, digest
 
 
 def _capture(
-    target: TargetEnvironment,
-    interpreter: str,
-    capture_path: Path | None,
-    excluded: Sequence[str | os.PathLike[str]],
-    ctx: Context,
-    use_cache: bool,
-) -> Snapshot:
-    """A capture of the target; a cached one (with the project's state taken now) while nothing changed: kept
-    with the capture memo's key (``probes/memo.py``: every variable, the code, the machine's facts, and the
-    stamps of every file and folder the capture read), as ``envsnap capture`` keeps a lock."""
+    target: TargetEnvironment, interpreter: str, capture_path: Path | None, project: Any, use_cache: bool
+) -> tuple[LockView, str, str]:
+    """A capture of the target with the project's state taken now (``project``): what accounting reads of it,
+    its sealed text and its digest. While nothing the last capture read changed, that capture, kept with the
+    capture memo's key (``probes/memo.py``: every variable, the code, the machine's facts, and the stamps of
+    every file and folder the capture read, as ``envsnap capture`` keeps a lock) with what accounting reads of
+    it: no lock model is made (its text is from the run cache, ``_lock_text``)."""
     import time
 
     from .._defaults import capture_cache_path
     from ..probes import memo
-    from ..probes.capture import capture
-    from . import cache
 
     started_ns = time.time_ns()
     path = capture_cache_path("run", target.cache_identity()) if use_cache else None
     fact = memo.facts(["run", interpreter, target], os.environ) if path is not None else ""
-    cached = cache.lock_of(memo.lookup_answer(path, fact))
-    if cached is not None:
-        project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
-        return dataclasses.replace(cached, project=project)
+    answer = memo.lookup_answer(path, fact)
+    if isinstance(answer, dict) and isinstance(answer.get("document"), dict):
+        view = LockView.from_json(answer.get("view"))
+        if view is not None:
+            text, digest = _lock_text(answer["document"], project, use_cache)
+            return view, text, digest
+    from ..probes.capture import capture  # not for a kept answer
+
     kept: list[Any] = []
     snapshot = capture(
         target.python,
@@ -397,10 +467,13 @@ def _capture(
         output=str(capture_path) if capture_path else None,
         kept=kept,
     )
+    document = lockfile.sealed_document(snapshot)
+    view = LockView.of(snapshot)
     if path is not None and kept and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):
         watch = memo.watch_of(kept[0], target, os.environ)
-        memo.save_answer(path, fact, watch, started_ns, lockfile.sealed_document(snapshot))
-    return snapshot
+        memo.save_answer(path, fact, watch, started_ns, {"document": document, "view": view.to_json()})
+    text, digest = _lock_text(document, project, use_cache, snapshot)
+    return view, text, digest
 
 
 def build(
@@ -415,13 +488,10 @@ def build(
     processes: int,
     method: str,
 ) -> RunRecord:
-    if prepared.captured and prepared.lock is not None and prepared.lock_path is not None:
-        if prepared.lock_text:
-            lockfile.write_text(prepared.lock_text, prepared.lock_path)
-        else:
-            lockfile.dump(prepared.lock, prepared.lock_path)
+    if prepared.captured and prepared.lock_text and prepared.lock_path is not None:
+        lockfile.write_text(prepared.lock_text, prepared.lock_path)
     command, redacted = redacted_argv(argv)
-    return RunRecord(
+    record = RunRecord(
         run=Meta(generator=f"envsnap {__version__}", created=outcome.started),
         command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted),
         result=outcome,
@@ -447,6 +517,9 @@ def build(
             index=prepared.index,
             conda=prepared.conda,
             known=prepared.known,
+            memo=prepared.owners,
         ),
         data=tuple(data),
     )
+    prepared.owners.save()  # when this run looked up a file the memo did not hold
+    return record

@@ -19,7 +19,7 @@ import glob
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,3 +168,23 @@ def put_lock(name: str, snapshot: Snapshot, environ: Mapping[str, str] | None = 
     from .. import lockfile
 
     put(name, {"document": lockfile.sealed_document(snapshot)}, environ)
+
+
+class KeptLock:
+    """A lock validated before, to be read once the command runs (``read_lock``): ``load()`` gives it
+    (validated again from the run cache's JSON, or parsed); ``kept()`` is its digest and what accounting reads
+    of it (``libraries.LockView``), kept in the run cache by ``keep`` once a run has read it, so that a run whose
+    verify is answered from its memo makes no lock model."""
+
+    def __init__(self, load: Callable[[], Any], name: str) -> None:
+        self.load = load
+        self._name = name
+
+    def kept(self) -> tuple[str, Any] | None:
+        """The digest and the view (as ``LockView.to_json`` wrote it) kept by ``keep``; None when there are none."""
+        entry = get(self._name)
+        digest = entry.get("digest") if entry is not None else None
+        return (digest, entry["view"]) if isinstance(digest, str) and digest and "view" in entry else None
+
+    def keep(self, digest: str, view: Mapping[str, Any]) -> None:
+        put(self._name, {"digest": digest, "view": view})

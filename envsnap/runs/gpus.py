@@ -4,6 +4,11 @@ Allowed: ``CUDA_VISIBLE_DEVICES`` as the command got it. Used: NVML's per-proces
 polled in a thread while the command runs, matched against the processes of the tree. When that cannot be known
 the record says why (no NVML, NVML did not answer, a GPU process whose pid this PID namespace cannot see): it
 never guesses from what is installed.
+
+``envsnap run`` starts the watch at full priority while its command starts, so this module imports nothing
+beyond ``os`` and ``threading`` (the record's ``Gpus`` is imported when the result is asked for): the model and
+the lock's modules it imported before cost 0.2 s of CPU at the command's priority, and the preparation waited
+for them.
 """
 
 from __future__ import annotations
@@ -11,42 +16,52 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
-from ..probes.nvidia import find_library
-from .record import Gpus
+from ..probes.nvmllib import find_library
+
+TYPE_CHECKING = False  # not typing's (see the module's docstring)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+    from .record import Gpus
 
 INTERVAL = 1.0
 JOIN_TIMEOUT = 5.0
 
 
-@dataclass
 class GpuWatch:
     """Polls NVML in a daemon thread until ``stop()``; ``pids()`` gives the tree's processes at each poll."""
 
-    pids: Callable[[], set[int]]
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    interval: float = INTERVAL
-    used: dict[int, str] = field(default_factory=dict)
-    note: str = ""
-    polls: int = 0
-    _hidden: bool = False
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    def __init__(
+        self, pids: Callable[[], set[int]], environ: Mapping[str, str] | None = None, interval: float = INTERVAL
+    ) -> None:
+        self.pids = pids
+        self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
+        self.interval = interval
+        self.used: dict[int, str] = {}
+        self.note = ""
+        self.polls = 0
+        self._hidden = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start polling where there is a driver; pynvml is imported here, in the calling thread, not in the
+        polling one (``envsnap run`` lets one thread import at a time)."""
         if find_library(self.environ) is None:
             self.note = "no NVIDIA driver library (NVML) on this host"
             return
-        self._thread = threading.Thread(target=self._run, name="envsnap-gpu-watch", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
         try:
             import pynvml  # type: ignore[import-untyped]
+        except Exception as exc:
+            self.note = f"NVML could not be started: {exc}"
+            return
+        self._thread = threading.Thread(target=self._run, args=(pynvml,), name="envsnap-gpu-watch", daemon=True)
+        self._thread.start()
 
+    def _run(self, pynvml: Any) -> None:
+        try:
             pynvml.nvmlInit()
         except Exception as exc:  # NVMLError, a missing symbol, a broken driver: the answer is "unknown"
             self.note = f"NVML could not be started: {exc}"
@@ -90,6 +105,8 @@ class GpuWatch:
                 self.note = "NVML did not answer"
 
     def result(self) -> Gpus:
+        from .record import Gpus
+
         visible = self.environ.get("CUDA_VISIBLE_DEVICES")
         used = tuple(f"{i} ({name})" if name else str(i) for i, name in sorted(self.used.items()))
         known = not self.note and self.polls > 0 and (bool(used) or not self._hidden)

@@ -16,12 +16,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
 from .._privacy import PathRedactor
 from ..model import Snapshot
-from ..probes.hostlibs import PackageDatabase
 from .record import Library
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..probes.hostlibs import PackageDatabase
 
 _SITE_DIRS = ("site-packages", "dist-packages")
 _MAX_RECORD = 16 << 20
@@ -44,6 +45,8 @@ def site_dir(path: str) -> str | None:
 
 
 def _dist_of(folder: str) -> tuple[str, str] | None:
+    from packaging.utils import canonicalize_name  # only where RECORD files are read
+
     stem = folder[: -len(".dist-info")]
     name, sep, version = stem.partition("-")
     return (canonicalize_name(name), version) if sep and name and version else None
@@ -120,6 +123,9 @@ class RecordIndex:
         self._plain: dict[str, dict[str, tuple[str, str]]] = {}
         self._real: dict[str, tuple[str, str]] = {}
         self.cached = cached
+        # Read before the first lookup, in this order (the target environment's site folders, when they were
+        # not read ahead): a file found through its real path is then found as it would have been.
+        self.first: list[str] = []
 
     def load(self, site: str) -> None:
         """Read the RECORD files of one site folder (once)."""
@@ -155,6 +161,9 @@ class RecordIndex:
         site = site_dir(path)
         if site is None:
             return None
+        first, self.first = self.first, []
+        for folder in first:
+            self.load(folder)
         self.load(site)
         rel = os.path.relpath(os.path.normpath(path), site)
         return self._plain[site].get(rel) or self._real.get(os.path.realpath(path))
@@ -249,14 +258,13 @@ def classify(
     wanted = sorted(set(paths))
     known = known or {}
     out = {path: known[path] for path in wanted if path in known}
-    out.update(
-        package_owners(
-            [path for path in wanted if path not in known],
-            index=index or RecordIndex(),
-            conda=conda or CondaIndex(),
-            database=database or PackageDatabase(),
-        )
-    )
+    rest = [path for path in wanted if path not in known]
+    if rest:
+        if database is None:
+            from ..probes.hostlibs import PackageDatabase
+
+            database = PackageDatabase()
+        out.update(package_owners(rest, index=index or RecordIndex(), conda=conda or CondaIndex(), database=database))
     for path in wanted:
         if out[path] is not None:
             continue
@@ -274,17 +282,69 @@ def classify(
     return dict(sorted(out.items()))
 
 
+@dataclass(frozen=True)
+class LockView:
+    """What accounting for the loaded files reads of a lock: the version of each Python distribution and conda
+    package, the Python version, the versions of each system package. Kept as JSON beside a lock validated
+    before (``to_json``/``from_json``), so that a run whose environment is unchanged needs no lock model."""
+
+    python: Mapping[str, str]
+    conda: Mapping[str, str]
+    python_version: str
+    system: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, lock: Snapshot) -> LockView:
+        system: dict[str, set[str]] = {}
+        for sp in lock.system.packages:
+            system.setdefault(sp.name, set()).add(sp.version)
+        return cls(
+            python={p.name: p.version for p in lock.python.packages},
+            conda={p.name: p.version for p in lock.conda.packages} if lock.conda else {},
+            python_version=lock.python.version,
+            system={name: frozenset(versions) for name, versions in system.items()},
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "python": dict(self.python),
+            "conda": dict(self.conda),
+            "python_version": self.python_version,
+            "system": {name: sorted(versions) for name, versions in self.system.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> LockView | None:
+        """The view ``to_json`` wrote, or None when ``data`` is not of that shape."""
+        if not isinstance(data, dict):
+            return None
+        python, conda, version, system = (data.get(k) for k in ("python", "conda", "python_version", "system"))
+        if not (_str_map(python) and _str_map(conda) and isinstance(version, str) and isinstance(system, dict)):
+            return None
+        if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in system.values()):
+            return None
+        return cls(
+            python=dict(python),  # type: ignore[arg-type]
+            conda=dict(conda),  # type: ignore[arg-type]
+            python_version=version,
+            system={str(name): frozenset(v) for name, v in system.items()},
+        )
+
+
+def _str_map(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
 def account(
-    paths: Iterable[str], lock: Snapshot | None, redactor: PathRedactor, **kwargs: object
+    paths: Iterable[str], lock: Snapshot | LockView | None, redactor: PathRedactor, **kwargs: object
 ) -> tuple[Library, ...]:
     """A ``Library`` per loaded file: its owner and whether ``lock`` accounts for it."""
     owners = classify(paths, **kwargs)  # type: ignore[arg-type]
-    python = {p.name: p.version for p in lock.python.packages} if lock is not None else {}
-    conda = {p.name: p.version for p in lock.conda.packages} if lock is not None and lock.conda else {}
-    locked_python = lock.python.version if lock is not None else ""
-    system: dict[str, set[str]] = {}
-    for sp in lock.system.packages if lock is not None else ():
-        system.setdefault(sp.name, set()).add(sp.version)
+    view = LockView.of(lock) if lock is not None and not isinstance(lock, LockView) else lock
+    python = dict(view.python) if view is not None else {}
+    conda = dict(view.conda) if view is not None else {}
+    locked_python = view.python_version if view is not None else ""
+    system: Mapping[str, frozenset[str]] = view.system if view is not None else {}
     out = []
     for path, owner in sorted(owners.items()):
         shown = redactor.path(path)
@@ -336,7 +396,14 @@ def account(
     return tuple(out)
 
 
-def distributions_of(module_files: Iterable[str], index: RecordIndex) -> list[str]:
-    """``name version`` of each distribution the given module files belong to."""
-    found = {index.owner(f) for f in module_files if f}
+def distributions_of(
+    module_files: Iterable[str], index: RecordIndex, known: dict[str, tuple[str, str] | None] | None = None
+) -> list[str]:
+    """``name version`` of each distribution the given module files belong to. ``known``: the distributions of
+    files found before (``runs/owners.py``); each file looked up here is added to it."""
+    known = {} if known is None else known
+    for f in module_files:
+        if f and f not in known:
+            known[f] = index.owner(f)
+    found = {known[f] for f in module_files if f}
     return sorted(f"{name} {version}" for name, version in (d for d in found if d is not None))

@@ -84,6 +84,7 @@ class Background:
         self._thread: threading.Thread | None = None
         self._tid = 0
         self._nice = 0
+        self._idle = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._in_thread, name="envsnap-run", daemon=True)
@@ -91,11 +92,16 @@ class Background:
 
     def _in_thread(self) -> None:
         if self.low:
-            # Linux keeps a nice value per thread: this one only, not the thread waiting for the command.
+            # Linux keeps a nice value and a policy per thread: this one only, not the thread waiting for the
+            # command. SCHED_IDLE (below even nice 19) only where the thread may leave it again once the command
+            # has ended (``hurry``); elsewhere nice 19 alone.
             with contextlib.suppress(OSError, AttributeError):
                 self._tid = threading.get_native_id()
                 self._nice = os.getpriority(os.PRIO_PROCESS, self._tid)
                 os.setpriority(os.PRIO_PROCESS, self._tid, max(self._nice, BACKGROUND_NICE))
+                if may_raise_priority():
+                    os.sched_setscheduler(self._tid, os.SCHED_IDLE, os.sched_param(0))
+                    self._idle = True
         self.run()
 
     def run(self) -> None:
@@ -111,6 +117,8 @@ class Background:
         finishes at its low priority, on the core the command left free)."""
         if self._tid and self._thread is not None and self._thread.is_alive():
             with contextlib.suppress(OSError):
+                if self._idle:
+                    os.sched_setscheduler(self._tid, os.SCHED_OTHER, os.sched_param(0))
                 os.setpriority(os.PRIO_PROCESS, self._tid, self._nice)
 
     def join(self) -> None:
@@ -122,6 +130,21 @@ class Background:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+def may_raise_priority() -> bool:
+    """Whether this process may lower its threads' nice values and leave SCHED_IDLE again: CAP_SYS_NICE (root
+    has it unless a container dropped it), or an RLIMIT_NICE that allows nice 0."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            caps = next((line.split()[1] for line in fh if line.startswith("CapEff:")), "0")
+        if int(caps, 16) >> 23 & 1:  # CAP_SYS_NICE
+            return True
+        import resource
+
+        return resource.getrlimit(resource.RLIMIT_NICE)[0] >= 20
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def run_command(
@@ -175,7 +198,8 @@ def run_command(
         watch = Background(lambda: None)
 
         # One thread imports at a time (Python may hand a thread a module another is importing, half made): the
-        # watch first, at full priority (most of what the preparation imports, it imports), then the rest.
+        # watch first, at full priority (its module and, where there is a driver, pynvml: little), then the
+        # preparation at low priority.
         imported = threading.Event()
 
         def started(pid: int, sampler: trace.Sampler) -> None:
@@ -184,10 +208,11 @@ def run_command(
             def start_watch() -> Any:
                 try:
                     from .gpus import GpuWatch
+
+                    w = GpuWatch(pids=lambda: trace.descendants(pid))
+                    w.start()
                 finally:
                     imported.set()
-                w = GpuWatch(pids=lambda: trace.descendants(pid))
-                w.start()
                 return w
 
             watch.job = start_watch
@@ -218,7 +243,8 @@ def run_command(
         from .reports import read_hook_reports
 
         reports = read_hook_reports(hooks)
-        from . import data as data_mod
+        if req.outputs:  # not imported otherwise: what is done now is on the critical path
+            from . import data as data_mod
 
         outputs = []
         warnings = []
@@ -327,9 +353,10 @@ def _removed(folder: str) -> Iterator[str]:
 
 
 def read_lock(path: str | os.PathLike[str], *, defer: bool) -> Any:
-    """The lock at ``path``, validated; with ``defer``, a lock whose exact bytes an earlier run validated (with
-    this envsnap) is returned as a function that loads it, to be called once the command runs: a large lock
-    takes a good part of a second to validate, before the command could start."""
+    """The lock at ``path``, validated; with ``defer`` (and the run cache on), a ``KeptLock``: a lock whose
+    exact bytes an earlier run validated (with this envsnap) is read once the command runs (a large lock takes
+    a good part of a second to validate, before the command could start), one not validated before is
+    validated now."""
     import hashlib
 
     from .. import _readlimits
@@ -355,11 +382,12 @@ def read_lock(path: str | os.PathLike[str], *, defer: bool) -> Any:
         return lockfile.loads(text, origin=str(path))
 
     if defer and cache.enabled() and cache.get(name) is not None:
-        return load
+        return cache.KeptLock(load, "lockview-" + digest)
     snapshot = load()
     if defer and cache.enabled():
         cache.put(name, {"valid": True})
         cache.put_lock("lockdoc-" + digest, snapshot)
+        return cache.KeptLock(lambda: snapshot, "lockview-" + digest)
     return snapshot
 
 

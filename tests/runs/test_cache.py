@@ -51,8 +51,9 @@ def test_only_the_entries_used_last_are_kept(tmp_path: Path, monkeypatch: pytest
 def test_a_cached_capture_s_lock_text_is_kept_per_project_state_and_is_the_text_it_would_make(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A run without a lock writes the capture beside its record: from a cached capture, that text is made once
-    per state of the project (the commit) and kept; it is byte for byte the text made afresh."""
+    """A run without a lock writes the capture beside its record: that text is made once per state of the
+    project (the commit) and kept, by the fresh capture as by the cached one (which then makes no lock model);
+    it is byte for byte the text made afresh, with the project's commit."""
     import subprocess
     import sys
 
@@ -87,17 +88,23 @@ def test_a_cached_capture_s_lock_text_is_kept_per_project_state_and_is_the_text_
             ahead=False,
         )
 
+    def head() -> str:
+        return subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+
     texts = []
-    for _ in range(3):  # a fresh capture, then the cached one (text made and kept), then its text reused
+    for _ in range(3):  # a fresh capture (its text made and kept), then the cached one twice (the text reused)
         ready = prepared()
         assert ready.captured and ready.lock is not None
         texts.append((ready.lock_text, ready.lock_digest))
-        assert ready.lock_text == real(ready.lock)[0]
-    assert len(made) == 2 and texts[1] == texts[2]
+        again = lockfile.loads(ready.lock_text)
+        assert (ready.lock_text, ready.lock_digest) == real(again) and again.project is not None
+        assert again.project.commit == head()
+    assert len(made) == 1 and texts[0] == texts[1] == texts[2]
     subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "two"], check=True)
     ready = prepared()  # another commit: the text is made again, with it
-    assert len(made) == 3 and ready.lock is not None and (ready.lock_text, ready.lock_digest) == real(ready.lock)
-    assert ready.lock_text != texts[2][0]
+    again = lockfile.loads(ready.lock_text)
+    assert len(made) == 2 and (ready.lock_text, ready.lock_digest) == real(again)
+    assert again.project is not None and again.project.commit == head() and ready.lock_text != texts[2][0]
 
 
 def _venv_with_pth_folder(tmp_path: Path) -> tuple[str, Path]:
@@ -178,8 +185,9 @@ def test_a_cached_capture_is_not_given_once_what_the_capture_read_changed(
             [py, "-c", "pass"], lock=None, lock_path=None, record=tmp_path / "run.toml", python=py, ahead=False
         )
         assert ready.captured and ready.lock is not None
-        meta = dataclasses.replace(ready.lock.envsnap, created="2026-01-01T00:00:00Z")
-        return lockfile.dumps(dataclasses.replace(ready.lock, envsnap=meta))
+        snapshot = lockfile.loads(ready.lock_text)
+        meta = dataclasses.replace(snapshot.envsnap, created="2026-01-01T00:00:00Z")
+        return lockfile.dumps(dataclasses.replace(snapshot, envsnap=meta))
 
     first = lock()
     captures: list[int] = []

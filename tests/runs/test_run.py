@@ -477,14 +477,17 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
     import threading
 
     from envsnap.runs import assemble
-    from envsnap.runs.recorder import BACKGROUND_NICE, RunRequest, run_command
+    from envsnap.runs.recorder import BACKGROUND_NICE, RunRequest, may_raise_priority, run_command
 
     monkeypatch.chdir(tmp_path)
     nice: list[int] = []
     real = assemble.prepare
 
+    policy: list[int] = []
+
     def spy(*args: object, **kwargs: object) -> assemble.Prepared:
         nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        policy.append(os.sched_getscheduler(threading.get_native_id()))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(assemble, "prepare", spy)
@@ -502,11 +505,16 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # where the hooks' folder is made, and removed from
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     shown = tmp_path / "nice.txt"
-    code = f"import os; open({str(shown)!r}, 'w').write(str(os.getpriority(os.PRIO_PROCESS, 0)))"
+    code = (
+        f"import os; open({str(shown)!r}, 'w').write(f'{{os.getpriority(os.PRIO_PROCESS, 0)}} "
+        "{os.sched_getscheduler(0)}')"
+    )
     record, finished = run_command(RunRequest(argv=(sys.executable, "-c", code), record=tmp_path / "run.toml"))
     assert finished.exit_status == 0 and record.environment.captured
     assert nice == [max(ours, BACKGROUND_NICE)] and watched == [ours]
-    assert int(shown.read_text()) == ours
+    # Below nice 19 where the thread may come back once the command has ended (root here, as a rule).
+    assert policy == [os.SCHED_IDLE if may_raise_priority() else os.SCHED_OTHER]
+    assert shown.read_text().split() == [str(ours), str(os.SCHED_OTHER)]
     assert os.getpriority(os.PRIO_PROCESS, 0) == ours
     assert record.loaded.python_processes == 1 and not os.listdir(tmp_path / "tmp")
 
@@ -517,7 +525,7 @@ def test_once_the_command_has_ended_the_preparation_is_back_at_its_own_priority_
     import resource
     import threading
 
-    from envsnap.runs.recorder import BACKGROUND_NICE, Background
+    from envsnap.runs.recorder import BACKGROUND_NICE, Background, may_raise_priority
 
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     if ours >= BACKGROUND_NICE:
@@ -529,11 +537,29 @@ def test_once_the_command_has_ended_the_preparation_is_back_at_its_own_priority_
     while not tid and time.monotonic() < deadline:
         time.sleep(0.01)
     assert os.getpriority(os.PRIO_PROCESS, tid[0]) == BACKGROUND_NICE
+    idle = may_raise_priority()
+    assert os.sched_getscheduler(tid[0]) == (os.SCHED_IDLE if idle else os.SCHED_OTHER)
     job.hurry()
     allowed = os.geteuid() == 0 or 20 - ours <= resource.getrlimit(resource.RLIMIT_NICE)[0]
     assert os.getpriority(os.PRIO_PROCESS, tid[0]) == (ours if allowed else BACKGROUND_NICE)
+    assert os.sched_getscheduler(tid[0]) == os.SCHED_OTHER
     go.set()
     job.value()
+
+
+def test_the_gpu_watch_starts_without_importing_the_model() -> None:
+    """The GPU watch starts at the command's priority while the command starts: its module imports neither the
+    record nor the model (0.2 s of CPU at full priority before, and the preparation waited for it)."""
+    code = (
+        "import sys; import envsnap.runs.gpus as g; w = g.GpuWatch(pids=set, environ={}); w.start(); w.stop(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('envsnap.model', 'envsnap.runs.record', "
+        "'envsnap.lockfile', 'envsnap.probes.nvidia', 'dataclasses', 'typing'))))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60, env=envsnap_env()
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
 
 
 def test_what_the_hook_itself_imports_is_not_recorded_as_the_program_s(
