@@ -6,14 +6,18 @@ Every ratio is printed beside its peer measured in the same run, the runs interl
 machine hits all alike (medians; peak memory is the largest resident set of any one process of the command):
 - the floor: a bare `importlib.metadata` listing (name and version of every distribution) in the target
   interpreter;
+- the real floor: a standard-library scan of the `.dist-info` folders and their METADATA `Name` and `Version`
+  headers in a fresh target interpreter (no email parser; the least the target probe must do);
 - `uv pip freeze --python ENV`;
 - `ENV/bin/python -m pip freeze`, with that pip's version printed beside every pip ratio (the environments built
   here install pip >= 26; pip's speed moved a lot between releases, so a ratio without its version means little).
-`envsnap capture --python ENV -o -` is timed cold (`--no-cache`: every ELF section, RECORD digest and dpkg list
-read again) and warm (the capture cache filled by an earlier run, the environment unchanged), with a capture
-cache of its own (XDG_CACHE_HOME in the bench's temporary folder). Every command runs with byte code written
-(PYTHONDONTWRITEBYTECODE is dropped, and an unmeasured first run of each writes it): an installed pip and
-envsnap have theirs, and timing a compile of pip's sources inflated pip freeze two to three times. Environments:
+The CPU time of pip freeze and of a cold capture (the command and the children it waited for) is printed beside
+their wall times: on a machine others share, the CPU ratio moves less. `envsnap capture --python ENV -o -` is
+timed cold (`--no-cache`: every ELF section, RECORD digest and dpkg list read again) and warm (the capture cache
+filled by an earlier run, the environment unchanged), with a capture cache of its own (XDG_CACHE_HOME in the
+bench's temporary folder). Every command runs with byte code written (PYTHONDONTWRITEBYTECODE is dropped, and an
+unmeasured first run of each writes it): an installed pip and envsnap have theirs, and timing a compile of pip's
+sources inflated pip freeze two to three times. Environments:
 1. an ML environment (torch CPU, transformers, jupyter, scikit-learn, pandas, matplotlib, scipy, h5py ...: about
    160 distributions), built with uv unless --ml-venv names one;
 2. a CUDA-wheel environment (NVIDIA's runtime wheels: cuda-runtime, cublas, cudnn, cufft, curand, cusolver,
@@ -77,6 +81,24 @@ CUDA = [
     "pip>=26",
 ]
 FLOOR = "import importlib.metadata as m\nfor d in m.distributions(): d.metadata['Name'], d.version"
+# The real floor of a capture (issue 18): a fresh interpreter of the environment lists its .dist-info folders and
+# reads each METADATA's Name and Version headers, with the standard library only and no email parser (what the
+# target probe does at the least; importlib.metadata parses every METADATA whole with the email package).
+SCAN = """import os, sys
+for d in sys.path[1:]:
+    try:
+        names = os.listdir(d or '.')
+    except OSError:
+        continue
+    for n in names:
+        if n.endswith('.dist-info'):
+            try:
+                with open(os.path.join(d, n, 'METADATA'), 'rb') as f:
+                    head = f.read(8192).split(b'\\n\\n', 1)[0]
+            except OSError:
+                continue
+            [x for x in head.split(b'\\n') if x.startswith((b'Name: ', b'Version: '))]
+"""
 # Byte code is written (see above); the capture cache lives in the bench's temporary folder (set in main).
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
 CWD: list[str] = []  # every command runs in the bench's temporary folder, outside any git work tree (set in main)
@@ -91,10 +113,11 @@ def uv_bin() -> str:
 class Timed:
     seconds: float  # median wall time
     peak_kib: int  # the largest resident set of one process of the command (the command or a child it waited for)
+    cpu: float = 0.0  # median CPU seconds (user + system) of the command and the children it waited for
 
 
-def run_once(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
-    """Wall seconds and peak resident KiB of one run. An exit status outside ``ok`` stops the bench."""
+def run_once(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int, float]:
+    """Wall seconds, peak resident KiB and CPU seconds of one run. An exit status outside ``ok`` stops the bench."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, cwd=CWD[0] if CWD else None
@@ -106,7 +129,7 @@ def run_once(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in ok:
         raise SystemExit(f"{cmd}: exit {proc.returncode}: {err[-500:]!r}")
-    return took, usage.ru_maxrss
+    return took, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def measure(cmds: list[list[str]], runs: int, ok: tuple[int, ...] = (0,)) -> list[Timed]:
@@ -115,13 +138,15 @@ def measure(cmds: list[list[str]], runs: int, ok: tuple[int, ...] = (0,)) -> lis
     for cmd in cmds:
         run_once(cmd, ok)
     times: list[list[float]] = [[] for _ in cmds]
+    cpus: list[list[float]] = [[] for _ in cmds]
     peaks = [0 for _ in cmds]
     for _ in range(runs):
         for i, cmd in enumerate(cmds):
-            took, peak = run_once(cmd, ok)
+            took, peak, cpu = run_once(cmd, ok)
             times[i].append(took)
+            cpus[i].append(cpu)
             peaks[i] = max(peaks[i], peak)
-    return [Timed(statistics.median(t), p) for t, p in zip(times, peaks, strict=True)]
+    return [Timed(statistics.median(t), p, statistics.median(c)) for t, p, c in zip(times, peaks, cpus, strict=True)]
 
 
 def median_times(cmds: list[list[str]], runs: int, ok: tuple[int, ...] = (0,)) -> list[float]:
@@ -191,29 +216,36 @@ def measure_env(label: str, py: Path, runs: int, cache: bool) -> dict[str, objec
     pip = pip_version(py)
     cmds = [
         [str(py), "-c", FLOOR],
+        [str(py), "-c", SCAN],
         [uv_bin(), "pip", "freeze", "--python", str(py)],
         [str(py), "-m", "pip", "freeze"],
         cold,
         *([capture] if cache else []),
     ]
-    floor, uv, freeze, cold_t, *rest = measure(cmds, runs)
+    floor, scan, uv, freeze, cold_t, *rest = measure(cmds, runs)
     warm_t = rest[0] if rest else cold_t
     n = count_dists(py)
     print(
-        f"{label} ({n} distributions): floor (importlib.metadata listing) {floor.seconds:.3f} s, uv pip freeze "
-        f"{uv.seconds:.3f} s, pip {pip} freeze {freeze.seconds:.3f} s ({freeze.peak_kib / 1024:.1f} MiB peak)"
+        f"{label} ({n} distributions): floor (importlib.metadata listing) {floor.seconds:.3f} s, stdlib scan of the "
+        f"METADATA headers {scan.seconds:.3f} s ({scan.seconds / freeze.seconds:.2f}x pip freeze), uv pip freeze "
+        f"{uv.seconds:.3f} s, pip {pip} freeze {freeze.seconds:.3f} s ({freeze.cpu:.3f} s CPU, "
+        f"{freeze.peak_kib / 1024:.1f} MiB peak)"
     )
     for what, took in (("cold", cold_t), ("warm", warm_t)):
         goal = GOALS.get((label, what))
         print(
             f"  capture {what} {took.seconds:.3f} s: {took.seconds / freeze.seconds:.2f}x pip {pip} freeze"
-            f"{f' (goal <= {goal})' if goal else ''}, {took.seconds / floor.seconds:.2f}x the importlib.metadata "
-            f"scan, {took.seconds / uv.seconds:.1f}x uv; peak {took.peak_kib / 1024:.1f} MiB, "
+            f"{f' (goal <= {goal})' if goal else ''} ({took.cpu:.3f} s CPU: {took.cpu / freeze.cpu:.2f}x), "
+            f"{took.seconds / scan.seconds:.1f}x the stdlib scan, {took.seconds / floor.seconds:.2f}x the "
+            f"importlib.metadata scan, {took.seconds / uv.seconds:.1f}x uv; peak {took.peak_kib / 1024:.1f} MiB, "
             f"{took.peak_kib / freeze.peak_kib:.2f}x pip freeze's (goal <= 1)"
         )
     return {
         "distributions": n,
         "floor_s": floor.seconds,
+        "stdlib_scan_s": scan.seconds,
+        "pip_freeze_cpu_s": freeze.cpu,
+        "capture_cold_cpu_s": cold_t.cpu,
         "uv_freeze_s": uv.seconds,
         "pip_version": pip,
         "pip_freeze_s": freeze.seconds,
