@@ -280,3 +280,54 @@ def test_dpkg_owner_lookup_handles_merged_usr() -> None:
     ):
         if os.path.exists(candidate):
             assert db.owners([candidate]) == {candidate: "libc6"}
+
+
+def test_the_dpkg_status_fields_are_those_a_line_anchored_search_finds() -> None:
+    """``parse_dpkg_status`` anchors its fields on the newline before them: the packages of a search anchored on
+    each line's start (``^`` with re.MULTILINE), for any text (a field on the first line, on the last one without
+    a newline, indented, carriage returns, repeated fields, empty lines)."""
+    import random
+    import re
+
+    anchored = re.compile(r"^(Package|Status|Version|Architecture): *(.*?) *$", re.MULTILINE)
+
+    def by_line_start(text: str) -> list[hostlibs.InstalledPackage]:
+        out: list[hostlibs.InstalledPackage] = []
+        fields: dict[str, str] = {}
+
+        def flush() -> None:
+            status = fields.get("Status", "").split()
+            if fields.get("Package") and len(status) == 3 and status[2] == "installed":
+                out.append(
+                    hostlibs.InstalledPackage(
+                        fields["Package"], fields.get("Version", ""), fields.get("Architecture", "")
+                    )
+                )
+
+        for match in anchored.finditer(text):
+            if match.group(1) == "Package":
+                flush()
+                fields = {}
+            fields.setdefault(match.group(1), match.group(2))
+        flush()
+        return out
+
+    pieces = [
+        "Package: a",
+        "Package: b ",
+        "Status: install ok installed",
+        "Status: deinstall ok config-files",
+        "Version: 1.0",
+        "Architecture: amd64",
+        " Package: c",
+        "Description: x\n Package: d",
+        "\n",
+        "\n\n",
+        "\r",
+        "",
+    ]
+    rng = random.Random(18)
+    assert hostlibs.parse_dpkg_status(DPKG_STATUS) == by_line_start(DPKG_STATUS)
+    for _ in range(2000):
+        text = "\n".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
+        assert hostlibs.parse_dpkg_status(text) == by_line_start(text), text
