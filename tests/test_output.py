@@ -70,13 +70,20 @@ def test_write_lines_writes_each_message_as_one_visible_line(
 def test_write_lines_scans_plain_text_at_once(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """5,000 lines of diff without a control character: one scan, not one per line."""
+    """5,000 lines of diff without a control character: one scan, not one per line; ASCII text, none (its
+    ``isprintable`` says it holds no control character)."""
     calls: list[object] = []
     line = _output.line
     monkeypatch.setattr(_output, "line", lambda value: calls.append(value) or line(value))
     _output.write_lines(*(f"python  p{i}: 1.0 -> 2.0 (major)" for i in range(5000)), err=False)
     assert len(capsys.readouterr().out.splitlines()) == 5000
+    assert calls == []
+    _output.write_lines(*(f"python  p{i}: 1.0 -> 2.0 (major, é)" for i in range(5000)), err=False)
+    assert len(capsys.readouterr().out.splitlines()) == 5000
     assert len(calls) == 1
+    for bad in ("\x1b[31m", "\x7f", "\x00", "\t", "\r", "\u202e", "\x9b"):  # ASCII and not: still made visible
+        _output.write_lines("python  p0: 1.0 -> 2.0", f"python  p1: 1.0{bad} -> 2.0", err=False)
+        assert bad not in capsys.readouterr().out
 
 
 def _modules() -> list[Path]:

@@ -157,7 +157,10 @@ def write_lines(*messages: object, err: bool = True) -> None:
     # Most text has nothing to make visible: checked at once (diff prints 5,000 lines), each line's newlines
     # counted and the rest of the text scanned as ``line`` would scan it. Else line by line.
     flat = text.replace("\n", " ")
-    if text.count("\n") != len(messages) - 1 or line(flat) != flat:
+    # ASCII text is printable exactly when it holds no control character (and it holds no bidi character): one
+    # C loop over it, where ``line`` runs two regular expressions over the whole text.
+    plain = flat.isascii() and flat.isprintable()
+    if text.count("\n") != len(messages) - 1 or (not plain and line(flat) != flat):
         text = "\n".join(map(line, messages))
     stream.write(text + "\n" if messages else "")
     stream.flush()

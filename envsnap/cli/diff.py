@@ -42,8 +42,9 @@ def print_report(report: DiffReport) -> None:
         return
     width = max(len(c.area) for c in report.changes)
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
+    padded = {c.area: f"{c.area:<{width}}  " for c in report.changes}  # each area's column once, not per line
     _output.write_lines(
-        *(f"{area:<{width}}  {line}" for area, line in _shown_lines(report.changes)),
+        *(padded[area] + line for area, line in _shown_lines(report.changes)),
         f"{len(report.changes)} changes: {summary}",
         err=False,
     )
@@ -60,6 +61,8 @@ def _shown_lines(changes: tuple[Change, ...]) -> list[tuple[str, str]]:
     for change in changes:
         if change.change == "unknown":
             unknown.setdefault(change.area, []).append(change)
+    if not unknown:  # two captured locks: every change its own line
+        return [(change.area, change.describe()) for change in changes]
     out: list[tuple[str, str]] = []
     summarised: set[str] = set()
     for change in changes:

@@ -460,7 +460,7 @@ def _package_change(x: PackageRow, y: PackageRow) -> Change | None:
         return Change("python", name, "changed", kind, version, version_b, _PACKAGE_WEIGHT[kind], direction)
     if source != source_b:
         return Change("python", name, "changed", "source", source, source_b, _PACKAGE_WEIGHT["source"])
-    if set(tags) != set(tags_b):
+    if tags != tags_b and set(tags) != set(tags_b):  # the same tags in the same order: no sets to build
         return Change(
             "python",
             name,
