@@ -27,9 +27,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PHASES: dict[str, list[float]] = {}
+INSTALLER = "installer (uv/pip install)"
 
 
-def _timed(phase: Callable[..., str] | str, fn: Callable[..., Any]) -> Callable[..., Any]:
+def _timed(phase: Callable[..., str | None] | str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         name = phase if isinstance(phase, str) else phase(*args, **kwargs)
@@ -37,14 +38,15 @@ def _timed(phase: Callable[..., str] | str, fn: Callable[..., Any]) -> Callable[
         try:
             return fn(*args, **kwargs)
         finally:
-            PHASES.setdefault(name, []).append(time.perf_counter() - start)
+            if name is not None:
+                PHASES.setdefault(name, []).append(time.perf_counter() - start)
     return wrapper
 
 
 def _subprocess_phase(argv: Any, *args: Any, **kwargs: Any) -> str:
     words = [str(a) for a in argv]
     if "install" in words:
-        return "installer (uv/pip install)"
+        return INSTALLER
     if "venv" in words:
         return "venv creation"
     return "other subprocesses"
@@ -76,7 +78,28 @@ def install_tracing() -> None:
                       (_preflight.bundle_sizes, "bundle sizes (zip dirs)")):
         _wrap_everywhere(fn, _timed(phase, fn))
     bundle.Bundle.verify_sums = _timed("SHA256SUMS check", bundle.Bundle.verify_sums)  # type: ignore[method-assign]
-    _wrap_everywhere(_runner.run, _timed(_subprocess_phase, _runner.run))
+    # The installer is timed where it starts (below: the venv target may start it while the check runs).
+    _wrap_everywhere(_runner.run, _timed(lambda *a, **k: None if _subprocess_phase(*a) == INSTALLER else
+                                         _subprocess_phase(*a), _runner.run))
+    real_start = _runner.start
+
+    def start(args: Any, *rest: Any, **kwargs: Any) -> Any:
+        # The installer the venv target starts while the check runs: timed from its start to its end.
+        begun = time.perf_counter()
+        running = real_start(args, *rest, **kwargs)
+        if _subprocess_phase(args) == INSTALLER:
+            real_wait = running.wait
+
+            def wait(*a: Any, **k: Any) -> Any:
+                try:
+                    return real_wait(*a, **k)
+                finally:
+                    PHASES.setdefault(INSTALLER, []).append(time.perf_counter() - begun)
+
+            running.wait = wait
+        return running
+
+    _runner.start = start  # type: ignore[assignment]
 
 
 def main() -> int:

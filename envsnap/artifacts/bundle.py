@@ -46,6 +46,8 @@ from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sink
 from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir, make_cache_dir
 from .._fetchpolicy import FetchRefusedError, local_path
 from .._fs import atomic_write_text, join_base_name, join_relative
+from .._prehash import collect
+from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
 from .._privacy import scrub_snapshot
 from ..errors import BadBundleError, BundleError, PinError, UnsafeInputError, UsageError
 from ..model import Artifact, PythonPackage, Snapshot
@@ -85,21 +87,6 @@ DEFAULT_MAX_MEMBERS = 100_000
 DEFAULT_MAX_RATIO = 100
 RATIO_FLOOR = 16 << 20  # the ratio limit never refuses less than this (tar headers of a tiny bundle compress well)
 _COMMIT = re.compile(r"[0-9a-f]{7,64}", re.ASCII)  # a git commit id (sha1 or sha256, possibly abbreviated)
-
-
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    """The file's sha256, read into one buffer: a new 1 MiB ``bytes`` per read made the kernel hand over fresh
-    pages for each (11,000 page faults and half the system time of hashing a 200 MB bundle)."""
-    digest = hashlib.sha256()
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while size := handle.readinto(buffer):
-            digest.update(view[:size])
-    return digest.hexdigest()
 
 
 class BundleSettingError(BundleError):
@@ -153,7 +140,10 @@ def hash_ahead(paths: Iterable[Path], stop: threading.Event | None = None) -> No
 def hash_bundle_ahead(root: Path, stop: threading.Event | None = None) -> None:
     """``hash_ahead`` of a bundle directory's files, for ``Bundle.verify_sums`` to find known: run in the
     background while other work goes on (a rebuild's compatibility check). Only the regular files a strict
-    listing finds are read (a link or special file is left for ``verify_sums`` to refuse); reports nothing."""
+    listing finds are read (a link or special file is left for ``verify_sums`` to refuse); reports nothing. The
+    digests of the hashing the CLI began before envsnap loaded (``_prehash.start``) are taken first."""
+    for identity, digest in collect(root, stop).items():
+        _KNOWN.setdefault(identity, digest)
     try:
         files = _bundle_files(root, strict=True)
     except (OSError, BundleError):

@@ -77,6 +77,11 @@ def _key_value(item: str) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bundle:
+        from .._prehash import start
+
+        # A bundle folder's files are hashed while the rest of envsnap loads (its check takes the digests).
+        start(args.bundle)
     from ..rebuild import REGISTRY, Plan, rebuild
 
     rebuilder = REGISTRY.find(args.target)

@@ -13,15 +13,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import _leftovers, lockfile
 from ..errors import BadOptionError, BundleError, LockfileError, RebuildError
 from ..grammar import shown
-from ..model import LEGACY_VERSION_REASON
-from ._preflight import check_host
+from ..model import LEGACY_VERSION_REASON, Snapshot
+from ._preflight import Preflight, check_host, rebuild_target
 from ._registry import REGISTRY, UnknownTargetError, check_target, check_targets, get, rebuilders
-from .interface import Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
+from .interface import EarlyWork, Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 __all__ = [
     "REGISTRY",
@@ -62,8 +63,7 @@ def rebuild(
     ``envsnap check --cpu-only`` does.
     ``allow_urls`` widens where the lock may send envsnap (``--allow-url``; see ``envsnap._fetchpolicy``).
     """
-    from ..artifacts.bundle import hash_bundle_ahead, open_bundle
-    from ..probes.project import project_root
+    from ..artifacts.bundle import hash_bundle_ahead
 
     started = time.perf_counter()  # the time reported covers unpacking and checking the bundle too
     rebuilder = get(target)
@@ -83,34 +83,113 @@ def rebuild(
             target=hash_bundle_ahead, args=(Path(bundle), stop), name="envsnap-bundle-hash", daemon=True
         )
         ahead.start()
+    where = dest if dest is not None else rebuilder.default_dest
+    early: EarlyWork | None = None
     try:
-        lock = lockfile.load(lock_path)
-        legacy = next((p for p in lock.python.packages if p.legacy_version), None)
-        if legacy is not None:
-            raise LockfileError(
-                f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
-                "(remove it from the lock or replace its version)"
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envsnap-target") as pool:
+            # The target's facts (the disk space where it goes, the bundle's wheels unpacked) while the lock is read.
+            probed = pool.submit(
+                rebuild_target,
+                target,
+                cpu_only=cpu_only,
+                bundle=bundle,
+                dest=where,
+                base_image=target_options.get("base_image") or None,
             )
-        # The check should judge the interpreter the target will use (the venv target finds one of the locked
-        # version), not the one running envsnap.
-        check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
-        checked = check_host(
+            try:
+                lock = lockfile.load(lock_path)
+                legacy = next((p for p in lock.python.packages if p.legacy_version), None)
+                if legacy is not None:
+                    raise LockfileError(
+                        f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
+                        "(remove it from the lock or replace its version)"
+                    )
+                # The check should judge the interpreter the target will use (the venv target finds one of the
+                # locked version), not the one running envsnap.
+                check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
+                if ahead is not None and not dry_run:
+                    # What the target can do before the check answers (the venv target: create the venv, check
+                    # the wheels and install them, in a hidden folder) begins now and is taken up only if the
+                    # check passes.
+                    early = rebuilder.start_early(
+                        RebuildRequest(
+                            lock=lock,
+                            lock_path=Path(lock_path),
+                            dest=Path(where),
+                            target=target,
+                            bundle_dir=Path(bundle) if bundle is not None else None,
+                            python=python,
+                            offline=offline,
+                            options=target_options,
+                            allow_urls=tuple(allow_urls),
+                        ),
+                        hashed=ahead.join,
+                        target=probed.result,
+                    )
+                checked = check_host(
+                    lock,
+                    target=target,
+                    python=check_python,
+                    force=force,
+                    dry_run=dry_run,
+                    cpu_only=cpu_only,
+                    bundle=bundle,
+                    dest=where,
+                    base_image=target_options.get("base_image") or None,
+                    probed=probed,
+                )
+            except BaseException:
+                stop.set()  # the rebuild stops here: the files being hashed finish, no other starts
+                raise
+            finally:
+                if ahead is not None:
+                    ahead.join()
+        return _carry_out(
+            rebuilder,
             lock,
+            checked,
+            early,
+            lock_path=lock_path,
+            where=where,
             target=target,
-            python=check_python,
-            force=force,
-            dry_run=dry_run,
-            cpu_only=cpu_only,
             bundle=bundle,
-            dest=dest if dest is not None else rebuilder.default_dest,
-            base_image=target_options.get("base_image") or None,
+            python=python,
+            offline=offline,
+            dry_run=dry_run,
+            target_options=target_options,
+            progress=progress,
+            project=project,
+            allow_urls=allow_urls,
+            started=started,
         )
-    except BaseException:
-        stop.set()  # the rebuild stops here: the files being hashed finish, no other starts
-        raise
     finally:
-        if ahead is not None:
-            ahead.join()
+        if early is not None:
+            early.cancel()  # nothing left to do once taken up; otherwise stopped, and what it made removed
+
+
+def _carry_out(
+    rebuilder: Rebuilder,
+    lock: Snapshot,
+    checked: Preflight,
+    early: EarlyWork | None,
+    *,
+    lock_path: str | os.PathLike[str],
+    where: str | os.PathLike[str],
+    target: str,
+    bundle: str | os.PathLike[str] | None,
+    python: str | None,
+    offline: bool,
+    dry_run: bool,
+    target_options: dict[str, str],
+    progress: Progress | None,
+    project: str | os.PathLike[str] | None,
+    allow_urls: tuple[str, ...],
+    started: float,
+) -> Plan | RebuildResult:
+    """After a passed (or overridden) check: the bundle opened, the plan made, and unless ``dry_run`` carried out."""
+    from ..artifacts.bundle import open_bundle
+    from ..probes.project import project_root
+
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:
             bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None
@@ -121,7 +200,7 @@ def rebuild(
         request = RebuildRequest(
             lock=lock,
             lock_path=Path(lock_path),
-            dest=Path(dest if dest is not None else rebuilder.default_dest),
+            dest=Path(where),
             target=target,
             bundle_dir=bundle_dir,
             python=python,
@@ -131,6 +210,7 @@ def rebuild(
             project_dir=project_root(os.fspath(project) if project is not None else None, lock_path),
             allow_urls=tuple(allow_urls),
             host=checked.host,
+            early=early,
         )
         plan = rebuilder.plan(request)
         if dry_run:

@@ -7,14 +7,14 @@ import os
 import stat
 import struct
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..artifacts.bundle import TOOL, WHEELS
 from ..compat import evaluate
-from ..compat.target import BundleSizes
+from ..compat.target import BundleSizes, Target
 from ..errors import RebuildError
 from ..model import Snapshot
 from ..probes.capture import Captured, run_capture
@@ -110,6 +110,35 @@ def preflight(lock: Snapshot, **options: Any) -> tuple[str, ...]:
     return check_host(lock, **options).notes
 
 
+def rebuild_target(
+    target: str,
+    *,
+    cpu_only: bool = False,
+    bundle: str | os.PathLike[str] | None = None,
+    dest: str | os.PathLike[str] | None = None,
+    base_image: str | None = None,
+) -> Target:
+    """The target as the check judges it: the facts its rebuilder declares, probed here. Disk space is judged
+    where the environment goes (an image: the engine's data root) and against the bundle's real sizes when there
+    is one."""
+    rebuilder = get(target)
+    where = None if rebuilder.target_facts.container or dest is None else str(Path(dest).absolute())
+    facts = check_target(target, cpu_only=cpu_only, disk_path=where)
+    return dataclasses.replace(
+        facts,
+        bundle=bundle_sizes(bundle, rebuilder.bundle_folders),
+        base_image=base_image if rebuilder.target_facts.container else None,
+    )
+
+
+def disk_allows(lock: Snapshot, target: Target) -> bool:
+    """Whether the check's disk rule passes for ``target`` (it reads the target's facts alone, never the host's):
+    what a rebuild may begin before the rest of the check has answered must not fill the disk."""
+    from ..compat import RULES
+
+    return not evaluate(lock, lock, target, rules=(RULES.find("disk"),)).failed
+
+
 def check_host(
     lock: Snapshot,
     *,
@@ -121,26 +150,25 @@ def check_host(
     bundle: str | os.PathLike[str] | None = None,
     dest: str | os.PathLike[str] | None = None,
     base_image: str | None = None,
+    probed: Future[Target] | None = None,
 ) -> Preflight:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan, and the host captured.
 
     A failing check stops the rebuild unless ``force``, in which case the override is recorded. A dry run
-    only plans, so a failure becomes a note (the docker target plans with no engine at all).
+    only plans, so a failure becomes a note (the docker target plans with no engine at all). ``probed``: the
+    target as ``rebuild_target`` gives it for the same arguments, being probed already.
     """
-    # The target's own facts (an unknown target is bad input, never checked as the host). Disk space is judged
-    # where the environment goes (an image: the engine's data root) and against the bundle's real sizes when
-    # there is one.
-    rebuilder = get(target)
-    where = None if rebuilder.target_facts.container or dest is None else str(Path(dest).absolute())
-    facts = check_target(target, cpu_only=cpu_only, disk_path=where)
-    # The wheels' sizes are read from their zip directories while the capture waits on the probed interpreter.
+    get(target)  # an unknown target is bad input, never checked as the host
+    # The target's facts, with the wheels' sizes read from their zip directories, while the capture waits on the
+    # probed interpreter.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envsnap-sizes") as pool:
-        sizes = pool.submit(bundle_sizes, bundle, rebuilder.bundle_folders)
+        if probed is None:
+            probed = pool.submit(
+                rebuild_target, target, cpu_only=cpu_only, bundle=bundle, dest=dest, base_image=base_image
+            )
         host = run_capture(CaptureOptions(python_path=python, project_state=False))  # the rules read no git state
-        probed = dataclasses.replace(
-            facts, bundle=sizes.result(), base_image=base_image if rebuilder.target_facts.container else None
-        )
-    report = evaluate(lock, host.snapshot, probed)
+        facts = probed.result()
+    report = evaluate(lock, host.snapshot, facts)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:
         return Preflight((f"compatibility check: {report.summary()}", *accepted), host)

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._plugins import Options
-from ..compat.target import TargetFacts
+from ..compat.target import Target, TargetFacts
 from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot
 from ..progress import Progress
@@ -68,6 +68,8 @@ class RebuildRequest:
     allow_urls: tuple[str, ...] = ()  # --allow-url: lock URLs the fetch policy lets through beyond its default
     # The host as the compatibility check captured it: a target built on this host verifies with its host facts.
     host: Captured | None = None
+    # What the target began while the check ran (``Rebuilder.start_early``); ``execute`` may take it up.
+    early: EarlyWork | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,17 @@ class RebuildResult:
 
 
 @dataclass(frozen=True)
+class EarlyWork(ABC):
+    """What a target began while the compatibility check ran (``Rebuilder.start_early``), in a hidden place of
+    its own: ``execute`` takes it up once the check has passed, and ``cancel`` ends it and removes whatever it
+    made. The rebuild calls ``cancel`` whatever happens (after a failed check, a refused plan, an interrupt, or
+    once ``execute`` is done: then it has nothing left to do)."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Stop the work (a running installer is killed), wait for it and remove what it made."""
+
+
 class NoOptions(Options):
     """The options of a target that takes none: any option given is refused."""
 
@@ -186,6 +199,15 @@ class Rebuilder(ABC):
         """The interpreter the compatibility check should judge: by default the one named with ``--python``
         (the venv target finds one of the locked version when none is named)."""
         return python
+
+    def start_early(
+        self, request: RebuildRequest, hashed: Callable[[], None], target: Callable[[], Target]
+    ) -> EarlyWork | None:
+        """Begin, while the compatibility check runs, work that the rebuild would do after it, where nothing
+        is seen until ``execute`` takes it up (``request`` has no preflight notes and no host yet). ``hashed``
+        waits until the bundle's files are hashed; ``target`` gives the target as the check judges it. By
+        default nothing is begun."""
+        return None
 
     @abstractmethod
     def plan(self, request: RebuildRequest) -> Plan:

@@ -18,8 +18,9 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from ..artifacts.bundle import (
     sha256_file,
 )
 from ..artifacts.pin import Pinner, read_pip_config
-from ..compat.target import TargetFacts
+from ..compat.target import Target, TargetFacts
 from ..errors import BadBundleError, BundleError, PinError, RebuildError, UnsafeInputError
 from ..grammar import (
     PYTHON_IMPLEMENTATIONS,
@@ -53,7 +54,17 @@ from ..grammar import (
 from ..model import PythonPackage, Snapshot
 from ..platforms import major_minor
 from ..probes.python import script_interpreter
-from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
+from .interface import (
+    BadOptionError,
+    EarlyWork,
+    Plan,
+    PlanData,
+    PlanItem,
+    Progress,
+    Rebuilder,
+    RebuildRequest,
+    RebuildResult,
+)
 
 INSTALL_TIMEOUT = 1800.0
 VENV_TIMEOUT = 300.0
@@ -359,12 +370,15 @@ def install_python_layer(
     offline: bool,
     progress: Progress | None = None,
     allow_urls: tuple[str, ...] = (),
+    launch: Callable[[list[str], dict[str, str]], _runner.Result] | None = None,
 ) -> str:
     """Install the lock's Python packages (all but conda's) from a bundle into ``python_exe``'s environment.
 
     Hash-checked, ``--no-deps``, ``--no-index``: nothing is resolved and nothing outside the bundle is used
     (a wheel missing from the bundle is downloaded from its pinned URL unless ``offline``). Returns the
     installer used ("uv" or "pip"). Raises ``RebuildError`` naming the file on a hash mismatch.
+    ``launch``: runs the installer's command line with its environment (default: ``_runner.run`` with
+    ``INSTALL_TIMEOUT``), after every wheel was checked.
     """
     say = progress or (lambda _line: None)
     bundle = Bundle(bundle_dir)
@@ -423,10 +437,14 @@ def install_python_layer(
                 str(requirements),
             ]
         say(f"installing {len(packages)} wheels with {tool}")
-        res = _runner.run(args, timeout=INSTALL_TIMEOUT, env=isolated_env())
+        res = (launch or _install)(args, isolated_env())
         if not res.ok:
             raise RebuildError(f"{tool} could not install the locked wheels: {_installer_error(res.stderr)}")
     return tool
+
+
+def _install(args: list[str], env: dict[str, str]) -> _runner.Result:
+    return _runner.run(args, timeout=INSTALL_TIMEOUT, env=env)
 
 
 def _install_requirements(packages: list[PythonPackage]) -> str:
@@ -507,6 +525,14 @@ class VenvRebuilder(Rebuilder):
             return find_interpreter(lock, python, offline=offline, install=not dry_run)[0].path or python
         except RebuildError:
             return python
+
+    def start_early(
+        self, request: RebuildRequest, hashed: Callable[[], None], target: Callable[[], Target]
+    ) -> EarlyWork | None:
+        """The venv made while the check runs (``_Early``), from a bundle directory only."""
+        if request.bundle_dir is None or not request.bundle_dir.is_dir():
+            return None
+        return _Early(self, request, hashed, target)
 
     def plan(self, request: RebuildRequest) -> Plan:
         lock = _bundle_lock(request.lock, request.bundle_dir)
@@ -590,7 +616,11 @@ class VenvRebuilder(Rebuilder):
         if not isinstance(data, VenvPlanData):
             raise RebuildError(f"not a venv plan (a plan of the {plan.target} target)")
         python = data.python_path
-        with _staging(dest) as staging, _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
+        early = request.early if isinstance(request.early, _Early) else None
+        if early is not None and (request.bundle_dir is None or not early.begun(plan, request.bundle_dir)):
+            early = None  # it did not get as far as the installer (and what it made is gone): done here instead
+        with ExitStack() as stack, _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
+            staging = None if early is not None else stack.enter_context(_staging(dest))
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
                 from ..artifacts.bundle import BundleOptions, make_bundle
@@ -608,15 +638,20 @@ class VenvRebuilder(Rebuilder):
                 say(f"downloading Python {data.python_version} with uv")
                 python = ensure(Interpreter("", data.python_version, UV_INSTALL)).path
             say(f"creating a venv with Python {data.python_version or lock.python.version}")
-            _create_venv(python, staging)
-            install_python_layer(
-                staging / "bin" / "python",
-                lock,
-                bundle_dir,
-                offline=request.offline,
-                progress=say,
-                allow_urls=request.allow_urls,
-            )
+            if early is not None:
+                staging, holder = early.take(say)
+                stack.enter_context(holder)
+            else:
+                assert staging is not None
+                _create_venv(python, staging)
+                install_python_layer(
+                    staging / "bin" / "python",
+                    lock,
+                    bundle_dir,
+                    offline=request.offline,
+                    progress=say,
+                    allow_urls=request.allow_urls,
+                )
             _relocate(staging, dest)
             if dest.exists():
                 dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
@@ -626,6 +661,133 @@ class VenvRebuilder(Rebuilder):
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )
+
+
+class _NotBegun(Exception):
+    """Early work ends here, before the installer started: ``execute`` does the work itself."""
+
+
+class _Early(EarlyWork):
+    """The venv made while the compatibility check runs (``VenvRebuilder.start_early``), in the hidden staging
+    folder beside ``--dest``, by the steps ``execute`` takes and in its order: the plan's checks (the
+    destination, the wheels' file names, the interpreter), the venv created, then, once the bundle's files are
+    hashed, its SHA256SUMS and every wheel checked against the lock, then the installer, which starts only when
+    the check's disk rule passes for this target (what is begun early never fills a disk the check would refuse).
+
+    Nothing is printed or fetched before the installer starts (the wheels come from the bundle alone): a step
+    that fails or finds something missing ends the work, what it made is removed, and ``execute`` does the work
+    itself after the check, finding and reporting what it finds as it always did. Once the installer has
+    started, its progress lines and its outcome are ``execute``'s (``take``). A failed check cancels it: the
+    installer is killed and the staging folder removed (``cancel``), and the check's failure is reported as
+    before."""
+
+    def __init__(
+        self,
+        rebuilder: VenvRebuilder,
+        request: RebuildRequest,
+        hashed: Callable[[], None],
+        target: Callable[[], Target],
+    ) -> None:
+        self._request, self._hashed, self._target = request, hashed, target
+        self._stack = ExitStack()
+        self._guard = threading.Lock()
+        self._cancelled = False
+        self._running: _runner.Running | None = None
+        self._launched = False
+        self._settled = threading.Event()  # the installer started, or the work ended
+        self._done = threading.Event()
+        self._lines: list[str] = []
+        self._plan: Plan | None = None
+        self._staging: Path | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, args=(rebuilder,), name="envsnap-early-venv", daemon=True)
+        self._thread.start()
+
+    def _work(self, rebuilder: VenvRebuilder) -> None:
+        try:
+            self._steps(rebuilder)
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._done.set()
+            self._settled.set()
+
+    def _go_on(self) -> None:
+        if self._cancelled:
+            raise _NotBegun()
+
+    def _steps(self, rebuilder: VenvRebuilder) -> None:
+        request = self._request
+        plan = rebuilder.plan(request)
+        data = plan.data
+        if not isinstance(data, VenvPlanData) or not data.python_path or request.bundle_dir is None:
+            raise _NotBegun()  # an interpreter uv must download first: not before the check
+        self._go_on()
+        staging = self._stack.enter_context(_staging(Path(plan.dest)))
+        _create_venv(data.python_path, staging)
+        self._hashed()
+        self._go_on()
+        Bundle(request.bundle_dir).verify_sums()  # what ``open_bundle`` checks of a directory
+        self._plan, self._staging = plan, staging
+        install_python_layer(
+            staging / "bin" / "python",
+            _bundle_lock(request.lock, request.bundle_dir),
+            request.bundle_dir,
+            offline=True,
+            progress=self._lines.append,
+            allow_urls=request.allow_urls,
+            launch=self._launch,
+        )
+
+    def _launch(self, args: list[str], env: dict[str, str]) -> _runner.Result:
+        from ._preflight import disk_allows
+
+        if not disk_allows(self._request.lock, self._target()):
+            raise _NotBegun()
+        with self._guard:
+            self._go_on()
+            self._running = running = _runner.start(args, env=env)
+            self._launched = True
+        self._settled.set()
+        return running.wait(INSTALL_TIMEOUT)
+
+    def begun(self, plan: Plan, bundle_dir: Path) -> bool:
+        """Whether this work started the installer for the same plan and bundle (``take`` then gives its
+        outcome); when not, it is ended and what it made removed, for ``execute`` to do the work itself."""
+        self._settled.wait()
+        same = (
+            self._plan is not None
+            and isinstance(plan.data, VenvPlanData)
+            and isinstance(self._plan.data, VenvPlanData)
+            and (plan.dest, plan.data.python_path) == (self._plan.dest, self._plan.data.python_path)
+            and self._request.bundle_dir is not None
+            and os.path.samefile(bundle_dir, self._request.bundle_dir)
+        )
+        if not (self._launched and same):
+            self.cancel()
+            return False
+        return True
+
+    def take(self, say: Progress) -> tuple[Path, ExitStack]:
+        """After ``begun``: the staging folder with the wheels installed, and what removes its holder; the
+        progress lines are said first, and an installer's failure is raised as ``install_python_layer`` raises
+        it."""
+        for line in self._lines:
+            say(line)
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._staging is not None
+        return self._staging, self._stack.pop_all()
+
+    def cancel(self) -> None:
+        with self._guard:
+            self._cancelled = True
+            running = self._running if not self._done.is_set() else None
+        if running is not None:
+            running.kill()
+        self._thread.join()
+        self._stack.close()
 
 
 def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:

@@ -409,9 +409,10 @@ def test_a_file_is_hashed_as_hashlib_hashes_its_bytes(tmp_path: Path) -> None:
     import hashlib
     import os
 
+    from envsnap import _prehash
     from envsnap.artifacts import bundle
 
-    size = bundle._CHUNK
+    size = _prehash._CHUNK
     for length in (0, 1, size - 1, size, size + 1, 3 * size + 7):
         data = os.urandom(length)
         path = tmp_path / f"f{length}"

@@ -25,10 +25,11 @@ import pytest
 from testutil import uv_bin
 
 import envsnap.rebuild as rebuild_package
-from envsnap import lockfile
+from envsnap import _prehash, _runner, lockfile
 from envsnap.artifacts import bundle as bundle_module
 from envsnap.artifacts.bundle import SUMS, BundleOptions, make_bundle, read_sums
 from envsnap.artifacts.pin import IndexConfig
+from envsnap.cli import main as cli_main
 from envsnap.compare.verify import MISMATCH, verify
 from envsnap.errors import BadBundleError
 from envsnap.probes import capture as capture_module
@@ -36,6 +37,7 @@ from envsnap.probes import host as host_probes
 from envsnap.probes import system as system_probe
 from envsnap.probes.capture import CaptureOptions, capture, run_capture
 from envsnap.rebuild import RebuildResult, rebuild
+from envsnap.rebuild import _preflight as preflight_module
 from envsnap.rebuild import venv as venv_module
 from envsnap.rebuild._preflight import PreflightError
 
@@ -230,6 +232,116 @@ def test_a_failed_check_stops_the_background_hashing(
     assert len(stops) == 1 and stops[0].is_set()
     assert not any(t.name == "envsnap-bundle-hash" for t in threading.enumerate())
     assert not (tmp_path / "env").exists()
+
+
+def _installer_starts(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[_runner.Running]]:
+    """An event set when an installer (``uv pip install``) is started, and the commands started."""
+    started = threading.Event()
+    runs: list[_runner.Running] = []
+    real_start = _runner.start
+
+    def start(args: Any, **kwargs: Any) -> _runner.Running:
+        running = real_start(args, **kwargs)
+        if "install" in [str(a) for a in args]:
+            runs.append(running)
+            started.set()
+        return running
+
+    monkeypatch.setattr(_runner, "start", start)
+    return started, runs
+
+
+def test_the_wheels_are_installed_while_the_host_is_checked(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    started, runs = _installer_starts(monkeypatch)
+    real_check = rebuild_package.check_host
+
+    def check(*args: Any, **kwargs: Any) -> Any:
+        # Deterministic, not timed: the installer has started before the check answers (it waits at most 60 s).
+        assert started.wait(60), "the installer did not start before the compatibility check ended"
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(rebuild_package, "check_host", check)
+    result = _rebuild(made, tmp_path / "env")
+    assert result.verify is not None and result.verify.identical
+    assert len(runs) == 1  # installed once: execute took up what was begun
+    assert not list(tmp_path.glob(".envsnap-*"))
+
+
+def test_a_failed_check_ends_the_install_begun_and_leaves_nothing(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    started, runs = _installer_starts(monkeypatch)
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        assert started.wait(60)
+        raise PreflightError("compatibility check failed: test")
+
+    monkeypatch.setattr(rebuild_package, "check_host", failing)
+    with pytest.raises(PreflightError, match="compatibility check failed: test"):
+        _rebuild(made, tmp_path / "env")
+    assert len(runs) == 1 and runs[0].proc is not None and runs[0].proc.poll() is not None  # killed or done
+    assert not (tmp_path / "env").exists() and not list(tmp_path.glob(".envsnap-*"))
+    assert not any(t.name == "envsnap-early-venv" for t in threading.enumerate())
+
+
+def test_nothing_is_installed_before_the_check_when_the_disk_rule_refuses(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    started, runs = _installer_starts(monkeypatch)
+    asked = threading.Event()
+
+    def refusing(lock: Any, target: Any) -> bool:
+        asked.set()
+        return False
+
+    real_check = rebuild_package.check_host
+
+    def check(*args: Any, **kwargs: Any) -> Any:
+        assert asked.wait(60), "the early work never asked the disk rule"
+        assert not started.is_set(), "an installer started although the disk rule refused"
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(preflight_module, "disk_allows", refusing)
+    monkeypatch.setattr(rebuild_package, "check_host", check)
+    result = _rebuild(made, tmp_path / "env")  # after the check, execute installs as it always did
+    assert result.verify is not None and result.verify.identical and len(runs) == 1
+
+
+def test_the_early_install_says_and_gives_what_a_late_one_does(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    def rebuilt(dest: Path) -> tuple[list[str], list[str]]:
+        lines: list[str] = []
+        result = rebuild(
+            made.lock_path, target="venv", dest=dest, bundle=made.bundle, offline=True, progress=lines.append
+        )
+        assert isinstance(result, RebuildResult) and result.verify is not None
+        site = next(dest.glob("lib/python*/site-packages"))
+        return lines, sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if "__pycache__" not in p.parts)
+
+    early = rebuilt(tmp_path / "early")
+    monkeypatch.setattr(venv_module.VenvRebuilder, "start_early", lambda self, *a, **k: None)
+    late = rebuilt(tmp_path / "late")
+    assert early == late
+    assert any(line.startswith("installing 3 wheels with") for line in early[0])
+
+
+def test_the_cli_hashes_the_bundle_while_envsnap_loads_and_each_file_once(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    early = _counting(monkeypatch, _prehash, "sha256_file")
+    late = _counting(monkeypatch, bundle_module, "sha256_file")
+    dest = tmp_path / "env"
+    assert (
+        cli_main(["rebuild", str(made.lock_path), "--bundle", str(made.bundle), "--offline", "--dest", str(dest)]) == 0
+    )
+    listed = {(made.bundle / rel).resolve() for rel in read_sums(made.bundle / SUMS)}
+    hashed = collections.Counter(Path(args[0]).resolve() for args in early)
+    assert listed <= set(hashed) and set(hashed.values()) == {1}  # before the rest of envsnap loaded, once each
+    assert late == []  # the bundle's checks found every digest known
+    assert (dest / "bin" / "python").exists()
 
 
 def test_hash_ahead_stops_when_told(tmp_path: Path, fresh_digests: None) -> None:
