@@ -18,7 +18,6 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
@@ -26,6 +25,8 @@ from .._defaults import DEEP_TIMEOUT, GPU_TIMEOUT
 from ..errors import ProbeError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future  # annotations only: concurrent.futures imports logging (envsnap run)
+
     from .. import _runner
     from .._privacy import PathRedactor
     from ..model import EnvKind

@@ -476,6 +476,21 @@ def _capture(
     return view, text, digest
 
 
+def _holds(path: Path, text: str) -> bool:
+    """Whether the regular file at ``path`` holds exactly ``text`` (a run of an unchanged environment stores the
+    same capture beside its record as the run before: writing it again cost the end of each run an fsync)."""
+    import stat
+
+    data = text.encode("utf-8")
+    try:
+        with open(path, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return False
+            return fh.read(len(data) + 1) == data
+    except OSError:
+        return False
+
+
 def build(
     prepared: Prepared,
     *,
@@ -488,8 +503,10 @@ def build(
     processes: int,
     method: str,
 ) -> RunRecord:
-    if prepared.captured and prepared.lock_text and prepared.lock_path is not None:
-        lockfile.write_text(prepared.lock_text, prepared.lock_path)
+    lock_path, text = prepared.lock_path, prepared.lock_text
+    # The last run's capture, unchanged, is not written again.
+    if prepared.captured and text and lock_path is not None and not _holds(lock_path, text):
+        lockfile.write_text(text, lock_path)
     command, redacted = redacted_argv(argv)
     record = RunRecord(
         run=Meta(generator=f"envsnap {__version__}", created=outcome.started),

@@ -103,6 +103,26 @@ def test_a_run_without_a_lock_answered_from_the_memos_records_what_a_full_run_re
     assert stored.envsnap.content_digest == second.environment.lock_digest
 
 
+def test_the_capture_beside_a_record_is_written_only_when_it_differs_from_what_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: dict[str, int]
+) -> None:
+    """A second run of an unchanged environment stores the same capture beside its record: the file is left as
+    it is (no write, no fsync at the end of the run); a file holding anything else is replaced."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    _run(tmp_path, "run")
+    lock = tmp_path / "run.lock"
+    text, stamp = lock.read_bytes(), lock.stat()
+    _run(tmp_path, "run")
+    assert lock.read_bytes() == text and (lock.stat().st_ino, lock.stat().st_mtime_ns) == (
+        stamp.st_ino,
+        stamp.st_mtime_ns,
+    )
+    lock.write_bytes(text[:-1])  # not the capture
+    _run(tmp_path, "run")
+    assert lock.read_bytes() == text
+
+
 def test_a_run_with_a_lock_answered_from_the_memos_records_what_a_full_run_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path, counted: dict[str, int]
 ) -> None:
