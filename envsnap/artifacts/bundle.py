@@ -40,27 +40,24 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
 from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir, make_cache_dir
-from .._fetchpolicy import FetchRefusedError, local_path
 from .._fs import atomic_write_text, join_base_name, join_relative
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
 from .._privacy import scrub_snapshot
 from ..errors import BadBundleError, BundleError, PinError, UnsafeInputError, UsageError
+from ..fileurls import local_path
 from ..model import Artifact, PythonPackage, Snapshot
 from ..progress import Progress
-from .pin import (
-    IndexConfig,
-    Pinner,
-    cached_path,
-    hash_only,
-    local_dir,
-    pin,
-    read_pip_config,
-)
+
+if TYPE_CHECKING:
+    from .pin import IndexConfig, Pinner
+
+# The pinning and download machinery (.pin: the index client, the fetch policy, pip's configuration) is imported
+# where a bundle is made or a wheel fetched: reading and checking a bundle (an offline rebuild) needs none of it.
 
 WHEELS = "wheels"
 CONDA = "conda"
@@ -731,6 +728,8 @@ def package_label(pkg: PythonPackage) -> str:
 def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
     """The source tree of a package installed from a local directory, on this machine. ``BundleError`` says
     why it cannot be found (``{project}`` without a project, a directory inside the captured environment)."""
+    from .pin import local_dir
+
     try:
         tree = local_dir(pkg.source.url, project_dir)
     except PinError as exc:
@@ -753,6 +752,8 @@ def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
 def clone_source(pkg: PythonPackage, project_dir: Path | None) -> str:
     """What ``git clone`` gets for a VCS install: its URL, or for a local repository (``git+file://``, recorded
     as ``file://{project}/...`` or ``file://~/...``) the repository's path on this machine, which must exist."""
+    from .pin import local_dir
+
     url = pkg.source.url
     if not url.startswith("file:"):
         return url
@@ -770,6 +771,8 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
     local project present, every VCS install buildable, nothing to look up when offline, room on disk for the
     files still to download. ``bundle`` and ``rebuild`` fail with the whole list instead of stopping at the
     first problem after fetching everything else."""
+    from .pin import hash_only
+
     problems: list[str] = []
     to_fetch = 0
     for pkg in lock.pip_layer():
@@ -816,6 +819,9 @@ def _fail(problems: list[str], what: str) -> None:
 
 
 def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tuple[Snapshot, list[BundleEntry]]:
+    from .._fetchpolicy import FetchRefusedError
+    from .pin import Pinner, hash_only, pin, read_pip_config
+
     for sub in (WHEELS, CONDA, IMAGES):
         (root / sub).mkdir(exist_ok=True)
     previous = _previous_lock(root)
@@ -960,6 +966,8 @@ def _prefetch(
     policy, the size limit and the sha256 check hold for every request). Returns the file names placed;
     ``_bundle_one`` then reports each in the lock's order. A wheel that failed here is left for it, which tries
     once more and reports the failure as it always has."""
+    from .pin import cached_path
+
     wanted: list[tuple[Artifact, Path, Path]] = []
     missing = 0
     for pkg in packages:
@@ -1009,6 +1017,8 @@ def _prefetch(
 def _bundle_one(
     pkg: PythonPackage, root: Path, pinner: Pinner, opts: BundleOptions, say: Progress, placed: Set[str] = frozenset()
 ) -> tuple[PythonPackage, BundleEntry]:
+    from .pin import cached_path
+
     art = pkg.artifact
     if art is not None and art.filename.endswith(".whl"):
         dest = join_base_name(root / WHEELS, art.filename)
@@ -1049,6 +1059,8 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
     hashed as it is written (one read of the cached file) and its digest remembered, so neither the bundle's
     check nor ``SHA256SUMS`` reads it again. ``cached``: its ``cached_path`` when the caller has it already. A
     cache entry that is not the pinned file (damaged, replaced) is dropped and the file downloaded again."""
+    from .pin import cached_path
+
     cached = cached or cached_path(pinner.cache_dir, art.sha256, art.filename)
     fresh = not cached.is_file()
     if fresh:
@@ -1087,6 +1099,8 @@ def _copy_checked(cached: Path, dest: Path, sha256: str) -> bool:
 
 def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOptions) -> tuple[Path, str]:
     """A source tree to build ``pkg`` from, and the provenance to record for the wheel."""
+    from .pin import hash_only
+
     src = pkg.source
     if pkg.artifact is not None and hash_only(pkg.artifact):
         raise BundleError(

@@ -140,6 +140,8 @@ def rebuild(
                 )
             except BaseException:
                 stop.set()  # the rebuild stops here: the files being hashed finish, no other starts
+                if early is not None:
+                    early.cancel()  # before it hashes what the stop left, or starts the installer
                 raise
             finally:
                 if ahead is not None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import _leftovers, _runner, _tools
 from .._defaults import ARTIFACTS_CACHE, cache_dir
@@ -39,7 +40,6 @@ from ..artifacts.bundle import (
     precheck,
     sha256_file,
 )
-from ..artifacts.pin import Pinner, read_pip_config
 from ..compat.target import Target, TargetFacts
 from ..errors import BadBundleError, BundleError, PinError, RebuildError, UnsafeInputError
 from ..grammar import (
@@ -65,6 +65,9 @@ from .interface import (
     RebuildRequest,
     RebuildResult,
 )
+
+if TYPE_CHECKING:
+    from ..artifacts.pin import Pinner
 
 INSTALL_TIMEOUT = 1800.0
 VENV_TIMEOUT = 300.0
@@ -332,7 +335,7 @@ def _checked_wheels(
 ) -> list[Path]:
     """Every package's wheel, sha256-checked against the lock. Missing ones are fetched unless offline."""
     wheels = []
-    pinner: Pinner | None = None
+    pinner: Pinner | None = None  # made on the first wheel to fetch
     bundle.check_wheels(packages)  # every wheel hashed at once, on the machine's cores
     for pkg in packages:
         try:
@@ -350,7 +353,10 @@ def _checked_wheels(
                         f"{exc}; --offline: nothing may be downloaded (re-run `envsnap bundle` to complete the bundle)"
                     ) from None
                 raise RebuildError(str(exc)) from None
-        pinner = pinner or Pinner(read_pip_config(), cache_dir(ARTIFACTS_CACHE), allow_urls=allow_urls)
+        if pinner is None:
+            from ..artifacts.pin import Pinner, read_pip_config  # only to fetch: an offline rebuild never does
+
+            pinner = Pinner(read_pip_config(), cache_dir(ARTIFACTS_CACHE), allow_urls=allow_urls)
         try:
             path = join_base_name(spill, art.filename)
             fetch_wheel(art, path, pinner, offline=False)
