@@ -19,9 +19,12 @@ import re
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from .errors import EnvsnapError
+
+TYPE_CHECKING = False  # not typing's: `envsnap run --lock` reads its lock with this module before the command starts
+if TYPE_CHECKING:
+    from typing import Any
 
 # The TOML parser and the grammar (which imports packaging) are imported where they are used: reading a file
 # bounded must stay cheap to import (``envsnap run`` reads a lock before it starts the command).

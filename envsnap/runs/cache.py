@@ -15,19 +15,21 @@ but with the capture memo's (``assemble._capture``, ``assemble._verified``): it 
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from ..model import Snapshot
 from .._defaults import RUNS_CACHE, owned_privately, private_cache_dir
 from .._defaults import cache_dir as cache_root
 from .._version import __version__
+
+TYPE_CHECKING = False  # not typing's: ``envsnap run --lock`` asks this module before the command starts
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..model import Snapshot
 
 CACHE_ENV = "ENVSNAP_RUN_CACHE"
 _STATE_FILES = (
@@ -53,6 +55,8 @@ def enabled(environ: Mapping[str, str] | None = None) -> bool:
 def site_dirs(python: str) -> list[str]:
     """The site-packages folders of the environment ``python`` belongs to, and of the interpreter it was made
     from (a venv's ``bin/python`` links to it)."""
+    import glob
+
     out: list[str] = []
     for exe in dict.fromkeys((os.path.abspath(python), os.path.realpath(python))):
         prefix = os.path.dirname(os.path.dirname(exe))

@@ -440,6 +440,7 @@ def test_the_command_starts_before_envsnap_imports_what_it_records_with(tmp_path
         slow[name] = set(modules) & set(SLOW_STANDARD_MODULES)
     assert at_spawn["none"] == set() and at_spawn["validated"] == set()
     assert slow["none"] == set()
+    assert "typing" not in slow["validated"]  # a lock validated before: its bytes hashed, one entry looked up
     assert "envsnap.lockfile" in at_spawn["validating"]  # a lock not yet validated is, before the command starts
 
 
