@@ -32,13 +32,39 @@ class NotELF(ValueError):
     pass
 
 
+# The program header table is read with the ELF header when it lies in the file's first block (it always does in
+# what linkers write), else in one read when it is no larger than this, else entry by entry.
+_HEAD = 4096
+_TABLE_MAX = 1 << 16
+
+
 def read_dynamic(path: str) -> DynamicInfo:
-    with open(path, "rb") as fh:
+    # Unbuffered: each read below is one system call of the bytes asked for (a buffered file filled 8 KiB for each
+    # of the five or so reads of a library, and asked whether the file is a terminal).
+    with open(path, "rb", buffering=0) as fh:
         return parse_dynamic(fh)
 
 
+def _read(fh: BinaryIO, size: int) -> bytes:
+    """``size`` bytes from the current position, fewer only at the end of the file (an unbuffered read may return
+    fewer: it is read again, as a buffered file does)."""
+    data = fh.read(size) or b""
+    if len(data) >= size or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = fh.read(size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
 def parse_dynamic(fh: BinaryIO) -> DynamicInfo:
-    ident = fh.read(16)
+    head = _read(fh, _HEAD)
+    ident = head[:16]
     if len(ident) < 16 or ident[:4] != b"\x7fELF":
         raise NotELF("not an ELF file")
     bits = {1: 32, 2: 64}.get(ident[4])
@@ -53,15 +79,26 @@ def parse_dynamic(fh: BinaryIO) -> DynamicInfo:
         hdr = struct.Struct(endian + "HHIIIIIHHHHHH")
         ph = struct.Struct(endian + "IIIIIIII")
         dyn = struct.Struct(endian + "iI")
-    raw = fh.read(hdr.size)
+    raw = head[16 : 16 + hdr.size]
     if len(raw) < hdr.size:
         raise NotELF("truncated ELF header")
     (_type, machine, _ver, _entry, phoff, _shoff, _flags, _ehsize, phentsize, phnum, *_rest) = hdr.unpack(raw)
     loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)
     dynamic: tuple[int, int] | None = None
+    # The table's bytes, entry i at i * phentsize: the bytes the entry-by-entry reads would give.
+    span = (phnum - 1) * phentsize + ph.size if phnum else 0
+    table: bytes | None = None
+    if phoff + span <= len(head):
+        table = head[phoff : phoff + span]
+    elif span <= _TABLE_MAX:
+        fh.seek(phoff)
+        table = _read(fh, span)
     for i in range(phnum):
-        fh.seek(phoff + i * phentsize)
-        entry = fh.read(ph.size)
+        if table is not None:
+            entry = table[i * phentsize : i * phentsize + ph.size]
+        else:
+            fh.seek(phoff + i * phentsize)
+            entry = _read(fh, ph.size)
         if len(entry) < ph.size:
             break
         fields = ph.unpack(entry)
@@ -76,7 +113,7 @@ def parse_dynamic(fh: BinaryIO) -> DynamicInfo:
     if dynamic is None:
         return DynamicInfo((), (), (), machine, bits)  # statically linked
     fh.seek(dynamic[0])
-    blob = fh.read(dynamic[1])
+    blob = _read(fh, dynamic[1])
     tags: list[tuple[int, int]] = []
     for off in range(0, len(blob) - dyn.size + 1, dyn.size):
         tag, val = dyn.unpack_from(blob, off)
@@ -90,7 +127,7 @@ def parse_dynamic(fh: BinaryIO) -> DynamicInfo:
 
     def string(offset: int) -> str:
         fh.seek(strtab + offset)
-        chunk = fh.read(4096)
+        chunk = _read(fh, 4096)
         return chunk.split(b"\0", 1)[0].decode("utf-8", "replace")
 
     needed = tuple(string(v) for t, v in tags if t == _DT_NEEDED)

@@ -331,3 +331,38 @@ def test_the_dpkg_status_fields_are_those_a_line_anchored_search_finds() -> None
     for _ in range(2000):
         text = "\n".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
         assert hostlibs.parse_dpkg_status(text) == by_line_start(text), text
+
+
+def _spread_elf64(needed: list[str], phoff: int, phentsize: int) -> bytes:
+    """An ELF64 whose three program headers (an unused one, the load, the dynamic) start at ``phoff``,
+    ``phentsize`` apart (zeros between)."""
+    strtab = b"\0" + b"".join(n.encode() + b"\0" for n in needed)
+    offsets = [1 + sum(len(n) + 1 for n in needed[:i]) for i in range(len(needed))]
+    dyn_off = phoff + 2 * phentsize + 56
+    dyn = b"".join(struct.pack("<qQ", t, v) for t, v in [*((1, o) for o in offsets), (5, 0x1000), (0, 0)])
+    str_off = dyn_off + len(dyn)
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, phoff, 0, 0, 64, phentsize, 3, 64, 0, 0)
+    load = struct.pack("<IIQQQQQQ", 1, 4, str_off, 0x1000, 0x1000, len(strtab), len(strtab), 0x1000)
+    dynamic = struct.pack("<IIQQQQQQ", 2, 6, dyn_off, 0, 0, len(dyn), len(dyn), 8)
+    data = bytearray(ehdr.ljust(phoff, b"\0"))
+    data += bytes(phentsize) + load.ljust(phentsize, b"\0") + dynamic
+    return bytes(data + dyn + strtab)
+
+
+@pytest.mark.parametrize(
+    ("phoff", "phentsize"),
+    [(64, 56), (3950, 56), (5000, 56), (64, 30000), (64, 40000)],
+    ids=["first-block", "across-the-block", "after-it", "one-read", "entry-by-entry"],
+)
+def test_the_program_headers_are_read_wherever_they_lie(tmp_path: Path, phoff: int, phentsize: int) -> None:
+    """The program header table is taken from the first 4 KiB, read in one go, or read entry by entry when it
+    spans more than 64 KiB: the same dynamic section each way, from a file and from memory."""
+    data = _spread_elf64(["libfoo.so.1", "libm.so.6"], phoff, phentsize)
+    path = tmp_path / "lib.so"
+    path.write_bytes(data)
+    for info in (elf.parse_dynamic(io.BytesIO(data)), elf.read_dynamic(str(path))):
+        assert (info.needed, info.machine, info.bits) == (("libfoo.so.1", "libm.so.6"), 62, 64)
+    truncated = tmp_path / "short.so"
+    truncated.write_bytes(data[: phoff + 10])
+    assert elf.read_dynamic(str(truncated)).needed == ()  # no whole program header: no dynamic section
