@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +45,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-def median_times(cmds: list[list[str]], runs: int, cwd: Path) -> tuple[list[float], list[float]]:
+def median_times(cmds: list[list[str]], runs: int, cwd: Path,
+                 warmed: Callable[[], None] = lambda: None) -> tuple[list[float], list[float]]:
     """Median wall time and median CPU time (user + system, the command and its children) of each command, their
     runs interleaved so that load on the machine hits all alike. On a busy machine the CPU time is the steadier
     measure of what envsnap adds: its work runs beside the command's, and only shows in the wall time when no
@@ -52,6 +54,7 @@ def median_times(cmds: list[list[str]], runs: int, cwd: Path) -> tuple[list[floa
     env = _env()
     for cmd in cmds:
         subprocess.run(cmd, check=True, capture_output=True, cwd=cwd, env=env)  # warm caches
+    warmed()
     times: list[list[float]] = [[] for _ in cmds]
     cpu: list[list[float]] = [[] for _ in cmds]
     for _ in range(runs):
@@ -96,8 +99,11 @@ def run_overhead(root: Path, runs: int) -> dict[str, float]:
     plain = [sys.executable, str(script), n]
     envsnap = _installed.envsnap("run", "-o", str(root / "run.toml"), "--")
     with_lock = _installed.envsnap("run", "--lock", str(lock), "-o", str(root / "run2.toml"), "--")
+    memos: dict[str, int] = {}
     (base, captured, verified), (cpu_base, cpu_run, cpu_lock) = median_times(
-        [plain, envsnap + plain, with_lock + plain], runs, root)
+        [plain, envsnap + plain, with_lock + plain], runs, root, warmed=lambda: memos.update(_memo_stamps()))
+    # A memo is written by a run it did not answer: the warm-up runs fill them, the timed runs should write none.
+    rewritten = sorted(name for name, stamp in _memo_stamps().items() if memos.get(name) != stamp)
     out = {"script_s": base, "run_s": captured, "run_lock_s": verified,
            "ratio": captured / base, "ratio_lock": verified / base,
            "script_cpu_s": cpu_base, "run_cpu_s": cpu_run, "run_lock_cpu_s": cpu_lock}
@@ -105,6 +111,19 @@ def run_overhead(root: Path, runs: int) -> dict[str, float]:
           f"envsnap run --lock {verified:.3f} s (ratio {out['ratio_lock']:.3f}); target <= 1.05")
     print(f"CPU time: script {cpu_base:.3f} s; envsnap run adds {cpu_run - cpu_base:.3f} s, with --lock "
           f"{cpu_lock - cpu_base:.3f} s (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"memos written by the timed runs (none: every one was answered from what the warm-up kept): "
+          f"{', '.join(rewritten) or 'none'}")
+    out["memos_written"] = len(rewritten)
+    return out
+
+
+def _memo_stamps() -> dict[str, int]:
+    """The run's memos in the user's cache (capture memo, verify memo, owner memo): file name -> mtime."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envsnap" / "capture"
+    out = {}
+    for kind in ("run-", "runverify-", "runowners-"):
+        for path in folder.glob(kind + "*.json"):
+            out[path.name] = path.stat().st_mtime_ns
     return out
 
 

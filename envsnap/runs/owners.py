@@ -5,7 +5,7 @@ the ``RECORD`` files of the site folders the files lie in; a program run again l
 run keeps what it found, path by path (the Python distribution, conda package or system package owning each
 shared object; the distribution of each module file), with the stamps of what the answers depended on, in
 ``probes/memo.py``'s store: the package databases (dpkg's status file and its folder of lists, apk's, rpm's),
-each site folder a file lies in, every entry of it and each ``RECORD`` file, the ``conda-meta`` folder and
+each site folder a file lies in, each ``.dist-info`` folder in it and its ``RECORD``, the ``conda-meta`` folder and
 files of a conda-owned file's environment, and each file itself. A run whose every file is in the memo, with
 none of those changed, reads no list and no ``RECORD``; a file not in it is looked up as before, and the memo
 kept with it. Whether a conda environment lies above a file is checked afresh every run (a ``conda-meta``
@@ -110,10 +110,12 @@ class OwnerMemo:
                     paths[meta] = None
                     paths.update(dict.fromkeys(_entries(meta)))
         for site in sites:
-            paths[site] = None
+            paths[site] = None  # a distribution's folder added, removed or renamed in it
             for entry in _entries(site):
-                paths[entry] = None
+                # Each distribution's folder and RECORD (not the packages' folders or __pycache__: a program's
+                # first run writing byte code there made the memo too recent to keep).
                 if entry.endswith(".dist-info"):
+                    paths[entry] = None
                     paths[os.path.join(entry, "RECORD")] = None
         return list(paths)
 
