@@ -454,9 +454,12 @@ def _capture(
     answer = memo.lookup_answer(path, fact)
     if isinstance(answer, dict) and isinstance(answer.get("document"), dict):
         view = LockView.from_json(answer.get("view"))
-        if view is not None:
-            text, digest = _lock_text(answer["document"], project, use_cache)
-            return view, text, digest
+        try:
+            if view is not None:
+                text, digest = _lock_text(answer["document"], project, use_cache)
+                return view, text, digest
+        except ValueError:  # a kept document that is not a valid lock: captured afresh
+            pass
     from ..probes.capture import capture  # not for a kept answer
 
     kept: list[Any] = []

@@ -223,7 +223,7 @@ def run_command(
                 def job() -> Any:
                     from .assemble import read_ahead
 
-                    return read_ahead(ready, req.argv, python=req.python, seen=seen[0])
+                    return read_ahead(ready, req.argv, python=req.python, seen=seen[0], use_cache=req.use_cache)
 
             def after_the_watch() -> Any:
                 imported.wait()

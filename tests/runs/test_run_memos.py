@@ -195,3 +195,53 @@ def test_a_kept_owner_is_looked_up_again_once_a_conda_environment_lies_above_it(
     assert memo.known_objects([str(lib)], CondaIndex()) == {str(lib): None}
     (tmp_path / "env" / "conda-meta").mkdir()
     assert memo.known_objects([str(lib)], CondaIndex()) == {}
+
+
+def test_a_kept_capture_that_is_not_a_valid_lock_is_captured_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: dict[str, int]
+) -> None:
+    """The memo's document is made into the text stored beside the record only through the lock's checks when
+    its text is not kept: one that fails them is not used (the environment is captured again), never written."""
+    import glob
+    import json
+
+    from envsnap.runs import cache
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    _run(tmp_path, "first")
+    (kept,) = glob.glob(os.path.join(os.environ["XDG_CACHE_HOME"], "envsnap", "capture", "run-*.json"))
+    memo = json.loads(Path(kept).read_text())
+    memo["answer"]["document"]["python"] = {"version": "not a version"}
+    Path(kept).write_text(json.dumps(memo))
+    for entry in cache.cache_dir().glob("locktext-*.json"):
+        entry.unlink()
+    second = _run(tmp_path, "second")
+    assert counted["capture"] == 2 and second.environment.captured and not second.environment.drift
+    from envsnap import lockfile
+
+    assert lockfile.load(tmp_path / "second.lock").envsnap.content_digest == second.environment.lock_digest
+
+
+def test_no_cache_neither_reads_nor_keeps_the_owner_memo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    """``--no-cache`` (``use_cache=False``) looks every owner up, ``--strict`` included (it reads ahead apart)."""
+    import glob
+
+    from envsnap.runs.recorder import RunRequest, run_command
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    folder = os.path.join(os.environ["XDG_CACHE_HOME"], "envsnap", "capture")
+    for strict in (True, False):
+        request = RunRequest(
+            argv=(sys.executable, "-c", "pass"), record=tmp_path / "run.toml", lock=host_lock, strict=strict
+        )
+        request.use_cache = False
+        assert run_command(request)[1].exit_status == 0
+        assert glob.glob(os.path.join(folder, "runowners-*.json")) == []
+    assert (
+        run_command(RunRequest(argv=(sys.executable, "-c", "pass"), record=tmp_path / "run.toml"))[1].exit_status == 0
+    )
+    assert len(glob.glob(os.path.join(folder, "runowners-*.json"))) == 1
