@@ -40,3 +40,17 @@ def write(text: str, target: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise LockfileError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     return path
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A lockfile's text, read as ``lockfile.load`` reads it (a regular file within the size limit, UTF-8),
+    unchecked (``lockfile.read_text``; here for ``diff``, which answers from the parsed-lock cache without the
+    loader)."""
+    from . import _readlimits  # here: a capture answered from its memo writes a lock's text and reads none
+
+    p = Path(path)
+    raw = _readlimits.read_bytes(p, error=LockfileError, what="lockfile")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LockfileError(f"{p}: not a text file (expected a TOML lockfile)") from None

@@ -247,12 +247,7 @@ def load(path: str | os.PathLike[str], *, check_digest: bool = True) -> Snapshot
 
 def read_text(path: str | os.PathLike[str]) -> str:
     """A lockfile's text, read as ``load`` reads it (a regular file within the size limit, UTF-8), unchecked."""
-    p = Path(path)
-    raw = _readlimits.read_bytes(p, error=LockfileError, what="lockfile")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise LockfileError(f"{p}: not a text file (expected a TOML lockfile)") from None
+    return _locktext.read_text(path)
 
 
 def from_checked_document(data: Mapping[str, Any]) -> Snapshot:

@@ -23,14 +23,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import LockfileError
-from ..model import CondaPackage, PythonPackage, Snapshot
 from ..report import Entry, Report, Severity
+
+if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
+    from ..model import CondaPackage, PythonPackage, Snapshot
 
 # How much a kind of change is likely to alter behaviour; higher comes first.
 _PACKAGE_WEIGHT = {
@@ -161,7 +163,10 @@ def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffRepo
     report is the same either way (tests/security/test_lockcache.py); only two locks that differ in no package and
     in nothing else compared are loaded in full, to name the fields that differ."""
     (rest_a, rows_a, full_a), (rest_b, rows_b, full_b) = _side(a), _side(b)
-    changes = _changes(rest_a, rest_b, rows_a, rows_b)
+    try:
+        changes = _changes(rest_a, rest_b, rows_a, rows_b)
+    except AttributeError:  # a view's record without a field diff reads (a damaged entry): the locks in full
+        changes = []
     if changes:
         return _report(rest_a, rest_b, changes)
     return diff(full_a(), full_b())
@@ -174,12 +179,13 @@ _VIEW_DECIDED_BY = ("compare/diff.py", "_privacy.py", "fileurls.py")
 def _side(path: str | os.PathLike[str]) -> tuple[Snapshot, Sequence[PackageRow], Callable[[], Snapshot]]:
     """A lock without secrets as diff compares it: its snapshot without packages, its package rows, and how to
     get the whole snapshot."""
-    from .. import _lockcache, lockfile
+    from .. import _lockcache, _locktext
 
-    text = lockfile.read_text(path)
+    text = _locktext.read_text(path)
     origin = str(Path(path))
 
     def full() -> Snapshot:
+        from .. import lockfile
         from .._privacy import scrub_snapshot
 
         return scrub_snapshot(lockfile.loads(text, origin=origin))
@@ -190,21 +196,62 @@ def _side(path: str | os.PathLike[str]) -> tuple[Snapshot, Sequence[PackageRow],
     kept = _lockcache.get_view(name) if name else None
     if kept is not None:
         try:
-            rest_doc, rows = kept
+            kept_rest, rows = kept
             if type(rows) is tuple and all(type(row) is tuple and len(row) == 6 for row in rows):
-                return lockfile.from_checked_document(rest_doc), rows, full
-        except (LockfileError, TypeError, ValueError, AttributeError, KeyError):
+                rest = _restored(kept_rest)
+                if isinstance(rest, _Record):
+                    return cast("Snapshot", rest), rows, full  # duck-typed: the comparisons read only fields
+        except (TypeError, ValueError, AttributeError, KeyError):
             pass  # an entry that is not a view (garbage written over it) is a miss
     # Without secrets as ``full`` has it, scrubbing only what the view holds: the rest, and each package's source
     # URL (a row holds no other URL: scrubbing the pinned files' URLs of 5,000 packages was a tenth of a load).
+    from .. import lockfile
     from .._privacy import scrub_package, scrub_snapshot
 
     loaded = lockfile.loads(text, origin=origin)
     rest = scrub_snapshot(dataclasses.replace(loaded, python=dataclasses.replace(loaded.python, packages=())))
     rows = tuple(package_row(scrub_package(p) if p.source.url else p) for p in loaded.python.packages)
     if name:
-        _lockcache.put_view(name, (lockfile.to_dict(rest), rows))
+        _lockcache.put_view(name, (_kept(rest), rows))
     return rest, rows, full
+
+
+def _kept(value: Any) -> Any:
+    """The rest of a lock as its view keeps it, in what ``marshal`` writes: a record as ``("record", {every field:
+    its value})``, a table as ``("table", {...})``, an array as a list. Every field, defaults included, so that
+    ``_restored`` needs no model to give each record the attributes diff reads."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return ("record", {f.name: _kept(getattr(value, f.name)) for f in dataclasses.fields(value)})
+    if isinstance(value, Mapping):
+        return ("table", {str(k): _kept(v) for k, v in value.items()})
+    if isinstance(value, tuple):
+        return [_kept(v) for v in value]
+    return value
+
+
+class _Record:
+    """A record of the rest of a lock restored from its view: its fields as attributes, as the model's record has
+    them (diff reads only fields)."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.__dict__.update(fields)
+
+
+def _restored(value: Any) -> Any:
+    """What ``_kept`` wrote, with records, tables and arrays as the comparisons read them; anything else in it is
+    a ``TypeError`` or a ``ValueError`` (a damaged entry: a miss)."""
+    kind = type(value)
+    if kind is list:
+        return tuple(map(_restored, value))
+    if kind is tuple:
+        shape, fields = value
+        if type(fields) is not dict or shape not in ("record", "table"):
+            raise ValueError("not a view")
+        restored = {str(k): _restored(v) for k, v in fields.items()}
+        return _Record(restored) if shape == "record" else MappingProxyType(restored)
+    if value is None or kind in (str, int, bool):
+        return value
+    raise TypeError("not a view")
 
 
 def _changes(a: Snapshot, b: Snapshot, rows_a: Sequence[PackageRow], rows_b: Sequence[PackageRow]) -> list[Change]:

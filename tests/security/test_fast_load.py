@@ -255,3 +255,63 @@ def test_diff_of_lock_files_prints_what_the_full_model_path_prints(
         lockfile._loads_once.cache_clear()
         assert printed(diff_module.diff_files(pa, pb)) == wanted
     assert dataclasses.is_dataclass(diff_module.diff_files(pa, pa))
+
+
+def test_a_diff_from_the_views_loads_neither_the_model_nor_the_loader(tmp_path: Path) -> None:
+    """Two locks seen before are compared from their views: the rest of each lock restored without the model's
+    records, so the model, the loader and the grammar are not imported (a third of a warm diff's imports), and
+    the report is the one the first, cold, run printed. Run as a program with ``-X importtime``."""
+    import os
+    import subprocess
+    import sys
+    import sysconfig
+
+    from envsnap.compare import diff as diff_module
+
+    snap = rich()
+    a = lockfile.dump(snap, tmp_path / "a.lock")
+    moved = tuple(dataclasses.replace(p, version=p.version + ".1") for p in snap.python.packages)
+    b = lockfile.dump(
+        dataclasses.replace(snap, python=dataclasses.replace(snap.python, packages=moved)), tmp_path / "b.lock"
+    )
+    path = os.pathsep.join([str(Path(diff_module.__file__).parents[2]), sysconfig.get_paths()["purelib"]])
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "PYTHONPATH": path, _lockcache.ENV: "1"}
+    command = [sys.executable, "-S", "-X", "importtime", "-m", "envsnap", "diff", str(a), str(b)]
+    cold = subprocess.run(command, capture_output=True, text=True, env=env)
+    warm = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert cold.returncode == warm.returncode == 1
+    assert warm.stdout == cold.stdout and "changes:" in warm.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in warm.stderr.splitlines() if "|" in line}
+    assert "envsnap.compare.diff" in imported
+    assert not imported & {"envsnap.model", "envsnap.lockfile", "envsnap.grammar"}
+    cold_imported = {line.rsplit("|", 1)[-1].strip() for line in cold.stderr.splitlines() if "|" in line}
+    assert "envsnap.lockfile" in cold_imported  # the first run loaded and checked both locks
+
+
+@pytest.mark.parametrize("rest", [("record", {}), ("record", {"envsnap": ("record", {})}), ("table", {}), [], "x"])
+def test_a_view_whose_rest_lacks_fields_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rest: Any
+) -> None:
+    """A damaged view (a record without the fields diff reads, another shape) gives the report of the locks
+    loaded in full, never a traceback."""
+    import marshal
+
+    from envsnap.compare.diff import diff_files
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv(_lockcache.ENV, "1")
+    snap = rich()
+    a = lockfile.dump(snap, tmp_path / "a.lock")
+    moved = tuple(dataclasses.replace(p, version=p.version + ".1") for p in snap.python.packages)
+    b = lockfile.dump(
+        dataclasses.replace(snap, python=dataclasses.replace(snap.python, packages=moved)), tmp_path / "b.lock"
+    )
+    lockfile._loads_once.cache_clear()
+    expected = diff_files(a, b)
+    views = sorted((tmp_path / "xdg" / "envsnap" / _lockcache.LOCKS_CACHE).glob("*.view"))
+    assert len(views) == 2
+    for view in views:
+        name, (_, rows) = marshal.loads(view.read_bytes())
+        view.write_bytes(marshal.dumps((name, (rest, rows))))
+    lockfile._loads_once.cache_clear()
+    assert diff_files(a, b) == expected
