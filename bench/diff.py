@@ -18,9 +18,10 @@ that is from the interpreter's own start on this machine.
 With `--verify PY` (repeatable: an ML environment, a CUDA-wheel one), each environment is captured to a lock and
 `envsnap verify LOCK --python PY` is timed against `PY -m pip freeze` (pip's version printed beside it), warm (the
 parsed-lock and capture caches filled by the unmeasured first run, as in a CI job that verifies before every
-step). Verify is timed from a scratch folder, where the verify memo answers an unchanged environment, and inside a
-git work tree, where it is not used and the environment is probed. Target (issues 18 and 19): verify <= 0.5x pip
-freeze.
+step). Verify is timed from a scratch folder and inside a git work tree (a commit and an edited tracked file, as
+a research project's checkout), where the verify memo answers an unchanged environment in both (keyed on the work
+tree's root there); `capture -o -` inside the work tree too (its memo keyed on the git state the lock records).
+Target (issues 18 and 19): verify <= 0.5x pip freeze.
 """
 
 from __future__ import annotations
@@ -140,27 +141,48 @@ def measure_verify(py: Path, folder: Path, env: dict[str, str], runs: int) -> di
     subprocess.run(
         _installed.envsnap("capture", "--python", str(py), "-o", str(lock)), env=env, check=True, capture_output=True
     )
-    # From a scratch folder the verify memo answers an unchanged environment; inside a git work tree (a CI job's
-    # checkout) it is not used, and the environment is probed, with the capture and parsed-lock caches warm.
+    # From a scratch folder and inside a git work tree (a project's checkout: a commit, an edited tracked file) the
+    # memos answer an unchanged environment; in the work tree keyed on what capture and verify read of git.
     scratch, repo = folder / "scratch", folder / "repo"
     scratch.mkdir(exist_ok=True)
     repo.mkdir(exist_ok=True)
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git = ["git", "-C", str(repo), "-c", "user.email=bench@example.org", "-c", "user.name=bench"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (repo / "train.py").write_text("print('train')\n")
+    subprocess.run([*git, "add", "train.py"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    (repo / "train.py").write_text("print('train more')\n")
     pip = subprocess.run([str(py), "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1:2]
     command = _installed.envsnap("verify", str(lock), "--python", str(py))
-    memo, probed, freeze = medians(
-        [(command, env, (0, 1), scratch), (command, env, (0, 1), repo), ([str(py), "-m", "pip", "freeze"], env, (0,))],
+    capture = _installed.envsnap("capture", "--python", str(py), "-o", "-")
+    memo, probed, captured, freeze = medians(
+        [
+            (command, env, (0, 1), scratch),
+            (command, env, (0, 1), repo),
+            (capture, env, (0,), repo),
+            ([str(py), "-m", "pip", "freeze"], env, (0,)),
+        ],
         runs,
     )
     count = len(lockfile.load(lock).python.packages)
     version = "".join(pip)
     print(f"verify {py} ({count} distributions), against pip {version} freeze {freeze[0]:.3f} s (cpu {freeze[1]:.3f}):")
-    for label, (wall, cpu) in (("unchanged, from the verify memo", memo), ("probed (in a git work tree)", probed)):
+    for label, (wall, cpu), goal in (
+        ("verify, scratch folder", memo, "target <= 0.5"),
+        ("verify inside a git work tree", probed, "target <= 0.5"),
+        ("capture -o - inside a git work tree", captured, "warm; the 0.15 goal is outside one"),
+    ):
         print(
-            f"  verify {label}: {wall:.3f} s (cpu {cpu:.3f}): ratio {wall / freeze[0]:.2f} wall, "
-            f"{cpu / freeze[1]:.2f} cpu (target <= 0.5)"
+            f"  {label}: {wall:.3f} s (cpu {cpu:.3f}): ratio {wall / freeze[0]:.2f} wall, "
+            f"{cpu / freeze[1]:.2f} cpu ({goal})"
         )
-    return {"verify_memo": memo, "verify_probed": probed, "pip_freeze": freeze, "pip_version": "".join(pip)}
+    return {
+        "verify_memo": memo,
+        "verify_git_work_tree": probed,
+        "capture_git_work_tree": captured,
+        "pip_freeze": freeze,
+        "pip_version": "".join(pip),
+    }
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ def has_control(text: str) -> bool:
 
 def strip_control(text: str) -> str:
     """``text`` with every control character replaced by U+FFFD: safe to show on a terminal."""
+    if text.isprintable():  # control characters are not printable: nothing to replace, no expression compiled
+        return text
     return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text)
 
 
@@ -34,4 +36,6 @@ def has_bidi(text: str) -> bool:
 def strip_terminal(text: str) -> str:
     """``text`` for a terminal: control characters and bidirectional formatting characters replaced by
     U+FFFD (``strip_control`` plus the bidi rule)."""
+    if text.isprintable():  # neither control nor bidi characters (category Cf) are printable
+        return text
     return _BIDI.sub("\N{REPLACEMENT CHARACTER}", strip_control(text))

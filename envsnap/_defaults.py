@@ -8,6 +8,7 @@ TYPE_CHECKING = False  # not typing's: the command line's start-up imports this 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
+    from typing import Any
 
 LOCK_NAME = "envsnap.lock"
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
@@ -91,8 +92,6 @@ def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | N
     write (``create``: made, 0700, when missing, as ``make_cache_dir``); None otherwise (a missing home: no
     cache). A stranger who may write it could plant an entry claiming that a lock passed its checks or that a
     RECORD has a digest envsnap never computed."""
-    import stat  # not at start-up: `envsnap --help` loads this module
-
     folder = cache_dir(kind, environ)
     try:
         if create:
@@ -100,22 +99,67 @@ def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | N
         info = os.stat(folder)
     except OSError:
         return None
+    return folder if _private_folder(info) else None
+
+
+def _private_folder(info: os.stat_result) -> bool:
+    """A folder this user owns and nobody else may write (``private_cache_dir``)."""
+    import stat  # not at start-up: `envsnap --help` loads this module
+
     getuid = getattr(os, "getuid", None)
     if not stat.S_ISDIR(info.st_mode) or info.st_mode & 0o022:
-        return None
-    if getuid is not None and info.st_uid != getuid():
-        return None
-    return folder
+        return False
+    return getuid is None or info.st_uid == getuid()
 
 
-def capture_cache_path(kind: str, identity: str) -> Path | None:
-    """The capture cache file of ``kind`` for one environment, named by a digest of ``identity`` (its
-    interpreter's path), so that no name read from anywhere becomes part of a path (probes/cache.py); None
-    when the folder is not private (``private_cache_dir``): the capture then reads and keeps nothing."""
-    import hashlib  # not at start-up: `envsnap --help` loads this module
+def sha256_hex(data: bytes) -> str:
+    """The sha256 of ``data`` in hex, without importing ``hashlib`` where CPython has its own sha256 module
+    (``_sha2``, ``_sha256`` before 3.12): ``hashlib`` loads OpenSSL, a tenth of a capture answered from its memo
+    (``probes/memo.py``), which digests a few kilobytes. The same digest either way."""
+    if not _SHA256:
+        for name in ("_sha2", "_sha256"):
+            try:
+                _SHA256.append(__import__(name).sha256)
+                break
+            except ImportError:
+                continue
+        else:
+            import hashlib
 
+            _SHA256.append(hashlib.sha256)
+    return str(_SHA256[0](data).hexdigest())
+
+
+_SHA256: list[Any] = []  # the sha256 constructor ``sha256_hex`` found
+
+
+def capture_cache_name(kind: str, identity: str, suffix: str = ".json") -> str:
+    """The name of the capture cache file of ``kind`` for one environment: a digest of ``identity`` (its
+    interpreter's path), so that no name read from anywhere becomes part of a path (probes/cache.py)."""
+    return f"{kind}-{sha256_hex(identity.encode('utf-8', 'surrogateescape'))[:32]}{suffix}"
+
+
+def capture_cache_path(kind: str, identity: str, suffix: str = ".json") -> Path | None:
+    """The capture cache file of ``kind`` for one environment (``capture_cache_name``), its folder made when
+    missing; None when the folder is not private (``private_cache_dir``): the capture then reads and keeps
+    nothing."""
     folder = private_cache_dir(CAPTURE_CACHE, create=True)
     if folder is None:
         return None
-    digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return folder / f"{kind}-{digest}.json"
+    return folder / capture_cache_name(kind, identity, suffix)
+
+
+def existing_capture_cache_file(kind: str, identity: str, suffix: str) -> str | None:
+    """``capture_cache_path`` for reading only, as a string, without pathlib (a capture answered from its memo
+    does without it): None when the folder is missing or not private. The same folder and rule as
+    ``private_cache_dir``."""
+    env = os.environ
+    base = env.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "envsnap", CAPTURE_CACHE)
+    try:
+        info = os.stat(folder)
+    except (OSError, ValueError):
+        return None
+    return os.path.join(folder, capture_cache_name(kind, identity, suffix)) if _private_folder(info) else None

@@ -3,14 +3,15 @@
 A module-level ``re.compile`` runs at every import of its module, whatever the command does with it: a capture
 used 10 of the 64 expressions that envsnap's modules compiled while it imported them. ``LazyPattern`` has the
 methods of ``re.Pattern`` that envsnap calls and compiles its expression the first time one is called; the
-one way to write such a constant (tests/test_startup.py counts what importing the grammar compiles)."""
+one way to write such a constant (tests/test_startup.py counts what importing the grammar compiles). ``re``
+itself is imported at the first compile: a capture answered from its memo (``probes/memo.py``) imports modules
+that hold patterns and uses none of them, and ``re`` with ``enum`` and ``functools`` was a tenth of its time."""
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False  # not typing's: the command line's start-up stays without it (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable, Iterator
 
 
@@ -28,6 +29,8 @@ class LazyPattern:
     def compiled(self) -> re.Pattern[str]:
         compiled = self._compiled
         if compiled is None:
+            import re
+
             compiled = self._compiled = re.compile(self._pattern, self._flags)
         return compiled
 

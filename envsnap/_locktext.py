@@ -1,18 +1,22 @@
 """A lock's text without its model: the ``created`` line, and writing the text in place.
 
 ``lockfile`` writes and compares locks through these, and so does a capture answered from the capture memo
-(``probes/memo.py``), which must not load the model or the TOML writer to give the same bytes.
+(``probes/memo.py``), which must not load the model or the TOML writer to give the same bytes, nor ``re`` or
+``pathlib`` (the memo keeps where its text's ``created`` line is: ``created_span``, ``with_created_at``).
 """
 
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
+from ._lazyre import LazyPattern
 from .errors import LockfileError
 
-_CREATED = re.compile(r'^created = "([^"\\\n]*)"$', re.MULTILINE)
+TYPE_CHECKING = False  # not typing's: a capture answered from the memo imports this module
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_CREATED = LazyPattern(r'(?m)^created = "([^"\\\n]*)"$')
 
 
 def same_but_created(old: str, new: str) -> bool:
@@ -27,12 +31,27 @@ def same_but_created(old: str, new: str) -> bool:
 
 def with_created(text: str, created: str) -> str:
     """``text`` with ``created`` as its ``[envsnap]`` table's time (the content digest leaves it out)."""
-    return _CREATED.sub(lambda _m: f'created = "{created}"', text, count=1)
+    return with_created_at(text, created_span(text), created)
+
+
+def created_span(text: str) -> tuple[int, int] | None:
+    """Where ``text``'s ``created = "..."`` line is (``with_created_at``), None when it has none."""
+    match = _CREATED.search(text)
+    return None if match is None else match.span()
+
+
+def with_created_at(text: str, span: tuple[int, int] | None, created: str) -> str:
+    """``with_created(text, created)`` given ``created_span(text)``, without searching ``text`` again."""
+    if span is None:
+        return text
+    return f'{text[: span[0]]}created = "{created}"{text[span[1] :]}'
 
 
 def write(text: str, target: str | os.PathLike[str]) -> Path:
     """Write a lock's text atomically: an existing file is only ever replaced by a complete one."""
-    from ._fs import atomic_write_text  # not for a lock written to standard output
+    from pathlib import Path  # not for a lock written to standard output
+
+    from ._fs import atomic_write_text
 
     path = Path(target)
     try:

@@ -78,7 +78,13 @@ HEAVY_STDLIB = (
 # The other cli modules a command's help may import: the plug-in table (names, flags, descriptions of rebuild
 # targets and import formats), and verify's (light) command module, whose report rebuild prints.
 TABLE = "envsnap.cli._plugin_table"
-ALSO = {"check": {TABLE}, "import": {TABLE}, "rebuild": {TABLE, "envsnap.cli.verify"}}
+# capture: the memo's answer reads its command line before argparse (cli/_capture_memo.py, a few hundred lines).
+ALSO = {
+    "capture": {"envsnap.cli._capture_memo"},
+    "check": {TABLE},
+    "import": {TABLE},
+    "rebuild": {TABLE, "envsnap.cli.verify"},
+}
 
 # Run with -S (no site: the developer interpreter's .pth files import what envsnap does not), then `import site`,
 # which loads what an ordinary start does (os and the rest), and site-packages on the path, without running any

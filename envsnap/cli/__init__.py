@@ -205,6 +205,13 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
             except (AttributeError, OSError):  # no stdout (closed at start: None), as argparse ignores it
                 pass
             return EXIT_OK
+        if args_list[:1] == ["capture"]:
+            # An unchanged environment's lock, given from the capture memo before argparse is even imported.
+            from ._capture_memo import quick_answer
+
+            quick = quick_answer(args_list[1:])
+            if quick is not None:
+                return quick
         command = next((a for a in args_list if not a.startswith("-")), None)
         # Inside the try: importing a command's modules (rich, packaging, the probes) is where a Ctrl-C
         # right after start-up lands.

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import time
 
 from .. import _defaults
@@ -11,10 +10,8 @@ from . import COMMAND_HELP, _output, add_no_cache
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from ..probes.capture import Captured
     from ..probes.target import TargetEnvironment
+    from ._capture_memo import CaptureMemo
 
 MAX_TIMEOUT = 86400.0
 
@@ -108,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     chosen = select_environment(args.python, args.prefix)
     use_cache = not args.no_cache
     # An unchanged environment's lock is given again from the memo, before the probe machinery loads.
-    memo = _Memo.of(args, chosen) if use_cache else None
-    if memo is not None and memo.answer(args, chosen, started):
+    memo = _memo_of(args, chosen) if use_cache else None
+    if memo is not None and memo.answer(args.output, started):
         return 0
     from ..probes.interface import CaptureOptions
     from ..probes.python import PendingProbe
@@ -166,99 +163,25 @@ def run(args: argparse.Namespace) -> int:
         if deep:
             _output.write_lines(*deep)
     else:
-        _summarise(args.output, written, digest, summary, started, deep, snapshot.envsnap.warnings)
+        from ._capture_memo import summarise
+
+        summarise(args.output, written, digest, summary, started, deep, snapshot.envsnap.warnings)
     if memo is not None and not deep and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):
         memo.keep(captured, started_ns, text, digest, summary, snapshot.envsnap.warnings)
     return 0
 
 
-def _summarise(
-    output: str,
-    written: bool,
-    digest: str,
-    summary: str,
-    started: float,
-    deep: list[str],
-    warnings: tuple[str, ...] | list[str],
-) -> None:
-    counts = f"{summary}, in {time.perf_counter() - started:.2f} s"
-    if written:
-        head = f"wrote {output}: {counts}"
-    else:
-        head = f"unchanged: {output} already records this environment ({digest[:19]}...), left as it was: {counts}"
-    # package metadata: no control characters
-    _output.write_lines(head, *deep, *(f"warning: {w}" for w in warnings))
+def _memo_of(args: argparse.Namespace, chosen: TargetEnvironment) -> CaptureMemo | None:
+    from ._capture_memo import CaptureMemo
 
-
-class _Memo:
-    """The capture memo (``probes/memo.py``) of this command: its file and what is read afresh to check it."""
-
-    def __init__(self, path: Path, fact: str, chosen: TargetEnvironment) -> None:
-        self.path, self.fact, self.chosen = path, fact, chosen
-
-    @classmethod
-    def of(cls, args: argparse.Namespace, chosen: TargetEnvironment) -> _Memo | None:
-        from .._defaults import capture_cache_path
-        from ..probes import memo
-
-        if not memo.eligible(
-            project=args.project, deep=args.deep, pin=args.pin, json_too=args.json, environ=os.environ
-        ):
-            return None
-        path = capture_cache_path("memo", chosen.cache_identity())
-        if path is None:
-            return None
-        command = [args.python, args.prefix, args.gpu_ids, args.gpu_timeout, args.deep_timeout, chosen]
-        return cls(path, memo.facts(command, os.environ), chosen)
-
-    def answer(self, args: argparse.Namespace, chosen: TargetEnvironment, started: float) -> bool:
-        """Give the kept lock when nothing it depended on changed; False when the capture must run."""
-        from .. import _locktext
-        from ..probes import memo
-
-        kept = memo.lookup(self.path, self.fact)
-        if kept is None:
-            return False
-        text = _locktext.with_created(kept["lock"], memo.utc_now())
-        written = True
-        if args.output != "-":
-            from pathlib import Path
-
-            from .. import _readlimits
-            from ..errors import LockfileError
-
-            try:
-                raw = _readlimits.read_bytes(Path(args.output), error=LockfileError, what="lockfile")
-            except LockfileError:
-                raw = b""
-            try:
-                old = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                old = ""
-            if old and _locktext.same_but_created(old, text):
-                written = False
-            elif raw or os.path.lexists(args.output):
-                return False  # another lock's text there: the full capture compares it as lockfile does
-        _output.write_lines(f"capturing {chosen.describe()}")
-        if args.output == "-":
-            _output.write_document(text)
-            return True
-        if written:
-            _locktext.write(text, args.output)
-        _summarise(args.output, written, kept["digest"], kept["summary"], started, [], kept["warnings"])
-        return True
-
-    def keep(
-        self,
-        captured: Captured,
-        started_ns: int,
-        text: str,
-        digest: str,
-        summary: str,
-        warnings: tuple[str, ...],
-    ) -> None:
-        """Keep this capture's lock with the stamps of what it read."""
-        from ..probes import memo
-
-        watch = memo.watch_of(captured, self.chosen, os.environ)
-        memo.save(self.path, self.fact, watch, started_ns, lock=text, digest=digest, summary=summary, warnings=warnings)
+    return CaptureMemo.of(
+        python=args.python,
+        output=args.output,
+        prefix=args.prefix,
+        project=args.project,
+        flags=(args.deep, args.pin, args.json),
+        gpu_ids=args.gpu_ids,
+        gpu_timeout=args.gpu_timeout,
+        deep_timeout=args.deep_timeout,
+        chosen=chosen,
+    )

@@ -97,8 +97,8 @@ class _Memo:
     """The verify memo: this environment's report against this lock, kept with what the capture behind it read
     (``probes/memo.py``, as ``capture``'s memo keeps a lock), and given again while none of it changed."""
 
-    def __init__(self, path: Path, fact: str, chosen: TargetEnvironment) -> None:
-        self.path, self.fact, self.chosen = path, fact, chosen
+    def __init__(self, path: Path, fact: str, chosen: TargetEnvironment, project: list[object]) -> None:
+        self.path, self.fact, self.chosen, self.project = path, fact, chosen, project
 
     @classmethod
     def of(cls, args: argparse.Namespace, chosen: TargetEnvironment) -> _Memo | None:
@@ -112,7 +112,7 @@ class _Memo:
 
         if not memo.eligible(project=None, deep=False, pin=False, json_too=False, environ=os.environ):
             return None
-        path = capture_cache_path("verify", chosen.cache_identity())
+        path = capture_cache_path("verify", chosen.cache_identity(), memo.SUFFIX)
         if path is None:
             return None
         try:  # the lock's exact text is part of the key; a lock that cannot be read fails in the full verify
@@ -120,7 +120,10 @@ class _Memo:
         except LockfileError:
             return None
         lock = hashlib.sha256(raw).hexdigest()
-        return cls(path, memo.facts(["verify", args.python, chosen, lock], os.environ), chosen)
+        # Inside a git work tree: its root, which recorded paths are written against (verify records no git
+        # state, and its lock is read, never written, so nothing else of git decides the report).
+        project = memo.project_facts(state=False, exclude=())
+        return cls(path, memo.facts(["verify", args.python, chosen, lock, *project], os.environ), chosen, project)
 
     def answer(self) -> VerifyReport | None:
         from ..compare.verdict import report_of
@@ -136,6 +139,8 @@ class _Memo:
         from ..compare.verdict import plain_report
         from ..probes import memo
 
+        if not memo.recorded_as_keyed(captured, self.project):
+            return
         watch = memo.watch_of(captured, self.chosen, os.environ)
         memo.save_answer(self.path, self.fact, watch, started_ns, plain_report(report))
 

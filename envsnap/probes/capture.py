@@ -56,6 +56,9 @@ class Captured:
     python: RawPython
     # The host's package database and ld.so cache as this capture read them (``run_capture(same_host=...)``).
     system: Future[tuple[PackageDatabase, Loader]] | None = None
+    # The git work tree it recorded paths against, and how it redacted (the memos check what they keyed on).
+    project_root: str | None = None
+    redact: PathRedactor | None = None
 
     def timings(self) -> dict[str, float]:
         """Seconds per probe, and per costly step inside one as ``probe:step`` (``deep:torch``)."""
@@ -154,7 +157,7 @@ def run_capture(
     finally:
         # A failed capture does not wait for a hung driver: the NVML worker has its own timeout.
         pool.shutdown(wait=False)
-    return Captured(_snapshot(ctx, results), results, raw, prepared)
+    return Captured(_snapshot(ctx, results), results, raw, prepared, root, ctx.redact)
 
 
 def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Snapshot:

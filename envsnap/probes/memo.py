@@ -18,22 +18,27 @@ target interpreter or loading the model. What the key holds (docs/design.md, "Th
   and NCCL's headers), the CUDA toolkit's version files, the conda metadata, the framework
   version files. A folder's stamp changes when an entry is added, removed or renamed in it.
 
-A capture inside a git work tree (its dirty state depends on every tracked file), with ``--project``, ``--deep``,
-``--pin`` or ``--json``, or one whose NVIDIA probe failed or timed out, is neither answered from nor kept in the
-memo. A file changed less than two seconds before the capture started is not trusted (its stamp may not move on
-its next change), nor one changed while it ran: then nothing is kept. ``--no-cache`` reads and writes no memo.
+Inside a git work tree the key also holds what the capture reads of git (``project_facts``): the work tree's
+root and the state the project probe records, by the probe's own calls (``gitstate``); a capture that recorded
+another state than the key's (an edit while it ran) is not kept (``recorded_as_keyed``). A capture with
+``--project``, ``--deep``, ``--pin`` or ``--json``, or with ``GIT_DIR``/``GIT_WORK_TREE`` set, or one whose NVIDIA
+probe failed or timed out, is neither answered from nor kept in the memo. A file changed less than two seconds
+before the capture started is not trusted (its stamp may not move on its next change), nor one changed while it
+ran: then nothing is kept. ``--no-cache`` reads and writes no memo.
+
+The memo is written with ``marshal`` (``SUFFIX``), which loads it several times faster than JSON and is built
+in, and the facts are digested without ``hashlib`` (``sha256_hex``): an answer imports nothing but this module,
+``probes/target.py`` and a few small ones of envsnap's (tests/probes/test_capture_memo.py lists them).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
+import marshal
 import os
 import sys
 import time
 
-from .._defaults import owned_privately
+from .._defaults import owned_privately, sha256_hex
 
 TYPE_CHECKING = False  # not typing's: a capture answered from the memo loads little more than this module
 if TYPE_CHECKING:
@@ -41,7 +46,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-FORMAT = 1
+FORMAT = 2
+SUFFIX = ".marshal"  # the memo files' (``memo-DIGEST.marshal``, ``verify-DIGEST.marshal``)
 MAX_BYTES = 64 << 20  # a memo larger than this is not kept (or read)
 RACY_NS = 2_000_000_000  # a stamp this close to the capture's start is not trusted (see the module's docstring)
 _CPU_KEYS = ("vendor_id", "model name", "Model name", "cpu model", "flags", "Features", "CPU implementer")
@@ -78,27 +84,48 @@ def utc_now() -> str:
 
 
 def eligible(*, project: str | None, deep: bool, pin: bool, json_too: bool, environ: Mapping[str, str]) -> bool:
-    """Whether this capture may be answered from (and kept in) the memo: not inside a git work tree, whose dirty
-    state depends on every tracked file, nor with an option that reads more than the files the memo stamps."""
+    """Whether this capture may be answered from (and kept in) the memo: not with an option that reads more than
+    the files the memo stamps and the git state it keys on (``project_facts``), nor with git told where the
+    repository is by a variable."""
     if project is not None or deep or pin or json_too or any(v in environ for v in _GIT_VARIABLES):
         return False
     try:
-        folder = os.getcwd()
+        os.getcwd()
     except OSError:
         return False
+    return True
+
+
+def _below_git() -> bool:
+    """A ``.git`` (a folder, or a file of a linked work tree or submodule) in the working directory or above it:
+    where git looks for the repository, without ``GIT_DIR`` (``eligible``)."""
+    try:
+        folder = os.getcwd()
+    except OSError:
+        return True
     while not os.path.lexists(os.path.join(folder, ".git")):
         if folder == os.path.dirname(folder):
-            return True
+            return False
         folder = os.path.dirname(folder)
-    return False
+    return True
 
 
-def _stamp(path: str) -> list[int] | None:
+def project_facts(*, state: bool, exclude: Sequence[str]) -> list[Any]:
+    """What a capture in the working directory reads of its git work tree, by the calls the capture makes: the
+    root it writes paths against (``gitstate.find_root``) and, with ``state``, the state the project probe
+    records (``gitstate.state``, ``exclude`` as the probe is given it). ``[None, None]`` outside any work tree,
+    found without running git (no ``.git`` here or above). A memo keyed on these answers only while git gives
+    the lock's project what it recorded: a commit, a checkout, an edit of a tracked file, ``git add``."""
+    if not _below_git():
+        return [None, None]
+    from .gitstate import find_root
+    from .gitstate import state as git_state
+
     try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return [st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        root = find_root(os.getcwd())
+    except OSError:
+        return [None, None]
+    return [root, git_state(root, exclude) if state and root is not None else None]
 
 
 def _read(path: str, limit: int = 1 << 20) -> str:
@@ -122,11 +149,15 @@ def _cpu_identity() -> str:
 
 def _nvidia_facts() -> list[str]:
     out = [_read("/proc/driver/nvidia/version"), _read("/proc/sys/kernel/random/boot_id")]
-    with contextlib.suppress(OSError):
+    try:
         for gpu in sorted(os.listdir("/proc/driver/nvidia/gpus")):
             out.append(gpu + "\n" + _read(f"/proc/driver/nvidia/gpus/{gpu}/information"))
-    with contextlib.suppress(OSError):
+    except OSError:
+        pass
+    try:  # noqa: SIM105 (contextlib is not imported on a memo's answer)
         out.append(" ".join(sorted(n for n in os.listdir("/dev") if n.startswith(("nvidia", "dri")))))
+    except OSError:
+        pass
     return out
 
 
@@ -135,14 +166,19 @@ def _code_stamps() -> list[str]:
     out = []
     pending = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
     while pending:
-        with contextlib.suppress(OSError), os.scandir(pending.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
-                    pending.append(entry.path)
-                elif entry.name.endswith((".py", ".json", ".typed")):
-                    with contextlib.suppress(OSError):
-                        st = entry.stat()
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                        pending.append(entry.path)
+                    elif entry.name.endswith((".py", ".json", ".typed")):
+                        try:
+                            st = entry.stat()
+                        except OSError:
+                            continue
                         out.append(f"{entry.path} {st.st_size} {st.st_mtime_ns} {st.st_ino}")
+        except OSError:
+            continue
     return sorted(out)
 
 
@@ -172,21 +208,52 @@ def facts(command: Sequence[object], environ: Mapping[str, str]) -> str:
         _nvidia_facts(),
         _code_stamps(),
     ]
-    return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8", "surrogateescape")).hexdigest()
+    # repr: each part is a string, a number or a list of them, whose repr is unambiguous.
+    return sha256_hex(repr(parts).encode("utf-8", "surrogateescape"))
+
+
+def recorded_as_keyed(captured: Any, project: Sequence[Any]) -> bool:
+    """Whether ``captured`` (a ``probes.capture.Captured``) wrote its paths against the root that ``project``
+    (``project_facts``, read before it ran) names and recorded the git state it holds: one that saw another (a
+    commit or an edit while it ran) is not kept under that key."""
+    root, found = project
+    if captured.project_root != root:
+        return False
+    if found is None:
+        return True
+    from .project import project_of, recorded
+
+    redact = captured.redact
+    return redact is not None and captured.snapshot.project == recorded(project_of(found), redact)
 
 
 def stamps(watch: Iterable[str]) -> list[list[int] | None]:
-    return [_stamp(path) for path in watch]
+    """Each path's (mode, size, mtime_ns, ctime_ns, inode, device), or None when it cannot be stat-ed."""
+    out: list[list[int] | None] = []
+    stat = os.stat
+    for path in watch:
+        try:
+            st = stat(path)
+        except (OSError, ValueError):
+            out.append(None)
+            continue
+        out.append([st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev])
+    return out
 
 
 def _files_in(folder: str, *, dirs: bool = False) -> list[str]:
     """The entries of ``folder`` (files only unless ``dirs``), without following links out of it."""
     out = []
-    with contextlib.suppress(OSError), os.scandir(folder) as entries:
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                if dirs or not entry.is_dir():
-                    out.append(entry.path)
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if dirs or not entry.is_dir():
+                        out.append(entry.path)
+                except OSError:
+                    continue
+    except OSError:
+        pass
     return out
 
 
@@ -273,7 +340,7 @@ def _racy(stamped: Sequence[list[int] | None], started_ns: int) -> bool:
     return any(s is not None and max(s[2], s[3]) >= started_ns - RACY_NS for s in stamped)
 
 
-def _kept(path: Path | None, fact: str) -> dict[str, Any] | None:
+def _kept(path: str | os.PathLike[str] | None, fact: str) -> dict[str, Any] | None:
     """The memo at ``path`` when its facts are ``fact`` and every path it watched is as it was."""
     if path is None:
         return None
@@ -282,38 +349,79 @@ def _kept(path: Path | None, fact: str) -> dict[str, Any] | None:
             if not owned_privately(os.fstat(fh.fileno())):
                 return None
             raw = fh.read(MAX_BYTES + 1)
-        memo = json.loads(raw) if len(raw) <= MAX_BYTES else None
-    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep
+    except OSError:
         return None
+    memo = decode(raw) if len(raw) <= MAX_BYTES else None
     if not (
-        isinstance(memo, dict)
+        type(memo) is dict
         and memo.get("format") == FORMAT
         and memo.get("facts") == fact
-        and isinstance(memo.get("watch"), list)
-        and all(isinstance(p, str) for p in memo["watch"])
-        and isinstance(memo.get("stamps"), list)
+        and type(memo.get("watch")) is list
+        and all(type(p) is str for p in memo["watch"])
+        and type(memo.get("stamps")) is list
     ):
         return None
-    # Compared as they are (no digest to compute): a stamp is a list of ints or null, as JSON gives it back.
+    # Compared as they are (no digest to compute): a stamp is a list of ints or None.
     return memo if stamps(memo["watch"]) == memo["stamps"] else None
 
 
-def lookup(path: Path | None, fact: str) -> dict[str, Any] | None:
+def lookup(path: str | os.PathLike[str] | None, fact: str) -> dict[str, Any] | None:
     """The kept capture at ``path`` when every input it depended on is unchanged: its lock text and summary."""
     memo = _kept(path, fact)
     if not (
         memo is not None
-        and isinstance(memo.get("lock"), str)
-        and isinstance(memo.get("summary"), str)
-        and isinstance(memo.get("digest"), str)
-        and isinstance(memo.get("warnings"), list)
-        and all(isinstance(w, str) for w in memo["warnings"])
+        and type(memo.get("lock")) is str
+        and _is_span(memo.get("created"), len(memo["lock"]))
+        and type(memo.get("summary")) is str
+        and type(memo.get("digest")) is str
+        and type(memo.get("warnings")) is list
+        and all(type(w) is str for w in memo["warnings"])
     ):
         return None
     return memo
 
 
-def lookup_answer(path: Path | None, fact: str) -> Any:
+def encode(document: dict[str, Any]) -> bytes:
+    """A memo file's bytes: the CRC-32 of ``document`` written with ``marshal``, then that (``decode``)."""
+    import zlib
+
+    blob = marshal.dumps(document)
+    return zlib.crc32(blob).to_bytes(4, "big") + blob
+
+
+def decode(raw: bytes) -> Any:
+    """What ``encode`` wrote, or None. marshal is not meant for a stranger's bytes: a memo is the user's own file
+    in a private folder (docs/security.md), and its checksum is checked first, for a file cut short or damaged
+    since: marshal reading one could claim a list of a billion items, and spend minutes on it."""
+    import zlib
+
+    if len(raw) < 4 or zlib.crc32(raw[4:]) != int.from_bytes(raw[:4], "big"):
+        return None
+    try:
+        return marshal.loads(raw[4:])
+    except (ValueError, EOFError, TypeError, MemoryError):
+        return None
+
+
+def _is_span(span: object, size: int) -> bool:
+    """``None``, or ``(start, end)`` within a text of ``size`` characters (``_locktext.created_span``)."""
+    return span is None or (
+        type(span) is tuple
+        and len(span) == 2
+        and type(span[0]) is int
+        and type(span[1]) is int
+        and 0 <= span[0] <= span[1] <= size
+    )
+
+
+def answer_text(kept: Mapping[str, Any], created: str) -> str:
+    """The kept lock's text (``lookup``) with ``created`` as its time."""
+    from .._locktext import with_created_at
+
+    return with_created_at(kept["lock"], kept["created"], created)
+
+
+def lookup_answer(path: str | os.PathLike[str] | None, fact: str) -> Any:
     """The answer kept by ``save_answer`` at ``path`` when every input it depended on is unchanged, else None."""
     memo = _kept(path, fact)
     return None if memo is None else memo.get("answer")
@@ -331,13 +439,22 @@ def save(
     warnings: Sequence[str],
 ) -> bool:
     """Keep this capture's lock for the next one; not when a watched path changed too recently to trust."""
-    kept = {"lock": lock, "digest": digest, "summary": summary, "warnings": list(warnings)}
+    from .._locktext import created_span
+
+    kept = {
+        "lock": lock,
+        "created": created_span(lock),
+        "digest": digest,
+        "summary": summary,
+        "warnings": list(warnings),
+    }
     return _save(path, fact, watch, started_ns, kept)
 
 
 def save_answer(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, answer: Any) -> bool:
-    """Keep a command's ``answer`` (plain JSON data) under the same key as a capture's lock (``verify``'s report
-    of an environment against a lock, whose text is among ``fact``)."""
+    """Keep a command's ``answer`` (plain data: dicts, lists, strings, numbers, booleans and None, given back as
+    it was given) under the same key as a capture's lock (``verify``'s report of an environment against a lock,
+    whose text is among ``fact``)."""
     return _save(path, fact, watch, started_ns, {"answer": answer})
 
 
@@ -348,14 +465,19 @@ def _save(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, k
     from . import cache
 
     document = {"format": FORMAT, "facts": fact, "watch": list(watch), "stamps": stamped, **kept}
-    blob = json.dumps(document, separators=(",", ":")).encode("utf-8", "surrogateescape")
+    try:
+        blob = encode(document)
+    except ValueError:  # not plain data (never, for what the callers keep)
+        return False
     if len(blob) > MAX_BYTES:
         return False
+    import contextlib
+
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     from .._cachedir import store
 
-    store(path, blob, keep=cache.KEEP_FILES)
+    store(path, blob, keep=cache.KEEP_FILES, suffix=SUFFIX)
     return True
 
 

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .. import _runner
-from .._privacy import strip_credentials
+from .._privacy import PathRedactor, strip_credentials
 from ..errors import ProbeError
 from ..model import Project
+from . import gitstate
+from .gitstate import untracked_locks as untracked_locks
 from .interface import Probe, ProbeContext, ProbeResult
 
-
-def _git(directory: str, *args: str) -> _runner.Result:
-    return _runner.run(["git", "-C", directory, *args], timeout=30)
-
-
-def find_root(directory: str) -> str | None:
-    res = _git(directory, "rev-parse", "--show-toplevel")
-    return res.stdout.strip() if res.ok and res.stdout.strip() else None
+find_root = gitstate.find_root
 
 
 def project_root(directory: str | None = None, lock: str | os.PathLike[str] | None = None) -> Path | None:
@@ -40,46 +33,6 @@ def project_root(directory: str | None = None, lock: str | os.PathLike[str] | No
     return Path(root) if root else Path(directory).absolute()
 
 
-def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:
-    """The whole work tree but the ``exclude`` files inside it, as git pathspecs."""
-    real_root = os.path.realpath(root)
-    out = []
-    for path in exclude:
-        rel = os.path.relpath(os.path.realpath(path), real_root)
-        if not rel.startswith(".."):
-            out.append(":(top,literal,exclude)" + rel.replace(os.sep, "/"))
-    return ["--", ":/", *out] if out else []
-
-
-def _is_envsnap_file(path: str) -> bool:
-    """An envsnap lockfile (its first table is ``[envsnap]``, which the lockfile module writes first) or an
-    ``envsnap run`` record (a ``[run]`` table whose first key names the record kind, in its first KiB)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
-    except OSError:
-        return False
-    if b'[run]\nkind = "envsnap run record"\n' in head:
-        return True
-    for line in head.splitlines():
-        line = line.strip()
-        if line and not line.startswith(b"#"):
-            return line == b"[envsnap]"
-    return False
-
-
-def untracked_locks(root: str) -> list[str]:
-    """Untracked (and not ignored) envsnap lockfiles and run records in the work tree (named ``*.lock`` or
-    ``*.toml``), as absolute paths."""
-    res = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
-    if not res.ok:
-        return []
-    # Only names a lock is given (``envsnap.lock``, ``*.lock``, ``*.toml``) are opened: an untracked data
-    # folder may hold many thousands of files.
-    found = (os.path.join(root, rel) for rel in res.stdout.split("\0") if rel.endswith((".lock", ".toml")))
-    return sorted(p for p in found if _is_envsnap_file(p))
-
-
 def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None:
     """None when ``directory`` is not inside a git work tree (or git is missing). ``exclude``: files left out
     of the dirty state, such as the lockfile being written (a lock cannot describe itself: recapturing in a
@@ -89,35 +42,21 @@ def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None
     root = find_root(directory)
     if root is None:
         return None
-    head = _git(root, "rev-parse", "--verify", "-q", "HEAD")
-    commit = head.stdout.strip() if head.ok else ""
-    branch_res = _git(root, "symbolic-ref", "--short", "-q", "HEAD")
-    branch = branch_res.stdout.strip() if branch_res.ok else ""
-    paths = _pathspec(root, [*exclude, *untracked_locks(root)])
-    status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", *paths)
-    dirty = bool(status.stdout.strip("\0"))
-    diff_digest = ""
-    if dirty:
-        hasher = hashlib.sha256()
-        diff = _git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", *paths) if commit else None
-        hasher.update((diff.stdout if diff else "").encode("utf-8", "surrogateescape"))
-        untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", *paths)
-        for rel in sorted(p for p in untracked.stdout.split("\0") if p):
-            hasher.update(b"\0untracked\0" + rel.encode())
-            try:
-                with open(os.path.join(root, rel), "rb") as fh:
-                    hasher.update(hashlib.sha256(fh.read()).digest())
-            except OSError:
-                pass
-        diff_digest = "sha256:" + hasher.hexdigest()
-    remote = ""
-    remotes = _git(root, "remote")
-    names = remotes.stdout.split() if remotes.ok else []
-    if names:
-        name = "origin" if "origin" in names else names[0]
-        url = _git(root, "remote", "get-url", name)
-        remote = strip_credentials(url.stdout.strip()) if url.ok else ""
-    return Project(commit=commit, branch=branch, dirty=dirty, diff_digest=diff_digest, remote_url=remote)
+    return project_of(gitstate.state(root, exclude))
+
+
+def project_of(found: gitstate.State) -> Project:
+    """The ``Project`` of a work tree's ``gitstate.state``: the remote's URL without credentials."""
+    commit, branch, dirty, diff_digest, remote = found
+    return Project(
+        commit=commit, branch=branch, dirty=dirty, diff_digest=diff_digest, remote_url=strip_credentials(remote)
+    )
+
+
+def recorded(found: Project, redact: PathRedactor) -> Project:
+    """``found`` as a lock records it: the remote's URL and the branch redacted (a branch is often named after
+    its author, ``alice/fix``; a local remote is a path)."""
+    return replace(found, remote_url=redact.url(found.remote_url), branch=redact.names(found.branch))
 
 
 def probe(ctx: ProbeContext) -> ProbeResult[Project | None]:
@@ -129,9 +68,7 @@ def probe(ctx: ProbeContext) -> ProbeResult[Project | None]:
     found = probe_project(ctx.project_root, exclude=[output] if output else [])
     if found is None:
         return ProbeResult(None)
-    # A branch is often named after its author (``alice/fix``); a local remote is a path.
-    redact = ctx.redact
-    return ProbeResult(replace(found, remote_url=redact.url(found.remote_url), branch=redact.names(found.branch)))
+    return ProbeResult(recorded(found, ctx.redact))
 
 
 class ProjectProbe(Probe[Project | None]):

@@ -5,9 +5,9 @@ environment without loading the probe contract."""
 from __future__ import annotations
 
 import os
-import re
 import sys
 
+from .._lazyre import LazyPattern
 from ..errors import ProbeError
 
 TYPE_CHECKING = False  # not typing's: a capture answered from the memo imports this module and little else
@@ -46,7 +46,7 @@ def resolve_interpreter(python: str) -> str:
     return os.path.abspath(candidate)
 
 
-_PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*t?$")
+_PYTHON_NAME = LazyPattern(r"(python|pypy)[0-9.]*t?$")
 
 
 def is_python_name(name: str) -> bool:

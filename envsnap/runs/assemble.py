@@ -385,7 +385,7 @@ def _verified(
     from ..probes import memo
 
     started_ns = time.time_ns()
-    path = capture_cache_path("runverify", target.cache_identity()) if use_cache else None
+    path = capture_cache_path("runverify", target.cache_identity(), memo.SUFFIX) if use_cache else None
     fact = memo.facts(["run-verify", interpreter, target, digest], os.environ) if path is not None else ""
     items = memo.lookup_answer(path, fact)
     if isinstance(items, list) and all(
@@ -449,7 +449,7 @@ def _capture(
     from ..probes import memo
 
     started_ns = time.time_ns()
-    path = capture_cache_path("run", target.cache_identity()) if use_cache else None
+    path = capture_cache_path("run", target.cache_identity(), memo.SUFFIX) if use_cache else None
     fact = memo.facts(["run", interpreter, target], os.environ) if path is not None else ""
     answer = memo.lookup_answer(path, fact)
     if isinstance(answer, dict) and isinstance(answer.get("document"), dict):

@@ -4,7 +4,7 @@ tree, a file changed too recently and a corrupt memo each mean a full capture.""
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import subprocess
 import sys
@@ -38,7 +38,7 @@ def env(demo_env: tuple[Path, Path], memo_on: Path) -> tuple[Path, Path, Path]: 
 
 
 def _memo_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("memo-*.json")) if folder.is_dir() else []
+    return sorted(folder.glob("memo-*.marshal")) if folder.is_dir() else []
 
 
 def _probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -155,13 +155,87 @@ def test_the_memo_depends_on_envsnap_s_own_code_and_the_command(monkeypatch: pyt
     assert memo.facts(["--python", "x"], environ) != fact
 
 
-def test_inside_a_git_work_tree_no_memo_is_used(
+def _git(*args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *args], check=True, capture_output=True
+    )
+
+
+def _edit(path: Path) -> None:
+    path.write_text(path.read_text() + "more\n")
+
+
+# Each but ``git add`` changes what the project probe records (dirty, the digest of the change, the commit, the
+# branch, the remote): the memo must not answer with the lock of before.
+_GIT_CHANGES: dict[str, Callable[[Path], None]] = {
+    "edit a tracked file": lambda tree: _edit(tree / "a.py"),
+    "edit it again": lambda tree: _edit(tree / "a.py"),
+    "git add": lambda tree: _git("add", "a.py"),
+    "an untracked file": lambda tree: (tree / "new.py").write_text("x = 1\n"),
+    "commit": lambda tree: _git("commit", "-qam", "two"),
+    "checkout another branch": lambda tree: _git("checkout", "-qb", "other"),
+    "commit on it": lambda tree: _git("commit", "-qm", "three", "--allow-empty"),
+    "checkout back": lambda tree: _git("checkout", "-q", "-"),
+    "a remote": lambda tree: _git("remote", "add", "origin", "https://example.org/r.git"),
+}
+
+
+def test_inside_a_git_work_tree_the_memo_answers_only_the_same_git_state(
     cli: Cli, env: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Most projects are git work trees: the memo answers there too, keyed on the root and the git state the
+    project probe records (``memo.project_facts``, the probe's own calls); after a commit, an edit of a tracked
+    file, ``git add``, a checkout, the capture runs again and gives the ``--no-cache`` lock, byte for byte."""
     py, _site, memo_on = env
-    subprocess.run(["git", "init", "-q", "."], check=True)
+    tree = Path.cwd()
+    _git("init", "-q", "-b", "main", ".")
+    (tree / "a.py").write_text("a = 1\n")
+    _git("add", "a.py")
+    _git("commit", "-qm", "one")
+    first = _lock(cli, py)
+    assert "[project]" in first and len(_memo_files(memo_on)) == 1
+    probes = _probes(monkeypatch)
+    assert _lock(cli, py) == first and probes == []  # answered from the memo inside the work tree
+    previous, changed = first, []
+    for what, change in _GIT_CHANGES.items():
+        change(tree)
+        count = len(probes)
+        after = _lock(cli, py)
+        assert after == _lock(cli, py, "--no-cache"), what  # never the lock of before
+        if after != previous:
+            changed.append(what)
+            assert len(probes) == count + 2, what  # the capture ran (and --no-cache)
+        count = len(probes)
+        assert _lock(cli, py) == after and len(probes) == count, what  # the memo answers the next one
+        previous = after
+    # git add changes no recorded fact (dirty, the digest of the change against HEAD): the same lock, answered.
+    assert changed == [what for what in _GIT_CHANGES if what != "git add"]
+    # The lock being written is left out of the dirty state, as the probe leaves it out: -o PATH in the tree.
+    written = cli("capture", "--python", py, "-o", "envsnap.lock")
+    assert written.code == 0 and probes[-1:] == [1]
+    count = len(probes)
+    again = cli("capture", "--python", py, "-o", "envsnap.lock")
+    assert "unchanged: " in again.err and len(probes) == count
+
+
+def test_a_memo_is_not_kept_when_the_git_state_moved_while_the_capture_ran(
+    cli: Cli, env: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is read before the capture; a capture that recorded another state (an edit while it ran) keeps
+    nothing under it (``memo.recorded_as_keyed``)."""
+    py, _site, memo_on = env
+    tree = Path.cwd()
+    _git("init", "-q", ".")
+    (tree / "a.py").write_text("a = 1\n")
+    real = capture_module.run_capture
+
+    def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        _edit(tree / "a.py")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(capture_module, "run_capture", edited_meanwhile)
     _lock(cli, py)
-    assert _memo_files(memo_on) == []  # the dirty state depends on every tracked file: not memoised
+    assert _memo_files(memo_on) == []
     monkeypatch.setenv("GIT_DIR", "/nowhere")
     assert not memo.eligible(project=None, deep=False, pin=False, json_too=False, environ=os.environ)
 
@@ -187,10 +261,14 @@ def test_a_file_changed_just_before_the_capture_is_not_trusted(
 
 
 def _corrupt(document: dict[str, Any]) -> list[bytes]:
-    out = [b"", b"not json", b"[]", b"[" * 100000, json.dumps({**document, "format": 99}).encode()]
-    for key in ("watch", "lock", "summary", "warnings", "stamps", "digest"):
-        out.append(json.dumps({**document, key: 7}).encode())
-    out.append(json.dumps({**document, "lock": "forged"}).encode()[:-1])
+    """Damaged files (each ignored before marshal reads it: it could spend minutes on one), and well-formed ones of
+    the wrong shape."""
+    whole = memo.encode(document)
+    out = [b"", b"not marshal", b"[" * 100000, whole[:-1], whole[:4] + b"[\x80\x96\x98\x00" + whole[9:]]
+    out += [memo.encode({**document, "format": 99}), memo.encode([]), whole[:4] + marshal.dumps({})]
+    for key in ("watch", "lock", "summary", "warnings", "stamps", "digest", "created"):
+        out.append(memo.encode({**document, key: 7}))
+    out.append(memo.encode({**document, "created": (0, len(document["lock"]) + 1)}))  # past the lock's end
     return out
 
 
@@ -198,7 +276,7 @@ def test_a_corrupt_memo_is_ignored(cli: Cli, env: tuple[Path, Path, Path], monke
     py, _site, memo_on = env
     expected = _lock(cli, py)
     (path,) = _memo_files(memo_on)
-    document = json.loads(path.read_bytes())
+    document = memo.decode(path.read_bytes())
     probes = _probes(monkeypatch)
     for n, blob in enumerate(_corrupt(document), start=1):
         path.write_bytes(blob)
@@ -277,8 +355,8 @@ def test_a_memo_others_may_write_is_ignored(
     py, _site = demo_env
     expected = _lock(cli, py)
     (path,) = _memo_files(memo_on)
-    document = json.loads(path.read_bytes())
-    path.write_text(json.dumps({**document, "lock": document["lock"].replace("demo", "forged")}))
+    document = memo.decode(path.read_bytes())
+    path.write_bytes(memo.encode({**document, "lock": document["lock"].replace("demo", "forged")}))
     path.chmod(0o666)
     probes = _probes(monkeypatch)
     assert _lock(cli, py) == expected and probes == [1]
@@ -327,3 +405,135 @@ def test_a_memo_answer_loads_neither_the_model_nor_the_grammar(
     imported = {line.rsplit("|", 1)[-1].strip() for line in second.stderr.splitlines() if "|" in line}
     assert "envsnap.probes.memo" in imported and "envsnap.lockfile" not in imported  # answered from the memo
     assert not imported & {"envsnap.model", "envsnap.grammar", "dataclasses", "typing", "packaging.version"}
+    # Nor argparse (the command line is read by hand: test_the_quick_parse_means_what_argparse_gives), re, json,
+    # hashlib (OpenSSL) or pathlib: a fifth of an answer (docs/design.md, "The capture memo").
+    assert not imported & {"argparse", "re", "enum", "json", "hashlib", "pathlib", "envsnap.cli.capture"}
+    # Over its own lock (`envsnap capture`, the default envsnap.lock), unchanged: neither, nor the grammar.
+    command = [*command[:-2], "-o", "envsnap.lock"]
+    subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, check=True)
+    again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, check=True)
+    assert "unchanged: envsnap.lock" in again.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines() if "|" in line}
+    assert "envsnap.probes.memo" in imported and not imported & {"envsnap.lockfile", "envsnap.grammar", "re"}
+    assert not imported & {"argparse", "pathlib", "json", "hashlib", "envsnap._readlimits"}
+
+
+@pytest.mark.parametrize("created", ["2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00+01:00", "2026-01-01T00:00:00"])
+def test_over_its_own_lock_of_another_time_form_the_answer_compares_as_lockfile_does(
+    cli: Cli, env: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch, created: str
+) -> None:
+    """The quick look at the old lock takes only a ``created`` of the form a capture writes; any other goes to the
+    grammar's comparison (``_locktext.same_but_created``): a valid time is left as it was, anything else
+    rewritten, as ``lockfile.dump_if_changed`` does."""
+    py, _site, _memo = env
+    first = cli("capture", "--python", py, "-o", "envsnap.lock")
+    assert first.code == 0
+    lock = Path("envsnap.lock")
+    lock.write_text(lock.read_text().replace('created = "2026-01-01T00:00:00Z"', f'created = "{created}"'))
+    probes = _probes(monkeypatch)
+    again = cli("capture", "--python", py, "-o", "envsnap.lock")
+    valid = created != "2026-01-01T00:00:00"
+    assert probes == ([] if valid else [1])  # a lock of another text goes to the full capture
+    assert ("unchanged: " in again.err) == valid
+    assert (f'created = "{created}"' in lock.read_text()) == valid
+
+
+# Command lines that must each mean what argparse makes of them, or go to argparse.
+_ARGVS = [
+    [],
+    ["-o", "-"],
+    ["-o", "x.lock"],
+    ["--output", "-"],
+    ["--output=y.lock"],
+    ["--output=-"],
+    ["--python", "/p/bin/python"],
+    ["--python=/q/bin/python"],
+    ["--python", "py", "-o", "-"],
+    ["-o", "-", "--python=/q"],
+    ["--python", "capture", "--output", "o"],
+    ["--python=a=b"],
+    ["-ox"],
+    ["-o=x"],
+    ["--out", "x"],
+    ["--pyth", "x"],
+    ["--p", "x"],
+    ["-o"],
+    ["--python"],
+    ["--output="],
+    ["--output=-x"],
+    ["-o", "--python"],
+    ["-o", "-1"],
+    ["-o", "-x"],
+    ["-o", ""],
+    ["-o", "a", "-o", "b"],
+    ["-o", "a", "--output=b"],
+    ["--python", "a", "--python", "b"],
+    ["--json"],
+    ["--no-cache"],
+    ["-o", "-", "--no-cache"],
+    ["--deep"],
+    ["--prefix", "/e"],
+    ["--gpu-timeout", "3"],
+    ["-h"],
+    ["--help"],
+    ["--", "x"],
+    ["x"],
+    ["--python", "p", "extra"],
+]
+
+
+@pytest.mark.parametrize("argv", _ARGVS, ids=lambda a: " ".join(a) or "(none)")
+def test_the_quick_parse_means_what_argparse_gives(argv: list[str]) -> None:
+    """A memo answer reads the command line by hand (``quick_options``): each shape it takes means exactly what
+    argparse makes of it, every other option at its default; anything else is left to argparse."""
+    from envsnap import _defaults
+    from envsnap.cli import build_parser
+    from envsnap.cli._capture_memo import quick_options
+
+    quick = quick_options(argv)
+    if quick is None:
+        return
+    args = build_parser("capture").parse_args(["capture", *argv])
+    assert quick == {"output": args.output, "python": args.python}
+    defaults = (args.project, args.prefix, args.json, args.deep, args.gpu_ids, args.pin, args.no_cache)
+    assert defaults == (None, None, False, False, False, False, False)
+    assert (args.gpu_timeout, args.deep_timeout) == (_defaults.GPU_TIMEOUT, _defaults.DEEP_TIMEOUT)
+
+
+def test_the_quick_parse_takes_the_common_shapes_and_leaves_the_rest() -> None:
+    from envsnap.cli._capture_memo import quick_options
+
+    taken = [argv for argv in _ARGVS if quick_options(argv) is not None]
+    assert taken == _ARGVS[: _ARGVS.index(["-ox"])]
+
+
+def test_a_kept_lock_s_created_line_is_replaced_as_the_expression_replaces_it() -> None:
+    """The memo keeps where its lock's ``created`` line is (no ``re`` on an answer): the text it gives is the
+    one the expression's substitution gives."""
+    import re
+
+    from envsnap import _locktext
+
+    expression = re.compile(r'^created = "([^"\\\n]*)"$', re.MULTILINE)
+    texts = [
+        '[envsnap]\ncreated = "2026-01-01T00:00:00Z"\nx = 1\n',
+        'created = "a"',
+        'x = 1\n created = "a"\ncreated = "b"\ncreated = "c"\n',
+        'created = "a\\"\ncreated = "b" \ncreated = "d"',
+        'created = "a\nb"\n',
+        "no such line\n",
+        "",
+    ]
+    for text in texts:
+        span = _locktext.created_span(text)
+        expected = expression.sub(lambda _m: 'created = "NOW"', text, count=1)
+        assert _locktext.with_created_at(text, span, "NOW") == _locktext.with_created(text, "NOW") == expected
+
+
+def test_the_digest_without_hashlib_is_sha256() -> None:
+    import hashlib
+
+    from envsnap._defaults import sha256_hex
+
+    for data in (b"", b"abc", bytes(range(256)) * 100):
+        assert sha256_hex(data) == hashlib.sha256(data).hexdigest()

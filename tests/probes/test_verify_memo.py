@@ -6,6 +6,7 @@ mean a full verify. The report is the full verify's, text and JSON, drifted or n
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,12 +27,13 @@ from testutil import CliResult
 from envsnap import lockfile
 from envsnap.compare import verdict
 from envsnap.probes import capture as capture_module
+from envsnap.probes import memo
 
 Cli = Callable[..., CliResult]
 
 
 def _memos(folder: Path) -> list[Path]:
-    return sorted(folder.glob("verify-*.json")) if folder.is_dir() else []
+    return sorted(folder.glob("verify-*.marshal")) if folder.is_dir() else []
 
 
 def _verify(cli: Cli, py: Path, lock: Path, *extra: str) -> tuple[int, str, str]:
@@ -120,7 +122,7 @@ def test_another_lock_text_is_verified_in_full(
     assert (code, out.replace("same.lock", "moved.lock")) == (code_moved, out_moved) and probes == [1, 1]
 
 
-@pytest.mark.parametrize("how", ["no-cache", "files", "git", "corrupt", "not a report"])
+@pytest.mark.parametrize("how", ["no-cache", "files", "a new work tree", "corrupt", "not a report"])
 def test_what_the_memo_does_not_answer(
     cli: Cli,
     demo_env: tuple[Path, Path],  # noqa: F811
@@ -137,16 +139,14 @@ def test_what_the_memo_does_not_answer(
     flags: tuple[str, ...] = ()
     if how in ("no-cache", "files"):
         flags = (f"--{how}",)
-    elif how == "git":
-        (Path.cwd() / ".git").mkdir()
+    elif how == "a new work tree":  # its root is what recorded paths are written against
+        subprocess.run(["git", "init", "-q", "."], check=True)
     elif how == "corrupt":
         kept.write_bytes(b"{" * 5000)
     else:
-        import json
-
-        data = json.loads(kept.read_text())
+        data = memo.decode(kept.read_bytes())
         data["answer"] = {"differences": [["mismatch", "python", "x"]]}
-        kept.write_text(json.dumps(data))
+        kept.write_bytes(memo.encode(data))
     assert _verify(cli, py, lock, *flags)[1:] == expected[1:]
     assert probes == [1]
 
@@ -163,3 +163,37 @@ def test_the_kept_report_is_every_field_of_the_report() -> None:
     for bad in ({}, [], {"differences": [[1] * 8]}, {**verdict.plain_report(report), "packages_checked": "3"}):
         with pytest.raises((TypeError, KeyError)):
             verdict.report_of(bad)
+
+
+def test_inside_a_git_work_tree_the_memo_answers(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Most projects are git work trees: verify records no git state, so the memo keys on the work tree's root
+    (``memo.project_facts``) and answers there, an edit or a commit notwithstanding; another work tree's root
+    verifies in full. Each answer is the ``--no-cache`` report."""
+    py, _site = demo_env
+    same, moved = _locks(cli, py, tmp_path)[:2]
+    git = ["git", "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", "."], check=True)
+    (Path.cwd() / "a.py").write_text("a = 1\n")
+    real = capture_module.run_capture
+    for lock in (same, moved):
+        expected = _verify(cli, py, lock, "--no-cache")
+        assert _verify(cli, py, lock) == expected  # verified in full, and kept
+        probes = _probes(monkeypatch)
+        assert _verify(cli, py, lock) == expected and probes == [], lock.name
+        subprocess.run([*git, "add", "a.py"], check=True)
+        subprocess.run([*git, "commit", "-qm", lock.name], check=True)
+        (Path.cwd() / "a.py").write_text(lock.name)
+        assert _verify(cli, py, lock) == expected and probes == [], lock.name
+        monkeypatch.setattr(capture_module, "run_capture", real)
+    inner = Path.cwd() / "inner"
+    inner.mkdir()
+    subprocess.run([*git, "init", "-q", str(inner)], check=True)
+    monkeypatch.chdir(inner)
+    probes = _probes(monkeypatch)
+    assert _verify(cli, py, same)[0] == 0 and probes == [1]

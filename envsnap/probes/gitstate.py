@@ -1,0 +1,104 @@
+"""What envsnap reads of a git work tree, without the model: its root (``find_root``) and the state the project
+probe records (``state``: commit, branch, dirty flag, digest of the uncommitted change, remote).
+
+``probes/project.py`` makes the lock's ``Project`` of ``state``; the capture and verify memos (``probes/memo.py``)
+key on the same calls, so that a memo inside a work tree answers only while git gives what the lock recorded.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .. import _runner
+
+TYPE_CHECKING = False  # not typing's: a memo's answer inside a work tree imports this module
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# (commit, branch, dirty, diff_digest, remote URL as git prints it: credentials and all)
+State = tuple[str, str, bool, str, str]
+
+
+def git(directory: str, *args: str) -> _runner.Result:
+    return _runner.run(["git", "-C", directory, *args], timeout=30)
+
+
+def find_root(directory: str) -> str | None:
+    res = git(directory, "rev-parse", "--show-toplevel")
+    return res.stdout.strip() if res.ok and res.stdout.strip() else None
+
+
+def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:
+    """The whole work tree but the ``exclude`` files inside it, as git pathspecs."""
+    real_root = os.path.realpath(root)
+    out = []
+    for path in exclude:
+        rel = os.path.relpath(os.path.realpath(path), real_root)
+        if not rel.startswith(".."):
+            out.append(":(top,literal,exclude)" + rel.replace(os.sep, "/"))
+    return ["--", ":/", *out] if out else []
+
+
+def _is_envsnap_file(path: str) -> bool:
+    """An envsnap lockfile (its first table is ``[envsnap]``, which the lockfile module writes first) or an
+    ``envsnap run`` record (a ``[run]`` table whose first key names the record kind, in its first KiB)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    if b'[run]\nkind = "envsnap run record"\n' in head:
+        return True
+    for line in head.splitlines():
+        line = line.strip()
+        if line and not line.startswith(b"#"):
+            return line == b"[envsnap]"
+    return False
+
+
+def untracked_locks(root: str) -> list[str]:
+    """Untracked (and not ignored) envsnap lockfiles and run records in the work tree (named ``*.lock`` or
+    ``*.toml``), as absolute paths."""
+    res = git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    if not res.ok:
+        return []
+    # Only names a lock is given (``envsnap.lock``, ``*.lock``, ``*.toml``) are opened: an untracked data
+    # folder may hold many thousands of files.
+    found = (os.path.join(root, rel) for rel in res.stdout.split("\0") if rel.endswith((".lock", ".toml")))
+    return sorted(p for p in found if _is_envsnap_file(p))
+
+
+def state(root: str, exclude: Sequence[str] = ()) -> State:
+    """The git state of the work tree at ``root`` (``probes/project.py``'s ``probe_project``, which documents
+    ``exclude``); the remote's URL as git prints it."""
+    import hashlib
+
+    head = git(root, "rev-parse", "--verify", "-q", "HEAD")
+    commit = head.stdout.strip() if head.ok else ""
+    branch_res = git(root, "symbolic-ref", "--short", "-q", "HEAD")
+    branch = branch_res.stdout.strip() if branch_res.ok else ""
+    paths = _pathspec(root, [*exclude, *untracked_locks(root)])
+    status = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", *paths)
+    dirty = bool(status.stdout.strip("\0"))
+    diff_digest = ""
+    if dirty:
+        hasher = hashlib.sha256()
+        diff = git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", *paths) if commit else None
+        hasher.update((diff.stdout if diff else "").encode("utf-8", "surrogateescape"))
+        untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z", *paths)
+        for rel in sorted(p for p in untracked.stdout.split("\0") if p):
+            hasher.update(b"\0untracked\0" + rel.encode())
+            try:
+                with open(os.path.join(root, rel), "rb") as fh:
+                    hasher.update(hashlib.sha256(fh.read()).digest())
+            except OSError:
+                pass
+        diff_digest = "sha256:" + hasher.hexdigest()
+    remote = ""
+    remotes = git(root, "remote")
+    names = remotes.stdout.split() if remotes.ok else []
+    if names:
+        name = "origin" if "origin" in names else names[0]
+        url = git(root, "remote", "get-url", name)
+        remote = url.stdout.strip() if url.ok else ""
+    return (commit, branch, dirty, diff_digest, remote)
