@@ -164,7 +164,7 @@ def load(identity: str, interpreter: str, use_cache: bool) -> OwnerMemo:
     from .._version import __version__
     from ..probes import memo
 
-    path = capture_cache_path(KIND, identity)
+    path = capture_cache_path(KIND, identity, memo.SUFFIX)
     if path is None:
         return OwnerMemo()
     # envsnap's code and version, its interpreter, the machine (memo.facts); not the variables: no answer here
