@@ -65,6 +65,8 @@ def read_text(path: str | os.PathLike[str]) -> str:
     """A lockfile's text, read as ``lockfile.load`` reads it (a regular file within the size limit, UTF-8),
     unchecked (``lockfile.read_text``; here for ``diff``, which answers from the parsed-lock cache without the
     loader)."""
+    from pathlib import Path  # not at import: a capture answered from its memo loads this module
+
     from . import _readlimits  # here: a capture answered from its memo writes a lock's text and reads none
 
     p = Path(path)
