@@ -122,7 +122,7 @@ def _memo_stamps() -> dict[str, int]:
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envsnap" / "capture"
     out = {}
     for kind in ("run-", "runverify-", "runowners-"):
-        for path in folder.glob(kind + "*.json"):
+        for path in folder.glob(kind + "*"):
             out[path.name] = path.stat().st_mtime_ns
     return out
 

@@ -203,17 +203,18 @@ def test_a_kept_capture_that_is_not_a_valid_lock_is_captured_afresh(
     """The memo's document is made into the text stored beside the record only through the lock's checks when
     its text is not kept: one that fails them is not used (the environment is captured again), never written."""
     import glob
-    import json
 
+    from envsnap.probes import memo as memo_module
     from envsnap.runs import cache
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
     _run(tmp_path, "first")
-    (kept,) = glob.glob(os.path.join(os.environ["XDG_CACHE_HOME"], "envsnap", "capture", "run-*.json"))
-    memo = json.loads(Path(kept).read_text())
+    folder = os.path.join(os.environ["XDG_CACHE_HOME"], "envsnap", "capture")
+    (kept,) = glob.glob(os.path.join(folder, "run-*" + memo_module.SUFFIX))
+    memo = memo_module.decode(Path(kept).read_bytes())
     memo["answer"]["document"]["python"] = {"version": "not a version"}
-    Path(kept).write_text(json.dumps(memo))
+    Path(kept).write_bytes(memo_module.encode(memo))
     for entry in cache.cache_dir().glob("locktext-*.json"):
         entry.unlink()
     second = _run(tmp_path, "second")
@@ -229,6 +230,7 @@ def test_no_cache_neither_reads_nor_keeps_the_owner_memo(
     """``--no-cache`` (``use_cache=False``) looks every owner up, ``--strict`` included (it reads ahead apart)."""
     import glob
 
+    from envsnap.probes.memo import SUFFIX
     from envsnap.runs.recorder import RunRequest, run_command
 
     monkeypatch.chdir(tmp_path)
@@ -240,8 +242,8 @@ def test_no_cache_neither_reads_nor_keeps_the_owner_memo(
         )
         request.use_cache = False
         assert run_command(request)[1].exit_status == 0
-        assert glob.glob(os.path.join(folder, "runowners-*.json")) == []
+        assert glob.glob(os.path.join(folder, "runowners-*" + SUFFIX)) == []
     assert (
         run_command(RunRequest(argv=(sys.executable, "-c", "pass"), record=tmp_path / "run.toml"))[1].exit_status == 0
     )
-    assert len(glob.glob(os.path.join(folder, "runowners-*.json"))) == 1
+    assert len(glob.glob(os.path.join(folder, "runowners-*" + SUFFIX))) == 1
