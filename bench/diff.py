@@ -143,7 +143,7 @@ def measure_verify(py: Path, folder: Path, env: dict[str, str], runs: int) -> di
     )
     # From a scratch folder and inside a git work tree (a project's checkout: a commit, an edited tracked file) the
     # memos answer an unchanged environment; in the work tree keyed on what capture and verify read of git.
-    scratch, repo = folder / "scratch", folder / "repo"
+    scratch, repo = folder / "scratch", folder / f"repo-{abs(hash(str(py)))}"  # a work tree per environment
     scratch.mkdir(exist_ok=True)
     repo.mkdir(exist_ok=True)
     git = ["git", "-C", str(repo), "-c", "user.email=bench@example.org", "-c", "user.name=bench"]

@@ -164,7 +164,8 @@ class CaptureMemo:
         # lock being written is left out of the dirty state, as the project probe leaves it out).
         work_tree = memo.project_facts(state=True, exclude=[] if output == "-" else [output])
         command = [python, prefix, gpu_ids, gpu_timeout, deep_timeout, chosen, *work_tree]
-        return cls(chosen.cache_identity(), memo.facts(command, os.environ), chosen, work_tree)
+        identity = memo.memo_identity(chosen.cache_identity(), work_tree)
+        return cls(identity, memo.facts(command, os.environ), chosen, work_tree)
 
     def answer(self, output: str, started: float) -> bool:
         """Give the kept lock when nothing it depended on changed; False when the capture must run."""

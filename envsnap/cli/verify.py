@@ -112,9 +112,6 @@ class _Memo:
 
         if not memo.eligible(project=None, deep=False, pin=False, json_too=False, environ=os.environ):
             return None
-        path = capture_cache_path("verify", chosen.cache_identity(), memo.SUFFIX)
-        if path is None:
-            return None
         try:  # the lock's exact text is part of the key; a lock that cannot be read fails in the full verify
             raw = _readlimits.read_bytes(Path(args.lock), error=LockfileError, what="lockfile")
         except LockfileError:
@@ -123,6 +120,9 @@ class _Memo:
         # Inside a git work tree: its root, which recorded paths are written against (verify records no git
         # state, and its lock is read, never written, so nothing else of git decides the report).
         project = memo.project_facts(state=False, exclude=())
+        path = capture_cache_path("verify", memo.memo_identity(chosen.cache_identity(), project), memo.SUFFIX)
+        if path is None:
+            return None
         return cls(path, memo.facts(["verify", args.python, chosen, lock, *project], os.environ), chosen, project)
 
     def answer(self) -> VerifyReport | None:

@@ -212,6 +212,14 @@ def facts(command: Sequence[object], environ: Mapping[str, str]) -> str:
     return sha256_hex(repr(parts).encode("utf-8", "surrogateescape"))
 
 
+def memo_identity(identity: str, project: Sequence[Any]) -> str:
+    """The name a memo file is kept under (``_defaults.capture_cache_name``): the environment's ``identity``, and
+    the work tree's root ``project`` names (``project_facts``), so that verifying or capturing one environment from
+    two folders keeps a memo for each instead of each run replacing the other's."""
+    root = project[0]
+    return identity if root is None else f"{identity}\0{root}"
+
+
 def recorded_as_keyed(captured: Any, project: Sequence[Any]) -> bool:
     """Whether ``captured`` (a ``probes.capture.Captured``) wrote its paths against the root that ``project``
     (``project_facts``, read before it ran) names and recorded the git state it holds: one that saw another (a

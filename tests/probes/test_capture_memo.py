@@ -218,6 +218,28 @@ def test_inside_a_git_work_tree_the_memo_answers_only_the_same_git_state(
     assert "unchanged: " in again.err and len(probes) == count
 
 
+def test_a_work_tree_and_a_folder_outside_it_keep_a_memo_each(
+    cli: Cli, env: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memo file is named by the environment and the work tree's root (``memo.memo_identity``): capturing one
+    environment from a project and from elsewhere, in turn, does not make each capture replace the other's memo."""
+    py, _site, memo_on = env
+    outside = Path.cwd()
+    tree = outside / "project"
+    tree.mkdir()
+    _git("init", "-q", str(tree))
+    locks = {}
+    for folder in (outside, tree):
+        monkeypatch.chdir(folder)
+        locks[folder] = _lock(cli, py)
+    assert len(_memo_files(memo_on)) == 2 and "[project]" in locks[tree] and "[project]" not in locks[outside]
+    probes = _probes(monkeypatch)
+    for folder in (outside, tree, outside, tree):
+        monkeypatch.chdir(folder)
+        assert _lock(cli, py) == locks[folder]
+    assert probes == []
+
+
 def test_a_memo_is_not_kept_when_the_git_state_moved_while_the_capture_ran(
     cli: Cli, env: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
