@@ -240,7 +240,7 @@ def run_command(
         prepared.join()  # before this thread imports anything (see ``imported``); its errors are raised below
         import dataclasses
 
-        from .reports import read_hook_reports
+        from .reports import loaded_objects, read_hook_reports
 
         reports = read_hook_reports(hooks)
         if req.outputs:  # not imported otherwise: what is done now is on the critical path
@@ -284,7 +284,7 @@ def run_command(
                 *(assemble.to_data("input", p, fp) for p, fp in inputs),
                 *(assemble.to_data("output", p, fp) for p, fp in outputs),
             ],
-            objects=set(finished.objects) | {m for r in reports for m in r.maps},
+            objects=loaded_objects(finished.objects, reports),
             reports=reports,
             processes=finished.processes,
             method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "

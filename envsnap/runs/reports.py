@@ -22,6 +22,7 @@ class PythonReport:
     base_prefix: str
     modules: dict[str, str]
     maps: tuple[str, ...]
+    hook_maps: tuple[str, ...] = ()  # what the hook itself mapped at exit, after ``maps`` was read (json's)
 
 
 class HookError(EnvsnapError):
@@ -62,6 +63,7 @@ def read_hook_reports(folder: str | os.PathLike[str]) -> list[PythonReport]:
                 base_prefix=data["base_prefix"],
                 modules={str(k): v for k, v in modules.items() if isinstance(v, str)},
                 maps=tuple(m for m in maps if isinstance(m, str)),
+                hook_maps=tuple(m for m in data.get("hook_maps") or () if isinstance(m, str)),
             )
         )
     return out
@@ -69,3 +71,12 @@ def read_hook_reports(folder: str | os.PathLike[str]) -> list[PythonReport]:
 
 def top_level_modules(names: Iterable[str]) -> list[str]:
     return sorted({n.split(".", 1)[0] for n in names if n and not n.startswith("_")})
+
+
+def loaded_objects(sampled: Iterable[str], reports: Iterable[PythonReport]) -> set[str]:
+    """The files the command's processes mapped: those sampled and those each Python process reported, but not
+    what only a hook mapped at its exit (its ``json``), which a sample taken then may have seen."""
+    reports = list(reports)
+    program = {m for r in reports for m in r.maps}
+    hooks = {m for r in reports for m in r.hook_maps} - program
+    return (set(sampled) - hooks) | program

@@ -582,6 +582,38 @@ def test_what_the_hook_itself_imports_is_not_recorded_as_the_program_s(
     assert "json" in loaded["json"].modules
 
 
+def test_what_only_the_hook_mapped_at_exit_is_not_recorded_even_when_a_sample_saw_it(tmp_path: Path) -> None:
+    """The hook imports json to write its report, after reading its maps: a sample of the maps taken then saw
+    json's extension, and the record listed it as the program's in some runs and not in others (a run of an
+    unchanged environment then looked its owner up again). The hook reports what its own import mapped; that is
+    left out unless a process of the program mapped it too."""
+    from envsnap.runs import trace
+    from envsnap.runs.reports import PythonReport, loaded_objects, read_hook_reports
+
+    res = subprocess.run(
+        [sys.executable, "-c", "import sys"],
+        env=trace.hook_environment(dict(os.environ), str(tmp_path)),
+        capture_output=True,
+        timeout=60,
+    )
+    assert res.returncode == 0
+    (report,) = read_hook_reports(tmp_path)
+    import _json
+
+    if getattr(_json, "__file__", None):  # an extension module here (not built into the interpreter)
+        assert report.hook_maps == (os.path.realpath(_json.__file__),) or _json.__file__ in report.hook_maps
+        assert not set(report.hook_maps) & set(report.maps)
+
+    def made(maps: tuple[str, ...], hook_maps: tuple[str, ...]) -> PythonReport:
+        return PythonReport(1, "py", "3.11.7", "/p", "/p", {}, maps, hook_maps)
+
+    sampled = {"/p/_json.so", "/lib/libc.so.6"}
+    assert loaded_objects(sampled, [made(("/lib/libc.so.6",), ("/p/_json.so",))]) == {"/lib/libc.so.6"}
+    both = [made(("/lib/libc.so.6",), ("/p/_json.so",)), made(("/p/_json.so",), ())]  # another imported json
+    assert loaded_objects(sampled, both) == sampled
+    assert loaded_objects({"/bin/sh"}, [made(("/lib/libc.so.6",), ())]) == {"/bin/sh", "/lib/libc.so.6"}
+
+
 def test_the_hooks_folder_is_private_and_new_and_falls_back_to_tempfile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

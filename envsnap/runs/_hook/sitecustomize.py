@@ -28,15 +28,7 @@ def _envsnap_run_hook() -> None:
                     continue
                 path = getattr(module, "__file__", None)
                 modules[name] = path if isinstance(path, str) else ""
-            maps = []  # type: list[str]
-            try:
-                with open("/proc/self/maps") as fh:
-                    for line in fh:
-                        parts = line.split(None, 5)
-                        if len(parts) == 6 and "x" in parts[1] and parts[5].startswith("/"):
-                            maps.append(parts[5].rstrip("\n"))
-            except OSError:
-                pass
+            maps = _maps()
             import json  # after the lists: its modules and its _json extension are the hook's, not the program's
 
             data = {
@@ -47,6 +39,8 @@ def _envsnap_run_hook() -> None:
                 "base_prefix": getattr(sys, "base_prefix", sys.prefix),
                 "modules": modules,
                 "maps": sorted(set(maps)),
+                # What importing json mapped: the hook's, which a sample of the maps taken now may still see.
+                "hook_maps": sorted(set(_maps()) - set(maps)),
             }
             name = os.path.join(out_dir, "py-%d.json" % os.getpid())
             tmp = name + ".tmp"
@@ -57,6 +51,20 @@ def _envsnap_run_hook() -> None:
             pass
 
     atexit.register(write)
+
+
+def _maps():  # type: () -> list[str]
+    """The files this process has mapped executable."""
+    maps = []  # type: list[str]
+    try:
+        with open("/proc/self/maps") as fh:
+            for line in fh:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and "x" in parts[1] and parts[5].startswith("/"):
+                    maps.append(parts[5].rstrip("\n"))
+    except OSError:
+        pass
+    return maps
 
 
 def _chain() -> None:
