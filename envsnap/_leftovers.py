@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,10 @@ from typing import IO
 PREFIX = ".envsnap-"
 KINDS = ("bundle", "conda", "venv", "rebuild", "install", "tmp")
 SIBLING = "sibling"
+# A folder or file is made and then locked under this, and ``find`` judges entries under it: a sweep on another
+# thread of this process (a rebuild makes its staging folder while its check runs) never takes one that is made
+# and not yet held.
+_MAKING = threading.Lock()
 _NAME = re.compile(r"\.envsnap-(" + "|".join(KINDS) + r")-.+")
 
 
@@ -88,8 +93,9 @@ def find(folder: Path) -> list[Leftover]:
     except OSError:
         return found
     for entry in entries:
-        if not is_leftover_name(entry.name) or entry.is_symlink() or _in_use(entry):
-            continue
+        with _MAKING:
+            if not is_leftover_name(entry.name) or entry.is_symlink() or _in_use(entry):
+                continue
         size = size_of(entry)
         sibling = _sibling_of(entry) if entry.is_dir() else None
         if sibling is not None and sibling.is_dir() and not sibling.is_symlink():
@@ -125,8 +131,9 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
     assert kind in KINDS
     parent.mkdir(parents=True, exist_ok=True)
     sweep(parent)
-    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=parent))
-    fd = _hold(path)
+    with _MAKING:
+        path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=parent))
+        fd = _hold(path)
     try:
         yield path
     finally:
@@ -152,10 +159,16 @@ def forget_sibling(holder: Path) -> None:
 def held_file(parent: Path, name: str) -> Iterator[tuple[IO[bytes], Path]]:
     """A new ``.envsnap-tmp-<name>.*`` file in ``parent``, open for writing and held; removed unless the caller
     renamed it away. For writing a file atomically (write, then ``os.replace``)."""
-    fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}tmp-{name[:80]}.", dir=parent)
+    with _MAKING:
+        fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}tmp-{name[:80]}.", dir=parent)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
     path = Path(tmp)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as handle:
             yield handle, path
     finally:

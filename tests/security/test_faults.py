@@ -380,3 +380,40 @@ def test_the_next_run_removes_a_killed_runs_temporary_files(tmp_path: Path, cli:
     (tmp_path / ".envsnap-tmp-envsnap.lock.k1ll3d").write_text("half a lock")  # a capture killed mid-write
     lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "envsnap.lock")
     assert [p.name for p in tmp_path.iterdir()] == ["envsnap.lock"]
+
+
+def test_a_sweep_on_another_thread_never_takes_a_folder_made_and_not_yet_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild makes its staging folder on one thread while another makes (and sweeps) its own: the folder
+    between its creation and its lock is not a leftover."""
+    import threading
+
+    from envsnap import _leftovers
+
+    made, release = threading.Event(), threading.Event()
+    real_hold = _leftovers._hold
+
+    def slow_hold(path: Path) -> int:
+        made.set()  # created, not yet held: a sweep now must not take it
+        assert release.wait(60)
+        return real_hold(path)
+
+    monkeypatch.setattr(_leftovers, "_hold", slow_hold)
+    seen: list[Path] = []
+
+    def make() -> None:
+        with _leftovers.held_dir(tmp_path, "venv") as held:
+            seen.append(held)
+            assert held.is_dir()
+
+    maker = threading.Thread(target=make)
+    maker.start()
+    assert made.wait(60)
+    sweeper = threading.Thread(target=_leftovers.sweep, args=(tmp_path,))
+    sweeper.start()
+    sweeper.join(2)  # without the guard it removes the folder now; with it, it waits for the lock
+    release.set()
+    maker.join(60)
+    sweeper.join(60)
+    assert len(seen) == 1  # the folder was there, held, when its maker used it
