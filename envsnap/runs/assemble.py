@@ -204,7 +204,7 @@ def loaded(
     files = {f for r in reports for f in r.modules.values() if f}
     dists = memo.known_modules(files)
     distributions = distributions_of(files, index, known=dists)
-    memo.learn({p: found[p] for p in objects}, dists)
+    memo.learn({p: found[p] for p in objects}, dists, index.loaded())
     return Loaded(
         method=method,
         processes=processes,

@@ -5,11 +5,12 @@ the ``RECORD`` files of the site folders the files lie in; a program run again l
 run keeps what it found, path by path (the Python distribution, conda package or system package owning each
 shared object; the distribution of each module file), with the stamps of what the answers depended on, in
 ``probes/memo.py``'s store: the package databases (dpkg's status file and its folder of lists, apk's, rpm's),
-each site folder a file lies in, each ``.dist-info`` folder in it and its ``RECORD``, the ``conda-meta`` folder and
-files of a conda-owned file's environment, and each file itself. A run whose every file is in the memo, with
-none of those changed, reads no list and no ``RECORD``; a file not in it is looked up as before, and the memo
-kept with it. Whether a conda environment lies above a file is checked afresh every run (a ``conda-meta``
-folder appearing above a file changes its owner), and so is the interpreter (``libraries.classify``).
+each site folder a file lies in or whose RECORD files were read, each ``.dist-info`` folder in it and its
+``RECORD``, the ``conda-meta`` folder and files of a conda-owned file's environment, and each file itself. A
+run whose every file is in the memo, with none of those changed, reads no list and no ``RECORD``; a file not
+in it is looked up as before, and the memo kept with it. Whether a conda environment lies above a file is
+checked afresh every run (a ``conda-meta`` folder appearing above a file changes its owner), and so is the
+interpreter (``libraries.classify``).
 """
 
 from __future__ import annotations
@@ -45,12 +46,14 @@ class OwnerMemo:
         self.started_ns = time.time_ns()
         self.objects: dict[str, Owner | None] = {}
         self.modules: dict[str, tuple[str, str] | None] = {}
+        self.sites: set[str] = set()  # the site folders whose RECORD files the answers were found in
         self.hit = False
         self.changed = False
         if isinstance(kept, dict):
-            objects, modules = _objects(kept.get("objects")), _modules(kept.get("modules"))
-            if objects is not None and modules is not None:
+            objects, modules, sites = _objects(kept.get("objects")), _modules(kept.get("modules")), kept.get("sites")
+            if objects is not None and modules is not None and isinstance(sites, list):
                 self.objects, self.modules, self.hit = objects, modules, True
+                self.sites = {s for s in sites if isinstance(s, str)}
 
     def known_objects(self, paths: Iterable[str], conda: CondaIndex) -> dict[str, Owner | None]:
         """The kept owners of ``paths``: a file with no Python owner kept is looked up again when a conda
@@ -68,9 +71,19 @@ class OwnerMemo:
     def known_modules(self, files: Iterable[str]) -> dict[str, tuple[str, str] | None]:
         return {f: self.modules[f] for f in files if f in self.modules}
 
-    def learn(self, objects: Mapping[str, Owner | None], modules: Mapping[str, tuple[str, str] | None]) -> None:
-        """What this run found; only files in a site folder are kept among the modules (the others have no
-        distribution without reading anything)."""
+    def learn(
+        self,
+        objects: Mapping[str, Owner | None],
+        modules: Mapping[str, tuple[str, str] | None],
+        sites: Iterable[str] = (),
+    ) -> None:
+        """What this run found, and ``sites``, the site folders whose RECORD files it read to find it (a file is
+        also found through its real path in another folder's RECORD); only files in a site folder are kept
+        among the modules (the others have no distribution without reading anything)."""
+        for site in sites:
+            if site not in self.sites:
+                self.sites.add(site)
+                self.changed = True
         for path, owner in objects.items():
             if path not in self.objects or self.objects[path] != owner:
                 self.objects[path] = owner
@@ -90,13 +103,14 @@ class OwnerMemo:
         answer = {
             "objects": {p: [o.kind, o.package, o.version] if o else None for p, o in sorted(self.objects.items())},
             "modules": {p: list(d) if d else None for p, d in sorted(self.modules.items())},
+            "sites": sorted(self.sites),
         }
         return memo.save_answer(self.path, self.fact, self.watch(), self.started_ns, answer)  # type: ignore[arg-type]
 
     def watch(self) -> list[str]:
         """What the kept answers depend on (the module's docstring)."""
         paths: dict[str, None] = dict.fromkeys(PACKAGE_DATABASES)
-        sites: dict[str, None] = {}
+        sites: dict[str, None] = dict.fromkeys(sorted(self.sites))
         for path in [*self.objects, *self.modules]:
             paths[path] = None
             site = site_dir(path)

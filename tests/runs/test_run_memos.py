@@ -181,6 +181,13 @@ def test_the_owner_memo_is_not_given_once_a_site_folder_or_the_package_database_
     assert first.save() and kept().hit
     (site / "other-2.0.dist-info").mkdir()  # another distribution installed beside it
     assert not kept().hit
+    # A site folder whose RECORD files were read holds no kept file, but may own one through its real path.
+    other = tmp_path / "other" / "site-packages"
+    other.mkdir(parents=True)
+    first.learn({}, {}, [str(other)])
+    assert first.save() and kept().hit and kept().sites == {str(other)}
+    (other / "linked-1.0.dist-info").mkdir()
+    assert not kept().hit
 
 
 def test_a_kept_owner_is_looked_up_again_once_a_conda_environment_lies_above_it(tmp_path: Path) -> None:
