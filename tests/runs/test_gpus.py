@@ -53,3 +53,54 @@ def test_without_nvml_the_gpus_used_are_unknown_and_say_why(monkeypatch: pytest.
     result = watch.result()
     assert not result.used_known and result.used == ()
     assert result.note == "no NVIDIA driver library (NVML) on this host"
+
+
+def test_with_a_driver_pynvml_is_imported_by_start_and_polled_in_the_watch_s_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``start`` imports pynvml in the calling thread (envsnap run lets one thread import at a time) and the
+    polling thread uses that module: NVML started, the tree's processes matched, NVML shut down; an NVML that
+    cannot start says so."""
+    import sys
+    import threading
+    import types
+
+    me = os.getpid()
+    calls: list[str] = []
+    importer: list[str] = []
+
+    fake = types.ModuleType("pynvml")
+    fake.nvmlInit = lambda: calls.append("init")  # type: ignore[attr-defined]
+    fake.nvmlShutdown = lambda: calls.append("shutdown")  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetCount = lambda: 1  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetHandleByIndex = lambda i: i  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetName = lambda h: b"H200"  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetComputeRunningProcesses = lambda h: [SimpleNamespace(pid=me)]  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetGraphicsRunningProcesses = lambda h: []  # type: ignore[attr-defined]
+
+    real_import = __import__
+
+    def spying_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "pynvml":
+            importer.append(threading.current_thread().name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(gpus, "find_library", lambda environ: "/usr/lib/libnvidia-ml.so.1")
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    monkeypatch.setattr("builtins.__import__", spying_import)
+    watch = GpuWatch(pids=lambda: {me}, environ={}, interval=0.01)
+    watch.start()
+    watch.stop()
+    monkeypatch.setattr("builtins.__import__", real_import)
+    result = watch.result()
+    assert importer == [threading.current_thread().name]
+    assert result.used == ("0 (H200)",) and result.used_known and calls[0] == "init" and calls[-1] == "shutdown"
+
+    def broken() -> None:
+        raise RuntimeError("driver/library version mismatch")
+
+    fake.nvmlInit = broken  # type: ignore[attr-defined]
+    failing = GpuWatch(pids=lambda: {me}, environ={})
+    failing.start()
+    failing.stop()
+    assert not failing.result().used_known and "NVML could not be started" in failing.result().note
