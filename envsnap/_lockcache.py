@@ -15,9 +15,9 @@ so does ``--no-cache`` (capture, check, verify: ``bypassed``). The newest ``MAX_
 (``_cachedir``).
 
 Beside the parsed documents it keeps *views*: what one command derived from a checked lock in the plain tuples it
-compares (``diff``'s package rows, ``compare/diff.py``), written with ``marshal`` because it loads an order of
-magnitude faster than JSON. A view's key also holds the command's name and the state of the modules its
-derivation follows, and the Python version (``marshal``'s format is the interpreter's).
+compares (``diff``'s package rows, ``compare/diff.py``), written with ``marshal`` behind a checksum (``_sealed``)
+because it loads an order of magnitude faster than JSON. A view's key also holds the command's name and the state
+of the modules its derivation follows, and the Python version (``marshal``'s format is the interpreter's).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any
 from . import _cachedir, _readlimits
 from ._defaults import LOCKS_CACHE as LOCKS_CACHE
 from ._defaults import owned_privately, private_cache_dir
+from ._sealed import seal, unseal
 from ._version import __version__
 from .errors import EnvsnapError
 
@@ -155,10 +156,7 @@ def get_view(name: str) -> Any:
     read = _read_entry(f"{name}{_VIEW_SUFFIX}")
     if read is None:
         return None
-    try:
-        entry = marshal.loads(read[1])
-    except (ValueError, EOFError, TypeError):
-        return None
+    entry = unseal(read[1])
     if type(entry) is not tuple or len(entry) != 2 or entry[0] != name:
         return None
     _used(read[0])
@@ -173,7 +171,7 @@ def put_view(name: str, value: Any) -> None:
     if folder is None:
         return
     try:
-        data = marshal.dumps((name, value))
+        data = seal((name, value))
     except ValueError:
         return
     _cachedir.store(folder / f"{name}{_VIEW_SUFFIX}", data, keep=MAX_ENTRIES, suffix=_VIEW_SUFFIX)

@@ -33,12 +33,12 @@ in, and the facts are digested without ``hashlib`` (``sha256_hex``): an answer i
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
 import time
 
 from .._defaults import owned_privately, sha256_hex
+from .._sealed import seal, unseal
 
 TYPE_CHECKING = False  # not typing's: a capture answered from the memo loads little more than this module
 if TYPE_CHECKING:
@@ -359,7 +359,7 @@ def _kept(path: str | os.PathLike[str] | None, fact: str) -> dict[str, Any] | No
             raw = fh.read(MAX_BYTES + 1)
     except OSError:
         return None
-    memo = decode(raw) if len(raw) <= MAX_BYTES else None
+    memo = unseal(raw) if len(raw) <= MAX_BYTES else None
     if not (
         type(memo) is dict
         and memo.get("format") == FORMAT
@@ -387,28 +387,6 @@ def lookup(path: str | os.PathLike[str] | None, fact: str) -> dict[str, Any] | N
     ):
         return None
     return memo
-
-
-def encode(document: dict[str, Any]) -> bytes:
-    """A memo file's bytes: the CRC-32 of ``document`` written with ``marshal``, then that (``decode``)."""
-    import zlib
-
-    blob = marshal.dumps(document)
-    return zlib.crc32(blob).to_bytes(4, "big") + blob
-
-
-def decode(raw: bytes) -> Any:
-    """What ``encode`` wrote, or None. marshal is not meant for a stranger's bytes: a memo is the user's own file
-    in a private folder (docs/security.md), and its checksum is checked first, for a file cut short or damaged
-    since: marshal reading one could claim a list of a billion items, and spend minutes on it."""
-    import zlib
-
-    if len(raw) < 4 or zlib.crc32(raw[4:]) != int.from_bytes(raw[:4], "big"):
-        return None
-    try:
-        return marshal.loads(raw[4:])
-    except (ValueError, EOFError, TypeError, MemoryError):
-        return None
 
 
 def _is_span(span: object, size: int) -> bool:
@@ -474,7 +452,7 @@ def _save(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, k
 
     document = {"format": FORMAT, "facts": fact, "watch": list(watch), "stamps": stamped, **kept}
     try:
-        blob = encode(document)
+        blob = seal(document)
     except ValueError:  # not plain data (never, for what the callers keep)
         return False
     if len(blob) > MAX_BYTES:

@@ -17,6 +17,7 @@ from test_capture_cache import _write_dist, cache_home, demo_env  # noqa: F401 (
 from test_system import _minimal_elf64
 from testutil import CliResult
 
+from envsnap import _sealed
 from envsnap.probes import capture as capture_module
 from envsnap.probes import memo
 
@@ -285,12 +286,12 @@ def test_a_file_changed_just_before_the_capture_is_not_trusted(
 def _corrupt(document: dict[str, Any]) -> list[bytes]:
     """Damaged files (each ignored before marshal reads it: it could spend minutes on one), and well-formed ones of
     the wrong shape."""
-    whole = memo.encode(document)
+    whole = _sealed.seal(document)
     out = [b"", b"not marshal", b"[" * 100000, whole[:-1], whole[:4] + b"[\x80\x96\x98\x00" + whole[9:]]
-    out += [memo.encode({**document, "format": 99}), memo.encode([]), whole[:4] + marshal.dumps({})]
+    out += [_sealed.seal({**document, "format": 99}), _sealed.seal([]), whole[:4] + marshal.dumps({})]
     for key in ("watch", "lock", "summary", "warnings", "stamps", "digest", "created"):
-        out.append(memo.encode({**document, key: 7}))
-    out.append(memo.encode({**document, "created": (0, len(document["lock"]) + 1)}))  # past the lock's end
+        out.append(_sealed.seal({**document, key: 7}))
+    out.append(_sealed.seal({**document, "created": (0, len(document["lock"]) + 1)}))  # past the lock's end
     return out
 
 
@@ -298,7 +299,7 @@ def test_a_corrupt_memo_is_ignored(cli: Cli, env: tuple[Path, Path, Path], monke
     py, _site, memo_on = env
     expected = _lock(cli, py)
     (path,) = _memo_files(memo_on)
-    document = memo.decode(path.read_bytes())
+    document = _sealed.unseal(path.read_bytes())
     probes = _probes(monkeypatch)
     for n, blob in enumerate(_corrupt(document), start=1):
         path.write_bytes(blob)
@@ -377,8 +378,8 @@ def test_a_memo_others_may_write_is_ignored(
     py, _site = demo_env
     expected = _lock(cli, py)
     (path,) = _memo_files(memo_on)
-    document = memo.decode(path.read_bytes())
-    path.write_bytes(memo.encode({**document, "lock": document["lock"].replace("demo", "forged")}))
+    document = _sealed.unseal(path.read_bytes())
+    path.write_bytes(_sealed.seal({**document, "lock": document["lock"].replace("demo", "forged")}))
     path.chmod(0o666)
     probes = _probes(monkeypatch)
     assert _lock(cli, py) == expected and probes == [1]

@@ -24,10 +24,9 @@ from test_capture_memo import (  # noqa: F401 (memo_on: a fixture)
 )
 from testutil import CliResult
 
-from envsnap import lockfile
+from envsnap import _sealed, lockfile
 from envsnap.compare import verdict
 from envsnap.probes import capture as capture_module
-from envsnap.probes import memo
 
 Cli = Callable[..., CliResult]
 
@@ -144,9 +143,9 @@ def test_what_the_memo_does_not_answer(
     elif how == "corrupt":
         kept.write_bytes(b"{" * 5000)
     else:
-        data = memo.decode(kept.read_bytes())
+        data = _sealed.unseal(kept.read_bytes())
         data["answer"] = {"differences": [["mismatch", "python", "x"]]}
-        kept.write_bytes(memo.encode(data))
+        kept.write_bytes(_sealed.seal(data))
     assert _verify(cli, py, lock, *flags)[1:] == expected[1:]
     assert probes == [1]
 

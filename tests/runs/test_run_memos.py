@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from envsnap import _sealed
 from envsnap.runs import record as rec
 
 # A compiled wheel's extension (tomli's, built with mypyc) and its modules, and the standard library's.
@@ -219,9 +220,9 @@ def test_a_kept_capture_that_is_not_a_valid_lock_is_captured_afresh(
     _run(tmp_path, "first")
     folder = os.path.join(os.environ["XDG_CACHE_HOME"], "envsnap", "capture")
     (kept,) = glob.glob(os.path.join(folder, "run-*" + memo_module.SUFFIX))
-    memo = memo_module.decode(Path(kept).read_bytes())
+    memo = _sealed.unseal(Path(kept).read_bytes())
     memo["answer"]["document"]["python"] = {"version": "not a version"}
-    Path(kept).write_bytes(memo_module.encode(memo))
+    Path(kept).write_bytes(_sealed.seal(memo))
     for entry in cache.cache_dir().glob("locktext-*.json"):
         entry.unlink()
     second = _run(tmp_path, "second")

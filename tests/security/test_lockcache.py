@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from boundary_samples import rich
 
-from envsnap import _lockcache, _readlimits, lockfile
+from envsnap import _lockcache, _readlimits, _sealed, lockfile
 from envsnap.errors import LockfileError
 from envsnap.model import Candidate, PythonPackage, Snapshot
 
@@ -319,9 +319,22 @@ def test_diff_of_lock_files_is_the_diff_of_the_scrubbed_locks_from_the_cache_too
 
 @pytest.mark.parametrize(
     "entry",
-    [b"", b"not marshal", b"\xff" * 10, "marshal:KEY", "marshal:other", "marshal:shape", "marshal:rows"],
+    [
+        b"",
+        b"not marshal",
+        b"\xff" * 10,
+        b"[\xff\xff\xff\x7f",  # a list of two billion items, as a damaged file can claim
+        "marshal:KEY",
+        "marshal:other",
+        "marshal:shape",
+        "marshal:rows",
+        "unsealed",
+        "damaged",
+    ],
 )
 def test_a_broken_view_is_a_miss(cache: Path, tmp_path: Path, entry: bytes | str) -> None:
+    """A view that is not what this command kept, in shape, key or bytes, is a miss, never a wrong diff. A byte
+    changed on disk can leave valid marshal data with another value in it: the checksum makes it a miss."""
     import marshal
 
     from envsnap.compare.diff import diff_files
@@ -331,19 +344,24 @@ def test_a_broken_view_is_a_miss(cache: Path, tmp_path: Path, entry: bytes | str
     expected = diff_files(a, b)
     views = sorted(cache.glob("*.view"))
     assert len(views) == 2
-    for view in views:
+    for number, view in enumerate(views):
         name = view.name.removesuffix(".view")
+        kept = view.read_bytes()
+        assert b"6.1.0-18-amd64" in kept
         blob = {
-            "marshal:KEY": marshal.dumps((name, {"envsnap": {}})),
-            "marshal:other": marshal.dumps(("other", marshal.loads(view.read_bytes())[1])),
-            "marshal:shape": marshal.dumps((name, (1, 2, 3))),
-            "marshal:rows": marshal.dumps((name, (marshal.loads(view.read_bytes())[1][0], ((1, 2),)))),
+            "marshal:KEY": _sealed.seal((name, {"envsnap": {}})),
+            "marshal:other": _sealed.seal(("other", _sealed.unseal(kept)[1])),
+            "marshal:shape": _sealed.seal((name, (1, 2, 3))),
+            "marshal:rows": _sealed.seal((name, (_sealed.unseal(kept)[1][0], ((1, 2),)))),
+            "unsealed": marshal.dumps(_sealed.unseal(kept)),
+            # One lock's kernel, changed in its view's bytes: still a valid marshal of another lock.
+            "damaged": kept.replace(b"6.1.0-18-amd64", b"6.1.0-19-amd64") if number == 0 else kept,
         }.get(entry, entry)
         assert isinstance(blob, bytes)
         view.write_bytes(blob)
     lockfile._loads_once.cache_clear()
     assert diff_files(a, b) == expected
-    assert all(marshal.loads(view.read_bytes())[0] == view.name.removesuffix(".view") for view in views)
+    assert all(_sealed.unseal(view.read_bytes())[0] == view.name.removesuffix(".view") for view in views)
 
 
 def test_a_view_is_keyed_on_the_code_that_derives_it(
