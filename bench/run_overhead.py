@@ -96,12 +96,19 @@ def run_overhead(root: Path, runs: int) -> dict[str, float]:
     lock = root / "envsnap.lock"
     subprocess.run(_installed.envsnap("capture", "-o", str(lock)), check=True, capture_output=True,
                    env=_env())
-    plain = [sys.executable, str(script), n]
     envsnap = _installed.envsnap("run", "-o", str(root / "run.toml"), "--")
     with_lock = _installed.envsnap("run", "--lock", str(lock), "-o", str(root / "run2.toml"), "--")
     memos: dict[str, int] = {}
-    (base, captured, verified), (cpu_base, cpu_run, cpu_lock) = median_times(
-        [plain, envsnap + plain, with_lock + plain], runs, root, warmed=lambda: memos.update(_memo_stamps()))
+    for _ in range(3):
+        plain = [sys.executable, str(script), n]
+        (base, captured, verified), (cpu_base, cpu_run, cpu_lock) = median_times(
+            [plain, envsnap + plain, with_lock + plain], runs, root, warmed=lambda: memos.update(_memo_stamps()))
+        # The goal is about a 2-second script: a calibration the machine's clock or load moved since (a quiet
+        # machine ran the "2 s" script in 1.33 s, which overstated every fixed cost by half) is done again.
+        if abs(base - 2.0) <= 0.1 * 2.0:
+            break
+        n = str(int(int(n) * 2.0 / base))
+        print(f"script alone took {base:.3f} s, not about 2 s: timed again at {int(n):,} iterations")
     # A memo is written by a run it did not answer: the warm-up runs fill them, the timed runs should write none.
     rewritten = sorted(name for name, stamp in _memo_stamps().items() if memos.get(name) != stamp)
     out = {"script_s": base, "run_s": captured, "run_lock_s": verified,
