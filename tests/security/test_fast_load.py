@@ -294,8 +294,7 @@ def test_a_view_whose_rest_lacks_fields_is_not_trusted(
 ) -> None:
     """A damaged view (a record without the fields diff reads, another shape) gives the report of the locks
     loaded in full, never a traceback."""
-    import marshal
-
+    from envsnap import _sealed
     from envsnap.compare.diff import diff_files
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -311,7 +310,7 @@ def test_a_view_whose_rest_lacks_fields_is_not_trusted(
     views = sorted((tmp_path / "xdg" / "envsnap" / _lockcache.LOCKS_CACHE).glob("*.view"))
     assert len(views) == 2
     for view in views:
-        name, (_, rows) = marshal.loads(view.read_bytes())
-        view.write_bytes(marshal.dumps((name, (rest, rows))))
+        name, (_, rows) = _sealed.unseal(view.read_bytes())
+        view.write_bytes(_sealed.seal((name, (rest, rows))))
     lockfile._loads_once.cache_clear()
     assert diff_files(a, b) == expected
