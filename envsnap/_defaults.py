@@ -54,12 +54,17 @@ def _cache_root(environ: Mapping[str, str] | None) -> tuple[Path, Path]:
     parent of ``$XDG_CACHE_HOME`` and it."""
     from pathlib import Path  # not at start-up (8 ms with urllib.parse): `envsnap --help` loads this module
 
-    env = os.environ if environ is None else environ
+    holder, root = _cache_root_text(os.environ if environ is None else environ)
+    return Path(holder), Path(root)
+
+
+def _cache_root_text(env: Mapping[str, str]) -> tuple[str, str]:
+    """``_cache_root`` as strings, without pathlib (a capture answered from its memo does without it)."""
     base = env.get("XDG_CACHE_HOME", "")
     if os.path.isabs(base):
-        return Path(base).parent, Path(base)
-    home = Path(env.get("HOME") or str(Path.home()))
-    return home, home / ".cache"
+        return os.path.dirname(base.rstrip("/")) or "/", base
+    home = env.get("HOME") or os.path.expanduser("~")
+    return home, os.path.join(home, ".cache")
 
 
 def make_cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
@@ -153,11 +158,7 @@ def existing_capture_cache_file(kind: str, identity: str, suffix: str) -> str | 
     """``capture_cache_path`` for reading only, as a string, without pathlib (a capture answered from its memo
     does without it): None when the folder is missing or not private. The same folder and rule as
     ``private_cache_dir``."""
-    env = os.environ
-    base = env.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "envsnap", CAPTURE_CACHE)
+    folder = os.path.join(_cache_root_text(os.environ)[1], "envsnap", CAPTURE_CACHE)
     try:
         info = os.stat(folder)
     except (OSError, ValueError):

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._prehash import sha256_file as hash_file  # the one sha256 of a file, its buffer reused
 from ..errors import EnvsnapError
 
 SHA256 = "sha256"
@@ -76,21 +77,6 @@ def manifest_digest(entries: Sequence[Entry]) -> str:
     for e in sorted(entries, key=lambda e: e.path):
         h.update(f"{e.path}\0{e.size}\0{e.value}\n".encode("utf-8", "surrogateescape"))
     return "sha256:" + h.hexdigest()
-
-
-def hash_file(
-    path: str | os.PathLike[str], buffer: bytearray | None = None, on_bytes: Callable[[int], None] | None = None
-) -> str:
-    """sha256 hex of a file's content, read in ``BLOCK``-sized pieces into one reused buffer."""
-    h = hashlib.sha256()
-    buf = buffer if buffer is not None else bytearray(BLOCK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as fh:
-        while n := fh.readinto(buf):
-            h.update(view[:n])
-            if on_bytes is not None:
-                on_bytes(n)
-    return h.hexdigest()
 
 
 def max_data_bytes() -> int:
