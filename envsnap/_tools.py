@@ -5,28 +5,35 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from pathlib import Path
 
 
 def uv() -> str | None:
-    """The uv binary: on PATH, beside this interpreter, or from the ``uv`` package. None when absent."""
+    """The uv binary: ``$ENVSNAP_UV`` when set, else the one installed with envsnap (beside this interpreter, or
+    where the ``uv`` package puts it), else the first on PATH. None when absent (``$ENVSNAP_UV`` naming no
+    executable file counts as absent: pip is used, and says so).
+
+    envsnap's own uv comes first: it is the version envsnap depends on and was tested with, and it is an
+    executable binary. The PATH one is often a version manager's shim (pyenv's is a bash script that runs pyenv's
+    scripts: 0.1 s of CPU at every start, twice a venv rebuild)."""
     if os.environ.get("ENVSNAP_NO_UV"):
         # Lets a user (and the tests of the pip fallback) take the slow path on purpose.
         return None
-    found = shutil.which("uv")
-    if found:
-        return found
-    beside = Path(sys.executable).parent / "uv"
-    if beside.is_file():
-        return str(beside)
+    named = os.environ.get("ENVSNAP_UV")
+    if named:
+        return named if os.path.isfile(named) and os.access(named, os.X_OK) else None
+    beside = os.path.join(os.path.dirname(sys.executable), "uv")
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
     try:
         from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        return None
-    try:
-        return str(find_uv_bin())
-    except FileNotFoundError:
-        return None
+        pass
+    else:
+        try:
+            return str(find_uv_bin())
+        except FileNotFoundError:
+            pass
+    return shutil.which("uv")
 
 
 def git() -> str | None:

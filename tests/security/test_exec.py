@@ -342,6 +342,7 @@ def fake_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     uv.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("ENVSNAP_UV", str(uv))  # envsnap's own uv (beside the interpreter) would come first
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "gone" / "python"))
     for cached in ("_uv_downloadable", "_uv_install", "_uv_python"):  # per-process caches of uv's answers

@@ -189,6 +189,8 @@ def _envsnap(*args: str, path: str | None = None) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     if path is not None:
         env["PATH"] = path
+        if os.path.isfile(os.path.join(path.split(":")[0], "uv")):  # the fake uv, not envsnap's own
+            env["ENVSNAP_UV"] = os.path.join(path.split(":")[0], "uv")
     return subprocess.Popen(
         [sys.executable, "-m", "envsnap", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
