@@ -8,6 +8,14 @@ SHA256SUMS and wheel checks then compare them as before. Only regular files are 
 FIFO or a device is left for the bundle's check to refuse), and a digest is kept with the file's device, inode,
 size and mtime, so a file changed after it was read is read again. Standard library only, and few of it: this
 runs before envsnap's own start-up.
+
+The digests are also kept across runs (``bundle-digests-*.digests`` in the capture cache, private to the user,
+like the capture cache's RECORD digests): a file whose device, inode, size, mtime and *ctime* are those it had
+when it was read gives the digest it had then, without being read again. ctime is set by the kernel at every
+change of a file's content or metadata and no user process can set it back, so a file written, replaced or
+touched since has another identity and is read again; a file changed less than ``RACY_NS`` before it was read is
+never kept (a change in the same clock tick would keep its ctime). ``ENVSNAP_HASH_CACHE=0`` or ``rebuild
+--no-cache`` reads every file (docs/security.md, "Cached digests").
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import hashlib
 import os
 import stat
 import threading
+import time
 
 TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
 if TYPE_CHECKING:
@@ -25,6 +34,14 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20
 
 Identity = tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns
+Kept = tuple[int, int, int, int, int]  # the same and st_ctime_ns: a digest kept across runs
+
+RACY_NS = 2 * 10**9  # a file changed this shortly before it was read is not kept (the capture cache's rule)
+_CACHE_KIND = "bundle-digests"
+_CACHE_SUFFIX = ".digests"
+_CACHE_FORMAT = "envsnap-bundle-digests-1"
+_CACHE_KEEP = 64  # bundle folders whose digests are kept; the least recently written go first
+_CACHE_MAX_BYTES = 16 << 20
 
 
 def sha256_file(
@@ -49,9 +66,13 @@ def sha256_file(
 class _Hashing:
     """The files of one folder being hashed by a few threads; ``digests`` by identity as they are done."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, cache: bool = True) -> None:
         self.root = root
+        self.cache = cache and os.environ.get("ENVSNAP_HASH_CACHE", "1") != "0"
+        self.began = time.time_ns()
         self.digests: dict[Identity, str] = {}
+        self.kept: dict[Kept, str] = {}  # read from the cache
+        self.keep: dict[Kept, str] = {}  # to write back: the digests of this run's files
         self.stop = threading.Event()
         self.done = threading.Event()
         self._files: list[str] = []
@@ -61,6 +82,8 @@ class _Hashing:
 
     def _run(self) -> None:
         try:
+            if self.cache:
+                self.kept = _read_cache(self.root)
             for folder, dirnames, filenames in os.walk(self.root):
                 dirnames.sort()
                 for name in sorted(filenames):
@@ -76,6 +99,8 @@ class _Hashing:
                 worker.start()
             for worker in workers:
                 worker.join()
+            if self.cache and self.keep != self.kept:
+                _write_cache(self.root, self.keep)
         finally:
             self.done.set()
 
@@ -88,8 +113,20 @@ class _Hashing:
                 self._next += 1
             with contextlib.suppress(OSError):
                 st = os.stat(path)
-                digest = sha256_file(path)
-                self.digests[(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)] = digest
+                kept: Kept = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                digest = self.kept.get(kept)
+                if digest is None:
+                    digest = sha256_file(path)
+                    after = os.stat(path)
+                    if (
+                        self.cache
+                        and (after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns) == kept
+                        and 0 < max(st.st_ctime_ns, st.st_mtime_ns) < self.began - RACY_NS
+                    ):
+                        self.keep[kept] = digest
+                else:
+                    self.keep[kept] = digest
+                self.digests[kept[:4]] = digest
 
 
 _STARTED: dict[str, _Hashing] = {}
@@ -103,14 +140,63 @@ def _key(root: str | os.PathLike[str]) -> str | None:
         return None
 
 
-def start(root: str | os.PathLike[str]) -> None:
-    """Begin hashing the regular files under the folder ``root`` in the background (nothing for anything else)."""
+def start(root: str | os.PathLike[str], cache: bool = True) -> None:
+    """Begin hashing the regular files under the folder ``root`` in the background (nothing for anything else);
+    ``cache``: take and keep digests across runs (the module's docstring)."""
     key = _key(root)
     if key is None:
         return
     with _LOCK:
         if key not in _STARTED:
-            _STARTED[key] = _Hashing(key)
+            _STARTED[key] = _Hashing(key, cache)
+
+
+def _is_hex64(value: object) -> bool:
+    return type(value) is str and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _read_cache(root: str) -> dict[Kept, str]:
+    """The digests kept for the bundle folder ``root`` ({} when none, or the file is not this user's own and
+    private, damaged, or of another format: a cache only saves time)."""
+    from ._defaults import existing_capture_cache_file
+    from ._sealed import unseal
+
+    path = existing_capture_cache_file(_CACHE_KIND, root, _CACHE_SUFFIX)
+    if path is None:
+        return {}
+    from ._defaults import owned_privately
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return {}
+    with open(fd, "rb") as fh:
+        try:
+            if not owned_privately(os.fstat(fh.fileno())):
+                return {}
+            raw = fh.read(_CACHE_MAX_BYTES + 1)
+        except OSError:
+            return {}
+    data = unseal(raw) if len(raw) <= _CACHE_MAX_BYTES else None
+    if type(data) is not dict or data.get("format") != _CACHE_FORMAT or type(data.get("digests")) is not dict:
+        return {}
+    return {
+        key: digest
+        for key, digest in data["digests"].items()
+        if type(key) is tuple and len(key) == 5 and all(type(n) is int for n in key) and _is_hex64(digest)
+    }
+
+
+def _write_cache(root: str, digests: dict[Kept, str]) -> None:
+    """Keep ``digests`` for the bundle folder ``root`` (private, written beside and renamed into place)."""
+    from ._cachedir import store
+    from ._defaults import capture_cache_path
+    from ._sealed import seal
+
+    with contextlib.suppress(OSError, ValueError):
+        path = capture_cache_path(_CACHE_KIND, root, _CACHE_SUFFIX)
+        if path is not None:
+            store(path, seal({"format": _CACHE_FORMAT, "digests": digests}), keep=_CACHE_KEEP, suffix=_CACHE_SUFFIX)
 
 
 def collect(root: str | os.PathLike[str], stop: threading.Event | None = None) -> dict[Identity, str]:

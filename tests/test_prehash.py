@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from pathlib import Path
+
+import pytest
 
 from envsnap import _prehash
 
@@ -40,3 +43,94 @@ def test_a_stop_ends_the_hashing_with_what_is_done(tmp_path: Path) -> None:
     digests = _prehash.collect(tmp_path, stop)  # returns: never waits on files not begun
     assert set(digests) <= {_identity(tmp_path / f"f{i}") for i in range(6)}
     assert not any(t.name == "envsnap-prehash" and t.is_alive() for t in threading.enumerate())
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    read: list[str] = []
+    real = _prehash.sha256_file
+
+    def counted(path: str | os.PathLike[str], *args: object, **kwargs: object) -> str:
+        read.append(os.fspath(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_prehash, "sha256_file", counted)
+    return read
+
+
+def _hash(root: Path) -> dict[tuple[int, int, int, int], str]:
+    _prehash.start(root)
+    return _prehash.collect(root)
+
+
+def _expected(files: list[Path]) -> dict[tuple[int, int, int, int], str]:
+    return {_identity(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_a_digest_is_kept_across_runs_and_a_changed_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second rebuild of the same bundle reads none of its unchanged files; a file rewritten with the same size
+    and its old mtime put back (only ctime tells) is read again and gives its new digest."""
+    monkeypatch.setattr(_prehash, "RACY_NS", 0)  # the files were just written: keep them all the same
+    root = tmp_path / "bundle"
+    root.mkdir()
+    files = [root / "a.whl", root / "b.whl"]
+    for i, path in enumerate(files):
+        path.write_bytes(bytes([i]) * 50_000)
+    time.sleep(0.05)  # past the clock tick of the writes
+    read = _counting(monkeypatch)
+    assert _hash(root) == _expected(files) and sorted(read) == sorted(map(str, files))
+    read.clear()
+    assert _hash(root) == _expected(files) and read == []  # every digest from the cache
+    time.sleep(0.05)
+    old = os.stat(files[0])
+    files[0].write_bytes(b"\xff" * 50_000)  # tampered: same size
+    os.utime(files[0], ns=(old.st_atime_ns, old.st_mtime_ns))  # and the old mtime
+    assert _identity(files[0]) == (old.st_dev, old.st_ino, old.st_size, old.st_mtime_ns)
+    assert _hash(root) == _expected(files) and read == [str(files[0])]
+    read.clear()
+    monkeypatch.setenv("ENVSNAP_HASH_CACHE", "0")
+    assert _hash(root) == _expected(files) and sorted(read) == sorted(map(str, files))
+
+
+def test_a_file_changed_just_before_it_was_read_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "new.whl").write_bytes(b"x" * 1000)  # written now: within RACY_NS of the read
+    read = _counting(monkeypatch)
+    _hash(tmp_path)
+    _hash(tmp_path)
+    assert len(read) == 2
+
+
+@pytest.mark.parametrize("damage", ["flipped", "cut", "foreign", "open-to-others"])
+def test_a_damaged_or_foreign_digest_cache_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    from envsnap import _sealed
+    from envsnap._defaults import capture_cache_path
+
+    monkeypatch.setattr(_prehash, "RACY_NS", 0)
+    root = tmp_path / "bundle"
+    root.mkdir()
+    wheel = root / "a.whl"
+    wheel.write_bytes(b"a" * 4000)
+    time.sleep(0.05)
+    _hash(root)
+    entry = capture_cache_path("bundle-digests", os.path.realpath(root), ".digests")
+    assert entry is not None and entry.is_file()
+    raw = entry.read_bytes()
+    if damage == "flipped":
+        entry.write_bytes(raw[:-10] + bytes([raw[-10] ^ 1]) + raw[-9:])
+    elif damage == "cut":
+        entry.write_bytes(raw[: len(raw) // 2])
+    elif damage == "foreign":  # a well-formed entry that claims another digest, planted where others may write
+        st = os.stat(wheel)
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        entry.write_bytes(_sealed.seal({"format": "envsnap-bundle-digests-1", "digests": {key: "0" * 64}}))
+        os.chmod(entry, 0o666)
+    else:
+        st = os.stat(wheel)
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        entry.write_bytes(_sealed.seal({"format": "envsnap-bundle-digests-1", "digests": {key: "0" * 64}}))
+        os.chmod(entry.parent, 0o777)
+    read = _counting(monkeypatch)
+    assert _hash(root) == _expected([wheel]) and read == [str(wheel)]

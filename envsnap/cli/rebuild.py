@@ -48,6 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read and hash every bundle file again, and parse and check the lock in full (by default a bundle "
+        "file's sha256 is reused while its device, inode, size, mtime and ctime are those it had when it was hashed)",
+    )
+    p.add_argument(
         "--cpu-only",
         action="store_true",
         help="accept running without the GPU: the compatibility "
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         from .._prehash import start
 
         # A bundle folder's files are hashed while the rest of envsnap loads (its check takes the digests).
-        start(args.bundle)
+        start(args.bundle, cache=not args.no_cache)
     from ..rebuild import REGISTRY, Plan, rebuild
 
     rebuilder = REGISTRY.find(args.target)
