@@ -7,7 +7,8 @@ import dataclasses
 
 from .compat import HOST, Report, Target, TargetKind, evaluate
 from .model import Snapshot
-from .probes.capture import capture
+from .probes.capture import check_probes, run_capture
+from .probes.interface import CaptureOptions
 from .rebuild import check_target
 
 __all__ = ["check"]
@@ -31,5 +32,8 @@ def check(
     else:
         resolved = check_target(target, cpu_only=cpu_only)
     # The rules read no git state: the project's is not captured (several git subprocesses).
-    probed = capture(python, project_state=False, use_cache=cache) if host is None else host
+    if host is None:
+        options = CaptureOptions(python_path=python, project_state=False, use_cache=cache)
+        host = run_capture(options, probes=check_probes()).snapshot  # what the rules read, no more
+    probed = host
     return evaluate(lock, probed, resolved)

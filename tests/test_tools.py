@@ -34,9 +34,7 @@ def test_the_uv_installed_with_envsnap_comes_before_the_one_on_path(layout: tupl
     assert _tools.uv() == str(own)
 
 
-def test_the_path_uv_is_used_when_envsnap_has_none(
-    layout: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_path_uv_is_used_when_envsnap_has_none(layout: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     own, shim = layout
     own.unlink()
 

@@ -126,26 +126,10 @@ def probe(
     only which package manager the host has). tests/fleet/test_fleet_units.py holds that an answer's report is
     ``check``'s."""
     from ..compat import HOST, TargetFacts, evaluate, probe_target
-    from ..probes import environment as environment_probe
-    from ..probes import project, system
-    from ..probes.capture import PROBES, run_capture
-    from ..probes.interface import CaptureOptions, Probe, ProbeContext, ProbeResult
+    from ..probes.capture import check_probes, run_capture
+    from ..probes.interface import CaptureOptions
 
-    class NotAsked(Probe[Any]):
-        """A probe the answer does not need: its value is that of an absent fact, at no cost."""
-
-        def __init__(self, skipped: Probe[Any], value: Any):
-            self.name, self.value = skipped.name, value
-
-        def run(self, ctx: ProbeContext) -> ProbeResult[Any]:
-            return ProbeResult(self.value)
-
-    lean: dict[str, Probe[Any]] = {
-        project.PROBE.name: NotAsked(project.PROBE, None),
-        environment_probe.PROBE.name: NotAsked(environment_probe.PROBE, {}),
-        system.PROBE.name: system.MANAGER,
-    }
-    probes = tuple(lean.get(p.name, p) for p in PROBES)
+    probes = check_probes()
     options = CaptureOptions(
         python_path=environment.python, conda_prefix=environment.conda_prefix, python_layer=environment.python_layer
     )

@@ -46,6 +46,30 @@ PROBES: tuple[Probe[Any], ...] = (
 HOST_FACTS = frozenset(p.name for p in (nvidia.PROBE, project.PROBE, host.HARDWARE, host.PLATFORM))
 
 
+class NotAsked(Probe[Any]):
+    """A probe whose fact nothing will read: its value is that of an absent fact, at no cost."""
+
+    def __init__(self, skipped: Probe[Any], value: Any):
+        self.name, self.value = skipped.name, value
+
+    def run(self, ctx: ProbeContext) -> ProbeResult[Any]:
+        return ProbeResult(self.value)
+
+
+def check_probes() -> tuple[Probe[Any], ...]:
+    """``PROBES`` as the compatibility check needs them (``check``, a rebuild's check, ``fleet node``): not the
+    project's git state, nor the recorded environment variables, nor the host's system packages and the
+    libraries the environment loads from them (the ELF sections of every shared object of the probed
+    interpreter's distributions): the rules read only which package manager the host has
+    (tests/compat/test_check_probes.py holds that the report is the full capture's)."""
+    lean: dict[str, Probe[Any]] = {
+        project.PROBE.name: NotAsked(project.PROBE, None),
+        environment.PROBE.name: NotAsked(environment.PROBE, {}),
+        system.PROBE.name: system.MANAGER,
+    }
+    return tuple(lean.get(p.name, p) for p in PROBES)
+
+
 @dataclass(frozen=True)
 class Captured:
     """What a capture found: the Snapshot, each probe's result (its value, warnings and seconds), and the

@@ -17,7 +17,8 @@ from ..compat import evaluate
 from ..compat.target import BundleSizes, Target
 from ..errors import RebuildError
 from ..model import Snapshot
-from ..probes.capture import Captured, run_capture
+from ..probes import system
+from ..probes.capture import Captured, check_probes, run_capture
 from ..probes.interface import CaptureOptions
 from ._registry import check_target, get
 
@@ -161,12 +162,16 @@ def check_host(
     get(target)  # an unknown target is bad input, never checked as the host
     # The target's facts, with the wheels' sizes read from their zip directories, while the capture waits on the
     # probed interpreter.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envsnap-sizes") as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="envsnap-sizes") as pool:
         if probed is None:
             probed = pool.submit(
                 rebuild_target, target, cpu_only=cpu_only, bundle=bundle, dest=dest, base_image=base_image
             )
-        host = run_capture(CaptureOptions(python_path=python, project_state=False))  # the rules read no git state
+        # What the rules read, no more (``check_probes``); the package database is still read beside it, for
+        # the verify's capture of the new environment to take (``run_capture(same_host=...)``).
+        options = CaptureOptions(python_path=python, project_state=False)
+        prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, True)
+        host = run_capture(options, probes=check_probes(), prepared=prepared)
         facts = probed.result()
     report = evaluate(lock, host.snapshot, facts)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
