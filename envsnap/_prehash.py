@@ -188,15 +188,31 @@ def _read_cache(root: str) -> dict[Kept, str]:
 
 
 def _write_cache(root: str, digests: dict[Kept, str]) -> None:
-    """Keep ``digests`` for the bundle folder ``root`` (private, written beside and renamed into place)."""
-    from ._cachedir import store
+    """Keep ``digests`` for the bundle folder ``root``: private (0600), written beside and renamed into place.
+    Only the standard library and envsnap's modules that import nothing of envsnap are used: this runs on the
+    hashing thread while the main thread imports the rest."""
+    from ._cachedir import prune
     from ._defaults import capture_cache_path
     from ._sealed import seal
 
     with contextlib.suppress(OSError, ValueError):
         path = capture_cache_path(_CACHE_KIND, root, _CACHE_SUFFIX)
-        if path is not None:
-            store(path, seal({"format": _CACHE_FORMAT, "digests": digests}), keep=_CACHE_KEEP, suffix=_CACHE_SUFFIX)
+        if path is None:
+            return
+        blob = seal({"format": _CACHE_FORMAT, "digests": digests})
+        if len(blob) > _CACHE_MAX_BYTES:
+            return
+        partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            with open(fd, "wb") as fh:
+                fh.write(blob)
+            os.replace(partial, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise
+        prune(path.parent, keep=_CACHE_KEEP, suffix=_CACHE_SUFFIX)
 
 
 def collect(root: str | os.PathLike[str], stop: threading.Event | None = None) -> dict[Identity, str]:
