@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import COMMAND_HELP, _output, add_allow_url
 from ._plugin_table import TARGET_DEST, TARGET_FLAGS, target_flags
@@ -88,6 +89,14 @@ def run(args: argparse.Namespace) -> int:
 
         # A bundle folder's files are hashed while the rest of envsnap loads (its check takes the digests).
         start(args.bundle, cache=not args.no_cache)
+    ahead = None
+    if args.target == "venv" and args.python is None:
+        # The check judges the interpreter the venv will be made from: the one running envsnap, when it is the
+        # locked version (venv.find_interpreter tries it first). It starts scanning now, while envsnap loads;
+        # the check takes it only if that is the interpreter it chose, and ends it otherwise.
+        from ..probes.python import PendingProbe
+
+        ahead = PendingProbe(sys.executable)
     from ..rebuild import REGISTRY, Plan, rebuild
 
     rebuilder = REGISTRY.find(args.target)
@@ -107,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         project=args.project,
         allow_urls=tuple(args.allow_url),
         progress=_output.progress(style="dim"),
+        probe=ahead,
     )
     if isinstance(outcome, Plan):
         if args.json:

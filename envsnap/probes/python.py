@@ -85,6 +85,12 @@ class PendingProbe:
         self._raw = self._answer(data, f"--python {self.python}")
         return self._raw
 
+    def cancel(self) -> None:
+        """End the probe unanswered (its process group killed): it was started ahead for a capture that
+        turned out to want another interpreter."""
+        if self._proc is not None and self._raw is None:
+            self._proc.kill()
+
     def _answer(self, data: object, who: str = "this interpreter") -> RawPython:
         """The probe's answer checked; the RECORD digests it computed anew kept for the next capture."""
         kept = data.pop("cache", None) if isinstance(data, dict) else None

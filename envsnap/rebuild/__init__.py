@@ -24,6 +24,10 @@ from ._preflight import Preflight, check_host, rebuild_target
 from ._registry import REGISTRY, UnknownTargetError, check_target, check_targets, get, rebuilders
 from .interface import EarlyWork, Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..probes.python import PendingProbe
+
 __all__ = [
     "REGISTRY",
     "Plan",
@@ -55,6 +59,7 @@ def rebuild(
     progress: Progress | None = None,
     project: str | os.PathLike[str] | None = None,
     allow_urls: tuple[str, ...] = (),
+    probe: PendingProbe | None = None,
 ) -> Plan | RebuildResult:
     """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
 
@@ -62,6 +67,8 @@ def rebuild(
     ``dest`` defaults to the target's own ``default_dest``; ``cpu_only`` accepts GPU failures of the check, as
     ``envsnap check --cpu-only`` does.
     ``allow_urls`` widens where the lock may send envsnap (``--allow-url``; see ``envsnap._fetchpolicy``).
+    ``probe``: a probe of an interpreter started ahead (the CLI starts one of its own interpreter while envsnap
+    loads): the check takes it when that is the interpreter it judges, and ends it otherwise.
     """
     from ..artifacts.bundle import hash_bundle_ahead
 
@@ -107,6 +114,7 @@ def rebuild(
                 # The check should judge the interpreter the target will use (the venv target finds one of the
                 # locked version), not the one running envsnap.
                 check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
+                taken, probe = _started_for(probe, check_python), None
                 if ahead is not None and not dry_run:
                     # What the target can do before the check answers (the venv target: create the venv, check
                     # the wheels and install them, in a hidden folder) begins now and is taken up only if the
@@ -137,6 +145,7 @@ def rebuild(
                     dest=where,
                     base_image=target_options.get("base_image") or None,
                     probed=probed,
+                    started=taken,
                 )
             except BaseException:
                 stop.set()  # the rebuild stops here: the files being hashed finish, no other starts
@@ -165,8 +174,21 @@ def rebuild(
             started=started,
         )
     finally:
+        if probe is not None:
+            probe.cancel()  # the rebuild stopped before the check could take it
         if early is not None:
             early.cancel()  # nothing left to do once taken up; otherwise stopped, and what it made removed
+
+
+def _started_for(probe: PendingProbe | None, python: str | None) -> PendingProbe | None:
+    """``probe`` when it probes ``python`` (the same path: a venv's ``bin/python`` links to its base
+    interpreter's binary, and is another environment); ended and None otherwise."""
+    if probe is None:
+        return None
+    if python is not None and probe.python is not None and os.path.abspath(python) == os.path.abspath(probe.python):
+        return probe
+    probe.cancel()
+    return None
 
 
 def _carry_out(

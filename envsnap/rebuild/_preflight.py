@@ -20,6 +20,7 @@ from ..model import Snapshot
 from ..probes import system
 from ..probes.capture import Captured, check_probes, run_capture
 from ..probes.interface import CaptureOptions
+from ..probes.python import PendingProbe
 from ._registry import check_target, get
 
 
@@ -152,12 +153,14 @@ def check_host(
     dest: str | os.PathLike[str] | None = None,
     base_image: str | None = None,
     probed: Future[Target] | None = None,
+    started: PendingProbe | None = None,
 ) -> Preflight:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan, and the host captured.
 
     A failing check stops the rebuild unless ``force``, in which case the override is recorded. A dry run
     only plans, so a failure becomes a note (the docker target plans with no engine at all). ``probed``: the
-    target as ``rebuild_target`` gives it for the same arguments, being probed already.
+    target as ``rebuild_target`` gives it for the same arguments, being probed already. ``started``: the probe of
+    ``python`` already running.
     """
     get(target)  # an unknown target is bad input, never checked as the host
     # The target's facts, with the wheels' sizes read from their zip directories, while the capture waits on the
@@ -171,7 +174,7 @@ def check_host(
         # the verify's capture of the new environment to take (``run_capture(same_host=...)``).
         options = CaptureOptions(python_path=python, project_state=False)
         prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, True)
-        host = run_capture(options, probes=check_probes(), prepared=prepared)
+        host = run_capture(options, started=started, probes=check_probes(), prepared=prepared)
         facts = probed.result()
     report = evaluate(lock, host.snapshot, facts)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()

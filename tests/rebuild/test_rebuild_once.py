@@ -471,3 +471,71 @@ def test_bundle_sizes_opens_only_regular_files(tmp_path: Path) -> None:
     worker.join(60)  # a deadline for a hang, not a speed assertion
     assert not worker.is_alive(), "bundle_sizes blocked on the FIFO"
     assert found[0].unpacked == 100 and found[0].wheels == real.stat().st_size
+
+
+def _probes(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str | None], list[str | None]]:
+    """The interpreters probes were started for, and those of the probes ended unanswered."""
+    started: list[str | None] = []
+    cancelled: list[str | None] = []
+    probe_class = capture_module.python.PendingProbe
+    original, original_cancel = probe_class.__init__, probe_class.cancel
+
+    def pending(self: Any, python: str | None, **kwargs: Any) -> None:
+        started.append(python)
+        original(self, python, **kwargs)
+
+    def cancel(self: Any) -> None:
+        cancelled.append(self.python)
+        original_cancel(self)
+
+    monkeypatch.setattr(probe_class, "__init__", pending)
+    monkeypatch.setattr(probe_class, "cancel", cancel)
+    return started, cancelled
+
+
+def test_the_cli_starts_the_check_probe_of_its_own_interpreter_while_envsnap_loads(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
+) -> None:
+    """The interpreter running envsnap is the locked version here, so it is the one the check judges: its
+    probe, started before the rebuild is imported, is the check's, and no other is started for the check."""
+    started, cancelled = _probes(monkeypatch)
+    real_load = lockfile.load
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        started.append("(the lock is read)")
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(lockfile, "load", load)
+    dest = tmp_path / "env"
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    assert result.code == 0, result
+    assert started[0] == sys.executable  # before the lock is read: before the rebuild knows what it checks
+    probes = [p for p in started if p != "(the lock is read)"]
+    assert probes == [sys.executable, str(dest / "bin" / "python")] and cancelled == []
+
+
+def test_a_probe_started_ahead_for_another_interpreter_is_ended_and_not_used(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
+) -> None:
+    """When the check judges another interpreter (here a link to the same binary under another path: another
+    environment for Python), the probe started ahead is ended, and the check probes the one it judges."""
+    other = tmp_path / "bin" / "python3"
+    other.parent.mkdir()
+    other.symlink_to(sys.executable)
+    from envsnap.rebuild import venv
+
+    monkeypatch.setattr(venv.VenvRebuilder, "preflight_python", lambda self, lock, python, **kw: str(other))
+    started, cancelled = _probes(monkeypatch)
+    dest = tmp_path / "env"
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    assert result.code == 0, result
+    assert started == [sys.executable, str(other), str(dest / "bin" / "python")] and cancelled == [sys.executable]
+
+
+def test_no_probe_is_started_ahead_for_a_named_interpreter(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    started, cancelled = _probes(monkeypatch)
+    result = cli("rebuild", made.lock_path, "--python", made.source, "--dry-run", "--dest", tmp_path / "env")
+    assert result.code == 0, result
+    assert started == [str(made.source)] and cancelled == []
