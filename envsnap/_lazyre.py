@@ -15,10 +15,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 
-class LazyPattern:
-    """``re.compile(pattern, flags)``, compiled when first used."""
+_METHODS = ("fullmatch", "match", "search", "finditer", "sub")
 
-    __slots__ = ("_compiled", "_flags", "_pattern")
+
+class LazyPattern:
+    """``re.compile(pattern, flags)``, compiled when first used.
+
+    The first use of any of its methods compiles the expression and binds the compiled pattern's own methods
+    to the instance: every later call is a call of ``re.Pattern``'s method alone (a wrapper method and a property
+    in between cost as much as the match itself when a lock's 90,000 values are each checked by one)."""
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self._pattern = pattern
@@ -32,19 +37,26 @@ class LazyPattern:
             import re
 
             compiled = self._compiled = re.compile(self._pattern, self._flags)
+            for name in _METHODS:
+                setattr(self, name, getattr(compiled, name))
         return compiled
 
-    def fullmatch(self, string: str) -> re.Match[str] | None:
-        return self.compiled.fullmatch(string)
+    if TYPE_CHECKING:
 
-    def match(self, string: str) -> re.Match[str] | None:
-        return self.compiled.match(string)
+        def fullmatch(self, string: str) -> re.Match[str] | None: ...
 
-    def search(self, string: str) -> re.Match[str] | None:
-        return self.compiled.search(string)
+        def match(self, string: str) -> re.Match[str] | None: ...
 
-    def finditer(self, string: str) -> Iterator[re.Match[str]]:
-        return self.compiled.finditer(string)
+        def search(self, string: str) -> re.Match[str] | None: ...
 
-    def sub(self, repl: str | Callable[[re.Match[str]], str], string: str, count: int = 0) -> str:
-        return self.compiled.sub(repl, string, count)
+        def finditer(self, string: str) -> Iterator[re.Match[str]]: ...
+
+        def sub(self, repl: str | Callable[[re.Match[str]], str], string: str, count: int = 0) -> str: ...
+
+    else:
+
+        def __getattr__(self, name: str) -> object:
+            # Only for what the instance does not have yet: a method before the first compile.
+            if name in _METHODS:
+                return getattr(self.compiled, name)
+            raise AttributeError(name)
