@@ -125,12 +125,55 @@ def test_a_damaged_or_foreign_digest_cache_is_not_used(
     elif damage == "foreign":  # a well-formed entry that claims another digest, planted where others may write
         st = os.stat(wheel)
         key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        entry.write_bytes(_sealed.seal({"format": "envsnap-bundle-digests-1", "digests": {key: "0" * 64}}))
+        entry.write_bytes(_sealed.seal({"format": "envsnap-bundle-digests-2", "digests": {key: ("0" * 64, -1)}}))
         os.chmod(entry, 0o666)
     else:
         st = os.stat(wheel)
         key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        entry.write_bytes(_sealed.seal({"format": "envsnap-bundle-digests-1", "digests": {key: "0" * 64}}))
+        entry.write_bytes(_sealed.seal({"format": "envsnap-bundle-digests-2", "digests": {key: ("0" * 64, -1)}}))
         os.chmod(entry.parent, 0o777)
     read = _counting(monkeypatch)
     assert _hash(root) == _expected([wheel]) and read == [str(wheel)]
+
+
+def test_a_wheel_s_unpacked_size_is_read_with_its_digest_and_kept_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk rule's estimate (``bundle_sizes``) takes each wheel's unpacked size from the hashing begun while
+    envsnap loaded, and a later rebuild from the cache: no wheel's zip directory is read on the check's path."""
+    import zipfile
+
+    from envsnap.rebuild import _preflight
+
+    monkeypatch.setattr(_prehash, "RACY_NS", 0)
+    root = tmp_path / "bundle"
+    (root / "wheels").mkdir(parents=True)
+    for i in range(3):
+        with zipfile.ZipFile(root / "wheels" / f"p{i}-1.0-py3-none-any.whl", "w") as archive:
+            archive.writestr("p/__init__.py", "x" * (1000 * (i + 1)))
+    (root / "wheels" / "broken-1.0-py3-none-any.whl").write_bytes(b"not a zip")
+    time.sleep(0.05)
+    expected = _preflight.bundle_sizes(root)  # read from the zips themselves
+    assert expected is not None and expected.unpacked == 6000
+    opened: list[str] = []
+    real = _prehash.unpacked_size
+
+    def counted(path: str | os.PathLike[str]) -> int:
+        opened.append(os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(_prehash, "unpacked_size", counted)
+    monkeypatch.setattr(_preflight, "unpacked_size", counted)
+    _prehash.start(root)
+    assert _preflight.bundle_sizes(root) == expected
+    assert sorted(os.path.basename(p) for p in opened) == [
+        "broken-1.0-py3-none-any.whl",  # read by the hashing, and again by the estimate, which skips it
+        "broken-1.0-py3-none-any.whl",
+        *(f"p{i}-1.0-py3-none-any.whl" for i in range(3)),
+    ]
+    _prehash.collect(root)
+    opened.clear()
+    _prehash.start(root)  # a second rebuild: digests and sizes from the cache
+    assert _preflight.bundle_sizes(root) == expected
+    assert [os.path.basename(p) for p in opened] == ["broken-1.0-py3-none-any.whl"]
+    _prehash.collect(root)

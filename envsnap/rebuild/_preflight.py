@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-import struct
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._prehash import unpacked_size as unpacked_size  # the disk rule's reader, kept here by name
+from .._prehash import unpacked_sizes
 from ..artifacts.bundle import TOOL, WHEELS
 from ..compat import evaluate
 from ..compat.target import BundleSizes, Target
@@ -39,6 +40,7 @@ def bundle_sizes(
     if bundle is None or not Path(bundle).is_dir():
         return None
     sizes = {WHEELS: [0, 0], TOOL: [0, 0]}
+    known = unpacked_sizes(bundle)  # read while envsnap loaded, or kept from an earlier rebuild (_prehash)
     for folder, counts in sizes.items():
         if folder not in folders:
             continue
@@ -47,55 +49,14 @@ def bundle_sizes(
                 st = os.lstat(wheel)
                 if not stat.S_ISREG(st.st_mode):
                     continue
-                counts[1] += unpacked_size(wheel)
+                found = known.get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+                counts[1] += unpacked_size(wheel) if found is None else found
                 counts[0] += st.st_size
             except (OSError, zipfile.BadZipFile):
                 continue  # the rebuild reports a broken wheel by its hash; the estimate skips it
     return BundleSizes(
         wheels=sizes[WHEELS][0], unpacked=sizes[WHEELS][1], tool=sizes[TOOL][0], tool_unpacked=sizes[TOOL][1]
     )
-
-
-_END = struct.Struct("<4s4H2LH")  # the end of central directory record
-_ENTRY = struct.Struct("<4s6H3L5H2L")  # a central directory header, before its name, extra field and comment
-_MAX_TAIL = _END.size + 0xFFFF  # the end record and the longest archive comment
-
-
-def unpacked_size(path: Path) -> int:
-    """The sum of a zip's member sizes as its central directory lists them, read with ``struct`` in one pass:
-    ``zipfile`` builds a ``ZipInfo`` per member (26,000 for a 150-wheel bundle, 0.2 s of CPU on the check's path,
-    several times that on a loaded machine). Anything this does not read plainly (zip64, several disks, a comment
-    or a directory that does not add up) is left to ``zipfile``, which also reports a broken archive."""
-    with open(path, "rb") as fh:
-        size = fh.seek(0, os.SEEK_END)
-        fh.seek(size - min(size, _MAX_TAIL))
-        tail = fh.read()
-        at = tail.rfind(b"PK\x05\x06")
-        if at >= 0 and at + _END.size <= len(tail):
-            _sig, disk, cd_disk, here, count, cd_size, cd_offset, comment = _END.unpack_from(tail, at)
-            plain = disk == cd_disk == 0 and here == count < 0xFFFF and at + _END.size + comment == len(tail)
-            if plain and cd_size < 0xFFFFFFFF and cd_offset + cd_size <= size - len(tail) + at:
-                fh.seek(cd_offset)
-                total = _directory_sum(fh.read(cd_size), count)
-                if total is not None:
-                    return total
-    with zipfile.ZipFile(path) as archive:
-        return sum(info.file_size for info in archive.infolist())
-
-
-def _directory_sum(directory: bytes, count: int) -> int | None:
-    """The uncompressed sizes of ``count`` central directory headers that fill ``directory`` exactly; None when
-    they do not, or a size is zip64's marker."""
-    total = pos = 0
-    for _ in range(count):
-        if pos + _ENTRY.size > len(directory):
-            return None
-        entry = _ENTRY.unpack_from(directory, pos)
-        if entry[0] != b"PK\x01\x02" or entry[9] == 0xFFFFFFFF:
-            return None
-        total += entry[9]
-        pos += _ENTRY.size + entry[10] + entry[11] + entry[12]
-    return total if pos == len(directory) else None
 
 
 @dataclass(frozen=True)
