@@ -94,9 +94,13 @@ def run(args: argparse.Namespace) -> int:
         # The check judges the interpreter the venv will be made from: the one running envsnap, when it is the
         # locked version (venv.find_interpreter tries it first). It starts scanning now, while envsnap loads;
         # the check takes it only if that is the interpreter it chose, and ends it otherwise.
+        from ..errors import ProbeError
         from ..probes.python import PendingProbe
 
-        ahead = PendingProbe(sys.executable)
+        try:
+            ahead = PendingProbe(sys.executable) if sys.executable else None
+        except ProbeError:
+            ahead = None  # the check probes the interpreter it chooses, and reports what is wrong with it
     from ..rebuild import REGISTRY, Plan, rebuild
 
     rebuilder = REGISTRY.find(args.target)
