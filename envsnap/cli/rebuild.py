@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--no-cache",
         action="store_true",
-        help="read and hash every bundle file again, and parse and check the lock in full (by default a bundle "
+        help="use no cache: read and hash every bundle file again, parse and check the lock in full, and capture "
+        "the host and verify the result without the capture cache, as `capture --no-cache` (by default a bundle "
         "file's sha256 is reused while its device, inode, size, mtime and ctime are those it had when it was hashed)",
     )
     p.add_argument(
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         from ..probes.python import PendingProbe
 
         try:
-            ahead = PendingProbe(sys.executable) if sys.executable else None
+            ahead = PendingProbe(sys.executable, use_cache=not args.no_cache) if sys.executable else None
         except ProbeError:
             ahead = None  # the check probes the interpreter it chooses, and reports what is wrong with it
     from ..rebuild import REGISTRY, Plan, rebuild
@@ -121,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         allow_urls=tuple(args.allow_url),
         progress=_output.progress(style="dim"),
         probe=ahead,
+        use_cache=not args.no_cache,
     )
     if isinstance(outcome, Plan):
         if args.json:

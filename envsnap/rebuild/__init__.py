@@ -60,6 +60,7 @@ def rebuild(
     project: str | os.PathLike[str] | None = None,
     allow_urls: tuple[str, ...] = (),
     probe: PendingProbe | None = None,
+    use_cache: bool = True,
 ) -> Plan | RebuildResult:
     """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
 
@@ -69,6 +70,7 @@ def rebuild(
     ``allow_urls`` widens where the lock may send envsnap (``--allow-url``; see ``envsnap._fetchpolicy``).
     ``probe``: a probe of an interpreter started ahead (the CLI starts one of its own interpreter while envsnap
     loads): the check takes it when that is the interpreter it judges, and ends it otherwise.
+    ``use_cache``: False (``--no-cache``) captures the host and verifies the result without the capture cache.
     """
     from ..artifacts.bundle import hash_bundle_ahead
 
@@ -130,6 +132,7 @@ def rebuild(
                             offline=offline,
                             options=target_options,
                             allow_urls=tuple(allow_urls),
+                            use_cache=use_cache,
                         ),
                         hashed=ahead.join,
                         target=probed.result,
@@ -146,6 +149,7 @@ def rebuild(
                     base_image=target_options.get("base_image") or None,
                     probed=probed,
                     started=taken,
+                    use_cache=use_cache,
                 )
             except BaseException:
                 stop.set()  # the rebuild stops here: the files being hashed finish, no other starts
@@ -172,6 +176,7 @@ def rebuild(
             project=project,
             allow_urls=allow_urls,
             started=started,
+            use_cache=use_cache,
         )
     finally:
         if probe is not None:
@@ -209,6 +214,7 @@ def _carry_out(
     project: str | os.PathLike[str] | None,
     allow_urls: tuple[str, ...],
     started: float,
+    use_cache: bool = True,
 ) -> Plan | RebuildResult:
     """After a passed (or overridden) check: the bundle opened, the plan made, and unless ``dry_run`` carried out."""
     from ..artifacts.bundle import open_bundle
@@ -235,6 +241,7 @@ def _carry_out(
             allow_urls=tuple(allow_urls),
             host=checked.host,
             early=early,
+            use_cache=use_cache,
         )
         plan = rebuilder.plan(request)
         if dry_run:

@@ -115,13 +115,14 @@ def check_host(
     base_image: str | None = None,
     probed: Future[Target] | None = None,
     started: PendingProbe | None = None,
+    use_cache: bool = True,
 ) -> Preflight:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan, and the host captured.
 
     A failing check stops the rebuild unless ``force``, in which case the override is recorded. A dry run
     only plans, so a failure becomes a note (the docker target plans with no engine at all). ``probed``: the
     target as ``rebuild_target`` gives it for the same arguments, being probed already. ``started``: the probe of
-    ``python`` already running.
+    ``python`` already running. ``use_cache``: False captures the host without the capture cache.
     """
     get(target)  # an unknown target is bad input, never checked as the host
     # The target's facts, with the wheels' sizes read from their zip directories, while the capture waits on the
@@ -133,7 +134,7 @@ def check_host(
             )
         # What the rules read, no more (``check_probes``); the package database is still read beside it, for
         # the verify's capture of the new environment to take (``run_capture(same_host=...)``).
-        options = CaptureOptions(python_path=python, project_state=False)
+        options = CaptureOptions(python_path=python, project_state=False, use_cache=use_cache)
         prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, True)
         host = run_capture(options, started=started, probes=check_probes(), prepared=prepared)
         facts = probed.result()

@@ -356,7 +356,7 @@ class CondaRebuilder(Rebuilder):
             report = None
             if pip_packages(lock) or python.exists():
                 say("verifying the Python layer against the lock")
-                report = verify(lock, str(python))
+                report = verify(lock, str(python), cache=request.use_cache)
         except BaseException:
             _undo(dest, created)
             raise

@@ -70,6 +70,7 @@ class RebuildRequest:
     host: Captured | None = None
     # What the target began while the check ran (``Rebuilder.start_early``); ``execute`` may take it up.
     early: EarlyWork | None = None
+    use_cache: bool = True  # False (``rebuild --no-cache``): the verify reads every file (no capture cache)
 
 
 @dataclass(frozen=True)

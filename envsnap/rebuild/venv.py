@@ -663,7 +663,8 @@ class VenvRebuilder(Rebuilder):
                 dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
             os.replace(staging, dest)
         say("verifying the new environment against the lock")
-        report = verify(lock, str(dest / "bin" / "python"), same_host=request.host)  # the host as the check saw it
+        # The host as the check saw it.
+        report = verify(lock, str(dest / "bin" / "python"), same_host=request.host, cache=request.use_cache)
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )

@@ -539,3 +539,36 @@ def test_no_probe_is_started_ahead_for_a_named_interpreter(
     result = cli("rebuild", made.lock_path, "--python", made.source, "--dry-run", "--dest", tmp_path / "env")
     assert result.code == 0, result
     assert started == [str(made.source)] and cancelled == []
+
+
+@pytest.mark.parametrize("no_cache", [False, True])
+def test_rebuild_no_cache_captures_and_verifies_without_the_capture_cache(
+    made: Made,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Any],
+    fresh_digests: None,
+    no_cache: bool,
+) -> None:
+    """``rebuild --no-cache`` means no cache, as for capture, check and verify: the check's probe (started ahead)
+    and the verify's probe of the new venv read every RECORD, and no bundle digest is kept."""
+    from envsnap._defaults import CAPTURE_CACHE, cache_dir
+
+    uses: list[tuple[str | None, bool]] = []
+    probe_class = capture_module.python.PendingProbe
+    original = probe_class.__init__
+
+    def pending(self: Any, python: str | None, **kwargs: Any) -> None:
+        uses.append((python, kwargs.get("use_cache", True)))
+        original(self, python, **kwargs)
+
+    monkeypatch.setattr(probe_class, "__init__", pending)
+    monkeypatch.setattr(_prehash, "RACY_NS", 0)  # the bundle was just made: its digests may be kept
+    dest = tmp_path / "env"
+    flags = ["--no-cache"] if no_cache else []
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest, *flags)
+    assert result.code == 0, result
+    assert [python for python, _ in uses] == [sys.executable, str(dest / "bin" / "python")]
+    assert {cached for _, cached in uses} == {not no_cache}
+    kept = list(cache_dir(CAPTURE_CACHE).glob("bundle-digests-*.digests"))
+    assert bool(kept) == (not no_cache)
