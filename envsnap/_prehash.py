@@ -165,25 +165,10 @@ def _read_cache(root: str) -> dict[Kept, Facts]:
     """The digests kept for the bundle folder ``root`` ({} when none, or the file is not this user's own and
     private, damaged, or of another format: a cache only saves time)."""
     from ._defaults import existing_capture_cache_file
-    from ._sealed import unseal
+    from ._sealed import read_private
 
     path = existing_capture_cache_file(_CACHE_KIND, root, _CACHE_SUFFIX)
-    if path is None:
-        return {}
-    from ._defaults import owned_privately
-
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return {}
-    with open(fd, "rb") as fh:
-        try:
-            if not owned_privately(os.fstat(fh.fileno())):
-                return {}
-            raw = fh.read(_CACHE_MAX_BYTES + 1)
-        except OSError:
-            return {}
-    data = unseal(raw) if len(raw) <= _CACHE_MAX_BYTES else None
+    data = read_private(path, _CACHE_MAX_BYTES) if path is not None else None
     if type(data) is not dict or data.get("format") != _CACHE_FORMAT or type(data.get("digests")) is not dict:
         return {}
     return {
@@ -201,31 +186,16 @@ def _read_cache(root: str) -> dict[Kept, Facts]:
 
 
 def _write_cache(root: str, digests: dict[Kept, Facts]) -> None:
-    """Keep ``digests`` for the bundle folder ``root``: private (0600), written beside and renamed into place.
-    Only the standard library and envsnap's modules that import nothing of envsnap are used: this runs on the
-    hashing thread while the main thread imports the rest."""
-    from ._cachedir import prune
+    """Keep ``digests`` for the bundle folder ``root`` (private, written beside and renamed into place)."""
+    from ._cachedir import store
     from ._defaults import capture_cache_path
     from ._sealed import seal
 
+    blob = seal({"format": _CACHE_FORMAT, "digests": digests})
     with contextlib.suppress(OSError, ValueError):
         path = capture_cache_path(_CACHE_KIND, root, _CACHE_SUFFIX)
-        if path is None:
-            return
-        blob = seal({"format": _CACHE_FORMAT, "digests": digests})
-        if len(blob) > _CACHE_MAX_BYTES:
-            return
-        partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            with open(fd, "wb") as fh:
-                fh.write(blob)
-            os.replace(partial, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(partial)
-            raise
-        prune(path.parent, keep=_CACHE_KEEP, suffix=_CACHE_SUFFIX)
+        if path is not None and len(blob) <= _CACHE_MAX_BYTES:
+            store(path, blob, keep=_CACHE_KEEP, suffix=_CACHE_SUFFIX)
 
 
 def collect(root: str | os.PathLike[str], stop: threading.Event | None = None) -> dict[Identity, str]:

@@ -11,6 +11,7 @@ start-up).
 from __future__ import annotations
 
 import marshal
+import os
 
 TYPE_CHECKING = False  # not typing's: a memo answer does not load typing
 if TYPE_CHECKING:
@@ -23,6 +24,22 @@ def seal(value: Any) -> bytes:
 
     blob = marshal.dumps(value)
     return zlib.crc32(blob).to_bytes(4, "big") + blob
+
+
+def read_private(path: str | os.PathLike[str], max_bytes: int) -> Any:
+    """What ``seal`` wrote to the cache entry ``path``, or None: the file is missing or unreadable, not this user's
+    own and private (``_defaults.owned_privately``: an entry planted by another user is never read), larger than
+    ``max_bytes``, or damaged."""
+    from ._defaults import owned_privately
+
+    try:
+        with open(path, "rb") as fh:
+            if not owned_privately(os.fstat(fh.fileno())):
+                return None
+            raw = fh.read(max_bytes + 1)
+    except OSError:
+        return None
+    return unseal(raw) if len(raw) <= max_bytes else None
 
 
 def unseal(raw: bytes) -> Any:

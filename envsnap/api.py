@@ -35,5 +35,4 @@ def check(
     if host is None:
         options = CaptureOptions(python_path=python, project_state=False, use_cache=cache)
         host = run_capture(options, probes=check_probes()).snapshot  # what the rules read, no more
-    probed = host
-    return evaluate(lock, probed, resolved)
+    return evaluate(lock, host, resolved)

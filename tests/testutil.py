@@ -12,7 +12,18 @@ from types import ModuleType
 from typing import Any
 
 from envsnap import lockfile
-from envsnap.model import Meta, Platform, PythonEnv, PythonPackage, Snapshot
+from envsnap.model import (
+    Gpu,
+    Hardware,
+    Meta,
+    Nvidia,
+    Platform,
+    PythonEnv,
+    PythonPackage,
+    Snapshot,
+    System,
+    SystemPackage,
+)
 
 
 def uv_bin() -> str | None:
@@ -144,3 +155,39 @@ def counting_runs(monkeypatch: Any) -> list[list[str]]:
 
     monkeypatch.setattr(_runner, "run", counting)
     return runs
+
+
+def locks_for_this_host(snap: Snapshot) -> dict[str, Snapshot]:
+    """Locks that a host captured as ``snap`` meets, fails or warns on in every area a compatibility rule reads:
+    the platform, the interpreter, the wheels and glibc, the driver and GPUs, the system packages (the host's
+    manager)."""
+    python, platform = snap.python, snap.platform
+    first = python.packages[0]
+    future = dataclasses.replace(first, wheel_tags=("cp311-cp311-manylinux_2_99_x86_64",))
+    return {
+        "here": snap,
+        "riscv": dataclasses.replace(snap, platform=dataclasses.replace(platform, machine="riscv64")),
+        "python 3.9": dataclasses.replace(snap, python=dataclasses.replace(python, version="3.9.18")),
+        "glibc 2.99": dataclasses.replace(
+            snap, python=dataclasses.replace(python, packages=(future, *python.packages[1:]))
+        ),
+        "gpu": dataclasses.replace(
+            snap,
+            nvidia=Nvidia(driver_version="550.54.15", cuda_driver_version="12.4", source="nvml"),
+            hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100 80GB HBM3", "9.0", 81559),)),
+        ),
+        "rpm packages": dataclasses.replace(
+            snap,
+            system=System(
+                manager="rpm",
+                packages=(SystemPackage(manager="rpm", name="libgomp", version="11.4.1", needed_by=(first.name,)),),
+            ),
+        ),
+        "dpkg packages": dataclasses.replace(
+            snap,
+            system=System(
+                manager="dpkg",
+                packages=(SystemPackage(manager="dpkg", name="libgomp1", version="12.2.0", needed_by=(first.name,)),),
+            ),
+        ),
+    }

@@ -37,8 +37,8 @@ import os
 import sys
 import time
 
-from .._defaults import owned_privately, sha256_hex
-from .._sealed import seal, unseal
+from .._defaults import sha256_hex
+from .._sealed import read_private, seal
 
 TYPE_CHECKING = False  # not typing's: a capture answered from the memo loads little more than this module
 if TYPE_CHECKING:
@@ -352,14 +352,7 @@ def _kept(path: str | os.PathLike[str] | None, fact: str) -> dict[str, Any] | No
     """The memo at ``path`` when its facts are ``fact`` and every path it watched is as it was."""
     if path is None:
         return None
-    try:
-        with open(path, "rb") as fh:
-            if not owned_privately(os.fstat(fh.fileno())):
-                return None
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError:
-        return None
-    memo = unseal(raw) if len(raw) <= MAX_BYTES else None
+    memo = read_private(path, MAX_BYTES)
     if not (
         type(memo) is dict
         and memo.get("format") == FORMAT

@@ -4,51 +4,17 @@ runs no pass over the probed interpreter's shared objects, while its verify stil
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
+from testutil import locks_for_this_host
 
 from envsnap.compat import evaluate
-from envsnap.model import Gpu, Hardware, Nvidia, Snapshot, System, SystemPackage
 from envsnap.probes import system
 from envsnap.probes.capture import check_probes, run_capture
 from envsnap.probes.interface import CaptureOptions
 from envsnap.rebuild import check_target
-
-
-def _locks(snap: Snapshot) -> dict[str, Snapshot]:
-    python, platform = snap.python, snap.platform
-    first = python.packages[0]
-    future = dataclasses.replace(first, wheel_tags=("cp311-cp311-manylinux_2_99_x86_64",))
-    return {
-        "here": snap,
-        "riscv": dataclasses.replace(snap, platform=dataclasses.replace(platform, machine="riscv64")),
-        "python 3.9": dataclasses.replace(snap, python=dataclasses.replace(python, version="3.9.18")),
-        "glibc 2.99": dataclasses.replace(
-            snap, python=dataclasses.replace(python, packages=(future, *python.packages[1:]))
-        ),
-        "gpu": dataclasses.replace(
-            snap,
-            nvidia=Nvidia(driver_version="550.54.15", cuda_driver_version="12.4", source="nvml"),
-            hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100 80GB HBM3", "9.0", 81559),)),
-        ),
-        "rpm packages": dataclasses.replace(
-            snap,
-            system=System(
-                manager="rpm",
-                packages=(SystemPackage(manager="rpm", name="libgomp", version="11.4.1", needed_by=(first.name,)),),
-            ),
-        ),
-        "dpkg packages": dataclasses.replace(
-            snap,
-            system=System(
-                manager="dpkg",
-                packages=(SystemPackage(manager="dpkg", name="libgomp1", version="12.2.0", needed_by=(first.name,)),),
-            ),
-        ),
-    }
 
 
 def _rows(report: Any) -> list[tuple[str, ...]]:
@@ -67,7 +33,7 @@ def test_the_report_on_the_lean_capture_is_the_report_on_the_full_one(kind: str)
     assert lean.system.manager == full.system.manager and not lean.system.packages and full.system.packages
     target = check_target(kind)
     verdicts = set()
-    for name, lock in _locks(full).items():
+    for name, lock in locks_for_this_host(full).items():
         on_full, on_lean = evaluate(lock, full, target), evaluate(lock, lean, target)
         assert _rows(on_lean) == _rows(on_full), name
         verdicts.add(on_full.failed)

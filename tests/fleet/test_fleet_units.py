@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from test_startup import imported
-from testutil import sample_lock
+from testutil import locks_for_this_host, sample_lock
 
 from envsnap import lockfile
 from envsnap.compare.verify import Difference
@@ -520,43 +520,15 @@ def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path) -> None:
 
 
 def _locks_for_this_host(here: Path) -> dict[str, Snapshot]:
-    """Locks this host meets, fails or warns on in every area a rule reads: the platform, the interpreter, the
-    wheels and glibc, the driver and GPUs, the system packages (the host's manager), the Python layer."""
+    """Locks this host meets, fails or warns on in every area a rule reads (``testutil.locks_for_this_host``),
+    and one whose Python layer drifted."""
     snap = lockfile.load(here)
-    python, platform = snap.python, snap.platform
-    first = python.packages[0]
-    future = dataclasses.replace(first, wheel_tags=("cp311-cp311-manylinux_2_99_x86_64",))
+    first = snap.python.packages[0]
+    drifted = dataclasses.replace(first, version=first.version + ".post9")
     return {
-        "here": snap,
-        "riscv": dataclasses.replace(snap, platform=dataclasses.replace(platform, machine="riscv64")),
-        "python 3.9": dataclasses.replace(snap, python=dataclasses.replace(python, version="3.9.18")),
-        "glibc 2.99": dataclasses.replace(
-            snap, python=dataclasses.replace(python, packages=(future, *python.packages[1:]))
-        ),
-        "gpu": dataclasses.replace(
-            snap,
-            nvidia=Nvidia(driver_version="550.54.15", cuda_driver_version="12.4", source="nvml"),
-            hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100 80GB HBM3", "9.0", 81559),)),
-        ),
-        "rpm packages": dataclasses.replace(
-            snap,
-            system=System(
-                manager="rpm",
-                packages=(SystemPackage(manager="rpm", name="libgomp", version="11.4.1", needed_by=(first.name,)),),
-            ),
-        ),
-        "dpkg packages": dataclasses.replace(
-            snap,
-            system=System(
-                manager="dpkg",
-                packages=(SystemPackage(manager="dpkg", name="libgomp1", version="12.2.0", needed_by=(first.name,)),),
-            ),
-        ),
+        **locks_for_this_host(snap),
         "drifted": dataclasses.replace(
-            snap,
-            python=dataclasses.replace(
-                python, packages=(dataclasses.replace(first, version=first.version + ".post9"), *python.packages[1:])
-            ),
+            snap, python=dataclasses.replace(snap.python, packages=(drifted, *snap.python.packages[1:]))
         ),
     }
 
