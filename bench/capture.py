@@ -102,6 +102,7 @@ for d in sys.path[1:]:
 # Byte code is written (see above); the capture cache lives in the bench's temporary folder (set in main).
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
 CWD: list[str] = []  # every command runs in the bench's temporary folder, outside any git work tree (set in main)
+RACY_S = 2.0  # the capture cache's window (envsnap/probes/_pyprobe.py, _RACY_NS)
 GOALS = {("ML environment", "cold"): 0.35, ("ML environment", "warm"): 0.15, ("CUDA-wheel environment", "cold"): 0.4}
 
 
@@ -197,6 +198,11 @@ def build_synthetic(root: Path, count: int) -> Path:
         rows = [f"{name}/mod{j}.py,sha256={'A' * 43},{100 + j}" for j in range(20)]
         rows += [f"{dist.name}/METADATA,sha256={'B' * 43},500", f"{dist.name}/RECORD,,"]
         (dist / "RECORD").write_text("\n".join(rows) + "\n")
+    # A file changed less than two seconds before a capture reads it is not kept in the capture cache (its mtime
+    # may not move on its next change), so the "warm" runs of an environment written just now were cold ones that
+    # also wrote a cache: they age past that window first, as the ML and CUDA environments have.
+    newest = (site / f"synthpkg{count - 1:05d}-1.{count - 1}.0.dist-info" / "RECORD").stat().st_mtime
+    time.sleep(max(0.0, newest + RACY_S + 0.5 - time.time()))
     return py
 
 
