@@ -163,6 +163,14 @@ def get_view(name: str) -> Any:
     return entry[1]
 
 
+def has_view(name: str) -> bool:
+    """Whether an entry is kept under ``name`` (``get_view`` still decides whether it is a view): one ``stat``."""
+    if not name or not enabled():
+        return False
+    folder = private_cache_dir(LOCKS_CACHE, create=False)
+    return folder is not None and (folder / f"{name}{_VIEW_SUFFIX}").is_file()
+
+
 def put_view(name: str, value: Any) -> None:
     """Keep ``value`` (plain tuples, strings, numbers and None) under ``name``; never fails."""
     if not enabled():

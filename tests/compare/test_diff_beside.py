@@ -1,0 +1,141 @@
+"""diff of two large locks loads one in a forked child beside the other (compare/diff.py, ``_Beside``): the same
+report and the same errors as one after the other, whatever the child does, and no child left behind.
+
+Each case runs in a fresh interpreter, as ``envsnap diff`` does: the fork is taken only from a process with no
+other thread, which a test process is not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from testutil import sample_lock
+
+from envsnap import lockfile
+from envsnap.model import PythonPackage, Source
+
+
+def _packages(count: int, moved: bool) -> tuple[PythonPackage, ...]:
+    return tuple(
+        PythonPackage(
+            name=f"pkg{i:04d}",
+            version=f"1.{i % 5}.{(i + (moved and i % 3 == 0)) % 7}",
+            source=Source(kind="index", url=f"https://user:secret@example.org/simple/pkg{i:04d}"),
+            record_digest="sha256:" + ("ab" if moved and i % 2 else "cd") * 32,
+        )
+        for i in range(count)
+    )
+
+
+@pytest.fixture
+def locks(tmp_path: Path) -> dict[str, Path]:
+    a = lockfile.dump(lockfile.seal(sample_lock(*_packages(300, False))), tmp_path / "a.lock")
+    b = lockfile.dump(lockfile.seal(sample_lock(*_packages(300, True))), tmp_path / "b.lock")
+    bad = tmp_path / "bad.lock"  # sealed, then edited: its content digest no longer matches
+    bad.write_text(b.read_text().replace('version = "1.0.0"', 'version = "1.0.9"', 1))
+    assert bad.read_text() != b.read_text()
+    return {"a": a, "b": b, "bad": bad}
+
+
+# The driver: every diff twice, one after the other (no child) and with the child (every lock counts as large),
+# each report or error printed as JSON with how many children were started and whether any is left unreaped.
+DRIVER = textwrap.dedent(
+    """
+    import json, os, sys
+    from envsnap.compare import diff as d
+    from envsnap.errors import EnvsnapError
+
+    mode, a, b = sys.argv[1:4]
+    started = []
+    start = d._Beside.start.__func__
+
+    def counted(cls, path):
+        beside = start(cls, path)
+        started.append(beside is not None)
+        return beside
+
+    if mode == "sequential":
+        d._Beside.start = classmethod(lambda cls, path: None)
+    else:
+        d.BESIDE_MIN_BYTES = 0
+        d._Beside.start = classmethod(counted)
+    if mode == "crash":  # the child dies before it writes anything
+        d._beside_child = lambda text, origin, fd: os._exit(3)
+    if mode == "garbage":  # the child says it succeeded and writes what is no view
+        def garbage(text, origin, fd):
+            os.write(fd, d._BESIDE_OK + b"not marshal")
+            os._exit(0)
+        d._beside_child = garbage
+    if mode == "wrong-shape":  # a well-formed marshal of the wrong shape
+        import marshal
+        def wrong(text, origin, fd):
+            os.write(fd, d._BESIDE_OK + marshal.dumps((("record", {}), ((1, 2),))))
+            os._exit(0)
+        d._beside_child = wrong
+    try:
+        out = {"report": d.diff_files(a, b).to_dict()}
+    except EnvsnapError as exc:
+        out = {"error": str(exc)}
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        out["children_left"] = True
+    except ChildProcessError:
+        out["children_left"] = False
+    out["started"] = started
+    print(json.dumps(out))
+    """
+)
+
+
+def _run(mode: str, a: Path, b: Path, cache: str = "0", home: Path | None = None) -> dict[str, object]:
+    env = {"ENVSNAP_LOCK_CACHE": cache, "PATH": "/usr/bin:/bin"}
+    if home is not None:
+        env["XDG_CACHE_HOME"] = str(home)
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, mode, str(a), str(b)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    assert result["children_left"] is False
+    return result
+
+
+@pytest.mark.parametrize("pair", [("a", "b"), ("b", "a"), ("a", "a")])
+def test_the_child_gives_the_report_one_after_the_other_gives(locks: dict[str, Path], pair: tuple[str, str]) -> None:
+    a, b = (locks[name] for name in pair)
+    sequential = _run("sequential", a, b)
+    beside = _run("beside", a, b)
+    assert beside["started"] == [True]  # B was loaded by the child
+    assert beside["report"] == sequential["report"]
+    assert "secret" not in json.dumps(beside["report"])  # scrubbed as in an export
+
+
+@pytest.mark.parametrize("mode", ["crash", "garbage", "wrong-shape"])
+def test_a_child_that_fails_leaves_the_lock_to_the_parent(locks: dict[str, Path], mode: str) -> None:
+    sequential = _run("sequential", locks["a"], locks["b"])
+    failed = _run(mode, locks["a"], locks["b"])
+    assert failed["started"] == [True]
+    assert failed["report"] == sequential["report"]
+
+
+@pytest.mark.parametrize(("a", "b"), [("a", "bad"), ("bad", "b"), ("bad", "bad")])
+def test_errors_are_the_same_and_in_the_same_order(locks: dict[str, Path], a: str, b: str) -> None:
+    sequential = _run("sequential", locks[a], locks[b])
+    beside = _run("beside", locks[a], locks[b])
+    assert "content_digest" in str(sequential["error"])
+    assert beside["error"] == sequential["error"]
+    assert beside["started"] == [True]  # with A's error first, the child still running was killed and reaped
+
+
+def test_no_child_for_a_view_in_the_cache_or_a_missing_file(locks: dict[str, Path], tmp_path: Path) -> None:
+    home = tmp_path / "cache"
+    first = _run("beside", locks["a"], locks["b"], cache="1", home=home)
+    assert first["started"] == [True]  # the child fills the cache with B's view
+    again = _run("beside", locks["a"], locks["b"], cache="1", home=home)
+    assert again["started"] == [False] and again["report"] == first["report"]
+    missing = _run("beside", locks["a"], tmp_path / "missing.lock")
+    assert missing["started"] == [False] and "no such lockfile" in str(missing["error"])
