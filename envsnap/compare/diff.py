@@ -303,7 +303,9 @@ class _Beside:
                 chunks.append(chunk)
         status = self._reap()
         blob = b"".join(chunks)
-        if status != 0 or not blob.startswith(_BESIDE_OK):
+        # No status (SIGCHLD ignored: the kernel reaped the child) leaves the bytes to decide: only the child writes
+        # to the pipe, and a view cut short does not unmarshal.
+        if status not in (0, None) or not blob.startswith(_BESIDE_OK):
             return None
         try:
             kept_rest, rows = marshal.loads(blob[len(_BESIDE_OK) :])
@@ -317,10 +319,13 @@ class _Beside:
         return cast("Snapshot", rest), rows, _full_of(self.text, str(Path(self.path)))
 
     def _reap(self) -> int | None:
-        if self.pid <= 0:
+        pid, self.pid = self.pid, 0
+        if pid <= 0:
             return None
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped by the kernel already (SIGCHLD ignored)
+            return None
         return os.waitstatus_to_exitcode(status)
 
     def close(self) -> None:
@@ -330,8 +335,7 @@ class _Beside:
         if self.pid > 0:
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                self._reap()
+            self._reap()
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

@@ -63,6 +63,9 @@ DRIVER = textwrap.dedent(
     else:
         d.BESIDE_MIN_BYTES = 0
         d._Beside.start = classmethod(counted)
+    if mode == "sigchld-ignored":  # no exit status to read: the kernel reaps the child
+        import signal
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     if mode == "crash":  # the child dies before it writes anything
         d._beside_child = lambda text, origin, fd: os._exit(3)
     if mode == "garbage":  # the child says it succeeded and writes what is no view
@@ -112,6 +115,12 @@ def test_the_child_gives_the_report_one_after_the_other_gives(locks: dict[str, P
     assert beside["started"] == [True]  # B was loaded by the child
     assert beside["report"] == sequential["report"]
     assert "secret" not in json.dumps(beside["report"])  # scrubbed as in an export
+
+
+def test_a_parent_that_ignores_sigchld_still_takes_the_view(locks: dict[str, Path]) -> None:
+    sequential = _run("sequential", locks["a"], locks["b"])
+    ignored = _run("sigchld-ignored", locks["a"], locks["b"])
+    assert ignored["started"] == [True] and ignored["report"] == sequential["report"]
 
 
 @pytest.mark.parametrize("mode", ["crash", "garbage", "wrong-shape"])
