@@ -9,21 +9,49 @@ from __future__ import annotations
 
 import os
 
-from .. import _runner
-
 TYPE_CHECKING = False  # not typing's: a memo's answer inside a work tree imports this module
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from .. import _runner
 
 # (commit, branch, dirty, diff_digest, remote URL as git prints it: credentials and all)
 State = tuple[str, str, bool, str, str]
 
 
+# Variables that tell git where the repository or its work tree is, whatever the folders hold.
+LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
+
+
 def git(directory: str, *args: str) -> _runner.Result:
+    from .. import _runner  # here: a memo's answer outside any work tree asks ``below_git`` alone
+
     return _runner.run(["git", "-C", directory, *args], timeout=30)
 
 
+def below_git(directory: str) -> bool:
+    """Whether a ``.git`` (a folder, or the file of a linked work tree or a submodule) is in ``directory`` or a
+    folder above it, on its real path (git resolves the folder it is run in): where git looks for a work tree
+    when no variable names one. Where there is none, git finds none (its other settings only stop the search
+    sooner), so nobody need ask it. True when the folder cannot be resolved: then git decides."""
+    try:
+        folder = os.path.realpath(directory)
+    except OSError:
+        return True
+    while not os.path.lexists(os.path.join(folder, ".git")):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+    return True
+
+
 def find_root(directory: str) -> str | None:
+    """The root of the git work tree ``directory`` is in; None outside any, answered without running git where
+    no ``.git`` is above it (a capture, a check and a verify each ask: three runs of git, two on a rebuild's
+    critical path, for a scratch folder)."""
+    if not any(name in os.environ for name in LOCATION_VARIABLES) and not below_git(directory):
+        return None
     res = git(directory, "rev-parse", "--show-toplevel")
     return res.stdout.strip() if res.ok and res.stdout.strip() else None
 

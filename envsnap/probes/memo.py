@@ -39,6 +39,8 @@ import time
 
 from .._defaults import sha256_hex
 from .._sealed import read_private, seal
+from .gitstate import LOCATION_VARIABLES as _GIT_LOCATION_VARIABLES
+from .gitstate import below_git
 
 TYPE_CHECKING = False  # not typing's: a capture answered from the memo loads little more than this module
 if TYPE_CHECKING:
@@ -51,7 +53,6 @@ SUFFIX = ".marshal"  # the memo files' (``memo-DIGEST.marshal``, ``verify-DIGEST
 MAX_BYTES = 64 << 20  # a memo larger than this is not kept (or read)
 RACY_NS = 2_000_000_000  # a stamp this close to the capture's start is not trusted (see the module's docstring)
 _CPU_KEYS = ("vendor_id", "model name", "Model name", "cpu model", "flags", "Features", "CPU implementer")
-_GIT_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
 _SYSTEM_FILES = (
     "/etc/os-release",
     "/usr/lib/os-release",
@@ -87,7 +88,7 @@ def eligible(*, project: str | None, deep: bool, pin: bool, json_too: bool, envi
     """Whether this capture may be answered from (and kept in) the memo: not with an option that reads more than
     the files the memo stamps and the git state it keys on (``project_facts``), nor with git told where the
     repository is by a variable."""
-    if project is not None or deep or pin or json_too or any(v in environ for v in _GIT_VARIABLES):
+    if project is not None or deep or pin or json_too or any(v in environ for v in _GIT_LOCATION_VARIABLES):
         return False
     try:
         os.getcwd()
@@ -97,17 +98,12 @@ def eligible(*, project: str | None, deep: bool, pin: bool, json_too: bool, envi
 
 
 def _below_git() -> bool:
-    """A ``.git`` (a folder, or a file of a linked work tree or submodule) in the working directory or above it:
-    where git looks for the repository, without ``GIT_DIR`` (``eligible``)."""
+    """A ``.git`` in the working directory or above it (``gitstate.below_git``); True when there is no working
+    directory (the capture then fails as it would)."""
     try:
-        folder = os.getcwd()
+        return below_git(os.getcwd())
     except OSError:
         return True
-    while not os.path.lexists(os.path.join(folder, ".git")):
-        if folder == os.path.dirname(folder):
-            return False
-        folder = os.path.dirname(folder)
-    return True
 
 
 def project_facts(*, state: bool, exclude: Sequence[str]) -> list[Any]:

@@ -1,0 +1,71 @@
+"""gitstate.find_root: the work tree's root as git gives it, and no run of git where git could find none."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from envsnap.probes import gitstate
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def _no_git_run(*args: object, **kwargs: object) -> object:
+    raise AssertionError(f"git was run: {args}")
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    if any(os.path.lexists(folder / ".git") for folder in (tmp_path, *tmp_path.parents)):
+        pytest.skip("the temporary folder is itself inside a git work tree")
+    return tmp_path
+
+
+@pytest.fixture
+def repo(outside: Path) -> Path:
+    root = outside / "repo"
+    (root / "src" / "pkg").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def test_outside_any_work_tree_git_is_not_run(outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in gitstate.LOCATION_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(gitstate, "git", _no_git_run)
+    assert not gitstate.below_git(str(outside))
+    assert gitstate.find_root(str(outside)) is None
+
+
+def test_inside_a_work_tree_git_gives_the_root(repo: Path) -> None:
+    assert gitstate.below_git(str(repo / "src" / "pkg"))
+    assert gitstate.find_root(str(repo / "src" / "pkg")) == os.path.realpath(repo)
+
+
+def test_a_link_into_a_work_tree_is_followed_as_git_follows_it(repo: Path, outside: Path) -> None:
+    link = outside / "elsewhere" / "link"
+    link.parent.mkdir()
+    link.symlink_to(repo / "src")  # no .git above the link's own path, one above where it leads
+    assert gitstate.below_git(str(link / "pkg"))
+    assert gitstate.find_root(str(link / "pkg")) == os.path.realpath(repo)
+
+
+def test_a_linked_work_trees_git_file_counts(outside: Path) -> None:
+    tree = outside / "tree"
+    tree.mkdir()
+    (tree / ".git").write_text("gitdir: /somewhere/else\n")
+    assert gitstate.below_git(str(tree))
+
+
+def test_a_variable_naming_the_repository_leaves_the_answer_to_git(
+    repo: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = outside / "plain"
+    plain.mkdir()
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(repo))
+    assert gitstate.find_root(str(plain)) == os.path.realpath(repo)
