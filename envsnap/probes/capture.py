@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from .._version import __version__
 from ..errors import ProbeError
 from ..model import Hardware, Meta, Snapshot
 from . import conda, cuda, environment, frameworks, host, nvidia, project, python, system
-from .hostlibs import Loader, PackageDatabase
+from .hostlibs import Loader, PackageDatabase, prefetch_environment
 from .interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPython
 from .memo import utc_now
 
@@ -142,15 +142,26 @@ def run_capture(
     elif options.conda_prefix is None:
         raise ProbeError("an environment without a Python layer must be a conda prefix")
 
+    fetched: Future[None] | None = None
+
     def target() -> RawPython:
-        return pending.result() if pending is not None else RawPython.empty(os.path.abspath(options.conda_prefix or ""))
+        if pending is None:
+            return RawPython.empty(os.path.abspath(options.conda_prefix or ""))
+        raw = pending.result()
+        if fetched is not None:
+            wait([fetched])  # its memos are the system probe's: done before it reads them (a failure is ignored)
+        return raw
 
     known = {p.name: same_host.results[p.name] for p in probes if same_host is not None and p.name in HOST_FACTS}
     background = [p for p in probes if p.background and p.name not in known]
-    pool = ThreadPoolExecutor(max_workers=len(background) + 1)
+    pool = ThreadPoolExecutor(max_workers=len(background) + 2)
     try:
         if same_host is not None and same_host.system is not None:
             prepared = same_host.system  # its capture cache was saved by that capture: this one adds nothing to it
+            if pending is not None and options.python_path and system.PROBE in probes:
+                # Nothing else to read while the new environment's interpreter is probed (a rebuild's verify):
+                # its shared objects are read meanwhile.
+                fetched = pool.submit(_prefetch, prepared, options.python_path)
         elif prepared is None:
             prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, system.PROBE in probes)
         ctx = ProbeContext(
@@ -182,6 +193,10 @@ def run_capture(
         # A failed capture does not wait for a hung driver: the NVML worker has its own timeout.
         pool.shutdown(wait=False)
     return Captured(_snapshot(ctx, results), results, raw, prepared, root, ctx.redact)
+
+
+def _prefetch(prepared: Future[tuple[PackageDatabase, Loader]], python_path: str) -> None:
+    prefetch_environment(prepared.result()[1], python_path)
 
 
 def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Snapshot:

@@ -12,6 +12,7 @@ import glob
 import os
 import platform
 import re
+import stat
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
@@ -550,6 +551,46 @@ def prepare_early(identity: str, use_cache: bool) -> Future[tuple[PackageDatabas
 
     threading.Thread(target=work, name="envsnap-prepare", daemon=True).start()
     return future
+
+
+_SHARED_OBJECT = re.compile(r"\.so(\.[0-9]+)*$")  # what the target probe reports as a distribution's ELF file
+
+
+def prefetch_environment(loader: Loader, python_path: str) -> None:
+    """Read the dynamic section of every shared object the ``RECORD`` files of a venv's site-packages list, and
+    resolve what each needs, into ``loader``'s memos, while the target interpreter is still being probed: the
+    system probe then finds each already read (``Loader.dynamic``, ``Loader.resolve``). Only a venv's own folders
+    are looked at (``PREFIX/lib*/python*/site-packages``, from the interpreter's path); a file that is not there
+    or not ELF is skipped. It changes no result: the memos hold what a read of the same file gives."""
+    prefix = os.path.dirname(os.path.dirname(os.path.abspath(python_path)))
+    if not os.path.isfile(os.path.join(prefix, "pyvenv.cfg")):
+        return
+    pattern = os.path.join(glob.escape(prefix), "lib*", "python*", "site-packages", "*.dist-info", "RECORD")
+    for record in sorted(glob.glob(pattern)):
+        site = os.path.dirname(os.path.dirname(record))
+        try:
+            with open(record, encoding="utf-8", errors="replace") as handle:
+                lines = [line for line in handle.read().splitlines() if ".so" in line]
+        except OSError:
+            continue
+        for line in lines:
+            entry = line.rsplit(",", 2)[0]
+            if '"' in entry or not _SHARED_OBJECT.search(entry):
+                continue
+            # A regular file inside the site folder only: a RECORD is the installed wheel's text, and a wheel
+            # holds neither links nor anything that would block a read.
+            path = os.path.normpath(os.path.join(site, entry))
+            try:
+                if not path.startswith(site + os.sep) or not stat.S_ISREG(os.lstat(path).st_mode):
+                    continue
+            except OSError:
+                continue
+            info = loader.dynamic(path)
+            if info is None:
+                continue
+            for name in info.needed:
+                if not DRIVER_LIB.match(name):
+                    loader.resolve(name, path, info)
 
 
 def loaded_files(shared_objects: Iterable[str], loader: Loader, limit: int = 4000) -> frozenset[str]:

@@ -366,3 +366,76 @@ def test_the_program_headers_are_read_wherever_they_lie(tmp_path: Path, phoff: i
     truncated = tmp_path / "short.so"
     truncated.write_bytes(data[: phoff + 10])
     assert elf.read_dynamic(str(truncated)).needed == ()  # no whole program header: no dynamic section
+
+
+def _venv_listing(compiled: dict[str, Path], root: Path, *extra_rows: str) -> tuple[Path, Path, list[str]]:
+    """A venv's layout around the compiled extension and its bundled library, listed in a RECORD as uv writes
+    them: (the interpreter's path, the site folder, the shared objects as the target probe reports them)."""
+    site = root / "lib" / "python3.11" / "site-packages"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg.libs").mkdir()
+    shutil.copy(compiled["ext"], site / "pkg" / compiled["ext"].name)
+    shutil.copy(compiled["bundled"], site / "pkg.libs" / "libbundled.so.1")
+    (site / "pkg-1.0.dist-info").mkdir()
+    rows = [
+        f"pkg/{compiled['ext'].name},sha256=x,1",
+        "pkg.libs/libbundled.so.1,sha256=x,1",
+        "pkg/__init__.py,sha256=x,1",
+        *extra_rows,
+    ]
+    (site / "pkg-1.0.dist-info" / "RECORD").write_text("\n".join(rows) + "\n")
+    (root / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (root / "bin").mkdir()
+    return (
+        root / "bin" / "python",
+        site,
+        [str(site / "pkg" / compiled["ext"].name), str(site / "pkg.libs" / "libbundled.so.1")],
+    )
+
+
+@needs_gcc
+def test_prefetching_a_venvs_libraries_reads_each_once_and_changes_nothing(
+    compiled: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild's verify reads the new venv's shared objects while its interpreter is probed
+    (``hostlibs.prefetch_environment``): the system probe then reads none again, and finds what it finds alone."""
+    outside = tmp_path / "outside.so"
+    shutil.copy(compiled["bundled"], outside)
+    os.mkfifo(tmp_path / "venv-fifo.so")
+    python, site, shared = _venv_listing(
+        compiled,
+        tmp_path / "venv",
+        "../../../../outside.so,sha256=x,1",  # outside the site folder: not read ahead
+        "pkg/../../../../../venv-fifo.so,sha256=x,1",  # nor this (it would block a read)
+        f"{outside},sha256=x,1",
+    )
+    os.mkfifo(site / "pkg" / "pipe.so")  # inside, but no regular file: not read ahead
+    (site / "pkg-1.0.dist-info" / "RECORD").write_text(
+        (site / "pkg-1.0.dist-info" / "RECORD").read_text() + "pkg/pipe.so,,\n"
+    )
+    reads: list[str] = []
+    real_read = elf.read_dynamic
+
+    def counted(path: str) -> elf.DynamicInfo:
+        reads.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(elf, "read_dynamic", counted)
+    ahead = hostlibs.Loader.for_host()
+    hostlibs.prefetch_environment(ahead, str(python))
+    assert sorted(reads) == sorted(os.path.realpath(p) for p in shared)
+    del reads[:]
+    db = hostlibs.PackageDatabase()
+    with_prefetch = system.probe_system({"pkg": shared}, [str(tmp_path / "venv")], PathRedactor(), db, ahead)
+    assert reads == []  # every one was read ahead
+    alone = system.probe_system(
+        {"pkg": shared}, [str(tmp_path / "venv")], PathRedactor(), db, hostlibs.Loader.for_host()
+    )
+    assert with_prefetch == alone
+    assert "libmissing.so.3" in {lib.soname for lib in alone[0].libraries}
+
+
+def test_no_prefetch_outside_a_venv(tmp_path: Path) -> None:
+    loader = hostlibs.Loader.for_host()
+    hostlibs.prefetch_environment(loader, str(tmp_path / "bin" / "python"))  # no pyvenv.cfg: nothing looked at
+    assert loader._elf == {}
