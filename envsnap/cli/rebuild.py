@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import COMMAND_HELP, _output, add_allow_url
 from ._plugin_table import TARGET_DEST, TARGET_FLAGS, target_flags
 from .verify import exit_code, print_report
+
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
+if TYPE_CHECKING:
+    from .._venvahead import VenvAhead
+    from ..probes.python import PendingProbe
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -102,6 +108,21 @@ def run(args: argparse.Namespace) -> int:
             ahead = PendingProbe(sys.executable, use_cache=not args.no_cache) if sys.executable else None
         except ProbeError:
             ahead = None  # the check probes the interpreter it chooses, and reports what is wrong with it
+    venv_ahead = None
+    if ahead is not None and args.bundle and os.path.isdir(args.bundle) and not args.dry_run:
+        # The venv itself, made from the same interpreter while envsnap loads (the rebuild takes it when its plan
+        # chose that interpreter, and removes it otherwise): it depends on nothing in the lock.
+        from .._venvahead import DEFAULT_DEST, VenvAhead
+
+        venv_ahead = VenvAhead.start(sys.executable, args.dest or DEFAULT_DEST)
+    try:
+        return _rebuild(args, ahead, venv_ahead)
+    finally:
+        if venv_ahead is not None:
+            venv_ahead.cancel()
+
+
+def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: VenvAhead | None) -> int:
     from ..rebuild import REGISTRY, Plan, rebuild
 
     rebuilder = REGISTRY.find(args.target)
@@ -123,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         progress=_output.progress(style="dim"),
         probe=ahead,
         use_cache=not args.no_cache,
+        venv_ahead=venv_ahead,
     )
     if isinstance(outcome, Plan):
         if args.json:

@@ -26,7 +26,12 @@ from .interface import EarlyWork, Plan, PlanItem, Progress, Rebuilder, RebuildRe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .._venvahead import VenvAhead
     from ..probes.python import PendingProbe
+
+# How long the check waits for the early work to reach its installer: the steps before it take some 0.03 s once
+# the bundle's digests are known; a bundle still being hashed (seconds, the first time) is not waited for longer.
+EARLY_SETTLE_S = 0.25
 
 __all__ = [
     "REGISTRY",
@@ -61,6 +66,7 @@ def rebuild(
     allow_urls: tuple[str, ...] = (),
     probe: PendingProbe | None = None,
     use_cache: bool = True,
+    venv_ahead: VenvAhead | None = None,
 ) -> Plan | RebuildResult:
     """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
 
@@ -71,6 +77,8 @@ def rebuild(
     ``probe``: a probe of an interpreter started ahead (the CLI starts one of its own interpreter while envsnap
     loads): the check takes it when that is the interpreter it judges, and ends it otherwise.
     ``use_cache``: False (``--no-cache``) captures the host and verifies the result without the capture cache.
+    ``venv_ahead``: a venv the CLI began making while envsnap loaded (``_venvahead``): the venv target takes it
+    when it fits its plan; it is removed otherwise, whatever happens.
     """
     from ..artifacts.bundle import hash_bundle_ahead
 
@@ -133,10 +141,16 @@ def rebuild(
                             options=target_options,
                             allow_urls=tuple(allow_urls),
                             use_cache=use_cache,
+                            venv_ahead=venv_ahead,
                         ),
                         hashed=ahead.join,
                         target=probed.result,
                     )
+                    if early is not None:
+                        # Its few steps before the installer (the plan, the wheels checked, the venv taken) are
+                        # Python work: they go first, and the check's capture runs beside the installer
+                        # instead of sharing the interpreter with them.
+                        early.settle(EARLY_SETTLE_S)
                 checked = check_host(
                     lock,
                     target=target,
@@ -183,6 +197,8 @@ def rebuild(
             probe.cancel()  # the rebuild stopped before the check could take it
         if early is not None:
             early.cancel()  # nothing left to do once taken up; otherwise stopped, and what it made removed
+        if venv_ahead is not None:
+            venv_ahead.cancel()  # nothing once the venv target took it; otherwise killed and removed
 
 
 def _started_for(probe: PendingProbe | None, python: str | None) -> PendingProbe | None:

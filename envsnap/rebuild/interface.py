@@ -29,6 +29,7 @@ from ..model import Snapshot
 from ..progress import Progress
 
 if TYPE_CHECKING:
+    from .._venvahead import VenvAhead
     from ..compare.verify import VerifyReport
     from ..probes.capture import Captured
 
@@ -71,6 +72,9 @@ class RebuildRequest:
     # What the target began while the check ran (``Rebuilder.start_early``); ``execute`` may take it up.
     early: EarlyWork | None = None
     use_cache: bool = True  # False (``rebuild --no-cache``): the verify reads every file (no capture cache)
+    # A venv the CLI began making before the lock was read (``_venvahead``): the venv target takes it when its
+    # plan chose the same interpreter and destination.
+    venv_ahead: VenvAhead | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,9 @@ class EarlyWork(ABC):
     @abstractmethod
     def cancel(self) -> None:
         """Stop the work (a running installer is killed), wait for it and remove what it made."""
+
+    def settle(self, timeout: float) -> None:  # noqa: B027 - a target without a long step has nothing to wait for
+        """Wait, at most ``timeout`` seconds, until the work has begun its long step (an installer) or ended."""
 
 
 class NoOptions(Options):

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from .. import _leftovers, _runner, _tools
 from .._defaults import ARTIFACTS_CACHE, cache_dir
 from .._fs import checked_base_name, join_base_name
+from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, isolated_env, uv_venv_args
 from ..artifacts.bundle import (
     WHEELS,
     Bundle,
@@ -70,7 +71,6 @@ if TYPE_CHECKING:
     from ..artifacts.pin import Pinner
 
 INSTALL_TIMEOUT = 1800.0
-VENV_TIMEOUT = 300.0
 _VERSION_CODE = "import platform, sys; print(platform.python_version(), sys.implementation.name); print(sys.executable)"
 
 
@@ -295,37 +295,6 @@ def _uv_install(version: str) -> Interpreter | None:
 # ------------------------------------------------------------------------------------------- installing
 
 
-# The user's installer settings that only say where the cache is and how to link: kept. Every other PIP_*/UV_*
-# (an index, a constraint, an override, another interpreter) would change what is installed: dropped.
-KEPT_INSTALLER_VARS = frozenset(
-    {
-        "UV_CACHE_DIR",
-        "UV_NO_CACHE",
-        "UV_LINK_MODE",
-        "UV_CONCURRENT_INSTALLS",
-        "UV_PYTHON_INSTALL_DIR",
-        "PIP_CACHE_DIR",
-        "PIP_NO_CACHE_DIR",
-    }
-)
-
-
-def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for installers: none of the user's pip/uv settings (indexes, constraints) apply, except
-    the cache and link settings in ``KEPT_INSTALLER_VARS`` (``UV_CACHE_DIR`` on a scratch disk is honoured)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_")) or k in KEPT_INSTALLER_VARS}
-    env.update(
-        {
-            "PIP_CONFIG_FILE": os.devnull,
-            "UV_NO_CONFIG": "1",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PIP_NO_INPUT": "1",
-        }
-    )
-    env.update(extra or {})
-    return env
-
-
 def installer_name() -> str:
     return "uv" if _tools.uv() else "pip"
 
@@ -516,7 +485,7 @@ class VenvPlanData(PlanData):
 class VenvRebuilder(Rebuilder):
     name = "venv"
     description = "a virtual environment with exactly the locked Python packages"
-    default_dest = "envsnap-venv"
+    default_dest = DEFAULT_DEST
     target_facts = TargetFacts()
     bundle_folders = (WHEELS,)
 
@@ -730,8 +699,15 @@ class _Early(EarlyWork):
         if not isinstance(data, VenvPlanData) or not data.python_path or request.bundle_dir is None:
             raise _NotBegun()  # an interpreter uv must download first: not before the check
         self._go_on()
-        staging = self._stack.enter_context(_staging(Path(plan.dest)))
-        _create_venv(data.python_path, staging)
+        # The venv the CLI began before the lock was read, when it is made from this interpreter for this
+        # destination (``_venvahead``); otherwise one made here.
+        ahead = request.venv_ahead.take(data.python_path, Path(plan.dest)) if request.venv_ahead else None
+        if ahead is not None:
+            staging = ahead[0]
+            self._stack.enter_context(ahead[1])
+        else:
+            staging = self._stack.enter_context(_staging(Path(plan.dest)))
+            _create_venv(data.python_path, staging)
         self._hashed()
         self._go_on()
         Bundle(request.bundle_dir).verify_sums()  # what ``open_bundle`` checks of a directory
@@ -757,6 +733,9 @@ class _Early(EarlyWork):
             self._launched = True
         self._settled.set()
         return running.wait(INSTALL_TIMEOUT)
+
+    def settle(self, timeout: float) -> None:
+        self._settled.wait(timeout)
 
     def begun(self, plan: Plan, bundle_dir: Path) -> bool:
         """Whether this work started the installer for the same plan and bundle (``take`` then gives its
@@ -835,10 +814,7 @@ def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:
 
 def _create_venv(python: str, where: Path) -> None:
     uv = _tools.uv()
-    if uv:
-        args = [uv, "venv", "--quiet", "--no-project", "--python", python, str(where)]
-    else:
-        args = [python, "-m", "venv", "--without-pip", str(where)]
+    args = uv_venv_args(uv, python, where) if uv else [python, "-m", "venv", "--without-pip", str(where)]
     res = _runner.run(args, timeout=VENV_TIMEOUT, env=isolated_env())
     if not res.ok:
         raise RebuildError(f"could not create a venv with {python}: {_installer_error(res.stderr)}")

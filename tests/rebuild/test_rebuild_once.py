@@ -572,3 +572,88 @@ def test_rebuild_no_cache_captures_and_verifies_without_the_capture_cache(
     assert {cached for _, cached in uses} == {not no_cache}
     kept = list(cache_dir(CAPTURE_CACHE).glob("bundle-digests-*.digests"))
     assert bool(kept) == (not no_cache)
+
+
+def test_the_cli_makes_the_venv_while_envsnap_loads_and_the_rebuild_takes_it(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
+) -> None:
+    """The venv is made from the interpreter running envsnap before the lock is read (``_venvahead``): the
+    rebuild, whose plan chose that interpreter, takes it and makes none of its own."""
+    from envsnap import _venvahead
+
+    made_here = _counting(monkeypatch, venv_module, "_create_venv")
+    taken: list[object] = []
+    real_take = _venvahead.VenvAhead.take
+
+    def take(self: Any, python: str, dest: Path) -> Any:
+        got = real_take(self, python, dest)
+        taken.append(got)
+        return got
+
+    monkeypatch.setattr(_venvahead.VenvAhead, "take", take)
+    dest = tmp_path / "env"
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    assert result.code == 0, result
+    assert made_here == [] and len(taken) == 1 and taken[0] is not None
+    assert (dest / "bin" / "python").exists() and not list(tmp_path.glob(".envsnap-*"))
+
+
+def test_a_venv_made_ahead_that_the_plan_does_not_take_is_removed(tmp_path: Path) -> None:
+    from envsnap._venvahead import VenvAhead
+
+    dest = tmp_path / "env"
+    ahead = VenvAhead.start(sys.executable, dest)
+    assert ahead is not None and list(tmp_path.glob(".envsnap-venv-*"))
+    assert ahead.take(str(tmp_path / "other" / "python"), dest) is None  # another interpreter: not this venv
+    assert not list(tmp_path.glob(".envsnap-*")) and not dest.exists()
+    again = VenvAhead.start(sys.executable, dest)
+    assert again is not None and again.take(sys.executable, tmp_path / "elsewhere") is None  # another destination
+    assert not list(tmp_path.glob(".envsnap-*"))
+    taken = VenvAhead.start(sys.executable, dest)
+    assert taken is not None
+    got = taken.take(sys.executable, dest)
+    assert got is not None and (got[0] / "pyvenv.cfg").exists()
+    taken.cancel()  # once taken it is the taker's: nothing is removed
+    assert (got[0] / "pyvenv.cfg").exists()
+    got[1].close()  # the taker's holder removes it
+    assert not list(tmp_path.glob(".envsnap-*"))
+
+
+def test_no_venv_is_made_ahead_where_the_destination_has_no_folder(tmp_path: Path) -> None:
+    from envsnap._venvahead import VenvAhead
+
+    assert VenvAhead.start(sys.executable, tmp_path / "missing" / "env") is None
+    assert list(tmp_path.iterdir()) == []  # no folder made for it
+
+
+def test_a_failed_check_removes_the_venv_made_ahead(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
+) -> None:
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise PreflightError("compatibility check failed: test")
+
+    monkeypatch.setattr(rebuild_package, "check_host", failing)
+    dest = tmp_path / "env"
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    assert result.code == 3, result
+    assert not dest.exists() and not list(tmp_path.glob(".envsnap-*"))
+
+
+def test_the_check_waits_for_the_early_work_to_reach_its_installer(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    """The steps before the installer are Python work that the check's capture would share the interpreter with:
+    they go first (``EarlyWork.settle``), and the check runs beside the installer."""
+    started, _runs = _installer_starts(monkeypatch)
+    seen: list[bool] = []
+    real_check = rebuild_package.check_host
+
+    def check(*args: Any, **kwargs: Any) -> Any:
+        seen.append(started.is_set())
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(rebuild_package, "EARLY_SETTLE_S", 60.0)  # the mechanism, not the machine's speed
+    monkeypatch.setattr(rebuild_package, "check_host", check)
+    result = _rebuild(made, tmp_path / "env")
+    assert result.verify is not None and result.verify.identical
+    assert seen == [True]
