@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import _runner
 from . import elf
+from ._pyprobe import _SO_RE as _SHARED_OBJECT  # what the target probe reports as a distribution's ELF file
 from ._pyprobe import file_stamp
 from .cache import StatCache, path_for
 from .cache import folder as cache_folder
@@ -551,9 +552,6 @@ def prepare_early(identity: str, use_cache: bool) -> Future[tuple[PackageDatabas
 
     threading.Thread(target=work, name="envsnap-prepare", daemon=True).start()
     return future
-
-
-_SHARED_OBJECT = re.compile(r"\.so(\.[0-9]+)*$")  # what the target probe reports as a distribution's ELF file
 
 
 def prefetch_environment(loader: Loader, python_path: str) -> None:
