@@ -325,6 +325,8 @@ def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) 
     # the whole record, exit 130, however long the command had run.
     import shutil
 
+    # A project's work tree: the record's gathering asks git about it (outside any work tree git is not run).
+    subprocess.run([shutil.which("git") or "git", "init", "-q", str(tmp_path)], check=True)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     slow_git = bin_dir / "git"  # the first git call (made while the record is gathered) takes 4 s
