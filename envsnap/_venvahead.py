@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from . import _leftovers, _runner, _tools
+from .errors import BadOptionError
 
 DEFAULT_DEST = "envsnap-venv"  # the venv target's ``default_dest``
 VENV_TIMEOUT = 300.0
@@ -63,12 +64,26 @@ def uv_venv_args(uv: str, python: str, where: Path) -> list[str]:
     return [uv, "venv", "--quiet", "--no-project", "--python", python, str(where)]
 
 
+@contextmanager
+def staging(dest: Path) -> Iterator[Path]:
+    """A venv rebuild's staging folder: a folder in a held ``.envsnap-venv-*`` beside ``dest`` (same file system:
+    the final move is a rename); gone on failure, and recognised and removed by the next run when this one is
+    killed."""
+    stack = ExitStack()
+    try:
+        holder = stack.enter_context(_leftovers.held_dir(dest.parent, "venv"))
+    except OSError as exc:
+        raise BadOptionError(f"--dest {dest}: cannot create it ({exc.strerror or exc})") from None
+    with stack:
+        yield holder / "venv"  # the venv tool creates it
+
+
 class VenvAhead:
     """``uv venv`` of ``python`` running in a held staging folder beside ``dest`` (``start``)."""
 
-    def __init__(self, python: str, dest: Path, stack: ExitStack, staging: Path, running: _runner.Running) -> None:
+    def __init__(self, python: str, dest: Path, stack: ExitStack, folder: Path, running: _runner.Running) -> None:
         self.python, self.dest = python, dest
-        self._stack, self._staging, self._running = stack, staging, running
+        self._stack, self._staging, self._running = stack, folder, running
         self._done = False
 
     @classmethod
@@ -81,13 +96,12 @@ class VenvAhead:
             return None
         stack = ExitStack()
         try:
-            holder = stack.enter_context(_leftovers.held_dir(target.parent, "venv"))
-            staging = holder / "venv"
-            running = _runner.start(uv_venv_args(uv, python, staging), env=isolated_env())
-        except (OSError, ValueError):
+            folder = stack.enter_context(staging(target))
+            running = _runner.start(uv_venv_args(uv, python, folder), env=isolated_env())
+        except (BadOptionError, OSError, ValueError):
             stack.close()
             return None
-        return cls(python, target, stack, staging, running)
+        return cls(python, target, stack, folder, running)
 
     def take(self, python: str, dest: Path) -> tuple[Path, ExitStack] | None:
         """The staging folder with the venv made, and what removes its holder, when it was made from ``python``

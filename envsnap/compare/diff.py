@@ -277,7 +277,8 @@ class _Beside:
             text = _locktext.read_text(path)
         except (OSError, ValueError, EnvsnapError):
             return None  # ``_side`` reads it again after the other lock, and says what is wrong with it
-        if _lockcache.has_view(_view_name(text)):
+        name = _view_name(text)
+        if _lockcache.has_view(name):
             return None  # answered from the cache in milliseconds
         read_end, write_end = os.pipe()
         try:
@@ -288,7 +289,7 @@ class _Beside:
             return None
         if pid == 0:  # the child: never returns
             os.close(read_end)
-            _beside_child(text, str(Path(path)), write_end)
+            _beside_child(text, str(Path(path)), name, write_end)
         os.close(write_end)
         return cls(path, text, pid, read_end)
 
@@ -344,13 +345,14 @@ class _Beside:
 _BESIDE_OK = b"envsnap-diff-view\n"
 
 
-def _beside_child(text: str, origin: str, fd: int) -> NoReturn:
-    """In the forked child: the view of ``text`` as ``_side`` makes it, written to ``fd``; then exit at once."""
+def _beside_child(text: str, origin: str, name: str, fd: int) -> NoReturn:
+    """In the forked child: the view of ``text`` as ``_side`` makes it (kept under ``name``), written to ``fd``;
+    then exit at once."""
     code = 1
     try:
         import marshal
 
-        rest, rows = _loaded_side(text, origin, _view_name(text))
+        rest, rows = _loaded_side(text, origin, name)
         blob = _BESIDE_OK + marshal.dumps((_kept(rest), rows))
         view = memoryview(blob)
         while view:

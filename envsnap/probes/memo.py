@@ -40,7 +40,8 @@ import time
 from .._defaults import sha256_hex
 from .._sealed import read_private, seal
 from .gitstate import LOCATION_VARIABLES as _GIT_LOCATION_VARIABLES
-from .gitstate import below_git
+from .gitstate import find_root
+from .gitstate import state as git_state
 
 TYPE_CHECKING = False  # not typing's: a capture answered from the memo loads little more than this module
 if TYPE_CHECKING:
@@ -97,31 +98,19 @@ def eligible(*, project: str | None, deep: bool, pin: bool, json_too: bool, envi
     return True
 
 
-def _below_git() -> bool:
-    """A ``.git`` in the working directory or above it (``gitstate.below_git``); True when there is no working
-    directory (the capture then fails as it would)."""
-    try:
-        return below_git(os.getcwd())
-    except OSError:
-        return True
-
-
 def project_facts(*, state: bool, exclude: Sequence[str]) -> list[Any]:
     """What a capture in the working directory reads of its git work tree, by the calls the capture makes: the
     root it writes paths against (``gitstate.find_root``) and, with ``state``, the state the project probe
     records (``gitstate.state``, ``exclude`` as the probe is given it). ``[None, None]`` outside any work tree,
     found without running git (no ``.git`` here or above). A memo keyed on these answers only while git gives
     the lock's project what it recorded: a commit, a checkout, an edit of a tracked file, ``git add``."""
-    if not _below_git():
-        return [None, None]
-    from .gitstate import find_root
-    from .gitstate import state as git_state
-
     try:
-        root = find_root(os.getcwd())
+        root = find_root(os.getcwd())  # None without running git where no .git is here or above
     except OSError:
         return [None, None]
-    return [root, git_state(root, exclude) if state and root is not None else None]
+    if root is None:
+        return [None, None]
+    return [root, git_state(root, exclude) if state else None]
 
 
 def _read(path: str, limit: int = 1 << 20) -> str:

@@ -20,8 +20,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ from .. import _leftovers, _runner, _tools
 from .._defaults import ARTIFACTS_CACHE, cache_dir
 from .._fs import checked_base_name, join_base_name
 from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, isolated_env, uv_venv_args
+from .._venvahead import staging as staging_folder
 from ..artifacts.bundle import (
     WHEELS,
     Bundle,
@@ -595,7 +596,7 @@ class VenvRebuilder(Rebuilder):
         if early is not None and (request.bundle_dir is None or not early.begun(plan, request.bundle_dir)):
             early = None  # it did not get as far as the installer (and what it made is gone): done here instead
         with ExitStack() as stack, _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
-            staging = None if early is not None else stack.enter_context(_staging(dest))
+            staging = None if early is not None else stack.enter_context(staging_folder(dest))
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
                 from ..artifacts.bundle import BundleOptions, make_bundle
@@ -703,17 +704,17 @@ class _Early(EarlyWork):
         # destination (``_venvahead``); otherwise one made here.
         ahead = request.venv_ahead.take(data.python_path, Path(plan.dest)) if request.venv_ahead else None
         if ahead is not None:
-            staging = ahead[0]
-            self._stack.enter_context(ahead[1])
+            folder, holder = ahead
+            self._stack.enter_context(holder)
         else:
-            staging = self._stack.enter_context(_staging(Path(plan.dest)))
-            _create_venv(data.python_path, staging)
+            folder = self._stack.enter_context(staging_folder(Path(plan.dest)))
+            _create_venv(data.python_path, folder)
         self._hashed()
         self._go_on()
         Bundle(request.bundle_dir).verify_sums()  # what ``open_bundle`` checks of a directory
-        self._plan, self._staging = plan, staging
+        self._plan, self._staging = plan, folder
         install_python_layer(
-            staging / "bin" / "python",
+            folder / "bin" / "python",
             _bundle_lock(request.lock, request.bundle_dir),
             request.bundle_dir,
             offline=True,
@@ -818,19 +819,6 @@ def _create_venv(python: str, where: Path) -> None:
     res = _runner.run(args, timeout=VENV_TIMEOUT, env=isolated_env())
     if not res.ok:
         raise RebuildError(f"could not create a venv with {python}: {_installer_error(res.stderr)}")
-
-
-@contextmanager
-def _staging(dest: Path) -> Iterator[Path]:
-    """A folder in a held ``.envsnap-venv-*`` beside ``dest`` (same file system: the final move is a rename);
-    gone on failure, and recognised and removed by the next run when this one is killed."""
-    stack = ExitStack()
-    try:
-        holder = stack.enter_context(_leftovers.held_dir(dest.parent, "venv"))
-    except OSError as exc:
-        raise BadOptionError(f"--dest {dest}: cannot create it ({exc.strerror or exc})") from None
-    with stack:
-        yield holder / "venv"  # the venv tool creates it
 
 
 def _relocate(staging: Path, dest: Path) -> None:

@@ -67,15 +67,15 @@ DRIVER = textwrap.dedent(
         import signal
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     if mode == "crash":  # the child dies before it writes anything
-        d._beside_child = lambda text, origin, fd: os._exit(3)
+        d._beside_child = lambda text, origin, name, fd: os._exit(3)
     if mode == "garbage":  # the child says it succeeded and writes what is no view
-        def garbage(text, origin, fd):
+        def garbage(text, origin, name, fd):
             os.write(fd, d._BESIDE_OK + b"not marshal")
             os._exit(0)
         d._beside_child = garbage
     if mode == "wrong-shape":  # a well-formed marshal of the wrong shape
         import marshal
-        def wrong(text, origin, fd):
+        def wrong(text, origin, name, fd):
             os.write(fd, d._BESIDE_OK + marshal.dumps((("record", {}), ((1, 2),))))
             os._exit(0)
         d._beside_child = wrong
