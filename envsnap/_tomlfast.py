@@ -1,0 +1,148 @@
+"""A fast reader for the TOML that envsnap writes, and for nothing else: ``loads`` gives exactly what
+``tomli.loads`` gives for a text it accepts, and ``None`` for every other text, which tomli then reads.
+
+A lock is TOML in the form ``_tomlwrite`` (tomli_w) writes: a line per key, ``[table]`` and ``[[array]]``
+headers of bare keys, strings with nothing escaped, small integers, booleans, arrays of those one item to a line.
+tomli (compiled with mypyc) reads a 5,000-distribution lock in about 0.11 s, with another 0.03 s for the
+structure checks that guard it (``_readlimits``); half of the CPU a cold ``diff`` of two such locks spends on each.
+This reader splits the text into its lines with one regular expression (``findall``: C speed, each line matched
+by exactly one alternative, the last of which takes any line outside the subset) and builds the tables in one
+loop. It accepts only:
+
+- a text made wholly of lines ending in ``\\n`` (no CR, no comment, no other spacing than ``key = value``);
+- blank lines, ``[a.b]`` and ``[[a.b]]`` headers of at most ``MAX_PARTS`` bare keys (``A-Za-z0-9_-``);
+- ``key = value`` with a bare key, the value one of: a basic string whose characters need no escape (no ``"``,
+  ``\\``, control character or DEL), an integer of at most 18 digits without ``+``, ``_`` or a leading zero,
+  ``true``, ``false``, ``[]``, or an array of such strings and integers written an item a line, each indented by
+  four spaces and followed by a comma, the closing bracket alone on its line.
+
+Anything else, and anything TOML defines by rules about what came before (a key given twice, a table defined
+twice, a header through a value or a static array, ``[a]`` after ``[a.b]``), gives ``None`` rather than an
+answer, so this reader never decides what tomli would refuse: tomli reads such a text and raises its own error.
+Every limit of ``_readlimits.check_toml_structure`` holds for an accepted text by construction (nesting 2,
+``MAX_PARTS`` key parts, 18 digits), so the structure check is needed only where tomli reads.
+tests/test_tomlfast.py compares the two readers on generated texts, on mutations of them, and on every TOML file
+the tests hold (docs/security.md: "The fast TOML reader").
+"""
+
+from __future__ import annotations
+
+import re
+
+TYPE_CHECKING = False  # not typing's: `envsnap run --lock` reads its lock through this module
+if TYPE_CHECKING:
+    from typing import Any
+
+MAX_PARTS = 8  # parts of a header (a lock needs 3; _readlimits.MAX_KEY_PARTS is 16)
+
+_KEY = r"[A-Za-z0-9_-]+"
+_PLAIN = r"[^\"\\\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]*"  # what a basic string holds as it is (a tab, too)
+_STRING = rf'"{_PLAIN}(?:\\["\\bfnrt]{_PLAIN})*"'  # and the escapes tomli_w writes, but for \uXXXX
+_INT = r"-?(?:0|[1-9][0-9]{0,17})"
+_SCALAR = rf"(?:{_STRING}|{_INT}|true|false)"
+_PAIR = rf"({_KEY}) = ({_SCALAR})"
+_INLINE = rf"\{{ {_KEY} = {_SCALAR}(?:, {_KEY} = {_SCALAR})* \}}|\{{\}}"  # a table of an array, inline
+_ITEM = rf"(?:{_SCALAR}|{_INLINE})"
+_HEAD = rf"{_KEY}(?:\.{_KEY}){{0,{MAX_PARTS - 1}}}"
+# One line (or one array, with its item lines) of the text: the groups are an array-of-tables header, a table
+# header, a key, its value, and the catch-all: any other line, which makes the text not this reader's. A blank
+# line matches with every group empty; so does the empty match at the end of the text.
+_LINE = re.compile(
+    rf"\[\[({_HEAD})\]\]\n"
+    rf"|\[({_HEAD})\]\n"
+    rf"|({_KEY}) = ({_SCALAR}|\[\]|\[\n(?:    {_ITEM},\n)+\])\n"
+    r"|\n"
+    r"|([^\n]*\n?)"
+)
+_ARRAY_ITEM = re.compile(rf"    ({_ITEM}),\n")
+_INLINE_PAIR = re.compile(_PAIR)
+
+
+class _NotMine(Exception):
+    """The text is outside this reader's subset: tomli reads it."""
+
+
+def loads(text: str) -> dict[str, Any] | None:
+    """``tomli.loads(text)`` for a text in the subset above, else ``None``."""
+    if not text.endswith("\n"):
+        return None
+    root: dict[str, Any] = {}
+    table = root
+    arrays: set[int] = set()  # the id of every array of tables: a header may go through its last table
+    try:
+        for aot, header, key, value, other in _LINE.findall(text):
+            if key:
+                if key in table:
+                    return None
+                if value[0] == "[":
+                    table[key] = [_value(item) for item in _ARRAY_ITEM.findall(value)]
+                else:
+                    table[key] = _value(value)
+            elif header:
+                *parents, last = header.split(".")
+                parent = _walk(root, parents, arrays)
+                if last in parent:
+                    return None  # defined twice, or after a table below it: tomli decides
+                table = parent[last] = {}
+            elif aot:
+                *parents, last = aot.split(".")
+                parent = _walk(root, parents, arrays)
+                table = {}
+                tables = parent.get(last)
+                if tables is None:
+                    tables = parent[last] = [table]
+                    arrays.add(id(tables))
+                elif type(tables) is list and id(tables) in arrays:
+                    tables.append(table)
+                else:
+                    return None
+            elif other:
+                return None
+    except _NotMine:
+        return None
+    return root
+
+
+def _value(text: str) -> Any:
+    """A scalar's or an inline table's value (``text`` matched ``_ITEM``)."""
+    first = text[0]
+    if first == '"':
+        return _unescaped(text[1:-1]) if "\\" in text else text[1:-1]
+    if first == "t":
+        return True
+    if first == "f":
+        return False
+    if first == "{":
+        pairs = _INLINE_PAIR.findall(text)
+        inline = {key: _value(value) for key, value in pairs}
+        if len(inline) != len(pairs):
+            raise _NotMine  # a key twice: tomli's error
+        return inline
+    return int(text)
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def _unescaped(body: str) -> str:
+    """A basic string's body with its escapes (only those ``_STRING`` admits) replaced by what they stand for."""
+    return _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], body)
+
+
+def _walk(root: dict[str, Any], parts: list[str], arrays: set[int]) -> dict[str, Any]:
+    """The table a header's leading ``parts`` name: created where missing (as TOML creates it, implicitly), the
+    last table of an array of tables; a value or a static array on the way is not this reader's to judge."""
+    table = root
+    for part in parts:
+        below = table.get(part)
+        if below is None:
+            below = table[part] = {}
+        elif type(below) is list:
+            if id(below) not in arrays:
+                raise _NotMine
+            below = below[-1]
+        elif type(below) is not dict:
+            raise _NotMine
+        table = below
+    return table
