@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import os
 import types
@@ -409,10 +410,84 @@ def _fast_value(spec: _FastSpec, value: Any, normal: list[bool]) -> Any:
                 if type(item) is not item_type:
                     raise _Refused
             return tuple(value)
+        if arg[0] == "record" and len(value) >= _MANY:
+            return _fast_many(arg[1], value, normal)
         return tuple([_fast_value(arg, item, normal) for item in value])
     if type(value) is not dict:
         raise _Refused
     return types.MappingProxyType({str(k): _fast_value(arg, v, normal) for k, v in sorted(value.items())})
+
+
+# An array of at least this many records is checked a field at a time (``_fast_many``).
+_MANY = 16
+_ABSENT = object()
+
+
+def _fast_many(cls: type[T], items: list[Any], normal: list[bool]) -> tuple[T, ...]:
+    """``tuple(_fast(cls, item, normal) for item in items)``, the same records and the same refusals, checked a
+    field at a time: each field's values of every record are gathered once and their types and rule tested in
+    one ``map`` (5,000 packages were 60,000 turns of ``_fast``'s loop, half the time a lock's checks took).
+    A class whose records have more to check than the rules (``_check_record``'s generic part) goes through
+    ``_fast`` record by record."""
+    specs, required, sparse, always, generic = _fast_plan(typing.cast(type, cls))
+    if generic or set(map(type, items)) != {dict}:
+        return tuple([_fast(cls, item, normal) for item in items])
+    names: set[str] = set().union(*items)
+    if not names.issubset(specs) or not required.issubset(names):
+        raise _Refused
+    if normal[0] and not always.issubset(names):
+        normal[0] = False  # a field to_dict writes, left out of every record
+    converted: list[tuple[str, list[Any]]] = []  # the fields whose values change type, each value or _ABSENT
+    for name in names:
+        kind, arg, ok = specs[name]
+        column = [item.get(name, _ABSENT) for item in items]
+        present = [value for value in column if value is not _ABSENT] if _ABSENT in column else column
+        if len(present) < len(column) and (name in required or (normal[0] and name in always)):
+            if name in required:
+                raise _Refused
+            normal[0] = False  # a field to_dict writes, left out
+        if kind == "scalar":
+            if set(map(type, present)) != {arg} or (ok is not None and not all(map(ok, present))):
+                raise _Refused
+            values = present
+        elif kind == "array" and arg[0] == "scalar":
+            if set(map(type, present)) != {list}:
+                raise _Refused
+            flat = list(itertools.chain.from_iterable(present))
+            if flat and (set(map(type, flat)) != {arg[1]} or (ok is not None and not all(map(ok, flat)))):
+                raise _Refused
+            values = list(map(tuple, present))
+        else:
+            values = (
+                list(_fast_many(arg, present, normal))
+                if kind == "record" and len(present) >= _MANY
+                else [_fast_value((kind, arg), value, normal) for value in present]
+            )
+            if ok is not None and not all(all(map(ok, value)) for value in values):
+                raise _Refused
+        if normal[0]:
+            for field, default in sparse:
+                if field == name and default in values:
+                    normal[0] = False  # a field at its sparse default, written out
+        if kind != "scalar":
+            if len(present) < len(column):
+                it = iter(values)
+                values = [value if value is _ABSENT else next(it) for value in column]
+            converted.append((name, values))
+    defaults = _trusted_plan(typing.cast(type, cls))[0]
+    records = []
+    new = object.__new__
+    for i, item in enumerate(items):
+        record = new(cls)
+        fields = record.__dict__
+        fields.update(defaults)
+        fields.update(item)
+        for name, values in converted:
+            value = values[i]
+            if value is not _ABSENT:
+                fields[name] = value
+        records.append(record)
+    return tuple(records)
 
 
 @functools.cache
