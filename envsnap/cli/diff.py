@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("a", metavar="A", help="the old lockfile")
     p.add_argument("b", metavar="B", help="the new lockfile")
     p.add_argument("--json", action="store_true", help="the changes as JSON")
-    p.set_defaults(func=run)
+    # Once the report is written there is nothing left to tidy: the process ends without the interpreter's
+    # teardown (freeing two large locks' tables took 0.025 s of a cold 5,000-distribution diff's 0.25 s).
+    p.set_defaults(func=run, leave_at_once=True)
 
 
 def run(args: argparse.Namespace) -> int:

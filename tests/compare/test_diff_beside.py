@@ -148,3 +148,23 @@ def test_no_child_for_a_view_in_the_cache_or_a_missing_file(locks: dict[str, Pat
     assert again["started"] == [False] and again["report"] == first["report"]
     missing = _run("beside", locks["a"], tmp_path / "missing.lock")
     assert missing["started"] == [False] and "no such lockfile" in str(missing["error"])
+
+
+def test_the_program_ends_without_teardown_and_its_report_is_whole(locks: dict[str, Path]) -> None:
+    """`envsnap diff` leaves at once once the report is written (no interpreter teardown), as `run` does: every
+    line of a long report still reaches a pipe, and the exit status is the command's."""
+    from envsnap.cli import build_parser
+
+    args = build_parser("diff").parse_args(["diff", str(locks["a"]), str(locks["b"])])
+    assert args.leave_at_once is True
+    in_process = subprocess.run(
+        [sys.executable, "-c", "import sys; from envsnap.cli import main; print(main(sys.argv[1:]))",
+         "diff", str(locks["a"]), str(locks["b"])],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    program = subprocess.run(
+        [sys.executable, "-m", "envsnap", "diff", str(locks["a"]), str(locks["b"])], capture_output=True, text=True
+    )
+    assert program.returncode == 1 and program.stderr == ""
+    assert in_process.stdout == program.stdout + "1\n"  # main(argv) returns to its caller, with the same report
+    assert program.stdout.count("\n") == 201 and program.stdout.endswith("\n200 changes: 100 build, 100 patch\n")
