@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import _lockcache, _locktext, _readlimits, grammar
+from . import _gcpause, _lockcache, _locktext, _readlimits, grammar
 from ._defaults import LOCK_NAME
 from .errors import LockfileError
 from .model import (
@@ -232,8 +232,9 @@ def _loads_once(text: str, origin: str, check_digest: bool, _limit: int) -> Snap
             return _trusted(Snapshot, _migrated(cached, origin)[0])
         except (LockfileError, TypeError, ValueError, AttributeError, KeyError):
             pass  # an entry that is not a lock's document (garbage written over it) is a miss
-    data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
-    snapshot = from_document(data, origin=origin, check_digest=check_digest)
+    with _gcpause.paused():  # some 100,000 containers for a large lock, none in a cycle
+        data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
+        snapshot = from_document(data, origin=origin, check_digest=check_digest)
     if name:
         _lockcache.put(name, data)
     return snapshot

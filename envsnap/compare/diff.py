@@ -164,21 +164,24 @@ def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffRepo
     two 5,000-distribution locks build no model of their 10,000 packages and scrub none of their URLs again. The
     report is the same either way (tests/security/test_lockcache.py); only two locks that differ in no package and
     in nothing else compared are loaded in full, to name the fields that differ."""
-    beside = _Beside.start(b)  # B loaded by a child process while this one loads A (None: not worth one)
-    try:
-        rest_a, rows_a, full_a = _side(a)
-        side_b = beside.result() if beside is not None else None
-    finally:
-        if beside is not None:
-            beside.close()
-    rest_b, rows_b, full_b = side_b or _side(b)
-    try:
-        changes = _changes(rest_a, rest_b, rows_a, rows_b)
-    except AttributeError:  # a view's record without a field diff reads (a damaged entry): the locks in full
-        changes = []
-    if changes:
-        return _report(rest_a, rest_b, changes)
-    return diff(full_a(), full_b())
+    from .. import _gcpause
+
+    with _gcpause.paused():  # two locks' rows and thousands of changes, none in a cycle (_gcpause)
+        beside = _Beside.start(b)  # B loaded by a child process while this one loads A (None: not worth one)
+        try:
+            rest_a, rows_a, full_a = _side(a)
+            side_b = beside.result() if beside is not None else None
+        finally:
+            if beside is not None:
+                beside.close()
+        rest_b, rows_b, full_b = side_b or _side(b)
+        try:
+            changes = _changes(rest_a, rest_b, rows_a, rows_b)
+        except AttributeError:  # a view's record without a field diff reads (a damaged entry): the locks in full
+            changes = []
+        if changes:
+            return _report(rest_a, rest_b, changes)
+        return diff(full_a(), full_b())
 
 
 # The modules whose code decides a lock's view for diff (the scrubbing and the rows), besides the loader's.
@@ -231,12 +234,13 @@ def _loaded_side(text: str, origin: str, name: str) -> tuple[Snapshot, tuple[Pac
     """``text`` loaded and checked: the rest and the package rows of its view, kept under ``name`` (unless "")."""
     # Without secrets as ``full`` has it, scrubbing only what the view holds: the rest, and each package's source
     # URL (a row holds no other URL: scrubbing the pinned files' URLs of 5,000 packages was a tenth of a load).
-    from .. import _lockcache, lockfile
+    from .. import _gcpause, _lockcache, lockfile
     from .._privacy import scrub_package, scrub_snapshot
 
-    loaded = lockfile.loads(text, origin=origin)
-    rest = scrub_snapshot(dataclasses.replace(loaded, python=dataclasses.replace(loaded.python, packages=())))
-    rows = tuple(package_row(scrub_package(p) if p.source.url else p) for p in loaded.python.packages)
+    with _gcpause.paused():  # 5,000 packages' rows and records: no cycle among them
+        loaded = lockfile.loads(text, origin=origin)
+        rest = scrub_snapshot(dataclasses.replace(loaded, python=dataclasses.replace(loaded.python, packages=())))
+        rows = tuple(package_row(scrub_package(p) if p.source.url else p) for p in loaded.python.packages)
     if name:
         _lockcache.put_view(name, (_kept(rest), rows))
     return rest, rows
