@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ._control import _BIDI
@@ -462,3 +462,33 @@ def is_release_number(text: str) -> bool:
 def escape_bidi(text: str) -> str:
     """``text`` with each bidirectional formatting character written as a JSON ``\\uXXXX`` escape."""
     return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+# The predicates above that are exactly one expression's ``fullmatch(text) is not None``: a lock's checks test a
+# column of values with the compiled expression's own method (``lockfile.Rule.many``), no Python call per value.
+_FULLMATCH: dict[Callable[[str], bool], LazyPattern] = {
+    is_project_name: _PROJECT_NAME,
+    is_canonical_name: _CANONICAL_NAME,
+    is_sha256_hex: _SHA256_HEX,
+    is_md5_hex: _MD5_HEX,
+    is_timestamp: _TIMESTAMP,
+    is_image_digest: _IMAGE_DIGEST,
+    is_sha256_digest: _IMAGE_DIGEST,
+    is_token: _TOKEN,
+    is_wheel_tag: _WHEEL_TAG,
+    is_hash_pair: _HASH_PAIR,
+    is_env_name: _ENV_NAME,
+}
+
+
+def fullmatch_of(predicate: Callable[[str], bool]) -> Callable[[str], object] | None:
+    """The compiled ``fullmatch`` that ``predicate`` is exactly (a match, which is true, or None), or None."""
+    pattern = _FULLMATCH.get(predicate)
+    return None if pattern is None else pattern.compiled.fullmatch
+
+
+def all_text(values: Iterable[str], limit: int = MAX_TEXT) -> bool:
+    """``all(is_text(v, limit) for v in values)``, in two passes of C: no value longer than ``limit``, and no
+    control character in any (joining them adds none)."""
+    values = list(values)
+    return not values or (max(map(len, values)) <= limit and not has_control("".join(values)))
