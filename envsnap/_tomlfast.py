@@ -44,17 +44,19 @@ _PAIR = rf"({_KEY}) = ({_SCALAR})"
 _INLINE = rf"\{{ {_KEY} = {_SCALAR}(?:, {_KEY} = {_SCALAR})* \}}|\{{\}}"  # a table of an array, inline
 _ITEM = rf"(?:{_SCALAR}|{_INLINE})"
 _HEAD = rf"{_KEY}(?:\.{_KEY}){{0,{MAX_PARTS - 1}}}"
-# One line (or one array, with its item lines) of the text: the groups are an array-of-tables header, a table
-# header, a key, its value, and the catch-all: any other line, which makes the text not this reader's. A blank
-# line matches with every group empty; so does the empty match at the end of the text.
+# One line (or one array, with its item lines) of the text: the groups are a key, its value, an array-of-tables
+# header, a table header (each header with the blank line before it, as tomli_w writes it), and the catch-all:
+# any other line, which makes the text not this reader's. Another blank line matches with every group empty; so
+# does the empty match at the end of the text.
 _LINE = re.compile(
-    rf"\[\[({_HEAD})\]\]\n"
-    rf"|\[({_HEAD})\]\n"
-    rf"|({_KEY}) = ({_SCALAR}|\[\]|\[\n(?:    {_ITEM},\n)+\])\n"
+    rf"({_KEY}) = ({_SCALAR}|\[\]|\[\n(?:    {_ITEM},\n)+\])\n"
+    rf"|\n?\[\[({_HEAD})\]\]\n"
+    rf"|\n?\[({_HEAD})\]\n"
     r"|\n"
     r"|([^\n]*\n?)"
 )
 _ARRAY_ITEM = re.compile(rf"    ({_ITEM}),\n")
+_PLAIN_ITEM = re.compile(rf'    "({_PLAIN})",\n')
 _INLINE_PAIR = re.compile(_PAIR)
 
 
@@ -70,12 +72,21 @@ def loads(text: str) -> dict[str, Any] | None:
     table = root
     arrays: set[int] = set()  # the id of every array of tables: a header may go through its last table
     try:
-        for aot, header, key, value, other in _LINE.findall(text):
+        for key, value, aot, header, other in _LINE.findall(text):
             if key:
                 if key in table:
                     return None
-                if value[0] == "[":
-                    table[key] = [_value(item) for item in _ARRAY_ITEM.findall(value)]
+                first = value[0]
+                if first == '"' and "\\" not in value:  # most values: a string with nothing escaped
+                    table[key] = value[1:-1]
+                elif first == "[":
+                    # An array of strings with nothing escaped (most): their bodies at once, when there are as many
+                    # as the array has item lines (a string's body holds no newline, and no four spaces and a quote
+                    # in it but where its own closing quote is escaped: nothing else matches).
+                    plain = _PLAIN_ITEM.findall(value)
+                    if len(plain) != value.count("\n") - 1:
+                        plain = [_value(item) for item in _ARRAY_ITEM.findall(value)]
+                    table[key] = plain
                 else:
                     table[key] = _value(value)
             elif header:

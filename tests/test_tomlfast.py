@@ -201,6 +201,25 @@ def test_what_the_subset_holds_reads_as_tomli_reads_it(text: str) -> None:
     agrees(text)
 
 
+@pytest.mark.parametrize(
+    "items",
+    [
+        ['"x    "', '"y"'],
+        ['"a\\"    "', '"b"'],  # an escaped quote after four spaces: the string goes on
+        ['"    \\"x"', '""'],
+        ['"p"', "1", '"q"'],
+        ['"p"', '{ k = "    \\"v" }'],
+        ['"p"', "true"],
+        ['""', '""'],
+    ],
+)
+def test_an_array_of_strings_reads_as_tomli_reads_it(items: list[str]) -> None:
+    """Arrays whose items are all strings with nothing escaped are read at once: mixed ones item by item."""
+    text = "a = [\n" + "".join(f"    {item},\n" for item in items) + "]\n"
+    fast = agrees(text)
+    assert fast is not None and len(fast["a"]) == len(items)
+
+
 def test_tables_and_arrays_of_tables_read_as_tomli_reads_them() -> None:
     text = (
         'top = true\n\n[a]\nx = 1\n\n[a.b]\ny = [\n    "s",\n    -2,\n]\n\n[[a.rows]]\nn = 1\n\n'
