@@ -12,6 +12,7 @@ import functools
 import hashlib
 import itertools
 import json
+import operator
 import os
 import types
 import typing
@@ -890,12 +891,12 @@ def _refuse(rule: Rule, value: Any, path: str, origin: str) -> None:
     raise LockfileError(f"{origin}: {path}: not a valid {rule.what}: {grammar.shown(value)}")
 
 
-def _identity(*fields: str) -> Callable[[Any], tuple[Any, ...]]:
-    return lambda obj: tuple(getattr(obj, f) for f in fields)
+def _identity(*fields: str) -> Callable[[Any], Any]:
+    return operator.attrgetter(*fields)  # one field: its value, several: a tuple of them
 
 
 # Records a list may hold only once: two entries for one name would mean two different environments.
-UNIQUE: dict[tuple[type, str], tuple[Callable[[Any], tuple[Any, ...]], str]] = {
+UNIQUE: dict[tuple[type, str], tuple[Callable[[Any], Any], str]] = {
     (PythonEnv, "packages"): (_identity("name"), "package"),
     (System, "packages"): (_identity("manager", "name", "arch"), "system package"),
     (System, "libraries"): (_identity("soname"), "library"),
@@ -912,18 +913,21 @@ def _check_record(cls: type, values: Mapping[str, Any], path: str, origin: str) 
     for name, value in values.items():
         rule = rules.get(name)
         if type(value) is tuple:
-            if rule is not None:
+            if rule is not None and not rule.all_ok(list(value)):
                 for i, item in enumerate(value):
                     if not rule.ok(item):
                         _refuse(rule, item, f"{_join(path, name)}[{i}]", origin)
             unique = UNIQUE.get((cls, name))
             if unique is not None:
                 key, what = unique
-                seen: set[tuple[Any, ...]] = set()
-                for i, item in enumerate(value):
-                    k = key(item)
+                keys = list(map(key, value))
+                if len(set(keys)) == len(keys):
+                    continue  # no record twice (the loop below names the first one that is)
+                seen: set[Any] = set()
+                for i, k in enumerate(keys):
                     if k in seen:
-                        shown_key = " ".join(str(part) for part in k if part != "")
+                        parts = k if type(k) is tuple else (k,)
+                        shown_key = " ".join(str(part) for part in parts if part != "")
                         raise LockfileError(
                             f"{origin}: {_join(path, name)}[{i}]: {what} {grammar.shown(shown_key)} appears twice"
                         )
