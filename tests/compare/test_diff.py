@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from testutil import sample_lock, sample_platform, sample_python
 
 from envsnap import lockfile
@@ -317,3 +319,24 @@ def test_plain_releases_are_compared_as_packaging_compares_them() -> None:
     assert version_change("2.1.0+cu121", "2.1.0+cu124") == ("local", "")
     assert version_change("1!1.0", "1.0") == ("major", "downgrade")
     assert version_change("1" * 30, "2") == ("major", "downgrade")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.tuples(st.text(max_size=5), st.text(max_size=5), st.text(max_size=5), st.text(max_size=5)),
+    st.text(max_size=5),
+    st.text(max_size=5),
+    st.integers(-5, 100),
+    st.text(max_size=5),
+)
+def test_a_change_made_without_init_is_the_change_init_makes(
+    head: tuple[str, str, str, str], old: str, new: str, weight: int, note: str
+) -> None:
+    """diff makes its thousands of package changes without the frozen dataclass's __init__: the same record."""
+    from envsnap.compare import diff as d
+
+    made = d._change(*head, old, new, weight, note)
+    expected = d.Change(*head, old, new, weight, note)
+    assert made == expected and hash(made) == hash(expected) and vars(made) == vars(expected)
+    assert made.to_dict() == expected.to_dict() and repr(made) == repr(expected)
+    assert d._change(*head) == d.Change(*head)
