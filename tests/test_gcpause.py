@@ -57,3 +57,22 @@ def test_a_lock_is_read_and_checked_with_the_collector_off(monkeypatch: pytest.M
         lockfile.loads(text.replace("[envsnap]", "[envsnap]\nx = 1", 1), origin="gc-test")
     assert gc.isenabled()
     lockfile._loads_once.cache_clear()
+
+
+def test_diff_keeps_the_collector_off_until_its_report_is_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from envsnap.cli import diff as cli_diff
+    from envsnap.cli import main
+
+    seen: list[bool] = []
+    print_report = cli_diff.print_report
+
+    def spy(report: Any) -> None:
+        seen.append(gc.isenabled())
+        print_report(report)
+
+    monkeypatch.setattr(cli_diff, "print_report", spy)
+    a = lockfile.dump(lockfile.seal(sample_lock()), tmp_path / "a.lock")
+    assert main(["diff", str(a), str(a)]) == 0
+    assert seen == [False] and gc.isenabled()
