@@ -708,6 +708,11 @@ def _main(argv: list[str]) -> dict[str, Any]:
     return probe(check_files="--files" in argv, cache_path=cache_path)
 
 
-if __name__ == "__main__":
-    sys.stdout.write(json.dumps(_main(sys.argv[1:])))
+def run(argv: list[str]) -> None:
+    """The probe's answer for the command line ``argv`` on stdout, as JSON (``_pyprobe_run.py`` calls it)."""
+    sys.stdout.write(json.dumps(_main(argv)))
     sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # This module is imported before the rest of envsnap (the CLI starts the probe first, so the target's scan
 # overlaps envsnap's own start-up): the model and the in-process probe are imported where they are used.
-PROBE_SCRIPT = Path(__file__).with_name("_pyprobe.py")
+PROBE_SCRIPT = Path(__file__).with_name("_pyprobe_run.py")  # imports _pyprobe (its byte code): see there
 
 
 def _records_cache(interpreter: str) -> str | None:
@@ -51,9 +51,10 @@ class PendingProbe:
         exe = resolve_interpreter(python)
         self.cache_path = _records_cache(exe) if use_cache else None
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
-        # site-packages, which that interpreter would see, are captured too.
-        # Its own process group, killed whole on timeout: a wrapper's children cannot keep it running.
-        args = [exe, "-E", str(PROBE_SCRIPT), *(["--files"] if check_files else [])]
+        # site-packages, which that interpreter would see, are captured too; -B: it writes no byte code into
+        # envsnap's folder (``_pyprobe_run``). Its own process group, killed whole on timeout: a wrapper's
+        # children cannot keep it running.
+        args = [exe, "-E", "-B", str(PROBE_SCRIPT), *(["--files"] if check_files else [])]
         self._proc = _runner.start([*args, *(["--cache", self.cache_path] if self.cache_path else [])])
         if self._proc.error is not None:
             raise ProbeError(f"--python {python}: not a working Python interpreter ({self._proc.error.stderr})")

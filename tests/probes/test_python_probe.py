@@ -462,3 +462,30 @@ def test_metadata_headers_are_read_as_from_the_whole_file(tmp_path: Path) -> Non
     for body in bodies:
         path.write_bytes(body)
         assert _headers(_read_head(str(path))) == _headers(_read_text(str(path))), body[:80]
+
+
+def test_the_target_runs_the_probe_from_its_byte_code_with_the_same_answer(tmp_path: Path) -> None:
+    """The target interpreter imports the probe (``_pyprobe_run.py``) and so loads it from ``__pycache__``
+    where the byte code is there for its version, instead of compiling the script on every run; the answer is
+    the script's, and nothing is written beside it (-B)."""
+    import importlib.util
+    import py_compile
+
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    for name in ("_pyprobe.py", "_pyprobe_run.py"):
+        shutil.copy(Path(pyprobe.__file__).with_name(name), probes / name)
+    assert pyprobe.PROBE_SCRIPT.name == "_pyprobe_run.py"
+    script = subprocess.run(
+        [sys.executable, "-E", "-B", str(probes / "_pyprobe.py")], capture_output=True, text=True, check=True
+    )
+    cached = Path(importlib.util.cache_from_source(str(probes / "_pyprobe.py")))
+    py_compile.compile(str(probes / "_pyprobe.py"), cfile=str(cached), doraise=True)
+    run = subprocess.run(
+        [sys.executable, "-E", "-B", "-v", str(probes / "_pyprobe_run.py")], capture_output=True, text=True, check=True
+    )
+    assert f"code object from '{cached}'" in run.stderr
+    assert json.loads(run.stdout) == json.loads(script.stdout)
+    assert sorted(p.name for p in probes.rglob("*")) == sorted(
+        ["_pyprobe.py", "_pyprobe_run.py", "__pycache__", cached.name]
+    )
