@@ -4,7 +4,6 @@ to the same snapshot; it never accepts what the checks refuse, never changes a r
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from boundary_samples import rich
 
 from envsnap import _lockcache, _readlimits, _sealed, lockfile
+from envsnap._sealed import seal, unseal
 from envsnap.errors import LockfileError
 from envsnap.model import Candidate, PythonPackage, Snapshot
 
@@ -50,9 +50,9 @@ def test_a_lock_loaded_again_comes_from_the_cache_equal_to_the_checked_one(
 ) -> None:
     path = lockfile.dump(full(), tmp_path / "envsnap.lock")
     checked = lockfile.load(path)
-    assert len(list(cache.glob("*.json"))) == 1
+    assert len(list(cache.glob("*.doc"))) == 1
     assert cache.stat().st_mode & 0o777 == 0o700
-    assert next(cache.glob("*.json")).stat().st_mode & 0o777 == 0o600
+    assert next(cache.glob("*.doc")).stat().st_mode & 0o777 == 0o600
     lockfile._loads_once.cache_clear()  # a new process, as far as the memo knows
     no_parse(monkeypatch)
     again = lockfile.load(path)
@@ -78,7 +78,7 @@ def test_a_text_that_fails_is_never_kept_and_an_edited_one_is_checked_again(cach
         lockfile._loads_once.cache_clear()
         with pytest.raises(LockfileError, match=r"python\.version: not a valid Python version"):
             lockfile.load(bad)
-    assert len(list(cache.glob("*.json"))) == 1
+    assert len(list(cache.glob("*.doc"))) == 1
 
 
 def test_the_digest_check_is_part_of_the_key(cache: Path, tmp_path: Path) -> None:
@@ -92,30 +92,41 @@ def test_the_digest_check_is_part_of_the_key(cache: Path, tmp_path: Path) -> Non
         lockfile.load(path)
 
 
+def _damaged(blob: bytes) -> bytes:
+    return blob[:4] + bytes([blob[4] ^ 0xFF]) + blob[5:]  # changed after its checksum was taken
+
+
 @pytest.mark.parametrize(
     "entry",
     [
-        b"{not json",
-        b"",
-        json.dumps({"key": "another", "document": {}}).encode(),
-        json.dumps({"key": "KEY", "document": []}).encode(),
-        b"[" * 100_000,
-        # JSON of the right key whose document is not a lock (garbage written over it): the load said
+        lambda key: b"{not marshal",
+        lambda key: b"",
+        lambda key: b"\x00\x00\x00\x00" + b"[" * 100_000,  # a checksum that does not match
+        lambda key: seal((key, {}))[:-3],  # cut short
+        lambda key: _damaged(seal((key, {"envsnap": {"schema_version": 1}}))),
+        lambda key: seal(("another", {})),
+        lambda key: seal((key, [])),
+        lambda key: seal((key, ("a", "tuple"))),
+        lambda key: seal((key,)),
+        lambda key: seal([key, {}]),
+        # An entry of the right key whose document is not a lock (garbage written over it): the load said
         # "envsnap.schema_version: missing or not an integer" of a lock that had loaded before
-        json.dumps({"key": "KEY", "document": {}}).encode(),
-        json.dumps({"key": "KEY", "document": {"envsnap": {}}}).encode(),
-        json.dumps({"key": "KEY", "document": {"envsnap": {"schema_version": 1}, "python": "x"}}).encode(),
-        json.dumps({"key": "KEY", "document": {"envsnap": {"schema_version": 1}, "python": {"packages": 5}}}).encode(),
+        lambda key: seal((key, {})),
+        lambda key: seal((key, {"envsnap": {}})),
+        lambda key: seal((key, {"envsnap": {"schema_version": 1}, "python": "x"})),
+        lambda key: seal((key, {"envsnap": {"schema_version": 1}, "python": {"packages": 5}})),
     ],
 )
-def test_a_broken_entry_is_a_miss(cache: Path, tmp_path: Path, entry: bytes) -> None:
+def test_a_broken_entry_is_a_miss(cache: Path, tmp_path: Path, entry: Callable[[str], bytes]) -> None:
     path = lockfile.dump(full(), tmp_path / "envsnap.lock")
     expected = lockfile.load(path)
-    (name,) = (p.name for p in cache.glob("*.json"))
-    (cache / name).write_bytes(entry.replace(b"KEY", name.removesuffix(".json").encode()))
+    (name,) = (p.name for p in cache.glob("*.doc"))
+    key = name.removesuffix(".doc")
+    (cache / name).write_bytes(entry(key))
     lockfile._loads_once.cache_clear()
     assert lockfile.load(path) == expected
-    assert json.loads((cache / name).read_text())["key"] == name.removesuffix(".json")  # written anew
+    kept = unseal((cache / name).read_bytes())
+    assert type(kept) is tuple and kept[0] == key and kept[1]["envsnap"]["schema_version"] == 1  # written anew
 
 
 def test_a_folder_others_may_write_is_not_used(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,7 +173,7 @@ def test_only_the_newest_entries_are_kept(cache: Path, tmp_path: Path, monkeypat
     for i in range(5):
         meta = dataclasses.replace(snap.envsnap, generator=f"envsnap 0.1.{i}")
         lockfile.load(lockfile.dump(dataclasses.replace(snap, envsnap=meta), tmp_path / f"{i}.lock"))
-    assert len(list(cache.glob("*.json"))) == 3
+    assert len(list(cache.glob("*.doc"))) == 3
 
 
 def test_an_unwritable_cache_never_fails_a_load(cache: Path, tmp_path: Path) -> None:
@@ -188,7 +199,7 @@ def test_diff_says_the_same_from_the_cache(
         outputs.append((cli("diff", a, b).out, cli("diff", a, b, "--json").out))
     assert outputs[0] == outputs[1] == outputs[2]
     assert "changes:" in outputs[0][0]
-    assert len(list(cache.glob("*.json"))) == 2
+    assert len(list(cache.glob("*.doc"))) == 2
 
 
 @pytest.mark.parametrize("command", ["verify", "check"])
@@ -208,7 +219,7 @@ def test_no_cache_neither_reads_nor_writes_the_lock_cache(
     lockfile._loads_once.cache_clear()
     result = cli(command, path, "--python", sys.executable, "--json")
     assert result.code in (0, 1, 3), result
-    assert len(looked_up) == 1 and len(list(cache.glob("*.json"))) == 1
+    assert len(looked_up) == 1 and len(list(cache.glob("*.doc"))) == 1
     assert _lockcache.enabled()  # the flag's scope ended with its command
 
 
