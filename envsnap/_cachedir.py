@@ -40,7 +40,7 @@ def store(path: Path, blob: bytes, *, keep: int, suffix: str = ".json") -> None:
     from ._fs import atomic_write_bytes  # the lock writer's module: loaded only when a cache changed
 
     with contextlib.suppress(OSError):
-        atomic_write_bytes(path, blob, mode=0o600)
+        atomic_write_bytes(path, blob, mode=0o600, durable=False)  # an entry is checked when read: no fsync
         prune(path.parent, keep=keep, suffix=suffix)
 
 

@@ -12,7 +12,12 @@ from .errors import UnsafeInputError
 from .grammar import GrammarError, has_control, is_md5_hex, is_sha256_hex, require_base_name
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+    """Write ``data`` beside ``path`` and rename it into place: a reader sees the old file or the new one, never
+    half of one. ``durable`` (a lock, an export, a record) also flushes it to the disk before the rename, so that a
+    crash right after cannot leave an empty file under the name; a cache entry (``_cachedir.store``) is written
+    without, as what it saves is time: each entry is checked when read (a checksum, a parse), and a torn one is a
+    miss (fsync cost 10-50 ms a file on a rotating or network disk, four times in a first diff)."""
     target = Path(path)
     try:
         existing = os.stat(target)  # follows links: what a write to ``path`` would reach
@@ -35,7 +40,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o
     with _leftovers.held_file(directory, target.name) as (handle, tmp):
         handle.write(data)
         handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            os.fsync(handle.fileno())
         # A file being replaced keeps its permissions (a lock kept private with 0600 stays private).
         os.chmod(tmp, stat.S_IMODE(existing.st_mode) if existing is not None else mode)
         os.replace(tmp, target)

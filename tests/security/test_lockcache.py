@@ -397,3 +397,24 @@ def test_diff_errors_are_the_loaders(cache: Path, tmp_path: Path, cli: Callable[
         for _ in range(2):  # the good lock's view kept by the first run
             result = cli("diff", a, b)
             assert result.code == 2 and expected in result.err and "Traceback" not in result.err, result
+
+
+def test_a_cache_entry_is_written_without_fsync_and_a_lock_with_it(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache entry saves time only (it is checked when read, and a torn one is a miss): it is renamed into place
+    without waiting for the disk; a lock is flushed to the disk before its rename."""
+    import os
+
+    synced: list[int] = []
+    fsync = os.fsync
+
+    def counted(fd: int) -> None:
+        synced.append(fd)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted)
+    path = lockfile.dump(full(), tmp_path / "envsnap.lock")
+    assert len(synced) == 1
+    lockfile.load(path)
+    assert len(list(cache.glob("*.doc"))) == 1 and len(synced) == 1
