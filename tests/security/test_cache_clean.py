@@ -51,7 +51,7 @@ def test_clean_cache_empties_every_cache_and_names_each(root: Path, tmp_path: Pa
 
     lockfile._loads_once.cache_clear()
     lockfile.load(lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "work" / "envsnap.lock"))
-    assert len(list((root / "locks").glob("*.json"))) == 1
+    assert len(list((root / "locks").glob("*.doc"))) == 1
 
 
 def test_clean_never_follows_a_link_out_of_the_cache(root: Path, tmp_path: Path, cli: Callable[..., Any]) -> None:
