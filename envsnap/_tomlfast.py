@@ -11,10 +11,11 @@ loop. It accepts only:
 
 - a text made wholly of lines ending in ``\\n`` (no CR, no comment, no other spacing than ``key = value``);
 - blank lines, ``[a.b]`` and ``[[a.b]]`` headers of at most ``MAX_PARTS`` bare keys (``A-Za-z0-9_-``);
-- ``key = value`` with a bare key, the value one of: a basic string whose characters need no escape (no ``"``,
-  ``\\``, control character or DEL), an integer of at most 18 digits without ``+``, ``_`` or a leading zero,
-  ``true``, ``false``, ``[]``, or an array of such strings and integers written an item a line, each indented by
-  four spaces and followed by a comma, the closing bracket alone on its line.
+- ``key = value`` with a bare key, the value one of: a basic string whose only escapes are ``\\"``, ``\\\\``,
+  ``\\b``, ``\\f``, ``\\n``, ``\\r`` and ``\\t`` (no other control character, no DEL, no ``\\u``), an integer of
+  at most 18 digits without ``+``, ``_`` or a leading zero, ``true``, ``false``, ``[]``, or an array of such
+  scalars and of one-line inline tables of them (``{ k = "v", n = 1 }``), written an item a line, each indented
+  by four spaces and followed by a comma, the closing bracket alone on its line.
 
 Anything else, and anything TOML defines by rules about what came before (a key given twice, a table defined
 twice, a header through a value or a static array, ``[a]`` after ``[a.b]``), gives ``None`` rather than an
