@@ -487,6 +487,38 @@ def fullmatch_of(predicate: Callable[[str], bool]) -> Callable[[str], object] | 
     return None if pattern is None else pattern.compiled.fullmatch
 
 
+def all_of(predicate: Callable[[str], bool]) -> Callable[[list[str]], bool] | None:
+    """``lambda values: all(map(predicate, values))`` at C speed where there is a way: the compiled expression
+    ``predicate`` is, or the expression of its own fast path (every value matching it passes, and the values are
+    tested one by one only when one does not); None where there is none."""
+    match = fullmatch_of(predicate)
+    if match is not None:
+        return lambda values: all(map(match, values))
+    return _ALL.get(predicate)
+
+
+def _all_versions(values: list[str]) -> bool:
+    return all(map(_LEGACY_VERSION.compiled.fullmatch, values)) or all(map(is_version, values))
+
+
+def _all_distribution_filenames(values: list[str]) -> bool:
+    plain = not values or (max(map(len, values)) <= 255 and all(map(_PLAIN_WHEEL.compiled.fullmatch, values)))
+    return plain or all(map(is_distribution_filename, values))
+
+
+def _all_lock_urls(values: list[str]) -> bool:
+    # A plain http(s) URL is no file:// label, and its scheme is one a lock allows: is_lock_url's fast path.
+    plain = not values or (max(map(len, values)) <= 4096 and all(map(_PLAIN_HTTP_URL.compiled.fullmatch, values)))
+    return plain or all(map(is_lock_url, values))
+
+
+_ALL: dict[Callable[[str], bool], Callable[[list[str]], bool]] = {
+    is_version: _all_versions,
+    is_distribution_filename: _all_distribution_filenames,
+    is_lock_url: _all_lock_urls,
+}
+
+
 def all_text(values: Iterable[str], limit: int = MAX_TEXT) -> bool:
     """``all(is_text(v, limit) for v in values)``, in two passes of C: no value longer than ``limit``, and no
     control character in any (joining them adds none)."""
