@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_PARTS = 8  # parts of a header (a lock needs 3; _readlimits.MAX_KEY_PARTS is 16)
+_MADE = 64  # headers remembered (a lock has about 20 distinct ones): each new array table scans them
 
 _KEY = r"[A-Za-z0-9_-]+"
 _PLAIN = r"[^\"\\\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]*"  # what a basic string holds as it is (a tab, too)
@@ -72,6 +73,9 @@ def loads(text: str) -> dict[str, Any] | None:
     root: dict[str, Any] = {}
     table = root
     arrays: set[int] = set()  # the id of every array of tables: a header may go through its last table
+    # The table each header made, by its dotted name, while it is still the one that name leads to (``_walk``
+    # would find it): a lock's 5,000 ``[python.packages.artifact]`` headers find their package without a walk.
+    made: dict[str, dict[str, Any]] = {}
     try:
         for key, value, aot, header, other in _LINE.findall(text):
             if key:
@@ -91,14 +95,16 @@ def loads(text: str) -> dict[str, Any] | None:
                 else:
                     table[key] = _value(value)
             elif header:
-                *parents, last = header.split(".")
-                parent = _walk(root, parents, arrays)
+                above, _, last = header.rpartition(".")
+                parent = (made.get(above) or _walk(root, above.split("."), arrays)) if above else root
                 if last in parent:
                     return None  # defined twice, or after a table below it: tomli decides
                 table = parent[last] = {}
+                if len(made) < _MADE:
+                    made[header] = table
             elif aot:
-                *parents, last = aot.split(".")
-                parent = _walk(root, parents, arrays)
+                above, _, last = aot.rpartition(".")
+                parent = (made.get(above) or _walk(root, above.split("."), arrays)) if above else root
                 table = {}
                 tables = parent.get(last)
                 if tables is None:
@@ -108,6 +114,12 @@ def loads(text: str) -> dict[str, Any] | None:
                     tables.append(table)
                 else:
                     return None
+                # A header below this array now names a table of its new last one: what was made below is forgotten.
+                below = aot + "."
+                for name in [name for name in made if name.startswith(below)]:
+                    del made[name]
+                if aot in made or len(made) < _MADE:
+                    made[aot] = table
             elif other:
                 return None
     except _NotMine:

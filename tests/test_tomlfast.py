@@ -231,6 +231,27 @@ def test_tables_and_arrays_of_tables_read_as_tomli_reads_them() -> None:
     assert fast["a"]["rows"][1]["inner"] == [{"q": ""}]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[[a]]\n[[a.b]]\nx = 1\n[[a]]\n[a.b.c]\ny = 2\n",  # a.b of the second a: a new table, not the first's
+        "[[a]]\n[a.b]\nx = 1\n[[a]]\n[a.b]\nx = 2\n[a.b.c]\nz = 3\n",
+        "[[a]]\n[[a.b]]\n[[a.b]]\n[a.b.c]\nq = 1\n[[a]]\n[[a.b]]\n[a.b.c]\nq = 2\n",
+        "[x]\n[x.y]\n[[x.y.z]]\n[x.y.z.w]\nk = 1\n[[x.y.z]]\n[x.y.z.w]\nk = 2\n",
+    ],
+)
+def test_a_header_below_an_array_of_tables_names_a_table_of_its_last_one(text: str) -> None:
+    """The tables a header made are remembered by name while that name still leads to them: an array of tables
+    that grows above them makes the next header of that name a table of its new last one, as in tomli."""
+    assert agrees(text) is not None
+
+
+def test_many_headers_read_as_tomli_reads_them() -> None:
+    """More distinct headers than the reader remembers (``_MADE``), between the tables of an array that grows."""
+    text = "".join(f"[t{i}]\nk = {i}\n[[a]]\nn = {i}\n[a.s{i % 70}]\nv = {i}\n" for i in range(300))
+    assert agrees(text) is not None
+
+
 def test_a_text_left_to_tomli_is_still_read_and_checked() -> None:
     """The guarded loader falls back to tomli and its structure checks: what the fast reader declines is read
     (a table defined after a table below it) or refused with the same one-line error as before."""
