@@ -122,7 +122,8 @@ def _field_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
 def json_digest(doc: Mapping[str, Any]) -> str:
     """``sha256:`` of the canonical JSON of a document (sorted keys, no spaces, UTF-8): the one content
     digest of a lock and of a run record."""
-    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # No check for cycles: a document is a parser's output or to_dict's, which hold none (0.002 s of 0.016 s).
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -669,11 +670,12 @@ class Rule:
 
 
 def _s(pred: Callable[[str], bool], what: str, *, empty: bool = True) -> Rule:
-    match = grammar.fullmatch_of(pred)
-    test = pred if match is None else match  # a match is true, None false: as pred's verdict
+    bulk = grammar.all_of(pred)  # at C speed where the grammar has a way
+    if bulk is None:
+        bulk = lambda values: all(map(pred, values))  # noqa: E731
 
     def many(values: list[str]) -> bool:
-        return all(map(test, filter(None, values) if empty else values))  # "" passes where empty: a str is false
+        return bulk(list(filter(None, values)) if empty else values)  # "" passes where empty: a str is false
 
     return Rule(lambda v: (empty and v == "") or pred(v), what, many=many)
 
