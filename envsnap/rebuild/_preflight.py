@@ -18,11 +18,12 @@ from ..compat import evaluate
 from ..compat.target import BundleSizes, Target
 from ..errors import RebuildError
 from ..model import Snapshot
-from ..probes import system
-from ..probes.capture import Captured, check_probes, run_capture
-from ..probes.interface import CaptureOptions
 from ..probes.python import PendingProbe
 from ._registry import check_target, get
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..probes.capture import Captured
 
 
 class PreflightError(RebuildError):
@@ -124,6 +125,12 @@ def check_host(
     target as ``rebuild_target`` gives it for the same arguments, being probed already. ``started``: the probe of
     ``python`` already running. ``use_cache``: False captures the host without the capture cache.
     """
+    # The capture machinery is imported here, not with the module: a venv rebuild's installer starts before the
+    # check runs (``EarlyWork``), and these imports (18 ms) were on the way to it.
+    from ..probes import system
+    from ..probes.capture import check_probes, run_capture
+    from ..probes.interface import CaptureOptions
+
     get(target)  # an unknown target is bad input, never checked as the host
     # The target's facts, with the wheels' sizes read from their zip directories, while the capture waits on the
     # probed interpreter.

@@ -657,3 +657,15 @@ def test_the_check_waits_for_the_early_work_to_reach_its_installer(
     result = _rebuild(made, tmp_path / "env")
     assert result.verify is not None and result.verify.identical
     assert seen == [True]
+
+
+def test_the_way_to_the_installer_imports_no_capture_machinery() -> None:
+    """A venv rebuild's installer starts before the check runs (``EarlyWork``); the modules on the way to it
+    (the rebuild, its preflight, the venv rebuilder) import the capture's probes only when the check runs."""
+    code = (
+        "import sys, envsnap.cli.rebuild, envsnap.rebuild, envsnap.rebuild._preflight, envsnap.rebuild.venv\n"
+        "print(sorted(m for m in sys.modules if m in ('envsnap.probes.capture', 'envsnap.probes.system',"
+        " 'envsnap.probes.hostlibs', 'envsnap.probes.cuda', 'envsnap.probes.conda')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -148,7 +148,9 @@ def test_the_check_judges_the_base_image_the_rebuild_was_given(monkeypatch: pyte
             seen.append(target) or evaluate(lock, host, dataclasses.replace(target, docker=None))
         ),
     )
-    monkeypatch.setattr(_preflight, "run_capture", lambda options, **_: Captured(lock, {}, RawPython.empty("")))
+    from envsnap.probes import capture  # where check_host takes it from when it runs
+
+    monkeypatch.setattr(capture, "run_capture", lambda options, **_: Captured(lock, {}, RawPython.empty("")))
     _preflight.preflight(
         lock,
         target="docker",
