@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ._control import _BIDI
@@ -481,38 +481,33 @@ _FULLMATCH: dict[Callable[[str], bool], LazyPattern] = {
 }
 
 
-def fullmatch_of(predicate: Callable[[str], bool]) -> Callable[[str], object] | None:
-    """The compiled ``fullmatch`` that ``predicate`` is exactly (a match, which is true, or None), or None."""
-    pattern = _FULLMATCH.get(predicate)
-    return None if pattern is None else pattern.compiled.fullmatch
-
-
-def all_of(predicate: Callable[[str], bool]) -> Callable[[list[str]], bool] | None:
+def all_of(predicate: Callable[[str], bool]) -> Callable[[Sequence[str]], bool] | None:
     """``lambda values: all(map(predicate, values))`` at C speed where there is a way: the compiled expression
     ``predicate`` is, or the expression of its own fast path (every value matching it passes, and the values are
     tested one by one only when one does not); None where there is none."""
-    match = fullmatch_of(predicate)
-    if match is not None:
+    pattern = _FULLMATCH.get(predicate)
+    if pattern is not None:
+        match = pattern.compiled.fullmatch  # a match is true, None false: the predicate's verdict
         return lambda values: all(map(match, values))
     return _ALL.get(predicate)
 
 
-def _all_versions(values: list[str]) -> bool:
+def _all_versions(values: Sequence[str]) -> bool:
     return all(map(_LEGACY_VERSION.compiled.fullmatch, values)) or all(map(is_version, values))
 
 
-def _all_distribution_filenames(values: list[str]) -> bool:
+def _all_distribution_filenames(values: Sequence[str]) -> bool:
     plain = not values or (max(map(len, values)) <= 255 and all(map(_PLAIN_WHEEL.compiled.fullmatch, values)))
     return plain or all(map(is_distribution_filename, values))
 
 
-def _all_lock_urls(values: list[str]) -> bool:
+def _all_lock_urls(values: Sequence[str]) -> bool:
     # A plain http(s) URL is no file:// label, and its scheme is one a lock allows: is_lock_url's fast path.
     plain = not values or (max(map(len, values)) <= 4096 and all(map(_PLAIN_HTTP_URL.compiled.fullmatch, values)))
     return plain or all(map(is_lock_url, values))
 
 
-_ALL: dict[Callable[[str], bool], Callable[[list[str]], bool]] = {
+_ALL: dict[Callable[[str], bool], Callable[[Sequence[str]], bool]] = {
     is_version: _all_versions,
     is_distribution_filename: _all_distribution_filenames,
     is_lock_url: _all_lock_urls,

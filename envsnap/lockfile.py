@@ -16,7 +16,7 @@ import operator
 import os
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -663,18 +663,16 @@ class Rule:
     bounds: tuple[int, int] | None = None  # a bounded integer's lowest and highest value
     # ``all(map(ok, values))`` for a list of values of the field's type, exactly, at C speed where it can be
     # (``_fast_many`` tests a column of 5,000 values at once); None: that expression itself.
-    many: Callable[[list[Any]], bool] | None = None
+    many: Callable[[Sequence[Any]], bool] | None = None
 
-    def all_ok(self, values: list[Any]) -> bool:
+    def all_ok(self, values: Sequence[Any]) -> bool:
         return self.many(values) if self.many is not None else all(map(self.ok, values))
 
 
 def _s(pred: Callable[[str], bool], what: str, *, empty: bool = True) -> Rule:
-    bulk = grammar.all_of(pred)  # at C speed where the grammar has a way
-    if bulk is None:
-        bulk = lambda values: all(map(pred, values))  # noqa: E731
+    bulk = grammar.all_of(pred) or (lambda values: all(map(pred, values)))  # C speed where the grammar has a way
 
-    def many(values: list[str]) -> bool:
+    def many(values: Sequence[str]) -> bool:
         return bulk(list(filter(None, values)) if empty else values)  # "" passes where empty: a str is false
 
     return Rule(lambda v: (empty and v == "") or pred(v), what, many=many)
@@ -915,7 +913,7 @@ def _check_record(cls: type, values: Mapping[str, Any], path: str, origin: str) 
     for name, value in values.items():
         rule = rules.get(name)
         if type(value) is tuple:
-            if rule is not None and not rule.all_ok(list(value)):
+            if rule is not None and not rule.all_ok(value):
                 for i, item in enumerate(value):
                     if not rule.ok(item):
                         _refuse(rule, item, f"{_join(path, name)}[{i}]", origin)

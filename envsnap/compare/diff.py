@@ -104,6 +104,9 @@ class DiffReport(Report):
         return {"identical": self.identical, "counts": self.counts()}
 
 
+_NEW = object.__new__
+
+
 def _change(
     area: str, subject: str, change: str, kind: str, old: str = "", new: str = "", weight: int = 0, note: str = ""
 ) -> Change:
@@ -115,8 +118,6 @@ def _change(
     )
     return record
 
-
-_NEW = object.__new__
 
 # A plain release (``1.26.4``): the form of most versions in a lock, compared without building ``Version``s.
 _PLAIN_RELEASE = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})*")
@@ -248,13 +249,13 @@ def _loaded_side(text: str, origin: str, name: str) -> tuple[Snapshot, tuple[Pac
     """``text`` loaded and checked: the rest and the package rows of its view, kept under ``name`` (unless "")."""
     # Without secrets as ``full`` has it, scrubbing only what the view holds: the rest, and each package's source
     # URL (a row holds no other URL: scrubbing the pinned files' URLs of 5,000 packages was a tenth of a load).
-    from .. import _gcpause, _lockcache, lockfile
+    # The cyclic collector is already off here: diff_files pauses it, and its child inherits that.
+    from .. import _lockcache, lockfile
     from .._privacy import scrub_package, scrub_snapshot
 
-    with _gcpause.paused():  # 5,000 packages' rows and records: no cycle among them
-        loaded = lockfile.loads(text, origin=origin)
-        rest = scrub_snapshot(dataclasses.replace(loaded, python=dataclasses.replace(loaded.python, packages=())))
-        rows = tuple(package_row(scrub_package(p) if p.source.url else p) for p in loaded.python.packages)
+    loaded = lockfile.loads(text, origin=origin)
+    rest = scrub_snapshot(dataclasses.replace(loaded, python=dataclasses.replace(loaded.python, packages=())))
+    rows = tuple(package_row(scrub_package(p) if p.source.url else p) for p in loaded.python.packages)
     if name:
         _lockcache.put_view(name, (_kept(rest), rows))
     return rest, rows
