@@ -603,6 +603,105 @@ def _dist_info(
     return info
 
 
+# A probe of fewer distributions reads them in one process (``_read_all``): the fork would cost more than it saves.
+_SPLIT_AT = 24
+
+
+def _read_one(item: tuple[str, str], layout: _Layout, check_files: bool, cache: _RecordCache | None) -> Any:
+    """``(True, info)`` of one distribution's folder, or ``(False, why)`` when it cannot be read."""
+    try:
+        return True, _dist_info(item[0], item[1], layout, check_files, cache)
+    except Exception as exc:
+        return False, str(exc)
+
+
+def _may_split(count: int) -> bool:
+    """Whether a second process may read half of ``count`` distributions: there is more than one core for it,
+    ``fork`` exists, and no other thread runs here (a thread's locks are not safe to fork)."""
+    if count < _SPLIT_AT or not hasattr(os, "fork"):
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))  # type: ignore[attr-defined,unused-ignore]  # not on every OS
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    threading = sys.modules.get("threading")
+    return cores > 1 and (threading is None or threading.active_count() == 1)
+
+
+def _halves(found: list[tuple[str, str]]) -> tuple[list[int], list[int]]:
+    """The distributions' indexes in two lists of about equal RECORD sizes (most of the time goes to RECORDs)."""
+    sizes = []
+    for index, (site_dir, entry) in enumerate(found):
+        try:
+            size = os.stat(os.path.join(site_dir, entry, "RECORD")).st_size
+        except OSError:
+            size = 0
+        sizes.append((size, index))
+    sizes.sort(reverse=True)
+    halves: tuple[list[int], list[int]] = ([], [])
+    loads = [0, 0]
+    for size, index in sizes:
+        lighter = 0 if loads[0] <= loads[1] else 1
+        halves[lighter].append(index)
+        loads[lighter] += size + 4096  # a distribution's other files
+    return halves
+
+
+def _read_all(
+    found: list[tuple[str, str]],
+    layout: _Layout,
+    check_files: bool,
+    cache: _RecordCache | None,
+    split: bool | None = None,
+) -> list[Any]:
+    """``_read_one`` of each of ``found``, in order. With ``split`` (by default where ``_may_split``), a forked
+    copy of this process reads about half of them on another core while this one reads the rest, and sends back
+    its answers and its RECORD cache entries (marshal: the same interpreter reads them); the answer is what one
+    process reading them all gives. A copy that fails or sends nothing readable leaves its half to this process.
+    Not with ``check_files``: its hashing runs on threads of its own."""
+    if split is None:
+        split = not check_files and _may_split(len(found))
+    if not split or len(found) < 2:
+        return [_read_one(item, layout, check_files, cache) for item in found]
+    import marshal
+
+    mine, theirs = _halves(found)
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the copy: its answers down the pipe, and out without running anything of its parent's
+        status = 1
+        try:
+            os.close(readable)
+            answers = [(index, _read_one(found[index], layout, check_files, cache)) for index in theirs]
+            kept = (cache.new, cache.hits) if cache is not None else ({}, 0)
+            blob = marshal.dumps((answers, kept[0], kept[1]))
+            with os.fdopen(writable, "wb") as pipe:
+                pipe.write(blob)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(writable)
+    read: list[Any] = [None] * len(found)
+    for index in mine:
+        read[index] = _read_one(found[index], layout, check_files, cache)
+    with os.fdopen(readable, "rb") as pipe:
+        blob = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    try:
+        answers, new, hits = marshal.loads(blob) if status == 0 else ([], {}, 0)
+    except (EOFError, ValueError, TypeError):
+        answers, new, hits = [], {}, 0
+    for index, answer in answers:
+        read[index] = answer
+    if cache is not None and len(answers) == len(theirs):
+        cache.new.update(new)
+        cache.hits += hits
+    for index in theirs:
+        if read[index] is None:  # the copy failed: read here
+            read[index] = _read_one(found[index], layout, check_files, cache)
+    return read
+
+
 def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
     seen_dirs = set()
     for raw in entries:
@@ -638,12 +737,16 @@ def _cache_meta(layout: _Layout) -> dict[str, Any]:
 
 
 def probe(
-    path_entries: list[str] | None = None, check_files: bool = False, cache_path: str | None = None
+    path_entries: list[str] | None = None,
+    check_files: bool = False,
+    cache_path: str | None = None,
+    split: bool | None = None,
 ) -> dict[str, Any]:
     """The environment as a JSON-ready dict; with ``check_files``, each distribution's files are also hashed
     and compared with its RECORD. ``cache_path``: the RECORD digests of the last capture (``read_cache``),
     reused where nothing they were computed from changed; when they changed, the answer's ``cache`` holds the
-    file's new content for the caller to write (this probe writes nothing)."""
+    file's new content for the caller to write (this probe writes nothing). ``split``: whether a second process
+    reads half the distributions (``_read_all``; None: where it can help)."""
     here = os.path.dirname(os.path.realpath(__file__))
     if path_entries is None:
         # sys.path[0] is the running script's folder (or the working directory), not the environment.
@@ -657,30 +760,29 @@ def probe(
     packages: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
     seen: dict[str, bool] = {}
+    found: list[tuple[str, str]] = []
     for site_dir in _scan_path(path_entries, here):
         try:
             names = sorted(os.listdir(site_dir))
         except OSError:
             continue
-        for entry in names:
-            if not entry.endswith((".dist-info", ".egg-info")):
-                continue
-            try:
-                info = _dist_info(site_dir, entry, layout, check_files, cache)
-            except Exception as exc:
-                warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": str(exc)})
-                continue
-            if info["name"] in seen:
-                warnings.append(
-                    {
-                        "kind": "shadowed",
-                        "path": os.path.join(site_dir, entry),
-                        "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"]),
-                    }
-                )
-                continue
-            seen[info["name"]] = True
-            packages.append(info)
+        found += [(site_dir, entry) for entry in names if entry.endswith((".dist-info", ".egg-info"))]
+    read = _read_all(found, layout, check_files, cache, split)
+    for (site_dir, entry), (ok, info) in zip(found, read):
+        if not ok:
+            warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": info})
+            continue
+        if info["name"] in seen:
+            warnings.append(
+                {
+                    "kind": "shadowed",
+                    "path": os.path.join(site_dir, entry),
+                    "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"]),
+                }
+            )
+            continue
+        seen[info["name"]] = True
+        packages.append(info)
     paths = sysconfig.get_paths()
     return {
         "path_entries": _absolute(path_entries),
