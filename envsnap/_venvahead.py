@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from . import _leftovers, _runner, _tools
 from .errors import BadOptionError
+
+TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
+if TYPE_CHECKING:
+    from ._installahead import Memo
 
 DEFAULT_DEST = "envsnap-venv"  # the venv target's ``default_dest``
 VENV_TIMEOUT = 300.0
@@ -78,13 +83,28 @@ def staging(dest: Path) -> Iterator[Path]:
         yield holder / "venv"  # the venv tool creates it
 
 
+class NotTheSame(Exception):
+    """The installer begun ahead is not the one the rebuild's checks would start: it was killed (``adopt``)."""
+
+
 class VenvAhead:
-    """``uv venv`` of ``python`` running in a held staging folder beside ``dest`` (``start``)."""
+    """``uv venv`` of ``python`` running in a held staging folder beside ``dest`` (``start``), and, where the last
+    rebuild of the same lock and bundle left its installer's command (``_installahead``), that installer started
+    into it as soon as it is made (``begin_install``)."""
 
     def __init__(self, python: str, dest: Path, stack: ExitStack, folder: Path, running: _runner.Running) -> None:
         self.python, self.dest = python, dest
         self._stack, self._staging, self._running = stack, folder, running
         self._done = False
+        self._guard = threading.Lock()
+        self._venv_guard = threading.Lock()
+        self._venv: _runner.Result | None = None  # uv venv's result, once waited for
+        self._thread: threading.Thread | None = None
+        self._install: _runner.Running | None = None  # the installer begun ahead, until adopted or killed
+        self._install_args: list[str] = []
+        self._requirements = ""
+        self.launched: Memo | None = None  # the installer the rebuild ran, for the next one (``note_launch``)
+        self.stale = False  # the installer begun ahead was not the rebuild's (``adopt``)
 
     @classmethod
     def start(cls, python: str, dest: str | os.PathLike[str]) -> VenvAhead | None:
@@ -103,26 +123,118 @@ class VenvAhead:
             return None
         return cls(python, target, stack, folder, running)
 
+    def begin_install(self, memo: Memo) -> None:
+        """Start ``memo``'s installer into the venv as soon as uv has made it (on a thread: envsnap goes on
+        loading meanwhile); its requirements are written in the staging folder's holder."""
+        self._thread = threading.Thread(target=self._install_ahead, args=(memo,), name="envsnap-install-ahead")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _install_ahead(self, memo: Memo) -> None:
+        venv = self._venv_result()
+        with self._guard:
+            if self._done or not venv.ok:
+                return
+            requirements = self._staging.parent / "requirements.txt"
+            try:
+                requirements.write_text(memo.requirements, "utf-8")
+            except OSError:
+                return
+            self._install_args = memo.command(str(self._staging / "bin" / "python"), str(requirements))
+            self._requirements = memo.requirements
+            self._install = _runner.start(self._install_args, env=isolated_env())
+
+    def _venv_result(self) -> _runner.Result:
+        with self._venv_guard:  # one wait for uv venv, whichever thread asks first
+            if self._venv is None:
+                self._venv = self._running.wait(VENV_TIMEOUT)
+            return self._venv
+
     def take(self, python: str, dest: Path) -> tuple[Path, ExitStack] | None:
         """The staging folder with the venv made, and what removes its holder, when it was made from ``python``
-        for ``dest`` and uv succeeded; None otherwise (it is then removed, and the caller makes its own)."""
+        for ``dest`` and uv succeeded; None otherwise (it is then removed, and the caller makes its own). An
+        installer begun in it is the caller's to ``adopt``: closing the stack kills it first if it was not."""
         if self._done:
             return None
         if python != self.python or dest.absolute() != self.dest:
             self.cancel()
             return None
-        result = self._running.wait(VENV_TIMEOUT)
-        if not result.ok:
+        if self._thread is not None:
+            self._thread.join()
+        if not self._venv_result().ok:
             self.cancel()
             return None
         self._done = True
-        return self._staging, self._stack.pop_all()
+        stack = self._stack.pop_all()
+        stack.callback(self._kill_install)  # runs before the folder is removed
+        return self._staging, stack
+
+    def adopt(self, args: list[str], env: dict[str, str]) -> _runner.Running | None:
+        """The installer begun ahead, when ``args`` and ``env`` are its command and environment, but for the path of
+        the requirements file (``-r``), whose content must be the same; None when none was begun. Raises
+        ``NotTheSame``, the installer killed, when they differ: the venv it wrote into is not the rebuild's."""
+        if self._thread is not None:
+            self._thread.join()
+        with self._guard:
+            running, self._install = self._install, None
+        if running is None:
+            return None
+        if env == isolated_env() and _same_command(args, self._install_args, self._requirements):
+            return running
+        running.kill()
+        self.stale = True
+        raise NotTheSame()
+
+    def note_launch(self, args: list[str], need_mib: float) -> None:
+        """Keep the command the rebuild started its installer with (its interpreter and requirements file put as
+        slots), the requirements, and what the disk rule asked for: the next rebuild's ``begin_install`` when this
+        one verifies (``_installahead.remember``). Nothing where the command is not of that form."""
+        from ._installahead import PYTHON_SLOT, REQUIREMENTS_SLOT, Memo
+
+        python = str(self._staging / "bin" / "python")
+        if "-r" not in args or args.index("-r") + 1 >= len(args) or args.count(python) != 1:
+            return
+        at = args.index("-r") + 1
+        try:
+            with open(args[at], encoding="utf-8") as handle:
+                requirements = handle.read()
+        except (OSError, ValueError):
+            return
+        template = [PYTHON_SLOT if arg == python else arg for arg in args]
+        template[at] = REQUIREMENTS_SLOT
+        self.launched = Memo(template, requirements, need_mib)
+
+    def _kill_install(self) -> None:
+        with self._guard:
+            running, self._install = self._install, None
+        if running is not None:
+            running.kill()
 
     def cancel(self) -> None:
-        """Kill uv if it still runs and remove the staging folder; nothing once taken or cancelled."""
-        if self._done:
-            return
-        self._done = True
+        """Kill uv (and an installer begun ahead) if it still runs and remove the staging folder; nothing once
+        taken or cancelled."""
+        with self._guard:
+            if self._done:
+                return
+            self._done = True
         with contextlib.suppress(OSError):
-            self._running.kill()
+            self._running.kill()  # wakes the thread waiting for it
+        if self._thread is not None:
+            self._thread.join()
+        self._kill_install()
         self._stack.close()
+
+
+def _same_command(args: list[str], begun: list[str], requirements: str) -> bool:
+    """Whether ``args`` is the command ``begun`` but for the requirements file's path, and that file (``args``')
+    holds ``requirements``."""
+    if len(args) != len(begun) or "-r" not in args or "-r" not in begun:
+        return False
+    at = args.index("-r") + 1
+    if at != begun.index("-r") + 1 or at >= len(args) or args[:at] + args[at + 1 :] != begun[:at] + begun[at + 1 :]:
+        return False
+    try:
+        with open(args[at], encoding="utf-8") as handle:
+            return handle.read() == requirements
+    except (OSError, ValueError):
+        return False

@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from . import COMMAND_HELP, _output, add_allow_url
 from ._plugin_table import TARGET_DEST, TARGET_FLAGS, target_flags
@@ -10,6 +11,9 @@ from .verify import exit_code, print_report
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from typing import Any
+
+    from .._installahead import Memo
     from .._venvahead import VenvAhead
     from ..probes.python import PendingProbe
 
@@ -91,11 +95,27 @@ def _key_value(item: str) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    began_ns = time.time_ns()
     if args.bundle:
         from .._prehash import start
 
         # A bundle folder's files are hashed while the rest of envsnap loads (its check takes the digests).
         start(args.bundle, cache=not args.no_cache)
+    venv_ahead = None
+    if (
+        args.target == "venv"
+        and args.python is None
+        and sys.executable
+        and args.bundle
+        and os.path.isdir(args.bundle)
+        and not args.dry_run
+    ):
+        # The venv, made from the interpreter running envsnap while envsnap loads (the rebuild takes it when its
+        # plan chose that interpreter, and removes it otherwise): it depends on nothing in the lock.
+        from .._venvahead import DEFAULT_DEST, VenvAhead
+
+        venv_ahead = VenvAhead.start(sys.executable, args.dest or DEFAULT_DEST)
+    memo = _begin_install(args, venv_ahead) if venv_ahead is not None and not args.no_cache else None
     ahead = None
     if args.target == "venv" and args.python is None:
         # The check judges the interpreter the venv will be made from: the one running envsnap, when it is the
@@ -108,18 +128,45 @@ def run(args: argparse.Namespace) -> int:
             ahead = PendingProbe(sys.executable, use_cache=not args.no_cache) if sys.executable else None
         except ProbeError:
             ahead = None  # the check probes the interpreter it chooses, and reports what is wrong with it
-    venv_ahead = None
-    if ahead is not None and args.bundle and os.path.isdir(args.bundle) and not args.dry_run:
-        # The venv itself, made from the same interpreter while envsnap loads (the rebuild takes it when its plan
-        # chose that interpreter, and removes it otherwise): it depends on nothing in the lock.
-        from .._venvahead import DEFAULT_DEST, VenvAhead
-
-        venv_ahead = VenvAhead.start(sys.executable, args.dest or DEFAULT_DEST)
+    code = None
     try:
-        return _rebuild(args, ahead, venv_ahead)
+        code = _rebuild(args, ahead, venv_ahead)
     finally:
         if venv_ahead is not None:
             venv_ahead.cancel()
+            if memo is not None:
+                _keep_install(code, memo, venv_ahead, began_ns)
+    return code
+
+
+def _keep_install(code: int | None, memo: tuple[str, Any, Memo | None], venv_ahead: VenvAhead, began_ns: int) -> None:
+    """After a rebuild that verified without a mismatch, keep its installer's command for the next one (when it is
+    not the entry that began it); after any other outcome (an error: no ``code``), forget the entry that began
+    one."""
+    from .. import _installahead
+
+    key, print_, begun = memo
+    launched = venv_ahead.launched
+    if code == 0 and print_ is not None and launched is not None and not venv_ahead.stale:
+        if launched != begun:
+            _installahead.remember(key, print_, began_ns, launched)
+    elif begun is not None:
+        _installahead.forget(key)
+
+
+def _begin_install(args: argparse.Namespace, venv_ahead: VenvAhead) -> tuple[str, Any, Memo | None]:
+    """Start the installer of the last rebuild of this lock and bundle with these options, if there was one that
+    verified (``_installahead``); what identifies this rebuild for the next one, and the entry begun."""
+    from .. import _installahead, _tools
+
+    uv = _tools.uv() or ""
+    options = {name: value for name, value in vars(args).items() if not callable(value)}
+    key = _installahead.key(options, sys.executable, uv)
+    print_ = _installahead.fingerprint(args.lock, args.bundle)
+    found = _installahead.lookup(key, print_, uv, str(venv_ahead.dest)) if uv else None
+    if found is not None:
+        venv_ahead.begin_install(found)
+    return key, print_, found
 
 
 def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: VenvAhead | None) -> int:

@@ -103,6 +103,14 @@ def disk_allows(lock: Snapshot, target: Target) -> bool:
     return not evaluate(lock, lock, target, rules=(RULES.find("disk"),)).failed
 
 
+def disk_need(lock: Snapshot, target: Target) -> float:
+    """The MiB the disk rule asks to be free for ``target`` (``_installahead`` keeps it: the installer begun ahead
+    of the next rebuild starts only while that much is free where its destination is)."""
+    from ..compat.rules.disk import estimate_mib
+
+    return estimate_mib(lock, target)
+
+
 def check_host(
     lock: Snapshot,
     *,

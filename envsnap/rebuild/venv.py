@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from .. import _leftovers, _runner, _tools
 from .._defaults import ARTIFACTS_CACHE, cache_dir
 from .._fs import checked_base_name, join_base_name
-from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, isolated_env, uv_venv_args
+from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, NotTheSame, isolated_env, uv_venv_args
 from .._venvahead import staging as staging_folder
 from ..artifacts.bundle import (
     WHEELS,
@@ -724,15 +724,26 @@ class _Early(EarlyWork):
         )
 
     def _launch(self, args: list[str], env: dict[str, str]) -> _runner.Result:
-        from ._preflight import disk_allows
+        from ._preflight import disk_allows, disk_need
 
-        if not disk_allows(self._request.lock, self._target()):
+        target = self._target()
+        if not disk_allows(self._request.lock, target):
             raise _NotBegun()
+        ahead = self._request.venv_ahead
         with self._guard:
             self._go_on()
-            self._running = running = _runner.start(args, env=env)
+            begun = None
+            if ahead is not None:
+                # The installer the CLI began from the last rebuild of this lock and bundle, when it is this one.
+                try:
+                    begun = ahead.adopt(args, env)
+                except NotTheSame:
+                    raise _NotBegun() from None
+            self._running = running = begun or _runner.start(args, env=env)
             self._launched = True
         self._settled.set()
+        if ahead is not None:
+            ahead.note_launch(args, disk_need(self._request.lock, target))
         return running.wait(INSTALL_TIMEOUT)
 
     def settle(self, timeout: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import collections
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,8 @@ import pytest
 from testutil import uv_bin
 
 import envsnap.rebuild as rebuild_package
-from envsnap import _prehash, _runner, lockfile
+from envsnap import _installahead, _prehash, _runner, _tools, _venvahead, lockfile
+from envsnap._defaults import CAPTURE_CACHE, cache_dir
 from envsnap.artifacts import bundle as bundle_module
 from envsnap.artifacts.bundle import SUMS, BundleOptions, make_bundle, read_sums
 from envsnap.artifacts.pin import IndexConfig
@@ -669,3 +671,212 @@ def test_the_way_to_the_installer_imports_no_capture_machinery() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# ---------------------------------------------------------------------- the installer begun from the last rebuild
+# A venv rebuild of a lock and bundle rebuilt before starts that rebuild's installer at once (``_installahead``), and
+# takes it only when its own checks, all run as before, give the same command: any other outcome kills it and leaves
+# nothing.
+
+
+@pytest.fixture
+def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundle was written moments ago: its files are taken as settled."""
+    monkeypatch.setattr(_installahead, "RACY_NS", 0)
+
+
+def _entries() -> list[Path]:
+    return sorted(cache_dir(CAPTURE_CACHE).glob("install-*.install"))
+
+
+def _begun(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[Any]]:
+    """The installers begun ahead, and what each ``adopt`` gave."""
+    begun = _counting(monkeypatch, _venvahead.VenvAhead, "begin_install")
+    adopted: list[Any] = []
+    real = _venvahead.VenvAhead.adopt
+
+    def adopt(self: Any, args: list[str], env: dict[str, str]) -> Any:
+        try:
+            got = real(self, args, env)
+        except _venvahead.NotTheSame:
+            adopted.append("not the same")
+            raise
+        adopted.append(got)
+        return got
+
+    monkeypatch.setattr(_venvahead.VenvAhead, "adopt", adopt)
+    return begun, adopted
+
+
+def _cli_rebuild(cli: Callable[..., Any], made: Made, dest: Path, *extra: Any) -> Any:
+    return cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest, *extra)
+
+
+def _left(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".envsnap-*"))
+
+
+def test_the_second_rebuild_takes_the_installer_it_began_at_once(
+    made: Made, tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    begun, adopted = _begun(monkeypatch)
+    started = _counting(monkeypatch, _runner, "start")
+    first = _cli_rebuild(cli, made, tmp_path / "one")
+    assert first.code == 0, first
+    assert begun == [] and adopted == [None]  # nothing kept yet: the checks start the installer
+    assert len(_entries()) == 1
+    kept = _entries()[0].stat().st_mtime_ns
+    second = _cli_rebuild(cli, made, tmp_path / "two")  # another destination: the same entry
+    assert second.code == 0, second
+    assert "identical" in second.out
+    assert len(begun) == 1 and len(adopted) == 2 and isinstance(adopted[1], _runner.Running)
+    installs = [call[0] for call in started if "install" in list(call[0])[:4]]
+    assert len(installs) == 2  # one each: the second rebuild's checks started none of their own
+    assert (tmp_path / "two" / "bin" / "python").exists() and _left(tmp_path) == []
+    assert _entries()[0].stat().st_mtime_ns == kept  # the same command: not written again
+
+
+def test_a_failed_check_kills_the_installer_begun_ahead_and_leaves_nothing(
+    made: Made, tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    assert _cli_rebuild(cli, made, tmp_path / "one").code == 0
+    begun, _adopted = _begun(monkeypatch)
+    killed = _counting(monkeypatch, _runner.Running, "kill")
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise PreflightError("compatibility check failed: test")
+
+    monkeypatch.setattr(rebuild_package, "check_host", failing)
+    result = _cli_rebuild(cli, made, tmp_path / "two")
+    assert result.code == 3, result
+    assert len(begun) == 1 and killed
+    assert not (tmp_path / "two").exists() and _left(tmp_path) == []
+    assert _entries() == []  # forgotten: the next rebuild begins nothing until one verifies again
+
+
+def test_an_installer_begun_ahead_that_is_not_the_rebuilds_is_killed_and_not_used(
+    made: Made, tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """An entry whose requirements are not what the checks write (here rewritten by hand): the installer it began
+    is killed, its venv removed, and the rebuild makes its own; the entry is forgotten, and the next rebuild keeps
+    the right one."""
+    assert _cli_rebuild(cli, made, tmp_path / "one").code == 0
+    (entry,) = _entries()
+    found = _installahead.read_private(entry, _installahead.MAX_BYTES)
+    right = found["requirements"]
+    found["requirements"] = right.replace("onceapple==1.0", "onceapple==9.9")
+    entry.write_bytes(_installahead.seal(found))
+    begun, adopted = _begun(monkeypatch)
+    made_here = _counting(monkeypatch, venv_module, "_create_venv")
+    result = _cli_rebuild(cli, made, tmp_path / "two")
+    assert result.code == 0, result
+    assert "identical" in result.out
+    assert len(begun) == 1 and adopted == ["not the same"]
+    assert len(made_here) == 1  # its own venv, in its own staging folder
+    assert _left(tmp_path) == [] and _entries() == []
+    assert _cli_rebuild(cli, made, tmp_path / "three").code == 0
+    (entry,) = _entries()
+    assert _installahead.read_private(entry, _installahead.MAX_BYTES)["requirements"] == right
+
+
+def test_a_changed_bundle_or_lock_begins_nothing(
+    made: Made, tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(made.bundle, bundle)
+    lock = tmp_path / "envsnap.lock"
+    shutil.copy(made.lock_path, lock)
+    own = Made(lock, bundle, made.source)
+    assert _cli_rebuild(cli, own, tmp_path / "one").code == 0
+    begun, _adopted = _begun(monkeypatch)
+    wheel = next((bundle / "wheels").glob("*.whl"))
+    os.utime(wheel)  # touched: another identity, whatever its content
+    assert _cli_rebuild(cli, own, tmp_path / "two").code == 0
+    assert begun == []
+    lock.write_bytes(lock.read_bytes() + b"\n")  # the bytes of the lock, not its meaning
+    assert _cli_rebuild(cli, own, tmp_path / "three").code == 0
+    assert begun == []
+    assert _cli_rebuild(cli, own, tmp_path / "four").code == 0  # both kept again by the runs above
+    assert len(begun) == 1
+
+
+def test_a_tampered_wheel_is_refused_and_the_installer_never_begun(
+    made: Made, tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(made.bundle, bundle)
+    own = Made(made.lock_path, bundle, made.source)
+    assert _cli_rebuild(cli, own, tmp_path / "one").code == 0
+    tampered = _tampered_copy(own, tmp_path / "t", resum=True)
+    shutil.rmtree(bundle)
+    shutil.copytree(tampered, bundle)
+    begun, _adopted = _begun(monkeypatch)
+    result = _cli_rebuild(cli, own, tmp_path / "two")
+    assert result.code == 2, result
+    assert begun == [] and not (tmp_path / "two").exists() and _left(tmp_path) == []
+
+
+def test_no_cache_neither_reads_nor_keeps_an_entry(
+    made: Made, tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    begun, _adopted = _begun(monkeypatch)
+    assert _cli_rebuild(cli, made, tmp_path / "one", "--no-cache").code == 0
+    assert _entries() == []
+    assert _cli_rebuild(cli, made, tmp_path / "two").code == 0
+    assert _cli_rebuild(cli, made, tmp_path / "three", "--no-cache").code == 0
+    assert begun == []
+
+
+def test_a_racily_recent_bundle_is_not_kept(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A file changed within ``RACY_NS`` of the rebuild's start could change again in the same clock tick and keep
+    its identity: no entry is written for it."""
+    monkeypatch.setattr(_installahead, "RACY_NS", 2 * 10**9)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(made.bundle, bundle)  # written now
+    own = Made(made.lock_path, bundle, made.source)
+    assert _cli_rebuild(cli, own, tmp_path / "one").code == 0
+    assert _entries() == []
+    monkeypatch.setattr(_installahead, "RACY_NS", 0)  # the same rebuild, its files taken as settled: kept
+    assert _cli_rebuild(cli, own, tmp_path / "two").code == 0
+    assert len(_entries()) == 1
+
+
+def test_lookup_refuses_what_it_cannot_use(tmp_path: Path, made: Made, no_racy_window: None) -> None:
+    uv = _tools.uv()
+    assert uv
+    key = _installahead.key({"lock": "x"}, sys.executable, uv)
+    print_ = _installahead.fingerprint(str(made.lock_path), str(made.bundle))
+    assert print_ is not None
+    memo = _installahead.Memo([uv, _installahead.PYTHON_SLOT, "-r", _installahead.REQUIREMENTS_SLOT], "a==1\n", 1.0)
+    _installahead.remember(key, print_, 2**62, memo)
+    dest = str(tmp_path / "env")
+    assert _installahead.lookup(key, print_, uv, dest) == memo
+    assert _installahead.lookup(key, print_, "/other/uv", dest) is None
+    assert _installahead.lookup(_installahead.key({"lock": "y"}, sys.executable, uv), print_, uv, dest) is None
+    assert _installahead.lookup(key, (print_[0], print_[1][:-1]), uv, dest) is None
+    assert _installahead.lookup(key, None, uv, dest) is None
+    (tmp_path / "env").mkdir()
+    assert _installahead.lookup(key, print_, uv, dest) is None  # the destination exists: the checks decide
+    roomy = _installahead.Memo(memo.args, memo.requirements, float(2**50))
+    _installahead.remember(key, print_, 2**62, roomy)
+    assert _installahead.lookup(key, print_, uv, str(tmp_path / "new")) is None  # no such room on any disk
+    (entry,) = _entries()
+    entry.write_bytes(entry.read_bytes()[:-3])  # damaged
+    assert _installahead.lookup(key, print_, uv, str(tmp_path / "new")) is None
+    entry.chmod(0o644)
+    _installahead.remember(key, print_, 2**62, memo)
+    entry.chmod(0o666)  # another user could have written it: never read
+    assert _installahead.lookup(key, print_, uv, str(tmp_path / "new")) is None
+
+
+def test_the_fingerprint_sees_every_file_of_the_bundle(tmp_path: Path, made: Made, no_racy_window: None) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(made.bundle, bundle)
+    first = _installahead.fingerprint(str(made.lock_path), str(bundle))
+    assert first is not None and any(entry[0].startswith("wheels/") for entry in first[1])
+    (bundle / "wheels" / "extra.txt").write_text("x")
+    second = _installahead.fingerprint(str(made.lock_path), str(bundle))
+    assert second is not None and second != first
+    assert _installahead.fingerprint(str(tmp_path / "missing.lock"), str(bundle)) is None
