@@ -25,6 +25,7 @@ import contextlib
 import os
 
 from ._defaults import capture_cache_path, sha256_hex
+from ._diskfree import free_mib
 from ._prehash import RACY_NS
 from ._sealed import read_private, seal
 
@@ -117,17 +118,8 @@ class Memo:
 
     def disk_allows(self, dest: str) -> bool:
         """Whether the free space where ``dest`` will be is still what the disk rule asked for."""
-        path = os.path.abspath(dest)
-        while not os.path.exists(path):
-            parent = os.path.dirname(path)
-            if parent == path:
-                return False
-            path = parent
-        try:
-            st = os.statvfs(path)
-        except OSError:
-            return False
-        return st.f_bavail * st.f_frsize // (1024 * 1024) >= self.need_mib
+        free = free_mib(dest)
+        return free is not None and free >= self.need_mib
 
 
 def lookup(key_text: str, print_: tuple[str, list[Any]] | None, uv: str, dest: str) -> Memo | None:

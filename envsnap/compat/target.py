@@ -5,11 +5,11 @@ disk space, the Docker engine). Probed by ``probe_target``; tests build ``Target
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from typing import Any
 
 from .._defaults import install_hint
+from .._diskfree import free_mib as free_mib
 
 # "host" (this machine as it is) or a rebuild target's name (``envsnap.rebuild.REGISTRY``).
 TargetKind = str
@@ -73,20 +73,6 @@ class Target:
     @property
     def container(self) -> bool:
         return self.facts.container
-
-
-def free_mib(path: str) -> int | None:
-    """Free space for an unprivileged user at ``path`` (or its nearest existing parent); None if unknown."""
-    probe = os.path.abspath(path)
-    while not os.path.exists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            return None
-        probe = parent
-    try:
-        return shutil.disk_usage(probe).free // (1024 * 1024)
-    except OSError:
-        return None
 
 
 def probe_docker(timeout: int = DOCKER_TIMEOUT_S) -> DockerFacts:
