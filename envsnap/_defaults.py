@@ -36,6 +36,24 @@ LOCKS_CACHE = "locks"  # lock texts that passed every check, parsed (_lockcache.
 TEMPLATE_CACHE = "templates"  # compiled Jinja templates (_templates.py)
 
 
+LOCK_CACHE_BYPASSED = [0]  # how many ``bypassed`` blocks are open (``--no-cache``)
+
+
+class bypassed:  # a context manager, named as the function it was
+    """Within the block (when ``bypass``), the parsed-lock cache (``_lockcache``) is neither read nor written:
+    ``--no-cache``. Here, not there: the command line enters it before a capture starts its probe, and the
+    cache's module is 10 ms of imports that capture has no use for until later."""
+
+    def __init__(self, bypass: bool = True) -> None:
+        self.bypass = int(bypass)
+
+    def __enter__(self) -> None:
+        LOCK_CACHE_BYPASSED[0] += self.bypass
+
+    def __exit__(self, *exc: object) -> None:
+        LOCK_CACHE_BYPASSED[0] -= self.bypass
+
+
 def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     """Where envsnap keeps downloads of one ``kind``: ``$XDG_CACHE_HOME/envsnap/KIND``, ``~/.cache/envsnap/KIND``
     when it is unset or not absolute (the XDG rule: a relative one is ignored, so the cache never depends on

@@ -29,13 +29,13 @@ import hashlib
 import marshal
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from . import _cachedir, _readlimits
+from ._defaults import LOCK_CACHE_BYPASSED, owned_privately, private_cache_dir
 from ._defaults import LOCKS_CACHE as LOCKS_CACHE
-from ._defaults import owned_privately, private_cache_dir
+from ._defaults import bypassed as bypassed
 from ._sealed import seal, unseal
 from ._version import __version__
 from .errors import EnvsnapError
@@ -48,21 +48,8 @@ _VIEW_SUFFIX = ".view"
 _DECIDING = ("lockfile.py", "model.py", "grammar.py", "_readlimits.py", "_toml.py", "_lockcache.py")
 
 
-_bypassed = [0]  # how many ``bypassed`` blocks are open (``--no-cache``)
-
-
 def enabled() -> bool:
-    return not _bypassed[0] and os.environ.get(ENV, "").strip() != "0"
-
-
-@contextlib.contextmanager
-def bypassed(bypass: bool = True) -> Iterator[None]:
-    """Within the block (when ``bypass``), the cache is neither read nor written: ``--no-cache``."""
-    _bypassed[0] += int(bypass)
-    try:
-        yield
-    finally:
-        _bypassed[0] -= int(bypass)
+    return not LOCK_CACHE_BYPASSED[0] and os.environ.get(ENV, "").strip() != "0"
 
 
 @functools.cache

@@ -13,21 +13,59 @@ import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import IO
+
+TYPE_CHECKING = False  # not typing's: a capture's probe starts before typing is needed
+if TYPE_CHECKING:
+    from typing import IO
 
 MAX_OUTPUT = 128 << 20  # per stream: a probe's JSON of a large environment is a few MB
 DRAIN_AFTER_EXIT = 2.0  # how long to wait for the pipes once the group is gone
 
 
-@dataclass(frozen=True)
 class Result:
+    """A command's outcome (frozen). Not a dataclass: this module is on the way to the first probe a command
+    starts, and ``dataclasses`` (with ``inspect``) is 6 ms of imports a capture has not yet needed there."""
+
+    __slots__ = ("args", "flooded", "returncode", "stderr", "stdout", "timed_out")
     args: tuple[str, ...]
     returncode: int
     stdout: str
     stderr: str
-    timed_out: bool = False
-    flooded: bool = False  # printed more than MAX_OUTPUT on a stream, and was killed for it
+    timed_out: bool
+    flooded: bool  # printed more than MAX_OUTPUT on a stream, and was killed for it
+
+    def __init__(
+        self,
+        args: tuple[str, ...],
+        returncode: int,
+        stdout: str,
+        stderr: str,
+        timed_out: bool = False,
+        flooded: bool = False,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "args", args)
+        setter(self, "returncode", returncode)
+        setter(self, "stdout", stdout)
+        setter(self, "stderr", stderr)
+        setter(self, "timed_out", timed_out)
+        setter(self, "flooded", flooded)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.args, self.returncode, self.stdout, self.stderr, self.timed_out, self.flooded)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Result and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        names = ("args", "returncode", "stdout", "stderr", "timed_out", "flooded")
+        return "Result(" + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields(), strict=True)) + ")"
 
     @property
     def ok(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import resource
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -80,3 +81,36 @@ def test_output_is_captured_without_deadlock_past_a_pipe_buffer() -> None:
 def test_a_zero_or_negative_timeout_is_a_timeout_not_an_error() -> None:
     assert _runner.run(["sleep", "5"], timeout=0).timed_out
     assert _runner.run(["sleep", "5"], timeout=-1).timed_out
+
+
+def test_a_result_holds_each_field_where_it_was_given_and_cannot_be_changed() -> None:
+    """``Result`` is a plain frozen class (not a dataclass: ``_runner`` is on the way to a capture's first probe)."""
+    result = _runner.Result(("cmd",), 3, "out", "err", timed_out=True, flooded=False)
+    assert (result.args, result.returncode, result.stdout, result.stderr) == (("cmd",), 3, "out", "err")
+    assert result.timed_out and not result.flooded and not result.ok
+    assert result == _runner.Result(("cmd",), 3, "out", "err", True, False)
+    assert result != _runner.Result(("cmd",), 3, "out", "err")
+    assert hash(result) == hash(_runner.Result(("cmd",), 3, "out", "err", True))
+    assert repr(result) == (
+        "Result(args=('cmd',), returncode=3, stdout='out', stderr='err', timed_out=True, flooded=False)"
+    )
+    assert _runner.run([sys.executable, "-c", "print('hi')"]).stdout == "hi\n"
+    with pytest.raises(AttributeError):
+        result.returncode = 0  # type: ignore[misc]
+
+
+def test_a_capture_starts_its_probe_before_the_probe_contract_loads() -> None:
+    """``probes.pending`` (what ``capture``, ``verify`` and a rebuild's check import to start the target's probe)
+    imports neither the dataclasses of the probe contract and the model nor the parsed-lock cache: the probe
+    starts before them, and they load while the target scans."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"  # an editable install's .pth files import some of them at start-up
+        "from envsnap._defaults import bypassed\n"
+        "with bypassed():\n"
+        "    import envsnap.probes.pending\n"
+        "print(sorted(m for m in ('dataclasses', 'typing', 'envsnap.probes.interface', 'envsnap.model',"
+        " 'envsnap._lockcache') if m in sys.modules and m not in before))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -219,7 +219,7 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         args = parser.parse_args(args_list)
         if getattr(args, "no_cache", False):
             # ``--no-cache`` means no cache at all: the parsed-lock cache is neither read nor written either.
-            from .._lockcache import bypassed
+            from .._defaults import bypassed
 
             with bypassed():
                 code = int(args.func(args))

@@ -108,8 +108,14 @@ def run(args: argparse.Namespace) -> int:
     memo = _memo_of(args, chosen) if use_cache else None
     if memo is not None and memo.answer(args.output, started):
         return 0
+    # The target interpreter starts scanning its environment now, while the rest of envsnap loads (the probe
+    # contract's dataclasses included: ``probes.pending`` imports none of it).
+    from ..probes.pending import PendingProbe
+
+    probe = (
+        PendingProbe(chosen.python, use_cache=use_cache) if chosen.python is not None and chosen.python_layer else None
+    )
     from ..probes.interface import CaptureOptions
-    from ..probes.python import PendingProbe
 
     options = CaptureOptions(
         python_path=chosen.python,
@@ -122,10 +128,6 @@ def run(args: argparse.Namespace) -> int:
         gpu_timeout=args.gpu_timeout,
         output=None if args.output == "-" else args.output,
         use_cache=use_cache,
-    )
-    # The target interpreter starts scanning its environment now, while the rest of envsnap loads.
-    probe = (
-        PendingProbe(chosen.python, use_cache=use_cache) if chosen.python is not None and chosen.python_layer else None
     )
     # The package database and the loader are read while envsnap loads the rest of itself.
     from ..probes.hostlibs import prepare_early

@@ -71,7 +71,7 @@ def _verify(
 ) -> VerifyReport:
     # The target interpreter starts scanning its environment now, while the rest of envsnap loads (as capture
     # does): its start and scan overlap envsnap's imports and the lock's load on another core.
-    from ..probes.python import PendingProbe
+    from ..probes.pending import PendingProbe
 
     probe = (
         PendingProbe(chosen.python, check_files=args.files, use_cache=use_cache)

@@ -18,6 +18,7 @@ import pytest
 from envsnap import _runner
 from envsnap.errors import ProbeError
 from envsnap.probes import nvidia
+from envsnap.probes import pending as pending_probe
 from envsnap.probes import python as python_probe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,7 +110,7 @@ def test_the_python_probe_timeout_kills_a_wrapper_and_its_children(
 ) -> None:
     pidfile = tmp_path / "pid"
     wrapper = _script(tmp_path / "python", f"sleep 20 &\necho $! > {pidfile}\nwait\n")
-    monkeypatch.setattr(python_probe, "PROBE_TIMEOUT", 1.0)
+    monkeypatch.setattr(pending_probe, "PROBE_TIMEOUT", 1.0)  # where the probe is started and waited for
     started = time.monotonic()
     with pytest.raises(ProbeError, match="did not finish within 1 s"):
         python_probe.run_probe(str(wrapper))

@@ -1,0 +1,107 @@
+"""The probe of a target interpreter, started ahead of the work that reads it (``PendingProbe``).
+
+A command starts it first, so that the target's scan overlaps envsnap's own start-up: this module imports only what
+starting it takes (the subprocess runner, the interpreter's resolution), not the probe contract's dataclasses or
+the model, which are imported where the answer is read. ``probes.python`` re-exports it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from .. import _runner
+from .._defaults import PROBE_TIMEOUT, capture_cache_path
+from ..errors import ProbeError
+from .target import resolve_interpreter
+
+TYPE_CHECKING = False  # not typing's: see above
+if TYPE_CHECKING:
+    from .interface import RawPython
+
+PROBE_PATH = os.path.join(os.path.dirname(__file__), "_pyprobe_run.py")  # imports _pyprobe (its byte code)
+
+
+def _records_cache(interpreter: str) -> str | None:
+    path = capture_cache_path("records", interpreter)
+    return None if path is None else str(path)
+
+
+class PendingProbe:
+    """A probe running in the target interpreter while the caller does other work."""
+
+    def __init__(self, python: str | None, *, check_files: bool = False, use_cache: bool = True):
+        """``use_cache``: reuse the RECORD digests of the last capture of this interpreter where nothing they
+        were computed from changed (the capture cache, ``probes/cache.py``), and keep the new ones."""
+        self.python = python
+        self._raw: RawPython | None = None
+        self._proc: _runner.Running | None = None
+        self.cache_path: str | None = None
+        if python is None:
+            from . import _pyprobe
+
+            self.cache_path = _records_cache(sys.executable) if use_cache else None
+            self._raw = self._answer(_pyprobe.probe(check_files=check_files, cache_path=self.cache_path))
+            return
+        exe = resolve_interpreter(python)
+        self.cache_path = _records_cache(exe) if use_cache else None
+        # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
+        # site-packages, which that interpreter would see, are captured too; -B: it writes no byte code into
+        # envsnap's folder (``_pyprobe_run``). Its own process group, killed whole on timeout: a wrapper's
+        # children cannot keep it running.
+        args = [exe, "-E", "-B", PROBE_PATH, *(["--files"] if check_files else [])]
+        self._proc = _runner.start([*args, *(["--cache", self.cache_path] if self.cache_path else [])])
+        if self._proc.error is not None:
+            raise ProbeError(f"--python {python}: not a working Python interpreter ({self._proc.error.stderr})")
+
+    def result(self) -> RawPython:
+        if self._raw is not None:
+            return self._raw
+        assert self._proc is not None
+        res = self._proc.wait(PROBE_TIMEOUT)
+        out, err = res.stdout, res.stderr
+        if res.timed_out:
+            raise ProbeError(f"--python {self.python}: the probe did not finish within {PROBE_TIMEOUT:g} s")
+        if res.flooded:
+            raise ProbeError(f"--python {self.python}: the probe {err} (is it a Python interpreter?)")
+        if res.returncode != 0:
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            if last.startswith("SyntaxError"):
+                # The interpreter runs, but cannot even compile the probe: Python 2 or 3.6 and older.
+                raise ProbeError(
+                    f"--python {self.python}: too old for envsnap's probe, which needs Python >= 3.7 ({last})"
+                )
+            raise ProbeError(f"--python {self.python}: not a working Python interpreter ({last})")
+        try:
+            data = json.loads(out)
+        except ValueError:
+            raise ProbeError(
+                f"--python {self.python}: the probe printed no JSON (is it a Python interpreter?)"
+            ) from None
+        self._raw = self._answer(data, f"--python {self.python}")
+        return self._raw
+
+    def cancel(self) -> None:
+        """End the probe unanswered (its process group killed): it was started ahead for a capture that
+        turned out to want another interpreter."""
+        if self._proc is not None and self._raw is None:
+            self._proc.kill()
+
+    def _answer(self, data: object, who: str = "this interpreter") -> RawPython:
+        """The probe's answer checked; the RECORD digests it computed anew kept for the next capture."""
+        kept = data.pop("cache", None) if isinstance(data, dict) else None
+        # Only a cache file of RECORD digests is kept (its entries are checked again when they are read).
+        if self.cache_path is not None and isinstance(kept, dict) and kept.get("kind") == "records":
+            from pathlib import Path
+
+            from .cache import write
+
+            write(Path(self.cache_path), kept)
+        from .interface import RawPython
+
+        return RawPython.from_json(data, who)
+
+
+def run_probe(python: str | None = None) -> RawPython:
+    """Probe ``python`` (a path to an interpreter) in a subprocess, or this interpreter in-process."""
+    return PendingProbe(python).result()
