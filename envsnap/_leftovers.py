@@ -16,9 +16,11 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+
+TYPE_CHECKING = False  # not typing's: see ``Leftover``
+if TYPE_CHECKING:
+    from typing import IO
 
 PREFIX = ".envsnap-"
 KINDS = ("bundle", "conda", "venv", "rebuild", "install", "tmp")
@@ -30,10 +32,25 @@ _MAKING = threading.Lock()
 _NAME = re.compile(r"\.envsnap-(" + "|".join(KINDS) + r")-.+")
 
 
-@dataclass(frozen=True)
 class Leftover:
+    """What an interrupted run left: its path and size. Not a dataclass: a venv rebuild imports this module on the
+    way to the venv it makes while envsnap loads (``_venvahead``), before ``dataclasses`` is needed."""
+
+    __slots__ = ("path", "size")
     path: Path
     size: int
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path, self.size = path, size
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Leftover and (self.path, self.size) == (other.path, other.size)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.size))
+
+    def __repr__(self) -> str:
+        return f"Leftover(path={self.path!r}, size={self.size!r})"
 
 
 def is_leftover_name(name: str) -> bool:
