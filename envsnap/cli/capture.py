@@ -93,7 +93,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also record each package's exact wheel file on the configured index (what `envsnap pin` does)",
     )
     add_no_cache(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, leave_at_once=True)
 
 
 def run(args: argparse.Namespace) -> int:

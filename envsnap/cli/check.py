@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--cpu-only", action="store_true", help="accept running without the GPU: GPU failures become warnings"
     )
     add_no_cache(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, leave_at_once=True)
 
 
 def exit_code(report: Report, *, strict: bool) -> int:

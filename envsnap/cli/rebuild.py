@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         group = p.add_argument_group(f"--target {name}")
         for flag, settings in TARGET_FLAGS[name].items():
             group.add_argument(flag, default=None, **settings)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, leave_at_once=True)
 
 
 def _key_value(item: str) -> tuple[str, str]:

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no mismatch)")
     add_no_cache(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, leave_at_once=True)
 
 
 def run(args: argparse.Namespace) -> int:
