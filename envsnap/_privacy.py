@@ -234,11 +234,16 @@ def login_names(home: str | None = None) -> list[str]:
 
 
 def host_names() -> list[str]:
-    """This host's name and, for a fully qualified one, its first label."""
-    import socket
-
+    """This host's name and, for a fully qualified one, its first label. ``uname``'s node name where there is one:
+    what ``socket.gethostname`` gives on POSIX, without importing ``socket`` (1.5 ms of every capture)."""
     try:
-        name = socket.gethostname()
+        uname = getattr(os, "uname", None)
+        if uname is not None:
+            name = uname().nodename
+        else:
+            import socket
+
+            name = socket.gethostname()
     except OSError:
         return []
     return sorted({name, name.split(".", 1)[0]})

@@ -217,3 +217,18 @@ def test_untracked_run_records_do_not_make_the_project_dirty(repo: Path) -> None
     (repo / "config.toml").write_text('[run]\nkind = "mine"\n')
     found = project.probe_project(str(repo))
     assert found is not None and found.dirty
+
+
+def test_the_host_name_is_read_without_importing_socket() -> None:
+    """``host_names`` (what a capture redacts) takes ``uname``'s node name, the name ``socket.gethostname`` gives on
+    POSIX, without importing ``socket``."""
+    code = (
+        "import sys, socket as early\n"
+        "del sys.modules['socket']\n"
+        "from envsnap._privacy import host_names\n"
+        "names = host_names()\n"
+        "print('socket' in sys.modules)\n"
+        "print(early.gethostname() in names)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]

@@ -15,6 +15,7 @@ import dataclasses
 import getpass
 import io
 import json
+import os
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -511,6 +512,8 @@ def captured(tmp_path_factory: pytest.TempPathFactory, make_venv: Callable[..., 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOME", str(home))
         mp.setattr(socket, "gethostname", lambda: HOST)
+        real = os.uname()  # the node name is the host name envsnap reads on POSIX (``_privacy.host_names``)
+        mp.setattr(os, "uname", lambda: os.uname_result((real.sysname, HOST, real.release, real.version, real.machine)))
         mp.setattr(getpass, "getuser", lambda: LOGIN)
         snap = capture(str(venv_python), str(project), environ=_planted_env(), deep=True)
         lock = root / "envsnap.lock"
