@@ -816,6 +816,43 @@ def test_a_tampered_wheel_is_refused_and_the_installer_never_begun(
     assert begun == [] and not (tmp_path / "two").exists() and _left(tmp_path) == []
 
 
+def test_two_rebuilds_at_once_from_one_entry_both_verify_and_leave_nothing(made: Made, tmp_path: Path) -> None:
+    """Two rebuilds of the same lock and bundle started together, as programs, with the entry an earlier one kept:
+    each begins the installer it names in its own staging folder, both verify, and nothing is left beside them."""
+    env = {**os.environ, "ENVSNAP_UV": _tools.uv() or ""}
+    args = ["rebuild", str(made.lock_path), "--bundle", str(made.bundle), "--offline"]
+    first = subprocess.run(
+        [sys.executable, "-m", "envsnap", *args, "--dest", str(tmp_path / "one")], env=env, capture_output=True
+    )
+    assert first.returncode == 0, first.stderr
+    kept = sorted(cache_dir(CAPTURE_CACHE).glob("install-*.install"))
+    if not kept:  # the subprocesses take the racy window as it is: the bundle is older than it by now, or this waits
+        import time
+
+        time.sleep(2.1)
+        first = subprocess.run(
+            [sys.executable, "-m", "envsnap", *args, "--dest", str(tmp_path / "zero")], env=env, capture_output=True
+        )
+        assert first.returncode == 0, first.stderr
+        kept = sorted(cache_dir(CAPTURE_CACHE).glob("install-*.install"))
+    assert len(kept) == 1
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "envsnap", *args, "--dest", str(tmp_path / name)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in ("two", "three")
+    ]
+    for proc in both:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert b"identical" in out
+    assert (tmp_path / "two" / "bin" / "python").exists() and (tmp_path / "three" / "bin" / "python").exists()
+    assert _left(tmp_path) == []
+
+
 def test_no_cache_neither_reads_nor_keeps_an_entry(
     made: Made, tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
