@@ -104,13 +104,13 @@ class Memo:
         self.args, self.requirements, self.need_mib = args, requirements, need_mib
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Memo) and self._fields() == other._fields()
+        return isinstance(other, Memo) and (self.args, self.requirements, self.need_mib) == (
+            other.args,
+            other.requirements,
+            other.need_mib,
+        )
 
-    def __hash__(self) -> int:
-        return hash(repr(self._fields()))
-
-    def _fields(self) -> tuple[Any, ...]:
-        return (self.args, self.requirements, self.need_mib)
+    __hash__ = None  # type: ignore[assignment]  # compared, never a key
 
     def command(self, python: str, requirements: str) -> list[str]:
         slots = {PYTHON_SLOT: python, REQUIREMENTS_SLOT: requirements}

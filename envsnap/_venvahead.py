@@ -192,14 +192,10 @@ class VenvAhead:
         from ._installahead import PYTHON_SLOT, REQUIREMENTS_SLOT, Memo
 
         python = str(self._staging / "bin" / "python")
-        if "-r" not in args or args.index("-r") + 1 >= len(args) or args.count(python) != 1:
+        found = _requirements_of(args)
+        if found is None or args.count(python) != 1:
             return
-        at = args.index("-r") + 1
-        try:
-            with open(args[at], encoding="utf-8") as handle:
-                requirements = handle.read()
-        except (OSError, ValueError):
-            return
+        at, requirements = found
         template = [PYTHON_SLOT if arg == python else arg for arg in args]
         template[at] = REQUIREMENTS_SLOT
         self.launched = Memo(template, requirements, need_mib)
@@ -228,13 +224,25 @@ class VenvAhead:
 def _same_command(args: list[str], begun: list[str], requirements: str) -> bool:
     """Whether ``args`` is the command ``begun`` but for the requirements file's path, and that file (``args``')
     holds ``requirements``."""
-    if len(args) != len(begun) or "-r" not in args or "-r" not in begun:
+    found = _requirements_of(args)
+    if found is None or len(args) != len(begun) or "-r" not in begun:
         return False
+    at, text = found
+    return (
+        at == begun.index("-r") + 1
+        and args[:at] + args[at + 1 :] == begun[:at] + begun[at + 1 :]
+        and text == requirements
+    )
+
+
+def _requirements_of(args: list[str]) -> tuple[int, str] | None:
+    """Where an installer's command names its requirements file (the word after ``-r``) and what that file holds;
+    None for a command without one, or a file that cannot be read."""
+    if "-r" not in args or args.index("-r") + 1 >= len(args):
+        return None
     at = args.index("-r") + 1
-    if at != begun.index("-r") + 1 or at >= len(args) or args[:at] + args[at + 1 :] != begun[:at] + begun[at + 1 :]:
-        return False
     try:
         with open(args[at], encoding="utf-8") as handle:
-            return handle.read() == requirements
+            return at, handle.read()
     except (OSError, ValueError):
-        return False
+        return None
