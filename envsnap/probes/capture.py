@@ -21,7 +21,7 @@ from .._version import __version__
 from ..errors import ProbeError
 from ..model import Hardware, Meta, Snapshot
 from . import conda, cuda, environment, frameworks, host, nvidia, project, python, system
-from .hostlibs import Loader, PackageDatabase, prefetch_environment
+from .hostlibs import Loader, PackageDatabase, link_cache, prefetch_environment
 from .interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPython
 from .memo import utc_now
 
@@ -161,7 +161,7 @@ def run_capture(
             if pending is not None and options.python_path and system.PROBE in probes:
                 # Nothing else to read while the new environment's interpreter is probed (a rebuild's verify):
                 # its shared objects are read meanwhile.
-                fetched = pool.submit(_prefetch, prepared, options.python_path)
+                fetched = pool.submit(_prefetch, prepared, options.python_path, options.use_cache)
         elif prepared is None:
             prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, system.PROBE in probes)
         ctx = ProbeContext(
@@ -189,14 +189,23 @@ def run_capture(
         raw = ctx.python
         if same_host is None and prepared.done() and prepared.exception() is None:
             system.save_caches(*prepared.result())
+        elif fetched is not None and fetched.done() and fetched.exception() is None:
+            links = prepared.result()[1].links
+            if links is not None:
+                links.save()
     finally:
         # A failed capture does not wait for a hung driver: the NVML worker has its own timeout.
         pool.shutdown(wait=False)
     return Captured(_snapshot(ctx, results), results, raw, prepared, root, ctx.redact)
 
 
-def _prefetch(prepared: Future[tuple[PackageDatabase, Loader]], python_path: str) -> None:
-    prefetch_environment(prepared.result()[1], python_path)
+def _prefetch(prepared: Future[tuple[PackageDatabase, Loader]], python_path: str, use_cache: bool) -> None:
+    loader = prepared.result()[1]
+    if use_cache and loader.sections is not None and loader.links is None:
+        # The new environment's shared objects are, file for file, those of the last rebuild of the same wheels
+        # (uv links them from its cache): their sections are looked up by device and inode.
+        loader.links = link_cache()
+    prefetch_environment(loader, python_path)
 
 
 def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Snapshot:

@@ -345,6 +345,9 @@ class Loader:
     default_dirs: tuple[str, ...] = _DEFAULT_DIRS
     _elf: dict[str, elf.DynamicInfo | None] = field(default_factory=dict)
     sections: StatCache | None = None  # the capture cache of dynamic sections (``elf_cache``)
+    # The sections of files by device and inode (``link_cache``), for a rebuild's verify: uv links a new venv's
+    # shared objects from its own cache, the same files as the last rebuild's, under other paths.
+    links: StatCache | None = None
     # What a search found, by (folders, name, machine, bits, normalised): a capture asks for libc hundreds of times.
     _searched: dict[tuple[tuple[str, ...], str, int, int, bool], str] = field(default_factory=dict)
     _in_ld_cache: dict[tuple[str, int, int], str] = field(default_factory=dict)
@@ -364,27 +367,40 @@ class Loader:
 
     def dynamic(self, path: str) -> elf.DynamicInfo | None:
         real = realpath(path)
-        if real not in self._elf:
-            self._elf[real] = self._read_dynamic(real)
-        return self._elf[real]
+        if real in self._elf:
+            return self._elf[real]
+        try:
+            info = self._read_dynamic(real)
+        except OSError:
+            # Unreadable now (not there yet: ``warm`` asks for the files of the last capture): not a fact about the
+            # file, so not remembered; a later question reads it again.
+            return None
+        self._elf[real] = info
+        return info
 
     def _read_dynamic(self, real: str) -> elf.DynamicInfo | None:
+        """The file's dynamic section, None when it is not ELF; OSError when it cannot be read."""
         if self.sections is None:
             try:
                 return elf.read_dynamic(real)
-            except (OSError, ValueError):
+            except ValueError:
                 return None
-        stamp = file_stamp(real)  # before the read: a change while it is read is seen next time
+        stamp, link = _stamp_and_link(real) if self.links is not None else (file_stamp(real), "")
+        # The stamp is taken before the read: a change while it is read is seen next time.
         kept = self.sections.get(real, stamp)
+        if kept is None and self.links is not None and link:
+            kept = self.links.get(link, stamp)
+            if kept is not None:
+                self.sections.put(real, stamp, kept)
         if kept is not None:
             return _info_of(kept)
         try:
             info = elf.read_dynamic(real)
-        except OSError:
-            return None  # unreadable now: not a fact about the file
         except ValueError:
             info = None
         self.sections.put(real, stamp, _section_of(info))
+        if self.links is not None and link:
+            self.links.put(link, stamp, _section_of(info))
         return info
 
     def resolve(self, name: str, origin_file: str, info: elf.DynamicInfo) -> str:
@@ -517,6 +533,24 @@ def elf_cache(identity: str, enabled: bool = True) -> StatCache:
     return StatCache(path_for("elf", identity) if enabled else None, "elf", ELF_CACHE_VERSION, valid_section)
 
 
+def link_cache(enabled: bool = True) -> StatCache:
+    """The dynamic sections of the ELF files the last rebuild's verify read, keyed by ``DEVICE:INODE``
+    (``_stamp_and_link``): one file for the host, rewritten by each such verify with what it used."""
+    where = cache_folder() if enabled else None
+    path = where / "elf-links.json" if where is not None else None
+    return StatCache(path, "elf-links", ELF_CACHE_VERSION, valid_section)
+
+
+def _stamp_and_link(path: str) -> tuple[list[int] | None, str]:
+    """``file_stamp(path)`` and ``DEVICE:INODE`` of the file (``""`` when it cannot be read), from one ``stat``.
+    The key names the file wherever it is linked: its stamp, checked as for a path, says it is unchanged."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None, ""
+    return [st.st_size, st.st_mtime_ns, st.st_ino], f"{st.st_dev}:{st.st_ino}"
+
+
 def dpkg_index(enabled: bool = True) -> StatCache:
     """The host's dpkg database, one cache for every environment."""
     meta = [DPKG_CACHE_VERSION, DPKG_INFO]
@@ -564,11 +598,14 @@ def prefetch_environment(loader: Loader, python_path: str) -> None:
     if not os.path.isfile(os.path.join(prefix, "pyvenv.cfg")):
         return
     pattern = os.path.join(glob.escape(prefix), "lib*", "python*", "site-packages", "*.dist-info", "RECORD")
+    sites: dict[str, str] = {}  # real folder: the name it was first found under
     for record in sorted(glob.glob(pattern)):
         site = os.path.dirname(os.path.dirname(record))
+        if sites.setdefault(os.path.realpath(site), site) != site:
+            continue  # the same folder again through another name (uv's and venv's ``lib64`` link to ``lib``)
         try:
             with open(record, encoding="utf-8", errors="replace") as handle:
-                lines = [line for line in handle.read().splitlines() if ".so" in line]
+                lines = _lines_with(handle.read(), ".so")
         except OSError:
             continue
         for line in lines:
@@ -589,6 +626,21 @@ def prefetch_environment(loader: Loader, python_path: str) -> None:
             for name in info.needed:
                 if not DRIVER_LIB.match(name):
                     loader.resolve(name, path, info)
+
+
+def _lines_with(text: str, part: str) -> list[str]:
+    """The lines of ``text`` (split at ``\\n``) that hold ``part``, each found by ``str.find``: a large wheel's
+    RECORD has thousands of lines, a few dozen of them naming a shared object."""
+    lines = []
+    at = text.find(part)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        if end < 0:
+            end = len(text)
+        lines.append(text[start:end].rstrip("\r"))
+        at = text.find(part, end)
+    return lines
 
 
 def loaded_files(shared_objects: Iterable[str], loader: Loader, limit: int = 4000) -> frozenset[str]:

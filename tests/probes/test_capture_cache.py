@@ -362,3 +362,77 @@ def test_a_cache_file_others_may_write_is_not_read(tmp_path: Path) -> None:
     assert _pyprobe.read_cache(str(path), "records", ["m"]) == {"k": [[1], "v"]}
     path.chmod(0o646)
     assert _pyprobe.read_cache(str(path), "records", ["m"]) == {}
+
+
+def test_a_file_missing_when_first_asked_for_is_read_once_it_is_there(tmp_path: Path) -> None:
+    # ``Loader.warm`` asks for the files of the last capture, some of which may not be there yet (a rebuild's new
+    # venv at the path of an earlier one): that answer is not a fact about the file, and is not remembered.
+    lib = tmp_path / "venv" / "libdemo.so"
+    loader = hostlibs.Loader({}, sections=cache.StatCache(None, "elf", 1, hostlibs.valid_section))
+    assert loader.dynamic(str(lib)) is None
+    lib.parent.mkdir()
+    lib.write_bytes(_minimal_elf64(["liba.so.1"]))
+    info = loader.dynamic(str(lib))
+    assert info is not None and info.needed == ("liba.so.1",)
+
+
+def test_a_link_to_a_file_a_rebuild_read_is_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild's verify finds by device and inode the sections of the shared objects the last one read: uv links
+    the same files from its cache into each new venv. A file changed since, or another file at a known path, is
+    read."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    store = tmp_path / "uv-cache" / "libdemo.so"
+    store.parent.mkdir()
+    store.write_bytes(_minimal_elf64(["liba.so.1"]))
+    _age(store)
+    reads = _counting(monkeypatch, elf, "read_dynamic")
+
+    def verify_of(venv: str) -> tuple[str, ...]:
+        lib = tmp_path / venv / "libdemo.so"
+        lib.parent.mkdir(exist_ok=True)
+        if not lib.exists():
+            os.link(store, lib)  # as uv installs it
+        loader = hostlibs.Loader({}, sections=cache.StatCache(None, "elf", 1, hostlibs.valid_section))
+        loader.links = hostlibs.link_cache()
+        info = loader.dynamic(str(lib))
+        loader.links.save()
+        return info.needed if info else ()
+
+    assert verify_of("venv-1") == ("liba.so.1",) and len(reads) == 1
+    assert verify_of("venv-2") == ("liba.so.1",) and len(reads) == 1  # another path, the same file
+    assert verify_of("venv-3") == ("liba.so.1",) and len(reads) == 1
+    links = json.loads((tmp_path / "xdg" / "envsnap" / "capture" / "elf-links.json").read_text())
+    assert len(links["entries"]) == 1  # one file, one entry, however many links were read
+    store.write_bytes(_minimal_elf64(["libb.so.2"]))  # changed in place: every link sees it
+    _age(store, when=OLD + 60)
+    assert verify_of("venv-3") == ("libb.so.2",) and len(reads) == 2
+    other = tmp_path / "venv-4" / "libdemo.so"  # not a link: another inode
+    other.parent.mkdir()
+    other.write_bytes(_minimal_elf64(["libc.so.3"]))
+    _age(other)
+    assert verify_of("venv-4") == ("libc.so.3",) and len(reads) == 3
+    assert verify_of("venv-4") == ("libc.so.3",) and len(reads) == 3
+
+
+def test_the_prefetch_reads_a_venv_once_through_lib64(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # uv's and venv's ``lib64`` is a link to ``lib``: its RECORDs were read twice, every shared object looked up twice.
+    venv = tmp_path / "venv"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    dist = site / "demo-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (venv / "lib64").symlink_to("lib")
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (site / "demo").mkdir()
+    for name in ("_a.cpython-311-x86_64-linux-gnu.so", "_b.so"):
+        (site / "demo" / name).write_bytes(_minimal_elf64(["libm.so.6"]))
+    rows = [
+        "demo/__init__.py,sha256=x,1",
+        "demo/_a.cpython-311-x86_64-linux-gnu.so,sha256=y,2",
+        "demo/social.py,sha256=z,3",
+        "demo/_b.so,,",
+        "demo-1.0.dist-info/RECORD,,",
+    ]
+    (dist / "RECORD").write_text("\r\n".join(rows) + "\r\n")
+    asked = _counting(monkeypatch, hostlibs.Loader, "dynamic")
+    hostlibs.prefetch_environment(hostlibs.Loader({}), str(venv / "bin" / "python"))
+    assert sorted(a.rsplit("/", 1)[-1] for a in asked) == ["_a.cpython-311-x86_64-linux-gnu.so", "_b.so"]
