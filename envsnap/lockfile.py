@@ -213,18 +213,19 @@ def dump_if_changed(
 # -------------------------------------------------------------------------------------------- from dict
 
 
-def loads(text: str, *, origin: str = "<string>", check_digest: bool = True) -> Snapshot:
+def loads(text: str, *, origin: str = "<string>", check_digest: bool = True, keep: bool = True) -> Snapshot:
     """Parse and validate lock text: its shape is checked before ``tomllib`` sees it (docs/security.md).
 
     The same text is parsed once per process: a rebuild read the same bundle lock three times (its plan, its
     execution, its installer), 0.1-0.4 s each for a large lock. The memo is keyed by the exact text, its origin
     (named in errors), the digest check and the size limit in force; a snapshot is immutable, so sharing it is
-    safe, and a text that failed is never remembered."""
-    return _loads_once(text, origin, check_digest, _readlimits.max_input_bytes(LockfileError))
+    safe, and a text that failed is never remembered. ``keep``: also keep the parsed document in the parsed-lock
+    cache for the next process (``diff`` keeps its own view of a lock instead: ``compare/diff.py``)."""
+    return _loads_once(text, origin, check_digest, _readlimits.max_input_bytes(LockfileError), keep)
 
 
 @functools.lru_cache(maxsize=4)
-def _loads_once(text: str, origin: str, check_digest: bool, _limit: int) -> Snapshot:
+def _loads_once(text: str, origin: str, check_digest: bool, _limit: int, keep: bool = True) -> Snapshot:
     # Across processes, a text that loaded before is read from the parsed-lock cache (envsnap/_lockcache.py):
     # its document was checked then, and only the model is built from it again.
     name = _lockcache.key(text, check_digest=check_digest) if _lockcache.enabled() else ""
@@ -237,7 +238,7 @@ def _loads_once(text: str, origin: str, check_digest: bool, _limit: int) -> Snap
     with _gcpause.paused():  # some 100,000 containers for a large lock, none in a cycle
         data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
         snapshot = from_document(data, origin=origin, check_digest=check_digest)
-    if name:
+    if name and keep:
         _lockcache.put(name, data)
     return snapshot
 

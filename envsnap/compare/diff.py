@@ -253,7 +253,9 @@ def _loaded_side(text: str, origin: str, name: str) -> tuple[Snapshot, tuple[Pac
     from .. import _lockcache, lockfile
     from .._privacy import scrub_package, scrub_snapshot
 
-    loaded = lockfile.loads(text, origin=origin)
+    # The parsed document is not kept (0.015 s of a 5,000-distribution lock's 0.1 s): a diff of this lock again
+    # reads the view kept below, which is all it needs; another command that loads it keeps its own.
+    loaded = lockfile.loads(text, origin=origin, keep=False)
     rest = scrub_snapshot(dataclasses.replace(loaded, python=dataclasses.replace(loaded.python, packages=())))
     rows = tuple(package_row(scrub_package(p) if p.source.url else p) for p in loaded.python.packages)
     if name:
