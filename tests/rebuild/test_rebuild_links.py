@@ -7,26 +7,20 @@ Offline: the wheel is made here, with a real shared object of this interpreter i
 
 from __future__ import annotations
 
-import base64
 import glob
-import hashlib
 import os
-import subprocess
 import sys
 import sysconfig
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from offline_wheels import locked_bundle, wheel
 from testutil import uv_bin
 
 from envsnap import _installahead, lockfile
-from envsnap.artifacts.bundle import BundleOptions, make_bundle
-from envsnap.artifacts.pin import IndexConfig
 from envsnap.probes import _pyprobe, elf
-from envsnap.probes.capture import capture
 
 NAME, VERSION = "linkednative", "1.0"
 
@@ -39,26 +33,6 @@ def _a_shared_object() -> bytes:
     return Path(found[0]).read_bytes()
 
 
-def _wheel(folder: Path) -> Path:
-    dist = f"{NAME}-{VERSION}"
-    files = {
-        f"{NAME}/__init__.py": b"",
-        f"{NAME}/_native.so": _a_shared_object(),
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\n\n".encode(),
-        f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: false\nTag: py3-none-any\n",
-    }
-    record = "".join(
-        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
-        for p, d in files.items()
-    )
-    path = folder / f"{dist}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, data in files.items():
-            archive.writestr(member, data)
-        archive.writestr(f"{dist}.dist-info/RECORD", record + f"{dist}.dist-info/RECORD,,\n")
-    return path
-
-
 @pytest.fixture
 def made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """The lock of a venv holding the wheel, and its bundle; a cache home of this test's own."""
@@ -67,38 +41,9 @@ def made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
         pytest.skip("uv is not installed")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))  # uv links from it: the same file system
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    wheel = _wheel(wheels)
-    page = tmp_path / "index" / "simple" / NAME
-    page.mkdir(parents=True)
-    (page / wheel.name).write_bytes(wheel.read_bytes())
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    (page / "index.html").write_text(f'<a href="{wheel.name}#sha256={digest}">{wheel.name}</a>\n')
-    source = tmp_path / "source"
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(source)], check=True)
-    python = source / "bin" / "python"
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "-q",
-            "--offline",
-            "--no-config",
-            "--python",
-            str(python),
-            "--no-index",
-            "--find-links",
-            str(wheels),
-            NAME,
-        ],
-        check=True,
-    )
-    lock_path = lockfile.dump(capture(str(python), project_state=False), tmp_path / "envsnap.lock")
-    bundle = tmp_path / "bundle"
-    config = IndexConfig(index_url=(tmp_path / "index" / "simple").as_uri())
-    make_bundle(lockfile.load(lock_path), bundle, BundleOptions(config=config, cache_dir=tmp_path / "cache"))
+    files = {f"{NAME}/__init__.py": b"", f"{NAME}/_native.so": _a_shared_object()}
+    made = wheel(tmp_path / "wheels", NAME, VERSION, files=files, purelib=False)
+    lock_path, bundle, _ = locked_bundle(uv, tmp_path, {NAME: made})
     # Everything here was written moments ago: taken as settled, so that what is read of it is kept.
     monkeypatch.setattr(_pyprobe, "_RACY_NS", 0)
     monkeypatch.setattr(_installahead, "RACY_NS", 0)

@@ -8,7 +8,6 @@ Offline: the wheels are made here and served from a file:// index, the source ve
 
 from __future__ import annotations
 
-import base64
 import collections
 import hashlib
 import os
@@ -23,46 +22,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from offline_wheels import locked_bundle, wheel
 from testutil import uv_bin
 
 import envsnap.rebuild as rebuild_package
 from envsnap import _installahead, _prehash, _runner, _tools, _venvahead, lockfile
 from envsnap._defaults import CAPTURE_CACHE, cache_dir
 from envsnap.artifacts import bundle as bundle_module
-from envsnap.artifacts.bundle import SUMS, BundleOptions, make_bundle, read_sums
-from envsnap.artifacts.pin import IndexConfig
+from envsnap.artifacts.bundle import SUMS, read_sums
 from envsnap.cli import main as cli_main
 from envsnap.compare.verify import MISMATCH, verify
 from envsnap.errors import BadBundleError
 from envsnap.probes import capture as capture_module
 from envsnap.probes import host as host_probes
 from envsnap.probes import system as system_probe
-from envsnap.probes.capture import CaptureOptions, capture, run_capture
+from envsnap.probes.capture import CaptureOptions, run_capture
 from envsnap.rebuild import RebuildResult, rebuild
 from envsnap.rebuild import _preflight as preflight_module
 from envsnap.rebuild import venv as venv_module
 from envsnap.rebuild._preflight import PreflightError
 
 PACKAGES = {"onceapple": "1.0", "oncebanana": "2.1", "oncecherry": "0.3"}
-
-
-def _wheel(folder: Path, name: str, version: str) -> Path:
-    dist = f"{name}-{version}"
-    files = {
-        f"{name}/__init__.py": f"NAME = {name!r}\n".encode(),
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
-        f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = "".join(
-        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
-        for p, d in files.items()
-    )
-    path = folder / f"{dist}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, data in files.items():
-            archive.writestr(member, data)
-        archive.writestr(f"{dist}.dist-info/RECORD", record + f"{dist}.dist-info/RECORD,,\n")
-    return path
 
 
 @dataclass(frozen=True)
@@ -78,40 +58,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     if uv is None:
         pytest.skip("uv is not installed")
     root = tmp_path_factory.mktemp("once")
-    wheels = root / "wheels"
-    wheels.mkdir()
-    index = root / "index" / "simple"
-    for name, version in PACKAGES.items():
-        wheel = _wheel(wheels, name, version)
-        page = index / name
-        page.mkdir(parents=True)
-        shutil.copy(wheel, page / wheel.name)
-        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        (page / "index.html").write_text(f'<a href="{wheel.name}#sha256={digest}">{wheel.name}</a>\n')
-    source = root / "source"
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(source)], check=True)
-    python = source / "bin" / "python"
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "-q",
-            "--offline",
-            "--no-config",
-            "--python",
-            str(python),
-            "--no-index",
-            "--find-links",
-            str(wheels),
-            *PACKAGES,
-        ],
-        check=True,
-    )
-    lock_path = lockfile.dump(capture(str(python), project_state=False), root / "envsnap.lock")
-    bundle = root / "bundle"
-    config = IndexConfig(index_url=index.as_uri())
-    make_bundle(lockfile.load(lock_path), bundle, BundleOptions(config=config, cache_dir=root / "cache"))
+    wheels = {name: wheel(root / "wheels", name, version) for name, version in PACKAGES.items()}
+    lock_path, bundle, python = locked_bundle(uv, root, wheels)
     return Made(lock_path, bundle, python)
 
 

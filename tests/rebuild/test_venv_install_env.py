@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import offline_wheels
 import pytest
 from testutil import uv_bin
 
@@ -36,36 +35,15 @@ def test_isolated_env_keeps_cache_settings_and_drops_index_settings(monkeypatch:
     assert env["UV_NO_CONFIG"] == "1" and env["PIP_CONFIG_FILE"] == os.devnull
 
 
-def _wheel(folder: Path, name: str, version: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    dist = f"{name}-{version}"
-    files = {
-        f"{name}/__init__.py": b"VALUE = 1\n",
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
-        f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = (
-        "".join(
-            f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
-            for p, d in files.items()
-        )
-        + f"{dist}.dist-info/RECORD,,\n"
-    )
-    path = folder / f"{dist}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, data in files.items():
-            archive.writestr(member, data)
-        archive.writestr(f"{dist}.dist-info/RECORD", record)
-    return path
-
-
 def test_uv_cache_dir_is_honoured_by_the_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_venv: Callable[..., Path]
 ) -> None:
     if uv_bin() is None:
         pytest.skip("uv is not installed")
     monkeypatch.delenv("ENVSNAP_NO_UV", raising=False)
-    wheel = _wheel(tmp_path / "bundle" / "wheels", "cachedpkg", "1.0")
+    wheel = offline_wheels.wheel(
+        tmp_path / "bundle" / "wheels", "cachedpkg", "1.0", files={"cachedpkg/__init__.py": b"VALUE = 1\n"}
+    )
     sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
     lock = Snapshot(
         python=PythonEnv(
