@@ -598,10 +598,13 @@ def prefetch_environment(loader: Loader, python_path: str) -> None:
     if not os.path.isfile(os.path.join(prefix, "pyvenv.cfg")):
         return
     pattern = os.path.join(glob.escape(prefix), "lib*", "python*", "site-packages", "*.dist-info", "RECORD")
-    sites: dict[str, str] = {}  # real folder: the name it was first found under
+    real_of: dict[str, str] = {}  # each site folder's real path
+    first: dict[str, str] = {}  # each real folder's name where it was found first
     for record in sorted(glob.glob(pattern)):
         site = os.path.dirname(os.path.dirname(record))
-        if sites.setdefault(os.path.realpath(site), site) != site:
+        if site not in real_of:
+            real_of[site] = os.path.realpath(site)
+        if first.setdefault(real_of[site], site) != site:
             continue  # the same folder again through another name (uv's and venv's ``lib64`` link to ``lib``)
         try:
             with open(record, encoding="utf-8", errors="replace") as handle:
