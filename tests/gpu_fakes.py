@@ -7,6 +7,7 @@ compiled once per test session into a cache directory and copied where a test wa
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -35,6 +36,7 @@ def _compile(source: str, defines: Sequence[str]) -> Path:
     global _cache_dir
     if _cache_dir is None:
         _cache_dir = Path(tempfile.mkdtemp(prefix="envsnap-gpu-fakes-"))
+        atexit.register(shutil.rmtree, _cache_dir, True)  # built once per test run, and not left in /tmp after it
     src = FIXTURES / source
     key = hashlib.sha256(src.read_bytes() + "\0".join(defines).encode()).hexdigest()[:16]
     out = _cache_dir / f"{key}.so"
