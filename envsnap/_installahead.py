@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ._defaults import capture_cache_path, sha256_hex
+from ._defaults import capture_cache_path, existing_capture_cache_file, sha256_hex
 from ._diskfree import free_mib
 from ._prehash import RACY_NS
 from ._sealed import read_private, seal
@@ -87,8 +87,6 @@ def key(options: dict[str, Any], python: str, uv: str) -> str:
 
 
 def memo_path(key_text: str, *, create: bool) -> str | None:
-    from ._defaults import existing_capture_cache_file
-
     if create:
         path = capture_cache_path("install", key_text, SUFFIX)
         return None if path is None else str(path)

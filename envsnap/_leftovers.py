@@ -41,7 +41,11 @@ class Leftover:
     size: int
 
     def __init__(self, path: Path, size: int) -> None:
-        self.path, self.size = path, size
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "size", size)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")  # frozen, as the dataclass it was
 
     def __eq__(self, other: object) -> bool:
         return type(other) is Leftover and (self.path, self.size) == (other.path, other.size)

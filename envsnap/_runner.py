@@ -26,7 +26,8 @@ class Result:
     """A command's outcome (frozen). Not a dataclass: this module is on the way to the first probe a command
     starts, and ``dataclasses`` (with ``inspect``) is 6 ms of imports a capture has not yet needed there."""
 
-    __slots__ = ("args", "flooded", "returncode", "stderr", "stdout", "timed_out")
+    _NAMES = ("args", "returncode", "stdout", "stderr", "timed_out", "flooded")
+    __slots__ = _NAMES
     args: tuple[str, ...]
     returncode: int
     stdout: str
@@ -43,19 +44,14 @@ class Result:
         timed_out: bool = False,
         flooded: bool = False,
     ) -> None:
-        setter = object.__setattr__
-        setter(self, "args", args)
-        setter(self, "returncode", returncode)
-        setter(self, "stdout", stdout)
-        setter(self, "stderr", stderr)
-        setter(self, "timed_out", timed_out)
-        setter(self, "flooded", flooded)
+        for name, value in zip(self._NAMES, (args, returncode, stdout, stderr, timed_out, flooded), strict=True):
+            object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"cannot assign to field {name!r}")
 
     def _fields(self) -> tuple[object, ...]:
-        return (self.args, self.returncode, self.stdout, self.stderr, self.timed_out, self.flooded)
+        return tuple(getattr(self, name) for name in self._NAMES)
 
     def __eq__(self, other: object) -> bool:
         return type(other) is Result and self._fields() == other._fields()
@@ -64,8 +60,7 @@ class Result:
         return hash(self._fields())
 
     def __repr__(self) -> str:
-        names = ("args", "returncode", "stdout", "stderr", "timed_out", "flooded")
-        return "Result(" + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields(), strict=True)) + ")"
+        return "Result(" + ", ".join(f"{n}={v!r}" for n, v in zip(self._NAMES, self._fields(), strict=True)) + ")"
 
     @property
     def ok(self) -> bool:

@@ -385,8 +385,7 @@ class Loader:
                 return elf.read_dynamic(real)
             except ValueError:
                 return None
-        stamp, link = _stamp_and_link(real) if self.links is not None else (file_stamp(real), "")
-        # The stamp is taken before the read: a change while it is read is seen next time.
+        stamp, link = _stamp_and_link(real)  # before the read: a change while it is read is seen next time
         kept = self.sections.get(real, stamp)
         if kept is None and self.links is not None and link:
             kept = self.links.get(link, stamp)
