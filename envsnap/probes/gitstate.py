@@ -26,7 +26,10 @@ LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
 def git(directory: str, *args: str) -> _runner.Result:
     from .. import _runner  # here: a memo's answer outside any work tree asks ``below_git`` alone
 
-    return _runner.run(["git", "-C", directory, *args], timeout=30)
+    # GIT_OPTIONAL_LOCKS=0: ``git status`` reads the index without refreshing it, so it neither rewrites the user's
+    # index nor takes ``.git/index.lock`` (which a killed or timed-out git would leave behind, and which fails the
+    # user's own ``git commit`` while a capture runs beside it).
+    return _runner.run(["git", "-C", directory, *args], timeout=30, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
 
 
 def below_git(directory: str) -> bool:

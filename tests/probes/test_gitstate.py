@@ -69,3 +69,20 @@ def test_a_variable_naming_the_repository_leaves_the_answer_to_git(
     monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
     monkeypatch.setenv("GIT_WORK_TREE", str(repo))
     assert gitstate.find_root(str(plain)) == os.path.realpath(repo)
+
+
+def test_the_state_leaves_the_users_index_alone(repo: Path) -> None:
+    """A capture's ``git status`` takes no optional lock: it neither rewrites the index of a work tree whose files
+    were touched nor holds ``.git/index.lock``, which a killed git leaves behind and which fails the user's own
+    ``git commit`` while a capture runs beside it."""
+    tracked = repo / "src" / "pkg" / "mod.py"
+    tracked.write_text("x = 1\n")
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    index = repo / ".git" / "index"
+    before = index.stat().st_mtime_ns
+    os.utime(tracked, ns=(before + 5 * 10**9, before + 5 * 10**9))  # the same content, a newer stat
+    commit, _, dirty, _, _ = gitstate.state(str(repo))
+    assert commit and not dirty
+    assert index.stat().st_mtime_ns == before  # git status would have refreshed and rewritten it
