@@ -99,6 +99,12 @@ for d in sys.path[1:]:
                 continue
             [x for x in head.split(b'\\n') if x.startswith((b'Name: ', b'Version: '))]
 """
+# What a cold capture of this design cannot do without (issue 18): envsnap's own interpreter with the modules a
+# capture imports (the command line, the model, the lockfile, the probes), and the target probe alone in the
+# environment (`_pyprobe_run.py` without a cache: every RECORD digest and METADATA read, in its two processes).
+# A capture waits for the probe's answer and then still builds and writes the lock, so it cannot take less wall
+# time than the probe alone, nor less than the CPU of the two together spread over every core: `design_floor`.
+IMPORTS = "import envsnap.cli, envsnap.cli.capture, envsnap.probes.capture, envsnap.lockfile"
 # Byte code is written (see above); the capture cache lives in the bench's temporary folder (set in main).
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
 CWD: list[str] = []  # every command runs in the bench's temporary folder, outside any git work tree (set in main)
@@ -216,6 +222,21 @@ def count_dists(py: Path) -> int:
     return int(subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout)
 
 
+def probe_script() -> str:
+    """The installed envsnap's target probe (what `capture --python` runs in the environment)."""
+    code = "import envsnap.probes.pending as p; print(p.PROBE_PATH)"
+    return subprocess.run(
+        [_installed.envsnap_python(), "-c", code], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def design_floor(probe: Timed, imports: Timed) -> float:
+    """The least wall time a cold capture of this design can take here: not less than the target probe alone, nor
+    than the CPU of the probe and of envsnap's start with its imports spread over every core of this machine (the
+    lock's building and writing, the system probe and the rest left out)."""
+    return max(probe.seconds, (probe.cpu + imports.cpu) / len(os.sched_getaffinity(0)))
+
+
 def measure_env(label: str, py: Path, runs: int, cache: bool) -> dict[str, object]:
     capture = envsnap("capture", "--python", str(py), "-o", "-")
     cold = [*capture, "--no-cache"] if cache else capture
@@ -225,10 +246,12 @@ def measure_env(label: str, py: Path, runs: int, cache: bool) -> dict[str, objec
         [str(py), "-c", SCAN],
         [uv_bin(), "pip", "freeze", "--python", str(py)],
         [str(py), "-m", "pip", "freeze"],
+        [str(py), "-E", "-B", probe_script()],
+        [_installed.envsnap_python(), "-c", IMPORTS],
         cold,
         *([capture] if cache else []),
     ]
-    floor, scan, uv, freeze, cold_t, *rest = measure(cmds, runs)
+    floor, scan, uv, freeze, probe, imports, cold_t, *rest = measure(cmds, runs)
     warm_t = rest[0] if rest else cold_t
     n = count_dists(py)
     print(
@@ -236,6 +259,14 @@ def measure_env(label: str, py: Path, runs: int, cache: bool) -> dict[str, objec
         f"METADATA headers {scan.seconds:.3f} s ({scan.seconds / freeze.seconds:.2f}x pip freeze), uv pip freeze "
         f"{uv.seconds:.3f} s, pip {pip} freeze {freeze.seconds:.3f} s ({freeze.cpu:.3f} s CPU, "
         f"{freeze.peak_kib / 1024:.1f} MiB peak)"
+    )
+    least = design_floor(probe, imports)
+    goal = GOALS.get((label, "cold"))
+    print(
+        f"  this design's floor for a cold capture: the target probe alone {probe.seconds:.3f} s ({probe.cpu:.3f} s "
+        f"CPU), envsnap's start with a capture's imports {imports.seconds:.3f} s ({imports.cpu:.3f} s CPU); on "
+        f"{len(os.sched_getaffinity(0))} cores at least {least:.3f} s = {least / freeze.seconds:.2f}x pip freeze"
+        + (f" (goal <= {goal}: {'within reach' if least / freeze.seconds <= goal else 'out of reach'})" if goal else "")
     )
     for what, took in (("cold", cold_t), ("warm", warm_t)):
         goal = GOALS.get((label, what))
@@ -256,6 +287,10 @@ def measure_env(label: str, py: Path, runs: int, cache: bool) -> dict[str, objec
         "pip_version": pip,
         "pip_freeze_s": freeze.seconds,
         "pip_freeze_peak_kib": freeze.peak_kib,
+        "probe_alone_s": probe.seconds,
+        "probe_alone_cpu_s": probe.cpu,
+        "capture_imports_cpu_s": imports.cpu,
+        "design_floor_s": least,
         "capture_cold_s": cold_t.seconds,
         "capture_warm_s": warm_t.seconds,
         "capture_cold_peak_kib": cold_t.peak_kib,
