@@ -100,11 +100,17 @@ for d in sys.path[1:]:
             [x for x in head.split(b'\\n') if x.startswith((b'Name: ', b'Version: '))]
 """
 # What a cold capture of this design cannot do without (issue 18): envsnap's own interpreter with the modules a
-# capture imports (the command line, the model, the lockfile, the probes), and the target probe alone in the
-# environment (`_pyprobe_run.py` without a cache: every RECORD digest and METADATA read, in its two processes).
-# A capture waits for the probe's answer and then still builds and writes the lock, so it cannot take less wall
-# time than the probe alone, nor less than the CPU of the two together spread over every core: `design_floor`.
-IMPORTS = "import envsnap.cli, envsnap.cli.capture, envsnap.probes.capture, envsnap.lockfile"
+# capture imports (the command line, the model, the lockfile, the probes) reading the host's package database and
+# ld.so cache (`hostlibs.prepare`, without the capture cache: the lock's system packages and library owners), and
+# the target probe alone in the environment (`_pyprobe_run.py` without a cache: every RECORD digest and METADATA
+# read, in its two processes). A capture waits for the probe's answer and then still reads the libraries' ELF
+# sections, builds and writes the lock, so it cannot take less wall time than the probe alone, nor less than the
+# CPU of the two together spread over every core: `design_floor`.
+IMPORTS = (
+    "import envsnap.cli, envsnap.cli.capture, envsnap.probes.capture, envsnap.lockfile\n"
+    "from envsnap.probes import hostlibs\n"
+    "hostlibs.prepare()"
+)
 # Byte code is written (see above); the capture cache lives in the bench's temporary folder (set in main).
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
 CWD: list[str] = []  # every command runs in the bench's temporary folder, outside any git work tree (set in main)
@@ -232,8 +238,9 @@ def probe_script() -> str:
 
 def design_floor(probe: Timed, imports: Timed) -> float:
     """The least wall time a cold capture of this design can take here: not less than the target probe alone, nor
-    than the CPU of the probe and of envsnap's start with its imports spread over every core of this machine (the
-    lock's building and writing, the system probe and the rest left out)."""
+    than the CPU of the probe and of envsnap's start (its imports, the host's package database and ld.so cache)
+    spread over every core of this machine (the libraries' ELF sections, the lock's building and writing and the
+    rest left out)."""
     return max(probe.seconds, (probe.cpu + imports.cpu) / len(os.sched_getaffinity(0)))
 
 
@@ -264,7 +271,8 @@ def measure_env(label: str, py: Path, runs: int, cache: bool) -> dict[str, objec
     goal = GOALS.get((label, "cold"))
     print(
         f"  this design's floor for a cold capture: the target probe alone {probe.seconds:.3f} s ({probe.cpu:.3f} s "
-        f"CPU), envsnap's start with a capture's imports {imports.seconds:.3f} s ({imports.cpu:.3f} s CPU); on "
+        f"CPU), envsnap's start with a capture's imports and its reading of the host's package database and ld.so "
+        f"cache {imports.seconds:.3f} s ({imports.cpu:.3f} s CPU); on "
         f"{len(os.sched_getaffinity(0))} cores at least {least:.3f} s = {least / freeze.seconds:.2f}x pip freeze"
         + (f" (goal <= {goal}: {'within reach' if least / freeze.seconds <= goal else 'out of reach'})" if goal else "")
     )
