@@ -52,6 +52,7 @@ from ..errors import BadBundleError, BundleError, PinError, UnsafeInputError, Us
 from ..fileurls import local_path
 from ..model import Artifact, PythonPackage, Snapshot
 from ..progress import Progress
+from .sourcecopy import copy_project, pretend_version
 
 if TYPE_CHECKING:
     from .pin import IndexConfig, Pinner
@@ -1038,7 +1039,8 @@ def _bundle_one(
     with tempfile.TemporaryDirectory(prefix=".build-", dir=root) as tmp:
         work = Path(tmp)
         source, origin = _source_tree(pkg, work, pinner, opts)
-        wheel = build_wheel(source, work / "out", opts.python)
+        local = pkg.artifact is None and pkg.source.kind == "directory"  # a copy, without git
+        wheel = build_wheel(source, work / "out", opts.python, pretend_version(pkg.name, pkg.version) if local else {})
         built, version = _check_built(wheel, pkg)
         pkg = dataclasses.replace(pkg, version=version)
         dest = join_base_name(root / WHEELS, built.name)
@@ -1149,7 +1151,8 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
         tree = join_relative(checkout, src.subdirectory, "subdirectory") if src.subdirectory else checkout
         return tree, f"git+{src.url}@{src.commit_id}"
     if src.kind == "directory":
-        return local_source(pkg, opts.project_dir), src.url
+        # Built from a copy: a build in the user's folder writes into it, and reuses what an earlier build left.
+        return copy_project(local_source(pkg, opts.project_dir), work / "source"), src.url
     if src.kind == "archive":
         local = local_path(src.url)
         if local is not None and local.is_file() and local.name.endswith(".whl"):
@@ -1158,14 +1161,17 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
     raise BundleError(f"{pkg.name} {pkg.version}: not pinned (no matching file on the configured indexes)")
 
 
-def build_wheel(source: Path, out_dir: Path, python: str | None = None) -> Path:
-    """Build one wheel from a source tree with ``uv build`` (or ``pip wheel``); its path."""
+def build_wheel(
+    source: Path, out_dir: Path, python: str | None = None, variables: Mapping[str, str] | None = None
+) -> Path:
+    """Build one wheel from a source tree with ``uv build`` (or ``pip wheel``); its path. ``variables``: set for
+    the build besides this process's environment."""
     import sys
 
     out_dir.mkdir(parents=True, exist_ok=True)
     uv = _tools.uv()
     interpreter = python or sys.executable
-    env = dict(os.environ)
+    env = {**os.environ, **(variables or {})}
     env.setdefault("SOURCE_DATE_EPOCH", "315532800")  # reproducible zip timestamps where the backend honours it
     if uv:
         args = [

@@ -1,0 +1,101 @@
+"""A local project's source, copied out of the user's folder before a wheel is built from it.
+
+A build backend writes into the tree it builds (setuptools: ``build/`` and ``*.egg-info``), and the next build of
+the same folder takes what an earlier one left there: a module deleted since stayed in ``build/lib`` and went into
+the bundle's wheel, and the new ``build/`` folder made the project dirty for the next capture. So ``bundle`` and
+``rebuild`` build a copy, and never write into the project.
+
+What is copied is the project's source as the lock's ``[project]`` state describes it: in a git work tree, the
+files git lists there (tracked, as they are in the work tree, and untracked ones that no ignore rule covers: ``git
+ls-files --cached --others --exclude-standard``); outside one, the whole folder. Left out of both, unless git tracks
+it: what builds and tools leave in a project (``build``, ``dist``, virtual environments and tool caches at its top,
+``__pycache__`` and ``*.egg-info`` anywhere), which a project that ignores none of it has untracked in its work tree
+after one build; and ``.git``. Links are copied as links, as a build in place would have seen them.
+
+A version that a VCS plug-in reads from git (setuptools-scm, hatch-vcs) cannot be read in a copy without the
+repository: the build is told the locked version instead (``SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<NAME>``), which
+is the version the wheel must have anyway (``bundle._check_built``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from ..probes.gitstate import git
+
+# At the top of a project only: a build's or a tool's output there, never a package (a package named ``build`` lives
+# below ``src/`` or beside other modules, and its folder is copied there).
+_TOP_LEFT_OUT = frozenset(
+    {"build", "dist", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs"}
+)
+_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
+def copy_project(tree: Path, dest: Path) -> Path:
+    """Copy the project at ``tree`` into the new folder ``dest`` (see above); ``dest``."""
+    listed = _git_files(tree)
+    if listed is None or not any(name in listed for name in _MARKERS):
+        shutil.copytree(tree, dest, symlinks=True, ignore=_left_out(tree))
+        return dest
+    dest.mkdir()
+    for name, tracked in sorted(listed.items()):
+        if not tracked and _build_output(name):
+            continue
+        source = tree / name
+        try:
+            info = source.lstat()
+        except OSError:
+            continue  # tracked but deleted in the work tree: the build in place would not have seen it either
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), target)
+        elif source.is_dir():  # a submodule's folder (git lists it as one entry): its files as they are
+            shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        elif info.st_mode & 0o170000 == 0o100000:  # a regular file; a FIFO or a device is never opened
+            shutil.copy2(source, target)
+    return dest
+
+
+def _git_files(tree: Path) -> dict[str, bool] | None:
+    """The files git lists in ``tree``, by path relative to it, each with whether git tracks it; None where
+    ``tree`` is in no work tree."""
+    # -t: each name after its status tag, "? " for an untracked file.
+    res = git(str(tree), "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard")
+    if not res.ok:
+        return None
+    names: dict[str, bool] = {}
+    for entry in res.stdout.split("\0"):
+        tag, _, name = entry.partition(" ")
+        # git names files below the folder it ran in; a name that climbs out of it or is absolute is not copied.
+        if name and not name.startswith("/") and ".." not in name.split("/"):
+            names[name] = names.get(name, False) or tag != "?"
+    return names
+
+
+def _build_output(name: str) -> bool:
+    """Whether the relative path ``name`` lies in what a build or a tool leaves in a project (see above)."""
+    parts = name.split("/")
+    return parts[0] in _TOP_LEFT_OUT or any(p == "__pycache__" or p.endswith(".egg-info") for p in parts[:-1])
+
+
+def _left_out(top: Path) -> Callable[[str, list[str]], set[str]]:
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        out = {n for n in names if n in (".git", "__pycache__") or n.endswith(".egg-info")}
+        if Path(folder) == top:
+            out |= {n for n in names if n in _TOP_LEFT_OUT}
+        return out
+
+    return ignore
+
+
+def pretend_version(name: str, version: str) -> dict[str, str]:
+    """The variable that gives a VCS-versioned build of ``name`` its locked ``version`` in a copy without git
+    (setuptools-scm's name for it: the name upper-cased, each run of ``-``, ``_`` and ``.`` one ``_``); {} without
+    a version."""
+    if not version:
+        return {}
+    return {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_" + re.sub(r"[-_.]+", "_", name).upper(): version}

@@ -1,0 +1,171 @@
+"""A local project is built from a copy, never in the user's folder (artifacts/sourcecopy.py).
+
+Before, ``bundle`` and ``rebuild`` ran ``uv build`` in the project itself: setuptools left ``build/`` there, the
+next bundle's wheel took a module deleted since from ``build/lib``, and the new folder made the project dirty."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from envsnap.artifacts import bundle as bundle_mod
+from envsnap.artifacts.bundle import BundleOptions, make_bundle
+from envsnap.artifacts.sourcecopy import copy_project, pretend_version
+from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+
+
+def _git(folder: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t"}
+    env["GIT_COMMITTER_EMAIL"] = "t@t"
+    return subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True, text=True, env=env).stdout
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def _project(root: Path) -> Path:
+    """A setuptools project in a git work tree, after one build in place and some work since."""
+    project = root / "paper"
+    (project / "src" / "paper").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "paper"\nversion = "0.1"\n')
+    (project / "src" / "paper" / "__init__.py").write_text("X = 1\n")
+    (project / "src" / "paper" / "extra.py").write_text("Y = 2\n")
+    (project / ".gitignore").write_text("*.log\n")
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "init")
+    # What a build in place left, untracked and ignored by nothing; and the researcher's work since.
+    (project / "build" / "lib" / "paper").mkdir(parents=True)
+    (project / "build" / "lib" / "paper" / "extra.py").write_text("Y = 2\n")
+    (project / "src" / "paper.egg-info").mkdir()
+    (project / "src" / "paper.egg-info" / "SOURCES.txt").write_text("x\n")
+    (project / "src" / "paper" / "__pycache__").mkdir()
+    (project / "src" / "paper" / "__pycache__" / "extra.cpython-311.pyc").write_bytes(b"\0")
+    _git(project, "rm", "-q", "src/paper/extra.py")
+    (project / "src" / "paper" / "__init__.py").write_text("X = 3\n")  # changed, not committed
+    (project / "src" / "paper" / "new.py").write_text("Z = 4\n")  # new, not added
+    (project / "run.log").write_text("ignored\n")
+    os.symlink("__init__.py", project / "src" / "paper" / "alias.py")
+    return project
+
+
+def test_a_git_project_is_copied_as_its_work_tree_without_build_output(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    before = _git(project, "status", "--porcelain", "--ignored")
+    copy = copy_project(project, tmp_path / "copy")
+    assert _files(copy) == {
+        ".gitignore",
+        "pyproject.toml",
+        "src/paper/__init__.py",
+        "src/paper/new.py",
+        "src/paper/alias.py",
+    }
+    assert (copy / "src" / "paper" / "__init__.py").read_text() == "X = 3\n"  # the work tree's, not the commit's
+    assert os.readlink(copy / "src" / "paper" / "alias.py") == "__init__.py"
+    assert _git(project, "status", "--porcelain", "--ignored") == before
+
+
+def test_a_tracked_build_folder_is_source_and_copied(tmp_path: Path) -> None:
+    project = tmp_path / "tool"
+    (project / "build").mkdir(parents=True)
+    (project / "setup.py").write_text("")
+    (project / "build" / "gen.py").write_text("")
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    (project / "build" / "stale.py").write_text("")  # untracked beside it: build output
+    assert _files(copy_project(project, tmp_path / "copy")) == {"setup.py", "build/gen.py"}
+
+
+def test_a_project_outside_git_is_copied_without_build_output(tmp_path: Path) -> None:
+    project = tmp_path / "plain"
+    (project / "pkg" / "build").mkdir(parents=True)  # a package's own module folder named build: kept
+    (project / "pkg" / "build" / "__init__.py").write_text("")
+    (project / "setup.py").write_text("")
+    for left in ("build/lib/pkg/old.py", "dist/pkg-1.0.whl", ".venv/bin/python", "pkg.egg-info/PKG-INFO"):
+        (project / left).parent.mkdir(parents=True, exist_ok=True)
+        (project / left).write_text("")
+    assert _files(copy_project(project, tmp_path / "copy")) == {"setup.py", "pkg/build/__init__.py"}
+
+
+def test_pretend_version_names_the_distribution_as_setuptools_scm_reads_it() -> None:
+    assert pretend_version("my-paper.tools_x", "1.2") == {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MY_PAPER_TOOLS_X": "1.2"}
+    assert pretend_version("paper", "") == {}
+
+
+def test_bundle_builds_the_local_project_from_a_copy_and_leaves_the_project_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project(tmp_path)
+    before = _git(project, "status", "--porcelain", "--ignored")
+    seen: list[tuple[set[str], dict[str, str]]] = []
+
+    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+        seen.append((_files(source), dict(variables or {})))  # type: ignore[call-overload]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (source / "build").mkdir()  # what setuptools writes: into the copy
+        wheel = out_dir / "paper-0.1-py3-none-any.whl"
+        wheel.write_bytes(b"PK")
+        return wheel
+
+    monkeypatch.setattr(bundle_mod, "build_wheel", build)
+    monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
+    lock = Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(
+                    name="paper", version="0.1", source=Source(kind="directory", url="file://{project}", editable=True)
+                ),
+            )
+        )
+    )
+    made = make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache", project_dir=project))
+    assert [entry.action for entry in made.entries] == ["built"]
+    files, variables = seen[0]
+    assert "src/paper/extra.py" not in files and not any(f.startswith("build/") for f in files)
+    assert variables == {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_PAPER": "0.1"}
+    assert _git(project, "status", "--porcelain", "--ignored") == before
+    assert not (project / "build" / "lib" / "paper" / "new.py").exists()
+
+
+@pytest.mark.network  # uv build fetches setuptools for its isolated build
+def test_a_real_setuptools_build_takes_no_module_from_an_earlier_build_in_place(tmp_path: Path) -> None:
+    """The defect as a researcher met it: a build in place (``pip wheel .``), then a module removed and committed,
+    then ``bundle``: the wheel held the removed module from ``build/lib``, and the project had a new ``build/``."""
+    import shutil
+    import zipfile
+
+    if shutil.which("uv") is None:
+        pytest.skip("uv is not installed")
+    project = tmp_path / "p2"
+    (project / "src" / "p2").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "p2"\nversion = "0.1.0"\n'
+    )
+    (project / "src" / "p2" / "__init__.py").write_text("X = 1\n")
+    (project / "src" / "p2" / "extra.py").write_text("Y = 2\n")
+    (project / ".gitignore").write_text("*.egg-info/\n")
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "init")
+    bundle_mod.build_wheel(project, tmp_path / "first")  # the earlier build, in place, as pip wheel . makes it
+    assert (project / "build" / "lib" / "p2" / "extra.py").is_file()
+    _git(project, "rm", "-q", "src/p2/extra.py")
+    _git(project, "commit", "-qm", "remove extra")
+    before = _git(project, "status", "--porcelain", "--ignored")
+    lock = Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(name="p2", version="0.1.0", source=Source(kind="directory", url="file://{project}")),
+            )
+        )
+    )
+    make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache", project_dir=project))
+    (wheel,) = (tmp_path / "bundle" / "wheels").glob("p2-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "p2/__init__.py" in names and "p2/extra.py" not in names, names
+    assert _git(project, "status", "--porcelain", "--ignored") == before
