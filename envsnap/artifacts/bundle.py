@@ -616,6 +616,7 @@ class BundleOptions:
     python: str | None = None  # the interpreter that builds wheels from source (default: envsnap's)
     offline: bool = False  # fail rather than download or build
     allow_urls: tuple[str, ...] = ()  # --allow-url: lock URLs fetched beyond the fetch policy's default
+    lock_path: Path | None = None  # the lock's file: left out of the project's state, as capture left it out
 
 
 class BundleOutputError(BundleError, UsageError):
@@ -829,6 +830,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     config = opts.config or read_pip_config()
     lock = _reuse_rebuilt(lock, previous, root)
     _fail(precheck(lock, opts, root), "nothing was fetched")
+    for line in project_drift(lock, opts):
+        say(line)
     cache = download_cache(opts.cache_dir)
     missing = [
         p
@@ -933,8 +936,34 @@ def _previous_lock(root: Path) -> Snapshot | None:
         return None
 
 
+def project_drift(lock: Snapshot, opts: BundleOptions) -> list[str]:
+    """A warning, as one line, when a package built from the project (``file://{project}``) is built from a work
+    tree that is not at the state the lock recorded (``[project]``: its commit and uncommitted change): the wheel
+    then holds other code than the locked environment ran, though every check passes. [] where nothing differs,
+    nothing is built from the project, or the lock records no project state."""
+    from ..probes.project import drift, probe_project
+
+    built = [
+        package_label(p)
+        for p in lock.pip_layer()
+        if p.artifact is None and p.source.kind == "directory" and p.source.url.startswith("file://{project}")
+    ]
+    if not built or lock.project is None or not lock.project.commit or opts.project_dir is None:
+        return []
+    exclude = [str(opts.lock_path)] if opts.lock_path is not None else []
+    lines = drift(lock.project, probe_project(str(opts.project_dir), exclude=exclude), opts.project_dir)
+    if not lines:
+        return []
+    return [
+        f"warning: the project is not at the state the lock recorded ({'; '.join(lines)}): "
+        f"{', '.join(built)} built from the work tree as it is now"
+    ]
+
+
 def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Snapshot:
-    """Carry over wheels built by an earlier run for the same source, when their file is still intact."""
+    """Carry over wheels built by an earlier run for the same source, when their file is still intact. Not a
+    local directory's: its code may have changed under the same recorded source (a VCS install's source names its
+    commit), so it is built again."""
     if previous is None:
         return lock
     packages = []
@@ -942,6 +971,7 @@ def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Sna
         old = previous.package(pkg.name)
         if (
             pkg.artifact is None
+            and pkg.source.kind != "directory"
             and old is not None
             and old.artifact is not None
             and old.artifact.rebuilt

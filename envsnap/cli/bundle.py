@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         python=python,
         offline=args.offline,
         allow_urls=tuple(args.allow_url),
+        lock_path=Path(args.lock),
     )
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
     result = make_bundle(lock, Path(args.output), options, progress=_output.progress("  "))

@@ -53,6 +53,21 @@ def project_of(found: gitstate.State) -> Project:
     )
 
 
+def drift(recorded: Project, now: Project | None, root: str | os.PathLike[str]) -> tuple[str, ...]:
+    """How the work tree at ``root`` (its state ``now``, None outside a work tree) differs from the state a lock or
+    a run record holds, a line for each: the commit, then the uncommitted change; () where neither does."""
+    if now is None:
+        return (f"{root} is not a git work tree (the lock recorded commit {recorded.commit[:12]})",)
+    lines = []
+    if now.commit != recorded.commit:
+        lines.append(f"commit {recorded.commit[:12]} -> {now.commit[:12] or '(none)'}")
+    if (now.dirty, now.diff_digest) != (recorded.dirty, recorded.diff_digest):
+        was = f"uncommitted change {recorded.diff_digest[7:19]}" if recorded.dirty else "clean"
+        is_ = f"uncommitted change {now.diff_digest[7:19]}" if now.dirty else "clean"
+        lines.append(f"working tree: {was} -> {is_}")
+    return tuple(lines)
+
+
 def recorded(found: Project, redact: PathRedactor) -> Project:
     """``found`` as a lock records it: the remote's URL and the branch redacted (a branch is often named after
     its author, ``alice/fix``; a local remote is a path)."""

@@ -387,7 +387,9 @@ class CondaRebuilder(Rebuilder):
             make_bundle(
                 _without_conda(lock),
                 bundle_dir,
-                BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls),
+                BundleOptions(
+                    project_dir=request.project_dir, allow_urls=request.allow_urls, lock_path=request.lock_path
+                ),
                 progress=say,
             )
         install_python_layer(

@@ -606,7 +606,9 @@ class VenvRebuilder(Rebuilder):
                 make_bundle(
                     request.lock,
                     bundle_dir,
-                    BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls),
+                    BundleOptions(
+                        project_dir=request.project_dir, allow_urls=request.allow_urls, lock_path=request.lock_path
+                    ),
                     progress=say,
                 )
             lock = _bundle_lock(request.lock, bundle_dir)

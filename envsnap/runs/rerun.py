@@ -23,7 +23,7 @@ from pathlib import Path
 from .. import _runner, lockfile
 from .._fs import join_relative
 from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
-from ..probes.project import find_root, probe_project
+from ..probes.project import drift, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint
@@ -156,14 +156,8 @@ def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()
     now = probe_project(str(root), exclude=[str(p) for p in exclude])
     if now is None:
         return Check("code", DIFFERS, (f"{root} is not a git work tree (the run was at commit {record.code.commit})",))
-    lines = []
-    if now.commit != record.code.commit:
-        lines.append(f"commit {record.code.commit[:12]} -> {now.commit[:12] or '(none)'}")
-    if (now.dirty, now.diff_digest) != (record.code.dirty, record.code.diff_digest):
-        was = f"uncommitted change {record.code.diff_digest[7:19]}" if record.code.dirty else "clean"
-        is_ = f"uncommitted change {now.diff_digest[7:19]}" if now.dirty else "clean"
-        lines.append(f"working tree: {was} -> {is_}")
-    return Check("code", DIFFERS if lines else SAME, tuple(lines))
+    lines = drift(record.code, now, root)
+    return Check("code", DIFFERS if lines else SAME, lines)
 
 
 def data_roots(root: Path, extra: Sequence[str] = ()) -> tuple[str, ...]:

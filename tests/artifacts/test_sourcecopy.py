@@ -5,6 +5,7 @@ next bundle's wheel took a module deleted since from ``build/lib``, and the new 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from pathlib import Path
@@ -169,3 +170,67 @@ def test_a_real_setuptools_build_takes_no_module_from_an_earlier_build_in_place(
     names = zipfile.ZipFile(wheel).namelist()
     assert "p2/__init__.py" in names and "p2/extra.py" not in names, names
     assert _git(project, "status", "--porcelain", "--ignored") == before
+
+
+def _locked_at(project: Path, lock_name: str = "envsnap.lock") -> Snapshot:
+    """A lock of the project as capture writes it: its package from the work tree, its state then."""
+    from envsnap.probes.project import probe_project
+
+    state = probe_project(str(project), exclude=[str(project / lock_name)])
+    assert state is not None
+    return Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(name="paper", version="0.1", source=Source(kind="directory", url="file://{project}")),
+            )
+        ),
+        project=state,
+    )
+
+
+def test_a_project_moved_since_the_lock_is_said_before_it_is_built(tmp_path: Path) -> None:
+    """A bundle or rebuild built the work tree as it was now, whatever commit the lock recorded, and said nothing:
+    the wheel held other code, and verify still said identical."""
+    from envsnap.artifacts.bundle import project_drift
+
+    project = _project(tmp_path)
+    (project / "envsnap.lock").write_text("[envsnap]\n")
+    _git(project, "add", "envsnap.lock")
+    _git(project, "commit", "-qm", "the lock, tracked")
+    (project / "envsnap.lock").write_text("[envsnap]\n# captured again\n")  # a tracked lock captured again
+    lock = _locked_at(project)
+    opts = BundleOptions(project_dir=project, lock_path=project / "envsnap.lock")
+    assert project_drift(lock, opts) == []  # the lock's own file is not a change of the project
+    head = lock.project.commit if lock.project else ""
+    (project / "src" / "paper" / "__init__.py").write_text("X = 5\n")
+    _git(project, "commit", "-qam", "later work")
+    (warning,) = project_drift(lock, opts)
+    assert warning.startswith(f"warning: the project is not at the state the lock recorded (commit {head[:12]} -> ")
+    assert "working tree: uncommitted change" in warning and warning.endswith(
+        "paper 0.1 built from the work tree as it is now"
+    )
+    pinned = dataclasses.replace(lock, python=PythonEnv(packages=(PythonPackage(name="paper", version="0.1"),)))
+    assert project_drift(pinned, opts) == []  # nothing built from the project
+
+
+def test_a_bundle_made_again_builds_the_project_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second bundle into the same folder reused the project's wheel of the first (same version, same recorded
+    source), although the project's code had changed in between."""
+    project = _project(tmp_path)
+    builds: list[str] = []
+
+    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+        builds.append((source / "src" / "paper" / "__init__.py").read_text())
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wheel = out_dir / "paper-0.1-py3-none-any.whl"
+        wheel.write_bytes(builds[-1].encode())
+        return wheel
+
+    monkeypatch.setattr(bundle_mod, "build_wheel", build)
+    monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
+    opts = BundleOptions(cache_dir=tmp_path / "cache", project_dir=project)
+    make_bundle(_locked_at(project), tmp_path / "bundle", opts)
+    (project / "src" / "paper" / "__init__.py").write_text("X = 6\n")
+    make_bundle(_locked_at(project), tmp_path / "bundle", opts)
+    assert builds == ["X = 3\n", "X = 6\n"]
+    assert (tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl").read_text() == "X = 6\n"
