@@ -333,8 +333,9 @@ class PathRedactor:
 
 
 def scrub_package(p: PythonPackage) -> PythonPackage:
-    """A Python package as ``scrub_snapshot`` leaves it: its source's and its pinned file's URLs without
-    credentials or signatures (the same object when they have none)."""
+    """A Python package as ``scrub_snapshot`` leaves it: its source's URL and the URL and index of its pinned file
+    and of every candidate file (an imported lock's) without credentials or signatures (the same object when they
+    have none)."""
     source = p.source
     if source.url and (url := strip_credentials(source.url)) != source.url:
         source = dataclasses.replace(source, url=url)
@@ -343,9 +344,18 @@ def scrub_package(p: PythonPackage) -> PythonPackage:
         url, index = strip_credentials(artifact.url), strip_credentials(artifact.index)
         if (url, index) != (artifact.url, artifact.index):
             artifact = dataclasses.replace(artifact, url=url, index=index)
-    if source is p.source and artifact is p.artifact:
+    candidates = p.candidates
+    if candidates:
+        scrubbed = tuple(
+            c if (url, index) == (c.url, c.index) else dataclasses.replace(c, url=url, index=index)
+            for c in candidates
+            for url, index in [(strip_credentials(c.url), strip_credentials(c.index))]
+        )
+        if any(a is not b for a, b in zip(scrubbed, candidates, strict=True)):
+            candidates = scrubbed
+    if source is p.source and artifact is p.artifact and candidates is p.candidates:
         return p
-    return dataclasses.replace(p, source=source, artifact=artifact)
+    return dataclasses.replace(p, source=source, artifact=artifact, candidates=candidates)
 
 
 def scrub_snapshot(snapshot: Snapshot) -> Snapshot:

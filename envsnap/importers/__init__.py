@@ -9,9 +9,9 @@ from pathlib import Path
 
 from .. import _readlimits, lockfile
 from .._plugins import Registry
-from .._privacy import strip_credentials
+from .._privacy import scrub_package
 from ..errors import LockfileError, LockImportError
-from ..model import PythonPackage, Snapshot
+from ..model import Snapshot
 from ..probes.conda import clean_url
 from .interface import Importer, ImportOptions
 
@@ -65,14 +65,9 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
     records them: a file to import (``conda list --explicit``, a requirements file with a private index) may
     hold them, and lockfiles get published."""
 
-    def python(pkg: PythonPackage) -> PythonPackage:
-        art = pkg.artifact
-        if art is not None:
-            art = dataclasses.replace(art, url=strip_credentials(art.url), index=strip_credentials(art.index))
-        source = dataclasses.replace(pkg.source, url=strip_credentials(pkg.source.url))
-        return dataclasses.replace(pkg, artifact=art, source=source)
-
-    env = dataclasses.replace(snapshot.python, packages=tuple(python(p) for p in snapshot.python.packages))
+    # A package's URLs as every export leaves them: its source, its file and every candidate file (a hashed
+    # requirement's, a pylock's wheels), each URL and index.
+    env = dataclasses.replace(snapshot.python, packages=tuple(scrub_package(p) for p in snapshot.python.packages))
     conda = snapshot.conda
     if conda is not None:
         conda = dataclasses.replace(

@@ -280,6 +280,43 @@ def test_credentials_and_tokens_are_not_imported(tmp_path: Path) -> None:
     assert "ab-12345678" not in lockfile.dumps(snap)
 
 
+def test_credentials_are_not_imported_into_the_candidate_files_either(tmp_path: Path) -> None:
+    """A hashed requirement with several hashes, and a pylock package with several wheels, keep every file as a
+    candidate: their index and URL kept a private index's user:password, into the lock and the bundle."""
+    from envsnap._privacy import scrub_snapshot
+
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(
+        f"--index-url https://alice:s3cret@pypi.example/simple\nidna==3.20 --hash=sha256:{A} --hash=sha256:{B}\n"
+    )
+    pylock = tmp_path / "pylock.toml"
+    wheel = "https://alice:s3cret@files.example/numpy-2.2.6-cp311-cp311-{}.whl"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "numpy"\nversion = "2.2.6"\n'
+        'index = "https://alice:s3cret@pypi.example/simple"\n'
+        + "".join(
+            f'[[packages.wheels]]\nurl = "{wheel.format(tag)}"\nhashes = {{ sha256 = "{digest}" }}\n'
+            for tag, digest in (("macosx_11_0_arm64", A), ("win_amd64", B))
+        )
+    )
+    for source in (reqs, pylock):
+        lock = importers.read_file(source)
+        (pkg,) = lock.python.packages
+        assert len(pkg.candidates) == 2, source
+        text = lockfile.dumps(lock)
+        assert "s3cret" not in text and "alice" not in text, text
+        assert {c.index for c in pkg.candidates} == {"https://pypi.example/simple"}
+    # And a lock written by an older envsnap, with them: every export and the bundle's lock scrub them.
+    dirty = dataclasses.replace(
+        pkg,
+        candidates=tuple(
+            dataclasses.replace(c, url=c.url.replace("files.example", "bob:pw@files.example")) for c in pkg.candidates
+        ),
+    )
+    cleaned = scrub_snapshot(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(dirty,))))
+    assert "bob" not in lockfile.dumps(cleaned) and cleaned.python.packages[0].candidates == pkg.candidates
+
+
 PYLOCK_TEXT = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo"\nversion = "1.0"\n'
 EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/linux-64/foo-1.0-h0_0.conda\n"
 
