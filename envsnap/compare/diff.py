@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from ..errors import EnvsnapError
 from ..report import Entry, Report, Severity
+from .verdict import not_recorded
 
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
     from ..model import CondaPackage, PythonPackage, Snapshot
@@ -465,9 +466,7 @@ def _lock_path(change: Change) -> str:
 
 
 def _knows(lock: Snapshot, path: str) -> bool:
-    unknown = set(lock.envsnap.unknown)
-    parts = path.split(".")
-    return not any(".".join(parts[:i]) in unknown for i in range(1, len(parts) + 1))
+    return not not_recorded(lock.envsnap.unknown, path)
 
 
 def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:

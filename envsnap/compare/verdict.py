@@ -21,6 +21,14 @@ SEVERITIES = (MISMATCH, WARNING, INFO)
 AREAS = ("python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "hardware")
 
 
+def not_recorded(unknown: Iterable[str], path: str) -> bool:
+    """Whether a lock cannot know its field at the dotted ``path``: its ``envsnap.unknown`` (what an imported
+    format does not say) names that field or a table above it."""
+    names = set(unknown)
+    parts = path.split(".")
+    return any(".".join(parts[:i]) in names for i in range(1, len(parts) + 1))
+
+
 @dataclass(frozen=True)
 class Difference(Entry):
     severity: str  # mismatch | warning | info

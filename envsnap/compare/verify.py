@@ -40,6 +40,7 @@ from .verdict import SEVERITIES as SEVERITIES
 from .verdict import WARNING as WARNING
 from .verdict import Difference as Difference
 from .verdict import VerifyReport as VerifyReport
+from .verdict import not_recorded
 from .verdict import ordered as ordered
 
 if TYPE_CHECKING:
@@ -134,12 +135,34 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         *_compare_gpu(lock, actual),
         *_compare_hardware(lock, actual),
     ]
+    if lock.envsnap.unknown:
+        diffs = [_unrecorded(lock, d) for d in diffs]
     return VerifyReport(
         lock=lock.envsnap.content_digest,
         target=target,
         packages_checked=len(lock.python.packages),
         differences=ordered(diffs),
     )
+
+
+def _lock_field(d: Difference) -> str:
+    """The lock field a difference of the host's facts is about, as ``envsnap.unknown`` names it; "" for the rest."""
+    if d.area in ("platform", "libc"):
+        return f"platform.{d.what}"
+    if d.area == "gpu":
+        return "nvidia" if d.subject == "nvidia" else "hardware"
+    return d.area if d.area in ("cuda", "system", "hardware") else ""
+
+
+def _unrecorded(lock: Snapshot, d: Difference) -> Difference:
+    """``d`` as info where the lock holds nothing for a field its format cannot know (an import's
+    ``envsnap.unknown``: the OS, libc, driver ...): what the host has there is no drift from the lock, as ``diff``
+    calls it unknown and the interpreter's version missing from an import is info."""
+    path = _lock_field(d)
+    if d.expected or not path or not not_recorded(lock.envsnap.unknown, path):
+        return d
+    origin = lock.envsnap.origin or "another format"
+    return dataclasses.replace(d, severity=INFO, note=f"the lock does not record it (imported from {origin})")
 
 
 def package_differences(

@@ -218,6 +218,38 @@ def test_a_python_version_the_lock_does_not_know_is_no_mismatch() -> None:
     assert ("python", "version") in found(report, INFO)
 
 
+def test_host_facts_an_imported_lock_cannot_know_are_info_not_warnings() -> None:
+    """Right after a perfect rebuild of an imported pylock, verify warned "platform: os: machine (none) -> x86_64"
+    for every field the lock names unknown, so ``verify --strict`` could never pass for an imported lock."""
+    from envsnap.importers.interface import HOST_UNKNOWN, PLATFORM_DETAILS
+    from envsnap.model import Meta, Platform
+
+    host = snap(pkg("numpy"), nvidia=Nvidia(driver_version="580.65"))
+    blank = Platform()
+    imported = dataclasses.replace(
+        host,
+        platform=blank,
+        system=System(),
+        hardware=Hardware(),
+        nvidia=None,
+        envsnap=Meta(
+            origin="pylock.toml",
+            unknown=tuple(sorted({*HOST_UNKNOWN, *PLATFORM_DETAILS, "platform.machine", "platform.system"})),
+        ),
+    )
+    report = compare(imported, host)
+    assert not found(report, WARNING) and not found(report, MISMATCH), report.differences
+    infos = [d for d in report.differences if d.what in ("machine", "libc", "driver_version")]
+    assert len(infos) == 3 and all(
+        d.note == "the lock does not record it (imported from pylock.toml)" for d in infos
+    ), infos
+    # What the lock does record still counts, and a captured lock's blank is still a change.
+    other = dataclasses.replace(imported, platform=dataclasses.replace(blank, os_id="fedora"))
+    assert ("os", "os_id") in found(compare(other, host), WARNING)
+    captured = dataclasses.replace(host, platform=blank, nvidia=None)
+    assert ("libc", "libc") in found(compare(captured, host), WARNING)
+
+
 def test_files_flag_catches_installed_files_edited_or_deleted(tmp_path: Path, make_venv: Any) -> None:
     """The RECORD digest cannot see a file edited after installation; ``verify --files`` hashes the files."""
     import base64
