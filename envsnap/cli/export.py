@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--project",
         metavar="DIR",
-        help="with --absolute-paths: the project root {project} means "
+        help="the project root {project} means, for --absolute-paths and for pinning "
         "(default: the git work tree around the working directory)",
     )
     pin = p.add_mutually_exclusive_group()
@@ -91,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md).
         snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
     if exporter.needs_artifacts and unpinned(snapshot) and args.pin is not False:
-        snapshot, failures = pin_for_export(snapshot, required=bool(args.pin))
+        from ..probes.project import project_root
+
+        # Where {project} is, as for pin: a local project there is kept as it is, not a package left without a file.
+        project = project_root(args.project, args.lock if Path(args.lock).is_file() else None)
+        snapshot, failures = pin_for_export(snapshot, required=bool(args.pin), project_dir=project)
     try:
         files = exporter.render(snapshot)
     except ExportError as exc:
@@ -141,9 +145,12 @@ def load_lock_or_bundle(path: str) -> Snapshot:
     return lockfile.load(path)
 
 
-def pin_for_export(snapshot: Snapshot, *, required: bool) -> tuple[Snapshot, list[str]]:
+def pin_for_export(
+    snapshot: Snapshot, *, required: bool, project_dir: Path | None = None
+) -> tuple[Snapshot, list[str]]:
     """The lock with its index packages pinned to their exact artifacts (``envsnap pin``'s work), and why
-    each package that could not be pinned was not (``name version: reason``).
+    each package that could not be pinned was not (``name version: reason``). ``project_dir``: what
+    ``{project}`` means, as for ``envsnap pin``.
 
     Without pinning support the lock comes back unchanged unless ``required``: the exporter then names
     what is unpinned.
@@ -155,7 +162,7 @@ def pin_for_export(snapshot: Snapshot, *, required: bool) -> tuple[Snapshot, lis
         if required:
             raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.artifacts.pin is missing)") from exc
         return snapshot, []
-    result = pin.pin(snapshot)  # the pinned lock, with each package's outcome
+    result = pin.pin(snapshot, project_dir=project_dir)  # the pinned lock, with each package's outcome
     failures = [f"{o.name} {o.version}: {o.reason}" for o in result.outcomes if o.status == "unpinned"]
     pinned: Snapshot = result.snapshot
     return pinned, failures

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +132,41 @@ def test_pinning_that_fails_says_why(
         assert "http://127.0.0.1:9/simple/" in result.err and "cannot reach the index" in result.err
         assert "run `envsnap pin LOCK` first" not in result.err
         assert not (tmp_path / "pylock.toml").exists()
+
+
+def test_pinning_for_an_export_keeps_the_local_project_and_names_only_what_has_no_file(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the project, export listed the editable project among the packages "left without a file", with
+    "run inside the project, or name it with --project DIR" (it was run there): pinning was not told where the
+    project is. It needs no file (the pylock names its folder)."""
+    from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = tmp_path / "myproj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "myproj"\nversion = "0.1.0"\n')
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    monkeypatch.chdir(project)
+    lock = Snapshot(
+        python=PythonEnv(
+            version="3.11.7",
+            packages=(
+                PythonPackage(
+                    name="myproj",
+                    version="0.1.0",
+                    source=Source(kind="directory", url="file://{project}", editable=True),
+                ),
+                PythonPackage(name="localwheel", version="0.3.0"),
+            ),
+        )
+    )
+    path = lockfile.dump(lock, project / "env.lock")
+    result = cli("export", path, "-f", "pylock", "-o", tmp_path / "p.toml")
+    assert result.code == 2 and "pinning left 1 package(s) without a file: localwheel 0.3.0: " in result.err, result
+    assert "myproj" not in result.err
 
 
 def test_local_projects_are_relative_to_the_project_root_or_absolute(
