@@ -114,21 +114,34 @@ def is_md5_hex(text: str) -> bool:
 
 
 def is_timestamp(text: str) -> bool:
-    return _TIMESTAMP.fullmatch(text) is not None
+    """An RFC 3339 time that names a moment: the shape (``_TIMESTAMP``), a real date and time of day (not
+    2026-02-30 or 25:61), an offset below a day, and a moment that exists in UTC too (9999-12-31T23:59:59-23:59 is
+    after the last one Python's datetime holds: a tool that converts it fails)."""
+    return _TIMESTAMP.fullmatch(text) is not None and _moment(text) is not None
 
 
 def timestamp(text: str) -> datetime.datetime | None:
     """An RFC 3339 timestamp (``is_timestamp``) as an aware datetime; None for anything else."""
+    text = text.strip()
+    return _moment(text) if _TIMESTAMP.fullmatch(text) is not None else None
+
+
+def _moment(text: str) -> datetime.datetime | None:
+    """``text``, of ``_TIMESTAMP``'s shape, as an aware datetime; None where it names no moment (above)."""
     import datetime
 
-    match = _TIMESTAMP.fullmatch(text.strip())
-    if match is None:
-        return None
-    offset = match.group(2)
+    offset = text[-6:] if text[-1] != "Z" else "+00:00"
     try:
-        return datetime.datetime.fromisoformat(match.group(0)[:19] + ("+00:00" if offset == "Z" else offset))
-    except ValueError:  # 2024-13-45T99:00:00Z has the shape, not the meaning
+        moment = datetime.datetime.fromisoformat(text[:19] + offset)
+        moment.astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError):  # 2024-13-45T99:00:00Z has the shape, not the meaning
         return None
+    return moment
+
+
+def _all_timestamps(values: Sequence[str]) -> bool:
+    match = _TIMESTAMP.compiled.fullmatch
+    return all(map(match, values)) and all(_moment(v) is not None for v in values)
 
 
 def is_image_digest(text: str) -> bool:
@@ -471,7 +484,6 @@ _FULLMATCH: dict[Callable[[str], bool], LazyPattern] = {
     is_canonical_name: _CANONICAL_NAME,
     is_sha256_hex: _SHA256_HEX,
     is_md5_hex: _MD5_HEX,
-    is_timestamp: _TIMESTAMP,
     is_image_digest: _IMAGE_DIGEST,
     is_sha256_digest: _IMAGE_DIGEST,
     is_token: _TOKEN,
@@ -511,6 +523,7 @@ _ALL: dict[Callable[[str], bool], Callable[[Sequence[str]], bool]] = {
     is_version: _all_versions,
     is_distribution_filename: _all_distribution_filenames,
     is_lock_url: _all_lock_urls,
+    is_timestamp: _all_timestamps,
 }
 
 

@@ -127,7 +127,7 @@ def source_date_epoch(lock: Snapshot) -> int:
         return 0
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
-    return int(moment.timestamp())
+    return max(0, int(moment.timestamp()))  # a time before 1970 is no SOURCE_DATE_EPOCH builds accept
 
 
 def check_architecture(lock: Snapshot, machine: str, where: str) -> None:

@@ -225,9 +225,20 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], where: str) ->
         filename=filename,
         url=url,
         size=size if grammar.is_bounded_int(size) else 0,
-        upload_time=interchange.format_time(stamp) if isinstance(stamp, datetime) else "",
+        upload_time=_upload_time(stamp, where),
         index=str(entry.get("index", "")),
     )
+
+
+def _upload_time(stamp: object, where: str) -> str:
+    """A file's ``upload-time`` as the lock writes it (UTC, ``Z``); "" without one. A time that names no moment in
+    UTC (9999-12-31T23:59:59-23:59, after the last one Python's datetime holds) is bad input, said in one line."""
+    if not isinstance(stamp, datetime):
+        return ""
+    try:
+        return interchange.format_time(stamp)
+    except (OverflowError, ValueError):
+        raise LockImportError(f"{where}: upload-time {stamp.isoformat()} is out of range") from None
 
 
 def _artifact(
@@ -244,7 +255,7 @@ def _artifact(
         url=url,
         sha256=sha256,
         size=int(file.get("size", 0) or 0),
-        upload_time=interchange.format_time(stamp) if isinstance(stamp, datetime) else "",
+        upload_time=_upload_time(stamp, where),
         index=str(entry.get("index", "") or tool.get("find-links", "")),
         rebuilt=bool(tool.get("rebuilt", False)),
     )

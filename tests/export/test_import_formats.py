@@ -317,6 +317,20 @@ def test_credentials_are_not_imported_into_the_candidate_files_either(tmp_path: 
     assert "bob" not in lockfile.dumps(cleaned) and cleaned.python.packages[0].candidates == pkg.candidates
 
 
+@pytest.mark.parametrize("stamp", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_an_upload_time_past_what_utc_holds_is_one_line(tmp_path: Path, stamp: str) -> None:
+    """A valid TOML datetime that names no moment in UTC ended the import in an OverflowError traceback."""
+    pylock = tmp_path / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "certifi"\nversion = "1.0"\n'
+        f'[[packages.wheels]]\nurl = "https://files.example/certifi-1.0-py3-none-any.whl"\nupload-time = {stamp}\n'
+        f'hashes = {{ sha256 = "{A}" }}\n'
+    )
+    with pytest.raises(LockImportError) as caught:
+        importers.read_file(pylock)
+    assert str(caught.value) == f"{pylock}: packages[0]: upload-time {stamp} is out of range"
+
+
 PYLOCK_TEXT = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo"\nversion = "1.0"\n'
 EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/linux-64/foo-1.0-h0_0.conda\n"
 

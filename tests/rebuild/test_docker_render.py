@@ -88,6 +88,13 @@ def test_dockerfile_records_lock_digest_version_epoch_and_verifies_last() -> Non
     assert last == "RUN envsnap verify /envsnap.lock --python /opt/env/bin/python"
 
 
+def test_a_capture_time_before_1970_gives_no_negative_source_date_epoch() -> None:
+    """RFC 3339 holds 1969; SOURCE_DATE_EPOCH is seconds since 1970, and build tools refuse -1."""
+    lock = cpu_lock()
+    early = dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, created="1969-12-31T23:59:59Z"))
+    assert dockerspec.source_date_epoch(early) == 0
+
+
 def test_uv_installs_both_environments_and_runs_only_once_its_wheel_is_the_pinned_one(tmp_path: Path) -> None:
     import hashlib
     import subprocess

