@@ -22,6 +22,17 @@ FLEET_LOCK_ENV = "ENVSNAP_LOCK"  # the lock a Slurm job asks fleet prolog to che
 DISTRIBUTION = "envsnap-lock"
 
 
+# The modules only an optional extra installs (pyproject.toml's optional-dependencies), by top-level name: a remedy
+# for one names its extra, since a plain install does not bring it (tests/test_distribution.py checks the table).
+EXTRA_OF_MODULE = {
+    "yaml": "conda-lock",
+    "conda_lock": "conda-lock",
+    "cyclonedx": "sbom",
+    "swh": "artifact",
+    "packageurl": "artifact",
+}
+
+
 def install_hint(extra: str = "") -> str:
     """The command that installs envsnap (with ``extra``), for remedies printed to the user."""
     return f"pip install '{DISTRIBUTION}[{extra}]'" if extra else f"pip install '{DISTRIBUTION}'"

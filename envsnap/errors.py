@@ -9,6 +9,13 @@ class EnvsnapError(Exception):
     exit_code = 2
 
 
+class NotInstalledError(EnvsnapError):
+    """A module an optional extra of envsnap provides is not installed (the message names the extra): the
+    install is incomplete, not the input bad."""
+
+    exit_code = 4
+
+
 class UsageError(EnvsnapError):
     """An argument the command cannot take: a bad option value, options that contradict each other, a
     destination that must be empty and is not. Bad input, exit code 2, before anything is fetched or built."""

@@ -53,6 +53,33 @@ def test_extras_that_stay_are_named_with_our_distribution() -> None:
         assert re.search(rf"(^|\s|\"){needed}[><=]", deps) or f"{needed}>=" in deps, needed
 
 
+def test_each_module_an_extra_brings_is_named_with_that_extra() -> None:
+    """A plain install does not bring PyYAML: "yaml, which envsnap needs, is not installed (pip install
+    'envsnap-lock' installs it)" sent the user round in a circle. The table names the extra whose requirements
+    hold the module's distribution, and no base dependency brings it."""
+    import importlib.metadata
+
+    from envsnap._defaults import EXTRA_OF_MODULE
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    base = " ".join(project["dependencies"]).lower()
+    distributions = importlib.metadata.packages_distributions()
+    for module, extra in EXTRA_OF_MODULE.items():
+        names = {d.lower() for d in distributions.get(module, ())}
+        assert names, f"{module}: not installed in the test environment"
+        wanted = " ".join(extras[extra]).lower()
+        assert any(n in wanted or n.replace("-", ".") in wanted for n in names) or extra == "conda-lock", (
+            module,
+            names,
+        )
+        assert not any(re.search(rf"(^|[\s\"]){re.escape(n)}[\s\[><=]", base) for n in names), (module, names)
+    # conda-lock brings PyYAML itself (its own requirement): the extra that installs it.
+    assert "pyyaml" in {
+        r.split(">")[0].split("=")[0].strip().lower() for r in importlib.metadata.requires("conda-lock") or ()
+    }
+
+
 @pytest.mark.parametrize("script", [".ci/services.sh", ".ci/run"])
 def test_ci_scripts_name_no_package_host(script: str) -> None:
     assert "://" not in (REPO / script).read_text()

@@ -255,6 +255,36 @@ def test_every_argument_problem_of_every_command_is_one_line_and_exit_2(
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
 
 
+def test_an_export_or_import_whose_extra_is_missing_is_exit_4_after_what_the_lock_lacks(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """export -f conda-lock without PyYAML exited 4 with a remedy naming no extra, the cyclonedx export and the
+    conda-lock import 2; and a lock without conda packages was told about PyYAML before it was refused."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_extras(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.partition(".")[0] in ("yaml", "conda_lock", "cyclonedx"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    python_only = lockfile.dump(_python_lock(), tmp_path / "env.lock")
+    conda_lock = tmp_path / "conda-lock.yml"
+    conda_lock.write_text("version: 1\nmetadata: {}\npackage: []\n")
+    monkeypatch.setattr(builtins, "__import__", without_extras)
+    refused = cli("export", python_only, "-f", "conda-lock", "-o", tmp_path / "out.yml")
+    assert refused.code == EXIT_BAD_INPUT and "conda" in refused.err and "pip install" not in refused.err, refused
+    for args, extra in (
+        (("export", python_only, "-f", "cyclonedx", "-o", tmp_path / "sbom.json"), "sbom"),
+        (("import", conda_lock, "--from", "conda-lock", "-o", tmp_path / "imported.lock"), "conda-lock"),
+    ):
+        result = cli(*args)
+        assert result.code == EXIT_FAILED and _one_line(result), result
+        assert f"pip install 'envsnap-lock[{extra}]'" in result.err, result
+    assert not list(tmp_path.glob("out.yml")) and not list(tmp_path.glob("sbom.json"))
+
+
 def test_a_dependency_missing_from_the_install_is_one_line_and_exit_4(
     tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -272,6 +302,11 @@ def test_a_dependency_missing_from_the_install_is_one_line_and_exit_4(
     assert result.err.strip().splitlines() == [
         "envsnap: error: urllib3, which envsnap needs, is not installed (pip install 'envsnap-lock' installs it)"
     ]
+    # A module only an extra brings: the remedy names the extra (a plain install does not bring PyYAML).
+    monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("yaml"))
+    result = cli("show", path)
+    assert result.code == EXIT_FAILED
+    assert "(pip install 'envsnap-lock[conda-lock]' installs it)" in result.err, result
     monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("envsnap.gone"))
     with pytest.raises(ModuleNotFoundError):
         cli("show", path)

@@ -241,10 +241,11 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         # A module of envsnap's own that is missing is a bug: its traceback is kept.
         if not exc.name or exc.name.partition(".")[0] == "envsnap":
             raise
-        from .._defaults import install_hint
+        from .._defaults import EXTRA_OF_MODULE, install_hint
 
+        extra = EXTRA_OF_MODULE.get(exc.name.partition(".")[0], "")
         print(
-            f"envsnap: error: {exc.name}, which envsnap needs, is not installed ({install_hint()} installs it)",
+            f"envsnap: error: {exc.name}, which envsnap needs, is not installed ({install_hint(extra)} installs it)",
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from .. import grammar, sinks
 from .._defaults import LOCK_NAME, install_hint
+from ..errors import NotInstalledError
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Exporter, ExportError, require_pinned
@@ -61,6 +62,9 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
 
 def document(snapshot: Snapshot) -> dict[str, Any]:
     """The conda-lock document (what goes into the YAML), validated by conda-lock's models."""
+    # What the lock lacks first (exit 2, as the other conda formats say it), then what the install lacks.
+    packages = _conda.require_conda(snapshot, "conda-lock")
+    require_pinned(snapshot, "conda-lock")
     try:
         from conda_lock.lockfile.v2prelim.models import (  # type: ignore[import-untyped]
             LockedDependency,
@@ -69,9 +73,7 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
         )
         from conda_lock.models.channel import Channel  # type: ignore[import-untyped]
     except ImportError:
-        raise ExportError(f"conda-lock: needs the conda-lock package: {install_hint('conda-lock')}") from None
-    packages = _conda.require_conda(snapshot, "conda-lock")
-    require_pinned(snapshot, "conda-lock")
+        raise _not_installed() from None
     assert snapshot.conda is not None
     platform = snapshot.conda.subdir
     entries = []
@@ -131,11 +133,18 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
     return output
 
 
-def dumps(snapshot: Snapshot) -> str:
-    import yaml  # type: ignore[import-untyped,unused-ignore]
+def _not_installed() -> NotInstalledError:
+    return NotInstalledError(f"conda-lock: needs the conda-lock package and PyYAML ({install_hint('conda-lock')})")
 
+
+def dumps(snapshot: Snapshot) -> str:
+    doc = document(snapshot)
+    try:
+        import yaml  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:
+        raise _not_installed() from None
     with sinks.refusing(ExportError, "conda-lock"):
-        body: str = yaml.dump(document(snapshot), sort_keys=False)  # YAML quotes every scalar it must
+        body: str = yaml.dump(doc, sort_keys=False)  # YAML quotes every scalar it must
     digest = sinks.one_line(snapshot.envsnap.content_digest or "(unsealed)")  # in a comment: one line
     return HEADER.format(digest=digest, filename=FILENAME) + body
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import purls
 from .._defaults import install_hint
-from ..errors import ExportError
+from ..errors import ExportError, NotInstalledError
 from ..model import CondaPackage, PythonPackage, Snapshot, SystemPackage
 from . import _common
 from .interface import Exporter
@@ -31,7 +31,7 @@ def dumps(snapshot: Snapshot) -> str:
         from cyclonedx.schema import SchemaVersion
         from cyclonedx.validation.json import JsonStrictValidator
     except ImportError as exc:
-        raise ExportError(
+        raise NotInstalledError(
             f"cyclonedx: needs cyclonedx-python-lib with JSON validation ({install_hint('sbom')})"
         ) from exc
     bom = build_bom(snapshot)

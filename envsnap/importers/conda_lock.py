@@ -14,6 +14,7 @@ from packaging.utils import canonicalize_name
 
 from .. import _readlimits
 from .._defaults import install_hint
+from ..errors import NotInstalledError
 from ..model import Artifact, CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Importer, ImportOptions, LockImportError
@@ -26,8 +27,8 @@ def sniff(name: str, text: str) -> bool:
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     try:
         import yaml  # type: ignore[import-untyped]  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - PyYAML comes with conda-lock
-        raise LockImportError(f"importing conda-lock.yml needs PyYAML ({install_hint('conda-lock')})") from exc
+    except ImportError as exc:  # PyYAML comes with the conda-lock extra
+        raise NotInstalledError(f"importing conda-lock.yml needs PyYAML ({install_hint('conda-lock')})") from exc
     # No aliases, bounded nesting and numbers: a stranger's YAML cannot explode or recurse (docs/security.md).
     data = _readlimits.load_yaml(text, origin=origin, error=LockImportError)
     if not isinstance(data, Mapping) or not isinstance(data.get("package"), list):

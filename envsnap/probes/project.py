@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._privacy import PathRedactor, strip_credentials
 from ..errors import ProbeError
@@ -53,7 +54,21 @@ def project_of(found: gitstate.State) -> Project:
     )
 
 
-def drift(recorded: Project, now: Project | None, root: str | os.PathLike[str]) -> tuple[str, ...]:
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class RecordedState(Protocol):
+        """What a lock's ``[project]`` and a run record's ``[code]`` both hold of a work tree."""
+
+        @property
+        def commit(self) -> str: ...
+        @property
+        def dirty(self) -> bool: ...
+        @property
+        def diff_digest(self) -> str: ...
+
+
+def drift(recorded: RecordedState, now: Project | None, root: str | os.PathLike[str]) -> tuple[str, ...]:
     """How the work tree at ``root`` (its state ``now``, None outside a work tree) differs from the state a lock or
     a run record holds, a line for each: the commit, then the uncommitted change; () where neither does."""
     if now is None:
