@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         from ..probes.project import project_root
 
         snapshot = with_absolute_paths(snapshot, project_root(args.project))
-    if exporter.name == "pylock" and Path(args.lock).is_dir():
+    if exporter.name in ("pylock", "requirements") and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
 
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md).

@@ -99,8 +99,8 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapsho
 
 def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
     """The snapshot with every package the bundle built (a VCS checkout, a local directory, an sdist: its
-    artifact ``rebuilt``) installed from that wheel in the bundle's ``wheels`` folder, by absolute path and
-    sha256. ``export --format pylock`` of a bundle directory: every entry then carries a hash, which pip's
+    artifact ``rebuilt``) or took from a folder of the author's machine (its artifact a ``file:`` URL) installed
+    from that wheel in the bundle's ``wheels`` folder, by absolute path and sha256. ``export --format pylock`` of a bundle directory: every entry then carries a hash, which pip's
     pylock reader requires of all of them once one has one (it refuses ``vcs`` and ``directory`` entries in
     its hash-checking mode), so pip and uv both install the file. ``open_bundle`` has checked the wheels
     against SHA256SUMS, and the lock's file name is a plain base name (checked again here)."""
@@ -109,10 +109,16 @@ def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
     packages = []
     for pkg in snapshot.python.packages:
         art = pkg.artifact
-        if art is not None and art.rebuilt and art.filename.endswith(".whl") and grammar.is_base_name(art.filename):
+        # Also a wheel pinned from a folder of the author's machine (a find-links folder: a file: URL), which the
+        # bundle carries and a reader has nowhere else.
+        local = art is not None and (art.rebuilt or art.url.startswith("file:"))
+        if art is not None and local and art.filename.endswith(".whl") and grammar.is_base_name(art.filename):
             wheel = wheels / art.filename
             if wheel.is_file():
                 source = Source(kind="archive", url=wheel.resolve().as_uri(), archive_hash=f"sha256={art.sha256}")
-                pkg = dataclasses.replace(pkg, source=source)
+                # The file is the bundle's: neither the folder it came from (a find-links line naming it) nor the
+                # project it was built from ({project}: "keep this file in the project root") is named any more.
+                artifact = dataclasses.replace(art, url=source.url, index="")
+                pkg = dataclasses.replace(pkg, source=source, artifact=artifact)
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))

@@ -5,6 +5,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from export_samples import uv_bin
@@ -212,3 +213,60 @@ def test_a_bundle_exports_its_built_wheels_by_path_and_hash_so_pip_installs_it(r
     assert "directory" in entries["gone"]  # not in the bundle: its source, as the lock says
     plain = {p["name"]: p for p in tomllib.loads(pylock.dumps(snapshot))["packages"]}
     assert all(plain[name] == entries[name] for name in plain if name not in ("paper",))
+
+
+def test_a_bundle_exports_a_wheel_from_the_authors_folder_as_its_own_copy(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A wheel pinned from a find-links folder of the author's machine (a file: URL) is in the bundle, but the
+    bundle's pylock and requirements exports named the folder (uv and pip failed without it), and the project
+    its wheel was built from ("keep this file in the project root", about no path it holds)."""
+    import hashlib
+
+    from envsnap import lockfile
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot, Source
+
+    bundle = tmp_path / "bundle"
+    (bundle / "wheels").mkdir(parents=True)
+    files = {"localwheel-0.3.0-py3-none-any.whl": b"local", "paper-0.1.0-py3-none-any.whl": b"paper"}
+    for name, data in files.items():
+        (bundle / "wheels" / name).write_bytes(data)
+    sha = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    lock = Snapshot(
+        python=PythonEnv(
+            version="3.11.7",
+            packages=(
+                PythonPackage(
+                    name="localwheel",
+                    version="0.3.0",
+                    artifact=Artifact(
+                        filename="localwheel-0.3.0-py3-none-any.whl",
+                        url="file:///authors/wheels/localwheel-0.3.0-py3-none-any.whl",
+                        sha256=sha["localwheel-0.3.0-py3-none-any.whl"],
+                        index="/authors/wheels",
+                    ),
+                ),
+                PythonPackage(
+                    name="paper",
+                    version="0.1.0",
+                    source=Source(kind="directory", url="file://{project}", editable=True),
+                    artifact=Artifact(
+                        filename="paper-0.1.0-py3-none-any.whl",
+                        url="file://{project}",
+                        sha256=sha["paper-0.1.0-py3-none-any.whl"],
+                        rebuilt=True,
+                    ),
+                ),
+            ),
+        )
+    )
+    lockfile.dump(lock, bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    for fmt, name in (("pylock", "pylock.toml"), ("requirements", "requirements.txt")):
+        result = cli("export", bundle, "-f", fmt, "-o", tmp_path / name)
+        assert result.code == 0, result
+        text = (tmp_path / name).read_text()
+        assert "/authors" not in text and "project root" not in text and "project root" not in result.err, text
+        for wheel in files:
+            assert str((bundle / "wheels" / wheel).resolve()) in text, (fmt, text)
