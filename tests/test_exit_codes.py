@@ -3,6 +3,7 @@ exit 2; a failed check or a verify mismatch 3; warnings with --strict 1; a faile
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -283,6 +284,38 @@ def test_an_export_or_import_whose_extra_is_missing_is_exit_4_after_what_the_loc
         assert result.code == EXIT_FAILED and _one_line(result), result
         assert f"pip install 'envsnap-lock[{extra}]'" in result.err, result
     assert not list(tmp_path.glob("out.yml")) and not list(tmp_path.glob("sbom.json"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("pin", "{lock}", "--project", "{folder}"),
+        ("bundle", "{lock}", "-o", "{out}", "--project", "{folder}"),
+        ("rebuild", "{lock}", "--dest", "{out}", "--dry-run", "--force", "--project", "{folder}"),
+    ],
+    ids=["pin", "bundle", "rebuild"],
+)
+def test_a_project_option_naming_no_project_folder_is_exit_2(
+    tmp_path: Path, cli: Cli, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--project`` naming a folder that holds no project: pin reported it as the project bundle would build
+    (exit 0), bundle and rebuild exited 4 saying "name it with --project DIR", which the user had done."""
+    from envsnap.model import PythonPackage, Source
+
+    monkeypatch.chdir(tmp_path)
+    paper = PythonPackage(name="paper", version="0.1", source=Source(kind="directory", url="file://{project}"))
+    base = _python_lock()
+    lock = lockfile.dump(
+        dataclasses.replace(base, python=dataclasses.replace(base.python, packages=(paper,))), tmp_path / "l.lock"
+    )
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    before = lock.read_bytes()
+    names = {"lock": str(lock), "folder": str(folder), "out": str(tmp_path / "out")}
+    result = cli(*(a.format(**names) for a in args))
+    assert result.code == EXIT_BAD_INPUT and _one_line(result), result
+    assert f"--project {folder}: {folder} is no project folder" in result.err and "name it with" not in result.err
+    assert lock.read_bytes() == before and not (tmp_path / "out").exists()
 
 
 def test_a_dependency_missing_from_the_install_is_one_line_and_exit_4(

@@ -751,6 +751,32 @@ def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
     return tree
 
 
+class ProjectOptionError(BundleError, UsageError):
+    """``--project DIR`` names a folder that is not the project the lock records: bad input."""
+
+    exit_code = 2
+
+
+def check_named_project(lock: Snapshot, project_dir: Path) -> None:
+    """``--project DIR``, as the user named it, against the lock: every local project the lock records inside the
+    project (``file://{project}...``) must be a project folder there (pyproject.toml, setup.py or setup.cfg).
+    ``ProjectOptionError`` naming DIR otherwise: pin reported such a folder as the project to build, and bundle
+    and rebuild failed with exit 4 and "name it with --project DIR", which the user had done."""
+    for pkg in lock.pip_layer():
+        if pkg.source.kind != "directory" or not pkg.source.url.startswith("file://{project}"):
+            continue
+        try:
+            local_source(pkg, project_dir)
+        except BundleError:
+            tree = project_dir / pkg.source.url[len("file://{project}") :].lstrip("/")
+            if pkg.source.subdirectory:
+                tree = tree / pkg.source.subdirectory
+            raise ProjectOptionError(
+                f"--project {project_dir}: {tree} is no project folder (no pyproject.toml, setup.py or setup.cfg), "
+                f"so not the project {package_label(pkg)} was installed from ({pkg.source.url})"
+            ) from None
+
+
 def clone_source(pkg: PythonPackage, project_dir: Path | None) -> str:
     """What ``git clone`` gets for a VCS install: its URL, or for a local repository (``git+file://``, recorded
     as ``file://{project}/...`` or ``file://~/...``) the repository's path on this machine, which must exist."""

@@ -115,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--artifact needs a directory bundle (-o DIR), not an archive: deposit the folder")
     lock = lockfile.load(args.lock)
     project = project_root(args.project, args.lock)
+    if args.project is not None and project is not None:
+        from ..artifacts.bundle import check_named_project
+
+        check_named_project(lock, project)
     meta = None
     if args.artifact:
         from ..paper.artifact import check_run, require_complete

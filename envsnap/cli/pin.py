@@ -67,11 +67,16 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.project import project_root
 
     snapshot = lockfile.load(args.lock)
+    project = project_root(args.project, args.lock)
+    if args.project is not None and project is not None:
+        from ..artifacts.bundle import check_named_project
+
+        check_named_project(snapshot, project)
     result = pin(
         snapshot,
         read_pip_config(),
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-        project_dir=project_root(args.project, args.lock),
+        project_dir=project,
         allow_urls=tuple(args.allow_url),
     )
     debs: tuple[DebOutcome, ...] = ()

@@ -100,10 +100,11 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapsho
 def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
     """The snapshot with every package the bundle built (a VCS checkout, a local directory, an sdist: its
     artifact ``rebuilt``) or took from a folder of the author's machine (its artifact a ``file:`` URL) installed
-    from that wheel in the bundle's ``wheels`` folder, by absolute path and sha256. ``export --format pylock`` of a bundle directory: every entry then carries a hash, which pip's
-    pylock reader requires of all of them once one has one (it refuses ``vcs`` and ``directory`` entries in
-    its hash-checking mode), so pip and uv both install the file. ``open_bundle`` has checked the wheels
-    against SHA256SUMS, and the lock's file name is a plain base name (checked again here)."""
+    from that wheel in the bundle's ``wheels`` folder, by absolute path and sha256. ``export --format pylock``
+    of a bundle directory: every entry then carries a hash, which pip's pylock reader requires of all of them
+    once one has one (it refuses ``vcs`` and ``directory`` entries in its hash-checking mode), so pip and uv both
+    install the file. ``open_bundle`` has checked the wheels against SHA256SUMS, and the lock's file name is a
+    plain base name (checked again here)."""
     from .. import grammar
 
     packages = []

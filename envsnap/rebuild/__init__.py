@@ -243,6 +243,11 @@ def _carry_out(
             if exc.exit_code != RebuildError.exit_code:
                 raise
             raise RebuildError(str(exc)) from None
+        project_dir = project_root(os.fspath(project) if project is not None else None, lock_path)
+        if project is not None and project_dir is not None and bundle_dir is None:
+            from ..artifacts.bundle import check_named_project
+
+            check_named_project(lock, project_dir)  # the rebuild builds the project from there: it must be it
         request = RebuildRequest(
             lock=lock,
             lock_path=Path(lock_path),
@@ -253,7 +258,7 @@ def _carry_out(
             offline=offline,
             preflight_notes=checked.notes,
             options=target_options,
-            project_dir=project_root(os.fspath(project) if project is not None else None, lock_path),
+            project_dir=project_dir,
             allow_urls=tuple(allow_urls),
             host=checked.host,
             early=early,
