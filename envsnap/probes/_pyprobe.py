@@ -759,7 +759,7 @@ def probe(
         cache = _RecordCache(read_cache(cache_path, "records", meta))
     packages: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
-    seen: dict[str, bool] = {}
+    seen: dict[str, str] = {}  # each distribution's name: the version of the one found first
     found: list[tuple[str, str]] = []
     for site_dir in _scan_path(path_entries, here):
         try:
@@ -773,15 +773,19 @@ def probe(
             warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": info})
             continue
         if info["name"] in seen:
-            warnings.append(
-                {
-                    "kind": "shadowed",
-                    "path": os.path.join(site_dir, entry),
-                    "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"]),
-                }
-            )
+            # The same version again is no conflict: setuptools leaves a project's own PKG.egg-info beside its
+            # code (src/), which an editable install puts on sys.path after the install's .dist-info; every capture
+            # of such a project warned of it.
+            if seen[info["name"]] != info["version"]:
+                warnings.append(
+                    {
+                        "kind": "shadowed",
+                        "path": os.path.join(site_dir, entry),
+                        "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"]),
+                    }
+                )
             continue
-        seen[info["name"]] = True
+        seen[info["name"]] = info["version"]
         packages.append(info)
     paths = sysconfig.get_paths()
     return {

@@ -155,3 +155,18 @@ def test_the_target_interpreter_splits_by_itself(sites: list[str], tmp_path: Pat
     forks, answer = run.stdout.split("\n", 1)
     assert forks == "1"
     assert json.loads(answer) == json.loads(json.dumps(_answer(sites, split=False)))
+
+
+def test_the_same_version_again_later_on_sys_path_is_no_shadow_warning(tmp_path: Path) -> None:
+    """An editable setuptools project (src/ layout) has src/PKG.egg-info beside its code, which the install's .pth
+    puts on sys.path after the install's own .dist-info: every capture of it warned "shadowed" into the lock."""
+    from envsnap.probes import _pyprobe
+
+    first, second = tmp_path / "site", tmp_path / "src"
+    _dist(first, "paper", "0.1.0", files=1)
+    _dist(second, "paper", "0.1.0", files=1)  # the project's own build metadata
+    _dist(second, "other", "1.0", files=1)
+    _dist(first, "other", "2.0", files=1)  # another version first: that is a shadow
+    found = _pyprobe.probe(path_entries=[str(first), str(second)], split=False)
+    assert sorted(p["name"] for p in found["packages"]) == ["other", "paper"]
+    assert [(w["kind"], Path(w["path"]).name) for w in found["warnings"]] == [("shadowed", "other-1.0.dist-info")]
