@@ -44,7 +44,15 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
     if fmt == "auto":
         matches = [imp for imp in REGISTRY.values() if imp.sniff(p.name, text)]
         if not matches:
-            raise LockImportError(f"{p}: not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from")
+            # uv's own lock holds every platform's resolution: uv writes it as a PEP 751 file for envsnap to read.
+            hint = (
+                "; for uv.lock: uv export --format pylock.toml -o pylock.toml, then import that"
+                if p.name == "uv.lock"
+                else ""
+            )
+            raise LockImportError(
+                f"{p}: not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from{hint}"
+            )
         importer = matches[0]
     else:
         importer = REGISTRY.find(fmt)

@@ -56,6 +56,7 @@ class _State:
     extra_index_urls: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     markers_seen: bool = False
+    left_out: list[str] = field(default_factory=list)  # requirements whose marker is false on this host
 
 
 def sniff(name: str, text: str) -> bool:
@@ -95,7 +96,13 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     if state.markers_seen:
         env = default_environment()
         host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
-        state.warnings.append(f"import: environment markers were evaluated for this host ({host})")
+        if not packages and state.left_out:
+            raise LockImportError(
+                f"{origin}: every requirement in it is for another host: left out by its marker on this one ({host}): "
+                f"{', '.join(sorted(set(state.left_out)))}; nothing to import"
+            )
+        left = f"; left out by their markers: {', '.join(sorted(set(state.left_out)))}" if state.left_out else ""
+        state.warnings.append(f"import: environment markers were evaluated for this host ({host}){left}")
     meta = Meta(
         generator="envsnap import from requirements.txt",
         origin="requirements",
@@ -206,6 +213,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     if req.marker is not None:
         state.markers_seen = True
         if not req.marker.evaluate():
+            state.left_out.append(canonicalize_name(req.name))
             return None
     name = canonicalize_name(req.name)
     metadata_name = req.name if req.name != name else ""
@@ -261,6 +269,12 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     path = urlsplit(url).path
     algo, _, value = (hashes[0] if hashes else "").partition(":")
     if path.endswith(".whl"):
+        # A hash in the URL's fragment (``...whl#sha256=HEX``, as pip reads it) is the file's too: not its name.
+        url, _, fragment = url.partition("#")
+        named = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("sha256", "")
+        if named and value and (algo, value) != ("sha256", named):
+            raise LockImportError(f"{where}: {name}: the URL's #sha256= and its --hash name different files")
+        value = value or named
         if not value:
             raise LockImportError(f"{where}: {name}: a wheel URL needs a --hash")
         version = path.rsplit("/", 1)[-1].split("-")[1]

@@ -331,6 +331,44 @@ def test_an_upload_time_past_what_utc_holds_is_one_line(tmp_path: Path, stamp: s
     assert str(caught.value) == f"{pylock}: packages[0]: upload-time {stamp} is out of range"
 
 
+def test_a_wheel_url_with_its_hash_in_the_fragment_is_read_as_pip_reads_it(tmp_path: Path) -> None:
+    """``name @ URL.whl#sha256=HEX --hash=sha256:HEX`` (pip takes it) was refused: the fragment became part of the
+    wheel's file name."""
+    reqs = tmp_path / "requirements.txt"
+    url = "https://files.example/certifi-1.0-py3-none-any.whl"
+    for line in (f"certifi @ {url}#sha256={A} --hash=sha256:{A}", f"certifi @ {url}#sha256={A}"):
+        reqs.write_text(line + "\n")
+        (pkg,) = importers.read_file(reqs).python.packages
+        assert pkg.artifact is not None
+        assert (pkg.artifact.filename, pkg.artifact.url, pkg.artifact.sha256) == (url.rsplit("/", 1)[1], url, A)
+    reqs.write_text(f"certifi @ {url}#sha256={A} --hash=sha256:{B}\n")
+    with pytest.raises(LockImportError, match="the URL's #sha256= and its --hash name different files"):
+        importers.read_file(reqs)
+
+
+def test_a_file_whose_every_requirement_is_for_another_host_says_so(tmp_path: Path) -> None:
+    """It said "no packages in it (read as requirements)" about a file with a package, left out by its marker."""
+    reqs = tmp_path / "win.txt"
+    reqs.write_text(f'colorama==0.4.6 ; sys_platform == "win32" --hash=sha256:{A}\n')
+    with pytest.raises(LockImportError) as caught:
+        importers.read_file(reqs)
+    message = str(caught.value)
+    assert "every requirement in it is for another host" in message and message.endswith(
+        ": colorama; nothing to import"
+    )
+    reqs.write_text(f'colorama==0.4.6 ; sys_platform == "win32" --hash=sha256:{A}\nsix==1.17.0 --hash=sha256:{B}\n')
+    lock = importers.read_file(reqs)
+    assert [p.name for p in lock.python.packages] == ["six"]
+    assert any(w.endswith("left out by their markers: colorama") for w in lock.envsnap.warnings), lock.envsnap.warnings
+
+
+def test_uv_lock_is_answered_with_the_way_to_import_it(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_text('version = 1\nrequires-python = ">=3.11"\n')
+    with pytest.raises(LockImportError, match=r"for uv.lock: uv export --format pylock.toml -o pylock.toml"):
+        importers.read_file(lock)
+
+
 PYLOCK_TEXT = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo"\nversion = "1.0"\n'
 EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/linux-64/foo-1.0-h0_0.conda\n"
 
