@@ -26,19 +26,22 @@ if TYPE_CHECKING:
 
     from packaging.version import InvalidVersion, Version
 
+# The longest name (a project's, a conda package's) or conda version a lock may hold: no real one comes near it,
+# and every other text of a lock is bounded too (a 100,000-character metadata_name was taken).
+MAX_NAME = 255
 # PEP 508 / core metadata: a project name as a distribution may spell it.
-_PROJECT_NAME = LazyPattern(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
+_PROJECT_NAME = LazyPattern(rf"(?=.{{1,{MAX_NAME}}}\Z)[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
 # PEP 503 normalised form, what the lock stores in ``name``.
-_CANONICAL_NAME = LazyPattern(r"[a-z0-9]+(-[a-z0-9]+)*", re.ASCII)
+_CANONICAL_NAME = LazyPattern(rf"(?=.{{1,{MAX_NAME}}}\Z)[a-z0-9]+(-[a-z0-9]+)*", re.ASCII)
 # A legacy version an installer really wrote (pre-PEP 440): printable, no spaces or shell/requirement
 # metacharacters. Kept and flagged; never reaches a command line or a file name.
 _LEGACY_VERSION = LazyPattern(r"[A-Za-z0-9][A-Za-z0-9._+!-]{0,127}", re.ASCII)
 _SHA256_HEX = LazyPattern(r"[0-9a-f]{64}", re.ASCII)
 _MD5_HEX = LazyPattern(r"[0-9a-f]{32}", re.ASCII)
 # conda: name, version and build string (conda's MatchSpec grammar, conservatively).
-_CONDA_NAME = LazyPattern(r"[a-z0-9_][a-z0-9_.-]*", re.ASCII)
-_CONDA_VERSION = LazyPattern(r"[A-Za-z0-9_.+!*-]+", re.ASCII)
-_CONDA_BUILD = LazyPattern(r"[A-Za-z0-9_.+]*", re.ASCII)
+_CONDA_NAME = LazyPattern(rf"(?=.{{1,{MAX_NAME}}}\Z)[a-z0-9_][a-z0-9_.-]*", re.ASCII)
+_CONDA_VERSION = LazyPattern(rf"[A-Za-z0-9_.+!*-]{{1,{MAX_NAME}}}", re.ASCII)
+_CONDA_BUILD = LazyPattern(rf"[A-Za-z0-9_.+]{{0,{MAX_NAME}}}", re.ASCII)
 _CONDA_SUBDIR = LazyPattern(r"(noarch|[a-z0-9]+-[a-z0-9_]+)", re.ASCII)
 _CONDA_FILE = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*\.(conda|tar\.bz2)", re.ASCII)
 # Debian policy 5.6.1 / 5.6.12: package names and versions.

@@ -224,6 +224,10 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
             "artifact.upload_time: not a valid timestamp",
         ),
         (lambda d: d["envsnap"].update(generator="<script>alert(1)</script>"), "envsnap.generator"),
+        # Every text of a lock is bounded: a 100,000-character metadata_name was taken.
+        (lambda d: pkg(d).update(metadata_name="A" * 100_000), "python.packages[0].metadata_name: not a valid"),
+        (lambda d: pkg(d).update(name="a" * 256), "python.packages[0].name: not a valid distribution name"),
+        (lambda d: d["conda"]["packages"][0].update(name="a" * 256), "conda.packages[0].name"),
         (lambda d: d["python"].update(version="--mirror=http://127.0.0.1:9/"), "python.version: not a valid Python"),
         (lambda d: d["python"].update(version="tools/python3.11"), "python.version: not a valid Python"),
         (lambda d: d["python"].update(kind="venv\nRUN id"), "python.kind: not a valid value (one of"),
