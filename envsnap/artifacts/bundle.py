@@ -55,6 +55,7 @@ from ..progress import Progress
 from .sourcecopy import copy_project, pretend_version
 
 if TYPE_CHECKING:
+    from .._fetchpolicy import FetchPolicy
     from .pin import IndexConfig, Pinner
 
 # The pinning and download machinery (.pin: the index client, the fetch policy, pip's configuration) is imported
@@ -827,6 +828,10 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
                     clone_source(pkg, opts.project_dir)
                 except BundleError as exc:
                     problems.append(str(exc))
+                if not src.url.startswith(("file://{project}", "file://~")):
+                    # A URL the fetch policy refuses is refused now, on its own (exit 2), before any wheel is
+                    # fetched: it was refused only when its turn to be cloned came.
+                    _lock_policy(opts).check(src.url, f"{pkg.name}: git URL")
         elif opts.offline:
             problems.append(f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first)")
     if root is not None and to_fetch:
@@ -838,6 +843,14 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         if free < to_fetch:
             problems.append(f"{probe}: {to_fetch / 2**30:.1f} GiB of wheels to download, {free / 2**30:.1f} GiB free")
     return problems
+
+
+def _lock_policy(opts: BundleOptions) -> FetchPolicy:
+    """The fetch policy a bundle's fetches of lock URLs follow (``Pinner.policy``: the configured indexes and
+    ``--allow-url``)."""
+    from .pin import policy_for, read_pip_config
+
+    return policy_for(opts.config or read_pip_config(), opts.allow_urls)
 
 
 def _fail(problems: list[str], what: str) -> None:

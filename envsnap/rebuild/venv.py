@@ -528,7 +528,7 @@ class VenvRebuilder(Rebuilder):
         ]
         if request.bundle_dir is None:
             # Checked before anything is fetched: local projects present, VCS buildable, disk, as one list.
-            problems = precheck(lock, BundleOptions(project_dir=request.project_dir))
+            problems = precheck(lock, BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls))
             if problems:
                 raise RebuildError(
                     f"cannot rebuild {len(problems)} package(s), nothing was fetched: " + "; ".join(problems)

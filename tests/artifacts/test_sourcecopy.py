@@ -234,3 +234,32 @@ def test_a_bundle_made_again_builds_the_project_again(tmp_path: Path, monkeypatc
     make_bundle(_locked_at(project), tmp_path / "bundle", opts)
     assert builds == ["X = 3\n", "X = 6\n"]
     assert (tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl").read_text() == "X = 6\n"
+
+
+def test_a_git_url_the_fetch_policy_refuses_is_refused_before_anything_is_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bundle fetched the other wheels first and refused the git URL only when its turn to be cloned came, though
+    the docs say every VCS install is checked before anything is fetched."""
+    from envsnap._fetchpolicy import FetchRefusedError
+    from envsnap.model import Artifact
+
+    fetched: list[str] = []
+    monkeypatch.setattr(bundle_mod, "fetch_wheel", lambda art, *a, **k: fetched.append(art.filename))
+    monkeypatch.setattr(bundle_mod, "_prefetch", lambda *a, **k: fetched.append("prefetch") or set())
+    wheel = Artifact(filename="six-1.17.0-py2.py3-none-any.whl", url="https://files.example/six.whl", sha256="a" * 64)
+    lock = Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(name="six", version="1.17.0", artifact=wheel),
+                PythonPackage(
+                    name="labtools",
+                    version="0.2",
+                    source=Source(kind="vcs", vcs="git", url="https://localhost/labtools.git", commit_id="b" * 40),
+                ),
+            )
+        )
+    )
+    with pytest.raises(FetchRefusedError, match=r"labtools: git URL 'https://localhost/labtools.git' from the lock"):
+        make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
+    assert fetched == [] and not (tmp_path / "bundle").exists()
