@@ -35,7 +35,7 @@ from ..report import Entry, Report, Severity
 from .verdict import not_recorded
 
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
-    from ..model import CondaPackage, PythonPackage, Snapshot
+    from ..model import CondaPackage, Project, PythonPackage, Snapshot
 
 # How much a kind of change is likely to alter behaviour; higher comes first.
 _PACKAGE_WEIGHT = {
@@ -70,6 +70,8 @@ class Change(Entry):
             return f"{self.subject} {self.old} removed"
         if self.change == "unknown":
             return f"{self.subject}: {self.old or '(unknown)'} -> {self.new or '(unknown)'} ({self.note})"
+        if self.kind == "fields":  # the fields that differ, by path: no value of either lock
+            return f"{self.subject} differ: {self.new} ({self.note})"
         note = f", {self.note}" if self.note else ""
         return f"{self.subject}: {self.old or '(none)'} -> {self.new or '(none)'} ({self.kind}{note})"
 
@@ -434,6 +436,7 @@ def _changes(a: Snapshot, b: Snapshot, rows_a: Sequence[PackageRow], rows_b: Seq
         *conda_packages(a.conda.packages if a.conda else (), b.conda.packages if b.conda else ()),
         *_system(a, b),
         *_hardware(a, b),
+        *_project(a, b),
     ]
     # Only an imported lock (its origin and unknown tables) can leave a change unknown: a captured pair's 5,000
     # changes are not each looked up in the tables neither lock lists.
@@ -509,7 +512,7 @@ def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
     if not paths:
         return []
     shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
-    return [Change("lock", "other fields", "changed", "value", "", shown, 2, "not compared above")]
+    return [Change("lock", "other fields", "changed", "fields", "", shown, 2, "not compared above")]
 
 
 def _differing(x: object, y: object, path: str) -> list[str]:
@@ -521,7 +524,9 @@ def _differing(x: object, y: object, path: str) -> list[str]:
     if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
         out = []
         for i, (u, v) in enumerate(zip(x, y, strict=True)):
-            out += _differing(u, v, f"{path}[{i}]")
+            # A record of a list by its name where both sides name the same one (python.packages[idna]).
+            named = isinstance(u, dict) and isinstance(v, dict) and u.get("name") and u.get("name") == v.get("name")
+            out += _differing(u, v, f"{path}[{u['name'] if named else i}]")
         return out
     return [] if x == y else [path or "(top level)"]
 
@@ -614,6 +619,23 @@ def _interpreter(a: Snapshot, b: Snapshot) -> list[Change]:
     out += _value("interpreter", "ABI", pa.abi, pb.abi, 99)
     out += _value("interpreter", "environment kind", pa.kind, pb.kind, 15)
     return out
+
+
+def _project(a: Snapshot, b: Snapshot) -> list[Change]:
+    """The project's code each lock was captured with (``[project]``): its commit, and its uncommitted change."""
+    x, y = a.project, b.project
+    if x is None and y is None:
+        return []
+
+    def tree(p: Project | None) -> str:
+        if p is None:
+            return ""
+        return f"uncommitted change {p.diff_digest[7:19]}" if p.dirty else "clean"
+
+    return [
+        *_value("project", "commit", x.commit[:12] if x else "", y.commit[:12] if y else "", 42),
+        *_value("project", "working tree", tree(x), tree(y), 41),
+    ]
 
 
 def _platform(a: Snapshot, b: Snapshot) -> list[Change]:

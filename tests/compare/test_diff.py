@@ -208,6 +208,28 @@ def test_locks_with_other_content_never_read_as_identical() -> None:
     assert "envsnap.warnings" in report.changes[0].new
 
 
+def test_the_projects_code_is_compared_and_other_fields_read_as_a_list_of_fields() -> None:
+    """A new commit read "lock  other fields: (none) -> project.commit, project.diff_digest,
+    python.packages[3].requested (value, not compared above)": the field names in the new value's place, a package
+    by its index. The project's commit is compared as the code it is, and other fields are listed as fields."""
+    from envsnap.model import Project
+
+    six = PythonPackage(name="six", version="1.17.0")
+    at = dataclasses.replace(_lock(six), project=Project(commit="a" * 40))
+    later = dataclasses.replace(at, project=Project(commit="b" * 40, dirty=True, diff_digest="sha256:" + "c" * 64))
+    lines = [c.describe() for c in diff(at, later).changes]
+    assert lines == [
+        f"commit: {'a' * 12} -> {'b' * 12} (value)",
+        f"working tree: clean -> uncommitted change {'c' * 12} (value)",
+    ]
+    assert {c.area for c in diff(at, later).changes} == {"project"}
+    requested = dataclasses.replace(
+        at, python=dataclasses.replace(at.python, packages=(dataclasses.replace(six, requested=True),))
+    )
+    (change,) = diff(at, requested).changes
+    assert change.describe() == "other fields differ: python.packages[six].requested (not compared above)"
+
+
 def test_what_an_import_leaves_blank_is_unknown_not_a_change() -> None:
     """issue 12.8: envsnap's own requirements export imported back: the import knows no ABI, no wheel tags and
     no version for the source-tree project (a comment line); the diff said "ABI cp311 removed", "py3-none-any
