@@ -394,7 +394,12 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
         out.append(Difference(MISMATCH, "python", name, "version", want.version, have.version))
         return out  # the rest follows from the version
     rebuilt = _rebuilt_from_source(want)
-    out += _compare_source(want, have, rebuilt)
+    source = _compare_source(want, have, rebuilt)
+    out += source
+    if any(d.severity == MISMATCH for d in source):
+        # Another commit: its files and tags follow from it, as they follow from another version (the note
+        # "rebuilt from source: the build is not reproducible" blamed the build).
+        return out
     if want.wheel_tags and have.wheel_tags and set(want.wheel_tags) != set(have.wheel_tags):
         severity = INFO if want.source.kind == "directory" else (WARNING if rebuilt else MISMATCH)
         out.append(

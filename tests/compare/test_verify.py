@@ -99,6 +99,15 @@ def test_another_commit_is_a_mismatch() -> None:
     assert found(compare(lock, now), MISMATCH) == {("vcspkg", "source")}
 
 
+def test_the_files_of_another_commit_follow_from_it_not_from_the_build() -> None:
+    """A VCS package at another commit was also reported "record_digest ... (rebuilt from source: the build is not
+    reproducible)": its files differ because its commit does."""
+    lock = snap(pkg("vcspkg", source=GIT, record_digest="sha256:old"))
+    now = snap(pkg("vcspkg", source=dataclasses.replace(GIT, commit_id="b" * 40), record_digest="sha256:new"))
+    report = compare(lock, now)
+    assert [(d.subject, d.what) for d in report.differences if d.area == "python"] == [("vcspkg", "source")]
+
+
 def test_interpreter_patch_is_a_warning_minor_a_mismatch() -> None:
     lock = snap()
     patch = snap(python=dataclasses.replace(lock.python, version="3.11.9"))
