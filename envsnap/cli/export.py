@@ -110,7 +110,21 @@ def run(args: argparse.Namespace) -> int:
     if written:
         _output.say(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
         _note_placement(snapshot, exporter, written, args.absolute_paths)
+        if exporter.name == "pylock":
+            _note_pylock_name(written)
     return 0
+
+
+def _note_pylock_name(written: list[Path]) -> None:
+    """A note when a PEP 751 file is written under a name the standard does not give it (uv refuses to read it)."""
+    import re
+
+    for path in written:
+        if not re.fullmatch(r"pylock(\.[^.]+)?\.toml", path.name):
+            _output.say(
+                f"note: {path}: PEP 751 names a lock file pylock.toml or pylock.NAME.toml; "
+                "uv refuses to install from another name (pip takes any)"
+            )
 
 
 def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path], absolute: bool) -> None:

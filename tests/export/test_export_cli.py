@@ -169,6 +169,16 @@ def test_pinning_for_an_export_keeps_the_local_project_and_names_only_what_has_n
     assert "myproj" not in result.err
 
 
+def test_a_pylock_written_under_another_name_than_pep_751_gives_is_noted(
+    cli: Callable[..., Any], lock: Path, tmp_path: Path
+) -> None:
+    """docs said any -o name works; uv refuses out.pylock.toml ("not a valid PEP 751 filename")."""
+    for name, noted in (("pylock.toml", False), ("pylock.paper.toml", False), ("out.pylock.toml", True)):
+        result = cli("export", lock, "-f", "pylock", "-o", tmp_path / name)
+        assert result.code == 0, result
+        assert ("PEP 751 names a lock file pylock.toml or pylock.NAME.toml" in result.err) == noted, (name, result)
+
+
 def test_local_projects_are_relative_to_the_project_root_or_absolute(
     cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
