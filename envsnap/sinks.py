@@ -165,8 +165,10 @@ def requirement_path(text: str) -> str:
 
 def requirement_location(text: str) -> str:
     """A ``--find-links`` folder or page: shell-quoted as pip's option parser reads it; no control character
-    (pip splits the file into lines before it reads quotes)."""
-    return shlex.quote(grammar.require(bool(text) and not has_control(text), "find-links location", text))
+    (pip splits the file into lines before it reads quotes), and no ``#`` after whitespace (pip cuts such a
+    comment off every line before it reads quotes: the rest would not parse)."""
+    ok = bool(text) and not has_control(text) and re.search(r"\s#", text) is None
+    return shlex.quote(grammar.require(ok, "find-links location", text))
 
 
 def requirement_pin(name: str, version: str, sha256: str) -> str:

@@ -304,6 +304,18 @@ def test_requirements_comment_commands_cannot_end_the_comment() -> None:
         requirements.dumps(snap)
 
 
+def test_a_find_links_location_pip_would_cut_at_a_comment_is_refused() -> None:
+    """pip removes " #..." from every line before it reads quotes: --find-links 'a #b' became --find-links 'a,
+    which does not parse. A location with a space (quoted) still renders."""
+    from envsnap import sinks
+
+    assert sinks.requirement_location("/data/My Wheels") == "'/data/My Wheels'"
+    assert sinks.requirement_location("/data/wheels#1") == "'/data/wheels#1'"
+    for value in ("/data/a #b", "/data/a\t#b"):
+        with pytest.raises(ExportError):
+            sinks.requirement_location(value)
+
+
 def test_valid_requirements_still_render() -> None:
     text = requirements.dumps(lock())
     assert "markupsafe==3.0.2 \\\n    --hash=sha256:" + "a" * 64 in text
