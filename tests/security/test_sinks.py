@@ -308,11 +308,12 @@ def test_a_find_links_location_pip_would_cut_at_a_comment_is_refused() -> None:
     """pip removes " #..." from every line before it reads quotes: --find-links 'a #b' became --find-links 'a,
     which does not parse. A location with a space (quoted) still renders."""
     from envsnap import sinks
+    from envsnap.grammar import GrammarError
 
     assert sinks.requirement_location("/data/My Wheels") == "'/data/My Wheels'"
     assert sinks.requirement_location("/data/wheels#1") == "'/data/wheels#1'"
     for value in ("/data/a #b", "/data/a\t#b"):
-        with pytest.raises(ExportError):
+        with pytest.raises(GrammarError):
             sinks.requirement_location(value)
 
 
