@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import lockfile
-from .._privacy import PathRedactor, redact_secrets
+from .._privacy import PathRedactor, redact_secrets, scrub_text
 from .._version import __version__
 from ..model import Snapshot
 from ..probes.project import find_root, probe_project
@@ -155,7 +155,10 @@ def code_state(root: Path, exclude: Sequence[str | os.PathLike[str]]) -> Code | 
 
 
 def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
-    out = tuple(redact_secrets(a) for a in argv)
+    """The command line as a record keeps it: each word without secrets, by the lock's rules (``scrub_text``: a
+    URL's ``user:password@``, a scheme-less ``user:password@host``, tokens), and whether any was removed. Tokens
+    alone were removed before: a database URL's password reached the record and the paper artifact's crate."""
+    out = tuple(scrub_text(a) for a in argv)
     return out, out != tuple(argv)
 
 

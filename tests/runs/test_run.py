@@ -136,6 +136,34 @@ def test_secrets_in_the_command_are_redacted_and_it_cannot_be_rerun(tmp_path: Pa
     assert again.returncode == 2 and "redacted" in again.stderr
 
 
+def test_credentials_in_a_url_of_the_command_are_redacted_by_the_locks_rules() -> None:
+    """Only token formats were removed from the command line: a URL's user:password and a database DSN's password
+    reached the record, and through it the paper artifact's RO-Crate."""
+    from envsnap.runs.assemble import redacted_argv
+
+    argv = [
+        "python",
+        "train.py",
+        "https://user:pass123@example.com/x",
+        "--db",
+        "postgresql://alice:s3cretpw@db.example/x",
+    ]
+    argv += ["alice:pw@db.example:5432", "--epochs", "3"]
+    kept, redacted = redacted_argv(argv)
+    assert redacted and not any(secret in " ".join(kept) for secret in ("pass123", "s3cretpw", ":pw@", "alice"))
+    assert kept == (
+        "python",
+        "train.py",
+        "https://example.com/x",
+        "--db",
+        "postgresql://db.example/x",
+        "db.example:5432",
+        "--epochs",
+        "3",
+    )
+    assert redacted_argv(["python", "train.py", "--epochs", "3"]) == (("python", "train.py", "--epochs", "3"), False)
+
+
 def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
     lock = host_lock.read_text()
     # A lock of another numpy (or of a package that is not installed): a mismatch.
