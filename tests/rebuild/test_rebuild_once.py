@@ -865,3 +865,26 @@ def test_the_fingerprint_sees_every_file_of_the_bundle(tmp_path: Path, made: Mad
     second = _installahead.fingerprint(str(made.lock_path), str(bundle))
     assert second is not None and second != first
     assert _installahead.fingerprint(str(tmp_path / "missing.lock"), str(bundle)) is None
+
+
+def test_the_bundles_readme_command_rebuilds_from_inside_the_bundle(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README.md, the first file a reviewer opens, said `--dest ./env`: the new venv inside the bundle was then
+    "a link or special file in the bundle", exit 2. The README's own command line, run where it says, works."""
+    import re
+    import shlex
+    import shutil
+
+    copy = tmp_path / "supplement"
+    shutil.copytree(made.bundle, copy, symlinks=True)
+    readme = (copy / "README.md").read_text()
+    (line,) = [ln.strip() for ln in readme.splitlines() if ln.strip().startswith("envsnap rebuild ")]
+    assert "./env " not in readme and not re.search(r"\s\./env\b", readme), readme
+    args = shlex.split(line)[1:]
+    monkeypatch.chdir(copy)
+    from envsnap.cli import main
+
+    assert main(args) == 0
+    assert (tmp_path / "envsnap-env" / "bin" / "python").exists()
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in made.bundle.iterdir())
