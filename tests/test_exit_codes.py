@@ -206,6 +206,7 @@ BAD_ARGUMENTS: list[tuple[str, ...]] = [
     ("rebuild", "{lock}", "--bundle", "{gone}", "--dry-run"),
     ("rebuild", "{lock}", "--bundle", "{text}", "--dry-run"),
     ("rebuild", "{lock}", "--dest", "{full}", "--dry-run"),
+    ("rebuild", "{lock}", "--bundle", "{dir}", "--dest", "{dir}/env", "--dry-run"),  # inside the bundle
     ("rebuild", "{lock}", "--python", "{gone}", "--dry-run"),
     ("rebuild", "{lock}", "--target", "conda", "--engine", "bogus", "--dry-run"),
     ("fleet",),

@@ -236,6 +236,16 @@ def _carry_out(
     from ..artifacts.bundle import open_bundle
     from ..probes.project import project_root
 
+    if bundle is not None and os.path.isdir(bundle):
+        inside = Path(os.path.realpath(where))
+        if inside == Path(os.path.realpath(bundle)) or Path(os.path.realpath(bundle)) in inside.parents:
+            # What the rebuild makes there (the new environment, its staging folder) would be files the bundle does
+            # not list: it then refused its own bundle, naming a link in the staging folder.
+            raise BadOptionError(
+                f"{os.fspath(where)}: inside the bundle {os.fspath(bundle)}; put the environment beside it "
+                "(e.g. ../envsnap-env): anything added inside no longer matches SHA256SUMS"
+            )
+
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:
             bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None

@@ -888,3 +888,17 @@ def test_the_bundles_readme_command_rebuilds_from_inside_the_bundle(
     assert main(args) == 0
     assert (tmp_path / "envsnap-env" / "bin" / "python").exists()
     assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in made.bundle.iterdir())
+
+
+def test_a_destination_inside_the_bundle_is_refused_before_anything_is_made(made: Made, tmp_path: Path) -> None:
+    """It was refused only once the staging venv had been made there, as "a link or special file in the bundle"
+    naming envsnap's own staging folder."""
+    import shutil
+
+    from envsnap.errors import BadOptionError
+
+    copy = tmp_path / "supplement"
+    shutil.copytree(made.bundle, copy, symlinks=True)
+    with pytest.raises(BadOptionError, match=r"inside the bundle .*put the environment beside it"):
+        rebuild(made.lock_path, target="venv", dest=copy / "env", bundle=copy, offline=True)
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in made.bundle.iterdir())
