@@ -29,7 +29,25 @@ WHEELS = "wheels"
 TOOL = bundle_layout.TOOL
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
-_TAG = re.compile(r"[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?", re.ASCII)
+# An image reference as the engine reads one (the distribution project's grammar): an optional registry host
+# (with a port) before the first "/", path components of lower-case letters and digits joined by ".", "_", "__"
+# or dashes, and an optional tag; the name at most 255 characters (checked apart).
+_DOMAIN_PART = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = re.compile(
+    rf"(?P<name>(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?",
+    re.ASCII,
+)
+MAX_IMAGE_NAME = 255
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``host:5000/group/name:tag`` as (repository, tag), the tag ``latest`` when none is given."""
+    match = _TAG.fullmatch(reference)
+    if match is None:
+        raise BadOptionError(f"--tag {reference!r} is not a valid image name[:tag]")
+    return match.group("name"), match.group("tag") or "latest"
 
 
 @dataclass(frozen=True)
@@ -80,8 +98,13 @@ class DockerOptions(Options):
     network: str = "host"  # the build's network: it reaches the apt mirror, never a Python index
 
     def __post_init__(self) -> None:
-        if self.tag and not _TAG.fullmatch(self.tag):
-            raise BadOptionError(f"--tag {self.tag!r} is not a valid image name[:tag]")
+        if self.tag:
+            match = _TAG.fullmatch(self.tag)
+            if match is None or len(match.group("name")) > MAX_IMAGE_NAME:
+                raise BadOptionError(
+                    f"--tag {self.tag[:300]!r} is not a valid image name[:tag] (a registry host and port, lower-case "
+                    f"path parts, a tag; the name at most {MAX_IMAGE_NAME} characters)"
+                )
         # ``--option base_image=`` reads as not given, as it always has.
         for name in ("base_image", "base_digest", "apt_snapshot", "as_of"):
             if getattr(self, name) == "":

@@ -324,6 +324,17 @@ def report_from_json(data: Mapping[str, Any], report_type: type[VerifyReport]) -
     )
 
 
+def tag(client: docker.DockerClient, image_id: str, repository: str, tag: str) -> None:
+    """Tag the built image ``repository:tag``; the engine's refusal is a ``RebuildError`` (one line)."""
+    import docker
+
+    try:
+        client.api.tag(image_id, repository, tag)
+    except docker.errors.APIError as exc:
+        reason = str(getattr(exc, "explanation", "") or exc).strip().splitlines()[0][:300]
+        raise RebuildError(f"the engine refused the tag {repository}:{tag}: {reason}") from None
+
+
 def remove_image(client: docker.DockerClient, image_id: str) -> None:
     """Remove the untagged image a build just made (forced: a leftover stopped container must not keep it)."""
     with contextlib.suppress(Exception):

@@ -44,6 +44,7 @@ from ..dockerfile.spec import (
     make_spec,
     render_context,
     render_dockerfile,
+    split_reference,
 )
 from ..errors import BadBundleError, BundleError, EnvsnapError, PinError, RebuildError
 from ..model import PythonPackage, Snapshot, SystemPackage
@@ -167,6 +168,8 @@ class DockerRebuilder(Rebuilder):
                 "the Dockerfile differs from the plan's (the engine's images changed in between); plan again"
             )
         context = Path(request.dest)
+        # The context is moved into place only once the image is built, verified and tagged: a failure or an
+        # interrupt in between (the verify runs a container) leaves --dest as it was.
         with _fresh_context(context) as work:
             for name, data in files.items():
                 (work / name).parent.mkdir(parents=True, exist_ok=True)
@@ -181,17 +184,18 @@ class DockerRebuilder(Rebuilder):
                 progress=say,
                 label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
             )
-        try:
-            report = _docker_engine.verify_image(client, image_id, say)
-        except BaseException:
-            _docker_engine.remove_image(client, image_id)
-            raise
-        if report.python_mismatch:
-            _docker_engine.remove_image(client, image_id)
-            first = report.by_severity("mismatch")[0].describe()
-            raise RebuildError(f"the built image differs from the lock ({first}); it was removed, nothing tagged")
-        repository, _, tag = spec.tag.rpartition(":") if ":" in spec.tag.rsplit("/", 1)[-1] else (spec.tag, "", "")
-        client.api.tag(image_id, repository, tag or "latest")
+            try:
+                report = _docker_engine.verify_image(client, image_id, say)
+                if report.python_mismatch:
+                    first = report.by_severity("mismatch")[0].describe()
+                    raise RebuildError(
+                        f"the built image differs from the lock ({first}); it was removed, nothing tagged"
+                    )
+                repository, tag = split_reference(spec.tag)
+                _docker_engine.tag(client, image_id, repository, tag)
+            except BaseException:
+                _docker_engine.remove_image(client, image_id)
+                raise
         say(f"tagged {spec.tag} ({image_id})")
         return RebuildResult(
             plan=plan,

@@ -536,3 +536,41 @@ class _removed:
     def _remove(self) -> None:
         with contextlib.suppress(docker.errors.ImageNotFound):
             self.client.images.remove(self.tag, force=True)
+
+
+def test_an_interrupt_while_the_image_is_verified_leaves_the_earlier_context_and_tags_nothing(
+    engine: Any, bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build context was moved into place as soon as the build ended, before the image was verified and
+    tagged: a Ctrl-C or a mismatch then left a new context at --dest (or replaced an earlier, good one)."""
+    from envsnap.rebuild import _docker_engine
+
+    tag = "envsnap-test/verify-interrupted:1"
+    earlier = tmp_path / "ctx"
+    earlier.mkdir()
+    (earlier / "Dockerfile").write_text("FROM scratch\n")  # an earlier build context, as --dest accepts one
+    lock = lockfile.load(bundle / "envsnap.lock")
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=bundle / "envsnap.lock",
+        dest=earlier,
+        target="docker",
+        bundle_dir=bundle,
+        options={"tag": tag, "base_image": BASE},
+    )
+    rebuilder = DockerRebuilder(connect=lambda: engine)
+    plan = rebuilder.plan(request)
+    built: list[str] = []
+
+    def interrupted(client: Any, image_id: str, say: Any) -> Any:
+        built.append(image_id)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_docker_engine, "verify_image", interrupted)
+    with _removed(engine, tag), pytest.raises(KeyboardInterrupt):
+        rebuilder.execute(plan, request)
+    assert built, "the build did not get as far as its verification"
+    assert sorted(p.name for p in earlier.iterdir()) == ["Dockerfile"]
+    assert (earlier / "Dockerfile").read_text() == "FROM scratch\n"
+    assert not list(tmp_path.glob(".ctx.*"))  # no half-made context beside it
+    _no_tag(engine, tag)

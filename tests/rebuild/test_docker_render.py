@@ -333,6 +333,27 @@ def test_bad_tag_is_refused() -> None:
         dockerspec.DockerOptions(tag="Bad Tag")
 
 
+@pytest.mark.parametrize(
+    ("reference", "split"),
+    [
+        ("localhost:5000/foo:1", ("localhost:5000/foo", "1")),  # a private registry: refused before
+        ("registry.example.org/group/foo", ("registry.example.org/group/foo", "latest")),
+        ("foo__bar:v1.2", ("foo__bar", "v1.2")),  # "__" is a separator of the engine's grammar: refused before
+        ("my-lab/env--x.y_z", ("my-lab/env--x.y_z", "latest")),
+    ],
+)
+def test_the_engines_reference_grammar_is_taken(reference: str, split: tuple[str, str]) -> None:
+    assert dockerspec.DockerOptions(tag=reference).tag == reference
+    assert dockerspec.split_reference(reference) == split
+
+
+@pytest.mark.parametrize("reference", ["foo/Bar", "foo:", "foo/:1", "foo:" + "a" * 129, "x/" + "a" * 290, "-foo"])
+def test_what_the_engine_refuses_is_refused_before_the_build(reference: str) -> None:
+    """A 292-character name was taken, built and verified, and the engine's refusal to tag it was a traceback."""
+    with pytest.raises(RebuildError, match="not a valid image name"):
+        dockerspec.DockerOptions(tag=reference)
+
+
 def test_export_needs_pinned_wheels() -> None:
     lock = cpu_lock()
     bare = dataclasses.replace(
