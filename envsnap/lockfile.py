@@ -747,6 +747,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "content_digest": _DIGEST,
         "warnings": _text(65536),
         "unknown": _s(grammar.is_table_path, "table or field name", empty=False),
+        "made_from": _DIGEST,
     },
     Platform: {
         "system": _TOKEN,

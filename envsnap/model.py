@@ -96,6 +96,9 @@ class Meta:
     # Written only when set, so captured locks (and their digests) do not change.
     origin: Origin = field(default="", metadata={"sparse": True})
     unknown: tuple[str, ...] = field(default=(), metadata={"sparse": True})
+    # Set by `envsnap bundle`: the content digest of the lock the bundle's own was made from (pinned and sealed
+    # anew, its digest is another): what a run record of that lock names. Written only when set.
+    made_from: str = field(default="", metadata={"sparse": True})
 
 
 @_compared

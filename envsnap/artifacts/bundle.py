@@ -859,9 +859,22 @@ def _fail(problems: list[str], what: str) -> None:
         raise BundleError(f"{what}: {more}" + "; ".join(problems))
 
 
+def _made_from(lock: Snapshot, given: Snapshot) -> Snapshot:
+    """The bundle's lock naming the lock it was made from (``made_from``: that lock's content digest, or the one
+    that lock names itself), when the two differ: a run record of ``given`` names its digest, which the bundle's
+    lock, pinned and sealed anew, no longer has (``rerun`` of a bundle's own record said the environment differs)."""
+    origin = given.envsnap.made_from or lockfile.seal(given).envsnap.content_digest
+    plain = dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, made_from=""))
+    if lockfile.seal(plain).envsnap.content_digest == origin:
+        return plain
+    return dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, made_from=origin))
+
+
 def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tuple[Snapshot, list[BundleEntry]]:
     from .._fetchpolicy import FetchRefusedError
     from .pin import Pinner, hash_only, pin, read_pip_config
+
+    given = lock
 
     for sub in (WHEELS, CONDA, IMAGES):
         (root / sub).mkdir(exist_ok=True)
@@ -925,7 +938,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     # secret variable that a capture today would not record. Its lock is written without them, sealed anew
     # (the bundle's lock already differs from the input by its artifacts; the README and appendix cite this
     # digest). Every file was fetched above, with the URLs as given.
-    lock = scrub_snapshot(lock)
+    lock = _made_from(scrub_snapshot(lock), given)
     lockfile.dump(lock, root / LOCK_NAME)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
     from .. import _templates  # jinja2 only when writing a bundle

@@ -101,7 +101,8 @@ def check_environment(
         return Check("environment", UNKNOWN, (f"the lock cannot be read: {exc}",))
     lines = []
     digest = snapshot.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(snapshot))
-    if env.lock_digest and digest != env.lock_digest:
+    # A bundle's lock is the run's lock pinned and sealed anew: it names the digest it was made from.
+    if env.lock_digest and env.lock_digest not in (digest, snapshot.envsnap.made_from):
         lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest})")
     if in_docker is not None:
         try:

@@ -902,3 +902,34 @@ def test_a_destination_inside_the_bundle_is_refused_before_anything_is_made(made
     with pytest.raises(BadOptionError, match=r"inside the bundle .*put the environment beside it"):
         rebuild(made.lock_path, target="venv", dest=copy / "env", bundle=copy, offline=True)
     assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in made.bundle.iterdir())
+
+
+def test_a_run_record_of_the_lock_takes_the_bundles_lock_as_that_lock(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bundle pins the lock and seals it anew: a run record of the lock named a digest the bundle's lock no longer
+    had, so REPRODUCING.md's rerun step of every paper artifact said "environment: differs"."""
+    from envsnap.runs import rerun
+    from envsnap.runs.record import Command, Environment, Meta, Outcome, RunRecord
+
+    given = lockfile.load(made.lock_path)
+    bundled = lockfile.load(made.bundle / "envsnap.lock")
+    assert bundled.envsnap.content_digest != given.envsnap.content_digest
+    assert bundled.envsnap.made_from == given.envsnap.content_digest
+
+    rebuilt = _rebuild(made, tmp_path / "env")
+    assert rebuilt.ok
+
+    def record(digest: str) -> RunRecord:
+        time = "2026-12-01T10:00:00Z"
+        return RunRecord(
+            run=Meta(),
+            command=Command(argv=(str(tmp_path / "env" / "bin" / "python"), "-c", "pass")),
+            result=Outcome(started=time, ended=time, duration_ms=1, exit_status=0),
+            environment=Environment(lock="envsnap.lock", lock_digest=digest),
+        )
+
+    check = rerun.check_environment(record(given.envsnap.content_digest), made.bundle)
+    assert check.state == rerun.SAME, check
+    other = rerun.check_environment(record("sha256:" + "e" * 64), made.bundle)
+    assert other.state == rerun.DIFFERS and "is not the lock the run used" in other.lines[0]
