@@ -111,6 +111,13 @@ class DockerRebuilder(Rebuilder):
             _docker_engine.inspector(client) if client is not None else None, request.bundle_dir
         )
         spec = make_spec(lock, options, inspect, carried=_carried(request.bundle_dir), offline=request.offline)
+        if request.offline and inspect is not None and client is not None and inspect(spec.base.reference) is None:
+            # The build would pull it from a registry: with --offline nothing is downloaded, so it is refused now.
+            raise BadOptionError(
+                f"--offline: the base image {spec.base.reference} is neither in the Docker engine nor saved in the "
+                "bundle, so the build would pull it from a registry; load it into the engine first, or bundle it "
+                "with `envsnap bundle --with-base-image`"
+            )
         dockerfile = render_dockerfile(spec)
         return Plan(
             target=self.name,
@@ -120,6 +127,13 @@ class DockerRebuilder(Rebuilder):
             steps=_steps(spec, request),
             notes=(*request.preflight_notes, *spec.notes, *(f"warning: {w}" for w in spec.base.warnings)),
             offline=request.offline,
+            network=(
+                f"{len(spec.apt_specs)} system packages from the apt mirror (the build's network: "
+                f"{_network(spec, request.offline)}), as the bundle holds no .deb files for them "
+                "(`envsnap bundle --with-system-packages` adds them)"
+                if request.offline and spec.apt_specs
+                else ""
+            ),
             data=DockerPlanData(
                 base_reference=spec.base.reference,
                 base_pinned=spec.base.pinned,

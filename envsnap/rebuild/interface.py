@@ -109,6 +109,9 @@ class Plan:
     steps: tuple[str, ...] = ()  # the actions in order, in words
     notes: tuple[str, ...] = ()  # preflight verdict, --force overrides, fallbacks chosen
     offline: bool = False
+    # What an offline rebuild still reaches over the network ("" for nothing): the docker target's apt packages
+    # when the bundle holds no .deb files for them.
+    network: str = ""
     data: PlanData | None = None  # the target's own decisions, typed
 
     @property
@@ -132,7 +135,9 @@ class Plan:
                 lines.extend(f"    | {line}".rstrip() for line in value.splitlines())
             else:
                 lines.append(f"  {key}: {value}")
-        if self.offline:
+        if self.offline and self.network:
+            lines.append(f"  offline: yes, but for {self.network}")
+        elif self.offline:
             lines.append("  offline: yes (no network; everything from the bundle)")
         for note in self.notes:
             lines.append(f"  note: {note}")

@@ -574,3 +574,34 @@ def test_an_interrupt_while_the_image_is_verified_leaves_the_earlier_context_and
     assert (earlier / "Dockerfile").read_text() == "FROM scratch\n"
     assert not list(tmp_path.glob(".ctx.*"))  # no half-made context beside it
     _no_tag(engine, tag)
+
+
+def test_an_offline_plan_says_what_still_comes_over_the_network_and_refuses_a_base_it_would_pull(
+    engine: Any, bundle: Path, tmp_path: Path
+) -> None:
+    """The plan said "offline: yes (no network; everything from the bundle)" while its build installed the
+    interpreter from the apt mirror; and a base image the engine did not have was pulled from Docker Hub."""
+    from envsnap.rebuild.interface import BadOptionError
+
+    lock = lockfile.load(bundle / "envsnap.lock")
+
+    def request(base: str) -> RebuildRequest:
+        return RebuildRequest(
+            lock=lock,
+            lock_path=bundle / "envsnap.lock",
+            dest=tmp_path / "ctx",
+            target="docker",
+            bundle_dir=bundle,
+            offline=True,
+            options={"base_image": base},
+        )
+
+    rebuilder = DockerRebuilder(connect=lambda: engine)
+    plan = rebuilder.plan(request(BASE))
+    assert not (bundle / "debs").exists()
+    assert plan.network.endswith(
+        "as the bundle holds no .deb files for them (`envsnap bundle --with-system-packages` adds them)"
+    )
+    assert "  offline: yes, but for " in plan.describe() and "everything from the bundle" not in plan.describe()
+    with pytest.raises(BadOptionError, match=r"--offline: the base image envsnap-test/not-here:1 is neither in the"):
+        rebuilder.plan(request("envsnap-test/not-here:1"))
