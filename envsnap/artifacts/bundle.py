@@ -271,6 +271,17 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
             )
 
 
+def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
+    """``BadBundleError`` unless a bundle's lock has the conda packages of ``lock`` (by name, version and build):
+    the conda target's ``check_made_from`` (a lock imported from the bundle's own conda file knows no RECORD
+    digest of its pip packages, so only the conda layer is compared)."""
+    mine = {(p.name, p.version, p.build) for p in (lock.conda.packages if lock.conda else ())}
+    theirs = {(p.name, p.version, p.build) for p in (bundled.conda.packages if bundled.conda else ())}
+    if mine and not mine <= theirs:
+        first = sorted(mine - theirs)[0]
+        raise BadBundleError(f"{where}: the bundle was made from another lock (first difference: conda {first[0]})")
+
+
 def read_sums(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     try:
@@ -1346,6 +1357,7 @@ __all__ = [
     "Bundle",
     "BundleOptions",
     "BundleResult",
+    "check_conda_made_from",
     "check_made_from",
     "extract",
     "make_bundle",

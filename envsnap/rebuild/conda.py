@@ -225,6 +225,12 @@ class CondaRebuilder(Rebuilder):
             raise BadOptionError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
         if request.offline and request.bundle_dir is None:
             raise BadOptionError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
+        if request.bundle_dir is not None:
+            from ..artifacts.bundle import Bundle, check_conda_made_from
+
+            # A bundle of another lock is bad input, said as the other targets say it (it read as archives
+            # missing from the bundle, exit 4, with "re-run envsnap bundle").
+            check_conda_made_from(request.lock, Bundle(request.bundle_dir).lock, request.bundle_dir)
         engine, tool = _engine(CondaOptions.from_mapping(request.options, owner="the conda target"))
         items = []
         for pkg in conda.packages:

@@ -497,7 +497,7 @@ def test_bundle_readme_rebuilds_a_conda_lock(bundle: Path, locked: Path, tmp_pat
 
     copy = _copy_bundle(bundle, tmp_path)
     readme = (copy / "README.md").read_text()
-    assert "envsnap rebuild envsnap.lock --target conda --bundle . --offline --prefix ./env" in readme
+    assert "envsnap rebuild envsnap.lock --target conda --bundle . --offline --prefix ../envsnap-env" in readme
     assert "--target venv" not in readme
     by_hand = readme.split("## Rebuild by hand", 1)[1].split("## Packages", 1)[0]
     lines = [line[4:] for line in by_hand.splitlines() if line.startswith("    ")]
@@ -515,3 +515,28 @@ def test_bundle_readme_rebuilds_a_conda_lock(bundle: Path, locked: Path, tmp_pat
     assert sorted((p.name, p.version, p.build) for p in installed.packages) == sorted(
         (p.name, p.version, p.build) for p in lock.conda.packages
     )
+
+
+def test_a_bundle_of_another_lock_is_bad_input_as_for_the_other_targets(locked: Path, tmp_path: Path) -> None:
+    """It read as an archive "missing from the bundle (re-run `envsnap bundle`)", exit 4; the venv and docker
+    targets say the bundle was made from another lock, exit 2."""
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.errors import BadBundleError
+    from envsnap.model import PythonEnv, Snapshot
+
+    other = tmp_path / "other"
+    other.mkdir()
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), other / "envsnap.lock")
+    Bundle(other).write_sums()
+    request = RebuildRequest(
+        lock=lockfile.load(locked),
+        lock_path=locked,
+        dest=tmp_path / "env",
+        target="conda",
+        bundle_dir=other,
+        offline=True,
+        options={"cache_dir": str(tmp_path / "cache")},
+    )
+    with pytest.raises(BadBundleError, match=r"the bundle was made from another lock \(first difference: conda "):
+        target.REBUILDER.plan(request)
+    assert BadBundleError.exit_code == 2 and not (tmp_path / "env").exists()

