@@ -138,6 +138,7 @@ def test_plans_carry_typed_data_and_only_render_it(tmp_path: Path) -> None:
         "steps": [],
         "notes": [],
         "offline": False,
+        "network": "",
         "details": venv.display(),
     }
 
