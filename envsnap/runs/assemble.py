@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +176,7 @@ def loaded(
     conda: CondaIndex | None = None,
     known: Mapping[str, Owner | None] | None = None,
     memo: owner_memo.OwnerMemo | None = None,
+    python: str | None = None,
 ) -> Loaded:
     """What was loaded, each file with its owner: from ``known`` (looked up while the command ran), the owner
     memo (``runs/owners.py``: kept by an earlier run, nothing they depend on changed), else looked up now; what
@@ -193,6 +195,14 @@ def loaded(
         found.update(package_owners(rest, index=index, conda=conda, database=database))
     interpreters = {r.base_prefix: r.version for r in reports}
     interpreters.update({r.prefix: r.version for r in reports})
+    version = (lock.python.version if isinstance(lock, Snapshot) else lock.python_version) if lock is not None else ""
+    if python and version and not reports:
+        # No Python process reported (python -I, -E or -S skips the hook; a process killed by a signal never
+        # reports): the locked interpreter's own files are still its, by where its binary lives (a venv's python
+        # links to it; BASE/bin/python3.11 and BASE/lib/libpython3.11.so). They read as "not accounted for".
+        base = os.path.dirname(os.path.dirname(os.path.realpath(python)))
+        if base != os.path.dirname(base):  # never the root folder: everything lies under it
+            interpreters.setdefault(base, version)
     libraries = account(
         objects,
         lock,
@@ -541,6 +551,7 @@ def build(
             conda=prepared.conda,
             known=prepared.known,
             memo=prepared.owners,
+            python=prepared.target.python or sys.executable,
         ),
         data=tuple(data),
     )

@@ -681,3 +681,24 @@ def test_the_main_thread_imports_before_the_preparing_threads_start_and_after_th
         while_running=lambda pid, sampler: seen.append("envsnap.runs.finished" in sys.modules),
     )
     assert seen == [True] and finished.exit_status == 0
+
+
+def test_the_locked_interpreter_is_accounted_for_when_no_python_process_reported(tmp_path: Path) -> None:
+    """`python -I` (no hook) and a run killed by a signal (no report) listed the locked interpreter's own binary and
+    libpython as "not accounted for: no package the lock records owns it"."""
+    import os
+    import sys
+
+    from envsnap.model import PythonEnv, Snapshot
+    from envsnap.runs.assemble import context, loaded
+
+    binary = os.path.realpath(sys.executable)
+    lock = Snapshot(python=PythonEnv(version=".".join(map(str, sys.version_info[:3]))))
+    ctx = context()
+    without = loaded({binary}, [], lock, ctx, method="test", processes=1)
+    found = loaded({binary}, [], lock, ctx, method="test", processes=1, python=sys.executable)
+    (library,) = found.libraries
+    assert library.accounted and library.owner in ("interpreter", "system"), library
+    if library.owner == "interpreter":  # a pyenv or source build: no package owns it, only the lock's Python
+        (before,) = without.libraries
+        assert not before.accounted and before.note == "no package the lock records owns it"
