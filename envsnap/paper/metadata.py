@@ -109,11 +109,18 @@ def parse_doi(text: str) -> str:
 
 
 def parse_license(text: str) -> str:
+    """An SPDX licence expression in its canonical spelling (``mit`` -> ``MIT``), every identifier one of SPDX's
+    list (packaging's copy of it): CITATION.cff and the crate's licence link need a real identifier, and ``mit``
+    or ``NOTALICENSE`` made a CITATION.cff its own schema refuses."""
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    shown = "not an SPDX licence identifier or expression (MIT, Apache-2.0, CC-BY-4.0)"
     if not _SPDX.fullmatch(text.strip()) or len(text) > 200:
-        raise MetadataError(
-            f"not an SPDX licence identifier or expression (MIT, Apache-2.0, CC-BY-4.0): {grammar.shown(text)}"
-        )
-    return text.strip()
+        raise MetadataError(f"{shown}: {grammar.shown(text)}")
+    try:
+        return str(canonicalize_license_expression(text.strip()))
+    except InvalidLicenseExpression as exc:
+        raise MetadataError(f"{shown}: {grammar.shown(text)} ({exc})") from None
 
 
 def license_choices(expression: str) -> list[str]:

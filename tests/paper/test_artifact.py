@@ -335,6 +335,11 @@ def test_metadata_values_are_checked_at_the_boundary() -> None:
     assert parse_author("Ada Lovelace").orcid == ""
     assert parse_doi(f"doi:{DOI}") == DOI
     assert parse_license("GPL-3.0-or-later WITH Classpath-exception-2.0").startswith("GPL")
+    # SPDX's spelling of a known identifier; an unknown one refused (its CITATION.cff failed the CFF schema).
+    assert parse_license("mit") == "MIT" and parse_license("apache-2.0 OR mit") == "Apache-2.0 OR MIT"
+    for unknown in ("NOTALICENSE", "MIT-ish"):
+        with pytest.raises(MetadataError, match="not an SPDX licence identifier"):
+            parse_license(unknown)
     for bad in ("Ada\nLovelace", "Ada <script>", "A <0000-0002-1825-0098>"):
         with pytest.raises(MetadataError):
             parse_author(bad)
