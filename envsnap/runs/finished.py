@@ -18,3 +18,6 @@ class Finished:
     objects: frozenset[str]  # files mapped executable in the sampled processes
     processes: int  # processes seen in the samples
     samples: int
+    # A Ctrl-C after the command ended cut envsnap's own work short (the outputs' fingerprints): the record is
+    # written without what was left, and envsnap exits 130, as for any Ctrl-C, whatever the command's status.
+    cut_short: bool = False

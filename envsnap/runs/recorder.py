@@ -258,7 +258,7 @@ def run_command(
                 warnings.append(str(exc))
             except KeyboardInterrupt:
                 warnings.append("interrupted while fingerprinting the outputs: some are not recorded")
-                finished = dataclasses.replace(finished, interrupted=True)
+                finished = dataclasses.replace(finished, interrupted=True, cut_short=True)
                 break
         finishing.hashing = False
         from . import assemble

@@ -702,3 +702,21 @@ def test_the_locked_interpreter_is_accounted_for_when_no_python_process_reported
     if library.owner == "interpreter":  # a pyenv or source build: no package owns it, only the lock's Python
         (before,) = without.libraries
         assert not before.accounted and before.note == "no package the lock records owns it"
+
+
+def test_a_ctrl_c_while_the_outputs_are_fingerprinted_exits_130_with_the_record_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It exited with the command's 0, so `envsnap run ... && next_step` went on after the user's Ctrl-C."""
+    from envsnap.cli import main
+    from envsnap.runs import data as data_mod
+
+    def interrupted(*_args: object, **_kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(data_mod, "fingerprint", interrupted)
+    code = main(["run", "--output", "out", "-o", str(tmp_path / "run.toml"), "--", "true"])
+    assert code == 130
+    record = rec.load(tmp_path / "run.toml")
+    assert record.result.interrupted and record.result.exit_status == 0 and not record.outputs()
