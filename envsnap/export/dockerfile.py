@@ -18,17 +18,23 @@ from .interface import Exporter, ExportError
 
 def render(snapshot: Snapshot) -> Mapping[str, bytes]:
     sealed = snapshot if snapshot.envsnap.content_digest else lockfile.seal(snapshot)
-    unpinned = [
-        f"{p.name}=={p.version}"
+    missing = [
+        p
         for p in sealed.pip_layer()
         if p.artifact is None or not p.artifact.sha256 or not p.artifact.filename.endswith(".whl")
     ]
-    if unpinned:
-        # The image installs with --require-hashes: every package needs its wheel's sha256 in the lock.
-        raise ExportError(
-            f"dockerfile: {len(unpinned)} package(s) have no pinned wheel: {', '.join(unpinned[:8])}; "
-            "run `envsnap pin LOCK` (or `envsnap bundle`) first"
+    if missing:
+        # The image installs with --require-hashes: every package needs its wheel's sha256 in the lock. A local
+        # project or a VCS checkout has no wheel to pin: only a bundle builds one, so pinning again is no remedy.
+        built = any(p.source.kind in ("directory", "vcs") for p in missing)
+        remedy = (
+            "a local project or VCS checkout gets its wheel only from a bundle: `envsnap bundle LOCK -o DIR`, then "
+            "`envsnap export DIR --format dockerfile`"
+            if built
+            else "run `envsnap pin LOCK` (or `envsnap bundle`) first"
         )
+        names = ", ".join(f"{p.name}=={p.version}" for p in missing[:8])
+        raise ExportError(f"dockerfile: {len(missing)} package(s) have no pinned wheel: {names}; {remedy}")
     try:
         spec = make_spec(sealed, DockerOptions())
         return render_context(spec, lockfile.dumps(sealed).encode())

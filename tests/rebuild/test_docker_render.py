@@ -366,6 +366,19 @@ def test_export_needs_pinned_wheels() -> None:
         export.get("dockerfile").render(bare)
 
 
+def test_export_of_a_lock_with_a_local_project_points_at_the_bundle_not_at_pin() -> None:
+    """ "run `envsnap pin LOCK` first" sent the user round in a circle: pin has no wheel for a local project."""
+    from envsnap.model import Source
+
+    lock = cpu_lock()
+    first, *rest = lock.python.packages
+    local = dataclasses.replace(first, artifact=None, source=Source(kind="directory", url="file://{project}"))
+    with_project = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(local, *rest)))
+    with pytest.raises(ExportError) as caught:
+        export.get("dockerfile").render(with_project)
+    assert "`envsnap export DIR --format dockerfile`" in str(caught.value) and "envsnap pin" not in str(caught.value)
+
+
 # ----------------------------------------------------------------------------- engine output, bundled images
 
 BUILD_OUTPUT = """Step 1/4 : FROM sha256:263832507b91c6f15ce041d4dd3a3582121bcfbfe415e93010527d0f4e0e858d
