@@ -119,6 +119,10 @@ def short(exc: BaseException) -> str:
     return text[-1][:300] if text else type(exc).__name__
 
 
+# A terminal's colour code (SGR), which the classic builder puts around each piece of a step's standard error.
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def build(client: docker.DockerClient, context: Path, *, network: str, progress: Progress, label: str = "") -> str:
     """Build ``context`` untagged; the image id. A failure raises ``RebuildError``: nothing is tagged, and the
     intermediate images this build made (not those it took from the cache) are removed.
@@ -129,6 +133,7 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
     layers = _Layers()
     before = _Leftovers.of(client, label)
     stream = None
+    pending = ""  # the output's last line, until its end comes
     try:
         stream = client.api.build(
             path=str(context), rm=True, forcerm=True, decode=True, network_mode=network, pull=False
@@ -146,10 +151,17 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
             aux = chunk.get("aux")
             if isinstance(aux, dict) and aux.get("ID"):
                 layers.image_id = str(aux["ID"])
-            for line in str(chunk.get("stream", "")).splitlines():
+            # The engine sends a step's output as it comes, a line in several pieces (a colour code around each
+            # piece of standard error): whole lines are shown, without the colour codes.
+            pending += _SGR.sub("", str(chunk.get("stream", "")))
+            *lines, pending = pending.split("\n")
+            for line in lines:
                 if line.strip():
                     layers.read(line.strip())
                     progress(line.rstrip())
+        if pending.strip():
+            layers.read(pending.strip())
+            progress(pending.rstrip())
     except RebuildError:
         layers.discard(client)
         raise

@@ -81,3 +81,27 @@ def test_base_image_packages_reads_the_whole_list() -> None:
 
 def test_base_image_packages_is_empty_when_dpkg_query_fails() -> None:
     assert base_image_packages(_Client(b"partial\tamd64\t1.0\n", code=127), "base") == {}  # type: ignore[arg-type]
+
+
+class _BuildApi:
+    """An engine whose build streams one step's standard error a piece at a time, each in a colour code, as the
+    classic builder does."""
+
+    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+        self.chunks = chunks
+        self.api = self
+
+    def build(self, **_kwargs: Any) -> Any:
+        return iter(self.chunks)
+
+
+def test_a_builds_output_is_shown_in_whole_lines_without_colour_codes(tmp_path: Any) -> None:
+    """'Installed 9 packages' reached the terminal as one fragment a line: \\x1b[91m1\\x1b[0m, \\x1b[91m.\\x1b[0m ..."""
+    pieces = ["Installed ", "9", " packages", " in 12ms\n", "done"]
+    chunks: list[dict[str, Any]] = [{"stream": "Step 1/2 : RUN x\n"}]
+    chunks += [{"stream": f"\x1b[91m{piece}\x1b[0m"} for piece in pieces]
+    chunks += [{"aux": {"ID": "sha256:" + "a" * 64}}]
+    shown: list[str] = []
+    image = _docker_engine.build(_BuildApi(chunks), tmp_path, network="none", progress=shown.append)
+    assert image == "sha256:" + "a" * 64
+    assert shown == ["Step 1/2 : RUN x", "Installed 9 packages in 12ms", "done"]
