@@ -28,17 +28,28 @@ def _files(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
 
 
-def _project(root: Path) -> Path:
-    """A setuptools project in a git work tree, after one build in place and some work since."""
-    project = root / "paper"
-    (project / "src" / "paper").mkdir(parents=True)
-    (project / "pyproject.toml").write_text('[project]\nname = "paper"\nversion = "0.1"\n')
-    (project / "src" / "paper" / "__init__.py").write_text("X = 1\n")
-    (project / "src" / "paper" / "extra.py").write_text("Y = 2\n")
-    (project / ".gitignore").write_text("*.log\n")
+def _committed(project: Path, files: dict[str, str]) -> Path:
+    """A git work tree at ``project`` with ``files`` (by relative path), all committed."""
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
     _git(project, "init", "-q")
     _git(project, "add", "-A")
     _git(project, "commit", "-qm", "init")
+    return project
+
+
+def _project(root: Path) -> Path:
+    """A setuptools project in a git work tree, after one build in place and some work since."""
+    project = _committed(
+        root / "paper",
+        {
+            "pyproject.toml": '[project]\nname = "paper"\nversion = "0.1"\n',
+            "src/paper/__init__.py": "X = 1\n",
+            "src/paper/extra.py": "Y = 2\n",
+            ".gitignore": "*.log\n",
+        },
+    )
     # What a build in place left, untracked and ignored by nothing; and the researcher's work since.
     (project / "build" / "lib" / "paper").mkdir(parents=True)
     (project / "build" / "lib" / "paper" / "extra.py").write_text("Y = 2\n")
@@ -141,18 +152,16 @@ def test_a_real_setuptools_build_takes_no_module_from_an_earlier_build_in_place(
 
     if shutil.which("uv") is None:
         pytest.skip("uv is not installed")
-    project = tmp_path / "p2"
-    (project / "src" / "p2").mkdir(parents=True)
-    (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
-        '[project]\nname = "p2"\nversion = "0.1.0"\n'
+    project = _committed(
+        tmp_path / "p2",
+        {
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+            '[project]\nname = "p2"\nversion = "0.1.0"\n',
+            "src/p2/__init__.py": "X = 1\n",
+            "src/p2/extra.py": "Y = 2\n",
+            ".gitignore": "*.egg-info/\n",
+        },
     )
-    (project / "src" / "p2" / "__init__.py").write_text("X = 1\n")
-    (project / "src" / "p2" / "extra.py").write_text("Y = 2\n")
-    (project / ".gitignore").write_text("*.egg-info/\n")
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "init")
     bundle_mod.build_wheel(project, tmp_path / "first")  # the earlier build, in place, as pip wheel . makes it
     assert (project / "build" / "lib" / "p2" / "extra.py").is_file()
     _git(project, "rm", "-q", "src/p2/extra.py")

@@ -482,15 +482,7 @@ def second_engine(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def test_engine_dying_mid_build(second_engine: Callable[[], Any], captured: Path, bundle: Path, tmp_path: Path) -> None:
     client = second_engine()
     tag = "envsnap-test/dying:1"
-    lock = lockfile.load(bundle / "envsnap.lock")
-    request = RebuildRequest(
-        lock=lock,
-        lock_path=bundle / "envsnap.lock",
-        dest=tmp_path / "ctx",
-        target="docker",
-        bundle_dir=bundle,
-        options={"tag": tag, "base_image": BASE},
-    )
+    request = _request(bundle, tmp_path / "ctx", tag=tag, base_image=BASE)
     rebuilder = DockerRebuilder(connect=lambda: client)
     plan = rebuilder.plan(request)
     killed: list[int] = []
@@ -508,6 +500,19 @@ def test_engine_dying_mid_build(second_engine: Callable[[], Any], captured: Path
     assert not (tmp_path / "ctx").exists()
     restarted = second_engine()
     _no_tag(restarted, tag)
+
+
+def _request(bundle: Path, dest: Path, offline: bool = False, **options: str) -> RebuildRequest:
+    """A docker rebuild of the bundle's lock into the build context ``dest``, as the command line makes one."""
+    return RebuildRequest(
+        lock=lockfile.load(bundle / "envsnap.lock"),
+        lock_path=bundle / "envsnap.lock",
+        dest=dest,
+        target="docker",
+        bundle_dir=bundle,
+        offline=offline,
+        options=options,
+    )
 
 
 def _pid_of_engine(client: Any) -> int:
@@ -549,15 +554,7 @@ def test_an_interrupt_while_the_image_is_verified_leaves_the_earlier_context_and
     earlier = tmp_path / "ctx"
     earlier.mkdir()
     (earlier / "Dockerfile").write_text("FROM scratch\n")  # an earlier build context, as --dest accepts one
-    lock = lockfile.load(bundle / "envsnap.lock")
-    request = RebuildRequest(
-        lock=lock,
-        lock_path=bundle / "envsnap.lock",
-        dest=earlier,
-        target="docker",
-        bundle_dir=bundle,
-        options={"tag": tag, "base_image": BASE},
-    )
+    request = _request(bundle, earlier, tag=tag, base_image=BASE)
     rebuilder = DockerRebuilder(connect=lambda: engine)
     plan = rebuilder.plan(request)
     built: list[str] = []
@@ -583,25 +580,12 @@ def test_an_offline_plan_says_what_still_comes_over_the_network_and_refuses_a_ba
     interpreter from the apt mirror; and a base image the engine did not have was pulled from Docker Hub."""
     from envsnap.rebuild.interface import BadOptionError
 
-    lock = lockfile.load(bundle / "envsnap.lock")
-
-    def request(base: str) -> RebuildRequest:
-        return RebuildRequest(
-            lock=lock,
-            lock_path=bundle / "envsnap.lock",
-            dest=tmp_path / "ctx",
-            target="docker",
-            bundle_dir=bundle,
-            offline=True,
-            options={"base_image": base},
-        )
-
     rebuilder = DockerRebuilder(connect=lambda: engine)
-    plan = rebuilder.plan(request(BASE))
+    plan = rebuilder.plan(_request(bundle, tmp_path / "ctx", offline=True, base_image=BASE))
     assert not (bundle / "debs").exists()
     assert plan.network.endswith(
         "as the bundle holds no .deb files for them (`envsnap bundle --with-system-packages` adds them)"
     )
     assert "  offline: yes, but for " in plan.describe() and "everything from the bundle" not in plan.describe()
     with pytest.raises(BadOptionError, match=r"--offline: the base image envsnap-test/not-here:1 is neither in the"):
-        rebuilder.plan(request("envsnap-test/not-here:1"))
+        rebuilder.plan(_request(bundle, tmp_path / "ctx", offline=True, base_image="envsnap-test/not-here:1"))
