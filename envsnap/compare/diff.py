@@ -437,6 +437,7 @@ def _changes(a: Snapshot, b: Snapshot, rows_a: Sequence[PackageRow], rows_b: Seq
         *_system(a, b),
         *_hardware(a, b),
         *_project(a, b),
+        *_environment(a, b),
     ]
     # Only an imported lock (its origin and unknown tables) can leave a change unknown: a captured pair's 5,000
     # changes are not each looked up in the tables neither lock lists.
@@ -618,6 +619,24 @@ def _interpreter(a: Snapshot, b: Snapshot) -> list[Change]:
         out = [Change("interpreter", "Python", "changed", kind, out[0].old, out[0].new, weight, direction)]
     out += _value("interpreter", "ABI", pa.abi, pb.abi, 99)
     out += _value("interpreter", "environment kind", pa.kind, pb.kind, 15)
+    return out
+
+
+def _environment(a: Snapshot, b: Snapshot) -> list[Change]:
+    """The recorded variables that change results (``[environment]``: threads, devices, determinism flags), each
+    added, removed or changed: they were named only when nothing else differed, as "other fields"."""
+    x, y = a.environment, b.environment
+    out: list[Change] = []
+    for name in sorted(set(x) | set(y)):
+        old, new = x.get(name), y.get(name)
+        if old == new:
+            continue
+        if old is None:
+            out.append(_change("environment", name, "added", "added", "", str(new), 35))
+        elif new is None:
+            out.append(_change("environment", name, "removed", "removed", str(old), "", 35))
+        else:
+            out += _value("environment", name, str(old), str(new), 35)
     return out
 
 

@@ -199,13 +199,19 @@ def test_locks_with_other_content_never_read_as_identical() -> None:
     assert not report.identical
     assert report.changes[0].kind == "artifact"
     assert "(not pinned) -> six-1.17.0-py2.py3-none-any.whl" in report.changes[0].describe()
-    warned = dataclasses.replace(
-        plain, envsnap=Meta(warnings=("pin: six 1.17.0: no file",)), environment={"CUDA_VISIBLE_DEVICES": "0"}
-    )
+    warned = dataclasses.replace(plain, envsnap=Meta(warnings=("pin: six 1.17.0: no file",)))
     report = diff(plain, warned)
     assert not report.identical
-    assert "environment.CUDA_VISIBLE_DEVICES" in report.changes[0].new
     assert "envsnap.warnings" in report.changes[0].new
+    # A recorded variable is compared as itself (area environment), not left to the other fields.
+    varied = dataclasses.replace(plain, environment={"CUDA_VISIBLE_DEVICES": "0"})
+    (change,) = diff(plain, varied).changes
+    assert (change.area, change.subject, change.change, change.new) == (
+        "environment",
+        "CUDA_VISIBLE_DEVICES",
+        "added",
+        "0",
+    )
 
 
 def test_the_projects_code_is_compared_and_other_fields_read_as_a_list_of_fields() -> None:
@@ -228,6 +234,31 @@ def test_the_projects_code_is_compared_and_other_fields_read_as_a_list_of_fields
     )
     (change,) = diff(at, requested).changes
     assert change.describe() == "other fields differ: python.packages[six].requested (not compared above)"
+
+
+def test_the_recorded_variables_are_compared_beside_every_other_change() -> None:
+    """OMP_NUM_THREADS and CUDA_VISIBLE_DEVICES differing beside a new commit were not reported at all: the
+    variables were named only as "other fields", when nothing else differed."""
+    from types import MappingProxyType
+
+    from envsnap.model import Project
+
+    six = PythonPackage(name="six", version="1.17.0")
+    a = dataclasses.replace(
+        _lock(six), project=Project(commit="a" * 40), environment=MappingProxyType({"OMP_NUM_THREADS": "8", "X": "1"})
+    )
+    b = dataclasses.replace(
+        a,
+        project=Project(commit="b" * 40),
+        environment=MappingProxyType({"OMP_NUM_THREADS": "3", "CUDA_VISIBLE_DEVICES": "0"}),
+    )
+    shown = {(c.area, c.subject, c.change) for c in diff(a, b).changes}
+    assert shown == {
+        ("project", "commit", "changed"),
+        ("environment", "OMP_NUM_THREADS", "changed"),
+        ("environment", "CUDA_VISIBLE_DEVICES", "added"),
+        ("environment", "X", "removed"),
+    }
 
 
 def test_what_an_import_leaves_blank_is_unknown_not_a_change() -> None:
