@@ -891,10 +891,15 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         (root / sub).mkdir(exist_ok=True)
     previous = _previous_lock(root)
     config = opts.config or read_pip_config()
-    lock = _reuse_rebuilt(lock, previous, root)
+    moved = project_drift(lock, opts)
+    # A local project's earlier wheel is the same code only when that bundle's lock recorded the project as this
+    # lock does, and the work tree is still there (an offline re-run of an unchanged bundle needs no build).
+    same_project = not moved and previous is not None and previous.project == lock.project
+    lock = _reuse_rebuilt(lock, previous, root, local=same_project)
     _fail(precheck(lock, opts, root), "nothing was fetched")
-    for line in project_drift(lock, opts):
-        say(line)
+    if _built_from_project(lock):  # said only where the work tree is built from now
+        for line in moved:
+            say(line)
     cache = download_cache(opts.cache_dir)
     missing = [
         p
@@ -1006,11 +1011,7 @@ def project_drift(lock: Snapshot, opts: BundleOptions) -> list[str]:
     nothing is built from the project, or the lock records no project state."""
     from ..probes.project import drift, probe_project
 
-    built = [
-        package_label(p)
-        for p in lock.pip_layer()
-        if p.artifact is None and p.source.kind == "directory" and p.source.url.startswith("file://{project}")
-    ]
+    built = _built_from_project(lock)
     if not built or lock.project is None or not lock.project.commit or opts.project_dir is None:
         return []
     exclude = [str(opts.lock_path)] if opts.lock_path is not None else []
@@ -1023,10 +1024,19 @@ def project_drift(lock: Snapshot, opts: BundleOptions) -> list[str]:
     ]
 
 
-def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Snapshot:
-    """Carry over wheels built by an earlier run for the same source, when their file is still intact. Not a
-    local directory's: its code may have changed under the same recorded source (a VCS install's source names its
-    commit), so it is built again."""
+def _built_from_project(lock: Snapshot) -> list[str]:
+    """The packages a bundle builds from the project itself (``file://{project}``, no file yet), by label."""
+    return [
+        package_label(p)
+        for p in lock.pip_layer()
+        if p.artifact is None and p.source.kind == "directory" and p.source.url.startswith("file://{project}")
+    ]
+
+
+def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path, *, local: bool) -> Snapshot:
+    """Carry over wheels built by an earlier run for the same source, when their file is still intact. A local
+    directory's only when ``local``: its code may change under the same recorded source (a VCS install's source
+    names its commit), so it is built again unless the project is at the state the earlier bundle recorded."""
     if previous is None:
         return lock
     packages = []
@@ -1034,7 +1044,7 @@ def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path) -> Sna
         old = previous.package(pkg.name)
         if (
             pkg.artifact is None
-            and pkg.source.kind != "directory"
+            and (local or pkg.source.kind != "directory")
             and old is not None
             and old.artifact is not None
             and old.artifact.rebuilt

@@ -238,10 +238,16 @@ def test_a_bundle_made_again_builds_the_project_again(tmp_path: Path, monkeypatc
     monkeypatch.setattr(bundle_mod, "build_wheel", build)
     monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
     opts = BundleOptions(cache_dir=tmp_path / "cache", project_dir=project)
-    make_bundle(_locked_at(project), tmp_path / "bundle", opts)
+    first = _locked_at(project)
+    make_bundle(first, tmp_path / "bundle", opts)
+    make_bundle(first, tmp_path / "bundle", opts)  # nothing changed: the earlier wheel is kept (offline works)
+    assert builds == ["X = 3\n"]
     (project / "src" / "paper" / "__init__.py").write_text("X = 6\n")
-    make_bundle(_locked_at(project), tmp_path / "bundle", opts)
-    assert builds == ["X = 3\n", "X = 6\n"]
+    said: list[str] = []
+    make_bundle(first, tmp_path / "bundle", opts, progress=said.append)  # the same lock, the project moved on
+    make_bundle(_locked_at(project), tmp_path / "bundle", opts)  # a lock captured again
+    assert builds == ["X = 3\n", "X = 6\n", "X = 6\n"]
+    assert any(line.startswith("warning: the project is not at the state the lock recorded") for line in said)
     assert (tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl").read_text() == "X = 6\n"
 
 
