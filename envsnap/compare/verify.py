@@ -162,7 +162,7 @@ def _unrecorded(lock: Snapshot, d: Difference) -> Difference:
     if d.expected or not path or not not_recorded(lock.envsnap.unknown, path):
         return d
     origin = lock.envsnap.origin or "another format"
-    return dataclasses.replace(d, severity=INFO, note=f"the lock does not record it (imported from {origin})")
+    return dataclasses.replace(d, severity=INFO, note=f"the lock does not record it: imported from {origin}")
 
 
 def package_differences(

@@ -249,9 +249,9 @@ def test_host_facts_an_imported_lock_cannot_know_are_info_not_warnings() -> None
     report = compare(imported, host)
     assert not found(report, WARNING) and not found(report, MISMATCH), report.differences
     infos = [d for d in report.differences if d.what in ("machine", "libc", "driver_version")]
-    assert len(infos) == 3 and all(
-        d.note == "the lock does not record it (imported from pylock.toml)" for d in infos
-    ), infos
+    assert len(infos) == 3 and all(d.note == "the lock does not record it: imported from pylock.toml" for d in infos), (
+        infos
+    )
     # What the lock does record still counts, and a captured lock's blank is still a change.
     other = dataclasses.replace(imported, platform=dataclasses.replace(blank, os_id="fedora"))
     assert ("os", "os_id") in found(compare(other, host), WARNING)
