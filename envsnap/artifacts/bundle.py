@@ -739,17 +739,22 @@ def package_label(pkg: PythonPackage) -> str:
     return f"{pkg.name} {pkg.version}" if pkg.version else pkg.name
 
 
-def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
-    """The source tree of a package installed from a local directory, on this machine. ``BundleError`` says
-    why it cannot be found (``{project}`` without a project, a directory inside the captured environment)."""
+def _local_tree(pkg: PythonPackage, project_dir: Path | None) -> Path:
+    """Where a package installed from a local directory is on this machine (its recorded URL and subdirectory),
+    whether or not anything is there; ``BundleError`` when the URL names no place here."""
     from .pin import local_dir
 
     try:
         tree = local_dir(pkg.source.url, project_dir)
     except PinError as exc:
         raise BundleError(f"{package_label(pkg)}: {exc}") from None
-    if pkg.source.subdirectory:
-        tree = join_relative(tree, pkg.source.subdirectory, "subdirectory")
+    return join_relative(tree, pkg.source.subdirectory, "subdirectory") if pkg.source.subdirectory else tree
+
+
+def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
+    """The source tree of a package installed from a local directory, on this machine. ``BundleError`` says
+    why it cannot be found (``{project}`` without a project, a directory inside the captured environment)."""
+    tree = _local_tree(pkg, project_dir)
     if not tree.is_dir():
         raise BundleError(
             f"{package_label(pkg)}: source directory {tree} does not exist on this machine"
@@ -780,9 +785,7 @@ def check_named_project(lock: Snapshot, project_dir: Path) -> None:
         try:
             local_source(pkg, project_dir)
         except BundleError:
-            tree = project_dir / pkg.source.url[len("file://{project}") :].lstrip("/")
-            if pkg.source.subdirectory:
-                tree = tree / pkg.source.subdirectory
+            tree = _local_tree(pkg, project_dir)
             raise ProjectOptionError(
                 f"--project {project_dir}: {tree} is no project folder (no pyproject.toml, setup.py or setup.cfg), "
                 f"so not the project {package_label(pkg)} was installed from ({pkg.source.url})"
@@ -815,6 +818,7 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
 
     problems: list[str] = []
     to_fetch = 0
+    policy: FetchPolicy | None = None  # read (pip's configuration) at the first URL it must judge, once
     for pkg in lock.pip_layer():
         src, art = pkg.source, pkg.artifact
         label = package_label(pkg)
@@ -842,7 +846,8 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
                 if not src.url.startswith(("file://{project}", "file://~")):
                     # A URL the fetch policy refuses is refused now, on its own (exit 2), before any wheel is
                     # fetched: it was refused only when its turn to be cloned came.
-                    _lock_policy(opts).check(src.url, f"{pkg.name}: git URL")
+                    policy = policy or _lock_policy(opts)
+                    policy.check(src.url, f"{pkg.name}: git URL")
         elif opts.offline:
             problems.append(f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first)")
     if root is not None and to_fetch:
@@ -874,7 +879,7 @@ def _made_from(lock: Snapshot, given: Snapshot) -> Snapshot:
     """The bundle's lock naming the lock it was made from (``made_from``: that lock's content digest, or the one
     that lock names itself), when the two differ: a run record of ``given`` names its digest, which the bundle's
     lock, pinned and sealed anew, no longer has (``rerun`` of a bundle's own record said the environment differs)."""
-    origin = given.envsnap.made_from or lockfile.seal(given).envsnap.content_digest
+    origin = given.envsnap.made_from or given.envsnap.content_digest or lockfile.seal(given).envsnap.content_digest
     plain = dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, made_from=""))
     if lockfile.seal(plain).envsnap.content_digest == origin:
         return plain

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,16 +47,16 @@ def copy_project(tree: Path, dest: Path) -> Path:
             continue
         source = tree / name
         try:
-            info = source.lstat()
+            mode = source.lstat().st_mode
         except OSError:
             continue  # tracked but deleted in the work tree: the build in place would not have seen it either
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.islink(source):
+        if stat.S_ISLNK(mode):
             os.symlink(os.readlink(source), target)
-        elif source.is_dir():  # a submodule's folder (git lists it as one entry): its files as they are
+        elif stat.S_ISDIR(mode):  # a submodule's folder (git lists it as one entry): its files as they are
             shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-        elif info.st_mode & 0o170000 == 0o100000:  # a regular file; a FIFO or a device is never opened
+        elif stat.S_ISREG(mode):  # a FIFO or a device is never opened
             shutil.copy2(source, target)
     return dest
 
@@ -77,17 +78,24 @@ def _git_files(tree: Path) -> dict[str, bool] | None:
 
 
 def _build_output(name: str) -> bool:
-    """Whether the relative path ``name`` lies in what a build or a tool leaves in a project (see above)."""
-    parts = name.split("/")
-    return parts[0] in _TOP_LEFT_OUT or any(p == "__pycache__" or p.endswith(".egg-info") for p in parts[:-1])
+    """Whether the file at the relative path ``name`` lies in what a build or a tool leaves in a project (see
+    above): in one of those folders."""
+    return _left_out_folder(name.split("/")[:-1])
+
+
+def _left_out_folder(parts: list[str]) -> bool:
+    """Whether the folder at the relative path ``parts`` is, or lies in, what a build or a tool leaves."""
+    return bool(parts) and (
+        parts[0] in _TOP_LEFT_OUT or any(p == "__pycache__" or p.endswith(".egg-info") for p in parts)
+    )
 
 
 def _left_out(top: Path) -> Callable[[str, list[str]], set[str]]:
+    """``copytree``'s ignore: ``.git``, and the folders ``_left_out_folder`` names."""
+
     def ignore(folder: str, names: list[str]) -> set[str]:
-        out = {n for n in names if n in (".git", "__pycache__") or n.endswith(".egg-info")}
-        if Path(folder) == top:
-            out |= {n for n in names if n in _TOP_LEFT_OUT}
-        return out
+        above = Path(folder).relative_to(top).parts
+        return {n for n in names if n == ".git" or _left_out_folder([*above, n])}
 
     return ignore
 
