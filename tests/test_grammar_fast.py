@@ -66,3 +66,20 @@ def test_the_shaped_strategies_reach_the_plain_forms() -> None:
     """The random text above holds the plain forms, not only near misses of them."""
     assert grammar._PLAIN_WHEEL.fullmatch(find(WHEELS, grammar._PLAIN_WHEEL.fullmatch))
     assert grammar._PLAIN_HTTP_URL.fullmatch(find(URLS, grammar._PLAIN_HTTP_URL.fullmatch))
+
+
+HEX_PARTS = ["0123456789abcdef" * 4, "a" * 63, "A" * 64, "sha256:", "sha256", ":", "g", "é", "\n", " ", "0" * 64]
+DIGESTS = st.lists(st.one_of(joined(HEX_PARTS, 4), st.text(alphabet="0123456789abcdefABsha:\n", max_size=72)))
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(DIGESTS)
+def test_a_column_of_digests_is_taken_as_each_value_is(values: list[str]) -> None:
+    """The digest columns are tested at once on their joined text: the verdict of one match per value."""
+    for predicate in (grammar.is_sha256_hex, grammar.is_sha256_digest, grammar.is_image_digest):
+        column = grammar.all_of(predicate)
+        assert column is not None
+        assert column(values) == all(map(predicate, values)), (predicate.__name__, values)
+        # the columns of a real lock, where the verdict is True
+        plain = [("sha256:" if predicate is not grammar.is_sha256_hex else "") + "ab" * 32 for _ in values]
+        assert column(plain) is True

@@ -432,3 +432,37 @@ def test_every_install_reads_a_lock_with_tomli_so_toml_1_1_loads_alike(
         monkeypatch.undo()
         lockfile._loads_once.cache_clear()
     assert importlib.reload(_toml).tomllib is tomli
+
+
+def _canonical_json_digest(doc: object) -> str:
+    """The content digest's definition (docs/lockfile.md): sha256 of the document's JSON with sorted keys, no
+    spaces, characters outside ASCII as themselves, UTF-8."""
+    import hashlib
+    import json
+
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+_JSON_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ["\\u0041", "é", "\\", "u", "\x00", "\x7f", "☃", "𝄞", "a\\ub"]
+)
+_JSON_DOCS = st.recursive(
+    st.none() | st.booleans() | st.integers() | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON_DOCS)
+@settings(max_examples=300, deadline=None)
+def test_json_digest_is_the_canonical_form_whatever_the_text(doc: object) -> None:
+    # json_digest writes ASCII first, for speed: a character outside ASCII, an escaped control character or a
+    # backslash before "u" must still give the digest of the canonical (UTF-8, not escaped) form.
+    assert lockfile.json_digest({"d": doc}) == _canonical_json_digest({"d": doc})
+
+
+def test_json_digest_of_text_outside_ascii_is_of_the_text_itself() -> None:
+    doc = {"name": "café", "note": "☃ 𝄞", "path": "C:\\users"}
+    assert lockfile.json_digest(doc) == _canonical_json_digest(doc)
+    assert lockfile.json_digest(doc) != lockfile.json_digest({**doc, "name": "cafe\\u00e9"})

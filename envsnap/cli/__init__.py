@@ -212,11 +212,18 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
             quick = quick_answer(args_list[1:])
             if quick is not None:
                 return quick
-        command = next((a for a in args_list if not a.startswith("-")), None)
-        # Inside the try: importing a command's modules (rich, packaging, the probes) is where a Ctrl-C
-        # right after start-up lands.
-        parser = build_parser(command, shallow=command not in command_names())
-        args = parser.parse_args(args_list)
+        args = None
+        if args_list[:1] == ["diff"]:
+            # Two locks and perhaps --json, read without argparse (cli/diff.py); anything else goes to argparse.
+            from .diff import direct_arguments
+
+            args = direct_arguments(args_list[1:])
+        if args is None:
+            command = next((a for a in args_list if not a.startswith("-")), None)
+            # Inside the try: importing a command's modules (rich, packaging, the probes) is where a Ctrl-C
+            # right after start-up lands.
+            parser = build_parser(command, shallow=command not in command_names())
+            args = parser.parse_args(args_list)
         if getattr(args, "no_cache", False):
             # ``--no-cache`` means no cache at all: the parsed-lock cache is neither read nor written either.
             from .._defaults import bypassed
