@@ -46,12 +46,14 @@ _PAIR = rf"({_KEY}) = ({_SCALAR})"
 _INLINE = rf"\{{ {_KEY} = {_SCALAR}(?:, {_KEY} = {_SCALAR})* \}}|\{{\}}"  # a table of an array, inline
 _ITEM = rf"(?:{_SCALAR}|{_INLINE})"
 _HEAD = rf"{_KEY}(?:\.{_KEY}){{0,{MAX_PARTS - 1}}}"
-# One line (or one array, with its item lines) of the text: the groups are a key, its value, an array-of-tables
-# header, a table header (each header with the blank line before it, as tomli_w writes it), and the catch-all:
-# any other line, which makes the text not this reader's. Another blank line matches with every group empty; so
-# does the empty match at the end of the text.
+# One line (or one array, with its item lines) of the text: the groups are a key, the body of its value where that
+# is a string with nothing escaped (most values: taken as it is, with no second look), any other value, an
+# array-of-tables header, a table header (each header with the blank line before it, as tomli_w writes it), and
+# the catch-all: any other line, which makes the text not this reader's. Another blank line matches with every
+# group empty; so does the empty match at the end of the text. A string with an escape is not a body (``_PLAIN``
+# holds no backslash): it is matched again as any other value.
 _LINE = re.compile(
-    rf"({_KEY}) = ({_SCALAR}|\[\]|\[\n(?:    {_ITEM},\n)+\])\n"
+    rf"({_KEY}) = (?:\"({_PLAIN})\"|({_SCALAR}|\[\]|\[\n(?:    {_ITEM},\n)+\]))\n"
     rf"|\n?\[\[({_HEAD})\]\]\n"
     rf"|\n?\[({_HEAD})\]\n"
     r"|\n"
@@ -77,21 +79,22 @@ def loads(text: str) -> dict[str, Any] | None:
     # would find it): a lock's 5,000 ``[python.packages.artifact]`` headers find their package without a walk.
     made: dict[str, dict[str, Any]] = {}
     try:
-        for key, value, aot, header, other in _LINE.findall(text):
+        for key, plain, value, aot, header, other in _LINE.findall(text):
             if key:
                 if key in table:
                     return None
+                if not value:  # most values: a string with nothing escaped, its body
+                    table[key] = plain
+                    continue
                 first = value[0]
-                if first == '"' and "\\" not in value:  # most values: a string with nothing escaped
-                    table[key] = value[1:-1]
-                elif first == "[":
+                if first == "[":
                     # An array of strings with nothing escaped (most): their bodies at once, when there are as many
                     # as the array has item lines (a string's body holds no newline, and no four spaces and a quote
                     # in it but where its own closing quote is escaped: nothing else matches).
-                    plain = _PLAIN_ITEM.findall(value)
-                    if len(plain) != value.count("\n") - 1:
-                        plain = [_value(item) for item in _ARRAY_ITEM.findall(value)]
-                    table[key] = plain
+                    items = _PLAIN_ITEM.findall(value)
+                    if len(items) != value.count("\n") - 1:
+                        items = [_value(item) for item in _ARRAY_ITEM.findall(value)]
+                    table[key] = items
                 else:
                     table[key] = _value(value)
             elif header:
