@@ -122,9 +122,39 @@ def _field_defaults(cls: type) -> tuple[tuple[str, Any], ...]:
 def json_digest(doc: Mapping[str, Any]) -> str:
     """``sha256:`` of the canonical JSON of a document (sorted keys, no spaces, UTF-8): the one content
     digest of a lock and of a run record."""
-    # No check for cycles: a document is a parser's output or to_dict's, which hold none (0.002 s of 0.016 s).
-    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
-    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    # The same bytes as ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` hashed at
+    # once, written and hashed a piece at a time: the text of a 5,000-distribution lock never exists whole. Its
+    # 2.7 MB and the encoder's pieces of it were 10 MB of fresh memory, a quarter of a fresh process's 0.027 s
+    # spent on page faults; in pieces it is 0.020 s. tests/test_lockfile.py checks the bytes against the definition.
+    digest = hashlib.sha256()
+    for piece in _canonical_pieces(doc, 0):
+        digest.update(piece.encode("utf-8"))
+    return "sha256:" + digest.hexdigest()
+
+
+# No check for cycles: a document is a parser's output or to_dict's, which hold none (0.002 s of 0.016 s).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+_PIECE_ITEMS = 256  # items of a long array written at once
+_PIECE_DEPTH = 3  # tables below this depth are written whole
+
+
+def _canonical_pieces(value: Any, depth: int) -> typing.Iterator[str]:
+    """The canonical JSON of ``value`` in pieces: a table of text keys near the top key by key, in sorted order,
+    a long array ``_PIECE_ITEMS`` items at a time, and anything else whole. Joined, the pieces are exactly the
+    JSON of ``value`` written at once (and a value json refuses raises json's error, as it did)."""
+    if type(value) is dict and depth < _PIECE_DEPTH and all(type(key) is str for key in value):
+        yield "{"
+        for i, key in enumerate(sorted(value)):
+            yield ("," if i else "") + _CANONICAL(key) + ":"
+            yield from _canonical_pieces(value[key], depth + 1)
+        yield "}"
+    elif type(value) is list and len(value) > _PIECE_ITEMS:
+        yield "["
+        for start in range(0, len(value), _PIECE_ITEMS):
+            yield ("," if start else "") + _CANONICAL(value[start : start + _PIECE_ITEMS])[1:-1]
+        yield "]"
+    else:
+        yield _CANONICAL(value)
 
 
 def canonical_digest(data: Mapping[str, Any]) -> str:

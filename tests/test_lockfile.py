@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import stat
 import threading
@@ -438,7 +439,6 @@ def _canonical_json_digest(doc: object) -> str:
     """The content digest's definition (docs/lockfile.md): sha256 of the document's JSON with sorted keys, no
     spaces, characters outside ASCII as themselves, UTF-8."""
     import hashlib
-    import json
 
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -448,9 +448,13 @@ _JSON_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_s
     ["\\u0041", "é", "\\", "u", "\x00", "\x7f", "☃", "𝄞", "a\\ub"]
 )
 _JSON_DOCS = st.recursive(
-    st.none() | st.booleans() | st.integers() | _JSON_TEXT,
+    st.none() | st.booleans() | st.integers() | _JSON_TEXT | st.floats(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
     max_leaves=20,
+)
+# A long array is written a piece at a time: arrays longer than a piece, and around its length.
+_LONG_ARRAYS = st.integers(0, 3 * lockfile._PIECE_ITEMS + 2).flatmap(
+    lambda n: st.lists(_JSON_DOCS, min_size=n, max_size=n)
 )
 
 
@@ -460,6 +464,23 @@ def test_json_digest_is_the_canonical_form_whatever_the_text(doc: object) -> Non
     # json_digest writes ASCII first, for speed: a character outside ASCII, an escaped control character or a
     # backslash before "u" must still give the digest of the canonical (UTF-8, not escaped) form.
     assert lockfile.json_digest({"d": doc}) == _canonical_json_digest({"d": doc})
+
+
+@given(st.dictionaries(_JSON_TEXT, st.dictionaries(_JSON_TEXT, _LONG_ARRAYS | _JSON_DOCS, max_size=3), max_size=3))
+@settings(max_examples=60, deadline=None)
+def test_json_digest_in_pieces_is_the_digest_of_the_whole(doc: dict[str, object]) -> None:
+    # Tables near the top key by key, long arrays a piece at a time: the bytes hashed are the whole text's.
+    assert lockfile.json_digest({"python": doc}) == _canonical_json_digest({"python": doc})
+    assert "".join(lockfile._canonical_pieces({"python": doc}, 0)) == json.dumps(
+        {"python": doc}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def test_json_digest_of_a_table_with_keys_other_than_text_is_jsons() -> None:
+    doc = {"a": {1: "x", 2: [3] * 600}, "b": [{"k": i} for i in range(700)]}
+    assert lockfile.json_digest(doc) == _canonical_json_digest(doc)
+    with pytest.raises(TypeError):  # json's own refusal of what it cannot write, as before
+        lockfile.json_digest({"a": {"b": {1, 2}}})
 
 
 def test_json_digest_of_text_outside_ascii_is_of_the_text_itself() -> None:
