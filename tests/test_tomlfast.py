@@ -124,6 +124,28 @@ def test_an_edited_text_reads_as_tomli_reads_it_or_is_left_to_tomli(
     agrees(text)
 
 
+@settings(max_examples=400, deadline=None)
+@given(_DOCUMENT, _EDITS, st.integers(0, 64))
+def test_a_text_read_a_piece_at_a_time_is_matched_as_it_is_whole(
+    document: dict[str, Any], edits: list[tuple[int, int, str]], piece: int
+) -> None:
+    """The matches of a text cut before every blank line a header follows (and every so often) are the matches of
+    the whole text, edited or not."""
+    text = _tomlwrite.dumps(document)
+    for at, cut, put in edits:
+        at %= len(text) + 1
+        text = text[:at] + put + text[at + cut :]
+    whole = _tomlfast.loads(text)
+    kept = _tomlfast.PIECE
+    try:
+        _tomlfast.PIECE = piece
+        # An all-empty match (a blank line, the end of a piece) is nothing to the reader: the others are the same.
+        assert [m for m in _tomlfast._lines(text) if any(m)] == [m for m in _tomlfast._LINE.findall(text) if any(m)]
+        assert _tomlfast.loads(text) == whole, text
+    finally:
+        _tomlfast.PIECE = kept
+
+
 def _toml_files() -> list[Path]:
     return sorted(p for p in ROOT.rglob("*") if p.suffix in (".lock", ".toml") and p.is_file())
 
