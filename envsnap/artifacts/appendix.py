@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _templates
+from .._defaults import LOCK_NAME
 from ..model import PythonPackage, Snapshot
 
 UNKNOWN = "unknown"
@@ -60,12 +61,14 @@ class ArtifactFacts:
     grade: str = ""
 
 
-def context(snapshot: Snapshot, artifact: ArtifactFacts | None = None) -> dict[str, Any]:
-    """Everything the templates print, already ordered and formatted (templates only lay it out)."""
+def context(snapshot: Snapshot, artifact: ArtifactFacts | None = None, lock_name: str = LOCK_NAME) -> dict[str, Any]:
+    """Everything the templates print, already ordered and formatted (templates only lay it out). ``lock_name``:
+    the lock's file name, which the commands name (a bundle's is ``envsnap.lock``; an export's, its file's)."""
     unknown = set(snapshot.envsnap.unknown)
     return {
         "artifact": artifact,
-        "paragraph": environment_paragraph(snapshot),
+        "lock_name": lock_name,
+        "paragraph": environment_paragraph(snapshot, lock_name),
         "environment": _environment_rows(snapshot, unknown),
         "groups": _package_groups(snapshot),
         # "0" would read as an empty environment; a lock imported from a conda explicit file does not know.
@@ -138,7 +141,7 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
     return rows
 
 
-def environment_paragraph(s: Snapshot) -> str:
+def environment_paragraph(s: Snapshot, lock_name: str = LOCK_NAME) -> str:
     """One paragraph for a paper's body (the NeurIPS checklist's compute resources): hardware, driver, CUDA,
     framework, memory, OS, Python; the template ends it with the lock's digest. Plain text: the template escapes
     it for its format."""
@@ -181,7 +184,7 @@ def environment_paragraph(s: Snapshot) -> str:
     count = UNKNOWN if "python.packages" in unknown else str(len(s.python.packages))
     text += f". Software: {_join(software)}, with {count} Python packages in all"
     # The lock's digest follows in the template, typeset as code (it must be able to break in LaTeX).
-    return text + "; the exact environment is recorded in envsnap.lock, content digest"
+    return text + f"; the exact environment is recorded in {lock_name}, content digest"
 
 
 def _join(parts: list[str]) -> str:
@@ -262,11 +265,15 @@ def _version_note(pkg: PythonPackage) -> str:
 # (md_code, tex_code) in envsnap/_templates.py make it text, whatever the lock holds.
 
 
-def render_markdown(snapshot: Snapshot, artifact: ArtifactFacts | None = None) -> dict[str, bytes]:
-    text = _templates.render("appendix.md.j2", **context(snapshot, artifact))
+def render_markdown(
+    snapshot: Snapshot, artifact: ArtifactFacts | None = None, *, lock_name: str = LOCK_NAME
+) -> dict[str, bytes]:
+    text = _templates.render("appendix.md.j2", **context(snapshot, artifact, lock_name))
     return {"appendix.md": text.encode("utf-8")}
 
 
-def render_latex(snapshot: Snapshot, artifact: ArtifactFacts | None = None) -> dict[str, bytes]:
-    text = _templates.render("appendix.tex.j2", **context(snapshot, artifact))
+def render_latex(
+    snapshot: Snapshot, artifact: ArtifactFacts | None = None, *, lock_name: str = LOCK_NAME
+) -> dict[str, bytes]:
+    text = _templates.render("appendix.tex.j2", **context(snapshot, artifact, lock_name))
     return {"appendix.tex": text.encode("utf-8")}

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         project = project_root(args.project, args.lock if Path(args.lock).is_file() else None)
         snapshot, failures = pin_for_export(snapshot, required=bool(args.pin), project_dir=project)
     try:
-        files = exporter.render(snapshot)
+        files = exporter.render(snapshot, lock_name=lock_file_name(args.lock))
     except ExportError as exc:
         if not failures:
             raise
@@ -141,6 +141,18 @@ def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path],
                 f"note: {path} names local projects relative to the project root "
                 f"({root or 'unknown here'}): install it from there, or export with --absolute-paths"
             )
+
+
+def lock_file_name(path: str) -> str:
+    """The name of the lock's file as its readers get it: a bundle's is always ``envsnap.lock``, a lock's its own
+    (the appendix's commands name it: ``envsnap check env.lock``)."""
+    from pathlib import Path
+
+    from .._defaults import LOCK_NAME
+    from ..artifacts.bundle import is_archive
+
+    p = Path(path)
+    return LOCK_NAME if p.is_dir() or (p.is_file() and is_archive(p)) else p.name
 
 
 def load_lock_or_bundle(path: str) -> Snapshot:

@@ -20,6 +20,9 @@ class MarkdownExporter(Exporter):
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render_markdown(snapshot)
 
+    def files_named(self, snapshot: Snapshot, lock_name: str) -> dict[str, bytes]:
+        return render_markdown(snapshot, lock_name=lock_name)
+
 
 MARKDOWN = MarkdownExporter()
 
@@ -31,6 +34,9 @@ class LatexExporter(Exporter):
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render_latex(snapshot)
+
+    def files_named(self, snapshot: Snapshot, lock_name: str) -> dict[str, bytes]:
+        return render_latex(snapshot, lock_name=lock_name)
 
 
 LATEX = LatexExporter()

@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar
 
+from .._defaults import LOCK_NAME
 from .._privacy import scrub_snapshot
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
@@ -36,9 +37,14 @@ class Exporter(ABC):
     def files(self, snapshot: Snapshot) -> Mapping[str, bytes]:
         """The files of this format made from ``snapshot``: relative file name -> content."""
 
-    def render(self, snapshot: Snapshot) -> Mapping[str, bytes]:
-        """``files`` of the lock without secrets."""
-        return self.files(scrub_snapshot(snapshot))
+    def render(self, snapshot: Snapshot, *, lock_name: str = LOCK_NAME) -> Mapping[str, bytes]:
+        """``files`` of the lock without secrets; ``lock_name``: the lock's file name, for a format that names it
+        (the appendix's commands: ``envsnap check env.lock``)."""
+        return self.files_named(scrub_snapshot(snapshot), lock_name)
+
+    def files_named(self, snapshot: Snapshot, lock_name: str) -> Mapping[str, bytes]:
+        """``files`` of a lock kept in a file of this name; a format that does not name the file ignores it."""
+        return self.files(snapshot)
 
 
 def unpinned(snapshot: Snapshot) -> list[PythonPackage]:

@@ -166,3 +166,33 @@ def test_appendix_of_an_imported_conda_lock(rich: Snapshot, tmp_path: Path, font
     assert "\\caption{Python packages (unknown).}" in tex
     log = _compile(tmp_path / "tex", tex, fontenc)
     assert "Overfull \\hbox" not in log
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex"])
+def test_the_appendix_names_the_lock_it_was_made_from(rich: Snapshot, tmp_path: Path, fmt: str) -> None:
+    """``export env.lock`` wrote "envsnap check envsnap.lock": a reader of the paper has no such file."""
+    from envsnap.cli import main
+
+    lock = tmp_path / "env.lock"
+    lockfile.dump(rich, lock)
+    out = tmp_path / "appendix"
+    assert main(["export", str(lock), "-f", fmt, "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8").replace("-{}-", "--")
+    assert "envsnap.lock" not in text
+    assert "envsnap check env.lock" in text and "envsnap rebuild env.lock" in text
+
+
+def test_a_lock_name_is_escaped_for_each_place_it_is_written(rich: Snapshot) -> None:
+    name = "my env $(id) & 100%_{x}`.lock"
+    markdown = appendix.render_markdown(rich, lock_name=name)["appendix.md"].decode()
+    # In the shell lines, one quoted word; in the prose, a code span holding it literally.
+    assert "envsnap check 'my env $(id) & 100%_{x}`.lock'" in markdown
+    assert "``my env $(id) & 100%_{x}`.lock``" in markdown
+    latex = appendix.render_latex(rich, lock_name=name)["appendix.tex"].decode()
+    assert latex_syntax_problems(latex) == []
+    assert r"envsnap check 'my env \$(id) \& 100\%\_\{x\}" in latex
+    assert "$(id)" not in latex.replace(r"\$(id)", "")
+
+
+def test_a_bundles_appendix_names_the_bundles_lock(rich: Snapshot) -> None:
+    assert "envsnap check envsnap.lock" in appendix.render_markdown(rich)["appendix.md"].decode()
