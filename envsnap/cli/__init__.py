@@ -215,9 +215,9 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         args = None
         if args_list[:1] == ["diff"]:
             # Two locks and perhaps --json, read without argparse (cli/diff.py); anything else goes to argparse.
-            from .diff import direct_arguments
-
-            args = direct_arguments(args_list[1:])
+            # The command's module is loaded as every command's is (``command_modules``), by its name.
+            (diff,) = command_modules("diff")
+            args = diff.direct_arguments(args_list[1:])
         if args is None:
             command = next((a for a in args_list if not a.startswith("-")), None)
             # Inside the try: importing a command's modules (rich, packaging, the probes) is where a Ctrl-C
