@@ -1,12 +1,15 @@
 """Conventions the exporters and the importers share (the files one writes, the other reads back).
 
 Core, so that neither family imports the other: the default package index a lock's artifacts are assumed to
-come from, and upload times as the interchange formats spell them (ISO 8601, UTC, ``Z``).
+come from, how an artifact's ``index`` that is a ``--find-links`` location is told from a package index (the
+exporters write it as ``--find-links``, the requirements importer records one, ``pin`` reads it as a folder or a
+page of links), and upload times as the interchange formats spell them (ISO 8601, UTC, ``Z``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 
@@ -27,3 +30,15 @@ def parse_time(value: str) -> datetime | None:
 def format_time(stamp: datetime) -> str:
     """``2024-05-01T12:00:00Z``: an aware datetime in UTC, as pylock and the lock write upload times."""
     return stamp.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def is_find_links(location: str, url: str = "") -> bool:
+    """Whether an artifact's recorded ``index`` is a ``--find-links`` location rather than a package index.
+
+    ``envsnap pin`` records either as the artifact's ``index``; a local path, an HTML page of links, or a
+    ``file://`` folder holding the file (``url``) itself is not a PEP 503 index (whose root lists projects),
+    so ``--index-url`` and pylock's ``index`` must not be given one.
+    """
+    if "://" not in location or urlsplit(location).path.lower().endswith((".html", ".htm")):
+        return True
+    return location.startswith("file:") and url.rsplit("/", 1)[0] == location.rstrip("/")

@@ -51,7 +51,7 @@ from .._fs import join_base_name, join_relative
 from .._privacy import strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
-from ..interchange import PYPI_SIMPLE
+from ..interchange import PYPI_SIMPLE, is_find_links
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
 from ..platforms import major_minor, numbers
 from ..probes.records import wheel_record_digest
@@ -481,8 +481,10 @@ def project_files(fetcher: Fetcher, index_url: str, name: str, *, trusted: bool 
     return parse_simple_html(body.decode("utf-8", "replace"), final, label, trusted=trusted)
 
 
-def find_links_files(fetcher: Fetcher, location: str) -> list[IndexFile]:
-    """Files from a ``--find-links`` location: a local directory or an HTML page of links."""
+def find_links_files(fetcher: Fetcher, location: str, *, trusted: bool = True) -> list[IndexFile]:
+    """Files from a ``--find-links`` location: a local directory or an HTML page of links. ``trusted``: the user
+    configured it; else a lock named it, the fetch policy allowed it, and the links of its page are checked as a
+    lock's URLs are (a folder's own files are the allowed folder's)."""
     local = local_path(location)
     label = strip_credentials(location)
     if local is not None and local.is_dir():
@@ -491,8 +493,8 @@ def find_links_files(fetcher: Fetcher, location: str) -> list[IndexFile]:
             for p in sorted(local.iterdir())
             if p.is_file() and p.name.endswith((".whl", ".tar.gz", ".zip"))
         ]
-    body, _type, final = fetcher.get(location, "text/html")
-    return parse_simple_html(body.decode("utf-8", "replace"), final, label, trusted=True) if body else []
+    body, _type, final = fetcher.get(location, "text/html", checked=not trusted)
+    return parse_simple_html(body.decode("utf-8", "replace"), final, label, trusted=trusted) if body else []
 
 
 # ---------------------------------------------------------------------------------------------- matching
@@ -845,7 +847,7 @@ class Pinner:
         indexes, _refused = self._indexes(extra_indexes)
         files: list[IndexFile] = []
         for index in indexes:
-            files += self._project_files(index, pkg.name, trusted=index in self.config.indexes)
+            files += self._files_at(index, pkg.name)
         for location in self.config.find_links:
             files += find_links_files(self.fetcher, location)
         return [f for f in files if _same_release(f.filename, pkg)]
@@ -976,17 +978,25 @@ class Pinner:
         indexes = list(self.config.indexes)
         refused = []
         for index in dict.fromkeys(extra):
-            if not index or index in indexes:
+            if not index or index in indexes or index in self.config.find_links:
                 continue
             reason = self.policy.refusal(index)
             if reason is None:
                 indexes.append(index)
             else:
+                what = "--find-links location" if is_find_links(index) else "index"
                 refused.append(
-                    f"the index {strip_credentials(index)[:200]!r} the import named is not read "
+                    f"the {what} {strip_credentials(index)[:200]!r} the import named is not read "
                     f"({reason}; pass --allow-url PATTERN to allow it)"
                 )
         return indexes, refused
+
+    def _files_at(self, location: str, name: str) -> list[IndexFile]:
+        """The files of project ``name`` at an index, or every file of a ``--find-links`` location (a folder or a
+        page of links: what an import records as the index of a wheel found there), trusted when configured."""
+        if is_find_links(location):
+            return find_links_files(self.fetcher, location, trusted=location in self.config.find_links)
+        return self._project_files(location, name, trusted=location in self.config.indexes)
 
     def _pin_by_hash(self, pkg: PythonPackage, known: Artifact) -> PinOutcome:
         """An artifact known only by its sha256 (a lock imported from a hashed requirements file): the file
@@ -995,7 +1005,7 @@ class Pinner:
         files: list[IndexFile] = []
         try:
             for index in indexes:
-                files += self._project_files(index, pkg.name, trusted=index in self.config.indexes)
+                files += self._files_at(index, pkg.name)
             for location in self.config.find_links:
                 files += find_links_files(self.fetcher, location)
         except PinError as exc:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .. import sinks
 from ..errors import ExportError
 from ..fileurls import file_url_path
 from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach these through _common
 from ..interchange import format_time as format_time
+from ..interchange import is_find_links as is_find_links
 from ..interchange import parse_time as parse_time
 from ..model import Snapshot, Source
 from ..platforms import major_minor
@@ -20,18 +20,6 @@ from ..purls import vcs_url as vcs_url
 
 def generator(snapshot: Snapshot) -> str:
     return snapshot.envsnap.generator or "envsnap"
-
-
-def is_find_links(location: str, url: str = "") -> bool:
-    """Whether an artifact's recorded ``index`` is a ``--find-links`` location rather than a package index.
-
-    ``envsnap pin`` records either as the artifact's ``index``; a local path, an HTML page of links, or a
-    ``file://`` folder holding the file (``url``) itself is not a PEP 503 index (whose root lists projects),
-    so ``--index-url`` and pylock's ``index`` must not be given one.
-    """
-    if "://" not in location or urlsplit(location).path.lower().endswith((".html", ".htm")):
-        return True
-    return location.startswith("file:") and url.rsplit("/", 1)[0] == location.rstrip("/")
 
 
 def sys_platform(snapshot: Snapshot) -> str:

@@ -14,6 +14,7 @@ back as local projects and VCS checkouts.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ class _State:
     warnings: list[str] = field(default_factory=list)
     markers_seen: bool = False
     left_out: list[str] = field(default_factory=list)  # requirements whose marker is false on this host
+    find_links: list[str] = field(default_factory=list)  # each location as pip reads it (a folder made absolute)
+    folder: Path | None = None  # the requirements file's folder, which a relative --find-links is read from
 
 
 def sniff(name: str, text: str) -> bool:
@@ -68,7 +71,7 @@ def sniff(name: str, text: str) -> bool:
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
-    state = _State()
+    state = _State(folder=Path(origin).absolute().parent if origin and origin != "-" else None)
     packages: dict[str, PythonPackage] = {}
     pending: list[tuple[_Line, list[str]]] = [(line, words) for line, words in _source_trees(text, origin)]
     for line in _logical_lines(text):
@@ -93,6 +96,11 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         if pkg.name in packages:
             raise LockImportError(f"{origin}:{line.number}: {pkg.name} is listed twice")
         packages[pkg.name] = pkg
+    for location in _unrecorded_find_links(state):
+        state.warnings.append(
+            f"import: --find-links {location} is not recorded (a package records one place to look for its file: "
+            "the index the file names); `envsnap pin` looks there when pip is configured with it"
+        )
     if state.markers_seen:
         env = default_environment()
         host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
@@ -188,7 +196,7 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
     elif option in ("-r", "--requirement", "-c", "--constraint"):
         raise LockImportError(f"{origin}:{line.number}: {option} includes another file; import a single flattened file")
     elif option in ("-f", "--find-links"):
-        state.warnings.append(f"import: --find-links {value} is not recorded (artifacts need an index or a URL)")
+        state.find_links.append(_find_links_location(value, state.folder))
     elif not option.startswith(_IGNORED_OPTIONS):
         raise LockImportError(f"{origin}:{line.number}: unsupported option {option}")
 
@@ -252,7 +260,31 @@ def _index_for(version: str, state: _State) -> str:
         return state.extra_index_urls[0]
     if state.index_url:
         return state.index_url
+    if state.find_links and not state.extra_index_urls:
+        # No index named: the --find-links location is where the file is looked for beside pip's own index
+        # (what envsnap's export writes for a wheel pinned from a folder); ``pin`` reads both.
+        return state.find_links[0]
     return interchange.PYPI_SIMPLE if not state.extra_index_urls else ""
+
+
+def _find_links_location(value: str, folder: Path | None) -> str:
+    """A ``--find-links`` value as pip reads it from a requirements file: a URL as it is; a path relative to
+    the file's folder where that exists (pip's rule), else to the working directory, made absolute."""
+    local = fileurls.local_path(value) if value.startswith("file:") else None
+    if local is not None:
+        return os.path.normpath(local)  # a folder by its path: a file: URL of a folder reads as an index URL
+    if "://" in value or not value:
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute() and folder is not None and (folder / path).exists():
+        path = folder / path
+    return os.path.normpath(path.absolute())
+
+
+def _unrecorded_find_links(state: _State) -> list[str]:
+    """The --find-links locations the lock does not record: each package records one place it is looked for."""
+    recorded = state.find_links[:1] if not state.index_url and not state.extra_index_urls else []
+    return [location for location in state.find_links if location not in recorded]
 
 
 def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: str) -> PythonPackage:

@@ -521,3 +521,31 @@ def test_a_refused_url_is_found_on_the_configured_index_under_another_spelling_o
     other = IndexFile("marku_plike-1.0-py3-none-any.whl", "http://10.0.0.1/x.whl", sha256=sha)
     with pytest.raises(FetchRefusedError):
         pinner.fetch(other)
+
+
+def test_a_find_links_folder_an_import_recorded_is_read_as_a_folder(tmp_path: Path) -> None:
+    """A lock imported from ``--find-links DIR`` + a hash: its index is the folder, which pin read as a PEP 503
+    index (``DIR/tinypkg/``) and never found the wheel in. A lock's folder is read once the user allows it (or
+    configures it): until then the reason names the location and the option."""
+    from envsnap.model import Artifact
+
+    wheel = make_wheel(tmp_path / "links", "tinypkg", "1.0")
+    links = str(tmp_path / "links")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    known = PythonPackage(
+        name="tinypkg", version="1.0", artifact=Artifact(filename="", url="", sha256=digest, index=links)
+    )
+    empty = pep503_index(tmp_path / "empty", [])
+    (refused,) = pin(lock_of(known), IndexConfig(index_url=empty), cache_dir=tmp_path / "c1").outcomes
+    assert refused.status == "unpinned"
+    assert f"the --find-links location {links!r} the import named is not read" in refused.reason
+    assert "--allow-url" in refused.reason
+    for config, allow in (
+        (IndexConfig(index_url=empty), (links,)),
+        (IndexConfig(index_url=empty, find_links=(links,)), ()),
+    ):
+        result = pin(lock_of(known), config, cache_dir=tmp_path / "c2", allow_urls=allow)
+        (outcome,) = result.outcomes
+        assert outcome.status == "pinned", outcome.reason
+        art = result.snapshot.python.packages[0].artifact
+        assert art is not None and (art.filename, art.sha256, art.index) == (wheel.name, digest, links)

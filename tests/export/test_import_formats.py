@@ -443,3 +443,41 @@ def test_an_environment_yml_is_not_taken_for_a_requirements_file(
         f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, "
         "json, pylock, requirements); name one with --from\n"
     )
+
+
+def test_a_find_links_location_is_recorded_where_pip_reads_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--find-links ../wheels`` was dropped with a warning: the lock said the wheel was on PyPI, and its bundle
+    could not find it anywhere. It is the artifacts' index now, as pin records a wheel found in a folder, read
+    relative to the requirements file where that folder exists (pip's rule), else to the working directory."""
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "sub").mkdir()
+    reqs = tmp_path / "sub" / "requirements.txt"
+    monkeypatch.chdir(tmp_path / "sub")
+    reqs.write_text(f"--find-links ../wheels\ndemo==1.0 --hash=sha256:{A}\n")
+    snap = importers.read_file(reqs)
+    (pkg,) = snap.python.packages
+    assert pkg.artifact is not None and pkg.artifact.index == str(tmp_path / "wheels")
+    assert not [w for w in snap.envsnap.warnings if "find-links" in w]
+    # a file: URL of a folder is the folder (as an index URL it would be read as a PEP 503 index)
+    reqs.write_text(f"-f {(tmp_path / 'wheels').as_uri()}\ndemo==1.0 --hash=sha256:{A}\n")
+    assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "wheels")  # type: ignore[union-attr]
+    # a path that is not beside the file: the working directory's, as pip reads it
+    monkeypatch.chdir(tmp_path)
+    reqs.write_text(f"--find-links=wheels\ndemo==1.0 --hash=sha256:{A}\n")
+    assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "wheels")  # type: ignore[union-attr]
+
+
+def test_a_find_links_location_beside_a_named_index_is_said_not_recorded(tmp_path: Path) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(
+        f"--index-url https://mirror.example/simple\n--find-links /opt/wheels\ndemo==1.0 --hash=sha256:{A}\n"
+    )
+    snap = importers.read_file(reqs)
+    assert snap.python.packages[0].artifact.index == "https://mirror.example/simple"  # type: ignore[union-attr]
+    assert any("--find-links /opt/wheels is not recorded" in w for w in snap.envsnap.warnings)
+    reqs.write_text(f"-f /opt/a\n-f /opt/b\ndemo==1.0 --hash=sha256:{A}\n")
+    snap = importers.read_file(reqs)
+    assert snap.python.packages[0].artifact.index == "/opt/a"  # type: ignore[union-attr]
+    assert [w for w in snap.envsnap.warnings if "find-links" in w] == [
+        w for w in snap.envsnap.warnings if "--find-links /opt/b is not recorded" in w
+    ]
