@@ -28,10 +28,15 @@ def cff(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = Non
     lines = ["cff-version: 1.2.0", f"message: {_q(CFF_MESSAGE)}", f"title: {_q(meta.title)}", "type: software"]
     lines.append("authors:")
     for author in meta.authors:
-        family, given = author.family_given
-        if family and given:
-            lines.append(f"  - family-names: {_q(family)}")
-            lines.append(f"    given-names: {_q(given)}")
+        parts = author.parts
+        if parts.family:
+            lines.append(f"  - family-names: {_q(parts.family)}")
+            if parts.given:
+                lines.append(f"    given-names: {_q(parts.given)}")
+            if parts.particle:
+                lines.append(f"    name-particle: {_q(parts.particle)}")
+            if parts.suffix:
+                lines.append(f"    name-suffix: {_q(parts.suffix)}")
         else:
             lines.append(f"  - name: {_q(author.name)}")
         if author.orcid:
@@ -48,8 +53,9 @@ def cff(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = Non
         identifiers.append(("doi", meta.doi, "The paper this artifact supplements"))
     if code:
         identifiers.append(("swh", code["directory"], f"The project's code at commit {code['commit']}"))
-    identifiers.append(("other", lock.envsnap.content_digest, "Content digest of envsnap.lock"))
-    lines.append("identifiers:")
+    if lock.envsnap.content_digest:  # a lock not sealed has none, and CFF takes no empty identifier
+        identifiers.append(("other", lock.envsnap.content_digest, "Content digest of envsnap.lock"))
+    lines.append("identifiers:" if identifiers else "")
     for kind, value, description in identifiers:
         lines.append(f"  - type: {kind}")
         lines.append(f"    value: {_q(value)}")
@@ -57,7 +63,7 @@ def cff(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = Non
     if meta.description:
         lines.append(f"abstract: {_q(meta.description)}")
     lines.append('keywords:\n  - "reproducibility"\n  - "computational environment"\n  - "envsnap"')
-    return "\n".join(lines) + "\n"
+    return "\n".join(line for line in lines if line) + "\n"
 
 
 def zenodo(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = None) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def zenodo(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = 
         "title": meta.title,
         "creators": [
             {
-                "name": ", ".join(x for x in author.family_given if x) if author.family_given[1] else author.name,
+                "name": ", ".join(x for x in author.family_given if x) if author.family_given[0] else author.name,
                 **({"orcid": author.orcid} if author.orcid else {}),
             }
             for author in meta.authors

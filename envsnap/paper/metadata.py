@@ -30,22 +30,80 @@ class MetadataError(UsageError):
 
 
 @dataclass(frozen=True)
+class NameParts:
+    """A person's name as CFF holds it: ``given-names``, ``name-particle`` ("van der", "de la"), ``family-names``
+    and ``name-suffix`` ("Jr."). An empty ``family`` means the name is not split (one word, an organisation)."""
+
+    given: str = ""
+    particle: str = ""
+    family: str = ""
+    suffix: str = ""
+
+    @property
+    def family_with_particle(self) -> str:
+        """How a "Family, Given" list (Zenodo, a bibliography) sorts and writes the family name: "de la Cruz"."""
+        return " ".join(x for x in (self.particle, self.family) if x)
+
+
+@dataclass(frozen=True)
 class Author:
     name: str
     orcid: str = ""  # 0000-0002-1825-0097 (checksum verified), or ""
+    # The parts a CITATION.cff gave (kept as they were), else None: split from ``name`` (``parts``).
+    given_parts: NameParts | None = None
 
     @property
     def orcid_url(self) -> str:
         return f"https://orcid.org/{self.orcid}" if self.orcid else ""
 
     @property
+    def parts(self) -> NameParts:
+        """The name's parts: as a CITATION.cff gave them, else split from ``name`` as BibTeX splits a name.
+
+        "Given Family", the lower-case words between the first and the last word the particle ("Maria de la
+        Cruz", "Ludwig van Beethoven", "Jean de La Fontaine"); "Family, Given" and "Family, Suffix, Given" ("de la
+        Cruz, Maria", "King, Jr., Martin Luther"), the family part's leading lower-case words the particle. One
+        word is not split."""
+        if self.given_parts is not None:
+            return self.given_parts
+        pieces = [piece.strip() for piece in self.name.split(",")]
+        if len(pieces) in (2, 3) and all(pieces):
+            particle, family = _particle_and_family(pieces[0].split())
+            suffix = pieces[1] if len(pieces) == 3 else ""
+            return NameParts(given=pieces[-1], particle=particle, family=family, suffix=suffix)
+        words = self.name.split()
+        if len(words) < 2 or "," in self.name:
+            return NameParts()
+        # The particle runs from the first lower-case word after the first word to the last one before the last
+        # word: "Jean de La Fontaine" is Jean, de, La Fontaine.
+        lower = [i for i in range(1, len(words) - 1) if _is_particle(words[i])]
+        if not lower:
+            return NameParts(given=" ".join(words[:-1]), family=words[-1])
+        return NameParts(
+            given=" ".join(words[: lower[0]]),
+            particle=" ".join(words[lower[0] : lower[-1] + 1]),
+            family=" ".join(words[lower[-1] + 1 :]),
+        )
+
+    @property
     def family_given(self) -> tuple[str, str]:
-        """(family names, given names): the last word is the family name unless the name has a comma."""
-        if "," in self.name:
-            family, _, given = self.name.partition(",")
-            return family.strip(), given.strip()
-        given, _, family = self.name.rpartition(" ")
-        return family, given
+        """(family names with their particle, given names); ("", "") for a name that is not split."""
+        parts = self.parts
+        return (parts.family_with_particle, parts.given) if parts.family else ("", "")
+
+
+def _is_particle(word: str) -> bool:
+    """A word of a name's particle: it starts lower case ("van", "de", "d'", "von", "da")."""
+    return word[:1].islower()
+
+
+def _particle_and_family(words: list[str]) -> tuple[str, str]:
+    """A "Family, Given" name's family part: its leading lower-case words are the particle, the rest the family
+    name (all of it when every word is lower case: "bell hooks" is a name, not a particle)."""
+    start = 0
+    while start < len(words) - 1 and _is_particle(words[start]):
+        start += 1
+    return " ".join(words[:start]), " ".join(words[start:])
 
 
 @dataclass(frozen=True)
@@ -179,17 +237,19 @@ def from_cff(path: Path) -> ArtifactMeta:
     for entry in data.get("authors") or []:
         if not isinstance(entry, dict):
             raise MetadataError(f"{where}authors: each author is a mapping")
-        name = text_of(entry.get("name"), "authors.name") or " ".join(
-            x
-            for x in (
-                text_of(entry.get("given-names"), "authors.given-names"),
-                text_of(entry.get("family-names"), "authors.family-names"),
-            )
-            if x
+        parts = NameParts(
+            given=text_of(entry.get("given-names"), "authors.given-names"),
+            particle=text_of(entry.get("name-particle"), "authors.name-particle"),
+            family=text_of(entry.get("family-names"), "authors.family-names"),
+            suffix=text_of(entry.get("name-suffix"), "authors.name-suffix"),
         )
+        whole = " ".join(x for x in (parts.given, parts.particle, parts.family) if x)
+        whole += f", {parts.suffix}" if whole and parts.suffix else ""
+        name = text_of(entry.get("name"), "authors.name") or whole
         orcid = parse_orcid(str(entry["orcid"])) if entry.get("orcid") else ""
         if name:
-            authors.append(Author(name, orcid))
+            # A person the file names by parts keeps them as given (a particle is not guessed back from them).
+            authors.append(Author(name, orcid, parts if parts.family and name == whole else None))
     preferred = data.get("preferred-citation")
     doi = preferred.get("doi") if isinstance(preferred, dict) and preferred.get("doi") else data.get("doi")
     license_ = data.get("license")

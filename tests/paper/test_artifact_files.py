@@ -3,6 +3,7 @@ as written, and a stranger's values stay values in every sink."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -221,3 +222,37 @@ def test_an_interrupted_artifact_step_leaves_a_bundle_readers_refuse_and_the_nex
     assert "(being graded)" not in (bundle.root / "REPRODUCING.md").read_text()
     assert made.grade in (bundle.root / "REPRODUCING.md").read_text()
     assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
+
+
+def test_a_name_particle_and_a_suffix_are_kept_apart_in_citation_cff(tmp_path: Path) -> None:
+    """ "Maria de la Cruz" was family-names Cruz, given-names "Maria de la": the particle belongs to neither
+    (CFF's name-particle); a CITATION.cff's own parts come back as they were written."""
+    import jsonschema
+    import yaml
+
+    from envsnap.paper.citation import cff, zenodo
+    from envsnap.paper.metadata import from_cff
+
+    meta = ArtifactMeta(
+        title="T",
+        authors=(Author("Maria de la Cruz"), Author("King, Jr., Martin Luther"), Author("Jean de La Fontaine")),
+        license="MIT",
+    )
+    lock = sample_lock()
+    written = yaml.safe_load(cff(meta, lock))
+    assert written["authors"] == [
+        {"family-names": "Cruz", "given-names": "Maria", "name-particle": "de la"},
+        {"family-names": "King", "given-names": "Martin Luther", "name-suffix": "Jr."},
+        {"family-names": "La Fontaine", "given-names": "Jean", "name-particle": "de"},
+    ]
+    schema = (Path(__file__).parent / "fixtures" / "cff-1.2.0.schema.json").read_text()
+    jsonschema.validate(written, json.loads(schema))
+    # Zenodo's "Family, Given" keeps the particle with the family name.
+    creators = zenodo(meta, lock)["creators"]
+    assert [c["name"] for c in creators] == ["de la Cruz, Maria", "King, Martin Luther", "de La Fontaine, Jean"]
+    # Read back from the file, each author keeps the parts the file gave.
+    path = tmp_path / "CITATION.cff"
+    path.write_text(cff(meta, lock), encoding="utf-8")
+    back = from_cff(path)
+    assert [a.parts for a in back.authors] == [a.parts for a in meta.authors]
+    assert yaml.safe_load(cff(back, lock))["authors"] == written["authors"]
