@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         meta = resolve(from_args(args.title, args.author, args.license, args.doi), project)
         require_complete(meta)
         for record in args.run:
-            check_run(Path(record))
+            check_run(Path(record), lock)
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(

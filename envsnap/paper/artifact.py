@@ -107,9 +107,12 @@ def _code(lock: Snapshot, project: Path | None, notes: list[str]) -> CodeIdentit
         return None
 
 
-def check_run(path: Path) -> tuple[Any, str]:
+def check_run(path: Path, lock: Snapshot | None = None) -> tuple[Any, str]:
     """A ``--run`` record, loaded (bounded, validated, seal checked: untrusted input) and its name in ``runs/``;
-    called before anything is fetched, so a bad record is exit 2 with nothing made."""
+    called before anything is fetched, so a bad record is exit 2 with nothing made. With ``lock`` (the lock being
+    bundled), a record of a run that used another lock is refused too: the bundle's ``rerun`` of it would say
+    "environment: differs" to every reader, and the audit fails it (``run-recorded``)."""
+    from .. import lockfile
     from ..runs import record as run_record
 
     if not path.is_file():
@@ -121,6 +124,16 @@ def check_run(path: Path) -> tuple[Any, str]:
             f"--run {grammar.shown(path.name)}: a bundle holds plain file names (no hidden or "
             "control characters): rename the record"
         )
+    used = rec.environment.lock_digest
+    if lock is not None and used:
+        digest = lock.envsnap.content_digest or lockfile.seal(lock).envsnap.content_digest
+        # The bundle's lock names this lock as the one it was made from (and what this lock was made from).
+        if used not in (digest, lock.envsnap.made_from):
+            raise MetadataError(
+                f"--run {grammar.shown(path.name)}: the run used another lock ({used[:19]}...) than this one "
+                f"({digest[:19]}...): record the run with this lock (envsnap run --lock LOCK), or bundle the lock "
+                "it used"
+            )
     return rec, name
 
 

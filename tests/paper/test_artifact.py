@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from envsnap import lockfile
 from envsnap.paper import audit as auditing
 from envsnap.paper.metadata import MetadataError, parse_author, parse_doi, parse_license, parse_orcid
 
@@ -396,6 +397,22 @@ def test_a_bad_run_record_is_exit_2_before_anything_is_fetched(
         bad,
     )
     assert result.code == 2 and "Traceback" not in result.err and not (tmp_path / "b").exists()
+
+
+def test_a_run_record_of_another_lock_is_exit_2_before_anything_is_fetched(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The run used pinned.lock: bundling bare.lock with it was taken without a word, and the artifact's
+    ``rerun`` then said "environment: differs" to every reader (the audit failed it). The bundle's own lock,
+    made from pinned.lock, still takes it."""
+    args = ("--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--run", stages.run)
+    result = cli("bundle", stages.bare, "-o", tmp_path / "b", *args)
+    assert result.code == 2 and "Traceback" not in result.err and not (tmp_path / "b").exists()
+    assert "the run used another lock" in result.err and "envsnap run --lock LOCK" in result.err
+    from envsnap.paper.artifact import check_run
+
+    assert check_run(stages.run, lockfile.load(stages.bundle / "envsnap.lock"))[1] == stages.run.name
+    assert check_run(stages.run, lockfile.load(stages.pinned))[1] == stages.run.name
 
 
 def test_a_runs_command_is_described_with_its_words_kept_apart_and_escapes_shown() -> None:
