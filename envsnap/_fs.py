@@ -47,6 +47,22 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o
         os.replace(tmp, target)
 
 
+def fresh_dir(parent: str | os.PathLike[str], prefix: str) -> Path:
+    """A new folder ``prefix`` + random letters in ``parent``, as ``tempfile.mkdtemp`` makes one but with the
+    permissions ``mkdir`` gives (the user's umask, not 0700): a folder made here to be moved into place (a build
+    context, a bundle's ``tool/``) is one the user and their group read like any other they made."""
+    import secrets
+
+    for _ in range(100):
+        path = Path(parent) / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            os.mkdir(path, 0o777)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "no unused folder name", str(Path(parent) / prefix))
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 

@@ -44,7 +44,7 @@ from typing import IO, TYPE_CHECKING
 
 from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
 from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir, make_cache_dir
-from .._fs import atomic_write_text, join_base_name, join_relative
+from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
 from .._privacy import scrub_snapshot
@@ -507,7 +507,7 @@ def extract(
     if dest.exists() and any(dest.iterdir()):
         raise BundleError(f"{dest}: exists and is not empty")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    staging = fresh_dir(dest.parent, f".{dest.name}.")
     try:
         digests = safe_unpack(archive_path, staging, limits=limits, progress=progress)
         entries = list(staging.iterdir())
@@ -892,8 +892,10 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
 
     given = lock
 
-    for sub in (WHEELS, CONDA, IMAGES):
-        (root / sub).mkdir(exist_ok=True)
+    (root / WHEELS).mkdir(exist_ok=True)
+    for sub in (CONDA, IMAGES):  # made by what fills them; an empty one an earlier envsnap made goes
+        with contextlib.suppress(OSError):
+            (root / sub).rmdir()
     previous = _previous_lock(root)
     config = opts.config or read_pip_config()
     moved = project_drift(lock, opts)

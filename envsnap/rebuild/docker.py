@@ -15,7 +15,6 @@ import hashlib
 import os
 import platform as _platform
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import grammar, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._fetchpolicy import FetchRefusedError
+from .._fs import fresh_dir
 from .._version import __version__
 from ..artifacts import debs as deb_files
 from ..artifacts.bundle import IMAGES, Bundle, check_made_from, describe_bundle, sha256_file
@@ -414,7 +414,7 @@ def _fresh_context(dest: Path) -> Iterator[Path]:
     """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails."""
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        work = fresh_dir(dest.parent, f".{dest.name}.")
     except OSError as exc:
         raise BadOptionError(f"--dest {dest}: cannot create the build context ({exc.strerror or exc})") from None
     try:
@@ -567,7 +567,7 @@ def bundle_tool_wheels(
     say = progress or (lambda _line: None)
     spec = _bundle_spec(lock, base_image)[2]
     folder = Path(bundle_root) / TOOL
-    work = Path(tempfile.mkdtemp(prefix=".tool.", dir=bundle_root))
+    work = fresh_dir(bundle_root, ".tool.")
     try:
         tool_wheels(work, spec, None, offline=offline, progress=say)
         if folder.exists():

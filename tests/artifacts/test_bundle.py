@@ -418,3 +418,22 @@ def test_a_file_is_hashed_as_hashlib_hashes_its_bytes(tmp_path: Path) -> None:
         path = tmp_path / f"f{length}"
         path.write_bytes(data)
         assert bundle.sha256_file(path) == hashlib.sha256(data).hexdigest(), length
+
+
+def test_a_bundle_unpacked_from_an_archive_without_a_top_folder_is_readable_by_others(tmp_path: Path) -> None:
+    """An archive of envsnap 0.1 holds its files at the top level: the unpacked bundle was the 0700 staging
+    folder itself."""
+    import os
+
+    _bundle(tmp_path / "b")
+    flat = tmp_path / "flat.tar.gz"
+    with tarfile.open(flat, "w:gz") as tar:
+        for path in sorted((tmp_path / "b").rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(tmp_path / "b")), recursive=False)
+    old = os.umask(0o022)
+    try:
+        bundle = extract(flat, tmp_path / "out")
+    finally:
+        os.umask(old)
+    bundle.verify_sums()
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755

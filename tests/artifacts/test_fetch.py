@@ -374,3 +374,33 @@ def test_a_refused_connection_is_said_as_urllib_said_it(tmp_path: Path) -> None:
     with pytest.raises(PinError) as caught:
         Fetcher().download(f"http://127.0.0.1:{port}/x.whl", tmp_path / "x.whl")
     assert str(caught.value) == f"http://127.0.0.1:{port}/x.whl: cannot download ([Errno 111] Connection refused)"
+
+
+def test_a_bundle_holds_only_the_folders_it_fills(tmp_path: Path) -> None:
+    """A pip-only bundle had empty ``conda/`` and ``images/`` folders, which the README describes as holding conda
+    packages and saved images; an empty one an earlier run left is removed, a filled one kept."""
+    lock = _cached_lock(tmp_path, 2)
+    root = tmp_path / "bundle"
+    make_bundle(lock, root, BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig()))
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["wheels"]
+    (root / "conda").mkdir()
+    (root / "images").mkdir()
+    (root / "images" / "base.json").write_text("{}")
+    make_bundle(lock, root, BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig()))
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["images", "wheels"]
+
+
+def test_a_folder_made_to_be_moved_into_place_has_the_umasks_permissions(tmp_path: Path) -> None:
+    """A bundle's ``tool/`` (and a docker build context, an unpacked bundle) was made by mkdtemp, 0700: the
+    user's group could not read what the user shared."""
+    import os
+
+    from envsnap._fs import fresh_dir
+
+    old = os.umask(0o022)
+    try:
+        made = fresh_dir(tmp_path, ".tool.")
+        other = fresh_dir(tmp_path, ".tool.")
+    finally:
+        os.umask(old)
+    assert made.stat().st_mode & 0o777 == 0o755 and made.name.startswith(".tool.") and made != other

@@ -97,6 +97,19 @@ def _no_tag(client: Any, tag: str) -> None:
         client.images.get(tag)
 
 
+def test_the_bundles_own_folders_are_readable_by_others(bundle: Path) -> None:
+    """``tool/`` was made by mkdtemp and moved into place as it was: 0700, while the rest of the bundle a user
+    shares with a group or deposits is readable."""
+    for folder in ("tool", "images", "wheels"):
+        assert (bundle / folder).stat().st_mode & 0o055 == 0o055 & ~_umask(), folder
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle: Path, tmp_path: Path) -> None:
     tag = "envsnap-test/roundtrip:1"
     # --with-base-image stored the base and envsnap's own wheels: the rebuild can be --offline.
