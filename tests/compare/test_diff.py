@@ -393,3 +393,19 @@ def test_a_change_made_without_init_is_the_change_init_makes(
     assert made == expected and hash(made) == hash(expected) and vars(made) == vars(expected)
     assert made.to_dict() == expected.to_dict() and repr(made) == repr(expected)
     assert d._change(*head) == d.Change(*head)
+
+
+def test_the_report_is_ordered_by_weight_then_area_then_subject() -> None:
+    """Two stable sorts (area and subject, then weight descending) give the one order the report promises."""
+    import random
+
+    from envsnap.compare.diff import _change, _report
+
+    rng = random.Random(7)
+    changes = [
+        _change(rng.choice("abc"), rng.choice("xyz") + str(i % 3), "changed", "patch", weight=rng.choice((1, 5, 20)))
+        for i in range(300)
+    ]
+    lock = sample_lock()
+    ordered = _report(lock, lock, list(changes)).changes
+    assert list(ordered) == sorted(changes, key=lambda c: (-c.weight, c.area, c.subject))
