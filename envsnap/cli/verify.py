@@ -166,9 +166,15 @@ def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
     causes = f"; {len(follow)} of the differences follow from {follow[0].cause}" if follow else ""
     warnings = f"{len(report.by_severity(WARNING))} warnings{causes}"
     # A conda environment without Python has no Python layer: its verdict is the environment's (conda, host).
-    summary = (
-        f"the Python layer {what} the lock ({report.packages_checked} packages checked, {warnings})"
-        if python_layer
-        else f"the environment (no Python layer) {what} the lock ({warnings})"
-    )
+    # What differs is named by its layer: a conda record missing is not the Python layer's mismatch.
+    layers = {"conda" if d.area == "conda" else "Python" for d in report.by_severity(MISMATCH)}
+    checked = f"{report.packages_checked} packages checked, {warnings}"
+    if layers == {"conda", "Python"}:
+        summary = f"the Python and conda layers do not match the lock ({checked})"
+    elif layers == {"conda"} and python_layer:
+        summary = f"the conda layer {what} the lock (the Python layer matches: {checked})"
+    elif python_layer:
+        summary = f"the Python layer {what} the lock ({checked})"
+    else:
+        summary = f"the environment (no Python layer) {what} the lock ({warnings})"
     _output.say(verdict, f": {summary}", err=False)

@@ -151,6 +151,10 @@ def _lock_field(d: Difference) -> str:
         return f"platform.{d.what}"
     if d.area == "gpu":
         return "nvidia" if d.subject == "nvidia" else "hardware"
+    if d.area == "python" and d.what == "extra":
+        # A distribution installed that a lock without its Python packages (an import of a conda explicit file)
+        # cannot list: the lock says nothing of it, which is no drift.
+        return "python.packages"
     return d.area if d.area in ("cuda", "system", "hardware") else ""
 
 

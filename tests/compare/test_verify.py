@@ -490,6 +490,45 @@ def test_a_conda_environment_without_python_is_reported_as_the_environment(capsy
     assert "identical: the environment (no Python layer) matches the lock (0 warnings)" in capsys.readouterr().out
 
 
+def test_a_conda_record_missing_is_the_conda_layers_mismatch_in_the_verdict(capsys: Any) -> None:
+    """A conda record removed read "DIFFERENT: the Python layer does not match the lock (3 packages checked ...)"
+    while every Python package matched."""
+    from envsnap.cli.verify import print_report
+    from envsnap.compare.verify import Difference, VerifyReport
+
+    conda = Difference(area="conda", subject="hello-tool", what="missing", expected="1.0.0", severity=MISMATCH)
+    python = Difference(MISMATCH, "python", "six", "version", expected="1.16.0", actual="1.17.0")
+    report = VerifyReport(lock="sha256:" + "0" * 64, target="/p", packages_checked=3, differences=(conda,))
+    print_report(report)
+    out = capsys.readouterr().out
+    assert "DIFFERENT: the conda layer does not match the lock (the Python layer matches: 3 packages checked" in out
+    print_report(dataclasses.replace(report, differences=(conda, python)))
+    assert "DIFFERENT: the Python and conda layers do not match the lock" in capsys.readouterr().out
+
+
+def test_a_lock_that_does_not_record_python_packages_finds_none_extra() -> None:
+    """A lock imported from a conda explicit file records no Python package (``python.packages`` unknown): each
+    pip package of the environment read "installed, not in the lock", a mismatch, and verify exit 3, where diff
+    calls the same package unknown."""
+    from envsnap.compare.verify import compare
+    from envsnap.model import Meta, PythonEnv, PythonPackage
+
+    installed = PythonPackage(name="six", version="1.16.0", record_digest="sha256:" + "1" * 64)
+    actual = sample_lock(python=sample_python(packages=(installed,)))
+    imported = dataclasses.replace(
+        actual,
+        envsnap=Meta(origin="conda-explicit", unknown=("python.packages",)),
+        python=PythonEnv(version=actual.python.version, packages=()),
+    )
+    report = compare(imported, actual)
+    assert report.identical
+    assert [(d.severity, d.subject, d.what) for d in report.differences if d.area == "python"] == [
+        (INFO, "six", "extra")
+    ]
+    recorded = dataclasses.replace(imported, envsnap=Meta())  # a lock that records them, and has none: a mismatch
+    assert not compare(recorded, actual).identical
+
+
 def test_verify_reads_no_git_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """verify compares no project state, so its capture runs none of the git subprocesses (status, diff, remote)
     a capture runs in a work tree (issue 19: work once)."""
