@@ -480,7 +480,7 @@ def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:
     """A change whose one side is a field that lock cannot know (an import's ``envsnap.unknown``)."""
     path = _lock_path(change)
     for lock, label, value in ((a, "A", change.old), (b, "B", change.new)):
-        if not _knows(lock, path) or _left_blank(change, lock, value):
+        if not _knows(lock, path) or _left_blank(change, lock, value) or _conda_managed_there(change, lock, value):
             origin = lock.envsnap.origin or "another format"
             return dataclasses.replace(
                 change,
@@ -490,6 +490,20 @@ def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:
                 note=f"{label} does not record it (imported from {origin})",
             )
     return change
+
+
+def _conda_managed_there(change: Change, lock: Snapshot, value: str) -> bool:
+    """A Python package one lock lists and an imported one does not, where that import has the conda package of
+    its name: a conda-lock.yml lists a conda package's Python distribution only as the conda package, so it was
+    read as removed (or added) after an export and import, while the conda layer was the same."""
+    if change.area != "python" or value or not lock.envsnap.origin or lock.conda is None:
+        return False
+    return any(_canonical(p.name) == change.subject for p in lock.conda.packages)
+
+
+def _canonical(name: str) -> str:
+    """PEP 503's normal form of a name (a conda package's is compared with a Python distribution's)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _left_blank(change: Change, lock: Snapshot, value: str) -> bool:

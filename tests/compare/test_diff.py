@@ -409,3 +409,31 @@ def test_the_report_is_ordered_by_weight_then_area_then_subject() -> None:
     lock = sample_lock()
     ordered = _report(lock, lock, list(changes)).changes
     assert list(ordered) == sorted(changes, key=lambda c: (-c.weight, c.area, c.subject))
+
+
+def test_a_conda_packages_python_distribution_an_import_lists_as_the_conda_package_is_unknown() -> None:
+    """After ``export -f conda-lock`` and ``import``, tinyutil (a conda package's Python distribution) read
+    "removed": a conda-lock.yml lists it as the conda package only, which both locks have. A Python package the
+    import does not list and whose conda package it lacks too is still removed."""
+    from envsnap.model import Conda, CondaPackage, Meta, PythonPackage
+
+    tiny = CondaPackage("tinyutil", "0.3.0", "py_0", channel="file:///c", subdir="noarch")
+    captured = sample_lock(
+        conda=Conda(subdir="linux-64", packages=(tiny,)),
+        python=sample_python(
+            packages=(
+                PythonPackage(name="tinyutil", version="0.3.0", conda_managed=True),
+                PythonPackage(name="six", version="1.16.0"),
+            )
+        ),
+    )
+    imported = dataclasses.replace(
+        captured,
+        envsnap=Meta(origin="conda-lock"),
+        python=dataclasses.replace(captured.python, packages=()),
+    )
+    changes = {c.subject: c for c in diff(captured, imported).changes if c.area == "python"}
+    assert changes["tinyutil"].change == "unknown" and "B does not record it" in changes["tinyutil"].note
+    assert changes["six"].change == "removed"
+    back = {c.subject: c.change for c in diff(imported, captured).changes if c.area == "python"}
+    assert back == {"tinyutil": "unknown", "six": "added"}
