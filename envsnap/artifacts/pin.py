@@ -1056,7 +1056,9 @@ class Pinner:
         url, algo_hash = pkg.source.url, pkg.source.archive_hash
         algo, _, value = algo_hash.partition("=")
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-        if url.startswith(("http://", "https://")) and algo == "sha256" and value:
+        # A local archive (``pip install ./x.whl``: a file: URL) is read as any of the lock's URLs is, once the
+        # fetch policy allows it (``--allow-url 'file:///srv/wheels/*'``), and proven by the sha256 pip recorded.
+        if url.startswith(("http://", "https://", "file:")) and algo == "sha256" and value:
             file = IndexFile(filename=filename, url=url, sha256=value, index="")
             if filename.endswith(".whl"):
                 return self._prove(pkg, file)

@@ -549,3 +549,28 @@ def test_a_find_links_folder_an_import_recorded_is_read_as_a_folder(tmp_path: Pa
         assert outcome.status == "pinned", outcome.reason
         art = result.snapshot.python.packages[0].artifact
         assert art is not None and (art.filename, art.sha256, art.index) == (wheel.name, digest, links)
+
+
+def test_a_local_archive_pip_installed_is_pinned_once_its_folder_is_allowed(tmp_path: Path) -> None:
+    """``pip install ./tinypkg-1.0-py3-none-any.whl`` records a file: URL and the wheel's sha256: pin said "no
+    reachable URL and sha256" even with ``--allow-url`` for that folder. Allowed, the file is read and proven;
+    refused, the reason names the option; a file changed since the install is not taken."""
+    import dataclasses
+
+    wheel = make_wheel(tmp_path / "wheels", "tinypkg", "1.0")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pkg = dataclasses.replace(
+        package_for(wheel, "tinypkg", "1.0"),
+        source=Source(kind="archive", url=wheel.as_uri(), archive_hash=f"sha256={digest}"),
+    )
+    empty = IndexConfig(index_url=pep503_index(tmp_path / "empty", []))
+    (refused,) = pin(lock_of(pkg), empty, cache_dir=tmp_path / "c1").outcomes
+    assert refused.status == "unpinned" and "--allow-url" in refused.reason, refused.reason
+    allow = ((tmp_path / "wheels").as_uri() + "/*",)
+    result = pin(lock_of(pkg), empty, cache_dir=tmp_path / "c2", allow_urls=allow)
+    assert [o.status for o in result.outcomes] == ["pinned"], result.outcomes
+    art = result.snapshot.python.packages[0].artifact
+    assert art is not None and (art.filename, art.sha256, art.url) == (wheel.name, digest, wheel.as_uri())
+    make_wheel(tmp_path / "wheels", "tinypkg", "1.0", body="VALUE = 2\n")  # the file changed since the install
+    (changed,) = pin(lock_of(pkg), empty, cache_dir=tmp_path / "c3", allow_urls=allow).outcomes
+    assert changed.status == "unpinned"
