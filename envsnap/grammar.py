@@ -91,10 +91,15 @@ def _version() -> tuple[type[Version], type[InvalidVersion]]:
 
 
 def is_pep440(text: str) -> bool:
+    """A PEP 440 version of at most ``MAX_NAME`` characters. PEP 440 sets no length, but a version is compared
+    as numbers everywhere: a release number of 4,301 digits is past what ``int()`` converts, and ended every
+    command that read such a lock in a traceback."""
+    if len(text) > MAX_NAME:
+        return False
     version, invalid = _version()
     try:
         version(text)
-    except invalid:
+    except (invalid, ValueError):
         return False
     return not has_control(text) and text == text.strip()
 

@@ -83,3 +83,25 @@ def test_a_column_of_digests_is_taken_as_each_value_is(values: list[str]) -> Non
         # the columns of a real lock, where the verdict is True
         plain = [("sha256:" if predicate is not grammar.is_sha256_hex else "") + "ab" * 32 for _ in values]
         assert column(plain) is True
+
+
+def test_a_version_too_long_to_compare_is_refused_not_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A package version of 4,301 digits passed the grammar (PEP 440 sets no length) and ended check, show,
+    verify and fleet in a traceback: packaging's Version converts it with int(), past Python's digit limit."""
+    from testutil import sample_lock, sample_python
+
+    from envsnap import lockfile
+    from envsnap.cli import main
+    from envsnap.errors import LockfileError
+    from envsnap.model import PythonPackage
+
+    assert not grammar.is_version("1" * 4301) and not grammar.is_pep440("1" * 4301)
+    assert not grammar.is_version("1." + "2" * 300) and grammar.is_version("1." + "2" * 200)
+    locked = sample_lock(python=sample_python(packages=(PythonPackage(name="six", version="1.16.0"),)))
+    text = lockfile.dumps(locked).replace('version = "1.16.0"', 'version = "' + "1" * 4301 + '"', 1)
+    assert "1" * 4301 in text
+    with __import__("pytest").raises(LockfileError, match="at most 255 characters"):
+        lockfile.loads(text, check_digest=False)
+    lock = tmp_path / "v.lock"
+    lock.write_text(text)
+    assert main(["show", str(lock)]) == 2
