@@ -12,7 +12,7 @@ import pytest
 
 from envsnap import lockfile
 from envsnap.artifacts.bundle import Bundle, extract, read_sums, requirements_text, write_archive
-from envsnap.errors import BundleError
+from envsnap.errors import BadBundleError, BundleError
 from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 
 
@@ -437,3 +437,37 @@ def test_a_bundle_unpacked_from_an_archive_without_a_top_folder_is_readable_by_o
         os.umask(old)
     bundle.verify_sums()
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_member_a_thousand_folders_deep_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """``bund/a/a/.../x`` of 1,000 parts made the folders' creation recurse past Python's limit: every command
+    that read the archive ended in a 7,000-line traceback."""
+    deep = _tar(tmp_path / "deep.tar.gz", _member("/".join(["a"] * 1000) + "/x"))
+    with pytest.raises(BadBundleError, match="more than 128 folders deep") as exc:
+        extract(deep, tmp_path / "out")
+    assert "\n" not in str(exc.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    shallow = _tar(tmp_path / "ok.tar.gz", _member("/".join(["a"] * 100) + "/x"))
+    with pytest.raises(BadBundleError, match=r"no envsnap\.lock"):  # unpacked whole: no bundle, but not too deep
+        extract(shallow, tmp_path / "out2")
+
+
+def test_an_extended_header_larger_than_any_bundle_needs_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """A pax header of 1.5 GiB compresses to 2 MB and tarfile reads it whole before the member it describes: 4.7
+    GB of memory past every limit on the members. One larger than 1 MiB is refused unread; so is a GNU long
+    name that large."""
+    import gzip
+
+    from envsnap.artifacts import bundle as bundle_mod
+
+    for kind in (tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME):
+        header = tarfile.TarInfo("././@PaxHeader" if kind == tarfile.XHDTYPE else "././@LongLink")
+        header.type = kind
+        header.size = bundle_mod.MAX_EXTENDED_HEADER + 512
+        raw = header.tobuf(format=tarfile.USTAR_FORMAT if kind == tarfile.XHDTYPE else tarfile.GNU_FORMAT)
+        body = b"9" * header.size  # never read: refused at the header
+        path = tmp_path / f"bomb-{kind.decode()}.tar.gz"
+        path.write_bytes(gzip.compress(raw + body + b"\0" * 1024))
+        with pytest.raises(BadBundleError, match=r"an extended header of \d+ bytes") as exc:
+            extract(path, tmp_path / f"out-{kind.decode()}")
+        assert "\n" not in str(exc.value)
