@@ -145,8 +145,16 @@ def table(
     return out
 
 
-def print_table(value: Table, *, err: bool = False) -> None:
-    (stderr() if err else stdout()).print(value)
+def print_table(value: Table, *, err: bool = False, unfolded: bool = False) -> None:
+    """``value`` on the terminal's width; ``unfolded``: off a terminal, at the table's own width (no cell folded
+    to fit the 80 columns rich assumes for a pipe or a file)."""
+    console = stderr() if err else stdout()
+    if unfolded and not console.is_terminal:
+        natural = console.measure(value, options=console.options.update_width(1 << 16)).maximum
+        console.width = max(console.width, natural)  # print's own width is capped at the console's
+        console.print(value)
+        return
+    console.print(value)
 
 
 def write_lines(*messages: object, err: bool = True) -> None:

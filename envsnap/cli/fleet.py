@@ -53,7 +53,7 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
         "-w",
         "--nodelist",
         metavar="NODELIST",
-        default="",
+        default=None,
         help="these nodes, in Slurm's hostlist notation (node[1-4],gpu7)",
     )
     p.add_argument(
@@ -168,7 +168,10 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
 
     if args.nodes is not None and args.nodes < 1:
         raise UsageError(f"--nodes {args.nodes}: must be 1 or more")
-    return fleet.Selection(count=args.nodes or 0, nodelist=args.nodelist, partition=args.partition)
+    if args.nodelist is not None and not args.nodelist.strip():
+        # -w "$NODES" with $NODES empty: the whole default partition was checked instead of none.
+        raise UsageError(f"-w {args.nodelist!r}: not a Slurm node list (empty)")
+    return fleet.Selection(count=args.nodes or 0, nodelist=args.nodelist or "", partition=args.partition)
 
 
 @contextlib.contextmanager
@@ -263,7 +266,9 @@ def matrix(report: FleetReport) -> _output.Table:
 
 
 def print_report(report: FleetReport) -> None:
-    _output.print_table(matrix(report))
+    # Off a terminal (a pipe, a job's log) at its own width: folded to 80 columns, a node list and a digest were
+    # cut mid-word over several lines.
+    _output.print_table(matrix(report), unfolded=True)
     for group in report.groups():
         r = group.result
         if r.verdict == "compatible":

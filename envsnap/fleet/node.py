@@ -59,10 +59,21 @@ def facts(snapshot: Snapshot) -> dict[str, str]:
     }
 
 
-def python_layer_remedy(lock_path: str, name: str, expected: str) -> str:
-    if expected:
-        return f"install the locked {name}=={expected}, or rebuild the environment: envsnap rebuild {lock_path}"
-    return f"remove {name}, or rebuild the environment: envsnap rebuild {lock_path}"
+def python_layer_remedy(lock_path: str, name: str, expected: str, what: str = "version", version: str = "") -> str:
+    """What to do about one package's difference: install the locked version (another version, or missing),
+    remove it (not in the lock), or reinstall the locked file (the same version with other files, wheel tags or
+    source: ``name==sha256:...`` was offered for a RECORD digest, which is no requirement)."""
+    rebuild = f"or rebuild the environment: envsnap rebuild {lock_path}"
+    if what in ("version", "missing") and expected:
+        return f"install the locked {name}=={expected}, {rebuild}"
+    if what == "extra" or not expected:
+        return f"remove {name}, {rebuild}"
+    pinned = f"{name}=={version}" if version else name
+    return f"reinstall {pinned} from the locked file (the installed one has other {_KIND.get(what, what)}), {rebuild}"
+
+
+# What the same version differs in, as a remedy names it.
+_KIND = {"record_digest": "files", "files": "files", "wheel_tags": "wheel tags", "source": "source"}
 
 
 def answer(
@@ -75,6 +86,7 @@ def answer(
     from ..compare.verify import MISMATCH, ordered, package_differences
 
     locked = scrub_snapshot(lock)
+    versions = {p.name: p.version for p in locked.python.packages}
     mismatches = [d for d in ordered(package_differences(locked, host)) if d.severity == MISMATCH]
     verdict = report.verdict
     if mismatches:
@@ -99,7 +111,9 @@ def answer(
                     "expected": d.expected,
                     "actual": d.actual,
                     "description": d.describe(),
-                    "remedy": python_layer_remedy(lock_path, d.subject, d.expected),
+                    "remedy": python_layer_remedy(
+                        lock_path, d.subject, d.expected, d.what, versions.get(d.subject, "")
+                    ),
                 }
                 for d in mismatches[:MAX_DIFFERENCES]
             ],

@@ -18,7 +18,7 @@ from ..errors import EnvsnapError
 from ..grammar import MAX_TEXT, shown, strip_control
 from . import hostlist
 from .node import FACTS, NODE_FORMAT
-from .slurm import NodeRun, NodeState
+from .slurm import UNKNOWN_NODE, NodeRun, NodeState
 
 REPORT_FORMAT = 1
 NodeVerdict = Literal["compatible", "warnings", "incompatible", "unreachable", "invalid"]
@@ -149,6 +149,8 @@ class FleetReport:
 
 
 def unreachable(state: NodeState) -> NodeResult:
+    if state.state == UNKNOWN_NODE:
+        return NodeResult(state.name, "unreachable", reason="Slurm knows no node of this name")
     reason = f"Slurm reports the node {state.state}" + (f" ({state.reason})" if state.reason else "")
     return NodeResult(state.name, "unreachable", reason=reason)
 
@@ -236,9 +238,10 @@ def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeRes
     layer = _map(data.get("python_layer"), "python_layer")
     for item in _list(layer.get("differences"), "python_layer.differences"):
         d = _map(item, "python_layer.differences")
+        what = _WHAT.get(d.get("what", ""), "") if isinstance(d.get("what"), str) else ""
         failures.append(
             Problem(
-                f"Python package {_str(d, 'subject', 'difference')}",
+                f"Python package {_str(d, 'subject', 'difference')}{what}",
                 _str(d, "expected", "difference") or "(not in the lock)",
                 _str(d, "actual", "difference") or "(not installed)",
                 _str(d, "remedy", "difference"),
@@ -267,9 +270,21 @@ def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeRes
 def _list(value: Any, where: str) -> list[Any]:
     if value is None:
         return []
-    if not isinstance(value, list) or len(value) > MAX_FINDINGS:
+    if not isinstance(value, list):
         raise _BadAnswer(f"{where} is not a list")
+    if len(value) > MAX_FINDINGS:
+        raise _BadAnswer(f"{where} has more than {MAX_FINDINGS} entries")
     return value
+
+
+# A package's difference other than its version, as the report names it beside the package ("needs sha256:...,
+# found sha256:..." said nothing of what those digests are).
+_WHAT = {
+    "record_digest": " files (RECORD digest)",
+    "files": " files on disk",
+    "wheel_tags": " wheel tags",
+    "source": " source",
+}
 
 
 def build(

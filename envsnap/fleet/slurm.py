@@ -26,6 +26,9 @@ NODE_OUTPUT_LIMIT = 8 << 20  # bytes one node may print: an answer is a few KB, 
 _UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot")
 
 
+UNKNOWN_NODE = "unknown to Slurm"  # the state of a named node Slurm does not know
+
+
 @dataclass(frozen=True)
 class Selection:
     """Which nodes: a count (``--nodes``), a hostlist (``-w``), a partition (``-p``), or the default partition."""
@@ -117,7 +120,7 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
     if selection.nodelist:
         names = expand(selection.nodelist, env)
         known = {s.name: s for s in node_states(env, partition=selection.partition, names=names)}
-        return [known.get(n, NodeState(n, "unknown to Slurm")) for n in names]
+        return [known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names]
     states = node_states(env, partition=selection.partition)
     if not states:
         where = f"partition {shown(selection.partition)}" if selection.partition else "the default partition"

@@ -347,6 +347,8 @@ def test_without_slurm_fleet_check_is_one_line_and_exit_4(
         ["--timeout", "nan", "-w", "n1"],
         ["--timeout", "inf", "-w", "n1"],
         ["-w", "n1", "--nodes", "2"],
+        ["-w", ""],  # -w "$NODES" with $NODES empty checked the whole default partition
+        ["-w", "  "],
     ],
 )
 def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: list[str]) -> None:
@@ -634,3 +636,57 @@ def test_a_node_starts_its_environments_probe_before_it_loads_the_lock(
     order.clear()
     assert cli("fleet", "prolog").code == 0
     assert order == ["probe", "lock"]
+
+
+def test_a_package_of_the_locked_version_with_other_files_is_named_so_with_a_remedy_that_installs() -> None:
+    """A RECORD digest that differs read "needs sha256:..., found sha256:..." with the remedy "install the locked
+    six==sha256:...", which is no requirement."""
+    from envsnap.fleet.node import python_layer_remedy
+
+    remedy = python_layer_remedy("app.lock", "six", "sha256:" + "b" * 64, "record_digest", "1.16.0")
+    assert remedy.startswith("reinstall six==1.16.0 from the locked file (the installed one has other files)")
+    assert "sha256" not in remedy and remedy.endswith("envsnap rebuild app.lock")
+    for what in ("version", "missing"):
+        assert python_layer_remedy("app.lock", "six", "1.16.0", what, "1.16.0").startswith("install the locked six==")
+    assert python_layer_remedy("app.lock", "six", "", "extra").startswith("remove six")
+    difference = {
+        "subject": "six",
+        "what": "record_digest",
+        "expected": "sha256:" + "b" * 64,
+        "actual": "sha256:" + "1" * 64,
+        "description": "six: record_digest",
+        "remedy": remedy,
+    }
+    layer = {"identical": False, "digest": "sha256:00", "packages_checked": 1, "mismatches": 1}
+    answer = _answer(verdict="incompatible", python_layer={**layer, "differences": [difference]})
+    result = from_run(_run(json.dumps(answer)), lock_digest="sha256:ab", timeout=5)
+    (problem,) = result.failures
+    assert problem.component == "Python package six files (RECORD digest)"
+
+
+def test_a_node_slurm_does_not_know_and_an_answer_too_long_are_said_plainly() -> None:
+    from envsnap.fleet.report import MAX_FINDINGS, unreachable
+    from envsnap.fleet.slurm import UNKNOWN_NODE
+
+    assert unreachable(NodeState("nodeX", UNKNOWN_NODE)).reason == "Slurm knows no node of this name"
+    assert unreachable(NodeState("n1", "drained", reason="maint")).reason == "Slurm reports the node drained (maint)"
+    difference = {"subject": "p", "what": "extra", "expected": "", "actual": "1", "description": "d", "remedy": "r"}
+    many = {"identical": False, "digest": "sha256:00", "packages_checked": 1, "mismatches": MAX_FINDINGS + 1}
+    answer = _answer(python_layer={**many, "differences": [difference] * (MAX_FINDINGS + 1)})
+    result = from_run(_run(json.dumps(answer)), lock_digest="sha256:ab", timeout=5)
+    assert result.verdict == "invalid" and f"has more than {MAX_FINDINGS} entries" in result.reason, result
+
+
+def test_the_matrix_off_a_terminal_is_printed_at_its_own_width(capsys: pytest.CaptureFixture[str]) -> None:
+    """Piped or logged (rich assumes 80 columns), cells were folded mid-word: node[1-4] as "node", "[1-4", "]"."""
+    from envsnap.cli.fleet import print_report
+
+    facts = {**dict.fromkeys(FACTS, "x"), "python_layer": "sha256:315cbe80ebc7"}
+    report = FleetReport(
+        "/srv/locks/a-rather-long-name-for-the-lock.lock",
+        "d",
+        tuple(NodeResult(f"node{i}", "compatible", facts) for i in range(1, 5)),
+    )
+    print_report(report)
+    out = capsys.readouterr().out
+    assert "node[1-4]" in out and "compatible" in out and "sha256:315cbe80ebc7" in out, out
