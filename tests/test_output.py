@@ -25,7 +25,10 @@ def test_import_of_a_find_links_line_with_brackets_is_text(
     # '[/b]' is a closing tag to rich: read as markup, the warning naming this line was a MarkupError traceback
     # after the lock had been written.
     monkeypatch.chdir(tmp_path)
+    # (Beside a named index, a --find-links location is not recorded and the warning names it; alone it would be
+    # the artifacts' index.)
     (tmp_path / "requirements.txt").write_text(
+        "--index-url https://mirror.example/simple\n"
         f"--find-links https://example.org/a[/b]\nsix==1.16.0 --hash=sha256:{SHA}\n"
     )
     result = cli("import", "requirements.txt", "-o", "x.lock")
