@@ -121,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
         check_named_project(lock, project)
     meta = None
     if args.artifact:
+        # The RO-Crate names every package by its package URL: without the artifact extra that was found only
+        # after the wheels were fetched and the first artifact files written (exit 4 then, with files left).
+        import packageurl  # noqa: F401  (missing: exit 4 naming the extra, before anything is made)
+
         from ..paper.artifact import check_run, require_complete
         from ..paper.metadata import from_args, resolve
 

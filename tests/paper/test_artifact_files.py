@@ -256,3 +256,23 @@ def test_a_name_particle_and_a_suffix_are_kept_apart_in_citation_cff(tmp_path: P
     back = from_cff(path)
     assert [a.parts for a in back.authors] == [a.parts for a in meta.authors]
     assert yaml.safe_load(cff(back, lock))["authors"] == written["authors"]
+
+
+def test_bundle_artifact_without_its_extra_is_exit_4_before_anything_is_made(
+    tmp_path: Path,
+    cli,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Without ``envsnap-lock[artifact]`` (packageurl), ``bundle --artifact`` fetched every wheel and wrote
+    REPRODUCING.md, CITATION.cff and .zenodo.json into the bundle before exit 4: audit then graded them."""
+    import sys
+
+    lock = tmp_path / "env.lock"
+    lockfile.dump(sample_lock(), lock)
+    monkeypatch.setitem(sys.modules, "packageurl", None)  # as an install without the extra
+    result = cli(
+        "bundle", lock, "-o", tmp_path / "b", "--artifact", "--title", "T", "--author", "A", "--license", "MIT"
+    )
+    assert result.code == 4, result
+    assert "envsnap-lock[artifact]" in result.err and len(result.err.strip().splitlines()) == 1
+    assert not (tmp_path / "b").exists()
