@@ -101,6 +101,22 @@ def test_a_rebuild_python_that_is_not_an_interpreter_is_a_usage_error(tmp_path: 
     assert result.code == 2 and "not a working Python interpreter" in result.err and _one_line(result), result
 
 
+@pytest.mark.parametrize("target", ["venv", "conda", "docker"])
+def test_a_rebuild_dest_that_cannot_be_made_is_a_usage_error(tmp_path: Path, cli: Cli, target: str) -> None:
+    """``--dest /proc/nope`` read "compatibility check failed: disk space: 0 MiB free at /proc/nope", exit 3;
+    a file on the way to the destination is no folder either. Nothing is left where it was tried."""
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    (tmp_path / "file").write_text("mine")
+    for dest in ("/proc/envsnap-nope/env", tmp_path / "file" / "env", tmp_path / "file"):
+        for dry in ((), ("--dry-run",)):
+            result = cli("rebuild", lock, "--target", target, "--dest", dest, *dry)
+            assert result.code == 2 and "cannot create it" in result.err and _one_line(result), (dest, result)
+    assert (tmp_path / "file").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "file",
+        "l.lock",
+    ]
+
+
 def test_bundle_with_base_image_into_an_archive_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
     lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
     result = cli("bundle", lock, "-o", tmp_path / "b.tar.gz", "--with-base-image", "--offline")

@@ -101,6 +101,8 @@ def rebuild(
         )
         ahead.start()
     where = dest if dest is not None else rebuilder.default_dest
+    if dest is not None:
+        _creatable(Path(dest))
     early: EarlyWork | None = None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envsnap-target") as pool:
@@ -199,6 +201,24 @@ def rebuild(
             early.cancel()  # nothing left to do once taken up; otherwise stopped, and what it made removed
         if venv_ahead is not None:
             venv_ahead.cancel()  # nothing once the venv target took it; otherwise killed and removed
+
+
+def _creatable(dest: Path) -> None:
+    """``--dest`` can be made: a folder can be created in the nearest folder above it that exists (one is made
+    and removed at once). A destination under ``/proc`` or a read-only mount read "compatibility check failed:
+    disk space: 0 MiB free", exit 3, where a destination that cannot be made is bad input."""
+
+    above = dest.absolute()
+    while not above.exists() and above.parent != above:
+        above = above.parent
+    if above == dest.absolute() and above.is_dir():
+        return  # an existing folder: the target says whether it may be used (empty, or its own earlier one)
+    try:
+        if not above.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(above))
+        os.rmdir(tempfile.mkdtemp(prefix=".envsnap-dest-", dir=above))
+    except OSError as exc:
+        raise BadOptionError(f"--dest {dest}: cannot create it ({above}: {exc.strerror or exc})") from None
 
 
 def _started_for(probe: PendingProbe | None, python: str | None) -> PendingProbe | None:
