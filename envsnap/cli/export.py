@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from importlib import import_module
 
 from ..errors import ExportError
@@ -211,7 +212,9 @@ def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) ->
     else:
         ((name, data),) = files.items()
         target = Path(output) if output else Path(name)
-        if target.is_dir():
+        # ``-o exp/`` names a folder, made when missing (Path drops the slash: it wrote a file named exp, which
+        # the next format then replaced).
+        if target.is_dir() or (output or "").endswith(("/", os.sep)):
             target = target / name
         targets = {target: data}
     written = []

@@ -240,3 +240,14 @@ def test_the_bundle_holds_the_appendix_of_its_own_lock(
     assert exported.code == 0, exported
     assert (tmp_path / "appendix.md").read_text() == appendix
     assert result.lock.envsnap.content_digest == bundled.envsnap.content_digest
+
+
+def test_an_output_ending_in_a_slash_is_a_folder_made_for_the_file(
+    cli: Callable[..., Any], lock: Path, tmp_path: Path
+) -> None:
+    """``-o exp/`` (missing) wrote a file named ``exp``, and the next format replaced it."""
+    for fmt, name in (("requirements", "requirements.txt"), ("markdown", "appendix.md")):
+        result = cli("export", lock, "-f", fmt, "-o", f"{tmp_path / 'exp'}/")
+        assert result.code == 0, result
+        assert (tmp_path / "exp" / name).is_file()
+    assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == ["appendix.md", "requirements.txt"]
