@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=COMMAND_HELP["diff"],
         description="Added, removed and changed packages with the kind of change (major, minor, "
         "patch, local label, build, source), and changes in driver, CUDA, cuDNN, GPUs, Python, OS "
-        "and system libraries. Exit 0 when the locks describe the same environment, 1 when not.",
+        "and system libraries. Exit 0 when the locks describe the same environment (as far as both record it), 1 "
+        "when not.",
     )
     p.add_argument("a", metavar="A", help="the old lockfile")
     p.add_argument("b", metavar="B", help="the new lockfile")
@@ -55,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
             _output.print_json(report.to_dict())
         else:
             print_report(report)
-    return EXIT_OK if report.identical else EXIT_WARNINGS
+    # Exit 1 only for a difference both locks know of: every entry unknown to one lock (a capture against its
+    # import) is the same environment as far as both record, as verify says.
+    return EXIT_WARNINGS if report.differs else EXIT_OK
 
 
 def print_report(report: DiffReport) -> None:
@@ -67,9 +70,10 @@ def print_report(report: DiffReport) -> None:
     width = max(len(c.area) for c in report.changes)
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     padded = {c.area: f"{c.area:<{width}}  " for c in report.changes}  # each area's column once, not per line
+    known = "" if report.differs else " (nothing both locks record differs)"
     _output.write_lines(
         *(padded[area] + line for area, line in _shown_lines(report.changes)),
-        f"{len(report.changes)} changes: {summary}",
+        f"{len(report.changes)} changes: {summary}{known}",
         err=False,
     )
 

@@ -93,6 +93,12 @@ class DiffReport(Report):
     def identical(self) -> bool:
         return not self.changes
 
+    @property
+    def differs(self) -> bool:
+        """Something both locks record differs: a change that is not only unknown to one of them (an import's
+        host facts, which ``verify`` calls info too)."""
+        return any(c.change != "unknown" for c in self.changes)
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for c in self.changes:
@@ -105,7 +111,7 @@ class DiffReport(Report):
         return self.changes
 
     def json_extra(self) -> dict[str, Any]:
-        return {"identical": self.identical, "counts": self.counts()}
+        return {"identical": self.identical, "differs": self.differs, "counts": self.counts()}
 
 
 _NEW = object.__new__

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -437,3 +438,28 @@ def test_a_conda_packages_python_distribution_an_import_lists_as_the_conda_packa
     assert changes["six"].change == "removed"
     back = {c.subject: c.change for c in diff(imported, captured).changes if c.area == "python"}
     assert back == {"tinyutil": "unknown", "six": "added"}
+
+
+def test_a_diff_whose_every_entry_is_unknown_to_one_lock_exits_0(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A lock against its requirements import (the same packages and versions) printed "823 changes: 823
+    unknown" and exited 1, where verify of the same pair says identical: only what both record can differ."""
+    from envsnap.model import Meta, PythonPackage
+
+    six = PythonPackage(name="six", version="1.16.0")
+    captured = sample_lock(python=sample_python(packages=(six,)))
+    imported = dataclasses.replace(
+        captured,
+        envsnap=Meta(origin="requirements", unknown=("hardware", "platform.kernel", "platform.os_id")),
+        platform=sample_platform(kernel="", os_id=""),
+    )
+    a, b = lockfile.dump(captured, tmp_path / "a.lock"), lockfile.dump(imported, tmp_path / "b.lock")
+    result = cli("diff", a, b)
+    assert result.code == 0, result
+    assert "unknown" in result.out and "(nothing both locks record differs)" in result.out
+    data = json.loads(cli("diff", a, b, "--json").out)
+    assert data["identical"] is False and data["differs"] is False
+    moved = lockfile.dump(
+        dataclasses.replace(imported, python=sample_python(packages=(dataclasses.replace(six, version="1.17.0"),))),
+        tmp_path / "c.lock",
+    )
+    assert cli("diff", a, moved).code == 1
