@@ -177,6 +177,10 @@ def test_show_says_unknown_for_what_an_imported_lock_does_not_know() -> None:
     }
     # A lock whose digest was removed loads (hand-written locks are allowed), but show says it is unverified.
     assert rows["Digest"] == "none: the lock is not sealed, edits cannot be detected"
+    # The system packages an import does not record read "0 (no package manager), 0 needed by Python packages".
+    knows_none = Snapshot(envsnap=Meta(origin="requirements", unknown=("system",)), python=imported.python)
+    assert dict(summary_rows(knows_none))["System packages"] == "unknown"
+    assert dict(summary_rows(imported))["System packages"].startswith("0 (no package manager)")
 
 
 def test_show_of_a_conda_environment_without_python_says_it_has_no_python_layer() -> None:

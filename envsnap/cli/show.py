@@ -45,7 +45,9 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
         ("Memory", f"{s.hardware.memory_mib} MiB" if s.hardware.memory_mib else "unknown"),
         (
             "System packages",
-            f"{len(s.system.packages)} ({s.system.manager or 'no package manager'}), "
+            "unknown"
+            if "system" in s.envsnap.unknown  # an import records none: "0 (no package manager)" was a false fact
+            else f"{len(s.system.packages)} ({s.system.manager or 'no package manager'}), "
             f"{sum(1 for p in s.system.packages if p.needed_by)} needed by Python packages",
         ),
     ]
