@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "-o",
         "--output",
         required=True,
-        metavar="DIR|FILE.tar.gz",
+        metavar="DIR|FILE.tar.gz|FILE.tar",
         help="the bundle to write (a directory, a .tar.gz at a fast gzip level, or an uncompressed .tar)",
     )
     p.add_argument(
@@ -30,7 +30,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
     p.add_argument("--cache-dir", metavar="DIR", help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)")
-    p.add_argument("--offline", action="store_true", help="use only the download cache; fail on anything missing")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="use only what is here: the bundle's own files and the download cache; fail on anything missing",
+    )
     add_allow_url(p)
     p.add_argument(
         "--with-base-image",
@@ -50,8 +54,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--base-image",
         metavar="IMAGE",
-        help="with --with-base-image: the base to save "
-        "(default: the one `envsnap rebuild --target docker` would choose)",
+        help="with --with-base-image or --with-system-packages: the docker target's base image (the one saved; "
+        "the one whose shipped packages are not carried) (default: the one `envsnap rebuild --target docker` "
+        "would choose)",
     )
     art = p.add_argument_group("paper artifact (docs/artifact.md)")
     art.add_argument(
