@@ -97,6 +97,7 @@ def test_the_json_keys_stay_what_users_parse() -> None:
         "a": "A",
         "b": "B",
         "identical": False,
+        "differs": True,  # a change both locks record (not only "unknown" to one): diff's exit 1
         "counts": {"minor": 1},
         "changes": [
             {
