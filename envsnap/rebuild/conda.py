@@ -33,8 +33,9 @@ from pathlib import Path
 
 from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import CONDA_CACHE, cache_dir, install_hint
-from .._fs import join_base_name
+from .._fs import atomic_write_text, join_base_name
 from .._plugins import Options, flag
+from .._prehash import sha256_file
 from ..artifacts import bundle as bundle_layout
 from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, label
 from ..compare.conda import compare_conda, pip_packages
@@ -427,10 +428,12 @@ def staging_prefix(dest: Path, holder: Path) -> Path:
 def relocate_prefix(staging: Path, dest: Path) -> None:
     """Rewrite ``staging``'s path to ``dest``'s (equal length) in every file and link of the prefix that holds
     it. A changed file is written anew and renamed over the old one: a file hard-linked from a package cache
-    is never edited in place (files holding the prefix are copies anyway)."""
+    is never edited in place (files holding the prefix are copies anyway). The hashes the installers recorded
+    of such files are then those of the files as they are (``_rehash_moved``)."""
     old, new = os.fsencode(staging), os.fsencode(dest)
     if len(old) != len(new):
         raise RebuildError(f"cannot move {staging} to {dest}: the paths differ in length")
+    moved: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(staging):
         for name in [*dirnames, *filenames]:
             path = os.path.join(dirpath, name)
@@ -450,6 +453,69 @@ def relocate_prefix(staging: Path, dest: Path) -> None:
                     out.write(data)
                 os.chmod(part, stat.S_IMODE(st.st_mode))
                 os.replace(part, path)
+                moved.add(os.path.relpath(path, staging))
+    _rehash_moved(staging, moved)
+
+
+def _rehash_moved(prefix: Path, moved: set[str]) -> None:
+    """The hashes conda-meta and pip's RECORD keep of the files the move rewrote, made those of the files as
+    they now are: conda's ``sha256_in_prefix`` (a file with the prefix written in at install), and a RECORD's
+    hash of a script whose first line names the interpreter (what pip rewrites itself; the RECORD digest a lock
+    compares leaves such scripts out). Else conda's health checks and ``pip`` saw every such file as altered."""
+    if not moved:
+        return
+    meta = prefix / "conda-meta"
+    for record in sorted(meta.glob("*.json")) if meta.is_dir() else ():
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+            paths = data["paths_data"]["paths"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a record conda or rattler wrote: left as it is
+        changed = False
+        for entry in paths if isinstance(paths, list) else ():
+            if isinstance(entry, dict) and entry.get("_path") in moved and "sha256_in_prefix" in entry:
+                entry["sha256_in_prefix"] = sha256_file(prefix / entry["_path"])
+                changed = True
+        if changed:
+            atomic_write_text(record, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    for listing in sorted(prefix.glob("lib/python*/site-packages/*.dist-info/RECORD")):
+        _rehash_record(prefix, listing, moved)
+
+
+def _rehash_record(prefix: Path, listing: Path, moved: set[str]) -> None:
+    import base64
+    import csv
+    import io
+
+    site = listing.parent.parent
+    try:
+        rows = list(csv.reader(io.StringIO(listing.read_text(encoding="utf-8"))))
+    except (OSError, ValueError, csv.Error):
+        return
+    changed = False
+    for row in rows:
+        if len(row) < 2 or not row[1].startswith("sha256="):
+            continue
+        where = os.path.normpath(os.path.join(site, row[0]))
+        rel = os.path.relpath(where, prefix)
+        if rel not in moved or not _names_an_interpreter(Path(where)):
+            continue
+        digest = bytes.fromhex(sha256_file(Path(where)))
+        row[1] = "sha256=" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        changed = True
+    if changed:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        atomic_write_text(listing, out.getvalue())
+
+
+def _names_an_interpreter(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(4096)
+    except OSError:
+        return False
+    return first.startswith(b"#!")
 
 
 def _interpreter_in(prefix: Path, executable: str) -> Path:

@@ -1,0 +1,73 @@
+"""A conda prefix built in a staging folder and moved (``rebuild/conda.py``, ``relocate_prefix``): the files that
+held the staging path hold the destination's, and the hashes the installers recorded of them are those of the
+files as they now are."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+from envsnap.rebuild.conda import relocate_prefix
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+
+
+def test_moved_files_keep_true_hashes_in_conda_meta_and_in_a_scripts_record(tmp_path: Path) -> None:
+    """After ``rebuild --target conda --prefix P``, conda-meta's ``sha256_in_prefix`` of a file with the prefix
+    written in, and RECORD's hash of a pip console script, were those of the staging folder's files."""
+    staging, dest = tmp_path / "s" / "stage12", tmp_path / "s" / "final12"
+    old = str(staging).encode()
+    tool = f"#!/bin/sh\necho prefix={staging}\n".encode()
+    script = f"#!{staging}/bin/python\nimport clitool\n".encode()
+    data = f"root={staging}\n".encode()
+    (staging / "bin").mkdir(parents=True)
+    (staging / "bin" / "tool").write_bytes(tool)
+    (staging / "bin" / "clitool").write_bytes(script)
+    site = staging / "lib" / "python3.11" / "site-packages"
+    (site / "clitool-0.1.dist-info").mkdir(parents=True)
+    (site / "clitool").mkdir()
+    (site / "clitool" / "where.txt").write_bytes(data)
+    record = (
+        f"../../../bin/clitool,sha256={_b64(script)},{len(script)}\n"
+        f"clitool/where.txt,sha256={_b64(data)},{len(data)}\n"
+        "clitool-0.1.dist-info/RECORD,,\n"
+    )
+    (site / "clitool-0.1.dist-info" / "RECORD").write_text(record)
+    meta = {
+        "name": "tool",
+        "paths_data": {
+            "paths": [
+                {
+                    "_path": "bin/tool",
+                    "path_type": "hardlink",
+                    "sha256": "0" * 64,
+                    "sha256_in_prefix": hashlib.sha256(tool).hexdigest(),
+                    "size_in_bytes": len(tool),
+                },
+                {"_path": "bin/other", "path_type": "hardlink", "sha256": "1" * 64, "sha256_in_prefix": "2" * 64},
+            ],
+            "paths_version": 1,
+        },
+    }
+    (staging / "conda-meta").mkdir()
+    (staging / "conda-meta" / "tool-1.0-0.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    (staging / "conda-meta" / "history").write_text("==> x <==\n")
+
+    relocate_prefix(staging, dest)
+
+    moved_tool = (staging / "bin" / "tool").read_bytes()
+    assert old not in moved_tool and str(dest).encode() in moved_tool
+    written = json.loads((staging / "conda-meta" / "tool-1.0-0.json").read_text())
+    paths = {p["_path"]: p for p in written["paths_data"]["paths"]}
+    assert paths["bin/tool"]["sha256_in_prefix"] == hashlib.sha256(moved_tool).hexdigest()
+    assert paths["bin/other"]["sha256_in_prefix"] == "2" * 64  # not moved: as it was
+    lines = (site / "clitool-0.1.dist-info" / "RECORD").read_text().splitlines()
+    moved_script = (staging / "bin" / "clitool").read_bytes()
+    assert lines[0] == f"../../../bin/clitool,sha256={_b64(moved_script)},{len(moved_script)}"
+    # A file that is no script keeps the hash the wheel gave it: the lock's RECORD digest compares those.
+    assert lines[1] == f"clitool/where.txt,sha256={_b64(data)},{len(data)}"
+    assert lines[2] == "clitool-0.1.dist-info/RECORD,,"
