@@ -33,9 +33,15 @@ def has_bidi(text: str) -> bool:
     return _BIDI.search(text) is not None
 
 
+# What a terminal shows as something else than the character: the bidi characters, and Unicode's own line and
+# paragraph separators, which terminals and pagers draw as a line break inside one value (a run record's
+# command word, a cell of show's table).
+_UNSHOWN = LazyPattern("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
 def strip_terminal(text: str) -> str:
-    """``text`` for a terminal: control characters and bidirectional formatting characters replaced by
-    U+FFFD (``strip_control`` plus the bidi rule)."""
-    if text.isprintable():  # neither control nor bidi characters (category Cf) are printable
+    """``text`` for a terminal: control characters, bidirectional formatting characters and the line and
+    paragraph separators (U+2028, U+2029) replaced by U+FFFD (``strip_control`` plus the bidi rule)."""
+    if text.isprintable():  # neither control, bidi (category Cf) nor separator (Zl, Zp) characters are printable
         return text
-    return _BIDI.sub("\N{REPLACEMENT CHARACTER}", strip_control(text))
+    return _UNSHOWN.sub("\N{REPLACEMENT CHARACTER}", strip_control(text))

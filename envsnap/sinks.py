@@ -106,9 +106,9 @@ def shell_double(text: str) -> str:
 
 
 def _unshowable(char: str) -> bool:
-    """A character a terminal would act on (control), reorder (bidirectional formatting) or cannot print (a
-    lone surrogate, from undecodable bytes): ``grammar``'s terminal rules."""
-    return has_control(char) or grammar.has_bidi(char) or "\ud800" <= char <= "\udfff"
+    """A character a terminal would act on (control), reorder (bidirectional formatting), break the line at
+    (U+2028, U+2029) or cannot print (a lone surrogate, from undecodable bytes): ``grammar``'s terminal rules."""
+    return has_control(char) or grammar.has_bidi(char) or char in "\u2028\u2029" or "\ud800" <= char <= "\udfff"
 
 
 def _ansi_c_char(c: str) -> str:

@@ -195,3 +195,15 @@ def test_bundle_progress_off_a_terminal_is_the_same_lines_without_rich(tmp_path:
     assert out == "0 []\n" and plain.count("  fetched ") == 3, plain
     out, console = bundle("console", FORCE_COLOR="1")  # what the console prints, as on a terminal
     assert out.startswith("0 ['rich") and console == plain.replace("/warm", "/console")
+
+
+def test_a_line_or_paragraph_separator_is_shown_not_obeyed(capsys: pytest.CaptureFixture[str]) -> None:
+    """U+2028 in a run record's command word reached the terminal raw: show drew a line break inside the quoted
+    Command cell and rerun's confirmation line carried it. It is made visible as control and bidi characters are."""
+    from envsnap._control import strip_terminal
+
+    assert strip_terminal("x\u2028y\u2029z") == "x\ufffdy\ufffdz"
+    _output.write_lines("python 'x\u2028y'", err=False)
+    _output.say("cell\u2029 two", err=False)
+    out = capsys.readouterr().out
+    assert "\u2028" not in out and "\u2029" not in out and "x\ufffdy" in out

@@ -743,6 +743,7 @@ def test_json_output_escapes_c1_controls(capsys: pytest.CaptureFixture[str]) -> 
         (["rm", "x\u202egpj.sh"], "rm $'x\\u202egpj.sh'"),
         (["it's", "\\\n"], "'it'\"'\"'s' $'\\\\\\x0a'"),
         (["\udcff"], "$'\\udcff'"),
+        (["python", "x\u2028y"], "python $'x\\u2028y'"),  # a line break to a terminal, inside one word
     ],
 )
 def test_a_command_is_shown_with_its_control_characters_escaped(argv: list[str], expected: str) -> None:
