@@ -15,6 +15,7 @@ from packaging.utils import canonicalize_name
 from .. import _readlimits
 from .._defaults import install_hint
 from ..errors import NotInstalledError
+from ..grammar import shown
 from ..model import Artifact, CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Importer, ImportOptions, LockImportError
@@ -63,6 +64,15 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                 sha256=str(hashes.get("sha256", "")),
                 where=where,
             )
+            # The package is the archive its URL names; a name or version the entry also gives that is not
+            # that archive's was dropped without a word (which of the two did the author mean?).
+            for key, taken in (("name", record.name), ("version", record.version)):
+                given = entry.get(key)
+                if given is not None and str(given) != taken:
+                    raise LockImportError(
+                        f"{where}: {key} {shown(str(given))} is not the {key} of the archive its url names "
+                        f"({shown(taken)})"
+                    )
             conda.append(record)
         elif entry.get("manager") == "pip":
             pip.append(_pip(entry, hashes, where))

@@ -202,6 +202,21 @@ def test_conda_lock(tmp_path: Path) -> None:
         importers.read_file(path, options=ImportOptions(platform="win-64"))
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("name: python", "name: otherlib"), ("version: 3.11.9", 'version: "3.11.9\\e[2J"')]
+)
+def test_a_conda_lock_entry_whose_name_or_version_is_not_its_archives_is_refused(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    """The package is the archive its URL names: a name or version that contradicted it was dropped without a
+    word (``otherlib`` recorded as python; a version with an escape sequence read as the archive's)."""
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(CONDA_LOCK.replace(field, value, 1))
+    with pytest.raises(LockImportError, match=f"package\\[0\\]: {field.split(':')[0]} .* is not the") as exc:
+        importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    assert "\n" not in str(exc.value) and "\x1b" not in str(exc.value)
+
+
 def test_unrecognised_and_broken_files(tmp_path: Path) -> None:
     odd = tmp_path / "notes.md"
     odd.write_text("# hello\n")
