@@ -160,6 +160,23 @@ class PrologOutcome:
     requeue_job: str = ""  # the batch job to put back in the queue, once the line is written (``requeue``)
 
 
+def in_task_prolog(env: Mapping[str, str]) -> bool:
+    """Whether this runs in Slurm's TaskProlog, not in the job's task that follows it: Slurm 22.05 leaves
+    ``SLURM_SCRIPT_CONTEXT=prolog_task`` in the task's environment too, so a ``srun envsnap fleet prolog`` in a
+    job step took itself for the TaskProlog and asked to requeue its own job. The TaskProlog runs before the
+    task's process becomes the job's program: that process (``SLURM_TASK_PID``) is still slurmstepd then."""
+    if env.get("SLURM_SCRIPT_CONTEXT") != "prolog_task":
+        return False
+    task = env.get("SLURM_TASK_PID", "")
+    if not task.isdigit():
+        return True  # no task to tell by: the context Slurm names
+    try:
+        program = os.readlink(f"/proc/{task}/exe")
+    except OSError:
+        return True
+    return os.path.basename(program).startswith("slurmstepd")
+
+
 def requeue(outcome: PrologOutcome, environ: Mapping[str, str] | None = None) -> str:
     """Put the refused job back in the queue; "" when done (or nothing to do), else why not. Called after the
     line is written: requeueing ends the job's processes, this one included."""
@@ -205,7 +222,7 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
 
         why = slurm.drain(node, reason, env)
         line += "; node drained" if not why else f"; could not drain the node: {strip_terminal(why)}"
-        if env.get("SLURM_JOB_ID", "").isdigit() and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_task":
+        if env.get("SLURM_JOB_ID", "").isdigit() and in_task_prolog(env):
             # A failing Prolog makes Slurm requeue a batch job itself; a TaskProlog only fails the task.
             job = env["SLURM_JOB_ID"]
             line += "; requeueing the job"

@@ -245,3 +245,34 @@ def test_a_node_that_hangs_is_unreachable_at_the_timeout_and_its_job_is_cancelle
     while "envsnap-fleet" in fe.cluster.run("squeue", "-h", "-o", "%j").stdout and time.monotonic() < deadline:
         time.sleep(0.5)
     assert "envsnap-fleet" not in fe.cluster.run("squeue", "-h", "-o", "%j").stdout
+
+
+def test_fleet_prolog_run_in_a_job_step_does_not_take_itself_for_the_task_prolog(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    """Slurm 22.05 leaves SLURM_SCRIPT_CONTEXT=prolog_task in the environment of a task whose node has a
+    TaskProlog: ``srun envsnap fleet prolog LOCK`` in a job step on the drifted node said "requeueing the job"
+    and asked Slurm to requeue its own (interactive) job. The TaskProlog itself still requeues (the test above)."""
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    try:
+        done = cluster.run(
+            "srun",
+            "-w",
+            "node4",
+            "-N1",
+            "-n1",
+            "--",
+            str(fe.envsnap),
+            "fleet",
+            "prolog",
+            str(fe.lock),
+            check=False,
+            timeout=120,
+            env=fe.env,
+        )
+    finally:
+        cluster.resume("node4")
+    said = done.stdout + done.stderr
+    assert "envsnap: cannot run lock" in said and "node drained" in said, said
+    assert "requeue" not in said, said
