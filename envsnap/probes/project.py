@@ -50,8 +50,25 @@ def project_of(found: gitstate.State) -> Project:
     """The ``Project`` of a work tree's ``gitstate.state``: the remote's URL without credentials."""
     commit, branch, dirty, diff_digest, remote = found
     return Project(
-        commit=commit, branch=branch, dirty=dirty, diff_digest=diff_digest, remote_url=strip_credentials(remote)
+        commit=commit,
+        branch=branch,
+        dirty=dirty,
+        diff_digest=diff_digest,
+        remote_url=_without_whitespace(strip_credentials(remote)),
     )
+
+
+def _without_whitespace(remote: str) -> str:
+    """A remote as a lock may hold it (no whitespace): a local path with a space (``/srv/my paper``, a clone of
+    a folder) as its ``file://`` URL, percent-encoded; whitespace in a URL percent-encoded. It was written as it
+    was, and every command then refused the lock it had just written."""
+    if not any(ch.isspace() for ch in remote):
+        return remote
+    from urllib.parse import quote
+
+    if "://" not in remote and os.path.isabs(remote):
+        return "file://" + quote(remote)
+    return "".join(quote(ch, safe="") if ch.isspace() else ch for ch in remote)
 
 
 if TYPE_CHECKING:

@@ -86,3 +86,32 @@ def test_the_state_leaves_the_users_index_alone(repo: Path) -> None:
     commit, _, dirty, _, _ = gitstate.state(str(repo))
     assert commit and not dirty
     assert index.stat().st_mtime_ns == before  # git status would have refreshed and rewritten it
+
+
+def test_a_clone_of_a_folder_with_a_space_gives_a_lock_envsnap_reads(tmp_path: Path) -> None:
+    """A clone of ``/tmp/my paper`` recorded ``remote_url = "/tmp/my paper"``, which the loader refuses (a remote
+    holds no whitespace): capture wrote a lock that show, diff, verify and rerun then refused."""
+    from testutil import sample_lock
+
+    from envsnap import grammar, lockfile
+    from envsnap.probes.project import probe_project
+
+    origin = tmp_path / "my paper"
+    origin.mkdir()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "a",
+        "GIT_AUTHOR_EMAIL": "a@b",
+        "GIT_COMMITTER_NAME": "a",
+        "GIT_COMMITTER_EMAIL": "a@b",
+    }
+    subprocess.run(["git", "init", "-q", str(origin)], check=True)
+    (origin / "train.py").write_text("print(1)\n")
+    subprocess.run(["git", "-C", str(origin), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(origin), "commit", "-qm", "paper"], check=True, env=env)
+    subprocess.run(["git", "clone", "-q", str(origin), str(tmp_path / "clone")], check=True)
+    found = probe_project(str(tmp_path / "clone"))
+    assert found is not None and grammar.is_remote(found.remote_url), found
+    assert found.remote_url == (origin.as_uri())
+    text = lockfile.dumps(lockfile.seal(__import__("dataclasses").replace(sample_lock(), project=found)))
+    assert lockfile.loads(text).project.remote_url == origin.as_uri()
