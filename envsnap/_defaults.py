@@ -25,7 +25,8 @@ DISTRIBUTION = "envsnap-lock"
 # The modules only an optional extra installs (pyproject.toml's optional-dependencies), by top-level name: a remedy
 # for one names its extra, since a plain install does not bring it (tests/test_distribution.py checks the table).
 EXTRA_OF_MODULE = {
-    "yaml": "conda-lock",
+    # PyYAML: a CITATION.cff (artifact) and conda-lock.yml; conda-lock, which needs it too, is named by its own module.
+    "yaml": "artifact",
     "conda_lock": "conda-lock",
     "cyclonedx": "sbom",
     "swh": "artifact",

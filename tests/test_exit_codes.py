@@ -386,7 +386,7 @@ def test_a_dependency_missing_from_the_install_is_one_line_and_exit_4(
     monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("yaml"))
     result = cli("show", path)
     assert result.code == EXIT_FAILED
-    assert "(pip install 'envsnap-lock[conda-lock]' installs it)" in result.err, result
+    assert "(pip install 'envsnap-lock[artifact]' installs it)" in result.err, result
     monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("envsnap.gone"))
     with pytest.raises(ModuleNotFoundError):
         cli("show", path)
