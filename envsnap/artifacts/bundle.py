@@ -429,11 +429,16 @@ def _member_path(member: tarfile.TarInfo, origin: str, *, hidden: bool) -> str:
         raise BadBundleError(
             f"{origin}: a member more than {MAX_DEPTH} folders deep: {grammar.shown(member.name[:120])}..."
         )
+    parts = name.split("/")
+    # An artifact's .zenodo.json, at the bundle's top (the archive's one folder, or its top in envsnap 0.1's
+    # form): the one hidden file a bundle holds. A tarred artifact, as it is deposited, was refused.
+    published = parts[-1] in PUBLISHED_HIDDEN and (
+        len(parts) == 1 or (len(parts) == 2 and grammar.is_relative_path(parts[0]))
+    )
     plain = (
-        grammar.is_relative_path(name)
+        (grammar.is_relative_path(name) or published)
         if not hidden
-        else grammar.is_relative_path("/".join(part.lstrip(".") or part for part in name.split("/")))
-        and ".." not in name.split("/")
+        else grammar.is_relative_path("/".join(part.lstrip(".") or part for part in parts)) and ".." not in parts
     )
     if not plain:
         raise BadBundleError(

@@ -471,3 +471,18 @@ def test_an_extended_header_larger_than_any_bundle_needs_is_refused_before_it_is
         with pytest.raises(BadBundleError, match=r"an extended header of \d+ bytes") as exc:
             extract(path, tmp_path / f"out-{kind.decode()}")
         assert "\n" not in str(exc.value)
+
+
+def test_an_artifacts_zenodo_json_is_the_one_hidden_member_an_archive_may_hold(tmp_path: Path) -> None:
+    """``tar -czf supp.tar.gz supp`` of an artifact (the form it is deposited in) was refused by audit and rebuild:
+    its ``.zenodo.json`` read as a hidden member. Only that file, at the bundle's top, is taken."""
+    _bundle(tmp_path / "supp")
+    (tmp_path / "supp" / ".zenodo.json").write_text("{}")
+    archive = tmp_path / "supp.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "supp", arcname="supp")
+    bundle = extract(archive, tmp_path / "out")
+    assert (bundle.root / ".zenodo.json").read_text() == "{}"
+    for name in ("supp/wheels/.zenodo.json", "supp/.other", "a/b/.zenodo.json"):
+        with pytest.raises(BadBundleError, match="unsafe path"):
+            extract(_tar(tmp_path / "bad.tar.gz", _member(name)), tmp_path / f"o{len(name)}")

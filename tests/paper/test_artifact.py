@@ -435,3 +435,19 @@ def test_a_runs_command_is_described_with_its_words_kept_apart_and_escapes_shown
     two = _run_facts(rec("python", "a", "b.py"), "r.toml")["command"]
     assert one == "python 'a b.py'" and two == "python a b.py"
     assert "\x1b" not in _run_facts(rec("python", "x\x1b[2Jy"), "r.toml")["command"]
+
+
+def test_an_artifact_tarred_for_its_deposit_is_audited_and_read(stages: Stages, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """``tar -czf "supp arch.tar.gz" supp``: audit and rebuild refused it ("unsafe path in archive:
+    'supp/.zenodo.json'"), so a reviewer could not take the artifact in the form it is deposited."""
+    import shutil
+    import tarfile
+
+    shutil.copytree(stages.artifact, tmp_path / "supp")
+    archive = tmp_path / "supp arch.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "supp", arcname="supp")
+    result = cli("audit", archive)
+    assert result.code == 0 and "unsafe path" not in result.err, result
+    shown = cli("show", stages.artifact / "envsnap.lock")
+    assert shown.code == 0
