@@ -121,6 +121,22 @@ def test_only_a_build_context_envsnap_wrote_is_replaced_at_a_docker_dest(tmp_pat
     assert (project / ".git").is_dir() and (earlier / "mynotes.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--tag", ""],  # `--tag "$TAG"` with $TAG unset: the default name was built and tagged
+        ["--option", "tag="],
+        ["--option", "network="],
+        ["--option", "network=bogus; rm -rf /"],  # taken and shown in the plan; failed only at the build, exit 4
+    ],
+)
+def test_an_empty_tag_or_a_network_that_names_none_is_a_usage_error(tmp_path: Path, cli: Cli, args: list[str]) -> None:
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    result = cli("rebuild", lock, "--target", "docker", "--dest", tmp_path / "ctx", "--dry-run", *args)
+    assert result.code == 2 and _one_line(result), result
+    assert not (tmp_path / "ctx").exists()
+
+
 def test_a_rebuild_python_that_is_not_an_interpreter_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
     lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
     (tmp_path / "notpython").write_text("#!/bin/sh\nexit 1\n")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .. import _templates, platforms, sinks
@@ -34,6 +34,7 @@ LABEL_VERSION = "org.envsnap.version"
 # or dashes, and an optional tag; the name at most 255 characters (checked apart).
 _DOMAIN_PART = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
 _PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_NETWORK = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _TAG = re.compile(
     rf"(?P<name>(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?",
@@ -97,6 +98,15 @@ class DockerOptions(Options):
     )
     network: str = "host"  # the build's network: it reaches the apt mirror, never a Python index
 
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, str], *, owner: str) -> DockerOptions:
+        # Given empty, a tag or a network read as not given: `--tag "$TAG"` with $TAG unset built and tagged the
+        # image under the default name, where a CI job publishes it.
+        for name in ("tag", "network"):
+            if name in options and not str(options[name]).strip():
+                raise BadOptionError(f"--{name} '': empty (name one, or leave the option out for the default)")
+        return super().from_mapping(options, owner=owner)
+
     def __post_init__(self) -> None:
         if self.tag:
             match = _TAG.fullmatch(self.tag)
@@ -111,6 +121,10 @@ class DockerOptions(Options):
                 object.__setattr__(self, name, None)
         object.__setattr__(self, "system_packages", self.system_packages or "needed")
         object.__setattr__(self, "network", self.network or "host")
+        if _NETWORK.fullmatch(self.network) is None:
+            # A Docker network's name (host, none, bridge, a user-defined one): `bogus; rm -rf /` was taken and
+            # shown in the plan, and failed only at the build, exit 4.
+            raise BadOptionError(f"--option network={self.network[:80]!r}: not a Docker network name")
 
 
 @dataclass(frozen=True)

@@ -451,3 +451,28 @@ def test_an_artifact_tarred_for_its_deposit_is_audited_and_read(stages: Stages, 
     assert result.code == 0 and "unsafe path" not in result.err, result
     shown = cli("show", stages.artifact / "envsnap.lock")
     assert shown.code == 0
+
+
+def test_two_run_records_of_one_name_are_exit_2_before_anything_is_fetched(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``--run runs/ok.toml --run other/ok.toml`` fetched and built first, then failed with exit 4 and left the new
+    bundle folder half-made. The same file twice is one record."""
+    import shutil
+
+    (tmp_path / "other").mkdir()
+    shutil.copy(stages.run, tmp_path / "other" / stages.run.name)
+    args = ("--artifact", "--title", "T", "--author", "A", "--license", "MIT")
+    result = cli(
+        "bundle",
+        stages.pinned,
+        "-o",
+        tmp_path / "b",
+        *args,
+        "--run",
+        stages.run,
+        "--run",
+        tmp_path / "other" / stages.run.name,
+    )
+    assert result.code == 2 and "named" in result.err and "Traceback" not in result.err, result
+    assert not (tmp_path / "b").exists()
