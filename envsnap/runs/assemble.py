@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import lockfile
-from .._privacy import PathRedactor, redact_secrets, scrub_text
+from .._privacy import REDACTED, PathRedactor, redact_secrets, scrub_text
 from .._version import __version__
 from ..model import Snapshot
 from ..probes.project import find_root, probe_project
@@ -159,8 +160,29 @@ def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
     """The command line as a record keeps it: each word without secrets, by the lock's rules (``scrub_text``: a
     URL's ``user:password@``, a scheme-less ``user:password@host``, tokens), and whether any was removed. Tokens
     alone were removed before: a database URL's password reached the record and the paper artifact's crate."""
-    out = tuple(scrub_text(a) for a in argv)
-    return out, out != tuple(argv)
+    out = [scrub_text(a) for a in argv]
+    for i, word in enumerate(argv):
+        # An option that names a secret: ``--api-key=VALUE``, and ``--password VALUE`` in two words. The value
+        # rules above know ``password=`` and tokens of known forms, not these: they reached the record and the
+        # crate in clear.
+        if not word.startswith("-"):
+            continue
+        name, eq, value = word.lstrip("-").partition("=")
+        if not name or _SECRET_OPTION.search(name) is None:
+            continue
+        if eq and value:
+            out[i] = word[: len(word) - len(value)] + REDACTED
+        elif not eq and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            out[i + 1] = REDACTED
+    return tuple(out), tuple(out) != tuple(argv)
+
+
+# An option whose value is a secret by its name: narrower than the variables' rule (``--auth-method basic`` or
+# ``--session 3`` are no secrets, and a command with a value redacted is not run again by rerun).
+_SECRET_OPTION = re.compile(
+    r"(PASSW(OR)?D|PASSPHRASE|TOKEN|SECRET([-_]?KEY)?|API[-_]?KEY|ACCESS[-_]?KEY|PRIVATE[-_]?KEY|CREDENTIALS?)$",
+    re.IGNORECASE,
+)
 
 
 def loaded(

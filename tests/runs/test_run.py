@@ -720,3 +720,32 @@ def test_a_ctrl_c_while_the_outputs_are_fingerprinted_exits_130_with_the_record_
     assert code == 130
     record = rec.load(tmp_path / "run.toml")
     assert record.result.interrupted and record.result.exit_status == 0 and not record.outputs()
+
+
+def test_an_option_that_names_a_secret_keeps_no_value_in_the_record() -> None:
+    """``--api-key=VALUE`` and ``--password VALUE`` (two words) were kept in clear, and the first reached the
+    RO-Crate's CreateAction; a model's ``--tokenizer`` or ``--max-tokens`` is no secret and stays."""
+    from envsnap.runs.assemble import redacted_argv
+
+    argv = ["python", "train.py", "--api-key=supersecretvalue123", "--password", "hunter2", "--client-secret", "s3"]
+    argv += ["--aws-secret-access-key=abc", "--tokenizer", "bert", "--max-tokens", "512", "--auth-method", "basic"]
+    kept, redacted = redacted_argv(argv)
+    assert redacted and not any(s in " ".join(kept) for s in ("supersecretvalue123", "hunter2", " s3", "=abc"))
+    assert kept == (
+        "python",
+        "train.py",
+        "--api-key=<redacted>",
+        "--password",
+        "<redacted>",
+        "--client-secret",
+        "<redacted>",
+        "--aws-secret-access-key=<redacted>",
+        "--tokenizer",
+        "bert",
+        "--max-tokens",
+        "512",
+        "--auth-method",
+        "basic",
+    )
+    assert redacted_argv(["prog", "--password"]) == (("prog", "--password"), False)  # no value to hide
+    assert redacted_argv(["prog", "--token", "--next"]) == (("prog", "--token", "--next"), False)
