@@ -203,12 +203,26 @@ class _Layout:
     """Maps RECORD paths to location-independent names (``scripts/x``, ``data/share/x``)."""
 
     def __init__(self) -> None:
-        paths = sysconfig.get_paths()
         self.roots: list[tuple[str, str]] = []
-        for key in ("scripts", "include", "data"):
-            value = paths.get(key)
-            if value:
-                self.roots.append((os.path.normcase(os.path.realpath(value)), key))
+        schemes = [sysconfig.get_paths()]
+        base = getattr(sys, "base_prefix", sys.prefix)
+        if base != sys.prefix:
+            # A venv that sees its base's site-packages (--system-site-packages): a distribution there lists its
+            # scripts from the base's site-packages (``../../../bin/ipython``), which name the base's folders. Read
+            # with the venv's alone, the same files gave another RECORD digest (pin then found no such wheel).
+            platbase = getattr(sys, "base_exec_prefix", base)
+            schemes.append(
+                sysconfig.get_paths(
+                    vars={"base": base, "platbase": platbase, "installed_base": base, "installed_platbase": platbase}
+                )
+            )
+        for paths in schemes:
+            for key in ("scripts", "include", "data"):
+                value = paths.get(key)
+                if value:
+                    root = (os.path.normcase(os.path.realpath(value)), key)
+                    if root not in self.roots:
+                        self.roots.append(root)
         # Longest root first so that "scripts" (inside "data") wins over "data".
         self.roots.sort(key=lambda item: -len(item[0]))
         self._folders = {}  # type: dict[str, str]

@@ -489,3 +489,26 @@ def test_the_target_runs_the_probe_from_its_byte_code_with_the_same_answer(tmp_p
     assert sorted(p.name for p in probes.rglob("*")) == sorted(
         ["_pyprobe.py", "_pyprobe_run.py", "__pycache__", cached.name]
     )
+
+
+def test_a_venv_that_sees_its_bases_packages_gives_them_their_own_digest(tmp_path: Path) -> None:
+    """A venv made with --system-site-packages read a base distribution's RECORD with the venv's folders only:
+    its data files (``../../../share/man/man1/ipython.1``) named the base's folders, not ``data/``, so the same
+    installed files gave another RECORD digest than the base's own capture (and a fresh install's): pin found no
+    such wheel and verify called it other files."""
+    site = Path(sys.base_prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    with_data = [
+        p.parent.name.split("-")[0].lower()
+        for p in site.glob("*.dist-info/RECORD")
+        if any(line.startswith("../../../share/") for line in p.read_text(errors="replace").splitlines())
+    ]
+    if not with_data:
+        pytest.skip("the base interpreter has no distribution with data files outside site-packages")
+    venv = tmp_path / "ssp"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    base = capture(sys.executable)
+    seen = capture(str(venv / "bin" / "python"))
+    for name in with_data:
+        here, through = base.package(name), seen.package(name)
+        assert here is not None and through is not None and through.version == here.version, name
+        assert through.record_digest == here.record_digest, name
