@@ -972,6 +972,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             "not every package could be pinned, nothing was fetched",
         )
     pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
+    pinner.project_dir = opts.project_dir  # a pinned file inside the project: file://{project}/wheels/x.whl
     entries: list[BundleEntry] = []
     packages = []
     problems: list[str] = []

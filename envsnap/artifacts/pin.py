@@ -723,8 +723,14 @@ class Pinner:
 
     def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
         """A pinned artifact in the cache (see ``fetch``: from its recorded URL as the policy allows, else the
-        configured indexes' copy of the same file)."""
-        return self.fetch(IndexFile(filename=art.filename, url=art.url, sha256=art.sha256))
+        configured indexes' copy of the same file). A file the lock records inside the project or the home
+        (``file://{project}/wheels/x.whl``, ``file://~/...``: a local archive pip installed, as capture names
+        it) is read from there on this machine, the policy asked about that path: it was fetched by its label,
+        which named no file, and ``--allow-url`` for the folder was matched against the label."""
+        url = art.url
+        if url.startswith(("file://" + fileurls.PROJECT, "file://~")):
+            url = local_dir(url, self.project_dir).as_uri()
+        return self.fetch(IndexFile(filename=art.filename, url=url, sha256=art.sha256))
 
     def _refind(self, wanted: IndexFile) -> IndexFile | None:
         """The configured indexes' own entry for a file a lock names by file name and sha256."""

@@ -404,3 +404,30 @@ def test_a_folder_made_to_be_moved_into_place_has_the_umasks_permissions(tmp_pat
     finally:
         os.umask(old)
     assert made.stat().st_mode & 0o777 == 0o755 and made.name.startswith(".tool.") and made != other
+
+
+def test_a_pinned_file_inside_the_project_is_bundled_from_there(tmp_path: Path) -> None:
+    """``pip install ./wheels/x.whl`` inside the project is captured and pinned as ``file://{project}/wheels/x.whl``:
+    bundle fetched that label, which names no file, and matched ``--allow-url`` for the folder against the label
+    (exit 2, then exit 4 with ``--allow-url '*'``), where pin with the same option took it."""
+    import hashlib
+
+    project = tmp_path / "my proj"
+    (project / "wheels").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    body = _body(7, 5_000)
+    (project / "wheels" / "pkgx-1.0-py3-none-any.whl").write_bytes(body)
+    art = Artifact(
+        filename="pkgx-1.0-py3-none-any.whl",
+        url="file://{project}/wheels/pkgx-1.0-py3-none-any.whl",
+        sha256=hashlib.sha256(body).hexdigest(),
+        size=len(body),
+    )
+    lock = Snapshot(
+        python=PythonEnv(version="3.11.7", packages=(PythonPackage(name="pkgx", version="1.0", artifact=art),))
+    )
+    allow = ((project / "wheels").as_uri() + "/*",)
+    options = BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig(), project_dir=project, allow_urls=allow)
+    make_bundle(lock, tmp_path / "bundle", options)
+    assert (tmp_path / "bundle" / "wheels" / "pkgx-1.0-py3-none-any.whl").read_bytes() == body
+    Bundle(tmp_path / "bundle").verify_sums()
