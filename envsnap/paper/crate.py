@@ -198,8 +198,10 @@ def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> 
     extra: list[dict[str, Any]] = []
     for key, kind in (("data", "object"), ("outputs", "result")):
         refs = []
+        # Each run's own ids (``#run-<digest>-data-1``): ``#data-1`` of every run was one @id with two meanings,
+        # which RO-Crate forbids.
         for n, (path, digest) in enumerate(run.get(key, ())):
-            eid = f"#{key}-{n + 1}"
+            eid = f"{run['id']}-{key}-{n + 1}"
             refs.append({"@id": eid})
             extra.append({"@id": eid, "@type": "Dataset", "name": path, "identifier": digest})
         if refs:

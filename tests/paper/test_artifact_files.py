@@ -276,3 +276,30 @@ def test_bundle_artifact_without_its_extra_is_exit_4_before_anything_is_made(
     assert result.code == 4, result
     assert "envsnap-lock[artifact]" in result.err and len(result.err.strip().splitlines()) == 1
     assert not (tmp_path / "b").exists()
+
+
+def test_every_run_of_an_artifact_has_its_own_ids_and_is_reached_from_the_root(tmp_path: Path) -> None:
+    """Two --run records gave ``#data-1`` and ``#outputs-1`` twice in the crate's graph, with other contents (an
+    @id must name one thing), and only the first CreateAction was mentioned by the root."""
+    from envsnap.paper.artifact import _write_crate
+
+    bundle = bundle_of(tmp_path)
+
+    def run(n: int) -> dict[str, object]:
+        return {
+            "id": f"#run-{n:016d}",
+            "record": f"runs/r{n}.toml",
+            "command": f"python train.py {n}",
+            "start": "2026-12-01T00:00:00Z",
+            "end": "2026-12-01T00:01:00Z",
+            "status": 0,
+            "data": [("data", f"sha256:{n}" + "0" * 63)],
+            "outputs": [("out.json", f"sha256:{n}" + "1" * 63)],
+        }
+
+    _write_crate(bundle, META, None, [run(1), run(2)])
+    graph = json.loads((bundle.root / "ro-crate-metadata.json").read_text())["@graph"]
+    ids = [entity["@id"] for entity in graph]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    root = next(entity for entity in graph if entity["@id"] == "./")
+    assert {"@id": "#run-0000000000000001"} in root["mentions"] and {"@id": "#run-0000000000000002"} in root["mentions"]
