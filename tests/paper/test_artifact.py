@@ -251,7 +251,8 @@ def test_reproducing_md_gives_the_reviewer_the_commands(stages: Stages) -> None:
     for expected in (
         "envsnap check envsnap.lock",
         "envsnap rebuild envsnap.lock --bundle . --offline",
-        "envsnap rerun --python ../envsnap-env/bin/python runs/run.toml",
+        'envsnap rerun --lock "$artifact/envsnap.lock" --python "$artifact/../envsnap-env/bin/python" '
+        '"$artifact"/runs/run.toml',
         f"https://doi.org/{DOI}",
         "Disk:",
         "Time:",
@@ -369,7 +370,7 @@ def test_a_rerun_on_an_artifact_bundle_keeps_describing_its_run_records(
         "MIT",
     )
     assert result.code == 0, result
-    assert "envsnap rerun --python ../envsnap-env/bin/python runs/" in (copy / "REPRODUCING.md").read_text()
+    assert '--python "$artifact/../envsnap-env/bin/python" "$artifact"/runs/' in (copy / "REPRODUCING.md").read_text()
     graph = json.loads((copy / "ro-crate-metadata.json").read_text())["@graph"]
     assert [e for e in graph if e["@type"] == "CreateAction"]
     assert cli("audit", copy, "--strict", "--badge", "reusable").code == 0

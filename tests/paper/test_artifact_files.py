@@ -30,10 +30,23 @@ def test_reproducing_md_commands_run_as_copied_and_no_backslash_reaches_its_pros
     # as a command. The disk and time lines showed "\`envsnap check\`" (a value's own Markdown, escaped again).
     record = "runs/$(id) `x`.toml"
     text = artifact._reproducing(bundle_of(tmp_path), META, [{"record": record}], grade="Bundled")
-    block = text.split("```sh\n", 1)[1].split("```", 1)[0]
-    commands = [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
-    assert ["envsnap", "rerun", "--python", "../envsnap-env/bin/python", record] in commands
+    blocks = [part.split("```", 1)[0] for part in text.split("```sh\n")[1:]]
+    commands = [shlex.split(line, comments=True) for block in blocks for line in block.splitlines() if line.strip()]
+    # rerun runs in the project's folder, with the artifact's lock and the environment rebuilt beside it: from the
+    # artifact's folder it found no work tree, and without --lock no lock (the steps could not succeed).
+    assert ["artifact=$PWD"] in commands
+    rerun = [
+        "envsnap",
+        "rerun",
+        "--lock",
+        "$artifact/envsnap.lock",
+        "--python",
+        "$artifact/../envsnap-env/bin/python",
+        f"$artifact/{record}",
+    ]
+    assert rerun in commands
     assert ["envsnap", "check", "envsnap.lock"] in commands
+    assert "--no-index --find-links wheels" in text.replace("\n", " ")
     # The environment goes beside the folder: rebuilt inside it (the default dest), the bundle no longer matched
     # its SHA256SUMS and the next `rebuild --bundle .` refused it.
     assert ["envsnap", "rebuild", "envsnap.lock", "--bundle", ".", "--offline", "--dest", "../envsnap-env"] in commands
