@@ -123,6 +123,11 @@ def _walk(root: Path, within: Sequence[str | os.PathLike[str]] | None = None) ->
                 yield name, st
 
 
+def missing(*, fast: bool = False) -> Fingerprint:
+    """The fingerprint of an output the command did not write (kind ``missing``)."""
+    return Fingerprint("missing", SIZE_MTIME if fast else SHA256, "", 0, 0, (), True)
+
+
 def fingerprint(
     path: str | os.PathLike[str],
     *,

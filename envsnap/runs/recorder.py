@@ -232,6 +232,7 @@ def run_command(
             prepared.job = after_the_watch
             prepared.start()
 
+        before = {path: _file_state(path) for path in req.outputs}  # an output left from an earlier run
         finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
         finishing.start()
         prepared.hurry()
@@ -251,6 +252,13 @@ def run_command(
         finishing.hashing = True  # a Ctrl-C cuts the outputs' fingerprints short
         for path in req.outputs:
             try:
+                earlier = before.get(path)
+                if earlier is not None and _file_state(path) == earlier:
+                    # A file the command did not write (a failed run, an earlier run's result left in place) was
+                    # recorded as its output: the record said it made what an earlier run had.
+                    outputs.append((path, data_mod.missing(fast=req.fast)))
+                    warnings.append(f"output {path}: not written by the command (the file from before is unchanged)")
+                    continue
                 outputs.append(
                     (path, data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress, missing_ok=True))
                 )
@@ -404,6 +412,20 @@ def _resolve(path: str) -> Path:
     return Path(os.path.expanduser(path))
 
 
+def _file_state(path: str) -> tuple[int, int, int, int] | None:
+    """A regular file's identity and state (device, inode, mtime, size), None for anything else: a file whose
+    state is the same after the command as before it was not written by the command."""
+    import stat
+
+    try:
+        info = os.stat(_resolve(path))
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size
+
+
 # ------------------------------------------------------------------------------------------- in-process API
 
 
@@ -467,6 +489,7 @@ def record_run(
     watch.start()
     started, t0 = utc_now(), time.monotonic()
     status, interrupted = 0, False
+    before = {p: _file_state(p) for p in handle.outputs}  # those named at the start: see ``_run``
     try:
         yield handle
     except KeyboardInterrupt:
@@ -482,7 +505,12 @@ def record_run(
     finally:
         ended, duration = utc_now(), time.monotonic() - t0
         watch.stop()
-        outs = [(p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True)) for p in handle.outputs]
+        outs = [
+            (p, data_mod.missing(fast=fast))
+            if before.get(p) is not None and _file_state(p) == before[p]
+            else (p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True))
+            for p in handle.outputs
+        ]
         report = PythonReport(
             os.getpid(),
             sys.executable,

@@ -749,3 +749,28 @@ def test_an_option_that_names_a_secret_keeps_no_value_in_the_record() -> None:
     )
     assert redacted_argv(["prog", "--password"]) == (("prog", "--password"), False)  # no value to hide
     assert redacted_argv(["prog", "--token", "--next"]) == (("prog", "--token", "--next"), False)
+
+
+def test_an_output_left_from_an_earlier_run_is_not_recorded_as_this_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failing run that wrote nothing recorded the earlier run's results/metrics.json (its digest) as its own
+    output; a faithful rerun of the failure then found the output "not written" and said DIFFERENT."""
+    from envsnap.cli import main
+
+    out = tmp_path / "metrics.json"
+    assert (
+        main(["run", "--output", str(out), "-o", str(tmp_path / "ok.toml"), "--", "sh", "-c", f"echo 1 > '{out}'"]) == 0
+    )
+    ok = {o.path: o for o in rec.load(tmp_path / "ok.toml").outputs()}
+    assert ok[str(out)].kind == "file"
+    code = main(["run", "--output", str(out), "-o", str(tmp_path / "fail.toml"), "--", "sh", "-c", "exit 1"])
+    assert code == 1
+    failed = rec.load(tmp_path / "fail.toml")
+    (recorded,) = failed.outputs()
+    assert recorded.kind == "missing", recorded
+    assert "not written by the command (the file from before is unchanged)" in capsys.readouterr().err
+    rewritten = main(
+        ["run", "--output", str(out), "-o", str(tmp_path / "again.toml"), "--", "sh", "-c", f"echo 2 > '{out}'"]
+    )
+    assert rewritten == 0 and rec.load(tmp_path / "again.toml").outputs()[0].kind == "file"
