@@ -367,6 +367,9 @@ def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
     folder = Path(bundle_root) / IMAGES
     for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
         reference, image = _read_image_json(meta)
+        # The id the .json pins is the saved archive's own (its config digest): a .json naming another image the
+        # engine has made the build run FROM that image, its archive never read (only a missing image was).
+        untag_image_archive(folder / _image_file(reference), image.image_id)
         facts[reference] = image
     return facts
 

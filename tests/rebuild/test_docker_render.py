@@ -407,12 +407,29 @@ def test_build_output_names_the_layers_this_build_made() -> None:
     assert layers.image_id == "05eb4b819173"
 
 
+def _saved_image(path: Path, config: bytes) -> str:
+    """A ``docker save`` archive of one image whose config is ``config``; its id (the config's digest)."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    manifest = json.dumps([{"Config": "config.json", "RepoTags": ["envsnap-base:bookworm"], "Layers": []}]).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("manifest.json", manifest), ("config.json", config)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return "sha256:" + hashlib.sha256(config).hexdigest()
+
+
 def test_a_base_saved_in_the_bundle_is_planned_by_image_id(tmp_path: Path) -> None:
     images = tmp_path / "images"
     images.mkdir()
     digest = "sha256:" + "9" * 64
+    image_id = _saved_image(images / "envsnap-base_bookworm.tar", b'{"architecture": "amd64"}')
     (images / "envsnap-base_bookworm.json").write_text(
-        '{"reference": "envsnap-base:bookworm", "id": "sha256:' + "8" * 64 + '", '
+        '{"reference": "envsnap-base:bookworm", "id": "' + image_id + '", '
         f'"repo_digests": ["envsnap-base@{digest}"], "env": {{}}, "architecture": "amd64"}}'
     )
     facts = _docker_engine.bundled_facts(tmp_path)
@@ -421,8 +438,25 @@ def test_a_base_saved_in_the_bundle_is_planned_by_image_id(tmp_path: Path) -> No
     assert look is not None
     base = baseimage.choose(cpu_lock(), base_image="envsnap-base:bookworm", inspect=look)
     # Once loaded from the bundle the image has no registry digest here, so FROM names its id.
-    assert (base.pinned, base.pin_kind) == ("sha256:" + "8" * 64, "image-id")
+    assert (base.pinned, base.pin_kind) == (image_id, "image-id")
     assert _docker_engine.with_bundled(None, None) is None
+
+
+def test_a_saved_bases_json_that_pins_another_image_than_its_archive_is_refused(tmp_path: Path) -> None:
+    """images/*.json naming another image the engine had (SHA256SUMS rewritten with it) made the build run FROM
+    that image: its archive was read only when the engine lacked the image. The archive is what is pinned."""
+    from envsnap.errors import BadBundleError
+
+    images = tmp_path / "images"
+    images.mkdir()
+    _saved_image(images / "envsnap-base_bookworm.tar", b'{"architecture": "amd64"}')
+    other = "sha256:" + "8" * 64
+    (images / "envsnap-base_bookworm.json").write_text(
+        '{"reference": "envsnap-base:bookworm", "id": "' + other + '", "repo_digests": [], "env": {}, '
+        '"architecture": "amd64"}'
+    )
+    with pytest.raises(BadBundleError, match="but the bundle pins"):
+        _docker_engine.bundled_facts(tmp_path)
 
 
 def test_a_system_cuda_toolkit_nothing_uses_does_not_make_a_gpu_lock() -> None:
