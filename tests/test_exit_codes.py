@@ -406,3 +406,26 @@ def test_a_dependency_missing_from_the_install_is_one_line_and_exit_4(
     monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("envsnap.gone"))
     with pytest.raises(ModuleNotFoundError):
         cli("show", path)
+
+
+def test_a_new_bundle_whose_later_step_fails_is_removed(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bundle --with-system-packages`` whose .deb files could not be pinned exited 4 and left a complete-looking
+    bundle (lock, wheels, README, SHA256SUMS), which rebuilt; a bundle that was there before is kept."""
+    import envsnap.rebuild.docker as docker_target
+    from envsnap.errors import BundleError
+
+    def failing(*_args: object, **_kwargs: object) -> object:
+        raise BundleError("--with-system-packages: 2 system packages have no pinned .deb")
+
+    monkeypatch.setattr(docker_target, "add_system_packages", failing)
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--with-system-packages", "--offline")
+    assert result.code == 4 and "no pinned .deb" in result.err, result
+    assert not (tmp_path / "b").exists()
+    monkeypatch.undo()
+    assert cli("bundle", lock, "-o", tmp_path / "b", "--offline").code == 0
+    monkeypatch.setattr(docker_target, "add_system_packages", failing)
+    assert cli("bundle", lock, "-o", tmp_path / "b", "--with-system-packages", "--offline").code == 4
+    assert (tmp_path / "b" / "envsnap.lock").is_file()  # the earlier bundle is the user's: left as it was

@@ -5,6 +5,13 @@ import argparse
 from ..errors import UsageError
 from . import COMMAND_HELP, _output, add_allow_url
 
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..artifacts.bundle import BundleOptions, BundleResult
+    from ..paper.metadata import ArtifactMeta
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -90,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .. import lockfile
-    from ..artifacts.bundle import BundleOptions, BundleOutputError, describe_entries, is_archive, make_bundle
+    from ..artifacts.bundle import BundleOptions, BundleOutputError, is_archive, make_bundle
     from ..probes.project import project_root
     from ..probes.python import resolve_interpreter
 
@@ -154,7 +161,38 @@ def run(args: argparse.Namespace) -> int:
         lock_path=Path(args.lock),
     )
     # Progress lines hold paths and build output: printed as they are, never read as rich markup.
-    result = make_bundle(lock, Path(args.output), options, progress=_output.progress("  "))
+    import time
+
+    started = time.perf_counter()
+    output = Path(args.output)
+    made_here = not output.exists()
+    result = make_bundle(lock, output, options, progress=_output.progress("  "))
+    try:
+        return _finish(args, result, options, meta, project, started)
+    except BaseException:
+        # A new bundle folder whose later steps failed (the system packages' .deb files, the base image, the
+        # artifact) is removed, as one whose wheels failed is: it was left complete-looking, and rebuilt.
+        if made_here and output.is_dir():
+            import shutil
+
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+
+
+def _finish(
+    args: argparse.Namespace,
+    result: BundleResult,
+    options: BundleOptions,
+    meta: ArtifactMeta | None,
+    project: Path | None,
+    started: float,
+) -> int:
+    """What ``bundle`` adds to the bundle ``make_bundle`` wrote: the .deb files, the base image, the artifact."""
+    import time
+    from pathlib import Path
+
+    from ..artifacts.bundle import describe_entries
+
     if args.with_system_packages or args.with_base_image:
         # Only then: the docker target's module (and the Docker SDK) costs a plain bundle a second of start-up.
         from ..rebuild.docker import add_docker_base, add_system_packages
@@ -188,5 +226,6 @@ def run(args: argparse.Namespace) -> int:
         _output.say(f"  artifact: {made.grade}")
     counts = describe_entries(result.entries)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
-    _output.say(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {result.seconds:.1f} s")
+    seconds = time.perf_counter() - started  # every step: the base image's save was left out of it
+    _output.say(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {seconds:.1f} s")
     return 0
