@@ -117,6 +117,12 @@ class GpuWatch:
             note = "NVML lists GPU processes this PID namespace cannot see (a container): use unknown"
         elif known:
             note = f"NVML per-process lists polled every {self.interval:g} s (a use shorter than that can be missed)"
+        if visible:
+            from ..probes.nvidia import redact_device_ids
+
+            # As a lock records the variable: a GPU or MIG UUID identifies the machine (GPU-<uuid>); the record
+            # and the artifact's crate held them in clear.
+            visible = redact_device_ids({"CUDA_VISIBLE_DEVICES": visible})["CUDA_VISIBLE_DEVICES"]
         return Gpus(
             visible_devices=visible or "",
             visible_devices_set=visible is not None,

@@ -104,3 +104,14 @@ def test_with_a_driver_pynvml_is_imported_by_start_and_polled_in_the_watch_s_thr
     failing.start()
     failing.stop()
     assert not failing.result().used_known and "NVML could not be started" in failing.result().note
+
+
+def test_gpu_uuids_in_the_visible_devices_are_not_recorded() -> None:
+    """``CUDA_VISIBLE_DEVICES=GPU-8a2c...,MIG-1111...`` reached the run record and the artifact's crate, where a
+    capture records ``GPU-<uuid>`` (a UUID identifies the machine)."""
+    uuid = "GPU-8a2c4f1e-0b7d-4a58-9c3e-1f2a3b4c5d6e"
+    mig = "MIG-11111111-2222-3333-4444-555555555555"
+    watch = GpuWatch(pids=lambda: set(), environ={"CUDA_VISIBLE_DEVICES": f"{uuid},{mig},1"})
+    gpus = watch.result()
+    assert "8a2c" not in gpus.visible_devices and "1111" not in gpus.visible_devices, gpus.visible_devices
+    assert gpus.visible_devices == "GPU-<uuid>,MIG-<uuid>,1" and gpus.visible_devices_set
