@@ -1389,8 +1389,18 @@ def _remove_stale_wheels(root: Path, lock: Snapshot) -> None:
 
 
 def _last(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    """A failed build's cause, in one line: the last line that names an error (a Python exception, ``error:``),
+    else the last line. uv ends with a generic ``hint:`` line, which was all a user saw ("Build failures usually
+    indicate a problem ..."), where setuptools-scm had said ``LookupError: ... unable to detect version``."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return "no output"
+    causes = [
+        line
+        for line in lines
+        if re.match(r"([A-Za-z_][\w.]*(Error|Exception)|error)\b:?", line) and not line.startswith("hint")
+    ]
+    return causes[-1] if causes else lines[-1]
 
 
 def requirements_text(lock: Snapshot) -> str:

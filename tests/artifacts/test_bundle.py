@@ -486,3 +486,19 @@ def test_an_artifacts_zenodo_json_is_the_one_hidden_member_an_archive_may_hold(t
     for name in ("supp/wheels/.zenodo.json", "supp/.other", "a/b/.zenodo.json"):
         with pytest.raises(BadBundleError, match="unsafe path"):
             extract(_tar(tmp_path / "bad.tar.gz", _member(name)), tmp_path / f"o{len(name)}")
+
+
+def test_a_failed_builds_message_names_its_cause_not_uvs_last_hint() -> None:
+    """A uv build of a setuptools-scm project without .git failed with "hint: Build failures usually indicate a
+    problem with the package or the build environment": uv's last line, not the LookupError above it."""
+    from envsnap.artifacts.bundle import _last
+
+    uv = (
+        "  x Failed to build `alpha-core @ file:///tmp/x`\n  |-> The build backend returned an error\n"
+        "      [stderr]\n      Traceback (most recent call last):\n"
+        "      LookupError: setuptools-scm was unable to detect version for /tmp/x.\n\n"
+        "  hint: Build failures usually indicate a problem with the package or the build environment\n"
+    )
+    assert _last(uv) == "LookupError: setuptools-scm was unable to detect version for /tmp/x."
+    assert _last("error: the wheel could not be written\nhint: see above") == "error: the wheel could not be written"
+    assert _last("one line only\n") == "one line only" and _last("") == "no output"
