@@ -603,3 +603,26 @@ def test_an_offline_plan_says_what_still_comes_over_the_network_and_refuses_a_ba
     assert "  offline: yes, but for " in plan.describe() and "everything from the bundle" not in plan.describe()
     with pytest.raises(BadOptionError, match=r"--offline: the base image envsnap-test/not-here:1 is neither in the"):
         rebuilder.plan(_request(bundle, tmp_path / "ctx", offline=True, base_image="envsnap-test/not-here:1"))
+
+
+def test_a_bundle_with_a_saved_base_is_rebuilt_on_it_when_no_base_is_named(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """The bundle saved envsnap-base:bookworm (--with-base-image --base-image); rebuilt without --base-image, the
+    target chose python:3.11-slim from the lock and --offline refused it as neither in the engine nor saved: the
+    bundle's README command failed."""
+    done = _envsnap(
+        "rebuild",
+        str(bundle / "envsnap.lock"),
+        "--target",
+        "docker",
+        "--bundle",
+        str(bundle),
+        "--offline",
+        "--dest",
+        str(tmp_path / "ctx"),
+        "--dry-run",
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert BASE in done.stdout and "neither in the Docker engine" not in done.stderr
