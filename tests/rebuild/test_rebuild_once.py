@@ -879,7 +879,10 @@ def test_the_bundles_readme_command_rebuilds_from_inside_the_bundle(
     copy = tmp_path / "supplement"
     shutil.copytree(made.bundle, copy, symlinks=True)
     readme = (copy / "README.md").read_text()
-    (line,) = [ln.strip() for ln in readme.splitlines() if ln.strip().startswith("envsnap rebuild ")]
+    commands = [ln.strip() for ln in readme.splitlines() if ln.strip().startswith("envsnap rebuild ")]
+    # The venv's command, and the docker one beside it for a bundle with a saved base (its context outside too).
+    (line,) = [ln for ln in commands if "--target docker" not in ln]
+    assert all("--dest ../" in ln for ln in commands), commands
     assert "./env " not in readme and not re.search(r"\s\./env\b", readme), readme
     args = shlex.split(line)[1:]
     monkeypatch.chdir(copy)
