@@ -25,7 +25,8 @@ def strip_control(text: str) -> str:
 # Bidirectional formatting characters (Unicode category Cf): not control characters, but a terminal or an
 # editor that honours them shows text reordered ("Trojan Source", CVE-2021-42574): lock text printed must not
 # carry them raw.
-_BIDI = LazyPattern("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI_CHARS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI = LazyPattern(f"[{_BIDI_CHARS}]")
 
 
 def has_bidi(text: str) -> bool:
@@ -36,7 +37,7 @@ def has_bidi(text: str) -> bool:
 # What a terminal shows as something else than the character: the bidi characters, and Unicode's own line and
 # paragraph separators, which terminals and pagers draw as a line break inside one value (a run record's
 # command word, a cell of show's table).
-_UNSHOWN = LazyPattern("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_UNSHOWN = LazyPattern(f"[{_BIDI_CHARS}\u2028\u2029]")
 
 
 def strip_terminal(text: str) -> str:

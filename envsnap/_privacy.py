@@ -84,6 +84,20 @@ def is_secret_param(name: str) -> bool:
     return is_secret_name(name) or bool(_SECRET_PARAM.search(name))
 
 
+# A command-line option whose value is a secret by its name (``--api-key``, ``--db-password``, ``--hf-token``):
+# narrower than the variables' rule, ``--auth-method basic`` or ``--session 3`` being no secrets, and a command
+# with a value redacted is not run again by rerun; ``--tokenizer`` and ``--max-tokens`` stay.
+_SECRET_OPTION = LazyPattern(
+    r"(PASSW(OR)?D|PASSPHRASE|TOKEN|SECRET([-_]?KEY)?|API[-_]?KEY|ACCESS[-_]?KEY|PRIVATE[-_]?KEY|CREDENTIALS?)$",
+    re.IGNORECASE,
+)
+
+
+def is_secret_option(name: str) -> bool:
+    """Whether a command-line option of this name (without its dashes) carries a secret value."""
+    return bool(name) and _SECRET_OPTION.search(name) is not None
+
+
 def _aws_secret(text: str) -> bool:
     return (
         not text.startswith("/")

@@ -150,10 +150,16 @@ def lock_file_name(path: str) -> str:
     from pathlib import Path
 
     from .._defaults import LOCK_NAME
-    from ..artifacts.bundle import is_archive
 
     p = Path(path)
-    return LOCK_NAME if p.is_dir() or (p.is_file() and is_archive(p)) else p.name
+    return LOCK_NAME if _names_a_bundle(p) else p.name
+
+
+def _names_a_bundle(path: Path) -> bool:
+    """A bundle (a directory, or an archive envsnap writes) rather than a lockfile."""
+    from ..artifacts.bundle import is_archive
+
+    return path.is_dir() or (path.is_file() and is_archive(path))
 
 
 def load_lock_or_bundle(path: str) -> Snapshot:
@@ -163,10 +169,10 @@ def load_lock_or_bundle(path: str) -> Snapshot:
     from pathlib import Path
 
     from .. import lockfile
-    from ..artifacts.bundle import is_archive, open_bundle
+    from ..artifacts.bundle import open_bundle
 
     p = Path(path)
-    if p.is_dir() or (p.is_file() and is_archive(p)):
+    if _names_a_bundle(p):
         with tempfile.TemporaryDirectory(prefix="envsnap-export-") as tmp:
             return open_bundle(p, Path(tmp)).lock  # SHA256SUMS checked first; an archive unpacked safely
     return lockfile.load(path)

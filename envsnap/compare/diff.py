@@ -504,12 +504,9 @@ def _conda_managed_there(change: Change, lock: Snapshot, value: str) -> bool:
     read as removed (or added) after an export and import, while the conda layer was the same."""
     if change.area != "python" or value or not lock.envsnap.origin or lock.conda is None:
         return False
-    return any(_canonical(p.name) == change.subject for p in lock.conda.packages)
+    from packaging.utils import canonicalize_name  # an imported conda lock only: not on a captured pair's path
 
-
-def _canonical(name: str) -> str:
-    """PEP 503's normal form of a name (a conda package's is compared with a Python distribution's)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return any(canonicalize_name(p.name) == change.subject for p in lock.conda.packages)
 
 
 def _left_blank(change: Change, lock: Snapshot, value: str) -> bool:

@@ -7,6 +7,10 @@ envsnap; this module is its public face for the layers above.
 
 from __future__ import annotations
 
-from ._pyprobe import wheel_record_digest
+from ._pyprobe import _generated_script, wheel_record_digest
 
-__all__ = ["wheel_record_digest"]
+__all__ = ["generated_script", "wheel_record_digest"]
+
+# Whether an installed script's first line names its interpreter (an installer wrote or rewrote it): the RECORD
+# digest leaves such scripts' hashes out.
+generated_script = _generated_script

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import http.client
 import json
@@ -369,9 +370,25 @@ def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
         reference, image = _read_image_json(meta)
         # The id the .json pins is the saved archive's own (its config digest): a .json naming another image the
         # engine has made the build run FROM that image, its archive never read (only a missing image was).
-        untag_image_archive(folder / _image_file(reference), image.image_id)
+        _check_saved(folder / _image_file(reference), image.image_id)
         facts[reference] = image
     return facts
+
+
+def _check_saved(archive: Path, image_id: str) -> None:
+    """``untag_image_archive``'s check of ``archive`` against ``image_id``, once per state of the file in this
+    process: a rebuild reads the bundle's saved images for its plan, its base, and its load."""
+    try:
+        info = archive.stat()
+    except OSError:
+        info = None
+    key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns) if info is not None else None
+    _checked_saved(str(archive), image_id, key)
+
+
+@functools.lru_cache(maxsize=16)
+def _checked_saved(archive: str, image_id: str, _state: tuple[int, int, int, int] | None) -> None:
+    untag_image_archive(Path(archive), image_id)  # raises BadBundleError: an error is never remembered
 
 
 def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:

@@ -44,6 +44,7 @@ from ..errors import RebuildError, UnsafeInputError
 from ..grammar import has_control
 from ..model import Conda, CondaPackage, Snapshot
 from ..probes import conda as conda_probe
+from ..probes.records import generated_script
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
@@ -498,7 +499,7 @@ def _rehash_record(prefix: Path, listing: Path, moved: set[str]) -> None:
             continue
         where = os.path.normpath(os.path.join(site, row[0]))
         rel = os.path.relpath(where, prefix)
-        if rel not in moved or not _names_an_interpreter(Path(where)):
+        if rel not in moved or not generated_script(where):
             continue
         digest = bytes.fromhex(sha256_file(Path(where)))
         row[1] = "sha256=" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
@@ -507,15 +508,6 @@ def _rehash_record(prefix: Path, listing: Path, moved: set[str]) -> None:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(rows)
         atomic_write_text(listing, out.getvalue())
-
-
-def _names_an_interpreter(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            first = handle.readline(4096)
-    except OSError:
-        return False
-    return first.startswith(b"#!")
 
 
 def _interpreter_in(prefix: Path, executable: str) -> Path:

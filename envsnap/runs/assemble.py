@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import lockfile
-from .._privacy import REDACTED, PathRedactor, redact_secrets, scrub_text
+from .._privacy import REDACTED, PathRedactor, is_secret_option, redact_secrets, scrub_text
 from .._version import __version__
 from ..model import Snapshot
 from ..probes.project import find_root, probe_project
@@ -168,21 +167,13 @@ def redacted_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], bool]:
         if not word.startswith("-"):
             continue
         name, eq, value = word.lstrip("-").partition("=")
-        if not name or _SECRET_OPTION.search(name) is None:
+        if not is_secret_option(name):
             continue
         if eq and value:
             out[i] = word[: len(word) - len(value)] + REDACTED
         elif not eq and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
             out[i + 1] = REDACTED
     return tuple(out), tuple(out) != tuple(argv)
-
-
-# An option whose value is a secret by its name: narrower than the variables' rule (``--auth-method basic`` or
-# ``--session 3`` are no secrets, and a command with a value redacted is not run again by rerun).
-_SECRET_OPTION = re.compile(
-    r"(PASSW(OR)?D|PASSPHRASE|TOKEN|SECRET([-_]?KEY)?|API[-_]?KEY|ACCESS[-_]?KEY|PRIVATE[-_]?KEY|CREDENTIALS?)$",
-    re.IGNORECASE,
-)
 
 
 def loaded(
