@@ -73,6 +73,7 @@ class _Reader(threading.Thread):
         self.stream, self.limit, self.on_flood, self.wake = stream, limit, on_flood, wake
         self.chunks: list[bytes] = []
         self.size = 0
+        self.begun = threading.Event()  # the first output was read, or the stream ended
 
     def run(self) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -83,6 +84,8 @@ class _Reader(threading.Thread):
                     break
                 self.chunks.append(chunk)
                 self.size += len(chunk)
+                self.begun.set()
+        self.begun.set()
         with contextlib.suppress(OSError):
             self.stream.close()
 
@@ -117,7 +120,9 @@ class Running:
         env: Mapping[str, str] | None = None,
         input: str | None = None,
         max_output: int | None = None,
+        held: bool = False,
     ):
+        """``held``: its standard input is a pipe left open until ``feed`` (a command that waits to be told)."""
         self.args = tuple(str(a) for a in args)
         self.error: Result | None = None
         self._flood = threading.Event()
@@ -128,7 +133,7 @@ class Running:
                 self.args,
                 cwd=cwd,
                 env=dict(env) if env is not None else None,
-                stdin=subprocess.PIPE if input is not None else None,
+                stdin=subprocess.PIPE if input is not None or held else None,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
@@ -154,6 +159,15 @@ class Running:
         with contextlib.suppress(OSError):
             proc.wait()
         self._wake.set()
+
+    def output_begun(self, timeout: float) -> bool:
+        """Whether the command printed something on stdout (or closed it) within ``timeout`` seconds of now."""
+        return self.proc is not None and self._out.begun.wait(timeout)
+
+    def feed(self, text: str) -> None:
+        """Write ``text`` (a few bytes: the pipe holds them) to a ``held`` command's input and close it."""
+        if self.proc is not None and self.proc.stdin is not None and not self.proc.stdin.closed:
+            self._feed(text)
 
     def _feed(self, text: str) -> None:
         assert self.proc is not None and self.proc.stdin is not None
@@ -202,9 +216,11 @@ def start(
     env: Mapping[str, str] | None = None,
     input: str | None = None,
     max_output: int | None = None,
+    held: bool = False,
 ) -> Running:
-    """Start a command in its own process group; ``.wait(timeout)`` gives its Result."""
-    return Running(args, cwd=cwd, env=env, input=input, max_output=max_output)
+    """Start a command in its own process group; ``.wait(timeout)`` gives its Result. ``held``: its input is
+    left open until ``.feed(text)``."""
+    return Running(args, cwd=cwd, env=env, input=input, max_output=max_output, held=held)
 
 
 def run(

@@ -103,7 +103,13 @@ def verify(
         target = environment.describe()
     else:
         actual = capture(  # compared: no git state
-            python, changed_files=changed, project_state=False, use_cache=cache, same_host=same_host, kept=kept
+            python,
+            changed_files=changed,
+            project_state=False,
+            use_cache=cache,
+            same_host=same_host,
+            probe=probe,
+            kept=kept,
         )
         target = python or "(this interpreter)"
     with _lockcache.bypassed(not cache):

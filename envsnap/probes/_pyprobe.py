@@ -755,12 +755,16 @@ def probe(
     check_files: bool = False,
     cache_path: str | None = None,
     split: bool | None = None,
+    ready: Callable[[], str | None] | None = None,
 ) -> dict[str, Any]:
     """The environment as a JSON-ready dict; with ``check_files``, each distribution's files are also hashed
     and compared with its RECORD. ``cache_path``: the RECORD digests of the last capture (``read_cache``),
     reused where nothing they were computed from changed; when they changed, the answer's ``cache`` holds the
     file's new content for the caller to write (this probe writes nothing). ``split``: whether a second process
-    reads half the distributions (``_read_all``; None: where it can help)."""
+    reads half the distributions (``_read_all``; None: where it can help). ``ready``: called once this probe is set
+    up, before it reads any distribution; it answers None when nothing is to be read (``NotTold``), or the folder
+    this environment was moved to meanwhile ("" where it was not): the probe then reads it there, and answers
+    with its paths there."""
     here = os.path.dirname(os.path.realpath(__file__))
     if path_entries is None:
         # sys.path[0] is the running script's folder (or the working directory), not the environment.
@@ -771,6 +775,18 @@ def probe(
     if cache_path is not None and not check_files:
         meta = _cache_meta(layout)
         cache = _RecordCache(read_cache(cache_path, "records", meta))
+    moved = _Moved(("", ""), "")
+    if ready is not None:
+        # A rebuild's staging folder, moved to its destination while this waited: the interpreter's own paths
+        # still name the folder it started in.
+        started_in = (sys.prefix, os.path.realpath(sys.prefix))
+        destination = ready()
+        if destination is None:
+            raise NotTold()
+        if destination:
+            moved = _Moved(started_in, destination)
+            path_entries = [moved.path(entry) for entry in path_entries]
+            layout.roots = sorted(((moved.real(root), key) for root, key in layout.roots), key=lambda r: -len(r[0]))
     packages: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
     seen: dict[str, str] = {}  # each distribution's name: the version of the one found first
@@ -801,7 +817,7 @@ def probe(
             continue
         seen[info["name"]] = info["version"]
         packages.append(info)
-    paths = sysconfig.get_paths()
+    paths = {k: moved.path(v) for k, v in sysconfig.get_paths().items()}
     return {
         "path_entries": _absolute(path_entries),
         "implementation": sys.implementation.name,
@@ -812,9 +828,9 @@ def probe(
         "pointer_bits": 64 if sys.maxsize > 2**32 else 32,
         "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
         "kind": _env_kind(),
-        "prefix": sys.prefix,
+        "prefix": moved.path(sys.prefix),
         "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-        "executable": sys.executable,
+        "executable": moved.path(sys.executable),
         "paths": {k: paths.get(k, "") for k in ("purelib", "platlib", "scripts", "data", "include")},
         "machine": platform.machine(),
         "packages": packages,
@@ -823,14 +839,61 @@ def probe(
     }
 
 
+class _Moved:
+    """Paths of an environment moved, after its interpreter started, from the folder it started in (as given and
+    as its real path) to ``destination``: the same path there."""
+
+    def __init__(self, started_in: tuple[str, str], destination: str) -> None:
+        self.given, self.real_given = started_in
+        self.destination = destination
+        self.real_destination = os.path.realpath(destination) if destination else ""
+
+    def path(self, path: str) -> str:
+        return self._swap(path, self.given, self.destination)
+
+    def real(self, path: str) -> str:
+        return self._swap(path, self.real_given, self.real_destination)
+
+    @staticmethod
+    def _swap(path: str, old: str, new: str) -> str:
+        if old and (path == old or path.startswith(old + os.sep)):
+            return new + path[len(old) :]
+        return path
+
+
+class NotTold(Exception):
+    """The caller of a probe that waits ended without telling it to read the environment."""
+
+
+def _told_to_go() -> str | None:
+    """``--wait``: what the caller said on standard input, a JSON line ``{"go": DESTINATION}`` (the folder the
+    environment was moved to, "" for none); None when it said nothing else (it closes it unsaid when it ends).
+    A newline on standard output first tells the caller this interpreter has started and the probe is set up:
+    its environment may be moved from then on (the answer, JSON, may start with a newline)."""
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    try:
+        told = json.loads(sys.stdin.readline())
+    except ValueError:
+        return None
+    go = told.get("go") if isinstance(told, dict) else None
+    return go if isinstance(go, str) and (not go or os.path.isabs(go)) else None
+
+
 def _main(argv: list[str]) -> dict[str, Any]:
     cache_path = argv[argv.index("--cache") + 1] if "--cache" in argv[:-1] else None
-    return probe(check_files="--files" in argv, cache_path=cache_path)
+    ready = _told_to_go if "--wait" in argv else None
+    return probe(check_files="--files" in argv, cache_path=cache_path, ready=ready)
 
 
 def run(argv: list[str]) -> None:
-    """The probe's answer for the command line ``argv`` on stdout, as JSON (``_pyprobe_run.py`` calls it)."""
-    sys.stdout.write(json.dumps(_main(argv)))
+    """The probe's answer for the command line ``argv`` on stdout, as JSON (``_pyprobe_run.py`` calls it);
+    with ``--wait``, once the caller says to on standard input (nothing, exit 3, when it does not)."""
+    try:
+        answer = _main(argv)
+    except NotTold:
+        sys.exit(3)
+    sys.stdout.write(json.dumps(answer))
     sys.stdout.write("\n")
 
 

@@ -30,12 +30,26 @@ def _records_cache(interpreter: str) -> str | None:
 class PendingProbe:
     """A probe running in the target interpreter while the caller does other work."""
 
-    def __init__(self, python: str | None, *, check_files: bool = False, use_cache: bool = True):
+    def __init__(
+        self,
+        python: str | None,
+        *,
+        check_files: bool = False,
+        use_cache: bool = True,
+        moved: tuple[str, str] | None = None,
+    ):
         """``use_cache``: reuse the RECORD digests of the last capture of this interpreter where nothing they
-        were computed from changed (the capture cache, ``probes/cache.py``), and keep the new ones."""
+        were computed from changed (the capture cache, ``probes/cache.py``), and keep the new ones.
+
+        ``moved``: ``(folder, destination)``: ``python`` is the interpreter of an environment being made in
+        ``folder`` (a rebuild's staging folder) that will be moved to ``destination``. The probe starts now and
+        waits, set up, until ``go`` (said once the environment is moved, which must wait for ``set_up``); it
+        then reads the environment where it is, and answers with its paths there. It keeps no RECORD digest
+        (their files are all new, and they would be kept under the folder's path)."""
         self.python = python
         self._raw: RawPython | None = None
         self._proc: _runner.Running | None = None
+        self._moved = moved
         self.cache_path: str | None = None
         if python is None:
             from . import _pyprobe
@@ -44,20 +58,32 @@ class PendingProbe:
             self._raw = self._answer(_pyprobe.probe(check_files=check_files, cache_path=self.cache_path))
             return
         exe = resolve_interpreter(python)
-        self.cache_path = _records_cache(exe) if use_cache else None
+        self.cache_path = _records_cache(exe) if use_cache and moved is None else None
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
         # site-packages, which that interpreter would see, are captured too; -B: it writes no byte code into
         # envsnap's folder (``_pyprobe_run``). Its own process group, killed whole on timeout: a wrapper's
         # children cannot keep it running.
         args = [exe, "-E", "-B", PROBE_PATH, *(["--files"] if check_files else [])]
-        self._proc = _runner.start([*args, *(["--cache", self.cache_path] if self.cache_path else [])])
+        args += ["--cache", self.cache_path] if self.cache_path else []
+        self._proc = _runner.start([*args, *(["--wait"] if moved else [])], held=moved is not None)
         if self._proc.error is not None:
             raise ProbeError(f"--python {python}: not a working Python interpreter ({self._proc.error.stderr})")
+
+    def set_up(self, timeout: float) -> bool:
+        """Whether a ``moved`` probe's interpreter has started and the probe is set up (or it ended) within
+        ``timeout`` seconds of now: an interpreter moved while it starts finds neither its venv nor itself."""
+        return self._proc is not None and self._proc.output_begun(timeout)
+
+    def go(self) -> None:
+        """A ``moved`` probe reads the environment, moved to its destination, from now on."""
+        if self._proc is not None:
+            self._proc.feed(json.dumps({"go": self._moved[1] if self._moved else ""}) + "\n")
 
     def result(self) -> RawPython:
         if self._raw is not None:
             return self._raw
         assert self._proc is not None
+        self.go()
         res = self._proc.wait(PROBE_TIMEOUT)
         out, err = res.stdout, res.stderr
         if res.timed_out:
@@ -80,6 +106,10 @@ class PendingProbe:
             ) from None
         self._raw = self._answer(data, f"--python {self.python}")
         return self._raw
+
+    @property
+    def answered(self) -> bool:
+        return self._raw is not None
 
     def cancel(self) -> None:
         """End the probe unanswered (its process group killed): it was started ahead for a capture that

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _leftovers, _runner, _tools
-from .._defaults import ARTIFACTS_CACHE, cache_dir
+from .._defaults import ARTIFACTS_CACHE, PROBE_TIMEOUT, cache_dir
 from .._fs import checked_base_name, join_base_name
 from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, NotTheSame, isolated_env, uv_venv_args
 from .._venvahead import staging as staging_folder
@@ -43,7 +43,7 @@ from ..artifacts.bundle import (
     sha256_file,
 )
 from ..compat.target import Target, TargetFacts
-from ..errors import BadBundleError, BundleError, PinError, RebuildError, UnsafeInputError
+from ..errors import BadBundleError, BundleError, PinError, ProbeError, RebuildError, UnsafeInputError
 from ..grammar import (
     PYTHON_IMPLEMENTATIONS,
     is_canonical_name,
@@ -55,6 +55,7 @@ from ..grammar import (
 )
 from ..model import PythonPackage, Snapshot
 from ..platforms import major_minor
+from ..probes.pending import PendingProbe
 from ..probes.python import script_interpreter
 from .interface import (
     BadOptionError,
@@ -70,6 +71,7 @@ from .interface import (
 
 if TYPE_CHECKING:
     from ..artifacts.pin import Pinner
+    from ..compare.verdict import VerifyReport
 
 INSTALL_TIMEOUT = 1800.0
 _VERSION_CODE = "import platform, sys; print(platform.python_version(), sys.implementation.name); print(sys.executable)"
@@ -583,8 +585,6 @@ class VenvRebuilder(Rebuilder):
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
-        from ..compare.verify import verify
-
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         dest = Path(plan.dest)
@@ -616,12 +616,15 @@ class VenvRebuilder(Rebuilder):
                 say(f"downloading Python {data.python_version} with uv")
                 python = ensure(Interpreter("", data.python_version, UV_INSTALL)).path
             say(f"creating a venv with Python {data.python_version or lock.python.version}")
+            probe: PendingProbe | None = None
+            stack.callback(lambda: _end_unanswered(probe))
             if early is not None:
-                staging, holder = early.take(say)
+                staging, holder, probe = early.take(say)
                 stack.enter_context(holder)
             else:
                 assert staging is not None
                 _create_venv(python, staging)
+                probe = _verify_probe(staging, dest, request.use_cache)
                 install_python_layer(
                     staging / "bin" / "python",
                     lock,
@@ -631,15 +634,44 @@ class VenvRebuilder(Rebuilder):
                     allow_urls=request.allow_urls,
                 )
             _relocate(staging, dest)
+            if not probe.set_up(PROBE_TIMEOUT):
+                probe.cancel()  # the verify probes the venv afresh once it is moved
             if dest.exists():
                 dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
             os.replace(staging, dest)
-        say("verifying the new environment against the lock")
-        # The host as the check saw it.
-        report = verify(lock, str(dest / "bin" / "python"), same_host=request.host, cache=request.use_cache)
+            probe.go()  # it reads the venv while the verify sets up
+            say("verifying the new environment against the lock")
+            report = _verify(lock, dest, request, probe)
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )
+
+
+def _verify_probe(staging: Path, dest: Path, use_cache: bool) -> PendingProbe:
+    """The verify's probe of the new venv, started in ``staging`` before the installer, so that the interpreter
+    has started and the probe is set up while the installer runs; it reads the venv at ``dest`` once told (the
+    verify asks for its answer once the venv is moved there)."""
+    return PendingProbe(str(staging / "bin" / "python"), use_cache=use_cache, moved=(str(staging), str(dest)))
+
+
+def _end_unanswered(probe: PendingProbe | None) -> None:
+    if probe is not None and not probe.answered:
+        probe.cancel()
+
+
+def _verify(lock: Snapshot, dest: Path, request: RebuildRequest, probe: PendingProbe) -> VerifyReport:
+    """The new venv at ``dest`` verified against the lock, with the host facts the check captured, by ``probe``
+    (``_verify_probe``); if that probe failed, by a probe started afresh at ``dest``, whose answer or failure is
+    the verify's."""
+    from ..compare.verify import verify
+
+    python = str(dest / "bin" / "python")
+    try:
+        return verify(lock, python, same_host=request.host, cache=request.use_cache, probe=probe)
+    except ProbeError:
+        if probe.answered:
+            raise
+    return verify(lock, python, same_host=request.host, cache=request.use_cache)
 
 
 class _NotBegun(Exception):
@@ -678,6 +710,7 @@ class _Early(EarlyWork):
         self._lines: list[str] = []
         self._plan: Plan | None = None
         self._staging: Path | None = None
+        self._probe: PendingProbe | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, args=(rebuilder,), name="envsnap-early-venv", daemon=True)
         self._thread.start()
@@ -711,6 +744,7 @@ class _Early(EarlyWork):
         else:
             folder = self._stack.enter_context(staging_folder(Path(plan.dest)))
             _create_venv(data.python_path, folder)
+        self._probe = _verify_probe(folder, Path(plan.dest), request.use_cache)  # ended by ``cancel`` or ``take``
         self._hashed()
         self._go_on()
         Bundle(request.bundle_dir).verify_sums()  # what ``open_bundle`` checks of a directory
@@ -768,17 +802,19 @@ class _Early(EarlyWork):
             return False
         return True
 
-    def take(self, say: Progress) -> tuple[Path, ExitStack]:
-        """After ``begun``: the staging folder with the wheels installed, and what removes its holder; the
-        progress lines are said first, and an installer's failure is raised as ``install_python_layer`` raises
-        it."""
+    def take(self, say: Progress) -> tuple[Path, ExitStack, PendingProbe]:
+        """After ``begun``: the staging folder with the wheels installed, what removes its holder (and ends the
+        verify's probe, when unanswered), and that probe (``_verify_probe``); the progress lines are said
+        first, and an installer's failure is raised as ``install_python_layer`` raises it."""
         for line in self._lines:
             say(line)
         self._done.wait()
         if self._error is not None:
+            if self._probe is not None:
+                self._probe.cancel()
             raise self._error
-        assert self._staging is not None
-        return self._staging, self._stack.pop_all()
+        assert self._staging is not None and self._probe is not None
+        return self._staging, self._stack.pop_all(), self._probe
 
     def cancel(self) -> None:
         with self._guard:
@@ -787,6 +823,8 @@ class _Early(EarlyWork):
         if running is not None:
             running.kill()
         self._thread.join()
+        if self._probe is not None:
+            self._probe.cancel()
         self._stack.close()
 
 

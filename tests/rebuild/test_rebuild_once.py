@@ -93,19 +93,23 @@ def test_the_host_is_captured_once_and_the_new_venv_probed_once(
     prepared = _counting(monkeypatch, system_probe, "prepare")  # the package database and the ld.so cache
     hardware = _counting(monkeypatch, type(host_probes.HARDWARE), "run")
     platform = _counting(monkeypatch, type(host_probes.PLATFORM), "run")
-    probed: list[str | None] = []
+    probed: list[tuple[str | None, Any]] = []
     original = capture_module.python.PendingProbe.__init__
 
     def pending(self: Any, python: str | None, **kwargs: Any) -> None:
-        probed.append(python)
+        probed.append((python, kwargs.get("moved")))
         original(self, python, **kwargs)
 
     monkeypatch.setattr(capture_module.python.PendingProbe, "__init__", pending)
     result = _rebuild(made, tmp_path / "env")
     assert result.verify is not None and result.verify.identical
     assert (len(prepared), len(hardware), len(platform)) == (1, 1, 1)
-    # Two environments are probed: the interpreter the check judged, and the new venv the verify reads.
-    assert len(probed) == 2 and probed[1] == str(tmp_path / "env" / "bin" / "python")
+    # Two environments are probed: the interpreter the check judged, and the new venv the verify reads (its
+    # probe started in the staging folder while the installer ran, answering for the venv's destination).
+    assert len(probed) == 2
+    (staging, moved), *_ = [p for p in probed if p[1] is not None]
+    assert moved[1] == str(tmp_path / "env") and staging == os.path.join(moved[0], "bin", "python")
+    assert result.verify.target == str(tmp_path / "env" / "bin" / "python")
 
 
 def test_a_capture_on_the_same_host_takes_its_host_facts(made: Made, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -423,6 +427,13 @@ def test_bundle_sizes_opens_only_regular_files(tmp_path: Path) -> None:
     assert found[0].unpacked == 100 and found[0].wheels == real.stat().st_size
 
 
+def _answering_for(python: str | None, kwargs: dict[str, Any]) -> str | None:
+    """The interpreter a probe answers for: the verify's, started in the staging folder before the venv is moved,
+    answers for the destination's."""
+    moved = kwargs.get("moved")
+    return os.path.join(moved[1], "bin", "python") if moved else python
+
+
 def _probes(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str | None], list[str | None]]:
     """The interpreters probes were started for, and those of the probes ended unanswered."""
     started: list[str | None] = []
@@ -431,11 +442,12 @@ def _probes(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str | None], list[str
     original, original_cancel = probe_class.__init__, probe_class.cancel
 
     def pending(self: Any, python: str | None, **kwargs: Any) -> None:
-        started.append(python)
+        started.append(_answering_for(python, kwargs))
         original(self, python, **kwargs)
 
     def cancel(self: Any) -> None:
-        cancelled.append(self.python)
+        if not self.answered:
+            cancelled.append(self.python)
         original_cancel(self)
 
     monkeypatch.setattr(probe_class, "__init__", pending)
@@ -479,7 +491,9 @@ def test_a_probe_started_ahead_for_another_interpreter_is_ended_and_not_used(
     dest = tmp_path / "env"
     result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
     assert result.code == 0, result
-    assert started == [sys.executable, str(other), str(dest / "bin" / "python")] and cancelled == [sys.executable]
+    # The verify's probe of the new venv starts with the installer, which may be before the check's.
+    assert started[0] == sys.executable and cancelled == [sys.executable]
+    assert sorted(started[1:]) == sorted([str(other), str(dest / "bin" / "python")])
 
 
 def test_no_probe_is_started_ahead_for_a_named_interpreter(
@@ -509,7 +523,7 @@ def test_rebuild_no_cache_captures_and_verifies_without_the_capture_cache(
     original = probe_class.__init__
 
     def pending(self: Any, python: str | None, **kwargs: Any) -> None:
-        uses.append((python, kwargs.get("use_cache", True)))
+        uses.append((_answering_for(python, kwargs), kwargs.get("use_cache", True)))
         original(self, python, **kwargs)
 
     monkeypatch.setattr(probe_class, "__init__", pending)
@@ -936,3 +950,31 @@ def test_a_run_record_of_the_lock_takes_the_bundles_lock_as_that_lock(
     assert check.state == rerun.SAME, check
     other = rerun.check_environment(record("sha256:" + "e" * 64), made.bundle)
     assert other.state == rerun.DIFFERS and "is not the lock the run used" in other.lines[0]
+
+
+def test_a_verify_probe_started_ahead_that_fails_is_replaced_by_one_where_the_venv_is(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_digests: None
+) -> None:
+    """The verify's probe, started in the staging folder while the installer ran, ended before it answered (its
+    interpreter died): the venv is probed afresh where it was moved to, and verified as before."""
+    probe_class = capture_module.python.PendingProbe
+    started: list[str | None] = []
+    original_init, original_result = probe_class.__init__, probe_class.result
+
+    def pending(self: Any, python: str | None, **kwargs: Any) -> None:
+        started.append(_answering_for(python, kwargs) + (" (ahead)" if kwargs.get("moved") else ""))
+        original_init(self, python, **kwargs)
+
+    def result(self: Any) -> Any:
+        if self._moved is not None and not self.answered:
+            self.cancel()
+        return original_result(self)
+
+    monkeypatch.setattr(probe_class, "__init__", pending)
+    monkeypatch.setattr(probe_class, "result", result)
+    dest = tmp_path / "env"
+    verified = _rebuild(made, dest).verify
+    assert verified is not None and verified.identical and verified.packages_checked == len(PACKAGES)
+    # The check's probe, the one started ahead, and the one started afresh once it failed.
+    assert len(started) == 3 and started[-1] == f"{dest}/bin/python"
+    assert f"{dest}/bin/python (ahead)" in started
