@@ -311,6 +311,25 @@ class PathRedactor:
                 return label + "/" + self.names(path[len(root.rstrip("/")) + 1 :])
         return self.names(path)
 
+    def _below_root(self, path: str) -> tuple[str, str] | None:
+        """The label of the most specific root a URL's ``path`` lies in, and what follows the root (``""`` or
+        ``/...``, as written); compared percent-decoded (pip writes "my proj" as my%20proj). None: in none."""
+        for root, label in self.roots:
+            tail = tail_below(path, root, encoded=True)
+            if tail is not None:
+                return label, tail
+        return None
+
+    def located(self, url: str) -> str:
+        """A ``file:`` URL of a file envsnap read on this machine (a wheel pin found in a find-links folder) with
+        its root as a label: ``file://{project}/wheels/x.whl``, ``file://~/wheels/x.whl``, the rest as written;
+        the label is resolved again where the lock is used (``pin.local_dir``). Names are not rewritten: the URL
+        must go on naming the file. Any other URL is returned as it is."""
+        if not url.startswith("file:///"):
+            return url
+        below = self._below_root(url[len("file://") :])
+        return url if below is None else f"file://{below[0]}{below[1]}"
+
     def url(self, url: str) -> str:
         """A URL without credentials; a local one (``file://``, a path, ``host:path``) also without names; a
         network one keeps its path (a forge account in it is public: it is what a reader clones) but not this
@@ -318,11 +337,10 @@ class PathRedactor:
         url = strip_credentials(url)
         scheme, _, rest = url.partition("://")
         if scheme == "file" or scheme.endswith("+file"):
-            # Compared percent-decoded (pip writes "my proj" as my%20proj), the rest kept as written.
-            for root, label in self.roots:
-                tail = tail_below(rest, root, encoded=True)
-                if tail is not None:
-                    return f"{scheme}://{label}" + (f"/{self.names(tail[1:])}" if tail else "")
+            below = self._below_root(rest)
+            if below is not None:
+                label, tail = below
+                return f"{scheme}://{label}" + (f"/{self.names(tail[1:])}" if tail else "")
             return f"{scheme}://" + self.names(rest)
         if "://" not in url:
             remote = _SCP_REMOTE.match(url)

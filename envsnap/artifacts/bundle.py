@@ -958,7 +958,14 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     if missing:
         say(f"pinning {len(missing)} packages against the configured indexes")
         names = {p.name for p in missing}
-        result = pin(lock, config, cache_dir=cache, only=lambda p: p.name in names, allow_urls=opts.allow_urls)
+        result = pin(
+            lock,
+            config,
+            cache_dir=cache,
+            only=lambda p: p.name in names,
+            project_dir=opts.project_dir,  # a find-links folder in the project is recorded as file://{project}/...
+            allow_urls=opts.allow_urls,
+        )
         lock = result.snapshot
         # Every package must have its file before any wheel is fetched or built: the whole list, by name.
         _fail(

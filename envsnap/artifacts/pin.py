@@ -48,7 +48,7 @@ from .._fetchpolicy import (
     trusted_locations,
 )
 from .._fs import join_base_name, join_relative
-from .._privacy import strip_credentials
+from .._privacy import PathRedactor, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, is_find_links
@@ -1119,6 +1119,30 @@ def _same_release(filename: str, pkg: PythonPackage) -> bool:
     return sdist_matches(filename, pkg)
 
 
+def located(art: Artifact, redactor: PathRedactor) -> Artifact:
+    """``art`` as a lock records a file pin read on this machine: inside the project ``file://{project}/...``,
+    under the home ``file://~/...`` (``PathRedactor.located``), as capture writes such paths; its index (the
+    find-links folder, which pip's configuration may give relative to the working directory: ``./wheels``)
+    likewise, as a ``file:`` URL. A lock then names neither the user's home nor the place the project was in, and
+    bundle reads the file from the project wherever it is now (``Pinner.fetch_artifact``). Elsewhere both stay
+    as they were."""
+    index = art.index
+    if index and "://" not in index:  # a folder pip was configured with, as it was written
+        folder = local_path(index)
+        labelled = redactor.located(folder.absolute().as_uri()) if folder is not None else index
+        index = index if labelled.startswith("file:///") else labelled
+    else:
+        index = redactor.located(index)
+    url = redactor.located(art.url)
+    return art if (url, index) == (art.url, art.index) else dataclasses.replace(art, url=url, index=index)
+
+
+def _located(outcome: PinOutcome, redactor: PathRedactor) -> PinOutcome:
+    if outcome.artifact is None:
+        return outcome
+    return dataclasses.replace(outcome, artifact=located(outcome.artifact, redactor))
+
+
 def pin(
     snapshot: Snapshot,
     config: IndexConfig | None = None,
@@ -1132,9 +1156,10 @@ def pin(
     """The snapshot with ``artifact`` filled for every package that can be pinned, and each outcome.
 
     URLs the lock itself names (an archive URL, an imported index) are read only as the fetch policy allows;
-    ``allow_urls`` are the user's ``--allow-url`` patterns. Packages that already carry an artifact are kept
-    as they are. The reasons for unpinned packages are
-    also written to the lock's warnings (``pin: NAME VERSION: reason``), replacing those of an earlier pin.
+    ``allow_urls`` are the user's ``--allow-url`` patterns. A file read inside ``project_dir`` or the home is
+    recorded by its label (``located``). Packages that already carry an artifact are kept as they are. The
+    reasons for unpinned packages are also written to the lock's warnings (``pin: NAME VERSION: reason``),
+    replacing those of an earlier pin.
     """
     pinner = Pinner(
         config or read_pip_config(),
@@ -1151,6 +1176,9 @@ def pin(
     ]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = dict(zip((p.name for p in todo), pool.map(pinner.pin_one, todo), strict=True))
+    # Names no login or host: only the roots are written as labels, the URL goes on naming the file it read.
+    redactor = PathRedactor(project=None if project_dir is None else str(project_dir), users=(), hosts=())
+    results = {name: _located(outcome, redactor) for name, outcome in results.items()}
     packages = []
     outcomes = []
     for pkg in snapshot.python.packages:

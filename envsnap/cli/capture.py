@@ -142,9 +142,12 @@ def run(args: argparse.Namespace) -> int:
     # known to be one: an error stays the only line.
     _output.write_lines(f"capturing {chosen.describe()}")
     if args.pin:
+        from pathlib import Path
+
         from ..artifacts.pin import pin, read_pip_config
 
-        snapshot = pin(snapshot, read_pip_config()).snapshot
+        root = captured.project_root  # the root the capture wrote {project} for: pin writes it the same way
+        snapshot = pin(snapshot, read_pip_config(), project_dir=Path(root) if root else None).snapshot
     written = True
     text, digest = lockfile.dumps_sealed(snapshot)
     if args.output == "-":

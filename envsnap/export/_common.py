@@ -80,7 +80,9 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapsho
     packages = []
     for pkg in snapshot.python.packages:
         source = dataclasses.replace(pkg.source, url=absolute(pkg.source.url))
-        artifact = dataclasses.replace(pkg.artifact, url=absolute(pkg.artifact.url)) if pkg.artifact else None
+        artifact = pkg.artifact
+        if artifact is not None:  # its index too: a find-links folder in the project (file://{project}/wheels)
+            artifact = dataclasses.replace(artifact, url=absolute(artifact.url), index=absolute(artifact.index))
         packages.append(dataclasses.replace(pkg, source=source, artifact=artifact))
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 

@@ -41,7 +41,10 @@ def _dumps(snapshot: Snapshot) -> str:
         elif pkg.source.kind == "archive" or pkg.artifact is not None:
             pinned.append(pkg)
     lines = _header(snapshot)
-    if any(p.source.url.startswith("file://{project}") for p in direct):
+    # A local project, or a find-links folder pin found in the project (file://{project}/wheels): relative paths.
+    relative = [p.source.url for p in direct]
+    relative += [p.artifact.index for p in pinned if p.artifact is not None and _by_find_links(p)]
+    if any(url.startswith("file://{project}") for url in relative):
         lines.append(f"# {_common.RELATIVE_NOTE}")
     lines += _index_options(pinned)
     if pinned:
@@ -86,10 +89,21 @@ def _index_options(pinned: list[PythonPackage]) -> list[str]:
     return lines + _find_links(pinned)
 
 
+# The labels a find-links folder pin found inside the project or the home is recorded with.
+_LABELLED = ("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)
+
+
 def _find_links(pinned: list[PythonPackage]) -> list[str]:
-    """``--find-links`` for every folder or page a pinned wheel was found in (pin records it as the index)."""
+    """``--find-links`` for every folder or page a pinned wheel was found in (pin records it as the index); a
+    folder inside the project (``file://{project}/wheels``) relative to the project root, as its files are."""
     locations = sorted({p.artifact.index for p in pinned if p.artifact is not None and _by_find_links(p)})
-    return [f"--find-links {sinks.requirement_location(location)}" for location in locations]
+    return [f"--find-links {sinks.requirement_location(_find_links_path(location))}" for location in locations]
+
+
+def _find_links_path(location: str) -> str:
+    """A find-links folder as pip reads it: a label (``file://{project}/wheels``, ``file://~/wheels``) as the path
+    it stands for (``wheels``, ``~/wheels``); anything else as recorded."""
+    return fileurls.file_url_path(location) if location.startswith(_LABELLED) else location
 
 
 def _by_find_links(pkg: PythonPackage) -> bool:

@@ -574,3 +574,69 @@ def test_a_local_archive_pip_installed_is_pinned_once_its_folder_is_allowed(tmp_
     make_wheel(tmp_path / "wheels", "tinypkg", "1.0", body="VALUE = 2\n")  # the file changed since the install
     (changed,) = pin(lock_of(pkg), empty, cache_dir=tmp_path / "c3", allow_urls=allow).outcomes
     assert changed.status == "unpinned"
+
+
+def test_a_find_links_folder_in_the_project_or_the_home_is_recorded_by_its_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install --find-links ./wheels`` in the project: pin recorded the wheel as
+    ``file:///home/alice/proj/wheels/x.whl`` and its index as pip's ``./wheels``, where capture writes
+    ``{project}/...``: the lock named the user's home, and a moved copy of the project could not be bundled.
+    Inside the project both are ``file://{project}/...``, under the home ``file://~/...``, and a bundle made from
+    a moved copy of the project reads the wheel there."""
+    import shutil
+
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+
+    home = tmp_path / "home"
+    project = home / "proj"
+    wheel = make_wheel(project / "wheels", "tinypkg", "1.0")
+    other = make_wheel(home / "shared", "otherpkg", "2.0")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project)
+    empty = pep503_index(tmp_path / "empty", [])
+    config = IndexConfig(index_url=empty, find_links=("./wheels", str(home / "shared")))
+    result = pin(
+        lock_of(package_for(wheel, "tinypkg", "1.0"), package_for(other, "otherpkg", "2.0")),
+        config,
+        cache_dir=tmp_path / "cache",
+        project_dir=project,
+    )
+    assert [o.status for o in result.outcomes] == ["pinned", "pinned"], result.outcomes
+    arts = {p.name: p.artifact for p in result.snapshot.python.packages}
+    assert arts["tinypkg"] is not None and arts["otherpkg"] is not None
+    assert (arts["tinypkg"].url, arts["tinypkg"].index) == (
+        f"file://{{project}}/wheels/{wheel.name}",
+        "file://{project}/wheels",
+    )
+    assert (arts["otherpkg"].url, arts["otherpkg"].index) == (f"file://~/shared/{other.name}", "file://~/shared")
+    written = lockfile.dump(result.snapshot, tmp_path / "envsnap.lock").read_text()
+    assert str(home) not in written
+    moved = tmp_path / "moved"
+    shutil.move(project, moved)
+    monkeypatch.chdir(moved)
+    allow = ((moved / "wheels").as_uri() + "/*", (home / "shared").as_uri() + "/*")
+    options = BundleOptions(
+        cache_dir=tmp_path / "c2", config=IndexConfig(index_url=empty), project_dir=moved, allow_urls=allow
+    )
+    make_bundle(lockfile.load(tmp_path / "envsnap.lock"), tmp_path / "bundle", options)
+    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == (moved / "wheels" / wheel.name).read_bytes()
+    assert (tmp_path / "bundle" / "wheels" / other.name).is_file()
+
+
+def test_a_bundle_pins_a_find_links_folder_in_the_project_by_its_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bundle pins what the lock left unpinned: its lock recorded the project's find-links wheel by its absolute
+    path, as pin did."""
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+
+    project = tmp_path / "proj"
+    wheel = make_wheel(project / "wheels", "tinypkg", "1.0")
+    monkeypatch.chdir(project)
+    config = IndexConfig(index_url=pep503_index(tmp_path / "empty", []), find_links=("./wheels",))
+    options = BundleOptions(cache_dir=tmp_path / "cache", config=config, project_dir=project)
+    make_bundle(lock_of(package_for(wheel, "tinypkg", "1.0")), tmp_path / "bundle", options)
+    art = lockfile.load(tmp_path / "bundle" / "envsnap.lock").package("tinypkg").artifact  # type: ignore[union-attr]
+    assert art is not None
+    assert (art.url, art.index) == (f"file://{{project}}/wheels/{wheel.name}", "file://{project}/wheels")

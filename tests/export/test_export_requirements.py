@@ -156,3 +156,25 @@ def test_header_of_an_imported_lock_has_no_empty_fields(rich: Snapshot) -> None:
     bare = dataclasses.replace(rich, python=dataclasses.replace(rich.python, abi="", version=""))
     header = requirements.dumps(bare).splitlines()[1]
     assert header == "# Python (version unknown) (cpython) on linux x86_64"
+
+
+def test_a_find_links_folder_in_the_project_is_given_relative_to_it(tmp_path: Path) -> None:
+    """pin records a find-links folder in the project as ``file://{project}/wheels``: pip reads that as no folder.
+    It is written relative to the project root, as the project's files are, and made absolute with the file by
+    ``--absolute-paths``."""
+    from envsnap.export import with_absolute_paths
+    from envsnap.model import Artifact, PythonEnv, PythonPackage
+
+    art = Artifact(
+        filename="tinypkg-1.0-py3-none-any.whl",
+        url="file://{project}/wheels/tinypkg-1.0-py3-none-any.whl",
+        sha256="a" * 64,
+        index="file://{project}/wheels",
+    )
+    pkg = PythonPackage(name="tinypkg", version="1.0", wheel_tags=("py3-none-any",), artifact=art)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,)))
+    lines = requirements.dumps(lock).splitlines()
+    assert "--find-links wheels" in lines and "tinypkg==1.0 \\" in lines
+    assert any("relative to the project root" in line for line in lines)
+    absolute = requirements.dumps(with_absolute_paths(lock, tmp_path / "proj")).splitlines()
+    assert f"--find-links {(tmp_path / 'proj' / 'wheels').as_uri()}" in absolute
