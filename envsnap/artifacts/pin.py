@@ -727,10 +727,14 @@ class Pinner:
         (``file://{project}/wheels/x.whl``, ``file://~/...``: a local archive pip installed, as capture names
         it) is read from there on this machine, the policy asked about that path: it was fetched by its label,
         which named no file, and ``--allow-url`` for the folder was matched against the label."""
-        url = art.url
+        return self.fetch(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
+
+    def _here(self, url: str) -> str:
+        """A lock's URL of a file inside the project or the home (``file://{project}/...``, ``file://~/...``) as the
+        ``file:`` URL of that file on this machine; any other URL as it is."""
         if url.startswith(("file://" + fileurls.PROJECT, "file://~")):
-            url = local_dir(url, self.project_dir).as_uri()
-        return self.fetch(IndexFile(filename=art.filename, url=url, sha256=art.sha256))
+            return local_dir(url, self.project_dir).as_uri()
+        return url
 
     def _refind(self, wanted: IndexFile) -> IndexFile | None:
         """The configured indexes' own entry for a file a lock names by file name and sha256."""
@@ -1065,7 +1069,11 @@ class Pinner:
         # A local archive (``pip install ./x.whl``: a file: URL) is read as any of the lock's URLs is, once the
         # fetch policy allows it (``--allow-url 'file:///srv/wheels/*'``), and proven by the sha256 pip recorded.
         if url.startswith(("http://", "https://", "file:")) and algo == "sha256" and value:
-            file = IndexFile(filename=filename, url=url, sha256=value, index="")
+            # Read where it is now (capture wrote ``file://{project}/wheels/x.whl``), recorded by its label (``pin``).
+            try:
+                file = IndexFile(filename=filename, url=self._here(url), sha256=value, index="")
+            except (PinError, UnsafeInputError) as exc:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"installed from a local archive: {exc}")
             if filename.endswith(".whl"):
                 return self._prove(pkg, file)
             try:

@@ -640,3 +640,27 @@ def test_a_bundle_pins_a_find_links_folder_in_the_project_by_its_label(
     art = lockfile.load(tmp_path / "bundle" / "envsnap.lock").package("tinypkg").artifact  # type: ignore[union-attr]
     assert art is not None
     assert (art.url, art.index) == (f"file://{{project}}/wheels/{wheel.name}", "file://{project}/wheels")
+
+
+def test_a_local_archive_in_the_project_is_read_from_the_project(tmp_path: Path) -> None:
+    """``pip install ./wheels/x.whl`` in the project is captured as ``file://{project}/wheels/x.whl``: pin fetched
+    that label, which names no file, and matched ``--allow-url`` for the folder against it, so the wheel was never
+    pinned. It is read from the project (the folder allowed), and recorded by its label still."""
+    import dataclasses
+
+    project = tmp_path / "proj"
+    wheel = make_wheel(project / "wheels", "tinypkg", "1.0")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    label = f"file://{{project}}/wheels/{wheel.name}"
+    pkg = dataclasses.replace(
+        package_for(wheel, "tinypkg", "1.0"),
+        source=Source(kind="archive", url=label, archive_hash=f"sha256={digest}"),
+    )
+    empty = IndexConfig(index_url=pep503_index(tmp_path / "empty", []))
+    allow = ((project / "wheels").as_uri() + "/*",)
+    result = pin(lock_of(pkg), empty, cache_dir=tmp_path / "c1", project_dir=project, allow_urls=allow)
+    assert [o.status for o in result.outcomes] == ["pinned"], result.outcomes
+    art = result.snapshot.python.packages[0].artifact
+    assert art is not None and (art.url, art.sha256) == (label, digest)
+    (outside,) = pin(lock_of(pkg), empty, cache_dir=tmp_path / "c2", allow_urls=allow).outcomes
+    assert outside.status == "unpinned" and "--project DIR" in outside.reason, outside.reason
