@@ -6,7 +6,7 @@ on the index that serves it; a wheel found through a ``--find-links`` location i
 with that location as ``--find-links`` (so pip records it as an index install, as it was captured); an artifact
 with no index is referenced by its URL. pip cannot hash-check VCS checkouts or local directories, so those are
 listed as comments with the command that installs them; a project inside the project root is written relative to
-it, with a comment saying so.
+it (``./pkg``: the working directory's, as pip reads it), with a comment saying so.
 """
 
 from __future__ import annotations
@@ -142,6 +142,9 @@ def _direct_arguments(pkg: PythonPackage) -> str:
     path = fileurls.file_url_path(src.url) or src.url
     if src.subdirectory:
         path = f"{path.rstrip('/')}/{src.subdirectory}"
+    if not path.startswith(("/", ".", "~")):
+        # pip reads a word without a "/" as a project's name (``pip install pkgs`` installs pkgs from the index).
+        path = "./" + path
     return ("-e " if src.editable else "") + sinks.shell_word(path)
 
 

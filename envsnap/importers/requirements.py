@@ -29,6 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from .. import _readlimits, fileurls, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
+from ..probes import gitstate
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
@@ -339,18 +340,35 @@ def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
         pkg = _direct(canonicalize_name(m.group(1)), "", target.replace(m.group(0), ""), [], where)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
     path = fileurls.file_url_path(target) if target.startswith("file:") else target
-    name = _project_name(Path(path) if Path(path).is_absolute() else Path(origin).parent / path)
+    directory, url = _local_project(path)
+    name = _project_name(directory)
     if not name:
+        relative = "" if os.path.isabs(path) else " (a relative path is the working directory's, as pip reads it)"
         raise LockImportError(
-            f"{where}: cannot tell the name of the editable project {target} (no "
-            "pyproject.toml [project] name there); write it as 'NAME @ file:///path'"
+            f"{where}: cannot tell the name of the editable project {target}: no pyproject.toml [project] name "
+            f"in {directory}{relative}; write it as 'NAME @ file:///path'"
         )
     return PythonPackage(
         name=canonicalize_name(name),
         version="",
         metadata_name=name if canonicalize_name(name) != name else "",
-        source=Source(kind="directory", url=fileurls.path_url(path), editable=True),
+        source=Source(kind="directory", url=url, editable=True),
     )
+
+
+def _local_project(path: str) -> tuple[Path, str]:
+    """A local project's folder and its URL in the lock. pip reads a relative ``-e PATH`` from the working
+    directory, not from the requirements file's folder (only ``-r``/``-c`` includes and ``--find-links`` are read
+    from there), and envsnap's export writes it relative to the project root, to be installed from there: it is
+    recorded under ``{project}`` (the git work tree around the working directory, else that directory) when it
+    lies there, else by its absolute path."""
+    if path.startswith(fileurls.HOME) or os.path.isabs(path):
+        return Path(os.path.expanduser(path)), fileurls.path_url(path)
+    cwd = os.getcwd()
+    absolute = os.path.normpath(os.path.join(cwd, path))
+    tail = fileurls.tail_below(absolute, gitstate.find_root(cwd) or cwd, encoded=False)
+    url = fileurls.path_url(absolute if tail is None else tail.lstrip("/") or ".")
+    return Path(absolute), url
 
 
 def _project_name(directory: Path) -> str:

@@ -53,7 +53,7 @@ def test_source_trees_are_commented_with_their_install_command(rich: Snapshot) -
         "#   pip install --no-deps 'mylib @ git+https://github.com/example/mono.git"
         "@0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c#subdirectory=python/mylib'"
     ) in text
-    assert "#   pip install --no-deps -e 'pkgs/café'" in text
+    assert "#   pip install --no-deps -e './pkgs/café'" in text
 
 
 def test_artifact_without_index_is_referenced_by_url(host_snapshot: Snapshot) -> None:

@@ -39,7 +39,8 @@ localpkg @ file:///srv/d%C3%A9j%C3%A0/localpkg
 
 
 @pytest.fixture
-def requirements_file(tmp_path: Path) -> Path:
+def requirements_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # pip reads ``-e ./src/projét`` from the working directory
     project = tmp_path / "src" / "projét"
     project.mkdir(parents=True)
     (project / "pyproject.toml").write_text('[project]\nname = "My_Project"\nversion = "0.1"\n', encoding="utf-8")

@@ -13,7 +13,7 @@ import pytest
 
 from envsnap import export, importers, lockfile
 from envsnap.errors import ExportError
-from envsnap.model import PythonPackage, Snapshot
+from envsnap.model import PythonPackage, Snapshot, Source
 
 # Fields no export format carries: they describe the installed files, not what to install.
 NOT_CARRIED = {"wheel_tags": (), "record_digest": "", "requires_dist": ()}
@@ -132,3 +132,27 @@ def test_a_lock_imported_from_requirements_rebuilds(
     assert result.code == 0, result
     assert "the lock does not record a Python version; using" in result.err
     assert "identical" in result.out
+
+
+def test_requirements_roundtrip_keeps_local_projects_as_pip_reads_them(
+    rich: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Export writes a local project relative to the project root, and pip reads ``-e PATH`` relative to the
+    working directory (the project's folder), not the requirements file's. Import read it from the file's folder:
+    a file exported to ``exp/requirements.txt`` came back without the editable project. A project's path names a
+    folder to pip only with a ``/`` in it: ``pip install --no-deps pkgs`` installed ``pkgs`` from the index."""
+    editable = rich.package("my-project")
+    assert editable is not None
+    local = PythonPackage(name="plain", version="1.0", source=Source(kind="directory", url="file://{project}/plain"))
+    lock = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=(editable, local)))
+    for folder, name in ((tmp_path / "pkgs" / "café", "My_Project"), (tmp_path / "plain", "plain")):
+        folder.mkdir(parents=True)
+        (folder / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "1.0"\n', encoding="utf-8")
+    text = export.get("requirements").render(lock)["requirements.txt"].decode()
+    assert "#   pip install --no-deps -e './pkgs/café'\n" in text and "#   pip install --no-deps ./plain\n" in text
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "requirements.txt").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the project's folder, where the file says to install from
+    back = importers.read_file(Path("exp/requirements.txt"))
+    assert {p.name: p.source for p in back.python.packages} == {"my-project": editable.source, "plain": local.source}
+    assert not back.envsnap.warnings

@@ -124,7 +124,8 @@ def test_a_versionless_local_project_builds_without_invalid_version(tmp_path: Pa
     assert _check_built(wheel, pkg) == (wheel, "0.1.0")
 
 
-def test_envsnap_requirements_export_keeps_its_source_trees(tmp_path: Path) -> None:
+def test_envsnap_requirements_export_keeps_its_source_trees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the project's folder, which pip reads ``-e ./proj`` from
     project = tmp_path / "proj"
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nname = "tinyproj"\nversion = "0.1.0"\n')
