@@ -114,9 +114,18 @@ def run(args: argparse.Namespace) -> int:
 
     argv = command_of(args)
     # os.path, not pathlib: what `envsnap run` imports before the command starts delays it (tests/runs/test_run.py)
+    # Found out before the command runs, not after: its record would be lost.
+    if args.record.endswith(("/", os.sep)) or os.path.isdir(args.record):
+        raise EnvsnapError(
+            f"-o {args.record}: a folder; name the record's file in it (-o {os.path.join(args.record, DEFAULT_RECORD)})"
+        )
     folder = os.path.dirname(args.record) or "."
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        # Found out before the command runs, not after: its record would be lost.
+    try:
+        os.makedirs(folder, exist_ok=True)  # as pytest --junitxml=reports/x.xml does: the umask's permissions
+        writable = os.access(folder, os.W_OK)
+    except OSError:  # a file on the way, no permission to make it
+        writable = False
+    if not writable:
         raise EnvsnapError(f"-o {args.record}: {folder} is not a folder envsnap can write the record in")
     request = RunRequest(
         argv=tuple(argv),

@@ -199,7 +199,7 @@ def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: 
         ([], ["definitely-not-a-command-xyz"], 127),
         ([], [], 2),
         (["--data", "no-such-input"], ["touch", "ran"], 2),
-        (["-o", "no/such/folder/run.toml"], ["touch", "ran"], 2),
+        (["-o", "."], ["touch", "ran"], 2),  # a folder (a missing one is made: see below)
     ],
 )
 def test_a_command_that_cannot_start(
@@ -774,3 +774,24 @@ def test_an_output_left_from_an_earlier_run_is_not_recorded_as_this_ones(
         ["run", "--output", str(out), "-o", str(tmp_path / "again.toml"), "--", "sh", "-c", f"echo 2 > '{out}'"]
     )
     assert rewritten == 0 and rec.load(tmp_path / "again.toml").outputs()[0].kind == "file"
+
+
+def test_a_record_in_a_missing_folder_is_written_there_and_a_folder_is_refused_before_the_command_runs(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    # `-o runs/x.toml` without runs/ was exit 2; `-o adir` ran the command, then lost its record ("Is a directory").
+    res = envsnap("run", "-o", "runs/day1/x.toml", "--", "true", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert rec.load(tmp_path / "runs" / "day1" / "x.toml").environment.lock == "runs/day1/x.lock"
+    assert (tmp_path / "runs" / "day1" / "x.lock").read_text().startswith("[envsnap]")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "runs").stat().st_mode & 0o777 == 0o777 & ~umask
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x\n")
+    for record in ("adir", "adir/", "missing/", "afile/x.toml", "afile/sub/x.toml"):
+        res = envsnap("run", "-o", record, "--", "touch", "ran", cwd=tmp_path)
+        assert res.returncode == 2 and res.stderr.startswith(f"envsnap: error: -o {record}: "), res.stderr
+        assert not (tmp_path / "ran").exists(), record
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "afile", "runs"]
+    assert not list((tmp_path / "adir").iterdir())
