@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections import Counter
 
 from . import COMMAND_HELP, _output
@@ -107,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
 
     if record.sniff(args.lock):
         return _show_record(args)
+    if not os.path.exists(args.lock) and not args.lock.endswith(".lock"):
+        from ..errors import EnvsnapError
+
+        # A lock and a record are told apart by their content, which a missing file has not: name both.
+        raise EnvsnapError(f"{args.lock}: no such lock or run record")
     # Printed output ends up in CI logs and issues: without secrets, as in an export (a clean lock is unchanged).
     snapshot = scrub_snapshot(lockfile.load(args.lock))
     if args.json:

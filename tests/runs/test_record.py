@@ -103,6 +103,17 @@ def test_a_fifo_is_refused_before_it_is_read(tmp_path: Path) -> None:
         rec.load(fifo)
 
 
+def test_show_of_a_missing_record_names_a_record(tmp_path: Path, cli: Callable[..., object]) -> None:
+    # "runs/x.toml: no such lockfile": show tells a record from a lock by its content, which a missing file has not.
+    missing = tmp_path / "runs" / "x.toml"
+    for args in ((missing,), (missing, "--json")):
+        result = cli("show", *args)
+        assert result.code == 2  # type: ignore[attr-defined]
+        assert result.err == f"envsnap: error: {missing}: no such lock or run record\n"  # type: ignore[attr-defined]
+    # A name that says lock still gets the lock's word.
+    assert "no such lockfile" in cli("show", tmp_path / "x.lock").err  # type: ignore[attr-defined]
+
+
 def test_show_summarises_a_record_and_still_shows_a_lock(tmp_path: Path, cli: Callable[..., object]) -> None:
     path = rec.dump(
         dataclasses.replace(sample(), command=Command(argv=("python", "-c", "print('a\\x1b[31m')"))),
