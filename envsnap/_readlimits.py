@@ -239,7 +239,8 @@ def read_json(
 
 
 def load_yaml(text: str, *, origin: str, error: ErrorClass) -> Any:
-    """``yaml.safe_load`` without aliases (no "billion laughs"), with bounded nesting and integer size."""
+    """``yaml.safe_load`` without aliases (no "billion laughs"), with bounded nesting and integer size, and a key
+    given twice in one mapping refused (PyYAML keeps the last silently; TOML refuses it, and ``load_json`` too)."""
     import yaml  # type: ignore[import-untyped]
 
     class Loader(yaml.SafeLoader):  # type: ignore[misc]
@@ -262,6 +263,25 @@ def load_yaml(text: str, *, origin: str, error: ErrorClass) -> Any:
             if len(str(node.value)) > MAX_DIGITS:
                 raise yaml.constructor.ConstructorError(None, None, "an integer too long", node.start_mark)
             return super().construct_yaml_int(node)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            # A mapping's own keys: a merge key (``<<: {...}``) overrides by design, and is left to PyYAML.
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    again = key in seen
+                except TypeError:  # an unhashable key: PyYAML refuses it below
+                    continue
+                if again:
+                    from .grammar import shown
+
+                    problem = f"key {shown(key)} appears twice"
+                    raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
 
     Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
     try:

@@ -218,6 +218,20 @@ def test_a_conda_lock_entry_whose_name_or_version_is_not_its_archives_is_refused
     assert "\n" not in str(exc.value) and "\x1b" not in str(exc.value)
 
 
+def test_a_conda_lock_key_given_twice_is_refused_naming_the_key_and_its_line(tmp_path: Path) -> None:
+    """PyYAML keeps the last value of a key given twice: the pip package was imported at the second version,
+    silently. Which one the author meant is unknown, so the file is refused, as a TOML lock would be."""
+    path = tmp_path / "conda-lock.yml"
+    text = CONDA_LOCK.replace("version: 4.12.2\n", "version: 4.12.2\n  version: 9.9.9\n", 1)
+    path.write_text(text)
+    line = text.splitlines().index("  version: 9.9.9") + 1
+    with pytest.raises(LockImportError, match=f"key 'version' appears twice \\(line {line}, column 3\\)$"):
+        importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    # A mapping's own keys only: the same key in two mappings, or a merge key's override, is not ambiguous.
+    path.write_text(CONDA_LOCK.replace("  optional: false\n", "  optional: false\n  <<: {optional: true}\n", 1))
+    assert importers.read_file(path, options=ImportOptions(platform="linux-64")).envsnap.origin == "conda-lock"
+
+
 def test_unrecognised_and_broken_files(tmp_path: Path) -> None:
     odd = tmp_path / "notes.md"
     odd.write_text("# hello\n")

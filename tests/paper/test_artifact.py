@@ -332,6 +332,15 @@ def test_citation_cff_of_the_project_supplies_what_the_command_line_does_not(tmp
         resolve(from_args(None, [], None, None), tmp_path)
 
 
+def test_a_citation_cff_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    # The second title (or licence) was taken silently; the file is read as untrusted YAML like conda-lock.yml.
+    from envsnap.paper.metadata import from_args, resolve
+
+    (tmp_path / "CITATION.cff").write_text('cff-version: 1.2.0\ntitle: "Mine"\nlicense: MIT\ntitle: "Theirs"\n')
+    with pytest.raises(MetadataError, match="key 'title' appears twice \\(line 4, column 1\\)"):
+        resolve(from_args(None, [], None, None), tmp_path)
+
+
 def test_metadata_values_are_checked_at_the_boundary() -> None:
     assert parse_orcid(f"https://orcid.org/{ORCID}") == ORCID
     assert parse_author("Ada Lovelace").orcid == ""

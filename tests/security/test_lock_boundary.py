@@ -393,6 +393,19 @@ def test_pin_reports_a_legacy_version_unpinned_without_asking_an_index() -> None
             "nested more than 32 levels deep",
         ),
         ("conda-lock.yml", "version: " + "9" * 5000 + "\npackage: []\nmanager: x\n", "an integer too long"),
+        # PyYAML keeps the last of a key given twice: the package's version (or the whole package list) was read
+        # from the second one, silently. An ambiguous document is refused, as TOML and the JSON import refuse it.
+        (
+            "conda-lock.yml",
+            "version: 1\nmetadata: {platforms: [linux-64]}\npackage:\n- name: demo\n  version: 1.0\n"
+            "  version: 9.9\n  manager: pip\n  platform: linux-64\n",
+            "not valid YAML: key 'version' appears twice (line 6, column 3)",
+        ),
+        (
+            "conda-lock.yml",
+            "version: 1\npackage: []\nmanager: x\npackage:\n- {name: demo, version: 1.0, manager: pip}\n",
+            "not valid YAML: key 'package' appears twice (line 4, column 1)",
+        ),
         (
             "explicit.txt",
             "@EXPLICIT\nhttps://conda.example.org/c/linux-64/zlib-1.3-h0_0.conda#"
