@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import _readlimits, lockfile, sinks
+from .. import _readlimits, grammar, lockfile, sinks
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
 from ..errors import BundleError, EnvsnapError, UsageError
 from ..model import Snapshot
 from .citation import CFF, ZENODO
 from .crate import NAME as CRATE
 from .crate import file_id
-from .metadata import CFF_NAME
+from .metadata import CFF_NAME, ArtifactMeta, Author, MetadataError, from_cff
 
 REPRODUCING = "REPRODUCING.md"
 RUNS = "runs"
@@ -154,10 +154,13 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
     lock_arg = sinks.shell_word(where if bundle is None else f"{folder}/envsnap.lock")
     out = "BUNDLE_DIR" if bundle is None else sinks.shell_word(folder)
     bundle_cmd = f"{prefix}envsnap bundle {lock_arg} -o {out}"
-    artifact_cmd = (
-        f"{bundle_cmd} --artifact --title TITLE --author 'Name <ORCID>' --license SPDX "
-        "--doi PAPER_DOI (or a CITATION.cff in the project for the facts)"
-    )
+    again = _artifact_again(bundle, folder)
+    if again:
+        # Bundled again without --artifact, an artifact's README and appendix lost it and its RO-Crate no longer
+        # described the bundle: every remedy that bundles it makes the same artifact again.
+        bundle_cmd = artifact_cmd = f"{bundle_cmd} {again}"
+    else:
+        artifact_cmd = f"{bundle_cmd} {_PLACEHOLDERS} (or a CITATION.cff in the project for the facts)"
     pip = lock.pip_layer()
     unpinned = [p.name for p in pip if p.artifact is None or not p.artifact.sha256]
     yield Item(
@@ -223,6 +226,50 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
             "" if size <= ZENODO_MAX_BYTES else "split the deposit or ask the archive for a quota",
             graded=False,
         )
+
+
+_PLACEHOLDERS = "--artifact --title TITLE --author 'Name <ORCID>' --license SPDX --doi PAPER_DOI"
+
+
+def _artifact_again(bundle: Bundle | None, folder: str) -> str:
+    """The options that make this bundle's artifact again, each a shell word: ``--artifact``, the facts of its own
+    CITATION.cff (placeholders where it holds none or cannot be read) and a ``--run`` for each record in ``runs/``;
+    "" for a bundle that is no artifact."""
+    if bundle is None:
+        return ""
+    root = bundle.root
+    runs = sorted(
+        p.name
+        for p in (root / RUNS).glob("*.toml")
+        if grammar.is_base_name(p.name) and p.is_file() and not p.is_symlink()
+    )
+    if not runs and not any((root / name).is_file() for name in (REPRODUCING, CFF, ZENODO, CRATE)):
+        return ""
+    try:
+        meta = from_cff(root / CFF, artifact=True) if (root / CFF).is_file() else ArtifactMeta()
+    except MetadataError:
+        meta = ArtifactMeta()  # an unreadable CITATION.cff: graded elsewhere, its facts left to fill in
+    if not (meta.title or meta.authors or meta.license):
+        options = _PLACEHOLDERS
+    else:
+        words = ["--artifact", "--title", sinks.shell_word(meta.title) if meta.title else "TITLE"]
+        for author in meta.authors:
+            words += ["--author", sinks.shell_word(_author_arg(author))]
+        words += [] if meta.authors else ["--author", "'Name <ORCID>'"]
+        words += ["--license", sinks.shell_word(meta.license) if meta.license else "SPDX"]
+        words += ["--doi", sinks.shell_word(meta.doi)] if meta.doi else []
+        options = " ".join(words)
+    return " ".join([options, *(f"--run {sinks.shell_word(f'{folder}/{RUNS}/{name}')}" for name in runs)])
+
+
+def _author_arg(author: Author) -> str:
+    """``--author``'s value that gives this author again: a name with a suffix as "Family, Suffix, Given" (in
+    "Given Family, Suffix" the suffix would be read as the given name), with the ORCID iD."""
+    parts = author.given_parts
+    name = author.name
+    if parts is not None and parts.suffix and parts.given:
+        name = f"{parts.family_with_particle}, {parts.suffix}, {parts.given}"
+    return f"{name} <{author.orcid}>" if author.orcid else name
 
 
 def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: bool = False) -> Item:

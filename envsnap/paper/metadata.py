@@ -217,9 +217,10 @@ def from_args(
     )
 
 
-def from_cff(path: Path) -> ArtifactMeta:
+def from_cff(path: Path, *, artifact: bool = False) -> ArtifactMeta:
     """The facts of a CITATION.cff (1.2.0): title, authors (persons and entities), license, version, abstract
-    and the DOI of the preferred citation (the paper) or else the file's own."""
+    and the DOI of the preferred citation (the paper) or else the file's own. ``artifact``: the file is an
+    artifact's own (``citation.cff`` wrote it), which holds the paper's DOI as its first ``doi`` identifier."""
     text = _readlimits.read_text(path, error=MetadataError, what=CFF_NAME)
     data = _readlimits.load_yaml(text, origin=str(path), error=MetadataError)
     if not isinstance(data, dict):
@@ -252,6 +253,10 @@ def from_cff(path: Path) -> ArtifactMeta:
             authors.append(Author(name, orcid, parts if parts.family and name == whole else None))
     preferred = data.get("preferred-citation")
     doi = preferred.get("doi") if isinstance(preferred, dict) and preferred.get("doi") else data.get("doi")
+    if artifact:
+        identifiers = data.get("identifiers")
+        listed = identifiers if isinstance(identifiers, list) else []
+        doi = next((i.get("value") for i in listed if isinstance(i, dict) and i.get("type") == "doi"), None)
     license_ = data.get("license")
     if isinstance(license_, list):
         license_ = " OR ".join(str(x) for x in license_)

@@ -385,6 +385,35 @@ def test_a_rerun_on_an_artifact_bundle_keeps_describing_its_run_records(
     assert cli("audit", copy, "--strict", "--badge", "reusable").code == 0
 
 
+def test_the_base_image_remedy_of_an_artifact_followed_as_pasted_makes_it_ready_again(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The remedy was `envsnap bundle LOCK -o DIR --with-base-image`: followed, it wrote the README and appendix
+    # without the artifact, the RO-Crate no longer described the bundle, and the next audit was short again.
+    import shlex
+
+    from envsnap.artifacts.bundle import Bundle
+
+    copy = tmp_path / "my supplement"
+    shutil.copytree(stages.artifact, copy)
+    shutil.rmtree(copy / "images")
+    shutil.rmtree(copy / "tool")
+    Bundle(copy).write_sums()
+    cff = (copy / "CITATION.cff").read_text()
+    before = json.loads(cli("audit", copy, "--json").out)
+    remedy = next(i["remedy"] for i in before["items"] if i["id"] == "base-image")
+    words = shlex.split(remedy)
+    assert words[:2] == ["envsnap", "bundle"] and "--artifact" in words and "--run" in words, remedy
+    monkeypatch.chdir(stages.project)  # where the user works: the project whose SWHID the artifact gives
+    # The one addition: the tests' base image is local (.ci/services.sh), no registry has it.
+    result = cli(*words[1:], "--base-image", "envsnap-base:bookworm")
+    assert result.code == 0, result
+    after = json.loads(cli("audit", copy, "--json").out)
+    assert [i["id"] for i in after["items"] if i["graded"] and not i["ok"]] == [], after
+    assert after["badges"]["reproduced"] and after["badges"]["available"]
+    assert (copy / "CITATION.cff").read_text() == cff
+
+
 def test_a_bad_run_record_is_exit_2_before_anything_is_fetched(
     stages: Stages, tmp_path: Path, cli: Callable[..., Any]
 ) -> None:

@@ -98,6 +98,55 @@ def test_audit_remedies_run_as_pasted_for_a_path_with_a_space_and_for_an_archive
     ]
 
 
+def test_audit_remedies_that_bundle_an_artifact_again_give_its_artifact_options(tmp_path: Path) -> None:
+    # The base-image remedy of an artifact bundle was `envsnap bundle LOCK -o DIR --with-base-image`: followed, it
+    # rewrote the README and appendix without the artifact, the RO-Crate no longer described the bundle, and the
+    # next audit was short again (with placeholders for the facts the bundle's CITATION.cff holds).
+    from envsnap.paper import citation
+    from envsnap.paper.metadata import from_args
+
+    folder = tmp_path / "my paper"
+    folder.mkdir()
+    bundle = bundle_of(folder)
+    authors = ["Josiah Carberry <0000-0002-1825-0097>", "Maria de la Cruz", "King, Jr., Martin Luther", "ACME Lab"]
+    meta = from_args("Table 2: it's $HOME", authors, "MIT OR Apache-2.0", "10.1145/3589334.3645700")
+    (bundle.root / citation.CFF).write_text(citation.cff(meta, bundle.lock))
+    (bundle.root / "runs").mkdir()
+    (bundle.root / "runs" / "my run.toml").write_text("")
+    (bundle.root / "runs" / "b.toml").write_text("")
+    bundle.write_sums()
+    again = [
+        "--artifact",
+        "--title",
+        "Table 2: it's $HOME",
+        *(w for a in authors for w in ("--author", a)),
+        "--license",
+        "MIT OR Apache-2.0",
+        "--doi",
+        "10.1145/3589334.3645700",
+        "--run",
+        f"{bundle.root}/runs/b.toml",
+        "--run",
+        f"{bundle.root}/runs/my run.toml",
+    ]
+    plain = ["envsnap", "bundle", f"{bundle.root}/envsnap.lock", "-o", str(bundle.root)]
+    found = remedies(bundle.root)
+    assert found["base-image"] == [*plain, *again, "--with-base-image"]
+    (bundle.root / "appendix.md").write_text("changed\n")
+    assert found["base-image"][:-1] == remedies(bundle.root)["files-bundled"]
+    # A CITATION.cff that cannot be read leaves the facts to fill in, the artifact and its runs still named.
+    (bundle.root / citation.CFF).write_text("title: [\n")
+    found = remedies(bundle.root)["base-image"]
+    assert found[: len(plain) + 3] == [*plain, "--artifact", "--title", "TITLE"]
+    assert found[-5:] == [
+        "--run",
+        f"{bundle.root}/runs/b.toml",
+        "--run",
+        f"{bundle.root}/runs/my run.toml",
+        "--with-base-image",
+    ]
+
+
 def test_audit_finds_an_ro_crate_the_bundle_outgrew(tmp_path: Path) -> None:
     # A plain `bundle` re-run on an artifact bundle (the base-image remedy) rewrote appendix.md without the
     # artifact part and left the crate's sha256 of it stale; the audit still called the artifact citable.
