@@ -97,6 +97,14 @@ def _cache_root_text(env: Mapping[str, str]) -> tuple[str, str]:
     return home, os.path.join(home, ".cache")
 
 
+def _homeless(env: Mapping[str, str]) -> bool:
+    """No cache root the user named: no absolute ``$XDG_CACHE_HOME`` and ``$HOME`` unset, empty or relative. The
+    root would then be the home passwd gives, ``/.cache`` (an empty HOME) or a folder of the working directory:
+    no cache is made or used there (the templates are compiled in memory; the download cache asks for
+    ``--cache-dir``)."""
+    return not os.path.isabs(env.get("XDG_CACHE_HOME", "")) and not os.path.isabs(env.get("HOME", ""))
+
+
 def make_cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     """``cache_dir(kind)``, made (0700) when missing, but only inside a home folder (or the folder that holds
     ``$XDG_CACHE_HOME``) that exists: a missing home (``HOME=/nonexistent``) is never created. ``OSError``
@@ -109,8 +117,11 @@ def make_folder(folder: Path, environ: Mapping[str, str] | None = None) -> Path:
     holds that root exists (a missing home is never created); any other (a ``--cache-dir`` the user named) is made
     as asked. ``OSError`` when it cannot be made."""
     anchor, root = _cache_root(environ)
-    if not folder.is_dir() and folder.is_relative_to(root) and not anchor.is_dir():
-        raise FileNotFoundError(2, "the folder that holds the cache does not exist", str(anchor))
+    if not folder.is_dir() and folder.is_relative_to(root):
+        if _homeless(os.environ if environ is None else environ):
+            raise FileNotFoundError(2, "no home folder to hold the cache ($HOME unset, empty or relative)", "")
+        if not anchor.is_dir():
+            raise FileNotFoundError(2, "the folder that holds the cache does not exist", str(anchor))
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
@@ -126,7 +137,9 @@ def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | N
     """``cache_dir(kind)`` when what it holds may decide a result: a folder this user owns and nobody else may
     write (``create``: made, 0700, when missing, as ``make_cache_dir``); None otherwise (a missing home: no
     cache). A stranger who may write it could plant an entry claiming that a lock passed its checks or that a
-    RECORD has a digest envsnap never computed."""
+    RECORD has a digest envsnap never computed. Without a home (``_homeless``) none is used or made."""
+    if _homeless(os.environ if environ is None else environ):
+        return None
     folder = cache_dir(kind, environ)
     try:
         if create:
@@ -188,6 +201,8 @@ def existing_capture_cache_file(kind: str, identity: str, suffix: str) -> str | 
     """``capture_cache_path`` for reading only, as a string, without pathlib (a capture answered from its memo
     does without it): None when the folder is missing or not private. The same folder and rule as
     ``private_cache_dir``."""
+    if _homeless(os.environ):
+        return None
     folder = os.path.join(_cache_root_text(os.environ)[1], "envsnap", CAPTURE_CACHE)
     try:
         info = os.stat(folder)

@@ -93,6 +93,39 @@ def test_a_missing_home_is_never_created_for_a_cache(tmp_path: Path, monkeypatch
     assert made == tmp_path / "home" / ".cache" / "envsnap" / "capture" and made.stat().st_mode & 0o777 == 0o700
 
 
+@pytest.mark.parametrize("home", [None, "", "relative-home"])
+def test_no_cache_folder_is_made_or_used_without_a_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str | None
+) -> None:
+    """HOME unset or empty (or relative) and no XDG_CACHE_HOME: the caches were made in the home passwd gives, in
+    ``/.cache`` (an empty HOME) or under the working directory, where the user named none. No cache is used then;
+    the download cache, which a command needs, is refused naming the fix (``--cache-dir``)."""
+    from envsnap.artifacts.bundle import BundleCacheError, download_cache
+
+    passwd_home = tmp_path / "passwd-home"
+    (passwd_home / ".cache" / "envsnap" / "locks").mkdir(parents=True, mode=0o700)
+    (tmp_path / "relative-home").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("os.path.expanduser", lambda path: path.replace("~", str(passwd_home), 1))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    if home is None:
+        monkeypatch.delenv("HOME", raising=False)
+    else:
+        monkeypatch.setenv("HOME", home)
+    before = sorted(tmp_path.rglob("*"))
+    for kind in (_defaults.TEMPLATE_CACHE, _defaults.CAPTURE_CACHE, _defaults.LOCKS_CACHE):
+        assert _defaults.private_cache_dir(kind, create=True) is None
+    assert _defaults.capture_cache_path("dists", "/usr/bin/python3") is None
+    assert _defaults.existing_capture_cache_file("dists", "/usr/bin/python3", ".json") is None
+    with pytest.raises(FileNotFoundError, match="HOME"):
+        _defaults.make_cache_dir(_defaults.ARTIFACTS_CACHE)
+    with pytest.raises(BundleCacheError, match="--cache-dir DIR"):
+        download_cache(None)
+    assert sorted(tmp_path.rglob("*")) == before
+    # A folder the user names is made as asked.
+    assert download_cache(tmp_path / "mine") == tmp_path / "mine" and (tmp_path / "mine").is_dir()
+
+
 def test_the_probes_read_every_spelling_alike() -> None:
     """The conda probe and the CPU probe had their own lists (``armv8`` made ``linux-armv8``; ``ARM64`` had no
     NEON)."""

@@ -143,3 +143,28 @@ def test_a_cache_that_cannot_be_written_renders_from_source(tmp_path: Path, plai
 def test_the_cache_can_be_turned_off(tmp_path: Path, plain: list[str]) -> None:
     assert len(_render(tmp_path, ENVSNAP_TEMPLATE_CACHE="0")["compiled"]) == 2
     assert _entries(tmp_path) == []
+
+
+@pytest.mark.parametrize("home", [None, "", "relative-home"])
+def test_without_a_home_templates_are_compiled_in_memory_and_no_folder_is_made(
+    tmp_path: Path, plain: list[str], home: str | None
+) -> None:
+    """With HOME unset or empty (and no XDG_CACHE_HOME), a refused bundle left ``~/.cache/envsnap/templates`` (the
+    passwd home's), ``/.cache/envsnap/templates`` (an empty HOME) or one under the working directory: the user
+    named no cache folder there. The templates are compiled in memory then, every time."""
+    passwd_home = tmp_path / "passwd-home"  # the home passwd gives, which HOME does not name
+    passwd_home.mkdir()
+    (tmp_path / "relative-home").mkdir()
+    prelude = f"import os.path\nos.path.expanduser = lambda path: path.replace('~', {str(passwd_home)!r}, 1)\n"
+    environ = {k: v for k, v in os.environ.items() if k not in ("ENVSNAP_TEMPLATE_CACHE", "XDG_CACHE_HOME", "HOME")}
+    environ.update(PRELUDE=prelude, **({} if home is None else {"HOME": home}))
+    source = str(Path(__file__).resolve().parents[1])  # run in tmp_path, this checkout's envsnap still
+    environ["PYTHONPATH"] = source + (os.pathsep + environ["PYTHONPATH"] if environ.get("PYTHONPATH") else "")
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=environ, cwd=tmp_path, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert len(result["compiled"]) == 2 and result["out"] == plain
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["passwd-home", "relative-home"]
