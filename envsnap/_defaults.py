@@ -98,11 +98,12 @@ def _cache_root_text(env: Mapping[str, str]) -> tuple[str, str]:
 
 
 def _homeless(env: Mapping[str, str]) -> bool:
-    """No cache root the user named: no absolute ``$XDG_CACHE_HOME`` and ``$HOME`` unset, empty or relative. The
-    root would then be the home passwd gives, ``/.cache`` (an empty HOME) or a folder of the working directory:
-    no cache is made or used there (the templates are compiled in memory; the download cache asks for
-    ``--cache-dir``)."""
-    return not os.path.isabs(env.get("XDG_CACHE_HOME", "")) and not os.path.isabs(env.get("HOME", ""))
+    """No cache root: no absolute ``$XDG_CACHE_HOME`` and ``$HOME`` empty or relative. The root would then be
+    ``/.cache`` (an empty HOME) or a folder of the working directory: no cache is made or used there (the
+    templates are compiled in memory; the download cache asks for ``--cache-dir``). ``$HOME`` unset is not this:
+    the home the user database gives is the user's, as pip and uv take it (cron, ``env -i``, a Slurm prolog)."""
+    home = env.get("HOME")
+    return not os.path.isabs(env.get("XDG_CACHE_HOME", "")) and home is not None and not os.path.isabs(home)
 
 
 def make_cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
@@ -119,7 +120,7 @@ def make_folder(folder: Path, environ: Mapping[str, str] | None = None) -> Path:
     anchor, root = _cache_root(environ)
     if not folder.is_dir() and folder.is_relative_to(root):
         if _homeless(os.environ if environ is None else environ):
-            raise FileNotFoundError(2, "no home folder to hold the cache ($HOME unset, empty or relative)", "")
+            raise FileNotFoundError(2, "no home folder to hold the cache ($HOME empty or relative)", "")
         if not anchor.is_dir():
             raise FileNotFoundError(2, "the folder that holds the cache does not exist", str(anchor))
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)

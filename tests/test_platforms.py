@@ -97,9 +97,10 @@ def test_a_missing_home_is_never_created_for_a_cache(tmp_path: Path, monkeypatch
 def test_no_cache_folder_is_made_or_used_without_a_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str | None
 ) -> None:
-    """HOME unset or empty (or relative) and no XDG_CACHE_HOME: the caches were made in the home passwd gives, in
-    ``/.cache`` (an empty HOME) or under the working directory, where the user named none. No cache is used then;
-    the download cache, which a command needs, is refused naming the fix (``--cache-dir``)."""
+    """HOME empty (or relative) and no XDG_CACHE_HOME: the caches were made in ``/.cache`` (an empty HOME) or
+    under the working directory, where the user named none. No cache is used then; the download cache, which a
+    command needs, is refused naming the fix (``--cache-dir``). HOME unset is the home the user database gives,
+    as pip and uv take it (cron, ``env -i``, a Slurm prolog): the caches are there."""
     from envsnap.artifacts.bundle import BundleCacheError, download_cache
 
     passwd_home = tmp_path / "passwd-home"
@@ -112,6 +113,11 @@ def test_no_cache_folder_is_made_or_used_without_a_home(
         monkeypatch.delenv("HOME", raising=False)
     else:
         monkeypatch.setenv("HOME", home)
+    if home is None:
+        made = _defaults.private_cache_dir(_defaults.CAPTURE_CACHE, create=True)
+        assert made == passwd_home / ".cache" / "envsnap" / "capture" and made.is_dir()
+        assert download_cache(None) == passwd_home / ".cache" / "envsnap" / "artifacts"
+        return
     before = sorted(tmp_path.rglob("*"))
     for kind in (_defaults.TEMPLATE_CACHE, _defaults.CAPTURE_CACHE, _defaults.LOCKS_CACHE):
         assert _defaults.private_cache_dir(kind, create=True) is None

@@ -145,13 +145,13 @@ def test_the_cache_can_be_turned_off(tmp_path: Path, plain: list[str]) -> None:
     assert _entries(tmp_path) == []
 
 
-@pytest.mark.parametrize("home", [None, "", "relative-home"])
+@pytest.mark.parametrize("home", ["", "relative-home"])
 def test_without_a_home_templates_are_compiled_in_memory_and_no_folder_is_made(
     tmp_path: Path, plain: list[str], home: str | None
 ) -> None:
-    """With HOME unset or empty (and no XDG_CACHE_HOME), a refused bundle left ``~/.cache/envsnap/templates`` (the
-    passwd home's), ``/.cache/envsnap/templates`` (an empty HOME) or one under the working directory: the user
-    named no cache folder there. The templates are compiled in memory then, every time."""
+    """With HOME empty or relative (and no XDG_CACHE_HOME), a refused bundle left ``/.cache/envsnap/templates`` (an
+    empty HOME) or one under the working directory: the user named no cache folder there. The templates are
+    compiled in memory then, every time."""
     passwd_home = tmp_path / "passwd-home"  # the home passwd gives, which HOME does not name
     passwd_home.mkdir()
     (tmp_path / "relative-home").mkdir()
