@@ -959,19 +959,20 @@ def test_a_verify_probe_started_ahead_that_fails_is_replaced_by_one_where_the_ve
     interpreter died): the venv is probed afresh where it was moved to, and verified as before."""
     probe_class = capture_module.python.PendingProbe
     started: list[str | None] = []
-    original_init, original_result = probe_class.__init__, probe_class.result
+    original_init, original_go = probe_class.__init__, probe_class.go
 
     def pending(self: Any, python: str | None, **kwargs: Any) -> None:
         started.append(_answering_for(python, kwargs) + (" (ahead)" if kwargs.get("moved") else ""))
         original_init(self, python, **kwargs)
 
-    def result(self: Any) -> Any:
-        if self._moved is not None and not self.answered:
-            self.cancel()
-        return original_result(self)
+    def go(self: Any) -> None:
+        if self._moved is not None:
+            self.cancel()  # it dies instead of reading the venv
+        else:
+            original_go(self)
 
     monkeypatch.setattr(probe_class, "__init__", pending)
-    monkeypatch.setattr(probe_class, "result", result)
+    monkeypatch.setattr(probe_class, "go", go)
     dest = tmp_path / "env"
     verified = _rebuild(made, dest).verify
     assert verified is not None and verified.identical and verified.packages_checked == len(PACKAGES)
