@@ -41,9 +41,11 @@ def _dumps(snapshot: Snapshot) -> str:
         elif pkg.source.kind == "archive" or pkg.artifact is not None:
             pinned.append(pkg)
     lines = _header(snapshot)
-    # A local project, or a find-links folder pin found in the project (file://{project}/wheels): relative paths.
-    relative = [p.source.url for p in direct]
+    # A local project or file, or a find-links folder pin found in the project (file://{project}/wheels): relative
+    # paths.
+    relative = [p.source.url for p in direct + pinned if p.source.kind != "index"]
     relative += [p.artifact.index for p in pinned if p.artifact is not None and _by_find_links(p)]
+    relative += [p.artifact.url for p in pinned if p.artifact is not None and not p.artifact.index]
     if any(url.startswith("file://{project}") for url in relative):
         lines.append(f"# {_common.RELATIVE_NOTE}")
     lines += _index_options(pinned)
@@ -119,7 +121,7 @@ def _requirement(pkg: PythonPackage) -> str:
             algo, value = "sha256", art.sha256
         if not value:
             raise ExportError(f"requirements: {pkg.name}: archive install without a hash; run `envsnap pin`")
-        head = f"{sinks.requirement_name(pkg.name)} @ {sinks.requirement_url(pkg.source.url)}"
+        head = _by_location(pkg.name, pkg.source.url)
         if pkg.source.subdirectory:
             head += f"#subdirectory={sinks.requirement_fragment(pkg.source.subdirectory)}"
         return f"{head} \\\n    {sinks.requirement_hash(algo, value)}"
@@ -127,12 +129,25 @@ def _requirement(pkg: PythonPackage) -> str:
     # Known by URL only: reference the file; known by index or find-links location, or by hash alone: a pin
     # the index (or the --find-links location above) resolves.
     by_url = art.url and not art.index
-    name = sinks.requirement_name(pkg.name)
     if by_url:
-        head = f"{name} @ {sinks.requirement_url(art.url)}"
+        head = _by_location(pkg.name, art.url)
     else:
-        head = f"{name}=={sinks.requirement_version(pkg.version)}"
+        head = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
     return f"{head} \\\n    {sinks.requirement_hash('sha256', art.sha256)}"
+
+
+def _by_location(name: str, url: str) -> str:
+    """A local archive or a URL as pip reads it: a file in the project (``file://{project}/wheels/x.whl``, from
+    ``pip install ./wheels/x.whl``) as ``./wheels/x.whl``, which pip reads from the working directory (the project
+    root, as the note above says); pip has no form for the labels themselves, nor expands ``~`` in a path."""
+    if url.startswith("file://" + fileurls.HOME):
+        raise ExportError(
+            f"requirements: {name}: its file is recorded under the home directory ({url}), which pip does not "
+            "expand in a requirements file; export with --absolute-paths"
+        )
+    if url.startswith("file://" + fileurls.PROJECT):
+        return sinks.requirement_path("./" + fileurls.file_url_path(url))
+    return f"{sinks.requirement_name(name)} @ {sinks.requirement_url(url)}"
 
 
 def _direct_arguments(pkg: PythonPackage) -> str:

@@ -24,7 +24,13 @@ from urllib.parse import urlsplit
 
 from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from .. import _readlimits, fileurls, grammar, interchange
@@ -33,6 +39,7 @@ from ..probes import gitstate
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
+_ARCHIVES = (".whl", ".tar.gz", ".zip")  # a local file pip installs by its path (what packaging parses the name of)
 _IGNORED_OPTIONS = (
     "--no-binary",
     "--only-binary",
@@ -213,6 +220,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     if words[0] == "--local-directory":  # a non-editable source tree envsnap's export listed as a comment
         pkg = _editable(words[1:], where, origin)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=False))
+    if len(words) == 1 and words[0].startswith(("./", "../", "/")) and words[0].endswith(_ARCHIVES):
+        return _local_archive(words[0], hashes, where)
     spec = " ".join(words)
     try:
         req = Requirement(spec)
@@ -327,6 +336,17 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
+
+
+def _local_archive(path: str, hashes: list[str], where: str) -> PythonPackage:
+    """A wheel or sdist by its path (``./wheels/x-1.0-py3-none-any.whl``: pip's form, and envsnap's export of a file
+    in the project), read from the working directory and recorded as ``-e PATH`` is (``file://{project}/...``)."""
+    base = path.rsplit("/", 1)[-1]
+    try:
+        name = parse_wheel_filename(base)[0] if base.endswith(".whl") else parse_sdist_filename(base)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+        raise LockImportError(f"{where}: {exc}") from None
+    return _direct(name, "", _local_project(path)[1], hashes, where)
 
 
 def _editable(words: list[str], where: str, origin: str) -> PythonPackage:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shlex
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pip._internal.network.session import PipSession
 from pip._internal.req.req_file import parse_requirements
 
@@ -178,3 +180,83 @@ def test_a_find_links_folder_in_the_project_is_given_relative_to_it(tmp_path: Pa
     assert any("relative to the project root" in line for line in lines)
     absolute = requirements.dumps(with_absolute_paths(lock, tmp_path / "proj")).splitlines()
     assert f"--find-links {(tmp_path / 'proj' / 'wheels').as_uri()}" in absolute
+
+
+def _project_archive_lock(project: Path) -> Snapshot:
+    """A lock of ``pip install ./wheels/tinypkg-1.0-py3-none-any.whl`` run in ``project``, as capture records it."""
+    from conftest import build_wheel
+
+    from envsnap.model import PythonEnv, PythonPackage, Source
+
+    (project / "wheels").mkdir(parents=True)
+    wheel = build_wheel(project / "wheels", "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    source = Source(kind="archive", url=f"file://{{project}}/wheels/{wheel.name}", archive_hash=f"sha256={digest}")
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", source=source, requested=True)
+    return Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,)))
+
+
+_OFFLINE_HASHED = ("--isolated", "--no-index", "--require-hashes", "--no-deps")
+
+
+def _pip_install(requirements_txt: Path, python: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            *_OFFLINE_HASHED,
+            "-r",
+            str(requirements_txt),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=PIP_ENV,
+        cwd=cwd,
+    )
+
+
+def test_a_local_archive_in_the_project_installs_with_pip_from_the_project(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """``pip install ./wheels/x.whl`` in the project is captured as ``file://{project}/wheels/x.whl``: pip reads
+    ``x @ file://{project}/...`` as no file. The export gives the path as pip reads it from the project root
+    (``./wheels/x.whl``, with its hash), and ``--absolute-paths`` an absolute ``file:`` URL."""
+    from envsnap.export import with_absolute_paths
+
+    project = tmp_path / "proj"
+    lock = _project_archive_lock(project)
+    text = requirements.dumps(lock)
+    lines = text.splitlines()
+    assert "./wheels/tinypkg-1.0-py3-none-any.whl \\" in lines and "{project}" not in text.split("\n", 4)[-1]
+    assert any("relative to the project root" in line for line in lines)
+    (project / "requirements.txt").write_text(text)
+    result = _pip_install(project / "requirements.txt", make_venv(tmp_path / "venv"), cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Successfully installed tinypkg-1.0" in result.stdout
+
+    absolute = requirements.dumps(with_absolute_paths(lock, project))
+    wheel = (project / "wheels" / "tinypkg-1.0-py3-none-any.whl").as_uri()
+    assert f"tinypkg @ {wheel} \\" in absolute.splitlines()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "requirements.txt").write_text(absolute)
+    result = _pip_install(tmp_path / "elsewhere" / "requirements.txt", make_venv(tmp_path / "venv2"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_local_archive_under_the_home_needs_absolute_paths() -> None:
+    """pip does not expand ``~`` in a requirement's path: a file recorded as ``file://~/...`` is refused, naming
+    ``--absolute-paths``, rather than written as a line pip cannot read."""
+    from envsnap.export.interface import ExportError
+    from envsnap.model import PythonEnv, PythonPackage, Source
+
+    source = Source(
+        kind="archive", url="file://~/wheels/tinypkg-1.0-py3-none-any.whl", archive_hash="sha256=" + "a" * 64
+    )
+    lock = Snapshot(python=PythonEnv(packages=(PythonPackage(name="tinypkg", version="1.0", source=source),)))
+    with pytest.raises(ExportError, match="--absolute-paths"):
+        requirements.dumps(lock)

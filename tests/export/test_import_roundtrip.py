@@ -156,3 +156,25 @@ def test_requirements_roundtrip_keeps_local_projects_as_pip_reads_them(
     back = importers.read_file(Path("exp/requirements.txt"))
     assert {p.name: p.source for p in back.python.packages} == {"my-project": editable.source, "plain": local.source}
     assert not back.envsnap.warnings
+
+
+def test_a_local_archive_in_the_project_comes_back_from_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export writes a file in the project as ``./wheels/x.whl`` (pip reads it from the working directory): read
+    from the project, it is that file under ``{project}`` again, with its hash."""
+    from test_export_requirements import _project_archive_lock
+
+    project = tmp_path / "proj"
+    lock = _project_archive_lock(project)
+    monkeypatch.chdir(project)
+    back = roundtrip(lock, "requirements", project)
+    (pkg,) = back.python.packages
+    art = pkg.artifact
+    assert (pkg.name, pkg.version) == ("tinypkg", "1.0") and art is not None
+    assert art.url == "file://{project}/wheels/tinypkg-1.0-py3-none-any.whl"
+    assert f"sha256={art.sha256}" == lock.python.packages[0].source.archive_hash
+    assert (
+        "./wheels/tinypkg-1.0-py3-none-any.whl \\"
+        in export.get("requirements").render(back)["requirements.txt"].decode()
+    )
