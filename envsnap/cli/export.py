@@ -133,7 +133,11 @@ def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path],
     from ..export import has_project_paths
     from ..probes.project import project_root
 
-    if absolute or exporter.name not in ("pylock", "requirements") or not has_project_paths(snapshot):
+    if (
+        absolute
+        or exporter.name not in ("pylock", "requirements", "environment-yml")
+        or not has_project_paths(snapshot)
+    ):
         return
     root = project_root(None)
     for path in written:

@@ -51,6 +51,26 @@ RELATIVE_NOTE = (
 )
 
 
+def pip_project_path(url: str) -> str | None:
+    """A local file or folder recorded in the project (``file://{project}/wheels/x.whl``) as pip reads it from the
+    project root, ``./wheels/x.whl`` (pip reads a relative path from its working directory, and a bare word as a name
+    on the index); None for any other URL."""
+    if not url.startswith("file://{project}"):
+        return None
+    path = file_url_path(url)
+    return sinks.requirement_path("." if path == "." else "./" + path)
+
+
+def refuse_home_path(url: str, fmt: str, name: str) -> None:
+    """pip does not expand ``~`` in a requirement's path (only in ``--find-links``): a file or folder recorded under
+    the home (``file://~/...``) would be a line naming nothing."""
+    if url.startswith("file://~"):
+        raise ExportError(
+            f"{fmt}: {name}: it is recorded under the home directory ({url}), which pip does not expand in a "
+            "requirements file; export with --absolute-paths"
+        )
+
+
 def has_project_paths(snapshot: Snapshot) -> bool:
     """Whether a package's source or file is recorded inside the project (``file://{project}...``)."""
     return any(

@@ -27,30 +27,37 @@ def pip_packages(snapshot: Snapshot) -> list[PythonPackage]:
     )
 
 
-def pip_requirement(pkg: PythonPackage) -> tuple[str, str]:
-    """One exact requirement and its ``--hash=algo:hex`` option (``""`` where the lock knows no file hash)."""
+def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
+    """One exact requirement and its ``--hash=algo:hex`` option (``""`` where the lock knows no file hash). ``fmt``:
+    the format pip reads the line from, which refuses a path under the home (not a comment's)."""
     # Each part is checked for a requirements file (pip reads these lines as one): ``UnsafeValue`` otherwise.
     src = pkg.source
+    if fmt and src.kind in ("directory", "archive"):
+        _common.refuse_home_path(src.url, fmt, pkg.name)
     name = sinks.requirement_name(pkg.name)
     if src.kind == "vcs":
         return f"{name} @ {sinks.requirement_url(_common.vcs_url(src))}", ""
     if src.kind == "directory":
-        path = fileurls.file_url_path(src.url) or src.url
+        # conda runs pip from the environment.yml's folder: a project's folder relative to the project root (./pkg)
+        # holds there when the file is written to the root (the file says so); a bare word would be a name.
+        path = _common.pip_project_path(src.url) or fileurls.file_url_path(src.url)
         if src.subdirectory:
             path = f"{path.rstrip('/')}/{src.subdirectory}"
         path = sinks.requirement_path(path)
         return (f"-e {path}" if src.editable else path), ""
     if src.kind == "archive":
         algo, value = src.archive_digest
-        return f"{name} @ {sinks.requirement_url(src.url)}", (sinks.requirement_hash(algo, value) if value else "")
+        local = _common.pip_project_path(src.url)
+        req = local if local is not None else f"{name} @ {sinks.requirement_url(src.url)}"
+        return req, (sinks.requirement_hash(algo, value) if value else "")
     art = pkg.artifact
     pin = f"{name}=={sinks.requirement_version(pkg.version)}"
     return pin, (sinks.requirement_hash("sha256", art.sha256) if art is not None and art.sha256 else "")
 
 
-def pip_lines(snapshot: Snapshot) -> tuple[list[str], bool]:
+def pip_lines(snapshot: Snapshot, fmt: str = "") -> tuple[list[str], bool]:
     """Requirement lines for the pip layer, and whether they are hash-checked. pip checks hashes for all
-    lines or for none, so hashes are given only when every package has one."""
-    pairs = [pip_requirement(p) for p in pip_packages(snapshot)]
+    lines or for none, so hashes are given only when every package has one. ``fmt``: as for ``pip_requirement``."""
+    pairs = [pip_requirement(p, fmt) for p in pip_packages(snapshot)]
     hashed = bool(pairs) and all(h for _req, h in pairs)
     return [f"{req} {h}" if hashed else req for req, h in pairs], hashed

@@ -33,7 +33,7 @@ def _dumps(snapshot: Snapshot) -> str:
         for p in sorted(packages, key=lambda p: p.name)
     ]
     channels = list(dict.fromkeys(channel_name(c) for c in snapshot.conda.channels)) if snapshot.conda else []
-    pip, hashed = _conda.pip_lines(snapshot)
+    pip, hashed = _conda.pip_lines(snapshot, "environment-yml")
     return render_template(
         "conda/environment.yml.j2",
         digest=snapshot.envsnap.content_digest or "(unsealed)",
@@ -42,6 +42,11 @@ def _dumps(snapshot: Snapshot) -> str:
         pip=pip,
         hashed=hashed,
         has_pip=any(p.name == "pip" for p in packages),
+        # conda runs pip from this file's folder: paths in the project are right only with the file at its root.
+        relative=any(
+            p.source.kind in ("directory", "archive") and p.source.url.startswith("file://{project}")
+            for p in _conda.pip_packages(snapshot)
+        ),
     )
 
 

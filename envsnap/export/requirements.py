@@ -137,17 +137,11 @@ def _requirement(pkg: PythonPackage) -> str:
 
 
 def _by_location(name: str, url: str) -> str:
-    """A local archive or a URL as pip reads it: a file in the project (``file://{project}/wheels/x.whl``, from
-    ``pip install ./wheels/x.whl``) as ``./wheels/x.whl``, which pip reads from the working directory (the project
-    root, as the note above says); pip has no form for the labels themselves, nor expands ``~`` in a path."""
-    if url.startswith("file://" + fileurls.HOME):
-        raise ExportError(
-            f"requirements: {name}: its file is recorded under the home directory ({url}), which pip does not "
-            "expand in a requirements file; export with --absolute-paths"
-        )
-    if url.startswith("file://" + fileurls.PROJECT):
-        return sinks.requirement_path("./" + fileurls.file_url_path(url))
-    return f"{sinks.requirement_name(name)} @ {sinks.requirement_url(url)}"
+    """A file by its location: one in the project by the path pip reads from the project root (the note above says
+    so), anything else as ``name @ URL``."""
+    _common.refuse_home_path(url, "requirements", name)
+    path = _common.pip_project_path(url)
+    return path if path is not None else f"{sinks.requirement_name(name)} @ {sinks.requirement_url(url)}"
 
 
 def _direct_arguments(pkg: PythonPackage) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,113 @@ def test_environment_yml_drops_hashes_when_one_pip_package_cannot_have_one() -> 
     doc = yaml.safe_load(environment_yml.dumps(lock))
     assert doc["dependencies"][-1] == {"pip": [f"tool @ git+https://github.com/o/tool@{'a' * 40}", "wheel==0.43.0"]}
     assert "not hash-checked" in environment_yml.dumps(lock)
+
+
+_OFFLINE = ("--isolated", "--no-index", "--no-deps")
+
+
+def _with_pip_layer(packages: tuple[PythonPackage, ...]) -> Snapshot:
+    """``small_lock`` with these packages as its whole Python layer."""
+    lock = small_lock()
+    return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
+
+
+# A project built by a backend in its own folder, with no build requirement: pip builds it offline.
+_BACKEND = """
+import base64, hashlib, os, zipfile
+
+def _wheel(directory, files):
+    info = "mypkg-1.0.dist-info"
+    files = {**files, info + "/METADATA": b"Metadata-Version: 2.1\\nName: mypkg\\nVersion: 1.0\\n",
+             info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+    record = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}"
+              for n, d in files.items()] + [info + "/RECORD,,"]
+    files[info + "/RECORD"] = "\\n".join(record).encode()
+    with zipfile.ZipFile(os.path.join(directory, "mypkg-1.0-py3-none-any.whl"), "w") as zf:
+        for n, d in files.items():
+            zf.writestr(n, d)
+    return "mypkg-1.0-py3-none-any.whl"
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {"mypkg/__init__.py": b"X = 1\\n"})
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {"mypkg.pth": os.path.abspath("src").encode() + b"\\n"})
+"""
+
+
+def test_environment_yml_local_projects_install_from_the_project_root(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """A project and a wheel file inside the project (``file://{project}/...``) are written as ``./mypkg`` and
+    ``./wheels/x.whl``: conda runs pip from the environment.yml's folder, where ``mypkg`` alone is a name on the
+    index and ``x @ file://{project}/...`` no file. The file says it belongs at the project root; written there,
+    its pip lines install as conda runs them (a requirements file in that folder, pip started there)."""
+    import subprocess
+    import sys
+
+    from conftest import build_wheel
+
+    project = tmp_path / "proj"
+    (project / "mypkg" / "src" / "mypkg").mkdir(parents=True)
+    (project / "mypkg" / "src" / "mypkg" / "__init__.py").write_text("X = 1\n")
+    (project / "mypkg" / "_backend.py").write_text(_BACKEND)
+    (project / "mypkg" / "pyproject.toml").write_text(
+        '[project]\nname = "mypkg"\nversion = "1.0"\n\n'
+        '[build-system]\nrequires = []\nbuild-backend = "_backend"\nbackend-path = ["."]\n'
+    )
+    (project / "wheels").mkdir()
+    wheel = build_wheel(project / "wheels", "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    local = (
+        PythonPackage(
+            name="mypkg", version="1.0", installer="pip", source=Source(kind="directory", url="file://{project}/mypkg")
+        ),
+        PythonPackage(
+            name="tinypkg",
+            version="1.0",
+            installer="pip",
+            source=Source(
+                kind="archive", url=f"file://{{project}}/wheels/{wheel.name}", archive_hash=f"sha256={digest}"
+            ),
+        ),
+    )
+    text = environment_yml.dumps(_with_pip_layer(local))
+    assert "keep this file at the project root" in text
+    (pip,) = (d["pip"] for d in yaml.safe_load(text)["dependencies"] if isinstance(d, dict))
+    assert pip == ["./mypkg", f"./wheels/{wheel.name}"]  # a source tree has no hash: none has one
+    editable = dataclasses.replace(local[0], source=dataclasses.replace(local[0].source, editable=True))
+    cases = {"plain": (pip, ())}
+    for name, packages, extra in (("editable", (editable, local[1]), ()), ("hashed", local[1:], ("--require-hashes",))):
+        lines = yaml.safe_load(environment_yml.dumps(_with_pip_layer(packages)))["dependencies"][-1]["pip"]
+        cases[name] = (lines, extra)
+    assert cases["editable"][0] == ["-e ./mypkg", f"./wheels/{wheel.name}"]
+    assert cases["hashed"][0] == [f"./wheels/{wheel.name} --hash=sha256:{digest}"]
+    for name, (lines, extra) in cases.items():
+        requirements = f"condaenv.{name}.requirements.txt"  # conda's temporary file, in the yml's folder
+        (project / requirements).write_text("\n".join(lines) + "\n")
+        python = make_venv(tmp_path / f"venv-{name}")
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(python), "install", *_OFFLINE, *extra, "-r", requirements],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=project,
+            env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "tinypkg-1.0" in result.stdout.splitlines()[-1], result.stdout
+
+
+def test_environment_yml_refuses_a_pip_path_under_the_home() -> None:
+    """pip does not expand ``~`` in a requirement's path: ``--absolute-paths`` is named instead of a line that
+    names no folder."""
+    pkg = PythonPackage(
+        name="mypkg", version="1.0", installer="pip", source=Source(kind="directory", url="file://~/mypkg")
+    )
+    lock = dataclasses.replace(small_lock(), python=dataclasses.replace(small_lock().python, packages=(pkg,)))
+    with pytest.raises(ExportError, match="--absolute-paths"):
+        environment_yml.dumps(lock)
 
 
 def test_exports_refuse_a_lock_without_conda() -> None:
