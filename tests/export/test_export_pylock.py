@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import subprocess
 from collections.abc import Callable
@@ -270,3 +271,55 @@ def test_a_bundle_exports_a_wheel_from_the_authors_folder_as_its_own_copy(
         assert "/authors" not in text and "project root" not in text and "project root" not in result.err, text
         for wheel in files:
             assert str((bundle / "wheels" / wheel).resolve()) in text, (fmt, text)
+
+
+def test_a_find_links_wheel_in_the_project_installs_with_uv(tmp_path: Path, make_venv: Callable[..., Path]) -> None:
+    """``envsnap pin`` records a wheel found in a find-links folder in the project as ``file://{project}/wheels/x.whl``
+    (index ``file://{project}/wheels``). The pylock names the file by its path relative to the file (PEP 751), so
+    written at the project root it installs with ``uv pip install -r`` and ``uv pip sync`` from any working directory;
+    ``--absolute-paths`` gives the absolute path, for a file kept anywhere."""
+    from conftest import build_wheel
+
+    from envsnap.export import with_absolute_paths
+    from envsnap.model import Artifact, PythonEnv, PythonPackage
+
+    project = tmp_path / "proj"
+    (project / "wheels").mkdir(parents=True)
+    wheel = build_wheel(project / "wheels", "tinypkg", "1.0", "tinypkg")
+    art = Artifact(
+        filename=wheel.name,
+        url=f"file://{{project}}/wheels/{wheel.name}",
+        sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        size=wheel.stat().st_size,
+        index="file://{project}/wheels",
+    )
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art, requested=True)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,)))
+    text = pylock.dumps(lock)
+    assert text.startswith("# Local projects below are written relative to the project root")
+    (entry,) = tomllib.loads(text)["packages"]
+    assert "index" not in entry and entry["wheels"][0]["path"] == f"wheels/{wheel.name}"
+    assert entry["tool"]["envsnap"]["find-links"] == "file://{project}/wheels"
+    absolute = tomllib.loads(pylock.dumps(with_absolute_paths(lock, project)))["packages"][0]
+    assert absolute["wheels"][0]["path"] == str(wheel)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "pylock.toml").write_text(pylock.dumps(with_absolute_paths(lock, project)))
+    (project / "pylock.toml").write_text(text)
+    uv = str(uv_bin())
+    for n, command in enumerate(
+        (
+            ["pip", "install", "-r", str(project / "pylock.toml")],
+            ["pip", "sync", str(project / "pylock.toml")],
+            ["pip", "sync", str(tmp_path / "elsewhere" / "pylock.toml")],
+        )
+    ):
+        python = make_venv(tmp_path / f"venv{n}")
+        result = subprocess.run(
+            [uv, *command, "--python", str(python), "--offline", "--no-config"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,  # neither folder: the paths are read from the file's
+        )
+        assert result.returncode == 0, result.stderr
+        assert "+ tinypkg==1.0" in result.stderr, result.stderr
