@@ -327,7 +327,7 @@ class PathRedactor:
         must go on naming the file. Any other URL is returned as it is."""
         if not url.startswith("file:///"):
             return url
-        below = self._below_root(url[len("file://") :])
+        below = self._below_root(url.partition("://")[2])  # as written, compared percent-decoded
         return url if below is None else f"file://{below[0]}{below[1]}"
 
     def url(self, url: str) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import platform
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,8 @@ from envsnap.model import Artifact, Meta, Platform, PythonEnv, PythonPackage, Sn
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from wheelfiles import build_wheel
+
 
 @dataclasses.dataclass(frozen=True)
 class Wheelhouse:
@@ -26,28 +26,6 @@ class Wheelhouse:
     extra_index: str  # file:// URL of a second index serving the local-label (+cu121) wheel
     artifacts: dict[str, Artifact]  # canonical name -> artifact pointing at the wheel file
     versions: dict[str, str]
-
-
-def build_wheel(directory: Path, dist: str, version: str, module: str) -> Path:
-    """A real, minimal pure-Python wheel (METADATA, WHEEL, RECORD with hashes), built without network."""
-    filename = f"{dist}-{version}-py3-none-any.whl"
-    info = f"{dist}-{version}.dist-info"
-    files = {
-        f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n".encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: envsnap-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for name, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(data)}")
-    record.append(f"{info}/RECORD,,")
-    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    path = directory / filename
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
-    return path
 
 
 def _simple_page(index_dir: Path, name: str, wheel: Path, sha256: str) -> None:

@@ -210,7 +210,7 @@ def test_environment_yml_local_projects_install_from_the_project_root(
     import subprocess
     import sys
 
-    from conftest import build_wheel
+    from wheelfiles import build_wheel
 
     project = tmp_path / "proj"
     (project / "mypkg" / "src" / "mypkg").mkdir(parents=True)

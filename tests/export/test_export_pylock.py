@@ -278,7 +278,7 @@ def test_a_find_links_wheel_in_the_project_installs_with_uv(tmp_path: Path, make
     (index ``file://{project}/wheels``). The pylock names the file by its path relative to the file (PEP 751), so
     written at the project root it installs with ``uv pip install -r`` and ``uv pip sync`` from any working directory;
     ``--absolute-paths`` gives the absolute path, for a file kept anywhere."""
-    from conftest import build_wheel
+    from wheelfiles import build_wheel
 
     from envsnap.export import with_absolute_paths
     from envsnap.model import Artifact, PythonEnv, PythonPackage

@@ -184,7 +184,7 @@ def test_a_find_links_folder_in_the_project_is_given_relative_to_it(tmp_path: Pa
 
 def _project_archive_lock(project: Path) -> Snapshot:
     """A lock of ``pip install ./wheels/tinypkg-1.0-py3-none-any.whl`` run in ``project``, as capture records it."""
-    from conftest import build_wheel
+    from wheelfiles import build_wheel
 
     from envsnap.model import PythonEnv, PythonPackage, Source
 
