@@ -106,6 +106,11 @@ def _homeless(env: Mapping[str, str]) -> bool:
     return not os.path.isabs(env.get("XDG_CACHE_HOME", "")) and home is not None and not os.path.isabs(home)
 
 
+def no_cache_root(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether there is no cache root (``_homeless``): no cache is made, used, shown or emptied."""
+    return _homeless(os.environ if environ is None else environ)
+
+
 def make_cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     """``cache_dir(kind)``, made (0700) when missing, but only inside a home folder (or the folder that holds
     ``$XDG_CACHE_HOME``) that exists: a missing home (``HOME=/nonexistent``) is never created. ``OSError``

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .. import _cachedir, _leftovers
-    from .._defaults import ARTIFACTS_CACHE
+    from .._defaults import ARTIFACTS_CACHE, no_cache_root
 
     folders = [Path(d) for d in args.dirs] or [Path(".")]
     for folder in folders:
@@ -70,10 +70,12 @@ def run(args: argparse.Namespace) -> int:
     caches: list[
         tuple[str, Path, Path | None]
     ] = []  # (what, folder, the envsnap folder it must be directly in; None: --cache-dir, the user's own)
+    # Without a home no cache is kept: the would-be root is /.cache or a folder of the working directory, not envsnap's.
+    homeless = no_cache_root()
     for kind, what in _cachedir.CACHES:
         if kind == ARTIFACTS_CACHE and args.cache_dir:
             caches.append((what, Path(args.cache_dir), None))
-        else:
+        elif not homeless:
             caches.append((what, *_cachedir.kind_dir(kind)))
     # A link is neither measured nor emptied: what it points to is not envsnap's.
     usable = {str(folder): _cachedir.removable(folder, root=root) for _, folder, root in caches}
@@ -106,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
         _output.say(f"{removed} {leftover.path} ({_size(leftover.size)}), left by an interrupted run")
     if not found:
         _output.say("no leftovers of interrupted runs")
+    if homeless:
+        _output.say(
+            "no cache: $HOME is empty or relative (and $XDG_CACHE_HOME is not an absolute path), so envsnap keeps "
+            "none" + (" but the --cache-dir named" if args.cache_dir else "")
+        )
     for what, folder, _ in caches:
         size = _size(cache_sizes[str(folder)])
         if not usable[str(folder)] and (folder.is_symlink() or folder.exists()):

@@ -95,3 +95,31 @@ def test_prune_keeps_the_newest_and_removes_a_link_not_its_target(tmp_path: Path
     _cachedir.store(folder / "4.json", b"{}", keep=2)
     assert sorted(os.listdir(folder)) == ["3.json", "4.json", "other.txt"]
     assert (folder / "4.json").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("home", ["", "."])
+def test_without_a_home_clean_shows_and_empties_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], home: str
+) -> None:
+    """With HOME empty or relative (and no absolute XDG_CACHE_HOME) envsnap keeps no cache, yet `clean --cache`
+    emptied ``.cache/envsnap/*`` of the working directory (``HOME=.``), a folder no envsnap cache was ever made in,
+    and listed ``/.cache/envsnap/...`` as the caches. It now says there is no cache; a --cache-dir is still its own."""
+    work = tmp_path / "work"
+    for kind in KINDS:
+        (work / ".cache" / "envsnap" / kind).mkdir(parents=True)
+        (work / ".cache" / "envsnap" / kind / "keep").write_text("not a cache")
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "dl" / "x.whl").write_bytes(b"x" * 10)
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", home)
+    result = cli("clean", "--cache")
+    assert result.code == 0, result
+    assert all((work / ".cache" / "envsnap" / kind / "keep").exists() for kind in KINDS)
+    assert "no cache: $HOME is empty or relative" in result.err and ".cache/envsnap" not in result.err
+    result = cli("clean", "--json", "--cache-dir", tmp_path / "dl")
+    assert result.code == 0, result
+    assert [(c["cache"], c["size"]) for c in json.loads(result.out)["caches"]] == [("download cache", 10)]
+    result = cli("clean", "--cache", "--cache-dir", tmp_path / "dl")
+    assert result.code == 0 and not (tmp_path / "dl" / "x.whl").exists(), result
+    assert (work / ".cache" / "envsnap" / "artifacts" / "keep").exists()
