@@ -79,6 +79,21 @@ def _not_public(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
+def _allowed(url: str, pattern: str) -> bool:
+    """``url`` matches the ``--allow-url`` pattern. A local path is compared as the path that gets read, decoded
+    and with ``..`` resolved, against the pattern decoded too: a folder as the user writes it (``my prøj``) or as
+    a URL spells it (``my%20pr%C3%B8j``) is the same folder, and ``*`` does not lead out of it through ``..``."""
+    local = local_path(url)
+    if local is None:
+        return fnmatch.fnmatchcase(strip_credentials(url), pattern) or fnmatch.fnmatchcase(url, pattern)
+    read = posixpath.normpath(str(local))
+    if pattern.startswith("file:"):  # file:///x, file://localhost/x, file:/x; not split as a URL: ? is a wildcard
+        rest = pattern[len("file://") :] if pattern.startswith("file://") else pattern[len("file:") :]
+        rest = rest[len("localhost") :] if rest.startswith("localhost/") else rest
+        return fnmatch.fnmatchcase(read, unquote(rest))
+    return fnmatch.fnmatchcase(read, pattern)
+
+
 @dataclass(frozen=True)
 class FetchPolicy:
     """The user's allowances: ``allow`` (``--allow-url`` patterns) and ``trusted`` (configured locations)."""
@@ -90,8 +105,7 @@ class FetchPolicy:
         """Why ``url`` may not be fetched on a lock's word, or None when it may."""
         if not url or has_control(url) or any(ch.isspace() for ch in url):
             return "not a URL envsnap fetches"
-        shown = strip_credentials(url)
-        if any(fnmatch.fnmatchcase(shown, pattern) or fnmatch.fnmatchcase(url, pattern) for pattern in self.allow):
+        if any(_allowed(url, pattern) for pattern in self.allow):
             return None
         if any(_under(url, root) for root in self.trusted):
             return None

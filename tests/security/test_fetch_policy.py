@@ -103,6 +103,24 @@ def test_allow_url_patterns_and_configured_locations(tmp_path: Path) -> None:
     assert policy.refusal("file:///etc/shadow") is not None
 
 
+def test_an_allow_url_pattern_names_a_local_folder_as_written_and_only_it(tmp_path: Path) -> None:
+    """A project moved to ``/tmp/my prøj``: its wheels' URLs are percent-encoded (``my%20pr%C3%B8j``), and
+    ``--allow-url 'file:///tmp/my prøj/wheels/*'``, the folder as the user writes it, was refused with the
+    message asking for --allow-url; only the encoded form matched. Both forms match now, and a ``..`` in the
+    URL no longer leads out of the allowed folder (``*`` matched ``../../etc/shadow``)."""
+    folder = tmp_path / "my prøj" / "wheels"
+    url = (folder / "x-1-py3-none-any.whl").as_uri()
+    assert "%20" in url
+    for pattern in (f"file://{folder}/*", folder.as_uri() + "/*"):
+        policy = FetchPolicy(allow=(pattern,))
+        assert policy.refusal(url) is None, pattern
+        assert policy.refusal(folder.as_uri() + "/../../../etc/shadow") is not None, pattern
+        assert policy.refusal(f"file://{folder}/%2e%2e/%2e%2e/secret") is not None, pattern
+    assert FetchPolicy(allow=("file:///srv/wheels/*",)).refusal("file:///srv/wheels/../../etc/shadow") is not None
+    assert FetchPolicy(allow=("file:///srv/*",)).refusal("file:///srv/wheels/../x.whl") is None
+    assert FetchPolicy(allow=("file:///srv/wheel?/*",)).refusal("file:///srv/wheels/x.whl") is None
+
+
 def test_the_environment_form_of_allow_url() -> None:
     assert allowances(("a",), {"ENVSNAP_ALLOW_URL": "file:///srv/*  http://127.0.0.1:*"}) == (
         "file:///srv/*",
