@@ -178,6 +178,7 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
     if not layers.image_id:
         layers.discard(client)
         raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
+    layers.discard_stages(client)
     return layers.image_id
 
 
@@ -197,11 +198,15 @@ class _Layers:
     def __init__(self) -> None:
         self.image_id = ""
         self.created: list[str] = []  # made by this build, oldest first
+        self.stages: list[str] = []  # the last image of each stage before the final one
         self.tail: list[str] = []
         self._cached = False
+        self._last = ""
 
     def read(self, line: str) -> None:
         self.tail = [*self.tail[-9:], line]
+        if re.match(r"Step \d+/\d+ : FROM ", line) and self._last:
+            self.stages.append(self._last)
         if line == "---> Using cache" or re.match(r"Step \d+/\d+ : FROM ", line):
             # The base image and cached layers belong to others: never this build's to remove.
             self._cached = True
@@ -211,9 +216,19 @@ class _Layers:
             if not self._cached:
                 self.created.append(step.group(1))
             self._cached = False
+            self._last = step.group(1)
         built = re.match(r"Successfully built ([0-9a-f]+)", line)
         if built and not self.image_id:
             self.image_id = built.group(1)
+
+    def discard_stages(self, client: docker.DockerClient) -> None:
+        """After a build: remove the last image of each earlier stage this build made (the installer stage, which
+        holds uv and the wheels; with it go its untagged parents). The final image stays, and so does every stage
+        it is built on: the engine refuses, unforced, to remove an image another one is made from."""
+        for image in self.stages:
+            if image in self.created:
+                with contextlib.suppress(Exception):
+                    client.images.remove(image, force=False)
 
     def discard(self, client: docker.DockerClient) -> None:
         for image in reversed(self.created):

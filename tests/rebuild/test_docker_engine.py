@@ -164,6 +164,69 @@ def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle
         assert dict(line.split(" ", 1) for line in query.splitlines()) == needed
 
 
+def test_the_image_holds_the_environments_not_their_installers(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """uv's wheel (17 MB) and the bundle's wheels were copied into the image and left there: in /opt, and in
+    the layers of the COPY steps, which no later RUN can shrink. They belong to the installer stage only, which
+    is removed once the image is built."""
+    tag = "envsnap-test/no-installers:1"
+    with _removed(engine, tag):
+        _envsnap(
+            "rebuild",
+            str(captured),
+            "--target",
+            "docker",
+            "--bundle",
+            str(bundle),
+            "--base-image",
+            BASE,
+            "--dest",
+            str(tmp_path / "ctx"),
+            "--tag",
+            tag,
+            "--offline",
+        )
+        installers = {p.name for folder in ("wheels", "tool") for p in (bundle / folder).glob("*.whl")}
+        assert any(name.startswith("uv-") for name in installers) and len(installers) > 3
+        found = [name for name in _layer_files(engine, tag) if Path(name).name in installers | {"uv"}]
+        assert not found, found
+        assert _run(engine, tag, "ls", "/opt").split() == ["env", "envsnap"]
+        assert _run(engine, tag, "envsnap", "--version").strip().endswith("0.1.0")
+        # Nothing of the installer stage is left in the engine, as an untagged image, either.
+        digest = lockfile.load(bundle / "envsnap.lock").envsnap.content_digest
+        assert not engine.images.list(filters={"label": f"{LABEL_DIGEST}={digest}", "dangling": True})
+
+
+def _layer_files(client: Any, image: str) -> Iterator[str]:
+    """The path of every file in every layer of ``image`` (read from ``docker save`` as it streams)."""
+    import io
+    import tarfile
+
+    class Stream(io.RawIOBase):
+        def __init__(self, chunks: Iterator[bytes]):
+            self._chunks, self._rest = chunks, b""
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            while not self._rest:
+                self._rest = next(self._chunks, b"")
+                if not self._rest:
+                    return 0
+            size = min(len(buffer), len(self._rest))
+            buffer[:size], self._rest = self._rest[:size], self._rest[size:]
+            return size
+
+    saved = io.BufferedReader(Stream(iter(client.api.get_image(image))), 1 << 20)
+    with tarfile.open(fileobj=saved, mode="r|") as outer:
+        for member in outer:
+            if member.name.endswith("layer.tar") and member.isfile():
+                with tarfile.open(fileobj=outer.extractfile(member), mode="r|") as layer:
+                    yield from (inner.name for inner in layer)
+
+
 def test_another_patch_release_of_python_is_stated_and_verified(
     engine: Any, make_venv: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -431,11 +494,11 @@ def test_no_engine_points_at_dry_run(captured: Path, bundle: Path, tmp_path: Pat
     # The plan needs no engine: it prints the Dockerfile, with the base the bundle saved pinned by its id ...
     done = _envsnap(*args, "--dry-run", env=gone)
     saved = json.loads((bundle / "images" / "envsnap-base_bookworm.json").read_text())
-    assert f"    | FROM {saved['id']}\n" in done.stdout
+    assert f"    | FROM {saved['id']} AS system\n" in done.stdout
     assert "compatibility check FAILED (a dry run plans anyway)" in done.stdout
     # ... or, from the lock alone, by tag only, with a warning.
     done = _envsnap("rebuild", str(captured), "--target", "docker", "--base-image", BASE, "--dry-run", env=gone)
-    assert f"    | FROM {BASE}\n" in done.stdout and "pinned by tag only" in done.stdout
+    assert f"    | FROM {BASE} AS system\n" in done.stdout and "pinned by tag only" in done.stdout
 
 
 # ------------------------------------------------------------------------------- an engine that dies

@@ -102,7 +102,15 @@ def test_uv_installs_both_environments_and_runs_only_once_its_wheel_is_the_pinne
     text = dockerfile(cpu_lock())
     assert "ensurepip" not in text and "-m pip" not in text  # no pip: uv installs envsnap and the locked wheels
     check = text.index('grep -qx "uv==')
-    assert check < text.index("-m zipfile -e") < text.index('"$uv" pip install') < text.index("rm -rf /tmp/envsnap-uv")
+    assert check < text.index("-m zipfile -e") < text.index('"$uv" pip install')
+    # uv and the wheels are in the installer stage only: the image copies the two environments out of it.
+    installer, final = text.split("\nFROM system AS installer\n")[1].split("\nFROM system\n")
+    assert "COPY tool/ /opt/envsnap-wheels/" in installer and "-m zipfile -e" in installer
+    assert [line for line in final.splitlines() if line.startswith("COPY")] == [
+        "COPY --from=installer /opt/envsnap /opt/envsnap",
+        "COPY --from=installer /opt/env /opt/env",
+        "COPY envsnap.lock /envsnap.lock",
+    ]
     # The check itself, as the image's shell runs it, on a tool/ folder whose uv wheel is or is not the pinned one.
     lines = text[text.index("RUN cd /opt/envsnap-wheels") : text.index("-m zipfile -e")].splitlines()[1:-1]
     script = "cd tool " + "".join(line.rstrip("\\") for line in lines)
@@ -404,6 +412,40 @@ def test_build_output_names_the_layers_this_build_made() -> None:
         layers.read(line.strip())
     # The base and the cached step are not this build's to remove.
     assert layers.created == ["ebb35004f45b", "05eb4b819173"]
+    assert layers.image_id == "05eb4b819173"
+
+
+def test_the_installer_stage_is_removed_after_the_build_and_the_final_image_kept() -> None:
+    layers = _docker_engine._Layers()
+    output = """Step 1/6 : FROM sha256:263832507b91 AS system
+ ---> 263832507b91
+Step 2/6 : RUN apt-get update
+ ---> Using cache
+ ---> ebb35004f45b
+Step 3/6 : FROM system AS installer
+ ---> ebb35004f45b
+Step 4/6 : COPY tool/ /opt/envsnap-wheels/
+ ---> 1c3e5a7f9b11
+Step 5/6 : FROM system
+ ---> ebb35004f45b
+Step 6/6 : COPY --from=installer /opt/env /opt/env
+ ---> 05eb4b819173
+Successfully built 05eb4b819173
+"""
+    for line in output.splitlines():
+        layers.read(line.strip())
+    removed: list[tuple[str, bool]] = []
+
+    class Images:
+        def remove(self, image: str, force: bool) -> None:
+            removed.append((image, force))
+
+    class Client:
+        images = Images()
+
+    layers.discard_stages(Client())  # type: ignore[arg-type]
+    # The system stage came from the cache (and the image is made from it): only the installer goes, unforced.
+    assert removed == [("1c3e5a7f9b11", False)]
     assert layers.image_id == "05eb4b819173"
 
 

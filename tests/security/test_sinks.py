@@ -137,10 +137,15 @@ def test_the_clean_lock_renders_the_expected_instructions() -> None:
         "ENV",
         "LABEL",
         "RUN",
-        "COPY",
+        "FROM",  # the installer stage: uv and the wheels stay there
         "COPY",
         "COPY",
         "RUN",  # uv installs envsnap and the locked wheels in one step
+        "FROM",  # the image: the system stage and the two environments copied out of the installer
+        "COPY",
+        "COPY",
+        "COPY",
+        "RUN",
         "ENV",
         "RUN",
     ]

@@ -22,7 +22,8 @@ _MIB = 1024 * 1024
 
 def estimate_mib(lock: Snapshot, target: Target) -> float:
     """MiB the rebuild needs where it builds. From a bundle's wheels: their real unpacked sizes (and, for an
-    image, the wheels again as the context and its COPY layer); else the lock's wheel sizes, else typical sizes."""
+    image, the wheels again as the context and its COPY layer, and the installed files twice); else the lock's
+    wheel sizes, else typical sizes."""
     table = load("disk")
     known: dict[str, float] = table["installed_mib"]
     default = float(table["default_package_mib"])
@@ -31,9 +32,11 @@ def estimate_mib(lock: Snapshot, target: Target) -> float:
     if measured is not None and measured.unpacked:
         total += measured.unpacked / _MIB
         if target.container:
-            # The build context holds the wheels, a COPY layer holds them again, then the installed files;
+            # The build context holds the wheels, the installer stage's COPY layer holds them again, then the
+            # installed files, which the image copies out of that stage (the stage goes once the image is built);
             # envsnap's own environment in /opt/envsnap likewise.
-            total += 2 * measured.wheels / _MIB + (2 * measured.tool + measured.tool_unpacked) / _MIB
+            total += (2 * measured.wheels + measured.unpacked) / _MIB
+            total += 2 * (measured.tool + measured.tool_unpacked) / _MIB
     else:
         for pkg in lock.python.packages:
             if pkg.conda_layer:
