@@ -232,6 +232,15 @@ def make_spec(
         # No network: what the bundle does not carry must be in the base image already.
         expected = tuple(sorted(_expected(s) for s in specs))
         specs = []
+    if specs and options.network == "none":
+        # apt-get in a build with no network fails minutes in (or passes only from a cached layer).
+        names = sorted({s.split("=", 1)[0] for s in specs})
+        raise BadOptionError(
+            f"--option network=none: the build installs {len(names)} system packages from apt "
+            f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}), which needs the network; bundle their "
+            ".deb files (`envsnap bundle --with-system-packages`) and rebuild with --offline, or leave out "
+            "--option network=none"
+        )
     return DockerSpec(
         lock=lock,
         base=base,

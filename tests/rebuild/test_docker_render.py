@@ -561,6 +561,31 @@ def test_a_bad_docker_option_is_bad_input(cli, tmp_path: Path, args: list[str], 
     assert not (tmp_path / "ctx").exists()
 
 
+def test_a_build_with_no_network_that_installs_from_apt_is_refused_at_plan_time(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--option network=none` was taken (the plan even said "apt mirror (the build's network: none)") and the
+    build's apt-get failed minutes later, exit 4; built from a cached apt layer, it passed."""
+    from envsnap import lockfile
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")  # the plan is the same with an engine
+    lock = lockfile.dump(cpu_lock(), tmp_path / "envsnap.lock")
+    args = ["rebuild", lock, "--target", "docker", "--dest", tmp_path / "ctx", "--option", "network=none"]
+    # --force: past the compatibility check, which finds no engine here (exit 3) before anything is planned.
+    for more in (["--force"], ["--dry-run"], ["--dry-run", "--json"]):
+        result = cli(*args, *more)
+        assert result.code == 2, result
+        assert result.err.count("\n") == 1 and "error: --option network=none: the build installs" in result.err
+        assert "2 system packages from apt (libc6, libstdc++6:i386)" in result.err
+        assert "`envsnap bundle --with-system-packages`" in result.err and "--offline" in result.err
+        assert not (tmp_path / "ctx").exists()
+    # Nothing from apt (the base has the interpreter, and no system package is installed): no network is fine.
+    result = cli(*args, "--system-packages", "none", "--dry-run")
+    assert result.code == 0, result
+    with pytest.raises(RebuildError, match="--option network=none: the build installs"):
+        dockerspec.make_spec(cpu_lock(), dockerspec.DockerOptions(network="none"))
+
+
 def test_the_tag_only_warning_does_not_claim_there_is_no_engine() -> None:
     # An engine that answers but has not got the image (nothing can be pulled here) gives the same facts as
     # none at all: the warning must fit both.
