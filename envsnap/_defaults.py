@@ -111,6 +111,15 @@ def no_cache_root(environ: Mapping[str, str] | None = None) -> bool:
     return _homeless(os.environ if environ is None else environ)
 
 
+def without_a_cache_root(env: Mapping[str, str]) -> dict[str, str]:
+    """What an installer or a build is also given where there is no cache root (``no_cache_root``) and the user
+    named no uv cache of their own: no cache, as envsnap keeps none, rather than the one uv and pip would make
+    under the working directory (``HOME=relative``) or in ``/.cache`` (an empty HOME)."""
+    if not _homeless(env) or any(k in env for k in ("UV_CACHE_DIR", "UV_NO_CACHE")):
+        return {}
+    return {"UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
+
+
 def make_cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:
     """``cache_dir(kind)``, made (0700) when missing, but only inside a home folder (or the folder that holds
     ``$XDG_CACHE_HOME``) that exists: a missing home (``HOME=/nonexistent``) is never created. ``OSError``

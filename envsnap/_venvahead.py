@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from . import _leftovers, _runner, _tools
+from ._defaults import without_a_cache_root
 from .errors import BadOptionError
 
 TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
@@ -60,6 +61,7 @@ def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
             "PIP_NO_INPUT": "1",
         }
     )
+    env.update(without_a_cache_root(env))  # no cache root: none made under the working directory
     env.update(extra or {})
     return env
 

@@ -5,6 +5,7 @@ the exports and the caches of pin and the conda rebuild disagreed (issue 13)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,36 @@ def test_the_probes_read_every_spelling_alike() -> None:
     for spelling in X86:
         assert current_subdir("Linux", spelling) == "linux-64"
     assert current_subdir("Darwin", "arm64") == "osx-arm64"
+
+
+@pytest.mark.parametrize("home", ["", "relative-home"])
+def test_installers_and_builds_keep_no_cache_without_a_cache_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str
+) -> None:
+    """uv and pip, started by a rebuild or a bundle's wheel build with HOME relative, made their cache under the
+    working directory (``./relative-home/.cache/uv``), where envsnap keeps none: they are told to keep none. A
+    cache the user names for them, or a home, is theirs."""
+    from envsnap import _runner
+    from envsnap._venvahead import isolated_env
+    from envsnap.artifacts import bundle
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("UV_CACHE_DIR", raising=False)
+    monkeypatch.delenv("UV_NO_CACHE", raising=False)
+    monkeypatch.setenv("HOME", home)
+    assert isolated_env()["UV_NO_CACHE"] == "1" and isolated_env()["PIP_NO_CACHE_DIR"] == "1"
+    seen: list[dict[str, str]] = []
+
+    def run(args: list[str], **kwargs: Any) -> _runner.Result:
+        seen.append(dict(kwargs["env"]))
+        return _runner.Result(tuple(args), 1, "", "stopped here")
+
+    monkeypatch.setattr(bundle._runner, "run", run)
+    with pytest.raises(bundle.BundleError):
+        bundle.build_wheel(tmp_path, tmp_path / "out")
+    assert seen[0]["UV_NO_CACHE"] == "1"
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "mine"))
+    assert "UV_NO_CACHE" not in isolated_env()
+    monkeypatch.delenv("UV_CACHE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert "UV_NO_CACHE" not in isolated_env()

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
-from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir, make_cache_dir
+from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir, make_cache_dir, without_a_cache_root
 from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
@@ -1332,6 +1332,7 @@ def build_wheel(
     uv = _tools.uv()
     interpreter = python or sys.executable
     env = {**os.environ, **(variables or {})}
+    env.update(without_a_cache_root(env))
     env.setdefault("SOURCE_DATE_EPOCH", "315532800")  # reproducible zip timestamps where the backend honours it
     if uv:
         args = [
