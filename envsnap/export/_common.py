@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
-from .. import sinks
+from .. import fileurls, sinks
 from ..errors import ExportError
 from ..fileurls import file_url_path
 from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach these through _common
 from ..interchange import format_time as format_time
 from ..interchange import is_find_links as is_find_links
 from ..interchange import parse_time as parse_time
-from ..model import Snapshot, Source
+from ..model import PythonPackage, Snapshot, Source
 from ..platforms import major_minor
 from ..purls import vcs_url as vcs_url
 
@@ -59,6 +61,52 @@ def pip_project_path(url: str) -> str | None:
         return None
     path = file_url_path(url)
     return sinks.requirement_path("." if path == "." else "./" + path)
+
+
+def index_options(pinned: Iterable[PythonPackage]) -> list[str]:
+    """The requirements-file options that find the pinned files (``requirements``, the pip section of
+    ``environment-yml``): ``--index-url`` and ``--extra-index-url`` for the indexes they came from, so a local
+    version label (``torch==2.5.1+cu121``) still finds its wheel on the index that serves it, then ``--find-links``
+    for every folder or page a wheel was found in. Each value is checked for a requirements file."""
+    pinned = list(pinned)
+    counts = Counter(
+        p.artifact.index
+        for p in pinned
+        if p.artifact is not None and p.artifact.index and not is_find_links(p.artifact.index, p.artifact.url)
+    )
+    lines = []
+    if counts:
+        # PyPI stays the primary index when used at all; otherwise the index most packages came from.
+        primary = PYPI_SIMPLE if PYPI_SIMPLE in counts else max(sorted(counts), key=lambda url: counts[url])
+        lines.append(f"--index-url {sinks.requirement_url(primary)}")
+        lines += [f"--extra-index-url {sinks.requirement_url(url)}" for url in sorted(counts) if url != primary]
+    return lines + [
+        f"--find-links {sinks.requirement_location(_find_links_path(location))}"
+        for location in find_links_locations(pinned)
+    ]
+
+
+def find_links_locations(pinned: Iterable[PythonPackage]) -> list[str]:
+    """Every find-links folder or page a pinned wheel was found in (pin records it as the artifact's ``index``), as
+    recorded: one inside the project or the home with its label (``file://{project}/wheels``)."""
+    return sorted(
+        {
+            p.artifact.index
+            for p in pinned
+            if p.artifact is not None and p.artifact.index and is_find_links(p.artifact.index, p.artifact.url)
+        }
+    )
+
+
+# The labels a find-links folder pin found inside the project or the home is recorded with.
+_LABELLED = ("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)
+
+
+def _find_links_path(location: str) -> str:
+    """A find-links folder as pip reads it: a label (``file://{project}/wheels``, ``file://~/wheels``) as the path
+    it stands for (``wheels``, read from the project root; ``~/wheels``, which pip expands in ``--find-links``);
+    anything else as recorded."""
+    return file_url_path(location) if location.startswith(_LABELLED) else location
 
 
 def refuse_home_path(url: str, fmt: str, name: str) -> None:

@@ -3,8 +3,10 @@
 Every conda package is pinned to its channel, version and build (``conda-forge::numpy=1.26.4=py311h...``),
 so ``conda env create`` can only pick the locked builds; ``nodefaults`` keeps other channels out. The pip
 section carries what pip installed on top, with ``--hash`` when the lock knows every exact file (conda
-writes these lines to a requirements file for pip, which checks hashes for all lines or none). A solver
-still runs: for an install with no solve at all use ``conda-explicit`` or ``conda-lock``.
+writes these lines to a requirements file for pip, which checks hashes for all lines or none), and the
+``--index-url``/``--extra-index-url``/``--find-links`` lines the requirements export gives, so a file pinned by name
+is looked for where it was found (a ``+cu121`` build on its index, a wheel in the project's ``wheels`` folder). A
+solver still runs: for an install with no solve at all use ``conda-explicit`` or ``conda-lock``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from .. import sinks
 from .._templates import render as render_template
 from ..model import Snapshot
 from ..purls import channel_name
-from . import _conda
+from . import _common, _conda
 from .interface import Exporter, ExportError
 
 FILENAME = "environment.yml"
@@ -34,18 +36,25 @@ def _dumps(snapshot: Snapshot) -> str:
     ]
     channels = list(dict.fromkeys(channel_name(c) for c in snapshot.conda.channels)) if snapshot.conda else []
     pip, hashed = _conda.pip_lines(snapshot, "environment-yml")
+    # The files pinned by name are found where the requirements export finds them: the indexes they came from
+    # and the find-links folders (pip reads these option lines from the requirements file conda writes).
+    pinned = [p for p in _conda.pip_packages(snapshot) if p.source.kind not in ("vcs", "directory")]
+    options = _common.index_options(pinned) if pip else []
     return render_template(
         "conda/environment.yml.j2",
         digest=snapshot.envsnap.content_digest or "(unsealed)",
         channels=channels,
         specs=specs,
-        pip=pip,
+        pip=options + pip,
         hashed=hashed,
         has_pip=any(p.name == "pip" for p in packages),
         # conda runs pip from this file's folder: paths in the project are right only with the file at its root.
         relative=any(
-            p.source.kind in ("directory", "archive") and p.source.url.startswith("file://{project}")
-            for p in _conda.pip_packages(snapshot)
+            url.startswith("file://{project}")
+            for url in [
+                *(p.source.url for p in _conda.pip_packages(snapshot) if p.source.kind in ("directory", "archive")),
+                *_common.find_links_locations(pinned),
+            ]
         ),
     )
 

@@ -11,8 +11,6 @@ it (``./pkg``: the working directory's, as pip reads it), with a comment saying 
 
 from __future__ import annotations
 
-from collections import Counter
-
 from .. import fileurls, sinks
 from ..model import PythonPackage, Snapshot
 from . import _common
@@ -44,11 +42,11 @@ def _dumps(snapshot: Snapshot) -> str:
     # A local project or file, or a find-links folder pin found in the project (file://{project}/wheels): relative
     # paths.
     relative = [p.source.url for p in direct + pinned if p.source.kind != "index"]
-    relative += [p.artifact.index for p in pinned if p.artifact is not None and _by_find_links(p)]
+    relative += _common.find_links_locations(pinned)
     relative += [p.artifact.url for p in pinned if p.artifact is not None and not p.artifact.index]
     if any(url.startswith("file://{project}") for url in relative):
         lines.append(f"# {_common.RELATIVE_NOTE}")
-    lines += _index_options(pinned)
+    lines += _common.index_options(pinned)
     if pinned:
         lines.append("")
     for pkg in pinned:
@@ -74,43 +72,6 @@ def _header(snapshot: Snapshot) -> list[str]:
         ]
     ]
     return lines
-
-
-def _index_options(pinned: list[PythonPackage]) -> list[str]:
-    counts = Counter(
-        p.artifact.index
-        for p in pinned
-        if p.artifact is not None and p.artifact.index and not _common.is_find_links(p.artifact.index, p.artifact.url)
-    )
-    if not counts:
-        return _find_links(pinned)
-    # PyPI stays the primary index when used at all; otherwise the index most packages came from.
-    primary = _common.PYPI_SIMPLE if _common.PYPI_SIMPLE in counts else max(sorted(counts), key=lambda url: counts[url])
-    lines = [f"--index-url {sinks.requirement_url(primary)}"]
-    lines += [f"--extra-index-url {sinks.requirement_url(url)}" for url in sorted(counts) if url != primary]
-    return lines + _find_links(pinned)
-
-
-# The labels a find-links folder pin found inside the project or the home is recorded with.
-_LABELLED = ("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)
-
-
-def _find_links(pinned: list[PythonPackage]) -> list[str]:
-    """``--find-links`` for every folder or page a pinned wheel was found in (pin records it as the index); a
-    folder inside the project (``file://{project}/wheels``) relative to the project root, as its files are."""
-    locations = sorted({p.artifact.index for p in pinned if p.artifact is not None and _by_find_links(p)})
-    return [f"--find-links {sinks.requirement_location(_find_links_path(location))}" for location in locations]
-
-
-def _find_links_path(location: str) -> str:
-    """A find-links folder as pip reads it: a label (``file://{project}/wheels``, ``file://~/wheels``) as the path
-    it stands for (``wheels``, ``~/wheels``); anything else as recorded."""
-    return fileurls.file_url_path(location) if location.startswith(_LABELLED) else location
-
-
-def _by_find_links(pkg: PythonPackage) -> bool:
-    art = pkg.artifact
-    return art is not None and bool(art.index) and _common.is_find_links(art.index, art.url)
 
 
 def _requirement(pkg: PythonPackage) -> str:

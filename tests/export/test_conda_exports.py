@@ -8,6 +8,8 @@ import asyncio
 import dataclasses
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from condafixtures import CondaEnv
 from envsnap import lockfile
 from envsnap.artifacts.pin import IndexConfig, pin
 from envsnap.errors import ExportError
-from envsnap.export import conda_explicit, conda_lock, environment_yml, exporters
+from envsnap.export import _common, conda_explicit, conda_lock, environment_yml, exporters, requirements
 from envsnap.model import (
     Artifact,
     Conda,
@@ -129,6 +131,7 @@ dependencies:
   - "conda-forge::six=1.16.0=pyh6c4a22f_0"
   - pip  # not in the captured conda layer: conda needs it for the pip section
   - pip:
+      - "--index-url https://pypi.org/simple"
       - "wheel==0.43.0 --hash=sha256:{SHA["wheel"]}"
 """
     )
@@ -150,7 +153,9 @@ def test_environment_yml_specs_parse_back_exactly() -> None:
             pkg.build,
         )
         assert match.channel is not None and match.channel.base_url.rstrip("/") == CF
-    assert doc["dependencies"][-1] == {"pip": [f"wheel==0.43.0 --hash=sha256:{SHA['wheel']}"]}
+    assert doc["dependencies"][-1] == {
+        "pip": ["--index-url https://pypi.org/simple", f"wheel==0.43.0 --hash=sha256:{SHA['wheel']}"]
+    }
 
 
 def test_environment_yml_drops_hashes_when_one_pip_package_cannot_have_one() -> None:
@@ -163,7 +168,13 @@ def test_environment_yml_drops_hashes_when_one_pip_package_cannot_have_one() -> 
     )
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(*lock.python.packages, vcs)))
     doc = yaml.safe_load(environment_yml.dumps(lock))
-    assert doc["dependencies"][-1] == {"pip": [f"tool @ git+https://github.com/o/tool@{'a' * 40}", "wheel==0.43.0"]}
+    assert doc["dependencies"][-1] == {
+        "pip": [
+            "--index-url https://pypi.org/simple",
+            f"tool @ git+https://github.com/o/tool@{'a' * 40}",
+            "wheel==0.43.0",
+        ]
+    }
     assert "not hash-checked" in environment_yml.dumps(lock)
 
 
@@ -261,6 +272,104 @@ def test_environment_yml_local_projects_install_from_the_project_root(
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "tinypkg-1.0" in result.stdout.splitlines()[-1], result.stdout
+
+
+def _conda_pip_install(folder: Path, lines: list[str], python: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The pip: lines installed as conda installs them: written to a requirements file in the environment.yml's
+    folder, pip started there (``pip install -U -r FILE``), with no configuration of this machine's."""
+    listing = "condaenv.test.requirements.txt"  # conda's temporary file
+    (folder / listing).write_text("\n".join(lines) + "\n")
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    return subprocess.run(
+        [*pip, "install", "-U", "-r", listing, "--isolated", "--no-deps", *extra],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=folder,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | {"PIP_CONFIG_FILE": os.devnull},
+    )
+
+
+def _requirements_options(lock: Snapshot) -> list[str]:
+    return [line for line in requirements.dumps(lock).splitlines() if line.startswith("--")]
+
+
+def test_environment_yml_names_the_find_links_folder_a_wheel_was_pinned_from(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """A wheel pin found in a find-links folder in the project (index ``file://{project}/wheels``) is pinned by
+    name, so its folder must be a ``--find-links`` line, as in the requirements export: without it conda's pip
+    looks on the index only, where the project's wheel is not. Relative to the project root (the file says it
+    belongs there; conda starts pip in its folder), or absolute with ``--absolute-paths``, from anywhere."""
+    from wheelfiles import build_wheel
+
+    project = tmp_path / "proj"
+    (project / "wheels").mkdir(parents=True)
+    wheel = build_wheel(project / "wheels", "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pkg = PythonPackage(
+        name="tinypkg",
+        version="1.0",
+        installer="pip",
+        artifact=Artifact(
+            filename=wheel.name,
+            url=f"file://{{project}}/wheels/{wheel.name}",
+            sha256=digest,
+            index="file://{project}/wheels",
+        ),
+    )
+    lock = _with_pip_layer((pkg,))
+    text = environment_yml.dumps(lock)
+    assert "keep this file at the project root" in text
+    pip = yaml.safe_load(text)["dependencies"][-1]["pip"]
+    assert pip == ["--find-links wheels", f"tinypkg==1.0 --hash=sha256:{digest}"]
+    assert pip[:1] == _requirements_options(lock)
+    absolute = _common.with_absolute_paths(lock, project)
+    text = environment_yml.dumps(absolute)
+    assert "keep this file at the project root" not in text
+    anywhere = yaml.safe_load(text)["dependencies"][-1]["pip"]
+    assert anywhere == [f"--find-links {(project / 'wheels').as_uri()}", pip[1]]
+    assert anywhere[:1] == _requirements_options(absolute)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name, folder, lines in (("relative", project, pip), ("absolute", elsewhere, anywhere)):
+        result = _conda_pip_install(folder, lines, make_venv(tmp_path / f"venv-{name}"), "--no-index")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "tinypkg-1.0" in result.stdout.splitlines()[-1], result.stdout
+
+
+def test_environment_yml_names_the_indexes_pins_came_from(tmp_path: Path, make_venv: Callable[..., Path]) -> None:
+    """A pin from an index other than PyPI (``torch==2.5.1+cu121``, only on PyTorch's index) is found only on
+    that index: the pip: section names the indexes as the requirements export does (PyPI first when used). A
+    real pip installs a wheel pinned from a local index with no other index and no network."""
+    from wheelfiles import build_wheel
+
+    def pinned(name: str, version: str, index: str, sha256: str = "0" * 64) -> PythonPackage:
+        filename = f"{name}-{version}-py3-none-any.whl"
+        art = Artifact(filename=filename, url=f"{index}/{name}/{filename}", sha256=sha256, index=index)
+        return PythonPackage(name=name, version=version, installer="pip", artifact=art)
+
+    torch = pinned("torch", "2.5.1+cu121", "https://download.pytorch.org/whl/cu121")
+    lock = _with_pip_layer((pinned("six", "1.16.0", "https://pypi.org/simple"), torch))
+    pip = yaml.safe_load(environment_yml.dumps(lock))["dependencies"][-1]["pip"]
+    assert pip[:2] == [
+        "--index-url https://pypi.org/simple",
+        "--extra-index-url https://download.pytorch.org/whl/cu121",
+    ]
+    assert pip[:2] == _requirements_options(lock)
+    assert pip[2:] == ["six==1.16.0 --hash=sha256:" + "0" * 64, "torch==2.5.1+cu121 --hash=sha256:" + "0" * 64]
+
+    simple = tmp_path / "simple"
+    (simple / "tinypkg").mkdir(parents=True)
+    wheel = build_wheel(simple / "tinypkg", "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (simple / "tinypkg" / "index.html").write_text(f'<a href="{wheel.name}#sha256={digest}">{wheel.name}</a>\n')
+    lock = _with_pip_layer((pinned("tinypkg", "1.0", simple.as_uri(), digest),))
+    pip = yaml.safe_load(environment_yml.dumps(lock))["dependencies"][-1]["pip"]
+    assert pip == [f"--index-url {simple.as_uri()}", f"tinypkg==1.0 --hash=sha256:{digest}"]
+    result = _conda_pip_install(tmp_path, pip, make_venv(tmp_path / "venv"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tinypkg-1.0" in result.stdout.splitlines()[-1], result.stdout
 
 
 def test_environment_yml_refuses_a_pip_path_under_the_home() -> None:

@@ -428,6 +428,27 @@ def test_environment_yml_pip_lines_are_checked_for_pip() -> None:
     one_line_error(exc)
 
 
+@pytest.mark.parametrize(
+    "index",
+    [
+        "https://pypi.org/simple\n--find-links http://127.0.0.1:9/",
+        "https://evil.example/${AWS_SECRET_ACCESS_KEY}/simple",
+        "/srv/${HOME}/wheels",
+        "x\u2028--extra-index-url http://evil.example/simple/\u2028y.html",
+        "/data/a #b",
+    ],
+)
+def test_environment_yml_index_and_find_links_lines_are_checked_for_pip(index: str) -> None:
+    # The pip: section names the indexes and find-links folders the files came from, as the requirements export does.
+    snap = conda_lock_snapshot()
+    pkg = snap.python.packages[0]
+    assert pkg.artifact is not None and not pkg.conda_managed
+    snap = with_package(snap, 0, artifact=dataclasses.replace(pkg.artifact, index=index))
+    with pytest.raises(ExportError) as exc:
+        environment_yml.dumps(snap)
+    one_line_error(exc)
+
+
 def test_environment_yml_comment_cannot_end_early() -> None:
     snap = conda_lock_snapshot()
     hostile = dataclasses.replace(
