@@ -123,8 +123,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the quick check a Slurm Prolog or TaskProlog runs",
         description="Can this node run the job's lock (LOCK, else $ENVSNAP_LOCK; nothing to do "
         "and exit 0 when neither is given)? Prints one line for the Slurm log. When it cannot, "
-        "the node is drained with envsnap's reason and a batch job is requeued (where Slurm "
-        "allows this process to), and the exit status is 3, so the job does not run here. "
+        "the node is drained with envsnap's reason (where Slurm allows this process to) and, "
+        "once it is, a batch job is requeued; the exit status is 3, so the job does not run here. "
         "Exit status: 0 can run (or nothing to check), 3 cannot, 2 bad input.",
     )
     pr.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile (default: $ENVSNAP_LOCK)")

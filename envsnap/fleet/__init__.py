@@ -222,8 +222,10 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
 
         why = slurm.drain(node, reason, env)
         line += "; node drained" if not why else f"; could not drain the node: {strip_terminal(why)}"
-        if env.get("SLURM_JOB_ID", "").isdigit() and in_task_prolog(env):
-            # A failing Prolog makes Slurm requeue a batch job itself; a TaskProlog only fails the task.
+        if not why and env.get("SLURM_JOB_ID", "").isdigit() and in_task_prolog(env):
+            # A failing Prolog makes Slurm requeue a batch job itself; a TaskProlog only fails the task. Only
+            # once the node is drained: Slurm lets a job's owner requeue it without operator rights, and a job
+            # requeued from a node still open came back to it, failing and requeued again without end.
             job = env["SLURM_JOB_ID"]
             line += "; requeueing the job"
     return PrologOutcome(3, line, job)

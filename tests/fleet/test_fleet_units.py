@@ -690,3 +690,38 @@ def test_the_matrix_off_a_terminal_is_printed_at_its_own_width(capsys: pytest.Ca
     print_report(report)
     out = capsys.readouterr().out
     assert "node[1-4]" in out and "compatible" in out and "sha256:315cbe80ebc7" in out, out
+
+
+def test_a_task_prolog_that_could_not_drain_the_node_requeues_nothing(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user's job, not an operator's: Slurm refuses the drain but lets the owner requeue the job, which came
+    back to the same node (it is not drained), failed there again, and so on (Restarts=2 in 45 s on the local
+    cluster). Without the drain the task fails and nothing is requeued, as fleet.md says."""
+    import os
+
+    here = tmp_path / "here.lock"
+    assert cli("capture", "-o", str(here)).code == 0
+    snap = lockfile.load(here)
+    alien = dataclasses.replace(snap, platform=dataclasses.replace(snap.platform, machine="riscv64"))
+    lock = tmp_path / "alien.lock"
+    lockfile.dump(alien, lock)
+    log = tmp_path / "scontrol.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scontrol = bin_dir / "scontrol"
+    scontrol.write_text(
+        f'#!/bin/sh\necho "$1" >> {log}\n'
+        'case "$1" in update) echo "slurm_update error: Invalid user id" >&2; exit 1 ;; esac\n'
+    )
+    scontrol.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("SLURMD_NODENAME", "node3")
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("SLURM_SCRIPT_CONTEXT", "prolog_task")
+    monkeypatch.delenv("SLURM_TASK_PID", raising=False)
+    res = cli("fleet", "prolog", str(lock))
+    assert res.code == 3, res
+    assert "could not drain the node: slurm_update error: Invalid user id" in res.err, res
+    assert "requeue" not in res.err, res
+    assert log.read_text().split() == ["update"]
