@@ -152,7 +152,8 @@ def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | N
     """``cache_dir(kind)`` when what it holds may decide a result: a folder this user owns and nobody else may
     write (``create``: made, 0700, when missing, as ``make_cache_dir``); None otherwise (a missing home: no
     cache). A stranger who may write it could plant an entry claiming that a lock passed its checks or that a
-    RECORD has a digest envsnap never computed. Without a home (``_homeless``) none is used or made."""
+    RECORD has a digest envsnap never computed; one who may write a folder above it (``_held_safely``) could swap
+    it for one of their own. Without a home (``_homeless``) none is used or made."""
     if _homeless(os.environ if environ is None else environ):
         return None
     folder = cache_dir(kind, environ)
@@ -162,7 +163,27 @@ def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | N
         info = os.stat(folder)
     except OSError:
         return None
-    return folder if _private_folder(info) else None
+    return folder if _private_folder(info) and _held_safely(str(folder)) else None
+
+
+def _held_safely(folder: str) -> bool:
+    """Whether the folders that hold a cache folder, from the cache root (``$XDG_CACHE_HOME``, ``~/.cache``) to
+    ``envsnap``, let no other user rename or replace what is in them: each is owned by this user or root, and
+    nobody else may write it unless it is sticky (``/tmp``'s rule: only an entry's owner may move it). A folder
+    another user may write lets them swap this user's private cache folder for one of their own."""
+    import stat
+
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    for holder in (os.path.dirname(folder), os.path.dirname(os.path.dirname(folder))):
+        try:
+            info = os.stat(holder)
+        except OSError:
+            return False
+        if info.st_uid not in (getuid(), 0) or (info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
+            return False
+    return True
 
 
 def _private_folder(info: os.stat_result) -> bool:
@@ -223,4 +244,6 @@ def existing_capture_cache_file(kind: str, identity: str, suffix: str) -> str | 
         info = os.stat(folder)
     except (OSError, ValueError):
         return None
-    return os.path.join(folder, capture_cache_name(kind, identity, suffix)) if _private_folder(info) else None
+    if not (_private_folder(info) and _held_safely(folder)):
+        return None
+    return os.path.join(folder, capture_cache_name(kind, identity, suffix))

@@ -178,3 +178,22 @@ def test_installers_and_builds_keep_no_cache_without_a_cache_root(
     monkeypatch.delenv("UV_CACHE_DIR")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert "UV_NO_CACHE" not in isolated_env()
+
+
+def test_a_cache_folder_in_a_folder_others_may_write_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``$XDG_CACHE_HOME/envsnap`` (or the cache root) that another user may write: they could rename this user's
+    private ``capture`` folder away and put one of their own in its place. Not used, unless the folder is sticky
+    (as /tmp: only an entry's owner may move it)."""
+    root = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+    made = _defaults.private_cache_dir(_defaults.CAPTURE_CACHE, create=True)
+    assert made == root / "envsnap" / "capture"
+    assert _defaults.existing_capture_cache_file("dists", "/x", ".json") is not None
+    for loose, mode in ((root / "envsnap", 0o777), (root, 0o777), (root / "envsnap", 0o1777)):
+        loose.chmod(mode)
+        safe = mode & 0o1000 != 0
+        assert (_defaults.private_cache_dir(_defaults.CAPTURE_CACHE, create=True) is not None) == safe, (loose, mode)
+        assert (_defaults.existing_capture_cache_file("dists", "/x", ".json") is not None) == safe
+        loose.chmod(0o755)
