@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from ._privacy import strip_credentials
 from .errors import PinError
-from .fileurls import local_path
+from .fileurls import local_path, pattern_path
 from .grammar import has_control
 
 PUBLIC_SCHEMES = frozenset({"https", "git+https"})
@@ -88,9 +88,7 @@ def _allowed(url: str, pattern: str) -> bool:
         return fnmatch.fnmatchcase(strip_credentials(url), pattern) or fnmatch.fnmatchcase(url, pattern)
     read = posixpath.normpath(str(local))
     if pattern.startswith("file:"):  # file:///x, file://localhost/x, file:/x; not split as a URL: ? is a wildcard
-        rest = pattern[len("file://") :] if pattern.startswith("file://") else pattern[len("file:") :]
-        rest = rest[len("localhost") :] if rest.startswith("localhost/") else rest
-        return fnmatch.fnmatchcase(read, unquote(rest))
+        return fnmatch.fnmatchcase(read, pattern_path(pattern))
     return fnmatch.fnmatchcase(read, pattern)
 
 

@@ -35,6 +35,14 @@ def decoded_path(url: str) -> str:
     return unquote(urlsplit(url).path)
 
 
+def pattern_path(pattern: str) -> str:
+    """The path a ``file:`` URL pattern (``--allow-url``) names, percent-decoded: ``file:///x``,
+    ``file://localhost/x`` and ``file:/x`` alike. Not split as a URL: ``?`` is a wildcard there, not a query."""
+    rest = pattern[len("file://") :] if pattern.startswith("file://") else pattern[len("file:") :]
+    rest = rest[len("localhost") :] if rest.startswith("localhost/") else rest
+    return unquote(rest)
+
+
 def file_url_path(url: str) -> str:
     """The local path of a ``file:`` URL, percent-decoded; envsnap's ``{project}`` label becomes relative
     (an export is meant to sit at the project's root). Anything else is returned as it is."""
