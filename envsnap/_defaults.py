@@ -97,25 +97,22 @@ def _cache_root_text(env: Mapping[str, str]) -> tuple[str, str]:
     return home, os.path.join(home, ".cache")
 
 
-def _homeless(env: Mapping[str, str]) -> bool:
+def no_cache_root(environ: Mapping[str, str] | None = None) -> bool:
     """No cache root: no absolute ``$XDG_CACHE_HOME`` and ``$HOME`` empty or relative. The root would then be
-    ``/.cache`` (an empty HOME) or a folder of the working directory: no cache is made or used there (the
-    templates are compiled in memory; the download cache asks for ``--cache-dir``). ``$HOME`` unset is not this:
-    the home the user database gives is the user's, as pip and uv take it (cron, ``env -i``, a Slurm prolog)."""
+    ``/.cache`` (an empty HOME) or a folder of the working directory: no cache is made, used, shown or emptied
+    (the templates are compiled in memory; the download cache asks for ``--cache-dir``). ``$HOME`` unset is not
+    this: the home the user database gives is the user's, as pip and uv take it (cron, ``env -i``, a Slurm
+    prolog)."""
+    env = os.environ if environ is None else environ
     home = env.get("HOME")
     return not os.path.isabs(env.get("XDG_CACHE_HOME", "")) and home is not None and not os.path.isabs(home)
-
-
-def no_cache_root(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether there is no cache root (``_homeless``): no cache is made, used, shown or emptied."""
-    return _homeless(os.environ if environ is None else environ)
 
 
 def without_a_cache_root(env: Mapping[str, str]) -> dict[str, str]:
     """What an installer or a build is also given where there is no cache root (``no_cache_root``) and the user
     named no uv cache of their own: no cache, as envsnap keeps none, rather than the one uv and pip would make
     under the working directory (``HOME=relative``) or in ``/.cache`` (an empty HOME)."""
-    if not _homeless(env) or any(k in env for k in ("UV_CACHE_DIR", "UV_NO_CACHE")):
+    if not no_cache_root(env) or any(k in env for k in ("UV_CACHE_DIR", "UV_NO_CACHE")):
         return {}
     return {"UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
 
@@ -133,7 +130,7 @@ def make_folder(folder: Path, environ: Mapping[str, str] | None = None) -> Path:
     as asked. ``OSError`` when it cannot be made."""
     anchor, root = _cache_root(environ)
     if not folder.is_dir() and folder.is_relative_to(root):
-        if _homeless(os.environ if environ is None else environ):
+        if no_cache_root(environ):
             raise FileNotFoundError(2, "no home folder to hold the cache ($HOME empty or relative)", "")
         if not anchor.is_dir():
             raise FileNotFoundError(2, "the folder that holds the cache does not exist", str(anchor))
@@ -153,8 +150,8 @@ def private_cache_dir(kind: str, *, create: bool, environ: Mapping[str, str] | N
     write (``create``: made, 0700, when missing, as ``make_cache_dir``); None otherwise (a missing home: no
     cache). A stranger who may write it could plant an entry claiming that a lock passed its checks or that a
     RECORD has a digest envsnap never computed; one who may write a folder above it (``_held_safely``) could swap
-    it for one of their own. Without a home (``_homeless``) none is used or made."""
-    if _homeless(os.environ if environ is None else environ):
+    it for one of their own. Without a home (``no_cache_root``) none is used or made."""
+    if no_cache_root(environ):
         return None
     folder = cache_dir(kind, environ)
     try:
@@ -237,7 +234,7 @@ def existing_capture_cache_file(kind: str, identity: str, suffix: str) -> str | 
     """``capture_cache_path`` for reading only, as a string, without pathlib (a capture answered from its memo
     does without it): None when the folder is missing or not private. The same folder and rule as
     ``private_cache_dir``."""
-    if _homeless(os.environ):
+    if no_cache_root():
         return None
     folder = os.path.join(_cache_root_text(os.environ)[1], "envsnap", CAPTURE_CACHE)
     try:

@@ -15,7 +15,7 @@ tenth of a warm ``bundle``). The folder is the user's own and private (``_defaul
 holds is run as code, so a folder another user may write is not used at all); an entry is used only for the
 same template text, envsnap, Jinja, Python and this module's settings, is rewritten when any of them differs,
 and one that cannot be read or written is compiled from source as before. ``ENVSNAP_TEMPLATE_CACHE=0`` turns
-it off; without a home (``_defaults.private_cache_dir``: HOME unset or empty) the templates are compiled in memory.
+it off; without a home (``_defaults.no_cache_root``: HOME empty or relative) the templates are compiled in memory.
 """
 
 from __future__ import annotations

@@ -732,7 +732,7 @@ class Pinner:
     def _here(self, url: str) -> str:
         """A lock's URL of a file inside the project or the home (``file://{project}/...``, ``file://~/...``) as the
         ``file:`` URL of that file on this machine; any other URL as it is."""
-        if url.startswith(("file://" + fileurls.PROJECT, "file://~")):
+        if url.startswith(("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)):
             return local_dir(url, self.project_dir).as_uri()
         return url
 

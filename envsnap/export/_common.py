@@ -53,11 +53,23 @@ RELATIVE_NOTE = (
 )
 
 
+# A file or folder the lock records inside the project, and the labels of one inside the project or the home.
+_PROJECT_URL = "file://" + fileurls.PROJECT
+_HOME_URL = "file://" + fileurls.HOME
+_LABELLED = (_PROJECT_URL, _HOME_URL)
+
+
+def in_project(url: str) -> bool:
+    """Whether ``url`` is recorded inside the project (``file://{project}...``): an export names it relative to the
+    project root, and says so (``RELATIVE_NOTE``)."""
+    return url.startswith(_PROJECT_URL)
+
+
 def pip_project_path(url: str) -> str | None:
     """A local file or folder recorded in the project (``file://{project}/wheels/x.whl``) as pip reads it from the
     project root, ``./wheels/x.whl`` (pip reads a relative path from its working directory, and a bare word as a name
     on the index); None for any other URL."""
-    if not url.startswith("file://{project}"):
+    if not in_project(url):
         return None
     path = file_url_path(url)
     return sinks.requirement_path("." if path == "." else "./" + path)
@@ -98,10 +110,6 @@ def find_links_locations(pinned: Iterable[PythonPackage]) -> list[str]:
     )
 
 
-# The labels a find-links folder pin found inside the project or the home is recorded with.
-_LABELLED = ("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)
-
-
 def _find_links_path(location: str) -> str:
     """A find-links folder as pip reads it: a label (``file://{project}/wheels``, ``file://~/wheels``) as the path
     it stands for (``wheels``, read from the project root; ``~/wheels``, which pip expands in ``--find-links``);
@@ -112,7 +120,7 @@ def _find_links_path(location: str) -> str:
 def refuse_home_path(url: str, fmt: str, name: str) -> None:
     """pip does not expand ``~`` in a requirement's path (only in ``--find-links``): a file or folder recorded under
     the home (``file://~/...``) would be a line naming nothing."""
-    if url.startswith("file://~"):
+    if url.startswith(_HOME_URL):
         raise ExportError(
             f"{fmt}: {name}: it is recorded under the home directory ({url}), which pip does not expand in a "
             "requirements file; export with --absolute-paths"
@@ -122,7 +130,7 @@ def refuse_home_path(url: str, fmt: str, name: str) -> None:
 def has_project_paths(snapshot: Snapshot) -> bool:
     """Whether a package's source or file is recorded inside the project (``file://{project}...``)."""
     return any(
-        url.startswith("file://{project}")
+        in_project(url)
         for p in snapshot.python.packages
         for url in (p.source.url, p.artifact.url if p.artifact else "")
     )
@@ -133,10 +141,10 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapsho
     (``envsnap export --absolute-paths``): the export then installs from any folder."""
 
     def absolute(url: str) -> str:
-        if not url.startswith(("file://{project}", "file://~")):
+        if not url.startswith(_LABELLED):
             return url
         path = file_url_path(url)
-        if url.startswith("file://~"):
+        if url.startswith(_HOME_URL):
             return Path(os.path.expanduser(path)).as_uri()
         if project_dir is None:
             raise ExportError(

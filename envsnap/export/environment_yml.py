@@ -50,7 +50,7 @@ def _dumps(snapshot: Snapshot) -> str:
         has_pip=any(p.name == "pip" for p in packages),
         # conda runs pip from this file's folder: paths in the project are right only with the file at its root.
         relative=any(
-            url.startswith("file://{project}")
+            _common.in_project(url)
             for url in [
                 *(p.source.url for p in _conda.pip_packages(snapshot) if p.source.kind in ("directory", "archive")),
                 *_common.find_links_locations(pinned),

@@ -44,7 +44,7 @@ def _dumps(snapshot: Snapshot) -> str:
     relative = [p.source.url for p in direct + pinned if p.source.kind != "index"]
     relative += _common.find_links_locations(pinned)
     relative += [p.artifact.url for p in pinned if p.artifact is not None and not p.artifact.index]
-    if any(url.startswith("file://{project}") for url in relative):
+    if any(_common.in_project(url) for url in relative):
         lines.append(f"# {_common.RELATIVE_NOTE}")
     lines += _common.index_options(pinned)
     if pinned:

@@ -68,6 +68,15 @@ class _State:
     left_out: list[str] = field(default_factory=list)  # requirements whose marker is false on this host
     find_links: list[str] = field(default_factory=list)  # each location as pip reads it (a folder made absolute)
     folder: Path | None = None  # the requirements file's folder, which a relative --find-links is read from
+    root: str = ""  # the project a relative local path is recorded under (``project_root``)
+
+    def project_root(self) -> str:
+        """The git work tree around the working directory, else that directory: found once per file (each
+        relative ``-e PATH`` of a monorepo's file asked git again)."""
+        if not self.root:
+            cwd = os.getcwd()
+            self.root = gitstate.find_root(cwd) or cwd
+        return self.root
 
 
 def sniff(name: str, text: str) -> bool:
@@ -216,12 +225,12 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     if not words:
         raise LockImportError(f"{where}: --hash without a requirement (a line continued without '\\'?)")
     if words[0] in ("-e", "--editable"):
-        return _editable(words[1:], where, origin)
+        return _editable(words[1:], where, state)
     if words[0] == "--local-directory":  # a non-editable source tree envsnap's export listed as a comment
-        pkg = _editable(words[1:], where, origin)
+        pkg = _editable(words[1:], where, state)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=False))
     if len(words) == 1 and words[0].startswith(("./", "../", "/")) and words[0].endswith(_ARCHIVES):
-        return _local_archive(words[0], hashes, where)
+        return _local_archive(words[0], hashes, where, state)
     spec = " ".join(words)
     try:
         req = Requirement(spec)
@@ -338,7 +347,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
 
 
-def _local_archive(path: str, hashes: list[str], where: str) -> PythonPackage:
+def _local_archive(path: str, hashes: list[str], where: str, state: _State) -> PythonPackage:
     """A wheel or sdist by its path (``./wheels/x-1.0-py3-none-any.whl``: pip's form, and envsnap's export of a file
     in the project), read from the working directory and recorded as ``-e PATH`` is (``file://{project}/...``)."""
     base = path.rsplit("/", 1)[-1]
@@ -346,10 +355,10 @@ def _local_archive(path: str, hashes: list[str], where: str) -> PythonPackage:
         name = parse_wheel_filename(base)[0] if base.endswith(".whl") else parse_sdist_filename(base)[0]
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
         raise LockImportError(f"{where}: {exc}") from None
-    return _direct(name, "", _local_project(path)[1], hashes, where)
+    return _direct(name, "", _local_project(path, state)[1], hashes, where)
 
 
-def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
+def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
     if not words:
         raise LockImportError(f"{where}: -e without a path")
     target = words[0]
@@ -360,7 +369,7 @@ def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
         pkg = _direct(canonicalize_name(m.group(1)), "", target.replace(m.group(0), ""), [], where)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
     path = fileurls.file_url_path(target) if target.startswith("file:") else target
-    directory, url = _local_project(path)
+    directory, url = _local_project(path, state)
     name = _project_name(directory)
     if not name:
         relative = "" if os.path.isabs(path) else " (a relative path is the working directory's, as pip reads it)"
@@ -376,17 +385,15 @@ def _editable(words: list[str], where: str, origin: str) -> PythonPackage:
     )
 
 
-def _local_project(path: str) -> tuple[Path, str]:
+def _local_project(path: str, state: _State) -> tuple[Path, str]:
     """A local project's folder and its URL in the lock. pip reads a relative ``-e PATH`` from the working
     directory, not from the requirements file's folder (only ``-r``/``-c`` includes and ``--find-links`` are read
     from there), and envsnap's export writes it relative to the project root, to be installed from there: it is
-    recorded under ``{project}`` (the git work tree around the working directory, else that directory) when it
-    lies there, else by its absolute path."""
+    recorded under ``{project}`` (``_State.project_root``) when it lies there, else by its absolute path."""
     if path.startswith(fileurls.HOME) or os.path.isabs(path):
         return Path(os.path.expanduser(path)), fileurls.path_url(path)
-    cwd = os.getcwd()
-    absolute = os.path.normpath(os.path.join(cwd, path))
-    tail = fileurls.tail_below(absolute, gitstate.find_root(cwd) or cwd, encoded=False)
+    absolute = os.path.normpath(os.path.join(os.getcwd(), path))
+    tail = fileurls.tail_below(absolute, state.project_root(), encoded=False)
     url = fileurls.path_url(absolute if tail is None else tail.lstrip("/") or ".")
     return Path(absolute), url
 

@@ -223,9 +223,17 @@ class _Layout:
                     root = (os.path.normcase(os.path.realpath(value)), key)
                     if root not in self.roots:
                         self.roots.append(root)
+        self._longest_first()
+        self._folders = {}  # type: dict[str, str]
+
+    def _longest_first(self) -> None:
         # Longest root first so that "scripts" (inside "data") wins over "data".
         self.roots.sort(key=lambda item: -len(item[0]))
-        self._folders = {}  # type: dict[str, str]
+
+    def move(self, moved: _Moved) -> None:
+        """The roots where the environment was moved to (``_Moved``), before any path is placed."""
+        self.roots = [(moved.real(root), key) for root, key in self.roots]
+        self._longest_first()
 
     def _realpath(self, path: str) -> str:
         """``os.path.realpath(path)`` with each folder resolved once: an environment's scripts share a few
@@ -786,7 +794,7 @@ def probe(
         if destination:
             moved = _Moved(started_in, destination)
             path_entries = [moved.path(entry) for entry in path_entries]
-            layout.roots = sorted(((moved.real(root), key) for root, key in layout.roots), key=lambda r: -len(r[0]))
+            layout.move(moved)
     packages: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
     seen: dict[str, str] = {}  # each distribution's name: the version of the one found first

@@ -205,9 +205,10 @@ class _Layers:
 
     def read(self, line: str) -> None:
         self.tail = [*self.tail[-9:], line]
-        if re.match(r"Step \d+/\d+ : FROM ", line) and self._last:
+        stage = re.match(r"Step \d+/\d+ : FROM ", line) is not None
+        if stage and self._last:
             self.stages.append(self._last)
-        if line == "---> Using cache" or re.match(r"Step \d+/\d+ : FROM ", line):
+        if line == "---> Using cache" or stage:
             # The base image and cached layers belong to others: never this build's to remove.
             self._cached = True
             return

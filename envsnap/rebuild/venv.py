@@ -617,7 +617,7 @@ class VenvRebuilder(Rebuilder):
                 python = ensure(Interpreter("", data.python_version, UV_INSTALL)).path
             say(f"creating a venv with Python {data.python_version or lock.python.version}")
             probe: PendingProbe | None = None
-            stack.callback(lambda: _end_unanswered(probe))
+            stack.callback(lambda: _end(probe))  # unanswered: a failed install, an interrupt
             if early is not None:
                 staging, holder, probe = early.take(say)
                 stack.enter_context(holder)
@@ -634,14 +634,16 @@ class VenvRebuilder(Rebuilder):
                     allow_urls=request.allow_urls,
                 )
             _relocate(staging, dest)
-            if not probe.set_up(PROBE_TIMEOUT):
+            ready = probe.set_up(PROBE_TIMEOUT)
+            if not ready:
                 probe.cancel()  # the verify probes the venv afresh once it is moved
             if dest.exists():
                 dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
             os.replace(staging, dest)
-            probe.go()  # it reads the venv while the verify sets up
+            if ready:
+                probe.go()  # it reads the venv while the verify sets up
             say("verifying the new environment against the lock")
-            report = _verify(lock, dest, request, probe)
+            report = _verify(lock, dest, request, probe if ready else None)
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )
@@ -654,23 +656,24 @@ def _verify_probe(staging: Path, dest: Path, use_cache: bool) -> PendingProbe:
     return PendingProbe(str(staging / "bin" / "python"), use_cache=use_cache, moved=(str(staging), str(dest)))
 
 
-def _end_unanswered(probe: PendingProbe | None) -> None:
-    if probe is not None and not probe.answered:
-        probe.cancel()
+def _end(probe: PendingProbe | None) -> None:
+    if probe is not None:
+        probe.cancel()  # nothing once it has answered
 
 
-def _verify(lock: Snapshot, dest: Path, request: RebuildRequest, probe: PendingProbe) -> VerifyReport:
+def _verify(lock: Snapshot, dest: Path, request: RebuildRequest, probe: PendingProbe | None) -> VerifyReport:
     """The new venv at ``dest`` verified against the lock, with the host facts the check captured, by ``probe``
-    (``_verify_probe``); if that probe failed, by a probe started afresh at ``dest``, whose answer or failure is
-    the verify's."""
+    (``_verify_probe``); without it, or if it failed, by a probe started afresh at ``dest``, whose answer or
+    failure is the verify's."""
     from ..compare.verify import verify
 
     python = str(dest / "bin" / "python")
-    try:
-        return verify(lock, python, same_host=request.host, cache=request.use_cache, probe=probe)
-    except ProbeError:
-        if probe.answered:
-            raise
+    if probe is not None:
+        try:
+            return verify(lock, python, same_host=request.host, cache=request.use_cache, probe=probe)
+        except ProbeError:
+            if probe.answered:
+                raise
     return verify(lock, python, same_host=request.host, cache=request.use_cache)
 
 
@@ -803,9 +806,9 @@ class _Early(EarlyWork):
         return True
 
     def take(self, say: Progress) -> tuple[Path, ExitStack, PendingProbe]:
-        """After ``begun``: the staging folder with the wheels installed, what removes its holder (and ends the
-        verify's probe, when unanswered), and that probe (``_verify_probe``); the progress lines are said
-        first, and an installer's failure is raised as ``install_python_layer`` raises it."""
+        """After ``begun``: the staging folder with the wheels installed, what removes its holder, and the
+        verify's probe (``_verify_probe``, the caller's to end); the progress lines are said first, and an
+        installer's failure is raised as ``install_python_layer`` raises it (the probe ended)."""
         for line in self._lines:
             say(line)
         self._done.wait()

@@ -70,31 +70,31 @@ def test_artifact_without_index_is_referenced_by_url(host_snapshot: Snapshot) ->
     assert "--index-url" not in text
 
 
+_HASHED = ("--isolated", "--require-hashes", "--no-deps")
+_OFFLINE_HASHED = (*_HASHED, "--no-index")
+
+
+def _pip_install(
+    requirements_txt: Path, python: Path, options: tuple[str, ...], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """This machine's pip installing ``requirements_txt`` into ``python``'s environment, run in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", *options, "-r", str(requirements_txt)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=PIP_ENV,
+        cwd=cwd,
+    )
+
+
 def test_pip_installs_it_with_require_hashes(
     host_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]
 ) -> None:
     path = tmp_path / "requirements.txt"
     path.write_bytes(requirements.render(host_snapshot)["requirements.txt"])
     python = make_venv(tmp_path / "venv")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "--isolated",
-            "--require-hashes",
-            "--no-deps",
-            "-r",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=PIP_ENV,
-    )
+    result = _pip_install(path, python, _HASHED)
     assert result.returncode == 0, result.stdout + result.stderr
     installed = json.loads(
         subprocess.run(
@@ -196,30 +196,6 @@ def _project_archive_lock(project: Path) -> Snapshot:
     return Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,)))
 
 
-_OFFLINE_HASHED = ("--isolated", "--no-index", "--require-hashes", "--no-deps")
-
-
-def _pip_install(requirements_txt: Path, python: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            *_OFFLINE_HASHED,
-            "-r",
-            str(requirements_txt),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=PIP_ENV,
-        cwd=cwd,
-    )
-
-
 def test_a_local_archive_in_the_project_installs_with_pip_from_the_project(
     tmp_path: Path, make_venv: Callable[..., Path]
 ) -> None:
@@ -235,7 +211,7 @@ def test_a_local_archive_in_the_project_installs_with_pip_from_the_project(
     assert "./wheels/tinypkg-1.0-py3-none-any.whl \\" in lines and "{project}" not in text.split("\n", 4)[-1]
     assert any("relative to the project root" in line for line in lines)
     (project / "requirements.txt").write_text(text)
-    result = _pip_install(project / "requirements.txt", make_venv(tmp_path / "venv"), cwd=project)
+    result = _pip_install(project / "requirements.txt", make_venv(tmp_path / "venv"), _OFFLINE_HASHED, cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Successfully installed tinypkg-1.0" in result.stdout
 
@@ -244,7 +220,9 @@ def test_a_local_archive_in_the_project_installs_with_pip_from_the_project(
     assert f"tinypkg @ {wheel} \\" in absolute.splitlines()
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "requirements.txt").write_text(absolute)
-    result = _pip_install(tmp_path / "elsewhere" / "requirements.txt", make_venv(tmp_path / "venv2"), cwd=tmp_path)
+    result = _pip_install(
+        tmp_path / "elsewhere" / "requirements.txt", make_venv(tmp_path / "venv2"), _OFFLINE_HASHED, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -312,15 +312,20 @@ def test_prolog_of_a_lock_this_host_runs_says_so_in_one_line(
     assert res.out.count("\n") == 1 and "can run" in res.out
 
 
-def test_prolog_of_a_lock_this_host_cannot_run_exits_3(
-    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _alien_lock(tmp_path: Path, cli: Callable[..., Any]) -> Path:
+    """A lock of this host's environment for a riscv64 machine: one this host cannot run."""
     here = tmp_path / "here.lock"
     assert cli("capture", "-o", str(here)).code == 0
     snap = lockfile.load(here)
-    alien = dataclasses.replace(snap, platform=dataclasses.replace(snap.platform, machine="riscv64"))
     lock = tmp_path / "alien.lock"
-    lockfile.dump(alien, lock)
+    lockfile.dump(dataclasses.replace(snap, platform=dataclasses.replace(snap.platform, machine="riscv64")), lock)
+    return lock
+
+
+def test_prolog_of_a_lock_this_host_cannot_run_exits_3(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = _alien_lock(tmp_path, cli)
     monkeypatch.delenv("SLURMD_NODENAME", raising=False)
     res = cli("fleet", "prolog", str(lock))
     assert res.code == 3, res
@@ -700,12 +705,7 @@ def test_a_task_prolog_that_could_not_drain_the_node_requeues_nothing(
     cluster). Without the drain the task fails and nothing is requeued, as fleet.md says."""
     import os
 
-    here = tmp_path / "here.lock"
-    assert cli("capture", "-o", str(here)).code == 0
-    snap = lockfile.load(here)
-    alien = dataclasses.replace(snap, platform=dataclasses.replace(snap.platform, machine="riscv64"))
-    lock = tmp_path / "alien.lock"
-    lockfile.dump(alien, lock)
+    lock = _alien_lock(tmp_path, cli)
     log = tmp_path / "scontrol.log"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -75,6 +75,12 @@ def bundle(captured: Path) -> Path:
     return out
 
 
+def _docker_rebuild(lock: Path, bundle: Path, ctx: Path, tag: str, *extra: str) -> list[str]:
+    """The arguments of ``envsnap rebuild LOCK --target docker`` from ``bundle`` on the test base image."""
+    args = ["rebuild", str(lock), "--target", "docker", "--bundle", str(bundle), "--base-image", BASE]
+    return [*args, "--dest", str(ctx), "--tag", tag, *extra]
+
+
 def _envsnap(*args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "envsnap", *args],
@@ -116,22 +122,7 @@ def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle
     assert (bundle / "images" / "envsnap-base_bookworm.tar").is_file()
     assert (bundle / "tool" / "requirements.txt").is_file()
     with _removed(engine, tag):
-        done = _envsnap(
-            "rebuild",
-            str(captured),
-            "--target",
-            "docker",
-            "--bundle",
-            str(bundle),
-            "--base-image",
-            BASE,
-            "--dest",
-            str(tmp_path / "ctx"),
-            "--tag",
-            tag,
-            "--offline",
-            "--json",
-        )
+        done = _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline", "--json"))
         result = json.loads(done.stdout)
         assert result["dest"] == tag and result["verify"]["identical"] is True
         image = engine.images.get(tag)
@@ -172,21 +163,7 @@ def test_the_image_holds_the_environments_not_their_installers(
     is removed once the image is built."""
     tag = "envsnap-test/no-installers:1"
     with _removed(engine, tag):
-        _envsnap(
-            "rebuild",
-            str(captured),
-            "--target",
-            "docker",
-            "--bundle",
-            str(bundle),
-            "--base-image",
-            BASE,
-            "--dest",
-            str(tmp_path / "ctx"),
-            "--tag",
-            tag,
-            "--offline",
-        )
+        _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
         installers = {p.name for folder in ("wheels", "tool") for p in (bundle / folder).glob("*.whl")}
         assert any(name.startswith("uv-") for name in installers) and len(installers) > 3
         found = [name for name in _layer_files(engine, tag) if Path(name).name in installers | {"uv"}]
@@ -265,21 +242,7 @@ def test_missing_wheel_in_bundle_fails_before_building(
 
     Bundle(broken).write_sums()  # a bundle made without it (a listed file that is gone is refused up front)
     tag = "envsnap-test/missing:1"
-    done = _envsnap(
-        "rebuild",
-        str(captured),
-        "--target",
-        "docker",
-        "--bundle",
-        str(broken),
-        "--base-image",
-        BASE,
-        "--dest",
-        str(tmp_path / "ctx"),
-        "--tag",
-        tag,
-        check=False,
-    )
+    done = _envsnap(*_docker_rebuild(captured, broken, tmp_path / "ctx", tag), check=False)
     assert done.returncode == 4, done.stderr
     assert f"{wheel}: missing from the bundle (tomli-w 1.2.0)" in done.stderr
     assert "Traceback" not in done.stderr
@@ -328,21 +291,7 @@ def test_a_failing_build_or_verification_tags_nothing(
         digest = lockfile.load(copy / "envsnap.lock").envsnap.content_digest
         mine = {"dangling": True, "label": f"{LABEL_DIGEST}={digest}"}
         dangling_before = {i.id for i in engine.images.list(filters=mine)}
-        done = _envsnap(
-            "rebuild",
-            str(copy / "envsnap.lock"),
-            "--target",
-            "docker",
-            "--bundle",
-            str(copy),
-            "--base-image",
-            BASE,
-            "--dest",
-            str(tmp_path / f"ctx-{name}"),
-            "--tag",
-            tag,
-            check=False,
-        )
+        done = _envsnap(*_docker_rebuild(copy / "envsnap.lock", copy, tmp_path / f"ctx-{name}", tag), check=False)
         assert done.returncode == 4, done.stderr
         error = done.stderr.strip().splitlines()[-1]
         assert error.startswith("envsnap: error: docker build failed") and "no image was tagged" in error
