@@ -522,9 +522,12 @@ def _console_scripts(dist_dir: str) -> set[str]:
     return _parse_console_scripts(_read_text(path))
 
 
-def _record(site_dir: str, dist_dir: str, layout: _Layout, cache: _RecordCache | None) -> tuple[str, list[str]]:
+def _record(
+    site_dir: str, dist_dir: str, layout: _Layout, cache: _RecordCache | None, examined: list[str] | None = None
+) -> tuple[str, list[str]]:
     """The RECORD digest and shared objects of one distribution, from the cache when nothing it was computed
-    from has changed. Each file's stamp is taken before it is read: a change while it is read is seen next time."""
+    from has changed. Each file's stamp is taken before it is read: a change while it is read is seen next time.
+    ``examined``, when given, receives the scripts whose first line was read."""
     record = os.path.join(dist_dir, "RECORD")
     stamp = file_stamp(record) if cache is not None else None
     if cache is not None:
@@ -533,7 +536,7 @@ def _record(site_dir: str, dist_dir: str, layout: _Layout, cache: _RecordCache |
             return found
     entry_points = os.path.join(dist_dir, "entry_points.txt")
     deps = [[entry_points, file_stamp(entry_points)]] if cache is not None else []
-    examined: list[str] = []
+    examined = [] if examined is None else examined
     digest, shared = record_digest(
         site_dir, dist_dir, _read_text(record), layout, _console_scripts(dist_dir), None, examined
     )
@@ -545,7 +548,12 @@ def _record(site_dir: str, dist_dir: str, layout: _Layout, cache: _RecordCache |
 
 
 def _dist_info(
-    site_dir: str, entry: str, layout: _Layout, check_files: bool = False, cache: _RecordCache | None = None
+    site_dir: str,
+    entry: str,
+    layout: _Layout,
+    check_files: bool = False,
+    cache: _RecordCache | None = None,
+    examined: list[str] | None = None,
 ) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info")
@@ -614,7 +622,7 @@ def _dist_info(
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "RECORD" in files:
-        digest, shared = _record(site_dir, dist_dir, layout, cache)
+        digest, shared = _record(site_dir, dist_dir, layout, cache, examined)
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "installed-files.txt" in files:
@@ -629,8 +637,19 @@ def _dist_info(
 _SPLIT_AT = 24
 
 
-def _read_one(item: tuple[str, str], layout: _Layout, check_files: bool, cache: _RecordCache | None) -> Any:
-    """``(True, info)`` of one distribution's folder, or ``(False, why)`` when it cannot be read."""
+def _read_one(
+    item: tuple[str, str],
+    layout: _Layout,
+    check_files: bool,
+    cache: _RecordCache | None,
+    known: dict[str, Any] | None = None,
+) -> Any:
+    """``(True, info)`` of one distribution's folder, or ``(False, why)`` when it cannot be read. ``known``: what
+    was read of some folders before (``_ReadAhead``), taken where none of the files it was read from changed."""
+    if known:
+        seen = known.get(os.path.join(item[0], item[1]))
+        if seen is not None and all(file_stamp(path) == stamp for path, stamp in seen[0]):
+            return True, seen[1]
     try:
         return True, _dist_info(item[0], item[1], layout, check_files, cache)
     except Exception as exc:
@@ -675,6 +694,7 @@ def _read_all(
     check_files: bool,
     cache: _RecordCache | None,
     split: bool | None = None,
+    known: dict[str, Any] | None = None,
 ) -> list[Any]:
     """``_read_one`` of each of ``found``, in order. With ``split`` (by default where ``_may_split``), a forked
     copy of this process reads about half of them on another core while this one reads the rest, and sends back
@@ -682,9 +702,10 @@ def _read_all(
     process reading them all gives. A copy that fails or sends nothing readable leaves its half to this process.
     Not with ``check_files``: its hashing runs on threads of its own."""
     if split is None:
-        split = not check_files and _may_split(len(found))
+        unread = [item for item in found if os.path.join(item[0], item[1]) not in known] if known else found
+        split = not check_files and _may_split(len(unread))
     if not split or len(found) < 2:
-        return [_read_one(item, layout, check_files, cache) for item in found]
+        return [_read_one(item, layout, check_files, cache, known) for item in found]
     import marshal
 
     mine, theirs = _halves(found)
@@ -694,7 +715,7 @@ def _read_all(
         status = 1
         try:
             os.close(readable)
-            answers = [(index, _read_one(found[index], layout, check_files, cache)) for index in theirs]
+            answers = [(index, _read_one(found[index], layout, check_files, cache, known)) for index in theirs]
             kept = (cache.new, cache.hits) if cache is not None else ({}, 0)
             blob = marshal.dumps((answers, kept[0], kept[1]))
             with os.fdopen(writable, "wb") as pipe:
@@ -705,7 +726,7 @@ def _read_all(
     os.close(writable)
     read: list[Any] = [None] * len(found)
     for index in mine:
-        read[index] = _read_one(found[index], layout, check_files, cache)
+        read[index] = _read_one(found[index], layout, check_files, cache, known)
     with os.fdopen(readable, "rb") as pipe:
         blob = pipe.read()
     _, status = os.waitpid(pid, 0)
@@ -720,7 +741,7 @@ def _read_all(
         cache.hits += hits
     for index in theirs:
         if read[index] is None:  # the copy failed: read here
-            read[index] = _read_one(found[index], layout, check_files, cache)
+            read[index] = _read_one(found[index], layout, check_files, cache, known)
     return read
 
 
@@ -763,7 +784,7 @@ def probe(
     check_files: bool = False,
     cache_path: str | None = None,
     split: bool | None = None,
-    ready: Callable[[], str | None] | None = None,
+    ready: Callable[[Callable[[], bool] | None], str | None] | None = None,
 ) -> dict[str, Any]:
     """The environment as a JSON-ready dict; with ``check_files``, each distribution's files are also hashed
     and compared with its RECORD. ``cache_path``: the RECORD digests of the last capture (``read_cache``),
@@ -784,17 +805,20 @@ def probe(
         meta = _cache_meta(layout)
         cache = _RecordCache(read_cache(cache_path, "records", meta))
     moved = _Moved(("", ""), "")
+    known: dict[str, Any] | None = None
     if ready is not None:
         # A rebuild's staging folder, moved to its destination while this waited: the interpreter's own paths
         # still name the folder it started in.
         started_in = (sys.prefix, os.path.realpath(sys.prefix))
-        destination = ready()
+        ahead = _ReadAhead(list(_scan_path(path_entries, here)), layout) if not check_files else None
+        destination = ready(ahead.step if ahead is not None else None)
         if destination is None:
             raise NotTold()
         if destination:
             moved = _Moved(started_in, destination)
             path_entries = [moved.path(entry) for entry in path_entries]
             layout.move(moved)
+        known = ahead.known_at(moved) if ahead is not None else None
     packages: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
     seen: dict[str, str] = {}  # each distribution's name: the version of the one found first
@@ -805,7 +829,7 @@ def probe(
         except OSError:
             continue
         found += [(site_dir, entry) for entry in names if entry.endswith((".dist-info", ".egg-info"))]
-    read = _read_all(found, layout, check_files, cache, split)
+    read = _read_all(found, layout, check_files, cache, split, known)
     for (site_dir, entry), (ok, info) in zip(found, read):
         if not ok:
             warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": info})
@@ -843,8 +867,107 @@ def probe(
         "machine": platform.machine(),
         "packages": packages,
         "warnings": warnings,
-        "cache": cache_document("records", meta, cache.new) if cache is not None and cache.changed() else None,
+        "cache": (cache_document("records", meta, cache.new) if cache is not None and cache.changed() else None),
     }
+
+
+def _work_until_told(work: Callable[[], bool]) -> None:
+    """Call ``work`` until standard input has something to read (or ends); where it cannot be polled, not at all."""
+    try:
+        import select
+
+        fd = sys.stdin.fileno()
+        busy = False
+        while not select.select([fd], [], [], 0 if busy else _READ_AHEAD_POLL_S)[0]:
+            busy = work()
+    except Exception:  # no select on this platform's pipes, no file descriptor: the probe waits as it did
+        return
+
+
+# How often the probe waiting for a rebuild's installer looks for the distributions it has finished, and how long
+# before it was read a file must have been written last for what was read to be reused (the file system's timestamp
+# granularity, with room: a later write then gives the file another stamp, as git's "racy" index rule has it).
+_READ_AHEAD_POLL_S = 0.02
+_SETTLED_NS = 20 * 10**6
+
+
+class _ReadAhead:
+    """The distributions an installer has finished in a rebuild's new environment, read while the probe waits to be
+    told to read it (``_told_to_go``): the probe's read then takes each whose files are all as they were when it was
+    read (``_read_one``), and reads only the rest.
+
+    A distribution's folder is read once its ``INSTALLER`` file exists (an installer writes it among its last
+    files), and kept only where the folder, every file in it and every script read had been written last at least
+    ``_SETTLED_NS`` before it was read, on a file system that keeps sub-second times: a later change to any of them
+    gives it another stamp (size, mtime, inode; a folder's mtime moves when a file is added, removed or renamed in
+    it), as git's rule for "racy" index entries has it. Anything else is read after the installer, as before."""
+
+    def __init__(self, sites: list[str], layout: _Layout) -> None:
+        self.sites = sites
+        self.layout = layout
+        self.known: dict[str, Any] = {}  # a folder: [[path, stamp] of what it was read from], its answer
+        self.queue: list[tuple[str, str]] = []
+        self.scanned = 0.0
+        self.unread: list[str] = []  # why a folder could not be read ahead (it is read again after the installer)
+
+    def step(self) -> bool:
+        """Read one finished distribution; whether another is waiting."""
+        if not self.queue:
+            now = time.monotonic()
+            if now - self.scanned < _READ_AHEAD_POLL_S:
+                return False
+            self.scanned = now
+            self._scan()
+        if not self.queue:
+            return False
+        site_dir, name = self.queue.pop()
+        try:
+            self._read(site_dir, name)
+        except Exception as exc:  # not readable as it is now: the probe's own read says what is wrong
+            self.unread.append(str(exc))
+        return bool(self.queue)
+
+    def _scan(self) -> None:
+        now = time.time_ns()
+        for site_dir in self.sites:
+            try:
+                names = os.listdir(site_dir)
+            except OSError:
+                continue
+            for name in names:
+                folder = os.path.join(site_dir, name)
+                finished = name.endswith(".dist-info") and folder not in self.known
+                if finished and _settled(file_stamp(os.path.join(folder, "INSTALLER")), now):
+                    self.queue.append((site_dir, name))
+
+    def _read(self, site_dir: str, name: str) -> None:
+        began = time.time_ns()
+        folder = os.path.join(site_dir, name)
+        paths = [folder] + [os.path.join(folder, entry) for entry in os.listdir(folder)]
+        checks = [(path, file_stamp(path)) for path in paths]
+        if not all(_settled(stamp, began) for _, stamp in checks):
+            return  # looked at again at the next scan
+        examined: list[str] = []
+        info = _dist_info(site_dir, name, self.layout, examined=examined)
+        scripts = [(path, file_stamp(path)) for path in examined]
+        if all(stamp is None or _settled(stamp, began) for _, stamp in scripts):
+            self.known[folder] = [checks + scripts, info]
+
+    def known_at(self, moved: _Moved) -> dict[str, Any]:
+        """What was read, with its paths where the environment is now."""
+        out = {}
+        for folder, (checks, info) in self.known.items():
+            info = dict(info)
+            info["site_dir"] = moved.path(info["site_dir"])
+            info["dist_dir"] = moved.path(info["dist_dir"])
+            info["shared_objects"] = [moved.path(path) for path in info["shared_objects"]]
+            out[moved.path(folder)] = [[[moved.path(path), stamp] for path, stamp in checks], info]
+        return out
+
+
+def _settled(stamp: list[int] | None, read_ns: int) -> bool:
+    """Whether a file of ``stamp`` was written last ``_SETTLED_NS`` before ``read_ns``, with sub-second times."""
+    return stamp is not None and stamp[1] % 10**9 != 0 and stamp[1] < read_ns - _SETTLED_NS
 
 
 class _Moved:
@@ -873,13 +996,16 @@ class NotTold(Exception):
     """The caller of a probe that waits ended without telling it to read the environment."""
 
 
-def _told_to_go() -> str | None:
+def _told_to_go(work: Callable[[], bool] | None = None) -> str | None:
     """``--wait``: what the caller said on standard input, a JSON line ``{"go": DESTINATION}`` (the folder the
     environment was moved to, "" for none); None when it said nothing else (it closes it unsaid when it ends).
     A newline on standard output first tells the caller this interpreter has started and the probe is set up:
-    its environment may be moved from then on (the answer, JSON, may start with a newline)."""
+    its environment may be moved from then on (the answer, JSON, may start with a newline). ``work``: called
+    while nothing is said yet (``_ReadAhead.step``), again at once while it answers that it has more to do."""
     sys.stdout.write("\n")
     sys.stdout.flush()
+    if work is not None:
+        _work_until_told(work)
     try:
         told = json.loads(sys.stdin.readline())
     except ValueError:

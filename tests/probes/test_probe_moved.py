@@ -8,10 +8,13 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from envsnap.probes import _pyprobe
 from envsnap.probes.pending import PROBE_PATH, PendingProbe
 
 
@@ -92,3 +95,97 @@ def test_a_probe_started_ahead_and_ended_unanswered_leaves_no_process(tmp_path: 
     assert proc is not None and proc.proc is not None
     held.cancel()
     assert proc.proc.poll() is not None and held.answered is False
+
+
+def _age(root: Path, seconds: float = 10.0) -> None:
+    """Every file and folder under ``root`` written ``seconds`` ago (with sub-second times): settled, as an
+    installer's finished distributions are by the time the probe waiting beside it reads them."""
+    when = int((time.time() - seconds) * 1e9) + 123_456_789
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, ns=(when, when), follow_symlinks=False)
+
+
+def _read(site: Path, known: dict[str, Any] | None) -> dict[str, Any]:
+    layout = _pyprobe._Layout()
+    (answer,) = _pyprobe._read_all([(str(site), "tool-1.0.dist-info")], layout, False, None, False, known)
+    ok, info = answer
+    assert ok and isinstance(info, dict), info
+    return info
+
+
+def _replace(path: Path) -> None:
+    copy = path.with_name(path.name + ".new")
+    copy.write_bytes(path.read_bytes())
+    os.replace(copy, path)
+
+
+def _ahead(site: Path) -> _pyprobe._ReadAhead:
+    ahead = _pyprobe._ReadAhead([str(site)], _pyprobe._Layout())
+    while ahead.step() or ahead.queue:
+        pass
+    return ahead
+
+
+def test_a_waiting_probe_reads_a_finished_distribution_ahead_and_its_read_takes_it(tmp_path: Path) -> None:
+    site = _venv(tmp_path / "venv")
+    _age(tmp_path / "venv")
+    ahead = _ahead(site)
+    assert ahead.step() is False  # nothing more to read until the next scan
+    known = ahead.known_at(_pyprobe._Moved(("", ""), ""))
+    folder = str(site / "tool-1.0.dist-info")
+    assert set(known) == {folder}
+    assert _read(site, known) is known[folder][1]  # taken, not read again
+    assert _read(site, known) == _read(site, None)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda d: (d / "REQUESTED").write_text(""), id="a file added"),
+        pytest.param(lambda d: (d / "INSTALLER").write_text("pip\n"), id="a file rewritten"),
+        pytest.param(lambda d: (d / "RECORD").write_text((d / "RECORD").read_text() + "x.py,,\n"), id="RECORD grown"),
+        pytest.param(lambda d: _replace(d / "METADATA"), id="a file replaced by a copy"),
+    ],
+)
+def test_what_changed_after_the_read_ahead_is_read_again(tmp_path: Path, change: Any) -> None:
+    """A file added, rewritten or replaced since: the folder's or the file's stamp moved, and it is read anew."""
+    site = _venv(tmp_path / "venv")
+    _age(tmp_path / "venv")
+    known = _ahead(site).known_at(_pyprobe._Moved(("", ""), ""))
+    change(site / "tool-1.0.dist-info")
+    fresh = _read(site, known)
+    assert fresh is not known[str(site / "tool-1.0.dist-info")][1]
+    assert fresh == _read(site, None)
+
+
+def test_a_distribution_written_just_now_or_with_whole_second_times_is_not_read_ahead(tmp_path: Path) -> None:
+    """Its files might still change within their mtime's granularity with the same size: read after the
+    installer. A file system that keeps whole seconds (its times end in .000000000) is not trusted either."""
+    site = _venv(tmp_path / "venv")
+    assert _ahead(site).known == {}  # written moments ago
+    whole = int(time.time() - 10) * 10**9
+    for path in [tmp_path / "venv", *(tmp_path / "venv").rglob("*")]:
+        os.utime(path, ns=(whole, whole), follow_symlinks=False)
+    assert _ahead(site).known == {}
+    _age(tmp_path / "venv")
+    assert set(_ahead(site).known) == {str(site / "tool-1.0.dist-info")}
+
+
+def test_a_distribution_read_ahead_in_the_staging_folder_is_answered_where_it_is_with_what_changed_since(
+    tmp_path: Path,
+) -> None:
+    """The probe reads the finished distribution while it waits; the venv is moved and a file is added to it
+    there before the probe is told: the answer is a fresh probe's at the destination, REQUESTED included."""
+    staging, dest = tmp_path / ".staging" / "venv", tmp_path / "env"
+    _venv(staging)
+    _age(staging)
+    held = PendingProbe(str(staging / "bin" / "python"), use_cache=False, moved=(str(staging), str(dest)))
+    assert held.set_up(60)
+    time.sleep(0.3)  # time for several of its scans
+    os.replace(staging, dest)
+    (site,) = dest.glob("lib/python*/site-packages")
+    (site / "tool-1.0.dist-info" / "REQUESTED").write_text("")
+    answer = held.result()
+    assert answer == PendingProbe(str(dest / "bin" / "python"), use_cache=False).result()
+    (package,) = answer.packages
+    assert package.requested and package.dist_dir == str(site / "tool-1.0.dist-info")
