@@ -110,10 +110,13 @@ def find(folder: Path) -> list[Leftover]:
     """What interrupted runs left in ``folder`` (nothing a running envsnap still holds)."""
     found: list[Leftover] = []
     try:
-        entries = sorted(folder.iterdir())
+        # By name first: a folder such as /tmp holds hundreds of entries, and a Path each, sorted, cost a sweep
+        # 5-9 ms of every rebuild (twice: its staging folder's and its temporary folder's).
+        with os.scandir(folder) as listing:
+            names = sorted(item.name for item in listing if item.name.startswith(PREFIX))
     except OSError:
         return found
-    for entry in entries:
+    for entry in (folder / name for name in names):
         with _MAKING:
             if not is_leftover_name(entry.name) or entry.is_symlink() or _in_use(entry):
                 continue
