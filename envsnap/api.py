@@ -33,6 +33,11 @@ def check(
         resolved = check_target(target, cpu_only=cpu_only)
     # The rules read no git state: the project's is not captured (several git subprocesses).
     if host is None:
-        options = CaptureOptions(python_path=python, project_state=False, use_cache=cache)
+        options = CaptureOptions(
+            python_path=python,
+            project_state=False,
+            use_cache=cache,
+            interpreter_only=resolved.facts.installs_packages,
+        )
         host = run_capture(options, probes=check_probes()).snapshot  # what the rules read, no more
     return evaluate(lock, host, resolved)

@@ -119,13 +119,18 @@ def run(args: argparse.Namespace) -> int:
     ahead = None
     if args.target == "venv" and args.python is None:
         # The check judges the interpreter the venv will be made from: the one running envsnap, when it is the
-        # locked version (venv.find_interpreter tries it first). It starts scanning now, while envsnap loads;
-        # the check takes it only if that is the interpreter it chose, and ends it otherwise.
+        # locked version (venv.find_interpreter tries it first), by its own facts only (the venv gets the lock's
+        # distributions, not its): answered in-process. The check takes it only if that is the interpreter it
+        # chose, and ends it otherwise.
         from ..errors import ProbeError
         from ..probes.python import PendingProbe
 
         try:
-            ahead = PendingProbe(sys.executable, use_cache=not args.no_cache) if sys.executable else None
+            ahead = (
+                PendingProbe(sys.executable, use_cache=not args.no_cache, interpreter_only=True)
+                if sys.executable
+                else None
+            )
         except ProbeError:
             ahead = None  # the check probes the interpreter it chooses, and reports what is wrong with it
     code = None

@@ -50,6 +50,12 @@ class TargetFacts:
     # It builds a container image in the Docker engine: the image runs the lock's platform on the engine's
     # machine, with the base image's libraries, and needs the engine (and its NVIDIA runtime for a GPU).
     container: bool = False
+    # It installs the lock's Python distributions into an environment of its own (a venv, a conda prefix, an
+    # image): what is installed in the interpreter it starts from is no part of what it runs. The check then
+    # probes that interpreter's own facts only (``CaptureOptions.interpreter_only``): reading its distributions
+    # cost a process and, for a large base environment, a tenth of a second, and let a cuDNN wheel installed
+    # there count for a venv that cannot load it.
+    installs_packages: bool = False
 
 
 @dataclass(frozen=True)

@@ -1017,7 +1017,9 @@ def _told_to_go(work: Callable[[], bool] | None = None) -> str | None:
 def _main(argv: list[str]) -> dict[str, Any]:
     cache_path = argv[argv.index("--cache") + 1] if "--cache" in argv[:-1] else None
     ready = _told_to_go if "--wait" in argv else None
-    return probe(check_files="--files" in argv, cache_path=cache_path, ready=ready)
+    # --interpreter-only: the interpreter's facts, no sys.path entry scanned for distributions
+    entries: list[str] | None = [] if "--interpreter-only" in argv else None
+    return probe(entries, check_files="--files" in argv, cache_path=cache_path, ready=ready)
 
 
 def run(argv: list[str]) -> None:

@@ -136,8 +136,14 @@ def run_capture(
     root = _project_root(options.project_dir)
     pending: python.PendingProbe | None = None
     if options.python_layer:
+        if started is not None and started.interpreter_only != options.interpreter_only:
+            started.cancel()  # it reads another part of the interpreter than this capture needs
+            started = None
         pending = started or python.PendingProbe(
-            options.python_path, check_files=options.check_files, use_cache=options.use_cache
+            options.python_path,
+            check_files=options.check_files,
+            use_cache=options.use_cache,
+            interpreter_only=options.interpreter_only,
         )
     elif options.conda_prefix is None:
         raise ProbeError("an environment without a Python layer must be a conda prefix")

@@ -237,6 +237,9 @@ class CaptureOptions:
     check_files: bool = False  # hash every distribution's files against its RECORD (``verify --files``)
     output: str | None = None  # the lock being written: left out of the project's dirty state
     use_cache: bool = True  # the capture cache (probes/cache.py); False (``--no-cache``): read all, write none
+    # The interpreter's own facts only (its version, ABI, platform), none of the distributions installed in it: the
+    # check of a target that installs the lock's own (``TargetFacts.installs_packages``)
+    interpreter_only: bool = False
 
     def cache_identity(self) -> str:
         """The environment's name for its capture cache files: its interpreter's path, or its conda prefix."""

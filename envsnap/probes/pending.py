@@ -27,6 +27,11 @@ def _records_cache(interpreter: str) -> str | None:
     return None if path is None else str(path)
 
 
+def _running(python: str) -> bool:
+    """Whether ``python`` names the interpreter running envsnap, as it was started."""
+    return bool(sys.executable) and os.path.abspath(python) == os.path.abspath(sys.executable)
+
+
 class PendingProbe:
     """A probe running in the target interpreter while the caller does other work."""
 
@@ -37,6 +42,7 @@ class PendingProbe:
         check_files: bool = False,
         use_cache: bool = True,
         moved: tuple[str, str] | None = None,
+        interpreter_only: bool = False,
     ):
         """``use_cache``: reuse the RECORD digests of the last capture of this interpreter where nothing they
         were computed from changed (the capture cache, ``probes/cache.py``), and keep the new ones.
@@ -45,12 +51,22 @@ class PendingProbe:
         ``folder`` (a rebuild's staging folder) that will be moved to ``destination``. The probe starts now and
         waits, set up, until ``go`` (said once the environment is moved, which must wait for ``set_up``); it
         then reads the environment where it is, and answers with its paths there. It keeps no RECORD digest
-        (their files are all new, and they would be kept under the folder's path)."""
+        (their files are all new, and they would be kept under the folder's path).
+
+        ``interpreter_only``: the interpreter's own facts, no distribution read (``CaptureOptions``); answered
+        in-process, at once, when ``python`` is the interpreter running envsnap (its path as this process was
+        started with it): those facts are the binary's."""
         self.python = python
+        self.interpreter_only = interpreter_only
         self._raw: RawPython | None = None
         self._proc: _runner.Running | None = None
         self._moved = moved
         self.cache_path: str | None = None
+        if interpreter_only and moved is None and (python is None or _running(python)):
+            from . import _pyprobe
+
+            self._raw = self._answer(_pyprobe.probe(path_entries=[]))
+            return
         if python is None:
             from . import _pyprobe
 
@@ -58,12 +74,13 @@ class PendingProbe:
             self._raw = self._answer(_pyprobe.probe(check_files=check_files, cache_path=self.cache_path))
             return
         exe = resolve_interpreter(python)
-        self.cache_path = _records_cache(exe) if use_cache and moved is None else None
+        self.cache_path = _records_cache(exe) if use_cache and moved is None and not interpreter_only else None
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
         # site-packages, which that interpreter would see, are captured too; -B: it writes no byte code into
         # envsnap's folder (``_pyprobe_run``). Its own process group, killed whole on timeout: a wrapper's
         # children cannot keep it running.
         args = [exe, "-E", "-B", PROBE_PATH, *(["--files"] if check_files else [])]
+        args += ["--interpreter-only"] if interpreter_only else []
         args += ["--cache", self.cache_path] if self.cache_path else []
         self._proc = _runner.start([*args, *(["--wait"] if moved else [])], held=moved is not None)
         if self._proc.error is not None:

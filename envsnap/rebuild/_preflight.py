@@ -139,7 +139,7 @@ def check_host(
     from ..probes.capture import check_probes, run_capture
     from ..probes.interface import CaptureOptions
 
-    get(target)  # an unknown target is bad input, never checked as the host
+    rebuilder = get(target)  # an unknown target is bad input, never checked as the host
     # The target's facts, with the wheels' sizes read from their zip directories, while the capture waits on the
     # probed interpreter.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="envsnap-sizes") as pool:
@@ -149,7 +149,12 @@ def check_host(
             )
         # What the rules read, no more (``check_probes``); the package database is still read beside it, for
         # the verify's capture of the new environment to take (``run_capture(same_host=...)``).
-        options = CaptureOptions(python_path=python, project_state=False, use_cache=use_cache)
+        options = CaptureOptions(
+            python_path=python,
+            project_state=False,
+            use_cache=use_cache,
+            interpreter_only=rebuilder.target_facts.installs_packages,
+        )
         prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, True)
         host = run_capture(options, started=started, probes=check_probes(), prepared=prepared)
         facts = probed.result()

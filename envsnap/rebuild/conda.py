@@ -207,7 +207,7 @@ class CondaRebuilder(Rebuilder):
     name = "conda"
     description = "a conda prefix with exactly the locked conda packages (no solve), then the pip layer"
     default_dest = "envsnap-conda"
-    target_facts = TargetFacts(provides_python=True)
+    target_facts = TargetFacts(provides_python=True, installs_packages=True)
     options = CondaOptions
     bundle_folders = (CONDA_DIR, bundle_layout.WHEELS)
 

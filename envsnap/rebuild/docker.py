@@ -92,7 +92,7 @@ class DockerRebuilder(Rebuilder):
     name = "docker"
     description = "a container image built on a Docker engine, verified inside with envsnap verify"
     default_dest = "envsnap-docker-context"  # the build context; the image itself is named by --tag
-    target_facts = TargetFacts(provides_python=True, container=True)
+    target_facts = TargetFacts(provides_python=True, container=True, installs_packages=True)
     options = DockerOptions
     bundle_folders = (WHEELS, TOOL, IMAGES, DEBS)
 

@@ -489,7 +489,7 @@ class VenvRebuilder(Rebuilder):
     name = "venv"
     description = "a virtual environment with exactly the locked Python packages"
     default_dest = DEFAULT_DEST
-    target_facts = TargetFacts()
+    target_facts = TargetFacts(installs_packages=True)
     bundle_folders = (WHEELS,)
 
     def preflight_python(

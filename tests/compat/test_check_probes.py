@@ -4,6 +4,9 @@ runs no pass over the probed interpreter's shared objects, while its verify stil
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +31,13 @@ def _rows(report: Any) -> list[tuple[str, ...]]:
 @pytest.mark.parametrize("kind", ["host", "venv"])
 def test_the_report_on_the_lean_capture_is_the_report_on_the_full_one(kind: str) -> None:
     options = CaptureOptions(project_state=False)
-    full = run_capture(options).snapshot
-    lean = run_capture(options, probes=check_probes()).snapshot
-    assert lean.system.manager == full.system.manager and not lean.system.packages and full.system.packages
     target = check_target(kind)
+    full = run_capture(options).snapshot
+    # A venv's check reads the interpreter's own facts only (the test below): none of its distributions
+    lean_options = dataclasses.replace(options, interpreter_only=target.facts.installs_packages)
+    lean = run_capture(lean_options, probes=check_probes()).snapshot
+    assert lean.system.manager == full.system.manager and not lean.system.packages and full.system.packages
+    assert bool(lean.python.packages) == (kind == "host")
     verdicts = set()
     for name, lock in locks_for_this_host(full).items():
         on_full, on_lean = evaluate(lock, full, target), evaluate(lock, lean, target)
@@ -60,3 +66,59 @@ def test_a_rebuild_check_reads_no_shared_objects_and_leaves_the_verify_the_packa
     assert checked.host.system is not None
     database, _loader = checked.host.system.result()
     assert database.installed()  # read for the verify, which takes it (run_capture(same_host=...))
+
+
+def _with_cudnn_wheel(venv: Path) -> str:
+    """A venv whose interpreter has NVIDIA's cuDNN wheel installed (its metadata is what the CUDA probe reads of a
+    pip copy); its interpreter."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python*/site-packages")
+    dist = site / "nvidia_cudnn_cu12-9.7.1.26.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: nvidia-cudnn-cu12\nVersion: 9.7.1.26\n\n")
+    (dist / "RECORD").write_text("")
+    return str(venv / "bin" / "python")
+
+
+def test_the_check_of_a_target_that_installs_the_locks_packages_reads_none_of_the_interpreters(
+    tmp_path: Path,
+) -> None:
+    """A venv (conda, docker) rebuild installs the lock's distributions, not those of the interpreter it starts
+    from: a cuDNN wheel installed there counted as the host's cuDNN for a venv that cannot load it. The check of
+    such a target reads the interpreter's own facts only; the host target's reads what is installed."""
+    python = _with_cudnn_wheel(tmp_path / "base")
+    bare = str(tmp_path / "bare" / "bin" / "python")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+
+    def captured(interpreter: str, kind: str) -> Any:
+        only = check_target(kind).facts.installs_packages
+        options = CaptureOptions(python_path=interpreter, project_state=False, interpreter_only=only)
+        return run_capture(options, probes=check_probes()).snapshot
+
+    on_host, on_venv = captured(python, "host"), captured(python, "venv")
+    assert on_host.cuda is not None and on_venv.cuda is not None
+    wheel = ("cudnn", "9.7.1.26", "pip", "nvidia-cudnn-cu12")
+    assert wheel in [(c.component, c.version, c.source, c.location) for c in on_host.cuda.copies]
+    assert on_venv.cuda == captured(bare, "venv").cuda  # the system's, whatever this machine has
+    assert wheel not in [(c.component, c.version, c.source, c.location) for c in on_venv.cuda.copies]
+    assert [p.name for p in on_host.python.packages] == ["nvidia-cudnn-cu12"] and not on_venv.python.packages
+    assert (on_venv.python.version, on_venv.python.implementation) == (on_host.python.version, "cpython")
+    assert {check_target(kind).facts.installs_packages for kind in ("venv", "conda", "docker")} == {True}
+    assert check_target("host").facts.installs_packages is False
+
+
+def test_an_interpreter_only_probe_of_the_running_interpreter_answers_in_process_as_a_subprocess_would() -> None:
+    import json
+
+    from envsnap.probes.interface import RawPython
+    from envsnap.probes.pending import PROBE_PATH, PendingProbe
+
+    here = PendingProbe(sys.executable, interpreter_only=True)
+    assert here._proc is None and here.answered  # no process started
+    there = subprocess.run(
+        [sys.executable, "-E", "-B", PROBE_PATH, "--interpreter-only"], capture_output=True, check=True
+    )
+    answer = RawPython.from_json(json.loads(there.stdout), "the probe")
+    assert not answer.packages and not here.result().packages
+    facts = ("implementation", "version", "abi", "soabi", "platform_tag", "pointer_bits", "free_threaded")
+    assert [getattr(here.result(), f) for f in facts] == [getattr(answer, f) for f in facts]

@@ -480,7 +480,8 @@ def test_a_probe_started_ahead_for_another_interpreter_is_ended_and_not_used(
     made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
 ) -> None:
     """When the check judges another interpreter (here a link to the same binary under another path: another
-    environment for Python), the probe started ahead is ended, and the check probes the one it judges."""
+    environment for Python), the probe started ahead is not used (it answered in-process, from the interpreter's
+    own facts, at no cost: nothing is left to end), and the check probes the one it judges."""
     other = tmp_path / "bin" / "python3"
     other.parent.mkdir()
     other.symlink_to(sys.executable)
@@ -492,7 +493,7 @@ def test_a_probe_started_ahead_for_another_interpreter_is_ended_and_not_used(
     result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
     assert result.code == 0, result
     # The verify's probe of the new venv starts with the installer, which may be before the check's.
-    assert started[0] == sys.executable and cancelled == [sys.executable]
+    assert started[0] == sys.executable and cancelled == []
     assert sorted(started[1:]) == sorted([str(other), str(dest / "bin" / "python")])
 
 
@@ -514,16 +515,19 @@ def test_rebuild_no_cache_captures_and_verifies_without_the_capture_cache(
     fresh_digests: None,
     no_cache: bool,
 ) -> None:
-    """``rebuild --no-cache`` means no cache, as for capture, check and verify: the check's probe (started ahead)
-    and the verify's probe of the new venv read every RECORD, and no bundle digest is kept."""
+    """``rebuild --no-cache`` means no cache, as for capture, check and verify: the verify's probe of the new venv
+    reads every RECORD, and no bundle digest is kept. The check's probe (started ahead) reads no distribution at
+    all: the venv gets the lock's, and the check judges the interpreter's own facts."""
     from envsnap._defaults import CAPTURE_CACHE, cache_dir
 
     uses: list[tuple[str | None, bool]] = []
+    only: list[bool] = []
     probe_class = capture_module.python.PendingProbe
     original = probe_class.__init__
 
     def pending(self: Any, python: str | None, **kwargs: Any) -> None:
         uses.append((_answering_for(python, kwargs), kwargs.get("use_cache", True)))
+        only.append(kwargs.get("interpreter_only", False))
         original(self, python, **kwargs)
 
     monkeypatch.setattr(probe_class, "__init__", pending)
@@ -533,7 +537,7 @@ def test_rebuild_no_cache_captures_and_verifies_without_the_capture_cache(
     result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest, *flags)
     assert result.code == 0, result
     assert [python for python, _ in uses] == [sys.executable, str(dest / "bin" / "python")]
-    assert {cached for _, cached in uses} == {not no_cache}
+    assert {cached for _, cached in uses} == {not no_cache} and only == [True, False]
     kept = list(cache_dir(CAPTURE_CACHE).glob("bundle-digests-*.digests"))
     assert bool(kept) == (not no_cache)
 
