@@ -619,6 +619,9 @@ class VenvRebuilder(Rebuilder):
             probe: PendingProbe | None = None
             stack.callback(lambda: _end(probe))  # unanswered: a failed install, an interrupt
             if early is not None:
+                # Imported while the installer runs: the verify needs it once the venv is moved (3-4 ms after uv).
+                from ..compare import verify as _verify_module  # noqa: F401
+
                 staging, holder, probe = early.take(say)
                 stack.enter_context(holder)
             else:
