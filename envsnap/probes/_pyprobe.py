@@ -908,16 +908,20 @@ class _ReadAhead:
         self.known: dict[str, Any] = {}  # a folder: [[path, stamp] of what it was read from], its answer
         self.queue: list[tuple[str, str]] = []
         self.scanned = 0.0
+        self.interval = _READ_AHEAD_POLL_S
         self.unread: list[str] = []  # why a folder could not be read ahead (it is read again after the installer)
 
     def step(self) -> bool:
         """Read one finished distribution; whether another is waiting."""
         if not self.queue:
             now = time.monotonic()
-            if now - self.scanned < _READ_AHEAD_POLL_S:
+            if now - self.scanned < self.interval:
                 return False
             self.scanned = now
             self._scan()
+            # A scan of thousands of distributions takes milliseconds: the waiting probe spends at most a fifth
+            # of a core on its scans.
+            self.interval = max(_READ_AHEAD_POLL_S, 4 * (time.monotonic() - now))
         if not self.queue:
             return False
         site_dir, name = self.queue.pop()

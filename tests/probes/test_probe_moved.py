@@ -189,3 +189,17 @@ def test_a_distribution_read_ahead_in_the_staging_folder_is_answered_where_it_is
     assert answer == PendingProbe(str(dest / "bin" / "python"), use_cache=False).result()
     (package,) = answer.packages
     assert package.requested and package.dist_dir == str(site / "tool-1.0.dist-info")
+
+
+def test_the_waiting_probe_scans_no_more_often_than_a_fifth_of_a_core_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site-packages of thousands of distributions takes milliseconds to scan: the next scan waits four times
+    as long as the last one took (20 ms at least)."""
+    site = _venv(tmp_path / "venv")
+    clock = iter(x * 0.05 for x in range(1, 1000))  # each look at the clock is 50 ms later
+    monkeypatch.setattr(_pyprobe.time, "monotonic", lambda: next(clock))
+    ahead = _pyprobe._ReadAhead([str(site)], _pyprobe._Layout())
+    assert ahead.step() is False  # scanned (nothing settled yet): the scan "took" 50 ms
+    assert ahead.interval == pytest.approx(0.2)
+    assert ahead.step() is False and ahead.scanned == pytest.approx(0.05)  # 50 ms later: no scan yet
