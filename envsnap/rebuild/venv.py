@@ -618,10 +618,14 @@ class VenvRebuilder(Rebuilder):
             say(f"creating a venv with Python {data.python_version or lock.python.version}")
             probe: PendingProbe | None = None
             stack.callback(lambda: _end(probe))  # unanswered: a failed install, an interrupt
+            clean = False
             if early is not None:
-                # Imported while the installer runs: the verify needs it once the venv is moved (3-4 ms after uv).
+                # While the installer runs: the verify's module imported and the lock scrubbed of secrets as the
+                # verify reports it (7-10 ms after uv before).
+                from .._privacy import scrub_snapshot
                 from ..compare import verify as _verify_module  # noqa: F401
 
+                lock, clean = scrub_snapshot(lock), True
                 staging, holder, probe = early.take(say)
                 stack.enter_context(holder)
             else:
@@ -646,7 +650,7 @@ class VenvRebuilder(Rebuilder):
             if ready:
                 probe.go()  # it reads the venv while the verify sets up
             say("verifying the new environment against the lock")
-            report = _verify(lock, dest, request, probe if ready else None)
+            report = _verify(lock, dest, request, probe if ready else None, clean)
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )
@@ -664,20 +668,22 @@ def _end(probe: PendingProbe | None) -> None:
         probe.cancel()  # nothing once it has answered
 
 
-def _verify(lock: Snapshot, dest: Path, request: RebuildRequest, probe: PendingProbe | None) -> VerifyReport:
+def _verify(
+    lock: Snapshot, dest: Path, request: RebuildRequest, probe: PendingProbe | None, scrubbed: bool = False
+) -> VerifyReport:
     """The new venv at ``dest`` verified against the lock, with the host facts the check captured, by ``probe``
     (``_verify_probe``); without it, or if it failed, by a probe started afresh at ``dest``, whose answer or
-    failure is the verify's."""
+    failure is the verify's. ``scrubbed``: ``lock`` is scrubbed of secrets already (``verify``)."""
     from ..compare.verify import verify
 
     python = str(dest / "bin" / "python")
     if probe is not None:
         try:
-            return verify(lock, python, same_host=request.host, cache=request.use_cache, probe=probe)
+            return verify(lock, python, same_host=request.host, cache=request.use_cache, probe=probe, scrubbed=scrubbed)
         except ProbeError:
             if probe.answered:
                 raise
-    return verify(lock, python, same_host=request.host, cache=request.use_cache)
+    return verify(lock, python, same_host=request.host, cache=request.use_cache, scrubbed=scrubbed)
 
 
 class _NotBegun(Exception):

@@ -983,3 +983,25 @@ def test_a_verify_probe_started_ahead_that_fails_is_replaced_by_one_where_the_ve
     # The check's probe, the one started ahead, and the one started afresh once it failed.
     assert len(started) == 3 and started[-1] == f"{dest}/bin/python"
     assert f"{dest}/bin/python (ahead)" in started
+
+
+def test_the_venv_rebuild_hands_its_verify_the_lock_scrubbed_while_the_installer_ran(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
+) -> None:
+    """The verify reports the lock without its secrets; the rebuild scrubs it while uv installs, and the verify
+    takes it as it is (``scrubbed``): what it compares is what ``scrub_snapshot`` gives."""
+    from envsnap._privacy import scrub_snapshot
+    from envsnap.compare import verify as verify_module
+
+    given: list[tuple[Any, bool]] = []
+    real = verify_module.verify
+
+    def recorded(lock: Any, *args: Any, **kwargs: Any) -> Any:
+        given.append((lock, kwargs.get("scrubbed", False)))
+        return real(lock, *args, **kwargs)
+
+    monkeypatch.setattr(verify_module, "verify", recorded)
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", tmp_path / "env")
+    assert result.code == 0, result
+    ((lock, scrubbed),) = given
+    assert scrubbed is True and scrub_snapshot(lock) is lock
