@@ -10,6 +10,7 @@ hidden folder beside ``--dest`` and moved into place only when complete, so a fa
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -644,16 +645,32 @@ class VenvRebuilder(Rebuilder):
             ready = probe.set_up(PROBE_TIMEOUT)
             if not ready:
                 probe.cancel()  # the verify probes the venv afresh once it is moved
-            if dest.exists():
+            emptied = dest.exists()
+            if emptied:
                 dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
             os.replace(staging, dest)
             if ready:
                 probe.go()  # it reads the venv while the verify sets up
             say("verifying the new environment against the lock")
-            report = _verify(lock, dest, request, probe if ready else None, clean)
+            try:
+                report = _verify(lock, dest, request, probe if ready else None, clean)
+            except BaseException:
+                _withdraw(staging, dest, emptied)
+                raise
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )
+
+
+def _withdraw(staging: Path, dest: Path, emptied: bool) -> None:
+    """A venv the verify did not judge (a Ctrl-C while it ran, a probe that failed) taken back out of place, into
+    its staging folder, which is removed with it: the destination is left as the rebuild found it (an empty
+    folder the user made is made again), as the docker target tags no image it did not verify. A venv the verify
+    judged stays, whatever it found: its report says what differs."""
+    with contextlib.suppress(OSError):
+        os.replace(dest, staging)
+        if emptied:
+            dest.mkdir()
 
 
 def _verify_probe(staging: Path, dest: Path, use_cache: bool) -> PendingProbe:

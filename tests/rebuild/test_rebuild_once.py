@@ -1005,3 +1005,38 @@ def test_the_venv_rebuild_hands_its_verify_the_lock_scrubbed_while_the_installer
     assert result.code == 0, result
     ((lock, scrubbed),) = given
     assert scrubbed is True and scrub_snapshot(lock) is lock
+
+
+@pytest.mark.parametrize("premade", [False, True], ids=["no destination", "an empty destination"])
+def test_a_venv_whose_verify_was_interrupted_is_not_left_in_place(
+    made: Made,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Any],
+    fresh_digests: None,
+    premade: bool,
+) -> None:
+    """A Ctrl-C while the new venv was verified left it at --dest, whole but never judged, where the next user
+    would take it for a verified rebuild. It is taken back out (and removed with its staging folder), and the
+    destination is as the rebuild found it, as the docker target tags no image it did not verify."""
+    from envsnap.rebuild import venv as venv_module
+
+    judged: list[Path] = []
+
+    def interrupted(lock: Any, dest: Path, *args: Any) -> Any:
+        judged.append(dest)
+        assert (dest / "bin" / "python").exists()  # in place while it is verified
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(venv_module, "_verify", interrupted)
+    dest = tmp_path / "out" / "env"
+    dest.parent.mkdir()
+    if premade:
+        dest.mkdir()
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    assert result.code == 130 and judged == [dest], result
+    assert (sorted(p.name for p in dest.parent.iterdir()), dest.exists()) == (
+        (["env"], True) if premade else ([], False)
+    )
+    if premade:
+        assert list(dest.iterdir()) == []
