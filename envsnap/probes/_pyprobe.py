@@ -867,7 +867,7 @@ def probe(
         "machine": platform.machine(),
         "packages": packages,
         "warnings": warnings,
-        "cache": (cache_document("records", meta, cache.new) if cache is not None and cache.changed() else None),
+        "cache": cache_document("records", meta, cache.new) if cache is not None and cache.changed() else None,
     }
 
 
