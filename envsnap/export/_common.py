@@ -117,6 +117,24 @@ def _find_links_path(location: str) -> str:
     return file_url_path(location) if location.startswith(_LABELLED) else location
 
 
+def by_location(name: str, url: str, fmt: str) -> str:
+    """A requirement for the file at ``url``: one in the project by the path pip reads from the project root (the
+    export says so), anything else as ``name @ URL``. ``fmt``: the format pip reads it from, which refuses a path
+    under the home (none for a comment)."""
+    if fmt:
+        refuse_home_path(url, fmt, name)
+    path = pip_project_path(url)
+    return path if path is not None else f"{sinks.requirement_name(name)} @ {sinks.requirement_url(url)}"
+
+
+def by_url_only(pkg: PythonPackage) -> bool:
+    """Whether the lock knows ``pkg``'s file by its URL alone: no index or find-links location serves it (a wheel
+    installed from a URL), so a requirement must name the file; a pin by name and version would be looked up on
+    an index that may not have it."""
+    art = pkg.artifact
+    return art is not None and bool(art.url) and not art.index
+
+
 def refuse_home_path(url: str, fmt: str, name: str) -> None:
     """pip does not expand ``~`` in a requirement's path (only in ``--find-links``): a file or folder recorded under
     the home (``file://~/...``) would be a line naming nothing."""

@@ -51,8 +51,12 @@ def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
         req = local if local is not None else f"{name} @ {sinks.requirement_url(src.url)}"
         return req, (sinks.requirement_hash(algo, value) if value else "")
     art = pkg.artifact
-    pin = f"{name}=={sinks.requirement_version(pkg.version)}"
-    return pin, (sinks.requirement_hash("sha256", art.sha256) if art is not None and art.sha256 else "")
+    hashed = sinks.requirement_hash("sha256", art.sha256) if art is not None and art.sha256 else ""
+    if art is not None and _common.by_url_only(pkg):
+        # No index or find-links folder serves it: the file itself, as the requirements export names it (a pin by
+        # name and version was looked up on PyPI, which may not have that file, or has another under its name).
+        return _common.by_location(pkg.name, art.url, fmt), hashed
+    return f"{name}=={sinks.requirement_version(pkg.version)}", hashed
 
 
 def pip_lines(snapshot: Snapshot, fmt: str = "") -> tuple[list[str], bool]:

@@ -53,6 +53,7 @@ def _dumps(snapshot: Snapshot) -> str:
             _common.in_project(url)
             for url in [
                 *(p.source.url for p in _conda.pip_packages(snapshot) if p.source.kind in ("directory", "archive")),
+                *(p.artifact.url for p in pinned if p.artifact is not None and _common.by_url_only(p)),
                 *_common.find_links_locations(pinned),
             ]
         ),

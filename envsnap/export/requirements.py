@@ -89,8 +89,7 @@ def _requirement(pkg: PythonPackage) -> str:
     assert art is not None
     # Known by URL only: reference the file; known by index or find-links location, or by hash alone: a pin
     # the index (or the --find-links location above) resolves.
-    by_url = art.url and not art.index
-    if by_url:
+    if _common.by_url_only(pkg):
         head = _by_location(pkg.name, art.url)
     else:
         head = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
@@ -98,11 +97,9 @@ def _requirement(pkg: PythonPackage) -> str:
 
 
 def _by_location(name: str, url: str) -> str:
-    """A file by its location: one in the project by the path pip reads from the project root (the note above says
-    so), anything else as ``name @ URL``."""
-    _common.refuse_home_path(url, "requirements", name)
-    path = _common.pip_project_path(url)
-    return path if path is not None else f"{sinks.requirement_name(name)} @ {sinks.requirement_url(url)}"
+    """A file by its location (``_common.by_location``; the note above says a path in the project is read from its
+    root)."""
+    return _common.by_location(name, url, "requirements")
 
 
 def _direct_arguments(pkg: PythonPackage) -> str:

@@ -372,6 +372,35 @@ def test_environment_yml_names_the_indexes_pins_came_from(tmp_path: Path, make_v
     assert "tinypkg-1.0" in result.stdout.splitlines()[-1], result.stdout
 
 
+def test_environment_yml_names_a_file_the_lock_knows_by_its_url_only(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """A wheel installed from a URL (no index, no find-links folder serves it) was written ``name==version
+    --hash``: conda's pip then looked it up on PyPI, which may not have that file (a lab's wheel on a web server) or
+    has another under that name. The pip: section names the file, as the requirements export does (``name @
+    URL``, or its path from the project root for one in the project), and a real pip installs it from there."""
+    from wheelfiles import build_wheel
+
+    served = tmp_path / "served"
+    served.mkdir()
+    wheel = build_wheel(served, "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=digest)  # no index: known by its URL
+    lock = _with_pip_layer((PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art),))
+    pip = yaml.safe_load(environment_yml.dumps(lock))["dependencies"][-1]["pip"]
+    assert pip == [f"tinypkg @ {wheel.as_uri()} --hash=sha256:{digest}"]
+    assert f"tinypkg @ {wheel.as_uri()}" in requirements.dumps(lock)
+    result = _conda_pip_install(tmp_path, pip, make_venv(tmp_path / "venv"), "--no-index")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tinypkg-1.0" in result.stdout.splitlines()[-1], result.stdout
+
+    in_project = Artifact(filename=wheel.name, url=f"file://{{project}}/dist/{wheel.name}", sha256=digest)
+    lock = _with_pip_layer((PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=in_project),))
+    text = environment_yml.dumps(lock)
+    assert "keep this file at the project root" in text
+    assert yaml.safe_load(text)["dependencies"][-1]["pip"] == [f"./dist/{wheel.name} --hash=sha256:{digest}"]
+
+
 def test_environment_yml_refuses_a_pip_path_under_the_home() -> None:
     """pip does not expand ``~`` in a requirement's path: ``--absolute-paths`` is named instead of a line that
     names no folder."""
