@@ -82,7 +82,7 @@ def _requirement(pkg: PythonPackage) -> str:
             algo, value = "sha256", art.sha256
         if not value:
             raise ExportError(f"requirements: {pkg.name}: archive install without a hash; run `envsnap pin`")
-        head = _by_location(pkg.name, pkg.source.url)
+        head = _common.by_location(pkg.name, pkg.source.url, "requirements")
         if pkg.source.subdirectory:
             head += f"#subdirectory={sinks.requirement_fragment(pkg.source.subdirectory)}"
         return f"{head} \\\n    {sinks.requirement_hash(algo, value)}"
@@ -90,16 +90,10 @@ def _requirement(pkg: PythonPackage) -> str:
     # Known by URL only: reference the file; known by index or find-links location, or by hash alone: a pin
     # the index (or the --find-links location above) resolves.
     if _common.by_url_only(pkg):
-        head = _by_location(pkg.name, art.url)
+        head = _common.by_location(pkg.name, art.url, "requirements")
     else:
         head = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
     return f"{head} \\\n    {sinks.requirement_hash('sha256', art.sha256)}"
-
-
-def _by_location(name: str, url: str) -> str:
-    """A file by its location (``_common.by_location``; the note above says a path in the project is read from its
-    root)."""
-    return _common.by_location(name, url, "requirements")
 
 
 def _direct_arguments(pkg: PythonPackage) -> str:

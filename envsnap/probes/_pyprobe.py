@@ -702,8 +702,8 @@ def _read_all(
     process reading them all gives. A copy that fails or sends nothing readable leaves its half to this process.
     Not with ``check_files``: its hashing runs on threads of its own."""
     if split is None:
-        unread = [item for item in found if os.path.join(item[0], item[1]) not in known] if known else found
-        split = not check_files and _may_split(len(unread))
+        unread = sum(os.path.join(*item) not in known for item in found) if known else len(found)
+        split = not check_files and _may_split(unread)
     if not split or len(found) < 2:
         return [_read_one(item, layout, check_files, cache, known) for item in found]
     import marshal
@@ -909,7 +909,6 @@ class _ReadAhead:
         self.queue: list[tuple[str, str]] = []
         self.scanned = 0.0
         self.interval = _READ_AHEAD_POLL_S
-        self.unread: list[str] = []  # why a folder could not be read ahead (it is read again after the installer)
 
     def step(self) -> bool:
         """Read one finished distribution; whether another is waiting."""
@@ -925,10 +924,10 @@ class _ReadAhead:
         if not self.queue:
             return False
         site_dir, name = self.queue.pop()
-        try:
+        try:  # noqa: SIM105 (contextlib is one import more for every probe)
             self._read(site_dir, name)
-        except Exception as exc:  # not readable as it is now: the probe's own read says what is wrong
-            self.unread.append(str(exc))
+        except Exception:  # not readable as it is now: the probe's own read says what is wrong
+            pass
         return bool(self.queue)
 
     def _scan(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,27 +69,26 @@ def test_a_rebuild_check_reads_no_shared_objects_and_leaves_the_verify_the_packa
     assert database.installed()  # read for the verify, which takes it (run_capture(same_host=...))
 
 
-def _with_cudnn_wheel(venv: Path) -> str:
+def _with_cudnn_wheel(venv: Path, make_venv: Callable[..., Path]) -> str:
     """A venv whose interpreter has NVIDIA's cuDNN wheel installed (its metadata is what the CUDA probe reads of a
     pip copy); its interpreter."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = make_venv(venv)
     (site,) = venv.glob("lib/python*/site-packages")
     dist = site / "nvidia_cudnn_cu12-9.7.1.26.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: nvidia-cudnn-cu12\nVersion: 9.7.1.26\n\n")
     (dist / "RECORD").write_text("")
-    return str(venv / "bin" / "python")
+    return str(python)
 
 
 def test_the_check_of_a_target_that_installs_the_locks_packages_reads_none_of_the_interpreters(
-    tmp_path: Path,
+    tmp_path: Path, make_venv: Callable[..., Path]
 ) -> None:
     """A venv (conda, docker) rebuild installs the lock's distributions, not those of the interpreter it starts
     from: a cuDNN wheel installed there counted as the host's cuDNN for a venv that cannot load it. The check of
     such a target reads the interpreter's own facts only; the host target's reads what is installed."""
-    python = _with_cudnn_wheel(tmp_path / "base")
-    bare = str(tmp_path / "bare" / "bin" / "python")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    python = _with_cudnn_wheel(tmp_path / "base", make_venv)
+    bare = str(make_venv(tmp_path / "bare"))
 
     def captured(interpreter: str, kind: str) -> Any:
         only = check_target(kind).facts.installs_packages
