@@ -43,7 +43,7 @@ def _dumps(snapshot: Snapshot) -> str:
     # paths.
     relative = [p.source.url for p in direct + pinned if p.source.kind != "index"]
     relative += _common.find_links_locations(pinned)
-    relative += [p.artifact.url for p in pinned if p.artifact is not None and not p.artifact.index]
+    relative += [p.artifact.url for p in pinned if p.artifact is not None and _common.by_url_only(p)]
     if any(_common.in_project(url) for url in relative):
         lines.append(f"# {_common.RELATIVE_NOTE}")
     lines += _common.index_options(pinned)
