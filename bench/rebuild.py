@@ -26,9 +26,12 @@ the package index; `--workdir DIR` keeps all of it for the next run), then measu
    installer, venv creation, other subprocesses, each with its count), so that a regression shows which phase
    grew.
 
-Each run removes what it made and then flushes the file system (`sync`): the write-back of the 26,000 files one
-run linked and removed otherwise lands in the next run, whichever tool it is (uv's own time varied 2x between
-rounds before). The ratio of each round (envsnap's run over uv's run beside it) is printed with its median too.
+Each run keeps what it made until every round is done, and flushes the file system (`sync`) after it: the
+write-back of the files one run linked otherwise lands in the next run, whichever tool it is. Nothing is removed
+between the timed runs: on this machine's ext4, a run that creates its 26,000 files right after another run's were
+removed spends twice the kernel time or more in the inode allocator (`perf`: `ext4_mkdir` and `ext4_create` in
+`recently_deleted`, looking over the freed inodes), which made uv's own install 0.6-1.1 s instead of 0.3 s and hid
+most of envsnap's overhead in the ratio (docs/design.md, "The eighth round"). The ratio of each round (envsnap's run over uv's run beside it) is printed with its median too.
 Wall time is the median of the runs and the least of them; the CPU time of the commands (their children
 included), which load on a shared machine inflates less, is printed beside it. A warm-up run of each is not
 counted (it fills uv's cache and envsnap's capture cache from the bundle, as a second rebuild would find them).
@@ -130,7 +133,6 @@ def main() -> int:
             took = timed(lambda: subprocess.run(
                 envsnap("rebuild", str(lock), "--bundle", str(bundle), "--offline", "--target", "venv", "--dest",
                         str(dest), tree=tree), check=True, capture_output=True, env=env))
-            shutil.rmtree(dest)
             os.sync()  # its write-back is not the next run's
             return took
 
@@ -144,7 +146,6 @@ def main() -> int:
                 [str(dest / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--find-links",
                  str(bundle / "wheels"), "--require-hashes", "--no-deps", "-r", str(bundle / "requirements.txt")],
                 check=True, capture_output=True, env=pip_env))
-            shutil.rmtree(dest)
             os.sync()  # its write-back is not the next run's
             return took
 
@@ -158,7 +159,6 @@ def main() -> int:
                                 str(bundle / "requirements.txt")], check=True, capture_output=True)
 
             took = timed(run)
-            shutil.rmtree(dest)
             os.sync()  # its write-back is not the next run's
             return took
 
