@@ -31,7 +31,8 @@ write-back of the files one run linked otherwise lands in the next run, whicheve
 between the timed runs: on this machine's ext4, a run that creates its 26,000 files right after another run's were
 removed spends twice the kernel time or more in the inode allocator (`perf`: `ext4_mkdir` and `ext4_create` in
 `recently_deleted`, looking over the freed inodes), which made uv's own install 0.6-1.1 s instead of 0.3 s and hid
-most of envsnap's overhead in the ratio (docs/design.md, "The eighth round"). The ratio of each round (envsnap's run over uv's run beside it) is printed with its median too.
+most of envsnap's overhead in the ratio (docs/design.md, "The eighth round"). The ratio of each round (envsnap's
+run over uv's run beside it) is printed with its median too.
 Wall time is the median of the runs and the least of them; the CPU time of the commands (their children
 included), which load on a shared machine inflates less, is printed beside it. A warm-up run of each is not
 counted (it fills uv's cache and envsnap's capture cache from the bundle, as a second rebuild would find them).

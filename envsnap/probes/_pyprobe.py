@@ -139,6 +139,52 @@ class _RecordCache:
         return not (self.hits == len(self.new) == len(self.old))
 
 
+MEMO_ENTRIES = 8192  # RECORD digests kept by content (``_RecordMemo``): a few dozen environments' distributions
+
+
+class _RecordMemo:
+    """RECORD digests by what they are computed from, for a RECORD that names no file outside site-packages: its
+    digest and shared objects then follow from its bytes and its folder's name alone (``_record_entries`` reads
+    no other file for it), so they are kept under the sha256 of the two, for any environment, path or stamp.
+
+    The stamp-keyed cache (``_RecordCache``) finds nothing in a venv just made: every RECORD is a new file at a
+    new path. A rebuild's verify reads the distributions the last rebuild of the same wheels installed; their
+    RECORDs are the same bytes (uv writes a RECORD from the wheel's, and one with a script names it ``../``, which
+    is not kept here). One file for the host (``record-memo``), the ``MEMO_ENTRIES`` entries used last."""
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        self.old = entries
+        self.new: dict[str, Any] = {}
+
+    @staticmethod
+    def key(data: bytes, dist_name: str) -> str | None:
+        """The entry's key, or None for a RECORD whose digest reads more than itself (``..`` anywhere: a file
+        outside site-packages, whose script's first line and ``entry_points.txt`` decide whether it counts)."""
+        if b".." in data:
+            return None
+        name = dist_name.encode("utf-8", "surrogateescape")
+        return hashlib.sha256(b"%d:%s\n%s" % (len(name), name, data)).hexdigest()
+
+    def lookup(self, key: str) -> tuple[str, list[str]] | None:
+        value = self.new.get(key) or self.old.get(key)
+        if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and _is_texts(value[1])):
+            return None
+        self.new[key] = value
+        return value[0], value[1]
+
+    def store(self, key: str, digest: str, shared: list[str]) -> None:
+        self.new[key] = [digest, shared]
+
+    def changed(self) -> bool:
+        return any(self.old.get(key) != value for key, value in self.new.items())
+
+    def entries(self) -> dict[str, Any]:
+        """What the memo file keeps: the entries used now, after the others it held (the oldest dropped)."""
+        kept = {key: value for key, value in self.old.items() if key not in self.new}
+        kept.update(self.new)
+        return dict(list(kept.items())[-MEMO_ENTRIES:])
+
+
 def canonical_name(name: str) -> str:
     return _NAME_RE.sub("-", name).lower()
 
@@ -371,7 +417,7 @@ def _digest(
     return "sha256:" + hashlib.sha256(blob).hexdigest(), shared
 
 
-def record_digest(
+def _record_entries(
     site_dir: str,
     dist_dir: str,
     record_text: str,
@@ -380,7 +426,7 @@ def record_digest(
     kept: list[tuple[str, str]] | None = None,
     examined: list[str] | None = None,
 ) -> tuple[str, list[str]]:
-    """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects.
+    """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects' entries.
     ``examined``, when given, receives the path of every script whose first line was read.
 
     Installers write or rewrite some files (INSTALLER, REQUESTED, direct_url.json, RECORD, uv's cache
@@ -411,7 +457,26 @@ def record_digest(
         kept,
         plain,
     )
-    return digest, [os.path.normpath(os.path.join(site_dir, entry)) for entry in shared]
+    return digest, shared
+
+
+def record_digest(
+    site_dir: str,
+    dist_dir: str,
+    record_text: str,
+    layout: _Layout,
+    console_scripts: set[str],
+    kept: list[tuple[str, str]] | None = None,
+    examined: list[str] | None = None,
+) -> tuple[str, list[str]]:
+    """``_record_entries``, with the shared objects as paths."""
+    digest, shared = _record_entries(site_dir, dist_dir, record_text, layout, console_scripts, kept, examined)
+    return digest, _shared_paths(site_dir, shared)
+
+
+def _shared_paths(site_dir: str, entries: list[str]) -> list[str]:
+    """The shared objects' RECORD entries as paths."""
+    return [os.path.normpath(os.path.join(site_dir, entry)) for entry in entries]
 
 
 _HASH_POOL: list[Any] = []  # one thread pool for every distribution's files, made on first use
@@ -523,11 +588,17 @@ def _console_scripts(dist_dir: str) -> set[str]:
 
 
 def _record(
-    site_dir: str, dist_dir: str, layout: _Layout, cache: _RecordCache | None, examined: list[str] | None = None
+    site_dir: str,
+    dist_dir: str,
+    layout: _Layout,
+    cache: _RecordCache | None,
+    examined: list[str] | None = None,
+    memo: _RecordMemo | None = None,
 ) -> tuple[str, list[str]]:
     """The RECORD digest and shared objects of one distribution, from the cache when nothing it was computed
-    from has changed. Each file's stamp is taken before it is read: a change while it is read is seen next time.
-    ``examined``, when given, receives the scripts whose first line was read."""
+    from has changed, or from the memo when its bytes were digested before. Each file's stamp is taken before it
+    is read: a change while it is read is seen next time. ``examined``, when given, receives the scripts whose
+    first line was read."""
     record = os.path.join(dist_dir, "RECORD")
     stamp = file_stamp(record) if cache is not None else None
     if cache is not None:
@@ -537,9 +608,19 @@ def _record(
     entry_points = os.path.join(dist_dir, "entry_points.txt")
     deps = [[entry_points, file_stamp(entry_points)]] if cache is not None else []
     examined = [] if examined is None else examined
-    digest, shared = record_digest(
-        site_dir, dist_dir, _read_text(record), layout, _console_scripts(dist_dir), None, examined
-    )
+    with open(record, "rb") as handle:
+        data = handle.read()
+    key = memo.key(data, os.path.basename(dist_dir)) if memo is not None else None
+    remembered = memo.lookup(key) if memo is not None and key is not None else None
+    if remembered is not None:
+        digest, entries = remembered
+    else:
+        digest, entries = _record_entries(
+            site_dir, dist_dir, data.decode("utf-8", "replace"), layout, _console_scripts(dist_dir), None, examined
+        )
+        if memo is not None and key is not None:
+            memo.store(key, digest, entries)
+    shared = _shared_paths(site_dir, entries)
     if cache is not None:
         # A script read after the stamps above may have changed since: stamped now, before any later read.
         deps += [[path, file_stamp(path)] for path in examined]
@@ -554,6 +635,7 @@ def _dist_info(
     check_files: bool = False,
     cache: _RecordCache | None = None,
     examined: list[str] | None = None,
+    memo: _RecordMemo | None = None,
 ) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info")
@@ -622,7 +704,7 @@ def _dist_info(
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "RECORD" in files:
-        digest, shared = _record(site_dir, dist_dir, layout, cache, examined)
+        digest, shared = _record(site_dir, dist_dir, layout, cache, examined, memo)
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "installed-files.txt" in files:
@@ -643,6 +725,7 @@ def _read_one(
     check_files: bool,
     cache: _RecordCache | None,
     known: dict[str, Any] | None = None,
+    memo: _RecordMemo | None = None,
 ) -> Any:
     """``(True, info)`` of one distribution's folder, or ``(False, why)`` when it cannot be read. ``known``: what
     was read of some folders before (``_ReadAhead``), taken where none of the files it was read from changed."""
@@ -651,7 +734,7 @@ def _read_one(
         if seen is not None and all(file_stamp(path) == stamp for path, stamp in seen[0]):
             return True, seen[1]
     try:
-        return True, _dist_info(item[0], item[1], layout, check_files, cache)
+        return True, _dist_info(item[0], item[1], layout, check_files, cache, memo=memo)
     except Exception as exc:
         return False, str(exc)
 
@@ -695,6 +778,7 @@ def _read_all(
     cache: _RecordCache | None,
     split: bool | None = None,
     known: dict[str, Any] | None = None,
+    memo: _RecordMemo | None = None,
 ) -> list[Any]:
     """``_read_one`` of each of ``found``, in order. With ``split`` (by default where ``_may_split``), a forked
     copy of this process reads about half of them on another core while this one reads the rest, and sends back
@@ -705,7 +789,7 @@ def _read_all(
         unread = sum(os.path.join(*item) not in known for item in found) if known else len(found)
         split = not check_files and _may_split(unread)
     if not split or len(found) < 2:
-        return [_read_one(item, layout, check_files, cache, known) for item in found]
+        return [_read_one(item, layout, check_files, cache, known, memo) for item in found]
     import marshal
 
     mine, theirs = _halves(found)
@@ -715,9 +799,9 @@ def _read_all(
         status = 1
         try:
             os.close(readable)
-            answers = [(index, _read_one(found[index], layout, check_files, cache, known)) for index in theirs]
+            answers = [(index, _read_one(found[index], layout, check_files, cache, known, memo)) for index in theirs]
             kept = (cache.new, cache.hits) if cache is not None else ({}, 0)
-            blob = marshal.dumps((answers, kept[0], kept[1]))
+            blob = marshal.dumps((answers, kept[0], kept[1], memo.new if memo is not None else {}))
             with os.fdopen(writable, "wb") as pipe:
                 pipe.write(blob)
             status = 0
@@ -726,22 +810,25 @@ def _read_all(
     os.close(writable)
     read: list[Any] = [None] * len(found)
     for index in mine:
-        read[index] = _read_one(found[index], layout, check_files, cache, known)
+        read[index] = _read_one(found[index], layout, check_files, cache, known, memo)
     with os.fdopen(readable, "rb") as pipe:
         blob = pipe.read()
     _, status = os.waitpid(pid, 0)
     try:
-        answers, new, hits = marshal.loads(blob) if status == 0 else ([], {}, 0)
+        answers, new, hits, remembered = marshal.loads(blob) if status == 0 else ([], {}, 0, {})
     except (EOFError, ValueError, TypeError):
-        answers, new, hits = [], {}, 0
+        answers, new, hits, remembered = [], {}, 0, {}
     for index, answer in answers:
         read[index] = answer
-    if cache is not None and len(answers) == len(theirs):
-        cache.new.update(new)
-        cache.hits += hits
+    if len(answers) == len(theirs):
+        if cache is not None:
+            cache.new.update(new)
+            cache.hits += hits
+        if memo is not None and isinstance(remembered, dict):
+            memo.new.update(remembered)  # each entry's shape is checked where it is read
     for index in theirs:
         if read[index] is None:  # the copy failed: read here
-            read[index] = _read_one(found[index], layout, check_files, cache, known)
+            read[index] = _read_one(found[index], layout, check_files, cache, known, memo)
     return read
 
 
@@ -774,9 +861,13 @@ def _absolute(entries: list[str]) -> list[str]:
 def _cache_meta(layout: _Layout) -> dict[str, Any]:
     """What a RECORD cache file must have been written for: this probe's code (a change to how digests are
     computed), this interpreter and its scheme's folders."""
+    return {"probe": _code_digest(), "executable": sys.executable, "roots": [list(r) for r in layout.roots]}
+
+
+def _code_digest() -> str:
+    """sha256 of this probe's code: a cache of what it computed is for this code only."""
     with open(__file__, "rb") as handle:
-        code = hashlib.sha256(handle.read()).hexdigest()
-    return {"probe": code, "executable": sys.executable, "roots": [list(r) for r in layout.roots]}
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def probe(
@@ -785,6 +876,7 @@ def probe(
     cache_path: str | None = None,
     split: bool | None = None,
     ready: Callable[[Callable[[], bool] | None], str | None] | None = None,
+    memo_path: str | None = None,
 ) -> dict[str, Any]:
     """The environment as a JSON-ready dict; with ``check_files``, each distribution's files are also hashed
     and compared with its RECORD. ``cache_path``: the RECORD digests of the last capture (``read_cache``),
@@ -793,7 +885,8 @@ def probe(
     reads half the distributions (``_read_all``; None: where it can help). ``ready``: called once this probe is set
     up, before it reads any distribution; it answers None when nothing is to be read (``NotTold``), or the folder
     this environment was moved to meanwhile ("" where it was not): the probe then reads it there, and answers
-    with its paths there."""
+    with its paths there. ``memo_path``: the RECORD digests kept by content (``_RecordMemo``), read and answered
+    as ``cache_path`` is (the answer's ``memo``)."""
     here = os.path.dirname(os.path.realpath(__file__))
     if path_entries is None:
         # sys.path[0] is the running script's folder (or the working directory), not the environment.
@@ -804,13 +897,18 @@ def probe(
     if cache_path is not None and not check_files:
         meta = _cache_meta(layout)
         cache = _RecordCache(read_cache(cache_path, "records", meta))
+    memo: _RecordMemo | None = None
+    memo_meta: dict[str, Any] = {}
+    if memo_path is not None and not check_files:
+        memo_meta = {"probe": _code_digest()}
+        memo = _RecordMemo(read_cache(memo_path, "record-memo", memo_meta))
     moved = _Moved(("", ""), "")
     known: dict[str, Any] | None = None
     if ready is not None:
         # A rebuild's staging folder, moved to its destination while this waited: the interpreter's own paths
         # still name the folder it started in.
         started_in = (sys.prefix, os.path.realpath(sys.prefix))
-        ahead = _ReadAhead(list(_scan_path(path_entries, here)), layout) if not check_files else None
+        ahead = _ReadAhead(list(_scan_path(path_entries, here)), layout, memo) if not check_files else None
         destination = ready(ahead.step if ahead is not None else None)
         if destination is None:
             raise NotTold()
@@ -829,7 +927,7 @@ def probe(
         except OSError:
             continue
         found += [(site_dir, entry) for entry in names if entry.endswith((".dist-info", ".egg-info"))]
-    read = _read_all(found, layout, check_files, cache, split, known)
+    read = _read_all(found, layout, check_files, cache, split, known, memo)
     for (site_dir, entry), (ok, info) in zip(found, read):
         if not ok:
             warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": info})
@@ -868,6 +966,7 @@ def probe(
         "packages": packages,
         "warnings": warnings,
         "cache": cache_document("records", meta, cache.new) if cache is not None and cache.changed() else None,
+        "memo": cache_document("record-memo", memo_meta, memo.entries()) if memo and memo.changed() else None,
     }
 
 
@@ -902,9 +1001,10 @@ class _ReadAhead:
     gives it another stamp (size, mtime, inode; a folder's mtime moves when a file is added, removed or renamed in
     it), as git's rule for "racy" index entries has it. Anything else is read after the installer, as before."""
 
-    def __init__(self, sites: list[str], layout: _Layout) -> None:
+    def __init__(self, sites: list[str], layout: _Layout, memo: _RecordMemo | None = None) -> None:
         self.sites = sites
         self.layout = layout
+        self.memo = memo
         self.known: dict[str, Any] = {}  # a folder: [[path, stamp] of what it was read from], its answer
         self.queue: list[tuple[str, str]] = []
         self.scanned = 0.0
@@ -951,7 +1051,7 @@ class _ReadAhead:
         if not all(_settled(stamp, began) for _, stamp in checks):
             return  # looked at again at the next scan
         examined: list[str] = []
-        info = _dist_info(site_dir, name, self.layout, examined=examined)
+        info = _dist_info(site_dir, name, self.layout, examined=examined, memo=self.memo)
         scripts = [(path, file_stamp(path)) for path in examined]
         if all(stamp is None or _settled(stamp, began) for _, stamp in scripts):
             self.known[folder] = [checks + scripts, info]
@@ -1019,10 +1119,11 @@ def _told_to_go(work: Callable[[], bool] | None = None) -> str | None:
 
 def _main(argv: list[str]) -> dict[str, Any]:
     cache_path = argv[argv.index("--cache") + 1] if "--cache" in argv[:-1] else None
+    memo_path = argv[argv.index("--memo") + 1] if "--memo" in argv[:-1] else None
     ready = _told_to_go if "--wait" in argv else None
     # --interpreter-only: the interpreter's facts, no sys.path entry scanned for distributions
     entries: list[str] | None = [] if "--interpreter-only" in argv else None
-    return probe(entries, check_files="--files" in argv, cache_path=cache_path, ready=ready)
+    return probe(entries, check_files="--files" in argv, cache_path=cache_path, ready=ready, memo_path=memo_path)
 
 
 def run(argv: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""What a target interpreter runs to probe itself: ``python -E -B _pyprobe_run.py [--files] [--cache PATH] [--wait]``.
+"""What a target interpreter runs to probe itself:
+``python -E -B _pyprobe_run.py [--files] [--cache PATH] [--memo PATH] [--wait]``.
 
 The probe (``_pyprobe``) is imported, not run as the script: an imported module is loaded from the byte code the
 installer (or envsnap's own first import of it) wrote into ``__pycache__`` when that is for the target's Python

@@ -27,6 +27,12 @@ def _records_cache(interpreter: str) -> str | None:
     return None if path is None else str(path)
 
 
+def _record_memo() -> str | None:
+    """The host's one file of RECORD digests kept by content (``_pyprobe._RecordMemo``)."""
+    path = capture_cache_path("record-memo", "content")
+    return None if path is None else str(path)
+
+
 def _running(python: str) -> bool:
     """Whether ``python`` names the interpreter running envsnap, as it was started."""
     return bool(sys.executable) and os.path.abspath(python) == os.path.abspath(sys.executable)
@@ -55,13 +61,18 @@ class PendingProbe:
 
         ``interpreter_only``: the interpreter's own facts, no distribution read (``CaptureOptions``); answered
         in-process, at once, when ``python`` is the interpreter running envsnap (its path as this process was
-        started with it): those facts are the binary's."""
+        started with it): those facts are the binary's.
+
+        With ``use_cache``, a probe that reads distributions also takes and keeps RECORD digests by their
+        content (``_pyprobe._RecordMemo``), ``moved`` or not: a rebuild's new venv holds the RECORDs the last
+        rebuild of the same wheels read."""
         self.python = python
         self.interpreter_only = interpreter_only
         self._raw: RawPython | None = None
         self._proc: _runner.Running | None = None
         self._moved = moved
         self.cache_path: str | None = None
+        self.memo_path: str | None = None
         if interpreter_only and moved is None and (python is None or _running(python)):
             from . import _pyprobe
 
@@ -71,10 +82,14 @@ class PendingProbe:
             from . import _pyprobe
 
             self.cache_path = _records_cache(sys.executable) if use_cache else None
-            self._raw = self._answer(_pyprobe.probe(check_files=check_files, cache_path=self.cache_path))
+            self.memo_path = _record_memo() if use_cache else None
+            self._raw = self._answer(
+                _pyprobe.probe(check_files=check_files, cache_path=self.cache_path, memo_path=self.memo_path)
+            )
             return
         exe = resolve_interpreter(python)
         self.cache_path = _records_cache(exe) if use_cache and moved is None and not interpreter_only else None
+        self.memo_path = _record_memo() if use_cache and not interpreter_only and not check_files else None
         # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
         # site-packages, which that interpreter would see, are captured too; -B: it writes no byte code into
         # envsnap's folder (``_pyprobe_run``). Its own process group, killed whole on timeout: a wrapper's
@@ -82,6 +97,7 @@ class PendingProbe:
         args = [exe, "-E", "-B", PROBE_PATH, *(["--files"] if check_files else [])]
         args += ["--interpreter-only"] if interpreter_only else []
         args += ["--cache", self.cache_path] if self.cache_path else []
+        args += ["--memo", self.memo_path] if self.memo_path else []
         self._proc = _runner.start([*args, *(["--wait"] if moved else [])], held=moved is not None)
         if self._proc.error is not None:
             raise ProbeError(f"--python {python}: not a working Python interpreter ({self._proc.error.stderr})")
@@ -137,13 +153,15 @@ class PendingProbe:
     def _answer(self, data: object, who: str = "this interpreter") -> RawPython:
         """The probe's answer checked; the RECORD digests it computed anew kept for the next capture."""
         kept = data.pop("cache", None) if isinstance(data, dict) else None
-        # Only a cache file of RECORD digests is kept (its entries are checked again when they are read).
-        if self.cache_path is not None and isinstance(kept, dict) and kept.get("kind") == "records":
-            from pathlib import Path
+        remembered = data.pop("memo", None) if isinstance(data, dict) else None
+        # Only cache files of RECORD digests are kept (their entries are checked again when they are read).
+        for path, document, kind in ((self.cache_path, kept, "records"), (self.memo_path, remembered, "record-memo")):
+            if path is not None and isinstance(document, dict) and document.get("kind") == kind:
+                from pathlib import Path
 
-            from .cache import write
+                from .cache import write
 
-            write(Path(self.cache_path), kept)
+                write(Path(path), document)
         from .interface import RawPython
 
         return RawPython.from_json(data, who)

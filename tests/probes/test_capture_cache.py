@@ -143,7 +143,7 @@ def test_the_target_probe_reads_only_the_record_that_changed(
     _py, site = demo_env
     other = _write_dist(site, "other", {"other/__init__.py": b"x = 1\n"})
     path = tmp_path / "records.json"
-    computed = _counting(monkeypatch, _pyprobe, "record_digest")
+    computed = _counting(monkeypatch, _pyprobe, "_record_entries")
 
     def probe() -> dict[str, Any]:
         answer = _pyprobe.probe([str(site)], cache_path=str(path))
@@ -164,6 +164,93 @@ def test_the_target_probe_reads_only_the_record_that_changed(
     assert third["other"] != first["other"] and third["demo"] == first["demo"]
     uncached = _pyprobe.probe([str(site)])
     assert third == {p["name"]: (p["record_digest"], p["shared_objects"]) for p in uncached["packages"]}
+
+
+def _site_with(root: Path, *names: str, script: bool = False) -> Path:
+    """A site-packages folder of its own under ``root`` holding one distribution per name, each the same files
+    (and so the same RECORD bytes) wherever it is made; with ``script``, a last one whose RECORD names a console
+    script outside site-packages (``../../../bin/tool``)."""
+    site = root / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    for name in names:
+        _write_dist(site, name, {f"{name}/__init__.py": b"", f"{name}/_ext.so": _minimal_elf64(["libm.so.6"])})
+    if script:
+        info = _write_dist(site, "tooling", {"tooling/__init__.py": b""})
+        record = info / "RECORD"
+        record.write_text("../../../bin/tool,sha256=AAAA,10\n" + record.read_text())
+        _age(record)
+    return site
+
+
+def _digests(answer: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    return {p["name"]: (p["record_digest"], p["shared_objects"]) for p in answer["packages"]}
+
+
+def test_a_record_digested_before_is_taken_by_its_content_wherever_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rebuild's new venv holds, at a new path and with new stamps, the RECORDs the last rebuild of the same wheels
+    # read: their digests come from the memo, keyed by the RECORD's bytes and folder name, and are what a read gives.
+    first_site = _site_with(tmp_path / "first", "alpha", "beta", script=True)
+    second_site = _site_with(tmp_path / "second", "alpha", "beta", script=True)
+    memo_path = tmp_path / "record-memo.json"
+    computed = _counting(monkeypatch, _pyprobe, "_record_entries")
+    first = _pyprobe.probe([str(first_site)], memo_path=str(memo_path))
+    assert len(computed) == 3 and first["memo"] is not None
+    cache.write(memo_path, first["memo"])
+    assert len(first["memo"]["entries"]) == 2  # the RECORD naming a file outside site-packages is not kept
+
+    second = _pyprobe.probe([str(second_site)], memo_path=str(memo_path))
+    assert computed[3:] == [f"{second_site} {second_site / 'tooling-1.0.dist-info'}"]
+    assert second["memo"] is None  # nothing new to keep
+    unremembered = _pyprobe.probe([str(second_site)])
+    assert _digests(second) == _digests(unremembered)
+    assert _digests(second)["alpha"][1] == [str(second_site / "alpha" / "_ext.so")]  # its paths are where it is now
+
+    # Another folder name or another byte is another entry: read, not taken.
+    record = second_site / "beta-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text().replace("beta/__init__.py", "beta/__init__.py "))
+    before = len(computed)
+    changed = _pyprobe.probe([str(second_site)], memo_path=str(memo_path))
+    assert {c.rsplit("/", 1)[1] for c in computed[before:]} == {"beta-1.0.dist-info", "tooling-1.0.dist-info"}
+    assert _digests(changed) == _digests(_pyprobe.probe([str(second_site)]))
+
+
+def test_a_record_memo_of_other_code_or_shape_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _site_with(tmp_path / "env", "alpha")
+    memo_path = tmp_path / "record-memo.json"
+    answer = _pyprobe.probe([str(site)], memo_path=str(memo_path))
+    computed = _counting(monkeypatch, _pyprobe, "_record_entries")
+    document = answer["memo"]
+    (key,) = document["entries"]
+    for bad in (
+        {**document, "meta": {"probe": "another probe's code"}},
+        {**document, "entries": {key: ["sha256:" + "0" * 64, "not a list"]}},
+        {**document, "entries": {key: "x"}},
+    ):
+        cache.write(memo_path, bad)
+        again = _pyprobe.probe([str(site)], memo_path=str(memo_path))
+        assert _digests(again) == _digests(answer) and computed[-1].endswith("alpha-1.0.dist-info")
+    assert len(computed) == 3
+
+
+def test_the_record_memo_keeps_the_entries_used_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_pyprobe, "MEMO_ENTRIES", 3)
+    kept = _pyprobe._RecordMemo({k: [f"sha256:{k}", []] for k in "abcd"})
+    assert kept.lookup("a") == ("sha256:a", []) and kept.lookup("z") is None
+    kept.store("e", "sha256:e", ["x.so"])
+    assert list(kept.entries()) == ["d", "a", "e"] and kept.changed()
+    assert not _pyprobe._RecordMemo({"a": ["sha256:a", []]}).changed()
+
+
+def test_the_copy_that_reads_half_sends_back_what_it_remembered(tmp_path: Path) -> None:
+    names = [f"pkg{i:02d}" for i in range(30)]
+    site = _site_with(tmp_path / "env", *names)
+    memo_path = tmp_path / "record-memo.json"
+    split = _pyprobe.probe([str(site)], memo_path=str(memo_path), split=True)
+    assert len(split["memo"]["entries"]) == len(names)
+    cache.write(memo_path, split["memo"])
+    assert _digests(_pyprobe.probe([str(site)], memo_path=str(memo_path), split=True)) == _digests(split)
 
 
 def test_a_changed_elf_file_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
