@@ -69,6 +69,8 @@ class _State:
     find_links: list[str] = field(default_factory=list)  # each location as pip reads it (a folder made absolute)
     folder: Path | None = None  # the requirements file's folder, which a relative --find-links is read from
     root: str = ""  # the project a relative local path is recorded under (``project_root``)
+    listed: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)  # ``_releases_in``
+    recorded: set[str] = field(default_factory=set)  # the --find-links folders a package records
 
     def project_root(self) -> str:
         """The git work tree around the working directory, else that directory: found once per file (each
@@ -251,7 +253,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         raise LockImportError(f"{where}: {req.name}{req.specifier} is not an exact pin (name==version)")
     version = pins[0].version
     sha256 = _sha256s(name, hashes, where, state)
-    index = _index_for(version, state)
+    index = _folder_holding(name, version, sha256, state) or _index_for(version, state)
     if len(sha256) > 1:  # one per file of the release: pin picks the one for the target
         candidates = tuple(Candidate(sha256=h, index=index) for h in sha256)
         return PythonPackage(name=name, version=version, metadata_name=metadata_name, candidates=candidates)
@@ -270,6 +272,52 @@ def _sha256s(name: str, hashes: list[str], where: str, state: _State) -> list[st
     return sha256
 
 
+def _folder_holding(name: str, version: str, sha256: list[str], state: _State) -> str:
+    """The first local ``--find-links`` folder holding a file of this release with one of its hashes, "" when
+    none does: pip looks for the file in every such folder beside the index, so that folder is where this
+    package's file is (a lab's wheel beside PyPI's packages), not the index, which may not have it."""
+    if not sha256:
+        return ""
+    from .._prehash import sha256_file
+
+    for location in state.find_links:
+        for filename in _releases_in(location, state).get((name, version), []):
+            try:
+                found = sha256_file(os.path.join(location, filename))
+            except OSError:
+                continue
+            if found in sha256:
+                state.recorded.add(location)
+                return location
+    return ""
+
+
+def _releases_in(location: str, state: _State) -> dict[tuple[str, str], list[str]]:
+    """A local ``--find-links`` folder's wheels and source archives by (normalised name, version), listed once;
+    {} for a URL or a folder that cannot be listed."""
+    if location not in state.listed:
+        releases: dict[tuple[str, str], list[str]] = {}
+        names: list[str] = []
+        if "://" not in location:
+            try:
+                names = sorted(os.listdir(location))
+            except OSError:
+                names = []
+        for filename in names:
+            try:
+                if filename.endswith(".whl"):
+                    parsed, version = parse_wheel_filename(filename)[:2]
+                elif filename.endswith((".tar.gz", ".zip")):
+                    parsed, version = parse_sdist_filename(filename)
+                else:
+                    continue
+            except ValueError:  # packaging's InvalidWheelFilename and InvalidSdistFilename are ValueErrors
+                continue
+            releases.setdefault((parsed, str(version)), []).append(filename)
+        state.listed[location] = releases
+    return state.listed[location]
+
+
 def _index_for(version: str, state: _State) -> str:
     try:
         local = Version(version).local is not None
@@ -282,6 +330,7 @@ def _index_for(version: str, state: _State) -> str:
     if state.find_links and not state.extra_index_urls:
         # No index named: the --find-links location is where the file is looked for beside pip's own index
         # (what envsnap's export writes for a wheel pinned from a folder); ``pin`` reads both.
+        state.recorded.add(state.find_links[0])
         return state.find_links[0]
     return interchange.PYPI_SIMPLE if not state.extra_index_urls else ""
 
@@ -302,8 +351,7 @@ def _find_links_location(value: str, folder: Path | None) -> str:
 
 def _unrecorded_find_links(state: _State) -> list[str]:
     """The --find-links locations the lock does not record: each package records one place it is looked for."""
-    recorded = state.find_links[:1] if not state.index_url and not state.extra_index_urls else []
-    return [location for location in state.find_links if location not in recorded]
+    return [location for location in state.find_links if location not in state.recorded]
 
 
 def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: str) -> PythonPackage:

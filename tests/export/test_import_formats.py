@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 from conda_lock.lockfile import parse_conda_lock_file
+from testutil import CliResult
+from wheelfiles import build_wheel
 
 from envsnap import importers, lockfile
 from envsnap.errors import LockImportError
@@ -495,6 +498,54 @@ def test_a_find_links_location_is_recorded_where_pip_reads_it(tmp_path: Path, mo
     monkeypatch.chdir(tmp_path)
     reqs.write_text(f"--find-links=wheels\ndemo==1.0 --hash=sha256:{A}\n")
     assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "wheels")  # type: ignore[union-attr]
+
+
+def test_a_wheel_in_a_find_links_folder_beside_an_index_is_recorded_there(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """A lab's wheel in ``--find-links ./wheels`` beside ``--index-url`` (PyPI's packages): the lock said the wheel
+    was on the index, which does not have it, and its bundle failed to pin it. A folder holding a file of the
+    pinned release with one of its hashes is where that package is recorded; every other package keeps the index,
+    and the export writes both lines back."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel = build_wheel(wheels, "labtool", "0.3.1", "labtool")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    build_wheel(wheels, "other", "1.0", "other")  # the index's release of other has another hash: not this file
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(
+        "--index-url https://pypi.org/simple\n--find-links ./wheels\n"
+        f"labtool==0.3.1 --hash=sha256:{digest}\nother==1.0 --hash=sha256:{A}\n"
+    )
+    snap = importers.read_file(reqs)
+    index = {p.name: p.artifact.index for p in snap.python.packages if p.artifact}
+    assert index == {"labtool": str(wheels), "other": "https://pypi.org/simple"}
+    assert not [w for w in snap.envsnap.warnings if "find-links" in w]
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(snap, lock)
+    exported = tmp_path / "out.txt"
+    assert cli("export", lock, "--format", "requirements", "-o", exported).code == 0
+    assert f"--find-links {wheels}\n" in exported.read_text()
+    again = importers.read_file(exported)
+    assert {p.name: p.artifact.index for p in again.python.packages if p.artifact} == index
+
+    # The bundle of that package finds its wheel where the lock says (a local folder, allowed by name).
+    only_lab = dataclasses.replace(snap, python=dataclasses.replace(snap.python, packages=(snap.python.packages[0],)))
+    lockfile.dump(only_lab, lock)
+    bundled = cli("bundle", lock, "-o", tmp_path / "bundle", "--allow-url", f"{tmp_path}/*")
+    assert bundled.code == 0, bundled.err
+    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+    # No index named: the folder that holds the file, not the first one named.
+    (tmp_path / "empty").mkdir()
+    reqs.write_text(f"-f ./empty\n-f ./wheels\nlabtool==0.3.1 --hash=sha256:{digest}\n")
+    snap = importers.read_file(reqs)
+    assert snap.python.packages[0].artifact.index == str(wheels)  # type: ignore[union-attr]
+    assert [w for w in snap.envsnap.warnings if "find-links" in w] == [
+        f"import: --find-links {tmp_path / 'empty'} is not recorded (a package records one place to look for its "
+        "file: the index the file names); `envsnap pin` looks there when pip is configured with it"
+    ]
 
 
 def test_a_find_links_location_beside_a_named_index_is_said_not_recorded(tmp_path: Path) -> None:
