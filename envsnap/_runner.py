@@ -127,7 +127,7 @@ class Running:
         self.error: Result | None = None
         self._flood = threading.Event()
         self._wake = threading.Event()  # set when the command exits or floods: ``wait`` sleeps on it, never polls
-        self.limit = limit = MAX_OUTPUT if max_output is None else max_output
+        self.limit = MAX_OUTPUT if max_output is None else max_output
         try:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 self.args,
@@ -144,15 +144,34 @@ class Running:
         except OSError as exc:  # not executable, exec format error
             self.proc, self.error = None, Result(self.args, 126, "", exc.strerror or str(exc))
             return
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        self._out = _Reader(self.proc.stdout, limit, self._flood, self._wake)
-        self._err = _Reader(self.proc.stderr, limit, self._flood, self._wake)
+        self._attach(self.proc)
+        if input is not None:
+            threading.Thread(target=self._feed, args=(input,), daemon=True).start()
+
+    @classmethod
+    def adopt(cls, proc: subprocess.Popen[bytes]) -> Running:
+        """A command started elsewhere (``_venvfirst``, before this module was imported) as ``start`` would
+        have started it: in a session of its own, its output on two pipes and no input. Read and reaped from now
+        on as one started here."""
+        running = cls.__new__(cls)
+        running.args = tuple(str(a) for a in proc.args) if isinstance(proc.args, (list, tuple)) else (str(proc.args),)
+        running.error = None
+        running._flood = threading.Event()
+        running._wake = threading.Event()
+        running.limit = MAX_OUTPUT
+        running.proc = proc
+        running._attach(proc)
+        return running
+
+    def _attach(self, proc: subprocess.Popen[bytes]) -> None:
+        """Read the command's output and wait for its end on threads of their own."""
+        assert proc.stdout is not None and proc.stderr is not None
+        self._out = _Reader(proc.stdout, self.limit, self._flood, self._wake)
+        self._err = _Reader(proc.stderr, self.limit, self._flood, self._wake)
         _STARTED.add(self)
         self._out.start()
         self._err.start()
-        threading.Thread(target=self._reap, args=(self.proc,), daemon=True).start()
-        if input is not None:
-            threading.Thread(target=self._feed, args=(input,), daemon=True).start()
+        threading.Thread(target=self._reap, args=(proc,), daemon=True).start()
 
     def _reap(self, proc: subprocess.Popen[bytes]) -> None:
         """Block in waitpid (no CPU while the command runs) and wake ``wait`` when the command exits."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 
@@ -15,15 +14,9 @@ def uv() -> str | None:
     envsnap's own uv comes first: it is the version envsnap depends on and was tested with, and it is an
     executable binary. The PATH one is often a version manager's shim (pyenv's is a bash script that runs pyenv's
     scripts: 0.1 s of CPU at every start, twice a venv rebuild)."""
-    if os.environ.get("ENVSNAP_NO_UV"):
-        # Lets a user (and the tests of the pip fallback) take the slow path on purpose.
-        return None
-    named = os.environ.get("ENVSNAP_UV")
-    if named:
-        return named if os.path.isfile(named) and os.access(named, os.X_OK) else None
-    beside = os.path.join(os.path.dirname(sys.executable), "uv")
-    if os.path.isfile(beside) and os.access(beside, os.X_OK):
-        return beside
+    decided, found = uv_at_hand()
+    if decided:
+        return found
     try:
         from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -33,8 +26,27 @@ def uv() -> str | None:
             return str(find_uv_bin())
         except FileNotFoundError:
             pass
+    import shutil  # here: a venv rebuild's first step asks only ``uv_at_hand`` (``_venvfirst``)
+
     return shutil.which("uv")
 
 
+def uv_at_hand() -> tuple[bool, str | None]:
+    """``(True, uv())`` where ``uv`` answers without looking anywhere but the environment and this interpreter's
+    folder (``$ENVSNAP_NO_UV``, ``$ENVSNAP_UV``, the uv beside this interpreter); ``(False, None)`` otherwise."""
+    if os.environ.get("ENVSNAP_NO_UV"):
+        # Lets a user (and the tests of the pip fallback) take the slow path on purpose.
+        return True, None
+    named = os.environ.get("ENVSNAP_UV")
+    if named:
+        return True, (named if os.path.isfile(named) and os.access(named, os.X_OK) else None)
+    beside = os.path.join(os.path.dirname(sys.executable), "uv")
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return True, beside
+    return False, None
+
+
 def git() -> str | None:
+    import shutil
+
     return shutil.which("git")

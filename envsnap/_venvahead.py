@@ -18,57 +18,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from . import _leftovers, _runner, _tools
-from ._defaults import without_a_cache_root
+from . import _leftovers, _runner, _tools, _venvfirst
+from ._venvfirst import DEFAULT_DEST as DEFAULT_DEST
+from ._venvfirst import KEPT_INSTALLER_VARS as KEPT_INSTALLER_VARS
+from ._venvfirst import isolated_env as isolated_env
+from ._venvfirst import uv_venv_args as uv_venv_args
 from .errors import BadOptionError
 
 TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
 if TYPE_CHECKING:
     from ._installahead import Memo
 
-DEFAULT_DEST = "envsnap-venv"  # the venv target's ``default_dest``
 VENV_TIMEOUT = 300.0
-
-# The user's installer settings that only say where the cache is and how to link: kept. Every other PIP_*/UV_*
-# (an index, a constraint, an override, another interpreter) would change what is installed: dropped.
-KEPT_INSTALLER_VARS = frozenset(
-    {
-        "UV_CACHE_DIR",
-        "UV_NO_CACHE",
-        "UV_LINK_MODE",
-        "UV_CONCURRENT_INSTALLS",
-        "UV_PYTHON_INSTALL_DIR",
-        "PIP_CACHE_DIR",
-        "PIP_NO_CACHE_DIR",
-    }
-)
-
-
-def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for installers: none of the user's pip/uv settings (indexes, constraints) apply, except
-    the cache and link settings in ``KEPT_INSTALLER_VARS`` (``UV_CACHE_DIR`` on a scratch disk is honoured)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_")) or k in KEPT_INSTALLER_VARS}
-    env.update(
-        {
-            "PIP_CONFIG_FILE": os.devnull,
-            "UV_NO_CONFIG": "1",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PIP_NO_INPUT": "1",
-        }
-    )
-    env.update(without_a_cache_root(env))  # no cache root: none made under the working directory
-    env.update(extra or {})
-    return env
-
-
-def uv_venv_args(uv: str, python: str, where: Path) -> list[str]:
-    """The one ``uv venv`` command line of a venv rebuild (here and in ``rebuild/venv.py``)."""
-    return [uv, "venv", "--quiet", "--no-project", "--python", python, str(where)]
 
 
 @contextmanager
@@ -112,8 +79,11 @@ class VenvAhead:
     def start(cls, python: str, dest: str | os.PathLike[str]) -> VenvAhead | None:
         """Started, or None where it is not (no uv, no folder for ``dest``, anything that fails): the rebuild
         then makes its venv itself and reports what is wrong, as it always did."""
-        uv = _tools.uv()
         target = Path(dest).absolute()
+        early = _venvfirst.take(python, os.path.abspath(target))  # as it was named there: ``..`` collapsed
+        if early is not None:
+            return cls._taken(early, target)
+        uv = _tools.uv()
         if not uv or not python or not target.parent.is_dir():
             return None
         stack = ExitStack()
@@ -124,6 +94,17 @@ class VenvAhead:
             stack.close()
             return None
         return cls(python, target, stack, folder, running)
+
+    @classmethod
+    def _taken(cls, early: _venvfirst.Early, target: Path) -> VenvAhead:
+        """The ``uv venv`` the CLI started before argparse (``_venvfirst``), its folder held as ``staging`` holds
+        one (what killed runs left beside it is removed now, as ``held_dir`` removes it first)."""
+        holder = Path(early.holder)
+        stack = ExitStack()
+        stack.callback(os.close, early.fd)
+        stack.callback(shutil.rmtree, holder, ignore_errors=True)
+        _leftovers.sweep(target.parent)  # this run's own folder is held: never taken
+        return cls(early.python, target, stack, holder / "venv", _runner.Running.adopt(early.proc))
 
     def begin_install(self, memo: Memo) -> None:
         """Start ``memo``'s installer into the venv as soon as uv has made it (on a thread: envsnap goes on

@@ -212,6 +212,12 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
             quick = quick_answer(args_list[1:])
             if quick is not None:
                 return quick
+        if args_list[:1] == ["rebuild"]:
+            # A venv rebuild's ``uv venv``, begun before argparse loads (``_venvfirst``): the rebuild takes it when
+            # argparse reads the same interpreter and destination; whatever is not taken is removed below.
+            from .._venvfirst import start
+
+            start(args_list[1:])
         args = None
         if args_list[:1] == ["diff"]:
             # Two locks and perhaps --json, read without argparse (cli/diff.py); anything else goes to argparse.
@@ -262,7 +268,10 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         return EXIT_OK
     finally:
         # A probe started early (capture --python) and never waited for must not outlive us; a command that
-        # started nothing never imported the runner (start-up).
+        # started nothing never imported the runner (start-up). Nor a venv begun before argparse and not taken.
+        first = sys.modules.get(__name__.rpartition(".")[0] + "._venvfirst")
+        if first is not None:
+            first.cancel()
         runner = sys.modules.get(__name__.rpartition(".")[0] + "._runner")
         if runner is not None:
             runner.kill_all()

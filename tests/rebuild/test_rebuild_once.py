@@ -566,6 +566,96 @@ def test_the_cli_makes_the_venv_while_envsnap_loads_and_the_rebuild_takes_it(
     assert (dest / "bin" / "python").exists() and not list(tmp_path.glob(".envsnap-*"))
 
 
+@pytest.mark.parametrize(
+    ("argv", "read"),
+    [
+        (["L", "--bundle", "B"], True),
+        (["--bundle", "B", "L", "--offline", "--dest", "D"], True),
+        (["L", "--target", "venv", "--prefix", "D", "--bundle", "B", "--json", "--cpu-only", "--force"], True),
+        (["L", "--bundle", "B", "--allow-url", "https://x/*", "--allow-url", "file:///y/*", "--dest", "D"], True),
+        (["L", "--bundle=B"], False),  # argparse's: a form not read here
+        (["L", "--bund", "B"], False),  # an abbreviation
+        (["L", "--bundle", "B", "--python", "P"], False),  # another interpreter
+        (["L", "--bundle", "B", "--dry-run"], False),  # nothing made
+        (["L", "M", "--bundle", "B"], False),  # argparse's error
+        (["L", "--bundle", "B", "--target", "docker"], False),
+        (["L", "--dest", "D"], False),  # no bundle: the rebuild pins and downloads first
+        (["L", "--dest", "D", "--prefix", "E", "--bundle", "B"], False),  # argparse takes the last
+        (["L", "--bundle", "B", "--bundle", "C"], False),
+        (["L", "--offline", "--offline", "--bundle", "B"], False),
+        (["--bundle", "-x", "L"], False),
+        (["L", "--bundle"], False),
+        (["L", "--bundle", "B", "--no-cache"], False),
+    ],
+)
+def test_the_direct_form_of_a_venv_rebuild_is_what_argparse_reads(argv: list[str], read: bool) -> None:
+    """``_venvfirst`` reads one form of ``rebuild`` before argparse loads, to start ``uv venv`` at once: what it
+    reads is what argparse reads (a venv rebuild from a bundle, with that bundle and destination), and every other
+    form is left to argparse (and to ``_venvahead``)."""
+    from envsnap import _venvfirst
+    from envsnap.cli import build_parser
+
+    form = _venvfirst.direct_form(argv)
+    assert (form is not None) == read
+    if read:
+        args = build_parser("rebuild").parse_args(["rebuild", *argv])
+        assert args.target == "venv" and args.python is None and not args.dry_run and not args.no_cache
+        assert form == (args.bundle, args.dest or _venvfirst.DEFAULT_DEST)
+
+
+def test_the_cli_begins_uv_venv_before_argparse_and_the_rebuild_takes_it(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
+) -> None:
+    from envsnap import _venvfirst
+
+    taken: list[object] = []
+    real_take = _venvfirst.take
+
+    def take(python: str, dest: str) -> Any:
+        got = real_take(python, dest)
+        taken.append(got)
+        return got
+
+    monkeypatch.setattr(_venvfirst, "take", take)
+    made_here = _counting(monkeypatch, venv_module, "_create_venv")
+    dest = tmp_path / "env"
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    assert result.code == 0, result
+    assert len(taken) == 1 and isinstance(taken[0], _venvfirst.Early) and made_here == []
+    assert taken[0].dest == str(dest) and taken[0].python == sys.executable
+    assert (dest / "bin" / "python").exists() and not list(tmp_path.glob(".envsnap-*"))
+
+
+def test_a_venv_begun_before_argparse_and_not_taken_is_removed(
+    made: Made, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envsnap import _venvfirst
+
+    dest = tmp_path / "env"
+    # A lock that cannot be read: the rebuild stops before its plan; the venv begun for it goes.
+    result = cli("rebuild", tmp_path / "missing.lock", "--bundle", made.bundle, "--dest", dest)
+    assert result.code == 2 and not list(tmp_path.glob(".envsnap-*")) and not dest.exists()
+    # Begun, then a command that takes nothing: the CLI removes it as it returns, its uv killed.
+    _venvfirst.start([str(made.lock_path), "--bundle", str(made.bundle), "--dest", str(dest)])
+    (early,) = _venvfirst._STARTED
+    assert list(tmp_path.glob(".envsnap-venv-*")) == [Path(early.holder)]
+    assert cli("show", made.lock_path).code == 0
+    assert early.proc.poll() is not None and not list(tmp_path.glob(".envsnap-*")) and not _venvfirst._STARTED
+    # A destination named through ``..`` is the same destination.
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    _venvfirst.start([str(made.lock_path), "--bundle", str(made.bundle), "--dest", "sub/../env"])
+    (early,) = _venvfirst._STARTED
+    ahead = _venvahead.VenvAhead.start(sys.executable, "sub/../env")
+    assert ahead is not None and not _venvfirst._STARTED and ahead._running.proc is early.proc
+    ahead.cancel()
+    assert not list(tmp_path.glob(".envsnap-*"))
+    # Nothing is begun where the destination has no folder, or the bundle is no folder.
+    _venvfirst.start([str(made.lock_path), "--bundle", str(made.bundle), "--dest", str(tmp_path / "no" / "env")])
+    _venvfirst.start([str(made.lock_path), "--bundle", str(tmp_path / "nothing"), "--dest", str(dest)])
+    assert not _venvfirst._STARTED and not list(tmp_path.glob(".envsnap-*"))
+
+
 def test_a_venv_made_ahead_that_the_plan_does_not_take_is_removed(tmp_path: Path) -> None:
     from envsnap._venvahead import VenvAhead
 
