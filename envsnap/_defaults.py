@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 LOCK_NAME = "envsnap.lock"
+# A bundle folder's checksums, and its marker while it is being made (a re-run completes it); how git's state tells
+# an untracked bundle folder apart (probes/gitstate.py).
+BUNDLE_SUMS = "SHA256SUMS"
+BUNDLE_INCOMPLETE = ".envsnap-incomplete"
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
 DEEP_TIMEOUT = 120.0  # importing torch with CUDA takes seconds; a hung import must not hang the capture
 PROBE_TIMEOUT = 120.0  # the standard-library probe in the target interpreter

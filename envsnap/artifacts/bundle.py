@@ -43,7 +43,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
-from .._defaults import ARTIFACTS_CACHE, LOCK_NAME, cache_dir, make_cache_dir, without_a_cache_root
+from .._defaults import (
+    ARTIFACTS_CACHE,
+    BUNDLE_INCOMPLETE,
+    BUNDLE_SUMS,
+    LOCK_NAME,
+    cache_dir,
+    make_cache_dir,
+    without_a_cache_root,
+)
 from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
@@ -67,13 +75,13 @@ IMAGES = "images"
 TOOL = "tool"  # envsnap's own wheels for the docker target's image (`bundle --with-base-image`)
 REQUIREMENTS = "requirements.txt"
 README = "README.md"
-SUMS = "SHA256SUMS"
+SUMS = BUNDLE_SUMS
 BUILD_TIMEOUT = 900.0
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 # The hidden files a bundle may publish at its top (an artifact's Zenodo metadata, read there by Zenodo's
 # tools); every other hidden file in a bundle is a leftover or an addition, never trusted.
 PUBLISHED_HIDDEN = frozenset({".zenodo.json"})
-INCOMPLETE = ".envsnap-incomplete"  # in a bundle directory being made: a re-run completes it
+INCOMPLETE = BUNDLE_INCOMPLETE  # in a bundle directory being made: a re-run completes it
 GZIP_LEVEL = 1  # wheels and conda archives are compressed already: level 9 took minutes to save a few percent
 PROGRESS_STEP = 256 << 20  # a progress line per this many bytes archived or unpacked
 

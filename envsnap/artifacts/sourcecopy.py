@@ -10,7 +10,8 @@ files git lists there (tracked, as they are in the work tree, and untracked ones
 ls-files --cached --others --exclude-standard``); outside one, the whole folder. Left out of both, unless git tracks
 it: what builds and tools leave in a project (``build``, ``dist``, virtual environments and tool caches at its top,
 ``__pycache__`` and ``*.egg-info`` anywhere), which a project that ignores none of it has untracked in its work tree
-after one build; and ``.git``. Links are copied as links, as a build in place would have seen them.
+after one build; an untracked envsnap bundle folder (``bundle -o bundle`` inside the project: its wheels, already
+fetched when the project is built); and ``.git``. Links are copied as links, as a build in place would have seen them.
 
 A version that a VCS plug-in reads from git (setuptools-scm, hatch-vcs) cannot be read in a copy without the
 repository: the build is told the locked version instead (``SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<NAME>``), which
@@ -25,7 +26,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ..probes.gitstate import git
+from ..probes.gitstate import bundle_folders, git
 
 # At the top of a project only: a build's or a tool's output there, never a package (a package named ``build`` lives
 # below ``src/`` or beside other modules, and its folder is copied there).
@@ -42,8 +43,9 @@ def copy_project(tree: Path, dest: Path) -> Path:
         shutil.copytree(tree, dest, symlinks=True, ignore=_left_out(tree))
         return dest
     dest.mkdir()
+    bundles = bundle_folders(str(tree), {name for name, tracked in listed.items() if not tracked})
     for name, tracked in sorted(listed.items()):
-        if not tracked and _build_output(name):
+        if not tracked and (_build_output(name) or _in_folders(name, bundles)):
             continue
         source = tree / name
         try:
@@ -81,6 +83,12 @@ def _build_output(name: str) -> bool:
     """Whether the file at the relative path ``name`` lies in what a build or a tool leaves in a project (see
     above): in one of those folders."""
     return _left_out_folder(name.split("/")[:-1])
+
+
+def _in_folders(name: str, folders: set[str]) -> bool:
+    """Whether the relative path ``name`` lies in one of ``folders`` (relative paths too)."""
+    parts = name.split("/")
+    return any("/".join(parts[:i]) in folders for i in range(1, len(parts)))
 
 
 def _left_out_folder(parts: list[str]) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 
+from .._defaults import BUNDLE_INCOMPLETE, BUNDLE_SUMS, LOCK_NAME
+
 TYPE_CHECKING = False  # not typing's: a memo's answer inside a work tree imports this module
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from .. import _runner
 
@@ -60,7 +62,7 @@ def find_root(directory: str) -> str | None:
 
 
 def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:
-    """The whole work tree but the ``exclude`` files inside it, as git pathspecs."""
+    """The whole work tree but the ``exclude`` files and folders inside it, as git pathspecs."""
     real_root = os.path.realpath(root)
     out = []
     for path in exclude:
@@ -87,16 +89,37 @@ def _is_envsnap_file(path: str) -> bool:
     return False
 
 
-def untracked_locks(root: str) -> list[str]:
+def bundle_folders(base: str, untracked: Collection[str]) -> set[str]:
+    """The folders, relative to ``base``, that are envsnap bundles, among the ``untracked`` files (``git ls-files
+    --others`` names, relative to ``base``): one holding the marker of a bundle being made, or ``SHA256SUMS``
+    beside an envsnap lock. A bundle made inside the project is envsnap's output, not the project's code: its
+    wheels made every capture, run and rebuild after it see the project changed, and were copied into every build
+    of the project."""
+    found = set()
+    for name in untracked:
+        folder, _, leaf = name.rpartition("/")
+        if not folder:
+            continue
+        lock = f"{folder}/{LOCK_NAME}"
+        if leaf == BUNDLE_INCOMPLETE or (
+            leaf == BUNDLE_SUMS and lock in untracked and _is_envsnap_file(os.path.join(base, lock))
+        ):
+            found.add(folder)
+    return found
+
+
+def untracked_outputs(root: str) -> list[str]:
     """Untracked (and not ignored) envsnap lockfiles and run records in the work tree (named ``*.lock`` or
-    ``*.toml``), as absolute paths."""
+    ``*.toml``), and bundle folders (``bundle_folders``), as absolute paths."""
     res = git(root, "ls-files", "--others", "--exclude-standard", "-z")
     if not res.ok:
         return []
+    untracked = {rel for rel in res.stdout.split("\0") if rel}
     # Only names a lock is given (``envsnap.lock``, ``*.lock``, ``*.toml``) are opened: an untracked data
     # folder may hold many thousands of files.
-    found = (os.path.join(root, rel) for rel in res.stdout.split("\0") if rel.endswith((".lock", ".toml")))
-    return sorted(p for p in found if _is_envsnap_file(p))
+    found = (os.path.join(root, rel) for rel in untracked if rel.endswith((".lock", ".toml")))
+    locks = [p for p in found if _is_envsnap_file(p)]
+    return sorted([*locks, *(os.path.join(root, folder) for folder in bundle_folders(root, untracked))])
 
 
 def state(root: str, exclude: Sequence[str] = ()) -> State:
@@ -108,7 +131,7 @@ def state(root: str, exclude: Sequence[str] = ()) -> State:
     commit = head.stdout.strip() if head.ok else ""
     branch_res = git(root, "symbolic-ref", "--short", "-q", "HEAD")
     branch = branch_res.stdout.strip() if branch_res.ok else ""
-    paths = _pathspec(root, [*exclude, *untracked_locks(root)])
+    paths = _pathspec(root, [*exclude, *untracked_outputs(root)])
     status = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", *paths)
     dirty = bool(status.stdout.strip("\0"))
     diff_digest = ""

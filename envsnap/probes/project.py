@@ -12,7 +12,7 @@ from .._privacy import PathRedactor, strip_credentials
 from ..errors import ProbeError
 from ..model import Project
 from . import gitstate
-from .gitstate import untracked_locks as untracked_locks
+from .gitstate import untracked_outputs as untracked_outputs
 from .interface import Probe, ProbeContext, ProbeResult
 
 find_root = gitstate.find_root

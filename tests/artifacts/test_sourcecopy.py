@@ -251,6 +251,39 @@ def test_a_bundle_made_again_builds_the_project_again(tmp_path: Path, monkeypatc
     assert (tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl").read_text() == "X = 6\n"
 
 
+def test_a_bundle_made_inside_the_project_is_not_a_change_of_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bundle envsnap.lock -o bundle`` in the project: the new folder counted as an uncommitted change, so the
+    first run warned that the project was not at the locked state, every re-run built the project again, each build
+    copied the bundle's wheels with the source, and a later capture recorded the wheels as the project's code."""
+    from envsnap.probes.project import probe_project
+
+    project = _project(tmp_path)
+    copied: list[set[str]] = []
+
+    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+        copied.append(_files(source))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wheel = out_dir / "paper-0.1-py3-none-any.whl"
+        wheel.write_bytes(b"wheel")
+        return wheel
+
+    monkeypatch.setattr(bundle_mod, "build_wheel", build)
+    monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
+    lock = _locked_at(project)
+    opts = BundleOptions(cache_dir=tmp_path / "cache", project_dir=project, lock_path=project / "envsnap.lock")
+    said: list[str] = []
+    make_bundle(lock, project / "bundle", opts, progress=said.append)
+    make_bundle(lock, project / "bundle", opts, progress=said.append)  # unchanged: the wheel is kept
+    assert not [line for line in said if "not at the state the lock recorded" in line], said
+    assert len(copied) == 1 and not [name for name in copied[0] if name.startswith("bundle/")], copied
+    assert probe_project(str(project)) == lock.project  # a capture now records the project as before
+    (project / "bundle" / "notes.txt").write_text("x\n")  # a folder that is no bundle is the project's
+    (project / "bundle" / "SHA256SUMS").unlink()
+    assert probe_project(str(project)) != lock.project
+
+
 def test_a_git_url_the_fetch_policy_refuses_is_refused_before_anything_is_fetched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
