@@ -128,23 +128,30 @@ def _note_pylock_name(written: list[Path]) -> None:
             )
 
 
+# What a relative path in each format is read from, and so what makes the file install: pip reads a requirements
+# file's paths from the working directory, PEP 751 a pylock's from the file's folder, and conda runs pip from the
+# environment.yml's folder. Installing a pylock from the project root does not help; the file must sit there.
+_PLACEMENT = {
+    "requirements": "pip reads them from the working directory: install from the project root",
+    "pylock": "PEP 751 reads them relative to the file: move it to the project root",
+    "environment-yml": "conda runs pip from the file's folder: move it to the project root",
+}
+
+
 def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path], absolute: bool) -> None:
     """A note when a file naming local projects relative to the project root was written elsewhere."""
     from ..export import has_project_paths
     from ..probes.project import project_root
 
-    if (
-        absolute
-        or exporter.name not in ("pylock", "requirements", "environment-yml")
-        or not has_project_paths(snapshot)
-    ):
+    advice = _PLACEMENT.get(exporter.name)
+    if absolute or advice is None or not has_project_paths(snapshot):
         return
     root = project_root(None)
     for path in written:
         if root is None or path.absolute().parent.resolve() != root.resolve():
             _output.say(
                 f"note: {path} names local projects relative to the project root "
-                f"({root or 'unknown here'}): install it from there, or export with --absolute-paths"
+                f"({root or 'unknown here'}): {advice}, or export with --absolute-paths"
             )
 
 

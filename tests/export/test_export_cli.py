@@ -205,6 +205,26 @@ def test_local_projects_are_relative_to_the_project_root_or_absolute(
     assert result.code != 0 and "--absolute-paths" in result.err and "--project DIR" in result.err
 
 
+@pytest.mark.parametrize(
+    ("fmt", "advice"),
+    [
+        ("pylock", "PEP 751 reads them relative to the file: move it to the project root, or export with"),
+        ("requirements", "pip reads them from the working directory: install from the project root, or export with"),
+        ("environment-yml", "conda runs pip from the file's folder: move it to the project root, or export with"),
+    ],
+)
+def test_the_note_on_a_file_written_outside_the_project_says_what_makes_it_install(
+    cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, advice: str
+) -> None:
+    """A pylock written to /tmp was noted with "install it from there": PEP 751 reads a relative path from the
+    file's folder, so uv looked for /tmp/wheels/... wherever it ran. Each format's note says what holds for it."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "elsewhere" / {"pylock": "pylock.toml", "requirements": "r.txt"}.get(fmt, "environment.yml")
+    result = cli("export", lock, "-f", fmt, "-o", out)
+    assert result.code == 0, result
+    assert advice in result.err and "install it from there" not in result.err, result.err
+
+
 def test_the_bundle_holds_the_appendix_of_its_own_lock(
     cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path
 ) -> None:
