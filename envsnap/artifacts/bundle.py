@@ -919,10 +919,10 @@ def _lock_policy(opts: BundleOptions) -> FetchPolicy:
     return policy_for(opts.config or read_pip_config(), opts.allow_urls)
 
 
-def _fail(problems: list[str], what: str) -> None:
+def _fail(problems: list[str], what: str, hint: str = "") -> None:
     if problems:
         more = "" if len(problems) == 1 else f"{len(problems)} problems: "
-        raise BundleError(f"{what}: {more}" + "; ".join(problems))
+        raise BundleError(f"{what}: {more}" + "; ".join(problems) + (f" ({hint})" if hint else ""))
 
 
 def _made_from(lock: Snapshot, given: Snapshot) -> Snapshot:
@@ -938,7 +938,7 @@ def _made_from(lock: Snapshot, given: Snapshot) -> Snapshot:
 
 def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tuple[Snapshot, list[BundleEntry]]:
     from .._fetchpolicy import FetchRefusedError
-    from .pin import Pinner, hash_only, pin, read_pip_config
+    from .pin import FIND_LINKS_HINT, Pinner, hash_only, pin, read_pip_config
 
     given = lock
 
@@ -976,15 +976,17 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         )
         lock = result.snapshot
         # Every package must have its file before any wheel is fetched or built: the whole list, by name.
+        failed = [
+            (p, o)
+            for o in result.outcomes
+            if o.status == "unpinned"
+            for p in [lock.package(o.name)]
+            if p is not None and (p.artifact is None or hash_only(p.artifact))
+        ]
         _fail(
-            [
-                f"{package_label(p)}: {o.reason}"
-                for o in result.outcomes
-                if o.status == "unpinned"
-                for p in [lock.package(o.name)]
-                if p is not None and (p.artifact is None or hash_only(p.artifact))
-            ],
+            [f"{package_label(p)}: {o.reason}" for p, o in failed],
             "not every package could be pinned, nothing was fetched",
+            FIND_LINKS_HINT if any(o.unlisted for _p, o in failed) else "",
         )
     pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
     pinner.project_dir = opts.project_dir  # a pinned file inside the project: file://{project}/wheels/x.whl

@@ -563,6 +563,16 @@ class PinOutcome:
     status: str  # pinned | kept (VCS url + commit) | unpinned | skipped (conda's)
     reason: str = ""
     artifact: Artifact | None = None
+    # No configured index or find-links location lists any file of this release: pip records no --find-links, so
+    # a wheel installed from such a folder is captured as an index install that no index has (``FIND_LINKS_HINT``).
+    unlisted: bool = False
+
+
+# Said once beside the packages no configured location lists: what makes envsnap find a --find-links install.
+FIND_LINKS_HINT = (
+    "a package pip installed from a --find-links folder is found once pip is configured with that folder: "
+    "PIP_FIND_LINKS=DIR or find-links in pip.conf"
+)
 
 
 @dataclass(frozen=True)
@@ -850,6 +860,7 @@ class Pinner:
             pkg.version,
             "unpinned",
             f"no {pkg.name} {pkg.version} wheel with tag {tags} on {self._where()}",
+            unlisted=not any(_same_release(f.filename, pkg) for f in files),
         )
 
     def _listed(self, pkg: PythonPackage, extra_indexes: Iterable[str] = ()) -> list[IndexFile]:

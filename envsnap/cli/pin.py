@@ -121,6 +121,7 @@ def interpreter_packages(lock: Snapshot, base_image: str | None = None) -> tuple
 
 def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[DebOutcome, ...] = ()) -> None:
     from .. import lockfile
+    from ..artifacts.pin import FIND_LINKS_HINT
 
     if as_json:
         _output.print_json(
@@ -134,6 +135,8 @@ def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[
     )
     for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: text
         _output.say("  ", ("not pinned", "yellow"), " ", f"{outcome.name} {outcome.version}: {outcome.reason}")
+    if any(o.unlisted for o in result.by_status("unpinned")):
+        _output.say(f"  ({FIND_LINKS_HINT})")
     if debs:
         pinned = sum(o.status == "pinned" for o in debs)
         _output.say(f"system packages: {pinned} .deb files pinned by sha256, {len(debs) - pinned} not pinned")

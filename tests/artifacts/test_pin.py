@@ -642,6 +642,31 @@ def test_a_bundle_pins_a_find_links_folder_in_the_project_by_its_label(
     assert (art.url, art.index) == (f"file://{{project}}/wheels/{wheel.name}", "file://{project}/wheels")
 
 
+def test_a_bundle_of_a_find_links_install_no_index_lists_says_how_to_find_it(tmp_path: Path) -> None:
+    """pip records no --find-links: a wheel installed with `pip install --find-links ./wheels tinywheel` is captured
+    as an index install, and bundle failed with "no tinywheel 1.0.0 wheel ... on the configured indexes" alone. The
+    error says, once, that configuring the folder for pip finds it; with it configured the bundle is made."""
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+    from envsnap.errors import BundleError
+
+    wheels = [make_wheel(tmp_path / "wheels", name, "1.0.0") for name in ("tinywheel", "tinytwo")]
+    lock = lock_of(*(package_for(w, w.name.split("-")[0], "1.0.0") for w in wheels))
+    empty = pep503_index(tmp_path / "empty", [])
+    with pytest.raises(BundleError) as failed:
+        make_bundle(lock, tmp_path / "b1", BundleOptions(cache_dir=tmp_path / "c", config=IndexConfig(index_url=empty)))
+    message = str(failed.value)
+    assert "no tinywheel 1.0.0 wheel with tag py3-none-any on the configured indexes" in message
+    assert message.count("PIP_FIND_LINKS=DIR or find-links in pip.conf") == 1 and "\n" not in message, message
+    config = IndexConfig(index_url=empty, find_links=(str(tmp_path / "wheels"),))
+    make_bundle(lock, tmp_path / "b2", BundleOptions(cache_dir=tmp_path / "c", config=config))
+    assert (tmp_path / "b2" / "wheels" / wheels[0].name).is_file()
+    other = pep503_index(tmp_path / "other", [make_wheel(tmp_path / "o", "tinywheel", "1.0.0", tag="py2-none-any")])
+    outcome = pin(
+        lock_of(package_for(wheels[0], "tinywheel", "1.0.0")), IndexConfig(index_url=other), cache_dir=tmp_path / "c"
+    )
+    assert outcome.outcomes[0].status == "unpinned" and not outcome.outcomes[0].unlisted  # the index has the release
+
+
 def test_a_local_archive_in_the_project_is_read_from_the_project(tmp_path: Path) -> None:
     """``pip install ./wheels/x.whl`` in the project is captured as ``file://{project}/wheels/x.whl``: pin fetched
     that label, which names no file, and matched ``--allow-url`` for the folder against it, so the wheel was never
