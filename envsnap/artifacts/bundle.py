@@ -953,6 +953,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     # lock does, and the work tree is still there (an offline re-run of an unchanged bundle needs no build).
     same_project = not moved and previous is not None and previous.project == lock.project
     lock = _reuse_rebuilt(lock, previous, root, local=same_project)
+    if opts.offline:  # the pins of an earlier bundle of this lock are here: pinning would look them up again
+        lock = _reuse_pinned(lock, previous, root)
     _fail(precheck(lock, opts, root), "nothing was fetched")
     if _built_from_project(lock):  # said only where the work tree is built from now
         for line in moved:
@@ -1121,6 +1123,57 @@ def _reuse_rebuilt(lock: Snapshot, previous: Snapshot | None, root: Path, *, loc
             path = join_base_name(root / WHEELS, old.artifact.filename)
             if path.is_file() and sha256_file(path) == old.artifact.sha256:
                 pkg = dataclasses.replace(pkg, artifact=old.artifact)
+        packages.append(pkg)
+    return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
+
+
+def _reuse_pinned(lock: Snapshot, previous: Snapshot | None, root: Path) -> Snapshot:
+    """Take the pins of an unpinned lock's index packages from a complete earlier bundle of the same lock (an
+    offline re-run of ``bundle LOCK -o DIR`` into the bundle it made). The bundle's lock is a claim, so each pin is
+    proven as ``pin`` proves one: the earlier lock is the one ``SHA256SUMS`` lists and has this lock's packages,
+    versions and RECORD digests (``check_made_from``); each wheel is in the bundle, listed with its pinned sha256
+    and hashing to it, of this name, version and tags, and holds the installed files (its RECORD digest) or is
+    the file this lock knows by hash. A package that fails any of these stays unpinned."""
+    import zipfile
+
+    from ..probes.records import wheel_record_digest
+    from .pin import hash_only, wheel_matches
+
+    if previous is None:
+        return lock
+    try:
+        sums = read_sums(root / SUMS)
+        if sums.get(LOCK_NAME) != known_sha256(root / LOCK_NAME):
+            return lock  # an interrupted run's lock, or one changed after bundling
+        check_made_from(lock, previous, root)
+    except (BadBundleError, OSError):
+        return lock
+    packages = []
+    for pkg in lock.python.packages:
+        old = previous.package(pkg.name)
+        art = old.artifact if old is not None else None
+        wanted = pkg.artifact.sha256 if pkg.artifact is not None and hash_only(pkg.artifact) else ""
+        if (
+            (pkg.artifact is None or wanted)
+            and not pkg.conda_layer
+            and pkg.source.kind in ("index", "archive")
+            and old is not None
+            and old.source == pkg.source
+            and art is not None
+            and not art.rebuilt
+            and sums.get(f"{WHEELS}/{art.filename}") == art.sha256
+            and (not wanted or wanted == art.sha256)
+            and (not pkg.wheel_tags or wheel_matches(art.filename, pkg))
+        ):
+            try:
+                path = join_base_name(root / WHEELS, art.filename)
+                proven = known_sha256(path) == art.sha256 and (
+                    not pkg.record_digest or wheel_record_digest(str(path)) == pkg.record_digest
+                )
+            except (OSError, UnsafeInputError, ValueError, zipfile.BadZipFile):
+                proven = False  # not the file pin proved: it stays unpinned, and the offline check names it
+            if proven:
+                pkg = dataclasses.replace(pkg, artifact=art)
         packages.append(pkg)
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
 

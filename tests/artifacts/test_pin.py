@@ -667,6 +667,45 @@ def test_a_bundle_of_a_find_links_install_no_index_lists_says_how_to_find_it(tmp
     assert outcome.outcomes[0].status == "unpinned" and not outcome.outcomes[0].unlisted  # the index has the release
 
 
+def test_an_offline_bundle_of_an_unpinned_lock_into_its_own_bundle_takes_the_proven_pins_there(
+    tmp_path: Path,
+) -> None:
+    """`bundle envsnap.lock -o bundle --offline` on a complete bundle of that lock failed with exit 4 ("not pinned,
+    and --offline forbids looking it up") though every pin and wheel was in `bundle/`. The bundle's pins are taken
+    once proven (same lock, SHA256SUMS, file hash, RECORD digest): the re-run writes the same bundle. A wheel
+    swapped under a lock and SHA256SUMS edited to match is not the installed files, and stays unpinned."""
+    import dataclasses
+
+    from envsnap.artifacts.bundle import Bundle, BundleOptions, make_bundle
+    from envsnap.errors import BundleError
+
+    wheel = make_wheel(tmp_path / "w", "tinypkg", "1.0")
+    lock = lock_of(package_for(wheel, "tinypkg", "1.0"))
+    config = IndexConfig(index_url=pep503_index(tmp_path / "index", [wheel]))
+    out = tmp_path / "bundle"
+    make_bundle(lock, out, BundleOptions(cache_dir=tmp_path / "c", config=config))
+    first = {name: (out / name).read_bytes() for name in ("envsnap.lock", "SHA256SUMS")}
+    offline = BundleOptions(
+        cache_dir=tmp_path / "none", config=IndexConfig(index_url="http://127.0.0.1:9/simple"), offline=True
+    )
+    make_bundle(lock, out, offline)
+    assert {name: (out / name).read_bytes() for name in first} == first
+
+    swapped = make_wheel(tmp_path / "x", "tinypkg", "1.0", body="VALUE = 2\n")
+    (out / "wheels" / wheel.name).write_bytes(swapped.read_bytes())
+    bundled = lockfile.load(out / "envsnap.lock")
+    art = bundled.python.packages[0].artifact
+    assert art is not None
+    forged = dataclasses.replace(art, sha256=hashlib.sha256(swapped.read_bytes()).hexdigest())
+    pkgs = (dataclasses.replace(bundled.python.packages[0], artifact=forged),)
+    lockfile.dump(
+        dataclasses.replace(bundled, python=dataclasses.replace(bundled.python, packages=pkgs)), out / "envsnap.lock"
+    )
+    Bundle(out).write_sums()
+    with pytest.raises(BundleError, match="not pinned, and --offline forbids looking it up"):
+        make_bundle(lock, out, offline)
+
+
 def test_a_local_archive_in_the_project_is_read_from_the_project(tmp_path: Path) -> None:
     """``pip install ./wheels/x.whl`` in the project is captured as ``file://{project}/wheels/x.whl``: pin fetched
     that label, which names no file, and matched ``--allow-url`` for the folder against it, so the wheel was never
