@@ -331,7 +331,11 @@ def run_node(args: argparse.Namespace) -> int:
     from ..probes.python import PendingProbe, select_environment
 
     chosen = select_environment(None)
-    if not chosen.python_layer:
+    environment = chosen.describe()
+    python_layer = chosen.python_layer
+    if not python_layer:
+        # A conda environment without Python: envsnap's own interpreter for the rules (as check), but no Python
+        # layer to compare (as verify): envsnap's own packages are not the environment's.
         chosen = select_environment(sys.executable)
     # The target interpreter scans its environment from now on, while the rest of envsnap and the lock load (as
     # capture and verify start it); a bad lock still ends the command, and the probe with it.
@@ -341,7 +345,16 @@ def run_node(args: argparse.Namespace) -> int:
 
     lock = lockfile.load(args.lock)
     node = os.environ.get("SLURMD_NODENAME", "") or os.uname().nodename
-    answer = probe(lock, chosen, node=node, lock_path=args.lock, cpu_only=args.cpu_only, started=started)
+    answer = probe(
+        lock,
+        chosen,
+        node=node,
+        lock_path=args.lock,
+        cpu_only=args.cpu_only,
+        started=started,
+        python_layer=python_layer,
+        environment=environment,
+    )
     _output.print_json(answer)
     return EXIT_INCOMPATIBLE if answer["verdict"] == "incompatible" else EXIT_OK
 

@@ -123,16 +123,20 @@ def answer(
 
 def probe(
     lock: Snapshot,
-    environment: TargetEnvironment,
+    target: TargetEnvironment,
     *,
     node: str,
     lock_path: str,
     cpu_only: bool = False,
     gpu_timeout: float | None = None,
     started: PendingProbe | None = None,
+    python_layer: bool = True,
+    environment: str = "",
 ) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
     bounds the NVIDIA driver probe (default: capture's); ``started``: that environment's probe, already running.
+    ``python_layer`` false: the environment named (``environment``, its description) is a conda environment
+    without Python and ``environment`` the interpreter lent for the rules, whose packages are not compared.
 
     Only the facts an answer reads are probed (``check``'s rules, the Python layer, the matrix): not the
     project's git state (a job's working directory says nothing about the node), nor the recorded environment
@@ -145,11 +149,13 @@ def probe(
 
     probes = check_probes()
     options = CaptureOptions(
-        python_path=environment.python, conda_prefix=environment.conda_prefix, python_layer=environment.python_layer
+        python_path=target.python, conda_prefix=target.conda_prefix, python_layer=target.python_layer
     )
     if gpu_timeout is not None:
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
     host = run_capture(options, started=started, probes=probes).snapshot
     # The host as ``check`` judges it (rebuild's ``check_target("host")``, without importing every rebuild target).
     report = evaluate(lock, host, probe_target(HOST, TargetFacts(), cpu_only=cpu_only))
-    return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment.describe())
+    if not python_layer:
+        host = dataclasses.replace(host, python=dataclasses.replace(host.python, packages=()))
+    return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment or target.describe())

@@ -601,6 +601,29 @@ def test_a_node_answer_reads_no_system_package_database(
     assert json.loads(answered.out)["verdict"] == "compatible"
 
 
+def test_a_node_in_a_conda_environment_without_python_compares_no_python_layer(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conda environment without Python (CONDA_PREFIX) has no Python layer, as verify and check say: the node
+    borrows envsnap's own interpreter for the rules only, and does not compare envsnap's own packages with the
+    lock (every node was reported incompatible, "remove docker, or rebuild", for a lock verify calls identical)."""
+    prefix = tmp_path / "tools"
+    (prefix / "conda-meta").mkdir(parents=True)
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--prefix", str(prefix), "-o", str(lock)).code == 0
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.setenv("CONDA_PREFIX", str(prefix))
+    assert cli("verify", str(lock)).code == 0
+    answered = cli("fleet", "node", str(lock))
+    answer = json.loads(answered.out)
+    assert answer["python_layer"]["differences"] == [], answer["python_layer"]
+    assert answer["python_layer"]["identical"] and answer["python_layer"]["packages_checked"] == 0
+    assert answer["environment"] == f"{prefix} (CONDA_PREFIX; no Python in it: no Python layer)"
+    assert answer["facts"]["python_layer"] == ""
+    assert answered.code == 0 and answer["verdict"] == "compatible", answer["check"]
+
+
 def test_a_node_imports_neither_the_rebuild_targets_nor_the_login_side(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
