@@ -97,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
         # Where {project} is, as for pin: a local project there is kept as it is, not a package left without a file.
         project = project_root(args.project, args.lock if Path(args.lock).is_file() else None)
         snapshot, failures = pin_for_export(snapshot, required=bool(args.pin), project_dir=project)
+        if args.absolute_paths:
+            from ..export import with_absolute_paths
+
+            # What pinning found in a folder of the project (file://{project}/wheels/x.whl) is made absolute too.
+            snapshot = with_absolute_paths(snapshot, project)
     try:
         files = exporter.render(snapshot, lock_name=lock_file_name(args.lock))
     except ExportError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .. import grammar, sinks
+from .. import fileurls, grammar, sinks
 from .._defaults import LOCK_NAME, install_hint
 from ..errors import NotInstalledError
 from ..model import CondaPackage, PythonPackage, Snapshot
@@ -51,13 +51,24 @@ def _pip_dependencies(pkg: PythonPackage) -> dict[str, str]:
 
 def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
     if pkg.source.kind == "archive" and pkg.source.archive_digest[0] == "sha256":
-        return pkg.source.url, pkg.source.archive_digest[1]
+        return _absolute(pkg, pkg.source.url), pkg.source.archive_digest[1]
     if pkg.artifact is not None and pkg.artifact.sha256 and pkg.source.kind == "index":
-        return pkg.artifact.url, pkg.artifact.sha256
+        return _absolute(pkg, pkg.artifact.url), pkg.artifact.sha256
     raise ExportError(
         f"conda-lock: {pkg.name} {pkg.version} was installed from {pkg.source.kind} {pkg.source.url or ''}".rstrip()
         + "; conda-lock needs a file URL with a sha256"
     )
+
+
+def _absolute(pkg: PythonPackage, url: str) -> str:
+    """conda-lock.yml holds URLs, which pip gets as they are: a file recorded inside the project or the home
+    (``file://{project}/wheels/x.whl``, a label only envsnap reads) has none until ``--absolute-paths``."""
+    if fileurls.is_file_url(url) and fileurls.decoded_path(url).startswith(fileurls.LABELS):
+        raise ExportError(
+            f"conda-lock: {pkg.name} {pkg.version}: its file is recorded as {url}, which is no URL outside "
+            "envsnap (conda-lock.yml has no relative paths); export with --absolute-paths"
+        )
+    return url
 
 
 def document(snapshot: Snapshot) -> dict[str, Any]:

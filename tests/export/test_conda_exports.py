@@ -580,6 +580,36 @@ def test_conda_lock_export_pins_the_pip_layer_first(
     assert pipdemo.url == conda_env.channel.pip_wheel.resolve().as_uri()
 
 
+def test_conda_lock_of_a_wheel_pinned_in_a_find_links_folder_in_the_project_is_a_url_conda_lock_installs(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pinning at export time finds a wheel in a find-links folder inside the project and records it as
+    ``file://{project}/wheels/...``, a label for envsnap, not a URL: conda-lock.yml has no relative paths, so
+    ``--absolute-paths`` writes the absolute URL and without it the export says so (it wrote the label, exit 0,
+    and ``conda-lock install`` failed on it)."""
+    from wheelfiles import build_wheel
+
+    project = tmp_path / "proj"
+    (project / "wheels").mkdir(parents=True)
+    wheel = build_wheel(project / "wheels", "tinypkg", "1.0", "tinypkg")
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", wheel_tags=("py3-none-any",))
+    lockfile.dump(_all_md5(_with_pip_layer((pkg,))), project / "envsnap.lock")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "conda-lock.yml"
+    result = cli("export", project / "envsnap.lock", "-f", "conda-lock", "-o", out, "--absolute-paths")
+    assert result.code == 0, result
+    parsed = _parse_conda_lock(out.read_text(), tmp_path / "parsed")
+    assert next(p for p in parsed.package if p.name == "tinypkg").url == wheel.resolve().as_uri()
+    out.unlink()
+    result = cli("export", project / "envsnap.lock", "-f", "conda-lock", "-o", out)
+    assert result.code == 2, result
+    assert "tinypkg" in result.err and "--absolute-paths" in result.err and "{project}" in result.err, result.err
+    assert not out.exists()
+
+
 # ------------------------------------------------------------------------------------------- read back
 
 
