@@ -135,8 +135,9 @@ def probe(
 ) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
     bounds the NVIDIA driver probe (default: capture's); ``started``: that environment's probe, already running.
-    ``python_layer`` false: the environment named (``environment``, its description) is a conda environment
-    without Python and ``environment`` the interpreter lent for the rules, whose packages are not compared.
+    ``python_layer`` false: the environment the node runs in (``environment``, its description) is a conda
+    environment without Python, and ``target`` the interpreter lent for the rules, whose packages are not
+    compared.
 
     Only the facts an answer reads are probed (``check``'s rules, the Python layer, the matrix): not the
     project's git state (a job's working directory says nothing about the node), nor the recorded environment
