@@ -960,6 +960,9 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         for line in moved:
             say(line)
     cache = download_cache(opts.cache_dir)
+    pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
+    pinner.project_dir = opts.project_dir  # a pinned file inside the project: file://{project}/wheels/x.whl
+    _refuse_lock_urls(lock, root, pinner, opts)
     missing = [
         p
         for p in lock.pip_layer()
@@ -990,8 +993,6 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             "not every package could be pinned, nothing was fetched",
             FIND_LINKS_HINT if any(o.unlisted for _p, o in failed) else "",
         )
-    pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
-    pinner.project_dir = opts.project_dir  # a pinned file inside the project: file://{project}/wheels/x.whl
     entries: list[BundleEntry] = []
     packages = []
     problems: list[str] = []
@@ -1040,6 +1041,35 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     _write_appendix(lock, root)
     Bundle(root).write_sums()
     return lock, entries
+
+
+def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOptions) -> None:
+    """Every URL of the lock that the bundle would fetch (a pinned wheel or sdist not in the bundle, a conda archive
+    not in ``conda/``), judged by the fetch policy before anything is fetched or copied: a refused one is
+    ``FetchRefusedError`` (exit 2) now, not after every wheel was downloaded. A refused wheel URL whose file the
+    cache or a configured index has is no refusal (``Pinner.check_artifact``); ``--offline`` fetches no wheel."""
+    from .._fetchpolicy import FetchRefusedError
+    from .conda import refuse_unfetchable
+
+    for art in [] if opts.offline else [p.artifact for p in lock.pip_layer()]:
+        if art is None or art.rebuilt or not art.filename or _in_bundle(root, art):
+            continue
+        try:
+            pinner.check_artifact(art)
+        except FetchRefusedError:
+            raise
+        except (PinError, BundleError, UnsafeInputError):
+            pass  # not a refusal: reported at the package's turn, with the others
+    if lock.conda is not None:
+        refuse_unfetchable(lock.conda.packages, root / CONDA, opts.allow_urls)
+
+
+def _in_bundle(root: Path, art: Artifact) -> bool:
+    """The pinned wheel is in the bundle already (by name: its turn checks the hash); a bad name is not."""
+    try:
+        return art.filename.endswith(".whl") and join_base_name(root / WHEELS, art.filename).is_file()
+    except (UnsafeInputError, ValueError):
+        return False
 
 
 def _write_appendix(lock: Snapshot, root: Path) -> None:

@@ -57,6 +57,27 @@ def check_archive(pkg: CondaPackage, path: Path, name: str = "") -> None:
             )
 
 
+def check_url(pkg: CondaPackage, allow_urls: Sequence[str] = ()) -> FetchPolicy:
+    """The fetch policy for conda archives, once it has allowed ``pkg``'s URL; ``FetchRefusedError`` (one line)
+    when it refuses it. Nothing is read."""
+    policy = FetchPolicy(allowances(allow_urls))
+    policy.check(pkg.url, f"{label(pkg)}: conda package")
+    return policy
+
+
+def refuse_unfetchable(packages: Iterable[CondaPackage], dest_dir: Path, allow_urls: Sequence[str] = ()) -> None:
+    """``FetchRefusedError`` for the first package whose archive is not in ``dest_dir`` (a bundle's ``conda/``)
+    and whose URL the fetch policy refuses: asked before anything else is fetched, as ``fetch_all`` would ask it
+    at that package's turn. A URL that names no archive is left for that turn to report."""
+    for pkg in packages:
+        try:
+            present = join_base_name(dest_dir, archive_name(pkg)).is_file()
+        except (RebuildError, UnsafeInputError):
+            continue
+        if not present:
+            check_url(pkg, allow_urls)
+
+
 def fetch_archive(
     pkg: CondaPackage,
     target: Path,
@@ -86,8 +107,7 @@ def fetch_archive(
             if not repair:
                 raise
             target.unlink()
-    policy = FetchPolicy(allowances(allow_urls))
-    policy.check(pkg.url, f"{label(pkg)}: conda package")
+    policy = check_url(pkg, allow_urls)
     local = local_path(pkg.url)
     if local is None and offline:
         raise RebuildError(

@@ -686,18 +686,10 @@ class Pinner:
         before anything is read. A refused one is looked for again on the configured indexes by file name and
         sha256 (a lock pinned against a local index rebuilds wherever that index is configured); when no
         configured index lists it, ``FetchRefusedError``."""
-        if not file.trusted and (reason := self.policy.refusal(file.url)) is not None:
-            if is_sha256_hex(file.sha256):
-                cached = cached_path(self.cache_dir, file.sha256, file.filename)
-                if cached.is_file():  # content-addressed: this exact file was fetched before
-                    return cached, file.sha256
-            found = self._refind(file)
-            if found is None:
-                raise FetchRefusedError(
-                    f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
-                    "and no configured index lists this file; pass --allow-url PATTERN to allow the URL"
-                )
-            file = found
+        source = self._source(file)
+        if isinstance(source, Path):
+            return source, file.sha256
+        file = source
         tmp_dir = self.cache_dir / ".incoming"
         partial = None
         if is_sha256_hex(file.sha256):
@@ -730,6 +722,30 @@ class Pinner:
             final.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(part), final)
         return final, sha
+
+    def _source(self, file: IndexFile) -> IndexFile | Path:
+        """What a fetch of ``file`` reads, judged before anything of it is read: ``file`` itself when the policy
+        allows its URL; for a refused one, its copy in the cache, else the configured indexes' entry for the same
+        file; ``FetchRefusedError`` when neither has it."""
+        if file.trusted or (reason := self.policy.refusal(file.url)) is None:
+            return file
+        if is_sha256_hex(file.sha256):
+            cached = cached_path(self.cache_dir, file.sha256, file.filename)
+            if cached.is_file():  # content-addressed: this exact file was fetched before
+                return cached
+        found = self._refind(file)
+        if found is None:
+            raise FetchRefusedError(
+                f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
+                "and no configured index lists this file; pass --allow-url PATTERN to allow the URL"
+            )
+        return found
+
+    def check_artifact(self, art: Artifact) -> None:
+        """``FetchRefusedError`` now, as ``fetch_artifact`` would raise it, when the lock's URL of ``art`` is refused
+        and neither the cache nor a configured index has the file; reads no lock URL (a refused one makes it read
+        the configured indexes' pages). A bundle judges every URL this way before it fetches any."""
+        self._source(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
 
     def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
         """A pinned artifact in the cache (see ``fetch``: from its recorded URL as the policy allows, else the

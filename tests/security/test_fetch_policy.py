@@ -347,3 +347,56 @@ def test_every_fetcher_names_envsnap_and_its_one_version(tmp_path: Path) -> None
         with pytest.raises(RebuildError, match="sha256 mismatch"):  # downloaded, then refused by its hash
             conda_archives.fetch_archive(pkg, tmp_path / "demo-1.0-0.conda", allow_urls=(f"{server.url}/*",))
     assert server.agents == [f"envsnap/{__version__}"] * 2
+
+
+def _conda_toml(name: str, url: str, sha256: str) -> str:
+    return (
+        f'[conda]\nsubdir = "noarch"\n\n[[conda.packages]]\nname = "{name}"\nversion = "1"\nbuild = "0"\n'
+        f'subdir = "noarch"\nurl = "{url}"\nsha256 = "{sha256}"\n\n'
+    )
+
+
+@pytest.mark.parametrize("refused", ["conda archive", "wheel"])
+def test_bundle_refuses_every_lock_url_before_fetching_any(
+    refused: str, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conda lock from a local channel (file:// archives): bundle downloaded every wheel first, and only then
+    refused the conda URLs. A refused wheel URL came after the other wheels were downloaded too. Now every URL
+    the lock names is judged before anything is fetched or copied: the server is asked nothing, no file read."""
+    opened: list[str] = []
+    original = Fetcher._stream
+
+    def spy(self: Fetcher, url: str, checked: bool = False) -> Any:
+        opened.append(url)
+        return original(self, url, checked)
+
+    monkeypatch.setattr(Fetcher, "_stream", spy)
+    archive = tmp_path / "channel" / "noarch" / "x-1-0.conda"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"a local channel's archive")
+    local_wheel = make_wheel(tmp_path / "local", "gamma", "1.0")
+    wheels = [make_wheel(tmp_path / "build", name, "1.0") for name in ("alpha", "beta")]
+    with serving() as server:
+        packages = "".join(
+            package_toml(
+                name, "1.0", filename=w.name, url=server.add("/" + w.name, w.read_bytes()), sha256=sha256_of(w)
+            )
+            for name, w in zip(("alpha", "beta"), wheels, strict=True)
+        )
+        if refused == "wheel":
+            url, sha = local_wheel.as_uri(), sha256_of(local_wheel)
+            text = lock_text(
+                packages=packages + package_toml("gamma", "1.0", filename=local_wheel.name, url=url, sha256=sha)
+            )
+        else:
+            text = lock_text(packages=packages, extra=_conda_toml("x", archive.as_uri(), sha256_of(archive)))
+        lock = tmp_path / "l.lock"
+        lock.write_text(text)
+        result = cli(
+            "bundle", lock, "-o", tmp_path / "b", "--cache-dir", tmp_path / "cache", "--allow-url", server.url + "/*"
+        )
+        assert server.requests == [] and opened == []
+    assert result.code == 2, result
+    _one_error_line(result.err)
+    assert "is not fetched" in result.err and "--allow-url" in result.err, result.err
+    assert not (tmp_path / "b").exists() and not list((tmp_path / "cache").rglob("*.whl"))
