@@ -75,6 +75,24 @@ def test_bad_input_is_one_line_and_exit_2(cli: Callable[..., object], args: list
     assert message in res.err and "Traceback" not in res.err  # type: ignore[attr-defined]
 
 
+def test_an_interpreter_given_to_prefix_says_to_pass_the_folder(cli: Callable[..., object], tmp_path: Path) -> None:
+    """``--prefix ENV/bin/python``: "no such directory", of a path that exists. Now the error says it is a file,
+    names the environment's folder for --prefix, and sends the interpreter to --python."""
+    env = tmp_path / "env"
+    (env / "conda-meta").mkdir(parents=True)
+    (env / "bin").mkdir()
+    python = env / "bin" / "python"
+    python.symlink_to(sys.executable)
+    for args in (["--prefix", python], ["--python", sys.executable, "--prefix", python]):
+        res = cli("capture", "-o", tmp_path / "x.lock", *args)
+        assert res.code == 2, res  # type: ignore[attr-defined]
+        assert res.err == (  # type: ignore[attr-defined]
+            f"envsnap: error: --prefix {python}: a file, not a folder: --prefix takes the conda environment's "
+            f"folder ({env}); pass an interpreter as --python {python}\n"
+        )
+        assert not (tmp_path / "x.lock").exists()
+
+
 def test_a_removed_working_directory_is_no_traceback(tmp_path: Path) -> None:
     gone, out = tmp_path / "gone", tmp_path / "envsnap.lock"
     lock = lockfile.dump(envsnap.capture(), tmp_path / "copy.lock")

@@ -23,6 +23,7 @@ from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
 from ..model import Conda, CondaPackage, Noarch, PythonEnv
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
+from .target import require_prefix_dir
 
 META_DIR = "conda-meta"
 
@@ -49,8 +50,7 @@ def find_prefix(python_prefix: str | None, explicit: str | None = None) -> str |
     """The conda prefix to capture: ``--prefix`` when given (it must be one), else the interpreter's own
     prefix when it is a conda environment, else ``None``."""
     if explicit is not None:
-        if not os.path.isdir(explicit):
-            raise ProbeError(f"--prefix {explicit}: no such directory")
+        require_prefix_dir(explicit)
         if not is_conda_prefix(explicit):
             raise ProbeError(f"--prefix {explicit}: not a conda environment (no {META_DIR}/ directory)")
         return os.path.abspath(explicit)

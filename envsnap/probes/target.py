@@ -153,6 +153,21 @@ def _interpreter_in(prefix: str) -> str | None:
     return None
 
 
+def require_prefix_dir(prefix: str) -> None:
+    """``--prefix`` names a folder; ``ProbeError`` saying what to pass when it does not. An interpreter given
+    there (``ENV/bin/python``) was "no such directory", though it exists: it goes to ``--python``."""
+    if os.path.isdir(prefix):
+        return
+    if not os.path.exists(prefix):
+        raise ProbeError(f"--prefix {prefix}: no such directory")
+    parent = os.path.dirname(os.path.abspath(prefix))
+    env = f" ({os.path.dirname(parent)})" if os.path.basename(parent) in ("bin", "Scripts") else ""
+    raise ProbeError(
+        f"--prefix {prefix}: a file, not a folder: --prefix takes the conda environment's folder{env}; "
+        f"pass an interpreter as --python {prefix}"
+    )
+
+
 def _is_running(prefix: str) -> bool:
     """The environment envsnap itself runs in: probed in-process, without starting an interpreter."""
     return os.path.realpath(prefix) == os.path.realpath(sys.prefix)
@@ -169,8 +184,7 @@ def select_environment(
     if python is not None:
         return TargetEnvironment(resolve_interpreter(python), python, "--python", prefix)
     if prefix is not None:
-        if not os.path.isdir(prefix):
-            raise ProbeError(f"--prefix {prefix}: no such directory")
+        require_prefix_dir(prefix)
         exe = _interpreter_in(prefix)
         where = os.path.abspath(prefix)
         if exe is None:
