@@ -208,3 +208,20 @@ def test_show_of_a_conda_environment_without_python_says_it_has_no_python_layer(
 
     lock = Snapshot(python=PythonEnv(kind="system"), conda=Conda(packages=(CondaPackage("zlib", "1.3.1"),)))
     assert dict(summary_rows(lock))["Python"] == "none: no Python layer (a conda environment without Python)"
+
+
+def test_show_counts_the_python_packages_conda_installed_as_conda() -> None:
+    """A conda environment's lock read "3 Python (3 index)": the Python packages conda installed were counted
+    as index installs, which pin, bundle and rebuild leave to the conda layer."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Conda, CondaPackage, PythonEnv, PythonPackage, Snapshot
+
+    packages = (
+        PythonPackage("numpy", "2.1.0", conda_managed=True),
+        PythonPackage("pip", "24.2", installer="conda"),
+        PythonPackage("requests", "2.32.3"),
+    )
+    lock = Snapshot(
+        python=PythonEnv(version="3.11.9", packages=packages), conda=Conda(packages=(CondaPackage("numpy", "2.1.0"),))
+    )
+    assert dict(summary_rows(lock))["Packages"] == "3 Python (2 conda, 1 index)"

@@ -96,7 +96,8 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
 
 
 def _package_counts(s: Snapshot) -> str:
-    kinds = Counter(p.source.kind for p in s.python.packages)
+    # A distribution conda installed is conda's, whatever source its record names ("index" for most).
+    kinds = Counter("conda" if p.conda_layer else p.source.kind for p in s.python.packages)
     detail = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
     return f"{len(s.python.packages)} Python ({detail})" if detail else "0 Python"
 
