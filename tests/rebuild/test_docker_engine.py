@@ -175,6 +175,28 @@ def test_the_image_holds_the_environments_not_their_installers(
         assert not engine.images.list(filters={"label": f"{LABEL_DIGEST}={digest}", "dangling": True})
 
 
+def test_the_apt_step_leaves_no_download_cache_in_its_layer(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """The step that installs the interpreter with apt left the .deb files it downloaded
+    (/var/cache/apt/archives) and apt's package caches (/var/cache/apt/*.bin) in its layer: 90 MiB of a
+    143 MiB layer on a base without the docker-clean apt setting that official images carry (a debootstrap'd
+    one), which no later step can take out of the image."""
+    tag = "envsnap-test/apt-cache:1"
+
+    def apt_cache(image: str) -> set[str]:
+        names = (name.removeprefix("./") for name in _layer_files(engine, image))
+        # A whiteout (.wh.NAME, no bytes) is a deletion: apt-get clean's of the base's own cached files.
+        cached = (name for name in names if not Path(name).name.startswith(".wh."))
+        return {name for name in cached if name.startswith("var/cache/apt/") and name.endswith((".deb", ".bin"))}
+
+    with _removed(engine, tag):
+        _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+        assert "python3.11" not in _run(engine, BASE, "dpkg-query", "-W", "-f", "${Package}\\n").split()
+        left = sorted(apt_cache(tag) - apt_cache(BASE))
+        assert not left, left[:5]
+
+
 def _layer_files(client: Any, image: str) -> Iterator[str]:
     """The path of every file in every layer of ``image`` (read from ``docker save`` as it streams)."""
     import io
