@@ -321,9 +321,10 @@ def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> V
     """Run ``envsnap verify --json`` in a network-less container of the image; its report."""
     from ..compare.verify import VerifyReport
 
-    say("verifying the image: envsnap verify /envsnap.lock --json (no network)")
+    say("verifying the image: envsnap verify /envsnap.lock --json --no-cache (no network)")
     try:
-        code, raw_out, raw_err = run_in_image(client, image_id, ["envsnap", "verify", "/envsnap.lock", "--json"])
+        command = ["envsnap", "verify", "/envsnap.lock", "--json", "--no-cache"]
+        code, raw_out, raw_err = run_in_image(client, image_id, command)
     except _engine_errors() as exc:
         raise RebuildError(f"could not run envsnap verify in the image: {short(exc)}") from exc
     out = raw_out.decode(errors="replace")

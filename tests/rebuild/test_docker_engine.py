@@ -197,6 +197,19 @@ def test_the_apt_step_leaves_no_download_cache_in_its_layer(
         assert not left, left[:5]
 
 
+def test_the_build_steps_verify_leaves_no_cache_in_the_image(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """The build's last step, ``envsnap verify``, wrote its capture and parsed-lock caches into the image's
+    last layer (/root/.cache/envsnap), and the verify in a container after the build then reused that answer
+    instead of capturing the image's environment again."""
+    tag = "envsnap-test/no-cache:1"
+    with _removed(engine, tag):
+        _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+        found = [name for name in _layer_files(engine, tag) if "/.cache/envsnap" in f"/{name.removeprefix('./')}"]
+        assert not found, found
+
+
 def _layer_files(client: Any, image: str) -> Iterator[str]:
     """The path of every file in every layer of ``image`` (read from ``docker save`` as it streams)."""
     import io

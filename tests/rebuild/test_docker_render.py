@@ -85,7 +85,7 @@ def test_dockerfile_records_lock_digest_version_epoch_and_verifies_last() -> Non
     assert "SOURCE_DATE_EPOCH=1767323045" in text  # 2026-01-02T03:04:05Z
     assert "COPY envsnap.lock /envsnap.lock" in text
     last = [line for line in text.splitlines() if line.strip()][-1]
-    assert last == "RUN envsnap verify /envsnap.lock --python /opt/env/bin/python"
+    assert last == "RUN envsnap verify /envsnap.lock --python /opt/env/bin/python --no-cache"
 
 
 def test_a_capture_time_before_1970_gives_no_negative_source_date_epoch() -> None:
