@@ -373,6 +373,31 @@ def is_git_ref(text: str) -> bool:
     return _GIT_REF.fullmatch(text) is not None and ".." not in text and not text.endswith((".", "/", ".lock"))
 
 
+# What git check-ref-format refuses anywhere in a ref: space, ~ ^ : ? * [ and the backslash.
+_GIT_BRANCH_REFUSED = frozenset(" ~^:?*[\\")
+
+
+def is_git_branch(text: str) -> bool:
+    """A checked-out branch as git allows its name (``git check-ref-format --branch``), not only ``is_git_ref``'s
+    conservative subset: capture records whatever branch is checked out (``exp/lr_0.1%&#$``, ``fix/données``),
+    and a lock that refused it would fail every later command. Recorded and shown, never passed to a program:
+    a sink escapes it (Markdown, LaTeX, JSON); no control or bidirectional formatting character, no leading
+    ``-``, 255 characters at most."""
+    parts = text.split("/")
+    return (
+        0 < len(text) <= 255
+        and not text.startswith("-")
+        and text != "@"
+        and "@{" not in text
+        and ".." not in text
+        and not text.endswith(".")
+        and not has_control(text)
+        and not has_bidi(text)
+        and not _GIT_BRANCH_REFUSED.intersection(text)
+        and all(part and not part.startswith(".") and not part.endswith(".lock") for part in parts)
+    )
+
+
 def is_wheel_tag(text: str) -> bool:
     return _WHEEL_TAG.fullmatch(text) is not None
 

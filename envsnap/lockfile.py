@@ -900,7 +900,7 @@ RULES: dict[type, dict[str, Rule]] = {
     },
     Project: {
         "commit": _s(grammar.is_commit_id, "commit id"),
-        "branch": _s(grammar.is_git_ref, "branch name"),
+        "branch": _s(grammar.is_git_branch, "branch name"),
         "diff_digest": _DIGEST,
         "remote_url": _s(grammar.is_remote, "remote (a URL or a path, no spaces)"),
     },

@@ -489,3 +489,44 @@ def test_json_digest_of_text_outside_ascii_is_of_the_text_itself() -> None:
     doc = {"name": "café", "note": "☃ 𝄞", "path": "C:\\users"}
     assert lockfile.json_digest(doc) == _canonical_json_digest(doc)
     assert lockfile.json_digest(doc) != lockfile.json_digest({**doc, "name": "cafe\\u00e9"})
+
+
+@pytest.mark.parametrize("branch", ["exp/lr_0.1%&#$|`tick`", "fix/données", "<user>/a&b", "v1.0-rc'2\"", "a@b"])
+def test_a_branch_git_accepts_is_a_branch_the_lock_reads(tmp_path: Path, branch: str) -> None:
+    # capture records whatever branch git has checked out: a lock that refused it would fail every later command
+    snap = dataclasses.replace(sample(), project=Project(commit="a" * 40, branch=branch))
+    path = lockfile.dump(snap, tmp_path / "envsnap.lock")
+    assert lockfile.load(path).project.branch == branch
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "-x",
+        "a..b",
+        "a b",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[b",
+        "a\\b",
+        "x.lock",
+        "a/",
+        "a.",
+        ".a",
+        "a//b",
+        "a/.b",
+        "a@{1}",
+        "@",
+        "a\u202eb",
+        "a\x1bb",
+    ],
+)
+def test_a_branch_git_refuses_is_refused(tmp_path: Path, branch: str) -> None:
+    text = lockfile.dumps(sample()).replace('branch = "main"', f"branch = {json.dumps(branch)}", 1)
+    bad = tmp_path / "bad.lock"
+    bad.write_text(text)
+    with pytest.raises(LockfileError, match=r"project\.branch: not a valid branch name"):
+        lockfile.load(bad, check_digest=False)

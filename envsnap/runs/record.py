@@ -118,7 +118,7 @@ class Environment:
 class Code:
     vcs: str = field(default="", metadata=_one_of("", "git"))
     commit: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_commit_id(v), "commit id"))
-    branch: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_git_ref(v), "branch name"))
+    branch: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_git_branch(v), "branch name"))
     dirty: bool = False
     diff_digest: str = field(default="", metadata=_DIGEST)
 

@@ -126,3 +126,9 @@ def test_show_summarises_a_record_and_still_shows_a_lock(tmp_path: Path, cli: Ca
     assert "\x1b" not in out  # a record's text never reaches the terminal raw
     as_json = cli("show", path, "--json")
     assert '"argv"' in as_json.out  # type: ignore[attr-defined]
+
+
+def test_a_record_keeps_a_branch_git_accepts(tmp_path: Path) -> None:
+    # the run's code is the capture's project: a branch a lock may hold, a record holds too
+    record = dataclasses.replace(sample(), code=rec.Code(commit="a" * 40, branch="exp/lr_0.1%&#$|`tick`"))
+    assert rec.load(rec.dump(record, tmp_path / "run.toml")).code.branch == "exp/lr_0.1%&#$|`tick`"
