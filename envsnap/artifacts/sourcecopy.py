@@ -10,8 +10,9 @@ files git lists there (tracked, as they are in the work tree, and untracked ones
 ls-files --cached --others --exclude-standard``); outside one, the whole folder. Left out of both, unless git tracks
 it: what builds and tools leave in a project (``build``, ``dist``, virtual environments and tool caches at its top,
 ``__pycache__`` and ``*.egg-info`` anywhere), which a project that ignores none of it has untracked in its work tree
-after one build; an untracked envsnap bundle folder (``bundle -o bundle`` inside the project: its wheels, already
-fetched when the project is built); and ``.git``. Links are copied as links, as a build in place would have seen them.
+after one build; an envsnap bundle folder git does not track (``bundle -o bundle`` inside the project: its wheels,
+already fetched when the project is built), in a project outside git too; and ``.git``. Links are copied as links,
+as a build in place would have seen them.
 
 A version that a VCS plug-in reads from git (setuptools-scm, hatch-vcs) cannot be read in a copy without the
 repository: the build is told the locked version instead (``SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<NAME>``), which
@@ -26,7 +27,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ..probes.gitstate import bundle_folders, git
+from ..probes.gitstate import bundle_folders, git, is_bundle_folder
 
 # At the top of a project only: a build's or a tool's output there, never a package (a package named ``build`` lives
 # below ``src/`` or beside other modules, and its folder is copied there).
@@ -99,11 +100,16 @@ def _left_out_folder(parts: list[str]) -> bool:
 
 
 def _left_out(top: Path) -> Callable[[str, list[str]], set[str]]:
-    """``copytree``'s ignore: ``.git``, and the folders ``_left_out_folder`` names."""
+    """``copytree``'s ignore: ``.git``, the folders ``_left_out_folder`` names, and envsnap bundle folders
+    (``is_bundle_folder``: a project in no work tree has no untracked files to tell them by)."""
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         above = Path(folder).relative_to(top).parts
-        return {n for n in names if n == ".git" or _left_out_folder([*above, n])}
+        return {
+            n
+            for n in names
+            if n == ".git" or _left_out_folder([*above, n]) or is_bundle_folder(os.path.join(folder, n))
+        }
 
     return ignore
 

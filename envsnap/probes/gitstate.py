@@ -108,6 +108,14 @@ def bundle_folders(base: str, untracked: Collection[str]) -> set[str]:
     return found
 
 
+def is_bundle_folder(folder: str) -> bool:
+    """Whether ``folder`` on disk is an envsnap bundle by ``bundle_folders``' rule (for a project in no work tree,
+    whose files git does not list)."""
+    return os.path.isfile(os.path.join(folder, BUNDLE_INCOMPLETE)) or (
+        os.path.isfile(os.path.join(folder, BUNDLE_SUMS)) and _is_envsnap_file(os.path.join(folder, LOCK_NAME))
+    )
+
+
 def untracked_outputs(root: str) -> list[str]:
     """Untracked (and not ignored) envsnap lockfiles and run records in the work tree (named ``*.lock`` or
     ``*.toml``), and bundle folders (``bundle_folders``), as absolute paths."""

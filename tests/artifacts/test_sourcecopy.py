@@ -284,6 +284,27 @@ def test_a_bundle_made_inside_the_project_is_not_a_change_of_the_project(
     assert probe_project(str(project)) != lock.project
 
 
+def test_a_bundle_inside_a_project_outside_git_is_not_copied(tmp_path: Path) -> None:
+    """Outside a work tree the whole folder is copied: a bundle made inside it (its wheels, gigabytes for an ML
+    project) was copied into every build of the project."""
+    project = tmp_path / "paper"
+    (project / "pkg").mkdir(parents=True)
+    (project / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    (project / "pkg" / "__init__.py").write_text("")
+    bundle = project / "bundle"
+    (bundle / "wheels").mkdir(parents=True)
+    (bundle / "wheels" / "big-1.0-py3-none-any.whl").write_bytes(b"wheel")
+    (bundle / "SHA256SUMS").write_text("")
+    (bundle / "envsnap.lock").write_text("[envsnap]\n")
+    (project / "making" / "wheels").mkdir(parents=True)  # a bundle being made (interrupted)
+    (project / "making" / ".envsnap-incomplete").write_text("")
+    (project / "data").mkdir()  # a folder with checksums of its own is the project's
+    (project / "data" / "SHA256SUMS").write_text("")
+    (project / "data" / "envsnap.lock").write_text("not a lock\n")
+    copied = _files(copy_project(project, tmp_path / "copy"))
+    assert copied == {"setup.py", "pkg/__init__.py", "data/SHA256SUMS", "data/envsnap.lock"}
+
+
 def test_a_git_url_the_fetch_policy_refuses_is_refused_before_anything_is_fetched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
