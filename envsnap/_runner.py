@@ -112,6 +112,8 @@ def kill_all() -> None:
 class Running:
     """A command started by ``start``: its output is read while the caller does other work."""
 
+    error: Result | None  # the start's failure (127: no such program, 126: not executable)
+
     def __init__(
         self,
         args: Sequence[str],
@@ -123,11 +125,7 @@ class Running:
         held: bool = False,
     ):
         """``held``: its standard input is a pipe left open until ``feed`` (a command that waits to be told)."""
-        self.args = tuple(str(a) for a in args)
-        self.error: Result | None = None
-        self._flood = threading.Event()
-        self._wake = threading.Event()  # set when the command exits or floods: ``wait`` sleeps on it, never polls
-        self.limit = MAX_OUTPUT if max_output is None else max_output
+        self._set_up(args, MAX_OUTPUT if max_output is None else max_output)
         try:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 self.args,
@@ -154,14 +152,17 @@ class Running:
         have started it: in a session of its own, its output on two pipes and no input. Read and reaped from now
         on as one started here."""
         running = cls.__new__(cls)
-        running.args = tuple(str(a) for a in proc.args) if isinstance(proc.args, (list, tuple)) else (str(proc.args),)
-        running.error = None
-        running._flood = threading.Event()
-        running._wake = threading.Event()
-        running.limit = MAX_OUTPUT
+        running._set_up(proc.args, MAX_OUTPUT)  # type: ignore[arg-type]  # a list of words, as _venvfirst starts it
         running.proc = proc
         running._attach(proc)
         return running
+
+    def _set_up(self, args: Sequence[str], limit: int) -> None:
+        self.args = tuple(str(a) for a in args)
+        self.error = None
+        self._flood = threading.Event()
+        self._wake = threading.Event()  # set when the command exits or floods: ``wait`` sleeps on it, never polls
+        self.limit = limit
 
     def _attach(self, proc: subprocess.Popen[bytes]) -> None:
         """Read the command's output and wait for its end on threads of their own."""

@@ -129,6 +129,19 @@ def test_the_environment_form_of_allow_url() -> None:
     )
 
 
+def _opened_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every URL the fetcher opens from now on, in order."""
+    opened: list[str] = []
+    original = Fetcher._stream
+
+    def spy(self: Fetcher, url: str, checked: bool = False) -> Any:
+        opened.append(url)
+        return original(self, url, checked)
+
+    monkeypatch.setattr(Fetcher, "_stream", spy)
+    return opened
+
+
 # -------------------------------------------------------------------------------- attacks, by command
 
 
@@ -138,14 +151,7 @@ def test_an_artifact_url_on_file_is_refused_before_reading(
     """`artifact.url = "file:///etc/shadow"` was read and its sha256 printed in the error."""
     secret = tmp_path / "shadow"
     secret.write_bytes(b"root:$6$secret-hash:19000:0:99999:7:::\n")
-    opened: list[str] = []
-    original = Fetcher._stream
-
-    def spy(self: Fetcher, url: str, checked: bool = False) -> Any:
-        opened.append(url)
-        return original(self, url, checked)
-
-    monkeypatch.setattr(Fetcher, "_stream", spy)
+    opened = _opened_urls(monkeypatch)
     lock = tmp_path / "l.lock"
     lock.write_text(
         lock_text(
@@ -363,14 +369,7 @@ def test_bundle_refuses_every_lock_url_before_fetching_any(
     """A conda lock from a local channel (file:// archives): bundle downloaded every wheel first, and only then
     refused the conda URLs. A refused wheel URL came after the other wheels were downloaded too. Now every URL
     the lock names is judged before anything is fetched or copied: the server is asked nothing, no file read."""
-    opened: list[str] = []
-    original = Fetcher._stream
-
-    def spy(self: Fetcher, url: str, checked: bool = False) -> Any:
-        opened.append(url)
-        return original(self, url, checked)
-
-    monkeypatch.setattr(Fetcher, "_stream", spy)
+    opened = _opened_urls(monkeypatch)
     archive = tmp_path / "channel" / "noarch" / "x-1-0.conda"
     archive.parent.mkdir(parents=True)
     archive.write_bytes(b"a local channel's archive")
