@@ -79,8 +79,8 @@ class VenvAhead:
     def start(cls, python: str, dest: str | os.PathLike[str]) -> VenvAhead | None:
         """Started, or None where it is not (no uv, no folder for ``dest``, anything that fails): the rebuild
         then makes its venv itself and reports what is wrong, as it always did."""
-        target = Path(dest).absolute()
-        early = _venvfirst.take(python, os.path.abspath(target))  # as it was named there: ``..`` collapsed
+        target = Path(os.path.abspath(dest))  # ``..`` collapsed, as the rebuild and ``_venvfirst`` name it
+        early = _venvfirst.take(python, str(target))
         if early is not None:
             return cls._taken(early, target)
         uv = _tools.uv()

@@ -100,9 +100,12 @@ def rebuild(
             target=hash_bundle_ahead, args=(Path(bundle), stop), name="envsnap-bundle-hash", daemon=True
         )
         ahead.start()
-    where = dest if dest is not None else rebuilder.default_dest
+    # ``..`` collapsed as ``python -m venv`` and uv collapse it: the path made is the one planned, reported and
+    # written into what the target makes (``/a/b/../c``, made at ``/a/c``, was reported and scripted as given, and
+    # a ``b`` that did not exist failed the move into place with a traceback).
+    where = os.path.abspath(dest) if dest is not None else rebuilder.default_dest
     if dest is not None:
-        _creatable(Path(dest))
+        _creatable(Path(where))
     early: EarlyWork | None = None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envsnap-target") as pool:

@@ -408,3 +408,23 @@ def test_an_interpreter_is_asked_when_the_running_one_is_gone(monkeypatch: pytes
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     found = interpreter_version(real)
     assert found is not None and found[0] == platform.python_version() and len(runs) == 1
+
+
+def test_a_dest_with_dot_dot_is_reported_and_made_as_the_path_it_names(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    # "rebuild --dest /a/b/../c" reported "rebuilt venv at /a/b/../c" (and so did --json's dest, and the venv's
+    # scripts named it), and with no folder b the move into place failed with a traceback.
+    import json
+
+    lock_path = lockfile.dump(_this_python_lock(), tmp_path / "l.lock")
+    assert cli("bundle", lock_path, "-o", tmp_path / "b").code == 0  # type: ignore[attr-defined]
+    (tmp_path / "there").mkdir()
+    common = ("--bundle", tmp_path / "b", "--offline", "--python", sys.executable)
+    shown = cli("rebuild", lock_path, *common, "--dest", f"{tmp_path}/there/../env")
+    assert shown.code == 0 and f"rebuilt venv at {tmp_path}/env in" in shown.err, shown  # type: ignore[attr-defined]
+    assert "/../" not in (tmp_path / "env" / "bin" / "activate").read_text()
+    as_json = cli("rebuild", lock_path, *common, "--dest", f"{tmp_path}/missing/../env2", "--json")
+    assert as_json.code == 0, as_json  # type: ignore[attr-defined]
+    assert json.loads(as_json.out)["dest"] == f"{tmp_path}/env2"  # type: ignore[attr-defined]
+    assert (tmp_path / "env2" / "bin" / "python").exists() and not (tmp_path / "missing").exists()
