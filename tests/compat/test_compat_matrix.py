@@ -245,3 +245,18 @@ def test_system_cudnn_missing_on_the_host_is_a_failure() -> None:
     assert (severity, component, found) == ("fail", "cuDNN", "no cuDNN")
     assert needed == "cuDNN 9.7.1 for CUDA 12 (from the system)"
     assert remedy == "install cuDNN 9.7.1 for CUDA 12 (e.g. pip install nvidia-cudnn-cu12==9.7.1.*)"
+
+
+def test_a_cuda_minor_newer_than_the_table_fails_below_its_majors_floor() -> None:
+    # Every CUDA 13 release needs driver >= 580; a 13.5 the table does not list on driver 535 was "warnings".
+    lock = gpu_lock("2.11.0", "13.5", gpu=H100)
+    report = evaluate(lock, gpu_host(H100, "535.183.01", "12.2"), HOST)
+    assert report.verdict == "incompatible", report.render_rows()
+    [(severity, _, needed, found, remedy)] = only(report, "driver")
+    assert (severity, needed, found) == ("fail", "CUDA 13.5: driver >= 580", "driver 535.183.01 (supports CUDA 12.2)")
+    assert remedy.startswith(
+        "install NVIDIA driver >= 580 (every CUDA 13 release needs it), or install cuda-compat-13-5"
+    )
+    assert "CUDA 13.5 is unknown to envsnap's driver table" in remedy
+    at_floor = evaluate(lock, gpu_host(H100, "580.65.06", "13.0"), HOST)
+    assert [f.severity for f in at_floor.by_rule("driver")] == ["warn"]

@@ -3,7 +3,8 @@
 Full support when the driver is at least the one shipped with that toolkit (or reports a CUDA version at least
 as new); reduced support through minor-version compatibility within a major (a warning); below that a failure,
 with forward compatibility (cuda-compat) offered only on data-center GPUs. A CUDA version the table does not
-know is a warning: "unknown, cannot verify"."""
+know is a warning, "unknown, cannot verify", on a driver at or above its major's minor-version floor, and a
+failure below it."""
 
 from __future__ import annotations
 
@@ -42,22 +43,28 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     component = "NVIDIA driver"
     if driver_cuda and numbers(driver_cuda)[:2] >= numbers(need.version)[:2]:
         return [Finding("ok", component, needed, found, "", NAME)]
+    floor = minor_compat_floor(need.version)
     if not full:
         version = load("nvidia")["data_version"]
+        unknown = f"CUDA {need.version} is unknown to envsnap's driver table (data version {version})"
+        if floor and numbers(driver) < numbers(floor):
+            # A release newer than the table still needs its major's minor-version floor: below it no release of
+            # that major runs (a CUDA 13.5 lock on driver 535 was a warning, exit 0).
+            remedy = f"install NVIDIA driver >= {floor} (every CUDA {numbers(need.version)[0]} release needs it)"
+            remedy += _forward(host, need.version) + f"; {unknown}: NVIDIA's release notes name its full driver"
+            return [Finding("fail", component, f"CUDA {need.version}: driver >= {floor}", found, remedy, NAME)]
         return [
             Finding(
                 "warn",
                 component,
                 f"CUDA {need.version} ({need.evidence})",
                 found,
-                f"CUDA {need.version} is unknown to envsnap's driver table (data version {version}), "
-                f"cannot verify; check NVIDIA's release notes for its minimum driver",
+                f"{unknown}, cannot verify; check NVIDIA's release notes for its minimum driver",
                 NAME,
             )
         ]
     if numbers(driver) >= numbers(full):
         return [Finding("ok", component, needed, found, "", NAME)]
-    floor = minor_compat_floor(need.version)
     if floor and numbers(driver) >= numbers(floor):
         return [
             Finding(
@@ -70,16 +77,21 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 NAME,
             )
         ]
-    remedy = f"install NVIDIA driver >= {full}"
+    remedy = f"install NVIDIA driver >= {full}" + _forward(host, need.version)
+    return [Finding("fail", component, needed, found, remedy, NAME)]
+
+
+def _forward(host: Snapshot, cuda: str) -> str:
+    """What the remedy of a driver too old adds about forward compatibility (cuda-compat) on the host's GPUs."""
     datacenter = [g.name for g in host.hardware.gpus if forward_compatible(g.name)]
     if host.hardware.gpus and len(datacenter) == len(host.hardware.gpus):
-        remedy += (
-            f", or install cuda-compat-{need.version.replace('.', '-')} (forward compatibility, "
+        return (
+            f", or install cuda-compat-{cuda.replace('.', '-')} (forward compatibility, "
             f"supported on data-center GPUs such as this {datacenter[0]})"
         )
-    elif host.hardware.gpus:
-        remedy += " (forward compatibility through cuda-compat is not supported on this GPU)"
-    return [Finding("fail", component, needed, found, remedy, NAME)]
+    if host.hardware.gpus:
+        return " (forward compatibility through cuda-compat is not supported on this GPU)"
+    return ""
 
 
 class DriverRule(Rule):
