@@ -628,18 +628,20 @@ def _compare_system(lock: Snapshot, actual: Snapshot) -> list[Difference]:
         )
     want_libs = {lib.soname: lib for lib in lock.system.libraries}
     have_libs = {lib.soname: lib for lib in actual.system.libraries}
-    for soname in sorted(set(want_libs) - set(have_libs)):
-        out.append(
-            Difference(
-                WARNING,
-                "system",
-                soname,
-                "missing",
-                want_libs[soname].path,
-                "",
-                "shared library needed by " + ", ".join(want_libs[soname].needed_by),
+    for soname in sorted(want_libs):
+        want_lib, have_lib = want_libs[soname], have_libs.get(soname)
+        loaded_by = ", ".join(want_lib.needed_by)
+        if have_lib is None:
+            # No binary installed now needs it (its package changed or went): that says nothing about whether it
+            # is installed, and "not installed" sent users to install a library they had.
+            note = f"loaded by {loaded_by} in the lock; nothing installed loads it now"
+            out.append(Difference(INFO, "system", soname, "unneeded", note=note))
+        elif want_lib.path and not have_lib.path:  # needed now and not found on this host
+            out.append(
+                Difference(
+                    WARNING, "system", soname, "missing", want_lib.path, "", f"shared library needed by {loaded_by}"
+                )
             )
-        )
     return out
 
 

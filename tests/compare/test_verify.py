@@ -23,6 +23,7 @@ from envsnap.model import (
     Snapshot,
     Source,
     System,
+    SystemLibrary,
     SystemPackage,
 )
 
@@ -186,6 +187,24 @@ def test_descriptions_read_as_sentences() -> None:
     assert Difference(INFO, "system", "packages", "other", note="3 differ").describe() == "packages: 3 differ"
     assert Difference(WARNING, "system", "libx", "missing", "1.0", "", "loaded by a").describe() == (
         "libx 1.0: in the lock, not installed (loaded by a)"
+    )
+
+
+def test_a_library_nothing_installed_loads_now_is_not_called_not_installed() -> None:
+    # numpy downgraded to a build without its extension: the lock's libgomp.so.1 (installed, owned by libgomp1)
+    # was "in the lock, not installed", which sends the user to install a library they have.
+    gomp = SystemLibrary("libgomp.so.1", "/usr/lib/x86_64-linux-gnu/libgomp.so.1", "libgomp1", ("numpy",))
+    lock = snap(pkg("numpy"), system=dataclasses.replace(snap().system, libraries=(gomp,)))
+    [unneeded] = [d for d in compare(lock, snap(pkg("numpy"))).differences if d.subject == "libgomp.so.1"]
+    assert unneeded.severity == INFO
+    assert unneeded.describe() == "libgomp.so.1: loaded by numpy in the lock; nothing installed loads it now"
+    gone = dataclasses.replace(gomp, path="", package="")  # needed and not found on this host
+    now = snap(pkg("numpy"), system=dataclasses.replace(snap().system, libraries=(gone,)))
+    [missing] = [d for d in compare(lock, now).differences if d.subject == "libgomp.so.1"]
+    assert (missing.severity, missing.describe()) == (
+        WARNING,
+        "libgomp.so.1 /usr/lib/x86_64-linux-gnu/libgomp.so.1: in the lock, not installed (shared library needed by "
+        "numpy)",
     )
 
 
