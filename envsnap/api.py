@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .compat import HOST, Report, Target, TargetKind, evaluate
+from .compat import HOST, Report, Target, TargetKind, evaluate, find_libraries
 from .model import Snapshot
 from .probes.capture import check_probes, run_capture
 from .probes.interface import CaptureOptions
@@ -40,4 +40,6 @@ def check(
             interpreter_only=resolved.facts.installs_packages,
         )
         host = run_capture(options, probes=check_probes()).snapshot  # what the rules read, no more
+        if not resolved.container and resolved.libraries is None:  # this host's loader, for the system-libs rule
+            resolved = dataclasses.replace(resolved, libraries=find_libraries(lock))
     return evaluate(lock, host, resolved)

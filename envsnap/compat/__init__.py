@@ -15,7 +15,7 @@ from ..model import Snapshot
 from .report import Finding, Report, Severity, Verdict
 from .rules import REGISTRY as RULES
 from .rules import Rule
-from .target import HOST, DockerFacts, Target, TargetFacts, TargetKind, probe_target
+from .target import HOST, DockerFacts, Target, TargetFacts, TargetKind, find_libraries, probe_target
 
 __all__ = [
     "HOST",
@@ -31,6 +31,7 @@ __all__ = [
     "TargetKind",
     "Verdict",
     "evaluate",
+    "find_libraries",
     "probe_target",
 ]
 

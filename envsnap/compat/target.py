@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._defaults import install_hint
 from .._diskfree import free_mib as free_mib
+
+if TYPE_CHECKING:
+    from ..model import Snapshot
+    from ..probes.hostlibs import Loader
 
 # "host" (this machine as it is) or a rebuild target's name (``envsnap.rebuild.REGISTRY``).
 TargetKind = str
@@ -71,6 +75,10 @@ class Target:
     # A container rebuild's --base-image: the check judges the interpreter of that image, not the one the lock
     # would choose (a CUDA lock's Requires-Python failure told the user to pass it, and the check ignored it).
     base_image: str | None = None
+    # The lock's system libraries as this host's loader finds them by name, (soname, path or "" when not found),
+    # for the system-libs rule (``find_libraries``); None where they were not looked up (another host's facts, a
+    # container, which installs its own).
+    libraries: tuple[tuple[str, str], ...] | None = None
 
     @property
     def provides_python(self) -> bool:
@@ -131,6 +139,26 @@ def probe_target(
     return Target(
         kind=kind, facts=facts, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts
     )
+
+
+def find_libraries(lock: Snapshot, loader: Loader | None = None) -> tuple[tuple[str, str], ...]:
+    """Each system library the lock records as found on the captured machine, with where this host's loader finds
+    it by name (``Loader.locate``: ``LD_LIBRARY_PATH``, ld.so.cache, the default folders), "" where it does not.
+    Only the soname is used (a plain file name, by the lock's grammar); the path the lock records is never read.
+    ``loader``: this host's, where one is at hand (a rebuild's check has it). Nothing where the lock records no
+    such library, or this interpreter's machine cannot be read."""
+    import sys
+
+    wanted = sorted({lib.soname for lib in lock.system.libraries if lib.path})
+    if not wanted:
+        return ()
+    from ..probes.hostlibs import Loader as HostLoader
+
+    loader = loader or HostLoader.for_host()
+    machine = loader.dynamic(sys.executable)  # the machine and ELF class a library must have to be loaded here
+    if machine is None:
+        return ()
+    return tuple((soname, loader.locate(soname, machine)) for soname in wanted)
 
 
 def _working_directory() -> str:

@@ -142,9 +142,9 @@ def probe(
     Only the facts an answer reads are probed (``check``'s rules, the Python layer, the matrix): not the
     project's git state (a job's working directory says nothing about the node), nor the recorded environment
     variables, nor the host's system packages and the libraries the environment loads from them (the rules read
-    only which package manager the host has). tests/fleet/test_fleet_units.py holds that an answer's report is
-    ``check``'s."""
-    from ..compat import HOST, TargetFacts, evaluate, probe_target
+    only which package manager the host has, and look the lock's own libraries up by name: ``find_libraries``).
+    tests/fleet/test_fleet_units.py holds that an answer's report is ``check``'s."""
+    from ..compat import HOST, TargetFacts, evaluate, find_libraries, probe_target
     from ..probes.capture import check_probes, run_capture
     from ..probes.interface import CaptureOptions
 
@@ -156,7 +156,9 @@ def probe(
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
     host = run_capture(options, started=started, probes=probes).snapshot
     # The host as ``check`` judges it (rebuild's ``check_target("host")``, without importing every rebuild target).
-    report = evaluate(lock, host, probe_target(HOST, TargetFacts(), cpu_only=cpu_only))
+    target_facts = probe_target(HOST, TargetFacts(), cpu_only=cpu_only)
+    target_facts = dataclasses.replace(target_facts, libraries=find_libraries(lock))  # the system-libs rule's
+    report = evaluate(lock, host, target_facts)
     if not python_layer:
         host = dataclasses.replace(host, python=dataclasses.replace(host.python, packages=()))
     return answer(lock, host, report, node=node, lock_path=lock_path, environment=environment or target.describe())

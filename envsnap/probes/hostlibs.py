@@ -433,6 +433,19 @@ class Loader:
             or self._search((origin,), name, info)
         )
 
+    def locate(self, name: str, info: elf.DynamicInfo) -> str:
+        """Where the loader finds the library ``name`` by its name alone, as for a binary with neither RPATH nor
+        RUNPATH: a ``LD_LIBRARY_PATH`` folder, ld.so.cache, a default folder; "" when none holds one of ``info``'s
+        machine and class. ``name`` is a plain file name (``check``'s system-libs rule asks for a lock's sonames):
+        anything with a ``/`` in it, or a dot name, is found nowhere."""
+        if "/" in name or name in ("", ".", ".."):
+            return ""
+        return (
+            self._search(self.ld_library_path, name, info, normalise=True)
+            or self._from_ld_cache(name, info)
+            or self._search(self.default_dirs, name, info)
+        )
+
     def _search(self, folders: tuple[str, ...], name: str, info: elf.DynamicInfo, normalise: bool = False) -> str:
         """The first of ``folders`` holding a ``name`` of ``info``'s machine and class; "" when none does."""
         if not folders:

@@ -14,7 +14,7 @@ from typing import Any
 from .._prehash import unpacked_size as unpacked_size  # the disk rule's reader, kept here by name
 from .._prehash import unpacked_sizes
 from ..artifacts.bundle import TOOL, WHEELS
-from ..compat import evaluate
+from ..compat import evaluate, find_libraries
 from ..compat.target import BundleSizes, Target
 from ..errors import RebuildError
 from ..model import Snapshot
@@ -158,6 +158,8 @@ def check_host(
         prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, True)
         host = run_capture(options, started=started, probes=check_probes(), prepared=prepared)
         facts = probed.result()
+    if not facts.container:  # the system-libs rule's facts, from the loader the capture prepared
+        facts = dataclasses.replace(facts, libraries=find_libraries(lock, prepared.result()[1]))
     report = evaluate(lock, host.snapshot, facts)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:

@@ -113,6 +113,7 @@ def test_every_rule_answers_an_empty_lock_on_an_empty_host() -> None:
         "python",
         "wheels",
         "glibc",
+        "system-libs",
         "driver",
         "gpu-arch",
         "cuda",

@@ -19,6 +19,7 @@ REGISTRY: Registry[Rule] = Registry(
         "python:RULE",
         "wheels:RULE",
         "glibc:RULE",
+        "system_libs:RULE",
         "cpu_isa:RULE",
         "cuda_present:RULE",
         "driver:RULE",
