@@ -11,13 +11,20 @@ package (the project itself, in ``uv export``) needs no version: its wheel is bu
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from packaging.markers import Marker, default_environment
+from packaging.markers import (
+    InvalidMarker,
+    Marker,
+    UndefinedComparison,
+    UndefinedEnvironmentName,
+    default_environment,
+)
 from packaging.utils import canonicalize_name
 
 from .. import _readlimits, fileurls, grammar, interchange
@@ -39,7 +46,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     _validate(data, origin)
     tool = _tool(data)
     warnings: list[str] = []
-    entries = _for_this_host(data["packages"], warnings)
+    entries = _for_this_host(data, origin, warnings)
     read_packages = [_package(entry, i, origin, warnings) for i, entry in entries]
     names = [p.name for p in read_packages]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -83,22 +90,42 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     return Snapshot(envsnap=meta, platform=platform, python=python)
 
 
-def _for_this_host(entries: list[Any], warnings: list[str]) -> list[tuple[int, Mapping[str, Any]]]:
-    """The packages whose ``marker`` holds on this host (a lock may cover several platforms)."""
+def _for_this_host(data: Mapping[str, Any], origin: str, warnings: list[str]) -> list[tuple[int, Mapping[str, Any]]]:
+    """The packages whose ``marker`` holds on this host (a lock may cover several platforms), as an installer asked
+    for nothing more installs them (PEP 751): no extras, and the file's ``default-groups`` as the dependency groups
+    (pdm's export marks every package ``"default" in dependency_groups``, an extra's ``"plot" in extras``)."""
+    entries: list[Any] = data["packages"]
+    groups = frozenset(str(g) for g in data.get("default-groups") or ())
+    env: dict[str, str | frozenset[str]] = {key: str(value) for key, value in default_environment().items()}
+    env.update(extras=frozenset(), dependency_groups=groups)
     kept = []
     skipped = []
     for i, entry in enumerate(entries):
         marker = entry.get("marker")
-        if marker and not Marker(marker).evaluate():
+        if marker and not _holds(marker, env, f"{origin}: packages[{i}].marker"):
             skipped.append(str(entry["name"]))
             continue
         kept.append((i, entry))
     if any(entry.get("marker") for entry in entries):
-        env = default_environment()
         host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
+        if "extras" in data or "dependency-groups" in data:
+            host += f"; no extras, dependency groups: {', '.join(sorted(groups)) or 'none'}"
         left = f"; left out: {', '.join(skipped)}" if skipped else ""
         warnings.append(f"import: package markers were evaluated for this host ({host}){left}")
     return kept
+
+
+def _holds(marker: str, env: Mapping[str, str | frozenset[str]], where: str) -> bool:
+    """Does a package's marker hold, read as a lock file's marker (``extras`` and ``dependency_groups`` are sets)?"""
+    try:
+        parsed = Marker(marker)
+        if "context" not in inspect.signature(parsed.evaluate).parameters:  # packaging < 25: no lock-file markers
+            return parsed.evaluate()
+        return parsed.evaluate(env, "lock_file")
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, AssertionError) as exc:
+        # packaging asserts where a set is compared as a version (extras >= "1"): bad input all the same.
+        reason = str(exc).splitlines()[0] if str(exc) else "a set compared as a string"
+        raise LockImportError(f"{where}: cannot evaluate {grammar.shown(marker)}: {reason}") from None
 
 
 def _validate(data: Mapping[str, Any], origin: str) -> None:
