@@ -8,14 +8,16 @@ their empty values then mean "not known", not "absent", so ``check`` does not re
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .. import fileurls
 from ..errors import LockImportError
 from ..model import Platform, Snapshot
 
-__all__ = ["ImportOptions", "Importer", "LockImportError", "platform_from_subdir"]
+__all__ = ["ImportOptions", "Importer", "LockImportError", "local_url", "platform_from_subdir"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,16 @@ _SUBDIRS = {
 def platform_from_subdir(subdir: str) -> Platform:
     system, machine = _SUBDIRS.get(subdir, ("", ""))
     return Platform(system=system, machine=machine)
+
+
+def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
+    """A local path an imported file names, as the lock records it: its absolute path, and its URL. A relative
+    ``path`` is read from ``folder`` (pip reads a requirement's from the working directory, PEP 751 a pylock's from
+    the file's folder) and recorded under ``{project}`` where it lies in ``root``, the project (the git work tree
+    around ``folder``, as ``capture`` records ``{project}``), else by its absolute path; ``~`` and absolute paths
+    as they are."""
+    if path.startswith(fileurls.HOME) or os.path.isabs(path):
+        return os.path.expanduser(path), fileurls.path_url(path)
+    absolute = os.path.normpath(os.path.join(folder, path))
+    tail = fileurls.tail_below(absolute, root, encoded=False)
+    return absolute, fileurls.path_url(absolute if tail is None else tail.lstrip("/") or ".")

@@ -12,8 +12,10 @@ package (the project itself, in ``uv export``) needs no version: its wheel is bu
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
@@ -27,9 +29,10 @@ from packaging.markers import (
 )
 from packaging.utils import canonicalize_name
 
-from .. import _readlimits, fileurls, grammar, interchange
+from .. import _readlimits, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
-from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
+from ..probes import gitstate
+from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 _CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
@@ -47,7 +50,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     tool = _tool(data)
     warnings: list[str] = []
     entries = _for_this_host(data, origin, warnings)
-    read_packages = [_package(entry, i, origin, warnings) for i, entry in entries]
+    paths = _Paths(os.path.dirname(os.path.realpath(origin)))
+    read_packages = [_package(entry, i, origin, paths, warnings) for i, entry in entries]
     names = [p.name for p in read_packages]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -165,7 +169,7 @@ def _requires_python_version(data: Mapping[str, Any]) -> str:
     return m.group(1) if m else ""
 
 
-def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str]) -> PythonPackage:
+def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warnings: list[str]) -> PythonPackage:
     tool = _tool(entry)
     name = canonicalize_name(entry["name"])
     version = str(entry.get("version", "") or tool.get("version", ""))
@@ -176,7 +180,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
         vcs = entry["vcs"]
         source = Source(
             kind="vcs",
-            url=vcs.get("url") or fileurls.path_url(vcs["path"]),
+            url=vcs.get("url") or paths.url(vcs["path"]),
             vcs=vcs["type"],
             commit_id=vcs["commit-id"],
             requested_revision=vcs.get("requested-revision", ""),
@@ -186,7 +190,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
         d = entry["directory"]
         source = Source(
             kind="directory",
-            url=fileurls.path_url(d["path"]),
+            url=paths.url(d["path"]),
             editable=bool(d.get("editable")),
             subdirectory=d.get("subdirectory", ""),
         )
@@ -196,7 +200,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
         algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
         source = Source(
             kind="archive",
-            url=a.get("url") or fileurls.path_url(a["path"]),
+            url=a.get("url") or paths.url(a["path"]),
             archive_hash=f"{algo}={hashes[algo]}",
             subdirectory=a.get("subdirectory", ""),
         )
@@ -205,14 +209,14 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
         if not files and "sdist" in entry:
             files = [entry["sdist"]]
         if len(files) == 1:
-            artifact = _artifact(files[0], entry, tool, f"{origin}: packages[{i}]")
+            artifact = _artifact(files[0], entry, tool, paths, f"{origin}: packages[{i}]")
         else:
             # Every wheel, then the sdist: pin picks the file for the target from them.
             listed = [*(entry.get("wheels") or []), *([entry["sdist"]] if "sdist" in entry else [])]
             candidates = tuple(
                 c
                 for n, file in enumerate(listed)
-                if (c := _candidate(file, entry, f"{origin}: packages[{i}].files[{n}]"))
+                if (c := _candidate(file, entry, paths, f"{origin}: packages[{i}].files[{n}]"))
             )
             if not candidates:
                 warnings.append(f"import: {name}: {len(files)} files in the pylock, none with a sha256 hash")
@@ -232,11 +236,26 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, warnings: list[str])
     )
 
 
-def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], where: str) -> Candidate | None:
+@dataclass
+class _Paths:
+    """PEP 751 reads a relative ``path`` from the pylock's folder (``uv export -o locks/pylock.toml`` writes the
+    project as ``../``; a project in a subfolder of its repository writes ``.``): the lock records it under
+    ``{project}``, the git work tree around that folder (found once), as a lock captured there does."""
+
+    folder: str
+    root: str = ""
+
+    def url(self, path: str) -> str:
+        if not self.root:
+            self.root = gitstate.find_root(self.folder) or self.folder
+        return local_url(path, self.folder, self.root)[1]
+
+
+def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], paths: _Paths, where: str) -> Candidate | None:
     sha256 = str(file.get("hashes", {}).get("sha256", ""))
     if not sha256:
         return None
-    url = str(file.get("url") or fileurls.path_url(str(file["path"])))
+    url = str(file.get("url") or paths.url(str(file["path"])))
     filename = str(file.get("name") or unquote(url.rsplit("/", 1)[-1]))
     for label, ok, value in (
         ("sha256", grammar.is_sha256_hex(sha256), sha256),
@@ -269,12 +288,12 @@ def _upload_time(stamp: object, where: str) -> str:
 
 
 def _artifact(
-    file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[str, Any], where: str
+    file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[str, Any], paths: _Paths, where: str
 ) -> Artifact | None:
     sha256 = file.get("hashes", {}).get("sha256", "")
     if not sha256:
         return None
-    url = file.get("url") or fileurls.path_url(file["path"])
+    url = file.get("url") or paths.url(file["path"])
     filename = file.get("name") or unquote(url.rsplit("/", 1)[-1])
     stamp = file.get("upload-time")
     return Artifact(

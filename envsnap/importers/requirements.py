@@ -36,7 +36,7 @@ from packaging.version import InvalidVersion, Version
 from .. import _readlimits, fileurls, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
 from ..probes import gitstate
-from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError
+from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVES = (".whl", ".tar.gz", ".zip")  # a local file pip installs by its path (what packaging parses the name of)
@@ -438,11 +438,7 @@ def _local_project(path: str, state: _State) -> tuple[Path, str]:
     directory, not from the requirements file's folder (only ``-r``/``-c`` includes and ``--find-links`` are read
     from there), and envsnap's export writes it relative to the project root, to be installed from there: it is
     recorded under ``{project}`` (``_State.project_root``) when it lies there, else by its absolute path."""
-    if path.startswith(fileurls.HOME) or os.path.isabs(path):
-        return Path(os.path.expanduser(path)), fileurls.path_url(path)
-    absolute = os.path.normpath(os.path.join(os.getcwd(), path))
-    tail = fileurls.tail_below(absolute, state.project_root(), encoded=False)
-    url = fileurls.path_url(absolute if tail is None else tail.lstrip("/") or ".")
+    absolute, url = local_url(path, os.getcwd(), state.project_root())
     return Path(absolute), url
 
 

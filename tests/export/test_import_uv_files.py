@@ -45,8 +45,10 @@ def test_uv_compile_generate_hashes_keeps_every_hash() -> None:
         lockfile.loads(bad, check_digest=False)
 
 
-def test_uv_export_pylock_keeps_every_wheel_and_the_project() -> None:
-    snap = importers.read_file(FIXTURES / "pylock.export.toml")
+def test_uv_export_pylock_keeps_every_wheel_and_the_project(tmp_path: Path) -> None:
+    # Read beside its pyproject.toml outside any git work tree: that folder is the project ({project}).
+    shutil.copy(FIXTURES / "pylock.export.toml", tmp_path)
+    snap = importers.read_file(tmp_path / "pylock.export.toml")
     markupsafe = snap.package("markupsafe")
     assert markupsafe is not None and markupsafe.artifact is None
     wheels = [c.filename for c in markupsafe.candidates if c.filename.endswith(".whl")]
@@ -227,3 +229,19 @@ def test_hash_only_candidates_are_found_in_a_find_links_folder(tmp_path: Path) -
     )
     outcome = result.outcomes[0]
     assert outcome.status == "pinned" and outcome.artifact is not None and outcome.artifact.sha256 == _sha(here)
+
+
+@pytest.mark.parametrize("subfolder", ["", "projects/paper"])
+def test_uv_pylock_paths_are_read_from_its_folder(tmp_path: Path, subfolder: str) -> None:
+    # PEP 751: a relative path is the lock file's. uv wrote the project as "../" (the file is in locks/); the lock
+    # records it under {project}, the git work tree, as a capture there does, so bundle and rebuild find it.
+    repo = tmp_path / "repo"
+    project = repo / subfolder
+    shutil.copytree(FIXTURES.parent / "uv-locks-folder", project)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)
+    snap = importers.read_file(project / "locks" / "pylock.toml")
+    prefix = f"file://{{project}}/{subfolder}" if subfolder else "file://{project}"
+    paper, labutils = snap.package("paper"), snap.package("labutils")
+    assert paper is not None and labutils is not None
+    assert paper.source == Source(kind="directory", url=prefix, editable=True)
+    assert labutils.source == Source(kind="directory", url=f"{prefix}/libs/labutils")
