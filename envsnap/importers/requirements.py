@@ -228,10 +228,14 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         raise LockImportError(f"{where}: --hash without a requirement (a line continued without '\\'?)")
     if words[0] in ("-e", "--editable"):
         return _editable(words[1:], where, state)
-    if words[0] == "--local-directory":  # a non-editable source tree envsnap's export listed as a comment
+    local = len(words) == 1 and (words[0] in (".", "..") or words[0].startswith(("./", "../", "/")))
+    if local and not words[0].endswith(_ARCHIVES):
+        # A project's folder by its path, as pip reads one: uv pip compile writes ./libs/labutils.
+        words = ["--local-directory", *words]
+    if words[0] == "--local-directory":  # a non-editable source tree (envsnap's export lists one as a comment)
         pkg = _editable(words[1:], where, state)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=False))
-    if len(words) == 1 and words[0].startswith(("./", "../", "/")) and words[0].endswith(_ARCHIVES):
+    if local:
         return _local_archive(words[0], hashes, where, state)
     spec = " ".join(words)
     try:

@@ -237,7 +237,7 @@ def test_uv_pylock_paths_are_read_from_its_folder(tmp_path: Path, subfolder: str
     # records it under {project}, the git work tree, as a capture there does, so bundle and rebuild find it.
     repo = tmp_path / "repo"
     project = repo / subfolder
-    shutil.copytree(FIXTURES.parent / "uv-locks-folder", project)
+    shutil.copytree(FIXTURES.parent / "uv-local-project", project)
     subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)
     snap = importers.read_file(project / "locks" / "pylock.toml")
     prefix = f"file://{{project}}/{subfolder}" if subfolder else "file://{project}"
@@ -245,3 +245,17 @@ def test_uv_pylock_paths_are_read_from_its_folder(tmp_path: Path, subfolder: str
     assert paper is not None and labutils is not None
     assert paper.source == Source(kind="directory", url=prefix, editable=True)
     assert labutils.source == Source(kind="directory", url=f"{prefix}/libs/labutils")
+
+
+def test_uv_compile_local_project_folder_is_a_directory_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # uv pip compile writes a local (not editable) project as its bare folder, ./libs/labutils: pip installs it
+    # from the working directory, so the import reads it from there, as for -e PATH.
+    project = tmp_path / "paper"
+    shutil.copytree(FIXTURES.parent / "uv-local-project", project)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    snap = importers.read_file(project / "requirements-hashes.txt")
+    labutils, six = snap.package("labutils"), snap.package("six")
+    assert labutils is not None and six is not None
+    assert labutils.source == Source(kind="directory", url="file://{project}/libs/labutils")
+    assert labutils.version == "" and len(six.candidates) == 2
