@@ -108,6 +108,16 @@ def test_cuda_rule_on_a_driver_that_errors() -> None:
     assert severities(driver.check(gpu_lock(), partial, HOST)) == ["ok"]
 
 
+def test_cuda_rule_on_a_driver_without_a_gpu_asks_for_a_gpu_not_a_driver() -> None:
+    no_gpu = snapshot(driver="580.65.06", driver_cuda="13.0")
+    [f] = cuda_present.check(gpu_lock(), no_gpu, HOST)
+    assert (f.severity, f.found) == ("fail", "an NVIDIA driver but no GPU")
+    assert f.remedy.startswith("run on a host with an NVIDIA GPU (driver >= ")
+    assert "install" not in f.remedy and f.remedy.endswith(", or pass --cpu-only to run without the GPU")
+    [f] = cuda_present.check(gpu_lock(), snapshot(), HOST)  # no driver at all: the driver is what to install
+    assert f.remedy.startswith("install an NVIDIA driver >= ") and "on a host with an NVIDIA GPU" in f.remedy
+
+
 def test_cuda_need_prefers_the_runtime_then_the_framework_then_package_labels() -> None:
     package, framework = torch_cu("2.7.1", "12.6")
     assert cuda_need(snapshot()) is None

@@ -29,7 +29,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         found = f"the NVIDIA driver did not answer: {answered}" if answered else "no NVIDIA driver"
         return [Finding("fail", "CUDA", needed, found, remedy, NAME)]
     assert host.nvidia is not None
-    if not host.hardware.gpus:
+    if not host.hardware.gpus:  # the driver is here: what is missing is the GPU
+        remedy = "run on a host with an NVIDIA GPU" + (f" (driver >= {driver})" if driver else "")
+        remedy += "" if target.cpu_only else ", or pass --cpu-only to run without the GPU"
         return [Finding("fail", "CUDA", needed, "an NVIDIA driver but no GPU", remedy, NAME)]
     found = f"{len(host.hardware.gpus)} GPU(s), driver {host.nvidia.driver_version}"
     if host.nvidia.error:
