@@ -79,18 +79,24 @@ def index_options(pinned: Iterable[PythonPackage]) -> list[str]:
     """The requirements-file options that find the pinned files (``requirements``, the pip section of
     ``environment-yml``): ``--index-url`` and ``--extra-index-url`` for the indexes they came from, so a local
     version label (``torch==2.5.1+cu121``) still finds its wheel on the index that serves it, then ``--find-links``
-    for every folder or page a wheel was found in. Each value is checked for a requirements file."""
+    for every folder or page a wheel was found in. Each value is checked for a requirements file.
+
+    The default index is never named, as pip-compile and ``uv export`` leave it out: an ``--index-url`` in the file
+    would override the mirror the installing user configured (``PIP_INDEX_URL``, pip.conf), and the hashes pin the
+    files wherever they come from. Another index is the ``--index-url`` only when no file came from the default."""
     pinned = list(pinned)
     counts = Counter(
-        p.artifact.index
+        p.artifact.index.rstrip("/")
         for p in pinned
         if p.artifact is not None and p.artifact.index and not is_find_links(p.artifact.index, p.artifact.url)
     )
     lines = []
+    default = counts.pop(PYPI_SIMPLE, 0)
     if counts:
-        # PyPI stays the primary index when used at all; otherwise the index most packages came from.
-        primary = PYPI_SIMPLE if PYPI_SIMPLE in counts else max(sorted(counts), key=lambda url: counts[url])
-        lines.append(f"--index-url {sinks.requirement_url(primary)}")
+        # Without the default index, the index most packages came from is the primary one.
+        primary = "" if default else max(sorted(counts), key=lambda url: counts[url])
+        if primary:
+            lines.append(f"--index-url {sinks.requirement_url(primary)}")
         lines += [f"--extra-index-url {sinks.requirement_url(url)}" for url in sorted(counts) if url != primary]
     return lines + [
         f"--find-links {sinks.requirement_location(_find_links_path(location))}"

@@ -331,12 +331,19 @@ def _index_for(version: str, state: _State) -> str:
         return state.extra_index_urls[0]
     if state.index_url:
         return state.index_url
-    if state.find_links and not state.extra_index_urls:
-        # No index named: the --find-links location is where the file is looked for beside pip's own index
-        # (what envsnap's export writes for a wheel pinned from a folder); ``pin`` reads both.
+    if state.find_links and not state.extra_index_urls and not _listed(state.find_links[0]):
+        # No index named, and a --find-links page or a folder not on this machine, whose files cannot be told
+        # from the default index's: the location is recorded (what envsnap's export writes for a wheel pinned
+        # from there); ``pin`` reads both. A file in a folder on this machine was found by _folder_holding.
         state.recorded.add(state.find_links[0])
         return state.find_links[0]
-    return interchange.PYPI_SIMPLE if not state.extra_index_urls else ""
+    # No --index-url: pip's default index, which envsnap's export (like pip-compile and uv) does not name.
+    return interchange.PYPI_SIMPLE
+
+
+def _listed(location: str) -> bool:
+    """Whether a ``--find-links`` location is a folder on this machine, whose files ``_releases_in`` lists."""
+    return "://" not in location and os.path.isdir(location)
 
 
 def _find_links_location(value: str, folder: Path | None) -> str:

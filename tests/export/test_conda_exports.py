@@ -131,7 +131,6 @@ dependencies:
   - "conda-forge::six=1.16.0=pyh6c4a22f_0"
   - pip  # not in the captured conda layer: conda needs it for the pip section
   - pip:
-      - "--index-url https://pypi.org/simple"
       - "wheel==0.43.0 --hash=sha256:{SHA["wheel"]}"
 """
     )
@@ -153,9 +152,7 @@ def test_environment_yml_specs_parse_back_exactly() -> None:
             pkg.build,
         )
         assert match.channel is not None and match.channel.base_url.rstrip("/") == CF
-    assert doc["dependencies"][-1] == {
-        "pip": ["--index-url https://pypi.org/simple", f"wheel==0.43.0 --hash=sha256:{SHA['wheel']}"]
-    }
+    assert doc["dependencies"][-1] == {"pip": [f"wheel==0.43.0 --hash=sha256:{SHA['wheel']}"]}
 
 
 def test_environment_yml_drops_hashes_when_one_pip_package_cannot_have_one() -> None:
@@ -170,7 +167,6 @@ def test_environment_yml_drops_hashes_when_one_pip_package_cannot_have_one() -> 
     doc = yaml.safe_load(environment_yml.dumps(lock))
     assert doc["dependencies"][-1] == {
         "pip": [
-            "--index-url https://pypi.org/simple",
             f"tool @ git+https://github.com/o/tool@{'a' * 40}",
             "wheel==0.43.0",
         ]
@@ -340,7 +336,8 @@ def test_environment_yml_names_the_find_links_folder_a_wheel_was_pinned_from(
 
 def test_environment_yml_names_the_indexes_pins_came_from(tmp_path: Path, make_venv: Callable[..., Path]) -> None:
     """A pin from an index other than PyPI (``torch==2.5.1+cu121``, only on PyTorch's index) is found only on
-    that index: the pip: section names the indexes as the requirements export does (PyPI first when used). A
+    that index: the pip: section names the indexes as the requirements export does (the default index, PyPI, is
+    never named: an --index-url would override the installing user's mirror). A
     real pip installs a wheel pinned from a local index with no other index and no network."""
     from wheelfiles import build_wheel
 
@@ -352,12 +349,9 @@ def test_environment_yml_names_the_indexes_pins_came_from(tmp_path: Path, make_v
     torch = pinned("torch", "2.5.1+cu121", "https://download.pytorch.org/whl/cu121")
     lock = _with_pip_layer((pinned("six", "1.16.0", "https://pypi.org/simple"), torch))
     pip = yaml.safe_load(environment_yml.dumps(lock))["dependencies"][-1]["pip"]
-    assert pip[:2] == [
-        "--index-url https://pypi.org/simple",
-        "--extra-index-url https://download.pytorch.org/whl/cu121",
-    ]
-    assert pip[:2] == _requirements_options(lock)
-    assert pip[2:] == ["six==1.16.0 --hash=sha256:" + "0" * 64, "torch==2.5.1+cu121 --hash=sha256:" + "0" * 64]
+    assert pip[:1] == ["--extra-index-url https://download.pytorch.org/whl/cu121"]
+    assert pip[:1] == _requirements_options(lock)
+    assert pip[1:] == ["six==1.16.0 --hash=sha256:" + "0" * 64, "torch==2.5.1+cu121 --hash=sha256:" + "0" * 64]
 
     simple = tmp_path / "simple"
     (simple / "tinypkg").mkdir(parents=True)

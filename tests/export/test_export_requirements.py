@@ -45,8 +45,26 @@ def test_pip_parses_every_line(rich: Snapshot, tmp_path: Path) -> None:
 
 def test_local_label_keeps_its_index(rich: Snapshot) -> None:
     text = requirements.dumps(rich)
-    assert "--index-url https://pypi.org/simple\n" in text
     assert "--extra-index-url https://download.pytorch.org/whl/cu121\n" in text
+
+
+def test_the_default_index_is_not_named(rich: Snapshot) -> None:
+    """``--index-url https://pypi.org/simple`` overrode the mirror the installing user configured (PIP_INDEX_URL,
+    pip.conf, a lab's proxy with no route to PyPI): pip-compile and ``uv export`` name the default index only when
+    it is not the default. A lock with every file on another index still names that one as ``--index-url``."""
+    lines = requirements.dumps(rich).splitlines()
+    assert not [line for line in lines if line.startswith("--index-url")]
+    mirror = "https://mirror.example.org/simple"
+    packages = tuple(
+        dataclasses.replace(p, artifact=dataclasses.replace(p.artifact, index=mirror))
+        if p.artifact is not None and p.artifact.index.rstrip("/") == "https://pypi.org/simple"
+        else p
+        for p in rich.python.packages
+    )
+    moved = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages))
+    lines = requirements.dumps(moved).splitlines()
+    assert f"--index-url {mirror}" in lines
+    assert "--extra-index-url https://download.pytorch.org/whl/cu121" in lines
 
 
 def test_source_trees_are_commented_with_their_install_command(rich: Snapshot) -> None:

@@ -483,21 +483,29 @@ def test_a_find_links_location_is_recorded_where_pip_reads_it(tmp_path: Path, mo
     could not find it anywhere. It is the artifacts' index now, as pin records a wheel found in a folder, read
     relative to the requirements file where that folder exists (pip's rule), else to the working directory."""
     (tmp_path / "wheels").mkdir()
+    wheel = build_wheel(tmp_path / "wheels", "demo", "1.0", "demo")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     (tmp_path / "sub").mkdir()
     reqs = tmp_path / "sub" / "requirements.txt"
     monkeypatch.chdir(tmp_path / "sub")
-    reqs.write_text(f"--find-links ../wheels\ndemo==1.0 --hash=sha256:{A}\n")
+    reqs.write_text(f"--find-links ../wheels\ndemo==1.0 --hash=sha256:{digest}\n")
     snap = importers.read_file(reqs)
     (pkg,) = snap.python.packages
     assert pkg.artifact is not None and pkg.artifact.index == str(tmp_path / "wheels")
     assert not [w for w in snap.envsnap.warnings if "find-links" in w]
     # a file: URL of a folder is the folder (as an index URL it would be read as a PEP 503 index)
-    reqs.write_text(f"-f {(tmp_path / 'wheels').as_uri()}\ndemo==1.0 --hash=sha256:{A}\n")
+    reqs.write_text(f"-f {(tmp_path / 'wheels').as_uri()}\ndemo==1.0 --hash=sha256:{digest}\n")
     assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "wheels")  # type: ignore[union-attr]
     # a path that is not beside the file: the working directory's, as pip reads it
     monkeypatch.chdir(tmp_path)
-    reqs.write_text(f"--find-links=wheels\ndemo==1.0 --hash=sha256:{A}\n")
+    reqs.write_text(f"--find-links=wheels\ndemo==1.0 --hash=sha256:{digest}\n")
     assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "wheels")  # type: ignore[union-attr]
+    # a file the folder does not hold is on pip's default index, which an export names by no option
+    reqs.write_text(f"--find-links=wheels\nother==1.0 --hash=sha256:{A}\n")
+    assert importers.read_file(reqs).python.packages[0].artifact.index == "https://pypi.org/simple"  # type: ignore[union-attr]
+    # a folder not on this machine (or a page of links) cannot be listed: it is recorded, as pin reads both
+    reqs.write_text(f"--find-links=gone\nother==1.0 --hash=sha256:{A}\n")
+    assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "gone")  # type: ignore[union-attr]
 
 
 def test_a_wheel_in_a_find_links_folder_beside_an_index_is_recorded_there(

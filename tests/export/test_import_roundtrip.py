@@ -65,6 +65,29 @@ def test_requirements_roundtrip_keeps_pins_hashes_and_indexes(rich: Snapshot, tm
             assert got.artifact.index == pkg.artifact.index, name
 
 
+def test_requirements_roundtrip_keeps_the_default_index_and_a_find_links_folder(
+    host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path
+) -> None:
+    """The export names no default index (an ``--index-url`` would override the installing user's mirror), only the
+    find-links folder of the lab's wheel: read back, that wheel is in the folder and every other file on the
+    default index, not in the folder, which does not hold it."""
+    lab = tmp_path / "lab wheels"
+    lab.mkdir()
+    wheel = wheelhouse.root / "wheels" / wheelhouse.artifacts["tiny-cuda"].filename
+    (lab / wheel.name).write_bytes(wheel.read_bytes())
+    where = {"foo-bar": "https://pypi.org/simple", "tiny-cuda": str(lab)}
+    packages = tuple(
+        dataclasses.replace(p, artifact=dataclasses.replace(p.artifact, index=where[p.name]))
+        for p in host_snapshot.python.packages
+        if p.artifact is not None
+    )
+    lock = dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=packages))
+    text = export.get("requirements").render(lock)["requirements.txt"].decode()
+    assert not [line for line in text.splitlines() if line.startswith(("--index-url", "--extra-index-url"))]
+    back = roundtrip(lock, "requirements", tmp_path)
+    assert {p.name: p.artifact.index for p in back.python.packages if p.artifact is not None} == where
+
+
 def test_json_roundtrip_is_the_whole_lock(rich: Snapshot, tmp_path: Path) -> None:
     assert roundtrip(rich, "json", tmp_path) == rich
 
