@@ -34,11 +34,22 @@ def channel_name(channel: str) -> str:
     return channel.rstrip("/")
 
 
-def python(pkg: PythonPackage) -> Any:
+def is_local(pkg: PythonPackage) -> bool:
+    """Whether ``pkg`` was built from files on the author's machine (a local directory, archive or repository: a
+    ``file:`` URL, ``file://{project}/...`` included), which no package index publishes."""
+    src = pkg.source
+    return src.kind in ("directory", "archive", "vcs") and src.url.startswith("file:")
+
+
+def python(pkg: PythonPackage) -> Any | None:
     """The ``PackageURL`` of a Python distribution: its file name and non-default index for an index
-    install, the VCS URL or download URL for a direct one."""
+    install, the VCS URL or download URL for a direct one. None for a local one (``is_local``): ``pkg:pypi/NAME``
+    names the index's project of that name, another project, whose advisories a scanner would then report (as
+    cyclonedx-py, envsnap gives such a package no package URL)."""
     from packageurl import PackageURL
 
+    if is_local(pkg):
+        return None
     qualifiers: dict[str, str] = {}
     src = pkg.source
     if src.kind == "vcs":

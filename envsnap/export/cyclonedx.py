@@ -107,6 +107,8 @@ def _python(pkg: PythonPackage) -> Any:
     elif src.kind == "archive":
         algo, value = src.archive_digest
         hashes[algo] = value
+        if purls.is_local(pkg):  # the file's location, which a package URL gives a published archive
+            refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(src.url)))
     art = pkg.artifact
     if art is not None and src.kind == "index":
         hashes["sha256"] = art.sha256
@@ -118,7 +120,7 @@ def _python(pkg: PythonPackage) -> Any:
         name=pkg.metadata_name or pkg.name,
         version=pkg.version or None,
         purl=purl,
-        bom_ref=purl.to_string(),
+        bom_ref=purl.to_string() if purl is not None else f"local:{pkg.name}@{pkg.version}",
         hashes=_hashes(**hashes),
         external_references=refs,
     )

@@ -165,7 +165,13 @@ def _software(lock: Snapshot) -> list[dict[str, Any]]:
         )
 
     for pkg in lock.python.packages:
-        add(purls.python(pkg), pkg.metadata_name or pkg.name, pkg.version)
+        purl = purls.python(pkg)
+        if purl is None:  # a local project: no package URL names it (purls.python), a local identifier does
+            ref = f"#local:{pkg.name}@{pkg.version}"
+            entity = {"@id": ref, "@type": "SoftwareApplication", "name": pkg.metadata_name or pkg.name}
+            out.setdefault(ref, {**entity, "softwareVersion": pkg.version})
+            continue
+        add(purl, pkg.metadata_name or pkg.name, pkg.version)
     for cpkg in lock.conda.packages if lock.conda is not None else ():
         add(purls.conda(cpkg), cpkg.name, cpkg.version)
     for spkg in lock.system.packages:

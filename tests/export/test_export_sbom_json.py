@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from cyclonedx.schema import SchemaVersion
@@ -8,7 +9,7 @@ from packageurl import PackageURL
 
 from envsnap import lockfile
 from envsnap.export import cyclonedx, json_export
-from envsnap.model import Snapshot
+from envsnap.model import PythonPackage, Snapshot, Source
 
 
 def test_cyclonedx_validates_against_the_schema(rich: Snapshot) -> None:
@@ -40,6 +41,31 @@ def test_cyclonedx_has_purls_and_hashes_for_every_layer(rich: Snapshot) -> None:
     # Every component hangs off the environment, so the dependency graph is complete.
     (root,) = [d for d in doc["dependencies"] if d["ref"] == "environment"]
     assert len(root["dependsOn"]) == len(doc["components"])
+
+
+def test_a_local_package_has_no_package_url(rich: Snapshot) -> None:
+    """A local project (``pip install -e .``), archive (``./dist/x.tar.gz``) or ``file:`` repository was
+    ``pkg:pypi/NAME@VERSION``: the index's project of that name, which a scanner matches advisories against (a
+    lab's ``mylab`` reported as PyPI's ``mylab``). It has no package URL, as cyclonedx-py writes it."""
+    archive = Source(kind="archive", url="file://{project}/dist/tinysd-0.1.tar.gz", archive_hash="sha256=" + "e" * 64)
+    repo = Source(kind="vcs", url="file:///srv/repos/vcspkg", vcs="git", commit_id="c" * 40)
+    extra = (
+        PythonPackage(name="tinysd", version="0.1", installer="pip", source=archive),
+        PythonPackage(name="vcspkg", version="0.9", installer="pip", source=repo),
+    )
+    lock = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=rich.python.packages + extra))
+    text = cyclonedx.dumps(lock)
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    by_name = {c["name"]: c for c in json.loads(text)["components"]}
+    for name in ("My_Project", "tinysd", "vcspkg"):
+        assert "purl" not in by_name[name], name
+    assert by_name["My_Project"]["bom-ref"] == "local:my-project@0.3.0.dev0"
+    assert by_name["tinysd"]["hashes"] == [{"alg": "SHA-256", "content": "e" * 64}]
+    assert by_name["tinysd"]["externalReferences"][0]["type"] == "distribution"
+    assert by_name["vcspkg"]["externalReferences"][0]["type"] == "vcs"
+    # A published archive and a remote repository keep theirs.
+    assert by_name["legacy-thing"]["purl"].startswith("pkg:pypi/legacy-thing@0.3?download_url=https:")
+    assert by_name["mylib"]["purl"].startswith("pkg:pypi/mylib@1.2.0?vcs_url=git")
 
 
 def test_cyclonedx_serial_number_follows_the_lock(rich: Snapshot) -> None:

@@ -365,3 +365,16 @@ def test_every_run_of_an_artifact_has_its_own_ids_and_is_reached_from_the_root(t
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     root = next(entity for entity in graph if entity["@id"] == "./")
     assert {"@id": "#run-0000000000000001"} in root["mentions"] and {"@id": "#run-0000000000000002"} in root["mentions"]
+
+
+def test_a_local_project_is_no_pypi_package_in_the_crate() -> None:
+    # A local project (`pip install -e .`) was the SoftwareApplication pkg:pypi/NAME@VERSION: the index's project of
+    # that name. It has a local identifier, as it has no package URL in the SBOM.
+    from envsnap.model import PythonPackage, Source
+    from envsnap.paper import crate
+
+    local = PythonPackage(name="mylab", version="0.3.0", source=Source(kind="directory", url="file://{project}"))
+    graph = crate.build(sample_lock(local, seal=True), {}, META)["@graph"]
+    [entity] = [e for e in graph if e.get("name") == "mylab"]
+    assert entity["@id"] == "#local:mylab@0.3.0" and "identifier" not in entity
+    assert not [e for e in graph if str(e.get("@id", "")).startswith("pkg:pypi/mylab")]
