@@ -18,7 +18,7 @@ WARNING = VERIFY_WORDS[Severity.WARNING]
 INFO = VERIFY_WORDS[Severity.INFO]
 SEVERITIES = (MISMATCH, WARNING, INFO)
 # Most consequential first within a severity.
-AREAS = ("python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "hardware")
+AREAS = ("python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "environment", "hardware")
 
 
 def not_recorded(unknown: Iterable[str], path: str) -> bool:

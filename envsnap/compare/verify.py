@@ -6,7 +6,7 @@ difference has a severity:
 
 - ``mismatch``: the Python layer differs (a package added, removed, of another version, wheel or content).
 - ``warning``: something around it differs that may change behaviour (OS release, libc, a system library a
-  package loads, the NVIDIA driver, CUDA libraries, a patch-level interpreter change).
+  package loads, the NVIDIA driver, CUDA libraries, a patch-level interpreter change, a recorded variable).
 - ``info``: worth knowing, rarely decisive (CPU model, memory, GPUs, kernel, a package rebuilt from source).
 
 Packages locked from a VCS checkout or a local directory are rebuilt from source by ``envsnap bundle``: a
@@ -143,6 +143,7 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         *_compare_system(lock, actual),
         *_compare_gpu(lock, actual),
         *_compare_hardware(lock, actual),
+        *_compare_environment(lock, actual),
     ]
     if lock.envsnap.unknown:
         diffs = [_unrecorded(lock, d) for d in diffs]
@@ -164,7 +165,7 @@ def _lock_field(d: Difference) -> str:
         # A distribution installed that a lock without its Python packages (an import of a conda explicit file)
         # cannot list: the lock says nothing of it, which is no drift.
         return "python.packages"
-    return d.area if d.area in ("cuda", "system", "hardware") else ""
+    return d.area if d.area in ("cuda", "system", "hardware", "environment") else ""
 
 
 def _unrecorded(lock: Snapshot, d: Difference) -> Difference:
@@ -703,4 +704,27 @@ def _compare_hardware(lock: Snapshot, actual: Snapshot) -> list[Difference]:
         )
     if a.memory_mib and b.memory_mib and a.memory_mib != b.memory_mib:
         out.append(Difference(INFO, "hardware", "memory", "memory_mib", str(a.memory_mib), str(b.memory_mib)))
+    return out
+
+
+def _compare_environment(lock: Snapshot, actual: Snapshot) -> list[Difference]:
+    """The recorded variables (``[environment]``: threads, visible devices, determinism flags, ``PYTHONPATH``,
+    ``LD_LIBRARY_PATH``) each set, unset or changed: a warning, as ``diff`` reports them. The environment's
+    packages are read with ``-E``, so a ``PYTHONPATH`` that puts other modules ahead of them shows only here."""
+    from ..probes.nvidia import redact_device_ids
+
+    # The capture here keeps no GPU UUID (no --gpu-ids): a lock captured with them is compared without them too.
+    a, b = redact_device_ids(lock.environment), actual.environment
+    out: list[Difference] = []
+    for name in sorted(set(a) | set(b)):
+        old, new = a.get(name), b.get(name)
+        if old == new:
+            continue
+        # Set to "" is not unset (CUDA_VISIBLE_DEVICES="" hides every GPU), so each is said in words.
+        notes = [
+            "not set in the lock" if old is None else "empty in the lock" if not old else "",
+            "not set here" if new is None else "empty here" if not new else "",
+        ]
+        note = "; ".join(n for n in notes if n)
+        out.append(Difference(WARNING, "environment", name, "value", old or "", new or "", note))
     return out

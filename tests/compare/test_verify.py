@@ -174,6 +174,40 @@ def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., o
     assert missing.code == 2 and "no such lockfile" in missing.err  # type: ignore[attr-defined]
 
 
+def test_recorded_variables_set_unset_or_changed_are_warnings() -> None:
+    """verify compared no recorded variable: with PYTHONPATH putting another urllib3 ahead of the venv's,
+    CUDA_VISIBLE_DEVICES or OMP_NUM_THREADS changed, it said "identical ... 0 warnings" while diff named each."""
+    lock = snap(pkg("numpy"), environment={"CUDA_VISIBLE_DEVICES": "1", "OMP_NUM_THREADS": "1", "XLA_FLAGS": "-x"})
+    now = snap(pkg("numpy"), environment={"CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": "/opt/pp", "XLA_FLAGS": "-x"})
+    report = compare(lock, now)
+    assert report.identical  # the Python layer is the lock's: a warning, as diff calls it a drift
+    assert [d.describe() for d in report.by_severity(WARNING) if d.area == "environment"] == [
+        "CUDA_VISIBLE_DEVICES: value 1 -> (none) (empty here)",
+        "OMP_NUM_THREADS: value 1 -> (none) (not set here)",
+        "PYTHONPATH: value (none) -> /opt/pp (not set in the lock)",
+    ]
+    assert compare(lock, lock).differences == ()
+    # A lock captured with --gpu-ids against this capture (which keeps no UUID): the same device is no change.
+    uuid = "GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    with_ids = snap(pkg("numpy"), environment={"CUDA_VISIBLE_DEVICES": uuid})
+    without = snap(pkg("numpy"), environment={"CUDA_VISIBLE_DEVICES": "GPU-<uuid>"})
+    assert compare(with_ids, without).differences == ()
+
+
+def test_cli_warns_of_a_variable_changed_since_capture(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envsnap.probes.capture import capture
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    lock_path = lockfile.dump(capture(), tmp_path / "here.lock")
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    found = cli("verify", lock_path)
+    assert found.code == 0 and "environment: OMP_NUM_THREADS: value 1 -> 8" in found.out  # type: ignore
+    assert cli("verify", lock_path, "--strict").code == 1  # type: ignore[attr-defined]
+
+
 def test_library_call_is_exported() -> None:
     import envsnap
 
