@@ -11,9 +11,10 @@ difference has a severity:
 
 Packages locked from a VCS checkout or a local directory are rebuilt from source by ``envsnap bundle``: a
 rebuilt wheel has the same files only when the build is reproducible. For them a different RECORD digest is a
-``warning`` (VCS: the same commit gave other files) or ``info`` (an editable install, whose RECORD lists a
-``.pth`` hook rather than the modules), and a source recorded as "installed from a wheel" instead of the
-checkout is ``info``. The Python layer is identical when there is no ``mismatch``.
+``warning`` (VCS: the same commit gave other files; a folder installed as a wheel: its code changed or the build
+differs) or ``info`` (an editable install, whose RECORD lists a ``.pth`` hook rather than the modules), and
+a source recorded as "installed from a wheel" instead of the checkout is ``info``. The Python layer is identical
+when there is no ``mismatch``.
 
 ``envsnap.verify("envsnap.lock")`` is the library call: a training script can refuse to run in a drifted
 environment (``if not envsnap.verify("envsnap.lock").identical: sys.exit(...)``).
@@ -420,7 +421,8 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
             Difference(severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags), ", ".join(have.wheel_tags))
         )
     if want.record_digest and have.record_digest and want.record_digest != have.record_digest:
-        if want.source.kind == "directory":
+        if want.source.kind == "directory" and want.source.editable:
+            # An editable install's RECORD lists its .pth hook, not the modules: its digest says nothing of them.
             out.append(
                 Difference(
                     INFO,
@@ -429,9 +431,21 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
                     "record_digest",
                     want.record_digest,
                     have.record_digest,
-                    "rebuilt from a local directory; an editable install's RECORD differs"
-                    if want.source.editable
-                    else "rebuilt from a local directory",
+                    "rebuilt from a local directory; an editable install's RECORD differs",
+                )
+            )
+        elif want.source.kind == "directory":
+            # A project installed from its folder (not editable): its RECORD lists the modules, and with no commit
+            # to compare, other files are as likely the code edited and reinstalled as a build that differs.
+            out.append(
+                Difference(
+                    WARNING,
+                    "python",
+                    name,
+                    "record_digest",
+                    want.record_digest,
+                    have.record_digest,
+                    "rebuilt from a local directory: its code changed or the build is not reproducible",
                 )
             )
         elif rebuilt:

@@ -94,6 +94,23 @@ def test_rebuilt_from_source_is_not_a_mismatch() -> None:
     assert found(report, INFO) == {("vcspkg", "source"), ("proj", "source"), ("proj", "record_digest")}
 
 
+def test_a_project_installed_from_its_folder_with_other_files_is_a_warning() -> None:
+    """``pip install ./proj``, its code edited, ``pip install ./proj`` again at the same version: verify said
+    "identical ... 0 warnings" (info: "rebuilt from a local directory"), so ``--strict`` passed too, while diff
+    called it a build change. Its RECORD lists the modules (an editable install's lists a .pth hook: info)."""
+    folder = Source(kind="directory", url="file:///src/proj")
+    lock = snap(pkg("proj", source=folder, record_digest="sha256:before"))
+    now = snap(pkg("proj", source=folder, record_digest="sha256:edited"))
+    report = compare(lock, now)
+    assert report.identical and found(report, WARNING) == {("proj", "record_digest")}
+    [d] = report.by_severity(WARNING)
+    assert d.note == "rebuilt from a local directory: its code changed or the build is not reproducible"
+    editable = snap(pkg("proj", source=EDITABLE, record_digest="sha256:before"))
+    moved = snap(pkg("proj", source=EDITABLE, record_digest="sha256:edited"))
+    assert found(compare(editable, moved), INFO) == {("proj", "record_digest")}
+    assert compare(lock, lock).differences == ()
+
+
 def test_another_commit_is_a_mismatch() -> None:
     lock = snap(pkg("vcspkg", source=GIT))
     now = snap(pkg("vcspkg", source=dataclasses.replace(GIT, commit_id="b" * 40)))
