@@ -7,7 +7,8 @@ Python (and conda) packages are added, removed or changed; a change has a kind:
 - ``local``: only the local label differs (``2.1.0+cu121`` -> ``2.1.0+cu124``: another build variant, often
   another CUDA);
 - ``build``: the same version with other files (wheel tag or RECORD digest; conda: build string);
-- ``source``: the same version from elsewhere (index -> VCS commit, another commit, a local directory);
+- ``source``: the same version from elsewhere (index -> VCS commit, another commit, a local directory); the
+  same files from an index and by path (one RECORD digest) say so, ranked with ``artifact``;
 - ``artifact``: the same version pinned to another file (sha256), or pinned in one lock only.
 
 A table one lock cannot know (``envsnap import`` lists them in ``envsnap.unknown``: a requirements file
@@ -735,6 +736,11 @@ def _package_change(x: PackageRow, y: PackageRow) -> Change | None:
         kind, direction = version_change(version, version_b)
         return _change("python", name, "changed", kind, version, version_b, _PACKAGE_WEIGHT[kind], direction)
     if source != source_b:
+        # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
+        # runs, ranked with another pinned file (verify calls it info: "the same file").
+        if "index" in (source, source_b) and record and record == record_b and set(tags) == set(tags_b):
+            weight = _PACKAGE_WEIGHT["artifact"]
+            return _change("python", name, "changed", "source", source, source_b, weight, "the same files")
         return _change("python", name, "changed", "source", source, source_b, _PACKAGE_WEIGHT["source"])
     if tags != tags_b and set(tags) != set(tags_b):  # the same tags in the same order: no sets to build
         return _change(

@@ -94,6 +94,32 @@ def test_packages_added_removed_and_each_kind() -> None:
     assert order == ["numpy", "torch", "old", "new", "requests", "tool", "pyyaml", "same"]
 
 
+def test_the_same_wheel_from_find_links_and_by_path_is_said_to_be_the_same_files() -> None:
+    """A wheel installed from a find-links folder, then the same file by path: diff ranked "index -> file://...
+    (source)" above a patch release of numpy, with nothing saying the files were the same (verify: info)."""
+    wheel = Source(kind="archive", url="file:///wheels/proj-1.0-py3-none-any.whl")
+    a = _lock(
+        PythonPackage("proj", "1.0", record_digest="sha256:aaaa", wheel_tags=("py3-none-any",)),
+        PythonPackage("numpy", "1.26.3"),
+    )
+    b = _lock(
+        PythonPackage("proj", "1.0", record_digest="sha256:aaaa", wheel_tags=("py3-none-any",), source=wheel),
+        PythonPackage("numpy", "1.26.4"),
+    )
+    report = diff(a, b)
+    assert [c.subject for c in report.changes] == ["numpy", "proj"]
+    assert report.changes[1].describe() == (
+        "proj: index -> file:///wheels/proj-1.0-py3-none-any.whl (source, the same files)"
+    )
+    # Other files from the path stay a source change, ranked as one.
+    other = _lock(
+        PythonPackage("proj", "1.0", record_digest="sha256:bbbb", wheel_tags=("py3-none-any",), source=wheel),
+        PythonPackage("numpy", "1.26.4"),
+    )
+    changed = diff(a, other).changes
+    assert [c.subject for c in changed] == ["proj", "numpy"] and changed[0].note == ""
+
+
 def test_gpu_stack_python_and_os_come_before_packages() -> None:
     a = _lock(
         PythonPackage("numpy", "1.26.4"),
