@@ -71,10 +71,11 @@ def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
     """A local path an imported file names, as the lock records it: its absolute path, and its URL. A relative
     ``path`` is read from ``folder`` (pip reads a requirement's from the working directory, PEP 751 a pylock's from
     the file's folder) and recorded under ``{project}`` where it lies in ``root``, the project (the git work tree
-    around ``folder``, as ``capture`` records ``{project}``), else by its absolute path; ``~`` and absolute paths
-    as they are."""
-    if path.startswith(fileurls.HOME) or os.path.isabs(path):
+    around ``folder``, as ``capture`` records ``{project}``), else by its absolute path. An absolute path is recorded
+    the same way (pip-compile writes ``./libs/x`` as ``x @ file:///home/me/proj/libs/x``); ``~`` paths as they
+    are."""
+    if path.startswith(fileurls.HOME):
         return os.path.expanduser(path), fileurls.path_url(path)
-    absolute = os.path.normpath(os.path.join(folder, path))
+    absolute = os.path.normpath(os.path.join(folder, path))  # an absolute path as it is
     tail = fileurls.tail_below(absolute, root, encoded=False)
     return absolute, fileurls.path_url(absolute if tail is None else tail.lstrip("/") or ".")

@@ -251,7 +251,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     name = canonicalize_name(req.name)
     metadata_name = req.name if req.name != name else ""
     if req.url:
-        return _direct(name, metadata_name, req.url, hashes, where)
+        return _direct(name, metadata_name, _project_url(req.url, state), hashes, where)
     pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
     if len(pins) != 1 or len(req.specifier) != 1:
         raise LockImportError(f"{where}: {req.name}{req.specifier} is not an exact pin (name==version)")
@@ -404,6 +404,17 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
+
+
+def _project_url(url: str, state: _State) -> str:
+    """A direct reference's URL; a ``file:`` URL of a path in the project as that path is recorded (``-e PATH``,
+    ``file://{project}/...``), its fragment kept: pip-compile writes ``./libs/labtool`` as ``labtool @
+    file:///home/me/proj/libs/labtool``, which would carry the user's home into the lock."""
+    if not fileurls.is_file_url(url):
+        return url
+    base, mark, fragment = url.partition("#")
+    recorded = _local_project(fileurls.file_url_path(base), state)[1]
+    return recorded + mark + fragment if recorded.startswith(f"file://{fileurls.PROJECT}") else url
 
 
 def _local_archive(path: str, hashes: list[str], where: str, state: _State) -> PythonPackage:

@@ -1,0 +1,74 @@
+"""Imports of the requirements files pip-compile (pip-tools) writes: fixtures/piptools-local-project, see its README."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from testutil import CliResult
+
+from envsnap import importers, lockfile
+from envsnap.model import Source
+
+FIXTURE = Path(__file__).parent / "fixtures" / "piptools-local-project"
+PLACEHOLDER = "/ABS/PROJECT"  # the folder pip-compile ran in, written into its absolute file: URLs
+
+
+def _project(at: Path) -> Path:
+    """The fixture copied to ``at``, a git work tree, with its own folder in the place of the one it was made in."""
+    shutil.copytree(FIXTURE, at)
+    subprocess.run(["git", "init", "-q", str(at)], check=True, timeout=60)
+    for name in ("requirements.in", "requirements-hashes.txt"):
+        path = at / name
+        path.write_text(path.read_text().replace(PLACEHOLDER, str(at)))
+    return at
+
+
+def test_pip_compile_absolute_file_urls_in_the_project_are_recorded_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """pip-compile writes ``-e file:///home/me/proj/libs/labutils`` and ``labtool @ file:///home/me/proj/libs/labtool``:
+    the lock carried the user's home and could not be rebuilt from another checkout. A ``file:`` URL of a folder in
+    the project (the git work tree around the working directory) is recorded under ``{project}``, as its relative
+    path is, and the export writes it back relative to the project root."""
+    project = _project(tmp_path / "proj")
+    monkeypatch.chdir(project)
+    snap = importers.read_file(project / "requirements-hashes.txt")
+    assert snap.package("labutils").source == Source(  # type: ignore[union-attr]
+        kind="directory", url="file://{project}/libs/labutils", editable=True
+    )
+    assert snap.package("labtool").source == Source(kind="directory", url="file://{project}/libs/labtool")  # type: ignore[union-attr]
+    assert str(tmp_path) not in lockfile.dumps(snap)
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(snap, lock)
+    exported = tmp_path / "requirements.txt"
+    assert cli("export", lock, "--format", "requirements", "-o", exported).code == 0
+    lines = exported.read_text().splitlines()
+    assert "#   pip install --no-deps ./libs/labtool" in lines
+    assert "#   pip install --no-deps -e ./libs/labutils" in lines
+    again = importers.read_file(exported)
+    assert [again.package(n).source for n in ("labtool", "labutils")] == [  # type: ignore[union-attr]
+        snap.package(n).source  # type: ignore[union-attr]
+        for n in ("labtool", "labutils")
+    ]
+
+    # Outside the project (another working directory, no git work tree around it) the URL stays absolute.
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    snap = importers.read_file(project / "requirements-hashes.txt")
+    assert snap.package("labtool").source.url == (project / "libs" / "labtool").as_uri()  # type: ignore[union-attr]
+    assert snap.package("labutils").source.url == (project / "libs" / "labutils").as_uri()  # type: ignore[union-attr]
+
+
+def test_an_absolute_path_in_the_project_is_recorded_under_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip-compile writes ``-e /home/me/proj/libs/labutils`` given that path: the same folder as its file: URL.
+    project = _project(tmp_path / "proj")
+    monkeypatch.chdir(project)
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"-e {project}/libs/labutils\n")
+    (pkg,) = importers.read_file(reqs).python.packages
+    assert pkg.source == Source(kind="directory", url="file://{project}/libs/labutils", editable=True)
