@@ -11,6 +11,7 @@ import pytest
 from testutil import CliResult
 
 from envsnap import importers, lockfile
+from envsnap.interchange import PYPI_SIMPLE
 from envsnap.model import Source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "piptools-local-project"
@@ -72,3 +73,20 @@ def test_an_absolute_path_in_the_project_is_recorded_under_it(tmp_path: Path, mo
     reqs.write_text(f"-e {project}/libs/labutils\n")
     (pkg,) = importers.read_file(reqs).python.packages
     assert pkg.source == Source(kind="directory", url="file://{project}/libs/labutils", editable=True)
+
+
+def test_pip_compile_emit_find_links_to_an_empty_folder_keeps_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip-compile --emit-find-links --find-links ./wheels`` with no ``--index-url``: every package was recorded
+    in that folder, which holds none of them. A folder is recorded only for a package it holds a file of; the rest
+    are on pip's own index, as in a file without index lines, and the folder is named in a warning."""
+    project = _project(tmp_path / "proj")
+    monkeypatch.chdir(project)
+    snap = importers.read_file(project / "requirements-find-links.txt")
+    six = snap.package("six")
+    assert six is not None and {c.index for c in six.candidates} == {PYPI_SIMPLE}
+    assert [w for w in snap.envsnap.warnings if "find-links" in w] == [
+        f"import: --find-links {project / 'wheels'} is not recorded (a package records one place to look for its "
+        "file: the index the file names); `envsnap pin` looks there when pip is configured with it"
+    ]
