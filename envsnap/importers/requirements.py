@@ -438,7 +438,8 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
             raise LockImportError(f"{where}: editable VCS reference without #egg=NAME")
         pkg = _direct(canonicalize_name(m.group(1)), "", target.replace(m.group(0), ""), [], where)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
-    path = fileurls.file_url_path(target) if target.startswith("file:") else target
+    location = target.split("#egg=", 1)[0]  # pip's #egg=NAME names the project: no part of its folder
+    path = fileurls.file_url_path(location) if location.startswith("file:") else location
     directory, url = _local_project(path, state)
     name = _project_name(directory)
     if not name:

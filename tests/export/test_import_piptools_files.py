@@ -90,3 +90,14 @@ def test_pip_compile_emit_find_links_to_an_empty_folder_keeps_the_index(
         f"import: --find-links {project / 'wheels'} is not recorded (a package records one place to look for its "
         "file: the index the file names); `envsnap pin` looks there when pip is configured with it"
     ]
+
+
+def test_an_editable_path_s_egg_fragment_is_no_part_of_its_folder(tmp_path: Path) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"-e {tmp_path}#egg=x\n")
+    with pytest.raises(importers.LockImportError) as caught:
+        importers.read_file(reqs)
+    assert f"no pyproject.toml [project] name in {tmp_path};" in str(caught.value)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    (pkg,) = importers.read_file(reqs).python.packages
+    assert pkg.name == "x" and pkg.source.url == tmp_path.as_uri()
