@@ -322,6 +322,12 @@ def _generated_script(path: str) -> bool:
     return head.startswith(b"MZ")
 
 
+def _seed_marker(dist_name: str) -> str:
+    """The file virtualenv puts beside each distribution it seeds (``pip-26.0.1.virtualenv`` for
+    ``pip-26.0.1.dist-info``) and lists in its RECORD: the installer's, not the wheel's."""
+    return dist_name.rsplit(".", 1)[0] + ".virtualenv"
+
+
 def _record_rows(lines: Iterable[str]) -> Iterator[tuple[str, str, str]]:
     for line in lines:
         if not line:
@@ -348,7 +354,7 @@ def _split_record(record_text: str, dist_name: str) -> tuple[list[str], list[str
     files). Every test is on the whole line, so a line that fails one only takes the slow road: the split decides
     nothing ``_digest`` would decide otherwise, and saves its per-row work on some 40,000 rows of a
     150-distribution environment (two thirds of the probe's time)."""
-    skip = (",", "..", dist_name + "/")
+    skip = (",", "..", dist_name + "/", _seed_marker(dist_name))
     plain = []
     rest = []
     for line in record_text.splitlines():
@@ -388,6 +394,7 @@ def _digest(
     names the interpreter (an installer wrote or rewrote it).
     """
     installer_files = set(dist_name + "/" + name for name in _INSTALLER_FILES)
+    installer_files.add(_seed_marker(dist_name))
     lines = plain if plain is not None else []
     shared = []
     for entry, digest, size in rows:
@@ -430,10 +437,10 @@ def _record_entries(
     ``examined``, when given, receives the path of every script whose first line was read.
 
     Installers write or rewrite some files (INSTALLER, REQUESTED, direct_url.json, RECORD, uv's cache
-    markers, console scripts, shebangs naming the interpreter, byte code): they are left out, and paths
-    outside site-packages are named by their scheme key (``scripts/x``, ``data/share/x``), so one wheel
-    installed by pip or uv, in any location, gives one digest. ``wheel_record_digest`` computes the same
-    digest from the wheel file itself.
+    markers, virtualenv's seed marker, console scripts, shebangs naming the interpreter, byte code): they are left
+    out, and paths outside site-packages are named by their scheme key (``scripts/x``, ``data/share/x``), so one
+    wheel installed by pip, uv or virtualenv, in any location, gives one digest. ``wheel_record_digest`` computes
+    the same digest from the wheel file itself.
     """
 
     def generated(entry: str) -> bool:

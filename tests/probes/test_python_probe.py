@@ -386,6 +386,7 @@ def test_the_record_split_gives_the_digest_of_every_row_read(tmp_path: Path) -> 
     pieces = [
         "demo/mod.py",
         "demo-1.0.dist-info/",
+        "demo-1.0.virtualenv",
         "INSTALLER",
         "METADATA",
         "../../../bin/tool",
@@ -512,3 +513,28 @@ def test_a_venv_that_sees_its_bases_packages_gives_them_their_own_digest(tmp_pat
         here, through = base.package(name), seen.package(name)
         assert here is not None and through is not None and through.version == here.version, name
         assert through.record_digest == here.record_digest, name
+
+
+def test_virtualenvs_seed_marker_leaves_the_wheels_digest(tmp_path: Path) -> None:
+    """virtualenv seeds pip and setuptools with a ``pip-26.0.1.virtualenv`` file beside each and lists it in the
+    RECORD: every virtualenv's pip had another digest than its wheel, so ``bundle`` refused the environment (the
+    index's wheel "has other files than the installed package")."""
+    import zipfile
+
+    from envsnap.probes._pyprobe import _Layout, wheel_record_digest
+
+    files = {"demo/__init__.py": b"X = 1\n", "demo-1.0.dist-info/METADATA": b"Name: demo\nVersion: 1.0\n"}
+    rows = [f"{path},sha256=abc,{len(data)}" for path, data in files.items()]
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+        archive.writestr("demo-1.0.dist-info/RECORD", "\n".join([*rows, "demo-1.0.dist-info/RECORD,,"]) + "\n")
+    site = tmp_path / "site-packages"
+    dist = site / "demo-1.0.dist-info"
+    dist.mkdir(parents=True)
+    seeded = [*rows, "demo-1.0.dist-info/INSTALLER,,", "demo-1.0.dist-info/RECORD,,", "demo-1.0.virtualenv,,"]
+    for text in ("\n".join(seeded), "\n".join(reversed(seeded))):
+        for kept in (None, []):
+            digest, _ = record_digest(str(site), str(dist), text, _Layout(), set(), kept)
+            assert digest == wheel_record_digest(str(wheel))
