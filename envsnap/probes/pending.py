@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from collections.abc import Mapping
 
 from .. import _runner
 from .._defaults import PROBE_TIMEOUT, capture_cache_path
@@ -18,6 +20,9 @@ from .target import resolve_interpreter
 TYPE_CHECKING = False  # not typing's: see above
 if TYPE_CHECKING:
     from .interface import RawPython
+
+# How C's strtol reads a 0: leading white space, a sign, zeros (``" 0"``, ``"-00"``); trailing space is text.
+_ZERO = re.compile(r"[ \t\n\v\f\r]*[+-]?0+")
 
 PROBE_PATH = os.path.join(os.path.dirname(__file__), "_pyprobe_run.py")  # imports _pyprobe (its byte code)
 
@@ -31,6 +36,13 @@ def _record_memo() -> str | None:
     """The host's one file of RECORD digests kept by content (``_pyprobe._RecordMemo``)."""
     path = capture_cache_path("record-memo", "content")
     return None if path is None else str(path)
+
+
+def user_site_off(environ: Mapping[str, str]) -> bool:
+    """Whether ``PYTHONNOUSERSITE`` keeps the user site-packages off ``sys.path``, as CPython reads it: set and
+    not empty, and not a number that is 0 (``PYTHONNOUSERSITE=0`` leaves them on; any other text turns them off)."""
+    value = environ.get("PYTHONNOUSERSITE", "")
+    return bool(value) and _ZERO.fullmatch(value) is None
 
 
 def _running(python: str) -> bool:
@@ -90,11 +102,12 @@ class PendingProbe:
         exe = resolve_interpreter(python)
         self.cache_path = _records_cache(exe) if use_cache and moved is None and not interpreter_only else None
         self.memo_path = _record_memo() if use_cache and not interpreter_only and not check_files else None
-        # -E: PYTHON* variables of this process must not steer the target; -s is not used so that user
-        # site-packages, which that interpreter would see, are captured too; -B: it writes no byte code into
-        # envsnap's folder (``_pyprobe_run``). Its own process group, killed whole on timeout: a wrapper's
-        # children cannot keep it running.
-        args = [exe, "-E", "-B", PROBE_PATH, *(["--files"] if check_files else [])]
+        # -E: PYTHON* variables of this process must not steer the target; -s only where PYTHONNOUSERSITE keeps
+        # the user site-packages from that interpreter (-E ignores it), else they are captured too; -B: it writes
+        # no byte code into envsnap's folder (``_pyprobe_run``). Its own process group, killed whole on timeout: a
+        # wrapper's children cannot keep it running.
+        args = [exe, "-E", *(["-s"] if user_site_off(os.environ) else []), "-B", PROBE_PATH]
+        args += ["--files"] if check_files else []
         args += ["--interpreter-only"] if interpreter_only else []
         args += ["--cache", self.cache_path] if self.cache_path else []
         args += ["--memo", self.memo_path] if self.memo_path else []

@@ -538,3 +538,28 @@ def test_virtualenvs_seed_marker_leaves_the_wheels_digest(tmp_path: Path) -> Non
         for kept in (None, []):
             digest, _ = record_digest(str(site), str(dist), text, _Layout(), set(), kept)
             assert digest == wheel_record_digest(str(wheel))
+
+
+def test_pythonnousersite_keeps_the_user_site_out_as_the_interpreter_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe runs with -E, which ignores PYTHONNOUSERSITE: with it set, the lock recorded the user site's
+    packages (``pip install --user``) that the interpreter does not import, in place of the versions it does, and
+    verify called that environment identical."""
+    base = Path(sys.base_prefix) / "bin" / "python3"
+    user_base = tmp_path / "userbase"
+    monkeypatch.setenv("PYTHONUSERBASE", str(user_base))
+    monkeypatch.delenv("PYTHONNOUSERSITE", raising=False)
+    site = subprocess.run(
+        [str(base), "-c", "import site; print(site.getusersitepackages() if site.ENABLE_USER_SITE else '')"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if not site.startswith(str(user_base)):
+        pytest.skip("the base interpreter has no user site-packages here")
+    Path(site).mkdir(parents=True)
+    _fake_dist(Path(site), "only-in-user-site", "1.0")
+    for value, seen in (("", True), ("0", True), ("1", False), ("yes", False), (" 0", True)):
+        monkeypatch.setenv("PYTHONNOUSERSITE", value)
+        names = {p.name for p in pyprobe.run_probe(str(base)).packages}
+        assert ("only-in-user-site" in names) is seen, value
