@@ -645,7 +645,7 @@ def _dist_info(
     memo: _RecordMemo | None = None,
 ) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
-    egg = entry.endswith(".egg-info")
+    egg = entry.endswith(".egg-info") or entry == "EGG-INFO"
     if egg and not os.path.isdir(dist_dir):
         text = _read_text(dist_dir)  # a single-file PKG-INFO style egg-info
         files: list[str] = []
@@ -934,6 +934,9 @@ def probe(
         except OSError:
             continue
         found += [(site_dir, entry) for entry in names if entry.endswith((".dist-info", ".egg-info"))]
+        if site_dir.endswith(".egg") and "EGG-INFO" in names:
+            # An egg folder on sys.path (easy_install, setup.py install, a .pth naming it) holds its own metadata.
+            found.append((site_dir, "EGG-INFO"))
     read = _read_all(found, layout, check_files, cache, split, known, memo)
     for (site_dir, entry), (ok, info) in zip(found, read):
         if not ok:

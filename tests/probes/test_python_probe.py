@@ -563,3 +563,19 @@ def test_pythonnousersite_keeps_the_user_site_out_as_the_interpreter_does(
         monkeypatch.setenv("PYTHONNOUSERSITE", value)
         names = {p.name for p in pyprobe.run_probe(str(base)).packages}
         assert ("only-in-user-site" in names) is seen, value
+
+
+def test_an_egg_folder_on_sys_path_is_recorded(scratch_venv: Path, tmp_path: Path) -> None:
+    """easy_install (and ``setup.py install`` with older setuptools) puts ``NAME-VER-pyX.Y.egg`` folders on sys.path
+    through a ``.pth``; their metadata is the folder's own ``EGG-INFO``. The interpreter imported such a package
+    and ``importlib.metadata`` listed it, but the lock had no trace of it."""
+    egg = tmp_path / "eggs" / "OldEgg-1.2-py3.11.egg"
+    (egg / "EGG-INFO").mkdir(parents=True)
+    (egg / "oldegg").mkdir()
+    (egg / "oldegg" / "__init__.py").write_text("")
+    (egg / "EGG-INFO" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: OldEgg\nVersion: 1.2\n")
+    (_site(scratch_venv) / "easy-install.pth").write_text(f"{egg}\n")
+    snap = capture(str(scratch_venv))
+    found = snap.package("oldegg")
+    assert found is not None and found.version == "1.2" and found.metadata_name == "OldEgg"
+    assert found.source.kind == "index" and found.record_digest == ""
