@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
-from collections.abc import Mapping
 
 from .. import _runner
 from .._defaults import PROBE_TIMEOUT, capture_cache_path
@@ -19,10 +17,9 @@ from .target import resolve_interpreter
 
 TYPE_CHECKING = False  # not typing's: see above
 if TYPE_CHECKING:
-    from .interface import RawPython
+    from collections.abc import Mapping
 
-# How C's strtol reads a 0: leading white space, a sign, zeros (``" 0"``, ``"-00"``); trailing space is text.
-_ZERO = re.compile(r"[ \t\n\v\f\r]*[+-]?0+")
+    from .interface import RawPython
 
 PROBE_PATH = os.path.join(os.path.dirname(__file__), "_pyprobe_run.py")  # imports _pyprobe (its byte code)
 
@@ -42,7 +39,11 @@ def user_site_off(environ: Mapping[str, str]) -> bool:
     """Whether ``PYTHONNOUSERSITE`` keeps the user site-packages off ``sys.path``, as CPython reads it: set and
     not empty, and not a number that is 0 (``PYTHONNOUSERSITE=0`` leaves them on; any other text turns them off)."""
     value = environ.get("PYTHONNOUSERSITE", "")
-    return bool(value) and _ZERO.fullmatch(value) is None
+    # A 0 as C's strtol reads one: leading white space, a sign, zeros (" 0", "-00"); trailing space is text. Not
+    # a regular expression: this module is on the way to the probe's start, before ``re`` is needed.
+    digits = value.lstrip(" \t\n\v\f\r")
+    digits = digits[1:] if digits[:1] in ("+", "-") else digits
+    return bool(value) and not (digits and digits.strip("0") == "")
 
 
 def _running(python: str) -> bool:
