@@ -11,7 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+from .fileurls import HOME, PROJECT
+
 PYPI_SIMPLE = "https://pypi.org/simple"
+_LABELLED = ("file://" + PROJECT, "file://" + HOME)
 
 
 def parse_time(value: str) -> datetime | None:
@@ -37,8 +40,12 @@ def is_find_links(location: str, url: str = "") -> bool:
 
     ``envsnap pin`` records either as the artifact's ``index``; a local path, an HTML page of links, or a
     ``file://`` folder holding the file (``url``) itself is not a PEP 503 index (whose root lists projects),
-    so ``--index-url`` and pylock's ``index`` must not be given one.
+    so ``--index-url`` and pylock's ``index`` must not be given one. A folder in the project or the home by its
+    label with no ``url`` (``file://{project}/wheels``) is one an import found the file in by its hash: an import
+    records an index URL as it is written, never under a label.
     """
     if "://" not in location or urlsplit(location).path.lower().endswith((".html", ".htm")):
+        return True
+    if not url and location.startswith(_LABELLED):
         return True
     return location.startswith("file:") and url.rsplit("/", 1)[0] == location.rstrip("/")

@@ -1017,6 +1017,15 @@ class Pinner:
         for index in dict.fromkeys(extra):
             if not index or index in indexes or index in self.config.find_links:
                 continue
+            if index.startswith(("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)):
+                # A find-links folder the import recorded inside the project or the home (file://{project}/wheels):
+                # that folder on this machine, by its path (a find-links folder, not a file: index), asked about as
+                # any local path is.
+                try:
+                    index = str(local_dir(index, self.project_dir))
+                except (PinError, UnsafeInputError) as exc:
+                    refused.append(f"the --find-links location {index[:200]!r} the import named is not read ({exc})")
+                    continue
             reason = self.policy.refusal(index)
             if reason is None:
                 indexes.append(index)

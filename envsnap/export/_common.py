@@ -182,7 +182,12 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapsho
         source = dataclasses.replace(pkg.source, url=absolute(pkg.source.url))
         artifact = pkg.artifact
         if artifact is not None:  # its index too: a find-links folder in the project (file://{project}/wheels)
-            artifact = dataclasses.replace(artifact, url=absolute(artifact.url), index=absolute(artifact.index))
+            index = absolute(artifact.index)
+            if index != artifact.index and not artifact.url:
+                # A folder an import found the file in, with no file URL beside it to tell it from an index: by its
+                # path, as pip reads --find-links.
+                index = file_url_path(index)
+            artifact = dataclasses.replace(artifact, url=absolute(artifact.url), index=index)
         packages.append(dataclasses.replace(pkg, source=source, artifact=artifact))
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 

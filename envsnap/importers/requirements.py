@@ -292,7 +292,7 @@ def _folder_holding(name: str, version: str, sha256: list[str], state: _State) -
                 continue
             if found in sha256:
                 state.recorded.add(location)
-                return location
+                return _recorded_location(location, state)
     return ""
 
 
@@ -336,9 +336,19 @@ def _index_for(version: str, state: _State) -> str:
         # from the default index's: the location is recorded (what envsnap's export writes for a wheel pinned
         # from there); ``pin`` reads both. A file in a folder on this machine was found by _folder_holding.
         state.recorded.add(state.find_links[0])
-        return state.find_links[0]
+        return _recorded_location(state.find_links[0], state)
     # No --index-url: pip's default index, which envsnap's export (like pip-compile and uv) does not name.
     return interchange.PYPI_SIMPLE
+
+
+def _recorded_location(location: str, state: _State) -> str:
+    """A ``--find-links`` location as the lock records it: a folder inside the project under its label
+    (``file://{project}/wheels``, as ``envsnap pin`` records a folder it found a wheel in), so the lock names neither
+    the user's home nor where the project was; a URL, and a folder outside the project, as they are."""
+    if "://" in location:
+        return location
+    url = local_url(location, os.getcwd(), state.project_root())[1]
+    return url if url.startswith(f"file://{fileurls.PROJECT}") else location
 
 
 def _listed(location: str) -> bool:

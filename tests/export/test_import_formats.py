@@ -496,16 +496,17 @@ def test_a_find_links_location_is_recorded_where_pip_reads_it(tmp_path: Path, mo
     # a file: URL of a folder is the folder (as an index URL it would be read as a PEP 503 index)
     reqs.write_text(f"-f {(tmp_path / 'wheels').as_uri()}\ndemo==1.0 --hash=sha256:{digest}\n")
     assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "wheels")  # type: ignore[union-attr]
-    # a path that is not beside the file: the working directory's, as pip reads it
+    # a path that is not beside the file: the working directory's, as pip reads it (the project, outside any git
+    # work tree: the folder is recorded under its label, as pin records it)
     monkeypatch.chdir(tmp_path)
     reqs.write_text(f"--find-links=wheels\ndemo==1.0 --hash=sha256:{digest}\n")
-    assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "wheels")  # type: ignore[union-attr]
+    assert importers.read_file(reqs).python.packages[0].artifact.index == "file://{project}/wheels"  # type: ignore[union-attr]
     # a file the folder does not hold is on pip's default index, which an export names by no option
     reqs.write_text(f"--find-links=wheels\nother==1.0 --hash=sha256:{A}\n")
     assert importers.read_file(reqs).python.packages[0].artifact.index == "https://pypi.org/simple"  # type: ignore[union-attr]
     # a folder not on this machine (or a page of links) cannot be listed: it is recorded, as pin reads both
     reqs.write_text(f"--find-links=gone\nother==1.0 --hash=sha256:{A}\n")
-    assert importers.read_file(reqs).python.packages[0].artifact.index == str(tmp_path / "gone")  # type: ignore[union-attr]
+    assert importers.read_file(reqs).python.packages[0].artifact.index == "file://{project}/gone"  # type: ignore[union-attr]
 
 
 def test_a_wheel_in_a_find_links_folder_beside_an_index_is_recorded_there(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from testutil import CliResult
+from wheelfiles import build_wheel
 
 from envsnap import importers, lockfile
 from envsnap.interchange import PYPI_SIMPLE
@@ -90,6 +92,50 @@ def test_pip_compile_emit_find_links_to_an_empty_folder_keeps_the_index(
         f"import: --find-links {project / 'wheels'} is not recorded (a package records one place to look for its "
         "file: the index the file names); `envsnap pin` looks there when pip is configured with it"
     ]
+
+
+def test_a_find_links_folder_in_the_project_holding_the_wheel_is_recorded_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``--find-links ./wheels`` holding the pinned wheel of the project's own labtool: the lock recorded the folder's
+    absolute path (``index = "/home/me/proj/wheels"``), the user's home, where ``envsnap pin`` records
+    ``file://{project}/wheels``. It is recorded as pin records it; the export writes it back relative to the project
+    root, and the bundle reads the wheel from the project."""
+    project = _project(tmp_path / "proj")
+    monkeypatch.chdir(project)
+    wheel = build_wheel(project / "wheels", "labtool", "0.3.0", "labtool")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    reqs = project / "requirements.txt"
+    reqs.write_text(f"--find-links ./wheels\nlabtool==0.3.0 --hash=sha256:{digest}\n")
+    snap = importers.read_file(reqs)
+    art = snap.package("labtool").artifact  # type: ignore[union-attr]
+    assert art is not None and (art.sha256, art.index) == (digest, "file://{project}/wheels")
+    assert not [w for w in snap.envsnap.warnings if "find-links" in w]
+    assert str(tmp_path) not in lockfile.dumps(snap)
+
+    lock = project / "envsnap.lock"
+    lockfile.dump(snap, lock)
+    exported = project / "exported.txt"
+    assert cli("export", lock, "--format", "requirements", "-o", exported).code == 0
+    text = exported.read_text()
+    assert "--find-links wheels\n" in text and "--index-url" not in text
+    assert importers.read_file(exported).package("labtool").artifact == art  # type: ignore[union-attr]
+    absolute = cli("export", lock, "--format", "requirements", "--absolute-paths", "-o", "-")
+    assert f"--find-links {project / 'wheels'}\n" in absolute.out and "--index-url" not in absolute.out
+
+    bundled = cli("bundle", lock, "-o", tmp_path / "bundle", "--allow-url", f"{project}/*")
+    assert bundled.code == 0, bundled.err
+    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+    # The folder pip is configured with is read without --allow-url, as for a lock pin wrote.
+    monkeypatch.setenv("PIP_FIND_LINKS", "./wheels")
+    assert cli("bundle", lock, "-o", tmp_path / "bundle2").code == 0
+
+    # Outside the project the folder stays as it was: its absolute path.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    reqs.write_text(f"--find-links {project / 'wheels'}\nlabtool==0.3.0 --hash=sha256:{digest}\n")
+    assert importers.read_file(reqs).package("labtool").artifact.index == str(project / "wheels")  # type: ignore[union-attr]
 
 
 def test_an_editable_path_s_egg_fragment_is_no_part_of_its_folder(tmp_path: Path) -> None:
