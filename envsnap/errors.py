@@ -27,6 +27,15 @@ class LockfileError(EnvsnapError):
     """A lockfile is unreadable, invalid or of an unknown schema."""
 
 
+class NotALockfileError(LockfileError):
+    """The text read as a lock is none: not TOML, or without an ``[envsnap]`` table. ``origin`` names it (a path
+    where it was read from a file): perhaps another tool's lock, which the CLI then says how to import."""
+
+    def __init__(self, message: str, origin: str) -> None:
+        super().__init__(message)
+        self.origin = origin
+
+
 class ProbeError(EnvsnapError):
     """A probe could not inspect the environment (bad interpreter, unreadable database)."""
 

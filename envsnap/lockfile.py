@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from . import _gcpause, _lockcache, _locktext, _readlimits, grammar
 from ._defaults import LOCK_NAME
-from .errors import LockfileError
+from .errors import LockfileError, NotALockfileError
 from .model import (
     SCHEMA_VERSION,
     Artifact,
@@ -266,7 +266,10 @@ def _loads_once(text: str, origin: str, check_digest: bool, _limit: int, keep: b
         except (LockfileError, TypeError, ValueError, AttributeError, KeyError):
             pass  # an entry that is not a lock's document (garbage written over it) is a miss
     with _gcpause.paused():  # some 100,000 containers for a large lock, none in a cycle
-        data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
+        try:
+            data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
+        except LockfileError as exc:
+            raise NotALockfileError(str(exc), origin) from None
         snapshot = from_document(data, origin=origin, check_digest=check_digest)
     if name and keep:
         _lockcache.put(name, data)
@@ -306,7 +309,7 @@ def _migrated(data: Mapping[str, Any], origin: str) -> tuple[dict[str, Any], boo
     """The document at the current schema version, and whether it was migrated to it."""
     meta = data.get("envsnap")
     if not isinstance(meta, Mapping):
-        raise LockfileError(f"{origin}: envsnap: missing table (is this an envsnap lockfile?)")
+        raise NotALockfileError(f"{origin}: envsnap: missing table (is this an envsnap lockfile?)", origin)
     version = meta.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise LockfileError(f"{origin}: envsnap.schema_version: missing or not an integer")

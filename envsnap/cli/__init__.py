@@ -194,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
+    args_list: list[str] = []
     try:
         args_list = list(sys.argv[1:] if argv is None else argv)
         version = f"envsnap {__version__}"
@@ -242,11 +243,17 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
             leave.append(True)
         return code
     except EnvsnapError as exc:
+        from ..errors import NotALockfileError
         from ..grammar import strip_terminal
 
+        text = str(exc)
+        if isinstance(exc, NotALockfileError):  # another tool's lock, perhaps: the import that makes one of it
+            from ._not_a_lock import import_hint
+
+            text = import_hint(exc, next((a for a in args_list if not a.startswith("-")), "")) or text
         # One line whatever the message carries (tarfile's per-method report, a tool's stderr tail).
         # Control characters from lock data in the message (ESC, OSC) are made visible, never sent raw.
-        message = strip_terminal(" ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
+        message = strip_terminal(" ".join(line.strip() for line in text.splitlines() if line.strip()))
         print(f"envsnap: error: {message}", file=sys.stderr)
         return exc.exit_code
     except ModuleNotFoundError as exc:

@@ -42,7 +42,7 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
     # A regular file of bounded size only, as for a lock (docs/security.md, "Limits").
     text = _readlimits.read_text(p, error=LockImportError, what="file")
     if fmt == "auto":
-        matches = [imp for imp in REGISTRY.values() if imp.sniff(p.name, text)]
+        matches = _sniffed(p.name, text)
         if not matches:
             # uv's own lock holds every platform's resolution: uv writes it as a PEP 751 file for envsnap to read.
             hint = (
@@ -66,6 +66,23 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
         return lockfile.validate(without_credentials(snapshot), origin=str(p))
     except LockfileError as exc:
         raise LockImportError(str(exc)) from None
+
+
+def _sniffed(name: str, text: str) -> list[Importer]:
+    """The importers that take the file ``name`` holding ``text`` for theirs (``--from auto`` uses the first)."""
+    return [imp for imp in REGISTRY.values() if imp.sniff(name, text)]
+
+
+def recognised(path: str | os.PathLike[str]) -> str:
+    """The format ``envsnap import`` reads the file at ``path`` as (``--from auto``), "" when it reads it as none
+    or cannot read it: what to suggest for a file given where a lock belongs."""
+    p = Path(path)
+    try:
+        text = _readlimits.read_text(p, error=LockImportError, what="file")
+    except LockImportError:
+        return ""
+    matches = _sniffed(p.name, text)
+    return matches[0].name if matches else ""
 
 
 def without_credentials(snapshot: Snapshot) -> Snapshot:

@@ -1,0 +1,30 @@
+"""What to say of a file given where a lock belongs that is another tool's lock: the import that makes one of it."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from ..errors import NotALockfileError
+
+# What a command does with its lock, in the hint's words ("to compare it, make a lock of it first").
+_VERBS = {"diff": "compare", "verify": "verify against", "check": "check", "show": "show"}
+
+
+def import_hint(exc: NotALockfileError, command: str) -> str:
+    """The error's line for a file ``envsnap import`` reads (a pylock.toml, a requirements file, a conda lock), as
+    ``--from auto`` recognises it: what it is and the import that makes a lock of it, to be given instead. "" for
+    any other file: the loader's own message stands."""
+    from .. import importers
+
+    fmt = importers.recognised(exc.origin) if exc.origin else ""
+    if not fmt:
+        return ""
+    path = Path(exc.origin)
+    out = path.with_name(path.stem + ".envsnap.lock")  # never the lock the import would write by default
+    if out == path:
+        out = path.with_name(path.name + ".lock")
+    return (
+        f"{exc.origin}: a {fmt} file, not an envsnap lock; to {_VERBS.get(command, 'use')} it, make a lock of it "
+        f"first: envsnap import {shlex.quote(exc.origin)} -o {shlex.quote(str(out))}"
+    )
