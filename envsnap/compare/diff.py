@@ -157,6 +157,24 @@ def version_change(old: str, new: str) -> tuple[str, str]:
     return "version", direction
 
 
+def same_version(old: str, new: str) -> bool:
+    """Whether two versions are one under PEP 440, however written (``1.0`` and ``1.0.0``, ``2024.01`` and
+    ``2024.1``, ``2.1+CU121`` and ``2.1.0+cu121``): installers take them for one release, and a file that normalises
+    versions (an import) writes it otherwise than the installed metadata. An invalid (legacy) version is compared
+    as written."""
+    if old == new:
+        return True
+    if _PLAIN_RELEASE.fullmatch(old) and _PLAIN_RELEASE.fullmatch(new):
+        a, b = tuple(map(int, old.split("."))), tuple(map(int, new.split(".")))
+        return _without_trailing_zeros(a) == _without_trailing_zeros(b)
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(old) == Version(new)
+    except InvalidVersion:
+        return False
+
+
 def _release_change(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[str, str]:
     """``version_change`` of two plain releases, as ``Version`` orders them (trailing zeros do not count)."""
     sa, sb = _without_trailing_zeros(a), _without_trailing_zeros(b)
@@ -529,8 +547,15 @@ def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
     da, db = lockfile.to_dict(a), lockfile.to_dict(b)
     if lockfile.canonical_digest(da) == lockfile.canonical_digest(db):
         return []
+    # A package's version written otherwise (1.0, 1.0.0) was compared above: one version, no difference.
+    b_versions = {p.name: p.version for p in b.python.packages}
+    respelled = {
+        f"python.packages[{p.name}].version"
+        for p in a.python.packages
+        if b_versions.get(p.name, p.version) != p.version and same_version(p.version, b_versions[p.name])
+    }
     paths = sorted(_differing(da, db, ""))
-    paths = [p for p in paths if p not in ("envsnap.created", "envsnap.content_digest")]
+    paths = [p for p in paths if p not in ("envsnap.created", "envsnap.content_digest") and p not in respelled]
     if not paths:
         return []
     shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
@@ -732,7 +757,7 @@ def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow]) -> lis
 def _package_change(x: PackageRow, y: PackageRow) -> Change | None:
     name, version, source, tags, record, artifact = x
     _, version_b, source_b, tags_b, record_b, artifact_b = y
-    if version != version_b:
+    if version != version_b and not same_version(version, version_b):
         kind, direction = version_change(version, version_b)
         return _change("python", name, "changed", kind, version, version_b, _PACKAGE_WEIGHT[kind], direction)
     if source != source_b:

@@ -34,6 +34,7 @@ from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
+from .diff import same_version
 from .verdict import AREAS as AREAS
 from .verdict import INFO as INFO
 from .verdict import MISMATCH as MISMATCH
@@ -405,7 +406,7 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
                 INFO, "python", name, "version", "", have.version, "the lock does not record this package's version"
             )
         )
-    elif want.version != have.version:
+    elif want.version != have.version and not same_version(want.version, have.version):
         out.append(Difference(MISMATCH, "python", name, "version", want.version, have.version))
         return out  # the rest follows from the version
     rebuilt = _rebuilt_from_source(want)

@@ -489,3 +489,32 @@ def test_a_diff_whose_every_entry_is_unknown_to_one_lock_exits_0(tmp_path: Path,
         tmp_path / "c.lock",
     )
     assert cli("diff", a, moved).code == 1
+
+
+def test_versions_equal_under_pep_440_are_no_version_change() -> None:
+    """``1.0`` and ``1.0.0``, ``2024.1`` and ``2024.01`` are one version: diff called them a ``patch`` (and a
+    ``version``) change with no direction. The rest is compared as for the same version, and a lock that differs in
+    nothing else reads as no difference; an invalid (legacy) version is still compared as written."""
+    a = _lock(
+        PythonPackage("six", "1.0"),
+        PythonPackage("tzdata", "2024.01"),
+        PythonPackage("torch", "2.1+cu121"),
+        PythonPackage("same", "1.0", record_digest="sha256:aaaa"),
+        PythonPackage("legacy", "1.0-custom"),
+    )
+    b = _lock(
+        PythonPackage("six", "1.0.0"),
+        PythonPackage("tzdata", "2024.1"),
+        PythonPackage("torch", "2.1.0+CU121"),
+        PythonPackage("same", "1.0.0", record_digest="sha256:bbbb"),
+        PythonPackage("legacy", "1.0-Custom"),
+    )
+    report = diff(a, b)
+    assert sorted((c.subject, c.kind, c.old, c.new) for c in report.changes) == [
+        ("legacy", "version", "1.0-custom", "1.0-Custom"),
+        ("same", "build", "sha256:aaaa", "sha256:bbbb"),
+    ]
+    only_spelling = _lock(*[dataclasses.replace(p, record_digest="") for p in a.python.packages if p.name != "legacy"])
+    respelled = _lock(*[dataclasses.replace(p, record_digest="") for p in b.python.packages if p.name != "legacy"])
+    report = diff(only_spelling, respelled)
+    assert report.identical and not report.differs

@@ -744,3 +744,16 @@ def test_verify_says_the_same_from_the_requirements_cache(tmp_path: Path, monkey
     # Without the cache (--no-cache), each run parses again.
     with _lockcache.bypassed(), pytest.raises(AssertionError, match="parsed"):
         compare(*pairs[1])
+
+
+def test_a_version_written_otherwise_is_the_same_version() -> None:
+    """A lock imported from a file that normalises versions (``2024.1``) against the installed ``2024.01``: verify
+    compared the strings and called it a mismatch. PEP 440 decides; an invalid (legacy) version is compared as
+    written."""
+    from envsnap.compare.verify import compare_package
+
+    assert compare_package(pkg("tzdata", "2024.1"), pkg("tzdata", "2024.01", record_digest="sha256:tzdata2024.1")) == []
+    assert compare_package(pkg("six", "1.0"), pkg("six", "1.0.0", record_digest="sha256:six1.0")) == []
+    # The rest is compared as for the same version: other files are still a mismatch.
+    assert found(compare(snap(pkg("six", "1.0")), snap(pkg("six", "1.0.0"))), MISMATCH) == {("six", "record_digest")}
+    assert found(compare(snap(pkg("x", "1.0-custom")), snap(pkg("x", "1.0-Custom"))), MISMATCH) == {("x", "version")}
