@@ -92,3 +92,8 @@ def to_dict(obj: Any) -> Any:
     if isinstance(obj, (tuple, list)):
         return [to_dict(v) for v in obj]
     return obj
+
+
+def counted(count: int, noun: str) -> str:
+    """A count with its noun in the number it takes, as a summary line writes it: ``1 warning``, ``2 warnings``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -67,13 +67,15 @@ def print_report(report: DiffReport) -> None:
     if report.identical:
         _output.write_lines("no differences", err=False)
         return
+    from ..report import counted
+
     width = max(len(c.area) for c in report.changes)
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     padded = {c.area: f"{c.area:<{width}}  " for c in report.changes}  # each area's column once, not per line
     known = "" if report.differs else " (nothing both locks record differs)"
     _output.write_lines(
         *(padded[area] + line for area, line in _shown_lines(report.changes)),
-        f"{len(report.changes)} changes: {summary}{known}",
+        f"{counted(len(report.changes), 'change')}: {summary}{known}",
         err=False,
     )
 

@@ -151,6 +151,7 @@ def exit_code(report: VerifyReport, *, strict: bool = False) -> int:
 
 def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
     from ..compare.verdict import INFO, MISMATCH, WARNING
+    from ..report import counted
 
     styles = {MISMATCH: "red", WARNING: "yellow", INFO: "dim"}
     for severity in (MISMATCH, WARNING, INFO):
@@ -163,12 +164,13 @@ def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
     verdict = ("identical", "green") if report.identical else ("DIFFERENT", "red")
     what = "matches" if report.identical else "does not match"
     follow = report.consequences
-    causes = f"; {len(follow)} of the differences follow from {follow[0].cause}" if follow else ""
-    warnings = f"{len(report.by_severity(WARNING))} warnings{causes}"
+    verb = "follows" if len(follow) == 1 else "follow"
+    causes = f"; {len(follow)} of the differences {verb} from {follow[0].cause}" if follow else ""
+    warnings = f"{counted(len(report.by_severity(WARNING)), 'warning')}{causes}"
     # A conda environment without Python has no Python layer: its verdict is the environment's (conda, host).
     # What differs is named by its layer: a conda record missing is not the Python layer's mismatch.
     layers = {"conda" if d.area == "conda" else "Python" for d in report.by_severity(MISMATCH)}
-    checked = f"{report.packages_checked} packages checked, {warnings}"
+    checked = f"{counted(report.packages_checked, 'package')} checked, {warnings}"
     if layers == {"conda", "Python"}:
         summary = f"the Python and conda layers do not match the lock ({checked})"
     elif layers == {"conda"} and python_layer:

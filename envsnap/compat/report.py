@@ -77,7 +77,8 @@ class Report(report.Report):
 
     def summary(self) -> str:
         c = self.counts()
-        return f"{self.verdict}: {c['fail']} failed, {c['warn']} warnings, {c['ok']} ok (target: {self.target})"
+        warnings = report.counted(c["warn"], "warning")
+        return f"{self.verdict}: {c['fail']} failed, {warnings}, {c['ok']} ok (target: {self.target})"
 
     def failure_summary(self) -> str:
         """The failures on one line, for an error message ("" when there are none)."""

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from .._readlimits import load_json
 from ..errors import EnvsnapError
 from ..grammar import MAX_TEXT, shown, strip_control
+from ..report import counted
 from . import hostlist
 from .node import FACTS, NODE_FORMAT
 from .slurm import UNKNOWN_NODE, NodeRun, NodeState
@@ -127,7 +128,7 @@ class FleetReport:
     def summary(self) -> str:
         c = self.counts()
         parts = [f"{c[v]} {v}" for v in ("compatible", "warnings", "incompatible", "unreachable", "invalid") if c[v]]
-        return f"{self.verdict}: {len(self.results)} nodes, " + ", ".join(parts)
+        return f"{self.verdict}: {counted(len(self.results), 'node')}, " + ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -518,3 +518,12 @@ def test_versions_equal_under_pep_440_are_no_version_change() -> None:
     respelled = _lock(*[dataclasses.replace(p, record_digest="") for p in b.python.packages if p.name != "legacy"])
     report = diff(only_spelling, respelled)
     assert report.identical and not report.differs
+
+
+def test_one_change_is_counted_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """It read "1 changes: 1 minor"."""
+    from envsnap.cli.diff import print_report
+    from envsnap.compare.diff import Change, DiffReport
+
+    print_report(DiffReport("a", "b", (Change("python", "numpy", "changed", "minor", "1.25.0", "1.26.0", 50),)))
+    assert capsys.readouterr().out.splitlines()[-1] == "1 change: 1 minor"

@@ -757,3 +757,17 @@ def test_a_version_written_otherwise_is_the_same_version() -> None:
     # The rest is compared as for the same version: other files are still a mismatch.
     assert found(compare(snap(pkg("six", "1.0")), snap(pkg("six", "1.0.0"))), MISMATCH) == {("six", "record_digest")}
     assert found(compare(snap(pkg("x", "1.0-custom")), snap(pkg("x", "1.0-Custom"))), MISMATCH) == {("x", "version")}
+
+
+def test_the_verdict_line_counts_one_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """It read "(1 packages checked, 1 warnings)" and "1 of the differences follow from ..."."""
+    from envsnap.cli.verify import print_report
+
+    lock = snap(pkg("numpy"))
+    print_report(compare(lock, dataclasses.replace(lock, platform=sample_platform(kernel="6.1", libc_version="2.99"))))
+    assert "identical: the Python layer matches the lock (1 package checked, 1 warning)" in capsys.readouterr().out
+    lock = snap(pkg("numpy", wheel_tags=("cp312-cp312-manylinux_2_17_x86_64",)))
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version="3.12.1", abi="cp312"))
+    print_report(compare(lock, snap(pkg("numpy", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)))))
+    out = capsys.readouterr().out
+    assert "(1 package checked, 0 warnings; 1 of the differences follows from python " in out, out

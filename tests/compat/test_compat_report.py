@@ -154,3 +154,10 @@ def test_lock_on_itself_is_compatible() -> None:
     lock = gpu_lock()
     report = evaluate(lock, lock, HOST)
     assert report.verdict == "compatible", report.render_rows()
+
+
+def test_the_summary_counts_one_warning_as_one() -> None:
+    """It read "warnings: 0 failed, 1 warnings, 1 ok"."""
+    ok, warn = (Finding(s, "c", "n", "f", "", "r") for s in ("ok", "warn"))
+    assert Report((ok, warn)).summary() == "warnings: 0 failed, 1 warning, 1 ok (target: host)"
+    assert Report((ok, warn, warn)).summary() == "warnings: 0 failed, 2 warnings, 1 ok (target: host)"

@@ -748,3 +748,9 @@ def test_a_task_prolog_that_could_not_drain_the_node_requeues_nothing(
     assert "could not drain the node: slurm_update error: Invalid user id" in res.err, res
     assert "requeue" not in res.err, res
     assert log.read_text().split() == ["update"]
+
+
+def test_the_summary_counts_one_node_as_one() -> None:
+    """It read "compatible: 1 nodes, 1 compatible"."""
+    one = FleetReport("l", "d", (NodeResult("n1", "compatible", dict.fromkeys(FACTS, "x")),))
+    assert one.summary() == "compatible: 1 node, 1 compatible"
