@@ -60,6 +60,7 @@ from ..errors import BadBundleError, BundleError, PinError, UnsafeInputError, Us
 from ..fileurls import local_path
 from ..model import Artifact, PythonPackage, Snapshot
 from ..progress import Progress
+from ..report import counted
 from .sourcecopy import copy_project, pretend_version
 
 if TYPE_CHECKING:
@@ -969,7 +970,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         if (p.artifact is None or hash_only(p.artifact)) and p.source.kind in ("index", "archive")
     ]
     if missing:
-        say(f"pinning {len(missing)} packages against the configured indexes")
+        say(f"pinning {counted(len(missing), 'package')} against the configured indexes")
         names = {p.name for p in missing}
         result = pin(
             lock,
@@ -1251,7 +1252,7 @@ def _prefetch(
     from concurrent.futures import ThreadPoolExecutor
 
     if missing:
-        say(f"downloading {missing} wheels, {min(PARALLEL_FETCHES, missing)} at a time")
+        say(f"downloading {counted(missing, 'wheel')}, {min(PARALLEL_FETCHES, missing)} at a time")
 
     def place(art: Artifact, dest: Path, cached: Path) -> str:
         fetch_wheel(art, dest, pinner, offline=opts.offline, cached=cached)

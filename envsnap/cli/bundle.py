@@ -227,5 +227,7 @@ def _finish(
     counts = describe_entries(result.entries)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     seconds = time.perf_counter() - started  # every step: the base image's save was left out of it
-    _output.say(f"wrote {result.path}: {len(result.entries)} wheels ({summary}) in {seconds:.1f} s")
+    from ..report import counted
+
+    _output.say(f"wrote {result.path}: {counted(len(result.entries), 'wheel')} ({summary}) in {seconds:.1f} s")
     return 0

@@ -161,9 +161,11 @@ def run(args: argparse.Namespace) -> int:
         for name, seconds in sorted(captured.results["deep"].parts.items())
     ]
     py = snapshot.python
-    conda = f"{len(snapshot.conda.packages)} conda packages, " if snapshot.conda is not None else ""
-    python = f"Python {py.version} ({py.kind}), {len(py.packages)} packages, " if chosen.python_layer else ""
-    summary = f"{python or 'no Python layer, '}{conda}{len(snapshot.system.packages)} system packages"
+    from ..report import counted
+
+    conda = f"{counted(len(snapshot.conda.packages), 'conda package')}, " if snapshot.conda is not None else ""
+    python = f"Python {py.version} ({py.kind}), {counted(len(py.packages), 'package')}, " if chosen.python_layer else ""
+    summary = f"{python or 'no Python layer, '}{conda}{counted(len(snapshot.system.packages), 'system package')}"
     if args.output == "-":
         if deep:
             _output.write_lines(*deep)

@@ -49,10 +49,12 @@ def run(args: argparse.Namespace) -> int:
         _output.write_document(lockfile.dumps(snapshot))
         return 0
     lockfile.dump(snapshot, args.output)
-    conda = f", {len(snapshot.conda.packages)} conda packages" if snapshot.conda is not None else ""
+    from ..report import counted
+
+    conda = f", {counted(len(snapshot.conda.packages), 'conda package')}" if snapshot.conda is not None else ""
     unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
     _output.say(
-        f"wrote {args.output}: {len(snapshot.python.packages)} Python packages{conda} "
+        f"wrote {args.output}: {counted(len(snapshot.python.packages), 'Python package')}{conda} "
         f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}"
     )
     for warning in snapshot.envsnap.warnings:  # the imported file's words: text, never markup

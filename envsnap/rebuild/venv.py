@@ -369,7 +369,9 @@ def install_python_layer(
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "install") as tmp:
         spill = Path(tmp) / "fetched"
         spill.mkdir()
-        say(f"checking {len(packages)} wheels against the lock's sha256")
+        from ..report import counted
+
+        say(f"checking {counted(len(packages), 'wheel')} against the lock's sha256")
         wheels = _checked_wheels(packages, bundle, offline=offline, spill=spill, allow_urls=allow_urls)
         requirements = Path(tmp) / "requirements.txt"
         requirements.write_text(_install_requirements(packages), "utf-8")
@@ -415,7 +417,7 @@ def install_python_layer(
                 "-r",
                 str(requirements),
             ]
-        say(f"installing {len(packages)} wheels with {tool}")
+        say(f"installing {counted(len(packages), 'wheel')} with {tool}")
         res = (launch or _install)(args, isolated_env())
         if not res.ok:
             raise RebuildError(f"{tool} could not install the locked wheels: {_installer_error(res.stderr)}")
