@@ -20,6 +20,8 @@ import shutil
 import stat
 import sys
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ from .._fetchpolicy import (
     trusted_locations,
 )
 from .._fs import join_base_name, join_relative
+from .._prehash import sha256_file
 from .._privacy import PathRedactor, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
@@ -1083,10 +1086,17 @@ class Pinner:
         )
 
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
+        unreadable = (PinError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
         try:
             path, sha = self.fetch(file)
-            digest = wheel_record_digest(str(path))
-        except (PinError, OSError, ValueError) as exc:
+            try:
+                digest = wheel_record_digest(str(path))
+            except unreadable:
+                digest = ""
+            if (not digest or (pkg.record_digest and digest != pkg.record_digest)) and self._drop_damaged(path, sha):
+                path, sha = self.fetch(file)
+                digest = wheel_record_digest(str(path))
+        except unreadable as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: {exc}")
         if pkg.record_digest and digest != pkg.record_digest:
             return PinOutcome(
@@ -1097,6 +1107,21 @@ class Pinner:
             )
         artifact = file.artifact(sha, path)
         return PinOutcome(pkg.name, pkg.version, "pinned", "", artifact)
+
+    @staticmethod
+    def _drop_damaged(path: Path, sha256: str) -> bool:
+        """Whether the download cache's ``path``, trusted by its name, is not the file with ``sha256`` (cut short by
+        a crash or a full disk, changed on disk); it is removed then, so the next ``fetch`` downloads it again. Read
+        only when the file failed its proof: a sound entry is not hashed twice."""
+        try:
+            if sha256_file(path) == sha256:
+                return False
+            path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            return True  # another run dropped it first
+        except OSError:
+            return False
+        return True
 
     def _pin_archive(self, pkg: PythonPackage) -> PinOutcome:
         url, algo_hash = pkg.source.url, pkg.source.archive_hash

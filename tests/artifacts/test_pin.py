@@ -266,6 +266,27 @@ def test_index_hash_that_does_not_match_the_file_is_refused(tmp_path: Path) -> N
     assert result.outcomes[0].status == "unpinned" and "does not match the index" in result.outcomes[0].reason
 
 
+@pytest.mark.parametrize("damage", ["empty", "cut short", "another wheel"])
+def test_a_damaged_wheel_in_the_download_cache_is_fetched_again(tmp_path: Path, damage: str) -> None:
+    """A cache entry is trusted by its name (the sha256); one a crash cut short (a node lost power after the
+    rename, a disk filled while a copy went in) or that changed on disk is dropped and downloaded again: `pin`,
+    `bundle`, `export -f requirements` and `rebuild` each tracebacked (BadZipFile) on it, on every run, or called
+    the package one with other files than the installed one."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    lock, config, cache = lock_of(package_for(wheel, "tinypkg", "1.0")), IndexConfig(index_url=index), tmp_path / "c"
+    first = pin(lock, config, cache_dir=cache).snapshot.python.packages[0].artifact
+    assert first is not None
+    (entry,) = cache.glob(f"*/{first.sha256}/{wheel.name}")
+    good = entry.read_bytes()
+    other = make_wheel(tmp_path / "other", "tinypkg", "1.0", body="VALUE = 2\n").read_bytes()
+    entry.write_bytes({"empty": b"", "cut short": good[: len(good) // 2], "another wheel": other}[damage])
+    result = pin(lock, config, cache_dir=cache)
+    assert [o.status for o in result.outcomes] == ["pinned"], result.outcomes
+    assert result.snapshot.python.packages[0].artifact == first
+    assert entry.read_bytes() == good
+
+
 def test_unpinnable_packages_are_listed_with_reasons(tmp_path: Path) -> None:
     index = pep503_index(tmp_path / "index", [make_wheel(tmp_path / "b", "other", "1.0")])
     lock = lock_of(
