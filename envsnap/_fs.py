@@ -47,6 +47,28 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o
         os.replace(tmp, target)
 
 
+def move_into_place(folder: Path, dest: Path) -> bool:
+    """Rename the finished ``folder`` to ``dest`` (on the same file system), which the plan found absent or an empty
+    folder the user made (removed first: True is returned then). ``FileExistsError`` when ``dest`` holds anything by
+    now: another run into the same destination moved its own there while this one built; what it put there is
+    never replaced, and this run's folder stays where it was."""
+    emptied = False
+    try:
+        dest.rmdir()
+        emptied = True
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # not empty, or no longer a folder
+        raise FileExistsError(errno.EEXIST, "filled since it was planned", str(dest)) from exc
+    try:
+        os.replace(folder, dest)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise
+        raise FileExistsError(errno.EEXIST, "filled since it was planned", str(dest)) from exc
+    return emptied
+
+
 def fresh_dir(parent: str | os.PathLike[str], prefix: str) -> Path:
     """A new folder ``prefix`` + random letters in ``parent``, as ``tempfile.mkdtemp`` makes one but with the
     permissions ``mkdir`` gives (the user's umask, not 0700): a folder made here to be moved into place (a build

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import CONDA_CACHE, cache_dir, install_hint
-from .._fs import atomic_write_text, join_base_name
+from .._fs import atomic_write_text, join_base_name, move_into_place
 from .._plugins import Options, flag
 from .._prehash import sha256_file
 from ..artifacts import bundle as bundle_layout
@@ -225,6 +225,8 @@ class CondaRebuilder(Rebuilder):
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise BadOptionError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
+        if dest.is_symlink():  # the new folder is renamed into place, where the link is, and never through it
+            raise BadOptionError(f"--prefix {dest}: a link (remove it, or name the folder it points to)")
         if request.offline and request.bundle_dir is None:
             raise BadOptionError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
         if request.bundle_dir is not None:
@@ -348,9 +350,13 @@ class CondaRebuilder(Rebuilder):
             self._pip_layer(lock, request, staging, work, say)
             say(f"moving the prefix to {dest}")
             relocate_prefix(staging, dest)
-            if dest.exists():
-                dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
-            os.replace(staging, dest)
+            try:
+                move_into_place(staging, dest)  # an empty folder the user made is replaced
+            except FileExistsError:
+                raise BadOptionError(
+                    f"--prefix {dest}: already exists and is not empty: another run put its own there while this "
+                    "one built (remove it or choose another)"
+                ) from None
             _leftovers.forget_sibling(work)
         try:
             say("verifying the conda layer against the lock")

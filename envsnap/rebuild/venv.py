@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from .. import _leftovers, _runner, _tools
 from .._defaults import ARTIFACTS_CACHE, PROBE_TIMEOUT, cache_dir
-from .._fs import checked_base_name, join_base_name
+from .._fs import checked_base_name, join_base_name, move_into_place
 from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, NotTheSame, isolated_env, uv_venv_args
 from .._venvahead import staging as staging_folder
 from ..artifacts.bundle import (
@@ -522,6 +522,8 @@ class VenvRebuilder(Rebuilder):
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise BadOptionError(f"--dest {dest}: already exists and is not empty (remove it or choose another)")
+        if dest.is_symlink():  # the new folder is renamed into place, where the link is, and never through it
+            raise BadOptionError(f"--dest {dest}: a link (remove it, or name the folder it points to)")
         interp, notes = find_interpreter(lock, request.python, offline=request.offline)
         items = [
             PlanItem(
@@ -647,10 +649,13 @@ class VenvRebuilder(Rebuilder):
             ready = probe.set_up(PROBE_TIMEOUT)
             if not ready:
                 probe.cancel()  # the verify probes the venv afresh once it is moved
-            emptied = dest.exists()
-            if emptied:
-                dest.rmdir()  # an empty directory the user made beforehand (plan refused a non-empty one)
-            os.replace(staging, dest)
+            try:
+                emptied = move_into_place(staging, dest)  # an empty folder the user made is replaced
+            except FileExistsError:
+                raise BadOptionError(
+                    f"--dest {dest}: already exists and is not empty: another run put its own there while this one "
+                    "built (remove it or choose another)"
+                ) from None
             if ready:
                 probe.go()  # it reads the venv while the verify sets up
             say("verifying the new environment against the lock")

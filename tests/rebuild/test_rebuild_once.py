@@ -32,7 +32,7 @@ from envsnap.artifacts import bundle as bundle_module
 from envsnap.artifacts.bundle import SUMS, read_sums
 from envsnap.cli import main as cli_main
 from envsnap.compare.verify import MISMATCH, verify
-from envsnap.errors import BadBundleError
+from envsnap.errors import BadBundleError, BadOptionError
 from envsnap.probes import capture as capture_module
 from envsnap.probes import host as host_probes
 from envsnap.probes import system as system_probe
@@ -238,6 +238,41 @@ def test_a_failed_check_ends_the_install_begun_and_leaves_nothing(
     assert len(runs) == 1 and runs[0].proc is not None and runs[0].proc.poll() is not None  # killed or done
     assert not (tmp_path / "env").exists() and not list(tmp_path.glob(".envsnap-*"))
     assert not any(t.name == "envsnap-early-venv" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("made_empty", [False, True], ids=["absent", "an empty folder"])
+def test_a_dest_another_run_filled_meanwhile_is_one_line_and_kept(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_empty: bool
+) -> None:
+    """Cluster jobs that all rebuild into one shared --dest: each plans it as free, the first moves its venv in,
+    and the others ended in a traceback (OSError: Directory not empty, exit 1) at the final move."""
+    dest = tmp_path / "env"
+    if made_empty:
+        dest.mkdir()
+    relocate = venv_module._relocate
+
+    def another_run_first(staging: Path, final: Path) -> None:
+        relocate(staging, final)
+        final.mkdir(exist_ok=True)
+        (final / "pyvenv.cfg").write_text("the other run's venv\n")
+
+    monkeypatch.setattr(venv_module, "_relocate", another_run_first)
+    with pytest.raises(BadOptionError, match=r"--dest .*env: already exists and is not empty: another run"):
+        _rebuild(made, dest)
+    assert [p.name for p in dest.iterdir()] == ["pyvenv.cfg"]
+    assert (dest / "pyvenv.cfg").read_text() == "the other run's venv\n"
+    assert not list(tmp_path.glob(".envsnap-*"))
+
+
+def test_a_dest_that_is_a_link_is_refused_before_anything_is_built(made: Made, tmp_path: Path) -> None:
+    """A link to an empty folder passed the plan and the whole rebuild, then ended in a traceback at the final
+    move (NotADirectoryError), which renames the venv where the link is."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "env").symlink_to("empty")
+    with pytest.raises(BadOptionError, match=r"--dest .*env: a link"):
+        _rebuild(made, tmp_path / "env")
+    assert (tmp_path / "env").is_symlink() and not list((tmp_path / "empty").iterdir())
+    assert not list(tmp_path.glob(".envsnap-*"))
 
 
 def test_nothing_is_installed_before_the_check_when_the_disk_rule_refuses(
