@@ -1299,12 +1299,16 @@ def _bundle_one(
         pkg = dataclasses.replace(pkg, version=version)
         dest = join_base_name(root / WHEELS, built.name)
         shutil.move(str(built), dest)
+    from .peercache import copy_verified
+
     sha = sha256_file(dest)
-    # Kept in the download cache too, so another bundle of the same lock needs no build.
+    # Kept in the download cache too, so another bundle of the same lock needs no build: written beside and
+    # renamed into place, so a full disk or a kill never leaves a wheel cut short under its sha256 there, and a
+    # cache that cannot hold it costs that build later, never this bundle.
     cached = cached_path(pinner.cache_dir, sha, dest.name)
     if not cached.is_file():
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(dest, cached)
+        with contextlib.suppress(OSError):
+            copy_verified(dest, cached, sha, dest.stat().st_size)
     artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size, rebuilt=True)
     say(f"built {dest.name} from {origin}")
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)

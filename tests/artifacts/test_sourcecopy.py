@@ -332,3 +332,48 @@ def test_a_git_url_the_fetch_policy_refuses_is_refused_before_anything_is_fetche
     with pytest.raises(FetchRefusedError, match=r"labtools: git URL 'https://localhost/labtools.git' from the lock"):
         make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
     assert fetched == [] and not (tmp_path / "bundle").exists()
+
+
+def test_a_built_wheel_the_download_cache_cannot_hold_fails_nothing_and_leaves_no_part_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A built wheel is kept in the download cache too (a later bundle of the bundle's lock needs no build); a
+    cache on a disk that filled while it was copied there made the whole bundle fail ("cannot write the bundle:
+    No space left on device (BUNDLE/wheels/...)", blaming the bundle, which was removed) and left the wheel cut
+    short under its sha256 in the cache. A cache is never needed: the bundle is made, and the cache holds the
+    whole wheel or none. The full disk is a file size limit here, set once the wheel is built."""
+    import resource
+    import signal
+
+    project = _project(tmp_path)
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+
+    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wheel = out_dir / "paper-0.1-py3-none-any.whl"
+        wheel.write_bytes(b"PK" + os.urandom(1 << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, limits[1]))  # no file may grow past 256 KiB now
+        return wheel
+
+    monkeypatch.setattr(bundle_mod, "build_wheel", build)
+    monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
+    lock = Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(
+                    name="paper", version="0.1", source=Source(kind="directory", url="file://{project}", editable=True)
+                ),
+            )
+        )
+    )
+    cache = tmp_path / "cache"
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on ENOSPC
+    try:
+        made = make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=cache, project_dir=project))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, previous)
+    assert [entry.action for entry in made.entries] == ["built"]
+    wheel = tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl"
+    assert wheel.stat().st_size == (1 << 20) + 2
+    assert [p.stat().st_size for p in cache.rglob("*") if p.is_file()] == []
