@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import tomli  # noqa: F401  # before any test imports conda_lock, whose vendored tomli would shadow it (_toml.py)
 from testutil import MARK_BY_FIXTURE, MARKS_BY_FILE, SLOW, SLOW_BECAUSE, CliResult, uv_bin
 
 from envsnap.cli import main

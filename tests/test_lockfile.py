@@ -388,6 +388,23 @@ def test_the_same_lock_with_an_invalid_created_is_rewritten(tmp_path: Path) -> N
     assert lockfile.load(path).envsnap.created == "2026-12-01T00:01:00Z"
 
 
+def test_the_conda_lock_export_leaves_envsnap_its_own_tomli() -> None:
+    """conda-lock's vendored poetry-core puts its _vendor folder first on sys.path: a process that exported a
+    conda-lock file and then read a lock got conda-lock's tomli 2.2 (TOML 1.0, pure Python), not envsnap's reader."""
+    import subprocess
+    import sys
+
+    code = (
+        "import envsnap.export.conda_lock\n"
+        "import conda_lock.lockfile.v2prelim.models\n"
+        "import tomli\n"
+        "from envsnap import _toml\n"
+        "print(tomli.__file__, _toml.tomllib is tomli)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert "_vendor" not in out[0] and out[1] == "True", out
+
+
 def test_every_install_reads_a_lock_with_tomli_so_toml_1_1_loads_alike(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

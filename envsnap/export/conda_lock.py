@@ -13,6 +13,10 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+# The TOML reader first: conda-lock's vendored poetry-core puts its own _vendor folder at the head of sys.path,
+# where a later ``import tomli`` finds its old, pure-Python tomli (2.2, TOML 1.0) instead of envsnap's one reader
+# (``_toml``): a lock read after this export in the same process would load or fail otherwise.
+from .. import _toml as _toml
 from .. import fileurls, grammar, sinks
 from .._defaults import LOCK_NAME, install_hint
 from ..errors import NotInstalledError
