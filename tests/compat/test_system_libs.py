@@ -71,6 +71,13 @@ def test_what_other_rules_judge_or_nothing_to_judge_gives_no_finding() -> None:
     assert RULE.evaluate(lock_with(GFORTRAN), snapshot(), Target()) == []  # not looked up: another host's facts
 
 
+def test_a_lock_of_another_machine_is_left_to_the_platform_rule() -> None:
+    lock = lock_with(GFORTRAN)
+    arm = dataclasses.replace(lock, platform=dataclasses.replace(lock.platform, machine="aarch64"))
+    assert RULE.evaluate(arm, snapshot(), Target(libraries=())) == []
+    assert [f.severity for f in RULE.evaluate(lock, snapshot(), Target(libraries=()))] == ["fail"]
+
+
 def _container() -> Any:
     from envsnap.compat import TargetFacts
 

@@ -38,6 +38,8 @@ def _searched_by_default(lib: SystemLibrary) -> bool:
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container or target.libraries is None or lock.platform.system not in ("", "Linux"):
         return []
+    if lock.platform.machine and host.platform.machine and lock.platform.machine != host.platform.machine:
+        return []  # another machine's libraries: the platform rule fails it, each of them would only repeat that
     found = dict(target.libraries)
     wanted = [lib for lib in lock.system.libraries if lib.path and not _OTHER_RULE.match(lib.soname)]
     if not wanted:
