@@ -228,6 +228,31 @@ def _headers(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def egg_requires(text: str) -> list[str]:
+    """An egg-info's ``requires.txt`` as the ``Requires-Dist`` lines ``importlib.metadata`` gives for it: each
+    line of a section ``[extra]``, ``[:marker]`` or ``[extra:marker]`` gets that section's condition
+    (``pytest; extra == "test"``, ``pywin32; (sys_platform == "win32") and extra == "win"``)."""
+    out = []
+    extra = marker = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            extra, _, marker = line.strip("[]").partition(":")
+            continue
+        conditions = []
+        if marker:
+            conditions.append("(%s)" % marker if extra else marker)
+        if extra:
+            conditions.append('extra == "%s"' % extra)
+        if conditions:
+            # A URL requirement needs a space before its ``;`` (PEP 508), as importlib.metadata writes it.
+            line += "%s; %s" % (" " if "@" in line else "", " and ".join(conditions))
+        out.append(line)
+    return out
+
+
 def _abi_tag() -> str:
     impl = sys.implementation.name
     if impl == "cpython":
@@ -668,6 +693,9 @@ def _dist_info(
     version = fields.get("version", "")
     if not name or not version:
         raise ValueError("METADATA has no Name or Version")
+    if egg and not requires and "requires.txt" in files:
+        # setuptools writes an egg-info's requirements there, not in PKG-INFO (importlib.metadata reads both)
+        requires = egg_requires(_read_text(os.path.join(dist_dir, "requires.txt")))
     info: dict[str, Any] = {
         "name": canonical_name(name),
         "metadata_name": name,
