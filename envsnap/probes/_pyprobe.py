@@ -671,9 +671,14 @@ def _dist_info(
 ) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info") or entry == "EGG-INFO"
-    if egg and not os.path.isdir(dist_dir):
+    zipped: dict[str, str] | None = None
+    if entry == "EGG-INFO" and not os.path.isdir(site_dir):
+        zipped = _zipped_egg_info(site_dir)
+        text = zipped["PKG-INFO"]
+        files: list[str] = sorted(zipped)
+    elif egg and not os.path.isdir(dist_dir):
         text = _read_text(dist_dir)  # a single-file PKG-INFO style egg-info
-        files: list[str] = []
+        files = []
     else:
         files = os.listdir(dist_dir)
         meta_name = "PKG-INFO" if egg else "METADATA"
@@ -695,7 +700,10 @@ def _dist_info(
         raise ValueError("METADATA has no Name or Version")
     if egg and not requires and "requires.txt" in files:
         # setuptools writes an egg-info's requirements there, not in PKG-INFO (importlib.metadata reads both)
-        requires = egg_requires(_read_text(os.path.join(dist_dir, "requires.txt")))
+        if zipped is not None:
+            requires = egg_requires(zipped["requires.txt"])
+        else:
+            requires = egg_requires(_read_text(os.path.join(dist_dir, "requires.txt")))
     info: dict[str, Any] = {
         "name": canonical_name(name),
         "metadata_name": name,
@@ -748,6 +756,38 @@ def _dist_info(
             if _SO_RE.search(line):
                 info["shared_objects"].append(os.path.normpath(os.path.join(dist_dir, line)))
     return info
+
+
+# The most read of an ``EGG-INFO`` file in a zipped egg: its metadata is a few kilobytes; a larger one is damaged.
+_ZIPPED_MAX = 1 << 20
+
+
+def _zipped_egg_info(path: str) -> dict[str, str]:
+    """The ``PKG-INFO`` and ``requires.txt`` (where it has one) of the ``EGG-INFO`` of the zipped egg ``path``
+    (easy_install's ``NAME-VER-pyX.Y.egg`` file, on sys.path through a ``.pth``: the interpreter imports from it),
+    by name. Read-only, each at most ``_ZIPPED_MAX`` bytes; a damaged zip raises ``ValueError``."""
+    import zipfile
+
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in ("PKG-INFO", "requires.txt"):
+                try:
+                    member = archive.getinfo("EGG-INFO/" + name)
+                except KeyError:
+                    continue
+                with archive.open(member) as handle:
+                    data = handle.read(_ZIPPED_MAX + 1)
+                if len(data) > _ZIPPED_MAX:
+                    raise ValueError("EGG-INFO/%s is larger than %d bytes" % (name, _ZIPPED_MAX))
+                out[name] = data.decode("utf-8", "replace")
+    except ValueError:
+        raise
+    except Exception as exc:  # BadZipFile, a damaged member (zlib.error, EOFError), an unknown compression...
+        raise ValueError("not a readable zipped egg (%s: %s)" % (type(exc).__name__, exc)) from None
+    if "PKG-INFO" not in out:
+        raise ValueError("the zipped egg has no EGG-INFO/PKG-INFO")
+    return out
 
 
 # A probe of fewer distributions reads them in one process (``_read_all``): the fork would cost more than it saves.
@@ -875,8 +915,10 @@ def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
         except OSError:  # "" stands for a working directory that was removed: nothing to scan there
             continue
         real = os.path.realpath(entry)
-        if real in seen_dirs or real == script_dir or not os.path.isdir(real):
+        if real in seen_dirs or real == script_dir:
             continue
+        if not os.path.isdir(real) and not (real.endswith(".egg") and os.path.isfile(real)):
+            continue  # what the interpreter imports from: folders, and the zipped eggs a .pth names
         seen_dirs.add(real)
         yield entry
 
@@ -959,6 +1001,9 @@ def probe(
     for site_dir in _scan_path(path_entries, here):
         try:
             names = sorted(os.listdir(site_dir))
+        except NotADirectoryError:  # a zipped egg (``_scan_path``): its metadata is inside
+            found.append((site_dir, "EGG-INFO"))
+            continue
         except OSError:
             continue
         found += [(site_dir, entry) for entry in names if entry.endswith((".dist-info", ".egg-info"))]
