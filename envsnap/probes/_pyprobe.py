@@ -755,7 +755,24 @@ def _dist_info(
             line = line.strip()
             if _SO_RE.search(line):
                 info["shared_objects"].append(os.path.normpath(os.path.join(dist_dir, line)))
+    elif zipped is None:
+        # No list of its files (a Debian python3-* package's egg-info): the parent looks for its shared objects in
+        # the files of the system package that owns it, under these names (``PackageDatabase.module_shared_objects``).
+        info["top_level"] = _top_level(dist_dir, files, name)
     return info
+
+
+def _top_level(dist_dir: str, files: list[str], name: str) -> list[str]:
+    """The top-level modules and packages of a distribution: its ``top_level.txt``, else its name's first part
+    (``lazr.uri``: ``lazr``) as a module name."""
+    if "top_level.txt" in files:
+        names = [
+            line.strip().replace("/", ".") for line in _read_text(os.path.join(dist_dir, "top_level.txt")).splitlines()
+        ]
+        names = sorted(set(n.split(".", 1)[0] for n in names if n))
+        if names:
+            return names
+    return [name.split(".", 1)[0].replace("-", "_")]
 
 
 # The most read of an ``EGG-INFO`` file in a zipped egg: its metadata is a few kilobytes; a larger one is damaged.

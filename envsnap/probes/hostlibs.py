@@ -167,6 +167,9 @@ class PackageDatabase:
         self._dpkg_lists: list[tuple[str, bytes]] | None = None
         self._dpkg_shared: list[tuple[str, list[str]]] | None = None
         self._dpkg_index: dict[str, str] | None = None
+        self._module_shared: dict[str, tuple[str, ...]] = {}
+        self._site_modules: dict[str, dict[str, dict[str, list[str]]]] = {}
+        self._module_lock = threading.Lock()  # the system and CUDA probes ask from their own threads
 
     def preload(self) -> None:
         """Read the databases now (while another probe runs), so later lookups cost no I/O."""
@@ -237,6 +240,56 @@ class PackageDatabase:
         else:
             return {}
         return {variants.get(k, k): v for k, v in sorted(found.items())}
+
+    def module_shared_objects(self, dist_dir: str, site_dir: str, modules: Iterable[str]) -> tuple[str, ...]:
+        """The shared objects of a Python distribution that lists none of its files (Debian's ``python3-numpy``
+        installs ``numpy-1.24.2.egg-info`` without RECORD or installed-files.txt): those the list of the system
+        package owning its ``dist_dir`` names under ``site_dir`` in one of its top-level ``modules`` (``numpy/...``,
+        or a module ``_cffi_backend.cpython-311-x86_64-linux-gnu.so``). Empty where no package owns it (dpkg only)."""
+        if self.manager != "dpkg":
+            return ()
+        with self._module_lock:
+            found = self._module_shared.get(dist_dir)
+            if found is None:
+                found = self._module_shared[dist_dir] = self._dpkg_module_shared(dist_dir, site_dir, set(modules))
+        return found
+
+    def _dpkg_module_shared(self, dist_dir: str, site_dir: str, modules: set[str]) -> tuple[str, ...]:
+        by_module = self._site_modules.get(site_dir)
+        if by_module is None:
+            by_module = self._site_modules[site_dir] = self._dpkg_site_modules(site_dir)
+        candidates: dict[str, list[str]] = {}  # package -> its shared objects in the modules
+        for module in modules & by_module.keys():
+            for package, paths in by_module[module].items():
+                candidates.setdefault(package, []).extend(paths)
+        if not candidates:
+            return ()
+        # Only the package that installed the distribution: a namespace (``google``) is shared by several.
+        wanted = {variant.encode("utf-8", "surrogateescape") for variant in _path_variants(dist_dir)}
+        names = self._list_names()
+        for package, paths in sorted(candidates.items()):
+            for entry in (e for e in names if e == package + ".list" or e.startswith(package + ":")):
+                try:
+                    with open(os.path.join(DPKG_INFO, entry), "rb") as fh:
+                        owned = not wanted.isdisjoint(fh.read().splitlines())
+                except OSError:
+                    continue
+                if owned:
+                    return tuple(sorted(paths))
+        return ()
+
+    def _dpkg_site_modules(self, site_dir: str) -> dict[str, dict[str, list[str]]]:
+        """The shared objects the dpkg lists name under ``site_dir``: top-level module -> package -> paths."""
+        sites = tuple(variant.rstrip("/") + "/" for variant in _path_variants(site_dir))
+        out: dict[str, dict[str, list[str]]] = {}
+        for package, lines in self._dpkg_shared_paths():
+            for line in lines:
+                if not line.startswith(sites) or not _SHARED_OBJECT.search(line):
+                    continue
+                rest = line[len(next(site for site in sites if line.startswith(site))) :]
+                module = rest.split("/", 1)[0] if "/" in rest else rest.split(".", 1)[0]
+                out.setdefault(module, {}).setdefault(package, []).append(line)
+        return out
 
     def _read_dpkg_lists(self) -> list[tuple[str, bytes]]:
         if self._dpkg_lists is None:

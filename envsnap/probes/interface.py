@@ -75,6 +75,9 @@ class RawPackage:
     requires_dist: tuple[str, ...] = ()
     requires_python: str = ""
     warning: str = ""
+    # Only for a distribution that lists none of its files (no RECORD, no installed-files.txt): its top-level modules,
+    # whose shared objects the system package owning it lists (``PackageDatabase.module_shared_objects``).
+    top_level: tuple[str, ...] = ()
     # Only with ``--files``: {"modified": [...], "missing": [...]} relative to the site directory.
     changed_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -191,6 +194,7 @@ def _package(f: _Fields) -> RawPackage:
         requires_dist=f.texts("requires_dist"),
         requires_python=f.text("requires_python", ""),
         warning=f.text("warning", ""),
+        top_level=f.texts("top_level"),
         changed_files={k: changed.texts(k) for k in ("modified", "missing")} if changed is not None else {},
     )
 

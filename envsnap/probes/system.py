@@ -92,13 +92,28 @@ def probe_system(
 
 
 def shared_objects_of(ctx: ProbeContext) -> dict[str, tuple[str, ...]]:
-    """Distribution name -> absolute paths of its ELF files, as the target probe found them."""
-    return {p.name: p.shared_objects for p in ctx.python.packages if p.shared_objects}
+    """Distribution name -> absolute paths of its ELF files, as the target probe found them; for one that lists
+    none of its files (a Debian ``python3-*`` package's egg-info), those the system package owning it lists."""
+    out = {}
+    for p in ctx.python.packages:
+        paths = p.shared_objects
+        if not paths and p.top_level:
+            paths = ctx.database.module_shared_objects(p.dist_dir, p.site_dir, p.top_level)
+        if paths:
+            out[p.name] = paths
+    return out
+
+
+# Prefixes that are the system's own folders (Debian's /usr/bin/python3): the libraries under them are the system's.
+_SYSTEM_PREFIXES = ("/", "/usr")
 
 
 def environment_roots(ctx: ProbeContext) -> set[str]:
-    """The folders that belong to the environment: a library found under one is not a system library."""
-    roots = {ctx.python.prefix, *(p.site_dir for p in ctx.python.packages)}
+    """The folders that belong to the environment: a library found under one is not a system library. The prefix of
+    a system's own interpreter is not one: under /usr, every library of the host would be the environment's."""
+    roots = {p.site_dir for p in ctx.python.packages}
+    if os.path.normpath(ctx.python.prefix) not in _SYSTEM_PREFIXES:
+        roots.add(ctx.python.prefix)
     layer = ctx.value_of(conda.PROBE)
     if layer is not None:
         roots.add(layer.prefix)

@@ -4,15 +4,19 @@ Debian's ``python3-*`` packages) and zipped ``.egg`` files on sys.path."""
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
-from envsnap import capture
-from envsnap.probes import _pyprobe
+from envsnap import _runner, capture
+from envsnap._privacy import PathRedactor
+from envsnap.probes import _pyprobe, conda, hostlibs, system
+from envsnap.probes.interface import CaptureOptions, ProbeContext, ProbeResult, RawPython
 
 REQUIRES_TXT = """\
 six>=1.10
@@ -29,12 +33,12 @@ pywin32
 """
 
 
-def _egg_info(site: Path, name: str, version: str, **files: str) -> Path:
+def _egg_info(site: Path, name: str, version: str, files: dict[str, str] | None = None) -> Path:
     folder = site / f"{name}-{version}-py3.11.egg-info"
     folder.mkdir(parents=True)
     (folder / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    for file_name, text in files.items():
-        (folder / file_name.replace("_txt", ".txt")).write_text(text)
+    for file_name, text in (files or {}).items():
+        (folder / file_name).write_text(text)
     return folder
 
 
@@ -45,7 +49,7 @@ def _read(site: Path, entry: str) -> dict[str, object]:
 def test_an_egg_infos_requires_txt_gives_its_requires_dist_as_importlib_metadata_does(tmp_path: Path) -> None:
     """``requires.txt`` holds an egg-info's requirements (its PKG-INFO has no Requires-Dist): a Legacy-Proj that
     requires six showed none, so ``show``, the exports and the SBOM listed no dependency."""
-    folder = _egg_info(tmp_path, "Legacy_Proj", "1.0", requires_txt=REQUIRES_TXT)
+    folder = _egg_info(tmp_path, "Legacy_Proj", "1.0", {"requires.txt": REQUIRES_TXT})
     info = _read(tmp_path, folder.name)
     expected = importlib.metadata.PathDistribution(folder).requires
     assert expected is not None and "six>=1.10" in expected
@@ -56,12 +60,12 @@ def test_an_egg_infos_requires_txt_gives_its_requires_dist_as_importlib_metadata
 
 def test_a_comment_in_requires_txt_is_no_requirement(tmp_path: Path) -> None:
     """importlib.metadata keeps it as one (``# pinned; extra == "x"``); pkg_resources and pip drop it."""
-    folder = _egg_info(tmp_path, "Commented", "1.0", requires_txt="# pinned\nsix\n[x]\n# pinned too\nattrs\n")
+    folder = _egg_info(tmp_path, "Commented", "1.0", {"requires.txt": "# pinned\nsix\n[x]\n# pinned too\nattrs\n"})
     assert _read(tmp_path, folder.name)["requires_dist"] == ['attrs; extra == "x"', "six"]
 
 
 def test_requires_dist_in_pkg_info_wins_over_requires_txt(tmp_path: Path) -> None:
-    folder = _egg_info(tmp_path, "Newer", "2.0", requires_txt="six\n")
+    folder = _egg_info(tmp_path, "Newer", "2.0", {"requires.txt": "six\n"})
     with (folder / "PKG-INFO").open("a") as handle:
         handle.write("Requires-Dist: six>=1\n")
     assert _read(tmp_path, folder.name)["requires_dist"] == ["six>=1"]
@@ -118,3 +122,105 @@ def test_a_zipped_eggs_metadata_is_read_bounded(tmp_path: Path) -> None:
         archive.writestr("big/__init__.py", "")
     with pytest.raises(ValueError, match="no EGG-INFO/PKG-INFO"):
         _read(egg, "EGG-INFO")
+
+
+def _context(raw: RawPython, database: hostlibs.PackageDatabase) -> ProbeContext:
+    def no_runner(args: Sequence[str], *, timeout: float, env: object = None) -> _runner.Result:
+        raise AssertionError("nothing is run")
+
+    facts: Future[tuple[hostlibs.PackageDatabase, hostlibs.Loader]] = Future()
+    facts.set_result((database, hostlibs.Loader.for_host()))
+    ctx = ProbeContext(
+        CaptureOptions(),
+        {},
+        python=lambda: raw,
+        redactor=lambda raw: PathRedactor(),
+        system=facts,
+        project_root=None,
+        runner=no_runner,
+    )
+    no_conda: Future[ProbeResult[object]] = Future()
+    no_conda.set_result(ProbeResult(None))
+    ctx.start(conda.PROBE, no_conda)
+    return ctx
+
+
+def _raw(prefix: str, *infos: dict[str, object]) -> RawPython:
+    answer = {
+        "prefix": prefix,
+        "implementation": "cpython",
+        "version": "3.11.2",
+        "abi": "cp311",
+        "packages": list(infos),
+    }
+    return RawPython.from_json(answer)
+
+
+def test_an_egg_info_without_a_file_list_gets_its_shared_objects_from_the_dpkg_package_owning_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian's python3-numpy installs ``numpy-1.24.2.egg-info`` with neither RECORD nor installed-files.txt: no
+    extension module of it was read, and the lock named none of the libraries they load (libblas, liblapack), so
+    ``check`` could not warn of a host without them. The files of the dpkg package owning the egg-info, in its
+    top-level modules, are its shared objects; another package's file in a shared namespace is not."""
+    site = tmp_path / "usr" / "lib" / "python3" / "dist-packages"
+    egg = _egg_info(site, "Fake", "1.0", {"top_level.txt": "fake\n_fakeext\n"})
+    mine = [
+        f"{site}/fake/core/_multi.cpython-311-x86_64-linux-gnu.so",
+        f"{site}/_fakeext.cpython-311-x86_64-linux-gnu.so",
+    ]
+    info_dir = tmp_path / "dpkg-info"
+    info_dir.mkdir()
+    (info_dir / "python3-fake.list").write_text(
+        "\n".join([str(site), str(egg), f"{egg}/PKG-INFO", f"{site}/fake", f"{site}/fake/__init__.py", *mine]) + "\n"
+    )
+    # A plug-in package shipping a module inside the same top-level folder: not Fake's.
+    (info_dir / "python3-fake-plugin:amd64.list").write_text(f"{site}/fake/plugin/_p.cpython-311-x86_64-linux-gnu.so\n")
+    monkeypatch.setattr(hostlibs, "DPKG_INFO", str(info_dir))
+    info = _read(site, egg.name)
+    assert info["shared_objects"] == [] and info["top_level"] == ["_fakeext", "fake"]
+    ctx = _context(_raw("/usr", info), hostlibs.PackageDatabase(manager="dpkg"))
+    assert system.shared_objects_of(ctx) == {"fake": tuple(sorted(mine))}
+    # Not owned by any package (a legacy install nobody packaged): nothing is guessed.
+    (info_dir / "python3-fake.list").write_text("\n".join(mine) + "\n")
+    assert system.shared_objects_of(_context(_raw("/usr", info), hostlibs.PackageDatabase(manager="dpkg"))) == {}
+
+
+def test_a_distribution_with_a_file_list_is_not_looked_up_in_the_package_database(tmp_path: Path) -> None:
+    """A RECORD, or pip's installed-files.txt of a legacy install (paths relative to the egg-info), lists the
+    shared objects: nothing more is read for it."""
+    egg = _egg_info(
+        tmp_path,
+        "Legacy",
+        "2.0",
+        {
+            "installed-files.txt": "../legacy/__init__.py\n../legacy/_speedups.cpython-311-x86_64-linux-gnu.so\n",
+            "top_level.txt": "legacy\n",
+        },
+    )
+    info = _read(tmp_path, egg.name)
+    assert info["shared_objects"] == [str(tmp_path / "legacy" / "_speedups.cpython-311-x86_64-linux-gnu.so")]
+    assert "top_level" not in info
+
+
+@pytest.mark.parametrize(("prefix", "counted"), [("/usr", False), ("/", False), ("/opt/conda/envs/x", True)])
+def test_the_prefix_of_the_systems_own_interpreter_holds_system_libraries(prefix: str, counted: bool) -> None:
+    """With Debian's /usr/bin/python3 (prefix /usr) every library under /usr was taken for the environment's: the
+    lock of a host with python3-cryptography recorded no libssl3 ("0 needed by Python packages")."""
+    roots = system.environment_roots(_context(_raw(prefix), hostlibs.PackageDatabase(manager="")))
+    assert (prefix in roots) is counted
+
+
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+
+
+@pytest.mark.skipif(
+    not (os.path.exists(DEBIAN_PYTHON) and os.path.exists("/var/lib/dpkg/info/python3-numpy.list")),
+    reason="needs Debian's python3.11 with apt's python3-numpy",
+)
+def test_debians_python3_numpy_records_the_blas_it_loads() -> None:
+    """The real case: ``apt-get install python3-numpy`` and a capture of /usr/bin/python3.11."""
+    snap = capture(DEBIAN_PYTHON)
+    needed = {lib.soname: lib for lib in snap.system.libraries if "numpy" in lib.needed_by}
+    assert "libblas.so.3" in needed and needed["libblas.so.3"].package == "libblas3"
+    assert "liblapack.so.3" in needed
