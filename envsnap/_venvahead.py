@@ -80,6 +80,11 @@ class VenvAhead:
         """Started, or None where it is not (no uv, no folder for ``dest``, anything that fails): the rebuild
         then makes its venv itself and reports what is wrong, as it always did."""
         target = Path(os.path.abspath(dest))  # ``..`` collapsed, as the rebuild and ``_venvfirst`` name it
+        if _venvfirst.started():
+            # What killed runs left beside it is removed now, as ``held_dir`` removes it first; before ``take``,
+            # while the CLI still cancels what was begun if a Ctrl-C or SIGTERM lands here. This run's own folder
+            # is held: never taken.
+            _leftovers.sweep(target.parent)
         early = _venvfirst.take(python, str(target))
         if early is not None:
             return cls._taken(early, target)
@@ -93,18 +98,26 @@ class VenvAhead:
         except (BadOptionError, OSError, ValueError):
             stack.close()
             return None
+        except BaseException:  # Ctrl-C, SIGTERM: the staging folder goes too (uv, if started, is the runner's)
+            stack.close()
+            raise
         return cls(python, target, stack, folder, running)
 
     @classmethod
     def _taken(cls, early: _venvfirst.Early, target: Path) -> VenvAhead:
         """The ``uv venv`` the CLI started before argparse (``_venvfirst``), its folder held as ``staging`` holds
-        one (what killed runs left beside it is removed now, as ``held_dir`` removes it first)."""
+        one."""
         holder = Path(early.holder)
         stack = ExitStack()
         stack.callback(os.close, early.fd)
         stack.callback(shutil.rmtree, holder, ignore_errors=True)
-        _leftovers.sweep(target.parent)  # this run's own folder is held: never taken
-        return cls(early.python, target, stack, holder / "venv", _runner.Running.adopt(early.proc))
+        try:
+            return cls(early.python, target, stack, holder / "venv", _runner.Running.adopt(early.proc))
+        except BaseException:  # Ctrl-C, SIGTERM: taken from ``_venvfirst`` and not yet the caller's to cancel
+            _runner.kill_group(early.proc)
+            early.proc.wait()
+            stack.close()
+            raise
 
     def begin_install(self, memo: Memo) -> None:
         """Start ``memo``'s installer into the venv as soon as uv has made it (on a thread: envsnap goes on

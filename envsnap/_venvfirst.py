@@ -164,7 +164,15 @@ def start(argv: Sequence[str]) -> None:
     except (OSError, ValueError):
         _remove(holder, fd)
         return
+    except BaseException:  # Ctrl-C, SIGTERM: the folder is not left behind
+        _remove(holder, fd)
+        raise
     _STARTED.append(Early(python, target, holder, fd, proc))
+
+
+def started() -> bool:
+    """Whether a ``uv venv`` was started here and is not yet taken or cancelled."""
+    return bool(_STARTED)
 
 
 def take(python: str, dest: str) -> Early | None:

@@ -53,6 +53,7 @@ EXIT_BAD_INPUT = 2  # any UsageError, an invalid lock or a bundle failing its ch
 EXIT_INCOMPATIBLE = 3  # a finding failed (check, rebuild's check) or a mismatch (verify, rebuild's verify)
 EXIT_FAILED = 4  # the work itself failed: a build, an installer, bundling (RebuildError, BundleError)
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # SIGTERM ended the command as Ctrl-C does: 128 + N for signal N (SIGHUP: 129, ``Terminated``)
 
 
 def exit_for(worst: Severity, *, strict: bool) -> int:
@@ -135,13 +136,47 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     return Parser
 
 
-def interrupted() -> int:
-    """Ctrl-C: one line and exit 130, however deep it landed."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the signal landed: a KeyboardInterrupt, so that every ``finally`` and every
+    ``except KeyboardInterrupt`` that cleans up after a Ctrl-C does the same for it (``stop_on_signals``)."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.signum, self.name = signum, name
+
+
+def stop_on_signals() -> None:
+    """SIGTERM (a batch job's time limit, ``docker stop``, ``kill``) and SIGHUP (a closed terminal) end the command
+    as Ctrl-C does: the programs it started killed (each in a session of its own, they never get the signal), its
+    staging and temporary folders removed, a file being written left as it was, then one line and exit 128+N.
+    Python's default ended the process on the spot, leaving all of them. A signal the caller ignores (``nohup``)
+    stays ignored; one that comes while the first unwinds is not raised again. ``envsnap run`` blocks them while
+    its command runs and passes them on (``runs/execute.py``); a program envsnap starts gets the default back at
+    exec."""
+    import signal
+
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        if not stopping:
+            stopping.append(signum)
+            raise Terminated(signum, signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, stop)
+
+
+def interrupted(exc: KeyboardInterrupt | None = None) -> int:
+    """Ctrl-C: one line and exit 130, however deep it landed; SIGTERM or SIGHUP (``Terminated``): 128+N."""
     import contextlib
 
+    line, code = "envsnap: interrupted", EXIT_INTERRUPTED
+    if isinstance(exc, Terminated):
+        line, code = f"envsnap: terminated ({exc.name})", 128 + exc.signum
     with contextlib.suppress(OSError):
-        print("envsnap: interrupted", file=sys.stderr)
-    return EXIT_INTERRUPTED
+        print(line, file=sys.stderr)
+    return code
 
 
 def build_parser(command: str | None = None, *, shallow: bool = False) -> argparse.ArgumentParser:
@@ -206,6 +241,8 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
             except (AttributeError, OSError):  # no stdout (closed at start: None), as argparse ignores it
                 pass
             return EXIT_OK
+        if argv is None:  # the program itself: a caller in-process keeps its own signal handlers
+            stop_on_signals()
         if args_list[:1] == ["capture"]:
             # An unchanged environment's lock, given from the capture memo before argparse is even imported.
             from ._capture_memo import quick_answer
@@ -269,8 +306,8 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        return interrupted()
+    except KeyboardInterrupt as exc:
+        return interrupted(exc)
     except BrokenPipeError:
         return EXIT_OK
     finally:

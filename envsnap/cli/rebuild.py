@@ -101,40 +101,43 @@ def run(args: argparse.Namespace) -> int:
 
         # A bundle folder's files are hashed while the rest of envsnap loads (its check takes the digests).
         start(args.bundle, cache=not args.no_cache)
-    venv_ahead = None
-    if (
-        args.target == "venv"
-        and args.python is None
-        and sys.executable
-        and args.bundle
-        and os.path.isdir(args.bundle)
-        and not args.dry_run
-    ):
-        # The venv, made from the interpreter running envsnap while envsnap loads (the rebuild takes it when its
-        # plan chose that interpreter, and removes it otherwise): it depends on nothing in the lock.
-        from .._venvahead import DEFAULT_DEST, VenvAhead
-
-        venv_ahead = VenvAhead.start(sys.executable, args.dest or DEFAULT_DEST)
-    memo = _begin_install(args, venv_ahead) if venv_ahead is not None and not args.no_cache else None
-    ahead = None
-    if args.target == "venv" and args.python is None:
-        # The check judges the interpreter the venv will be made from: the one running envsnap, when it is the
-        # locked version (venv.find_interpreter tries it first), by its own facts only (the venv gets the lock's
-        # distributions, not its): answered in-process. The check takes it only if that is the interpreter it
-        # chose, and ends it otherwise.
-        from ..errors import ProbeError
-        from ..probes.python import PendingProbe
-
-        try:
-            ahead = (
-                PendingProbe(sys.executable, use_cache=not args.no_cache, interpreter_only=True)
-                if sys.executable
-                else None
-            )
-        except ProbeError:
-            ahead = None  # the check probes the interpreter it chooses, and reports what is wrong with it
+    venv_ahead: VenvAhead | None = None
+    memo = None
     code = None
+    # Everything begun ahead is inside the try: a Ctrl-C or SIGTERM while the lock is fingerprinted or the probe
+    # loads left the staging folder (held by no one once envsnap was gone) beside --dest.
     try:
+        if (
+            args.target == "venv"
+            and args.python is None
+            and sys.executable
+            and args.bundle
+            and os.path.isdir(args.bundle)
+            and not args.dry_run
+        ):
+            # The venv, made from the interpreter running envsnap while envsnap loads (the rebuild takes it when
+            # its plan chose that interpreter, and removes it otherwise): it depends on nothing in the lock.
+            from .._venvahead import DEFAULT_DEST, VenvAhead
+
+            venv_ahead = VenvAhead.start(sys.executable, args.dest or DEFAULT_DEST)
+        memo = _begin_install(args, venv_ahead) if venv_ahead is not None and not args.no_cache else None
+        ahead = None
+        if args.target == "venv" and args.python is None:
+            # The check judges the interpreter the venv will be made from: the one running envsnap, when it is the
+            # locked version (venv.find_interpreter tries it first), by its own facts only (the venv gets the
+            # lock's distributions, not its): answered in-process. The check takes it only if that is the
+            # interpreter it chose, and ends it otherwise.
+            from ..errors import ProbeError
+            from ..probes.python import PendingProbe
+
+            try:
+                ahead = (
+                    PendingProbe(sys.executable, use_cache=not args.no_cache, interpreter_only=True)
+                    if sys.executable
+                    else None
+                )
+            except ProbeError:
+                ahead = None  # the check probes the interpreter it chooses, and reports what is wrong with it
         code = _rebuild(args, ahead, venv_ahead)
     finally:
         if venv_ahead is not None:
