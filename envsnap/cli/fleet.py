@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 
 from .. import _defaults
 from ..errors import UsageError
@@ -174,24 +172,6 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
     return fleet.Selection(count=args.nodes or 0, nodelist=args.nodelist or "", partition=args.partition)
 
 
-@contextlib.contextmanager
-def _stopped_by_sigterm() -> Iterator[None]:
-    """SIGTERM and SIGHUP (a CI job's timeout, a closed terminal) end the command as Ctrl-C does: the sruns
-    killed and their jobs cancelled. Python's default would end it at once, leaving the sruns (each in its own
-    session) and their jobs holding the nodes."""
-    import signal
-
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def _writable(output: str | None) -> None:
     """Refuse an -o that cannot be written before the nodes are asked (their answers take up to --timeout)."""
     if not output or output == "-":
@@ -220,16 +200,15 @@ def run_check(args: argparse.Namespace) -> int:
     _writable(args.output)
     progress = _output.bar("nodes answering")
     try:
-        with _stopped_by_sigterm():
-            report = fleet.check_fleet(
-                args.lock,
-                _selection(args),
-                envsnap=fleet.node_command(args.envsnap),
-                timeout=args.timeout,
-                cpu_only=args.cpu_only,
-                on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
-                on_done=lambda run: progress.advance(f"{run.node} answered"),
-            )
+        report = fleet.check_fleet(
+            args.lock,
+            _selection(args),
+            envsnap=fleet.node_command(args.envsnap),
+            timeout=args.timeout,
+            cpu_only=args.cpu_only,
+            on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
+            on_done=lambda run: progress.advance(f"{run.node} answered"),
+        )
     finally:
         progress.stop()
     data = report.to_dict()
@@ -290,14 +269,13 @@ def run_capture(args: argparse.Namespace) -> int:
     _writable(args.output)
     progress = _output.bar("nodes captured")
     try:
-        with _stopped_by_sigterm():
-            result = fleet.capture_fleet(
-                _selection(args),
-                envsnap=fleet.node_command(args.envsnap),
-                timeout=args.timeout,
-                on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
-                on_done=lambda run: progress.advance(f"{run.node} answered"),
-            )
+        result = fleet.capture_fleet(
+            _selection(args),
+            envsnap=fleet.node_command(args.envsnap),
+            timeout=args.timeout,
+            on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
+            on_done=lambda run: progress.advance(f"{run.node} answered"),
+        )
     finally:
         progress.stop()
     if args.output == "-":

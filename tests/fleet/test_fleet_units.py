@@ -481,9 +481,10 @@ def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(
     assert "sinfo did not answer within 1 s" in res.err and len(res.err.strip().splitlines()) == 1
 
 
-def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["check", "capture"])
+def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path, command: str) -> None:
     """A CI job's timeout sends SIGTERM: the sruns (each in its own session) are killed and their jobs cancelled,
-    not left holding the nodes."""
+    not left holding the nodes, and the command ends as every other does on SIGTERM: one line, exit 143."""
     import os
     import signal
     import subprocess
@@ -503,20 +504,25 @@ def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path) -> None:
         (tmp_path / name).write_text("#!/bin/sh\n" + body)
         (tmp_path / name).chmod(0o755)
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    targets = [str(lock)] if command == "check" else ["-o", str(tmp_path / "fleet.toml")]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "n[1-2]", "--timeout", "60"],
+        [sys.executable, "-m", "envsnap", "fleet", command, *targets, "-w", "n[1-2]", "--timeout", "60"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
         while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
             time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 128 + signal.SIGTERM
+        _out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 128 + signal.SIGTERM
     finally:
         proc.kill()
+    assert err.strip().splitlines()[-1:] == ["envsnap: terminated (SIGTERM)"], err
+    assert not (tmp_path / "fleet.toml").exists()
     assert "--name=envsnap-fleet-" in log.read_text()
     for pid in pids.read_text().split():
         with pytest.raises(ProcessLookupError):
