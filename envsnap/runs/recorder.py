@@ -42,6 +42,14 @@ class DriftError(EnvsnapError):
     exit_code = 3
 
 
+class NotRecordedError(EnvsnapError):
+    """The command ran, but its record (or the capture stored beside it) could not be written: a full disk, its
+    folder removed meanwhile. envsnap's own work failed after the command, not the input (exit 4, not 2); the
+    message says how the command ended, since no record will."""
+
+    exit_code = 4
+
+
 class RunRequest:
     """What ``envsnap run`` was asked to do (a plain class: see the module's docstring)."""
 
@@ -283,22 +291,26 @@ def run_command(
             peak_memory_kib=finished.peak_memory_kib,
         )
         interval = f"{trace.FIRST_INTERVAL:g} s growing to {trace.MAX_INTERVAL:g} s"
-        record = assemble.build(
-            ready,
-            argv=req.argv,
-            outcome=outcome,
-            gpus=gpu_watch.result(),
-            data=[
-                *(assemble.to_data("input", p, fp) for p, fp in inputs),
-                *(assemble.to_data("output", p, fp) for p, fp in outputs),
-            ],
-            objects=loaded_objects(finished.objects, reports),
-            reports=reports,
-            processes=finished.processes,
-            method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "
-            "Python processes report sys.modules and their maps at exit",
-        )
-        dump(record, req.record)
+        try:
+            record = assemble.build(  # writes the capture beside the record (no --lock) first
+                ready,
+                argv=req.argv,
+                outcome=outcome,
+                gpus=gpu_watch.result(),
+                data=[
+                    *(assemble.to_data("input", p, fp) for p, fp in inputs),
+                    *(assemble.to_data("output", p, fp) for p, fp in outputs),
+                ],
+                objects=loaded_objects(finished.objects, reports),
+                reports=reports,
+                processes=finished.processes,
+                method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "
+                "Python processes report sys.modules and their maps at exit",
+            )
+            dump(record, req.record)
+        except EnvsnapError as exc:  # LockfileError, RecordError: "cannot write"
+            how = f"exit {finished.exit_status}" + (f", {finished.signal}" if finished.signal else "")
+            raise NotRecordedError(f"the command ran ({how}) but its record was not written: {exc}") from exc
     for line in [*ready.drift, *ready.warnings, *warnings]:
         say(line)
     return record, finished

@@ -795,3 +795,22 @@ def test_a_record_in_a_missing_folder_is_written_there_and_a_folder_is_refused_b
         assert not (tmp_path / "ran").exists(), record
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "afile", "runs"]
     assert not list((tmp_path / "adir").iterdir())
+
+
+@pytest.mark.parametrize("with_lock", [False, True])
+def test_a_record_that_cannot_be_written_after_the_command_ran_is_exit_4_naming_how_the_command_ended(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path, with_lock: bool
+) -> None:
+    # A full disk (or the record's folder gone) once the command had run was exit 2, "bad input before anything
+    # ran", with no word of the command. Here the command removes the folder: the capture beside the record (no
+    # --lock) or the record itself cannot be written.
+    (tmp_path / "out").mkdir()
+    lock = ["--lock", str(host_lock)] if with_lock else []
+    script = "rm -r out; echo result > kept.txt; exit 5"
+    res = envsnap("run", *lock, "--output", "kept.txt", "-o", "out/r.toml", "--", "sh", "-c", script, cwd=tmp_path)
+    assert res.returncode == 4, res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("envsnap: error: the command ran (exit 5) but its record was not written: out/r."), last
+    assert "No such file or directory" in last
+    assert (tmp_path / "kept.txt").read_text() == "result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]
