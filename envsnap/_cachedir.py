@@ -71,12 +71,24 @@ def removable(folder: Path, *, root: Path | None = None) -> bool:
 
 def empty(folder: Path, *, root: Path | None = None) -> bool:
     """Remove the cache ``folder`` and what it holds when ``removable``; whether it was. ``shutil.rmtree``
-    removes a link inside it as a link, never what it points to."""
+    removes a link inside it as a link, never what it points to.
+
+    Another envsnap may be writing into it meanwhile (a bundle's downloads): what it removed first is not an
+    error, and what it wrote after its folder was read stays (a folder not empty); the caller sees what is left.
+    That envsnap makes its folders again when it next writes, or goes on without the cache."""
     import shutil
+    import sys
 
     if not removable(folder, root=root):
         return False
-    shutil.rmtree(folder)
+
+    def skip(*_args: object) -> None:
+        """A file removed meanwhile, a folder refilled meanwhile: left to its writer."""
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=skip)
+    else:
+        shutil.rmtree(folder, onerror=skip)
     return True
 
 

@@ -1327,7 +1327,13 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
         if offline:
             raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
         cached, _sha = pinner.fetch_artifact(art)
-    if not _copy_checked(cached, dest, art.sha256):
+    copied = _copy_checked(cached, dest, art.sha256)
+    if copied is None:  # removed from the cache since it was found there (`envsnap clean --cache`)
+        if offline:
+            raise BundleError(f"{art.filename}: removed from the download cache meanwhile, and --offline is set")
+        cached, _sha = pinner.fetch_artifact(art)
+        fresh, copied = True, _copy_checked(cached, dest, art.sha256)
+    if not copied:
         if fresh or offline:
             raise BundleError(
                 f"{cached}: cached file does not match sha256 {art.sha256} (remove it: it is downloaded again)"
@@ -1339,13 +1345,17 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
     _KNOWN[_identity(dest)] = art.sha256
 
 
-def _copy_checked(cached: Path, dest: Path, sha256: str) -> bool:
+def _copy_checked(cached: Path, dest: Path, sha256: str) -> bool | None:
     """Copy ``cached`` to ``dest`` when its sha256 is ``sha256`` (hashed as it is written); False, and nothing
-    at ``dest``, when it is not."""
+    at ``dest``, when it is not; None when ``cached`` is gone (the cache emptied meanwhile)."""
     tmp = dest.with_name(f".{dest.name}.part")
     digest = hashlib.sha256()
     try:
-        with open(cached, "rb") as src, open(tmp, "wb") as out:
+        src = open(cached, "rb")  # noqa: SIM115 (closed by the with below)
+    except FileNotFoundError:
+        return None
+    try:
+        with src, open(tmp, "wb") as out:
             while chunk := src.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)

@@ -705,6 +705,21 @@ class Pinner:
             # Named by the hash the file must have: an interrupted download of it is resumed by the next run.
             partial = tmp_dir / f"{file.sha256}.part"
         try:
+            return self._download_into_cache(file, tmp_dir, partial)
+        except FileNotFoundError:
+            # The cache emptied under the download (``envsnap clean --cache``): its folders made again, once.
+            try:
+                return self._download_into_cache(file, tmp_dir, partial)
+            except FileNotFoundError as exc:
+                raise PinError(
+                    f"{file.filename}: the download cache {str(self.cache_dir)!r} was removed twice while the file "
+                    f"was downloaded into it ({exc.strerror or exc})"
+                ) from None
+
+    def _download_into_cache(self, file: IndexFile, tmp_dir: Path, partial: Path | None) -> tuple[Path, str]:
+        """``fetch``'s download: through a private folder of ``tmp_dir`` (resumed from ``partial``) into the cache.
+        ``FileNotFoundError`` when the cache's folders were removed meanwhile."""
+        try:
             make_folder(tmp_dir)  # never a missing home folder (HOME=/nonexistent) made to hold the cache
         except OSError as exc:
             raise PinError(f"cannot make the download cache {str(tmp_dir)!r}: {exc.strerror or exc}") from None
@@ -791,6 +806,18 @@ class Pinner:
         return None
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
+        """How ``pkg`` is pinned. A file removed from the download cache between its fetch and its reading (``envsnap
+        clean --cache`` meanwhile) is fetched again, once; a second time leaves the package unpinned, with why."""
+        try:
+            return self._pin_one(pkg)
+        except FileNotFoundError:
+            try:
+                return self._pin_one(pkg)
+            except FileNotFoundError as exc:
+                why = f"{exc.filename}: removed from the download cache while it was read, twice (pin again)"
+                return PinOutcome(pkg.name, pkg.version, "unpinned", why)
+
+    def _pin_one(self, pkg: PythonPackage) -> PinOutcome:
         if pkg.legacy_version:
             return PinOutcome(pkg.name, pkg.version, "unpinned", LEGACY_VERSION_REASON)
         if pkg.artifact is not None and hash_only(pkg.artifact):

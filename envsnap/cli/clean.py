@@ -79,13 +79,16 @@ def run(args: argparse.Namespace) -> int:
             caches.append((what, *_cachedir.kind_dir(kind)))
     # A link is neither measured nor emptied: what it points to is not envsnap's.
     usable = {str(folder): _cachedir.removable(folder, root=root) for _, folder, root in caches}
+    left: dict[str, int] = {}  # a cache emptied while another envsnap wrote into it: what it wrote, left to it
     cache_sizes = {str(folder): _leftovers.size_of(folder) if usable[str(folder)] else 0 for _, folder, _ in caches}
     if not args.dry_run:
         for leftover in found:
             _leftovers.remove(leftover)
         if args.cache:
             for _, folder, root in caches:
-                _cachedir.empty(folder, root=root)
+                # What another envsnap wrote into it meanwhile (or holds open) stays: its size, said below.
+                if _cachedir.empty(folder, root=root) and folder.exists():
+                    left[str(folder)] = _leftovers.size_of(folder)
     removed = "would remove" if args.dry_run else "removed"
     if args.json:
         _output.print_json(
@@ -97,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
                         "path": str(folder),
                         "size": cache_sizes[str(folder)],
                         "emptied": bool(args.cache and not args.dry_run and usable[str(folder)]),
+                        "left": left.get(str(folder), 0),
                     }
                     for what, folder, _ in caches
                 ],
@@ -117,6 +121,12 @@ def run(args: argparse.Namespace) -> int:
         size = _size(cache_sizes[str(folder)])
         if not usable[str(folder)] and (folder.is_symlink() or folder.exists()):
             _output.say(f"{what} {folder}: left alone (a link, or in one: not envsnap's to remove)")
+        elif args.cache and str(folder) in left:
+            kept = left[str(folder)]
+            meanwhile = f"for {_size(kept)} a running envsnap wrote" if kept else "a running envsnap made folders"
+            _output.say(
+                f"{removed} the {what} {folder}: {size}, but {meanwhile} into it meanwhile, left to it (in use)"
+            )
         elif args.cache:
             _output.say(f"{removed} the {what} {folder}: {size}")
         else:

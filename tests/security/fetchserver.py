@@ -27,6 +27,8 @@ class Server:
     ranges: list[str] = field(default_factory=list)  # the Range header of each request ("" without one)
     connections: int = 0  # TCP connections accepted
     cut: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before the connection is dropped
+    # path -> an event: half the body is sent, then the rest once the event is set (a download in progress)
+    stall: dict[str, threading.Event] = field(default_factory=dict)
 
     def add(self, path: str, body: bytes, content_type: str = "application/octet-stream") -> str:
         self.files[path] = (body, content_type)
@@ -86,6 +88,12 @@ def serving(*, keep_alive: bool = False, ranges: bool = False) -> Iterator[Serve
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            if path in server.stall:
+                half = start + (len(body) - start) // 2
+                self.wfile.write(body[start:half])
+                self.wfile.flush()
+                server.stall[path].wait(10)
+                start = half
             self.wfile.write(body[start:])
 
         def log_message(self, *args: object) -> None:
