@@ -153,18 +153,20 @@ def stop_on_signals() -> None:
     stays ignored; one that comes while the first unwinds is not raised again. ``envsnap run`` blocks them while
     its command runs and passes them on (``runs/execute.py``); a program envsnap starts gets the default back at
     exec."""
-    import signal
+    # The C module: ``signal`` imports ``enum`` (4 ms), which an answer from the capture memo never loads.
+    import _signal  # type: ignore[import-not-found]  # no stub: signal's own C half
 
     stopping: list[int] = []
+    names = {_signal.SIGTERM: "SIGTERM", _signal.SIGHUP: "SIGHUP"}
 
     def stop(signum: int, frame: object) -> None:
         if not stopping:
             stopping.append(signum)
-            raise Terminated(signum, signal.Signals(signum).name)
+            raise Terminated(signum, names[signum])
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) == signal.SIG_DFL:
-            signal.signal(sig, stop)
+    for sig in names:
+        if _signal.getsignal(sig) == _signal.SIG_DFL:
+            _signal.signal(sig, stop)
 
 
 def interrupted(exc: KeyboardInterrupt | None = None) -> int:
