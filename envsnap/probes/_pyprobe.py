@@ -924,6 +924,28 @@ def _read_all(
     return read
 
 
+def _egg_links(paths: list[str]) -> dict[tuple[str, str], str]:
+    """The legacy editable installs (``setup.py develop``, pip's ``install -e`` of a setup.py-only project) the
+    ``.egg-link`` files at ``paths`` name: ``(the real path of the folder holding the project's .egg-info, the
+    distribution's canonical name)``: the project's folder (where setup.py is). An egg-link's first line is the
+    folder holding the .egg-info (``src/`` in a src layout), its second the project's folder relative to it (pip
+    reads the same file for ``pip list -e``). Unreadable ones are no editable install."""
+    out: dict[tuple[str, str], str] = {}
+    for path in paths:
+        try:
+            lines = [line.strip() for line in _read_text(path).splitlines()]
+        except OSError:
+            continue
+        lines = [line for line in lines if line]
+        if not lines:
+            continue
+        egg_base = os.path.normpath(os.path.join(os.path.dirname(path), lines[0]))
+        project = os.path.normpath(os.path.join(egg_base, lines[1] if len(lines) > 1 else "."))
+        name = canonical_name(os.path.basename(path)[: -len(".egg-link")])
+        out.setdefault((os.path.realpath(egg_base), name), project)
+    return out
+
+
 def _scan_path(entries: list[str], script_dir: str) -> Iterator[str]:
     seen_dirs = set()
     for raw in entries:
@@ -1015,6 +1037,7 @@ def probe(
     warnings: list[dict[str, str]] = []
     seen: dict[str, str] = {}  # each distribution's name: the version of the one found first
     found: list[tuple[str, str]] = []
+    egg_links: list[str] = []
     for site_dir in _scan_path(path_entries, here):
         try:
             names = sorted(os.listdir(site_dir))
@@ -1024,14 +1047,20 @@ def probe(
         except OSError:
             continue
         found += [(site_dir, entry) for entry in names if entry.endswith((".dist-info", ".egg-info"))]
+        egg_links += [os.path.join(site_dir, entry) for entry in names if entry.endswith(".egg-link")]
         if site_dir.endswith(".egg") and "EGG-INFO" in names:
             # An egg folder on sys.path (easy_install, setup.py install, a .pth naming it) holds its own metadata.
             found.append((site_dir, "EGG-INFO"))
     read = _read_all(found, layout, check_files, cache, split, known, memo)
+    developed = _egg_links(egg_links)
     for (site_dir, entry), (ok, info) in zip(found, read):
         if not ok:
             warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": info})
             continue
+        if info["format"] == "egg-info" and info["direct_url"] is None:
+            project = developed.get((os.path.realpath(site_dir), info["name"]))
+            if project is not None:
+                info = dict(info, egg_link=project)
         if info["name"] in seen:
             # The same version again is no conflict: setuptools leaves a project's own PKG.egg-info beside its
             # code (src/), which an editable install puts on sys.path after the install's .dist-info; every capture

@@ -69,6 +69,7 @@ class RawPackage:
     requested: bool = False
     wheel_tags: tuple[str, ...] = ()
     direct_url: object = None  # PEP 610 direct_url.json as read (any JSON: ``source_from_direct_url`` checks it)
+    egg_link: str = ""  # a legacy editable install's project folder, as its ``.egg-link`` names it
     record_digest: str = ""
     shared_objects: tuple[str, ...] = ()
     dist_dir: str = ""
@@ -188,6 +189,7 @@ def _package(f: _Fields) -> RawPackage:
         requested=f.flag("requested"),
         wheel_tags=f.texts("wheel_tags"),
         direct_url=f.data.get("direct_url"),
+        egg_link=f.text("egg_link", ""),
         record_digest=f.text("record_digest", ""),
         shared_objects=f.texts("shared_objects"),
         dist_dir=f.text("dist_dir", ""),

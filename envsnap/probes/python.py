@@ -91,12 +91,22 @@ def _package(info: RawPackage, redact: PathRedactor) -> PythonPackage:
         installer=info.installer,
         requested=info.requested,
         wheel_tags=info.wheel_tags,
-        source=source_from_direct_url(info.direct_url, redact),
+        source=_source(info, redact),
         record_digest=info.record_digest,
         metadata_name=info.metadata_name if info.metadata_name != info.name else "",
         requires_dist=info.requires_dist,
         requires_python=info.requires_python,
     )
+
+
+def _source(info: RawPackage, redact: PathRedactor) -> Source:
+    """Where a distribution came from: its ``direct_url.json``; a legacy editable install (``setup.py develop``)
+    has none, and is recorded as a modern editable install of the folder its ``.egg-link`` names."""
+    if info.direct_url is None and info.egg_link:
+        from ..model import Source
+
+        return Source(kind="directory", url=redact.url(Path(info.egg_link).as_uri()), editable=True)
+    return source_from_direct_url(info.direct_url, redact)
 
 
 def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:

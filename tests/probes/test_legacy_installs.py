@@ -224,3 +224,70 @@ def test_debians_python3_numpy_records_the_blas_it_loads() -> None:
     needed = {lib.soname: lib for lib in snap.system.libraries if "numpy" in lib.needed_by}
     assert "libblas.so.3" in needed and needed["libblas.so.3"].package == "libblas3"
     assert "liblapack.so.3" in needed
+
+
+def _purelib(python: Path) -> Path:
+    out = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(out.stdout.strip())
+
+
+def _git_project(root: Path, setup_py: str, package_dir: str = "") -> Path:
+    """A setup.py-only project (no pyproject.toml) in a git work tree, its package ``legacy_pkg`` in
+    ``package_dir``."""
+    code = root / package_dir / "legacy_pkg" if package_dir else root / "legacy_pkg"
+    code.mkdir(parents=True)
+    (code / "__init__.py").write_text("VALUE = 7\n")
+    (root / "setup.py").write_text(setup_py)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+@pytest.mark.network  # setuptools < 70, whose ``setup.py develop`` writes the .egg-link, from the index
+@pytest.mark.parametrize("layout", ["flat", "src"])
+def test_a_setup_py_develop_install_is_an_editable_directory_not_an_index_package(
+    make_venv: Callable[..., Path], tmp_path: Path, layout: str
+) -> None:
+    """``setup.py develop`` (and pip's ``install -e`` of a setup.py-only project before PEP 660) writes no
+    .dist-info and no direct_url.json: an ``.egg-link`` in site-packages names the project, an ``easy-install.pth``
+    line puts it on sys.path, and its ``*.egg-info`` stays in it. It was recorded as an index install, so ``bundle``
+    refused it ("cannot be identified") and verify took it for a PyPI package; pip's ``list -e`` reads the .egg-link.
+    It is the project's folder (where setup.py is, not ``src/``), under ``{project}``, as a modern editable
+    install's direct_url.json is recorded."""
+    python = make_venv(tmp_path / "venv", "setuptools<70")
+    src = layout == "src"
+    package_dir = ", package_dir={'': 'src'}" if src else ""
+    setup = f"setup(name='Legacy_Pkg', version='0.3', packages=['legacy_pkg']{package_dir})"
+    setup_py = f"from setuptools import setup\n{setup}\n"
+    project = _git_project(tmp_path / "my proj", setup_py, "src" if src else "")
+    subprocess.run([str(python), "setup.py", "-q", "develop"], cwd=project, check=True, capture_output=True)
+    (link,) = _purelib(python).glob("*.egg-link")
+    assert (project / "src" if src else project) == Path(link.read_text().splitlines()[0])
+    imported = subprocess.run(
+        [str(python), "-c", "import legacy_pkg; print(legacy_pkg.VALUE)"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert imported.stdout.strip() == "7"
+    snap = capture(str(python), str(project))
+    found = snap.package("legacy-pkg")
+    assert found is not None and (found.version, found.metadata_name) == ("0.3", "Legacy_Pkg")
+    assert (found.source.kind, found.source.url, found.source.editable) == ("directory", "file://{project}", True)
+
+
+def test_an_egg_link_names_the_project_only_for_its_own_distribution(tmp_path: Path) -> None:
+    """The .egg-link's first line is the folder holding the .egg-info (``src/``), its second the project's folder
+    relative to it; one of another name, or naming another folder, makes no editable install of it."""
+    project = tmp_path / "proj"
+    site = tmp_path / "site"
+    site.mkdir()
+    _egg_info(project / "src", "Legacy_Pkg", "0.3")
+    _egg_info(tmp_path / "other", "Other", "1.0")
+    (site / "Legacy-Pkg.egg-link").write_text(f"{project / 'src'}\n../\n")
+    (site / "Other.egg-link").write_text(f"{project / 'src'}\n.\n")  # names a folder without its egg-info
+    answer = _pyprobe.probe([str(site), str(project / "src"), str(tmp_path / "other")], split=False)
+    by_name = {info["name"]: info for info in answer["packages"]}
+    assert by_name["legacy-pkg"]["egg_link"] == str(project)
+    assert "egg_link" not in by_name["other"]
