@@ -158,8 +158,6 @@ def run(args: argparse.Namespace) -> int:
         say(f"  not accounted for: {lib.path}" + (f" ({lib.note})" if lib.note else ""))
     if len(missing) > 10:
         say(f"  ... and {len(missing) - 10} more (envsnap show {os.fspath(args.record)})")
-    if finished.cut_short:
-        from . import EXIT_INTERRUPTED
-
-        return EXIT_INTERRUPTED  # `envsnap run ... && next` stops after a Ctrl-C, as after any
+    if finished.cut_short_by:
+        return 128 + finished.cut_short_by  # `envsnap run ... && next` stops after a Ctrl-C or SIGTERM, as after any
     return finished.exit_status

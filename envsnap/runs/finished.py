@@ -18,6 +18,7 @@ class Finished:
     objects: frozenset[str]  # files mapped executable in the sampled processes
     processes: int  # processes seen in the samples
     samples: int
-    # A Ctrl-C after the command ended cut envsnap's own work short (the outputs' fingerprints): the record is
-    # written without what was left, and envsnap exits 130, as for any Ctrl-C, whatever the command's status.
-    cut_short: bool = False
+    # The signal (SIGINT, SIGTERM, SIGHUP) that cut envsnap's own work short after the command ended (the outputs'
+    # fingerprints), 0 when none did: the record is written without what was left, and envsnap exits 128+N, as for
+    # that signal anywhere else (130 for a Ctrl-C, 143 for SIGTERM), whatever the command's status.
+    cut_short_by: int = 0

@@ -272,9 +272,11 @@ def run_command(
                 )
             except data_mod.DataError as exc:
                 warnings.append(str(exc))
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 warnings.append("interrupted while fingerprinting the outputs: some are not recorded")
-                finished = dataclasses.replace(finished, interrupted=True, cut_short=True)
+                # SIGTERM and SIGHUP arrive as the CLI's ``Terminated``, a KeyboardInterrupt naming its signal.
+                cut_by = getattr(exc, "signum", signal.SIGINT)
+                finished = dataclasses.replace(finished, interrupted=True, cut_short_by=int(cut_by))
                 break
         finishing.hashing = False
         from . import assemble

@@ -722,6 +722,45 @@ def test_a_ctrl_c_while_the_outputs_are_fingerprinted_exits_130_with_the_record_
     assert record.result.interrupted and record.result.exit_status == 0 and not record.outputs()
 
 
+def _wait_until_open(pid: int, path: Path) -> None:
+    """Until process ``pid`` has ``path`` open (envsnap reading an output to fingerprint it)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{pid}/fd")):
+                return
+        except OSError:  # a descriptor closed between the listing and the reading
+            pass
+        time.sleep(0.01)
+    raise AssertionError(f"{path} was never opened")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_sigterm_while_the_outputs_are_fingerprinted_exits_128_plus_n_with_the_record_written(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """SIGTERM after the command ended, while envsnap hashed its outputs, went the Ctrl-C way: the record was
+    written (interrupted, without the outputs) but envsnap exited 130, where SIGTERM is 143 everywhere else (a
+    batch system tells a time limit from a Ctrl-C by it). A real process: the command makes a large sparse file at
+    once, and the signal comes while envsnap reads it."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "run", "--output", "out", "--", "truncate", "-s", "64G", str(out)],
+        cwd=tmp_path,
+        env=envsnap_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_until_open(proc.pid, out)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig, err
+    assert "interrupted while fingerprinting the outputs" in err
+    record = rec.load(tmp_path / "run.toml")
+    assert record.result.interrupted and record.result.exit_status == 0 and not record.outputs()
+
+
 def test_an_option_that_names_a_secret_keeps_no_value_in_the_record() -> None:
     """``--api-key=VALUE`` and ``--password VALUE`` (two words) were kept in clear, and the first reached the
     RO-Crate's CreateAction; a model's ``--tokenizer`` or ``--max-tokens`` is no secret and stays."""
