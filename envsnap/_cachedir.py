@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 from ._defaults import (
@@ -22,6 +23,10 @@ from ._defaults import (
     TEMPLATE_CACHE,
     cache_dir,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # Every cache envsnap keeps, by its folder under the cache root, with the name ``envsnap clean`` shows.
 CACHES = (
@@ -69,13 +74,15 @@ def removable(folder: Path, *, root: Path | None = None) -> bool:
     )
 
 
-def empty(folder: Path, *, root: Path | None = None) -> bool:
+def empty(folder: Path, *, root: Path | None = None, held: list[Path] | None = None) -> bool:
     """Remove the cache ``folder`` and what it holds when ``removable``; whether it was. ``shutil.rmtree``
     removes a link inside it as a link, never what it points to.
 
     Another envsnap may be writing into it meanwhile (a bundle's downloads): what it removed first is not an
     error, and what it wrote after its folder was read stays (a folder not empty); the caller sees what is left.
-    That envsnap makes its folders again when it next writes, or goes on without the cache."""
+    That envsnap makes its folders again when it next writes, or goes on without the cache. A partial download
+    (``*.part``) or an ``.envsnap-*`` entry that a running envsnap holds (``flock``) is kept, with the folders
+    above it, and added to ``held``: removed, its download would start over."""
     import shutil
     import sys
 
@@ -85,11 +92,63 @@ def empty(folder: Path, *, root: Path | None = None) -> bool:
     def skip(*_args: object) -> None:
         """A file removed meanwhile, a folder refilled meanwhile: left to its writer."""
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(folder, onexc=skip)
-    else:
-        shutil.rmtree(folder, onerror=skip)
+    def rmtree(path: str) -> None:
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=skip)
+        else:
+            shutil.rmtree(path, onerror=skip)
+
+    kept = _held(folder)
+    if held is not None:
+        held.extend(Path(p) for p in sorted(kept))
+    if not kept:
+        rmtree(str(folder))
+        return True
+    above: set[str] = set()
+    for path in kept:
+        parent = os.path.dirname(path)
+        while parent != str(folder) and parent.startswith(str(folder) + os.sep):
+            above.add(parent)
+            parent = os.path.dirname(parent)
+    _remove_all_but(str(folder), kept, above, rmtree)
     return True
+
+
+def _held(folder: Path) -> set[str]:
+    """The partial downloads (``*.part`` files) and ``.envsnap-*`` entries under ``folder`` (links not followed)
+    that a running envsnap holds: their lock cannot be taken."""
+    from ._leftovers import in_use, is_leftover_name
+
+    out: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*filenames, *dirnames]:
+            if not (name.endswith(".part") or is_leftover_name(name)):
+                continue
+            path = os.path.join(dirpath, name)
+            with contextlib.suppress(OSError):
+                mode = os.lstat(path).st_mode
+                # Only a file or a folder is opened to try its lock: a FIFO named so would block the open.
+                if (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and in_use(Path(path)):
+                    out.add(path)
+        dirnames[:] = [d for d in dirnames if os.path.join(dirpath, d) not in out]
+    return out
+
+
+def _remove_all_but(folder: str, kept: set[str], above: set[str], rmtree: Callable[[str], None]) -> None:
+    """Remove what ``folder`` holds but the ``kept`` entries and the folders ``above`` them."""
+    entries: list[os.DirEntry[str]] = []
+    with contextlib.suppress(OSError), os.scandir(folder) as found:
+        entries = list(found)
+    for entry in entries:
+        if entry.path in kept:
+            continue
+        if entry.path in above:
+            _remove_all_but(entry.path, kept, above, rmtree)
+        elif entry.is_dir(follow_symlinks=False):
+            rmtree(entry.path)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def kind_dir(kind: str) -> tuple[Path, Path]:

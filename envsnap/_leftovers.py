@@ -67,7 +67,7 @@ def _hold(path: Path) -> int:
     return fd
 
 
-def _in_use(path: Path) -> bool:
+def in_use(path: Path) -> bool:
     """Held by a running envsnap (or not ours to judge: unreadable, another user's)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -118,7 +118,7 @@ def find(folder: Path) -> list[Leftover]:
         return found
     for entry in (folder / name for name in names):
         with _MAKING:
-            if not is_leftover_name(entry.name) or entry.is_symlink() or _in_use(entry):
+            if not is_leftover_name(entry.name) or entry.is_symlink() or in_use(entry):
                 continue
         size = size_of(entry)
         sibling = _sibling_of(entry) if entry.is_dir() else None

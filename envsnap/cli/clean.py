@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     # A link is neither measured nor emptied: what it points to is not envsnap's.
     usable = {str(folder): _cachedir.removable(folder, root=root) for _, folder, root in caches}
     left: dict[str, int] = {}  # a cache emptied while another envsnap wrote into it: what it wrote, left to it
+    in_use: dict[str, list[Path]] = {}  # the partial downloads a running envsnap holds, kept
     cache_sizes = {str(folder): _leftovers.size_of(folder) if usable[str(folder)] else 0 for _, folder, _ in caches}
     if not args.dry_run:
         for leftover in found:
@@ -87,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
         if args.cache:
             for _, folder, root in caches:
                 # What another envsnap wrote into it meanwhile (or holds open) stays: its size, said below.
-                if _cachedir.empty(folder, root=root) and folder.exists():
-                    left[str(folder)] = _leftovers.size_of(folder)
+                held: list[Path] = []
+                if _cachedir.empty(folder, root=root, held=held) and folder.exists():
+                    in_use[str(folder)] = held
+                    left[str(folder)] = max(0, _leftovers.size_of(folder) - sum(map(_leftovers.size_of, held)))
     removed = "would remove" if args.dry_run else "removed"
     if args.json:
         _output.print_json(
@@ -101,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
                         "size": cache_sizes[str(folder)],
                         "emptied": bool(args.cache and not args.dry_run and usable[str(folder)]),
                         "left": left.get(str(folder), 0),
+                        "in_use": [
+                            {"path": str(p), "size": _leftovers.size_of(p)} for p in in_use.get(str(folder), [])
+                        ],
                     }
                     for what, folder, _ in caches
                 ],
@@ -121,6 +127,14 @@ def run(args: argparse.Namespace) -> int:
         size = _size(cache_sizes[str(folder)])
         if not usable[str(folder)] and (folder.is_symlink() or folder.exists()):
             _output.say(f"{what} {folder}: left alone (a link, or in one: not envsnap's to remove)")
+        elif args.cache and in_use.get(str(folder)):
+            held = in_use[str(folder)]
+            partial = "a partial download" if len(held) == 1 else f"{len(held)} partial downloads"
+            held_size = _size(sum(map(_leftovers.size_of, held)))
+            _output.say(
+                f"{removed} the {what} {folder}: {size}, but left {partial} ({held_size}) a running envsnap holds "
+                "(in use)"
+            )
         elif args.cache and str(folder) in left:
             kept = left[str(folder)]
             meanwhile = f"for {_size(kept)} a running envsnap wrote" if kept else "a running envsnap made folders"

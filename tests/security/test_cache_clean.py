@@ -226,8 +226,8 @@ def test_clean_names_what_was_written_into_a_cache_while_it_was_emptied(
 
     real_empty = _cachedir.empty
 
-    def refilled(folder: Path, *, root: Path | None = None) -> bool:
-        done = real_empty(folder, root=root)
+    def refilled(folder: Path, *, root: Path | None = None, held: list[Path] | None = None) -> bool:
+        done = real_empty(folder, root=root, held=held)
         if folder.name == "artifacts":  # written by another envsnap just after the folder was emptied
             (folder / ".incoming").mkdir(parents=True)
             (folder / ".incoming" / "x.part").write_bytes(b"x" * 10)
@@ -238,3 +238,46 @@ def test_clean_names_what_was_written_into_a_cache_while_it_was_emptied(
     assert res.code == 0, res
     line = next(line for line in res.err.splitlines() if "artifacts" in line)
     assert line.endswith(": 100 B, but for 10 B a running envsnap wrote into it meanwhile, left to it (in use)"), line
+
+
+def test_clean_cache_keeps_a_partial_download_a_running_envsnap_holds(
+    root: Path, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A download keeps what arrived in ``.incoming/<sha256>.part``, held with ``flock`` (``Fetcher._resume``):
+    `clean --cache` removed it under the running download, which then started that file over. It is kept, with
+    its folder, and named in clean's line; one no process holds (a killed download's) is removed."""
+    import json
+    import subprocess
+    import sys
+
+    incoming = root / "artifacts" / ".incoming"
+    incoming.mkdir()
+    partial = incoming / f"{'a' * 64}.part"
+    partial.write_bytes(b"p" * 2048)
+    stale = incoming / f"{'b' * 64}.part"
+    stale.write_bytes(b"s" * 10)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\nfcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\nsys.stdin.read()\n",
+            str(partial),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        res = cli("clean", "--cache", str(tmp_path / "work"))
+        as_json = cli("clean", "--cache", "--json", str(tmp_path / "work"))
+    finally:
+        holder.communicate("")
+    assert res.code == 0, res
+    assert partial.read_bytes() == b"p" * 2048 and not stale.exists()
+    assert not (root / "artifacts" / "entry.json").exists()
+    line = next(line for line in res.err.splitlines() if "artifacts" in line)
+    assert line.endswith(": 2.1 KiB, but left a partial download (2.0 KiB) a running envsnap holds (in use)"), line
+    (artifacts,) = (c for c in json.loads(as_json.out)["caches"] if c["path"].endswith("artifacts"))
+    assert artifacts["in_use"] == [{"path": str(partial), "size": 2048}] and artifacts["left"] == 0
