@@ -282,7 +282,7 @@ class PathRedactor:
     ):
         self.roots: list[tuple[str, str]] = []
         for root, label in ((project, "{project}"), (prefix, "{prefix}")):
-            if root:
+            if root and os.path.abspath(root) != "/":  # "/" is no place to label (a container's working directory)
                 self.roots.append((os.path.realpath(root), label))
                 self.roots.append((os.path.abspath(root), label))
         home = home if home is not None else os.path.expanduser("~")

@@ -105,3 +105,11 @@ def test_pin_and_bundle_a_local_directory_install_with_a_space(
     assert result.code == 0, result
     assert "does not exist" not in result.err
     assert [p.name for p in (tmp_path / "bundle" / "wheels").iterdir()] == ["myproj-0.1-py3-none-any.whl"]
+
+
+def test_the_root_folder_is_no_project_to_label() -> None:
+    """``envsnap import`` run in ``/`` (a container's working directory, no git work tree) has ``/`` for its project:
+    a warning naming ``/opt/wheels`` became ``{project}/opt{project}/wheels``."""
+    redact = PathRedactor(project="/", home="/nonexistent", users=(), hosts=())
+    assert redact.text("--find-links /opt/wheels is not recorded") == "--find-links /opt/wheels is not recorded"
+    assert redact.path("/opt/wheels") == "/opt/wheels"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import _readlimits, lockfile
 from .._plugins import Registry
-from .._privacy import scrub_package
+from .._privacy import scrub_package, scrub_text
 from ..errors import LockfileError, LockImportError
 from ..model import Snapshot
 from ..probes.conda import clean_url
@@ -86,9 +86,9 @@ def recognised(path: str | os.PathLike[str]) -> str:
 
 
 def without_credentials(snapshot: Snapshot) -> Snapshot:
-    """The lock with no user:password in its URLs and no anaconda.org ``/t/<token>/`` segment, as ``capture``
-    records them: a file to import (``conda list --explicit``, a requirements file with a private index) may
-    hold them, and lockfiles get published."""
+    """The lock with no user:password in its URLs or warnings and no anaconda.org ``/t/<token>/`` segment, as
+    ``capture`` records them: a file to import (``conda list --explicit``, a requirements file with a private
+    index) may hold them, and lockfiles get published."""
 
     # A package's URLs as every export leaves them: its source, its file and every candidate file (a hashed
     # requirement's, a pylock's wheels), each URL and index.
@@ -102,4 +102,6 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
                 dataclasses.replace(p, url=clean_url(p.url), channel=clean_url(p.channel)) for p in conda.packages
             ),
         )
-    return dataclasses.replace(snapshot, python=env, conda=conda)
+    # A warning may name a location as the file wrote it (``--find-links https://user:password@host/``).
+    meta = dataclasses.replace(snapshot.envsnap, warnings=tuple(scrub_text(w) for w in snapshot.envsnap.warnings))
+    return dataclasses.replace(snapshot, envsnap=meta, python=env, conda=conda)

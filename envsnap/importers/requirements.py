@@ -34,6 +34,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .. import _readlimits, fileurls, grammar, interchange
+from .._privacy import PathRedactor
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
 from ..probes import gitstate
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
@@ -136,7 +137,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         unknown=tuple(
             sorted([*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, "platform.machine", "platform.system", "python.version"])
         ),
-        warnings=tuple(state.warnings),
+        warnings=tuple(_recorded_paths(state.warnings, state)),
     )
     python = PythonEnv(kind="venv", packages=tuple(sorted(packages.values(), key=lambda p: p.name)))
     return Snapshot(envsnap=meta, platform=Platform(), python=python)
@@ -349,6 +350,16 @@ def _recorded_location(location: str, state: _State) -> str:
         return location
     url = local_url(location, os.getcwd(), state.project_root())[1]
     return url if url.startswith(f"file://{fileurls.PROJECT}") else location
+
+
+def _recorded_paths(warnings: list[str], state: _State) -> list[str]:
+    """The warnings with the local paths they name as the lock records paths: the project ``{project}/...``, the
+    home ``~/...`` (a --find-links folder, a source tree that could not be read), so a published lock names neither
+    the user's home nor where the project was. Login and host names are kept, as in the lock's URLs."""
+    if not warnings:
+        return warnings
+    redactor = PathRedactor(project=state.project_root(), users=(), hosts=())
+    return [redactor.text(w) for w in warnings]
 
 
 def _listed(location: str) -> bool:

@@ -82,16 +82,43 @@ def test_pip_compile_emit_find_links_to_an_empty_folder_keeps_the_index(
 ) -> None:
     """``pip-compile --emit-find-links --find-links ./wheels`` with no ``--index-url``: every package was recorded
     in that folder, which holds none of them. A folder is recorded only for a package it holds a file of; the rest
-    are on pip's own index, as in a file without index lines, and the folder is named in a warning."""
+    are on pip's own index, as in a file without index lines, and the folder is named in a warning, as the lock
+    records a path (the warning named ``/home/me/proj/wheels``: the published lock carried the user's home)."""
     project = _project(tmp_path / "proj")
     monkeypatch.chdir(project)
     snap = importers.read_file(project / "requirements-find-links.txt")
     six = snap.package("six")
     assert six is not None and {c.index for c in six.candidates} == {PYPI_SIMPLE}
     assert [w for w in snap.envsnap.warnings if "find-links" in w] == [
-        f"import: --find-links {project / 'wheels'} is not recorded (a package records one place to look for its "
+        "import: --find-links {project}/wheels is not recorded (a package records one place to look for its "
         "file: the index the file names); `envsnap pin` looks there when pip is configured with it"
     ]
+    assert str(tmp_path) not in lockfile.dumps(snap)
+
+
+def test_a_find_links_location_not_recorded_is_named_without_the_home_or_a_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warning naming a --find-links location the lock does not record: a folder under the home (outside the
+    project) as ``~/...``, a URL without its ``user:password@``, as the lock records paths and URLs."""
+    home = tmp_path / "home"
+    project = _project(home / "proj")
+    (home / "wheels").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project)
+    reqs = project / "requirements.txt"
+    reqs.write_text(
+        "--index-url https://pypi.org/simple\n--find-links ../wheels\n"
+        "--find-links https://bob:s3cretpw@wheels.example/lab/\n"
+        f"six==1.16.0 --hash=sha256:{'a' * 64}\n"
+    )
+    snap = importers.read_file(reqs)
+    assert [w.split(" is not recorded")[0] for w in snap.envsnap.warnings if "find-links" in w] == [
+        "import: --find-links ~/wheels",
+        "import: --find-links https://wheels.example/lab/",
+    ]
+    text = lockfile.dumps(snap)
+    assert str(tmp_path) not in text and "s3cretpw" not in text
 
 
 def test_a_find_links_folder_in_the_project_holding_the_wheel_is_recorded_under_it(
