@@ -287,10 +287,17 @@ class PathRedactor:
                 self.roots.append((os.path.abspath(root), label))
         home = home if home is not None else os.path.expanduser("~")
         if home and home not in ("/", "~"):
-            self.roots.append((os.path.realpath(home), "~"))
-            self.roots.append((os.path.abspath(home), "~"))
+            homes = (os.path.realpath(home), os.path.abspath(home))
+            # A root in a home reached through a link (HOME=/home/me -> /data/me; git names the work tree
+            # /data/me/proj): pip records ``pip install -e ~/proj/libs/x`` as /home/me/proj/libs/x, which lies in
+            # the project, not merely under the home, so the root is spelled through every spelling of the home.
+            for root, label in list(self.roots):
+                for spelling in homes:
+                    tail = tail_below(root, spelling, encoded=False)
+                    self.roots += [(other + tail, label) for other in homes if tail and other != spelling]
+            self.roots += [(spelling, "~") for spelling in homes]
         # Most specific first: a project inside the home directory is "{project}", not "~/...".
-        self.roots.sort(key=lambda item: -len(item[0]))
+        self.roots = sorted(dict.fromkeys(self.roots), key=lambda item: -len(item[0]))
         self._user = _word(_names(login_names(home) if users is None else users, _ANONYMOUS_USERS))
         self._host = _word(_names(host_names() if hosts is None else hosts, _ANONYMOUS_HOSTS), re.IGNORECASE)
 

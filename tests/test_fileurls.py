@@ -113,3 +113,21 @@ def test_the_root_folder_is_no_project_to_label() -> None:
     redact = PathRedactor(project="/", home="/nonexistent", users=(), hosts=())
     assert redact.text("--find-links /opt/wheels is not recorded") == "--find-links /opt/wheels is not recorded"
     assert redact.path("/opt/wheels") == "/opt/wheels"
+
+
+def test_a_project_in_a_home_reached_through_a_link_is_the_project(tmp_path: Path) -> None:
+    """``HOME=/home/me`` a link to ``/data/me``, the project ``/data/me/proj`` (git names the work tree by its real
+    path): pip records ``pip install -e ~/proj/libs/x`` as ``file:///home/me/proj/libs/x``, which capture recorded
+    as ``file://~/proj/libs/x`` and pin's find-links folder as ``file://~/proj/wheels``: the project's label wins."""
+    real = tmp_path / "data" / "me"
+    (real / "proj").mkdir(parents=True)
+    home = tmp_path / "me"
+    home.symlink_to(real)
+    redact = PathRedactor(project=str(real / "proj"), home=str(home), users=(), hosts=())
+    direct = {"url": (home / "proj" / "libs" / "x").as_uri(), "dir_info": {"editable": True}}
+    assert source_from_direct_url(direct, redact).url == "file://{project}/libs/x"
+    assert redact.located((home / "proj" / "wheels" / "x-1-py3-none-any.whl").as_uri()) == (
+        "file://{project}/wheels/x-1-py3-none-any.whl"
+    )
+    assert redact.text(f"{home}/proj/a and {home}/b") == "{project}/a and ~/b"
+    assert redact.url((home / "other").as_uri()) == "file://~/other"

@@ -72,10 +72,15 @@ def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
     ``path`` is read from ``folder`` (pip reads a requirement's from the working directory, PEP 751 a pylock's from
     the file's folder) and recorded under ``{project}`` where it lies in ``root``, the project (the git work tree
     around ``folder``, as ``capture`` records ``{project}``), else by its absolute path. An absolute path is recorded
-    the same way (pip-compile writes ``./libs/x`` as ``x @ file:///home/me/proj/libs/x``); ``~`` paths as they
-    are."""
-    if path.startswith(fileurls.HOME):
-        return os.path.expanduser(path), fileurls.path_url(path)
-    absolute = os.path.normpath(os.path.join(folder, path))  # an absolute path as it is
+    the same way (pip-compile writes ``./libs/x`` as ``x @ file:///home/me/proj/libs/x``), and so is a ``~`` path
+    (``~/proj/libs/x`` is ``{project}/libs/x`` when the project is ``~/proj``: a lock rebuilt from another checkout
+    finds it there); one outside the project is kept as it is written."""
+    absolute = os.path.normpath(os.path.join(folder, os.path.expanduser(path)))
+    # Compared as written, then resolved: git gives the work tree by its real path, which a home reached through a
+    # link (/home/me -> /data/me) spells otherwise.
     tail = fileurls.tail_below(absolute, root, encoded=False)
-    return absolute, fileurls.path_url(absolute if tail is None else tail.lstrip("/") or ".")
+    if tail is None:
+        tail = fileurls.tail_below(os.path.realpath(absolute), os.path.realpath(root), encoded=False)
+    if tail is not None:
+        return absolute, fileurls.path_url(tail.lstrip("/") or ".")
+    return absolute, fileurls.path_url(path if path.startswith(fileurls.HOME) else absolute)

@@ -174,3 +174,33 @@ def test_an_editable_path_s_egg_fragment_is_no_part_of_its_folder(tmp_path: Path
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
     (pkg,) = importers.read_file(reqs).python.packages
     assert pkg.name == "x" and pkg.source.url == tmp_path.as_uri()
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["home", "home-through-a-link"])
+def test_a_home_path_in_the_project_is_recorded_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linked: bool
+) -> None:
+    """``-e ~/proj/libs/labutils`` (and a pylock's ``path = "~/proj/libs/labtool"``) with the project at ``~/proj``
+    was recorded as ``file://~/proj/libs/...``: a lock that cannot be rebuilt from another checkout. The project wins
+    over the home, also where the home is a link (``HOME=/home/me`` -> ``/data/me``; git names the work tree by its
+    real path). A ``~`` path outside the project stays as it is written."""
+    real = tmp_path / "data" / "me"
+    project = _project(real / "proj")
+    (real / "other" / "outside").mkdir(parents=True)
+    (real / "other" / "outside" / "pyproject.toml").write_text('[project]\nname = "labutils-outside"\n')
+    home = tmp_path / "me"
+    if linked:
+        home.symlink_to(real)
+    monkeypatch.setenv("HOME", str(home if linked else real))
+    monkeypatch.chdir(project)
+    reqs = project / "requirements.txt"
+    reqs.write_text("-e ~/proj/libs/labutils\n-e ~/other/outside\n")
+    snap = importers.read_file(reqs)
+    assert snap.package("labutils").source.url == "file://{project}/libs/labutils"  # type: ignore[union-attr]
+    assert snap.package("labutils-outside").source.url == "file://~/other/outside"  # type: ignore[union-attr]
+    pylock = project / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "hand"\n[[packages]]\nname = "labtool"\n'
+        'directory = { path = "~/proj/libs/labtool", editable = true }\n'
+    )
+    assert importers.read_file(pylock).package("labtool").source.url == "file://{project}/libs/labtool"  # type: ignore[union-attr]
