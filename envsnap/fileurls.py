@@ -19,10 +19,17 @@ PROJECT = "{project}"
 PREFIX = "{prefix}"
 HOME = "~"
 LABELS = (PROJECT, PREFIX, HOME)
+_LABELLED_URLS = tuple("file://" + label for label in LABELS)
 
 
 def is_file_url(url: str) -> bool:
     return url.startswith("file:")
+
+
+def is_labelled(url: str) -> bool:
+    """Whether ``url`` is a ``file:`` URL with one of envsnap's labels in place of a root (``file://{project}/x``,
+    ``file://~/x``): a name only envsnap resolves, not a URL another tool can read."""
+    return url.startswith(_LABELLED_URLS)
 
 
 def decoded_path(url: str) -> str:
@@ -100,6 +107,7 @@ __all__ = [
     "decoded_path",
     "file_url_path",
     "is_file_url",
+    "is_labelled",
     "local_path",
     "path_url",
     "tail_below",

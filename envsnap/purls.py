@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import fileurls
 from .interchange import PYPI_SIMPLE
 from .model import CondaPackage, PythonPackage, Snapshot, Source, SystemPackage
 
@@ -34,6 +35,12 @@ def channel_name(channel: str) -> str:
     return channel.rstrip("/")
 
 
+def _is_url(location: str) -> bool:
+    """Whether an index location is a URL a purl's ``repository_url`` can hold: not a folder's path (an import's
+    ``/opt/wheels``) nor a lock's label (``file://{project}/wheels``), which no other tool resolves."""
+    return "://" in location and not fileurls.is_labelled(location)
+
+
 def is_local(pkg: PythonPackage) -> bool:
     """Whether ``pkg`` was built from files on the author's machine (a local directory, archive or repository: a
     ``file:`` URL, ``file://{project}/...`` included), which no package index publishes."""
@@ -59,16 +66,18 @@ def python(pkg: PythonPackage) -> Any | None:
     art = pkg.artifact
     if art is not None and src.kind == "index":
         qualifiers["file_name"] = art.filename
-        if art.index and art.index.rstrip("/") != PYPI_SIMPLE:
+        if _is_url(art.index) and art.index.rstrip("/") != PYPI_SIMPLE:
             qualifiers["repository_url"] = art.index
     return PackageURL(type="pypi", name=pkg.name, version=pkg.version or None, qualifiers=qualifiers or None)
 
 
 def conda(pkg: CondaPackage) -> Any:
-    """The ``PackageURL`` of a conda package (the purl spec's channel is a name, ``conda-forge``)."""
+    """The ``PackageURL`` of a conda package (the purl spec's channel is a name, ``conda-forge``; a local channel
+    the lock records by a label, ``file://~/conda-bld``, has none)."""
     from packageurl import PackageURL
 
-    qualifiers = {"build": pkg.build, "channel": channel_name(pkg.channel), "subdir": pkg.subdir}
+    channel = channel_name(pkg.channel) if not fileurls.is_labelled(pkg.channel) else ""
+    qualifiers = {"build": pkg.build, "channel": channel, "subdir": pkg.subdir}
     if pkg.url.endswith(".conda"):
         qualifiers["type"] = "conda"
     elif pkg.url.endswith(".tar.bz2"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from .. import purls
+from .. import fileurls, purls
 from .._defaults import install_hint
 from ..errors import ExportError, NotInstalledError
 from ..model import CondaPackage, PythonPackage, Snapshot, SystemPackage
@@ -18,6 +18,7 @@ from . import _common
 from .interface import Exporter
 
 SPEC = (1, 6)
+PROJECT_PATH = "envsnap:project-path"  # a file in the project, by its path from the project root
 _NAMESPACE = uuid.UUID("6f1c4f5e-7c7e-4f5b-9d55-0e6e0c2f3a11")  # envsnap's namespace for SBOM serials
 
 
@@ -95,11 +96,27 @@ def _hashes(**values: str) -> list[Any]:
     return [HashType(alg=algorithms[k], content=v) for k, v in sorted(values.items()) if v and k in algorithms]
 
 
+def _distribution(url: str, refs: list[Any], properties: list[Any]) -> None:
+    """Where a package's file is: a URL as a ``distribution`` reference; a file the lock records by a label is no
+    URL (``file://{project}/wheels/x.whl`` was written ``file://%7Bproject%7D/...``): one in the project is its path
+    from the project root, the property ``envsnap:project-path`` (``wheels/x.whl``), one elsewhere on the author's
+    machine (``file://~/...``) is named by its hashes alone."""
+    from cyclonedx.model import ExternalReference, ExternalReferenceType, Property, XsUri
+
+    if not url:
+        return
+    if not fileurls.is_labelled(url):
+        refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(url)))
+    elif fileurls.decoded_path(url).startswith(fileurls.PROJECT + "/"):
+        properties.append(Property(name=PROJECT_PATH, value=fileurls.file_url_path(url)))
+
+
 def _python(pkg: PythonPackage) -> Any:
     from cyclonedx.model import ExternalReference, ExternalReferenceType, XsUri
     from cyclonedx.model.component import Component, ComponentType
 
-    refs = []
+    refs: list[Any] = []
+    properties: list[Any] = []
     hashes: dict[str, str] = {}
     src = pkg.source
     if src.kind == "vcs":
@@ -108,12 +125,11 @@ def _python(pkg: PythonPackage) -> Any:
         algo, value = src.archive_digest
         hashes[algo] = value
         if purls.is_local(pkg):  # the file's location, which a package URL gives a published archive
-            refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(src.url)))
+            _distribution(src.url, refs, properties)
     art = pkg.artifact
     if art is not None and src.kind == "index":
         hashes["sha256"] = art.sha256
-        if art.url:
-            refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(art.url)))
+        _distribution(art.url, refs, properties)
     purl = purls.python(pkg)
     return Component(
         type=ComponentType.LIBRARY,
@@ -123,15 +139,17 @@ def _python(pkg: PythonPackage) -> Any:
         bom_ref=purl.to_string() if purl is not None else f"local:{pkg.name}@{pkg.version}",
         hashes=_hashes(**hashes),
         external_references=refs,
+        properties=properties,
     )
 
 
 def _conda(pkg: CondaPackage) -> Any:
-    from cyclonedx.model import ExternalReference, ExternalReferenceType, XsUri
     from cyclonedx.model.component import Component, ComponentType
 
     purl = purls.conda(pkg)
-    refs = [ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(pkg.url))] if pkg.url else []
+    refs: list[Any] = []
+    properties: list[Any] = []
+    _distribution(pkg.url, refs, properties)
     return Component(
         type=ComponentType.LIBRARY,
         name=pkg.name,
@@ -140,6 +158,7 @@ def _conda(pkg: CondaPackage) -> Any:
         bom_ref=purl.to_string(),
         hashes=_hashes(md5=pkg.md5, sha256=pkg.sha256),
         external_references=refs,
+        properties=properties,
     )
 
 

@@ -9,7 +9,7 @@ from packageurl import PackageURL
 
 from envsnap import lockfile
 from envsnap.export import cyclonedx, json_export
-from envsnap.model import PythonPackage, Snapshot, Source
+from envsnap.model import Artifact, Conda, CondaPackage, PythonPackage, Snapshot, Source
 
 
 def test_cyclonedx_validates_against_the_schema(rich: Snapshot) -> None:
@@ -61,7 +61,7 @@ def test_a_local_package_has_no_package_url(rich: Snapshot) -> None:
         assert "purl" not in by_name[name], name
     assert by_name["My_Project"]["bom-ref"] == "local:my-project@0.3.0.dev0"
     assert by_name["tinysd"]["hashes"] == [{"alg": "SHA-256", "content": "e" * 64}]
-    assert by_name["tinysd"]["externalReferences"][0]["type"] == "distribution"
+    assert by_name["tinysd"]["properties"] == [{"name": "envsnap:project-path", "value": "dist/tinysd-0.1.tar.gz"}]
     assert by_name["vcspkg"]["externalReferences"][0]["type"] == "vcs"
     # A published archive and a remote repository keep theirs.
     assert by_name["legacy-thing"]["purl"].startswith("pkg:pypi/legacy-thing@0.3?download_url=https:")
@@ -79,3 +79,58 @@ def test_json_is_the_whole_lock(rich: Snapshot) -> None:
     data = json.loads(json_export.render(rich)["envsnap.lock.json"])
     assert data == lockfile.to_dict(rich)
     assert lockfile.from_document(data) == rich
+
+
+def test_a_file_the_lock_records_by_a_label_is_no_url_in_the_sbom(rich: Snapshot) -> None:
+    """A wheel pinned from ``--find-links ./wheels`` (``file://{project}/wheels``), one under the home, an imported
+    index folder (``/opt/wheels``) and a local conda channel were written as URLs: ``repository_url=file://%7Bproject
+    %7D/wheels``, a distribution ``file://%7Bproject%7D/...``, ``repository_url=/opt/wheels``, which no tool can read.
+    A file in the project is its path from the project root (``envsnap:project-path``); the rest is named by its
+    hashes, which stay; a URL stays a URL."""
+    sha = "e" * 64
+
+    def wheel(name: str, folder: str) -> PythonPackage:
+        filename = f"{name}-0.3-py3-none-any.whl"
+        art = Artifact(filename=filename, url=f"{folder}/{filename}", sha256=sha, index=folder)
+        return PythonPackage(name=name, version="0.3", installer="pip", artifact=art)
+
+    extra = (
+        wheel("labtool", "file://{project}/wheels"),
+        wheel("hometool", "file://~/wheels"),
+        wheel("opttool", "file:///opt/wheels"),
+        PythonPackage(
+            name="imported", version="1.0", artifact=Artifact(filename="", url="", sha256=sha, index="/opt/wheels")
+        ),
+    )
+    conda = CondaPackage(
+        name="labconda",
+        version="1.0",
+        build="0",
+        channel="file://~/conda-bld",
+        subdir="noarch",
+        url="file://~/conda-bld/noarch/labconda-1.0-0.conda",
+        sha256=sha,
+    )
+    lock = dataclasses.replace(
+        rich,
+        python=dataclasses.replace(rich.python, packages=rich.python.packages + extra),
+        conda=dataclasses.replace(rich.conda or Conda(), packages=(*(rich.conda or Conda()).packages, conda)),
+    )
+    text = cyclonedx.dumps(lock)
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    assert "%7B" not in text and "file://~" not in text and "repository_url=/opt" not in text
+    by_name = {c["name"]: c for c in json.loads(text)["components"]}
+    for name in ("labtool", "hometool", "imported", "labconda"):
+        component = by_name[name]
+        assert "externalReferences" not in component, name
+        assert component["hashes"] == [{"alg": "SHA-256", "content": sha}], name
+        assert "repository_url" not in component["purl"] and "channel" not in component["purl"], name
+    assert by_name["labtool"]["properties"] == [
+        {"name": "envsnap:project-path", "value": "wheels/labtool-0.3-py3-none-any.whl"}
+    ]
+    assert "properties" not in by_name["hometool"]
+    opt = by_name["opttool"]
+    assert PackageURL.from_string(opt["purl"]).qualifiers["repository_url"] == "file:///opt/wheels"
+    assert opt["externalReferences"] == [
+        {"type": "distribution", "url": "file:///opt/wheels/opttool-0.3-py3-none-any.whl"}
+    ]
