@@ -34,7 +34,6 @@ from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
-from .diff import same_version
 from .verdict import AREAS as AREAS
 from .verdict import INFO as INFO
 from .verdict import MISMATCH as MISMATCH
@@ -395,6 +394,14 @@ def compare_packages(locked: Iterable[PythonPackage], installed: Iterable[Python
     return out
 
 
+def _same_version(old: str, new: str) -> bool:
+    """``diff.same_version``, imported only where two versions are written differently: diff's module (its report
+    and view machinery) is not on the way of every verify."""
+    from .diff import same_version
+
+    return same_version(old, new)
+
+
 def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference]:
     out: list[Difference] = []
     name = want.name
@@ -406,7 +413,7 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
                 INFO, "python", name, "version", "", have.version, "the lock does not record this package's version"
             )
         )
-    elif want.version != have.version and not same_version(want.version, have.version):
+    elif want.version != have.version and not _same_version(want.version, have.version):
         out.append(Difference(MISMATCH, "python", name, "version", want.version, have.version))
         return out  # the rest follows from the version
     rebuilt = _rebuilt_from_source(want)
@@ -424,55 +431,19 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
     if want.record_digest and have.record_digest and want.record_digest != have.record_digest:
         if want.source.kind == "directory" and want.source.editable:
             # An editable install's RECORD lists its .pth hook, not the modules: its digest says nothing of them.
-            out.append(
-                Difference(
-                    INFO,
-                    "python",
-                    name,
-                    "record_digest",
-                    want.record_digest,
-                    have.record_digest,
-                    "rebuilt from a local directory; an editable install's RECORD differs",
-                )
-            )
+            severity, note = INFO, "rebuilt from a local directory; an editable install's RECORD differs"
         elif want.source.kind == "directory":
             # A project installed from its folder (not editable): its RECORD lists the modules, and with no commit
             # to compare, other files are as likely the code edited and reinstalled as a build that differs.
-            out.append(
-                Difference(
-                    WARNING,
-                    "python",
-                    name,
-                    "record_digest",
-                    want.record_digest,
-                    have.record_digest,
-                    "rebuilt from a local directory: its code changed or the build is not reproducible",
-                )
+            severity, note = (
+                WARNING,
+                "rebuilt from a local directory: its code changed or the build is not reproducible",
             )
         elif rebuilt:
-            out.append(
-                Difference(
-                    WARNING,
-                    "python",
-                    name,
-                    "record_digest",
-                    want.record_digest,
-                    have.record_digest,
-                    "rebuilt from source: the build is not reproducible",
-                )
-            )
+            severity, note = WARNING, "rebuilt from source: the build is not reproducible"
         else:
-            out.append(
-                Difference(
-                    MISMATCH,
-                    "python",
-                    name,
-                    "record_digest",
-                    want.record_digest,
-                    have.record_digest,
-                    "same version, other files",
-                )
-            )
+            severity, note = MISMATCH, "same version, other files"
+        out.append(Difference(severity, "python", name, "record_digest", want.record_digest, have.record_digest, note))
     return out
 
 
