@@ -39,7 +39,8 @@ def check(
             use_cache=cache,
             interpreter_only=resolved.facts.installs_packages,
         )
-        host = run_capture(options, probes=check_probes()).snapshot  # what the rules read, no more
+        captured = run_capture(options, probes=check_probes())  # what the rules read, no more
+        host = captured.snapshot
         if not resolved.container and resolved.libraries is None:  # this host's loader, for the system-libs rule
-            resolved = dataclasses.replace(resolved, libraries=find_libraries(lock))
+            resolved = dataclasses.replace(resolved, libraries=find_libraries(lock, captured.loader()))
     return evaluate(lock, host, resolved)

@@ -154,10 +154,11 @@ def probe(
     )
     if gpu_timeout is not None:
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
-    host = run_capture(options, started=started, probes=probes).snapshot
+    captured = run_capture(options, started=started, probes=probes)
+    host = captured.snapshot
     # The host as ``check`` judges it (rebuild's ``check_target("host")``, without importing every rebuild target).
     target_facts = probe_target(HOST, TargetFacts(), cpu_only=cpu_only)
-    target_facts = dataclasses.replace(target_facts, libraries=find_libraries(lock))  # the system-libs rule's
+    target_facts = dataclasses.replace(target_facts, libraries=find_libraries(lock, captured.loader()))
     report = evaluate(lock, host, target_facts)
     if not python_layer:
         host = dataclasses.replace(host, python=dataclasses.replace(host.python, packages=()))

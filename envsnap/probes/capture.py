@@ -84,6 +84,12 @@ class Captured:
     project_root: str | None = None
     redact: PathRedactor | None = None
 
+    def loader(self) -> Loader | None:
+        """This host's loader as the capture read it (the ld.so cache included), None where it could not."""
+        if self.system is None or not self.system.done() or self.system.exception() is not None:
+            return None
+        return self.system.result()[1]
+
     def timings(self) -> dict[str, float]:
         """Seconds per probe, and per costly step inside one as ``probe:step`` (``deep:torch``)."""
         out: dict[str, float] = {}

@@ -159,7 +159,7 @@ def check_host(
         host = run_capture(options, started=started, probes=check_probes(), prepared=prepared)
         facts = probed.result()
     if not facts.container:  # the system-libs rule's facts, from the loader the capture prepared
-        facts = dataclasses.replace(facts, libraries=find_libraries(lock, prepared.result()[1]))
+        facts = dataclasses.replace(facts, libraries=find_libraries(lock, host.loader()))
     report = evaluate(lock, host.snapshot, facts)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
     if not report.failed:
