@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 import pkgutil
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +25,17 @@ from envsnap.model import (
     System,
     SystemPackage,
 )
+
+
+def site_packages(python: Path) -> Path:
+    """The site-packages folder (sysconfig's ``purelib``) of the interpreter ``python``, as it answers itself."""
+    out = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(out.stdout.strip())
 
 
 def uv_bin() -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testutil import sample_lock, sample_platform, sample_python
+from testutil import sample_lock, sample_platform, sample_python, site_packages
 
 from envsnap import lockfile
 from envsnap.compare.verify import INFO, MISMATCH, WARNING, compare, verify
@@ -333,19 +333,11 @@ def test_files_flag_catches_installed_files_edited_or_deleted(tmp_path: Path, ma
     """The RECORD digest cannot see a file edited after installation; ``verify --files`` hashes the files."""
     import base64
     import hashlib
-    import subprocess
 
     from envsnap.probes.capture import capture
 
     python = make_venv(tmp_path / "venv")
-    site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
+    site = site_packages(python)
     (site / "tinypkg").mkdir()
     files = {"tinypkg/__init__.py": b"VALUE = 1\n", "tinypkg/data.txt": b"weights\n"}
     dist = site / "tinypkg-1.0.dist-info"

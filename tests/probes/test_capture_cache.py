@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from test_system import _minimal_elf64
-from testutil import CliResult
+from testutil import CliResult, site_packages
 
 from envsnap.probes import _pyprobe, cache, elf, hostlibs, memo
 from envsnap.probes import capture as capture_module
@@ -57,13 +57,7 @@ def demo_env(tmp_path: Path) -> tuple[Path, Path]:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
-    out = subprocess.run(
-        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    site = Path(out.stdout.strip())
+    site = site_packages(py)
     _write_dist(
         site,
         "demo",

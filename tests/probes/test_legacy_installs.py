@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+from testutil import site_packages
 
 from envsnap import _runner, capture
 from envsnap._privacy import PathRedactor
@@ -88,14 +89,7 @@ def test_a_zipped_egg_on_sys_path_is_recorded_and_a_damaged_one_is_a_warning(
     """A ``.pth`` naming a zipped ``NAME-VER-pyX.Y.egg`` (easy_install's default): the interpreter imports from it,
     and the lock had no entry for it (only ``.egg`` folders were read). A damaged one is skipped with a warning."""
     python = make_venv(tmp_path / "venv")
-    site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
+    site = site_packages(python)
     eggs = tmp_path / "eggs"
     egg = _zipped_egg(eggs, "ZipEgg", "1.3", requires="six\n[test]\npytest\n")
     damaged = eggs / "Damaged-0.1-py3.11.egg"
@@ -226,16 +220,6 @@ def test_debians_python3_numpy_records_the_blas_it_loads() -> None:
     assert "liblapack.so.3" in needed
 
 
-def _purelib(python: Path) -> Path:
-    out = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
-
-
 def _git_project(root: Path, setup_py: str, package_dir: str = "") -> Path:
     """A setup.py-only project (no pyproject.toml) in a git work tree, its package ``legacy_pkg`` in
     ``package_dir``."""
@@ -265,7 +249,7 @@ def test_a_setup_py_develop_install_is_an_editable_directory_not_an_index_packag
     setup_py = f"from setuptools import setup\n{setup}\n"
     project = _git_project(tmp_path / "my proj", setup_py, "src" if src else "")
     subprocess.run([str(python), "setup.py", "-q", "develop"], cwd=project, check=True, capture_output=True)
-    (link,) = _purelib(python).glob("*.egg-link")
+    (link,) = site_packages(python).glob("*.egg-link")
     assert (project / "src" if src else project) == Path(link.read_text().splitlines()[0])
     imported = subprocess.run(
         [str(python), "-c", "import legacy_pkg; print(legacy_pkg.VALUE)"], capture_output=True, text=True, cwd=tmp_path

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from testutil import uv_bin
+from testutil import site_packages, uv_bin
 
 from envsnap import capture, lockfile
 from envsnap._privacy import PathRedactor
@@ -20,16 +20,6 @@ from envsnap.errors import ProbeError
 from envsnap.probes import python as pyprobe
 from envsnap.probes._pyprobe import record_digest
 from envsnap.rebuild.venv import interpreter_version
-
-
-def _site(venv_python: Path) -> Path:
-    out = subprocess.run(
-        [str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +101,7 @@ def test_python_packages_recorded_in_detail(two_venvs: tuple[Path, Path]) -> Non
 
 
 def test_console_script_does_not_change_the_digest(two_venvs: tuple[Path, Path], tmp_path: Path) -> None:
-    site = _site(two_venvs[0])
+    site = site_packages(two_venvs[0])
     dist = next(site.glob("pygments-*.dist-info"))
     record = (dist / "RECORD").read_text()
     assert "../../../bin/pygmentize" in record
@@ -139,7 +129,7 @@ def scratch_venv(tmp_path: Path, make_venv: Callable[..., Path]) -> Path:
 
 
 def test_pep610_sources_and_credentials(scratch_venv: Path) -> None:
-    site = _site(scratch_venv)
+    site = site_packages(scratch_venv)
     _fake_dist(
         site,
         "fromgit",
@@ -189,7 +179,7 @@ def test_pep610_sources_and_credentials(scratch_venv: Path) -> None:
 
 
 def test_broken_dist_info_is_a_warning_not_a_failure(scratch_venv: Path) -> None:
-    site = _site(scratch_venv)
+    site = site_packages(scratch_venv)
     _fake_dist(site, "good", "1.0")
     (site / "broken-1.0.dist-info").mkdir()  # no METADATA
     nameless = site / "nameless-1.0.dist-info"
@@ -574,7 +564,7 @@ def test_an_egg_folder_on_sys_path_is_recorded(scratch_venv: Path, tmp_path: Pat
     (egg / "oldegg").mkdir()
     (egg / "oldegg" / "__init__.py").write_text("")
     (egg / "EGG-INFO" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: OldEgg\nVersion: 1.2\n")
-    (_site(scratch_venv) / "easy-install.pth").write_text(f"{egg}\n")
+    (site_packages(scratch_venv) / "easy-install.pth").write_text(f"{egg}\n")
     snap = capture(str(scratch_venv))
     found = snap.package("oldegg")
     assert found is not None and found.version == "1.2" and found.metadata_name == "OldEgg"

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from testutil import site_packages
 
 from envsnap import lockfile
 from envsnap.cli import main
@@ -323,16 +324,6 @@ ORDINARY_ENV = {
 }
 
 
-def _site(python: Path) -> Path:
-    out = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
-
-
 def _dist(site: Path, name: str, direct_url: dict[str, object]) -> None:
     dist = site / f"{name}-1.0.dist-info"
     dist.mkdir()
@@ -478,7 +469,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory, make_venv: Callable[..., 
     project.mkdir(parents=True)
     venv_python = make_venv(root / "venv")
     venv = root / "venv"
-    site = _site(venv_python)
+    site = site_packages(venv_python)
     for case in ALL:
         if case.where == "direct_url":
             _dist(site, case.key, _direct_url(case))
