@@ -67,6 +67,7 @@ FILTERS: dict[str, Callable[..., Escaped]] = {
         "md_text": sinks.md_text,
         "tex_code": sinks.tex_code,
         "tex_text": sinks.tex_text,
+        "tex_breakable": sinks.tex_breakable,
         "one_line": sinks.one_line,
     }.items()
 }

@@ -275,6 +275,23 @@ def tex_text(text: object) -> str:
 _LINE_SEPARATORS = re.compile("[\u2028\u2029]")
 
 
+# Where a name or a version may break in a narrow column: after these, as a path or a dotted name is broken.
+_TEX_BREAK_AFTER = re.compile(r"(?<=[_.+/])")
+
+
+def tex_breakable(text: object) -> str:
+    """``tex_text`` that may break after ``_``, ``.``, ``+`` and ``/`` (``-`` breaks already): a package name or
+    version longer than a column (``conda_package_streaming`` in a two-column paper) stuck out of it. Text of up
+    to ``_TEX_SHORT`` characters fits any column and is left whole, as a reader copies it."""
+    value = str(text)
+    if len(value) <= _TEX_SHORT:
+        return tex_text(value)
+    return r"\allowbreak{}".join(tex_text(piece) for piece in _TEX_BREAK_AFTER.split(value))
+
+
+_TEX_SHORT = 16
+
+
 def tex_code(text: object, every: int = 8) -> str:
     """Monospace text that may break every few characters (digests are longer than a column)."""
     value = str(text)

@@ -70,7 +70,8 @@ def context(snapshot: Snapshot, artifact: ArtifactFacts | None = None, lock_name
         "lock_name": lock_name,
         "paragraph": environment_paragraph(snapshot, lock_name),
         "environment": _environment_rows(snapshot, unknown),
-        "groups": _package_groups(snapshot),
+        "groups": (groups := _package_groups(snapshot)),
+        "package_lines": _package_lines(groups),
         # "0" would read as an empty environment; a lock imported from a conda explicit file does not know.
         "package_count": UNKNOWN if "python.packages" in unknown else len(snapshot.python.packages),
         "digest": snapshot.envsnap.content_digest or "(the lock is not sealed)",
@@ -248,6 +249,18 @@ def _package_groups(s: Snapshot) -> list[tuple[str, list[tuple[str, str]]]]:
         grouped[title].append(entry)
     grouped["Frameworks"].sort(key=lambda e: _framework_rank(e[0].lower()))
     return [(title, entries) for title, entries in grouped.items() if entries]
+
+
+def _package_lines(groups: list[tuple[str, list[tuple[str, str]]]]) -> list[tuple[str, ...]]:
+    """The package list as the LaTeX appendix sets it, one line per row: a group's title ``("group", title,
+    count)``, a package ``("package", name, version)``, the space between two groups ``("space",)``."""
+    lines: list[tuple[str, ...]] = []
+    for title, entries in groups:
+        if lines:
+            lines.append(("space",))
+        lines.append(("group", title, str(len(entries))))
+        lines += [("package", name, version) for name, version in entries]
+    return lines
 
 
 def _version_note(pkg: PythonPackage) -> str:

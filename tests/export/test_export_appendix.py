@@ -54,16 +54,29 @@ def test_latex_syntax_check_catches_a_bad_escape() -> None:
 def test_long_package_lists_go_to_a_longtable(rich: Snapshot) -> None:
     text = appendix.render_latex(nasty(rich, extra_packages=150))["appendix.tex"].decode()
     assert "\\begin{longtable}" in text and "\\endhead" in text
-    assert text.count("pkg\\_") == 150
+    longtable = text[text.index("\\begin{longtable}") : text.index("\\end{longtable}")]
+    assert longtable.count("pkg\\_") == 150
+    # A two-column paper sets the same rows as tabulars (longtable is one-column only), chosen when compiled.
+    columns = text[text.index("\\if@twocolumn") : text.index("\\else")]
+    assert columns.count("pkg\\_") == 150 and "longtable" not in columns
     assert "\\toprule" in text and "\\midrule" in text and "\\bottomrule" in text
 
 
-def _compile(tmp_path: Path, fragment: str, fontenc: str = "\\usepackage[T1]{fontenc}\n") -> str:
+def _compile(
+    tmp_path: Path,
+    fragment: str | list[str],
+    fontenc: str = "\\usepackage[T1]{fontenc}\n",
+    options: str = "",
+) -> str:
+    """The log of ``paper.tex`` (an ``article`` with ``options``) that inputs each fragment, compiled twice."""
     tmp_path.mkdir(exist_ok=True)
-    (tmp_path / "appendix.tex").write_text(fragment, encoding="utf-8")
+    fragments = [fragment] if isinstance(fragment, str) else fragment
+    for i, text in enumerate(fragments):
+        (tmp_path / f"appendix{i}.tex").write_text(text, encoding="utf-8")
+    inputs = "".join(f"\\input{{appendix{i}}}\n" for i in range(len(fragments)))
     (tmp_path / "paper.tex").write_text(
-        "\\documentclass{article}\n" + fontenc + "\\usepackage{booktabs}\n"
-        "\\usepackage{longtable}\n\\begin{document}\n\\input{appendix}\n\\end{document}\n",
+        f"\\documentclass[{options}]{{article}}\n" + fontenc + "\\usepackage{booktabs}\n"
+        "\\usepackage{longtable}\n\\begin{document}\n" + inputs + "\\end{document}\n",
         encoding="utf-8",
     )
     result = subprocess.run(
@@ -101,6 +114,53 @@ def test_latex_compiles_with_pdflatex(rich: Snapshot, tmp_path: Path, fontenc: s
     pages = int(re.search(r"Output written on paper\.pdf \((\d+) pages?", log).group(1))  # type: ignore[union-attr]
     assert pages >= 3  # 150+ packages flow over several pages through the longtable
     assert "Overfull \\hbox" not in log  # nothing sticks out of the page, digests included
+
+
+@pytest.mark.integration
+@pytest.mark.tex
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_compiles_in_a_two_column_paper(rich: Snapshot, tmp_path: Path) -> None:
+    """Most ML venues print two columns (ICML, CVPR, ACL): a longtable cannot be set there ("longtable not in
+    1-column mode", and the paper did not build), and a long package name stuck out of the narrow column."""
+    long_names = (
+        PythonPackage(name="conda-package-streaming", version="0.9.0", metadata_name="conda_package_streaming"),
+        PythonPackage(name="nvidia-cuda-cupti-cu12", version="12.1.105.dev20240101+cu121.local.build.tag"),
+    )
+    snapshot = nasty(rich, extra_packages=150)
+    snapshot = lockfile.seal(
+        dataclasses.replace(
+            snapshot, python=dataclasses.replace(snapshot.python, packages=(*snapshot.python.packages, *long_names))
+        )
+    )
+    log = _compile(tmp_path, appendix.render_latex(snapshot)["appendix.tex"].decode(), options="twocolumn")
+    assert "Overfull \\hbox" not in log
+    pages = int(re.search(r"Output written on paper\.pdf \((\d+) pages?", log).group(1))  # type: ignore[union-attr]
+    assert pages >= 2  # the package list flows from column to column and over pages
+
+
+@pytest.mark.integration
+@pytest.mark.tex
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_the_digest_fits_wherever_the_paragraph_puts_it(rich: Snapshot, tmp_path: Path) -> None:
+    """The digest (71 characters of typewriter, wider than a line) ended the justified "Computational
+    environment" paragraph: starting a line of its own it could not break there (a line of it has no space to
+    stretch) and stuck 30 pt out of the page. Each CPU name length moves it along the line."""
+    fragments = [
+        appendix.render_latex(
+            lockfile.seal(
+                dataclasses.replace(
+                    rich,
+                    hardware=dataclasses.replace(
+                        rich.hardware,
+                        cpu=dataclasses.replace(rich.hardware.cpu, model="ab " * (n // 3) + "c" * (n % 3)),
+                    ),
+                )
+            )
+        )["appendix.tex"].decode()
+        for n in range(0, 80, 3)
+    ]
+    log = _compile(tmp_path, fragments)
+    assert "Overfull \\hbox" not in log
 
 
 def test_markdown_table_and_groups(rich: Snapshot) -> None:

@@ -68,7 +68,7 @@ def test_any_names_and_versions_roundtrip_through_pylock(rich: Snapshot, spec: d
 @example("a\u2029b")
 def test_any_text_is_safe_in_latex(text: str) -> None:
     # Control characters included: a newline must not end the row (the sink shows them as "?").
-    cells = f"{sinks.tex_text(text)} & {sinks.tex_code(text)}"
-    assert "\n" not in cells
-    row = f"\\begin{{tabular}}{{ll}}\n{cells} \\\\\n\\end{{tabular}}\n"
-    assert latex_syntax_problems(row) == []
+    for cells in (f"{sinks.tex_text(text)} & {sinks.tex_code(text)}", f"x & {sinks.tex_breakable(text)}"):
+        assert "\n" not in cells
+        row = f"\\begin{{tabular}}{{ll}}\n{cells} \\\\\n\\end{{tabular}}\n"
+        assert latex_syntax_problems(row) == []
