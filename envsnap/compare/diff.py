@@ -489,7 +489,9 @@ def _lock_path(change: Change) -> str:
     if change.area == "libc":
         return "platform.libc_version"
     if change.area == "interpreter":
-        return {"Python": "python.version", "ABI": "python.abi"}.get(change.subject, "python")
+        return {"Python": "python.version", "ABI": "python.abi", "environment kind": "python.kind"}.get(
+            change.subject, "python"
+        )
     if change.area == "framework":
         return "frameworks"
     if change.area == "python":

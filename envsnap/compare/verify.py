@@ -162,6 +162,8 @@ def _lock_field(d: Difference) -> str:
         return f"platform.{d.what}"
     if d.area == "gpu":
         return "nvidia" if d.subject == "nvidia" else "hardware"
+    if d.area == "interpreter" and d.what == "kind":
+        return "python.kind"
     if d.area == "python" and d.what == "extra":
         # A distribution installed that a lock without its Python packages (an import of a conda explicit file)
         # cannot list: the lock says nothing of it, which is no drift.
@@ -174,7 +176,8 @@ def _unrecorded(lock: Snapshot, d: Difference) -> Difference:
     ``envsnap.unknown``: the OS, libc, driver ...): what the host has there is no drift from the lock, as ``diff``
     calls it unknown and the interpreter's version missing from an import is info."""
     path = _lock_field(d)
-    if d.expected or not path or not not_recorded(lock.envsnap.unknown, path):
+    # An import's environment kind is written (``venv``, what a rebuild makes) and still unknown: no file says it.
+    if (d.expected and path != "python.kind") or not path or not not_recorded(lock.envsnap.unknown, path):
         return d
     origin = lock.envsnap.origin or "another format"
     return dataclasses.replace(d, severity=INFO, note=f"the lock does not record it: imported from {origin}")

@@ -43,6 +43,10 @@ class Importer(ABC):
 
 # Tables no foreign format knows: the host and its GPU stack.
 HOST_UNKNOWN = ("cuda", "environment", "frameworks", "hardware", "nvidia", "project", "system")
+# What kind of environment a pip-level file (pylock.toml, requirements.txt) came from: neither says. Its import
+# writes ``venv`` (what a rebuild of it makes), and lists the field as unknown: a capture from a system or conda
+# interpreter, exported and imported back, read as "environment kind: system -> venv" in diff.
+PIP_KIND = ("python.kind",)
 PLATFORM_DETAILS = (
     "platform.kernel",
     "platform.libc",

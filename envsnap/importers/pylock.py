@@ -32,7 +32,7 @@ from packaging.utils import canonicalize_name
 from .. import _readlimits, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from ..probes import gitstate
-from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
+from .interface import HOST_UNKNOWN, PIP_KIND, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 _CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
@@ -74,7 +74,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         system=_SYSTEMS.get(env.get("sys_platform", ""), env.get("sys_platform", "")),
         machine=env.get("platform_machine", ""),
     )
-    unknown = [*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS]
+    unknown = [*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, *PIP_KIND]
     if not platform.system:
         unknown += ["platform.system"]
     if not platform.machine:

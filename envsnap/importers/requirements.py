@@ -37,7 +37,7 @@ from .. import _readlimits, fileurls, grammar, interchange
 from .._privacy import PathRedactor
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
 from ..probes import gitstate
-from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
+from .interface import HOST_UNKNOWN, PIP_KIND, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVES = (".whl", ".tar.gz", ".zip")  # a local file pip installs by its path (what packaging parses the name of)
@@ -135,7 +135,17 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         generator="envsnap import from requirements.txt",
         origin="requirements",
         unknown=tuple(
-            sorted([*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, "platform.machine", "platform.system", "python.version"])
+            sorted(
+                [
+                    *HOST_UNKNOWN,
+                    "conda",
+                    *PLATFORM_DETAILS,
+                    *PIP_KIND,
+                    "platform.machine",
+                    "platform.system",
+                    "python.version",
+                ]
+            )
         ),
         warnings=tuple(_recorded_paths(state.warnings, state)),
     )

@@ -527,3 +527,28 @@ def test_one_change_is_counted_as_one(capsys: pytest.CaptureFixture[str]) -> Non
 
     print_report(DiffReport("a", "b", (Change("python", "numpy", "changed", "minor", "1.25.0", "1.26.0", 50),)))
     assert capsys.readouterr().out.splitlines()[-1] == "1 change: 1 minor"
+
+
+@pytest.mark.parametrize("fmt", ["pylock", "requirements"])
+def test_a_lock_against_its_own_export_imported_back_differs_in_nothing_both_record(tmp_path: Path, fmt: str) -> None:
+    """A lock captured from a system interpreter (a Docker image's, pyenv's), exported for a reviewer and imported
+    back: the diff said "environment kind: system -> venv" and exited 1, as if the environment had changed.
+    Neither file says what kind of environment it came from; an import's "venv" is what a rebuild of it makes."""
+    from envsnap import importers
+    from envsnap.export import get as get_exporter
+    from envsnap.model import Artifact
+
+    name = "six-1.17.0-py3-none-any.whl"
+    wheel = Artifact(filename=name, url=f"https://files.example/packages/{name}", sha256="a" * 64)
+    captured = lockfile.seal(_lock(PythonPackage("six", "1.17.0", wheel_tags=("py3-none-any",), artifact=wheel)))
+    assert captured.python.kind == "system"
+    exporter = get_exporter(fmt)
+    path = tmp_path / ("pylock.toml" if fmt == "pylock" else "requirements.txt")
+    path.write_bytes(next(iter(exporter.render(captured).values())))
+    imported = lockfile.seal(importers.read_file(path))
+    report = diff(captured, imported)
+    assert not report.differs, [c.describe() for c in report.changes if c.change != "unknown"]
+    assert [c.change for c in report.changes if c.subject == "environment kind"] == ["unknown"]
+    # Two captures of different kinds still differ.
+    venv = lockfile.seal(dataclasses.replace(captured, python=dataclasses.replace(captured.python, kind="venv")))
+    assert [(c.subject, c.change) for c in diff(captured, venv).changes] == [("environment kind", "changed")]

@@ -763,3 +763,23 @@ def test_the_verdict_line_counts_one_as_one(capsys: pytest.CaptureFixture[str]) 
     print_report(compare(lock, snap(pkg("numpy", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)))))
     out = capsys.readouterr().out
     assert "(1 package checked, 0 warnings; 1 of the differences follows from python " in out, out
+
+
+def test_the_environment_kind_a_pip_import_cannot_know_is_said_so() -> None:
+    """An imported pylock or requirements file says nothing of the kind of environment it came from (its import
+    writes ``venv``, what a rebuild makes): verify of a system interpreter said "kind: venv -> system" as if the
+    lock knew better."""
+    from envsnap.importers.interface import PIP_KIND
+    from envsnap.model import Meta
+
+    host = snap(pkg("numpy"))
+    host = dataclasses.replace(host, python=dataclasses.replace(host.python, kind="system"))
+    imported = dataclasses.replace(
+        host,
+        python=dataclasses.replace(host.python, kind="venv"),
+        envsnap=Meta(origin="pylock.toml", unknown=PIP_KIND),
+    )
+    kinds = [d for d in compare(imported, host).differences if d.what == "kind"]
+    assert [(d.severity, d.note) for d in kinds] == [(INFO, "the lock does not record it: imported from pylock.toml")]
+    captured = dataclasses.replace(imported, envsnap=Meta())
+    assert [d.note for d in compare(captured, host).differences if d.what == "kind"] == [""]
