@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from packaging.markers import (
     InvalidMarker,
@@ -256,7 +256,7 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], paths: _Paths,
     if not sha256:
         return None
     url = str(file.get("url") or paths.url(str(file["path"])))
-    filename = str(file.get("name") or unquote(url.rsplit("/", 1)[-1]))
+    filename = str(file.get("name") or _url_file_name(url))
     for label, ok, value in (
         ("sha256", grammar.is_sha256_hex(sha256), sha256),
         ("file name", grammar.is_distribution_filename(filename), filename),
@@ -274,6 +274,13 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], paths: _Paths,
         upload_time=_upload_time(stamp, where),
         index=str(entry.get("index", "")),
     )
+
+
+def _url_file_name(url: str) -> str:
+    """A file's name from its URL, as PEP 751 infers a missing ``name``: the last part of the URL's path. A query
+    (a presigned URL's signature, ``...whl?X-Amz-Signature=...``) was read as part of the name, which the lock
+    then refused."""
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 
 
 def _upload_time(stamp: object, where: str) -> str:
@@ -294,7 +301,7 @@ def _artifact(
     if not sha256:
         return None
     url = file.get("url") or paths.url(file["path"])
-    filename = file.get("name") or unquote(url.rsplit("/", 1)[-1])
+    filename = file.get("name") or _url_file_name(url)
     stamp = file.get("upload-time")
     return Artifact(
         filename=filename,

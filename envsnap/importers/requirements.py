@@ -418,13 +418,20 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         value = value or named
         if not value:
             raise LockImportError(f"{where}: {name}: a wheel URL needs a --hash")
-        version = path.rsplit("/", 1)[-1].split("-")[1]
-        filename = url.rsplit("/", 1)[-1]
+        # The file's name is the path's last part: a query (a presigned URL's signature) is the URL's, not its name.
+        filename = path.rsplit("/", 1)[-1].replace("%2B", "+")
+        try:
+            parse_wheel_filename(filename)
+        except InvalidWheelFilename:
+            raise LockImportError(
+                f"{where}: {name}: {filename!r} is not a wheel file name (name-version-tags.whl), "
+                "which a wheel URL's last part must be"
+            ) from None
         return PythonPackage(
             name=name,
-            version=version.replace("%2B", "+"),
+            version=filename.split("-")[1],
             metadata_name=metadata_name,
-            artifact=Artifact(filename=filename.replace("%2B", "+"), url=url, sha256=value),
+            artifact=Artifact(filename=filename, url=url, sha256=value),
         )
     url, _, fragment = url.partition("#")
     if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):

@@ -379,6 +379,41 @@ def test_a_wheel_url_with_its_hash_in_the_fragment_is_read_as_pip_reads_it(tmp_p
         importers.read_file(reqs)
 
 
+def test_a_wheel_url_with_a_query_or_without_a_wheel_name_is_read_or_refused_in_one_line(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """A presigned wheel URL (``...whl?X-Amz-Signature=...``, an artifact store's) kept its query in the wheel's file
+    name, which the lock then refused; a URL whose last part is no wheel name (``.../six.whl``) raised IndexError, a
+    traceback from ``envsnap import``."""
+    reqs = tmp_path / "requirements.txt"
+    url = "https://store.example/dl/six-1.17.0-py3-none-any.whl?X-Amz-Signature=abc&X-Amz-Expires=3600"
+    reqs.write_text(f"six @ {url} --hash=sha256:{A}\n")
+    (pkg,) = importers.read_file(reqs).python.packages
+    assert pkg.artifact is not None
+    assert (pkg.version, pkg.artifact.filename) == ("1.17.0", "six-1.17.0-py3-none-any.whl")
+    assert pkg.artifact.url.partition("?")[0] == url.partition("?")[0] and "abc" not in pkg.artifact.url  # no secret
+    for bad in ("https://files.example/six.whl", "https://files.example/six-.whl", "https://files.example/-1.0.whl"):
+        reqs.write_text(f"six @ {bad} --hash=sha256:{A}\n")
+        with pytest.raises(LockImportError, match="not a wheel file name"):
+            importers.read_file(reqs)
+    result = cli("import", str(reqs), "-o", str(tmp_path / "out.lock"))
+    assert result.code == 2 and "Traceback" not in result.err, result.err
+    assert len(result.err.strip().splitlines()) == 1 and "not a wheel file name" in result.err
+
+
+def test_a_pylock_wheel_url_with_a_query_names_its_file_by_its_path(tmp_path: Path) -> None:
+    """PEP 751 infers a wheel's missing ``name`` from its URL: the query of a presigned URL became part of the file
+    name, and the import was refused ("not a valid file name")."""
+    url = "https://store.example/dl/six-1.17.0-py3-none-any.whl?X-Amz-Expires=3600"
+    (tmp_path / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "six"\nversion = "1.17.0"\n'
+        f'wheels = [{{ url = "{url}", hashes = {{ sha256 = "{A}" }} }}]\n'
+    )
+    (pkg,) = importers.read_file(tmp_path / "pylock.toml").python.packages
+    assert pkg.artifact is not None and pkg.artifact.filename == "six-1.17.0-py3-none-any.whl"
+    assert pkg.artifact.url == url
+
+
 def test_a_file_whose_every_requirement_is_for_another_host_says_so(tmp_path: Path) -> None:
     """It said "no packages in it (read as requirements)" about a file with a package, left out by its marker."""
     reqs = tmp_path / "win.txt"
