@@ -126,10 +126,15 @@ def run(args: argparse.Namespace) -> int:
             out(f"  not read: {r.why}")
     if not results:
         out("no outputs were recorded (envsnap run --output PATH): nothing to compare")
-    if finished.interrupted:
-        from . import EXIT_INTERRUPTED
+    if finished.received:
+        # Passed on to the command, which has ended: the signal's own line and 128+N, as anywhere else (143 for
+        # SIGTERM: a batch system tells a time limit from a Ctrl-C by it).
+        import signal
 
-        return EXIT_INTERRUPTED
+        from . import Terminated, interrupted
+
+        sig = finished.received
+        return interrupted(KeyboardInterrupt() if sig == signal.SIGINT else Terminated(sig, signal.Signals(sig).name))
     ok = same_status and all(r.state == "identical" for r in results)
     out(
         f"identical: {os.fspath(args.record)} reproduced"

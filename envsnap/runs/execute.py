@@ -62,7 +62,7 @@ def execute(
     grows as the samples are taken (a copy, ``frozenset(sampler.objects)``, is safe in another thread)."""
     wanted = {*PASSED_ON, signal.SIGCHLD}
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
-    interrupted = False
+    interrupted, received = False, 0
     try:
         started, t0 = time.time(), time.monotonic()
         pid = _spawn(argv, env, cwd, old_mask)
@@ -79,7 +79,7 @@ def execute(
         while True:
             info = signal.sigtimedwait(wanted, sampler.wait_time())
             if info is not None and info.si_signo != signal.SIGCHLD:
-                interrupted = True
+                interrupted, received = True, received or info.si_signo
                 if info.si_signo != signal.SIGINT or info.si_code != SI_KERNEL:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, info.si_signo)
@@ -91,7 +91,8 @@ def execute(
                 sampler.sample()
         ended, duration = time.time(), time.monotonic() - t0
         while (late := signal.sigtimedwait(wanted, 0)) is not None:
-            interrupted = interrupted or late.si_signo != signal.SIGCHLD
+            if late.si_signo != signal.SIGCHLD:
+                interrupted, received = True, received or late.si_signo
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     code = os.waitstatus_to_exitcode(status)
@@ -107,6 +108,7 @@ def execute(
         exit_status=code & 0xFF,
         signal=name,
         interrupted=interrupted,
+        received=received,
         peak_memory_kib=usage.ru_maxrss if usage else 0,
         objects=frozenset(sampler.objects),
         processes=len(sampler.processes),

@@ -22,3 +22,6 @@ class Finished:
     # fingerprints), 0 when none did: the record is written without what was left, and envsnap exits 128+N, as for
     # that signal anywhere else (130 for a Ctrl-C, 143 for SIGTERM), whatever the command's status.
     cut_short_by: int = 0
+    # The first of those signals envsnap received while the command ran (and passed on), 0 when none: ``rerun``
+    # exits 128+N for it, as every command does for that signal (130 for a Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
+    received: int = 0

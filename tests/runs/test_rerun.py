@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -313,3 +315,38 @@ def test_a_control_character_in_the_command_is_shown_escaped(tmp_path: Path, env
     assert "  echo 'a\ufffd[2Jb'\n" in fffd.stderr, fffd.stderr
     shown = envsnap("show", "esc.toml", cwd=root)
     assert "echo $'a\\x1b[2Jb'" in shown.stdout and "\ufffd" not in shown.stdout, shown.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_to_rerun_is_passed_on_and_rerun_exits_128_plus_n(tmp_path: Path, sig: signal.Signals) -> None:
+    """SIGTERM or SIGHUP sent to envsnap rerun while its command ran was passed on, but rerun exited 130 as for a
+    Ctrl-C, where every other command (envsnap run among them) exits 143 for SIGTERM and 129 for SIGHUP: a batch
+    system tells a time limit from a Ctrl-C by it."""
+    root = tmp_path / "p"
+    root.mkdir()
+    started = root / "started"
+    code = f"import pathlib, time; pathlib.Path({str(started)!r}).write_text('x'); time.sleep(60)"
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=(sys.executable, "-c", code), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    rec.dump(record, root / "run.toml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--yes"],
+        cwd=root,
+        env=envsnap_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig, out + err
+    assert "exit status: " in out  # the command was waited for and its status said
+    assert ("envsnap: interrupted" if sig == signal.SIGINT else f"envsnap: terminated ({sig.name})") in err, err
