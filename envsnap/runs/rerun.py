@@ -294,7 +294,8 @@ def compare_outputs(
     """Each recorded output against the recorded fingerprint: ``identical``, ``differs``, ``missing``, ``not
     checked`` (outside the folders rerun may read, or over the size limit), or (given ``before``, from
     ``outputs_before``) ``not written``: it is there but the rerun did not touch it, so an output left from the
-    recorded run is not taken for a reproduced one."""
+    recorded run is not taken for a reproduced one; one the recorded run did not write either (``missing``) is
+    ``identical``, as when it is absent."""
     run_dir = p.cwd
     out = []
     for d in record.outputs():
@@ -316,7 +317,8 @@ def compare_outputs(
             )
             is None
         ):
-            out.append(OutputResult(d.path, NOT_WRITTEN))
+            # Left as it was: the recorded run did not write it either (recorded missing), or this is not its result.
+            out.append(OutputResult(d.path, "identical" if d.kind == "missing" else NOT_WRITTEN))
             continue
         changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
         out.append(OutputResult(d.path, "identical" if changes is None else "differs", changes or ()))

@@ -350,3 +350,25 @@ def test_a_signal_to_rerun_is_passed_on_and_rerun_exits_128_plus_n(tmp_path: Pat
     assert proc.returncode == 128 + sig, out + err
     assert "exit status: " in out  # the command was waited for and its status said
     assert ("envsnap: interrupted" if sig == signal.SIGINT else f"envsnap: terminated ({sig.name})") in err, err
+
+
+def test_a_recorded_failure_that_wrote_no_output_is_reproduced_by_a_rerun_that_writes_none(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A failing run records an output it did not write as missing (an earlier run's file left in place is not its
+    result); a faithful rerun of that failure, which did not write it either, said "not written" and "DIFFERENT",
+    exit 1, where nothing differed from the record."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "metrics.json").write_text('{"loss": 0.1}\n')  # an earlier run's result
+    (root / "job.py").write_text("raise SystemExit(5)\n")
+    res = envsnap("run", "-o", "fail.toml", "--output", "metrics.json", "--", sys.executable, "job.py", cwd=root)
+    assert res.returncode == 5, res.stderr
+    assert rec.load(root / "fail.toml").outputs()[0].kind == "missing"
+    res = envsnap("rerun", "fail.toml", "--yes", cwd=root)
+    assert "output metrics.json: identical" in res.stdout, res.stdout + res.stderr
+    assert res.returncode == 0 and "identical: fail.toml reproduced" in res.stdout, res.stdout
+    # A rerun that writes it makes what the recorded run did not: that differs.
+    (root / "job.py").write_text("open('metrics.json', 'w').write('2')\nraise SystemExit(5)\n")
+    res = envsnap("rerun", "fail.toml", "--yes", cwd=root)
+    assert res.returncode == 1 and "output metrics.json: differs" in res.stdout, res.stdout + res.stderr
