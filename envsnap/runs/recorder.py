@@ -240,7 +240,7 @@ def run_command(
             prepared.job = after_the_watch
             prepared.start()
 
-        before = {path: _file_state(path) for path in req.outputs}  # an output left from an earlier run
+        before = {path: _output_state(path) for path in req.outputs}  # an output left from an earlier run
         finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
         finishing.start()
         prepared.hurry()
@@ -261,11 +261,12 @@ def run_command(
         for path in req.outputs:
             try:
                 earlier = before.get(path)
-                if earlier is not None and _file_state(path) == earlier:
+                if earlier is not None and _output_state(path) == earlier:
                     # A file the command did not write (a failed run, an earlier run's result left in place) was
                     # recorded as its output: the record said it made what an earlier run had.
                     outputs.append((path, data_mod.missing(fast=req.fast)))
-                    warnings.append(f"output {path}: not written by the command (the file from before is unchanged)")
+                    what = "file" if isinstance(earlier, tuple) else "folder"
+                    warnings.append(f"output {path}: not written by the command (the {what} from before is unchanged)")
                     continue
                 outputs.append(
                     (path, data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress, missing_ok=True))
@@ -426,15 +427,23 @@ def _resolve(path: str) -> Path:
     return Path(os.path.expanduser(path))
 
 
-def _file_state(path: str) -> tuple[int, int, int, int] | None:
-    """A regular file's identity and state (device, inode, mtime, size), None for anything else: a file whose
-    state is the same after the command as before it was not written by the command."""
+def _output_state(path: str) -> tuple[int, int, int, int] | data_mod.Fingerprint | None:
+    """A regular file's identity and state (device, inode, mtime, size), a directory's every file's by size and
+    mtime (a fast fingerprint, as ``rerun`` tells an output it did not write), None for anything else: an output
+    whose state is the same after the command as before it was not written by the command."""
     import stat
 
     try:
         info = os.stat(_resolve(path))
     except OSError:
         return None
+    if stat.S_ISDIR(info.st_mode):
+        from . import data as data_mod  # only for a folder: the command waits for this
+
+        try:
+            return data_mod.fingerprint(_resolve(path), fast=True)
+        except data_mod.DataError:
+            return None
     if not stat.S_ISREG(info.st_mode):
         return None
     return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size
@@ -503,7 +512,7 @@ def record_run(
     watch.start()
     started, t0 = utc_now(), time.monotonic()
     status, interrupted = 0, False
-    before = {p: _file_state(p) for p in handle.outputs}  # those named at the start: see ``_run``
+    before = {p: _output_state(p) for p in handle.outputs}  # those named at the start: see ``_run``
     try:
         yield handle
     except KeyboardInterrupt:
@@ -521,7 +530,7 @@ def record_run(
         watch.stop()
         outs = [
             (p, data_mod.missing(fast=fast))
-            if before.get(p) is not None and _file_state(p) == before[p]
+            if before.get(p) is not None and _output_state(p) == before[p]
             else (p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True))
             for p in handle.outputs
         ]

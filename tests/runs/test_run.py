@@ -815,6 +815,30 @@ def test_an_output_left_from_an_earlier_run_is_not_recorded_as_this_ones(
     assert rewritten == 0 and rec.load(tmp_path / "again.toml").outputs()[0].kind == "file"
 
 
+def test_an_output_folder_left_from_an_earlier_run_is_not_recorded_as_this_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/cli.md: an --output "the command did not write is recorded as missing". A folder was not: a failed
+    (or killed) run recorded the earlier run's checkpoints/ (its digest, its files) as its own output."""
+    from envsnap.cli import main
+
+    out = tmp_path / "checkpoints"
+    (out / "epoch1").mkdir(parents=True)
+    (out / "epoch1" / "model.bin").write_bytes(b"weights")
+    (out / "log.txt").write_text("loss 0.1\n")
+    code = main(["run", "--output", str(out), "-o", str(tmp_path / "fail.toml"), "--", "sh", "-c", "exit 1"])
+    assert code == 1
+    (recorded,) = rec.load(tmp_path / "fail.toml").outputs()
+    assert recorded.kind == "missing", recorded
+    assert "not written by the command (the folder from before is unchanged)" in capsys.readouterr().err
+    # A run that writes one file of the folder wrote it: the whole folder is its output.
+    code = main(
+        ["run", "--output", str(out), "-o", str(tmp_path / "ok.toml"), "--", "sh", "-c", f"echo 2 > '{out}/log.txt'"]
+    )
+    (recorded,) = rec.load(tmp_path / "ok.toml").outputs()
+    assert code == 0 and recorded.kind == "directory" and recorded.files == 2, recorded
+
+
 def test_a_record_in_a_missing_folder_is_written_there_and_a_folder_is_refused_before_the_command_runs(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:
