@@ -91,6 +91,15 @@ def check_environment(
         lock_file = Path(lock)
     elif env.lock:
         lock_file = join_relative(root, env.lock, "the record's lock")
+    elif env.lock_digest:  # a lock outside the project: a record names no path outside it
+        return Check(
+            "environment",
+            UNKNOWN,
+            (
+                f"the run's lock is outside the project, and the record holds only its digest ({env.lock_digest}): "
+                "pass --lock FILE to check the environment against it",
+            ),
+        )
     else:
         return Check(
             "environment", UNKNOWN, ("the record names no lock: the environment cannot be checked (pass --lock)",)
@@ -228,6 +237,10 @@ def plan(
         )
     if not record.command.argv:
         raise RecordError("the record has no command")
+    try:  # bad input, said before anything is checked or run (it was read at the first data path, as a change)
+        data_mod.max_data_bytes()
+    except data_mod.DataError as exc:
+        raise UsageError(str(exc)) from None
     root = project_root()
     roots = data_roots(root, data_root)
     run_dir = run_directory(record, root)

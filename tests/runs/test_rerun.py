@@ -15,6 +15,7 @@ from condafixtures import make_wheel
 from runhelpers import Envsnap, envsnap_env
 from testutil import uv_bin
 
+from envsnap import lockfile
 from envsnap.compat.target import probe_docker
 from envsnap.runs import record as rec
 
@@ -372,3 +373,39 @@ def test_a_recorded_failure_that_wrote_no_output_is_reproduced_by_a_rerun_that_w
     (root / "job.py").write_text("open('metrics.json', 'w').write('2')\nraise SystemExit(5)\n")
     res = envsnap("rerun", "fail.toml", "--yes", cwd=root)
     assert res.returncode == 1 and "output metrics.json: differs" in res.stdout, res.stdout + res.stderr
+
+
+def test_a_bad_data_limit_is_refused_before_anything_is_checked_or_run(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ENVSNAP_MAX_DATA_BYTES=abc`` was read when the first data path was hashed: ``--dry-run`` called every
+    input changed (exit 3), and ``--yes`` ran the whole recorded command before refusing the limit."""
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)
+    (root / "results" / "n.txt").unlink()
+    monkeypatch.setenv("ENVSNAP_MAX_DATA_BYTES", "abc")
+    for how in ("--dry-run", "--yes"):
+        res = envsnap("rerun", "table2.toml", how, cwd=root)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert res.stderr.splitlines() == [
+            "envsnap: error: ENVSNAP_MAX_DATA_BYTES='abc': not a number of bytes (K, M, G, T allowed)"
+        ]
+        assert "the command runs now" not in res.stdout and not (root / "results" / "n.txt").exists()
+
+
+def test_a_lock_outside_the_project_is_said_to_be_known_by_its_digest(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """A run's lock outside the project is recorded by its digest alone (a record names no path outside it): rerun
+    said "the record names no lock", as if the run had used none, and did not say which lock to pass."""
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)  # host_lock lies outside the project
+    res = envsnap("rerun", "table2.toml", "--dry-run", cwd=root)
+    digest = lockfile.load(host_lock).envsnap.content_digest
+    assert (
+        f"  the run's lock is outside the project, and the record holds only its digest ({digest}): "
+        "pass --lock FILE to check the environment against it"
+    ) in res.stdout.splitlines(), res.stdout
+    assert "names no lock" not in res.stdout
+    res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", host_lock, cwd=root)
+    assert "environment: same" in res.stdout.splitlines(), res.stdout
