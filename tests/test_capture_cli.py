@@ -199,6 +199,10 @@ def test_show_says_unknown_for_what_an_imported_lock_does_not_know() -> None:
     knows_none = Snapshot(envsnap=Meta(origin="requirements", unknown=("system",)), python=imported.python)
     assert dict(summary_rows(knows_none))["System packages"] == "unknown"
     assert dict(summary_rows(imported))["System packages"].startswith("0 (no package manager)")
+    # A pylock or requirements file does not say what kind of environment it came from: its import's "venv" is
+    # what a rebuild makes, not a fact of the environment it describes.
+    kind_unknown = Snapshot(envsnap=Meta(origin="pylock", unknown=("python.kind",)), python=imported.python)
+    assert dict(summary_rows(kind_unknown))["Python"] == "unknown"
 
 
 def test_show_of_a_conda_environment_without_python_says_it_has_no_python_layer() -> None:

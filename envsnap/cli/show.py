@@ -25,7 +25,8 @@ def _join(*parts: str, sep: str = " ") -> str:
 def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
     # An imported lock (a requirements file) knows little of this: what it does not know reads "unknown".
     py, plat, cpu = s.python, s.platform, s.hardware.cpu
-    details = _join(py.abi, py.kind, sep=", ")
+    # An import's kind is what a rebuild of it makes, not one the file records (``python.kind`` unknown).
+    details = _join(py.abi, "" if "python.kind" in s.envsnap.unknown else py.kind, sep=", ")
     cores = f"{cpu.logical_cores} logical cores" if cpu.logical_cores else ""
     python = _join(_join(py.implementation, py.version) or "unknown", f"({details})" if details else "")
     if s.conda is not None and not (py.version or py.packages or s.envsnap.origin):
