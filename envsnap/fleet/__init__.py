@@ -147,7 +147,7 @@ def capture_fleet(
         if run is None:
             missing[state.name] = unreachable(state).reason
         elif run.returncode == 0 and not run.timed_out and not run.flooded:
-            captures[state.name] = run.stdout
+            captures[state.name] = slurm.document(run.stdout, "[envsnap]")  # a lock begins so
         else:
             missing[state.name] = from_run(run, lock_digest="", timeout=timeout).reason or "no capture"
     return fleetfile.from_captures(captures, missing)

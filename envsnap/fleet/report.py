@@ -19,7 +19,7 @@ from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
 from .node import FACTS, NODE_FORMAT
-from .slurm import UNKNOWN_NODE, NodeRun, NodeState
+from .slurm import UNKNOWN_NODE, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
 NodeVerdict = Literal["compatible", "warnings", "incompatible", "unreachable", "invalid"]
@@ -162,7 +162,7 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float) -> NodeResult:
         return NodeResult(run.node, "unreachable", reason=f"no answer within {timeout:g} s", seconds=run.seconds)
     if run.flooded:
         return NodeResult(run.node, "invalid", reason="printed more than the limit of output", seconds=run.seconds)
-    text = run.stdout.strip()
+    text = document(run.stdout, "{").strip()  # ``fleet node`` prints its answer indented: "{" alone first
     if not text.startswith("{"):
         why = _last_line(run.stderr) or f"srun exit status {run.returncode}, no answer"
         # envsnap ran there but could not check (the lock not readable on the node, an envsnap too old for

@@ -217,6 +217,18 @@ def run_on_nodes(
     return results
 
 
+def document(stdout: str, first_line: str) -> str:
+    """What a node printed, from the line that begins its document (``first_line``) on: a site's TaskProlog may
+    print lines (``print ...``), which Slurm writes to the task's standard output ahead of the task's own. The
+    whole output when no line is ``first_line``."""
+    start = 0
+    for line in stdout.splitlines(keepends=True):
+        if line.rstrip("\r\n") == first_line:
+            return stdout[start:]
+        start += len(line)
+    return stdout
+
+
 def _scontrol(args: Sequence[str], env: Mapping[str, str] | None) -> str:
     """ "" when ``scontrol ARGS`` did it, else why not (not an operator, no scontrol, no controller)."""
     result = _runner.run(["scontrol", *args], timeout=QUERY_TIMEOUT, env=env if env is not None else os.environ)

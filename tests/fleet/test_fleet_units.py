@@ -760,3 +760,40 @@ def test_the_summary_counts_one_node_as_one() -> None:
     """It read "compatible: 1 nodes, 1 compatible"."""
     one = FleetReport("l", "d", (NodeResult("n1", "compatible", dict.fromkeys(FACTS, "x")),))
     assert one.summary() == "compatible: 1 node, 1 compatible"
+
+
+@pytest.mark.parametrize("command", ["check", "capture"])
+def test_lines_a_task_prolog_prints_before_the_answer_are_no_part_of_it(tmp_path: Path, command: str) -> None:
+    """A site's TaskProlog may print lines (``print Welcome ...``), which Slurm writes to the task's standard
+    output before the task's own: the node answered all the same. It read "unreachable: srun exit status 0, no
+    answer" (check) and "not a lock: ... not valid TOML" (capture)."""
+    import os
+
+    from envsnap.fleet import Selection, capture_fleet, check_fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    if command == "check":
+        digest = lockfile.load(lock).envsnap.content_digest
+        document = json.dumps(_answer(lock_digest=digest), indent=2)
+    else:
+        document = lock.read_text()
+    (tmp_path / "answer").write_text(document)
+    fakes = {
+        "scontrol": "echo n1\n",
+        "sinfo": "echo 'n1|idle|debug*|none'\n",
+        # Two lines of the site's before the answer, the second one even beginning as a JSON document does.
+        "srun": f"echo 'Welcome to n1: /scratch is purged'\necho '{{ quota: 80% }}'\ncat {tmp_path / 'answer'}\n",
+        "scancel": "exit 0\n",
+    }
+    for name, body in fakes.items():
+        (tmp_path / name).write_text("#!/bin/sh\n" + body)
+        (tmp_path / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    selection = Selection(nodelist="n1")
+    if command == "check":
+        report = check_fleet(str(lock), selection, envsnap=["envsnap"], timeout=30, env=env)
+        assert [(r.node, r.verdict, r.reason) for r in report.results] == [("n1", "compatible", "")]
+    else:
+        fleet = capture_fleet(selection, envsnap=["envsnap"], timeout=30, env=env)
+        assert list(fleet.nodes) == ["n1"] and fleet.unreachable == {}
