@@ -27,6 +27,51 @@ _UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot")
 
 
 UNKNOWN_NODE = "unknown to Slurm"  # the state of a named node Slurm does not know
+# What Slurm sets in a job's (and a step's) environment, which srun reads as the job to run in and its shape: a
+# node outside the job runs in a job of its own, without them. What a user sets for every job (SLURM_ACCOUNT,
+# SLURM_QOS, SLURM_PARTITION, SLURM_CONF) is kept.
+_JOB_PREFIXES = ("SLURM_JOB_", "SLURM_STEP_", "SLURM_HET_", "SLURM_PACK_", "SLURM_ARRAY_", "SLURM_GPUS")
+_JOB_VARIABLES = frozenset(
+    [
+        "SLURM_JOBID",
+        "SLURM_STEPID",
+        "SLURM_NNODES",
+        "SLURM_NODELIST",
+        "SLURM_NTASKS",
+        "SLURM_NPROCS",
+        "SLURM_NTASKS_PER_NODE",
+        "SLURM_TASKS_PER_NODE",
+        "SLURM_CPUS_PER_TASK",
+        "SLURM_CPUS_ON_NODE",
+        "SLURM_CPUS_PER_GPU",
+        "SLURM_NTASKS_PER_GPU",
+        "SLURM_MEM_PER_NODE",
+        "SLURM_MEM_PER_CPU",
+        "SLURM_MEM_PER_GPU",
+        "SLURM_TRES_PER_TASK",
+        "SLURM_DISTRIBUTION",
+        "SLURM_NODE_ALIASES",
+        "SLURM_OVERLAP",
+        "SLURM_EXACT",
+        "SLURM_EXCLUSIVE",
+        "SLURM_SRUN_COMM_HOST",
+        "SLURM_SRUN_COMM_PORT",
+        "SLURM_LAUNCH_NODE_IPADDR",
+        "SLURM_PROCID",
+        "SLURM_LOCALID",
+        "SLURM_NODEID",
+        "SLURM_GTIDS",
+        "SLURM_TASK_PID",
+        "SLURM_SCRIPT_CONTEXT",
+        "SLURM_PRIO_PROCESS",
+        "SLURM_UMASK",
+        "SLURM_TOPOLOGY_ADDR",
+        "SLURM_TOPOLOGY_ADDR_PATTERN",
+        "SLURM_WORKING_CLUSTER",
+        "SLURM_SUBMIT_DIR",
+        "SLURM_SUBMIT_HOST",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -134,12 +179,32 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
     return states
 
 
-def srun_command(node: NodeState, command: Sequence[str], *, timeout: float, job_name: str) -> list[str]:
-    """One task on ``node``, never waiting for resources longer than the timeout."""
+def in_job(env: Mapping[str, str]) -> bool:
+    return bool(env.get("SLURM_JOB_ID") or env.get("SLURM_JOBID"))
+
+
+def without_job(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without the variables that tie srun to the job it runs in."""
+    return {k: v for k, v in env.items() if k not in _JOB_VARIABLES and not k.startswith(_JOB_PREFIXES)}
+
+
+def allocated(env: Mapping[str, str]) -> set[str]:
+    """The nodes of the job envsnap runs in (none outside a job)."""
+    nodelist = env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST") or ""
+    if not in_job(env) or not nodelist:
+        return set()
+    return set(_query(["scontrol", "show", "hostnames", nodelist], env).split())
+
+
+def srun_command(
+    node: NodeState, command: Sequence[str], *, timeout: float, job_name: str, step: bool = False
+) -> list[str]:
+    """One task on ``node``, never waiting for resources longer than the timeout; ``step``: a step of the job
+    envsnap runs in (``node`` is one of its nodes), beside the steps that hold its CPUs (``--overlap``)."""
     return [
         "srun",
         f"--nodelist={node.name}",
-        *([f"--partition={node.partition}"] if node.partition else []),
+        *(["--overlap"] if step else [f"--partition={node.partition}"] if node.partition else []),
         "--nodes=1",
         "--ntasks=1",
         "--ntasks-per-node=1",
@@ -164,8 +229,11 @@ def run_on_nodes(
     on_done: Callable[[NodeRun], None] | None = None,
 ) -> dict[str, NodeRun]:
     """``command`` on every node at once (one srun each), each given ``timeout`` seconds from now. The jobs of
-    nodes that did not answer in time are cancelled (killing srun alone leaves its job running)."""
+    nodes that did not answer in time are cancelled (killing srun alone leaves its job running). Run in a job,
+    a node of that job runs a step of it, and any other node a job of its own, as from a login node."""
     deadline = time.monotonic() + timeout
+    mine = allocated(env) if nodes else set()
+    own_job_env = without_job(env) if in_job(env) else env
     job_name = job_name or f"envsnap-fleet-{os.getpid()}-{int(time.time())}"
     lock = threading.Lock()
     results: dict[str, NodeRun] = {}
@@ -177,8 +245,11 @@ def run_on_nodes(
         with lock:
             if stopping.is_set():
                 return
+            step = node.name in mine
             running = _runner.start(
-                srun_command(node, command, timeout=timeout, job_name=job_name), env=env, max_output=NODE_OUTPUT_LIMIT
+                srun_command(node, command, timeout=timeout, job_name=job_name, step=step),
+                env=env if step else own_job_env,
+                max_output=NODE_OUTPUT_LIMIT,
             )
             sruns.append(running)
         if running.error is not None and running.error.returncode == 127:
@@ -213,7 +284,11 @@ def run_on_nodes(
                 raise
     finally:
         if stopping.is_set() or len(results) < len(nodes) or any(r.timed_out or r.flooded for r in results.values()):
-            _runner.run(["scancel", f"--name={job_name}", f"--user={os.getuid()}"], timeout=QUERY_TIMEOUT, env=env)
+            _runner.run(
+                ["scancel", f"--name={job_name}", f"--user={os.getuid()}"], timeout=QUERY_TIMEOUT, env=own_job_env
+            )
+            if mine:
+                _cancel_steps(job_name, env)
     return results
 
 
@@ -227,6 +302,17 @@ def document(stdout: str, first_line: str) -> str:
             return stdout[start:]
         start += len(line)
     return stdout
+
+
+def _cancel_steps(name: str, env: Mapping[str, str]) -> None:
+    """Cancel the steps called ``name`` of the job envsnap runs in (``scancel --name`` reads the job's name)."""
+    job = env.get("SLURM_JOB_ID") or env.get("SLURM_JOBID") or ""
+    listed = _runner.run(
+        ["squeue", "--steps", "--noheader", f"--jobs={job}", "--format=%i|%j"], timeout=QUERY_TIMEOUT, env=env
+    )
+    steps = [i for i, _, n in (line.partition("|") for line in listed.stdout.split()) if n == name]
+    if steps:
+        _runner.run(["scancel", *steps], timeout=QUERY_TIMEOUT, env=env)
 
 
 def _scontrol(args: Sequence[str], env: Mapping[str, str] | None) -> str:

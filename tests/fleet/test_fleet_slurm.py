@@ -276,3 +276,32 @@ def test_fleet_prolog_run_in_a_job_step_does_not_take_itself_for_the_task_prolog
     said = done.stdout + done.stderr
     assert "envsnap: cannot run lock" in said and "node drained" in said, said
     assert "requeue" not in said, said
+
+
+def test_fleet_check_run_inside_a_job_checks_nodes_in_and_outside_it(slurm_cluster_env: FleetEnv) -> None:
+    """From a job that holds every CPU of node1 (``srun --pty bash``, a batch script before its training step),
+    node1 is asked in a step beside the job's own, node2 in a job of its own; both were unreachable (a step
+    waiting for the CPUs, "Unable to create step ... Requested node configuration is not available")."""
+    import sys
+
+    fe = slurm_cluster_env
+    check = [sys.executable, "-m", "envsnap", "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--json"]
+    res = fe.cluster.run(
+        "srun",
+        "-w",
+        "node1",
+        "-c",
+        "2",
+        *check,
+        "--envsnap",
+        str(fe.envsnap),
+        "--timeout",
+        "30",
+        check=False,
+        timeout=120,
+        env=fe.env,
+    )
+    assert res.returncode == 0, res
+    data = json.loads(res.stdout)
+    assert {n["node"]: n["verdict"] for n in data["nodes"]} == {"node1": "compatible", "node2": "compatible"}
+    assert not fe.cluster.run("squeue", "--noheader").stdout.strip()

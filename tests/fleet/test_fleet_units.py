@@ -797,3 +797,42 @@ def test_lines_a_task_prolog_prints_before_the_answer_are_no_part_of_it(tmp_path
     else:
         fleet = capture_fleet(selection, envsnap=["envsnap"], timeout=30, env=env)
         assert list(fleet.nodes) == ["n1"] and fleet.unreachable == {}
+
+
+def test_inside_a_job_a_node_of_its_allocation_is_a_step_and_any_other_a_job_of_its_own(tmp_path: Path) -> None:
+    """Run in a job (salloc, ``srun --pty bash``, a batch script before its training step), every srun inherited
+    the job: a node outside the allocation was "unreachable: Unable to create step for job 13: Requested node
+    configuration is not available", and one inside waited for CPUs the job's own step held."""
+    from envsnap.fleet.slurm import run_on_nodes
+
+    log = tmp_path / "srun.log"
+    fakes = {
+        "scontrol": 'case "$1 $2 $3" in "show hostnames n[1-2]") echo n1; echo n2 ;; *) exit 1 ;; esac\n',
+        "srun": f'echo "$* | job=$SLURM_JOB_ID,$SLURM_JOBID cpus=$SLURM_CPUS_PER_TASK acct=$SLURM_ACCOUNT" >> {log}\n',
+    }
+    for name, body in fakes.items():
+        (tmp_path / name).write_text("#!/bin/sh\n" + body)
+        (tmp_path / name).chmod(0o755)
+    job = {
+        "SLURM_JOB_ID": "13",
+        "SLURM_JOBID": "13",
+        "SLURM_JOB_NODELIST": "n[1-2]",
+        "SLURM_NODELIST": "n[1-2]",
+        "SLURM_STEP_ID": "0",
+        "SLURM_CPUS_PER_TASK": "2",
+        "SLURM_NNODES": "2",
+    }
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "SLURM_ACCOUNT": "ml", **job}
+    runs = run_on_nodes(
+        [NodeState("n1", "idle", partition="debug"), NodeState("n3", "idle", partition="debug")],
+        ["envsnap", "fleet", "node", "l"],
+        env=env,
+        timeout=30,
+        job_name="envsnap-fleet-test",
+    )
+    assert sorted(runs) == ["n1", "n3"]
+    lines = {line.split("--nodelist=")[1].split()[0]: line for line in log.read_text().splitlines()}
+    # n1 is the job's: a step of it, sharing the CPUs its other steps hold.
+    assert "--overlap" in lines["n1"] and lines["n1"].endswith("job=13,13 cpus=2 acct=ml"), lines["n1"]
+    # n3 is not: a job of its own, shaped by fleet check's options alone; what the user chose for every job stays.
+    assert "--overlap" not in lines["n3"] and lines["n3"].endswith("job=, cpus= acct=ml"), lines["n3"]
