@@ -77,6 +77,28 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _gpu_request(text: str) -> fleet.GpuRequest:
+    """``--gpus``: all, none or a count."""
+    if text == "all":
+        return "all"
+    if text == "none":
+        return 0
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r}: all, none or a number of GPUs (1 or more)")
+
+
+def _gpus_arg(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument(
+        "--gpus",
+        type=_gpu_request,
+        metavar="all|none|N",
+        default=None,
+        help="the GPUs each node's srun asks Slurm for, of those its configuration lists on the node (a cluster "
+        f"that constrains jobs to their devices shows a task no other): {default}",
+    )
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "fleet",
@@ -102,6 +124,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("-o", "--output", metavar="REPORT", help="also write the JSON report to this file")
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
     c.add_argument("--cpu-only", action="store_true", help="accept nodes without the GPU: GPU failures become warnings")
+    _gpus_arg(c, "default all of the node's when the lock needs GPUs (and not --cpu-only), else none")
     c.set_defaults(func=run_check)
 
     n = fsub.add_parser(
@@ -146,6 +169,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="where to write it (default: %(default)s; - for standard output)",
     )
     _selection_args(cap)
+    _gpus_arg(cap, "default all")
     cap.set_defaults(func=run_capture)
 
     d = fsub.add_parser(
@@ -206,6 +230,7 @@ def run_check(args: argparse.Namespace) -> int:
             envsnap=fleet.node_command(args.envsnap),
             timeout=args.timeout,
             cpu_only=args.cpu_only,
+            gpus=args.gpus,
             on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
             on_done=lambda run: progress.advance(f"{run.node} answered"),
         )
@@ -248,6 +273,8 @@ def print_report(report: FleetReport) -> None:
     # Off a terminal (a pipe, a job's log) at its own width: folded to 80 columns, a node list and a digest were
     # cut mid-word over several lines.
     _output.print_table(matrix(report), unfolded=True)
+    if report.gpus_asked():
+        _output.write_lines(report.gpus_asked(), err=False)
     for group in report.groups():
         r = group.result
         if r.verdict == "compatible":
@@ -273,6 +300,7 @@ def run_capture(args: argparse.Namespace) -> int:
             _selection(args),
             envsnap=fleet.node_command(args.envsnap),
             timeout=args.timeout,
+            gpus="all" if args.gpus is None else args.gpus,
             on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
             on_done=lambda run: progress.advance(f"{run.node} answered"),
         )

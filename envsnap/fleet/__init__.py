@@ -22,15 +22,17 @@ from ..grammar import shown, strip_terminal
 from .node import FACTS
 
 if TYPE_CHECKING:
+    from ..model import Snapshot
     from .fleetfile import FleetFile
     from .report import FleetReport, NodeResult
-    from .slurm import NodeRun, NodeState, Selection
+    from .slurm import GpuRequest, NodeRun, NodeState, Selection
 
 # The login node's parts (Slurm, the report, FLEET.toml) are imported when used: ``fleet node`` and a prolog that
 # passes, which every node runs, need none of them (start-up is most of a node's answer).
 _LAZY = {
     "FleetFile": "fleetfile",
     "FleetReport": "report",
+    "GpuRequest": "slurm",
     "NodeResult": "report",
     "NodeRun": "slurm",
     "NodeState": "slurm",
@@ -48,6 +50,7 @@ __all__ = [
     "FACTS",
     "FleetFile",
     "FleetReport",
+    "GpuRequest",
     "NodeResult",
     "NodeRun",
     "NodeState",
@@ -85,6 +88,14 @@ def _check_timeout(timeout: float) -> None:
         raise UsageError(f"--timeout {timeout:g}: must be a number of seconds more than 0")
 
 
+def needs_gpus(lock: Snapshot, *, cpu_only: bool = False) -> bool:
+    """Whether a check of ``lock`` needs the nodes' GPUs: it records NVIDIA GPUs, or its environment needs CUDA
+    (the reading of the compatibility rules), and GPU failures are not accepted (``--cpu-only``)."""
+    from ..cudaneed import cuda_need
+
+    return not cpu_only and (bool(lock.hardware.gpus) or cuda_need(lock) is not None)
+
+
 def check_fleet(
     lock_path: str,
     selection: Selection,
@@ -93,11 +104,13 @@ def check_fleet(
     timeout: float = DEFAULT_TIMEOUT,
     env: Mapping[str, str] | None = None,
     cpu_only: bool = False,
+    gpus: GpuRequest | None = None,
     on_nodes: Callable[[list[NodeState]], None] | None = None,
     on_done: Callable[[NodeRun], None] | None = None,
 ) -> FleetReport:
     """The lock checked on every selected node. The lock's path must be readable on the nodes (a shared file
-    system, as Slurm jobs' working directories are)."""
+    system, as Slurm jobs' working directories are). ``gpus``: the GPUs each node's srun asks for; default all
+    of the node's when the lock needs them (``needs_gpus``), else none."""
     from . import slurm
     from .report import build
 
@@ -108,8 +121,10 @@ def check_fleet(
     if on_nodes is not None:
         on_nodes(states)
     command = [*envsnap, "fleet", "node", os.path.abspath(lock_path), *(["--cpu-only"] if cpu_only else [])]
+    if gpus is None:
+        gpus = "all" if needs_gpus(lock, cpu_only=cpu_only) else 0
     runs = slurm.run_on_nodes(
-        [s for s in states if s.available], command, env=environ, timeout=timeout, on_done=on_done
+        [s for s in states if s.available], command, env=environ, timeout=timeout, on_done=on_done, gpus=gpus
     )
     return build(lock_path, lock.envsnap.content_digest, states, runs, timeout=timeout)
 
@@ -120,11 +135,13 @@ def capture_fleet(
     envsnap: Sequence[str],
     timeout: float = DEFAULT_TIMEOUT,
     env: Mapping[str, str] | None = None,
+    gpus: GpuRequest = "all",
     on_nodes: Callable[[list[NodeState]], None] | None = None,
     on_done: Callable[[NodeRun], None] | None = None,
 ) -> FleetFile:
     """One ``envsnap capture -o -`` per selected node, gathered into one ``FleetFile``; the nodes without a
-    capture are listed with why."""
+    capture are listed with why. ``gpus``: the GPUs each node's srun asks for (default all of the node's: a
+    task given none sees none where Slurm constrains jobs to their devices)."""
     from . import fleetfile, slurm
     from .report import from_run, unreachable
 
@@ -139,6 +156,7 @@ def capture_fleet(
         env=environ,
         timeout=timeout,
         on_done=on_done,
+        gpus=gpus,
     )
     captures: dict[str, str] = {}
     missing: dict[str, str] = {}

@@ -7,6 +7,7 @@ by field, and a node whose answer is not one becomes an "invalid" node, never a 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -54,6 +55,7 @@ class NodeResult:
     warnings: tuple[Problem, ...] = ()
     reason: str = ""  # why there is no answer (unreachable, invalid)
     seconds: float = 0.0
+    gpus: int = 0  # the GPUs its srun asked Slurm for
 
     @property
     def answered(self) -> bool:
@@ -72,6 +74,7 @@ class NodeResult:
             "warnings": [p.to_dict() for p in self.warnings],
             "reason": self.reason,
             "seconds": round(self.seconds, 3),
+            "gpus_requested": self.gpus,
         }
 
 
@@ -130,6 +133,16 @@ class FleetReport:
         parts = [f"{c[v]} {v}" for v in ("compatible", "warnings", "incompatible", "unreachable", "invalid") if c[v]]
         return f"{self.verdict}: {counted(len(self.results), 'node')}, " + ", ".join(parts)
 
+    def gpus_asked(self) -> str:
+        """What each node's srun asked Slurm for ("" when no node was asked for a GPU)."""
+        if not any(r.gpus for r in self.results):
+            return ""
+        by_count: dict[int, list[str]] = {}
+        for r in self.results:
+            by_count.setdefault(r.gpus, []).append(r.node)
+        parts = [f"{n or 'none'} on {hostlist.compress(nodes)}" for n, nodes in sorted(by_count.items(), reverse=True)]
+        return "GPUs asked of Slurm: " + "; ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": REPORT_FORMAT,
@@ -156,23 +169,57 @@ def unreachable(state: NodeState) -> NodeResult:
     return NodeResult(state.name, "unreachable", reason=reason)
 
 
-def from_run(run: NodeRun, *, lock_digest: str, timeout: float) -> NodeResult:
-    """A node's result from its srun: its answer when it gave a valid one, else why not."""
+def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int = 0) -> NodeResult:
+    """A node's result from its srun: its answer when it gave a valid one, else why not. ``node_gpus``: the GPUs
+    Slurm lists on the node (a task given fewer sees fewer)."""
+    gpus = run.gpus
     if run.timed_out:
-        return NodeResult(run.node, "unreachable", reason=f"no answer within {timeout:g} s", seconds=run.seconds)
+        why = f"no answer within {timeout:g} s"
+        return NodeResult(run.node, "unreachable", reason=why, seconds=run.seconds, gpus=gpus)
     if run.flooded:
-        return NodeResult(run.node, "invalid", reason="printed more than the limit of output", seconds=run.seconds)
+        why = "printed more than the limit of output"
+        return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus)
     text = document(run.stdout, "{").strip()  # ``fleet node`` prints its answer indented: "{" alone first
     if not text.startswith("{"):
         why = _last_line(run.stderr) or f"srun exit status {run.returncode}, no answer"
+        if gpus and _NOT_ALLOCATED in why:
+            why += f" (asked for {counted(gpus, 'GPU')}: other jobs hold them, or its CPUs; --gpus N asks for fewer)"
         # envsnap ran there but could not check (the lock not readable on the node, an envsnap too old for
         # the lock): the node answered, with an error.
         verdict: NodeVerdict = "invalid" if why.startswith("envsnap: error:") else "unreachable"
-        return NodeResult(run.node, verdict, reason=why, seconds=run.seconds)
+        return NodeResult(run.node, verdict, reason=why, seconds=run.seconds, gpus=gpus)
     try:
-        return _parse(run.node, text, lock_digest=lock_digest, seconds=run.seconds)
+        result = _parse(run.node, text, lock_digest=lock_digest, seconds=run.seconds)
     except _BadAnswer as exc:
-        return NodeResult(run.node, "invalid", reason=f"not a node answer: {exc}", seconds=run.seconds)
+        return NodeResult(run.node, "invalid", reason=f"not a node answer: {exc}", seconds=run.seconds, gpus=gpus)
+    if 0 < gpus < node_gpus:
+        result = _given_fewer(result, gpus, node_gpus)
+    return dataclasses.replace(result, gpus=gpus)
+
+
+_NOT_ALLOCATED = "Unable to allocate resources"  # srun, when --immediate ran out (Requested nodes are busy)
+
+
+def _given_fewer(result: NodeResult, given: int, on_node: int) -> NodeResult:
+    """A node whose check was given ``given`` of its ``on_node`` GPUs (``--gpus N``) sees ``given``: its GPUs fact
+    says so, and the GPU count the lock asks for is judged by the node's count, not by the task's."""
+    facts = dict(result.facts)
+    if facts.get("gpus"):
+        facts["gpus"] += f", {given} of the node's {on_node}"
+    warnings = []
+    for w in result.warnings:
+        if w.component == _GPU_COUNT and w.found == str(given):
+            if w.needed.isdigit() and on_node >= int(w.needed):
+                continue
+            w = dataclasses.replace(w, found=f"{on_node} (Slurm's count; the check was given {given})")
+        warnings.append(w)
+    verdict = result.verdict
+    if verdict == "warnings" and not warnings:
+        verdict = "compatible"
+    return dataclasses.replace(result, verdict=verdict, facts=facts, warnings=tuple(warnings))
+
+
+_GPU_COUNT = "GPU count"  # the finding of compat's gpu-memory rule that counts the GPUs the task sees
 
 
 # srun's summary of a task's exit: the line before it says why (execve(): ...: No such file or directory).
@@ -298,5 +345,5 @@ def build(
         if run is None:
             results.append(unreachable(state))
         else:
-            results.append(from_run(run, lock_digest=lock_digest, timeout=timeout))
+            results.append(from_run(run, lock_digest=lock_digest, timeout=timeout, node_gpus=state.gpus))
     return FleetReport(lock, lock_digest, tuple(results))

@@ -9,11 +9,13 @@ one dead node would hide every other node's answer.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 from .. import _runner
 from ..errors import FleetError, UsageError
@@ -22,6 +24,9 @@ from ..grammar import shown
 QUERY_TIMEOUT = 30.0  # sinfo, scontrol
 MAX_PARALLEL = 64  # sruns at once
 NODE_OUTPUT_LIMIT = 8 << 20  # bytes one node may print: an answer is a few KB, a capture a few MB
+# srun stops waiting for the node's resources (--immediate) this long before the node's deadline, so that a node
+# whose GPUs or CPUs other jobs hold says so ("Requested nodes are busy") instead of "no answer within ...".
+IMMEDIATE_MARGIN = 2
 # Node states (sinfo's %T) in which a node cannot run a step: reported unreachable with the state, not tried.
 _UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot")
 
@@ -89,6 +94,7 @@ class NodeState:
     state: str  # as sinfo's %T says it ("idle", "mixed", "drained", "idle*" when not responding)
     reason: str = ""
     partition: str = ""  # where its srun asks for it (a node outside the default partition needs it named)
+    gpus: int = 0  # the GPUs Slurm's configuration lists on it (its GRES gpu)
 
     @property
     def available(self) -> bool:
@@ -106,6 +112,7 @@ class NodeRun:
     seconds: float
     timed_out: bool = False
     flooded: bool = False
+    gpus: int = 0  # the GPUs its srun asked for
 
 
 def _query(args: Sequence[str], env: Mapping[str, str]) -> str:
@@ -136,7 +143,7 @@ def expand(nodelist: str, env: Mapping[str, str]) -> list[str]:
 def node_states(env: Mapping[str, str], *, partition: str = "", names: Sequence[str] = ()) -> list[NodeState]:
     """The nodes of ``partition`` (default: the default partition), or the nodes named (in whichever partition,
     the default one first), in sinfo's order, each once."""
-    args = ["sinfo", "--noheader", "--Node", "--format=%N|%T|%P|%E"]
+    args = ["sinfo", "--noheader", "--Node", "--format=%N|%T|%P|%G|%E"]
     if partition:
         args.append(f"--partition={partition}")
     if names:
@@ -145,18 +152,37 @@ def node_states(env: Mapping[str, str], *, partition: str = "", names: Sequence[
 
 
 def parse_states(text: str, *, all_partitions: bool) -> list[NodeState]:
-    """sinfo's ``%N|%T|%P|%E`` lines as node states; without ``all_partitions`` only the default partition's
+    """sinfo's ``%N|%T|%P|%G|%E`` lines as node states; without ``all_partitions`` only the default partition's
     (``%P`` ends with ``*``). A node in several partitions is asked for in the default one, else its first."""
     seen: dict[str, NodeState] = {}
     for line in text.splitlines():
-        name, state, part, reason = [*line.split("|", 3), "", "", ""][:4]
+        name, state, part, gres, reason = [*line.split("|", 4), "", "", "", ""][:5]
         default = part.endswith("*")
         part = part.rstrip("*")
         if not name or (not all_partitions and not default):
             continue
         if name not in seen or default:
-            seen[name] = NodeState(name, state.strip(), "" if reason.strip() == "none" else reason.strip(), part)
+            why = "" if reason.strip() == "none" else reason.strip()
+            seen[name] = NodeState(name, state.strip(), why, part, gres_gpus(gres))
     return list(seen.values())
+
+
+def gres_gpus(gres: str) -> int:
+    """The GPUs a node's GRES (sinfo's %G: ``gpu:a100:8(S:0-1),nic:1``, ``gpu:4``, ``gpu``, ``(null)``) lists."""
+    total = 0
+    for entry in re.split(r",(?![^(]*\))", gres.strip()):  # no entry ends inside the sockets, (S:0,1)
+        name, *rest = entry.partition("(")[0].strip().split(":")
+        if name == "gpu":
+            total += int(rest[-1]) if rest and rest[-1].isdigit() else 1
+    return total
+
+
+GpuRequest = int | Literal["all"]  # GPUs asked for on each node: "all" of it, else at most that many (0: none)
+
+
+def gpus_for(node: NodeState, request: GpuRequest) -> int:
+    """The GPUs a node's srun asks for: no more than Slurm lists on it."""
+    return node.gpus if request == "all" else min(max(request, 0), node.gpus)
 
 
 def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
@@ -197,10 +223,21 @@ def allocated(env: Mapping[str, str]) -> set[str]:
 
 
 def srun_command(
-    node: NodeState, command: Sequence[str], *, timeout: float, job_name: str, step: bool = False
+    node: NodeState,
+    command: Sequence[str],
+    *,
+    timeout: float,
+    job_name: str,
+    step: bool = False,
+    gpus: int = 0,
+    left: float | None = None,
 ) -> list[str]:
-    """One task on ``node``, never waiting for resources longer than the timeout; ``step``: a step of the job
-    envsnap runs in (``node`` is one of its nodes), beside the steps that hold its CPUs (``--overlap``)."""
+    """One task on ``node``, never waiting for resources longer than the ``left`` seconds of its timeout (less a
+    margin, so that srun's own reason comes back); ``step``: a step of the job envsnap runs in (``node`` is one
+    of its nodes), beside the steps that hold its CPUs (``--overlap``), with the job's GPUs there; else ``gpus``
+    GPUs of the node (``--gres=gpu:N``): a cluster that constrains a job to its devices shows a task none
+    otherwise."""
+    left = timeout if left is None else left
     return [
         "srun",
         f"--nodelist={node.name}",
@@ -208,7 +245,8 @@ def srun_command(
         "--nodes=1",
         "--ntasks=1",
         "--ntasks-per-node=1",
-        f"--immediate={max(1, int(timeout))}",
+        *([f"--gres=gpu:{gpus}"] if gpus and not step else []),
+        f"--immediate={max(1, int(left) - IMMEDIATE_MARGIN)}",
         f"--time={int(timeout // 60) + 2}",
         f"--job-name={job_name}",
         "--quiet",
@@ -227,10 +265,12 @@ def run_on_nodes(
     timeout: float,
     job_name: str = "",
     on_done: Callable[[NodeRun], None] | None = None,
+    gpus: GpuRequest = 0,
 ) -> dict[str, NodeRun]:
-    """``command`` on every node at once (one srun each), each given ``timeout`` seconds from now. The jobs of
-    nodes that did not answer in time are cancelled (killing srun alone leaves its job running). Run in a job,
-    a node of that job runs a step of it, and any other node a job of its own, as from a login node."""
+    """``command`` on every node at once (one srun each), each given ``timeout`` seconds from now, and ``gpus``
+    of the GPUs Slurm lists on it. The jobs of nodes that did not answer in time are cancelled (killing srun
+    alone leaves its job running). Run in a job, a node of that job runs a step of it (with the job's GPUs
+    there), and any other node a job of its own, as from a login node."""
     deadline = time.monotonic() + timeout
     mine = allocated(env) if nodes else set()
     own_job_env = without_job(env) if in_job(env) else env
@@ -246,8 +286,10 @@ def run_on_nodes(
             if stopping.is_set():
                 return
             step = node.name in mine
+            asked = 0 if step else gpus_for(node, gpus)
+            left = deadline - time.monotonic()
             running = _runner.start(
-                srun_command(node, command, timeout=timeout, job_name=job_name, step=step),
+                srun_command(node, command, timeout=timeout, job_name=job_name, step=step, gpus=asked, left=left),
                 env=env if step else own_job_env,
                 max_output=NODE_OUTPUT_LIMIT,
             )
@@ -263,6 +305,7 @@ def run_on_nodes(
             time.monotonic() - started,
             timed_out=res.timed_out,
             flooded=res.flooded,
+            gpus=asked,
         )
         with lock:
             results[node.name] = run

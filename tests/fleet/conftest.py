@@ -56,7 +56,8 @@ def _cluster(root: Path) -> Iterator[FleetEnv]:
     )
     cluster = slurm_cluster.Cluster(
         root / "slurm",
-        tuple(slurm_cluster.Node(n, weight=1 if n == "node4" else 10) for n in NODES),
+        # Each node's one A100 (the fake NVML's) is in its Slurm configuration too, as on a GPU cluster.
+        tuple(slurm_cluster.Node(n, weight=1 if n == "node4" else 10, gpus=1) for n in NODES),
     )
     env = FleetEnv(cluster, root, wrapper, lock, healthy, old, good, drifted)
     cluster.task_prolog = task_prolog(env)

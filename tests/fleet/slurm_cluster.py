@@ -58,6 +58,7 @@ class Node:
     name: str
     cpus: int = 2
     weight: int = 1  # lower is preferred by the scheduler
+    gpus: int = 0  # GPUs in its Slurm configuration (GRES gpu): Slurm allocates them, though the files are no devices
 
 
 @dataclass
@@ -154,12 +155,24 @@ class Cluster:
             script.write_text(self.prolog)
             script.chmod(0o755)
             lines.append(f"Prolog={script}")
+        gres = []
         for node in self.nodes:
             (r / "spool" / node.name).mkdir(exist_ok=True)
+            if node.gpus:
+                # Slurm's gpu plugin drops a GPU without a device file; a plain file serves (no cgroup here).
+                devices = r / "dev" / node.name
+                devices.mkdir(parents=True, exist_ok=True)
+                for i in range(node.gpus):
+                    (devices / f"nvidia{i}").touch()
+                gres.append(f"NodeName={node.name} Name=gpu File={devices}/nvidia[0-{node.gpus - 1}]")
             lines.append(
                 f"NodeName={node.name} NodeHostname=localhost Port={self.ports[node.name]} "
                 f"CPUs={node.cpus} RealMemory=1000 Weight={node.weight} State=UNKNOWN"
+                + (f" Gres=gpu:{node.gpus}" if node.gpus else "")
             )
+        if gres:
+            lines.insert(0, "GresTypes=gpu")
+            (r / "gres.conf").write_text("\n".join(gres) + "\n")
         names = ",".join(n.name for n in self.nodes)
         lines.append(f"PartitionName=debug Nodes={names} Default=YES MaxTime=INFINITE State=UP")
         # A second, non-default partition of the second node: a srun there must name it.

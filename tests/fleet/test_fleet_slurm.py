@@ -305,3 +305,43 @@ def test_fleet_check_run_inside_a_job_checks_nodes_in_and_outside_it(slurm_clust
     data = json.loads(res.stdout)
     assert {n["node"]: n["verdict"] for n in data["nodes"]} == {"node1": "compatible", "node2": "compatible"}
     assert not fe.cluster.run("squeue", "--noheader").stdout.strip()
+
+
+def test_a_gpu_lock_is_checked_with_the_nodes_gpus_and_a_node_whose_gpu_a_job_holds_says_so(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    """The lock needs CUDA: each node's srun asks for the GPU Slurm lists on it (``--gres=gpu:1``; a cluster that
+    constrains jobs to their devices shows a task that asked for none no GPU at all). A node whose GPU a job
+    holds is unreachable with srun's reason before the timeout; ``--gpus none`` checks it beside that job."""
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    args = ["fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--json"]
+    res = fe.envsnap_cmd(*args, "--timeout", "60")
+    assert res.returncode == 0, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert {n: (v["verdict"], v["gpus_requested"]) for n, v in nodes.items()} == {
+        "node1": ("compatible", 1),
+        "node2": ("compatible", 1),
+    }
+    holds = ["sbatch", "--parsable", "-w", "node1", "--gres=gpu:1", f"--output={fe.root}/holds-gpu.out"]
+    job = cluster.run(*holds, "--wrap", "sleep 300").stdout.strip()
+    try:
+        deadline = time.monotonic() + 60
+        while cluster.job(job).get("JobState") != "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        started = time.monotonic()
+        res = fe.envsnap_cmd(*args, "--timeout", "15")
+        elapsed = time.monotonic() - started
+        assert res.returncode == 3, res
+        nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+        assert nodes["node2"]["verdict"] == "compatible"
+        busy = nodes["node1"]
+        assert busy["verdict"] == "unreachable" and "Requested nodes are busy" in busy["reason"], busy
+        assert "asked for 1 GPU" in busy["reason"], busy
+        assert elapsed < 15 + 15, elapsed
+        # Beside the job: its CPUs are free.
+        res = fe.envsnap_cmd(*args, "--timeout", "60", "--gpus", "none")
+        assert res.returncode == 0, res
+        assert [n["gpus_requested"] for n in json.loads(res.stdout)["nodes"]] == [0, 0]
+    finally:
+        cluster.run("scancel", job, check=False)

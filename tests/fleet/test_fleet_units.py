@@ -409,12 +409,17 @@ def test_fleet_check_exit_status(
 def test_sinfo_lines_become_node_states_in_the_partition_srun_must_name() -> None:
     from envsnap.fleet.slurm import parse_states
 
-    text = "n1|idle|cpu*|none\nn2|drained|cpu*|bad fan | noisy\nn3|mixed|gpu|none\nn1|idle|gpu|none\nn4|idle|gpu|none\n"
+    text = (
+        "n1|idle|cpu*|(null)|none\nn2|drained|cpu*|(null)|bad fan | noisy\nn3|mixed|gpu|gpu:a100:4(S:0-1),nic:1|none\n"
+        "n1|idle|gpu|(null)|none\nn4|idle|gpu|gpu:2,gpu:v100:2|none\n"
+    )
     default = parse_states(text, all_partitions=False)
     assert [(s.name, s.partition) for s in default] == [("n1", "cpu"), ("n2", "cpu")]
     assert default[1].reason == "bad fan | noisy" and not default[1].available
     named = parse_states(text, all_partitions=True)
     assert [(s.name, s.partition) for s in named] == [("n1", "cpu"), ("n2", "cpu"), ("n3", "gpu"), ("n4", "gpu")]
+    # The GPUs Slurm's configuration lists on each node (sinfo's %G): what a GPU lock's check asks for.
+    assert [s.gpus for s in named] == [0, 0, 4, 4]
 
 
 def test_ctrl_c_stops_every_srun_at_once_and_cancels_their_jobs(
@@ -836,3 +841,131 @@ def test_inside_a_job_a_node_of_its_allocation_is_a_step_and_any_other_a_job_of_
     assert "--overlap" in lines["n1"] and lines["n1"].endswith("job=13,13 cpus=2 acct=ml"), lines["n1"]
     # n3 is not: a job of its own, shaped by fleet check's options alone; what the user chose for every job stays.
     assert "--overlap" not in lines["n3"] and lines["n3"].endswith("job=, cpus= acct=ml"), lines["n3"]
+
+
+# ------------------------------------------------------------------------------------- the GPUs a node is given
+
+
+def _fake_slurm(tmp_path: Path, **bodies: str) -> dict[str, str]:
+    """Fake Slurm commands (``name=body`` of a sh script) first on PATH; the environment that finds them."""
+    import os
+
+    for name, body in bodies.items():
+        (tmp_path / name).write_text("#!/bin/sh\n" + body)
+        (tmp_path / name).chmod(0o755)
+    return {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+
+
+def _gpu_lock(gpus: int = 8) -> Snapshot:
+    return sample_lock(
+        PythonPackage("torch", "2.4.0+cu121"),
+        nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4", source="nvml"),
+        hardware=Hardware(memory_mib=1000, gpus=tuple(Gpu(i, "A100", "8.0", 81920) for i in range(gpus))),
+    )
+
+
+@pytest.mark.parametrize(
+    ("lock_gpus", "option", "asked"),
+    [
+        (8, [], {"g1": "--gres=gpu:8", "c1": ""}),  # a GPU lock: every GPU Slurm lists on the node, none on c1
+        (8, ["--gpus", "1"], {"g1": "--gres=gpu:1", "c1": ""}),
+        (8, ["--gpus", "16"], {"g1": "--gres=gpu:8", "c1": ""}),  # no more than the node has
+        (8, ["--gpus", "none"], {"g1": "", "c1": ""}),
+        (8, ["--cpu-only"], {"g1": "", "c1": ""}),  # GPUs are not needed: none held
+        (0, [], {"g1": "", "c1": ""}),  # a CPU-only lock
+        (0, ["--gpus", "all"], {"g1": "--gres=gpu:8", "c1": ""}),
+    ],
+)
+def test_a_gpu_lock_asks_slurm_for_the_gpus_of_each_node(
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    lock_gpus: int,
+    option: list[str],
+    asked: dict[str, str],
+) -> None:
+    """A cluster that constrains a job to its GPUs (cgroup ConstrainDevices=yes) shows a task that asked for no
+    GPU none at all: a healthy GPU node was judged incompatible with a CUDA lock ("no GPU")."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(_gpu_lock(lock_gpus) if lock_gpus else sample_lock(), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo g1; echo c1\n",
+        sinfo="echo 'g1|idle|debug*|gpu:a100:8(S:0-1)|none'; echo 'c1|idle|debug*|(null)|none'\n",
+        srun=f'echo "$*" >> {log}\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    report = tmp_path / "report.json"
+    res = cli("fleet", "check", str(lock), "-w", "g1,c1", "-o", str(report), "--timeout", "30", *option)
+    assert res.code == 3, res
+    lines = {line.split("--nodelist=")[1].split()[0]: line.split(" -- ")[0] for line in log.read_text().splitlines()}
+    for node, gres in asked.items():
+        given = [word for word in lines[node].split() if word.startswith(("--gres", "--gpus"))]
+        assert given == ([gres] if gres else []), lines[node]
+    nodes = {n["node"]: n for n in json.loads(report.read_text())["nodes"]}
+    expected = {node: int(gres.rpartition(":")[2]) if gres else 0 for node, gres in asked.items()}
+    assert {node: nodes[node]["gpus_requested"] for node in asked} == expected
+    if expected["g1"]:
+        assert f"GPUs asked of Slurm: {expected['g1']} on g1" in res.out, res
+
+
+def test_a_node_given_fewer_gpus_than_it_has_is_not_called_short_of_gpus() -> None:
+    """``--gpus 1`` on a node of 8: the task sees 1 GPU, which the GPU count rule called fewer than the lock's 8."""
+    from envsnap.compat.rules import gpu_memory
+    from envsnap.compat.target import Target
+
+    seen = gpu_memory.check(_gpu_lock(8), _gpu_lock(1), Target())  # the rule's finding, as the node sends it
+    assert [(f.component, f.needed, f.found) for f in seen if f.severity == "warn"] == [("GPU count", "8", "1")]
+    count = {
+        "severity": "warn",
+        "component": "GPU count",
+        "needed": "8",
+        "found": "1",
+        "remedy": "multi-GPU code paths need adjusting (e.g. world size)",
+        "rule": "gpu-memory",
+    }
+    answer = json.dumps(
+        _answer(check={"findings": [count]}, facts={**dict.fromkeys(FACTS, ""), "gpus": "1x A100 (sm 8.0)"})
+    )
+    full = from_run(_run(answer, gpus=1), lock_digest="sha256:ab", timeout=5, node_gpus=8)
+    assert full.verdict == "compatible" and full.warnings == () and full.gpus == 1
+    assert full.facts["gpus"] == "1x A100 (sm 8.0), 1 of the node's 8"
+    short = from_run(_run(answer, gpus=1), lock_digest="sha256:ab", timeout=5, node_gpus=4)
+    assert short.verdict == "warnings"
+    assert [(w.component, w.needed, w.found) for w in short.warnings] == [
+        ("GPU count", "8", "4 (Slurm's count; the check was given 1)")
+    ]
+    # Given them all, the node's own count stands.
+    whole = from_run(_run(answer, gpus=8), lock_digest="sha256:ab", timeout=5, node_gpus=8)
+    assert whole.verdict == "warnings" and whole.warnings[0].found == "1"
+
+
+def test_a_node_whose_gpus_other_jobs_hold_says_so_within_the_timeout(tmp_path: Path) -> None:
+    """srun waited for the GPUs as long as fleet check waited for its answer: the node read "no answer within
+    5 s", as a dead one does. srun now gives up first and says why."""
+    import time
+
+    from envsnap.fleet.slurm import run_on_nodes
+
+    # As srun --immediate=N does when the node's GPUs stay taken: N seconds, then the error.
+    env = _fake_slurm(
+        tmp_path,
+        srun='for a in "$@"; do case "$a" in --immediate=*) sleep "${a#--immediate=}" ;; esac; done\n'
+        "echo 'srun: error: Unable to allocate resources: Requested nodes are busy' >&2\nexit 1\n",
+        scancel="exit 0\n",
+    )
+    started = time.monotonic()
+    runs = run_on_nodes(
+        [NodeState("g1", "mixed", partition="gpu", gpus=8)],
+        ["envsnap", "fleet", "node", "l"],
+        env=env,
+        timeout=5,
+        gpus="all",
+    )
+    assert time.monotonic() - started < 6
+    result = from_run(runs["g1"], lock_digest="sha256:ab", timeout=5, node_gpus=8)
+    assert result.verdict == "unreachable", result
+    assert result.reason.startswith("srun: error: Unable to allocate resources: Requested nodes are busy")
+    assert "8 GPUs" in result.reason and "--gpus" in result.reason, result.reason
