@@ -250,6 +250,7 @@ def srun_command(
         f"--time={int(timeout // 60) + 2}",
         f"--job-name={job_name}",
         "--quiet",
+        "--input=none",  # the task reads nothing: srun forwards its own input to its tasks by default
         "--kill-on-bad-exit=0",
         "--export=ALL",
         "--",
@@ -291,6 +292,9 @@ def run_on_nodes(
             running = _runner.start(
                 srun_command(node, command, timeout=timeout, job_name=job_name, step=step, gpus=asked, left=left),
                 env=env if step else own_job_env,
+                # No input: up to 64 sruns read the terminal's (what the user types meanwhile) or a script's (the
+                # rest of a ``while read`` loop's list) otherwise.
+                input="",
                 max_output=NODE_OUTPUT_LIMIT,
             )
             sruns.append(running)

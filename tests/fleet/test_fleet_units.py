@@ -969,3 +969,37 @@ def test_a_node_whose_gpus_other_jobs_hold_says_so_within_the_timeout(tmp_path: 
     assert result.verdict == "unreachable", result
     assert result.reason.startswith("srun: error: Unable to allocate resources: Requested nodes are busy")
     assert "8 GPUs" in result.reason and "--gpus" in result.reason, result.reason
+
+
+@pytest.mark.parametrize("command", ["check", "capture"])
+def test_no_srun_reads_the_input_fleet_check_was_given(tmp_path: Path, command: str) -> None:
+    """Every srun inherited envsnap's standard input, which srun forwards to its task: from a terminal, up to 64
+    sruns read what the user typed meanwhile; in ``while read node; do envsnap fleet check ...; done < nodes``
+    the first one ate the rest of the loop's list."""
+    import os
+    import subprocess
+    import sys
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    got = tmp_path / "srun.stdin"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo n1; echo n2\n",
+        sinfo="echo 'n1|idle|debug*|(null)|none'; echo 'n2|idle|debug*|(null)|none'\n",
+        srun=f'cat >> {got}\ncase " $* " in *" --input=none "*) echo "--input=none" >> {got} ;; esac\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    targets = [str(lock)] if command == "check" else ["-o", str(tmp_path / "fleet.toml")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "envsnap", "fleet", command, *targets, "-w", "n[1-2]", "--timeout", "30"],
+        env=env,
+        input="node7\nnode8\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc
+    # Each srun was given no input (it read none) and told to give its task none.
+    assert got.read_text().splitlines() == ["--input=none", "--input=none"]
