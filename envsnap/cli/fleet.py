@@ -309,9 +309,11 @@ def run_capture(args: argparse.Namespace) -> int:
     if args.output == "-":
         _output.write_document(fleetfile.dumps(result))
     else:
+        from ..report import counted
+
         _write(args.output, fleetfile.dumps(result))  # beside, renamed into place
         _output.write_lines(
-            f"wrote {args.output}: {len(result.nodes)} nodes captured"
+            f"wrote {args.output}: {counted(len(result.nodes), 'node')} captured"
             + (f", {len(result.unreachable)} without a capture" if result.unreachable else "")
         )
     for node, why in sorted(result.unreachable.items()):

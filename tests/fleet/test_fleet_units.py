@@ -1003,3 +1003,23 @@ def test_no_srun_reads_the_input_fleet_check_was_given(tmp_path: Path, command: 
     assert proc.returncode == 3, proc
     # Each srun was given no input (it read none) and told to give its task none.
     assert got.read_text().splitlines() == ["--input=none", "--input=none"]
+
+
+def test_capture_counts_one_node_as_one(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It wrote "wrote fleet.toml: 1 nodes captured"."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo n1\n",
+        sinfo="echo 'n1|idle|debug*|(null)|none'\n",
+        srun=f"cat {lock}\n",
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    out = tmp_path / "fleet.toml"
+    res = cli("fleet", "capture", "-w", "n1", "-o", str(out), "--timeout", "30")
+    assert res.code == 0, res
+    assert f"wrote {out}: 1 node captured" in res.err + res.out, res
