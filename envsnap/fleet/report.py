@@ -183,7 +183,11 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
     if not text.startswith("{"):
         why = _last_line(run.stderr) or f"srun exit status {run.returncode}, no answer"
         if gpus and _NOT_ALLOCATED in why:
-            why += f" (asked for {counted(gpus, 'GPU')}: other jobs hold them, or its CPUs; --gpus N asks for fewer)"
+            why += (
+                f" (asked for {counted(gpus, 'GPU')}: other jobs hold them, or its CPUs; --gpus N asks for fewer)"
+                if gpus > 1
+                else " (asked for 1 GPU: other jobs hold every GPU of the node, or its CPUs)"
+            )
         # envsnap ran there but could not check (the lock not readable on the node, an envsnap too old for
         # the lock): the node answered, with an error.
         verdict: NodeVerdict = "invalid" if why.startswith("envsnap: error:") else "unreachable"
