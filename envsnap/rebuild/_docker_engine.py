@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 IMAGES = "images"  # in a bundle: saved base images (``envsnap bundle --with-base-image``)
 VERIFY_TIMEOUT = 300
 CANCEL_TIMEOUT = 30.0  # how long a cancelled build's step container may take to go away
+# How long a cancelled build's COPY or ADD step may take to commit its image: the daemon finishes a copy it has
+# begun (no container runs it, so there is nothing to kill), at disk speed, gigabytes for a CUDA bundle's wheels.
+COPY_TIMEOUT = 300.0
 # How long the engine may go silent while it saves or loads an image (exporting a base image on a busy engine
 # takes longer than the 10 s a question such as ping or inspect is given before the engine counts as gone).
 STREAM_TIMEOUT = 900
@@ -168,7 +171,7 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
         raise
     except KeyboardInterrupt:
         progress("interrupted: cancelling the build and removing what it made")
-        _cancel(client, stream, layers, before)
+        _cancel(client, stream, layers, before, progress)
         raise
     except _engine_errors(OSError) as exc:
         # The engine is gone: there is nothing to remove through it, and it tagged nothing.
@@ -200,11 +203,21 @@ class _Layers:
         self.created: list[str] = []  # made by this build, oldest first
         self.stages: list[str] = []  # the last image of each stage before the final one
         self.tail: list[str] = []
+        # The step under way when it makes its image with no container (COPY, ADD), and the image it starts from:
+        # a cancelled build still finishes such a step and commits its image (``_cancel`` waits for it).
+        self.copying = ""
+        self.copy_parent = ""
         self._cached = False
         self._last = ""
 
     def read(self, line: str) -> None:
         self.tail = [*self.tail[-9:], line]
+        instruction = re.match(r"Step \d+/\d+ : (\S+)", line)
+        if instruction:
+            self.copying = line if instruction.group(1).upper() in ("COPY", "ADD") else ""
+            self.copy_parent = self._last
+        elif line.startswith("---> "):
+            self.copying = ""  # the step is done (or taken from the cache): no image is still to come
         stage = re.match(r"Step \d+/\d+ : FROM ", line) is not None
         if stage and self._last:
             self.stages.append(self._last)
@@ -267,7 +280,7 @@ def _labelled_images(client: docker.DockerClient, label: str) -> list[str]:
     return [str(i["Id"]) for i in sorted(found, key=lambda i: i.get("Created", 0), reverse=True)]
 
 
-def _cancel(client: docker.DockerClient, stream: Any, layers: _Layers, before: _Leftovers) -> None:
+def _cancel(client: docker.DockerClient, stream: Any, layers: _Layers, before: _Leftovers, progress: Progress) -> None:
     """After Ctrl-C: end the build in the daemon, then remove the containers and images it made."""
     with contextlib.suppress(Exception):
         if stream is not None:
@@ -287,6 +300,9 @@ def _cancel(client: docker.DockerClient, stream: Any, layers: _Layers, before: _
                 with contextlib.suppress(Exception):
                     client.api.remove_container(container, force=True)
             time.sleep(0.5)
+        if layers.copying:
+            progress("waiting for the engine to finish the copy it was making (it cannot be stopped), to remove it")
+            _await_copy(client, before, layers.copy_parent, layers.created)
         with contextlib.suppress(Exception):
             for image in _labelled_images(client, before.label):
                 if image not in before.images:
@@ -294,6 +310,28 @@ def _cancel(client: docker.DockerClient, stream: Any, layers: _Layers, before: _
                     with contextlib.suppress(Exception):
                         client.api.remove_image(image, force=False)
     layers.discard(client)
+
+
+def _await_copy(client: docker.DockerClient, before: _Leftovers, parent: str, made: list[str]) -> None:
+    """Wait for the image of the COPY or ADD step a cancelled build was in: a new image carrying the build's label
+    whose parent is the step's starting image, and not one the build said it ``made`` already (another stage's
+    first step on the same image). The daemon commits it after its client went away; removed before it is there,
+    the build's cleanup missed it and it stayed (as large as what it copied). When an image made before the build
+    has that parent, the step is most likely taken from the cache and makes none: the wait is then as short as a
+    container's."""
+    deadline = time.monotonic() + COPY_TIMEOUT
+    while parent and time.monotonic() < deadline:
+        try:
+            found = client.api.images(all=True, filters={"label": before.label})
+        except Exception:
+            return
+        for image in found:
+            if str(image.get("ParentId") or "").removeprefix("sha256:").startswith(parent):
+                ident = str(image["Id"])
+                if ident not in before.images and not any(ident.removeprefix("sha256:").startswith(m) for m in made):
+                    return
+                deadline = min(deadline, time.monotonic() + CANCEL_TIMEOUT)
+        time.sleep(0.5)
 
 
 def run_in_image(

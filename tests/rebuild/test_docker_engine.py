@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -434,6 +435,85 @@ def test_ctrl_c_cancels_the_build_and_removes_what_it_made(
     assert "envsnap: interrupted" in rest and "Traceback" not in rest
     assert not engine.api.containers(all=True, filters={"label": label}), "a build container was left"
     assert not engine.api.images(all=True, filters={"label": label}), "intermediate images were left"
+    _no_tag(engine, tag)
+    assert not (tmp_path / "ctx").exists()
+
+
+def _big_wheel(folder: Path, megabytes: int) -> Path:
+    """A wheel holding ``megabytes`` of random (incompressible) data: a build context whose ``COPY wheels/`` takes
+    a while, so that an interrupt lands in that step."""
+    import zipfile
+
+    path = folder / "bigdata-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as wheel:
+        wheel.writestr("bigdata/blob.bin", os.urandom(megabytes << 20))
+        wheel.writestr("bigdata-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: bigdata\nVersion: 1.0\n")
+        wheel.writestr("bigdata-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr("bigdata-1.0.dist-info/RECORD", "")
+    return path
+
+
+def test_an_interrupt_during_a_copy_step_leaves_no_image(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """SIGINT while the build copies the wheels into a layer: a COPY step runs no container the cancellation
+    could kill, so the daemon finishes the copy and commits its image after the client went away. That image
+    (here 300 MB of wheels; a CUDA bundle's are gigabytes) carries the lock's label and was left behind: the
+    cleanup had already run."""
+    from envsnap.artifacts.bundle import Bundle, sha256_file
+    from envsnap.model import Artifact, PythonPackage
+
+    big = tmp_path / "bundle"
+    shutil.copytree(bundle, big, ignore=shutil.ignore_patterns("images"))
+    wheel = _big_wheel(big / "wheels", 300)
+    lock = lockfile.load(big / "envsnap.lock")
+    extra = PythonPackage(
+        "bigdata",
+        "1.0",
+        installer="pip",
+        wheel_tags=("py3-none-any",),
+        record_digest="sha256:" + "0" * 64,
+        artifact=Artifact(wheel.name, wheel.as_uri(), sha256_file(wheel), size=wheel.stat().st_size),
+    )
+    packages = tuple(sorted((*lock.python.packages, extra), key=lambda p: p.name))
+    lockfile.dump(
+        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), big / "envsnap.lock"
+    )
+    Bundle(big).write_sums()
+    label = f"{LABEL_DIGEST}={lockfile.load(big / 'envsnap.lock').envsnap.content_digest}"
+    tag = "envsnap-test/interrupted-copy:1"
+    args = _docker_rebuild(big / "envsnap.lock", big, tmp_path / "ctx", tag, "--offline")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    seen: list[str] = []
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if re.match(r"Step \d+/\d+ : COPY wheels/", line):
+                proc.send_signal(signal.SIGINT)
+                break
+        else:
+            raise AssertionError("the build never reached its COPY of the wheels: " + "".join(seen[-20:]))
+        rest = proc.communicate(timeout=300)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, rest
+    assert "envsnap: interrupted" in rest and "Traceback" not in rest
+    try:
+        time.sleep(5)  # the daemon commits a copy it had begun after its client left, if it was still copying
+        assert not engine.api.containers(all=True, filters={"label": label}), "a build container was left"
+        assert not engine.api.images(all=True, filters={"label": label}), "the COPY step's image was left"
+    finally:
+        for image in engine.api.images(all=True, filters={"label": label}):
+            with contextlib.suppress(Exception):
+                engine.api.remove_image(image["Id"], force=True)
     _no_tag(engine, tag)
     assert not (tmp_path / "ctx").exists()
 
