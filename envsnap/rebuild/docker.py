@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import grammar, platforms, sinks
+from .. import _leftovers, grammar, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._fetchpolicy import FetchRefusedError
 from .._fs import fresh_dir
@@ -462,25 +462,23 @@ def _generated_dockerfile(path: Path) -> bool:
 
 @contextlib.contextmanager
 def _fresh_context(dest: Path) -> Iterator[Path]:
-    """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails."""
+    """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails. It is
+    made in a held ``.envsnap-docker-*`` folder, so a killed rebuild's copy of the wheels is one the next run
+    there (and ``envsnap clean``) removes."""
+    stack = contextlib.ExitStack()
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        work = fresh_dir(dest.parent, f".{dest.name}.")
+        holder = stack.enter_context(_leftovers.held_dir(dest.parent, "docker"))
+        work = holder / "context"
+        work.mkdir()
     except OSError as exc:
+        stack.close()
         raise BadOptionError(f"--dest {dest}: cannot create the build context ({exc.strerror or exc})") from None
-    try:
+    with stack:
         yield work
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    if dest.exists():
-        try:
+        if dest.exists():
             _check_context_dest(dest)
-        except RebuildError:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-        shutil.rmtree(dest)
-    os.replace(work, dest)
+            shutil.rmtree(dest)
+        os.replace(work, dest)
 
 
 def _network(spec: DockerSpec, offline: bool) -> str:

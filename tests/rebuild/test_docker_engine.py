@@ -710,7 +710,7 @@ def test_an_interrupt_while_the_image_is_verified_leaves_the_earlier_context_and
     assert built, "the build did not get as far as its verification"
     assert sorted(p.name for p in earlier.iterdir()) == ["Dockerfile"]
     assert (earlier / "Dockerfile").read_text() == earlier_text
-    assert not list(tmp_path.glob(".ctx.*"))  # no half-made context beside it
+    assert not list(tmp_path.glob(".ctx.*")) and not list(tmp_path.glob(".envsnap-*"))  # no half-made context
     _no_tag(engine, tag)
 
 

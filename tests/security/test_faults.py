@@ -361,6 +361,31 @@ def test_envsnap_clean_removes_leftovers_but_not_what_a_running_envsnap_holds(
     assert f"removed {dead}" in result.err and "download cache" in result.err
 
 
+def test_a_killed_docker_rebuilds_build_context_is_a_leftover_clean_removes(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The docker target writes its build context (every wheel of the bundle) beside --dest and moves it into
+    place after the image is tagged. Killed while the image builds (SIGKILL, OOM, a node lost), that copy was a
+    hidden `.ctx.<random>` folder that neither the next rebuild nor `envsnap clean` knew: it stayed, as large as
+    the bundle's wheels."""
+    dest = tmp_path / "ctx"
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from envsnap.rebuild.docker import _fresh_context\n"
+        "with _fresh_context(Path(sys.argv[1])) as work:\n"
+        "    (work / 'wheels').mkdir()\n"
+        "    (work / 'wheels' / 'big-1.0-py3-none-any.whl').write_bytes(b'w' * 4096)\n"
+        "    os.kill(os.getpid(), 9)  # killed while the image builds\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script, str(dest)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    assert not dest.exists()  # moved into place only after a successful build
+    result = cli("clean", tmp_path)
+    assert result.code == 0, result
+    assert list(tmp_path.iterdir()) == [], f"left beside --dest: {sorted(p.name for p in tmp_path.iterdir())}"
+
+
 def test_envsnap_clean_shows_and_empties_the_download_cache(tmp_path: Path, cli: Callable[..., Any]) -> None:
     cache = tmp_path / "cache"
     (cache / "ab" / "ab12").mkdir(parents=True)
