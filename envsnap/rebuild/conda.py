@@ -42,7 +42,7 @@ from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
 from ..errors import RebuildError, UnsafeInputError
 from ..grammar import has_control
-from ..model import Conda, CondaPackage, Snapshot
+from ..model import Conda, CondaPackage, PythonPackage, Snapshot
 from ..probes import conda as conda_probe
 from ..probes.records import generated_script
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
@@ -229,12 +229,17 @@ class CondaRebuilder(Rebuilder):
             raise BadOptionError(f"--prefix {dest}: a link (remove it, or name the folder it points to)")
         if request.offline and request.bundle_dir is None:
             raise BadOptionError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
+        # The bundle's lock names the wheel of each pip package, which the rebuild installs from ``wheels/`` even when
+        # the lock given is the one captured, with none pinned.
+        bundled: dict[str, PythonPackage] = {}
         if request.bundle_dir is not None:
             from ..artifacts.bundle import Bundle, check_conda_made_from
 
+            theirs = Bundle(request.bundle_dir).lock
             # A bundle of another lock is bad input, said as the other targets say it (it read as archives
             # missing from the bundle, exit 4, with "re-run envsnap bundle").
-            check_conda_made_from(request.lock, Bundle(request.bundle_dir).lock, request.bundle_dir)
+            check_conda_made_from(request.lock, theirs, request.bundle_dir)
+            bundled = {p.name: p for p in theirs.python.packages}
         engine, tool = _engine(CondaOptions.from_mapping(request.options, owner="the conda target"))
         items = []
         for pkg in conda.packages:
@@ -255,7 +260,10 @@ class CondaRebuilder(Rebuilder):
         pips = pip_packages(lock)
         for py in lock.python.packages:
             if py.name in pips:
-                art = py.artifact
+                held = bundled.get(py.name)
+                art = (
+                    held.artifact if held is not None and held.version == py.version and held.artifact else py.artifact
+                )
                 items.append(
                     PlanItem(
                         "python",

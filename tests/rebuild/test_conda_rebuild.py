@@ -144,6 +144,23 @@ def test_dry_run_prints_the_plan_and_builds_nothing(bundle: Path, cli: Callable[
     assert not (tmp_path / "p").exists()
 
 
+def test_dry_run_of_the_users_lock_names_the_bundles_wheels(
+    bundle: Path, locked: Path, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The lock as captured (its pip packages not pinned) rebuilt from its bundle: the run installs the bundle's
+    wheels, offline, but the plan said "to be pinned and fetched" under "offline: yes (no network; everything
+    from the bundle)", as if the dry run had read another lock than the run does."""
+    args = ["rebuild", locked, "--target", "conda", "--prefix", tmp_path / "p", "--bundle", bundle, "--offline"]
+    result = cli(*args, "--dry-run")
+    assert result.code == 0, result
+    assert "to be pinned and fetched" not in result.out
+    bundled = {p.name: p for p in lockfile.load(bundle / "envsnap.lock").python.packages}["pipdemo"].artifact
+    assert bundled is not None
+    assert f"python: pipdemo 1.2.0 <- wheels/{bundled.filename} [sha256:{bundled.sha256}]" in result.out
+    result = cli(*args)
+    assert result.code == 0 and "identical" in result.out, result
+
+
 def _copy_bundle(bundle: Path, where: Path) -> Path:
     copy = where / "bundle"
     shutil.copytree(bundle, copy)
