@@ -82,6 +82,19 @@ def test_python_option_comes_before_virtual_env(research_venv: Path, tmp_path: P
     assert "labnotes" not in {p.name for p in lockfile.loads(res.stdout).python.packages}
 
 
+def test_verify_names_envsnap_target_python_when_it_chose_the_environment(research_venv: Path, tmp_path: Path) -> None:
+    """In a rebuilt image ``ENVSNAP_TARGET_PYTHON`` names the environment: the first line said "(--python)", an
+    option nobody gave."""
+    lock = tmp_path / "envsnap.lock"
+    assert _envsnap("capture", "-o", lock, **_activated(research_venv), cwd=tmp_path).returncode == 0
+    python = str(research_venv / "bin" / "python")
+    res = _envsnap("verify", lock, cwd=tmp_path, unset=("VIRTUAL_ENV",), ENVSNAP_TARGET_PYTHON=python)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines()[0] == f"verifying {python} (ENVSNAP_TARGET_PYTHON) against {lock}"
+    res = _envsnap("verify", lock, "--python", python, cwd=tmp_path, ENVSNAP_TARGET_PYTHON=sys.executable)
+    assert res.stdout.splitlines()[0] == f"verifying {python} (--python) against {lock}"
+
+
 def test_json_output_stays_parseable_with_the_first_line_on_stderr(research_venv: Path, tmp_path: Path) -> None:
     lock = tmp_path / "envsnap.lock"
     res = _envsnap("capture", "-o", lock, "--json", cwd=tmp_path, **_activated(research_venv))

@@ -23,11 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and the GPU stack. Exit 0 when the Python layer is identical, 3 when it is not.",
     )
     p.add_argument("lock", metavar="LOCK", help="the lockfile")
-    # Set in rebuilt images, where envsnap lives apart from the environment it verifies.
     p.add_argument(
         "--python",
         metavar="PATH",
-        default=os.environ.get("ENVSNAP_TARGET_PYTHON") or None,
         help="the environment's interpreter (default: $ENVSNAP_TARGET_PYTHON, else the active "
         "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one)",
     )
@@ -43,13 +41,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run, leave_at_once=True)
 
 
+# Set in rebuilt images, where envsnap lives apart from the environment it verifies: ``--python``'s default.
+TARGET_PYTHON = "ENVSNAP_TARGET_PYTHON"
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
     started_ns = time.time_ns()
     from ..probes.target import select_environment
 
-    chosen = select_environment(args.python)
+    if args.python is None and os.environ.get(TARGET_PYTHON):  # a rebuilt image's environment
+        args.python = os.environ[TARGET_PYTHON]
+        chosen = select_environment(args.python, python_from=TARGET_PYTHON)
+    else:
+        chosen = select_environment(args.python)
     use_cache = not args.no_cache
     # An environment verified against this lock before, with nothing it read changed since: the same report.
     memo = _Memo.of(args, chosen) if use_cache and not args.files else None

@@ -174,15 +174,20 @@ def _is_running(prefix: str) -> bool:
 
 
 def select_environment(
-    python: str | None = None, prefix: str | None = None, environ: Mapping[str, str] | None = None
+    python: str | None = None,
+    prefix: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    python_from: str = "--python",
 ) -> TargetEnvironment:
     """The environment to capture or verify, in uv's order: ``--python``, then ``--prefix``, then an active
     virtual environment (``VIRTUAL_ENV``), then an active conda environment (``CONDA_PREFIX``), then the
     interpreter running envsnap. envsnap is often installed apart from the environment it records (pipx,
-    ``uv tool``), so its own interpreter is the last resort, not the default."""
+    ``uv tool``), so its own interpreter is the last resort, not the default. ``python_from``: what named
+    ``python``, as the user is told (``ENVSNAP_TARGET_PYTHON`` in a rebuilt image)."""
     env = os.environ if environ is None else environ
     if python is not None:
-        return TargetEnvironment(resolve_interpreter(python), python, "--python", prefix)
+        return TargetEnvironment(resolve_interpreter(python), python, python_from, prefix)
     if prefix is not None:
         require_prefix_dir(prefix)
         exe = _interpreter_in(prefix)
