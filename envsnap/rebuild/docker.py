@@ -541,25 +541,53 @@ def _copy_wheels(
 def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline: bool, progress: Progress) -> None:
     """Wheels of the running envsnap and its requirements for the image's interpreter, and their hashed
     requirements (``_tool``): envsnap is built from its source tree or packed from its installed files, never
-    fetched from an index by name."""
+    fetched from an index by name.
+
+    A bundle's ``tool/`` (``bundle --with-base-image``) is used only where this envsnap cannot be packed for the
+    image without a download (another Python or machine than the image's): its uv installs the image's
+    environments and its envsnap gives the verdict, and its files are checked only against the bundle's own list,
+    which nothing the lock seals names. A stranger's bundle would choose both (docs/security.md, "Bundles")."""
     bundled = Path(bundle.root) / TOOL if bundle is not None else None
-    if bundled is not None and (bundled / REQUIREMENTS).is_file():
-        _check_tool_requirements(bundled / REQUIREMENTS)
-        if len(list(bundled.glob("uv-*.whl"))) != 1:  # the image's installer (Dockerfile.j2)
-            raise BadBundleError(
-                f"{bundled}: holds no uv wheel, which installs the image's environments; make the bundle again "
-                "with this envsnap (`envsnap bundle --with-base-image`)"
-            )
-        for item in bundled.iterdir():
-            shutil.copy2(item, dest / item.name)
+    if bundled is None or not (bundled / REQUIREMENTS).is_file():
+        _own_tool_wheels(dest, spec, offline=offline, progress=progress)
         return
+    try:
+        _own_tool_wheels(dest, spec, offline=True, progress=progress)
+    except RebuildError as exc:
+        why = str(exc)
+    else:
+        progress(f"envsnap's wheels for the image: this envsnap's own, not the bundle's {TOOL}/")
+        return
+    _check_tool_requirements(bundled / REQUIREMENTS)
+    if len(list(bundled.glob("uv-*.whl"))) != 1:  # the image's installer (Dockerfile.j2)
+        raise BadBundleError(
+            f"{bundled}: holds no uv wheel, which installs the image's environments; make the bundle again "
+            "with this envsnap (`envsnap bundle --with-base-image`)"
+        )
+    progress(
+        f"note: the image's envsnap and uv come from the bundle's {TOOL}/, checked against the bundle's own list: "
+        f"this envsnap cannot be packed for the image ({why})"
+    )
+    for item in bundled.iterdir():
+        shutil.copy2(item, dest / item.name)
+
+
+def _own_tool_wheels(dest: Path, spec: DockerSpec, *, offline: bool, progress: Progress) -> None:
+    """This envsnap's wheels for the image in ``dest``, whole or not at all (made beside it, then moved in)."""
     version = spec.base.interpreter.version
     machine = platforms.machine(spec.lock.platform.machine or _platform.machine())
     distro = baseimage.DISTROS.get((spec.base.os_id, spec.base.os_version))
     target = _tool.WheelTarget(version, machine, distro.glibc if distro else "2.17")
     progress(f"envsnap {__version__} and its requirements for the image's Python {version}")
-    wheels = _tool.wheels_for(dest, target, offline=offline, progress=progress)
-    (dest / REQUIREMENTS).write_text(_tool.requirements(wheels, sha256_file))
+    work = fresh_dir(dest.parent, f".{dest.name}-own.")
+    try:
+        wheels = _tool.wheels_for(work, target, offline=offline, progress=progress)
+        (work / REQUIREMENTS).write_text(_tool.requirements(wheels, sha256_file))
+        dest.mkdir(parents=True, exist_ok=True)
+        for item in work.iterdir():
+            os.replace(item, dest / item.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _check_tool_requirements(path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -126,7 +128,9 @@ def test_uv_installs_both_environments_and_runs_only_once_its_wheel_is_the_pinne
     assert subprocess.run(["sh", "-c", script], cwd=tmp_path).returncode != 0
 
 
-def test_a_bundles_tool_folder_without_uv_is_refused_before_the_build(tmp_path: Path) -> None:
+def test_a_bundles_tool_folder_without_uv_is_refused_before_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from envsnap.artifacts.bundle import Bundle
     from envsnap.errors import BadBundleError
     from envsnap.rebuild import docker
@@ -137,9 +141,73 @@ def test_a_bundles_tool_folder_without_uv_is_refused_before_the_build(tmp_path: 
     (root / "tool" / "requirements.txt").write_text("envsnap-lock==0.1.0 --hash=sha256:" + "a" * 64 + "\n")
     (tmp_path / "ctx").mkdir()
     spec = dockerspec.make_spec(cpu_lock(), dockerspec.DockerOptions())
+    monkeypatch.setattr(docker._tool, "wheels_for", _cannot_pack)  # the bundle's tool/ is what is left
     with pytest.raises(BadBundleError, match="holds no uv wheel, which installs the image's environments"):
         docker.tool_wheels(tmp_path / "ctx", spec, Bundle(root), offline=True, progress=lambda _line: None)
     assert not list((tmp_path / "ctx").iterdir())
+
+
+def _cannot_pack(dest: Path, target: object, *, offline: bool, progress: object) -> list[object]:
+    (dest / "envsnap_lock-0.1.0-py3-none-any.whl").write_bytes(b"half made")  # what a failed packing leaves
+    raise RebuildError("--offline: envsnap's requirements rich have no installed copy for Python 3.12")
+
+
+def _tool_bundle(root: Path) -> None:
+    """A bundle whose tool/ holds a stranger's envsnap and uv, listed with their hashes in its own list."""
+    (root / "tool").mkdir(parents=True)
+    (root / "envsnap.lock").write_text("")
+    lines = []
+    for name in ("envsnap_lock-0.1.0-py3-none-any.whl", "uv-0.9.0-py3-none-manylinux_2_17_x86_64.whl"):
+        (root / "tool" / name).write_bytes(b"a stranger's " + name.encode())
+        digest = hashlib.sha256((root / "tool" / name).read_bytes()).hexdigest()
+        lines.append(f"{name.split('-')[0].replace('_', '-')}=={name.split('-')[1]} --hash=sha256:{digest}")
+    (root / "tool" / "requirements.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_the_image_gets_this_envsnaps_own_installer_and_verifier_before_a_bundles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle's tool/ (uv, which installs the image's environments, and the envsnap that verifies them) is the
+    bundle's own, hash-checked only against the bundle's own list, which nothing the lock seals names: a stranger's
+    bundle chose the image's installer and its verdict. This envsnap, packed for the image, comes first; the
+    bundle's is taken only where this one cannot be packed, and the rebuild says so."""
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.rebuild import _tool, docker
+
+    root = tmp_path / "bundle"
+    _tool_bundle(root)
+    spec = dockerspec.make_spec(cpu_lock(), dockerspec.DockerOptions())
+
+    def own(dest: Path, target: object, *, offline: bool, progress: object) -> list[_tool.ToolWheel]:
+        assert offline  # never a download where the bundle has a tool/
+        made = []
+        for name in ("envsnap_lock-0.1.0-py3-none-any.whl", "uv-0.9.1-py3-none-manylinux_2_17_x86_64.whl"):
+            (dest / name).write_bytes(b"this envsnap's " + name.encode())
+            made.append(_tool.ToolWheel(dest / name, name.split("-")[0], name.split("-")[1], "packed"))
+        return made
+
+    monkeypatch.setattr(docker._tool, "wheels_for", own)
+    lines: list[str] = []
+    (tmp_path / "ctx").mkdir()
+    docker.tool_wheels(tmp_path / "ctx", spec, Bundle(root), offline=True, progress=lines.append)
+    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == [
+        "envsnap_lock-0.1.0-py3-none-any.whl",
+        "requirements.txt",
+        "uv-0.9.1-py3-none-manylinux_2_17_x86_64.whl",
+    ]
+    assert all(p.read_bytes().startswith(b"this envsnap's") for p in (tmp_path / "ctx").glob("*.whl"))
+    assert any("this envsnap's own" in line and "not the bundle's tool/" in line for line in lines), lines
+
+    # Where this envsnap cannot be packed for the image (another Python, another machine), the bundle's: said.
+    monkeypatch.setattr(docker._tool, "wheels_for", _cannot_pack)
+    lines.clear()
+    shutil.rmtree(tmp_path / "ctx")
+    (tmp_path / "ctx").mkdir()
+    docker.tool_wheels(tmp_path / "ctx", spec, Bundle(root), offline=True, progress=lines.append)
+    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == sorted(p.name for p in (root / "tool").iterdir())
+    assert all(p.read_bytes().startswith(b"a stranger's") for p in (tmp_path / "ctx").glob("*.whl"))
+    (note,) = [line for line in lines if "bundle's tool/" in line]
+    assert note.startswith("note: the image's envsnap and uv come from the bundle's tool/") and "rich" in note
 
 
 # -------------------------------------------------------------------------------------------- apt pins
