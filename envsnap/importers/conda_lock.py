@@ -37,8 +37,11 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     if data.get("version") != 1:
         raise LockImportError(f"{origin}: conda-lock version {data.get('version')!r} is not supported (1 is)")
     platforms = sorted({str(p.get("platform", "")) for p in data["package"] if isinstance(p, Mapping)})
-    meta = data.get("metadata") or {}
-    declared = [str(p) for p in meta.get("platforms", [])] or platforms
+    meta = _mapping(data.get("metadata"), f"{origin}: metadata")
+    declared_platforms = meta.get("platforms") or []
+    if not isinstance(declared_platforms, list):
+        raise LockImportError(f"{origin}: metadata.platforms: not a list")
+    declared = [str(p) for p in declared_platforms] or platforms
     platform = options.platform
     if not platform:
         if len(declared) != 1:
@@ -56,7 +59,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             raise LockImportError(f"{where}: expected a mapping")
         if entry.get("platform") != platform or entry.get("optional"):
             continue
-        hashes = entry.get("hash") or {}
+        hashes = _mapping(entry.get("hash"), f"{where}: hash")
         if entry.get("manager") == "conda":
             record = _conda.package_from_url(
                 _required(entry, "url", where),
@@ -97,6 +100,16 @@ def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> Pyt
         installer="pip",
         artifact=artifact,
     )
+
+
+def _mapping(value: object, where: str) -> Mapping[str, Any]:
+    """An optional mapping of the file (``metadata``, a package's ``hash``): absent or empty is empty; a value of
+    another type is the file's error, one line (it was an AttributeError or TypeError traceback)."""
+    if not value:
+        return {}
+    if not isinstance(value, Mapping):
+        raise LockImportError(f"{where}: not a mapping")
+    return value
 
 
 def _required(entry: Mapping[str, Any], key: str, where: str) -> str:

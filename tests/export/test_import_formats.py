@@ -465,6 +465,26 @@ EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/con
             "conda-lock",
             "conda-lock.yml: package[0]: no url",
         ),
+        # A metadata, platform list or hash of another type was an AttributeError or TypeError traceback.
+        ("conda-lock.yml", "version: 1\nmetadata: [linux-64]\npackage: []\n", "conda-lock", "metadata: not a mapping"),
+        (
+            "conda-lock.yml",
+            "version: 1\nmetadata: {platforms: 7}\npackage: []\n",
+            "conda-lock",
+            "metadata.platforms: not a list",
+        ),
+        (
+            "conda-lock.yml",
+            "version: 1\npackage:\n- {name: demo, version: '1.0', manager: pip, platform: linux-64, hash: abc}\n",
+            "conda-lock",
+            "conda-lock.yml: package[0]: hash: not a mapping",
+        ),
+        (
+            "conda-lock.yml",
+            "version: 1\npackage:\n- {name: zlib, manager: conda, platform: linux-64, hash: [md5], url: 'https://h/linux-64/zlib-1.3-h0_0.conda'}\n",
+            "conda-lock",
+            "conda-lock.yml: package[0]: hash: not a mapping",
+        ),
         ("requirements.txt", "", "auto", "requirements.txt: no packages in it (read as requirements)"),
         ("requirements.txt", "# only comments\n\n", "requirements", "no packages in it"),
         ("pylock.toml", 'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n', "auto", "no packages in it"),

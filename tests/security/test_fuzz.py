@@ -478,12 +478,19 @@ def test_mutated_import_files(
 ) -> None:
     fmt = data.draw(st.sampled_from(sorted(IMPORTS)))
     text = import_files[fmt]
-    if fmt in ("json", "pylock") and data.draw(st.booleans()):
+    if fmt in ("json", "pylock", "conda-lock") and data.draw(st.booleans()):
+        import yaml  # type: ignore[import-untyped]
+
         from envsnap._toml import tomllib
 
-        doc = json.loads(text) if fmt == "json" else tomllib.loads(text)
-        mutant = data.draw(mutated_document(doc))
-        text = json.dumps(without_none(mutant), default=str) if fmt == "json" else as_toml(mutant, False)
+        read, write = {
+            "json": (json.loads, lambda doc: json.dumps(without_none(doc), default=str)),
+            "pylock": (tomllib.loads, lambda doc: as_toml(doc, False)),
+            # conda-lock's YAML has null and any type where a mapping belongs (a metadata or hash that was a
+            # list, a platforms that was a number: tracebacks the text mutations never reached)
+            "conda-lock": (yaml.safe_load, lambda doc: yaml.safe_dump(doc, default_flow_style=False)),
+        }[fmt]
+        text = write(data.draw(mutated_document(read(text))))
     else:
         text = data.draw(mutated_text(text))
     path = tmp_path / IMPORTS[fmt]
