@@ -234,8 +234,11 @@ def from_cff(path: Path, *, artifact: bool = False) -> ArtifactMeta:
             raise MetadataError(f"{where}{field}: expected text")
         return _title(str(value), f"{where}{field}")
 
+    listed = data.get("authors") or []
+    if not isinstance(listed, list):  # a number, a date or true was a TypeError traceback
+        raise MetadataError(f"{where}authors: a list of authors")
     authors = []
-    for entry in data.get("authors") or []:
+    for entry in listed:
         if not isinstance(entry, dict):
             raise MetadataError(f"{where}authors: each author is a mapping")
         parts = NameParts(

@@ -242,6 +242,27 @@ def test_audit_of_what_is_no_bundle_is_exit_2_and_a_corrupt_crate_is_graded(tmp_
     assert not citable["ok"]
 
 
+def test_a_citation_cff_whose_authors_are_no_list_is_one_line_and_graded_in_an_audit(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # authors: 7 (a number, a date, true) was a TypeError traceback, exit 1: in `bundle --artifact`, which reads the
+    # project's CITATION.cff, and in `audit` of a stranger's bundle, which reads the bundle's own.
+    import pytest
+
+    from envsnap.paper.metadata import MetadataError, from_args, resolve
+
+    for authors in ("7", "2024-01-01", "true", "1.5"):
+        (tmp_path / "CITATION.cff").write_text(f'cff-version: 1.2.0\ntitle: "T"\nauthors: {authors}\n')
+        with pytest.raises(MetadataError, match=r"authors: a list of authors$"):
+            resolve(from_args(None, [], None, None), tmp_path)
+        (tmp_path / authors).mkdir()
+        bundle = bundle_of(tmp_path / authors)
+        (bundle.root / "CITATION.cff").write_text(f'cff-version: 1.2.0\ntitle: "T"\nauthors: {authors}\n')
+        bundle.write_sums()
+        result = cli("audit", bundle.root, "--json")
+        assert result.code == 0 and "Traceback" not in result.err, result
+        remedy = next(i["remedy"] for i in json.loads(result.out)["items"] if i["id"] == "documented")
+        assert "--title TITLE" in remedy  # the file's facts are not trusted in part: placeholders, as for any bad file
+
+
 def test_a_doi_with_characters_no_url_may_hold_is_percent_encoded_in_the_crate() -> None:
     # 10.1000/a"b<c>#d is a DOI (they may hold any printable character) and was the crate's @id as it stood:
     # not an IRI, so a JSON-LD reader refused the citation.
