@@ -246,7 +246,8 @@ def is_deb_filename(text: str) -> bool:
 
 
 def is_url(text: str, schemes: frozenset[str] = URL_SCHEMES) -> bool:
-    """A URL of an allowed scheme with a host (or a ``file:`` path), no control characters or whitespace."""
+    """A URL of an allowed scheme with a host (or a ``file:`` path), no control characters, whitespace or
+    bidirectional formatting characters (no IRI may hold one, RFC 3987: a file shows the URL reordered)."""
     plain = _PLAIN_HTTP_URL.fullmatch(text) if len(text) <= 4096 else None
     if plain is not None and plain.group().partition(":")[0] in schemes:
         return True
@@ -254,7 +255,7 @@ def is_url(text: str, schemes: frozenset[str] = URL_SCHEMES) -> bool:
 
 
 def _is_url(text: str, schemes: frozenset[str]) -> bool:
-    if not text or has_control(text) or _SPACE.search(text) is not None or len(text) > 4096:
+    if not text or has_control(text) or has_bidi(text) or _SPACE.search(text) is not None or len(text) > 4096:
         return False
     try:
         parts = _urlsplit()(text)
@@ -485,7 +486,10 @@ def is_table_path(text: str) -> bool:
 
 
 def is_location(text: str) -> bool:
-    """Where a file was found: a URL a lock may record, or a local path (display only; never an option)."""
+    """Where a file was found: a URL a lock may record, or a local path (display only; never an option). Neither
+    holds a bidirectional formatting character: the index is written into requirements files and pylock.toml."""
+    if has_bidi(text):
+        return False
     return is_lock_url(text) or (is_text(text, 1024) and text[:1] not in ("", "-") and text == text.strip())
 
 

@@ -745,7 +745,7 @@ def _text(limit: int = grammar.MAX_TEXT) -> Rule:
 _VERSION = _s(grammar.is_version, "version (PEP 440, or a plain legacy version; at most 255 characters)")
 _TOKEN = _s(grammar.is_token, "value (letters, digits and . _ + ~ -)")
 _DIGEST = _s(grammar.is_sha256_digest, "digest (sha256:<64 hex digits>)")
-_URL = _s(grammar.is_lock_url, "URL (an allowed scheme, no spaces or control characters)")
+_URL = _s(grammar.is_lock_url, "URL (an allowed scheme, no spaces, control or bidirectional formatting characters)")
 _DIST = _s(grammar.is_canonical_name, "distribution name (PEP 503 normalised)", empty=False)
 _RECORDS: tuple[type, ...] = (
     Meta,

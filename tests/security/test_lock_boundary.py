@@ -202,6 +202,13 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
         (lambda d: pkg(d)["artifact"].update(sha256="AB" * 32), "artifact.sha256: not a valid sha256"),
         (lambda d: pkg(d)["artifact"].update(url="file:///etc/shadow\n"), "artifact.url: not a valid URL"),
         (lambda d: pkg(d)["artifact"].update(url="javascript:alert(1)"), "artifact.url: not a valid URL"),
+        # A bidirectional formatting character (which no IRI may hold, RFC 3987) reached requirements.txt and
+        # pylock.toml raw, where an editor shows the URL reordered ("Trojan Source").
+        (
+            lambda d: pkg(d)["artifact"].update(url="https://files.example.org/\u202elhw.x/demo-1.0.whl"),
+            "artifact.url: not a valid URL",
+        ),
+        (lambda d: pkg(d)["artifact"].update(index="https://pypi.org/simple\u2067"), "artifact.index: not a valid"),
         (lambda d: pkg(d)["artifact"].update(size=10**30), "artifact.size: not a valid number"),
         (lambda d: d["hardware"].update(memory_mib=2**62), "hardware.memory_mib: not a valid number"),
         (lambda d: d["hardware"]["gpus"][0].update(memory_mib=-1), "hardware.gpus[0].memory_mib"),
