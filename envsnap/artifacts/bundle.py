@@ -293,10 +293,9 @@ def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.Pat
 
 def read_sums(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadBundleError(f"{path}: unreadable ({exc})") from None
+    # Bounded as every file of a stranger's bundle is (ENVSNAP_MAX_LOCK_BYTES, 16 MiB: 160,000 lines): read whole,
+    # a folder's 4 GiB one took that much memory and more to decode.
+    text = _readlimits.read_text(path, error=BadBundleError, what="SHA256SUMS list")
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue

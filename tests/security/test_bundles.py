@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -530,3 +531,27 @@ def test_auditing_an_unsafe_archive_is_bad_input(tmp_path: Path, cli: Callable[.
         tar.addfile(info, io.BytesIO(b"evil"))
     _one_line_error(cli("audit", archive), 2, "unsafe path in archive")
     assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_a_huge_sums_file_is_refused_by_its_size_not_read(tmp_path: Path) -> None:
+    """SHA256SUMS was read whole, without the bound every other file of a bundle has: a folder's 4 GiB one (sparse:
+    no disk) took 4 GiB of memory and more to decode, and ran the rebuild out of memory."""
+    root = _bundle(tmp_path / "b")
+    with open(root / "SHA256SUMS", "r+b") as sums:
+        sums.truncate(4 << 30)
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    limited = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from envsnap.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    args = ["rebuild", str(lock), "--bundle", str(root), "--dest", str(tmp_path / "env"), "--dry-run"]
+    done = subprocess.run(
+        [sys.executable, "-c", limited, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.count("\n") == 1 and "SHA256SUMS" in done.stderr and "bytes" in done.stderr, done.stderr
