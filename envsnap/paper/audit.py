@@ -252,12 +252,13 @@ def _artifact_again(bundle: Bundle | None, folder: str) -> str:
     if not (meta.title or meta.authors or meta.license):
         options = _PLACEHOLDERS
     else:
-        words = ["--artifact", "--title", sinks.shell_word(meta.title) if meta.title else "TITLE"]
-        for author in meta.authors:
-            words += ["--author", sinks.shell_word(_author_arg(author))]
+        # A value from the file is joined to its option (``--title=-x``): after a space, one that starts with "-"
+        # (a title "-x", an author "-Collective") was read as an option, and the pasted command refused.
+        words = ["--artifact", f"--title={sinks.shell_word(meta.title)}" if meta.title else "--title TITLE"]
+        words += [f"--author={sinks.shell_word(_author_arg(author))}" for author in meta.authors]
         words += [] if meta.authors else ["--author", "'Name <ORCID>'"]
-        words += ["--license", sinks.shell_word(meta.license) if meta.license else "SPDX"]
-        words += ["--doi", sinks.shell_word(meta.doi)] if meta.doi else []
+        words += [f"--license={sinks.shell_word(meta.license)}" if meta.license else "--license SPDX"]
+        words += [f"--doi={sinks.shell_word(meta.doi)}"] if meta.doi else []
         options = " ".join(words)
     return " ".join([options, *(f"--run {sinks.shell_word(f'{folder}/{RUNS}/{name}')}" for name in runs)])
 

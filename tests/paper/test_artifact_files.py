@@ -115,15 +115,12 @@ def test_audit_remedies_that_bundle_an_artifact_again_give_its_artifact_options(
     (bundle.root / "runs" / "my run.toml").write_text("")
     (bundle.root / "runs" / "b.toml").write_text("")
     bundle.write_sums()
-    again = [
+    again = [  # each value from the file joined to its option: one starting with "-" is no option then
         "--artifact",
-        "--title",
-        "Table 2: it's $HOME",
-        *(w for a in authors for w in ("--author", a)),
-        "--license",
-        "MIT OR Apache-2.0",
-        "--doi",
-        "10.1145/3589334.3645700",
+        "--title=Table 2: it's $HOME",
+        *(f"--author={a}" for a in authors),
+        "--license=MIT OR Apache-2.0",
+        "--doi=10.1145/3589334.3645700",
         "--run",
         f"{bundle.root}/runs/b.toml",
         "--run",
@@ -399,3 +396,24 @@ def test_a_local_project_is_no_pypi_package_in_the_crate() -> None:
     [entity] = [e for e in graph if e.get("name") == "mylab"]
     assert entity["@id"] == "#local:mylab@0.3.0" and "identifier" not in entity
     assert not [e for e in graph if str(e.get("@id", "")).startswith("pkg:pypi/mylab")]
+
+
+def test_an_audit_remedy_with_a_value_like_an_option_parses_as_given(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """A bundle whose CITATION.cff title is "-x" (or a licence, a DOI, an author starting with "-") got the remedy
+    ``... --title -x ...``, which bundle refused ("argument --title: expected one argument") when pasted."""
+    import shlex
+
+    from envsnap.cli import build_parser
+
+    (tmp_path / "b").mkdir()
+    bundle = bundle_of(tmp_path / "b")
+    (bundle.root / "CITATION.cff").write_text(
+        'cff-version: 1.2.0\ntitle: "-x --force"\nauthors:\n  - name: "-Collective"\nlicense: MIT\n'
+    )
+    bundle.write_sums()
+    result = cli("audit", bundle.root, "--json")
+    remedy = next(i["remedy"] for i in json.loads(result.out)["items"] if i["id"] == "documented")
+    words = shlex.split(remedy.split("&&")[-1])
+    assert words[:2] == ["envsnap", "bundle"], remedy
+    parsed = build_parser().parse_args(words[1:])
+    assert (parsed.title, parsed.author) == ("-x --force", ["-Collective"]), remedy
