@@ -31,5 +31,39 @@ def forward_compatible(gpu_name: str) -> bool:
     return any(re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", lowered) for p in patterns)
 
 
+def cuda_visible(setting: str | None, gpus: int) -> int:
+    """How many of the ``gpus`` NVML lists CUDA enumerates under ``CUDA_VISIBLE_DEVICES=setting`` (None: unset,
+    all of them). CUDA reads the list up to its first entry that names no device: an index past the last GPU,
+    or one that is no number (``""``, ``-1`` and ``NoDevFiles`` hide every GPU); an index is read as strtoul
+    does (``1gpu`` is 1), and an entry given twice hides every GPU (torch.cuda's reading of the variable). A
+    list of GPU (or MIG) UUIDs counts one device an entry up to the first of another kind: the check asks NVML
+    for no UUID to match them with."""
+    if setting is None:
+        return gpus
+    seen: list[str] = []
+    prefix = setting[:4] if setting.startswith(("GPU-", "MIG-")) else ""
+    for raw in setting.split(","):
+        entry = raw.strip()
+        if prefix:
+            if not entry.startswith(prefix):
+                break
+        else:
+            digits = re.match(r"\d+", entry)
+            if digits is None or int(digits.group()) >= gpus:
+                break
+            entry = str(int(digits.group()))
+        if entry in seen:
+            return 0
+        seen.append(entry)
+    return len(seen)
+
+
+def shown_visible(setting: str) -> str:
+    """``CUDA_VISIBLE_DEVICES='...'`` as a finding shows it, a GPU or MIG UUID in it written as a lock writes it."""
+    from ..probes.nvidia import redact_device_ids  # the capture's rule; the rules import no probe to load
+
+    return f"CUDA_VISIBLE_DEVICES={redact_device_ids({'v': setting})['v']!r}"
+
+
 def mib(value: float) -> str:
     return f"{value / 1024:.1f} GiB" if value >= 1024 else f"{value:.0f} MiB"

@@ -79,6 +79,9 @@ class Target:
     # for the system-libs rule (``find_libraries``); None where they were not looked up (another host's facts, a
     # container, which installs its own).
     libraries: tuple[tuple[str, str], ...] | None = None
+    # CUDA_VISIBLE_DEVICES where the environment would run, as set (None: unset, CUDA sees every GPU NVML lists;
+    # and for a container, which sees the GPUs ``docker run --gpus`` gives it). NVML ignores it, CUDA does not.
+    cuda_visible_devices: str | None = None
 
     @property
     def provides_python(self) -> bool:
@@ -137,7 +140,13 @@ def probe_target(
         local_root = docker_facts.root_dir if docker_facts and docker_facts.root_dir else ""
         path = local_root if local_root and os.path.exists(local_root) else _working_directory()
     return Target(
-        kind=kind, facts=facts, cpu_only=cpu_only, disk_path=path, disk_free_mib=free_mib(path), docker=docker_facts
+        kind=kind,
+        facts=facts,
+        cpu_only=cpu_only,
+        disk_path=path,
+        disk_free_mib=free_mib(path),
+        docker=docker_facts,
+        cuda_visible_devices=None if facts.container else os.environ.get("CUDA_VISIBLE_DEVICES"),
     )
 
 

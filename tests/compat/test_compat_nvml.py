@@ -43,9 +43,14 @@ def gpu_lock_of(here: Snapshot, torch_version: str, cuda: str, gpu: tuple[str, s
     )
 
 
-def run_check(tmp_path: Path, lock: Snapshot, nvml: Any, *extra: str) -> tuple[int, dict[str, Any]]:
+def run_check(
+    tmp_path: Path, lock: Snapshot, nvml: Any, *extra: str, visible: str | None = None
+) -> tuple[int, dict[str, Any]]:
     path = lockfile.dump(lock, tmp_path / "envsnap.lock")
     env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    if visible is not None:
+        env["CUDA_VISIBLE_DEVICES"] = visible
     proc = subprocess.run(
         [sys.executable, "-m", "envsnap", "check", str(path), "--json", *extra],
         env=env,
@@ -99,3 +104,27 @@ def test_cpu_only_lock_on_a_gpu_host(tmp_path: Path, here: Snapshot) -> None:
     code, report = run_check(tmp_path, here, nvml)
     assert code == 0, report
     assert findings(report, "cuda") == [("ok", "NVIDIA driver 575.57.08", "")]
+
+
+@gpu_fakes.requires_gcc
+def test_cuda_visible_devices_hiding_every_gpu_is_no_gpu_for_cuda(tmp_path: Path, here: Snapshot) -> None:
+    """NVML lists both H100s whatever CUDA_VISIBLE_DEVICES says; with it empty (or naming GPU 5 of 2) CUDA sees
+    none and torch.cuda.is_available() is False, yet the check said compatible, exit 0."""
+    nvml = gpu_fakes.FakeNvml(driver="550.54.14", cuda=12040, gpus=(FAKE_H100, FAKE_H100))
+    lock = gpu_lock_of(here, "2.5.1", "12.4", H100)
+    lock = dataclasses.replace(lock, hardware=dataclasses.replace(lock.hardware, gpus=gpus(H100, H100)))
+    code, report = run_check(tmp_path, lock, nvml)
+    assert code == 0 and findings(report, "cuda") == [("ok", "2 GPU(s), driver 550.54.14", "")]
+    for visible in ("", "5"):
+        code, report = run_check(tmp_path, lock, nvml, visible=visible)
+        assert code == 3, report
+        [(severity, found, remedy)] = findings(report, "cuda")
+        assert severity == "fail"
+        assert found == f"2 GPU(s), driver 550.54.14; CUDA_VISIBLE_DEVICES={visible!r} shows CUDA none of them"
+        assert remedy.startswith("unset CUDA_VISIBLE_DEVICES or set it to GPUs of this host (0-1)")
+    code, report = run_check(tmp_path, lock, nvml, "--cpu-only", visible="")
+    assert code == 0 and [s for s, _, _ in findings(report, "cuda")] == ["warn"]
+    code, report = run_check(tmp_path, lock, nvml, visible="1")
+    assert code == 0 and report["verdict"] == "warnings"
+    counts = [(f["needed"], f["found"]) for f in report["findings"] if f["component"] == "GPU count"]
+    assert counts == [("2", "1")]

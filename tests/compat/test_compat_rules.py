@@ -12,6 +12,7 @@ from compat_builders import (
     X86_FLAGS,
     gpu_host,
     gpu_lock,
+    gpus,
     pkg,
     severities,
     snapshot,
@@ -31,6 +32,7 @@ from envsnap.compat.rules import (
     driver,
     glibc,
     gpu_arch,
+    gpu_memory,
     platform,
     python,
     wheels,
@@ -116,6 +118,83 @@ def test_cuda_rule_on_a_driver_without_a_gpu_asks_for_a_gpu_not_a_driver() -> No
     assert "install" not in f.remedy and f.remedy.endswith(", or pass --cpu-only to run without the GPU")
     [f] = cuda_present.check(gpu_lock(), snapshot(), HOST)  # no driver at all: the driver is what to install
     assert f.remedy.startswith("install an NVIDIA driver >= ") and "on a host with an NVIDIA GPU" in f.remedy
+
+
+UUID = "GPU-8932f937-d72c-4106-c12f-20bd9faed9f6"
+
+
+@pytest.mark.parametrize(
+    ("visible", "shown"),
+    [
+        ("", ""),
+        ("-1", "-1"),
+        ("NoDevFiles", "NoDevFiles"),
+        ("2", "2"),
+        ("2,0", "2,0"),
+        ("1,1", "1,1"),
+        (f"{UUID},{UUID}", "GPU-<uuid>,GPU-<uuid>"),
+    ],
+)
+def test_cuda_rule_fails_when_cuda_visible_devices_hides_every_gpu(visible: str, shown: str) -> None:
+    """NVML lists every GPU whatever CUDA_VISIBLE_DEVICES says; CUDA reads the list up to its first entry that
+    names no device (and a repeated one hides them all), so these show CUDA none of the host's two GPUs and
+    torch.cuda.is_available() is False. The check said "2 GPU(s)", ok, exit 0."""
+    host = snapshot(gpu_list=gpus(A100, A100), driver="570.133.20", driver_cuda="12.8")
+    hidden = dataclasses.replace(HOST, cuda_visible_devices=visible)
+    [f] = cuda_present.check(gpu_lock(), host, hidden)
+    assert f.severity == "fail"
+    assert f.found == f"2 GPU(s), driver 570.133.20; CUDA_VISIBLE_DEVICES={shown!r} shows CUDA none of them"
+    assert f.remedy.startswith("unset CUDA_VISIBLE_DEVICES or set it to GPUs of this host (0-1)")
+    assert f.remedy.endswith(", or pass --cpu-only to run without the GPU")
+    report = evaluate(gpu_lock(), host, dataclasses.replace(hidden, cpu_only=True))
+    assert [f.severity for f in report.findings if f.rule == "cuda"] == ["warn"]
+
+
+@pytest.mark.parametrize(
+    ("visible", "seen"),
+    [
+        (None, 2),
+        ("0,1", 2),
+        (" 1 , 0", 2),
+        ("1", 1),
+        ("0,7,1", 1),
+        ("1gpu", 1),
+        (UUID, 1),
+        (f"{UUID},MIG-x", 1),
+        (f"{UUID},GPU-0f", 2),
+    ],
+)
+def test_gpu_count_is_what_cuda_visible_devices_shows(visible: str | None, seen: int) -> None:
+    host = snapshot(gpu_list=gpus(A100, A100), driver="570.133.20", driver_cuda="12.8")
+    lock = dataclasses.replace(gpu_lock(), hardware=dataclasses.replace(gpu_lock().hardware, gpus=gpus(A100, A100)))
+    target = dataclasses.replace(HOST, cuda_visible_devices=visible)
+    [f] = cuda_present.check(lock, host, target)
+    assert f.severity == "ok"
+    counts = [f for f in gpu_memory.check(lock, host, target) if f.component == "GPU count"]
+    if seen == 2:
+        assert counts == []
+        return
+    [count] = counts
+    assert (count.severity, count.needed, count.found) == ("warn", "2", "1")
+    shown = visible.replace(UUID, "GPU-<uuid>") if visible else visible
+    assert count.remedy == (
+        f"CUDA_VISIBLE_DEVICES={shown!r} shows CUDA 1 of this host's 2 GPUs: unset it or name more, "
+        "or adjust multi-GPU code paths (e.g. world size)"
+    )
+
+
+def test_a_container_target_is_not_judged_by_cuda_visible_devices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The container gets the GPUs ``docker run --gpus`` gives it; the host, venv and conda targets run here."""
+    from envsnap.compat import TargetFacts, probe_target
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert probe_target("host", TargetFacts(), disk_path="/").cuda_visible_devices == ""
+    assert probe_target("venv", TargetFacts(installs_packages=True), disk_path="/").cuda_visible_devices == ""
+    docker_facts = TargetFacts(container=True, provides_python=True, installs_packages=True)
+    monkeypatch.setattr("envsnap.compat.target.probe_docker", lambda: DockerFacts(reachable=False, error="x"))
+    assert probe_target("docker", docker_facts, disk_path="/").cuda_visible_devices is None
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert probe_target("host", TargetFacts(), disk_path="/").cuda_visible_devices is None
 
 
 def test_cuda_need_prefers_the_runtime_then_the_framework_then_package_labels() -> None:

@@ -1,10 +1,11 @@
-"""CUDA present at all: a lock built for CUDA needs an NVIDIA driver and a GPU for GPU use. ``--cpu-only`` is
+"""CUDA present at all: a lock built for CUDA needs an NVIDIA driver and a GPU that CUDA_VISIBLE_DEVICES leaves
+visible for GPU use. ``--cpu-only`` is
 the explicit degraded option (the engine turns this rule's failure into a warning)."""
 
 from __future__ import annotations
 
 from ...model import Snapshot
-from .._facts import cuda_need, has_driver
+from .._facts import cuda_need, cuda_visible, has_driver, shown_visible
 from ..report import Finding
 from ..target import Target
 from .driver import required_driver
@@ -33,7 +34,16 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         remedy = "run on a host with an NVIDIA GPU" + (f" (driver >= {driver})" if driver else "")
         remedy += "" if target.cpu_only else ", or pass --cpu-only to run without the GPU"
         return [Finding("fail", "CUDA", needed, "an NVIDIA driver but no GPU", remedy, NAME)]
-    found = f"{len(host.hardware.gpus)} GPU(s), driver {host.nvidia.driver_version}"
+    count = len(host.hardware.gpus)
+    found = f"{count} GPU(s), driver {host.nvidia.driver_version}"
+    setting = target.cuda_visible_devices
+    if setting is not None and not cuda_visible(setting, count):
+        # NVML lists every GPU whatever the variable says; CUDA, and so torch.cuda.is_available(), sees none.
+        found += f"; {shown_visible(setting)} shows CUDA none of them"
+        indices = "0" if count == 1 else f"0-{count - 1}"
+        remedy = f"unset CUDA_VISIBLE_DEVICES or set it to GPUs of this host ({indices})"
+        remedy += "" if target.cpu_only else ", or pass --cpu-only to run without the GPU"
+        return [Finding("fail", "CUDA", needed, found, remedy, NAME)]
     if host.nvidia.error:
         return [
             Finding(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import Snapshot
-from .._facts import cuda_need, mib
+from .._facts import cuda_need, cuda_visible, mib, shown_visible
 from ..report import Finding
 from ..target import Target
 from .interface import Rule
@@ -32,17 +32,17 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         )
     else:
         findings.append(Finding("ok", "GPU memory", needed, found, "", NAME))
-    if len(host.hardware.gpus) < len(lock.hardware.gpus):
-        findings.append(
-            Finding(
-                "warn",
-                "GPU count",
-                str(len(lock.hardware.gpus)),
-                str(len(host.hardware.gpus)),
-                "multi-GPU code paths need adjusting (e.g. world size)",
-                NAME,
+    count = len(host.hardware.gpus)
+    setting = target.cuda_visible_devices
+    seen = cuda_visible(setting, count)  # what CUDA enumerates, not what NVML lists
+    if seen < len(lock.hardware.gpus):
+        remedy = "multi-GPU code paths need adjusting (e.g. world size)"
+        if setting is not None and seen < count:
+            remedy = (
+                f"{shown_visible(setting)} shows CUDA {seen} of this host's {count} GPUs: unset it or name more, "
+                "or adjust multi-GPU code paths (e.g. world size)"
             )
-        )
+        findings.append(Finding("warn", "GPU count", str(len(lock.hardware.gpus)), str(seen), remedy, NAME))
     return findings
 
 
