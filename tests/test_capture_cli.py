@@ -229,3 +229,22 @@ def test_show_counts_the_python_packages_conda_installed_as_conda() -> None:
         python=PythonEnv(version="3.11.9", packages=packages), conda=Conda(packages=(CondaPackage("numpy", "2.1.0"),))
     )
     assert dict(summary_rows(lock))["Packages"] == "3 Python (2 conda, 1 index)"
+
+
+def test_show_keeps_the_driver_version_when_one_gpu_did_not_answer() -> None:
+    """A capture on which one GPU fell off the bus (NVML: "GPU is lost") records the driver that answered and the
+    error; show's driver row read only "error: GPU 2: nvmlDeviceGetName: GPU is lost", and that GPU's row
+    ", sm 8.0, 0 MiB"."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Gpu, Hardware, Nvidia, Snapshot
+
+    lost = "GPU 1: nvmlDeviceGetName: GPU is lost"
+    lock = Snapshot(
+        nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4", source="nvml", error=lost),
+        hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100 80GB HBM3", "9.0", 81920), Gpu(1, "", "8.0", 0))),
+    )
+    rows = dict(summary_rows(lock))
+    assert rows["NVIDIA driver"] == f"550.54.14 (CUDA 12.4); error: {lost}"
+    assert rows["GPU 1"] == "unknown GPU, sm 8.0"
+    dead = Snapshot(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))
+    assert dict(summary_rows(dead))["NVIDIA driver"] == "error: nvmlInit: Driver Not Loaded"

@@ -215,7 +215,7 @@ def _with_source(version: str, source: str) -> str:
 def _driver(s: Snapshot, unknown: set[str]) -> str:
     if s.nvidia is None:
         return UNKNOWN if "nvidia" in unknown else "none"
-    if s.nvidia.error:
+    if s.nvidia.error and not s.nvidia.driver_version:  # with a version, the error is a GPU's, not the driver's
         return f"error: {s.nvidia.error}"
     cuda = f" (supports CUDA {s.nvidia.cuda_driver_version})" if s.nvidia.cuda_driver_version else ""
     return f"{s.nvidia.driver_version or UNKNOWN}{cuda}"

@@ -54,16 +54,17 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
         ),
     ]
     if s.nvidia is not None:
-        rows.append(
-            (
-                "NVIDIA driver",
-                f"{s.nvidia.driver_version} (CUDA {s.nvidia.cuda_driver_version})"
-                if not s.nvidia.error
-                else f"error: {s.nvidia.error}",
-            )
-        )
+        # The driver may have answered and one GPU not ("GPU 2: ... GPU is lost"): both are facts.
+        answered = f"{s.nvidia.driver_version} (CUDA {s.nvidia.cuda_driver_version})" if s.nvidia.driver_version else ""
+        error = f"error: {s.nvidia.error}" if s.nvidia.error else ""
+        rows.append(("NVIDIA driver", "; ".join(part for part in (answered, error) if part)))
     for gpu in s.hardware.gpus:
-        rows.append((f"GPU {gpu.index}", f"{gpu.name}, sm {gpu.compute_capability}, {gpu.memory_mib} MiB"))
+        about = (
+            gpu.name or "unknown GPU",
+            f"sm {gpu.compute_capability}" if gpu.compute_capability else "",
+            f"{gpu.memory_mib} MiB" if gpu.memory_mib else "",
+        )
+        rows.append((f"GPU {gpu.index}", ", ".join(a for a in about if a)))
     if s.cuda is not None:
         parts = [
             f"runtime {s.cuda.runtime_version}" if s.cuda.runtime_version else "",

@@ -256,3 +256,20 @@ def test_a_lock_name_is_escaped_for_each_place_it_is_written(rich: Snapshot) -> 
 
 def test_a_bundles_appendix_names_the_bundles_lock(rich: Snapshot) -> None:
     assert "envsnap check envsnap.lock" in appendix.render_markdown(rich)["appendix.md"].decode()
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex"])
+def test_the_driver_row_keeps_the_version_when_one_gpu_did_not_answer(rich: Snapshot, fmt: str) -> None:
+    """One GPU lost at capture (NVML answered the driver, then "GPU is lost" for that GPU): the paper's table read
+    "NVIDIA driver | error: GPU 1: nvmlDeviceGetName: GPU is lost" while its paragraph named driver 550.54.15."""
+    assert rich.nvidia is not None
+    lost = dataclasses.replace(rich.nvidia, error="GPU 1: nvmlDeviceGetName: GPU is lost")
+    render = appendix.render_markdown if fmt == "markdown" else appendix.render_latex
+    text = next(iter(render(dataclasses.replace(rich, nvidia=lost)).values())).decode()
+    assert "550.54.15 (supports CUDA 12.4)" in text
+    assert "GPU is lost" not in text
+    dead = dataclasses.replace(
+        rich.nvidia, driver_version="", cuda_driver_version="", error="nvmlInit: Driver Not Loaded"
+    )
+    text = next(iter(render(dataclasses.replace(rich, nvidia=dead)).values())).decode()
+    assert "error: nvmlInit: Driver Not Loaded" in text
