@@ -110,6 +110,28 @@ def test_cuda_rule_on_a_driver_that_errors() -> None:
     assert severities(driver.check(gpu_lock(), partial, HOST)) == ["ok"]
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        "nvmlInit: Driver Not Loaded",
+        "NVML did not answer within 10 s (a hung driver?)",
+        "nvmlInit: RM has detected an NVML/RM version mismatch.",
+    ],
+)
+def test_a_driver_that_is_installed_and_did_not_answer_is_not_to_be_installed(error: str) -> None:
+    """NVML's library was found and its answer was an error or nothing: the remedy read "install an NVIDIA driver
+    >= 570.26 on a host with an NVIDIA GPU", on a GPU host whose driver is installed (a module not loaded, a driver
+    upgraded without a reboot, a wedged GPU)."""
+    dead = dataclasses.replace(snapshot(), nvidia=Nvidia(source="nvml", error=error))
+    [f] = cuda_present.check(gpu_lock(), dead, HOST)
+    assert (f.severity, f.found) == ("fail", f"the NVIDIA driver did not answer: {error}")
+    assert f.remedy == (
+        "make the installed NVIDIA driver answer (`nvidia-smi` shows what fails: a kernel module not loaded, or "
+        "not the driver's own after an upgrade without a reboot, or a hung GPU); CUDA 12.8 needs a driver "
+        ">= 570.26, or pass --cpu-only to run without the GPU"
+    )
+
+
 def test_cuda_rule_on_a_driver_without_a_gpu_asks_for_a_gpu_not_a_driver() -> None:
     no_gpu = snapshot(driver="580.65.06", driver_cuda="13.0")
     [f] = cuda_present.check(gpu_lock(), no_gpu, HOST)

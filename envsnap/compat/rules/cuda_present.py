@@ -27,6 +27,14 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         remedy += ", or pass --cpu-only to run without the GPU"
     if not has_driver(host):
         answered = host.nvidia.error if host.nvidia is not None else ""
+        if answered:
+            # NVML's library is here, so is a driver: it is to be made to answer, not installed.
+            remedy = (
+                "make the installed NVIDIA driver answer (`nvidia-smi` shows what fails: a kernel module not loaded, "
+                "or not the driver's own after an upgrade without a reboot, or a hung GPU); CUDA "
+                f"{need.version} needs a driver" + (f" >= {driver}" if driver else "")
+            )
+            remedy += "" if target.cpu_only else ", or pass --cpu-only to run without the GPU"
         found = f"the NVIDIA driver did not answer: {answered}" if answered else "no NVIDIA driver"
         return [Finding("fail", "CUDA", needed, found, remedy, NAME)]
     assert host.nvidia is not None
