@@ -187,33 +187,42 @@ class DockerRebuilder(Rebuilder):
             )
         context = Path(request.dest)
         # The context is moved into place only once the image is built, verified and tagged: a failure or an
-        # interrupt in between (the verify runs a container) leaves --dest as it was.
-        with _fresh_context(context) as work:
-            for name, data in files.items():
-                (work / name).parent.mkdir(parents=True, exist_ok=True)
-                (work / name).write_bytes(data)
-            _copy_debs(bundle, spec, work / DEBS, say)
-            _copy_wheels(bundle, spec.lock, work / WHEELS, say, fetched)
-            tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
-            image_id = _docker_engine.build(
-                client,
-                work,
-                network=_network(spec, request.offline),
-                progress=say,
-                label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
-            )
-            try:
-                report = _docker_engine.verify_image(client, image_id, say)
-                if report.python_mismatch:
-                    first = report.by_severity("mismatch")[0].describe()
-                    raise RebuildError(
-                        f"the built image differs from the lock ({first}); it was removed, nothing tagged"
-                    )
-                repository, tag = split_reference(spec.tag)
-                _docker_engine.tag(client, image_id, repository, tag)
-            except BaseException:
-                _docker_engine.remove_image(client, image_id)
-                raise
+        # interrupt in between (the verify runs a container) leaves --dest as it was. A failure of the move itself
+        # (--dest became a folder envsnap may not replace while the image built) takes the image and its tag away
+        # again: no failing rebuild leaves an image tagged (docs/rebuild-docker.md).
+        tagged = ""
+        try:
+            with _fresh_context(context) as work:
+                for name, data in files.items():
+                    (work / name).parent.mkdir(parents=True, exist_ok=True)
+                    (work / name).write_bytes(data)
+                _copy_debs(bundle, spec, work / DEBS, say)
+                _copy_wheels(bundle, spec.lock, work / WHEELS, say, fetched)
+                tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
+                image_id = _docker_engine.build(
+                    client,
+                    work,
+                    network=_network(spec, request.offline),
+                    progress=say,
+                    label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
+                )
+                try:
+                    report = _docker_engine.verify_image(client, image_id, say)
+                    if report.python_mismatch:
+                        first = report.by_severity("mismatch")[0].describe()
+                        raise RebuildError(
+                            f"the built image differs from the lock ({first}); it was removed, nothing tagged"
+                        )
+                    repository, tag = split_reference(spec.tag)
+                    _docker_engine.tag(client, image_id, repository, tag)
+                    tagged = image_id
+                except BaseException:
+                    _docker_engine.remove_image(client, image_id)
+                    raise
+        except BaseException:
+            if tagged:
+                _docker_engine.remove_image(client, tagged)
+            raise
         say(f"tagged {spec.tag} ({image_id})")
         return RebuildResult(
             plan=plan,
