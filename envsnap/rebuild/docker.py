@@ -573,6 +573,7 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
             f"{bundled}: holds no uv wheel, which installs the image's environments; make the bundle again "
             "with this envsnap (`envsnap bundle --with-base-image`)"
         )
+    _check_tool_wheels(bundled)
     progress(
         f"note: the image's envsnap and uv come from the bundle's {TOOL}/, checked against the bundle's own list: "
         f"this envsnap cannot be packed for the image ({why})"
@@ -597,6 +598,33 @@ def _own_tool_wheels(dest: Path, spec: DockerSpec, *, offline: bool, progress: P
             os.replace(item, dest / item.name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_tool_wheels(folder: Path) -> None:
+    """Each wheel of a bundle's ``tool/`` is the file its ``requirements.txt`` line pins (name, version, sha256),
+    and each line has its wheel: checked here, before the build, where a damaged one is bad input said in one line
+    (inside the build uv found it, exit 4 in a long log)."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, canonicalize_version, parse_wheel_filename
+
+    pins: dict[tuple[str, str], tuple[str, str]] = {}  # (name, version) -> (its line's pin, sha256)
+    for line in (folder / REQUIREMENTS).read_text(encoding="utf-8", errors="replace").splitlines():
+        if line and not line.startswith("#"):  # each a name==version --hash=sha256:HEX line (checked before)
+            pin, _, digest = line.partition(" --hash=sha256:")
+            name, _, version = pin.partition("==")
+            pins[(canonicalize_name(name), canonicalize_version(version))] = (pin, digest)
+    for wheel in sorted(folder.glob("*.whl")):
+        try:
+            wheel_name, wheel_version, _, _ = parse_wheel_filename(wheel.name)
+        except InvalidWheelFilename:
+            raise BadBundleError(f"{TOOL}/{wheel.name}: not a wheel file name") from None
+        _, pinned = pins.pop((str(wheel_name), canonicalize_version(wheel_version)), ("", ""))
+        if not pinned:
+            raise BadBundleError(f"{TOOL}/{wheel.name}: not listed in {TOOL}/{REQUIREMENTS}")
+        if sha256_file(wheel) != pinned:
+            raise BadBundleError(f"{TOOL}/{wheel.name}: its sha256 is not the one {TOOL}/{REQUIREMENTS} pins")
+    if pins:
+        listed = ", ".join(sorted(pin for pin, _ in pins.values()))
+        raise BadBundleError(f"{TOOL}/{REQUIREMENTS} pins {listed}, whose wheel is not in {TOOL}/")
 
 
 def _check_tool_requirements(path: Path) -> None:

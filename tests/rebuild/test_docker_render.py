@@ -164,6 +164,33 @@ def _tool_bundle(root: Path) -> None:
     (root / "tool" / "requirements.txt").write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.parametrize("spoil", ["changed", "unlisted", "missing"])
+def test_a_bundles_tool_wheel_that_is_not_the_one_its_list_pins_is_refused_on_the_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: str
+) -> None:
+    """A truncated tool/ wheel (SHA256SUMS rewritten to match) was found only inside the build, by uv: exit 4 with
+    "Failed to download ... BufError" in a long build log, not the bad input it is."""
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.errors import BadBundleError
+    from envsnap.rebuild import docker
+
+    root = tmp_path / "bundle"
+    _tool_bundle(root)
+    wheel = root / "tool" / "envsnap_lock-0.1.0-py3-none-any.whl"
+    if spoil == "changed":
+        wheel.write_bytes(wheel.read_bytes()[:5])
+    elif spoil == "unlisted":
+        (root / "tool" / "rich-14.0.0-py3-none-any.whl").write_bytes(b"!")
+    else:
+        wheel.unlink()
+    monkeypatch.setattr(docker._tool, "wheels_for", _cannot_pack)
+    spec = dockerspec.make_spec(cpu_lock(), dockerspec.DockerOptions())
+    (tmp_path / "ctx").mkdir()
+    with pytest.raises(BadBundleError, match=r"tool/(envsnap_lock-0\.1\.0|rich-14\.0\.0)|envsnap-lock==0\.1\.0"):
+        docker.tool_wheels(tmp_path / "ctx", spec, Bundle(root), offline=True, progress=lambda _line: None)
+    assert not [p for p in (tmp_path / "ctx").iterdir() if p.suffix == ".whl"]
+
+
 def test_the_image_gets_this_envsnaps_own_installer_and_verifier_before_a_bundles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
