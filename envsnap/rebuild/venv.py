@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _leftovers, _runner, _tools
+from .._control import strip_control
 from .._defaults import ARTIFACTS_CACHE, PROBE_TIMEOUT, cache_dir
 from .._fs import checked_base_name, join_base_name, move_into_place
 from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, NotTheSame, isolated_env, uv_venv_args
@@ -229,7 +230,7 @@ def find_interpreter(
     if impl == "cpython" and not offline and _uv_downloadable(want):
         if not install:
             return Interpreter("", want, UV_INSTALL), [f"uv downloads Python {want} when the rebuild runs"]
-        managed = _uv_install(want)
+        managed, _why = _uv_install(want)
         if managed is not None:
             return managed, []
     if near is not None:
@@ -238,14 +239,29 @@ def find_interpreter(
     raise RebuildError(f"no Python {want} interpreter found on PATH{hint}; name one with --python")
 
 
-def ensure(interp: Interpreter) -> Interpreter:
-    """The planned interpreter, downloaded now if the plan said uv installs it."""
+def ensure(interp: Interpreter, lock: Snapshot | None = None) -> tuple[Interpreter, list[str]]:
+    """The planned interpreter, downloaded now if the plan said uv installs it, and notes. When uv cannot (no
+    network to its downloads), one of the lock's minor release found here serves, as ``find_interpreter`` would
+    have chosen without uv (the preflight's check judged that one already), said in a note."""
     if interp.how != UV_INSTALL:
-        return interp
-    installed = _uv_install(interp.version)
-    if installed is None:
-        raise RebuildError(f"uv could not install Python {interp.version}; name an interpreter with --python")
-    return installed
+        return interp, []
+    version = interp.version
+    installed, why = _uv_install(version)
+    if installed is not None:
+        return installed, []
+    failed = f"uv could not install Python {version} ({why})"
+    if lock is not None:
+        try:
+            near, notes = find_interpreter(lock, None, offline=True)  # offline: uv is not asked again
+        except RebuildError:
+            pass
+        else:
+            if major_minor(near.version) == major_minor(version):
+                return near, [failed, *notes]
+    raise RebuildError(
+        f"{failed}; install it (`uv python install {version}` where uv's downloads are reachable, or "
+        f"`pyenv install {version}`) and name it with --python, or use --target conda or docker"
+    )
 
 
 def _any_interpreter(python: str | None) -> tuple[Interpreter, list[str]]:
@@ -288,12 +304,18 @@ def _uv_downloadable(version: str) -> bool:
 
 
 @functools.cache  # a failed `uv python install` takes seconds: the preflight and the execution ask once
-def _uv_install(version: str) -> Interpreter | None:
+def _uv_install(version: str) -> tuple[Interpreter | None, str]:
+    """The interpreter uv installed, else None and why (uv's last line of error, made printable)."""
     uv = _tools.uv()
     if uv is None:
-        return None
+        return None, "uv is not installed"
     install = _runner.run([uv, "python", "install", "--", version], timeout=600)
-    return _uv_find(version) if install.ok else None
+    if not install.ok:
+        said = (install.stderr or install.stdout).splitlines()
+        lines = [strip_control(line.strip()) for line in said if line.strip()]
+        return None, f"uv: {lines[-1][:300]}" if lines else f"uv exited with status {install.returncode}"
+    found = _uv_find(version)
+    return found, "" if found is not None else f"uv installed it, but `uv python find {version}` does not find it"
 
 
 # ------------------------------------------------------------------------------------------- installing
@@ -596,7 +618,7 @@ class VenvRebuilder(Rebuilder):
         data = plan.data
         if not isinstance(data, VenvPlanData):
             raise RebuildError(f"not a venv plan (a plan of the {plan.target} target)")
-        python = data.python_path
+        python, version = data.python_path, data.python_version
         early = request.early if isinstance(request.early, _Early) else None
         if early is not None and (request.bundle_dir is None or not early.begun(plan, request.bundle_dir)):
             early = None  # it did not get as far as the installer (and what it made is gone): done here instead
@@ -619,8 +641,11 @@ class VenvRebuilder(Rebuilder):
             lock = _bundle_lock(request.lock, bundle_dir)
             if not python:
                 say(f"downloading Python {data.python_version} with uv")
-                python = ensure(Interpreter("", data.python_version, UV_INSTALL)).path
-            say(f"creating a venv with Python {data.python_version or lock.python.version}")
+                chosen, fallback = ensure(Interpreter("", data.python_version, UV_INSTALL), lock)
+                python, version = chosen.path, chosen.version
+                for note in fallback:
+                    say(note)
+            say(f"creating a venv with Python {version or lock.python.version}")
             probe: PendingProbe | None = None
             stack.callback(lambda: _end(probe))  # unanswered: a failed install, an interrupt
             clean = False

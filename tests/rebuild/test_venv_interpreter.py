@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from testutil import counting_runs
+from testutil import counting_runs, uv_bin
 
 from envsnap.model import PythonEnv, Snapshot
 from envsnap.rebuild import venv
@@ -105,3 +106,66 @@ def test_the_progress_of_an_imported_lock_names_the_python_it_builds_with(tmp_pa
     made = [line for line in lines if line.startswith("creating a venv")]
     version = ".".join(map(str, sys.version_info[:3]))
     assert made == [f"creating a venv with Python {version}"], lines
+
+
+def test_a_failed_uv_download_falls_back_to_the_same_minor_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., object]
+) -> None:
+    """A reviewer's machine without the locked patch release and without a way to download it (no network to
+    uv's Python downloads): the real run's preflight tried `uv python install`, failed and had the check judge the
+    same minor release found here, but the plan still said uv downloads it, so the rebuild made the whole bundle
+    and ended 'uv could not install Python 3.11.99', exit 4. The docs promise the same minor release then."""
+    from envsnap import lockfile
+    from envsnap.model import Meta
+
+    real_uv = uv_bin()
+    if real_uv is None:
+        pytest.skip("uv is not installed")
+    log = tmp_path / "uv.log"
+    fake = tmp_path / "fakebin" / "uv"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = python ] || exec "{real_uv}" "$@"\n'
+        f'echo "$*" >> {log}\n'
+        'case "$2" in\n'
+        "  find) exit 2 ;;\n"
+        '  list) echo "cpython-3.99.0-linux-x86_64-gnu    <download available>" ;;\n'
+        '  install) echo "error: Failed to download: dns error" >&2; exit 2 ;;\n'
+        "esac\n"
+        "exit 0\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("ENVSNAP_UV", str(fake))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    for cached in ("_uv_downloadable", "_uv_install"):
+        getattr(venv, cached).cache_clear()
+    monkeypatch.chdir(tmp_path)
+    wanted = f"{venv.major_minor(platform.python_version())}.99"
+    lock = Snapshot(envsnap=Meta(generator="envsnap 0.1.0"), python=PythonEnv(implementation="cpython", version=wanted))
+    lockfile.dump(lock, tmp_path / "envsnap.lock")
+    result = cli("rebuild", "envsnap.lock", "--dest", "env")
+    said = result.out + result.err  # type: ignore[attr-defined]
+    assert result.code != 4 and (tmp_path / "env" / "pyvenv.cfg").is_file(), result
+    assert f"python install -- {wanted}" in log.read_text()
+    assert f"uv could not install Python {wanted} (uv: error: Failed to download: dns error)\n" in said
+    assert f"no Python {wanted} found; using {platform.python_version()} from " in said
+    assert f"creating a venv with Python {platform.python_version()}\n" in said
+
+
+def test_a_failed_uv_download_with_no_interpreter_of_that_minor_says_how_to_get_one(
+    empty_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = empty_path / "uv"
+    fake.write_text('#!/bin/sh\n[ "$2" = install ] && echo "error: Failed to download: dns error" >&2\nexit 2\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("ENVSNAP_UV", str(fake))
+    venv._uv_install.cache_clear()
+    with pytest.raises(venv.RebuildError) as error:
+        venv.ensure(venv.Interpreter("", "3.4.1", venv.UV_INSTALL), _lock("3.4.1"))
+    assert str(error.value) == (
+        "uv could not install Python 3.4.1 (uv: error: Failed to download: dns error); install it "
+        "(`uv python install 3.4.1` where uv's downloads are reachable, or `pyenv install 3.4.1`) and name it "
+        "with --python, or use --target conda or docker"
+    )
