@@ -751,11 +751,18 @@ class Pinner:
             cached = cached_path(self.cache_dir, file.sha256, file.filename)
             if cached.is_file():  # content-addressed: this exact file was fetched before
                 return cached
-        found = self._refind(file)
+        found, other = self._refind(file)
         if found is None:
+            listed = (
+                "and no configured index lists this file"
+                if not other
+                else f"and a configured index lists {file.filename} with another sha256 than the lock's {file.sha256} "
+                "(another file under the locked name: the locked one may still be at the lock's URL, or in a bundle "
+                "made when the lock was pinned: --bundle)"
+            )
             raise FetchRefusedError(
                 f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
-                "and no configured index lists this file; pass --allow-url PATTERN to allow the URL"
+                f"{listed}; pass --allow-url PATTERN to allow the URL"
             )
         return found
 
@@ -780,17 +787,18 @@ class Pinner:
             return local_dir(url, self.project_dir).as_uri()
         return url
 
-    def _refind(self, wanted: IndexFile) -> IndexFile | None:
-        """The configured indexes' own entry for a file a lock names by file name and sha256."""
+    def _refind(self, wanted: IndexFile) -> tuple[IndexFile | None, bool]:
+        """The configured indexes' own entry for a file a lock names by file name and sha256; else None and whether
+        a configured index lists another file (another sha256) under that name."""
         if not is_sha256_hex(wanted.sha256):
-            return None
+            return None, False
         try:
             if wanted.filename.endswith(".whl"):
                 project = str(parse_wheel_filename(wanted.filename)[0])
             else:
                 project = str(parse_sdist_filename(wanted.filename)[0])
         except (InvalidWheelFilename, InvalidSdistFilename):
-            return None
+            return None, False
         files: list[IndexFile] = []
         try:
             for index in self.config.indexes:
@@ -798,12 +806,16 @@ class Pinner:
             for location in self.config.find_links:
                 files += find_links_files(self.fetcher, location)
         except PinError:
-            return None
+            return None, False
+        other = False
         for file in files:
-            if file.trusted and _same_file_name(file.filename, wanted.filename) and file.sha256 in ("", wanted.sha256):
+            if not (file.trusted and _same_file_name(file.filename, wanted.filename)):
+                continue
+            if file.sha256 in ("", wanted.sha256):
                 # The lock's spelling of the name is kept (the hash is what makes it this file).
-                return dataclasses.replace(file, sha256=wanted.sha256, filename=wanted.filename)
-        return None
+                return dataclasses.replace(file, sha256=wanted.sha256, filename=wanted.filename), False
+            other = True
+        return None, other
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
         """How ``pkg`` is pinned. A file removed from the download cache between its fetch and its reading (``envsnap

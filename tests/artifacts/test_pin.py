@@ -544,6 +544,26 @@ def test_a_refused_url_is_found_on_the_configured_index_under_another_spelling_o
         pinner.fetch(other)
 
 
+def test_a_refused_url_whose_file_the_index_now_serves_changed_says_so(tmp_path: Path) -> None:
+    """A lock pinned years ago against an index that since serves another file under the same name (re-uploaded,
+    rebuilt): the refusal said 'no configured index lists this file', though the index listed it, under another
+    sha256. It now says the index lists another file and where the locked one may still be."""
+    from envsnap.artifacts.pin import IndexFile, Pinner
+
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    served = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pinner = Pinner(IndexConfig(index_url=index), tmp_path / "cache")
+    locked = IndexFile(wheel.name, "http://10.0.0.1/files/" + wheel.name, sha256="ab" * 32)
+    with pytest.raises(FetchRefusedError) as caught:
+        pinner.fetch(locked)
+    said = str(caught.value)
+    assert "no configured index lists this file" not in said, said
+    assert f"a configured index lists {wheel.name} with another sha256 than the lock's {'ab' * 32}" in said, said
+    assert served not in said, said  # the index's hash of its file is not shown (it may be a local folder's)
+    assert "--allow-url" in said and "bundle" in said, said
+
+
 def test_a_find_links_folder_an_import_recorded_is_read_as_a_folder(tmp_path: Path) -> None:
     """A lock imported from ``--find-links DIR`` + a hash: its index is the folder, which pin read as a PEP 503
     index (``DIR/tinypkg/``) and never found the wheel in. A lock's folder is read once the user allows it (or
