@@ -33,11 +33,15 @@ def check(
         resolved = check_target(target, cpu_only=cpu_only)
     # The rules read no git state: the project's is not captured (several git subprocesses).
     if host is None:
+        visible = resolved.cuda_visible_devices or ""
         options = CaptureOptions(
             python_path=python,
             project_state=False,
             use_cache=cache,
             interpreter_only=resolved.facts.installs_packages,
+            # GPU UUIDs in CUDA_VISIBLE_DEVICES are matched with this host's (``cuda_selected``); the host's
+            # snapshot is judged in memory and written nowhere.
+            gpu_ids=visible.startswith("GPU-"),
         )
         captured = run_capture(options, probes=check_probes())  # what the rules read, no more
         host = captured.snapshot

@@ -8,7 +8,7 @@ import re
 from ..cudaneed import CudaNeed as CudaNeed
 from ..cudaneed import cuda_need as cuda_need
 from ..cudaneed import local_cuda as local_cuda
-from ..model import Snapshot
+from ..model import Gpu, Snapshot
 from ..platforms import numbers
 from . import data
 
@@ -56,6 +56,47 @@ def cuda_visible(setting: str | None, gpus: int) -> int:
             return 0
         seen.append(entry)
     return len(seen)
+
+
+def cuda_selected(setting: str | None, gpus: tuple[Gpu, ...], order: str | None = None) -> tuple[Gpu, ...] | None:
+    """The GPUs of ``gpus`` (NVML's, which it numbers in PCI bus order) that CUDA uses under
+    ``CUDA_VISIBLE_DEVICES=setting`` and ``CUDA_DEVICE_ORDER=order``; None where that cannot be told. An index
+    names NVML's GPU of that index only under ``PCI_BUS_ID``: CUDA's default order is fastest first, which NVML
+    does not give, so an index names an unknown one of them, unless the GPUs are alike (any is the same) or the
+    list names all of them. A GPU UUID (or a unique prefix of one, as CUDA takes it) is matched against the
+    UUIDs the probe read (none without ``gpu_ids``: unknown); a MIG slice's GPU is unknown to the check."""
+    count = cuda_visible(setting, len(gpus))
+    if setting is None:
+        return gpus
+    if not count:
+        return ()
+    entries = [raw.strip() for raw in setting.split(",")][:count]
+    alike = len({(g.name, g.compute_capability, g.memory_mib) for g in gpus}) == 1
+    if setting.startswith("GPU-"):
+        chosen: list[Gpu] = []
+        for entry in entries:
+            matches = [g for g in gpus if g.uuid and g.uuid.lower().startswith(entry.lower())]
+            if len(matches) != 1:
+                break
+            chosen.append(matches[0])
+        if len(chosen) == len(entries) or all(g.uuid for g in gpus):
+            return tuple(chosen)  # CUDA reads the list up to the first entry naming no GPU
+        return gpus[:count] if alike else None
+    if setting.startswith("MIG-"):
+        return gpus[:1] if alike else None
+    indices = [int(entry[: len(entry) - len(entry.lstrip("0123456789"))]) for entry in entries]
+    if order == "PCI_BUS_ID" or alike:
+        return tuple(gpus[i] for i in indices)
+    if sorted(indices) == list(range(len(gpus))):
+        return gpus  # every GPU, in whatever order
+    return None
+
+
+def used_gpus(host: Snapshot, setting: str | None, order: str | None) -> tuple[Gpu, ...]:
+    """The host's GPUs a GPU rule judges: those CUDA uses, or all of them where which cannot be told (the
+    ``cuda`` rule warns that it cannot)."""
+    selected = cuda_selected(setting, host.hardware.gpus, order)
+    return host.hardware.gpus if selected is None else selected
 
 
 def shown_visible(setting: str) -> str:

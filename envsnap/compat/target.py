@@ -82,6 +82,9 @@ class Target:
     # CUDA_VISIBLE_DEVICES where the environment would run, as set (None: unset, CUDA sees every GPU NVML lists;
     # and for a container, which sees the GPUs ``docker run --gpus`` gives it). NVML ignores it, CUDA does not.
     cuda_visible_devices: str | None = None
+    # CUDA_DEVICE_ORDER with it: "PCI_BUS_ID" numbers GPUs as NVML does; unset (FASTEST_FIRST), an index of
+    # CUDA_VISIBLE_DEVICES names a GPU the check cannot tell (``cuda_selected``).
+    cuda_device_order: str | None = None
 
     @property
     def provides_python(self) -> bool:
@@ -147,6 +150,7 @@ def probe_target(
         disk_free_mib=free_mib(path),
         docker=docker_facts,
         cuda_visible_devices=None if facts.container else os.environ.get("CUDA_VISIBLE_DEVICES"),
+        cuda_device_order=None if facts.container else os.environ.get("CUDA_DEVICE_ORDER"),
     )
 
 

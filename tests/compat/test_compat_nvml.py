@@ -44,13 +44,21 @@ def gpu_lock_of(here: Snapshot, torch_version: str, cuda: str, gpu: tuple[str, s
 
 
 def run_check(
-    tmp_path: Path, lock: Snapshot, nvml: Any, *extra: str, visible: str | None = None
+    tmp_path: Path,
+    lock: Snapshot,
+    nvml: Any,
+    *extra: str,
+    visible: str | None = None,
+    order: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     path = lockfile.dump(lock, tmp_path / "envsnap.lock")
     env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
     env.pop("CUDA_VISIBLE_DEVICES", None)
+    env.pop("CUDA_DEVICE_ORDER", None)
     if visible is not None:
         env["CUDA_VISIBLE_DEVICES"] = visible
+    if order is not None:
+        env["CUDA_DEVICE_ORDER"] = order
     proc = subprocess.run(
         [sys.executable, "-m", "envsnap", "check", str(path), "--json", *extra],
         env=env,
@@ -128,3 +136,67 @@ def test_cuda_visible_devices_hiding_every_gpu_is_no_gpu_for_cuda(tmp_path: Path
     assert code == 0 and report["verdict"] == "warnings"
     counts = [(f["needed"], f["found"]) for f in report["findings"] if f["component"] == "GPU count"]
     assert counts == [("2", "1")]
+
+
+A100_UUID = "GPU-0f2c3d4e-1111-2222-3333-444455556666"
+GTX_UUID = "GPU-9a8b7c6d-7777-8888-9999-aaaabbbbcccc"
+# NVML lists the A100 first (PCI bus order), a GeForce GTX 1080 (sm 6.1) second: torch 2.7.1+cu128 has no
+# kernel for the GTX 1080, and 8 GiB is a tenth of what the lock's A100 had.
+MIXED = gpu_fakes.FakeNvml(
+    driver="575.57.08",
+    cuda=12090,
+    gpus=(dataclasses.replace(FAKE_A100, uuid=A100_UUID), dataclasses.replace(FAKE_GTX_1080, uuid=GTX_UUID)),
+)
+
+
+def gpu_rows(report: dict[str, Any], rule: str) -> list[tuple[str, str, str]]:
+    return [(f["component"], f["severity"], f["found"]) for f in report["findings"] if f["rule"] == rule]
+
+
+@gpu_fakes.requires_gcc
+def test_gpu_rules_judge_the_gpus_cuda_visible_devices_selects(tmp_path: Path, here: Snapshot) -> None:
+    """On a shared machine with an A100 and an old GTX 1080, CUDA_VISIBLE_DEVICES=0 runs on the A100 alone, yet
+    the check failed (exit 3) on the GTX 1080 it does not use; with CUDA_VISIBLE_DEVICES=1 the GPU memory was
+    the A100's 80 GiB (ok) though the run has the GTX 1080's 8 GiB."""
+    lock = gpu_lock_of(here, "2.7.1", "12.8", A100)
+    code, report = run_check(tmp_path, lock, MIXED, visible="0", order="PCI_BUS_ID")
+    assert gpu_rows(report, "gpu-arch") == [("GPU 0 NVIDIA A100-SXM4-80GB", "ok", "NVIDIA A100-SXM4-80GB (sm_80)")]
+    assert [s for s, _, _ in findings(report, "cuda")] == ["ok"]
+    assert code == 0, report
+    code, report = run_check(tmp_path, lock, MIXED, visible="1", order="PCI_BUS_ID")
+    assert code == 3
+    assert gpu_rows(report, "gpu-arch") == [
+        ("GPU 1 NVIDIA GeForce GTX 1080", "fail", "NVIDIA GeForce GTX 1080 (sm_61): no kernel image")
+    ]
+    assert ("GPU memory", "warn", "8.0 GiB") in gpu_rows(report, "gpu-memory")
+    # A GPU UUID names one GPU whatever the order: the check reads the host's UUIDs to match it.
+    code, report = run_check(tmp_path, lock, MIXED, visible=A100_UUID)
+    assert [(c, s) for c, s, _ in gpu_rows(report, "gpu-arch")] == [("GPU 0 NVIDIA A100-SXM4-80GB", "ok")]
+    assert code == 0, report
+    assert "0f2c3d4e" not in json.dumps(report)  # the UUID is matched, never shown
+    code, report = run_check(tmp_path, lock, MIXED, visible=GTX_UUID[:12])  # a unique prefix, as CUDA takes
+    assert [(c, s) for c, s, _ in gpu_rows(report, "gpu-arch")] == [("GPU 1 NVIDIA GeForce GTX 1080", "fail")]
+
+
+@gpu_fakes.requires_gcc
+def test_an_index_cuda_numbers_fastest_first_is_said_to_be_unmappable(tmp_path: Path, here: Snapshot) -> None:
+    """CUDA's default order is fastest first, NVML's the PCI bus: which GPU CUDA_VISIBLE_DEVICES=1 names cannot
+    be told, so every GPU is judged and the cuda rule says why, with the remedy."""
+    lock = gpu_lock_of(here, "2.7.1", "12.8", A100)
+    code, report = run_check(tmp_path, lock, MIXED, visible="1")
+    assert code == 3
+    assert [s for _, s, _ in gpu_rows(report, "gpu-arch")] == ["ok", "fail"]
+    [(severity, found, remedy)] = findings(report, "cuda")
+    assert severity == "warn"
+    assert found == (
+        "2 GPU(s), driver 575.57.08; which of them CUDA_VISIBLE_DEVICES='1' selects cannot be told: CUDA numbers "
+        "GPUs fastest first (CUDA_DEVICE_ORDER unset), NVML by PCI bus id"
+    )
+    assert remedy.startswith("set CUDA_DEVICE_ORDER=PCI_BUS_ID")
+    assert ("GPU memory", "warn", "8.0 GiB (the smallest GPU: the selection cannot be told)") in gpu_rows(
+        report, "gpu-memory"
+    )
+    # Identical GPUs need no mapping: any of them is the same.
+    twins = dataclasses.replace(MIXED, gpus=(FAKE_A100, FAKE_A100))
+    code, report = run_check(tmp_path, lock, twins, visible="1")
+    assert code == 0 and [s for s, _, _ in findings(report, "cuda")] == ["ok"], report

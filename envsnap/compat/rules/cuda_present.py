@@ -5,7 +5,7 @@ the explicit degraded option (the engine turns this rule's failure into a warnin
 from __future__ import annotations
 
 from ...model import Snapshot
-from .._facts import cuda_need, cuda_visible, has_driver, shown_visible
+from .._facts import cuda_need, cuda_selected, cuda_visible, has_driver, shown_visible
 from ..report import Finding
 from ..target import Target
 from .driver import required_driver
@@ -45,13 +45,34 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     count = len(host.hardware.gpus)
     found = f"{count} GPU(s), driver {host.nvidia.driver_version}"
     setting = target.cuda_visible_devices
-    if setting is not None and not cuda_visible(setting, count):
+    selected = cuda_selected(setting, host.hardware.gpus, target.cuda_device_order)
+    if setting is not None and (not cuda_visible(setting, count) or selected == ()):
         # NVML lists every GPU whatever the variable says; CUDA, and so torch.cuda.is_available(), sees none.
         found += f"; {shown_visible(setting)} shows CUDA none of them"
         indices = "0" if count == 1 else f"0-{count - 1}"
         remedy = f"unset CUDA_VISIBLE_DEVICES or set it to GPUs of this host ({indices})"
         remedy += "" if target.cpu_only else ", or pass --cpu-only to run without the GPU"
         return [Finding("fail", "CUDA", needed, found, remedy, NAME)]
+    if selected is None and setting is not None:
+        # CUDA uses some of the GPUs, NVML cannot say which: the GPU rules judge them all.
+        order = target.cuda_device_order
+        if setting.startswith("MIG-"):
+            found += f"; which GPUs the MIG slices of {shown_visible(setting)} are on cannot be told"
+            remedy = "name whole GPUs by index or UUID to have them judged; the GPU rules judged every GPU"
+        else:
+            how = f"CUDA_DEVICE_ORDER={order!r}" if order is not None else "CUDA_DEVICE_ORDER unset"
+            if setting.startswith("GPU-"):
+                found += f"; which of them {shown_visible(setting)} selects cannot be told: no GPU UUID was read"
+            else:
+                found += (
+                    f"; which of them {shown_visible(setting)} selects cannot be told: CUDA numbers GPUs fastest "
+                    f"first ({how}), NVML by PCI bus id"
+                )
+            remedy = (
+                "set CUDA_DEVICE_ORDER=PCI_BUS_ID (CUDA then numbers GPUs as nvidia-smi does) or name the GPUs "
+                "by UUID; the GPU rules judged every GPU"
+            )
+        return [Finding("warn", "CUDA", needed, found, remedy, NAME)]
     if host.nvidia.error:
         return [
             Finding(

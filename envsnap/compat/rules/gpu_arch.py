@@ -14,7 +14,7 @@ from packaging.version import InvalidVersion, Version
 
 from ...model import Gpu, Snapshot
 from ...platforms import numbers
-from .._facts import cuda_need, local_cuda, variant
+from .._facts import cuda_need, local_cuda, used_gpus, variant
 from ..data import load
 from ..report import Finding
 from ..target import Target
@@ -108,8 +108,8 @@ def _gpu_label(gpu: Gpu) -> str:
     return f"GPU {gpu.index} {gpu.name}".strip()
 
 
-def runtime_support(lock: Snapshot, host: Snapshot) -> list[Finding]:
-    """Without a framework build to judge, the CUDA major itself must still support each GPU."""
+def runtime_support(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    """Without a framework build to judge, the CUDA major itself must still support each GPU CUDA uses."""
     need = cuda_need(lock)
     if need is None:
         return []
@@ -119,7 +119,7 @@ def runtime_support(lock: Snapshot, host: Snapshot) -> list[Finding]:
         return []
     needed = f"CUDA {major} supports compute capability >= {oldest}"
     findings = []
-    for gpu in host.hardware.gpus:
+    for gpu in used_gpus(host, target.cuda_visible_devices, target.cuda_device_order):
         if not gpu.compute_capability:
             continue
         found = f"{gpu.name} (sm_{gpu.compute_capability.replace('.', '')})".strip()
@@ -144,7 +144,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return []
     build = torch_build(lock)
     if build is None:
-        return runtime_support(lock, host)
+        return runtime_support(lock, host, target)
     if not build.arch_list:
         return [
             Finding(
@@ -160,7 +160,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     shown = ", ".join(a for a in build.arch_list)
     needed = f"{build.label} kernels ({build.source}): {shown}"
     findings = []
-    for gpu in host.hardware.gpus:
+    for gpu in used_gpus(host, target.cuda_visible_devices, target.cuda_device_order):
         if not gpu.compute_capability:
             findings.append(
                 Finding("warn", _gpu_label(gpu), needed, "unknown compute capability", "cannot verify", NAME)

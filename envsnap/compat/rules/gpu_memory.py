@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import Snapshot
-from .._facts import cuda_need, cuda_visible, mib, shown_visible
+from .._facts import cuda_need, cuda_selected, cuda_visible, mib, shown_visible
 from ..report import Finding
 from ..target import Target
 from .interface import Rule
@@ -15,10 +15,16 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if cuda_need(lock) is None or not lock.hardware.gpus or not host.hardware.gpus:
         return []
     findings = []
+    setting = target.cuda_visible_devices
+    selected = cuda_selected(setting, host.hardware.gpus, target.cuda_device_order)
     want = max(g.memory_mib for g in lock.hardware.gpus)
-    have = max(g.memory_mib for g in host.hardware.gpus)
     want_name = next(g.name for g in lock.hardware.gpus if g.memory_mib == want)
-    needed, found = f"{mib(want)} ({want_name})", mib(have)
+    if selected is None:  # which GPUs CUDA uses cannot be told (the cuda rule says why): the least it may have
+        have = min(g.memory_mib for g in host.hardware.gpus)
+        needed, found = f"{mib(want)} ({want_name})", f"{mib(have)} (the smallest GPU: the selection cannot be told)"
+    else:
+        have = max((g.memory_mib for g in selected), default=0)
+        needed, found = f"{mib(want)} ({want_name})", mib(have)
     if want and have < want:
         findings.append(
             Finding(
@@ -33,7 +39,6 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     else:
         findings.append(Finding("ok", "GPU memory", needed, found, "", NAME))
     count = len(host.hardware.gpus)
-    setting = target.cuda_visible_devices
     seen = cuda_visible(setting, count)  # what CUDA enumerates, not what NVML lists
     if seen < len(lock.hardware.gpus):
         remedy = "multi-GPU code paths need adjusting (e.g. world size)"
