@@ -200,3 +200,22 @@ def test_an_index_cuda_numbers_fastest_first_is_said_to_be_unmappable(tmp_path: 
     twins = dataclasses.replace(MIXED, gpus=(FAKE_A100, FAKE_A100))
     code, report = run_check(tmp_path, lock, twins, visible="1")
     assert code == 0 and [s for s, _, _ in findings(report, "cuda")] == ["ok"], report
+
+
+@gpu_fakes.requires_gcc
+def test_a_mig_slice_is_not_judged_with_its_whole_gpus_memory(tmp_path: Path, here: Snapshot) -> None:
+    """CUDA_VISIBLE_DEVICES naming a MIG slice (a 1g.10gb of an H100) gives the run the slice's memory, not the
+    80 GiB NVML reports for the whole GPU; the check passed it with the whole GPU's."""
+    nvml = gpu_fakes.FakeNvml(driver="550.54.14", cuda=12040, gpus=(FAKE_H100, FAKE_H100))
+    lock = gpu_lock_of(here, "2.5.1", "12.4", H100)
+    mig = "MIG-5c4b3a29-1111-2222-3333-444455556666"
+    code, report = run_check(tmp_path, lock, nvml, visible=mig)
+    [(severity, found, remedy)] = findings(report, "gpu-memory")
+    assert severity == "warn"
+    assert found == "a MIG slice of a 80.0 GiB GPU (CUDA_VISIBLE_DEVICES='MIG-<uuid>'): its memory cannot be told"
+    assert remedy.startswith("check the slice's memory (nvidia-smi -L names its profile")
+    assert "5c4b3a29" not in json.dumps(report)
+    assert code == 0 and [s for s, _, _ in findings(report, "gpu-arch")] == ["ok"]
+    code, report = run_check(tmp_path, lock, MIXED, visible=mig)  # unlike GPUs: which one is the slice's?
+    [(severity, found, _)] = findings(report, "gpu-memory")
+    assert severity == "warn" and found.startswith("a MIG slice of a GPU the check cannot tell (")

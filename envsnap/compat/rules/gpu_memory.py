@@ -25,7 +25,13 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     else:
         have = max((g.memory_mib for g in selected), default=0)
         needed, found = f"{mib(want)} ({want_name})", mib(have)
-    if want and have < want:
+    if setting is not None and setting.startswith("MIG-") and selected != ():
+        # A slice has a part of its GPU's memory (its profile's), which NVML's whole-GPU answer does not say.
+        whole = f"a {mib(have)} GPU" if selected is not None else "a GPU the check cannot tell"
+        found = f"a MIG slice of {whole} ({shown_visible(setting)}): its memory cannot be told"
+        remedy = "check the slice's memory (nvidia-smi -L names its profile, e.g. 1g.10gb) against the workload's"
+        findings.append(Finding("warn", "GPU memory", needed, found, remedy, NAME))
+    elif want and have < want:
         findings.append(
             Finding(
                 "warn",
