@@ -1,5 +1,6 @@
 """What CUDA a locked environment needs: the one reading that the compatibility check and the Dockerfile spec's
-base-image choice share (a system toolkit nothing in the environment uses does not make a lock a GPU lock).
+base-image choice share (a system toolkit nothing in the environment uses does not make a lock a GPU lock);
+and how many GPUs CUDA_VISIBLE_DEVICES leaves CUDA, which the check and a paper's appendix both say.
 """
 
 from __future__ import annotations
@@ -68,3 +69,30 @@ def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
                 if cpkg.name == wanted and major_minor(cpkg.version):
                     return CudaNeed(major_minor(cpkg.version), f"conda {cpkg.name} {cpkg.version}")
     return None
+
+
+def cuda_visible(setting: str | None, gpus: int) -> int:
+    """How many of the ``gpus`` NVML lists CUDA enumerates under ``CUDA_VISIBLE_DEVICES=setting`` (None: unset,
+    all of them). CUDA reads the list up to its first entry that names no device: an index past the last GPU,
+    or one that is no number (``""``, ``-1`` and ``NoDevFiles`` hide every GPU); an index is read as strtoul
+    does (``1gpu`` is 1), and an entry given twice hides every GPU (torch.cuda's reading of the variable). A
+    list of GPU (or MIG) UUIDs counts one device an entry up to the first of another kind: the check asks NVML
+    for no UUID to match them with."""
+    if setting is None:
+        return gpus
+    seen: list[str] = []
+    prefix = setting[:4] if setting.startswith(("GPU-", "MIG-")) else ""
+    for raw in setting.split(","):
+        entry = raw.strip()
+        if prefix:
+            if not entry.startswith(prefix):
+                break
+        else:
+            digits = re.match(r"\d+", entry)
+            if digits is None or int(digits.group()) >= gpus:
+                break
+            entry = str(int(digits.group()))
+        if entry in seen:
+            return 0
+        seen.append(entry)
+    return len(seen)

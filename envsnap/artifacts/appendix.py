@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import _templates
 from .._defaults import LOCK_NAME
+from ..cudaneed import cuda_visible
 from ..model import PythonPackage, Snapshot
 
 UNKNOWN = "unknown"
@@ -231,6 +232,12 @@ def _gpus(s: Snapshot, unknown: set[str]) -> str:
     for (name, cc, gib), n in sorted(kinds.items()):
         details = ", ".join(x for x in (f"compute capability {cc}" if cc else "", f"{gib} GiB" if gib else "") if x)
         parts.append(f"{n} x {name}" + (f" ({details})" if details else ""))
+    # The captured process's CUDA_VISIBLE_DEVICES (the lock's [environment]; UUIDs are redacted, one GPU each).
+    setting = s.environment.get("CUDA_VISIBLE_DEVICES")
+    count = len(s.hardware.gpus)
+    seen = cuda_visible(setting, count)
+    if setting is not None and seen < count:
+        parts.append(f"CUDA_VISIBLE_DEVICES={setting} left the run {seen} of them")
     return "; ".join(parts)
 
 

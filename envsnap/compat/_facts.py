@@ -7,6 +7,7 @@ import re
 # What CUDA a lock needs is the core's (the Dockerfile spec picks a base image by it); the rules reach it here.
 from ..cudaneed import CudaNeed as CudaNeed
 from ..cudaneed import cuda_need as cuda_need
+from ..cudaneed import cuda_visible as cuda_visible
 from ..cudaneed import local_cuda as local_cuda
 from ..model import Gpu, Snapshot
 from ..platforms import numbers
@@ -29,33 +30,6 @@ def forward_compatible(gpu_name: str) -> bool:
     lowered = gpu_name.lower()
     patterns = data.load("nvidia")["forward_compatible_gpus"]["name_patterns"]
     return any(re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", lowered) for p in patterns)
-
-
-def cuda_visible(setting: str | None, gpus: int) -> int:
-    """How many of the ``gpus`` NVML lists CUDA enumerates under ``CUDA_VISIBLE_DEVICES=setting`` (None: unset,
-    all of them). CUDA reads the list up to its first entry that names no device: an index past the last GPU,
-    or one that is no number (``""``, ``-1`` and ``NoDevFiles`` hide every GPU); an index is read as strtoul
-    does (``1gpu`` is 1), and an entry given twice hides every GPU (torch.cuda's reading of the variable). A
-    list of GPU (or MIG) UUIDs counts one device an entry up to the first of another kind: the check asks NVML
-    for no UUID to match them with."""
-    if setting is None:
-        return gpus
-    seen: list[str] = []
-    prefix = setting[:4] if setting.startswith(("GPU-", "MIG-")) else ""
-    for raw in setting.split(","):
-        entry = raw.strip()
-        if prefix:
-            if not entry.startswith(prefix):
-                break
-        else:
-            digits = re.match(r"\d+", entry)
-            if digits is None or int(digits.group()) >= gpus:
-                break
-            entry = str(int(digits.group()))
-        if entry in seen:
-            return 0
-        seen.append(entry)
-    return len(seen)
 
 
 def cuda_selected(setting: str | None, gpus: tuple[Gpu, ...], order: str | None = None) -> tuple[Gpu, ...] | None:

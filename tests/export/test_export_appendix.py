@@ -273,3 +273,15 @@ def test_the_driver_row_keeps_the_version_when_one_gpu_did_not_answer(rich: Snap
     )
     text = next(iter(render(dataclasses.replace(rich, nvidia=dead)).values())).decode()
     assert "error: nvmlInit: Driver Not Loaded" in text
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex"])
+def test_the_gpus_say_what_cuda_visible_devices_left_the_run(rich: Snapshot, fmt: str) -> None:
+    """Captured with CUDA_VISIBLE_DEVICES=0 on a two-H100 machine, the paper said the experiments ran with
+    "2x NVIDIA H100": the run could see one of them."""
+    render = appendix.render_markdown if fmt == "markdown" else appendix.render_latex
+    one = dataclasses.replace(rich, environment={**rich.environment, "CUDA_VISIBLE_DEVICES": "0"})
+    text = next(iter(render(one).values())).decode()
+    assert text.count("CUDA\\_VISIBLE\\_DEVICES=0 left the run 1 of them") == 2  # the table and the paragraph
+    both = dataclasses.replace(rich, environment={**rich.environment, "CUDA_VISIBLE_DEVICES": "0,1"})
+    assert "VISIBLE" not in next(iter(render(both).values())).decode()
