@@ -156,9 +156,15 @@ def test_python_3_12_lock_on_3_11_fails_on_python_and_on_cp312_wheels() -> None:
             "Python",
             "cpython 3.12.4",
             "cpython 3.11.9",
-            "run with a cpython 3.12.4 interpreter (--python PATH), or use --target conda or docker",
+            "run with a cpython 3.12.4 interpreter (--python PATH; to get one: uv python install 3.12.4, or pyenv "
+            "install 3.12.4), or use --target conda or docker",
         )
     ]
+    # A reviewer without that Python was told to run with one, not how to get one; another implementation's
+    # interpreter is not one uv or pyenv installs by that version.
+    other = dataclasses.replace(lock, python=dataclasses.replace(lock.python, implementation="pypy"))
+    [(_, _, _, _, remedy)] = only(evaluate(other, snapshot(python="3.11.9"), HOST), "python")
+    assert remedy == "run with a pypy 3.12.4 interpreter (--python PATH), or use --target conda or docker"
     [(_, component, _, found, remedy)] = only(report, "wheels")
     assert component == "wheel numpy 2.2.6"
     assert found.endswith("built for Python 3.12 (cp312), the target runs cp311")

@@ -32,7 +32,13 @@ def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding
         return [Finding("ok", "Python", needed, f"provided by the {target.kind} rebuild", "", NAME)]
     have = host.python
     found = describe(have)
-    remedy = f"run with a {describe(want)} interpreter (--python PATH), or use --target conda or docker"
+    # CPython of an exact version is what uv and pyenv install by that version (another implementation is not).
+    get = (
+        f"; to get one: uv python install {want.version}, or pyenv install {want.version}"
+        if want.implementation in ("", "cpython") and not want.free_threaded
+        else ""
+    )
+    remedy = f"run with a {describe(want)} interpreter (--python PATH{get}), or use --target conda or docker"
     if want.implementation and have.implementation and want.implementation != have.implementation:
         return [Finding("fail", "Python", needed, found, remedy, NAME)]
     w, h = numbers(want.version), numbers(have.version)
