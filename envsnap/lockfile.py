@@ -340,7 +340,13 @@ def _checked(doc: Mapping[str, Any], migrated: bool, *, origin: str, check_diges
     try:
         snapshot = _fast(Snapshot, doc, normal)
     except (_Refused, LockfileError):
-        snapshot, normal = _build(Snapshot, doc, "", origin), [False]
+        try:
+            snapshot, normal = _build(Snapshot, doc, "", origin), [False]
+        except LockfileError as exc:
+            newer = _newer_writer(doc) if str(exc).endswith(": unknown field") else ""
+            if newer:
+                raise LockfileError(f"{exc}; the lock was written by {newer}: upgrade envsnap") from None
+            raise
     if check_digest and not migrated and snapshot.envsnap.content_digest:
         expected = canonical_digest(doc if normal[0] else to_dict(snapshot))
         if expected != snapshot.envsnap.content_digest:
@@ -349,6 +355,24 @@ def _checked(doc: Mapping[str, Any], migrated: bool, *, origin: str, check_diges
                 "(the file was edited or corrupted after capture)"
             )
     return snapshot
+
+
+def _newer_writer(doc: Mapping[str, Any]) -> str:
+    """``envsnap X, newer than this one (Y)`` when the document's generator is an envsnap newer than this one (a
+    field it added within the schema version is unknown here), else "". The generator is the file's text: only
+    a version that parses is shown."""
+    from packaging.version import InvalidVersion, Version
+
+    from ._version import __version__
+
+    meta = doc.get("envsnap")
+    generator = meta.get("generator") if isinstance(meta, Mapping) else None
+    name, _, version = generator.partition(" ") if isinstance(generator, str) else ("", "", "")
+    try:
+        newer = name == "envsnap" and Version(version) > Version(__version__)
+    except InvalidVersion:
+        return ""
+    return f"envsnap {Version(version)}, newer than this one ({__version__})" if newer else ""
 
 
 def _where(path: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import stat
 import threading
 from pathlib import Path
@@ -121,6 +122,21 @@ def test_invalid_field_is_named_by_path_and_file(tmp_path: Path, old: str, new: 
     with pytest.raises(LockfileError) as err:
         lockfile.load(bad, check_digest=False)
     assert str(err.value) == f"{bad}: {message}"
+
+
+def test_a_field_a_newer_envsnap_added_says_to_upgrade(tmp_path: Path) -> None:
+    """A lock of a newer envsnap that added a field within schema 1 read only "envsnap.future_field: unknown
+    field": a reviewer could not tell a newer writer from a damaged file."""
+    text = lockfile.dumps(sample())
+    newer = text.replace('generator = "', 'future_field = "x"\ngenerator = "', 1)
+    for generator, hint in (("envsnap 9.0.0", True), ("envsnap 0.0.1", False), ("other-tool 9.0", False)):
+        bad = tmp_path / "bad.lock"
+        bad.write_text(re.sub(r'generator = "[^"]*"', f'generator = "{generator}"', newer, count=1))
+        with pytest.raises(LockfileError) as err:
+            lockfile.load(bad, check_digest=False)
+        said = str(err.value)
+        assert said.startswith(f"{bad}: envsnap.future_field: unknown field"), said
+        assert said.endswith("written by envsnap 9.0.0, newer than this one (0.1.0): upgrade envsnap") == hint, said
 
 
 def test_missing_required_field(tmp_path: Path) -> None:
