@@ -342,6 +342,7 @@ _SYSTEM_VERSION = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+~:^-]{0,254}", re.ASCII
 _SONAME = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}", re.ASCII)
 _ARCH = LazyPattern(r"(sm|compute|lto)_[0-9]{1,4}[a-z]?", re.ASCII)
 _COMPUTE_CAPABILITY = LazyPattern(r"[0-9]{1,3}\.[0-9]{1,3}", re.ASCII)
+_PRINTABLE_ASCII = LazyPattern(r"[\x20-\x7e]*")
 
 
 def is_text(text: str, limit: int = MAX_TEXT) -> bool:
@@ -352,6 +353,19 @@ def is_text(text: str, limit: int = MAX_TEXT) -> bool:
 def is_token(text: str) -> bool:
     """A short identifier-like value (an arch, a kernel release, an installer's name)."""
     return _TOKEN.fullmatch(text) is not None
+
+
+def is_installer(text: str) -> bool:
+    """The content of a distribution's ``INSTALLER`` file: a command name or printable ASCII (the packaging
+    spec's words), so no bidirectional formatting or line separator reaches pylock.toml."""
+    return len(text) <= 128 and _PRINTABLE_ASCII.fullmatch(text) is not None
+
+
+def is_requires_python(text: str) -> bool:
+    """A ``Requires-Python`` as METADATA holds it: a PEP 440 specifier set is printable ASCII (an ``===`` clause
+    may hold any character but whitespace, so parsing is not enough). One that does not parse (``>=3.6.*``, from
+    an older setuptools) is kept as legacy versions are: check warns that it cannot read it."""
+    return len(text) <= 1024 and _PRINTABLE_ASCII.fullmatch(text) is not None
 
 
 def is_python_version(text: str) -> bool:

@@ -842,12 +842,14 @@ RULES: dict[type, dict[str, Rule]] = {
     PythonPackage: {
         "name": _DIST,
         "version": _VERSION,
-        "installer": _text(128),
+        "installer": _s(grammar.is_installer, "installer (printable ASCII, at most 128 characters)"),
         "wheel_tags": _s(grammar.is_wheel_tag, "wheel tag (python-abi-platform)", empty=False),
         "record_digest": _DIGEST,
         "metadata_name": _s(grammar.is_project_name, "project name"),
         "requires_dist": _text(),
-        "requires_python": _text(1024),
+        "requires_python": _s(
+            grammar.is_requires_python, "Requires-Python (a PEP 440 specifier set: printable ASCII, at most 1024)"
+        ),
     },
     PythonEnv: {
         "implementation": _TOKEN,

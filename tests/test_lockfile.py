@@ -253,11 +253,13 @@ names = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,5})?", fullmatch=True)
 versions = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}(\+[a-z0-9]{1,6})?", fullmatch=True)
 # Any text a lock may hold: no control characters (the loader refuses those, tests/security).
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
+# An installer's name is printable ASCII (the packaging spec), refused otherwise (tests/security).
+installers = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    pkgs=st.lists(st.tuples(names, versions, st.booleans(), text), max_size=8, unique_by=lambda t: t[0]),
+    pkgs=st.lists(st.tuples(names, versions, st.booleans(), installers), max_size=8, unique_by=lambda t: t[0]),
     env=st.dictionaries(st.from_regex(r"[A-Z][A-Z_]{0,10}", fullmatch=True), text, max_size=4),
 )
 def test_any_snapshot_round_trips(pkgs: list[tuple[str, str, bool, str]], env: dict[str, str]) -> None:

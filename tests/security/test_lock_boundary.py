@@ -272,6 +272,18 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
         (lambda d: d.update(environment={"A B": "1"}), "environment: not a valid variable name"),
         (lambda d: d.update(environment={"X": "\x1b]8;;https://evil/\x1b\\"}), "environment.X: not a valid text"),
         (lambda d: d["platform"].update(kernel="6.1[/]"), "platform.kernel"),
+        # Written raw into pylock.toml, where an editor showed them reordered (a valid '===' specifier may hold
+        # any character but whitespace): an installer's name and a Requires-Python are printable ASCII.
+        (lambda d: pkg(d).update(installer="pip\u202e"), "python.packages[0].installer: not a valid installer"),
+        (lambda d: pkg(d).update(installer="uv\u2028"), "python.packages[0].installer: not a valid installer"),
+        (
+            lambda d: pkg(d).update(requires_python="===3.11\u202e"),
+            "python.packages[0].requires_python: not a valid Requires-Python",
+        ),
+        (
+            lambda d: pkg(d).update(requires_python=">=3.9\u2067,<4"),
+            "python.packages[0].requires_python: not a valid Requires-Python",
+        ),
     ],
 )
 def test_a_field_outside_its_grammar_is_named_by_path(
@@ -329,6 +341,28 @@ def test_duplicates_are_refused(
     path = write_lock(tmp_path / "envsnap.lock", mutate)
     for command in (["show"], ["export", "-f", "requirements", "-o", "-"]):
         one_line_exit_2(cli(command[0], path, *command[1:]), needle)
+
+
+@pytest.mark.parametrize(
+    ("installer", "requires_python"),
+    [
+        ("pip", ">=3.8"),
+        ("uv", ">=3.7,<4"),
+        ("conda", ">=2.7, !=3.0.*, !=3.1.*, !=3.2.*"),
+        ("Poetry 1.8.3", "~=3.10"),
+        ("debian", ">=3.8,"),
+        # Not PEP 440 (packaging refuses them), yet in real METADATA: kept, and check warns it cannot read them.
+        ("pip", ">=3.6.*"),
+        ("pip", "3.6"),
+    ],
+)
+def test_real_installers_and_requires_python_load(
+    tmp_path: Path, cli: Callable[..., Any], installer: str, requires_python: str
+) -> None:
+    path = write_lock(
+        tmp_path / "envsnap.lock", lambda d: pkg(d).update(installer=installer, requires_python=requires_python)
+    )
+    assert cli("show", path).code == 0
 
 
 def test_created_is_outside_the_digest_but_still_checked(tmp_path: Path, cli: Callable[..., Any]) -> None:
