@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 
 from . import grammar
 from .errors import EnvsnapError
-from .grammar import GrammarError, has_control, shown, strip_control
+from .grammar import GrammarError, has_control, shown, strip_control, strip_terminal
 
 
 class UnsafeValue(GrammarError):
@@ -226,14 +226,16 @@ _MD_SPECIAL = re.compile(r"([\\`*_|<>\[\]])")
 
 def md_text(text: object) -> str:
     """Text inside a Markdown paragraph or table cell: no line break (no heading, list or table row can
-    start), and the characters that make emphasis, code, links, HTML and table cells backslash-escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", strip_control(str(text)))
+    start), and the characters that make emphasis, code, links, HTML and table cells backslash-escaped.
+    Bidirectional formatting characters and U+2028/U+2029 are shown as U+FFFD, as on a terminal: a viewer
+    would show the row reordered, an editor break the line."""
+    return _MD_SPECIAL.sub(r"\\\1", strip_terminal(str(text)))
 
 
 def md_code(text: object) -> str:
     """A Markdown code span holding ``text`` literally (CommonMark: a fence longer than any backquote run
-    inside), on one line."""
-    value = strip_control(str(text))
+    inside), on one line, in the order written (``strip_terminal``, as ``md_text``)."""
+    value = strip_terminal(str(text))
     longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if value.startswith("`") or value.endswith("`") else ""
@@ -265,14 +267,11 @@ _TEX_RE = re.compile("|".join(re.escape(c) for c in _TEX_SPECIAL) + "|-(?=-)")
 
 def tex_text(text: object) -> str:
     """Text safe inside a LaTeX paragraph, table cell or comment: every special character escaped, control
-    characters shown as ``?`` (a line break cannot end a comment or a row), ``--`` kept as two hyphens."""
-    shown = _LINE_SEPARATORS.sub("\N{REPLACEMENT CHARACTER}", strip_control(str(text)))
+    characters shown as ``?`` (a line break cannot end a comment or a row), ``--`` kept as two hyphens.
+    Unicode's line and paragraph separators (line breaks to editors and Python's splitlines) and bidirectional
+    formatting characters (a viewer shows the source reordered) are shown as ``?`` too (``strip_terminal``)."""
+    shown = strip_terminal(str(text))
     return _TEX_RE.sub(lambda m: _TEX_SPECIAL.get(m.group(0), "-{}"), shown)
-
-
-# Unicode's own line and paragraph separators: not control characters, but line breaks to editors, Python's
-# splitlines and a LaTeX input layer that does not know them.
-_LINE_SEPARATORS = re.compile("[\u2028\u2029]")
 
 
 # Where a name or a version may break in a narrow column: after these, as a path or a dotted name is broken.

@@ -12,7 +12,7 @@ from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envsnap import lockfile, sinks
+from envsnap import grammar, lockfile, sinks
 from envsnap._toml import tomllib
 from envsnap.export import pylock
 from envsnap.importers import pylock as pylock_import
@@ -66,9 +66,24 @@ def test_any_names_and_versions_roundtrip_through_pylock(rich: Snapshot, spec: d
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40))
 @example("\u2028")  # a line separator (found by hypothesis): it ended the row for a reader of the file
 @example("a\u2029b")
+@example("Xeon\u202e\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u200e\u200f\u061c")
 def test_any_text_is_safe_in_latex(text: str) -> None:
     # Control characters included: a newline must not end the row (the sink shows them as "?").
     for cells in (f"{sinks.tex_text(text)} & {sinks.tex_code(text)}", f"x & {sinks.tex_breakable(text)}"):
         assert "\n" not in cells
+        assert not grammar.has_bidi(cells), cells  # a viewer would show the row reordered
         row = f"\\begin{{tabular}}{{ll}}\n{cells} \\\\\n\\end{{tabular}}\n"
         assert latex_syntax_problems(row) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40))
+@example("Debian \u202egnu")
+@example("a\u2028b\u2029c")
+@example("\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u200e\u200f\u061c")
+def test_any_text_is_one_line_in_order_in_markdown(text: str) -> None:
+    # A bidirectional formatting character reorders what a viewer shows; U+2028/U+2029 break the line for an
+    # editor: both are shown as U+FFFD, as the terminal shows them.
+    for shown in (sinks.md_text(text), sinks.md_code(text)):
+        assert len(shown.splitlines()) <= 1, shown
+        assert not grammar.has_bidi(shown) and not grammar.has_control(shown), shown

@@ -523,6 +523,19 @@ def test_no_field_of_the_lock_can_start_a_latex_line() -> None:
     assert "\\input{/etc/passwd}" not in text
 
 
+# Bidirectional formatting characters (an editor or viewer shows the line reordered) and Unicode's line and
+# paragraph separators (a line break to an editor): the characters the terminal already shows as U+FFFD.
+UNSHOWN = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u2028\u2029"
+
+
+def test_no_field_of_the_lock_reaches_a_document_reordered() -> None:
+    # platform.os_name and hardware.cpu.model (free text) reached the appendix raw: "Debian <U+202E>...".
+    snap = every_string(full_lock(), UNSHOWN)
+    for text, shown in ((markdown(snap), "\N{REPLACEMENT CHARACTER}"), (latex(snap), "?")):
+        assert not grammar.has_bidi(text) and "\u2028" not in text and "\u2029" not in text
+        assert "Some CPU" + shown * len(UNSHOWN) in text
+
+
 def test_no_field_of_the_lock_reaches_the_terminal_raw(
     cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, wide: None
 ) -> None:
