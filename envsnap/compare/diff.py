@@ -627,8 +627,8 @@ def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
             weight,
             "version",
         )
-    ga = ", ".join(f"{g.name} (sm {g.compute_capability})" for g in a.hardware.gpus)
-    gb = ", ".join(f"{g.name} (sm {g.compute_capability})" for g in b.hardware.gpus)
+    ga = ", ".join(f"{g.name or 'unknown GPU'} (sm {g.compute_capability})" for g in a.hardware.gpus)
+    gb = ", ".join(f"{g.name or 'unknown GPU'} (sm {g.compute_capability})" for g in b.hardware.gpus)
     out += _value("gpu", "GPUs", ga, gb, 88)
     for name in sorted(set(a.frameworks) | set(b.frameworks)):
         fa, fb = a.frameworks.get(name), b.frameworks.get(name)

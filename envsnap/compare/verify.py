@@ -665,8 +665,8 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
                 for what in ("runtime", "cudnn", "nccl", "cublas")
             ],
         )
-    want_gpus = [g.name for g in lock.hardware.gpus]
-    have_gpus = [g.name for g in actual.hardware.gpus]
+    want_gpus = [g.name or "unknown GPU" for g in lock.hardware.gpus]
+    have_gpus = [g.name or "unknown GPU" for g in actual.hardware.gpus]
     if want_gpus != have_gpus:
         out.append(
             Difference(INFO, "gpu", "gpus", "models", ", ".join(want_gpus) or "none", ", ".join(have_gpus) or "none")

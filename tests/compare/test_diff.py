@@ -552,3 +552,13 @@ def test_a_lock_against_its_own_export_imported_back_differs_in_nothing_both_rec
     # Two captures of different kinds still differ.
     venv = lockfile.seal(dataclasses.replace(captured, python=dataclasses.replace(captured.python, kind="venv")))
     assert [(c.subject, c.change) for c in diff(captured, venv).changes] == [("environment kind", "changed")]
+
+
+def test_a_gpu_with_no_name_reads_unknown_gpu() -> None:
+    # A GPU NVML could not name (GPU is lost) read ",  (sm 8.0)", a blank entry.
+    a = _lock(
+        PythonPackage("numpy", "1.26.4"), hardware=Hardware(gpus=(Gpu(0, "NVIDIA A100", "8.0"), Gpu(1, "", "8.0")))
+    )
+    b = _lock(PythonPackage("numpy", "1.26.4"), hardware=Hardware(gpus=(Gpu(0, "NVIDIA A100", "8.0"),)))
+    (gpus,) = [c for c in diff(a, b).changes if c.subject == "GPUs"]
+    assert gpus.old == "NVIDIA A100 (sm 8.0), unknown GPU (sm 8.0)" and gpus.new == "NVIDIA A100 (sm 8.0)"

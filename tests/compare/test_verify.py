@@ -17,6 +17,7 @@ from envsnap.compare.verify import INFO, MISMATCH, WARNING, compare, verify
 from envsnap.model import (
     Artifact,
     Cpu,
+    Gpu,
     Hardware,
     Nvidia,
     PythonPackage,
@@ -783,3 +784,11 @@ def test_the_environment_kind_a_pip_import_cannot_know_is_said_so() -> None:
     assert [(d.severity, d.note) for d in kinds] == [(INFO, "the lock does not record it: imported from pylock.toml")]
     captured = dataclasses.replace(imported, envsnap=Meta())
     assert [d.note for d in compare(captured, host).differences if d.what == "kind"] == [""]
+
+
+def test_a_gpu_with_no_name_reads_unknown_gpu() -> None:
+    # A GPU NVML could not name (GPU is lost) was a blank entry: "GTX 1080, " against "GTX 1080, RTX 3090".
+    lock = snap(hardware=Hardware(gpus=(Gpu(0, "GTX 1080", "6.1"), Gpu(1, "", "8.6"))))
+    now = snap(hardware=Hardware(gpus=(Gpu(0, "GTX 1080", "6.1"), Gpu(1, "RTX 3090", "8.6"))))
+    (gpus,) = [d for d in compare(lock, now).differences if d.area == "gpu" and d.subject == "gpus"]
+    assert (gpus.expected, gpus.actual) == ("GTX 1080, unknown GPU", "GTX 1080, RTX 3090")
