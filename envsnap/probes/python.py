@@ -83,20 +83,31 @@ def python_env(raw: RawPython, redact: PathRedactor) -> tuple[PythonEnv, list[st
 
 
 def _package(info: RawPackage, redact: PathRedactor) -> PythonPackage:
+    from .. import grammar
     from ..model import PythonPackage
 
     return PythonPackage(
         name=info.name,
         version=info.version,
-        installer=info.installer,
+        installer=_installer(info.installer),
         requested=info.requested,
         wheel_tags=info.wheel_tags,
         source=_source(info, redact),
         record_digest=info.record_digest,
         metadata_name=info.metadata_name if info.metadata_name != info.name else "",
         requires_dist=info.requires_dist,
-        requires_python=info.requires_python,
+        requires_python=info.requires_python if grammar.is_requires_python(info.requires_python) else "",
     )
+
+
+def _installer(text: str) -> str:
+    """An ``INSTALLER`` file's installer as a lock holds it: its first line, where that is an installer's name
+    (printable ASCII), else none. A file of two lines or of other text went into the lock as it stood, and the
+    lock just written was refused on its next load."""
+    from .. import grammar
+
+    first = text.strip().partition("\n")[0].strip()
+    return first if grammar.is_installer(first) else ""
 
 
 def _source(info: RawPackage, redact: PathRedactor) -> Source:

@@ -569,3 +569,44 @@ def test_an_egg_folder_on_sys_path_is_recorded(scratch_venv: Path, tmp_path: Pat
     found = snap.package("oldegg")
     assert found is not None and found.version == "1.2" and found.metadata_name == "OldEgg"
     assert found.source.kind == "index" and found.record_digest == ""
+
+
+def test_a_capture_writes_only_an_installer_and_requires_python_its_own_load_reads(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """An INSTALLER file of two lines or of non-ASCII text ("pipé 2\\nsecond line") went into the lock as it
+    stood, and the lock envsnap had just written was refused on its next load (python.packages[0].installer: not
+    a valid ...). The capture keeps the first line where it is an installer's name, else leaves it out, and so
+    for a Requires-Python outside its grammar."""
+    from envsnap import lockfile
+
+    python = make_venv(tmp_path / "venv")
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    for name, installer, requires in (
+        ("twolines", "uv 0.9\nsecond line\n", ">=3.8"),
+        ("accented", "pipé\n", ">=3.8\u202e"),
+    ):
+        info = site / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\nRequires-Python: {requires}\n"
+        )
+        (info / "INSTALLER").write_text(installer, encoding="utf-8")
+        (info / "RECORD").write_text(f"{name}-1.0.dist-info/METADATA,,\n{name}-1.0.dist-info/RECORD,,\n")
+    lock = tmp_path / "env.lock"
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "--python", str(python), "-o", str(lock)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    packages = {p.name: p for p in lockfile.load(lock).python.packages}
+    assert (packages["twolines"].installer, packages["twolines"].requires_python) == ("uv 0.9", ">=3.8")
+    assert (packages["accented"].installer, packages["accented"].requires_python) == ("", "")
