@@ -86,8 +86,12 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
         tool["version"] = pkg.version
     else:
         entry["version"] = pkg.version
-    if pkg.requires_python:
+    if pkg.requires_python and _is_specifier_set(pkg.requires_python):
         entry["requires-python"] = pkg.requires_python
+    elif pkg.requires_python:
+        # An old setuptools' ">=3.6.*" is no PEP 440 specifier set, which pylock's field must be (the whole export
+        # was refused): kept where only envsnap reads it.
+        tool["requires-python"] = pkg.requires_python
     if src.kind == "vcs":
         vcs: dict[str, Any] = {"type": src.vcs or "git", "url": src.url}
         if src.requested_revision:
@@ -124,6 +128,16 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
     if tool:
         entry["tool"] = {"envsnap": tool}
     return entry
+
+
+def _is_specifier_set(text: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        return False
+    return True
 
 
 def _archive_hashes(pkg: PythonPackage) -> dict[str, str]:

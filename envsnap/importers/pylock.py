@@ -229,7 +229,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         requested=bool(tool.get("requested", False)),
         source=source,
         metadata_name=str(tool.get("metadata-name", "")),
-        requires_python=str(entry.get("requires-python", "")),
+        requires_python=str(entry.get("requires-python", "") or tool.get("requires-python", "")),
         artifact=artifact,
         conda_managed=bool(tool.get("conda-managed", False)),
         candidates=candidates,

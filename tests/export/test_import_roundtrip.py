@@ -40,6 +40,22 @@ def test_pylock_roundtrip_keeps_the_python_layer(rich: Snapshot, tmp_path: Path)
     assert {"nvidia", "hardware", "system", "cuda"} <= set(back.envsnap.unknown)
 
 
+def test_a_legacy_requires_python_does_not_stop_a_pylock_export(rich: Snapshot, tmp_path: Path) -> None:
+    """A distribution built by an old setuptools declares ``Requires-Python: >=3.6.*``, which no PEP 440 parser
+    reads: the lock of such an environment could not be exported to pylock.toml at all ("Invalid specifier",
+    exit 2). The value goes to envsnap's tool table, where no installer reads it, and comes back on import."""
+    packages = tuple(
+        dataclasses.replace(p, requires_python=">=3.6.*" if i == 0 else p.requires_python)
+        for i, p in enumerate(rich.python.packages)
+    )
+    legacy = lockfile.seal(dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages)))
+    ((_, data),) = export.get("pylock").render(legacy).items()
+    text = data.decode()
+    assert 'requires-python = ">=3.6.*"' in text and text.count("requires-python") >= 1
+    back = roundtrip(legacy, "pylock", tmp_path)
+    assert layer(back)[packages[0].name].requires_python == ">=3.6.*"
+
+
 def test_pylock_roundtrip_with_local_wheel_paths(host_snapshot: Snapshot, tmp_path: Path) -> None:
     # The wheelhouse path has spaces and non-ASCII letters: file URLs survive the trip exactly.
     assert layer(roundtrip(host_snapshot, "pylock", tmp_path)) == layer(host_snapshot)
