@@ -97,3 +97,9 @@ def to_dict(obj: Any) -> Any:
 def counted(count: int, noun: str) -> str:
     """A count with its noun in the number it takes, as a summary line writes it: ``1 warning``, ``2 warnings``."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def gpu_name(gpu: Any) -> str:
+    """A GPU's name as every report and document shows it: ``unknown GPU`` where NVML gave none (a GPU that did
+    not answer). ``gpu`` is a ``model.Gpu`` or a cached view's record of one (diff), which has its fields."""
+    return str(gpu.name) or "unknown GPU"

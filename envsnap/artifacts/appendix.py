@@ -18,6 +18,7 @@ from .. import _templates
 from .._defaults import LOCK_NAME
 from ..cudaneed import cuda_visible
 from ..model import PythonPackage, Snapshot
+from ..report import gpu_name
 
 UNKNOWN = "unknown"
 
@@ -225,9 +226,7 @@ def _driver(s: Snapshot, unknown: set[str]) -> str:
 def _gpus(s: Snapshot, unknown: set[str]) -> str:
     if not s.hardware.gpus:
         return UNKNOWN if "hardware" in unknown or "gpus" in unknown else "none"
-    kinds = Counter(
-        (g.name or "unknown GPU", g.compute_capability, round(g.memory_mib / 1024)) for g in s.hardware.gpus
-    )
+    kinds = Counter((gpu_name(g), g.compute_capability, round(g.memory_mib / 1024)) for g in s.hardware.gpus)
     parts = []
     for (name, cc, gib), n in sorted(kinds.items()):
         details = ", ".join(x for x in (f"compute capability {cc}" if cc else "", f"{gib} GiB" if gib else "") if x)

@@ -23,6 +23,8 @@ def _join(*parts: str, sep: str = " ") -> str:
 
 
 def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
+    from ..report import gpu_name
+
     # An imported lock (a requirements file) knows little of this: what it does not know reads "unknown".
     py, plat, cpu = s.python, s.platform, s.hardware.cpu
     # An import's kind is what a rebuild of it makes, not one the file records (``python.kind`` unknown).
@@ -60,7 +62,7 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
         rows.append(("NVIDIA driver", "; ".join(part for part in (answered, error) if part)))
     for gpu in s.hardware.gpus:
         about = (
-            gpu.name or "unknown GPU",
+            gpu_name(gpu),
             f"sm {gpu.compute_capability}" if gpu.compute_capability else "",
             f"{gpu.memory_mib} MiB" if gpu.memory_mib else "",
         )

@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from ..errors import EnvsnapError
-from ..report import Entry, Report, Severity
+from ..report import Entry, Report, Severity, gpu_name
 from .verdict import not_recorded
 
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
@@ -627,8 +627,8 @@ def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
             weight,
             "version",
         )
-    ga = ", ".join(f"{g.name or 'unknown GPU'} (sm {g.compute_capability})" for g in a.hardware.gpus)
-    gb = ", ".join(f"{g.name or 'unknown GPU'} (sm {g.compute_capability})" for g in b.hardware.gpus)
+    ga = ", ".join(f"{gpu_name(g)} (sm {g.compute_capability})" for g in a.hardware.gpus)
+    gb = ", ".join(f"{gpu_name(g)} (sm {g.compute_capability})" for g in b.hardware.gpus)
     out += _value("gpu", "GPUs", ga, gb, 88)
     for name in sorted(set(a.frameworks) | set(b.frameworks)):
         fa, fb = a.frameworks.get(name), b.frameworks.get(name)

@@ -34,6 +34,7 @@ from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
+from ..report import gpu_name
 from .verdict import AREAS as AREAS
 from .verdict import INFO as INFO
 from .verdict import MISMATCH as MISMATCH
@@ -665,8 +666,8 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
                 for what in ("runtime", "cudnn", "nccl", "cublas")
             ],
         )
-    want_gpus = [g.name or "unknown GPU" for g in lock.hardware.gpus]
-    have_gpus = [g.name or "unknown GPU" for g in actual.hardware.gpus]
+    want_gpus = [gpu_name(g) for g in lock.hardware.gpus]
+    have_gpus = [gpu_name(g) for g in actual.hardware.gpus]
     if want_gpus != have_gpus:
         out.append(
             Difference(INFO, "gpu", "gpus", "models", ", ".join(want_gpus) or "none", ", ".join(have_gpus) or "none")
