@@ -343,6 +343,31 @@ def test_a_failing_build_or_verification_tags_nothing(
         assert {i.id for i in engine.images.list(filters=mine)} <= dangling_before
 
 
+def _bundle_with(bundle: Path, folder: Path, name: str, make_wheel: Callable[[Path], Path]) -> Path:
+    """A copy of ``bundle`` (without its saved images) in ``folder`` whose lock also pins ``name`` 1.0, the wheel
+    ``make_wheel`` writes into its wheels/ folder; sealed and listed in SHA256SUMS as a bundle's files are."""
+    from envsnap.artifacts.bundle import Bundle, sha256_file
+    from envsnap.model import Artifact, PythonPackage
+
+    shutil.copytree(bundle, folder, ignore=shutil.ignore_patterns("images"))
+    wheel = make_wheel(folder / "wheels")
+    lock = lockfile.load(folder / "envsnap.lock")
+    extra = PythonPackage(
+        name,
+        "1.0",
+        installer="pip",
+        wheel_tags=("py3-none-any",),
+        record_digest="sha256:" + "0" * 64,
+        artifact=Artifact(wheel.name, wheel.as_uri(), sha256_file(wheel), size=wheel.stat().st_size),
+    )
+    packages = tuple(sorted((*lock.python.packages, extra), key=lambda p: p.name))
+    lockfile.dump(
+        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), folder / "envsnap.lock"
+    )
+    Bundle(folder).write_sums()
+    return folder
+
+
 def _slow_start_wheel(folder: Path) -> Path:
     """A wheel whose .pth sleeps at every start of the image's /opt/env interpreter (not on this host), so the
     build's last step (envsnap verify, which runs that interpreter) takes minutes: a build to interrupt."""
@@ -372,26 +397,7 @@ def test_ctrl_c_cancels_the_build_and_removes_what_it_made(
 ) -> None:
     """SIGINT to a real `envsnap rebuild --target docker` mid-build: exit 130, the daemon's build is cancelled,
     and no container or (intermediate) image carrying the lock's label is left behind."""
-    from envsnap.artifacts.bundle import Bundle, sha256_file
-    from envsnap.model import Artifact, PythonPackage
-
-    slow = tmp_path / "bundle"
-    shutil.copytree(bundle, slow, ignore=shutil.ignore_patterns("images"))
-    wheel = _slow_start_wheel(slow / "wheels")
-    lock = lockfile.load(slow / "envsnap.lock")
-    extra = PythonPackage(
-        "slowstart",
-        "1.0",
-        installer="pip",
-        wheel_tags=("py3-none-any",),
-        record_digest="sha256:" + "0" * 64,
-        artifact=Artifact(wheel.name, wheel.as_uri(), sha256_file(wheel), size=wheel.stat().st_size),
-    )
-    packages = tuple(sorted((*lock.python.packages, extra), key=lambda p: p.name))
-    lockfile.dump(
-        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), slow / "envsnap.lock"
-    )
-    Bundle(slow).write_sums()
+    slow = _bundle_with(bundle, tmp_path / "bundle", "slowstart", _slow_start_wheel)
     digest = lockfile.load(slow / "envsnap.lock").envsnap.content_digest
     label = f"org.envsnap.lock.content-digest={digest}"
     tag = "envsnap-test/interrupted:1"
@@ -465,26 +471,7 @@ def test_an_interrupt_during_a_copy_step_leaves_no_image(
     could kill, so the daemon finishes the copy and commits its image after the client went away. That image
     (here 300 MB of wheels; a CUDA bundle's are gigabytes) carries the lock's label and was left behind: the
     cleanup had already run."""
-    from envsnap.artifacts.bundle import Bundle, sha256_file
-    from envsnap.model import Artifact, PythonPackage
-
-    big = tmp_path / "bundle"
-    shutil.copytree(bundle, big, ignore=shutil.ignore_patterns("images"))
-    wheel = _big_wheel(big / "wheels", 300)
-    lock = lockfile.load(big / "envsnap.lock")
-    extra = PythonPackage(
-        "bigdata",
-        "1.0",
-        installer="pip",
-        wheel_tags=("py3-none-any",),
-        record_digest="sha256:" + "0" * 64,
-        artifact=Artifact(wheel.name, wheel.as_uri(), sha256_file(wheel), size=wheel.stat().st_size),
-    )
-    packages = tuple(sorted((*lock.python.packages, extra), key=lambda p: p.name))
-    lockfile.dump(
-        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), big / "envsnap.lock"
-    )
-    Bundle(big).write_sums()
+    big = _bundle_with(bundle, tmp_path / "bundle", "bigdata", lambda wheels: _big_wheel(wheels, 300))
     label = f"{LABEL_DIGEST}={lockfile.load(big / 'envsnap.lock').envsnap.content_digest}"
     tag = "envsnap-test/interrupted-copy:1"
     args = _docker_rebuild(big / "envsnap.lock", big, tmp_path / "ctx", tag, "--offline")
