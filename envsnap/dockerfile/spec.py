@@ -167,7 +167,20 @@ def source_date_epoch(lock: Snapshot) -> int:
     return max(0, int(moment.timestamp()))  # a time before 1970 is no SOURCE_DATE_EPOCH builds accept
 
 
+def check_linux(lock: Snapshot) -> None:
+    """Refuse a lock no image can run, before a base image is chosen (in the words of the check's platform rule):
+    else a macOS or Windows lock was told to pass --base-image, or an Apple silicon one to use a matching host,
+    whose engine builds Linux images too."""
+    system = lock.platform.system
+    if system and system != "Linux":
+        raise RebuildError(
+            f"the lock was captured on {system}: containers run Linux, so its wheels cannot run in an image "
+            f"(rebuild it with --target venv or conda on a {system} host)"
+        )
+
+
 def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
+    check_linux(lock)
     want = platforms.machine(lock.platform.machine)
     have = platforms.machine(machine)
     if want and have and want != have:
@@ -196,6 +209,7 @@ def make_spec(
             f"the lock holds a conda environment ({len(lock.conda.packages)} conda packages); the docker target "
             "rebuilds pip environments only: use --target conda"
         )
+    check_linux(lock)
     base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
     selected = apt.select(lock, options.system_packages)
     system = apt.pins(selected, lock.platform.machine, exact=base.same_os)

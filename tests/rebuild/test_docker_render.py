@@ -431,6 +431,21 @@ def test_lock_for_another_architecture_is_refused() -> None:
     dockerspec.check_architecture(cpu_lock(), "amd64", "the Docker engine")
 
 
+def test_lock_of_another_os_is_refused_as_containers_run_linux() -> None:
+    """A macOS arm64 lock said "captured on aarch64 ... rebuild on a matching host" (an Apple silicon Mac's
+    engine builds Linux images too), an Intel Mac's or Windows lock "pass --base-image IMAGE": neither can run
+    in any image, as the check's platform rule says."""
+    for system, machine in (("Darwin", "arm64"), ("Darwin", "x86_64"), ("Windows", "AMD64")):
+        with pytest.raises(RebuildError, match=f"captured on {system}: containers run Linux") as caught:
+            dockerspec.check_architecture(cpu_lock(system=system, machine=machine), "x86_64", "the Docker engine")
+        assert "matching host" not in str(caught.value) and f"--target venv or conda on a {system} host" in str(
+            caught.value
+        )
+    # export -f dockerfile told a macOS lock to pass --base-image, an option export has not (and no image helps)
+    with pytest.raises(ExportError, match="captured on Darwin: containers run Linux"):
+        export.get("dockerfile").render(cpu_lock(system="Darwin", machine="arm64", os_id="macos", os_version="14.5"))
+
+
 def test_bad_tag_is_refused() -> None:
     with pytest.raises(RebuildError, match="not a valid image name"):
         dockerspec.DockerOptions(tag="Bad Tag")
