@@ -177,6 +177,13 @@ def check_linux(lock: Snapshot) -> None:
             f"the lock was captured on {system}: containers run Linux, so its wheels cannot run in an image "
             f"(rebuild it with --target venv or conda on a {system} host)"
         )
+    if lock.platform.libc == "musl":
+        # A --base-image of Alpine would still get envsnap's own manylinux wheels, which install on glibc only.
+        raise RebuildError(
+            f"the lock was captured with {f'musl {lock.platform.libc_version}'.strip()}: the docker target builds "
+            "glibc images (Debian, Ubuntu), where its musllinux wheels cannot run (rebuild it with --target venv on "
+            "a musl host, e.g. Alpine)"
+        )
 
 
 def check_architecture(lock: Snapshot, machine: str, where: str) -> None:

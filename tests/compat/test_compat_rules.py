@@ -292,6 +292,19 @@ def test_platform_for_docker_uses_the_engine() -> None:
     assert (f.severity, f.component) == ("fail", "OS")
 
 
+def test_platform_for_docker_fails_a_musl_lock() -> None:
+    """An Alpine lock read "compatible" for --target docker, though the docker target builds glibc images only
+    (its base images are Debian and Ubuntu, the image's own envsnap is manylinux wheels): the rebuild refused
+    it, or with --base-image ...-alpine planned a build whose first install fails."""
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
+    lock = snapshot(os_id="alpine", os_version="3.20.3", libc="musl", libc_version="1.2.5")
+    [f] = platform.check(lock, snapshot(), target_of("docker", docker=engine))
+    assert (f.severity, f.component, f.needed) == ("fail", "C library", "musl 1.2.5")
+    assert "glibc" in f.found and "--target venv on a musl host" in f.remedy
+    # the host target is the wheels and glibc rules' to judge, as before
+    assert [x.severity for x in platform.check(lock, snapshot(), HOST)] == ["ok"]
+
+
 def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
     # An imported requirements file records neither: "ok" would claim a check that was not made.
     engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")

@@ -446,6 +446,13 @@ def test_lock_of_another_os_is_refused_as_containers_run_linux() -> None:
         export.get("dockerfile").render(cpu_lock(system="Darwin", machine="arm64", os_id="macos", os_version="14.5"))
 
 
+def test_a_musl_lock_is_refused_as_the_images_are_glibc() -> None:
+    """With --base-image ...-alpine an Alpine lock planned an image whose own envsnap is manylinux wheels."""
+    musl = cpu_lock(os_id="alpine", os_version="3.20.3", libc="musl", libc_version="1.2.5")
+    with pytest.raises(RebuildError, match=r"musl 1\.2\.5.*glibc images.*--target venv on a musl host"):
+        dockerspec.check_architecture(musl, "x86_64", "the Docker engine")
+
+
 def test_bad_tag_is_refused() -> None:
     with pytest.raises(RebuildError, match="not a valid image name"):
         dockerspec.DockerOptions(tag="Bad Tag")

@@ -116,6 +116,18 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 NAME,
             )
         ]
+    if lock.platform.libc == "musl":
+        # The docker target's images are glibc, and so are envsnap's own wheels it installs in them.
+        return [
+            Finding(
+                "fail",
+                "C library",
+                f"musl {lock.platform.libc_version}".strip(),
+                "the docker target's images: glibc (Debian, Ubuntu)",
+                "rebuild this musl lock with --target venv on a musl host (e.g. Alpine)",
+                NAME,
+            )
+        ]
     if engine.os_type and engine.os_type != "linux":
         return [Finding("fail", "OS", needed, found, "switch the engine to Linux containers", NAME)]
     if lock.platform.machine and engine.architecture and machine(lock.platform.machine) != machine(engine.architecture):
