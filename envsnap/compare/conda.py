@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..model import Conda, Snapshot
 
 _IDENTITY = ("version", "build", "build_number", "subdir", "md5", "sha256", "url", "channel")
+_HASHES = ("md5", "sha256")
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,12 @@ def compare_conda(want: Conda | None, have: Conda | None) -> list[CondaDifferenc
     ]
     for name in sorted(set(wanted) & set(found)):
         a, b = wanted[name], found[name]
+        # An archive hash one side does not record is not compared (a lock imported from an md5 explicit file; a
+        # prefix installed from one, whose records have no sha256), as long as one hash both record decides.
+        both = any(getattr(a, h) and getattr(b, h) for h in _HASHES)
         for attr in _IDENTITY:
             x, y = getattr(a, attr), getattr(b, attr)
-            if x != y and (x or attr not in ("md5", "sha256")):
+            if x != y and (attr not in _HASHES or (x and (y or not both))):
                 out.append(CondaDifference(name, attr, str(x), str(y)))
     return out
 

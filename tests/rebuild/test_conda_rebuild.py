@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import hashlib
 import http.server
+import json
 import shutil
 import subprocess
 import sys
@@ -397,6 +398,36 @@ def test_compare_conda_names_each_difference() -> None:
         "conda z 3.0 0: installed, not in the lock",
         f"conda x: md5 {'a' * 32} -> {'b' * 32}",
     ]
+
+
+def test_compare_conda_skips_a_hash_one_side_does_not_record() -> None:
+    # A prefix made from an explicit file or md5-only lock records no sha256 (rattler and conda take it from the
+    # record they install): the md5 both know decides, the absent sha256 is no difference.
+    a = CondaPackage("x", "1.0", "h1_0", md5="a" * 32, sha256="c" * 64, url="https://c/linux-64/x-1.0-h1_0.conda")
+    want = Conda(packages=(a,))
+    assert conda_compare.compare_conda(want, Conda(packages=(dataclasses.replace(a, sha256=""),))) == []
+    other = Conda(packages=(dataclasses.replace(a, md5="b" * 32, sha256=""),))
+    assert [d.describe() for d in conda_compare.compare_conda(want, other)] == [
+        f"conda x: md5 {'a' * 32} -> {'b' * 32}"
+    ]
+    # Neither hash comparable: the lock's hash still says the prefix cannot prove it holds that archive.
+    bare = Conda(packages=(dataclasses.replace(a, md5="", sha256=""),))
+    assert [d.what for d in conda_compare.compare_conda(want, bare)] == ["md5", "sha256"]
+
+
+def test_verify_takes_a_prefix_without_sha256_records_for_the_locked_one(
+    locked: Path, conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    # What `export -f conda-explicit`, `import`, `rebuild --target conda` makes: the same archives, by md5.
+    prefix = tmp_path / "env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    for record in (prefix / "conda-meta").glob("*.json"):
+        doc = json.loads(record.read_text())
+        doc.pop("sha256", None)
+        record.write_text(json.dumps(doc))
+    result = cli("verify", locked, "--python", prefix / "bin" / "python")
+    assert result.code == 0, result
+    assert "sha256" not in result.out
 
 
 def test_verify_compares_the_conda_layer(
