@@ -6,6 +6,7 @@ URL and sha256. A multi-platform file needs ``--platform`` unless it locks a sin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -67,6 +68,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                 sha256=str(hashes.get("sha256", "")),
                 where=where,
             )
+            record = dataclasses.replace(record, depends=_depends(entry, where))
             # The package is the archive its URL names; a name or version the entry also gives that is not
             # that archive's was dropped without a word (which of the two did the author mean?).
             for key, taken in (("name", record.name), ("version", record.version)):
@@ -100,6 +102,18 @@ def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> Pyt
         installer="pip",
         artifact=artifact,
     )
+
+
+def _depends(entry: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """conda-lock's ``dependencies`` (name: spec, ``*`` for any) as the record's match specs, as repodata writes
+    them (``libzlib >=1.2.13,<2.0a0``, ``tzdata``): the export writes them back the same way."""
+    out = []
+    for name, spec in _mapping(entry.get("dependencies"), f"{where}: dependencies").items():
+        if isinstance(spec, (Mapping, list)) or spec is None:
+            raise LockImportError(f"{where}: dependencies: {shown(str(name))}: not a version spec")
+        text = str(spec).strip()
+        out.append(str(name) if text in ("", "*") else f"{name} {text}")
+    return tuple(out)
 
 
 def _mapping(value: object, where: str) -> Mapping[str, Any]:

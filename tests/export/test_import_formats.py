@@ -206,6 +206,20 @@ def test_conda_lock(tmp_path: Path) -> None:
         importers.read_file(path, options=ImportOptions(platform="win-64"))
 
 
+def test_a_conda_lock_keeps_each_conda_packages_dependencies(tmp_path: Path) -> None:
+    """conda-lock writes each record's dependencies (name: spec); the import dropped them, so the lock lost its
+    depends and an `export -f conda-explicit` of it no longer put a package's dependencies first."""
+    path = tmp_path / "conda-lock.yml"
+    deps = "dependencies:\n    libzlib: '>=1.2.13,<2.0a0'\n    tzdata: '*'\n"
+    path.write_text(CONDA_LOCK.replace("dependencies: {}\n", deps, 1))
+    parse_conda_lock_file(path)
+    snap = importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    assert snap.conda is not None and snap.conda.packages[0].depends == ("libzlib >=1.2.13,<2.0a0", "tzdata")
+    path.write_text(CONDA_LOCK.replace("dependencies: {}\n", "dependencies: [libzlib]\n", 1))
+    with pytest.raises(LockImportError, match=r"package\[0\]: dependencies: not a mapping$"):
+        importers.read_file(path, options=ImportOptions(platform="linux-64"))
+
+
 @pytest.mark.parametrize(
     ("field", "value"), [("name: python", "name: otherlib"), ("version: 3.11.9", 'version: "3.11.9\\e[2J"')]
 )
