@@ -12,7 +12,7 @@ import base64
 import re
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -102,6 +102,18 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme, (parts.hostname or "").lower() + f":{parts.port or ''}"
 
 
+def credentials_by_origin(urls: Iterable[str]) -> dict[tuple[str, str], str]:
+    """The ``user:password`` of each configured location, by its scheme, host and port (the first location of an
+    origin that names some wins): pip sends an index's password with every request to that origin, the files its
+    pages list included (devpi, Artifactory and Nexus serve them under another path of the same host)."""
+    found: dict[tuple[str, str], str] = {}
+    for url in urls:
+        clean, auth = split_auth(url)
+        if auth and urlsplit(clean).scheme in ("http", "https"):
+            found.setdefault(_origin(clean), auth)
+    return found
+
+
 def open_url(
     url: str,
     *,
@@ -110,13 +122,16 @@ def open_url(
     accept: str = "*/*",
     headers: Mapping[str, str] | None = None,
     check_redirect: Callable[[str], object] | None = None,
+    credentials: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[urllib3.BaseHTTPResponse, str]:
     """GET ``url``: the response (status 2xx, body not read yet: read it, then ``release``) and the final URL
     (without credentials). ``check_redirect`` is asked about each redirect before it is followed (it raises to
-    refuse). ``HTTPStatusError`` for an error status, ``TransportError`` when no answer came."""
+    refuse). ``credentials`` (``credentials_by_origin``): the password sent to a URL of that origin that names
+    none. ``HTTPStatusError`` for an error status, ``TransportError`` when no answer came."""
     import urllib3
 
     clean, auth = split_auth(url)
+    auth = auth or (credentials or {}).get(_origin(clean), "")
     origin = _origin(clean)
     current = clean
     retries = urllib3.Retry(total=2, connect=2, read=1, redirect=False, status=0, other=0)

@@ -185,6 +185,8 @@ class Fetcher:
         self.timeout = timeout
         self.cert = cert
         self.policy = policy or FetchPolicy()
+        # The configured indexes' passwords by origin (``httpclient.credentials_by_origin``; ``Pinner`` sets them)
+        self.credentials: dict[tuple[str, str], str] = {}
         self._pages: dict[tuple[str, bool], tuple[bytes, str, str]] = {}
 
     def get(self, url: str, accept: str = "*/*", *, checked: bool = False) -> tuple[bytes, str, str]:
@@ -227,6 +229,7 @@ class Fetcher:
             accept=accept,
             headers=headers,
             check_redirect=(lambda target: self.policy.check(target, "redirect to")) if checked else None,
+            credentials=self.credentials,
         )
 
     def _read_http(self, url: str, accept: str, checked: bool = False) -> tuple[bytes, str, str]:
@@ -658,6 +661,10 @@ class Pinner:
         self.policy = policy_for(config, allow_urls)
         self.fetcher = fetcher or Fetcher(config.cert, policy=self.policy)
         self.fetcher.policy = self.policy
+        from . import httpclient
+
+        # pip sends an index's password with the files its pages list on the same host, not only with the pages
+        self.fetcher.credentials = httpclient.credentials_by_origin((*config.indexes, *config.find_links))
         self.tags = list(tags) if tags is not None else target_tags()
         self.imported = False  # the lock came from `envsnap import`: no installed file was ever recorded
         self.project_dir: Path | None = None  # what "{project}" means in a local project's URL

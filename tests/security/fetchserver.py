@@ -29,6 +29,9 @@ class Server:
     cut: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before the connection is dropped
     # path -> an event: half the body is sent, then the rest once the event is set (a download in progress)
     stall: dict[str, threading.Event] = field(default_factory=dict)
+    # "user:password": a request without that basic authorisation is answered 401 (a private index)
+    password: str = ""
+    authorized: list[bool] = field(default_factory=list)  # whether each request carried that authorisation
 
     def add(self, path: str, body: bytes, content_type: str = "application/octet-stream") -> str:
         self.files[path] = (body, content_type)
@@ -55,6 +58,14 @@ def serving(*, keep_alive: bool = False, ranges: bool = False) -> Iterator[Serve
             server.requests.append(self.path)
             server.agents.append(self.headers.get("User-Agent", ""))
             server.ranges.append(self.headers.get("Range", ""))
+            wanted_auth = "Basic " + base64.b64encode(server.password.encode()).decode()
+            server.authorized.append(bool(server.password) and self.headers.get("Authorization") == wanted_auth)
+            if server.password and not server.authorized[-1]:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="private"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             path = self.path.split("?", 1)[0]
             if path in server.redirects:
                 self.send_response(302)

@@ -323,6 +323,56 @@ def test_a_configured_index_on_loopback_needs_no_flag(
     assert result.code == 0, result
 
 
+def test_a_private_index_password_goes_to_the_files_it_lists_and_nowhere_else(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab's index behind basic auth (``PIP_INDEX_URL=http://user:pw@host/simple``) serves its files on the same
+    host under another path (``/files/...``), as devpi, Artifactory and Nexus do: pip sends the index's password
+    with them, and envsnap must too (it sent it for the project page only, so every file was 401 and nothing pinned).
+    The password is never written to the lock or the bundle."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), record_digest=wheel_record_digest(str(wheel)))
+    lock = tmp_path / "l.lock"
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), lock)
+    with serving() as server:
+        _index_page(server, wheel)
+        server.password = "alice:s3cr3t@pw"
+        monkeypatch.delenv("PIP_NO_INDEX")
+        monkeypatch.setenv("PIP_INDEX_URL", server.url.replace("://", "://alice:s3cr3t%40pw@") + "/simple")
+        pinned = cli("pin", lock, "--no-system-packages")
+        assert pinned.code == 0 and "not pinned" not in pinned.err, pinned
+        assert server.requests == ["/simple/tinypkg/", f"/files/{wheel.name}"] and all(server.authorized)
+        bundled = cli("bundle", lock, "-o", tmp_path / "bundle")
+        assert bundled.code == 0, bundled
+    art = lockfile.load(lock).python.packages[0].artifact
+    assert art is not None and art.sha256 == sha256_of(wheel) and art.url == f"{server.url}/files/{wheel.name}"
+    written = [lock, *(p for p in (tmp_path / "bundle").rglob("*") if p.is_file())]
+    for path in written:
+        assert b"s3cr3t" not in path.read_bytes(), path
+    assert "s3cr3t" not in pinned.out + pinned.err + bundled.out + bundled.err
+
+
+def test_an_index_password_is_not_sent_to_another_origin(tmp_path: Path) -> None:
+    """The index's password goes to its own scheme, host and port: a file it lists on another port (another
+    origin) is asked for without it."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), record_digest=wheel_record_digest(str(wheel)))
+    with serving() as index, serving() as files:
+        files.add(f"/files/{wheel.name}", wheel.read_bytes())
+        index.add(
+            "/simple/tinypkg/",
+            f'<a href="{files.url}/files/{wheel.name}#sha256={sha256_of(wheel)}">{wheel.name}</a>'.encode(),
+            "text/html",
+        )
+        index.password = "alice:s3cr3t"
+        config = IndexConfig(index_url=index.url.replace("://", "://alice:s3cr3t@") + "/simple")
+        snapshot = Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,)))
+        result = pin(snapshot, config, cache_dir=tmp_path / "c")
+        assert all(index.authorized) and files.requests == [f"/files/{wheel.name}"] and files.authorized == [False]
+    art = result.snapshot.python.packages[0].artifact
+    assert art is not None and art.sha256 == sha256_of(wheel)
+
+
 def test_a_refused_url_is_found_again_on_the_configured_index(tmp_path: Path) -> None:
     """A lock whose URL the policy refuses still rebuilds when the configured index serves the same file."""
     wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
