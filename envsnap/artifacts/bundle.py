@@ -1445,8 +1445,7 @@ def build_wheel(
         args = [
             uv,
             "build",
-            "--wheel",
-            "--quiet",
+            "--wheel",  # not --quiet: it hides the backend's output, the one place a build says why it failed
             "--python",
             interpreter,
             "--out-dir",
@@ -1503,13 +1502,28 @@ def _remove_stale_wheels(root: Path, lock: Snapshot) -> None:
             path.unlink()
 
 
+# What uv and pip print around a failed build, none of it the cause: their headers, the frame of the backend's
+# output, their closing hints ("cause: The build backend returned an error", pip's framed "[2 lines of output]").
+_BUILD_CHROME = re.compile(
+    r"(hint|note|cause)\b|Building (wheel|source distribution)|\[(stderr|stdout|end of output)\]|"
+    r"(error: |x |\u00d7 |ERROR: )?Failed (to build|building)\b|[\u00d7\u2502\u2570|]|"
+    r"error: (subprocess-exited-with-error|metadata-generation-failed|failed-wheel-build)|"
+    r"Traceback \(most recent call last\)"
+)
+
+
 def _last(text: str) -> str:
-    """A failed build's cause, in one line: the last line that names an error (a Python exception, ``error:``),
-    else the last line. uv ends with a generic ``hint:`` line, which was all a user saw ("Build failures usually
-    indicate a problem ..."), where setuptools-scm had said ``LookupError: ... unable to detect version``."""
+    """A failed build's cause, in one line: what the build backend said last (a Python exception where it raised
+    one), not the installer's frame around it. uv ends with a generic ``hint:`` line, which was all a user saw
+    ("Build failures usually indicate a problem ..."), where setuptools-scm had said ``LookupError: ... unable to
+    detect version``, and with ``error: Failed to build `DIR``` where the backend had said ``sys.exit``'s reason."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return "no output"
+    said = [line for line in lines if not _BUILD_CHROME.match(line)]
+    raised = [line for line in said if re.match(r"[A-Za-z_][\w.]*(Error|Exception)\b:?", line)]
+    if raised or said:
+        return (raised or said)[-1]
     causes = [
         line
         for line in lines

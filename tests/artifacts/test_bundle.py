@@ -488,6 +488,31 @@ def test_an_artifacts_zenodo_json_is_the_one_hidden_member_an_archive_may_hold(t
             extract(_tar(tmp_path / "bad.tar.gz", _member(name)), tmp_path / f"o{len(name)}")
 
 
+def test_a_failed_build_says_what_the_build_backend_said(tmp_path: Path) -> None:
+    """An sdist whose backend stops with its reason (a compiler missing) was reported with uv's own line only,
+    ``error: Failed to build `/.../.build-x/sdist/labsdist-2.0```: ``uv build --quiet`` hides the backend's output,
+    so the cause never reached the message."""
+    from envsnap.artifacts.bundle import build_wheel
+
+    project = tmp_path / "labsdist-2.0"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "labsdist"\nversion = "2.0"\n'
+    )
+    (project / "backend.py").write_text(
+        "import sys\n\n\ndef get_requires_for_build_wheel(config_settings=None):\n    return []\n\n\n"
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        "    print('compiling labsdist/_fast.f90', file=sys.stderr)\n"
+        "    sys.exit('labsdist: no Fortran compiler found (set FC)')\n"
+    )
+    with pytest.raises(BundleError) as caught:
+        build_wheel(project, tmp_path / "out")
+    message = str(caught.value)
+    assert "labsdist: no Fortran compiler found (set FC)" in message, message
+    assert "\n" not in message
+
+
 def test_a_failed_builds_message_names_its_cause_not_uvs_last_hint() -> None:
     """A uv build of a setuptools-scm project without .git failed with "hint: Build failures usually indicate a
     problem with the package or the build environment": uv's last line, not the LookupError above it."""
