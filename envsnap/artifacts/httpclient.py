@@ -97,7 +97,7 @@ def split_auth(url: str) -> tuple[str, str]:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), unquote(userinfo)
 
 
-def _origin(url: str) -> tuple[str, str]:
+def url_origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, (parts.hostname or "").lower() + f":{parts.port or ''}"
 
@@ -110,7 +110,7 @@ def credentials_by_origin(urls: Iterable[str]) -> dict[tuple[str, str], str]:
     for url in urls:
         clean, auth = split_auth(url)
         if auth and urlsplit(clean).scheme in ("http", "https"):
-            found.setdefault(_origin(clean), auth)
+            found.setdefault(url_origin(clean), auth)
     return found
 
 
@@ -131,14 +131,14 @@ def open_url(
     import urllib3
 
     clean, auth = split_auth(url)
-    auth = auth or (credentials or {}).get(_origin(clean), "")
-    origin = _origin(clean)
+    auth = auth or (credentials or {}).get(url_origin(clean), "")
+    origin = url_origin(clean)
     current = clean
     retries = urllib3.Retry(total=2, connect=2, read=1, redirect=False, status=0, other=0)
     wait = urllib3.Timeout(connect=timeout, read=timeout)
     for _ in range(MAX_REDIRECTS + 1):
         sent = {"Accept": accept, "User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
-        if auth and _origin(current) == origin:  # a redirect elsewhere does not carry the index's password
+        if auth and url_origin(current) == origin:  # a redirect elsewhere does not carry the index's password
             sent["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
         try:
             response = _manager(cafile, _proxy_for(current)).urlopen(

@@ -247,7 +247,8 @@ class Fetcher:
         except httpclient.HTTPStatusError as exc:
             if exc.code == 404:
                 return b"", "", httpclient.split_auth(url)[0]
-            raise PinError(f"{strip_credentials(url)}: HTTP {exc.code} {exc.reason}") from None
+            hint = self._auth_hint(url, exc.code)
+            raise PinError(f"{strip_credentials(url)}: HTTP {exc.code} {exc.reason}{hint}") from None
         except httpclient.TransportError as exc:
             raise PinError(f"{strip_credentials(url)}: cannot reach the index ({exc.reason})") from None
 
@@ -343,9 +344,23 @@ class Fetcher:
                     out.write(chunk)
                 out.flush()
             except (httpclient.HTTPStatusError, httpclient.TransportError) as exc:
-                raise _download_error(url, exc) from None
+                raise _download_error(url, exc, self._auth_hint(url, getattr(exc, "code", 0))) from None
             os.replace(partial, dest)  # still held: no other process appends to it meanwhile
         return digest.hexdigest()
+
+    def _auth_hint(self, url: str, code: int) -> str:
+        """What to change after a 401 (pip also reads ``~/.netrc`` and a keyring, which envsnap does not), or ``""``."""
+        from . import httpclient
+
+        if code != 401:
+            return ""
+        clean, auth = httpclient.split_auth(url)
+        if auth or self.credentials.get(httpclient.url_origin(clean)):
+            return ": the index refused the user and password its URL gives (check them in PIP_INDEX_URL or pip.conf)"
+        return (
+            ": the index asks for a password: give it in the index URL (https://USER:PASSWORD@HOST/...) in "
+            "PIP_INDEX_URL or pip.conf; envsnap reads no .netrc or keyring"
+        )
 
     def _stream(self, url: str, checked: bool = False) -> Iterable[bytes]:
         from . import httpclient
@@ -360,7 +375,7 @@ class Fetcher:
             response, _final = self._open(url, "*/*", checked)
             yield from httpclient.chunks(response)
         except (httpclient.HTTPStatusError, httpclient.TransportError) as exc:
-            raise _download_error(url, exc) from None
+            raise _download_error(url, exc, self._auth_hint(url, getattr(exc, "code", 0))) from None
         except OSError as exc:
             raise DownloadError(f"{strip_credentials(url)}: cannot download ({exc.strerror or exc})") from None
 
@@ -374,11 +389,11 @@ def _continues_at(response: Any, offset: int) -> bool:
     return unit.strip().lower() == "bytes" and start.isdigit() and int(start) == offset
 
 
-def _download_error(url: str, exc: Exception) -> DownloadError:
+def _download_error(url: str, exc: Exception, hint: str = "") -> DownloadError:
     from . import httpclient
 
     if isinstance(exc, httpclient.HTTPStatusError):
-        return DownloadError(f"{strip_credentials(url)}: cannot download ({exc.reason or exc})", exc.code)
+        return DownloadError(f"{strip_credentials(url)}: cannot download ({exc.reason or exc}){hint}", exc.code)
     return DownloadError(f"{strip_credentials(url)}: cannot download ({exc})")
 
 

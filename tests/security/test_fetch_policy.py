@@ -352,6 +352,34 @@ def test_a_private_index_password_goes_to_the_files_it_lists_and_nowhere_else(
     assert "s3cr3t" not in pinned.out + pinned.err + bundled.out + bundled.err
 
 
+@pytest.mark.parametrize(
+    ("userinfo", "said"),
+    [
+        ("", "the index asks for a password: give it in the index URL (https://USER:PASSWORD@HOST/...)"),
+        ("alice:wrong@", "the index refused the user and password its URL gives"),
+    ],
+)
+def test_a_401_from_a_private_index_says_what_to_do(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, userinfo: str, said: str
+) -> None:
+    """pip reads an index's password from ~/.netrc or a keyring too; envsnap does not, and said only 'HTTP 401
+    Unauthorized' for every package, so a user whose pip works did not learn what to change."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), record_digest=wheel_record_digest(str(wheel)))
+    lock = tmp_path / "l.lock"
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), lock)
+    with serving() as server:
+        _index_page(server, wheel)
+        server.password = "alice:s3cr3t"
+        monkeypatch.delenv("PIP_NO_INDEX")
+        monkeypatch.setenv("PIP_INDEX_URL", server.url.replace("://", "://" + userinfo) + "/simple")
+        result = cli("bundle", lock, "-o", tmp_path / "bundle")
+    assert result.code != 0 and said in result.err, result
+    assert ".netrc" in result.err or userinfo
+    assert "wrong" not in result.err
+    _one_error_line(result.err)
+
+
 def test_an_index_password_is_not_sent_to_another_origin(tmp_path: Path) -> None:
     """The index's password goes to its own scheme, host and port: a file it lists on another port (another
     origin) is asked for without it."""
