@@ -8,6 +8,7 @@ boundary, and each sink must be safe on its own. Each test failed on the code be
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import shutil
@@ -342,12 +343,23 @@ def test_valid_requirements_still_render() -> None:
         "  --index-url http://127.0.0.1:9/",
     ],
 )
-def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str) -> None:
-    # tool/requirements.txt is copied into the image's build context and read by pip there.
+def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # tool/requirements.txt is copied into the image's build context and read by pip there. The bundle's tool/ is
+    # used where this envsnap cannot be packed for the image: here never.
+    def cannot_pack(dest: Path, target: object, *, offline: bool, progress: object) -> list[object]:
+        raise RebuildError("envsnap's requirements have no installed copy for the image's Python")
+
+    monkeypatch.setattr(docker._tool, "wheels_for", cannot_pack)
     root = tmp_path / "bundle"
     (root / "tool").mkdir(parents=True)
     (root / "envsnap.lock").write_text("")
-    good = "envsnap==0.1.0 --hash=sha256:" + "a" * 64
+    pins = []
+    for name in ("envsnap-0.1.0-py3-none-any.whl", "uv-0.13.9-py3-none-any.whl"):  # uv: the image's installer
+        (root / "tool" / name).write_bytes(name.encode())
+        pins.append(
+            f"{name.split('-')[0]}=={name.split('-')[1]} --hash=sha256:{hashlib.sha256(name.encode()).hexdigest()}"
+        )
+    good = "\n".join(pins)
     (root / "tool" / "requirements.txt").write_text(f"# made by envsnap\n{good}\n{extra}\n")
     (tmp_path / "ctx").mkdir()
     spec = dockerspec.make_spec(lock(), dockerspec.DockerOptions())
@@ -356,7 +368,6 @@ def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str) -
     one_line_error(exc)
     assert not list((tmp_path / "ctx").iterdir())
     (root / "tool" / "requirements.txt").write_text(f"{good}\n")
-    (root / "tool" / "uv-0.13.9-py3-none-any.whl").write_bytes(b"")  # the image's installer
     docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
     assert (tmp_path / "ctx" / "requirements.txt").read_text() == f"{good}\n"
 
