@@ -49,6 +49,7 @@ class Entry:
     data: bytes = b""
     mode: int = 0o644
     link: str = ""
+    placeholder: str = ""  # a prefix placeholder in a text file, which the installer rewrites to the prefix
 
 
 @dataclass
@@ -105,14 +106,15 @@ def write_package(pkg: Pkg, channel: Path) -> Path:
                 }
             )
         else:
-            paths.append(
-                {
-                    "_path": e.path,
-                    "path_type": "hardlink",
-                    "sha256": hashlib.sha256(e.data).hexdigest(),
-                    "size_in_bytes": len(e.data),
-                }
-            )
+            entry: dict[str, object] = {
+                "_path": e.path,
+                "path_type": "hardlink",
+                "sha256": hashlib.sha256(e.data).hexdigest(),
+                "size_in_bytes": len(e.data),
+            }
+            if e.placeholder:
+                entry |= {"prefix_placeholder": e.placeholder, "file_mode": "text"}
+            paths.append(entry)
     info: dict[str, bytes] = {
         "info/index.json": json.dumps(_index_json(pkg), indent=2).encode(),
         "info/paths.json": json.dumps({"paths": paths, "paths_version": 1}, indent=2).encode(),

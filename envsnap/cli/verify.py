@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--files",
         action="store_true",
         help="also hash every installed file and compare it with "
-        "its RECORD: catches files edited or deleted after installation (slower: reads everything)",
+        "its RECORD (a conda package's: its conda-meta record): catches files edited or deleted after installation "
+        "(slower: reads everything)",
     )
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no mismatch)")

@@ -92,6 +92,7 @@ def verify(
     if not (scrubbed and isinstance(lock_or_path, Snapshot)):
         lock = scrub_snapshot(lock)
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None
+    kept = kept if kept is not None or not files else []  # --files reads the conda layer's prefix from it
     if environment is not None:
         actual = capture(
             environment.python,
@@ -119,18 +120,31 @@ def verify(
         target = python or "(this interpreter)"
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
-    if not changed:
+    conda_changed = _conda_changed_files(kept[-1]) if files and kept else {}
+    if not changed and not conda_changed:
         return report
-    extra = [_changed_files(name, found) for name, found in sorted(changed.items())]
+    extra = [_changed_files(name, found) for name, found in sorted((changed or {}).items())]
+    extra += [_changed_files(name, found, area="conda") for name, found in conda_changed.items()]
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
 
 
-def _changed_files(name: str, found: dict[str, list[str]]) -> Difference:
-    """One mismatch per distribution whose files on disk differ from its RECORD."""
+def _conda_changed_files(captured: Captured) -> dict[str, dict[str, list[str]]]:
+    """``--files`` for the conda layer the capture found (none: {}): its packages' files against conda-meta."""
+    from ..probes import conda
+
+    result = captured.results.get("conda")
+    layer = result.value if result is not None else None
+    return conda.changed_files(layer.prefix) if isinstance(layer, conda.CondaLayer) else {}
+
+
+def _changed_files(name: str, found: dict[str, list[str]], area: str = "python") -> Difference:
+    """One mismatch per distribution (per conda package) whose files on disk differ from its RECORD (its
+    conda-meta record)."""
     parts = [f"{len(found[k])} {k}" for k in ("modified", "missing") if found.get(k)]
     listed = [*found.get("modified", []), *found.get("missing", [])]
     shown = ", ".join(listed[:5]) + (f" and {len(listed) - 5} more" if len(listed) > 5 else "")
-    return Difference(MISMATCH, "python", name, "files", "as its RECORD lists them", ", ".join(parts), note=shown)
+    lists = "as its conda-meta record lists them" if area == "conda" else "as its RECORD lists them"
+    return Difference(MISMATCH, area, name, "files", lists, ", ".join(parts), note=shown)
 
 
 def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyReport:

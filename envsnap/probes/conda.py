@@ -195,6 +195,89 @@ def probe_conda(prefix: str, redact: PathRedactor | None = None) -> CondaLayer:
     return CondaLayer(conda=conda, prefix=prefix, dist_owners=MappingProxyType(owners), warnings=tuple(warnings))
 
 
+# ------------------------------------------------------------------------------------------ installed files (--files)
+
+_PREFIX_RELATIVE = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\0\\]+$")
+
+
+def _file_check(entry: Any) -> tuple[str, str] | None:
+    """``(path, sha256)`` to check of one ``paths_data.paths`` entry: the sha256 "" where the file is only looked
+    for (a link, a file with a prefix placeholder that the installer rewrote, one the installer made: an entry
+    point), None where nothing is checked (compiled bytecode, which Python rewrites; a path out of the prefix)."""
+    if not isinstance(entry, Mapping):
+        return None
+    path = entry.get("_path")
+    if not isinstance(path, str) or not _PREFIX_RELATIVE.match(path):
+        return None
+    kind = entry.get("path_type", "hardlink")
+    if kind == "pyc_file" or "__pycache__/" in path or path.endswith((".pyc", ".pyo")):
+        return None
+    digest = entry.get("sha256")
+    if kind != "hardlink" or entry.get("prefix_placeholder") or not isinstance(digest, str):
+        return path, ""
+    return path, digest.lower() if len(digest) == 64 and _HEX.match(digest.lower()) else ""
+
+
+def _file_state(prefix: str, path: str, expected: str) -> str:
+    """``ok``, ``modified`` or ``missing``: the file ``path`` of the prefix against the sha256 ``expected``."""
+    import hashlib
+    import stat
+
+    where = os.path.join(prefix, path)
+    if not expected:
+        return "ok" if os.path.lexists(where) else "missing"
+    try:
+        if not stat.S_ISREG(os.stat(where).st_mode):  # a folder, a fifo in its place: never opened
+            return "modified"
+        hasher = hashlib.sha256()
+        with open(where, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(block)
+    except FileNotFoundError:
+        return "missing"
+    except OSError:
+        return "modified"
+    return "ok" if hasher.hexdigest() == expected else "modified"
+
+
+def changed_files(prefix: str) -> dict[str, dict[str, list[str]]]:
+    """``verify --files`` for the conda layer: each package whose installed files differ from what its
+    ``conda-meta`` record says of them, as ``{name: {"modified": [...], "missing": [...]}}``. Files the record
+    hashes are hashed (in parallel); the rest (``_file_check``) are only looked for. A record that cannot be read
+    is the capture's warning already, and is skipped here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    meta = Path(prefix) / META_DIR
+    try:
+        names = sorted(p.name for p in meta.iterdir() if p.suffix == ".json")
+    except OSError:
+        return {}
+    wanted: list[tuple[str, str, str]] = []
+    for fname in names:
+        try:
+            data = json.loads((meta / fname).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+            continue
+        paths_data = data.get("paths_data")
+        entries = paths_data.get("paths") if isinstance(paths_data, Mapping) else None
+        if not isinstance(entries, list):  # an older record: its ``files`` list, looked for alone
+            files = data.get("files")
+            entries = [{"_path": f, "path_type": "unknown"} for f in files] if isinstance(files, list) else []
+        for entry in entries:
+            check = _file_check(entry)
+            if check is not None:
+                wanted.append((data["name"], *check))
+    with ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 2)) as pool:
+        states = list(pool.map(lambda item: _file_state(prefix, item[1], item[2]), wanted))
+    found: dict[str, dict[str, list[str]]] = {}
+    for (name, path, _expected), state in zip(wanted, states, strict=True):
+        if state != "ok":
+            found.setdefault(name, {"modified": [], "missing": []})[state].append(path)
+    return {name: {k: sorted(v) for k, v in lists.items()} for name, lists in sorted(found.items())}
+
+
 def mark_conda_managed(py_env: PythonEnv, raw_packages: Iterable[RawPackage], layer: CondaLayer) -> PythonEnv:
     """Set ``conda_managed`` on every Python distribution whose metadata directory a conda record lists."""
     root = os.path.realpath(layer.prefix)

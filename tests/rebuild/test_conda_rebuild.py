@@ -588,3 +588,58 @@ def test_a_bundle_of_another_lock_is_bad_input_as_for_the_other_targets(locked: 
     with pytest.raises(BadBundleError, match=r"the bundle was made from another lock \(first difference: conda "):
         target.REBUILDER.plan(request)
     assert BadBundleError.exit_code == 2 and not (tmp_path / "env").exists()
+
+
+def test_verify_files_hashes_the_conda_packages_files(
+    locked: Path, conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``--files`` read the pip layer's RECORDs alone: a conda package's library deleted and its executable edited
+    by hand verified identical, exit 0. They are now checked against conda-meta's ``paths_data``."""
+    prefix = tmp_path / "env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    untouched = cli("verify", locked, "--python", prefix / "bin" / "python", "--files")
+    assert untouched.code == 0, untouched
+    assert "identical" in untouched.out
+    for library in (prefix / "lib").glob("libhello.so*"):
+        library.unlink()
+    with open(prefix / "bin" / "hello", "ab") as tool:
+        tool.write(b"\0patched")
+    result = cli("verify", locked, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 3, result
+    assert "libhello: files as its conda-meta record lists them -> 2 missing" in result.out
+    assert "lib/libhello.so, lib/libhello.so.1" in result.out
+    assert "hello-tool: files as its conda-meta record lists them -> 1 modified (bin/hello)" in result.out
+    assert "the conda layer does not match the lock" in result.out
+    # Without --files nothing is hashed: the records alone are compared, as before.
+    assert cli("verify", locked, "--python", prefix / "bin" / "python").code == 0
+
+
+def test_verify_files_takes_a_file_rewritten_for_its_prefix_by_presence(
+    conda_channel: Any, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A file with a prefix placeholder holds the prefix once installed: its archive's sha256 is not the file's,
+    so it is not hashed (no false alarm, wherever the prefix was moved to), only missed when it is gone."""
+    import asyncio
+
+    from condafixtures import CondaChannel, Entry, Pkg, build_packages, create_env, write_package
+    from rattler import index
+
+    channel = tmp_path / "channel"
+    placeholder = "/opt/anaconda1anaconda2anaconda3"
+    conf = Entry("etc/prefixed.conf", f"prefix={placeholder}\n".encode(), placeholder=placeholder)
+    for pkg in [*build_packages(tmp_path / "work"), Pkg("prefixed", "1.0", "h0_0", "linux-64", [conf])]:
+        write_package(pkg, channel)
+    (channel / "noarch").mkdir(exist_ok=True)
+    asyncio.run(index.index_fs(channel, force=True))
+    local = CondaChannel(channel, channel.as_uri(), {}, conda_channel.pip_wheel)
+    prefix = create_env(local, tmp_path / "env", tmp_path / "cache", "python", "prefixed")
+    assert (prefix / "etc" / "prefixed.conf").read_text() == f"prefix={prefix}\n"
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(prefix / "bin" / "python")), lock)
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 0, result
+    assert "prefixed" not in result.out
+    (prefix / "etc" / "prefixed.conf").unlink()
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 3, result
+    assert "prefixed: files as its conda-meta record lists them -> 1 missing (etc/prefixed.conf)" in result.out
