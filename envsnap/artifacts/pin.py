@@ -55,8 +55,8 @@ from .._privacy import PathRedactor, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, is_find_links
-from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, PythonPackage, Snapshot
-from ..platforms import major_minor, numbers
+from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
+from ..platforms import machine, major_minor, numbers
 from ..probes.records import wheel_record_digest
 from .peercache import from_pip_cache
 
@@ -539,17 +539,81 @@ def sdist_matches(filename: str, pkg: PythonPackage) -> bool:
         return False
 
 
-def target_tags(python_version: str = "", implementation: str = "") -> list[str]:
-    """The wheel tags this host's installer accepts for the locked Python, best first (``packaging.tags``):
-    the running interpreter's own when the lock does not say or says the same minor release."""
+def target_tags(python_version: str = "", implementation: str = "", platform: Platform | None = None) -> list[str]:
+    """The wheel tags an installer on the lock's platform accepts for the locked Python, best first
+    (``packaging.tags``): this host's own when the lock names no other machine, OS or C library (the running
+    interpreter's when it also does not say or says the same minor release); else those of ``platform``
+    (``platform_tags``)."""
     from packaging import tags
 
     parts = numbers(python_version)[:2]
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if len(parts) < 2 or major_minor(python_version) == running or implementation not in ("", "cpython"):
+    others = platform_tags(platform) if platform is not None else None
+    if others is None and (
+        len(parts) < 2 or major_minor(python_version) == running or implementation not in ("", "cpython")
+    ):
         return [str(t) for t in tags.sys_tags()]
+    if len(parts) < 2:  # another platform, no Python version recorded: the running one's, as on this host
+        parts = (sys.version_info.major, sys.version_info.minor)
     version = (parts[0], parts[1])
-    return [str(t) for t in (*tags.cpython_tags(version), *tags.compatible_tags(version, f"cp{parts[0]}{parts[1]}"))]
+    interpreter = f"cp{parts[0]}{parts[1]}"
+    return [
+        str(t)
+        for t in (*tags.cpython_tags(version, platforms=others), *tags.compatible_tags(version, interpreter, others))
+    ]
+
+
+# The oldest glibc a manylinux wheel may ask for (PEP 600's manylinux_2_17 = manylinux2014), and the newest
+# taken when a lock of another machine does not record its glibc version.
+_MANYLINUX_FLOOR = 17
+_MANYLINUX_CEILING = 39
+
+
+def platform_tags(platform: Platform) -> list[str] | None:
+    """The wheel platform tags of the lock's ``platform``, best first, or ``None`` when it is this host's own
+    (or names no system and machine): an imported lock of an aarch64 Linux or a Mac gets the wheels of that
+    machine, never this host's. Where the lock does not record its glibc (or macOS) version, the wheel that
+    asks for the oldest one ranks first: it runs on every release of that platform the others do."""
+    import platform as _host
+
+    system, arch = platform.system, machine(platform.machine)
+    host_libc = "glibc" if _host.libc_ver()[0] == "glibc" else ("musl" if sys.platform == "linux" else "")
+    if not system or not arch:
+        return None
+    if (
+        system == _host.system()
+        and arch == machine(_host.machine())
+        and (not platform.libc or platform.libc == host_libc)
+    ):
+        return None
+    if system == "Windows":
+        return [{"x86_64": "win_amd64", "aarch64": "win_arm64", "i686": "win32"}.get(arch, f"win_{arch}")]
+    if system == "Darwin":
+        from packaging import tags
+
+        arch = "arm64" if arch == "aarch64" else arch
+        known = numbers(platform.os_version)[:2]
+        if len(known) >= 1:
+            return list(tags.mac_platforms((known[0], known[1] if len(known) > 1 else 0), arch))
+        return list(reversed(list(tags.mac_platforms((15, 0), arch))))
+    if system != "Linux":
+        return [f"{system.lower()}_{arch}"]
+    if platform.libc == "musl":
+        minor = numbers(platform.libc_version)[1:2]
+        found = [f"musllinux_1_{m}_{arch}" for m in range(minor[0] if minor else 2, -1, -1)]
+        return [*(found if minor else reversed(found)), f"linux_{arch}"]
+    glibc = numbers(platform.libc_version)
+    if len(glibc) >= 2 and glibc[0] == 2:
+        minors = list(range(glibc[1], _MANYLINUX_FLOOR - 1, -1))
+    else:
+        minors = list(range(_MANYLINUX_FLOOR, _MANYLINUX_CEILING + 1))
+    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+    found = []
+    for m in minors:
+        found.append(f"manylinux_2_{m}_{arch}")
+        if m in legacy:
+            found.append(f"{legacy[m]}_{arch}")
+    return [*found, f"linux_{arch}"]
 
 
 def best_wheel(filenames: Iterable[str], wanted: Sequence[str]) -> tuple[str | None, str]:
@@ -1294,7 +1358,7 @@ def pin(
     pinner = Pinner(
         config or read_pip_config(),
         cache_dir or cache_dir_for(ARTIFACTS_CACHE),
-        tags=target_tags(snapshot.python.version, snapshot.python.implementation),
+        tags=target_tags(snapshot.python.version, snapshot.python.implementation, snapshot.platform),
         allow_urls=allow_urls,
     )
     pinner.imported = bool(snapshot.envsnap.origin)

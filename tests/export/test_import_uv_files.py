@@ -19,7 +19,7 @@ from envsnap import importers, lockfile
 from envsnap.artifacts.bundle import _check_built
 from envsnap.artifacts.pin import IndexConfig, best_wheel, pin, target_tags
 from envsnap.errors import EnvsnapError
-from envsnap.model import PythonPackage, Source
+from envsnap.model import Platform, PythonPackage, Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "uv"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "artifacts"))
@@ -94,6 +94,52 @@ wheels = [
     art = result.snapshot.package("multi").artifact  # type: ignore[union-attr]
     assert art is not None and art.filename == here.name and art.sha256 == _sha(here)
     assert result.snapshot.package("multi").candidates == snap.package("multi").candidates  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("environment", "wanted"),
+    [
+        ("sys_platform == 'linux' and platform_machine == 'aarch64'", "manylinux_2_17_aarch64"),
+        ("sys_platform == 'darwin' and platform_machine == 'arm64'", "macosx_11_0_arm64"),
+        ("sys_platform == 'linux' and platform_machine == 'x86_64'", "manylinux_2_17_x86_64"),
+    ],
+)
+def test_pin_picks_the_candidate_for_the_locks_platform_not_this_hosts(
+    tmp_path: Path, environment: str, wanted: str
+) -> None:
+    # A pylock for an aarch64 Linux (or a Mac) pinned on an x86_64 host: its wheel is the lock's machine's.
+    tags = ("manylinux_2_17_x86_64", "manylinux_2_17_aarch64", "macosx_11_0_arm64")
+    wheels = [make_wheel(tmp_path / "w", "multi", "2.0", tag=f"cp311-cp311-{t}", body=f"T = {t!r}\n") for t in tags]
+    listed = ",\n".join(f'  {{ url = "{w.as_uri()}", hashes = {{ sha256 = "{_sha(w)}" }} }}' for w in wheels)
+    pylock = tmp_path / "pylock.toml"
+    pylock.write_text(f"""lock-version = "1.0"
+created-by = "uv"
+environments = ["{environment}"]
+requires-python = "==3.11.*"
+[[packages]]
+name = "multi"
+version = "2.0"
+wheels = [
+{listed},
+]
+""")
+    snap = importers.read_file(pylock)
+    result = pin(snap, IndexConfig(no_index=True), cache_dir=tmp_path / "cache", allow_urls=(tmp_path.as_uri() + "/*",))
+    art = result.snapshot.package("multi").artifact  # type: ignore[union-attr]
+    assert art is not None and art.filename == f"multi-2.0-cp311-cp311-{wanted}.whl", result.outcomes
+
+
+def test_target_tags_are_the_locks_platforms() -> None:
+    aarch64 = target_tags("3.11.7", "cpython", Platform("Linux", "aarch64", libc="glibc", libc_version="2.35"))
+    assert aarch64[0] == "cp311-cp311-manylinux_2_35_aarch64" and not any("x86_64" in t for t in aarch64)
+    assert "cp311-cp311-manylinux2014_aarch64" in aarch64 and "cp311-cp311-manylinux_2_36_aarch64" not in aarch64
+    mac = target_tags("3.11.7", "cpython", Platform("Darwin", "arm64", os_version="14.5"))
+    assert mac[0] == "cp311-cp311-macosx_14_0_arm64" and "cp311-cp311-macosx_15_0_arm64" not in mac
+    assert target_tags("3.12", "cpython", Platform("Windows", "AMD64"))[0] == "cp312-cp312-win_amd64"
+    musl = target_tags("3.11", "cpython", Platform("Linux", "x86_64", libc="musl", libc_version="1.2.5"))
+    assert musl[0] == "cp311-cp311-musllinux_1_2_x86_64" and not any("manylinux" in t for t in musl)
+    # A lock naming no platform (a requirements import) keeps this host's tags.
+    assert target_tags("3.11.7", "cpython", Platform()) == target_tags("3.11.7", "cpython")
 
 
 def test_pin_finds_hash_only_candidates_on_the_index(tmp_path: Path) -> None:
