@@ -39,7 +39,15 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
         spec = make_spec(sealed, DockerOptions())
         return render_context(spec, lockfile.dumps(sealed).encode())
     except EnvsnapError as exc:
-        raise ExportError(f"cannot export a Dockerfile: {exc}") from exc
+        # The docker target's messages name its rebuild options (--base-image, --system-packages): export has
+        # none and always uses the base image chosen from the lock, so the message says where they are.
+        where = (
+            " (envsnap export has no --base-image: `envsnap rebuild LOCK --target docker --dry-run --base-image "
+            "IMAGE` prints the Dockerfile for another base image)"
+            if "--base-image" in str(exc)
+            else ""
+        )
+        raise ExportError(f"cannot export a Dockerfile: {exc}{where}") from exc
 
 
 class DockerfileExporter(Exporter):

@@ -446,6 +446,15 @@ def test_lock_of_another_os_is_refused_as_containers_run_linux() -> None:
         export.get("dockerfile").render(cpu_lock(system="Darwin", machine="arm64", os_id="macos", os_version="14.5"))
 
 
+def test_export_names_the_command_that_has_base_image() -> None:
+    """export -f dockerfile said "pass --base-image python:3.11.7-slim-<release>", an option export has not."""
+    with pytest.raises(ExportError, match=r"Python 3\.11") as caught:
+        export.get("dockerfile").render(cpu_lock(os_id="ubuntu", os_version="22.04"))
+    message = str(caught.value)
+    assert "envsnap rebuild LOCK --target docker --dry-run --base-image IMAGE" in message
+    assert "envsnap export has no --base-image" in message
+
+
 def test_a_musl_lock_is_refused_as_the_images_are_glibc() -> None:
     """With --base-image ...-alpine an Alpine lock planned an image whose own envsnap is manylinux wheels."""
     musl = cpu_lock(os_id="alpine", os_version="3.20.3", libc="musl", libc_version="1.2.5")
