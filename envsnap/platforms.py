@@ -40,6 +40,11 @@ def debian_arch(name: str) -> str:
     return DEBIAN_ARCH.get(canonical, canonical)
 
 
+def with_article(word: str) -> str:
+    """``word`` after its indefinite article, as it is said: "an aarch64", "an x86_64", "a Darwin"."""
+    return f"an {word}" if word[:1].lower() in ("a", "e", "i", "o", "x") else f"a {word}"
+
+
 def numbers(version: str) -> tuple[int, ...]:
     """``"535.54.03"`` -> (535, 54, 3); stops at the first part that is not a number."""
     out = []
@@ -60,4 +65,4 @@ def major_minor(version: str) -> str:
     return ".".join(str(p) for p in parts[:2])
 
 
-__all__ = ["DEBIAN_ARCH", "MACHINE_ALIASES", "debian_arch", "machine", "major_minor", "numbers"]
+__all__ = ["DEBIAN_ARCH", "MACHINE_ALIASES", "debian_arch", "machine", "major_minor", "numbers", "with_article"]

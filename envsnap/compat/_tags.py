@@ -13,7 +13,7 @@ from packaging import tags as ptags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from ..model import PythonPackage, Snapshot
-from ..platforms import machine, numbers
+from ..platforms import machine, numbers, with_article
 from .target import Target
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
@@ -179,7 +179,7 @@ def _explain_platform(candidates: list[ptags.Tag], t: TagTarget) -> tuple[str, s
         and all(platform_arch(p) for p in platforms)
     ):
         arch = platform_arch(platforms[0])
-        return (str(candidates[0]), f"built for {arch}, the target is {t.machine}", f"run on a {arch} host")
+        return (str(candidates[0]), f"built for {arch}, the target is {t.machine}", f"run on {with_article(arch)} host")
     by_platform = {tag.platform: tag for tag in candidates}
     manylinux = sorted((glibc_floor(p), p) for p in same_arch if glibc_floor(p) is not None)
     if manylinux:

@@ -113,14 +113,14 @@ def test_aarch64_lock_on_x86_64_fails_on_machine_and_on_each_wheel() -> None:
             "machine",
             "Linux aarch64",
             "Linux x86_64",
-            "run on a aarch64 host: the locked binaries are built for it",
+            "run on an aarch64 host: the locked binaries are built for it",
         )
     ]
     [(severity, component, needed, found, remedy)] = only(report, "wheels")
     assert (severity, component) == ("fail", "wheel numpy 2.2.6")
     assert needed == "cp311-cp311-manylinux2014_aarch64"
     assert found.endswith("built for aarch64, the target is x86_64")
-    assert remedy == "run on a aarch64 host"
+    assert remedy == "run on an aarch64 host"
     assert report.by_rule("cpu-isa") == ()  # flags of different machines do not compare
 
 

@@ -281,6 +281,18 @@ def test_platform_system_packages_from_another_distribution_warn() -> None:
     assert platform.check(lock, rpm_host, HOST)[1].found == "rpm (ubuntu 22.04)"
 
 
+def test_a_lock_of_another_machine_is_told_what_rebuild_does() -> None:
+    """check --target docker said emulating aarch64 with QEMU binfmt "is possible", and rebuild --target docker
+    refuses every lock of another machine than the engine's; "a aarch64 host" was misspelt too."""
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
+    [f] = platform.check(snapshot(machine="aarch64"), snapshot(), target_of("docker", docker=engine))
+    assert f.severity == "fail" and "possible" not in f.remedy
+    assert f.remedy.startswith("use a Docker engine on an aarch64 host")
+    assert "rebuild --target docker does not emulate" in f.remedy
+    [f] = platform.check(snapshot(machine="aarch64"), snapshot(), HOST)
+    assert f.remedy.startswith("run on an aarch64 host")
+
+
 def test_platform_for_docker_uses_the_engine() -> None:
     engine = DockerFacts(reachable=True, architecture="aarch64", os_type="linux")
     [f] = platform.check(snapshot(), snapshot(), target_of("docker", docker=engine))

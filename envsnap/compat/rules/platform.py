@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import Snapshot
-from ...platforms import machine
+from ...platforms import machine, with_article
 from ..report import Finding
 from ..target import Target
 from .interface import Rule
@@ -31,7 +31,7 @@ def _host(lock: Snapshot, host: Snapshot) -> list[Finding]:
                 "OS",
                 needed,
                 found,
-                f"run on a {want.system} host (the lock was captured on {want.system})",
+                f"run on {with_article(want.system)} host (the lock was captured on {want.system})",
                 NAME,
             )
         ]
@@ -42,7 +42,7 @@ def _host(lock: Snapshot, host: Snapshot) -> list[Finding]:
                 "machine",
                 needed,
                 found,
-                f"run on a {machine(want.machine)} host: the locked binaries are built for it",
+                f"run on {with_article(machine(want.machine))} host: the locked binaries are built for it",
                 NAME,
             )
         ]
@@ -138,8 +138,8 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 "machine",
                 needed,
                 found,
-                f"use a Docker engine on a {arch} host (emulating {arch} with QEMU binfmt is possible "
-                "but slow and unsupported for GPUs)",
+                f"use a Docker engine on {with_article(arch)} host (rebuild --target docker does not emulate "
+                f"{arch} with QEMU: it refuses a lock of another machine than the engine's)",
                 NAME,
             )
         ]
