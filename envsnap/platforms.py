@@ -40,6 +40,16 @@ def debian_arch(name: str) -> str:
     return DEBIAN_ARCH.get(canonical, canonical)
 
 
+# uname -m -> the architecture of Docker's platform (``FROM --platform=linux/ARCH``), where it differs from Debian's.
+DOCKER_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "armv7l": "arm/v7"}
+
+
+def docker_platform(name: str) -> str:
+    """Docker's platform of a Linux machine ``name`` (``linux/arm64``), "" for none."""
+    canonical = machine(name)
+    return f"linux/{DOCKER_ARCH.get(canonical, canonical)}" if canonical else ""
+
+
 def with_article(word: str) -> str:
     """``word`` after its indefinite article, as it is said: "an aarch64", "an x86_64", "a Darwin"."""
     return f"an {word}" if word[:1].lower() in ("a", "e", "i", "o", "x") else f"a {word}"

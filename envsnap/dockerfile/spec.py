@@ -310,6 +310,9 @@ def render_dockerfile(spec: DockerSpec) -> str:
             envsnap_version=__version__,
             content_digest=lock.envsnap.content_digest,
             base=spec.base,
+            # The lock's machine, so that a build elsewhere stops at the base image instead of making an image of
+            # its own machine (an aarch64 lock's Dockerfile built on x86_64 made an amd64 image).
+            platform=platforms.docker_platform(lock.platform.machine),
             interpreter=spec.base.interpreter,
             notes=spec.notes,
             source_date_epoch=source_date_epoch(lock),

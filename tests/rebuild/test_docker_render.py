@@ -742,3 +742,18 @@ def test_dockerfile_export_to_a_path_rich_would_read_as_markup(cli, tmp_path: Pa
     result = cli("export", lock, "--format", "dockerfile", "-o", tmp_path / "x[" / "ctx]", "--no-pin")
     # "[/ctx]" is a closing tag to rich: the context was written, then the summary line was a traceback.
     assert result.code == 0 and f"wrote {tmp_path}/x[/ctx]/Dockerfile" in result.err, result
+
+
+@pytest.mark.parametrize(("machine", "platform"), [("x86_64", "linux/amd64"), ("aarch64", "linux/arm64"), ("", "")])
+def test_the_image_is_built_for_the_locks_machine(machine: str, platform: str) -> None:
+    """The Dockerfile named no platform: exported for an aarch64 lock and built on an x86_64 machine, it made an
+    amd64 image (a lock of pure-Python wheels silently; the others failed late, at their install). Its first
+    FROM names the lock's machine, so such a build stops at the base image."""
+    text = dockerfile(
+        cpu_lock(machine=machine) if machine else cpu_lock(machine=""), base_image="python:3.11.7-slim-bookworm"
+    )
+    first = next(line for line in text.splitlines() if line.startswith("FROM "))
+    if platform:
+        assert first == f"FROM --platform={platform} python:3.11.7-slim-bookworm AS system", first
+    else:
+        assert first == "FROM python:3.11.7-slim-bookworm AS system", first
