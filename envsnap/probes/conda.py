@@ -220,8 +220,9 @@ def _file_check(entry: Any) -> tuple[str, str] | None:
 
 def _file_state(prefix: str, path: str, expected: str) -> str:
     """``ok``, ``modified`` or ``missing``: the file ``path`` of the prefix against the sha256 ``expected``."""
-    import hashlib
     import stat
+
+    from .._prehash import sha256_file
 
     where = os.path.join(prefix, path)
     if not expected:
@@ -229,15 +230,12 @@ def _file_state(prefix: str, path: str, expected: str) -> str:
     try:
         if not stat.S_ISREG(os.stat(where).st_mode):  # a folder, a fifo in its place: never opened
             return "modified"
-        hasher = hashlib.sha256()
-        with open(where, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                hasher.update(block)
+        digest = sha256_file(where)
     except FileNotFoundError:
         return "missing"
     except OSError:
         return "modified"
-    return "ok" if hasher.hexdigest() == expected else "modified"
+    return "ok" if digest == expected else "modified"
 
 
 def changed_files(prefix: str) -> dict[str, dict[str, list[str]]]:

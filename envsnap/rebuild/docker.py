@@ -567,13 +567,13 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
     else:
         progress(f"envsnap's wheels for the image: this envsnap's own, not the bundle's {TOOL}/")
         return
-    _check_tool_requirements(bundled / REQUIREMENTS)
+    pinned = _check_tool_requirements(bundled / REQUIREMENTS)
     if len(list(bundled.glob("uv-*.whl"))) != 1:  # the image's installer (Dockerfile.j2)
         raise BadBundleError(
             f"{bundled}: holds no uv wheel, which installs the image's environments; make the bundle again "
             "with this envsnap (`envsnap bundle --with-base-image`)"
         )
-    _check_tool_wheels(bundled)
+    _check_tool_wheels(bundled, pinned)
     progress(
         f"note: the image's envsnap and uv come from the bundle's {TOOL}/, checked against the bundle's own list: "
         f"this envsnap cannot be packed for the image ({why})"
@@ -600,18 +600,16 @@ def _own_tool_wheels(dest: Path, spec: DockerSpec, *, offline: bool, progress: P
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _check_tool_wheels(folder: Path) -> None:
-    """Each wheel of a bundle's ``tool/`` is the file its ``requirements.txt`` line pins (name, version, sha256),
-    and each line has its wheel: checked here, before the build, where a damaged one is bad input said in one line
-    (inside the build uv found it, exit 4 in a long log)."""
+def _check_tool_wheels(folder: Path, lines: list[tuple[str, str, str]]) -> None:
+    """Each wheel of a bundle's ``tool/`` is the file its ``requirements.txt`` line pins (``lines``: name, version,
+    sha256), and each line has its wheel: checked here, before the build, where a damaged one is bad input said in
+    one line (inside the build uv found it, exit 4 in a long log)."""
     from packaging.utils import InvalidWheelFilename, canonicalize_name, canonicalize_version, parse_wheel_filename
 
-    pins: dict[tuple[str, str], tuple[str, str]] = {}  # (name, version) -> (its line's pin, sha256)
-    for line in (folder / REQUIREMENTS).read_text(encoding="utf-8", errors="replace").splitlines():
-        if line and not line.startswith("#"):  # each a name==version --hash=sha256:HEX line (checked before)
-            pin, _, digest = line.partition(" --hash=sha256:")
-            name, _, version = pin.partition("==")
-            pins[(canonicalize_name(name), canonicalize_version(version))] = (pin, digest)
+    pins: dict[tuple[str, str], tuple[str, str]] = {  # (name, version) -> (its line's pin, sha256)
+        (str(canonicalize_name(name)), canonicalize_version(version)): (f"{name}=={version}", digest)
+        for name, version, digest in lines
+    }
     for wheel in sorted(folder.glob("*.whl")):
         try:
             wheel_name, wheel_version, _, _ = parse_wheel_filename(wheel.name)
@@ -627,9 +625,11 @@ def _check_tool_wheels(folder: Path) -> None:
         raise BadBundleError(f"{TOOL}/{REQUIREMENTS} pins {listed}, whose wheel is not in {TOOL}/")
 
 
-def _check_tool_requirements(path: Path) -> None:
+def _check_tool_requirements(path: Path) -> list[tuple[str, str, str]]:
     """A bundle's ``tool/requirements.txt`` goes into the image's pip command: only ``name==version
-    --hash=sha256:HEX`` lines (what envsnap writes), never an option such as ``--find-links URL``."""
+    --hash=sha256:HEX`` lines (what envsnap writes), never an option such as ``--find-links URL``. Its pins
+    (name, version, sha256)."""
+    pins = []
     with sinks.refusing(RebuildError, str(path)):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # pip splits the same way
             if not line or line.startswith("#"):
@@ -638,6 +638,8 @@ def _check_tool_requirements(path: Path) -> None:
             version, _, digest = rest.partition(" --hash=sha256:")
             if sinks.requirement_pin(name, version, digest) != line:
                 raise sinks.UnsafeValue(f"not a name==version --hash=sha256:HEX line: {grammar.shown(line)}")
+            pins.append((name, version, digest))
+    return pins
 
 
 def save_base_image(

@@ -246,6 +246,15 @@ def test_a_redirect_is_checked_again(tmp_path: Path) -> None:
 # --------------------------------------------------------------------- the legitimate flows, allowed
 
 
+def _tinypkg_lock(tmp_path: Path) -> tuple[Path, Path]:
+    """A wheel of ``tinypkg`` 1.0 and a lock (``l.lock``) that records it unpinned, as a capture of it would."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), record_digest=wheel_record_digest(str(wheel)))
+    lock = tmp_path / "l.lock"
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), lock)
+    return wheel, lock
+
+
 def _index_page(server: Any, wheel: Path) -> None:
     name = wheel.name.split("-")[0]
     server.add(f"/files/{wheel.name}", wheel.read_bytes())
@@ -330,10 +339,7 @@ def test_a_private_index_password_goes_to_the_files_it_lists_and_nowhere_else(
     host under another path (``/files/...``), as devpi, Artifactory and Nexus do: pip sends the index's password
     with them, and envsnap must too (it sent it for the project page only, so every file was 401 and nothing pinned).
     The password is never written to the lock or the bundle."""
-    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
-    pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), record_digest=wheel_record_digest(str(wheel)))
-    lock = tmp_path / "l.lock"
-    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), lock)
+    wheel, lock = _tinypkg_lock(tmp_path)
     with serving() as server:
         _index_page(server, wheel)
         server.password = "alice:s3cr3t@pw"
@@ -364,10 +370,7 @@ def test_a_401_from_a_private_index_says_what_to_do(
 ) -> None:
     """pip reads an index's password from ~/.netrc or a keyring too; envsnap does not, and said only 'HTTP 401
     Unauthorized' for every package, so a user whose pip works did not learn what to change."""
-    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
-    pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), record_digest=wheel_record_digest(str(wheel)))
-    lock = tmp_path / "l.lock"
-    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), lock)
+    wheel, lock = _tinypkg_lock(tmp_path)
     with serving() as server:
         _index_page(server, wheel)
         server.password = "alice:s3cr3t"
