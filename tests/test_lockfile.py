@@ -520,6 +520,74 @@ def test_json_digest_of_a_table_with_keys_other_than_text_is_jsons() -> None:
         lockfile.json_digest({"a": {"b": {1, 2}}})
 
 
+_LOCK_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ["\\u0041", "é", "\\", '"', "\x00", "\x1f", "\x7f", "\u2028", "\ufeff", "☃", "𝄞", "\U0010ffff", "a\\ub"]
+)
+# What a lock document can hold: no floats (the model has none: the test below), integers past 64 bits included.
+_LOCK_DOCS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70) | _LOCK_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_LOCK_TEXT, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@given(st.dictionaries(_LOCK_TEXT, _LOCK_DOCS, max_size=4))
+@settings(max_examples=400, deadline=None)
+def test_a_lock_documents_digest_is_the_canonical_form_whoever_writes_it(doc: dict[str, object]) -> None:
+    # orjson writes the canonical JSON where it is installed; the digest is the definition's, as json's is.
+    assert lockfile._orjson_dumps() is not None  # installed with envsnap (pyproject.toml)
+    assert lockfile._lock_digest(doc) == _canonical_json_digest(doc) == lockfile.json_digest(doc)
+
+
+def test_a_lock_documents_digest_without_orjson_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = lockfile.to_dict(sample_lock())
+    with_orjson = lockfile.canonical_digest(doc)
+    monkeypatch.setattr(lockfile, "_orjson_dumps", lambda: None)
+    assert lockfile.canonical_digest(doc) == with_orjson
+    assert with_orjson == lockfile.json_digest(
+        {**doc, "envsnap": {k: v for k, v in doc["envsnap"].items() if k not in ("created", "content_digest")}}
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [2**64, -(2**63) - 1, {1: "x"}, {"a": {"b": [{"c": 2**80}]}}, type("Text", (str,), {})("x"), [[[]] * 3] * 2],
+)
+def test_what_orjson_refuses_or_writes_its_own_way_is_jsons(value: object) -> None:
+    doc = {"envsnap": {}, "x": value}
+    assert lockfile._lock_digest(doc) == lockfile.json_digest(doc)
+
+
+def test_what_orjson_and_json_refuse_is_refused() -> None:
+    for value in ({1, 2}, b"x", dataclasses.make_dataclass("D", [("a", int)])(1)):
+        with pytest.raises(TypeError):
+            lockfile._lock_digest({"x": value})
+
+
+def test_no_field_of_the_model_holds_what_orjson_writes_its_own_way() -> None:
+    # A float, an enum, a UUID or a date: orjson writes each otherwise than json (or where json refuses), and the
+    # seal of a lock is computed by orjson. A field of such a type would need the seal written by json alone.
+    import collections.abc
+    import types
+    import typing
+
+    plain = {str, int, bool, type(None), tuple, list, dict, collections.abc.Mapping, collections.abc.Sequence}
+    records = set(lockfile._RECORDS)
+
+    def leaves(hint: object) -> list[object]:
+        if typing.get_origin(hint) is typing.Literal:
+            return [type(arg) for arg in typing.get_args(hint)]
+        args = typing.get_args(hint)
+        origin = typing.get_origin(hint)
+        own = [] if origin in (None, typing.Union, types.UnionType) else [origin]
+        return (own + [leaf for arg in args for leaf in leaves(arg)]) if args else [hint]
+
+    for cls in records:
+        for name, hint in typing.get_type_hints(cls).items():
+            for leaf in leaves(hint):
+                assert leaf is Ellipsis or leaf in plain or leaf in records, f"{cls.__name__}.{name}: {hint}"
+
+
 def test_json_digest_of_text_outside_ascii_is_of_the_text_itself() -> None:
     doc = {"name": "café", "note": "☃ 𝄞", "path": "C:\\users"}
     assert lockfile.json_digest(doc) == _canonical_json_digest(doc)
