@@ -25,11 +25,31 @@ def has_driver(host: Snapshot) -> bool:
     return host.nvidia is not None and bool(host.nvidia.driver_version)
 
 
+def _named(gpu_name: str, patterns: list[str]) -> bool:
+    lowered = gpu_name.lower()
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", lowered) for p in patterns)
+
+
 def forward_compatible(gpu_name: str) -> bool:
     """Data-center and Jetson GPUs, the only ones on which cuda-compat runs a newer toolkit."""
-    lowered = gpu_name.lower()
-    patterns = data.load("nvidia")["forward_compatible_gpus"]["name_patterns"]
-    return any(re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", lowered) for p in patterns)
+    table = data.load("nvidia")["forward_compatible_gpus"]
+    return _named(gpu_name, table["name_patterns"]) or jetson(gpu_name)
+
+
+def jetson(gpu_name: str) -> bool:
+    """A Jetson module, whose forward compatibility follows its JetPack release rather than a driver branch."""
+    return _named(gpu_name, data.load("nvidia")["forward_compatible_gpus"]["jetson_patterns"])
+
+
+def driver_branch(driver_version: str) -> tuple[str, str]:
+    """The branch of a driver (``"575.57.08"`` -> ``"R575"``) and what NVIDIA designates it:
+    ``"long_term_support"``, ``"production"``, ``"new_feature"``, or "" where the table does not know it."""
+    parts = numbers(driver_version)
+    if not parts:
+        return "", ""
+    table = data.load("nvidia")["driver_branches"]
+    kind = next((k for k in ("long_term_support", "production", "new_feature") if str(parts[0]) in table[k]), "")
+    return f"R{parts[0]}", kind
 
 
 def cuda_selected(setting: str | None, gpus: tuple[Gpu, ...], order: str | None = None) -> tuple[Gpu, ...] | None:

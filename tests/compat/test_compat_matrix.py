@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from compat_builders import (
     A100,
     GTX_1080,
@@ -46,6 +47,58 @@ def test_geforce_on_an_older_driver_gets_no_forward_compatibility_offer() -> Non
     [(severity, *_, remedy)] = only(report, "driver")
     assert severity == "fail"
     assert "cuda-compat" in remedy and "not supported on this GPU" in remedy
+
+
+@pytest.mark.parametrize(
+    ("driver", "driver_cuda", "offered"),
+    [("570.133.20", "12.8", True), ("535.183.01", "12.2", True), ("575.57.08", "12.9", False)],
+)
+def test_forward_compatibility_is_offered_only_on_production_and_long_term_branches(
+    driver: str, driver_cuda: str, offered: bool
+) -> None:
+    """cuda-compat runs only on a production or long-term support driver branch: a CUDA 13.0 lock on an H100 with
+    driver 575 (a new feature branch) was told to install cuda-compat-13-0, which does not work there."""
+    report = evaluate(gpu_lock("2.9.0", "13.0", gpu=H100), gpu_host(H100, driver, driver_cuda), HOST)
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert severity == "fail"
+    if offered:
+        assert remedy.startswith("install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward ")
+    else:
+        assert remedy == (
+            "install NVIDIA driver >= 580.65.06 (forward compatibility through cuda-compat is not supported on "
+            "driver 575.57.08: R575 is a new feature branch, and NVIDIA supports it only on production and "
+            "long-term support branches)"
+        )
+
+
+def test_a_driver_branch_the_table_does_not_know_is_not_promised_forward_compatibility() -> None:
+    report = evaluate(gpu_lock("2.9.0", "13.0", gpu=H100), gpu_host(H100, "577.10", "12.9"), HOST)
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert severity == "fail"
+    assert remedy.startswith(
+        "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 if NVIDIA's CUDA compatibility guide "
+        "lists driver branch R577 (unknown to envsnap's table) as a production or long-term support branch"
+    )
+
+
+def test_forward_compatibility_is_judged_on_the_gpus_cuda_uses() -> None:
+    """An H100 beside a GeForce GTX 1080, with CUDA_VISIBLE_DEVICES=0 (PCI bus order) running on the H100 alone:
+    the remedy said forward compatibility is not supported on this GPU, judging the GeForce the run does not use."""
+    lock = gpu_lock("2.5.1", "12.4", gpu=H100)
+    host = snapshot(gpu_list=gpus(H100, GTX_1080), driver="470.82.01", driver_cuda="11.4")
+    on_h100 = Target(kind="host", cuda_visible_devices="0", cuda_device_order="PCI_BUS_ID")
+    [(severity, *_, remedy)] = only(evaluate(lock, host, on_h100), "driver")
+    assert severity == "fail"
+    assert remedy == (
+        "install NVIDIA driver >= 550.54.14, or install cuda-compat-12-4 (forward compatibility, supported on "
+        "data-center GPUs such as this NVIDIA H100 80GB HBM3)"
+    )
+    on_gtx = Target(kind="host", cuda_visible_devices="1", cuda_device_order="PCI_BUS_ID")
+    [(severity, *_, remedy)] = only(evaluate(lock, host, on_gtx), "driver")
+    assert remedy == (
+        "install NVIDIA driver >= 550.54.14 (forward compatibility through cuda-compat is not supported on this "
+        "GPU, NVIDIA GeForce GTX 1080: only on data-center GPUs and Jetson)"
+    )
 
 
 def test_cuda_12_4_lock_on_driver_535_is_minor_version_compatibility() -> None:
@@ -266,3 +319,13 @@ def test_a_cuda_minor_newer_than_the_table_fails_below_its_majors_floor() -> Non
     assert "CUDA 13.5 is unknown to envsnap's driver table" in remedy
     at_floor = evaluate(lock, gpu_host(H100, "580.65.06", "13.0"), HOST)
     assert [f.severity for f in at_floor.by_rule("driver")] == ["warn"]
+
+
+def test_forward_compatibility_on_a_gpu_whose_name_nvml_did_not_give_is_not_judged() -> None:
+    host = snapshot(gpu_list=(Gpu(index=0, compute_capability="9.0"),), driver="470.82.01", driver_cuda="11.4")
+    [(severity, *_, remedy)] = only(evaluate(gpu_lock("2.5.1", "12.4", gpu=H100), host, HOST), "driver")
+    assert severity == "fail"
+    assert remedy == (
+        "install NVIDIA driver >= 550.54.14 (whether forward compatibility through cuda-compat runs on GPU 0 "
+        "cannot be told: NVML did not give its name)"
+    )

@@ -219,3 +219,30 @@ def test_a_mig_slice_is_not_judged_with_its_whole_gpus_memory(tmp_path: Path, he
     code, report = run_check(tmp_path, lock, MIXED, visible=mig)  # unlike GPUs: which one is the slice's?
     [(severity, found, _)] = findings(report, "gpu-memory")
     assert severity == "warn" and found.startswith("a MIG slice of a GPU the check cannot tell (")
+
+
+@gpu_fakes.requires_gcc
+def test_cuda_compat_is_offered_only_where_the_driver_branch_and_the_used_gpu_allow_it(
+    tmp_path: Path, here: Snapshot
+) -> None:
+    """A CUDA 13.0 lock on an H100 with driver 575 (a new feature branch) was told to install cuda-compat-13-0,
+    which runs only on production and long-term support branches; on 570 (a production branch) it is offered,
+    judged on the GPU CUDA_VISIBLE_DEVICES selects and not on a GeForce beside it that the run does not use."""
+    lock = gpu_lock_of(here, "2.9.0", "13.0", H100)
+    nfb = gpu_fakes.FakeNvml(driver="575.57.08", cuda=12090, gpus=(FAKE_H100,))
+    code, report = run_check(tmp_path, lock, nfb)
+    assert code == 3
+    [(severity, found, remedy)] = findings(report, "driver")
+    assert (severity, found) == ("fail", "driver 575.57.08 (supports CUDA 12.9)")
+    assert "install cuda-compat" not in remedy
+    assert remedy.endswith(
+        "R575 is a new feature branch, and NVIDIA supports it only on production and long-term support branches)"
+    )
+    production = gpu_fakes.FakeNvml(driver="570.133.20", cuda=12080, gpus=(FAKE_H100, FAKE_GTX_1080))
+    code, report = run_check(tmp_path, lock, production, visible="0", order="PCI_BUS_ID")
+    [(severity, _, remedy)] = findings(report, "driver")
+    assert severity == "fail" and code == 3
+    assert remedy == (
+        "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward compatibility, supported on "
+        "data-center GPUs such as this NVIDIA H100 80GB HBM3)"
+    )

@@ -2,7 +2,8 @@
 
 Full support when the driver is at least the one shipped with that toolkit (or reports a CUDA version at least
 as new); reduced support through minor-version compatibility within a major (a warning); below that a failure,
-with forward compatibility (cuda-compat) offered only on data-center GPUs. A CUDA version the table does not
+with forward compatibility (cuda-compat) offered only where it runs: on the data-center (or Jetson) GPUs CUDA uses,
+with a driver of a production or long-term support branch. A CUDA version the table does not
 know is a warning, "unknown, cannot verify", on a driver at or above its major's minor-version floor, and a
 failure below it."""
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from ...model import Snapshot
 from ...platforms import numbers
-from .._facts import cuda_need, forward_compatible, has_driver
+from .._facts import cuda_need, driver_branch, forward_compatible, has_driver, jetson, used_gpus
 from ..data import load
 from ..report import Finding
 from ..target import Target
@@ -51,7 +52,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             # A release newer than the table still needs its major's minor-version floor: below it no release of
             # that major runs (a CUDA 13.5 lock on driver 535 was a warning, exit 0).
             remedy = f"install NVIDIA driver >= {floor} (every CUDA {numbers(need.version)[0]} release needs it)"
-            remedy += _forward(host, need.version) + f"; {unknown}: NVIDIA's release notes name its full driver"
+            remedy += _forward(host, target, need.version) + f"; {unknown}: NVIDIA's release notes name its full driver"
             return [Finding("fail", component, f"CUDA {need.version}: driver >= {floor}", found, remedy, NAME)]
         return [
             Finding(
@@ -77,21 +78,45 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 NAME,
             )
         ]
-    remedy = f"install NVIDIA driver >= {full}" + _forward(host, need.version)
+    remedy = f"install NVIDIA driver >= {full}" + _forward(host, target, need.version)
     return [Finding("fail", component, needed, found, remedy, NAME)]
 
 
-def _forward(host: Snapshot, cuda: str) -> str:
-    """What the remedy of a driver too old adds about forward compatibility (cuda-compat) on the host's GPUs."""
-    datacenter = [g.name for g in host.hardware.gpus if forward_compatible(g.name)]
-    if host.hardware.gpus and len(datacenter) == len(host.hardware.gpus):
+def _forward(host: Snapshot, target: Target, cuda: str) -> str:
+    """What the remedy of a driver too old adds about forward compatibility (cuda-compat): offered only where
+    NVIDIA supports it, on the GPUs CUDA uses (all of them where which cannot be told) and the driver's branch."""
+    gpus = used_gpus(host, target.cuda_visible_devices, target.cuda_device_order)
+    if not gpus:
+        return ""  # no GPU for CUDA: the cuda rule says so
+    unnamed = next((g for g in gpus if not g.name), None)
+    if unnamed is not None:
         return (
-            f", or install cuda-compat-{cuda.replace('.', '-')} (forward compatibility, "
-            f"supported on data-center GPUs such as this {datacenter[0]})"
+            f" (whether forward compatibility through cuda-compat runs on GPU {unnamed.index} cannot be told: NVML "
+            "did not give its name)"
         )
-    if host.hardware.gpus:
-        return " (forward compatibility through cuda-compat is not supported on this GPU)"
-    return ""
+    other = next((g.name for g in gpus if not forward_compatible(g.name)), None)
+    if other is not None:
+        return (
+            f" (forward compatibility through cuda-compat is not supported on this GPU, {other}: only on "
+            "data-center GPUs and Jetson)"
+        )
+    package = f"cuda-compat-{cuda.replace('.', '-')}"
+    offer = f", or install {package} (forward compatibility, supported on data-center GPUs such as this {gpus[0].name})"
+    if all(jetson(g.name) for g in gpus):
+        return offer  # a Jetson's driver comes with its JetPack release, not a data-center branch
+    driver = host.nvidia.driver_version if host.nvidia is not None else ""
+    branch, kind = driver_branch(driver)
+    if kind == "new_feature":
+        return (
+            f" (forward compatibility through cuda-compat is not supported on driver {driver}: {branch} is a new "
+            "feature branch, and NVIDIA supports it only on production and long-term support branches)"
+        )
+    if not kind:
+        return (
+            f", or install {package} if NVIDIA's CUDA compatibility guide lists driver branch {branch} (unknown to "
+            "envsnap's table) as a production or long-term support branch, the only ones it runs on"
+        )
+    return offer
 
 
 class DriverRule(Rule):
