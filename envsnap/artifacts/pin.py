@@ -1,8 +1,9 @@
 """``envsnap pin``: recover the exact file every index-installed package came from.
 
 Installed environments keep no wheel hashes (pypa/pip#4732). For each package installed from an index, the
-recorded name + version + wheel tag names one wheel file; pin looks for it on the indexes pip is configured
-with (index-url, extra-index-url, find-links, cert; from pip's config files and ``PIP_*`` variables), reads
+recorded name + version + wheel tag names one wheel file; pin looks for it on the indexes pip and uv are
+configured with (index-url, extra-index-url, find-links, cert; from pip's and uv's config files and ``PIP_*`` and
+``UV_*`` variables: ``read_pip_config``), reads
 its sha256 from the index (PEP 691 JSON, else PEP 503 HTML), downloads it, checks that hash, and proves it is
 the same content by comparing the wheel's RECORD digest with the installed one. What cannot be pinned is
 listed with the reason; VCS installs keep their url + commit (the bundle builds a wheel from them).
@@ -108,8 +109,16 @@ def pip_config_files(environ: Mapping[str, str] | None = None) -> list[Path]:
     return files
 
 
-def read_pip_config(environ: Mapping[str, str] | None = None, files: Sequence[Path] | None = None) -> IndexConfig:
-    """The index configuration pip would use for ``pip install``: files, then ``PIP_*`` variables."""
+def read_pip_config(
+    environ: Mapping[str, str] | None = None,
+    files: Sequence[Path] | None = None,
+    uv_files: Sequence[Path] | None = None,
+) -> IndexConfig:
+    """The index configuration envsnap fetches with: pip's and uv's, each setting (the default index, the extra
+    indexes, find-links, no-index) from the last of these that sets it: pip's files, uv's files (``uv.toml``),
+    the ``PIP_*`` variables, the ``UV_*`` variables. A variable beats a file, as it does in both tools; between
+    the two tools uv's setting wins, as envsnap installs with uv (docs/design.md, "pip's and uv's index
+    settings"). ``cert`` and ``cache-dir`` are pip's."""
     env = os.environ if environ is None else environ
     values: dict[str, str] = {}
     for path in pip_config_files(env) if files is None else files:
@@ -122,19 +131,170 @@ def read_pip_config(environ: Mapping[str, str] | None = None, files: Sequence[Pa
             if parser.has_section(section):
                 for key, value in parser.items(section):
                     values[key.replace("_", "-")] = value
-    for key in ("index-url", "extra-index-url", "find-links", "cert", "no-index", "cache-dir"):
-        var = "PIP_" + key.upper().replace("-", "_")
+    settings: dict[str, Any] = {}
+    if "index-url" in values and values["index-url"].strip():
+        settings["index-url"] = values["index-url"].strip()
+    for key in ("extra-index-url", "find-links"):
+        if key in values:
+            settings[key] = tuple(values[key].split())
+    if "no-index" in values:
+        settings["no-index"] = _boolish(values["no-index"])
+    if uv_files is None:
+        uv_files = uv_config_files(env)
+        named = env.get("UV_CONFIG_FILE", "")
+        if named and uv_files and not uv_files[0].is_file():  # uv stops there too: no index is silently dropped
+            raise PinError(f"UV_CONFIG_FILE names {named}, which is not a file")
+    settings.update(_uv_files_settings(uv_files))
+    pip_vars = {key: "PIP_" + key.upper().replace("-", "_") for key in ("index-url", "extra-index-url", "find-links")}
+    for key, var in pip_vars.items():
         if var in env:
-            values[key] = env[var]
-    no_index = values.get("no-index", "").strip().lower() in ("1", "true", "yes", "on")
+            settings[key] = env[var].strip() if key == "index-url" else tuple(env[var].split())
+    if "PIP_NO_INDEX" in env:
+        settings["no-index"] = _boolish(env["PIP_NO_INDEX"])
+    settings.update(_uv_env_settings(env))
+    for key in ("cert", "cache-dir"):
+        if "PIP_" + key.upper().replace("-", "_") in env:
+            values[key] = env["PIP_" + key.upper().replace("-", "_")]
     return IndexConfig(
-        index_url=values.get("index-url", "").strip() or PYPI,
-        extra_index_urls=tuple(values.get("extra-index-url", "").split()),
-        find_links=tuple(values.get("find-links", "").split()),
+        index_url=settings.get("index-url") or PYPI,
+        extra_index_urls=tuple(dict.fromkeys(settings.get("extra-index-url", ()))),
+        find_links=tuple(dict.fromkeys(settings.get("find-links", ()))),
         cert=values.get("cert", "").strip() or None,
-        no_index=no_index,
+        no_index=bool(settings.get("no-index", False)),
         cache_dir=values.get("cache-dir", "").strip(),
     )
+
+
+def _boolish(value: str) -> bool:
+    """pip's and uv's spelling of a true setting (``1``, ``true``, ``yes``, ``on``; uv also ``y`` and ``t``)."""
+    return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
+
+
+def uv_config_files(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """uv's configuration files envsnap reads, lowest priority first: the system one (the first of
+    ``$XDG_CONFIG_DIRS/uv/uv.toml`` and ``/etc/uv/uv.toml`` that exists), then the user's
+    (``$XDG_CONFIG_HOME/uv/uv.toml``, ``~/.config/uv/uv.toml``); ``UV_CONFIG_FILE`` instead of both; none with
+    ``UV_NO_CONFIG``. A project's own ``uv.toml`` or ``[tool.uv]`` is not read: a checked-out repository does not
+    choose where envsnap downloads from (name it in ``UV_CONFIG_FILE`` to use it)."""
+    env = os.environ if environ is None else environ
+    if _boolish(env.get("UV_NO_CONFIG", "")):
+        return []
+    if env.get("UV_CONFIG_FILE"):
+        return [Path(env["UV_CONFIG_FILE"])]
+    home = Path(env.get("HOME", str(Path.home())))
+    xdg_home = Path(env.get("XDG_CONFIG_HOME") or str(home / ".config"))
+    system_dirs = [d for d in (env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":") if d]
+    system = [Path(d) / "uv" / "uv.toml" for d in system_dirs] + [Path("/etc/uv/uv.toml")]
+    found = [path for path in system if path.is_file()][:1]
+    return [*found, xdg_home / "uv" / "uv.toml"]
+
+
+def _uv_files_settings(paths: Sequence[Path]) -> dict[str, Any]:
+    """The index settings of uv's files merged as uv merges them: a later file's value replaces an earlier one's,
+    a later file's list comes first."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        for key, value in _uv_file_settings(path).items():
+            if isinstance(value, tuple):
+                merged[key] = (*value, *merged.get(key, ()))
+            else:
+                merged[key] = value
+    return merged
+
+
+def _uv_file_settings(path: Path) -> dict[str, Any]:
+    """The index settings of one ``uv.toml``: ``index-url``, ``extra-index-url``, ``find-links`` and ``no-index``
+    (its ``[pip]`` table's, which ``uv pip`` reads, over the top level's), and its ``[[index]]`` entries: the one
+    with ``default = true`` is the default index, a ``format = "flat"`` one a find-links location, every other
+    one an extra index, before ``extra-index-url`` (as uv asks them)."""
+    from .._toml import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PinError(f"{path}: cannot read uv's configuration file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PinError(f"{path}: not a valid uv configuration file: {exc}") from None
+
+    def bad(what: str) -> PinError:
+        return PinError(f"{path}: not a valid uv configuration file: {what}")
+
+    def strings(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad(f"{key} is not a list of strings")
+        return tuple(v.strip() for v in value if v.strip())
+
+    plain: dict[str, Any] = {}
+    pip_table = data.get("pip", {})
+    if not isinstance(pip_table, dict):
+        raise bad("[pip] is not a table")
+    for table in (data, pip_table):
+        if "index-url" in table:
+            if not isinstance(table["index-url"], str):
+                raise bad("index-url is not a string")
+            plain["index-url"] = table["index-url"].strip()
+        for key in ("extra-index-url", "find-links"):
+            if key in table:
+                plain[key] = strings(table, key)
+        if "no-index" in table:
+            if not isinstance(table["no-index"], bool):
+                raise bad("no-index is not true or false")
+            plain["no-index"] = table["no-index"]
+    default, extra, flat = [], [], []
+    entries = data.get("index", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise bad("index is not an array of tables ([[index]])")
+    for entry in entries:
+        url = entry.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise bad("an [[index]] has no url")
+        if entry.get("format") == "flat":
+            flat.append(url.strip())
+        elif entry.get("default") is True:
+            default.append(url.strip())
+        else:
+            extra.append(url.strip())
+    settings: dict[str, Any] = {}
+    if default or plain.get("index-url"):
+        settings["index-url"] = default[0] if default else plain["index-url"]
+    if extra or "extra-index-url" in plain:
+        settings["extra-index-url"] = (*extra, *plain.get("extra-index-url", ()))
+    if flat or "find-links" in plain:
+        settings["find-links"] = (*plain.get("find-links", ()), *flat)
+    if "no-index" in plain:
+        settings["no-index"] = plain["no-index"]
+    return settings
+
+
+def _uv_env_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The index settings of uv's variables: ``UV_DEFAULT_INDEX`` (else the older ``UV_INDEX_URL``), ``UV_INDEX``
+    then ``UV_EXTRA_INDEX_URL`` (space-separated; ``NAME=URL`` is the URL), ``UV_FIND_LINKS`` (comma-separated),
+    ``UV_NO_INDEX``."""
+    settings: dict[str, Any] = {}
+    default = (env.get("UV_DEFAULT_INDEX") or env.get("UV_INDEX_URL") or "").strip()
+    if default:
+        settings["index-url"] = _uv_index_url(default)
+    if env.get("UV_INDEX", "").strip() or env.get("UV_EXTRA_INDEX_URL", "").strip():
+        named = env.get("UV_INDEX", "").split() + env.get("UV_EXTRA_INDEX_URL", "").split()
+        settings["extra-index-url"] = tuple(_uv_index_url(item) for item in named)
+    if env.get("UV_FIND_LINKS", "").strip():
+        settings["find-links"] = tuple(item.strip() for item in env["UV_FIND_LINKS"].split(",") if item.strip())
+    if "UV_NO_INDEX" in env:
+        settings["no-index"] = _boolish(env["UV_NO_INDEX"])
+    return settings
+
+
+def _uv_index_url(item: str) -> str:
+    """The URL of a ``UV_INDEX`` item, which may be ``NAME=URL`` (a name is letters, digits, ``-``, ``_``, ``.``)."""
+    name, sep, url = item.partition("=")
+    if sep and name and all(c.isascii() and (c.isalnum() or c in "-_.") for c in name):
+        return url.strip()
+    return item.strip()
 
 
 # -------------------------------------------------------------------------------------- reading indexes
@@ -356,10 +516,14 @@ class Fetcher:
             return ""
         clean, auth = httpclient.split_auth(url)
         if auth or self.credentials.get(httpclient.url_origin(clean)):
-            return ": the index refused the user and password its URL gives (check them in PIP_INDEX_URL or pip.conf)"
+            return (
+                ": the index refused the user and password its URL gives (check them in PIP_INDEX_URL, pip.conf, "
+                "UV_INDEX_URL or uv.toml)"
+            )
         return (
             ": the index asks for a password: give it in the index URL (https://USER:PASSWORD@HOST/...) in "
-            "PIP_INDEX_URL or pip.conf; envsnap reads no .netrc or keyring"
+            "PIP_INDEX_URL, pip.conf, UV_INDEX_URL or uv.toml; envsnap reads no .netrc, keyring or "
+            "UV_INDEX_{NAME}_PASSWORD"
         )
 
     def _stream(self, url: str, checked: bool = False) -> Iterable[bytes]:
@@ -656,7 +820,7 @@ class PinOutcome:
 # Said once beside the packages no configured location lists: what makes envsnap find a --find-links install.
 FIND_LINKS_HINT = (
     "a package pip installed from a --find-links folder is found once pip is configured with that folder: "
-    "PIP_FIND_LINKS=DIR or find-links in pip.conf"
+    "PIP_FIND_LINKS=DIR or find-links in pip.conf (for uv: UV_FIND_LINKS=DIR or find-links in uv.toml)"
 )
 
 

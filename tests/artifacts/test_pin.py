@@ -10,6 +10,7 @@ import base64
 import hashlib
 import http.server
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ import pytest
 from envsnap import lockfile
 from envsnap._fetchpolicy import FetchRefusedError
 from envsnap.artifacts.pin import (
+    PYPI,
     IndexConfig,
     parse_simple_html,
     parse_simple_json,
@@ -106,7 +108,7 @@ def test_pip_config_files_then_environment(tmp_path: Path) -> None:
     )
     user = tmp_path / "user.conf"
     user.write_text("[global]\nfind-links = /home/w\n[install]\nextra-index-url = https://extra.example/simple\n")
-    config = read_pip_config(environ={}, files=[system, user])
+    config = read_pip_config(environ={}, files=[system, user], uv_files=[])
     assert config == IndexConfig(
         index_url="https://mirror.example/simple",
         extra_index_urls=("https://extra.example/simple",),
@@ -114,7 +116,7 @@ def test_pip_config_files_then_environment(tmp_path: Path) -> None:
         cert="/etc/ca.pem",
     )
     env = {"PIP_INDEX_URL": "https://env.example/simple", "PIP_FIND_LINKS": "/x /y", "PIP_CERT": "/c.pem"}
-    config = read_pip_config(environ=env, files=[system, user])
+    config = read_pip_config(environ=env, files=[system, user], uv_files=[])
     assert config.index_url == "https://env.example/simple"
     assert config.find_links == ("/x", "/y") and config.cert == "/c.pem"
 
@@ -137,6 +139,94 @@ def test_pip_config_files_follow_pips_locations(tmp_path: Path) -> None:
     assert names.index("/etc/xdg/pip/pip.conf") < names.index("/etc/pip.conf")
     assert names.index("/etc/pip.conf") < names.index(str(tmp_path / ".config/pip/pip.conf"))
     assert names[-1] == "/site/pip.conf"
+
+
+def test_uv_settings_join_pips_and_win_setting_by_setting(tmp_path: Path) -> None:
+    """A lab that points uv at its mirror (UV_INDEX_URL, uv.toml) and not pip: envsnap read pip's settings only,
+    so pin and bundle asked PyPI, which the lab cannot reach. The layers, each setting from the last that sets it:
+    pip's files < uv's files < PIP_* < UV_*."""
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text("[global]\nindex-url = https://pip-file.example/simple\nfind-links = /pip/w\ncert = /ca.pem\n")
+    system = tmp_path / "etc-uv.toml"
+    system.write_text(
+        'extra-index-url = ["https://sys-extra.example/simple"]\nindex-url = "https://sys.example/simple"\n'
+    )
+    user = tmp_path / "uv.toml"
+    user.write_text(
+        '[[index]]\nname = "lab"\nurl = "https://lab.example/simple"\ndefault = true\n'
+        '[[index]]\nname = "cu121"\nurl = "https://cu.example/whl"\nexplicit = true\n'
+        '[[index]]\nurl = "/srv/flat"\nformat = "flat"\n'
+        '[pip]\nextra-index-url = ["https://user-extra.example/simple"]\n'
+    )
+    files = {"files": [pip_conf], "uv_files": [system, user]}
+    assert read_pip_config({}, **files) == IndexConfig(
+        index_url="https://lab.example/simple",
+        extra_index_urls=(
+            "https://cu.example/whl",
+            "https://user-extra.example/simple",
+            "https://sys-extra.example/simple",
+        ),
+        find_links=("/srv/flat",),  # uv's find-links replace pip's, as every setting does
+        cert="/ca.pem",
+    )
+    pip_vars = {"PIP_INDEX_URL": "https://pip-env.example/simple", "PIP_EXTRA_INDEX_URL": ""}
+    config = read_pip_config(pip_vars, **files)
+    assert config.index_url == "https://pip-env.example/simple" and config.extra_index_urls == ()
+    uv_vars = {
+        **pip_vars,
+        "UV_INDEX_URL": "https://old.example/simple",
+        "UV_DEFAULT_INDEX": "https://uv-env.example/simple",
+        "UV_INDEX": "torch=https://torch.example/whl https://second.example/simple?a=b",
+        "UV_FIND_LINKS": "/a, /b",
+        "PIP_NO_INDEX": "1",
+        "UV_NO_INDEX": "0",
+    }
+    assert read_pip_config(uv_vars, **files) == IndexConfig(
+        index_url="https://uv-env.example/simple",
+        extra_index_urls=("https://torch.example/whl", "https://second.example/simple?a=b"),
+        find_links=("/a", "/b"),
+        cert="/ca.pem",
+    )
+    assert read_pip_config({"UV_INDEX_URL": "file:///srv/simple"}, files=[], uv_files=[]).indexes == (
+        "file:///srv/simple",
+    )
+
+
+def test_uv_config_files_follow_uvs_locations(tmp_path: Path) -> None:
+    from envsnap.artifacts.pin import uv_config_files
+
+    (tmp_path / "xdg" / "uv").mkdir(parents=True)
+    (tmp_path / "xdg" / "uv" / "uv.toml").write_text("")
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_DIRS": f"{tmp_path / 'none'}:{tmp_path / 'xdg'}"}
+    assert uv_config_files(env) == [tmp_path / "xdg/uv/uv.toml", tmp_path / ".config/uv/uv.toml"]
+    assert uv_config_files({**env, "XDG_CONFIG_HOME": "/cfg"})[-1] == Path("/cfg/uv/uv.toml")
+    assert uv_config_files({**env, "UV_CONFIG_FILE": "/site/uv.toml"}) == [Path("/site/uv.toml")]
+    assert uv_config_files({**env, "UV_CONFIG_FILE": "/site/uv.toml", "UV_NO_CONFIG": "1"}) == []
+    user = tmp_path / ".config" / "uv" / "uv.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('index-url = "https://user.example/simple"\n')
+    assert read_pip_config(env, files=[]).index_url == "https://user.example/simple"
+    assert read_pip_config({**env, "UV_NO_CONFIG": "true"}, files=[]).index_url == PYPI
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("index-url = [", "not a valid uv configuration file"),
+        ('extra-index-url = "https://x.example/simple"\n', "extra-index-url is not a list of strings"),
+        ('[[index]]\nname = "lab"\n', "an [[index]] has no url"),
+    ],
+)
+def test_a_bad_uv_toml_is_an_error(tmp_path: Path, text: str, said: str) -> None:
+    from envsnap.errors import PinError
+
+    bad = tmp_path / "uv.toml"
+    bad.write_text(text)
+    with pytest.raises(PinError, match=re.escape(f"{bad}: not a valid uv configuration file")) as caught:
+        read_pip_config({}, files=[], uv_files=[bad])
+    assert said in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(PinError, match=re.escape("UV_CONFIG_FILE names /nowhere/uv.toml, which is not a file")):
+        read_pip_config({"UV_CONFIG_FILE": "/nowhere/uv.toml"}, files=[])
 
 
 # --------------------------------------------------------------------------------------------- parsing

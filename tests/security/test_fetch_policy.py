@@ -24,6 +24,9 @@ from envsnap.errors import PinError, RebuildError
 from envsnap.model import Artifact, CondaPackage, PythonEnv, PythonPackage, Snapshot
 from envsnap.probes._pyprobe import wheel_record_digest
 
+UV_VARS = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_FIND_LINKS", "UV_NO_INDEX")
+UV_VARS += ("UV_CONFIG_FILE", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS")
+
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -33,8 +36,16 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "ENVSNAP_ALLOW_URL"):
+    for var in (
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "PIP_FIND_LINKS",
+        "PIP_NO_INDEX",
+        "ENVSNAP_ALLOW_URL",
+        *UV_VARS,
+    ):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # nothing configured: the lock's own URLs are all there is
     return home
 
@@ -356,6 +367,50 @@ def test_a_private_index_password_goes_to_the_files_it_lists_and_nowhere_else(
     for path in written:
         assert b"s3cr3t" not in path.read_bytes(), path
     assert "s3cr3t" not in pinned.out + pinned.err + bundled.out + bundled.err
+
+
+@pytest.mark.parametrize("where", ["UV_INDEX_URL", "UV_DEFAULT_INDEX", "user uv.toml", "UV_CONFIG_FILE"])
+def test_pin_and_bundle_use_the_index_uv_is_configured_with(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, isolated: Path, where: str
+) -> None:
+    """A lab whose machines reach packages through a mirror configured for uv (UV_INDEX_URL, ``[[index]]`` in
+    ~/.config/uv/uv.toml) and not for pip: envsnap read pip's settings only, asked PyPI, and pinned nothing."""
+    wheel, lock = _tinypkg_lock(tmp_path)
+    with serving() as server:
+        _index_page(server, wheel)
+        monkeypatch.delenv("PIP_NO_INDEX")
+        monkeypatch.delenv("UV_NO_CONFIG")
+        toml = f'[[index]]\nname = "lab"\nurl = "{server.url}/simple"\ndefault = true\n'
+        if where == "user uv.toml":
+            (isolated / ".config" / "uv").mkdir(parents=True)
+            (isolated / ".config" / "uv" / "uv.toml").write_text(toml)
+        elif where == "UV_CONFIG_FILE":
+            (tmp_path / "lab-uv.toml").write_text(toml)
+            monkeypatch.setenv("UV_CONFIG_FILE", str(tmp_path / "lab-uv.toml"))
+        else:
+            monkeypatch.setenv(where, server.url + "/simple")
+        pinned = cli("pin", lock, "--no-system-packages")
+        assert pinned.code == 0 and "not pinned" not in pinned.err, pinned
+        assert server.requests == ["/simple/tinypkg/", f"/files/{wheel.name}"]
+        bundled = cli("bundle", lock, "-o", tmp_path / "bundle")
+        assert bundled.code == 0, bundled
+    art = lockfile.load(lock).python.packages[0].artifact
+    assert art is not None and art.sha256 == sha256_of(wheel) and art.index == server.url + "/simple"
+    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
+def test_a_bad_uv_toml_is_one_line_and_exit_2(
+    tmp_path: Path, cli: Callable[..., Any], isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _wheel, lock = _tinypkg_lock(tmp_path)
+    monkeypatch.delenv("UV_NO_CONFIG")
+    user = isolated / ".config" / "uv" / "uv.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("index-url = https://unquoted\n")
+    result = cli("pin", lock, "--no-system-packages")
+    assert result.code == 2, result
+    assert f"envsnap: error: {user}: not a valid uv configuration file:" in result.err
+    _one_error_line(result.err)
 
 
 @pytest.mark.parametrize(
