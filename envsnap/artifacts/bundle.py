@@ -962,6 +962,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     cache = download_cache(opts.cache_dir)
     pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
     pinner.project_dir = opts.project_dir  # a pinned file inside the project: file://{project}/wheels/x.whl
+    pinner.fetcher.collect_hints = True  # a 401's remedy is said once per index, after the list of problems
     _refuse_lock_urls(lock, root, pinner, opts)
     missing = [
         p
@@ -991,7 +992,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         _fail(
             [f"{package_label(p)}: {o.reason}" for p, o in failed],
             "not every package could be pinned, nothing was fetched",
-            FIND_LINKS_HINT if any(o.unlisted for _p, o in failed) else "",
+            "; ".join([*([FIND_LINKS_HINT] if any(o.unlisted for _p, o in failed) else []), *result.hints]),
         )
     entries: list[BundleEntry] = []
     packages = []
@@ -1013,7 +1014,12 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         packages.append(pkg)
         entries.append(entry)
     if problems:
-        raise BundleError(f"{len(problems)} package(s) could not be bundled: " + "; ".join(problems))
+        hints = pinner.fetcher.hint_lines()
+        raise BundleError(
+            f"{len(problems)} package(s) could not be bundled: "
+            + "; ".join(problems)
+            + (f" ({'; '.join(hints)})" if hints else "")
+        )
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
     _remove_stale_wheels(root, lock)
     if lock.conda is not None and lock.conda.packages:

@@ -21,6 +21,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -348,6 +349,13 @@ class Fetcher:
         # The configured indexes' passwords by origin (``httpclient.credentials_by_origin``; ``Pinner`` sets them)
         self.credentials: dict[tuple[str, str], str] = {}
         self._pages: dict[tuple[str, bool], tuple[bytes, str, str]] = {}
+        # What to change after a 401 (``_auth_hint``), by origin (``http://host:port``). Said with the error, where
+        # one error stops the run; where ``collect_hints`` is set (``pin`` and ``bundle``, which list every
+        # package's problem: a lock of 150 packages on an index with a wrong password said it 150 times), only
+        # kept here, for the caller to say once per index after the list (``hint_lines``, ``PinResult.hints``).
+        self.auth_hints: dict[str, str] = {}
+        self.collect_hints = False
+        self._hints_lock = threading.Lock()
 
     def get(self, url: str, accept: str = "*/*", *, checked: bool = False) -> tuple[bytes, str, str]:
         """(body, content type, final url). A missing page is an empty body, other failures ``PinError``."""
@@ -508,6 +516,11 @@ class Fetcher:
             os.replace(partial, dest)  # still held: no other process appends to it meanwhile
         return digest.hexdigest()
 
+    def hint_lines(self) -> tuple[str, ...]:
+        """Each index's 401 remedy, ``ORIGIN: hint``, in the order of the origins."""
+        with self._hints_lock:
+            return tuple(f"{origin}: {hint}" for origin, hint in sorted(self.auth_hints.items()))
+
     def _auth_hint(self, url: str, code: int) -> str:
         """What to change after a 401 (pip also reads ``~/.netrc`` and a keyring, which envsnap does not), or ``""``."""
         from . import httpclient
@@ -516,15 +529,21 @@ class Fetcher:
             return ""
         clean, auth = httpclient.split_auth(url)
         if auth or self.credentials.get(httpclient.url_origin(clean)):
-            return (
-                ": the index refused the user and password its URL gives (check them in PIP_INDEX_URL, pip.conf, "
+            hint = (
+                "the index refused the user and password its URL gives (check them in PIP_INDEX_URL, pip.conf, "
                 "UV_INDEX_URL or uv.toml)"
             )
-        return (
-            ": the index asks for a password: give it in the index URL (https://USER:PASSWORD@HOST/...) in "
-            "PIP_INDEX_URL, pip.conf, UV_INDEX_URL or uv.toml; envsnap reads no .netrc, keyring or "
-            "UV_INDEX_{NAME}_PASSWORD"
-        )
+        else:
+            hint = (
+                "the index asks for a password: give it in the index URL (https://USER:PASSWORD@HOST/...) in "
+                "PIP_INDEX_URL, pip.conf, UV_INDEX_URL or uv.toml; envsnap reads no .netrc, keyring or "
+                "UV_INDEX_{NAME}_PASSWORD"
+            )
+        parts = urlsplit(clean)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._hints_lock:
+            self.auth_hints.setdefault(origin, hint)
+        return "" if self.collect_hints else f": {hint}"
 
     def _stream(self, url: str, checked: bool = False) -> Iterable[bytes]:
         from . import httpclient
@@ -828,6 +847,8 @@ FIND_LINKS_HINT = (
 class PinResult:
     snapshot: Snapshot
     outcomes: tuple[PinOutcome, ...]
+    # Said once after the list: what to change for an index that answered 401 ("ORIGIN: hint"), one per index.
+    hints: tuple[str, ...] = ()
 
     def by_status(self, status: str) -> list[PinOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -1527,6 +1548,7 @@ def pin(
     )
     pinner.imported = bool(snapshot.envsnap.origin)
     pinner.project_dir = project_dir
+    pinner.fetcher.collect_hints = True  # one line per index after the list, not one per package (in any order)
     todo = [
         p
         for p in snapshot.python.packages
@@ -1550,8 +1572,10 @@ def pin(
         packages.append(dataclasses.replace(pkg, artifact=outcome.artifact) if outcome.artifact else pkg)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
     warnings += [f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"]
+    hints = pinner.fetcher.hint_lines()
+    warnings += [f"{WARNING_PREFIX}{hint}" for hint in hints]
     meta: Meta = dataclasses.replace(snapshot.envsnap, warnings=tuple(sorted(set(warnings))))
     pinned = dataclasses.replace(
         snapshot, envsnap=meta, python=dataclasses.replace(snapshot.python, packages=tuple(packages))
     )
-    return PinResult(pinned, tuple(outcomes))
+    return PinResult(pinned, tuple(outcomes), hints)

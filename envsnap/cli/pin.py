@@ -137,6 +137,8 @@ def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[
         _output.say("  ", ("not pinned", "yellow"), " ", f"{outcome.name} {outcome.version}: {outcome.reason}")
     if any(o.unlisted for o in result.by_status("unpinned")):
         _output.say(f"  ({FIND_LINKS_HINT})")
+    for hint in result.hints:  # a 401's remedy, once per index (each package above names its 401)
+        _output.say(f"  ({hint})")
     if debs:
         pinned = sum(o.status == "pinned" for o in debs)
         _output.say(f"system packages: {pinned} .deb files pinned by sha256, {len(debs) - pinned} not pinned")

@@ -438,6 +438,50 @@ def test_a_401_from_a_private_index_says_what_to_do(
     _one_error_line(result.err)
 
 
+@pytest.mark.parametrize("pinned", [False, True])
+def test_a_401_hint_is_said_once_per_index_not_once_per_package(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, pinned: bool
+) -> None:
+    """A lock of 150 packages on a private index with a wrong password printed the hint 150 times, once per
+    package, in pin's list, in the bundle's error and in the lock's warnings. Each package still names its 401."""
+    refused = "the index refused the user and password its URL gives"
+    names = [f"pkg{i}" for i in range(6)]
+    with serving() as server:
+        server.password = "alice:s3cr3t"
+        packages = tuple(
+            PythonPackage(
+                name,
+                "1.0",
+                wheel_tags=("py3-none-any",),
+                record_digest="sha256:" + "a" * 64,
+                artifact=Artifact(f"{name}-1.0-py3-none-any.whl", f"{server.url}/simple/files/{name}.whl", "b" * 64)
+                if pinned
+                else None,
+            )
+            for name in names
+        )
+        lock = tmp_path / "l.lock"
+        lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=packages)), lock)
+        monkeypatch.delenv("PIP_NO_INDEX")
+        monkeypatch.setenv("PIP_INDEX_URL", server.url.replace("://", "://alice:wrong@") + "/simple")
+        bundled = cli("bundle", lock, "-o", tmp_path / "bundle")
+        if not pinned:
+            said = cli("pin", lock, "--no-system-packages", "-o", tmp_path / "out.lock")
+    assert bundled.code != 0 and bundled.err.count(refused) == 1, bundled
+    assert bundled.err.count("Unauthorized") == len(names), bundled
+    _one_error_line(bundled.err)
+    if pinned:
+        return
+    assert said.code == 0 and said.err.count(refused) == 1, said
+    lines = said.err.splitlines()
+    assert [line for line in lines if "not pinned" in line and "HTTP 401 Unauthorized" in line] == [
+        f"  not pinned {name} 1.0: {server.url}/simple/{name}/: HTTP 401 Unauthorized" for name in names
+    ]
+    assert f"  ({server.url}: {refused} (check them in PIP_INDEX_URL, pip.conf, UV_INDEX_URL or uv.toml))" in lines
+    warnings = lockfile.load(tmp_path / "out.lock").envsnap.warnings
+    assert sum(refused in w for w in warnings) == 1 and len(warnings) == len(names) + 1, warnings
+
+
 def test_an_index_password_is_not_sent_to_another_origin(tmp_path: Path) -> None:
     """The index's password goes to its own scheme, host and port: a file it lists on another port (another
     origin) is asked for without it."""
