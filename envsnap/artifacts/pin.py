@@ -1346,7 +1346,7 @@ class Pinner:
                 what = "--find-links location" if is_find_links(index) else "index"
                 refused.append(
                     f"the {what} {strip_credentials(index)[:200]!r} the import named is not read "
-                    f"({reason}; pass --allow-url PATTERN to allow it)"
+                    f"({reason}; {_allow_folder(index)})"
                 )
         return indexes, refused
 
@@ -1464,6 +1464,20 @@ class Pinner:
             "unpinned",
             f"installed from a local archive ({url}) with no reachable URL and sha256",
         )
+
+
+def _allow_folder(location: str) -> str:
+    """What lets pin read a refused location an import named: for a local folder, the exact ``--allow-url`` (the
+    pattern a user writes for a folder, ``DIR/*``, matches its files but not the folder) or configuring it."""
+    import shlex
+
+    local = fileurls.local_path(location) if is_find_links(location) else None
+    if local is None or not local.is_absolute() or has_control(str(local)) or len(str(local)) > 200:
+        return "pass --allow-url PATTERN to allow it"
+    return (
+        f"pass --allow-url {shlex.quote(str(local))} to allow it, "
+        "or configure the folder as find-links (PIP_FIND_LINKS or UV_FIND_LINKS)"
+    )
 
 
 def uploaded_before(upload_time: str, cutoff: _dt.datetime) -> bool:

@@ -482,6 +482,33 @@ def test_a_401_hint_is_said_once_per_index_not_once_per_package(
     assert sum(refused in w for w in warnings) == 1 and len(warnings) == len(names) + 1, warnings
 
 
+def test_a_find_links_folder_beside_the_project_is_named_as_the_allow_url_to_pass(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A requirements file with ``--find-links ../wheels`` (a folder beside the project, outside it): the lock
+    records the folder by its path and bundle refuses to read it until allowed, but said only "pass --allow-url
+    PATTERN", and the pattern a user writes for a folder (``DIR/*``) does not allow the folder itself. The
+    message now names the value that works, which bundles."""
+    wheel = make_wheel(tmp_path / "wheels", "tinypkg", "1.0")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "requirements.txt").write_text(
+        f"--find-links ../wheels\ntinypkg==1.0 --hash=sha256:{sha256_of(wheel)}\n"
+    )
+    monkeypatch.chdir(project)
+    assert cli("import", "requirements.txt", "-o", "envsnap.lock").code == 0
+    (pkg,) = lockfile.load(project / "envsnap.lock").python.packages
+    assert pkg.artifact is not None and pkg.artifact.index == str(tmp_path / "wheels")
+    refused = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle", "--allow-url", f"{tmp_path / 'wheels'}/*")
+    assert refused.code == 4, refused  # a package that cannot be bundled (docs/cli.md, exit codes)
+    assert f"pass --allow-url {tmp_path / 'wheels'} to allow it" in refused.err, refused
+    assert "or configure the folder as find-links (PIP_FIND_LINKS or UV_FIND_LINKS)" in refused.err, refused
+    _one_error_line(refused.err)
+    bundled = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle", "--allow-url", str(tmp_path / "wheels"))
+    assert bundled.code == 0, bundled
+    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
 def test_an_index_password_is_not_sent_to_another_origin(tmp_path: Path) -> None:
     """The index's password goes to its own scheme, host and port: a file it lists on another port (another
     origin) is asked for without it."""
