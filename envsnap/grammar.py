@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ._control import _BIDI
+from ._control import _BIDI_CHARS
 from ._control import has_bidi as has_bidi
 from ._control import has_control as has_control
 from ._control import strip_control as strip_control
@@ -524,9 +524,16 @@ def is_release_number(text: str) -> bool:
     return _RELEASE_NUMBER.fullmatch(text) is not None
 
 
-def escape_bidi(text: str) -> str:
-    """``text`` with each bidirectional formatting character written as a JSON ``\\uXXXX`` escape."""
-    return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+# What JSON text leaves raw that a terminal, an editor or a forge acts on: DEL and the C1 controls (json escapes C0
+# only; CSI 0x9b), the bidirectional formatting characters (they reorder the line) and the line and paragraph
+# separators (a line break inside one string).
+_JSON_UNSHOWN = LazyPattern(f"[\x7f-\x9f{_BIDI_CHARS}\u2028\u2029]")
+
+
+def escape_json_unshown(text: str) -> str:
+    """JSON ``text`` (``json.dumps(..., ensure_ascii=False)``) with each of those characters written as a
+    ``\\uXXXX`` escape: the same JSON value, shown as it is (``--json`` output, ``export --format json``)."""
+    return _JSON_UNSHOWN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 # The predicates above that are exactly one expression's ``fullmatch(text) is not None``: a lock's checks test a

@@ -775,6 +775,20 @@ def test_import_warnings_are_text(
     assert MARKUP in result.err and "\x1b" not in result.err
 
 
+@pytest.mark.parametrize("command", [("show", "--json"), ("export", "--format", "json", "-o", "-")])
+def test_json_shows_no_free_text_reordered_or_broken(
+    cli: Callable[..., Any], tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # show --json left U+2028/U+2029 raw (a pager breaks the line there) and export --format json every bidi
+    # character too: envsnap.lock.json, opened in an editor or on a forge, showed "Debian <U+202E>..." reordered.
+    os_name = "Debian " + UNSHOWN
+    path = lockfile.dump(changed(full_lock(), "platform", os_name=os_name), tmp_path / "x.lock")
+    result = cli(*command, path)
+    assert result.code == 0, result
+    assert not set(UNSHOWN) & set(result.out)
+    assert json.loads(result.out)["platform"]["os_name"] == os_name  # the same JSON value, escaped
+
+
 def test_json_output_escapes_c1_controls(capsys: pytest.CaptureFixture[str]) -> None:
     from envsnap.cli import _output
 
