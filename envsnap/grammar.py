@@ -485,6 +485,25 @@ def is_compute_capability(text: str) -> bool:
     return _COMPUTE_CAPABILITY.fullmatch(text) is not None
 
 
+# A GPU as NVML names it (nvmlDeviceGetUUID: "GPU-" and a 5-part hexadecimal UUID; a MIG device "MIG-<uuid>",
+# before driver R470 "MIG-GPU-<uuid>/<gi>/<ci>") and its board serial (nvmlDeviceGetSerial: at most 30 characters,
+# letters and digits on every board seen). The capture records only what has these forms (probes/nvidia.py).
+_GPU_UUID = LazyPattern(
+    r"(?:GPU|MIG)-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+    r"|MIG-GPU-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}/[0-9]{1,4}/[0-9]{1,4}",
+    re.ASCII,
+)
+_GPU_SERIAL = LazyPattern(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)
+
+
+def is_gpu_uuid(text: str) -> bool:
+    return _GPU_UUID.fullmatch(text) is not None
+
+
+def is_gpu_serial(text: str) -> bool:
+    return _GPU_SERIAL.fullmatch(text) is not None
+
+
 _GENERATOR = LazyPattern(r"[A-Za-z0-9][A-Za-z0-9 ._+()/:@,=-]{0,199}", re.ASCII)
 _TABLE_PATH = LazyPattern(r"[a-z_]{1,64}(\.[a-z_]{1,64})?", re.ASCII)
 
@@ -549,6 +568,8 @@ _FULLMATCH: dict[Callable[[str], bool], LazyPattern] = {
     is_wheel_tag: _WHEEL_TAG,
     is_hash_pair: _HASH_PAIR,
     is_env_name: _ENV_NAME,
+    is_gpu_uuid: _GPU_UUID,
+    is_gpu_serial: _GPU_SERIAL,
 }
 
 

@@ -12,11 +12,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import _runner
+from .. import _runner, grammar
 from .._defaults import GPU_TIMEOUT
 from ..model import Gpu, Nvidia
 from .interface import Probe, ProbeContext, ProbeResult, Runner
@@ -40,6 +40,13 @@ def format_cuda_version(code: int | None) -> str:
     return f"{code // 1000}.{(code % 1000) // 10}"
 
 
+def _kept(value: object, form: Callable[[str], bool]) -> str:
+    """NVML's UUID or serial as the lock records it: only in NVML's form (``grammar.is_gpu_uuid``, ``is_gpu_serial``),
+    else "" as where NVML does not say (a lock holding anything else would be refused by every command)."""
+    text = str(value or "").strip()
+    return text if form(text) else ""
+
+
 def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvidia | None, tuple[Gpu, ...]]:
     """The worker's JSON answer -> the model. None when NVML turned out not to be there after all."""
     if "fatal" in data:
@@ -55,8 +62,8 @@ def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvi
                 name=str(raw.get("name", "")),
                 compute_capability=f"{cc[0]}.{cc[1]}" if cc else "",
                 memory_mib=int(raw.get("memory_total", 0)) // (1024 * 1024),
-                uuid=str(raw.get("uuid", "")) if gpu_ids else "",
-                serial=str(raw.get("serial", "")) if gpu_ids else "",
+                uuid=_kept(raw.get("uuid"), grammar.is_gpu_uuid) if gpu_ids else "",
+                serial=_kept(raw.get("serial"), grammar.is_gpu_serial) if gpu_ids else "",
             )
         )
     nvidia = Nvidia(

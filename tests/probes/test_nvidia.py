@@ -22,14 +22,14 @@ H100 = FakeGpu(
     "NVIDIA H100 80GB HBM3", (9, 0), 85520809984, "GPU-5d1e2c3b-0a9f-4e6d-8c7b-1f2e3d4c5b6a", "1654922001234"
 )
 EIGHT = (
-    FakeGpu("NVIDIA A100-SXM4-80GB", (8, 0), 85899345920, "GPU-a100", "1323120011111"),
-    FakeGpu("NVIDIA GeForce RTX 4090", (8, 9), 25757220864, "GPU-4090"),
-    FakeGpu("Tesla T4", (7, 5), 16106127360, "GPU-t4", "1562720022222"),
-    FakeGpu("NVIDIA H200", (9, 0), 150754820096, "GPU-h200", "1655024033333"),
-    FakeGpu("Tesla V100-SXM2-32GB", (7, 0), 34359738368, "GPU-v100", "0323617044444"),
-    FakeGpu("NVIDIA B200", (10, 0), 192 * GIB, "GPU-b200", "1790125055555"),
-    FakeGpu("NVIDIA GeForce RTX 5090", (12, 0), 32 * GIB, "GPU-5090"),
-    FakeGpu("NVIDIA GeForce GTX 1080", (6, 1), 8 * GIB, "GPU-1080"),
+    FakeGpu("NVIDIA A100-SXM4-80GB", (8, 0), 85899345920, "GPU-a1000000-0000-4000-8000-000000000001", "1323120011111"),
+    FakeGpu("NVIDIA GeForce RTX 4090", (8, 9), 25757220864, "GPU-40900000-0000-4000-8000-000000000002"),
+    FakeGpu("Tesla T4", (7, 5), 16106127360, "GPU-74000000-0000-4000-8000-000000000003", "1562720022222"),
+    FakeGpu("NVIDIA H200", (9, 0), 150754820096, "GPU-b2000000-0000-4000-8000-000000000004", "1655024033333"),
+    FakeGpu("Tesla V100-SXM2-32GB", (7, 0), 34359738368, "GPU-71000000-0000-4000-8000-000000000005", "0323617044444"),
+    FakeGpu("NVIDIA B200", (10, 0), 192 * GIB, "GPU-b2000000-0000-4000-8000-000000000006", "1790125055555"),
+    FakeGpu("NVIDIA GeForce RTX 5090", (12, 0), 32 * GIB, "GPU-50900000-0000-4000-8000-000000000007"),
+    FakeGpu("NVIDIA GeForce GTX 1080", (6, 1), 8 * GIB, "GPU-10800000-0000-4000-8000-000000000008"),
 )
 
 
@@ -82,7 +82,7 @@ def test_eight_mixed_gpus_with_ids(tmp_path: Path) -> None:
             "name": "NVIDIA A100-SXM4-80GB",
             "compute_capability": "8.0",
             "memory_mib": 81920,
-            "uuid": "GPU-a100",
+            "uuid": "GPU-a1000000-0000-4000-8000-000000000001",
             "serial": "1323120011111",
         },
         # GeForce cards have no serial (NVML: Not Supported): recorded as absent, not as an error.
@@ -91,14 +91,14 @@ def test_eight_mixed_gpus_with_ids(tmp_path: Path) -> None:
             "name": "NVIDIA GeForce RTX 4090",
             "compute_capability": "8.9",
             "memory_mib": 24564,
-            "uuid": "GPU-4090",
+            "uuid": "GPU-40900000-0000-4000-8000-000000000002",
         },
         {
             "index": 2,
             "name": "Tesla T4",
             "compute_capability": "7.5",
             "memory_mib": 15360,
-            "uuid": "GPU-t4",
+            "uuid": "GPU-74000000-0000-4000-8000-000000000003",
             "serial": "1562720022222",
         },
         {
@@ -106,7 +106,7 @@ def test_eight_mixed_gpus_with_ids(tmp_path: Path) -> None:
             "name": "NVIDIA H200",
             "compute_capability": "9.0",
             "memory_mib": 143771,
-            "uuid": "GPU-h200",
+            "uuid": "GPU-b2000000-0000-4000-8000-000000000004",
             "serial": "1655024033333",
         },
         {
@@ -114,7 +114,7 @@ def test_eight_mixed_gpus_with_ids(tmp_path: Path) -> None:
             "name": "Tesla V100-SXM2-32GB",
             "compute_capability": "7.0",
             "memory_mib": 32768,
-            "uuid": "GPU-v100",
+            "uuid": "GPU-71000000-0000-4000-8000-000000000005",
             "serial": "0323617044444",
         },
         {
@@ -122,7 +122,7 @@ def test_eight_mixed_gpus_with_ids(tmp_path: Path) -> None:
             "name": "NVIDIA B200",
             "compute_capability": "10.0",
             "memory_mib": 196608,
-            "uuid": "GPU-b200",
+            "uuid": "GPU-b2000000-0000-4000-8000-000000000006",
             "serial": "1790125055555",
         },
         {
@@ -130,14 +130,14 @@ def test_eight_mixed_gpus_with_ids(tmp_path: Path) -> None:
             "name": "NVIDIA GeForce RTX 5090",
             "compute_capability": "12.0",
             "memory_mib": 32768,
-            "uuid": "GPU-5090",
+            "uuid": "GPU-50900000-0000-4000-8000-000000000007",
         },
         {
             "index": 7,
             "name": "NVIDIA GeForce GTX 1080",
             "compute_capability": "6.1",
             "memory_mib": 8192,
-            "uuid": "GPU-1080",
+            "uuid": "GPU-10800000-0000-4000-8000-000000000008",
         },
     ]
     assert data["nvidia"]["error"] == ""
@@ -252,7 +252,7 @@ def test_parse_answer() -> None:
                 "name": "NVIDIA L4",
                 "cc": [8, 9],
                 "memory_total": 24152899584,
-                "uuid": "GPU-x",
+                "uuid": "GPU-5d1e2c3b-0a9f-4e6d-8c7b-1f2e3d4c5b6a",
                 "serial": "123",
             }
         ],
@@ -261,7 +261,10 @@ def test_parse_answer() -> None:
     assert nv == Nvidia(driver_version="535.104.05", cuda_driver_version="12.2", source="nvml")
     assert gpus == (Gpu(index=0, name="NVIDIA L4", compute_capability="8.9", memory_mib=23034),)
     _, with_ids = nvidia.parse_answer(answer, gpu_ids=True)
-    assert (with_ids[0].uuid, with_ids[0].serial) == ("GPU-x", "123")
+    assert (with_ids[0].uuid, with_ids[0].serial) == ("GPU-5d1e2c3b-0a9f-4e6d-8c7b-1f2e3d4c5b6a", "123")
+    # An answer in another form than NVML's is not recorded (the lock would be refused by every command).
+    odd = {**answer, "gpus": [{**answer["gpus"][0], "uuid": "GPU-x\u202e", "serial": "12 | **3**"}]}
+    assert [(g.uuid, g.serial) for g in nvidia.parse_answer(odd, gpu_ids=True)[1]] == [("", "")]
     # The library vanished between the check and the query: absent, not an error.
     assert nvidia.parse_answer({"fatal": "nvmlInit: NVML Shared Library Not Found", "code": 12}) == (None, ())
     assert nvidia.parse_answer({"fatal": "nvmlInit: Unknown Error", "code": 999}) == (

@@ -284,6 +284,17 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
             lambda d: pkg(d).update(requires_python=">=3.9\u2067,<4"),
             "python.packages[0].requires_python: not a valid Requires-Python",
         ),
+        # A GPU's NVML UUID and board serial were free text: "GPU-\u202e..." or a Markdown row reached show --json and
+        # envsnap.lock.json as the lock's writer chose. They have NVML's forms (GPU-/MIG- and 8-4-4-4-12 hex; a
+        # serial of letters and digits).
+        (
+            lambda d: d["hardware"]["gpus"][0].update(uuid="GPU-\u202e6a5b4c3d"),
+            "hardware.gpus[0].uuid: not a valid GPU",
+        ),
+        (lambda d: d["hardware"]["gpus"][0].update(uuid="GPU-0 | **x** |"), "hardware.gpus[0].uuid: not a valid GPU"),
+        (lambda d: d["hardware"]["gpus"][0].update(uuid="0"), "hardware.gpus[0].uuid: not a valid GPU UUID"),
+        (lambda d: d["hardware"]["gpus"][0].update(serial="1654922\u2028# x"), "hardware.gpus[0].serial: not a valid"),
+        (lambda d: d["hardware"]["gpus"][0].update(serial="--serial=1"), "hardware.gpus[0].serial: not a valid GPU"),
     ],
 )
 def test_a_field_outside_its_grammar_is_named_by_path(
@@ -362,6 +373,22 @@ def test_real_installers_and_requires_python_load(
     path = write_lock(
         tmp_path / "envsnap.lock", lambda d: pkg(d).update(installer=installer, requires_python=requires_python)
     )
+    assert cli("show", path).code == 0
+
+
+@pytest.mark.parametrize(
+    ("uuid", "serial"),
+    [
+        ("GPU-5d1e2c3b-0a9f-4e6d-8c7b-1f2e3d4c5b6a", "1654922001234"),  # nvmlDeviceGetUUID, nvmlDeviceGetSerial
+        ("GPU-8932F937-D72C-4106-C12F-20BD9FAED9F6", "0324318039581"),
+        ("MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", ""),  # a MIG device (R470 and later)
+        ("MIG-GPU-5d1e2c3b-0a9f-4e6d-8c7b-1f2e3d4c5b6a/1/0", ""),  # a MIG device before R470
+        ("", ""),  # captured without --gpu-ids, or NVML does not say (a GeForce has no serial)
+    ],
+)
+def test_real_gpu_ids_load(tmp_path: Path, cli: Callable[..., Any], uuid: str, serial: str) -> None:
+    ids = {k: v for k, v in (("uuid", uuid), ("serial", serial)) if v}  # a lock leaves an empty field out
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: d["hardware"]["gpus"][0].update(ids))
     assert cli("show", path).code == 0
 
 
