@@ -40,6 +40,11 @@ def has_bidi(text: str) -> bool:
 _UNSHOWN = LazyPattern(f"[{_BIDI_CHARS}\u2028\u2029]")
 
 
+def has_unshown(text: str) -> bool:
+    """True when ``text`` holds a bidirectional formatting character or U+2028/U+2029 (``strip_terminal``'s rule)."""
+    return _UNSHOWN.search(text) is not None
+
+
 def strip_terminal(text: str) -> str:
     """``text`` for a terminal: control characters, bidirectional formatting characters and the line and
     paragraph separators (U+2028, U+2029) replaced by U+FFFD (``strip_control`` plus the bidi rule)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ._control import _BIDI_CHARS
 from ._control import has_bidi as has_bidi
 from ._control import has_control as has_control
+from ._control import has_unshown as has_unshown
 from ._control import strip_control as strip_control
 from ._control import strip_terminal as strip_terminal
 from ._lazyre import LazyPattern
@@ -348,6 +349,19 @@ _PRINTABLE_ASCII = LazyPattern(r"[\x20-\x7e]*")
 def is_text(text: str, limit: int = MAX_TEXT) -> bool:
     """Free text a lock may record (a warning, a model name): no control characters, bounded."""
     return len(text) <= limit and not has_control(text)
+
+
+def is_line(text: str, limit: int = MAX_TEXT) -> bool:
+    """Free text of a known shape (a path, an error message, a Requires-Dist line), shown as it reads: ``is_text``
+    and no bidirectional formatting character or line/paragraph separator (U+2028, U+2029), which would show it
+    reordered or broken in two wherever it is written raw (the lock itself, JSON)."""
+    return is_text(text, limit) and not has_unshown(text)
+
+
+def all_lines(values: Iterable[str], limit: int = MAX_TEXT) -> bool:
+    """``all(is_line(v, limit) for v in values)``, as ``all_text`` does it."""
+    values = list(values)
+    return all_text(values, limit) and not has_unshown("".join(values))
 
 
 def is_token(text: str) -> bool:

@@ -806,6 +806,14 @@ def _text(limit: int = grammar.MAX_TEXT) -> Rule:
     )
 
 
+def _line(limit: int = grammar.MAX_TEXT) -> Rule:
+    return Rule(
+        lambda v: grammar.is_line(v, limit),
+        f"text (one line as shown: no control, bidirectional formatting or line separator characters; at most {limit})",
+        many=lambda values: grammar.all_lines(values, limit),
+    )
+
+
 _VERSION = _s(grammar.is_version, "version (PEP 440, or a plain legacy version; at most 255 characters)")
 _TOKEN = _s(grammar.is_token, "value (letters, digits and . _ + ~ -)")
 _DIGEST = _s(grammar.is_sha256_digest, "digest (sha256:<64 hex digits>)")
@@ -886,7 +894,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "wheel_tags": _s(grammar.is_wheel_tag, "wheel tag (python-abi-platform)", empty=False),
         "record_digest": _DIGEST,
         "metadata_name": _s(grammar.is_project_name, "project name"),
-        "requires_dist": _text(),
+        "requires_dist": _line(),
         "requires_python": _s(
             grammar.is_requires_python, "Requires-Python (a PEP 440 specifier set: printable ASCII, at most 1024)"
         ),
@@ -912,7 +920,7 @@ RULES: dict[type, dict[str, Rule]] = {
     },
     SystemLibrary: {
         "soname": _s(grammar.is_soname, "library soname (libz.so.1)", empty=False),
-        "path": _text(),
+        "path": _line(),
         "package": _s(grammar.is_system_name, "system package name"),
         "needed_by": _DIST,
     },
@@ -932,14 +940,14 @@ RULES: dict[type, dict[str, Rule]] = {
         "serial": _s(grammar.is_gpu_serial, "GPU serial (letters, digits and . _ -; at most 64)"),
     },
     Hardware: {"memory_mib": _n(0, 2**40)},
-    Nvidia: {"driver_version": _TOKEN, "cuda_driver_version": _TOKEN, "error": _text()},
+    Nvidia: {"driver_version": _TOKEN, "cuda_driver_version": _TOKEN, "error": _line()},
     CudaLibrary: {
         "version": _TOKEN,
-        "location": _text(),
+        "location": _line(),
     },
     Cuda: {
         **{f"{part}_version": _TOKEN for part in ("runtime", "cudnn", "nccl", "cublas", "toolkit")},
-        "toolkit_path": _text(),
+        "toolkit_path": _line(),
     },
     Framework: {
         "name": _TOKEN,
@@ -949,7 +957,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "rocm_version": _TOKEN,
         "git_version": _TOKEN,
         "arch_list": _s(grammar.is_cuda_arch, "CUDA architecture (sm_90, compute_80)", empty=False),
-        "error": _text(),
+        "error": _line(),
     },
     CondaPackage: {
         "name": _s(grammar.is_conda_name, "conda package name", empty=False),

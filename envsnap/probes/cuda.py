@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .. import _runner
+from .._control import strip_terminal
 from .._privacy import PathRedactor
 from ..model import Cuda, CudaComponent, CudaLibrary, CudaMethod, CudaSource, CudaSourceOrNone
 from .cudacodes import decode
@@ -570,7 +571,7 @@ def probe_cuda(
         cublas_version=cublas[0],
         cublas_source=cublas[1],
         toolkit_version=toolkit_version(root) if root else "",
-        toolkit_path=redact.path(root) if root else "",
+        toolkit_path=strip_terminal(redact.path(root)) if root else "",
         copies=copies,
     )
     return cuda, warnings
@@ -614,7 +615,9 @@ PROBE = CudaProbe()
 
 
 def _location(f: Found, redact: PathRedactor) -> str:
-    return f.location if f.source in ("pip", "conda") else redact.path(f.location)
+    """Where a copy is, as the lock records it: one line as shown (``grammar.is_line``), a bidi or line separator
+    character of a path as U+FFFD, so the lock loads (the path is shown, never opened)."""
+    return strip_terminal(f.location if f.source in ("pip", "conda") else redact.path(f.location))
 
 
 def _agrees(recorded: str, answered: str) -> bool:

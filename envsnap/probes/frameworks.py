@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _defaults, _runner
+from .._control import strip_terminal
 from ..model import Framework
 from .cudacodes import decode
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage
@@ -266,7 +267,11 @@ def deep(ctx: ProbeContext) -> ProbeResult[dict[str, Framework]]:
     fw, costs, warnings = deepen(found, target, opts.deep_timeout, ctx.environ)
     # An import error's last line names whatever failed to load, wherever it lives (/scratch/<user>/...).
     redact = ctx.redact
-    fw = {name: replace(f, error=scrub_text(redact.text(f.error))) if f.error else f for name, f in fw.items()}
+    # One line as shown (``grammar.is_line``): a bidi or line separator character of it is U+FFFD, so the lock loads.
+    fw = {
+        name: replace(f, error=strip_terminal(scrub_text(redact.text(f.error)))) if f.error else f
+        for name, f in fw.items()
+    }
     return ProbeResult(fw, tuple(warnings), parts=costs)
 
 

@@ -52,7 +52,7 @@ def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvi
     if "fatal" in data:
         if data.get("code") == _NVML_ERROR_LIBRARY_NOT_FOUND:
             return None, ()
-        return Nvidia(source="nvml", error=str(data["fatal"])), ()
+        return Nvidia(source="nvml", error=grammar.strip_terminal(str(data["fatal"]))), ()
     gpus = []
     for raw in data.get("gpus", ()):
         cc = raw.get("cc")
@@ -70,7 +70,9 @@ def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvi
         driver_version=str(data.get("driver_version", "")),
         cuda_driver_version=format_cuda_version(data.get("cuda_driver_version")),
         source="nvml" if data.get("cuda_method", "v2") == "v2" else "nvml-cuda-v1",
-        error="; ".join(data.get("errors", ())),
+        # What NVML or the worker's last line of stderr said, one line as shown (``grammar.is_line``): a character
+        # that would show it reordered or broken is U+FFFD, so the lock loads.
+        error=grammar.strip_terminal("; ".join(data.get("errors", ()))),
     )
     return nvidia, tuple(gpus)
 

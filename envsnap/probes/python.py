@@ -95,7 +95,9 @@ def _package(info: RawPackage, redact: PathRedactor) -> PythonPackage:
         source=_source(info, redact),
         record_digest=info.record_digest,
         metadata_name=info.metadata_name if info.metadata_name != info.name else "",
-        requires_dist=info.requires_dist,
+        # Each line as shown (grammar.is_line): a control, bidi or line separator character as U+FFFD, so the lock
+        # loads (verify then skips that line as not PEP 508, as pip would not act on it either).
+        requires_dist=tuple(map(grammar.strip_terminal, info.requires_dist)),
         requires_python=info.requires_python if grammar.is_requires_python(info.requires_python) else "",
     )
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import cast
 
+from .._control import strip_terminal
 from .._privacy import PathRedactor
 from ..model import PackageManager, System, SystemLibrary, SystemManager, SystemPackage
 from . import conda
@@ -69,7 +70,12 @@ def probe_system(
         if owner:
             package_needs.setdefault(owner, set()).update(needs[soname])
         libraries.append(
-            SystemLibrary(soname=soname, path=redact.path(path), package=owner, needed_by=tuple(sorted(needs[soname])))
+            SystemLibrary(
+                soname=soname,
+                path=strip_terminal(redact.path(path)),  # shown, never opened: one line as shown (grammar.is_line)
+                package=owner,
+                needed_by=tuple(sorted(needs[soname])),
+            )
         )
     packages = []
     for pkg in installed:

@@ -22,9 +22,12 @@ from envsnap.model import (
     Conda,
     CondaPackage,
     Cpu,
+    Cuda,
+    CudaLibrary,
     Gpu,
     Hardware,
     Meta,
+    Nvidia,
     Platform,
     PythonEnv,
     PythonPackage,
@@ -95,6 +98,12 @@ def one_line_exit_2(result: Any, *needles: str) -> None:
     assert "Traceback" not in result.err
     for needle in needles:
         assert needle in result.err, result
+
+
+def table(**changes: Any) -> Any:
+    """One table of the base lock with ``changes`` made, as the lock's document holds it."""
+    (name,) = changes
+    return lockfile.to_dict(dataclasses.replace(base(), **changes))[name]
 
 
 def pkg(doc: dict[str, Any], i: int = 0) -> dict[str, Any]:
@@ -295,6 +304,33 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
         (lambda d: d["hardware"]["gpus"][0].update(uuid="0"), "hardware.gpus[0].uuid: not a valid GPU UUID"),
         (lambda d: d["hardware"]["gpus"][0].update(serial="1654922\u2028# x"), "hardware.gpus[0].serial: not a valid"),
         (lambda d: d["hardware"]["gpus"][0].update(serial="--serial=1"), "hardware.gpus[0].serial: not a valid GPU"),
+        # Free text of a known shape (a path, an error message, a Requires-Dist line) held a bidi formatting
+        # character or a line separator, which show --json and envsnap.lock.json (and the lock itself) showed
+        # reordered or broken: one line as shown, like a URL.
+        (
+            lambda d: d["system"].update(libraries=[{"soname": "libz.so.1", "path": "/usr/lib/\u202e1.os.zbil"}]),
+            "system.libraries[0].path: not a valid text (one line",
+        ),
+        (lambda d: d.update(cuda=table(cuda=Cuda(toolkit_path="/usr/local/cuda\u2067"))), "cuda.toolkit_path: not a"),
+        (
+            lambda d: d.update(
+                cuda=table(
+                    cuda=Cuda(
+                        copies=(CudaLibrary(component="runtime", version="12.1", source="system", location="/x\u2028"),)
+                    )
+                )
+            ),
+            "cuda.copies[0].location: not a valid text",
+        ),
+        (
+            lambda d: d.update(nvidia=table(nvidia=Nvidia(error="nvmlInit: \u202eUnknown"))),
+            "nvidia.error: not a valid text",
+        ),
+        (
+            lambda d: d.update(frameworks={"torch": {"name": "torch", "error": "import failed\u2029## x"}}),
+            "frameworks.torch.error: not a valid text",
+        ),
+        (lambda d: pkg(d).update(requires_dist=["numpy ===1.0\u202e"]), "python.packages[0].requires_dist[0]: not a"),
     ],
 )
 def test_a_field_outside_its_grammar_is_named_by_path(
@@ -552,3 +588,35 @@ def test_a_capture_records_no_control_character_so_its_lock_loads(tmp_path: Path
     assert env == {"TORCH_X": "\N{REPLACEMENT CHARACTER}[31mred", "XLA_FLAGS": "--a --b --c"}
     snapshot = dataclasses.replace(base(), environment=env)
     assert lockfile.loads(lockfile.dumps(snapshot)).environment == env
+
+
+def test_a_capture_records_known_shapes_as_shown_so_its_lock_loads() -> None:
+    # An NVML error, a Requires-Dist line or a library path holding a bidi formatting character or a line
+    # separator is recorded with U+FFFD there (the lock's rule for them), not refused by every later command.
+    from envsnap._privacy import PathRedactor
+    from envsnap.probes import cuda, nvidia, python
+    from envsnap.probes.interface import RawPackage
+
+    redact = PathRedactor(home="/nonexistent")
+    nv, _ = nvidia.parse_answer({"fatal": "nvmlInit: \u202eUnknown Error\u2028x"})
+    assert nv is not None and nv.error == "nvmlInit: \ufffdUnknown Error\ufffdx"
+    raw = RawPackage(name="demo", version="1.0", site_dir="/s", requires_dist=("numpy ===1\u202e", "rich>=13"))
+    package = python._package(raw, redact)
+    assert package.requires_dist == ("numpy ===1\ufffd", "rich>=13")
+    found = cuda.Found(
+        component="runtime",
+        version="12.1",
+        source="system",
+        location="/opt/\u2067cuda/libcudart.so.12",
+        method="soname",
+    )
+    location = cuda._location(found, redact)
+    assert location == "/opt/\ufffdcuda/libcudart.so.12"
+    snapshot = dataclasses.replace(
+        base(),
+        nvidia=nv,
+        python=dataclasses.replace(base().python, packages=(package,)),
+        cuda=Cuda(copies=(CudaLibrary(component="runtime", version="12.1", source="system", location=location),)),
+    )
+    loaded = lockfile.loads(lockfile.dumps(snapshot))
+    assert loaded.nvidia == nv and loaded.python.packages[0].requires_dist == package.requires_dist
