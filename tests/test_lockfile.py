@@ -549,6 +549,23 @@ def test_a_lock_documents_digest_without_orjson_is_the_same(monkeypatch: pytest.
     )
 
 
+def test_orjson_is_imported_for_a_large_lock_only(tmp_path: Path) -> None:
+    # Its import (datetime, uuid, platform: some 3 ms) costs more than json's seal of a lock of a few hundred
+    # distributions: a verify of one does not pay it; a diff of two 5,000-distribution locks does, once.
+    import subprocess
+    import sys
+
+    small, large = tmp_path / "small.lock", tmp_path / "large.lock"
+    lockfile.dump(sample_lock(), small)
+    many = tuple(PythonPackage(name=f"p{i:04d}", version="1.0", installer="pip") for i in range(lockfile.ORJSON_FROM))
+    lockfile.dump(sample_lock(*many), large)
+    code = "import sys; from envsnap import lockfile; lockfile.load(sys.argv[1]); print('orjson' in sys.modules)"
+    for path, imported in ((small, "False"), (large, "True")):
+        env = {**os.environ, "ENVSNAP_LOCK_CACHE": "0"}
+        done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env)
+        assert done.stdout.strip() == imported, (path.name, done.stderr)
+
+
 @pytest.mark.parametrize(
     "value",
     [2**64, -(2**63) - 1, {1: "x"}, {"a": {"b": [{"c": 2**80}]}}, type("Text", (str,), {})("x"), [[[]] * 3] * 2],
