@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
     from ..probes.capture import Captured
+    from ..probes.conda import CondaFiles
     from ..probes.hostlibs import Loader, PackageDatabase
 
 
@@ -120,24 +121,68 @@ def verify(
         target = python or "(this interpreter)"
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
-    conda_changed = _conda_changed_files(kept[-1]) if files and kept else {}
-    if not changed and not conda_changed:
+    captured = kept[-1] if files and kept else None
+    conda_found = _conda_changed_files(captured) if captured is not None else None
+    if captured is not None and conda_found is not None:
+        changed = _undecided(changed or {}, captured, conda_found.decided)
+    conda_changed = conda_found.changed if conda_found is not None else {}
+    replaced = conda_found.replaced if conda_found is not None else {}
+    if not changed and not conda_changed and not replaced:
         return report
     extra = [_changed_files(name, found) for name, found in sorted((changed or {}).items())]
     extra += [_changed_files(name, found, area="conda") for name, found in conda_changed.items()]
+    extra += [_replaced_by_pip(name, dist, missing) for name, (dist, missing) in replaced.items() if missing]
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
 
 
-def _conda_changed_files(captured: Captured) -> dict[str, dict[str, list[str]]]:
-    """``--files`` for the conda layer the capture found (none: {}): its packages' files against conda-meta."""
+def _conda_changed_files(captured: Captured) -> CondaFiles | None:
+    """``--files`` for the conda layer the capture found (none: None): its packages' files against conda-meta,
+    a path a pip RECORD lists too judged against both."""
     from ..probes import conda
 
     result = captured.results.get("conda")
     layer = result.value if result is not None else None
-    return conda.changed_files(layer.prefix) if isinstance(layer, conda.CondaLayer) else {}
+    if not isinstance(layer, conda.CondaLayer):
+        return None
+    pip, installed = conda.pip_files(layer.prefix, captured.python.packages)
+    return conda.changed_files(layer.prefix, pip, installed)
 
 
-def _changed_files(name: str, found: dict[str, list[str]], area: str = "python") -> Difference:
+def _undecided(
+    changed: dict[str, dict[str, list[str]]], captured: Captured, decided: Mapping[str, str]
+) -> dict[str, dict[str, list[str]]]:
+    """The pip check's findings less those on a path a conda record lists too that is one of its owners' copies
+    (``decided``: judged against every owner, conda's and pip's)."""
+    from ..probes import conda
+
+    result = captured.results.get("conda")
+    layer = result.value if result is not None else None
+    if not decided or not isinstance(layer, conda.CondaLayer):
+        return changed
+    root = os.path.realpath(layer.prefix)
+    sites = {p.name: p.site_dir for p in captured.python.packages}
+    out: dict[str, dict[str, list[str]]] = {}
+    for name, found in changed.items():
+        site = os.path.relpath(os.path.realpath(sites.get(name) or root), root)
+
+        def right(entry: str, site: str = site) -> bool:
+            path = os.path.normpath(os.path.join(site, entry)).replace(os.sep, "/")
+            return decided.get(path) == "ok"
+
+        kept = {k: [e for e in v if not right(e)] for k, v in found.items()}
+        if any(kept.values()):
+            out[name] = kept
+    return out
+
+
+def _replaced_by_pip(name: str, dist: str, missing: int) -> Difference:
+    """Info: a conda package whose Python distribution a pip install replaced; the files pip removed are not
+    looked for."""
+    files = f"its {missing} file{'s' if missing != 1 else ''} pip removed are not looked for"
+    return Difference(INFO, "conda", name, "files", note=f"pip installed {dist} over this conda package: {files}")
+
+
+def _changed_files(name: str, found: Mapping[str, list[str]], area: str = "python") -> Difference:
     """One mismatch per distribution (per conda package) whose files on disk differ from its RECORD (its
     conda-meta record)."""
     parts = [f"{len(found[k])} {k}" for k in ("modified", "missing") if found.get(k)]

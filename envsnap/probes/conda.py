@@ -13,7 +13,7 @@ import os
 import platform
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
@@ -218,8 +218,9 @@ def _file_check(entry: Any) -> tuple[str, str] | None:
     return path, digest.lower() if len(digest) == 64 and _HEX.match(digest.lower()) else ""
 
 
-def _file_state(prefix: str, path: str, expected: str) -> str:
-    """``ok``, ``modified`` or ``missing``: the file ``path`` of the prefix against the sha256 ``expected``."""
+def _file_state(prefix: str, path: str, expected: set[str]) -> str:
+    """``ok``, ``modified`` or ``missing``: the file ``path`` of the prefix against the sha256s ``expected`` (its
+    owners' copies: it is right as any one of them; none: it is only looked for)."""
     import stat
 
     from .._prehash import sha256_file
@@ -235,22 +236,90 @@ def _file_state(prefix: str, path: str, expected: str) -> str:
         return "missing"
     except OSError:
         return "modified"
-    return "ok" if digest == expected else "modified"
+    return "ok" if digest in expected else "modified"
 
 
-def changed_files(prefix: str) -> dict[str, dict[str, list[str]]]:
-    """``verify --files`` for the conda layer: each package whose installed files differ from what its
-    ``conda-meta`` record says of them, as ``{name: {"modified": [...], "missing": [...]}}``. Files the record
-    hashes are hashed (in parallel); the rest (``_file_check``) are only looked for. A record that cannot be read
-    is the capture's warning already, and is skipped here."""
+@dataclass(frozen=True)
+class CondaFiles:
+    """What ``changed_files`` found. ``changed``: each conda package whose files differ from its record, as
+    ``{name: {"modified": [...], "missing": [...]}}`` (paths relative to the prefix). ``decided``: the state
+    (``ok``, ``modified``, ``missing``) of each path a conda record and a pip RECORD both list, judged against
+    all their owners (the pip check's own finding on such a path is replaced by it). ``replaced``: each conda
+    package a pip install replaced (its Python distribution gone, one of that name installed by pip) -> that
+    distribution ("NAME VERSION") and how many of the package's files are missing and not reported."""
+
+    changed: Mapping[str, Mapping[str, list[str]]]
+    decided: Mapping[str, str] = field(default_factory=dict)
+    replaced: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def pip_files(prefix: str, packages: Iterable[RawPackage]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The pip layer seen from the prefix, for ``changed_files``: each path (relative to ``prefix``) a RECORD of
+    a distribution inside it lists -> the sha256s (hex) they give it, and each such distribution's name ->
+    ``"NAME VERSION"``. A RECORD that cannot be read adds nothing (the pip check reports its distribution)."""
+    import base64
+    import binascii
+    import csv
+
+    root = os.path.realpath(prefix)
+    files: dict[str, list[str]] = {}
+    installed: dict[str, str] = {}
+    for pkg in packages:
+        if not pkg.dist_dir or not pkg.site_dir:
+            continue
+        site = os.path.relpath(os.path.realpath(pkg.site_dir), root)
+        if site == ".." or site.startswith(".." + os.sep):
+            continue
+        installed[pkg.name] = f"{pkg.name} {pkg.version}"
+        try:
+            with open(os.path.join(pkg.dist_dir, "RECORD"), encoding="utf-8", newline="") as handle:
+                rows = list(csv.reader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error):
+            continue
+        for row in rows:
+            if len(row) < 2 or not row[1].startswith("sha256="):
+                continue
+            try:
+                raw = base64.urlsafe_b64decode(row[1][7:] + "=" * (-len(row[1][7:]) % 4))
+            except (binascii.Error, ValueError):
+                continue
+            path = os.path.normpath(os.path.join(site, row[0].replace("\\", "/"))).replace(os.sep, "/")
+            if len(raw) == 32 and not path.startswith("../") and path != "..":
+                files.setdefault(path, []).append(raw.hex())
+    return files, installed
+
+
+def _dist_name(dist_dir: str) -> str:
+    """The canonical project name of a ``NAME-VERSION.dist-info`` (or ``.egg-info``) folder."""
+    from packaging.utils import canonicalize_name
+
+    folder = dist_dir.rsplit("/", 1)[-1].rsplit(".", 1)[0]  # NAME-VERSION.dist-info, NAME.egg-info
+    return str(canonicalize_name(folder.split("-", 1)[0]))
+
+
+def changed_files(
+    prefix: str, pip: Mapping[str, list[str]] | None = None, installed: Mapping[str, str] | None = None
+) -> CondaFiles:
+    """``verify --files`` for the conda layer: each package's installed files against what its ``conda-meta``
+    record says of them. Files the record hashes are hashed (in parallel, each path once); the rest
+    (``_file_check``) are only looked for. A record that cannot be read is the capture's warning already, and
+    is skipped here.
+
+    A path several owners list (two conda packages, where the later one's copy clobbered the other's; a conda
+    package and a pip distribution, ``pip``: ``pip_files``'s paths) is right when it is any one owner's copy.
+    A conda package whose Python distribution a pip install replaced (``installed``: the pip layer's names) has
+    the files pip removed missing: they are counted in ``replaced``, not reported."""
     from concurrent.futures import ThreadPoolExecutor
 
+    pip = pip or {}
+    installed = installed or {}
     meta = Path(prefix) / META_DIR
     try:
         names = sorted(p.name for p in meta.iterdir() if p.suffix == ".json")
     except OSError:
-        return {}
-    wanted: list[tuple[str, str, str]] = []
+        return CondaFiles({})
+    owners: dict[str, list[tuple[str, str]]] = {}  # path -> (conda package, sha256 or "")
+    gone_dists: dict[str, str] = {}  # conda package -> the pip distribution that replaced its own
     for fname in names:
         try:
             data = json.loads((meta / fname).read_text(encoding="utf-8"))
@@ -258,6 +327,7 @@ def changed_files(prefix: str) -> dict[str, dict[str, list[str]]]:
             continue
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
             continue
+        name = data["name"]
         paths_data = data.get("paths_data")
         entries = paths_data.get("paths") if isinstance(paths_data, Mapping) else None
         if not isinstance(entries, list):  # an older record: its ``files`` list, looked for alone
@@ -266,14 +336,35 @@ def changed_files(prefix: str) -> dict[str, dict[str, list[str]]]:
         for entry in entries:
             check = _file_check(entry)
             if check is not None:
-                wanted.append((data["name"], *check))
+                owners.setdefault(check[0], []).append((name, check[1]))
+        for dist_dir in dist_owners_of(name, data.get("files")):
+            dist = _dist_name(dist_dir)
+            if dist in installed and not os.path.lexists(os.path.join(prefix, dist_dir)):
+                gone_dists[name] = installed[dist]
+    wanted = sorted(owners)
+
+    def state(path: str) -> str:
+        expected = {digest for _name, digest in owners[path]} | set(pip.get(path, ()))
+        # An owner whose copy is only looked for (a link, an entry point): any file there may be its copy.
+        return _file_state(prefix, path, set() if "" in expected else expected)
+
     with ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 2)) as pool:
-        states = list(pool.map(lambda item: _file_state(prefix, item[1], item[2]), wanted))
+        states = dict(zip(wanted, pool.map(state, wanted), strict=True))
     found: dict[str, dict[str, list[str]]] = {}
-    for (name, path, _expected), state in zip(wanted, states, strict=True):
-        if state != "ok":
-            found.setdefault(name, {"modified": [], "missing": []})[state].append(path)
-    return {name: {k: sorted(v) for k, v in lists.items()} for name, lists in sorted(found.items())}
+    missed: dict[str, int] = {}
+    for path in wanted:
+        if states[path] == "ok":
+            continue
+        for name, _expected in owners[path]:
+            if states[path] == "missing" and name in gone_dists:
+                missed[name] = missed.get(name, 0) + 1
+                continue
+            found.setdefault(name, {"modified": [], "missing": []})[states[path]].append(path)
+    return CondaFiles(
+        changed={name: {k: sorted(v) for k, v in lists.items()} for name, lists in sorted(found.items())},
+        decided={path: states[path] for path in wanted if path in pip},
+        replaced={name: (gone_dists[name], missed.get(name, 0)) for name in sorted(gone_dists)},
+    )
 
 
 def mark_conda_managed(py_env: PythonEnv, raw_packages: Iterable[RawPackage], layer: CondaLayer) -> PythonEnv:

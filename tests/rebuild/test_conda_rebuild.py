@@ -643,3 +643,88 @@ def test_verify_files_takes_a_file_rewritten_for_its_prefix_by_presence(
     result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
     assert result.code == 3, result
     assert "prefixed: files as its conda-meta record lists them -> 1 missing (etc/prefixed.conf)" in result.out
+
+
+def _env_with(tmp_path: Path, conda_channel: Any, extra: list[Any], *specs: str) -> Path:
+    """A prefix installed by py-rattler from a channel of the fixture packages plus ``extra``."""
+    import asyncio
+
+    from condafixtures import CondaChannel, build_packages, create_env, write_package
+    from rattler import index
+
+    channel = tmp_path / "channel"
+    for pkg in [*build_packages(tmp_path / "work"), *extra]:
+        write_package(pkg, channel)
+    (channel / "noarch").mkdir(exist_ok=True)
+    asyncio.run(index.index_fs(channel, force=True))
+    local = CondaChannel(channel, channel.as_uri(), {}, conda_channel.pip_wheel)
+    return create_env(local, tmp_path / "env", tmp_path / "cache", *specs)
+
+
+def _as_conda_clobbers(prefix: Path, loser: str) -> None:
+    """Rewrite ``loser``'s record as conda writes a clobbered file (its default ``path_conflict: clobber``):
+    rattler keeps the losing copy under ``__clobbers__/`` and records it there; conda records the shared path in
+    both packages' records, with each package's own sha256, and the prefix holds the later package's copy."""
+    (record,) = (prefix / "conda-meta").glob(f"{loser}-*.json")
+    data = json.loads(record.read_text())
+    for entry in data["paths_data"]["paths"]:
+        if "original_path" in entry:
+            (prefix / entry["_path"]).unlink()
+            entry["_path"] = entry.pop("original_path")
+    data["files"] = [e["_path"] for e in data["paths_data"]["paths"]]
+    record.write_text(json.dumps(data))
+    shutil.rmtree(prefix / "__clobbers__")
+
+
+def test_verify_files_takes_a_file_two_conda_packages_install_by_the_copy_on_disk(
+    conda_channel: Any, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A path two conda packages both install holds one of them's copy: the other's record has another sha256.
+    --files called that faithful environment "modified", exit 3; the file is now right when it is any of its
+    owners' copy, and an edit of it is still caught."""
+    from condafixtures import Entry, Pkg
+
+    aaa = Pkg("aaa", "1.0", "h0_0", "linux-64", [Entry("share/shared.txt", b"from aaa\n")])
+    zzz = Pkg("zzz", "1.0", "h0_0", "linux-64", [Entry("share/shared.txt", b"from zzz\n")], depends=["aaa"])
+    prefix = _env_with(tmp_path, conda_channel, [aaa, zzz], "python", "zzz")
+    _as_conda_clobbers(prefix, "aaa")
+    assert (prefix / "share" / "shared.txt").read_text() == "from zzz\n"
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(prefix / "bin" / "python")), lock)
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 0, result
+    assert "identical" in result.out and "shared.txt" not in result.out
+    (prefix / "share" / "shared.txt").write_text("edited\n")
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 3, result
+    assert "1 modified (share/shared.txt" in result.out
+
+
+def test_verify_files_takes_a_pip_install_over_a_conda_package(
+    conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``pip install tinyutil==0.4.0`` over conda's tinyutil 0.3.0: pip removed conda's files and wrote its own
+    over the paths both list. --files called that faithful environment "1 modified, 4 missing", exit 3. The
+    shared file is now right as pip's RECORD has it, and the files pip removed are said once, as info; an edit of
+    the shared file is still a mismatch."""
+    from condafixtures import make_wheel
+
+    prefix = tmp_path / "env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    wheel = make_wheel(tmp_path / "wheels", "tinyutil", "0.4.0", {"tinyutil/__init__.py": b"VALUE = 43\n"})
+    pip = [sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install", "-q", "--no-index"]
+    subprocess.run([*pip, "--find-links", str(wheel.parent), "tinyutil==0.4.0"], check=True, capture_output=True)
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(prefix / "bin" / "python")), lock)
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 0, result
+    assert "identical" in result.out
+    assert (
+        "conda: tinyutil: pip installed tinyutil 0.4.0 over this conda package: "
+        "its 4 files pip removed are not looked for" in result.out
+    )
+    site = next((prefix / "lib").glob("python*/site-packages"))
+    (site / "tinyutil" / "__init__.py").write_text("VALUE = 0\n")
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 3, result
+    assert "1 modified (tinyutil/__init__.py)" in result.out
