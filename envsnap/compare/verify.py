@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
     from ..probes.capture import Captured
-    from ..probes.conda import CondaFiles
     from ..probes.hostlibs import Loader, PackageDatabase
 
 
@@ -121,57 +120,50 @@ def verify(
         target = python or "(this interpreter)"
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
-    captured = kept[-1] if files and kept else None
-    conda_found = _conda_changed_files(captured) if captured is not None else None
-    if captured is not None and conda_found is not None:
-        changed = _undecided(changed or {}, captured, conda_found.decided)
-    conda_changed = conda_found.changed if conda_found is not None else {}
-    replaced = conda_found.replaced if conda_found is not None else {}
-    if not changed and not conda_changed and not replaced:
+    extra = _file_differences(changed or {}, kept[-1] if files and kept else None)
+    if not extra:
         return report
-    extra = [_changed_files(name, found) for name, found in sorted((changed or {}).items())]
-    extra += [_changed_files(name, found, area="conda") for name, found in conda_changed.items()]
-    extra += [_replaced_by_pip(name, dist, missing) for name, (dist, missing) in replaced.items() if missing]
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
 
 
-def _conda_changed_files(captured: Captured) -> CondaFiles | None:
-    """``--files`` for the conda layer the capture found (none: None): its packages' files against conda-meta,
-    a path a pip RECORD lists too judged against both."""
+def _file_differences(changed: Mapping[str, Mapping[str, list[str]]], captured: Captured | None) -> list[Difference]:
+    """``--files``'s findings: the pip check's (``changed``: each distribution's files against its RECORD) and,
+    in a conda environment, each conda package's files against its conda-meta record, a path a pip RECORD lists
+    too judged against both. Each file is said once, with every owner that lists it: one mismatch per set of
+    owners (a distribution, a conda package, or the owners of a shared file)."""
     from ..probes import conda
 
-    result = captured.results.get("conda")
-    layer = result.value if result is not None else None
-    if not isinstance(layer, conda.CondaLayer):
-        return None
-    pip, installed = conda.pip_files(layer.prefix, captured.python.packages)
-    return conda.changed_files(layer.prefix, pip, installed)
-
-
-def _undecided(
-    changed: dict[str, dict[str, list[str]]], captured: Captured, decided: Mapping[str, str]
-) -> dict[str, dict[str, list[str]]]:
-    """The pip check's findings less those on a path a conda record lists too that is one of its owners' copies
-    (``decided``: judged against every owner, conda's and pip's)."""
-    from ..probes import conda
-
-    result = captured.results.get("conda")
-    layer = result.value if result is not None else None
-    if not decided or not isinstance(layer, conda.CondaLayer):
-        return changed
-    root = os.path.realpath(layer.prefix)
-    sites = {p.name: p.site_dir for p in captured.python.packages}
-    out: dict[str, dict[str, list[str]]] = {}
-    for name, found in changed.items():
-        site = os.path.relpath(os.path.realpath(sites.get(name) or root), root)
-
-        def right(entry: str, site: str = site) -> bool:
-            path = os.path.normpath(os.path.join(site, entry)).replace(os.sep, "/")
-            return decided.get(path) == "ok"
-
-        kept = {k: [e for e in v if not right(e)] for k, v in found.items()}
-        if any(kept.values()):
-            out[name] = kept
+    result = captured.results.get("conda") if captured is not None else None
+    layer = result.value if result is not None and isinstance(result.value, conda.CondaLayer) else None
+    raw = captured.python.packages if captured is not None else ()
+    sites = {p.name: os.path.realpath(p.site_dir) for p in raw if p.site_dir}
+    found = conda.CondaFiles({})
+    root = ""
+    if layer is not None:
+        pip, installed = conda.pip_files(layer.prefix, raw)
+        found = conda.changed_files(layer.prefix, pip, installed)
+        root = os.path.realpath(layer.prefix)
+    # Each file once, by where it is: its state, its pip and its conda owners, and how it is shown.
+    files: dict[str, tuple[str, set[str], set[str], str]] = {}
+    for name, lists in changed.items():
+        for state, entries in lists.items():
+            for entry in entries:
+                where = os.path.normpath(os.path.join(sites[name], entry)) if name in sites else f"{name}:{entry}"
+                if root and os.path.relpath(where, root).replace(os.sep, "/") in found.shared:
+                    continue  # judged below, against its conda owners too
+                files.setdefault(where, (state, set(), set(), entry))[1].add(name)
+    for path, finding in found.changed.items():
+        where = os.path.join(root, path)
+        owner = finding.pip[0] if finding.pip else ""
+        shown = os.path.relpath(where, sites[owner]).replace(os.sep, "/") if owner in sites else path
+        files[where] = (finding.state, set(finding.pip), set(finding.conda), shown)
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, list[str]]] = {}
+    for state, pips, condas, shown in files.values():
+        groups.setdefault((tuple(sorted(pips)), tuple(sorted(condas))), {"modified": [], "missing": []})[state].append(
+            shown
+        )
+    out = [_changed_files(pips, condas, lists) for (pips, condas), lists in groups.items()]
+    out += [_replaced_by_pip(name, dist, missing) for name, (dist, missing) in found.replaced.items() if missing]
     return out
 
 
@@ -182,14 +174,29 @@ def _replaced_by_pip(name: str, dist: str, missing: int) -> Difference:
     return Difference(INFO, "conda", name, "files", note=f"pip installed {dist} over this conda package: {files}")
 
 
-def _changed_files(name: str, found: Mapping[str, list[str]], area: str = "python") -> Difference:
-    """One mismatch per distribution (per conda package) whose files on disk differ from its RECORD (its
-    conda-meta record)."""
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+
+
+def _changed_files(pips: tuple[str, ...], condas: tuple[str, ...], found: Mapping[str, list[str]]) -> Difference:
+    """One mismatch per owner set whose files on disk are none of its owners' copies: a distribution's (its
+    RECORD), a conda package's (its conda-meta record), or a shared file's owners, each named."""
     parts = [f"{len(found[k])} {k}" for k in ("modified", "missing") if found.get(k)]
-    listed = [*found.get("modified", []), *found.get("missing", [])]
+    listed = [*sorted(found.get("modified", [])), *sorted(found.get("missing", []))]
     shown = ", ".join(listed[:5]) + (f" and {len(listed) - 5} more" if len(listed) > 5 else "")
-    lists = "as its conda-meta record lists them" if area == "conda" else "as its RECORD lists them"
-    return Difference(MISMATCH, area, name, "files", lists, ", ".join(parts), note=shown)
+    names = list(dict.fromkeys([*pips, *condas]))
+    if len(pips) + len(condas) == 1:
+        lists = "as its RECORD lists them" if pips else "as its conda-meta record lists them"
+    elif len(names) == 1:  # a pip distribution over the conda package of its name
+        lists = "as its RECORD and its conda-meta record list them"
+    else:
+        kinds = [
+            f"the RECORD{'s' if len(pips) > 1 else ''} of {_and(list(pips))}" if pips else "",
+            f"the conda-meta record{'s' if len(condas) > 1 else ''} of {_and(list(condas))}" if condas else "",
+        ]
+        lists = f"as {' and '.join(k for k in kinds if k)} list them"
+    area = "python" if pips else "conda"
+    return Difference(MISMATCH, area, ", ".join(names), "files", lists, ", ".join(parts), note=shown)
 
 
 def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyReport:

@@ -240,29 +240,40 @@ def _file_state(prefix: str, path: str, expected: set[str]) -> str:
 
 
 @dataclass(frozen=True)
-class CondaFiles:
-    """What ``changed_files`` found. ``changed``: each conda package whose files differ from its record, as
-    ``{name: {"modified": [...], "missing": [...]}}`` (paths relative to the prefix). ``decided``: the state
-    (``ok``, ``modified``, ``missing``) of each path a conda record and a pip RECORD both list, judged against
-    all their owners (the pip check's own finding on such a path is replaced by it). ``replaced``: each conda
-    package a pip install replaced (its Python distribution gone, one of that name installed by pip) -> that
-    distribution ("NAME VERSION") and how many of the package's files are missing and not reported."""
+class FileFinding:
+    """A file of the prefix that is none of its owners' copies: ``modified`` or ``missing``, with the conda
+    packages whose records list it and the pip distributions whose RECORDs do."""
 
-    changed: Mapping[str, Mapping[str, list[str]]]
-    decided: Mapping[str, str] = field(default_factory=dict)
+    state: str
+    conda: tuple[str, ...]
+    pip: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CondaFiles:
+    """What ``changed_files`` found. ``changed``: each path (relative to the prefix) a conda record lists that
+    differs from every owner's copy. ``shared``: the paths a conda record and a pip RECORD both list, judged
+    here against all their owners (the pip check's own finding on such a path is replaced by this one).
+    ``replaced``: each conda package a pip install replaced (its Python distribution gone, one of that name
+    installed by pip) -> that distribution ("NAME VERSION") and how many of the package's files are missing and
+    not reported."""
+
+    changed: Mapping[str, FileFinding]
+    shared: frozenset[str] = frozenset()
     replaced: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
 
-def pip_files(prefix: str, packages: Iterable[RawPackage]) -> tuple[dict[str, list[str]], dict[str, str]]:
+def pip_files(prefix: str, packages: Iterable[RawPackage]) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
     """The pip layer seen from the prefix, for ``changed_files``: each path (relative to ``prefix``) a RECORD of
-    a distribution inside it lists -> the sha256s (hex) they give it, and each such distribution's name ->
-    ``"NAME VERSION"``. A RECORD that cannot be read adds nothing (the pip check reports its distribution)."""
+    a distribution inside it lists -> (that distribution, the sha256 in hex it gives), and each such
+    distribution's name -> ``"NAME VERSION"``. A RECORD that cannot be read adds nothing (the pip check reports
+    its distribution)."""
     import base64
     import binascii
     import csv
 
     root = os.path.realpath(prefix)
-    files: dict[str, list[str]] = {}
+    files: dict[str, list[tuple[str, str]]] = {}
     installed: dict[str, str] = {}
     for pkg in packages:
         if not pkg.dist_dir or not pkg.site_dir:
@@ -285,7 +296,7 @@ def pip_files(prefix: str, packages: Iterable[RawPackage]) -> tuple[dict[str, li
                 continue
             path = os.path.normpath(os.path.join(site, row[0].replace("\\", "/"))).replace(os.sep, "/")
             if len(raw) == 32 and not path.startswith("../") and path != "..":
-                files.setdefault(path, []).append(raw.hex())
+                files.setdefault(path, []).append((pkg.name, raw.hex()))
     return files, installed
 
 
@@ -298,7 +309,9 @@ def _dist_name(dist_dir: str) -> str:
 
 
 def changed_files(
-    prefix: str, pip: Mapping[str, list[str]] | None = None, installed: Mapping[str, str] | None = None
+    prefix: str,
+    pip: Mapping[str, list[tuple[str, str]]] | None = None,
+    installed: Mapping[str, str] | None = None,
 ) -> CondaFiles:
     """``verify --files`` for the conda layer: each package's installed files against what its ``conda-meta``
     record says of them. Files the record hashes are hashed (in parallel, each path once); the rest
@@ -344,25 +357,30 @@ def changed_files(
     wanted = sorted(owners)
 
     def state(path: str) -> str:
-        expected = {digest for _name, digest in owners[path]} | set(pip.get(path, ()))
+        expected = {digest for _name, digest in [*owners[path], *pip.get(path, ())]}
         # An owner whose copy is only looked for (a link, an entry point): any file there may be its copy.
         return _file_state(prefix, path, set() if "" in expected else expected)
 
     with ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 2)) as pool:
         states = dict(zip(wanted, pool.map(state, wanted), strict=True))
-    found: dict[str, dict[str, list[str]]] = {}
+    found: dict[str, FileFinding] = {}
     missed: dict[str, int] = {}
     for path in wanted:
         if states[path] == "ok":
             continue
-        for name, _expected in owners[path]:
-            if states[path] == "missing" and name in gone_dists:
-                missed[name] = missed.get(name, 0) + 1
+        names = sorted({name for name, _expected in owners[path]})
+        pips = tuple(sorted({name for name, _expected in pip.get(path, ())}))
+        if states[path] == "missing":  # pip's uninstall removed the files of a conda package it replaced
+            excused = [n for n in names if n in gone_dists]
+            names = [n for n in names if n not in gone_dists]
+            if not names and not pips:
+                for name in excused:
+                    missed[name] = missed.get(name, 0) + 1
                 continue
-            found.setdefault(name, {"modified": [], "missing": []})[states[path]].append(path)
+        found[path] = FileFinding(states[path], tuple(names), pips)
     return CondaFiles(
-        changed={name: {k: sorted(v) for k, v in lists.items()} for name, lists in sorted(found.items())},
-        decided={path: states[path] for path in wanted if path in pip},
+        changed=found,
+        shared=frozenset(path for path in wanted if path in pip),
         replaced={name: (gone_dists[name], missed.get(name, 0)) for name in sorted(gone_dists)},
     )
 

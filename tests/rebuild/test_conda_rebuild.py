@@ -700,6 +700,33 @@ def test_verify_files_takes_a_file_two_conda_packages_install_by_the_copy_on_dis
     assert "1 modified (share/shared.txt" in result.out
 
 
+def test_verify_files_reports_a_shared_file_once_naming_its_owners(
+    conda_channel: Any, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """An edited file two conda packages both list was reported twice, once for each package ("aaa: ... 1
+    modified (share/shared.txt)", "zzz: ... 1 modified (share/shared.txt)"), in the text and in --json. It is one
+    finding now, naming both owners."""
+    from condafixtures import Entry, Pkg
+
+    aaa = Pkg("aaa", "1.0", "h0_0", "linux-64", [Entry("share/shared.txt", b"from aaa\n")])
+    zzz = Pkg("zzz", "1.0", "h0_0", "linux-64", [Entry("share/shared.txt", b"from zzz\n")], depends=["aaa"])
+    prefix = _env_with(tmp_path, conda_channel, [aaa, zzz], "python", "zzz")
+    _as_conda_clobbers(prefix, "aaa")
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(prefix / "bin" / "python")), lock)
+    (prefix / "share" / "shared.txt").write_text("edited\n")
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 3, result
+    line = (
+        "  conda: aaa, zzz: files as the conda-meta records of aaa and zzz list them -> 1 modified (share/shared.txt)"
+    )
+    assert line in result.out.splitlines()
+    assert result.out.count("shared.txt") == 1
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files", "--json")
+    found = [d for d in json.loads(result.out)["differences"] if "shared.txt" in d["note"]]
+    assert [(d["area"], d["subject"], d["actual"]) for d in found] == [("conda", "aaa, zzz", "1 modified")]
+
+
 def test_verify_files_takes_a_pip_install_over_a_conda_package(
     conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -728,3 +755,13 @@ def test_verify_files_takes_a_pip_install_over_a_conda_package(
     result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
     assert result.code == 3, result
     assert "1 modified (tinyutil/__init__.py)" in result.out
+    # Once, naming both owners (it was reported by the pip check and again by the conda check).
+    line = (
+        "  python: tinyutil: files as its RECORD and its conda-meta record list them"
+        " -> 1 modified (tinyutil/__init__.py)"
+    )
+    assert line in result.out.splitlines()
+    assert result.out.count("tinyutil/__init__.py") == 1
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files", "--json")
+    found = [d for d in json.loads(result.out)["differences"] if "__init__.py" in d["note"]]
+    assert [(d["area"], d["subject"], d["actual"]) for d in found] == [("python", "tinyutil", "1 modified")]
