@@ -200,10 +200,20 @@ def probe_conda(prefix: str, redact: PathRedactor | None = None) -> CondaLayer:
 _PREFIX_RELATIVE = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\0\\]+$")
 
 
-def _file_check(entry: Any) -> tuple[str, str] | None:
-    """``(path, sha256)`` to check of one ``paths_data.paths`` entry: the sha256 "" where the file is only looked
-    for (a link, a file with a prefix placeholder that the installer rewrote, one the installer made: an entry
-    point), None where nothing is checked (compiled bytecode, which Python rewrites; a path out of the prefix)."""
+def _sha256_of(value: Any) -> str:
+    """A recorded sha256 in lower-case hex, "" where it is none."""
+    digest = value.lower() if isinstance(value, str) else ""
+    return digest if len(digest) == 64 and _HEX.match(digest) else ""
+
+
+def _file_check(entry: Any) -> tuple[str, str, str] | None:
+    """``(path, sha256, placeholder)`` to check of one ``paths_data.paths`` entry. The sha256 is the file's as
+    installed: its ``sha256_in_prefix`` where the installer recorded one (conda, rattler: a file it wrote the
+    prefix into has another digest than the archive's), else the archive's ``sha256``; with a ``placeholder``, the
+    archive's digest of a text file the installer wrote the prefix into, compared with the prefix written back
+    as the placeholder. The sha256 is "" where the file is only looked for (a link, a binary file with a
+    placeholder and no ``sha256_in_prefix``, one the installer made: an entry point), and the entry None where
+    nothing is checked (compiled bytecode, which Python rewrites; a path out of the prefix)."""
     if not isinstance(entry, Mapping):
         return None
     path = entry.get("_path")
@@ -212,31 +222,50 @@ def _file_check(entry: Any) -> tuple[str, str] | None:
     kind = entry.get("path_type", "hardlink")
     if kind == "pyc_file" or "__pycache__/" in path or path.endswith((".pyc", ".pyo")):
         return None
-    digest = entry.get("sha256")
-    if kind != "hardlink" or entry.get("prefix_placeholder") or not isinstance(digest, str):
-        return path, ""
-    return path, digest.lower() if len(digest) == 64 and _HEX.match(digest.lower()) else ""
+    if kind != "hardlink":
+        return path, "", ""
+    installed = _sha256_of(entry.get("sha256_in_prefix"))
+    if installed:
+        return path, installed, ""
+    placeholder = entry.get("prefix_placeholder")
+    if not placeholder:
+        return path, _sha256_of(entry.get("sha256")), ""
+    if isinstance(placeholder, str) and entry.get("file_mode", "text") == "text":
+        digest = _sha256_of(entry.get("sha256"))
+        return path, digest, placeholder if digest else ""
+    return path, "", ""  # binary: the installer padded each string it rewrote, which cannot be undone here
 
 
-def _file_state(prefix: str, path: str, expected: set[str]) -> str:
+def _file_state(prefix: str, path: str, expected: set[str], placed: set[tuple[str, str]] | None = None) -> str:
     """``ok``, ``modified`` or ``missing``: the file ``path`` of the prefix against the sha256s ``expected`` (its
-    owners' copies: it is right as any one of them; none: it is only looked for)."""
+    owners' copies: it is right as any one of them; none: it is only looked for), or any ``(placeholder,
+    sha256)`` of ``placed``: the sha256 of the file with the prefix written back as the placeholder."""
+    import hashlib
     import stat
 
     from .._prehash import sha256_file
 
     where = os.path.join(prefix, path)
-    if not expected:
+    if not expected and not placed:
         return "ok" if os.path.lexists(where) else "missing"
     try:
         if not stat.S_ISREG(os.stat(where).st_mode):  # a folder, a fifo in its place: never opened
             return "modified"
-        digest = sha256_file(where)
+        if expected and sha256_file(where) in expected:
+            return "ok"
+        if placed:
+            with open(where, "rb") as handle:
+                data = handle.read()
+            # The prefix as the installer wrote it: the environment's path, or that path with its links resolved.
+            for written in {os.fsencode(prefix), os.fsencode(os.path.realpath(prefix))}:
+                for placeholder, digest in placed:
+                    if hashlib.sha256(data.replace(written, placeholder.encode())).hexdigest() == digest:
+                        return "ok"
     except FileNotFoundError:
         return "missing"
     except OSError:
         return "modified"
-    return "ok" if digest in expected else "modified"
+    return "modified"
 
 
 @dataclass(frozen=True)
@@ -331,7 +360,7 @@ def changed_files(
         names = sorted(p.name for p in meta.iterdir() if p.suffix == ".json")
     except OSError:
         return CondaFiles({})
-    owners: dict[str, list[tuple[str, str]]] = {}  # path -> (conda package, sha256 or "")
+    owners: dict[str, list[tuple[str, str, str]]] = {}  # path -> (conda package, sha256 or "", placeholder)
     gone_dists: dict[str, str] = {}  # conda package -> the pip distribution that replaced its own
     for fname in names:
         try:
@@ -349,7 +378,7 @@ def changed_files(
         for entry in entries:
             check = _file_check(entry)
             if check is not None:
-                owners.setdefault(check[0], []).append((name, check[1]))
+                owners.setdefault(check[0], []).append((name, check[1], check[2]))
         for dist_dir in dist_owners_of(name, data.get("files")):
             dist = _dist_name(dist_dir)
             if dist in installed and not os.path.lexists(os.path.join(prefix, dist_dir)):
@@ -357,9 +386,12 @@ def changed_files(
     wanted = sorted(owners)
 
     def state(path: str) -> str:
-        expected = {digest for _name, digest in [*owners[path], *pip.get(path, ())]}
-        # An owner whose copy is only looked for (a link, an entry point): any file there may be its copy.
-        return _file_state(prefix, path, set() if "" in expected else expected)
+        placed = {(placeholder, digest) for _name, digest, placeholder in owners[path] if placeholder}
+        expected = {digest for _name, digest, placeholder in owners[path] if not placeholder}
+        expected |= {digest for _name, digest in pip.get(path, ())}
+        if "" in expected:  # an owner whose copy is only looked for (a link, an entry point): any file may be its
+            return _file_state(prefix, path, set())
+        return _file_state(prefix, path, expected, placed)
 
     with ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 2)) as pool:
         states = dict(zip(wanted, pool.map(state, wanted), strict=True))
@@ -368,7 +400,7 @@ def changed_files(
     for path in wanted:
         if states[path] == "ok":
             continue
-        names = sorted({name for name, _expected in owners[path]})
+        names = sorted({owner[0] for owner in owners[path]})
         pips = tuple(sorted({name for name, _expected in pip.get(path, ())}))
         if states[path] == "missing":  # pip's uninstall removed the files of a conda package it replaced
             excused = [n for n in names if n in gone_dists]

@@ -765,3 +765,36 @@ def test_verify_files_takes_a_pip_install_over_a_conda_package(
     result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files", "--json")
     found = [d for d in json.loads(result.out)["differences"] if "__init__.py" in d["note"]]
     assert [(d["area"], d["subject"], d["actual"]) for d in found] == [("python", "tinyutil", "1 modified")]
+
+
+def test_verify_files_hashes_a_file_rewritten_for_its_prefix(
+    conda_channel: Any, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A text file with a prefix placeholder was only looked for: an edit of it verified identical, exit 0. It is
+    now hashed against the record's ``sha256_in_prefix`` (the file as installed), and where an older installer
+    wrote none, against the archive's ``sha256`` with the prefix written back as the placeholder."""
+    from condafixtures import Entry, Pkg
+
+    placeholder = "/opt/anaconda1anaconda2anaconda3"
+    conf = Entry("etc/prefixed.conf", f"prefix={placeholder}\n".encode(), placeholder=placeholder)
+    prefix = _env_with(
+        tmp_path, conda_channel, [Pkg("prefixed", "1.0", "h0_0", "linux-64", [conf])], "python", "prefixed"
+    )
+    installed = (prefix / "etc" / "prefixed.conf").read_bytes()
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(prefix / "bin" / "python")), lock)
+    (record,) = (prefix / "conda-meta").glob("prefixed-*.json")
+    data = json.loads(record.read_text())
+    for kept in (True, False):
+        if not kept:  # as an installer that records no sha256_in_prefix wrote it
+            for entry in data["paths_data"]["paths"]:
+                del entry["sha256_in_prefix"]
+            record.write_text(json.dumps(data))
+        (prefix / "etc" / "prefixed.conf").write_bytes(installed)
+        result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+        assert result.code == 0, result
+        (prefix / "etc" / "prefixed.conf").write_bytes(installed + b"debug=1\n")
+        result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+        assert result.code == 3, result
+        line = "  conda: prefixed: files as its conda-meta record lists them -> 1 modified (etc/prefixed.conf)"
+        assert line in result.out.splitlines()
