@@ -131,6 +131,8 @@ def _file_differences(changed: Mapping[str, Mapping[str, list[str]]], captured: 
     in a conda environment, each conda package's files against its conda-meta record, a path a pip RECORD lists
     too judged against both. Each file is said once, with every owner that lists it: one mismatch per set of
     owners (a distribution, a conda package, or the owners of a shared file)."""
+    if not changed and captured is None:  # no --files: nothing to say, and the conda probe is not imported
+        return []
     from ..probes import conda
 
     result = captured.results.get("conda") if captured is not None else None
