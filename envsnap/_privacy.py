@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._lazyre import LazyPattern
-from .fileurls import tail_below
+from .fileurls import is_labelled, path_url, tail_below
 
 if TYPE_CHECKING:
     from .model import PythonPackage, Snapshot
@@ -336,6 +336,18 @@ class PathRedactor:
             return url
         below = self._below_root(url.partition("://")[2])  # as written, compared percent-decoded
         return url if below is None else f"file://{below[0]}{below[1]}"
+
+    def local(self, path: str) -> str:
+        """The ``file:`` URL a lock records for the absolute local ``path`` an imported file names: under the label
+        of its root (``file://{project}/libs/x``, ``file://~/wheels`` for a folder beside the project), as capture
+        and pin record it, where it lies in one as written or once links are resolved (git names the work tree by
+        its real path); else by its path (``file:///opt/wheels``). Resolved again where the lock is used
+        (``pin.local_dir``)."""
+        for spelling in dict.fromkeys((path, os.path.realpath(path))):
+            url = self.located(path_url(spelling))
+            if is_labelled(url):
+                return url
+        return path_url(path)
 
     def url(self, url: str) -> str:
         """A URL without credentials; a local one (``file://``, a path, ``host:path``) also without names; a

@@ -83,6 +83,15 @@ def _major_minor_split(node: ast.AST) -> bool:
     )
 
 
+def _below_root(node: ast.AST) -> bool:
+    """``tail_below(path, root, ...)``: labelling a path by the root it lies in (``{project}``, ``~``) by hand, which
+    an importer did for the project alone, leaving a folder beside it under the home by its absolute path."""
+    func = node.func if isinstance(node, ast.Call) else None
+    return (isinstance(func, ast.Name) and func.id == "tail_below") or (
+        isinstance(func, ast.Attribute) and func.attr == "tail_below"
+    )
+
+
 RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
     "the lock's default name": (_lock_name, {"_defaults.py"}),
     "the cache root": (_cache_root, {"_defaults.py"}),
@@ -93,6 +102,7 @@ RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
     "the pip-layer rule": (_conda_installer, {"model.py", "probes/cuda.py"}),
     "an architecture alias table": (_arch_table, {"platforms.py"}),
     "a major.minor split": (_major_minor_split, set()),
+    "labelling a path by its root": (_below_root, {"_privacy.py"}),
 }
 
 

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .. import fileurls
+from .._privacy import PathRedactor
 from ..errors import LockImportError
 from ..model import Platform, Snapshot
 
@@ -74,17 +74,11 @@ def platform_from_subdir(subdir: str) -> Platform:
 def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
     """A local path an imported file names, as the lock records it: its absolute path, and its URL. A relative
     ``path`` is read from ``folder`` (pip reads a requirement's from the working directory, PEP 751 a pylock's from
-    the file's folder) and recorded under ``{project}`` where it lies in ``root``, the project (the git work tree
-    around ``folder``, as ``capture`` records ``{project}``), else by its absolute path. An absolute path is recorded
-    the same way (pip-compile writes ``./libs/x`` as ``x @ file:///home/me/proj/libs/x``), and so is a ``~`` path
-    (``~/proj/libs/x`` is ``{project}/libs/x`` when the project is ``~/proj``: a lock rebuilt from another checkout
-    finds it there); one outside the project is kept as it is written."""
+    the file's folder) and recorded as capture records a path (``PathRedactor.local``): under ``{project}`` where it
+    lies in ``root``, the project (the git work tree around ``folder``), under ``~`` where it lies elsewhere in the
+    home directory, else by its absolute path. An absolute path is recorded the same way (pip-compile writes
+    ``./libs/x`` as ``x @ file:///home/me/proj/libs/x``), and so is a ``~`` path (``~/proj/libs/x`` is
+    ``{project}/libs/x`` when the project is ``~/proj``: a lock rebuilt from another checkout finds it there;
+    ``../wheels`` beside the project is ``~/wheels``: the lock names neither the user's home nor their name)."""
     absolute = os.path.normpath(os.path.join(folder, os.path.expanduser(path)))
-    # Compared as written, then resolved: git gives the work tree by its real path, which a home reached through a
-    # link (/home/me -> /data/me) spells otherwise.
-    tail = fileurls.tail_below(absolute, root, encoded=False)
-    if tail is None:
-        tail = fileurls.tail_below(os.path.realpath(absolute), os.path.realpath(root), encoded=False)
-    if tail is not None:
-        return absolute, fileurls.path_url(tail.lstrip("/") or ".")
-    return absolute, fileurls.path_url(path if path.startswith(fileurls.HOME) else absolute)
+    return absolute, PathRedactor(project=root, users=(), hosts=()).local(absolute)

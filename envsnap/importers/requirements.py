@@ -353,13 +353,14 @@ def _index_for(version: str, state: _State) -> str:
 
 
 def _recorded_location(location: str, state: _State) -> str:
-    """A ``--find-links`` location as the lock records it: a folder inside the project under its label
-    (``file://{project}/wheels``, as ``envsnap pin`` records a folder it found a wheel in), so the lock names neither
-    the user's home nor where the project was; a URL, and a folder outside the project, as they are."""
+    """A ``--find-links`` location as the lock records it: a folder inside the project or elsewhere in the home under
+    its label (``file://{project}/wheels``, ``file://~/wheels`` beside the project: as ``envsnap pin`` records a
+    folder it found a wheel in), so the lock names neither the user's home nor where the project was; a URL, and a
+    folder outside both (``/opt/wheels``), as they are."""
     if "://" in location:
         return location
     url = local_url(location, os.getcwd(), state.project_root())[1]
-    return url if url.startswith(f"file://{fileurls.PROJECT}") else location
+    return url if fileurls.is_labelled(url) else location
 
 
 def _recorded_paths(warnings: list[str], state: _State) -> list[str]:
@@ -445,14 +446,14 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
 
 
 def _project_url(url: str, state: _State) -> str:
-    """A direct reference's URL; a ``file:`` URL of a path in the project as that path is recorded (``-e PATH``,
-    ``file://{project}/...``), its fragment kept: pip-compile writes ``./libs/labtool`` as ``labtool @
-    file:///home/me/proj/libs/labtool``, which would carry the user's home into the lock."""
+    """A direct reference's URL; a ``file:`` URL of a path in the project or the home as that path is recorded
+    (``-e PATH``, ``file://{project}/...``, ``file://~/...``), its fragment kept: pip-compile writes ``./libs/labtool``
+    as ``labtool @ file:///home/me/proj/libs/labtool``, which would carry the user's home into the lock."""
     if not fileurls.is_file_url(url):
         return url
     base, mark, fragment = url.partition("#")
     recorded = _local_project(fileurls.file_url_path(base), state)[1]
-    return recorded + mark + fragment if recorded.startswith(f"file://{fileurls.PROJECT}") else url
+    return recorded + mark + fragment if fileurls.is_labelled(recorded) else url
 
 
 def _local_archive(path: str, hashes: list[str], where: str, state: _State) -> PythonPackage:

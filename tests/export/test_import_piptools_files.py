@@ -204,3 +204,49 @@ def test_a_home_path_in_the_project_is_recorded_under_it(
         'directory = { path = "~/proj/libs/labtool", editable = true }\n'
     )
     assert importers.read_file(pylock).package("labtool").source.url == "file://{project}/libs/labtool"  # type: ignore[union-attr]
+
+
+def test_paths_beside_the_project_under_the_home_are_recorded_under_its_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A researcher's layout: the project at ``~/proj``, wheels beside it (``--find-links ../wheels``), a library
+    checked out beside it (``-e ../src/mylib``, pip-compile's ``x @ file:///home/alice/...``). The lock recorded
+    each by its absolute path (``index = "/home/alice/wheels"``): the published lock named the user's home and
+    broke once moved. Each is ``~/...`` now, as capture and pin record a path under the home, and a bundle made
+    as another user (another home holding the same folders) reads the wheel from there."""
+    home = tmp_path / "home" / "alice"
+    project = home / "proj"
+    project.mkdir(parents=True)
+    (home / "wheels").mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    wheel = build_wheel(home / "wheels", "labtool", "0.3.0", "labtool")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (home / "src" / "mylib").mkdir(parents=True)
+    (home / "src" / "mylib" / "pyproject.toml").write_text('[project]\nname = "mylib"\nversion = "1.0"\n')
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project)
+    reqs = project / "requirements.txt"
+    reqs.write_text(
+        f"--find-links ../wheels\n-e ../src/mylib\nlabtool==0.3.0 --hash=sha256:{digest}\n"
+        f"other @ file://{home}/src/mylib\n"
+    )
+    snap = importers.read_file(reqs)
+    art = snap.package("labtool").artifact  # type: ignore[union-attr]
+    assert art is not None and art.index == "file://~/wheels"
+    assert snap.package("mylib").source.url == "file://~/src/mylib"  # type: ignore[union-attr]
+    assert snap.package("other").source.url == "file://~/src/mylib"  # type: ignore[union-attr]
+    text = lockfile.dumps(snap)
+    assert str(tmp_path) not in text and "alice" not in text
+
+    # The lock of the wheel alone, bundled as another user: ~ is that user's home, and holds the folder.
+    reqs.write_text(f"--find-links ../wheels\nlabtool==0.3.0 --hash=sha256:{digest}\n")
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(importers.read_file(reqs), lock)
+    other = tmp_path / "home" / "bob"
+    shutil.copytree(home / "wheels", other / "wheels")
+    monkeypatch.setenv("HOME", str(other))
+    monkeypatch.chdir(tmp_path)
+    bundled = cli("bundle", lock, "-o", tmp_path / "bundle", "--allow-url", str(other / "wheels"))
+    assert bundled.code == 0, bundled.err
+    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+    assert "alice" not in (tmp_path / "bundle" / "envsnap.lock").read_text()
