@@ -1335,10 +1335,18 @@ class Pinner:
                 # that folder on this machine, by its path (a find-links folder, not a file: index), asked about as
                 # any local path is.
                 try:
-                    index = str(local_dir(index, self.project_dir))
+                    folder = local_dir(index, self.project_dir)
                 except (PinError, UnsafeInputError) as exc:
                     refused.append(f"the --find-links location {index[:200]!r} the import named is not read ({exc})")
                     continue
+                if not folder.is_dir():
+                    # Another machine, another home: said as such, not as a folder to allow (nothing is there).
+                    refused.append(
+                        f"the --find-links folder {index[:200]!r} the import named is not on this machine "
+                        f"({folder} does not exist)"
+                    )
+                    continue
+                index = str(folder)
             reason = self.policy.refusal(index)
             if reason is None:
                 indexes.append(index)

@@ -11,6 +11,7 @@ import hashlib
 import http.server
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -859,3 +860,39 @@ def test_a_local_archive_in_the_project_is_read_from_the_project(tmp_path: Path)
     assert art is not None and (art.url, art.sha256) == (label, digest)
     (outside,) = pin(lock_of(pkg), empty, cache_dir=tmp_path / "c2", allow_urls=allow).outcomes
     assert outside.status == "unpinned" and "--project DIR" in outside.reason, outside.reason
+
+
+def test_a_find_links_folder_under_the_home_missing_on_this_machine_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock imported with ``--find-links ../wheels`` beside ``~/proj`` records ``file://~/wheels``. Used where the
+    home has no such folder, pin said only "no tinypkg 1.0 file with sha256 ... on the configured indexes" (once
+    the folder was allowed) or "pass --allow-url" (a folder that is not there cannot be allowed into being): the
+    reason now names the folder the lock records and where it was looked for. Once the folder is there, the label
+    is resolved again and the wheel is pinned under it."""
+    from envsnap.model import Artifact
+
+    home = tmp_path / "home" / "bob"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    wheel = make_wheel(tmp_path / "made", "tinypkg", "1.0")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    known = PythonPackage(
+        name="tinypkg", version="1.0", artifact=Artifact(filename="", url="", sha256=digest, index="file://~/wheels")
+    )
+    empty = IndexConfig(index_url=pep503_index(tmp_path / "empty", []))
+    missing = (
+        f"the --find-links folder 'file://~/wheels' the import named is not on this machine "
+        f"({home / 'wheels'} does not exist)"
+    )
+    for allow in ((), (str(home / "wheels"),)):
+        (outcome,) = pin(lock_of(known), empty, cache_dir=tmp_path / "c1", allow_urls=allow).outcomes
+        assert outcome.status == "unpinned"
+        assert outcome.reason.endswith(f"on the configured indexes; {missing}"), outcome.reason
+        assert "--allow-url" not in outcome.reason
+    (home / "wheels").mkdir()
+    shutil.copy(wheel, home / "wheels")
+    result = pin(lock_of(known), empty, cache_dir=tmp_path / "c2", allow_urls=(str(home / "wheels"),))
+    assert [o.status for o in result.outcomes] == ["pinned"], result.outcomes
+    art = result.snapshot.python.packages[0].artifact
+    assert art is not None and (art.sha256, art.index) == (digest, "file://~/wheels")
