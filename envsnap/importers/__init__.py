@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import _readlimits, lockfile
 from .._plugins import Registry
-from .._privacy import scrub_package, scrub_text
+from .._privacy import PathRedactor, scrub_package, scrub_text
 from ..errors import LockfileError, LockImportError
 from ..model import Snapshot
 from ..probes.conda import clean_url
@@ -86,20 +86,28 @@ def recognised(path: str | os.PathLike[str]) -> str:
 
 
 def without_credentials(snapshot: Snapshot) -> Snapshot:
-    """The lock with no user:password in its URLs or warnings and no anaconda.org ``/t/<token>/`` segment, as
-    ``capture`` records them: a file to import (``conda list --explicit``, a requirements file with a private
-    index) may hold them, and lockfiles get published."""
+    """The lock with no user:password in its URLs or warnings and no anaconda.org ``/t/<token>/`` segment, and a
+    conda archive under the home as ``file://~/...``, as ``capture`` records them: a file to import (``conda list
+    --explicit``, a requirements file with a private index) may hold them, and lockfiles get published."""
 
     # A package's URLs as every export leaves them: its source, its file and every candidate file (a hashed
     # requirement's, a pylock's wheels), each URL and index.
     env = dataclasses.replace(snapshot.python, packages=tuple(scrub_package(p) for p in snapshot.python.packages))
     conda = snapshot.conda
     if conda is not None:
+        # A package built or kept under the home (``conda list --explicit`` of ``~/miniconda3/envs/x`` names
+        # ``file:///home/me/miniconda3/conda-bld/...``) as capture records it, ``file://~/...``: the lock names
+        # neither the home nor the user, and the archive is read from the home of whoever uses the lock.
+        home = PathRedactor(users=(), hosts=()).located
+
+        def conda_url(url: str) -> str:
+            return home(clean_url(url))
+
         conda = dataclasses.replace(
             conda,
-            channels=tuple(clean_url(c) for c in conda.channels),
+            channels=tuple(conda_url(c) for c in conda.channels),
             packages=tuple(
-                dataclasses.replace(p, url=clean_url(p.url), channel=clean_url(p.channel)) for p in conda.packages
+                dataclasses.replace(p, url=conda_url(p.url), channel=conda_url(p.channel)) for p in conda.packages
             ),
         )
     # A warning may name a location as the file wrote it (``--find-links https://user:password@host/``).

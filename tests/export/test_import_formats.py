@@ -640,3 +640,36 @@ def test_a_find_links_location_beside_a_named_index_is_said_not_recorded(tmp_pat
     assert [w for w in snap.envsnap.warnings if "find-links" in w] == [
         w for w in snap.envsnap.warnings if "--find-links /opt/b is not recorded" in w
     ]
+
+
+def test_a_conda_package_built_under_the_home_is_recorded_under_its_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``conda list --explicit`` of ``~/miniconda3/envs/x`` names a package the user built by its path
+    (``file:///home/alice/miniconda3/conda-bld/linux-64/...``): the imported lock kept it, the user's home, where a
+    capture of that environment records ``file://~/miniconda3/conda-bld/...``. It is recorded as capture records it
+    (a URL elsewhere as it is), and the archive is read back from the home of whoever uses the lock."""
+    from envsnap.artifacts.conda import fetch_archive
+
+    home = tmp_path / "home" / "alice"
+    bld = home / "miniconda3" / "conda-bld" / "linux-64"
+    bld.mkdir(parents=True)
+    archive = bld / "mylib-1.0-h0_0.tar.bz2"
+    archive.write_bytes(b"not really an archive, but its md5 is checked")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setenv("HOME", str(home))
+    path = tmp_path / "explicit.txt"
+    path.write_text(EXPLICIT + f"{archive.as_uri()}#{md5}\n")
+    snap = importers.read_file(path)
+    assert snap.conda is not None
+    assert snap.conda.channels == ("https://conda.anaconda.org/conda-forge", "file://~/miniconda3/conda-bld")
+    (mylib,) = [p for p in snap.conda.packages if p.name == "mylib"]
+    assert (mylib.url, mylib.channel) == (
+        "file://~/miniconda3/conda-bld/linux-64/mylib-1.0-h0_0.tar.bz2",
+        "file://~/miniconda3/conda-bld",
+    )
+    text = lockfile.dumps(snap)
+    assert str(tmp_path) not in text and "alice" not in text
+    target = tmp_path / "fetched" / archive.name
+    fetch_archive(mylib, target, allow_urls=(f"{home}/miniconda3/conda-bld/*",))
+    assert target.read_bytes() == archive.read_bytes()
