@@ -25,7 +25,8 @@ def strip_control(text: str) -> str:
 # Bidirectional formatting characters (Unicode category Cf): not control characters, but a terminal or an
 # editor that honours them shows text reordered ("Trojan Source", CVE-2021-42574): lock text printed must not
 # carry them raw.
-_BIDI_CHARS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI_SET = frozenset("\u061c\u200e\u200f" + "".join(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])))
+_BIDI_CHARS = "".join(sorted(_BIDI_SET))  # for a character class
 _BIDI = LazyPattern(f"[{_BIDI_CHARS}]")
 
 
@@ -43,6 +44,12 @@ _UNSHOWN = LazyPattern(f"[{_BIDI_CHARS}\u2028\u2029]")
 def has_unshown(text: str) -> bool:
     """True when ``text`` holds a bidirectional formatting character or U+2028/U+2029 (``strip_terminal``'s rule)."""
     return _UNSHOWN.search(text) is not None
+
+
+# What a text file (JSON, the lock's TOML) leaves raw that an editor or a forge shows as something else: DEL and the
+# C1 controls, the bidi characters (they reorder the line) and U+2028/U+2029 (a line break inside one string). The
+# JSON output and the lock's TOML writer escape each as ``\\uXXXX``; a frozenset tests a string at C speed.
+UNSHOWN_IN_FILES = _BIDI_SET | frozenset("\u2028\u2029") | frozenset(map(chr, range(0x7F, 0xA0)))
 
 
 def strip_terminal(text: str) -> str:

@@ -1,4 +1,5 @@
-"""TOML writing of a lock: byte for byte the text ``tomli_w.dumps`` writes, at a fraction of its cost.
+"""TOML writing of a lock: the text ``tomli_w.dumps`` writes, at a fraction of its cost, with every character an
+editor or a code forge would show as something else written as a ``\\uXXXX`` escape.
 
 tomli_w escapes every string one character at a time in Python and checks every value against the ``Mapping`` ABC
 and five other types; a lock of 160 distributions holds some 6,000 strings, so writing it was a tenth of a cold
@@ -7,11 +8,16 @@ capture's CPU after the target interpreter answered. This writer follows tomli_w
 an indent of 4) for the values a lock's plain form holds (``dict``, ``list``, ``tuple``, ``str``, ``int``,
 ``bool``): a string with nothing to escape is written as it is, and a value's type is looked up, not tested
 against ABCs. Any other value (a float, a date, a mapping that is not a dict) hands the whole document to
-tomli_w, so the text is tomli_w's in every case; tests/test_tomlwrite.py compares the two on every golden lock
-and on generated documents.
+tomli_w. The one difference from tomli_w: it leaves the bidirectional formatting characters (U+202A-U+202E,
+U+2066-U+2069, U+200E/F, U+061C), U+2028/U+2029 and the C1 controls of a free-text value raw, so a stranger's
+``os_name`` showed the lock reordered ("Trojan Source") or broken across lines; here each is ``\\uXXXX`` in its
+basic string (tomli_w's own text gets the same escapes), the same parsed value and so the same content digest.
+tests/test_tomlwrite.py compares the two on every golden lock and on generated documents.
 """
 
 from __future__ import annotations
+
+from ._control import UNSHOWN_IN_FILES
 
 TYPE_CHECKING = False  # not typing's: a capture imports this module on its way to the lock
 if TYPE_CHECKING:
@@ -20,7 +26,11 @@ if TYPE_CHECKING:
 
 _INDENT = "    "  # tomli_w's default indent of 4
 _MAX_LINE_LENGTH = 100  # tomli_w.MAX_LINE_LENGTH: an array of tables is written inline when each fits
-_ILLEGAL = frozenset('"\\') | (frozenset(chr(i) for i in range(32)) | frozenset(chr(127))) - frozenset("\t")
+# What a basic string escapes: tomli_w's set (quote, backslash, C0 but tab, DEL) and what a file must not show raw.
+_ILLEGAL = frozenset('"\\') | (frozenset(chr(i) for i in range(32)) - frozenset("\t")) | UNSHOWN_IN_FILES
+# tomli_w's text, which holds those characters only inside basic strings (no comments, no literal or multi-line
+# strings, structure in ASCII), with each written as its escape: the same document.
+_UNSHOWN_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in UNSHOWN_IN_FILES}
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -30,7 +40,7 @@ class _Unsupported(Exception):
 
 
 def dumps(document: Mapping[str, Any]) -> str:
-    """``tomli_w.dumps(document)``."""
+    """``tomli_w.dumps(document)``, with ``UNSHOWN_IN_FILES`` escaped."""
     if type(document) is dict:
         chunks: list[str] = []
         try:
@@ -41,7 +51,8 @@ def dumps(document: Mapping[str, Any]) -> str:
             return "".join(chunks)
     import tomli_w
 
-    return tomli_w.dumps(document)
+    text = tomli_w.dumps(document)
+    return text if UNSHOWN_IN_FILES.isdisjoint(text) else text.translate(_UNSHOWN_ESCAPES)
 
 
 def _table(table: dict[str, Any], name: str, inside_aot: bool, out: list[str], inline: dict[int, str]) -> None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ._control import _BIDI_CHARS
+from ._control import UNSHOWN_IN_FILES
 from ._control import has_bidi as has_bidi
 from ._control import has_control as has_control
 from ._control import has_unshown as has_unshown
@@ -560,7 +560,7 @@ def is_release_number(text: str) -> bool:
 # What JSON text leaves raw that a terminal, an editor or a forge acts on: DEL and the C1 controls (json escapes C0
 # only; CSI 0x9b), the bidirectional formatting characters (they reorder the line) and the line and paragraph
 # separators (a line break inside one string).
-_JSON_UNSHOWN = LazyPattern(f"[\x7f-\x9f{_BIDI_CHARS}\u2028\u2029]")
+_JSON_UNSHOWN = LazyPattern(f"[{''.join(sorted(UNSHOWN_IN_FILES))}]")
 
 
 def escape_json_unshown(text: str) -> str:

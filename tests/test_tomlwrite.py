@@ -1,7 +1,9 @@
-"""The lock's TOML writer (``envsnap/_tomlwrite.py``) writes what ``tomli_w.dumps`` writes, byte for byte."""
+"""The lock's TOML writer (``envsnap/_tomlwrite.py``) writes what ``tomli_w.dumps`` writes, byte for byte, but for the
+characters an editor or a forge shows as something else (bidi, U+2028/U+2029, C1), which it escapes."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,17 +13,20 @@ import tomli
 import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testutil import SAMPLE_META, sample_lock, sample_platform
 
 from envsnap import _tomlwrite, lockfile
-from envsnap.model import Snapshot
+from envsnap.model import Cpu, Gpu, Hardware, Snapshot
 
 ROOT = Path(__file__).resolve().parent
 
-# Keys and strings with what must be escaped (quotes, backslashes, every control character, DEL), tabs, unicode
-# and the characters of bare keys.
+# Characters tomli_w writes raw and this writer escapes (a bidi one, a line separator, a C1 control).
+_ODD = ["\u202e", "\u2028", "\x85"]
+# Keys and strings with what must be escaped (quotes, backslashes, every control character, DEL, those), tabs,
+# unicode and the characters of bare keys.
 _TEXT = st.text(
     alphabet=st.sampled_from(
-        ['"', "\\", "\t", "\x7f", "é", "☃", "a", "Z", "0", "-", "_", " ", ".", "=", *map(chr, range(32))]
+        ['"', "\\", "\t", "\x7f", "é", "☃", "a", "Z", "0", "-", "_", " ", ".", "=", *map(chr, range(32)), *_ODD]
     ),
     max_size=12,
 )
@@ -43,7 +48,14 @@ _DOCUMENT = st.dictionaries(_TEXT, _VALUE, max_size=6)
 @settings(max_examples=400, deadline=None)
 @given(_DOCUMENT)
 def test_a_generated_document_is_written_as_tomli_w_writes_it(document: dict[str, Any]) -> None:
-    assert _tomlwrite.dumps(document) == tomli_w.dumps(document)
+    """Byte for byte where tomli_w writes none of ``_ODD``; otherwise the same document with none of them raw."""
+    text = _tomlwrite.dumps(document)
+    expected = tomli_w.dumps(document)
+    if any(c in expected for c in _ODD):
+        assert not any(c in text for c in _ODD)
+        assert tomli.loads(text) == tomli.loads(expected)  # a tuple reads back as a list
+    else:
+        assert text == expected
 
 
 def _locks() -> list[Path]:
@@ -89,3 +101,70 @@ def test_an_array_of_tables_is_inline_up_to_tomli_ws_line_length() -> None:
         assert _tomlwrite.dumps(document) == tomli_w.dumps(document), size
     assert "[[t.rows]]" in _tomlwrite.dumps({"t": {"rows": [{"name": "x" * 100}]}})
     assert "[[t.rows]]" not in _tomlwrite.dumps({"t": {"rows": [{"name": "x" * 10}]}})
+
+
+# What an editor or a code forge acts on when a lock holds it raw: the bidirectional formatting characters (they
+# reorder the line: "Trojan Source"), the line and paragraph separators (a line break inside one string), DEL and
+# the C1 controls.
+_UNSHOWN = [
+    *"\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029\x7f",
+    *map(chr, range(0x80, 0xA0)),
+]
+
+
+def _hostile_lock() -> Snapshot:
+    return sample_lock(
+        platform=sample_platform(os_name="Debian \u202eGNU/Linux\u202c 12 \u2066x\u2069"),
+        hardware=Hardware(
+            cpu=Cpu(vendor="Genuine\u200fIntel", model="Xeon\u2028ignore me\u2029 \u061c"),
+            gpus=(Gpu(index=0, name="H100 \u202d80GB\u202c \u200e"),),
+        ),
+        environment={"NOTE": "ok \u202e/* evil */\u202c \u202a\u202b"},
+        envsnap=dataclasses.replace(SAMPLE_META, warnings=("a warning \u2067reordered\u2069",)),
+    )
+
+
+def test_a_lock_holds_no_bidi_or_line_separator_character_raw_and_reads_back_to_the_same_seal() -> None:
+    """Each is a \\uXXXX escape in its basic string: the same parsed value, so the same content digest."""
+    snapshot = _hostile_lock()
+    text, digest = lockfile.dumps_sealed(snapshot)
+    assert lockfile.dumps(snapshot) == text
+    raw = sorted({f"U+{ord(c):04X}" for c in text if c in _UNSHOWN})
+    assert raw == []
+    assert "Debian \\u202eGNU/Linux\\u202c 12 \\u2066x\\u2069" in text
+    assert "Xeon\\u2028ignore me\\u2029 \\u061c" in text
+    assert tomli.loads(text) == lockfile.sealed_document(snapshot)
+    loaded = lockfile.loads(text)
+    assert loaded.platform.os_name == "Debian \u202eGNU/Linux\u202c 12 \u2066x\u2069"
+    assert loaded.environment["NOTE"] == "ok \u202e/* evil */\u202c \u202a\u202b"
+    assert loaded.envsnap.content_digest == digest == lockfile.seal(snapshot).envsnap.content_digest
+    assert lockfile.dumps(loaded) == text  # written again (a bundle's lock): the same bytes
+
+
+def test_a_lock_written_with_those_characters_raw_still_loads_to_the_same_seal() -> None:
+    """A lock an earlier envsnap wrote (tomli_w's text: the characters raw) loads, and its digest is the same."""
+    snapshot = _hostile_lock()
+    old = tomli_w.dumps(lockfile.sealed_document(snapshot))
+    assert "\u202e" in old and "\u2028" in old
+    loaded = lockfile.loads(old)
+    assert loaded.hardware.cpu.model == "Xeon\u2028ignore me\u2029 \u061c"
+    assert loaded.envsnap.content_digest == lockfile.seal(snapshot).envsnap.content_digest
+    assert "\u202e" not in lockfile.dumps(loaded)
+
+
+@pytest.mark.parametrize("char", _UNSHOWN, ids=lambda c: f"U+{ord(c):04X}")
+def test_each_such_character_is_an_escape_in_a_key_and_a_value(char: str) -> None:
+    document = {"t": {f"k{char}": [f"v{char}", {"x": char}], "s": char}, f"a{char}": {"b": 1}}
+    text = _tomlwrite.dumps(document)
+    assert char not in text
+    assert f"\\u{ord(char):04x}" in text
+    assert tomli.loads(text) == document
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2028", "\x85"], ids=lambda c: f"U+{ord(c):04X}")
+def test_what_tomli_w_writes_holds_no_such_character_raw_either(char: str) -> None:
+    """A value the writer leaves to tomli_w (a float) does not bring the raw character back."""
+    document = {"t": {"k": 1.5, "s": f"x{char}y"}, f"q{char}": "z"}
+    text = _tomlwrite.dumps(document)
+    assert char not in text
+    assert tomli.loads(text) == document

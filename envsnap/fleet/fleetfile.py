@@ -19,9 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-import tomli_w
-
-from .. import _readlimits, lockfile
+from .. import _readlimits, _tomlwrite, lockfile
 from .._fs import atomic_write_text
 from .._version import __version__
 from ..errors import FleetError, LockfileError
@@ -159,7 +157,7 @@ def document(fleet: FleetFile) -> dict[str, Any]:
 
 
 def dumps(fleet: FleetFile) -> str:
-    return tomli_w.dumps(document(fleet))
+    return _tomlwrite.dumps(document(fleet))
 
 
 def dump(fleet: FleetFile, path: str | os.PathLike[str]) -> None:

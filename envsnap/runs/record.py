@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import tomli_w
-
-from .. import _readlimits, grammar
+from .. import _readlimits, _tomlwrite, grammar
 from .._fs import atomic_write_text
 from ..errors import EnvsnapError
 from ..lockfile import json_digest, to_dict, value_kind
@@ -204,7 +202,7 @@ def document(record: RunRecord) -> dict[str, Any]:
 
 
 def dumps(record: RunRecord) -> str:
-    return tomli_w.dumps(document(record))
+    return _tomlwrite.dumps(document(record))
 
 
 def dump(record: RunRecord, path: str | os.PathLike[str]) -> Path:

@@ -49,6 +49,17 @@ def _node(driver: str, demo: str, libc_arch: str = "amd64") -> Any:
     )
 
 
+def test_a_fleet_files_bidi_characters_are_escapes_in_its_text(tmp_path: Path) -> None:
+    """A node's free text (its GPU's name) with U+202E is written as \\u202e: FLEET.toml shows as it reads."""
+    odd = dataclasses.replace(_node("550.54.14", "1.0.0"), hardware=Hardware(gpus=(Gpu(0, "A100 \u202eevil\u2069"),)))
+    path = tmp_path / "fleet.toml"
+    fleetfile.dump(fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0"), "n2": odd}), path)
+    text = path.read_text(encoding="utf-8")
+    assert "\u202e" not in text and "\u2069" not in text
+    assert 'name = "A100 \\u202eevil\\u2069"' in text
+    assert fleetfile.load(path).nodes["n2"].hardware.gpus[0].name == "A100 \u202eevil\u2069"
+
+
 def test_fleet_file_keeps_the_common_part_once_and_round_trips(tmp_path: Path) -> None:
     nodes = {"n1": _node("550.54.14", "1.0.0"), "n2": _node("550.54.14", "1.0.0"), "n3": _node("470.57.02", "1.0.1")}
     fleet = fleetfile.FleetFile(nodes, {"n4": "no answer within 5 s"})

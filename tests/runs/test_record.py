@@ -66,6 +66,18 @@ def test_a_record_round_trips_sealed(tmp_path: Path) -> None:
     assert rec.dumps(sample()) == path.read_text()
 
 
+def test_a_records_bidi_and_line_separator_characters_are_escapes_in_its_text(tmp_path: Path) -> None:
+    """A command word with U+202E or U+2028 is written as \\uXXXX: no editor shows the record reordered."""
+    record = dataclasses.replace(
+        sample(), command=Command(argv=("python", "train.py", "--tag", "a\u202eb\u2028c\x85"), cwd="experiments")
+    )
+    path = rec.dump(record, tmp_path / "run.toml")
+    text = path.read_text(encoding="utf-8")
+    assert not any(c in text for c in "\u202e\u2028\x85")
+    assert '"a\\u202eb\\u2028c\\u0085",' in text
+    assert rec.load(path).command.argv[-1] == "a\u202eb\u2028c\x85"
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
