@@ -170,6 +170,54 @@ def is_conda_build(text: str) -> bool:
     return _CONDA_BUILD.fullmatch(text) is not None
 
 
+# A conda package's ``depends`` entry: a MatchSpec as repodata and conda-meta write it. A channel before ``::``
+# (``conda-forge::``, ``pkgs/main::``), the name, then words of a version spec and a build string (an operator may
+# stand apart from its version, ``depend > 1.1.1``, or touch the name, ``python>=3.11``), and conda's
+# ``[key='value']`` brackets. One line of printable ASCII: no ``#``, ``:`` but the channel's, quote outside the
+# brackets, control, bidi or separator character (an entry became a dependency's name in conda-lock.yml).
+_CONDA_SPEC_CHARS = r"A-Za-z0-9_.*,|<>=!~+()\-"
+_CONDA_DEPENDS = LazyPattern(
+    r"(?:[A-Za-z0-9_.+-]+(?:/[A-Za-z0-9_.+-]+)*::)?"
+    r"([A-Za-z0-9_][A-Za-z0-9_.+-]*)"
+    rf"((?:[<>=!~][{_CONDA_SPEC_CHARS}]*)?(?: +[{_CONDA_SPEC_CHARS}]+)*)"
+    rf"(?: ?\[([{_CONDA_SPEC_CHARS}'\" ]*)\])?",
+    re.ASCII,
+)
+_CONDA_JOINED = LazyPattern(r"(?<=[<>=!~,|]) +| +(?=[,|])")  # the spaces conda drops inside a version spec
+_CONDA_BRACKET_ITEM = LazyPattern(r""" *([A-Za-z_]+) *= *('[^']*'|"[^"]*"|[^,'" ]*) *(?:,|\Z)""")
+MAX_CONDA_DEPENDS = 1024
+
+
+def conda_dependency(text: str) -> tuple[str, str, str] | None:
+    """A ``depends`` entry's (name, version spec, build string), as conda reads the MatchSpec (spaces inside
+    the version spec dropped, a bracket's ``version`` and ``build`` taken; ``""`` where it names none), or None
+    when ``text`` is not one."""
+    match = _CONDA_DEPENDS.fullmatch(text) if len(text) <= MAX_CONDA_DEPENDS else None
+    if match is None:
+        return None
+    name, rest, bracket = match.groups()
+    words = _CONDA_JOINED.sub("", rest).split()
+    if len(words) > 2:
+        return None
+    fields = {"version": words[0] if words else "", "build": words[1] if len(words) > 1 else ""}
+    if bracket:
+        at = 0
+        while at < len(bracket):
+            item = _CONDA_BRACKET_ITEM.compiled.match(bracket, at)
+            if item is None or item.end() == at:
+                return None
+            key, value = item.groups()
+            if key in fields:
+                fields[key] = _CONDA_JOINED.sub("", value.strip("'\"")).strip()
+            at = item.end()
+    return name, fields["version"], fields["build"]
+
+
+def is_conda_depends(text: str) -> bool:
+    """A conda package's ``depends`` entry (``conda_dependency``)."""
+    return conda_dependency(text) is not None
+
+
 def is_conda_subdir(text: str) -> bool:
     return _CONDA_SUBDIR.fullmatch(text) is not None
 

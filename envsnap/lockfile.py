@@ -988,7 +988,9 @@ RULES: dict[type, dict[str, Rule]] = {
         "url": _URL,
         "md5": _s(grammar.is_md5_hex, "md5 (32 lower-case hex digits)"),
         "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)"),
-        "depends": _text(1024),
+        "depends": _s(
+            grammar.is_conda_depends, "conda dependency (a MatchSpec: name, version spec, build)", empty=False
+        ),
     },
     Conda: {
         "subdir": _s(grammar.is_conda_subdir, "conda subdir (linux-64, noarch)"),

@@ -15,7 +15,7 @@ from .._defaults import make_folder
 from .._fetchpolicy import FetchPolicy, allowances, local_path
 from .._fs import join_base_name, join_hash_dir
 from ..errors import BundleError, RebuildError, UnsafeInputError
-from ..grammar import GrammarError, require_base_name
+from ..grammar import GrammarError, conda_dependency, require_base_name
 from ..model import CondaPackage, Snapshot
 from ..progress import Progress
 from .pin import DownloadError, Fetcher
@@ -190,8 +190,9 @@ def bundle_conda_packages(
 
 
 def dep_name(spec: str) -> str:
-    """The package name a conda MatchSpec (``"python >=3.11,<3.12.0a0"``) depends on."""
-    return spec.split()[0].split("[")[0] if spec.strip() else ""
+    """The package name a conda MatchSpec (``"python >=3.11,<3.12.0a0"``) depends on; ``""`` for no MatchSpec."""
+    parts = conda_dependency(spec)
+    return parts[0] if parts is not None else ""
 
 
 def install_order(packages: tuple[CondaPackage, ...]) -> list[CondaPackage]:

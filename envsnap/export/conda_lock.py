@@ -33,12 +33,20 @@ HEADER = """\
 
 
 def _conda_dependencies(pkg: CondaPackage) -> dict[str, str]:
-    deps: dict[str, str] = {}
-    for spec in pkg.depends:
-        name, _, rest = spec.strip().partition(" ")
-        if name:
-            deps[name] = rest.strip() or "*"
-    return deps
+    """name -> version spec (``*`` for any), as conda-lock's solver writes a package's ``depends``: each read as a
+    MatchSpec (the build string and a channel dropped), one name given twice holding both specs."""
+    specs: dict[str, list[str]] = {}
+    for text in pkg.depends:
+        parts = grammar.conda_dependency(text)
+        if parts is None:  # a Snapshot that lockfile.load did not check: never a dependency named "evil:"
+            raise ExportError(
+                f"conda-lock: {pkg.name} {pkg.version}: depends: not a conda dependency: {grammar.shown(text)}"
+            )
+        name, version, _build = parts
+        versions = specs.setdefault(name, [])
+        if version not in ("", "*") and version not in versions:
+            versions.append(version)
+    return {name: ",".join(versions) or "*" for name, versions in specs.items()}
 
 
 def _pip_dependencies(pkg: PythonPackage) -> dict[str, str]:

@@ -21,6 +21,7 @@ from typing import Any, cast
 from .. import platforms
 from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
+from ..grammar import is_conda_depends, shown
 from ..model import Conda, CondaPackage, Noarch, PythonEnv
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 from .target import require_prefix_dir
@@ -114,6 +115,9 @@ def parse_record(data: Any, redact: PathRedactor | None = None) -> CondaPackage:
     depends = data.get("depends", [])
     if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
         raise ValueError("depends is not a list of strings")
+    for dep in depends:
+        if not is_conda_depends(dep):  # the lock would refuse it: every later command would fail on this lock
+            raise ValueError(f"depends: {shown(dep)} is not a conda MatchSpec")
     url = str(data.get("url") or "")
     subdir = str(data.get("subdir") or "")
     if not subdir and url:

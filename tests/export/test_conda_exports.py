@@ -529,6 +529,51 @@ def test_conda_lock_is_read_back_by_conda_lock(tmp_path: Path) -> None:
     assert wheel.dependencies == {}  # only an extra's requirement, which is not installed
 
 
+def _numpy_depending_on(*depends: str) -> Snapshot:
+    lock = _all_md5(small_lock())
+    assert lock.conda is not None
+    packages = tuple(dataclasses.replace(p, depends=depends) if p.name == "numpy" else p for p in lock.conda.packages)
+    return dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, packages=packages))
+
+
+def test_conda_lock_dependencies_are_read_as_conda_reads_a_matchspec(tmp_path: Path) -> None:
+    """Name (a channel before it dropped), version spec (operators joined to their versions, a bracket's
+    version), never the build string; one name twice is both specs (a comma: conda's "and")."""
+    lock = _numpy_depending_on(
+        "python_abi 3.11.* *_cp311",
+        "depend > 1.1.1",
+        "conda-forge::__glibc >=2.17,<3.0.a0",
+        "other[version='>=1.21,<3']",
+        "libblas * mkl",
+        "tzdata",
+        "six >=1.0",
+        "six <2",
+        "spaced >= 1.2 , <2",
+        "python>=3.11",
+    )
+    parsed = _parse_conda_lock(conda_lock.dumps(lock), tmp_path)
+    numpy = next(p for p in parsed.package if p.name == "numpy")
+    assert numpy.dependencies == {
+        "python_abi": "3.11.*",
+        "depend": ">1.1.1",
+        "__glibc": ">=2.17,<3.0.a0",
+        "other": ">=1.21,<3",
+        "libblas": "*",
+        "tzdata": "*",
+        "six": ">=1.0,<2",
+        "spaced": ">=1.2,<2",
+        "python": ">=3.11",
+    }
+
+
+@pytest.mark.parametrize("spec", ["dep ## H", "evil: 1.0", "x 1.0\u202e"])
+def test_conda_lock_refuses_a_depends_entry_that_is_no_matchspec(spec: str) -> None:
+    """A lock that did not pass the load's checks (an API caller's Snapshot) is refused here too, never turned into
+    a dependency named `evil:` or a version `## H`."""
+    with pytest.raises(ExportError, match=r"conda-lock: numpy 1\.26\.4: depends: not a conda dependency"):
+        conda_lock.dumps(_numpy_depending_on("python >=3.11", spec))
+
+
 def test_conda_lock_needs_every_pip_package_pinned() -> None:
     lock = _all_md5(small_lock())
     unpinned = PythonPackage(name="attrs", version="23.2.0", installer="pip")

@@ -56,6 +56,15 @@ def test_parse_record_reads_identity_origin_and_hashes() -> None:
     )
 
 
+def test_parse_record_refuses_a_depends_entry_the_lock_would_refuse() -> None:
+    """The record is skipped with its reason (a warning), rather than a lock that every command then refuses."""
+    data = dict(CONDA_FORGE_RECORD, depends=["libgcc-ng >=12", "evil: ## H"])
+    with pytest.raises(ValueError, match=r"^depends: 'evil: ## H' is not a conda MatchSpec$"):
+        probe.parse_record(data)
+    data["depends"] = ["python_abi 3.11.* *_cp311", "depend > 1.1.1", "conda-forge::__glibc <2"]
+    assert probe.parse_record(data).depends == tuple(data["depends"])
+
+
 def test_parse_record_drops_tokens_and_credentials() -> None:
     data = dict(CONDA_FORGE_RECORD)
     data["url"] = "https://conda.anaconda.org/t/ab-12345-secret/acme/linux-64/bzip2-1.0.8-h4bc722e_7.conda"

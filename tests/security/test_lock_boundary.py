@@ -412,6 +412,69 @@ def test_real_installers_and_requires_python_load(
     assert cli("show", path).code == 0
 
 
+def _conda_depends(d: dict[str, Any], *specs: str) -> None:
+    d["conda"]["packages"][0]["depends"] = list(specs)
+
+
+# A conda package's depends are MatchSpecs: a name (a channel before it), a version spec and a build string.
+# Anything else became a dependency's name in conda-lock.yml (`dep ## H`, `evil: x`) or showed reordered.
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "dep ## H",
+        "evil: 1.0",
+        "a:b",
+        "x 1.0\u202e",
+        "x >=1\u2028y",
+        "x \u00a0>=1",
+        " x",
+        "x ",
+        "-x >=1",
+        "x >=1 # comment",
+        "x [version=1]{}",
+        "",
+    ],
+)
+def test_a_conda_depends_entry_outside_matchspec_is_refused(tmp_path: Path, cli: Callable[..., Any], spec: str) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: _conda_depends(d, "libgcc-ng >=12", spec))
+    one_line_exit_2(cli("show", path), "conda.packages[0].depends[1]: not a valid conda dependency")
+
+
+# What real conda-meta records hold in `depends` (conda-forge, defaults, old channels, conda-lock's own imports).
+REAL_CONDA_DEPENDS = [
+    "python >=3.11,<3.12.0a0",
+    "libgcc-ng >=12",
+    "__glibc >=2.17,<3.0.a0",
+    "python_abi 3.11.* *_cp311",
+    "libzlib 1.3.2 h25fd6f3_2",
+    "_openmp_mutex >=4.5",
+    "_libgcc_mutex 0.1 conda_forge",
+    "libabseil * cxx17*",
+    "x264 >=1!164.3095,<1!165",
+    "pyzmq >=13.1.0,!=23.0.0",
+    "numpy >=1.16,<1.17|>=1.17",
+    "python 3.6*",
+    "depend > 1.1.1",
+    "blas * mkl",
+    "tzdata",
+    "__archspec 1 x86_64_v3",
+    "conda-forge::__glibc <2",
+    "pkgs/main::python >=3.8",
+    "jpeg >=9e,<10a",
+    "openssl !=1.1.1e",
+    "typing_extensions ~=4.0",
+    "numpy[version='>=1.21,<3']",
+    "python >=3.9,<3.10.0a0 *_cpython",
+]
+
+
+def test_real_conda_depends_load(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: _conda_depends(d, *REAL_CONDA_DEPENDS))
+    result = cli("show", path)
+    assert result.code == 0, result
+    assert lockfile.load(path).conda.packages[0].depends == tuple(REAL_CONDA_DEPENDS)  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("uuid", "serial"),
     [
