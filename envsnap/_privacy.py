@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._lazyre import LazyPattern
-from .fileurls import is_labelled, path_url, tail_below
+from .fileurls import HOME, PROJECT, is_labelled, path_url, tail_below
 
 if TYPE_CHECKING:
     from .model import PythonPackage, Snapshot
@@ -348,6 +348,21 @@ class PathRedactor:
             if is_labelled(url):
                 return url
         return path_url(path)
+
+    def labelled(self, path: str) -> str | None:
+        """An absolute local ``path`` (a word of a recorded command line, a ``--data`` path) under the label of
+        the project or the home it lies in (``{project}/train.py``, ``~/data/x.csv``, ``{project}`` for the root
+        itself), the rest as written: no name is rewritten and no link resolved, the path must go on naming the
+        same file (a venv's ``bin/python`` links to its base interpreter: it is not that one) where the label is
+        resolved again (``rerun``). None when it lies in neither (each spelling of each is a root), or only
+        through a ``..``."""
+        if not path.startswith("/"):
+            return None
+        for root, label in self.roots:
+            tail = tail_below(path, root, encoded=False) if label in (PROJECT, HOME) else None
+            if tail is not None:
+                return None if ".." in tail.split("/") else label + tail
+        return None
 
     def url(self, url: str) -> str:
         """A URL without credentials; a local one (``file://``, a path, ``host:path``) also without names; a

@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         _output.write_lines(*lines, err=False)
 
     out(f"rerunning {args.record}: {sinks.shell_shown(record.command.argv)}")
+    if plan.resolved:  # the record names paths by label: what each names here (the command shown to confirm has them)
+        out("paths: " + ", ".join(f"{label} is {sinks.shell_shown([folder])}" for label, folder in plan.resolved))
     for check in plan.checks:
         out(f"{check.area}: {check.state}", *(f"  {line}" for line in check.lines))
     if args.dry_run or (args.strict and plan.differs):

@@ -17,13 +17,26 @@ from typing import Any
 from .. import lockfile
 from .._privacy import REDACTED, PathRedactor, is_secret_option, redact_secrets, scrub_text
 from .._version import __version__
+from ..fileurls import HOME, PROJECT
 from ..model import Snapshot
 from ..probes.project import find_root, probe_project
 from ..probes.python import TargetEnvironment, is_python_name, select_environment
 from . import owners as owner_memo
 from .cache import KeptLock
 from .libraries import CondaIndex, LockView, Owner, RecordIndex, account, distributions_of, package_owners
-from .record import Code, Command, Data, Environment, FileEntry, Gpus, Loaded, Meta, Outcome, RunRecord
+from .record import (
+    Code,
+    Command,
+    Data,
+    Environment,
+    FileEntry,
+    Gpus,
+    Loaded,
+    Meta,
+    Outcome,
+    RunRecord,
+    labelled_word,
+)
 from .reports import PythonReport, top_level_modules
 
 TYPE_CHECKING = False
@@ -52,24 +65,59 @@ def context() -> Context:
     )
 
 
-def data_path(path: str) -> str:
+def data_path(path: str, redactor: PathRedactor | None = None) -> str:
     """How a --data/--output path is recorded: as given (relative to the working directory); an absolute path
-    under the home directory as ``~/...`` (rerun expands it)."""
+    in the project as ``{project}/...`` and one under the home directory as ``~/...`` (``redactor``: the run's;
+    rerun resolves them where it runs)."""
     norm = os.path.normpath(path)
+    if os.path.isabs(norm) and redactor is not None and (label := redactor.labelled(norm)) is not None:
+        return label
     home = os.path.expanduser("~")
     if os.path.isabs(norm) and home not in ("", "/") and norm.startswith(home.rstrip("/") + "/"):
         return "~/" + norm[len(home.rstrip("/")) + 1 :]
     return norm
 
 
-def resolve_data_path(path: str, base: Path | None = None) -> Path:
-    return Path(os.path.expanduser(path)) if path.startswith("~/") else (base or Path(".")) / path
+def unlabelled(label: str, tail: str, root: Path | None) -> str:
+    """The path a recorded ``label + tail`` (``{project}/x``, ``~/x``) names here: ``{project}`` is ``root``, the
+    project of whoever reads the record, ``~`` their home directory."""
+    base = os.path.expanduser("~") if label == HOME else os.fspath(root if root is not None else Path.cwd())
+    return base.rstrip("/") + tail if tail else base
 
 
-def to_data(role: str, path: str, fp: data_mod.Fingerprint) -> Data:
+def resolve_data_path(path: str, base: Path | None = None, root: Path | None = None) -> Path:
+    """A recorded data path on this machine: a label resolved (``root``: the project), a relative path under
+    ``base`` (the run's working directory)."""
+    for label in (PROJECT, HOME):
+        if path == label or path.startswith(label + "/"):
+            return Path(unlabelled(label, path[len(label) :], root))
+    return (base or Path(".")) / path
+
+
+def labelled_argv(argv: Sequence[str], redactor: PathRedactor) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The command line with each word that is an existing absolute path in the project or the home (whole, or
+    the value of ``--opt=PATH``) under its label (``{project}/train.py``, ``--data=~/data/x.csv``), and the
+    indexes of those words (``command.paths``). Any other word is kept as it is, text naming the home included:
+    only a word that is a path can be resolved again."""
+    out, paths = list(argv), []
+    for i, word in enumerate(argv):
+        head, value = "", word
+        if word.startswith("-") and "=" in word:
+            option, _, value = word.partition("=")
+            head = option + "="
+        if not value.startswith("/") or not os.path.lexists(value):
+            continue
+        label = redactor.labelled(value)
+        if label is not None and labelled_word(head + label) is not None:
+            out[i] = head + label
+            paths.append(i)
+    return tuple(out), tuple(paths)
+
+
+def to_data(role: str, path: str, fp: data_mod.Fingerprint, ctx: Context | None = None) -> Data:
     return Data(
         role=role,
-        path=data_path(path),
+        path=data_path(path, ctx.redactor if ctx is not None else None),
         kind=fp.kind,
         method=fp.method,
         digest=fp.digest,
@@ -89,11 +137,12 @@ def fingerprint_data(
     base: Path | None = None,
     within: Sequence[str | os.PathLike[str]] | None = None,
     max_bytes: int | None = None,
+    root: Path | None = None,
 ) -> Data:
     from . import data as data_mod
 
     fp = data_mod.fingerprint(
-        resolve_data_path(path, base),
+        resolve_data_path(path, base, root),
         fast=fast,
         progress=progress,
         missing_ok=role == "output",
@@ -537,9 +586,10 @@ def build(
     if prepared.captured and text and lock_path is not None and not _holds(lock_path, text):
         lockfile.write_text(text, lock_path)
     command, redacted = redacted_argv(argv)
+    command, paths = labelled_argv(command, prepared.ctx.redactor)
     record = RunRecord(
         run=Meta(generator=f"envsnap {__version__}", created=outcome.started),
-        command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted),
+        command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted, paths=paths),
         result=outcome,
         gpus=gpus,
         environment=environment(

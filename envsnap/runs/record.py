@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from .. import _readlimits, _tomlwrite, grammar
 from .._fs import atomic_write_text
 from ..errors import EnvsnapError
+from ..fileurls import HOME, PROJECT
 from ..lockfile import json_digest, to_dict, value_kind
 
 KIND = "envsnap run record"
@@ -73,6 +74,24 @@ class Command:
         metadata=_rule(lambda v: v == "." or grammar.is_relative_path(v), "relative folder (no '..', not absolute)"),
     )
     redacted: bool = False  # a secret in argv was replaced by <redacted>: the command cannot be rerun as it was
+    # The indexes of the words of argv that name a path under a label ({project}/..., ~/...), whole or as an
+    # option's value (--out={project}/x): rerun resolves these and no other. Left out when none (records before).
+    paths: tuple[int, ...] = field(default=(), metadata={**_n(65536), "sparse": True})
+
+
+def labelled_word(word: str) -> tuple[str, str, str] | None:
+    """A command word that names a path under a label, split: what comes before the path (``""``, or an option
+    and ``=``), the label (``{project}`` or ``~``), and the rest (``""`` or ``/...``, no ``..``); None for any
+    other word."""
+    head, rest = "", word
+    if word.startswith("-") and "=" in word:
+        option, _, rest = word.partition("=")
+        head = option + "="
+    for label in (PROJECT, HOME):
+        if rest == label or rest.startswith(label + "/"):
+            tail = rest[len(label) :]
+            return None if ".." in tail.split("/") else (head, label, tail)
+    return None
 
 
 @dataclass(frozen=True)
@@ -254,6 +273,17 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
             f"(<= {SCHEMA_VERSION}); upgrade envsnap"
         )
     record = _build(RunRecord, data, "", origin)
+    paths = record.command.paths
+    for i, index in enumerate(paths):
+        if (
+            index >= len(record.command.argv)
+            or (i and index <= paths[i - 1])  # in order, each once
+            or labelled_word(record.command.argv[index]) is None
+        ):
+            raise RecordError(
+                f"{origin}: command.paths[{i}]: {index} is not the index of a word of command.argv that names a "
+                "path as {project}/... or ~/..."
+            )
     if not record.run.content_digest:
         raise RecordError(f"{origin}: run.content_digest: missing (a record is always sealed)")
     if canonical_digest(to_dict(record)) != record.run.content_digest:

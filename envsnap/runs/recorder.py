@@ -301,8 +301,8 @@ def run_command(
                 outcome=outcome,
                 gpus=gpu_watch.result(),
                 data=[
-                    *(assemble.to_data("input", p, fp) for p, fp in inputs),
-                    *(assemble.to_data("output", p, fp) for p, fp in outputs),
+                    *(assemble.to_data("input", p, fp, ready.ctx) for p, fp in inputs),
+                    *(assemble.to_data("output", p, fp, ready.ctx) for p, fp in outputs),
                 ],
                 objects=loaded_objects(finished.objects, reports),
                 reports=reports,
@@ -551,14 +551,15 @@ def record_run(
             interrupted=interrupted,
             peak_memory_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         )
+        ready = prepared.value()
         record = assemble.build(
-            prepared.value(),
+            ready,
             argv=command,
             outcome=outcome,
             gpus=watch.result(),
             data=[
-                *(assemble.to_data("input", p, fp) for p, fp in inputs),
-                *(assemble.to_data("output", p, fp) for p, fp in outs),
+                *(assemble.to_data("input", p, fp, ready.ctx) for p, fp in inputs),
+                *(assemble.to_data("output", p, fp, ready.ctx) for p, fp in outs),
             ],
             objects=trace.own_maps(),
             reports=[report],

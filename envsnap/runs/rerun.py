@@ -26,10 +26,10 @@ from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
 from ..probes.project import drift, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
-from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint
+from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
 from .execute import execute
 from .finished import Finished
-from .record import Data, RecordError, RunRecord
+from .record import Command, Data, RecordError, RunRecord, labelled_word
 
 DOCKER_VERIFY_TIMEOUT = 600
 
@@ -64,6 +64,8 @@ class Plan:
     env: dict[str, str]
     checks: tuple[Check, ...]
     roots: tuple[str, ...] = ()  # the folders the record's data paths may lie in: the project, --data-root
+    root: Path | None = None  # the project: what the record's {project} names here
+    resolved: tuple[tuple[str, str], ...] = ()  # each label argv used, and the folder it names here
 
     @property
     def differs(self) -> bool:
@@ -81,8 +83,29 @@ def run_directory(record: RunRecord, root: Path) -> Path:
     return join_relative(root, record.command.cwd, "the record's working directory")
 
 
+def resolved_argv(command: Command, root: Path) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """The recorded argv with each word ``command.paths`` names resolved for whoever reruns it (``{project}``:
+    their project, ``~``: their home), and each label used with the folder it named. No other word is changed: a
+    literal ``~/x`` the program was given stays one."""
+    argv, used = list(command.argv), {}
+    for index in command.paths:
+        split = labelled_word(argv[index])
+        if split is None:  # load checked it: a record built in Python is not loaded
+            raise RecordError(f"command.paths: argv[{index}] names no path under a label")
+        head, label, tail = split
+        argv[index] = head + unlabelled(label, tail, root)
+        used[label] = unlabelled(label, "", root)
+    return argv, tuple(used.items())
+
+
 def check_environment(
-    record: RunRecord, root: Path, *, lock: str | None = None, python: str | None = None, in_docker: str | None = None
+    record: RunRecord,
+    root: Path,
+    *,
+    lock: str | None = None,
+    python: str | None = None,
+    in_docker: str | None = None,
+    argv: Sequence[str] | None = None,
 ) -> Check:
     from ..compare.verify import verify
 
@@ -119,7 +142,8 @@ def check_environment(
         except EnvsnapError as exc:
             return Check("environment", UNKNOWN, (*lines, str(exc)))
     else:
-        found = findings(verify(snapshot, environment=python_target(record.command.argv, python)))
+        command = record.command.argv if argv is None else argv
+        found = findings(verify(snapshot, environment=python_target(command, python)))
     state = DIFFERS if lines or any(bad for bad, _ in found) else SAME
     lines.extend(line for _, line in found)
     return Check("environment", state, tuple(lines))
@@ -181,7 +205,7 @@ def data_roots(root: Path, extra: Sequence[str] = ()) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _fingerprint(d: Data, role: str, run_dir: Path, roots: Sequence[str]) -> Data:
+def _fingerprint(d: Data, role: str, run_dir: Path, roots: Sequence[str], root: Path | None) -> Data:
     """A recorded data path as it is now, bounded: inside ``roots``, at most ``ENVSNAP_MAX_DATA_BYTES``."""
     return fingerprint_data(
         role,
@@ -190,17 +214,18 @@ def _fingerprint(d: Data, role: str, run_dir: Path, roots: Sequence[str]) -> Dat
         base=run_dir,
         within=roots,
         max_bytes=data_mod.max_data_bytes(),
+        root=root,
     )
 
 
-def check_data(record: RunRecord, run_dir: Path, roots: Sequence[str]) -> Check:
+def check_data(record: RunRecord, run_dir: Path, roots: Sequence[str], root: Path | None = None) -> Check:
     """Each recorded input as it is now: ``differs`` names what changed; an input rerun does not read (outside
     ``roots``, over the size limit) makes the answer ``unknown`` unless another one differs."""
     lines = []
     unread = differs = False
     for d in record.inputs():
         try:
-            now = _fingerprint(d, "input", run_dir, roots)
+            now = _fingerprint(d, "input", run_dir, roots, root)
         except data_mod.OutOfBounds as exc:
             unread = True
             lines.append(f"{d.path}: not checked: {exc}")
@@ -246,7 +271,8 @@ def plan(
     run_dir = run_directory(record, root)
     if not run_dir.is_dir():
         raise UnsafeInputError(f"the record's working directory {record.command.cwd} is not in {root}")
-    argv = list(record.command.argv)
+    argv, resolved = resolved_argv(record.command, root)
+    command = tuple(argv)  # the program the record names, resolved: its environment is verified
     env = dict(os.environ)
     if python is not None:
         interpreter = resolve_interpreter(python)
@@ -272,15 +298,15 @@ def plan(
             *argv,
         ]
     exclude: list[str | Path] = [
-        *(str(run_dir / d.path) for d in record.outputs()),
+        *(resolve_data_path(d.path, run_dir, root) for d in record.outputs()),
         *([record_path] if record_path else []),
     ]
     checks = (
-        check_environment(record, root, lock=lock, python=python, in_docker=in_docker),
+        check_environment(record, root, lock=lock, python=python, in_docker=in_docker, argv=command),
         check_code(record, root, exclude),
-        check_data(record, run_dir, roots),
+        check_data(record, run_dir, roots, root),
     )
-    return Plan(argv=tuple(argv), cwd=run_dir, env=env, checks=checks, roots=roots)
+    return Plan(argv=tuple(argv), cwd=run_dir, env=env, checks=checks, roots=roots, root=root, resolved=resolved)
 
 
 def run(p: Plan) -> Finished:
@@ -294,7 +320,7 @@ def outputs_before(record: RunRecord, p: Plan) -> dict[str, data_mod.Fingerprint
     for d in record.outputs():
         try:
             out[d.path] = data_mod.fingerprint(
-                resolve_data_path(d.path, p.cwd), fast=True, missing_ok=True, within=p.roots
+                resolve_data_path(d.path, p.cwd, p.root), fast=True, missing_ok=True, within=p.roots
             )
         except data_mod.DataError:
             continue
@@ -313,7 +339,7 @@ def compare_outputs(
     out = []
     for d in record.outputs():
         try:
-            now = _fingerprint(d, "output", run_dir, p.roots)
+            now = _fingerprint(d, "output", run_dir, p.roots, p.root)
         except data_mod.OutOfBounds as exc:
             out.append(OutputResult(d.path, NOT_CHECKED, (), str(exc)))
             continue
@@ -326,7 +352,9 @@ def compare_outputs(
             and old.kind != "missing"
             and data_mod.compare(
                 old,
-                data_mod.fingerprint(resolve_data_path(d.path, run_dir), fast=True, missing_ok=True, within=p.roots),
+                data_mod.fingerprint(
+                    resolve_data_path(d.path, run_dir, p.root), fast=True, missing_ok=True, within=p.roots
+                ),
             )
             is None
         ):

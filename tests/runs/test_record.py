@@ -144,3 +144,41 @@ def test_a_record_keeps_a_branch_git_accepts(tmp_path: Path) -> None:
     # the run's code is the capture's project: a branch a lock may hold, a record holds too
     record = dataclasses.replace(sample(), code=rec.Code(commit="a" * 40, branch="exp/lr_0.1%&#$|`tick`"))
     assert rec.load(rec.dump(record, tmp_path / "run.toml")).code.branch == "exp/lr_0.1%&#$|`tick`"
+
+
+@pytest.mark.parametrize(
+    ("paths", "word"),
+    [
+        ("[0]", "{project}/train.py"),  # "python": no path under a label
+        ("[1, 1]", "{project}/train.py"),
+        ("[5]", "{project}/train.py"),
+        ("[1]", "{project}/../../etc/x"),
+        ("[1]", "train.py"),
+    ],
+)
+def test_a_record_s_labelled_paths_must_be_words_naming_a_path_under_a_label(
+    tmp_path: Path, cli: Callable[..., object], paths: str, word: str
+) -> None:
+    # rerun resolves exactly the words command.paths names ({project}/..., ~/..., --opt={project}/...): a record
+    # that names any other word would have it rewritten.
+    record = dataclasses.replace(
+        sample(), command=Command(argv=("python", "{project}/train.py", "--out=~/o", "~/x"), paths=(1, 2))
+    )
+    path = rec.dump(record, tmp_path / "run.toml")
+    assert rec.load(path).command.paths == (1, 2) and "paths = [\n    1,\n    2,\n]" in path.read_text()
+    path.write_text(
+        path.read_text()
+        .replace("paths = [\n    1,\n    2,\n]", f"paths = {paths}")
+        .replace('"{project}/train.py"', f'"{word}"')
+    )
+    message = "command.paths[0]: " if paths != "[1, 1]" else "command.paths[1]: "
+    with pytest.raises(rec.RecordError, match=re.escape(message)):
+        rec.load(path)
+    result = cli("show", path)
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result  # type: ignore[attr-defined]
+    assert "is not the index of a word of command.argv that names a path" in result.err  # type: ignore[attr-defined]
+
+
+def test_a_record_without_labelled_paths_writes_no_paths_field(tmp_path: Path) -> None:
+    # Records sealed before command.paths existed load with their digest unchanged.
+    assert "paths" not in rec.dumps(sample())

@@ -409,3 +409,93 @@ def test_a_lock_outside_the_project_is_said_to_be_known_by_its_digest(
     assert "names no lock" not in res.stdout
     res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", host_lock, cwd=root)
     assert "environment: same" in res.stdout.splitlines(), res.stdout
+
+
+TRAIN = (
+    "import pathlib, sys\n"
+    "args = sys.argv[1:]\n"
+    "data = pathlib.Path(args[args.index('--data') + 1])\n"
+    "out = next(a.partition('=')[2] for a in args if a.startswith('--out='))\n"
+    "pathlib.Path(out).write_text(data.read_text().upper())\n"
+    "print('argv:', sys.argv)\n"
+)
+
+
+def _home_project(home: Path, project: Path) -> None:
+    """A home with its data (``~/data/x.csv``), and a project in it with a script and an interpreter in its
+    ``.venv`` (a link to the one running the tests)."""
+    (home / "data").mkdir(parents=True)
+    (home / "data" / "x.csv").write_text("a,b\n")
+    (project / ".venv" / "bin").mkdir(parents=True)
+    (project / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (project / "train.py").write_text(TRAIN)
+
+
+def test_a_record_names_paths_under_the_project_and_home_by_label_and_rerun_resolves_them(
+    tmp_path: Path, host_lock: Path
+) -> None:
+    # A record published with a paper kept /home/alice/proj/.venv/bin/python and /home/alice/data/x.csv in its
+    # argv (and ~/proj/out.txt as an output): it named the user and the home's layout, and a reviewer's rerun
+    # under another home ran paths that are not there.
+    alice, bob = tmp_path / "home" / "alice", tmp_path / "home" / "bob"
+    mine = alice / "proj"
+    _home_project(alice, mine)
+
+    def envsnap(*args: str | os.PathLike[str], home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "envsnap", *map(str, args)],
+            cwd=cwd,
+            env=envsnap_env(HOME=str(home)),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    command = [
+        mine / ".venv" / "bin" / "python",
+        mine / "train.py",
+        "--data",
+        alice / "data" / "x.csv",
+        f"--out={mine / 'out.txt'}",
+        "~/literal",  # a word the program reads as it is: never rewritten, never resolved
+        f"--msg={alice}/not-a-path",  # text that is no existing path: kept as it is
+    ]
+    res = envsnap(
+        "run", "--lock", host_lock, "--data", alice / "data" / "x.csv", "--output", mine / "out.txt", "--",
+        *command, home=alice, cwd=mine,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    record = rec.load(mine / "run.toml")
+    assert record.command.argv == (
+        "{project}/.venv/bin/python",
+        "{project}/train.py",
+        "--data",
+        "~/data/x.csv",
+        "--out={project}/out.txt",
+        "~/literal",
+        f"--msg={alice}/not-a-path",
+    )
+    assert record.command.paths == (0, 1, 3, 4)
+    assert [(d.role, d.path) for d in record.data] == [("input", "~/data/x.csv"), ("output", "{project}/out.txt")]
+    text = (mine / "run.toml").read_text()
+    assert text.count(str(alice)) == 1 and "proj/" not in text  # only the --msg text
+    shown = envsnap("show", "run.toml", home=alice, cwd=mine)
+    assert shown.returncode == 0 and "{project}/train.py" in shown.stdout and "proj/" not in shown.stdout
+    # The same command under another home and project layout is recorded the same.
+    theirs = bob / "work" / "paper"
+    _home_project(bob, theirs)
+    (theirs / "run.toml").write_bytes((mine / "run.toml").read_bytes())
+    res = envsnap("rerun", "run.toml", "--lock", host_lock, "--data-root", bob / "data", home=bob, cwd=theirs)
+    assert (
+        res.returncode == 2 and f"  {theirs}/.venv/bin/python {theirs}/train.py --data {bob}/data/x.csv" in res.stderr
+    )
+    res = envsnap("rerun", "run.toml", "--lock", host_lock, "--data-root", bob / "data", "--yes", home=bob, cwd=theirs)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert f"paths: {{project}} is {theirs}, ~ is {bob}" in lines
+    assert "data: same" in lines and "output {project}/out.txt: identical" in lines
+    assert (
+        f"argv: ['{theirs}/train.py', '--data', '{bob}/data/x.csv', '--out={theirs}/out.txt', '~/literal', "
+        f"'--msg={alice}/not-a-path']"
+    ) in lines
+    assert (theirs / "out.txt").read_text() == "A,B\n" and "identical: run.toml reproduced" in lines

@@ -49,7 +49,11 @@ def test_a_python_program_s_wheel_libraries_are_accounted_for_and_a_stray_one_is
     record = rec.load(tmp_path / "run.toml")
     assert record.result.exit_status == 5 and not record.result.interrupted
     assert record.result.peak_memory_kib > 1000
-    assert record.command.argv == (sys.executable, str(script))
+    # Paths in the project and the home by their labels (docs/runrecord.md), with the words they are in.
+    home, python = os.path.expanduser("~"), sys.executable
+    program = "~" + python[len(home) :] if python.startswith(home + "/") else python
+    assert record.command.argv == (program, "{project}/job.py")
+    assert record.command.paths == ((0, 1) if program != python else (1,))
     libs = {Path(lib.path).name: lib for lib in record.loaded.libraries}
     numpy_libs = [lib for lib in record.loaded.libraries if lib.owner == "python" and lib.package == "numpy"]
     assert any("_multiarray_umath" in lib.path for lib in numpy_libs), libs.keys()
