@@ -107,6 +107,30 @@ def test_pin_and_bundle_a_local_directory_install_with_a_space(
     assert [p.name for p in (tmp_path / "bundle" / "wheels").iterdir()] == ["myproj-0.1-py3-none-any.whl"]
 
 
+@pytest.mark.parametrize(
+    ("recorded", "where"),
+    [("file://~/src/my%20proj", "src"), ("file://{project}/libs/my%20proj", "proj/libs")],
+)
+def test_pin_names_a_local_project_as_the_lock_records_it(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, recorded: str, where: str
+) -> None:
+    """``pin --json`` said ``local project /home/alice/src/mylib: ...`` for a lock recording ``file://~/src/mylib``:
+    its output (CI logs, issue reports) named the user and the home's layout that the lock leaves out."""
+    home, project = tmp_path / "home" / "alice", tmp_path / "home" / "alice" / "proj"
+    tree = _project(tmp_path)
+    (home / where).mkdir(parents=True)
+    project.mkdir(exist_ok=True)
+    tree.rename(home / where / "my proj")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(project)
+    lockfile.dump(_directory_lock(recorded), project / "envsnap.lock")
+    for args in ((), ("--json",)):
+        pinned = cli("pin", "envsnap.lock", "-o", "pinned.lock", "--no-system-packages", "--project", project, *args)
+        assert pinned.code == 0 and str(home) not in pinned.out + pinned.err, pinned
+    assert f'"reason": "local project {recorded}: bundle and rebuild build it into a wheel"' in pinned.out
+
+
 def test_the_root_folder_is_no_project_to_label() -> None:
     """``envsnap import`` run in ``/`` (a container's working directory, no git work tree) has ``/`` for its project:
     a warning naming ``/opt/wheels`` became ``{project}/opt{project}/wheels``."""

@@ -1134,8 +1134,14 @@ class Pinner:
                 where = str(exc)
             else:
                 if tree.is_dir():
+                    # Named as the lock records it (file://~/src/mylib), not by where it is here: what pin prints
+                    # lands in CI logs and issue reports, and the lock leaves the home's path out.
+                    sub = f" (subdirectory {pkg.source.subdirectory})" if pkg.source.subdirectory else ""
                     return PinOutcome(
-                        pkg.name, pkg.version, "kept", f"local project {tree}: bundle and rebuild build it into a wheel"
+                        pkg.name,
+                        pkg.version,
+                        "kept",
+                        f"local project {pkg.source.url}{sub}: bundle and rebuild build it into a wheel",
                     )
                 where = f"{tree} does not exist on this machine (name the project with --project DIR)"
             return PinOutcome(

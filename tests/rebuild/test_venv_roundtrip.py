@@ -187,7 +187,9 @@ def test_vcs_is_kept_and_editable_is_listed_with_its_reason(source: Source) -> N
     assert outcomes["vcspkg"].status == "kept" and vcs.source.commit_id in outcomes["vcspkg"].reason
     # The project is on this machine: bundle and rebuild build it (no "cannot be pinned" warning).
     assert outcomes["editproj"].status == "kept"
-    assert outcomes["editproj"].reason == f"local project {source.editable}: bundle and rebuild build it into a wheel"
+    edit = source.lock.package("editproj")
+    assert edit is not None  # named as the lock records it, not by its path on this machine
+    assert outcomes["editproj"].reason == f"local project {edit.source.url}: bundle and rebuild build it into a wheel"
     assert not any(w.startswith("pin: editproj") for w in source.lock.envsnap.warnings)
 
 
