@@ -127,7 +127,8 @@ def verify(
 
 
 def _file_differences(changed: Mapping[str, Mapping[str, list[str]]], captured: Captured | None) -> list[Difference]:
-    """``--files``'s findings: the pip check's (``changed``: each distribution's files against its RECORD) and,
+    """``--files``'s findings: the pip check's (``changed``: each distribution's files against its RECORD, a path
+    several RECORDs list against all of them, ``_pyprobe.changed_files``) and,
     in a conda environment, each conda package's files against its conda-meta record, a path a pip RECORD lists
     too judged against both. Each file is said once, with every owner that lists it: one mismatch per set of
     owners (a distribution, a conda package, or the owners of a shared file)."""

@@ -523,8 +523,16 @@ def _hash_pool() -> Any:
     return _HASH_POOL[0]
 
 
-def _file_state(site_dir: str, entry: str, expected: str) -> str:
-    """``ok``, ``modified`` or ``missing``: the file ``entry`` against the RECORD digest ``expected``."""
+def _file_state(site_dir: str, entry: str, expected: str | list[str]) -> str:
+    """``ok``, ``modified`` or ``missing``: the file ``entry`` against its RECORD hash ``expected``, or the hashes
+    of each RECORD that lists it (a list: it is ``ok`` as any one of them). Only a sha256 is checked."""
+    wanted: tuple[str, ...]
+    if isinstance(expected, str):
+        wanted = (expected[7:],) if expected.startswith("sha256=") and len(expected) > 7 else ()
+    else:
+        wanted = tuple(digest[7:] for digest in expected if digest.startswith("sha256=") and len(digest) > 7)
+    if not wanted:
+        return "ok"
     hasher = hashlib.sha256()
     try:
         with open(os.path.join(site_dir, entry), "rb") as handle:
@@ -536,25 +544,47 @@ def _file_state(site_dir: str, entry: str, expected: str) -> str:
         return "modified"
     import base64  # only verify --files compares file hashes
 
-    if base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii") != expected:
+    if base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii") not in wanted:
         return "modified"
     return "ok"
 
 
-def changed_files(site_dir: str, kept: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """The files on disk that differ from what RECORD says of them: ``modified`` (another sha256) and
-    ``missing``. Hashes every file, in parallel, so it is only done when asked for (``verify --files``)."""
-    wanted = []
-    for entry, digest in kept:
-        algo, _, expected = digest.partition("=")
-        if algo == "sha256" and expected:
-            wanted.append((entry, expected))
-    states = _hash_pool().map(lambda item: _file_state(site_dir, item[0], item[1]), wanted)
-    found: dict[str, list[str]] = {"modified": [], "missing": []}
-    for (entry, _expected), state in zip(wanted, states):
-        if state != "ok":
-            found[state].append(entry)
-    return {"modified": sorted(found["modified"]), "missing": sorted(found["missing"])}
+def changed_files(dists: list[tuple[str, list[tuple[str, str]]]]) -> list[dict[str, list[str]]]:
+    """For each distribution (its site folder, and the (entry, hash) of the RECORD rows its digest covers), the
+    files on disk that differ from what its RECORD says of them: ``modified`` (another sha256) and ``missing``.
+
+    A path several RECORDs of one site folder list (opencv-python and opencv-contrib-python both ship ``cv2/``;
+    the later install's copy overwrote the earlier one's) is right when it is any one owner's copy, as
+    ``conda.changed_files`` judges a path several conda records list; when it is none, each owner lists it, and
+    ``verify`` says it once naming them all. Each path is hashed once, in parallel, so it is only done when asked
+    for (``verify --files``). The tables are built by dict updates, not row by row (docs/design.md)."""
+    tables: dict[str, dict[str, Any]] = {}  # site folder -> entry -> its hash (a list: the hashes of its owners)
+    rows = 0
+    for site_dir, kept in dists:
+        tables.setdefault(site_dir, {}).update(kept)
+        rows += len(kept)
+    if sum(len(table) for table in tables.values()) < rows:  # a path listed twice: every hash given for it
+        tables = {}
+        for site_dir, kept in dists:
+            table = tables.setdefault(site_dir, {})
+            for entry, digest in kept:
+                table.setdefault(entry, []).append(digest)
+    wrong: dict[str, dict[str, str]] = {}
+    for site_dir, table in tables.items():
+        states = _hash_pool().map(lambda item, site=site_dir: _file_state(site, item[0], item[1]), table.items())
+        found = {entry: state for entry, state in zip(table, states) if state != "ok"}
+        if found:
+            wrong[site_dir] = found
+    out = []
+    for site_dir, kept in dists:
+        lists: dict[str, list[str]] = {"modified": [], "missing": []}
+        here = wrong.get(site_dir)
+        if here:
+            for entry in dict.fromkeys(entry for entry, _digest in kept):
+                if entry in here:
+                    lists[here[entry]].append(entry)
+        out.append({"modified": sorted(lists["modified"]), "missing": sorted(lists["missing"])})
+    return out
 
 
 # Wheel ``<name>.data/<key>/`` folders and the names ``_Layout.place`` gives the same files once installed.
@@ -743,7 +773,7 @@ def _dist_info(
             _console_scripts(dist_dir),
             kept,
         )
-        info["changed_files"] = changed_files(site_dir, kept)
+        info["kept"] = kept  # judged with every distribution's (``changed_files``): replaced by its findings
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "RECORD" in files:
@@ -1076,6 +1106,10 @@ def probe(
             continue
         seen[info["name"]] = info["version"]
         packages.append(info)
+    if check_files:
+        listing = [info for info in packages if "kept" in info]
+        for info, changes in zip(listing, changed_files([(info["site_dir"], info.pop("kept")) for info in listing])):
+            info["changed_files"] = changes
     paths = {k: moved.path(v) for k, v in sysconfig.get_paths().items()}
     return {
         "path_entries": _absolute(path_entries),

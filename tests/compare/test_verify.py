@@ -362,6 +362,55 @@ def test_files_flag_catches_installed_files_edited_or_deleted(tmp_path: Path, ma
     assert diff.note == "tinypkg/__init__.py, tinypkg/data.txt"
 
 
+def _install_by_hand(site: Path, name: str, files: dict[str, bytes]) -> None:
+    """What pip leaves of a wheel of ``name`` 1.0 holding ``files``: each file written (over any there), and a
+    dist-info whose RECORD lists them."""
+    import base64
+    import hashlib
+
+    files = {**files, f"{name}-1.0.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode()}
+    rows = []
+    for rel, data in files.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_bytes(data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append(f"{rel},sha256={digest},{len(data)}")
+    record = site / f"{name}-1.0.dist-info" / "RECORD"
+    record.write_text("\n".join([*rows, f"{name}-1.0.dist-info/RECORD,,"]) + "\n")
+
+
+def test_files_flag_judges_a_file_two_distributions_ship_against_both(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """opencv-python and opencv-contrib-python both ship cv2/: the later install's copy wins, and the earlier
+    one's RECORD still lists its own. The file is right as either one's copy, and said once naming both."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    _install_by_hand(site, "alpha", {"shared/__init__.py": b"", "shared/x.py": b"WHO = 'alpha'\n"})
+    _install_by_hand(site, "beta", {"shared/__init__.py": b"", "shared/x.py": b"WHO = 'beta'\n"})
+    lock_path = lockfile.dump(capture(str(python)), tmp_path / "envsnap.lock")
+    faithful = cli("verify", lock_path, "--python", python, "--files")
+    assert faithful.code == 0
+    assert faithful.out.splitlines()[-1].startswith("identical: the Python layer matches the lock")
+    (site / "shared" / "x.py").write_bytes(b"WHO = 'me'\n")  # neither one's copy
+    edited = cli("verify", lock_path, "--python", python, "--files")
+    assert edited.code == 3
+    assert [line for line in edited.out.splitlines() if "files as" in line] == [
+        "  python: alpha, beta: files as the RECORDs of alpha and beta list them -> 1 modified (shared/x.py)"
+    ]
+    (site / "shared" / "x.py").unlink()
+    report = verify(lockfile.load(lock_path), str(python), files=True)
+    [diff] = [d for d in report.differences if d.what == "files"]
+    assert (diff.severity, diff.subject, diff.actual, diff.note) == (
+        MISMATCH,
+        "alpha, beta",
+        "1 missing",
+        "shared/x.py",
+    )
+
+
 def test_the_interpreter_change_comes_first_and_its_consequences_say_so() -> None:
     """A lock from 3.12.1 verified on 3.11.7: every compiled wheel differs because of it. The root cause is
     listed first, before the 29 differences that follow from it, and each of those names it."""

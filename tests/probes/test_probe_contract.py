@@ -284,11 +284,11 @@ def test_verify_files_hashes_files_in_parallel(tmp_path: Path, monkeypatch: pyte
     barrier = threading.Barrier(2, timeout=30)
     hashing = _pyprobe._file_state
 
-    def together(site_dir: str, entry: str, expected: str) -> str:
+    def together(site_dir: str, entry: str, expected: str | list[str]) -> str:
         barrier.wait()  # BrokenBarrierError when the files are hashed one after the other
         return hashing(site_dir, entry, expected)
 
     monkeypatch.setattr(_pyprobe, "_file_state", together)
     monkeypatch.setattr(_pyprobe, "_HASH_POOL", [])
     monkeypatch.setattr(_pyprobe.os, "cpu_count", lambda: 2)
-    assert _pyprobe.changed_files(str(tmp_path), rows) == {"modified": ["b.py"], "missing": ["d.py"]}
+    assert _pyprobe.changed_files([(str(tmp_path), rows)]) == [{"modified": ["b.py"], "missing": ["d.py"]}]
