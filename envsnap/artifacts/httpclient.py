@@ -102,11 +102,16 @@ def url_origin(url: str) -> tuple[str, str]:
     return parts.scheme, (parts.hostname or "").lower() + f":{parts.port or ''}"
 
 
-def credentials_by_origin(urls: Iterable[str]) -> dict[tuple[str, str], str]:
+def credentials_by_origin(urls: Iterable[str], given: Iterable[tuple[str, str]] = ()) -> dict[tuple[str, str], str]:
     """The ``user:password`` of each configured location, by its scheme, host and port (the first location of an
     origin that names some wins): pip sends an index's password with every request to that origin, the files its
-    pages list included (devpi, Artifactory and Nexus serve them under another path of the same host)."""
+    pages list included (devpi, Artifactory and Nexus serve them under another path of the same host). ``given``:
+    (location, ``user:password``) given apart from the URL (uv's ``UV_INDEX_{NAME}_PASSWORD``), which win."""
     found: dict[tuple[str, str], str] = {}
+    for url, auth in given:
+        clean = split_auth(url)[0]
+        if urlsplit(clean).scheme in ("http", "https"):
+            found.setdefault(url_origin(clean), auth)
     for url in urls:
         clean, auth = split_auth(url)
         if auth and urlsplit(clean).scheme in ("http", "https"):

@@ -87,6 +87,9 @@ class IndexConfig:
     cert: str | None = None
     no_index: bool = False
     cache_dir: str = ""  # pip's own cache-dir setting (its http cache is read for files already downloaded)
+    # uv's named indexes' credentials from ``UV_INDEX_{NAME}_USERNAME`` / ``_PASSWORD`` (``uv_index_credentials``):
+    # (the location, ``user:password``, ``UV_INDEX_{NAME}``), kept out of repr so that no message shows them
+    credentials: tuple[tuple[str, str, str], ...] = dataclasses.field(default=(), repr=False)
 
     @property
     def indexes(self) -> tuple[str, ...]:
@@ -146,6 +149,7 @@ def read_pip_config(
         if named and uv_files and not uv_files[0].is_file():  # uv stops there too: no index is silently dropped
             raise PinError(f"UV_CONFIG_FILE names {named}, which is not a file")
     settings.update(_uv_files_settings(uv_files))
+    names = settings.pop("names", ())
     pip_vars = {key: "PIP_" + key.upper().replace("-", "_") for key in ("index-url", "extra-index-url", "find-links")}
     for key, var in pip_vars.items():
         if var in env:
@@ -153,16 +157,55 @@ def read_pip_config(
     if "PIP_NO_INDEX" in env:
         settings["no-index"] = _boolish(env["PIP_NO_INDEX"])
     settings.update(_uv_env_settings(env))
+    names = (*names, *settings.pop("names", ()))
     for key in ("cert", "cache-dir"):
         if "PIP_" + key.upper().replace("-", "_") in env:
             values[key] = env["PIP_" + key.upper().replace("-", "_")]
-    return IndexConfig(
+    config = IndexConfig(
         index_url=settings.get("index-url") or PYPI,
         extra_index_urls=tuple(dict.fromkeys(settings.get("extra-index-url", ()))),
         find_links=tuple(dict.fromkeys(settings.get("find-links", ()))),
         cert=values.get("cert", "").strip() or None,
         no_index=bool(settings.get("no-index", False)),
         cache_dir=values.get("cache-dir", "").strip(),
+    )
+    return uv_index_credentials(config, names, env)
+
+
+def uv_index_env_name(name: str) -> str:
+    """The variable prefix of uv's index ``name``, as uv spells it: ``UV_INDEX_`` and the name upper-cased, each
+    character other than an ASCII letter or digit written ``_`` (``lab-mirror.v2``: ``UV_INDEX_LAB_MIRROR_V2``)."""
+    return "UV_INDEX_" + "".join(c.upper() if c.isascii() and c.isalnum() else "_" for c in name)
+
+
+def uv_index_credentials(
+    config: IndexConfig, names: Iterable[tuple[str, str]], environ: Mapping[str, str]
+) -> IndexConfig:
+    """``config`` with the credentials uv gives its named indexes: for each (name, URL) of uv's settings that is
+    one of the configured locations, ``UV_INDEX_{NAME}_USERNAME`` and ``UV_INDEX_{NAME}_PASSWORD`` when either is
+    set (a missing one is empty). As in uv they beat a ``user:password@`` the URL gives, which is then dropped
+    from the location; the password is sent only as ``httpclient.credentials_by_origin`` says, never written."""
+    from . import httpclient
+
+    found: dict[str, tuple[str, str]] = {}
+    for name, url in names:
+        prefix = uv_index_env_name(name)
+        user, password = environ.get(prefix + "_USERNAME"), environ.get(prefix + "_PASSWORD")
+        if user is not None or password is not None:
+            found[httpclient.split_auth(url)[0]] = (f"{user or ''}:{password or ''}", prefix)
+    if not found:
+        return config
+
+    def plain(urls: Iterable[str]) -> tuple[str, ...]:
+        out = (httpclient.split_auth(u)[0] if httpclient.split_auth(u)[0] in found else u for u in urls)
+        return tuple(dict.fromkeys(out))
+
+    index_url, *extra = plain((config.index_url, *config.extra_index_urls))
+    find_links = plain(config.find_links)
+    used = (index_url, *extra, *find_links) if not config.no_index else find_links
+    credentials = tuple((url, *found[url]) for url in dict.fromkeys(used) if url in found)
+    return dataclasses.replace(
+        config, index_url=index_url, extra_index_urls=tuple(extra), find_links=find_links, credentials=credentials
     )
 
 
@@ -246,7 +289,7 @@ def _uv_file_settings(path: Path) -> dict[str, Any]:
             if not isinstance(table["no-index"], bool):
                 raise bad("no-index is not true or false")
             plain["no-index"] = table["no-index"]
-    default, extra, flat = [], [], []
+    default, extra, flat, names = [], [], [], []
     entries = data.get("index", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise bad("index is not an array of tables ([[index]])")
@@ -254,6 +297,10 @@ def _uv_file_settings(path: Path) -> dict[str, Any]:
         url = entry.get("url")
         if not isinstance(url, str) or not url.strip():
             raise bad("an [[index]] has no url")
+        if "name" in entry:
+            if not isinstance(entry["name"], str) or not _is_uv_index_name(entry["name"]):
+                raise bad(f"an [[index]] name is not letters, digits, '-', '_' and '.': {shown(entry['name'])}")
+            names.append((entry["name"], url.strip()))
         if entry.get("format") == "flat":
             flat.append(url.strip())
         elif entry.get("default") is True:
@@ -269,6 +316,8 @@ def _uv_file_settings(path: Path) -> dict[str, Any]:
         settings["find-links"] = (*plain.get("find-links", ()), *flat)
     if "no-index" in plain:
         settings["no-index"] = plain["no-index"]
+    if names:
+        settings["names"] = tuple(names)
     return settings
 
 
@@ -283,6 +332,12 @@ def _uv_env_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("UV_INDEX", "").strip() or env.get("UV_EXTRA_INDEX_URL", "").strip():
         named = env.get("UV_INDEX", "").split() + env.get("UV_EXTRA_INDEX_URL", "").split()
         settings["extra-index-url"] = tuple(_uv_index_url(item) for item in named)
+    # the names uv gives these indexes (``NAME=URL``; the older variables take none), for their credentials
+    items = [env["UV_DEFAULT_INDEX"].strip()] if env.get("UV_DEFAULT_INDEX", "").strip() else []
+    items += env.get("UV_INDEX", "").split()
+    pairs = tuple((name, url.strip()) for name, sep, url in (i.partition("=") for i in items) if sep)
+    if any(_is_uv_index_name(name) for name, _url in pairs):
+        settings["names"] = tuple((name, url) for name, url in pairs if _is_uv_index_name(name))
     if env.get("UV_FIND_LINKS", "").strip():
         settings["find-links"] = tuple(item.strip() for item in env["UV_FIND_LINKS"].split(",") if item.strip())
     if "UV_NO_INDEX" in env:
@@ -293,9 +348,14 @@ def _uv_env_settings(env: Mapping[str, str]) -> dict[str, Any]:
 def _uv_index_url(item: str) -> str:
     """The URL of a ``UV_INDEX`` item, which may be ``NAME=URL`` (a name is letters, digits, ``-``, ``_``, ``.``)."""
     name, sep, url = item.partition("=")
-    if sep and name and all(c.isascii() and (c.isalnum() or c in "-_.") for c in name):
+    if sep and _is_uv_index_name(name):
         return url.strip()
     return item.strip()
+
+
+def _is_uv_index_name(name: str) -> bool:
+    """uv's rule for an index's name: ASCII letters, digits, ``-``, ``_`` and ``.``."""
+    return bool(name) and all(c.isascii() and (c.isalnum() or c in "-_.") for c in name)
 
 
 # -------------------------------------------------------------------------------------- reading indexes
@@ -348,6 +408,8 @@ class Fetcher:
         self.policy = policy or FetchPolicy()
         # The configured indexes' passwords by origin (``httpclient.credentials_by_origin``; ``Pinner`` sets them)
         self.credentials: dict[tuple[str, str], str] = {}
+        # Where the credentials of an origin came from when not from its URL (``UV_INDEX_LAB``), for the 401 hint
+        self.credential_vars: dict[tuple[str, str], str] = {}
         self._pages: dict[tuple[str, bool], tuple[bytes, str, str]] = {}
         # What to change after a 401 (``_auth_hint``), by origin (``http://host:port``). Said with the error, where
         # one error stops the run; where ``collect_hints`` is set (``pin`` and ``bundle``, which list every
@@ -528,7 +590,10 @@ class Fetcher:
         if code != 401:
             return ""
         clean, auth = httpclient.split_auth(url)
-        if auth or self.credentials.get(httpclient.url_origin(clean)):
+        var = "" if auth else self.credential_vars.get(httpclient.url_origin(clean), "")
+        if var:
+            hint = f"the index refused the user and password {var}_USERNAME and {var}_PASSWORD give"
+        elif auth or self.credentials.get(httpclient.url_origin(clean)):
             hint = (
                 "the index refused the user and password its URL gives (check them in PIP_INDEX_URL, pip.conf, "
                 "UV_INDEX_URL or uv.toml)"
@@ -536,8 +601,8 @@ class Fetcher:
         else:
             hint = (
                 "the index asks for a password: give it in the index URL (https://USER:PASSWORD@HOST/...) in "
-                "PIP_INDEX_URL, pip.conf, UV_INDEX_URL or uv.toml; envsnap reads no .netrc, keyring or "
-                "UV_INDEX_{NAME}_PASSWORD"
+                "PIP_INDEX_URL, pip.conf, UV_INDEX_URL or uv.toml, or name the index for uv and set "
+                "UV_INDEX_{NAME}_USERNAME and UV_INDEX_{NAME}_PASSWORD; envsnap reads no .netrc or keyring"
             )
         parts = urlsplit(clean)
         origin = f"{parts.scheme}://{parts.netloc}"
@@ -928,7 +993,9 @@ class Pinner:
         from . import httpclient
 
         # pip sends an index's password with the files its pages list on the same host, not only with the pages
-        self.fetcher.credentials = httpclient.credentials_by_origin((*config.indexes, *config.find_links))
+        given = [(url, auth) for url, auth, _var in config.credentials]
+        self.fetcher.credentials = httpclient.credentials_by_origin((*config.indexes, *config.find_links), given)
+        self.fetcher.credential_vars = {httpclient.url_origin(url): var for url, _auth, var in config.credentials}
         self.tags = list(tags) if tags is not None else target_tags()
         self.imported = False  # the lock came from `envsnap import`: no installed file was ever recorded
         self.project_dir: Path | None = None  # what "{project}" means in a local project's URL

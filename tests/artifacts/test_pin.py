@@ -193,6 +193,41 @@ def test_uv_settings_join_pips_and_win_setting_by_setting(tmp_path: Path) -> Non
     )
 
 
+def test_uv_index_credentials_are_read_as_uv_reads_them(tmp_path: Path) -> None:
+    """uv gives a named index's credentials in ``UV_INDEX_{NAME}_USERNAME`` / ``_PASSWORD``: the name upper-cased,
+    each other character ``_``. They beat the URL's own ``user:password@``, go with the index that uses that name
+    only (not one another setting replaced), and no repr of the configuration shows them."""
+    user = tmp_path / "uv.toml"
+    user.write_text(
+        '[[index]]\nname = "lab-mirror.v2"\nurl = "https://old:pw@lab.example/simple"\ndefault = true\n'
+        '[[index]]\nname = "flat"\nurl = "https://flat.example/w/"\nformat = "flat"\n'
+        '[[index]]\nname = "gone"\nurl = "https://gone.example/simple"\n'
+    )
+    env = {
+        "UV_INDEX_LAB_MIRROR_V2_USERNAME": "alice",
+        "UV_INDEX_LAB_MIRROR_V2_PASSWORD": "s3cr3t",
+        "UV_INDEX_FLAT_PASSWORD": "tok",
+        "UV_INDEX_GONE_PASSWORD": "unused",
+        "UV_INDEX": "cu121=https://cu.example/whl",
+        "UV_INDEX_CU121_USERNAME": "bob",
+        "UV_EXTRA_INDEX_URL": "https://plain.example/simple",
+    }
+    config = read_pip_config(env, files=[], uv_files=[user])
+    assert config.index_url == "https://lab.example/simple"
+    assert config.extra_index_urls == ("https://cu.example/whl", "https://plain.example/simple")
+    assert config.credentials == (
+        ("https://lab.example/simple", "alice:s3cr3t", "UV_INDEX_LAB_MIRROR_V2"),
+        ("https://cu.example/whl", "bob:", "UV_INDEX_CU121"),
+        ("https://flat.example/w/", ":tok", "UV_INDEX_FLAT"),
+    )
+    assert "s3cr3t" not in repr(config) and "s3cr3t" not in str(config)
+    default = read_pip_config(
+        {**env, "UV_DEFAULT_INDEX": "lab-mirror.v2=https://lab.example/simple"}, files=[], uv_files=[]
+    )
+    assert default.credentials[0] == ("https://lab.example/simple", "alice:s3cr3t", "UV_INDEX_LAB_MIRROR_V2")
+    assert read_pip_config({"UV_INDEX_X_PASSWORD": "p"}, files=[], uv_files=[]).credentials == ()
+
+
 def test_uv_config_files_follow_uvs_locations(tmp_path: Path) -> None:
     from envsnap.artifacts.pin import uv_config_files
 

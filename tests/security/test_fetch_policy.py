@@ -369,6 +369,54 @@ def test_a_private_index_password_goes_to_the_files_it_lists_and_nowhere_else(
     assert "s3cr3t" not in pinned.out + pinned.err + bundled.out + bundled.err
 
 
+@pytest.mark.parametrize("where", ["UV_INDEX", "UV_DEFAULT_INDEX", "uv.toml", "uv.toml with a stale password"])
+def test_a_named_uv_index_gets_its_password_from_uv_index_name_password(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, isolated: Path, where: str
+) -> None:
+    """A lab names its private index for uv (``UV_INDEX=lab-mirror.v2=URL`` or ``[[index]] name = ...``) and gives
+    its password as uv reads it, in ``UV_INDEX_LAB_MIRROR_V2_USERNAME`` / ``_PASSWORD`` (the name upper-cased, any
+    other character ``_``; over a password in the URL). envsnap ignored them: every page was 401 and the hint said
+    envsnap does not read them. The password goes to the index's origin and is written nowhere."""
+    wheel, lock = _tinypkg_lock(tmp_path)
+    unpinned = tmp_path / "unpinned.lock"
+    unpinned.write_bytes(lock.read_bytes())
+    with serving() as server:
+        _index_page(server, wheel)
+        server.password = "alice:s3cr3t@pw"
+        monkeypatch.delenv("PIP_NO_INDEX")
+        monkeypatch.setenv("UV_INDEX_LAB_MIRROR_V2_USERNAME", "alice")
+        monkeypatch.setenv("UV_INDEX_LAB_MIRROR_V2_PASSWORD", "s3cr3t@pw")
+        url = server.url + "/simple"
+        if where.startswith("uv.toml"):
+            if where != "uv.toml":
+                url = url.replace("://", "://alice:old@")
+            (tmp_path / "lab-uv.toml").write_text(f'[[index]]\nname = "lab-mirror.v2"\nurl = "{url}"\ndefault = true\n')
+            monkeypatch.delenv("UV_NO_CONFIG")
+            monkeypatch.setenv("UV_CONFIG_FILE", str(tmp_path / "lab-uv.toml"))
+        else:
+            monkeypatch.setenv(where, f"lab-mirror.v2={url}")
+        pinned = cli("pin", lock, "--no-system-packages")
+        assert pinned.code == 0 and "not pinned" not in pinned.err, pinned
+        assert server.requests == ["/simple/tinypkg/", f"/files/{wheel.name}"] and all(server.authorized)
+        bundled = cli("bundle", lock, "-o", tmp_path / "bundle")
+        assert bundled.code == 0, bundled
+        monkeypatch.setenv("UV_INDEX_LAB_MIRROR_V2_PASSWORD", "wr0ngpw")
+        refused = cli("pin", unpinned, "--no-system-packages", "-o", tmp_path / "refused.lock")
+    art = lockfile.load(lock).python.packages[0].artifact
+    assert art is not None and art.sha256 == sha256_of(wheel) and art.index == server.url + "/simple"
+    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+    hint = (
+        f"  ({server.url}: the index refused the user and password UV_INDEX_LAB_MIRROR_V2_USERNAME and "
+        "UV_INDEX_LAB_MIRROR_V2_PASSWORD give)"
+    )
+    assert refused.code == 0 and hint in refused.err.splitlines(), refused
+    written = [lock, tmp_path / "refused.lock", *(p for p in (tmp_path / "bundle").rglob("*") if p.is_file())]
+    for path in written:
+        assert b"s3cr3t" not in path.read_bytes() and b"wr0ng" not in path.read_bytes(), path
+    said = pinned.out + pinned.err + bundled.out + bundled.err + refused.out + refused.err
+    assert "s3cr3t" not in said and "wr0ng" not in said and ":old" not in said
+
+
 @pytest.mark.parametrize("where", ["UV_INDEX_URL", "UV_DEFAULT_INDEX", "user uv.toml", "UV_CONFIG_FILE"])
 def test_pin_and_bundle_use_the_index_uv_is_configured_with(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, isolated: Path, where: str
