@@ -1025,7 +1025,9 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     if lock.conda is not None and lock.conda.packages:
         from .conda import bundle_conda_packages
 
-        bundle_conda_packages(lock, root, offline=opts.offline, progress=say, allow_urls=opts.allow_urls)
+        bundle_conda_packages(
+            lock, root, offline=opts.offline, progress=say, allow_urls=opts.allow_urls, project_dir=opts.project_dir
+        )
     # A bundle is published like an export: an imported or older lock may hold a credential, a signed URL or a
     # secret variable that a capture today would not record. Its lock is written without them, sealed anew
     # (the bundle's lock already differs from the input by its artifacts; the README and appendix cite this
@@ -1067,7 +1069,7 @@ def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOp
         except (PinError, BundleError, UnsafeInputError):
             pass  # not a refusal: reported at the package's turn, with the others
     if lock.conda is not None:
-        refuse_unfetchable(lock.conda.packages, root / CONDA, opts.allow_urls)
+        refuse_unfetchable(lock.conda.packages, root / CONDA, opts.allow_urls, opts.project_dir)
 
 
 def _in_bundle(root: Path, art: Artifact) -> bool:

@@ -14,11 +14,11 @@ from pathlib import Path
 from .._defaults import make_folder
 from .._fetchpolicy import FetchPolicy, allowances, local_path
 from .._fs import join_base_name, join_hash_dir
-from ..errors import BundleError, RebuildError, UnsafeInputError
+from ..errors import BundleError, PinError, RebuildError, UnsafeInputError
 from ..grammar import GrammarError, conda_dependency, require_base_name
 from ..model import CondaPackage, Snapshot
 from ..progress import Progress
-from .pin import DownloadError, Fetcher
+from .pin import DownloadError, Fetcher, here
 
 DOWNLOAD_TIMEOUT = 120.0
 CONDA_DIR = "conda"  # inside a bundle
@@ -57,25 +57,43 @@ def check_archive(pkg: CondaPackage, path: Path, name: str = "") -> None:
             )
 
 
-def check_url(pkg: CondaPackage, allow_urls: Sequence[str] = ()) -> FetchPolicy:
-    """The fetch policy for conda archives, once it has allowed ``pkg``'s URL; ``FetchRefusedError`` (one line)
-    when it refuses it. Nothing is read."""
+def source_url(pkg: CondaPackage, project_dir: Path | None = None) -> str:
+    """Where ``pkg``'s archive is read on this machine: its URL, an archive the lock records inside the project or
+    the home (``file://{project}/channel/...``, ``file://~/...``, as capture records a local channel) under this
+    checkout of the project and this home, the rule of pip's files (``pin.here``). ``RebuildError`` when the
+    lock names the project and there is none."""
+    try:
+        return here(pkg.url, project_dir)
+    except PinError as exc:
+        raise RebuildError(f"{label(pkg)}: {pkg.url}: {exc}") from None
+
+
+def check_url(pkg: CondaPackage, allow_urls: Sequence[str] = (), project_dir: Path | None = None) -> FetchPolicy:
+    """The fetch policy for conda archives, once it has allowed ``pkg``'s URL (as ``source_url`` reads it);
+    ``FetchRefusedError`` (one line) when it refuses it. Nothing is read."""
     policy = FetchPolicy(allowances(allow_urls))
-    policy.check(pkg.url, f"{label(pkg)}: conda package")
+    policy.check(source_url(pkg, project_dir), f"{label(pkg)}: conda package")
     return policy
 
 
-def refuse_unfetchable(packages: Iterable[CondaPackage], dest_dir: Path, allow_urls: Sequence[str] = ()) -> None:
+def refuse_unfetchable(
+    packages: Iterable[CondaPackage],
+    dest_dir: Path,
+    allow_urls: Sequence[str] = (),
+    project_dir: Path | None = None,
+) -> None:
     """``FetchRefusedError`` for the first package whose archive is not in ``dest_dir`` (a bundle's ``conda/``)
     and whose URL the fetch policy refuses: asked before anything else is fetched, as ``fetch_all`` would ask it
-    at that package's turn. A URL that names no archive is left for that turn to report."""
+    at that package's turn. A URL that names no archive, or the project where there is none, is left for that
+    turn to report."""
     for pkg in packages:
         try:
             present = join_base_name(dest_dir, archive_name(pkg)).is_file()
+            url = source_url(pkg, project_dir)
         except (RebuildError, UnsafeInputError):
             continue
         if not present:
-            check_url(pkg, allow_urls)
+            FetchPolicy(allowances(allow_urls)).check(url, f"{label(pkg)}: conda package")
 
 
 def fetch_archive(
@@ -85,6 +103,7 @@ def fetch_archive(
     offline: bool = False,
     repair: bool = True,
     allow_urls: Sequence[str] = (),
+    project_dir: Path | None = None,
 ) -> Path:
     """The locked archive of ``pkg`` at ``target``, hash-checked; fetched unless already there.
 
@@ -92,7 +111,8 @@ def fetch_archive(
     a bundle being made) and is an error otherwise (a bundle being installed from). ``offline`` forbids
     downloading; ``file://`` URLs are still copied. The lock's URL is read only as the fetch policy allows
     (https to a public host, or an ``allow_urls`` pattern): a channel on ``file://``, plain http or a private
-    address needs ``--allow-url``.
+    address needs ``--allow-url``. An archive recorded inside the project (``file://{project}/...``) is read from
+    ``project_dir``, one under the home from this home (``source_url``), and the policy is asked about that path.
     """
     if not (pkg.md5 or pkg.sha256):
         raise RebuildError(
@@ -107,19 +127,21 @@ def fetch_archive(
             if not repair:
                 raise
             target.unlink()
-    policy = check_url(pkg, allow_urls)
-    local = local_path(pkg.url)
+    url = source_url(pkg, project_dir)
+    policy = check_url(pkg, allow_urls, project_dir)
+    local = local_path(url)
     if local is None and offline:
         raise RebuildError(
             f"{label(pkg)}: {target.name} is not in the bundle and offline mode forbids downloading {pkg.url}"
         )
     if local is not None and not local.is_file():
-        raise RebuildError(f"{label(pkg)}: {pkg.url} is gone (no such file)")
+        where = f" {local}" if url != pkg.url else ""  # the path looked at, where the lock names it by a label
+        raise RebuildError(f"{label(pkg)}: {pkg.url} is gone (no such file{where})")
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{target.name}.part")
     try:
         try:
-            Fetcher(timeout=DOWNLOAD_TIMEOUT, policy=policy).download(pkg.url, part, checked=True)
+            Fetcher(timeout=DOWNLOAD_TIMEOUT, policy=policy).download(url, part, checked=True)
         except DownloadError as exc:
             if exc.status:
                 gone = " is gone" if exc.status in (404, 410) else " cannot be downloaded"
@@ -144,9 +166,11 @@ def fetch_all(
     repair: bool = True,
     progress: Progress | None = None,
     allow_urls: Sequence[str] = (),
+    project_dir: Path | None = None,
 ) -> dict[str, Path]:
     """Every package's checked archive in ``dest_dir`` by package name: ``dest_dir/<file>`` (a bundle), or
-    ``dest_dir/<sha256 or md5>/<file>`` (a cache, where two channels may serve different files of one name)."""
+    ``dest_dir/<sha256 or md5>/<file>`` (a cache, where two channels may serve different files of one name).
+    ``project_dir``: what ``{project}`` in an archive's URL means (``fetch_archive``)."""
     say = progress or (lambda _line: None)
     pkgs = list(packages)
     if by_hash and pkgs:
@@ -161,7 +185,9 @@ def fetch_all(
         # Absolute: the installers are given file:// URLs, and --bundle may be a relative path.
         folder = join_hash_dir(dest_dir, pkg.sha256 or pkg.md5) if by_hash else dest_dir
         target = join_base_name(folder, name).absolute()
-        out[pkg.name] = fetch_archive(pkg, target, offline=offline, repair=repair, allow_urls=allow_urls)
+        out[pkg.name] = fetch_archive(
+            pkg, target, offline=offline, repair=repair, allow_urls=allow_urls, project_dir=project_dir
+        )
     return out
 
 
@@ -172,6 +198,7 @@ def bundle_conda_packages(
     offline: bool = False,
     progress: Progress | None = None,
     allow_urls: Sequence[str] = (),
+    project_dir: Path | None = None,
 ) -> list[Path]:
     """Put every locked conda package into ``BUNDLE/conda/`` (hash-checked) and drop archives the lock no
     longer names. Called by ``envsnap bundle``; errors are ``BundleError``."""
@@ -179,7 +206,9 @@ def bundle_conda_packages(
     conda_dir.mkdir(parents=True, exist_ok=True)
     packages = lock.conda.packages if lock.conda else ()
     try:
-        fetched = fetch_all(packages, conda_dir, offline=offline, progress=progress, allow_urls=allow_urls)
+        fetched = fetch_all(
+            packages, conda_dir, offline=offline, progress=progress, allow_urls=allow_urls, project_dir=project_dir
+        )
     except RebuildError as exc:
         raise BundleError(str(exc)) from None
     keep = {p.name for p in fetched.values()}

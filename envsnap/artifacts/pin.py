@@ -664,6 +664,15 @@ def local_dir(url: str, project_dir: Path | None) -> Path:
     return local
 
 
+def here(url: str, project_dir: Path | None) -> str:
+    """A lock's URL of a file inside the project or the home (``file://{project}/...``, ``file://~/...``: a wheel or
+    a conda archive as capture records it) as the ``file:`` URL of that file on this machine (``local_dir``); any
+    other URL as it is. The fetch policy is asked about this URL, and the file is read from it."""
+    if url.startswith(("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)):
+        return local_dir(url, project_dir).as_uri()
+    return url
+
+
 class _Anchors(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -1119,11 +1128,7 @@ class Pinner:
         return self.fetch(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
 
     def _here(self, url: str) -> str:
-        """A lock's URL of a file inside the project or the home (``file://{project}/...``, ``file://~/...``) as the
-        ``file:`` URL of that file on this machine; any other URL as it is."""
-        if url.startswith(("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)):
-            return local_dir(url, self.project_dir).as_uri()
-        return url
+        return here(url, self.project_dir)
 
     def _refind(self, wanted: IndexFile) -> tuple[IndexFile | None, bool]:
         """The configured indexes' own entry for a file a lock names by file name and sha256; else None and whether

@@ -348,6 +348,7 @@ class CondaRebuilder(Rebuilder):
                     offline=request.offline,
                     progress=say,
                     allow_urls=request.allow_urls,
+                    project_dir=request.project_dir,  # a channel inside the project: file://{project}/channel
                 )
             say(f"installing {len(archives)} conda packages with {engine}")
             if engine == "rattler":

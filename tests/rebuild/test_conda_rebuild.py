@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from condafixtures import CondaEnv
+from condafixtures import CondaChannel, CondaEnv, create_env
 
 from envsnap import lockfile
 from envsnap.artifacts import conda as conda_archives
@@ -798,3 +798,40 @@ def test_verify_files_hashes_a_file_rewritten_for_its_prefix(
         assert result.code == 3, result
         line = "  conda: prefixed: files as its conda-meta record lists them -> 1 modified (etc/prefixed.conf)"
         assert line in result.out.splitlines()
+
+
+def test_a_channel_inside_the_project_is_rebuilt_from_another_checkout(
+    conda_channel: CondaChannel, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab keeps its own conda channel in the project repository. Capture records its packages as
+    ``file://{project}/channel/...``; bundle and ``rebuild --target conda`` in another checkout of the project read
+    ``{project}/channel/...`` below the working directory instead of that checkout's channel, and failed. They now
+    read it from the checkout, allowed by ``--allow-url`` for its channel folder, as pip's files in the project."""
+    monkeypatch.delenv("ENVSNAP_ALLOW_URL")  # only what the user passes below
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    project = tmp_path / "proj"
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    shutil.copytree(conda_channel.path, project / "channel")
+    here = dataclasses.replace(conda_channel, path=project / "channel", url=(project / "channel").as_uri())
+    prefix = create_env(here, tmp_path / "env", tmp_path / "cache", "hello-tool", "python")
+    monkeypatch.chdir(project)
+    assert cli("capture", "--prefix", prefix, "-o", "envsnap.lock").code == 0
+    text = (project / "envsnap.lock").read_text()
+    assert 'url = "file://{project}/channel/linux-64/libhello-1.0.0-h0a1b2c3_0.tar.bz2"' in text
+    other = tmp_path / "other"
+    shutil.copytree(project, other)
+    shutil.rmtree(project)  # the lock's archives are read from this checkout or not at all
+    monkeypatch.chdir(other)
+    allow = ("--allow-url", f"{other}/channel/*")
+    bundled = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle", *allow)
+    assert bundled.code == 0, bundled
+    assert sorted(p.name for p in (tmp_path / "bundle" / "conda").iterdir()) == [
+        "hello-tool-1.0.0-h4d5e6f7_1.conda",
+        "libhello-1.0.0-h0a1b2c3_0.tar.bz2",
+        conda_channel.archives["python"].name,
+    ]
+    rebuilt = cli("rebuild", "envsnap.lock", "--target", "conda", "--prefix", tmp_path / "rebuilt", *allow)
+    assert rebuilt.code == 0 and "identical" in rebuilt.out, rebuilt
+    assert subprocess.run([tmp_path / "rebuilt" / "bin" / "hello"], capture_output=True, text=True).stdout == (
+        "hello from libhello\n"
+    )

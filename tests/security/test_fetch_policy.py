@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -615,6 +616,44 @@ def _conda_toml(name: str, url: str, sha256: str) -> str:
         f'[conda]\nsubdir = "noarch"\n\n[[conda.packages]]\nname = "{name}"\nversion = "1"\nbuild = "0"\n'
         f'subdir = "noarch"\nurl = "{url}"\nsha256 = "{sha256}"\n\n'
     )
+
+
+def test_a_conda_channel_inside_the_project_is_read_from_this_checkout(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Capture records a conda package from a channel kept in the project as ``file://{project}/channel/...``, as it
+    records a wheel there. pip's files are read from the project's checkout on this machine; the conda archives
+    were read from ``{project}/channel/...`` below the working directory: ``--allow-url`` for the channel folder
+    was refused, and one for the label said the archive is gone. They now follow the same rule."""
+    other = tmp_path / "other checkout"  # another clone of the project, in a folder with a space
+    archive = other / "channel" / "noarch" / "x-1-0.conda"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"a channel kept in the project")
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    label = "file://{project}/channel/noarch/x-1-0.conda"
+    lock = other / "envsnap.lock"
+    lock.write_text(lock_text(extra=_conda_toml("x", label, sha256_of(archive))))
+    monkeypatch.chdir(other / "channel")  # the project is the git work tree around the working directory
+    refused = cli("bundle", lock, "-o", tmp_path / "refused")
+    assert refused.code == 2 and f"{archive.as_uri()!r} from the lock is not fetched" in refused.err, refused
+    _one_error_line(refused.err)
+    allow = f"{other}/channel/*"
+    bundled = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", allow)
+    assert bundled.code == 0, bundled
+    assert (tmp_path / "b" / "conda" / archive.name).read_bytes() == archive.read_bytes()
+    assert f'url = "{label}"' in (tmp_path / "b" / "envsnap.lock").read_text()
+    got = conda_archives.fetch_all(
+        lockfile.load(lock).conda.packages, tmp_path / "cache", by_hash=True, allow_urls=(allow,), project_dir=other
+    )
+    assert got["x"].read_bytes() == archive.read_bytes()
+    archive.unlink()
+    gone = cli("bundle", lock, "-o", tmp_path / "b2", "--allow-url", allow, "--project", other)
+    assert gone.code != 0 and f"x 1 (0): {label} is gone (no such file {archive})" in gone.err, gone
+    _one_error_line(gone.err)
+    lock.write_text(lock_text(extra=_conda_toml("x", "file://{project}/../x-1-0.conda", sha256_of(lock))))
+    outside = cli("bundle", lock, "-o", tmp_path / "b3", "--allow-url", "file:///*")
+    assert outside.code == 2 and "'../x-1-0.conda': not a relative path inside" in outside.err, outside
+    _one_error_line(outside.err)
 
 
 @pytest.mark.parametrize("refused", ["conda archive", "wheel"])
