@@ -13,7 +13,7 @@ from .._privacy import PathRedactor, scrub_package, scrub_text
 from ..errors import LockfileError, LockImportError
 from ..model import Snapshot
 from ..probes.conda import clean_url
-from .interface import Importer, ImportOptions
+from .interface import Importer, ImportOptions, import_root
 
 # Every format, by its --from name, in the order ``--from auto`` tries them (see ``_plugins``).
 REGISTRY: Registry[Importer] = Registry(
@@ -87,8 +87,9 @@ def recognised(path: str | os.PathLike[str]) -> str:
 
 def without_credentials(snapshot: Snapshot) -> Snapshot:
     """The lock with no user:password in its URLs or warnings and no anaconda.org ``/t/<token>/`` segment, and a
-    conda archive under the home as ``file://~/...``, as ``capture`` records them: a file to import (``conda list
-    --explicit``, a requirements file with a private index) may hold them, and lockfiles get published."""
+    conda archive inside the project as ``file://{project}/...``, elsewhere under the home as ``file://~/...``, as
+    ``capture`` records them: a file to import (``conda list --explicit``, a requirements file with a private
+    index) may hold them, and lockfiles get published."""
 
     # A package's URLs as every export leaves them: its source, its file and every candidate file (a hashed
     # requirement's, a pylock's wheels), each URL and index.
@@ -97,8 +98,10 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
     if conda is not None:
         # A package built or kept under the home (``conda list --explicit`` of ``~/miniconda3/envs/x`` names
         # ``file:///home/me/miniconda3/conda-bld/...``) as capture records it, ``file://~/...``: the lock names
-        # neither the home nor the user, and the archive is read from the home of whoever uses the lock.
-        home = PathRedactor(users=(), hosts=()).located
+        # neither the home nor the user, and the archive is read from the home of whoever uses the lock. One from
+        # a channel kept in the project (the git work tree around the working directory, as for a requirements
+        # file's paths) is ``file://{project}/channel/...``, read from the checkout the lock is used in.
+        home = PathRedactor(project=import_root(os.getcwd()), users=(), hosts=()).located
 
         def conda_url(url: str) -> str:
             return home(clean_url(url))

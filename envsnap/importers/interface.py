@@ -71,6 +71,14 @@ def platform_from_subdir(subdir: str) -> Platform:
     return Platform(system=system, machine=machine)
 
 
+def import_root(folder: str) -> str:
+    """The project an imported file's local paths are recorded under (``{project}``): the git work tree around
+    ``folder``, else ``folder`` itself."""
+    from ..probes import gitstate
+
+    return gitstate.find_root(folder) or folder
+
+
 def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
     """A local path an imported file names, as the lock records it: its absolute path, and its URL. A relative
     ``path`` is read from ``folder`` (pip reads a requirement's from the working directory, PEP 751 a pylock's from

@@ -31,8 +31,16 @@ from packaging.utils import canonicalize_name
 
 from .. import _readlimits, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
-from ..probes import gitstate
-from .interface import HOST_UNKNOWN, PIP_KIND, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
+from .interface import (
+    HOST_UNKNOWN,
+    PIP_KIND,
+    PLATFORM_DETAILS,
+    Importer,
+    ImportOptions,
+    LockImportError,
+    import_root,
+    local_url,
+)
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 _CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
@@ -247,7 +255,7 @@ class _Paths:
 
     def url(self, path: str) -> str:
         if not self.root:
-            self.root = gitstate.find_root(self.folder) or self.folder
+            self.root = import_root(self.folder)
         return local_url(path, self.folder, self.root)[1]
 
 

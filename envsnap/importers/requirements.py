@@ -36,8 +36,16 @@ from packaging.version import InvalidVersion, Version
 from .. import _readlimits, fileurls, grammar, interchange
 from .._privacy import PathRedactor
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
-from ..probes import gitstate
-from .interface import HOST_UNKNOWN, PIP_KIND, PLATFORM_DETAILS, Importer, ImportOptions, LockImportError, local_url
+from .interface import (
+    HOST_UNKNOWN,
+    PIP_KIND,
+    PLATFORM_DETAILS,
+    Importer,
+    ImportOptions,
+    LockImportError,
+    import_root,
+    local_url,
+)
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVES = (".whl", ".tar.gz", ".zip")  # a local file pip installs by its path (what packaging parses the name of)
@@ -77,8 +85,7 @@ class _State:
         """The git work tree around the working directory, else that directory: found once per file (each
         relative ``-e PATH`` of a monorepo's file asked git again)."""
         if not self.root:
-            cwd = os.getcwd()
-            self.root = gitstate.find_root(cwd) or cwd
+            self.root = import_root(os.getcwd())
         return self.root
 
 

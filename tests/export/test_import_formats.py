@@ -673,3 +673,43 @@ def test_a_conda_package_built_under_the_home_is_recorded_under_its_label(
     target = tmp_path / "fetched" / archive.name
     fetch_archive(mylib, target, allow_urls=(f"{home}/miniconda3/conda-bld/*",))
     assert target.read_bytes() == archive.read_bytes()
+
+
+def test_a_conda_channel_inside_the_project_is_recorded_under_the_project_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``conda list --explicit`` of an environment made from a channel the lab keeps in the project repository names
+    its packages by path: the imported lock recorded ``file://~/proj/channel/...`` (or the absolute path outside the
+    home), where a capture records ``file://{project}/channel/...``, so a lock rebuilt from another checkout looked
+    in the first one. It is recorded as capture records it, and read back from the checkout the lock is used in."""
+    import subprocess
+
+    from envsnap.artifacts.conda import fetch_archive
+
+    home = tmp_path / "home" / "alice"
+    project = home / "proj"
+    channel = project / "channel" / "linux-64"
+    channel.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    archive = channel / "mylib-1.0-h0_0.tar.bz2"
+    archive.write_bytes(b"a package the lab keeps in its repository")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project / "channel")  # the project: the git work tree around the working directory
+    path = tmp_path / "explicit.txt"
+    path.write_text(EXPLICIT + f"{archive.as_uri()}#{md5}\n")
+    snap = importers.read_file(path)
+    assert snap.conda is not None
+    assert snap.conda.channels == ("https://conda.anaconda.org/conda-forge", "file://{project}/channel")
+    (mylib,) = [p for p in snap.conda.packages if p.name == "mylib"]
+    assert (mylib.url, mylib.channel) == (
+        "file://{project}/channel/linux-64/mylib-1.0-h0_0.tar.bz2",
+        "file://{project}/channel",
+    )
+    assert str(tmp_path) not in lockfile.dumps(snap)
+    other = tmp_path / "other"
+    monkeypatch.chdir(tmp_path)
+    project.rename(other)  # another checkout: the first one is gone
+    target = tmp_path / "fetched" / archive.name
+    fetch_archive(mylib, target, allow_urls=(f"{other}/channel/*",), project_dir=other)
+    assert target.read_bytes() == b"a package the lab keeps in its repository"
