@@ -64,7 +64,7 @@ from ..report import counted
 from .sourcecopy import copy_project, pretend_version
 
 if TYPE_CHECKING:
-    from .._fetchpolicy import FetchPolicy
+    from .._fetchpolicy import FetchPolicy, FetchRefusedError
     from .pin import IndexConfig, Pinner
 
 # The pinning and download machinery (.pin: the index client, the fetch policy, pip's configuration) is imported
@@ -963,7 +963,10 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
     pinner.project_dir = opts.project_dir  # a pinned file inside the project: file://{project}/wheels/x.whl
     pinner.fetcher.collect_hints = True  # a 401's remedy is said once per index, after the list of problems
-    _refuse_lock_urls(lock, root, pinner, opts)
+    try:
+        _refuse_lock_urls(lock, root, pinner, opts)
+    except FetchRefusedError as exc:
+        raise _hinted(exc, pinner) from None
     missing = [
         p
         for p in lock.pip_layer()
@@ -1004,8 +1007,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             continue
         try:
             pkg, entry = _bundle_one(pkg, root, pinner, opts, say, placed)
-        except FetchRefusedError:
-            raise  # the lock asked for a fetch the policy refuses: bad input, said on its own
+        except FetchRefusedError as exc:
+            raise _hinted(exc, pinner) from None  # the lock asked for a fetch the policy refuses: bad input
         except (BundleError, PinError) as exc:
             message = str(exc)
             problems.append(message if message.startswith(pkg.name) else f"{package_label(pkg)}: {message}")
@@ -1049,6 +1052,15 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     _write_appendix(lock, root)
     Bundle(root).write_sums()
     return lock, entries
+
+
+def _hinted(exc: FetchRefusedError, pinner: Pinner) -> FetchRefusedError:
+    """A refusal that stops the bundle, with each index's 401 remedy (``collect_hints`` kept them for a list of
+    problems that this refusal never reaches: the refused file was looked for on an index that answered 401)."""
+    from .._fetchpolicy import FetchRefusedError
+
+    hints = pinner.fetcher.hint_lines()
+    return FetchRefusedError(f"{exc} ({'; '.join(hints)})") if hints else exc
 
 
 def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOptions) -> None:

@@ -1098,15 +1098,20 @@ class Pinner:
             cached = cached_path(self.cache_dir, file.sha256, file.filename)
             if cached.is_file():  # content-addressed: this exact file was fetched before
                 return cached
-        found, other = self._refind(file)
+        found, other, unread = self._refind(file)
         if found is None:
-            listed = (
-                "and no configured index lists this file"
-                if not other
-                else f"and a configured index lists {file.filename} with another sha256 than the lock's {file.sha256} "
-                "(another file under the locked name: the locked one may still be at the lock's URL, or in a bundle "
-                "made when the lock was pinned: --bundle)"
-            )
+            if other:
+                listed = (
+                    f"and a configured index lists {file.filename} with another sha256 than the lock's "
+                    f"{file.sha256} (another file under the locked name: the locked one may still be at the lock's "
+                    "URL, or in a bundle made when the lock was pinned: --bundle)"
+                )
+            elif unread:
+                # A 401 says so (with its hint, or once after the list where ``collect_hints``): it was dropped, and
+                # the user read only that no index lists the file.
+                listed = f"and the configured indexes could not be read ({'; '.join(unread)})"
+            else:
+                listed = "and no configured index lists this file"
             raise FetchRefusedError(
                 f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
                 f"{listed}; pass --allow-url PATTERN to allow the URL"
@@ -1130,35 +1135,40 @@ class Pinner:
     def _here(self, url: str) -> str:
         return here(url, self.project_dir)
 
-    def _refind(self, wanted: IndexFile) -> tuple[IndexFile | None, bool]:
-        """The configured indexes' own entry for a file a lock names by file name and sha256; else None and whether
-        a configured index lists another file (another sha256) under that name."""
+    def _refind(self, wanted: IndexFile) -> tuple[IndexFile | None, bool, list[str]]:
+        """The configured indexes' own entry for a file a lock names by file name and sha256; else None, whether
+        a configured index lists another file (another sha256) under that name, and why each configured index or
+        find-links location that could not be read was not (``HTTP 401 Unauthorized``: the others are still read)."""
         if not is_sha256_hex(wanted.sha256):
-            return None, False
+            return None, False, []
         try:
             if wanted.filename.endswith(".whl"):
                 project = str(parse_wheel_filename(wanted.filename)[0])
             else:
                 project = str(parse_sdist_filename(wanted.filename)[0])
         except (InvalidWheelFilename, InvalidSdistFilename):
-            return None, False
+            return None, False, []
         files: list[IndexFile] = []
-        try:
-            for index in self.config.indexes:
+        unread: list[str] = []
+        for index in self.config.indexes:
+            try:
                 files += self._project_files(index, project)
-            for location in self.config.find_links:
+            except PinError as exc:
+                unread.append(str(exc))
+        for location in self.config.find_links:
+            try:
                 files += find_links_files(self.fetcher, location)
-        except PinError:
-            return None, False
+            except PinError as exc:
+                unread.append(str(exc))
         other = False
         for file in files:
             if not (file.trusted and _same_file_name(file.filename, wanted.filename)):
                 continue
             if file.sha256 in ("", wanted.sha256):
                 # The lock's spelling of the name is kept (the hash is what makes it this file).
-                return dataclasses.replace(file, sha256=wanted.sha256, filename=wanted.filename), False
+                return dataclasses.replace(file, sha256=wanted.sha256, filename=wanted.filename), False, []
             other = True
-        return None, other
+        return None, other, unread
 
     def pin_one(self, pkg: PythonPackage) -> PinOutcome:
         """How ``pkg`` is pinned. A file removed from the download cache between its fetch and its reading (``envsnap

@@ -531,6 +531,42 @@ def test_a_401_hint_is_said_once_per_index_not_once_per_package(
     assert sum(refused in w for w in warnings) == 1 and len(warnings) == len(names) + 1, warnings
 
 
+@pytest.mark.parametrize("command", ["bundle", "rebuild"])
+@pytest.mark.parametrize(
+    ("userinfo", "said"),
+    [
+        ("", "the index asks for a password: give it in the index URL (https://USER:PASSWORD@HOST/...)"),
+        ("alice:wrong@", "the index refused the user and password its URL gives"),
+    ],
+)
+def test_a_401_from_the_index_a_refused_lock_url_is_looked_for_on_is_said_with_its_hint(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, command: str, userinfo: str, said: str
+) -> None:
+    """A lock pinned against a lab's index at a private address (``http://10.0.0.1/...``): its URL is refused and the
+    file is looked for on the configured index instead, which answered 401. The 401 was dropped: the user read only
+    "no configured index lists this file; pass --allow-url", not that the index refused their password."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    art = Artifact(wheel.name, f"http://10.0.0.1/files/{wheel.name}", sha256_of(wheel))
+    pkg = PythonPackage("tinypkg", "1.0", wheel_tags=("py3-none-any",), artifact=art)
+    lock = tmp_path / "l.lock"
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), lock)
+    with serving() as server:
+        _index_page(server, wheel)
+        server.password = "alice:s3cr3t"
+        monkeypatch.delenv("PIP_NO_INDEX")
+        monkeypatch.setenv("PIP_INDEX_URL", server.url.replace("://", "://" + userinfo) + "/simple")
+        if command == "bundle":
+            result = cli("bundle", lock, "-o", tmp_path / "bundle")
+        else:
+            result = cli("rebuild", lock, "--dest", tmp_path / "env", "--force")
+    assert result.code == 2, result
+    assert "no configured index lists this file" not in result.err, result
+    assert f"{server.url}/simple/tinypkg/: HTTP 401 Unauthorized" in result.err, result
+    assert result.err.count(said) == 1, result
+    assert "wrong" not in result.err
+    _one_error_line(result.err)
+
+
 def test_a_find_links_folder_beside_the_project_is_named_as_the_allow_url_to_pass(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
