@@ -7,9 +7,10 @@ from . import COMMAND_HELP, _output, add_allow_url
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
-    from ..artifacts.bundle import BundleOptions, BundleResult
+    from ..artifacts.bundle import BundleEntry, BundleOptions, BundleResult
     from ..paper.metadata import ArtifactMeta
 
 
@@ -191,8 +192,9 @@ def _finish(
     import time
     from pathlib import Path
 
-    from ..artifacts.bundle import describe_entries
+    from ..report import counted
 
+    debs = None
     if args.with_system_packages or args.with_base_image:
         # Only then: the docker target's module (and the Docker SDK) costs a plain bundle a second of start-up.
         from ..rebuild.docker import add_docker_base, add_system_packages
@@ -206,8 +208,10 @@ def _finish(
             allow_urls=tuple(args.allow_url),
             progress=_output.progress("  "),
         )
+        debs = carried
         _output.say(
-            f"  system packages: {carried} .deb files ({size >> 10} KiB) in debs/, {in_base} left to the base image"
+            f"  system packages: {counted(carried, '.deb file')} ({size >> 10} KiB) in debs/, {in_base} left to the "
+            "base image"
         )
     if args.with_base_image:
         add_docker_base(
@@ -224,10 +228,29 @@ def _finish(
         if made.code is not None:
             _output.say(f"  code: {made.code.directory} (commit {made.code.commit[:12]}, {made.code.computed_with})")
         _output.say(f"  artifact: {made.grade}")
-    counts = describe_entries(result.entries)
-    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     seconds = time.perf_counter() - started  # every step: the base image's save was left out of it
+    conda = len(result.lock.conda.packages) if result.lock.conda is not None else 0
+    held = holds(result.entries, conda=conda, debs=debs, base_image=args.with_base_image)
+    _output.say(f"wrote {result.path}: {held} in {seconds:.1f} s")
+    return 0
+
+
+def holds(entries: Iterable[BundleEntry], *, conda: int, debs: int | None, base_image: bool) -> str:
+    """What a bundle holds, as its last line says it: ``2 wheels (1 fetched, 1 built), 3 conda archives, 1 .deb
+    file, the base image``; each kind only where there is one (``debs``: None without --with-system-packages), and
+    ``no packages`` for none (a conda-only bundle said ``0 wheels ()``)."""
+    from ..artifacts.bundle import describe_entries
     from ..report import counted
 
-    _output.say(f"wrote {result.path}: {counted(len(result.entries), 'wheel')} ({summary}) in {seconds:.1f} s")
-    return 0
+    counts = describe_entries(entries)
+    parts = []
+    if counts:
+        how = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        parts.append(f"{counted(sum(counts.values()), 'wheel')} ({how})")
+    if conda:
+        parts.append(counted(conda, "conda archive"))
+    if debs:
+        parts.append(counted(debs, ".deb file"))
+    if base_image:
+        parts.append("the base image")
+    return ", ".join(parts) or "no packages"

@@ -527,3 +527,75 @@ def test_a_failed_builds_message_names_its_cause_not_uvs_last_hint() -> None:
     assert _last(uv) == "LookupError: setuptools-scm was unable to detect version for /tmp/x."
     assert _last("error: the wheel could not be written\nhint: see above") == "error: the wheel could not be written"
     assert _last("one line only\n") == "one line only" and _last("") == "no output"
+
+
+@pytest.mark.parametrize(
+    ("wheels", "conda", "said"),
+    [
+        (0, 0, "no packages"),
+        (0, 1, "1 conda archive"),
+        (0, 2, "2 conda archives"),
+        (1, 0, "1 wheel (1 fetched)"),
+        (1, 2, "1 wheel (1 fetched), 2 conda archives"),
+    ],
+)
+def test_the_bundle_summary_says_what_the_bundle_holds(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, wheels: int, conda: int, said: str
+) -> None:
+    """A bundle of a conda environment (or of an empty lock) ended ``wrote B: 0 wheels () in 0.2 s``: the conda
+    archives it holds were not named and the parentheses were empty."""
+    import hashlib
+    import re
+
+    from envsnap.model import Conda, CondaPackage
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    archives = []
+    for i in range(conda):
+        archive = tmp_path / "channel" / "noarch" / f"c{i}-1.0-0.conda"
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        archive.write_bytes(f"conda archive {i}".encode())
+        sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+        archives.append(CondaPackage(f"c{i}", "1.0", "0", subdir="noarch", url=archive.as_uri(), sha256=sha))
+    packages = []
+    for i in range(wheels):
+        wheel = tmp_path / "wheels" / f"w{i}-1.0-py3-none-any.whl"
+        wheel.parent.mkdir(parents=True, exist_ok=True)
+        wheel.write_bytes(f"wheel {i}".encode())
+        sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=sha)
+        packages.append(PythonPackage(f"w{i}", "1.0", wheel_tags=("py3-none-any",), artifact=art))
+    snap = Snapshot(
+        python=PythonEnv(version="3.11.7", packages=tuple(packages)),
+        conda=Conda(subdir="noarch", packages=tuple(archives)) if archives else None,
+    )
+    lock = lockfile.dump(snap, tmp_path / "l.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", f"{tmp_path.as_uri()}/*")
+    assert result.code == 0, result
+    (line,) = [line for line in result.err.splitlines() if line.startswith("wrote ")]
+    assert re.fullmatch(rf"wrote {re.escape(str(tmp_path / 'b'))}: {re.escape(said)} in \d+\.\d s", line), line
+    assert len(list((tmp_path / "b" / "conda").glob("*.conda"))) == conda
+
+
+@pytest.mark.parametrize(
+    ("debs", "image", "said"),
+    [
+        (None, False, "1 wheel (1 fetched), 1 conda archive"),
+        (0, False, "1 wheel (1 fetched), 1 conda archive"),
+        (1, False, "1 wheel (1 fetched), 1 conda archive, 1 .deb file"),
+        (3, True, "1 wheel (1 fetched), 1 conda archive, 3 .deb files, the base image"),
+    ],
+)
+def test_the_bundle_summary_names_the_system_packages_and_the_base_image(
+    debs: int | None, image: bool, said: str
+) -> None:
+    from envsnap.artifacts.bundle import BundleEntry
+    from envsnap.cli.bundle import holds
+
+    entries = (BundleEntry("w", "1.0", "w-1.0-py3-none-any.whl", "fetched"),)
+    assert holds(entries, conda=1, debs=debs, base_image=image) == said
+    assert holds((), conda=0, debs=2, base_image=False) == "2 .deb files"
+    assert holds((), conda=0, debs=0, base_image=True) == "the base image"
+    assert holds((), conda=0, debs=None, base_image=False) == "no packages"
