@@ -18,6 +18,7 @@ from ..errors import BundleError, PinError, RebuildError, UnsafeInputError
 from ..grammar import GrammarError, conda_dependency, require_base_name
 from ..model import CondaPackage, Snapshot
 from ..progress import Progress
+from ..report import counted
 from .pin import DownloadError, Fetcher, here
 
 DOWNLOAD_TIMEOUT = 120.0
@@ -178,7 +179,7 @@ def fetch_all(
             make_folder(dest_dir)  # a cache: never a missing home folder (HOME=/nonexistent) made to hold it
         except OSError as exc:
             raise RebuildError(f"cannot make the download cache {str(dest_dir)!r}: {exc.strerror or exc}") from None
-    say(f"fetching and checking {len(pkgs)} conda packages")
+    say(f"fetching and checking {counted(len(pkgs), 'conda package')}")
     out = {}
     for pkg in pkgs:
         name = archive_name(pkg)

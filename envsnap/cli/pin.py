@@ -119,20 +119,36 @@ def interpreter_packages(lock: Snapshot, base_image: str | None = None) -> tuple
     return tuple(spec.split("=", 1)[0] for spec in base.interpreter.apt_packages)
 
 
+def summary(result: PinResult) -> str:
+    """Pin's line on the Python packages: each outcome only where there is one, and the conda packages (which pin
+    leaves as locked) counted, so a conda lock no longer read ``0 pinned, 0 built from source (...), 0 not pinnable,
+    0 left to conda``, as an empty one did."""
+    from ..report import counted
+
+    parts = []
+    for status, said in (
+        ("pinned", "pinned"),
+        ("kept", "built from source (VCS url + commit, local projects)"),
+        ("unpinned", "not pinnable"),
+        ("skipped", "left to conda"),
+    ):
+        if n := len(result.by_status(status)):
+            parts.append(f"{n} {said}")
+    conda = result.snapshot.conda.packages if result.snapshot.conda is not None else ()
+    kept = f"; {counted(len(conda), 'conda package')} kept as the lock records them" if conda else ""
+    return (", ".join(parts) or "no Python packages to pin") + kept
+
+
 def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[DebOutcome, ...] = ()) -> None:
     from .. import lockfile
     from ..artifacts.pin import FIND_LINKS_HINT
+    from ..report import counted
 
     if as_json:
         _output.print_json(
             [lockfile.to_dict(o) for o in result.outcomes] + [{"system": True, **lockfile.to_dict(o)} for o in debs]
         )
-    counts = {s: len(result.by_status(s)) for s in ("pinned", "kept", "unpinned", "skipped")}
-    _output.say(
-        f"{where}: {counts['pinned']} pinned, "
-        f"{counts['kept']} built from source (VCS url + commit, local projects), "
-        f"{counts['unpinned']} not pinnable, {counts['skipped']} left to conda"
-    )
+    _output.say(f"{where}: {summary(result)}")
     for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: text
         _output.say("  ", ("not pinned", "yellow"), " ", f"{outcome.name} {outcome.version}: {outcome.reason}")
     if any(o.unlisted for o in result.by_status("unpinned")):
@@ -141,7 +157,8 @@ def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[
         _output.say(f"  ({hint})")
     if debs:
         pinned = sum(o.status == "pinned" for o in debs)
-        _output.say(f"system packages: {pinned} .deb files pinned by sha256, {len(debs) - pinned} not pinned")
+        unpinned = f", {len(debs) - pinned} not pinned" if pinned < len(debs) else ""
+        _output.say(f"system packages: {counted(pinned, '.deb file')} pinned by sha256{unpinned}")
         for deb in debs:
             if deb.status != "pinned":
                 _output.say("  ", ("not pinned", "yellow"), " ", f"{deb.name} {deb.version}: {deb.reason}")

@@ -213,7 +213,7 @@ def test_pin_command_pins_the_debs_and_reports_them(
         record(server, "libgomp1", "12.2.0-14", GOMP)
         result = cli("pin", path, "--snapshot-url", server.url)  # type: ignore[operator]
     assert result.code == 0, result
-    assert "system packages: 1 .deb files pinned by sha256, 1 not pinned" in result.err
+    assert "system packages: 1 .deb file pinned by sha256, 1 not pinned" in result.err
     assert "libc6 2.36-9: the snapshot archive does not know libc6 version 2.36-9" in result.err
     loaded = lockfile.load(path)
     assert next(p for p in loaded.system.packages if p.name == "libgomp1").sha256 == hashlib.sha256(GOMP).hexdigest()

@@ -27,6 +27,8 @@ from envsnap._fetchpolicy import FetchRefusedError
 from envsnap.artifacts.pin import (
     PYPI,
     IndexConfig,
+    PinOutcome,
+    PinResult,
     parse_simple_html,
     parse_simple_json,
     pin,
@@ -931,3 +933,67 @@ def test_a_find_links_folder_under_the_home_missing_on_this_machine_is_named(
     assert [o.status for o in result.outcomes] == ["pinned"], result.outcomes
     art = result.snapshot.python.packages[0].artifact
     assert art is not None and (art.sha256, art.index) == (digest, "file://~/wheels")
+
+
+@pytest.mark.parametrize(
+    ("kinds", "said"),
+    [
+        ((), "no Python packages to pin"),
+        (("conda", "conda"), "no Python packages to pin; 2 conda packages kept as the lock records them"),
+        (("pinned",), "1 pinned"),
+        (
+            ("pinned", "unpinned", "skipped", "conda"),
+            "1 pinned, 1 not pinnable, 1 left to conda; 1 conda package kept as the lock records them",
+        ),
+        (("kept",), "1 built from source (VCS url + commit, local projects)"),
+    ],
+)
+def test_the_pin_summary_names_only_what_the_lock_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kinds: tuple[str, ...], said: str
+) -> None:
+    """``pin`` of a conda lock said ``0 pinned, 0 built from source (VCS url + commit, local projects), 0 not
+    pinnable, 0 left to conda``, as for an empty lock: nothing named the conda packages, every count was a zero."""
+    from envsnap.cli.pin import report
+    from envsnap.model import Conda, CondaPackage
+
+    conda = tuple(CondaPackage(f"c{i}", "1.0") for i, kind in enumerate(kinds) if kind == "conda")
+    outcomes = tuple(PinOutcome(f"p{i}", "1.0", kind, "why") for i, kind in enumerate(kinds) if kind != "conda")
+    snap = Snapshot(python=PythonEnv(version="3.11.7"), conda=Conda(packages=conda) if conda else None)
+    report(PinResult(snap, outcomes), "p.lock")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"p.lock: {said}", lines
+
+
+def test_the_system_packages_pin_summary_counts_in_the_right_form(capsys: pytest.CaptureFixture[str]) -> None:
+    """One pinned .deb was ``1 .deb files pinned by sha256, 0 not pinned``."""
+    from envsnap.artifacts.debs import DebOutcome
+    from envsnap.cli.pin import report
+
+    snap = Snapshot(python=PythonEnv(version="3.11.7"))
+    one = DebOutcome("libc6", "2.36", "amd64", "pinned")
+    report(PinResult(snap, ()), "p.lock", debs=(one,))
+    report(PinResult(snap, ()), "p.lock", debs=(one, one, DebOutcome("zlib1g", "1.2", "amd64", "unpinned", "gone")))
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("system packages:")]
+    assert lines == [
+        "system packages: 1 .deb file pinned by sha256",
+        "system packages: 2 .deb files pinned by sha256, 1 not pinned",
+    ]
+
+
+def test_a_conda_bundle_counts_its_archives_in_the_right_form(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fetching and checking 1 conda packages``."""
+    from envsnap.model import Conda, CondaPackage
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    archive = tmp_path / "channel" / "c-1.0-0.conda"
+    archive.parent.mkdir()
+    archive.write_bytes(b"conda archive")
+    pkg = CondaPackage("c", "1.0", "0", url=archive.as_uri(), sha256=hashlib.sha256(b"conda archive").hexdigest())
+    lock = lockfile.dump(
+        Snapshot(python=PythonEnv(version="3.11.7"), conda=Conda(packages=(pkg,))), tmp_path / "l.lock"
+    )
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", f"{tmp_path.as_uri()}/*")
+    assert result.code == 0 and "  fetching and checking 1 conda package\n" in result.err, result  # type: ignore[attr-defined]
