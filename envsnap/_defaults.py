@@ -15,6 +15,8 @@ LOCK_NAME = "envsnap.lock"
 # an untracked bundle folder apart (probes/gitstate.py).
 BUNDLE_SUMS = "SHA256SUMS"
 BUNDLE_INCOMPLETE = ".envsnap-incomplete"
+# The archives `envsnap bundle -o` writes (artifacts/bundle.py), and which a lock's reader names as a bundle.
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
 DEEP_TIMEOUT = 120.0  # importing torch with CUDA takes seconds; a hung import must not hang the capture
 PROBE_TIMEOUT = 120.0  # the standard-library probe in the target interpreter

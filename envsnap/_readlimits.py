@@ -95,6 +95,8 @@ def read_bytes(
         raise error(f"{p}: no such {what}") from None
     except OSError as exc:
         raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if what == "lockfile":
+        _refuse_bundle(p, info)
     if stat.S_ISDIR(info.st_mode):
         raise error(f"{p}: is a directory, not a {what}")
     if not stat.S_ISREG(info.st_mode):
@@ -126,6 +128,43 @@ def read_bytes(
     if len(data) > cap:
         raise error(_too_big(p, len(data), cap))
     return data
+
+
+def _refuse_bundle(p: Path, info: os.stat_result) -> None:
+    """Refuse a bundle given where a lock belongs, naming the lock it holds: a folder with ``SHA256SUMS`` beside an
+    ``envsnap.lock``, or a file named and shaped as the archives ``envsnap bundle`` writes (gzip or tar data under a
+    ``.tar.gz``, ``.tgz`` or ``.tar`` name), which would otherwise be "not a text file" or, as large as a real
+    supplement, over the lock size limit, whose raising helps nothing."""
+    import shlex
+
+    from ._defaults import ARCHIVE_SUFFIXES, BUNDLE_SUMS, LOCK_NAME
+    from .errors import BundleNotALockError
+
+    if stat.S_ISDIR(info.st_mode):
+        if (p / BUNDLE_SUMS).is_file() and (p / LOCK_NAME).is_file():
+            raise BundleNotALockError(
+                f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shlex.quote(str(p / LOCK_NAME))}", str(p)
+            )
+        return
+    stem = next((p.name[: -len(s)] for s in ARCHIVE_SUFFIXES if p.name.endswith(s)), "")
+    if not stem or not stat.S_ISREG(info.st_mode):
+        return
+    try:  # as read_bytes opens it: a file swapped for a FIFO since the stat must not hang the read
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return
+    try:
+        head = os.read(fd, 262) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
+        raise BundleNotALockError(
+            f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shlex.quote(f'{stem}/{LOCK_NAME}')} once "
+            f"unpacked (tar -xf {shlex.quote(str(p))})",
+            str(p),
+        )
 
 
 def _too_big(p: Path, size: int, cap: int) -> str:

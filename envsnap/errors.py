@@ -36,6 +36,11 @@ class NotALockfileError(LockfileError):
         self.origin = origin
 
 
+class BundleNotALockError(NotALockfileError):
+    """A bundle (a folder or an archive ``envsnap bundle`` made) given where a lock belongs: the message names the
+    lock it holds, and the CLI adds ``--bundle`` for ``rebuild``."""
+
+
 class ProbeError(EnvsnapError):
     """A probe could not inspect the environment (bad interpreter, unreadable database)."""
 

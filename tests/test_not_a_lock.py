@@ -72,3 +72,81 @@ def test_a_file_no_import_reads_keeps_the_loader_s_message(
         EXIT_BAD_INPUT,
         f"envsnap: error: {other}: envsnap: missing table (is this an envsnap lockfile?)\n",
     )
+
+
+def _bundle(tmp_path: Path, lock: Path) -> Path:
+    """A bundle folder as ``envsnap bundle -o supp`` lays it out (its lock and its checksums), and the same folder
+    as ``-o supp.tar.gz`` archives it."""
+    import shutil
+    import tarfile
+
+    folder = tmp_path / "supp"
+    folder.mkdir()
+    shutil.copy(lock, folder / "envsnap.lock")
+    (folder / "SHA256SUMS").write_text("")
+    with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+        tar.add(folder, arcname="supp")
+    return folder
+
+
+@pytest.mark.parametrize("command", ["check", "verify", "show", "pin"])
+@pytest.mark.parametrize("limit", ["", "1K"])
+def test_a_bundle_given_as_the_lock_names_the_lock_it_holds(
+    command: str,
+    limit: str,
+    lock: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., CliResult],
+) -> None:
+    """A reviewer who got the supplement (docs/tutorial.md) gives it to `check`: it was "supp.tar.gz: not a text
+    file (expected a TOML lockfile)", or, for an archive over the lock size limit (any real supplement), "over the
+    limit ... (raise it with ENVSNAP_MAX_LOCK_BYTES)", a limit whose raising only leads to the first message; a
+    bundle folder was "is a directory, not a lockfile"."""
+    monkeypatch.chdir(tmp_path)
+    if limit:
+        monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", limit)
+    _bundle(tmp_path, lock)
+    result = cli(command, "supp.tar.gz")
+    assert (result.code, result.out, result.err) == (
+        EXIT_BAD_INPUT,
+        "",
+        "envsnap: error: supp.tar.gz: an envsnap bundle, not a lock; give the lock it holds, supp/envsnap.lock "
+        "once unpacked (tar -xf supp.tar.gz)\n",
+    )
+    result = cli(command, "supp")
+    assert (result.code, result.out, result.err) == (
+        EXIT_BAD_INPUT,
+        "",
+        "envsnap: error: supp: an envsnap bundle, not a lock; give the lock it holds, supp/envsnap.lock\n",
+    )
+
+
+def test_rebuild_and_diff_given_a_bundle_as_the_lock(
+    lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """`rebuild` is also told to give the bundle as --bundle; `diff` names the argument that is a bundle."""
+    monkeypatch.chdir(tmp_path)
+    _bundle(tmp_path, lock)
+    result = cli("rebuild", "supp.tar.gz", "--dry-run")
+    assert (result.code, result.err) == (
+        EXIT_BAD_INPUT,
+        "envsnap: error: supp.tar.gz: an envsnap bundle, not a lock; give the lock it holds, supp/envsnap.lock "
+        "once unpacked (tar -xf supp.tar.gz), and the bundle as --bundle supp.tar.gz\n",
+    )
+    result = cli("diff", lock, "supp")
+    assert (result.code, result.out, result.err) == (
+        EXIT_BAD_INPUT,
+        "",
+        "envsnap: error: supp: an envsnap bundle, not a lock; give the lock it holds, supp/envsnap.lock\n",
+    )
+
+
+def test_a_lock_named_like_an_archive_is_read_as_a_lock(
+    lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """Only an archive (gzip or tar data) is taken for a bundle, not a lock someone named x.tar."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "odd.tar").write_bytes(lock.read_bytes())
+    result = cli("show", "odd.tar")
+    assert result.code == 0, result

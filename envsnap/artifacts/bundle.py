@@ -44,6 +44,7 @@ from typing import IO, TYPE_CHECKING
 
 from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
 from .._defaults import (
+    ARCHIVE_SUFFIXES,
     ARTIFACTS_CACHE,
     BUNDLE_INCOMPLETE,
     BUNDLE_SUMS,
@@ -78,7 +79,6 @@ REQUIREMENTS = "requirements.txt"
 README = "README.md"
 SUMS = BUNDLE_SUMS
 BUILD_TIMEOUT = 900.0
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 # The hidden files a bundle may publish at its top (an artifact's Zenodo metadata, read there by Zenodo's
 # tools); every other hidden file in a bundle is a leftover or an addition, never trusted.
 PUBLISHED_HIDDEN = frozenset({".zenodo.json"})

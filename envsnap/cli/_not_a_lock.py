@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from ..errors import NotALockfileError
+from ..errors import BundleNotALockError, NotALockfileError
 
 # What a command does with its lock, in the hint's words ("to compare it, make a lock of it first").
 _VERBS = {"diff": "compare", "verify": "verify against", "check": "check", "show": "show"}
@@ -14,7 +14,9 @@ _VERBS = {"diff": "compare", "verify": "verify against", "check": "check", "show
 def import_hint(exc: NotALockfileError, command: str) -> str:
     """The error's line for a file ``envsnap import`` reads (a pylock.toml, a requirements file, a conda lock), as
     ``--from auto`` recognises it: what it is and the import that makes a lock of it, to be given instead. "" for
-    any other file: the loader's own message stands."""
+    any other file: the loader's own message stands. A bundle's is the lock it holds."""
+    if isinstance(exc, BundleNotALockError):  # the lock it holds; a rebuild takes the bundle itself as --bundle
+        return f"{exc}, and the bundle as --bundle {shlex.quote(exc.origin)}" if command == "rebuild" else str(exc)
     from .. import importers
 
     fmt = importers.recognised(exc.origin) if exc.origin else ""
