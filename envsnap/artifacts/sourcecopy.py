@@ -27,7 +27,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ..probes.gitstate import bundle_folders, git, is_bundle_folder
+from ..probes.gitstate import bundle_folders, git, is_bundle_archive, is_bundle_folder
 
 # At the top of a project only: a build's or a tool's output there, never a package (a package named ``build`` lives
 # below ``src/`` or beside other modules, and its folder is copied there).
@@ -46,7 +46,7 @@ def copy_project(tree: Path, dest: Path) -> Path:
     dest.mkdir()
     bundles = bundle_folders(str(tree), {name for name, tracked in listed.items() if not tracked})
     for name, tracked in sorted(listed.items()):
-        if not tracked and (_build_output(name) or _in_folders(name, bundles)):
+        if not tracked and (_build_output(name) or _in_folders(name, bundles) or is_bundle_archive(str(tree / name))):
             continue
         source = tree / name
         try:
@@ -100,15 +100,19 @@ def _left_out_folder(parts: list[str]) -> bool:
 
 
 def _left_out(top: Path) -> Callable[[str, list[str]], set[str]]:
-    """``copytree``'s ignore: ``.git``, the folders ``_left_out_folder`` names, and envsnap bundle folders
-    (``is_bundle_folder``: a project in no work tree has no untracked files to tell them by)."""
+    """``copytree``'s ignore: ``.git``, the folders ``_left_out_folder`` names, and envsnap bundle folders and
+    archives (``is_bundle_folder``, ``is_bundle_archive``: a project in no work tree has no untracked files to tell
+    them by)."""
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         above = Path(folder).relative_to(top).parts
         return {
             n
             for n in names
-            if n == ".git" or _left_out_folder([*above, n]) or is_bundle_folder(os.path.join(folder, n))
+            if n == ".git"
+            or _left_out_folder([*above, n])
+            or is_bundle_folder(os.path.join(folder, n))
+            or is_bundle_archive(os.path.join(folder, n))
         }
 
     return ignore

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 
-from .._defaults import BUNDLE_INCOMPLETE, BUNDLE_SUMS, LOCK_NAME
+from .._defaults import ARCHIVE_SUFFIXES, BUNDLE_INCOMPLETE, BUNDLE_SUMS, LOCK_NAME
 
 TYPE_CHECKING = False  # not typing's: a memo's answer inside a work tree imports this module
 if TYPE_CHECKING:
+    import gzip
     from collections.abc import Collection, Sequence
+    from typing import BinaryIO
 
     from .. import _runner
 
@@ -116,9 +118,57 @@ def is_bundle_folder(folder: str) -> bool:
     )
 
 
+# What is read of a file to tell a bundle archive: its top folder's and its SHA256SUMS' headers and that file (a
+# line of some 100 bytes per file it lists), decompressed; an archive that needs more to say is none.
+_ARCHIVE_READ = 4 * 1024 * 1024
+
+
+class _Bounded:
+    """A binary stream that ends in an error past ``budget`` bytes: a header a tar reader would read whole (a pax
+    record of gigabytes, a gzip bomb) stops there."""
+
+    def __init__(self, raw: BinaryIO | gzip.GzipFile, budget: int) -> None:
+        self.raw, self.left = raw, budget
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > self.left:
+            raise OSError("more than a bundle archive's first members")
+        data = self.raw.read(size)
+        self.left -= len(data)
+        return data
+
+
+def is_bundle_archive(path: str) -> bool:
+    """Whether the file at ``path`` is an archive ``envsnap bundle -o NAME.tar.gz`` (``.tgz``, ``.tar``) wrote: its
+    first member is its one top folder and its second that folder's ``SHA256SUMS`` (``write_archive`` writes them
+    first), which lists ``envsnap.lock``. Only those first members are read (decompressed, at most
+    ``_ARCHIVE_READ`` bytes): a supplement is gigabytes, and a project may hold other archives, which are its own."""
+    import gzip
+    import tarfile
+
+    if not path.endswith(ARCHIVE_SUFFIXES) or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw) if not path.endswith(".tar") else raw as data:
+            # The with above closes what the tar reader reads from; a stream reader holds nothing else.
+            tar = tarfile.open(fileobj=_Bounded(data, _ARCHIVE_READ), mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
+            top = tar.next()
+            sums = tar.next()
+            if top is None or sums is None or not top.isdir() or not sums.isfile():
+                return False
+            if sums.name != f"{top.name}/{BUNDLE_SUMS}":
+                return False
+            handle = tar.extractfile(sums)
+            text = handle.read().decode("utf-8", "replace") if handle else ""
+    except (OSError, tarfile.TarError, EOFError, ValueError, gzip.BadGzipFile):
+        return False
+    return any(line.split("  ", 1)[-1] == LOCK_NAME for line in text.splitlines())
+
+
 def untracked_outputs(root: str) -> list[str]:
     """Untracked (and not ignored) envsnap lockfiles and run records in the work tree (named ``*.lock`` or
-    ``*.toml``), and bundle folders (``bundle_folders``), as absolute paths."""
+    ``*.toml``), bundle folders (``bundle_folders``) and bundle archives (``is_bundle_archive``), as absolute
+    paths."""
     res = git(root, "ls-files", "--others", "--exclude-standard", "-z")
     if not res.ok:
         return []
@@ -127,6 +177,8 @@ def untracked_outputs(root: str) -> list[str]:
     # folder may hold many thousands of files.
     found = (os.path.join(root, rel) for rel in untracked if rel.endswith((".lock", ".toml")))
     locks = [p for p in found if _is_envsnap_file(p)]
+    archives = (os.path.join(root, rel) for rel in untracked if rel.endswith(ARCHIVE_SUFFIXES))
+    locks += [p for p in archives if is_bundle_archive(p)]
     return sorted([*locks, *(os.path.join(root, folder) for folder in bundle_folders(root, untracked))])
 
 

@@ -284,6 +284,43 @@ def test_a_bundle_made_inside_the_project_is_not_a_change_of_the_project(
     assert probe_project(str(project)) != lock.project
 
 
+def test_a_bundle_archive_made_inside_the_project_is_not_a_change_of_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/tutorial.md's `bundle envsnap.lock -o supplement.tar.gz`, in the project: the archive counted as an
+    uncommitted change (a bundle folder did not), so every later capture and run recorded another project state,
+    `diff` and `rerun` said the code changed, the next bundle or rebuild warned that the project was not at the
+    locked state, and each build of the project copied the archive (gigabytes for an ML environment)."""
+    import tarfile
+
+    from envsnap.probes.project import probe_project
+
+    project = _project(tmp_path)
+    copied: list[set[str]] = []
+
+    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+        copied.append(_files(source))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wheel = out_dir / "paper-0.1-py3-none-any.whl"
+        wheel.write_bytes(b"wheel")
+        return wheel
+
+    monkeypatch.setattr(bundle_mod, "build_wheel", build)
+    monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
+    lock = _locked_at(project)
+    opts = BundleOptions(cache_dir=tmp_path / "cache", project_dir=project, lock_path=project / "envsnap.lock")
+    said: list[str] = []
+    make_bundle(lock, project / "supplement.tar.gz", opts, progress=said.append)
+    make_bundle(lock, project / "supp.tar", opts, progress=said.append)  # a second archive, after the first
+    assert (project / "supplement.tar.gz").is_file() and (project / "supp.tar").is_file()
+    assert not [line for line in said if "not at the state the lock recorded" in line], said
+    assert len(copied) == 2 and not [name for name in copied[1] if name.startswith("supplement")], copied
+    assert probe_project(str(project)) == lock.project  # a capture now records the project as before
+    with tarfile.open(project / "data.tar.gz", "w:gz") as tar:  # any other archive is the project's
+        tar.add(project / "pyproject.toml", arcname="data/pyproject.toml")
+    assert probe_project(str(project)) != lock.project
+
+
 def test_a_bundle_inside_a_project_outside_git_is_not_copied(tmp_path: Path) -> None:
     """Outside a work tree the whole folder is copied: a bundle made inside it (its wheels, gigabytes for an ML
     project) was copied into every build of the project."""
