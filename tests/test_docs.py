@@ -231,3 +231,59 @@ def test_every_command_uses_the_codes_of_the_one_exit_code_table() -> None:
     check = dict(sections(text))["Exit status"]
     for body in (verify, check):  # the same meaning for 1 (strict warnings) and 3 (failure/mismatch)
         assert re.search(r"^\| 1 \| .*warnings", body, re.MULTILINE) and re.search(r"^\| 3 \| ", body, re.MULTILINE)
+
+
+# -------------------------------------------------------------------------------------------- tutorial
+
+# What docs/tutorial.md's prose says exists before its first command: the environment the experiments ran in.
+_TUTORIAL_GIVEN = {"paper-env"}
+
+
+def tutorial_commands() -> list[list[str]]:
+    """Every ``$ COMMAND`` line of docs/tutorial.md, in order, as the shell splits it (a ``# comment`` left out)."""
+    import shlex
+
+    lines = (DOCS / "tutorial.md").read_text(encoding="utf-8").splitlines()
+    found = []
+    for line in lines:
+        match = re.match(r"^ {4}\$ (.*)$", line)
+        if match:
+            for part in match.group(1).split(" && "):
+                found.append(shlex.split(part, comments=True))
+    return found
+
+
+def _tutorial_outputs(argv: list[str], capsys: pytest.CaptureFixture[str]) -> set[str]:
+    """What one tutorial command makes, for the commands after it: envsnap's ``-o``/``--dest`` as its own parser
+    reads them (a command line it refuses fails the test), a venv, or the folder ``tar -xf NAME.tar.gz`` unpacks."""
+    if argv[0] == "envsnap":
+        try:
+            args = build_parser(argv[1]).parse_args(argv[1:])
+        except SystemExit:
+            pytest.fail(f"docs/tutorial.md: envsnap refuses `{' '.join(argv)}`: {capsys.readouterr().err.strip()}")
+        return {str(v) for v in (getattr(args, "output", None), getattr(args, "dest", None)) if v}
+    if argv[:2] == ["uv", "venv"]:
+        return {argv[2]}
+    if argv[:2] == ["tar", "-xf"]:
+        return {re.sub(r"\.(tar\.gz|tgz|tar)$", "", argv[2])}
+    return set()
+
+
+def test_every_tutorial_command_parses_and_reads_only_what_an_earlier_step_made(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A reader follows docs/tutorial.md literally: each `envsnap` line must be one envsnap takes, and each file or
+    folder a line names must exist by then (made by an earlier line, or named by the prose as given). It used
+    `drifted.lock`, which no step made, and the reviewer's `envsnap.lock`, which the supplement holds inside it."""
+    commands = tutorial_commands()
+    assert sum(argv[0] == "envsnap" for argv in commands) >= 10, commands
+    made = set(_TUTORIAL_GIVEN)
+    for argv in commands:
+        outputs = _tutorial_outputs(argv, capsys)
+        for word in argv[1:]:
+            if word.startswith("-") or word in outputs or "=" in word:
+                continue
+            if "/" in word or word.endswith((".lock", ".tar.gz", ".tar")):
+                first = word.split("/", 1)[0]
+                assert first in made, f"docs/tutorial.md: `{' '.join(argv)}` names {word}, which no earlier step made"
+        made |= outputs
