@@ -251,6 +251,7 @@ BAD_ARGUMENTS: list[tuple[str, ...]] = [
     ("bundle", "{lock}"),
     ("bundle", "{gone}", "-o", "{dir}/b"),
     ("bundle", "{lock}", "-o", "{full}"),
+    ("bundle", "{lock}", "-o", "{text}"),  # an existing file: was exit 4, a bundle that could not be made
     ("bundle", "{lock}", "-o", "{dir}/b.tar.gz", "--with-base-image"),
     ("audit", "{gone}"),
     ("audit", "{lock}", "--badge", "bogus"),

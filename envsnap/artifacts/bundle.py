@@ -750,7 +750,8 @@ def _make_bundle(
             write_archive(work, output, say)
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
     if output.exists() and not output.is_dir():
-        raise BundleError(f"{output}: exists and is not a directory (name a directory or a .tar.gz)")
+        # Bad input, as a folder that is no bundle is (it was exit 4, a bundle that could not be made).
+        raise BundleOutputError(f"{output}: exists and is not a directory (name a directory or a .tar.gz)")
     earlier = (output / INCOMPLETE).is_file() or ((output / SUMS).is_file() and (output / LOCK_NAME).is_file())
     if output.is_dir() and any(output.iterdir()) and not earlier:
         # Filling it would overwrite its README.md and requirements.txt and delete files from its wheels/.
