@@ -4,6 +4,8 @@ exit 2; a failed check or a verify mismatch 3; warnings with --strict 1; a faile
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -430,3 +432,46 @@ def test_a_new_bundle_whose_later_step_fails_is_removed(
     monkeypatch.setattr(docker_target, "add_system_packages", failing)
     assert cli("bundle", lock, "-o", tmp_path / "b", "--with-system-packages", "--offline").code == 4
     assert (tmp_path / "b" / "envsnap.lock").is_file()  # the earlier bundle is the user's: left as it was
+
+
+def _with_stdout_closed(*args: object, stderr_too: bool = False) -> subprocess.CompletedProcess[bytes]:
+    """``envsnap ARGS | true``: standard output (and with ``stderr_too`` standard error, as ``2>&1 | head``) is a
+    pipe whose reader has gone before envsnap writes."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "envsnap", *map(str, args)],
+            stdout=write,
+            stderr=write if stderr_too else subprocess.PIPE,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+
+
+def test_a_reader_that_stops_reading_leaves_the_exit_status_as_it_was(tmp_path: Path) -> None:
+    """``envsnap diff A B --json | head -c1`` under ``set -o pipefail``: the closed pipe turned every status into
+    0, so a CI gate passed on locks that differ (1), a verify mismatch or an incompatible host (3)."""
+    from testutil import sample_lock, sample_platform
+
+    from envsnap.model import PythonPackage
+
+    a = lockfile.dump(sample_lock(PythonPackage(name="six", version="1.16.0")), tmp_path / "a.lock")
+    b = lockfile.dump(sample_lock(PythonPackage(name="six", version="1.17.0")), tmp_path / "b.lock")
+    for args in (("diff", a, b, "--json"), ("diff", a, b)):
+        done = _with_stdout_closed(*args)
+        assert (done.returncode, done.stderr) == (EXIT_WARNINGS, b""), done
+    same = _with_stdout_closed("diff", a, a, "--json")
+    assert (same.returncode, same.stderr) == (EXIT_OK, b""), same
+    # The line naming the environment goes to standard error under --json: a closed one does not end it either.
+    incompatible = lockfile.dump(
+        sample_lock(platform=dataclasses.replace(sample_platform(), machine="no-such-machine")), tmp_path / "c.lock"
+    )
+    done = _with_stdout_closed("check", incompatible, "--json", "--python", sys.executable, stderr_too=True)
+    assert done.returncode == EXIT_INCOMPATIBLE, done
+    table = _with_stdout_closed("show", a)  # rich's table, written first: rich's own handler exited 1
+    assert (table.returncode, table.stderr) == (EXIT_OK, b""), table
+    gone = _with_stdout_closed("diff", a, tmp_path / "gone.lock", "--json", stderr_too=True)
+    assert gone.returncode == EXIT_BAD_INPUT, gone  # was 1: the error line's own broken pipe, uncaught

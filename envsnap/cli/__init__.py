@@ -293,7 +293,10 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         # One line whatever the message carries (tarfile's per-method report, a tool's stderr tail).
         # Control characters from lock data in the message (ESC, OSC) are made visible, never sent raw.
         message = strip_terminal(" ".join(line.strip() for line in text.splitlines() if line.strip()))
-        print(f"envsnap: error: {message}", file=sys.stderr)
+        try:  # noqa: SIM105 (contextlib is not imported at start-up)
+            print(f"envsnap: error: {message}", file=sys.stderr)
+        except OSError:  # standard error closed (``2>&1 | head``): the exit status still says what went wrong
+            pass
         return exc.exit_code
     except ModuleNotFoundError as exc:
         # An install without one of envsnap's dependencies (pip --no-deps, one removed since): one line naming it.

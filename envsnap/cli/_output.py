@@ -16,7 +16,7 @@ import sys
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
 
     from rich.console import Console
@@ -53,6 +53,12 @@ def _console(stderr: bool) -> Console:
         def render_str(self, text: str, **kwargs: Any) -> Text:
             return super().render_str(lines(text), **kwargs)  # each line's control and bidi characters
 
+        def on_broken_pipe(self) -> None:
+            # rich's own exits 1 (and points stdout at /dev/null, whichever stream this is): a table to a pipe
+            # whose reader had gone made ``check``'s 3 a 1. ``delivered`` handles it as for any other write.
+            self.quiet = True
+            raise BrokenPipeError
+
     return SafeConsole(stderr=stderr, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
@@ -85,7 +91,26 @@ def json_text(data: Any) -> str:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json_text(data))
+    text = json_text(data)
+    delivered(sys.stdout, lambda: sys.stdout.write(text))
+
+
+def delivered(stream: Any, write: Callable[[], object]) -> None:
+    """``write()`` to ``stream``, whose reader may have gone (``envsnap verify --json | head -c1``, a CI step that
+    stopped reading): then what is left to write there goes nowhere and the command goes on to end with its own
+    exit status. A closed pipe ended every command with 0 before, a mismatch or an incompatible host included.
+    The stream's descriptor is pointed at /dev/null, so that later writes and the flush at exit do not fail."""
+    try:
+        write()
+    except BrokenPipeError:
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, stream.fileno())
+            finally:
+                os.close(null)
+        except (AttributeError, OSError, ValueError):  # no descriptor (a test's capture): nothing to redirect
+            pass
 
 
 def assemble(*parts: Part) -> Text:
@@ -102,7 +127,8 @@ def say(*parts: Part, err: bool = True) -> None:
         # time). write_lines makes the line terminal-safe as assemble does.
         write_lines("".join(p if isinstance(p, str) else p[0] for p in parts), err=err)
         return
-    (stderr() if err else stdout()).print(assemble(*parts))
+    console = stderr() if err else stdout()
+    delivered(console.file, lambda: console.print(assemble(*parts)))
 
 
 def _styled(stream: object) -> bool:
@@ -150,9 +176,7 @@ def print_table(value: Table, *, err: bool = False, unfolded: bool = False) -> N
     if unfolded and not console.is_terminal:
         natural = console.measure(value, options=console.options.update_width(1 << 16)).maximum
         console.width = max(console.width, natural)  # print's own width is capped at the console's
-        console.print(value)
-        return
-    console.print(value)
+    delivered(console.file, lambda: console.print(value))
 
 
 def write_lines(*messages: object, err: bool = True) -> None:
@@ -168,23 +192,32 @@ def write_lines(*messages: object, err: bool = True) -> None:
     plain = flat.isascii() and flat.isprintable()
     if text.count("\n") != len(messages) - 1 or (not plain and line(flat) != flat):
         text = "\n".join(map(line, messages))
-    stream.write(text + "\n" if messages else "")
-    stream.flush()
+
+    def write() -> None:
+        stream.write(text + "\n" if messages else "")
+        stream.flush()
+
+    delivered(stream, write)
 
 
 def write_block(value: str) -> None:
     """Text of several lines (a plan) on stdout as it is laid out, each line's control characters made visible."""
-    sys.stdout.write(lines(value))
+    text = lines(value)
+    delivered(sys.stdout, lambda: sys.stdout.write(text))
 
 
 def write_document(document: str | bytes) -> None:
     """A file's content for ``-o -`` (the lock's TOML, an export): written as it is, the format escapes its
     own values."""
-    if isinstance(document, bytes):
-        sys.stdout.buffer.write(document)
-    else:
-        sys.stdout.write(document)
-    sys.stdout.flush()
+
+    def write() -> None:
+        if isinstance(document, bytes):
+            sys.stdout.buffer.write(document)
+        else:
+            sys.stdout.write(document)
+        sys.stdout.flush()
+
+    delivered(sys.stdout, write)
 
 
 def progress(prefix: str = "", style: str = "") -> Lines:
@@ -206,10 +239,11 @@ class Lines:
         self.console: Console | None = stderr() if _styled(sys.stderr) else None
 
     def __call__(self, message: str) -> None:
-        if self.console is None:
+        console = self.console
+        if console is None:
             write_lines(self.prefix + message)
         else:
-            self.console.print(text(self.prefix + message, style=self.style))
+            delivered(console.file, lambda: console.print(text(self.prefix + message, style=self.style)))
 
     def transfer(self, label: str, total: int) -> _Transfer:
         return _Transfer(self, label, total)
