@@ -121,7 +121,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("lock", metavar="LOCK", help="the lockfile (its path must be readable on the nodes)")
     _selection_args(c)
     c.add_argument("--json", action="store_true", help="print the report as JSON (fields in docs/fleet.md)")
-    c.add_argument("-o", "--output", metavar="REPORT", help="also write the JSON report to this file")
+    c.add_argument(
+        "-o", "--output", metavar="REPORT", help="also write the JSON report to this file (- for standard output)"
+    )
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
     c.add_argument("--cpu-only", action="store_true", help="accept nodes without the GPU: GPU failures become warnings")
     _gpus_arg(c, "default all of the node's when the lock needs GPUs (and not --cpu-only), else none")
@@ -237,9 +239,11 @@ def run_check(args: argparse.Namespace) -> int:
     finally:
         progress.stop()
     data = report.to_dict()
-    if args.output:
+    # ``-o -`` is standard output, as for ``fleet capture``: the JSON report there, once (it wrote a file named -).
+    to_stdout = args.output == "-"
+    if args.output and not to_stdout:
         _write(args.output, _output.json_text(data))  # escaped as --json prints it
-    if args.json:
+    if args.json or to_stdout:
         _output.print_json(data)
     else:
         print_report(report)

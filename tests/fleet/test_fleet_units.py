@@ -291,6 +291,25 @@ def test_the_report_file_escapes_node_output_as_json_does(
     assert json.loads(text)["nodes"][0]["facts"]["driver"] == evil["driver"]  # the same value, escaped
 
 
+def test_a_report_to_dash_is_the_json_on_standard_output(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet check LOCK -o -`` wrote the report into a file named ``-`` in the working directory and printed the
+    table, where ``fleet capture -o -`` prints its file: a CI step that read standard output got no JSON."""
+    import envsnap.fleet
+
+    monkeypatch.chdir(tmp_path)
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    answer = from_run(_run(json.dumps(_answer())), lock_digest="sha256:ab", timeout=5)
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: FleetReport(str(lock), "sha256:ab", (answer,)))
+    for extra in ((), ("--json",)):
+        res = cli("fleet", "check", str(lock), "-w", "n1", "-o", "-", *extra)
+        assert res.code == 0, res
+        assert json.loads(res.out)["nodes"][0]["node"] == answer.node  # the report, once
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["envsnap.lock"]  # no file named '-'
+
+
 def test_the_nodes_run_the_envsnap_given_else_the_same_path_else_path(tmp_path: Path) -> None:
     script = tmp_path / "envsnap"
     script.write_text("#!/bin/sh\n")
