@@ -14,6 +14,9 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 # The engine tests capture a venv of Debian's own python3.11, the interpreter the bookworm base gets from apt.
 [[ -x /usr/bin/python3.11 ]] || need+=(python3.11 python3.11-venv)
+# The legacy-install probe test captures Debian's own python3-numpy (apt's, not pip's): the BLAS it loads through
+# dpkg's file lists (tests/probes/test_legacy_installs.py).
+[[ -e /var/lib/dpkg/info/python3-numpy.list ]] || need+=(python3-numpy)
 # The fleet tests run a real Slurm cluster (one slurmctld, several slurmd -N) with munge authentication.
 for program in slurmctld:slurmctld slurmd:slurmd srun:slurm-client munged:munge; do
   command -v "${program%%:*}" >/dev/null || [[ -x "/usr/sbin/${program%%:*}" ]] || need+=("${program#*:}")
