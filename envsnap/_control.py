@@ -50,6 +50,13 @@ def has_unshown(text: str) -> bool:
 # C1 controls, the bidi characters (they reorder the line) and U+2028/U+2029 (a line break inside one string). The
 # JSON output and the lock's TOML writer escape each as ``\\uXXXX``; a frozenset tests a string at C speed.
 UNSHOWN_IN_FILES = _BIDI_SET | frozenset("\u2028\u2029") | frozenset(map(chr, range(0x7F, 0xA0)))
+_UNSHOWN_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in UNSHOWN_IN_FILES}
+
+
+def escape_unshown(text: str) -> str:
+    """JSON or TOML ``text`` with each ``UNSHOWN_IN_FILES`` character (which both formats leave raw inside a
+    string) written as its ``\\uXXXX`` escape: the same value, shown as it is."""
+    return text if UNSHOWN_IN_FILES.isdisjoint(text) else text.translate(_UNSHOWN_ESCAPES)
 
 
 def strip_terminal(text: str) -> str:

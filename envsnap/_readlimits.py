@@ -135,13 +135,15 @@ def _refuse_bundle(p: Path, info: os.stat_result) -> None:
     ``envsnap.lock``, or a file named and shaped as the archives ``envsnap bundle`` writes (gzip or tar data under a
     ``.tar.gz``, ``.tgz`` or ``.tar`` name), which would otherwise be "not a text file" or, as large as a real
     supplement, over the lock size limit, whose raising helps nothing."""
-    import shlex
-
+    # Every lock read passes here: shlex and the error are imported only for a bundle.
     from ._defaults import ARCHIVE_SUFFIXES, BUNDLE_SUMS, LOCK_NAME
-    from .errors import BundleNotALockError
 
     if stat.S_ISDIR(info.st_mode):
         if (p / BUNDLE_SUMS).is_file() and (p / LOCK_NAME).is_file():
+            import shlex
+
+            from .errors import BundleNotALockError
+
             raise BundleNotALockError(
                 f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shlex.quote(str(p / LOCK_NAME))}", str(p)
             )
@@ -160,6 +162,10 @@ def _refuse_bundle(p: Path, info: os.stat_result) -> None:
     finally:
         os.close(fd)
     if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
+        import shlex
+
+        from .errors import BundleNotALockError
+
         raise BundleNotALockError(
             f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shlex.quote(f'{stem}/{LOCK_NAME}')} once "
             f"unpacked (tar -xf {shlex.quote(str(p))})",

@@ -17,7 +17,7 @@ tests/test_tomlwrite.py compares the two on every golden lock and on generated d
 
 from __future__ import annotations
 
-from ._control import UNSHOWN_IN_FILES
+from ._control import UNSHOWN_IN_FILES, escape_unshown
 
 TYPE_CHECKING = False  # not typing's: a capture imports this module on its way to the lock
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ _MAX_LINE_LENGTH = 100  # tomli_w.MAX_LINE_LENGTH: an array of tables is written
 _ILLEGAL = frozenset('"\\') | (frozenset(chr(i) for i in range(32)) - frozenset("\t")) | UNSHOWN_IN_FILES
 # tomli_w's text, which holds those characters only inside basic strings (no comments, no literal or multi-line
 # strings, structure in ASCII), with each written as its escape: the same document.
-_UNSHOWN_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in UNSHOWN_IN_FILES}
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -52,7 +51,7 @@ def dumps(document: Mapping[str, Any]) -> str:
     import tomli_w
 
     text = tomli_w.dumps(document)
-    return text if UNSHOWN_IN_FILES.isdisjoint(text) else text.translate(_UNSHOWN_ESCAPES)
+    return escape_unshown(text)
 
 
 def _table(table: dict[str, Any], name: str, inside_aot: bool, out: list[str], inline: dict[int, str]) -> None:

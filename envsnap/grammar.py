@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ._control import UNSHOWN_IN_FILES
+from ._control import escape_unshown as escape_unshown
 from ._control import has_bidi as has_bidi
 from ._control import has_control as has_control
 from ._control import has_unshown as has_unshown
@@ -603,18 +603,6 @@ PYTHON_IMPLEMENTATIONS = frozenset({"cpython", "pypy", "graalpy"})
 def is_release_number(text: str) -> bool:
     """``X.Y`` or ``X.Y.Z``: the only form of a locked Python version that looks up an interpreter."""
     return _RELEASE_NUMBER.fullmatch(text) is not None
-
-
-# What JSON text leaves raw that a terminal, an editor or a forge acts on: DEL and the C1 controls (json escapes C0
-# only; CSI 0x9b), the bidirectional formatting characters (they reorder the line) and the line and paragraph
-# separators (a line break inside one string).
-_JSON_UNSHOWN = LazyPattern(f"[{''.join(sorted(UNSHOWN_IN_FILES))}]")
-
-
-def escape_json_unshown(text: str) -> str:
-    """JSON ``text`` (``json.dumps(..., ensure_ascii=False)``) with each of those characters written as a
-    ``\\uXXXX`` escape: the same JSON value, shown as it is (``--json`` output, ``export --format json``)."""
-    return _JSON_UNSHOWN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 # The predicates above that are exactly one expression's ``fullmatch(text) is not None``: a lock's checks test a

@@ -159,8 +159,9 @@ def read_pip_config(
     settings.update(_uv_env_settings(env))
     names = (*names, *settings.pop("names", ()))
     for key in ("cert", "cache-dir"):
-        if "PIP_" + key.upper().replace("-", "_") in env:
-            values[key] = env["PIP_" + key.upper().replace("-", "_")]
+        var = "PIP_" + key.upper().replace("-", "_")
+        if var in env:
+            values[key] = env[var]
     config = IndexConfig(
         index_url=settings.get("index-url") or PYPI,
         extra_index_urls=tuple(dict.fromkeys(settings.get("extra-index-url", ()))),

@@ -83,11 +83,11 @@ def json_text(data: Any) -> str:
     """``data`` as indented JSON that is safe to show on a terminal (a report file is ``cat``-ed too)."""
     import json  # not at start-up: a command's --help loads this module
 
-    from ..grammar import escape_json_unshown
+    from ..grammar import escape_unshown
 
     # json escapes C0 controls but not DEL, C1 (CSI 0x9b), the bidi formatting characters (reordering what a
     # terminal shows) or U+2028/U+2029 (a pager breaks the line there): escaped here too, the same JSON value.
-    return escape_json_unshown(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+    return escape_unshown(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 def print_json(data: Any) -> None:

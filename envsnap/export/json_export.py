@@ -13,7 +13,7 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
     data = lockfile.sealed_document(snapshot)
     # The same JSON value; a bidi or line separator character of a free-text field (os_name, a CPU model) is
     # written as its \\uXXXX escape, so no editor or forge shows the file reordered or a string broken.
-    text = grammar.escape_json_unshown(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+    text = grammar.escape_unshown(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
     return {"envsnap.lock.json": text.encode("utf-8")}
 
 

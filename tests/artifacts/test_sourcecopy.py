@@ -181,6 +181,22 @@ def test_a_real_setuptools_build_takes_no_module_from_an_earlier_build_in_place(
     assert _git(project, "status", "--porcelain", "--ignored") == before
 
 
+def _recording_builds(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """The project's wheel built by a stand-in that records the files of each copy it was given to build."""
+    copied: list[set[str]] = []
+
+    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+        copied.append(_files(source))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wheel = out_dir / "paper-0.1-py3-none-any.whl"
+        wheel.write_bytes(b"wheel")
+        return wheel
+
+    monkeypatch.setattr(bundle_mod, "build_wheel", build)
+    monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
+    return copied
+
+
 def _locked_at(project: Path, lock_name: str = "envsnap.lock") -> Snapshot:
     """A lock of the project as capture writes it: its package from the work tree, its state then."""
     from envsnap.probes.project import probe_project
@@ -260,17 +276,7 @@ def test_a_bundle_made_inside_the_project_is_not_a_change_of_the_project(
     from envsnap.probes.project import probe_project
 
     project = _project(tmp_path)
-    copied: list[set[str]] = []
-
-    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
-        copied.append(_files(source))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        wheel = out_dir / "paper-0.1-py3-none-any.whl"
-        wheel.write_bytes(b"wheel")
-        return wheel
-
-    monkeypatch.setattr(bundle_mod, "build_wheel", build)
-    monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
+    copied = _recording_builds(monkeypatch)
     lock = _locked_at(project)
     opts = BundleOptions(cache_dir=tmp_path / "cache", project_dir=project, lock_path=project / "envsnap.lock")
     said: list[str] = []
@@ -296,17 +302,7 @@ def test_a_bundle_archive_made_inside_the_project_is_not_a_change_of_the_project
     from envsnap.probes.project import probe_project
 
     project = _project(tmp_path)
-    copied: list[set[str]] = []
-
-    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
-        copied.append(_files(source))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        wheel = out_dir / "paper-0.1-py3-none-any.whl"
-        wheel.write_bytes(b"wheel")
-        return wheel
-
-    monkeypatch.setattr(bundle_mod, "build_wheel", build)
-    monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
+    copied = _recording_builds(monkeypatch)
     lock = _locked_at(project)
     opts = BundleOptions(cache_dir=tmp_path / "cache", project_dir=project, lock_path=project / "envsnap.lock")
     said: list[str] = []
