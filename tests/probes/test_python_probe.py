@@ -482,6 +482,24 @@ def test_the_target_runs_the_probe_from_its_byte_code_with_the_same_answer(tmp_p
     )
 
 
+def test_the_probe_ends_without_the_targets_exit_handlers(tmp_path: Path) -> None:
+    """Once it has answered, the probe's process ends at once: the interpreter's teardown (freeing what the read
+    made) was on a rebuild's critical path after its installer, and it ran the target environment's exit handlers,
+    such as a coverage hook a .pth file installs, which writes its data file where the probe runs."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    marker = tmp_path / "exit-handler-ran"
+    site = site_packages(venv / "bin" / "python")
+    (site / "zz_hook.pth").write_text(f"import atexit; atexit.register(open, {str(marker)!r}, 'w')\n")
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-c", "pass"], check=True)
+    assert marker.exists()  # the hook runs at an interpreter's exit
+    marker.unlink()
+    raw = pyprobe.run_probe(python)
+    assert raw.prefix == str(venv)
+    assert not marker.exists()
+
+
 def test_a_venv_that_sees_its_bases_packages_gives_them_their_own_digest(tmp_path: Path) -> None:
     """A venv made with --system-site-packages read a base distribution's RECORD with the venv's folders only:
     its data files (``../../../share/man/man1/ipython.1``) named the base's folders, not ``data/``, so the same
