@@ -1,0 +1,53 @@
+"""A venv built in a staging folder and moved (``rebuild/venv.py``, ``_relocate``): the files that named the staging
+folder (shebangs, activate scripts, pyvenv.cfg) name the destination, each kept as the file it was."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from envsnap.rebuild.venv import _relocate
+
+
+def test_the_staging_path_is_the_destination_in_every_script_that_names_it(tmp_path: Path) -> None:
+    staging = tmp_path / ".envsnap-venv-0123456789ab" / "venv"
+    dest = tmp_path / "env"  # shorter: each rewritten file is cut to its new length
+    longer = tmp_path / "a-destination-folder-whose-path-is-longer-than-the-staging-folders"
+    scripts = staging / "bin"
+    scripts.mkdir(parents=True)
+    (staging / "pyvenv.cfg").write_text(f"home = /usr/bin\nprompt = venv\ncommand = uv venv {staging}\n")
+    body = "import sys\nfrom tool import main\nsys.exit(main())\n"
+    (scripts / "tool").write_text(f"#!{staging}/bin/python\n{body}")
+    (scripts / "activate").write_text(f'VIRTUAL_ENV="{staging}"\nexport VIRTUAL_ENV\n# {staging} again\n')
+    (scripts / "helper").write_text("#!/bin/sh\necho unchanged\n")
+    (scripts / "tool").chmod(0o755)
+    (scripts / "locked").write_text(f"#!{staging}/bin/python\n")
+    (scripts / "locked").chmod(0o500)
+    outside = tmp_path / "outside.py"
+    outside.write_text(f"#!{staging}/bin/python\n")
+    (scripts / "linked").symlink_to(outside)
+    large = scripts / "large"
+    large.write_bytes(str(staging).encode() + b"\0" * (1 << 20))
+    helper_stat = (scripts / "helper").stat()
+    inode = (scripts / "tool").stat().st_ino
+
+    _relocate(staging, dest)
+
+    assert (staging / "pyvenv.cfg").read_text() == f"home = /usr/bin\nprompt = venv\ncommand = uv venv {dest}\n"
+    assert (scripts / "tool").read_text() == f"#!{dest}/bin/python\n{body}"
+    assert (scripts / "activate").read_text() == f'VIRTUAL_ENV="{dest}"\nexport VIRTUAL_ENV\n# {dest} again\n'
+    assert (scripts / "locked").read_text() == f"#!{dest}/bin/python\n"  # root may write a file of mode 0o500
+    assert stat.S_IMODE((scripts / "tool").stat().st_mode) == 0o755
+    assert stat.S_IMODE((scripts / "locked").stat().st_mode) == 0o500
+    assert (scripts / "tool").stat().st_ino == inode  # the same file, rewritten in place
+    assert (scripts / "helper").stat().st_mtime_ns == helper_stat.st_mtime_ns  # not naming it: not written
+    assert outside.read_text() == f"#!{staging}/bin/python\n"  # a link's target is not the venv's
+    assert large.read_bytes().startswith(str(staging).encode())  # over 1 MiB: not a script
+
+    _relocate(staging, longer)  # nothing names the staging folder any more
+    assert (scripts / "tool").read_text().startswith(f"#!{dest}/bin/python\n")
+    (scripts / "tool").write_text(f"#!{staging}/bin/python\nrest\n")
+    _relocate(staging, longer)
+    assert (scripts / "tool").read_text() == f"#!{longer}/bin/python\nrest\n"
+    assert not any(name.startswith(".") for name in os.listdir(scripts))
