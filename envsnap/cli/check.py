@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "libraries, disk space, and the Docker engine for --target docker. Exit status: 0 compatible, "
         "1 warnings with --strict, 3 incompatible, 2 bad input.",
     )
-    p.add_argument("lock", metavar="LOCK", help="the lockfile")
+    p.add_argument("lock", metavar="LOCK", help="the lockfile, or a bundle (directory or archive): its lock is checked")
     p.add_argument(
         "--target",
         choices=(HOST, *TARGET_DEST),
@@ -63,12 +63,13 @@ def render(report: Report, lock_path: str) -> _output.Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import lockfile
     from .._privacy import scrub_snapshot
     from ..api import check
     from ..probes.python import select_environment
+    from ._lockarg import load_lock_or_bundle
 
-    lock = scrub_snapshot(lockfile.load(args.lock))  # its values are printed: without secrets
+    # A bundle's lock once the bundle passed its checks; its values are printed: without secrets.
+    lock = scrub_snapshot(load_lock_or_bundle(args.lock)[0])
     chosen = select_environment(args.python)
     if not chosen.python_layer:
         # An active conda environment without Python cannot run the locked Python: envsnap's own does.

@@ -79,14 +79,16 @@ def run(args: argparse.Namespace) -> int:
     if not args.lock or not args.format:
         raise ExportError("export needs LOCK and --format FORMAT (or --list)")
     exporter = export.get(args.format)
-    snapshot = load_lock_or_bundle(args.lock)
+    from ._lockarg import load_lock_or_bundle
+
+    snapshot, bundled = load_lock_or_bundle(args.lock)
     failures: list[str] = []
     if args.absolute_paths:
         from ..export import with_absolute_paths
         from ..probes.project import project_root
 
         snapshot = with_absolute_paths(snapshot, project_root(args.project))
-    if exporter.name in ("pylock", "requirements") and Path(args.lock).is_dir():
+    if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
 
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md).
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             # What pinning found in a folder of the project (file://{project}/wheels/x.whl) is made absolute too.
             snapshot = with_absolute_paths(snapshot, project)
     try:
-        files = exporter.render(snapshot, lock_name=lock_file_name(args.lock))
+        files = exporter.render(snapshot, lock_name=lock_file_name(args.lock, bundled))
     except ExportError as exc:
         if not failures:
             raise
@@ -160,38 +162,14 @@ def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path],
             )
 
 
-def lock_file_name(path: str) -> str:
+def lock_file_name(path: str, bundled: bool) -> str:
     """The name of the lock's file as its readers get it: a bundle's is always ``envsnap.lock``, a lock's its own
     (the appendix's commands name it: ``envsnap check env.lock``)."""
     from pathlib import Path
 
     from .._defaults import LOCK_NAME
 
-    p = Path(path)
-    return LOCK_NAME if _names_a_bundle(p) else p.name
-
-
-def _names_a_bundle(path: Path) -> bool:
-    """A bundle (a directory, or an archive envsnap writes) rather than a lockfile."""
-    from ..artifacts.bundle import is_archive
-
-    return path.is_dir() or (path.is_file() and is_archive(path))
-
-
-def load_lock_or_bundle(path: str) -> Snapshot:
-    """The lock at ``path``, or the lock inside a bundle (a directory or an archive made by ``envsnap bundle``):
-    what a paper's supplement ships, so an appendix exported from it cites the digest readers will see."""
-    import tempfile
-    from pathlib import Path
-
-    from .. import lockfile
-    from ..artifacts.bundle import open_bundle
-
-    p = Path(path)
-    if _names_a_bundle(p):
-        with tempfile.TemporaryDirectory(prefix="envsnap-export-") as tmp:
-            return open_bundle(p, Path(tmp)).lock  # SHA256SUMS checked first; an archive unpacked safely
-    return lockfile.load(path)
+    return LOCK_NAME if bundled else Path(path).name
 
 
 def pin_for_export(

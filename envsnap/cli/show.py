@@ -13,7 +13,11 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("show", help=COMMAND_HELP["show"])
-    p.add_argument("lock", metavar="LOCK", help="the lockfile, or a run record (envsnap run's RUN.toml)")
+    p.add_argument(
+        "lock",
+        metavar="LOCK",
+        help="the lockfile, a bundle (directory or archive: its lock), or a run record (envsnap run's RUN.toml)",
+    )
     p.add_argument("--json", action="store_true", help="the whole lock or record as JSON")
     p.set_defaults(func=run)
 
@@ -110,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import lockfile
     from .._privacy import scrub_snapshot
     from ..runs import record
+    from ._lockarg import load_lock_or_bundle
 
     if record.sniff(args.lock):
         return _show_record(args)
@@ -119,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         # A lock and a record are told apart by their content, which a missing file has not: name both.
         raise EnvsnapError(f"{args.lock}: no such lock or run record")
     # Printed output ends up in CI logs and issues: without secrets, as in an export (a clean lock is unchanged).
-    snapshot = scrub_snapshot(lockfile.load(args.lock))
+    snapshot = scrub_snapshot(load_lock_or_bundle(args.lock)[0])  # a bundle's lock once it passed its checks
     if args.json:
         _output.print_json(lockfile.to_dict(snapshot))
         return 0

@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
         "and the GPU stack. Exit 0 when the Python layer is identical, 3 when it is not.",
     )
-    p.add_argument("lock", metavar="LOCK", help="the lockfile")
+    p.add_argument(
+        "lock", metavar="LOCK", help="the lockfile, or a bundle (directory or archive): its lock is verified against"
+    )
     p.add_argument(
         "--python",
         metavar="PATH",
@@ -90,10 +92,12 @@ def _verify(
 
     prepared = prepare_early(chosen.cache_identity(), use_cache)
     from ..compare.verify import verify
+    from ._lockarg import load_lock_or_bundle
 
+    lock = load_lock_or_bundle(args.lock)[0]  # a bundle's lock once the bundle passed its checks
     kept: list[Captured] = []
     report = verify(
-        args.lock, files=args.files, environment=chosen, cache=use_cache, probe=probe, prepared=prepared, kept=kept
+        lock, files=args.files, environment=chosen, cache=use_cache, probe=probe, prepared=prepared, kept=kept
     )
     if memo is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
         memo.keep(kept[0], started_ns, report)

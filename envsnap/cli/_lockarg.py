@@ -1,0 +1,49 @@
+"""A LOCK argument that may name a bundle (a folder, or an archive ``envsnap bundle`` wrote): the lock it holds,
+read only after the bundle passed ``open_bundle``'s checks. ``export``, ``check``, ``verify`` and ``show`` read it
+here; the other commands keep the loader's "an envsnap bundle, not a lock" (``_not_a_lock.py``)."""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
+if TYPE_CHECKING:
+    from ..model import Snapshot
+
+
+def load_lock_or_bundle(path: str) -> tuple[Snapshot, bool]:
+    """The lock at ``path``, or the lock inside the bundle ``path`` names (what a paper's supplement ships), and
+    whether it came from a bundle. A folder is always read as a bundle (no lock is a folder); a file is one when
+    the lock loader refuses it as one (an archive's name and gzip or tar data), so a lock named ``x.tar`` stays a
+    lock. A bundle is checked in full against its SHA256SUMS (an archive unpacked within its limits, plain files
+    only) before its lock is read; whatever fails is one line naming the bundle, never the copy it was unpacked to.
+    """
+    from .. import lockfile
+    from ..errors import BundleNotALockError
+
+    if not os.path.isdir(path):
+        try:
+            return lockfile.load(path), False
+        except BundleNotALockError as exc:
+            path = exc.origin
+    return _bundled_lock(path), True
+
+
+def _bundled_lock(path: str) -> Snapshot:
+    import tempfile
+    from pathlib import Path
+
+    from ..artifacts.bundle import open_bundle
+    from ..errors import BadBundleError, EnvsnapError
+
+    with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
+        unpacked = str(Path(tmp) / "bundle")
+        try:
+            return open_bundle(path, Path(tmp)).lock
+        except EnvsnapError as exc:
+            message = str(exc)
+            if exc.exit_code != BadBundleError.exit_code or unpacked not in message:
+                raise
+            # The unpacked copy is removed when this returns: its files are named as the archive's.
+            shown = message.replace(unpacked + os.sep, f"{path}: ").replace(unpacked, path)
+            raise BadBundleError(shown) from None
