@@ -116,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
         ) from exc
     written = write(exporter, files, args.output)
     if written:
+        from ..probes.gitstate import remember_exports
+
+        # Written in a work tree, they are envsnap's output while unchanged and untracked (docs/design.md).
+        remember_exports([str(p) for p in written])
         _output.say(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
         _note_placement(snapshot, exporter, written, args.absolute_paths)
         if exporter.name == "pylock":

@@ -165,10 +165,120 @@ def is_bundle_archive(path: str) -> bool:
     return any(line.split("  ", 1)[-1] == LOCK_NAME for line in text.splitlines())
 
 
+# The files ``envsnap export`` wrote in the work tree, with the sha256 of what it wrote: ``sha256  path`` lines (as
+# SHA256SUMS has them), paths relative to the root, in the work tree's own git folder (never in the work tree,
+# never committed, gone with the clone). The newest ``_EXPORTS_KEPT`` are kept.
+EXPORTS_LEDGER = "envsnap-exports"
+_EXPORTS_KEPT = 256
+_LEDGER_MAX_BYTES = 1 << 20
+
+
+def _git_folder(root: str) -> str | None:
+    """The git folder of the work tree at ``root``, read without running git: ``.git`` itself, or where the
+    ``gitdir:`` line of a linked work tree's (or a submodule's) ``.git`` file points. None when neither is there
+    (``GIT_DIR`` names it elsewhere): then no export is remembered, and what it wrote counts as git sees it."""
+    dot = os.path.join(root, ".git")
+    if os.path.isdir(dot):
+        return dot
+    try:
+        with open(dot, "rb") as fh:
+            line = fh.read(4096).decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+    if not line.startswith("gitdir:"):
+        return None
+    folder = os.path.join(root, line[len("gitdir:") :].strip())
+    return folder if os.path.isdir(folder) else None
+
+
+def _read_exports(git_folder: str) -> dict[str, str]:
+    """The ledger: path relative to the root -> the sha256 export wrote there, oldest first."""
+    try:
+        with open(os.path.join(git_folder, EXPORTS_LEDGER), "rb") as fh:
+            text = fh.read(_LEDGER_MAX_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return {}
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        digest, sep, rel = line.partition("  ")
+        if sep and len(digest) == 64 and rel:
+            found.pop(rel, None)
+            found[rel] = digest
+    return found
+
+
+def _sha256_of(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def remember_exports(written: Sequence[str]) -> None:
+    """Note the files ``envsnap export`` has just written, each with the sha256 of its bytes, in the ledger of the
+    work tree that holds it (``exported_outputs`` then leaves them out while they are untracked and unchanged). A
+    file in no work tree is not noted; a ledger that cannot be written is left as it was (the file then counts as
+    a change, as git sees it)."""
+    from .._fs import atomic_write_text
+
+    by_root: dict[str, dict[str, str]] = {}
+    for path in written:
+        real = os.path.realpath(path)
+        root = find_root(os.path.dirname(real))
+        if root is None:
+            continue
+        rel = os.path.relpath(real, os.path.realpath(root))
+        if rel.startswith(".."):
+            continue
+        try:
+            by_root.setdefault(root, {})[rel.replace(os.sep, "/")] = _sha256_of(real)
+        except OSError:
+            continue
+    for root, noted in by_root.items():
+        folder = _git_folder(root)
+        if folder is None:
+            continue
+        ledger = _read_exports(folder)
+        for rel, digest in noted.items():
+            if "\n" in rel or "\r" in rel:  # a line each
+                continue
+            ledger.pop(rel, None)
+            ledger[rel] = digest
+        kept = list(ledger.items())[-_EXPORTS_KEPT:]
+        try:
+            atomic_write_text(os.path.join(folder, EXPORTS_LEDGER), "".join(f"{d}  {r}\n" for r, d in kept))
+        except OSError:
+            continue
+
+
+def exported_outputs(root: str, untracked: Collection[str]) -> list[str]:
+    """The ``untracked`` files (relative to ``root``) that are exactly what ``envsnap export`` wrote there, by the
+    ledger ``remember_exports`` keeps: envsnap's output, while nobody changed it and it is not committed."""
+    if not untracked:
+        return []
+    folder = _git_folder(root)
+    ledger = _read_exports(folder) if folder is not None else {}
+    found = []
+    for rel in untracked:
+        digest = ledger.get(rel)
+        if digest is None:
+            continue
+        path = os.path.join(root, rel)
+        try:
+            if os.path.isfile(path) and not os.path.islink(path) and _sha256_of(path) == digest:
+                found.append(path)
+        except OSError:
+            continue
+    return found
+
+
 def untracked_outputs(root: str) -> list[str]:
     """Untracked (and not ignored) envsnap lockfiles and run records in the work tree (named ``*.lock`` or
-    ``*.toml``), bundle folders (``bundle_folders``) and bundle archives (``is_bundle_archive``), as absolute
-    paths."""
+    ``*.toml``), bundle folders (``bundle_folders``), bundle archives (``is_bundle_archive``) and the files
+    ``export`` wrote, unchanged (``exported_outputs``), as absolute paths."""
     res = git(root, "ls-files", "--others", "--exclude-standard", "-z")
     if not res.ok:
         return []
@@ -179,7 +289,8 @@ def untracked_outputs(root: str) -> list[str]:
     locks = [p for p in found if _is_envsnap_file(p)]
     archives = (os.path.join(root, rel) for rel in untracked if rel.endswith(ARCHIVE_SUFFIXES))
     locks += [p for p in archives if is_bundle_archive(p)]
-    return sorted([*locks, *(os.path.join(root, folder) for folder in bundle_folders(root, untracked))])
+    locks += exported_outputs(root, untracked)
+    return sorted({*locks, *(os.path.join(root, folder) for folder in bundle_folders(root, untracked))})
 
 
 def state(root: str, exclude: Sequence[str] = ()) -> State:
