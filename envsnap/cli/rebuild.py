@@ -5,7 +5,7 @@ import os
 import sys
 import time
 
-from . import COMMAND_HELP, _output, add_allow_url
+from . import COMMAND_HELP, EXIT_INCOMPATIBLE, _output, add_allow_url
 from ._plugin_table import TARGET_DEST, TARGET_FLAGS, target_flags
 from .verify import exit_code, print_report
 
@@ -206,6 +206,15 @@ def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: V
             _output.print_json(outcome.to_dict())
         else:
             _output.write_block(outcome.describe())  # lock data: no control codes
+        if outcome.check is not None and outcome.check.failed:
+            # A dry run is a CI gate too: a host that fails the check exits 3, as the rebuild would have, with the
+            # plan shown and its ``check`` saying why.
+            reason = outcome.check.reason or "the host cannot run this lock"
+            _output.write_lines(
+                f"envsnap: error: compatibility check failed: {reason} (the plan is printed; run `envsnap check` "
+                "for details, or pass --force to rebuild anyway)"
+            )
+            return EXIT_INCOMPATIBLE
         return 0
     if args.json:
         verdict = None if outcome.verify is None else outcome.verify.to_dict()

@@ -297,7 +297,7 @@ def _carry_out(
             early=early,
             use_cache=use_cache,
         )
-        plan = rebuilder.plan(request)
+        plan = dataclasses.replace(rebuilder.plan(request), check=checked.check)
         if dry_run:
             return plan
         result = rebuilder.execute(plan, request, progress)

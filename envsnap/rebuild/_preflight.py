@@ -20,6 +20,7 @@ from ..errors import RebuildError
 from ..model import Snapshot
 from ..probes.python import PendingProbe
 from ._registry import check_target, get
+from .interface import PlanCheck
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Preflight:
 
     notes: tuple[str, ...]
     host: Captured
+    check: PlanCheck | None = None  # the verdict, as the plan records it
 
 
 def preflight(lock: Snapshot, **options: Any) -> tuple[str, ...]:
@@ -162,14 +164,25 @@ def check_host(
         facts = dataclasses.replace(facts, libraries=find_libraries(lock, host.loader()))
     report = evaluate(lock, host.snapshot, facts)
     accepted = ("--cpu-only: the check's GPU failures are accepted as warnings",) if cpu_only else ()
+    status = "overridden" if force else "failed"
+    check = PlanCheck(
+        status=status if report.failed else "passed",
+        verdict=report.verdict,
+        summary=report.summary(),
+        reason=report.failure_summary(),
+        failed_rules=tuple(dict.fromkeys(f.rule for f in report.failures)),
+        failures=report.failures,
+        cpu_only=cpu_only,
+    )
     if not report.failed:
-        return Preflight((f"compatibility check: {report.summary()}", *accepted), host)
+        return Preflight((f"compatibility check: {report.summary()}", *accepted), host, check)
     summary = report.failure_summary() or "the host cannot run this lock"
     if dry_run and not force:
-        return Preflight((f"compatibility check FAILED (a dry run plans anyway): {summary}",), host)
+        # The plan is made and shown, and the CLI exits 3 as the rebuild would have (``PlanCheck.failed``).
+        return Preflight((f"compatibility check FAILED (a dry run plans anyway): {summary}",), host, check)
     if not force:
         raise PreflightError(
             f"compatibility check failed: {summary} (run `envsnap check` for details, "
             "pass --force to rebuild anyway, or --dry-run to see the plan)"
         )
-    return Preflight((f"compatibility check FAILED and was overridden with --force: {summary}",), host)
+    return Preflight((f"compatibility check FAILED and was overridden with --force: {summary}",), host, check)

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._plugins import Options
+from ..compat.report import Finding
 from ..compat.target import Target, TargetFacts
 from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot
@@ -38,6 +39,7 @@ __all__ = [
     "NoOptions",
     "Options",
     "Plan",
+    "PlanCheck",
     "PlanData",
     "PlanItem",
     "Progress",
@@ -89,6 +91,40 @@ class PlanItem:
     note: str = ""  # e.g. "rebuilt from git+https://...@<commit>"
 
 
+@dataclass(frozen=True)
+class PlanCheck:
+    """The compatibility check's verdict as the plan records it (``--json``'s ``check``): what a CI step reads
+    rather than parsing the notes. ``status``: ``passed`` (no failure; warnings may remain), ``failed`` (a dry run
+    without ``--force``: exit 3) or ``overridden`` (``--force``)."""
+
+    status: str
+    verdict: str  # the check's own: compatible, warnings, incompatible
+    summary: str = ""  # the check's last line: "incompatible: 1 failed, 0 warnings, 5 ok (target: host)"
+    reason: str = ""  # the failures on one line, as the error of a refused rebuild says them ("" when none)
+    failed_rules: tuple[str, ...] = ()  # the rules that failed, in the check's order, each once
+    failures: tuple[Finding, ...] = ()  # the failing findings, as ``envsnap check --json`` writes them
+    cpu_only: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """The check failed and nothing overrode it (a dry run without ``--force``)."""
+        return self.status == "failed"
+
+    def describe(self) -> str:
+        """The plan's ``check:`` line: ``failed (platform)``, ``overridden with --force (platform)``,
+        ``passed (compatible)``."""
+        rules = ", ".join(self.failed_rules)
+        if self.status == "overridden":
+            return f"overridden with --force ({rules})"
+        return f"{self.status} ({rules or self.verdict})"
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..report import to_dict
+
+        out: dict[str, Any] = to_dict(self)
+        return out
+
+
 class PlanData(ABC):
     """What a target decided in its plan and acts on in ``execute`` (an interpreter's path, a Dockerfile's hash),
     as typed fields; ``display`` shows them. Code reads the fields, never the display."""
@@ -113,6 +149,8 @@ class Plan:
     # when the bundle holds no .deb files for them.
     network: str = ""
     data: PlanData | None = None  # the target's own decisions, typed
+    # The compatibility check's verdict (``rebuild`` sets it after the check; a plan made without one has none).
+    check: PlanCheck | None = None
 
     @property
     def details(self) -> Mapping[str, str]:
@@ -123,8 +161,9 @@ class Plan:
         """The plan as ``--dry-run --json`` prints it: the fields, with ``details`` for ``data``."""
         from ..lockfile import to_dict
 
-        out: dict[str, Any] = to_dict(dataclasses.replace(self, data=None))
-        return out | {"details": dict(sorted(self.details.items()))}
+        out: dict[str, Any] = to_dict(dataclasses.replace(self, data=None, check=None))
+        check = {} if self.check is None else {"check": self.check.to_dict()}
+        return out | {"details": dict(sorted(self.details.items()))} | check
 
     def describe(self) -> str:
         """The plan as text, as ``--dry-run`` prints it. Deterministic: the same plan gives the same text."""
@@ -135,6 +174,8 @@ class Plan:
                 lines.extend(f"    | {line}".rstrip() for line in value.splitlines())
             else:
                 lines.append(f"  {key}: {value}")
+        if self.check is not None:
+            lines.append(f"  check: {self.check.describe()}")
         if self.offline and self.network:
             lines.append(f"  offline: yes, but for {self.network}")
         elif self.offline:

@@ -548,13 +548,18 @@ def test_no_engine_points_at_dry_run(captured: Path, bundle: Path, tmp_path: Pat
     assert f"no Docker engine is reachable at unix://{tmp_path}/no-such.sock" in done.stderr
     assert "--dry-run" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "ctx").exists()
-    # The plan needs no engine: it prints the Dockerfile, with the base the bundle saved pinned by its id ...
-    done = _envsnap(*args, "--dry-run", env=gone)
+    # The plan needs no engine: it prints the Dockerfile, with the base the bundle saved pinned by its id, and
+    # exits 3 as the check failed (--force: 0) ...
+    done = _envsnap(*args, "--dry-run", env=gone, check=False)
+    assert done.returncode == 3 and "  check: failed (docker)\n" in done.stdout, done.stderr
+    assert _envsnap(*args, "--dry-run", "--force", env=gone).returncode == 0
     saved = json.loads((bundle / "images" / "envsnap-base_bookworm.json").read_text())
     assert f"    | FROM --platform=linux/amd64 {saved['id']} AS system\n" in done.stdout  # the lock's machine
     assert "compatibility check FAILED (a dry run plans anyway)" in done.stdout
     # ... or, from the lock alone, by tag only, with a warning.
-    done = _envsnap("rebuild", str(captured), "--target", "docker", "--base-image", BASE, "--dry-run", env=gone)
+    done = _envsnap(
+        "rebuild", str(captured), "--target", "docker", "--base-image", BASE, "--dry-run", "--force", env=gone
+    )
     assert f"    | FROM --platform=linux/amd64 {BASE} AS system\n" in done.stdout
     assert "pinned by tag only" in done.stdout
 

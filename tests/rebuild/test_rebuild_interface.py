@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import platform
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ from testutil import counting_runs
 
 from envsnap import lockfile
 from envsnap.errors import BadBundleError, RebuildError
-from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+from envsnap.model import Artifact, Platform, PythonEnv, PythonPackage, Snapshot
 from envsnap.rebuild import Plan, PlanItem, Rebuilder, get, rebuild, rebuilders
 from envsnap.rebuild._preflight import preflight
 from envsnap.rebuild.interface import PlanData
@@ -87,6 +89,47 @@ def test_plan_text_is_deterministic() -> None:
 def test_preflight_records_its_verdict() -> None:
     notes = preflight(_this_python_lock(), target="venv", python=sys.executable, force=False)
     assert len(notes) == 1 and "compatibility check" in notes[0]
+
+
+def test_a_dry_run_the_check_fails_exits_3_with_the_plan_and_the_verdict(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A dry run used as a CI gate: the plan is printed, its ``check`` says why, and the exit status is the check's
+    (it exited 0 on a host that cannot run the lock, with the failure only in a note)."""
+    other = "x86_64" if platform.machine() == "aarch64" else "aarch64"
+    lock = dataclasses.replace(_this_python_lock(), platform=Platform(system="Linux", machine=other))
+    lock_path = lockfile.dump(lock, tmp_path / "other.lock")
+    args = ("rebuild", lock_path, "--dest", tmp_path / "env", "--python", sys.executable, "--dry-run")
+    why = f"machine: Linux {platform.machine()} (run on an {other} host: the locked binaries are built for it)"
+    text = cli(*args)
+    assert text.code == 3, text.err
+    assert text.out.startswith("rebuild plan: venv -> ") and "  check: failed (platform)\n" in text.out
+    assert text.err.splitlines() == [
+        f"envsnap: error: compatibility check failed: {why} (the plan is printed; run `envsnap check` for details, "
+        "or pass --force to rebuild anyway)"
+    ]
+    as_json = cli(*args, "--json")
+    assert as_json.code == 3
+    check = json.loads(as_json.out)["check"]
+    assert (check["status"], check["verdict"], check["failed_rules"], check["reason"]) == (
+        "failed",
+        "incompatible",
+        ["platform"],
+        why,
+    )
+    assert [(f["rule"], f["component"], f["severity"]) for f in check["failures"]] == [("platform", "machine", "fail")]
+    # --force: the plan of the rebuild that would go on, the override recorded, exit 0 as that rebuild would begin.
+    forced = cli(*args, "--json", "--force")
+    assert forced.code == 0 and forced.err == ""
+    check = json.loads(forced.out)["check"]
+    assert (check["status"], check["failed_rules"]) == ("overridden", ["platform"])
+    assert "  check: overridden with --force (platform)\n" in cli(*args, "--force").out
+    # A host that passes: status passed, no failures, exit 0.
+    fine = cli("rebuild", lockfile.dump(_this_python_lock(), tmp_path / "l.lock"), *args[2:], "--json")
+    assert fine.code == 0
+    check = json.loads(fine.out)["check"]
+    assert (check["status"], check["failed_rules"], check["failures"], check["reason"]) == ("passed", [], [], "")
+    assert not (tmp_path / "env").exists()
 
 
 def test_interpreter_of_the_locked_version(tmp_path: Path) -> None:
