@@ -83,6 +83,30 @@ def test_conda_argument_problems_are_usage_errors(tmp_path: Path, cli: Cli) -> N
     assert engine.code == 2 and "--engine pip: unknown" in engine.err and _one_line(engine), engine
 
 
+@pytest.mark.parametrize("more", [[], ["--dry-run"], ["--dry-run", "--json"], ["--force"]])
+def test_a_lock_without_conda_packages_is_bad_input_for_the_conda_target_before_any_work(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, more: list[str]
+) -> None:
+    """A pip environment's lock rebuilt with --target conda: one line naming what is missing and the target to use,
+    exit 2, before the host is checked or anything is made (it was exit 4, "work failed", after the check)."""
+    import envsnap.rebuild
+
+    def no_check(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the compatibility check ran for a lock the conda target cannot rebuild")
+
+    monkeypatch.setattr(envsnap.rebuild, "check_host", no_check)
+    monkeypatch.chdir(tmp_path)
+    lock = lockfile.dump(_python_lock(), tmp_path / "pip.lock")
+    result = cli("rebuild", "pip.lock", "--target", "conda", "--prefix", tmp_path / "p", *more)
+    assert result.code == EXIT_BAD_INPUT, result
+    assert result.err.splitlines() == [
+        "envsnap: error: pip.lock: the lock records no conda packages, which --target conda installs "
+        "(rebuild it with --target venv or --target docker)"
+    ]
+    assert result.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [lock.name]  # no prefix, no staging folder beside it
+
+
 def test_a_docker_dest_that_is_not_a_build_context_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
     from envsnap.rebuild.docker import _check_context_dest
 

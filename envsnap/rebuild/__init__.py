@@ -126,6 +126,7 @@ def rebuild(
                         f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
                         "(remove it from the lock or replace its version)"
                     )
+                rebuilder.refuse_lock(lock, Path(lock_path))  # the wrong target for this lock: before any work
                 # The check should judge the interpreter the target will use (the venv target finds one of the
                 # locked version), not the one running envsnap.
                 check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)

@@ -203,6 +203,17 @@ def _engine(options: CondaOptions) -> tuple[str, str]:
     return engine, exe
 
 
+def _locked_conda(lock: Snapshot, lock_path: Path) -> Conda:
+    """The lock's conda layer. A lock without conda packages (a pip environment's) is bad input for this target,
+    refused before any work: it was exit 4, "the rebuild failed", after the host had been checked."""
+    if lock.conda is None or not lock.conda.packages:
+        raise BadOptionError(
+            f"{lock_path}: the lock records no conda packages, which --target conda installs "
+            "(rebuild it with --target venv or --target docker)"
+        )
+    return lock.conda
+
+
 class CondaRebuilder(Rebuilder):
     name = "conda"
     description = "a conda prefix with exactly the locked conda packages (no solve), then the pip layer"
@@ -211,14 +222,12 @@ class CondaRebuilder(Rebuilder):
     options = CondaOptions
     bundle_folders = (CONDA_DIR, bundle_layout.WHEELS)
 
+    def refuse_lock(self, lock: Snapshot, lock_path: Path) -> None:
+        _locked_conda(lock, lock_path)
+
     def plan(self, request: RebuildRequest) -> Plan:
         lock = request.lock
-        conda = lock.conda
-        if conda is None or not conda.packages:
-            raise RebuildError(
-                f"{request.lock_path}: the lock records no conda packages "
-                "(capture a conda environment, or rebuild with --target venv)"
-            )
+        conda = _locked_conda(lock, request.lock_path)
         host = conda_probe.current_subdir()
         if conda.subdir and conda.subdir != host:
             raise RebuildError(f"the lock's conda packages are for {conda.subdir}; this host is {host}")

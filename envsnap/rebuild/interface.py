@@ -249,6 +249,11 @@ class Rebuilder(ABC):
         """``options`` checked against the target's own (``UsageError``, exit code 2, for one it does not take)."""
         return self.options.from_mapping(options, owner=f"the {self.name} target")
 
+    def refuse_lock(self, lock: Snapshot, lock_path: Path) -> None:  # noqa: B027 - by default, nothing to refuse
+        """Refuse a lock this target cannot rebuild whatever the host (``BadOptionError``, exit code 2: the
+        target is the wrong one for it). ``rebuild`` asks as soon as the lock is read, before the check or any
+        work; by default every lock is taken."""
+
     def preflight_python(self, lock: Snapshot, python: str | None, *, offline: bool, dry_run: bool) -> str | None:
         """The interpreter the compatibility check should judge: by default the one named with ``--python``
         (the venv target finds one of the locked version when none is named)."""
