@@ -107,6 +107,49 @@ def test_a_lock_without_conda_packages_is_bad_input_for_the_conda_target_before_
     assert sorted(p.name for p in tmp_path.iterdir()) == [lock.name]  # no prefix, no staging folder beside it
 
 
+@pytest.mark.parametrize("name", ["out.tar.gz", "out.tgz", "out.tar"])
+@pytest.mark.parametrize("holding", [False, True])
+def test_bundle_to_an_archive_path_that_is_a_folder_is_refused_before_anything_is_fetched(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, name: str, holding: bool
+) -> None:
+    """``-o out.tar.gz`` naming an existing folder: one line, exit 2, before a wheel is fetched or anything written
+    (every wheel was fetched first, then the archive's rename failed, naming a temporary file)."""
+    from envsnap.artifacts import bundle
+    from envsnap.model import Artifact, PythonPackage
+
+    def no_fetch(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the bundle began fetching for an -o it cannot write")
+
+    monkeypatch.setattr(bundle, "_fill", no_fetch)
+    monkeypatch.chdir(tmp_path)
+    wheel = Artifact(
+        filename="a-1.0-py3-none-any.whl", url="https://files.example/a-1.0-py3-none-any.whl", sha256="1" * 64
+    )
+    lock = _python_lock()
+    lock = dataclasses.replace(
+        lock, python=dataclasses.replace(lock.python, packages=(PythonPackage("a", "1.0", artifact=wheel),))
+    )
+    lockfile.dump(lock, tmp_path / "l.lock")
+    (tmp_path / name).mkdir()
+    if holding:
+        (tmp_path / name / "notes.txt").write_text("mine")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = cli("bundle", "l.lock", "-o", name)
+    assert result.code == EXIT_BAD_INPUT, result
+    assert result.err.splitlines() == [
+        f"envsnap: error: {name}: exists and is a directory, not an archive (name a new archive file, or the "
+        "folder without its archive suffix for a directory bundle)"
+    ]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    # The refusal of an existing file for a directory bundle (8bba537) is made at the same place: before any fetch.
+    (tmp_path / "b").write_text("mine")
+    result = cli("bundle", "l.lock", "-o", "b")
+    assert result.code == EXIT_BAD_INPUT and result.err.splitlines() == [
+        "envsnap: error: b: exists and is not a directory (name a directory or a .tar.gz)"
+    ]
+    assert (tmp_path / "b").read_text() == "mine"
+
+
 def test_a_docker_dest_that_is_not_a_build_context_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
     from envsnap.rebuild.docker import _check_context_dest
 

@@ -730,12 +730,36 @@ def make_bundle(
         raise
 
 
+def check_output(output: Path) -> None:
+    """Refuse an ``-o`` the bundle cannot be written to, before anything is fetched or written (bad input, exit 2):
+    an archive's path that is a folder, a directory bundle's path that is a file, a folder that holds something but
+    no envsnap bundle. Each was found late: the archive's after every wheel was fetched (its rename failed, naming
+    a temporary file), the file's as a bundle that could not be made (exit 4)."""
+    if is_archive(output):
+        if output.is_dir():
+            raise BundleOutputError(
+                f"{output}: exists and is a directory, not an archive (name a new archive file, or the folder "
+                "without its archive suffix for a directory bundle)"
+            )
+        return
+    if output.exists() and not output.is_dir():
+        raise BundleOutputError(f"{output}: exists and is not a directory (name a directory or a .tar.gz)")
+    earlier = (output / INCOMPLETE).is_file() or ((output / SUMS).is_file() and (output / LOCK_NAME).is_file())
+    if output.is_dir() and any(output.iterdir()) and not earlier:
+        # Filling it would overwrite its README.md and requirements.txt and delete files from its wheels/.
+        raise BundleOutputError(
+            f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK_NAME}); "
+            "name a new or empty directory, or an earlier bundle to complete"
+        )
+
+
 def _make_bundle(
     lock: Snapshot, output: Path, options: BundleOptions | None, progress: Progress | None
 ) -> BundleResult:
     opts = options or BundleOptions()
     say = progress or (lambda _line: None)
     started = time.perf_counter()
+    check_output(output)  # the CLI asked already, before its own checks; a library caller is asked here
     if is_archive(output):
         output.parent.mkdir(parents=True, exist_ok=True)
         # Held as envsnap's while in use: a run killed here leaves a folder the next run (or `envsnap clean`)
@@ -749,16 +773,6 @@ def _make_bundle(
             result_lock, entries = _fill(lock, work, opts, say)
             write_archive(work, output, say)
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
-    if output.exists() and not output.is_dir():
-        # Bad input, as a folder that is no bundle is (it was exit 4, a bundle that could not be made).
-        raise BundleOutputError(f"{output}: exists and is not a directory (name a directory or a .tar.gz)")
-    earlier = (output / INCOMPLETE).is_file() or ((output / SUMS).is_file() and (output / LOCK_NAME).is_file())
-    if output.is_dir() and any(output.iterdir()) and not earlier:
-        # Filling it would overwrite its README.md and requirements.txt and delete files from its wheels/.
-        raise BundleOutputError(
-            f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK_NAME}); "
-            "name a new or empty directory, or an earlier bundle to complete"
-        )
     output.mkdir(parents=True, exist_ok=True)
     # Says "a bundle being made" until SHA256SUMS is written: a run killed before that is completed by the next.
     (output / INCOMPLETE).touch()

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .. import lockfile
-    from ..artifacts.bundle import BundleOptions, BundleOutputError, is_archive, make_bundle
+    from ..artifacts.bundle import BundleOptions, BundleOutputError, check_output, is_archive, make_bundle
     from ..probes.project import project_root
     from ..probes.python import resolve_interpreter
 
@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         raise BundleOutputError(
             f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive (or an uncompressed .tar)"
         )
+    check_output(Path(args.output))  # a folder named out.tar.gz, a file for a directory bundle: before any work
     if args.with_base_image and is_archive(args.output):
         raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     if args.with_system_packages and is_archive(args.output):
