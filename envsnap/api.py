@@ -39,9 +39,9 @@ def check(
             project_state=False,
             use_cache=cache,
             interpreter_only=resolved.facts.installs_packages,
-            # GPU UUIDs in CUDA_VISIBLE_DEVICES are matched with this host's (``cuda_selected``); the host's
+            # GPU and MIG UUIDs in CUDA_VISIBLE_DEVICES are matched with this host's (``cuda_selected``); the host's
             # snapshot is judged in memory and written nowhere.
-            gpu_ids=visible.startswith("GPU-"),
+            gpu_ids=visible.startswith(("GPU-", "MIG-")),
         )
         captured = run_capture(options, probes=check_probes())  # what the rules read, no more
         host = captured.snapshot

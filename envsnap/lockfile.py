@@ -957,6 +957,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "memory_mib": _n(0, 2**30),
         "uuid": _s(grammar.is_gpu_uuid, "GPU UUID (GPU-<8-4-4-4-12 hex digits>, or MIG-...)"),
         "serial": _s(grammar.is_gpu_serial, "GPU serial (letters, digits and . _ -; at most 64)"),
+        "mig_uuids": _s(grammar.is_gpu_uuid, "MIG device UUID (MIG-<8-4-4-4-12 hex digits>)", empty=False),
     },
     Hardware: {"memory_mib": _n(0, 2**40)},
     Nvidia: {"driver_version": _TOKEN, "cuda_driver_version": _TOKEN, "error": _line()},

@@ -281,6 +281,9 @@ class Gpu:
     memory_mib: int = 0
     uuid: str = ""
     serial: str = ""
+    # The UUIDs of its MIG devices (``MIG-<uuid>``), with ``uuid``: which GPU a MIG device CUDA_VISIBLE_DEVICES
+    # names is on.
+    mig_uuids: tuple[str, ...] = ()
 
 
 @_compared

@@ -58,6 +58,7 @@ class FakeGpu:
     uuid: str = ""
     serial: str = "-"  # "-": NVML answers NOT_SUPPORTED, as it does for GeForce cards
     name_error: int = 0  # an NVML error code nvmlDeviceGetName returns instead of the name
+    mig: tuple[str, ...] = ()  # the UUIDs of its MIG devices (MIG mode is enabled when there are any)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class FakeNvml:
                 g.uuid,
                 g.serial,
                 g.name_error,
+                ",".join(g.mig),
             )
             lines.append("gpu=" + "|".join(str(f) for f in fields))
         return "\n".join(lines) + "\n"

@@ -58,7 +58,8 @@ def cuda_selected(setting: str | None, gpus: tuple[Gpu, ...], order: str | None 
     names NVML's GPU of that index only under ``PCI_BUS_ID``: CUDA's default order is fastest first, which NVML
     does not give, so an index names an unknown one of them, unless the GPUs are alike (any is the same) or the
     list names all of them. A GPU UUID (or a unique prefix of one, as CUDA takes it) is matched against the
-    UUIDs the probe read (none without ``gpu_ids``: unknown); a MIG slice's GPU is unknown to the check."""
+    UUIDs the probe read (none without ``gpu_ids``: unknown); a MIG device's UUID names the GPU it is on, from the
+    MIG UUIDs NVML gave with them (an old ``MIG-GPU-<uuid>/<gi>/<ci>`` names its GPU's UUID)."""
     count = cuda_visible(setting, len(gpus))
     if setting is None:
         return gpus
@@ -77,12 +78,31 @@ def cuda_selected(setting: str | None, gpus: tuple[Gpu, ...], order: str | None 
             return tuple(chosen)  # CUDA reads the list up to the first entry naming no GPU
         return gpus[:count] if alike else None
     if setting.startswith("MIG-"):
+        parents: list[Gpu] = []
+        for entry in entries:
+            parent = _mig_parent(entry, gpus)
+            if parent is None:
+                break  # CUDA reads the list up to the first entry naming no device
+            if parent not in parents:
+                parents.append(parent)
+        if parents or any(g.uuid for g in gpus):
+            return tuple(parents)  # the probe read the UUIDs: one of no MIG device here is no device for CUDA
         return gpus[:1] if alike else None
     indices = [int(entry[: len(entry) - len(entry.lstrip("0123456789"))]) for entry in entries]
     if order == "PCI_BUS_ID" or alike:
         return tuple(gpus[i] for i in indices)
     if sorted(indices) == list(range(len(gpus))):
         return gpus  # every GPU, in whatever order
+    return None
+
+
+def _mig_parent(entry: str, gpus: tuple[Gpu, ...]) -> Gpu | None:
+    """The GPU of ``gpus`` the MIG device ``entry`` (as CUDA_VISIBLE_DEVICES names it) is on, or None."""
+    wanted = entry.lower()
+    old = wanted[4:].split("/")[0] if wanted.startswith("mig-gpu-") else ""
+    for gpu in gpus:
+        if any(m.lower() == wanted for m in gpu.mig_uuids) or (old and gpu.uuid.lower() == old):
+            return gpu
     return None
 
 

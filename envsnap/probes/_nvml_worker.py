@@ -22,6 +22,28 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def mig_uuids(pynvml: Any, handle: Any, where: str, call: Any, errors: list[str]) -> list[str]:
+    """The UUIDs of a GPU's MIG devices (none where MIG is off or not supported): which GPU a MIG device named
+    by CUDA_VISIBLE_DEVICES is on. A slot with no device answers NOT_FOUND, which is no error."""
+    mode = call(f"{where}: nvmlDeviceGetMigMode", pynvml.nvmlDeviceGetMigMode, handle)
+    if not mode or mode[0] != pynvml.NVML_DEVICE_MIG_ENABLE:
+        return []
+    out = []
+    slots = call(f"{where}: nvmlDeviceGetMaxMigDeviceCount", pynvml.nvmlDeviceGetMaxMigDeviceCount, handle) or 0
+    for slot in range(slots):
+        try:
+            mig = pynvml.nvmlDeviceGetMigDeviceHandleByIndex(handle, slot)
+        except pynvml.NVMLError as exc:
+            if exc.value != pynvml.NVML_ERROR_NOT_FOUND:
+                errors.append(f"{where}: nvmlDeviceGetMigDeviceHandleByIndex: {exc}")
+                break
+            continue
+        uuid = call(f"{where}: MIG device {slot}: nvmlDeviceGetUUID", pynvml.nvmlDeviceGetUUID, mig)
+        if uuid:
+            out.append(_text(uuid))
+    return out
+
+
 def query(with_ids: bool) -> dict[str, Any]:
     try:
         import pynvml  # type: ignore[import-untyped]
@@ -73,6 +95,7 @@ def query(with_ids: bool) -> dict[str, Any]:
             if with_ids:
                 gpu["uuid"] = _text(call(f"{where}: nvmlDeviceGetUUID", pynvml.nvmlDeviceGetUUID, handle) or "")
                 gpu["serial"] = _text(call(f"{where}: nvmlDeviceGetSerial", pynvml.nvmlDeviceGetSerial, handle) or "")
+                gpu["mig"] = mig_uuids(pynvml, handle, where, call, errors)
     finally:
         with contextlib.suppress(pynvml.NVMLError):
             pynvml.nvmlShutdown()

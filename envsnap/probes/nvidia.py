@@ -47,6 +47,12 @@ def _kept(value: object, form: Callable[[str], bool]) -> str:
     return text if form(text) else ""
 
 
+def _mig_kept(values: object) -> list[str]:
+    """The MIG device UUIDs of NVML's answer in NVML's form (``MIG-<uuid>``, or ``MIG-GPU-<uuid>/gi/ci`` of old)."""
+    kept = (_kept(v, grammar.is_gpu_uuid) for v in values) if isinstance(values, list) else ()
+    return [v for v in kept if v.startswith("MIG-")]
+
+
 def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvidia | None, tuple[Gpu, ...]]:
     """The worker's JSON answer -> the model. None when NVML turned out not to be there after all."""
     if "fatal" in data:
@@ -64,6 +70,7 @@ def parse_answer(data: Mapping[str, Any], *, gpu_ids: bool = False) -> tuple[Nvi
                 memory_mib=int(raw.get("memory_total", 0)) // (1024 * 1024),
                 uuid=_kept(raw.get("uuid"), grammar.is_gpu_uuid) if gpu_ids else "",
                 serial=_kept(raw.get("serial"), grammar.is_gpu_serial) if gpu_ids else "",
+                mig_uuids=tuple(_mig_kept(raw.get("mig"))) if gpu_ids else (),
             )
         )
     nvidia = Nvidia(

@@ -206,9 +206,11 @@ def test_an_index_cuda_numbers_fastest_first_is_said_to_be_unmappable(tmp_path: 
 def test_a_mig_slice_is_not_judged_with_its_whole_gpus_memory(tmp_path: Path, here: Snapshot) -> None:
     """CUDA_VISIBLE_DEVICES naming a MIG slice (a 1g.10gb of an H100) gives the run the slice's memory, not the
     80 GiB NVML reports for the whole GPU; the check passed it with the whole GPU's."""
-    nvml = gpu_fakes.FakeNvml(driver="550.54.14", cuda=12040, gpus=(FAKE_H100, FAKE_H100))
-    lock = gpu_lock_of(here, "2.5.1", "12.4", H100)
     mig = "MIG-5c4b3a29-1111-2222-3333-444455556666"
+    nvml = gpu_fakes.FakeNvml(
+        driver="550.54.14", cuda=12040, gpus=(FAKE_H100, dataclasses.replace(FAKE_H100, mig=(mig,)))
+    )
+    lock = gpu_lock_of(here, "2.5.1", "12.4", H100)
     code, report = run_check(tmp_path, lock, nvml, visible=mig)
     [(severity, found, remedy)] = findings(report, "gpu-memory")
     assert severity == "warn"
@@ -216,9 +218,14 @@ def test_a_mig_slice_is_not_judged_with_its_whole_gpus_memory(tmp_path: Path, he
     assert remedy.startswith("check the slice's memory (nvidia-smi -L names its profile")
     assert "5c4b3a29" not in json.dumps(report)
     assert code == 0 and [s for s, _, _ in findings(report, "gpu-arch")] == ["ok"]
-    code, report = run_check(tmp_path, lock, MIXED, visible=mig)  # unlike GPUs: which one is the slice's?
+    # Unlike GPUs: the slice is on the GeForce's neighbour, whose memory the finding names.
+    mixed = dataclasses.replace(MIXED, gpus=(dataclasses.replace(MIXED.gpus[0], mig=(mig,)), MIXED.gpus[1]))
+    code, report = run_check(tmp_path, lock, mixed, visible=mig)
     [(severity, found, _)] = findings(report, "gpu-memory")
-    assert severity == "warn" and found.startswith("a MIG slice of a GPU the check cannot tell (")
+    assert (severity, found) == (
+        "warn",
+        "a MIG slice of a 80.0 GiB GPU (CUDA_VISIBLE_DEVICES='MIG-<uuid>'): its memory cannot be told",
+    )
 
 
 @gpu_fakes.requires_gcc
@@ -246,3 +253,48 @@ def test_cuda_compat_is_offered_only_where_the_driver_branch_and_the_used_gpu_al
         "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward compatibility, supported on "
         "data-center GPUs such as this NVIDIA H100 80GB HBM3)"
     )
+
+
+A100_MIG = "MIG-4f3e2d1c-aaaa-bbbb-cccc-ddddeeeeffff"
+
+
+@gpu_fakes.requires_gcc
+def test_a_mig_device_selects_its_own_gpu(tmp_path: Path, here: Snapshot) -> None:
+    """CUDA_VISIBLE_DEVICES=MIG-<uuid> of a slice of the A100 on a host that also has a GeForce GTX 1080: the run
+    uses the A100 alone, yet every GPU was judged, and cuda-compat was refused for the GeForce the run does not
+    use. NVML names each GPU's MIG devices: the slice's GPU is judged, and a UUID of no MIG device here selects
+    nothing, as CUDA does."""
+    lock = gpu_lock_of(here, "2.9.0", "13.0", A100)
+    a100 = dataclasses.replace(FAKE_A100, uuid=A100_UUID, mig=("MIG-0a0b0c0d-0000-1111-2222-333344445555", A100_MIG))
+    gtx = dataclasses.replace(FAKE_GTX_1080, uuid=GTX_UUID)
+    host = gpu_fakes.FakeNvml(driver="570.133.20", cuda=12080, gpus=(a100, gtx))
+    code, report = run_check(tmp_path, lock, host, visible=A100_MIG)
+    assert code == 3
+    assert findings(report, "driver") == [
+        (
+            "fail",
+            "driver 570.133.20 (supports CUDA 12.8)",
+            "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward compatibility, supported on "
+            "data-center GPUs such as this NVIDIA A100-SXM4-80GB)",
+        )
+    ]
+    assert findings(report, "cuda") == [("ok", "2 GPU(s), driver 570.133.20", "")]
+    assert gpu_rows(report, "gpu-arch") == [("GPU 0 NVIDIA A100-SXM4-80GB", "ok", "NVIDIA A100-SXM4-80GB (sm_80)")]
+    assert (
+        "GPU memory",
+        "warn",
+        "a MIG slice of a 80.0 GiB GPU (CUDA_VISIBLE_DEVICES='MIG-<uuid>'): its memory cannot be told",
+    ) in gpu_rows(report, "gpu-memory")
+    assert "4f3e2d1c" not in json.dumps(report) and "0f2c3d4e" not in json.dumps(report)
+    unknown = "MIG-99999999-aaaa-bbbb-cccc-ddddeeeeffff"
+    code, report = run_check(tmp_path, lock, host, visible=unknown)
+    assert code == 3
+    assert findings(report, "cuda") == [
+        (
+            "fail",
+            "2 GPU(s), driver 570.133.20; CUDA_VISIBLE_DEVICES='MIG-<uuid>' shows CUDA none of them",
+            "unset CUDA_VISIBLE_DEVICES or set it to GPUs of this host (0-1), or pass --cpu-only to run without "
+            "the GPU",
+        )
+    ]
+    assert findings(report, "driver")[0][2] == "install NVIDIA driver >= 580.65.06"

@@ -21,7 +21,7 @@ from compat_builders import (
 )
 
 from envsnap.compat import DockerFacts, Target, evaluate
-from envsnap.compat._facts import forward_compatible
+from envsnap.compat._facts import cuda_selected, forward_compatible
 from envsnap.compat._tags import TagTarget, glibc_floor
 from envsnap.compat.rules import (
     cpu_isa,
@@ -38,7 +38,7 @@ from envsnap.compat.rules import (
     wheels,
 )
 from envsnap.cudaneed import cuda_need, local_cuda
-from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, Nvidia, SystemPackage
+from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, Gpu, Nvidia, SystemPackage
 from envsnap.platforms import machine, numbers
 
 # ----------------------------------------------------------------------------------------------- facts
@@ -655,3 +655,21 @@ def test_docker_nvidia_runtime_for_a_gpu_lock(runtimes: tuple[str, ...], severit
     assert (f.severity, f.component) == (severity, "NVIDIA runtime")
     assert docker.check_gpu_runtime(snapshot(), snapshot(), target) == []  # a CPU-only lock needs no runtime
     assert docker.check_gpu_runtime(gpu_lock(), snapshot(), HOST) == []
+
+
+def test_a_mig_uuid_selects_the_gpu_it_is_on() -> None:
+    """A MIG UUID names the GPU NVML lists it under (an old MIG-GPU-<uuid>/gi/ci its GPU's UUID); one of no MIG
+    device here selects nothing, the list is read up to it, and without the UUIDs read (a host captured without
+    --gpu-ids) the GPU cannot be told where the GPUs differ."""
+    mig = "MIG-4f3e2d1c-aaaa-bbbb-cccc-ddddeeeeffff"
+    a100 = Gpu(0, "NVIDIA A100-SXM4-80GB", "8.0", 81920, "GPU-0f2c3d4e-1111-2222-3333-444455556666", "", (mig,))
+    gtx = Gpu(1, "NVIDIA GeForce GTX 1080", "6.1", 8192, "GPU-9a8b7c6d-7777-8888-9999-aaaabbbbcccc")
+    other = "MIG-99999999-aaaa-bbbb-cccc-ddddeeeeffff"
+    assert cuda_selected(mig, (gtx, a100)) == (a100,)
+    assert cuda_selected("MIG-" + mig[4:].upper(), (gtx, a100)) == (a100,)
+    assert cuda_selected(f"{mig},{other}", (gtx, a100)) == (a100,)
+    assert cuda_selected(other, (gtx, a100)) == ()
+    assert cuda_selected(f"{other},{mig}", (gtx, a100)) == ()
+    assert cuda_selected(f"MIG-{gtx.uuid}/1/0", (a100, gtx)) == (gtx,)
+    unread = (dataclasses.replace(a100, uuid="", mig_uuids=()), dataclasses.replace(gtx, uuid=""))
+    assert cuda_selected(mig, unread) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -302,3 +303,16 @@ def test_device_uuids_in_the_environment_need_the_opt_in(tmp_path: Path) -> None
             timeout=120,
         )
         assert tomllib.loads(lock.read_text())["environment"]["CUDA_VISIBLE_DEVICES"] == expected
+
+
+@requires_gcc
+def test_mig_devices_are_recorded_with_gpu_ids_only(tmp_path: Path) -> None:
+    """A GPU in MIG mode: with --gpu-ids its MIG devices' UUIDs are recorded (what tells the check which GPU a
+    CUDA_VISIBLE_DEVICES=MIG-<uuid> is on); an answer not in NVML's form is dropped, and without --gpu-ids none."""
+    migs = ("MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "not-a-uuid", "MIG-0a0b0c0d-0000-1111-2222-333344445555")
+    config = FakeNvml(driver="550.54.14", cuda=12040, gpus=(dataclasses.replace(H100, mig=migs), EIGHT[7]))
+    data, _ = capture(tmp_path, config, "--gpu-ids")
+    assert [g.get("mig_uuids") for g in data["hardware"]["gpus"]] == [[migs[0], migs[2]], None]
+    assert not [w for w in data["envsnap"]["warnings"] if w.startswith("nvidia")]
+    data, _ = capture(tmp_path, config)
+    assert [g.get("mig_uuids") for g in data["hardware"]["gpus"]] == [None, None]
