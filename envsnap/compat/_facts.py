@@ -52,6 +52,35 @@ def driver_branch(driver_version: str) -> tuple[str, str]:
     return f"R{parts[0]}", kind
 
 
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def branch_end_of_life(driver_version: str, today: str) -> str:
+    """The month the driver's branch reached its end of life (``"June 2026"``), where it is past it on ``today``
+    (an ISO date; "" where not known: nothing is judged); "" while it is in support or the table gives none."""
+    parts = numbers(driver_version)
+    if not parts or not today:
+        return ""
+    month = data.load("nvidia")["driver_branches"]["end_of_life"].get(str(parts[0]), "")
+    if not month or today[:7] <= month:  # supported through the month NVIDIA names
+        return ""
+    year, number = month.split("-")
+    return f"{_MONTHS[int(number) - 1]} {year}"
+
+
 def cuda_selected(setting: str | None, gpus: tuple[Gpu, ...], order: str | None = None) -> tuple[Gpu, ...] | None:
     """The GPUs of ``gpus`` (NVML's, which it numbers in PCI bus order) that CUDA uses under
     ``CUDA_VISIBLE_DEVICES=setting`` and ``CUDA_DEVICE_ORDER=order``; None where that cannot be told. An index

@@ -85,6 +85,9 @@ class Target:
     # CUDA_DEVICE_ORDER with it: "PCI_BUS_ID" numbers GPUs as NVML does; unset (FASTEST_FIRST), an index of
     # CUDA_VISIBLE_DEVICES names a GPU the check cannot tell (``cuda_selected``).
     cuda_device_order: str | None = None
+    # The date the check judges by (ISO, "2026-07-01"): a driver branch past its end of life is not offered
+    # cuda-compat. "" where not known (a Target built by hand): no end of life is judged. ``probe_target`` sets it.
+    today: str = ""
 
     @property
     def provides_python(self) -> bool:
@@ -132,6 +135,13 @@ def docker_facts_from_info(info: dict[str, Any]) -> DockerFacts:
     )
 
 
+def current_date() -> str:
+    """Today, as ``Target.today`` holds it; the one place the check reads the clock (a test replaces it)."""
+    import datetime
+
+    return datetime.date.today().isoformat()
+
+
 def probe_target(
     kind: TargetKind, facts: TargetFacts, *, cpu_only: bool = False, disk_path: str | None = None
 ) -> Target:
@@ -151,6 +161,7 @@ def probe_target(
         docker=docker_facts,
         cuda_visible_devices=None if facts.container else os.environ.get("CUDA_VISIBLE_DEVICES"),
         cuda_device_order=None if facts.container else os.environ.get("CUDA_DEVICE_ORDER"),
+        today=current_date(),
     )
 
 

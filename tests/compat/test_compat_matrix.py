@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from compat_builders import (
@@ -22,6 +23,7 @@ from compat_builders import (
 )
 
 from envsnap.compat import Report, Target, evaluate
+from envsnap.compat.data import load
 from envsnap.model import Cuda, Gpu
 
 
@@ -329,3 +331,59 @@ def test_forward_compatibility_on_a_gpu_whose_name_nvml_did_not_give_is_not_judg
         "install NVIDIA driver >= 550.54.14 (whether forward compatibility through cuda-compat runs on GPU 0 "
         "cannot be told: NVML did not give its name)"
     )
+
+
+@pytest.mark.parametrize(
+    ("driver", "driver_cuda", "today", "remedy"),
+    [
+        (
+            "535.183.01",
+            "12.2",
+            "2026-06-30",
+            "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward compatibility, supported on "
+            "data-center GPUs such as this NVIDIA H100 80GB HBM3)",
+        ),
+        (
+            "535.183.01",
+            "12.2",
+            "2026-07-01",
+            "install NVIDIA driver >= 580.65.06 (forward compatibility through cuda-compat is not supported on "
+            "driver 535.183.01: R535 reached its end of life in June 2026, and NVIDIA supports it only on "
+            "production and long-term support branches still in support)",
+        ),
+        (
+            "570.133.20",
+            "12.8",
+            "2026-12-02",
+            "install NVIDIA driver >= 580.65.06 (forward compatibility through cuda-compat is not supported on "
+            "driver 570.133.20: R570 reached its end of life in February 2026, and NVIDIA supports it only "
+            "on production and long-term support branches still in support)",
+        ),
+    ],
+)
+def test_forward_compatibility_is_not_offered_on_a_branch_past_its_end_of_life(
+    driver: str, driver_cuda: str, today: str, remedy: str
+) -> None:
+    """A CUDA 13.0 lock on an H100 with driver 535 after June 2026 (R535's end of life) was told to install
+    cuda-compat-13-0: NVIDIA supports forward compatibility only on branches in support. The check judges the
+    branch's end of life (data/nvidia.json) against the date it runs on (``Target.today``)."""
+    target = Target(kind="host", today=today)
+    report = evaluate(gpu_lock("2.9.0", "13.0", gpu=H100), gpu_host(H100, driver, driver_cuda), target)
+    assert report.verdict == "incompatible"
+    assert only(report, "driver") == [
+        (
+            "fail",
+            "NVIDIA driver",
+            "CUDA 13.0: driver >= 580.65.06",
+            f"driver {driver} (supports CUDA {driver_cuda})",
+            remedy,
+        )
+    ]
+
+
+def test_every_production_and_long_term_branch_has_its_end_of_life() -> None:
+    """A production or long-term support branch without an end of life would be offered cuda-compat forever."""
+    table = load("nvidia")["driver_branches"]
+    supported = {*table["long_term_support"], *table["production"]}
+    assert set(table["end_of_life"]) == supported
+    assert all(re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", month) for month in table["end_of_life"].values())

@@ -43,6 +43,13 @@ def gpu_lock_of(here: Snapshot, torch_version: str, cuda: str, gpu: tuple[str, s
     )
 
 
+# ``python -m envsnap`` on another date: the check reads the clock in one place, ``current_date``.
+_ON_DATE = (
+    "import runpy, envsnap.compat.target as t; t.current_date = lambda: {today!r}; "
+    "runpy.run_module('envsnap', run_name='__main__', alter_sys=True)"
+)
+
+
 def run_check(
     tmp_path: Path,
     lock: Snapshot,
@@ -50,7 +57,10 @@ def run_check(
     *extra: str,
     visible: str | None = None,
     order: str | None = None,
+    today: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
+    """``envsnap check --json`` of ``lock`` on the fake NVML ``nvml``; ``today`` (ISO) is the date the check
+    judges driver branches' end of life by, instead of the clock's."""
     path = lockfile.dump(lock, tmp_path / "envsnap.lock")
     env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
     env.pop("CUDA_VISIBLE_DEVICES", None)
@@ -59,8 +69,11 @@ def run_check(
         env["CUDA_VISIBLE_DEVICES"] = visible
     if order is not None:
         env["CUDA_DEVICE_ORDER"] = order
+    command = [sys.executable, "-m", "envsnap"]
+    if today is not None:
+        command = [sys.executable, "-c", _ON_DATE.format(today=today)]
     proc = subprocess.run(
-        [sys.executable, "-m", "envsnap", "check", str(path), "--json", *extra],
+        [*command, "check", str(path), "--json", *extra],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -78,11 +91,26 @@ def findings(report: dict[str, Any], rule: str) -> list[tuple[str, str, str]]:
 @gpu_fakes.requires_gcc
 def test_h100_lock_on_a_470_driver(tmp_path: Path, here: Snapshot) -> None:
     nvml = gpu_fakes.FakeNvml(driver="470.82.01", cuda=11040, gpus=(FAKE_H100,))
-    code, report = run_check(tmp_path, gpu_lock_of(here, "2.5.1", "12.4", H100), nvml)
+    code, report = run_check(tmp_path, gpu_lock_of(here, "2.5.1", "12.4", H100), nvml, today="2024-07-31")
     assert code == 3
     [(severity, found, remedy)] = findings(report, "driver")
     assert (severity, found) == ("fail", "driver 470.82.01 (supports CUDA 11.4)")
-    assert "cuda-compat-12-4" in remedy
+    assert remedy == (
+        "install NVIDIA driver >= 550.54.14, or install cuda-compat-12-4 (forward compatibility, supported on "
+        "data-center GPUs such as this NVIDIA H100 80GB HBM3)"
+    )
+    # On the clock's date, R470 is past its end of life (July 2024): cuda-compat is no longer supported there.
+    code, report = run_check(tmp_path, gpu_lock_of(here, "2.5.1", "12.4", H100), nvml)
+    assert code == 3
+    assert findings(report, "driver") == [
+        (
+            "fail",
+            "driver 470.82.01 (supports CUDA 11.4)",
+            "install NVIDIA driver >= 550.54.14 (forward compatibility through cuda-compat is not supported on "
+            "driver 470.82.01: R470 reached its end of life in July 2024, and NVIDIA supports it only on production "
+            "and long-term support branches still in support)",
+        )
+    ]
 
 
 @gpu_fakes.requires_gcc
@@ -246,7 +274,7 @@ def test_cuda_compat_is_offered_only_where_the_driver_branch_and_the_used_gpu_al
         "R575 is a new feature branch, and NVIDIA supports it only on production and long-term support branches)"
     )
     production = gpu_fakes.FakeNvml(driver="570.133.20", cuda=12080, gpus=(FAKE_H100, FAKE_GTX_1080))
-    code, report = run_check(tmp_path, lock, production, visible="0", order="PCI_BUS_ID")
+    code, report = run_check(tmp_path, lock, production, visible="0", order="PCI_BUS_ID", today="2025-06-01")
     [(severity, _, remedy)] = findings(report, "driver")
     assert severity == "fail" and code == 3
     assert remedy == (
@@ -268,7 +296,7 @@ def test_a_mig_device_selects_its_own_gpu(tmp_path: Path, here: Snapshot) -> Non
     a100 = dataclasses.replace(FAKE_A100, uuid=A100_UUID, mig=("MIG-0a0b0c0d-0000-1111-2222-333344445555", A100_MIG))
     gtx = dataclasses.replace(FAKE_GTX_1080, uuid=GTX_UUID)
     host = gpu_fakes.FakeNvml(driver="570.133.20", cuda=12080, gpus=(a100, gtx))
-    code, report = run_check(tmp_path, lock, host, visible=A100_MIG)
+    code, report = run_check(tmp_path, lock, host, visible=A100_MIG, today="2025-06-01")
     assert code == 3
     assert findings(report, "driver") == [
         (
@@ -287,7 +315,7 @@ def test_a_mig_device_selects_its_own_gpu(tmp_path: Path, here: Snapshot) -> Non
     ) in gpu_rows(report, "gpu-memory")
     assert "4f3e2d1c" not in json.dumps(report) and "0f2c3d4e" not in json.dumps(report)
     unknown = "MIG-99999999-aaaa-bbbb-cccc-ddddeeeeffff"
-    code, report = run_check(tmp_path, lock, host, visible=unknown)
+    code, report = run_check(tmp_path, lock, host, visible=unknown, today="2025-06-01")
     assert code == 3
     assert findings(report, "cuda") == [
         (

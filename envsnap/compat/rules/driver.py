@@ -3,15 +3,23 @@
 Full support when the driver is at least the one shipped with that toolkit (or reports a CUDA version at least
 as new); reduced support through minor-version compatibility within a major (a warning); below that a failure,
 with forward compatibility (cuda-compat) offered only where it runs: on the data-center (or Jetson) GPUs CUDA uses,
-with a driver of a production or long-term support branch. A CUDA version the table does not
-know is a warning, "unknown, cannot verify", on a driver at or above its major's minor-version floor, and a
-failure below it."""
+with a driver of a production or long-term support branch not past its end of life on ``Target.today``. A CUDA
+version the table does not know is a warning, "unknown, cannot verify", on a driver at or above its major's
+minor-version floor, and a failure below it."""
 
 from __future__ import annotations
 
 from ...model import Snapshot
 from ...platforms import numbers
-from .._facts import cuda_need, driver_branch, forward_compatible, has_driver, jetson, used_gpus
+from .._facts import (
+    branch_end_of_life,
+    cuda_need,
+    driver_branch,
+    forward_compatible,
+    has_driver,
+    jetson,
+    used_gpus,
+)
 from ..data import load
 from ..report import Finding
 from ..target import Target
@@ -110,6 +118,13 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
         return (
             f" (forward compatibility through cuda-compat is not supported on driver {driver}: {branch} is a new "
             "feature branch, and NVIDIA supports it only on production and long-term support branches)"
+        )
+    ended = branch_end_of_life(driver, target.today) if kind else ""
+    if ended:
+        return (
+            f" (forward compatibility through cuda-compat is not supported on driver {driver}: {branch} reached its "
+            f"end of life in {ended}, and NVIDIA supports it only on production and long-term support branches "
+            "still in support)"
         )
     if not kind:
         return (
