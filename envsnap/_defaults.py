@@ -18,6 +18,7 @@ BUNDLE_INCOMPLETE = ".envsnap-incomplete"
 # The archives `envsnap bundle -o` writes (artifacts/bundle.py), and which a lock's reader names as a bundle.
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
+NVML_HUNG = "NVML did not answer within"  # how nvidia.error begins when NVML did not answer within the timeout
 DEEP_TIMEOUT = 120.0  # importing torch with CUDA takes seconds; a hung import must not hang the capture
 PROBE_TIMEOUT = 120.0  # the standard-library probe in the target interpreter
 FLEET_TIMEOUT = 120.0  # one node's answer to fleet check or capture, through srun

@@ -22,15 +22,19 @@ def check(
     python: str | None = None,
     cpu_only: bool = False,
     cache: bool = True,
+    gpu_timeout: float | None = None,
 ) -> Report:
     """The compatibility report of ``lock`` on ``host`` (default: probe this host, with ``python`` as the
     interpreter that would run the environment) for ``target``: "host" or a rebuild target's name (``envsnap
     rebuild``'s ``--target``; an unknown one is bad input, exit code 2), probed here, or a ready ``Target``.
-    ``cache``: False probes without the capture cache (``--no-cache``)."""
+    ``cache``: False probes without the capture cache (``--no-cache``). ``gpu_timeout``: how long the probe waits
+    for NVML (``--gpu-timeout``; default ``GPU_TIMEOUT``), which a finding about a driver that did not answer names."""
     if isinstance(target, Target):
         resolved = dataclasses.replace(target, cpu_only=target.cpu_only or cpu_only)
     else:
         resolved = check_target(target, cpu_only=cpu_only)
+    if gpu_timeout is not None:
+        resolved = dataclasses.replace(resolved, gpu_timeout=gpu_timeout)
     # The rules read no git state: the project's is not captured (several git subprocesses).
     if host is None:
         visible = resolved.cuda_visible_devices or ""
@@ -43,6 +47,8 @@ def check(
             # snapshot is judged in memory and written nowhere.
             gpu_ids=visible.startswith(("GPU-", "MIG-")),
         )
+        if gpu_timeout is not None:
+            options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
         captured = run_capture(options, probes=check_probes())  # what the rules read, no more
         host = captured.snapshot
         if not resolved.container and resolved.libraries is None:  # this host's loader, for the system-libs rule

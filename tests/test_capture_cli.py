@@ -67,6 +67,9 @@ def test_same_environment_same_bytes(tmp_path: Path) -> None:
         (["capture", "--gpu-timeout", "-1"], "argument --gpu-timeout: '-1': expected seconds > 0"),
         (["capture", "--deep-timeout", "0"], "argument --deep-timeout: '0': expected seconds > 0"),
         (["capture", "--deep-timeout", "soon"], "argument --deep-timeout: not a number of seconds: 'soon'"),
+        (["check", "envsnap.lock", "--gpu-timeout", "0"], "argument --gpu-timeout: '0': expected seconds > 0"),
+        (["check", "envsnap.lock", "--gpu-timeout", "-2"], "argument --gpu-timeout: '-2': expected seconds > 0"),
+        (["check", "envsnap.lock", "--gpu-timeout", "soon"], "argument --gpu-timeout: not a number of seconds: 'soon'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli: Callable[..., object], args: list[str], message: str) -> None:

@@ -83,6 +83,37 @@ def add_allow_url(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     )
 
 
+MAX_TIMEOUT = 86400.0
+
+
+def seconds(text: str) -> float:
+    """A timeout: positive and finite (``nan``, ``inf`` or ``1e300`` reached the subprocess call and crashed it)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds > 0 and <= {MAX_TIMEOUT:g}")
+    return value
+
+
+def add_gpu_timeout(parser: argparse.ArgumentParser, verb: str) -> None:
+    """``--gpu-timeout SECONDS`` (capture, check): how long the NVML worker waits for the driver
+    (``CaptureOptions.gpu_timeout``)."""
+    from .._defaults import GPU_TIMEOUT
+
+    parser.add_argument(
+        "--gpu-timeout",
+        type=seconds,
+        default=GPU_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long the NVIDIA driver may take to answer before it is {verb} as hung (default: %(default)g)",
+    )
+
+
 def add_no_cache(parser: argparse.ArgumentParser) -> None:
     """``--no-cache`` (capture, check, verify): read every file the capture reads and every lock in full, and keep
     nothing (the capture cache and the parsed-lock cache, ``_main``)."""

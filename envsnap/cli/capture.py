@@ -1,30 +1,18 @@
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 from .. import _defaults
 from ..errors import UsageError
-from . import COMMAND_HELP, _output, add_no_cache
+from . import COMMAND_HELP, _output, add_gpu_timeout, add_no_cache
+from . import MAX_TIMEOUT as MAX_TIMEOUT
+from . import seconds as seconds
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     from ..probes.target import TargetEnvironment
     from ._capture_memo import CaptureMemo
-
-MAX_TIMEOUT = 86400.0
-
-
-def seconds(text: str) -> float:
-    """A timeout: positive and finite (``nan``, ``inf`` or ``1e300`` reached the subprocess call and crashed it)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds > 0 and <= {MAX_TIMEOUT:g}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,13 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="record GPU UUIDs and serial numbers (off by default: they identify the machine)",
     )
-    p.add_argument(
-        "--gpu-timeout",
-        type=seconds,
-        default=_defaults.GPU_TIMEOUT,
-        metavar="SECONDS",
-        help="how long the NVIDIA driver may take to answer before it is recorded as hung (default: %(default)g)",
-    )
+    add_gpu_timeout(p, "recorded")
     p.add_argument(
         "--deep-timeout",
         type=seconds,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import COMMAND_HELP, _output, add_no_cache, exit_for
+from . import COMMAND_HELP, _output, add_gpu_timeout, add_no_cache, exit_for
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--cpu-only", action="store_true", help="accept running without the GPU: GPU failures become warnings"
     )
+    add_gpu_timeout(p, "reported")
     add_no_cache(p)
     p.set_defaults(func=run, leave_at_once=True)
 
@@ -74,7 +75,14 @@ def run(args: argparse.Namespace) -> int:
     if not chosen.python_layer:
         # An active conda environment without Python cannot run the locked Python: envsnap's own does.
         chosen = select_environment(sys.executable)
-    report = check(lock, target=args.target, python=chosen.python, cpu_only=args.cpu_only, cache=not args.no_cache)
+    report = check(
+        lock,
+        target=args.target,
+        python=chosen.python,
+        cpu_only=args.cpu_only,
+        cache=not args.no_cache,
+        gpu_timeout=args.gpu_timeout,
+    )
     # The first line names the environment (on stderr under --json); after the check, so an error stays one line.
     _output.first_line(f"checking {args.lock} with {chosen.describe()}", json_output=args.json)
     if args.json:

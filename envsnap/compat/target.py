@@ -88,6 +88,9 @@ class Target:
     # The date the check judges by (ISO, "2026-07-01"): a driver branch past its end of life is not offered
     # cuda-compat. "" where not known (a Target built by hand): no end of life is judged. ``probe_target`` sets it.
     today: str = ""
+    # How long the check waited for NVML where its caller can change that (``check --gpu-timeout``): a driver that
+    # did not answer in that time is named with the option. None: the caller has no such option (fleet's prolog).
+    gpu_timeout: float | None = None
 
     @property
     def provides_python(self) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _runner, grammar
-from .._defaults import GPU_TIMEOUT
+from .._defaults import GPU_TIMEOUT, NVML_HUNG
 from ..model import Gpu, Nvidia
 from .interface import Probe, ProbeContext, ProbeResult, Runner
 from .nvmllib import DEFAULT_DIRS, EXTRA_DIRS
@@ -95,7 +95,7 @@ def query_nvml(
     args: Sequence[str] = [python, str(WORKER), *(["--ids"] if gpu_ids else [])]
     res = runner(args, timeout=timeout, env=environ)
     if res.timed_out:
-        return {"fatal": f"NVML did not answer within {timeout:g} s (a hung driver?)"}
+        return {"fatal": f"{NVML_HUNG} {timeout:g} s (a hung driver?)"}
     try:
         data = json.loads(res.stdout)
     except ValueError:

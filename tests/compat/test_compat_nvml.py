@@ -326,3 +326,23 @@ def test_a_mig_device_selects_its_own_gpu(tmp_path: Path, here: Snapshot) -> Non
         )
     ]
     assert findings(report, "driver")[0][2] == "install NVIDIA driver >= 580.65.06"
+
+
+@gpu_fakes.requires_gcc
+def test_a_hung_driver_is_waited_for_as_long_as_gpu_timeout_says(tmp_path: Path, here: Snapshot) -> None:
+    """A driver that does not answer (nvmlInit hangs): check waited NVML's 10 s with no option to change it, and
+    said only "a hung driver?", though one slow to start (eight GPUs without persistence mode) needs longer.
+    --gpu-timeout sets the wait, as capture's does, and the finding names it."""
+    nvml = gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))
+    code, report = run_check(tmp_path, gpu_lock_of(here, "2.5.1", "12.4", H100), nvml, "--gpu-timeout", "1.5")
+    assert code == 3
+    assert findings(report, "cuda") == [
+        (
+            "fail",
+            "the NVIDIA driver did not answer: NVML did not answer within 1.5 s (a hung driver?)",
+            "make the installed NVIDIA driver answer (`nvidia-smi` shows what fails: a kernel module not loaded, or "
+            "not the driver's own after an upgrade without a reboot, or a hung GPU); CUDA 12.4 needs a driver >= "
+            "550.54.14, or pass --cpu-only to run without the GPU; a driver slow to start rather than hung (many GPUs "
+            "without persistence mode) may need more than the 1.5 s waited: pass --gpu-timeout SECONDS",
+        )
+    ]

@@ -4,6 +4,7 @@ the explicit degraded option (the engine turns this rule's failure into a warnin
 
 from __future__ import annotations
 
+from ..._defaults import NVML_HUNG
 from ...model import Snapshot
 from .._facts import cuda_need, cuda_selected, cuda_visible, has_driver, shown_visible
 from ..report import Finding
@@ -35,6 +36,11 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 f"{need.version} needs a driver" + (f" >= {driver}" if driver else "")
             )
             remedy += "" if target.cpu_only else ", or pass --cpu-only to run without the GPU"
+            if answered.startswith(NVML_HUNG) and target.gpu_timeout is not None:
+                remedy += (
+                    "; a driver slow to start rather than hung (many GPUs without persistence mode) may need more "
+                    f"than the {target.gpu_timeout:g} s waited: pass --gpu-timeout SECONDS"
+                )
         found = f"the NVIDIA driver did not answer: {answered}" if answered else "no NVIDIA driver"
         return [Finding("fail", "CUDA", needed, found, remedy, NAME)]
     assert host.nvidia is not None
