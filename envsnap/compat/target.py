@@ -139,10 +139,11 @@ def docker_facts_from_info(info: dict[str, Any]) -> DockerFacts:
 
 
 def current_date() -> str:
-    """Today, as ``Target.today`` holds it; the one place the check reads the clock (a test replaces it)."""
-    import datetime
+    """Today, as ``Target.today`` holds it (the local date, ISO); the one place the check reads the clock (a test
+    replaces it). By ``time``, already loaded: ``datetime`` is 2 ms of imports every check and rebuild."""
+    import time
 
-    return datetime.date.today().isoformat()
+    return time.strftime("%Y-%m-%d")
 
 
 def probe_target(
