@@ -25,6 +25,7 @@ from . import owners as owner_memo
 from .cache import KeptLock
 from .libraries import CondaIndex, LockView, Owner, RecordIndex, account, distributions_of, package_owners
 from .record import (
+    PATH_END,
     Code,
     Command,
     Data,
@@ -94,24 +95,82 @@ def resolve_data_path(path: str, base: Path | None = None, root: Path | None = N
     return (base or Path(".")) / path
 
 
-def labelled_argv(argv: Sequence[str], redactor: PathRedactor) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def labelled_argv(
+    argv: Sequence[str], redactor: PathRedactor
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
     """The command line with each word that is an existing absolute path in the project or the home (whole, or
-    the value of ``--opt=PATH``) under its label (``{project}/train.py``, ``--data=~/data/x.csv``), and the
-    indexes of those words (``command.paths``). Any other word is kept as it is, text naming the home included:
-    only a word that is a path can be resolved again."""
-    out, paths = list(argv), []
+    the value of ``--opt=PATH``) under its label (``{project}/train.py``, ``--data=~/data/x.csv``), the indexes of
+    those words (``command.paths``), and in any other word each existing such path written inside it (code, a
+    shell line: ``open('/home/alice/data/x.csv')``), cut at ``PATH_END`` characters, under its label too, with the
+    places of those labels (``command.inner_paths``, ``INDEX:OFFSET``). Any other text is kept as it is, text
+    naming the home included: only a path can be resolved again (``home_named`` finds what is left)."""
+    out = list(argv)
+    paths: list[int] = []
+    inner: list[str] = []
     for i, word in enumerate(argv):
         head, value = "", word
         if word.startswith("-") and "=" in word:
             option, _, value = word.partition("=")
             head = option + "="
-        if not value.startswith("/") or not os.path.lexists(value):
+        if value.startswith("/") and os.path.lexists(value):
+            label = redactor.labelled(value)
+            if label is not None and labelled_word(head + label) is not None:
+                out[i] = head + label
+                paths.append(i)
+                continue
+        out[i], places = _labelled_inside(word, redactor)
+        inner.extend(f"{i}:{offset}" for offset in places)
+    return tuple(out), tuple(paths), tuple(inner)
+
+
+def _labelled_inside(word: str, redactor: PathRedactor) -> tuple[str, list[int]]:
+    """``word`` with each existing absolute path in the project or the home written inside it (starting at the
+    word's start or after a ``PATH_END`` character, ending before the next) under its label, and the offsets of
+    those labels in the word returned."""
+    parts: list[str] = []
+    places: list[int] = []
+    start = at = 0
+    while (at := word.find("/", at)) >= 0:
+        stop = at
+        while stop < len(word) and word[stop] not in PATH_END:
+            stop += 1
+        path = word[at:stop]
+        if (at == 0 or word[at - 1] in PATH_END) and os.path.lexists(path):
+            labelled = redactor.labelled(path)
+            if labelled is not None:
+                parts.append(word[start:at])
+                places.append(sum(map(len, parts)))
+                parts.append(labelled)
+                start = stop
+        at = max(stop, at + 1)
+    parts.append(word[start:])
+    return "".join(parts), places
+
+
+def home_named(argv: Sequence[str], paths: Sequence[int], redactor: PathRedactor) -> list[tuple[int, str]]:
+    """The words of a recorded command, outside those ``paths`` lists, that still name the home or the project
+    by its path on this machine (text that is no existing path: ``--msg=/home/alice/x``, a path a ``-c`` program
+    builds), with the folder each names: the record keeps them as written, and says so when it is made."""
+    found = []
+    for i, word in enumerate(argv):
+        if i in paths:
             continue
-        label = redactor.labelled(value)
-        if label is not None and labelled_word(head + label) is not None:
-            out[i] = head + label
-            paths.append(i)
-    return tuple(out), tuple(paths)
+        for root, _label in redactor.roots:
+            if _label not in (PROJECT, HOME):
+                continue
+            at = word.find(root)
+            while at >= 0:
+                end = at + len(root)
+                if (at == 0 or word[at - 1] in PATH_END) and (
+                    end == len(word) or word[end] == "/" or word[end] in PATH_END
+                ):
+                    found.append((i, root))
+                    break
+                at = word.find(root, at + 1)
+            else:
+                continue
+            break
+    return found
 
 
 def to_data(role: str, path: str, fp: data_mod.Fingerprint, ctx: Context | None = None) -> Data:
@@ -586,10 +645,10 @@ def build(
     if prepared.captured and text and lock_path is not None and not _holds(lock_path, text):
         lockfile.write_text(text, lock_path)
     command, redacted = redacted_argv(argv)
-    command, paths = labelled_argv(command, prepared.ctx.redactor)
+    command, paths, inner = labelled_argv(command, prepared.ctx.redactor)
     record = RunRecord(
         run=Meta(generator=f"envsnap {__version__}", created=outcome.started),
-        command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted, paths=paths),
+        command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted, paths=paths, inner_paths=inner),
         result=outcome,
         gpus=gpus,
         environment=environment(

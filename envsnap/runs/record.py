@@ -77,6 +77,69 @@ class Command:
     # The indexes of the words of argv that name a path under a label ({project}/..., ~/...), whole or as an
     # option's value (--out={project}/x): rerun resolves these and no other. Left out when none (records before).
     paths: tuple[int, ...] = field(default=(), metadata={**_n(65536), "sparse": True})
+    # Where a path under a label starts inside a word, as "INDEX:OFFSET" (the word's index in argv, the offset in
+    # characters): a path in code or a shell line (python -c "open('~/data/x.csv')"). rerun resolves these places
+    # and no other: a literal ~ in the code stays one. Left out when none.
+    inner_paths: tuple[str, ...] = field(
+        default=(),
+        metadata={**_rule(lambda v: _place(v) is not None, "place (INDEX:OFFSET)"), "sparse": True},
+    )
+
+
+# What ends a path written inside a word (code, a shell line), and what may come just before one: white space,
+# quotes, and the punctuation code and shells put around a path. A path holding one of these is not labelled there.
+PATH_END = frozenset(" \t\n\r\f\v'\"`,;:=()[]{}<>|&")
+
+
+def _place(value: str) -> tuple[int, int] | None:
+    index, colon, offset = value.partition(":")
+    if not colon or not (index.isascii() and index.isdigit() and offset.isascii() and offset.isdigit()):
+        return None
+    if len(index) > 5 or len(offset) > 5:
+        return None
+    return int(index), int(offset)
+
+
+def inner_places(command: Command) -> tuple[tuple[int, int, str], ...]:
+    """``command.inner_paths`` as (word index, offset, label), each checked to be the start of a path under a label
+    inside that word: after the word's start or a ``PATH_END`` character, the label, then the end, ``/`` or a
+    ``PATH_END`` character, and no ``..`` before the path ends; in order, each once, in no word ``paths`` lists.
+    Raises ``RecordError`` naming the first that is not."""
+    out: list[tuple[int, int, str]] = []
+    for i, value in enumerate(command.inner_paths):
+        place = _place(value)
+        label = None
+        if place is not None and place[0] < len(command.argv) and place[0] not in command.paths:
+            index, offset = place
+            word = command.argv[index]
+            if (offset == 0 or (offset <= len(word) and word[offset - 1] in PATH_END)) and (
+                not out or (index, offset) > out[-1][:2]
+            ):
+                label = inner_label(word, offset)
+        if label is None:
+            raise RecordError(
+                f"command.inner_paths[{i}]: {value} is not the place of a path under a label ({{project}}/..., "
+                "~/...) inside a word of command.argv"
+            )
+        out.append((*place, label))  # type: ignore[misc]
+    return tuple(out)
+
+
+def inner_label(word: str, offset: int) -> str | None:
+    """The label (``{project}``, ``~``) of a path that starts at ``offset`` inside ``word`` and runs to the next
+    ``PATH_END`` character, when it is followed by the end, ``/`` or a ``PATH_END`` character and the path has
+    no ``..``; None otherwise."""
+    for label in (PROJECT, HOME):
+        if not word.startswith(label, offset):
+            continue
+        end = offset + len(label)
+        if end < len(word) and word[end] != "/" and word[end] not in PATH_END:
+            return None
+        stop = end
+        while stop < len(word) and word[stop] not in PATH_END:
+            stop += 1
+        return None if ".." in word[end:stop].split("/") else label
+    return None
 
 
 def labelled_word(word: str) -> tuple[str, str, str] | None:
@@ -284,6 +347,10 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
                 f"{origin}: command.paths[{i}]: {index} is not the index of a word of command.argv that names a "
                 "path as {project}/... or ~/..."
             )
+    try:
+        inner_places(record.command)
+    except RecordError as exc:
+        raise RecordError(f"{origin}: {exc}") from None
     if not record.run.content_digest:
         raise RecordError(f"{origin}: run.content_digest: missing (a record is always sealed)")
     if canonical_digest(to_dict(record)) != record.run.content_digest:

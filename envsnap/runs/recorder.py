@@ -311,6 +311,13 @@ def run_command(
                 "Python processes report sys.modules and their maps at exit",
             )
             dump(record, req.record)
+            name = os.fspath(req.record)
+            for index, folder in assemble.home_named(record.command.argv, record.command.paths, ready.ctx.redactor):
+                # Kept as written (it is no path to label): said, so that publishing it is no surprise.
+                warnings.append(
+                    f"command word {index} names {folder} in text that is no existing path: {name} keeps it as "
+                    f"written, and so does every copy of it you publish (envsnap show {name})"
+                )
         except EnvsnapError as exc:  # LockfileError, RecordError: "cannot write"
             how = f"exit {finished.exit_status}" + (f", {finished.signal}" if finished.signal else "")
             raise NotRecordedError(f"the command ran ({how}) but its record was not written: {exc}") from exc

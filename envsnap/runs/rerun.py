@@ -29,7 +29,7 @@ from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
 from .execute import execute
 from .finished import Finished
-from .record import Command, Data, RecordError, RunRecord, labelled_word
+from .record import Command, Data, RecordError, RunRecord, inner_places, labelled_word
 
 DOCKER_VERIFY_TIMEOUT = 600
 
@@ -84,9 +84,10 @@ def run_directory(record: RunRecord, root: Path) -> Path:
 
 
 def resolved_argv(command: Command, root: Path) -> tuple[list[str], tuple[tuple[str, str], ...]]:
-    """The recorded argv with each word ``command.paths`` names resolved for whoever reruns it (``{project}``:
-    their project, ``~``: their home), and each label used with the folder it named. No other word is changed: a
-    literal ``~/x`` the program was given stays one."""
+    """The recorded argv with each word ``command.paths`` names, and each place ``command.inner_paths`` names
+    inside a word, resolved for whoever reruns it (``{project}``: their project, ``~``: their home), and each
+    label used with the folder it named. No other word or text is changed: a literal ``~/x`` the program was
+    given stays one."""
     argv, used = list(command.argv), {}
     for index in command.paths:
         split = labelled_word(argv[index])
@@ -95,6 +96,12 @@ def resolved_argv(command: Command, root: Path) -> tuple[list[str], tuple[tuple[
         head, label, tail = split
         argv[index] = head + unlabelled(label, tail, root)
         used[label] = unlabelled(label, "", root)
+    places = inner_places(command)
+    used.update((label, unlabelled(label, "", root)) for _, _, label in places if label not in used)
+    # From the last place back, so that each offset still counts in the word as recorded.
+    for index, offset, label in reversed(places):
+        word = argv[index]
+        argv[index] = word[:offset] + used[label] + word[offset + len(label) :]
     return argv, tuple(used.items())
 
 

@@ -499,3 +499,90 @@ def test_a_record_names_paths_under_the_project_and_home_by_label_and_rerun_reso
         f"'--msg={alice}/not-a-path']"
     ) in lines
     assert (theirs / "out.txt").read_text() == "A,B\n" and "identical: run.toml reproduced" in lines
+
+
+def _envsnap_as(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    def envsnap(*args: str | os.PathLike[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "envsnap", *map(str, args)],
+            cwd=cwd,
+            env=envsnap_env(HOME=str(home)),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return envsnap
+
+
+def test_a_path_inside_a_code_string_is_labelled_listed_and_resolved_by_rerun(tmp_path: Path, host_lock: Path) -> None:
+    # `envsnap run -- python -c "open('/home/alice/data/x.csv')"` kept /home/alice in the published record, silently,
+    # and a reviewer's rerun opened a path that is not on their machine.
+    alice, bob = tmp_path / "home" / "alice", tmp_path / "home" / "bob"
+    mine, theirs = alice / "proj", bob / "work" / "paper"
+    _home_project(alice, mine)
+    _home_project(bob, theirs)
+    code = (
+        f"import os; d = open('{alice}/data/x.csv').read(); open('{mine}/out.txt', 'w').write(d.upper()); "
+        f"print(os.path.expanduser('~/literal'), '{alice}/nowhere')"
+    )
+    res = _envsnap_as(alice)(
+        "run", "--lock", host_lock, "--output", mine / "out.txt", "--", "python3", "-c", code, cwd=mine
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    # The home named as text (no existing path) is kept, and said: the record is not published silently with it.
+    assert (
+        f"envsnap: command word 2 names {alice} in text that is no existing path: run.toml keeps it as written, "
+        "and so does every copy of it you publish (envsnap show run.toml)"
+    ) in res.stderr.splitlines(), res.stderr
+    recorded = (
+        "import os; d = open('~/data/x.csv').read(); open('{project}/out.txt', 'w').write(d.upper()); "
+        f"print(os.path.expanduser('~/literal'), '{alice}/nowhere')"
+    )
+    text = (mine / "run.toml").read_text()
+    assert (
+        '[command]\nargv = [\n    "python3",\n    "-c",\n    '
+        + f'"{recorded}"'
+        + ',\n]\ncwd = "."\nredacted = false\ninner_paths = [\n    "2:21",\n    "2:50",\n]\n'
+    ) in text, text
+    assert recorded[21:35] == "~/data/x.csv')" and recorded[50:59] == "{project}"
+    assert text.count(str(alice)) == 1  # only the text that is no path
+    record = rec.load(mine / "run.toml")
+    assert record.command.paths == () and record.command.inner_paths == ("2:21", "2:50")
+    # A reviewer under another home reruns it: the two places are resolved, the literal ~ is not.
+    (theirs / "run.toml").write_bytes((mine / "run.toml").read_bytes())
+    res = _envsnap_as(bob)("rerun", "run.toml", "--lock", host_lock, "--yes", cwd=theirs)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert f"paths: ~ is {bob}, {{project}} is {theirs}" in lines
+    assert f"{bob}/literal {alice}/nowhere" in lines  # the program's own output: the literal ~ was left to it
+    assert "output {project}/out.txt: identical" in lines and (theirs / "out.txt").read_text() == "A,B\n"
+
+
+@pytest.mark.parametrize(
+    ("places", "why"),
+    [
+        (["2:5"], "2:5"),  # no label there
+        (["2:21", "2:21"], "inner_paths[1]: 2:21"),  # twice (once is a label's place: below)
+        (["2:10"], "2:10"),  # a path there, but no label
+        (["9:0"], "9:0"),  # no such word
+        (["2:x"], "not a valid place"),
+    ],
+)
+def test_a_record_s_inner_paths_must_name_labels_in_its_words(tmp_path: Path, places: list[str], why: str) -> None:
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("python3", "-c", "d = open('x'); open('~/data/x.csv')"), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    doc = rec.to_dict(record)
+    doc["command"]["inner_paths"] = ["2:21"]
+    doc["run"]["content_digest"] = rec.canonical_digest(doc)
+    assert rec.from_document(doc, origin="run.toml").command.inner_paths == ("2:21",)
+    doc["command"]["inner_paths"] = places
+    doc["run"]["content_digest"] = rec.canonical_digest(doc)
+    with pytest.raises(rec.RecordError) as err:
+        rec.from_document(doc, origin="run.toml")
+    assert str(err.value).startswith("run.toml: command.inner_paths[") and why in str(err.value), err.value
