@@ -105,6 +105,19 @@ def shell_double(text: str) -> str:
     return re.sub(r'([\\"$`])', r"\\\1", text)
 
 
+def docker_bind(source: str, target: str, *, readonly: bool) -> str:
+    """The value of ``docker run --mount`` for a bind mount of ``source`` at ``target``: a CSV record, so each
+    field holding ``,`` or ``"`` is quoted (``"source=/a,b"``, a quote doubled) and a path cannot add a field
+    (``,readonly=false``); no control character (docker's CSV reader drops a carriage return)."""
+
+    def csv_field(text: str) -> str:
+        _no_control(text, "a docker mount")
+        return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"') else text
+
+    fields = ["type=bind", csv_field("source=" + source), csv_field("target=" + target)]
+    return ",".join([*fields, "readonly"] if readonly else fields)
+
+
 def _unshowable(char: str) -> bool:
     """A character a terminal would act on (control), reorder (bidirectional formatting), break the line at
     (U+2028, U+2029) or cannot print (a lone surrogate, from undecodable bytes): ``grammar``'s terminal rules."""

@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--in-docker",
         metavar="IMAGE",
         help="verify and run inside this image (one `envsnap "
-        "rebuild --target docker` made): the project is mounted at its path, the command runs as you",
+        "rebuild --target docker` made): the project is mounted at its path, and what the record names in your "
+        "home (inputs read-only, outputs' folders writable); the command runs as you",
     )
     p.add_argument(
         "--lock",
@@ -104,6 +105,13 @@ def run(args: argparse.Namespace) -> int:
     out(f"rerunning {args.record}: {sinks.shell_shown(record.command.argv)}")
     if plan.resolved:  # the record names paths by label: what each names here (the command shown to confirm has them)
         out("paths: " + ", ".join(f"{label} is {sinks.shell_shown([folder])}" for label, folder in plan.resolved))
+    if args.in_docker is not None and (plan.mounts or plan.unmounted):
+        # What of your home the container sees: the command names it, the project alone is mounted otherwise.
+        shown = [f"{m.shown} {'writable' if m.writable else 'read-only'}" for m in plan.mounts]
+        if shown:
+            out("mounted in the container: " + ", ".join(shown))
+        for path, why in plan.unmounted:
+            out(f"not in the container: {path}: {why}")
     for check in plan.checks:
         out(f"{check.area}: {check.state}", *(f"  {line}" for line in check.lines))
     if args.dry_run or (args.strict and plan.differs):

@@ -23,13 +23,15 @@ from pathlib import Path
 from .. import _runner, lockfile
 from .._fs import join_relative
 from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
+from ..fileurls import HOME
+from ..grammar import has_control
 from ..probes.project import drift, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
 from .execute import execute
 from .finished import Finished
-from .record import Command, Data, RecordError, RunRecord, inner_places, labelled_word
+from .record import PATH_END, Command, Data, RecordError, RunRecord, inner_places, labelled_word
 
 DOCKER_VERIFY_TIMEOUT = 600
 
@@ -56,6 +58,17 @@ class OutputResult:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A folder or file of the rerunner's home that ``--in-docker`` mounts because the record names it under
+    ``~``: at the path the command names (``target``), from where it is (``source``, links resolved)."""
+
+    shown: str  # as the record names it: ~/data/x.csv
+    source: str
+    target: str
+    writable: bool
+
+
+@dataclass(frozen=True)
 class Plan:
     """What rerun will run, where, and how its checks came out (before anything runs)."""
 
@@ -66,6 +79,8 @@ class Plan:
     roots: tuple[str, ...] = ()  # the folders the record's data paths may lie in: the project, --data-root
     root: Path | None = None  # the project: what the record's {project} names here
     resolved: tuple[tuple[str, str], ...] = ()  # each label argv used, and the folder it names here
+    mounts: tuple[Mount, ...] = ()  # --in-docker: what of the home the command's ~ paths need
+    unmounted: tuple[tuple[str, str], ...] = ()  # --in-docker: each ~ path that will not be there, and why
 
     @property
     def differs(self) -> bool:
@@ -103,6 +118,83 @@ def resolved_argv(command: Command, root: Path) -> tuple[list[str], tuple[tuple[
         word = argv[index]
         argv[index] = word[:offset] + used[label] + word[offset + len(label) :]
     return argv, tuple(used.items())
+
+
+def _home_paths(record: RunRecord) -> dict[str, bool]:
+    """Each path the record names under ``~`` (a word ``command.paths`` lists, a place ``command.inner_paths``
+    lists, a data path) by its tail after ``~`` (``""`` or ``/...``), and whether the run wrote it: an output,
+    or a path naming one or one inside one."""
+    outputs = [d.path[len(HOME) :] for d in record.outputs() if d.path == HOME or d.path.startswith(HOME + "/")]
+    tails = [d.path[len(HOME) :] for d in record.inputs() if d.path == HOME or d.path.startswith(HOME + "/")]
+    for index in record.command.paths:
+        split = labelled_word(record.command.argv[index])
+        if split is not None and split[1] == HOME:
+            tails.append(split[2])
+    for index, offset, label in inner_places(record.command):
+        if label == HOME:
+            word = record.command.argv[index]
+            start = stop = offset + len(label)
+            while stop < len(word) and word[stop] not in PATH_END:
+                stop += 1
+            tails.append(word[start:stop])
+    found: dict[str, bool] = {}
+    for tail in [*tails, *outputs]:
+        tail = tail.rstrip("/")
+        written = any(tail == out.rstrip("/") or tail.startswith(out.rstrip("/") + "/") for out in outputs)
+        found[tail] = found.get(tail, False) or written
+    return found
+
+
+def _within(path: str, folders: Sequence[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def home_mounts(
+    record: RunRecord, root: Path, roots: Sequence[str]
+) -> tuple[tuple[Mount, ...], tuple[tuple[str, str], ...]]:
+    """What ``--in-docker`` mounts for the paths the record names under ``~`` (the project is mounted whole),
+    and a line for each that will not be in the container, saying why. An input is mounted read-only, itself;
+    an output writable: its folder, so that it can be made or replaced, or itself when that folder is the home.
+    Only what lies, links resolved, in your home (never the home itself, whole), the project or a
+    ``--data-root`` folder is mounted: a record names the paths, never a folder outside those."""
+    home = os.path.expanduser("~").rstrip("/")
+    paths = _home_paths(record)
+    if not home or home == "~":
+        return (), tuple((HOME + tail, "you have no home folder") for tail in paths)
+    real_home = os.path.realpath(home)
+    allowed = [real_home, *roots]
+    mounts: dict[str, Mount] = {}
+    said: list[tuple[str, str]] = []
+    for tail, written in paths.items():
+        target, shown = home + tail, HOME + tail
+        folder = tail.rpartition("/")[0]
+        if written and folder and os.path.isdir(home + folder):
+            target, shown = home + folder, HOME + folder  # made or replaced in it
+        elif not os.path.lexists(target):
+            why = (
+                "it does not exist here"
+                if not written or not tail
+                else "it does not exist here, and its folder is your home, which is not mounted whole"
+                if not folder
+                else "neither it nor its folder exists here"
+            )
+            said.append((shown, why))
+            continue
+        source = os.path.realpath(target)
+        if has_control(target) or has_control(source):  # no docker mount can name it safely (sinks.docker_bind)
+            said.append((shown, "its name holds a control character"))
+            continue
+        if source == real_home:
+            said.append((shown, "it is your home, which is not mounted whole"))
+            continue
+        if not _within(source, allowed):
+            said.append((shown, "it leads outside your home, the project and each --data-root"))
+            continue
+        if _within(target, [os.fspath(root)]):  # in the project's mount already
+            continue
+        old = mounts.get(target)
+        mounts[target] = Mount(shown, source, target, written or (old is not None and old.writable))
+    return tuple(sorted(mounts.values(), key=lambda m: m.target)), tuple(said)
 
 
 def check_environment(
@@ -286,7 +378,15 @@ def plan(
         if is_python_name(argv[0]):
             argv[0] = interpreter
         env["PATH"] = os.path.dirname(interpreter) + os.pathsep + env.get("PATH", "")
+    mounts: tuple[Mount, ...] = ()
+    unmounted: tuple[tuple[str, str], ...] = ()
     if in_docker is not None:
+        from .. import sinks
+
+        mounts, unmounted = home_mounts(record, root, roots)
+        binds = [
+            arg for m in mounts for arg in ("--mount", sinks.docker_bind(m.source, m.target, readonly=not m.writable))
+        ]
         argv = [
             "docker",
             "run",
@@ -296,6 +396,7 @@ def plan(
             "none",
             "-v",
             f"{root}:{root}",
+            *binds,
             "-w",
             str(run_dir),
             "--user",
@@ -313,7 +414,17 @@ def plan(
         check_code(record, root, exclude),
         check_data(record, run_dir, roots, root),
     )
-    return Plan(argv=tuple(argv), cwd=run_dir, env=env, checks=checks, roots=roots, root=root, resolved=resolved)
+    return Plan(
+        argv=tuple(argv),
+        cwd=run_dir,
+        env=env,
+        checks=checks,
+        roots=roots,
+        root=root,
+        resolved=resolved,
+        mounts=mounts,
+        unmounted=unmounted,
+    )
 
 
 def run(p: Plan) -> Finished:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -586,3 +588,81 @@ def test_a_record_s_inner_paths_must_name_labels_in_its_words(tmp_path: Path, pl
     with pytest.raises(rec.RecordError) as err:
         rec.from_document(doc, origin="run.toml")
     assert str(err.value).startswith("run.toml: command.inner_paths[") and why in str(err.value), err.value
+
+
+def _home_record(root: Path, argv: tuple[str, ...], paths: tuple[int, ...], data: tuple[rec.Data, ...]) -> None:
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=argv, cwd=".", paths=paths),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        data=data,
+    )
+    rec.dump(record, root / "run.toml")
+
+
+def test_rerun_in_docker_mounts_the_home_paths_the_command_names(tmp_path: Path) -> None:
+    # The project was mounted and nothing else: a record's ~/data/x.csv resolved to the reviewer's home, which the
+    # container does not have, so the command failed there on a file that is on their machine.
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "work" / "paper"
+    paper.mkdir(parents=True)
+    (bob / "data,v2").mkdir()
+    (bob / "data,v2" / "x.csv").write_text("a\n")
+    (bob / "runs").mkdir()
+    (bob / "notes.txt").write_text("n\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (bob / "elsewhere").symlink_to(outside)  # a link in the home that leads out of it
+    argv = (
+        "sh", "-c", 'cat "$1" > "$2"', "sh", "~/data,v2/x.csv", "~/runs/out.txt", "--log=~/notes.txt",
+        "~/gone.csv", "~/elsewhere", "~", "~/new/out.txt",
+    )  # fmt: skip
+    out = rec.Data(role="output", path="~/runs/out.txt", kind="missing", method="sha256", digest="", files=0, bytes=0)
+    out2 = dataclasses.replace(out, path="~/new/out.txt")
+    _home_record(paper, argv, (4, 5, 6, 7, 8, 9, 10), (out, out2))
+    res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert "mounted in the container: ~/data,v2/x.csv read-only, ~/notes.txt read-only, ~/runs writable" in lines
+    assert [line for line in lines if line.startswith("not in the container: ")] == [
+        "not in the container: ~/gone.csv: it does not exist here",
+        "not in the container: ~/elsewhere: it leads outside your home, the project and each --data-root",
+        "not in the container: ~: it is your home, which is not mounted whole",
+        "not in the container: ~/new/out.txt: neither it nor its folder exists here",
+    ], lines
+    assert res.stderr.splitlines()[1] == "  " + shlex.join(
+        [
+            "docker", "run", "--rm", "-i", "--network", "none", "-v", f"{paper}:{paper}",
+            "--mount", f'type=bind,"source={bob}/data,v2/x.csv","target={bob}/data,v2/x.csv",readonly',
+            "--mount", f"type=bind,source={bob}/notes.txt,target={bob}/notes.txt,readonly",
+            "--mount", f"type=bind,source={bob}/runs,target={bob}/runs",
+            "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1",
+            "sh", "-c", 'cat "$1" > "$2"', "sh", f"{bob}/data,v2/x.csv", f"{bob}/runs/out.txt",
+            f"--log={bob}/notes.txt", f"{bob}/gone.csv", f"{bob}/elsewhere", str(bob), f"{bob}/new/out.txt",
+        ]
+    ), res.stderr  # fmt: skip
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_reads_and_writes_the_home_paths_of_the_command(tmp_path: Path) -> None:
+    image = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    alice, bob = tmp_path / "home" / "alice", tmp_path / "home" / "bob"
+    for home in (alice, bob):
+        (home / "proj").mkdir(parents=True)
+        (home / "data").mkdir()
+        (home / "data" / "x.csv").write_text("a,b\n")
+        (home / "runs").mkdir()
+    command = ["sh", "-c", 'tr a-z A-Z < "$1" > "$2"', "sh", alice / "data" / "x.csv", alice / "runs" / "out.txt"]
+    res = _envsnap_as(alice)("run", "--output", alice / "runs" / "out.txt", "--", *command, cwd=alice / "proj")
+    assert res.returncode == 0, res.stderr
+    (bob / "proj" / "run.toml").write_bytes((alice / "proj" / "run.toml").read_bytes())
+    res = _envsnap_as(bob)(
+        "rerun", "run.toml", "--in-docker", image, "--data-root", bob / "runs", "--yes", cwd=bob / "proj"
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert "mounted in the container: ~/data/x.csv read-only, ~/runs writable" in lines
+    assert "output ~/runs/out.txt: identical" in lines and (bob / "runs" / "out.txt").read_text() == "A,B\n"

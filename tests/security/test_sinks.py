@@ -814,3 +814,18 @@ def test_a_command_is_shown_with_its_control_characters_escaped(argv: list[str],
     shown = sinks.shell_shown(argv)
     assert shown == expected
     assert not grammar.has_control(shown) and not grammar.has_bidi(shown)
+
+
+@pytest.mark.parametrize("name", ["/h/x,readonly=false", '/h/a"b', "/h/plain", "/h/a,target=/etc"])
+def test_a_docker_mount_s_path_adds_no_field(name: str) -> None:
+    # docker reads --mount as one CSV record: a name holding a comma would add a field (rerun --in-docker mounts
+    # paths a record names).
+    import csv
+
+    value = sinks.docker_bind(name, name, readonly=True)
+    assert next(csv.reader([value])) == ["type=bind", f"source={name}", f"target={name}", "readonly"]
+    assert next(csv.reader([sinks.docker_bind(name, "/t", readonly=False)])) == [
+        "type=bind", f"source={name}", "target=/t",
+    ]  # fmt: skip
+    with pytest.raises(sinks.UnsafeValue):
+        sinks.docker_bind(name + "\r", "/t", readonly=True)
