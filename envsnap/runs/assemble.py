@@ -96,14 +96,21 @@ def resolve_data_path(path: str, base: Path | None = None, root: Path | None = N
 
 
 def labelled_argv(
-    argv: Sequence[str], redactor: PathRedactor
+    argv: Sequence[str], redactor: PathRedactor, outputs: Sequence[str] = ()
 ) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
     """The command line with each word that is an existing absolute path in the project or the home (whole, or
     the value of ``--opt=PATH``) under its label (``{project}/train.py``, ``--data=~/data/x.csv``), the indexes of
     those words (``command.paths``), and in any other word each existing such path written inside it (code, a
     shell line: ``open('/home/alice/data/x.csv')``), cut at ``PATH_END`` characters, under its label too, with the
     places of those labels (``command.inner_paths``, ``INDEX:OFFSET``). Any other text is kept as it is, text
-    naming the home included: only a path can be resolved again (``home_named`` finds what is left)."""
+    naming the home included: only a path can be resolved again (``home_named`` finds what is left). A path
+    that names one of ``outputs`` (the run's ``--output`` paths) counts as existing: an output the command did
+    not write is no existing path, but the run said it is one."""
+    declared = {os.path.normpath(os.path.abspath(p)) for p in outputs}
+
+    def is_path(value: str) -> bool:
+        return os.path.lexists(value) or os.path.normpath(value) in declared
+
     out = list(argv)
     paths: list[int] = []
     inner: list[str] = []
@@ -112,18 +119,18 @@ def labelled_argv(
         if word.startswith("-") and "=" in word:
             option, _, value = word.partition("=")
             head = option + "="
-        if value.startswith("/") and os.path.lexists(value):
+        if value.startswith("/") and is_path(value):
             label = redactor.labelled(value)
             if label is not None and labelled_word(head + label) is not None:
                 out[i] = head + label
                 paths.append(i)
                 continue
-        out[i], places = _labelled_inside(word, redactor)
+        out[i], places = _labelled_inside(word, redactor, is_path)
         inner.extend(f"{i}:{offset}" for offset in places)
     return tuple(out), tuple(paths), tuple(inner)
 
 
-def _labelled_inside(word: str, redactor: PathRedactor) -> tuple[str, list[int]]:
+def _labelled_inside(word: str, redactor: PathRedactor, is_path: Callable[[str], bool]) -> tuple[str, list[int]]:
     """``word`` with each existing absolute path in the project or the home written inside it (starting at the
     word's start or after a ``PATH_END`` character, ending before the next) under its label, and the offsets of
     those labels in the word returned."""
@@ -135,7 +142,7 @@ def _labelled_inside(word: str, redactor: PathRedactor) -> tuple[str, list[int]]
         while stop < len(word) and word[stop] not in PATH_END:
             stop += 1
         path = word[at:stop]
-        if (at == 0 or word[at - 1] in PATH_END) and os.path.lexists(path):
+        if (at == 0 or word[at - 1] in PATH_END) and is_path(path):
             labelled = redactor.labelled(path)
             if labelled is not None:
                 parts.append(word[start:at])
@@ -639,13 +646,14 @@ def build(
     reports: Sequence[PythonReport],
     processes: int,
     method: str,
+    outputs: Sequence[str] = (),
 ) -> RunRecord:
     lock_path, text = prepared.lock_path, prepared.lock_text
     # The last run's capture, unchanged, is not written again.
     if prepared.captured and text and lock_path is not None and not _holds(lock_path, text):
         lockfile.write_text(text, lock_path)
     command, redacted = redacted_argv(argv)
-    command, paths, inner = labelled_argv(command, prepared.ctx.redactor)
+    command, paths, inner = labelled_argv(command, prepared.ctx.redactor, outputs)
     record = RunRecord(
         run=Meta(generator=f"envsnap {__version__}", created=outcome.started),
         command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted, paths=paths, inner_paths=inner),

@@ -309,6 +309,7 @@ def run_command(
                 processes=finished.processes,
                 method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "
                 "Python processes report sys.modules and their maps at exit",
+                outputs=req.outputs,
             )
             dump(record, req.record)
             name = os.fspath(req.record)
@@ -572,6 +573,7 @@ def record_run(
             reports=[report],
             processes=1,
             method="/proc/self/maps and sys.modules of the recording process at the end of the block",
+            outputs=handle.outputs,
         )
         dump(record, record_path)
         handle.record = record

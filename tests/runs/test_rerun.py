@@ -666,3 +666,34 @@ def test_rerun_in_docker_reads_and_writes_the_home_paths_of_the_command(tmp_path
     lines = res.stdout.splitlines()
     assert "mounted in the container: ~/data/x.csv read-only, ~/runs writable" in lines
     assert "output ~/runs/out.txt: identical" in lines and (bob / "runs" / "out.txt").read_text() == "A,B\n"
+
+
+def test_an_output_the_run_did_not_write_is_labelled_in_the_command(tmp_path: Path) -> None:
+    # A failed run wrote no output, so its path was no existing path when the record was made: the command kept
+    # /home/alice/proj/results/model.pt (the record's data path was {project}/results/model.pt), named the user,
+    # and a rerun elsewhere wrote to a path not there.
+    alice = tmp_path / "home" / "alice"
+    mine = alice / "proj"
+    mine.mkdir(parents=True)
+    model, log = mine / "results" / "model.pt", alice / "logs" / "run.log"
+    res = _envsnap_as(alice)(
+        "run", "--output", model, "--output", log, "--", "sh", "-c", "exit 3", "sh", model, f"--log={log}",
+        "--not-an-output", alice / "nowhere", cwd=mine,
+    )  # fmt: skip
+    assert res.returncode == 3, res.stdout + res.stderr
+    text = (mine / "run.toml").read_text()
+    assert (
+        '[command]\nargv = [\n    "sh",\n    "-c",\n    "exit 3",\n    "sh",\n    "{project}/results/model.pt",\n'
+        f'    "--log=~/logs/run.log",\n    "--not-an-output",\n    "{alice}/nowhere",\n]\ncwd = "."\n'
+        "redacted = false\npaths = [\n    4,\n    5,\n]\n"
+    ) in text, text
+    record = rec.load(mine / "run.toml")
+    assert [(d.path, d.kind) for d in record.data] == [
+        ("{project}/results/model.pt", "missing"),
+        ("~/logs/run.log", "missing"),
+    ]
+    # What is left naming the home is no output the run declared: kept, and said.
+    assert [line for line in res.stderr.splitlines() if "names" in line] == [
+        f"envsnap: command word 7 names {alice} in text that is no existing path: run.toml keeps it as written, "
+        "and so does every copy of it you publish (envsnap show run.toml)"
+    ]
