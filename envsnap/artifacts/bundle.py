@@ -36,7 +36,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -57,7 +57,7 @@ from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
 from .._privacy import scrub_snapshot
-from ..errors import BadBundleError, BundleError, PinError, UnsafeInputError, UsageError
+from ..errors import BadBundleError, BundleError, EnvsnapError, PinError, UnsafeInputError, UsageError
 from ..fileurls import local_path
 from ..model import Artifact, PythonPackage, Snapshot
 from ..progress import Progress
@@ -160,16 +160,39 @@ def hash_bundle_ahead(root: Path, stop: threading.Event | None = None) -> None:
 
 
 class Bundle:
-    """An unpacked bundle directory."""
+    """An unpacked bundle directory. ``origin``: the archive it was unpacked from, which its errors name (the
+    unpacked copy is a temporary folder, removed by the time the message is read)."""
 
-    def __init__(self, root: str | os.PathLike[str]):
+    def __init__(self, root: str | os.PathLike[str], *, origin: str | os.PathLike[str] | None = None):
         self.root = Path(root)
+        self.origin = os.fspath(origin) if origin is not None else None
         if not (self.root / LOCK_NAME).is_file():
-            raise BadBundleError(f"{self.root}: not an envsnap bundle (no {LOCK_NAME})")
+            raise BadBundleError(f"{self.shown()}: not an envsnap bundle (no {LOCK_NAME})")
+
+    def shown(self, rel: str | None = None) -> str:
+        """How a message names the bundle, or its file ``rel`` (a relative path): in the folder, or as a member
+        inside the archive it came from (``supp.tar.gz: wheels/x.whl``)."""
+        if self.origin is None:
+            return str(self.root / rel) if rel else str(self.root)
+        return f"{self.origin}: {rel}" if rel else self.origin
+
+    def read_text(self, rel: str, read: Callable[[Path], str]) -> str:
+        """A text file of the bundle as ``read`` reads it (within its limits); a refusal names it as ``shown``."""
+        path = self.root / rel
+        try:
+            return read(path)
+        except EnvsnapError as exc:
+            message = str(exc)
+            if self.origin is None or not message.startswith(str(path)):
+                raise
+            raise type(exc)(self.shown(rel) + message[len(str(path)) :]) from None
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
 
     @cached_property
     def lock(self) -> Snapshot:
-        return lockfile.load(self.root / LOCK_NAME)
+        return lockfile.loads(self.read_text(LOCK_NAME, lockfile.read_text), origin=self.shown(LOCK_NAME))
 
     @property
     def wheels_dir(self) -> Path:
@@ -196,7 +219,9 @@ class Bundle:
             raise BundleError(f"{self.root}: {locked.name} {locked.version} has no wheel in this bundle")
         path = join_base_name(self.wheels_dir, locked.artifact.filename)
         if not path.is_file():
-            raise BundleError(f"{path}: missing from the bundle ({locked.name} {locked.version})")
+            raise BundleError(
+                f"{self.shown(self._rel(path))}: missing from the bundle ({locked.name} {locked.version})"
+            )
         return path
 
     def check_wheels(self, packages: Iterable[PythonPackage]) -> None:
@@ -217,7 +242,7 @@ class Bundle:
         actual = known_sha256(path)
         if actual != artifact.sha256:
             raise BadBundleError(
-                f"{path}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
+                f"{self.shown(self._rel(path))}: hash mismatch: sha256 {actual}, the lock says {artifact.sha256} "
                 "(the file was changed after bundling)"
             )
         return path
@@ -229,25 +254,26 @@ class Bundle:
         sums = self.root / SUMS
         if not sums.is_file() or sums.is_symlink():
             raise BadBundleError(
-                f"{sums}: missing (not a complete bundle; every file of a bundle is checked against it before use)"
+                f"{self.shown(SUMS)}: missing (not a complete bundle; every file of a bundle is checked against it "
+                "before use)"
             )
         if (self.root / INCOMPLETE).exists() and not completing:
-            raise BadBundleError(f"{self.root}: an interrupted `envsnap bundle` (re-run it to complete the bundle)")
-        listed = read_sums(sums)
-        present = _bundle_files(self.root, strict=True)
+            raise BadBundleError(f"{self.shown()}: an interrupted `envsnap bundle` (re-run it to complete the bundle)")
+        listed = _parse_sums(self.read_text(SUMS, _read_sums_text), self.shown(SUMS))
+        present = _bundle_files(self.root, strict=True, shown=self.shown)
         for rel in sorted(listed):
             if rel not in present:
-                raise BadBundleError(f"{self.root / rel}: listed in {SUMS} but missing")
+                raise BadBundleError(f"{self.shown(rel)}: listed in {SUMS} but missing")
         extra = sorted(set(present) - set(listed))
         if extra:
-            raise BadBundleError(f"{self.root / extra[0]}: not listed in {SUMS} (added after bundling)")
+            raise BadBundleError(f"{self.shown(extra[0])}: not listed in {SUMS} (added after bundling)")
         total = sum(present.values())
         if progress is not None and total >= PROGRESS_STEP:
             progress(f"checking {len(listed)} files ({_gib(total)}) against {SUMS}")
         for rel, expected in sorted(listed.items()):
             actual = known_sha256(self.root / rel)
             if actual != expected:
-                raise BadBundleError(f"{self.root / rel}: hash mismatch: sha256 {actual}, {SUMS} says {expected}")
+                raise BadBundleError(f"{self.shown(rel)}: hash mismatch: sha256 {actual}, {SUMS} says {expected}")
 
     def write_sums(self) -> None:
         """Rewrite SHA256SUMS over every file (call after adding conda packages or images)."""
@@ -292,10 +318,18 @@ def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.Pat
 
 
 def read_sums(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
+    return _parse_sums(_read_sums_text(path), str(path))
+
+
+def _read_sums_text(path: Path) -> str:
     # Bounded as every file of a stranger's bundle is (ENVSNAP_MAX_LOCK_BYTES, 16 MiB: 160,000 lines): read whole,
     # a folder's 4 GiB one took that much memory and more to decode.
-    text = _readlimits.read_text(path, error=BadBundleError, what="SHA256SUMS list")
+    return _readlimits.read_text(path, error=BadBundleError, what="SHA256SUMS list")
+
+
+def _parse_sums(text: str, path: str) -> dict[str, str]:
+    """The lines of a SHA256SUMS text; ``path`` is how its errors name the file."""
+    out: dict[str, str] = {}
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -310,9 +344,10 @@ def read_sums(path: Path) -> dict[str, str]:
     return out
 
 
-def _bundle_files(root: Path, *, strict: bool = False) -> dict[str, int]:
+def _bundle_files(root: Path, *, strict: bool = False, shown: Callable[[str], str] | None = None) -> dict[str, int]:
     """Every file of a bundle but SHA256SUMS (and the in-progress marker), by relative path, with its size.
-    ``strict``: a link or anything but a regular file or folder is an error (a bundle holds none)."""
+    ``strict``: a link or anything but a regular file or folder is an error (a bundle holds none), naming it by
+    ``shown`` of its relative path (``Bundle.shown``)."""
     out: dict[str, int] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
@@ -320,7 +355,8 @@ def _bundle_files(root: Path, *, strict: bool = False) -> dict[str, int]:
             path = here / name
             st = os.lstat(path)
             if strict and not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-                raise BadBundleError(f"{path}: a link or special file in the bundle (a bundle holds only files)")
+                where = shown(path.relative_to(root).as_posix()) if shown is not None else str(path)
+                raise BadBundleError(f"{where}: a link or special file in the bundle (a bundle holds only files)")
             if stat.S_ISREG(st.st_mode):
                 rel = path.relative_to(root).as_posix()
                 if rel not in (SUMS, INCOMPLETE):
@@ -575,7 +611,7 @@ def extract(
                 _KNOWN[_identity(dest / inner)] = digest
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Bundle(dest)
+    return Bundle(dest, origin=archive_path)
 
 
 def archive_folder(archive_path: Path) -> str:
@@ -638,7 +674,9 @@ def open_bundle(
     path: str | os.PathLike[str], workdir: Path, progress: Progress | None = None, limits: ArchiveLimits | None = None
 ) -> Bundle:
     """A bundle directory, or an archive unpacked (safely) under ``workdir``, after its SHA256SUMS is checked
-    in full: nothing of a bundle is read before that."""
+    in full: nothing of a bundle is read before that. Then its lock is read. What fails names the file in the
+    folder, or in an archive the member inside it (``supp.tar.gz: wheels/x.whl: hash mismatch: ...``), never the
+    temporary copy the archive was unpacked to, which the caller removes before the message is read."""
     p = Path(path)
     if p.is_dir():
         bundle = Bundle(p)
@@ -647,6 +685,7 @@ def open_bundle(
     else:
         raise NoSuchBundleError(f"{p}: no such bundle (a directory or a .tar.gz/.tar made by `envsnap bundle`)")
     bundle.verify_sums(progress)
+    bundle.lock  # noqa: B018 (read now, while its errors can name the archive's member)
     return bundle
 
 

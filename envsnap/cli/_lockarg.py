@@ -34,16 +34,6 @@ def _bundled_lock(path: str) -> Snapshot:
     from pathlib import Path
 
     from ..artifacts.bundle import open_bundle
-    from ..errors import BadBundleError, EnvsnapError
 
     with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
-        unpacked = str(Path(tmp) / "bundle")
-        try:
-            return open_bundle(path, Path(tmp)).lock
-        except EnvsnapError as exc:
-            message = str(exc)
-            if exc.exit_code != BadBundleError.exit_code or unpacked not in message:
-                raise
-            # The unpacked copy is removed when this returns: its files are named as the archive's.
-            shown = message.replace(unpacked + os.sep, f"{path}: ").replace(unpacked, path)
-            raise BadBundleError(shown) from None
+        return open_bundle(path, Path(tmp)).lock  # its errors name an archive's member, not this copy

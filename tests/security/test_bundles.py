@@ -137,6 +137,66 @@ def test_an_archive_with_a_spoiled_sums_file_is_refused(tmp_path: Path, cli: Cal
     _one_line_error(result, 2, "not listed in SHA256SUMS")
 
 
+def _member_changed(root: Path) -> str:
+    (root / "wheels" / WHEEL).write_bytes(b"evil")  # SHA256SUMS left as bundling wrote it
+    return (
+        f"wheels/{WHEEL}: hash mismatch: sha256 {hashlib.sha256(b'evil').hexdigest()}, "
+        f"SHA256SUMS says {hashlib.sha256(DATA).hexdigest()}"
+    )
+
+
+def _sums_removed(root: Path) -> str:
+    _no_sums(root)
+    return "SHA256SUMS: missing (not a complete bundle; every file of a bundle is checked against it before use)"
+
+
+def _file_added(root: Path) -> str:
+    _extra(root)
+    return "wheels/evil-1.0-py3-none-any.whl: not listed in SHA256SUMS (added after bundling)"
+
+
+def _file_removed(root: Path) -> str:
+    _missing(root)
+    return "README.md: listed in SHA256SUMS but missing"
+
+
+@pytest.mark.parametrize("spoil", [_member_changed, _sums_removed, _file_added, _file_removed])
+@pytest.mark.parametrize("target", ["venv", "docker"])
+def test_a_spoiled_archive_names_its_member_not_the_unpacked_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], spoil: Callable[[Path], str], target: str
+) -> None:
+    """``rebuild --bundle supp.tar.gz`` named the temporary folder it unpacked the archive into
+    (/tmp/.envsnap-rebuild-.../bundle/wheels/...), removed by the time the reader saw it."""
+    monkeypatch.chdir(tmp_path)
+    root = _bundle(tmp_path / "supp")
+    lockfile.dump(_lock(), tmp_path / "env.lock")
+    message = spoil(root)
+    with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+        tar.add(root, arcname="supp")  # by hand, as someone who changed it after bundling would
+    result = cli(
+        "rebuild", "env.lock", "--target", target, "--bundle", "supp.tar.gz", "--dest", "env", "--force", "--dry-run"
+    )
+    assert (result.code, result.out, result.err) == (2, "", f"envsnap: error: supp.tar.gz: {message}\n"), result
+    assert not (tmp_path / "env").exists()
+
+
+def test_an_archive_without_a_lock_is_named_as_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    lockfile.dump(_lock(), tmp_path / "env.lock")
+    (tmp_path / "supp").mkdir()
+    (tmp_path / "supp" / "README.md").write_text("no lock here\n")
+    with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "supp", arcname="supp")
+    result = cli("rebuild", "env.lock", "--bundle", "supp.tar.gz", "--dest", "env", "--force", "--dry-run")
+    assert (result.code, result.out, result.err) == (
+        2,
+        "",
+        "envsnap: error: supp.tar.gz: not an envsnap bundle (no envsnap.lock)\n",
+    ), result
+
+
 def test_each_file_is_hashed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _bundle(tmp_path / "b")
     write_archive(root, tmp_path / "b.tar")
