@@ -10,8 +10,10 @@ files git lists there (tracked, as they are in the work tree, and untracked ones
 ls-files --cached --others --exclude-standard``); outside one, the whole folder. Left out of both, unless git tracks
 it: what builds and tools leave in a project (``build``, ``dist``, virtual environments and tool caches at its top,
 ``__pycache__`` and ``*.egg-info`` anywhere), which a project that ignores none of it has untracked in its work tree
-after one build; an envsnap bundle folder git does not track (``bundle -o bundle`` inside the project: its wheels,
-already fetched when the project is built), in a project outside git too; and ``.git``. Links are copied as links,
+after one build; in a work tree, what envsnap wrote there that git does not track, by the rule the project state
+leaves it out with (``gitstate.envsnap_outputs``: a lock or run record, a bundle archive, a file ``export`` wrote
+and nobody changed since, a bundle folder, whose wheels are already fetched when the project is built); a bundle
+folder or archive in a project outside git too; and ``.git``. Links are copied as links,
 as a build in place would have seen them.
 
 A version that a VCS plug-in reads from git (setuptools-scm, hatch-vcs) cannot be read in a copy without the
@@ -27,7 +29,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ..probes.gitstate import bundle_folders, git, is_bundle_archive, is_bundle_folder
+from ..probes.gitstate import envsnap_outputs, git, is_bundle_archive, is_bundle_folder
 
 # At the top of a project only: a build's or a tool's output there, never a package (a package named ``build`` lives
 # below ``src/`` or beside other modules, and its folder is copied there).
@@ -44,9 +46,9 @@ def copy_project(tree: Path, dest: Path) -> Path:
         shutil.copytree(tree, dest, symlinks=True, ignore=_left_out(tree))
         return dest
     dest.mkdir()
-    bundles = bundle_folders(str(tree), {name for name, tracked in listed.items() if not tracked})
+    own = envsnap_outputs(str(tree), {name for name, tracked in listed.items() if not tracked})
     for name, tracked in sorted(listed.items()):
-        if not tracked and (_build_output(name) or _in_folders(name, bundles) or is_bundle_archive(str(tree / name))):
+        if not tracked and (_build_output(name) or name in own or _in_folders(name, own)):
             continue
         source = tree / name
         try:

@@ -254,16 +254,34 @@ def remember_exports(written: Sequence[str]) -> None:
             continue
 
 
+def _ledger_above(base: str) -> tuple[dict[str, str], str]:
+    """The export ledger of the work tree ``base`` is in (read without running git, as ``_git_folder`` reads), and
+    ``base``'s path from that tree's top, "" at the top or "sub/dir/" below it (the ledger's paths are from the top)."""
+    try:
+        folder = os.path.realpath(base)
+    except OSError:
+        return {}, ""
+    below: list[str] = []
+    while not os.path.lexists(os.path.join(folder, ".git")):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return {}, ""
+        below.insert(0, os.path.basename(folder))
+        folder = parent
+    git_folder = _git_folder(folder)
+    return (_read_exports(git_folder) if git_folder is not None else {}), "".join(f"{name}/" for name in below)
+
+
 def exported_outputs(root: str, untracked: Collection[str]) -> list[str]:
-    """The ``untracked`` files (relative to ``root``) that are exactly what ``envsnap export`` wrote there, by the
-    ledger ``remember_exports`` keeps: envsnap's output, while nobody changed it and it is not committed."""
+    """The ``untracked`` files (relative to ``root``, the top of a work tree or a folder in one) that are exactly
+    what ``envsnap export`` wrote there, by the ledger ``remember_exports`` keeps: envsnap's output, while nobody
+    changed it and it is not committed."""
     if not untracked:
         return []
-    folder = _git_folder(root)
-    ledger = _read_exports(folder) if folder is not None else {}
+    ledger, prefix = _ledger_above(root)
     found = []
     for rel in untracked:
-        digest = ledger.get(rel)
+        digest = ledger.get(prefix + rel)
         if digest is None:
             continue
         path = os.path.join(root, rel)
@@ -275,22 +293,29 @@ def exported_outputs(root: str, untracked: Collection[str]) -> list[str]:
     return found
 
 
+def envsnap_outputs(base: str, untracked: Collection[str]) -> set[str]:
+    """What envsnap wrote among the ``untracked`` files (``git ls-files --others --exclude-standard`` names, relative
+    to ``base``, the top of a work tree or a folder in one), as relative paths: envsnap lockfiles and run records
+    (named ``*.lock`` or ``*.toml``), bundle archives (``is_bundle_archive``), the files ``export`` wrote, unchanged
+    (``exported_outputs``), and bundle folders (``bundle_folders``, by the folder). Not the project's source: the
+    project state leaves them out (``untracked_outputs``), and so does the copy a build of the project starts from
+    (``artifacts/sourcecopy.py``)."""
+    # Only names a lock is given (``envsnap.lock``, ``*.lock``, ``*.toml``) are opened: an untracked data
+    # folder may hold many thousands of files.
+    found = {rel for rel in untracked if rel.endswith((".lock", ".toml")) and _is_envsnap_file(os.path.join(base, rel))}
+    found |= {rel for rel in untracked if rel.endswith(ARCHIVE_SUFFIXES) and is_bundle_archive(os.path.join(base, rel))}
+    found |= {os.path.relpath(path, base).replace(os.sep, "/") for path in exported_outputs(base, untracked)}
+    return found | bundle_folders(base, untracked)
+
+
 def untracked_outputs(root: str) -> list[str]:
-    """Untracked (and not ignored) envsnap lockfiles and run records in the work tree (named ``*.lock`` or
-    ``*.toml``), bundle folders (``bundle_folders``), bundle archives (``is_bundle_archive``) and the files
-    ``export`` wrote, unchanged (``exported_outputs``), as absolute paths."""
+    """The untracked (and not ignored) files and folders of the work tree that envsnap wrote (``envsnap_outputs``),
+    as absolute paths."""
     res = git(root, "ls-files", "--others", "--exclude-standard", "-z")
     if not res.ok:
         return []
     untracked = {rel for rel in res.stdout.split("\0") if rel}
-    # Only names a lock is given (``envsnap.lock``, ``*.lock``, ``*.toml``) are opened: an untracked data
-    # folder may hold many thousands of files.
-    found = (os.path.join(root, rel) for rel in untracked if rel.endswith((".lock", ".toml")))
-    locks = [p for p in found if _is_envsnap_file(p)]
-    archives = (os.path.join(root, rel) for rel in untracked if rel.endswith(ARCHIVE_SUFFIXES))
-    locks += [p for p in archives if is_bundle_archive(p)]
-    locks += exported_outputs(root, untracked)
-    return sorted({*locks, *(os.path.join(root, folder) for folder in bundle_folders(root, untracked))})
+    return sorted(os.path.join(root, rel) for rel in envsnap_outputs(root, untracked))
 
 
 def state(root: str, exclude: Sequence[str] = ()) -> State:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testutil import CliResult
 
 from envsnap.artifacts import bundle as bundle_mod
 from envsnap.artifacts.bundle import BundleOptions, make_bundle
@@ -410,3 +412,45 @@ def test_a_built_wheel_the_download_cache_cannot_hold_fails_nothing_and_leaves_n
     wheel = tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl"
     assert wheel.stat().st_size == (1 << 20) + 2
     assert [p.stat().st_size for p in cache.rglob("*") if p.is_file()] == []
+
+
+def test_what_envsnap_wrote_in_the_project_is_not_copied_with_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """`export envsnap.lock -f pylock -o pylock.toml` in the project, then `bundle`: the exported file (which the
+    project state leaves out while it is what export wrote), and the untracked lock itself, were copied into the
+    source each build of the project starts from, as if they were the project's code."""
+    from envsnap import lockfile
+
+    project = _project(tmp_path)
+    copied = _recording_builds(monkeypatch)
+    lockfile.dump(_locked_at(project), project / "envsnap.lock")
+    monkeypatch.chdir(project)
+    for args in (("-f", "pylock", "-o", "pylock.toml"), ("-f", "latex", "-o", "appendix.tex")):
+        exported = cli("export", "envsnap.lock", *args)
+        assert exported.code == 0, exported
+    (project / "appendix.tex").write_text((project / "appendix.tex").read_text() + "% the researcher's edit\n")
+    made = cli("bundle", "envsnap.lock", "-o", tmp_path / "supp", "--cache-dir", tmp_path / "cache")
+    assert made.code == 0, made
+    assert copied == [
+        {
+            ".gitignore",
+            "appendix.tex",  # changed since export wrote it: the researcher's, as the project state counts it
+            "pyproject.toml",
+            "src/paper/__init__.py",
+            "src/paper/new.py",
+            "src/paper/alias.py",
+        }
+    ]
+
+
+def test_an_export_in_a_project_below_the_top_of_its_work_tree_is_not_copied(tmp_path: Path) -> None:
+    """The export ledger names files from the work tree's top; a project in a folder of it is copied from there."""
+    from envsnap.probes.gitstate import remember_exports
+
+    repo = _committed(tmp_path / "mono", {"README.md": "x\n", "tools/paper/setup.py": "", "tools/paper/p.py": ""})
+    project = repo / "tools" / "paper"
+    (project / "pylock.toml").write_text("exported\n")
+    remember_exports([str(project / "pylock.toml")])
+    (project / "notes.toml").write_text("mine\n")  # an untracked file envsnap did not write: the project's
+    assert _files(copy_project(project, tmp_path / "copy")) == {"setup.py", "p.py", "notes.toml"}
