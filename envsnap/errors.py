@@ -63,6 +63,14 @@ class BadOptionError(RebuildError, UsageError):
     exit_code = 2
 
 
+class IncompatibleLockError(RebuildError):
+    """A lock this host cannot run, known without probing it (a conda lock of another platform): exit code 3, as a
+    failed compatibility check, said before the check and any work; ``--force``, which overrides the check's
+    verdict, cannot make the locked binaries run here."""
+
+    exit_code = 3
+
+
 class RequiresPythonError(RebuildError):
     """No base image envsnap can choose runs a Python that every locked distribution's Requires-Python admits."""
 

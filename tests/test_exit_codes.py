@@ -150,6 +150,60 @@ def test_bundle_to_an_archive_path_that_is_a_folder_is_refused_before_anything_i
     assert (tmp_path / "b").read_text() == "mine"
 
 
+def _no_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    import envsnap.rebuild
+
+    def no_check(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the compatibility check ran for a rebuild refused before any work")
+
+    monkeypatch.setattr(envsnap.rebuild, "check_host", no_check)
+
+
+@pytest.mark.parametrize("more", [[], ["--dry-run"], ["--dry-run", "--json"], ["--force"]])
+def test_a_conda_lock_of_another_platform_is_incompatible_before_any_work(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, more: list[str]
+) -> None:
+    """A linux-64 lock rebuilt with --target conda on another platform: this host cannot run it, exit 3, one line,
+    before the check or anything is made (it was exit 4, "the work failed", after the whole check, which said
+    nothing of the conda platform). --force overrides a check, not the platform conda installs for."""
+    import envsnap.probes.conda
+
+    lock = dataclasses.replace(_conda_lock(), conda=Conda(subdir="linux-64", packages=_conda_lock().conda.packages))
+    monkeypatch.setattr(envsnap.probes.conda, "current_subdir", lambda *_a: "osx-arm64")
+    _no_check(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    lockfile.dump(lock, tmp_path / "linux.lock")
+    result = cli("rebuild", "linux.lock", "--target", "conda", "--prefix", "p", *more)
+    assert (result.code, result.out, result.err) == (
+        EXIT_INCOMPATIBLE,
+        "",
+        "envsnap: error: linux.lock: the lock's conda packages are for linux-64 and this host is osx-arm64: "
+        "conda cannot install them here (rebuild it on a linux-64 host)\n",
+    ), result
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["linux.lock"]
+
+
+@pytest.mark.parametrize("more", [[], ["--dry-run"], ["--force"]])
+def test_an_engine_not_on_path_is_bad_input_before_any_work(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, more: list[str]
+) -> None:
+    """--engine micromamba with no micromamba on PATH: the option names a tool that is not there, exit 2, before the
+    check (it was exit 4, "the work failed", after the whole check)."""
+    _no_check(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    lockfile.dump(_conda_lock(), tmp_path / "c.lock")
+    for given in (["--engine", "micromamba"], ["--option", "engine=micromamba"]):
+        result = cli("rebuild", "c.lock", "--target", "conda", "--prefix", "p", *given, *more)
+        assert (result.code, result.out, result.err) == (
+            EXIT_BAD_INPUT,
+            "",
+            "envsnap: error: --engine micromamba: no micromamba executable on PATH\n",
+        ), result
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "c.lock"]
+
+
 def test_a_docker_dest_that_is_not_a_build_context_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
     from envsnap.rebuild.docker import _check_context_dest
 

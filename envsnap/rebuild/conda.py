@@ -40,9 +40,10 @@ from ..artifacts import bundle as bundle_layout
 from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, label
 from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
-from ..errors import RebuildError, UnsafeInputError
+from ..errors import IncompatibleLockError, RebuildError, UnsafeInputError
 from ..grammar import has_control
 from ..model import Conda, CondaPackage, PythonPackage, Snapshot
+from ..platforms import with_article
 from ..probes import conda as conda_probe
 from ..probes.records import generated_script
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
@@ -169,6 +170,8 @@ class CondaOptions(Options):
     def __post_init__(self) -> None:
         if self.engine and self.engine not in ENGINES:
             raise BadOptionError(f"--engine {self.engine}: unknown (known: {', '.join(ENGINES)})")
+        if self.engine and self.engine != "rattler":
+            _executable(self.engine)  # a tool the option names that is not there: bad input, before any work
 
 
 @dataclass(frozen=True)
@@ -197,10 +200,26 @@ def _engine(options: CondaOptions) -> tuple[str, str]:
                 "(or pass --engine conda|mamba|micromamba)"
             ) from None
         return engine, "py-rattler (embedded)"
+    return engine, _executable(engine)
+
+
+def _executable(engine: str) -> str:
     exe = shutil.which(engine)
     if exe is None:
-        raise RebuildError(f"--engine {engine}: no {engine} executable on PATH")
-    return engine, exe
+        raise BadOptionError(f"--engine {engine}: no {engine} executable on PATH")
+    return exe
+
+
+def _runs_here(conda: Conda, lock_path: Path) -> None:
+    """A lock of another conda platform (``linux-64`` on ``osx-arm64``) is one this host cannot run: conda installs
+    a platform's packages on that platform only. It was exit 4, "the rebuild failed", after the whole check, which
+    does not judge the conda platform."""
+    host = conda_probe.current_subdir()
+    if conda.subdir and conda.subdir != host:
+        raise IncompatibleLockError(
+            f"{lock_path}: the lock's conda packages are for {conda.subdir} and this host is {host}: conda cannot "
+            f"install them here (rebuild it on {with_article(conda.subdir)} host)"
+        )
 
 
 def _locked_conda(lock: Snapshot, lock_path: Path) -> Conda:
@@ -223,14 +242,12 @@ class CondaRebuilder(Rebuilder):
     bundle_folders = (CONDA_DIR, bundle_layout.WHEELS)
 
     def refuse_lock(self, lock: Snapshot, lock_path: Path) -> None:
-        _locked_conda(lock, lock_path)
+        _runs_here(_locked_conda(lock, lock_path), lock_path)
 
     def plan(self, request: RebuildRequest) -> Plan:
         lock = request.lock
         conda = _locked_conda(lock, request.lock_path)
-        host = conda_probe.current_subdir()
-        if conda.subdir and conda.subdir != host:
-            raise RebuildError(f"the lock's conda packages are for {conda.subdir}; this host is {host}")
+        _runs_here(conda, request.lock_path)
         dest = request.dest.absolute()
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise BadOptionError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")

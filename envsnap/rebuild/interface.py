@@ -251,8 +251,9 @@ class Rebuilder(ABC):
 
     def refuse_lock(self, lock: Snapshot, lock_path: Path) -> None:  # noqa: B027 - by default, nothing to refuse
         """Refuse a lock this target cannot rebuild whatever the host (``BadOptionError``, exit code 2: the
-        target is the wrong one for it). ``rebuild`` asks as soon as the lock is read, before the check or any
-        work; by default every lock is taken."""
+        target is the wrong one for it), or on this host by what is known without probing it
+        (``IncompatibleLockError``, exit code 3, which ``--force`` does not override). ``rebuild`` asks as soon as
+        the lock is read, before the check or any work; by default every lock is taken."""
 
     def preflight_python(self, lock: Snapshot, python: str | None, *, offline: bool, dry_run: bool) -> str | None:
         """The interpreter the compatibility check should judge: by default the one named with ``--python``
