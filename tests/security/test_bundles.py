@@ -23,16 +23,19 @@ from envsnap import lockfile
 from envsnap.artifacts import bundle as bundle_mod
 from envsnap.artifacts.bundle import Bundle, extract, open_bundle, write_archive
 from envsnap.errors import BundleError, RebuildError
-from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+from envsnap.model import Artifact, Conda, CondaPackage, PythonEnv, PythonPackage, Snapshot
 
 WHEEL = "a-1.0-py3-none-any.whl"
 DATA = b"wheel bytes"
 
 
-def _lock(packages: bool = True) -> Snapshot:
+def _lock(packages: bool = True, conda: bool = False) -> Snapshot:
+    """A lock of one pinned wheel; with ``conda``, one conda package besides (the conda target refuses a lock
+    without one before it reads the bundle)."""
     art = Artifact(filename=WHEEL, url=f"https://example.org/{WHEEL}", sha256=hashlib.sha256(DATA).hexdigest())
     pkgs = (PythonPackage(name="a", version="1.0", artifact=art),) if packages else ()
-    return Snapshot(python=PythonEnv(version=platform.python_version(), packages=pkgs))
+    layer = Conda(packages=(CondaPackage(name="python", version=platform.python_version()),)) if conda else None
+    return Snapshot(python=PythonEnv(version=platform.python_version(), packages=pkgs), conda=layer)
 
 
 def _bundle(root: Path, lock: Snapshot | None = None) -> Path:
@@ -108,8 +111,8 @@ def _escaping_name(root: Path) -> str:
 def test_a_spoiled_bundle_is_refused_before_any_target_reads_it(
     tmp_path: Path, cli: Callable[..., Any], spoil: Callable[[Path], str], target: str
 ) -> None:
-    root = _bundle(tmp_path / "b")
-    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    root = _bundle(tmp_path / "b", _lock(conda=target == "conda"))
+    lock = lockfile.dump(_lock(conda=target == "conda"), tmp_path / "l.lock")
     message = spoil(root)
     result = cli(
         "rebuild", lock, "--target", target, "--bundle", root, "--dest", tmp_path / "env", "--force", "--dry-run"
