@@ -20,7 +20,7 @@ from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
 from .node import FACTS, NODE_FORMAT
-from .slurm import UNKNOWN_NODE, NodeRun, NodeState, document
+from .slurm import OUTSIDE_PARTITION, UNKNOWN_NODE, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
 NodeVerdict = Literal["compatible", "warnings", "incompatible", "unreachable", "invalid"]
@@ -165,6 +165,8 @@ class FleetReport:
 def unreachable(state: NodeState) -> NodeResult:
     if state.state == UNKNOWN_NODE:
         return NodeResult(state.name, "unreachable", reason="Slurm knows no node of this name")
+    if state.state == OUTSIDE_PARTITION:
+        return NodeResult(state.name, "unreachable", reason=state.reason)
     reason = f"Slurm reports the node {state.state}" + (f" ({state.reason})" if state.reason else "")
     return NodeResult(state.name, "unreachable", reason=reason)
 

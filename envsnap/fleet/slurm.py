@@ -32,6 +32,8 @@ _UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot")
 
 
 UNKNOWN_NODE = "unknown to Slurm"  # the state of a named node Slurm does not know
+# The state of a named node Slurm knows, but not in the partition ``-p`` names (its reason says where it is).
+OUTSIDE_PARTITION = "outside the partition"
 # What Slurm sets in a job's (and a step's) environment, which srun reads as the job to run in and its shape: a
 # node outside the job runs in a job of its own, without them. What a user sets for every job (SLURM_ACCOUNT,
 # SLURM_QOS, SLURM_PARTITION, SLURM_CONF) is kept.
@@ -98,6 +100,8 @@ class NodeState:
 
     @property
     def available(self) -> bool:
+        if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION):
+            return False
         return not self.state.endswith("*") and not any(word in self.state for word in _UNAVAILABLE)
 
 
@@ -191,8 +195,19 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
     if selection.nodelist:
         names = expand(selection.nodelist, env)
         known = {s.name: s for s in node_states(env, partition=selection.partition, names=names)}
+        missing = [n for n in names if n not in known]
+        if selection.partition and missing:
+            # A partition Slurm does not know is a typo, not nodes gone; a node Slurm has in other partitions
+            # only is named so (both were "Slurm knows no node of this name").
+            _known_partition(selection.partition, env)
+            elsewhere = {s.name: s for s in node_states(env, names=missing)}
+            for name, state in elsewhere.items():
+                why = f"not in partition {selection.partition} (Slurm has it in {state.partition})"
+                known[name] = NodeState(name, OUTSIDE_PARTITION, why, state.partition, state.gpus)
         return [known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names]
     states = node_states(env, partition=selection.partition)
+    if not states and selection.partition:
+        _known_partition(selection.partition, env)
     if not states:
         where = f"partition {shown(selection.partition)}" if selection.partition else "the default partition"
         raise UsageError(f"{where} has no nodes")
@@ -203,6 +218,16 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
         others = [s for s in states if not s.available]
         states = (available + others)[: selection.count]
     return states
+
+
+def _known_partition(partition: str, env: Mapping[str, str]) -> None:
+    """Refuse a partition Slurm does not know (sinfo lists every partition, empty ones too)."""
+    partitions = list(dict.fromkeys(_query(["sinfo", "--noheader", "--format=%R"], env).split()))
+    if partition not in partitions:
+        listed = ", ".join(partitions[:20]) + (", ..." if len(partitions) > 20 else "")
+        raise UsageError(
+            f"-p {shown(partition)}: Slurm knows no partition of this name (its partitions: {listed or 'none'})"
+        )
 
 
 def in_job(env: Mapping[str, str]) -> bool:

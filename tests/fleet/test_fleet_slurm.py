@@ -345,3 +345,29 @@ def test_a_gpu_lock_is_checked_with_the_nodes_gpus_and_a_node_whose_gpu_a_job_ho
         assert [n["gpus_requested"] for n in json.loads(res.stdout)["nodes"]] == [0, 0]
     finally:
         cluster.run("scancel", job, check=False)
+
+
+def test_a_partition_slurm_does_not_know_is_bad_input_and_a_node_outside_the_partition_is_named_so(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    """``-w node1 -p gpu`` on a cluster without a partition gpu reported node1 "Slurm knows no node of this name"
+    and exited 3 (a node unreachable): a misspelt partition read as nodes gone. ``-w node1 -p solo`` (node1 is
+    in debug only) said the same of a node Slurm knows."""
+    fe = slurm_cluster_env
+    base = ["fleet", "check", str(fe.lock), "--envsnap", str(fe.envsnap), "--json"]
+    for selection in (["-w", "node1", "-p", "gpu"], ["-p", "gpu"], ["--nodes", "1", "-p", "gpu"]):
+        res = fe.envsnap_cmd(*base, *selection)
+        assert res.returncode == 2, (selection, res)
+        assert res.stdout == "", res
+        assert res.stderr.splitlines() == [
+            "envsnap: error: -p 'gpu': Slurm knows no partition of this name (its partitions: debug, solo)"
+        ], res
+    res = fe.envsnap_cmd("fleet", "capture", "-o", str(fe.root / "none.toml"), "-w", "node1", "-p", "gpu")
+    assert res.returncode == 2 and "Slurm knows no partition of this name" in res.stderr, res
+    assert not (fe.root / "none.toml").exists()
+    res = fe.envsnap_cmd(*base, "-w", "node[1-2]", "-p", "solo")
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert nodes["node2"]["verdict"] == "compatible"
+    assert nodes["node1"]["verdict"] == "unreachable" and nodes["node1"]["seconds"] == 0  # not tried
+    assert nodes["node1"]["reason"] == "not in partition solo (Slurm has it in debug)", nodes["node1"]
