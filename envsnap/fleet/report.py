@@ -167,8 +167,14 @@ def unreachable(state: NodeState) -> NodeResult:
         return NodeResult(state.name, "unreachable", reason="Slurm knows no node of this name")
     if state.state == OUTSIDE_PARTITION:
         return NodeResult(state.name, "unreachable", reason=state.reason)
+    if state.partition_state not in ("up", ""):
+        partition = _PARTITION_STATES.get(state.partition_state, state.partition_state)
+        return NodeResult(state.name, "unreachable", reason=f"Slurm reports partition {state.partition} {partition}")
     reason = f"Slurm reports the node {state.state}" + (f" ({state.reason})" if state.reason else "")
     return NodeResult(state.name, "unreachable", reason=reason)
+
+
+_PARTITION_STATES = {"inact": "inactive", "drain": "drained"}  # sinfo's %a, as a reason says it
 
 
 def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int = 0) -> NodeResult:

@@ -97,10 +97,13 @@ class NodeState:
     reason: str = ""
     partition: str = ""  # where its srun asks for it (a node outside the default partition needs it named)
     gpus: int = 0  # the GPUs Slurm's configuration lists on it (its GRES gpu)
+    # That partition's state (sinfo's %a: "up", "down", "drain", "inact"): a job of a partition not up waits
+    # (down) or is refused, whatever the node's state.
+    partition_state: str = "up"
 
     @property
     def available(self) -> bool:
-        if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION):
+        if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION) or self.partition_state not in ("up", ""):
             return False
         return not self.state.endswith("*") and not any(word in self.state for word in _UNAVAILABLE)
 
@@ -147,7 +150,7 @@ def expand(nodelist: str, env: Mapping[str, str]) -> list[str]:
 def node_states(env: Mapping[str, str], *, partition: str = "", names: Sequence[str] = ()) -> list[NodeState]:
     """The nodes of ``partition`` (default: the default partition), or the nodes named (in whichever partition,
     the default one first), in sinfo's order, each once."""
-    args = ["sinfo", "--noheader", "--Node", "--format=%N|%T|%P|%G|%E"]
+    args = ["sinfo", "--noheader", "--Node", "--format=%N|%T|%P|%G|%a|%E"]
     if partition:
         args.append(f"--partition={partition}")
     if names:
@@ -156,19 +159,21 @@ def node_states(env: Mapping[str, str], *, partition: str = "", names: Sequence[
 
 
 def parse_states(text: str, *, all_partitions: bool) -> list[NodeState]:
-    """sinfo's ``%N|%T|%P|%G|%E`` lines as node states; without ``all_partitions`` only the default partition's
-    (``%P`` ends with ``*``). A node in several partitions is asked for in the default one, else its first."""
-    seen: dict[str, NodeState] = {}
+    """sinfo's ``%N|%T|%P|%G|%a|%E`` lines as node states; without ``all_partitions`` only the default
+    partition's (``%P`` ends with ``*``). A node in several partitions is asked for in one that is up, the
+    default one first, else its first."""
+    seen: dict[str, tuple[tuple[bool, bool], NodeState]] = {}
     for line in text.splitlines():
-        name, state, part, gres, reason = [*line.split("|", 4), "", "", "", ""][:5]
+        name, state, part, gres, avail, reason = [*line.split("|", 5), "", "", "", "", ""][:6]
         default = part.endswith("*")
         part = part.rstrip("*")
         if not name or (not all_partitions and not default):
             continue
-        if name not in seen or default:
+        rank = (avail.strip() == "up", default)
+        if name not in seen or rank > seen[name][0]:
             why = "" if reason.strip() == "none" else reason.strip()
-            seen[name] = NodeState(name, state.strip(), why, part, gres_gpus(gres))
-    return list(seen.values())
+            seen[name] = (rank, NodeState(name, state.strip(), why, part, gres_gpus(gres), avail.strip()))
+    return [node for _, node in seen.values()]
 
 
 def gres_gpus(gres: str) -> int:

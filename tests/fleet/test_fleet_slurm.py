@@ -371,3 +371,27 @@ def test_a_partition_slurm_does_not_know_is_bad_input_and_a_node_outside_the_par
     assert nodes["node2"]["verdict"] == "compatible"
     assert nodes["node1"]["verdict"] == "unreachable" and nodes["node1"]["seconds"] == 0  # not tried
     assert nodes["node1"]["reason"] == "not in partition solo (Slurm has it in debug)", nodes["node1"]
+
+
+def test_a_node_of_a_partition_slurm_reports_down_is_named_so_not_tried(slurm_cluster_env: FleetEnv) -> None:
+    """A partition an administrator set down (``scontrol update PartitionName=solo State=DOWN``, before a
+    maintenance) queues every job: its node's srun waited out the timeout, then said "Requested nodes are busy
+    (asked for 1 GPU: other jobs hold every GPU of the node, or its CPUs)", sending the user after GPU jobs."""
+    fe = slurm_cluster_env
+    base = ["fleet", "check", str(fe.lock), "--envsnap", str(fe.envsnap), "--json", "--timeout", "30"]
+    fe.cluster.run("scontrol", "update", "PartitionName=solo", "State=DOWN")
+    try:
+        started = time.monotonic()
+        down = fe.envsnap_cmd(*base, "-p", "solo")
+        elapsed = time.monotonic() - started
+        # node2 is in debug too, which is up: -w asks for it there.
+        named = fe.envsnap_cmd(*base, "-w", "node2")
+    finally:
+        fe.cluster.run("scontrol", "update", "PartitionName=solo", "State=UP")
+    assert down.returncode == 3, down
+    node2 = json.loads(down.stdout)["nodes"][0]
+    assert node2["verdict"] == "unreachable" and node2["seconds"] == 0, node2  # not tried
+    assert node2["reason"] == "Slurm reports partition solo down", node2
+    assert elapsed < 20, elapsed
+    assert named.returncode == 0, named
+    assert [(n["node"], n["verdict"]) for n in json.loads(named.stdout)["nodes"]] == [("node2", "compatible")]

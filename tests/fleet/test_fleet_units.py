@@ -440,8 +440,8 @@ def test_sinfo_lines_become_node_states_in_the_partition_srun_must_name() -> Non
     from envsnap.fleet.slurm import parse_states
 
     text = (
-        "n1|idle|cpu*|(null)|none\nn2|drained|cpu*|(null)|bad fan | noisy\nn3|mixed|gpu|gpu:a100:4(S:0-1),nic:1|none\n"
-        "n1|idle|gpu|(null)|none\nn4|idle|gpu|gpu:2,gpu:v100:2|none\n"
+        "n1|idle|cpu*|(null)|up|none\nn2|drained|cpu*|(null)|up|bad fan | noisy\n"
+        "n3|mixed|gpu|gpu:a100:4(S:0-1),nic:1|up|none\nn1|idle|gpu|(null)|up|none\nn4|idle|gpu|gpu:2,gpu:v100:2|up|none\n"
     )
     default = parse_states(text, all_partitions=False)
     assert [(s.name, s.partition) for s in default] == [("n1", "cpu"), ("n2", "cpu")]
@@ -450,6 +450,12 @@ def test_sinfo_lines_become_node_states_in_the_partition_srun_must_name() -> Non
     assert [(s.name, s.partition) for s in named] == [("n1", "cpu"), ("n2", "cpu"), ("n3", "gpu"), ("n4", "gpu")]
     # The GPUs Slurm's configuration lists on each node (sinfo's %G): what a GPU lock's check asks for.
     assert [s.gpus for s in named] == [0, 0, 4, 4]
+    # A node is asked for in a partition that is up (a job of a partition down waits); one only in partitions
+    # not up is not tried.
+    down = parse_states("n1|idle|cpu*|(null)|down|none\nn1|idle|gpu|(null)|up|none\n", all_partitions=True)
+    assert [(s.name, s.partition, s.available) for s in down] == [("n1", "gpu", True)]
+    down = parse_states("n1|idle|cpu*|(null)|down|none\nn1|idle|gpu|(null)|inact|none\n", all_partitions=True)
+    assert [(s.name, s.partition, s.available) for s in down] == [("n1", "cpu", False)]
 
 
 def test_ctrl_c_stops_every_srun_at_once_and_cancels_their_jobs(
@@ -922,7 +928,7 @@ def test_a_gpu_lock_asks_slurm_for_the_gpus_of_each_node(
     env = _fake_slurm(
         tmp_path,
         scontrol="echo g1; echo c1\n",
-        sinfo="echo 'g1|idle|debug*|gpu:a100:8(S:0-1)|none'; echo 'c1|idle|debug*|(null)|none'\n",
+        sinfo="echo 'g1|idle|debug*|gpu:a100:8(S:0-1)|up|none'; echo 'c1|idle|debug*|(null)|up|none'\n",
         srun=f'echo "$*" >> {log}\nexit 1\n',
         scancel="exit 0\n",
     )
@@ -1020,7 +1026,7 @@ def test_no_srun_reads_the_input_fleet_check_was_given(tmp_path: Path, command: 
     env = _fake_slurm(
         tmp_path,
         scontrol="echo n1; echo n2\n",
-        sinfo="echo 'n1|idle|debug*|(null)|none'; echo 'n2|idle|debug*|(null)|none'\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'; echo 'n2|idle|debug*|(null)|up|none'\n",
         srun=f'cat >> {got}\ncase " $* " in *" --input=none "*) echo "--input=none" >> {got} ;; esac\nexit 1\n',
         scancel="exit 0\n",
     )
@@ -1048,7 +1054,7 @@ def test_capture_counts_one_node_as_one(
     env = _fake_slurm(
         tmp_path,
         scontrol="echo n1\n",
-        sinfo="echo 'n1|idle|debug*|(null)|none'\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
         srun=f"cat {lock}\n",
         scancel="exit 0\n",
     )
