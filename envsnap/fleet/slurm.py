@@ -141,10 +141,30 @@ def expand(nodelist: str, env: Mapping[str, str]) -> list[str]:
     """A hostlist expanded by Slurm itself (``scontrol show hostnames``)."""
     if not nodelist.strip() or any(c.isspace() or not c.isprintable() for c in nodelist):
         raise UsageError(f"-w {shown(nodelist)}: not a Slurm node list")
+    if not _balanced(nodelist):
+        # scontrol reads "node[1-2" as one node "node]" and exits 0: a typo became a node never reachable.
+        raise UsageError(f"-w {shown(nodelist)}: not a Slurm node list (unbalanced brackets)")
     names = _query(["scontrol", "show", "hostnames", nodelist], env).split()
+    if any("[" in n or "]" in n for n in names):
+        raise UsageError(f"-w {shown(nodelist)}: not a Slurm node list (unbalanced brackets)")
     if not names:
         raise UsageError(f"-w {shown(nodelist)}: names no node")
     return list(dict.fromkeys(names))
+
+
+def _balanced(nodelist: str) -> bool:
+    """Every ``[`` of a hostlist closed by a ``]`` before the next one opens (ranges do not nest)."""
+    inside = False
+    for c in nodelist:
+        if c == "[":
+            if inside:
+                return False
+            inside = True
+        elif c == "]":
+            if not inside:
+                return False
+            inside = False
+    return not inside
 
 
 def node_states(env: Mapping[str, str], *, partition: str = "", names: Sequence[str] = ()) -> list[NodeState]:

@@ -395,3 +395,16 @@ def test_a_node_of_a_partition_slurm_reports_down_is_named_so_not_tried(slurm_cl
     assert elapsed < 20, elapsed
     assert named.returncode == 0, named
     assert [(n["node"], n["verdict"]) for n in json.loads(named.stdout)["nodes"]] == [("node2", "compatible")]
+
+
+@pytest.mark.parametrize("nodelist", ["node[1-2", "node[1-", "node1]"])
+def test_a_node_list_with_unbalanced_brackets_is_bad_input(slurm_cluster_env: FleetEnv, nodelist: str) -> None:
+    """``scontrol show hostnames 'node[1-2'`` prints ``node]`` and exits 0: a typo in a CI script's -w was
+    checked as a node called ``node]``, unreachable, exit 3, as if the cluster could not run the lock."""
+    fe = slurm_cluster_env
+    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", nodelist, "--envsnap", str(fe.envsnap), "--json")
+    assert res.returncode == 2, res
+    assert res.stdout == "", res
+    assert res.stderr.splitlines() == [
+        f"envsnap: error: -w {nodelist!r}: not a Slurm node list (unbalanced brackets)"
+    ], res

@@ -384,6 +384,9 @@ def test_without_slurm_fleet_check_is_one_line_and_exit_4(
         ["-w", "n1", "--nodes", "2"],
         ["-w", ""],  # -w "$NODES" with $NODES empty checked the whole default partition
         ["-w", "  "],
+        ["-w", "n[1-2"],  # scontrol expands it to a node "n]"
+        ["-w", "n1],n2"],
+        ["-w", "n[1-[2]"],
     ],
 )
 def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: list[str]) -> None:
