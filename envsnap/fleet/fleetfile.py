@@ -178,6 +178,10 @@ def _node_name(name: Any) -> bool:
 
 def loads(text: str, *, origin: str = "<string>") -> FleetFile:
     data = _readlimits.load_toml(text, origin=origin, error=FleetFileError)
+    if "fleet" not in data:
+        raise FleetFileError(
+            f"{origin}: no [fleet] table: not a FLEET.toml (`envsnap fleet capture -o FILE` writes one)"
+        )
     head = _table(data.get("fleet"), "fleet", origin)
     version = head.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):

@@ -130,7 +130,8 @@ class FleetReport:
 
     def summary(self) -> str:
         c = self.counts()
-        parts = [f"{c[v]} {v}" for v in ("compatible", "warnings", "incompatible", "unreachable", "invalid") if c[v]]
+        verdicts = ("compatible", "warnings", "incompatible", "unreachable", "invalid")
+        parts = [f"{c[v]} {'with warnings' if v == 'warnings' else v}" for v in verdicts if c[v]]
         return f"{self.verdict}: {counted(len(self.results), 'node')}, " + ", ".join(parts)
 
     def gpus_asked(self) -> str:

@@ -106,6 +106,8 @@ def test_fleet_diff_names_each_changed_value(tmp_path: Path) -> None:
             "node a",
         ),
         ("[fleet\n", "not valid TOML"),
+        # A lock given where a FLEET.toml belongs: it said "fleet: not a table".
+        ('[envsnap]\ngenerator = "envsnap 0.1.0"\n', "no [fleet] table: not a FLEET.toml"),
         ('[fleet]\nformat_version = 0\nnodes = ["a"]\n', "not a format version"),
         ('[fleet]\nformat_version = 1\nnodes = ["a\\nb"]\n', "distinct node names"),
         ('[fleet]\nformat_version = 1\nnodes = ["a"]\nunreachable = { "x\\u001b[2J" = "down" }\n', "node name"),
@@ -804,6 +806,13 @@ def test_the_summary_counts_one_node_as_one() -> None:
     """It read "compatible: 1 nodes, 1 compatible"."""
     one = FleetReport("l", "d", (NodeResult("n1", "compatible", dict.fromkeys(FACTS, "x")),))
     assert one.summary() == "compatible: 1 node, 1 compatible"
+
+
+def test_the_summary_says_a_node_with_warnings_as_one() -> None:
+    """It read "warnings: 2 nodes, 1 compatible, 1 warnings"."""
+    facts = dict.fromkeys(FACTS, "x")
+    two = FleetReport("l", "d", (NodeResult("n1", "compatible", facts), NodeResult("n2", "warnings", facts)))
+    assert two.summary() == "warnings: 2 nodes, 1 compatible, 1 with warnings"
 
 
 @pytest.mark.parametrize("command", ["check", "capture"])
