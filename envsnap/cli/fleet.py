@@ -330,13 +330,31 @@ def run_diff(args: argparse.Namespace) -> int:
 
     old, new = fleetfile.load(args.old), fleetfile.load(args.new)
     changes = fleetfile.diff(old, new)
+    unseen = fleetfile.not_compared(old, new)
     if args.json:
-        _output.print_json({"old": args.old, "new": args.new, "changes": [c.to_dict() for c in changes]})
-    elif changes:
-        _output.write_lines(*(c.describe() for c in changes), err=False)
-    else:
-        _output.write_lines(f"{args.old} and {args.new}: the same nodes with the same environments", err=False)
-    return EXIT_WARNINGS if changes else EXIT_OK
+        _output.print_json(
+            {
+                "old": args.old,
+                "new": args.new,
+                "changes": [c.to_dict() for c in changes],
+                "not_compared": [{"node": n, "old": then, "new": now} for n, then, now in unseen],
+            }
+        )
+        return EXIT_WARNINGS if changes or unseen else EXIT_OK
+    lines = [c.describe() for c in changes]
+    if not changes and unseen:
+        from ..report import counted
+
+        captured = len(set(old.nodes) & set(new.nodes))
+        lines.append(
+            f"{args.old} and {args.new}: the same environments on the {counted(captured, 'node')} captured in both"
+        )
+    # A node neither file captured was never compared: no diff calls it the same (a drift gate does not pass).
+    lines += [f"{n}: not compared: no capture in either file (unreachable: {now})" for n, _, now in unseen]
+    if not lines:
+        lines.append(f"{args.old} and {args.new}: the same nodes with the same environments")
+    _output.write_lines(*lines, err=False)
+    return EXIT_WARNINGS if changes or unseen else EXIT_OK
 
 
 def run_node(args: argparse.Namespace) -> int:

@@ -269,6 +269,15 @@ def flatten(snapshot: Snapshot) -> dict[str, str]:
     return out
 
 
+def not_compared(old: FleetFile, new: FleetFile) -> list[tuple[str, str, str]]:
+    """The nodes neither file has a capture of (unreachable in both): ``(node, why then, why now)``. Their
+    environments were never compared, so no diff can call them the same."""
+    both = set(old.unreachable) & set(new.unreachable)
+    return [
+        (n, old.unreachable[n], new.unreachable[n]) for n in sorted(both) if n not in old.nodes and n not in new.nodes
+    ]
+
+
 def diff(old: FleetFile, new: FleetFile) -> list[Change]:
     """Node by node, every value that changed between two FLEET files (a node gained or lost, as one line)."""
     changes: list[Change] = []

@@ -93,6 +93,38 @@ def test_fleet_diff_names_each_changed_value(tmp_path: Path) -> None:
     assert fleetfile.diff(before, before) == []
 
 
+def test_fleet_diff_says_a_node_captured_in_neither_file_was_not_compared(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A node unreachable in both files has no environment to compare: the diff said "the same nodes with the same
+    environments", exit 0, a drift gate passing on a node it never saw."""
+    nodes = {"n1": _node("550.54.14", "1.0.0")}
+    fleetfile.dump(fleetfile.FleetFile(nodes, {"n2": "Slurm reports the node down"}), tmp_path / "old.toml")
+    fleetfile.dump(fleetfile.FleetFile(nodes, {"n2": "no answer within 120 s"}), tmp_path / "new.toml")
+    fleetfile.dump(fleetfile.FleetFile(nodes, {"n2": "no answer within 120 s"}), tmp_path / "same.toml")
+    old, new, same = (str(tmp_path / name) for name in ("old.toml", "new.toml", "same.toml"))
+    res = cli("fleet", "diff", new, same)
+    assert (res.code, res.out) == (
+        1,
+        f"{new} and {same}: the same environments on the 1 node captured in both\n"
+        "n2: not compared: no capture in either file (unreachable: no answer within 120 s)\n",
+    ), res
+    res = cli("fleet", "diff", old, new)
+    assert (res.code, res.out) == (
+        1,
+        "n2: node: unreachable: Slurm reports the node down -> unreachable: no answer within 120 s\n"
+        "n2: not compared: no capture in either file (unreachable: no answer within 120 s)\n",
+    ), res
+    res = cli("fleet", "diff", new, same, "--json")
+    assert json.loads(res.out)["not_compared"] == [
+        {"node": "n2", "old": "no answer within 120 s", "new": "no answer within 120 s"}
+    ]
+    both = str(tmp_path / "both.toml")
+    fleetfile.dump(fleetfile.FleetFile(nodes), both)
+    res = cli("fleet", "diff", both, both)
+    assert (res.code, res.out) == (0, f"{both} and {both}: the same nodes with the same environments\n"), res
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
