@@ -249,6 +249,8 @@ def check_environment(
 
 
 def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
+    from .. import sinks
+
     res = _runner.run(
         [
             "docker",
@@ -256,8 +258,8 @@ def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
             "--rm",
             "--network",
             "none",
-            "-v",
-            f"{lock_file.resolve()}:/envsnap-run.lock:ro",
+            "--mount",
+            sinks.docker_bind(str(lock_file.resolve()), "/envsnap-run.lock", readonly=True),
             "--",
             image,
             "envsnap",
@@ -271,8 +273,9 @@ def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
         data = json.loads(res.stdout)
         diffs = [d for d in data.get("differences", ()) if isinstance(d, dict) and d.get("severity") != "info"]
     except (json.JSONDecodeError, AttributeError):
-        tail = (res.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EnvsnapError(f"--in-docker {image}: envsnap verify in the image gave no report: {tail}") from None
+        raise EnvsnapError(
+            f"--in-docker {image}: envsnap verify in the image gave no report: {_docker_error(res.stderr)}"
+        ) from None
     return [
         (
             d.get("severity") == "mismatch",
@@ -281,6 +284,14 @@ def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
         )
         for d in diffs
     ]
+
+
+def _docker_error(stderr: str) -> str:
+    """The line of ``docker run``'s error output that says what went wrong: its last, but for docker's own
+    ``Run 'docker run --help' for more information`` after it (which was all a missing envsnap in the image said)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    said = [line for line in lines if not line.startswith("Run 'docker ")]
+    return (said or lines or ["no output"])[-1]
 
 
 def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()) -> Check:
@@ -394,8 +405,10 @@ def plan(
             "-i",
             "--network",
             "none",
-            "-v",
-            f"{root}:{root}",
+            # ``--mount``, not ``-v SRC:DST``: a project folder whose path holds a ``:`` (``-v`` splits at each)
+            # is mounted where it is.
+            "--mount",
+            sinks.docker_bind(str(root), str(root), readonly=False),
             *binds,
             "-w",
             str(run_dir),

@@ -20,6 +20,7 @@ from testutil import uv_bin
 from envsnap import lockfile
 from envsnap.compat.target import probe_docker
 from envsnap.runs import record as rec
+from envsnap.runs import rerun as rerun_mod
 
 
 def _engine_reachable() -> bool:
@@ -634,7 +635,7 @@ def test_rerun_in_docker_mounts_the_home_paths_the_command_names(tmp_path: Path)
     ], lines
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--network", "none", "-v", f"{paper}:{paper}",
+            "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
             "--mount", f'type=bind,"source={bob}/data,v2/x.csv","target={bob}/data,v2/x.csv",readonly',
             "--mount", f"type=bind,source={bob}/notes.txt,target={bob}/notes.txt,readonly",
             "--mount", f"type=bind,source={bob}/runs,target={bob}/runs",
@@ -643,6 +644,34 @@ def test_rerun_in_docker_mounts_the_home_paths_the_command_names(tmp_path: Path)
             f"--log={bob}/notes.txt", f"{bob}/gone.csv", f"{bob}/elsewhere", str(bob), f"{bob}/new/out.txt",
         ]
     ), res.stderr  # fmt: skip
+
+
+def test_rerun_in_docker_mounts_a_project_whose_path_holds_a_colon(tmp_path: Path) -> None:
+    # ``-v {root}:{root}`` split a path such as ~/runs/2026-12-02T10:00/paper at its colons: docker refused the
+    # volume, or mounted another folder where the project should be.
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "runs" / "2026-12-02T10:00" / "paper"
+    paper.mkdir(parents=True)
+    _home_record(paper, ("sh", "-c", "true"), (), ())
+    res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines()[1] == "  " + shlex.join(
+        [
+            "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
+            "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
+        ]
+    ), res.stderr  # fmt: skip
+
+
+def test_an_image_without_envsnap_is_named_by_dockers_own_error() -> None:
+    # Docker ends its error with "Run 'docker run --help' for more information", which was all the reviewer read.
+    stderr = (
+        'docker: Error response from daemon: failed to create task: exec: "envsnap": executable file not found in '
+        "$PATH\nRun 'docker run --help' for more information\n"
+    )
+    assert rerun_mod._docker_error(stderr).endswith('exec: "envsnap": executable file not found in $PATH')
+    assert rerun_mod._docker_error("") == "no output"
+    assert rerun_mod._docker_error("Run 'docker run --help' for more information\n").startswith("Run 'docker")
 
 
 @pytest.mark.integration
