@@ -159,13 +159,21 @@ def hash_bundle_ahead(root: Path, stop: threading.Event | None = None) -> None:
     hash_ahead((root / rel for rel in files), stop)
 
 
+# Each folder an archive was unpacked to in this process, and the archive (``Bundle.origin``).
+_UNPACKED_FROM: dict[Path, str] = {}
+
+
 class Bundle:
     """An unpacked bundle directory. ``origin``: the archive it was unpacked from, which its errors name (the
     unpacked copy is a temporary folder, removed by the time the message is read)."""
 
     def __init__(self, root: str | os.PathLike[str], *, origin: str | os.PathLike[str] | None = None):
         self.root = Path(root)
-        self.origin = os.fspath(origin) if origin is not None else None
+        if origin is not None:
+            _UNPACKED_FROM[self.root] = os.fspath(origin)
+        # A later ``Bundle`` of the same unpacked copy (a rebuild target's, from its request's folder) names the
+        # archive too: its wheel checks and "made from another lock" come after ``open_bundle``'s.
+        self.origin = _UNPACKED_FROM.get(self.root)
         if not (self.root / LOCK_NAME).is_file():
             raise BadBundleError(f"{self.shown()}: not an envsnap bundle (no {LOCK_NAME})")
 

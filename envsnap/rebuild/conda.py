@@ -261,10 +261,11 @@ class CondaRebuilder(Rebuilder):
         if request.bundle_dir is not None:
             from ..artifacts.bundle import Bundle, check_conda_made_from
 
-            theirs = Bundle(request.bundle_dir).lock
+            opened = Bundle(request.bundle_dir)
+            theirs = opened.lock
             # A bundle of another lock is bad input, said as the other targets say it (it read as archives
             # missing from the bundle, exit 4, with "re-run envsnap bundle").
-            check_conda_made_from(request.lock, theirs, request.bundle_dir)
+            check_conda_made_from(request.lock, theirs, opened.shown())
             bundled = {p.name: p for p in theirs.python.packages}
         engine, tool = _engine(CondaOptions.from_mapping(request.options, owner="the conda target"))
         items = []

@@ -489,8 +489,9 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
     user's, so the interpreter chosen and the verdict printed are about the lock that was asked for."""
     if bundle_dir is None:
         return lock
-    bundled = Bundle(bundle_dir).lock
-    check_made_from(lock, bundled, bundle_dir)  # a bundle of another lock: bad input
+    bundle = Bundle(bundle_dir)
+    bundled = bundle.lock
+    check_made_from(lock, bundled, bundle.shown())  # a bundle of another lock: bad input
     theirs = {p.name: p for p in bundled.python.packages}
     packages = tuple(theirs.get(p.name, p) for p in lock.python.packages)
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))

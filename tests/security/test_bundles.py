@@ -3,6 +3,7 @@ as plain files, in one top-level folder, on any Python's tarfile."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -181,6 +182,28 @@ def test_a_spoiled_archive_names_its_member_not_the_unpacked_copy(
     )
     assert (result.code, result.out, result.err) == (2, "", f"envsnap: error: supp.tar.gz: {message}\n"), result
     assert not (tmp_path / "env").exists()
+
+
+@pytest.mark.parametrize("target", ["venv", "docker", "conda"])
+def test_an_archive_of_another_lock_is_named_as_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], target: str
+) -> None:
+    """An intact archive made from another lock passed ``open_bundle``, and the target's own check that the bundle
+    was made from the lock given named the removed temporary folder it had been unpacked to."""
+    monkeypatch.chdir(tmp_path)
+    root = _bundle(tmp_path / "supp", _lock(conda=target == "conda"))
+    write_archive(root, tmp_path / "supp.tar.gz")
+    other = _lock(packages=False, conda=target == "conda")
+    if target == "conda":
+        assert other.conda is not None
+        other = dataclasses.replace(other, conda=Conda(packages=(CondaPackage(name="python", version="2.7.18"),)))
+    lockfile.dump(other, tmp_path / "env.lock")
+    result = cli(
+        "rebuild", "env.lock", "--target", target, "--bundle", "supp.tar.gz", "--dest", "env", "--force", "--dry-run"
+    )
+    assert result.code == 2, result
+    assert result.err.startswith("envsnap: error: supp.tar.gz: the bundle was made from another lock"), result
+    assert result.err.count("\n") == 1 and ".envsnap" not in result.err, result
 
 
 def test_an_archive_without_a_lock_is_named_as_the_archive(
