@@ -8,6 +8,7 @@ one dead node would hide every other node's answer.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -229,8 +230,8 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
             for name, state in elsewhere.items():
                 why = f"not in partition {selection.partition} (Slurm has it in {state.partition})"
                 known[name] = NodeState(name, OUTSIDE_PARTITION, why, state.partition, state.gpus)
-        return [known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names]
-    states = node_states(env, partition=selection.partition)
+        return _in_own_job([known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names], env)
+    states = _in_own_job(node_states(env, partition=selection.partition), env)
     if not states and selection.partition:
         _known_partition(selection.partition, env)
     if not states:
@@ -243,6 +244,15 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
         others = [s for s in states if not s.available]
         states = (available + others)[: selection.count]
     return states
+
+
+def _in_own_job(states: list[NodeState], env: Mapping[str, str]) -> list[NodeState]:
+    """Run in a job, its own nodes are reached by a step of it (``srun --overlap``), which a partition set down or
+    drained after the job began does not stop: for them only the node's own state counts."""
+    if not in_job(env) or all(s.partition_state in ("up", "") for s in states):
+        return states
+    mine = allocated(env)
+    return [dataclasses.replace(s, partition_state="up") if s.name in mine else s for s in states]
 
 
 def _known_partition(partition: str, env: Mapping[str, str]) -> None:

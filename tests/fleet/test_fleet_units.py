@@ -936,6 +936,24 @@ def _fake_slurm(tmp_path: Path, **bodies: str) -> dict[str, str]:
     return {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
 
 
+def test_in_a_job_its_own_nodes_are_tried_whatever_their_partition(tmp_path: Path) -> None:
+    """A partition set down after a job began stops no step of that job (``srun --overlap``): run inside it, a
+    node of the job was reported unreachable without being tried, while a node outside it is still not tried."""
+    from envsnap.fleet import slurm
+
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$3" in n1) echo n1 ;; *) echo n1; echo n2 ;; esac\n',
+        sinfo="echo 'n1|mixed|debug*|(null)|down|none'; echo 'n2|idle|debug*|(null)|down|none'\n",
+    )
+    outside = slurm.resolve(slurm.Selection(nodelist="n[1-2]"), env)
+    assert [(s.name, s.available) for s in outside] == [("n1", False), ("n2", False)]
+    inside = slurm.resolve(slurm.Selection(nodelist="n[1-2]"), {**env, "SLURM_JOB_ID": "7", "SLURM_JOB_NODELIST": "n1"})
+    assert [(s.name, s.available) for s in inside] == [("n1", True), ("n2", False)]
+    default = slurm.resolve(slurm.Selection(), {**env, "SLURM_JOB_ID": "7", "SLURM_JOB_NODELIST": "n1"})
+    assert [(s.name, s.available) for s in default] == [("n1", True), ("n2", False)]
+
+
 def _gpu_lock(gpus: int = 8) -> Snapshot:
     return sample_lock(
         PythonPackage("torch", "2.4.0+cu121"),
