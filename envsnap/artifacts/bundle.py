@@ -293,9 +293,10 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
     """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions and
     RECORD digests, and the same wheel file wherever ``lock`` already pins one (a bundle of another lock, or one
     whose lock was edited to match a swapped wheel, is refused before anything is built)."""
-    # A local project imported without a version (uv export's `directory` entry) takes the version its
-    # wheel was built with: an empty version matches any.
-    versionless = {p.name for p in lock.pip_layer() if not p.version and p.source.kind == "directory"}
+    # A package built from its source and imported without a version (uv export's `directory` entry, a
+    # requirements file's `name @ git+...@commit` or archive URL) takes the version its wheel was built with:
+    # an empty version matches any.
+    versionless = {p.name for p in lock.pip_layer() if not p.version and p.source.kind != "index"}
     mine = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in lock.pip_layer()}
     theirs = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in bundled.pip_layer()}
     if mine != theirs:

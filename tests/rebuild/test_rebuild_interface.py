@@ -15,7 +15,7 @@ from testutil import counting_runs
 
 from envsnap import lockfile
 from envsnap.errors import BadBundleError, RebuildError
-from envsnap.model import Artifact, Platform, PythonEnv, PythonPackage, Snapshot
+from envsnap.model import Artifact, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from envsnap.rebuild import Plan, PlanItem, Rebuilder, get, rebuild, rebuilders
 from envsnap.rebuild._preflight import preflight
 from envsnap.rebuild.interface import PlanData
@@ -215,6 +215,32 @@ def test_a_bundle_of_another_lock_is_refused_by_both_targets(
     with pytest.raises(BadBundleError, match=message):
         DockerRebuilder(connect=no_engine).plan(request)
     assert not (tmp_path / "env").exists() and not (tmp_path / "ctx").exists()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # pip-compile writes a git dependency as `vcsdep @ git+file:...@<commit>`: no version in the file.
+        Source(kind="vcs", url="https://example.org/vcsdep.git", vcs="git", commit_id="c" * 40),
+        Source(kind="archive", url="https://example.org/vcsdep-0.2.0.tar.gz", archive_hash="sha256=" + "d" * 64),
+    ],
+)
+def test_a_bundle_of_an_imported_versionless_direct_reference_is_its_own(tmp_path: Path, source: Source) -> None:
+    """A requirements import records a direct reference without a version; its bundle built the wheel and knows
+    it (0.2.0): rebuilding the imported lock from that bundle is no bundle of another lock."""
+    lock = _this_python_lock(PythonPackage("vcsdep", "", source=source))
+    built = Artifact(filename="vcsdep-0.2.0-py3-none-any.whl", url="", sha256="e" * 64, rebuilt=True)
+    bundled = PythonPackage("vcsdep", "0.2.0", source=source, artifact=built)
+    bundle = _bundle_of(
+        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(bundled,))), tmp_path / "bundle"
+    )
+    lock_path = lockfile.dump(lock, tmp_path / "l.lock")
+    plan = rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=bundle, python=sys.executable, dry_run=True)
+    assert isinstance(plan, Plan)
+    other = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(PythonPackage("x", "1"),)))
+    refused = _bundle_of(other, tmp_path / "other")
+    with pytest.raises(BadBundleError, match=r"made from another lock \(first difference: vcsdep\)"):
+        rebuild(lock_path, target="venv", dest=tmp_path / "e2", bundle=refused, python=sys.executable, dry_run=True)
 
 
 def test_the_venv_target_verifies_against_the_lock_asked_for(tmp_path: Path) -> None:
