@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -90,3 +91,11 @@ def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
     ``../wheels`` beside the project is ``~/wheels``: the lock names neither the user's home nor their name)."""
     absolute = os.path.normpath(os.path.join(folder, os.path.expanduser(path)))
     return absolute, PathRedactor(project=root, users=(), hosts=()).local(absolute)
+
+
+def left_out_names(left_out: list[tuple[str, str]], kept: Container[str]) -> str:
+    """The packages a marker left out, as a warning names them: by name, and with the version where the file has
+    another entry of that name the import kept (uv writes one per version where the resolution forks on Python:
+    ``iniconfig 2.1.0`` is left out, ``iniconfig`` 2.3.1 is in the lock)."""
+    named = {f"{name} {version}" if name in kept and version else name for name, version in left_out}
+    return ", ".join(sorted(named))

@@ -39,6 +39,7 @@ from .interface import (
     ImportOptions,
     LockImportError,
     import_root,
+    left_out_names,
     local_url,
 )
 
@@ -111,18 +112,19 @@ def _for_this_host(data: Mapping[str, Any], origin: str, warnings: list[str]) ->
     env: dict[str, str | frozenset[str]] = {key: str(value) for key, value in default_environment().items()}
     env.update(extras=frozenset(), dependency_groups=groups)
     kept = []
-    skipped = []
+    skipped: list[tuple[str, str]] = []
     for i, entry in enumerate(entries):
         marker = entry.get("marker")
         if marker and not _holds(marker, env, f"{origin}: packages[{i}].marker"):
-            skipped.append(str(entry["name"]))
+            skipped.append((canonicalize_name(str(entry["name"])), str(entry.get("version") or "")))
             continue
         kept.append((i, entry))
     if any(entry.get("marker") for entry in entries):
         host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
         if "extras" in data or "dependency-groups" in data:
             host += f"; no extras, dependency groups: {', '.join(sorted(groups)) or 'none'}"
-        left = f"; left out: {', '.join(skipped)}" if skipped else ""
+        kept_names = {canonicalize_name(str(entry["name"])) for _, entry in kept}
+        left = f"; left out: {left_out_names(skipped, kept_names)}" if skipped else ""
         warnings.append(f"import: package markers were evaluated for this host ({host}){left}")
     return kept
 

@@ -44,6 +44,7 @@ from .interface import (
     ImportOptions,
     LockImportError,
     import_root,
+    left_out_names,
     local_url,
 )
 
@@ -74,7 +75,7 @@ class _State:
     extra_index_urls: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     markers_seen: bool = False
-    left_out: list[str] = field(default_factory=list)  # requirements whose marker is false on this host
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (name, pinned version) whose marker is false here
     find_links: list[str] = field(default_factory=list)  # each location as pip reads it (a folder made absolute)
     folder: Path | None = None  # the requirements file's folder, which a relative --find-links is read from
     root: str = ""  # the project a relative local path is recorded under (``project_root``)
@@ -134,9 +135,9 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         if not packages and state.left_out:
             raise LockImportError(
                 f"{origin}: every requirement in it is for another host: left out by its marker on this one ({host}): "
-                f"{', '.join(sorted(set(state.left_out)))}; nothing to import"
+                f"{left_out_names(state.left_out, set())}; nothing to import"
             )
-        left = f"; left out by their markers: {', '.join(sorted(set(state.left_out)))}" if state.left_out else ""
+        left = f"; left out by their markers: {left_out_names(state.left_out, set(packages))}" if state.left_out else ""
         state.warnings.append(f"import: environment markers were evaluated for this host ({host}){left}")
     meta = Meta(
         generator="envsnap import from requirements.txt",
@@ -264,7 +265,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     if req.marker is not None:
         state.markers_seen = True
         if not req.marker.evaluate():
-            state.left_out.append(canonicalize_name(req.name))
+            exact = [spec.version for spec in req.specifier if spec.operator == "=="]
+            state.left_out.append((canonicalize_name(req.name), exact[0] if len(exact) == 1 else ""))
             return None
     name = canonicalize_name(req.name)
     metadata_name = req.name if req.name != name else ""

@@ -713,3 +713,42 @@ def test_a_conda_channel_inside_the_project_is_recorded_under_the_project_label(
     target = tmp_path / "fetched" / archive.name
     fetch_archive(mylib, target, allow_urls=(f"{other}/channel/*",), project_dir=other)
     assert target.read_bytes() == b"a package the lab keeps in its repository"
+
+
+def test_a_left_out_fork_is_named_with_its_version_beside_the_one_kept(tmp_path: Path) -> None:
+    """uv writes one entry per version where the resolution forks on Python (`iniconfig==2.1.0 ; python_full_version
+    < '3.10'`, `iniconfig==2.3.1 ; >= '3.10'`): the warning said "left out: iniconfig" of a package the lock has."""
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(
+        f"colorama==0.4.6 ; sys_platform == 'nonesuch' --hash=sha256:{A}\n"
+        f"iniconfig==2.1.0 ; python_full_version < '3.0' --hash=sha256:{B}\n"
+        f"iniconfig==2.3.1 ; python_full_version >= '3.0' --hash=sha256:{C}\n"
+    )
+    lock = importers.read_file(reqs)
+    assert [(p.name, p.version) for p in lock.python.packages] == [("iniconfig", "2.3.1")]
+    assert lock.envsnap.warnings[-1].endswith("left out by their markers: colorama, iniconfig 2.1.0")
+    path = tmp_path / "pylock.toml"
+    path.write_text(f"""lock-version = "1.0"
+created-by = "uv"
+
+[[packages]]
+name = "colorama"
+version = "0.4.6"
+marker = "sys_platform == 'nonesuch'"
+wheels = [{{ url = "https://example.org/colorama-0.4.6-py3-none-any.whl", hashes = {{ sha256 = "{A}" }} }}]
+
+[[packages]]
+name = "iniconfig"
+version = "2.1.0"
+marker = "python_full_version < '3.0'"
+wheels = [{{ url = "https://example.org/iniconfig-2.1.0-py3-none-any.whl", hashes = {{ sha256 = "{B}" }} }}]
+
+[[packages]]
+name = "iniconfig"
+version = "2.3.1"
+marker = "python_full_version >= '3.0'"
+wheels = [{{ url = "https://example.org/iniconfig-2.3.1-py3-none-any.whl", hashes = {{ sha256 = "{C}" }} }}]
+""")
+    snap = importers.read_file(path)
+    assert [(p.name, p.version) for p in snap.python.packages] == [("iniconfig", "2.3.1")]
+    assert snap.envsnap.warnings[-1].endswith("left out: colorama, iniconfig 2.1.0")
