@@ -296,9 +296,18 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
     # A package built from its source and imported without a version (uv export's `directory` entry, a
     # requirements file's `name @ git+...@commit` or archive URL) takes the version its wheel was built with:
     # an empty version matches any.
+    # Its source is compared instead: the commit of a VCS source, the hash of an archive (a bundle built from
+    # another commit of the same repository is another lock's).
     versionless = {p.name for p in lock.pip_layer() if not p.version and p.source.kind != "index"}
-    mine = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in lock.pip_layer()}
-    theirs = {p.name: ("" if p.name in versionless else p.version, p.record_digest) for p in bundled.pip_layer()}
+
+    def key(p: PythonPackage) -> tuple[str, str, str, str]:
+        if p.name not in versionless:
+            return p.version, p.record_digest, "", ""
+        pinned = p.source.kind in ("vcs", "archive")
+        return "", p.record_digest, p.source.commit_id if pinned else "", p.source.archive_hash if pinned else ""
+
+    mine = {p.name: key(p) for p in lock.pip_layer()}
+    theirs = {p.name: key(p) for p in bundled.pip_layer()}
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
         raise BadBundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")

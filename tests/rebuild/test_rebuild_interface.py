@@ -241,6 +241,20 @@ def test_a_bundle_of_an_imported_versionless_direct_reference_is_its_own(tmp_pat
     refused = _bundle_of(other, tmp_path / "other")
     with pytest.raises(BadBundleError, match=r"made from another lock \(first difference: vcsdep\)"):
         rebuild(lock_path, target="venv", dest=tmp_path / "e2", bundle=refused, python=sys.executable, dry_run=True)
+    # The same package built from another commit of its repository, or another archive: another lock's bundle.
+    moved = dataclasses.replace(
+        source,
+        commit_id="f" * 40 if source.commit_id else "",
+        archive_hash="sha256=" + "f" * 64 if source.archive_hash else "",
+    )
+    elsewhere = _bundle_of(
+        dataclasses.replace(
+            lock, python=dataclasses.replace(lock.python, packages=(dataclasses.replace(bundled, source=moved),))
+        ),
+        tmp_path / "moved",
+    )
+    with pytest.raises(BadBundleError, match=r"made from another lock \(first difference: vcsdep\)"):
+        rebuild(lock_path, target="venv", dest=tmp_path / "e3", bundle=elsewhere, python=sys.executable, dry_run=True)
 
 
 def test_the_venv_target_verifies_against_the_lock_asked_for(tmp_path: Path) -> None:
