@@ -50,6 +50,18 @@ def docker_platform(name: str) -> str:
     return f"linux/{DOCKER_ARCH.get(canonical, canonical)}" if canonical else ""
 
 
+def conda_subdir(system: str, machine_name: str) -> str:
+    """conda's platform (its "subdir") of an OS and machine as ``platform.system()`` and ``platform.machine()``
+    name them: ``linux-64``, ``linux-aarch64``, ``osx-arm64``, ``win-64``."""
+    system = system.lower()
+    canonical = machine(machine_name)
+    os_name = {"linux": "linux", "darwin": "osx", "windows": "win"}.get(system, system)
+    arch = {"x86_64": "64", "i686": "32"}.get(canonical, canonical)
+    if canonical == "aarch64" and os_name != "linux":
+        arch = "arm64"  # conda's name for ARM outside Linux: osx-arm64, win-arm64
+    return f"{os_name}-{arch}"
+
+
 def with_article(word: str) -> str:
     """``word`` after its indefinite article, as it is said: "an aarch64", "an x86_64", "a Darwin"."""
     return f"an {word}" if word[:1].lower() in ("a", "e", "i", "o", "x") else f"a {word}"

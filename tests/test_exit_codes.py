@@ -4,6 +4,7 @@ exit 2; a failed check or a verify mismatch 3; warnings with --strict 1; a faile
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -181,6 +182,22 @@ def test_a_conda_lock_of_another_platform_is_incompatible_before_any_work(
         "conda cannot install them here (rebuild it on a linux-64 host)\n",
     ), result
     assert sorted(p.name for p in tmp_path.iterdir()) == ["linux.lock"]
+
+
+def test_check_says_a_conda_lock_of_another_platform_cannot_run_here(tmp_path: Path, cli: Cli) -> None:
+    """The check passed (exit 0, a warning that the lock records no OS or machine) what rebuild --target conda
+    refuses with exit 3: conda packages of another platform."""
+    foreign = "osx-arm64" if current_subdir() != "osx-arm64" else "linux-64"
+    lock = _conda_lock()
+    assert lock.conda is not None
+    lock = dataclasses.replace(lock, conda=Conda(subdir=foreign, packages=lock.conda.packages))
+    lockfile.dump(lock, tmp_path / "c.lock")
+    result = cli("check", str(tmp_path / "c.lock"), "--target", "conda", "--json")
+    assert result.code == EXIT_INCOMPATIBLE, result
+    failed = [f for f in json.loads(result.out)["findings"] if f["severity"] == "fail"]
+    assert [(f["component"], f["needed"], f["found"]) for f in failed] == [
+        ("conda platform", foreign, current_subdir())
+    ], failed
 
 
 @pytest.mark.parametrize("more", [[], ["--dry-run"], ["--force"]])

@@ -154,13 +154,7 @@ def dist_owners_of(name: str, files: Any) -> dict[str, str]:
 
 def current_subdir(system: str | None = None, machine: str | None = None) -> str:
     """The conda platform of this host (``linux-64``, ``osx-arm64`` ...)."""
-    system = (system or platform.system()).lower()
-    canonical = platforms.machine(machine or platform.machine())
-    os_name = {"linux": "linux", "darwin": "osx", "windows": "win"}.get(system, system)
-    arch = {"x86_64": "64", "i686": "32"}.get(canonical, canonical)
-    if canonical == "aarch64" and os_name != "linux":
-        arch = "arm64"  # conda's name for ARM outside Linux: osx-arm64, win-arm64
-    return f"{os_name}-{arch}"
+    return platforms.conda_subdir(system or platform.system(), machine or platform.machine())
 
 
 # ------------------------------------------------------------------------------------------ reading

@@ -293,6 +293,34 @@ def test_a_lock_of_another_machine_is_told_what_rebuild_does() -> None:
     assert f.remedy.startswith("run on an aarch64 host")
 
 
+def test_a_conda_lock_of_another_conda_platform_fails_the_check() -> None:
+    """``rebuild --target conda`` refuses a lock whose conda packages are for another platform (exit 3), and the
+    check said nothing of it: an imported conda-lock file of osx-arm64 records no OS or machine, and passed here
+    with a warning only."""
+    packages = (CondaPackage("python", "3.11.7", subdir="osx-arm64"),)
+    imported = dataclasses.replace(
+        snapshot(conda=Conda(subdir="osx-arm64", packages=packages)),
+        platform=dataclasses.replace(snapshot().platform, system="", machine=""),
+    )
+    findings = platform.check(imported, snapshot(), target_of("conda"))
+    assert [(f.severity, f.component, f.needed, f.found) for f in findings] == [
+        ("warn", "machine", "unknown OS unknown machine", "Linux x86_64"),
+        ("fail", "conda platform", "osx-arm64", "linux-64"),
+    ]
+    assert findings[1].remedy == "run on an osx-arm64 host: the locked conda packages are built for it"
+    here = snapshot(conda=Conda(subdir="linux-64", packages=packages))
+    assert [(f.severity, f.component) for f in platform.check(here, snapshot(), HOST)] == [
+        ("ok", "machine"),
+        ("ok", "conda platform"),
+    ]
+    arm = snapshot(system="Darwin", machine="arm64")
+    assert platform.check(imported, arm, HOST)[-1].severity == "ok"  # osx-arm64 on an Apple silicon host
+    # A container target builds its own platform (the docker rule judges the engine), and a lock without conda
+    # packages has no conda platform to judge.
+    assert all(f.component != "conda platform" for f in platform.check(imported, snapshot(), target_of("docker")))
+    assert all(f.component != "conda platform" for f in platform.check(snapshot(), snapshot(), HOST))
+
+
 def test_platform_for_docker_uses_the_engine() -> None:
     engine = DockerFacts(reachable=True, architecture="aarch64", os_type="linux")
     [f] = platform.check(snapshot(), snapshot(), target_of("docker", docker=engine))

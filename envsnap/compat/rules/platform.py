@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import Snapshot
-from ...platforms import machine, with_article
+from ...platforms import conda_subdir, machine, with_article
 from ..report import Finding
 from ..target import Target
 from .interface import Rule
@@ -14,7 +14,31 @@ NAME = "platform"
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container:
         return _container(lock, host, target)
-    return _host(lock, host)
+    return _host(lock, host) + _conda_platform(lock, host)
+
+
+def _conda_platform(lock: Snapshot, host: Snapshot) -> list[Finding]:
+    """conda installs a platform's packages on that platform only: a lock whose conda packages are for another
+    (an imported conda-lock file of linux-64, on osx-arm64) cannot be rebuilt here, whatever else it records (it
+    may record no OS or machine at all). ``rebuild --target conda`` refuses it; the check says so too."""
+    conda = lock.conda
+    if conda is None or not conda.packages or not conda.subdir or conda.subdir == "noarch":
+        return []
+    if not (host.platform.system and host.platform.machine):
+        return []
+    here = conda_subdir(host.platform.system, host.platform.machine)
+    if conda.subdir == here:
+        return [Finding("ok", "conda platform", conda.subdir, here, "", NAME)]
+    return [
+        Finding(
+            "fail",
+            "conda platform",
+            conda.subdir,
+            here,
+            f"run on {with_article(conda.subdir)} host: the locked conda packages are built for it",
+            NAME,
+        )
+    ]
 
 
 def _describe(system: str, arch: str) -> str:
