@@ -445,14 +445,7 @@ def test_a_record_names_paths_under_the_project_and_home_by_label_and_rerun_reso
     _home_project(alice, mine)
 
     def envsnap(*args: str | os.PathLike[str], home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "envsnap", *map(str, args)],
-            cwd=cwd,
-            env=envsnap_env(HOME=str(home)),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return _envsnap_as(home)(*args, cwd=cwd)
 
     command = [
         mine / ".venv" / "bin" / "python",
