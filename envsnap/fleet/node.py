@@ -63,7 +63,10 @@ def python_layer_remedy(lock_path: str, name: str, expected: str, what: str = "v
     """What to do about one package's difference: install the locked version (another version, or missing),
     remove it (not in the lock), or reinstall the locked file (the same version with other files, wheel tags or
     source: ``name==sha256:...`` was offered for a RECORD digest, which is no requirement)."""
-    rebuild = f"or rebuild the environment: envsnap rebuild {lock_path}"
+    from ..sinks import shell_shown
+
+    # A command the admin copies: the lock's path as one shell word (a path with a space was two).
+    rebuild = f"or rebuild the environment: {shell_shown(['envsnap', 'rebuild', lock_path])}"
     if what in ("version", "missing") and expected:
         return f"install the locked {name}=={expected}, {rebuild}"
     if what == "extra" or not expected:

@@ -761,6 +761,9 @@ def test_a_package_of_the_locked_version_with_other_files_is_named_so_with_a_rem
     for what in ("version", "missing"):
         assert python_layer_remedy("app.lock", "six", "1.16.0", what, "1.16.0").startswith("install the locked six==")
     assert python_layer_remedy("app.lock", "six", "", "extra").startswith("remove six")
+    # The lock's path is one shell word of the command an admin copies (a space made it two).
+    spaced = python_layer_remedy("/shared/my proj/app.lock", "six", "1.16.0", "version", "1.16.0")
+    assert spaced.endswith("or rebuild the environment: envsnap rebuild '/shared/my proj/app.lock'")
     difference = {
         "subject": "six",
         "what": "record_digest",
