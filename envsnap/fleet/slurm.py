@@ -124,6 +124,13 @@ class NodeRun:
 
 
 def _query(args: Sequence[str], env: Mapping[str, str]) -> str:
+    conf = env.get("SLURM_CONF")
+    if conf and not os.path.isfile(conf):
+        # Slurm's commands retry a configuration they cannot read: each query waited out its whole timeout.
+        raise UsageError(
+            f"SLURM_CONF={shown(conf, 1000)}: no such file (Slurm's commands read their configuration from it; "
+            "unset it to use the cluster's own)"
+        )
     result = _runner.run(args, timeout=QUERY_TIMEOUT, env=env)
     if result.returncode == 127:
         raise FleetError(f"{args[0]} not found: envsnap fleet runs where Slurm's client commands are installed")

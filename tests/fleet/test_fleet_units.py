@@ -560,6 +560,29 @@ def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(
 
 
 @pytest.mark.parametrize("command", ["check", "capture"])
+def test_a_slurm_conf_that_names_no_file_is_bad_input_at_once(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """``SLURM_CONF=/nonexistent``: sinfo retries a configuration it cannot read, and the command waited the whole
+    query timeout (30 s) before exit 4, naming sinfo rather than the setting."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    (tmp_path / "sinfo").write_text("#!/bin/sh\nexec sleep 30\n")  # as sinfo retries a missing slurm.conf
+    (tmp_path / "sinfo").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    missing = tmp_path / "nonexistent" / "slurm.conf"
+    monkeypatch.setenv("SLURM_CONF", str(missing))
+    target = [str(lock)] if command == "check" else ["-o", str(tmp_path / "fleet.toml")]
+    res = cli("fleet", command, *target)
+    assert (res.code, res.err) == (
+        2,
+        f"envsnap: error: SLURM_CONF={str(missing)!r}: no such file (Slurm's commands read their configuration "
+        "from it; unset it to use the cluster's own)\n",
+    ), res
+    assert not (tmp_path / "fleet.toml").exists()
+
+
+@pytest.mark.parametrize("command", ["check", "capture"])
 def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path, command: str) -> None:
     """A CI job's timeout sends SIGTERM: the sruns (each in its own session) are killed and their jobs cancelled,
     not left holding the nodes, and the command ends as every other does on SIGTERM: one line, exit 143."""
