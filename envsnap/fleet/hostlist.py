@@ -15,14 +15,19 @@ _NUMBERED = re.compile(r"^(.*?)(\d+)$")
 def compress(names: Iterable[str]) -> str:
     """The names in hostlist notation: numbered names of one prefix (and one zero-padded width) as ranges."""
     plain: set[str] = set()
-    groups: dict[tuple[str, int], set[int]] = {}
+    numbered: list[tuple[str, str]] = []
     for name in names:
         m = _NUMBERED.match(name)
         if m is None:
             plain.add(name)
-            continue
-        prefix, digits = m.groups()
-        width = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
+        else:
+            numbered.append((m.group(1), m.group(2)))
+    # The zero-padded widths of each prefix: a number as long as one of them, without a leading zero (n10 beside
+    # n09), is of that padded range too (n[09-10]).
+    padded = {(prefix, len(digits)) for prefix, digits in numbered if digits.startswith("0") and len(digits) > 1}
+    groups: dict[tuple[str, int], set[int]] = {}
+    for prefix, digits in numbered:
+        width = len(digits) if (prefix, len(digits)) in padded else 0
         groups.setdefault((prefix, width), set()).add(int(digits))
     parts = sorted(plain)
     for (prefix, width), numbers in sorted(groups.items()):

@@ -28,6 +28,9 @@ from envsnap.probes.hostlibs import PackageDatabase
         (["node1", "node2", "node4"], "node[1-2,4]"),
         (["n01", "n02", "n03", "gpu7"], "gpu7,n[01-03]"),
         (["n9", "n10"], "n[9-10]"),
+        # A zero-padded range goes on past its padding: it read "n10,n09", out of order and two groups.
+        (["n10", "n09"], "n[09-10]"),
+        (["n08", "n10", "n09", "n100"], "n100,n[08-10]"),
         (["login"], "login"),
         (["n3"], "n3"),
     ],
