@@ -207,22 +207,13 @@ def _read_exports(git_folder: str) -> dict[str, str]:
     return found
 
 
-def _sha256_of(path: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def remember_exports(written: Sequence[str]) -> None:
     """Note the files ``envsnap export`` has just written, each with the sha256 of its bytes, in the ledger of the
     work tree that holds it (``exported_outputs`` then leaves them out while they are untracked and unchanged). A
     file in no work tree is not noted; a ledger that cannot be written is left as it was (the file then counts as
     a change, as git sees it)."""
     from .._fs import atomic_write_text
+    from .._prehash import sha256_file
 
     by_root: dict[str, dict[str, str]] = {}
     for path in written:
@@ -234,7 +225,7 @@ def remember_exports(written: Sequence[str]) -> None:
         if rel.startswith(".."):
             continue
         try:
-            by_root.setdefault(root, {})[rel.replace(os.sep, "/")] = _sha256_of(real)
+            by_root.setdefault(root, {})[rel.replace(os.sep, "/")] = sha256_file(real)
         except OSError:
             continue
     for root, noted in by_root.items():
@@ -272,22 +263,24 @@ def _ledger_above(base: str) -> tuple[dict[str, str], str]:
     return (_read_exports(git_folder) if git_folder is not None else {}), "".join(f"{name}/" for name in below)
 
 
-def exported_outputs(root: str, untracked: Collection[str]) -> list[str]:
+def exported_outputs(root: str, untracked: Collection[str]) -> set[str]:
     """The ``untracked`` files (relative to ``root``, the top of a work tree or a folder in one) that are exactly
     what ``envsnap export`` wrote there, by the ledger ``remember_exports`` keeps: envsnap's output, while nobody
-    changed it and it is not committed."""
+    changed it and it is not committed. As ``untracked`` names them."""
     if not untracked:
-        return []
+        return set()
     ledger, prefix = _ledger_above(root)
-    found = []
-    for rel in untracked:
-        digest = ledger.get(prefix + rel)
-        if digest is None:
-            continue
+    noted = [rel for rel in untracked if prefix + rel in ledger]
+    if not noted:
+        return set()
+    from .._prehash import sha256_file
+
+    found = set()
+    for rel in noted:
         path = os.path.join(root, rel)
         try:
-            if os.path.isfile(path) and not os.path.islink(path) and _sha256_of(path) == digest:
-                found.append(path)
+            if os.path.isfile(path) and not os.path.islink(path) and sha256_file(path) == ledger[prefix + rel]:
+                found.add(rel)
         except OSError:
             continue
     return found
@@ -304,7 +297,7 @@ def envsnap_outputs(base: str, untracked: Collection[str]) -> set[str]:
     # folder may hold many thousands of files.
     found = {rel for rel in untracked if rel.endswith((".lock", ".toml")) and _is_envsnap_file(os.path.join(base, rel))}
     found |= {rel for rel in untracked if rel.endswith(ARCHIVE_SUFFIXES) and is_bundle_archive(os.path.join(base, rel))}
-    found |= {os.path.relpath(path, base).replace(os.sep, "/") for path in exported_outputs(base, untracked)}
+    found |= exported_outputs(base, untracked)
     return found | bundle_folders(base, untracked)
 
 

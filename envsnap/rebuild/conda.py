@@ -212,8 +212,8 @@ def _executable(engine: str) -> str:
 
 def _runs_here(conda: Conda, lock_path: Path) -> None:
     """A lock of another conda platform (``linux-64`` on ``osx-arm64``) is one this host cannot run: conda installs
-    a platform's packages on that platform only. It was exit 4, "the rebuild failed", after the whole check, which
-    does not judge the conda platform."""
+    a platform's packages on that platform only. Said before the check, which judges it too (the ``platform``
+    rule) but which ``--force`` overrides: it was exit 4, "the rebuild failed", after the whole check."""
     host = conda_probe.current_subdir()
     if conda.subdir and conda.subdir != host:
         raise IncompatibleLockError(

@@ -37,6 +37,7 @@ from .record import (
     Outcome,
     RunRecord,
     labelled_word,
+    path_end,
 )
 from .reports import PythonReport, top_level_modules
 
@@ -138,9 +139,7 @@ def _labelled_inside(word: str, redactor: PathRedactor, is_path: Callable[[str],
     places: list[int] = []
     start = at = 0
     while (at := word.find("/", at)) >= 0:
-        stop = at
-        while stop < len(word) and word[stop] not in PATH_END:
-            stop += 1
+        stop = path_end(word, at)
         path = word[at:stop]
         if (at == 0 or word[at - 1] in PATH_END) and is_path(path):
             labelled = redactor.labelled(path)

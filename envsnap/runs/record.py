@@ -91,6 +91,15 @@ class Command:
 PATH_END = frozenset(" \t\n\r\f\v'\"`,;:=()[]{}<>|&")
 
 
+def path_end(word: str, start: int) -> int:
+    """Where a path written inside ``word`` from ``start`` ends: at the next ``PATH_END`` character, or the word's
+    end."""
+    stop = start
+    while stop < len(word) and word[stop] not in PATH_END:
+        stop += 1
+    return stop
+
+
 def _place(value: str) -> tuple[int, int] | None:
     index, colon, offset = value.partition(":")
     if not colon or not (index.isascii() and index.isdigit() and offset.isascii() and offset.isdigit()):
@@ -135,10 +144,7 @@ def inner_label(word: str, offset: int) -> str | None:
         end = offset + len(label)
         if end < len(word) and word[end] != "/" and word[end] not in PATH_END:
             return None
-        stop = end
-        while stop < len(word) and word[stop] not in PATH_END:
-            stop += 1
-        return None if ".." in word[end:stop].split("/") else label
+        return None if ".." in word[end : path_end(word, end)].split("/") else label
     return None
 
 

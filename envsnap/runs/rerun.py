@@ -31,7 +31,7 @@ from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
 from .execute import execute
 from .finished import Finished
-from .record import PATH_END, Command, Data, RecordError, RunRecord, inner_places, labelled_word
+from .record import Command, Data, RecordError, RunRecord, inner_places, labelled_word, path_end
 
 DOCKER_VERIFY_TIMEOUT = 600
 
@@ -133,10 +133,8 @@ def _home_paths(record: RunRecord) -> dict[str, bool]:
     for index, offset, label in inner_places(record.command):
         if label == HOME:
             word = record.command.argv[index]
-            start = stop = offset + len(label)
-            while stop < len(word) and word[stop] not in PATH_END:
-                stop += 1
-            tails.append(word[start:stop])
+            start = offset + len(label)
+            tails.append(word[start : path_end(word, start)])
     found: dict[str, bool] = {}
     for tail in [*tails, *outputs]:
         tail = tail.rstrip("/")
