@@ -24,10 +24,10 @@ import os
 import posixpath
 import socket
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ._frozen import frozen
 from ._privacy import strip_credentials
 from .errors import PinError
 from .fileurls import local_path, pattern_path
@@ -92,7 +92,7 @@ def _allowed(url: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(read, pattern)
 
 
-@dataclass(frozen=True)
+@frozen
 class FetchPolicy:
     """The user's allowances: ``allow`` (``--allow-url`` patterns) and ``trusted`` (configured locations)."""
 

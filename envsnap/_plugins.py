@@ -18,6 +18,7 @@ from importlib import import_module
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
+from ._frozen import frozen
 from .errors import EnvsnapError, UsageError
 
 T = TypeVar("T")
@@ -84,7 +85,7 @@ def flag(help: str, *, metavar: str | None = None, choices: Sequence[str] | None
     return {"flag": {"help": help, "metavar": metavar, "choices": tuple(choices) if choices else None}}
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Options:
     """A plug-in's own options, as a frozen dataclass of text fields (a rebuild target's ``--tag``, ``--engine``).
 

@@ -6,10 +6,10 @@ and how many GPUs CUDA_VISIBLE_DEVICES leaves CUDA, which the check and a paper'
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
+from ._frozen import frozen
 from .model import Snapshot
 from .platforms import major_minor
 
@@ -24,7 +24,7 @@ def local_cuda(version: str) -> str:
     return f"{int(m.group(1))}.{m.group(2)}" if m else ""
 
 
-@dataclass(frozen=True)
+@frozen
 class CudaNeed:
     version: str  # major.minor
     evidence: str  # what in the lock says so, e.g. "torch 2.7.1+cu128"

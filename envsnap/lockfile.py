@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from . import _gcpause, _lockcache, _locktext, _readlimits, grammar
 from ._defaults import LOCK_NAME
+from ._frozen import frozen
 from .errors import LockfileError, NotALockfileError
 from .model import (
     SCHEMA_VERSION,
@@ -772,7 +773,7 @@ def _convert(tp: Any, value: Any, path: str, origin: str) -> Any:
 # type. Messages show the value through ``grammar.shown`` (escaped, cut short), never raw.
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Rule:
     ok: Callable[[Any], bool]
     what: str

@@ -7,14 +7,13 @@ Serialisation lives in ``envsnap.lockfile``.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import field
 from functools import cached_property
-from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
+from ._frozen import frozen
 from .grammar import is_pep440, split_hash
 
 SCHEMA_VERSION = 1
@@ -37,51 +36,11 @@ Noarch = Literal["", "python", "generic"]
 ProjectVcs = Literal["", "git"]
 
 
-_Model = TypeVar("_Model", bound=type)
-
-
-def _compared(cls: _Model) -> _Model:
-    """Give a ``@dataclass(frozen=True, eq=False, repr=False)`` class the ``__eq__``, ``__hash__`` and ``__repr__``
-    that ``@dataclass(frozen=True)`` would write for it (equal to an instance of the same class whose fields are
-    equal, hashed as the tuple of its fields, shown as ``Name(field=value, ...)``), made from shared code instead
-    of compiled for each class: dataclass compiles each method it writes from source, and compiling 126 small
-    functions was most of what ``import envsnap.model`` cost (issue 18; tests/test_model.py compares the two).
-    Each class has a docstring for the same reason: dataclass makes a missing one with ``inspect.signature``."""
-    fields = dataclasses.fields(cls)
-    compared = _getter(tuple(f.name for f in fields if f.compare))
-    hashed = _getter(tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
-    shown = tuple(f.name for f in fields if f.repr)
-
-    def __eq__(self: Any, other: object) -> Any:
-        if other.__class__ is self.__class__:
-            return compared(self) == compared(other)
-        return NotImplemented
-
-    def __hash__(self: Any) -> int:
-        return hash(hashed(self))
-
-    def __repr__(self: Any) -> str:
-        return f"{self.__class__.__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in shown)})"
-
-    for method in (__eq__, __hash__, __repr__):
-        method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
-        setattr(cls, method.__name__, method)
-    return cls
-
-
-def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
-    """The tuple of these attributes of an object (a tuple even of one or none, as dataclass compares them)."""
-    if len(names) > 1:
-        return attrgetter(*names)
-    return lambda obj: tuple(getattr(obj, name) for name in names)
-
-
 def _empty_map() -> Mapping[str, str]:
     return MappingProxyType({})
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Meta:
     """The ``[envsnap]`` table: the lock's schema version, who wrote it and when, and its content digest."""
 
@@ -101,8 +60,7 @@ class Meta:
     made_from: str = field(default="", metadata={"sparse": True})
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Platform:
     """The ``[platform]`` table: operating system, machine, kernel and C library."""
 
@@ -116,8 +74,7 @@ class Platform:
     libc_version: str = ""
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Source:
     """Where a distribution came from (PEP 610 ``direct_url.json``); ``kind = "index"`` when it has none."""
 
@@ -136,8 +93,7 @@ class Source:
         return split_hash(self.archive_hash)
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Artifact:
     """The exact file that was installed, recovered by ``envsnap pin``."""
 
@@ -150,8 +106,7 @@ class Artifact:
     rebuilt: bool = False  # built locally (sdist, VCS, directory): not the upstream artifact
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Candidate:
     """One file a lock from another tool lists for a package: every ``--hash`` of a requirement, every wheel
     (and sdist) of a pylock package. ``envsnap pin`` picks the one that fits the target from them; a hashed
@@ -165,8 +120,7 @@ class Candidate:
     index: str = ""
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class PythonPackage:
     """One ``[[python.packages]]`` entry: an installed distribution."""
 
@@ -202,8 +156,7 @@ class PythonPackage:
 LEGACY_VERSION_REASON = "not a PEP 440 version: envsnap does not pin, fetch or install it"
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class PythonEnv:
     """The ``[python]`` table: the interpreter and its installed distributions."""
 
@@ -219,8 +172,7 @@ class PythonEnv:
     packages: tuple[PythonPackage, ...] = ()
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SystemPackage:
     """One ``[[system.packages]]`` entry: a package of the system's package manager."""
 
@@ -237,8 +189,7 @@ class SystemPackage:
     url: str = ""
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SystemLibrary:
     """One shared library outside the environment that its binaries load."""
 
@@ -248,8 +199,7 @@ class SystemLibrary:
     needed_by: tuple[str, ...] = ()
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class System:
     """The ``[system]`` table: the system's package manager, its packages and the libraries loaded from it."""
 
@@ -258,8 +208,7 @@ class System:
     libraries: tuple[SystemLibrary, ...] = ()
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Cpu:
     """The ``[hardware.cpu]`` table."""
 
@@ -270,8 +219,7 @@ class Cpu:
     flags: tuple[str, ...] = ()
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Gpu:
     """One ``[[hardware.gpus]]`` entry: a GPU the driver reports."""
 
@@ -286,8 +234,7 @@ class Gpu:
     mig_uuids: tuple[str, ...] = ()
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Hardware:
     """The ``[hardware]`` table: memory, CPU and GPUs."""
 
@@ -296,8 +243,7 @@ class Hardware:
     gpus: tuple[Gpu, ...] = ()
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Nvidia:
     """The ``[nvidia]`` table: the driver, as NVML reports it."""
 
@@ -307,8 +253,7 @@ class Nvidia:
     error: str = ""  # set when the driver answered with an error or hung
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class CudaLibrary:
     """One copy of one CUDA component found in or around the environment."""
 
@@ -320,8 +265,7 @@ class CudaLibrary:
     selected: bool = False  # the copy the environment's frameworks would load
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Cuda:
     """The ``[cuda]`` table: the CUDA components the environment loads, and every copy found."""
 
@@ -338,8 +282,7 @@ class Cuda:
     copies: tuple[CudaLibrary, ...] = ()
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Framework:
     """One ``[frameworks.<name>]`` table: an ML framework and the CUDA it was built for."""
 
@@ -355,8 +298,7 @@ class Framework:
     error: str = ""
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class CondaPackage:
     """One ``[[conda.packages]]`` entry: a package of the conda environment."""
 
@@ -373,8 +315,7 @@ class CondaPackage:
     noarch: Noarch = ""  # "" is a platform package; needed to link it into a new prefix
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Conda:
     """The ``[conda]`` table: the conda environment's subdir, channels and packages."""
 
@@ -383,8 +324,7 @@ class Conda:
     packages: tuple[CondaPackage, ...] = ()
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Project:
     """The ``[project]`` table: the version-control state of the project the lock was captured in."""
 
@@ -396,8 +336,7 @@ class Project:
     remote_url: str = ""
 
 
-@_compared
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Snapshot:
     """A whole lock: every table of the lockfile (docs/lockfile.md)."""
 

@@ -7,18 +7,18 @@ the host's, a venv's, conda's locked Python, or the docker base's."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ._frozen import frozen
 from .grammar import shown
 from .model import PythonPackage
 
 __all__ = ["Exclusion", "describe", "excluding"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Exclusion:
     name: str
     requires: str  # the recorded Requires-Python: normalised when it parses, else escaped for display

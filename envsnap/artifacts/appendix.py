@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from .. import _templates
 from .._defaults import LOCK_NAME
+from .._frozen import frozen
 from ..cudaneed import cuda_visible
 from ..model import PythonPackage, Snapshot
 from ..report import gpu_name
@@ -45,14 +45,14 @@ _GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
 OTHER = "Other packages"
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     key: str
     value: str
     code: bool = False  # typeset as code (digests, versions lists)
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactFacts:
     """What an artifact bundle adds to its appendix (``envsnap bundle --artifact``): the paper's DOI, the code's
     Software Heritage identifier and commit, and the audit's grade."""

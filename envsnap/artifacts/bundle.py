@@ -37,7 +37,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Set
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -53,6 +52,7 @@ from .._defaults import (
     make_cache_dir,
     without_a_cache_root,
 )
+from .._frozen import frozen
 from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
@@ -429,7 +429,7 @@ def is_archive(path: str | os.PathLike[str]) -> bool:
     return str(path).endswith(ARCHIVE_SUFFIXES)
 
 
-@dataclass(frozen=True)
+@frozen
 class ArchiveLimits:
     """How much an archive may unpack to: total bytes, members, and bytes per byte of archive (a bomb)."""
 
@@ -710,7 +710,7 @@ def open_bundle(
 # ---------------------------------------------------------------------------------------------- making
 
 
-@dataclass(frozen=True)
+@frozen
 class BundleEntry:
     name: str
     version: str
@@ -719,7 +719,7 @@ class BundleEntry:
     rebuilt: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class BundleResult:
     path: Path
     lock: Snapshot
@@ -727,7 +727,7 @@ class BundleResult:
     seconds: float
 
 
-@dataclass(frozen=True)
+@frozen
 class BundleOptions:
     config: IndexConfig | None = None
     cache_dir: Path | None = None

@@ -22,12 +22,12 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .. import grammar
+from .._frozen import frozen
 from .._fs import join_base_name
 from ..errors import BadOptionError, EnvsnapError, PinError, RebuildError
 from ..model import Snapshot, SystemPackage
@@ -113,7 +113,7 @@ def is_pinned(pkg: SystemPackage) -> bool:
     return bool(pkg.filename and pkg.sha256)
 
 
-@dataclass(frozen=True)
+@frozen
 class Located:
     """What the snapshot archive says of one package file."""
 
@@ -123,7 +123,7 @@ class Located:
     size: int
 
 
-@dataclass(frozen=True)
+@frozen
 class DebOutcome:
     name: str
     version: str

@@ -26,7 +26,6 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from .._fetchpolicy import (
     local_path,
     trusted_locations,
 )
+from .._frozen import frozen
 from .._fs import join_base_name, join_relative
 from .._prehash import sha256_file
 from .._privacy import PathRedactor, strip_credentials
@@ -77,7 +77,7 @@ WARNING_PREFIX = "pin: "
 # ------------------------------------------------------------------------------------------ pip's config
 
 
-@dataclass(frozen=True)
+@frozen
 class IndexConfig:
     """Where pip would look for packages."""
 
@@ -362,7 +362,7 @@ def _is_uv_index_name(name: str) -> bool:
 # -------------------------------------------------------------------------------------- reading indexes
 
 
-@dataclass(frozen=True)
+@frozen
 class IndexFile:
     """One file an index lists for a project."""
 
@@ -899,7 +899,7 @@ def best_wheel(filenames: Iterable[str], wanted: Sequence[str]) -> tuple[str | N
 # ----------------------------------------------------------------------------------------------- pinning
 
 
-@dataclass(frozen=True)
+@frozen
 class PinOutcome:
     name: str
     version: str
@@ -918,7 +918,7 @@ FIND_LINKS_HINT = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class PinResult:
     snapshot: Snapshot
     outcomes: tuple[PinOutcome, ...]

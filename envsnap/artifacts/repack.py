@@ -19,13 +19,13 @@ import os
 import re
 import stat
 import zipfile
-from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
 
+from .._frozen import frozen
 from .._fs import atomic_write_bytes
 from ..errors import EnvsnapError
 
@@ -38,7 +38,7 @@ class RepackError(EnvsnapError):
     """An installed distribution cannot be packed back into the wheel it came from."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Repacked:
     path: Path
     name: str  # as METADATA spells it
@@ -47,7 +47,7 @@ class Repacked:
     tags: tuple[Tag, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class _Entry:
     arcname: str
     data: bytes

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .._frozen import frozen
 from ..model import Conda, Snapshot
 
 _IDENTITY = ("version", "build", "build_number", "subdir", "md5", "sha256", "url", "channel")
 _HASHES = ("md5", "sha256")
 
 
-@dataclass(frozen=True)
+@frozen
 class CondaDifference:
     name: str
     what: str  # missing | extra | version | build | md5 | sha256 | url | channel | subdir | build_number

@@ -26,12 +26,12 @@ import dataclasses
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
+from .._frozen import frozen
 from ..errors import EnvsnapError
 from ..report import Entry, Report, Severity, gpu_name
 from .verdict import not_recorded
@@ -54,7 +54,7 @@ _PACKAGE_WEIGHT = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class Change(Entry):
     area: str  # gpu | cuda | framework | python | interpreter | platform | libc | conda | system | hardware
     subject: str
@@ -84,7 +84,7 @@ class Change(Entry):
         return Severity.INFO if self.change == "unknown" else Severity.WARNING
 
 
-@dataclass(frozen=True)
+@frozen
 class DiffReport(Report):
     a: str  # content digests of the two locks
     b: str

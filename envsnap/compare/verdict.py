@@ -7,9 +7,9 @@ and printed without loading the model, the lock loader or the probes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from .._frozen import frozen
 from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 
 # verify's words for the shared severity scale (envsnap.report.VERIFY_WORDS), most consequential first.
@@ -29,7 +29,7 @@ def not_recorded(unknown: Iterable[str], path: str) -> bool:
     return any(".".join(parts[:i]) in names for i in range(1, len(parts) + 1))
 
 
-@dataclass(frozen=True)
+@frozen
 class Difference(Entry):
     severity: str  # mismatch | warning | info
     area: str  # one of AREAS
@@ -66,7 +66,7 @@ class Difference(Entry):
         return self.severity == MISMATCH and self.area == "interpreter"
 
 
-@dataclass(frozen=True)
+@frozen
 class VerifyReport(Report):
     lock: str  # the lock's content digest
     target: str  # the interpreter that was verified

@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cached_property
 
 from packaging import tags as ptags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from .._frozen import frozen
 from ..model import PythonPackage, Snapshot
 from ..platforms import machine, numbers, with_article
 from .target import Target
@@ -23,7 +23,7 @@ _MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(.+)$")
 _MACOS = re.compile(r"^macosx[-_](\d+)[._](\d+)[-_](.+)$")
 
 
-@dataclass(frozen=True)
+@frozen
 class TagTarget:
     """The interpreter and platform a wheel must fit."""
 

@@ -4,10 +4,11 @@ severity scale (envsnap.report) are ok, warn and fail."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from .. import report
+from .._frozen import frozen
 from ..report import Entry
 
 Severity = Literal["ok", "warn", "fail"]  # the words check prints and writes to JSON (report.CHECK_WORDS)
@@ -20,7 +21,7 @@ _VERDICTS: dict[report.Severity, Verdict] = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding(Entry):
     """One thing checked: what the lock needs, what the target has, and what to do about a difference."""
 
@@ -40,7 +41,7 @@ class Finding(Entry):
         return report.severity_of(self.severity)
 
 
-@dataclass(frozen=True)
+@frozen
 class Report(report.Report):
     findings: tuple[Finding, ...]
     target: str = "host"

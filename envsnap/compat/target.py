@@ -5,11 +5,11 @@ disk space, the Docker engine). Probed by ``probe_target``; tests build ``Target
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._defaults import install_hint
 from .._diskfree import free_mib as free_mib
+from .._frozen import frozen
 
 if TYPE_CHECKING:
     from ..model import Snapshot
@@ -22,7 +22,7 @@ HOST = "host"
 DOCKER_TIMEOUT_S = 5
 
 
-@dataclass(frozen=True)
+@frozen
 class DockerFacts:
     """What the Docker engine answered; ``reachable`` is False with ``error`` set when it did not."""
 
@@ -35,7 +35,7 @@ class DockerFacts:
     root_dir: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class BundleSizes:
     """What a bundle's wheels measure (bytes): as files, and unpacked (the sizes their RECORDs list)."""
 
@@ -45,7 +45,7 @@ class BundleSizes:
     tool_unpacked: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class TargetFacts:
     """What a kind of target is, as far as the rules care; a rebuild target declares its own
     (``Rebuilder.target_facts``), and the host is ``TargetFacts()``."""
@@ -62,7 +62,7 @@ class TargetFacts:
     installs_packages: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     kind: TargetKind = HOST
     facts: TargetFacts = TargetFacts()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass
 
+from .._frozen import frozen
 from ..artifacts.debs import MODES, SNAPSHOT_MIRRORS, select
 from ..errors import BadOptionError, RebuildError
 from ..model import SystemPackage
@@ -25,7 +25,7 @@ _VERSION = re.compile(r"[A-Za-z0-9.+~:-]+", re.ASCII)
 _ARCH = re.compile(r"[a-z0-9-]+", re.ASCII)
 
 
-@dataclass(frozen=True)
+@frozen
 class AptPin:
     name: str
     version: str

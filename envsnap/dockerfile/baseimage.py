@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 
 from packaging.version import InvalidVersion, Version
 
+from .._frozen import frozen
 from ..cudaneed import cuda_need
 from ..errors import BadOptionError, RebuildError, RequiresPythonError
 from ..grammar import is_python_version, shown
@@ -23,7 +24,7 @@ from ..platforms import major_minor
 from ..requires_python import describe, excluding
 
 
-@dataclass(frozen=True)
+@frozen
 class Distro:
     codename: str
     python: str  # the CPython version the release's python3 package carries
@@ -63,7 +64,7 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", re.ASCII)
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageFacts:
     """What a local engine knows about an image (``docker image inspect``)."""
 
@@ -77,7 +78,7 @@ class ImageFacts:
 Inspector = Callable[[str], "ImageFacts | None"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ImagePython:
     """The Python a base image runs (``rebuild.venv.Interpreter`` is one found on this host, ``rebuild._tool.
     WheelTarget`` the interpreter a set of wheels is chosen for: three things, three names)."""
@@ -89,7 +90,7 @@ class ImagePython:
     note: str = ""  # the choice in words, when it is not the locked interpreter exactly
 
 
-@dataclass(frozen=True)
+@frozen
 class BaseImage:
     reference: str  # what the user or the table named: "python:3.11.7-slim-bookworm"
     pinned: str  # what FROM uses: "ref@sha256:..." or a local image id, or the bare reference

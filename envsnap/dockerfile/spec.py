@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .. import _templates, platforms, sinks
 from .._defaults import LOCK_NAME
+from .._frozen import frozen
 from .._plugins import Options, flag
 from .._version import __version__
 from ..artifacts import bundle as bundle_layout
@@ -51,7 +52,7 @@ def split_reference(reference: str) -> tuple[str, str]:
     return match.group("name"), match.group("tag") or "latest"
 
 
-@dataclass(frozen=True)
+@frozen
 class DockerOptions(Options):
     """The docker target's options (``RebuildRequest.options``; the CLI fills them from its flags)."""
 
@@ -127,7 +128,7 @@ class DockerOptions(Options):
             raise BadOptionError(f"--option network={self.network[:80]!r}: not a Docker network name")
 
 
-@dataclass(frozen=True)
+@frozen
 class DockerSpec:
     """Everything the Dockerfile says, decided from the lock and the options."""
 

@@ -11,12 +11,12 @@ import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _defaults, lockfile
+from .._frozen import frozen
 from ..errors import UsageError
 from ..grammar import shown, strip_terminal
 from .node import FACTS
@@ -171,7 +171,7 @@ def capture_fleet(
     return fleetfile.from_captures(captures, missing)
 
 
-@dataclass(frozen=True)
+@frozen
 class PrologOutcome:
     exit_code: int  # 0: the node can run the lock (or nothing to check); 3: it cannot
     line: str  # the one line for the Slurm log ("" when there was nothing to check)

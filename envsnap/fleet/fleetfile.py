@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import _readlimits, _tomlwrite, lockfile
+from .._frozen import frozen
 from .._fs import atomic_write_text
 from .._version import __version__
 from ..errors import FleetError, LockfileError
@@ -43,7 +44,7 @@ class FleetFileError(LockfileError):
     """A FLEET.toml that cannot be read (bad input, exit 2)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class FleetFile:
     nodes: Mapping[str, Snapshot]  # the nodes that answered
     unreachable: Mapping[str, str] = dataclasses.field(default_factory=dict)  # node -> why it has no capture
@@ -221,7 +222,7 @@ def load(path: str | os.PathLike[str]) -> FleetFile:
 # ---------------------------------------------------------------------------------------------- diff
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Change:
     node: str
     path: str  # dotted, named entries in brackets: python.packages[fleet-demo].version

@@ -11,9 +11,10 @@ import dataclasses
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
+from .._frozen import frozen
 from .._readlimits import load_json
 from ..errors import EnvsnapError
 from ..grammar import MAX_TEXT, shown, strip_control
@@ -33,7 +34,7 @@ class _BadAnswer(EnvsnapError):
     pass
 
 
-@dataclass(frozen=True)
+@frozen
 class Problem:
     """One failure or warning on a node: what the lock needs, what the node has, what to do."""
 
@@ -46,7 +47,7 @@ class Problem:
         return {"component": self.component, "needed": self.needed, "found": self.found, "remedy": self.remedy}
 
 
-@dataclass(frozen=True)
+@frozen
 class NodeResult:
     node: str
     verdict: NodeVerdict
@@ -78,7 +79,7 @@ class NodeResult:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Group:
     nodes: tuple[str, ...]
     result: NodeResult  # the first member's (all members share its key)
@@ -88,7 +89,7 @@ class Group:
         return hostlist.compress(self.nodes)
 
 
-@dataclass(frozen=True)
+@frozen
 class FleetReport:
     lock: str
     lock_digest: str

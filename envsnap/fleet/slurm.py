@@ -15,10 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Literal
 
 from .. import _runner
+from .._frozen import frozen
 from ..errors import FleetError, UsageError
 from ..grammar import shown
 
@@ -82,7 +82,7 @@ _JOB_VARIABLES = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Selection:
     """Which nodes: a count (``--nodes``), a hostlist (``-w``), a partition (``-p``), or the default partition."""
 
@@ -91,7 +91,7 @@ class Selection:
     partition: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class NodeState:
     name: str
     state: str  # as sinfo's %T says it ("idle", "mixed", "drained", "idle*" when not responding)
@@ -109,7 +109,7 @@ class NodeState:
         return not self.state.endswith("*") and not any(word in self.state for word in _UNAVAILABLE)
 
 
-@dataclass(frozen=True)
+@frozen
 class NodeRun:
     """What one node's srun gave: its output, or why there is none."""
 

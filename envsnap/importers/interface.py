@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Container
-from dataclasses import dataclass
 from typing import ClassVar
 
+from .._frozen import frozen
 from .._privacy import PathRedactor
 from ..errors import LockImportError
 from ..model import Platform, Snapshot
@@ -21,7 +21,7 @@ from ..model import Platform, Snapshot
 __all__ = ["ImportOptions", "Importer", "LockImportError", "local_url", "platform_from_subdir"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ImportOptions:
     platform: str = ""  # a conda subdir (linux-64) to pick from a multi-platform lock
 

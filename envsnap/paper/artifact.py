@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import _templates, grammar, sinks
+from .._frozen import frozen
 from .._fs import atomic_write_bytes, atomic_write_text, join_relative
 from ..artifacts.appendix import ArtifactFacts, render_latex, render_markdown
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, known_sha256
@@ -31,7 +31,7 @@ from .swhid import CodeIdentity, SwhidError, identify
 INSTALL_BYTES_PER_S = 100 << 20
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactResult:
     grade: str
     code: CodeIdentity | None

@@ -15,11 +15,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from .. import _readlimits, grammar, lockfile, sinks
+from .._frozen import frozen
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
 from ..errors import BundleError, EnvsnapError, UsageError
 from ..model import Snapshot
@@ -48,7 +49,7 @@ class AuditError(EnvsnapError):
     """What was named is neither a lock nor a bundle."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Item:
     id: str
     rung: str  # the ladder rung (or "available") this item belongs to
@@ -68,7 +69,7 @@ class Item:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Audit:
     subject: str
     kind: str  # lock | bundle

@@ -7,12 +7,13 @@ boundary, because each reaches JSON-LD, YAML, Markdown and LaTeX."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from .. import _readlimits, grammar
+from .._frozen import frozen
 from ..errors import UsageError
 
 CFF_NAME = "CITATION.cff"
@@ -29,7 +30,7 @@ class MetadataError(UsageError):
     """An artifact fact is not what its field takes (a bad ORCID, DOI or licence): bad input, exit code 2."""
 
 
-@dataclass(frozen=True)
+@frozen
 class NameParts:
     """A person's name as CFF holds it: ``given-names``, ``name-particle`` ("van der", "de la"), ``family-names``
     and ``name-suffix`` ("Jr."). An empty ``family`` means the name is not split (one word, an organisation)."""
@@ -45,7 +46,7 @@ class NameParts:
         return " ".join(x for x in (self.particle, self.family) if x)
 
 
-@dataclass(frozen=True)
+@frozen
 class Author:
     name: str
     orcid: str = ""  # 0000-0002-1825-0097 (checksum verified), or ""
@@ -106,7 +107,7 @@ def _particle_and_family(words: list[str]) -> tuple[str, str]:
     return " ".join(words[:start]), " ".join(words[start:])
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactMeta:
     title: str = ""
     authors: tuple[Author, ...] = ()

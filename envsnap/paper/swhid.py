@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _runner
+from .._frozen import frozen
 from ..errors import EnvsnapError
 
 _HEX = re.compile(r"[0-9a-f]{40}", re.ASCII)
@@ -25,7 +25,7 @@ class SwhidError(EnvsnapError):
     """The project's code cannot be identified (no git, or the commit is not in the repository)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class CodeIdentity:
     directory: str  # swh:1:dir:<40 hex>
     revision: str  # swh:1:rev:<40 hex>

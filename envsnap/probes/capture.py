@@ -12,10 +12,10 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Any
 
 from .. import _runner, grammar
+from .._frozen import frozen
 from .._privacy import PathRedactor, scrub_text
 from .._version import __version__
 from ..errors import ProbeError
@@ -70,7 +70,7 @@ def check_probes() -> tuple[Probe[Any], ...]:
     return tuple(lean.get(p.name, p) for p in PROBES)
 
 
-@dataclass(frozen=True)
+@frozen
 class Captured:
     """What a capture found: the Snapshot, each probe's result (its value, warnings and seconds), and the
     target's facts (``verify --files`` reads the changed files from them; never recorded)."""

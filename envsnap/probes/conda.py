@@ -13,12 +13,13 @@ import os
 import platform
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
 from .. import platforms
+from .._frozen import frozen
 from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
 from ..grammar import is_conda_depends, shown
@@ -32,7 +33,7 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 _DIST_DIR = re.compile(r"^(.*/[^/]+\.(?:dist-info|egg-info))(?:/|$)")
 
 
-@dataclass(frozen=True)
+@frozen
 class CondaLayer:
     """What the conda probe found: the table for the lock, plus what the rest of the capture needs."""
 
@@ -266,7 +267,7 @@ def _file_state(prefix: str, path: str, expected: set[str], placed: set[tuple[st
     return "modified"
 
 
-@dataclass(frozen=True)
+@frozen
 class FileFinding:
     """A file of the prefix that is none of its owners' copies: ``modified`` or ``missing``, with the conda
     packages whose records list it and the pip distributions whose RECORDs do."""
@@ -276,7 +277,7 @@ class FileFinding:
     pip: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class CondaFiles:
     """What ``changed_files`` found. ``changed``: each path (relative to the prefix) a conda record lists that
     differs from every owner's copy. ``shared``: the paths a conda record and a pip RECORD both list, judged

@@ -23,12 +23,13 @@ import os
 import re
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
 from .. import _runner
 from .._control import strip_terminal
+from .._frozen import frozen
 from .._privacy import PathRedactor
 from ..model import Cuda, CudaComponent, CudaLibrary, CudaMethod, CudaSource, CudaSourceOrNone
 from .cudacodes import decode
@@ -58,7 +59,7 @@ _PIP_WHEEL = re.compile(r"^nvidia-(cuda-runtime|cudnn|nccl|cublas)(?:-cu(\d+))?$
 _BUNDLED = re.compile(r"^(libcudart|libcudnn|libnccl|libcublas)(?:-[0-9a-f]{8})?\.so(?:\.\d+)*$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Component:
     name: str
     stem: str  # the library's file name up to ".so"
@@ -154,7 +155,7 @@ def major_of(soname: str) -> str:
 # -------------------------------------------------------------------------------------------- finding
 
 
-@dataclass(frozen=True)
+@frozen
 class Found:
     """A copy before it is recorded: the real path stays here, the lockfile gets ``location``."""
 

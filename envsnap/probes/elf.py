@@ -7,8 +7,9 @@ a few kilobytes of I/O.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import BinaryIO
+
+from .._frozen import frozen
 
 _PT_LOAD = 1
 _PT_DYNAMIC = 2
@@ -19,7 +20,7 @@ _DT_RPATH = 15
 _DT_RUNPATH = 29
 
 
-@dataclass(frozen=True)
+@frozen
 class DynamicInfo:
     needed: tuple[str, ...]
     rpath: tuple[str, ...]

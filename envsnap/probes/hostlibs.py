@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _runner
+from .._frozen import frozen
 from . import elf
 from ._pyprobe import _SO_RE as _SHARED_OBJECT  # what the target probe reports as a distribution's ELF file
 from ._pyprobe import file_stamp
@@ -36,7 +37,7 @@ DRIVER_LIB = re.compile(r"^lib(cuda|nvidia-[\w.-]+|nvcuvid|nvoptix)\.so")
 _DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
 
 
-@dataclass(frozen=True)
+@frozen
 class InstalledPackage:
     name: str
     version: str

@@ -18,10 +18,11 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from .._defaults import DEEP_TIMEOUT, GPU_TIMEOUT
+from .._frozen import frozen
 from ..errors import ProbeError
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Runner(Protocol):
 # ------------------------------------------------------------------------------- the target's facts
 
 
-@dataclass(frozen=True)
+@frozen
 class RawWarning:
     """Something the target probe could not read (``broken-dist``) or set aside (``shadowed``)."""
 
@@ -56,7 +57,7 @@ class RawWarning:
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen
 class RawPackage:
     """One distribution as the target probe found it. Paths are absolute: used within one capture, never
     recorded as they are."""
@@ -83,7 +84,7 @@ class RawPackage:
     changed_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@frozen
 class RawPython:
     """The target interpreter's answer: used within one capture, never recorded as is."""
 
@@ -224,7 +225,7 @@ def _python(f: _Fields) -> RawPython:
 # ------------------------------------------------------------------------------------- the contract
 
 
-@dataclass(frozen=True)
+@frozen
 class CaptureOptions:
     """What to capture and how (the keywords ``envsnap.capture`` takes)."""
 
@@ -254,7 +255,7 @@ class CaptureOptions:
         return cache_identity(self.python_path, self.conda_prefix, self.python_layer)
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeResult(Generic[T]):
     """A probe's value (a part of the model, or what later probes need), the warnings worth recording (each
     starting with its area, ``"cuda: ..."``), and the seconds it took; ``parts`` times costly steps inside

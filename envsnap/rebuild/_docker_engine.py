@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _readlimits, grammar
 from .._defaults import install_hint
+from .._frozen import frozen
 from .._fs import atomic_write_text
 from ..dockerfile import baseimage
 from ..errors import BadBundleError, RebuildError
@@ -251,7 +252,7 @@ class _Layers:
                 client.images.remove(image, force=False)
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class _Leftovers:
     """The containers and images carrying a build's label before it started (they are not the build's)."""
 
@@ -529,7 +530,7 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
 _BLOCK = tarfile.BLOCKSIZE
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class UntaggedArchive:
     """A checked ``docker save`` archive as the engine gets it: its members' headers (tags taken out) and, for
     each, the replaced bytes or where its data lies in the source file. Nothing is copied to disk: ``chunks``

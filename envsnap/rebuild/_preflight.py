@@ -7,10 +7,10 @@ import os
 import stat
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._frozen import frozen
 from .._prehash import unpacked_size as unpacked_size  # the disk rule's reader, kept here by name
 from .._prehash import unpacked_sizes
 from ..artifacts.bundle import TOOL, WHEELS
@@ -61,7 +61,7 @@ def bundle_sizes(
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Preflight:
     """What the check said (the notes for the plan) and the host it captured (a rebuild on this host verifies
     its result with these host facts rather than capturing the host again)."""

@@ -14,7 +14,6 @@ import importlib.metadata
 import sys
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from packaging.version import InvalidVersion, Version
 from .. import _runner
 from .. import _version as version_module
 from .._defaults import DISTRIBUTION
+from .._frozen import frozen
 from .._toml import tomllib
 from .._version import __version__
 from ..artifacts.repack import RepackError, dist_info_tags, repack
@@ -43,7 +43,7 @@ Runner = Callable[..., _runner.Result]
 NOT_IN_IMAGE = frozenset({"py-rattler", "docker"})
 
 
-@dataclass(frozen=True)
+@frozen
 class WheelTarget:
     """The interpreter the wheels are for: CPython ``version`` on Linux ``machine`` with ``glibc``."""
 
@@ -91,7 +91,7 @@ class WheelTarget:
         return cls(platform.python_version(), platform.machine(), version if libc == "glibc" else "2.17")
 
 
-@dataclass(frozen=True)
+@frozen
 class ToolWheel:
     path: Path
     name: str

@@ -28,11 +28,12 @@ import stat
 import string
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from .. import _leftovers, _readlimits, _runner, sinks
 from .._defaults import CONDA_CACHE, cache_dir, install_hint
+from .._frozen import frozen
 from .._fs import atomic_write_text, join_base_name, move_into_place
 from .._plugins import Options, flag
 from .._prehash import sha256_file
@@ -155,7 +156,7 @@ def restore_provenance(prefix: Path, conda: Conda) -> None:
 # ---------------------------------------------------------------------------------------- rebuilder
 
 
-@dataclass(frozen=True)
+@frozen
 class CondaOptions(Options):
     """The conda target's options."""
 
@@ -174,7 +175,7 @@ class CondaOptions(Options):
             _executable(self.engine)  # a tool the option names that is not there: bad input, before any work
 
 
-@dataclass(frozen=True)
+@frozen
 class CondaPlanData(PlanData):
     """What the conda plan decided: the installer (engine and the program or library that is it)."""
 

@@ -17,13 +17,13 @@ import platform as _platform
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _leftovers, grammar, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._fetchpolicy import FetchRefusedError
+from .._frozen import frozen
 from .._fs import fresh_dir
 from .._version import __version__
 from ..artifacts import debs as deb_files
@@ -61,7 +61,7 @@ TOOL_TIMEOUT = 300.0
 # ----------------------------------------------------------------------------------------- the rebuilder
 
 
-@dataclass(frozen=True)
+@frozen
 class DockerPlanData(PlanData):
     """What the docker plan decided: the base image, the interpreter in it, the tag, and the Dockerfile whose
     hash ``execute`` checks its own rendering against."""

@@ -17,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._frozen import frozen
 from .._plugins import Options
 from ..compat.report import Finding
 from ..compat.target import Target, TargetFacts
@@ -54,7 +55,7 @@ def _no_options() -> Mapping[str, str]:
     return MappingProxyType({})
 
 
-@dataclass(frozen=True)
+@frozen
 class RebuildRequest:
     """What the user asked for, after the lock was loaded and the preflight ran."""
 
@@ -79,7 +80,7 @@ class RebuildRequest:
     venv_ahead: VenvAhead | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanItem:
     """One thing a rebuild installs, and how it is pinned."""
 
@@ -91,7 +92,7 @@ class PlanItem:
     note: str = ""  # e.g. "rebuilt from git+https://...@<commit>"
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanCheck:
     """The compatibility check's verdict as the plan records it (``--json``'s ``check``): what a CI step reads
     rather than parsing the notes. ``status``: ``passed`` (no failure; warnings may remain), ``failed`` (a dry run
@@ -134,7 +135,7 @@ class PlanData(ABC):
         """The facts as ``--dry-run`` and ``--json`` show them (``details``): label -> text."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """Everything a rebuild will do, decided before anything is done. Printable, comparable, immutable."""
 
@@ -195,7 +196,7 @@ class Plan:
         return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
+@frozen
 class RebuildResult:
     plan: Plan
     dest: str
@@ -209,7 +210,7 @@ class RebuildResult:
         return self.verify is None or not self.verify.python_mismatch
 
 
-@dataclass(frozen=True)
+@frozen
 class EarlyWork(ABC):
     """What a target began while the compatibility check ran (``Rebuilder.start_early``), in a hidden place of
     its own: ``execute`` takes it up once the check has passed, and ``cancel`` ends it and removes whatever it

@@ -24,13 +24,13 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _leftovers, _runner, _tools
 from .._control import strip_control
 from .._defaults import ARTIFACTS_CACHE, PROBE_TIMEOUT, cache_dir
+from .._frozen import frozen
 from .._fs import checked_base_name, join_base_name, move_into_place
 from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, NotTheSame, isolated_env, uv_venv_args
 from .._venvahead import staging as staging_folder
@@ -83,7 +83,7 @@ _VERSION_CODE = "import platform, sys; print(platform.python_version(), sys.impl
 # --------------------------------------------------------------------------------------- interpreter
 
 
-@dataclass(frozen=True)
+@frozen
 class Interpreter:
     path: str
     version: str
@@ -497,7 +497,7 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
 
 
-@dataclass(frozen=True)
+@frozen
 class VenvPlanData(PlanData):
     """What the venv plan decided: the interpreter (a path, or "" for one uv downloads) and the installer."""
 

@@ -18,9 +18,9 @@ import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
+from .._frozen import frozen
 from .._prehash import sha256_file as hash_file  # the one sha256 of a file, its buffer reused
 from ..errors import EnvsnapError
 
@@ -53,7 +53,7 @@ class _Stopped(Exception):
     """Raised in a hashing worker once the fingerprint has been abandoned."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Entry:
     path: str  # relative, "/"-separated
     size: int
@@ -61,7 +61,7 @@ class Entry:
     value: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Fingerprint:
     kind: str  # file | directory | missing
     method: str  # sha256 | size-mtime
@@ -234,7 +234,7 @@ def _hash_all(
     return out
 
 
-@dataclass(frozen=True)
+@frozen
 class Change:
     path: str  # relative to the fingerprinted path
     what: str  # added | removed | changed

@@ -3,10 +3,10 @@ imported before the command starts)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .._frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Finished:
     started: str
     ended: str

@@ -13,9 +13,9 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from .._frozen import frozen
 from .._privacy import PathRedactor
 from ..model import Snapshot
 from .record import Library
@@ -28,7 +28,7 @@ _SITE_DIRS = ("site-packages", "dist-packages")
 _MAX_RECORD = 16 << 20
 
 
-@dataclass(frozen=True)
+@frozen
 class Owner:
     kind: str  # python | conda | system | interpreter
     package: str
@@ -282,7 +282,7 @@ def classify(
     return dict(sorted(out.items()))
 
 
-@dataclass(frozen=True)
+@frozen
 class LockView:
     """What accounting for the loaded files reads of a lock: the version of each Python distribution and conda
     package, the Python version, the versions of each system package. Kept as JSON beside a lock validated

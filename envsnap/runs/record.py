@@ -14,11 +14,12 @@ import os
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import _readlimits, _tomlwrite, grammar
+from .._frozen import frozen
 from .._fs import atomic_write_text
 from ..errors import EnvsnapError
 from ..fileurls import HOME, PROJECT
@@ -55,7 +56,7 @@ _TIME = _rule(grammar.is_timestamp, "timestamp (RFC 3339)")
 _ARG = _rule(lambda v: isinstance(v, str) and "\0" not in v and len(v) <= 65536, "argument (no NUL, at most 64 KiB)")
 
 
-@dataclass(frozen=True)
+@frozen
 class Meta:
     kind: str = field(default=KIND, metadata=_one_of(KIND))
     schema_version: int = field(default=SCHEMA_VERSION, metadata=_n(1000))
@@ -64,7 +65,7 @@ class Meta:
     content_digest: str = field(default="", metadata=_DIGEST)
 
 
-@dataclass(frozen=True)
+@frozen
 class Command:
     argv: tuple[str, ...] = field(metadata=_ARG)
     # The working directory relative to the project (the git work tree, else the directory itself): "." or a
@@ -163,7 +164,7 @@ def labelled_word(word: str) -> tuple[str, str, str] | None:
     return None
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     started: str = field(metadata=_TIME)
     ended: str = field(metadata=_TIME)
@@ -177,7 +178,7 @@ class Outcome:
     peak_memory_kib: int = field(default=0, metadata=_n())
 
 
-@dataclass(frozen=True)
+@frozen
 class Gpus:
     visible_devices: str = field(default="", metadata=_text(1024))  # CUDA_VISIBLE_DEVICES as it was set
     visible_devices_set: bool = False
@@ -186,7 +187,7 @@ class Gpus:
     note: str = field(default="", metadata=_text())
 
 
-@dataclass(frozen=True)
+@frozen
 class Environment:
     lock: str = field(
         default="",
@@ -200,7 +201,7 @@ class Environment:
     drift: tuple[str, ...] = field(default=(), metadata=_text())  # verify's findings at the start
 
 
-@dataclass(frozen=True)
+@frozen
 class Code:
     vcs: str = field(default="", metadata=_one_of("", "git"))
     commit: str = field(default="", metadata=_rule(lambda v: v == "" or grammar.is_commit_id(v), "commit id"))
@@ -209,7 +210,7 @@ class Code:
     diff_digest: str = field(default="", metadata=_DIGEST)
 
 
-@dataclass(frozen=True)
+@frozen
 class Library:
     path: str = field(metadata=_text())
     accounted: bool
@@ -219,7 +220,7 @@ class Library:
     note: str = field(default="", metadata=_text())
 
 
-@dataclass(frozen=True)
+@frozen
 class Loaded:
     method: str = field(default="", metadata=_text())
     processes: int = field(default=0, metadata=_n())
@@ -229,7 +230,7 @@ class Loaded:
     distributions: tuple[str, ...] = field(default=(), metadata=_text(256))  # "numpy 2.4.6" they came from
 
 
-@dataclass(frozen=True)
+@frozen
 class FileEntry:
     path: str = field(metadata=_text())
     size: int = field(metadata=_n())
@@ -241,7 +242,7 @@ class FileEntry:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Data:
     role: str = field(metadata=_one_of("input", "output"))
     path: str = field(metadata=_rule(lambda v: len(v) > 0 and grammar.is_text(v), "path"))
@@ -254,7 +255,7 @@ class Data:
     entries: tuple[FileEntry, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class RunRecord:
     run: Meta
     command: Command

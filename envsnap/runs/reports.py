@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from .._frozen import frozen
 from ..errors import EnvsnapError
 
 MAX_HOOK_BYTES = 8 << 20
 
 
-@dataclass(frozen=True)
+@frozen
 class PythonReport:
     pid: int
     executable: str

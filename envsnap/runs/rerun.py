@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _runner, lockfile
+from .._frozen import frozen
 from .._fs import join_relative
 from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
 from ..fileurls import HOME
@@ -42,14 +42,14 @@ NOT_WRITTEN = "not written"  # an output the rerun left as it was before it ran
 NOT_CHECKED = "not checked"  # an output outside the folders rerun may read, or over the size limit
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     area: str  # environment | code | data
     state: str  # same | differs | unknown
     lines: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class OutputResult:
     path: str
     state: str  # identical | differs | missing | not written | not checked
@@ -57,7 +57,7 @@ class OutputResult:
     why: str = ""  # why it was not checked
 
 
-@dataclass(frozen=True)
+@frozen
 class Mount:
     """A folder or file of the rerunner's home that ``--in-docker`` mounts because the record names it under
     ``~``: at the path the command names (``target``), from where it is (``source``, links resolved)."""
@@ -68,7 +68,7 @@ class Mount:
     writable: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """What rerun will run, where, and how its checks came out (before anything runs)."""
 

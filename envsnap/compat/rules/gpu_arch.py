@@ -6,12 +6,12 @@ on capability X.Z for Z >= Y; ``sm_XYa`` only on X.Y; PTX ``compute_XY`` is JIT-
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ..._frozen import frozen
 from ...model import Gpu, Snapshot
 from ...platforms import numbers
 from .._facts import cuda_need, local_cuda, used_gpus, variant
@@ -27,7 +27,7 @@ Coverage = Literal["cubin", "ptx", "none"]
 _ARCH = re.compile(r"^(sm|compute)_(\d+?)(\d)([af]?)$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Build:
     """One framework build's GPU kernels."""
 
