@@ -27,7 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import _leftovers, _runner, _tools
+from .. import _leftovers, _runner, _tools, fileurls
 from .._control import strip_control
 from .._defaults import ARTIFACTS_CACHE, PROBE_TIMEOUT, cache_dir
 from .._frozen import frozen
@@ -575,6 +575,8 @@ class VenvRebuilder(Rebuilder):
                 continue
             origin = f"wheels/{art.filename}" if request.bundle_dir is not None else art.url
             note = f"rebuilt from {art.url}" if art.rebuilt else ""
+            if art.rebuilt and pkg.source.kind == "directory" and pkg.source.editable:
+                note += "; editable in the lock: installed as a regular wheel (see the notes)"
             items.append(
                 PlanItem("python", pkg.name, pkg.version, origin=origin, pin=f"sha256:{art.sha256}", note=note)
             )
@@ -608,7 +610,7 @@ class VenvRebuilder(Rebuilder):
             dest=str(dest),
             items=tuple(items),
             steps=tuple(steps),
-            notes=(*request.preflight_notes, *notes),
+            notes=(*request.preflight_notes, *notes, *_editable_notes(lock, request.project_dir, dest)),
             offline=request.offline,
             data=data,
         )
@@ -891,16 +893,36 @@ class _Early(EarlyWork):
         self._stack.close()
 
 
+def _editable_notes(lock: Snapshot, project_dir: Path | None, dest: Path) -> list[str]:
+    """What the rebuild does with each project the lock installs editable: the bundle's wheel of it, a regular
+    install (docs/design.md, "Research layouts"), which verify reports as a mismatch; the note names the command
+    that installs it as locked. The folder is named only where the lock records it inside the project and it is a
+    project there (``local_source``: joined under the project, links resolved); any other recorded path is shown
+    as the lock's URL, never looked up."""
+    import shlex
+
+    notes = []
+    for pkg in lock.pip_layer():
+        if pkg.source.kind != "directory" or not pkg.source.editable:
+            continue
+        folder = f"its project folder ({pkg.source.url})"
+        if pkg.source.url.startswith("file://" + fileurls.PROJECT) and project_dir is not None:
+            with contextlib.suppress(BundleError, PinError, UnsafeInputError):
+                folder = shlex.quote(str(local_source(pkg, project_dir)))
+        command = f"uv pip install --python {shlex.quote(str(dest / 'bin' / 'python'))} --no-deps -e {folder}"
+        notes.append(
+            f"{package_label(pkg)} is editable in the lock: installed from the bundle's wheel built from it, a regular "
+            f"install, which verify reports as a mismatch; `{command}` afterwards installs it as locked"
+        )
+    return notes
+
+
 def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:
     """A package the rebuild must first pin or build: the plan says which, and from where."""
     src = pkg.source
     if src.kind == "directory":
         tree = local_source(pkg, project_dir)  # precheck has found it
-        editable = (
-            "; it was editable: installed as a regular wheel, `pip install -e` makes it editable again"
-            if src.editable
-            else ""
-        )
+        editable = "; it is editable in the lock: installed as a regular wheel (see the notes)" if src.editable else ""
         return PlanItem(
             "python",
             pkg.name,

@@ -87,12 +87,33 @@ def test_python_package_mismatches() -> None:
 
 def test_rebuilt_from_source_is_not_a_mismatch() -> None:
     rebuilt = Artifact(filename="x.whl", url="git+...", sha256="0" * 64, rebuilt=True)
-    lock = snap(pkg("vcspkg", source=GIT, artifact=rebuilt), pkg("proj", source=EDITABLE))
+    folder = Source(kind="directory", url="file:///src/proj")
+    lock = snap(pkg("vcspkg", source=GIT, artifact=rebuilt), pkg("proj", source=folder))
     now = snap(pkg("vcspkg", record_digest="sha256:rebuilt"), pkg("proj", record_digest="sha256:wheel"))
     report = compare(lock, now)
     assert report.identical
-    assert found(report, WARNING) == {("vcspkg", "record_digest")}
-    assert found(report, INFO) == {("vcspkg", "source"), ("proj", "source"), ("proj", "record_digest")}
+    assert found(report, WARNING) == {("vcspkg", "record_digest"), ("proj", "record_digest")}
+    assert found(report, INFO) == {("vcspkg", "source"), ("proj", "source")}
+
+
+def test_an_editable_project_installed_from_a_wheel_is_not_identical() -> None:
+    """The lock installs the project editable (``uv pip install -r pylock.toml`` does); rebuild installed the
+    bundle's wheel of it, and verify said "identical" (info: "installed from a wheel built from the locked
+    source"): the environment a user compares follows the project's edits, this one does not."""
+    rebuilt = Artifact(filename="proj-1.0-py3-none-any.whl", url="file:///src/proj", sha256="0" * 64, rebuilt=True)
+    lock = snap(pkg("proj", source=EDITABLE, artifact=rebuilt, record_digest="sha256:pth"))
+    report = compare(lock, snap(pkg("proj", record_digest="sha256:wheel")))
+    assert not report.identical
+    assert [d.describe() for d in report.by_severity(MISMATCH)] == [
+        "proj: source editable file:///src/proj -> index (the lock installs it editable, this is a regular "
+        "install: edits to the project do not reach it; `pip install --no-deps -e` its folder installs it as "
+        "locked)"
+    ]
+    # Installed from its folder but not editable (pip install ./proj), and the other way round: not identical.
+    folder = snap(pkg("proj", source=dataclasses.replace(EDITABLE, editable=False)))
+    assert found(compare(lock, folder), MISMATCH) == {("proj", "source")}
+    assert found(compare(folder, snap(pkg("proj", source=EDITABLE))), MISMATCH) == {("proj", "source")}
+    assert compare(lock, snap(pkg("proj", source=EDITABLE, record_digest="sha256:pth"))).identical
 
 
 def test_a_project_installed_from_its_folder_with_other_files_is_a_warning() -> None:

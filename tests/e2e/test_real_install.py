@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
-from testutil import run_in_image, uv_bin
+from testutil import uv_bin
 
 from envsnap import lockfile
 
@@ -84,6 +84,18 @@ class World:
         problems = [d for d in report["differences"] if d["severity"] == "mismatch"]
         assert report["identical"] is True and not problems, f"{venv} differs from the lock: {problems}"
         return report
+
+    def editable_again(self, venv: Path, project: Path | None = None) -> None:
+        """The project the lock installs editable, installed so in ``venv`` (a rebuild installs the bundle's wheel
+        of it, which verify reports as the one mismatch)."""
+        python = venv / "bin" / "python"
+        _run(self.uv, "pip", "install", "-q", "--python", python, "--no-deps", "-e", project or self.project)
+
+
+def _only_editable_lost(report: dict[str, Any], name: str) -> None:
+    """The verify of a rebuild: the project the lock installs editable is a regular install, and nothing else."""
+    problems = [(d["subject"], d["what"]) for d in report["differences"] if d["severity"] == "mismatch"]
+    assert report["identical"] is False and problems == [(name, "source")], report
 
 
 def _run(*args: str | Path, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -240,9 +252,11 @@ def test_rebuild_venv_offline_and_verify(world: World) -> None:
         "--python",
         DEBIAN_PYTHON,
         "--json",
+        check=False,
     )
-    result = json.loads(done.stdout)
-    assert result["verify"]["identical"] is True, result["verify"]
+    assert done.returncode == 3, done.stderr[-3000:]  # the editable project is a regular install: a mismatch
+    _only_editable_lost(json.loads(done.stdout)["verify"], "e2e-paper")
+    world.editable_again(dest)
     world.verify(dest)
 
 
@@ -265,11 +279,18 @@ def test_rebuild_docker_on_the_debootstrap_base_and_verify_inside_without_networ
             "--dest",
             world.root / "context",
             "--json",
+            check=False,
         )
         result = json.loads(done.stdout)
-        assert result["dest"] == TAG and result["verify"]["identical"] is True, result["verify"]
-        inside = json.loads(run_in_image(client, TAG, "envsnap", "verify", "/envsnap.lock", "--json"))
-        assert inside["identical"] is True and inside["packages_checked"] >= 4
+        assert done.returncode == 3 and result["dest"] == TAG, done.stderr[-3000:]
+        _only_editable_lost(result["verify"], "e2e-paper")  # the image holds its wheel, not the editable project
+        from envsnap.rebuild._docker_engine import run_in_image as run_anyhow
+
+        code, out, _err = run_anyhow(client, TAG, ["envsnap", "verify", "/envsnap.lock", "--json"])
+        inside = json.loads(out.decode())
+        assert code == 3, inside
+        _only_editable_lost(inside, "e2e-paper")
+        assert inside["packages_checked"] >= 4
 
 
 def _commented_installs(requirements: Path) -> list[list[str]]:
@@ -318,6 +339,8 @@ def test_exports_installed_elsewhere_verify_identical(world: World, fmt: str, in
             _run(*install, *args, cwd=folder, env=env)
     else:
         _run(*install, "-r", folder / name, cwd=folder, env=env)
+    if source == world.bundle:  # the bundle's wheel of the project the lock installs editable
+        world.editable_again(venv)
     world.verify(venv)
 
 
@@ -380,9 +403,14 @@ def test_imports_of_uv_files_rebuild_and_verify(world: World, uv_files: dict[str
         pkg = imported.package(name)
         assert pkg is not None and pkg.version, f"{source}: {name} was not imported"
     dest = world.root / "imports" / (lock.stem + "-venv")
-    done = world.envsnap("rebuild", lock, "--dest", dest, "--python", DEBIAN_PYTHON, "--json", cwd=where)
+    done = world.envsnap("rebuild", lock, "--dest", dest, "--python", DEBIAN_PYTHON, "--json", cwd=where, check=False)
     result = json.loads(done.stdout)
-    assert result["verify"]["identical"] is True, result["verify"]
+    if source == "uv export --format pylock.toml":  # uv's own project, editable: rebuilt as a regular install
+        assert done.returncode == 3, done.stderr[-3000:]
+        _only_editable_lost(result["verify"], "e2e-uvproj")
+        world.editable_again(dest, where)
+    else:
+        assert done.returncode == 0 and result["verify"]["identical"] is True, result["verify"]
     world.verify(dest, lock, cwd=where)
 
 
