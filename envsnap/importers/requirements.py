@@ -248,6 +248,15 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     if words[0] in ("-e", "--editable"):
         return _editable(words[1:], where, state)
     local = len(words) == 1 and (words[0] in (".", "..") or words[0].startswith(("./", "../", "/")))
+    if len(words) == 1 and not local and _looks_like_path(words[0]):
+        # pip reads a word with a '/' as a path when it names a folder (uv pip compile writes a project's path
+        # dependency as libs/labutils) or an archive; no requirement has one but in a URL.
+        local = os.path.isdir(words[0]) or words[0].endswith(_ARCHIVES)
+        if not local:
+            raise LockImportError(
+                f"{where}: {words[0]}: no such folder in the working directory (pip reads a requirement's path from "
+                "there): import from the folder you install from"
+            )
     if local and not words[0].endswith(_ARCHIVES):
         # A project's folder by its path, as pip reads one: uv pip compile writes ./libs/labutils.
         words = ["--local-directory", *words]
@@ -474,6 +483,12 @@ def _local_archive(path: str, hashes: list[str], where: str, state: _State) -> P
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
         raise LockImportError(f"{where}: {exc}") from None
     return _direct(name, "", _local_project(path, state)[1], hashes, where)
+
+
+def _looks_like_path(word: str) -> bool:
+    """pip's test of a requirement word that may be a path: a ``/`` in it, and no URL (``scheme://``) or direct
+    reference (``name @ url``, ``name@url``)."""
+    return "/" in word and "://" not in word and "@" not in word and not word.startswith("file:")
 
 
 def _editable(words: list[str], where: str, state: _State) -> PythonPackage:

@@ -11,7 +11,9 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -308,3 +310,32 @@ def test_uv_compile_local_project_folder_is_a_directory_source(tmp_path: Path, m
     assert labutils is not None and six is not None
     assert labutils.source == Source(kind="directory", url="file://{project}/libs/labutils")
     assert labutils.version == "" and len(six.candidates) == 2
+
+
+def test_uv_compile_of_an_editable_project_writes_its_path_dependency_without_dot_slash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """``uv pip compile`` of ``-e .`` writes the project's ``[tool.uv.sources]`` path dependency as ``libs/labutils``
+    (no ``./``), a folder pip reads from the working directory as it reads ``./libs/labutils``. The import said
+    ``requirements-editable.txt:5: not a requirement: Expected semicolon ...``, exit 2."""
+    project = tmp_path / "paper"
+    shutil.copytree(FIXTURES.parent / "uv-local-project", project)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    done = cli("import", "requirements-editable.txt", "-o", "envsnap.lock")
+    assert done.code == 0, done.err
+    snap = lockfile.load(project / "envsnap.lock")
+    paper, labutils = snap.package("paper"), snap.package("labutils")
+    assert paper is not None and paper.source == Source(kind="directory", url="file://{project}", editable=True)
+    assert labutils is not None and labutils.source == Source(kind="directory", url="file://{project}/libs/labutils")
+    # Away from the project the folder is not there: said so in one line, as pip would not find it either.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "requirements.txt").write_text("libs/labutils\n")
+    monkeypatch.chdir(elsewhere)
+    refused = cli("import", "requirements.txt", "-o", "envsnap.lock")
+    assert refused.code == 2 and refused.err.count("\n") == 1, refused.err
+    assert (
+        "requirements.txt:1: libs/labutils: no such folder in the working directory (pip reads a requirement's "
+        "path from there): import from the folder you install from" in refused.err
+    )
