@@ -14,7 +14,7 @@ rebuilt wheel has the same files only when the build is reproducible. For them a
 ``warning`` (VCS: the same commit gave other files; a folder installed as a wheel: its code changed or the build
 differs) or ``info`` (an editable install, whose RECORD lists a ``.pth`` hook rather than the modules), and
 a source recorded as "installed from a wheel" instead of the checkout is ``info``, except for a project the lock
-installs editable: a regular install of it (the bundle's wheel) is a ``mismatch``, as is the editable flag changed
+installs editable: a regular install of it (the bundle's wheel) is a ``warning``, as is the editable flag changed
 either way. The Python layer is identical when there is no ``mismatch``.
 
 ``envsnap.verify("envsnap.lock")`` is the library call: a training script can refuse to run in a drifted
@@ -529,12 +529,13 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
             return [Difference(MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}", f"{b.url}@{b.commit_id}")]
         if a.kind == "directory" and a.editable != b.editable:
             note = EDITABLE_LOST if a.editable else "the lock installs it from its folder, this install is editable"
-            return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have), note)]
+            return [Difference(WARNING, "python", name, "source", _source_text(want), _source_text(have), note)]
         return []
     if a.kind == "directory" and a.editable:
         # The bundle's wheel of a project the lock installs editable (rebuild installs it so): the locked
-        # environment reads the project's code where it is, this one a copy (docs/design.md, "Research layouts").
-        return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have), EDITABLE_LOST)]
+        # environment reads the project's code where it is, this one a copy of it (docs/design.md, "Research
+        # layouts"): the same code now, not after the next edit. A warning: said, and --strict refuses it.
+        return [Difference(WARNING, "python", name, "source", _source_text(want), _source_text(have), EDITABLE_LOST)]
     if rebuilt and b.kind in ("index", "archive"):
         return [
             Difference(

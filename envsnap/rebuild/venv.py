@@ -895,7 +895,7 @@ class _Early(EarlyWork):
 
 def _editable_notes(lock: Snapshot, project_dir: Path | None, dest: Path) -> list[str]:
     """What the rebuild does with each project the lock installs editable: the bundle's wheel of it, a regular
-    install (docs/design.md, "Research layouts"), which verify reports as a mismatch; the note names the command
+    install (docs/design.md, "Research layouts"), which verify reports as a warning; the note names the command
     that installs it as locked. The folder is named only where the lock records it inside the project and it is a
     project there (``local_source``: joined under the project, links resolved); any other recorded path is shown
     as the lock's URL, never looked up."""
@@ -912,7 +912,7 @@ def _editable_notes(lock: Snapshot, project_dir: Path | None, dest: Path) -> lis
         command = f"uv pip install --python {shlex.quote(str(dest / 'bin' / 'python'))} --no-deps -e {folder}"
         notes.append(
             f"{package_label(pkg)} is editable in the lock: installed from the bundle's wheel built from it, a regular "
-            f"install, which verify reports as a mismatch; `{command}` afterwards installs it as locked"
+            f"install, which verify reports as a warning; `{command}` afterwards installs it as locked"
         )
     return notes
 

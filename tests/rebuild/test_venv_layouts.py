@@ -94,9 +94,9 @@ def test_rebuild_with_project_builds_and_verifies(
     monkeypatch.chdir(tmp_path)  # outside the project: --project names it
     result = rebuild(lock_path, target="venv", dest=tmp_path / "env", project=project)
     assert isinstance(result, RebuildResult) and result.verify is not None
-    # The lock installs it editable, the rebuild a wheel of it: the only mismatch (test_editable_project_...).
-    mismatches = [(d.subject, d.what) for d in result.verify.by_severity("mismatch")]
-    assert mismatches == [("researchproj", "source")], [d.describe() for d in result.verify.differences]
+    # The lock installs it editable, the rebuild a wheel of it: a warning (test_editable_project_...).
+    assert result.verify.identical, [d.describe() for d in result.verify.differences]
+    assert ("researchproj", "source") in [(d.subject, d.what) for d in result.verify.by_severity("warning")]
     out = subprocess.run(
         [str(tmp_path / "env" / "bin" / "python"), "-c", "import researchproj; print(researchproj.ANSWER)"],
         capture_output=True,
@@ -118,8 +118,8 @@ def test_bundle_holds_the_built_wheel_and_rebuilds_offline(
     assert art is not None and art.rebuilt and (tmp_path / "bundle" / "wheels" / art.filename).is_file()
     monkeypatch.chdir(tmp_path)  # the reader's machine: no project, no network
     rebuilt = rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=tmp_path / "bundle", offline=True)
-    assert isinstance(rebuilt, RebuildResult) and rebuilt.verify is not None
-    assert [(d.subject, d.what) for d in rebuilt.verify.by_severity("mismatch")] == [("researchproj", "source")]
+    assert isinstance(rebuilt, RebuildResult) and rebuilt.verify is not None and rebuilt.verify.identical
+    assert ("researchproj", "source") in [(d.subject, d.what) for d in rebuilt.verify.by_severity("warning")]
 
 
 def _direct_url(venv: Path) -> str:
@@ -128,12 +128,12 @@ def _direct_url(venv: Path) -> str:
     return found.read_text() if found.is_file() else ""
 
 
-def test_editable_project_rebuilt_from_a_wheel_is_not_called_identical(
+def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
     """The lock records the project editable (``uv pip install -r pylock.toml`` installs it so); the rebuild
-    installed the bundle's wheel of it and verify said "identical", exit 0. Now the plan says what it installs
-    and verify names the difference, exit 3; ``uv pip install -e`` of the project makes it the locked one."""
+    installed the bundle's wheel of it and verify said only info. Now the plan says what it installs and verify
+    warns of the difference (exit 1 with --strict); ``uv pip install -e`` of the project makes it the locked one."""
     project, lock_path = research
     monkeypatch.chdir(project)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -144,22 +144,24 @@ def test_editable_project_rebuilt_from_a_wheel_is_not_called_identical(
     python = dest / "bin" / "python"
     assert (
         "  note: researchproj 0.4.0 is editable in the lock: installed from the bundle's wheel built from it, a "
-        "regular install, which verify reports as a mismatch; "
+        "regular install, which verify reports as a warning; "
         f"`uv pip install --python {python} --no-deps -e {project}` afterwards installs it as locked"
     ) in planned.out.splitlines()
     done = cli("rebuild", lock_path, "--bundle", bundle, "--offline", "--dest", dest)
-    assert done.code == 3, done.out + done.err  # a mismatch (docs/cli.md, exit codes)
+    assert done.code == 0, done.out + done.err  # a warning (docs/cli.md, exit codes)
     assert (
         "  python: researchproj: source editable file://{project} -> index (the lock installs it editable, this is a "
         "regular install: edits to the project do not reach it; `pip install --no-deps -e` its folder installs it "
         "as locked)"
     ) in done.out.splitlines()
     assert '"editable":true' not in _direct_url(dest).replace(" ", "")
+    strict = cli("verify", lock_path, "--python", dest / "bin" / "python", "--strict")
+    assert strict.code == 1, strict.out + strict.err
     uv = shutil.which("uv")
     assert uv is not None
     subprocess.run([uv, "pip", "install", "-q", "--python", str(python), "--no-deps", "-e", str(project)], check=True)
     assert '"editable":true' in _direct_url(dest).replace(" ", "")
-    verified = cli("verify", lock_path, "--python", python)
+    verified = cli("verify", lock_path, "--python", python, "--strict")
     assert verified.code == 0 and "identical: the Python layer matches the lock" in verified.out, verified.out
 
 
