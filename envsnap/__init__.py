@@ -7,7 +7,7 @@ The public API is what this module names; the modules behind it load on first us
 from __future__ import annotations
 
 from ._version import __version__
-from .errors import EnvsnapError, LockfileError, ProbeError
+from .errors import EnvsnapError, LockfileError, ProbeError, RunRecordWarning
 
 TYPE_CHECKING = False  # not typing's: importing typing costs every start 5 ms (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ __all__ = [
     "EnvsnapError",
     "LockfileError",
     "ProbeError",
+    "RunRecordWarning",
     "Snapshot",
     "VerifyReport",
     "__version__",

@@ -9,6 +9,12 @@ class EnvsnapError(Exception):
     exit_code = 2
 
 
+class RunRecordWarning(UserWarning):
+    """Not an error: a run record was written, and holds something its author should know before publishing it
+    (the lines ``envsnap run`` says: text that still names the home, drift from the lock, an output the run did
+    not write). ``envsnap.record_run`` issues one per line with ``warnings.warn``, and keeps them on its handle."""
+
+
 class NotInstalledError(EnvsnapError):
     """A module an optional extra of envsnap provides is not installed (the message names the extra): the
     install is incomplete, not the input bad."""

@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 
-from ..errors import EnvsnapError
+from ..errors import EnvsnapError, RunRecordWarning
 from . import trace
 from .execute import execute, utc_now
 
@@ -312,19 +312,26 @@ def run_command(
                 outputs=req.outputs,
             )
             dump(record, req.record)
-            name = os.fspath(req.record)
-            for index, folder in assemble.home_named(record.command.argv, record.command.paths, ready.ctx.redactor):
-                # Kept as written (it is no path to label): said, so that publishing it is no surprise.
-                warnings.append(
-                    f"command word {index} names {folder} in text that is no existing path: {name} keeps it as "
-                    f"written, and so does every copy of it you publish (envsnap show {name})"
-                )
+            warnings.extend(home_lines(record, req.record, ready.ctx.redactor))
         except EnvsnapError as exc:  # LockfileError, RecordError: "cannot write"
             how = f"exit {finished.exit_status}" + (f", {finished.signal}" if finished.signal else "")
             raise NotRecordedError(f"the command ran ({how}) but its record was not written: {exc}") from exc
     for line in [*ready.drift, *ready.warnings, *warnings]:
         say(line)
     return record, finished
+
+
+def home_lines(record: RunRecord, path: str | os.PathLike[str], redactor: Any) -> list[str]:
+    """One line for each word of ``record``'s command that still names the home or the project by its path on
+    this machine: kept as written (it is no path to label), said, so that publishing it is no surprise."""
+    from .assemble import home_named
+
+    name = os.fspath(path)
+    return [
+        f"command word {index} names {folder} in text that is no existing path: {name} keeps it as "
+        f"written, and so does every copy of it you publish (envsnap show {name})"
+        for index, folder in home_named(record.command.argv, record.command.paths, redactor)
+    ]
 
 
 class _Finishing:
@@ -461,11 +468,13 @@ def _output_state(path: str) -> tuple[int, int, int, int] | data_mod.Fingerprint
 
 
 class RecordedRun:
-    """What ``record_run`` yields: add outputs as they are written; ``record`` is set once the block ends."""
+    """What ``record_run`` yields: add outputs as they are written; ``record`` and ``warnings`` (the lines
+    ``envsnap run`` would say, each also issued as a ``RunRecordWarning``) are set once the block ends."""
 
     def __init__(self, outputs: list[str] | None = None) -> None:
         self.outputs: list[str] = [] if outputs is None else outputs
         self.record: RunRecord | None = None
+        self.warnings: tuple[str, ...] = ()
 
     def output(self, path: str | os.PathLike[str]) -> None:
         self.outputs.append(os.fspath(path))
@@ -487,9 +496,14 @@ def record_run(
     the block ends normally, the status of a ``sys.exit`` in it, and 1 when it raises (the record is still
     written; marked interrupted on Ctrl-C).
     What was loaded is this process's maps and ``sys.modules`` at the end of the block; peak memory is this
-    process's. With no ``lock``, the running environment is captured and stored beside the record."""
+    process's. With no ``lock``, the running environment is captured and stored beside the record.
+
+    Once the record is written, what ``envsnap run`` would say about it (drift from the lock, an output the block
+    did not write, a word of the command that still names the home) is issued, one line each, as a
+    ``RunRecordWarning`` (``warnings.warn``, pointing at the ``with`` line) and kept in the handle's ``warnings``."""
     import resource
     import time
+    import warnings
     from pathlib import Path
 
     from .. import lockfile
@@ -536,12 +550,16 @@ def record_run(
     finally:
         ended, duration = utc_now(), time.monotonic() - t0
         watch.stop()
-        outs = [
-            (p, data_mod.missing(fast=fast))
-            if before.get(p) is not None and _output_state(p) == before[p]
-            else (p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True))
-            for p in handle.outputs
-        ]
+        outs = []
+        said = []
+        for p in handle.outputs:
+            earlier = before.get(p)
+            if earlier is not None and _output_state(p) == earlier:  # as ``run_command`` says it
+                outs.append((p, data_mod.missing(fast=fast)))
+                what = "file" if isinstance(earlier, tuple) else "folder"
+                said.append(f"output {p}: not written by the command (the {what} from before is unchanged)")
+            else:
+                outs.append((p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True)))
         report = PythonReport(
             os.getpid(),
             sys.executable,
@@ -577,3 +595,7 @@ def record_run(
         )
         dump(record, record_path)
         handle.record = record
+        handle.warnings = (*ready.drift, *ready.warnings, *said, *home_lines(record, path, ready.ctx.redactor))
+        for line in handle.warnings:
+            # 3: this generator, contextlib's __exit__, the block's ``with`` line
+            warnings.warn(line, RunRecordWarning, stacklevel=3)

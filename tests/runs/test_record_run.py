@@ -6,6 +6,7 @@ import ctypes
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,60 @@ def test_attach_logs_the_record_and_its_lock_to_mlflow(tmp_path: Path, monkeypat
     (tmp_path / "exp.toml").write_text((tmp_path / "exp.toml").read_text().replace('"true"', '"false"'))
     with pytest.raises(rec.RecordError):
         tracking.attach(tmp_path / "exp.toml", mlflow=_Mlflow())
+
+
+def test_a_command_naming_the_home_in_text_is_said_on_the_handle_and_as_a_python_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # `envsnap run` said which words of the command still named the home; record_run, the Python API, kept the
+    # same text in the record and told the script's author nothing before they published it.
+    alice = tmp_path / "home" / "alice"
+    (alice / "proj").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(alice))
+    monkeypatch.chdir(alice / "proj")
+    code = f"open('{alice}/data/missing.csv')"  # no such file: text, not a path envsnap can label
+    with (
+        pytest.warns(envsnap.RunRecordWarning) as caught,
+        envsnap.record_run("run.toml", lock=host_lock, argv=["python", "-c", code]) as run,
+    ):
+        pass
+    line = (
+        f"command word 2 names {alice} in text that is no existing path: run.toml keeps it as written, "
+        "and so does every copy of it you publish (envsnap show run.toml)"
+    )
+    assert run.record is not None
+    drift = run.record.environment.drift  # this test's PYTHONPATH is not the lock's: said first, as `run` does
+    assert run.warnings == (*drift, line)
+    assert [str(w.message) for w in caught] == list(run.warnings)
+    assert {w.filename for w in caught} == {__file__}  # the script's `with` line, not envsnap's
+    assert rec.load(alice / "proj" / "run.toml").command.argv[2] == code
+
+
+def test_a_clean_block_warns_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with envsnap.record_run("run.toml", lock=host_lock, argv=["python", "-c", "print(1)"]) as run:
+            pass
+    assert run.record is not None
+    assert run.warnings == run.record.environment.drift  # the lock's drift, and nothing about the command
+    assert [str(w.message) for w in caught if issubclass(w.category, envsnap.RunRecordWarning)] == list(run.warnings)
+    assert not any("command word" in str(w.message) for w in caught)
+
+
+def test_an_output_left_from_before_is_said_as_envsnap_run_says_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # A block that wrote no model.pt (an earlier run's is there) was recorded with model.pt "missing", silently.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.pt").write_text("from an earlier run")
+    with (
+        pytest.warns(envsnap.RunRecordWarning, match="^output model.pt: not written by the command") as caught,
+        envsnap.record_run("run.toml", lock=host_lock, outputs=["model.pt"], argv=["python", "train.py"]) as run,
+    ):
+        pass
+    line = "output model.pt: not written by the command (the file from before is unchanged)"
+    assert run.record is not None
+    assert run.warnings == (*run.record.environment.drift, line)
+    assert [str(w.message) for w in caught] == list(run.warnings)
+    assert [d.kind for d in rec.load(tmp_path / "run.toml").outputs()] == ["missing"]
