@@ -153,15 +153,17 @@ def _labelled_inside(word: str, redactor: PathRedactor, is_path: Callable[[str],
     return "".join(parts), places
 
 
-def home_named(argv: Sequence[str], paths: Sequence[int], redactor: PathRedactor) -> list[tuple[int, str]]:
-    """The words of a recorded command, outside those ``paths`` lists, that still name the home or the project
+def home_named(argv: Sequence[str], paths: Sequence[int], redactor: PathRedactor) -> list[tuple[int, int, str]]:
+    """Where the words of a recorded command, outside those ``paths`` lists, still name the home or the project
     by its path on this machine (text that is no existing path: ``--msg=/home/alice/x``, a path a ``-c`` program
-    builds), with the folder each names: the record keeps them as written, and says so when it is made."""
-    found = []
+    builds): each place (the word's index, the offset where that path starts) with the folder it names (the
+    project before the home it lies in), in order. The record keeps them as written, lists the places
+    (``command.unlabelled``) and says so when it is made."""
+    found: dict[tuple[int, int], str] = {}
     for i, word in enumerate(argv):
         if i in paths:
             continue
-        for root, _label in redactor.roots:
+        for root, _label in redactor.roots:  # most specific first
             if _label not in (PROJECT, HOME):
                 continue
             at = word.find(root)
@@ -170,13 +172,9 @@ def home_named(argv: Sequence[str], paths: Sequence[int], redactor: PathRedactor
                 if (at == 0 or word[at - 1] in PATH_END) and (
                     end == len(word) or word[end] == "/" or word[end] in PATH_END
                 ):
-                    found.append((i, root))
-                    break
+                    found.setdefault((i, at), root)
                 at = word.find(root, at + 1)
-            else:
-                continue
-            break
-    return found
+    return [(i, at, root) for (i, at), root in sorted(found.items())]
 
 
 def to_data(role: str, path: str, fp: data_mod.Fingerprint, ctx: Context | None = None) -> Data:
@@ -653,9 +651,17 @@ def build(
         lockfile.write_text(text, lock_path)
     command, redacted = redacted_argv(argv)
     command, paths, inner = labelled_argv(command, prepared.ctx.redactor, outputs)
+    unlabelled = tuple(f"{i}:{at}" for i, at, _ in home_named(command, paths, prepared.ctx.redactor))
     record = RunRecord(
         run=Meta(generator=f"envsnap {__version__}", created=outcome.started),
-        command=Command(argv=command, cwd=prepared.ctx.cwd_rel, redacted=redacted, paths=paths, inner_paths=inner),
+        command=Command(
+            argv=command,
+            cwd=prepared.ctx.cwd_rel,
+            redacted=redacted,
+            paths=paths,
+            inner_paths=inner,
+            unlabelled=unlabelled,
+        ),
         result=outcome,
         gpus=gpus,
         environment=environment(

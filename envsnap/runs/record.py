@@ -85,6 +85,14 @@ class Command:
         default=(),
         metadata={**_rule(lambda v: _place(v) is not None, "place (INDEX:OFFSET)"), "sparse": True},
     )
+    # Where text in a word still names the home or the project of whoever recorded the run by its path on that
+    # machine, as "INDEX:OFFSET" (the start of that path): text that is no existing path, kept as written and
+    # said when the record was made. ``show`` names these places for a reader who does not know that home. Left
+    # out when none (and in records before it).
+    unlabelled: tuple[str, ...] = field(
+        default=(),
+        metadata={**_rule(lambda v: _place(v) is not None, "place (INDEX:OFFSET)"), "sparse": True},
+    )
 
 
 # What ends a path written inside a word (code, a shell line), and what may come just before one: white space,
@@ -133,6 +141,36 @@ def inner_places(command: Command) -> tuple[tuple[int, int, str], ...]:
             )
         out.append((*place, label))  # type: ignore[misc]
     return tuple(out)
+
+
+def unlabelled_places(command: Command) -> tuple[tuple[int, int], ...]:
+    """``command.unlabelled`` as (word index, offset), each checked to be where an absolute path starts inside that
+    word (a ``/`` at the word's start or after a ``PATH_END`` character), in order, each once, in no word ``paths``
+    lists. Raises ``RecordError`` naming the first that is not."""
+    out: list[tuple[int, int]] = []
+    for i, value in enumerate(command.unlabelled):
+        place = _place(value)
+        if (
+            place is None
+            or place[0] >= len(command.argv)
+            or place[0] in command.paths
+            or not command.argv[place[0]].startswith("/", place[1])
+            or (place[1] > 0 and command.argv[place[0]][place[1] - 1] not in PATH_END)
+            or (out and place <= out[-1])
+        ):
+            raise RecordError(
+                f"command.unlabelled[{i}]: {value} is not the place where an absolute path starts inside a word of "
+                "command.argv"
+            )
+        out.append(place)
+    return tuple(out)
+
+
+def unlabelled_text(command: Command) -> list[tuple[int, str]]:
+    """Each place ``command.unlabelled`` lists, with the path written there (up to the next ``PATH_END``)."""
+    return [
+        (index, command.argv[index][at : path_end(command.argv[index], at)]) for index, at in unlabelled_places(command)
+    ]
 
 
 def inner_label(word: str, offset: int) -> str | None:
@@ -356,6 +394,7 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
             )
     try:
         inner_places(record.command)
+        unlabelled_places(record.command)
     except RecordError as exc:
         raise RecordError(f"{origin}: {exc}") from None
     if not record.run.content_digest:

@@ -327,10 +327,13 @@ def home_lines(record: RunRecord, path: str | os.PathLike[str], redactor: Any) -
     from .assemble import home_named
 
     name = os.fspath(path)
+    first: dict[int, str] = {}  # each word once, with the folder it names first
+    for index, _at, folder in home_named(record.command.argv, record.command.paths, redactor):
+        first.setdefault(index, folder)
     return [
         f"command word {index} names {folder} in text that is no existing path: {name} keeps it as "
         f"written, and so does every copy of it you publish (envsnap show {name})"
-        for index, folder in home_named(record.command.argv, record.command.paths, redactor)
+        for index, folder in first.items()
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import sinks
-from .record import RunRecord
+from .record import RunRecord, unlabelled_text
 
 MAX_NAMED = 10
 
@@ -27,6 +27,21 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
             sinks.shell_shown(rec.command.argv)
             + (" (secrets redacted: cannot be rerun)" if rec.command.redacted else ""),
         ),
+    ]
+    home = unlabelled_text(rec.command)
+    if home:
+        places = "1 place in the command names" if len(home) == 1 else f"{len(home)} places in the command name"
+        out.append(
+            (
+                "Home text",
+                f"{places} the home or project folder of whoever recorded it, kept as written (not as {{project}} "
+                "or ~): a rerun elsewhere gets this text unchanged",
+            )
+        )
+        out.extend((f"  command word {index}", text) for index, text in home[:MAX_NAMED])
+        if len(home) > MAX_NAMED:
+            out.append(("  ...", f"{len(home) - MAX_NAMED} more (--json: command.unlabelled)"))
+    out += [
         ("Directory", rec.command.cwd),
         ("Started", f"{r.started}, {r.duration_ms / 1000:.1f} s"),
         ("Result", ending),

@@ -15,7 +15,7 @@ from runhelpers import envsnap_env
 
 import envsnap
 from envsnap.runs import record as rec
-from envsnap.runs import tracking
+from envsnap.runs import summary, tracking
 
 
 def test_a_block_is_recorded_with_its_data_outputs_and_what_the_process_loaded(
@@ -147,3 +147,76 @@ def test_an_output_left_from_before_is_said_as_envsnap_run_says_it(
     assert run.warnings == (*run.record.environment.drift, line)
     assert [str(w.message) for w in caught] == list(run.warnings)
     assert [d.kind for d in rec.load(tmp_path / "run.toml").outputs()] == ["missing"]
+
+
+def test_the_record_lists_where_its_command_still_names_the_home_and_show_flags_it_for_a_reviewer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # A reviewer's `envsnap show run.toml` could not tell which text names the author's home (it does not know
+    # the author's home): the record kept it as written and said nothing of it to whoever read the record later.
+    alice = tmp_path / "home" / "alice"
+    (alice / "proj").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(alice))
+    monkeypatch.chdir(alice / "proj")
+    code = f"open('{alice}/data/missing.csv'); print('{alice}/proj/nowhere')"
+    with (
+        pytest.warns(envsnap.RunRecordWarning),
+        envsnap.record_run("run.toml", lock=host_lock, argv=["python", "-c", code]),
+    ):
+        pass
+    first, second = code.index(str(alice)), code.rindex(str(alice))
+    record = rec.load(alice / "proj" / "run.toml")
+    assert record.command.unlabelled == (f"2:{first}", f"2:{second}")
+    assert f'unlabelled = [\n    "2:{first}",\n    "2:{second}",\n]\n' in (alice / "proj" / "run.toml").read_text()
+    shown = dict(summary.rows(record))
+    assert shown["Home text"] == (
+        "2 places in the command name the home or project folder of whoever recorded it, kept as written (not "
+        "as {project} or ~): a rerun elsewhere gets this text unchanged"
+    )
+    assert [value for key, value in summary.rows(record) if key == "  command word 2"] == [
+        f"{alice}/data/missing.csv",
+        f"{alice}/proj/nowhere",
+    ]
+
+
+def test_a_clean_command_s_record_has_no_unlabelled_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with envsnap.record_run("run.toml", lock=host_lock, argv=["python", "-c", "print(1)"]):
+        pass
+    assert "unlabelled" not in (tmp_path / "run.toml").read_text()
+    record = rec.load(tmp_path / "run.toml")
+    assert record.command.unlabelled == () and "Home text" not in dict(summary.rows(record))
+
+
+@pytest.mark.parametrize(
+    ("places", "why"),
+    [
+        (["2:5"], "2:5"),  # no path starts there
+        (["2:6", "2:6"], "unlabelled[1]: 2:6"),  # twice
+        (["2:11"], "2:11"),  # inside a path, not at its start
+        (["9:0"], "9:0"),  # no such word
+        (["2:x"], "not a valid place"),
+    ],
+)
+def test_a_record_s_unlabelled_places_must_start_a_path_in_its_words(places: list[str], why: str) -> None:
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("python3", "-c", "open('/home/alice/x.csv')"), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    doc = rec.to_dict(record)
+    doc["run"]["content_digest"] = rec.canonical_digest(doc)
+    assert "unlabelled" not in doc["command"]  # a record without it (every record before) loads as it did
+    assert rec.from_document(doc, origin="run.toml").command.unlabelled == ()
+    doc["command"]["unlabelled"] = ["2:6"]
+    doc["run"]["content_digest"] = rec.canonical_digest(doc)
+    assert rec.from_document(doc, origin="run.toml").command.unlabelled == ("2:6",)
+    doc["command"]["unlabelled"] = places
+    doc["run"]["content_digest"] = rec.canonical_digest(doc)
+    with pytest.raises(rec.RecordError) as err:
+        rec.from_document(doc, origin="run.toml")
+    assert str(err.value).startswith("run.toml: command.unlabelled[") and why in str(err.value), err.value

@@ -545,8 +545,13 @@ def test_a_path_inside_a_code_string_is_labelled_listed_and_resolved_by_rerun(tm
     assert text.count(str(alice)) == 1  # only the text that is no path
     record = rec.load(mine / "run.toml")
     assert record.command.paths == () and record.command.inner_paths == ("2:21", "2:50")
-    # A reviewer under another home reruns it: the two places are resolved, the literal ~ is not.
+    # The record lists where the home is left as text, so a reader who does not know that home is told too.
+    assert record.command.unlabelled == (f"2:{recorded.index(str(alice))}",)
     (theirs / "run.toml").write_bytes((mine / "run.toml").read_bytes())
+    shown = _envsnap_as(bob)("show", "run.toml", cwd=theirs).stdout.splitlines()
+    keys = [line.split("│")[1].strip() for line in shown if "│" in line]
+    assert [key for key in keys if key][1:3] == ["Home text", "command word 2"]
+    # A reviewer under another home reruns it: the two places are resolved, the literal ~ is not.
     res = _envsnap_as(bob)("rerun", "run.toml", "--lock", host_lock, "--yes", cwd=theirs)
     assert res.returncode == 0, res.stdout + res.stderr
     lines = res.stdout.splitlines()
