@@ -245,11 +245,12 @@ def findings(report: Any) -> list[tuple[bool, str]]:
     ][:MAX_DRIFT_LINES]
 
 
-def python_target(argv: Sequence[str], python: str | None) -> TargetEnvironment:
-    """The environment a command runs in: ``python`` when given, else the interpreter the command names when it
-    is one (``python train.py``), else the one ``envsnap verify`` would choose."""
+def python_target(argv: Sequence[str], python: str | None, python_from: str = "--python") -> TargetEnvironment:
+    """The environment a command runs in: ``python`` when given (named by ``python_from``, as the record says it
+    was chosen), else the interpreter the command names when it is one (``python train.py``), else the one
+    ``envsnap verify`` would choose."""
     if python is not None:
-        return select_environment(python)
+        return select_environment(python, python_from=python_from)
     import shutil
 
     found = shutil.which(argv[0]) if argv and is_python_name(argv[0]) else None
@@ -415,6 +416,7 @@ def prepare(
     use_cache: bool = True,
     seen: Callable[[], Iterable[str]] | None = None,
     ahead: bool = True,
+    python_from: str = "--python",
 ) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
     to be stored at ``capture_path``; either reused from the capture memo while the environment is unchanged),
@@ -423,7 +425,7 @@ def prepare(
     environment's site folders, and the owners of the files ``seen`` (the command's maps sampled so far: most
     of what it loads, it loads as it starts). What the command loads later is looked up once it has ended.
     Without ``ahead``, the reading ahead is left to ``read_ahead`` (``--strict`` verifies before the command
-    starts, and reads ahead once it runs)."""
+    starts, and reads ahead once it runs). ``python_from``: what chose ``python``, as the record names it."""
     import sys
 
     from . import cache
@@ -432,7 +434,7 @@ def prepare(
     excluded = [record, *([lock_path] if lock_path else []), *([capture_path] if capture_path else []), *exclude]
     project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
     code = _code_of(project)
-    target = python_target(argv, python)
+    target = python_target(argv, python, python_from)
     out = Prepared(ctx=ctx, target=target, code=code, lock=None, lock_path=lock_path)
     interpreter = target.python or sys.executable
     use_cache = use_cache and cache.enabled() and target.python_layer

@@ -528,6 +528,7 @@ def record_run(
             lock_path=Path(lock) if lock is not None else None,
             record=record_path,
             python=sys.executable,
+            python_from="the interpreter running the record_run block",  # no --python was given
             exclude=handle.outputs,
             capture_path=None if snapshot is not None else captured_lock_path(record_path),
         )

@@ -220,3 +220,18 @@ def test_a_record_s_unlabelled_places_must_start_a_path_in_its_words(places: lis
     with pytest.raises(rec.RecordError) as err:
         rec.from_document(doc, origin="run.toml")
     assert str(err.value).startswith("run.toml: command.unlabelled[") and why in str(err.value), err.value
+
+
+def test_the_environment_is_named_as_the_interpreter_running_the_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # A script's record said its environment was chosen by `--python`, an option nobody gave (`envsnap show`:
+    # "Environment  /usr/bin/python3 (--python)"), as if the author had pointed envsnap at another interpreter.
+    monkeypatch.chdir(tmp_path)
+    with envsnap.record_run("run.toml", lock=host_lock, argv=["python", "train.py"]):
+        pass
+    record = rec.load(tmp_path / "run.toml")
+    home, python = os.path.expanduser("~"), sys.executable
+    named = "~" + python[len(home) :] if python.startswith(home + "/") else python  # the home as ~, as a lock has it
+    assert record.environment.python == f"{named} (the interpreter running the record_run block)"
+    assert ("Environment", record.environment.python) in summary.rows(record)
