@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .compat import HOST, Report, Target, TargetKind, evaluate, find_libraries
+from .compat import HOST, Report, Target, TargetKind, evaluate, find_libraries, reads_gpus
 from .model import Snapshot
 from .probes.capture import check_probes, run_capture
 from .probes.interface import CaptureOptions
@@ -49,7 +49,9 @@ def check(
         )
         if gpu_timeout is not None:
             options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
-        captured = run_capture(options, probes=check_probes())  # what the rules read, no more
+        # What the rules read, no more: not NVML where no rule reads the driver for this lock (a hung one held a
+        # CPU lock's check for the whole GPU timeout).
+        captured = run_capture(options, probes=check_probes(gpus=reads_gpus(lock)))
         host = captured.snapshot
         if not resolved.container and resolved.libraries is None:  # this host's loader, for the system-libs rule
             resolved = dataclasses.replace(resolved, libraries=find_libraries(lock, captured.loader()))

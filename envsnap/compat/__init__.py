@@ -33,6 +33,7 @@ __all__ = [
     "evaluate",
     "find_libraries",
     "probe_target",
+    "reads_gpus",
 ]
 
 
@@ -48,6 +49,12 @@ def _unverified(lock: Snapshot, rule: Rule, finding: Finding) -> Finding:
         needed=f"unknown: {origin} does not record {', '.join(areas)}",
         remedy="cannot verify; capture the original environment with `envsnap capture` for a full check",
     )
+
+
+def reads_gpus(lock: Snapshot, rules: Iterable[Rule] | None = None) -> bool:
+    """Whether any of the rules (default: every registered one) reads what NVML answers of the host for ``lock``
+    (``Rule.reads_gpus``): where none does, the check probes the host without asking NVML."""
+    return any(rule.reads_gpus(lock) for rule in (RULES.values() if rules is None else rules))
 
 
 def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: Iterable[Rule] | None = None) -> Report:

@@ -56,17 +56,21 @@ class NotAsked(Probe[Any]):
         return ProbeResult(self.value)
 
 
-def check_probes() -> tuple[Probe[Any], ...]:
+def check_probes(gpus: bool = True) -> tuple[Probe[Any], ...]:
     """``PROBES`` as the compatibility check needs them (``check``, a rebuild's check, ``fleet node``): not the
     project's git state, nor the recorded environment variables, nor the host's system packages and the
     libraries the environment loads from them (the ELF sections of every shared object of the probed
     interpreter's distributions): the rules read only which package manager the host has
-    (tests/compat/test_check_probes.py holds that the report is the full capture's)."""
+    (tests/compat/test_check_probes.py holds that the report is the full capture's). ``gpus`` false: nor the
+    driver and its GPUs, where no rule reads them for the lock (``compat.reads_gpus``): NVML is not asked, and a
+    hung driver holds nothing (the host is recorded as one without a driver)."""
     lean: dict[str, Probe[Any]] = {
         project.PROBE.name: NotAsked(project.PROBE, None),
         environment.PROBE.name: NotAsked(environment.PROBE, {}),
         system.PROBE.name: system.MANAGER,
     }
+    if not gpus:
+        lean[nvidia.PROBE.name] = NotAsked(nvidia.PROBE, (None, ()))
     return tuple(lean.get(p.name, p) for p in PROBES)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +61,11 @@ def run_check(
     order: str | None = None,
     today: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """``envsnap check --json`` of ``lock`` on the fake NVML ``nvml``; ``today`` (ISO) is the date the check
-    judges driver branches' end of life by, instead of the clock's."""
+    """``envsnap check --json`` of ``lock`` on the fake NVML ``nvml`` (None: no NVML, as without a driver); ``today``
+    (ISO) is the date the check judges driver branches' end of life by, instead of the clock's."""
     path = lockfile.dump(lock, tmp_path / "envsnap.lock")
-    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    # None: no NVML at all, as on a host without a driver.
+    env = dict(os.environ) if nvml is None else gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
     env.pop("CUDA_VISIBLE_DEVICES", None)
     env.pop("CUDA_DEVICE_ORDER", None)
     if visible is not None:
@@ -139,7 +142,8 @@ def test_cpu_only_lock_on_a_gpu_host(tmp_path: Path, here: Snapshot) -> None:
     nvml = gpu_fakes.FakeNvml(driver="575.57.08", cuda=12090, gpus=(FAKE_H100,))
     code, report = run_check(tmp_path, here, nvml)
     assert code == 0, report
-    assert findings(report, "cuda") == [("ok", "NVIDIA driver 575.57.08", "")]
+    # The driver is not named: NVML is not asked for a lock no rule reads it for (it may hang).
+    assert findings(report, "cuda") == [("ok", "no GPU needed", "")]
 
 
 @gpu_fakes.requires_gcc
@@ -345,4 +349,43 @@ def test_a_hung_driver_is_waited_for_as_long_as_gpu_timeout_says(tmp_path: Path,
             "550.54.14, or pass --cpu-only to run without the GPU; a driver slow to start rather than hung (many GPUs "
             "without persistence mode) may need more than the 1.5 s waited: pass --gpu-timeout SECONDS",
         )
+    ]
+
+
+@gpu_fakes.requires_gcc
+def test_a_cpu_lock_is_checked_without_waiting_for_a_hung_driver(tmp_path: Path, here: Snapshot) -> None:
+    """A lock that needs no GPU, checked on a node whose driver hangs (nvmlInit blocks): the check waited out the
+    whole --gpu-timeout (30 s here, 10 s by default) before its verdict, though no rule judges what NVML says for
+    it. It asks NVML nothing now: its report is the one of a host without a driver, at once."""
+    lock = dataclasses.replace(
+        here, nvidia=None, cuda=None, frameworks={}, hardware=dataclasses.replace(here.hardware, gpus=())
+    )
+    assert not [p for p in lock.python.packages if p.name.startswith("nvidia-cu")]
+    without = tmp_path / "no-driver"
+    without.mkdir()
+    code, expected = run_check(without, lock, None)
+    hung = gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))
+    started = time.monotonic()
+    code, report = run_check(tmp_path, lock, hung, "--gpu-timeout", "30")
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"the check waited {elapsed:.1f} s for a driver no rule reads"
+    assert code == 0
+    assert findings(report, "cuda") == [("ok", "no GPU needed", "")]
+    assert _rows(report) == _rows(expected)
+    # A GPU lock on the same node still waits for the driver and names the hang.
+    code, report = run_check(tmp_path, gpu_lock_of(here, "2.5.1", "12.4", H100), hung, "--gpu-timeout", "1")
+    assert code == 3
+    [(severity, found, _)] = findings(report, "cuda")
+    assert (severity, found) == (
+        "fail",
+        "the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)",
+    )
+
+
+def _rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The findings, without the free space the disk rule found (it moves between two checks)."""
+    return [
+        tuple(f[k] for k in ("severity", "component", "needed", "remedy", "rule"))
+        + (("(free space)",) if f["rule"] == "disk" else (f["found"],))
+        for f in report["findings"]
     ]

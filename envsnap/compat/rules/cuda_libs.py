@@ -101,5 +101,8 @@ class CudaLibsRule(Rule):
     def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return check(lock, host, target)
 
+    def reads_gpus(self, lock: Snapshot) -> bool:
+        return False  # the CUDA libraries the host has (``host.cuda``), which NVML does not say
+
 
 RULE = CudaLibsRule()

@@ -72,5 +72,8 @@ class DockerGpuRule(Rule):
     def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return check_gpu_runtime(lock, host, target)
 
+    def reads_gpus(self, lock: Snapshot) -> bool:
+        return False  # the engine's runtimes, which NVML does not say
+
 
 GPU_RULE = DockerGpuRule()

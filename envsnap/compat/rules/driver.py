@@ -142,5 +142,8 @@ class DriverRule(Rule):
     def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return check(lock, host, target)
 
+    def reads_gpus(self, lock: Snapshot) -> bool:
+        return cuda_need(lock) is not None
+
 
 RULE = DriverRule()

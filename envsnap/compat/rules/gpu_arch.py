@@ -202,5 +202,9 @@ class GpuArchRule(Rule):
     def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return check(lock, host, target)
 
+    def reads_gpus(self, lock: Snapshot) -> bool:
+        # A torch build's kernels, else the CUDA major's oldest GPU: without either there is nothing to judge.
+        return torch_build(lock) is not None or cuda_need(lock) is not None
+
 
 RULE = GpuArchRule()

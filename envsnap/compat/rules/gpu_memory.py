@@ -65,5 +65,8 @@ class GpuMemoryRule(Rule):
     def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return check(lock, host, target)
 
+    def reads_gpus(self, lock: Snapshot) -> bool:
+        return cuda_need(lock) is not None and bool(lock.hardware.gpus)
+
 
 RULE = GpuMemoryRule()
