@@ -87,6 +87,9 @@ class Captured:
     # The git work tree it recorded paths against, and how it redacted (the memos check what they keyed on).
     project_root: str | None = None
     redact: PathRedactor | None = None
+    # The probes it left out (``NotAsked``: a check's capture does not ask NVML for a lock that needs no GPU): a
+    # capture that takes this one's host facts (``run_capture(same_host=...)``) probes those itself.
+    unasked: frozenset[str] = frozenset()
 
     def loader(self) -> Loader | None:
         """This host's loader as the capture read it (the ld.so cache included), None where it could not."""
@@ -168,7 +171,8 @@ def run_capture(
             wait([fetched])  # its memos are the system probe's: done before it reads them (a failure is ignored)
         return raw
 
-    known = {p.name: same_host.results[p.name] for p in probes if same_host is not None and p.name in HOST_FACTS}
+    reused = HOST_FACTS - same_host.unasked if same_host is not None else frozenset()
+    known = {p.name: same_host.results[p.name] for p in probes if same_host is not None and p.name in reused}
     background = [p for p in probes if p.background and p.name not in known]
     pool = ThreadPoolExecutor(max_workers=len(background) + 2)
     try:
@@ -212,7 +216,8 @@ def run_capture(
     finally:
         # A failed capture does not wait for a hung driver: the NVML worker has its own timeout.
         pool.shutdown(wait=False)
-    return Captured(_snapshot(ctx, results), results, raw, prepared, root, ctx.redact)
+    unasked = frozenset(p.name for p in probes if isinstance(p, NotAsked))
+    return Captured(_snapshot(ctx, results), results, raw, prepared, root, ctx.redact, unasked)
 
 
 def _prefetch(prepared: Future[tuple[PackageDatabase, Loader]], python_path: str, use_cache: bool) -> None:

@@ -14,7 +14,7 @@ from .._frozen import frozen
 from .._prehash import unpacked_size as unpacked_size  # the disk rule's reader, kept here by name
 from .._prehash import unpacked_sizes
 from ..artifacts.bundle import TOOL, WHEELS
-from ..compat import evaluate, find_libraries
+from ..compat import evaluate, find_libraries, reads_gpus
 from ..compat.target import BundleSizes, Target
 from ..errors import RebuildError
 from ..model import Snapshot
@@ -149,8 +149,9 @@ def check_host(
             probed = pool.submit(
                 rebuild_target, target, cpu_only=cpu_only, bundle=bundle, dest=dest, base_image=base_image
             )
-        # What the rules read, no more (``check_probes``); the package database is still read beside it, for
-        # the verify's capture of the new environment to take (``run_capture(same_host=...)``).
+        # What the rules read, no more (``check_probes``): not NVML where no rule reads the driver for this lock (a
+        # hung one held a CPU lock's dry run for the whole GPU timeout; the verify's capture asks it then). The
+        # package database is still read beside it, for that capture to take (``run_capture(same_host=...)``).
         options = CaptureOptions(
             python_path=python,
             project_state=False,
@@ -158,7 +159,7 @@ def check_host(
             interpreter_only=rebuilder.target_facts.installs_packages,
         )
         prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, True)
-        host = run_capture(options, started=started, probes=check_probes(), prepared=prepared)
+        host = run_capture(options, started=started, probes=check_probes(gpus=reads_gpus(lock)), prepared=prepared)
         facts = probed.result()
     if not facts.container:  # the system-libs rule's facts, from the loader the capture prepared
         facts = dataclasses.replace(facts, libraries=find_libraries(lock, host.loader()))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gpu_fakes
 import pytest
 from testutil import locks_for_this_host
 
@@ -122,3 +123,22 @@ def test_an_interpreter_only_probe_of_the_running_interpreter_answers_in_process
     assert not answer.packages and not here.result().packages
     facts = ("implementation", "version", "abi", "soabi", "platform_tag", "pointer_bits", "free_threaded")
     assert [getattr(here.result(), f) for f in facts] == [getattr(answer, f) for f in facts]
+
+
+@gpu_fakes.requires_gcc
+def test_a_capture_taking_a_check_s_host_facts_asks_nvml_the_check_did_not(tmp_path: Path) -> None:
+    """A rebuild's check of a CPU-only lock leaves NVML out (``check_probes(gpus=False)``); the verify after the
+    rebuild takes that capture's host facts (``same_host``), and must not take "no driver" from it: it asks NVML
+    itself, and compares the driver as a verify without a rebuild does."""
+    nvml = gpu_fakes.FakeNvml(driver="550.54.14", gpus=(gpu_fakes.FakeGpu("NVIDIA H100 80GB HBM3", (9, 0), 80 << 30),))
+    options = CaptureOptions(
+        project_state=False, environ=gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    )
+    checked = run_capture(options, probes=check_probes(gpus=False))
+    assert checked.snapshot.nvidia is None and checked.unasked == {"nvidia", "project", "environment"}
+    after = run_capture(options, same_host=checked)
+    assert after.snapshot.nvidia is not None and after.snapshot.nvidia.driver_version == "550.54.14"
+    assert [g.name for g in after.snapshot.hardware.gpus] == ["NVIDIA H100 80GB HBM3"]
+    # A check that asked NVML hands its answer on, as before: the driver is asked once.
+    asked = run_capture(options, probes=check_probes())
+    assert run_capture(options, same_host=asked).results["nvidia"] is asked.results["nvidia"]

@@ -45,6 +45,15 @@ def gpu_lock_of(here: Snapshot, torch_version: str, cuda: str, gpu: tuple[str, s
     )
 
 
+def cpu_lock_of(here: Snapshot) -> Snapshot:
+    """This host's own capture, without its GPU stack: a lock that needs no GPU."""
+    lock = dataclasses.replace(
+        here, nvidia=None, cuda=None, frameworks={}, hardware=dataclasses.replace(here.hardware, gpus=())
+    )
+    assert not [p for p in lock.python.packages if p.name.startswith("nvidia-cu")]
+    return lock
+
+
 # ``python -m envsnap`` on another date: the check reads the clock in one place, ``current_date``.
 _ON_DATE = (
     "import runpy, envsnap.compat.target as t; t.current_date = lambda: {today!r}; "
@@ -357,10 +366,7 @@ def test_a_cpu_lock_is_checked_without_waiting_for_a_hung_driver(tmp_path: Path,
     """A lock that needs no GPU, checked on a node whose driver hangs (nvmlInit blocks): the check waited out the
     whole --gpu-timeout (30 s here, 10 s by default) before its verdict, though no rule judges what NVML says for
     it. It asks NVML nothing now: its report is the one of a host without a driver, at once."""
-    lock = dataclasses.replace(
-        here, nvidia=None, cuda=None, frameworks={}, hardware=dataclasses.replace(here.hardware, gpus=())
-    )
-    assert not [p for p in lock.python.packages if p.name.startswith("nvidia-cu")]
+    lock = cpu_lock_of(here)
     without = tmp_path / "no-driver"
     without.mkdir()
     code, expected = run_check(without, lock, None)
@@ -389,3 +395,31 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
         + (("(free space)",) if f["rule"] == "disk" else (f["found"],))
         for f in report["findings"]
     ]
+
+
+# ``python -m envsnap`` whose default wait for NVML (``GPU_TIMEOUT``: the commands without --gpu-timeout) is 60 s.
+_LONG_NVML_WAIT = (
+    "import envsnap._defaults as d; d.GPU_TIMEOUT = 60.0; import runpy; "
+    "runpy.run_module('envsnap', run_name='__main__', alter_sys=True)"
+)
+
+
+@gpu_fakes.requires_gcc
+def test_a_cpu_lock_s_rebuild_dry_run_does_not_wait_for_a_hung_driver(tmp_path: Path, here: Snapshot) -> None:
+    """``rebuild --dry-run`` of a CPU-only lock on a node whose driver hangs: its compatibility check waited out
+    the whole NVML timeout (10 s; 60 s here) before showing the plan, as ``check`` did. It asks NVML nothing now."""
+    path = lockfile.dump(cpu_lock_of(here), tmp_path / "envsnap.lock")
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _LONG_NVML_WAIT, "rebuild", str(path), "--dry-run", "--dest", str(tmp_path / "env")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 20, f"the dry run waited {elapsed:.1f} s for a driver no rule reads"
+    assert proc.returncode == 0, proc.stderr
+    assert "compatibility check: compatible:" in proc.stdout, proc.stdout
