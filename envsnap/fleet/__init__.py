@@ -220,7 +220,11 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     chosen = select_environment(None, environ=env)
     started = PendingProbe(chosen.python) if chosen.python_layer else None  # scans while the lock loads
     lock = lockfile.load(path)
-    result = probe(lock, chosen, node=node, lock_path=path, gpu_timeout=PROLOG_NVML_TIMEOUT, started=started)
+    # The verdict alone, not the matrix's facts: NVML is asked only for a lock a rule reads the driver for (a hung
+    # driver held each job of a CPU-only lock for the whole timeout).
+    result = probe(
+        lock, chosen, node=node, lock_path=path, gpu_timeout=PROLOG_NVML_TIMEOUT, started=started, gpu_facts=False
+    )
     problems = [
         f"{f['component']}: needs {f['needed']}, found {f['found']}"
         for f in result["check"]["findings"]

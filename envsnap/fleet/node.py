@@ -135,23 +135,26 @@ def probe(
     started: PendingProbe | None = None,
     python_layer: bool = True,
     environment: str = "",
+    gpu_facts: bool = True,
 ) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
     bounds the NVIDIA driver probe (default: capture's); ``started``: that environment's probe, already running.
     ``python_layer`` false: the environment the node runs in (``environment``, its description) is a conda
     environment without Python, and ``target`` the interpreter lent for the rules, whose packages are not
-    compared.
+    compared. ``gpu_facts`` false: the driver and its GPUs are asked of NVML only where a rule reads them for the
+    lock (``compat.reads_gpus``), for a caller that reads the verdict and not the answer's facts (the prolog: a
+    hung driver would hold every job of a CPU-only lock); the facts then say no driver.
 
     Only the facts an answer reads are probed (``check``'s rules, the Python layer, the matrix): not the
     project's git state (a job's working directory says nothing about the node), nor the recorded environment
     variables, nor the host's system packages and the libraries the environment loads from them (the rules read
     only which package manager the host has, and look the lock's own libraries up by name: ``find_libraries``).
     tests/fleet/test_fleet_units.py holds that an answer's report is ``check``'s."""
-    from ..compat import HOST, TargetFacts, evaluate, find_libraries, probe_target
+    from ..compat import HOST, TargetFacts, evaluate, find_libraries, probe_target, reads_gpus
     from ..probes.capture import check_probes, run_capture
     from ..probes.interface import CaptureOptions
 
-    probes = check_probes()
+    probes = check_probes(gpus=gpu_facts or reads_gpus(lock))
     options = CaptureOptions(
         python_path=target.python, conda_prefix=target.conda_prefix, python_layer=target.python_layer
     )

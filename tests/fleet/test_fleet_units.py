@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gpu_fakes
 import pytest
 from test_startup import imported
 from testutil import locks_for_this_host, sample_lock
@@ -18,7 +22,7 @@ from envsnap.compare.verify import Difference
 from envsnap.fleet import FACTS, fleetfile, hostlist, node_command
 from envsnap.fleet.report import FleetReport, NodeResult, from_run
 from envsnap.fleet.slurm import NodeRun, NodeState
-from envsnap.model import Gpu, Hardware, Nvidia, PythonPackage, Snapshot, System, SystemPackage
+from envsnap.model import Framework, Gpu, Hardware, Nvidia, PythonPackage, Snapshot, System, SystemPackage
 from envsnap.probes.hostlibs import PackageDatabase
 
 
@@ -1154,3 +1158,45 @@ def test_capture_counts_one_node_as_one(
     res = cli("fleet", "capture", "-w", "n1", "-o", str(out), "--timeout", "30")
     assert res.code == 0, res
     assert f"wrote {out}: 1 node captured" in res.err + res.out, res
+
+
+# ``python -m envsnap`` whose prolog waits 60 s for NVML (``PROLOG_NVML_TIMEOUT``, 5 s) before calling it hung.
+_LONG_PROLOG_WAIT = (
+    "import envsnap.fleet as f; f.PROLOG_NVML_TIMEOUT = {seconds}; import runpy; "
+    "runpy.run_module('envsnap', run_name='__main__', alter_sys=True)"
+)
+
+
+@gpu_fakes.requires_gcc
+def test_the_prolog_of_a_cpu_lock_does_not_wait_for_a_hung_driver(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prolog runs before every job: on a node whose driver hangs, each job of a CPU-only lock started 5 s late
+    (60 s here), the prolog waiting for an answer of NVML that no rule reads for the lock, nor the prolog (the
+    matrix's facts are ``fleet node``'s). It asks NVML nothing now; a CUDA lock's prolog still calls the driver
+    hung."""
+    here = tmp_path / "here.lock"
+    assert cli("capture", "-o", str(here)).code == 0
+    snap = lockfile.load(here)
+    cpu = tmp_path / "cpu.lock"
+    lockfile.dump(dataclasses.replace(snap, nvidia=None, cuda=None, frameworks={}), cpu)
+    gpu = tmp_path / "gpu.lock"
+    torch = Framework(name="torch", version="2.5.1+cu124", cuda_version="12.4")
+    lockfile.dump(dataclasses.replace(snap, frameworks={"torch": torch}), gpu)
+    nvml = gpu_fakes.FakeNvml(hang=True, gpus=(gpu_fakes.FakeGpu("NVIDIA H100 80GB HBM3", (9, 0), 80 << 30),))
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    env.pop("SLURMD_NODENAME", None)
+
+    def prolog(lock: Path, seconds: float) -> tuple[subprocess.CompletedProcess[str], float]:
+        started = time.monotonic()
+        command = [sys.executable, "-c", _LONG_PROLOG_WAIT.format(seconds=seconds), "fleet", "prolog", str(lock)]
+        proc = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return proc, time.monotonic() - started
+
+    proc, elapsed = prolog(cpu, 60)
+    assert elapsed < 20, f"the prolog waited {elapsed:.1f} s for a driver no rule reads"
+    assert (proc.returncode, proc.stderr) == (0, ""), proc
+    assert proc.stdout.count("\n") == 1 and " can run " in proc.stdout, proc.stdout
+    proc, _ = prolog(gpu, 1)
+    assert proc.returncode == 3, proc
+    assert "found the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)" in proc.stderr
