@@ -408,7 +408,11 @@ _LONG_NVML_WAIT = (
 def test_a_cpu_lock_s_rebuild_dry_run_does_not_wait_for_a_hung_driver(tmp_path: Path, here: Snapshot) -> None:
     """``rebuild --dry-run`` of a CPU-only lock on a node whose driver hangs: its compatibility check waited out
     the whole NVML timeout (10 s; 60 s here) before showing the plan, as ``check`` did. It asks NVML nothing now."""
-    path = lockfile.dump(cpu_lock_of(here), tmp_path / "envsnap.lock")
+    lock = cpu_lock_of(here)
+    # Without the host's packages: the developer's own envsnap among them is an editable project the plan would
+    # look for in the working directory (the plan is not under test, the check's wait is).
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=()))
+    path = lockfile.dump(lock, tmp_path / "envsnap.lock")
     env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
     started = time.monotonic()
     proc = subprocess.run(
