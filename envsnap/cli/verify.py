@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import COMMAND_HELP, _output, add_no_cache, exit_for
+from . import COMMAND_HELP, _output, add_gpu_timeout, add_no_cache, exit_for
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no mismatch)")
+    add_gpu_timeout(p, "reported")
     add_no_cache(p)
     p.set_defaults(func=run, leave_at_once=True)
 
@@ -97,7 +98,14 @@ def _verify(
     lock = load_lock_or_bundle(args.lock)[0]  # a bundle's lock once the bundle passed its checks
     kept: list[Captured] = []
     report = verify(
-        lock, files=args.files, environment=chosen, cache=use_cache, probe=probe, prepared=prepared, kept=kept
+        lock,
+        files=args.files,
+        environment=chosen,
+        cache=use_cache,
+        probe=probe,
+        prepared=prepared,
+        kept=kept,
+        gpu_timeout=args.gpu_timeout,
     )
     if memo is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
         memo.keep(kept[0], started_ns, report)

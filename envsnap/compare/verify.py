@@ -28,7 +28,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import _lockcache, lockfile
 from .._privacy import scrub_snapshot
@@ -67,6 +67,7 @@ def verify(
     prepared: Future[tuple[PackageDatabase, Loader]] | None = None,
     kept: list[Captured] | None = None,
     scrubbed: bool = False,
+    gpu_timeout: float | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -84,7 +85,8 @@ def verify(
     the CLI starts with the probe), for ``environment``.
     ``kept``: given a list, the capture the lock was compared with is appended to it (the CLI's verify memo
     stamps what it read). ``scrubbed``: the lock is a Snapshot ``scrub_snapshot`` gave already (a rebuild scrubs
-    it while its installer runs: 3-6 ms less after the installer)."""
+    it while its installer runs: 3-6 ms less after the installer). ``gpu_timeout``: how long NVML may take to
+    answer (``--gpu-timeout``; default ``GPU_TIMEOUT``), after which the driver is reported as not answering."""
     from ..probes.capture import capture
 
     with _lockcache.bypassed(not cache):
@@ -94,6 +96,7 @@ def verify(
         lock = scrub_snapshot(lock)
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None
     kept = kept if kept is not None or not files else []  # --files reads the conda layer's prefix from it
+    timeout: dict[str, Any] = {} if gpu_timeout is None else {"gpu_timeout": gpu_timeout}
     if environment is not None:
         actual = capture(
             environment.python,
@@ -106,6 +109,7 @@ def verify(
             probe=probe,
             prepared=prepared,
             kept=kept,
+            **timeout,
         )
         target = environment.describe()
     else:
@@ -117,6 +121,7 @@ def verify(
             same_host=same_host,
             probe=probe,
             kept=kept,
+            **timeout,
         )
         target = python or "(this interpreter)"
     with _lockcache.bypassed(not cache):
@@ -634,11 +639,16 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
 
 
 def _pairs(
-    diffs: list[Difference], severity: str, area: str, subject: str, fields: Iterable[tuple[str, str, str]]
+    diffs: list[Difference],
+    severity: str,
+    area: str,
+    subject: str,
+    fields: Iterable[tuple[str, str, str]],
+    note: str = "",
 ) -> None:
     for what, a, b in fields:
         if a != b:
-            diffs.append(Difference(severity, area, subject, what, a, b))
+            diffs.append(Difference(severity, area, subject, what, a, b, note))
 
 
 def _compare_platform(lock: Snapshot, actual: Snapshot) -> list[Difference]:
@@ -720,8 +730,12 @@ def _compare_system(lock: Snapshot, actual: Snapshot) -> list[Difference]:
 
 def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     out: list[Difference] = []
+    # A driver that answered with an error or not at all (a hung one) has no version and lists no GPU: that is
+    # said, as ``check`` says it, not shown as a host without a driver.
+    b = actual.nvidia
+    unanswered = f"the NVIDIA driver did not answer: {b.error}" if b and b.error and not b.driver_version else ""
     if lock.nvidia is not None or actual.nvidia is not None:
-        a, b = lock.nvidia, actual.nvidia
+        a = lock.nvidia
         _pairs(
             out,
             WARNING,
@@ -731,6 +745,7 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
                 ("driver_version", a.driver_version if a else "", b.driver_version if b else ""),
                 ("cuda_driver_version", a.cuda_driver_version if a else "", b.cuda_driver_version if b else ""),
             ],
+            unanswered,
         )
     if lock.cuda is not None or actual.cuda is not None:
         a2, b2 = lock.cuda, actual.cuda
@@ -751,9 +766,8 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     want_gpus = [gpu_name(g) for g in lock.hardware.gpus]
     have_gpus = [gpu_name(g) for g in actual.hardware.gpus]
     if want_gpus != have_gpus:
-        out.append(
-            Difference(INFO, "gpu", "gpus", "models", ", ".join(want_gpus) or "none", ", ".join(have_gpus) or "none")
-        )
+        shown = (", ".join(want_gpus) or "none", ", ".join(have_gpus) or "none")
+        out.append(Difference(INFO, "gpu", "gpus", "models", *shown, unanswered if not have_gpus else ""))
     return out
 
 

@@ -863,3 +863,23 @@ def test_a_gpu_with_no_name_reads_unknown_gpu() -> None:
     now = snap(hardware=Hardware(gpus=(Gpu(0, "GTX 1080", "6.1"), Gpu(1, "RTX 3090", "8.6"))))
     (gpus,) = [d for d in compare(lock, now).differences if d.area == "gpu" and d.subject == "gpus"]
     assert (gpus.expected, gpus.actual) == ("GTX 1080, unknown GPU", "GTX 1080, RTX 3090")
+
+
+def test_a_driver_that_did_not_answer_is_said_so_not_shown_as_gone() -> None:
+    """On a node whose driver hangs, NVML's probe records the error and no version: verify printed
+    ``nvidia: driver_version 550.54.14 -> (none)`` as if the driver were gone, where ``check`` says it hung."""
+    hung = "NVML did not answer within 10 s (a hung driver?)"
+    lock = snap(nvidia=Nvidia("550.54.14", "12.4", "nvml"), hardware=Hardware(gpus=(Gpu(0, "H100", "9.0"),)))
+    now = snap(nvidia=Nvidia(source="nvml", error=hung))
+    lines = [d.describe() for d in compare(lock, now).differences if d.area == "gpu"]
+    assert lines == [
+        f"nvidia: cuda_driver_version 12.4 -> (none) (the NVIDIA driver did not answer: {hung})",
+        f"nvidia: driver_version 550.54.14 -> (none) (the NVIDIA driver did not answer: {hung})",
+        f"gpus: models H100 -> none (the NVIDIA driver did not answer: {hung})",
+    ]
+    gone = [d.describe() for d in compare(lock, snap()).differences if d.area == "gpu"]
+    assert gone == [
+        "nvidia: cuda_driver_version 12.4 -> (none)",
+        "nvidia: driver_version 550.54.14 -> (none)",
+        "gpus: models H100 -> none",
+    ]

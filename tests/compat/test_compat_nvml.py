@@ -17,7 +17,7 @@ import pytest
 from compat_builders import A100, H100, gpus, torch_cu
 
 from envsnap import lockfile
-from envsnap.model import Cuda, Snapshot
+from envsnap.model import Cuda, Nvidia, Snapshot
 from envsnap.probes.capture import capture
 
 GIB = 1024**3
@@ -427,3 +427,33 @@ def test_a_cpu_lock_s_rebuild_dry_run_does_not_wait_for_a_hung_driver(tmp_path: 
     assert elapsed < 20, f"the dry run waited {elapsed:.1f} s for a driver no rule reads"
     assert proc.returncode == 0, proc.stderr
     assert "compatibility check: compatible:" in proc.stdout, proc.stdout
+
+
+@gpu_fakes.requires_gcc
+def test_verify_on_a_hung_driver_waits_its_gpu_timeout_and_says_the_driver_did_not_answer(
+    tmp_path: Path, here: Snapshot
+) -> None:
+    """``verify`` compares the driver, so it asks NVML for every lock; it had no ``--gpu-timeout`` (a hung node
+    held it for the fixed 10 s) and then printed ``driver_version 550.54.14 -> (none)``, as if the driver were
+    gone. It takes ``--gpu-timeout`` as ``capture`` and ``check`` do, and says the driver did not answer."""
+    lock = dataclasses.replace(gpu_lock_of(here, "2.5.1", "12.4", H100), nvidia=Nvidia("550.54.14", "12.4", "nvml"))
+    path = lockfile.dump(lock, tmp_path / "envsnap.lock")
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _LONG_NVML_WAIT, "verify", str(path), "--python", sys.executable, "--gpu-timeout", "1"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 20, f"verify waited {elapsed:.1f} s, not its --gpu-timeout of 1 s"
+    assert proc.returncode in (0, 3), proc.stderr
+    hung = "the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)"
+    assert f"  gpu: nvidia: driver_version 550.54.14 -> (none) ({hung})" in proc.stdout.splitlines(), proc.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "envsnap", "verify", str(path), "--gpu-timeout", "0"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
