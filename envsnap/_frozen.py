@@ -55,8 +55,13 @@ def frozen(cls: _Class) -> _Class:
     for name in ("__setattr__", "__delattr__"):
         if name in body:
             raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
+    undocumented = not cls.__doc__
+    if undocumented:  # dataclass would write one with inspect.signature, which tokenizes object's text signature
+        cls.__doc__ = " "
     dataclasses.dataclass(cls, init=False, repr=False, eq=False)
     fields = dataclasses.fields(cls)
+    if undocumented:  # what dataclass writes: the class called with its fields
+        cls.__doc__ = f"{cls.__name__}({', '.join(_shown_parameter(f) for f in fields if f.init)})"
     _check_order(cls, fields)
     names = frozenset(f.name for f in fields)
 
@@ -101,6 +106,14 @@ def frozen(cls: _Class) -> _Class:
         method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
         setattr(cls, method.__name__, method)
     return cls
+
+
+def _shown_parameter(f: dataclasses.Field[Any]) -> str:
+    """A field as dataclass's docstring shows it: ``name: type``, with ``= default`` or ``= <factory>``."""
+    shown = f"{f.name}: {f.type if isinstance(f.type, str) else getattr(f.type, '__name__', f.type)}"
+    if f.default_factory is not MISSING:
+        return f"{shown} = <factory>"
+    return shown if f.default is MISSING else f"{shown} = {f.default!r}"
 
 
 def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:

@@ -220,3 +220,28 @@ def test_importing_the_model_and_loading_a_lock_compiles_no_method() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["<frozen envsnap.lockfile.Rule.__init__>", "none"]
+
+
+def test_a_class_without_a_docstring_gets_dataclass_s_without_inspect() -> None:
+    """dataclass writes a missing docstring from ``inspect.signature``, which, with no ``__init__`` of the class's
+    own yet, tokenizes ``object``'s text signature (a regular expression compiled at every start)."""
+    import re
+
+    @frozen
+    class Plain:
+        a: int
+        b: str = "x"
+        c: tuple[int, ...] = dataclasses.field(default_factory=tuple)
+
+    assert Plain.__doc__ == "Plain(a: int, b: str = 'x', c: tuple[int, ...] = <factory>)"
+    compiled = re._cache.copy()  # type: ignore[attr-defined]
+    re.purge()
+    try:
+
+        @frozen
+        class Again:
+            a: int
+
+        assert not re._cache  # type: ignore[attr-defined]  # no pattern compiled to make the class
+    finally:
+        re._cache.update(compiled)  # type: ignore[attr-defined]
