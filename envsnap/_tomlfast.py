@@ -39,7 +39,7 @@ MAX_PARTS = 8  # parts of a header (a lock needs 3; _readlimits.MAX_KEY_PARTS is
 _MADE = 64  # headers remembered (a lock has about 20 distinct ones): each new array table scans them
 
 _KEY = r"[A-Za-z0-9_-]+"
-_PLAIN = r"[^\"\\\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]*"  # what a basic string holds as it is (a tab, too)
+_PLAIN = r"[^\"\\\x00-\x08\x0a-\x1f\x7f]*"  # what a basic string holds as it is (a tab, too)
 _STRING = rf'"{_PLAIN}(?:\\["\\bfnrt]{_PLAIN})*"'  # and the escapes tomli_w writes, but for \uXXXX
 _INT = r"-?(?:0|[1-9][0-9]{0,17})"
 _SCALAR = rf"(?:{_STRING}|{_INT}|true|false)"
