@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .. import _leftovers, lockfile
+from .. import _leftovers, lockfile, sinks
 from ..errors import BadOptionError, BundleError, LockfileError, RebuildError
 from ..grammar import shown
 from ..model import LEGACY_VERSION_REASON, Snapshot
@@ -236,6 +236,27 @@ def _started_for(probe: PendingProbe | None, python: str | None) -> PendingProbe
     return None
 
 
+def refuse_dest_in_bundle(where: str | os.PathLike[str], bundle: str | os.PathLike[str], default_dest: str) -> None:
+    """Refuse a destination inside the bundle folder: what the rebuild makes there (the new environment, its
+    staging folder, a build context) would be files the bundle does not list, and it then refused its own bundle.
+    The message names the target's own destination beside the bundle, and says when ``where`` is that default
+    (the docker target's envsnap-docker-context, run from inside the bundle, was told to use ../envsnap-env)."""
+    inside = Path(os.path.realpath(where))
+    folder = Path(os.path.realpath(bundle))
+    if inside != folder and folder not in inside.parents:
+        return
+    beside = os.path.join(os.path.dirname(os.path.abspath(bundle)), default_dest)
+    try:
+        suggested = os.path.relpath(beside)
+    except ValueError:  # another drive (Windows): the absolute path
+        suggested = beside
+    default = " (the target's default --dest)" if os.fspath(where) == default_dest else ""
+    raise BadOptionError(
+        f"{os.fspath(where)}{default}: inside the bundle {os.fspath(bundle)}; put the environment beside it "
+        f"(--dest {sinks.shell_word(suggested)}): anything added inside no longer matches SHA256SUMS"
+    )
+
+
 def _carry_out(
     rebuilder: Rebuilder,
     lock: Snapshot,
@@ -261,14 +282,7 @@ def _carry_out(
     from ..probes.project import project_root
 
     if bundle is not None and os.path.isdir(bundle):
-        inside = Path(os.path.realpath(where))
-        if inside == Path(os.path.realpath(bundle)) or Path(os.path.realpath(bundle)) in inside.parents:
-            # What the rebuild makes there (the new environment, its staging folder) would be files the bundle does
-            # not list: it then refused its own bundle, naming a link in the staging folder.
-            raise BadOptionError(
-                f"{os.fspath(where)}: inside the bundle {os.fspath(bundle)}; put the environment beside it "
-                "(e.g. ../envsnap-env): anything added inside no longer matches SHA256SUMS"
-            )
+        refuse_dest_in_bundle(where, bundle, rebuilder.default_dest)
 
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:

@@ -54,6 +54,35 @@ def test_reproducing_md_commands_run_as_copied_and_no_backslash_reaches_its_pros
     assert text.startswith("# Reproducing Table 2: how to reproduce\n")
 
 
+def test_reproducing_md_docker_step_puts_its_build_context_beside_the_folder(tmp_path: Path) -> None:
+    # With a saved base image the steps offered `envsnap rebuild envsnap.lock --target docker --bundle . --offline`,
+    # run "in this folder": its default --dest, envsnap-docker-context, lay inside the bundle, and the rebuild
+    # refused it (exit 2) after the check, naming ../envsnap-env as where to put it.
+    bundle = bundle_of(tmp_path)
+    bundle.images_dir.mkdir()
+    (bundle.images_dir / "base.tar").write_bytes(b"")
+    text = artifact._reproducing(bundle, META, [], grade="Bundled")
+    block = text.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+    rebuilds = [c for c in commands if c[:2] == ["envsnap", "rebuild"]]
+    docker = [c for c in rebuilds if "docker" in c]
+    assert docker == [
+        [
+            "envsnap",
+            "rebuild",
+            "envsnap.lock",
+            "--target",
+            "docker",
+            "--bundle",
+            ".",
+            "--offline",
+            "--dest",
+            "../envsnap-docker-context",
+        ]
+    ]
+    assert all(c[c.index("--dest") + 1].startswith("../") for c in rebuilds), rebuilds
+
+
 def remedies(path: Path) -> dict[str, list[str]]:
     from envsnap.paper.audit import audit
 

@@ -1050,6 +1050,32 @@ def test_a_destination_inside_the_bundle_is_refused_before_anything_is_made(made
     assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in made.bundle.iterdir())
 
 
+def test_a_default_destination_inside_the_bundle_names_the_targets_own_beside_it(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from inside the bundle without --dest, the refusal named only envsnap-venv (the default, never typed),
+    and told the docker target, whose default is its build context envsnap-docker-context, to use ../envsnap-env."""
+    import shutil
+
+    copy = tmp_path / "supplement"
+    shutil.copytree(made.bundle, copy, symlinks=True)
+    monkeypatch.chdir(copy)
+    with pytest.raises(BadOptionError) as caught:
+        rebuild(made.lock_path, target="venv", bundle=".", offline=True)
+    assert str(caught.value) == (
+        "envsnap-venv (the target's default --dest): inside the bundle .; put the environment beside it "
+        "(--dest ../envsnap-venv): anything added inside no longer matches SHA256SUMS"
+    )
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in made.bundle.iterdir())
+    with pytest.raises(BadOptionError) as caught:
+        rebuild_package.refuse_dest_in_bundle("envsnap-docker-context", ".", "envsnap-docker-context")
+    assert "(--dest ../envsnap-docker-context)" in str(caught.value)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BadOptionError, match=r"supplement/ctx: inside the bundle supplement; .*\(--dest ctx\)"):
+        rebuild_package.refuse_dest_in_bundle("supplement/ctx", "supplement", "ctx")
+    rebuild_package.refuse_dest_in_bundle("ctx", "supplement", "ctx")  # beside it: nothing to refuse
+
+
 def test_a_run_record_of_the_lock_takes_the_bundles_lock_as_that_lock(
     made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
