@@ -88,11 +88,17 @@ def run(args: argparse.Namespace) -> int:
         from ..probes.project import project_root
 
         snapshot = with_absolute_paths(snapshot, project_root(args.project))
+    not_from_wheels: list[str] = []
     if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
 
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md).
         snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
+    elif exporter.name in ("pylock", "requirements") and bundled:
+        from ..export import bundle_wheel_packages
+
+        # An archive's wheels lie in a temporary folder only while it is read: named as the lock records them.
+        not_from_wheels = [f"{p.name} {p.version}" for p in bundle_wheel_packages(snapshot)]
     if exporter.needs_artifacts and unpinned(snapshot) and args.pin is not False:
         from ..probes.project import project_root
 
@@ -121,10 +127,28 @@ def run(args: argparse.Namespace) -> int:
         # Written in a work tree, they are envsnap's output while unchanged and untracked (docs/design.md).
         remember_exports([str(p) for p in written])
         _output.say(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
-        _note_placement(snapshot, exporter, written, args.absolute_paths)
+        if not_from_wheels:
+            _note_archive(args.lock, not_from_wheels, written)
+        else:
+            _note_placement(snapshot, exporter, written, args.absolute_paths)
         if exporter.name == "pylock":
             _note_pylock_name(written)
     return 0
+
+
+def _note_archive(archive: str, names: list[str], written: list[Path]) -> None:
+    """A note when a bundle archive's export names packages as the lock records them (a project, the author's
+    find-links folder) where its folder's export names the bundle's wheels: the project-root advice, and its
+    --absolute-paths, need the project, which a reviewer given the archive does not have."""
+    from .. import sinks
+
+    for path in written:
+        _output.say(
+            f"note: {path} names {', '.join(names)} as the lock records them (the author's folder or project), not "
+            "by the bundle's wheels, which an archive does not leave on disk: unpack it "
+            f"(tar -xf {sinks.shell_word(archive)}) and export the folder it holds for a file that installs them "
+            "from its wheels"
+        )
 
 
 def _note_pylock_name(written: list[Path]) -> None:

@@ -6,13 +6,14 @@ from .._plugins import Registry
 from ..errors import ExportError
 
 # What the command line does to a lock before an exporter renders it (public: the CLI is another package).
-from ._common import has_project_paths, with_absolute_paths, with_bundle_wheels
+from ._common import bundle_wheel_packages, has_project_paths, with_absolute_paths, with_bundle_wheels
 from .interface import Exporter
 
 __all__ = [
     "REGISTRY",
     "ExportError",
     "Exporter",
+    "bundle_wheel_packages",
     "exporters",
     "get",
     "has_project_paths",

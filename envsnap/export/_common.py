@@ -200,15 +200,10 @@ def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
     once one has one (it refuses ``vcs`` and ``directory`` entries in its hash-checking mode), so pip and uv both
     install the file. ``open_bundle`` has checked the wheels against SHA256SUMS, and the lock's file name is a
     plain base name (checked again here)."""
-    from .. import grammar
-
     packages = []
     for pkg in snapshot.python.packages:
         art = pkg.artifact
-        # Also a wheel pinned from a folder of the author's machine (a find-links folder: a file: URL), which the
-        # bundle carries and a reader has nowhere else.
-        local = art is not None and (art.rebuilt or art.url.startswith("file:"))
-        if art is not None and local and art.filename.endswith(".whl") and grammar.is_base_name(art.filename):
+        if art is not None and _a_bundle_wheel(pkg):
             wheel = wheels / art.filename
             if wheel.is_file():
                 source = Source(kind="archive", url=wheel.resolve().as_uri(), archive_hash=f"sha256={art.sha256}")
@@ -218,3 +213,19 @@ def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
                 pkg = dataclasses.replace(pkg, source=source, artifact=artifact)
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
+
+
+def bundle_wheel_packages(snapshot: Snapshot) -> list[PythonPackage]:
+    """The packages ``with_bundle_wheels`` names by the bundle's wheel: those a bundle archive's export cannot (its
+    wheels are in a temporary folder only while it is read), and names as the lock records them."""
+    return [pkg for pkg in snapshot.python.packages if _a_bundle_wheel(pkg)]
+
+
+def _a_bundle_wheel(pkg: PythonPackage) -> bool:
+    """A wheel the bundle built (a VCS checkout, a local directory, an sdist), or took from a folder of the author's
+    machine (a find-links folder: a ``file:`` URL), which the bundle carries and a reader has nowhere else."""
+    from .. import grammar
+
+    art = pkg.artifact
+    local = art is not None and (art.rebuilt or art.url.startswith("file:"))
+    return art is not None and local and art.filename.endswith(".whl") and grammar.is_base_name(art.filename)

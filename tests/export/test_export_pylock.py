@@ -222,6 +222,39 @@ def test_a_bundle_exports_a_wheel_from_the_authors_folder_as_its_own_copy(
     """A wheel pinned from a find-links folder of the author's machine (a file: URL) is in the bundle, but the
     bundle's pylock and requirements exports named the folder (uv and pip failed without it), and the project
     its wheel was built from ("keep this file in the project root", about no path it holds)."""
+    bundle, files = _authors_bundle(tmp_path)
+    for fmt, name in (("pylock", "pylock.toml"), ("requirements", "requirements.txt")):
+        result = cli("export", bundle, "-f", fmt, "-o", tmp_path / name)
+        assert result.code == 0, result
+        text = (tmp_path / name).read_text()
+        assert "/authors" not in text and "project root" not in text and "project root" not in result.err, text
+        for wheel in files:
+            assert str((bundle / "wheels" / wheel).resolve()) in text, (fmt, text)
+
+
+def test_a_bundle_archives_export_says_to_export_its_folder_for_its_wheels(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exported from the archive, not its folder, the bundle's wheels are gone once it is read: the file named the
+    project as `-e .` and the author's find-links folder, and the note sent the reviewer to --absolute-paths, which
+    then failed with "run inside the project" (a reviewer has no project). It says what the folder gives instead."""
+    from envsnap.artifacts.bundle import write_archive
+
+    bundle, _files = _authors_bundle(tmp_path)
+    write_archive(bundle, tmp_path / "supp.tar.gz")
+    monkeypatch.chdir(tmp_path)
+    for fmt, name in (("pylock", "pylock.toml"), ("requirements", "requirements.txt")):
+        result = cli("export", "supp.tar.gz", "-f", fmt, "-o", f"out/{name}")
+        assert result.code == 0, result
+        assert result.err.splitlines()[1:] == [
+            f"note: out/{name} names localwheel 0.3.0, paper 0.1.0 as the lock records them (the author's folder or "
+            "project), not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf "
+            "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels"
+        ], result.err
+
+
+def _authors_bundle(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """A bundle with a wheel from the author's find-links folder and a project the bundle built."""
     import hashlib
 
     from envsnap import lockfile
@@ -264,13 +297,7 @@ def test_a_bundle_exports_a_wheel_from_the_authors_folder_as_its_own_copy(
     )
     lockfile.dump(lock, bundle / "envsnap.lock")
     Bundle(bundle).write_sums()
-    for fmt, name in (("pylock", "pylock.toml"), ("requirements", "requirements.txt")):
-        result = cli("export", bundle, "-f", fmt, "-o", tmp_path / name)
-        assert result.code == 0, result
-        text = (tmp_path / name).read_text()
-        assert "/authors" not in text and "project root" not in text and "project root" not in result.err, text
-        for wheel in files:
-            assert str((bundle / "wheels" / wheel).resolve()) in text, (fmt, text)
+    return bundle, files
 
 
 def test_a_find_links_wheel_in_the_project_installs_with_uv(tmp_path: Path, make_venv: Callable[..., Path]) -> None:
