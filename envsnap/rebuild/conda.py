@@ -278,7 +278,7 @@ class CondaRebuilder(Rebuilder):
                 if not join_base_name(request.bundle_dir / CONDA_DIR, name).is_file():
                     raise RebuildError(
                         f"{label(pkg)}: {CONDA_DIR}/{name} is missing from the bundle "
-                        f"{request.bundle_dir} (re-run `envsnap bundle`)"
+                        f"{request.bundle_shown()} (re-run `envsnap bundle`)"
                     )
                 origin = f"{CONDA_DIR}/{name}"
             else:
@@ -308,7 +308,7 @@ class CondaRebuilder(Rebuilder):
                     )
                 )
         source = (
-            f"take {len(conda.packages)} conda packages from {request.bundle_dir / CONDA_DIR}"
+            f"take {len(conda.packages)} conda packages from {CONDA_DIR}/ of {request.bundle_shown()}"
             if request.bundle_dir is not None
             else f"download {len(conda.packages)} conda packages"
         )
@@ -328,7 +328,7 @@ class CondaRebuilder(Rebuilder):
             tool=tool,
             subdir=conda.subdir,
             channels=tuple(conda.channels),
-            bundle=str(request.bundle_dir) if request.bundle_dir is not None else "",
+            bundle=request.bundle_shown(),
         )
         return Plan(
             target=self.name,

@@ -254,7 +254,7 @@ def _bundle_lock(request: RebuildRequest, *, fill: bool = False) -> Snapshot:
     if mine != theirs:
         what = next(k for k in mine if mine[k] != theirs[k])
         raise BadBundleError(
-            f"{request.bundle_dir}: the bundle was made from another lock ({what}: the lock says "
+            f"{bundle.shown()}: the bundle was made from another lock ({what}: the lock says "
             f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})"
         )
     missing = _missing(request)

@@ -79,6 +79,19 @@ class RebuildRequest:
     # plan chose the same interpreter and destination.
     venv_ahead: VenvAhead | None = None
 
+    def bundle_shown(self) -> str:
+        """The bundle as a plan or a message names it ("" for none): the archive it was unpacked from, never the
+        temporary folder ``bundle_dir``, which is gone when the reader sees it (``Bundle.shown``)."""
+        if self.bundle_dir is None:
+            return ""
+        from ..artifacts.bundle import Bundle
+        from ..errors import BundleError
+
+        try:
+            return Bundle(self.bundle_dir).shown()
+        except BundleError:  # no lock in it: a folder, named as it is
+            return str(self.bundle_dir)
+
 
 @frozen
 class PlanItem:

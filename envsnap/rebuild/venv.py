@@ -592,7 +592,7 @@ class VenvRebuilder(Rebuilder):
                     else ")"
                 )
                 if request.bundle_dir is None
-                else f"check every wheel in {request.bundle_dir} against the lock's sha256"
+                else f"check every wheel in {request.bundle_shown()} against the lock's sha256"
             ),
             f"install {len(items) - 1} wheels with {tool}: --require-hashes --no-deps --no-index",
             f"move the venv to {dest}",
@@ -602,7 +602,7 @@ class VenvRebuilder(Rebuilder):
             installer=tool,
             python_version=interp.version,
             python_path=interp.path,
-            bundle=str(request.bundle_dir) if request.bundle_dir is not None else "",
+            bundle=request.bundle_shown(),
         )
         return Plan(
             target=self.name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -1074,6 +1075,27 @@ def test_a_default_destination_inside_the_bundle_names_the_targets_own_beside_it
     with pytest.raises(BadOptionError, match=r"supplement/ctx: inside the bundle supplement; .*\(--dest ctx\)"):
         rebuild_package.refuse_dest_in_bundle("supplement/ctx", "supplement", "ctx")
     rebuild_package.refuse_dest_in_bundle("ctx", "supplement", "ctx")  # beside it: nothing to refuse
+
+
+def test_a_plan_from_a_bundle_archive_names_the_archive_not_its_temporary_folder(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The venv plan of `--bundle supp.tar.gz --dry-run` said `bundle: /tmp/.envsnap-rebuild-XXXX/bundle` and
+    "check every wheel in /tmp/.envsnap-rebuild-XXXX/bundle", a folder removed before the reader saw it (the
+    folder's plan, and the docker target's, name the bundle as given)."""
+    import tempfile
+
+    from envsnap.artifacts.bundle import write_archive
+    from envsnap.rebuild import Plan
+
+    write_archive(made.bundle, tmp_path / "supp.tar.gz")
+    monkeypatch.chdir(tmp_path)
+    plan = rebuild(made.lock_path, target="venv", bundle="supp.tar.gz", offline=True, dry_run=True, dest="env")
+    assert isinstance(plan, Plan)
+    assert plan.details["bundle"] == "supp.tar.gz"
+    assert "check every wheel in supp.tar.gz against the lock's sha256" in plan.steps
+    text = plan.describe() + json.dumps(plan.to_dict())
+    assert tempfile.gettempdir() + "/.envsnap-" not in text, text
 
 
 def test_a_run_record_of_the_lock_takes_the_bundles_lock_as_that_lock(
