@@ -47,6 +47,7 @@ from ..model import Conda, CondaPackage, PythonPackage, Snapshot
 from ..platforms import with_article
 from ..probes import conda as conda_probe
 from ..probes.records import generated_script
+from ._editable import editable_notes
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
@@ -336,7 +337,12 @@ class CondaRebuilder(Rebuilder):
             dest=str(dest),
             items=tuple(items),
             steps=tuple(steps),
-            notes=request.preflight_notes,
+            notes=(
+                *request.preflight_notes,
+                *editable_notes(
+                    lock, request.project_dir, _interpreter_in(dest, lock.python.executable or "bin/python")
+                ),
+            ),
             offline=request.offline,
             data=data,
         )

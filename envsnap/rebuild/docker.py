@@ -49,6 +49,7 @@ from ..dockerfile.spec import (
 from ..errors import BadBundleError, BundleError, EnvsnapError, PinError, RebuildError
 from ..model import PythonPackage, Snapshot, SystemPackage
 from . import _asof, _docker_engine, _tool
+from ._editable import editable_notes
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
@@ -127,7 +128,12 @@ class DockerRebuilder(Rebuilder):
             dest=spec.tag,
             items=_items(spec, _missing(request)),
             steps=_steps(spec, request),
-            notes=(*request.preflight_notes, *spec.notes, *(f"warning: {w}" for w in spec.base.warnings)),
+            notes=(
+                *request.preflight_notes,
+                *spec.notes,
+                *(f"warning: {w}" for w in spec.base.warnings),
+                *editable_notes(lock, request.project_dir, None),
+            ),
             offline=request.offline,
             network=(
                 f"{len(spec.apt_specs)} system packages from the apt mirror (the build's network: "

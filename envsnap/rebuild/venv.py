@@ -27,7 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import _leftovers, _runner, _tools, fileurls
+from .. import _leftovers, _runner, _tools
 from .._control import strip_control
 from .._defaults import ARTIFACTS_CACHE, PROBE_TIMEOUT, cache_dir
 from .._frozen import frozen
@@ -60,6 +60,7 @@ from ..model import PythonPackage, Snapshot
 from ..platforms import major_minor
 from ..probes.pending import PendingProbe
 from ..probes.python import script_interpreter
+from ._editable import editable_notes
 from .interface import (
     BadOptionError,
     EarlyWork,
@@ -610,7 +611,11 @@ class VenvRebuilder(Rebuilder):
             dest=str(dest),
             items=tuple(items),
             steps=tuple(steps),
-            notes=(*request.preflight_notes, *notes, *_editable_notes(lock, request.project_dir, dest)),
+            notes=(
+                *request.preflight_notes,
+                *notes,
+                *editable_notes(lock, request.project_dir, dest / "bin" / "python"),
+            ),
             offline=request.offline,
             data=data,
         )
@@ -891,30 +896,6 @@ class _Early(EarlyWork):
         if self._probe is not None:
             self._probe.cancel()
         self._stack.close()
-
-
-def _editable_notes(lock: Snapshot, project_dir: Path | None, dest: Path) -> list[str]:
-    """What the rebuild does with each project the lock installs editable: the bundle's wheel of it, a regular
-    install (docs/design.md, "Research layouts"), which verify reports as a warning; the note names the command
-    that installs it as locked. The folder is named only where the lock records it inside the project and it is a
-    project there (``local_source``: joined under the project, links resolved); any other recorded path is shown
-    as the lock's URL, never looked up."""
-    import shlex
-
-    notes = []
-    for pkg in lock.pip_layer():
-        if pkg.source.kind != "directory" or not pkg.source.editable:
-            continue
-        folder = f"its project folder ({pkg.source.url})"
-        if pkg.source.url.startswith("file://" + fileurls.PROJECT) and project_dir is not None:
-            with contextlib.suppress(BundleError, PinError, UnsafeInputError):
-                folder = shlex.quote(str(local_source(pkg, project_dir)))
-        command = f"uv pip install --python {shlex.quote(str(dest / 'bin' / 'python'))} --no-deps -e {folder}"
-        notes.append(
-            f"{package_label(pkg)} is editable in the lock: installed from the bundle's wheel built from it, a regular "
-            f"install, which verify reports as a warning; `{command}` afterwards installs it as locked"
-        )
-    return notes
 
 
 def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:

@@ -143,7 +143,7 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     assert planned.code == 0, planned.err
     python = dest / "bin" / "python"
     assert (
-        "  note: researchproj 0.4.0 is editable in the lock: installed from the bundle's wheel built from it, a "
+        "  note: researchproj 0.4.0 is editable in the lock: installed from a wheel built from it, a "
         "regular install, which verify reports as a warning; "
         f"`uv pip install --python {python} --no-deps -e {project}` afterwards installs it as locked"
     ) in planned.out.splitlines()
@@ -163,6 +163,25 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     assert '"editable":true' in _direct_url(dest).replace(" ", "")
     verified = cli("verify", lock_path, "--python", python, "--strict")
     assert verified.code == 0 and "identical: the Python layer matches the lock" in verified.out, verified.out
+
+
+def test_the_docker_plan_says_an_editable_project_is_a_regular_install_in_the_image(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """The venv plan said what becomes of the project the lock installs editable; the docker plan, whose image
+    holds the same regular install (and verify warns of it there too), said nothing."""
+    project, lock_path = research
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    bundle = tmp_path / "bundle"
+    assert cli("bundle", lock_path, "-o", bundle).code == 0
+    planned = cli(
+        "rebuild", lock_path, "--target", "docker", "--bundle", bundle, "--dest", tmp_path / "ctx", "--dry-run"
+    )
+    assert (
+        "  note: researchproj 0.4.0 is editable in the lock: installed from a wheel built from it, a regular install, "
+        "which verify reports as a warning (an image cannot hold an editable install of a folder of this machine)"
+    ) in planned.out.splitlines(), planned.out + planned.err
 
 
 def test_without_the_project_nothing_is_fetched_and_the_error_names_it(

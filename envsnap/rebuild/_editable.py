@@ -1,0 +1,42 @@
+"""What a rebuild does with a project the lock installs editable, said in its plan (``editable_notes``).
+
+Every target installs it from a wheel built from the project (the bundle's, or the one a rebuild without
+``--bundle`` builds): a regular install, which verify reports as a warning (docs/design.md, "Research layouts").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from pathlib import Path
+
+from .. import fileurls
+from ..artifacts.bundle import local_source, package_label
+from ..errors import BundleError, PinError, UnsafeInputError
+from ..model import Snapshot
+
+
+def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None) -> list[str]:
+    """A note for each project the lock installs editable. ``python``: the new environment's interpreter on this
+    machine, for the command that installs the project as locked; None for an image, which cannot hold an
+    editable install of a folder of this machine. The folder is named only where the lock records it inside the
+    project and it is a project there (``local_source``: joined under the project, links resolved); any other
+    recorded path is shown as the lock's URL, never looked up."""
+    notes = []
+    for pkg in lock.pip_layer():
+        if pkg.source.kind != "directory" or not pkg.source.editable:
+            continue
+        said = f"{package_label(pkg)} is editable in the lock: installed from a wheel built from it, a regular install"
+        if python is None:
+            notes.append(
+                f"{said}, which verify reports as a warning (an image cannot hold an editable install of a folder of "
+                "this machine)"
+            )
+            continue
+        folder = f"its project folder ({pkg.source.url})"
+        if pkg.source.url.startswith("file://" + fileurls.PROJECT) and project_dir is not None:
+            with contextlib.suppress(BundleError, PinError, UnsafeInputError):
+                folder = shlex.quote(str(local_source(pkg, project_dir)))
+        command = f"uv pip install --python {shlex.quote(str(python))} --no-deps -e {folder}"
+        notes.append(f"{said}, which verify reports as a warning; `{command}` afterwards installs it as locked")
+    return notes

@@ -1,0 +1,43 @@
+"""The note every rebuild target's plan gives for a project the lock installs editable (``rebuild._editable``):
+the venv, conda and docker targets all install it from a wheel built from it, a regular install."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+from envsnap.rebuild._editable import editable_notes
+
+
+def _lock(url: str) -> Snapshot:
+    project = PythonPackage("paper", "0.1.0", source=Source(kind="directory", url=url, editable=True))
+    plain = PythonPackage("six", "1.16.0")
+    folder = PythonPackage("tool", "1.0", source=Source(kind="directory", url="file:///src/tool"))
+    return Snapshot(python=PythonEnv(packages=(project, plain, folder)))
+
+
+def test_a_project_inside_the_project_folder_is_named_with_the_command_that_installs_it_editable(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "paper").mkdir()
+    (tmp_path / "paper" / "pyproject.toml").write_text("[project]\nname = 'paper'\n")
+    [note] = editable_notes(_lock("file://{project}/paper"), tmp_path, Path("/envs/new env/bin/python"))
+    assert note == (
+        "paper 0.1.0 is editable in the lock: installed from a wheel built from it, a regular install, which verify "
+        f"reports as a warning; `uv pip install --python '/envs/new env/bin/python' --no-deps -e {tmp_path / 'paper'}`"
+        " afterwards installs it as locked"
+    )
+
+
+def test_a_path_the_lock_leads_outside_the_project_is_shown_as_its_url_never_looked_up(tmp_path: Path) -> None:
+    (tmp_path / "escape").mkdir()
+    for url in ("file://{project}/../escape", "file:///etc", "file://{project}/missing"):
+        [note] = editable_notes(_lock(url), tmp_path / "proj", Path("/e/bin/python"))
+        assert note.endswith(f"-e its project folder ({url})` afterwards installs it as locked"), note
+
+
+def test_an_image_is_told_it_cannot_hold_an_editable_install() -> None:
+    assert editable_notes(_lock("file://{project}/paper"), None, None) == [
+        "paper 0.1.0 is editable in the lock: installed from a wheel built from it, a regular install, which verify "
+        "reports as a warning (an image cannot hold an editable install of a folder of this machine)"
+    ]
