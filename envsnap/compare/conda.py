@@ -7,6 +7,9 @@ from ..model import Conda, Snapshot
 
 _IDENTITY = ("version", "build", "build_number", "subdir", "md5", "sha256", "url", "channel")
 _HASHES = ("md5", "sha256")
+# What another version or build of a package brings with it: one line says it (the archive's name, so its URL, and
+# its hashes and build number are another archive's), as another version of a Python package is one line.
+_FOLLOWS_BUILD = ("build_number", "md5", "sha256", "url")
 
 
 @frozen
@@ -41,10 +44,18 @@ def compare_conda(want: Conda | None, have: Conda | None) -> list[CondaDifferenc
         # An archive hash one side does not record is not compared (a lock imported from an md5 explicit file; a
         # prefix installed from one, whose records have no sha256), as long as one hash both record decides.
         both = any(getattr(a, h) and getattr(b, h) for h in _HASHES)
+        diffs = []
         for attr in _IDENTITY:
             x, y = getattr(a, attr), getattr(b, attr)
             if x != y and (attr not in _HASHES or (x and (y or not both))):
-                out.append(CondaDifference(name, attr, str(x), str(y)))
+                diffs.append(CondaDifference(name, attr, str(x), str(y)))
+        if a.version != b.version:  # the build follows from the version, as the rest follows from either
+            diffs = [d for d in diffs if d.what != "build"]
+        if a.version != b.version or a.build != b.build:
+            diffs = [d for d in diffs if d.what not in _FOLLOWS_BUILD]
+        elif a.channel != b.channel or a.subdir != b.subdir:
+            diffs = [d for d in diffs if d.what != "url"]  # the URL names the channel and the subdir
+        out += diffs
     return out
 
 

@@ -400,6 +400,39 @@ def test_compare_conda_names_each_difference() -> None:
     ]
 
 
+def test_another_conda_version_or_build_is_one_mismatch() -> None:
+    """A conda package of another version verified as four mismatches, its root cause last (``mismatch (4)``:
+    md5, sha256 and url before ``version 1.0.0 -> 1.1.0``), where ``diff`` says one change and a Python package of
+    another version is one line. Another version, or build of one version, is now the one line: the build number,
+    URL and archive hashes follow from it. A channel or subdir of its own still shows, and so do the hashes of
+    the same build."""
+    from envsnap.compare.verify import compare
+
+    a = CondaPackage(
+        "libhello",
+        "1.0.0",
+        "h0a1b2c3_0",
+        md5="a" * 32,
+        sha256="c" * 64,
+        url="file:///ch/linux-64/libhello-1.0.0-h0a1b2c3_0.tar.bz2",
+        channel="file:///ch",
+        subdir="linux-64",
+    )
+    newer = dataclasses.replace(
+        a, version="1.1.0", md5="b" * 32, sha256="d" * 64, url="file:///ch/linux-64/libhello-1.1.0-h0a1b2c3_0.tar.bz2"
+    )
+    report = compare(Snapshot(conda=Conda(packages=(a,))), Snapshot(conda=Conda(packages=(newer,))))
+    found = [(d.severity, d.area, d.subject, d.what, d.expected, d.actual) for d in report.by_severity("mismatch")]
+    assert found == [("mismatch", "conda", "libhello", "version", "1.0.0", "1.1.0")]
+    rebuilt = dataclasses.replace(a, build="h0a1b2c3_1", build_number=1, md5="b" * 32, sha256="d" * 64, url="u")
+    assert [d.describe() for d in conda_compare.compare_conda(Conda(packages=(a,)), Conda(packages=(rebuilt,)))] == [
+        "conda libhello: build h0a1b2c3_0 -> h0a1b2c3_1"
+    ]
+    moved = dataclasses.replace(newer, channel="file:///other", url="file:///other/linux-64/x.tar.bz2")
+    found_moved = conda_compare.compare_conda(Conda(packages=(a,)), Conda(packages=(moved,)))
+    assert [(d.what, d.actual) for d in found_moved] == [("version", "1.1.0"), ("channel", "file:///other")]
+
+
 def test_compare_conda_skips_a_hash_one_side_does_not_record() -> None:
     # A prefix made from an explicit file or md5-only lock records no sha256 (rattler and conda take it from the
     # record they install): the md5 both know decides, the absent sha256 is no difference.
