@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ..model import Conda, CondaPackage, Meta, Origin, PythonEnv, PythonPackage, Snapshot
+from urllib.parse import unquote
+
+from packaging.utils import canonicalize_name
+
+from ..model import Artifact, Conda, CondaPackage, Meta, Origin, PythonEnv, PythonPackage, Snapshot
 from ..probes.conda import channel_of
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir
 
@@ -31,6 +35,17 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
         md5=md5,
         sha256=sha256,
     )
+
+
+def pip_package(name: str, version: str, url: str, sha256: str) -> PythonPackage:
+    """A pip package of a conda lock file (``conda-lock.yml``'s ``manager: pip``, conda-lock's ``# pip`` line):
+    its artifact is the locked URL and sha256."""
+    artifact = None
+    if url and sha256:
+        artifact = Artifact(
+            filename=unquote(url.rsplit("/", 1)[-1].split("#")[0]), url=url.split("#")[0], sha256=sha256
+        )
+    return PythonPackage(name=canonicalize_name(name), version=version, installer="pip", artifact=artifact)
 
 
 def snapshot(

@@ -1,15 +1,17 @@
 """Read a conda explicit file (``conda list --explicit --md5``, ``conda-lock render --kind explicit``).
 
 Lines after ``@EXPLICIT`` are package URLs with an optional ``#md5`` or ``#sha256:...`` fragment; the
-``# platform:`` comment gives the subdir. pip-installed packages are not in such files, so the Python
-packages are marked unknown.
+``# platform:`` comment gives the subdir. conda writes no pip-installed packages into such files, so the Python
+packages are marked unknown, unless the file lists them as conda-lock renders them (``# pip NAME @ URL#sha256=HEX``).
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
-from ..model import CondaPackage, Snapshot
+from ..grammar import shown
+from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Importer, ImportOptions, LockImportError
 
@@ -21,6 +23,7 @@ def sniff(name: str, text: str) -> bool:
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     subdir = options.platform
     packages: list[CondaPackage] = []
+    python_packages: list[PythonPackage] = []
     explicit = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -29,6 +32,9 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             if subdir and declared != subdir:
                 raise LockImportError(f"{origin}:{number}: the file is for {declared}, not --platform {subdir}")
             subdir = declared
+        if explicit and line.startswith("# pip "):  # conda-lock's pip line, which conda-lock and micromamba install
+            python_packages.append(_pip_line(line[len("# pip ") :], f"{origin}:{number}"))
+            continue
         if not line or line.startswith("#"):
             continue
         if line == "@EXPLICIT":
@@ -55,10 +61,39 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         origin="conda-explicit",
         subdir=subdir,
         packages=packages,
-        python_packages=[],
-        python_known=False,
+        python_packages=python_packages,
+        # conda writes no pip line: only a file with some (conda-lock's) says what pip installed.
+        python_known=bool(python_packages),
         warnings=warnings,
     )
+
+
+def _pip_line(text: str, where: str) -> PythonPackage:
+    """``NAME @ URL#sha256=HEX``, as ``conda-lock render --kind explicit`` writes a pip package; the version is
+    the one the file's name gives (a wheel's or an sdist's)."""
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        canonicalize_name,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    match = re.fullmatch(r"(\S+) @ (\S+)#sha256=([0-9a-f]{64})", text.strip())
+    if match is None:
+        raise LockImportError(f"{where}: # pip line: not NAME @ URL#sha256=HEX")
+    name, url, sha256 = match.groups()
+    filename = unquote(url.rsplit("/", 1)[-1])
+    try:
+        if filename.endswith(".whl"):
+            found, version, _build, _tags = parse_wheel_filename(filename)
+        else:
+            found, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        raise LockImportError(f"{where}: # pip line: no version in the file name {shown(filename)}") from None
+    if found != canonicalize_name(name):
+        raise LockImportError(f"{where}: # pip line: the file is {found}'s, not {shown(name)}'s")
+    return _conda.pip_package(name, str(version), url, sha256)
 
 
 class CondaExplicitImporter(Importer):

@@ -9,15 +9,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
-
-from packaging.utils import canonicalize_name
 
 from .. import _readlimits
 from .._defaults import install_hint
 from ..errors import NotInstalledError
 from ..grammar import shown
-from ..model import Artifact, CondaPackage, PythonPackage, Snapshot
+from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Importer, ImportOptions, LockImportError
 
@@ -89,19 +86,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
 
 
 def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> PythonPackage:
-    url = str(entry.get("url", ""))
-    sha256 = str(hashes.get("sha256", ""))
-    artifact = None
-    if url and sha256:
-        artifact = Artifact(
-            filename=unquote(url.rsplit("/", 1)[-1].split("#")[0]), url=url.split("#")[0], sha256=sha256
-        )
-    return PythonPackage(
-        name=canonicalize_name(_required(entry, "name", where)),
-        version=_required(entry, "version", where),
-        installer="pip",
-        artifact=artifact,
-    )
+    name, version = _required(entry, "name", where), _required(entry, "version", where)
+    return _conda.pip_package(name, version, str(entry.get("url", "")), str(hashes.get("sha256", "")))
 
 
 def _depends(entry: Mapping[str, Any], where: str) -> tuple[str, ...]:

@@ -752,3 +752,54 @@ wheels = [{{ url = "https://example.org/iniconfig-2.3.1-py3-none-any.whl", hashe
     snap = importers.read_file(path)
     assert [(p.name, p.version) for p in snap.python.packages] == [("iniconfig", "2.3.1")]
     assert snap.envsnap.warnings[-1].endswith("left out: colorama, iniconfig 2.1.0")
+
+
+def test_conda_explicit_keeps_the_pip_lines_conda_lock_renders() -> None:
+    """``conda-lock render --kind explicit`` lists the pip layer as ``# pip NAME @ URL#sha256=HEX`` lines, which
+    ``conda-lock install`` and micromamba install. The import read them as comments: the lock had no Python
+    packages and called them unknown, so a rebuild installed no pip layer. They are now the lock's pip packages,
+    as the same environment's ``conda-lock.yml`` gives them."""
+    folder = Path(__file__).parent / "fixtures" / "conda-lock-render"
+    snap = importers.read_file(folder / "conda-linux-64.lock")
+    assert snap.envsnap.origin == "conda-explicit"
+    assert "python.packages" not in snap.envsnap.unknown
+    found = [
+        (p.name, p.version, p.installer, p.artifact.url if p.artifact else "", p.artifact.sha256 if p.artifact else "")
+        for p in snap.python.packages
+    ]
+    assert found == [
+        (
+            "bigdemo",
+            "2.0.0",
+            "pip",
+            "file:///srv/lab/wheels/bigdemo-2.0.0-py3-none-any.whl",
+            "8673df50a3b5c1bff8a10fa7a1eaa35c46e4292888db2a246286acab825906c0",
+        ),
+        (
+            "pipdemo",
+            "1.2.0",
+            "pip",
+            "file:///srv/lab/wheels/pipdemo-1.2.0-py3-none-any.whl",
+            "4f24f475908c85d419bbbd684dab802406f15d666b7416740178e2206d584004",
+        ),
+    ]
+    source = importers.read_file(folder / "lab-conda-lock.yml")
+    assert snap.python.packages == source.python.packages
+    assert [p.name for p in snap.conda.packages] == [p.name for p in source.conda.packages]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("# pip bigdemo file:///w/bigdemo-2.0.0-py3-none-any.whl#sha256=" + "a" * 64, "not NAME @ URL#sha256=HEX"),
+        ("# pip bigdemo @ file:///w/bigdemo-2.0.0-py3-none-any.whl", "not NAME @ URL#sha256=HEX"),
+        ("# pip bigdemo @ file:///w/bigdemo.zip#sha256=" + "a" * 64, "no version in the file name"),
+        ("# pip other @ file:///w/bigdemo-2.0.0-py3-none-any.whl#sha256=" + "a" * 64, "the file is bigdemo's"),
+    ],
+)
+def test_conda_explicit_refuses_a_pip_line_it_cannot_read(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "conda-linux-64.lock"
+    path.write_text(f"# platform: linux-64\n@EXPLICIT\n{line}\n")
+    with pytest.raises(LockImportError) as caught:
+        importers.read_file(path)
+    assert str(caught.value).startswith(f"{path}:3: # pip line: {message}")
