@@ -765,15 +765,16 @@ def _dist_info(
             info["warning"] = "direct_url.json is not valid JSON"
     if "RECORD" in files and check_files:
         kept: list[tuple[str, str]] = []
-        digest, shared = record_digest(
-            site_dir,
-            dist_dir,
-            _read_text(os.path.join(dist_dir, "RECORD")),
-            layout,
-            _console_scripts(dist_dir),
-            kept,
-        )
+        record_text = _read_text(os.path.join(dist_dir, "RECORD"))
+        digest, shared = record_digest(site_dir, dist_dir, record_text, layout, _console_scripts(dist_dir), kept)
         info["kept"] = kept  # judged with every distribution's (``changed_files``): replaced by its findings
+        # Every row's sha256, for the conda check of the paths a conda record lists too (``conda.pip_files``),
+        # so that envsnap's process need not read this RECORD again.
+        info["record_hashes"] = [
+            [entry, row_digest]
+            for entry, row_digest, _size in _record_rows(record_text.splitlines())
+            if entry and row_digest.startswith("sha256=")
+        ]
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "RECORD" in files:

@@ -294,11 +294,11 @@ class CondaFiles:
 def pip_files(prefix: str, packages: Iterable[RawPackage]) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
     """The pip layer seen from the prefix, for ``changed_files``: each path (relative to ``prefix``) a RECORD of
     a distribution inside it lists -> (that distribution, the sha256 in hex it gives), and each such
-    distribution's name -> ``"NAME VERSION"``. A RECORD that cannot be read adds nothing (the pip check reports
-    its distribution)."""
+    distribution's name -> ``"NAME VERSION"``. The RECORD rows are those the probe read (``record_hashes``, with
+    ``--files``): no RECORD is read again here. A RECORD the probe could not read adds nothing (the pip check
+    reports its distribution)."""
     import base64
     import binascii
-    import csv
 
     root = os.path.realpath(prefix)
     files: dict[str, list[tuple[str, str]]] = {}
@@ -310,19 +310,12 @@ def pip_files(prefix: str, packages: Iterable[RawPackage]) -> tuple[dict[str, li
         if site == ".." or site.startswith(".." + os.sep):
             continue
         installed[pkg.name] = f"{pkg.name} {pkg.version}"
-        try:
-            with open(os.path.join(pkg.dist_dir, "RECORD"), encoding="utf-8", newline="") as handle:
-                rows = list(csv.reader(handle))
-        except (OSError, UnicodeDecodeError, csv.Error):
-            continue
-        for row in rows:
-            if len(row) < 2 or not row[1].startswith("sha256="):
-                continue
+        for entry, digest in pkg.record_hashes:
             try:
-                raw = base64.urlsafe_b64decode(row[1][7:] + "=" * (-len(row[1][7:]) % 4))
+                raw = base64.urlsafe_b64decode(digest[7:] + "=" * (-len(digest[7:]) % 4))
             except (binascii.Error, ValueError):
                 continue
-            path = os.path.normpath(os.path.join(site, row[0].replace("\\", "/"))).replace(os.sep, "/")
+            path = os.path.normpath(os.path.join(site, entry.replace("\\", "/"))).replace(os.sep, "/")
             if len(raw) == 32 and not path.startswith("../") and path != "..":
                 files.setdefault(path, []).append((pkg.name, raw.hex()))
     return files, installed

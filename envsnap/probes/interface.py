@@ -82,6 +82,9 @@ class RawPackage:
     top_level: tuple[str, ...] = ()
     # Only with ``--files``: {"modified": [...], "missing": [...]} relative to the site directory.
     changed_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Only with ``--files``: (entry, "sha256=...") of every RECORD row with a sha256, as the probe read them, so that
+    # the conda check (``conda.pip_files``) does not read the RECORD again.
+    record_hashes: tuple[tuple[str, str], ...] = ()
 
 
 @frozen
@@ -172,6 +175,14 @@ class _Fields:
                 raise _Malformed(f"{self._where(key)}[{i}] is not a string")
         return tuple(str(v) for v in values)
 
+    def pairs(self, key: str) -> tuple[tuple[str, str], ...]:
+        out = []
+        for i, value in enumerate(self.items(key)):
+            if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+                raise _Malformed(f"{self._where(key)}[{i}] is not a pair of strings")
+            out.append((str(value[0]), str(value[1])))
+        return tuple(out)
+
     def objects(self, key: str, *, required: bool = False) -> list[_Fields]:
         return [_Fields(v, f"{self._where(key)}[{i}]") for i, v in enumerate(self.items(key, required=required))]
 
@@ -199,6 +210,7 @@ def _package(f: _Fields) -> RawPackage:
         warning=f.text("warning", ""),
         top_level=f.texts("top_level"),
         changed_files={k: changed.texts(k) for k in ("modified", "missing")} if changed is not None else {},
+        record_hashes=f.pairs("record_hashes"),
     )
 
 

@@ -868,3 +868,51 @@ def test_a_channel_inside_the_project_is_rebuilt_from_another_checkout(
     assert subprocess.run([tmp_path / "rebuilt" / "bin" / "hello"], capture_output=True, text=True).stdout == (
         "hello from libhello\n"
     )
+
+
+def test_verify_files_reads_each_record_once_in_a_conda_environment(
+    conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``verify --files`` of a conda environment read every pip distribution's RECORD twice: the probe read it to
+    hash the distribution's files, then ``conda.pip_files`` opened it again in envsnap's own process to judge the
+    paths a conda record lists too. The probe's answer now carries the RECORD's hashes, so envsnap's process
+    reads no RECORD (it hashes the one a conda record lists as a file of its own), and the report is the same."""
+    from condafixtures import make_wheel
+
+    from envsnap.compare.verify import verify
+
+    prefix = tmp_path / "env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    files = {f"bigdemo/m{i:03d}.py": f"X = {i}\n".encode() for i in range(300)}
+    wheel = make_wheel(tmp_path / "wheels", "bigdemo", "2.0.0", {"bigdemo/__init__.py": b"", **files})
+    pip = [sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install", "-q", "--no-index"]
+    subprocess.run([*pip, "--find-links", str(wheel.parent), "bigdemo"], check=True, capture_output=True)
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(prefix / "bin" / "python")), lock)
+    site = next((prefix / "lib").glob("python*/site-packages"))
+    (site / "tinyutil" / "__init__.py").write_text("VALUE = 0\n")  # a conda record and a RECORD list it
+    (site / "bigdemo" / "m007.py").write_text("X = -1\n")
+    opened: list[str] = []
+    counting = [True]
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if counting[0] and event == "open" and str(args[0]).endswith(".dist-info/RECORD"):
+            opened.append(Path(str(args[0])).parent.name)
+
+    sys.addaudithook(hook)  # cannot be removed: it stops counting below
+    try:
+        report = verify(lock, str(prefix / "bin" / "python"), files=True, cache=False)
+    finally:
+        counting[0] = False
+    # Only the conda check's hash of the one RECORD a conda record lists as a file of its own (tinyutil's); it
+    # was bigdemo's, pipdemo's and tinyutil's RECORD read again besides.
+    assert opened == ["tinyutil-0.3.0.dist-info"]
+    found = sorted((d.area, d.subject, d.actual, d.note) for d in report.by_severity("mismatch"))
+    assert found == [
+        ("python", "bigdemo", "1 modified", "bigdemo/m007.py"),
+        ("python", "tinyutil", "1 modified", "tinyutil/__init__.py"),
+    ]
+    result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files")
+    assert result.code == 3, result
+    line = "  python: bigdemo: files as its RECORD lists them -> 1 modified (bigdemo/m007.py)"
+    assert line in result.out.splitlines()
