@@ -768,13 +768,15 @@ def _dist_info(
         record_text = _read_text(os.path.join(dist_dir, "RECORD"))
         digest, shared = record_digest(site_dir, dist_dir, record_text, layout, _console_scripts(dist_dir), kept)
         info["kept"] = kept  # judged with every distribution's (``changed_files``): replaced by its findings
-        # Every row's sha256, for the conda check of the paths a conda record lists too (``conda.pip_files``),
-        # so that envsnap's process need not read this RECORD again.
-        info["record_hashes"] = [
-            [entry, row_digest]
-            for entry, row_digest, _size in _record_rows(record_text.splitlines())
-            if entry and row_digest.startswith("sha256=")
-        ]
+        if _env_kind() == "conda":
+            # Every row's sha256, for the conda check of the paths a conda record lists too (``conda.pip_files``),
+            # so that envsnap's process need not read this RECORD again; only there (elsewhere nothing reads them,
+            # and a large environment's rows would be megabytes of answer).
+            info["record_hashes"] = [
+                [entry, row_digest]
+                for entry, row_digest, _size in _record_rows(record_text.splitlines())
+                if entry and row_digest.startswith("sha256=")
+            ]
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "RECORD" in files:
