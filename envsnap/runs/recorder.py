@@ -600,6 +600,13 @@ def record_run(
         dump(record, record_path)
         handle.record = record
         handle.warnings = (*ready.drift, *ready.warnings, *said, *home_lines(record, path, ready.ctx.redactor))
+        raised = sys.exc_info()[1] is not None  # the block's own exception is on its way out
         for line in handle.warnings:
-            # 3: this generator, contextlib's __exit__, the block's ``with`` line
-            warnings.warn(line, RunRecordWarning, stacklevel=3)
+            try:
+                # 3: this generator, contextlib's __exit__, the block's ``with`` line
+                warnings.warn(line, RunRecordWarning, stacklevel=3)
+            except RunRecordWarning:
+                if not raised:
+                    raise
+                # Made an error (``-W error``, ``simplefilter``) while the block's own exception propagates: that
+                # one is what the author must read; the line stays on the handle.

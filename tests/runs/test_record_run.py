@@ -235,3 +235,29 @@ def test_the_environment_is_named_as_the_interpreter_running_the_block(
     named = "~" + python[len(home) :] if python.startswith(home + "/") else python  # the home as ~, as a lock has it
     assert record.environment.python == f"{named} (the interpreter running the record_run block)"
     assert ("Environment", record.environment.python) in summary.rows(record)
+
+
+def test_a_warning_made_an_error_does_not_replace_the_blocks_own_exception(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    """With ``RunRecordWarning`` made an error, a block that raised ended with that warning instead of its own
+    exception (kept only as its context): the traceback the author reads named the record, not their bug."""
+    alice = tmp_path / "home" / "alice"
+    (alice / "proj").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(alice))
+    monkeypatch.chdir(alice / "proj")
+    code = f"open('{alice}/data/missing.csv')"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", envsnap.RunRecordWarning)
+        with (
+            pytest.raises(ZeroDivisionError),
+            envsnap.record_run("run.toml", lock=host_lock, argv=["python", "-c", code]) as run,
+        ):
+            1 / 0  # noqa: B018 (the block's own error)
+        assert run.record is not None and run.record.result.exit_status == 1
+        assert any(line.startswith("command word 2 names") for line in run.warnings)  # still on the handle
+        with (  # a block that ends normally: the warning is the error, as asked
+            pytest.raises(envsnap.RunRecordWarning),
+            envsnap.record_run("run2.toml", lock=host_lock, argv=["python", "-c", code]),
+        ):
+            pass
