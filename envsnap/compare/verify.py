@@ -540,7 +540,10 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         # The bundle's wheel of a project the lock installs editable (rebuild installs it so): the locked
         # environment reads the project's code where it is, this one a copy of it (docs/design.md, "Research
         # layouts"): the same code now, not after the next edit. A warning: said, and --strict refuses it.
-        return [Difference(WARNING, "python", name, "source", _source_text(want), _source_text(have), EDITABLE_LOST)]
+        # Installed from a wheel, by path or from a find-links folder, leaves no direct_url.json ("index"): said as
+        # what it is here, where the lock names a folder.
+        now = "a wheel" if b.kind == "index" else _source_text(have)
+        return [Difference(WARNING, "python", name, "source", _source_text(want), now, EDITABLE_LOST)]
     if rebuilt and b.kind in ("index", "archive"):
         return [
             Difference(

@@ -106,7 +106,7 @@ def test_an_editable_project_installed_from_a_wheel_is_a_warning() -> None:
     report = compare(lock, snap(pkg("proj", record_digest="sha256:wheel")))
     assert report.identical and not report.by_severity(MISMATCH)
     assert [d.describe() for d in report.by_severity(WARNING) if d.what == "source"] == [
-        "proj: source editable file:///src/proj -> index (the lock installs it editable, this is a regular "
+        "proj: source editable file:///src/proj -> a wheel (the lock installs it editable, this is a regular "
         "install: edits to the project do not reach it; `pip install --no-deps -e` its folder installs it as "
         "locked)"
     ]
