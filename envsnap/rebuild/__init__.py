@@ -90,6 +90,16 @@ def rebuild(
         raise BadOptionError(
             f"--offline needs --bundle: without a bundle the {target} target must download what it installs"
         )
+    # ``..`` collapsed as ``python -m venv`` and uv collapse it: the path made is the one planned, reported and
+    # written into what the target makes (``/a/b/../c``, made at ``/a/c``, was reported and scripted as given, and
+    # a ``b`` that did not exist failed the move into place with a traceback).
+    where = os.path.abspath(dest) if dest is not None else rebuilder.default_dest
+    if bundle is not None and os.path.isdir(bundle):
+        # Bad input, refused before any work: it was refused only after the compatibility check (seconds on a GPU
+        # host, the whole NVML timeout on a hung one), whose failure then hid it.
+        refuse_dest_in_bundle(where, bundle, rebuilder.default_dest)
+    if dest is not None:
+        _creatable(Path(where))
     # A bundle directory's files are hashed in the background (GIL-free, a thread per core) while the lock is
     # read and the host is checked; the SHA256SUMS check below then finds every digest known. An archive is
     # hashed as it is unpacked, after the check.
@@ -100,12 +110,6 @@ def rebuild(
             target=hash_bundle_ahead, args=(Path(bundle), stop), name="envsnap-bundle-hash", daemon=True
         )
         ahead.start()
-    # ``..`` collapsed as ``python -m venv`` and uv collapse it: the path made is the one planned, reported and
-    # written into what the target makes (``/a/b/../c``, made at ``/a/c``, was reported and scripted as given, and
-    # a ``b`` that did not exist failed the move into place with a traceback).
-    where = os.path.abspath(dest) if dest is not None else rebuilder.default_dest
-    if dest is not None:
-        _creatable(Path(where))
     early: EarlyWork | None = None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="envsnap-target") as pool:
@@ -280,9 +284,6 @@ def _carry_out(
     """After a passed (or overridden) check: the bundle opened, the plan made, and unless ``dry_run`` carried out."""
     from ..artifacts.bundle import open_bundle
     from ..probes.project import project_root
-
-    if bundle is not None and os.path.isdir(bundle):
-        refuse_dest_in_bundle(where, bundle, rebuilder.default_dest)
 
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:

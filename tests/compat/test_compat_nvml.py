@@ -429,6 +429,54 @@ def test_a_cpu_lock_s_rebuild_dry_run_does_not_wait_for_a_hung_driver(tmp_path: 
     assert "compatibility check: compatible:" in proc.stdout, proc.stdout
 
 
+def _run_quickly(
+    args: list[str], env: dict[str, str], cwd: Path, within: float
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``args`` run, and how long it took; a failure naming the wait when it takes longer than ``within``."""
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=within + 10)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{args[3:]} waited more than {within + 10:g} s")
+    return proc, time.monotonic() - started
+
+
+@gpu_fakes.requires_gcc
+@pytest.mark.parametrize("target", ["venv", "docker", "conda"])
+def test_a_destination_inside_the_bundle_is_refused_before_the_check_waits_for_a_hung_driver(
+    tmp_path: Path, here: Snapshot, target: str
+) -> None:
+    """``rebuild --bundle supp --dest supp/env`` of a GPU lock on a node whose driver hangs: the whole check ran
+    first (the NVML timeout, 10 s by default, 60 s here), and its failure, exit 3, hid that the destination could
+    never be used (with --force, the refusal came only after the wait). Refused at once now, with the same line,
+    for every target and for the target's default destination too, and nothing is left in the bundle."""
+    from envsnap.cli._plugin_table import TARGET_DEST
+
+    path = lockfile.dump(gpu_lock_of(here, "2.5.1", "12.4", H100), tmp_path / "envsnap.lock")
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
+    bundle = tmp_path / "supp"
+    bundle.mkdir()
+    (bundle / "README.md").write_text("a bundle\n")
+    default = TARGET_DEST[target]
+    command = [sys.executable, "-c", _LONG_NVML_WAIT, "rebuild", str(path), "--target", target]
+    for extra in ([], ["--force"], ["--dry-run"]):
+        proc, elapsed = _run_quickly([*command, "--bundle", "supp", "--dest", "supp/env", *extra], env, tmp_path, 5)
+        assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+        assert proc.stderr == (
+            f"envsnap: error: {bundle / 'env'}: inside the bundle supp; put the environment beside it "
+            f"(--dest {default}): anything added inside no longer matches SHA256SUMS\n"
+        )
+        assert elapsed < 5, f"refused after {elapsed:.1f} s"
+    proc, elapsed = _run_quickly([*command, "--bundle", "."], env, bundle, 5)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr == (
+        f"envsnap: error: {default} (the target's default --dest): inside the bundle .; put the environment beside "
+        f"it (--dest ../{default}): anything added inside no longer matches SHA256SUMS\n"
+    )
+    assert elapsed < 5, f"refused after {elapsed:.1f} s"
+    assert [p.name for p in bundle.iterdir()] == ["README.md"]
+
+
 @gpu_fakes.requires_gcc
 def test_verify_on_a_hung_driver_waits_its_gpu_timeout_and_says_the_driver_did_not_answer(
     tmp_path: Path, here: Snapshot
