@@ -420,6 +420,8 @@ BAD_ARGUMENTS: list[tuple[str, ...]] = [
     ("fleet", "check", "{lock}", "--nodes", "0"),
     ("fleet", "check", "{lock}", "--nodes", "two"),
     ("fleet", "check", "{lock}", "--timeout", "-1"),
+    ("fleet", "check", "{lock}", "--gpu-timeout", "0"),
+    ("fleet", "node", "{lock}", "--gpu-timeout", "nan"),
     ("fleet", "check", "{lock}", "--nodes", "2", "-w", "node1"),
     ("fleet", "check", "{gone}"),
     ("fleet", "node", "{gone}"),

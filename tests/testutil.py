@@ -86,6 +86,7 @@ MARK_BY_FIXTURE = {
     "runtime_venv": "network",  # probes/test_cuda.py: the NVIDIA runtime wheels from the index
     "stages": "network",  # paper/test_artifact.py: a wheel from the index, pinned and bundled
     "slurm_cluster_env": "slurm",  # tests/fleet: a real local Slurm cluster
+    "hung_cluster_env": "slurm",  # tests/fleet/test_fleet_hung_driver.py: a cluster of its own, one driver hung
 }
 MARKS_BY_FILE = {
     "e2e/test_real_install.py": ("docker", "network"),

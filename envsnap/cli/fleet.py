@@ -8,7 +8,7 @@ import sys
 
 from .. import _defaults
 from ..errors import UsageError
-from . import COMMAND_HELP, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output
+from . import COMMAND_HELP, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output, add_gpu_timeout
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -127,6 +127,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
     c.add_argument("--cpu-only", action="store_true", help="accept nodes without the GPU: GPU failures become warnings")
     _gpus_arg(c, "default all of the node's when the lock needs GPUs (and not --cpu-only), else none")
+    add_gpu_timeout(c, "reported, on each node,")
     c.set_defaults(func=run_check)
 
     n = fsub.add_parser(
@@ -139,6 +140,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     n.add_argument("lock", metavar="LOCK", help="the lockfile")
     n.add_argument("--cpu-only", action="store_true", help="GPU failures become warnings")
+    add_gpu_timeout(n, "reported")
     n.set_defaults(func=run_node)
 
     pr = fsub.add_parser(
@@ -233,6 +235,7 @@ def run_check(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             cpu_only=args.cpu_only,
             gpus=args.gpus,
+            gpu_timeout=args.gpu_timeout,
             on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
             on_done=lambda run: progress.advance(f"{run.node} answered"),
         )
@@ -381,6 +384,8 @@ def run_node(args: argparse.Namespace) -> int:
         node=node,
         lock_path=args.lock,
         cpu_only=args.cpu_only,
+        gpu_timeout=args.gpu_timeout,
+        gpu_timeout_option=True,
         started=started,
         python_layer=python_layer,
         environment=environment,

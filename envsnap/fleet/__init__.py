@@ -105,12 +105,15 @@ def check_fleet(
     env: Mapping[str, str] | None = None,
     cpu_only: bool = False,
     gpus: GpuRequest | None = None,
+    gpu_timeout: float = _defaults.GPU_TIMEOUT,
     on_nodes: Callable[[list[NodeState]], None] | None = None,
     on_done: Callable[[NodeRun], None] | None = None,
 ) -> FleetReport:
     """The lock checked on every selected node. The lock's path must be readable on the nodes (a shared file
     system, as Slurm jobs' working directories are). ``gpus``: the GPUs each node's srun asks for; default all
-    of the node's when the lock needs them (``needs_gpus``), else none."""
+    of the node's when the lock needs them (``needs_gpus``), else none. ``gpu_timeout``: how long each node waits
+    for its NVIDIA driver (``fleet node --gpu-timeout``, passed only when it is not the default: a node's envsnap
+    of before the option still answers)."""
     from . import slurm
     from .report import build
 
@@ -121,6 +124,8 @@ def check_fleet(
     if on_nodes is not None:
         on_nodes(states)
     command = [*envsnap, "fleet", "node", os.path.abspath(lock_path), *(["--cpu-only"] if cpu_only else [])]
+    if gpu_timeout != _defaults.GPU_TIMEOUT:
+        command += ["--gpu-timeout", str(gpu_timeout)]
     if gpus is None:
         gpus = "all" if needs_gpus(lock, cpu_only=cpu_only) else 0
     runs = slurm.run_on_nodes(

@@ -14,7 +14,8 @@ import hashlib
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from ..model import Snapshot
+from .._defaults import NVML_HUNG
+from ..model import Nvidia, Snapshot
 
 if TYPE_CHECKING:
     from ..compat import Report
@@ -38,6 +39,16 @@ def python_layer_digest(snapshot: Snapshot) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def driver_fact(nv: Nvidia | None) -> str:
+    """The matrix's driver: its version; "" without a driver; where NVML was there but gave no version, why
+    ("hung: no answer within 10 s", "error: ..."), so that a hung node is not grouped with the driverless ones."""
+    if nv is None or nv.driver_version:
+        return nv.driver_version if nv else ""
+    if nv.error.startswith(NVML_HUNG):  # "NVML did not answer within 10 s (a hung driver?)" (probes/nvidia.py)
+        return "hung: no answer within" + nv.error[len(NVML_HUNG) :].partition(" (")[0]
+    return f"error: {nv.error}" if nv.error else "no version"
+
+
 def facts(snapshot: Snapshot) -> dict[str, str]:
     """The matrix's facts of one captured node ("" where the node has none)."""
     nv, cuda = snapshot.nvidia, snapshot.cuda
@@ -46,7 +57,7 @@ def facts(snapshot: Snapshot) -> dict[str, str]:
     py = snapshot.python
     libc = snapshot.platform
     return {
-        "driver": nv.driver_version if nv else "",
+        "driver": driver_fact(nv),
         "cuda_driver": nv.cuda_driver_version if nv else "",
         "cuda_runtime": cuda.runtime_version if cuda else "",
         "cudnn": cuda.cudnn_version if cuda else "",
@@ -132,13 +143,16 @@ def probe(
     lock_path: str,
     cpu_only: bool = False,
     gpu_timeout: float | None = None,
+    gpu_timeout_option: bool = False,
     started: PendingProbe | None = None,
     python_layer: bool = True,
     environment: str = "",
     gpu_facts: bool = True,
 ) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
-    bounds the NVIDIA driver probe (default: capture's); ``started``: that environment's probe, already running.
+    bounds the NVIDIA driver probe (default: capture's), and ``gpu_timeout_option`` says the caller took it from
+    ``--gpu-timeout`` (a finding about a driver that did not answer then names the option); ``started``: that
+    environment's probe, already running.
     ``python_layer`` false: the environment the node runs in (``environment``, its description) is a conda
     environment without Python, and ``target`` the interpreter lent for the rules, whose packages are not
     compared. ``gpu_facts`` false: the driver and its GPUs are asked of NVML only where a rule reads them for the
@@ -164,7 +178,11 @@ def probe(
     host = captured.snapshot
     # The host as ``check`` judges it (rebuild's ``check_target("host")``, without importing every rebuild target).
     target_facts = probe_target(HOST, TargetFacts(), cpu_only=cpu_only)
-    target_facts = dataclasses.replace(target_facts, libraries=find_libraries(lock, captured.loader()))
+    target_facts = dataclasses.replace(
+        target_facts,
+        libraries=find_libraries(lock, captured.loader()),
+        gpu_timeout=options.gpu_timeout if gpu_timeout_option else None,
+    )
     report = evaluate(lock, host, target_facts)
     if not python_layer:
         host = dataclasses.replace(host, python=dataclasses.replace(host.python, packages=()))

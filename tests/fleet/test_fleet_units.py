@@ -1200,3 +1200,99 @@ def test_the_prolog_of_a_cpu_lock_does_not_wait_for_a_hung_driver(
     proc, _ = prolog(gpu, 1)
     assert proc.returncode == 3, proc
     assert "found the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)" in proc.stderr
+
+
+# --------------------------------------------------------------------------------------- a node whose driver hangs
+
+_HUNG_H100 = gpu_fakes.FakeNvml(hang=True, gpus=(gpu_fakes.FakeGpu("NVIDIA H100 80GB HBM3", (9, 0), 80 * 1024**3),))
+
+
+def _fleet_node(lock: Path, env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any], str, float]:
+    """``envsnap fleet node LOCK`` as srun starts it on node n1: its exit code, answer, stderr and seconds taken."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "envsnap", "fleet", "node", str(lock), *extra],
+        env={**env, "SLURMD_NODENAME": "n1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert proc.stdout.startswith("{"), proc.stderr
+    return proc.returncode, json.loads(proc.stdout), proc.stderr, elapsed
+
+
+@gpu_fakes.requires_gcc
+def test_fleet_node_on_a_hung_driver_waits_its_gpu_timeout_and_says_hung_not_no_driver(tmp_path: Path) -> None:
+    """``fleet node`` on a node whose driver hangs waited the fixed 10 s NVML timeout (no option shortened it, as
+    ``check --gpu-timeout`` does), then answered driver "", as a node without a driver does: the fleet matrix put
+    the hung node in the driverless nodes' row. It takes --gpu-timeout, and its driver fact says the driver hung."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "FAKE_NVML_CONFIG")}
+    lock = tmp_path / "here.lock"
+    subprocess.run([sys.executable, "-m", "envsnap", "capture", "-o", str(lock)], env=env, check=True, timeout=300)
+    code, without, _, _ = _fleet_node(lock, env)
+    assert (code, without["facts"]["driver"]) == (0, "")
+    hung_env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, _HUNG_H100), env)
+    code, answer, err, elapsed = _fleet_node(lock, hung_env, "--gpu-timeout", "1.5")
+    assert 1.5 <= elapsed < 9, f"fleet node took {elapsed:.1f} s with --gpu-timeout 1.5"
+    assert (code, err) == (0, "")
+    assert answer["facts"]["driver"] == "hung: no answer within 1.5 s"
+    assert answer["verdict"] == without["verdict"] == "compatible"  # the CPU lock needs no driver
+    # Read by fleet check: not the driverless node's row.
+    hung = from_run(_run(json.dumps({**answer, "node": "n1"})), lock_digest=answer["lock_digest"], timeout=60)
+    none = from_run(_run(json.dumps({**without, "node": "n1"})), lock_digest=answer["lock_digest"], timeout=60)
+    assert hung.facts["driver"] == "hung: no answer within 1.5 s" and hung.key() != none.key()
+    # A CUDA lock fails there, with the remedy that names the option.
+    gpu_lock = tmp_path / "gpu.lock"
+    from envsnap.model import Cuda
+
+    cuda = Cuda(runtime_version="12.4", runtime_source="pip")
+    lockfile.dump(dataclasses.replace(locks_for_this_host(lockfile.load(lock))["gpu"], cuda=cuda), gpu_lock)
+    code, answer, _, elapsed = _fleet_node(gpu_lock, hung_env, "--gpu-timeout", "1")
+    assert 1 <= elapsed < 9 and code == 3
+    [cuda] = [f for f in answer["check"]["findings"] if f["rule"] == "cuda"]
+    assert cuda["found"] == "the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)"
+    assert cuda["remedy"].endswith("may need more than the 1 s waited: pass --gpu-timeout SECONDS"), cuda
+
+
+@pytest.mark.parametrize("command", ["node", "check"])
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        ("0", "argument --gpu-timeout: '0': expected seconds > 0 and <= 86400"),
+        ("soon", "argument --gpu-timeout: not a number of seconds: 'soon'"),
+    ],
+)
+def test_a_bad_fleet_gpu_timeout_is_one_line_and_exit_2(
+    tmp_path: Path, cli: Callable[..., Any], command: str, value: str, line: str
+) -> None:
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    res = cli("fleet", command, str(lock), "--gpu-timeout", value)
+    assert (res.code, res.out, res.err) == (2, "", f"envsnap: error: {line}\n"), res
+
+
+def test_fleet_check_passes_its_gpu_timeout_to_every_node(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each node's ``fleet node`` is given the wait ``fleet check --gpu-timeout`` names (none when not given: the
+    node's own default, and a node's older envsnap is not handed an option it may not know)."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo n1\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
+        srun=f'echo "$*" >> {log}\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    for extra in ([], ["--gpu-timeout", "2.5"]):
+        log.unlink(missing_ok=True)
+        res = cli("fleet", "check", str(lock), "-w", "n1", "--timeout", "30", "--envsnap", "/opt/envsnap", *extra)
+        assert res.code == 3, res
+        (line,) = log.read_text().splitlines()
+        assert line.split(" -- ", 1)[1] == f"/opt/envsnap fleet node {lock} {' '.join(extra)}".strip(), line

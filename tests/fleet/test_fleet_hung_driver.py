@@ -1,0 +1,100 @@
+"""``envsnap fleet check`` against a local Slurm cluster of its own (tests/fleet/slurm_cluster.py), whose nodes
+differ in their NVIDIA driver only: node1 answers (the fake NVML of tests/gpu_fakes.py), node2's hangs (nvmlInit
+blocks), node3 has none. Its own cluster, not the session's (conftest.py), whose nodes are other."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import gpu_fakes
+import pytest
+import slurm_cluster
+from fleet_env import A100, HEALTHY_NVML, REPO
+
+pytestmark = pytest.mark.slurm
+
+HUNG_NVML = gpu_fakes.FakeNvml(hang=True, gpus=(A100,))
+
+
+@pytest.fixture(scope="module")
+def hung_cluster_env() -> Iterator[tuple[slurm_cluster.Cluster, Path, Path, dict[str, str]]]:
+    """(the cluster, the root folder, a CPU-only lock of envsnap's own interpreter, srun's environment)."""
+    why = slurm_cluster.unavailable()
+    if why:
+        pytest.skip(why)
+    if not gpu_fakes.have_gcc():
+        pytest.skip("gcc is needed to compile the fake NVIDIA library the nodes load")
+    root = Path(tempfile.mkdtemp(prefix="envsnap-hung-"))  # short: munge's socket lives under it
+    try:
+        healthy = gpu_fakes.build_fake_nvml(root / "nvml-550", HEALTHY_NVML)
+        hung = gpu_fakes.build_fake_nvml(root / "nvml-hung", HUNG_NVML)
+        env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "FAKE_NVML_CONFIG")}
+        env["PYTHONPATH"] = str(REPO)
+        for var in ("VIRTUAL_ENV", "CONDA_PREFIX", "ENVSNAP_LOCK"):
+            env.pop(var, None)
+        lock = root / "envsnap.lock"  # captured without a driver: a lock that needs no GPU
+        subprocess.run(
+            [sys.executable, "-m", "envsnap", "capture", "-o", str(lock)], env=env, check=True, cwd=root, timeout=300
+        )
+        cluster = slurm_cluster.Cluster(
+            root / "slurm", tuple(slurm_cluster.Node(n) for n in ("node1", "node2", "node3"))
+        )
+        cluster.task_prolog = f"""#!/bin/sh
+case "$SLURMD_NODENAME" in
+  node1) echo "export LD_LIBRARY_PATH={healthy}"; echo "export FAKE_NVML_CONFIG={healthy}/{gpu_fakes.NVML_CONFIG}" ;;
+  node2) echo "export LD_LIBRARY_PATH={hung}"; echo "export FAKE_NVML_CONFIG={hung}/{gpu_fakes.NVML_CONFIG}" ;;
+  *) echo "unset LD_LIBRARY_PATH"; echo "unset FAKE_NVML_CONFIG" ;;
+esac
+exit 0
+"""
+        try:
+            cluster.start()
+            yield cluster, root, lock, {**env, **cluster.env, "PYTHONPATH": str(REPO), "COLUMNS": "250"}
+        finally:
+            cluster.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_fleet_check_bounds_a_hung_drivers_wait_and_shows_the_node_as_hung(
+    hung_cluster_env: tuple[slurm_cluster.Cluster, Path, Path, dict[str, str]],
+) -> None:
+    """fleet check had no way to shorten the 10 s each node's driver probe may wait, and the hung node's driver
+    was "", as on the node without one: node2 and node3 shared the row "node[2-3] ... -". --gpu-timeout bounds the
+    wait on every node as check's does, and the hung node is a row of its own, its driver "hung: ..."."""
+    _, root, lock, env = hung_cluster_env
+    envsnap = [sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "node[1-3]", "--timeout", "60"]
+    started = time.monotonic()
+    res = subprocess.run(
+        [*envsnap, "--gpu-timeout", "1", "--json"], env=env, cwd=root, capture_output=True, text=True, timeout=120
+    )
+    elapsed = time.monotonic() - started
+    assert res.returncode == 0, res
+    assert elapsed < 40, f"fleet check took {elapsed:.1f} s"
+    data = json.loads(res.stdout)
+    nodes = {n["node"]: n for n in data["nodes"]}
+    assert {name: n["facts"]["driver"] for name, n in nodes.items()} == {
+        "node1": "550.54.14",
+        "node2": "hung: no answer within 1 s",
+        "node3": "",
+    }
+    assert {name: n["verdict"] for name, n in nodes.items()} == dict.fromkeys(nodes, "compatible")
+    # The hung node waited its 1 s for NVML, not the default 10 s.
+    assert 1 <= nodes["node2"]["seconds"] < 10, nodes["node2"]
+    assert sorted(g["nodes"] for g in data["groups"]) == ["node1", "node2", "node3"]
+    assert "driver" in data["differing"]
+    # The table shows it, in a row of its own.
+    text = subprocess.run(
+        [*envsnap, "--gpu-timeout", "1"], env=env, cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert text.returncode == 0, text
+    [row] = [line for line in text.stdout.splitlines() if "node2" in line]
+    assert "hung: no answer within 1 s" in row and "node3" not in row, text.stdout
