@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--python",
         metavar="PATH",
-        help="the interpreter to build with (default: the locked version found on PATH, or uv-managed)",
+        help="the interpreter to build with (default: the locked version found on PATH, or by uv)",
     )
     p.add_argument(
         "--project",

@@ -88,7 +88,7 @@ _VERSION_CODE = "import platform, sys; print(platform.python_version(), sys.impl
 class Interpreter:
     path: str
     version: str
-    how: str  # "--python" | "PATH" | "the interpreter running envsnap" | "pyenv" | "uv-managed"
+    how: str  # "--python" | "PATH" | "the interpreter running envsnap" | "pyenv" | UV_MANAGED | UV_FOUND
 
 
 def interpreter_version(exe: str) -> tuple[str, str] | None:
@@ -172,6 +172,9 @@ def _candidates(want: str, minor: str) -> list[tuple[str, str]]:
 
 
 UV_INSTALL = "uv python install"  # Interpreter.how of one uv downloads when the rebuild runs
+UV_MANAGED = "uv-managed"  # Interpreter.how of one uv installed (in its folder, `uv python dir`)
+# Interpreter.how of one `uv python find` found elsewhere (/usr/bin/python3.11, a conda environment's): not uv's.
+UV_FOUND = "found by `uv python find`"
 
 
 def locked_python(lock: Snapshot) -> tuple[str, str]:
@@ -195,7 +198,7 @@ def locked_python(lock: Snapshot) -> tuple[str, str]:
 def find_interpreter(
     lock: Snapshot, python: str | None, *, offline: bool, install: bool = False
 ) -> tuple[Interpreter, list[str]]:
-    """An interpreter of the locked version: ``--python``, else on PATH, else uv-managed. Also notes.
+    """An interpreter of the locked version: ``--python``, else on PATH, else one uv finds. Also notes.
 
     Only read-only probes run here unless ``install``: when uv could download the locked version, the answer
     is an ``Interpreter`` with an empty path and ``how == UV_INSTALL`` (the plan says so; ``ensure`` installs
@@ -280,8 +283,9 @@ def _any_interpreter(python: str | None) -> tuple[Interpreter, list[str]]:
 
 
 def _uv_find(version: str) -> Interpreter | None:
-    """A uv-managed (or uv-discovered) interpreter of exactly ``version`` (a checked release number, passed
-    after ``--`` all the same). Read-only."""
+    """An interpreter of exactly ``version`` that uv finds (a checked release number, passed after ``--`` all
+    the same): ``UV_MANAGED`` when it is in uv's own folder, ``UV_FOUND`` when it is one of the system's that uv
+    found (it was called uv-managed, though uv neither installed nor manages it). Read-only."""
     uv = _tools.uv()
     if uv is None:
         return None
@@ -292,7 +296,20 @@ def _uv_find(version: str) -> Interpreter | None:
     found = interpreter_version(exe)
     if found is None or found[0] != version:
         return None
-    return Interpreter(exe, found[0], "uv-managed")
+    folder = _uv_python_dir(uv)
+    # As uv answers it, or where a link to it leads (uv's `python3.X` in ~/.local/bin links into its folder).
+    managed = bool(folder) and any(
+        os.path.commonpath([folder, path]) == folder for path in (os.path.abspath(exe), os.path.realpath(exe))
+    )
+    return Interpreter(exe, found[0], UV_MANAGED if managed else UV_FOUND)
+
+
+@functools.cache
+def _uv_python_dir(uv: str) -> str:
+    """The folder uv installs its interpreters in (`uv python dir`), links resolved; "" when uv does not say."""
+    res = _runner.run([uv, "python", "dir"], timeout=60)
+    lines = res.stdout.strip().splitlines() if res.ok else []
+    return os.path.realpath(lines[-1].strip()) if lines and os.path.isabs(lines[-1].strip()) else ""
 
 
 @functools.cache  # the preflight and the plan ask once

@@ -169,3 +169,49 @@ def test_a_failed_uv_download_with_no_interpreter_of_that_minor_says_how_to_get_
         "(`uv python install 3.4.1` where uv's downloads are reachable, or `pyenv install 3.4.1`) and name it "
         "with --python, or use --target conda or docker"
     )
+
+
+def _uv_that_finds(folder: Path, found: Path, managed: Path) -> Path:
+    """A uv whose `uv python find` answers ``found`` and whose managed interpreters are in ``managed``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fake = folder / "uv"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        f'  "python find") echo "{found}" ;;\n'
+        f'  "python dir") echo "{managed}" ;;\n'
+        "  *) exit 2 ;;\n"
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.mark.parametrize("managed", [False, True])
+def test_an_interpreter_uv_finds_is_called_uv_managed_only_when_uv_installed_it(
+    empty_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., object], managed: bool
+) -> None:
+    """`uv python find` also finds the system's interpreters (/usr/bin/python3.11, a conda one): the plan called
+    each "(uv-managed)", so a reviewer looked for it among uv's downloads. Only one in uv's own folder (`uv python
+    dir`) is uv-managed now; any other is "found by `uv python find`", its path saying where it is."""
+    from envsnap import lockfile
+    from envsnap.model import Meta
+
+    version = platform.python_version()
+    uv_folder = empty_path / "uv-python"
+    home = uv_folder / f"cpython-{version}-linux-x86_64-gnu" if managed else empty_path / "usr"
+    exe = _shim(home / "bin", f"python{venv.major_minor(version)}", sys.executable)
+    monkeypatch.setenv("ENVSNAP_UV", str(_uv_that_finds(empty_path / "fakebin", exe, uv_folder)))
+    monkeypatch.setattr(sys, "executable", str(empty_path / "gone" / "python"))  # not the running one either
+    found, notes = venv.find_interpreter(_lock(version), None, offline=True)
+    how = "uv-managed" if managed else "found by `uv python find`"
+    assert (found.path, found.version, found.how, notes) == (str(exe), version, how, [])
+    monkeypatch.chdir(empty_path)
+    lock = Snapshot(
+        envsnap=Meta(generator="envsnap 0.1.0"), python=PythonEnv(implementation="cpython", version=version)
+    )
+    lockfile.dump(lock, empty_path / "envsnap.lock")
+    result = cli("rebuild", "envsnap.lock", "--dest", "env", "--dry-run")
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    lines = result.out.splitlines()  # type: ignore[attr-defined]
+    assert f"    interpreter: cpython {version} <- {exe} ({how})" in lines, lines
