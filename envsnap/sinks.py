@@ -228,6 +228,16 @@ def conda_url_line(url: str, md5: str, sha256: str) -> str:
     return url
 
 
+def conda_pip_line(name: str, url: str, sha256: str) -> str:
+    """``NAME @ URL#sha256=HEX``: an ``@EXPLICIT`` file's ``# pip`` line as conda-lock renders it, which ``conda-lock
+    install`` hands to pip as it is. A project name, a URL pip reads as written (no whitespace, control character,
+    line separator or ``${NAME}``) with no fragment of its own (the hash is the fragment), the sha256 hex."""
+    requirement_name(name)
+    ok = grammar.is_url(url) and _pip_reads_as_written(url) and "#" not in url
+    grammar.require(ok, "URL for a '# pip' line", url)
+    return f"{name} @ {url}#sha256={grammar.require(grammar.is_sha256_hex(sha256), 'sha256', sha256)}"
+
+
 def conda_subdir(text: str) -> str:
     return grammar.require(grammar.is_conda_subdir(text), "conda subdir", text)
 

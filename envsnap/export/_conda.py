@@ -27,6 +27,23 @@ def pip_packages(snapshot: Snapshot) -> list[PythonPackage]:
     )
 
 
+def pip_file(pkg: PythonPackage) -> tuple[str, str] | None:
+    """The file pip installed ``pkg`` from, as its URL and sha256, where the lock knows both: an archive's URL with
+    a sha256, an index package's pinned artifact. What conda-lock names a pip package by (``conda-lock.yml``'s
+    ``url`` and ``hash``, an explicit file's ``# pip NAME @ URL#sha256=HEX`` line)."""
+    if pkg.source.kind == "archive" and pkg.source.archive_digest[0] == "sha256":
+        return pkg.source.url, pkg.source.archive_digest[1]
+    if pkg.artifact is not None and pkg.artifact.sha256 and pkg.source.kind == "index":
+        return pkg.artifact.url, pkg.artifact.sha256
+    return None
+
+
+def labelled(url: str) -> bool:
+    """A file recorded inside the project or the home (``file://{project}/wheels/x.whl``): a label only envsnap
+    resolves, no URL for conda-lock or pip until ``--absolute-paths``."""
+    return fileurls.is_file_url(url) and fileurls.decoded_path(url).startswith(fileurls.LABELS)
+
+
 def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
     """One exact requirement and its ``--hash=algo:hex`` option (``""`` where the lock knows no file hash). ``fmt``:
     the format pip reads the line from, which refuses a path under the home (not a comment's)."""

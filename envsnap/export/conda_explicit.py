@@ -1,15 +1,16 @@
 """``conda-explicit``: the ``@EXPLICIT`` spec ``conda create --file`` installs with no solve.
 
 One ``URL#md5`` line per conda package (``URL#sha256:<hex>`` when the lock has no md5), dependencies first,
-after a ``# platform:`` line. pip-installed packages cannot be expressed in this format: they are listed in
-a comment so that nothing is dropped silently.
+after a ``# platform:`` line. Then a pip-installed package with a file URL and sha256 is a ``# pip NAME @
+URL#sha256=HEX`` line, as ``conda-lock render --kind explicit`` writes it (``conda-lock install`` hands those lines
+to pip; conda reads them as comments); one without is a plain comment that says why, so nothing is dropped silently.
 """
 
 from __future__ import annotations
 
 from .. import sinks
 from .._templates import render as render_template
-from ..model import Snapshot
+from ..model import PythonPackage, Snapshot
 from . import _conda
 from .interface import Exporter, ExportError
 
@@ -29,14 +30,35 @@ def _dumps(snapshot: Snapshot) -> str:
         if not pkg.url:
             raise ExportError(f"conda-explicit: {pkg.name} {pkg.version}: the lock has no URL for it")
         lines.append(sinks.conda_url_line(pkg.url, pkg.md5, pkg.sha256))
+    pip, unlisted = [], []
+    for py in _conda.pip_packages(snapshot):
+        found = _conda.pip_file(py)
+        if found is not None and not _conda.labelled(found[0]):
+            pip.append(sinks.conda_pip_line(py.name, *found))
+        else:
+            unlisted.append(f"{_conda.pip_requirement(py)[0]} ({_why_unlisted(py, found)})")
     return render_template(
         "conda/explicit.txt.j2",
         digest=snapshot.envsnap.content_digest or "(unsealed)",
         filename=FILENAME,
         subdir=sinks.conda_subdir(snapshot.conda.subdir) if snapshot.conda and snapshot.conda.subdir else "",
-        pip=_conda.pip_lines(snapshot)[0],
+        pip=pip,
+        unlisted=unlisted,
         lines=lines,
     )
+
+
+def _why_unlisted(pkg: PythonPackage, found: tuple[str, str] | None) -> str:
+    """Why a pip package has no ``# pip`` line (the line is a file's URL and sha256)."""
+    if found is not None:
+        return f"its file is recorded as {found[0]}, which is no URL outside envsnap: export with --absolute-paths"
+    if pkg.source.kind == "vcs":
+        return "a VCS checkout, not a file"
+    if pkg.source.kind == "directory":
+        return "a local project, not a file"
+    if pkg.source.kind == "archive":
+        return "the lock has no sha256 for its file"
+    return "the lock has no file URL and sha256 for it: envsnap pin records them"
 
 
 def render(snapshot: Snapshot) -> dict[str, bytes]:
@@ -45,7 +67,7 @@ def render(snapshot: Snapshot) -> dict[str, bytes]:
 
 class CondaExplicitExporter(Exporter):
     name = "conda-explicit"
-    description = "conda @EXPLICIT spec: one URL#md5 a line, installs with no solve (pip packages as comments)"
+    description = "conda @EXPLICIT spec: one URL#md5 a line, installs with no solve; pip packages as '# pip' lines"
     filename = FILENAME
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:

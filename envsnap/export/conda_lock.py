@@ -17,7 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 # where a later ``import tomli`` finds its old, pure-Python tomli (2.2, TOML 1.0) instead of envsnap's one reader
 # (``_toml``): a lock read after this export in the same process would load or fail otherwise.
 from .. import _toml as _toml
-from .. import fileurls, grammar, sinks
+from .. import grammar, sinks
 from .._defaults import LOCK_NAME, install_hint
 from ..errors import NotInstalledError
 from ..model import CondaPackage, PythonPackage, Snapshot
@@ -62,10 +62,9 @@ def _pip_dependencies(pkg: PythonPackage) -> dict[str, str]:
 
 
 def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
-    if pkg.source.kind == "archive" and pkg.source.archive_digest[0] == "sha256":
-        return _absolute(pkg, pkg.source.url), pkg.source.archive_digest[1]
-    if pkg.artifact is not None and pkg.artifact.sha256 and pkg.source.kind == "index":
-        return _absolute(pkg, pkg.artifact.url), pkg.artifact.sha256
+    found = _conda.pip_file(pkg)
+    if found is not None:
+        return _absolute(pkg, found[0]), found[1]
     raise ExportError(
         f"conda-lock: {pkg.name} {pkg.version} was installed from {pkg.source.kind} {pkg.source.url or ''}".rstrip()
         + "; conda-lock needs a file URL with a sha256"
@@ -75,7 +74,7 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
 def _absolute(pkg: PythonPackage, url: str) -> str:
     """conda-lock.yml holds URLs, which pip gets as they are: a file recorded inside the project or the home
     (``file://{project}/wheels/x.whl``, a label only envsnap reads) has none until ``--absolute-paths``."""
-    if fileurls.is_file_url(url) and fileurls.decoded_path(url).startswith(fileurls.LABELS):
+    if _conda.labelled(url):
         raise ExportError(
             f"conda-lock: {pkg.name} {pkg.version}: its file is recorded as {url}, which is no URL outside "
             "envsnap (conda-lock.yml has no relative paths); export with --absolute-paths"

@@ -428,7 +428,12 @@ def test_conda_explicit_subdir_cannot_add_a_line() -> None:
 def test_conda_explicit_still_renders_a_valid_lock() -> None:
     text = conda_explicit.dumps(conda_lock_snapshot())
     assert "# platform: linux-64\n@EXPLICIT\n" in text
-    assert text.rstrip("\n").endswith("zlib-1.3.1-h4ab18f5_1.conda#" + "0" * 32)
+    assert "zlib-1.3.1-h4ab18f5_1.conda#" + "0" * 32 + "\n" in text
+    # The pip layer follows as conda-lock's '# pip' lines, each one requirement.
+    assert [line.split(" @ ")[0] for line in text.splitlines() if line.startswith("# pip ")] == [
+        "# pip markupsafe",
+        "# pip tomli-w",
+    ]
 
 
 def test_environment_yml_pip_lines_are_checked_for_pip() -> None:
