@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
-from ..model import Artifact, Conda, CondaPackage, Meta, Origin, PythonEnv, PythonPackage, Snapshot
+from ..model import Artifact, Conda, CondaPackage, Meta, Noarch, Origin, PythonEnv, PythonPackage, Snapshot
 from ..probes.conda import channel_of
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir
 
@@ -23,6 +24,9 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
     name, version, build = parts
     subdir = base.rpartition("/")[2]
     build_number = build.rsplit("_", 1)[-1]
+    # Neither file says ``noarch``; py-rattler reads it from the same file as here: the noarch subdir holds only
+    # noarch packages, python ones where the build says ``py`` (``pyhd8ed1ab_0``), generic ones otherwise.
+    noarch: Noarch = ("python" if "py" in build else "generic") if subdir == "noarch" else ""
     return CondaPackage(
         name=name,
         version=version,
@@ -34,18 +38,39 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
         url=url,
         md5=md5,
         sha256=sha256,
+        noarch=noarch,
     )
 
 
 def pip_package(name: str, version: str, url: str, sha256: str) -> PythonPackage:
     """A pip package of a conda lock file (``conda-lock.yml``'s ``manager: pip``, conda-lock's ``# pip`` line):
-    its artifact is the locked URL and sha256."""
+    its artifact is the locked URL and sha256, its wheel tags those the file's name gives, when it is this
+    package's wheel (pip installed that file)."""
     artifact = None
+    filename = unquote(url.rsplit("/", 1)[-1].split("#")[0])
     if url and sha256:
-        artifact = Artifact(
-            filename=unquote(url.rsplit("/", 1)[-1].split("#")[0]), url=url.split("#")[0], sha256=sha256
-        )
-    return PythonPackage(name=canonicalize_name(name), version=version, installer="pip", artifact=artifact)
+        artifact = Artifact(filename=filename, url=url.split("#")[0], sha256=sha256)
+    return PythonPackage(
+        name=canonicalize_name(name),
+        version=version,
+        installer="pip",
+        artifact=artifact,
+        wheel_tags=_wheel_tags(filename, name, version),
+    )
+
+
+def _wheel_tags(filename: str, name: str, version: str) -> tuple[str, ...]:
+    """The tags of ``filename`` when it is a wheel of ``name`` ``version``, as a capture records them from the
+    ``WHEEL`` file (one a tag: ``py2.py3-none-any`` is ``py2-none-any``, ``py3-none-any``); none otherwise (an
+    sdist's name says nothing of the wheel pip built from it)."""
+    if not filename.endswith(".whl"):
+        return ()
+    try:
+        found, found_version, _build, tags = parse_wheel_filename(filename)
+        same = found == canonicalize_name(name) and found_version == Version(version)
+    except (InvalidWheelFilename, InvalidVersion):
+        return ()
+    return tuple(sorted({str(t) for t in tags})) if same else ()
 
 
 def snapshot(

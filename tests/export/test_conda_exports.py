@@ -791,6 +791,13 @@ def test_export_then_import_gives_back_the_captured_conda_layer(
     assert pipdemo.artifact is not None and captured.artifact is not None
     assert (pipdemo.artifact.url, pipdemo.artifact.sha256) == (captured.artifact.url, captured.artifact.sha256)
     assert "python.packages" not in back.envsnap.unknown
+    # What the file says without naming it: noarch (the noarch subdir and a py build) and the wheel's tags (its
+    # name), which the import dropped, so diff printed "pipdemo: py3-none-any -> (unknown)".
+    assert [(p.name, p.noarch) for p in back.conda.packages] == [(p.name, p.noarch) for p in lock.conda.packages]
+    assert ("tinyutil", "python") in [(p.name, p.noarch) for p in back.conda.packages]
+    assert pipdemo.wheel_tags == captured.wheel_tags == ("py3-none-any",)
+    diff = cli("diff", tmp_path / "envsnap.lock", tmp_path / "imported.lock")
+    assert not [line for line in diff.out.splitlines() if line.startswith(("python       pipdemo", "conda "))], diff
 
 
 def test_imported_anaconda_org_channel_is_its_base_url(tmp_path: Path) -> None:

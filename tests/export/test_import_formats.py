@@ -803,3 +803,75 @@ def test_conda_explicit_refuses_a_pip_line_it_cannot_read(tmp_path: Path, line: 
     with pytest.raises(LockImportError) as caught:
         importers.read_file(path)
     assert str(caught.value).startswith(f"{path}:3: # pip line: {message}")
+
+
+def _rattler_noarch(path: Path) -> dict[str, str]:
+    """What py-rattler's lock parser makes of each conda package's noarch in ``path``: "" for none."""
+    import rattler
+
+    found = {}
+    for _name, env in rattler.LockFile.from_path(path).environments():
+        for packages in env.packages_by_platform().values():
+            for pkg in packages:
+                if isinstance(pkg, rattler.CondaLockedBinaryPackage):
+                    noarch = pkg.package_record.noarch
+                    found[pkg.name] = "python" if noarch.python else "generic" if noarch.generic else ""
+    return found
+
+
+def test_a_conda_lock_keeps_noarch_and_the_wheel_tags_its_urls_give() -> None:
+    """conda-lock.yml holds no ``noarch``, but a package of the ``noarch`` subdir is one, and py-rattler reads the same
+    file as ``noarch: python`` (a ``py`` build) or ``generic``: the import left it a platform package. A pip
+    package's wheel URL names its tags (``bigdemo-2.0.0-py3-none-any.whl``), which the import left unknown, so
+    ``diff`` against the captured lock printed ``bigdemo: py3-none-any -> (unknown)``."""
+    path = Path(__file__).parent / "fixtures" / "conda-lock-render" / "lab-conda-lock.yml"
+    snap = importers.read_file(path)
+    assert snap.conda is not None
+    assert {p.name: p.noarch for p in snap.conda.packages} == _rattler_noarch(path)
+    assert {p.name: p.noarch for p in snap.conda.packages}["tinyutil"] == "python"
+    assert [(p.name, p.wheel_tags) for p in snap.python.packages] == [
+        ("bigdemo", ("py3-none-any",)),
+        ("pipdemo", ("py3-none-any",)),
+    ]
+    # conda-lock's explicit rendering of the same file gives the same (its lines carry no sha256 and no depends).
+    explicit = importers.read_file(path.parent / "conda-linux-64.lock")
+    assert explicit.conda is not None
+    assert [(p.name, p.noarch) for p in explicit.conda.packages] == [(p.name, p.noarch) for p in snap.conda.packages]
+    assert explicit.python.packages == snap.python.packages
+
+
+@pytest.mark.parametrize(
+    ("build", "noarch"), [("pyhd8ed1ab_0", "python"), ("py_0", "python"), ("h1234_0", "generic"), ("0", "generic")]
+)
+def test_a_noarch_package_is_read_as_py_rattler_reads_it(tmp_path: Path, build: str, noarch: str) -> None:
+    text = (Path(__file__).parent / "fixtures" / "conda-lock-render" / "lab-conda-lock.yml").read_text()
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(text.replace("tinyutil-0.3.0-pyhd8ed1ab_0", f"tinyutil-0.3.0-{build}"))
+    assert _rattler_noarch(path)["tinyutil"] == noarch
+    snap = importers.read_file(path)
+    assert snap.conda is not None
+    assert {p.name: p.noarch for p in snap.conda.packages} == {
+        "hello-tool": "",
+        "libhello": "",
+        "python": "",
+        "tinyutil": noarch,
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "tags"),
+    [
+        ("file:///w/bigdemo-2.0.0-py2.py3-none-any.whl", ("py2-none-any", "py3-none-any")),
+        ("file:///w/bigdemo-2.0.0.tar.gz", ()),  # an sdist: the wheel pip built is not named
+        ("file:///w/other-2.0.0-py3-none-any.whl", ()),  # another project's file says nothing of this one
+        ("file:///w/bigdemo-2.0.1-py3-none-any.whl", ()),  # nor another version's
+    ],
+)
+def test_a_conda_lock_pip_package_has_the_tags_of_its_own_wheel_only(
+    tmp_path: Path, url: str, tags: tuple[str, ...]
+) -> None:
+    text = (Path(__file__).parent / "fixtures" / "conda-lock-render" / "lab-conda-lock.yml").read_text()
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(text.replace("file:///srv/lab/wheels/bigdemo-2.0.0-py3-none-any.whl", url))
+    bigdemo = next(p for p in importers.read_file(path).python.packages if p.name == "bigdemo")
+    assert bigdemo.wheel_tags == tags
