@@ -618,3 +618,39 @@ def test_a_reader_that_stops_reading_leaves_the_exit_status_as_it_was(tmp_path: 
     assert (table.returncode, table.stderr) == (EXIT_OK, b""), table
     gone = _with_stdout_closed("diff", a, tmp_path / "gone.lock", "--json", stderr_too=True)
     assert gone.returncode == EXIT_BAD_INPUT, gone  # was 1: the error line's own broken pipe, uncaught
+
+
+def test_verify_exit_3_is_any_mismatch_the_conda_layer_s_too_as_its_docs_say() -> None:
+    """A conda record that differs (another version of libhello) is a mismatch: the environment is not the locked
+    one, and verify exits 3, as CI needs it to. docs/cli.md and ``verify --help`` said exit 3 meant "the Python
+    layer differs" and 0 "the Python layer is identical", so a conda-only drift read as a bug or went unchecked."""
+    import re
+
+    from envsnap.cli import verify
+    from envsnap.compare.verify import MISMATCH, Difference, VerifyReport
+
+    conda_only = VerifyReport(
+        "", "", 1, differences=(Difference(MISMATCH, "conda", "libhello", "version", "1.0.0", "1.0.1"),)
+    )
+    assert verify.exit_code(conda_only) == EXIT_INCOMPATIBLE
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    section = docs.split("## `envsnap verify`", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| (\d) \| (.*) \|$", section, re.MULTILINE))
+    assert rows["0"] == (
+        "the environment is the locked one: no `mismatch` in its Python layer, nor in its conda layer for a lock "
+        "with a `[conda]` table (warnings and info may remain)"
+    )
+    assert rows["3"] == (
+        "the environment differs from the lock: at least one `mismatch`, in the Python layer or the conda layer "
+        "(the verdict line names which)"
+    )
+    table = dict(re.findall(r"^\| (\d) \| (.*) \|$", docs.split("## Exit codes", 1)[1].split("\n## ", 1)[0], re.M))
+    assert "found a `mismatch` (the Python or the conda layer differs from the lock)" in table["3"]
+    result = subprocess.run(
+        [sys.executable, "-m", "envsnap", "verify", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "1000"},
+    )
+    assert "Exit 0 when the environment is the locked one, 3 when its Python or conda layer differs." in result.stdout

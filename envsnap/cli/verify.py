@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=COMMAND_HELP["verify"],
         description="Capture an environment and compare it with the lock: every Python package "
         "(version, source, wheel tag, RECORD digest), then interpreter, OS, libc, system packages "
-        "and the GPU stack. Exit 0 when the Python layer is identical, 3 when it is not.",
+        "and the GPU stack; a conda environment's conda records too. Exit 0 when the environment is the locked "
+        "one, 3 when its Python or conda layer differs.",
     )
     p.add_argument(
         "lock", metavar="LOCK", help="the lockfile, or a bundle (directory or archive): its lock is verified against"

@@ -4,7 +4,8 @@ Captures the target and compares it with the lock, the Python layer first (every
 wheel tag, RECORD digest; then the interpreter), then OS, libc, system packages and the GPU stack. Each
 difference has a severity:
 
-- ``mismatch``: the Python layer differs (a package added, removed, of another version, wheel or content).
+- ``mismatch``: the Python layer differs (a package added, removed, of another version, wheel or content), or,
+  for a lock with ``[conda]``, the conda layer (a record missing, extra or of another version, build or archive).
 - ``warning``: something around it differs that may change behaviour (OS release, libc, a system library a
   package loads, the NVIDIA driver, CUDA libraries, a patch-level interpreter change, a recorded variable).
 - ``info``: worth knowing, rarely decisive (CPU model, memory, GPUs, kernel, a package rebuilt from source).
