@@ -5,7 +5,7 @@ import os
 import sys
 import time
 
-from . import COMMAND_HELP, EXIT_INCOMPATIBLE, _output, add_allow_url
+from . import COMMAND_HELP, EXIT_INCOMPATIBLE, _output, add_allow_url, add_gpu_timeout
 from ._plugin_table import TARGET_DEST, TARGET_FLAGS, target_flags
 from .verify import exit_code, print_report
 
@@ -71,6 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="accept running without the GPU: the compatibility "
         "check's GPU failures become warnings (as for `envsnap check --cpu-only`)",
     )
+    add_gpu_timeout(p, "reported (by the check and the verify)")
     p.add_argument(
         "--option",
         action="append",
@@ -200,6 +201,7 @@ def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: V
         probe=ahead,
         use_cache=not args.no_cache,
         venv_ahead=venv_ahead,
+        gpu_timeout=args.gpu_timeout,
     )
     if isinstance(outcome, Plan):
         if args.json:

@@ -67,6 +67,7 @@ def rebuild(
     probe: PendingProbe | None = None,
     use_cache: bool = True,
     venv_ahead: VenvAhead | None = None,
+    gpu_timeout: float | None = None,
 ) -> Plan | RebuildResult:
     """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
 
@@ -79,6 +80,8 @@ def rebuild(
     ``use_cache``: False (``--no-cache``) captures the host and verifies the result without the capture cache.
     ``venv_ahead``: a venv the CLI began making while envsnap loaded (``_venvahead``): the venv target takes it
     when it fits its plan; it is removed otherwise, whatever happens.
+    ``gpu_timeout``: how long the check and the verify wait for the NVIDIA driver (``--gpu-timeout``; default
+    ``GPU_TIMEOUT``); a driver that did not answer is then reported naming the option.
     """
     from ..artifacts.bundle import hash_bundle_ahead
 
@@ -174,6 +177,7 @@ def rebuild(
                     probed=probed,
                     started=taken,
                     use_cache=use_cache,
+                    gpu_timeout=gpu_timeout,
                 )
             except BaseException:
                 stop.set()  # the rebuild stops here: the files being hashed finish, no other starts
@@ -201,6 +205,7 @@ def rebuild(
             allow_urls=allow_urls,
             started=started,
             use_cache=use_cache,
+            gpu_timeout=gpu_timeout,
         )
     finally:
         if probe is not None:
@@ -280,6 +285,7 @@ def _carry_out(
     allow_urls: tuple[str, ...],
     started: float,
     use_cache: bool = True,
+    gpu_timeout: float | None = None,
 ) -> Plan | RebuildResult:
     """After a passed (or overridden) check: the bundle opened, the plan made, and unless ``dry_run`` carried out."""
     from ..artifacts.bundle import open_bundle
@@ -312,6 +318,7 @@ def _carry_out(
             host=checked.host,
             early=early,
             use_cache=use_cache,
+            gpu_timeout=gpu_timeout,
         )
         plan = dataclasses.replace(rebuilder.plan(request), check=checked.check)
         if dry_run:

@@ -127,6 +127,7 @@ def check_host(
     probed: Future[Target] | None = None,
     started: PendingProbe | None = None,
     use_cache: bool = True,
+    gpu_timeout: float | None = None,
 ) -> Preflight:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan, and the host captured.
 
@@ -134,6 +135,7 @@ def check_host(
     only plans, so a failure becomes a note (the docker target plans with no engine at all). ``probed``: the
     target as ``rebuild_target`` gives it for the same arguments, being probed already. ``started``: the probe of
     ``python`` already running. ``use_cache``: False captures the host without the capture cache.
+    ``gpu_timeout``: how long NVML may take (``--gpu-timeout``), which a driver that did not answer names.
     """
     # The capture machinery is imported here, not with the module: a venv rebuild's installer starts before the
     # check runs (``EarlyWork``), and these imports (18 ms) were on the way to it.
@@ -158,9 +160,13 @@ def check_host(
             use_cache=use_cache,
             interpreter_only=rebuilder.target_facts.installs_packages,
         )
+        if gpu_timeout is not None:
+            options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
         prepared = pool.submit(system.prepare, options.cache_identity(), options.use_cache, True)
         host = run_capture(options, started=started, probes=check_probes(gpus=reads_gpus(lock)), prepared=prepared)
         facts = probed.result()
+    if gpu_timeout is not None:  # a driver that did not answer in time is reported naming the option
+        facts = dataclasses.replace(facts, gpu_timeout=gpu_timeout)
     if not facts.container:  # the system-libs rule's facts, from the loader the capture prepared
         facts = dataclasses.replace(facts, libraries=find_libraries(lock, host.loader()))
     report = evaluate(lock, host.snapshot, facts)

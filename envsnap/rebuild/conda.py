@@ -413,7 +413,7 @@ class CondaRebuilder(Rebuilder):
             report = None
             if pip_packages(lock) or python.exists():
                 say("verifying the Python layer against the lock")
-                report = verify(lock, str(python), cache=request.use_cache)
+                report = verify(lock, str(python), cache=request.use_cache, gpu_timeout=request.gpu_timeout)
         except BaseException:
             _undo(dest, created)
             raise

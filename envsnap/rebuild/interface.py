@@ -75,6 +75,7 @@ class RebuildRequest:
     # What the target began while the check ran (``Rebuilder.start_early``); ``execute`` may take it up.
     early: EarlyWork | None = None
     use_cache: bool = True  # False (``rebuild --no-cache``): the verify reads every file (no capture cache)
+    gpu_timeout: float | None = None  # ``rebuild --gpu-timeout``: the verify's wait for the NVIDIA driver
     # A venv the CLI began making before the lock was read (``_venvahead``): the venv target takes it when its
     # plan chose the same interpreter and destination.
     venv_ahead: VenvAhead | None = None

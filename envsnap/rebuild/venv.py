@@ -754,11 +754,26 @@ def _verify(
     python = str(dest / "bin" / "python")
     if probe is not None:
         try:
-            return verify(lock, python, same_host=request.host, cache=request.use_cache, probe=probe, scrubbed=scrubbed)
+            return verify(
+                lock,
+                python,
+                same_host=request.host,
+                cache=request.use_cache,
+                probe=probe,
+                scrubbed=scrubbed,
+                gpu_timeout=request.gpu_timeout,
+            )
         except ProbeError:
             if probe.answered:
                 raise
-    return verify(lock, python, same_host=request.host, cache=request.use_cache, scrubbed=scrubbed)
+    return verify(
+        lock,
+        python,
+        same_host=request.host,
+        cache=request.use_cache,
+        scrubbed=scrubbed,
+        gpu_timeout=request.gpu_timeout,
+    )
 
 
 class _NotBegun(Exception):

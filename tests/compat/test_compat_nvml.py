@@ -505,3 +505,39 @@ def test_verify_on_a_hung_driver_waits_its_gpu_timeout_and_says_the_driver_did_n
         [sys.executable, "-m", "envsnap", "verify", str(path), "--gpu-timeout", "0"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+
+
+@gpu_fakes.requires_gcc
+def test_a_cuda_lock_s_rebuild_dry_run_waits_its_gpu_timeout_and_names_it(tmp_path: Path, here: Snapshot) -> None:
+    """``rebuild`` had no ``--gpu-timeout``, as ``check``, ``capture``, ``verify`` and ``fleet`` have: a CUDA
+    lock's rebuild on a node whose driver hangs waited the fixed 10 s (60 s here) before its check failed."""
+    lock = gpu_lock_of(here, "2.5.1", "12.4", H100)
+    torch = [p for p in lock.python.packages if p.name == "torch"]
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(torch)))
+    path = lockfile.dump(lock, tmp_path / "envsnap.lock")
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LONG_NVML_WAIT,
+            "rebuild",
+            str(path),
+            "--dry-run",
+            "--dest",
+            str(tmp_path / "env"),
+            "--gpu-timeout",
+            "1",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 20, f"the dry run waited {elapsed:.1f} s, not its --gpu-timeout of 1 s"
+    assert proc.returncode == 3, proc.stderr
+    assert "the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)" in proc.stdout
+    assert "--gpu-timeout" in proc.stderr + proc.stdout
