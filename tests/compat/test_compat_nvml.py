@@ -404,29 +404,9 @@ _LONG_NVML_WAIT = (
 )
 
 
-@gpu_fakes.requires_gcc
-def test_a_cpu_lock_s_rebuild_dry_run_does_not_wait_for_a_hung_driver(tmp_path: Path, here: Snapshot) -> None:
-    """``rebuild --dry-run`` of a CPU-only lock on a node whose driver hangs: its compatibility check waited out
-    the whole NVML timeout (10 s; 60 s here) before showing the plan, as ``check`` did. It asks NVML nothing now."""
-    lock = cpu_lock_of(here)
-    # Without the host's packages: the developer's own envsnap among them is an editable project the plan would
-    # look for in the working directory (the plan is not under test, the check's wait is).
-    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=()))
-    path = lockfile.dump(lock, tmp_path / "envsnap.lock")
-    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", _LONG_NVML_WAIT, "rebuild", str(path), "--dry-run", "--dest", str(tmp_path / "env")],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    elapsed = time.monotonic() - started
-    assert elapsed < 20, f"the dry run waited {elapsed:.1f} s for a driver no rule reads"
-    assert proc.returncode == 0, proc.stderr
-    assert "compatibility check: compatible:" in proc.stdout, proc.stdout
+def _hung_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a node whose NVIDIA driver hangs (the fake NVML's init blocks)."""
+    return gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
 
 
 def _run_quickly(
@@ -442,6 +422,22 @@ def _run_quickly(
 
 
 @gpu_fakes.requires_gcc
+def test_a_cpu_lock_s_rebuild_dry_run_does_not_wait_for_a_hung_driver(tmp_path: Path, here: Snapshot) -> None:
+    """``rebuild --dry-run`` of a CPU-only lock on a node whose driver hangs: its compatibility check waited out
+    the whole NVML timeout (10 s; 60 s here) before showing the plan, as ``check`` did. It asks NVML nothing now."""
+    lock = cpu_lock_of(here)
+    # Without the host's packages: the developer's own envsnap among them is an editable project the plan would
+    # look for in the working directory (the plan is not under test, the check's wait is).
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=()))
+    path = lockfile.dump(lock, tmp_path / "envsnap.lock")
+    args = [sys.executable, "-c", _LONG_NVML_WAIT, "rebuild", str(path), "--dry-run", "--dest", str(tmp_path / "env")]
+    proc, elapsed = _run_quickly(args, _hung_env(tmp_path), tmp_path, 20)
+    assert elapsed < 20, f"the dry run waited {elapsed:.1f} s for a driver no rule reads"
+    assert proc.returncode == 0, proc.stderr
+    assert "compatibility check: compatible:" in proc.stdout, proc.stdout
+
+
+@gpu_fakes.requires_gcc
 @pytest.mark.parametrize("target", ["venv", "docker", "conda"])
 def test_a_destination_inside_the_bundle_is_refused_before_the_check_waits_for_a_hung_driver(
     tmp_path: Path, here: Snapshot, target: str
@@ -453,7 +449,7 @@ def test_a_destination_inside_the_bundle_is_refused_before_the_check_waits_for_a
     from envsnap.cli._plugin_table import TARGET_DEST
 
     path = lockfile.dump(gpu_lock_of(here, "2.5.1", "12.4", H100), tmp_path / "envsnap.lock")
-    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
+    env = _hung_env(tmp_path)
     bundle = tmp_path / "supp"
     bundle.mkdir()
     (bundle / "README.md").write_text("a bundle\n")
@@ -486,17 +482,8 @@ def test_verify_on_a_hung_driver_waits_its_gpu_timeout_and_says_the_driver_did_n
     gone. It takes ``--gpu-timeout`` as ``capture`` and ``check`` do, and says the driver did not answer."""
     lock = dataclasses.replace(gpu_lock_of(here, "2.5.1", "12.4", H100), nvidia=Nvidia("550.54.14", "12.4", "nvml"))
     path = lockfile.dump(lock, tmp_path / "envsnap.lock")
-    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", _LONG_NVML_WAIT, "verify", str(path), "--python", sys.executable, "--gpu-timeout", "1"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    elapsed = time.monotonic() - started
+    verify = ["verify", str(path), "--python", sys.executable, "--gpu-timeout", "1"]
+    proc, elapsed = _run_quickly([sys.executable, "-c", _LONG_NVML_WAIT, *verify], _hung_env(tmp_path), tmp_path, 20)
     assert elapsed < 20, f"verify waited {elapsed:.1f} s, not its --gpu-timeout of 1 s"
     assert proc.returncode in (0, 3), proc.stderr
     hung = "the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)"
@@ -515,28 +502,8 @@ def test_a_cuda_lock_s_rebuild_dry_run_waits_its_gpu_timeout_and_names_it(tmp_pa
     torch = [p for p in lock.python.packages if p.name == "torch"]
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(torch)))
     path = lockfile.dump(lock, tmp_path / "envsnap.lock")
-    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, gpu_fakes.FakeNvml(hang=True, gpus=(FAKE_H100,))))
-    started = time.monotonic()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _LONG_NVML_WAIT,
-            "rebuild",
-            str(path),
-            "--dry-run",
-            "--dest",
-            str(tmp_path / "env"),
-            "--gpu-timeout",
-            "1",
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    elapsed = time.monotonic() - started
+    dry_run = ["rebuild", str(path), "--dry-run", "--dest", str(tmp_path / "env"), "--gpu-timeout", "1"]
+    proc, elapsed = _run_quickly([sys.executable, "-c", _LONG_NVML_WAIT, *dry_run], _hung_env(tmp_path), tmp_path, 20)
     assert elapsed < 20, f"the dry run waited {elapsed:.1f} s, not its --gpu-timeout of 1 s"
     assert proc.returncode == 3, proc.stderr
     assert "the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)" in proc.stdout
