@@ -25,8 +25,8 @@ def counting(self, source, name=None, *args, **kwargs):
     return original(self, source, name, *args, **kwargs)
 jinja2.Environment.compile = counting
 out = [_templates.render("docker/wheels-README.md.j2", kind="tool"),
-       _templates.render("conda/explicit.txt.j2", digest="d", filename="f.txt", pip=["x==1"], subdir="linux-64",
-                         lines=["https://e.org/a-1-0.conda"])]
+       _templates.render("conda/explicit.txt.j2", digest="d", filename="f.txt", pip=["x==1"], unlisted=[],
+                         subdir="linux-64", lines=["https://e.org/a-1-0.conda"])]
 print(json.dumps({"compiled": compiled, "out": out}))
 """
 

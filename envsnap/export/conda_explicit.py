@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import sinks
 from .._templates import render as render_template
+from ..grammar import GrammarError
 from ..model import PythonPackage, Snapshot
 from . import _conda
 from .interface import Exporter, ExportError
@@ -34,9 +35,18 @@ def _dumps(snapshot: Snapshot) -> str:
     for py in _conda.pip_packages(snapshot):
         found = _conda.pip_file(py)
         if found is not None and not _conda.labelled(found[0]):
-            pip.append(sinks.conda_pip_line(py.name, *found))
+            # The line's fragment is the lock's sha256: a fragment of the URL's own (``#egg=``, ``#sha256=``) goes.
+            # A URL pip would read as something else (a ``${NAME}``, white space, a line break) is left out as a
+            # comment saying so, rather than refusing the whole file (lock data is untrusted: docs/security.md).
+            try:
+                pip.append(sinks.conda_pip_line(py.name, found[0].split("#", 1)[0], found[1]))
+                continue
+            except GrammarError:
+                found = None
+                why = "its URL is not one requirement pip reads as written"
         else:
-            unlisted.append(f"{_conda.pip_requirement(py)[0]} ({_why_unlisted(py, found)})")
+            why = _why_unlisted(py, found)
+        unlisted.append(f"{_conda.pip_requirement(py)[0]} ({why})")
     return render_template(
         "conda/explicit.txt.j2",
         digest=snapshot.envsnap.content_digest or "(unsealed)",

@@ -516,15 +516,23 @@ def test_conda_explicit_says_why_a_pip_package_has_no_pip_line() -> None:
         "https://files.example/wheel-0.43.0-py3-none-any.whl\n@EXPLICIT",  # a second line
     ],
 )
-def test_conda_explicit_refuses_a_pip_url_that_is_not_one_requirement(url: str) -> None:
-    """The ``# pip`` line is a requirement pip reads (lock data is untrusted, docs/security.md): a URL that would
-    read as anything else is refused, one line, rather than written."""
+def test_conda_explicit_never_writes_a_pip_url_that_is_not_one_requirement(url: str) -> None:
+    """The ``# pip`` line is a requirement pip reads (lock data is untrusted, docs/security.md): the URL's own
+    fragment goes (the line's is the lock's sha256), so a lock whose archive URL carries ``#egg=`` or ``#sha256=``
+    (as a direct URL may) exports (the whole file was refused); a URL that would read as anything else is refused,
+    one line, as any requirement of an export is."""
     wheel = PythonPackage(
         name="wheel",
         version="0.43.0",
         installer="pip",
         artifact=Artifact(filename="wheel-0.43.0-py3-none-any.whl", url=url, sha256=SHA["wheel"]),
     )
+    if url.endswith("#egg=wheel"):
+        text = conda_explicit.dumps(_with_pip_layer((wheel,)))
+        assert [line for line in text.splitlines() if line.startswith("# pip ")] == [
+            f"# pip wheel @ https://files.example/wheel-0.43.0-py3-none-any.whl#sha256={SHA['wheel']}"
+        ]
+        return
     with pytest.raises(ExportError, match=r"^conda-explicit: refused a value of the lock: not a valid [^\n]*$"):
         conda_explicit.dumps(_with_pip_layer((wheel,)))
 
