@@ -62,7 +62,7 @@ def frozen(cls: _Class) -> _Class:
     fields = dataclasses.fields(cls)
     if undocumented:  # what dataclass writes: the class called with its fields
         cls.__doc__ = f"{cls.__name__}({', '.join(_shown_parameter(f) for f in fields if f.init)})"
-    _check_order(cls, fields)
+    _check_order(fields)
     names = frozenset(f.name for f in fields)
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
@@ -123,7 +123,7 @@ def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
     return lambda obj: tuple(getattr(obj, name) for name in names)
 
 
-def _check_order(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+def _check_order(fields: tuple[dataclasses.Field[Any], ...]) -> None:
     """dataclass's refusal of a field without a default after one with a default, among the ``__init__`` fields."""
     seen_default = False
     for f in fields:

@@ -42,8 +42,10 @@ def python_layer_digest(snapshot: Snapshot) -> str:
 def driver_fact(nv: Nvidia | None) -> str:
     """The matrix's driver: its version; "" without a driver; where NVML was there but gave no version, why
     ("hung: no answer within 10 s", "error: ..."), so that a hung node is not grouped with the driverless ones."""
-    if nv is None or nv.driver_version:
-        return nv.driver_version if nv else ""
+    if nv is None:
+        return ""
+    if nv.driver_version:
+        return nv.driver_version
     if nv.error.startswith(NVML_HUNG):  # "NVML did not answer within 10 s (a hung driver?)" (probes/nvidia.py)
         return "hung: no answer within" + nv.error[len(NVML_HUNG) :].partition(" (")[0]
     return f"error: {nv.error}" if nv.error else "no version"
