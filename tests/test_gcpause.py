@@ -3,6 +3,7 @@ after, only where it was on."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterator
 from typing import Any
@@ -76,3 +77,94 @@ def test_diff_keeps_the_collector_off_until_its_report_is_written(
     a = lockfile.dump(lockfile.seal(sample_lock()), tmp_path / "a.lock")
     assert main(["diff", str(a), str(a)]) == 0
     assert seen == [False] and gc.isenabled()
+
+
+# What a program run reports of its collector: the command's own run (``main()`` as the console script calls it),
+# its exit (``os._exit``, the teardown left out) reporting ``gc.isenabled()`` and how many collections ran.
+_RUN_AND_REPORT = """
+import gc, os, sys
+ran = []
+gc.callbacks.append(lambda phase, info: ran.append(info["generation"]) if phase == "start" else None)
+leave = os._exit
+def reporting_exit(code):
+    sys.stdout.write(f"\\ncollector on: {gc.isenabled()}; collections: {len(ran)}\\n")
+    sys.stdout.flush()
+    leave(code)
+os._exit = reporting_exit
+sys.argv = ["envsnap", *sys.argv[1:]]
+from envsnap.cli import main
+ran.clear()  # what importing the program's entry made: from here on, the command's own run
+raise SystemExit(main())
+"""
+
+
+def _program(*args: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _RUN_AND_REPORT, *args], capture_output=True, text=True)
+    return done.returncode, done.stdout.splitlines()[-1]
+
+
+def test_a_short_command_runs_without_the_collector(tmp_path: Any) -> None:
+    # A diff of two locks large enough to make the collector run (a few thousand records) runs without it from
+    # its start to its exit: no collection at all, where the collector turned on after the report made one.
+    from envsnap.model import PythonPackage
+
+    lock = lockfile.seal(sample_lock())
+    many = tuple(PythonPackage(name=f"pkg{i}", version="1.0") for i in range(3000))
+    big = lockfile.seal(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=many)))
+    a = lockfile.dump(big, tmp_path / "a.lock")
+    b = lockfile.dump(lock, tmp_path / "b.lock")
+    assert _program("diff", str(a), str(b)) == (1, "collector on: False; collections: 0")
+    _, last = _program("check", str(b), "--target", "venv")
+    assert last == "collector on: False; collections: 0", last
+
+
+def test_only_a_short_command_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_gcpause, "_off_for_command", False)
+    assert not _gcpause.off_for_command("bundle") and gc.isenabled()
+    assert not _gcpause.off_for_command("") and gc.isenabled()
+    assert _gcpause.off_for_command("rebuild") and not gc.isenabled()
+    _gcpause.long_work()  # a docker or conda target's build: on again
+    assert gc.isenabled()
+    _gcpause.long_work()  # and only what it turned off
+    assert gc.isenabled()
+    gc.disable()  # a caller's own choice is not undone
+    _gcpause.long_work()
+    assert not gc.isenabled()
+    assert not _gcpause.off_for_command("diff")  # already off: not this module's to turn on again
+
+
+def test_main_called_in_process_leaves_the_collector_alone(tmp_path: Any) -> None:
+    from envsnap.cli import main
+
+    a = lockfile.dump(lockfile.seal(sample_lock()), tmp_path / "a.lock")
+    assert main(["diff", str(a), str(a)]) == 0
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("target", ["docker", "conda"])
+def test_a_build_of_minutes_turns_it_on_again(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A docker or conda target's execute runs for minutes: the collector a short command turned off is on again
+    # from its first step (here the first step fails: no engine, no conda table), the verify after it included.
+    from envsnap.rebuild import conda, docker
+
+    class Stop(Exception):
+        pass
+
+    def stop(*_: Any, **__: Any) -> Any:
+        raise Stop
+
+    monkeypatch.setattr(_gcpause, "_off_for_command", False)
+    assert _gcpause.off_for_command("rebuild") and not gc.isenabled()
+    if target == "docker":
+        rebuilder: Any = docker.DockerRebuilder(connect=stop)
+    else:
+        monkeypatch.setattr(conda, "Path", stop)
+        rebuilder = conda.CondaRebuilder()
+    request = type("Request", (), {"lock": sample_lock(), "options": {}, "bundle_dir": None})()
+    plan = type("Plan", (), {"dest": "x", "data": None})()
+    with pytest.raises((Stop, AssertionError)):
+        rebuilder.execute(plan, request)
+    assert gc.isenabled()

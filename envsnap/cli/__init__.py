@@ -274,8 +274,11 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
             except (AttributeError, OSError):  # no stdout (closed at start: None), as argparse ignores it
                 pass
             return EXIT_OK
-        if argv is None:  # the program itself: a caller in-process keeps its own signal handlers
+        if argv is None:  # the program itself: a caller in-process keeps its own signal handlers and collector
             stop_on_signals()
+            from .._gcpause import off_for_command
+
+            off_for_command(args_list[0] if args_list else "")
         if args_list[:1] == ["capture"]:
             # An unchanged environment's lock, given from the capture memo before argparse is even imported.
             from ._capture_memo import quick_answer

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field, replace
 from pathlib import Path
 
-from .. import _leftovers, _readlimits, _runner, sinks
+from .. import _gcpause, _leftovers, _readlimits, _runner, sinks
 from .._defaults import CONDA_CACHE, cache_dir, install_hint
 from .._frozen import frozen
 from .._fs import atomic_write_text, join_base_name, move_into_place
@@ -350,6 +350,7 @@ class CondaRebuilder(Rebuilder):
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
         from ..compare.verify import verify
 
+        _gcpause.long_work()  # a build of minutes: the collector a short command turned off is on again
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         lock = request.lock

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _leftovers, grammar, platforms, sinks
+from .. import _gcpause, _leftovers, grammar, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._fetchpolicy import FetchRefusedError
 from .._frozen import frozen
@@ -154,6 +154,7 @@ class DockerRebuilder(Rebuilder):
         )
 
     def execute(self, plan: Plan, request: RebuildRequest, progress: Progress | None = None) -> RebuildResult:
+        _gcpause.long_work()  # a build of minutes: the collector a short command turned off is on again
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         client = self._connect()
