@@ -136,25 +136,7 @@ _PLAIN_RELEASE = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})*")
 
 def version_change(old: str, new: str) -> tuple[str, str]:
     """(kind, direction): kind is major/minor/patch/local/version, direction upgrade/downgrade/""."""
-    if _PLAIN_RELEASE.fullmatch(old) and _PLAIN_RELEASE.fullmatch(new):
-        return _release_change(tuple(map(int, old.split("."))), tuple(map(int, new.split("."))))
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        a, b = Version(old), Version(new)
-    except InvalidVersion:
-        return "version", ""
-    direction = "upgrade" if b > a else ("downgrade" if b < a else "")
-    ra, rb = a.release + (0,) * 3, b.release + (0,) * 3
-    if a.epoch != b.epoch or ra[0] != rb[0]:
-        return "major", direction
-    if ra[1] != rb[1]:
-        return "minor", direction
-    if a.public != b.public:
-        return "patch", direction
-    if a.local != b.local:
-        return "local", ""
-    return "version", direction
+    return version_moved(old, new, same=("version", ""))
 
 
 def same_version(old: str, new: str) -> bool:
@@ -162,22 +144,49 @@ def same_version(old: str, new: str) -> bool:
     ``2024.1``, ``2.1+CU121`` and ``2.1.0+cu121``): installers take them for one release, and a file that normalises
     versions (an import) writes it otherwise than the installed metadata. An invalid (legacy) version is compared
     as written."""
+    return old == new or version_moved(old, new) is None
+
+
+_SAME = None
+
+
+def version_moved(old: str, new: str, same: tuple[str, str] | None = _SAME) -> tuple[str, str] | None:
+    """``same`` where the two versions are one (``same_version``), else ``version_change``'s (kind, direction),
+    each version read once: a diff of 5,000 packages asked both, and read every changed version twice."""
     if old == new:
-        return True
+        return same if same is not None else None
     if _PLAIN_RELEASE.fullmatch(old) and _PLAIN_RELEASE.fullmatch(new):
         a, b = tuple(map(int, old.split("."))), tuple(map(int, new.split(".")))
-        return _without_trailing_zeros(a) == _without_trailing_zeros(b)
+        sa, sb = _without_trailing_zeros(a), _without_trailing_zeros(b)
+        if sa == sb and same is None:
+            return None
+        return _release_change(a, b, sa, sb)
     from packaging.version import InvalidVersion, Version
 
     try:
-        return Version(old) == Version(new)
+        va, vb = Version(old), Version(new)
     except InvalidVersion:
-        return False
+        return ("version", "")  # not one version (they are written differently), and no kind of change
+    if va == vb and same is None:
+        return None
+    direction = "upgrade" if vb > va else ("downgrade" if vb < va else "")
+    ra, rb = va.release + (0,) * 3, vb.release + (0,) * 3
+    if va.epoch != vb.epoch or ra[0] != rb[0]:
+        return "major", direction
+    if ra[1] != rb[1]:
+        return "minor", direction
+    if va.public != vb.public:
+        return "patch", direction
+    if va.local != vb.local:
+        return "local", ""
+    return "version", direction
 
 
-def _release_change(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[str, str]:
-    """``version_change`` of two plain releases, as ``Version`` orders them (trailing zeros do not count)."""
-    sa, sb = _without_trailing_zeros(a), _without_trailing_zeros(b)
+def _release_change(
+    a: tuple[int, ...], b: tuple[int, ...], sa: tuple[int, ...], sb: tuple[int, ...]
+) -> tuple[str, str]:
+    """``version_change`` of two plain releases (``sa`` and ``sb`` without their trailing zeros), as ``Version``
+    orders them (trailing zeros do not count)."""
     direction = "upgrade" if sb > sa else ("downgrade" if sb < sa else "")
     ra, rb = a + (0,) * 3, b + (0,) * 3
     if ra[0] != rb[0]:
@@ -740,14 +749,19 @@ def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) 
 def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow]) -> list[Change]:
     a = {row[0]: row for row in old}
     b = {row[0]: row for row in new}
-    out = [
-        _change("python", n, "removed", "removed", a[n][1], "", _PACKAGE_WEIGHT["removed"])
-        for n in sorted(set(a) - set(b))
-    ]
-    out += [
-        _change("python", n, "added", "added", "", b[n][1], _PACKAGE_WEIGHT["added"]) for n in sorted(set(b) - set(a))
-    ]
-    for name in sorted(set(a) & set(b)):
+    common = a.keys() & b.keys()
+    out = []
+    if len(common) < len(a):
+        out += [
+            _change("python", n, "removed", "removed", a[n][1], "", _PACKAGE_WEIGHT["removed"])
+            for n in sorted(a.keys() - common)
+        ]
+    if len(common) < len(b):
+        out += [
+            _change("python", n, "added", "added", "", b[n][1], _PACKAGE_WEIGHT["added"])
+            for n in sorted(b.keys() - common)
+        ]
+    for name in sorted(common):
         x, y = a[name], b[name]
         if x != y:
             change = _package_change(x, y)
@@ -759,9 +773,11 @@ def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow]) -> lis
 def _package_change(x: PackageRow, y: PackageRow) -> Change | None:
     name, version, source, tags, record, artifact = x
     _, version_b, source_b, tags_b, record_b, artifact_b = y
-    if version != version_b and not same_version(version, version_b):
-        kind, direction = version_change(version, version_b)
-        return _change("python", name, "changed", kind, version, version_b, _PACKAGE_WEIGHT[kind], direction)
+    if version != version_b:
+        moved = version_moved(version, version_b)
+        if moved is not None:
+            kind, direction = moved
+            return _change("python", name, "changed", kind, version, version_b, _PACKAGE_WEIGHT[kind], direction)
     if source != source_b:
         # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
         # runs, ranked with another pinned file (verify calls it info: "the same file").

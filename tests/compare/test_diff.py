@@ -562,3 +562,27 @@ def test_a_gpu_with_no_name_reads_unknown_gpu() -> None:
     b = _lock(PythonPackage("numpy", "1.26.4"), hardware=Hardware(gpus=(Gpu(0, "NVIDIA A100", "8.0"),)))
     (gpus,) = [c for c in diff(a, b).changes if c.subject == "GPUs"]
     assert gpus.old == "NVIDIA A100 (sm 8.0), unknown GPU (sm 8.0)" and gpus.new == "NVIDIA A100 (sm 8.0)"
+
+
+def test_a_moved_version_reads_each_version_once_to_the_same_answers() -> None:
+    """``version_moved`` is ``None`` exactly where ``same_version`` says one version, and ``version_change``'s answer
+    otherwise (the diff of 5,000 packages asks it once per changed version, where it asked both)."""
+    from packaging.version import InvalidVersion, Version
+
+    from envsnap.compare.diff import same_version, version_moved
+
+    def one_version(old: str, new: str) -> bool:
+        try:
+            return old == new or Version(old) == Version(new)
+        except InvalidVersion:
+            return False
+
+    versions = ["1", "1.0", "1.0.0", "01.0", "1.0.1", "1.1", "2", "2024.01", "2024.1", "1.0rc1", "1.0.post1"]
+    versions += ["2.1+CU121", "2.1.0+cu121", "2.1.0+cu124", "1!1.0", "1" * 30, "not a version", "NOT A VERSION"]
+    for old in versions:
+        for new in versions:
+            moved = version_moved(old, new)
+            assert same_version(old, new) is one_version(old, new) is (moved is None), (old, new)
+            if moved is not None:
+                assert moved == version_change(old, new), (old, new)
+            assert version_moved(old, new, same=("version", "")) == version_change(old, new), (old, new)
