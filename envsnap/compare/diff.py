@@ -224,14 +224,16 @@ def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffRepo
         try:
             rest_a, rows_a, full_a = _side(a)
             side_b = beside.result() if beside is not None else None
+            rest_b, rows_b, full_b = side_b or _side(b)
+            try:
+                changes = _changes(rest_a, rest_b, rows_a, rows_b)
+            except AttributeError:  # a view's record without a field diff reads (a damaged entry): the locks in full
+                changes = []
         finally:
+            # Reaped here, after the comparison: the child closed its pipe once the view was written, and its exit
+            # (the kernel freeing the memory the load took) ran beside the comparison instead of before it.
             if beside is not None:
                 beside.close()
-        rest_b, rows_b, full_b = side_b or _side(b)
-        try:
-            changes = _changes(rest_a, rest_b, rows_a, rows_b)
-        except AttributeError:  # a view's record without a field diff reads (a damaged entry): the locks in full
-            changes = []
         if changes:
             return _report(rest_a, rest_b, changes)
         return diff(full_a(), full_b())
@@ -353,7 +355,11 @@ class _Beside:
         return cls(path, text, pid, read_end)
 
     def result(self) -> tuple[Snapshot, Sequence[PackageRow], Callable[[], Snapshot]] | None:
-        """The child's view of the lock, or None (then ``_side`` loads it here)."""
+        """The child's view of the lock, or None (then ``_side`` loads it here).
+
+        Read up to the end of the pipe, which the child closes once it has written the whole view, before its exit:
+        the child is reaped later (``close``). The bytes decide: only the child writes to the pipe, it writes the
+        view between a first and a last line only when it has made it, and a view cut short has no last line."""
         import marshal
 
         chunks = []
@@ -361,14 +367,11 @@ class _Beside:
             self.fd = -1
             while chunk := pipe.read(1 << 20):
                 chunks.append(chunk)
-        status = self._reap()
         blob = b"".join(chunks)
-        # No status (SIGCHLD ignored: the kernel reaped the child) leaves the bytes to decide: only the child writes
-        # to the pipe, and a view cut short does not unmarshal.
-        if status not in (0, None) or not blob.startswith(_BESIDE_OK):
+        if not (blob.startswith(_BESIDE_OK) and blob.endswith(_BESIDE_END)):
             return None
         try:
-            kept_rest, rows = marshal.loads(blob[len(_BESIDE_OK) :])
+            kept_rest, rows = marshal.loads(blob[len(_BESIDE_OK) : -len(_BESIDE_END)])
             if not (type(rows) is tuple and all(type(row) is tuple and len(row) == 6 for row in rows)):
                 return None
             rest = _restored(kept_rest)
@@ -378,15 +381,11 @@ class _Beside:
             return None
         return cast("Snapshot", rest), rows, _full_of(self.text, str(Path(self.path)))
 
-    def _reap(self) -> int | None:
+    def _reap(self) -> None:
         pid, self.pid = self.pid, 0
-        if pid <= 0:
-            return None
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:  # reaped by the kernel already (SIGCHLD ignored)
-            return None
-        return os.waitstatus_to_exitcode(status)
+        if pid > 0:
+            with contextlib.suppress(ChildProcessError):  # reaped by the kernel already (SIGCHLD ignored)
+                os.waitpid(pid, 0)
 
     def close(self) -> None:
         """Kill and reap a child still running (the parent stopped first), and close the pipe."""
@@ -402,6 +401,7 @@ class _Beside:
 
 
 _BESIDE_OK = b"envsnap-diff-view\n"
+_BESIDE_END = b"\nenvsnap-diff-view-end\n"
 
 
 def _beside_child(text: str, origin: str, name: str, fd: int) -> NoReturn:
@@ -412,10 +412,12 @@ def _beside_child(text: str, origin: str, name: str, fd: int) -> NoReturn:
         import marshal
 
         rest, rows = _loaded_side(text, origin, name)
-        blob = _BESIDE_OK + marshal.dumps((_kept(rest), rows))
+        blob = _BESIDE_OK + marshal.dumps((_kept(rest), rows)) + _BESIDE_END
         view = memoryview(blob)
         while view:
             view = view[os.write(fd, view) :]
+        # The end of the pipe for the parent now, not after this process's exit has freed all it allocated.
+        os.close(fd)
         code = 0
     except BaseException:  # any failure: the parent loads the lock itself and reports it
         code = 1

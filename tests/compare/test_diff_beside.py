@@ -51,6 +51,14 @@ DRIVER = textwrap.dedent(
 
     mode, a, b = sys.argv[1:4]
     started = []
+    loaded_here = []  # the locks this process loaded itself (a child's own loads are in its own memory)
+    loaded_side = d._loaded_side
+
+    def counted_load(text, origin, name):
+        loaded_here.append(origin)
+        return loaded_side(text, origin, name)
+
+    d._loaded_side = counted_load
     start = d._Beside.start.__func__
 
     def counted(cls, path):
@@ -73,12 +81,33 @@ DRIVER = textwrap.dedent(
             os.write(fd, d._BESIDE_OK + b"not marshal")
             os._exit(0)
         d._beside_child = garbage
-    if mode == "wrong-shape":  # a well-formed marshal of the wrong shape
+    if mode == "wrong-shape":  # a well-formed marshal of the wrong shape, whole
         import marshal
         def wrong(text, origin, name, fd):
-            os.write(fd, d._BESIDE_OK + marshal.dumps((("record", {}), ((1, 2),))))
+            os.write(fd, d._BESIDE_OK + marshal.dumps((("record", {}), ((1, 2),))) + d._BESIDE_END)
             os._exit(0)
         d._beside_child = wrong
+    if mode in ("cut-short", "hang-after", "fail-after"):
+        child = d._beside_child
+        def written_then(text, origin, name, fd):
+            # The child's own view, written through a pipe of this child's that the parent does not read.
+            inner_read, inner_write = os.pipe()
+            if os.fork() == 0:
+                child(text, origin, name, inner_write)
+            os.close(inner_write)
+            view = b""
+            while chunk := os.read(inner_read, 1 << 20):
+                view += chunk
+            if mode == "cut-short":  # killed while writing: the view without its end
+                os.write(fd, view[: len(view) // 2])
+                os._exit(0)
+            os.write(fd, view)
+            os.close(fd)
+            if mode == "hang-after":  # the whole view, and then no exit: the parent kills it once it is done
+                import time
+                time.sleep(600)
+            os._exit(3)  # the whole view, then a failed exit: the bytes decide
+        d._beside_child = written_then
     try:
         out = {"report": d.diff_files(a, b).to_dict()}
     except EnvsnapError as exc:
@@ -89,6 +118,7 @@ DRIVER = textwrap.dedent(
     except ChildProcessError:
         out["children_left"] = False
     out["started"] = started
+    out["loaded_here"] = len(loaded_here)
     print(json.dumps(out))
     """
 )
@@ -112,7 +142,7 @@ def test_the_child_gives_the_report_one_after_the_other_gives(locks: dict[str, P
     a, b = (locks[name] for name in pair)
     sequential = _run("sequential", a, b)
     beside = _run("beside", a, b)
-    assert beside["started"] == [True]  # B was loaded by the child
+    assert beside["started"] == [True] and beside["loaded_here"] == 1  # B was loaded by the child
     assert beside["report"] == sequential["report"]
     assert "secret" not in json.dumps(beside["report"])  # scrubbed as in an export
 
@@ -123,12 +153,23 @@ def test_a_parent_that_ignores_sigchld_still_takes_the_view(locks: dict[str, Pat
     assert ignored["started"] == [True] and ignored["report"] == sequential["report"]
 
 
-@pytest.mark.parametrize("mode", ["crash", "garbage", "wrong-shape"])
+@pytest.mark.parametrize("mode", ["crash", "garbage", "wrong-shape", "cut-short"])
 def test_a_child_that_fails_leaves_the_lock_to_the_parent(locks: dict[str, Path], mode: str) -> None:
     sequential = _run("sequential", locks["a"], locks["b"])
     failed = _run(mode, locks["a"], locks["b"])
-    assert failed["started"] == [True]
+    assert failed["started"] == [True] and failed["loaded_here"] == 2  # B loaded here again
     assert failed["report"] == sequential["report"]
+
+
+@pytest.mark.parametrize("mode", ["hang-after", "fail-after"])
+def test_the_whole_view_is_taken_before_the_child_exits(locks: dict[str, Path], mode: str) -> None:
+    # The parent reads the view up to the end of the pipe, which the child closes once it is written, and reaps
+    # the child after the comparison: a child still running then (hung in its exit) is killed and reaped, and one
+    # that failed after writing the whole view has still given it. No child is left either way (``_run``).
+    sequential = _run("sequential", locks["a"], locks["b"])
+    taken = _run(mode, locks["a"], locks["b"])
+    assert taken["started"] == [True] and taken["loaded_here"] == 1  # B's view taken from the child
+    assert taken["report"] == sequential["report"]
 
 
 @pytest.mark.parametrize(("a", "b"), [("a", "bad"), ("bad", "b"), ("bad", "bad")])
