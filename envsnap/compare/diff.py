@@ -136,7 +136,7 @@ _PLAIN_RELEASE = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})*")
 
 def version_change(old: str, new: str) -> tuple[str, str]:
     """(kind, direction): kind is major/minor/patch/local/version, direction upgrade/downgrade/""."""
-    return version_moved(old, new, same=("version", ""))
+    return version_moved(old, new, same=("version", "")) or ("version", "")  # never None: ``same`` is given
 
 
 def same_version(old: str, new: str) -> bool:
