@@ -226,8 +226,9 @@ def dep_name(spec: str) -> str:
 
 
 def install_order(packages: tuple[CondaPackage, ...]) -> list[CondaPackage]:
-    """Dependencies before their dependents (ties by name), as ``conda list --explicit`` lists them: conda
-    links an explicit file in the order given, and post-link scripts may need what they depend on."""
+    """Dependencies before their dependents (ties in the lock's order: by name in a capture, the file's in an
+    import of an explicit file, which records no depends), as ``conda list --explicit`` lists them: conda links an
+    explicit file in the order given, and post-link scripts may need what they depend on."""
     by_name = {p.name: p for p in packages}
     done: set[str] = set()
     order: list[CondaPackage] = []
@@ -241,6 +242,6 @@ def install_order(packages: tuple[CondaPackage, ...]) -> list[CondaPackage]:
         done.add(pkg.name)
         order.append(pkg)
 
-    for pkg in sorted(packages, key=lambda p: p.name):
+    for pkg in packages:
         visit(pkg, ())
     return order

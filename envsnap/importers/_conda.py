@@ -82,10 +82,11 @@ def snapshot(
     python_known: bool,
     warnings: list[str],
 ) -> Snapshot:
-    """The lock of a conda environment: the interpreter comes from the ``python`` record."""
-    records = tuple(sorted(packages, key=lambda p: (p.name, p.subdir)))
+    """The lock of a conda environment: the interpreter comes from the ``python`` record. ``packages`` keep the
+    order given: an explicit file's is the order conda links them in, which no depends record (docs/design.md)."""
+    records = tuple(packages)
     python = next((p for p in records if p.name == "python"), None)
-    channels = tuple(dict.fromkeys(p.channel for p in records if p.channel))
+    channels = tuple(dict.fromkeys(p.channel for p in sorted(records, key=lambda p: (p.name, p.subdir)) if p.channel))
     unknown = [*HOST_UNKNOWN, *PLATFORM_DETAILS]
     if not python_known:
         unknown.append("python.packages")  # pip-installed packages are not in the file

@@ -81,7 +81,13 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         else:
             raise LockImportError(f"{where}: unknown manager {entry.get('manager')!r}")
     return _conda.snapshot(
-        origin="conda-lock", subdir=platform, packages=conda, python_packages=pip, python_known=True, warnings=[]
+        origin="conda-lock",
+        subdir=platform,
+        # By name, as capture lists them: each entry's dependencies say the order conda links them in.
+        packages=sorted(conda, key=lambda p: (p.name, p.subdir)),
+        python_packages=pip,
+        python_known=True,
+        warnings=[],
     )
 
 

@@ -785,7 +785,8 @@ def test_conda_explicit_keeps_the_pip_lines_conda_lock_renders() -> None:
     ]
     source = importers.read_file(folder / "lab-conda-lock.yml")
     assert snap.python.packages == source.python.packages
-    assert [p.name for p in snap.conda.packages] == [p.name for p in source.conda.packages]  # type: ignore[union-attr]
+    # The same packages: the explicit file's in its install order, the conda-lock.yml's by name (depends order them).
+    assert sorted(p.name for p in snap.conda.packages) == [p.name for p in source.conda.packages]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -836,7 +837,8 @@ def test_a_conda_lock_keeps_noarch_and_the_wheel_tags_its_urls_give() -> None:
     # conda-lock's explicit rendering of the same file gives the same (its lines carry no sha256 and no depends).
     explicit = importers.read_file(path.parent / "conda-linux-64.lock")
     assert explicit.conda is not None
-    assert [(p.name, p.noarch) for p in explicit.conda.packages] == [(p.name, p.noarch) for p in snap.conda.packages]
+    in_file = sorted((p.name, p.noarch) for p in explicit.conda.packages)  # the file's install order, by name here
+    assert in_file == [(p.name, p.noarch) for p in snap.conda.packages]
     assert explicit.python.packages == snap.python.packages
 
 
@@ -875,3 +877,21 @@ def test_a_conda_lock_pip_package_has_the_tags_of_its_own_wheel_only(
     path.write_text(text.replace("file:///srv/lab/wheels/bigdemo-2.0.0-py3-none-any.whl", url))
     bigdemo = next(p for p in importers.read_file(path).python.packages if p.name == "bigdemo")
     assert bigdemo.wheel_tags == tags
+
+
+def test_a_conda_explicit_file_keeps_its_install_order_through_import_and_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """An explicit file lists its packages in the order conda links them (conda-lock's rendering: libhello before
+    hello-tool, which links against it); the file carries no depends, so the import sorted them by name and
+    ``export -f conda-explicit`` of it wrote hello-tool first. The lock keeps the file's order, and the export too."""
+    monkeypatch.chdir(tmp_path)
+    source = Path(__file__).parent / "fixtures" / "conda-lock-render" / "conda-linux-64.lock"
+    given = [line for line in source.read_text().splitlines() if line.startswith("file://")]
+    assert cli("import", source, "-o", "imported.lock").code == 0
+    snap = lockfile.load(tmp_path / "imported.lock")
+    assert snap.conda is not None
+    assert [p.name for p in snap.conda.packages] == ["libhello", "python", "hello-tool", "tinyutil"]
+    assert cli("export", "imported.lock", "-f", "conda-explicit", "-o", "again.txt").code == 0
+    written = [line for line in (tmp_path / "again.txt").read_text().splitlines() if line.startswith("file://")]
+    assert written == given
