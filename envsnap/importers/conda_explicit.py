@@ -2,7 +2,9 @@
 
 Lines after ``@EXPLICIT`` are package URLs with an optional ``#md5`` or ``#sha256:...`` fragment; the
 ``# platform:`` comment gives the subdir. conda writes no pip-installed packages into such files, so the Python
-packages are marked unknown, unless the file lists them as conda-lock renders them (``# pip NAME @ URL#sha256=HEX``).
+packages are marked unknown, unless the file lists them as conda-lock renders them (``# pip NAME @ URL#sha256=HEX``)
+and names no other: envsnap's export names a pip package without a file URL and sha256 in a plain comment of its
+header (``# Not installable from this file: ...``), and a file with such a comment lists part of the pip layer.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     subdir = options.platform
     packages: list[CondaPackage] = []
     python_packages: list[PythonPackage] = []
-    explicit = False
+    unlisted: list[str] = []  # the pip packages envsnap's header names only in a comment
+    explicit = in_unlisted = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
+        if not explicit and raw.startswith(_UNLISTED):
+            in_unlisted = True
+            continue
+        if in_unlisted and raw.startswith("#   "):
+            unlisted.append(_unlisted_requirement(raw[len("#   ") :]))
+            continue
+        in_unlisted = False
         if line.startswith("# platform:"):
             declared = line.split(":", 1)[1].strip()
             if subdir and declared != subdir:
@@ -57,15 +67,40 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         subdir = next((p.subdir for p in packages if p.subdir != "noarch"), "")
     unhashed = [p.name for p in packages if not (p.md5 or p.sha256)]
     warnings = [f"import: conda packages without a hash: {', '.join(unhashed)}"] if unhashed else []
+    if unlisted:
+        warnings.append(
+            f"import: {len(unlisted)} pip package(s) the file names only in a comment, not as a '# pip' line, are "
+            f"not in the lock: {_first(unlisted)}; its Python packages are marked unknown"
+        )
     return _conda.snapshot(
         origin="conda-explicit",
         subdir=subdir,
         packages=packages,
         python_packages=python_packages,
-        # conda writes no pip line: only a file with some (conda-lock's) says what pip installed.
-        python_known=bool(python_packages),
+        # conda writes no pip line: only a file with some (conda-lock's) says what pip installed, and only one that
+        # names no other pip package (envsnap's header comment) says all of it.
+        python_known=bool(python_packages) and not unlisted,
         warnings=warnings,
     )
+
+
+# The header comment of envsnap's conda-explicit export that names, one ``#   REQUIREMENT (why)`` line each, the
+# pip packages it could not write as ``# pip`` lines (templates/conda/explicit.txt.j2).
+_UNLISTED = "# Not installable from this file: "
+
+
+def _first(names: list[str], many: int = 20) -> str:
+    """The first ``many`` names, and how many more (the warning stays a line of a lock, however long the file)."""
+    more = f" and {len(names) - many} more" if len(names) > many else ""
+    return ", ".join(names[:many]) + more
+
+
+def _unlisted_requirement(text: str) -> str:
+    """``attrs==23.2.0 (the lock has no file URL ...)`` -> ``attrs==23.2.0``, as the warning names it."""
+    requirement, sep, _why = text.rstrip().rpartition(" (")
+    requirement = requirement.strip() if sep else text.strip()
+    # A stranger's file may hold anything there: a warning is one line, and a lock refuses a control character.
+    return requirement if requirement.isprintable() and len(requirement) <= 200 else shown(requirement)
 
 
 def _pip_line(text: str, where: str) -> PythonPackage:

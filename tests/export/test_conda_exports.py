@@ -833,3 +833,38 @@ def test_python_layer_formats_refuse_a_lock_that_does_not_know_it(fmt: str, tmp_
         r"from conda-explicit\); export conda-explicit or conda-lock instead$",
     ):
         exporters()[fmt].render(back)
+
+
+def test_an_explicit_file_listing_some_pip_packages_as_comments_imports_a_partial_pip_layer_as_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """envsnap's explicit file writes a ``# pip`` line for a pip package whose file the lock knows, and a plain comment
+    for one it does not (not pinned, a VCS checkout). Its import read the ``# pip`` lines as the whole pip layer: the
+    others were dropped without a word, and ``diff`` against the exported lock called them removed. The lock keeps
+    what the file lists, marks its Python packages unknown and names the packages it only mentions."""
+    unpinned = PythonPackage(name="attrs", version="23.2.0", installer="pip")
+    vcs = PythonPackage(
+        name="mylib",
+        version="0.1",
+        installer="pip",
+        source=Source(kind="vcs", url="https://git.example/mylib.git", vcs="git", commit_id="a" * 40),
+    )
+    lock = small_lock()
+    lock = _with_pip_layer((*lock.python.packages, unpinned, vcs))
+    monkeypatch.chdir(tmp_path)
+    lockfile.dump(lock, tmp_path / "env.lock")
+    (tmp_path / "conda-explicit.txt").write_text(conda_explicit.dumps(lock))
+    result = cli("import", "conda-explicit.txt", "-o", "imported.lock")
+    assert result.code == 0
+    assert result.err.splitlines()[1:] == [
+        "warning: import: 2 pip package(s) the file names only in a comment, not as a '# pip' line, are not in "
+        f"the lock: attrs==23.2.0, mylib @ git+https://git.example/mylib.git@{'a' * 40}; its Python packages are "
+        "marked unknown"
+    ]
+    back = lockfile.load(tmp_path / "imported.lock")
+    assert "python.packages" in back.envsnap.unknown
+    assert [p.name for p in back.python.packages] == ["wheel"]
+    diff = cli("diff", "env.lock", "imported.lock")
+    python_lines = [line for line in diff.out.splitlines() if line.startswith("python ")]
+    # attrs and mylib were "removed"; with numpy, six (conda's) and wheel, the lock now says it does not know them.
+    assert python_lines == ["python       5 entries unknown: B does not record it (imported from conda-explicit)"]
