@@ -13,7 +13,7 @@ from .._privacy import PathRedactor, scrub_package, scrub_text
 from ..errors import LockfileError, LockImportError
 from ..model import Snapshot
 from ..probes.conda import clean_url
-from .interface import Importer, ImportOptions, import_root
+from .interface import Importer, ImportOptions
 
 # Every format, by its --from name, in the order ``--from auto`` tries them (see ``_plugins``).
 REGISTRY: Registry[Importer] = Registry(
@@ -96,12 +96,17 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
     env = dataclasses.replace(snapshot.python, packages=tuple(scrub_package(p) for p in snapshot.python.packages))
     conda = snapshot.conda
     if conda is not None:
+        from ..probes import gitstate
+
         # A package built or kept under the home (``conda list --explicit`` of ``~/miniconda3/envs/x`` names
         # ``file:///home/me/miniconda3/conda-bld/...``) as capture records it, ``file://~/...``: the lock names
         # neither the home nor the user, and the archive is read from the home of whoever uses the lock. One from
-        # a channel kept in the project (the git work tree around the working directory, as for a requirements
-        # file's paths) is ``file://{project}/channel/...``, read from the checkout the lock is used in.
-        home = PathRedactor(project=import_root(os.getcwd()), users=(), hosts=()).located
+        # a channel kept in the project (the git work tree around the working directory, as capture takes it) is
+        # ``file://{project}/channel/...``, read from the checkout the lock is used in. Outside any work tree capture
+        # has no project and records the absolute URL: so does the import (a requirements file's paths take the
+        # working directory for the project there, as pip reads them from it; a channel is no such path), or
+        # ``diff`` of a capture against its own import named the channel changed for every package.
+        home = PathRedactor(project=gitstate.find_root(os.getcwd()), users=(), hosts=()).located
 
         def conda_url(url: str) -> str:
             return home(clean_url(url))

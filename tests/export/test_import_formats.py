@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -895,3 +896,33 @@ def test_a_conda_explicit_file_keeps_its_install_order_through_import_and_export
     assert cli("export", "imported.lock", "-f", "conda-explicit", "-o", "again.txt").code == 0
     written = [line for line in (tmp_path / "again.txt").read_text().splitlines() if line.startswith("file://")]
     assert written == given
+
+
+def test_a_conda_channel_outside_any_project_is_recorded_as_a_capture_of_the_environment_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """Outside any git work tree a capture records a local channel by its absolute URL (it has no project), while the
+    import took the working directory for the project and wrote ``file://{project}/channel``: ``diff`` of the
+    capture against the import of its own ``conda list --explicit`` printed a changed channel for every package. The
+    import records a conda channel as the capture does: under ``{project}`` only inside the git work tree."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    work = tmp_path / "work"
+    archive = work / "channel" / "linux-64" / "mylib-1.0-h0_0.tar.bz2"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"a package of a channel kept beside the environment")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    meta = tmp_path / "env" / "conda-meta"
+    meta.mkdir(parents=True)
+    record = {"name": "mylib", "version": "1.0", "build": "h0_0", "build_number": 0, "subdir": "linux-64"}
+    record |= {"url": archive.as_uri(), "md5": md5, "depends": [], "files": []}
+    (meta / "mylib-1.0-h0_0.json").write_text(json.dumps(record))
+    (work / "explicit.txt").write_text(f"# platform: linux-64\n@EXPLICIT\n{archive.as_uri()}#{md5}\n")
+    monkeypatch.chdir(work)
+    assert cli("capture", "--prefix", tmp_path / "env", "-o", "captured.lock").code == 0
+    assert cli("import", "explicit.txt", "-o", "imported.lock").code == 0
+    captured, imported = (lockfile.load(work / name).conda for name in ("captured.lock", "imported.lock"))
+    assert captured is not None and imported is not None
+    assert imported.channels == captured.channels == ((work / "channel").as_uri(),)
+    assert imported.packages[0].url == captured.packages[0].url == archive.as_uri()
+    diff = cli("diff", "captured.lock", "imported.lock")
+    assert [line for line in diff.out.splitlines() if line.startswith("conda ")] == []
