@@ -174,6 +174,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _selection_args(cap)
     _gpus_arg(cap, "default all")
+    add_gpu_timeout(cap, "recorded, on each node,")
     cap.set_defaults(func=run_capture)
 
     d = fsub.add_parser(
@@ -308,6 +309,7 @@ def run_capture(args: argparse.Namespace) -> int:
             envsnap=fleet.node_command(args.envsnap),
             timeout=args.timeout,
             gpus="all" if args.gpus is None else args.gpus,
+            gpu_timeout=args.gpu_timeout,
             on_nodes=lambda states: progress.start(len([s for s in states if s.available])),
             on_done=lambda run: progress.advance(f"{run.node} answered"),
         )

@@ -141,12 +141,15 @@ def capture_fleet(
     timeout: float = DEFAULT_TIMEOUT,
     env: Mapping[str, str] | None = None,
     gpus: GpuRequest = "all",
+    gpu_timeout: float = _defaults.GPU_TIMEOUT,
     on_nodes: Callable[[list[NodeState]], None] | None = None,
     on_done: Callable[[NodeRun], None] | None = None,
 ) -> FleetFile:
     """One ``envsnap capture -o -`` per selected node, gathered into one ``FleetFile``; the nodes without a
     capture are listed with why. ``gpus``: the GPUs each node's srun asks for (default all of the node's: a
-    task given none sees none where Slurm constrains jobs to their devices)."""
+    task given none sees none where Slurm constrains jobs to their devices). ``gpu_timeout``: how long each
+    node's capture waits for its NVIDIA driver (``capture --gpu-timeout``, passed only when it is not the
+    default, as ``check_fleet`` passes it)."""
     from . import fleetfile, slurm
     from .report import from_run, unreachable
 
@@ -155,9 +158,12 @@ def capture_fleet(
     states = slurm.resolve(selection, environ)
     if on_nodes is not None:
         on_nodes(states)
+    command = [*envsnap, "capture", "-o", "-"]
+    if gpu_timeout != _defaults.GPU_TIMEOUT:
+        command += ["--gpu-timeout", str(gpu_timeout)]
     runs = slurm.run_on_nodes(
         [s for s in states if s.available],
-        [*envsnap, "capture", "-o", "-"],
+        command,
         env=environ,
         timeout=timeout,
         on_done=on_done,

@@ -98,3 +98,26 @@ def test_fleet_check_bounds_a_hung_drivers_wait_and_shows_the_node_as_hung(
     assert text.returncode == 0, text
     [row] = [line for line in text.stdout.splitlines() if "node2" in line]
     assert "hung: no answer within 1 s" in row and "node3" not in row, text.stdout
+
+
+def test_fleet_capture_bounds_a_hung_drivers_wait_with_gpu_timeout(
+    hung_cluster_env: tuple[slurm_cluster.Cluster, Path, Path, dict[str, str]],
+) -> None:
+    """fleet capture passed no GPU timeout to the nodes' captures and took no --gpu-timeout: a node whose driver
+    hangs held the whole capture for the fixed 10 s, and a --timeout under that made it unreachable. It takes
+    fleet check's --gpu-timeout, and the hung node's capture records the shorter wait."""
+    from envsnap.fleet import fleetfile
+
+    _, root, _, env = hung_cluster_env
+    path = root / "fleet.toml"
+    command = [sys.executable, "-m", "envsnap", "fleet", "capture", "-w", "node[1-3]", "-o", str(path)]
+    started = time.monotonic()
+    args = [*command, "--gpu-timeout", "1", "--timeout", "60"]
+    res = subprocess.run(args, env=env, cwd=root, capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - started
+    assert (res.returncode, res.stderr) == (0, f"wrote {path}: 3 nodes captured\n"), res
+    assert elapsed < 10, f"fleet capture took {elapsed:.1f} s with --gpu-timeout 1"
+    nodes = fleetfile.load(path).nodes
+    hung = nodes["node2"].nvidia
+    assert hung is not None and hung.error == "NVML did not answer within 1 s (a hung driver?)", hung
+    assert nodes["node1"].nvidia is not None and nodes["node1"].nvidia.driver_version == "550.54.14"

@@ -1272,6 +1272,35 @@ def test_a_bad_fleet_gpu_timeout_is_one_line_and_exit_2(
     lockfile.dump(sample_lock(), lock)
     res = cli("fleet", command, str(lock), "--gpu-timeout", value)
     assert (res.code, res.out, res.err) == (2, "", f"envsnap: error: {line}\n"), res
+    if command == "check":  # fleet capture takes the same option, refused alike
+        res = cli("fleet", "capture", "-o", str(tmp_path / "fleet.toml"), "--gpu-timeout", value)
+        assert (res.code, res.out, res.err) == (2, "", f"envsnap: error: {line}\n"), res
+
+
+def test_fleet_capture_passes_its_gpu_timeout_to_every_node(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each node's ``capture`` is given the wait ``fleet capture --gpu-timeout`` names, as ``fleet check`` gives its
+    nodes' ``fleet node`` (none when not given). fleet capture had no --gpu-timeout: a hung driver held every
+    node's capture for the fixed 10 s."""
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo n1\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
+        srun=f'echo "$*" >> {log}\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    for extra in ([], ["--gpu-timeout", "2.5"]):
+        log.unlink(missing_ok=True)
+        out = tmp_path / "fleet.toml"
+        res = cli(
+            "fleet", "capture", "-w", "n1", "--timeout", "30", "--envsnap", "/opt/envsnap", "-o", str(out), *extra
+        )
+        assert res.code == 3, res
+        (line,) = log.read_text().splitlines()
+        assert line.split(" -- ", 1)[1] == f"/opt/envsnap capture -o - {' '.join(extra)}".strip(), line
 
 
 def test_fleet_check_passes_its_gpu_timeout_to_every_node(
