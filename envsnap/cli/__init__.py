@@ -100,17 +100,18 @@ def seconds(text: str) -> float:
     return value
 
 
-def add_gpu_timeout(parser: argparse.ArgumentParser, verb: str) -> None:
+def add_gpu_timeout(parser: argparse.ArgumentParser, verb: str, *, given_only: bool = False) -> None:
     """``--gpu-timeout SECONDS`` (capture, check): how long the NVML worker waits for the driver
-    (``CaptureOptions.gpu_timeout``)."""
+    (``CaptureOptions.gpu_timeout``). ``given_only``: None when the option is not given (the default is then
+    another program's: fleet's nodes'), so that what was given can be checked against other options."""
     from .._defaults import GPU_TIMEOUT
 
     parser.add_argument(
         "--gpu-timeout",
         type=seconds,
-        default=GPU_TIMEOUT,
+        default=None if given_only else GPU_TIMEOUT,
         metavar="SECONDS",
-        help=f"how long the NVIDIA driver may take to answer before it is {verb} as hung (default: %(default)g)",
+        help=f"how long the NVIDIA driver may take to answer before it is {verb} as hung (default: {GPU_TIMEOUT:g})",
     )
 
 

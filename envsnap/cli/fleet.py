@@ -127,7 +127,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
     c.add_argument("--cpu-only", action="store_true", help="accept nodes without the GPU: GPU failures become warnings")
     _gpus_arg(c, "default all of the node's when the lock needs GPUs (and not --cpu-only), else none")
-    add_gpu_timeout(c, "reported, on each node,")
+    add_gpu_timeout(c, "reported, on each node,", given_only=True)
     c.set_defaults(func=run_check)
 
     n = fsub.add_parser(
@@ -174,7 +174,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _selection_args(cap)
     _gpus_arg(cap, "default all")
-    add_gpu_timeout(cap, "recorded, on each node,")
+    add_gpu_timeout(cap, "recorded, on each node,", given_only=True)
     cap.set_defaults(func=run_capture)
 
     d = fsub.add_parser(

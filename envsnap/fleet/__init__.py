@@ -83,9 +83,21 @@ def node_command(explicit: str | None, argv0: str = "", executable: str = "") ->
     return ["envsnap"]
 
 
-def _check_timeout(timeout: float) -> None:
+def _check_timeout(timeout: float, gpu_timeout: float | None = None) -> None:
     if not (math.isfinite(timeout) and timeout > 0):  # nan and inf are floats too
         raise UsageError(f"--timeout {timeout:g}: must be a number of seconds more than 0")
+    if gpu_timeout is not None and not gpu_timeout < timeout:
+        # The driver's wait could never end before the node's whole answer is due: a hung node would be
+        # "unreachable: no answer within --timeout", never "hung".
+        raise UsageError(
+            f"--gpu-timeout {gpu_timeout:g}: must be less than --timeout {timeout:g}, which counts each node's whole "
+            "answer, the driver's wait included"
+        )
+
+
+def _gpu_timeout_args(gpu_timeout: float | None) -> list[str]:
+    """The nodes' ``--gpu-timeout``: only when given (a node's envsnap of before the option still answers)."""
+    return [] if gpu_timeout is None else ["--gpu-timeout", str(gpu_timeout)]
 
 
 def needs_gpus(lock: Snapshot, *, cpu_only: bool = False) -> bool:
@@ -105,27 +117,26 @@ def check_fleet(
     env: Mapping[str, str] | None = None,
     cpu_only: bool = False,
     gpus: GpuRequest | None = None,
-    gpu_timeout: float = _defaults.GPU_TIMEOUT,
+    gpu_timeout: float | None = None,
     on_nodes: Callable[[list[NodeState]], None] | None = None,
     on_done: Callable[[NodeRun], None] | None = None,
 ) -> FleetReport:
     """The lock checked on every selected node. The lock's path must be readable on the nodes (a shared file
     system, as Slurm jobs' working directories are). ``gpus``: the GPUs each node's srun asks for; default all
     of the node's when the lock needs them (``needs_gpus``), else none. ``gpu_timeout``: how long each node waits
-    for its NVIDIA driver (``fleet node --gpu-timeout``, passed only when it is not the default: a node's envsnap
-    of before the option still answers)."""
+    for its NVIDIA driver (``fleet node --gpu-timeout``; None: the node's own default, and no option is passed, so
+    a node's envsnap of before the option still answers); less than ``timeout``, which counts the whole answer."""
     from . import slurm
     from .report import build
 
-    _check_timeout(timeout)
+    _check_timeout(timeout, gpu_timeout)
     lock = lockfile.load(lock_path)  # a bad lock is refused here, before any node is asked
     environ = dict(os.environ if env is None else env)
     states = slurm.resolve(selection, environ)
     if on_nodes is not None:
         on_nodes(states)
     command = [*envsnap, "fleet", "node", os.path.abspath(lock_path), *(["--cpu-only"] if cpu_only else [])]
-    if gpu_timeout != _defaults.GPU_TIMEOUT:
-        command += ["--gpu-timeout", str(gpu_timeout)]
+    command += _gpu_timeout_args(gpu_timeout)
     if gpus is None:
         gpus = "all" if needs_gpus(lock, cpu_only=cpu_only) else 0
     runs = slurm.run_on_nodes(
@@ -141,26 +152,24 @@ def capture_fleet(
     timeout: float = DEFAULT_TIMEOUT,
     env: Mapping[str, str] | None = None,
     gpus: GpuRequest = "all",
-    gpu_timeout: float = _defaults.GPU_TIMEOUT,
+    gpu_timeout: float | None = None,
     on_nodes: Callable[[list[NodeState]], None] | None = None,
     on_done: Callable[[NodeRun], None] | None = None,
 ) -> FleetFile:
     """One ``envsnap capture -o -`` per selected node, gathered into one ``FleetFile``; the nodes without a
     capture are listed with why. ``gpus``: the GPUs each node's srun asks for (default all of the node's: a
     task given none sees none where Slurm constrains jobs to their devices). ``gpu_timeout``: how long each
-    node's capture waits for its NVIDIA driver (``capture --gpu-timeout``, passed only when it is not the
-    default, as ``check_fleet`` passes it)."""
+    node's capture waits for its NVIDIA driver (``capture --gpu-timeout``; None: the node's own default), as
+    ``check_fleet`` passes it."""
     from . import fleetfile, slurm
     from .report import from_run, unreachable
 
-    _check_timeout(timeout)
+    _check_timeout(timeout, gpu_timeout)
     environ = dict(os.environ if env is None else env)
     states = slurm.resolve(selection, environ)
     if on_nodes is not None:
         on_nodes(states)
-    command = [*envsnap, "capture", "-o", "-"]
-    if gpu_timeout != _defaults.GPU_TIMEOUT:
-        command += ["--gpu-timeout", str(gpu_timeout)]
+    command = [*envsnap, "capture", "-o", "-", *_gpu_timeout_args(gpu_timeout)]
     runs = slurm.run_on_nodes(
         [s for s in states if s.available],
         command,

@@ -1277,6 +1277,35 @@ def test_a_bad_fleet_gpu_timeout_is_one_line_and_exit_2(
         assert (res.code, res.out, res.err) == (2, "", f"envsnap: error: {line}\n"), res
 
 
+@pytest.mark.parametrize("command", ["check", "capture"])
+@pytest.mark.parametrize(("gpu_timeout", "timeout"), [("30", "5"), ("20", "20")])
+def test_a_gpu_timeout_not_below_the_timeout_is_refused_before_slurm_is_asked(
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    gpu_timeout: str,
+    timeout: str,
+) -> None:
+    """``fleet check --gpu-timeout 30 --timeout 5`` was accepted: the driver's wait could never end before the
+    node's whole answer was due, so a hung node was "unreachable: no answer within 5 s", never "hung". Refused,
+    one line and exit 2, before Slurm is asked (as a bad --timeout is)."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    log = tmp_path / "slurm.log"
+    env = _fake_slurm(tmp_path, **{name: f'echo "{name}" >> {log}\nexit 1\n' for name in ("scontrol", "sinfo", "srun")})
+    monkeypatch.setenv("PATH", env["PATH"])
+    first = [str(lock)] if command == "check" else ["-o", str(tmp_path / "fleet.toml")]
+    res = cli("fleet", command, *first, "-w", "n1", "--gpu-timeout", gpu_timeout, "--timeout", timeout)
+    assert (res.code, res.out) == (2, ""), res
+    assert res.err == (
+        f"envsnap: error: --gpu-timeout {gpu_timeout}: must be less than --timeout {timeout}, which counts each "
+        "node's whole answer, the driver's wait included\n"
+    ), res
+    assert not log.exists(), log.read_text()
+    assert not (tmp_path / "fleet.toml").exists()
+
+
 def test_fleet_capture_passes_its_gpu_timeout_to_every_node(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
