@@ -129,15 +129,7 @@ def run(args: argparse.Namespace) -> int:
         _output.print_json(lockfile.to_dict(snapshot))
         return 0
     # Lock data: text cells, never markup, no control codes.
-    _output.print_table(
-        _output.table(
-            summary_rows(snapshot),
-            columns=("", ""),
-            header=False,
-            title=f"envsnap lock: {args.lock}",
-            first_column_style="bold",
-        )
-    )
+    _print(summary_rows(snapshot), f"envsnap lock: {args.lock}")
     return 0
 
 
@@ -149,13 +141,13 @@ def _show_record(args: argparse.Namespace) -> int:
     if args.json:
         _output.print_json(lockfile.to_dict(rec))
         return 0
-    _output.print_table(
-        _output.table(
-            summary.rows(rec),
-            columns=("", ""),
-            header=False,
-            title=f"envsnap run record: {args.lock}",
-            first_column_style="bold",
-        )
-    )
+    _print(summary.rows(rec), f"envsnap run record: {args.lock}")
     return 0
+
+
+def _print(rows: list[tuple[str, str]], title: str) -> None:
+    """Every value whole: folded to a terminal's width, and off a terminal (a pipe, a CI log) each on one line at
+    the table's own width. Cut with an ellipsis at the width, a command word's end (the path a reviewer reads),
+    a long command and a lock's digest were lost, piped (80 columns) or in a narrow terminal."""
+    table = _output.table(rows, columns=("", ""), header=False, title=title, first_column_style="bold", overflow="fold")
+    _output.print_table(table, unfolded=True)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from envsnap._control import strip_terminal
 from envsnap.runs import record as rec
 from envsnap.runs.record import Command, Data, FileEntry, Library, Loaded, Meta, Outcome, RunRecord
+from envsnap.sinks import shell_shown
 
 
 def sample() -> RunRecord:
@@ -182,3 +184,52 @@ def test_a_record_s_labelled_paths_must_be_words_naming_a_path_under_a_label(
 def test_a_record_without_labelled_paths_writes_no_paths_field(tmp_path: Path) -> None:
     # Records sealed before command.paths existed load with their digest unchanged.
     assert "paths" not in rec.dumps(sample())
+
+
+def _cell(out: str, key: str) -> str:
+    """The text of the row ``key`` of show's two-column table, its folded lines joined."""
+    cells: list[str] = []
+    for row in out.splitlines():
+        parts = row.split("│")
+        if len(parts) != 4:
+            continue
+        name, value = parts[1].strip(), parts[2].strip()
+        if name == key or (cells and not name):
+            cells.append(value)
+        elif cells:
+            break
+    return "".join(cells)
+
+
+@pytest.mark.parametrize("terminal", [None, 40, 80, 200])
+def test_show_prints_a_long_command_word_whole_at_any_width(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch, terminal: int | None
+) -> None:
+    """``envsnap show RUN.toml`` cut its "command word N" rows (and the command) at the table's width, with an
+    ellipsis: piped (80 columns) or in a narrow terminal, the end of the path a reviewer must read was lost.
+    Shown whole now, folded over lines, with its control and bidi characters still made visible."""
+    home = "/home/alice/datasets/imagenet-2012/train/shards/part-000017-of-000128-\u202eevil\x1b-name.tar"
+    code = f"open('{home}')"
+    record = dataclasses.replace(
+        sample(), command=Command(argv=("python", "-c", code), unlabelled=(f"2:{code.index('/home')}",))
+    )
+    path = rec.dump(record, tmp_path / "run.toml")
+    if terminal is not None:  # a terminal of this width (rich's own test of a terminal)
+        monkeypatch.setenv("TTY_COMPATIBLE", "1")
+        monkeypatch.setenv("COLUMNS", str(terminal))
+    else:
+        monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+        monkeypatch.delenv("COLUMNS", raising=False)
+    shown = cli("show", path)
+    assert shown.code == 0, shown  # type: ignore[attr-defined]
+    out = re.sub(r"\x1b\[[0-9;]*m", "", shown.out)  # type: ignore[attr-defined]  # the terminal's own styles
+    visible = home.replace("\u202e", "\ufffd").replace("\x1b", "\ufffd")
+    assert _cell(out, "command word 2") == visible, out
+    command = strip_terminal(shell_shown(record.command.argv))  # the quoting the row had, whole
+    assert _cell(out, "Command").replace(" ", "") == command.replace(" ", ""), out  # folded at its spaces
+    assert "\u202e" not in out and "…" not in out
+    if terminal is not None:
+        assert max(len(line) for line in out.splitlines()[1:]) <= terminal, out  # the table, below its title
+    else:  # piped: each value on a line of its own, as grep and a CI log want it
+        assert any(line.split("│")[2].strip() == visible for line in out.splitlines() if line.count("│") == 3), out
