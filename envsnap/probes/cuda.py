@@ -301,12 +301,22 @@ def toolkit_version(root: str) -> str:
     cuda = data.get("cuda") if data else None
     if isinstance(cuda, Mapping) and isinstance(cuda.get("version"), str):
         return str(cuda["version"])
+    # ``cuda.h`` is 1.1 MB (CUDA 13) and defines CUDA_VERSION in its first few hundred lines: its head is read first,
+    # and the rest only where the head has no such line (read at every capture, twice in a rebuild).
+    define = re.compile(r"^\s*#\s*define\s+CUDA_VERSION\s+(\d+)", re.MULTILINE)
     try:
-        text = Path(root, "include", "cuda.h").read_text(encoding="utf-8", errors="replace")
+        with open(os.path.join(root, "include", "cuda.h"), encoding="utf-8", errors="replace") as fh:
+            text = fh.read(_CUDA_H_HEAD)
+            m = define.search(text)
+            if m is None or m.end() == len(text):  # none yet, or a number the head may have cut short
+                text += fh.read()
+                m = define.search(text)
     except OSError:
         return ""
-    m = re.search(r"^\s*#\s*define\s+CUDA_VERSION\s+(\d+)", text, re.MULTILINE)
     return decode("runtime", int(m.group(1))) if m else ""
+
+
+_CUDA_H_HEAD = 64 << 10  # characters of cuda.h read first (CUDA 12 and 13 define CUDA_VERSION within 20,000)
 
 
 def header_version(component: Component, libfile: str) -> str:

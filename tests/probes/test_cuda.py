@@ -364,3 +364,18 @@ def test_copies_bundled_in_a_framework_wheel_come_first(tmp_path: Path) -> None:
         ("cudnn", "8.5.0", "pip", "torch", "ctypes", True),
     ]
     assert (table.cudnn_version, table.cudnn_source) == ("8.5.0", "pip")
+
+
+def test_the_toolkit_version_from_cuda_h_wherever_the_header_defines_it(tmp_path: Path) -> None:
+    # cuda.h's head is read first (CUDA_VERSION is defined in its first few hundred lines), the rest only where the
+    # head has no such line: the same answer wherever the line is, a number cut by the head's end included.
+    from envsnap.probes.cuda import _CUDA_H_HEAD, toolkit_version
+
+    header = tmp_path / "include" / "cuda.h"
+    header.parent.mkdir()
+    define = "#define CUDA_VERSION 12040\n"
+    for before in (0, 300, _CUDA_H_HEAD - len(define) + 3, _CUDA_H_HEAD - len(define) + 1, 3 * _CUDA_H_HEAD):
+        header.write_text("/" * before + "\n" + define + "/* the rest */\n" * 1000)
+        assert toolkit_version(str(tmp_path)) == "12.4", before
+    header.write_text("/* no version */\n" * 10000)
+    assert toolkit_version(str(tmp_path)) == ""
