@@ -1,7 +1,8 @@
 """What envsnap writes beside the user's files while it works, named and held so that a later run (or
 ``envsnap clean``) recognises what an interrupted one left, and never takes what a running one still uses.
 
-Every such entry is ``.envsnap-<kind>-<random>`` (a folder, or a file being written) and is held with an
+Every such entry is ``.envsnap-<kind>-<random>`` (a folder, or a file being written; a venv rebuild's staging
+folder ``.envsnap-venv-slotN`` where that name is free, ``_slots``) and is held with an
 exclusive ``flock`` for as long as its run uses it: a lock dies with its process, so an entry whose lock can be
 taken belongs to a run that was killed. A held folder may name one sibling in its ``sibling`` file (the conda
 target's prefix, built at a path as long as the final one); that sibling goes with it."""
@@ -17,6 +18,8 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+from ._slots import make_folder
 
 TYPE_CHECKING = False  # not typing's: see ``Leftover``
 if TYPE_CHECKING:
@@ -156,7 +159,10 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
     parent.mkdir(parents=True, exist_ok=True)
     sweep(parent)
     with _MAKING:
-        path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=parent))
+        if kind == "venv":  # at a name a rebuild before used, where free: uv knows the interpreter there (_slots)
+            path = Path(make_folder(str(parent), f"{PREFIX}{kind}-"))
+        else:
+            path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=parent))
         fd = _hold(path)
     try:
         yield path

@@ -10,11 +10,12 @@ then takes it over (``take``) when argparse reads the same command line into the
 destination, and it is killed and its folder removed (``cancel``) in every other case: the CLI cancels whatever
 was not taken before it returns.
 
-The staging folder is the one ``_leftovers.held_dir`` makes: ``.envsnap-venv-<random>`` in the destination's
-folder, held with ``flock`` for as long as this process runs, so a later run (or ``envsnap clean``) recognises it
-when this one is killed. Nothing is created where ``_venvahead`` would create nothing: the destination's folder
-must exist, the bundle must be a folder, and uv must be named (``ENVSNAP_UV``) or installed beside this
-interpreter (``_tools.uv_at_hand``; one found further away is left to ``_venvahead``).
+The staging folder is the one ``_leftovers.held_dir`` makes: ``.envsnap-venv-slotN`` (``_slots``) or
+``.envsnap-venv-<random>`` in the destination's folder, held with ``flock`` for as long as this process runs, so a
+later run (or ``envsnap clean``) recognises it when this one is killed. Nothing is created where ``_venvahead``
+would create nothing: the destination's folder must exist, the bundle must be a folder, and uv must be named
+(``ENVSNAP_UV``) or installed beside this interpreter (``_tools.uv_at_hand``; one found further away is left to
+``_venvahead``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import sys
 
 from ._defaults import without_a_cache_root
+from ._slots import make_folder
 from ._tools import uv_at_hand
 
 TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
@@ -115,7 +117,7 @@ def direct_form(argv: Sequence[str]) -> tuple[str, str] | None:
 
 class Early:
     """``uv venv`` running in a held staging folder: the interpreter and destination it was started for, the
-    holder (``HOLDER_PREFIX`` + random) and its held descriptor, and the process."""
+    holder (``HOLDER_PREFIX`` + a slot's name or random) and its held descriptor, and the process."""
 
     def __init__(self, python: str, dest: str, holder: str, fd: int, proc: subprocess.Popen[bytes]) -> None:
         self.python, self.dest, self.holder, self.fd, self.proc = python, dest, holder, fd, proc
@@ -143,14 +145,9 @@ def start(argv: Sequence[str]) -> None:
     holder = ""
     fd = -1
     try:
-        for _ in range(16):
-            holder = os.path.join(parent, HOLDER_PREFIX + os.urandom(6).hex())
-            try:
-                os.mkdir(holder, 0o700)
-                break
-            except FileExistsError:
-                holder = ""
-        if not holder:
+        try:
+            holder = make_folder(parent, HOLDER_PREFIX)  # a name a rebuild before used, where free (``_slots``)
+        except FileExistsError:
             return
         fd = os.open(holder, os.O_RDONLY | os.O_NOFOLLOW)
         fcntl.flock(fd, fcntl.LOCK_EX)

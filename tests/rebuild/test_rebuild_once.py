@@ -1213,3 +1213,54 @@ def test_a_venv_whose_verify_was_interrupted_is_not_left_in_place(
     )
     if premade:
         assert list(dest.iterdir()) == []
+
+
+def test_rebuilds_beside_one_another_stage_at_one_path_and_uv_knows_the_interpreter_there(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
+) -> None:
+    # uv keeps what it learnt of an interpreter by its path: the venv of each rebuild into this folder is made at
+    # the same staging path (``.envsnap-venv-slot0``), so its installer asks nothing the last one asked.
+    import fcntl
+    import shlex
+
+    uv = uv_bin()
+    assert uv is not None
+    log = tmp_path / "uv.log"
+    wrapper = tmp_path / "uv-logging"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {shlex.quote(str(log))}\nexec {shlex.quote(uv)} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("ENVSNAP_UV", str(wrapper))
+    out = tmp_path / "envs"
+    out.mkdir()
+
+    def installed_into(dest: Path) -> str:
+        log.write_text("")
+        result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+        assert result.code == 0, result
+        (install,) = [line for line in log.read_text().splitlines() if line.startswith("pip install")]
+        words = install.split()
+        return words[words.index("--python") + 1]
+
+    slot0 = out / ".envsnap-venv-slot0"
+    first, second = installed_into(out / "one"), installed_into(out / "two")
+    assert first == second == str(slot0 / "venv" / "bin" / "python")
+    assert not list(out.glob(".envsnap-*"))  # each removed after its rebuild
+    # A running rebuild's slot is never taken: the next free one is.
+    slot0.mkdir()
+    held = os.open(slot0, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        assert installed_into(out / "three") == str(out / ".envsnap-venv-slot1" / "venv" / "bin" / "python")
+        assert slot0.is_dir() and not list(slot0.iterdir())
+    finally:
+        os.close(held)
+    # What a killed rebuild left there (no longer held) is swept, and the slot is free for the next one.
+    assert installed_into(out / "four") == str(out / ".envsnap-venv-slot1" / "venv" / "bin" / "python")
+    assert not list(out.glob(".envsnap-*"))
+    assert installed_into(out / "five") == first
+    # A link someone put at a slot's name is neither followed nor removed.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    slot0.symlink_to(elsewhere)
+    assert installed_into(out / "six") == str(out / ".envsnap-venv-slot1" / "venv" / "bin" / "python")
+    assert slot0.is_symlink() and not list(elsewhere.iterdir())
