@@ -16,6 +16,8 @@ from .platforms import major_minor
 
 def local_cuda(version: str) -> str:
     """The CUDA variant in a local version label: ``2.7.1+cu128`` -> ``"12.8"``; ``""`` when none."""
+    if "+" not in version:  # no local label (PEP 440 writes one only after "+"): no ``Version`` to build
+        return ""
     try:
         local = Version(version).local or ""
     except InvalidVersion:

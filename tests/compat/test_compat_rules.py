@@ -75,6 +75,24 @@ def test_local_cuda(version: str, cuda: str) -> None:
     assert local_cuda(version) == cuda
 
 
+def test_local_cuda_reads_a_label_only_where_packaging_finds_one() -> None:
+    # A version without "+" has no local label (no ``Version`` is built for it): the same answer as packaging's.
+    from packaging.version import InvalidVersion, Version
+
+    def by_packaging(version: str) -> str | None:
+        try:
+            return Version(version).local
+        except InvalidVersion:
+            return None
+
+    versions = ["2.7.1", "2.7.1+cu128", "2.7.1+CU128", "1!2.0.post1.dev3", "2.0rc1", "v2.7.1+cu128.abc", "+cu118"]
+    versions += ["2.7.1-cu128", "2.7.1_cu128", "2.7.1.cu128", "2.7.1 +cu128", "  2.7.1+cu128  ", "", "cu128"]
+    for version in versions:
+        if "+" not in version:
+            assert by_packaging(version) is None and local_cuda(version) == "", version
+    assert local_cuda("  2.7.1+cu128  ") == "12.8" and local_cuda("v2.7.1+cu128.abc") == "12.8"
+
+
 def test_machine_aliases() -> None:
     assert machine("AMD64") == machine("x86_64") == "x86_64"
     assert machine("arm64") == "aarch64"
