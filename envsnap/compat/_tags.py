@@ -4,6 +4,7 @@ interpreter), and the reason one locked wheel is not among them."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Iterable
 from functools import cached_property
@@ -103,12 +104,17 @@ def _platforms(t: TagTarget) -> Iterable[str]:
         yield t.platform_tag.replace("-", "_").replace(".", "_")
 
 
+# A wheel tag's expansion (``cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64`` is two tags), kept by its
+# text: the rules ask for every package's tags three times a check, and a lock's wheels share a few dozen tags.
+_parse_tag = functools.lru_cache(maxsize=4096)(ptags.parse_tag)
+
+
 def package_tags(pkg: PythonPackage) -> frozenset[ptags.Tag]:
     """The tags of the wheel the lock installs for this package (empty: not a wheel, or built locally)."""
     found: set[ptags.Tag] = set()
     for text in pkg.wheel_tags:
         try:
-            found |= ptags.parse_tag(text)
+            found |= _parse_tag(text)
         except ValueError:
             continue
     if not found and pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
