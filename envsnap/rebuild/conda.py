@@ -38,7 +38,7 @@ from .._fs import atomic_write_text, join_base_name, move_into_place
 from .._plugins import Options, flag
 from .._prehash import sha256_file
 from ..artifacts import bundle as bundle_layout
-from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, label
+from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, install_order, label
 from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
 from ..errors import IncompatibleLockError, RebuildError, UnsafeInputError
@@ -99,11 +99,13 @@ def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Pat
 
 
 def explicit_text(conda: Conda, archives: Mapping[str, Path]) -> str:
-    """An ``@EXPLICIT`` list of the checked local archives for conda / mamba / micromamba."""
+    """An ``@EXPLICIT`` list of the checked local archives for conda / mamba / micromamba, dependencies before
+    their dependents (``install_order``, as the conda-explicit export lists them): these installers link the file
+    in the order given, and a post-link script may run what it depends on. A captured lock is by name."""
     # One package a line: a subdir or hash holding a newline must add none.
     with sinks.refusing(RebuildError, "cannot write the explicit file"):
         lines = [f"# platform: {sinks.conda_subdir(conda.subdir)}", "@EXPLICIT"]
-        for pkg in conda.packages:
+        for pkg in install_order(conda.packages):
             lines.append(sinks.conda_url_line(archives[pkg.name].as_uri(), pkg.md5, pkg.sha256))
     return "\n".join(lines) + "\n"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from condafixtures import CondaChannel, CondaEnv, create_env
+from condafixtures import PY_FULL, CondaChannel, CondaEnv, create_env
 
 from envsnap import lockfile
 from envsnap.artifacts import conda as conda_archives
@@ -320,6 +320,7 @@ Path({log!r}).write_text(" ".join(args))
 assert args[0] == "create" and {{"--no-rc", "--yes", "--offline"}} <= set(args), args
 prefix = args[args.index("--prefix") + 1]
 spec = ExplicitEnvironmentSpec.from_path(Path(args[args.index("--file") + 1]))
+Path({log!r} + ".order").write_text("".join(e.url.partition("#")[0].rsplit("/", 1)[-1] + "\\n" for e in spec.packages))
 records = []
 for entry in spec.packages:
     url, _, md5 = entry.url.partition("#")
@@ -359,6 +360,13 @@ def test_engine_micromamba_runs_the_executable_with_an_explicit_file(
     result = target.REBUILDER.execute(plan, request)
     assert result.verify is not None and result.verify.identical, result.verify
     assert "--file" in (tmp_path / "args").read_text()
+    # Linked in dependency order (the lock's is by name, hello-tool before the libhello it links against).
+    assert (tmp_path / "args.order").read_text().splitlines() == [
+        "libhello-1.0.0-h0a1b2c3_0.tar.bz2",
+        "hello-tool-1.0.0-h4d5e6f7_1.conda",
+        f"python-{PY_FULL}-envsnap_shim_0.tar.bz2",
+        "tinyutil-0.3.0-pyhd8ed1ab_0.tar.bz2",
+    ]
     # The archives came from the bundle, yet the records name the locked origin again.
     assert capture(str(tmp_path / "env" / "bin" / "python")).conda == lock.conda
 
@@ -386,6 +394,26 @@ def test_explicit_text_and_engine_command(tmp_path: Path) -> None:
         "--file",
         str(tmp_path / "e.txt"),
         "--offline",
+    ]
+
+
+def test_explicit_text_lists_dependencies_before_their_dependents(tmp_path: Path) -> None:
+    """conda, mamba and micromamba link an explicit file in the order given (a post-link script may run what it
+    depends on): a captured lock is by name, where hello-tool comes before the libhello it links against."""
+    conda = Conda(
+        subdir="linux-64",
+        packages=(
+            CondaPackage("hello-tool", "1.0.0", "h_1", md5="1" * 32, depends=("libhello >=1.0,<2", "python")),
+            CondaPackage("libhello", "1.0.0", "h_0", md5="2" * 32, depends=("zlib",)),
+            CondaPackage("python", "3.11.7", "h_0", md5="3" * 32, depends=("zlib",)),
+            CondaPackage("zlib", "1.3", "h_0", md5="4" * 32),
+        ),
+    )
+    archives = {p.name: tmp_path / f"{p.name}-{p.version}-{p.build}.conda" for p in conda.packages}
+    listed = target.explicit_text(conda, archives).splitlines()[2:]
+    assert listed == [
+        f"{archives[name].as_uri()}#{md5 * 32}"
+        for name, md5 in (("zlib", "4"), ("libhello", "2"), ("python", "3"), ("hello-tool", "1"))
     ]
 
 
