@@ -256,7 +256,7 @@ def _side(path: str | os.PathLike[str]) -> tuple[Snapshot, Sequence[PackageRow],
     if kept is not None:
         try:
             kept_rest, rows = kept
-            if type(rows) is tuple and all(type(row) is tuple and len(row) == 6 for row in rows):
+            if type(rows) is tuple and all(type(row) is tuple and len(row) == ROW_FIELDS for row in rows):
                 rest = _restored(kept_rest)
                 if isinstance(rest, _Record):
                     return cast("Snapshot", rest), rows, full  # duck-typed: the comparisons read only fields
@@ -372,7 +372,7 @@ class _Beside:
             return None
         try:
             kept_rest, rows = marshal.loads(blob[len(_BESIDE_OK) : -len(_BESIDE_END)])
-            if not (type(rows) is tuple and all(type(row) is tuple and len(row) == 6 for row in rows)):
+            if not (type(rows) is tuple and all(type(row) is tuple and len(row) == ROW_FIELDS for row in rows)):
                 return None
             rest = _restored(kept_rest)
         except (EOFError, TypeError, ValueError, AttributeError, KeyError):
@@ -465,20 +465,20 @@ def _restored(value: Any) -> Any:
 
 def _changes(a: Snapshot, b: Snapshot, rows_a: Sequence[PackageRow], rows_b: Sequence[PackageRow]) -> list[Change]:
     """What differs between two locks, their Python packages given as rows; [] where nothing compared does."""
+    # Only an imported lock (its origin and unknown tables) can leave a change unknown: a captured pair's 5,000
+    # changes are not each looked up in the tables neither lock lists.
+    imported = any(lock.envsnap.origin or lock.envsnap.unknown for lock in (a, b))
     found = [
         *_stack(a, b),
         *_interpreter(a, b),
         *_platform(a, b),
-        *package_changes(rows_a, rows_b),
+        *package_changes(rows_a, rows_b, imported=imported),
         *conda_packages(a.conda.packages if a.conda else (), b.conda.packages if b.conda else ()),
         *_system(a, b),
         *_hardware(a, b),
         *_project(a, b),
         *_environment(a, b),
     ]
-    # Only an imported lock (its origin and unknown tables) can leave a change unknown: a captured pair's 5,000
-    # changes are not each looked up in the tables neither lock lists.
-    imported = any(lock.envsnap.origin or lock.envsnap.unknown for lock in (a, b))
     return [_mark_unknown(c, a, b) for c in found] if imported else found
 
 
@@ -726,14 +726,17 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
     ]
 
 
-# A Python package as diff compares it: (name, version, source, wheel tags, RECORD digest, and the pinned
-# artifact's (file name, sha256) or None). Plain tuples: the rows of a lock are kept in the parsed-lock cache
-# (``diff_files``), and a row read from there is compared by the same code as one made from a package.
-PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None"]
+# A Python package as diff compares it: (name, version, source, wheel tags, RECORD digest, the pinned
+# artifact's (file name, sha256) or None, and the sha256 of the archive it was installed from by URL or "").
+# Plain tuples: the rows of a lock are kept in the parsed-lock cache (``diff_files``), and a row read from there
+# is compared by the same code as one made from a package.
+PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str]
+ROW_FIELDS = 7  # what a kept view's row must hold
 
 
 def package_row(p: PythonPackage) -> PackageRow:
     a = p.artifact
+    algo, value = p.source.archive_digest if p.source.kind == "archive" else ("", "")
     return (
         p.name,
         p.version,
@@ -741,6 +744,7 @@ def package_row(p: PythonPackage) -> PackageRow:
         tuple(p.wheel_tags),
         p.record_digest,
         None if a is None else (a.filename, a.sha256),
+        value if algo == "sha256" else "",
     )
 
 
@@ -748,7 +752,8 @@ def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) 
     return package_changes([package_row(p) for p in old], [package_row(p) for p in new])
 
 
-def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow]) -> list[Change]:
+def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow], *, imported: bool = False) -> list[Change]:
+    """``imported``: one of the two locks was imported (``_one_file``)."""
     a = {row[0]: row for row in old}
     b = {row[0]: row for row in new}
     common = a.keys() & b.keys()
@@ -766,21 +771,24 @@ def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow]) -> lis
     for name in sorted(common):
         x, y = a[name], b[name]
         if x != y:
-            change = _package_change(x, y)
+            change = _package_change(x, y, imported)
             if change is not None:
                 out.append(change)
     return out
 
 
-def _package_change(x: PackageRow, y: PackageRow) -> Change | None:
-    name, version, source, tags, record, artifact = x
-    _, version_b, source_b, tags_b, record_b, artifact_b = y
+def _package_change(x: PackageRow, y: PackageRow, imported: bool = False) -> Change | None:
+    name, version, source, tags, record, artifact, _ = x
+    _, version_b, source_b, tags_b, record_b, artifact_b, _ = y
     if version != version_b:
         moved = version_moved(version, version_b)
         if moved is not None:
             kind, direction = moved
             return _change("python", name, "changed", kind, version, version_b, _PACKAGE_WEIGHT[kind], direction)
-    if source != source_b:
+    if source != source_b and imported and _one_file(x, y):
+        # The file by URL on one side, pinned on the other: one file (docs/design.md, "One file, two spellings").
+        artifact = artifact_b = artifact or artifact_b
+    elif source != source_b:
         # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
         # runs, ranked with another pinned file (verify calls it info: "the same file").
         if "index" in (source, source_b) and record and record == record_b and set(tags) == set(tags_b):
@@ -823,6 +831,22 @@ def _package_change(x: PackageRow, y: PackageRow) -> Change | None:
             "other sha256" if artifact and artifact_b and artifact[0] == artifact_b[0] else "",
         )
     return None
+
+
+def _one_file(x: PackageRow, y: PackageRow) -> bool:
+    """One lock names the file by URL (an archive source with its sha256), the other pins an index package to that
+    very file (its name and sha256): what an explicit file's ``# pip NAME @ URL#sha256=HEX`` line spells as one line
+    for both (conda-lock writes every pip package so), and its import reads as the pinned file. Said of a pair only
+    when a lock of it was imported: two captures record how pip was asked, and a change of it is reported."""
+    if "index" not in (x[2], y[2]):
+        return False
+    index, archive = (x, y) if x[2] == "index" else (y, x)
+    pinned, sha256 = index[5], archive[6]
+    if pinned is None or not sha256 or pinned[1] != sha256:
+        return False
+    from urllib.parse import unquote  # a pair that names one file: not on a captured pair's path
+
+    return unquote(archive[2].rsplit("/", 1)[-1]) == pinned[0] and (archive[5] is None or archive[5][1] == sha256)
 
 
 def _source(p: PythonPackage) -> str:

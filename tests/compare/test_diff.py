@@ -586,3 +586,31 @@ def test_a_moved_version_reads_each_version_once_to_the_same_answers() -> None:
             if moved is not None:
                 assert moved == version_change(old, new), (old, new)
             assert version_moved(old, new, same=("version", "")) == version_change(old, new), (old, new)
+
+
+def test_a_file_by_url_and_the_same_file_pinned_differ_only_between_two_captures() -> None:
+    """An explicit file's ``# pip NAME @ URL#sha256=HEX`` line is one spelling for a wheel pip installed by path and
+    for an index package pinned to that file; its import reads it as the pinned file. Against the capture of the
+    wheel installed by path that is no change (diff said "file:///... -> index (source)"); between two captures,
+    which record how pip was asked, it still is one."""
+    from envsnap.model import Artifact, Meta
+
+    url = "file:///srv/wheels/proj-1.0-py3-none-any.whl"
+    by_path = PythonPackage(
+        "proj",
+        "1.0",
+        wheel_tags=("py3-none-any",),
+        source=Source(kind="archive", url=url, archive_hash="sha256=" + "a" * 64),
+    )
+    pinned = PythonPackage(
+        "proj", "1.0", wheel_tags=("py3-none-any",), artifact=Artifact("proj-1.0-py3-none-any.whl", url, "a" * 64)
+    )
+    captured = _lock(by_path)
+    imported = dataclasses.replace(_lock(pinned), envsnap=Meta(origin="conda-explicit"))
+    # (Nothing else differs here, so diff names the fields it does not compare: never a package.)
+    assert [c.subject for c in diff(captured, imported).changes] == ["other fields"]
+    assert [c.subject for c in diff(imported, captured).changes] == ["other fields"]
+    other = dataclasses.replace(pinned, artifact=Artifact("proj-1.0-py3-none-any.whl", url, "b" * 64))
+    changed = diff(captured, dataclasses.replace(_lock(other), envsnap=Meta(origin="conda-explicit"))).changes
+    assert [c.describe() for c in changed] == [f"proj: {url} -> index (source)"]
+    assert [c.describe() for c in diff(captured, _lock(pinned)).changes] == [f"proj: {url} -> index (source)"]

@@ -868,3 +868,41 @@ def test_an_explicit_file_listing_some_pip_packages_as_comments_imports_a_partia
     python_lines = [line for line in diff.out.splitlines() if line.startswith("python ")]
     # attrs and mylib were "removed"; with numpy, six (conda's) and wheel, the lock now says it does not know them.
     assert python_lines == ["python       5 entries unknown: B does not record it (imported from conda-explicit)"]
+
+
+def test_a_pip_package_installed_from_a_local_wheel_is_unchanged_through_an_explicit_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """``pip install ./pipdemo-1.2.0-py3-none-any.whl`` writes a direct_url.json (PEP 610): capture records an
+    archive source. The explicit file's ``# pip pipdemo @ URL#sha256=HEX`` line names that file, which the import
+    reads as conda-lock means it, the package pinned to that file: diff printed "pipdemo: file:///... -> index
+    (source)" and exited 1, after a round trip that changed nothing."""
+    url = "file:///srv/lab/wheels/pipdemo-1.2.0-py3-none-any.whl"
+    local = PythonPackage(
+        name="pipdemo",
+        version="1.2.0",
+        installer="pip",
+        requested=True,
+        wheel_tags=("py3-none-any",),
+        record_digest="sha256:" + "e" * 64,
+        source=Source(kind="archive", url=url, archive_hash="sha256=" + "f" * 64),
+    )
+    lock = small_lock()
+    lock = _with_pip_layer((*lock.python.packages, local))
+    monkeypatch.chdir(tmp_path)
+    lockfile.dump(lock, tmp_path / "env.lock")
+    assert cli("export", "env.lock", "-f", "conda-explicit", "-o", "conda-explicit.txt").code == 0
+    assert f"# pip pipdemo @ {url}#sha256={'f' * 64}" in (tmp_path / "conda-explicit.txt").read_text()
+    assert cli("import", "conda-explicit.txt", "-o", "imported.lock").code == 0
+    diff = cli("diff", "env.lock", "imported.lock")
+    assert [line for line in diff.out.splitlines() if "pipdemo" in line] == []
+    # Another file under that name is still a change.
+    (tmp_path / "conda-explicit.txt").write_text(
+        (tmp_path / "conda-explicit.txt").read_text().replace("f" * 64, "0" * 64)
+    )
+    assert cli("import", "conda-explicit.txt", "-o", "other.lock").code == 0
+    diff = cli("diff", "env.lock", "other.lock")
+    assert [line for line in diff.out.splitlines() if "pipdemo" in line] == [
+        f"python       pipdemo: {url} -> index (source)"
+    ]
+    assert diff.code == 1
