@@ -61,11 +61,20 @@ def unpinned(snapshot: Snapshot) -> list[PythonPackage]:
 
 def require_python_layer(snapshot: Snapshot, fmt: str) -> None:
     """A format that is only the Python layer cannot be made from a lock that does not know it (imported from a
-    conda explicit file): it would be an empty, valid-looking file that installs nothing."""
+    conda explicit file): it would be an empty, valid-looking file that installs nothing. Nor from one that knows
+    part of it (an explicit file with some pip packages as ``# pip`` lines and others only in a comment): a
+    complete-looking file that installs part of the layer. Each is said as it is."""
     if "python.packages" in snapshot.envsnap.unknown:
+        origin = snapshot.envsnap.origin
+        if snapshot.python.packages:
+            raise ExportError(
+                f"{fmt}: the lock records {len(snapshot.python.packages)} of its Python packages, not all (imported "
+                f"from {origin or 'another format'}: its pip layer is incomplete); export conda-explicit or conda-lock "
+                "instead"
+            )
         raise ExportError(
             f"{fmt}: the lock does not record its Python packages (imported from "
-            f"{snapshot.envsnap.origin or 'a format without them'}); export conda-explicit or conda-lock instead"
+            f"{origin or 'a format without them'}); export conda-explicit or conda-lock instead"
         )
 
 

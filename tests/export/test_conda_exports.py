@@ -906,3 +906,25 @@ def test_a_pip_package_installed_from_a_local_wheel_is_unchanged_through_an_expl
         f"python       pipdemo: {url} -> index (source)"
     ]
     assert diff.code == 1
+
+
+@pytest.mark.parametrize("fmt", ["requirements", "pylock"])
+def test_a_partial_pip_layer_is_refused_for_what_it_is(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """An explicit file with one ``# pip`` line and an unpinned package named only in its header imports as a lock
+    that records one pip package and marks the layer unknown. The Python-layer exports refused it with "the lock
+    does not record its Python packages", which it does, in part."""
+    lock = _with_pip_layer(
+        (*small_lock().python.packages, PythonPackage(name="attrs", version="23.2.0", installer="pip"))
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conda-explicit.txt").write_text(conda_explicit.dumps(lock))
+    assert cli("import", "conda-explicit.txt", "-o", "imported.lock").code == 0
+    result = cli("export", "imported.lock", "-f", fmt, "-o", "out.txt", "--no-pin")
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"envsnap: error: {fmt}: the lock records 1 of its Python packages, not all (imported from conda-explicit: "
+        "its pip layer is incomplete); export conda-explicit or conda-lock instead"
+    ]
+    assert not (tmp_path / "out.txt").exists()
