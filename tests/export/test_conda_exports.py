@@ -789,7 +789,12 @@ def test_export_then_import_gives_back_the_captured_conda_layer(
     # One representation on both sides: the channel's base URL, as the conda probe records it.
     assert back.conda.channels == lock.conda.channels == (conda_env.channel.url,)
     one_hash = fmt == "conda-explicit"
-    assert _identity(back.conda.packages) == _identity(lock.conda.packages, one_hash=one_hash)
+    # An explicit file lists its packages in the order conda links them (dependencies first), which its import
+    # keeps; a conda-lock.yml's entries carry their dependencies and import by name, as a capture lists them.
+    from envsnap.artifacts.conda import install_order
+
+    expected = tuple(install_order(lock.conda.packages)) if one_hash else lock.conda.packages
+    assert _identity(back.conda.packages) == _identity(expected, one_hash=one_hash)
     assert back.conda.subdir == lock.conda.subdir
     assert back.python.version == lock.python.version
     # The pip layer rides along, pinned by wheel URL and sha256 (conda-explicit: as '# pip' lines).
@@ -801,7 +806,7 @@ def test_export_then_import_gives_back_the_captured_conda_layer(
     assert "python.packages" not in back.envsnap.unknown
     # What the file says without naming it: noarch (the noarch subdir and a py build) and the wheel's tags (its
     # name), which the import dropped, so diff printed "pipdemo: py3-none-any -> (unknown)".
-    assert [(p.name, p.noarch) for p in back.conda.packages] == [(p.name, p.noarch) for p in lock.conda.packages]
+    assert [(p.name, p.noarch) for p in back.conda.packages] == [(p.name, p.noarch) for p in expected]
     assert ("tinyutil", "python") in [(p.name, p.noarch) for p in back.conda.packages]
     assert pipdemo.wheel_tags == captured.wheel_tags == ("py3-none-any",)
     diff = cli("diff", tmp_path / "envsnap.lock", tmp_path / "imported.lock")
