@@ -87,9 +87,9 @@ def recognised(path: str | os.PathLike[str]) -> str:
 
 def without_credentials(snapshot: Snapshot) -> Snapshot:
     """The lock with no user:password in its URLs or warnings and no anaconda.org ``/t/<token>/`` segment, and a
-    conda archive inside the project as ``file://{project}/...``, elsewhere under the home as ``file://~/...``, as
-    ``capture`` records them: a file to import (``conda list --explicit``, a requirements file with a private
-    index) may hold them, and lockfiles get published."""
+    conda archive inside the project as ``file://{project}/...``, elsewhere under the home as ``file://~/...``, with
+    no login or host name (``<user>``, ``<host>``), as ``capture`` records them: a file to import (``conda list
+    --explicit``, a requirements file with a private index) may hold them, and lockfiles get published."""
 
     # A package's URLs as every export leaves them: its source, its file and every candidate file (a hashed
     # requirement's, a pylock's wheels), each URL and index.
@@ -106,14 +106,19 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
         # has no project and records the absolute URL: so does the import (a requirements file's paths take the
         # working directory for the project there, as pip reads them from it; a channel is no such path), or
         # ``diff`` of a capture against its own import named the channel changed for every package.
-        home = PathRedactor(project=gitstate.find_root(os.getcwd()), users=(), hosts=()).located
+        # The name rules too, as capture applies them (``clean_url`` with the same ``PathRedactor``): this user's login
+        # in a path (``file:///data/<user>/channel``), another user's home (``/home/<user>``) and this host's name in a
+        # URL (``http://<host>:8080/ch``); the import kept them, so a lock published from an import named the person
+        # and the machine, and spelt the channel otherwise than the capture of the same environment.
+        redact = PathRedactor(project=gitstate.find_root(os.getcwd()))
 
         def conda_url(url: str) -> str:
-            return home(clean_url(url))
+            return clean_url(url, redact)
 
         conda = dataclasses.replace(
             conda,
-            channels=tuple(conda_url(c) for c in conda.channels),
+            # Two channels may be one once their names go (``/home/bob/ch``, ``/home/carol/ch``): listed once.
+            channels=tuple(dict.fromkeys(conda_url(c) for c in conda.channels)),
             packages=tuple(
                 dataclasses.replace(p, url=conda_url(p.url), channel=conda_url(p.channel)) for p in conda.packages
             ),

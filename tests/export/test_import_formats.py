@@ -926,3 +926,78 @@ def test_a_conda_channel_outside_any_project_is_recorded_as_a_capture_of_the_env
     assert imported.packages[0].url == captured.packages[0].url == archive.as_uri()
     diff = cli("diff", "captured.lock", "imported.lock")
     assert [line for line in diff.out.splitlines() if line.startswith("conda ")] == []
+
+
+# A login and a host name that appear in no other test's paths; the host name as a capture reads it (``uname``).
+_LOGIN, _HOST = "alicenamed", "gpunode17"
+_NAMED_URLS = {
+    "hostlib": f"http://{_HOST}:8080/ch/linux-64/hostlib-1.0-0.conda",
+    "userlib": f"file:///data/{_LOGIN}/channel/linux-64/userlib-1.0-0.conda",
+    "boblib": "file:///home/bobother/channel/linux-64/boblib-1.0-0.conda",
+    "carollib": "file:///home/carolother/channel/linux-64/carollib-1.0-0.conda",  # one channel with bob's, named
+}
+
+
+def _as_conda_lock(urls: list[str], md5: str) -> str:
+    entries = "".join(
+        f"- name: {url.rsplit('/', 1)[1].split('-')[0]}\n  version: '1.0'\n  manager: conda\n  platform: linux-64\n"
+        f"  dependencies: {{}}\n  url: {url}\n  hash:\n    md5: {md5}\n  category: main\n  optional: false\n"
+        for url in urls
+    )
+    return f"version: 1\nmetadata:\n  platforms:\n  - linux-64\npackage:\n{entries}"
+
+
+@pytest.mark.parametrize("fmt", ["conda-explicit", "conda-lock"])
+def test_an_imported_conda_file_loses_the_login_and_host_names_a_capture_loses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult], fmt: str
+) -> None:
+    """A capture writes this user's login in a channel's path and this host's name in a URL as ``<user>`` and
+    ``<host>`` (another user's home as ``/home/<user>``); the import of the same environment's explicit file or
+    conda-lock.yml kept all three, so a lock published from an import named the person and the machine, and ``diff``
+    of the capture against it called every such package's channel changed. Both spell them the same way now, and so
+    does the import of the capture's own export."""
+    import getpass
+    import os
+
+    real = os.uname()
+    monkeypatch.setattr(getpass, "getuser", lambda: _LOGIN)
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result((real.sysname, _HOST, *real[2:])))
+    monkeypatch.setenv("HOME", str(tmp_path / "users" / _LOGIN))
+    work = tmp_path / "work"
+    meta = tmp_path / "env" / "conda-meta"
+    meta.mkdir(parents=True)
+    md5 = "d41d8cd98f00b204e9800998ecf8427e"
+    for name, url in _NAMED_URLS.items():
+        record = {"name": name, "version": "1.0", "build": "0", "build_number": 0, "subdir": "linux-64"}
+        record |= {"url": url, "md5": md5, "depends": [], "files": []}
+        (meta / f"{name}-1.0-0.json").write_text(json.dumps(record))
+    work.mkdir()
+    monkeypatch.chdir(work)
+    urls = list(_NAMED_URLS.values())
+    if fmt == "conda-explicit":
+        Path("given.txt").write_text("# platform: linux-64\n@EXPLICIT\n" + "".join(f"{u}#{md5}\n" for u in urls))
+    else:
+        Path("given.txt").write_text(_as_conda_lock(urls, md5))
+    assert cli("capture", "--prefix", tmp_path / "env", "-o", "captured.lock").code == 0
+    assert cli("export", "captured.lock", "-f", fmt, "-o", "exported.txt").code == 0
+    for name in ("given", "exported"):
+        assert cli("import", f"{name}.txt", "--from", fmt, "-o", f"{name}.lock").code == 0
+    expected = {
+        "hostlib": "http://<host>:8080/ch/linux-64/hostlib-1.0-0.conda",
+        "userlib": "file:///data/<user>/channel/linux-64/userlib-1.0-0.conda",
+        "boblib": "file:///home/<user>/channel/linux-64/boblib-1.0-0.conda",
+        "carollib": "file:///home/<user>/channel/linux-64/carollib-1.0-0.conda",
+    }
+    for name in ("captured", "given", "exported"):
+        conda = lockfile.load(work / f"{name}.lock").conda
+        assert conda is not None
+        assert {p.name: p.url for p in conda.packages} == expected, name
+        assert sorted(conda.channels) == [
+            "file:///data/<user>/channel",
+            "file:///home/<user>/channel",
+            "http://<host>:8080/ch",
+        ], name
+        text = (work / f"{name}.lock").read_text()
+        assert _LOGIN not in text and _HOST not in text and "bobother" not in text, name
+        diff = cli("diff", "captured.lock", f"{name}.lock")
+        assert [line for line in diff.out.splitlines() if line.startswith("conda ")] == [], (name, diff.out)
