@@ -103,7 +103,8 @@ def seconds(text: str) -> float:
 def add_gpu_timeout(parser: argparse.ArgumentParser, verb: str, *, given_only: bool = False) -> None:
     """``--gpu-timeout SECONDS`` (capture, check): how long the NVML worker waits for the driver
     (``CaptureOptions.gpu_timeout``). ``given_only``: None when the option is not given (the default is then
-    another program's: fleet's nodes'), so that what was given can be checked against other options."""
+    another program's: fleet's nodes', or half of ``--timeout``), so that what was given can be checked against other
+    options."""
     from .._defaults import GPU_TIMEOUT
 
     parser.add_argument(
@@ -111,7 +112,8 @@ def add_gpu_timeout(parser: argparse.ArgumentParser, verb: str, *, given_only: b
         type=seconds,
         default=None if given_only else GPU_TIMEOUT,
         metavar="SECONDS",
-        help=f"how long the NVIDIA driver may take to answer before it is {verb} as hung (default: {GPU_TIMEOUT:g})",
+        help=f"how long the NVIDIA driver may take to answer before it is {verb} as hung (default: {GPU_TIMEOUT:g}"
+        + (", or half of --timeout where that is less)" if given_only else ")"),
     )
 
 

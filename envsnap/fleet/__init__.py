@@ -95,8 +95,18 @@ def _check_timeout(timeout: float, gpu_timeout: float | None = None) -> None:
         )
 
 
-def _gpu_timeout_args(gpu_timeout: float | None) -> list[str]:
-    """The nodes' ``--gpu-timeout``: only when given (a node's envsnap of before the option still answers)."""
+# Of a node's --timeout, the share its driver may take when --gpu-timeout is not given: the other half is srun's
+# start, envsnap's start-up on the node and the rest of its answer (docs/design.md, "The driver's wait is shorter
+# than the node's").
+GPU_SHARE = 0.5
+
+
+def _gpu_timeout_args(timeout: float, gpu_timeout: float | None) -> list[str]:
+    """The nodes' ``--gpu-timeout``: the one given; else half of ``timeout`` where the nodes' own default
+    (``GPU_TIMEOUT``, 10 s) does not fit in that half, or a node whose driver hangs reads "unreachable: no answer
+    within --timeout", never hung; else none, so a node's envsnap of before the option still answers."""
+    if gpu_timeout is None and timeout * GPU_SHARE < _defaults.GPU_TIMEOUT:
+        gpu_timeout = timeout * GPU_SHARE
     return [] if gpu_timeout is None else ["--gpu-timeout", str(gpu_timeout)]
 
 
@@ -124,8 +134,9 @@ def check_fleet(
     """The lock checked on every selected node. The lock's path must be readable on the nodes (a shared file
     system, as Slurm jobs' working directories are). ``gpus``: the GPUs each node's srun asks for; default all
     of the node's when the lock needs them (``needs_gpus``), else none. ``gpu_timeout``: how long each node waits
-    for its NVIDIA driver (``fleet node --gpu-timeout``; None: the node's own default, and no option is passed, so
-    a node's envsnap of before the option still answers); less than ``timeout``, which counts the whole answer."""
+    for its NVIDIA driver (``fleet node --gpu-timeout``; None: the node's own default where it fits in half of
+    ``timeout``, and no option is passed, so a node's envsnap of before the option still answers, else half of
+    ``timeout``); less than ``timeout``, which counts the whole answer."""
     from . import slurm
     from .report import build
 
@@ -136,7 +147,7 @@ def check_fleet(
     if on_nodes is not None:
         on_nodes(states)
     command = [*envsnap, "fleet", "node", os.path.abspath(lock_path), *(["--cpu-only"] if cpu_only else [])]
-    command += _gpu_timeout_args(gpu_timeout)
+    command += _gpu_timeout_args(timeout, gpu_timeout)
     if gpus is None:
         gpus = "all" if needs_gpus(lock, cpu_only=cpu_only) else 0
     runs = slurm.run_on_nodes(
@@ -159,8 +170,8 @@ def capture_fleet(
     """One ``envsnap capture -o -`` per selected node, gathered into one ``FleetFile``; the nodes without a
     capture are listed with why. ``gpus``: the GPUs each node's srun asks for (default all of the node's: a
     task given none sees none where Slurm constrains jobs to their devices). ``gpu_timeout``: how long each
-    node's capture waits for its NVIDIA driver (``capture --gpu-timeout``; None: the node's own default), as
-    ``check_fleet`` passes it."""
+    node's capture waits for its NVIDIA driver (``capture --gpu-timeout``; None: the node's own default, or half of
+    ``timeout`` where that does not fit), as ``check_fleet`` passes it."""
     from . import fleetfile, slurm
     from .report import from_run, unreachable
 
@@ -169,7 +180,7 @@ def capture_fleet(
     states = slurm.resolve(selection, environ)
     if on_nodes is not None:
         on_nodes(states)
-    command = [*envsnap, "capture", "-o", "-", *_gpu_timeout_args(gpu_timeout)]
+    command = [*envsnap, "capture", "-o", "-", *_gpu_timeout_args(timeout, gpu_timeout)]
     runs = slurm.run_on_nodes(
         [s for s in states if s.available],
         command,

@@ -121,3 +121,32 @@ def test_fleet_capture_bounds_a_hung_drivers_wait_with_gpu_timeout(
     hung = nodes["node2"].nvidia
     assert hung is not None and hung.error == "NVML did not answer within 1 s (a hung driver?)", hung
     assert nodes["node1"].nvidia is not None and nodes["node1"].nvidia.driver_version == "550.54.14"
+
+
+def test_a_short_timeout_alone_bounds_the_nodes_gpu_wait_within_it(
+    hung_cluster_env: tuple[slurm_cluster.Cluster, Path, Path, dict[str, str]],
+) -> None:
+    """``fleet check LOCK --timeout 8`` (or 12) without --gpu-timeout passed the nodes no GPU wait: each kept its
+    own 10 s, which could not end, with the rest of the node's answer, before the answer was due, and the hung node
+    read "unreachable: no answer within 8 s", never hung; ``fleet capture`` likewise had it without a capture.
+    Without --gpu-timeout the nodes wait half of --timeout for their driver where their 10 s would not fit in that
+    half, and the hung node is hung."""
+    from envsnap.fleet import fleetfile
+
+    _, root, lock, env = hung_cluster_env
+    for timeout, wait in (("8", "4"), ("12", "6")):
+        args = [sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "node[1-3]", "--timeout", timeout]
+        res = subprocess.run([*args, "--json"], env=env, cwd=root, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res
+        nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+        assert {name: (n["verdict"], n["facts"]["driver"]) for name, n in nodes.items()} == {
+            "node1": ("compatible", "550.54.14"),
+            "node2": ("compatible", f"hung: no answer within {wait} s"),
+            "node3": ("compatible", ""),
+        }, timeout
+    path = root / "fleet-short.toml"
+    args = [sys.executable, "-m", "envsnap", "fleet", "capture", "-w", "node[1-3]", "-o", str(path), "--timeout", "8"]
+    res = subprocess.run(args, env=env, cwd=root, capture_output=True, text=True, timeout=120)
+    assert (res.returncode, res.stderr) == (0, f"wrote {path}: 3 nodes captured\n"), res
+    hung = fleetfile.load(path).nodes["node2"].nvidia
+    assert hung is not None and hung.error == "NVML did not answer within 4 s (a hung driver?)", hung

@@ -1354,3 +1354,45 @@ def test_fleet_check_passes_its_gpu_timeout_to_every_node(
         assert res.code == 3, res
         (line,) = log.read_text().splitlines()
         assert line.split(" -- ", 1)[1] == f"/opt/envsnap fleet node {lock} {' '.join(extra)}".strip(), line
+
+
+@pytest.mark.parametrize("command", ["check", "capture"])
+@pytest.mark.parametrize(
+    ("timeout", "extra", "passed"),
+    [
+        ("8", [], "--gpu-timeout 4.0"),  # the nodes' 10 s would outlast the whole answer: half of it
+        ("12", [], "--gpu-timeout 6.0"),  # 10 s would leave 2 s for srun, start-up and the rest of the answer
+        ("19", [], "--gpu-timeout 9.5"),
+        ("20", [], ""),  # half is the nodes' own 10 s: nothing passed, an older envsnap on the nodes still answers
+        ("8", ["--gpu-timeout", "7"], "--gpu-timeout 7.0"),  # a given wait is passed as given
+    ],
+)
+def test_a_timeout_without_room_for_the_nodes_gpu_wait_passes_them_half_of_it(
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    timeout: str,
+    extra: list[str],
+    passed: str,
+) -> None:
+    """``fleet check LOCK --timeout 8`` without --gpu-timeout passed the nodes no GPU wait: they kept their 10 s, and
+    a node whose driver hangs was "unreachable: no answer within 8 s", never hung. Where half of --timeout is less
+    than the nodes' 10 s, they are given half of it; fleet capture's nodes likewise."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo n1\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
+        srun=f'echo "$*" >> {log}\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    first = [str(lock)] if command == "check" else ["-o", str(tmp_path / "fleet.toml")]
+    res = cli("fleet", command, *first, "-w", "n1", "--timeout", timeout, "--envsnap", "/opt/envsnap", *extra)
+    assert res.code == 3, res
+    (line,) = log.read_text().splitlines()
+    node = f"fleet node {lock}" if command == "check" else "capture -o -"
+    assert line.split(" -- ", 1)[1] == f"/opt/envsnap {node} {passed}".strip(), line
