@@ -173,10 +173,34 @@ def print_table(value: Table, *, err: bool = False, unfolded: bool = False) -> N
     """``value`` on the terminal's width; ``unfolded``: off a terminal, at the table's own width (no cell folded
     to fit the 80 columns rich assumes for a pipe or a file)."""
     console = stderr() if err else stdout()
-    if unfolded and not console.is_terminal:
+    one_line = unfolded and not console.is_terminal
+    if one_line:
         natural = console.measure(value, options=console.options.update_width(1 << 16)).maximum
         console.width = max(console.width, natural)  # print's own width is capped at the console's
-    delivered(console.file, lambda: console.print(value))
+    # The title (``envsnap lock: PATH``, a path from the command line or a lock) is printed above the table, folded
+    # as its cells are to the console's width, or on one line where they are: rich left it to the console's
+    # soft wrap, which never breaks a line, and it ran past the edge of a narrow terminal.
+    title, value.title = value.title, None
+    heading = None
+    if title is not None:
+        from rich.text import Text
+
+        heading = title.copy() if isinstance(title, Text) else text(title)
+        heading.stylize("table.title")
+
+    def write() -> None:
+        if heading is None:
+            pass
+        elif one_line:
+            console.print(heading)  # the console's soft wrap: never broken, never cut
+        else:  # print's own options: it joins what it prints into a Text of its own, without the heading's
+            console.print(heading, no_wrap=False, overflow="fold")
+        console.print(value)
+
+    try:
+        delivered(console.file, write)
+    finally:
+        value.title = title
 
 
 def write_lines(*messages: object, err: bool = True) -> None:

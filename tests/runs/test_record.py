@@ -233,3 +233,49 @@ def test_show_prints_a_long_command_word_whole_at_any_width(
         assert max(len(line) for line in out.splitlines()[1:]) <= terminal, out  # the table, below its title
     else:  # piped: each value on a line of its own, as grep and a CI log want it
         assert any(line.split("│")[2].strip() == visible for line in out.splitlines() if line.count("│") == 3), out
+
+
+@pytest.mark.parametrize("kind", ["lock", "run record"])
+@pytest.mark.parametrize("terminal", [None, 40, 80])
+def test_show_s_title_names_a_long_path_whole_folded_to_the_terminal_and_made_visible(
+    tmp_path: Path,
+    cli: Callable[..., object],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    terminal: int | None,
+) -> None:
+    """``envsnap show PATH`` printed its title line (``envsnap lock: PATH``) whole however narrow the terminal,
+    past its edge, while every value of the table below was folded to it. The title folds as the values do, its
+    control and bidi characters made visible; piped, it stays one line."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+
+    folder = tmp_path / "downloads-from-a-stranger" / "artifact-of-the-paper-under-review-2026"
+    folder.mkdir(parents=True)
+    name = "env-\u202eevil\x1b[31m-name.toml"
+    if kind == "lock":
+        lockfile.dump(sample_lock(), folder / name)
+    else:
+        rec.dump(sample(), folder / name)
+    monkeypatch.chdir(tmp_path)
+    given = f"downloads-from-a-stranger/artifact-of-the-paper-under-review-2026/{name}"
+    if terminal is not None:  # a terminal of this width (rich's own test of a terminal)
+        monkeypatch.setenv("TTY_COMPATIBLE", "1")
+        monkeypatch.setenv("COLUMNS", str(terminal))
+    else:
+        monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+        monkeypatch.delenv("COLUMNS", raising=False)
+    shown = cli("show", given)
+    assert shown.code == 0, shown  # type: ignore[attr-defined]
+    out = re.sub(r"\x1b\[[0-9;]*m", "", shown.out)  # type: ignore[attr-defined]  # the terminal's own styles
+    lines = out.splitlines()
+    title = lines[: next(i for i, line in enumerate(lines) if line[:1] in "┌┏╭")]
+    expected = f"envsnap {kind}: " + given.replace("\u202e", "\ufffd").replace("\x1b", "\ufffd")
+    assert "\u202e" not in out and "\x1b" not in out.replace("\x1b[", "")
+    if terminal is not None:
+        assert max(len(line) for line in lines) <= terminal, out  # the title too
+        assert "".join(line.strip() for line in title).replace(" ", "") == expected.replace(" ", ""), out  # at spaces
+    else:  # piped: one line, as grep and a CI log want it
+        assert title == [expected], out
