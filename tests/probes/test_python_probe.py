@@ -628,3 +628,42 @@ def test_a_capture_writes_only_an_installer_and_requires_python_its_own_load_rea
     packages = {p.name: p for p in lockfile.load(lock).python.packages}
     assert (packages["twolines"].installer, packages["twolines"].requires_python) == ("uv 0.9", ">=3.8")
     assert (packages["accented"].installer, packages["accented"].requires_python) == ("", "")
+
+
+def test_a_generated_script_is_told_by_its_first_bytes_and_nothing_waits_on_a_fifo(tmp_path: Path) -> None:
+    # What the RECORD digest leaves out outside site-packages: a script whose shebang names a Python (or is
+    # /bin/sh: a launcher), or a Windows launcher; any other file counts. A FIFO a RECORD names (a stranger's
+    # wheel) is read without waiting for a writer: the probe of a rebuild's verify must not hang on it.
+    import textwrap
+
+    from envsnap.probes import _pyprobe
+
+    files = {
+        "console": b"#!/tmp/venv/bin/python\nimport sys\n",
+        "env-python": b"#!/usr/bin/env python3\n",
+        "shell": b"#!/bin/sh\n'''exec' python \"$0\"\n",
+        "launcher": b"MZ\x90\x00",
+        "bash": b"#!/bin/bash\necho hi\n",
+        "data": b"not a script",
+        "empty": b"",
+        "long": b"#!" + b"x" * 300 + b"python\n",
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    names = [*files, "folder", "missing", "fifo"]
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(_pyprobe.__file__).parent)!r})
+        import _pyprobe
+        print([_pyprobe._generated_script(sys.argv[1] + "/" + name) for name in sys.argv[2:]])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), *names], capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 0, done.stderr
+    expected = [True, True, True, True, False, False, False, False, False, False, False]
+    assert done.stdout.strip() == str(expected)
