@@ -465,17 +465,21 @@ def test_conda_explicit_writes_the_pip_layer_as_conda_lock_renders_it() -> None:
     assert "python.packages" not in mine.envsnap.unknown
 
 
+# Two pip packages an explicit file cannot write as '# pip' lines: one not pinned to a file, one from a VCS checkout.
+_UNPINNED = PythonPackage(name="attrs", version="23.2.0", installer="pip")
+_VCS = PythonPackage(
+    name="mylib",
+    version="0.1",
+    installer="pip",
+    source=Source(kind="vcs", url="https://git.example/mylib.git", vcs="git", commit_id="a" * 40),
+)
+
+
 def test_conda_explicit_says_why_a_pip_package_has_no_pip_line() -> None:
     """A pip package without a file URL and sha256 (not pinned, a VCS checkout, a local project, a file recorded
     inside the project) cannot be a ``# pip`` line: it stays a plain comment that says why, and never starts with
     ``# pip `` (conda-lock install would hand that line to pip)."""
-    unpinned = PythonPackage(name="attrs", version="23.2.0", installer="pip")
-    vcs = PythonPackage(
-        name="mylib",
-        version="0.1",
-        installer="pip",
-        source=Source(kind="vcs", url="https://git.example/mylib.git", vcs="git", commit_id="a" * 40),
-    )
+    unpinned, vcs = _UNPINNED, _VCS
     local = PythonPackage(
         name="paper",
         version="0.1",
@@ -847,13 +851,7 @@ def test_an_explicit_file_listing_some_pip_packages_as_comments_imports_a_partia
     for one it does not (not pinned, a VCS checkout). Its import read the ``# pip`` lines as the whole pip layer: the
     others were dropped without a word, and ``diff`` against the exported lock called them removed. The lock keeps
     what the file lists, marks its Python packages unknown and names the packages it only mentions."""
-    unpinned = PythonPackage(name="attrs", version="23.2.0", installer="pip")
-    vcs = PythonPackage(
-        name="mylib",
-        version="0.1",
-        installer="pip",
-        source=Source(kind="vcs", url="https://git.example/mylib.git", vcs="git", commit_id="a" * 40),
-    )
+    unpinned, vcs = _UNPINNED, _VCS
     lock = small_lock()
     lock = _with_pip_layer((*lock.python.packages, unpinned, vcs))
     monkeypatch.chdir(tmp_path)

@@ -969,6 +969,20 @@ def _fake_slurm(tmp_path: Path, **bodies: str) -> dict[str, str]:
     return {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
 
 
+def _one_idle_node_logging_srun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cluster of one idle node, n1, whose ``srun`` writes its command line to the log returned and fails."""
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo n1\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
+        srun=f'echo "$*" >> {log}\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    return log
+
+
 def test_in_a_job_its_own_nodes_are_tried_whatever_their_partition(tmp_path: Path) -> None:
     """A partition set down after a job began stops no step of that job (``srun --overlap``): run inside it, a
     node of the job was reported unreachable without being tried, while a node outside it is still not tried."""
@@ -1312,15 +1326,7 @@ def test_fleet_capture_passes_its_gpu_timeout_to_every_node(
     """Each node's ``capture`` is given the wait ``fleet capture --gpu-timeout`` names, as ``fleet check`` gives its
     nodes' ``fleet node`` (none when not given). fleet capture had no --gpu-timeout: a hung driver held every
     node's capture for the fixed 10 s."""
-    log = tmp_path / "srun.log"
-    env = _fake_slurm(
-        tmp_path,
-        scontrol="echo n1\n",
-        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
-        srun=f'echo "$*" >> {log}\nexit 1\n',
-        scancel="exit 0\n",
-    )
-    monkeypatch.setenv("PATH", env["PATH"])
+    log = _one_idle_node_logging_srun(tmp_path, monkeypatch)
     for extra in ([], ["--gpu-timeout", "2.5"]):
         log.unlink(missing_ok=True)
         out = tmp_path / "fleet.toml"
@@ -1339,15 +1345,7 @@ def test_fleet_check_passes_its_gpu_timeout_to_every_node(
     node's own default, and a node's older envsnap is not handed an option it may not know)."""
     lock = tmp_path / "envsnap.lock"
     lockfile.dump(sample_lock(), lock)
-    log = tmp_path / "srun.log"
-    env = _fake_slurm(
-        tmp_path,
-        scontrol="echo n1\n",
-        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
-        srun=f'echo "$*" >> {log}\nexit 1\n',
-        scancel="exit 0\n",
-    )
-    monkeypatch.setenv("PATH", env["PATH"])
+    log = _one_idle_node_logging_srun(tmp_path, monkeypatch)
     for extra in ([], ["--gpu-timeout", "2.5"]):
         log.unlink(missing_ok=True)
         res = cli("fleet", "check", str(lock), "-w", "n1", "--timeout", "30", "--envsnap", "/opt/envsnap", *extra)
@@ -1381,15 +1379,7 @@ def test_a_timeout_without_room_for_the_nodes_gpu_wait_passes_them_half_of_it(
     than the nodes' 10 s, they are given half of it; fleet capture's nodes likewise."""
     lock = tmp_path / "envsnap.lock"
     lockfile.dump(sample_lock(), lock)
-    log = tmp_path / "srun.log"
-    env = _fake_slurm(
-        tmp_path,
-        scontrol="echo n1\n",
-        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
-        srun=f'echo "$*" >> {log}\nexit 1\n',
-        scancel="exit 0\n",
-    )
-    monkeypatch.setenv("PATH", env["PATH"])
+    log = _one_idle_node_logging_srun(tmp_path, monkeypatch)
     first = [str(lock)] if command == "check" else ["-o", str(tmp_path / "fleet.toml")]
     res = cli("fleet", command, *first, "-w", "n1", "--timeout", timeout, "--envsnap", "/opt/envsnap", *extra)
     assert res.code == 3, res

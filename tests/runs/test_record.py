@@ -201,6 +201,17 @@ def _cell(out: str, key: str) -> str:
     return "".join(cells)
 
 
+def _as_terminal(monkeypatch: pytest.MonkeyPatch, width: int | None) -> None:
+    """Output to a terminal of ``width`` columns (rich's own test of a terminal), or piped (None)."""
+    if width is not None:
+        monkeypatch.setenv("TTY_COMPATIBLE", "1")
+        monkeypatch.setenv("COLUMNS", str(width))
+    else:
+        monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+        monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.mark.parametrize("terminal", [None, 40, 80, 200])
 def test_show_prints_a_long_command_word_whole_at_any_width(
     tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch, terminal: int | None
@@ -214,13 +225,7 @@ def test_show_prints_a_long_command_word_whole_at_any_width(
         sample(), command=Command(argv=("python", "-c", code), unlabelled=(f"2:{code.index('/home')}",))
     )
     path = rec.dump(record, tmp_path / "run.toml")
-    if terminal is not None:  # a terminal of this width (rich's own test of a terminal)
-        monkeypatch.setenv("TTY_COMPATIBLE", "1")
-        monkeypatch.setenv("COLUMNS", str(terminal))
-    else:
-        monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
-        monkeypatch.delenv("FORCE_COLOR", raising=False)
-        monkeypatch.delenv("COLUMNS", raising=False)
+    _as_terminal(monkeypatch, terminal)
     shown = cli("show", path)
     assert shown.code == 0, shown  # type: ignore[attr-defined]
     out = re.sub(r"\x1b\[[0-9;]*m", "", shown.out)  # type: ignore[attr-defined]  # the terminal's own styles
@@ -260,13 +265,7 @@ def test_show_s_title_names_a_long_path_whole_folded_to_the_terminal_and_made_vi
         rec.dump(sample(), folder / name)
     monkeypatch.chdir(tmp_path)
     given = f"downloads-from-a-stranger/artifact-of-the-paper-under-review-2026/{name}"
-    if terminal is not None:  # a terminal of this width (rich's own test of a terminal)
-        monkeypatch.setenv("TTY_COMPATIBLE", "1")
-        monkeypatch.setenv("COLUMNS", str(terminal))
-    else:
-        monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
-        monkeypatch.delenv("FORCE_COLOR", raising=False)
-        monkeypatch.delenv("COLUMNS", raising=False)
+    _as_terminal(monkeypatch, terminal)
     shown = cli("show", given)
     assert shown.code == 0, shown  # type: ignore[attr-defined]
     out = re.sub(r"\x1b\[[0-9;]*m", "", shown.out)  # type: ignore[attr-defined]  # the terminal's own styles
