@@ -469,9 +469,11 @@ def _record_entries(
     console_scripts: set[str],
     kept: list[tuple[str, str]] | None = None,
     examined: list[str] | None = None,
+    verdicts: dict[str, bool] | None = None,
 ) -> tuple[str, list[str]]:
     """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects' entries.
-    ``examined``, when given, receives the path of every script whose first line was read.
+    ``examined``, when given, receives the path of every script whose first line was read; ``verdicts`` whether
+    each was taken for one an installer wrote (all the digest takes of it).
 
     Installers write or rewrite some files (INSTALLER, REQUESTED, direct_url.json, RECORD, uv's cache
     markers, virtualenv's seed marker, console scripts, shebangs naming the interpreter, byte code): they are left
@@ -484,7 +486,10 @@ def _record_entries(
         path = os.path.join(site_dir, entry)
         if examined is not None:
             examined.append(path)
-        return _generated_script(path)
+        verdict = _generated_script(path)
+        if verdicts is not None:
+            verdicts[path] = verdict
+        return verdict
 
     dist_name = os.path.basename(dist_dir)
     if kept is None:
@@ -668,6 +673,7 @@ def _record(
     cache: _RecordCache | None,
     examined: list[str] | None = None,
     memo: _RecordMemo | None = None,
+    verdicts: dict[str, bool] | None = None,
 ) -> tuple[str, list[str]]:
     """The RECORD digest and shared objects of one distribution, from the cache when nothing it was computed
     from has changed, or from the memo when its bytes were digested before. Each file's stamp is taken before it
@@ -690,7 +696,14 @@ def _record(
         digest, entries = remembered
     else:
         digest, entries = _record_entries(
-            site_dir, dist_dir, data.decode("utf-8", "replace"), layout, _console_scripts(dist_dir), None, examined
+            site_dir,
+            dist_dir,
+            data.decode("utf-8", "replace"),
+            layout,
+            _console_scripts(dist_dir),
+            None,
+            examined,
+            verdicts,
         )
         if memo is not None and key is not None:
             memo.store(key, digest, entries)
@@ -710,6 +723,7 @@ def _dist_info(
     cache: _RecordCache | None = None,
     examined: list[str] | None = None,
     memo: _RecordMemo | None = None,
+    verdicts: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info") or entry == "EGG-INFO"
@@ -792,7 +806,7 @@ def _dist_info(
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "RECORD" in files:
-        digest, shared = _record(site_dir, dist_dir, layout, cache, examined, memo)
+        digest, shared = _record(site_dir, dist_dir, layout, cache, examined, memo, verdicts)
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "installed-files.txt" in files:
@@ -868,12 +882,22 @@ def _read_one(
     was read of some folders before (``_ReadAhead``), taken where none of the files it was read from changed."""
     if known:
         seen = known.get(os.path.join(item[0], item[1]))
-        if seen is not None and all(file_stamp(path) == stamp for path, stamp in seen[0]):
+        if seen is not None and all(_unchanged(*entry) for entry in seen[0]):
             return True, seen[1]
     try:
         return True, _dist_info(item[0], item[1], layout, check_files, cache, memo=memo)
     except Exception as exc:
         return False, str(exc)
+
+
+def _unchanged(path: str, stamp: list[int] | None, verdict: bool | None = None) -> bool:
+    """Whether what was read of ``path`` stands: its stamp is the one it had; or, for a script of which only whether
+    an installer wrote it was taken (``verdict``), it still is what it was taken for. The rebuild's move rewrites the
+    shebang of such a script to name the new folder: its RECORD line (with RECORD's own hash, never the file's) is
+    left out of the digest or kept in it by that answer alone, so the answer read again decides the same digest."""
+    if file_stamp(path) == stamp:
+        return True
+    return verdict is not None and _generated_script(path) == verdict
 
 
 def _may_split(count: int) -> bool:
@@ -1229,9 +1253,13 @@ class _ReadAhead:
         if not all(_settled(stamp, began) for _, stamp in checks):
             return  # looked at again at the next scan
         examined: list[str] = []
-        info = _dist_info(site_dir, name, self.layout, examined=examined, memo=self.memo)
-        scripts = [(path, file_stamp(path)) for path in examined]
-        if all(stamp is None or _settled(stamp, began) for _, stamp in scripts):
+        verdicts: dict[str, bool] = {}
+        info = _dist_info(site_dir, name, self.layout, examined=examined, memo=self.memo, verdicts=verdicts)
+        # A script is kept with whether it was taken for one an installer wrote, all the digest took of it: the
+        # rebuild's move rewrites such a script (its shebang names the new folder), and the read stands when it is
+        # still what it was taken for (``_read_one``).
+        scripts = [(path, file_stamp(path), verdicts[path]) for path in examined if path in verdicts]
+        if len(scripts) == len(examined) and all(stamp is None or _settled(stamp, began) for _, stamp, _ in scripts):
             self.known[folder] = [checks + scripts, info]
 
     def known_at(self, moved: _Moved) -> dict[str, Any]:
@@ -1242,7 +1270,7 @@ class _ReadAhead:
             info["site_dir"] = moved.path(info["site_dir"])
             info["dist_dir"] = moved.path(info["dist_dir"])
             info["shared_objects"] = [moved.path(path) for path in info["shared_objects"]]
-            out[moved.path(folder)] = [[[moved.path(path), stamp] for path, stamp in checks], info]
+            out[moved.path(folder)] = [[[moved.path(check[0]), *check[1:]] for check in checks], info]
         return out
 
 

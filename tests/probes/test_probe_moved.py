@@ -158,6 +158,29 @@ def test_what_changed_after_the_read_ahead_is_read_again(tmp_path: Path, change:
     assert fresh == _read(site, None)
 
 
+@pytest.mark.parametrize(
+    ("script", "taken"),
+    [
+        pytest.param("#!{moved}/bin/python\nimport tool\n", True, id="its shebang names the new folder"),
+        pytest.param("#!/bin/bash\necho tool\n", False, id="no longer an installer's script"),
+    ],
+)
+def test_a_script_rewritten_after_the_read_ahead_stands_while_it_is_what_it_was_taken_for(
+    tmp_path: Path, script: str, taken: bool
+) -> None:
+    """The rebuild's move rewrites the shebang of every script naming the staging folder: the digest takes of such
+    a script only whether an installer wrote it (its RECORD line has RECORD's hash, never the file's), so the read
+    ahead stands while it still is one, and the distribution is read again when it is not (jupyterlab's 425 data
+    files were read again after every rebuild's installer, for one rewritten script)."""
+    site = _venv(tmp_path / "venv")
+    _age(tmp_path / "venv")
+    known = _ahead(site).known_at(_pyprobe._Moved(("", ""), ""))
+    (tmp_path / "venv" / "bin" / "tool").write_text(script.format(moved=tmp_path / "env"))
+    fresh = _read(site, known)
+    assert (fresh is known[str(site / "tool-1.0.dist-info")][1]) is taken
+    assert fresh == _read(site, None)
+
+
 def test_a_distribution_written_just_now_or_with_whole_second_times_is_not_read_ahead(tmp_path: Path) -> None:
     """Its files might still change within their mtime's granularity with the same size: read after the
     installer. A file system that keeps whole seconds (its times end in .000000000) is not trusted either."""
