@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--project",
         metavar="DIR",
         help="the project root {project} means, for --absolute-paths and for pinning "
-        "(default: the git work tree around the working directory)",
+        "(default: the git work tree around the working directory, else the lock's folder)",
     )
     pin = p.add_mutually_exclusive_group()
     pin.add_argument(
@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         from ..export import with_absolute_paths
         from ..probes.project import project_root
 
-        snapshot = with_absolute_paths(snapshot, project_root(args.project))
+        # Where {project} is, as for pin: outside any git work tree, the lock's folder (the import wrote it so).
+        snapshot = with_absolute_paths(
+            snapshot, project_root(args.project, args.lock if Path(args.lock).is_file() else None)
+        )
     not_from_wheels: list[str] = []
     if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         if not_from_wheels:
             _note_archive(args.lock, not_from_wheels, written)
         else:
-            _note_placement(snapshot, exporter, written, args.absolute_paths)
+            _note_placement(snapshot, exporter, written, args.absolute_paths, args.lock)
         if exporter.name == "pylock":
             _note_pylock_name(written)
     return 0
@@ -173,15 +176,18 @@ _PLACEMENT = {
 }
 
 
-def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path], absolute: bool) -> None:
-    """A note when a file naming local projects relative to the project root was written elsewhere."""
+def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path], absolute: bool, lock: str) -> None:
+    """A note when a file naming local projects relative to the project root (outside any git work tree the lock's
+    folder, as for pin) was written elsewhere."""
+    from pathlib import Path
+
     from ..export import has_project_paths
     from ..probes.project import project_root
 
     advice = _PLACEMENT.get(exporter.name)
     if absolute or advice is None or not has_project_paths(snapshot):
         return
-    root = project_root(None)
+    root = project_root(None, lock if Path(lock).is_file() else None)
     for path in written:
         if root is None or path.absolute().parent.resolve() != root.resolve():
             _output.say(

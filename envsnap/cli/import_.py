@@ -41,10 +41,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from .. import importers, lockfile
     from ..importers.interface import ImportOptions
 
-    snapshot = importers.read_file(args.file, args.fmt, ImportOptions(platform=args.platform))
+    # Outside any git work tree {project} is the folder of the lock, as pin, bundle, rebuild and export read it there.
+    lock_folder = "" if args.output == "-" else os.path.dirname(os.path.abspath(args.output))
+    snapshot = importers.read_file(args.file, args.fmt, ImportOptions(platform=args.platform, lock_folder=lock_folder))
     if args.output == "-":
         _output.write_document(lockfile.dumps(snapshot))
         return 0

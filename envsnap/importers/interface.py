@@ -24,6 +24,9 @@ __all__ = ["ImportOptions", "Importer", "LockImportError", "local_url", "platfor
 @frozen
 class ImportOptions:
     platform: str = ""  # a conda subdir (linux-64) to pick from a multi-platform lock
+    # The folder of the lock the import writes: ``{project}`` outside any git work tree, as every reader of the lock
+    # takes it there (``probes.project.project_root``); empty: the folder the file's relative paths are read from.
+    lock_folder: str = ""
 
 
 class Importer(ABC):
@@ -72,12 +75,13 @@ def platform_from_subdir(subdir: str) -> Platform:
     return Platform(system=system, machine=machine)
 
 
-def import_root(folder: str) -> str:
+def import_root(folder: str, lock_folder: str = "") -> str:
     """The project an imported file's local paths are recorded under (``{project}``): the git work tree around
-    ``folder``, else ``folder`` itself."""
+    ``folder``, else the folder of the lock being written (``lock_folder``: what pin, bundle, rebuild and export
+    take for the project there), else ``folder`` itself."""
     from ..probes import gitstate
 
-    return gitstate.find_root(folder) or folder
+    return gitstate.find_root(folder) or lock_folder or folder
 
 
 def local_url(path: str, folder: str, root: str) -> tuple[str, str]:

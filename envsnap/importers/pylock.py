@@ -59,7 +59,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     tool = _tool(data)
     warnings: list[str] = []
     entries = _for_this_host(data, origin, warnings)
-    paths = _Paths(os.path.dirname(os.path.realpath(origin)))
+    paths = _Paths(os.path.dirname(os.path.realpath(origin)), options.lock_folder)
     read_packages = [_package(entry, i, origin, paths, warnings) for i, entry in entries]
     names = [p.name for p in read_packages]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -250,14 +250,16 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
 class _Paths:
     """PEP 751 reads a relative ``path`` from the pylock's folder (``uv export -o locks/pylock.toml`` writes the
     project as ``../``; a project in a subfolder of its repository writes ``.``): the lock records it under
-    ``{project}``, the git work tree around that folder (found once), as a lock captured there does."""
+    ``{project}``, the git work tree around that folder (found once), as a lock captured there does; outside any work
+    tree the folder of the lock the import writes, which every reader of the lock takes for the project there."""
 
     folder: str
+    lock_folder: str = ""  # ``ImportOptions.lock_folder``
     root: str = ""
 
     def url(self, path: str) -> str:
         if not self.root:
-            self.root = import_root(self.folder)
+            self.root = import_root(self.folder, self.lock_folder)
         return local_url(path, self.folder, self.root)[1]
 
 

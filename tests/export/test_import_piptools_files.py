@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -250,3 +251,44 @@ def test_paths_beside_the_project_under_the_home_are_recorded_under_its_label(
     assert bundled.code == 0, bundled.err
     assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
     assert "alice" not in (tmp_path / "bundle" / "envsnap.lock").read_text()
+
+
+def test_outside_a_work_tree_the_lock_s_folder_is_the_project_for_import_pin_and_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """Outside any git work tree ``import`` took the working directory for ``{project}`` and ``pin`` the lock's folder,
+    but ``export --absolute-paths`` of that very lock refused ("run inside the project or name it with --project
+    DIR"). Every command there takes the lock's folder for the project, as pin, bundle and rebuild did: the import
+    labels under the folder of the lock it writes (a path outside it is recorded as it is, not under a folder no
+    reader of the lock would take), and the export makes the lock's labels absolute from there."""
+    project = tmp_path / "proj"
+    (project / "libs" / "labtool").mkdir(parents=True)
+    (project / "libs" / "labtool" / "pyproject.toml").write_text('[project]\nname = "labtool"\nversion = "0.1.0"\n')
+    (project / "wheels").mkdir()
+    wheel = build_wheel(project / "wheels", "labwheel", "0.2.0", "labwheel")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
+
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    assert lockfile.load(project / "env.lock").package("labtool").source.url == "file://{project}/libs/labtool"  # type: ignore[union-attr]
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", "./wheels")
+    pinned = cli("pin", "env.lock", "--no-system-packages")
+    assert pinned.code == 0, pinned.err
+    art = lockfile.load(project / "env.lock").package("labwheel").artifact  # type: ignore[union-attr]
+    assert art is not None and art.url == f"file://{{project}}/wheels/{wheel.name}"
+
+    exported = cli("export", "env.lock", "-f", "requirements", "--absolute-paths", "-o", "-")
+    assert exported.code == 0, exported.err
+    assert f"--find-links {(project / 'wheels').as_uri()}" in exported.out.splitlines()
+    assert f"#   pip install --no-deps -e {project / 'libs' / 'labtool'}" in exported.out.splitlines()
+
+    # A lock written into another folder: the project is that folder, which the export reads it from.
+    (project / "locks").mkdir()
+    assert cli("import", "requirements.txt", "-o", "locks/env.lock").code == 0
+    elsewhere = lockfile.load(project / "locks" / "env.lock").package("labtool")
+    assert elsewhere is not None and elsewhere.source.url == (project / "libs" / "labtool").as_uri()
+    exported = cli("export", "locks/env.lock", "-f", "requirements", "--absolute-paths", "-o", "-")
+    assert exported.code == 0, exported.err
+    assert f"#   pip install --no-deps -e {project / 'libs' / 'labtool'}" in exported.out.splitlines()
