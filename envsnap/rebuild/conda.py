@@ -82,6 +82,8 @@ def rattler_records(packages: Iterable[CondaPackage], archives: Mapping[str, Pat
 def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Path, cache: Path) -> None:
     import rattler
 
+    # In the lock's order: rattler keeps none, and runs post-link scripts dependencies first by each record's
+    # depends (install_order changes nothing; docs/design.md, after "An explicit file records no depends").
     records = rattler_records(conda.packages, archives)
     try:
         asyncio.run(

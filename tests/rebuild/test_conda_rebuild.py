@@ -417,6 +417,45 @@ def test_explicit_text_lists_dependencies_before_their_dependents(tmp_path: Path
     ]
 
 
+@pytest.mark.conda
+def test_rattler_runs_post_link_scripts_dependencies_first_from_the_records_depends(tmp_path: Path) -> None:
+    """The conda/mamba/micromamba engines get an explicit file in ``install_order``; the default engine hands
+    py-rattler its records in the lock's order (a capture's is by name: the tool before the library it needs).
+    rattler orders them itself: it links in parallel, then runs the post-link scripts dependencies first, by the
+    records' ``depends``, whatever order they are given in. Without ``depends`` (a lock imported from an explicit
+    file) it cannot, and the order given does not count either: docs/design.md, "conda link order"."""
+    from condafixtures import Entry, Pkg, write_package
+
+    def post_link(name: str) -> Entry:
+        return Entry(f"bin/.{name}-post-link.sh", f'echo {name} >> "$PREFIX/post-link-order"\n'.encode(), 0o755)
+
+    made = [
+        Pkg("aa-tool", "1.0", "h0_0", "linux-64", [post_link("aa-tool")], depends=["zz-lib >=1"]),
+        Pkg("mm-plugin", "1.0", "h0_0", "linux-64", [post_link("mm-plugin")], depends=["aa-tool"]),
+        Pkg("zz-lib", "1.0", "h0_0", "linux-64", [post_link("zz-lib")]),
+    ]
+    archives = {pkg.name: write_package(pkg, tmp_path / "channel") for pkg in made}
+    channel = (tmp_path / "channel").as_uri()
+
+    def seen(names: tuple[str, ...], with_depends: bool) -> list[str]:
+        by_name = {pkg.name: pkg for pkg in made}
+        packages = tuple(
+            CondaPackage(
+                name, "1.0", "h0_0", channel=channel, depends=tuple(by_name[name].depends) if with_depends else ()
+            )
+            for name in names
+        )
+        prefix = tmp_path / f"env-{'-'.join(names)}-{with_depends}"
+        target.install_with_rattler(Conda(subdir="linux-64", packages=packages), archives, prefix, tmp_path / "pkgs")
+        return (prefix / "post-link-order").read_text().split()
+
+    by_name = ("aa-tool", "mm-plugin", "zz-lib")  # a capture's order: each before what it needs
+    assert seen(by_name, with_depends=True) == ["zz-lib", "aa-tool", "mm-plugin"]
+    assert seen(("mm-plugin", "zz-lib", "aa-tool"), with_depends=True) == ["zz-lib", "aa-tool", "mm-plugin"]
+    # No depends: an order of rattler's own, the same whatever order the lock gives (its install_order included).
+    assert seen(by_name, with_depends=False) == seen(("zz-lib", "aa-tool", "mm-plugin"), with_depends=False)
+
+
 def test_compare_conda_names_each_difference() -> None:
     a = CondaPackage("x", "1.0", "h1_0", md5="a" * 32, url="https://c/linux-64/x-1.0-h1_0.conda")
     want = Conda(packages=(a, CondaPackage("y", "2.0", "0")))
