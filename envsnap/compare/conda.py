@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._frozen import frozen
-from ..model import Conda, Snapshot
+from ..model import Conda, CondaPackage, Snapshot
 
 _IDENTITY = ("version", "build", "build_number", "subdir", "md5", "sha256", "url", "channel")
 _HASHES = ("md5", "sha256")
@@ -40,23 +40,27 @@ def compare_conda(want: Conda | None, have: Conda | None) -> list[CondaDifferenc
         for n in sorted(set(found) - set(wanted))
     ]
     for name in sorted(set(wanted) & set(found)):
-        a, b = wanted[name], found[name]
-        # An archive hash one side does not record is not compared (a lock imported from an md5 explicit file; a
-        # prefix installed from one, whose records have no sha256), as long as one hash both record decides.
-        both = any(getattr(a, h) and getattr(b, h) for h in _HASHES)
-        diffs = []
-        for attr in _IDENTITY:
-            x, y = getattr(a, attr), getattr(b, attr)
-            if x != y and (attr not in _HASHES or (x and (y or not both))):
-                diffs.append(CondaDifference(name, attr, str(x), str(y)))
-        if a.version != b.version:  # the build follows from the version, as the rest follows from either
-            diffs = [d for d in diffs if d.what != "build"]
-        if a.version != b.version or a.build != b.build:
-            diffs = [d for d in diffs if d.what not in _FOLLOWS_BUILD]
-        elif a.channel != b.channel or a.subdir != b.subdir:
-            diffs = [d for d in diffs if d.what != "url"]  # the URL names the channel and the subdir
-        out += diffs
+        out += record_differences(wanted[name], found[name])
     return out
+
+
+def record_differences(a: CondaPackage, b: CondaPackage) -> list[CondaDifference]:
+    """How one conda package's record ``b`` differs from ``a`` (the same name): [] where they are one archive."""
+    # An archive hash one side does not record is not compared (a lock imported from an md5 explicit file; a
+    # prefix installed from one, whose records have no sha256), as long as one hash both record decides.
+    both = any(getattr(a, h) and getattr(b, h) for h in _HASHES)
+    diffs = []
+    for attr in _IDENTITY:
+        x, y = getattr(a, attr), getattr(b, attr)
+        if x != y and (attr not in _HASHES or (x and (y or not both))):
+            diffs.append(CondaDifference(a.name, attr, str(x), str(y)))
+    if a.version != b.version:  # the build follows from the version, as the rest follows from either
+        diffs = [d for d in diffs if d.what != "build"]
+    if a.version != b.version or a.build != b.build:
+        diffs = [d for d in diffs if d.what not in _FOLLOWS_BUILD]
+    elif a.channel != b.channel or a.subdir != b.subdir:
+        diffs = [d for d in diffs if d.what != "url"]  # the URL names the channel and the subdir
+    return diffs
 
 
 def pip_packages(lock: Snapshot) -> list[str]:

@@ -479,7 +479,10 @@ def _changes(a: Snapshot, b: Snapshot, rows_a: Sequence[PackageRow], rows_b: Seq
         *_project(a, b),
         *_environment(a, b),
     ]
-    return [_mark_unknown(c, a, b) for c in found] if imported else found
+    if not imported:
+        return found
+    managed = ({row[0] for row in rows_a if row[7]}, {row[0] for row in rows_b if row[7]})
+    return [_mark_unknown(c, a, b) for c in found if not _in_the_same_conda_package(c, a, b, managed)]
 
 
 def _report(a: Snapshot, b: Snapshot, changes: list[Change]) -> DiffReport:
@@ -528,6 +531,28 @@ def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:
                 note=f"{label} does not record it (imported from {origin})",
             )
     return change
+
+
+def _in_the_same_conda_package(change: Change, a: Snapshot, b: Snapshot, managed: tuple[set[str], set[str]]) -> bool:
+    """A conda package's Python distribution (``conda_managed``) that one lock lists and an imported one does not,
+    where both record that conda package (the one of its name) alike: the same archive holds the same distribution.
+    An explicit file or a conda-lock.yml lists it only as the conda package, so ``diff`` of a capture against its
+    export's import printed ``tinyutil: 0.3.0 -> (unknown)``, though both locks agree on what installed it."""
+    if change.area != "python" or change.change not in ("added", "removed"):
+        return False
+    (listing, other), conda_managed = ((a, b), managed[0]) if change.change == "removed" else ((b, a), managed[1])
+    if change.subject not in conda_managed or not other.envsnap.origin or listing.conda is None or other.conda is None:
+        return False
+    from packaging.utils import canonicalize_name  # an imported conda lock only: not on a captured pair's path
+
+    name = canonicalize_name(change.subject)
+    mine = [p for p in listing.conda.packages if canonicalize_name(p.name) == name]
+    theirs = [p for p in other.conda.packages if canonicalize_name(p.name) == name]
+    if len(mine) != 1 or len(theirs) != 1:
+        return False
+    from .conda import record_differences
+
+    return not record_differences(mine[0], theirs[0])
 
 
 def _conda_managed_there(change: Change, lock: Snapshot, value: str) -> bool:
@@ -730,8 +755,8 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
 # artifact's (file name, sha256) or None, and the sha256 of the archive it was installed from by URL or "").
 # Plain tuples: the rows of a lock are kept in the parsed-lock cache (``diff_files``), and a row read from there
 # is compared by the same code as one made from a package.
-PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str]
-ROW_FIELDS = 7  # what a kept view's row must hold
+PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str, bool]
+ROW_FIELDS = 8  # what a kept view's row must hold
 
 
 def package_row(p: PythonPackage) -> PackageRow:
@@ -745,6 +770,7 @@ def package_row(p: PythonPackage) -> PackageRow:
         p.record_digest,
         None if a is None else (a.filename, a.sha256),
         value if algo == "sha256" else "",
+        p.conda_managed,
     )
 
 
@@ -778,8 +804,8 @@ def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow], *, imp
 
 
 def _package_change(x: PackageRow, y: PackageRow, imported: bool = False) -> Change | None:
-    name, version, source, tags, record, artifact, _ = x
-    _, version_b, source_b, tags_b, record_b, artifact_b, _ = y
+    name, version, source, tags, record, artifact, _, _ = x
+    _, version_b, source_b, tags_b, record_b, artifact_b, _, _ = y
     if version != version_b:
         moved = version_moved(version, version_b)
         if moved is not None:

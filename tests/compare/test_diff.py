@@ -438,10 +438,11 @@ def test_the_report_is_ordered_by_weight_then_area_then_subject() -> None:
     assert list(ordered) == sorted(changes, key=lambda c: (-c.weight, c.area, c.subject))
 
 
-def test_a_conda_packages_python_distribution_an_import_lists_as_the_conda_package_is_unknown() -> None:
-    """After ``export -f conda-lock`` and ``import``, tinyutil (a conda package's Python distribution) read
-    "removed": a conda-lock.yml lists it as the conda package only, which both locks have. A Python package the
-    import does not list and whose conda package it lacks too is still removed."""
+def test_a_conda_packages_python_distribution_an_import_lists_as_the_conda_package_is_no_change() -> None:
+    """After ``export -f conda-lock`` (or ``conda-explicit``) and ``import``, tinyutil (a conda package's Python
+    distribution) read "removed", then "0.3.0 -> (unknown)": the file lists it as the conda package only, which both
+    locks record alike, so the archive that holds it is the same. It is no change; unknown where the conda package
+    differs. A Python package the import does not list and whose conda package it lacks too is still removed."""
     from envsnap.model import Conda, CondaPackage, Meta, PythonPackage
 
     tiny = CondaPackage("tinyutil", "0.3.0", "py_0", channel="file:///c", subdir="noarch")
@@ -460,10 +461,23 @@ def test_a_conda_packages_python_distribution_an_import_lists_as_the_conda_packa
         python=dataclasses.replace(captured.python, packages=()),
     )
     changes = {c.subject: c for c in diff(captured, imported).changes if c.area == "python"}
-    assert changes["tinyutil"].change == "unknown" and "B does not record it" in changes["tinyutil"].note
+    # The conda package that holds it is the same record in both locks: its Python distribution is the same too.
+    assert "tinyutil" not in changes
     assert changes["six"].change == "removed"
     back = {c.subject: c.change for c in diff(imported, captured).changes if c.area == "python"}
-    assert back == {"tinyutil": "unknown", "six": "added"}
+    assert back == {"six": "added"}
+    # Another build of that conda package in the import: the conda layer says so, and the Python package is unknown.
+    other = dataclasses.replace(
+        imported, conda=Conda(subdir="linux-64", packages=(dataclasses.replace(tiny, build="py_1"),))
+    )
+    changes = {c.subject: c for c in diff(captured, other).changes if c.area == "python"}
+    assert changes["tinyutil"].change == "unknown" and "B does not record it" in changes["tinyutil"].note
+    # A Python package no conda package holds (not conda-managed), in a lock whose conda layers agree, is removed.
+    plain = dataclasses.replace(
+        captured,
+        python=sample_python(packages=(PythonPackage(name="tinyutil", version="0.3.0"),)),
+    )
+    assert {c.subject: c.change for c in diff(plain, imported).changes if c.area == "python"} == {"tinyutil": "unknown"}
 
 
 def test_a_diff_whose_every_entry_is_unknown_to_one_lock_exits_0(tmp_path: Path, cli: Callable[..., Any]) -> None:
