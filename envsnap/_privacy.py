@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -398,16 +398,17 @@ class PathRedactor:
         return self.names(text)
 
 
-def scrub_package(p: PythonPackage) -> PythonPackage:
+def scrub_package(p: PythonPackage, clean: Callable[[str], str] = strip_credentials) -> PythonPackage:
     """A Python package as ``scrub_snapshot`` leaves it: its source's URL and the URL and index of its pinned file
     and of every candidate file (an imported lock's) without credentials or signatures (the same object when they
-    have none)."""
+    have none). ``clean`` is the rule for each URL: an import passes ``PathRedactor.url``, which also removes the
+    login and host names, as capture does for the URLs it records."""
     source = p.source
-    if source.url and (url := strip_credentials(source.url)) != source.url:
+    if source.url and (url := clean(source.url)) != source.url:
         source = dataclasses.replace(source, url=url)
     artifact = p.artifact
     if artifact is not None:
-        url, index = strip_credentials(artifact.url), strip_credentials(artifact.index)
+        url, index = clean(artifact.url), clean(artifact.index)
         if (url, index) != (artifact.url, artifact.index):
             artifact = dataclasses.replace(artifact, url=url, index=index)
     candidates = p.candidates
@@ -415,7 +416,7 @@ def scrub_package(p: PythonPackage) -> PythonPackage:
         scrubbed = tuple(
             c if (url, index) == (c.url, c.index) else dataclasses.replace(c, url=url, index=index)
             for c in candidates
-            for url, index in [(strip_credentials(c.url), strip_credentials(c.index))]
+            for url, index in [(clean(c.url), clean(c.index))]
         )
         if any(a is not b for a, b in zip(scrubbed, candidates, strict=True)):
             candidates = scrubbed

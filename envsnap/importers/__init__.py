@@ -88,16 +88,26 @@ def recognised(path: str | os.PathLike[str]) -> str:
 def without_credentials(snapshot: Snapshot) -> Snapshot:
     """The lock with no user:password in its URLs or warnings and no anaconda.org ``/t/<token>/`` segment, and a
     conda archive inside the project as ``file://{project}/...``, elsewhere under the home as ``file://~/...``, with
-    no login or host name (``<user>``, ``<host>``), as ``capture`` records them: a file to import (``conda list
-    --explicit``, a requirements file with a private index) may hold them, and lockfiles get published."""
+    no login or host name (``<user>``, ``<host>``) in a URL or a warning, as ``capture`` records them: a file to
+    import (``conda list --explicit``, a requirements file with a private index) may hold them, and lockfiles get
+    published."""
+    from ..probes import gitstate
 
+    # The name rules, as capture applies them (``PathRedactor.url``, which ``clean_url`` of a conda URL calls too):
+    # this user's login in a path (``file:///data/<user>/channel``, ``/scratch/<user>/wheels``), another user's home
+    # (``/home/<user>``) and this host's name in a URL (``http://<host>:8080/ch``). A user who imports a file of
+    # an environment is usually the one who could have captured it, on the same host; the import kept the names,
+    # so a lock published from an import named the person and the machine, and spelt a channel or a wheel's URL
+    # otherwise than the capture of the same environment.
+    redact = PathRedactor(project=gitstate.find_root(os.getcwd()))
     # A package's URLs as every export leaves them: its source, its file and every candidate file (a hashed
-    # requirement's, a pylock's wheels), each URL and index.
-    env = dataclasses.replace(snapshot.python, packages=tuple(scrub_package(p) for p in snapshot.python.packages))
+    # requirement's, a pylock's wheels, a conda file's ``# pip`` entries), each URL and index, without credentials
+    # and names alike.
+    env = dataclasses.replace(
+        snapshot.python, packages=tuple(scrub_package(p, redact.url) for p in snapshot.python.packages)
+    )
     conda = snapshot.conda
     if conda is not None:
-        from ..probes import gitstate
-
         # A package built or kept under the home (``conda list --explicit`` of ``~/miniconda3/envs/x`` names
         # ``file:///home/me/miniconda3/conda-bld/...``) as capture records it, ``file://~/...``: the lock names
         # neither the home nor the user, and the archive is read from the home of whoever uses the lock. One from
@@ -106,11 +116,6 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
         # has no project and records the absolute URL: so does the import (a requirements file's paths take the
         # working directory for the project there, as pip reads them from it; a channel is no such path), or
         # ``diff`` of a capture against its own import named the channel changed for every package.
-        # The name rules too, as capture applies them (``clean_url`` with the same ``PathRedactor``): this user's login
-        # in a path (``file:///data/<user>/channel``), another user's home (``/home/<user>``) and this host's name in a
-        # URL (``http://<host>:8080/ch``); the import kept them, so a lock published from an import named the person
-        # and the machine, and spelt the channel otherwise than the capture of the same environment.
-        redact = PathRedactor(project=gitstate.find_root(os.getcwd()))
 
         def conda_url(url: str) -> str:
             return clean_url(url, redact)
@@ -123,6 +128,9 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
                 dataclasses.replace(p, url=conda_url(p.url), channel=conda_url(p.channel)) for p in conda.packages
             ),
         )
-    # A warning may name a location as the file wrote it (``--find-links https://user:password@host/``).
-    meta = dataclasses.replace(snapshot.envsnap, warnings=tuple(scrub_text(w) for w in snapshot.envsnap.warnings))
+    # A warning may name a location as the file wrote it (``--find-links https://user:password@host/``,
+    # ``--find-links /scratch/alice/wheels``): names go as from a capture's warnings.
+    meta = dataclasses.replace(
+        snapshot.envsnap, warnings=tuple(scrub_text(redact.names(w)) for w in snapshot.envsnap.warnings)
+    )
     return dataclasses.replace(snapshot, envsnap=meta, python=env, conda=conda)

@@ -387,7 +387,8 @@ def _recorded_location(location: str, state: _State) -> str:
 def _recorded_paths(warnings: list[str], state: _State) -> list[str]:
     """The warnings with the local paths they name as the lock records paths: the project ``{project}/...``, the
     home ``~/...`` (a --find-links folder, a source tree that could not be read), so a published lock names neither
-    the user's home nor where the project was. Login and host names are kept, as in the lock's URLs."""
+    the user's home nor where the project was. Login and host names go after, with those of the lock's URLs and
+    every import's warnings (``importers.without_credentials``)."""
     if not warnings:
         return warnings
     redactor = PathRedactor(project=state.project_root(), users=(), hosts=())

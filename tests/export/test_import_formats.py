@@ -1001,3 +1001,72 @@ def test_an_imported_conda_file_loses_the_login_and_host_names_a_capture_loses(
         assert _LOGIN not in text and _HOST not in text and "bobother" not in text, name
         diff = cli("diff", "captured.lock", f"{name}.lock")
         assert [line for line in diff.out.splitlines() if line.startswith("conda ")] == [], (name, diff.out)
+
+
+def _pip_files(md5: str) -> dict[str, str]:
+    """One file of each format that names pip URLs: a package's file, its index and a --find-links folder, with
+    this user's login and this host's name in them (the conda files' ``# pip`` and ``manager: pip`` entries too)."""
+    wheel = f"http://{_HOST}:8080/files/hostpip-1.0-py3-none-any.whl"
+    local = f"file:///scratch/{_LOGIN}/wheels/userpip-1.0-py3-none-any.whl"
+    index = f"https://{_HOST}.lab.example/simple"
+    conda = f"https://conda.example.org/main/linux-64/base-1.0-0.conda#{md5}\n"
+    return {
+        "requirements": (
+            f"--index-url https://{_LOGIN}:pw@{_HOST}:8443/simple\n--find-links /scratch/{_LOGIN}/more\n"
+            f"indexed==1.0 --hash=sha256:{A}\nhostpip @ {wheel} --hash=sha256:{B}\n"
+            f"userpip @ {local} --hash=sha256:{C}\n"
+        ),
+        "pylock": (
+            'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "indexed"\nversion = "1.0"\n'
+            f'index = "{index}"\nwheels = [{{ url = "https://{_HOST}.lab.example/indexed-1.0-py3-none-any.whl", '
+            f'hashes = {{ sha256 = "{A}" }} }}]\n\n[[packages]]\nname = "hostpip"\nversion = "1.0"\n'
+            f'wheels = [{{ url = "{wheel}", hashes = {{ sha256 = "{B}" }} }}]\n\n[[packages]]\nname = "userpip"\n'
+            f'version = "1.0"\nwheels = [{{ url = "{local}", hashes = {{ sha256 = "{C}" }} }}]\n'
+        ),
+        "conda-explicit": (
+            f"# platform: linux-64\n@EXPLICIT\n{conda}# pip hostpip @ {wheel}#sha256={B}\n"
+            f"# pip userpip @ {local}#sha256={C}\n"
+        ),
+        "conda-lock": _as_conda_lock(["https://conda.example.org/main/linux-64/base-1.0-0.conda"], md5)
+        + "".join(
+            f"- name: {name}\n  version: '1.0'\n  manager: pip\n  platform: linux-64\n  dependencies: {{}}\n"
+            f"  url: {url}\n  hash:\n    sha256: {sha}\n  category: main\n  optional: false\n"
+            for name, url, sha in (("hostpip", wheel, B), ("userpip", local, C))
+        ),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["requirements", "pylock", "conda-explicit", "conda-lock"])
+def test_an_imported_files_pip_urls_lose_the_login_and_host_names_a_capture_loses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult], fmt: str
+) -> None:
+    """A capture writes this user's login in a pip package's ``file:`` URL and this host's name in its URL as
+    ``<user>`` and ``<host>`` (``PathRedactor.url``); the import of a requirements file, a pylock.toml and the pip
+    entries of a conda file applied no name rule (only the conda packages' URLs had them), so a wheel's URL, its
+    index and a --find-links folder named the person and the machine in a published lock."""
+    import getpass
+    import os
+
+    real = os.uname()
+    monkeypatch.setattr(getpass, "getuser", lambda: _LOGIN)
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result((real.sysname, _HOST, *real[2:])))
+    monkeypatch.setenv("HOME", str(tmp_path / "users" / _LOGIN))
+    monkeypatch.chdir(tmp_path)
+    name = {"requirements": "requirements.txt", "pylock": "pylock.toml"}.get(fmt, "given.txt")
+    Path(name).write_text(_pip_files("d41d8cd98f00b204e9800998ecf8427e")[fmt])
+    result = cli("import", name, "--from", fmt, "-o", "imported.lock")
+    assert result.code == 0, result.err
+    python = lockfile.load(tmp_path / "imported.lock").python
+    urls = {p.name: (p.source.url, p.artifact.url if p.artifact else "") for p in python.packages}
+    wheel_url = "http://<host>:8080/files/hostpip-1.0-py3-none-any.whl"
+    local_url = "file:///scratch/<user>/wheels/userpip-1.0-py3-none-any.whl"
+    assert urls["hostpip"] in ((wheel_url, ""), ("", wheel_url)), urls
+    assert urls["userpip"] in ((local_url, ""), ("", local_url)), urls
+    indexes = {p.name: p.artifact.index for p in python.packages if p.artifact is not None}
+    if fmt == "requirements":
+        assert indexes["indexed"] == "https://<host>:8443/simple"
+        assert "import: --find-links /scratch/<user>/more is not recorded" in result.err
+    if fmt == "pylock":
+        assert indexes["indexed"] == "https://<host>.lab.example/simple"
+    text = (tmp_path / "imported.lock").read_text()
+    assert _LOGIN not in text and _HOST not in text, text
