@@ -231,9 +231,17 @@ def _word(names: list[str], flags: int = 0) -> re.Pattern[str] | None:
     return re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9_])", flags)
 
 
+# Where a home directory's last part is its user's name by convention (what ``_OTHER_HOME`` takes for one).
+_HOMES = ("/home", "/Users")
+
+
 def login_names(home: str | None = None) -> list[str]:
-    """The names this process's user is known by: the login name, the password database's, the home's."""
-    names = set()
+    """The names this process's user is known by: the login name (``getpass``), ``$USER`` and ``$LOGNAME`` (both:
+    ``getpass`` reads only the first set, and they differ after ``su`` or under a batch system), the password
+    database's, and the name of a home directly in ``/home`` or ``/Users`` (``/home/alice``: a container run as
+    root with ``HOME`` set). Not the last part of any other home: with ``HOME=/x/home`` every ``home`` in a
+    path became ``<user>`` (another user's ``/home/bob`` was recorded as ``/<user>/<user>``)."""
+    names = {os.environ.get("USER", ""), os.environ.get("LOGNAME", "")}
     with contextlib.suppress(KeyError, OSError, ImportError):
         import getpass  # here: a lock's load scrubs URLs and needs neither this nor socket (2.4 ms of its imports)
 
@@ -243,8 +251,10 @@ def login_names(home: str | None = None) -> list[str]:
 
         names.add(pwd.getpwuid(os.getuid()).pw_name)
     if home:
-        names.add(os.path.basename(home.rstrip("/")))
-    return sorted(names)
+        parent, name = os.path.split(os.path.normpath(home))
+        if parent in _HOMES and name.lower() not in ("home", "users"):
+            names.add(name)
+    return sorted(n for n in names if n)
 
 
 def host_names() -> list[str]:

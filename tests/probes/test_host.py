@@ -109,6 +109,55 @@ def test_environment_filter_keeps_numerics_and_drops_secrets() -> None:
     }
 
 
+def _as_login(monkeypatch: pytest.MonkeyPatch, home: str, login: str, **env: str) -> None:
+    """This process as ``login`` (the password database's name is root's, which identifies nobody), at ``home``."""
+    import getpass
+    import pwd
+
+    monkeypatch.setattr(getpass, "getuser", lambda: env.get("LOGNAME") or env.get("USER") or login)
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: pwd.struct_passwd(("root", "x", 0, 0, "", "/root", "/bin/sh")))
+    monkeypatch.setenv("HOME", home)
+    for name in ("USER", "LOGNAME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_a_home_not_named_for_its_user_gives_no_login_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The login names a capture hides were the login and the last part of ``$HOME``: with ``HOME=/x/home`` every
+    ``home`` became ``<user>``, so another user's ``/home/bob/cache`` was recorded as ``/<user>/<user>/cache`` and
+    ``/data/lab/home/x`` as ``/data/lab/<user>/x``. The login is the user's, not a folder's."""
+    _as_login(monkeypatch, "/x/home", "carol", USER="carol")
+    environ = {
+        "TORCH_HOME": "/home/bob/cache/torch",
+        "TRITON_CACHE_DIR": "/data/lab/home/x",
+        "XLA_FLAGS": "--xla_dump_to=/scratch/carol/dump",
+        "TF_DATA": "/x/home/data",
+    }
+    assert environment.filter_environment(environ, PathRedactor()) == {
+        "TORCH_HOME": "/home/<user>/cache/torch",
+        "TRITON_CACHE_DIR": "/data/lab/home/x",
+        "XLA_FLAGS": "--xla_dump_to=/scratch/<user>/dump",
+        "TF_DATA": "~/data",
+    }
+
+
+def test_the_login_and_the_users_home_are_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual layout: ``/home/alice`` is ``~``, ``alice`` elsewhere ``<user>``, another user's home
+    ``/home/<user>``; ``$USER`` and ``$LOGNAME`` are both the user's where they differ (``su``, a batch system),
+    and the name of a home directly in ``/home`` is its user's where no login says so (a container run as root)."""
+    _as_login(monkeypatch, "/home/alice", "alice")
+    redact = PathRedactor()
+    assert redact.path("/home/alice/proj/x") == "~/proj/x"
+    assert redact.path("/scratch/alice/x") == "/scratch/<user>/x"
+    assert redact.path("/home/bob/x") == "/home/<user>/x"
+    assert redact.path("/data/home/x") == "/data/home/x"
+    _as_login(monkeypatch, "/x/home", "alice", USER="alice", LOGNAME="al2")
+    assert PathRedactor().path("/scratch/alice/al2/home") == "/scratch/<user>/<user>/home"
+    _as_login(monkeypatch, "/home/dave", "root")
+    assert PathRedactor().path("/scratch/dave/x") == "/scratch/<user>/x"
+
+
 _OLD_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\";,]+")  # the quadratic pattern it replaced
 
 
