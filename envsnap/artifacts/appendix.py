@@ -53,14 +53,27 @@ class Row:
 
 
 @frozen
+class RunHomeText:
+    """A run record in the bundle whose command still names its author's home or project as text
+    (``command.unlabelled``): its place in the bundle, what that means for a rerun (``show``'s "Home text"), and
+    the command words holding it. The appendix is printed with the paper: it names the words, not the path."""
+
+    record: str
+    note: str
+    words: tuple[int, ...]
+
+
+@frozen
 class ArtifactFacts:
     """What an artifact bundle adds to its appendix (``envsnap bundle --artifact``): the paper's DOI, the code's
-    Software Heritage identifier and commit, and the audit's grade."""
+    Software Heritage identifier and commit, the audit's grade, and the run records whose command names the
+    author's home as text."""
 
     doi: str = ""
     swhid: str = ""
     commit: str = ""
     grade: str = ""
+    home_text: tuple[RunHomeText, ...] = ()
 
 
 def context(snapshot: Snapshot, artifact: ArtifactFacts | None = None, lock_name: str = LOCK_NAME) -> dict[str, Any]:

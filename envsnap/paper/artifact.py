@@ -15,7 +15,7 @@ from typing import Any
 from .. import _templates, grammar, sinks
 from .._frozen import frozen
 from .._fs import atomic_write_bytes, atomic_write_text, join_relative
-from ..artifacts.appendix import ArtifactFacts, render_latex, render_markdown
+from ..artifacts.appendix import ArtifactFacts, RunHomeText, render_latex, render_markdown
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, known_sha256
 from ..compat.rules.driver import minor_compat_floor, required_driver
 from ..errors import BundleError
@@ -80,7 +80,15 @@ def add_artifact(
         root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade=graded.grade, audit=graded)
     )
     facts = ArtifactFacts(
-        doi=meta.doi, swhid=code.directory if code else "", commit=code.commit if code else "", grade=graded.grade
+        doi=meta.doi,
+        swhid=code.directory if code else "",
+        commit=code.commit if code else "",
+        grade=graded.grade,
+        home_text=tuple(
+            RunHomeText(r["record"], r["home_note"], tuple(dict.fromkeys(i for i, _ in r["home_text"])))
+            for r in run_facts
+            if r["home_text"]
+        ),
     )
     for files in (render_markdown(lock, facts), render_latex(lock, facts)):
         for name, data in files.items():
@@ -162,7 +170,16 @@ def _kept_runs(bundle: Bundle, given: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def _run_facts(rec: Any, name: str) -> dict[str, Any]:
+    from ..runs.record import unlabelled_text
+    from ..runs.summary import home_text_note
+
+    # Where the command still names the author's home or project as text (``command.unlabelled``), as ``show``
+    # flags it: REPRODUCING.md and the appendix say so, or a reviewer reruns a command naming a folder of the
+    # author's machine unwarned.
+    home = unlabelled_text(rec.command)
     return {
+        "home_text": home,
+        "home_note": home_text_note(len(home)) if home else "",
         "id": f"#run-{rec.run.content_digest.removeprefix('sha256:')[:16] or name}",
         "record": f"{auditing.RUNS}/{name}",
         "command": sinks.shell_shown(rec.command.argv),  # words kept apart, control characters escaped
@@ -196,6 +213,8 @@ def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None
 def _reproducing(
     bundle: Bundle, meta: ArtifactMeta, runs: list[dict[str, Any]], *, grade: str, audit: auditing.Audit | None = None
 ) -> str:
+    from ..runs.summary import MAX_NAMED
+
     lock = bundle.lock
     p = lock.platform
     platform = " ".join(x for x in (p.os_name or f"{p.os_id} {p.os_version}".strip(), p.machine) if x)
@@ -246,6 +265,16 @@ def _reproducing(
             conda=lock.conda is not None and bool(lock.conda.packages),
             images=bundle.images_dir.is_dir() and any(bundle.images_dir.glob("*.tar")),
             runs=[r["record"] for r in runs],
+            home_text=[
+                {
+                    "record": r["record"],
+                    "note": r["home_note"],
+                    "places": r["home_text"][:MAX_NAMED],
+                    "more": max(0, len(r["home_text"]) - MAX_NAMED),
+                }
+                for r in runs
+                if r.get("home_text")
+            ],
             grade=grade,
             badges=badges,
         )

@@ -16,6 +16,16 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def home_text_note(count: int) -> str:
+    """What ``count`` places of ``command.unlabelled`` mean for whoever reruns the command: ``show``'s "Home text"
+    and the paper artifact's note on the record (REPRODUCING.md, the appendix) say it alike."""
+    places = "1 place in the command names" if count == 1 else f"{count} places in the command name"
+    return (
+        f"{places} the home or project folder of whoever recorded it, kept as written (not as {{project}} or ~): "
+        "a rerun elsewhere gets this text unchanged"
+    )
+
+
 def rows(rec: RunRecord) -> list[tuple[str, str]]:
     r, env, loaded = rec.result, rec.environment, rec.loaded
     ending = (
@@ -30,14 +40,7 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     ]
     home = unlabelled_text(rec.command)
     if home:
-        places = "1 place in the command names" if len(home) == 1 else f"{len(home)} places in the command name"
-        out.append(
-            (
-                "Home text",
-                f"{places} the home or project folder of whoever recorded it, kept as written (not as {{project}} "
-                "or ~): a rerun elsewhere gets this text unchanged",
-            )
-        )
+        out.append(("Home text", home_text_note(len(home))))
         out.extend((f"  command word {index}", text) for index, text in home[:MAX_NAMED])
         if len(home) > MAX_NAMED:
             out.append(("  ...", f"{len(home) - MAX_NAMED} more (--json: command.unlabelled)"))

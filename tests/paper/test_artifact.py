@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from envsnap import lockfile
+from envsnap import lockfile, sinks
 from envsnap.paper import audit as auditing
 from envsnap.paper.metadata import MetadataError, parse_author, parse_doi, parse_license, parse_orcid
 
@@ -464,7 +464,7 @@ def test_a_runs_command_is_described_with_its_words_kept_apart_and_escapes_shown
     def rec(*argv: str) -> Any:
         return SimpleNamespace(
             run=SimpleNamespace(content_digest="sha256:" + "ab" * 32),
-            command=SimpleNamespace(argv=list(argv)),
+            command=SimpleNamespace(argv=list(argv), unlabelled=()),
             result=SimpleNamespace(started="2026-01-01T00:00:00Z", ended="2026-01-01T00:00:02Z", exit_status=0),
             inputs=lambda: [],
             outputs=lambda: [],
@@ -515,3 +515,40 @@ def test_two_run_records_of_one_name_are_exit_2_before_anything_is_fetched(
     )
     assert result.code == 2 and "named" in result.err and "Traceback" not in result.err, result
     assert not (tmp_path / "b").exists()
+
+
+def test_an_artifact_says_where_a_run_records_command_names_the_authors_home(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run record lists where its command still names the author's home as text (``command.unlabelled``), and
+    ``envsnap show`` flags each place; the artifact made of it (REPRODUCING.md, the appendix in Markdown and LaTeX)
+    said nothing, so a reviewer reran a command naming a folder of the author's machine unwarned. Each now says
+    so, escaped for its format; the appendix, printed with the paper, names the words, not the author's path."""
+    home = tmp_path / "users" / "alice"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(stages.project)
+    python = str(stages.project.parent / "venv" / "bin" / "python")
+    record = tmp_path / "home_run.toml"
+    ran = cli("run", "--lock", stages.pinned, "--python", python, "-o", record, "--", python, "-c", "pass",
+              f"--msg={home}/results/a_b*c")  # fmt: skip
+    assert ran.code == 0, ran
+    assert "command word 3 names" in ran.err
+    copy = tmp_path / "artifact"
+    shutil.copytree(stages.artifact, copy)
+    made = cli("bundle", copy / "envsnap.lock", "-o", copy, "--offline", "--artifact", "--title", "T", "--author",
+               "Ada Lovelace", "--license", "MIT", "--run", stages.run, "--run", record)  # fmt: skip
+    assert made.code == 0, made
+    note = (
+        "1 place in the command names the home or project folder of whoever recorded it, kept as written (not as "
+        "{project} or ~): a rerun elsewhere gets this text unchanged"
+    )
+    reproducing = (copy / "REPRODUCING.md").read_text()
+    assert f"`runs/home_run.toml`: {note}:\n\n- command word 3: `{home}/results/a_b*c`\n" in reproducing
+    assert "runs/run.toml`:" not in reproducing  # the other record names no home
+    markdown = (copy / "appendix.md").read_text()
+    assert f"- Run record `runs/home_run.toml`: {note} (command word 3; `envsnap show` names it)\n" in markdown
+    latex = (copy / "appendix.tex").read_text()
+    tex_note = note.replace("{project}", r"\{project\}").replace("~", r"\textasciitilde{}")
+    assert rf"Run record {sinks.tex_code('runs/home_run.toml')}: {tex_note} (command word 3" in latex
+    assert str(home) not in markdown and str(home) not in latex

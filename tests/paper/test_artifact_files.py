@@ -446,3 +446,28 @@ def test_an_audit_remedy_with_a_value_like_an_option_parses_as_given(tmp_path: P
     assert words[:2] == ["envsnap", "bundle"], remedy
     parsed = build_parser().parse_args(words[1:])
     assert (parsed.title, parsed.author) == ("-x --force", ["-Collective"]), remedy
+
+
+def test_the_home_text_of_a_run_record_is_flagged_escaped_for_each_sink(tmp_path: Path) -> None:
+    """Where a run's command still names the author's home as text (``command.unlabelled``), REPRODUCING.md lists
+    each place with its text as a code span, and the appendix names the record and the words in Markdown and LaTeX:
+    a record's name and the text are a stranger's values, and stay text in each."""
+    from envsnap.artifacts.appendix import ArtifactFacts, RunHomeText, render_latex, render_markdown
+    from envsnap.runs.summary import home_text_note
+
+    note = home_text_note(2)
+    places = [(2, "/home/alice/x*_y"), (5, "/home/alice/`z`")]
+    run = {"record": "runs/a`b.toml", "home_text": places, "home_note": note}
+    text = artifact._reproducing(bundle_of(tmp_path), META, [run], grade="Bundled")
+    assert f"``runs/a`b.toml``: {note}:\n\n- command word 2: `/home/alice/x*_y`\n" in text
+    assert "- command word 5: `` /home/alice/`z` ``\n" in text
+    facts = ArtifactFacts(home_text=(RunHomeText("runs/a&b_%#`*.toml", note, (2, 5)),))
+    md = render_markdown(sample_lock(seal=True), facts)["appendix.md"].decode()
+    assert f"- Run record ``runs/a&b_%#`*.toml``: {note} (command words 2, 5; `envsnap show` names it)\n" in md
+    tex = render_latex(sample_lock(seal=True), facts)["appendix.tex"].decode()
+    assert (
+        r"Run record \texttt{runs/a\&b\allowbreak{}\_\%\#`*.to\allowbreak{}ml}: 2 places in the "
+        r"command name the home or project folder of whoever recorded it, kept as written (not as \{project\} or "
+        r"\textasciitilde{}): a rerun elsewhere gets this text unchanged (command words 2, 5; \texttt{envsnap show} "
+        "names it)." in tex
+    )
