@@ -14,7 +14,11 @@ the package index; `--workdir DIR` keeps all of it for the next run), then measu
    otherwise prefers the uv installed beside it), both check hashes
    (--require-hashes), both link from uv's cache in the same link mode (uv's default, a hard link where the cache
    and the venv share a file system, as here; UV_LINK_MODE, when set, applies to both: envsnap passes it on),
-   and both create the venv from an interpreter binary of the locked version (envsnap picks its own).
+   and both create the venv from an interpreter binary of the locked version (envsnap picks its own). Not alike
+   on purpose: envsnap stages its venv at a name an earlier rebuild into the same folder used
+   (`.envsnap-venv-slot0`, docs/design.md "Staging at a name used before"), where uv finds what it asked that
+   interpreter in its cache; the peer's fresh venv has a new path each round, as a user's new venv does, and uv
+   starts its interpreter to ask (20-40 ms of CPU).
    With `--pip`, also against `pip install --no-index --find-links B/wheels --require-hashes --no-deps
    -r B/requirements.txt` into a venv created beforehand (that creation is not timed: pip gets the easier job).
    Target <= 0.5x. (Off by default: pip takes minutes a run on a loaded 2-core machine, 10-25x envsnap.)
