@@ -172,7 +172,7 @@ def main() -> int:
             warm()
         times: list[list[tuple[float, float]]] = [[] for _ in peers]
         for _ in range(args.runs):
-            for peer, kept in zip(peers, times):
+            for peer, kept in zip(peers, times, strict=True):
                 kept.append(peer())
         r = summary("envsnap", times[0]) | summary("uv", times[1])
         r |= {"packages": count, "uv_ratio": r["envsnap_s"] / r["uv_s"],
