@@ -4,7 +4,8 @@ The root ``Dataset`` is the bundle; every file in it is a ``File`` in ``hasPart`
 every Python, conda and system package of the lock is a ``SoftwareApplication`` named by its purl; the authors are
 ``Person``s identified by ORCID; the licence by its SPDX URL; the paper by its DOI (``citation``). A run record
 in the bundle becomes a ``CreateAction`` per the Process Run Crate profile: the environment as its instrument, the
-data it read as ``object``, what it wrote as ``result``.
+data it read as ``object``, what it wrote as ``result``. Where its command still names the author's
+home as text (``command.unlabelled``), its ``description`` says so, with the command words.
 
 Everything is written as JSON (``json.dumps``: every string escaped); file ids are percent-encoded URI
 references relative to the crate."""
@@ -197,7 +198,7 @@ def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> 
             if run["status"] == 0
             else "http://schema.org/FailedActionStatus"
         },
-        "description": f"exit status {run['status']}; recorded by envsnap run",
+        "description": f"exit status {run['status']}; recorded by envsnap run{_home_text(run)}",
     }
     if run.get("record") in files:
         action["subjectOf"] = {"@id": file_id(run["record"])}
@@ -213,6 +214,18 @@ def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> 
         if refs:
             action[kind] = refs
     return [action, *extra]
+
+
+def _home_text(run: Mapping[str, Any]) -> str:
+    """Where the run's command still names its author's home or project as text (``command.unlabelled``), as
+    REPRODUCING.md and the appendix say it: the ``name`` above holds that command, so the crate says so too, with
+    the command words (the text is in the name and the record)."""
+    if not run.get("home_text"):
+        return ""
+    words = list(dict.fromkeys(index for index, _ in run["home_text"]))
+    which = f"word {words[0]}" if len(words) == 1 else f"words {', '.join(map(str, words))}"
+    names = "names it" if len(run["home_text"]) == 1 else "names them"
+    return f". {run['home_note']} (command {which}; envsnap show {run['record']} {names})"
 
 
 def dumps(crate: Mapping[str, Any]) -> str:

@@ -552,3 +552,9 @@ def test_an_artifact_says_where_a_run_records_command_names_the_authors_home(
     tex_note = note.replace("{project}", r"\{project\}").replace("~", r"\textasciitilde{}")
     assert rf"Run record {sinks.tex_code('runs/home_run.toml')}: {tex_note} (command word 3" in latex
     assert str(home) not in markdown and str(home) not in latex
+    graph = json.loads((copy / "ro-crate-metadata.json").read_text())["@graph"]
+    described = {e["subjectOf"]["@id"]: e["description"] for e in graph if e["@type"] == "CreateAction"}
+    assert described["runs/home_run.toml"] == (
+        f"exit status 0; recorded by envsnap run. {note} (command word 3; envsnap show runs/home_run.toml names it)"
+    )
+    assert described["runs/run.toml"] == "exit status 0; recorded by envsnap run"

@@ -471,3 +471,38 @@ def test_the_home_text_of_a_run_record_is_flagged_escaped_for_each_sink(tmp_path
         r"\textasciitilde{}): a rerun elsewhere gets this text unchanged (command words 2, 5; \texttt{envsnap show} "
         "names it)." in tex
     )
+
+
+def test_the_crate_says_where_a_runs_command_names_the_authors_home(tmp_path: Path) -> None:
+    """A run record lists where its command still names its author's home as text (``command.unlabelled``), and
+    REPRODUCING.md and the appendix say so; the crate's CreateAction carried that command in its ``name`` and said
+    nothing, so a reviewer reading the crate alone met the author's path unwarned. Its ``description`` now says it,
+    with the command words, as JSON text (escaped), and the crate still reads as an RO-Crate."""
+    from rocrate.rocrate import ROCrate  # type: ignore[import-untyped]
+
+    from envsnap.runs.summary import home_text_note
+
+    bundle = bundle_of(tmp_path)
+    places = [(3, '/home/alice/a"b\\c'), (3, "/home/alice/d"), (5, "/home/alice/e")]
+    run = {
+        "id": "#run-0000000000000001",
+        "record": 'runs/a"b.toml',
+        "command": "python -c pass '--msg=/home/alice/a\"b\\c'",
+        "start": "2026-12-01T00:00:00Z",
+        "end": "2026-12-01T00:01:00Z",
+        "status": 0,
+        "home_text": places,
+        "home_note": home_text_note(len(places)),
+    }
+    plain = {**run, "id": "#run-0000000000000002", "record": "runs/plain.toml", "home_text": [], "home_note": ""}
+    artifact._write_crate(bundle, META, None, [run, plain])
+    graph = json.loads((bundle.root / "ro-crate-metadata.json").read_text())["@graph"]
+    actions = {e["@id"]: e for e in graph if e["@type"] == "CreateAction"}
+    assert actions["#run-0000000000000001"]["description"] == (
+        "exit status 0; recorded by envsnap run. 3 places in the command name the home or project folder of "
+        "whoever recorded it, kept as written (not as {project} or ~): a rerun elsewhere gets this text unchanged "
+        '(command words 3, 5; envsnap show runs/a"b.toml names them)'
+    )
+    assert actions["#run-0000000000000002"]["description"] == "exit status 0; recorded by envsnap run"
+    loaded = ROCrate(bundle.root)
+    assert "3 places in the command name" in loaded.dereference("#run-0000000000000001")["description"]
