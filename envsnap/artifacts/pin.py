@@ -53,7 +53,7 @@ from .._fetchpolicy import (
 from .._frozen import frozen
 from .._fs import join_base_name, join_relative
 from .._prehash import sha256_file
-from .._privacy import PathRedactor, strip_credentials
+from .._privacy import PathRedactor, scrub_package, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, is_find_links
@@ -672,6 +672,43 @@ def here(url: str, project_dir: Path | None) -> str:
     if url.startswith(("file://" + fileurls.PROJECT, "file://" + fileurls.HOME)):
         return local_dir(url, project_dir).as_uri()
     return url
+
+
+def relabelled(snapshot: Snapshot, read_from: Path, written_to: Path) -> Snapshot:
+    """``snapshot``, whose ``file://{project}/...`` URLs name places under ``read_from``, as a lock written where
+    ``{project}`` is ``written_to`` records them: under ``{project}`` where the place lies there too, else by its
+    label-free path (``~/...`` in the home, else absolute), as an import records a path outside the lock's folder
+    (``pin LOCK -o other/x.lock`` outside any work tree, docs/design.md), and so are the warnings' paths. A label that
+    leads out of ``read_from`` is kept as it is: every reader refuses it, as before."""
+    redactor = PathRedactor(project=str(written_to), users=(), hosts=())
+
+    def moved(url: str) -> str:
+        if not url.startswith("file://" + fileurls.PROJECT):
+            return url
+        base, mark, fragment = url.partition("#")
+        try:
+            place = join_relative(read_from, fileurls.file_url_path(base), "{project} path")
+        except UnsafeInputError:
+            return url
+        return redactor.local(os.path.normpath(place.absolute())) + mark + fragment
+
+    python = dataclasses.replace(
+        snapshot.python, packages=tuple(scrub_package(p, moved) for p in snapshot.python.packages)
+    )
+    conda = snapshot.conda
+    if conda is not None:
+        conda = dataclasses.replace(
+            conda,
+            channels=tuple(moved(c) for c in conda.channels),
+            packages=tuple(dataclasses.replace(p, url=moved(p.url), channel=moved(p.channel)) for p in conda.packages),
+        )
+    # A warning names a place as the lock's URLs do ("--find-links {project}/wheels is not recorded"): likewise.
+    warnings = tuple(
+        redactor.text(w.replace(fileurls.PROJECT + "/", str(read_from) + "/")) if fileurls.PROJECT + "/" in w else w
+        for w in snapshot.envsnap.warnings
+    )
+    meta = dataclasses.replace(snapshot.envsnap, warnings=warnings)
+    return dataclasses.replace(snapshot, envsnap=meta, python=python, conda=conda)
 
 
 class _Anchors(HTMLParser):

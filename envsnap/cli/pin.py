@@ -93,6 +93,13 @@ def run(args: argparse.Namespace) -> int:
             interpreter_names=names,
         )
         result = dataclasses.replace(result, snapshot=pinned)
+    if args.output and args.output != "-" and project is not None:
+        # Outside a work tree {project} is the lock's folder: the one written elsewhere names each place for its own.
+        written_to = project_root(args.project, args.output)
+        if written_to is not None and written_to != project:
+            from ..artifacts.pin import relabelled
+
+            result = dataclasses.replace(result, snapshot=relabelled(result.snapshot, project, written_to))
     lockfile.dump(result.snapshot, args.output or args.lock)
     report(result, args.output or args.lock, as_json=args.json, debs=debs)
     return 0

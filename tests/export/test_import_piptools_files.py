@@ -292,3 +292,46 @@ def test_outside_a_work_tree_the_lock_s_folder_is_the_project_for_import_pin_and
     exported = cli("export", "locks/env.lock", "-f", "requirements", "--absolute-paths", "-o", "-")
     assert exported.code == 0, exported.err
     assert f"#   pip install --no-deps -e {project / 'libs' / 'labtool'}" in exported.out.splitlines()
+
+
+def test_pin_into_another_folder_writes_the_labels_for_the_folder_of_the_lock_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """Outside any work tree ``{project}`` is the lock's folder, but ``pin LOCK -o out/x.lock`` wrote the input lock's
+    labels unchanged (``file://{project}/libs/labtool``, the wheel it pinned as ``file://{project}/wheels/...``): every
+    later reader took them below ``out/``, where nothing is. The lock it writes names each place for its own folder:
+    under ``{project}`` where the place lies in it, else by its absolute path (docs/design.md)."""
+    project = tmp_path / "proj"
+    (project / "libs" / "labtool").mkdir(parents=True)
+    (project / "libs" / "labtool" / "pyproject.toml").write_text('[project]\nname = "labtool"\nversion = "0.1.0"\n')
+    (project / "wheels").mkdir()
+    wheel = build_wheel(project / "wheels", "labwheel", "0.2.0", "labwheel")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
+    (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+
+    (project / "out").mkdir()
+    pinned = cli("pin", "env.lock", "-o", "out/pinned.lock", "--no-system-packages")
+    assert pinned.code == 0, pinned.err
+    lock = lockfile.load(project / "out" / "pinned.lock")
+    assert lock.package("labtool").source.url == (project / "libs" / "labtool").as_uri()  # type: ignore[union-attr]
+    art = lock.package("labwheel").artifact  # type: ignore[union-attr]
+    assert art is not None and art.url == (project / "wheels" / wheel.name).as_uri()
+    assert art.index == (project / "wheels").as_uri()
+    assert "{project}" not in (project / "out" / "pinned.lock").read_text()
+    # Every later command reads it from out/: the project is found, and the export names the right folders.
+    again = cli("pin", "out/pinned.lock", "--no-system-packages")
+    assert again.code == 0 and "does not exist" not in again.out + again.err, again.out
+    exported = cli("export", "out/pinned.lock", "-f", "requirements", "--absolute-paths", "-o", "-")
+    assert exported.code == 0, exported.err
+    assert f"#   pip install --no-deps -e {project / 'libs' / 'labtool'}" in exported.out.splitlines()
+
+    # Into a folder that holds them (the project's parent): labelled again, for that folder.
+    assert cli("pin", "env.lock", "-o", tmp_path / "top.lock", "--no-system-packages").code == 0
+    top = lockfile.load(tmp_path / "top.lock")
+    assert top.package("labtool").source.url == "file://{project}/proj/libs/labtool"  # type: ignore[union-attr]
+    art = top.package("labwheel").artifact  # type: ignore[union-attr]
+    assert art is not None and art.url == f"file://{{project}}/proj/wheels/{wheel.name}"
