@@ -79,13 +79,15 @@ def add_artifact(
     atomic_write_text(
         root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade=graded.grade, audit=graded)
     )
+    from ..runs.summary import home_text_words
+
     facts = ArtifactFacts(
         doi=meta.doi,
         swhid=code.directory if code else "",
         commit=code.commit if code else "",
         grade=graded.grade,
         home_text=tuple(
-            RunHomeText(r["record"], r["home_note"], tuple(dict.fromkeys(i for i, _ in r["home_text"])))
+            RunHomeText(r["record"], r["home_note"], home_text_words(r["home_text"]))
             for r in run_facts
             if r["home_text"]
         ),

@@ -222,7 +222,9 @@ def _home_text(run: Mapping[str, Any]) -> str:
     the command words (the text is in the name and the record)."""
     if not run.get("home_text"):
         return ""
-    words = list(dict.fromkeys(index for index, _ in run["home_text"]))
+    from ..runs.summary import home_text_words
+
+    words = home_text_words(run["home_text"])
     which = f"word {words[0]}" if len(words) == 1 else f"words {', '.join(map(str, words))}"
     names = "names it" if len(run["home_text"]) == 1 else "names them"
     return f". {run['home_note']} (command {which}; envsnap show {run['record']} {names})"

@@ -338,7 +338,7 @@ def _generated_script(path: str) -> bool:
     # Read with the os module's calls (no file objects: half the time for the 425 data files of a jupyterlab, on
     # a rebuild's verify after the installer), never waiting on what is not a regular file (a FIFO named in RECORD).
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # not inherited: os.open's own default
     except OSError:
         return False
     try:

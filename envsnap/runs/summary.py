@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .. import sinks
 from .record import RunRecord, unlabelled_text
 
@@ -24,6 +26,12 @@ def home_text_note(count: int) -> str:
         f"{places} the home or project folder of whoever recorded it, kept as written (not as {{project}} or ~): "
         "a rerun elsewhere gets this text unchanged"
     )
+
+
+def home_text_words(places: Sequence[tuple[int, str]]) -> tuple[int, ...]:
+    """The command words ``unlabelled_text``'s places are in, each once, in order: what the paper artifact's
+    appendix and RO-Crate name (the text itself is in the record)."""
+    return tuple(dict.fromkeys(index for index, _ in places))
 
 
 def rows(rec: RunRecord) -> list[tuple[str, str]]:

@@ -253,6 +253,19 @@ def test_paths_beside_the_project_under_the_home_are_recorded_under_its_label(
     assert "alice" not in (tmp_path / "bundle" / "envsnap.lock").read_text()
 
 
+def _lab_outside_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A lab folder outside any git work tree, the working directory: a local project ``libs/labtool`` and a
+    find-links folder ``wheels`` holding labwheel 0.2.0; the folder and the wheel."""
+    project = tmp_path / "proj"
+    (project / "libs" / "labtool").mkdir(parents=True)
+    (project / "libs" / "labtool" / "pyproject.toml").write_text('[project]\nname = "labtool"\nversion = "0.1.0"\n')
+    (project / "wheels").mkdir()
+    wheel = build_wheel(project / "wheels", "labwheel", "0.2.0", "labwheel")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    return project, wheel
+
+
 def test_outside_a_work_tree_the_lock_s_folder_is_the_project_for_import_pin_and_export(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
 ) -> None:
@@ -261,13 +274,7 @@ def test_outside_a_work_tree_the_lock_s_folder_is_the_project_for_import_pin_and
     DIR"). Every command there takes the lock's folder for the project, as pin, bundle and rebuild did: the import
     labels under the folder of the lock it writes (a path outside it is recorded as it is, not under a folder no
     reader of the lock would take), and the export makes the lock's labels absolute from there."""
-    project = tmp_path / "proj"
-    (project / "libs" / "labtool").mkdir(parents=True)
-    (project / "libs" / "labtool" / "pyproject.toml").write_text('[project]\nname = "labtool"\nversion = "0.1.0"\n')
-    (project / "wheels").mkdir()
-    wheel = build_wheel(project / "wheels", "labwheel", "0.2.0", "labwheel")
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    project, wheel = _lab_outside_git(tmp_path, monkeypatch)
     (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
 
     assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
@@ -301,13 +308,7 @@ def test_pin_into_another_folder_writes_the_labels_for_the_folder_of_the_lock_it
     labels unchanged (``file://{project}/libs/labtool``, the wheel it pinned as ``file://{project}/wheels/...``): every
     later reader took them below ``out/``, where nothing is. The lock it writes names each place for its own folder:
     under ``{project}`` where the place lies in it, else by its absolute path (docs/design.md)."""
-    project = tmp_path / "proj"
-    (project / "libs" / "labtool").mkdir(parents=True)
-    (project / "libs" / "labtool" / "pyproject.toml").write_text('[project]\nname = "labtool"\nversion = "0.1.0"\n')
-    (project / "wheels").mkdir()
-    wheel = build_wheel(project / "wheels", "labwheel", "0.2.0", "labwheel")
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    project, wheel = _lab_outside_git(tmp_path, monkeypatch)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
     (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
