@@ -83,25 +83,23 @@ def run(args: argparse.Namespace) -> int:
 
     snapshot, bundled = load_lock_or_bundle(args.lock)
     failures: list[str] = []
-    if args.absolute_paths:
-        from ..export import with_absolute_paths
-        from ..probes.project import project_root
-
-        # Where {project} is, as for pin: outside any git work tree, the lock's folder (the import wrote it so).
-        snapshot = with_absolute_paths(
-            snapshot, project_root(args.project, args.lock if Path(args.lock).is_file() else None)
-        )
     not_from_wheels: list[str] = []
     if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
 
-        # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md).
+        # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md);
+        # before --absolute-paths, which then needs no project for what the bundle built.
         snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
     elif exporter.name in ("pylock", "requirements") and bundled:
         from ..export import bundle_wheel_packages
 
         # An archive's wheels lie in a temporary folder only while it is read: named as the lock records them.
         not_from_wheels = [f"{p.name} {p.version}" for p in bundle_wheel_packages(snapshot)]
+    paths_project, unsure = _project_for_paths(args.project, args.lock, bundled) if args.absolute_paths else (None, "")
+    if args.absolute_paths:
+        from ..export import with_absolute_paths
+
+        snapshot = with_absolute_paths(snapshot, paths_project, unsure=unsure)
     if exporter.needs_artifacts and unpinned(snapshot) and args.pin is not False:
         from ..probes.project import project_root
 
@@ -112,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             from ..export import with_absolute_paths
 
             # What pinning found in a folder of the project (file://{project}/wheels/x.whl) is made absolute too.
-            snapshot = with_absolute_paths(snapshot, project)
+            snapshot = with_absolute_paths(snapshot, paths_project, unsure=unsure)
     try:
         files = exporter.render(snapshot, lock_name=lock_file_name(args.lock, bundled))
     except ExportError as exc:
@@ -137,6 +135,21 @@ def run(args: argparse.Namespace) -> int:
         if exporter.name == "pylock":
             _note_pylock_name(written)
     return 0
+
+
+def _project_for_paths(project: str | None, lock: str, bundled: bool) -> tuple[Path | None, str]:
+    """The project ``--absolute-paths`` writes ``{project}`` paths below, and why it is only a guess (see
+    ``with_absolute_paths``): named, or the git work tree around the working directory, it is the project; outside
+    any work tree a lock's folder stands for it, as for pin (the import wrote it so), but a lock written to standard
+    output and saved elsewhere labelled another folder; the lock inside a bundle has no folder of its own."""
+    from ..probes import gitstate
+    from ..probes.project import project_root
+
+    if project is not None or gitstate.find_root(".") is not None:
+        return project_root(project), ""
+    if bundled:
+        return None, "and outside a git work tree the lock inside a bundle has no project"
+    return project_root(None, lock), "the lock's folder, taken for the project outside a git work tree"
 
 
 def _note_archive(archive: str, names: list[str], written: list[Path]) -> None:

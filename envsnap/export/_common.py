@@ -160,34 +160,44 @@ def has_project_paths(snapshot: Snapshot) -> bool:
     )
 
 
-def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None) -> Snapshot:
+def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None, *, unsure: str = "") -> Snapshot:
     """The snapshot with every ``file://{project}/...`` and ``file://~/...`` URL made absolute for this machine
-    (``envsnap export --absolute-paths``): the export then installs from any folder."""
+    (``envsnap export --absolute-paths``): the export then installs from any folder. ``unsure``: why ``project_dir``
+    is only taken for the project (the lock's folder outside a git work tree: a lock ``import -o -`` wrote, then
+    saved elsewhere, labels another folder) or, with None, why there is none: a path must then exist there, or the
+    error asks for ``--project``, rather than write a path that names nothing."""
 
-    def absolute(url: str) -> str:
+    def absolute(url: str, name: str) -> str:
         if not url.startswith(_LABELLED):
             return url
         path = file_url_path(url)
         if url.startswith(_HOME_URL):
             return Path(os.path.expanduser(path)).as_uri()
+        where = "{project}" if path == "." else "{project}/" + path
         if project_dir is None:
             raise ExportError(
-                "--absolute-paths: the lock names local projects inside the project ({project}); "
-                "run inside the project or name it with --project DIR"
+                f"--absolute-paths: {name} is recorded inside the project ({where}), "
+                f"{unsure or 'and no project is known here'}: name the project with --project DIR"
             )
-        return (project_dir.absolute() / path).resolve().as_uri()
+        found = (project_dir.absolute() / path).resolve()
+        if unsure and not found.exists():
+            raise ExportError(
+                f"--absolute-paths: {name} is recorded inside the project ({where}), which is not in {project_dir} "
+                f"({unsure}): name the project with --project DIR"
+            )
+        return found.as_uri()
 
     packages = []
     for pkg in snapshot.python.packages:
-        source = dataclasses.replace(pkg.source, url=absolute(pkg.source.url))
+        source = dataclasses.replace(pkg.source, url=absolute(pkg.source.url, pkg.name))
         artifact = pkg.artifact
         if artifact is not None:  # its index too: a find-links folder in the project (file://{project}/wheels)
-            index = absolute(artifact.index)
+            index = absolute(artifact.index, pkg.name)
             if index != artifact.index and not artifact.url:
                 # A folder an import found the file in, with no file URL beside it to tell it from an index: by its
                 # path, as pip reads --find-links.
                 index = file_url_path(index)
-            artifact = dataclasses.replace(artifact, url=absolute(artifact.url), index=index)
+            artifact = dataclasses.replace(artifact, url=absolute(artifact.url, pkg.name), index=index)
         packages.append(dataclasses.replace(pkg, source=source, artifact=artifact))
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 

@@ -202,8 +202,25 @@ def test_local_projects_are_relative_to_the_project_root_or_absolute(
     )
     assert result.code == 0 and f"-e '{project / 'pkgs' / 'café'}'" in (tmp_path / "req.txt").read_text()
     # Not named, outside any work tree: the lock's folder, as pin, bundle and rebuild take it there (it refused).
+    (tmp_path / "pkgs" / "café").mkdir(parents=True)
     result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "r2.txt", "--absolute-paths")
     assert result.code == 0 and f"-e '{tmp_path / 'pkgs' / 'café'}'" in (tmp_path / "r2.txt").read_text()
+
+
+def test_absolute_paths_of_a_lock_saved_away_from_its_project_ask_for_the_project(
+    cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`envsnap import ... -o - > ../out/x.lock` labels the working directory {project}; the lock's folder, taken
+    for the project outside a work tree, then wrote paths to folders that do not exist there, exit 0. It asks for
+    --project in one line, exit 2, and the project named makes it write."""
+    project = tmp_path / "proj"
+    (project / "pkgs" / "café").mkdir(parents=True)
+    monkeypatch.chdir(project)  # in no git work tree
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "r.txt", "--absolute-paths")
+    assert result.code == 2 and not (tmp_path / "r.txt").exists(), result
+    assert result.err.count("\n") == 1 and "--project DIR" in result.err and "pkgs/café" in result.err, result.err
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "r.txt", "--absolute-paths", "--project", ".")
+    assert result.code == 0 and f"-e '{project / 'pkgs' / 'café'}'" in (tmp_path / "r.txt").read_text()
 
 
 @pytest.mark.parametrize(

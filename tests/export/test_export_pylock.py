@@ -253,6 +253,32 @@ def test_a_bundle_archives_export_says_to_export_its_folder_for_its_wheels(
         ], result.err
 
 
+def test_absolute_paths_of_a_bundle_need_the_project_only_for_what_the_bundle_lacks(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock inside a bundle has no folder of its own. `--absolute-paths` of a bundle folder refused ("run inside
+    the project") a project the bundle had built into its wheels, and that of an archive took the archive's folder
+    for the project and wrote a path naming no project, exit 0. Now the folder's export names the bundle's wheel,
+    and the archive's asks for --project in one line, exit 2."""
+    from envsnap.artifacts.bundle import write_archive
+
+    bundle, _files = _authors_bundle(tmp_path)
+    write_archive(bundle, tmp_path / "supp.tar.gz")
+    monkeypatch.chdir(tmp_path)  # in no git work tree
+    result = cli("export", "bundle", "-f", "pylock", "-o", "a.toml", "--absolute-paths")
+    assert result.code == 0, result
+    paper = next(p for p in tomllib.loads((tmp_path / "a.toml").read_text())["packages"] if p["name"] == "paper")
+    assert paper["archive"]["path"] == str((bundle / "wheels" / "paper-0.1.0-py3-none-any.whl").resolve())
+    result = cli("export", "supp.tar.gz", "-f", "pylock", "-o", "b.toml", "--absolute-paths")
+    assert result.code == 2 and not (tmp_path / "b.toml").exists(), result
+    assert result.err.count("\n") == 1 and "paper" in result.err and "--project DIR" in result.err, result.err
+    (tmp_path / "proj").mkdir()
+    result = cli("export", "supp.tar.gz", "-f", "pylock", "-o", "c.toml", "--absolute-paths", "--project", "proj")
+    assert result.code == 0, result
+    paper = next(p for p in tomllib.loads((tmp_path / "c.toml").read_text())["packages"] if p["name"] == "paper")
+    assert paper["directory"]["path"] == str(tmp_path / "proj")
+
+
 def _authors_bundle(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     """A bundle with a wheel from the author's find-links folder and a project the bundle built."""
     import hashlib
