@@ -808,6 +808,11 @@ def _package_change(x: PackageRow, y: PackageRow, imported: bool = False) -> Cha
     _, version_b, source_b, tags_b, record_b, artifact_b, _, _ = y
     if version != version_b:
         moved = version_moved(version, version_b)
+        if moved is not None and not (version and version_b) and _source_kind(source) != _source_kind(source_b):
+            # An import's local project records no version (``./libs/mylib``): the version then says nothing, and
+            # reading it as unknown hid a move from the index's project to a folder (another project, maybe).
+            note = f"{'A' if not version else 'B'} records no version"
+            return _change("python", name, "changed", "source", source, source_b, _PACKAGE_WEIGHT["source"], note)
         if moved is not None:
             kind, direction = moved
             return _change("python", name, "changed", kind, version, version_b, _PACKAGE_WEIGHT[kind], direction)
@@ -873,6 +878,14 @@ def _one_file(x: PackageRow, y: PackageRow) -> bool:
     from urllib.parse import unquote  # a pair that names one file: not on a captured pair's path
 
     return unquote(archive[2].rsplit("/", 1)[-1]) == pinned[0] and (archive[5] is None or archive[5][1] == sha256)
+
+
+def _source_kind(source: str) -> str:
+    """What ``_source`` names: the index, a VCS checkout, or a folder or archive by its URL (two spellings of one
+    folder, a capture's absolute path and an import's ``{project}`` label, are one kind)."""
+    if source == "index":
+        return source
+    return "vcs" if source.startswith(("git+", "hg+", "bzr+", "svn+")) else "url"
 
 
 def _source(p: PythonPackage) -> str:

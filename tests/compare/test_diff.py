@@ -208,6 +208,27 @@ def test_import_does_not_know_is_unknown_not_removed() -> None:
     assert all("B does not record it (imported from requirements)" in c.describe() for c in report.changes)
 
 
+def test_an_imported_local_project_without_a_version_still_shows_where_it_comes_from() -> None:
+    """A requirements file's `./libs/mylib` records no version. Against a capture of mylib 0.2 from the index, diff
+    printed only `mylib: 0.2 -> (unknown) (B does not record it ...)`, at info: the move from the index's mylib to a
+    local folder (another project, maybe) was hidden behind the version nobody knows. The source change shows, and
+    the same folder on both sides is still the version nobody knows."""
+    from envsnap.model import Meta
+
+    folder = Source(kind="directory", url="file://{project}/libs/mylib")
+    imported = Snapshot(
+        envsnap=Meta(origin="requirements", unknown=("python.version",)),
+        python=PythonEnv(packages=(PythonPackage(name="mylib", version="", source=folder),)),
+    )
+    from_index = _lock(PythonPackage(name="mylib", version="0.2", installer="pip"))
+    lines = [c.describe() for c in diff(from_index, imported).changes if c.subject == "mylib"]
+    assert lines == ["mylib: index -> file://{project}/libs/mylib (source, B records no version)"], lines
+    assert diff(from_index, imported).differs
+    from_folder = _lock(PythonPackage(name="mylib", version="0.2", installer="pip", source=folder))
+    [change] = [c for c in diff(from_folder, imported).changes if c.subject == "mylib"]
+    assert change.change == "unknown" and change.describe().startswith("mylib: 0.2 -> (unknown)"), change
+
+
 def test_locks_with_other_content_never_read_as_identical() -> None:
     """issue 12.6: a bundle's lock (artifacts filled, pin warnings) against the captured lock."""
     from envsnap.model import Artifact, Meta
