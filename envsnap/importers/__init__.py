@@ -11,7 +11,7 @@ from .. import _readlimits, lockfile
 from .._plugins import Registry
 from .._privacy import PathRedactor, scrub_package, scrub_text
 from ..errors import LockfileError, LockImportError
-from ..model import Snapshot
+from ..model import PythonPackage, Snapshot
 from ..probes.conda import clean_url
 from .interface import Importer, ImportOptions
 
@@ -100,12 +100,20 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
     # so a lock published from an import named the person and the machine, and spelt a channel or a wheel's URL
     # otherwise than the capture of the same environment.
     redact = PathRedactor(project=gitstate.find_root(os.getcwd()))
+
     # A package's URLs as every export leaves them: its source, its file and every candidate file (a hashed
     # requirement's, a pylock's wheels, a conda file's ``# pip`` entries), each URL and index, without credentials
     # and names alike.
-    env = dataclasses.replace(
-        snapshot.python, packages=tuple(scrub_package(p, redact.url) for p in snapshot.python.packages)
-    )
+    def package(p: PythonPackage) -> PythonPackage:
+        p = scrub_package(p, redact.url)
+        # A VCS package's branch (a pylock's ``requested-revision``, ``alice/fix``) as capture records it,
+        # ``<user>/fix``: the commit is what a rebuild checks out.
+        revision = p.source.requested_revision
+        if revision and (named := redact.names(revision)) != revision:
+            p = dataclasses.replace(p, source=dataclasses.replace(p.source, requested_revision=named))
+        return p
+
+    env = dataclasses.replace(snapshot.python, packages=tuple(package(p) for p in snapshot.python.packages))
     conda = snapshot.conda
     if conda is not None:
         # A package built or kept under the home (``conda list --explicit`` of ``~/miniconda3/envs/x`` names

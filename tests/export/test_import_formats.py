@@ -1070,3 +1070,25 @@ def test_an_imported_files_pip_urls_lose_the_login_and_host_names_a_capture_lose
         assert indexes["indexed"] == "https://<host>.lab.example/simple"
     text = (tmp_path / "imported.lock").read_text()
     assert _LOGIN not in text and _HOST not in text, text
+
+
+def test_an_imported_pylocks_requested_revision_loses_the_login_name_as_a_captures_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A capture records a VCS package's branch ``alicenamed/fix`` as ``<user>/fix`` (docs/lockfile.md); a pylock's
+    ``requested-revision`` was imported as written, so the published lock named the person. The commit, which is
+    what a rebuild checks out, and the repository's URL (a forge account is public) stay."""
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", lambda: _LOGIN)
+    monkeypatch.chdir(tmp_path)
+    Path("pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "gitpkg"\nversion = "1.0"\n'
+        f'vcs = {{ type = "git", url = "https://github.com/{_LOGIN}/gitpkg.git", '
+        f'commit-id = "{"0123456789abcdef" * 2}01234567", requested-revision = "{_LOGIN}/fix" }}\n'
+    )
+    result = cli("import", "pylock.toml", "-o", "imported.lock")
+    assert result.code == 0, result.err
+    [pkg] = lockfile.load(tmp_path / "imported.lock").python.packages
+    assert pkg.source.requested_revision == "<user>/fix", pkg.source
+    assert pkg.source.url == f"https://github.com/{_LOGIN}/gitpkg.git" and pkg.source.commit_id.startswith("0123")
