@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from types import MappingProxyType
 
 from .. import _readlimits, lockfile
 from .._plugins import Registry
-from .._privacy import PathRedactor, scrub_package, scrub_text
+from .._privacy import PathRedactor, is_secret_name, scrub_package, scrub_text, scrub_value
 from ..errors import LockfileError, LockImportError
 from ..model import PythonPackage, Snapshot
 from ..probes.conda import clean_url
@@ -141,4 +142,29 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
     meta = dataclasses.replace(
         snapshot.envsnap, warnings=tuple(scrub_text(redact.names(w)) for w in snapshot.envsnap.warnings)
     )
-    return dataclasses.replace(snapshot, envsnap=meta, python=env, conda=conda)
+    # envsnap's JSON of an older or edited lock carries recorded variables and the project's git state: capture's
+    # rules for them (``probes.environment``, ``probes.project``), or a token in a variable or in the remote's URL
+    # reached the lock the import writes.
+    environment = {
+        name: kept
+        for name, value in snapshot.environment.items()
+        if not is_secret_name(name) and (kept := scrub_value(redact.text(value))) is not None
+    }
+    frameworks = {
+        name: dataclasses.replace(f, error=scrub_text(redact.text(f.error))) if f.error else f
+        for name, f in snapshot.frameworks.items()
+    }
+    project = snapshot.project
+    if project is not None:
+        project = dataclasses.replace(
+            project, remote_url=redact.url(project.remote_url), branch=redact.names(project.branch)
+        )
+    return dataclasses.replace(
+        snapshot,
+        envsnap=meta,
+        python=env,
+        conda=conda,
+        environment=MappingProxyType(environment),
+        frameworks=MappingProxyType(frameworks),
+        project=project,
+    )

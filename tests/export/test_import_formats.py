@@ -1092,3 +1092,39 @@ def test_an_imported_pylocks_requested_revision_loses_the_login_name_as_a_captur
     [pkg] = lockfile.load(tmp_path / "imported.lock").python.packages
     assert pkg.source.requested_revision == "<user>/fix", pkg.source
     assert pkg.source.url == f"https://github.com/{_LOGIN}/gitpkg.git" and pkg.source.commit_id.startswith("0123")
+
+
+def test_an_imported_json_lock_leaves_out_the_secrets_and_names_of_its_environment_and_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """envsnap's JSON of an older or hand-edited lock may carry a token in a recorded variable or in the project's
+    remote. The import kept them (only package URLs and warnings had the rules), so the lock it wrote, the one that
+    gets published, held a password and a GitHub token. It applies capture's rules to them now."""
+    import getpass
+    from types import MappingProxyType
+
+    from envsnap.model import Project, PythonEnv, PythonPackage
+
+    monkeypatch.setattr(getpass, "getuser", lambda: _LOGIN)
+    monkeypatch.chdir(tmp_path)
+    token = "ghp_" + "a1B2" * 9
+    snapshot = Snapshot(
+        python=PythonEnv(packages=(PythonPackage(name="six", version="1.17.0"),)),
+        environment=MappingProxyType(
+            {"OMP_DSN": "https://bob:hunter2@db.example.org/x", "TF_HUB": token, "TORCH_HOME": f"/scratch/{_LOGIN}/t"}
+        ),
+        project=Project(
+            commit="0123456789abcdef" * 2 + "01234567",
+            branch=f"{_LOGIN}/fix",
+            remote_url=f"https://{_LOGIN}:{token}@github.com/org/x.git",
+        ),
+    )
+    Path("lock.json").write_text(json.dumps(lockfile.sealed_document(snapshot)))
+    result = cli("import", "lock.json", "-o", "imported.lock")
+    assert result.code == 0, result.err
+    text = (tmp_path / "imported.lock").read_text()
+    assert "hunter2" not in text and token not in text and _LOGIN not in text, text
+    imported = lockfile.load(tmp_path / "imported.lock")
+    assert dict(imported.environment) == {"OMP_DSN": "https://db.example.org/x", "TORCH_HOME": "/scratch/<user>/t"}
+    assert imported.project is not None
+    assert (imported.project.remote_url, imported.project.branch) == ("https://github.com/org/x.git", "<user>/fix")
