@@ -819,6 +819,8 @@ def _package_change(x: PackageRow, y: PackageRow, imported: bool = False) -> Cha
     if source != source_b and imported and _one_file(x, y):
         # The file by URL on one side, pinned on the other: one file (docs/design.md, "One file, two spellings").
         artifact = artifact_b = artifact or artifact_b
+    elif source != source_b and _one_archive(x, y):
+        pass  # one archive (its sha256) whose folder one lock names by a label: no change of source
     elif source != source_b:
         # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
         # runs, ranked with another pinned file (verify calls it info: "the same file").
@@ -886,6 +888,22 @@ def _source_kind(source: str) -> str:
     if source == "index":
         return source
     return "vcs" if source.startswith(("git+", "hg+", "bzr+", "svn+")) else "url"
+
+
+def _one_archive(x: PackageRow, y: PackageRow) -> bool:
+    """Both locks install the same archive by path, its folder named by a label in one of them: the same sha256 and
+    file name at ``file:///lab/x.tar.gz`` and ``file://{project}/x.tar.gz``. Outside any git work tree a capture
+    records the absolute URL, an import the file under ``{project}`` when it lies in the folder of the lock it
+    writes (``importers.interface.import_root``): diff cannot resolve a label (it names another folder on each
+    machine), and the sha256 says the bytes are the same."""
+    if not x[6] or x[6] != y[6]:
+        return False
+    from ..fileurls import decoded_path, is_file_url, is_labelled  # a pair of local archives only
+
+    a, b = x[2], y[2]
+    if not (is_file_url(a) and is_file_url(b)) or not (is_labelled(a) or is_labelled(b)):
+        return False
+    return decoded_path(a).rsplit("/", 1)[-1] == decoded_path(b).rsplit("/", 1)[-1]
 
 
 def _source(p: PythonPackage) -> str:

@@ -649,3 +649,41 @@ def test_a_file_by_url_and_the_same_file_pinned_differ_only_between_two_captures
     changed = diff(captured, dataclasses.replace(_lock(other), envsnap=Meta(origin="conda-explicit"))).changes
     assert [c.describe() for c in changed] == [f"proj: {url} -> index (source)"]
     assert [c.describe() for c in diff(captured, _lock(pinned)).changes] == [f"proj: {url} -> index (source)"]
+
+
+@pytest.mark.parametrize("fmt", ["pylock", "requirements"])
+def test_a_local_sdist_outside_a_work_tree_is_one_source_after_its_export_imported_beside_it(
+    tmp_path: Path, cli: Callable[..., Any], fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An sdist installed by path from a folder outside any git work tree: capture records its absolute URL, the
+    import of the lock's export written in that folder records it under ``{project}`` (the lock's folder there).
+    The diff said ``tinysd: file:///.../tinysd-0.1.0.tar.gz -> file://{project}/tinysd-0.1.0.tar.gz (source)``:
+    one file (its sha256) spelt two ways. Another file at a labelled URL is still a source change."""
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    monkeypatch.chdir(lab)  # a requirements file's paths are read from the working directory
+    url = (lab / "tinysd-0.1.0.tar.gz").as_uri()
+    sdist = Source(kind="archive", url=url, archive_hash="sha256=" + "a" * 64)
+    six = PythonPackage("six", "1.17.0", wheel_tags=("py3-none-any",))
+    captured = _lock(PythonPackage("tinysd", "0.1.0", wheel_tags=("py3-none-any",), source=sdist), six)
+    lockfile.dump(lockfile.seal(captured), lab / "env.lock")
+    exported = lab / ("pylock.toml" if fmt == "pylock" else "requirements.txt")
+    assert cli("export", "-f", fmt, "-o", exported, lab / "env.lock").code == 0
+    assert cli("import", "-o", lab / "imported.lock", exported).code == 0
+    assert "file://{project}/tinysd-0.1.0.tar.gz" in (lab / "imported.lock").read_text()
+    result = cli("diff", lab / "env.lock", lab / "imported.lock")
+    # (The import's sdist has no wheel tags: that one field is unknown to it, never a change.)
+    said = [line for line in result.out.splitlines() if "tinysd" in line]
+    assert all("B does not record it" in line for line in said) and "source" not in result.out, result.out
+    assert result.code == 0, result.out
+    # Another file under the label (another sha256) is another source.
+    other = lockfile.load(lab / "imported.lock")
+    moved = [
+        dataclasses.replace(p, source=dataclasses.replace(p.source, archive_hash="sha256=" + "b" * 64))
+        if p.name == "tinysd"
+        else p
+        for p in other.python.packages
+    ]
+    other = dataclasses.replace(other, python=dataclasses.replace(other.python, packages=tuple(moved)))
+    changes = [c for c in diff(captured, other).changes if c.subject == "tinysd"]
+    assert [c.describe() for c in changes] == [f"tinysd: {url} -> file://{{project}}/tinysd-0.1.0.tar.gz (source)"]
