@@ -48,13 +48,16 @@ def with_created_at(text: str, span: tuple[int, int] | None, created: str) -> st
 
 
 def write(text: str, target: str | os.PathLike[str]) -> Path:
-    """Write a lock's text atomically: an existing file is only ever replaced by a complete one."""
+    """Write a lock's text atomically: an existing file is only ever replaced by a complete one. Missing folders
+    of ``target`` are made (with the umask's permissions), as ``export -o`` and ``uv export -o`` make them: ``pin -o
+    new/x.lock`` pinned every package and then refused the folder."""
     from pathlib import Path  # not for a lock written to standard output
 
     from ._fs import atomic_write_text
 
     path = Path(target)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, text)
     except OSError as exc:
         raise LockfileError(f"{path}: cannot write: {exc.strerror or exc}") from exc

@@ -60,7 +60,7 @@ def test_same_environment_same_bytes(tmp_path: Path) -> None:
         (["show", "/no/such.lock"], "no such lockfile"),
         (["capture", "--project", "/no/such/dir"], "--project /no/such/dir: no such directory"),
         (["capture", "--python", "/no/such/python"], "no such interpreter"),
-        (["capture", "-o", "/no/such/dir/envsnap.lock"], "cannot write"),
+        (["capture", "-o", "/dev/null/envsnap.lock"], "cannot write"),  # a path through a file
         (["frobnicate"], "invalid choice"),
         (["capture", "-o", "-", "--json"], "-o - and --json both write to standard output"),
         # Non-finite or huge timeouts crashed the NVML call with a traceback; zero or negative ones meant "hung".

@@ -245,8 +245,12 @@ def test_a_pipe_or_device_is_written_to_not_replaced(tmp_path: Path) -> None:
 
 
 def test_unwritable_destination_is_a_lockfile_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
     with pytest.raises(LockfileError, match="cannot write"):
-        lockfile.dump(sample(), tmp_path / "no-such-dir" / "envsnap.lock")
+        lockfile.dump(sample(), tmp_path / "afile" / "envsnap.lock")  # a path through a file
+    # A folder not made yet is made (pin -o new/x.lock refused it after all its work).
+    lockfile.dump(sample(), tmp_path / "no-such-dir" / "sub" / "envsnap.lock")
+    assert lockfile.load(tmp_path / "no-such-dir" / "sub" / "envsnap.lock") == lockfile.seal(sample())
 
 
 names = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,5})?", fullmatch=True)

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -336,3 +337,36 @@ def test_pin_into_another_folder_writes_the_labels_for_the_folder_of_the_lock_it
     assert top.package("labtool").source.url == "file://{project}/proj/libs/labtool"  # type: ignore[union-attr]
     art = top.package("labwheel").artifact  # type: ignore[union-attr]
     assert art is not None and art.url == f"file://{{project}}/proj/wheels/{wheel.name}"
+
+
+def test_pin_import_and_capture_into_a_folder_not_made_yet_make_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``pin env.lock -o new/out/pinned.lock`` pinned every package, then refused: ``cannot write: No such file or
+    directory``, all its work lost (``import`` and ``capture`` refused the same). ``export`` and ``run`` made the
+    folder, as ``uv export -o`` and ``uv pip compile -o`` do: every lock written to a path now makes its missing
+    folders, and is written beside its name and renamed into place there."""
+    project, wheel = _lab_outside_git(tmp_path, monkeypatch)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
+    (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
+    imported = cli("import", "requirements.txt", "-o", "imported/env.lock")
+    assert imported.code == 0, imported.err
+    assert lockfile.load(project / "imported" / "env.lock").package("labwheel") is not None
+
+    pinned = cli("pin", "imported/env.lock", "-o", "new/out/pinned.lock", "--no-system-packages")
+    assert pinned.code == 0, pinned.err
+    assert sorted(p.name for p in (project / "new" / "out").iterdir()) == ["pinned.lock"]  # no file left beside it
+    lock = lockfile.load(project / "new" / "out" / "pinned.lock")
+    art = lock.package("labwheel").artifact  # type: ignore[union-attr]
+    assert art is not None and art.url == (project / "wheels" / wheel.name).as_uri()  # named for that folder
+    assert lock.package("labtool").source.url == (project / "libs" / "labtool").as_uri()  # type: ignore[union-attr]
+
+    captured = cli("capture", "--python", sys.executable, "--no-cache", "-o", "captured/env.lock")
+    assert captured.code == 0, captured.err
+    assert lockfile.load(project / "captured" / "env.lock").python.packages
+
+    # A path through a file is still one line and exit 2, before anything is written.
+    (project / "afile").write_text("")
+    through = cli("pin", "imported/env.lock", "-o", "afile/pinned.lock", "--no-system-packages")
+    assert through.code == 2 and through.err.startswith("envsnap: error: afile/pinned.lock: cannot write"), through
