@@ -523,14 +523,20 @@ def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:
     for lock, label, value in ((a, "A", change.old), (b, "B", change.new)):
         if not _knows(lock, path) or _left_blank(change, lock, value) or _conda_managed_there(change, lock, value):
             origin = lock.envsnap.origin or "another format"
-            return dataclasses.replace(
-                change,
-                change="unknown",
-                kind="unknown",
-                weight=1,
-                note=f"{label} does not record it (imported from {origin})",
-            )
+            note = f"{label} does not record it (imported from {origin})"
+        elif _no_wheel_tags(change, value):
+            note = f"{label} records no wheel tags"
+        else:
+            continue
+        return dataclasses.replace(change, change="unknown", kind="unknown", weight=1, note=note)
     return change
+
+
+def _no_wheel_tags(change: Change, value: str) -> bool:
+    """A package's wheel tags one lock of an imported pair does not record (a capture of a distribution with no
+    WHEEL file, as an egg-info install leaves) against the tags the other names (a pylock.toml's wheel): a fact one
+    side lacks, not a move from ``(none)``. Between two captures it stays a change of build."""
+    return change.area == "python" and change.kind == "build" and change.note == "wheel tag" and not value
 
 
 def _in_the_same_conda_package(change: Change, a: Snapshot, b: Snapshot, managed: tuple[set[str], set[str]]) -> bool:

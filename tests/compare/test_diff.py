@@ -687,3 +687,44 @@ def test_a_local_sdist_outside_a_work_tree_is_one_source_after_its_export_import
     other = dataclasses.replace(other, python=dataclasses.replace(other.python, packages=tuple(moved)))
     changes = [c for c in diff(captured, other).changes if c.subject == "tinysd"]
     assert [c.describe() for c in changes] == [f"tinysd: {url} -> file://{{project}}/tinysd-0.1.0.tar.gz (source)"]
+
+
+def test_wheel_tags_one_lock_does_not_record_are_unknown_against_an_import_never_a_move(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A lock that records no wheel tags for a package (a capture of a distribution with no WHEEL file, as an
+    egg-info install leaves) against an import that names its wheel (a pylock.toml, a uv.lock's export): diff printed
+    ``legacy: (none) -> py3-none-any (build, wheel tag)``, a move from a fact one lock does not have. It is unknown
+    there, said as the lock that lacks it, as for the other facts one side lacks; between two captures it is a
+    change."""
+    from envsnap.model import Meta
+
+    captured = lockfile.seal(_lock(PythonPackage("legacy", "0.1.0"), PythonPackage("six", "1.17.0")))
+    wheel = PythonPackage("legacy", "0.1.0", wheel_tags=("py3-none-any",))
+    imported = lockfile.seal(
+        dataclasses.replace(_lock(wheel, PythonPackage("six", "1.17.0")), envsnap=Meta(origin="pylock"))
+    )
+    lockfile.dump(captured, tmp_path / "a.lock")
+    lockfile.dump(imported, tmp_path / "b.lock")
+    for a, b, said in (
+        ("a.lock", "b.lock", "legacy: (unknown) -> py3-none-any (A records no wheel tags)"),
+        ("b.lock", "a.lock", "legacy: py3-none-any -> (unknown) (B records no wheel tags)"),
+    ):
+        result = cli("diff", tmp_path / a, tmp_path / b)
+        assert result.code == 0, result.out
+        assert [line.split(None, 1)[1] for line in result.out.splitlines()[:-1]] == [said], result.out
+        assert result.out.splitlines()[-1] == "1 change: 1 unknown (nothing both locks record differs)"
+    # Tags both record still differ; and between two captures no tags against a wheel's is a change of build.
+    other = dataclasses.replace(wheel, wheel_tags=("cp311-cp311-linux_x86_64",))
+    assert [
+        (c.change, c.kind)
+        for c in diff(
+            dataclasses.replace(
+                imported, python=dataclasses.replace(imported.python, packages=(other, PythonPackage("six", "1.17.0")))
+            ),
+            imported,
+        ).changes
+    ] == [("changed", "build")]
+    assert [
+        (c.change, c.kind) for c in diff(captured, dataclasses.replace(imported, envsnap=captured.envsnap)).changes
+    ] == [("changed", "build")]

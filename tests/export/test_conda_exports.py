@@ -872,12 +872,12 @@ def test_an_explicit_file_listing_some_pip_packages_as_comments_imports_a_partia
     assert [p.name for p in back.python.packages] == ["wheel"]
     diff = cli("diff", "env.lock", "imported.lock")
     python_lines = [line for line in diff.out.splitlines() if line.startswith("python ")]
-    # attrs and mylib were "removed"; the lock now says it does not know them (nor wheel's tags). numpy and six,
-    # conda's, are the conda packages both locks record alike: no change.
+    # attrs and mylib were "removed"; the lock now says it does not know them. wheel's tags are the ones the captured
+    # lock does not record (it says so). numpy and six, conda's, are the conda packages both locks record alike.
     assert python_lines == [
         f"python       {line} (B does not record it (imported from conda-explicit))"
-        for line in ("attrs: 23.2.0 -> (unknown)", "mylib: 0.1 -> (unknown)", "wheel: (unknown) -> py3-none-any")
-    ]
+        for line in ("attrs: 23.2.0 -> (unknown)", "mylib: 0.1 -> (unknown)")
+    ] + ["python       wheel: (unknown) -> py3-none-any (A records no wheel tags)"]
 
 
 def test_a_pip_package_installed_from_a_local_wheel_is_unchanged_through_an_explicit_file(
