@@ -203,8 +203,13 @@ def _without_trailing_zeros(release: tuple[int, ...]) -> tuple[int, ...]:
     return release[:end]
 
 
-def diff(a: Snapshot, b: Snapshot) -> DiffReport:
-    changes = _changes(a, b, [package_row(p) for p in a.python.packages], [package_row(p) for p in b.python.packages])
+# Whether two local sources (``_source``), each read where its lock is, name one place (``_SamePlace``).
+SamePlace = Callable[[str, str], bool]
+
+
+def diff(a: Snapshot, b: Snapshot, same_place: SamePlace | None = None) -> DiffReport:
+    rows_a, rows_b = [package_row(p) for p in a.python.packages], [package_row(p) for p in b.python.packages]
+    changes = _changes(a, b, rows_a, rows_b, same_place)
     return _report(a, b, changes or _uncompared(a, b))
 
 
@@ -219,6 +224,7 @@ def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffRepo
     in nothing else compared are loaded in full, to name the fields that differ."""
     from .. import _gcpause
 
+    same_place = _SamePlace(a, b)
     with _gcpause.paused():  # two locks' rows and thousands of changes, none in a cycle (_gcpause)
         beside = _Beside.start(b)  # B loaded by a child process while this one loads A (None: not worth one)
         try:
@@ -226,7 +232,7 @@ def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffRepo
             side_b = beside.result() if beside is not None else None
             rest_b, rows_b, full_b = side_b or _side(b)
             try:
-                changes = _changes(rest_a, rest_b, rows_a, rows_b)
+                changes = _changes(rest_a, rest_b, rows_a, rows_b, same_place)
             except AttributeError:  # a view's record without a field diff reads (a damaged entry): the locks in full
                 changes = []
         finally:
@@ -236,7 +242,53 @@ def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffRepo
                 beside.close()
         if changes:
             return _report(rest_a, rest_b, changes)
-        return diff(full_a(), full_b())
+        return diff(full_a(), full_b(), same_place)
+
+
+class _SamePlace:
+    """Whether a local source of lock A and one of lock B, written otherwise, name one place: each ``{project}`` label
+    read as every other command reads it where that lock is (``probes.project.project_root``: the git work tree
+    around the working directory, else the lock's folder), and ``~`` as the home. Outside any work tree ``pin -o
+    out/x.lock`` names the project for the folder it writes into (``file:///lab/libs/x`` for ``file://{project}/
+    libs/x``), and a capture records the absolute path an import labels: diff said "(source)" of one folder.
+    Asked only of two sources that differ, one of them labelled; each lock's project is found once. The paths are
+    compared as text: no file a lock names is touched."""
+
+    def __init__(self, a: str | os.PathLike[str], b: str | os.PathLike[str]) -> None:
+        self.locks = (a, b)
+        self.roots: list[str | None] = [None, None]
+
+    def _root(self, side: int) -> str:
+        if self.roots[side] is None:
+            from ..probes.project import project_root
+
+            root = project_root(None, self.locks[side])
+            self.roots[side] = "" if root is None else str(root)
+        return self.roots[side] or ""
+
+    def _path(self, url: str, side: int) -> str:
+        from ..fileurls import HOME, PROJECT, decoded_path
+
+        path = decoded_path(url)
+        for label in (PROJECT, HOME):
+            if path == label or path.startswith(label + "/"):
+                where = self._root(side) if label == PROJECT else os.path.expanduser("~")
+                if not where or where == label:
+                    return ""  # no place to read the label from: not the same
+                path = where + path[len(label) :]
+        return os.path.normpath(path)
+
+    def __call__(self, x: str, y: str) -> bool:
+        from ..fileurls import is_file_url, is_labelled
+
+        editable = "editable "
+        if x.startswith(editable) != y.startswith(editable):
+            return False
+        x, y = x.removeprefix(editable), y.removeprefix(editable)
+        if not (is_file_url(x) and is_file_url(y)) or not (is_labelled(x) or is_labelled(y)):
+            return False
+        a, b = self._path(x, 0), self._path(y, 1)
+        return bool(a) and a == b
 
 
 # The modules whose code decides a lock's view for diff (the scrubbing and the rows), besides the loader's.
@@ -463,7 +515,13 @@ def _restored(value: Any) -> Any:
     raise TypeError("not a view")
 
 
-def _changes(a: Snapshot, b: Snapshot, rows_a: Sequence[PackageRow], rows_b: Sequence[PackageRow]) -> list[Change]:
+def _changes(
+    a: Snapshot,
+    b: Snapshot,
+    rows_a: Sequence[PackageRow],
+    rows_b: Sequence[PackageRow],
+    same_place: SamePlace | None = None,
+) -> list[Change]:
     """What differs between two locks, their Python packages given as rows; [] where nothing compared does."""
     # Only an imported lock (its origin and unknown tables) can leave a change unknown: a captured pair's 5,000
     # changes are not each looked up in the tables neither lock lists.
@@ -472,7 +530,7 @@ def _changes(a: Snapshot, b: Snapshot, rows_a: Sequence[PackageRow], rows_b: Seq
         *_stack(a, b),
         *_interpreter(a, b),
         *_platform(a, b),
-        *package_changes(rows_a, rows_b, imported=imported),
+        *package_changes(rows_a, rows_b, imported=imported, same_place=same_place),
         *conda_packages(a.conda.packages if a.conda else (), b.conda.packages if b.conda else ()),
         *_system(a, b),
         *_hardware(a, b),
@@ -784,8 +842,15 @@ def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) 
     return package_changes([package_row(p) for p in old], [package_row(p) for p in new])
 
 
-def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow], *, imported: bool = False) -> list[Change]:
-    """``imported``: one of the two locks was imported (``_one_file``)."""
+def package_changes(
+    old: Iterable[PackageRow],
+    new: Iterable[PackageRow],
+    *,
+    imported: bool = False,
+    same_place: SamePlace | None = None,
+) -> list[Change]:
+    """``imported``: one of the two locks was imported (``_one_file``); ``same_place``: whether two local sources
+    written otherwise name one place where the locks are (``_SamePlace``; None: they never do)."""
     a = {row[0]: row for row in old}
     b = {row[0]: row for row in new}
     common = a.keys() & b.keys()
@@ -803,13 +868,15 @@ def package_changes(old: Iterable[PackageRow], new: Iterable[PackageRow], *, imp
     for name in sorted(common):
         x, y = a[name], b[name]
         if x != y:
-            change = _package_change(x, y, imported)
+            change = _package_change(x, y, imported, same_place)
             if change is not None:
                 out.append(change)
     return out
 
 
-def _package_change(x: PackageRow, y: PackageRow, imported: bool = False) -> Change | None:
+def _package_change(
+    x: PackageRow, y: PackageRow, imported: bool = False, same_place: SamePlace | None = None
+) -> Change | None:
     name, version, source, tags, record, artifact, _, _ = x
     _, version_b, source_b, tags_b, record_b, artifact_b, _, _ = y
     if version != version_b:
@@ -825,8 +892,8 @@ def _package_change(x: PackageRow, y: PackageRow, imported: bool = False) -> Cha
     if source != source_b and imported and _one_file(x, y):
         # The file by URL on one side, pinned on the other: one file (docs/design.md, "One file, two spellings").
         artifact = artifact_b = artifact or artifact_b
-    elif source != source_b and _one_archive(x, y):
-        pass  # one archive (its sha256) whose folder one lock names by a label: no change of source
+    elif source != source_b and (_one_archive(x, y) or (same_place is not None and same_place(source, source_b))):
+        pass  # one archive (its sha256), or one place, whose folder one lock names by a label: no change of source
     elif source != source_b:
         # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
         # runs, ranked with another pinned file (verify calls it info: "the same file").

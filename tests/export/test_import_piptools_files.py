@@ -370,3 +370,36 @@ def test_pin_import_and_capture_into_a_folder_not_made_yet_make_it(
     (project / "afile").write_text("")
     through = cli("pin", "imported/env.lock", "-o", "afile/pinned.lock", "--no-system-packages")
     assert through.code == 2 and through.err.startswith("envsnap: error: afile/pinned.lock: cannot write"), through
+
+
+def test_diff_of_a_lock_and_its_pin_into_another_folder_reads_the_same_project_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """Outside any work tree ``pin env.lock -o out/pinned.lock`` names the local project for the folder it writes
+    into (``file:///lab/libs/labtool`` for ``file://{project}/libs/labtool``): the same folder, each lock read from
+    its own. ``diff env.lock out/pinned.lock`` said ``labtool: editable file://{project}/libs/labtool -> editable
+    file:///.../libs/labtool (source)``; it reads each label where that lock is, as every other command does. A
+    project in another folder is still a change of source."""
+    project, _ = _lab_outside_git(tmp_path, monkeypatch)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
+    (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    (project / "out").mkdir()
+    assert cli("pin", "env.lock", "-o", "out/pinned.lock", "--no-system-packages").code == 0
+    result = cli("diff", "env.lock", "out/pinned.lock")
+    assert "labtool" not in result.out, result.out
+    assert "source" not in result.out, result.out
+
+    # A project in another folder is another source.
+    import dataclasses
+
+    pinned = lockfile.load(project / "out" / "pinned.lock")
+    other = (tmp_path / "other" / "labtool").as_uri()
+    packages = tuple(
+        dataclasses.replace(p, source=dataclasses.replace(p.source, url=other)) if p.name == "labtool" else p
+        for p in pinned.python.packages
+    )
+    lockfile.dump(dataclasses.replace(pinned, python=dataclasses.replace(pinned.python, packages=packages)), "o.lock")
+    moved = cli("diff", "env.lock", "o.lock")
+    assert f"labtool: editable file://{{project}}/libs/labtool -> editable {other} (source)" in moved.out, moved.out
