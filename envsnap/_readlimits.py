@@ -20,6 +20,7 @@ import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ._lazyre import LazyPattern
 from .errors import EnvsnapError
 
 TYPE_CHECKING = False  # not typing's: `envsnap run --lock` reads its lock with this module before the command starts
@@ -41,7 +42,9 @@ ErrorClass = Callable[[str], EnvsnapError]
 # Strings and comments, as TOML lexes them: what the structure checks skip. An unterminated string swallows
 # the rest of the text: the parser fails right there and never reads what follows, and every match then
 # succeeds at its first attempt (no retry per quote, which made a line of quotes quadratic).
-_TOML_SKIP = re.compile(
+# Compiled at their first use (``LazyPattern``): a lock in envsnap's own form is read by ``_tomlfast``, which needs no
+# structure check, and compiling these was 0.6 ms of every process that reads one.
+_TOML_SKIP = LazyPattern(
     r'"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:"""(?:""?)?|.*)|'  # multi-line basic
     r"'''[^']*(?:'(?!'')[^']*)*(?:'''(?:''?)?|.*)|"  # multi-line literal
     r'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*(?:"|.*)|'  # basic
@@ -49,10 +52,10 @@ _TOML_SKIP = re.compile(
     r"#[^\n]*",
     re.DOTALL,
 )
-_JSON_SKIP = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|.*)', re.DOTALL)
+_JSON_SKIP = LazyPattern(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|.*)', re.DOTALL)
 # A run of more than MAX_DIGITS digits (the lookbehind, after the first character, starts a try only at the
 # beginning of a run, so runs just under the limit are not rescanned from each of their digits).
-_LONG_NUMBER = re.compile(rf"[0-9_](?<![0-9_][0-9_])[0-9_]{{{MAX_DIGITS}}}")
+_LONG_NUMBER = LazyPattern(rf"[0-9_](?<![0-9_][0-9_])[0-9_]{{{MAX_DIGITS}}}")
 
 
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
