@@ -322,3 +322,71 @@ def test_version_with_stdout_closed_exits_0_without_a_traceback() -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert (done.returncode, done.stderr) == (0, "")
+
+
+# ``envsnap diff A B`` as the program runs it (``_main`` with no arguments given, so that it reads sys.argv and
+# is the program itself), then whether inspect was imported, what ``dataclasses`` holds as its ``inspect``, and
+# whether argparse was imported.
+PROGRAM = """
+import sys
+import site
+sys.path.extend([*site.getsitepackages(), site.getusersitepackages()])
+sys.argv = ["envsnap", *sys.argv[1:]]
+from envsnap.cli import _main
+code = _main(None, [])
+import dataclasses
+print(code, "inspect" in sys.modules, type(dataclasses.inspect).__name__, "argparse" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_a_diff_imports_dataclasses_without_inspect_nor_argparse(tmp_path: Path) -> None:
+    """Python 3.10 and 3.11's dataclasses use inspect for one call envsnap's classes never make (a signature
+    for a class without a docstring): the program imports it for them only when something reads from it
+    (envsnap/_lazyinspect.py). From 3.12 dataclasses reads every class's annotations through it. The command
+    line of a plain diff is read without argparse (cli/diff.py), its module included."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+
+    a, b = tmp_path / "a.lock", tmp_path / "b.lock"
+    lockfile.dump(sample_lock(), a)
+    lockfile.dump(sample_lock(), b)
+    code, inspected, kind, argparsed = python_s(PROGRAM, "diff", str(a), str(b)).stderr.split()
+    assert code == "0"
+    assert kind == "_Inspect"
+    assert inspected == str(sys.version_info >= (3, 12))
+    assert argparsed == "False"
+
+
+def test_dataclasses_inspect_deferred_is_inspect() -> None:
+    """What dataclasses reads from its deferred inspect is the real module's, and every other import of inspect
+    gets the real module: a class without a docstring gets dataclass's own (made with inspect.signature)."""
+    code = """
+import sys
+from envsnap._lazyinspect import defer
+assert defer() and "inspect" not in sys.modules
+assert not defer()  # once: dataclasses is imported now
+import dataclasses
+import inspect
+assert type(inspect).__name__ == "module" and dataclasses.inspect.signature is inspect.signature
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: str = "a"
+
+print(Point.__doc__)
+"""
+    done = python_s(code)
+    assert done.stdout.strip() == "Point(x: int, y: str = 'a')"
+
+
+def test_deferring_inspect_changes_nothing_where_it_is_imported() -> None:
+    """In a process that imported dataclasses or inspect already (envsnap as a library, the tests), nothing."""
+    import dataclasses
+    import inspect
+
+    from envsnap._lazyinspect import defer
+
+    assert not defer()
+    assert dataclasses.inspect is inspect

@@ -279,6 +279,10 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
             return EXIT_OK
         if argv is None:  # the program itself: a caller in-process keeps its own signal handlers and collector
             stop_on_signals()
+            from .._lazyinspect import defer
+
+            if args_list[:1] and args_list[0] in COMMAND_HELP and not {"-h", "--help"} & set(args_list):
+                defer()  # a command's dataclasses without inspect, imported for a call envsnap's classes never make
             from .._gcpause import off_for_command
 
             off_for_command(args_list[0] if args_list else "")
