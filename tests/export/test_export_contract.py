@@ -55,10 +55,18 @@ def test_a_registry_refuses_a_foreign_member_or_a_second_name(monkeypatch: pytes
     fake = types.ModuleType("fakefamily.member")
     fake.OTHER = object()  # type: ignore[attr-defined]
     fake.JSON = export.get("json")  # type: ignore[attr-defined]
+
+    class Half(type(export.get("json"))):  # type: ignore[misc]
+        pass
+
+    half = Half()
+    Half.__abstractmethods__ = frozenset({"files"})  # abstract again after it was made: what inspect.isabstract sees
+    fake.HALF = half  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fakefamily", types.ModuleType("fakefamily"))
     monkeypatch.setitem(sys.modules, "fakefamily.member", fake)
     for members, error in (
         (("member:OTHER",), "is not a complete Exporter"),
+        (("member:HALF",), "is not a complete Exporter"),
         (("member:JSON", "member:JSON"), "its name 'json' is empty or taken"),
     ):
         registry: Registry[Exporter] = Registry(Exporter, "fakefamily", members, what="format", unknown=EnvsnapError)
