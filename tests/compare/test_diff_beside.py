@@ -53,6 +53,14 @@ DRIVER = textwrap.dedent(
     started = []
     loaded_here = []  # the locks this process loaded itself (a child's own loads are in its own memory)
     loaded_side = d._loaded_side
+    through_shared = []  # views taken from the memory shared with the child
+    shared_view = d._shared_view
+
+    def counted_shared(shared, length):
+        through_shared.append(int(length))
+        return shared_view(shared, length)
+
+    d._shared_view = counted_shared
 
     def counted_load(text, origin, name):
         loaded_here.append(origin)
@@ -75,25 +83,25 @@ DRIVER = textwrap.dedent(
         import signal
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     if mode == "crash":  # the child dies before it writes anything
-        d._beside_child = lambda text, origin, name, fd: os._exit(3)
+        d._beside_child = lambda text, origin, name, fd, *shared: os._exit(3)
     if mode == "garbage":  # the child says it succeeded and writes what is no view
-        def garbage(text, origin, name, fd):
+        def garbage(text, origin, name, fd, *shared):
             os.write(fd, d._BESIDE_OK + b"not marshal")
             os._exit(0)
         d._beside_child = garbage
     if mode == "wrong-shape":  # a well-formed marshal of the wrong shape, whole
         import marshal
-        def wrong(text, origin, name, fd):
+        def wrong(text, origin, name, fd, *shared):
             os.write(fd, d._BESIDE_OK + marshal.dumps((("record", {}), ((1, 2),))) + d._BESIDE_END)
             os._exit(0)
         d._beside_child = wrong
     if mode in ("cut-short", "hang-after", "fail-after"):
         child = d._beside_child
-        def written_then(text, origin, name, fd):
+        def written_then(text, origin, name, fd, *shared):
             # The child's own view, written through a pipe of this child's that the parent does not read.
             inner_read, inner_write = os.pipe()
             if os.fork() == 0:
-                child(text, origin, name, inner_write)
+                child(text, origin, name, inner_write)  # no shared memory: the view itself through the pipe
             os.close(inner_write)
             view = b""
             while chunk := os.read(inner_read, 1 << 20):
@@ -108,6 +116,20 @@ DRIVER = textwrap.dedent(
                 time.sleep(600)
             os._exit(3)  # the whole view, then a failed exit: the bytes decide
         d._beside_child = written_then
+    if mode == "no-shared":  # no memory to share: the view goes through the pipe
+        import mmap
+        def refused(*args, **kwargs):
+            raise OSError("no memory")
+        mmap.mmap = refused
+    if mode == "too-large":  # shared memory smaller than the view: the view goes through the pipe
+        d.SHARED_SPARE_BYTES = 16 - os.stat(b).st_size
+    if mode in ("shared-length-past-the-end", "shared-garbage"):  # the pipe names a view the memory does not hold
+        def lying(text, origin, name, fd, shared):
+            length = len(shared) + 1 if mode == "shared-length-past-the-end" else 64
+            shared[:64] = b"not marshal" * 5 + b"!"
+            os.write(fd, d._BESIDE_SHARED + str(length).encode() + d._BESIDE_END)
+            os._exit(0)
+        d._beside_child = lying
     try:
         out = {"report": d.diff_files(a, b).to_dict()}
     except EnvsnapError as exc:
@@ -119,6 +141,7 @@ DRIVER = textwrap.dedent(
         out["children_left"] = False
     out["started"] = started
     out["loaded_here"] = len(loaded_here)
+    out["through_shared"] = through_shared
     print(json.dumps(out))
     """
 )
@@ -143,6 +166,7 @@ def test_the_child_gives_the_report_one_after_the_other_gives(locks: dict[str, P
     sequential = _run("sequential", a, b)
     beside = _run("beside", a, b)
     assert beside["started"] == [True] and beside["loaded_here"] == 1  # B was loaded by the child
+    assert len(beside["through_shared"]) == 1  # and its view handed over in the shared memory
     assert beside["report"] == sequential["report"]
     assert "secret" not in json.dumps(beside["report"])  # scrubbed as in an export
 
@@ -153,7 +177,17 @@ def test_a_parent_that_ignores_sigchld_still_takes_the_view(locks: dict[str, Pat
     assert ignored["started"] == [True] and ignored["report"] == sequential["report"]
 
 
-@pytest.mark.parametrize("mode", ["crash", "garbage", "wrong-shape", "cut-short"])
+@pytest.mark.parametrize("mode", ["no-shared", "too-large"])
+def test_a_view_the_shared_memory_cannot_hold_goes_through_the_pipe(locks: dict[str, Path], mode: str) -> None:
+    sequential = _run("sequential", locks["a"], locks["b"])
+    piped = _run(mode, locks["a"], locks["b"])
+    assert piped["started"] == [True] and piped["loaded_here"] == 1 and piped["through_shared"] == []
+    assert piped["report"] == sequential["report"]
+
+
+@pytest.mark.parametrize(
+    "mode", ["crash", "garbage", "wrong-shape", "cut-short", "shared-length-past-the-end", "shared-garbage"]
+)
 def test_a_child_that_fails_leaves_the_lock_to_the_parent(locks: dict[str, Path], mode: str) -> None:
     sequential = _run("sequential", locks["a"], locks["b"])
     failed = _run(mode, locks["a"], locks["b"])
