@@ -654,3 +654,17 @@ def test_a_branch_git_refuses_is_refused(tmp_path: Path, branch: str) -> None:
     bad.write_text(text)
     with pytest.raises(LockfileError, match=r"project\.branch: not a valid branch name"):
         lockfile.load(bad, check_digest=False)
+
+
+def test_the_schema_resolves_every_model_class_as_get_type_hints_does() -> None:
+    """The loader resolves the model's annotations itself (each text once a process, envsnap/lockfile.py
+    ``_hints``): the same types as ``typing.get_type_hints`` for every record class of the model."""
+    import inspect
+    import typing
+
+    from envsnap import model
+
+    classes = [c for _, c in inspect.getmembers(model, inspect.isclass) if dataclasses.is_dataclass(c)]
+    assert len(classes) >= 20
+    for cls in classes:
+        assert lockfile._hints(cls) == typing.get_type_hints(cls), cls
