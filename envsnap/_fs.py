@@ -47,6 +47,42 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o
         os.replace(tmp, target)
 
 
+def make_parents(path: str | os.PathLike[str]) -> None:
+    """Make the missing folders above ``path`` (with the umask's permissions), as ``export -o`` makes them. A
+    file where a folder belongs is ``NotADirectoryError``: ``mkdir`` says "File exists" of it, which read as
+    though the output itself were there."""
+    parent = Path(path).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent)) from None
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """The ``OSError`` that ``make_parents`` then ``atomic_write_bytes`` of ``path`` would meet, raised now and
+    with nothing made, where it is certain: a folder at ``path``, a file where a folder belongs, or a nearest
+    existing folder that may not be written. A command whose output comes last (``pin -o``, ``fleet check -o``)
+    asks before its downloads and its nodes, which take minutes, not after them."""
+    target = os.path.realpath(path)  # the write follows links, and so does the folder it lands in
+    if os.path.isdir(target):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    folder = os.path.dirname(target)
+    while True:
+        try:
+            info = os.stat(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            above = os.path.dirname(folder)
+            if above == folder:
+                return
+            folder = above  # to be made: what decides is the nearest folder that is there
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), folder)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), folder)
+        return
+
+
 def move_into_place(folder: Path, dest: Path) -> bool:
     """Rename the finished ``folder`` to ``dest`` (on the same file system), which the plan found absent or an empty
     folder the user made (removed first: True is returned then). ``FileExistsError`` when ``dest`` holds anything by

@@ -544,10 +544,38 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_node_is_asked(
     lockfile.dump(sample_lock(), lock)
     asked: list[str] = []
     monkeypatch.setattr(envsnap.fleet, f"{command}_fleet", lambda *a, **k: asked.append(command))
-    for output in (tmp_path / "no-such-dir" / "out", tmp_path):
+    (tmp_path / "afile").write_text("kept\n")
+    for output in (tmp_path / "afile" / "out", tmp_path / "afile" / "deeper" / "out", tmp_path):
         res = cli("fleet", command, *([str(lock)] if command == "check" else []), "-w", "n1", "-o", str(output))
         assert res.code == 2 and "cannot write" in res.err and len(res.err.strip().splitlines()) == 1, res
     assert asked == []
+    assert (tmp_path / "afile").read_text() == "kept\n"
+
+
+def test_an_output_into_a_folder_not_made_yet_makes_it(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet check -o reports/n.json`` and ``fleet capture -o fleet/FLEET.toml`` refused a missing folder ("no
+    such directory"), where ``capture -o``, ``import -o``, ``pin -o`` and ``export -o`` make it."""
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    answer = from_run(_run(json.dumps(_answer())), lock_digest="sha256:ab", timeout=5)
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: FleetReport(str(lock), "sha256:ab", (answer,)))
+    monkeypatch.setattr(
+        envsnap.fleet, "capture_fleet", lambda *a, **k: fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0")})
+    )
+    report = tmp_path / "reports" / "week 1" / "n.json"
+    res = cli("fleet", "check", str(lock), "-w", "n1", "-o", str(report), "--json")
+    assert res.code == 0, res
+    assert report.read_text() == res.out
+    fleet = tmp_path / "fleet" / "FLEET.toml"
+    res = cli("fleet", "capture", "-w", "n1", "-o", str(fleet))
+    assert res.code == 0, res
+    assert f"wrote {fleet}: 1 node captured" in res.err
+    assert list(fleetfile.load(fleet).nodes) == ["n1"]
+    assert sorted(p.name for p in fleet.parent.iterdir()) == ["FLEET.toml"]  # nothing left beside it
 
 
 def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(
