@@ -83,6 +83,17 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         return
 
 
+def cannot_write(path: str | os.PathLike[str], exc: OSError) -> str:
+    """``PATH: cannot write: why``, naming the folder above ``path`` that is in the way (``afile``: ``Not a
+    directory``) when the error is about one; a temporary file's name beside ``path`` is never shown."""
+    where = ""
+    if exc.filename and os.fspath(exc.filename):
+        above = os.path.abspath(exc.filename)
+        if above != os.path.abspath(path) and Path(os.path.abspath(path)).is_relative_to(above):
+            where = f" ({above})"
+    return f"{os.fspath(path)}: cannot write: {exc.strerror or exc}{where}"
+
+
 def move_into_place(folder: Path, dest: Path) -> bool:
     """Rename the finished ``folder`` to ``dest`` (on the same file system), which the plan found absent or an empty
     folder the user made (removed first: True is returned then). ``FileExistsError`` when ``dest`` holds anything by

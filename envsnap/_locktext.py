@@ -53,15 +53,28 @@ def write(text: str, target: str | os.PathLike[str]) -> Path:
     new/x.lock`` pinned every package and then refused the folder."""
     from pathlib import Path  # not for a lock written to standard output
 
-    from ._fs import atomic_write_text
+    from ._fs import atomic_write_text, cannot_write, make_parents
 
     path = Path(target)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(path)
         atomic_write_text(path, text)
     except OSError as exc:
-        raise LockfileError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        raise LockfileError(cannot_write(path, exc)) from exc
     return path
+
+
+def check_writable(target: str | os.PathLike[str]) -> None:
+    """``LockfileError``, said as ``write`` would say it, when ``target`` surely cannot be written (a folder, a path
+    through a file, a folder that may not be written); nothing is made. ``pin -o afile/x.lock`` read every index
+    and downloaded every file before its write refused the path."""
+    from ._fs import cannot_write
+    from ._fs import check_writable as _check
+
+    try:
+        _check(target)
+    except OSError as exc:
+        raise LockfileError(cannot_write(target, exc)) from None
 
 
 def read_text(path: str | os.PathLike[str]) -> str:

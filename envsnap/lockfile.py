@@ -269,6 +269,12 @@ def _write(text: str, target: Path) -> Path:
     return _locktext.write(text, target)
 
 
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """``LockfileError``, as ``dump`` would raise it, when ``path`` surely cannot be written; nothing is made (a
+    command asks before its long work: ``pin`` before its downloads)."""
+    _locktext.check_writable(path)
+
+
 def dump_if_changed(
     snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME, *, text: str | None = None
 ) -> bool:

@@ -204,30 +204,25 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
 def _writable(output: str | None) -> None:
     """Refuse an -o that cannot be written before the nodes are asked (their answers take up to --timeout); a
     folder not made yet is made when the result is written, as for ``capture -o`` and ``export -o``."""
-    from .._fs import check_writable
+    from .._fs import cannot_write, check_writable
 
     if not output or output == "-":
         return
     try:
         check_writable(output)
     except OSError as exc:
-        raise UsageError(_cannot_write(output, exc)) from None
-
-
-def _cannot_write(output: str, exc: OSError) -> str:
-    where = f" ({exc.filename})" if exc.filename and os.path.abspath(exc.filename) != os.path.abspath(output) else ""
-    return f"{output}: cannot write: {exc.strerror or exc}{where}"
+        raise UsageError(cannot_write(output, exc)) from None
 
 
 def _write(output: str, text: str) -> None:
     """Beside ``output`` and renamed into place, its missing folders made first."""
-    from .._fs import atomic_write_text, make_parents
+    from .._fs import atomic_write_text, cannot_write, make_parents
 
     try:
         make_parents(output)
         atomic_write_text(output, text)
     except OSError as exc:
-        raise UsageError(_cannot_write(output, exc)) from exc
+        raise UsageError(cannot_write(output, exc)) from exc
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.project import project_root
 
     snapshot = lockfile.load(args.lock)
+    # Judged before the indexes are read and the files downloaded (minutes), not after them.
+    lockfile.check_writable(args.output or args.lock)
     project = project_root(args.project, args.lock)
     if args.project is not None and project is not None:
         from ..artifacts.bundle import check_named_project

@@ -577,6 +577,32 @@ def test_cli_pin_rewrites_the_lock(tmp_path: Path, cli: Callable[..., object], m
     assert lockfile.load(tmp_path / "other.lock").package("tinypkg") == tiny
 
 
+@pytest.mark.parametrize("output", ["afile/pinned.lock", "afile/new/pinned.lock", "."])
+def test_an_output_that_cannot_be_written_is_refused_before_any_download(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    """``pin LOCK -o afile/x.lock`` where ``afile`` is a file read every index and downloaded every wheel, then
+    refused the output ("cannot write: File exists"). The output is judged first now: one line, exit 2, before any
+    index is read or any file downloaded."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    lock_path = lockfile.dump(lock_of(package_for(wheel, "tinypkg", "1.0")), tmp_path / "envsnap.lock")
+    before = lock_path.read_bytes()
+    (tmp_path / "afile").write_text("kept\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    result = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "-o", output, "--no-system-packages")
+    assert result.code == 2, result  # type: ignore[attr-defined]
+    err = result.err  # type: ignore[attr-defined]
+    assert err.startswith(f"envsnap: error: {output}: cannot write: ") and len(err.strip().splitlines()) == 1, err
+    assert "File exists" not in err
+    assert not (tmp_path / "cache").exists()  # nothing downloaded
+    assert (tmp_path / "afile").read_text() == "kept\n" and lock_path.read_bytes() == before
+
+
 def test_capture_pin_flag(
     tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
