@@ -1067,14 +1067,16 @@ class Pinner:
             files += find_links_files(self.fetcher, location)
         return files
 
-    def fetch(self, file: IndexFile) -> tuple[Path, str]:
+    def fetch(self, file: IndexFile, *, pinned: bool = False) -> tuple[Path, str]:
         """The file in the cache and its sha256, checked against the index's hash when it gave one.
 
         A file that is not ``trusted`` (its URL came from a lock) is read only as the fetch policy allows, asked
         before anything is read. A refused one is looked for again on the configured indexes by file name and
         sha256 (a lock pinned against a local index rebuilds wherever that index is configured); when no
-        configured index lists it, ``FetchRefusedError``."""
-        source = self._source(file)
+        configured index lists it, ``FetchRefusedError``. ``pinned``: the file a pinned lock names (bundle,
+        rebuild), whose copy in the download cache, under that sha256, is the file; pin's own lookups decide by
+        the policy alone, never by what an earlier run left in the cache."""
+        source = self._source(file, pinned=pinned)
         if isinstance(source, Path):
             return source, file.sha256
         file = source
@@ -1126,13 +1128,15 @@ class Pinner:
             shutil.move(str(part), final)
         return final, sha
 
-    def _source(self, file: IndexFile) -> IndexFile | Path:
+    def _source(self, file: IndexFile, *, pinned: bool = False) -> IndexFile | Path:
         """What a fetch of ``file`` reads, judged before anything of it is read: ``file`` itself when the policy
-        allows its URL; for a refused one, its copy in the cache, else the configured indexes' entry for the same
-        file; ``FetchRefusedError`` when neither has it."""
+        allows its URL; for a refused one, its copy in the cache where the lock pins it (``pinned``), else the
+        configured indexes' entry for the same file; ``FetchRefusedError`` when neither has it. ``pin`` asks with
+        ``pinned`` False: a local archive it refused without ``--allow-url`` was pinned once a run with the flag
+        had put its sha256 into the cache, the lock's own hash taken as proof of a URL never allowed."""
         if file.trusted or (reason := self.policy.refusal(file.url)) is None:
             return file
-        if is_sha256_hex(file.sha256):
+        if pinned and is_sha256_hex(file.sha256):
             cached = cached_path(self.cache_dir, file.sha256, file.filename)
             if cached.is_file():  # content-addressed: this exact file was fetched before
                 return cached
@@ -1160,7 +1164,7 @@ class Pinner:
         """``FetchRefusedError`` now, as ``fetch_artifact`` would raise it, when the lock's URL of ``art`` is refused
         and neither the cache nor a configured index has the file; reads no lock URL (a refused one makes it read
         the configured indexes' pages). A bundle judges every URL this way before it fetches any."""
-        self._source(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
+        self._source(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256), pinned=True)
 
     def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
         """A pinned artifact in the cache (see ``fetch``: from its recorded URL as the policy allows, else the
@@ -1168,7 +1172,7 @@ class Pinner:
         (``file://{project}/wheels/x.whl``, ``file://~/...``: a local archive pip installed, as capture names
         it) is read from there on this machine, the policy asked about that path: it was fetched by its label,
         which named no file, and ``--allow-url`` for the folder was matched against the label."""
-        return self.fetch(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
+        return self.fetch(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256), pinned=True)
 
     def _here(self, url: str) -> str:
         return here(url, self.project_dir)

@@ -771,6 +771,40 @@ def test_a_local_archive_pip_installed_is_pinned_once_its_folder_is_allowed(tmp_
     assert changed.status == "unpinned"
 
 
+@pytest.mark.parametrize("kind", ["sdist", "wheel"])
+def test_a_refused_local_archive_stays_refused_when_the_cache_holds_its_file(tmp_path: Path, kind: str) -> None:
+    """``pin`` refused a ``file:///.../tinypkg-1.0.tar.gz`` source without ``--allow-url``; once a run with the flag
+    had put its sha256 into the download cache, the same pin without the flag pinned it. The fetch policy decides
+    alone (a cache never changes a result): refused, with the option named, whatever the cache holds."""
+    import dataclasses
+    import tarfile
+
+    if kind == "wheel":
+        archive = make_wheel(tmp_path / "wheels", "tinypkg", "1.0")
+    else:
+        archive = tmp_path / "wheels" / "tinypkg-1.0.tar.gz"
+        (tmp_path / "src" / "tinypkg-1.0").mkdir(parents=True)
+        archive.parent.mkdir()
+        (tmp_path / "src" / "tinypkg-1.0" / "PKG-INFO").write_text("Name: tinypkg\nVersion: 1.0\n")
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(tmp_path / "src" / "tinypkg-1.0", arcname="tinypkg-1.0")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    pkg = dataclasses.replace(
+        package_for(make_wheel(tmp_path / "build", "tinypkg", "1.0"), "tinypkg", "1.0"),
+        source=Source(kind="archive", url=archive.as_uri(), archive_hash=f"sha256={digest}"),
+    )
+    empty = IndexConfig(index_url=pep503_index(tmp_path / "empty", []))
+    cache = tmp_path / "cache"
+    (before,) = pin(lock_of(pkg), empty, cache_dir=cache).outcomes
+    assert before.status == "unpinned" and "--allow-url" in before.reason, before.reason
+    allow = ((tmp_path / "wheels").as_uri() + "/*",)
+    (allowed,) = pin(lock_of(pkg), empty, cache_dir=cache, allow_urls=allow).outcomes
+    assert allowed.status == "pinned", allowed.reason
+    (after,) = pin(lock_of(pkg), empty, cache_dir=cache).outcomes
+    assert (after.status, after.reason) == (before.status, before.reason)
+    assert digest not in after.reason  # the hash of a local file is never shown
+
+
 def test_a_find_links_folder_in_the_project_or_the_home_is_recorded_by_its_label(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
