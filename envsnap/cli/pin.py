@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UsageError
 from . import COMMAND_HELP, _output, add_allow_url
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "reason; VCS installs keep url + commit.",
     )
     p.add_argument("lock", metavar="LOCK", help="the lockfile (rewritten in place unless -o is given)")
-    p.add_argument("-o", "--output", metavar="PATH", help="write the pinned lock here instead")
+    p.add_argument("-o", "--output", metavar="PATH", help="write the pinned lock here instead (- for standard output)")
     p.add_argument(
         "--cache-dir",
         metavar="DIR",
@@ -66,9 +67,12 @@ def run(args: argparse.Namespace) -> int:
     from ..artifacts.pin import Fetcher, pin, read_pip_config  # the index client (ssl, urllib) only when pinning
     from ..probes.project import project_root
 
+    to_stdout = args.output == "-"
+    if to_stdout and args.json:
+        raise UsageError("-o - and --json both write to standard output: use one, or -o PATH --json")
     snapshot = lockfile.load(args.lock)
-    # Judged before the indexes are read and the files downloaded (minutes), not after them.
-    lockfile.check_writable(args.output or args.lock)
+    if not to_stdout:  # judged before the indexes are read and the files downloaded (minutes), not after them
+        lockfile.check_writable(args.output or args.lock)
     project = project_root(args.project, args.lock)
     if args.project is not None and project is not None:
         from ..artifacts.bundle import check_named_project
@@ -95,15 +99,18 @@ def run(args: argparse.Namespace) -> int:
             interpreter_names=names,
         )
         result = dataclasses.replace(result, snapshot=pinned)
-    if args.output and args.output != "-" and project is not None:
+    if args.output and not to_stdout and project is not None:
         # Outside a work tree {project} is the lock's folder: the one written elsewhere names each place for its own.
         written_to = project_root(args.project, args.output)
         if written_to is not None and written_to != project:
             from ..artifacts.pin import relabelled
 
             result = dataclasses.replace(result, snapshot=relabelled(result.snapshot, project, written_to))
-    lockfile.dump(result.snapshot, args.output or args.lock)
-    report(result, args.output or args.lock, as_json=args.json, debs=debs)
+    if to_stdout:  # as capture, import and export print it; pin wrote a file named "-"
+        _output.write_document(lockfile.dumps(result.snapshot))
+    else:
+        lockfile.dump(result.snapshot, args.output or args.lock)
+    report(result, "standard output" if to_stdout else args.output or args.lock, as_json=args.json, debs=debs)
     return 0
 
 

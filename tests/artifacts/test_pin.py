@@ -577,6 +577,32 @@ def test_cli_pin_rewrites_the_lock(tmp_path: Path, cli: Callable[..., object], m
     assert lockfile.load(tmp_path / "other.lock").package("tinypkg") == tiny
 
 
+def test_pin_to_dash_prints_the_pinned_lock(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pin LOCK -o -`` wrote the pinned lock into a file named ``-`` in the working directory and said
+    ``-: 1 pinned``, where ``capture -o -``, ``import -o -``, ``export -o -`` and ``fleet -o -`` print it: a
+    ``pin env.lock -o - | ...`` pipe got nothing."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    lock_path = lockfile.dump(lock_of(package_for(wheel, "tinypkg", "1.0")), tmp_path / "envsnap.lock")
+    before = lock_path.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    result = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "-o", "-", "--no-system-packages")
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    assert not (tmp_path / "-").exists() and lock_path.read_bytes() == before
+    printed = lockfile.loads(result.out)  # type: ignore[attr-defined]
+    tiny = printed.package("tinypkg")
+    assert tiny is not None and tiny.artifact is not None and tiny.artifact.filename == wheel.name
+    assert "1 pinned" in result.err and "-:" not in result.err  # type: ignore[attr-defined]
+    both = cli("pin", lock_path, "-o", "-", "--json", "--no-system-packages")
+    assert both.code == 2 and "--json" in both.err and len(both.err.strip().splitlines()) == 1, both  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("output", ["afile/pinned.lock", "afile/new/pinned.lock", "."])
 def test_an_output_that_cannot_be_written_is_refused_before_any_download(
     tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch, output: str
