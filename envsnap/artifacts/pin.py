@@ -1534,7 +1534,7 @@ class Pinner:
         )
 
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
-        unreadable = (PinError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+        unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
         try:
             path, sha = self.fetch(file)
             try:
@@ -1544,6 +1544,8 @@ class Pinner:
             if (not digest or (pkg.record_digest and digest != pkg.record_digest)) and self._drop_damaged(path, sha):
                 path, sha = self.fetch(file)
                 digest = wheel_record_digest(str(path))
+        except PinError as exc:  # fetch's own: it names the file or its URL (a refused wheel read "x.whl: x.whl: ...")
+            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
         except unreadable as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: {exc}")
         if pkg.record_digest and digest != pkg.record_digest:

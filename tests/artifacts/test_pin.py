@@ -828,6 +828,8 @@ def test_a_refused_local_archive_stays_refused_when_the_cache_holds_its_file(tmp
     assert allowed.status == "pinned", allowed.reason
     (after,) = pin(lock_of(pkg), empty, cache_dir=cache).outcomes
     assert (after.status, after.reason) == (before.status, before.reason)
+    # Named once: a wheel's said "tinypkg-1.0-py3-none-any.whl: tinypkg-1.0-py3-none-any.whl: the lock's URL ...".
+    assert after.reason.startswith(f"{archive.name}: the lock's URL "), after.reason
     assert digest not in after.reason  # the hash of a local file is never shown
 
 
