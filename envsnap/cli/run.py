@@ -115,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     argv = command_of(args)
     # os.path, not pathlib: what `envsnap run` imports before the command starts delays it (tests/runs/test_run.py)
     # Found out before the command runs, not after: its record would be lost.
+    if args.record == "-":  # standard output is the command's own; the record went into a file named "-"
+        raise EnvsnapError(f"-o -: the record is a file (standard output is the command's): -o {DEFAULT_RECORD}")
     if args.record.endswith(("/", os.sep)) or os.path.isdir(args.record):
         raise EnvsnapError(
             f"-o {args.record}: a folder; name the record's file in it (-o {os.path.join(args.record, DEFAULT_RECORD)})"

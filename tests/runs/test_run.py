@@ -204,6 +204,8 @@ def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: 
         ([], [], 2),
         (["--data", "no-such-input"], ["touch", "ran"], 2),
         (["-o", "."], ["touch", "ran"], 2),  # a folder (a missing one is made: see below)
+        # Standard output is the command's own: the record went into a file named "-", where every other -o - prints.
+        (["-o", "-"], ["touch", "ran"], 2),
     ],
 )
 def test_a_command_that_cannot_start(
@@ -212,6 +214,7 @@ def test_a_command_that_cannot_start(
     res = envsnap("run", *options, "--", *argv, cwd=tmp_path)
     assert res.returncode == code and res.stderr.count("\n") == 1, res.stderr
     assert not (tmp_path / "ran").exists()  # bad input is found before anything runs
+    assert not (tmp_path / "-").exists()
 
 
 def test_ctrl_c_at_the_terminal_reaches_the_command_once_and_the_record_says_interrupted(tmp_path: Path) -> None:
