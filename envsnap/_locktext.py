@@ -47,17 +47,19 @@ def with_created_at(text: str, span: tuple[int, int] | None, created: str) -> st
     return f'{text[: span[0]]}created = "{created}"{text[span[1] :]}'
 
 
-def write(text: str, target: str | os.PathLike[str]) -> Path:
+def write(text: str, target: str | os.PathLike[str], *, make_folders: bool = True) -> Path:
     """Write a lock's text atomically: an existing file is only ever replaced by a complete one. Missing folders
     of ``target`` are made (with the umask's permissions), as ``export -o`` and ``uv export -o`` make them: ``pin -o
-    new/x.lock`` pinned every package and then refused the folder."""
+    new/x.lock`` pinned every package and then refused the folder. ``make_folders`` False: a folder made earlier
+    and gone since is an error (``run``'s capture beside a record whose folder the command removed)."""
     from pathlib import Path  # not for a lock written to standard output
 
     from ._fs import atomic_write_text, cannot_write, make_parents
 
     path = Path(target)
     try:
-        make_parents(path)
+        if make_folders:
+            make_parents(path)
         atomic_write_text(path, text)
     except OSError as exc:
         raise LockfileError(cannot_write(path, exc)) from exc

@@ -260,9 +260,9 @@ def dump(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME) -> Pat
     return _write(dumps(snapshot), Path(path))
 
 
-def write_text(text: str, path: str | os.PathLike[str] = DEFAULT_NAME) -> Path:
-    """Write a lockfile's text (``dumps``) atomically."""
-    return _write(text, Path(path))
+def write_text(text: str, path: str | os.PathLike[str] = DEFAULT_NAME, *, make_folders: bool = True) -> Path:
+    """Write a lockfile's text (``dumps``) atomically; missing folders are made unless ``make_folders`` is False."""
+    return _locktext.write(text, Path(path), make_folders=make_folders)
 
 
 def _write(text: str, target: Path) -> Path:

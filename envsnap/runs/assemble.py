@@ -650,7 +650,9 @@ def build(
     lock_path, text = prepared.lock_path, prepared.lock_text
     # The last run's capture, unchanged, is not written again.
     if prepared.captured and text and lock_path is not None and not _holds(lock_path, text):
-        lockfile.write_text(text, lock_path)
+        # Its folder was made before the command ran: one the command removed is not made again (exit 4, as for the
+        # record itself, which would otherwise be written into it after all).
+        lockfile.write_text(text, lock_path, make_folders=False)
     command, redacted = redacted_argv(argv)
     command, paths, inner = labelled_argv(command, prepared.ctx.redactor, outputs)
     unlabelled = tuple(f"{i}:{at}" for i, at, _ in home_named(command, paths, prepared.ctx.redactor))
