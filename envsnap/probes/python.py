@@ -25,13 +25,16 @@ PROBE_SCRIPT = Path(PROBE_PATH)  # imports _pyprobe (its byte code): see there
 
 def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
     """PEP 610 ``direct_url.json`` -> Source. Credentials, signed-URL signatures, tokens, home directories and the
-    login and host names never survive (the probe reports the file as is; this is where it is scrubbed)."""
+    login and host names never survive in the URL and the requested revision (the probe reports the file as is;
+    this is where it is scrubbed). The ``subdirectory`` is kept as written: a folder inside the repository or
+    archive, where a rebuild builds the package, not a path of this machine (``alice-tools`` recorded as
+    ``<user>-tools`` named nothing there)."""
     from ..model import Source, Vcs
 
     if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
         return Source()
     url = redact.url(direct_url["url"])
-    subdirectory = redact.names(str(direct_url.get("subdirectory", "") or ""))
+    subdirectory = str(direct_url.get("subdirectory", "") or "")
     vcs = direct_url.get("vcs_info")
     if isinstance(vcs, dict):
         return Source(

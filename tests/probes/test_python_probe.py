@@ -178,6 +178,31 @@ def test_pep610_sources_and_credentials(scratch_venv: Path) -> None:
     assert "s3cret" not in lockfile.dumps(snap) and "token=abc" not in lockfile.dumps(snap)
 
 
+def test_a_vcs_subdirectory_named_like_the_login_is_recorded_as_written(
+    scratch_venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pip install "git+file:///scratch/alice/repo#subdirectory=alice-tools" as alice: the subdirectory is a folder
+    # of the repository, where a rebuild builds the package; "<user>-tools" named nothing there.
+    monkeypatch.setenv("USER", "alice")
+    _fake_dist(
+        site_packages(scratch_venv),
+        "alicetools",
+        "0.1",
+        {
+            "url": "file:///scratch/alice/repo",
+            "vcs_info": {"vcs": "git", "commit_id": "c" * 40, "requested_revision": "alice/fix"},
+            "subdirectory": "alice-tools",
+        },
+    )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(scratch_venv)), lock)
+    pkg = lockfile.load(lock).package("alicetools")
+    assert pkg is not None
+    assert pkg.source.subdirectory == "alice-tools"
+    # The login name still leaves the local URL and the branch.
+    assert (pkg.source.url, pkg.source.requested_revision) == ("file:///scratch/<user>/repo", "<user>/fix")
+
+
 def test_broken_dist_info_is_a_warning_not_a_failure(scratch_venv: Path) -> None:
     site = site_packages(scratch_venv)
     _fake_dist(site, "good", "1.0")
