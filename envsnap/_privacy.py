@@ -401,11 +401,41 @@ class PathRedactor:
         return url if netloc == parts.netloc else urlunsplit(parts._replace(netloc=netloc))
 
     def text(self, text: str) -> str:
-        """Any path-bearing text (a warning, an env var value)."""
+        """Any path-bearing text (a warning, an env var value): its paths and local URLs as ``path`` records them, a
+        network URL in it as ``url`` records one (its path kept)."""
+        return self._outside_network_urls(text, self._local_text)
+
+    def names_in_text(self, text: str) -> str:
+        """Free text with the names replaced (``names``), except in the path of a network URL it holds, which is kept
+        as ``url`` keeps it (``https://files.example.org/users/alice/wheels``: a warning named a location that does
+        not exist, ``.../users/<user>/wheels``, beside a lock's URL recorded as written)."""
+        return self._outside_network_urls(text, self.names)
+
+    def _local_text(self, text: str) -> str:
         for root, label in self.roots:
             text = text.replace(root.rstrip("/") + "/", label + "/")
             text = re.sub(re.escape(root.rstrip("/")) + r"(?=$|[:\s'\"])", label, text)
         return self.names(text)
+
+    def _outside_network_urls(self, text: str, rule: Callable[[str], str]) -> str:
+        """``text`` with ``rule`` applied to all but its network URLs, which get the URL fields' rule (``url``):
+        a forge account or a server's ``/home/alice`` in a URL's path is what is fetched, not this machine's. A
+        ``:`` in a URL's path ends it here (``https://h/x:/scratch/alice/y``, a list of places): what follows may
+        be a local path, and gets ``rule``."""
+        if "://" not in text:
+            return rule(text)
+        out, last = [], 0
+        for m in _URL_IN_TEXT.finditer(text):
+            scheme, _, rest = m.group(2).partition("://")
+            if scheme.lower() == "file" or scheme.lower().endswith("+file"):
+                continue  # a local URL: the text's rule, as its path's
+            slash = rest.find("/")
+            colon = rest.find(":", slash) if slash >= 0 else -1
+            end = m.end(2) if colon < 0 else m.start(2) + len(scheme) + 3 + colon
+            out += [rule(text[last : m.start(2)]), self.url(text[m.start(2) : end])]
+            last = end
+        out.append(rule(text[last:]))
+        return "".join(out)
 
 
 def scrub_package(p: PythonPackage, clean: Callable[[str], str] = strip_credentials) -> PythonPackage:

@@ -138,9 +138,10 @@ def without_credentials(snapshot: Snapshot) -> Snapshot:
             ),
         )
     # A warning may name a location as the file wrote it (``--find-links https://user:password@host/``,
-    # ``--find-links /scratch/alice/wheels``): names go as from a capture's warnings.
+    # ``--find-links /scratch/alice/wheels``): names go as from a capture's warnings, and a network URL keeps its
+    # path as the lock's URL fields do (``https://files.example.org/users/alice/more``).
     meta = dataclasses.replace(
-        snapshot.envsnap, warnings=tuple(scrub_text(redact.names(w)) for w in snapshot.envsnap.warnings)
+        snapshot.envsnap, warnings=tuple(scrub_text(redact.names_in_text(w)) for w in snapshot.envsnap.warnings)
     )
     # envsnap's JSON of an older or edited lock carries recorded variables and the project's git state: capture's
     # rules for them (``probes.environment``, ``probes.project``), or a token in a variable or in the remote's URL

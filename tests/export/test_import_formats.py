@@ -1128,3 +1128,31 @@ def test_an_imported_json_lock_leaves_out_the_secrets_and_names_of_its_environme
     assert dict(imported.environment) == {"OMP_DSN": "https://db.example.org/x", "TORCH_HOME": "/scratch/<user>/t"}
     assert imported.project is not None
     assert (imported.project.remote_url, imported.project.branch) == ("https://github.com/org/x.git", "<user>/fix")
+
+
+def test_an_imported_warning_keeps_a_network_urls_path_as_the_locks_urls_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """The lock's URL fields keep a network URL's path (docs/lockfile.md: a forge account is public, the URL is what
+    is fetched); the warning about a second --find-links rewrote the login in its path, naming a location that does
+    not exist (``https://files.example.org/users/<user>/more``) beside an index recorded as written."""
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", lambda: _LOGIN)
+    monkeypatch.chdir(tmp_path)
+    Path("requirements.txt").write_text(
+        f"--find-links https://files.example.org/users/{_LOGIN}/wheels\n"
+        f"--find-links https://files.example.org/users/{_LOGIN}/more\n"
+        f"--find-links /scratch/{_LOGIN}/local\n"
+        f"six==1.16.0 --hash=sha256:{'8a' * 32}\n"
+    )
+    result = cli("import", "requirements.txt", "-o", "imported.lock")
+    assert result.code == 0, result.err
+    snap = lockfile.load(tmp_path / "imported.lock")
+    [six] = snap.python.packages
+    assert six.artifact is not None and six.artifact.index == f"https://files.example.org/users/{_LOGIN}/wheels"
+    not_recorded = [w.split(" is not recorded")[0] for w in snap.envsnap.warnings if "is not recorded" in w]
+    assert not_recorded == [
+        f"import: --find-links https://files.example.org/users/{_LOGIN}/more",
+        "import: --find-links /scratch/<user>/local",
+    ]

@@ -727,3 +727,28 @@ def test_url_rules(url: str, recorded: str) -> None:
 
     redact = PathRedactor(home=f"/home/{LOGIN}", users=[LOGIN], hosts=[HOST, SHORT_HOST])
     assert redact.url(url) == recorded
+
+
+@pytest.mark.parametrize(
+    ("value", "recorded"),
+    [
+        # A network URL in free text keeps its path, as a URL field does: the login in it is a public account.
+        (f"https://files.example.org/users/{LOGIN}/wheels", f"https://files.example.org/users/{LOGIN}/wheels"),
+        # A path like the home's inside one is the server's, not this machine's home (it read ``...org~/w``).
+        (f"https://h.example.org/home/{LOGIN}/w", f"https://h.example.org/home/{LOGIN}/w"),
+        # This host's name in its host part still goes; local paths and URLs beside it still lose the names.
+        (f"http://{SHORT_HOST}:8080/{LOGIN}/x", f"http://<host>:8080/{LOGIN}/x"),
+        (
+            f"/scratch/{LOGIN}/a:https://github.com/{LOGIN}/r.git:file:///data/{LOGIN}/c:/home/{LOGIN}/d",
+            f"/scratch/<user>/a:https://github.com/{LOGIN}/r.git:file:///data/<user>/c:~/d",
+        ),
+        (f"git+file:///scratch/{LOGIN}/repo {LOGIN}", "git+file:///scratch/<user>/repo <user>"),
+    ],
+)
+def test_free_text_keeps_a_network_urls_path_as_the_url_fields_do(value: str, recorded: str) -> None:
+    from envsnap._privacy import PathRedactor
+    from envsnap.probes.environment import filter_environment
+
+    redact = PathRedactor(home=f"/home/{LOGIN}", users=[LOGIN], hosts=[HOST, SHORT_HOST])
+    assert filter_environment({"TORCH_X": value}, redact) == {"TORCH_X": recorded}
+    assert redact.text(f"warning: {value}") == f"warning: {recorded}"
