@@ -276,10 +276,10 @@ def host_names() -> list[str]:
 class PathRedactor:
     """Rewrites local paths and values so no home directory, user name or host name is recorded.
 
-    Inside the environment: ``{prefix}/...``; inside the project: ``{project}/...``; under the home
-    directory: ``~/...``; another user's home ``/home/<user>/...``; the login name anywhere else in a path
-    (``/scratch/<user>/...``) ``<user>``; the host name ``<host>``. Other paths (``/usr/lib/...``) are kept:
-    they are the same on every host.
+    Inside the environment: ``{prefix}/...``; inside the project: ``{project}/...`` (what follows as written: a
+    folder of the repository); under the home directory: ``~/...``; another user's home ``/home/<user>/...``; the
+    login name anywhere else in a path (``/scratch/<user>/...``) ``<user>``; the host name ``<host>``. Other paths
+    (``/usr/lib/...``) are kept: they are the same on every host.
     """
 
     def __init__(
@@ -325,8 +325,14 @@ class PathRedactor:
             if path == root:
                 return label
             if path.startswith(root.rstrip("/") + "/"):
-                return label + "/" + self.names(path[len(root.rstrip("/")) + 1 :])
+                return label + "/" + self._below(label, path[len(root.rstrip("/")) + 1 :])
         return self.names(path)
+
+    def _below(self, label: str, tail: str) -> str:
+        """What follows a root's label: inside the project as written (``{project}/libs/alice-tools`` is a folder
+        of the repository, which the reader checks out and a rebuild builds from: ``<user>-tools`` named nothing
+        there), elsewhere without the names."""
+        return tail if label == PROJECT else self.names(tail)
 
     def _below_root(self, path: str) -> tuple[str, str] | None:
         """The label of the most specific root a URL's ``path`` lies in, and what follows the root (``""`` or
@@ -384,7 +390,7 @@ class PathRedactor:
             below = self._below_root(rest)
             if below is not None:
                 label, tail = below
-                return f"{scheme}://{label}" + (f"/{self.names(tail[1:])}" if tail else "")
+                return f"{scheme}://{label}" + (f"/{self._below(label, tail[1:])}" if tail else "")
             return f"{scheme}://" + self.names(rest)
         if "://" not in url:
             remote = _SCP_REMOTE.match(url)

@@ -203,6 +203,27 @@ def test_a_vcs_subdirectory_named_like_the_login_is_recorded_as_written(
     assert (pkg.source.url, pkg.source.requested_revision) == ("file:///scratch/<user>/repo", "<user>/fix")
 
 
+def test_a_project_folder_named_like_the_login_is_recorded_as_written(
+    scratch_venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pip install ./libs/alice-tools of the project, as alice: a folder of the project, which the reader checks out
+    # and pin, bundle and rebuild build from; "{project}/libs/<user>-tools" named nothing there.
+    monkeypatch.setenv("USER", "alice")
+    project = tmp_path / "proj"
+    (project / "libs" / "alice-tools").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    _fake_dist(
+        site_packages(scratch_venv),
+        "alicetools",
+        "0.1",
+        {"url": (project / "libs" / "alice-tools").as_uri(), "dir_info": {}},
+    )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(scratch_venv), str(project)), lock)
+    pkg = lockfile.load(lock).package("alicetools")
+    assert pkg is not None and pkg.source.url == "file://{project}/libs/alice-tools"
+
+
 def test_broken_dist_info_is_a_warning_not_a_failure(scratch_venv: Path) -> None:
     site = site_packages(scratch_venv)
     _fake_dist(site, "good", "1.0")
