@@ -71,6 +71,8 @@ _BARE_USERINFO = LazyPattern(r"(?<![\w.%+~<>-])[\w.%+~<>-]+:[^\s@/:'\"]+@(?=[\w-
 # Another person's home directory: ``/home/NAME`` and macOS ``/Users/NAME``.
 _OTHER_HOME = LazyPattern(r"(?<![\w.~-])(/home|/Users)/(?!<user>)[^/\s:;,'\"<>]+")
 # Login names that identify nobody (and would rewrite ordinary words); host names likewise.
+# A path inside the project in free text, once labelled: up to a space, a quote or a list's separator.
+_PROJECT_PATH = LazyPattern(r"\{project\}/[^\s'\":;,]*")
 _ANONYMOUS_USERS = frozenset({"", "root", "nobody"})
 _ANONYMOUS_HOSTS = frozenset({"", "localhost", "localhost.localdomain", "localhost6"})
 
@@ -412,16 +414,30 @@ class PathRedactor:
         return self._outside_network_urls(text, self._local_text)
 
     def names_in_text(self, text: str) -> str:
-        """Free text with the names replaced (``names``), except in the path of a network URL it holds, which is kept
-        as ``url`` keeps it (``https://files.example.org/users/alice/wheels``: a warning named a location that does
-        not exist, ``.../users/<user>/wheels``, beside a lock's URL recorded as written)."""
-        return self._outside_network_urls(text, self.names)
+        """Free text with the names replaced (``names``), except after ``{project}/`` (a folder of the repository)
+        and in the path of a network URL it holds, which is kept as ``url`` keeps it
+        (``https://files.example.org/users/alice/wheels``: a warning named a location that does not exist,
+        ``.../users/<user>/wheels``, beside a lock's URL recorded as written)."""
+        return self._outside_network_urls(text, self._names_outside_project)
 
     def _local_text(self, text: str) -> str:
+        """Text with its paths under their roots' labels and the names replaced, but for a path inside the project,
+        kept as written after ``{project}/`` as ``path`` keeps it (a folder of the repository)."""
         for root, label in self.roots:
             text = text.replace(root.rstrip("/") + "/", label + "/")
             text = re.sub(re.escape(root.rstrip("/")) + r"(?=$|[:\s'\"])", label, text)
-        return self.names(text)
+        return self._names_outside_project(text)
+
+    def _names_outside_project(self, text: str) -> str:
+        """``names`` of ``text``, but for its paths inside the project (``{project}/libs/alice-tools``)."""
+        if PROJECT + "/" not in text:
+            return self.names(text)
+        out, last = [], 0
+        for m in _PROJECT_PATH.finditer(text):
+            out += [self.names(text[last : m.start()]), m.group()]
+            last = m.end()
+        out.append(self.names(text[last:]))
+        return "".join(out)
 
     def _outside_network_urls(self, text: str, rule: Callable[[str], str]) -> str:
         """``text`` with ``rule`` applied to all but its network URLs, which get the URL fields' rule (``url``):

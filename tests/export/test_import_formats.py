@@ -1144,8 +1144,10 @@ def test_an_imported_warning_keeps_a_network_urls_path_as_the_locks_urls_do(
         f"--find-links https://files.example.org/users/{_LOGIN}/wheels\n"
         f"--find-links https://files.example.org/users/{_LOGIN}/more\n"
         f"--find-links /scratch/{_LOGIN}/local\n"
+        f"--find-links libs/{_LOGIN}-wheels\n"
         f"six==1.16.0 --hash=sha256:{'8a' * 32}\n"
     )
+    (tmp_path / "libs" / f"{_LOGIN}-wheels").mkdir(parents=True)
     result = cli("import", "requirements.txt", "-o", "imported.lock")
     assert result.code == 0, result.err
     snap = lockfile.load(tmp_path / "imported.lock")
@@ -1155,4 +1157,6 @@ def test_an_imported_warning_keeps_a_network_urls_path_as_the_locks_urls_do(
     assert not_recorded == [
         f"import: --find-links https://files.example.org/users/{_LOGIN}/more",
         "import: --find-links /scratch/<user>/local",
+        # A folder of the project, as the lock's {project} paths name it (the reader's checkout has it).
+        f"import: --find-links {{project}}/libs/{_LOGIN}-wheels",
     ]

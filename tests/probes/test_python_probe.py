@@ -224,6 +224,21 @@ def test_a_project_folder_named_like_the_login_is_recorded_as_written(
     assert pkg is not None and pkg.source.url == "file://{project}/libs/alice-tools"
 
 
+def test_a_warning_names_a_project_folder_named_like_the_login_as_the_lock_does(
+    scratch_venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A warning about a folder of the project names it as the lock's URLs do ({project}/libs/alice-tools), not as
+    # "{project}/libs/<user>-tools", a folder the reader's checkout does not have; elsewhere the login still goes.
+    monkeypatch.setenv("USER", "alice")
+    project = tmp_path / "proj"
+    tools = project / "libs" / "alice-tools"
+    (tools / "broken-1.0.dist-info").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (site_packages(scratch_venv) / "tools.pth").write_text(f"{tools}\n")
+    warnings = "\n".join(capture(str(scratch_venv), str(project)).envsnap.warnings)
+    assert "broken-dist: {project}/libs/alice-tools/broken-1.0.dist-info" in warnings, warnings
+
+
 def test_broken_dist_info_is_a_warning_not_a_failure(scratch_venv: Path) -> None:
     site = site_packages(scratch_venv)
     _fake_dist(site, "good", "1.0")
