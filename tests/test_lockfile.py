@@ -7,6 +7,7 @@ import re
 import stat
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -668,3 +669,27 @@ def test_the_schema_resolves_every_model_class_as_get_type_hints_does() -> None:
     assert len(classes) >= 20
     for cls in classes:
         assert lockfile._hints(cls) == typing.get_type_hints(cls), cls
+
+
+@pytest.mark.parametrize(
+    ("field", "good", "bad"),
+    [
+        ("installer", "pip", "p\tip"),
+        ("requires_python", ">=3.8", ">=3.8\x00"),
+        ("wheel_tags", ("py3-none-any",), ("py3 none any",)),
+        ("requires_dist", ("x>=1",), ("a\nb",)),
+    ],
+)
+def test_a_column_checked_by_its_distinct_values_still_refuses_one_bad_value(field: str, good: Any, bad: Any) -> None:
+    """Fields whose values repeat from package to package are checked a distinct value at a time in a large lock
+    (``_repeating``): one bad value among forty is refused as before, naming its package's field."""
+
+    def lock(bad_at: int) -> str:
+        packages = [
+            PythonPackage(name=f"p{i:02d}", version="1.0", **{field: bad if i == bad_at else good}) for i in range(40)
+        ]
+        return lockfile.dumps(sample_lock(*packages))
+
+    assert len(lockfile.loads(lock(-1)).python.packages) == 40
+    with pytest.raises(LockfileError, match=rf"python\.packages\[23\]\.{field}"):
+        lockfile.loads(lock(23))
