@@ -302,6 +302,20 @@ def test_outside_a_work_tree_the_lock_s_folder_is_the_project_for_import_pin_and
     assert f"#   pip install --no-deps -e {project / 'libs' / 'labtool'}" in exported.out.splitlines()
 
 
+def _imported_and_pinned_into_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> tuple[Path, Path, CliResult]:
+    """A lab outside git: its requirements (an editable project, a find-links wheel) imported to ``env.lock``, then
+    ``pin env.lock -o out/pinned.lock``: the project, the wheel and the pin's result."""
+    project, wheel = _lab_outside_git(tmp_path, monkeypatch)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
+    (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    (project / "out").mkdir()
+    return project, wheel, cli("pin", "env.lock", "-o", "out/pinned.lock", "--no-system-packages")
+
+
 def test_pin_into_another_folder_writes_the_labels_for_the_folder_of_the_lock_it_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
 ) -> None:
@@ -309,14 +323,7 @@ def test_pin_into_another_folder_writes_the_labels_for_the_folder_of_the_lock_it
     labels unchanged (``file://{project}/libs/labtool``, the wheel it pinned as ``file://{project}/wheels/...``): every
     later reader took them below ``out/``, where nothing is. The lock it writes names each place for its own folder:
     under ``{project}`` where the place lies in it, else by its absolute path (docs/design.md)."""
-    project, wheel = _lab_outside_git(tmp_path, monkeypatch)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
-    (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
-    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
-
-    (project / "out").mkdir()
-    pinned = cli("pin", "env.lock", "-o", "out/pinned.lock", "--no-system-packages")
+    project, wheel, pinned = _imported_and_pinned_into_out(tmp_path, monkeypatch, cli)
     assert pinned.code == 0, pinned.err
     lock = lockfile.load(project / "out" / "pinned.lock")
     assert lock.package("labtool").source.url == (project / "libs" / "labtool").as_uri()  # type: ignore[union-attr]
@@ -380,13 +387,8 @@ def test_diff_of_a_lock_and_its_pin_into_another_folder_reads_the_same_project_f
     its own. ``diff env.lock out/pinned.lock`` said ``labtool: editable file://{project}/libs/labtool -> editable
     file:///.../libs/labtool (source)``; it reads each label where that lock is, as every other command does. A
     project in another folder is still a change of source."""
-    project, _ = _lab_outside_git(tmp_path, monkeypatch)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
-    (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
-    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
-    (project / "out").mkdir()
-    assert cli("pin", "env.lock", "-o", "out/pinned.lock", "--no-system-packages").code == 0
+    project, _, pinned_run = _imported_and_pinned_into_out(tmp_path, monkeypatch, cli)
+    assert pinned_run.code == 0, pinned_run.err
     result = cli("diff", "env.lock", "out/pinned.lock")
     assert "labtool" not in result.out, result.out
     assert "source" not in result.out, result.out
