@@ -364,9 +364,11 @@ def test_dataclasses_inspect_deferred_is_inspect() -> None:
     code = """
 import sys
 from envsnap._lazyinspect import defer
-assert defer() and "inspect" not in sys.modules
-assert not defer()  # once: dataclasses is imported now
+assert defer() and "dataclasses" not in sys.modules and "inspect" not in sys.modules  # nothing imported yet
 import dataclasses
+assert "inspect" not in sys.modules or sys.version_info >= (3, 12)
+assert not defer()  # dataclasses is imported now
+assert dataclasses.__spec__.loader is dataclasses.__loader__ and type(dataclasses.__loader__).__name__ != "_Loader"
 import inspect
 assert type(inspect).__name__ == "module" and dataclasses.inspect.signature is inspect.signature
 
