@@ -99,8 +99,9 @@ class FetchPolicy:
     allow: tuple[str, ...] = ()
     trusted: tuple[str, ...] = ()
 
-    def refusal(self, url: str) -> str | None:
-        """Why ``url`` may not be fetched on a lock's word, or None when it may."""
+    def refusal(self, url: str, *, unresolved: bool = False) -> str | None:
+        """Why ``url`` may not be fetched on a lock's word, or None when it may. ``unresolved``: a host name that
+        does not resolve is no refusal (the URL is unreachable from here, not one the policy forbids)."""
         if not url or has_control(url) or any(ch.isspace() for ch in url):
             return "not a URL envsnap fetches"
         if any(_allowed(url, pattern) for pattern in self.allow):
@@ -118,7 +119,7 @@ class FetchPolicy:
             return f"host {host} is this machine"
         addresses = _addresses(host)
         if addresses is None:
-            return f"host {host} does not resolve"
+            return None if unresolved else f"host {host} does not resolve"
         inner = [a for a in addresses if _not_public(a)]
         if inner:
             return f"host {host} is a loopback, private or link-local address ({inner[0]})"

@@ -1138,8 +1138,9 @@ def _hinted(exc: FetchRefusedError, pinner: Pinner) -> FetchRefusedError:
 def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOptions) -> None:
     """Every URL of the lock that the bundle would fetch (a pinned wheel or sdist not in the bundle, a conda archive
     not in ``conda/``), judged by the fetch policy before anything is fetched or copied: a refused one is
-    ``FetchRefusedError`` (exit 2) now, not after every wheel was downloaded. A refused wheel URL whose file the
-    cache or a configured index has is no refusal (``Pinner.check_artifact``); ``--offline`` fetches no wheel."""
+    ``FetchRefusedError`` (exit 2) now, not after every wheel was downloaded. A refused wheel URL whose file a
+    configured index has is no refusal (``Pinner.check_artifact``); one the download cache holds still is (the cache
+    never changes the answer). ``--offline`` fetches no wheel and asks nothing: the cache is what is here."""
     from .._fetchpolicy import FetchRefusedError
     from .conda import refuse_unfetchable
 

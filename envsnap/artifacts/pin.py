@@ -1067,16 +1067,15 @@ class Pinner:
             files += find_links_files(self.fetcher, location)
         return files
 
-    def fetch(self, file: IndexFile, *, pinned: bool = False) -> tuple[Path, str]:
+    def fetch(self, file: IndexFile) -> tuple[Path, str]:
         """The file in the cache and its sha256, checked against the index's hash when it gave one.
 
         A file that is not ``trusted`` (its URL came from a lock) is read only as the fetch policy allows, asked
-        before anything is read. A refused one is looked for again on the configured indexes by file name and
-        sha256 (a lock pinned against a local index rebuilds wherever that index is configured); when no
-        configured index lists it, ``FetchRefusedError``. ``pinned``: the file a pinned lock names (bundle,
-        rebuild), whose copy in the download cache, under that sha256, is the file; pin's own lookups decide by
-        the policy alone, never by what an earlier run left in the cache."""
-        source = self._source(file, pinned=pinned)
+        before anything is read or the cache is looked at. A refused one is looked for again on the configured
+        indexes by file name and sha256 (a lock pinned against a local index rebuilds wherever that index is
+        configured); when no configured index lists it, ``FetchRefusedError``, whatever the cache holds (an
+        earlier ``--allow-url`` run's copy is no proof of a URL this run does not allow)."""
+        source = self._source(file)
         if isinstance(source, Path):
             return source, file.sha256
         file = source
@@ -1128,15 +1127,17 @@ class Pinner:
             shutil.move(str(part), final)
         return final, sha
 
-    def _source(self, file: IndexFile, *, pinned: bool = False) -> IndexFile | Path:
-        """What a fetch of ``file`` reads, judged before anything of it is read: ``file`` itself when the policy
-        allows its URL; for a refused one, its copy in the cache where the lock pins it (``pinned``), else the
-        configured indexes' entry for the same file; ``FetchRefusedError`` when neither has it. ``pin`` asks with
-        ``pinned`` False: a local archive it refused without ``--allow-url`` was pinned once a run with the flag
-        had put its sha256 into the cache, the lock's own hash taken as proof of a URL never allowed."""
+    def _source(self, file: IndexFile) -> IndexFile | Path:
+        """What a fetch of ``file`` reads, judged by the fetch policy alone before anything of it is read: ``file``
+        itself when the policy allows its URL; for a refused one, the configured indexes' entry for the same file;
+        ``FetchRefusedError`` when none lists it. The download cache never turns a refusal into a file: a local
+        archive refused without ``--allow-url`` was pinned or bundled once a run with the flag had put its sha256
+        into the cache, the lock's own hash taken as proof of a URL never allowed. Only a URL whose host does not
+        resolve here (unreachable, not refused: the policy allows it where it resolves to a public address) is
+        taken from the cache by its sha256, as an allowed one is."""
         if file.trusted or (reason := self.policy.refusal(file.url)) is None:
             return file
-        if pinned and is_sha256_hex(file.sha256):
+        if is_sha256_hex(file.sha256) and self.policy.refusal(file.url, unresolved=True) is None:
             cached = cached_path(self.cache_dir, file.sha256, file.filename)
             if cached.is_file():  # content-addressed: this exact file was fetched before
                 return cached
@@ -1162,9 +1163,9 @@ class Pinner:
 
     def check_artifact(self, art: Artifact) -> None:
         """``FetchRefusedError`` now, as ``fetch_artifact`` would raise it, when the lock's URL of ``art`` is refused
-        and neither the cache nor a configured index has the file; reads no lock URL (a refused one makes it read
-        the configured indexes' pages). A bundle judges every URL this way before it fetches any."""
-        self._source(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256), pinned=True)
+        and no configured index has the file (whatever the download cache holds); reads no lock URL (a refused one
+        makes it read the configured indexes' pages). A bundle judges every URL this way before it fetches any."""
+        self._source(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
 
     def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
         """A pinned artifact in the cache (see ``fetch``: from its recorded URL as the policy allows, else the
@@ -1172,7 +1173,7 @@ class Pinner:
         (``file://{project}/wheels/x.whl``, ``file://~/...``: a local archive pip installed, as capture names
         it) is read from there on this machine, the policy asked about that path: it was fetched by its label,
         which named no file, and ``--allow-url`` for the folder was matched against the label."""
-        return self.fetch(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256), pinned=True)
+        return self.fetch(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
 
     def _here(self, url: str) -> str:
         return here(url, self.project_dir)

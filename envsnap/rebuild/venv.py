@@ -373,6 +373,7 @@ def _checked_wheels(
             pinner = Pinner(read_pip_config(), cache_dir(ARTIFACTS_CACHE), allow_urls=allow_urls)
         try:
             path = join_base_name(spill, art.filename)
+            pinner.check_artifact(art)  # the policy alone: a refused URL's file in the cache is no answer
             fetch_wheel(art, path, pinner, offline=False)
         except (BundleError, PinError) as exc:
             raise RebuildError(

@@ -729,3 +729,77 @@ def test_bundle_refuses_every_lock_url_before_fetching_any(
     _one_error_line(result.err)
     assert "is not fetched" in result.err and "--allow-url" in result.err, result.err
     assert not (tmp_path / "b").exists() and not list((tmp_path / "cache").rglob("*.whl"))
+
+
+def test_bundle_refuses_a_refused_local_wheel_whatever_the_download_cache_holds(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock pinned to ``file:///.../tinypkg-1.0-py3-none-any.whl`` was refused (exit 2) by a bundle without
+    ``--allow-url`` on an empty download cache, and bundled once an earlier ``--allow-url`` run had left the
+    wheel in the cache under the lock's sha256: the answer depended on the cache. The fetch policy decides alone:
+    refused, the same line, whatever the cache holds; allowed, bundled with the cache or without it. Only
+    ``--offline``, which fetches nothing, takes the file from the cache by the lock's sha256."""
+    import shutil
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    wheel = make_wheel(tmp_path / "wheels", "tinypkg", "1.0")
+    digest = sha256_of(wheel)
+    lock = tmp_path / "l.lock"
+    lock.write_text(
+        lock_text(packages=package_toml("tinypkg", "1.0", filename=wheel.name, url=wheel.as_uri(), sha256=digest))
+    )
+    cache = tmp_path / "cache"
+    allow = (tmp_path / "wheels").as_uri() + "/*"
+
+    def bundle(out: str, *extra: str) -> Any:
+        return cli("bundle", lock, "-o", tmp_path / out, "--cache-dir", cache, *extra)
+
+    before = bundle("b1")
+    allowed = bundle("b2", "--allow-url", allow)
+    assert allowed.code == 0, allowed
+    assert list(cache.rglob(wheel.name))  # the earlier run left the wheel in the cache
+    after = bundle("b3")
+    assert (before.code, after.code) == (2, 2), (before, after)
+    _one_error_line(after.err)
+    assert after.err == before.err and "--allow-url" in after.err, after.err
+    assert digest not in after.err  # the hash of a local file is never shown
+    assert not (tmp_path / "b1").exists() and not (tmp_path / "b3").exists()
+    offline = bundle("b4", "--offline")
+    assert offline.code == 0, offline  # what is here: the cache's file under the lock's sha256
+    shutil.rmtree(cache)
+    again = bundle("b5", "--allow-url", allow)
+    assert again.code == 0, again
+    assert (tmp_path / "b5" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
+def test_rebuild_of_a_bundle_missing_a_refused_local_wheel_refuses_it_whatever_the_cache_holds(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle whose wheel was removed, pinned to a ``file://`` URL: its rebuild copied the wheel from the download
+    cache without asking the fetch policy when an earlier ``--allow-url`` run had left it there, and refused it on
+    an empty cache. Refused either way now; allowed, fetched."""
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.rebuild import venv
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    wheel = make_wheel(tmp_path / "wheels", "tinypkg", "1.0")
+    lock = tmp_path / "l.lock"
+    lock.write_text(
+        lock_text(
+            packages=package_toml("tinypkg", "1.0", filename=wheel.name, url=wheel.as_uri(), sha256=sha256_of(wheel))
+        )
+    )
+    allow = (tmp_path / "wheels").as_uri() + "/*"
+    made = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", allow)  # the default cache now holds the wheel
+    assert made.code == 0, made
+    (tmp_path / "b" / "wheels" / wheel.name).unlink()
+    bundle = Bundle(tmp_path / "b")
+    packages = list(bundle.lock.python.packages)
+    (tmp_path / "spill").mkdir()
+    with pytest.raises(RebuildError, match="--allow-url"):
+        venv._checked_wheels(packages, bundle, offline=False, spill=tmp_path / "spill")
+    assert not list((tmp_path / "spill").iterdir())
+    (got,) = venv._checked_wheels(packages, bundle, offline=False, spill=tmp_path / "spill", allow_urls=(allow,))
+    assert got.read_bytes() == wheel.read_bytes()
