@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.lock or not args.format:
         raise ExportError("export needs LOCK and --format FORMAT (or --list)")
     exporter = export.get(args.format)
+    if not exporter.directory:  # the one file it writes is known now, before the lock is pinned (a download)
+        _refuse_over_input(_targets(exporter, {exporter.filename: b""}, args.output), args.lock)
     from ._lockarg import load_lock_or_bundle
 
     snapshot, bundled = load_lock_or_bundle(args.lock)
@@ -121,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         raise ExportError(
             f"{exporter.name}: pinning left {len(failures)} package(s) without a file: {'; '.join(failures[:3])}{more}"
         ) from exc
+    _refuse_over_input(_targets(exporter, files, args.output), args.lock)
     written = write(exporter, files, args.output)
     if written:
         from ..probes.gitstate import remember_exports
@@ -242,9 +245,39 @@ def pin_for_export(
     return pinned, failures
 
 
+def _targets(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> dict[Path, bytes]:
+    """Where ``write`` puts each rendered file (none for ``-o -``)."""
+    from pathlib import Path
+
+    if output == "-":
+        return {}
+    if exporter.directory:
+        root = Path(output or exporter.filename)
+        return {root / name: data for name, data in sorted(files.items())}
+    ((name, data),) = files.items()
+    target = Path(output) if output else Path(name)
+    # ``-o exp/`` names a folder, made when missing (Path drops the slash: it wrote a file named exp, which
+    # the next format then replaced).
+    if target.is_dir() or (output or "").endswith(("/", os.sep)):
+        target = target / name
+    return {target: data}
+
+
+def _refuse_over_input(targets: Mapping[Path, bytes], lock: str) -> None:
+    """Exit 2 before anything is written when a file the export writes is the lock it reads (``-o LOCK``; a
+    bundle's ``envsnap.lock`` or archive): the lock was replaced by the exported file."""
+    from .._defaults import LOCK_NAME
+    from .._samefile import refuse_output_over_input
+
+    inputs = [("the lock", lock)]
+    if os.path.isdir(lock):
+        inputs.append(("the bundle's lock", os.path.join(lock, LOCK_NAME)))
+    for target in targets:
+        refuse_output_over_input(target, inputs)
+
+
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:
     """Write rendered files atomically, or print a single file for ``-o -``; returns the paths written."""
-    from pathlib import Path
 
     from .._fs import atomic_write_bytes
 
@@ -253,17 +286,7 @@ def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) ->
             raise ExportError(f"{exporter.name}: writes several files; give -o DIRECTORY instead of '-'")
         _output.write_document(next(iter(files.values())))
         return []
-    if exporter.directory:
-        root = Path(output or exporter.filename)
-        targets = {root / name: data for name, data in sorted(files.items())}
-    else:
-        ((name, data),) = files.items()
-        target = Path(output) if output else Path(name)
-        # ``-o exp/`` names a folder, made when missing (Path drops the slash: it wrote a file named exp, which
-        # the next format then replaced).
-        if target.is_dir() or (output or "").endswith(("/", os.sep)):
-            target = target / name
-        targets = {target: data}
+    targets = _targets(exporter, files, output)
     written = []
     for target, data in targets.items():
         try:

@@ -227,7 +227,9 @@ def _write(output: str, text: str) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     from .. import fleet
+    from .._samefile import refuse_output_over_input
 
+    refuse_output_over_input(args.output or "", [("the lock", args.lock)])
     _writable(args.output)
     progress = _output.bar("nodes answering")
     try:

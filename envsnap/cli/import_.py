@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from .. import importers, lockfile
+    from .._samefile import refuse_output_over_input
     from ..importers.interface import ImportOptions
+
+    refuse_output_over_input(args.output, [("the file to import", args.file)])
 
     # Outside any git work tree {project} is the folder of the lock, as pin, bundle, rebuild and export read it there.
     lock_folder = "" if args.output == "-" else os.path.dirname(os.path.abspath(args.output))

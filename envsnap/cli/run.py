@@ -121,6 +121,15 @@ def run(args: argparse.Namespace) -> int:
         raise EnvsnapError(
             f"-o {args.record}: a folder; name the record's file in it (-o {os.path.join(args.record, DEFAULT_RECORD)})"
         )
+    from .._samefile import refuse_output_over_input
+
+    # The lock it is checked against, the data it fingerprints, the command's own outputs: never the record's file.
+    inputs = [
+        ("the lock", args.lock or ""),
+        *(("--data", p) for p in args.data),
+        *(("--output", p) for p in args.output),
+    ]
+    refuse_output_over_input(args.record, inputs)
     folder = os.path.dirname(args.record) or "."
     try:
         os.makedirs(folder, exist_ok=True)  # as pytest --junitxml=reports/x.xml does: the umask's permissions

@@ -289,3 +289,30 @@ def test_an_output_ending_in_a_slash_is_a_folder_made_for_the_file(
         assert result.code == 0, result
         assert (tmp_path / "exp" / name).is_file()
     assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == ["appendix.md", "requirements.txt"]
+
+
+def test_an_output_that_is_the_input_itself_is_refused_before_anything_is_written(
+    cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export LOCK -f requirements -o LOCK`` (or a link to it) replaced the lock with requirements.txt lines, and
+    ``import reqs.txt -o reqs.txt`` the requirements file with a lock. Refused now: one line, exit 2, the input
+    unchanged."""
+    text = lock.read_bytes()
+    (tmp_path / "link.txt").symlink_to(lock)
+    monkeypatch.chdir(tmp_path)
+    for args in (
+        ("-f", "requirements", "-o", lock),
+        ("-f", "pylock", "-o", "link.txt"),
+        ("-f", "requirements", "-o", "./sub/../envsnap.lock"),
+    ):
+        result = cli("export", lock, *args)
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1, (args, result)
+        assert "the lock" in result.err and "name another" in result.err, result.err
+        assert lock.read_bytes() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["envsnap.lock", "link.txt"]
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text("six==1.16.0\n")
+    result = cli("import", reqs, "-o", reqs)
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+    assert "name another" in result.err, result.err
+    assert reqs.read_text() == "six==1.16.0\n"

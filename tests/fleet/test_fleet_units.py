@@ -1414,3 +1414,28 @@ def test_a_timeout_without_room_for_the_nodes_gpu_wait_passes_them_half_of_it(
     (line,) = log.read_text().splitlines()
     node = f"fleet node {lock}" if command == "check" else "capture -o -"
     assert line.split(" -- ", 1)[1] == f"/opt/envsnap {node} {passed}".strip(), line
+
+
+def test_an_output_that_is_the_lock_itself_is_refused_before_any_node_is_asked(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet check LOCK -o LOCK`` (or a link to it, or another spelling of its path) replaced the lock with the
+    JSON report once every node had answered. Refused now: one line, exit 2, no node asked, the lock unchanged."""
+    import os
+
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    text = lock.read_bytes()
+    asked: list[str] = []
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: asked.append("check"))
+    (tmp_path / "link.json").symlink_to(lock)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    for output in (lock, tmp_path / "link.json", os.path.join("..", "sub", "..", "envsnap.lock")):
+        res = cli("fleet", "check", str(lock), "-w", "n1", "-o", str(output))
+        assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res
+        assert "the lock" in res.err and "name another file" in res.err, res.err
+    assert asked == []
+    assert lock.read_bytes() == text

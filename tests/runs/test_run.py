@@ -867,6 +867,29 @@ def test_a_record_in_a_missing_folder_is_written_there_and_a_folder_is_refused_b
     assert not list((tmp_path / "adir").iterdir())
 
 
+def test_a_record_that_is_the_lock_or_a_data_or_output_file_is_refused_before_the_command_runs(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    # `run --lock envsnap.lock -o envsnap.lock` ran the command, then wrote the record over the lock it was checked
+    # against (and `--data x.csv -o x.csv` over the data it fingerprinted).
+    (tmp_path / "envsnap.lock").write_text("[envsnap]\nschema_version = 1\n")
+    (tmp_path / "x.csv").write_text("1,2\n")
+    (tmp_path / "link.toml").symlink_to(tmp_path / "envsnap.lock")
+    for args in (
+        ("--lock", "envsnap.lock", "-o", "envsnap.lock"),
+        ("--lock", "envsnap.lock", "-o", "link.toml"),
+        ("--lock", "./envsnap.lock", "-o", str(tmp_path / "envsnap.lock")),
+        ("--data", "x.csv", "-o", "x.csv"),
+        ("--output", "out.toml", "-o", "out.toml"),
+    ):
+        res = envsnap("run", *args, "--", "touch", "ran", cwd=tmp_path)
+        assert res.returncode == 2 and res.stderr.startswith(f"envsnap: error: -o {args[-1]}: "), (args, res.stderr)
+        assert len(res.stderr.strip().splitlines()) == 1 and "name another file" in res.stderr, res.stderr
+        assert not (tmp_path / "ran").exists(), args
+    assert (tmp_path / "envsnap.lock").read_text() == "[envsnap]\nschema_version = 1\n"
+    assert (tmp_path / "x.csv").read_text() == "1,2\n"
+
+
 @pytest.mark.parametrize("with_lock", [False, True])
 def test_a_record_that_cannot_be_written_after_the_command_ran_is_exit_4_naming_how_the_command_ended(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path, with_lock: bool
