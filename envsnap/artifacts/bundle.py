@@ -26,18 +26,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gzip
 import hashlib
 import os
 import re
 import shutil
 import stat
-import tarfile
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Set
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -65,6 +63,9 @@ from ..report import counted
 from .sourcecopy import copy_project, pretend_version
 
 if TYPE_CHECKING:
+    import gzip
+    import tarfile
+
     from .._fetchpolicy import FetchPolicy, FetchRefusedError
     from .pin import IndexConfig, Pinner
 
@@ -463,23 +464,31 @@ class _HeaderTooLarge(Exception):
     """An extended header larger than ``MAX_EXTENDED_HEADER``: refused before it is read."""
 
 
-class _BoundedHeaders(tarfile.TarInfo):
-    """A member whose extended headers are refused above ``MAX_EXTENDED_HEADER`` before tarfile reads them (its
-    own readers, ``_proc_pax`` and ``_proc_gnulong``, read the size the header claims in one piece)."""
+@cache
+def _bounded_headers() -> type[tarfile.TarInfo]:
+    """The member class of a bundle archive being read, made where one is: ``tarfile`` (with ``gzip``, ``bz2`` and
+    ``lzma``) is not imported by a rebuild from a bundle folder, 2 ms of its start."""
+    import tarfile
 
-    def _proc_pax(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
-        self._bounded()
-        found: tarfile.TarInfo = super()._proc_pax(archive)  # type: ignore[misc]
-        return found
+    class BoundedHeaders(tarfile.TarInfo):
+        """A member whose extended headers are refused above ``MAX_EXTENDED_HEADER`` before tarfile reads them
+        (its own readers, ``_proc_pax`` and ``_proc_gnulong``, read the size the header claims in one piece)."""
 
-    def _proc_gnulong(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
-        self._bounded()
-        found: tarfile.TarInfo = super()._proc_gnulong(archive)  # type: ignore[misc]
-        return found
+        def _proc_pax(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+            self._bounded()
+            found: tarfile.TarInfo = super()._proc_pax(archive)  # type: ignore[misc]
+            return found
 
-    def _bounded(self) -> None:
-        if self.size > MAX_EXTENDED_HEADER:
-            raise _HeaderTooLarge(f"an extended header of {self.size} bytes (at most {MAX_EXTENDED_HEADER})")
+        def _proc_gnulong(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+            self._bounded()
+            found: tarfile.TarInfo = super()._proc_gnulong(archive)  # type: ignore[misc]
+            return found
+
+        def _bounded(self) -> None:
+            if self.size > MAX_EXTENDED_HEADER:
+                raise _HeaderTooLarge(f"an extended header of {self.size} bytes (at most {MAX_EXTENDED_HEADER})")
+
+    return BoundedHeaders
 
 
 def _member_path(member: tarfile.TarInfo, origin: str, *, hidden: bool) -> str:
@@ -531,6 +540,8 @@ def safe_unpack(
     count, the ratio to the archive's size, the free disk). Where this Python's ``tarfile`` has the
     ``data`` filter it is applied on top; the files are written here (never through a link, never over
     another member), so the same rules hold on a Python without it."""
+    import tarfile
+
     lim = limits or ArchiveLimits.from_env()
     origin = str(archive_path)
     say = progress or (lambda _line: None)
@@ -544,7 +555,7 @@ def safe_unpack(
     total = count = 0
     reported = 0
     try:
-        with tarfile.open(archive_path, "r:*", tarinfo=_BoundedHeaders) as archive:
+        with tarfile.open(archive_path, "r:*", tarinfo=_bounded_headers()) as archive:
             while (member := archive.next()) is not None:
                 count += 1
                 if count > lim.max_members:
@@ -642,6 +653,9 @@ def archive_folder(archive_path: Path) -> str:
 def write_archive(root: Path, archive_path: Path, progress: Progress | None = None) -> None:
     """A deterministic archive of a bundle directory in one top-level folder (sorted, zero times and owners),
     written atomically: ``.tar`` uncompressed, ``.tar.gz``/``.tgz`` at gzip level 1 (wheels are compressed)."""
+    import gzip
+    import tarfile
+
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
     say = progress or (lambda _line: None)
     top = archive_folder(archive_path)

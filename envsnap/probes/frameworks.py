@@ -9,7 +9,6 @@ architectures, cuDNN, whether CUDA is usable), and reports what that cost.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -18,13 +17,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _defaults, _runner
 from .._control import strip_terminal
 from ..model import Framework
 from .cudacodes import decode
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage
+
+if TYPE_CHECKING:
+    import ast
 
 DEEP_TIMEOUT = _defaults.DEEP_TIMEOUT
 DEEP_WORKER = Path(__file__).with_name("_deep_worker.py")
@@ -46,6 +48,8 @@ _JAX_PLUGIN = re.compile(r"^jax-cuda(\d+)-(?:plugin|pjrt)$")
 
 def literal_assignments(source: str) -> dict[str, Any]:
     """Top-level ``name = <literal>`` (annotated or not) and ``name['key'] = <literal>`` of a Python file."""
+    import ast  # where a framework's version file is read: a capture of an environment without one imports none
+
     out: dict[str, Any] = {}
     try:
         tree = ast.parse(source)
@@ -83,6 +87,8 @@ def literal_assignments(source: str) -> dict[str, Any]:
 
 def _ordered_dict_call(node: ast.expr) -> dict[str, Any] | None:
     """``OrderedDict([(k, v), ...])`` / ``collections.OrderedDict(name)``, as older build_info.py has."""
+    import ast
+
     if not (isinstance(node, ast.Call) and node.args):
         return None
     func = node.func
