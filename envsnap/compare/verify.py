@@ -533,6 +533,9 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
     if a.kind == b.kind:
         if a.kind == "vcs" and a.commit_id != b.commit_id:
             return [Difference(MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}", f"{b.url}@{b.commit_id}")]
+        if a.kind == "vcs" and a.subdirectory != b.subdirectory:
+            # One commit of a monorepo, another folder of it: another package's code.
+            return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
         if a.kind == "directory" and a.editable != b.editable:
             note = EDITABLE_LOST if a.editable else "the lock installs it from its folder, this install is editable"
             return [Difference(WARNING, "python", name, "source", _source_text(want), _source_text(have), note)]
@@ -595,7 +598,7 @@ def _same_file(want: PythonPackage, have: PythonPackage) -> bool:
 def _source_text(pkg: PythonPackage) -> str:
     s = pkg.source
     if s.kind == "vcs":
-        return f"{s.vcs}+{s.url}@{s.commit_id}"
+        return f"{s.vcs}+{s.url}@{s.commit_id}" + (f"#subdirectory={s.subdirectory}" if s.subdirectory else "")
     if s.kind == "directory":
         return f"{'editable ' if s.editable else ''}{s.url}"
     if s.kind == "archive":

@@ -140,6 +140,20 @@ def test_another_commit_is_a_mismatch() -> None:
     assert found(compare(lock, now), MISMATCH) == {("vcspkg", "source")}
 
 
+def test_the_same_commit_of_another_subdirectory_is_another_source() -> None:
+    """A monorepo's package installed from another folder of the same commit (``#subdirectory=pkgs/other``): verify
+    said nothing, though the code installed is another package's."""
+    lock = snap(pkg("vcspkg", source=dataclasses.replace(GIT, subdirectory="pkgs/tool")))
+    now = snap(pkg("vcspkg", source=dataclasses.replace(GIT, subdirectory="pkgs/other")))
+    report = compare(lock, now)
+    assert found(report, MISMATCH) == {("vcspkg", "source")}
+    [d] = [d for d in report.differences if d.what == "source"]
+    assert d.expected.endswith("#subdirectory=pkgs/tool") and d.actual.endswith("#subdirectory=pkgs/other")
+    root = snap(pkg("vcspkg", source=GIT))
+    assert found(compare(root, now), MISMATCH) == {("vcspkg", "source")}
+    assert compare(lock, lock).differences == ()
+
+
 def test_the_files_of_another_commit_follow_from_it_not_from_the_build() -> None:
     """A VCS package at another commit was also reported "record_digest ... (rebuilt from source: the build is not
     reproducible)": its files differ because its commit does."""
