@@ -1023,7 +1023,8 @@ def _one_archive(x: PackageRow, y: PackageRow) -> bool:
 def _source(p: PythonPackage) -> str:
     s = p.source
     if s.kind == "vcs":
-        return f"{s.vcs}+{s.url}@{s.commit_id}"
+        # A monorepo's folder is part of where the package comes from: another one at one commit is another package.
+        return f"{s.vcs}+{s.url}@{s.commit_id}" + (f"#subdirectory={s.subdirectory}" if s.subdirectory else "")
     if s.kind == "directory":
         return ("editable " if s.editable else "") + s.url
     if s.kind == "archive":

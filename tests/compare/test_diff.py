@@ -168,6 +168,24 @@ def test_conda_builds_and_channels() -> None:
     assert kinds == {"openssl": "build", "zlib": "source"}
 
 
+def test_another_subdirectory_of_one_commit_is_a_change_of_source(tmp_path: Path) -> None:
+    """A monorepo's package from another folder of the same commit: diff named it only as "other fields:
+    python.packages[tool].source.subdirectory (not compared above)", not as the package's source."""
+    from envsnap.compare.diff import diff_files
+
+    git = Source(kind="vcs", vcs="git", url="https://g/mono", commit_id="a" * 40, subdirectory="pkgs/tool")
+    a = _lock(PythonPackage("tool", "1.0", source=git), PythonPackage("numpy", "1.26.4"))
+    b = _lock(
+        PythonPackage("tool", "1.0", source=dataclasses.replace(git, subdirectory="pkgs/other")),
+        PythonPackage("numpy", "1.26.4"),
+    )
+    expected = ["tool: git+https://g/mono@" + "a" * 40 + "#subdirectory=pkgs/tool -> git+https://g/mono@" + "a" * 40]
+    expected[0] += "#subdirectory=pkgs/other (source)"
+    assert [c.describe() for c in diff(a, b).changes] == expected
+    files = diff_files(lockfile.dump(a, tmp_path / "a.lock"), lockfile.dump(b, tmp_path / "b.lock"))
+    assert [c.describe() for c in files.changes] == expected
+
+
 def test_cli_diff_text_json_and_exit_codes(tmp_path: Path, cli: Callable[..., object]) -> None:
     a = lockfile.dump(_lock(PythonPackage("torch", "2.1.0+cu121")), tmp_path / "a.lock")
     b = lockfile.dump(_lock(PythonPackage("torch", "2.1.0+cu124")), tmp_path / "b.lock")
