@@ -457,10 +457,13 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
             artifact=Artifact(filename=filename, url=url, sha256=value),
         )
     url, _, fragment = url.partition("#")
-    if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):
-        directory = Source(kind="directory", url=fileurls.path_url(fileurls.file_url_path(url)))
-        return PythonPackage(name=name, version="", metadata_name=metadata_name, source=directory)
+    # The project's folder inside the repository, archive or local folder (pip's ``#subdirectory=``; checked with
+    # the rest of the lock as its ``subdirectory``: a relative folder, no ``..``).
     subdirectory = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("subdirectory", "")
+    if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):
+        local = fileurls.path_url(fileurls.file_url_path(url))
+        directory = Source(kind="directory", url=local, subdirectory=subdirectory)
+        return PythonPackage(name=name, version="", metadata_name=metadata_name, source=directory)
     stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", path.rsplit("/", 1)[-1])
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)

@@ -85,6 +85,23 @@ def test_requirements_tricky_inputs(requirements_file: Path) -> None:
     assert lockfile.loads(lockfile.dumps(snap)).python == snap.python
 
 
+def test_a_folder_of_a_monorepo_keeps_its_subdirectory(tmp_path: Path) -> None:
+    """``tool @ file:///srv/mono#subdirectory=pkgs/tool`` (pip installs the project in that folder) was imported as
+    the repository's root folder: the lock named another project, and a bundle or rebuild built that one."""
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        "tool @ file:///srv/mono#subdirectory=pkgs/tool\nother @ file:///srv/mono#egg=other&subdirectory=pkgs/o\n"
+    )
+    snap = importers.read_file(path)
+    pkgs = {p.name: p.source for p in snap.python.packages}
+    assert pkgs["tool"] == Source(kind="directory", url="file:///srv/mono", subdirectory="pkgs/tool")
+    assert pkgs["other"] == Source(kind="directory", url="file:///srv/mono", subdirectory="pkgs/o")
+    assert lockfile.loads(lockfile.dumps(snap)).python == snap.python
+    path.write_text("tool @ file:///srv/mono#subdirectory=../elsewhere\n")
+    with pytest.raises(LockImportError, match="subdirectory"):
+        importers.read_file(path)
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
