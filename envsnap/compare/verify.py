@@ -536,6 +536,10 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         if a.kind == "vcs" and a.subdirectory != b.subdirectory:
             # One commit of a monorepo, another folder of it: another package's code.
             return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
+        if a.kind == "directory" and a.url == b.url and a.subdirectory != b.subdirectory:
+            # One folder, another project inside it (``#subdirectory=``). Another URL is the folder moved or named
+            # otherwise (a label, a rebuild's checkout): not compared.
+            return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
         if a.kind == "directory" and a.editable != b.editable:
             note = EDITABLE_LOST if a.editable else "the lock installs it from its folder, this install is editable"
             return [Difference(WARNING, "python", name, "source", _source_text(want), _source_text(have), note)]
@@ -600,7 +604,9 @@ def _source_text(pkg: PythonPackage) -> str:
     if s.kind == "vcs":
         return f"{s.vcs}+{s.url}@{s.commit_id}" + (f"#subdirectory={s.subdirectory}" if s.subdirectory else "")
     if s.kind == "directory":
-        return f"{'editable ' if s.editable else ''}{s.url}"
+        # The folder pip built: the project's own, inside the one the URL names when it has a subdirectory.
+        folder = f"{s.url.rstrip('/')}/{s.subdirectory}" if s.subdirectory else s.url
+        return f"{'editable ' if s.editable else ''}{folder}"
     if s.kind == "archive":
         return s.url
     return "index"

@@ -154,6 +154,21 @@ def test_the_same_commit_of_another_subdirectory_is_another_source() -> None:
     assert compare(lock, lock).differences == ()
 
 
+def test_another_subdirectory_of_the_locked_folder_is_another_source() -> None:
+    """``pip install "tool @ file:///srv/mono#subdirectory=pkgs/other"`` where the lock has ``pkgs/tool``: the same
+    folder's other project was identical to the locked one."""
+    tree = Source(kind="directory", url="file:///srv/mono", subdirectory="pkgs/tool")
+    lock = snap(pkg("tool", source=tree))
+    now = snap(pkg("tool", source=dataclasses.replace(tree, subdirectory="pkgs/other")))
+    report = compare(lock, now)
+    assert found(report, MISMATCH) == {("tool", "source")}
+    [d] = [d for d in report.differences if d.what == "source"]
+    assert (d.expected, d.actual) == ("file:///srv/mono/pkgs/tool", "file:///srv/mono/pkgs/other")
+    # The same folder named by the repository and its subdirectory, or by its own path: one project.
+    moved = snap(pkg("tool", source=Source(kind="directory", url="file:///srv/mono/pkgs/tool")))
+    assert found(compare(lock, moved), MISMATCH) == set()
+
+
 def test_the_files_of_another_commit_follow_from_it_not_from_the_build() -> None:
     """A VCS package at another commit was also reported "record_digest ... (rebuilt from source: the build is not
     reproducible)": its files differ because its commit does."""
