@@ -1026,7 +1026,10 @@ def _source(p: PythonPackage) -> str:
         # A monorepo's folder is part of where the package comes from: another one at one commit is another package.
         return f"{s.vcs}+{s.url}@{s.commit_id}" + (f"#subdirectory={s.subdirectory}" if s.subdirectory else "")
     if s.kind == "directory":
-        return ("editable " if s.editable else "") + s.url
+        # The folder pip built: the project's own, inside the one the URL names when it has a subdirectory (one
+        # folder either way: a capture's ``file:///mono`` with ``pkgs/x``, an import's ``file:///mono/pkgs/x``).
+        folder = f"{s.url.rstrip('/')}/{s.subdirectory}" if s.subdirectory else s.url
+        return ("editable " if s.editable else "") + folder
     if s.kind == "archive":
         return s.url
     return "index"

@@ -186,6 +186,20 @@ def test_another_subdirectory_of_one_commit_is_a_change_of_source(tmp_path: Path
     assert [c.describe() for c in files.changes] == expected
 
 
+def test_another_subdirectory_of_one_local_folder_is_a_change_of_source() -> None:
+    """``tool @ file:///srv/mono#subdirectory=pkgs/tool``, then ``...#subdirectory=pkgs/other``: diff named it only as
+    "other fields differ: python.packages[tool].source.subdirectory"; the folder pip built is the source now."""
+    tree = Source(kind="directory", url="file:///srv/mono", subdirectory="pkgs/tool")
+    a = _lock(PythonPackage("tool", "1.0", source=tree))
+    b = _lock(PythonPackage("tool", "1.0", source=dataclasses.replace(tree, subdirectory="pkgs/other")))
+    assert [c.describe() for c in diff(a, b).changes] == [
+        "tool: file:///srv/mono/pkgs/tool -> file:///srv/mono/pkgs/other (source)"
+    ]
+    # The same folder by its own path (envsnap's requirements export writes it so): no change of source.
+    own = _lock(PythonPackage("tool", "1.0", source=Source(kind="directory", url="file:///srv/mono/pkgs/tool")))
+    assert [c.subject for c in diff(a, own).changes] == ["other fields"]
+
+
 def test_cli_diff_text_json_and_exit_codes(tmp_path: Path, cli: Callable[..., object]) -> None:
     a = lockfile.dump(_lock(PythonPackage("torch", "2.1.0+cu121")), tmp_path / "a.lock")
     b = lockfile.dump(_lock(PythonPackage("torch", "2.1.0+cu124")), tmp_path / "b.lock")
