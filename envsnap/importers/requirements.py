@@ -502,16 +502,25 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
     if not words:
         raise LockImportError(f"{where}: -e without a path")
     target = words[0]
+    # pip's fragment, in either order (``pip freeze``: ``#egg=NAME&subdirectory=DIR``): #egg=NAME names the project,
+    # no part of its folder; #subdirectory=DIR is the project's folder inside the repository or folder.
+    location, _, fragment = target.partition("#")
+    params = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p)
+    subdirectory = params.get("subdirectory", "")
+    if subdirectory and not grammar.is_relative_path(subdirectory):
+        raise LockImportError(f"{where}: #subdirectory={subdirectory[:80]!r} is not a folder inside the project")
     if target.startswith(_VCS):
-        m = re.search(r"#egg=([^&]+)", target)
-        if not m:
+        egg = params.get("egg", "")
+        if not egg:
             raise LockImportError(f"{where}: editable VCS reference without #egg=NAME")
-        pkg = _direct(canonicalize_name(m.group(1)), "", target.replace(m.group(0), ""), [], where)
+        url = location + (f"#subdirectory={subdirectory}" if subdirectory else "")
+        pkg = _direct(canonicalize_name(egg), "", url, [], where)
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
-    location = target.split("#egg=", 1)[0]  # pip's #egg=NAME names the project: no part of its folder
     path = fileurls.file_url_path(location) if location.startswith("file:") else location
     directory, url = _local_project(path, state)
-    name = _project_name(directory)
+    name = _project_name(directory / subdirectory if subdirectory else directory)
+    if subdirectory:
+        directory = directory / subdirectory  # named in the message below, when it has no name
     if not name:
         relative = "" if os.path.isabs(path) else " (a relative path is the working directory's, as pip reads it)"
         raise LockImportError(
@@ -522,7 +531,7 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
         name=canonicalize_name(name),
         version="",
         metadata_name=name if canonicalize_name(name) != name else "",
-        source=Source(kind="directory", url=url, editable=True),
+        source=Source(kind="directory", url=url, editable=True, subdirectory=subdirectory),
     )
 
 

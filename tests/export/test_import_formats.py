@@ -102,6 +102,36 @@ def test_a_folder_of_a_monorepo_keeps_its_subdirectory(tmp_path: Path) -> None:
         importers.read_file(path)
 
 
+def test_an_editable_project_in_a_subdirectory_is_read_as_pip_freeze_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip freeze`` writes an editable VCS install of a monorepo's project as ``-e git+URL@COMMIT#egg=tool&
+    subdirectory=pkgs/tool``: the import refused it ("VCS reference without a commit"), refused the fragment's
+    other order ("without #egg=NAME"), and read ``-e file:///mono#subdirectory=pkgs/tool`` in the repository's root
+    ("cannot tell the name of the editable project")."""
+    monkeypatch.chdir(tmp_path)
+    project = tmp_path / "mono" / "pkgs" / "tool"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "1.0"\n', encoding="utf-8")
+    commit = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
+    git = Source(
+        kind="vcs", url="https://g/mono.git", vcs="git", commit_id=commit, subdirectory="pkgs/tool", editable=True
+    )
+    path = tmp_path / "requirements.txt"
+    for fragment in ("egg=tool&subdirectory=pkgs/tool", "subdirectory=pkgs/tool&egg=tool"):
+        path.write_text(f"-e git+https://g/mono.git@{commit}#{fragment}\n")
+        [pkg] = importers.read_file(path).python.packages
+        assert (pkg.name, pkg.source) == ("tool", git)
+    for target in (f"{(tmp_path / 'mono').as_uri()}#subdirectory=pkgs/tool", "./mono#subdirectory=pkgs/tool"):
+        path.write_text(f"-e {target}\n")
+        [pkg] = importers.read_file(path).python.packages
+        folder = Source(kind="directory", url="file://{project}/mono", subdirectory="pkgs/tool", editable=True)
+        assert (pkg.name, pkg.source) == ("tool", folder)
+    path.write_text("-e ./mono#subdirectory=../mono/pkgs/tool\n")
+    with pytest.raises(LockImportError, match="subdirectory"):
+        importers.read_file(path)
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
