@@ -37,3 +37,26 @@ def refuse_output_over_input(
                 f"{option} {os.fspath(output)}: the same file as {what} ({os.fspath(path)}), which this command "
                 "reads; writing there would replace it: name another file"
             )
+
+
+def refuse_output_inside(
+    output: str | os.PathLike[str], folder: str | os.PathLike[str], what: str, why: str, option: str = "-o"
+) -> None:
+    """``UsageError`` (one line, exit 2) when the output a command will write is ``folder`` or lies inside it, as
+    a write (which follows links) would reach it: ``export BUNDLE -o BUNDLE/requirements.txt`` replaced or added a
+    file of the bundle it read, which then failed its ``SHA256SUMS`` check. ``what`` names the folder, ``why`` says
+    what writing there would break."""
+    from .errors import UsageError
+
+    if not os.fspath(output) or os.fspath(output) == "-":
+        return
+    place, root = os.path.realpath(output), os.path.realpath(folder)
+    try:
+        inside = os.path.commonpath([place, root]) == root
+    except ValueError:  # another drive
+        return
+    if inside:
+        raise UsageError(
+            f"{option} {os.fspath(output)}: inside {what} ({os.fspath(folder)}), which this command reads; "
+            f"writing there would {why}: name a path outside it"
+        )

@@ -79,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.lock or not args.format:
         raise ExportError("export needs LOCK and --format FORMAT (or --list)")
     exporter = export.get(args.format)
-    if not exporter.directory:  # the one file it writes is known now, before the lock is pinned (a download)
+    if exporter.directory:  # the folder it writes is known now, before the lock is pinned (a download)
+        _refuse_over_input({Path(args.output or exporter.filename): b""}, args.lock, files=False)
+    else:  # the one file it writes, likewise
         _refuse_over_input(_targets(exporter, {exporter.filename: b""}, args.output), args.lock)
     from ._lockarg import load_lock_or_bundle
 
@@ -263,17 +265,23 @@ def _targets(exporter: Exporter, files: Mapping[str, bytes], output: str | None)
     return {target: data}
 
 
-def _refuse_over_input(targets: Mapping[Path, bytes], lock: str) -> None:
+def _refuse_over_input(targets: Mapping[Path, bytes], lock: str, *, files: bool = True) -> None:
     """Exit 2 before anything is written when a file the export writes is the lock it reads (``-o LOCK``; a
-    bundle's ``envsnap.lock`` or archive): the lock was replaced by the exported file."""
+    bundle's ``envsnap.lock`` or archive): the lock was replaced by the exported file; or, for a bundle folder,
+    lies anywhere inside it (``-o BUNDLE/requirements.txt``, ``-f dockerfile -o BUNDLE``): a file of the bundle
+    replaced or added, it failed its ``SHA256SUMS`` check. ``files``: the targets are files (else a folder)."""
     from .._defaults import LOCK_NAME
-    from .._samefile import refuse_output_over_input
+    from .._samefile import refuse_output_inside, refuse_output_over_input
 
     inputs = [("the lock", lock)]
     if os.path.isdir(lock):
         inputs.append(("the bundle's lock", os.path.join(lock, LOCK_NAME)))
     for target in targets:
-        refuse_output_over_input(target, inputs)
+        if files:
+            refuse_output_over_input(target, inputs)
+        if os.path.isdir(lock):
+            why = "replace or add a file its SHA256SUMS does not list, and break the bundle"
+            refuse_output_inside(target, lock, "the bundle", why)
 
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:

@@ -316,3 +316,55 @@ def test_an_output_that_is_the_input_itself_is_refused_before_anything_is_writte
     assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
     assert "name another" in result.err, result.err
     assert reqs.read_text() == "six==1.16.0\n"
+
+
+def test_an_output_inside_the_bundle_folder_it_reads_is_refused_before_anything_is_written(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export BUNDLE -f requirements -o BUNDLE/requirements.txt`` (or ``-f dockerfile -o BUNDLE``) wrote over the
+    bundle's own files, or added one, so its SHA256SUMS check failed and the bundle was broken. Refused now: one
+    line, exit 2, the bundle unchanged and still read; an output beside it is written."""
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+    from envsnap.artifacts.pin import IndexConfig
+
+    captured = dataclasses.replace(
+        host_snapshot,
+        python=dataclasses.replace(
+            host_snapshot.python,
+            packages=tuple(
+                dataclasses.replace(p, artifact=None, wheel_tags=("py3-none-any",))
+                for p in host_snapshot.python.packages
+            ),
+        ),
+    )
+    bundle = tmp_path / "bundle"
+    make_bundle(
+        captured,
+        bundle,
+        BundleOptions(
+            config=IndexConfig(no_index=True, find_links=(str(wheelhouse.root / "wheels"),)),
+            cache_dir=tmp_path / "cache",
+        ),
+    )
+    before = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
+    (tmp_path / "link").symlink_to(bundle)
+    monkeypatch.chdir(bundle)
+    for args in (
+        ("-f", "requirements", "-o", bundle / "requirements.txt"),
+        ("-f", "markdown", "-o", bundle),
+        ("-f", "pylock", "-o", bundle / "wheels" / "pylock.toml"),
+        ("-f", "pylock"),  # the working directory is the bundle
+        ("-f", "dockerfile", "-o", bundle),
+        ("-f", "dockerfile", "-o", bundle / "docker"),
+        ("-f", "requirements", "-o", tmp_path / "link" / "r.txt"),
+    ):
+        result = cli("export", bundle, *args)
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1, (args, result)
+        assert "inside the bundle" in result.err and "SHA256SUMS" in result.err, result.err
+        after = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
+        assert after == before, args
+    monkeypatch.chdir(tmp_path)
+    assert cli("show", bundle).code == 0  # its SHA256SUMS check passes
+    done = cli("export", bundle, "-f", "requirements", "-o", tmp_path / "requirements.txt")
+    assert done.code == 0, done
+    assert (tmp_path / "requirements.txt").is_file()
