@@ -878,10 +878,12 @@ def package_label(pkg: PythonPackage) -> str:
 def _local_tree(pkg: PythonPackage, project_dir: Path | None) -> Path:
     """Where a package installed from a local directory is on this machine (its recorded URL and subdirectory),
     whether or not anything is there; ``BundleError`` when the URL names no place here."""
-    from .pin import local_dir
+    from .pin import HiddenNamePathError, local_project_dir
 
     try:
-        tree = local_dir(pkg.source.url, project_dir)
+        tree = local_project_dir(pkg.source.url, project_dir)
+    except HiddenNamePathError as exc:
+        raise HiddenNameError(f"{package_label(pkg)}: {exc}") from None
     except PinError as exc:
         raise BundleError(f"{package_label(pkg)}: {exc}") from None
     return join_relative(tree, pkg.source.subdirectory, "subdirectory") if pkg.source.subdirectory else tree
@@ -910,6 +912,13 @@ class ProjectOptionError(BundleError, UsageError):
     exit_code = 2
 
 
+class HiddenNameError(BundleError, UsageError):
+    """A local project or repository the lock records with ``<user>`` or ``<host>`` in its path (capture hides
+    them): no folder here, and no ``--project`` helps; the lock is bad input (exit 2), said on its own."""
+
+    exit_code = 2
+
+
 def check_named_project(lock: Snapshot, project_dir: Path) -> None:
     """``--project DIR``, as the user named it, against the lock: every local project the lock records inside the
     project (``file://{project}...``) must be a project folder there (pyproject.toml, setup.py or setup.cfg).
@@ -931,13 +940,15 @@ def check_named_project(lock: Snapshot, project_dir: Path) -> None:
 def clone_source(pkg: PythonPackage, project_dir: Path | None) -> str:
     """What ``git clone`` gets for a VCS install: its URL, or for a local repository (``git+file://``, recorded
     as ``file://{project}/...`` or ``file://~/...``) the repository's path on this machine, which must exist."""
-    from .pin import local_dir
+    from .pin import HiddenNamePathError, local_project_dir
 
     url = pkg.source.url
     if not url.startswith("file:"):
         return url
     try:
-        path = local_dir(url, project_dir)
+        path = local_project_dir(url, project_dir)
+    except HiddenNamePathError as exc:
+        raise HiddenNameError(f"{package_label(pkg)}: {exc}") from None
     except PinError as exc:
         raise BundleError(f"{package_label(pkg)}: {exc}") from None
     if not path.is_dir():
@@ -965,6 +976,8 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         if src.kind == "directory":
             try:
                 local_source(pkg, opts.project_dir)
+            except HiddenNameError:
+                raise
             except BundleError as exc:
                 problems.append(str(exc))
         elif src.kind == "vcs":
@@ -977,6 +990,8 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
             else:
                 try:
                     clone_source(pkg, opts.project_dir)
+                except HiddenNameError:
+                    raise
                 except BundleError as exc:
                     problems.append(str(exc))
                 if not src.url.startswith(("file://{project}", "file://~")):

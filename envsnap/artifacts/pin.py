@@ -53,7 +53,7 @@ from .._fetchpolicy import (
 from .._frozen import frozen
 from .._fs import join_base_name, join_relative
 from .._prehash import sha256_file
-from .._privacy import PathRedactor, scrub_package, strip_credentials
+from .._privacy import HOST, USER, PathRedactor, scrub_package, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, is_find_links
@@ -644,6 +644,31 @@ def _download_error(url: str, exc: Exception, hint: str = "") -> DownloadError:
     if isinstance(exc, httpclient.HTTPStatusError):
         return DownloadError(f"{strip_credentials(url)}: cannot download ({exc.reason or exc}){hint}", exc.code)
     return DownloadError(f"{strip_credentials(url)}: cannot download ({exc})")
+
+
+class HiddenNamePathError(PinError):
+    """A local path recorded with the login name or the host name hidden (``file:///tmp/x/<user>/repo``), as capture
+    writes one (docs/security.md): it names no folder on any machine, and ``--project`` cannot help: bad input."""
+
+
+# What capture writes for the login name and the host name in a path, and what each hides.
+_HIDDEN = ((USER, "login name"), (HOST, "host name"))
+
+
+def local_project_dir(url: str, project_dir: Path | None) -> Path:
+    """The folder of a local project or git repository the lock records (``local_dir``), or
+    ``HiddenNamePathError`` for a path that holds ``<user>`` or ``<host>`` where nothing is: "does not exist (name
+    the project with --project DIR)" did not help."""
+    local = local_dir(url, project_dir)
+    hidden = [what for label, what in _HIDDEN if label in str(local)]
+    if hidden and not local.exists():
+        label = USER if hidden[0] == "login name" else HOST
+        raise HiddenNamePathError(
+            f"{url[:200]}: the path was recorded without the {' and '.join(hidden)} (capture writes {label} for it, "
+            "docs/security.md), so it names no folder here: install the project from a path that does not hold it (or "
+            "from inside the git work tree capture runs in, whose paths are kept as written) and capture again"
+        )
+    return local
 
 
 def local_dir(url: str, project_dir: Path | None) -> Path:
@@ -1252,9 +1277,12 @@ class Pinner:
         if kind == "directory":
             what = "editable install" if pkg.source.editable else "install"
             try:
-                tree = local_dir(pkg.source.url, self.project_dir)
+                tree = local_project_dir(pkg.source.url, self.project_dir)
                 if pkg.source.subdirectory:
                     tree = join_relative(tree, pkg.source.subdirectory, "subdirectory")
+            except HiddenNamePathError as exc:
+                # Not "does not exist (name the project with --project DIR)": no folder or option would help.
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"{what} from a local directory: {exc}")
             except (PinError, UnsafeInputError) as exc:
                 where = str(exc)
             else:

@@ -13,7 +13,7 @@ import pytest
 from envsnap import lockfile
 from envsnap.artifacts.bundle import Bundle, extract, read_sums, requirements_text, write_archive
 from envsnap.errors import BadBundleError, BundleError
-from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
+from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot, Source
 
 
 def _lock() -> Snapshot:
@@ -599,3 +599,28 @@ def test_the_bundle_summary_names_the_system_packages_and_the_base_image(
     assert holds((), conda=0, debs=2, base_image=False) == "2 .deb files"
     assert holds((), conda=0, debs=0, base_image=True) == "the base image"
     assert holds((), conda=0, debs=None, base_image=False) == "no packages"
+
+
+@pytest.mark.parametrize("recorded", ["file:///{root}/x/<user>/repo", "file://~/<user>-lib"])
+def test_a_local_project_recorded_without_the_login_name_says_so(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: str
+) -> None:
+    """A project in a folder whose path holds the login name (``/tmp/x/alice/repo``, ``~/alice-lib``) is recorded
+    with ``<user>`` there, as capture hides the login name. ``pin`` and ``bundle`` said "... does not exist (name the
+    project with --project DIR)", which did not help. They now say the path was recorded without the login name,
+    and what to do; bundle with exit 2 (the lock names no folder), one line."""
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for folder in (tmp_path / "x" / "alice" / "repo", tmp_path / "home" / "alice-lib"):
+        folder.mkdir(parents=True)
+        (folder / "pyproject.toml").write_text('[project]\nname = "repo"\nversion = "0.1"\n')
+    url = recorded.replace("/{root}", str(tmp_path))
+    pkg = PythonPackage(name="repo", version="0.1", source=Source(kind="directory", url=url))
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "u.lock")
+    monkeypatch.chdir(tmp_path)
+    pinned = cli("pin", lock, "-o", tmp_path / "p.lock")
+    assert "recorded without the login name" in pinned.err and "--project" not in pinned.err, pinned
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--offline")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+    assert "recorded without the login name" in result.err and "capture again" in result.err, result.err
+    assert "--project" not in result.err and not (tmp_path / "b").exists()
