@@ -1431,7 +1431,9 @@ def _bundle_one(
         with contextlib.suppress(OSError):
             copy_verified(dest, cached, sha, dest.stat().st_size)
     artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size, rebuilt=True)
-    say(f"built {dest.name} from {origin}")
+    # Which folder of a monorepo was built: the URL names only the repository (as pin's "kept" line says it).
+    sub = f" (subdirectory {pkg.source.subdirectory})" if pkg.source.subdirectory else ""
+    say(f"built {dest.name} from {origin}{sub}")
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
 
 

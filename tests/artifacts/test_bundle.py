@@ -624,3 +624,42 @@ def test_a_local_project_recorded_without_the_login_name_says_so(
     assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
     assert "recorded without the login name" in result.err and "capture again" in result.err, result.err
     assert "--project" not in result.err and not (tmp_path / "b").exists()
+
+
+def test_the_built_line_names_the_subdirectory_of_a_monorepo(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``built sub-0.1-py3-none-any.whl from file:///path/mono`` did not say which folder of the monorepo was built:
+    the line names the subdirectory now, as pin's "kept" line does."""
+    import zipfile
+
+    from envsnap.artifacts import bundle
+
+    mono = tmp_path / "mono"
+    (mono / "libs" / "sub").mkdir(parents=True)
+    (mono / "libs" / "sub" / "pyproject.toml").write_text('[project]\nname = "sub"\nversion = "0.1"\n')
+    built_from: list[Path] = []
+
+    def fake_build(source: Path, out_dir: Path, python: str | None = None, variables: Any = None) -> Path:
+        built_from.append(source)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wheel = out_dir / "sub-0.1-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.writestr("sub/__init__.py", "")
+            archive.writestr("sub-0.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: sub\nVersion: 0.1\n\n")
+            wheel_text = "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+            archive.writestr("sub-0.1.dist-info/WHEEL", wheel_text)
+            archive.writestr("sub-0.1.dist-info/RECORD", "")
+        return wheel
+
+    monkeypatch.setattr(bundle, "build_wheel", fake_build)
+    pkg = PythonPackage(
+        name="sub", version="0.1", source=Source(kind="directory", url=mono.as_uri(), subdirectory="libs/sub")
+    )
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "u.lock")
+    monkeypatch.chdir(tmp_path)
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", f"{mono.as_uri()}/*")
+    assert result.code == 0, result
+    assert built_from and built_from[0].name == "source"
+    line = next((x.strip() for x in result.err.splitlines() if x.strip().startswith("built ")), result.err)
+    assert line == f"built sub-0.1-py3-none-any.whl from {mono.as_uri()} (subdirectory libs/sub)", line
