@@ -581,7 +581,8 @@ def _changes(
     if not imported:
         return found
     managed = ({row[0] for row in rows_a if row[7]}, {row[0] for row in rows_b if row[7]})
-    return [_mark_unknown(c, a, b) for c in found if not _in_the_same_conda_package(c, a, b, managed)]
+    alike: dict[bool, bool] = {}  # per listing side (a lists it: True), whether the other holds its every archive
+    return [_mark_unknown(c, a, b, managed) for c in found if not _in_the_same_conda_package(c, a, b, managed, alike)]
 
 
 def _report(a: Snapshot, b: Snapshot, changes: list[Change]) -> DiffReport:
@@ -616,11 +617,16 @@ def _knows(lock: Snapshot, path: str) -> bool:
     return not not_recorded(lock.envsnap.unknown, path)
 
 
-def _mark_unknown(change: Change, a: Snapshot, b: Snapshot) -> Change:
-    """A change whose one side is a field that lock cannot know (an import's ``envsnap.unknown``)."""
+def _mark_unknown(change: Change, a: Snapshot, b: Snapshot, managed: tuple[set[str], set[str]]) -> Change:
+    """A change whose one side is a field that lock cannot know (an import's ``envsnap.unknown``); ``managed``: the
+    names of each lock's conda-managed Python distributions."""
     path = _lock_path(change)
-    for lock, label, value in ((a, "A", change.old), (b, "B", change.new)):
-        if not _knows(lock, path) or _left_blank(change, lock, value) or _conda_managed_there(change, lock, value):
+    for lock, label, value, theirs in ((a, "A", change.old, managed[1]), (b, "B", change.new, managed[0])):
+        if (
+            not _knows(lock, path)
+            or _left_blank(change, lock, value)
+            or _conda_managed_there(change, lock, value, theirs)
+        ):
             origin = lock.envsnap.origin or "another format"
             note = f"{label} does not record it (imported from {origin})"
         elif _no_wheel_tags(change, value):
@@ -638,34 +644,63 @@ def _no_wheel_tags(change: Change, value: str) -> bool:
     return change.area == "python" and change.kind == "build" and change.note == "wheel tag" and not value
 
 
-def _in_the_same_conda_package(change: Change, a: Snapshot, b: Snapshot, managed: tuple[set[str], set[str]]) -> bool:
+def _in_the_same_conda_package(
+    change: Change,
+    a: Snapshot,
+    b: Snapshot,
+    managed: tuple[set[str], set[str]],
+    alike: dict[bool, bool],
+) -> bool:
     """A conda package's Python distribution (``conda_managed``) that one lock lists and an imported one does not,
     where both record that conda package (the one of its name) alike: the same archive holds the same distribution.
     An explicit file or a conda-lock.yml lists it only as the conda package, so ``diff`` of a capture against its
-    export's import printed ``tinyutil: 0.3.0 -> (unknown)``, though both locks agree on what installed it."""
+    export's import printed ``tinyutil: 0.3.0 -> (unknown)``, though both locks agree on what installed it.
+    A distribution no conda package of its name holds (``torch``, from ``pytorch``) is in one of the listing lock's
+    conda records: the same where the other lock records each of them as the same archive (``alike`` keeps that
+    answer per side, computed once), unknown otherwise, since which record holds it is not in the lock."""
     if change.area != "python" or change.change not in ("added", "removed"):
         return False
-    (listing, other), conda_managed = ((a, b), managed[0]) if change.change == "removed" else ((b, a), managed[1])
+    removed = change.change == "removed"
+    (listing, other), conda_managed = ((a, b), managed[0]) if removed else ((b, a), managed[1])
     if change.subject not in conda_managed or not other.envsnap.origin or listing.conda is None or other.conda is None:
         return False
     from packaging.utils import canonicalize_name  # an imported conda lock only: not on a captured pair's path
 
+    from .conda import record_differences
+
     name = canonicalize_name(change.subject)
     mine = [p for p in listing.conda.packages if canonicalize_name(p.name) == name]
     theirs = [p for p in other.conda.packages if canonicalize_name(p.name) == name]
-    if len(mine) != 1 or len(theirs) != 1:
-        return False
+    if mine or theirs:
+        return len(mine) == 1 and len(theirs) == 1 and not record_differences(mine[0], theirs[0])
+    if removed not in alike:
+        alike[removed] = _holds_every_archive(listing.conda.packages, other.conda.packages)
+    return alike[removed]
+
+
+def _holds_every_archive(mine: Sequence[CondaPackage], theirs: Sequence[CondaPackage]) -> bool:
+    """Whether ``theirs`` records each of ``mine`` as the same archive (one record of that name, no difference)."""
     from .conda import record_differences
 
-    return not record_differences(mine[0], theirs[0])
+    by_name: dict[str, list[CondaPackage]] = {}
+    for p in theirs:
+        by_name.setdefault(p.name, []).append(p)
+    for p in mine:
+        same = by_name.get(p.name, [])
+        if len(same) != 1 or record_differences(p, same[0]):
+            return False
+    return bool(mine)
 
 
-def _conda_managed_there(change: Change, lock: Snapshot, value: str) -> bool:
+def _conda_managed_there(change: Change, lock: Snapshot, value: str, managed: set[str]) -> bool:
     """A Python package one lock lists and an imported one does not, where that import has the conda package of
-    its name: a conda-lock.yml lists a conda package's Python distribution only as the conda package, so it was
+    its name, or has a conda layer and the other lock says conda installed it (``managed``: ``torch`` from
+    ``pytorch``): a conda-lock.yml lists a conda package's Python distribution only as the conda package, so it was
     read as removed (or added) after an export and import, while the conda layer was the same."""
     if change.area != "python" or value or not lock.envsnap.origin or lock.conda is None:
         return False
+    if change.subject in managed:
+        return True
     from packaging.utils import canonicalize_name  # an imported conda lock only: not on a captured pair's path
 
     return any(canonicalize_name(p.name) == change.subject for p in lock.conda.packages)

@@ -760,3 +760,37 @@ def test_wheel_tags_one_lock_does_not_record_are_unknown_against_an_import_never
     assert [
         (c.change, c.kind) for c in diff(captured, dataclasses.replace(imported, envsnap=captured.envsnap)).changes
     ] == [("changed", "build")]
+
+
+def test_a_conda_packages_python_distribution_of_another_name_is_no_change_where_the_conda_layers_agree() -> None:
+    """conda's ``pytorch`` installs the ``torch`` distribution: ``diff`` of a capture against its conda-explicit
+    import read ``torch: 2.1.0 -> (unknown)``, though both locks record the same pytorch archive. A conda-managed
+    distribution comes from one of its lock's conda records; where the other lock records every one of them as the
+    same archive, it holds the same distribution. Where any of them differs, it stays unknown."""
+    from envsnap.model import Conda, CondaPackage, Meta, PythonPackage
+
+    pytorch = CondaPackage("pytorch", "2.1.0", "py_0", channel="file:///c", subdir="noarch", sha256="a" * 64)
+    six = CondaPackage("six", "1.16.0", "py_0", channel="file:///c", subdir="noarch", sha256="b" * 64)
+    captured = sample_lock(
+        conda=Conda(subdir="linux-64", packages=(pytorch, six)),
+        python=sample_python(
+            packages=(
+                PythonPackage(name="torch", version="2.1.0", conda_managed=True),
+                PythonPackage(name="six", version="1.16.0", conda_managed=True),
+            )
+        ),
+    )
+    imported = dataclasses.replace(
+        captured,
+        envsnap=Meta(origin="conda-explicit", unknown=("hardware",)),
+        python=dataclasses.replace(captured.python, packages=()),
+    )
+    assert [c for c in diff(captured, imported).changes if c.area in ("python", "conda")] == []
+    assert [c for c in diff(imported, captured).changes if c.area in ("python", "conda")] == []
+    # Another pytorch build in the import: the conda line says so, and torch is unknown, not the same.
+    other = dataclasses.replace(
+        imported, conda=Conda(subdir="linux-64", packages=(dataclasses.replace(pytorch, build="py_1"), six))
+    )
+    changes = {(c.area, c.subject): c for c in diff(captured, other).changes}
+    assert changes[("python", "torch")].change == "unknown"
+    assert ("conda", "pytorch") in changes and ("python", "six") not in changes
