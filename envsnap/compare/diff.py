@@ -72,6 +72,8 @@ class Change(Entry):
             return f"{self.subject} {self.new} added"
         if self.change == "removed":
             return f"{self.subject} {self.old} removed"
+        if self.change == "unknown" and self.kind == "fields":  # what one lock does not record, by path
+            return f"{self.subject} unknown: {self.new} ({self.note})"
         if self.change == "unknown":
             return f"{self.subject}: {self.old or '(unknown)'} -> {self.new or '(unknown)'} ({self.note})"
         if self.kind == "fields":  # the fields that differ, by path: no value of either lock
@@ -732,26 +734,62 @@ def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
         for p in a.python.packages
         if b_versions.get(p.name, p.version) != p.version and same_version(p.version, b_versions[p.name])
     }
-    paths = sorted(_differing(da, db, ""))
+    imported = (bool(a.envsnap.origin), bool(b.envsnap.origin))
+    unrecorded: list[str] = []
+    if any(imported):
+        # An explicit file's import lists its conda packages in the order conda links them, a capture by name: the
+        # same records in another order are the same environment, named as an order only (the content differs).
+        order = [a.conda and [p.name for p in a.conda.packages], b.conda and [p.name for p in b.conda.packages]]
+        if order[0] and order[1] and order[0] != order[1] and sorted(order[0]) == sorted(order[1]):
+            unrecorded.append("conda.packages (order)")
+        da, db = _conda_by_name(da), _conda_by_name(db)
+    paths = sorted(_differing(da, db, "", imported, unrecorded))
     paths = [p for p in paths if p not in ("envsnap.created", "envsnap.content_digest") and p not in respelled]
-    if not paths:
-        return []
-    shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
-    return [Change("lock", "other fields", "changed", "fields", "", shown, 2, "not compared above")]
+    if any(imported):
+        # How each lock was made (the format it was imported from) is not a fact of the environment.
+        made = [p for p in paths if p in ("envsnap.generator", "envsnap.origin", "envsnap.unknown")]
+        unrecorded += made
+        paths = [p for p in paths if p not in made]
+    if paths:
+        return [Change("lock", "other fields", "changed", "fields", "", _shown(paths), 2, "not compared above")]
+    if unrecorded:
+        note = "what an imported lock does not record, how a lock was made, or the conda packages' link order"
+        return [Change("lock", "other fields", "unknown", "fields", "", _shown(sorted(unrecorded)), 1, note)]
+    return []
 
 
-def _differing(x: object, y: object, path: str) -> list[str]:
+def _conda_by_name(d: dict[str, Any]) -> dict[str, Any]:
+    conda = d.get("conda")
+    if not isinstance(conda, dict) or not isinstance(conda.get("packages"), list):
+        return d
+    return {**d, "conda": {**conda, "packages": sorted(conda["packages"], key=lambda r: str(r.get("name", "")))}}
+
+
+def _shown(paths: list[str]) -> str:
+    return ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
+
+
+def _differing(
+    x: object, y: object, path: str, imported: tuple[bool, bool] = (False, False), unrecorded: list[str] | None = None
+) -> list[str]:
+    """The dotted paths where ``x`` and ``y`` differ; a field absent on one side whose lock was imported
+    (``imported``: per side) goes to ``unrecorded`` instead, as a format that does not record it (an explicit file's
+    sha256, dependencies and build number)."""
     if isinstance(x, dict) and isinstance(y, dict):
         out: list[str] = []
         for key in sorted(set(x) | set(y)):
-            out += _differing(x.get(key), y.get(key), f"{path}.{key}" if path else str(key))
+            here = f"{path}.{key}" if path else str(key)
+            if unrecorded is not None and ((key not in x and imported[0]) or (key not in y and imported[1])):
+                unrecorded.append(here)
+                continue
+            out += _differing(x.get(key), y.get(key), here, imported, unrecorded)
         return out
     if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
         out = []
         for i, (u, v) in enumerate(zip(x, y, strict=True)):
             # A record of a list by its name where both sides name the same one (python.packages[idna]).
             named = isinstance(u, dict) and isinstance(v, dict) and u.get("name") and u.get("name") == v.get("name")
-            out += _differing(u, v, f"{path}[{u['name'] if named else i}]")
+            out += _differing(u, v, f"{path}[{u['name'] if named else i}]", imported, unrecorded)
         return out
     return [] if x == y else [path or "(top level)"]
 

@@ -820,6 +820,42 @@ def test_export_then_import_gives_back_the_captured_conda_layer(
     assert "tinyutil" not in diff.out, diff
 
 
+def test_the_conda_explicit_and_conda_lock_imports_of_one_environment_diff_as_the_same(
+    conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The two conda formats of one capture, each imported, read "other fields differ: conda.packages[0].build,
+    conda.packages[0].name, ... envsnap.origin" and ``diff`` exited 1: the explicit file lists its packages in the
+    order conda links them and records no sha256, dependencies or build number, and each import names its format.
+    None of that is something both locks record differently: exit 0, nothing both record differs."""
+    config = IndexConfig(find_links=(str(conda_env.channel.pip_wheel.parent),), no_index=True)
+    lock = pin(capture(str(conda_env.python)), config, cache_dir=tmp_path / "cache").snapshot
+    lockfile.dump(lock, tmp_path / "envsnap.lock")
+    for fmt in ("conda-explicit", "conda-lock"):
+        assert cli("export", tmp_path / "envsnap.lock", "-f", fmt, "-o", tmp_path / fmt, "--no-pin").code == 0
+        assert cli("import", tmp_path / fmt, "--from", fmt, "-o", tmp_path / f"{fmt}.lock").code == 0
+    result = cli("diff", tmp_path / "conda-explicit.lock", tmp_path / "conda-lock.lock")
+    assert result.code == 0, result
+    assert "(nothing both locks record differs)" in result.out, result
+    # The same records in another link order (conda-lock's render of the file): the same environment, not "no
+    # differences" between two locks whose content differs.
+    explicit = lockfile.load(tmp_path / "conda-explicit.lock")
+    assert explicit.conda is not None
+    turned = dataclasses.replace(explicit.conda, packages=tuple(reversed(explicit.conda.packages)))
+    lockfile.dump(dataclasses.replace(explicit, conda=turned), tmp_path / "turned.lock")
+    result = cli("diff", tmp_path / "conda-explicit.lock", tmp_path / "turned.lock")
+    assert result.code == 0 and "other fields unknown: conda.packages (order)" in result.out, result
+    # A dependency both locks record, written otherwise in one, is still a difference.
+    back = lockfile.load(tmp_path / "conda-lock.lock")
+    assert back.conda is not None
+    changed = [
+        dataclasses.replace(p, depends=("python >=3.9",)) if p.name == "tinyutil" else p for p in back.conda.packages
+    ]
+    edited = dataclasses.replace(back, conda=dataclasses.replace(back.conda, packages=tuple(changed)))
+    lockfile.dump(edited, tmp_path / "edited.lock")
+    result = cli("diff", tmp_path / "conda-lock.lock", tmp_path / "edited.lock")
+    assert result.code == 1 and "conda.packages[tinyutil].depends" in result.out, result
+
+
 def test_imported_anaconda_org_channel_is_its_base_url(tmp_path: Path) -> None:
     from envsnap import importers
 
