@@ -138,6 +138,16 @@ def read_bytes(
     return data
 
 
+def refuse_bundle(path: str | os.PathLike[str]) -> None:
+    """Refuse a bundle given where a lock belongs (``BundleNotALockError``, as a read of it would), before any
+    other complaint about the request: a path that is not there, or not a bundle, passes."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return
+    _refuse_bundle(Path(path), info)
+
+
 def _refuse_bundle(p: Path, info: os.stat_result) -> None:
     """Refuse a bundle given where a lock belongs, naming the lock it holds: a folder with ``SHA256SUMS`` beside an
     ``envsnap.lock``, or a file named and shaped as the archives ``envsnap bundle`` writes (gzip or tar data under a

@@ -142,6 +142,26 @@ def test_rebuild_and_diff_given_a_bundle_as_the_lock(
     )
 
 
+@pytest.mark.parametrize("target", ["venv", "conda"])
+def test_rebuild_offline_given_a_bundle_as_the_lock_says_to_give_it_as_bundle(
+    target: str, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """`rebuild supp --target conda --offline` (the bundle as the lock, as `verify supp` takes it) said "--offline
+    needs --bundle: without a bundle the conda target must download what it installs", though a bundle was given:
+    it now names the lock the bundle holds and the bundle as --bundle, as it does without --offline."""
+    monkeypatch.chdir(tmp_path)
+    _bundle(tmp_path, lock)
+    for given, hint in (("supp", ""), ("supp.tar.gz", " once unpacked (tar -xf supp.tar.gz)")):
+        result = cli("rebuild", given, "--target", target, "--offline", "--dest", tmp_path / "env")
+        assert (result.code, result.out, result.err) == (
+            EXIT_BAD_INPUT,
+            "",
+            f"envsnap: error: {given}: an envsnap bundle, not a lock; give the lock it holds, supp/envsnap.lock{hint}"
+            f", and the bundle as --bundle {given}\n",
+        )
+    assert not (tmp_path / "env").exists()
+
+
 def test_a_lock_named_like_an_archive_is_read_as_a_lock(
     lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
 ) -> None:

@@ -90,6 +90,11 @@ def rebuild(
     target_options = dict(options or {})
     rebuilder.parse_options(target_options)  # an option the target does not take: bad input, before any work
     if offline and bundle is None:  # every target: nothing may be fetched, so it all comes from a bundle
+        from .._readlimits import refuse_bundle
+
+        # A bundle given as the lock (as verify takes one): the lock it holds, and the bundle as --bundle. It read
+        # "--offline needs --bundle", which a user who had given the bundle could not make sense of.
+        refuse_bundle(lock_path)
         raise BadOptionError(
             f"--offline needs --bundle: without a bundle the {target} target must download what it installs"
         )
