@@ -1126,7 +1126,7 @@ def conda_packages(old: Iterable[CondaPackage], new: Iterable[CondaPackage]) -> 
             out.append(
                 Change("conda", name, "changed", kind, x.version, y.version, _PACKAGE_WEIGHT[kind] - 5, direction)
             )
-        elif x.build != y.build or (x.sha256 and y.sha256 and x.sha256 != y.sha256):
+        elif x.build != y.build:
             out.append(
                 Change(
                     "conda",
@@ -1138,6 +1138,14 @@ def conda_packages(old: Iterable[CondaPackage], new: Iterable[CondaPackage]) -> 
                     _PACKAGE_WEIGHT["build"],
                 )
             )
+        elif hashes := [
+            h for h in ("sha256", "md5") if getattr(x, h) and getattr(y, h) != getattr(x, h) and getattr(y, h)
+        ]:
+            # Another archive of that version and build (a rebuilt package, a mirror's copy): the hash both record,
+            # named, where it read "2.1.0=py_0 -> 2.1.0=py_0". An md5 alone (an explicit file's) decides too.
+            h = hashes[0]
+            was, now = f"{h} {getattr(x, h)}", f"{h} {getattr(y, h)}"
+            out.append(Change("conda", name, "changed", "build", was, now, _PACKAGE_WEIGHT["build"]))
         elif x.channel != y.channel:
             out.append(Change("conda", name, "changed", "source", x.channel, y.channel, _PACKAGE_WEIGHT["source"]))
     return out

@@ -794,3 +794,41 @@ def test_a_conda_packages_python_distribution_of_another_name_is_no_change_where
     changes = {(c.area, c.subject): c for c in diff(captured, other).changes}
     assert changes[("python", "torch")].change == "unknown"
     assert ("conda", "pytorch") in changes and ("python", "six") not in changes
+
+
+def test_a_conda_package_of_another_archive_by_the_hash_both_locks_record_is_a_change() -> None:
+    """A capture against an explicit file's import (md5 only) whose pytorch line names another archive (another md5,
+    same version and build) read "nothing both locks record differs", exit 0: only a sha256 both recorded was
+    compared. Another sha256 read "pytorch: 2.1.0=py_0 -> 2.1.0=py_0 (build)", the same text on both sides. Each
+    hash both locks record is compared, and the line names the hashes that differ."""
+    from envsnap.model import Conda, CondaPackage, Meta, PythonPackage
+
+    pytorch = CondaPackage(
+        "pytorch", "2.1.0", "py_0", channel="file:///c", subdir="noarch", md5="1" * 32, sha256="a" * 64
+    )
+    captured = sample_lock(
+        conda=Conda(subdir="linux-64", packages=(pytorch,)),
+        python=sample_python(packages=(PythonPackage(name="torch", version="2.1.0", conda_managed=True),)),
+    )
+    imported = dataclasses.replace(
+        captured,
+        envsnap=Meta(origin="conda-explicit"),
+        conda=Conda(subdir="linux-64", packages=(dataclasses.replace(pytorch, md5="2" * 32, sha256=""),)),
+        python=dataclasses.replace(captured.python, packages=()),
+    )
+    report = diff(captured, imported)
+    changes = {(c.area, c.subject): c for c in report.changes}
+    assert report.differs
+    line = changes[("conda", "pytorch")]
+    assert (line.kind, line.old, line.new) == ("build", f"md5 {'1' * 32}", f"md5 {'2' * 32}")
+    assert changes[("python", "torch")].change == "unknown"
+    other = dataclasses.replace(
+        imported, conda=Conda(subdir="linux-64", packages=(dataclasses.replace(pytorch, sha256="b" * 64),))
+    )
+    line = {(c.area, c.subject): c for c in diff(captured, other).changes}[("conda", "pytorch")]
+    assert (line.kind, line.old, line.new) == ("build", f"sha256 {'a' * 64}", f"sha256 {'b' * 64}")
+    # The same archive, one hash recorded on one side only: no change.
+    same = dataclasses.replace(
+        imported, conda=Conda(subdir="linux-64", packages=(dataclasses.replace(pytorch, sha256=""),))
+    )
+    assert [c for c in diff(captured, same).changes if c.area in ("conda", "python")] == []
