@@ -243,12 +243,8 @@ def test_the_note_on_a_file_written_outside_the_project_says_what_makes_it_insta
     assert advice in result.err and "install it from there" not in result.err, result.err
 
 
-def test_the_bundle_holds_the_appendix_of_its_own_lock(
-    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path
-) -> None:
-    """issue 12.6: the appendix exported from the captured lock cited another digest than the supplement's
-    lock (the bundle pins every file). The bundle writes it from its own lock, and `export` of a bundle uses
-    the bundle's lock."""
+def _bundled_from_the_wheelhouse(host_snapshot: Snapshot, wheelhouse: Any, bundle: Path) -> tuple[Snapshot, Any]:
+    """The host's lock with its packages unpinned, and its bundle made at ``bundle`` from the wheelhouse alone."""
     from envsnap.artifacts.bundle import BundleOptions, make_bundle
     from envsnap.artifacts.pin import IndexConfig
 
@@ -262,14 +258,20 @@ def test_the_bundle_holds_the_appendix_of_its_own_lock(
             ),
         ),
     )
-    result = make_bundle(
-        captured,
-        tmp_path / "bundle",
-        BundleOptions(
-            config=IndexConfig(no_index=True, find_links=(str(wheelhouse.root / "wheels"),)),
-            cache_dir=tmp_path / "cache",
-        ),
+    options = BundleOptions(
+        config=IndexConfig(no_index=True, find_links=(str(wheelhouse.root / "wheels"),)),
+        cache_dir=bundle.parent / "cache",
     )
+    return captured, make_bundle(captured, bundle, options)
+
+
+def test_the_bundle_holds_the_appendix_of_its_own_lock(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path
+) -> None:
+    """issue 12.6: the appendix exported from the captured lock cited another digest than the supplement's
+    lock (the bundle pins every file). The bundle writes it from its own lock, and `export` of a bundle uses
+    the bundle's lock."""
+    captured, result = _bundled_from_the_wheelhouse(host_snapshot, wheelhouse, tmp_path / "bundle")
     bundled = lockfile.load(tmp_path / "bundle" / "envsnap.lock")
     assert bundled.envsnap.content_digest != lockfile.seal(captured).envsnap.content_digest
     appendix = (tmp_path / "bundle" / "appendix.md").read_text()
@@ -324,28 +326,8 @@ def test_an_output_inside_the_bundle_folder_it_reads_is_refused_before_anything_
     """``export BUNDLE -f requirements -o BUNDLE/requirements.txt`` (or ``-f dockerfile -o BUNDLE``) wrote over the
     bundle's own files, or added one, so its SHA256SUMS check failed and the bundle was broken. Refused now: one
     line, exit 2, the bundle unchanged and still read; an output beside it is written."""
-    from envsnap.artifacts.bundle import BundleOptions, make_bundle
-    from envsnap.artifacts.pin import IndexConfig
-
-    captured = dataclasses.replace(
-        host_snapshot,
-        python=dataclasses.replace(
-            host_snapshot.python,
-            packages=tuple(
-                dataclasses.replace(p, artifact=None, wheel_tags=("py3-none-any",))
-                for p in host_snapshot.python.packages
-            ),
-        ),
-    )
     bundle = tmp_path / "bundle"
-    make_bundle(
-        captured,
-        bundle,
-        BundleOptions(
-            config=IndexConfig(no_index=True, find_links=(str(wheelhouse.root / "wheels"),)),
-            cache_dir=tmp_path / "cache",
-        ),
-    )
+    _bundled_from_the_wheelhouse(host_snapshot, wheelhouse, bundle)
     before = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
     (tmp_path / "link").symlink_to(bundle)
     monkeypatch.chdir(bundle)
