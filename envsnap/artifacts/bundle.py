@@ -878,14 +878,7 @@ def package_label(pkg: PythonPackage) -> str:
 def _local_tree(pkg: PythonPackage, project_dir: Path | None) -> Path:
     """Where a package installed from a local directory is on this machine (its recorded URL and subdirectory),
     whether or not anything is there; ``BundleError`` when the URL names no place here."""
-    from .pin import HiddenNamePathError, local_project_dir
-
-    try:
-        tree = local_project_dir(pkg.source.url, project_dir)
-    except HiddenNamePathError as exc:
-        raise HiddenNameError(f"{package_label(pkg)}: {exc}") from None
-    except PinError as exc:
-        raise BundleError(f"{package_label(pkg)}: {exc}") from None
+    tree = _local_place(pkg, pkg.source.url, project_dir)
     return join_relative(tree, pkg.source.subdirectory, "subdirectory") if pkg.source.subdirectory else tree
 
 
@@ -910,6 +903,19 @@ class ProjectOptionError(BundleError, UsageError):
     """``--project DIR`` names a folder that is not the project the lock records: bad input."""
 
     exit_code = 2
+
+
+def _local_place(pkg: PythonPackage, url: str, project_dir: Path | None) -> Path:
+    """The folder ``url`` (a local project's or repository's) names here, ``BundleError`` naming ``pkg`` when it
+    names none (``HiddenNameError`` for a path recorded without the login or host name)."""
+    from .pin import HiddenNamePathError, local_project_dir
+
+    try:
+        return local_project_dir(url, project_dir)
+    except HiddenNamePathError as exc:
+        raise HiddenNameError(f"{package_label(pkg)}: {exc}") from None
+    except PinError as exc:
+        raise BundleError(f"{package_label(pkg)}: {exc}") from None
 
 
 class HiddenNameError(BundleError, UsageError):
@@ -940,17 +946,10 @@ def check_named_project(lock: Snapshot, project_dir: Path) -> None:
 def clone_source(pkg: PythonPackage, project_dir: Path | None) -> str:
     """What ``git clone`` gets for a VCS install: its URL, or for a local repository (``git+file://``, recorded
     as ``file://{project}/...`` or ``file://~/...``) the repository's path on this machine, which must exist."""
-    from .pin import HiddenNamePathError, local_project_dir
-
     url = pkg.source.url
     if not url.startswith("file:"):
         return url
-    try:
-        path = local_project_dir(url, project_dir)
-    except HiddenNamePathError as exc:
-        raise HiddenNameError(f"{package_label(pkg)}: {exc}") from None
-    except PinError as exc:
-        raise BundleError(f"{package_label(pkg)}: {exc}") from None
+    path = _local_place(pkg, url, project_dir)
     if not path.is_dir():
         raise BundleError(f"{package_label(pkg)}: the local git repository {path} does not exist on this machine")
     return str(path)

@@ -273,13 +273,12 @@ def _refuse_over_input(targets: Mapping[Path, bytes], lock: str, *, files: bool 
     from .._defaults import LOCK_NAME
     from .._samefile import refuse_output_inside, refuse_output_over_input
 
-    inputs = [("the lock", lock)]
-    if os.path.isdir(lock):
-        inputs.append(("the bundle's lock", os.path.join(lock, LOCK_NAME)))
+    bundle = os.path.isdir(lock)
+    inputs = [("the lock", lock), *([("the bundle's lock", os.path.join(lock, LOCK_NAME))] if bundle else [])]
     for target in targets:
         if files:
             refuse_output_over_input(target, inputs)
-        if os.path.isdir(lock):
+        if bundle:
             why = "replace or add a file its SHA256SUMS does not list, and break the bundle"
             refuse_output_inside(target, lock, "the bundle", why)
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 from .._frozen import frozen
 from ..errors import EnvsnapError
 from ..report import Entry, Report, Severity, gpu_name
-from .verdict import not_recorded
+from .verdict import not_recorded, source_text
 
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
     from mmap import mmap
@@ -207,7 +207,7 @@ def _without_trailing_zeros(release: tuple[int, ...]) -> tuple[int, ...]:
     return release[:end]
 
 
-# Whether two local sources (``_source``), each read where its lock is, name one place (``_SamePlace``).
+# Whether two local sources (``source_text``), each read where its lock is, name one place (``_SamePlace``).
 SamePlace = Callable[[str, str], bool]
 
 
@@ -283,20 +283,18 @@ class _SamePlace:
         return os.path.normpath(path)
 
     def __call__(self, x: str, y: str) -> bool:
-        from ..fileurls import is_file_url, is_labelled
-
         editable = "editable "
         if x.startswith(editable) != y.startswith(editable):
             return False
         x, y = x.removeprefix(editable), y.removeprefix(editable)
-        if not (is_file_url(x) and is_file_url(y)) or not (is_labelled(x) or is_labelled(y)):
+        if not _labelled_pair(x, y):
             return False
         a, b = self._path(x, 0), self._path(y, 1)
         return bool(a) and a == b
 
 
 # The modules whose code decides a lock's view for diff (the scrubbing and the rows), besides the loader's.
-_VIEW_DECIDED_BY = ("compare/diff.py", "_privacy.py", "fileurls.py")
+_VIEW_DECIDED_BY = ("compare/diff.py", "compare/verdict.py", "_privacy.py", "fileurls.py")
 
 
 def _side(path: str | os.PathLike[str]) -> tuple[Snapshot, Sequence[PackageRow], Callable[[], Snapshot]]:
@@ -943,7 +941,7 @@ def package_row(p: PythonPackage) -> PackageRow:
     return (
         p.name,
         p.version,
-        _source(p),
+        source_text(p),
         tuple(p.wheel_tags),
         p.record_digest,
         None if a is None else (a.filename, a.sha256),
@@ -1070,7 +1068,7 @@ def _one_file(x: PackageRow, y: PackageRow) -> bool:
 
 
 def _source_kind(source: str) -> str:
-    """What ``_source`` names: the index, a VCS checkout, or a folder or archive by its URL (two spellings of one
+    """What ``source_text`` names: the index, a VCS checkout, or a folder or archive by its URL (two spellings of one
     folder, a capture's absolute path and an import's ``{project}`` label, are one kind)."""
     if source == "index":
         return source
@@ -1083,29 +1081,19 @@ def _one_archive(x: PackageRow, y: PackageRow) -> bool:
     records the absolute URL, an import the file under ``{project}`` when it lies in the folder of the lock it
     writes (``importers.interface.import_root``): diff cannot resolve a label (it names another folder on each
     machine), and the sha256 says the bytes are the same."""
-    if not x[6] or x[6] != y[6]:
+    if not x[6] or x[6] != y[6] or not _labelled_pair(x[2], y[2]):
         return False
-    from ..fileurls import decoded_path, is_file_url, is_labelled  # a pair of local archives only
+    from ..fileurls import decoded_path  # a pair of local archives only
 
-    a, b = x[2], y[2]
-    if not (is_file_url(a) and is_file_url(b)) or not (is_labelled(a) or is_labelled(b)):
-        return False
-    return decoded_path(a).rsplit("/", 1)[-1] == decoded_path(b).rsplit("/", 1)[-1]
+    return decoded_path(x[2]).rsplit("/", 1)[-1] == decoded_path(y[2]).rsplit("/", 1)[-1]
 
 
-def _source(p: PythonPackage) -> str:
-    s = p.source
-    if s.kind == "vcs":
-        # A monorepo's folder is part of where the package comes from: another one at one commit is another package.
-        return f"{s.vcs}+{s.url}@{s.commit_id}" + (f"#subdirectory={s.subdirectory}" if s.subdirectory else "")
-    if s.kind == "directory":
-        # The folder pip built: the project's own, inside the one the URL names when it has a subdirectory (one
-        # folder either way: a capture's ``file:///mono`` with ``pkgs/x``, an import's ``file:///mono/pkgs/x``).
-        folder = f"{s.url.rstrip('/')}/{s.subdirectory}" if s.subdirectory else s.url
-        return ("editable " if s.editable else "") + folder
-    if s.kind == "archive":
-        return s.url
-    return "index"
+def _labelled_pair(a: str, b: str) -> bool:
+    """Two local URLs, at least one of them under a label (``{project}``, ``~``): one place, perhaps, spelled two
+    ways (``_one_archive``, ``_SamePlace``)."""
+    from ..fileurls import is_file_url, is_labelled
+
+    return is_file_url(a) and is_file_url(b) and (is_labelled(a) or is_labelled(b))
 
 
 def conda_packages(old: Iterable[CondaPackage], new: Iterable[CondaPackage]) -> list[Change]:

@@ -12,6 +12,10 @@ from typing import Any
 from .._frozen import frozen
 from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 
+TYPE_CHECKING = False  # not typing's: a report kept by the verify memo is read without the model
+if TYPE_CHECKING:
+    from ..model import PythonPackage
+
 # verify's words for the shared severity scale (envsnap.report.VERIFY_WORDS), most consequential first.
 MISMATCH = VERIFY_WORDS[Severity.FAILURE]
 WARNING = VERIFY_WORDS[Severity.WARNING]
@@ -19,6 +23,22 @@ INFO = VERIFY_WORDS[Severity.INFO]
 SEVERITIES = (MISMATCH, WARNING, INFO)
 # Most consequential first within a severity.
 AREAS = ("python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "environment", "hardware")
+
+
+def source_text(pkg: PythonPackage) -> str:
+    """Where a Python package comes from, as verify and diff name it: ``index``, a VCS checkout at its commit, a
+    folder (editable or not) or an archive by its URL. A monorepo's folder is part of it: another subdirectory at
+    one commit is another package, and a folder's subdirectory is joined to it (one folder either way: a capture's
+    ``file:///mono`` with ``pkgs/x``, an import's ``file:///mono/pkgs/x``)."""
+    s = pkg.source
+    if s.kind == "vcs":
+        return f"{s.vcs}+{s.url}@{s.commit_id}" + (f"#subdirectory={s.subdirectory}" if s.subdirectory else "")
+    if s.kind == "directory":
+        folder = f"{s.url.rstrip('/')}/{s.subdirectory}" if s.subdirectory else s.url
+        return ("editable " if s.editable else "") + folder
+    if s.kind == "archive":
+        return s.url
+    return "index"
 
 
 def not_recorded(unknown: Iterable[str], path: str) -> bool:

@@ -44,7 +44,7 @@ from .verdict import SEVERITIES as SEVERITIES
 from .verdict import WARNING as WARNING
 from .verdict import Difference as Difference
 from .verdict import VerifyReport as VerifyReport
-from .verdict import not_recorded
+from .verdict import not_recorded, source_text
 from .verdict import ordered as ordered
 
 if TYPE_CHECKING:
@@ -535,14 +535,14 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
             return [Difference(MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}", f"{b.url}@{b.commit_id}")]
         if a.kind == "vcs" and a.subdirectory != b.subdirectory:
             # One commit of a monorepo, another folder of it: another package's code.
-            return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
+            return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
         if a.kind == "directory" and a.url == b.url and a.subdirectory != b.subdirectory:
             # One folder, another project inside it (``#subdirectory=``). Another URL is the folder moved or named
             # otherwise (a label, a rebuild's checkout): not compared.
-            return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
+            return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
         if a.kind == "directory" and a.editable != b.editable:
             note = EDITABLE_LOST if a.editable else "the lock installs it from its folder, this install is editable"
-            return [Difference(WARNING, "python", name, "source", _source_text(want), _source_text(have), note)]
+            return [Difference(WARNING, "python", name, "source", source_text(want), source_text(have), note)]
         return []
     if a.kind == "directory" and a.editable:
         # The bundle's wheel of a project the lock installs editable (rebuild installs it so): the locked
@@ -550,8 +550,8 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         # layouts"): the same code now, not after the next edit. A warning: said, and --strict refuses it.
         # Installed from a wheel, by path or from a find-links folder, leaves no direct_url.json ("index"): said as
         # what it is here, where the lock names a folder.
-        now = "a wheel" if b.kind == "index" else _source_text(have)
-        return [Difference(WARNING, "python", name, "source", _source_text(want), now, EDITABLE_LOST)]
+        now = "a wheel" if b.kind == "index" else source_text(have)
+        return [Difference(WARNING, "python", name, "source", source_text(want), now, EDITABLE_LOST)]
     if rebuilt and b.kind in ("index", "archive"):
         return [
             Difference(
@@ -559,8 +559,8 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
                 "python",
                 name,
                 "source",
-                _source_text(want),
-                _source_text(have),
+                source_text(want),
+                source_text(have),
                 "installed from a wheel built from the locked source",
             )
         ]
@@ -571,12 +571,12 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
                 "python",
                 name,
                 "source",
-                _source_text(want),
-                _source_text(have),
+                source_text(want),
+                source_text(have),
                 "the same file, from an index or a find-links folder and by path",
             )
         ]
-    return [Difference(MISMATCH, "python", name, "source", _source_text(want), _source_text(have))]
+    return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
 
 
 EDITABLE_LOST = (
@@ -597,19 +597,6 @@ def _same_file(want: PythonPackage, have: PythonPackage) -> bool:
     if locked is not None and unquote(archive.url.rsplit("/", 1)[-1]) == locked.filename:
         return True
     return bool(want.record_digest) and want.record_digest == have.record_digest
-
-
-def _source_text(pkg: PythonPackage) -> str:
-    s = pkg.source
-    if s.kind == "vcs":
-        return f"{s.vcs}+{s.url}@{s.commit_id}" + (f"#subdirectory={s.subdirectory}" if s.subdirectory else "")
-    if s.kind == "directory":
-        # The folder pip built: the project's own, inside the one the URL names when it has a subdirectory.
-        folder = f"{s.url.rstrip('/')}/{s.subdirectory}" if s.subdirectory else s.url
-        return f"{'editable ' if s.editable else ''}{folder}"
-    if s.kind == "archive":
-        return s.url
-    return "index"
 
 
 def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:

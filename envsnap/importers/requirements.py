@@ -419,12 +419,17 @@ def _unrecorded_find_links(state: _State) -> list[str]:
     return [location for location in state.find_links if location not in state.recorded]
 
 
+def _fragment(fragment: str) -> dict[str, str]:
+    """A pip URL's fragment as its ``key=value`` parts (``egg=NAME&subdirectory=DIR``, ``sha256=HEX``)."""
+    return dict(part.split("=", 1) for part in fragment.split("&") if "=" in part)
+
+
 def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: str) -> PythonPackage:
     version = ""
     if url.startswith(_VCS):
         vcs, _, rest = url.partition("+")
         rest, _, fragment = rest.partition("#")
-        subdirectory = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("subdirectory", "")
+        subdirectory = _fragment(fragment).get("subdirectory", "")
         base, at, commit = rest.rpartition("@")
         if not at or "/" in commit:
             raise LockImportError(f"{where}: {name}: VCS reference without a commit (url@commit)")
@@ -435,7 +440,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     if path.endswith(".whl"):
         # A hash in the URL's fragment (``...whl#sha256=HEX``, as pip reads it) is the file's too: not its name.
         url, _, fragment = url.partition("#")
-        named = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("sha256", "")
+        named = _fragment(fragment).get("sha256", "")
         if named and value and (algo, value) != ("sha256", named):
             raise LockImportError(f"{where}: {name}: the URL's #sha256= and its --hash name different files")
         value = value or named
@@ -459,7 +464,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     url, _, fragment = url.partition("#")
     # The project's folder inside the repository, archive or local folder (pip's ``#subdirectory=``; checked with
     # the rest of the lock as its ``subdirectory``: a relative folder, no ``..``).
-    subdirectory = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p).get("subdirectory", "")
+    subdirectory = _fragment(fragment).get("subdirectory", "")
     if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):
         local = fileurls.path_url(fileurls.file_url_path(url))
         directory = Source(kind="directory", url=local, subdirectory=subdirectory)
@@ -505,7 +510,7 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
     # pip's fragment, in either order (``pip freeze``: ``#egg=NAME&subdirectory=DIR``): #egg=NAME names the project,
     # no part of its folder; #subdirectory=DIR is the project's folder inside the repository or folder.
     location, _, fragment = target.partition("#")
-    params = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p)
+    params = _fragment(fragment)
     subdirectory = params.get("subdirectory", "")
     if subdirectory and not grammar.is_relative_path(subdirectory):
         raise LockImportError(f"{where}: #subdirectory={subdirectory[:80]!r} is not a folder inside the project")
