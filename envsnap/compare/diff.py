@@ -770,9 +770,9 @@ def _shown(paths: list[str]) -> str:
 def _differing(
     x: object, y: object, path: str, imported: tuple[bool, bool] = (False, False), unrecorded: list[str] | None = None
 ) -> list[str]:
-    """The dotted paths where ``x`` and ``y`` differ; a field absent on one side whose lock was imported
+    """The dotted paths where ``x`` and ``y`` differ; a field absent or blank on one side whose lock was imported
     (``imported``: per side) goes to ``unrecorded`` instead, as a format that does not record it (an explicit file's
-    sha256, dependencies and build number)."""
+    sha256, dependencies and build number; the name and URL of a file a hashed requirement pins by its sha256)."""
     if isinstance(x, dict) and isinstance(y, dict):
         out: list[str] = []
         for key in sorted(set(x) | set(y)):
@@ -789,7 +789,12 @@ def _differing(
             named = isinstance(u, dict) and isinstance(v, dict) and u.get("name") and u.get("name") == v.get("name")
             out += _differing(u, v, f"{path}[{u['name'] if named else i}]", imported, unrecorded)
         return out
-    return [] if x == y else [path or "(top level)"]
+    if x == y:
+        return []
+    if unrecorded is not None and ((x == "" and imported[0]) or (y == "" and imported[1])):
+        unrecorded.append(path)  # an import's blank: what its file does not say (``_left_blank``)
+        return []
+    return [path or "(top level)"]
 
 
 def _value(area: str, subject: str, old: str, new: str, weight: int, kind: str = "value") -> list[Change]:

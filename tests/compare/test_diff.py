@@ -832,3 +832,38 @@ def test_a_conda_package_of_another_archive_by_the_hash_both_locks_record_is_a_c
         imported, conda=Conda(subdir="linux-64", packages=(dataclasses.replace(pytorch, sha256=""),))
     )
     assert [c for c in diff(captured, same).changes if c.area in ("conda", "python")] == []
+
+
+def test_a_file_name_one_import_does_not_record_is_unknown_not_a_difference(tmp_path: Path) -> None:
+    """uv's ``pip compile --generate-hashes`` and ``--format pylock.toml`` of one resolution name the same wheels,
+    the first by hash alone: its import records the pinned file's sha256 with a blank name and URL. diff read
+    ``other fields differ: python.packages[six].artifact.filename, ...`` and exited 1 for the same files; a blank an
+    imported lock leaves is what its format does not say, as for a field it leaves out. A blank in a capture, and a
+    value both record otherwise, still differ."""
+    from envsnap import importers
+    from envsnap.compare.diff import diff_files
+
+    six = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"
+    url = "https://files.pythonhosted.org/packages/b7/ce/149a/six-1.17.0-py2.py3-none-any.whl"
+    (tmp_path / "requirements.txt").write_text(f"six==1.17.0 \\\n    --hash=sha256:{six}\n")
+    (tmp_path / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "six"\nversion = "1.17.0"\n'
+        f'wheels = [{{ url = "{url}", hashes = {{ sha256 = "{six}" }} }}]\n'
+    )
+    for name in ("requirements.txt", "pylock.toml"):
+        lockfile.dump(importers.read_file(tmp_path / name), tmp_path / f"{name}.lock")
+    report = diff_files(tmp_path / "requirements.txt.lock", tmp_path / "pylock.toml.lock")
+    assert not report.differs, [c.describe() for c in report.changes]
+    (line,) = [c.describe() for c in report.changes]
+    assert line.startswith("other fields unknown: ") and "python.packages[six].artifact.filename" in line
+
+    # Another file name both record is still a difference.
+    pylock = lockfile.load(tmp_path / "pylock.toml.lock")
+    (pkg,) = pylock.python.packages
+    assert pkg.artifact is not None
+    renamed = dataclasses.replace(
+        pkg, artifact=dataclasses.replace(pkg.artifact, filename="six-1.17.0-py3-none-any.whl")
+    )
+    other = dataclasses.replace(pylock, python=dataclasses.replace(pylock.python, packages=(renamed,)))
+    lockfile.dump(other, tmp_path / "other.lock")
+    assert diff_files(tmp_path / "pylock.toml.lock", tmp_path / "other.lock").differs
