@@ -3,6 +3,7 @@ included); every other text is left to tomli (``None``), above all every text to
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,16 @@ from envsnap import _readlimits, _tomlfast, _tomlwrite, lockfile
 from envsnap.errors import EnvsnapError
 
 ROOT = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _packages_of_any_text_read_whole() -> Any:
+    """Every text here has its packages matched whole, as a lock of ``BLOCKS_FROM`` characters has."""
+    kept = _tomlfast.BLOCKS_FROM
+    _tomlfast.BLOCKS_FROM = 0
+    yield
+    _tomlfast.BLOCKS_FROM = kept
+
 
 # Keys and strings of bare-key characters and of what must be escaped (quotes, backslashes, control characters,
 # DEL), tabs and unicode.
@@ -292,3 +303,158 @@ def test_a_lone_surrogate_in_a_string_reads_as_tomli_reads_it() -> None:
     patterns take three times as long to compile, at every start that reads a lock)."""
     for text in ['a = "\ud800x"\n', 'a = [\n    "\udfff",\n]\n', '[[t]]\nb = [\n    { c = "x\ud83d" },\n]\n']:
         assert _tomlfast.loads(text) == tomli.loads(text) and _tomlfast.loads(text) is not None
+
+
+# Packages as the writer gives them (``_tomlfast._PACKAGE_TABLES``), and near them: every key of each table at will,
+# the kinds it takes and others, a key the pattern does not know, escapes, tables below in any order.
+_PLAIN = st.text(alphabet=st.sampled_from(["a", "0", " ", "-", "é", "'", "=", "[", "\t"]), max_size=6)
+_OF_KIND = {
+    "s": _PLAIN,
+    "a": st.lists(_PLAIN, max_size=3),
+    "b": st.booleans(),
+    "i": st.integers(min_value=-(10**18) + 1, max_value=10**18 - 1),
+}
+
+
+@st.composite
+def _package_table(draw: st.DrawFn, at: int, canonical: bool) -> dict[str, Any]:
+    _, keys = _tomlfast._PACKAGE_TABLES[at]
+    # A package has a name and a version (the model's).
+    chosen = [(key, kind) for key, kind in keys if (at == 0 and key in ("name", "version")) or draw(st.booleans())]
+    if not canonical:
+        chosen = draw(st.permutations(chosen))
+    table: dict[str, Any] = {}
+    for key, kind in chosen:
+        table[key] = draw(_OF_KIND[kind] if canonical else st.one_of(_OF_KIND[kind], _SCALAR, _VALUE))
+    if not canonical and draw(st.booleans()):
+        table[draw(_KEY)] = draw(_VALUE)
+    elif at == 0 and canonical:  # too long for the writer to make the package an inline table
+        table["name"] = "n" * 100 + table["name"]
+    return table
+
+
+@st.composite
+def _package(draw: st.DrawFn, canonical: bool) -> dict[str, Any]:
+    package = draw(_package_table(0, canonical))
+    below = [(name.rpartition(".")[2], at) for at, (name, _) in enumerate(_tomlfast._PACKAGE_TABLES) if at]
+    if not canonical:
+        below = draw(st.permutations(below))
+    for last, at in below:
+        if draw(st.booleans()):
+            package[last] = draw(_package_table(at, canonical))
+    if not canonical and draw(st.booleans()):
+        package["candidates"] = [{"sha256": draw(_PLAIN)}]
+    return package
+
+
+def _lock_like(packages: list[dict[str, Any]], before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {**before, "python": {"version": "3.11", "packages": packages}, **after}
+
+
+def _packages_read_whole(text: str) -> int:
+    return sum(len(packages) for _, _, packages in _tomlfast._blocks(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_package(canonical=True), min_size=1, max_size=4), _DOCUMENT, _DOCUMENT)
+def test_packages_as_envsnap_writes_them_are_read_whole_as_tomli_reads_them(
+    packages: list[dict[str, Any]], before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """Each package table the writer gives, with any of its keys and of the tables below it, is matched whole."""
+    text = _tomlwrite.dumps(_lock_like(packages, {}, {}))
+    assert agrees(text) is not None
+    assert _packages_read_whole(text) == text.count("[[python.packages]]\n") == len(packages)
+    # Among other tables, and whatever they hold
+    text = _tomlwrite.dumps(_lock_like(packages, {f"b{k}": v for k, v in before.items()}, {}))
+    text += "\n" + _tomlwrite.dumps({"after": {"t": True, **after}})
+    assert _packages_read_whole(text) == len(packages)
+    agrees(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_package(canonical=False), min_size=1, max_size=4), _DOCUMENT, _EDITS)
+def test_packages_near_the_form_read_as_tomli_reads_them_or_are_left_to_tomli(
+    packages: list[dict[str, Any]], after: dict[str, Any], edits: list[tuple[int, int, str]]
+) -> None:
+    """Package tables of other keys, orders, kinds and escapes, with tables below in any order, edited: what is not
+    matched whole is read a line at a time, and the document is tomli's or left to tomli."""
+    text = _tomlwrite.dumps(_lock_like(packages, {}, after))
+    for at, cut, put in edits:
+        at %= len(text) + 1
+        text = text[:at] + put + text[at + cut :]
+    agrees(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a header of the array and of a table below it after the packages: the last package's
+        '[[python.packages]]\nname = "a"\n\n[[python.packages]]\nname = "b"\n\n[python.packages.extra]\nx = 1\n',
+        '\n[[python.packages]]\nname = "a"\n\n[[python.packages]]\nname = "b"\n\n[[python.packages.candidates]]\n'
+        'x = 1\n\n[[python.packages]]\nname = "c"\n\n[python.packages.artifact]\nsize = 1\n',
+        # a table below, given twice, or over a key of the package: tomli's
+        '\n[[python.packages]]\nname = "a"\n\n[python.packages.artifact]\nsize = 1\n\n[python.packages.artifact]\n',
+        "\n[[python.packages]]\nartifact = 1\n\n[python.packages.artifact]\nsize = 1\n",
+        # the array over a value, a static array or a table
+        'python = 1\n\n[[python.packages]]\nname = "a"\n',
+        '[python]\npackages = []\n\n[[python.packages]]\nname = "a"\n',
+        '[python.packages]\nname = "a"\n\n[[python.packages]]\nname = "b"\n',
+        # a key of the pattern again, after it; one it does not know; one out of its order
+        '\n[[python.packages]]\nname = "a"\nversion = "1"\nname = "b"\n',
+        '\n[[python.packages]]\nname = "a"\nother = "x"\nversion = "1"\n\n[python.packages.artifact]\nsize = 1\n',
+        '\n[[python.packages]]\nversion = "1"\nname = "a"\n',
+        # kinds the pattern does not take there, and an escape
+        '\n[[python.packages]]\nrequested = "true"\nsize = true\n\n[python.packages.artifact]\nsize = "1"\n',
+        '\n[[python.packages]]\nname = "a\\"b"\nwheel_tags = [\n    "x\\ty",\n    1,\n]\n',
+        '\n[[python.packages]]\nname = "a"\n[python.packages.artifact]\nsize = 1\n',  # no blank line
+        '\n[[python.packages]]\nname = "a"\n\n[python.packages.artifact]\nsize = 1\nx',
+    ],
+)
+def test_package_tables_out_of_the_form_read_as_tomli_reads_them(text: str) -> None:
+    agrees(text)
+
+
+def test_a_lock_with_every_field_of_a_package_is_read_whole() -> None:
+    """``_PACKAGE_TABLES`` follows the model: a package with every field the pattern knows set is matched whole, as
+    the packages of the golden locks are."""
+    from envsnap import model
+
+    lock = lockfile.load(next((ROOT / "export" / "golden").rglob("*.lock")))
+    full = model.PythonPackage(
+        name="a",
+        version="1",
+        installer="pip",
+        requested=True,
+        wheel_tags=("py3-none-any",),
+        source=model.Source(
+            kind="vcs",
+            url="https://example.invalid/r",
+            vcs="git",
+            commit_id="a" * 40,
+            requested_revision="main",
+            subdirectory="s",
+            archive_hash="sha256=" + "b" * 64,
+            editable=True,
+        ),
+        record_digest="sha256:" + "c" * 64,
+        metadata_name="A",
+        requires_dist=("b>=1", "c; extra == 'x'"),
+        requires_python=">=3.8",
+        artifact=model.Artifact(
+            filename="a-1-py3-none-any.whl",
+            url="https://example.invalid/a-1-py3-none-any.whl",
+            sha256="d" * 64,
+            size=3,
+            upload_time="2026-01-01T00:00:00Z",
+            index="https://example.invalid/simple",
+            rebuilt=True,
+        ),
+        conda_managed=True,
+    )
+    text = lockfile.dumps(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(full,))))
+    assert _packages_read_whole(text) == 1
+    fast = agrees(text)
+    assert fast is not None and len(fast["python"]["packages"][0]) == 12  # ten keys and the two tables below
+    for path in sorted((ROOT / "export" / "golden").rglob("*.lock")):
+        text = lockfile.dumps(lockfile.load(path))
+        assert _packages_read_whole(text) == text.count("\n[[python.packages]]\n"), path
