@@ -988,6 +988,10 @@ def package_changes(
             change = _package_change(x, y, imported, same_place)
             if change is not None:
                 out.append(change)
+        elif not x[1] and _source_kind(x[2]) == "url" and not x[6]:
+            # A folder (or an archive without its hash) neither lock records the version of (an import's project
+            # whose version its build computes): what each installs is not known, so the pair is not identical.
+            out.append(_change("python", name, "unknown", "unknown", "", "", 1, "neither lock records its version"))
     return out
 
 

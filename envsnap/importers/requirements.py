@@ -283,7 +283,11 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     name = canonicalize_name(req.name)
     metadata_name = req.name if req.name != name else ""
     if req.url:
-        return _direct(name, metadata_name, _project_url(req.url, state), hashes, where)
+        pkg = _direct(name, metadata_name, _project_url(req.url, state), hashes, where)
+        if pkg.source.kind == "directory" and not pkg.version:  # pip-compile's ``mylib @ file:///.../libs/mylib``
+            folder = Path(fileurls.file_url_path(req.url.partition("#")[0])) / pkg.source.subdirectory
+            pkg = dataclasses.replace(pkg, version=_project_metadata(folder)[1])
+        return pkg
     pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
     if len(pins) != 1 or len(req.specifier) != 1:
         raise LockImportError(f"{where}: {req.name}{req.specifier} is not an exact pin (name==version)")
@@ -523,7 +527,7 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
     path = fileurls.file_url_path(location) if location.startswith("file:") else location
     directory, url = _local_project(path, state)
-    name = _project_name(directory / subdirectory if subdirectory else directory)
+    name, version = _project_metadata(directory / subdirectory if subdirectory else directory)
     if subdirectory:
         directory = directory / subdirectory  # named in the message below, when it has no name
     if not name:
@@ -534,7 +538,7 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
         )
     return PythonPackage(
         name=canonicalize_name(name),
-        version="",
+        version=version,
         metadata_name=name if canonicalize_name(name) != name else "",
         source=Source(kind="directory", url=url, editable=True, subdirectory=subdirectory),
     )
@@ -549,18 +553,31 @@ def _local_project(path: str, state: _State) -> tuple[Path, str]:
     return Path(absolute), url
 
 
-def _project_name(directory: Path) -> str:
-    """``[project] name`` of a source tree's pyproject.toml ("" when there is none)."""
+def _project_metadata(directory: Path) -> tuple[str, str]:
+    """A source tree's ``[project]`` name and version in its pyproject.toml ("" for what it does not name). The
+    version is the one pip installs from the folder now, normalised as the built metadata writes it: two imports
+    taken before and after the project moved read as that move in ``diff``. A version the build backend computes
+    (``dynamic = ["version"]``, setuptools-scm) or one that is not PEP 440 is "": unknown, not guessed."""
     path = directory / "pyproject.toml"
     try:
         data = _readlimits.load_toml(
             _readlimits.read_text(path, error=LockImportError), origin=str(path), error=LockImportError
         )
     except LockImportError:
-        return ""
+        return "", ""
     project = data.get("project", {})
-    name = project.get("name", "") if isinstance(project, dict) else ""
-    return name if isinstance(name, str) else ""
+    if not isinstance(project, dict):
+        return "", ""
+    name = project.get("name", "")
+    version = project.get("version", "")
+    dynamic = project.get("dynamic", [])
+    if not isinstance(version, str) or (isinstance(dynamic, list) and "version" in dynamic):
+        version = ""
+    try:
+        version = str(Version(version)) if version else ""
+    except InvalidVersion:
+        version = ""
+    return (name if isinstance(name, str) else ""), version
 
 
 class RequirementsImporter(Importer):

@@ -405,3 +405,40 @@ def test_diff_of_a_lock_and_its_pin_into_another_folder_reads_the_same_project_f
     lockfile.dump(dataclasses.replace(pinned, python=dataclasses.replace(pinned.python, packages=packages)), "o.lock")
     moved = cli("diff", "env.lock", "o.lock")
     assert f"labtool: editable file://{{project}}/libs/labtool -> editable {other} (source)" in moved.out, moved.out
+
+
+def _mylib(project: Path, version_line: str) -> None:
+    folder = project / "libs" / "mylib"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pyproject.toml").write_text(f'[project]\nname = "mylib"\n{version_line}\n')
+
+
+def test_two_imports_of_a_local_folder_show_its_version_moving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``./libs/mylib`` (uv pip compile's line), ``-e ./libs/mylib`` and pip-compile's ``mylib @ file:///...``
+    recorded ``version = ""``: two imports taken before and after the project moved from 1.0 to 2.0 read "no
+    differences". The import records the version its pyproject.toml names (what pip would install from it), so the
+    move shows; a version the folder does not name (``dynamic``) is still unknown, and diff says so."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    for line in ("./libs/mylib", "-e ./libs/mylib", f"mylib @ {(project / 'libs' / 'mylib').as_uri()}"):
+        (project / "requirements.txt").write_text(line + "\n")
+        _mylib(project, 'version = "1.0"')
+        assert cli("import", "requirements.txt", "-o", "a.lock").code == 0
+        _mylib(project, 'version = "2.0"')
+        assert cli("import", "requirements.txt", "-o", "b.lock").code == 0
+        assert lockfile.load(project / "b.lock").package("mylib").version == "2.0"  # type: ignore[union-attr]
+        result = cli("diff", "a.lock", "b.lock")
+        assert result.code == 1 and "mylib: 1.0 -> 2.0 (major, upgrade)" in result.out, (line, result.out)
+
+    # A version the build backend computes (setuptools-scm): nobody knows it, and diff does not claim identity.
+    (project / "requirements.txt").write_text("./libs/mylib\n")
+    _mylib(project, 'dynamic = ["version"]')
+    assert cli("import", "requirements.txt", "-o", "a.lock").code == 0
+    assert cli("import", "requirements.txt", "-o", "b.lock").code == 0
+    result = cli("diff", "a.lock", "b.lock")
+    assert result.code == 0 and "no differences" not in result.out, result.out
+    assert "mylib: (unknown)" in result.out and "neither lock records its version" in result.out, result.out

@@ -309,7 +309,8 @@ def test_uv_compile_local_project_folder_is_a_directory_source(tmp_path: Path, m
     labutils, six = snap.package("labutils"), snap.package("six")
     assert labutils is not None and six is not None
     assert labutils.source == Source(kind="directory", url="file://{project}/libs/labutils")
-    assert labutils.version == "" and len(six.candidates) == 2
+    # Its version is the one its pyproject.toml names, which pip installs from the folder.
+    assert labutils.version == "0.1.0" and len(six.candidates) == 2
 
 
 def test_uv_compile_of_an_editable_project_writes_its_path_dependency_without_dot_slash(
