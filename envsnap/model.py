@@ -315,6 +315,15 @@ class CondaPackage:
     noarch: Noarch = ""  # "" is a platform package; needed to link it into a new prefix
 
 
+# What each conda file an import reads records of a package beyond its archive (name, version, build, channel,
+# subdir, URL) and the hashes its line gives: a field it records is a fact at its default too (conda-lock's
+# ``dependencies: {}`` is a package that depends on nothing, though the lock leaves the empty field out, as every
+# default); one it does not (``CONDA_UNRECORDED``: the build number an import reads from the build string, the noarch
+# it reads from the subdir, an explicit file's dependencies) is not known, whatever value the import derived.
+CONDA_RECORDED: dict[str, tuple[str, ...]] = {"conda-explicit": (), "conda-lock": ("depends",)}
+CONDA_UNRECORDED = ("build_number", "depends", "noarch")
+
+
 @frozen
 class Conda:
     """The ``[conda]`` table: the conda environment's subdir, channels and packages."""

@@ -32,6 +32,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from .._frozen import frozen
+from .._lazyre import LazyPattern
 from ..errors import EnvsnapError
 from ..report import Entry, Report, Severity, gpu_name
 from .verdict import not_recorded, source_text
@@ -741,7 +742,7 @@ def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
         if order[0] and order[1] and order[0] != order[1] and sorted(order[0]) == sorted(order[1]):
             unrecorded.append("conda.packages (order)")
         da, db = _conda_by_name(da), _conda_by_name(db)
-    paths = sorted(_differing(da, db, "", imported, unrecorded))
+    paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
     paths = [p for p in paths if p not in ("envsnap.created", "envsnap.content_digest") and p not in respelled]
     if any(imported):
         # How each lock was made (the format it was imported from) is not a fact of the environment.
@@ -768,33 +769,63 @@ def _shown(paths: list[str]) -> str:
 
 
 def _differing(
-    x: object, y: object, path: str, imported: tuple[bool, bool] = (False, False), unrecorded: list[str] | None = None
+    x: object, y: object, path: str, origins: tuple[str, str] = ("", ""), unrecorded: list[str] | None = None
 ) -> list[str]:
     """The dotted paths where ``x`` and ``y`` differ; a field absent or blank on one side whose lock was imported
-    (``imported``: per side) goes to ``unrecorded`` instead, as a format that does not record it (an explicit file's
-    sha256, dependencies and build number; the name and URL of a file a hashed requirement pins by its sha256)."""
+    (``origins``: per side, the format, "" for a capture) goes to ``unrecorded`` instead, as a format that does not
+    record it (an explicit file's sha256; the name and URL of a file a hashed requirement pins by its sha256). A conda
+    record's field is told by what its format records (``_conda_field_known``)."""
     if isinstance(x, dict) and isinstance(y, dict):
         out: list[str] = []
         for key in sorted(set(x) | set(y)):
             here = f"{path}.{key}" if path else str(key)
-            if unrecorded is not None and ((key not in x and imported[0]) or (key not in y and imported[1])):
+            if unrecorded is not None and (
+                (key not in x and not _known(here, origins[0], absent=True))
+                or (key not in y and not _known(here, origins[1], absent=True))
+            ):
                 unrecorded.append(here)
                 continue
-            out += _differing(x.get(key), y.get(key), here, imported, unrecorded)
+            out += _differing(x.get(key), y.get(key), here, origins, unrecorded)
         return out
     if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
         out = []
         for i, (u, v) in enumerate(zip(x, y, strict=True)):
             # A record of a list by its name where both sides name the same one (python.packages[idna]).
             named = isinstance(u, dict) and isinstance(v, dict) and u.get("name") and u.get("name") == v.get("name")
-            out += _differing(u, v, f"{path}[{u['name'] if named else i}]", imported, unrecorded)
+            out += _differing(u, v, f"{path}[{u['name'] if named else i}]", origins, unrecorded)
         return out
     if x == y:
         return []
-    if unrecorded is not None and ((x == "" and imported[0]) or (y == "" and imported[1])):
+    if unrecorded is not None and (
+        not _known(path, origins[0], absent=x == "") or not _known(path, origins[1], absent=y == "")
+    ):
         unrecorded.append(path)  # an import's blank: what its file does not say (``_left_blank``)
         return []
     return [path or "(top level)"]
+
+
+_CONDA_FIELD = LazyPattern(r"conda\.packages\[[^\]]*\]\.([a-z_0-9]+)")
+
+
+def _known(path: str, origin: str, *, absent: bool) -> bool:
+    """Whether a lock imported from ``origin`` ("" for a capture: every field is known) knows the field at ``path``,
+    left out or blank there (``absent``) or not: a field an import leaves out or blank is one its file does not say,
+    but for a conda record's field its format records (``model.CONDA_RECORDED``: conda-lock's ``dependencies: {}``,
+    left out as every default, is a package that depends on nothing), and one it never records
+    (``model.CONDA_UNRECORDED``: the build number an import reads from the build string) is unknown at any value."""
+    if not origin:
+        return True
+    from ..model import CONDA_RECORDED, CONDA_UNRECORDED  # an imported lock's only: not on a captured pair's path
+
+    recorded = CONDA_RECORDED.get(origin)
+    match = _CONDA_FIELD.match(path) if recorded is not None else None
+    if match is not None and recorded is not None:
+        field = match.group(1)
+        if field in recorded:
+            return True
+        if field in CONDA_UNRECORDED:
+            return False
+    return not absent
 
 
 def _value(area: str, subject: str, old: str, new: str, weight: int, kind: str = "value") -> list[Change]:

@@ -268,6 +268,52 @@ def test_a_conda_lock_keeps_each_conda_packages_dependencies(tmp_path: Path) -> 
         importers.read_file(path, options=ImportOptions(platform="linux-64"))
 
 
+def test_two_conda_lock_imports_differ_by_a_dependency_one_of_them_lists_none_of(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """conda-lock writes every record's ``dependencies``; ``{}`` (none) is left out of the lock, as every default
+    is, and diff took the missing field for one the format does not record: two conda-lock imports, python with no
+    dependency and with ``libzlib``, read "other fields unknown: conda.packages[python].depends", exit 0. What the
+    format records is compared with its default; what neither conda format records (the build number an import
+    reads from the build string) stays unknown."""
+    deps = "dependencies:\n    libzlib: '>=1.2.13,<2.0a0'\n"
+    (tmp_path / "a.yml").write_text(CONDA_LOCK)
+    (tmp_path / "b.yml").write_text(CONDA_LOCK.replace("dependencies: {}\n", deps, 1))
+    for name in ("a", "b"):
+        done = cli(
+            "import",
+            tmp_path / f"{name}.yml",
+            "--from",
+            "conda-lock",
+            "--platform",
+            "linux-64",
+            "-o",
+            tmp_path / f"{name}.lock",
+        )
+        assert done.code == 0, done.err
+    result = cli("diff", tmp_path / "a.lock", tmp_path / "b.lock")
+    assert result.code == 1 and "other fields differ: conda.packages[python].depends" in result.out, result.out
+
+    # The build number no conda format records: an import reads 2 from the build string hb806964_2, which a capture
+    # of a package built otherwise records as 0 (conda-meta's). That is unknown, not a difference (it read
+    # "other fields differ: conda.packages[python].build_number", exit 1).
+    (tmp_path / "c.yml").write_text(CONDA_LOCK.replace("hb806964_0_cpython", "hb806964_2"))
+    done = cli("import", tmp_path / "c.yml", "--platform", "linux-64", "-o", tmp_path / "c.lock")
+    assert done.code == 0, done.err
+    imported = lockfile.load(tmp_path / "c.lock")
+    assert imported.conda is not None and imported.conda.packages[0].build_number == 2
+    captured = dataclasses.replace(
+        imported,
+        envsnap=dataclasses.replace(imported.envsnap, origin="", unknown=()),
+        conda=dataclasses.replace(
+            imported.conda, packages=tuple(dataclasses.replace(p, build_number=0) for p in imported.conda.packages)
+        ),
+    )
+    lockfile.dump(captured, tmp_path / "captured.lock")
+    result = cli("diff", tmp_path / "captured.lock", tmp_path / "c.lock")
+    assert result.code == 0 and "unknown: conda.packages[python].build_number" in result.out, result.out
+
+
 @pytest.mark.parametrize(
     ("field", "value"), [("name: python", "name: otherlib"), ("version: 3.11.9", 'version: "3.11.9\\e[2J"')]
 )
