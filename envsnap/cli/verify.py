@@ -108,7 +108,15 @@ def _verify(
         kept=kept,
         gpu_timeout=args.gpu_timeout,
     )
-    if memo is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
+    from ..compare.verify import reads_checkouts
+
+    # A report that read an editable package's git checkout is not kept: no file the memo watches stamps its HEAD.
+    if (
+        memo is not None
+        and kept
+        and not reads_checkouts(lock)
+        and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings)
+    ):
         memo.keep(kept[0], started_ns, report)
     return report
 

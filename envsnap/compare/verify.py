@@ -96,7 +96,9 @@ def verify(
     if not (scrubbed and isinstance(lock_or_path, Snapshot)):
         lock = scrub_snapshot(lock)
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None
-    kept = kept if kept is not None or not files else []  # --files reads the conda layer's prefix from it
+    checkouts = reads_checkouts(lock)
+    # --files reads the conda layer's prefix from it; an editable VCS package, its checkout's folder.
+    kept = kept if kept is not None or not (files or checkouts) else []
     timeout: dict[str, Any] = {} if gpu_timeout is None else {"gpu_timeout": gpu_timeout}
     if environment is not None:
         actual = capture(
@@ -125,9 +127,12 @@ def verify(
             **timeout,
         )
         target = python or "(this interpreter)"
+    edited: list[Difference] = []
+    if checkouts and kept:
+        actual, edited = _editable_checkouts(lock, actual, kept[-1])
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
-    extra = _file_differences(changed or {}, kept[-1] if files and kept else None)
+    extra = [*edited, *_file_differences(changed or {}, kept[-1] if files and kept else None)]
     if not extra:
         return report
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
@@ -207,6 +212,58 @@ def _changed_files(pips: tuple[str, ...], condas: tuple[str, ...], found: Mappin
         lists = f"as {' and '.join(k for k in kinds if k)} list them"
     area = "python" if pips else "conda"
     return Difference(MISMATCH, area, ", ".join(names), "files", lists, ", ".join(parts), note=shown)
+
+
+def reads_checkouts(lock: Snapshot) -> bool:
+    """Whether verify reads a git checkout for this lock: a package it installs editable from a git commit
+    (``_editable_checkouts``), whose state no file of the environment stamps (the verify memo keeps no report)."""
+    return any(_editable_git(p) for p in lock.python.packages)
+
+
+def _editable_git(pkg: PythonPackage) -> bool:
+    return pkg.source.kind == "vcs" and pkg.source.editable and pkg.source.vcs == "git"
+
+
+def _editable_checkouts(lock: Snapshot, actual: Snapshot, captured: Captured) -> tuple[Snapshot, list[Difference]]:
+    """``actual`` with each package the lock installs editable from a git commit, and pip installed as an editable
+    folder, recorded as the checkout that folder is: pip clones ``-e git+URL@COMMIT#egg=NAME&subdirectory=DIR``
+    into ``src/NAME`` and records the folder, not the commit, so the source read "git+URL@COMMIT -> editable
+    file://{prefix}/src/NAME/DIR", a mismatch, for the environment pip made of the line. The checkout's ``HEAD``
+    and the folder's place in it are compared as the lock's commit and subdirectory are; a tracked file edited
+    there is a warning (the code is not the commit's). A folder in no git work tree stays a folder: a mismatch."""
+    from packaging.utils import canonicalize_name
+
+    from .. import fileurls
+    from ..model import Source
+    from ..probes import gitstate
+
+    wanted = {p.name: p for p in lock.python.packages if _editable_git(p)}
+    raw: dict[str, Any] = {canonicalize_name(r.name): r for r in captured.python.packages}
+    packages: list[PythonPackage] = []
+    edited: list[Difference] = []
+    for have in actual.python.packages:
+        want, found = wanted.get(have.name), None
+        direct = raw[have.name].direct_url if want and have.name in raw else None
+        url = direct.get("url") if isinstance(direct, dict) else None
+        if want and have.source.kind == "directory" and have.source.editable and isinstance(url, str):
+            folder = fileurls.file_url_path(url) if fileurls.is_file_url(url) else ""
+            found = gitstate.checkout(folder) if os.path.isabs(folder) else None
+        if want is None or found is None:
+            packages.append(have)
+            continue
+        root, commit, dirty = found
+        sub = os.path.relpath(os.path.realpath(folder), os.path.realpath(root)).replace(os.sep, "/")
+        sub = "" if sub == "." else sub
+        where = have.source.url.rstrip("/")
+        where = where[: -len(sub) - 1] if sub and where.endswith("/" + sub) else where
+        source = Source(kind="vcs", url=where, vcs="git", commit_id=commit, subdirectory=sub, editable=True)
+        packages.append(dataclasses.replace(have, source=source))
+        if dirty and commit == want.source.commit_id and sub == want.source.subdirectory:
+            now = f"{where}@{commit} with uncommitted changes"
+            note = "its editable checkout has uncommitted changes to tracked files: its code is not the locked commit's"
+            edited.append(Difference(WARNING, "python", have.name, "source", source_text(want), now, note))
+    python = dataclasses.replace(actual.python, packages=tuple(packages))
+    return dataclasses.replace(actual, python=python), edited
 
 
 def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyReport:

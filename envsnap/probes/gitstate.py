@@ -63,6 +63,22 @@ def find_root(directory: str) -> str | None:
     return res.stdout.strip() if res.ok and res.stdout.strip() else None
 
 
+def checkout(folder: str) -> tuple[str, str, bool] | None:
+    """The git work tree ``folder`` lies in, as verify reads the checkout pip made of an editable VCS line
+    (``pip install -e git+URL@COMMIT#egg=NAME``, recorded as that folder alone): its root, its ``HEAD`` commit, and
+    whether a tracked file differs from it (untracked files are left out: the build writes ``NAME.egg-info`` there).
+    None outside any work tree, or where git cannot tell (no commit yet, no git)."""
+    if not any(name in os.environ for name in LOCATION_VARIABLES) and not below_git(folder):
+        return None
+    found = git(folder, "rev-parse", "--show-toplevel", "HEAD")
+    lines = found.stdout.split() if found.ok else []
+    if len(lines) != 2:
+        return None
+    root, commit = lines
+    status = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no")
+    return root, commit, not status.ok or bool(status.stdout.strip("\0"))
+
+
 def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:
     """The whole work tree but the ``exclude`` files and folders inside it, as git pathspecs."""
     real_root = os.path.realpath(root)

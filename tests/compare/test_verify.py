@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -912,3 +913,64 @@ def test_a_driver_that_did_not_answer_is_said_so_not_shown_as_gone() -> None:
         "nvidia: driver_version 550.54.14 -> (none)",
         "gpus: models H100 -> none",
     ]
+
+
+def _git(folder: Path, *args: str) -> str:
+    env = ["-c", "user.email=a@example.org", "-c", "user.name=a"]
+    out = subprocess.run(["git", *env, "-C", str(folder), *args], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_an_editable_vcs_line_verifies_against_the_checkout_pip_made_of_it(
+    tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip freeze`` writes an editable checkout as ``-e git+URL@COMMIT#egg=tool&subdirectory=sub``; pip installs that
+    line by cloning the repository into ``{prefix}/src/tool`` and recording the folder (``dir_info``, editable), not
+    the commit. Verify of the line's import against that environment was always a mismatch ("source git+...@C ->
+    editable file://{prefix}/src/tool/sub"). The checkout's own commit now decides: the locked one verifies, another
+    is a mismatch naming both, and an edit to its tracked files is a warning."""
+    repo = tmp_path / "repo"
+    (repo / "sub" / "tool").mkdir(parents=True)
+    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "0.3"\n')
+    (repo / "sub" / "tool" / "__init__.py").write_text("X = 1\n")
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "one")
+    commit = _git(repo, "rev-parse", "HEAD")
+
+    python = make_venv(tmp_path / "venv")
+    checkout = tmp_path / "venv" / "src" / "tool"
+    _git(tmp_path, "clone", "-q", str(repo), str(checkout))  # what pip install -e git+... does
+    dist = site_packages(python) / "tool-0.3.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tool\nVersion: 0.3\n\n")
+    (dist / "INSTALLER").write_text("pip\n")
+    (dist / "RECORD").write_text("tool-0.3.dist-info/METADATA,,\n")
+    url = (checkout / "sub").as_uri()
+    (dist / "direct_url.json").write_text(f'{{"url": "{url}", "dir_info": {{"editable": true}}}}')
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (work / "requirements.txt").write_text(f"-e git+{repo.as_uri()}@{commit}#egg=tool&subdirectory=sub\n")
+    assert cli("import", "requirements.txt", "-o", "tool.lock").code == 0
+
+    from envsnap.probes import memo
+
+    # The verify memo keeps a report at once (no file it watches changed "too recently"): a kept report of the clean
+    # checkout would answer the verifies below, which no file of the environment it stamps tells apart.
+    monkeypatch.setattr(memo, "RACY_NS", -(10**18))
+    result = cli("verify", "tool.lock", "--python", python)
+    assert result.code == 0, result.out
+    assert "tool: source" not in result.out, result.out
+
+    (checkout / "sub" / "tool" / "__init__.py").write_text("X = 2\n")  # edited where it is installed
+    result = cli("verify", "tool.lock", "--python", python, "--json")
+    tool = [d for d in json.loads(result.out)["differences"] if d["subject"] == "tool" and d["severity"] != "info"]
+    assert [(d["severity"], d["what"]) for d in tool] == [("warning", "source")], tool
+    assert "uncommitted changes" in tool[0]["note"], tool
+
+    _git(checkout, "commit", "-qam", "two")  # the checkout moved on
+    moved = _git(checkout, "rev-parse", "HEAD")
+    result = cli("verify", "tool.lock", "--python", python)
+    assert result.code == 3 and f"{commit[:12]}" in result.out and f"{moved[:12]}" in result.out, result.out
