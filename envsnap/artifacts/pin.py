@@ -655,6 +655,27 @@ class HiddenNamePathError(PinError):
 _HIDDEN = ((USER, "login name"), (HOST, "host name"))
 
 
+# What a lock's URL that names no place here (``hidden_names``) asks for instead of ``--allow-url``.
+CONFIGURE_HINT = (
+    "configure the folder or index that holds the file for pip (PIP_FIND_LINKS=DIR or PIP_INDEX_URL=URL; for uv: "
+    "UV_FIND_LINKS or UV_INDEX_URL), which finds it by name and sha256"
+)
+
+
+def hidden_names(url: str) -> str:
+    """What a lock's URL hides of the machine it was written on: "login name", "host name" (capture, pin and import
+    write ``<user>`` and ``<host>`` for them, docs/security.md), or "" for a URL that names a place as it is (a local
+    folder that really is called ``<user>`` included). Such a URL names no file here, and no ``--allow-url``
+    changes that."""
+    hidden = [what for label, what in _HIDDEN if label in url]
+    if not hidden:
+        return ""
+    local = fileurls.local_path(url) if fileurls.is_file_url(url) else Path(url) if url.startswith("/") else None
+    if local is not None and local.exists():
+        return ""
+    return " and ".join(hidden)
+
+
 def local_project_dir(url: str, project_dir: Path | None) -> Path:
     """The folder of a local project or git repository the lock records (``local_dir``), or
     ``HiddenNamePathError`` for a path that holds ``<user>`` or ``<host>`` where nothing is: "does not exist (name
@@ -1180,6 +1201,12 @@ class Pinner:
                 listed = f"and the configured indexes could not be read ({'; '.join(unread)})"
             else:
                 listed = "and no configured index lists this file"
+            hidden = hidden_names(file.url)
+            if hidden and not other and not unread:
+                raise FetchRefusedError(
+                    f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} was recorded without the "
+                    f"{hidden} (docs/security.md), so it names no file here, {listed}: {CONFIGURE_HINT}"
+                )
             raise FetchRefusedError(
                 f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
                 f"{listed}; pass --allow-url PATTERN to allow the URL"
@@ -1509,6 +1536,11 @@ class Pinner:
             reason = self.policy.refusal(index)
             if reason is None:
                 indexes.append(index)
+            elif hidden := hidden_names(index):
+                refused.append(
+                    f"the location {strip_credentials(index)[:200]!r} the import named was recorded without the "
+                    f"{hidden} (docs/security.md), so it names no place here: {CONFIGURE_HINT}"
+                )
             else:
                 what = "--find-links location" if is_find_links(index) else "index"
                 refused.append(
@@ -1682,20 +1714,26 @@ def _same_release(filename: str, pkg: PythonPackage) -> bool:
 
 
 def located(art: Artifact, redactor: PathRedactor) -> Artifact:
-    """``art`` as a lock records a file pin read on this machine: inside the project ``file://{project}/...``,
-    under the home ``file://~/...`` (``PathRedactor.located``), as capture writes such paths; its index (the
-    find-links folder, which pip's configuration may give relative to the working directory: ``./wheels``)
-    likewise, as a ``file:`` URL. A lock then names neither the user's home nor the place the project was in, and
-    bundle reads the file from the project wherever it is now (``Pinner.fetch_artifact``). Elsewhere both stay
-    as they were."""
+    """``art`` as a lock records a file pin read on this machine, as capture and import write such places
+    (``PathRedactor.url``): inside the project ``file://{project}/...`` (what follows as written), under the home
+    ``file://~/...``, the login and host names elsewhere ``<user>`` and ``<host>`` (``file:///scratch/<user>/...``,
+    ``http://<host>:8080/...``); its index (the find-links folder, which pip's configuration may give relative to
+    the working directory: ``./wheels``) likewise, a folder in the project or the home as a ``file:`` URL, another
+    as its path. A lock then names neither the user's home, the person nor the machine, and bundle reads the file
+    from the project wherever it is now, or from the configured locations that list it by name and sha256
+    (``Pinner.fetch_artifact``)."""
+
+    def named(url: str) -> str:  # a label the lock already wrote (a local archive's ``file://{project}/...``) stays
+        return url if not url or fileurls.is_labelled(url) else redactor.url(url)
+
     index = art.index
     if index and "://" not in index:  # a folder pip was configured with, as it was written
         folder = local_path(index)
-        labelled = redactor.located(folder.absolute().as_uri()) if folder is not None else index
-        index = index if labelled.startswith("file:///") else labelled
+        where = "" if folder is None else folder.absolute().as_uri()
+        index = named(where) if where and fileurls.is_labelled(redactor.located(where)) else redactor.names(index)
     else:
-        index = redactor.located(index)
-    url = redactor.located(art.url)
+        index = named(index)
+    url = named(art.url)
     return art if (url, index) == (art.url, art.index) else dataclasses.replace(art, url=url, index=index)
 
 
@@ -1739,8 +1777,8 @@ def pin(
     ]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = dict(zip((p.name for p in todo), pool.map(pinner.pin_one, todo), strict=True))
-    # Names no login or host: only the roots are written as labels, the URL goes on naming the file it read.
-    redactor = PathRedactor(project=None if project_dir is None else str(project_dir), users=(), hosts=())
+    # As capture and import write them: the roots as labels, the login and host names hidden (docs/lockfile.md).
+    redactor = PathRedactor(project=None if project_dir is None else str(project_dir))
     results = {name: _located(outcome, redactor) for name, outcome in results.items()}
     packages = []
     outcomes = []

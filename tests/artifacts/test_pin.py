@@ -1085,3 +1085,92 @@ def test_a_conda_bundle_counts_its_archives_in_the_right_form(
     )
     result = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", f"{tmp_path.as_uri()}/*")
     assert result.code == 0 and "  fetching and checking 1 conda package\n" in result.err, result  # type: ignore[attr-defined]
+
+
+def test_pin_spells_the_login_and_host_names_as_import_does(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch, json_index: tuple[str, Path]
+) -> None:
+    """pin recorded a wheel found in ``/scratch/alice/wheels`` and one on ``http://gpunode:8080/simple`` as written,
+    where import writes the same places ``<user>`` and ``<host>`` (docs/lockfile.md "Privacy"): a published pinned
+    lock named the person and the machine, an imported lock pinned named them again, and the two locks spelled the
+    same file two ways. Both now spell them as import does, and the pinned lock still bundles here (the configured
+    locations list the files by name and sha256)."""
+    import getpass
+    import os
+    import socket
+
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+
+    served, wheel = json_index
+    login, host = "alicenamed", "gpunode17"
+    real = os.uname()
+    monkeypatch.setattr(getpass, "getuser", lambda: login)
+    monkeypatch.setenv("USER", login)
+    monkeypatch.setenv("LOGNAME", login)
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result((real.sysname, host, *real[2:])))
+    resolve = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda h, *a, **k: resolve("127.0.0.1" if h == host else h, *a, **k))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    work = tmp_path / "work"  # the project (no git work tree: the locks' folder); the wheels lie outside it
+    work.mkdir()
+    monkeypatch.chdir(work)
+    index = served.replace("127.0.0.1", host)
+    links = tmp_path / "scratch" / login / "wheels"
+    other = make_wheel(links, "otherpkg", "2.0")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    captured = lockfile.dump(
+        lock_of(package_for(wheel, "tinypkg", "1.0"), package_for(other, "otherpkg", "2.0")), work / "cap.lock"
+    )
+    Path("requirements.txt").write_text(
+        f"--index-url {index}\n--find-links {links}\n"
+        + "".join(
+            f"{n}=={v} --hash=sha256:{hashlib.sha256(w.read_bytes()).hexdigest()}\n"
+            for n, v, w in (("tinypkg", "1.0", wheel), ("otherpkg", "2.0", other))
+        )
+    )
+    imported = cli("import", "requirements.txt", "-o", "imp.lock")
+    assert imported.code == 0, imported  # type: ignore[attr-defined]
+    for lock in (captured, work / "imp.lock"):
+        result = cli("pin", lock, "--cache-dir", tmp_path / "cache", "--no-system-packages")
+        assert result.code == 0 and "2 pinned" in result.err, result  # type: ignore[attr-defined]
+        text = lock.read_text()
+        assert login not in text and host not in text, text
+    arts = {
+        p.name: (p.artifact.url, p.artifact.index)
+        for p in lockfile.load(captured).python.packages
+        if p.artifact is not None
+    }
+    place = str(links).replace(login, "<user>")
+    redacted = served.replace("127.0.0.1", "<host>")
+    assert arts == {
+        "tinypkg": (served.replace("127.0.0.1", "<host>").replace("/simple", "/files/") + wheel.name, redacted),
+        "otherpkg": (f"file://{place}/{other.name}", place),
+    }
+    again = {
+        p.name: (p.artifact.url, p.artifact.index)
+        for p in lockfile.load(work / "imp.lock").python.packages
+        if p.artifact is not None
+    }
+    assert again == arts
+    options = BundleOptions(cache_dir=tmp_path / "c2", config=read_pip_config())
+    make_bundle(lockfile.load(captured), tmp_path / "bundle", options)
+    assert (tmp_path / "bundle" / "wheels" / other.name).read_bytes() == other.read_bytes()
+    # Where no configured location lists the file, the hidden name is the reason, on one line: --allow-url for a
+    # path or a host that names nothing here cannot help.
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "home"))
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "empty", []))
+    bundled = cli("bundle", captured, "-o", tmp_path / "b2", "--cache-dir", tmp_path / "c3")
+    said = bundled.err.strip()  # type: ignore[attr-defined]
+    assert bundled.code != 0 and len(said.splitlines()) == 1, said  # type: ignore[attr-defined]
+    assert "recorded without the host name" in said and "--allow-url" not in said, said
+    assert "configure" in said and "PIP_FIND_LINKS" in said, said
+    Path("requirements.txt").write_text(
+        f"--find-links {links}\notherpkg==2.0 --hash=sha256:{hashlib.sha256(other.read_bytes()).hexdigest()}\n"
+    )
+    assert cli("import", "requirements.txt", "-o", "imp2.lock").code == 0  # type: ignore[attr-defined]
+    (outcome,) = pin(lockfile.load(work / "imp2.lock"), read_pip_config(), cache_dir=tmp_path / "c4").outcomes
+    assert outcome.status == "unpinned" and "recorded without the login name" in outcome.reason, outcome.reason
+    assert "--allow-url" not in outcome.reason, outcome.reason
