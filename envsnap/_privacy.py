@@ -198,6 +198,12 @@ def strip_credentials(url: str) -> str:
 # Matched from the start of a run of scheme characters only (group 1: what precedes the scheme's first letter): a
 # pattern that may start at any letter retries from each one of a long run, quadratic in its length (a 120 kB
 # environment variable took 11 s).
+# An scp-style git remote inside free text (``git@github.com:alice/r.git``, ``github.com:alice/r.git``): a start
+# of a word, ``[user@]host:`` and a path up to a space, a quote, a list's separator or the next ``:``. Group 1: the
+# user, group 2: the host, group 3: the path. ``remote_in_text`` says which matches are remotes.
+_SCP_IN_TEXT = LazyPattern(
+    r"(?<![^\s'\"(=,;<>\[])([\w.+-]+@)?([A-Za-z0-9][\w-]*(?:\.[\w-]+)*):(?!//)([^\s'\";,:()<>\[\]]+)"
+)
 _URL_IN_TEXT = LazyPattern(r"(?<![A-Za-z0-9+.-])([0-9+.-]*)([A-Za-z][A-Za-z0-9+.-]*://[^\s'\";,]+)")
 
 
@@ -439,13 +445,32 @@ class PathRedactor:
         out.append(self.names(text[last:]))
         return "".join(out)
 
+    def _outside_remotes(self, text: str, rule: Callable[[str], str]) -> str:
+        """``text`` with ``rule`` applied to all but its scp-style git remotes, which get the URL fields' rule
+        (``url``: ``git@github.com:alice/r.git`` as the project's remote records it; ``alice@host:`` loses its
+        user). A remote is ``user@host:path``, or ``host:path`` whose host is a domain (``github.com``) and whose
+        path has a folder: ``gpunode:29500``, ``a.py:12`` and ``lib:/opt/alice/lib`` are not."""
+        if ":" not in text:
+            return rule(text)
+        out, last = [], 0
+        for m in _SCP_IN_TEXT.finditer(text):
+            user, host, path = m.groups()
+            if path.startswith("/") or (user is None and not ("." in host and "/" in path.strip("/"))):
+                continue  # a host's port, a file's line, a list of local paths: the text's rule
+            if user is None and self._user is not None and self._user.search(host):
+                continue  # the login is no forge's domain: the names go
+            out += [rule(text[last : m.start()]), self.url(m.group())]
+            last = m.end()
+        out.append(rule(text[last:]))
+        return "".join(out)
+
     def _outside_network_urls(self, text: str, rule: Callable[[str], str]) -> str:
         """``text`` with ``rule`` applied to all but its network URLs, which get the URL fields' rule (``url``):
         a forge account or a server's ``/home/alice`` in a URL's path is what is fetched, not this machine's. A
         ``:`` in a URL's path ends it here (``https://h/x:/scratch/alice/y``, a list of places): what follows may
         be a local path, and gets ``rule``."""
         if "://" not in text:
-            return rule(text)
+            return self._outside_remotes(text, rule)
         out, last = [], 0
         for m in _URL_IN_TEXT.finditer(text):
             scheme, _, rest = m.group(2).partition("://")
@@ -454,9 +479,9 @@ class PathRedactor:
             slash = rest.find("/")
             colon = rest.find(":", slash) if slash >= 0 else -1
             end = m.end(2) if colon < 0 else m.start(2) + len(scheme) + 3 + colon
-            out += [rule(text[last : m.start(2)]), self.url(text[m.start(2) : end])]
+            out += [self._outside_remotes(text[last : m.start(2)], rule), self.url(text[m.start(2) : end])]
             last = end
-        out.append(rule(text[last:]))
+        out.append(self._outside_remotes(text[last:], rule))
         return "".join(out)
 
 

@@ -743,6 +743,18 @@ def test_url_rules(url: str, recorded: str) -> None:
             f"/scratch/<user>/a:https://github.com/{LOGIN}/r.git:file:///data/<user>/c:~/d",
         ),
         (f"git+file:///scratch/{LOGIN}/repo {LOGIN}", "git+file:///scratch/<user>/repo <user>"),
+        # An scp-style remote too, as the remote field records it (it read git@github.com:<user>/r.git).
+        (f"git@github.com:{LOGIN}/r.git", f"git@github.com:{LOGIN}/r.git"),
+        (
+            f"clone '{LOGIN}@gitserver.example.org:{LOGIN}/r.git' failed",
+            f"clone 'gitserver.example.org:{LOGIN}/r.git' failed",
+        ),
+        (f"(git@{SHORT_HOST}:{LOGIN}/r.git)", f"(git@<host>:{LOGIN}/r.git)"),
+        (f"github.com:{LOGIN}/r.git:/scratch/{LOGIN}/y", f"github.com:{LOGIN}/r.git:/scratch/<user>/y"),
+        # What is no remote keeps the name rules: a file's line, a host's port, a list of paths.
+        (f"/scratch/{LOGIN}/a.py:12 {LOGIN}:x", "/scratch/<user>/a.py:12 <user>:x"),
+        (f"{SHORT_HOST}:29500 {LOGIN}.dev:8080", "<host>:29500 <user>.dev:8080"),
+        (f"lib:/opt/{LOGIN}/lib64", "lib:/opt/<user>/lib64"),
     ],
 )
 def test_free_text_keeps_a_network_urls_path_as_the_url_fields_do(value: str, recorded: str) -> None:
