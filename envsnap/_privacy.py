@@ -18,12 +18,13 @@ import dataclasses
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._lazyre import LazyPattern
-from .fileurls import HOME, PROJECT, is_labelled, path_url, tail_below
+from .fileurls import HOME, PROJECT, is_file_url, is_labelled, local_path, path_url, tail_below
 
 if TYPE_CHECKING:
     from .model import PythonPackage, Snapshot
@@ -279,6 +280,20 @@ def host_names() -> list[str]:
     except OSError:
         return []
     return sorted({name, name.split(".", 1)[0]})
+
+
+def hidden_names(url: str) -> str:
+    """What a lock's local path or URL hides of the machine it was written on: "login name", "host name" (capture,
+    pin and import write ``<user>`` and ``<host>`` for them), or "" for one that names a place as it is (a local
+    folder that really is called ``<user>`` included). Such a place names nothing here: neither ``--allow-url`` nor
+    ``--project`` changes that."""
+    hidden = [what for label, what in ((USER, "login name"), (HOST, "host name")) if label in url]
+    if not hidden:
+        return ""
+    local = local_path(url) if is_file_url(url) else Path(url) if url.startswith("/") else None
+    if local is not None and local.exists():
+        return ""
+    return " and ".join(hidden)
 
 
 class PathRedactor:

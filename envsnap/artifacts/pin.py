@@ -53,7 +53,7 @@ from .._fetchpolicy import (
 from .._frozen import frozen
 from .._fs import join_base_name, join_relative
 from .._prehash import sha256_file
-from .._privacy import HOST, USER, PathRedactor, scrub_package, strip_credentials
+from .._privacy import HOST, USER, PathRedactor, hidden_names, scrub_package, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, is_find_links
@@ -660,20 +660,6 @@ CONFIGURE_HINT = (
     "configure the folder or index that holds the file for pip (PIP_FIND_LINKS=DIR or PIP_INDEX_URL=URL; for uv: "
     "UV_FIND_LINKS or UV_INDEX_URL), which finds it by name and sha256"
 )
-
-
-def hidden_names(url: str) -> str:
-    """What a lock's URL hides of the machine it was written on: "login name", "host name" (capture, pin and import
-    write ``<user>`` and ``<host>`` for them, docs/security.md), or "" for a URL that names a place as it is (a local
-    folder that really is called ``<user>`` included). Such a URL names no file here, and no ``--allow-url``
-    changes that."""
-    hidden = [what for label, what in _HIDDEN if label in url]
-    if not hidden:
-        return ""
-    local = fileurls.local_path(url) if fileurls.is_file_url(url) else Path(url) if url.startswith("/") else None
-    if local is not None and local.exists():
-        return ""
-    return " and ".join(hidden)
 
 
 def local_project_dir(url: str, project_dir: Path | None) -> Path:

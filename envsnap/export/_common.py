@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .. import fileurls, sinks
+from .._privacy import HOST, USER, hidden_names
 from ..errors import ExportError
 from ..fileurls import file_url_path
 from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach these through _common
@@ -160,6 +161,19 @@ def has_project_paths(snapshot: Snapshot) -> bool:
     )
 
 
+def refuse_hidden(path: str, url: str, name: str) -> None:
+    """``ExportError`` for a path that holds ``<user>`` or ``<host>`` where nothing is (``~/<user>-lib``: capture hid
+    the login name of ``~/alice-lib``): written absolute, it names no folder, and no ``--project`` helps."""
+    hidden = hidden_names(path if path.startswith("/") else "/" + path)
+    if hidden:
+        raise ExportError(
+            f"--absolute-paths: {name} is recorded as {url[:200]}, without the {hidden} (capture writes "
+            f"{USER if hidden.startswith('login') else HOST} for it, docs/security.md), so it names no folder here: "
+            "install the project from a path that does not hold it (or from inside the git work tree capture runs "
+            "in, whose paths are kept as written) and capture again"
+        )
+
+
 def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None, *, unsure: str = "") -> Snapshot:
     """The snapshot with every ``file://{project}/...`` and ``file://~/...`` URL made absolute for this machine
     (``envsnap export --absolute-paths``): the export then installs from any folder. ``unsure``: why ``project_dir``
@@ -172,14 +186,18 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None, *, unsure:
             return url
         path = file_url_path(url)
         if url.startswith(_HOME_URL):
-            return Path(os.path.expanduser(path)).as_uri()
+            home = os.path.expanduser(path)
+            refuse_hidden(home, url, name)
+            return Path(home).as_uri()
         where = "{project}" if path == "." else "{project}/" + path
         if project_dir is None:
+            refuse_hidden(path, url, name)
             raise ExportError(
                 f"--absolute-paths: {name} is recorded inside the project ({where}), "
                 f"{unsure or 'and no project is known here'}: name the project with --project DIR"
             )
         found = (project_dir.absolute() / path).resolve()
+        refuse_hidden(str(found), url, name)
         if unsure and not found.exists():
             raise ExportError(
                 f"--absolute-paths: {name} is recorded inside the project ({where}), which is not in {project_dir} "

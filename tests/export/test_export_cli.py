@@ -224,6 +224,34 @@ def test_absolute_paths_of_a_lock_saved_away_from_its_project_ask_for_the_projec
 
 
 @pytest.mark.parametrize(
+    ("url", "project"),
+    [
+        ("file://~/<user>-lib", None),
+        ("file://{project}/libs/<user>-tools", None),
+        ("file://{project}/libs/<user>-tools", "."),
+    ],
+)
+def test_absolute_paths_of_a_path_recorded_without_the_login_say_so(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, project: str | None
+) -> None:
+    """A local project capture recorded as ``~/<user>-lib`` (the login hidden: ``~/alice-lib``; an older lock's
+    ``{project}/libs/<user>-tools``): ``--absolute-paths`` wrote ``pip install --no-deps '/home/bob/<user>-lib'``, a
+    path that names nothing, exit 0, or asked for ``--project DIR``, which cannot help. It says the login name was left
+    out and what to do, as bundle does, on one line, exit 2."""
+    from envsnap.model import PythonEnv, PythonPackage, Source
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)  # in no git work tree
+    pkg = PythonPackage(name="alib", version="1.0", source=Source(kind="directory", url=url))
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "x.lock")
+    where = ["--project", project] if project else []
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "r.txt", "--absolute-paths", *where)
+    assert result.code == 2 and not (tmp_path / "r.txt").exists(), result
+    assert result.err.count("\n") == 1 and "--project DIR" not in result.err, result.err
+    assert "without the login name" in result.err and "capture again" in result.err, result.err
+
+
+@pytest.mark.parametrize(
     ("fmt", "advice"),
     [
         ("pylock", "PEP 751 reads them relative to the file: move it to the project root, or export with"),
