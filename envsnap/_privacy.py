@@ -421,13 +421,20 @@ class PathRedactor:
                 return self.path(url) if url.startswith("/") else self.names(url)
             # host:path (scp-like git): a network remote, like https: its path is kept, this host's name is not.
             host = self._host.sub(HOST, remote.group(2)) if self._host is not None else remote.group(2)
-            return (remote.group(1) or "") + host + url[remote.end(2) :]
+            path = url[remote.end(2) + 1 :]
+            if host != remote.group(2):  # a folder of this machine, which no reader clones: as a local path
+                path = self.path(path) if path.startswith("/") else self.names(path)
+            return (remote.group(1) or "") + host + ":" + path
         try:
             parts = urlsplit(url)
         except ValueError:
             return self.names(url)
         netloc = self._host.sub(HOST, parts.netloc) if self._host is not None else parts.netloc
-        return url if netloc == parts.netloc else urlunsplit(parts._replace(netloc=netloc))
+        if netloc == parts.netloc:
+            return url
+        if scheme.lower() in ("ssh", "git+ssh"):  # a folder of this machine, as host:path above
+            parts = parts._replace(path=self.path(parts.path) if parts.path.startswith("/") else parts.path)
+        return urlunsplit(parts._replace(netloc=netloc))
 
     def text(self, text: str) -> str:
         """Any path-bearing text (a warning, an env var value): its paths and local URLs as ``path`` records them, a
@@ -470,7 +477,7 @@ class PathRedactor:
         out, last = [], 0
         for m in _SCP_IN_TEXT.finditer(text):
             user, host, path = m.groups()
-            if path.startswith("/") or (user is None and not ("." in host and "/" in path.strip("/"))):
+            if user is None and (path.startswith("/") or not ("." in host and "/" in path.strip("/"))):
                 continue  # a host's port, a file's line, a list of local paths: the text's rule
             if user is None and self._user is not None and self._user.search(host):
                 continue  # the login is no forge's domain: the names go

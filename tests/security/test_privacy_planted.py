@@ -706,6 +706,11 @@ def test_ordinary_environment_values_are_kept(value: str) -> None:
         (f"https://github.com/{LOGIN}/r.git", f"https://github.com/{LOGIN}/r.git"),
         (f"git@github.com:{LOGIN}/r.git", f"git@github.com:{LOGIN}/r.git"),
         (f"{LOGIN}@{SHORT_HOST}:repo.git", "<host>:repo.git"),
+        # A remote on this host names a folder of this machine, which no reader clones: the names go from it too.
+        (f"{LOGIN}@{SHORT_HOST}:/scratch/{LOGIN}/r.git", "<host>:/scratch/<user>/r.git"),
+        (f"{LOGIN}@{SHORT_HOST}:{LOGIN}/r.git", "<host>:<user>/r.git"),
+        (f"ssh://{LOGIN}@{SHORT_HOST}/scratch/{LOGIN}/r.git", "ssh://<host>/scratch/<user>/r.git"),
+        (f"git@gitserver.example.org:/srv/{LOGIN}/r.git", f"git@gitserver.example.org:/srv/{LOGIN}/r.git"),
         (f"ssh://{LOGIN}@gitserver.example.org/r.git", "ssh://gitserver.example.org/r.git"),
         (f"http://{HOST.upper()}:8080/simple", "http://<host>:8080/simple"),
         # Signatures and tokens go, ordinary parameters stay.
@@ -749,12 +754,14 @@ def test_url_rules(url: str, recorded: str) -> None:
             f"clone '{LOGIN}@gitserver.example.org:{LOGIN}/r.git' failed",
             f"clone 'gitserver.example.org:{LOGIN}/r.git' failed",
         ),
-        (f"(git@{SHORT_HOST}:{LOGIN}/r.git)", f"(git@<host>:{LOGIN}/r.git)"),
+        (f"(git@{SHORT_HOST}:{LOGIN}/r.git)", "(git@<host>:<user>/r.git)"),
         (f"github.com:{LOGIN}/r.git:/scratch/{LOGIN}/y", f"github.com:{LOGIN}/r.git:/scratch/<user>/y"),
         # What is no remote keeps the name rules: a file's line, a host's port, a list of paths.
         (f"/scratch/{LOGIN}/a.py:12 {LOGIN}:x", "/scratch/<user>/a.py:12 <user>:x"),
         (f"{SHORT_HOST}:29500 {LOGIN}.dev:8080", "<host>:29500 <user>.dev:8080"),
         (f"lib:/opt/{LOGIN}/lib64", "lib:/opt/<user>/lib64"),
+        (f"push to {LOGIN}@{SHORT_HOST}:/scratch/{LOGIN}/r.git", "push to <host>:/scratch/<user>/r.git"),
+        (f"git@gitserver.example.org:/srv/{LOGIN}/r.git", f"git@gitserver.example.org:/srv/{LOGIN}/r.git"),
     ],
 )
 def test_free_text_keeps_a_network_urls_path_as_the_url_fields_do(value: str, recorded: str) -> None:
