@@ -18,7 +18,6 @@ import dataclasses
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -287,11 +286,10 @@ def hidden_names(url: str) -> str:
     pin and import write ``<user>`` and ``<host>`` for them), or "" for one that names a place as it is (a local
     folder that really is called ``<user>`` included). Such a place names nothing here: neither ``--allow-url`` nor
     ``--project`` changes that."""
-    hidden = [what for label, what in ((USER, "login name"), (HOST, "host name")) if label in url]
-    if not hidden:
-        return ""
-    local = local_path(url) if is_file_url(url) else Path(url) if url.startswith("/") else None
-    if local is not None and local.exists():
+    local = local_path(url) if is_file_url(url) or url.startswith("/") else None
+    text = url if local is None else str(local)  # percent-decoded: file:///home/bob/%3Cuser%3E-wheels
+    hidden = [what for label, what in ((USER, "login name"), (HOST, "host name")) if label in text]
+    if not hidden or (local is not None and local.exists()):
         return ""
     return " and ".join(hidden)
 

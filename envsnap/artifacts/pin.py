@@ -1511,6 +1511,12 @@ class Pinner:
                 except (PinError, UnsafeInputError) as exc:
                     refused.append(f"the --find-links location {index[:200]!r} the import named is not read ({exc})")
                     continue
+                if not folder.is_dir() and (hidden := hidden_names(str(folder))):
+                    refused.append(
+                        f"the --find-links folder {index[:200]!r} the import named was recorded without the {hidden} "
+                        f"(docs/security.md), so it names no folder here: {CONFIGURE_HINT}"
+                    )
+                    continue
                 if not folder.is_dir():
                     # Another machine, another home: said as such, not as a folder to allow (nothing is there).
                     refused.append(

@@ -1174,3 +1174,41 @@ def test_pin_spells_the_login_and_host_names_as_import_does(
     (outcome,) = pin(lockfile.load(work / "imp2.lock"), read_pip_config(), cache_dir=tmp_path / "c4").outcomes
     assert outcome.status == "unpinned" and "recorded without the login name" in outcome.reason, outcome.reason
     assert "--allow-url" not in outcome.reason, outcome.reason
+
+
+def test_a_place_under_the_home_recorded_without_the_login_says_so(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A find-links folder ``~/alice-wheels`` is recorded as ``file://~/<user>-wheels`` (import and pin alike). Where
+    it must be read and nothing else lists the file, pin said the folder "is not on this machine" and bundle, which
+    read the label as ``file:///home/bob/%3Cuser%3E-wheels/...``, said to pass --allow-url: neither said that the
+    login was left out, nor what helps."""
+    import getpass
+
+    login = "alicenamed"
+    monkeypatch.setattr(getpass, "getuser", lambda: login)
+    monkeypatch.setenv("USER", login)
+    monkeypatch.setenv("LOGNAME", login)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    (home / "proj").mkdir(parents=True)
+    monkeypatch.chdir(home / "proj")
+    wheel = make_wheel(home / f"{login}-wheels", "tinypkg", "1.0")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "empty", []))
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.setenv("PIP_FIND_LINKS", str(home / f"{login}-wheels"))
+    Path("requirements.txt").write_text(f"--find-links ../{login}-wheels\ntinypkg==1.0 --hash=sha256:{digest}\n")
+    assert cli("import", "requirements.txt", "-o", "imp.lock").code == 0  # type: ignore[attr-defined]
+    pinned = cli("pin", "imp.lock", "-o", "pinned.lock", "--cache-dir", tmp_path / "c1", "--no-system-packages")
+    assert pinned.code == 0 and "1 pinned" in pinned.err, pinned  # type: ignore[attr-defined]
+    art = lockfile.load(home / "proj" / "pinned.lock").python.packages[0].artifact
+    assert art is not None and art.index == "file://~/<user>-wheels", art
+    monkeypatch.delenv("PIP_FIND_LINKS")
+    (outcome,) = pin(lockfile.load(home / "proj" / "imp.lock"), read_pip_config(), cache_dir=tmp_path / "c2").outcomes
+    assert outcome.status == "unpinned" and "without the login name" in outcome.reason, outcome.reason
+    bundled = cli("bundle", "pinned.lock", "-o", tmp_path / "b", "--cache-dir", tmp_path / "c3")
+    said = bundled.err.strip()  # type: ignore[attr-defined]
+    assert bundled.code == 2 and len(said.splitlines()) == 1, said  # type: ignore[attr-defined]
+    assert "recorded without the login name" in said and "--allow-url" not in said, said
