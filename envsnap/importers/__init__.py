@@ -14,7 +14,7 @@ from .._privacy import PathRedactor, is_secret_name, scrub_package, scrub_text, 
 from ..errors import LockfileError, LockImportError
 from ..model import PythonPackage, Snapshot
 from ..probes.conda import clean_url
-from .interface import Importer, ImportOptions
+from .interface import Importer, ImportOptions, work_tree
 
 # Every format, by its --from name, in the order ``--from auto`` tries them (see ``_plugins``).
 REGISTRY: Registry[Importer] = Registry(
@@ -57,14 +57,15 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
         importer = matches[0]
     else:
         importer = REGISTRY.find(fmt)
-    snapshot = importer.read(text, str(p), options or ImportOptions())
+    options = options or ImportOptions()
+    snapshot = importer.read(text, str(p), options)
     if not snapshot.python.packages and (snapshot.conda is None or not snapshot.conda.packages):
         # An empty lock would "rebuild" an empty environment and verify it identical: surely not what was meant.
         raise LockImportError(f"{p}: no packages in it (read as {importer.name}); nothing to import")
     # What an importer made from a stranger's file passes the same boundary as a lock: every field's grammar,
     # no duplicates, bounded numbers.
     try:
-        return lockfile.validate(without_credentials(snapshot), origin=str(p))
+        return lockfile.validate(without_credentials(snapshot, options), origin=str(p))
     except LockfileError as exc:
         raise LockImportError(str(exc)) from None
 
@@ -86,21 +87,20 @@ def recognised(path: str | os.PathLike[str]) -> str:
     return matches[0].name if matches else ""
 
 
-def without_credentials(snapshot: Snapshot) -> Snapshot:
+def without_credentials(snapshot: Snapshot, options: ImportOptions | None = None) -> Snapshot:
     """The lock with no user:password in its URLs or warnings and no anaconda.org ``/t/<token>/`` segment, and a
     conda archive inside the project as ``file://{project}/...``, elsewhere under the home as ``file://~/...``, with
     no login or host name (``<user>``, ``<host>``) in a URL or a warning, as ``capture`` records them: a file to
     import (``conda list --explicit``, a requirements file with a private index) may hold them, and lockfiles get
-    published."""
-    from ..probes import gitstate
-
+    published. ``options``: the import's, with the work trees its importer found (the project is the one around
+    the working directory)."""
     # The name rules, as capture applies them (``PathRedactor.url``, which ``clean_url`` of a conda URL calls too):
     # this user's login in a path (``file:///data/<user>/channel``, ``/scratch/<user>/wheels``), another user's home
     # (``/home/<user>``) and this host's name in a URL (``http://<host>:8080/ch``). A user who imports a file of
     # an environment is usually the one who could have captured it, on the same host; the import kept the names,
     # so a lock published from an import named the person and the machine, and spelt a channel or a wheel's URL
     # otherwise than the capture of the same environment.
-    redact = PathRedactor(project=gitstate.find_root(os.getcwd()))
+    redact = PathRedactor(project=work_tree(os.getcwd(), options or ImportOptions()))
 
     # A package's URLs as every export leaves them: its source, its file and every candidate file (a hashed
     # requirement's, a pylock's wheels, a conda file's ``# pip`` entries), each URL and index, without credentials

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Container
+from dataclasses import field
 from typing import ClassVar
 
 from .._frozen import frozen
@@ -27,6 +28,8 @@ class ImportOptions:
     # The folder of the lock the import writes: ``{project}`` outside any git work tree, as every reader of the lock
     # takes it there (``probes.project.project_root``); empty: the folder the file's relative paths are read from.
     lock_folder: str = ""
+    # The git work tree around each folder this import asked about (``work_tree``): no option, not compared.
+    work_trees: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Importer(ABC):
@@ -75,13 +78,23 @@ def platform_from_subdir(subdir: str) -> Platform:
     return Platform(system=system, machine=machine)
 
 
-def import_root(folder: str, lock_folder: str = "") -> str:
-    """The project an imported file's local paths are recorded under (``{project}``): the git work tree around
-    ``folder``, else the folder of the lock being written (``lock_folder``: what pin, bundle, rebuild and export
-    take for the project there), else ``folder`` itself."""
+def work_tree(folder: str, options: ImportOptions) -> str | None:
+    """The root of the git work tree around ``folder`` (``gitstate.find_root``), None outside any: found once per
+    folder and import, which records the file's local paths under it and whose name rules
+    (``importers.without_credentials``) take it for the project (an import in a work tree asked git twice)."""
     from ..probes import gitstate
 
-    return gitstate.find_root(folder) or lock_folder or folder
+    key = os.path.abspath(folder)
+    if key not in options.work_trees:
+        options.work_trees[key] = gitstate.find_root(key)
+    return options.work_trees[key]
+
+
+def import_root(folder: str, options: ImportOptions) -> str:
+    """The project an imported file's local paths are recorded under (``{project}``): the git work tree around
+    ``folder``, else the folder of the lock being written (``options.lock_folder``: what pin, bundle, rebuild and
+    export take for the project there), else ``folder`` itself."""
+    return work_tree(folder, options) or options.lock_folder or folder
 
 
 def local_url(path: str, folder: str, root: str) -> tuple[str, str]:

@@ -59,7 +59,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     tool = _tool(data)
     warnings: list[str] = []
     entries = _for_this_host(data, origin, warnings)
-    paths = _Paths(os.path.dirname(os.path.realpath(origin)), options.lock_folder)
+    paths = _Paths(os.path.dirname(os.path.realpath(origin)), options)
     read_packages = [_package(entry, i, origin, paths, warnings) for i, entry in entries]
     names = [p.name for p in read_packages]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -254,13 +254,10 @@ class _Paths:
     tree the folder of the lock the import writes, which every reader of the lock takes for the project there."""
 
     folder: str
-    lock_folder: str = ""  # ``ImportOptions.lock_folder``
-    root: str = ""
+    options: ImportOptions  # its ``lock_folder``, and its work trees, found once each
 
     def url(self, path: str) -> str:
-        if not self.root:
-            self.root = import_root(self.folder, self.lock_folder)
-        return local_url(path, self.folder, self.root)[1]
+        return local_url(path, self.folder, import_root(self.folder, self.options))[1]
 
 
 def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], paths: _Paths, where: str) -> Candidate | None:

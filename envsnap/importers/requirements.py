@@ -78,17 +78,15 @@ class _State:
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (name, pinned version) whose marker is false here
     find_links: list[str] = field(default_factory=list)  # each location as pip reads it (a folder made absolute)
     folder: Path | None = None  # the requirements file's folder, which a relative --find-links is read from
-    root: str = ""  # the project a relative local path is recorded under (``project_root``)
-    lock_folder: str = ""  # ``ImportOptions.lock_folder``
+    options: ImportOptions = field(default_factory=ImportOptions)  # its work trees, found once each
     listed: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)  # ``_releases_in``
     recorded: set[str] = field(default_factory=set)  # the --find-links folders a package records
 
     def project_root(self) -> str:
         """The git work tree around the working directory, else the lock's folder, else the working directory:
-        found once per file (each relative ``-e PATH`` of a monorepo's file asked git again)."""
-        if not self.root:
-            self.root = import_root(os.getcwd(), self.lock_folder)
-        return self.root
+        found once per import (``ImportOptions.work_trees``: each relative ``-e PATH`` of a monorepo's file asked
+        git again)."""
+        return import_root(os.getcwd(), self.options)
 
 
 def sniff(name: str, text: str) -> bool:
@@ -100,9 +98,7 @@ def sniff(name: str, text: str) -> bool:
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
-    state = _State(
-        folder=Path(origin).absolute().parent if origin and origin != "-" else None, lock_folder=options.lock_folder
-    )
+    state = _State(folder=Path(origin).absolute().parent if origin and origin != "-" else None, options=options)
     packages: dict[str, PythonPackage] = {}
     pending: list[tuple[_Line, list[str]]] = [(line, words) for line, words in _source_trees(text, origin)]
     for line in _logical_lines(text):

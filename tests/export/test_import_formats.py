@@ -1253,3 +1253,38 @@ def test_an_imported_warning_keeps_a_network_urls_path_as_the_locks_urls_do(
         # A folder of the project, as the lock's {project} paths name it (the reader's checkout has it).
         f"import: --find-links {{project}}/libs/{_LOGIN}-wheels",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("requirements.txt", "six==1.16.0\n"),
+        (
+            "pylock.toml",
+            'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "tool"\n[packages.directory]\npath = "."\n',
+        ),
+    ],
+)
+def test_an_import_in_a_git_work_tree_asks_git_for_its_root_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult], name: str, text: str
+) -> None:
+    """The work tree around the working directory is the project an imported file's paths and URLs are recorded
+    under, for the importer and for the name rules both: the import asked git for it twice, one more git process
+    (a few ms, more on a network file system) for an answer it had."""
+    import os
+    import subprocess
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    (project / name).write_text(text)
+    log = tmp_path / "git.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real_git = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True, check=True).stdout
+    (bin_dir / "git").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real_git.strip()} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(project)
+    assert cli("import", name, "-o", "out.lock").code == 0
+    assert log.read_text().splitlines() == [f"-C {project} rev-parse --show-toplevel"]
