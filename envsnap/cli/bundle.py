@@ -139,19 +139,13 @@ def run(args: argparse.Namespace) -> int:
         # after the wheels were fetched and the first artifact files written (exit 4 then, with files left).
         import packageurl  # noqa: F401  (missing: exit 4 naming the extra, before anything is made)
 
-        from ..paper.artifact import check_run, require_complete
+        from ..paper.artifact import check_runs, require_complete
         from ..paper.metadata import from_args, resolve
 
         # Every fact is checked before anything is fetched: a bad ORCID or a missing licence is exit 2 now.
         meta = resolve(from_args(args.title, args.author, args.license, args.doi), project)
         require_complete(meta)
-        named: dict[str, Path] = {}
-        for record in args.run:
-            _, name = check_run(Path(record), lock)
-            earlier = named.setdefault(name, Path(record).resolve())
-            if earlier != Path(record).resolve():
-                # Two records of one name in runs/: it failed after every wheel was fetched, a half-made bundle left.
-                raise UsageError(f"--run {record}: another record given is named {name} too ({earlier}): rename one")
+        check_runs([Path(record) for record in args.run], lock, Path(args.output))
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(

@@ -147,13 +147,45 @@ def check_run(path: Path, lock: Snapshot | None = None) -> tuple[Any, str]:
     return rec, name
 
 
+def check_runs(records: Sequence[Path], lock: Snapshot, output: Path) -> None:
+    """Every ``--run`` record, before anything is fetched or written (exit 2, nothing made or changed): each valid
+    and of ``lock`` (``check_run``), no two of one name, and none named as another record the bundle at ``output``
+    already holds in ``runs/`` (an earlier ``--artifact`` run's, kept and described: copying over it failed once
+    the bundle was pinned and written, exit 4, and left the bundle marked incomplete)."""
+    from ..errors import UsageError
+
+    named: dict[str, Path] = {}
+    for record in records:
+        _, name = check_run(record, lock)
+        earlier = named.setdefault(name, record.resolve())
+        if earlier != record.resolve():
+            # Two records of one name in runs/: it failed after every wheel was fetched, a half-made bundle left.
+            raise UsageError(f"--run {record}: another record given is named {name} too ({earlier}): rename one")
+        if _held_otherwise(output / auditing.RUNS, name, record) is not None:
+            raise UsageError(
+                f"--run {grammar.shown(str(record), 300)}: the bundle already holds another record named "
+                f"{auditing.RUNS}/{name} (kept from an earlier --artifact run, and still described): rename the "
+                "record, or make the bundle in a new folder"
+            )
+
+
+def _held_otherwise(folder: Path, name: str, path: Path) -> Path | None:
+    """The record ``name`` in the bundle's ``runs/`` (``folder``) where it holds other bytes than ``path``."""
+    if not folder.is_dir():
+        return None
+    target = join_relative(folder, name, "run record")
+    if target.exists() and (target.stat().st_size != path.stat().st_size or target.read_bytes() != path.read_bytes()):
+        return target
+    return None
+
+
 def _copy_run(bundle: Bundle, path: Path) -> dict[str, Any]:
     """A run record into ``runs/`` (loaded first: a record is untrusted input, refused when invalid)."""
     rec, name = check_run(path)
     folder = bundle.root / auditing.RUNS
     folder.mkdir(exist_ok=True)
     target = join_relative(folder, name, "run record")
-    if target.exists() and target.read_bytes() != path.read_bytes():
+    if _held_otherwise(folder, name, path) is not None:  # ``check_runs`` refused it already, but for a race
         raise BundleError(f"{target}: another run record of that name is already in the bundle")
     atomic_write_bytes(target, path.read_bytes())
     return _run_facts(rec, name)

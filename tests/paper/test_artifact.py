@@ -558,3 +558,40 @@ def test_an_artifact_says_where_a_run_records_command_names_the_authors_home(
         f"exit status 0; recorded by envsnap run. {note} (command word 3; envsnap show runs/home_run.toml names it)"
     )
     assert described["runs/run.toml"] == "exit status 0; recorded by envsnap run"
+
+
+def test_a_run_record_named_as_another_the_bundle_holds_is_exit_2_with_the_bundle_untouched(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The experiment run again (its record rewritten at the same path) and the artifact made again into its folder:
+    the bundle was pinned and written first, then it failed with exit 4, left marked incomplete (``rebuild
+    --bundle`` and ``audit`` refused it until the next complete run). Now it is refused before anything is written,
+    exit 2, naming the record and what to do."""
+    copy = tmp_path / "again"
+    shutil.copytree(stages.artifact, copy)
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    python = str(stages.project.parent / "venv" / "bin" / "python")
+    again = tmp_path / "new" / stages.run.name
+    run = ["run", "--lock", str(stages.pinned), "--python", python, "-o", str(again), "--", python, "-c", "pass"]
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", *run],
+        cwd=stages.project,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    result = cli(
+        "bundle",
+        stages.pinned,
+        "-o",
+        copy,
+        "--offline",
+        "--project",
+        stages.project,
+        *("--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--run", again),
+    )
+    assert result.code == 2 and "Traceback" not in result.err, result
+    assert f"runs/{stages.run.name}" in result.err and "rename" in result.err, result
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
