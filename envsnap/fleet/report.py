@@ -57,6 +57,7 @@ class NodeResult:
     reason: str = ""  # why there is no answer (unreachable, invalid)
     seconds: float = 0.0
     gpus: int = 0  # the GPUs its srun asked Slurm for
+    in_job: bool = False  # checked in a step of the job envsnap runs in, with the job's GPUs there
 
     @property
     def answered(self) -> bool:
@@ -76,6 +77,7 @@ class NodeResult:
             "reason": self.reason,
             "seconds": round(self.seconds, 3),
             "gpus_requested": self.gpus,
+            "in_job": self.in_job,
         }
 
 
@@ -141,8 +143,13 @@ class FleetReport:
             return ""
         by_count: dict[int, list[str]] = {}
         for r in self.results:
-            by_count.setdefault(r.gpus, []).append(r.node)
-        parts = [f"{n or 'none'} on {hostlist.compress(nodes)}" for n, nodes in sorted(by_count.items(), reverse=True)]
+            by_count.setdefault(-1 if r.in_job else r.gpus, []).append(r.node)
+        # A node of the job envsnap runs in asks for nothing: its step has the job's GPUs there, not "none".
+        named = {0: "none", -1: "this job's own"}
+        parts = [
+            f"{named.get(n, n)} on {hostlist.compress(nodes)}"
+            for n, nodes in sorted(by_count.items(), key=lambda item: (item[0] < 0, -item[0]))
+        ]
         return "GPUs asked of Slurm: " + "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,10 +192,10 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
     gpus = run.gpus
     if run.timed_out:
         why = f"no answer within {timeout:g} s"
-        return NodeResult(run.node, "unreachable", reason=why, seconds=run.seconds, gpus=gpus)
+        return NodeResult(run.node, "unreachable", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     if run.flooded:
         why = "printed more than the limit of output"
-        return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus)
+        return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     text = document(run.stdout, "{").strip()  # ``fleet node`` prints its answer indented: "{" alone first
     if not text.startswith("{"):
         why = _last_line(run.stderr) or f"srun exit status {run.returncode}, no answer"
@@ -201,14 +208,16 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
         # envsnap ran there but could not check (the lock not readable on the node, an envsnap too old for
         # the lock): the node answered, with an error.
         verdict: NodeVerdict = "invalid" if why.startswith("envsnap: error:") else "unreachable"
-        return NodeResult(run.node, verdict, reason=why, seconds=run.seconds, gpus=gpus)
+        return NodeResult(run.node, verdict, reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     try:
         result = _parse(run.node, text, lock_digest=lock_digest, seconds=run.seconds)
     except _BadAnswer as exc:
-        return NodeResult(run.node, "invalid", reason=f"not a node answer: {exc}", seconds=run.seconds, gpus=gpus)
+        return NodeResult(
+            run.node, "invalid", reason=f"not a node answer: {exc}", seconds=run.seconds, gpus=gpus, in_job=run.in_job
+        )
     if 0 < gpus < node_gpus:
         result = _given_fewer(result, gpus, node_gpus)
-    return dataclasses.replace(result, gpus=gpus)
+    return dataclasses.replace(result, gpus=gpus, in_job=run.in_job)
 
 
 _NOT_ALLOCATED = "Unable to allocate resources"  # srun, when --immediate ran out (Requested nodes are busy)

@@ -121,6 +121,7 @@ class NodeRun:
     timed_out: bool = False
     flooded: bool = False
     gpus: int = 0  # the GPUs its srun asked for
+    in_job: bool = False  # a step of the job envsnap runs in, with that job's GPUs on the node (``gpus`` 0)
 
 
 def _query(args: Sequence[str], env: Mapping[str, str]) -> str:
@@ -377,6 +378,7 @@ def run_on_nodes(
             timed_out=res.timed_out,
             flooded=res.flooded,
             gpus=asked,
+            in_job=step,
         )
         with lock:
             results[node.name] = run

@@ -1084,6 +1084,32 @@ def test_a_gpu_lock_asks_slurm_for_the_gpus_of_each_node(
         assert f"GPUs asked of Slurm: {expected['g1']} on g1" in res.out, res
 
 
+def test_inside_a_job_the_report_says_its_own_nodes_were_given_the_jobs_gpus(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run in a job, a node of it is checked in a step with the job's GPUs there (no ``--gres``): the report said
+    "GPUs asked of Slurm: 8 on g2; none on g1", as if the job's own GPU node had been checked without a GPU."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(_gpu_lock(8), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$3" in g1) echo g1 ;; *) echo g1; echo g2 ;; esac\n',
+        sinfo="echo 'g1|mixed|debug*|gpu:a100:8(S:0-1)|up|none'; echo 'g2|idle|debug*|gpu:a100:8(S:0-1)|up|none'\n",
+        srun=f'echo "$*" >> {log}\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    for name, value in {"SLURM_JOB_ID": "7", "SLURM_JOB_NODELIST": "g1", "SLURM_STEP_ID": "0"}.items():
+        monkeypatch.setenv(name, value)
+    report = tmp_path / "report.json"
+    res = cli("fleet", "check", str(lock), "-w", "g[1-2]", "-o", str(report), "--timeout", "30")
+    assert res.code == 3, res
+    assert "GPUs asked of Slurm: 8 on g2; this job's own on g1" in res.out, res
+    nodes = {n["node"]: n for n in json.loads(report.read_text())["nodes"]}
+    assert [(nodes[n]["gpus_requested"], nodes[n]["in_job"]) for n in ("g1", "g2")] == [(0, True), (8, False)]
+
+
 def test_a_node_given_fewer_gpus_than_it_has_is_not_called_short_of_gpus() -> None:
     """``--gpus 1`` on a node of 8: the task sees 1 GPU, which the GPU count rule called fewer than the lock's 8."""
     from envsnap.compat.rules import gpu_memory
