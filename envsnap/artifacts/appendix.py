@@ -69,7 +69,7 @@ class ArtifactFacts:
     Software Heritage identifier and commit, the audit's grade, and the run records whose command names the
     author's home as text."""
 
-    doi: str = ""
+    doi_url: str = ""  # the paper's DOI as its resolver URL, percent-encoded (``ArtifactMeta.doi_url``)
     swhid: str = ""
     commit: str = ""
     grade: str = ""

@@ -82,7 +82,7 @@ def add_artifact(
     from ..runs.summary import home_text_words
 
     facts = ArtifactFacts(
-        doi=meta.doi,
+        doi_url=meta.doi_url,
         swhid=code.directory if code else "",
         commit=code.commit if code else "",
         grade=graded.grade,
@@ -285,7 +285,7 @@ def _reproducing(
         return _templates.render(
             "paper/REPRODUCING.md.j2",
             title=meta.title,
-            doi=meta.doi,
+            doi_url=meta.doi_url,
             digest=lock.envsnap.content_digest,
             platform=platform or "not recorded",
             python=f"{lock.python.implementation} {lock.python.version}".strip(),

@@ -506,3 +506,29 @@ def test_the_crate_says_where_a_runs_command_names_the_authors_home(tmp_path: Pa
     assert actions["#run-0000000000000002"]["description"] == "exit status 0; recorded by envsnap run"
     loaded = ROCrate(bundle.root)
     assert "3 places in the command name" in loaded.dereference("#run-0000000000000001")["description"]
+
+
+def test_the_papers_link_in_the_appendix_and_reproducing_md_is_the_crates_percent_encoded_url(
+    tmp_path: Path,
+) -> None:
+    """A DOI may hold any printable character (SICI DOIs hold ``<``, ``>`` and ``#``): the crate's citation was
+    percent-encoded, but the appendix (Markdown and LaTeX) and REPRODUCING.md wrote ``https://doi.org/`` and the DOI
+    as it stands, a link that stops at its ``#`` (``https://doi.org/10.1002/(SICI)...;2-#``: the reader's browser
+    asks doi.org for a DOI without its last character)."""
+    import dataclasses
+
+    from envsnap.paper.metadata import parse_doi
+
+    doi = parse_doi("10.1002/(SICI)1097-4571(199806)49:8<693::AID-ASI4>3.0.CO;2-#")
+    meta = dataclasses.replace(META, doi=doi)
+    url = "https://doi.org/10.1002/(SICI)1097-4571(199806)49:8%3C693::AID-ASI4%3E3.0.CO;2-%23"
+    assert meta.doi_url == url
+    bundle = bundle_of(tmp_path)
+    bundle.write_sums()
+    artifact.add_artifact(bundle.root, meta)
+    assert f"`{url}`" in (bundle.root / "appendix.md").read_text()
+    assert f"`{url}`" in (bundle.root / "REPRODUCING.md").read_text()
+    tex = (bundle.root / "appendix.tex").read_text()
+    paper = next(line for line in tex.splitlines() if line.startswith("Paper: "))
+    shown = paper.removeprefix("Paper: \\texttt{").removesuffix("}.").replace("\\allowbreak{}", "")
+    assert shown == url.replace("%", "\\%"), paper
