@@ -117,11 +117,12 @@ def _code(lock: Snapshot, project: Path | None, notes: list[str]) -> CodeIdentit
         return None
 
 
-def check_run(path: Path, lock: Snapshot | None = None) -> tuple[Any, str]:
+def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -> tuple[Any, str]:
     """A ``--run`` record, loaded (bounded, validated, seal checked: untrusted input) and its name in ``runs/``;
     called before anything is fetched, so a bad record is exit 2 with nothing made. With ``lock`` (the lock being
     bundled), a record of a run that used another lock is refused too: the bundle's ``rerun`` of it would say
-    "environment: differs" to every reader, and the audit fails it (``run-recorded``)."""
+    "environment: differs" to every reader, and the audit fails it (``run-recorded``). ``kept``: a record the
+    bundle holds from an earlier ``--artifact`` run, named so."""
     from .. import lockfile
     from ..runs import record as run_record
 
@@ -139,10 +140,12 @@ def check_run(path: Path, lock: Snapshot | None = None) -> tuple[Any, str]:
         digest = lock.envsnap.content_digest or lockfile.seal(lock).envsnap.content_digest
         # The bundle's lock names this lock as the one it was made from (and what this lock was made from).
         if used not in (digest, lock.envsnap.made_from):
+            # ``kept``: a record an earlier --artifact run put in the bundle, described again as a --run one is.
+            what = f"{auditing.RUNS}/{name} (in the bundle, from an earlier --artifact run)"
             raise MetadataError(
-                f"--run {grammar.shown(path.name)}: the run used another lock ({used[:19]}...) than this one "
-                f"({digest[:19]}...): record the run with this lock (envsnap run --lock LOCK), or bundle the lock "
-                "it used"
+                f"{what if kept else '--run ' + grammar.shown(path.name)}: the run used another lock "
+                f"({used[:19]}...) than this one ({digest[:19]}...): record the run with this lock (envsnap run "
+                f"--lock LOCK), or bundle the lock it used{', or make the bundle in a new folder' if kept else ''}"
             )
     return rec, name
 
@@ -167,6 +170,12 @@ def check_runs(records: Sequence[Path], lock: Snapshot, output: Path) -> None:
                 f"{auditing.RUNS}/{name} (kept from an earlier --artifact run, and still described): rename the "
                 "record, or make the bundle in a new folder"
             )
+    # The records an earlier --artifact run left in runs/ stay described (``_kept_runs``): each must be of this
+    # lock too, or REPRODUCING.md told the reviewer to rerun a run whose environment differs.
+    folder = output / auditing.RUNS
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+        if path.name not in named and not path.is_symlink():
+            check_run(path, lock, kept=True)
 
 
 def _held_otherwise(folder: Path, name: str, path: Path) -> Path | None:

@@ -595,3 +595,20 @@ def test_a_run_record_named_as_another_the_bundle_holds_is_exit_2_with_the_bundl
     assert result.code == 2 and "Traceback" not in result.err, result
     assert f"runs/{stages.run.name}" in result.err and "rename" in result.err, result
     assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
+
+
+def test_an_artifact_made_again_from_another_lock_refuses_the_run_records_it_holds_of_the_first(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The artifact folder bundled again from another lock (the environment captured anew) kept its ``runs/`` of
+    the first lock and described them: REPRODUCING.md told the reviewer to rerun a record whose environment
+    differs, and the audit failed ``run-recorded``, where a ``--run`` of another lock is refused. Now such a kept
+    record is refused the same way, exit 2, before anything is written."""
+    copy = tmp_path / "again"
+    shutil.copytree(stages.artifact, copy)
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    args = ("--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--project", stages.project)
+    result = cli("bundle", stages.bare, "-o", copy, *args)
+    assert result.code == 2 and "Traceback" not in result.err, result
+    assert f"runs/{stages.run.name}" in result.err and "another lock" in result.err, result
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
