@@ -175,20 +175,65 @@ def _refuse_bundle(p: Path, info: os.stat_result) -> None:
         return
     try:
         head = os.read(fd, 262) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
+            import shlex
+
+            from .errors import BundleNotALockError
+
+            unpacked = _unpacked_lock(fd, f"{stem}/{LOCK_NAME}")
+            raise BundleNotALockError(
+                f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shlex.quote(unpacked)} once "
+                f"unpacked (tar -xf {shlex.quote(str(p))})",
+                str(p),
+            )
     except OSError:
         return
     finally:
         os.close(fd)
-    if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
-        import shlex
 
-        from .errors import BundleNotALockError
 
-        raise BundleNotALockError(
-            f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shlex.quote(f'{stem}/{LOCK_NAME}')} once "
-            f"unpacked (tar -xf {shlex.quote(str(p))})",
-            str(p),
+def _unpacked_lock(fd: int, default: str) -> str:
+    """Where ``tar -xf`` puts the lock of the archive open as ``fd``: in the folder its first member names (an
+    archive renamed since ``envsnap bundle`` wrote it, or made by hand with ``tar``, unpacks to a folder not named
+    after it), at the top for one made of a folder's content (``tar -C supp .``); ``default`` where that cannot be
+    told from the first 8 KiB of headers or the name is not plain (hidden, a control character). Reads at most
+    64 KiB of the archive, never through ``tarfile``, which reads a pax header's data whole whatever size it claims."""
+    import zlib
+
+    from ._defaults import LOCK_NAME
+    from .grammar import is_base_name
+
+    block = 512
+    try:
+        raw = os.pread(fd, 65536, 0)
+        data = zlib.decompressobj(wbits=31).decompress(raw, 16 * block) if raw[:2] == b"\x1f\x8b" else raw
+    except (OSError, zlib.error):
+        return default
+    at, long_name = 0, ""
+    while at + block <= min(len(data), 16 * block):
+        header = data[at : at + block]
+        kind, size_field = header[156:157], header[124:136].strip(b" \0") or b"0"
+        if header[257:262] != b"ustar" or not size_field.isdigit():
+            return default
+        size = int(size_field, 8)
+        if kind in (b"x", b"g", b"L"):  # a pax header (its "path" names the next member) or a GNU long name
+            text = data[at + block : at + block + size].decode("utf-8", "replace")
+            at += block + -(-size // block) * block
+            if kind == b"L":
+                long_name = text.split("\0", 1)[0]
+            elif kind == b"x":
+                long_name = next((r.split("=", 1)[1] for r in text.split("\n") if " path=" in r), long_name)
+            continue
+        name = long_name or (header[345:500].split(b"\0", 1)[0] + b"/" + header[:100].split(b"\0", 1)[0]).decode(
+            "utf-8", "replace"
         )
+        parts = [part for part in name.split("/") if part not in ("", ".")]
+        if parts:
+            if len(parts) == 1 and kind != b"5":
+                return LOCK_NAME
+            return f"{parts[0]}/{LOCK_NAME}" if is_base_name(parts[0]) else default
+        at, long_name = at + block + -(-size // block) * block, ""  # "./", the first entry of `tar -C DIR .`
+    return default
 
 
 def _too_big(p: Path, size: int, cap: int) -> str:

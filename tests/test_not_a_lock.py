@@ -170,3 +170,36 @@ def test_a_lock_named_like_an_archive_is_read_as_a_lock(
     (tmp_path / "odd.tar").write_bytes(lock.read_bytes())
     result = cli("show", "odd.tar")
     assert result.code == 0, result
+
+
+@pytest.mark.parametrize(
+    ("arcname", "expected"),
+    [("supp", "supp/envsnap.lock"), ("bundle", "bundle/envsnap.lock"), (".", "envsnap.lock")],
+)
+def test_an_archive_renamed_or_made_by_hand_names_the_folder_it_unpacks_to(
+    arcname: str,
+    expected: str,
+    lock: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., CliResult],
+) -> None:
+    """A reviewer's supplement is often an archive renamed for the deposit (`supp.tar.gz` uploaded as
+    `artifact-v2.tar.gz`) or made by hand (`tar czf supp.tar.gz bundle`, `tar czf supp.tar.gz -C bundle .`): the
+    error named `artifact-v2/envsnap.lock` (the archive's own name) for a lock that `tar -xf` puts at
+    `supp/envsnap.lock`, `bundle/envsnap.lock` or `envsnap.lock`. It names the folder the archive unpacks to."""
+    import tarfile
+
+    monkeypatch.chdir(tmp_path)
+    folder = _bundle(tmp_path, lock)
+    with tarfile.open(tmp_path / "artifact-v2.tar.gz", "w:gz") as tar:
+        tar.add(folder, arcname=arcname)
+    for command in ("pin", "rebuild"):
+        result = cli(command, "artifact-v2.tar.gz")
+        tail = ", and the bundle as --bundle artifact-v2.tar.gz" if command == "rebuild" else ""
+        assert (result.code, result.out, result.err) == (
+            EXIT_BAD_INPUT,
+            "",
+            f"envsnap: error: artifact-v2.tar.gz: an envsnap bundle, not a lock; give the lock it holds, {expected} "
+            f"once unpacked (tar -xf artifact-v2.tar.gz){tail}\n",
+        )
