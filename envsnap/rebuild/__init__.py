@@ -325,7 +325,22 @@ def _carry_out(
             use_cache=use_cache,
             gpu_timeout=gpu_timeout,
         )
-        plan = dataclasses.replace(rebuilder.plan(request), check=checked.check)
+        try:
+            made = rebuilder.plan(request)
+        except RebuildError as exc:
+            if not (dry_run and checked.check is not None and checked.check.failed):
+                raise
+            if type(exc).exit_code != RebuildError.exit_code:
+                raise  # bad input stays bad input
+            # A dry run is a CI gate: a host that failed the check exits 3, as the rebuild would, even where no
+            # plan can be made (no interpreter of the locked version here); it exited 4 with only the plan's error.
+            from ._preflight import PreflightError
+
+            raise PreflightError(
+                f"compatibility check failed: {checked.check.reason or 'the host cannot run this lock'} "
+                f"(no plan: {exc}; run `envsnap check` for details)"
+            ) from None
+        plan = dataclasses.replace(made, check=checked.check)
         if dry_run:
             return plan
         result = rebuilder.execute(plan, request, progress)

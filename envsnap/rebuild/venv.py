@@ -240,8 +240,21 @@ def find_interpreter(
             return managed, []
     if near is not None:
         return near, [f"no Python {want} found; using {near.version} from {near.path} (same minor release)"]
-    hint = "" if offline else " (and uv could not provide it)"
-    raise RebuildError(f"no Python {want} interpreter found on PATH{hint}; name one with --python")
+    # Every place searched, and how to get the version: it read "found on PATH; name one with --python", though
+    # pyenv and uv had been asked too, and an offline reviewer was not told how to get one.
+    if _tools.uv() is None:
+        uv = "no uv"
+    elif impl != "cpython":
+        uv = "uv finds CPython only"
+    else:
+        uv = "`uv python find` found none" + (
+            "; --offline: uv downloads none" if offline else ", nor could uv download it"
+        )
+    raise RebuildError(
+        f"no Python {want} interpreter found here (looked on PATH, at the interpreter running envsnap and in pyenv's "
+        f"versions; {uv}); install it (`uv python install {want}` where uv's downloads are reachable, or "
+        f"`pyenv install {want}`) and name it with --python, or use --target conda or docker"
+    )
 
 
 def ensure(interp: Interpreter, lock: Snapshot | None = None) -> tuple[Interpreter, list[str]]:

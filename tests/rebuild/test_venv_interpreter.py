@@ -215,3 +215,42 @@ def test_an_interpreter_uv_finds_is_called_uv_managed_only_when_uv_installed_it(
     assert result.code == 0, result  # type: ignore[attr-defined]
     lines = result.out.splitlines()  # type: ignore[attr-defined]
     assert f"    interpreter: cpython {version} <- {exe} ({how})" in lines, lines
+
+
+def test_an_offline_rebuild_of_a_python_none_here_has_says_where_it_looked_and_how_to_get_it(
+    empty_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., object]
+) -> None:
+    """A reviewer without the locked Python, rebuilding the authors' bundle offline: `--dry-run` (a CI gate)
+    exited 4 with no plan, `no Python 3.4.1 interpreter found on PATH; name one with --python`, though the check
+    had failed (exit 3 is what `check`, the rebuild and the docs say) and pyenv, the interpreter running envsnap and
+    uv had been searched too; `--force` said the same, with no way to get one. The dry run now exits 3 naming the
+    check and why no plan could be made; the forced rebuild names where it looked and how to get the version."""
+    from envsnap import lockfile
+    from envsnap.model import Meta
+
+    monkeypatch.setenv("ENVSNAP_UV", str(empty_path / "no-uv"))  # an ENVSNAP_UV that is no file: uv is absent
+    monkeypatch.chdir(empty_path)
+    (empty_path / "bundle").mkdir()
+    (empty_path / "bundle" / "SHA256SUMS").write_text("")
+    lock = Snapshot(
+        envsnap=Meta(generator="envsnap 0.1.0"), python=PythonEnv(implementation="cpython", version="3.4.1")
+    )
+    lockfile.dump(lock, empty_path / "envsnap.lock")
+    (empty_path / "bundle" / "envsnap.lock").write_bytes((empty_path / "envsnap.lock").read_bytes())
+    import hashlib
+
+    digest = hashlib.sha256((empty_path / "envsnap.lock").read_bytes()).hexdigest()
+    (empty_path / "bundle" / "SHA256SUMS").write_text(f"{digest}  envsnap.lock\n")
+    looked = (
+        "no Python 3.4.1 interpreter found here (looked on PATH, at the interpreter running envsnap and in pyenv's "
+        "versions; no uv); install it (`uv python install 3.4.1` where uv's downloads are reachable, or "
+        "`pyenv install 3.4.1`) and name it with --python, or use --target conda or docker"
+    )
+    args = ("rebuild", "envsnap.lock", "--bundle", "bundle", "--offline", "--dest", "env")
+    result = cli(*args, "--dry-run")
+    assert result.code == 3, result  # type: ignore[attr-defined]
+    assert result.err.startswith("envsnap: error: compatibility check failed: Python: ")  # type: ignore[attr-defined]
+    assert result.err.endswith(f"(no plan: {looked}; run `envsnap check` for details)\n")  # type: ignore[attr-defined]
+    result = cli(*args, "--force")
+    assert (result.code, result.err.splitlines()[-1]) == (4, f"envsnap: error: {looked}")  # type: ignore[attr-defined]
+    assert not (empty_path / "env").exists()
