@@ -169,6 +169,19 @@ _SCP_LIKE = LazyPattern(r"([^@/:\s]+)@([^/:\s]+):(?!//)")
 _SCP_REMOTE = LazyPattern(r"([^@/:\s]+@)?([^@/:\s]+):(?!//)")
 
 
+def pip_remote_url(remote: str) -> str:
+    """A git remote as pip writes it in a URL (``pip freeze`` of an editable checkout): a path as a ``file:`` URL,
+    ``user@host:path`` (scp-like) as ``ssh://user@host/path``; a URL as it is. Credentials are left to ``url``."""
+    if remote.startswith("/"):
+        from pathlib import Path
+
+        return Path(remote).as_uri()
+    scp = _SCP_REMOTE.match(remote) if "://" not in remote else None
+    if scp is not None and remote[scp.end() :]:
+        return f"ssh://{scp.group(1) or ''}{scp.group(2)}/{remote[scp.end() :].lstrip('/')}"
+    return remote
+
+
 def strip_credentials(url: str) -> str:
     """A URL without user:password (``git@`` of ssh URLs is kept: it is no secret), secret or signing query and
     fragment parameters, or a token anywhere else in it (``<redacted>``)."""

@@ -230,9 +230,12 @@ class CaptureMemo:
         """Keep this capture's lock with the stamps of what it read."""
         from .._defaults import capture_cache_path
         from ..probes import memo
+        from ..probes.python import reads_checkouts
 
         if not memo.recorded_as_keyed(captured, self.project):
             return
+        if reads_checkouts(captured.snapshot.python.packages):
+            return  # a checkout's HEAD, which no file the memo watches stamps (probes.python._editable_checkout)
         path = capture_cache_path("memo", self.identity, memo.SUFFIX)
         watch = memo.watch_of(captured, self.chosen, os.environ)
         memo.save(path, self.fact, watch, started_ns, lock=text, digest=digest, summary=summary, warnings=warnings)

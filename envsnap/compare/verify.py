@@ -217,7 +217,9 @@ def _changed_files(pips: tuple[str, ...], condas: tuple[str, ...], found: Mappin
 def reads_checkouts(lock: Snapshot) -> bool:
     """Whether verify reads a git checkout for this lock: a package it installs editable from a git commit
     (``_editable_checkouts``), whose state no file of the environment stamps (the verify memo keeps no report)."""
-    return any(_editable_git(p) for p in lock.python.packages)
+    from ..probes.python import reads_checkouts as editable_git
+
+    return editable_git(lock.python.packages)
 
 
 def _editable_git(pkg: PythonPackage) -> bool:
@@ -245,7 +247,7 @@ def _editable_checkouts(lock: Snapshot, actual: Snapshot, captured: Captured) ->
         want, found = wanted.get(have.name), None
         direct = raw[have.name].direct_url if want and have.name in raw else None
         url = direct.get("url") if isinstance(direct, dict) else None
-        if want and have.source.kind == "directory" and have.source.editable and isinstance(url, str):
+        if want and have.source.kind in ("directory", "vcs") and have.source.editable and isinstance(url, str):
             folder = fileurls.file_url_path(url) if fileurls.is_file_url(url) else ""
             found = gitstate.checkout(folder) if os.path.isabs(folder) else None
         if want is None or found is None:
@@ -254,10 +256,14 @@ def _editable_checkouts(lock: Snapshot, actual: Snapshot, captured: Captured) ->
         root, commit, dirty = found
         sub = os.path.relpath(os.path.realpath(folder), os.path.realpath(root)).replace(os.sep, "/")
         sub = "" if sub == "." else sub
-        where = have.source.url.rstrip("/")
-        where = where[: -len(sub) - 1] if sub and where.endswith("/" + sub) else where
-        source = Source(kind="vcs", url=where, vcs="git", commit_id=commit, subdirectory=sub, editable=True)
-        packages.append(dataclasses.replace(have, source=source))
+        if have.source.kind == "vcs":  # the capture read the checkout already (probes.python._editable_checkout)
+            where = have.source.url
+            packages.append(have)
+        else:
+            where = have.source.url.rstrip("/")
+            where = where[: -len(sub) - 1] if sub and where.endswith("/" + sub) else where
+            source = Source(kind="vcs", url=where, vcs="git", commit_id=commit, subdirectory=sub, editable=True)
+            packages.append(dataclasses.replace(have, source=source))
         if dirty and commit == want.source.commit_id and sub == want.source.subdirectory:
             now = f"{where}@{commit} with uncommitted changes"
             note = "its editable checkout has uncommitted changes to tracked files: its code is not the locked commit's"
@@ -566,9 +572,11 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
             Difference(severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags), ", ".join(have.wheel_tags))
         )
     if want.record_digest and have.record_digest and want.record_digest != have.record_digest:
-        if want.source.kind == "directory" and want.source.editable:
-            # An editable install's RECORD lists its .pth hook, not the modules: its digest says nothing of them.
-            severity, note = INFO, "rebuilt from a local directory; an editable install's RECORD differs"
+        if want.source.editable:
+            # An editable install's RECORD lists its .pth hook, not the modules: its digest says nothing of them
+            # (of a folder, or of a git checkout: ``pip install -e git+URL``).
+            origin = "a local directory" if want.source.kind == "directory" else "its locked commit"
+            severity, note = INFO, f"rebuilt from {origin}; an editable install's RECORD differs"
         elif want.source.kind == "directory":
             # A project installed from its folder (not editable): its RECORD lists the modules, and with no commit
             # to compare, other files are as likely the code edited and reinstalled as a build that differs.
@@ -600,6 +608,10 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         if a.kind == "directory" and a.editable != b.editable:
             note = EDITABLE_LOST if a.editable else "the lock installs it from its folder, this install is editable"
             return [Difference(WARNING, "python", name, "source", source_text(want), source_text(have), note)]
+        return []
+    if a.kind == "directory" and a.editable and b.kind == "vcs" and b.editable:
+        # A lock captured before a capture read an editable checkout's commit (probes.python._editable_checkout)
+        # names its folder alone, which is not compared (above): the same editable install.
         return []
     if a.kind == "directory" and a.editable:
         # The bundle's wheel of a project the lock installs editable (rebuild installs it so): the locked

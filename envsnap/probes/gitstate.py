@@ -353,11 +353,16 @@ def state(root: str, exclude: Sequence[str] = ()) -> State:
             except OSError:
                 pass
         diff_digest = "sha256:" + hasher.hexdigest()
-    remote = ""
+    return (commit, branch, dirty, diff_digest, remote_url(root))
+
+
+def remote_url(root: str) -> str:
+    """The URL of the work tree's ``origin`` remote (else its first one) as git prints it, credentials and all;
+    "" without one."""
     remotes = git(root, "remote")
     names = remotes.stdout.split() if remotes.ok else []
-    if names:
-        name = "origin" if "origin" in names else names[0]
-        url = git(root, "remote", "get-url", name)
-        remote = url.stdout.strip() if url.ok else ""
-    return (commit, branch, dirty, diff_digest, remote)
+    if not names:
+        return ""
+    name = "origin" if "origin" in names else names[0]
+    url = git(root, "remote", "get-url", name)
+    return url.stdout.strip() if url.ok else ""

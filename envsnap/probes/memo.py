@@ -22,7 +22,8 @@ Inside a git work tree the key also holds what the capture reads of git (``proje
 root and the state the project probe records, by the probe's own calls (``gitstate``); a capture that recorded
 another state than the key's (an edit while it ran) is not kept (``recorded_as_keyed``). A capture with
 ``--project``, ``--deep``, ``--pin`` or ``--json``, or with ``GIT_DIR``/``GIT_WORK_TREE`` set, or one whose NVIDIA
-probe failed or timed out, is neither answered from nor kept in the memo. A file changed less than two seconds
+probe failed or timed out, is neither answered from nor kept in the memo; nor is one that read an editable git
+checkout's ``HEAD`` kept (``probes.python.reads_checkouts``). A file changed less than two seconds
 before the capture started is not trusted (its stamp may not move on its next change), nor one changed while it
 ran: then nothing is kept. ``--no-cache`` reads and writes no memo.
 

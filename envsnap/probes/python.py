@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -17,6 +18,8 @@ from .target import script_interpreter as script_interpreter
 from .target import select_environment as select_environment
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .._privacy import PathRedactor
     from ..model import PythonEnv, PythonPackage, Source
 
@@ -67,9 +70,17 @@ def python_env(raw: RawPython, redact: PathRedactor) -> tuple[PythonEnv, list[st
     """The recorded Python layer and the warnings worth keeping in the lockfile."""
     from ..model import PythonEnv
 
-    packages = sorted((_package(info, redact) for info in raw.packages), key=lambda p: p.name)
+    packages = []
     warnings = [f"python: {w.kind}: {redact.path(w.path)}: {redact.text(w.reason)}" for w in raw.warnings]
     warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
+    for info in raw.packages:
+        package = _package(info, redact)
+        if package.source.kind == "directory" and package.source.editable:
+            source, warning = _editable_checkout(info, package.source, raw.prefix, redact)
+            package = dataclasses.replace(package, source=source)
+            warnings += [f"python: {package.name}: {warning}"] if warning else []
+        packages.append(package)
+    packages.sort(key=lambda p: p.name)
     env = PythonEnv(
         implementation=raw.implementation,
         version=raw.version,
@@ -103,6 +114,67 @@ def _package(info: RawPackage, redact: PathRedactor) -> PythonPackage:
         requires_dist=tuple(map(grammar.strip_terminal, info.requires_dist)),
         requires_python=info.requires_python if grammar.is_requires_python(info.requires_python) else "",
     )
+
+
+def reads_checkouts(packages: Iterable[PythonPackage]) -> bool:
+    """Whether any of ``packages`` is installed editable from a git commit: a capture reads its checkout's ``HEAD``
+    (``_editable_checkout``), which no file the capture and verify memos stamp records, so neither keeps it."""
+    return any(p.source.kind == "vcs" and p.source.editable and p.source.vcs == "git" for p in packages)
+
+
+def _editable_checkout(info: RawPackage, source: Source, prefix: str, redact: PathRedactor) -> tuple[Source, str]:
+    """``source``, an editable install of a folder, as the git checkout it is when that checkout lies inside the
+    environment's ``prefix``: pip clones ``-e git+URL@REV#egg=NAME&subdirectory=DIR`` into ``{prefix}/src/NAME`` and
+    records the folder (``dir_info``), not the commit, which ``pip freeze`` reads back from the clone. Recorded as
+    that: the clone's origin URL (the folder's, without a remote), its ``HEAD`` commit, the folder's place in it as
+    ``subdirectory``; with a warning when a tracked file differs from that commit. A folder elsewhere (the project,
+    a checkout of the user's) stays a folder, and so does one in no git work tree."""
+    from .. import fileurls, grammar
+    from .._privacy import pip_remote_url
+    from ..model import Source
+    from . import gitstate
+
+    direct = info.direct_url
+    url = direct.get("url") if isinstance(direct, dict) else None
+    if not isinstance(url, str) or not fileurls.is_file_url(url) or not prefix:
+        return source, ""
+    folder = fileurls.file_url_path(url)
+    sub = direct.get("subdirectory") if isinstance(direct, dict) else None
+    folder = os.path.join(folder, sub) if isinstance(sub, str) and sub else folder
+    if not os.path.isabs(folder) or not _inside(folder, prefix):
+        return source, ""
+    found = gitstate.checkout(folder)
+    if found is None or not _inside(found[0], prefix):
+        return source, ""
+    root, commit, dirty = found
+    place = os.path.relpath(os.path.realpath(folder), os.path.realpath(root)).replace(os.sep, "/")
+    place = "" if place == "." else place
+    remote = pip_remote_url(gitstate.remote_url(root))
+    where = redact.url(remote) if remote else ""
+    if not grammar.is_lock_url(where):
+        where = redact.url(Path(root).as_uri())
+    if (
+        not grammar.is_lock_url(where)
+        or not grammar.is_commit_id(commit)
+        or (place and not grammar.is_relative_path(place))
+    ):
+        return source, ""
+    checkout = Source(kind="vcs", url=where, vcs="git", commit_id=commit, subdirectory=place, editable=True)
+    warning = ""
+    if dirty:
+        warning = (
+            f"its editable checkout {redact.path(root)} has uncommitted changes to tracked files: its code is not "
+            f"the recorded commit {commit[:12]}'s"
+        )
+    return checkout, warning
+
+
+def _inside(path: str, folder: str) -> bool:
+    try:
+        real, top = os.path.realpath(path), os.path.realpath(folder)
+        return os.path.commonpath([real, top]) == top
+    except (OSError, ValueError):
+        return False
 
 
 def _installer(text: str) -> str:

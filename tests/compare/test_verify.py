@@ -974,3 +974,77 @@ def test_an_editable_vcs_line_verifies_against_the_checkout_pip_made_of_it(
     moved = _git(checkout, "rev-parse", "HEAD")
     result = cli("verify", "tool.lock", "--python", python)
     assert result.code == 3 and f"{commit[:12]}" in result.out and f"{moved[:12]}" in result.out, result.out
+
+
+def test_a_capture_records_the_commit_of_an_editable_vcs_checkout_and_verify_sees_it_move(
+    tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install -e git+URL#egg=tool&subdirectory=sub`` clones the repository into ``{prefix}/src/tool`` and
+    records the folder, not the commit (``pip freeze`` reads the commit from the clone). A capture recorded it as
+    ``file://{prefix}/src/tool/sub``, editable, with no repository and no commit: ``rebuild`` refused it ("a
+    directory inside the captured environment cannot be rebuilt from"), and another commit checked out there
+    verified identical and captured the same lock. The capture now records the clone's origin and commit."""
+    repo = tmp_path / "repo"
+    (repo / "sub" / "tool").mkdir(parents=True)
+    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "0.3"\n')
+    (repo / "sub" / "tool" / "__init__.py").write_text("X = 1\n")
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "one")
+    commit = _git(repo, "rev-parse", "HEAD")
+    (repo / "sub" / "tool" / "__init__.py").write_text("X = 2\n")
+    _git(repo, "commit", "-qam", "two")
+    second = _git(repo, "rev-parse", "HEAD")
+
+    python = make_venv(tmp_path / "venv")
+    checkout = tmp_path / "venv" / "src" / "tool"
+    _git(tmp_path, "clone", "-q", str(repo), str(checkout))  # what pip install -e git+... does
+    _git(checkout, "checkout", "-q", commit)
+    dist = site_packages(python) / "tool-0.3.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tool\nVersion: 0.3\n\n")
+    (dist / "INSTALLER").write_text("pip\n")
+    (dist / "RECORD").write_text("tool-0.3.dist-info/METADATA,,\n")
+    url = (checkout / "sub").as_uri()
+    (dist / "direct_url.json").write_text(f'{{"url": "{url}", "dir_info": {{"editable": true}}}}')
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    from envsnap.probes import memo
+
+    # A memo is kept at once (no file it watches changed "too recently"): a kept lock or report of the first
+    # checkout would answer the commands below, which no file of the environment it stamps tells apart.
+    monkeypatch.setattr(memo, "RACY_NS", -(10**18))
+    assert cli("capture", "--python", python, "-o", "one.lock").code == 0
+    (tool,) = [p for p in lockfile.load(work / "one.lock").python.packages if p.name == "tool"]
+    assert (tool.source.kind, tool.source.url, tool.source.vcs) == ("vcs", repo.as_uri(), "git")
+    assert (tool.source.commit_id, tool.source.subdirectory, tool.source.editable) == (commit, "sub", True)
+    result = cli("verify", "one.lock", "--python", python)
+    assert result.code == 0 and "tool" not in result.out, result.out
+
+    _git(checkout, "checkout", "-q", second)  # another commit checked out where it is installed
+    result = cli("verify", "one.lock", "--python", python)
+    assert result.code == 3 and commit[:12] in result.out and second[:12] in result.out, result.out
+    assert cli("capture", "--python", python, "-o", "two.lock").code == 0
+    result = cli("diff", "one.lock", "two.lock")
+    assert result.code == 1 and commit[:12] in result.out and second[:12] in result.out, result.out
+
+    (checkout / "sub" / "tool" / "__init__.py").write_text("X = 3\n")  # edited where it is installed
+    assert cli("capture", "--python", python, "-o", "three.lock").code == 0
+    warnings = lockfile.load(work / "three.lock").envsnap.warnings
+    assert [w for w in warnings if "tool" in w and "uncommitted changes" in w], warnings
+
+
+def test_an_editable_checkout_rebuilt_as_a_wheel_is_no_unreproducible_build() -> None:
+    """A rebuild installs a package the lock installs editable from a git commit as the wheel built from that commit:
+    its RECORD lists the modules where the editable install's lists a ``.pth`` hook, so the digests always differ.
+    That read "rebuilt from source: the build is not reproducible", a warning that failed ``verify --strict`` after
+    every rebuild of such a lock; it is an editable install's RECORD, as for an editable folder."""
+    source = Source(kind="vcs", url="https://example.org/tool.git", vcs="git", commit_id="a" * 40, editable=True)
+    lock = snap(pkg("tool", "0.3", source=source, record_digest="sha256:" + "1" * 64))
+    now = snap(pkg("tool", "0.3", record_digest="sha256:" + "2" * 64))
+    digests = [d for d in compare(lock, now).differences if d.what == "record_digest"]
+    assert [(d.severity, d.note) for d in digests] == [
+        (INFO, "rebuilt from its locked commit; an editable install's RECORD differs")
+    ]
