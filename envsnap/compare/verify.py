@@ -235,9 +235,9 @@ def _editable_checkouts(lock: Snapshot, actual: Snapshot, captured: Captured) ->
     there is a warning (the code is not the commit's). A folder in no git work tree stays a folder: a mismatch."""
     from packaging.utils import canonicalize_name
 
-    from .. import fileurls
     from ..model import Source
     from ..probes import gitstate
+    from ..probes.python import editable_folder
 
     wanted = {p.name: p for p in lock.python.packages if _editable_git(p)}
     raw: dict[str, Any] = {canonicalize_name(r.name): r for r in captured.python.packages}
@@ -245,11 +245,9 @@ def _editable_checkouts(lock: Snapshot, actual: Snapshot, captured: Captured) ->
     edited: list[Difference] = []
     for have in actual.python.packages:
         want, found = wanted.get(have.name), None
-        direct = raw[have.name].direct_url if want and have.name in raw else None
-        url = direct.get("url") if isinstance(direct, dict) else None
-        if want and have.source.kind in ("directory", "vcs") and have.source.editable and isinstance(url, str):
-            folder = fileurls.file_url_path(url) if fileurls.is_file_url(url) else ""
-            found = gitstate.checkout(folder) if os.path.isabs(folder) else None
+        folder = editable_folder(raw[have.name]) if want and have.name in raw else ""
+        if want and have.source.kind in ("directory", "vcs") and have.source.editable and folder:
+            found = gitstate.checkout(folder)
         if want is None or found is None:
             packages.append(have)
             continue

@@ -122,6 +122,22 @@ def reads_checkouts(packages: Iterable[PythonPackage]) -> bool:
     return any(p.source.kind == "vcs" and p.source.editable and p.source.vcs == "git" for p in packages)
 
 
+def editable_folder(info: RawPackage) -> str:
+    """The folder an editable install reads its code from, as its ``direct_url.json`` names it (joined with its
+    ``subdirectory``) or, for a legacy one, its ``.egg-link``; "" where neither names an absolute local folder."""
+    from .. import fileurls
+
+    direct = info.direct_url
+    url = direct.get("url") if isinstance(direct, dict) else None
+    if isinstance(direct, dict) and isinstance(url, str) and fileurls.is_file_url(url):
+        folder = fileurls.file_url_path(url)
+        sub = direct.get("subdirectory")
+        folder = os.path.join(folder, sub) if isinstance(sub, str) and sub else folder
+    else:
+        folder = info.egg_link if direct is None else ""
+    return folder if os.path.isabs(folder) else ""
+
+
 def _editable_checkout(info: RawPackage, source: Source, prefix: str, redact: PathRedactor) -> tuple[Source, str]:
     """``source``, an editable install of a folder, as the git checkout it is when that checkout lies inside the
     environment's ``prefix``: pip clones ``-e git+URL@REV#egg=NAME&subdirectory=DIR`` into ``{prefix}/src/NAME`` and
@@ -129,19 +145,13 @@ def _editable_checkout(info: RawPackage, source: Source, prefix: str, redact: Pa
     that: the clone's origin URL (the folder's, without a remote), its ``HEAD`` commit, the folder's place in it as
     ``subdirectory``; with a warning when a tracked file differs from that commit. A folder elsewhere (the project,
     a checkout of the user's) stays a folder, and so does one in no git work tree."""
-    from .. import fileurls, grammar
+    from .. import grammar
     from .._privacy import pip_remote_url
     from ..model import Source
     from . import gitstate
 
-    direct = info.direct_url
-    url = direct.get("url") if isinstance(direct, dict) else None
-    if not isinstance(url, str) or not fileurls.is_file_url(url) or not prefix:
-        return source, ""
-    folder = fileurls.file_url_path(url)
-    sub = direct.get("subdirectory") if isinstance(direct, dict) else None
-    folder = os.path.join(folder, sub) if isinstance(sub, str) and sub else folder
-    if not os.path.isabs(folder) or not _inside(folder, prefix):
+    folder = editable_folder(info)
+    if not folder or not prefix or not _inside(folder, prefix):
         return source, ""
     found = gitstate.checkout(folder)
     if found is None or not _inside(found[0], prefix):

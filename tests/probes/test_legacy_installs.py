@@ -275,3 +275,41 @@ def test_an_egg_link_names_the_project_only_for_its_own_distribution(tmp_path: P
     by_name = {info["name"]: info for info in answer["packages"]}
     assert by_name["legacy-pkg"]["egg_link"] == str(project)
     assert "egg_link" not in by_name["other"]
+
+
+def test_a_legacy_editable_install_of_a_git_checkout_in_the_environment_records_its_commit(
+    tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install -e git+URL#egg=NAME`` of a project pip builds with ``setup.py develop`` clones it into
+    ``{prefix}/src/NAME`` and writes an ``.egg-link`` (no ``direct_url.json``): recorded as that folder, with no
+    repository and no commit, as the ``direct_url.json`` of a modern editable install was; now as the checkout."""
+
+    def git(folder: Path, *args: str) -> str:
+        ident = ["-c", "user.email=a@example.org", "-c", "user.name=a"]
+        done = subprocess.run(["git", *ident, "-C", str(folder), *args], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "setup.py").write_text("from setuptools import setup\nsetup(name='legacy', version='0.3')\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "one")
+    commit = git(repo, "rev-parse", "HEAD")
+    python = make_venv(tmp_path / "venv")
+    checkout = tmp_path / "venv" / "src" / "legacy"
+    git(tmp_path, "clone", "-q", repo.as_uri(), str(checkout))
+    _egg_info(checkout, "legacy", "0.3")
+    (checkout / "legacy-0.3-py3.11.egg-info").rename(checkout / "legacy.egg-info")
+    site = site_packages(python)
+    (site / "legacy.egg-link").write_text(f"{checkout}\n.\n")
+    (site / "easy-install.pth").write_text(f"{checkout}\n")
+
+    monkeypatch.chdir(tmp_path)
+    result = cli("capture", "--python", python, "-o", "legacy.lock", "--no-cache")
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    from envsnap import lockfile
+
+    (legacy,) = [p for p in lockfile.load(tmp_path / "legacy.lock").python.packages if p.name == "legacy"]
+    assert (legacy.source.kind, legacy.source.url, legacy.source.commit_id) == ("vcs", repo.as_uri(), commit)
+    assert legacy.source.editable
