@@ -336,16 +336,26 @@ def state(root: str, exclude: Sequence[str] = ()) -> State:
     commit = head.stdout.strip() if head.ok else ""
     branch_res = git(root, "symbolic-ref", "--short", "-q", "HEAD")
     branch = branch_res.stdout.strip() if branch_res.ok else ""
-    paths = _pathspec(root, [*exclude, *untracked_outputs(root)])
+    left_out = [*exclude, *untracked_outputs(root)]
+    paths = _pathspec(root, left_out)
     status = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", *paths)
     dirty = bool(status.stdout.strip("\0"))
     diff_digest = ""
     if dirty:
         hasher = hashlib.sha256()
-        diff = git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", *paths) if commit else None
+        # A file HEAD lacks is hashed by its content whether it is staged or not (``git add`` changes no code), and
+        # a staged move as the removal and the new file an unstaged one is (no rename detection, whatever the
+        # user's ``diff.renames``): the diff covers the files HEAD has.
+        added: list[str] = []
+        diff = None
+        if commit:
+            new = git(root, "diff", "HEAD", "--no-renames", "--name-only", "-z", "--diff-filter=A", *paths)
+            added = [p for p in new.stdout.split("\0") if p] if new.ok else []
+            spec = _pathspec(root, [*left_out, *(os.path.join(root, p) for p in added)])
+            diff = git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", "--no-renames", *spec)
         hasher.update((diff.stdout if diff else "").encode("utf-8", "surrogateescape"))
         untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z", *paths)
-        for rel in sorted(p for p in untracked.stdout.split("\0") if p):
+        for rel in sorted({*added, *(p for p in untracked.stdout.split("\0") if p)}):
             hasher.update(b"\0untracked\0" + rel.encode())
             try:
                 with open(os.path.join(root, rel), "rb") as fh:

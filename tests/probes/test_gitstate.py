@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +118,31 @@ def test_a_clone_of_a_folder_with_a_space_gives_a_lock_envsnap_reads(tmp_path: P
     assert found.remote_url == (origin.as_uri())
     text = lockfile.dumps(lockfile.seal(__import__("dataclasses").replace(sample_lock(), project=found)))
     assert lockfile.loads(text).project.remote_url == origin.as_uri()
+
+
+def test_staging_a_change_is_no_change_of_the_working_tree(repo: Path, cli: Callable[..., Any]) -> None:
+    """The digest of the uncommitted change read a new file through ``git diff HEAD`` once staged and through its
+    content while untracked, and a staged ``git mv`` as a rename: ``git add`` of a new file between two captures made
+    ``diff`` say ``working tree: uncommitted change A -> uncommitted change B`` of the same files. Staging changes
+    no code: the two captures now record one digest, and ``diff`` finds no difference."""
+
+    def git(*args: str) -> None:
+        ident = ["-c", "user.email=a@example.org", "-c", "user.name=a"]
+        subprocess.run(["git", *ident, "-C", str(repo), *args], check=True, capture_output=True)
+
+    (repo / "src" / "pkg" / "a.py").write_text("A = 1\n")
+    (repo / "src" / "pkg" / "b.py").write_text("B = 1\n")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    (repo / "src" / "pkg" / "a.py").write_text("A = 2\n")  # a tracked file edited
+    (repo / "notes.txt").write_text("new\n")  # a new file
+    (repo / "src" / "pkg" / "b.py").rename(repo / "src" / "pkg" / "c.py")  # a file moved
+    locks = []
+    for step, staged in enumerate(((), ("add", "-A"))):
+        if staged:
+            git(*staged)
+        lock = repo.parent / f"{step}.lock"
+        assert cli("capture", "--project", str(repo), "-o", str(lock), "--python", sys.executable).code == 0
+        locks.append(lock)
+    result = cli("diff", *map(str, locks))
+    assert result.code == 0, result.out
