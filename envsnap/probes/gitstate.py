@@ -317,14 +317,31 @@ def envsnap_outputs(base: str, untracked: Collection[str]) -> set[str]:
     return found | bundle_folders(base, untracked)
 
 
+def environment_folders(untracked: Collection[str]) -> set[str]:
+    """The folders, relative to the work tree, that are Python environments, among the ``untracked`` files (``git
+    ls-files --others`` names): one holding ``pyvenv.cfg`` (``python -m venv .venv``, a tox or nox environment) or a
+    ``conda-meta/`` folder at its top. What is installed there is the environment, which a lock records as such,
+    not the project's code; Python before 3.13 writes no ``.gitignore`` into a venv it makes."""
+    found = set()
+    for name in untracked:
+        parts = name.split("/")
+        for depth, part in enumerate(parts[1:], start=1):
+            if (part == "pyvenv.cfg" and depth == len(parts) - 1) or (part == "conda-meta" and depth < len(parts) - 1):
+                found.add("/".join(parts[:depth]))
+                break
+    # The outermost only: an environment inside another (a venv made within a conda prefix) is inside it already.
+    return {f for f in found if not any(f.startswith(other + "/") for other in found)}
+
+
 def untracked_outputs(root: str) -> list[str]:
     """The untracked (and not ignored) files and folders of the work tree that envsnap wrote (``envsnap_outputs``),
-    as absolute paths."""
+    and the Python environments in it (``environment_folders``), as absolute paths: left out of the project state."""
     res = git(root, "ls-files", "--others", "--exclude-standard", "-z")
     if not res.ok:
         return []
     untracked = {rel for rel in res.stdout.split("\0") if rel}
-    return sorted(os.path.join(root, rel) for rel in envsnap_outputs(root, untracked))
+    left_out = envsnap_outputs(root, untracked) | environment_folders(untracked)
+    return sorted(os.path.join(root, rel) for rel in left_out)
 
 
 def state(root: str, exclude: Sequence[str] = ()) -> State:

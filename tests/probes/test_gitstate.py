@@ -146,3 +146,32 @@ def test_staging_a_change_is_no_change_of_the_working_tree(repo: Path, cli: Call
         locks.append(lock)
     result = cli("diff", *map(str, locks))
     assert result.code == 0, result.out
+
+
+def test_a_virtual_environment_inside_the_project_is_no_change_of_its_code(
+    repo: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m venv .venv`` in the project (Python before 3.13 writes no ``.gitignore`` in it) left every file of
+    the environment untracked: the project read dirty right after a clean commit, and each ``pip install`` in it, or a
+    byte-code file a run wrote there, changed the digest, so ``diff`` of two captures named the working tree changed
+    where the code had not. A folder holding ``pyvenv.cfg`` (a venv, a tox or nox environment) or ``conda-meta/``
+    is the environment, which the lock records as such, not the project's code: left out, as envsnap's own output is.
+    """
+    (repo / "src" / "pkg" / "a.py").write_text("A = 1\n")
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    ident = ["-c", "user.email=a@example.org", "-c", "user.name=a"]
+    subprocess.run(["git", *ident, "-C", str(repo), "commit", "-qm", "one"], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(repo / ".venv")], check=True)
+    (repo / "envs" / "conda" / "conda-meta").mkdir(parents=True)
+    (repo / "envs" / "conda" / "conda-meta" / "history").write_text("")
+    monkeypatch.chdir(repo)
+    python = repo / ".venv" / "bin" / "python"
+    assert cli("capture", "-o", "one.lock", "--python", python).code == 0
+    assert "dirty = false" in (repo / "one.lock").read_text()
+    site = next((repo / ".venv" / "lib").glob("python3*/site-packages"))
+    (site / "extra.py").write_text("E = 1\n")  # something installed or written in the environment
+    assert cli("capture", "-o", "two.lock", "--python", python).code == 0
+    assert cli("diff", "one.lock", "two.lock").code == 0
+    (repo / "src" / "pkg" / "a.py").write_text("A = 2\n")  # the code: still a change
+    assert cli("capture", "-o", "three.lock", "--python", python).code == 0
+    assert "dirty = true" in (repo / "three.lock").read_text()
