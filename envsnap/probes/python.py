@@ -154,7 +154,9 @@ def _editable_checkout(info: RawPackage, source: Source, prefix: str, redact: Pa
     if not folder or not prefix or not _inside(folder, prefix):
         return source, ""
     found = gitstate.checkout(folder)
-    if found is None or not _inside(found[0], prefix):
+    # Strictly inside: a venv made in the project's own folder (``python -m venv .``) has the project's checkout as
+    # its prefix, and the project stays the folder it is built from (``file://{project}``).
+    if found is None or not _inside(found[0], prefix) or os.path.realpath(found[0]) == os.path.realpath(prefix):
         return source, ""
     root, commit, dirty = found
     place = os.path.relpath(os.path.realpath(folder), os.path.realpath(root)).replace(os.sep, "/")

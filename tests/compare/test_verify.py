@@ -1048,3 +1048,26 @@ def test_an_editable_checkout_rebuilt_as_a_wheel_is_no_unreproducible_build() ->
     assert [(d.severity, d.note) for d in digests] == [
         (INFO, "rebuilt from its locked commit; an editable install's RECORD differs")
     ]
+
+
+def test_a_project_whose_own_folder_is_the_venv_stays_its_folder(
+    tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A venv made in the project's own folder (``python -m venv .``) holds the project's checkout as its prefix: its
+    editable install is the project, built from its folder by a rebuild, not a clone pip made inside the
+    environment (``{prefix}/src/NAME``) to be recorded by its origin and commit."""
+    project = tmp_path / "proj"
+    python = make_venv(project)
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "0.1"\n')
+    _git(tmp_path, "init", "-q", str(project))
+    _git(project, "add", "-f", "pyproject.toml")  # uv writes a .gitignore of "*" into a venv
+    _git(project, "commit", "-qm", "one")
+    dist = site_packages(python) / "proj-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: proj\nVersion: 0.1\n\n")
+    (dist / "RECORD").write_text("proj-0.1.dist-info/METADATA,,\n")
+    (dist / "direct_url.json").write_text(f'{{"url": "{project.as_uri()}", "dir_info": {{"editable": true}}}}')
+    monkeypatch.chdir(project)
+    assert cli("capture", "--python", python, "-o", "proj.lock", "--no-cache").code == 0
+    (proj,) = [p for p in lockfile.load(project / "proj.lock").python.packages if p.name == "proj"]
+    assert (proj.source.kind, proj.source.url, proj.source.editable) == ("directory", "file://{project}", True)
