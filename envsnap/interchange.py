@@ -8,13 +8,26 @@ page of links), and upload times as the interchange formats spell them (ISO 8601
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from .fileurls import HOME, PROJECT
 
 PYPI_SIMPLE = "https://pypi.org/simple"
+# What ``pip freeze`` leaves out without ``--all``: pip, and before Python 3.12 setuptools, wheel and distribute (the
+# tools that install the rest, which a venv seeds). The import of a requirements file that does not name pip (only
+# ``--all`` names it) lists SEED_FIELD in ``envsnap.unknown``: each of these the lock does not list is unknown to it,
+# so ``verify`` of the environment the file was frozen from finds none of them extra; one it lists is compared.
+SEED_PACKAGES = frozenset({"distribute", "pip", "setuptools", "wheel"})
+SEED_FIELD = "python.seed_packages"
 _LABELLED = ("file://" + PROJECT, "file://" + HOME)
+
+
+def seed_unknown(unknown: Iterable[str], name: str) -> bool:
+    """Whether a lock (its ``envsnap.unknown``) cannot know that the package ``name`` is absent: one of pip's
+    ``SEED_PACKAGES`` its format leaves out where it does not name it."""
+    return name in SEED_PACKAGES and SEED_FIELD in unknown
 
 
 def parse_time(value: str) -> datetime | None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
+from .. import interchange
 from .._frozen import frozen
 from .._lazyre import LazyPattern
 from ..errors import EnvsnapError
@@ -625,6 +626,7 @@ def _mark_unknown(change: Change, a: Snapshot, b: Snapshot, managed: tuple[set[s
     for lock, label, value, theirs in ((a, "A", change.old, managed[1]), (b, "B", change.new, managed[0])):
         if (
             not _knows(lock, path)
+            or _seed_left_out(change, lock, value)
             or _left_blank(change, lock, value)
             or _conda_managed_there(change, lock, value, theirs)
         ):
@@ -705,6 +707,12 @@ def _conda_managed_there(change: Change, lock: Snapshot, value: str, managed: se
     from packaging.utils import canonicalize_name  # an imported conda lock only: not on a captured pair's path
 
     return any(canonicalize_name(p.name) == change.subject for p in lock.conda.packages)
+
+
+def _seed_left_out(change: Change, lock: Snapshot, value: str) -> bool:
+    """A pip, setuptools, wheel or distribute an imported lock does not list where its file left them out (``pip
+    freeze`` without ``--all``): not known to it, rather than removed or added."""
+    return change.area == "python" and not value and interchange.seed_unknown(lock.envsnap.unknown, change.subject)
 
 
 def _left_blank(change: Change, lock: Snapshot, value: str) -> bool:

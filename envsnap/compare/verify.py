@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import _lockcache, lockfile
+from .. import _lockcache, interchange, lockfile
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
@@ -314,6 +314,10 @@ def _unrecorded(lock: Snapshot, d: Difference) -> Difference:
     ``envsnap.unknown``: the OS, libc, driver ...): what the host has there is no drift from the lock, as ``diff``
     calls it unknown and the interpreter's version missing from an import is info."""
     path = _lock_field(d)
+    if path == "python.packages" and interchange.seed_unknown(lock.envsnap.unknown, d.subject):
+        # pip freeze (without --all) left it out: the file says nothing of it, which is no drift.
+        note = "the lock does not record it: imported from a requirements file that does not name pip, as pip freeze "
+        return dataclasses.replace(d, severity=INFO, note=note + "without --all writes it")
     # An import's environment kind is written (``venv``, what a rebuild makes) and still unknown: no file says it.
     if (d.expected and path != "python.kind") or not path or not not_recorded(lock.envsnap.unknown, path):
         return d

@@ -151,6 +151,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                     "platform.machine",
                     "platform.system",
                     "python.version",
+                    # pip freeze without --all leaves out pip, setuptools, wheel: a file naming pip has them all.
+                    *(() if "pip" in packages else (interchange.SEED_FIELD,)),
                 ]
             )
         ),

@@ -1071,3 +1071,45 @@ def test_a_project_whose_own_folder_is_the_venv_stays_its_folder(
     assert cli("capture", "--python", python, "-o", "proj.lock", "--no-cache").code == 0
     (proj,) = [p for p in lockfile.load(project / "proj.lock").python.packages if p.name == "proj"]
     assert (proj.source.kind, proj.source.url, proj.source.editable) == ("directory", "file://{project}", True)
+
+
+def test_plain_pip_freeze_of_a_venv_verifies_against_that_venv(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip freeze`` without ``--all`` leaves out pip (and, before Python 3.12, setuptools, wheel and distribute):
+    verify of its import against the very venv it came from said "pip 23.2.1: installed, not in the lock", exit 3.
+    The import records that the file does not name them: installed, they are info; a package the file names is still
+    checked, and ``pip freeze --all``'s import (which names pip) checks all of them."""
+    from condafixtures import make_wheel
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)  # seeds pip (and setuptools)
+    python = venv / "bin" / "python"
+    wheel = make_wheel(tmp_path / "wheels", "labnotes", "1.0", {"labnotes/__init__.py": b"X = 1\n"})
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "-q", "--no-index", "-f", str(wheel.parent), "labnotes"], check=True, timeout=300)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    freeze = subprocess.run([*pip, "freeze"], capture_output=True, text=True, check=True, timeout=300).stdout
+    assert "labnotes==1.0" in freeze and "pip==" not in freeze, freeze
+    (work / "requirements.txt").write_text(freeze)
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    result = cli("verify", "env.lock", "--python", python, "--json")
+    assert result.code == 0, result.out
+    seeds = [d for d in json.loads(result.out)["differences"] if d["subject"] in ("pip", "setuptools", "wheel")]
+    assert seeds and {d["severity"] for d in seeds} == {"info"}, seeds
+    assert all("pip freeze" in d["note"] for d in seeds), seeds
+    # diff of a capture of that venv against the import calls them unknown, not removed.
+    assert cli("capture", "--python", python, "-o", "captured.lock").code == 0
+    changes = json.loads(cli("diff", "captured.lock", "env.lock", "--json").out)["changes"]
+    assert {c["change"] for c in changes if c["subject"] in ("pip", "setuptools")} == {"unknown"}, changes
+
+    # A package the file names is checked still; pip freeze --all names pip, so pip's absence from it is a mismatch.
+    frozen_all = subprocess.run([*pip, "freeze", "--all"], capture_output=True, text=True, check=True, timeout=300)
+    listed = [line for line in frozen_all.stdout.splitlines() if not line.startswith(("labnotes", "setuptools"))]
+    (work / "requirements.txt").write_text("\n".join(listed) + "\n")
+    assert cli("import", "requirements.txt", "-o", "all.lock").code == 0
+    result = cli("verify", "all.lock", "--python", python)
+    assert result.code == 3 and "labnotes 1.0: installed, not in the lock" in result.out, result.out
+    assert ("setuptools" in result.out) == ("setuptools==" in frozen_all.stdout), result.out
