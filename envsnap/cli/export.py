@@ -139,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
             _note_placement(snapshot, exporter, written, args.absolute_paths, args.lock)
         if exporter.name == "pylock":
             _note_pylock_name(written)
+        if exporter.name in _FIND_LINKS_FORMATS:
+            _note_hidden_find_links(snapshot, written, _FIND_LINKS_FORMATS[exporter.name])
     return 0
 
 
@@ -170,6 +172,29 @@ def _note_archive(archive: str, names: list[str], written: list[Path]) -> None:
             f"(tar -xf {sinks.shell_word(archive)}) and export the folder it holds for a file that installs them "
             "from its wheels"
         )
+
+
+# The formats that write a lock's find-links folders as pip's --find-links option, and how to give pip the folder
+# when it installs from the file ({file}: the file written, a shell word).
+_FIND_LINKS_FORMATS = {
+    "requirements": "pip install --find-links DIR -r {file}, or PIP_FIND_LINKS=DIR",
+    "environment-yml": "PIP_FIND_LINKS=DIR conda env create -f {file}",
+}
+
+
+def _note_hidden_find_links(snapshot: Snapshot, written: list[Path], advice: str) -> None:
+    """A note for each --find-links folder written with the login or host name the lock hides: pip skips a folder
+    it cannot find without a word, so the file installs from the index alone, or fails naming no folder."""
+    from .. import sinks
+    from ..export import hidden_find_links
+
+    for path in written:
+        for location, hidden in hidden_find_links(snapshot):
+            _output.say(
+                f"note: {path} names --find-links {sinks.shell_word(location)}, without the {hidden} the lock leaves "
+                "out (docs/security.md), a folder pip skips without a word: give pip the folder itself "
+                f"({advice.format(file=sinks.shell_word(str(path)))})"
+            )
 
 
 def _note_pylock_name(written: list[Path]) -> None:

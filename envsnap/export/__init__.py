@@ -6,7 +6,13 @@ from .._plugins import Registry
 from ..errors import ExportError
 
 # What the command line does to a lock before an exporter renders it (public: the CLI is another package).
-from ._common import bundle_wheel_packages, has_project_paths, with_absolute_paths, with_bundle_wheels
+from ._common import (
+    bundle_wheel_packages,
+    has_project_paths,
+    hidden_find_links,
+    with_absolute_paths,
+    with_bundle_wheels,
+)
 from .interface import Exporter
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "exporters",
     "get",
     "has_project_paths",
+    "hidden_find_links",
     "with_absolute_paths",
     "with_bundle_wheels",
 ]

@@ -117,6 +117,18 @@ def find_links_locations(pinned: Iterable[PythonPackage]) -> list[str]:
     )
 
 
+def hidden_find_links(snapshot: Snapshot) -> list[tuple[str, str]]:
+    """Each find-links location ``index_options`` writes that holds ``<user>`` or ``<host>`` where nothing is (an
+    import's ``--find-links /scratch/alice/wheels``, recorded as ``/scratch/<user>/wheels``, docs/security.md), with
+    what it hides ("login name"): pip skips a folder it cannot find without a word and looks on the index alone."""
+    found = []
+    for location in find_links_locations(snapshot.python.packages):
+        hidden = hidden_names(location)
+        if hidden:
+            found.append((_find_links_path(location), hidden))
+    return found
+
+
 def _find_links_path(location: str) -> str:
     """A find-links folder as pip reads it: a label (``file://{project}/wheels``, ``file://~/wheels``) as the path
     it stands for (``wheels``, read from the project root; ``~/wheels``, which pip expands in ``--find-links``);

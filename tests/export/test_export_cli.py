@@ -378,3 +378,24 @@ def test_an_output_inside_the_bundle_folder_it_reads_is_refused_before_anything_
     done = cli("export", bundle, "-f", "requirements", "-o", tmp_path / "requirements.txt")
     assert done.code == 0, done
     assert (tmp_path / "requirements.txt").is_file()
+
+
+def test_a_find_links_folder_recorded_without_the_login_is_noted(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A requirements file with ``--find-links /scratch/alice/wheels`` and hashes imports as ``/scratch/<user>/wheels``
+    (docs/security.md), which the export wrote as ``--find-links '/scratch/<user>/wheels'`` and said nothing: pip
+    skips a folder it cannot find and looks on the index alone. A one-line note now names the place and what to do."""
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)  # in no git work tree
+    (tmp_path / "req.in").write_text(f"--find-links /scratch/alice/wheels\nlabnotes==1.0 --hash=sha256:{'ab' * 32}\n")
+    assert cli("import", "req.in", "--from", "requirements", "-o", "env.lock").code == 0
+    assert "alice" not in (tmp_path / "env.lock").read_text()
+    result = cli("export", "env.lock", "-f", "requirements", "-o", "r.txt", "--no-pin")
+    assert result.code == 0, result
+    assert "--find-links '/scratch/<user>/wheels'" in (tmp_path / "r.txt").read_text()
+    notes = [line for line in result.err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "/scratch/<user>/wheels" in notes[0] and "login name" in notes[0], result.err
+    assert "--find-links" in notes[0] and "PIP_FIND_LINKS" in notes[0], notes
