@@ -712,7 +712,9 @@ def relabelled(snapshot: Snapshot, read_from: Path, written_to: Path) -> Snapsho
     label-free path (``~/...`` in the home, else absolute), as an import records a path outside the lock's folder
     (``pin LOCK -o other/x.lock`` outside any work tree, docs/design.md), and so are the warnings' paths. A label that
     leads out of ``read_from`` is kept as it is: every reader refuses it, as before."""
-    redactor = PathRedactor(project=str(written_to), users=(), hosts=())
+    # The name rules too: a place the new folder does not hold is written by its path, which may hold the login name
+    # (/scratch/alice/proj/libs/x), as an import's or capture's would.
+    redactor = PathRedactor(project=str(written_to))
 
     def moved(url: str) -> str:
         if not url.startswith("file://" + fileurls.PROJECT):
@@ -722,7 +724,9 @@ def relabelled(snapshot: Snapshot, read_from: Path, written_to: Path) -> Snapsho
             place = join_relative(read_from, fileurls.file_url_path(base), "{project} path")
         except UnsafeInputError:
             return url
-        return redactor.local(os.path.normpath(place.absolute())) + mark + fragment
+        local = redactor.local(os.path.normpath(place.absolute()))
+        # Below a label as written (a folder of the project); anywhere else without the login and host names.
+        return (local if fileurls.is_labelled(local) else redactor.url(local)) + mark + fragment
 
     python = dataclasses.replace(
         snapshot.python, packages=tuple(scrub_package(p, moved) for p in snapshot.python.packages)
@@ -741,6 +745,33 @@ def relabelled(snapshot: Snapshot, read_from: Path, written_to: Path) -> Snapsho
     )
     meta = dataclasses.replace(snapshot.envsnap, warnings=warnings)
     return dataclasses.replace(snapshot, envsnap=meta, python=python, conda=conda)
+
+
+def hidden_by_the_move(before: Snapshot, after: Snapshot) -> list[tuple[str, list[str], str]]:
+    """The places ``relabelled`` wrote without a name they hold (``file:///scratch/<user>/proj/libs/x``: outside the
+    new lock's folder, by a path holding the login name), by package: its name, those places and what they hide
+    ("login name"). Such a place names nothing (bundle and rebuild refuse a project there, and look for a file on
+    the configured indexes alone): ``pin -o`` says so when it writes one."""
+    pairs: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    for old, new in zip(before.python.packages, after.python.packages, strict=True):
+        pairs.append((new.name, _places(old), _places(new)))
+    if before.conda is not None and after.conda is not None:
+        for c_old, c_new in zip(before.conda.packages, after.conda.packages, strict=True):
+            pairs.append((c_new.name, (c_old.url,), (c_new.url,)))
+    found = []
+    for name, was, now in pairs:
+        moved = [url for old, url in zip(was, now, strict=True) if url != old and url.startswith("file:")]
+        hidden = {url: hidden_names(url) for url in dict.fromkeys(moved)}
+        places = [url for url, what in hidden.items() if what]
+        if places:
+            found.append((name, places, " and ".join(sorted({hidden[url] for url in places}))))
+    return found
+
+
+def _places(pkg: PythonPackage) -> tuple[str, ...]:
+    """The places a package's entry names: its source's URL, its file's and that file's index."""
+    art = pkg.artifact
+    return (pkg.source.url, *((art.url, art.index) if art is not None else ("", "")))
 
 
 class _Anchors(HTMLParser):

@@ -103,9 +103,16 @@ def run(args: argparse.Namespace) -> int:
         # Outside a work tree {project} is the lock's folder: the one written elsewhere names each place for its own.
         written_to = project_root(args.project, args.output)
         if written_to is not None and written_to != project:
-            from ..artifacts.pin import relabelled
+            from ..artifacts.pin import hidden_by_the_move, relabelled
 
-            result = dataclasses.replace(result, snapshot=relabelled(result.snapshot, project, written_to))
+            moved = relabelled(result.snapshot, project, written_to)
+            for name, places, hidden in hidden_by_the_move(result.snapshot, moved):
+                _output.say(
+                    f"note: {name}: {args.output} names {' and '.join(places)} without the {hidden} "
+                    "(docs/security.md), since its folder does not hold that place, which then names nothing: "
+                    "write the lock into a folder that holds it (the input lock's, or a git work tree around both)"
+                )
+            result = dataclasses.replace(result, snapshot=moved)
     if to_stdout:  # as capture, import and export print it; pin wrote a file named "-"
         _output.write_document(lockfile.dumps(result.snapshot))
     else:

@@ -442,3 +442,31 @@ def test_two_imports_of_a_local_folder_show_its_version_moving(
     result = cli("diff", "a.lock", "b.lock")
     assert result.code == 0 and "no differences" not in result.out, result.out
     assert "mylib: (unknown)" in result.out and "neither lock records its version" in result.out, result.out
+
+
+def test_pin_into_another_folder_writes_no_login_name_of_a_place_it_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``pin env.lock -o ../../out/pinned.lock`` outside any work tree names a ``{project}`` place that the new folder
+    does not hold by its absolute path, and that relabelling ran without the name rules: a lab in
+    ``/scratch/alice/proj`` put ``file:///scratch/alice/proj/libs/labtool`` into the lock (docs/security.md). The
+    login is left out as everywhere else, and a reader of the lock is told in one line why the place names nothing."""
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    project, _wheel = _lab_outside_git(tmp_path / "alice", monkeypatch)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(project / "wheels"))
+    (project / "requirements.txt").write_text("--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0\n")
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    pinned = cli("pin", "env.lock", "-o", tmp_path / "out" / "pinned.lock", "--no-system-packages")
+    assert pinned.code == 0, pinned.err
+    text = (tmp_path / "out" / "pinned.lock").read_text()
+    assert "alice" not in text, text
+    lock = lockfile.load(tmp_path / "out" / "pinned.lock")
+    hidden = f"file://{tmp_path}/<user>/proj/libs/labtool"
+    assert lock.package("labtool").source.url == hidden  # type: ignore[union-attr]
+    # The pin says so, and bundle of that lock refuses it in one line naming the login name, not a missing folder.
+    assert "<user>" in pinned.err and "login name" in pinned.err, pinned.err
+    bundled = cli("bundle", tmp_path / "out" / "pinned.lock", "-o", tmp_path / "b")
+    assert bundled.code == 2 and bundled.err.count("\n") == 1 and "login name" in bundled.err, bundled.err
