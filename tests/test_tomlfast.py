@@ -419,6 +419,13 @@ def test_a_lock_with_every_field_of_a_package_is_read_whole() -> None:
     the packages of the golden locks are."""
     from envsnap import model
 
+    # Every field of the three records, in the model's order (the writer's), but the tables below a package and
+    # the candidates an import records (an array of tables, read a line at a time).
+    for (name, keys), record in zip(
+        _tomlfast._PACKAGE_TABLES, (model.PythonPackage, model.Source, model.Artifact), strict=True
+    ):
+        fields = [f.name for f in dataclasses.fields(record) if f.name not in ("source", "artifact", "candidates")]
+        assert [key for key, _ in keys] == fields, name
     lock = lockfile.load(next((ROOT / "export" / "golden").rglob("*.lock")))
     full = model.PythonPackage(
         name="a",
