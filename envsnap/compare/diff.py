@@ -58,12 +58,19 @@ _PACKAGE_WEIGHT = {
 }
 
 
+# The entries that are no drift of the environment: a fact one lock does not record, and the tool that installed a
+# package (pip where the author installed, uv where ``rebuild`` did: the same files, as ``verify`` says).
+_NO_DRIFT = ("unknown", "provenance")
+
+
 @frozen
 class Change(Entry):
     area: str  # gpu | cuda | framework | python | interpreter | platform | libc | conda | system | hardware
     subject: str
-    change: str  # added | removed | changed | unknown (one lock cannot know it: an import)
-    kind: str  # major | minor | patch | local | build | source | artifact | version | value | unknown
+    # added | removed | changed | unknown (one lock cannot know it: an import) | provenance (how a package was
+    # installed, not what: the tool named in its INSTALLER, which verify does not compare either)
+    change: str
+    kind: str  # major | minor | patch | local | build | source | artifact | version | value | unknown | installer
     old: str = ""
     new: str = ""
     weight: int = 0
@@ -78,6 +85,8 @@ class Change(Entry):
             return f"{self.subject} unknown: {self.new} ({self.note})"
         if self.change == "unknown":
             return f"{self.subject}: {self.old or '(unknown)'} -> {self.new or '(unknown)'} ({self.note})"
+        if self.change == "provenance":
+            return f"{self.subject}: {self.old or '(none)'} -> {self.new or '(none)'} ({self.note})"
         if self.kind == "fields":  # the fields that differ, by path: no value of either lock
             return f"{self.subject} differ: {self.new} ({self.note})"
         note = f", {self.note}" if self.note else ""
@@ -86,8 +95,8 @@ class Change(Entry):
     @property
     def level(self) -> Severity:
         """On the shared scale a change is a drift, a WARNING (its weight orders it among the others); what one
-        lock does not record is INFO."""
-        return Severity.INFO if self.change == "unknown" else Severity.WARNING
+        lock does not record, and how a package was installed (the installer tool), is INFO."""
+        return Severity.INFO if self.change in _NO_DRIFT else Severity.WARNING
 
 
 @frozen
@@ -103,8 +112,9 @@ class DiffReport(Report):
     @property
     def differs(self) -> bool:
         """Something both locks record differs: a change that is not only unknown to one of them (an import's
-        host facts, which ``verify`` calls info too)."""
-        return any(c.change != "unknown" for c in self.changes)
+        host facts, which ``verify`` calls info too) nor only the tool that installed a package (``provenance``:
+        ``verify`` does not compare it)."""
+        return any(c.change not in _NO_DRIFT for c in self.changes)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -757,12 +767,53 @@ def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
         made = [p for p in paths if p in ("envsnap.generator", "envsnap.origin", "envsnap.unknown")]
         unrecorded += made
         paths = [p for p in paths if p not in made]
+    installed_otherwise = _installed_otherwise(a, b)
+    paths = [p for p in paths if p not in installed_otherwise]
+    provenance = _provenance(installed_otherwise)
     if paths:
-        return [Change("lock", "other fields", "changed", "fields", "", _shown(paths), 2, "not compared above")]
+        fields = Change("lock", "other fields", "changed", "fields", "", _shown(paths), 2, "not compared above")
+        return [fields, *provenance]
     if unrecorded:
         note = "what an imported lock does not record, how a lock was made, or the conda packages' link order"
-        return [Change("lock", "other fields", "unknown", "fields", "", _shown(sorted(unrecorded)), 1, note)]
-    return []
+        return [
+            Change("lock", "other fields", "unknown", "fields", "", _shown(sorted(unrecorded)), 1, note),
+            *provenance,
+        ]
+    return provenance
+
+
+def _installed_otherwise(a: Snapshot, b: Snapshot) -> dict[str, tuple[str, str, str]]:
+    """``python.packages[NAME].installer`` -> (old, new, NAME) for each package both locks list whose installer tool
+    alone names another (pip -> uv: a venv rebuild installs with uv what the author installed with pip). How a package
+    got there, not what runs: ``verify`` compares no installer. A package the installer moves between the pip and the
+    conda layer (``conda`` on one side only, ``PythonPackage.conda_layer``) is not in it: another layer installs it."""
+    theirs = {p.name: p for p in b.python.packages}
+    out: dict[str, tuple[str, str, str]] = {}
+    for p in a.python.packages:
+        q = theirs.get(p.name)
+        if q is not None and p.installer != q.installer and p.conda_layer == q.conda_layer:
+            out[f"python.packages[{p.name}].installer"] = (p.installer, q.installer, p.name)
+    return out
+
+
+def _provenance(installed_otherwise: dict[str, tuple[str, str, str]]) -> list[Change]:
+    """One ``provenance`` entry for each pair of installer tools (``installer: pip -> uv``), naming its packages."""
+    by_tools: dict[tuple[str, str], list[str]] = {}
+    for old, new, name in installed_otherwise.values():
+        by_tools.setdefault((old, new), []).append(name)
+    return [
+        Change(
+            "lock",
+            "installer",
+            "provenance",
+            "installer",
+            old,
+            new,
+            0,
+            f"{_shown(sorted(names))}: how installed, not what; verify does not compare it",
+        )
+        for (old, new), names in sorted(by_tools.items())
+    ]
 
 
 def _conda_by_name(d: dict[str, Any]) -> dict[str, Any]:

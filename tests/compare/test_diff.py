@@ -867,3 +867,28 @@ def test_a_file_name_one_import_does_not_record_is_unknown_not_a_difference(tmp_
     other = dataclasses.replace(pylock, python=dataclasses.replace(pylock.python, packages=(renamed,)))
     lockfile.dump(other, tmp_path / "other.lock")
     assert diff_files(tmp_path / "pylock.toml.lock", tmp_path / "other.lock").differs
+
+
+def test_a_rebuild_installed_by_another_tool_diffs_as_the_same_environment(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The author's lock of a pip-installed venv against the capture of its faithful rebuild (uv installs it)
+    printed "other fields differ: python.packages[six].installer" and exited 1, where verify of the same pair says
+    identical: the tool that installed a package is how it got there, not what runs. It is shown, as info; a real
+    change beside it, or a package moving between the pip and the conda layer, still differs."""
+    six = PythonPackage(name="six", version="1.17.0", installer="pip", record_digest="sha256:" + "a" * 64)
+    authors = lockfile.dump(_lock(six), tmp_path / "authors.lock")
+    mine = lockfile.dump(_lock(dataclasses.replace(six, installer="uv")), tmp_path / "mine.lock")
+    result = cli("diff", authors, mine)
+    assert result.code == 0, result
+    assert "installer: pip -> uv (six" in result.out and "other fields differ" not in result.out
+    data = json.loads(cli("diff", authors, mine, "--json").out)
+    assert data["identical"] is False and data["differs"] is False
+    assert [(c["change"], c["kind"], c["old"], c["new"]) for c in data["changes"]] == [
+        ("provenance", "installer", "pip", "uv")
+    ]
+    edited = dataclasses.replace(six, installer="uv", record_digest="sha256:" + "b" * 64)
+    assert cli("diff", authors, lockfile.dump(_lock(edited), tmp_path / "edited.lock")).code == 1
+    conda = lockfile.dump(_lock(dataclasses.replace(six, installer="conda")), tmp_path / "conda.lock")
+    moved = cli("diff", authors, conda)
+    assert moved.code == 1 and "python.packages[six].installer" in moved.out
