@@ -435,6 +435,37 @@ def is_python_version(text: str) -> bool:
     return _PYTHON_VERSION.fullmatch(text) is not None
 
 
+# The Python release series an interpreter's ABI tag or SOABI names, with CPython's ABI flags (``m``, ``d``, ``t``):
+# ``cp311``, ``cp313t``, ``pypy310_pp73_x86_64_linux_gnu`` (a capture's tag for PyPy: its SOABI with ``_``);
+# ``cpython-311-x86_64-linux-gnu``, ``cp313-win_amd64`` (Windows), ``pypy310-pp73-x86_64-linux-gnu``.
+_ABI_SERIES = LazyPattern(r"(?:cp([0-9])([0-9]{1,3})([a-z]*)|pypy([0-9])([0-9]{1,3})_pp[0-9]+(?:_.*)?)", re.ASCII)
+_SOABI_SERIES = LazyPattern(
+    r"(?:(?:cpython-|cp)([0-9])([0-9]{1,3})([a-z]*)-.+|pypy([0-9])([0-9]{1,3})-pp[0-9]+(?:-.*)?)", re.ASCII
+)
+
+
+def python_series(version: str) -> tuple[int, int] | None:
+    """(major, minor) of a ``python.version`` (``3.11.7``: (3, 11)); None where it is not one (blank)."""
+    if not is_python_version(version):
+        return None
+    from .platforms import numbers  # the one reading of a release's numbers
+
+    major, minor = numbers(version)[:2]
+    return major, minor
+
+
+def abi_series(abi: str, *, soabi: bool = False) -> tuple[int, int, str | None] | None:
+    """(major, minor, ABI flags) an ABI tag names (``cp313t``: (3, 13, "t")), or a SOABI where ``soabi``
+    (``cpython-313t-x86_64-linux-gnu``); flags None for PyPy, which has none. None for a form not known here (an
+    implementation whose tag names no Python series, a blank): nothing to compare."""
+    match = (_SOABI_SERIES if soabi else _ABI_SERIES).fullmatch(abi)
+    if match is None:
+        return None
+    if match.group(1) is not None:
+        return int(match.group(1)), int(match.group(2)), match.group(3)
+    return int(match.group(4)), int(match.group(5)), None
+
+
 def is_commit_id(text: str) -> bool:
     return _COMMIT.fullmatch(text) is not None
 

@@ -1083,10 +1083,39 @@ UNIQUE: dict[tuple[type, str], tuple[Callable[[Any], Any], str]] = {
 }
 
 
+def _check_interpreter(values: Mapping[str, Any], path: str, origin: str) -> None:
+    """``[python]``'s version, ABI tag and SOABI name one Python series (and the tag and SOABI the same ABI flags):
+    each comes from the one interpreter, so a lock where they differ was edited (``version = "3.9.18"`` beside
+    ``abi = "cp311"``, sealed again): check passed it, the rebuild made a 3.9 venv and verify then failed on the
+    ABI. A blank or a form that names no series (another implementation's) is not compared."""
+    version, abi, soabi = (values.get(name, "") for name in ("version", "abi", "soabi"))
+    series = grammar.python_series(version) if type(version) is str else None
+    tag = grammar.abi_series(abi) if type(abi) is str else None
+    so = grammar.abi_series(soabi, soabi=True) if type(soabi) is str else None
+    shown_series = f"Python {series[0]}.{series[1]} (python.version {grammar.shown(version)})" if series else ""
+    if series and tag and tag[:2] != series:
+        raise LockfileError(
+            f"{origin}: {_join(path, 'abi')}: {grammar.shown(abi)} is not the ABI of {shown_series}: the lock's "
+            "interpreter facts contradict each other (was it edited?)"
+        )
+    if tag and so and (tag[:2] != so[:2] or tag[2] != so[2]):
+        raise LockfileError(
+            f"{origin}: {_join(path, 'soabi')}: {grammar.shown(soabi)} is not the SOABI of the ABI {grammar.shown(abi)}"
+            " (python.abi): the lock's interpreter facts contradict each other (was it edited?)"
+        )
+    if series and so and so[:2] != series:
+        raise LockfileError(
+            f"{origin}: {_join(path, 'soabi')}: {grammar.shown(soabi)} is not the SOABI of {shown_series}: the "
+            "lock's interpreter facts contradict each other (was it edited?)"
+        )
+
+
 def _check_record(cls: type, values: Mapping[str, Any], path: str, origin: str) -> None:
     """The field rules of one record, and the uniqueness of the lists it holds. (Paths are built only for an
     error: this runs for every record of a lock.)"""
     rules = RULES.get(cls, {})
+    if cls is PythonEnv:
+        _check_interpreter(values, path, origin)
     for name, value in values.items():
         rule = rules.get(name)
         if type(value) is tuple:

@@ -170,6 +170,20 @@ def counting_runs(monkeypatch: Any) -> list[list[str]]:
     return runs
 
 
+def python_at(python: PythonEnv, version: str) -> PythonEnv:
+    """``python`` as an interpreter of ``version`` records itself: its ABI tag and SOABI name that series too (a lock
+    where they differ is refused), with the same ABI flags and platform."""
+    major, minor = version.split(".")[:2]
+    series = f"{major}{minor}"
+    digits = "0123456789"
+    abi = "cp" + series + python.abi[2:].lstrip(digits) if python.abi.startswith("cp") else python.abi
+    parts = python.soabi.split("-", 2)
+    soabi = python.soabi
+    if len(parts) == 3 and parts[0] == "cpython":
+        soabi = f"cpython-{series}{parts[1].lstrip(digits)}-{parts[2]}"
+    return dataclasses.replace(python, version=version, abi=abi, soabi=soabi)
+
+
 def locks_for_this_host(snap: Snapshot) -> dict[str, Snapshot]:
     """Locks that a host captured as ``snap`` meets, fails or warns on in every area a compatibility rule reads:
     the platform, the interpreter, the wheels and glibc, the driver and GPUs, the system packages (the host's
@@ -180,7 +194,7 @@ def locks_for_this_host(snap: Snapshot) -> dict[str, Snapshot]:
     return {
         "here": snap,
         "riscv": dataclasses.replace(snap, platform=dataclasses.replace(platform, machine="riscv64")),
-        "python 3.9": dataclasses.replace(snap, python=dataclasses.replace(python, version="3.9.18")),
+        "python 3.9": dataclasses.replace(snap, python=python_at(python, "3.9.18")),
         "glibc 2.99": dataclasses.replace(
             snap, python=dataclasses.replace(python, packages=(future, *python.packages[1:]))
         ),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from compat_builders import pkg, torch_cu
+from testutil import python_at
 
 from envsnap import lockfile
 from envsnap.model import Snapshot
@@ -31,7 +32,7 @@ def write(tmp_path: Path, snapshot: Snapshot, name: str = "envsnap.lock") -> Pat
 
 
 def with_python_version(s: Snapshot, version: str) -> Snapshot:
-    return dataclasses.replace(s, python=dataclasses.replace(s.python, version=version))
+    return dataclasses.replace(s, python=python_at(s.python, version))
 
 
 def test_this_host_is_compatible_with_its_own_capture(cli: Cli, tmp_path: Path, here: Snapshot) -> None:

@@ -22,7 +22,7 @@ from test_capture_memo import (  # noqa: F401 (memo_on: a fixture)
     _variable,
     memo_on,
 )
-from testutil import CliResult
+from testutil import CliResult, python_at
 
 from envsnap import _sealed, lockfile
 from envsnap.compare import verdict
@@ -51,7 +51,7 @@ def _locks(cli: Cli, py: Path, folder: Path) -> list[Path]:
     extra = dataclasses.replace(
         snap.python, packages=(*pkgs, dataclasses.replace(pkgs[0], name="gone", metadata_name="gone"))
     )
-    other = dataclasses.replace(snap.python, version="3.12.1", abi="cp312")
+    other = python_at(snap.python, "3.12.1")
     out = [same]
     for name, python in (("moved", moved), ("extra", extra), ("other", other)):
         out.append(lockfile.dump(dataclasses.replace(snap, python=python), folder / f"{name}.lock"))

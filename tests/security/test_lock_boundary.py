@@ -683,3 +683,55 @@ def test_a_capture_records_known_shapes_as_shown_so_its_lock_loads() -> None:
     )
     loaded = lockfile.loads(lockfile.dumps(snapshot))
     assert loaded.nvidia == nv and loaded.python.packages[0].requires_dist == package.requires_dist
+
+
+def _interpreter(
+    version: str, abi: str, soabi: str, implementation: str = "cpython"
+) -> Callable[[dict[str, Any]], None]:
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["python"].update(implementation=implementation, version=version, abi=abi, soabi=soabi)
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        # A hand-edited version, resealed: check called it compatible, rebuild made a 3.9 venv, verify then exit 3.
+        (_interpreter("3.9.18", "cp311", ""), "python.abi: 'cp311' is not the ABI of Python 3.9 (python.version"),
+        (_interpreter("3.9.18", "", "cpython-311-x86_64-linux-gnu"), "python.soabi: 'cpython-311-x86_64-linux-gnu'"),
+        (_interpreter("3.13.1", "cp313t", "cpython-313-x86_64-linux-gnu"), "python.soabi"),
+        (_interpreter("3.11.7", "cp39", "cpython-39-x86_64-linux-gnu"), "python.abi: 'cp39'"),
+        (
+            _interpreter("3.9.18", "pypy310_pp73_x86_64_linux_gnu", "pypy310-pp73-x86_64-linux-gnu", "pypy"),
+            "python.abi",
+        ),
+    ],
+)
+def test_a_lock_whose_interpreter_facts_contradict_each_other_is_refused(
+    tmp_path: Path, cli: Callable[..., Any], mutate: Callable[[dict[str, Any]], None], needle: str
+) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", mutate)
+    for command in (["check", "--target", "venv"], ["show"], ["verify"]):
+        one_line_exit_2(cli(command[0], path, *command[1:]), needle)
+
+
+@pytest.mark.parametrize(
+    ("version", "abi", "soabi", "implementation"),
+    [
+        ("3.9.18", "cp39", "cpython-39-x86_64-linux-gnu", "cpython"),
+        ("3.7.17", "cp37m", "cpython-37m-x86_64-linux-gnu", "cpython"),
+        ("3.13.1", "cp313t", "cpython-313t-x86_64-linux-gnu", "cpython"),
+        ("3.13.1", "cp313", "cp313-win_amd64", "cpython"),
+        ("3.14.0rc1", "cp314", "", "cpython"),
+        ("3.10.14", "pypy310_pp73_x86_64_linux_gnu", "pypy310-pp73-x86_64-linux-gnu", "pypy"),
+        ("3.11.7", "", "", "cpython"),  # an import that does not record the ABI
+        ("", "cp311", "", ""),
+    ],
+)
+def test_interpreter_facts_that_agree_load(
+    tmp_path: Path, cli: Callable[..., Any], version: str, abi: str, soabi: str, implementation: str
+) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", _interpreter(version, abi, soabi, implementation))
+    result = cli("show", path)
+    assert result.code == 0, result
