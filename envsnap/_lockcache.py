@@ -44,8 +44,19 @@ ENV = "ENVSNAP_LOCK_CACHE"
 MAX_ENTRIES = 32
 _SUFFIX = ".doc"
 _VIEW_SUFFIX = ".view"
-# The modules whose code decides whether a text loads and what it loads to.
-_DECIDING = ("lockfile.py", "model.py", "grammar.py", "_readlimits.py", "_toml.py", "_lockcache.py")
+# The modules whose code decides whether a text loads and what it loads to (tests/security/test_lockcache.py: every
+# module a load imports is here or in its list of those that decide nothing).
+_DECIDING = (
+    "lockfile.py",
+    "model.py",
+    "grammar.py",
+    "_control.py",
+    "platforms.py",
+    "_readlimits.py",
+    "_toml.py",
+    "_tomlfast.py",
+    "_lockcache.py",
+)
 
 
 def enabled() -> bool:

@@ -419,3 +419,40 @@ def test_a_cache_entry_is_written_without_fsync_and_a_lock_with_it(
     assert len(synced) == 1
     lockfile.load(path)
     assert len(list(cache.glob("*.doc"))) == 1 and len(synced) == 1
+
+
+# Modules a load imports whose code decides neither whether a text loads nor what it loads to.
+_NOT_DECIDING = {
+    "envsnap",  # the package's own start
+    "envsnap._cachedir",  # where the cache is
+    "envsnap._defaults",  # where caches are, and whether they are bypassed
+    "envsnap._frozen",  # how a record class is made (tests/test_frozen.py)
+    "envsnap._gcpause",  # the collector paused during a load
+    "envsnap._lazyre",  # when a pattern compiles
+    "envsnap._locktext",  # reading a file's text
+    "envsnap._sealed",  # the cache entries' own seal
+    "envsnap._version",  # in the key already
+    "envsnap.errors",
+}
+
+
+def test_every_module_a_load_imports_is_in_the_cache_key_or_decides_nothing(tmp_path: Path) -> None:
+    """A cached document is keyed on the code that decided it (``_lockcache._DECIDING``): a module the checks use
+    and the key leaves out (the interpreter facts' series, read by ``platforms``) would keep an old verdict."""
+    import os
+    import subprocess
+    import sys
+
+    lock = tmp_path / "x.lock"
+    lockfile.dump(full(), lock)
+    code = (
+        "import sys; from envsnap import lockfile; lockfile.load(sys.argv[1]); "
+        "print(' '.join(m for m in sys.modules if m.split('.')[0] == 'envsnap'))"
+    )
+    env = {**os.environ, "ENVSNAP_LOCK_CACHE": "0"}
+    loaded = subprocess.run(
+        [sys.executable, "-c", code, str(lock)], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    deciding = {"envsnap." + name.removesuffix(".py").replace("/", ".") for name in _lockcache._DECIDING}
+    assert "envsnap.lockfile" in loaded
+    assert sorted(set(loaded) - deciding - _NOT_DECIDING) == []
