@@ -8,13 +8,14 @@ the bundle's wheel, and the new ``build/`` folder made the project dirty for the
 What is copied is the project's source as the lock's ``[project]`` state describes it: in a git work tree, the
 files git lists there (tracked, as they are in the work tree, and untracked ones that no ignore rule covers: ``git
 ls-files --cached --others --exclude-standard``); outside one, the whole folder. Left out of both, unless git tracks
-it: what builds and tools leave in a project (``build``, ``dist``, virtual environments and tool caches at its top,
-``__pycache__`` and ``*.egg-info`` anywhere), which a project that ignores none of it has untracked in its work tree
-after one build; in a work tree, what envsnap wrote there that git does not track, by the rule the project state
-leaves it out with (``gitstate.envsnap_outputs``: a lock or run record, a bundle archive, a file ``export`` wrote
-and nobody changed since, a bundle folder, whose wheels are already fetched when the project is built); a bundle
-folder or archive in a project outside git too; and ``.git``. Links are copied as links,
-as a build in place would have seen them.
+it, by the one rule the project state leaves untracked files out with (``gitstate.left_out``): what builds and
+tools leave in a project (``__pycache__`` and ``*.egg-info`` anywhere; ``build``, ``dist``, ``.venv``, ``venv``
+and tool caches at its top or beside a ``pyproject.toml``, ``setup.py`` or ``setup.cfg``), which a project that
+ignores none of it has untracked in its work tree after one build; Python environments anywhere in it (a folder
+holding ``pyvenv.cfg`` or ``conda-meta/``); what envsnap wrote there (``gitstate.envsnap_outputs``: a lock or run
+record, a bundle archive, a file ``export`` wrote and nobody changed since, a bundle folder, whose wheels are
+already fetched when the project is built); and ``.git``. Links are copied as links, as a build in place would
+have seen them.
 
 A version that a VCS plug-in reads from git (setuptools-scm, hatch-vcs) cannot be read in a copy without the
 repository: the build is told the locked version instead (``SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<NAME>``), which
@@ -29,26 +30,19 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ..probes.gitstate import envsnap_outputs, git, is_bundle_archive, is_bundle_folder
-
-# At the top of a project only: a build's or a tool's output there, never a package (a package named ``build`` lives
-# below ``src/`` or beside other modules, and its folder is copied there).
-_TOP_LEFT_OUT = frozenset(
-    {"build", "dist", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs"}
-)
-_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+from ..probes.gitstate import PROJECT_MARKERS, git, is_bundle_archive, is_bundle_folder, left_out, left_out_folder
 
 
 def copy_project(tree: Path, dest: Path) -> Path:
     """Copy the project at ``tree`` into the new folder ``dest`` (see above); ``dest``."""
     listed = _git_files(tree)
-    if listed is None or not any(name in listed for name in _MARKERS):
+    if listed is None or not any(name in listed for name in PROJECT_MARKERS):
         shutil.copytree(tree, dest, symlinks=True, ignore=_left_out(tree))
         return dest
     dest.mkdir()
-    own = envsnap_outputs(str(tree), {name for name, tracked in listed.items() if not tracked})
+    own = left_out(str(tree), {name for name, tracked in listed.items() if not tracked})
     for name, tracked in sorted(listed.items()):
-        if not tracked and (_build_output(name) or name in own or _in_folders(name, own)):
+        if not tracked and (name in own or _in_folders(name, own)):
             continue
         source = tree / name
         try:
@@ -82,37 +76,24 @@ def _git_files(tree: Path) -> dict[str, bool] | None:
     return names
 
 
-def _build_output(name: str) -> bool:
-    """Whether the file at the relative path ``name`` lies in what a build or a tool leaves in a project (see
-    above): in one of those folders."""
-    return _left_out_folder(name.split("/")[:-1])
-
-
 def _in_folders(name: str, folders: set[str]) -> bool:
     """Whether the relative path ``name`` lies in one of ``folders`` (relative paths too)."""
     parts = name.split("/")
     return any("/".join(parts[:i]) in folders for i in range(1, len(parts)))
 
 
-def _left_out_folder(parts: list[str]) -> bool:
-    """Whether the folder at the relative path ``parts`` is, or lies in, what a build or a tool leaves."""
-    return bool(parts) and (
-        parts[0] in _TOP_LEFT_OUT or any(p == "__pycache__" or p.endswith(".egg-info") for p in parts)
-    )
-
-
 def _left_out(top: Path) -> Callable[[str, list[str]], set[str]]:
-    """``copytree``'s ignore: ``.git``, the folders ``_left_out_folder`` names, and envsnap bundle folders and
+    """``copytree``'s ignore: ``.git``, the folders ``gitstate.left_out_folder`` names, and envsnap bundle folders and
     archives (``is_bundle_folder``, ``is_bundle_archive``: a project in no work tree has no untracked files to tell
     them by)."""
 
     def ignore(folder: str, names: list[str]) -> set[str]:
-        above = Path(folder).relative_to(top).parts
+        above = "".join(f"{part}/" for part in Path(folder).relative_to(top).parts)
         return {
             n
             for n in names
             if n == ".git"
-            or _left_out_folder([*above, n])
+            or (os.path.isdir(os.path.join(folder, n)) and left_out_folder(str(top), above + n))
             or is_bundle_folder(os.path.join(folder, n))
             or is_bundle_archive(os.path.join(folder, n))
         }

@@ -306,9 +306,8 @@ def envsnap_outputs(base: str, untracked: Collection[str]) -> set[str]:
     """What envsnap wrote among the ``untracked`` files (``git ls-files --others --exclude-standard`` names, relative
     to ``base``, the top of a work tree or a folder in one), as relative paths: envsnap lockfiles and run records
     (named ``*.lock`` or ``*.toml``), bundle archives (``is_bundle_archive``), the files ``export`` wrote, unchanged
-    (``exported_outputs``), and bundle folders (``bundle_folders``, by the folder). Not the project's source: the
-    project state leaves them out (``untracked_outputs``), and so does the copy a build of the project starts from
-    (``artifacts/sourcecopy.py``)."""
+    (``exported_outputs``), and bundle folders (``bundle_folders``, by the folder). Not the project's source: part of
+    ``left_out``."""
     # Only names a lock is given (``envsnap.lock``, ``*.lock``, ``*.toml``) are opened: an untracked data
     # folder may hold many thousands of files.
     found = {rel for rel in untracked if rel.endswith((".lock", ".toml")) and _is_envsnap_file(os.path.join(base, rel))}
@@ -317,31 +316,81 @@ def envsnap_outputs(base: str, untracked: Collection[str]) -> set[str]:
     return found | bundle_folders(base, untracked)
 
 
-def environment_folders(untracked: Collection[str]) -> set[str]:
-    """The folders, relative to the work tree, that are Python environments, among the ``untracked`` files (``git
-    ls-files --others`` names): one holding ``pyvenv.cfg`` (``python -m venv .venv``, a tox or nox environment) or a
-    ``conda-meta/`` folder at its top. What is installed there is the environment, which a lock records as such,
-    not the project's code; Python before 3.13 writes no ``.gitignore`` into a venv it makes."""
-    found = set()
+# What builds and tools leave at the top of a Python project (the folder ``left_out`` is given, or one holding a
+# ``PROJECT_MARKERS`` file), never a package: a package named ``build`` lives below ``src/`` or beside other
+# modules, and is the project's there.
+TOOL_FOLDERS = frozenset(
+    {"build", "dist", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs"}
+)
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
+def is_environment(folder: str) -> bool:
+    """Whether ``folder`` on disk is a Python environment: it holds ``pyvenv.cfg`` (``python -m venv``, a tox or nox
+    environment) or a ``conda-meta/`` folder."""
+    return os.path.isfile(os.path.join(folder, "pyvenv.cfg")) or os.path.isdir(os.path.join(folder, "conda-meta"))
+
+
+def left_out_folder(base: str, rel: str) -> bool:
+    """Whether the folder at ``rel`` (relative to ``base``, "/"-separated) is what a build, a tool or an environment
+    leaves in a project, not its source: ``__pycache__`` and ``*.egg-info`` anywhere; a ``TOOL_FOLDERS`` name at
+    the top of ``base`` or beside a ``PROJECT_MARKERS`` file; a Python environment anywhere (``is_environment``:
+    what is installed there is the environment, which a lock records as such; Python before 3.13 writes no
+    ``.gitignore`` into a venv it makes)."""
+    parent, _, name = rel.rpartition("/")
+    if name == "__pycache__" or name.endswith(".egg-info"):
+        return True
+    if name in TOOL_FOLDERS and (
+        not parent or any(os.path.isfile(os.path.join(base, parent, marker)) for marker in PROJECT_MARKERS)
+    ):
+        return True
+    return is_environment(os.path.join(base, rel))
+
+
+def left_out(base: str, untracked: Collection[str]) -> set[str]:
+    """The one rule for what, among the ``untracked`` files (``git ls-files --others --exclude-standard`` names,
+    relative to ``base``, the top of a work tree or a folder in one), is not the project's source, as relative
+    paths: what envsnap wrote (``envsnap_outputs``) and the outermost folders ``left_out_folder`` names. The
+    project state leaves them out (``untracked_outputs``), and so does the copy a build of the project starts from
+    (``artifacts/sourcecopy.py``). Only untracked files: a file git tracks in such a folder is the project's."""
+    found = envsnap_outputs(base, untracked)
+    seen: dict[str, bool] = {}
     for name in untracked:
         parts = name.split("/")
-        for depth, part in enumerate(parts[1:], start=1):
-            if (part == "pyvenv.cfg" and depth == len(parts) - 1) or (part == "conda-meta" and depth < len(parts) - 1):
-                found.add("/".join(parts[:depth]))
+        for depth in range(1, len(parts)):
+            rel = "/".join(parts[:depth])
+            hit = seen.get(rel)
+            if hit is None:
+                hit = seen[rel] = left_out_folder(base, rel)
+            if hit:
+                found.add(rel)
                 break
-    # The outermost only: an environment inside another (a venv made within a conda prefix) is inside it already.
-    return {f for f in found if not any(f.startswith(other + "/") for other in found)}
+    return found
 
 
 def untracked_outputs(root: str) -> list[str]:
-    """The untracked (and not ignored) files and folders of the work tree that envsnap wrote (``envsnap_outputs``),
-    and the Python environments in it (``environment_folders``), as absolute paths: left out of the project state."""
+    """What ``left_out`` leaves out of the untracked (and not ignored) files of the work tree at ``root``, as
+    absolute paths: left out of the project state. A left-out folder that holds a file git tracks is named by its
+    untracked files instead (the state leaves paths out as pathspecs, which would hide a change of that file)."""
     res = git(root, "ls-files", "--others", "--exclude-standard", "-z")
     if not res.ok:
         return []
     untracked = {rel for rel in res.stdout.split("\0") if rel}
-    left_out = envsnap_outputs(root, untracked) | environment_folders(untracked)
-    return sorted(os.path.join(root, rel) for rel in left_out)
+    found = left_out(root, untracked)
+    folders = [rel for rel in found if rel not in untracked]
+    if folders:
+        tracked = git(root, "ls-files", "--cached", "-z", "--", *(":(top,literal)" + rel for rel in folders))
+        holding = {rel for rel in folders if tracked.ok and _holds(tracked.stdout.split("\0"), rel)}
+        if not tracked.ok:
+            holding = set(folders)
+        found -= holding
+        found |= {name for name in untracked if any(name.startswith(rel + "/") for rel in holding)}
+    return sorted(os.path.join(root, rel) for rel in found)
+
+
+def _holds(paths: Sequence[str], folder: str) -> bool:
+    """Whether one of ``paths`` lies in ``folder`` (relative paths, "/"-separated)."""
+    return any(path.startswith(folder + "/") for path in paths)
 
 
 def state(root: str, exclude: Sequence[str] = ()) -> State:

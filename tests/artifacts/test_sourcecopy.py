@@ -454,3 +454,55 @@ def test_an_export_in_a_project_below_the_top_of_its_work_tree_is_not_copied(tmp
     remember_exports([str(project / "pylock.toml")])
     (project / "notes.toml").write_text("mine\n")  # an untracked file envsnap did not write: the project's
     assert _files(copy_project(project, tmp_path / "copy")) == {"setup.py", "p.py", "notes.toml"}
+
+
+@pytest.mark.parametrize(
+    "untracked",
+    [
+        "src/paper.egg-info/PKG-INFO",  # pip install -e . of a project whose .gitignore lacks *.egg-info
+        "src/paper/__pycache__/m.cpython-311.pyc",
+        "build/lib/paper/m.py",
+        "dist/paper-0.1-py3-none-any.whl",
+        ".venv/pyvenv.cfg",
+        "envs/x/pyvenv.cfg",  # a venv below the top, by its pyvenv.cfg
+        "envs/x/lib/python3.11/site-packages/m.py",
+        "envs/c/conda-meta/history",  # a conda environment, by its conda-meta/
+        "envs/c/lib/m.py",
+        "tools/gen/build/x.py",  # a build/ folder of no Python project: the researcher's
+        "src/paper/new.py",
+        "notes.txt",
+    ],
+)
+def test_the_copy_a_build_starts_from_leaves_out_what_the_project_state_leaves_out(
+    tmp_path: Path, untracked: str
+) -> None:
+    """The copy left out ``src/paper.egg-info`` (and ``__pycache__``, ``build/``, ``dist/``) while the project state
+    counted them: ``pip install -e .`` read dirty right after a clean commit. The state left out a venv or conda
+    environment anywhere in the tree while the copy left out only ``.venv`` and ``venv`` at its top, and copied the
+    environment in ``envs/x`` into every build. Now one rule: an untracked file is copied exactly when it makes the
+    project dirty."""
+    from envsnap.probes.project import probe_project
+
+    project = _committed(tmp_path / "paper", {"pyproject.toml": "[project]\nname='paper'\n", "src/paper/m.py": ""})
+    if untracked.startswith("envs/x/lib"):
+        (project / "envs" / "x").mkdir(parents=True)
+        (project / "envs" / "x" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    if untracked.startswith("envs/c/lib"):
+        (project / "envs" / "c" / "conda-meta").mkdir(parents=True)
+        (project / "envs" / "c" / "conda-meta" / "history").write_text("")
+    (project / untracked).parent.mkdir(parents=True, exist_ok=True)
+    (project / untracked).write_text("x\n")
+    state = probe_project(str(project))
+    assert state is not None
+    copied = untracked in _files(copy_project(project, tmp_path / "copy"))
+    assert state.dirty == copied
+    researchers = untracked in ("tools/gen/build/x.py", "src/paper/new.py", "notes.txt")
+    assert copied == researchers
+
+
+def test_an_environment_below_the_top_of_a_project_outside_git_is_not_copied(tmp_path: Path) -> None:
+    project = tmp_path / "plain"
+    for name in ("setup.py", "pkg/m.py", "envs/x/pyvenv.cfg", "envs/x/lib/m.py", "envs/c/conda-meta/h", "envs/c/m.py"):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("")
+    assert _files(copy_project(project, tmp_path / "copy")) == {"setup.py", "pkg/m.py"}

@@ -175,3 +175,19 @@ def test_a_virtual_environment_inside_the_project_is_no_change_of_its_code(
     (repo / "src" / "pkg" / "a.py").write_text("A = 2\n")  # the code: still a change
     assert cli("capture", "-o", "three.lock", "--python", python).code == 0
     assert "dirty = true" in (repo / "three.lock").read_text()
+
+
+def test_a_change_of_a_tracked_file_in_a_build_folder_is_a_change(repo: Path) -> None:
+    """An untracked file in ``build/`` is build output, left out; a file git tracks there is the project's."""
+    (repo / "setup.py").write_text("")
+    (repo / "build").mkdir()
+    (repo / "build" / "gen.py").write_text("G = 1\n")
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    ident = ["-c", "user.email=a@example.org", "-c", "user.name=a"]
+    subprocess.run(["git", *ident, "-C", str(repo), "commit", "-qm", "one"], check=True)
+    (repo / "build" / "stale.py").write_text("")
+    (repo / "src" / "repo.egg-info").mkdir()
+    (repo / "src" / "repo.egg-info" / "PKG-INFO").write_text("")
+    assert gitstate.state(str(repo))[2] is False
+    (repo / "build" / "gen.py").write_text("G = 2\n")
+    assert gitstate.state(str(repo))[2] is True
