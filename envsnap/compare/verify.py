@@ -263,7 +263,7 @@ def _editable_checkouts(lock: Snapshot, actual: Snapshot, captured: Captured) ->
             source = Source(kind="vcs", url=where, vcs="git", commit_id=commit, subdirectory=sub, editable=True)
             packages.append(dataclasses.replace(have, source=source))
         if dirty and commit == want.source.commit_id and sub == want.source.subdirectory:
-            now = f"{where}@{commit} with uncommitted changes"
+            now = f"{source_text(packages[-1])} with uncommitted changes"
             note = "its editable checkout has uncommitted changes to tracked files: its code is not the locked commit's"
             edited.append(Difference(WARNING, "python", have.name, "source", source_text(want), now, note))
     python = dataclasses.replace(actual.python, packages=tuple(packages))
@@ -598,10 +598,9 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
     a, b = want.source, have.source
     name = want.name
     if a.kind == b.kind:
-        if a.kind == "vcs" and a.commit_id != b.commit_id:
-            return [Difference(MISMATCH, "python", name, "source", f"{a.url}@{a.commit_id}", f"{b.url}@{b.commit_id}")]
-        if a.kind == "vcs" and a.subdirectory != b.subdirectory:
-            # One commit of a monorepo, another folder of it: another package's code.
+        if a.kind == "vcs" and (a.commit_id, a.subdirectory) != (b.commit_id, b.subdirectory):
+            # Another commit, or one commit of a monorepo and another folder of it: another package's code. Named
+            # as diff names it (``source_text``).
             return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
         if a.kind == "directory" and a.url == b.url and a.subdirectory != b.subdirectory:
             # One folder, another project inside it (``#subdirectory=``). Another URL is the folder moved or named

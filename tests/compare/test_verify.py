@@ -141,6 +141,15 @@ def test_another_commit_is_a_mismatch() -> None:
     assert found(compare(lock, now), MISMATCH) == {("vcspkg", "source")}
 
 
+def test_another_commit_is_named_as_diff_names_it() -> None:
+    """verify wrote a VCS source at another commit as ``file:///r@C1 -> file:///r@C2`` while diff wrote
+    ``git+file:///r@C1``: the one source read as two spellings. Both name it by ``verdict.source_text``."""
+    lock = snap(pkg("vcspkg", source=GIT))
+    now = snap(pkg("vcspkg", source=dataclasses.replace(GIT, commit_id="b" * 40)))
+    [d] = [d for d in compare(lock, now).differences if d.what == "source"]
+    assert (d.expected, d.actual) == (f"git+https://git.example/x@{'a' * 40}", f"git+https://git.example/x@{'b' * 40}")
+
+
 def test_the_same_commit_of_another_subdirectory_is_another_source() -> None:
     """A monorepo's package installed from another folder of the same commit (``#subdirectory=pkgs/other``): verify
     said nothing, though the code installed is another package's."""
