@@ -230,11 +230,13 @@ class CaptureMemo:
         """Keep this capture's lock with the stamps of what it read."""
         from .._defaults import capture_cache_path
         from ..probes import memo
-        from ..probes.python import reads_checkouts
+        from ..probes.python import reads_checkout_state, reads_checkouts
 
         if not memo.recorded_as_keyed(captured, self.project):
             return
-        if reads_checkouts(captured.snapshot.python.packages):
+        if reads_checkouts(captured.snapshot.python.packages) or reads_checkout_state(
+            captured.python, captured.project_root
+        ):
             return  # a checkout's HEAD, which no file the memo watches stamps (probes.python._editable_checkout)
         path = capture_cache_path("memo", self.identity, memo.SUFFIX)
         watch = memo.watch_of(captured, self.chosen, os.environ)

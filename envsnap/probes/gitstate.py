@@ -432,13 +432,29 @@ def state(root: str, exclude: Sequence[str] = ()) -> State:
     return (commit, branch, dirty, diff_digest, remote_url(root))
 
 
+def _remote(root: str) -> str:
+    """The name of the work tree's ``origin`` remote, else of its first one; "" without one."""
+    remotes = git(root, "remote")
+    names = remotes.stdout.split() if remotes.ok else []
+    return ("origin" if "origin" in names else names[0]) if names else ""
+
+
 def remote_url(root: str) -> str:
     """The URL of the work tree's ``origin`` remote (else its first one) as git prints it, credentials and all;
     "" without one."""
-    remotes = git(root, "remote")
-    names = remotes.stdout.split() if remotes.ok else []
-    if not names:
+    name = _remote(root)
+    url = git(root, "remote", "get-url", name) if name else None
+    return url.stdout.strip() if url is not None and url.ok else ""
+
+
+def published_remote_url(root: str) -> str:
+    """``remote_url`` where a branch of that remote, as the work tree last fetched it, holds ``HEAD`` (its commit
+    can be fetched from there: a clone's commit, not one made here and never pushed); else ""."""
+    name = _remote(root)
+    if not name:
         return ""
-    name = "origin" if "origin" in names else names[0]
-    url = git(root, "remote", "get-url", name)
-    return url.stdout.strip() if url.ok else ""
+    # The remote's name comes from git's own config; ``--contains`` is given HEAD, never a recorded value.
+    held = git(root, "for-each-ref", "--count=1", "--contains=HEAD", "--format=%(refname)", f"refs/remotes/{name}/")
+    if not held.ok or not held.stdout.strip():
+        return ""
+    return remote_url(root)

@@ -66,8 +66,9 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
     return Source(kind="archive", url=url, subdirectory=subdirectory)
 
 
-def python_env(raw: RawPython, redact: PathRedactor) -> tuple[PythonEnv, list[str]]:
-    """The recorded Python layer and the warnings worth keeping in the lockfile."""
+def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None) -> tuple[PythonEnv, list[str]]:
+    """The recorded Python layer and the warnings worth keeping in the lockfile; ``project``: the project's work tree,
+    whose editable install stays the folder it is built from (``_editable_checkout``)."""
     from ..model import PythonEnv
 
     packages = []
@@ -76,7 +77,7 @@ def python_env(raw: RawPython, redact: PathRedactor) -> tuple[PythonEnv, list[st
     for info in raw.packages:
         package = _package(info, redact)
         if package.source.kind == "directory" and package.source.editable:
-            source, warning = _editable_checkout(info, package.source, raw.prefix, redact)
+            source, warning = _editable_checkout(info, package.source, raw.prefix, redact, project)
             package = dataclasses.replace(package, source=source)
             warnings += [f"python: {package.name}: {warning}"] if warning else []
         packages.append(package)
@@ -122,6 +123,21 @@ def reads_checkouts(packages: Iterable[PythonPackage]) -> bool:
     return any(p.source.kind == "vcs" and p.source.editable and p.source.vcs == "git" for p in packages)
 
 
+def reads_checkout_state(raw: RawPython, project: str | None) -> bool:
+    """Whether a capture of ``raw`` reads the state of a git checkout outside the environment (an editable folder
+    in a work tree other than the ``project``'s): ``_editable_checkout`` records it by its commit or as a folder by
+    whether a tracked file is edited and a branch of its remote holds that commit, which no file the capture memo
+    stamps records (a ``git commit`` or ``git push`` there changes none), so the memo keeps no such lock."""
+    from . import gitstate
+
+    for info in raw.packages:
+        folder = editable_folder(info)
+        outside = folder and not (raw.prefix and _inside(folder, raw.prefix))
+        if outside and not (project is not None and _in_work_tree(folder, project)) and gitstate.below_git(folder):
+            return True
+    return False
+
+
 def editable_folder(info: RawPackage) -> str:
     """The folder an editable install reads its code from, as its ``direct_url.json`` names it (joined with its
     ``subdirectory``) or, for a legacy one, its ``.egg-link``; "" where neither names an absolute local folder."""
@@ -138,32 +154,52 @@ def editable_folder(info: RawPackage) -> str:
     return folder if os.path.isabs(folder) else ""
 
 
-def _editable_checkout(info: RawPackage, source: Source, prefix: str, redact: PathRedactor) -> tuple[Source, str]:
-    """``source``, an editable install of a folder, as the git checkout it is when that checkout lies inside the
-    environment's ``prefix``: pip clones ``-e git+URL@REV#egg=NAME&subdirectory=DIR`` into ``{prefix}/src/NAME`` and
-    records the folder (``dir_info``), not the commit, which ``pip freeze`` reads back from the clone. Recorded as
-    that: the clone's origin URL (the folder's, without a remote), its ``HEAD`` commit, the folder's place in it as
-    ``subdirectory``; with a warning when a tracked file differs from that commit. A folder elsewhere (the project,
-    a checkout of the user's) stays a folder, and so does one in no git work tree."""
-    from .. import grammar
+def _editable_checkout(
+    info: RawPackage, source: Source, prefix: str, redact: PathRedactor, project: str | None = None
+) -> tuple[Source, str]:
+    """``source``, an editable install of a folder, as the git checkout it is, where that checkout is a clone of a
+    repository the lock can name: pip clones ``-e git+URL@REV#egg=NAME&subdirectory=DIR`` into ``{prefix}/src/NAME``
+    (``--src DIR`` elsewhere; a system interpreter into ``./src``) and records the folder (``dir_info``), not the
+    commit, which ``pip freeze`` reads back from the clone. Recorded as that: the clone's origin URL, its ``HEAD``
+    commit, the folder's place in it as ``subdirectory``.
+
+    Inside the environment's ``prefix`` the checkout is pip's: read whatever its origin (a path as a ``file:`` URL,
+    the checkout's folder without a remote), with a warning when a tracked file differs from that commit. Elsewhere
+    pip's clone cannot be told from a checkout of the user's own, so it is read only where the commit alone gives
+    the code and can be fetched: no tracked file differs from it, the origin is a network URL, and a branch of that
+    remote holds the commit (``gitstate.published_remote_url``). The project's own work tree, a checkout with an
+    edit or a commit never pushed, and a folder in no git work tree stay folders: the folder is what builds them."""
+    from .. import fileurls, grammar
     from .._privacy import pip_remote_url
     from ..model import Source
     from . import gitstate
 
     folder = editable_folder(info)
-    if not folder or not prefix or not _inside(folder, prefix):
+    if not folder:
         return source, ""
+    inside = bool(prefix) and _inside(folder, prefix)
+    if not inside and project is not None and _in_work_tree(folder, project):
+        return source, ""  # the project's own folder: no git run for it
     found = gitstate.checkout(folder)
-    # Strictly inside: a venv made in the project's own folder (``python -m venv .``) has the project's checkout as
-    # its prefix, and the project stays the folder it is built from (``file://{project}``).
-    if found is None or not _inside(found[0], prefix) or os.path.realpath(found[0]) == os.path.realpath(prefix):
+    if found is None:
         return source, ""
     root, commit, dirty = found
+    if inside:
+        # Strictly inside: a venv made in the project's own folder (``python -m venv .``) has the project's checkout
+        # as its prefix, and the project stays the folder it is built from (``file://{project}``).
+        if not _inside(root, prefix) or os.path.realpath(root) == os.path.realpath(prefix):
+            return source, ""
+        remote = pip_remote_url(gitstate.remote_url(root))
+    else:
+        if dirty or (project is not None and os.path.realpath(root) == os.path.realpath(project)):
+            return source, ""
+        remote = pip_remote_url(gitstate.published_remote_url(root))
+        if not remote or fileurls.is_file_url(remote):
+            return source, ""
     place = os.path.relpath(os.path.realpath(folder), os.path.realpath(root)).replace(os.sep, "/")
     place = "" if place == "." else place
-    remote = pip_remote_url(gitstate.remote_url(root))
     where = redact.url(remote) if remote else ""
-    if not grammar.is_lock_url(where):
+    if inside and not grammar.is_lock_url(where):
         where = redact.url(Path(root).as_uri())
     if (
         not grammar.is_lock_url(where)
@@ -179,6 +215,19 @@ def _editable_checkout(info: RawPackage, source: Source, prefix: str, redact: Pa
             f"the recorded commit {commit[:12]}'s"
         )
     return checkout, warning
+
+
+def _in_work_tree(path: str, root: str) -> bool:
+    """Whether ``path`` lies in the work tree at ``root`` itself, not in a checkout nested in it (a folder between
+    them holding ``.git``: a clone in the project's ignored ``src/``, a submodule)."""
+    if not _inside(path, root):
+        return False
+    top, folder = os.path.realpath(root), os.path.realpath(path)
+    while folder != top:
+        if os.path.lexists(os.path.join(folder, ".git")):
+            return False
+        folder = os.path.dirname(folder)
+    return True
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -216,7 +265,7 @@ def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:
 
     if not ctx.options.python_layer:
         return ProbeResult(PythonEnv())
-    env, warnings = python_env(ctx.python, ctx.redact)
+    env, warnings = python_env(ctx.python, ctx.redact, ctx.project_root)
     layer = ctx.value_of(conda_probe.PROBE)
     if layer is not None:
         env = conda_probe.mark_conda_managed(env, ctx.python.packages, layer)

@@ -1045,6 +1045,77 @@ def test_a_capture_records_the_commit_of_an_editable_vcs_checkout_and_verify_see
     assert [w for w in warnings if "tool" in w and "uncommitted changes" in w], warnings
 
 
+def _editable_dist(python: Path, name: str, folder: Path) -> None:
+    dist = site_packages(python) / f"{name}-0.3.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.3\n\n")
+    (dist / "INSTALLER").write_text("pip\n")
+    (dist / "RECORD").write_text(f"{name}-0.3.dist-info/METADATA,,\n")
+    (dist / "direct_url.json").write_text(f'{{"url": "{folder.as_uri()}", "dir_info": {{"editable": true}}}}')
+
+
+def test_an_editable_clone_outside_the_environment_is_recorded_by_its_commit_as_one_inside_it(
+    tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install --src DIR -e git+URL#egg=tool`` (or a system interpreter, which clones into ``./src``) puts the
+    clone outside the environment's prefix: a capture recorded it as a folder with no commit, where the same clone in
+    ``{prefix}/src`` was the VCS source with its commit. A clean checkout outside the prefix whose origin is a network
+    URL and whose commit a branch of that remote holds is now that VCS source too; one with uncommitted changes, a
+    commit not on the remote, or the project itself stays the folder it is built from."""
+    repo = tmp_path / "repo"
+    (repo / "sub" / "tool").mkdir(parents=True)
+    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "0.3"\n')
+    (repo / "sub" / "tool" / "__init__.py").write_text("X = 1\n")
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "one")
+    commit = _git(repo, "rev-parse", "HEAD")
+
+    python = make_venv(tmp_path / "venv")
+    checkout = tmp_path / "work" / "src" / "tool"  # pip install --src src -e git+...
+    _git(tmp_path, "clone", "-q", str(repo), str(checkout))
+    _git(checkout, "remote", "set-url", "origin", "https://git.example.org/o/tool.git")
+    _editable_dist(python, "tool", checkout / "sub")
+    # The project: a work tree with a network origin too, installed editable, stays file://{project}.
+    project = tmp_path / "work"
+    (project / "pyproject.toml").write_text('[project]\nname = "paper"\nversion = "0.3"\n')
+    (project / ".gitignore").write_text("src/\n*.lock\n")
+    _git(tmp_path, "init", "-q", str(project))
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "one")
+    _git(project, "remote", "add", "origin", "https://git.example.org/o/paper.git")
+    _editable_dist(python, "paper", project)
+
+    monkeypatch.chdir(project)
+    from envsnap.probes import memo
+
+    monkeypatch.setattr(memo, "RACY_NS", -(10**18))  # a memo is kept at once: it must not answer a later capture
+
+    def source(lock: str) -> dict[str, Source]:
+        assert cli("capture", "--python", python, "-o", lock).code == 0
+        return {p.name: p.source for p in lockfile.load(project / lock).python.packages}
+
+    (checkout / "sub" / "tool" / "__init__.py").write_text("X = 2\n")  # edited: the folder is the code
+    found = source("one.lock")
+    assert (found["tool"].kind, found["tool"].url) == ("directory", "file://{project}/src/tool/sub"), found["tool"]
+    assert (found["paper"].kind, found["paper"].url) == ("directory", "file://{project}"), found["paper"]
+
+    _git(checkout, "checkout", "-q", "--", ".")  # clean again: the commit the remote has
+    found = source("two.lock")
+    tool = found["tool"]
+    assert (tool.kind, tool.url, tool.vcs, tool.commit_id) == (
+        "vcs",
+        "https://git.example.org/o/tool.git",
+        "git",
+        commit,
+    )
+    assert (tool.subdirectory, tool.editable) == ("sub", True)
+    assert (found["paper"].kind, found["paper"].url) == ("directory", "file://{project}"), found["paper"]
+
+    _git(checkout, "commit", "-qam", "local", "--allow-empty")  # a commit the remote does not have
+    assert source("three.lock")["tool"].kind == "directory"
+
+
 def test_an_editable_checkout_rebuilt_as_a_wheel_is_no_unreproducible_build() -> None:
     """A rebuild installs a package the lock installs editable from a git commit as the wheel built from that commit:
     its RECORD lists the modules where the editable install's lists a ``.pth`` hook, so the digests always differ.
