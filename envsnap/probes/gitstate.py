@@ -84,7 +84,8 @@ def _pathspec(root: str, exclude: Sequence[str]) -> list[str]:
     real_root = os.path.realpath(root)
     out = []
     for path in exclude:
-        rel = os.path.relpath(os.path.realpath(path), real_root)
+        # The folder resolved, not the name: git names a link as the link (``.venv`` linked to a venv elsewhere).
+        rel = os.path.relpath(os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path)), real_root)
         if not rel.startswith(".."):
             out.append(":(top,literal,exclude)" + rel.replace(os.sep, "/"))
     return ["--", ":/", *out] if out else []
@@ -350,18 +351,24 @@ def left_out_folder(base: str, rel: str) -> bool:
 def left_out(base: str, untracked: Collection[str]) -> set[str]:
     """The one rule for what, among the ``untracked`` files (``git ls-files --others --exclude-standard`` names,
     relative to ``base``, the top of a work tree or a folder in one), is not the project's source, as relative
-    paths: what envsnap wrote (``envsnap_outputs``) and the outermost folders ``left_out_folder`` names. The
-    project state leaves them out (``untracked_outputs``), and so does the copy a build of the project starts from
-    (``artifacts/sourcecopy.py``). Only untracked files: a file git tracks in such a folder is the project's."""
+    paths: what envsnap wrote (``envsnap_outputs``) and the outermost folders ``left_out_folder`` names, among the
+    folders they lie in and the links to a folder among them (``ln -s /scratch/venvs/proj .venv``: git lists a link
+    as one file). The project state leaves them out (``untracked_outputs``), and so does the copy a build of the
+    project starts from (``artifacts/sourcecopy.py``). Only untracked files: a file git tracks in such a folder is
+    the project's."""
     found = envsnap_outputs(base, untracked)
     seen: dict[str, bool] = {}
     for name in untracked:
         parts = name.split("/")
-        for depth in range(1, len(parts)):
+        for depth in range(1, len(parts) + 1):
             rel = "/".join(parts[:depth])
             hit = seen.get(rel)
             if hit is None:
-                hit = seen[rel] = left_out_folder(base, rel)
+                if depth == len(parts):  # the file itself: only a link to a folder is one
+                    path = os.path.join(base, rel)
+                    hit = os.path.islink(path) and os.path.isdir(path) and left_out_folder(base, rel)
+                else:
+                    hit = seen[rel] = left_out_folder(base, rel)
             if hit:
                 found.add(rel)
                 break

@@ -191,3 +191,25 @@ def test_a_change_of_a_tracked_file_in_a_build_folder_is_a_change(repo: Path) ->
     assert gitstate.state(str(repo))[2] is False
     (repo / "build" / "gen.py").write_text("G = 2\n")
     assert gitstate.state(str(repo))[2] is True
+
+
+def test_a_link_to_an_environment_elsewhere_is_no_change_of_the_code(repo: Path, outside: Path) -> None:
+    """``ln -s /scratch/venvs/proj .venv`` (a home with a quota): git lists the link as one untracked file, which the
+    rule for environments (a folder holding ``pyvenv.cfg``) never saw, so the project read dirty right after a
+    clean commit, and the link went into the copy every build of the project starts from."""
+    from envsnap.artifacts.sourcecopy import copy_project
+
+    (repo / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0.1"\n')
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    ident = ["-c", "user.email=a@example.org", "-c", "user.name=a"]
+    subprocess.run(["git", *ident, "-C", str(repo), "commit", "-qm", "one"], check=True)
+    (outside / "scratch" / "env").mkdir(parents=True)
+    (outside / "scratch" / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    os.symlink(outside / "scratch" / "env", repo / ".venv")
+    os.symlink(outside / "scratch" / "env", repo / "env-link")
+    (outside / "scratch" / "data").mkdir()
+    os.symlink(outside / "scratch" / "data", repo / "data")  # a link to a folder of data: the project's
+    assert gitstate.state(str(repo))[2] is True
+    assert sorted(os.listdir(copy_project(repo, outside / "copy"))) == ["data", "pyproject.toml"]
+    (repo / "data").unlink()
+    assert gitstate.state(str(repo))[2] is False
