@@ -114,12 +114,20 @@ def run(args: argparse.Namespace) -> int:
             out(f"not in the container: {path}: {why}")
     for check in plan.checks:
         out(f"{check.area}: {check.state}", *(f"  {line}" for line in check.lines))
+    # A fresh clone lacks the folders git does not track (out/): the command would fail writing into them.
+    made = ", ".join(sinks.shell_shown([folder]) for folder in plan.folders)
+    if made:
+        verb = "would make" if args.dry_run or (args.strict and plan.differs) else "made"
+        out(f"outputs: {verb} {made} (missing here; the command writes in them)")
+    for path, why in plan.unmade:
+        out(f"outputs: not made for {sinks.shell_shown([path])}: {why}")
     if args.dry_run or (args.strict and plan.differs):
         if args.strict and plan.differs:
             out("--strict: something differs; nothing was run")
         return EXIT_PRECONDITIONS if plan.differs else EXIT_IDENTICAL
     if not args.yes and not _confirm(plan.argv, plan.cwd):
         raise EnvsnapError("not confirmed: nothing was run")
+    rerun_mod.make_folders(plan)
     before = rerun_mod.outputs_before(record, plan)
     finished = rerun_mod.run(plan)
     results = rerun_mod.compare_outputs(record, plan, before)

@@ -23,7 +23,7 @@ from .. import _runner, lockfile
 from .._frozen import frozen
 from .._fs import join_relative
 from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
-from ..fileurls import HOME
+from ..fileurls import HOME, PROJECT
 from ..grammar import has_control
 from ..probes.project import drift, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
@@ -81,6 +81,8 @@ class Plan:
     resolved: tuple[tuple[str, str], ...] = ()  # each label argv used, and the folder it names here
     mounts: tuple[Mount, ...] = ()  # --in-docker: what of the home the command's ~ paths need
     unmounted: tuple[tuple[str, str], ...] = ()  # --in-docker: each ~ path that will not be there, and why
+    folders: tuple[str, ...] = ()  # the outputs' missing folders, relative to the project: made before the command
+    unmade: tuple[tuple[str, str], ...] = ()  # each output whose missing folder is not made, and why
 
     @property
     def differs(self) -> bool:
@@ -118,6 +120,55 @@ def resolved_argv(command: Command, root: Path) -> tuple[list[str], tuple[tuple[
         word = argv[index]
         argv[index] = word[:offset] + used[label] + word[offset + len(label) :]
     return argv, tuple(used.items())
+
+
+def output_folders(record: RunRecord, root: Path, run_dir: Path) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The folders the recorded outputs go in that are missing here (a directory output: itself; a file, or one
+    the run did not write: its folder), relative to the project, for ``make_folders``; and each output whose
+    missing folder is not made, with why. A fresh clone has no folder git does not track (``out/``), so the
+    command failed writing ``out/x``. The record is a stranger's file: only a path inside the project is made, by
+    a relative path (to the working directory, or under ``{project}``) with no ``..``, and no link on the way
+    may lead out of the project; an absolute path, ``~`` and any other are said, never made."""
+    folders: list[str] = []
+    unmade: list[tuple[str, str]] = []
+    cwd = os.path.relpath(run_dir, root)
+    for d in record.outputs():
+        path = d.path.rstrip("/") if d.kind == "directory" else d.path.rstrip("/").rpartition("/")[0]
+        if d.path == PROJECT or d.path.startswith(PROJECT + "/"):
+            rel = path[len(PROJECT) + 1 :]
+        elif d.path == HOME or d.path.startswith(HOME + "/"):
+            if path and not os.path.isdir(resolve_data_path(path, run_dir, root)):
+                unmade.append((d.path, "it is not in the project"))
+            continue
+        elif os.path.isabs(d.path):
+            if path and not os.path.isdir(path):
+                unmade.append((d.path, "it is not in the project (an absolute path)"))
+            continue
+        else:
+            rel = path if cwd == "." else f"{cwd}/{path}" if path else cwd
+        if not rel or rel == "." or os.path.isdir(root / rel):
+            continue
+        try:
+            folder = join_relative(root, rel, "output folder")
+        except UnsafeInputError:
+            unmade.append((d.path, "its folder is not a relative path inside the project, links resolved"))
+            continue
+        shown = os.path.relpath(folder, root)
+        if shown not in folders:
+            folders.append(shown)
+    return tuple(folders), tuple(unmade)
+
+
+def make_folders(p: Plan) -> None:
+    """Make the folders ``output_folders`` found missing, inside the project (checked again: a link may have been
+    made since). One that cannot be made is left to the command to fail on, as without rerun."""
+    if p.root is None:
+        return
+    for rel in p.folders:
+        try:
+            os.makedirs(join_relative(p.root, rel, "output folder"), exist_ok=True)
+        except (OSError, UnsafeInputError):
+            continue
 
 
 def _home_paths(record: RunRecord) -> dict[str, bool]:
@@ -420,6 +471,7 @@ def plan(
         *(resolve_data_path(d.path, run_dir, root) for d in record.outputs()),
         *([record_path] if record_path else []),
     ]
+    folders, unmade = output_folders(record, root, run_dir)
     checks = (
         check_environment(record, root, lock=lock, python=python, in_docker=in_docker, argv=command),
         check_code(record, root, exclude),
@@ -435,6 +487,8 @@ def plan(
         resolved=resolved,
         mounts=mounts,
         unmounted=unmounted,
+        folders=folders,
+        unmade=unmade,
     )
 
 

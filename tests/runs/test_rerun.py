@@ -724,3 +724,57 @@ def test_an_output_the_run_did_not_write_is_labelled_in_the_command(tmp_path: Pa
         f"envsnap: command word 7 names {alice} in text that is no existing path: run.toml keeps it as written, "
         "and so does every copy of it you publish (envsnap show run.toml)"
     ]
+
+
+def test_a_rerun_makes_the_untracked_folders_its_outputs_go_in(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A command writing ``out/x.txt`` into an untracked ``out/`` failed in a reviewer's fresh clone, which has no
+    ``out/``, and neither ``--dry-run`` nor anything else said so: rerun makes the folders of the recorded outputs
+    (a directory output itself) inside the project, and says so."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "job.py").write_text(
+        "import pathlib\npathlib.Path('out/x.txt').write_text('1\\n')\npathlib.Path('logs/l.txt').write_text('2\\n')\n"
+    )
+    (root / "out").mkdir()
+    (root / "logs").mkdir()
+    res = envsnap("run", "--output", "out/x.txt", "--output", "logs", "--", sys.executable, "job.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+    for folder in ("out", "logs"):  # a fresh clone: the folders were never committed
+        for f in (root / folder).iterdir():
+            f.unlink()
+        (root / folder).rmdir()
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert "outputs: would make out, logs (missing here; the command writes in them)" in res.stdout, res.stdout
+    assert not (root / "out").exists() and not (root / "logs").exists()
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert "outputs: made out, logs (missing here; the command writes in them)" in res.stdout, res.stdout
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "output out/x.txt: identical" in res.stdout and "output logs: identical" in res.stdout
+
+
+def test_a_record_s_outputs_make_no_folder_outside_the_project(tmp_path: Path, envsnap: Envsnap) -> None:
+    """The record is a stranger's file: its output paths make folders only inside the project, never through
+    ``..``, an absolute path, the home, or a link that leads out."""
+    root = tmp_path / "p"
+    root.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    (root / "inner").symlink_to(root)  # a link that stays inside: allowed
+    paths = ["../escape/x", str(tmp_path / "abs" / "x"), "link/made/x", "~/envsnap-nowhere/x", "inner/ok/x"]
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        data=tuple(rec.Data(role="output", path=p, kind="missing", method="sha256") for p in paths),
+    )
+    rec.dump(record, root / "run.toml")
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert "outputs: made inner/ok" in res.stdout, res.stdout + res.stderr
+    for p in paths[:4]:
+        assert f"outputs: not made for {shlex.quote(p)}: " in res.stdout, res.stdout
+    assert sorted(os.listdir(tmp_path)) == ["outside", "p"] and not os.listdir(outside)
+    assert not (Path.home() / "envsnap-nowhere").exists()
+    assert (root / "ok").is_dir()
