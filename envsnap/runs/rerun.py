@@ -292,8 +292,16 @@ def check_environment(
     else:
         command = record.command.argv if argv is None else argv
         found = findings(verify(snapshot, environment=python_target(command, python)))
-    state = DIFFERS if lines or any(bad for bad, _ in found) else SAME
-    lines.extend(line for _, line in found)
+    # The run's own findings against the lock (its drift: a variable set, a package upgraded) are what the run
+    # had; a captured lock holds the run's variables already. What differs from those is a difference from the
+    # run, a warning included: a PYTHONHASHSEED or an OMP_NUM_THREADS the rerun lacks changes the outputs.
+    had = set(env.drift)
+    now = {line for _, line in found}
+    new = [line for _, line in found if line not in had]
+    gone = [line for line in env.drift if line not in now]
+    state = DIFFERS if lines or new or gone or any(bad for bad, _ in found) else SAME
+    lines.extend(line if line in had else f"{line} (here, not in the run)" for _, line in found)
+    lines.extend(f"{line} (in the run, not here)" for line in gone)
     return Check("environment", state, tuple(lines))
 
 
@@ -325,14 +333,23 @@ def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
         raise EnvsnapError(
             f"--in-docker {image}: envsnap verify in the image gave no report: {_docker_error(res.stderr)}"
         ) from None
-    return [
-        (
-            d.get("severity") == "mismatch",
-            f"{d.get('severity')}: {d.get('area')}: {d.get('subject')}: {d.get('what')} "
-            f"{d.get('expected') or '(none)'} -> {d.get('actual') or '(none)'}",
-        )
-        for d in diffs
-    ]
+    return [(d.get("severity") == "mismatch", _docker_line(d)) for d in diffs]
+
+
+def _docker_line(d: dict[str, object]) -> str:
+    """A difference of ``verify --json`` in the image as ``envsnap run`` wrote the run's drift (``findings``), so
+    that the two compare; in the old words when its fields are not a difference's."""
+    from .._privacy import redact_secrets
+    from ..compare.verdict import Difference
+
+    names = ("severity", "area", "subject", "what", "expected", "actual", "note", "cause")
+    if all(isinstance(d.get(n, ""), str) for n in names):
+        diff = Difference(**{n: str(d.get(n, "")) for n in names})
+        return redact_secrets(f"{diff.severity}: {diff.area}: {diff.describe()}")
+    return (
+        f"{d.get('severity')}: {d.get('area')}: {d.get('subject')}: {d.get('what')} "
+        f"{d.get('expected') or '(none)'} -> {d.get('actual') or '(none)'}"
+    )
 
 
 def _docker_error(stderr: str) -> str:

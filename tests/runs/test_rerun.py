@@ -778,3 +778,47 @@ def test_a_record_s_outputs_make_no_folder_outside_the_project(tmp_path: Path, e
     assert sorted(os.listdir(tmp_path)) == ["outside", "p"] and not os.listdir(outside)
     assert not (Path.home() / "envsnap-nowhere").exists()
     assert (root / "ok").is_dir()
+
+
+@pytest.mark.parametrize("with_lock", [True, False], ids=["lock", "captured"])
+def test_a_variable_the_run_had_and_the_rerun_has_not_is_named(
+    tmp_path: Path, host_lock: Path, with_lock: bool
+) -> None:
+    """A run with ``PYTHONHASHSEED=3`` set (drift from its lock, or in the lock captured with it) was rerun without
+    it: "environment: same", and then the output differed for no reason said. The variables the run had are
+    compared with the rerun's: each one the run had otherwise is named, and the environment differs."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "h.py").write_text("import pathlib\npathlib.Path('h.txt').write_text(str(hash('abc')))\n")
+    lock = ["--lock", str(host_lock)] if with_lock else []
+    env = envsnap_env(PYTHONHASHSEED="3")
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", *lock, "--output", "h.txt", "--", sys.executable, "h.py"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    clean = {k: v for k, v in envsnap_env().items() if k != "PYTHONHASHSEED"}
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", *lock, "--dry-run"],
+        cwd=root,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 3 and "environment: differs" in res.stdout, res.stdout + res.stderr
+    assert "PYTHONHASHSEED" in res.stdout.split("environment: differs")[1].split("code:")[0], res.stdout
+    # With the variable as the run had it, nothing differs.
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", *lock, "--yes"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "environment: same" in res.stdout and res.returncode == 0, res.stdout + res.stderr
