@@ -140,6 +140,13 @@ def run(args: argparse.Namespace) -> int:
         out(f"output {r.path}: {r.state}", *(f"  {c.path}: {c.what}" for c in r.changes))
         if r.state == rerun_mod.NOT_WRITTEN:
             out("  the command did not write it: what is there is from before the rerun, not compared")
+        if r.kept:  # ten named, then how many more
+            names = ", ".join(sinks.shell_shown([k]) for k in r.kept[:10])
+            more = f" and {len(r.kept) - 10} more" if len(r.kept) > 10 else ""
+            out(
+                f"  {len(r.kept)} of {r.files} files from before the rerun, not written by it: {names}{more}"
+                " (remove them for a clean rerun)"
+            )
         if r.why:
             out(f"  not read: {r.why}")
     if not results:

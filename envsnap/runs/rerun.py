@@ -40,6 +40,7 @@ DIFFERS = "differs"
 UNKNOWN = "unknown"
 NOT_WRITTEN = "not written"  # an output the rerun left as it was before it ran
 NOT_CHECKED = "not checked"  # an output outside the folders rerun may read, or over the size limit
+PARTLY_WRITTEN = "partly written"  # an output folder as recorded, but with files the rerun did not write
 
 
 @frozen
@@ -52,9 +53,11 @@ class Check:
 @frozen
 class OutputResult:
     path: str
-    state: str  # identical | differs | missing | not written | not checked
+    state: str  # identical | differs | missing | not written | partly written | not checked
     changes: tuple[data_mod.Change, ...] = ()
     why: str = ""  # why it was not checked
+    kept: tuple[str, ...] = ()  # an output folder's files left as they were before the rerun, not written by it
+    files: int = 0  # how many files the output folder holds now
 
 
 @frozen
@@ -547,20 +550,22 @@ def compare_outputs(
             out.append(OutputResult(d.path, "missing" if d.kind != "missing" else "identical"))
             continue
         old = (before or {}).get(d.path)
-        if (
-            old is not None
-            and old.kind != "missing"
-            and data_mod.compare(
-                old,
-                data_mod.fingerprint(
-                    resolve_data_path(d.path, run_dir, p.root), fast=True, missing_ok=True, within=p.roots
-                ),
+        kept: tuple[str, ...] = ()
+        if old is not None and old.kind != "missing":
+            after = data_mod.fingerprint(
+                resolve_data_path(d.path, run_dir, p.root), fast=True, missing_ok=True, within=p.roots
             )
-            is None
-        ):
-            # Left as it was: the recorded run did not write it either (recorded missing), or this is not its result.
-            out.append(OutputResult(d.path, "identical" if d.kind == "missing" else NOT_WRITTEN))
-            continue
+            if data_mod.compare(old, after) is None:
+                # Left as it was: the recorded run did not write it either (recorded missing), or this is not its
+                # result.
+                out.append(OutputResult(d.path, "identical" if d.kind == "missing" else NOT_WRITTEN))
+                continue
+            if old.kind == "directory" and after.kind == "directory":
+                # Files of a folder the rerun did not write (an interrupted rerun's, the recorded run's): a command
+                # that skips work it finds done made none of them.
+                same = {(e.path, e.size, e.value) for e in old.entries}
+                kept = tuple(sorted(e.path for e in after.entries if (e.path, e.size, e.value) in same))
         changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
-        out.append(OutputResult(d.path, "identical" if changes is None else "differs", changes or ()))
+        state = "differs" if changes is not None else PARTLY_WRITTEN if kept else "identical"
+        out.append(OutputResult(d.path, state, changes or (), kept=kept, files=now.files))
     return out

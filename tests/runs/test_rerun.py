@@ -822,3 +822,33 @@ def test_a_variable_the_run_had_and_the_rerun_has_not_is_named(
         timeout=300,
     )
     assert "environment: same" in res.stdout and res.returncode == 0, res.stdout + res.stderr
+
+
+def test_files_an_output_folder_held_before_the_rerun_are_not_taken_for_reproduced(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A rerun interrupted midway left ``ck/step0``; run again, the command skipped the step it found done and the
+    rerun said "identical: reproduced", though that file was not made by it (the same holds for files left from
+    the recorded run). Each file of an output folder the rerun did not write is named, and it is not reproduced."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "steps.py").write_text(
+        "import pathlib\nd = pathlib.Path('ck')\nd.mkdir(exist_ok=True)\n"
+        "for i in range(3):\n"
+        "    if not (d / f'step{i}').exists():\n"
+        "        (d / f'step{i}').write_text(str(i))\n"
+    )
+    res = envsnap("run", "--output", "ck", "--", sys.executable, "steps.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+    (root / "ck" / "step1").unlink()
+    (root / "ck" / "step2").unlink()  # what an interrupted rerun leaves: step0 only
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "output ck: partly written" in res.stdout, res.stdout
+    assert "  1 of 3 files from before the rerun, not written by it: step0" in res.stdout
+    assert "reproduced exactly" in res.stdout
+    # Removed first, all of it is made by the rerun: reproduced.
+    for f in (root / "ck").iterdir():
+        f.unlink()
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert res.returncode == 0 and "output ck: identical" in res.stdout, res.stdout + res.stderr
