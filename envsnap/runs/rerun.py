@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .. import _runner, lockfile
@@ -33,6 +33,10 @@ from .execute import execute
 from .finished import Finished
 from .record import Command, Data, RecordError, RunRecord, inner_places, labelled_word, path_end
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..model import Gpu
+
 DOCKER_VERIFY_TIMEOUT = 600
 
 SAME = "same"
@@ -45,7 +49,7 @@ PARTLY_WRITTEN = "partly written"  # an output folder as recorded, but with file
 
 @frozen
 class Check:
-    area: str  # environment | code | data
+    area: str  # environment | gpus | code | data
     state: str  # same | differs | unknown
     lines: tuple[str, ...] = ()
 
@@ -363,6 +367,65 @@ def _docker_error(stderr: str) -> str:
     return (said or lines or ["no output"])[-1]
 
 
+def _gpus_here(environ: Mapping[str, str]) -> tuple[tuple[Gpu, ...] | None, str]:
+    """The GPUs NVML lists here (``None`` when it did not answer), and what to say of them."""
+    from ..probes.nvidia import probe_nvidia
+
+    nvidia, gpus, _ = probe_nvidia(environ=environ)
+    if nvidia is None and not gpus:
+        return (), "no NVIDIA driver library (NVML) on this host"
+    if nvidia is not None and nvidia.error:
+        return None, nvidia.error
+    return gpus, ""
+
+
+def check_gpus(
+    record: RunRecord,
+    environ: Mapping[str, str],
+    probe: Callable[[], tuple[tuple[Gpu, ...] | None, str]] | None = None,
+    in_docker: bool = False,
+) -> Check | None:
+    """The GPUs the run used against those its command will see here (NVML's, narrowed by
+    ``CUDA_VISIBLE_DEVICES`` as CUDA does: up to the first entry that names none): ``differs`` when fewer are
+    visible, ``unknown`` when NVML does not answer. ``None`` when the run used no GPU, or which it used is
+    unknown: nothing to compare."""
+    used = record.gpus.used if record.gpus.used_known else ()
+    if not used:
+        return None
+    shown = ", ".join(used)
+    allowed = f" (CUDA_VISIBLE_DEVICES={record.gpus.visible_devices})" if record.gpus.visible_devices_set else ""
+    lines = [f"the run used {len(used)} GPU{'s' if len(used) > 1 else ''}: {shown}{allowed}"]
+    if in_docker:  # docker run is given no --gpus: the container sees none
+        return Check("gpus", DIFFERS, (*lines, "here: no GPU visible (--in-docker runs the image without --gpus)"))
+    gpus, note = probe() if probe is not None else _gpus_here(environ)
+    if gpus is None:
+        return Check("gpus", UNKNOWN, (*lines, f"here: unknown ({note})"))
+    visible: list[str] = [f"{g.index} ({g.name})" for g in gpus]
+    value = environ.get("CUDA_VISIBLE_DEVICES")
+    if value is not None:
+        by_index = {str(g.index): f"{g.index} ({g.name})" for g in gpus}
+        named: list[str] = []
+        for entry in (e.strip() for e in value.split(",")):
+            if entry.isdigit():
+                if entry not in by_index:
+                    break
+                named.append(by_index[entry])
+            elif entry and len(named) < len(gpus):  # a UUID or MIG device: one device, named as given
+                named.append(entry)
+            else:
+                break
+        visible = named
+    where = f" (CUDA_VISIBLE_DEVICES={value})" if value else " (CUDA_VISIBLE_DEVICES is empty)" if value == "" else ""
+    if note:
+        where += f" ({note})"
+    if visible:
+        n = len(visible)
+        lines.append(f"here: {n} GPU{'s' if n > 1 else ''} visible: {', '.join(visible)}{where}")
+    else:
+        lines.append(f"here: no GPU visible{where}")
+    return Check("gpus", DIFFERS if len(visible) < len(used) else SAME, tuple(lines))
+
+
 def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()) -> Check:
     if record.code is None:
         return Check("code", UNKNOWN, ("the run was not in a git work tree: the code cannot be checked",))
@@ -492,8 +555,10 @@ def plan(
         *([record_path] if record_path else []),
     ]
     folders, unmade = output_folders(record, root, run_dir)
+    gpus = check_gpus(record, env, in_docker=in_docker is not None)
     checks = (
         check_environment(record, root, lock=lock, python=python, in_docker=in_docker, argv=command),
+        *([gpus] if gpus is not None else []),
         check_code(record, root, exclude),
         check_data(record, run_dir, roots, root),
     )

@@ -852,3 +852,59 @@ def test_files_an_output_folder_held_before_the_rerun_are_not_taken_for_reproduc
         f.unlink()
     res = envsnap("rerun", "run.toml", "--yes", cwd=root)
     assert res.returncode == 0 and "output ck: identical" in res.stdout, res.stdout + res.stderr
+
+
+def _gpu_record(root: Path, used: tuple[str, ...]) -> None:
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        gpus=rec.Gpus(visible_devices="0,1", visible_devices_set=True, used=used, used_known=True),
+    )
+    rec.dump(record, root / "run.toml")
+
+
+def test_a_run_that_used_more_gpus_than_are_here_is_said_before_it_runs(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A record made on a machine with two GPUs was rerun on one with fewer (or none): nothing said so before the
+    command ran (and failed, or ran on the CPU). The GPUs the run used are compared with those visible here."""
+    root = tmp_path / "p"
+    root.mkdir()
+    _gpu_record(root, ("0 (NVIDIA H100 80GB HBM3)", "1 (NVIDIA H100 80GB HBM3)"))
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "gpus: differs" in res.stdout, res.stdout
+    assert (
+        "  the run used 2 GPUs: 0 (NVIDIA H100 80GB HBM3), 1 (NVIDIA H100 80GB HBM3) (CUDA_VISIBLE_DEVICES=0,1)"
+        in res.stdout
+    )
+    # A run that used no GPU, or whose GPUs are unknown, asks for none.
+    _gpu_record(root, ())
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert "gpus:" not in res.stdout, res.stdout
+
+
+@pytest.mark.parametrize(
+    ("visible", "state", "here"),
+    [
+        (None, "same", "here: 4 GPUs visible: 0 (A), 1 (A), 2 (A), 3 (A)"),
+        ("2", "differs", "here: 1 GPU visible: 2 (A) (CUDA_VISIBLE_DEVICES=2)"),
+        ("", "differs", "here: no GPU visible (CUDA_VISIBLE_DEVICES is empty)"),
+    ],
+)
+def test_the_gpus_visible_here_count_cuda_visible_devices(visible: str | None, state: str, here: str) -> None:
+    from envsnap.model import Gpu
+
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        gpus=rec.Gpus(used=("0 (A)", "1 (A)"), used_known=True),
+    )
+    environ = {} if visible is None else {"CUDA_VISIBLE_DEVICES": visible}
+    gpus = tuple(Gpu(index=i, name="A") for i in range(4))
+    check = rerun_mod.check_gpus(record, environ, probe=lambda: (gpus, ""))
+    assert check is not None and check.state == state and here in check.lines, check
