@@ -131,14 +131,17 @@ def resolved_argv(command: Command, root: Path) -> tuple[list[str], tuple[tuple[
 
 def output_folders(record: RunRecord, root: Path, run_dir: Path) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """The folders the recorded outputs go in that are missing here (a directory output: itself; a file, or one
-    the run did not write: its folder), relative to the project, for ``make_folders``; and each output whose
-    missing folder is not made, with why. A fresh clone has no folder git does not track (``out/``), so the
-    command failed writing ``out/x``. The record is a stranger's file: only a path inside the project is made, by
-    a relative path (to the working directory, or under ``{project}``) with no ``..``, and no link on the way
-    may lead out of the project; an absolute path, ``~`` and any other are said, never made."""
-    folders: list[str] = []
+    the run did not write: its folder; and the working directory), relative to the project, for
+    ``make_folders``; and each output whose missing folder is not made, with why. A fresh clone has no folder
+    git does not track (``out/``), so the command failed writing ``out/x``. The record is a stranger's file: only
+    a path inside the project is made, by a relative path (to the working directory, or under ``{project}``)
+    with no ``..``, and no link on the way may lead out of the project; an absolute path, ``~`` and any other
+    are said, never made."""
     unmade: list[tuple[str, str]] = []
     cwd = os.path.relpath(run_dir, root)
+    # The working directory too (checked inside the project by run_directory): one holding only outputs was
+    # never committed.
+    folders: list[str] = [] if os.path.isdir(run_dir) else [cwd]
     for d in record.outputs():
         path = d.path.rstrip("/") if d.kind == "directory" else d.path.rstrip("/").rpartition("/")[0]
         if d.path == PROJECT or d.path.startswith(PROJECT + "/"):
@@ -511,8 +514,8 @@ def plan(
     root = project_root()
     roots = data_roots(root, data_root)
     run_dir = run_directory(record, root)
-    if not run_dir.is_dir():
-        raise UnsafeInputError(f"the record's working directory {record.command.cwd} is not in {root}")
+    if os.path.lexists(run_dir) and not run_dir.is_dir():  # a missing one is made, as the outputs' folders are
+        raise UnsafeInputError(f"the record's working directory {record.command.cwd} is not a folder in {root}")
     argv, resolved = resolved_argv(record.command, root)
     command = tuple(argv)  # the program the record names, resolved: its environment is verified
     env = dict(os.environ)

@@ -908,3 +908,36 @@ def test_the_gpus_visible_here_count_cuda_visible_devices(visible: str | None, s
     gpus = tuple(Gpu(index=i, name="A") for i in range(4))
     check = rerun_mod.check_gpus(record, environ, probe=lambda: (gpus, ""))
     assert check is not None and check.state == state and here in check.lines, check
+
+
+def test_a_working_directory_the_clone_lacks_is_made_for_the_rerun(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A run in ``exp/run1``, a folder holding only its outputs and so never committed, could not be rerun in a
+    fresh clone: "the record's working directory exp/run1 is not in ...", exit 2. It is made like the outputs'
+    folders, inside the project."""
+    root = tmp_path / "p"
+    (root / "exp" / "run1").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    res = envsnap(
+        "run",
+        "-o",
+        root / "run.toml",
+        "--output",
+        "o.txt",
+        "--",
+        "sh",
+        "-c",
+        "echo 1 > o.txt",
+        cwd=root / "exp" / "run1",
+    )
+    assert res.returncode == 0, res.stderr
+    assert rec.load(root / "run.toml").command.cwd == "exp/run1"
+    (root / "exp" / "run1" / "o.txt").unlink()
+    (root / "exp" / "run1").rmdir()
+    (root / "exp").rmdir()
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert "outputs: would make exp/run1 (missing here; the command writes in them)" in res.stdout, (
+        res.stdout + res.stderr
+    )
+    assert not (root / "exp").exists()
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert res.returncode == 0 and "output o.txt: identical" in res.stdout, res.stdout + res.stderr
