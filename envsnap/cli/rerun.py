@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
                 " (remove them for a clean rerun)"
             )
         if r.why:
-            out(f"  not read: {r.why}")
+            out(f"  {r.why}" if r.state == rerun_mod.NOT_COMPARED else f"  not read: {r.why}")
     if not results:
         out("no outputs were recorded (envsnap run --output PATH): nothing to compare")
     if finished.received:

@@ -44,6 +44,7 @@ DIFFERS = "differs"
 UNKNOWN = "unknown"
 NOT_WRITTEN = "not written"  # an output the rerun left as it was before it ran
 NOT_CHECKED = "not checked"  # an output outside the folders rerun may read, or over the size limit
+NOT_COMPARED = "not compared"  # an output recorded by size and modification time: a rewrite has a new time
 PARTLY_WRITTEN = "partly written"  # an output folder as recorded, but with files the rerun did not write
 
 
@@ -633,7 +634,28 @@ def compare_outputs(
                 # that skips work it finds done made none of them.
                 same = {(e.path, e.size, e.value) for e in old.entries}
                 kept = tuple(sorted(e.path for e in after.entries if (e.path, e.size, e.value) in same))
+        if d.method == data_mod.SIZE_MTIME and d.kind != "missing":
+            out.append(_by_size(d, now, kept))
+            continue
         changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
         state = "differs" if changes is not None else PARTLY_WRITTEN if kept else "identical"
         out.append(OutputResult(d.path, state, changes or (), kept=kept, files=now.files))
     return out
+
+
+def _by_size(d: Data, now: Data, kept: tuple[str, ...]) -> OutputResult:
+    """An output recorded by size and modification time (``run --data-fast``) after a rerun, which writes its
+    files anew, each at a new time: a file added, removed or of another size differs; the content was never
+    recorded, so what is left cannot be compared (it was "changed", every file, whatever the command wrote)."""
+
+    def sized(f: Data) -> data_mod.Fingerprint:
+        entries = tuple(data_mod.Entry(e.path, e.size, "") for e in f.entries)
+        return data_mod.Fingerprint(
+            f.kind, f.method, data_mod.manifest_digest(entries), f.files, f.bytes, entries, f.complete
+        )
+
+    changes = data_mod.compare(sized(d), sized(now))
+    if changes is not None:  # a file added, removed or of another size, or another kind
+        return OutputResult(d.path, "differs", changes or (), kept=kept, files=now.files)
+    why = "recorded by size and modification time (run --data-fast): the sizes match, the content was not recorded"
+    return OutputResult(d.path, NOT_COMPARED, (), why, kept=kept, files=now.files)

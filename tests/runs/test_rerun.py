@@ -941,3 +941,24 @@ def test_a_working_directory_the_clone_lacks_is_made_for_the_rerun(tmp_path: Pat
     assert not (root / "exp").exists()
     res = envsnap("rerun", "run.toml", "--yes", cwd=root)
     assert res.returncode == 0 and "output o.txt: identical" in res.stdout, res.stdout + res.stderr
+
+
+def test_an_output_recorded_by_size_and_time_is_not_called_changed_for_its_new_time(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """``run --data-fast`` records outputs by size and modification time; a rerun writes them anew, so every file
+    was "changed" and the run "not reproduced", whatever the command wrote. Such an output is now "not compared"
+    (the content was never recorded), unless a file was added, removed or changed in size: that differs."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "job.py").write_text("import pathlib\npathlib.Path('o.txt').write_text('same\\n')\n")
+    res = envsnap("run", "--data-fast", "--output", "o.txt", "--", sys.executable, "job.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+    time.sleep(0.05)
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert "output o.txt: not compared" in res.stdout and "o.txt: changed" not in res.stdout, res.stdout
+    assert "  recorded by size and modification time (run --data-fast)" in res.stdout
+    assert res.returncode == 1
+    (root / "job.py").write_text("import pathlib\npathlib.Path('o.txt').write_text('longer\\n')\n")
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert "output o.txt: differs" in res.stdout and "  o.txt: changed" in res.stdout, res.stdout
