@@ -138,6 +138,44 @@ def read_bytes(
     return data
 
 
+STDIN_LABEL = "standard input"
+
+
+def read_stdin_text(*, error: ErrorClass, what: str = "file", limit: int | None = None) -> str:
+    """What is piped into standard input (``pip freeze | envsnap import -``), under the limits of a file: at most
+    ``limit + 1`` bytes are read, so ``yes | envsnap import -`` cannot exhaust memory; UTF-8 text; not empty; not a
+    terminal, where a read would wait for the user to type the file."""
+    import sys
+
+    stream = sys.stdin
+    if stream is None:
+        raise error(f"-: no {STDIN_LABEL} to read the {what} from (it is closed)")
+    try:
+        if stream.isatty():
+            raise error(f"-: {STDIN_LABEL} is a terminal; pipe the {what} into it")
+    except ValueError:  # a closed stream
+        raise error(f"-: no {STDIN_LABEL} to read the {what} from (it is closed)") from None
+    cap = max_input_bytes(error) if limit is None else limit
+    try:
+        raw = getattr(stream, "buffer", None)
+        data = raw.read(cap + 1) if raw is not None else stream.read(cap + 1).encode("utf-8")
+    except (OSError, ValueError) as exc:
+        raise error(f"-: cannot read {STDIN_LABEL}: {getattr(exc, 'strerror', None) or exc}") from None
+    except UnicodeDecodeError:
+        raise error(f"-: {STDIN_LABEL} is not UTF-8 text (expected a {what})") from None
+    if len(data) > cap:
+        raise error(
+            f"-: {STDIN_LABEL} of more than {cap} bytes is over the limit of {cap} bytes "
+            f"(raise it with {MAX_INPUT_BYTES_ENV})"
+        )
+    if not data.strip():
+        raise error(f"-: {STDIN_LABEL} is empty: nothing was piped into it (expected a {what})")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"-: {STDIN_LABEL} is not UTF-8 text (expected a {what})") from None
+
+
 def refuse_bundle(path: str | os.PathLike[str]) -> None:
     """Refuse a bundle given where a lock belongs (``BundleNotALockError``, as a read of it would), before any
     other complaint about the request: a path that is not there, or not a bundle, passes."""

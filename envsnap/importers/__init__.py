@@ -40,10 +40,17 @@ def importers() -> dict[str, Importer]:
 def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOptions | None = None) -> Snapshot:
     """Read one file into a snapshot; ``fmt="auto"`` picks the format from the name and the content."""
     p = Path(path)
-    # A regular file of bounded size only, as for a lock (docs/security.md, "Limits").
-    text = _readlimits.read_text(p, error=LockImportError, what="file")
+    # ``-``: what a pipeline pipes in (``pip freeze | envsnap import -``), under a file's limits, and with no name
+    # to tell its format by: the importers judge the content alone. A file: a regular one of bounded size only, as
+    # for a lock (docs/security.md, "Limits").
+    stdin = os.fspath(path) == "-"
+    name = "" if stdin else p.name
+    if stdin:
+        text = _readlimits.read_stdin_text(error=LockImportError, what="file to import")
+    else:
+        text = _readlimits.read_text(p, error=LockImportError, what="file")
     if fmt == "auto":
-        matches = _sniffed(p.name, text)
+        matches = _sniffed(name, text)
         if not matches:
             # uv's own lock holds every platform's resolution: uv writes it as a PEP 751 file for envsnap to read.
             hint = (
@@ -51,8 +58,9 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
                 if p.name == "uv.lock"
                 else ""
             )
+            what = f"-: {_readlimits.STDIN_LABEL} is" if stdin else f"{p}:"
             raise LockImportError(
-                f"{p}: not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from{hint}"
+                f"{what} not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from{hint}"
             )
         importer = matches[0]
     else:

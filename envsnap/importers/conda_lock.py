@@ -20,7 +20,7 @@ from .interface import Importer, ImportOptions, LockImportError
 
 
 def sniff(name: str, text: str) -> bool:
-    return name.endswith((".yml", ".yaml")) and "manager:" in text and "package:" in text
+    return (not name or name.endswith((".yml", ".yaml"))) and "manager:" in text and "package:" in text
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:

@@ -41,7 +41,8 @@ class Importer(ABC):
 
     @abstractmethod
     def sniff(self, name: str, text: str) -> bool:
-        """Does the file ``name`` holding ``text`` look like this format (``--from auto``)?"""
+        """Does the file ``name`` holding ``text`` look like this format (``--from auto``)? ``name`` is "" for
+        standard input (``envsnap import -``): the content alone tells."""
 
     @abstractmethod
     def read(self, text: str, origin: str, options: ImportOptions) -> Snapshot:

@@ -9,7 +9,8 @@ from .interface import Importer, ImportOptions, LockImportError
 
 
 def sniff(name: str, text: str) -> bool:
-    return name.endswith(".json") and '"envsnap"' in text and '"schema_version"' in text
+    named = name.endswith(".json") or (not name and text.lstrip().startswith("{"))
+    return named and '"envsnap"' in text and '"schema_version"' in text
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:

@@ -48,7 +48,7 @@ _CLAUSE = re.compile(r"^\s*(\w+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
 
 
 def sniff(name: str, text: str) -> bool:
-    return (name.endswith(".toml") and "lock-version" in text and "[[packages]]" in text) or bool(
+    return ((not name or name.endswith(".toml")) and "lock-version" in text and "[[packages]]" in text) or bool(
         re.fullmatch(r"pylock(\.[^.]+)?\.toml", name)
     )
 

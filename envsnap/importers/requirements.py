@@ -89,12 +89,23 @@ class _State:
         return import_root(os.getcwd(), self.options)
 
 
+# A line as pip freeze, pip-compile and uv write a requirement, from its first column: ``name==1.0``, ``name @ URL``,
+# ``-e PATH``. What tells standard input (``pip freeze | envsnap import -``), which has no name, for requirements.
+_REQUIREMENT_LINE = re.compile(
+    r"^(?:-e[ \t]+\S|--editable[ =]\S"
+    r"|[A-Za-z0-9][A-Za-z0-9._-]*[ \t]*(?:\[[^\]\n]*\])?[ \t]*(?:===?[ \t]*[\w.!+*-]|@[ \t]*\S))",
+    re.MULTILINE,
+)
+
+
 def sniff(name: str, text: str) -> bool:
     if name.endswith((".yml", ".yaml", ".toml", ".json")):  # an environment.yml's pip: section has --hash= too
         return False
     if name.endswith((".txt", ".in")) or name.startswith("requirements"):
         return True
-    return "--hash=" in text and "[[packages]]" not in text
+    if "[[packages]]" in text:
+        return False
+    return "--hash=" in text or (not name and _REQUIREMENT_LINE.search(text) is not None)
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
