@@ -115,8 +115,11 @@ def run(args: argparse.Namespace) -> int:
 
             # What pinning found in a folder of the project (file://{project}/wheels/x.whl) is made absolute too.
             snapshot = with_absolute_paths(snapshot, paths_project, unsure=unsure)
+    # The base name of the one file written (``-o ci/ci.txt``: ci.txt), for a format naming itself in its text.
+    single = {} if exporter.directory else _targets(exporter, {exporter.filename: b""}, args.output)
+    written_as = next((target.name for target in single), "")
     try:
-        files = exporter.render(snapshot, lock_name=lock_file_name(args.lock, bundled))
+        files = exporter.render(snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as)
     except ExportError as exc:
         if not failures:
             raise

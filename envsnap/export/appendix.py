@@ -20,7 +20,7 @@ class MarkdownExporter(Exporter):
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render_markdown(snapshot)
 
-    def files_named(self, snapshot: Snapshot, lock_name: str) -> dict[str, bytes]:
+    def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
         return render_markdown(snapshot, lock_name=lock_name)
 
 
@@ -35,7 +35,7 @@ class LatexExporter(Exporter):
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render_latex(snapshot)
 
-    def files_named(self, snapshot: Snapshot, lock_name: str) -> dict[str, bytes]:
+    def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
         return render_latex(snapshot, lock_name=lock_name)
 
 

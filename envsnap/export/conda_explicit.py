@@ -18,13 +18,13 @@ from .interface import Exporter, ExportError
 FILENAME = "conda-explicit.txt"
 
 
-def dumps(snapshot: Snapshot) -> str:
+def dumps(snapshot: Snapshot, file_name: str = FILENAME) -> str:
     # conda reads one package per line: a URL, md5 or subdir holding a newline must add no line.
     with sinks.refusing(ExportError, "conda-explicit"):
-        return _dumps(snapshot)
+        return _dumps(snapshot, file_name)
 
 
-def _dumps(snapshot: Snapshot) -> str:
+def _dumps(snapshot: Snapshot, file_name: str) -> str:
     packages = _conda.require_conda(snapshot, "conda-explicit")
     lines = []
     for pkg in _conda.install_order(packages):
@@ -50,7 +50,7 @@ def _dumps(snapshot: Snapshot) -> str:
     return render_template(
         "conda/explicit.txt.j2",
         digest=snapshot.envsnap.content_digest or "(unsealed)",
-        filename=FILENAME,
+        filename=sinks.shell_word(file_name),
         subdir=sinks.conda_subdir(snapshot.conda.subdir) if snapshot.conda and snapshot.conda.subdir else "",
         pip=pip,
         unlisted=unlisted,
@@ -71,8 +71,9 @@ def _why_unlisted(pkg: PythonPackage, found: tuple[str, str] | None) -> str:
     return "the lock has no file URL and sha256 for it: envsnap pin records them"
 
 
-def render(snapshot: Snapshot) -> dict[str, bytes]:
-    return {FILENAME: dumps(snapshot).encode("utf-8")}
+def render(snapshot: Snapshot, file_name: str = FILENAME) -> dict[str, bytes]:
+    """The file, whose header's command names ``file_name``: the base name it is written to (``-o ci.txt``)."""
+    return {FILENAME: dumps(snapshot, file_name).encode("utf-8")}
 
 
 class CondaExplicitExporter(Exporter):
@@ -82,6 +83,9 @@ class CondaExplicitExporter(Exporter):
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render(snapshot)
+
+    def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
+        return render(snapshot, file_name)
 
 
 EXPORTER = CondaExplicitExporter()

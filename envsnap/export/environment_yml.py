@@ -21,14 +21,14 @@ from .interface import Exporter, ExportError
 FILENAME = "environment.yml"
 
 
-def dumps(snapshot: Snapshot) -> str:
+def dumps(snapshot: Snapshot, file_name: str = FILENAME) -> str:
     # Values are JSON-quoted YAML scalars (tojson); the pip lines become a requirements file for pip, so they
     # are checked as one (a newline in a version must add no option and no requirement).
     with sinks.refusing(ExportError, "environment-yml"):
-        return _dumps(snapshot)
+        return _dumps(snapshot, file_name)
 
 
-def _dumps(snapshot: Snapshot) -> str:
+def _dumps(snapshot: Snapshot, file_name: str) -> str:
     packages = _conda.require_conda(snapshot, "environment-yml")
     specs = [
         f"{channel_name(p.channel)}::{p.name}={p.version}={p.build}" if p.channel else f"{p.name}={p.version}={p.build}"
@@ -43,6 +43,7 @@ def _dumps(snapshot: Snapshot) -> str:
     return render_template(
         "conda/environment.yml.j2",
         digest=snapshot.envsnap.content_digest or "(unsealed)",
+        filename=sinks.shell_word(file_name),
         channels=channels,
         specs=specs,
         pip=options + pip,
@@ -60,8 +61,9 @@ def _dumps(snapshot: Snapshot) -> str:
     )
 
 
-def render(snapshot: Snapshot) -> dict[str, bytes]:
-    return {FILENAME: dumps(snapshot).encode("utf-8")}
+def render(snapshot: Snapshot, file_name: str = FILENAME) -> dict[str, bytes]:
+    """The file, whose header's command names ``file_name``: the base name it is written to (``-o ci.txt``)."""
+    return {FILENAME: dumps(snapshot, file_name).encode("utf-8")}
 
 
 class EnvironmentYmlExporter(Exporter):
@@ -72,6 +74,9 @@ class EnvironmentYmlExporter(Exporter):
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render(snapshot)
+
+    def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
+        return render(snapshot, file_name)
 
 
 EXPORTER = EnvironmentYmlExporter()

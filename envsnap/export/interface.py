@@ -37,13 +37,16 @@ class Exporter(ABC):
     def files(self, snapshot: Snapshot) -> Mapping[str, bytes]:
         """The files of this format made from ``snapshot``: relative file name -> content."""
 
-    def render(self, snapshot: Snapshot, *, lock_name: str = LOCK_NAME) -> Mapping[str, bytes]:
+    def render(self, snapshot: Snapshot, *, lock_name: str = LOCK_NAME, file_name: str = "") -> Mapping[str, bytes]:
         """``files`` of the lock without secrets; ``lock_name``: the lock's file name, for a format that names it
-        (the appendix's commands: ``envsnap check env.lock``)."""
-        return self.files_named(scrub_snapshot(snapshot), lock_name)
+        (the appendix's commands: ``envsnap check env.lock``); ``file_name``: the base name of the file the export is
+        written to (``-o ci.txt``), for a format that names its own file (the requirements header's ``pip install
+        -r ci.txt``), "" for the format's usual name (``filename``: standard output, a folder)."""
+        return self.files_named(scrub_snapshot(snapshot), lock_name, file_name or self.filename)
 
-    def files_named(self, snapshot: Snapshot, lock_name: str) -> Mapping[str, bytes]:
-        """``files`` of a lock kept in a file of this name; a format that does not name the file ignores it."""
+    def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> Mapping[str, bytes]:
+        """``files`` of a lock kept in a file named ``lock_name``, written to a file named ``file_name``; a format
+        that names neither file ignores them."""
         return self.files(snapshot)
 
 

@@ -974,3 +974,19 @@ def test_a_partial_pip_layer_is_refused_for_what_it_is(
         "its pip layer is incomplete); export conda-explicit or conda-lock instead"
     ]
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_the_conda_headers_name_the_file_written(cli: Callable[..., Any], tmp_path: Path) -> None:
+    lock = lockfile.dump(small_lock(), tmp_path / "envsnap.lock")
+    explicit = tmp_path / "ci" / "linux-64.txt"
+    assert cli("export", lock, "-f", "conda-explicit", "-o", explicit, "--no-pin").code == 0
+    text = explicit.read_text()
+    assert "# Create the environment with:  conda create --prefix ./env --file linux-64.txt\n" in text
+    assert "# conda-lock install --prefix ./env linux-64.txt installs them too" in text
+    assert "conda-explicit.txt" not in text
+    yml = tmp_path / "ci env.yml"
+    assert cli("export", lock, "-f", "environment-yml", "-o", yml, "--no-pin").code == 0
+    assert "# Create it with:  conda env create --prefix ./env --file 'ci env.yml'\n" in yml.read_text()
+    # standard output: the usual names, as before
+    printed = cli("export", lock, "-f", "conda-explicit", "-o", "-", "--no-pin").out
+    assert "--file conda-explicit.txt\n" in printed and "linux-64.txt" not in printed

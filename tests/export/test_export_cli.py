@@ -399,3 +399,25 @@ def test_a_find_links_folder_recorded_without_the_login_is_noted(
     notes = [line for line in result.err.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "/scratch/<user>/wheels" in notes[0] and "login name" in notes[0], result.err
     assert "--find-links" in notes[0] and "PIP_FIND_LINKS" in notes[0], notes
+
+
+def test_the_requirements_header_names_the_file_written(cli: Callable[..., Any], lock: Path, tmp_path: Path) -> None:
+    ci = tmp_path / "ci" / "ci.txt"
+    assert cli("export", lock, "--format", "requirements", "-o", ci).code == 0
+    header = [line for line in ci.read_text().splitlines() if "--require-hashes" in line]
+    assert header == ["#   pip install --require-hashes --no-deps -r ci.txt"]
+    # the same lock and options give the same bytes
+    first = ci.read_bytes()
+    assert cli("export", lock, "--format", "requirements", "-o", ci).code == 0
+    assert ci.read_bytes() == first
+    # a name the shell would split is one word of the command
+    spaced = tmp_path / "req for ci.txt"
+    assert cli("export", lock, "--format", "requirements", "-o", spaced).code == 0
+    assert "#   pip install --require-hashes --no-deps -r 'req for ci.txt'\n" in spaced.read_text()
+    # a folder gets the usual name, which the header names; standard output keeps the usual name too
+    assert cli("export", lock, "--format", "requirements", "-o", f"{tmp_path / 'exp'}/").code == 0
+    assert "-r requirements.txt\n" in (tmp_path / "exp" / "requirements.txt").read_text()
+    printed = cli("export", lock, "--format", "requirements", "-o", "-")
+    assert "-r requirements.txt\n" in printed.out
+    # only the header differs from the usual file
+    assert ci.read_text().replace("-r ci.txt", "-r requirements.txt") == printed.out
