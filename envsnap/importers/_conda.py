@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name
 
 from ..model import Artifact, Conda, CondaPackage, Meta, Noarch, Origin, PythonEnv, PythonPackage, Snapshot
 from ..probes.conda import channel_of
-from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir
+from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir, wheel_file_tags
 
 _SUFFIXES = (".conda", ".tar.bz2")
 
@@ -55,22 +54,8 @@ def pip_package(name: str, version: str, url: str, sha256: str) -> PythonPackage
         version=version,
         installer="pip",
         artifact=artifact,
-        wheel_tags=_wheel_tags(filename, name, version),
+        wheel_tags=wheel_file_tags(filename, name, version),
     )
-
-
-def _wheel_tags(filename: str, name: str, version: str) -> tuple[str, ...]:
-    """The tags of ``filename`` when it is a wheel of ``name`` ``version``, as a capture records them from the
-    ``WHEEL`` file (one a tag: ``py2.py3-none-any`` is ``py2-none-any``, ``py3-none-any``); none otherwise (an
-    sdist's name says nothing of the wheel pip built from it)."""
-    if not filename.endswith(".whl"):
-        return ()
-    try:
-        found, found_version, _build, tags = parse_wheel_filename(filename)
-        same = found == canonicalize_name(name) and found_version == Version(version)
-    except (InvalidWheelFilename, InvalidVersion):
-        return ()
-    return tuple(sorted({str(t) for t in tags})) if same else ()
 
 
 def snapshot(

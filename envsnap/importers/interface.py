@@ -19,7 +19,7 @@ from .._privacy import PathRedactor
 from ..errors import LockImportError
 from ..model import Platform, Snapshot
 
-__all__ = ["ImportOptions", "Importer", "LockImportError", "local_url", "platform_from_subdir"]
+__all__ = ["ImportOptions", "Importer", "LockImportError", "local_url", "platform_from_subdir", "wheel_file_tags"]
 
 
 @frozen
@@ -109,6 +109,23 @@ def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
     ``../wheels`` beside the project is ``~/wheels``: the lock names neither the user's home nor their name)."""
     absolute = os.path.normpath(os.path.join(folder, os.path.expanduser(path)))
     return absolute, PathRedactor(project=root, users=(), hosts=()).local(absolute)
+
+
+def wheel_file_tags(filename: str, name: str, version: str) -> tuple[str, ...]:
+    """The tags of ``filename`` when it is a wheel of ``name`` ``version``, as a capture records them from the
+    ``WHEEL`` file (one a tag: ``py2.py3-none-any`` is ``py2-none-any``, ``py3-none-any``); none otherwise (an
+    sdist's name says nothing of the wheel pip built from it)."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    if not filename.endswith(".whl"):
+        return ()
+    try:
+        found, found_version, _build, tags = parse_wheel_filename(filename)
+        same = found == canonicalize_name(name) and found_version == Version(version)
+    except (InvalidWheelFilename, InvalidVersion):
+        return ()
+    return tuple(sorted({str(t) for t in tags})) if same else ()
 
 
 def left_out_names(left_out: list[tuple[str, str]], kept: Container[str]) -> str:

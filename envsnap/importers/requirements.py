@@ -46,6 +46,7 @@ from .interface import (
     import_root,
     left_out_names,
     local_url,
+    wheel_file_tags,
 )
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
@@ -456,7 +457,8 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         named = _fragment(fragment).get("sha256", "")
         if named and value and (algo, value) != ("sha256", named):
             raise LockImportError(f"{where}: {name}: the URL's #sha256= and its --hash name different files")
-        value = value or named
+        if not value:
+            algo, value = "sha256", named
         if not value:
             raise LockImportError(f"{where}: {name}: a wheel URL needs a --hash")
         # The file's name is the path's last part: a query (a presigned URL's signature) is the URL's, not its name.
@@ -468,11 +470,17 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
                 f"{where}: {name}: {filename!r} is not a wheel file name (name-version-tags.whl), "
                 "which a wheel URL's last part must be"
             ) from None
+        version = filename.split("-")[1]
+        # pip freeze writes a wheel installed by its path or URL (``pip install ./x.whl``) so: pip recorded it as that
+        # archive (``direct_url.json``), not as an index install, and the lock records it as a capture does, with the
+        # tags its name gives (its WHEEL's); an index artifact of that URL read as "source index -> file:///x.whl"
+        # in verify of the very environment.
         return PythonPackage(
             name=name,
-            version=filename.split("-")[1],
+            version=version,
             metadata_name=metadata_name,
-            artifact=Artifact(filename=filename, url=url, sha256=value),
+            source=Source(kind="archive", url=url, archive_hash=f"{algo}={value}"),
+            wheel_tags=wheel_file_tags(filename, name, version),
         )
     url, _, fragment = url.partition("#")
     # The project's folder inside the repository, archive or local folder (pip's ``#subdirectory=``; checked with

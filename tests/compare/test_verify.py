@@ -1193,3 +1193,33 @@ def test_plain_pip_freeze_of_a_venv_verifies_against_that_venv(
     result = cli("verify", "all.lock", "--python", python)
     assert result.code == 3 and "labnotes 1.0: installed, not in the lock" in result.out, result.out
     assert ("setuptools" in result.out) == ("setuptools==" in frozen_all.stdout), result.out
+
+
+def test_pip_freeze_of_a_wheel_installed_by_path_verifies_cleanly(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip freeze writes a wheel installed by its path as ``name @ file:///...whl#sha256=HEX``: its import recorded
+    an index install of that file, and verify of the very venv said ``source index -> file:///...whl``. It is the
+    archive install a capture records, so verify and diff find nothing to say of it."""
+    from condafixtures import make_wheel
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    wheel = make_wheel(tmp_path / "wheels", "labnotes", "1.0", {"labnotes/__init__.py": b"X = 1\n"})
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python)]
+    subprocess.run([*pip, "install", "-q", "--no-index", str(wheel)], check=True, timeout=300)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    freeze = subprocess.run([*pip, "freeze"], capture_output=True, text=True, check=True, timeout=300).stdout
+    assert f"labnotes @ {wheel.as_uri()}" in freeze, freeze
+    (work / "requirements.txt").write_text(freeze)
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    result = cli("verify", "env.lock", "--python", python, "--json")
+    assert result.code == 0, result.out
+    about = [d for d in json.loads(result.out)["differences"] if d["subject"] == "labnotes"]
+    assert about == [], about
+    assert cli("capture", "--python", python, "-o", "captured.lock").code == 0
+    changes = json.loads(cli("diff", "captured.lock", "env.lock", "--json").out)["changes"]
+    assert [c for c in changes if c["subject"] == "labnotes"] == [], changes

@@ -201,7 +201,9 @@ def test_a_local_archive_in_the_project_comes_back_from_requirements(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The export writes a file in the project as ``./wheels/x.whl`` (pip reads it from the working directory): read
-    from the project, it is that file under ``{project}`` again, with its hash."""
+    from the project, it is that file under ``{project}`` again, with its hash: the
+    archive install it was, as a capture records it (it came back as an index install of that file, which verify
+    reported as another source)."""
     from test_export_requirements import _project_archive_lock
 
     project = tmp_path / "proj"
@@ -209,10 +211,10 @@ def test_a_local_archive_in_the_project_comes_back_from_requirements(
     monkeypatch.chdir(project)
     back = roundtrip(lock, "requirements", project)
     (pkg,) = back.python.packages
-    art = pkg.artifact
-    assert (pkg.name, pkg.version) == ("tinypkg", "1.0") and art is not None
-    assert art.url == "file://{project}/wheels/tinypkg-1.0-py3-none-any.whl"
-    assert f"sha256={art.sha256}" == lock.python.packages[0].source.archive_hash
+    assert (pkg.name, pkg.version, pkg.artifact) == ("tinypkg", "1.0", None)
+    assert pkg.source == lock.python.packages[0].source
+    assert pkg.source.kind == "archive" and pkg.source.url == "file://{project}/wheels/tinypkg-1.0-py3-none-any.whl"
+    assert pkg.wheel_tags == ("py3-none-any",)
     assert (
         "./wheels/tinypkg-1.0-py3-none-any.whl \\"
         in export.get("requirements").render(back)["requirements.txt"].decode()
