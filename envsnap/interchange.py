@@ -16,12 +16,20 @@ from .fileurls import HOME, PROJECT
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 # What ``pip freeze`` leaves out without ``--all``: pip, and before Python 3.12 setuptools, wheel and distribute (the
-# tools that install the rest, which a venv seeds). The import of a requirements file that does not name pip (only
-# ``--all`` names it) lists SEED_FIELD in ``envsnap.unknown``: each of these the lock does not list is unknown to it,
-# so ``verify`` of the environment the file was frozen from finds none of them extra; one it lists is compared.
+# tools that install the rest, which a venv seeds); uv's and pip-compile's requirements and pylock files leave them
+# out too, unless the project depends on them. The import of a requirements or pylock file that does not name pip
+# (``pip freeze --all`` and envsnap's export of a capture name it) lists SEED_FIELD in ``envsnap.unknown``: each of
+# these the lock does not list is unknown to it, so ``verify`` of the environment the file was frozen from (or
+# installed into, ``python -m venv`` seeding them) finds none of them extra; one it lists is compared.
 SEED_PACKAGES = frozenset({"distribute", "pip", "setuptools", "wheel"})
 SEED_FIELD = "python.seed_packages"
 _LABELLED = ("file://" + PROJECT, "file://" + HOME)
+
+
+def seeds_left_out(names: Iterable[str]) -> tuple[str, ...]:
+    """What the import of a file listing the packages ``names`` adds to ``envsnap.unknown``: SEED_FIELD where it does
+    not name pip (a file naming pip, ``pip freeze --all``, names them all)."""
+    return () if "pip" in names else (SEED_FIELD,)
 
 
 def seed_unknown(unknown: Iterable[str], name: str) -> bool:

@@ -309,15 +309,23 @@ def _lock_field(d: Difference) -> str:
     return d.area if d.area in ("cuda", "system", "hardware", "environment") else ""
 
 
+# Why an imported lock does not know of an installed pip or setuptools, by the format it was imported from.
+_SEEDS_LEFT_OUT = {
+    "requirements": "the lock does not record it: imported from a requirements file that does not name pip, as pip "
+    "freeze without --all writes it",
+    "pylock": "the lock does not record it: imported from a pylock file that does not name pip, as uv writes it",
+    "": "the lock does not record it: imported from a file that does not name pip",
+}
+
+
 def _unrecorded(lock: Snapshot, d: Difference) -> Difference:
     """``d`` as info where the lock holds nothing for a field its format cannot know (an import's
     ``envsnap.unknown``: the OS, libc, driver ...): what the host has there is no drift from the lock, as ``diff``
     calls it unknown and the interpreter's version missing from an import is info."""
     path = _lock_field(d)
     if path == "python.packages" and interchange.seed_unknown(lock.envsnap.unknown, d.subject):
-        # pip freeze (without --all) left it out: the file says nothing of it, which is no drift.
-        note = "the lock does not record it: imported from a requirements file that does not name pip, as pip freeze "
-        return dataclasses.replace(d, severity=INFO, note=note + "without --all writes it")
+        # pip freeze (without --all), uv and pip-compile left it out: the file says nothing of it, which is no drift.
+        return dataclasses.replace(d, severity=INFO, note=_SEEDS_LEFT_OUT.get(lock.envsnap.origin, _SEEDS_LEFT_OUT[""]))
     # An import's environment kind is written (``venv``, what a rebuild makes) and still unknown: no file says it.
     if (d.expected and path != "python.kind") or not path or not not_recorded(lock.envsnap.unknown, path):
         return d

@@ -83,7 +83,9 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         system=_SYSTEMS.get(env.get("sys_platform", ""), env.get("sys_platform", "")),
         machine=env.get("platform_machine", ""),
     )
-    unknown = [*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, *PIP_KIND]
+    # uv (``uv pip compile``, ``uv export``) leaves out pip and setuptools, which ``python -m venv`` seeds, as pip
+    # freeze does: unknown where the file does not name pip (envsnap's export of a capture names them).
+    unknown = [*HOST_UNKNOWN, "conda", *PLATFORM_DETAILS, *PIP_KIND, *interchange.seeds_left_out(names)]
     if not platform.system:
         unknown += ["platform.system"]
     if not platform.machine:

@@ -164,7 +164,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                     "platform.system",
                     "python.version",
                     # pip freeze without --all leaves out pip, setuptools, wheel: a file naming pip has them all.
-                    *(() if "pip" in packages else (interchange.SEED_FIELD,)),
+                    *interchange.seeds_left_out(packages),
                 ]
             )
         ),

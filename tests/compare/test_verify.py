@@ -1223,3 +1223,56 @@ def test_pip_freeze_of_a_wheel_installed_by_path_verifies_cleanly(
     assert cli("capture", "--python", python, "-o", "captured.lock").code == 0
     changes = json.loads(cli("diff", "captured.lock", "env.lock", "--json").out)["changes"]
     assert [c for c in changes if c["subject"] == "labnotes"] == [], changes
+
+
+def test_a_pylock_that_does_not_name_pip_verifies_against_a_venv_it_was_installed_into(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``uv pip compile --format pylock.toml`` and ``uv export --format pylock.toml`` leave out pip and setuptools,
+    which ``python -m venv`` seeds: verify of the import against the venv the file was installed into said "pip
+    23.2.1: installed, not in the lock", exit 3, as for plain pip freeze. A pylock that names pip (envsnap's export
+    of a capture) records them all: a setuptools installed that it does not list is a mismatch."""
+    import hashlib
+
+    from condafixtures import make_wheel
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)  # seeds pip (and setuptools)
+    python = venv / "bin" / "python"
+    wheel = make_wheel(tmp_path / "wheels", "labnotes", "1.0", {"labnotes/__init__.py": b"X = 1\n"})
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "-q", "--no-index", "-f", str(wheel.parent), "labnotes"], check=True, timeout=300)
+    installed = subprocess.run([*pip, "list", "--format", "freeze"], capture_output=True, text=True, check=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    entry = (
+        '[[packages]]\nname = "labnotes"\nversion = "1.0"\n'
+        f'wheels = [{{ url = "{wheel.as_uri()}", hashes = {{ sha256 = "{sha256}" }} }}]\n'
+    )
+    head = 'lock-version = "1.0"\ncreated-by = "uv"\nrequires-python = ">=3.8"\n\n'
+    (work / "pylock.toml").write_text(head + entry)  # as uv pip compile writes it
+    assert cli("import", "pylock.toml", "-o", "env.lock").code == 0
+    result = cli("verify", "env.lock", "--python", python, "--json")
+    assert result.code == 0, result.out
+    seeds = [d for d in json.loads(result.out)["differences"] if d["subject"] in ("pip", "setuptools", "wheel")]
+    assert seeds and {d["severity"] for d in seeds} == {"info"}, seeds
+    assert all("does not name pip" in d["note"] and "pylock" in d["note"] for d in seeds), seeds
+    assert cli("capture", "--python", python, "-o", "captured.lock").code == 0
+    changes = json.loads(cli("diff", "captured.lock", "env.lock", "--json").out)["changes"]
+    assert {c["change"] for c in changes if c["subject"] in ("pip", "setuptools")} == {"unknown"}, changes
+
+    # A pylock naming pip knows them all: a setuptools it does not list is installed, not in the lock.
+    pip_version = next(line.split("==")[1] for line in installed.stdout.splitlines() if line.startswith("pip=="))
+    (work / "pylock.toml").write_text(
+        head
+        + entry
+        + f'\n[[packages]]\nname = "pip"\nversion = "{pip_version}"\n'
+        + f'wheels = [{{ url = "https://files.example/pip-{pip_version}-py3-none-any.whl", '
+        + f'hashes = {{ sha256 = "{"a" * 64}" }} }}]\n'
+    )
+    assert cli("import", "pylock.toml", "-o", "all.lock").code == 0
+    result = cli("verify", "all.lock", "--python", python)
+    assert ("setuptools" in result.out) == ("setuptools==" in installed.stdout), result.out
+    assert ("setuptools" in result.out) == (result.code == 3), result.out
