@@ -11,6 +11,7 @@ caller's family (``LockfileError``, ``LockImportError``, ``BundleError``) and ex
 
 from __future__ import annotations
 
+import codecs
 import errno
 import itertools
 import json
@@ -141,10 +142,10 @@ def read_bytes(
 STDIN_LABEL = "standard input"
 
 
-def read_stdin_text(*, error: ErrorClass, what: str = "file", limit: int | None = None) -> str:
+def read_stdin_bytes(*, error: ErrorClass, what: str = "file", limit: int | None = None) -> bytes:
     """What is piped into standard input (``pip freeze | envsnap import -``), under the limits of a file: at most
-    ``limit + 1`` bytes are read, so ``yes | envsnap import -`` cannot exhaust memory; UTF-8 text; not empty; not a
-    terminal, where a read would wait for the user to type the file."""
+    ``limit + 1`` bytes are read, so ``yes | envsnap import -`` cannot exhaust memory; not empty; not a terminal,
+    where a read would wait for the user to type the file."""
     import sys
 
     stream = sys.stdin
@@ -170,10 +171,33 @@ def read_stdin_text(*, error: ErrorClass, what: str = "file", limit: int | None 
         )
     if not data.strip():
         raise error(f"-: {STDIN_LABEL} is empty: nothing was piped into it (expected a {what})")
+    return data
+
+
+# Byte order marks and their encodings, as pip's ``auto_decode`` reads a requirements file (UTF-32's first: its
+# little-endian mark starts with UTF-16's).
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_marked(raw: bytes, *, label: str, error: ErrorClass, what: str = "file") -> str:
+    """A file to import as pip reads one: UTF-8, or the encoding its byte order mark names, the mark left out
+    (``pip freeze > requirements.txt`` in Windows PowerShell writes UTF-16 with one). ``label`` starts the message
+    for text that does not decode (``requirements.txt:``, ``-: standard input is``)."""
+    encoding = "utf-8"
+    for mark, named in _BOMS:
+        if raw.startswith(mark):
+            raw, encoding = raw[len(mark) :], named
+            break
     try:
-        return data.decode("utf-8")
+        return raw.decode(encoding)
     except UnicodeDecodeError:
-        raise error(f"-: {STDIN_LABEL} is not UTF-8 text (expected a {what})") from None
+        raise error(f"{label} not {encoding.upper()} text (expected a {what})") from None
 
 
 def refuse_bundle(path: str | os.PathLike[str]) -> None:

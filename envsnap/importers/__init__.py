@@ -45,10 +45,16 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
     # for a lock (docs/security.md, "Limits").
     stdin = os.fspath(path) == "-"
     name = "" if stdin else p.name
+    # Decoded as pip reads a requirements file: UTF-8, or what a byte order mark names (Windows PowerShell's
+    # ``pip freeze > requirements.txt`` writes UTF-16), the mark left out.
     if stdin:
-        text = _readlimits.read_stdin_text(error=LockImportError, what="file to import")
+        raw = _readlimits.read_stdin_bytes(error=LockImportError, what="file to import")
+        text = _readlimits.decode_marked(
+            raw, label=f"-: {_readlimits.STDIN_LABEL} is", error=LockImportError, what="file to import"
+        )
     else:
-        text = _readlimits.read_text(p, error=LockImportError, what="file")
+        raw = _readlimits.read_bytes(p, error=LockImportError, what="file")
+        text = _readlimits.decode_marked(raw, label=f"{p}:", error=LockImportError)
     if fmt == "auto":
         matches = _sniffed(name, text)
         if not matches:
@@ -88,7 +94,8 @@ def recognised(path: str | os.PathLike[str]) -> str:
     or cannot read it: what to suggest for a file given where a lock belongs."""
     p = Path(path)
     try:
-        text = _readlimits.read_text(p, error=LockImportError, what="file")
+        raw = _readlimits.read_bytes(p, error=LockImportError, what="file")
+        text = _readlimits.decode_marked(raw, label=f"{p}:", error=LockImportError)
     except LockImportError:
         return ""
     matches = _sniffed(p.name, text)

@@ -1288,3 +1288,27 @@ def test_an_import_in_a_git_work_tree_asks_git_for_its_root_once(
     monkeypatch.chdir(project)
     assert cli("import", name, "-o", "out.lock").code == 0
     assert log.read_text().splitlines() == [f"-C {project} rev-parse --show-toplevel"]
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    ["utf-8-sig", "utf-16", "utf-16-le", "utf-32"],
+)
+def test_a_requirements_file_with_a_byte_order_mark_is_read_as_pip_reads_it(
+    tmp_path: Path, cli: Callable[..., CliResult], encoding: str
+) -> None:
+    """``pip freeze > requirements.txt`` in Windows PowerShell writes UTF-16 with a byte order mark (``Out-File
+    -Encoding utf8``: UTF-8 with one), which pip reads: envsnap said "not a UTF-8 text file", or, for UTF-8,
+    "bad.txt:1: not a requirement: Expected package name"."""
+    text = f"attrs==23.2.0 --hash=sha256:{A}\r\nnumpy==1.26.4 --hash=sha256:{B}\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-le":  # PowerShell's "Unicode": little-endian, with its mark
+        data = b"\xff\xfe" + data
+    (tmp_path / "requirements.txt").write_bytes(data)
+    result = cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "env.lock")
+    assert result.code == 0, result.err
+    packages = lockfile.load(tmp_path / "env.lock").python.packages
+    assert [(p.name, p.version) for p in packages] == [("attrs", "23.2.0"), ("numpy", "1.26.4")]
+    (tmp_path / "plain.txt").write_text(text)
+    plain = importers.read_file(tmp_path / "plain.txt")
+    assert importers.read_file(tmp_path / "requirements.txt").python == plain.python

@@ -100,3 +100,9 @@ def test_standard_input_in_no_format_envsnap_reads_asks_for_the_format_option(tm
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--from" in lines[0] and "standard input" in lines[0], done.stderr
+
+
+def test_standard_input_with_a_byte_order_mark_is_read_as_pip_reads_it(tmp_path: Path) -> None:
+    done = _envsnap("import", "-", "-o", "x.lock", stdin=b"\xef\xbb\xbfattrs==23.2.0\r\n", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _packages(tmp_path / "x.lock") == {"attrs": "23.2.0"}
