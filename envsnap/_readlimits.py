@@ -83,9 +83,15 @@ def max_input_bytes(error: ErrorClass) -> int:
 
 
 def read_bytes(
-    path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file", limit: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    error: ErrorClass,
+    what: str = "file",
+    limit: int | None = None,
+    not_regular: str = "",
 ) -> bytes:
-    """The content of a regular file of at most ``limit`` bytes; anything else is refused with ``error``.
+    """The content of a regular file of at most ``limit`` bytes; anything else is refused with ``error``
+    (``not_regular``: what to do instead, added to the message for a pipe or device).
 
     Not a FIFO, a device or a socket: the file is checked before it is opened, opened non-blocking (a FIFO
     swapped in between does not hang) and checked again on the open descriptor; at most ``limit + 1``
@@ -104,7 +110,7 @@ def read_bytes(
     if stat.S_ISDIR(info.st_mode):
         raise error(f"{p}: is a directory, not a {what}")
     if not stat.S_ISREG(info.st_mode):
-        raise error(f"{p}: not a regular file (a device, pipe or socket is not a {what})")
+        raise error(f"{p}: not a regular file (a device, pipe or socket is not a {what}){not_regular}")
     if info.st_size > cap:
         raise error(_too_big(p, info.st_size, cap))
     try:
@@ -116,7 +122,7 @@ def read_bytes(
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
-            raise error(f"{p}: not a regular file (a device, pipe or socket is not a {what})")
+            raise error(f"{p}: not a regular file (a device, pipe or socket is not a {what}){not_regular}")
         chunks: list[bytes] = []
         left = cap + 1
         # The whole file in one read where it has not grown (and a byte more, to see its end): a 3 MB lock read a

@@ -37,6 +37,9 @@ def importers() -> dict[str, Importer]:
     return dict(REGISTRY)
 
 
+_PIPE_INSTEAD = "; to import what a command writes, pipe it into standard input: pip freeze | envsnap import -"
+
+
 def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOptions | None = None) -> Snapshot:
     """Read one file into a snapshot; ``fmt="auto"`` picks the format from the name and the content."""
     p = Path(path)
@@ -53,7 +56,8 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
             raw, label=f"-: {_readlimits.STDIN_LABEL} is", error=LockImportError, what="file to import"
         )
     else:
-        raw = _readlimits.read_bytes(p, error=LockImportError, what="file")
+        # ``import <(pip freeze)``, ``import /dev/stdin``: a pipe by its path, never read (it may not end); ``-`` is.
+        raw = _readlimits.read_bytes(p, error=LockImportError, what="file", not_regular=_PIPE_INSTEAD)
         text = _readlimits.decode_marked(raw, label=f"{p}:", error=LockImportError)
     if fmt == "auto":
         matches = _sniffed(name, text)

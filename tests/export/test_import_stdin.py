@@ -106,3 +106,22 @@ def test_standard_input_with_a_byte_order_mark_is_read_as_pip_reads_it(tmp_path:
     done = _envsnap("import", "-", "-o", "x.lock", stdin=b"\xef\xbb\xbfattrs==23.2.0\r\n", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert _packages(tmp_path / "x.lock") == {"attrs": "23.2.0"}
+
+
+def test_a_pipe_given_by_its_path_is_refused_naming_dash(tmp_path: Path) -> None:
+    """``envsnap import <(pip freeze)`` and ``pip freeze | envsnap import /dev/stdin`` give a pipe by its path, which
+    is never read (it could hang): the one line says to give ``-``, which reads standard input within its limits."""
+    done = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m envsnap import <(echo attrs==23.2.0) -o x.lock"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a regular file" in lines[0], done.stderr
+    assert "envsnap import -" in lines[0], done.stderr
+    piped = _envsnap("import", "/dev/stdin", "-o", "x.lock", stdin=b"attrs==23.2.0\n", cwd=tmp_path)
+    assert piped.returncode == 2 and "envsnap import -" in piped.stderr, piped.stderr
+    assert not (tmp_path / "x.lock").exists()
