@@ -60,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
 
     conda = f", {counted(len(snapshot.conda.packages), 'conda package')}" if snapshot.conda is not None else ""
     unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
+    source = snapshot.envsnap.origin or ("standard input" if args.file == "-" else args.file)
     _output.say(
         f"wrote {args.output}: {counted(len(snapshot.python.packages), 'Python package')}{conda} "
-        f"from {snapshot.envsnap.origin or args.file}; unknown: {unknown}"
+        f"from {source}; unknown: {unknown}"
     )
     for warning in snapshot.envsnap.warnings:  # the imported file's words: text, never markup
         _output.say(("warning:", "yellow"), " ", warning)

@@ -125,3 +125,17 @@ def test_a_pipe_given_by_its_path_is_refused_naming_dash(tmp_path: Path) -> None
     piped = _envsnap("import", "/dev/stdin", "-o", "x.lock", stdin=b"attrs==23.2.0\n", cwd=tmp_path)
     assert piped.returncode == 2 and "envsnap import -" in piped.stderr, piped.stderr
     assert not (tmp_path / "x.lock").exists()
+
+
+def test_the_summary_of_an_import_of_standard_input_names_it(tmp_path: Path) -> None:
+    """envsnap's JSON of a captured lock names no origin of its own: the summary said ``from -``."""
+    from testutil import sample_lock
+
+    from envsnap import export, lockfile
+    from envsnap.model import PythonPackage
+
+    lock = lockfile.seal(sample_lock(PythonPackage(name="attrs", version="23.2.0", installer="pip")))
+    (json_text,) = export.get("json").render(lock).values()
+    done = _envsnap("import", "-", "-o", "x.lock", stdin=bytes(json_text), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "from standard input;" in done.stderr and "from -;" not in done.stderr, done.stderr
