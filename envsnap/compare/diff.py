@@ -9,7 +9,9 @@ Python (and conda) packages are added, removed or changed; a change has a kind:
 - ``build``: the same version with other files (wheel tag or RECORD digest; conda: build string);
 - ``source``: the same version from elsewhere (index -> VCS commit, another commit, a local directory); the
   same files from an index and by path (one RECORD digest) say so, ranked with ``artifact``;
-- ``artifact``: the same version pinned to another file (sha256), or pinned in one lock only.
+- ``artifact``: the same version pinned to another file (sha256), or pinned in one lock only where the installed
+  files are not known to be the same (no RECORD digest, or another); with the same RECORD digest a file pinned in
+  one lock only is ``unknown``: the other (a capture) does not record it.
 
 A table one lock cannot know (``envsnap import`` lists them in ``envsnap.unknown``: a requirements file
 records no GPU, no system packages) is ``unknown`` there, never ``removed`` or ``added``. Two locks whose
@@ -1133,6 +1135,20 @@ def _package_change(
             record_b[:19],
             _PACKAGE_WEIGHT["build"],
             "other files (RECORD digest)",
+        )
+    if (artifact is None) != (artifact_b is None) and record and record == record_b:
+        # Pinned in one lock only, the same files installed: a capture records no pinned file (only ``pin`` finds
+        # it), so that side does not know it, as verify of the pair says identical. Another file on both sides,
+        # or other files installed, still differs.
+        return _change(
+            "python",
+            name,
+            "unknown",
+            "unknown",
+            artifact[0] if artifact else "",
+            artifact_b[0] if artifact_b else "",
+            1,
+            f"{'A' if artifact is None else 'B'} records no pinned file",
         )
     if (artifact is None) != (artifact_b is None) or (
         artifact is not None and artifact_b is not None and artifact[1] != artifact_b[1]

@@ -892,3 +892,34 @@ def test_a_rebuild_installed_by_another_tool_diffs_as_the_same_environment(
     conda = lockfile.dump(_lock(dataclasses.replace(six, installer="conda")), tmp_path / "conda.lock")
     moved = cli("diff", authors, conda)
     assert moved.code == 1 and "python.packages[six].installer" in moved.out
+
+
+def test_a_pinned_lock_against_the_capture_of_its_faithful_rebuild_reads_the_file_as_not_recorded(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A bundle's (pinned) lock against the capture of its faithful rebuild printed one ``six: six-1.17.0-...whl ->
+    (not pinned) (artifact)`` per package and exited 1, where verify says identical: a capture records no pinned
+    file. Where the installed files agree (version, source, RECORD digest) the file is not recorded on that side;
+    another pinned file on both sides, or other files installed, still differs."""
+    from envsnap.model import Artifact
+
+    name = "six-1.17.0-py2.py3-none-any.whl"
+    wheel = Artifact(filename=name, url=f"https://files.example/{name}", sha256="a" * 64)
+    record = "sha256:" + "c" * 64
+    six = PythonPackage("six", "1.17.0", installer="pip", wheel_tags=("py2.py3-none-any",), record_digest=record)
+    authors = lockfile.dump(_lock(dataclasses.replace(six, artifact=wheel)), tmp_path / "authors.lock")
+    mine = lockfile.dump(_lock(dataclasses.replace(six, installer="uv")), tmp_path / "mine.lock")
+    result = cli("diff", authors, mine)
+    assert result.code == 0, result
+    assert f"six: {name} -> (unknown) (B records no pinned file)" in result.out, result.out
+    assert "(not pinned)" not in result.out
+    data = json.loads(cli("diff", mine, authors, "--json").out)
+    assert data["differs"] is False
+    assert [(c["change"], c["old"], c["new"]) for c in data["changes"]] == [("unknown", "", name)]
+    # Another pinned file on both sides is still a change.
+    other = dataclasses.replace(six, artifact=dataclasses.replace(wheel, sha256="b" * 64))
+    changed = cli("diff", authors, lockfile.dump(_lock(other), tmp_path / "other.lock"))
+    assert changed.code == 1 and "(artifact, other sha256)" in changed.out, changed.out
+    # Other installed files (another RECORD digest) are still a change, pinned or not.
+    edited = dataclasses.replace(six, record_digest="sha256:" + "d" * 64)
+    assert cli("diff", authors, lockfile.dump(_lock(edited), tmp_path / "edited.lock")).code == 1
