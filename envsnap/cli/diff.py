@@ -76,8 +76,9 @@ def print_report(report: DiffReport) -> None:
     width = max(len(c.area) for c in report.changes)
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     padded = {c.area: f"{c.area:<{width}}  " for c in report.changes}  # each area's column once, not per line
-    installer = any(c.change == "provenance" for c in report.changes)
-    known = "" if report.differs else f" (nothing both locks record differs{' but the installer' if installer else ''})"
+    made = [c.subject for c in report.changes if c.change == "provenance"]
+    but = " and ".join(f"the {s}" for s in sorted(set(made)))
+    known = "" if report.differs else f" (nothing both locks record differs{f' but {but}' if but else ''})"
     _output.write_lines(
         *(padded[area] + line for area, line in _shown_lines(report.changes)),
         f"{counted(len(report.changes), 'change')}: {summary}{known}",

@@ -60,8 +60,9 @@ _PACKAGE_WEIGHT = {
 }
 
 
-# The entries that are no drift of the environment: a fact one lock does not record, and the tool that installed a
-# package (pip where the author installed, uv where ``rebuild`` did: the same files, as ``verify`` says).
+# The entries that are no drift of the environment: a fact one lock does not record, the tool that installed a
+# package (pip where the author installed, uv where ``rebuild`` did: the same files, as ``verify`` says), and the
+# environment kind (a system interpreter's lock rebuilt as a venv: verify calls it info).
 _NO_DRIFT = ("unknown", "provenance")
 
 
@@ -70,7 +71,8 @@ class Change(Entry):
     area: str  # gpu | cuda | framework | python | interpreter | platform | libc | conda | system | hardware
     subject: str
     # added | removed | changed | unknown (one lock cannot know it: an import) | provenance (how a package was
-    # installed, not what: the tool named in its INSTALLER, which verify does not compare either)
+    # installed, not what: the tool named in its INSTALLER, which verify does not compare either; the environment
+    # kind, system or venv, which verify calls info)
     change: str
     kind: str  # major | minor | patch | local | build | source | artifact | version | value | unknown | installer
     old: str = ""
@@ -975,7 +977,11 @@ def _interpreter(a: Snapshot, b: Snapshot) -> list[Change]:
         weight = {"major": 100, "minor": 100, "patch": 40}.get(kind, 60)
         out = [Change("interpreter", "Python", "changed", kind, out[0].old, out[0].new, weight, direction)]
     out += _value("interpreter", "ABI", pa.abi, pb.abi, 99)
-    out += _value("interpreter", "environment kind", pa.kind, pb.kind, 15)
+    if pa.kind != pb.kind:
+        # A system interpreter's packages rebuilt into a venv (``rebuild --target venv``): how the environment was
+        # made, not what runs, as verify calls it info. Shown, and no drift (``provenance``).
+        note = "how the environment was made, not what runs; verify calls it info"
+        out.append(Change("interpreter", "environment kind", "provenance", "value", pa.kind, pb.kind, 0, note))
     return out
 
 

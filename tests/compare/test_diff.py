@@ -616,9 +616,9 @@ def test_a_lock_against_its_own_export_imported_back_differs_in_nothing_both_rec
     report = diff(captured, imported)
     assert not report.differs, [c.describe() for c in report.changes if c.change != "unknown"]
     assert [c.change for c in report.changes if c.subject == "environment kind"] == ["unknown"]
-    # Two captures of different kinds still differ.
+    # Two captures of different kinds show it, as how the environment was made (verify calls it info).
     venv = lockfile.seal(dataclasses.replace(captured, python=dataclasses.replace(captured.python, kind="venv")))
-    assert [(c.subject, c.change) for c in diff(captured, venv).changes] == [("environment kind", "changed")]
+    assert [(c.subject, c.change) for c in diff(captured, venv).changes] == [("environment kind", "provenance")]
 
 
 def test_a_gpu_with_no_name_reads_unknown_gpu() -> None:
@@ -923,3 +923,28 @@ def test_a_pinned_lock_against_the_capture_of_its_faithful_rebuild_reads_the_fil
     # Other installed files (another RECORD digest) are still a change, pinned or not.
     edited = dataclasses.replace(six, record_digest="sha256:" + "d" * 64)
     assert cli("diff", authors, lockfile.dump(_lock(edited), tmp_path / "edited.lock")).code == 1
+
+
+def test_a_system_lock_against_the_capture_of_its_venv_rebuild_differs_in_nothing_that_runs(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A lock captured from a system interpreter (``python.kind = "system"``), rebuilt with ``--target venv`` and
+    captured, diffed as ``environment kind: system -> venv (value)`` and exited 1, where verify calls the kind info
+    and exits 0: how the environment was made, not what runs. It is shown, as info; a real change still differs."""
+    six = PythonPackage("six", "1.17.0", installer="pip", record_digest="sha256:" + "a" * 64)
+    system = _lock(six)
+    assert system.python.kind == "system"
+    authors = lockfile.dump(system, tmp_path / "authors.lock")
+    venv = dataclasses.replace(system, python=dataclasses.replace(system.python, kind="venv"))
+    mine = lockfile.dump(venv, tmp_path / "mine.lock")
+    result = cli("diff", authors, mine)
+    assert result.code == 0, result
+    assert "environment kind: system -> venv (" in result.out and "(value" not in result.out, result.out
+    data = json.loads(cli("diff", authors, mine, "--json").out)
+    assert data["differs"] is False
+    assert [(c["subject"], c["change"], c["old"], c["new"]) for c in data["changes"]] == [
+        ("environment kind", "provenance", "system", "venv")
+    ]
+    edited = dataclasses.replace(six, version="1.16.0")
+    moved = dataclasses.replace(venv, python=dataclasses.replace(venv.python, packages=(edited,)))
+    assert cli("diff", authors, lockfile.dump(moved, tmp_path / "moved.lock")).code == 1
