@@ -958,11 +958,14 @@ def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:
             note=f"built into a wheel (PEP 517) and installed{editable}",
         )
     if src.kind == "vcs":
+        from ..purls import vcs_url  # a VCS package in the plan only
+
+        # Its folder inside the repository too (``#subdirectory=``): two packages of one monorepo commit read alike.
         return PlanItem(
             "python",
             pkg.name,
             pkg.version,
-            origin=f"git+{src.url}@{src.commit_id}",
+            origin=vcs_url(src),
             note="cloned at the commit, built into a wheel and installed",
         )
     if pkg.candidates:

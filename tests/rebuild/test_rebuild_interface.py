@@ -511,3 +511,30 @@ def test_a_dest_with_dot_dot_is_reported_and_made_as_the_path_it_names(
     assert as_json.code == 0, as_json  # type: ignore[attr-defined]
     assert json.loads(as_json.out)["dest"] == f"{tmp_path}/env2"  # type: ignore[attr-defined]
     assert (tmp_path / "env2" / "bin" / "python").exists() and not (tmp_path / "missing").exists()
+
+
+def test_a_dry_run_names_each_monorepo_packages_folder(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """Two packages of one monorepo commit read ``git+URL@C`` alike in ``rebuild --dry-run``: the plan dropped
+    their ``#subdirectory=``, so which folder each is built from was not said. A package at the top of its
+    repository still has none."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    url = "https://git.example/lab/mono.git"
+
+    def vcs(name: str, sub: str) -> PythonPackage:
+        return PythonPackage(
+            name, "0.1", source=Source(kind="vcs", url=url, vcs="git", commit_id=commit, subdirectory=sub)
+        )
+
+    lock = _this_python_lock(vcs("tool-a", "pkgs/a"), vcs("tool-b", "pkgs/b"), vcs("top", ""))
+    lock_path = lockfile.dump(lock, tmp_path / "l.lock")
+    allow = ("--allow-url", f"{url}*")  # the plan fetches nothing: it names the host it would
+    done = cli("rebuild", lock_path, "--dest", tmp_path / "env", "--python", sys.executable, "--dry-run", *allow)
+    assert done.code == 0, done
+    out = done.out
+    assert f"git+{url}@{commit}#subdirectory=pkgs/a" in out and f"git+{url}@{commit}#subdirectory=pkgs/b" in out, out
+    plan = rebuild(
+        lock_path, target="venv", dest=tmp_path / "env", python=sys.executable, dry_run=True, allow_urls=(f"{url}*",)
+    )
+    assert isinstance(plan, Plan)
+    origins = {i.name: i.origin for i in plan.items if i.layer == "python"}
+    assert origins["top"] == f"git+{url}@{commit}", origins
