@@ -924,6 +924,15 @@ def test_a_driver_that_did_not_answer_is_said_so_not_shown_as_gone() -> None:
     ]
 
 
+def _editable_dist(python: Path, name: str, folder: Path) -> None:
+    dist = site_packages(python) / f"{name}-0.3.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.3\n\n")
+    (dist / "INSTALLER").write_text("pip\n")
+    (dist / "RECORD").write_text(f"{name}-0.3.dist-info/METADATA,,\n")
+    (dist / "direct_url.json").write_text(f'{{"url": "{folder.as_uri()}", "dir_info": {{"editable": true}}}}')
+
+
 def _git(folder: Path, *args: str) -> str:
     env = ["-c", "user.email=a@example.org", "-c", "user.name=a"]
     out = subprocess.run(["git", *env, "-C", str(folder), *args], capture_output=True, text=True, check=True)
@@ -950,13 +959,7 @@ def test_an_editable_vcs_line_verifies_against_the_checkout_pip_made_of_it(
     python = make_venv(tmp_path / "venv")
     checkout = tmp_path / "venv" / "src" / "tool"
     _git(tmp_path, "clone", "-q", str(repo), str(checkout))  # what pip install -e git+... does
-    dist = site_packages(python) / "tool-0.3.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tool\nVersion: 0.3\n\n")
-    (dist / "INSTALLER").write_text("pip\n")
-    (dist / "RECORD").write_text("tool-0.3.dist-info/METADATA,,\n")
-    url = (checkout / "sub").as_uri()
-    (dist / "direct_url.json").write_text(f'{{"url": "{url}", "dir_info": {{"editable": true}}}}')
+    _editable_dist(python, "tool", checkout / "sub")
 
     work = tmp_path / "work"
     work.mkdir()
@@ -1009,13 +1012,7 @@ def test_a_capture_records_the_commit_of_an_editable_vcs_checkout_and_verify_see
     checkout = tmp_path / "venv" / "src" / "tool"
     _git(tmp_path, "clone", "-q", str(repo), str(checkout))  # what pip install -e git+... does
     _git(checkout, "checkout", "-q", commit)
-    dist = site_packages(python) / "tool-0.3.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tool\nVersion: 0.3\n\n")
-    (dist / "INSTALLER").write_text("pip\n")
-    (dist / "RECORD").write_text("tool-0.3.dist-info/METADATA,,\n")
-    url = (checkout / "sub").as_uri()
-    (dist / "direct_url.json").write_text(f'{{"url": "{url}", "dir_info": {{"editable": true}}}}')
+    _editable_dist(python, "tool", checkout / "sub")
 
     work = tmp_path / "work"
     work.mkdir()
@@ -1043,15 +1040,6 @@ def test_a_capture_records_the_commit_of_an_editable_vcs_checkout_and_verify_see
     assert cli("capture", "--python", python, "-o", "three.lock").code == 0
     warnings = lockfile.load(work / "three.lock").envsnap.warnings
     assert [w for w in warnings if "tool" in w and "uncommitted changes" in w], warnings
-
-
-def _editable_dist(python: Path, name: str, folder: Path) -> None:
-    dist = site_packages(python) / f"{name}-0.3.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.3\n\n")
-    (dist / "INSTALLER").write_text("pip\n")
-    (dist / "RECORD").write_text(f"{name}-0.3.dist-info/METADATA,,\n")
-    (dist / "direct_url.json").write_text(f'{{"url": "{folder.as_uri()}", "dir_info": {{"editable": true}}}}')
 
 
 def test_an_editable_clone_outside_the_environment_is_recorded_by_its_commit_as_one_inside_it(
