@@ -230,7 +230,26 @@ SamePlace = Callable[[str, str], bool]
 def diff(a: Snapshot, b: Snapshot, same_place: SamePlace | None = None) -> DiffReport:
     rows_a, rows_b = [package_row(p) for p in a.python.packages], [package_row(p) for p in b.python.packages]
     changes = _changes(a, b, rows_a, rows_b, same_place)
-    return _report(a, b, changes or _uncompared(a, b))
+    if not changes:
+        return _report(a, b, _uncompared(a, b))
+    if _only_no_drift(changes, a, b):
+        return _report(a, b, [*changes, *_uncompared(a, b, _explained(changes))])
+    return _report(a, b, changes)
+
+
+def _only_no_drift(changes: Sequence[Change], a: Snapshot, b: Snapshot) -> bool:
+    """Every entry is no drift (``_NO_DRIFT``: the environment kind, a file pinned in one lock only) between two
+    captured locks: then the fields no comparison looks at are compared too, as they are when there is no entry at
+    all, or a difference there (a package's ``requested``) was hidden behind them and the diff said the same
+    environment. Not for an imported lock, whose unknown entries are what its format leaves out."""
+    return not (a.envsnap.origin or b.envsnap.origin) and all(c.change in _NO_DRIFT for c in changes)
+
+
+def _explained(changes: Sequence[Change]) -> frozenset[str]:
+    """The fields the entries that are no drift name already: the environment kind, each package's pinned file."""
+    fields = {"python.kind" for c in changes if c.area == "interpreter" and c.subject == "environment kind"}
+    fields |= {f"python.packages[{c.subject}].artifact" for c in changes if c.area == "python" and c.kind == "artifact"}
+    return frozenset(fields)
 
 
 def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffReport:
@@ -260,9 +279,9 @@ def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffRepo
             # (the kernel freeing the memory the load took) ran beside the comparison instead of before it.
             if beside is not None:
                 beside.close()
-        if changes:
+        if changes and not _only_no_drift(changes, rest_a, rest_b):
             return _report(rest_a, rest_b, changes)
-        return diff(full_a(), full_b(), same_place)
+        return diff(full_a(), full_b(), same_place)  # to name the fields that differ where no comparison looks
 
 
 class _SamePlace:
@@ -738,9 +757,10 @@ def _left_blank(change: Change, lock: Snapshot, value: str) -> bool:
     return change.area == "interpreter" or (change.area == "python" and change.change == "changed")
 
 
-def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
+def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset()) -> list[Change]:
     """The fields that differ where no comparison above looks (the locks' content digests differ, so they
-    must not read as identical)."""
+    must not read as identical), but those an entry names already (``explained``) and the lock a bundle's lock was
+    made from (``envsnap.made_from``: how the lock was made, as its ``created``)."""
     from .. import lockfile
 
     if a == b:  # the same lock twice (one object, when both sides are one file): nothing to convert
@@ -765,7 +785,8 @@ def _uncompared(a: Snapshot, b: Snapshot) -> list[Change]:
             unrecorded.append("conda.packages (order)")
         da, db = _conda_by_name(da), _conda_by_name(db)
     paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
-    paths = [p for p in paths if p not in ("envsnap.created", "envsnap.content_digest") and p not in respelled]
+    left_out = ("envsnap.created", "envsnap.content_digest", "envsnap.made_from")
+    paths = [p for p in paths if p not in left_out and p not in respelled and p not in explained]
     if any(imported):
         # How each lock was made (the format it was imported from) is not a fact of the environment.
         made = [p for p in paths if p in ("envsnap.generator", "envsnap.origin", "envsnap.unknown")]
@@ -1150,7 +1171,7 @@ def _package_change(
             "python",
             name,
             "unknown",
-            "unknown",
+            "artifact",
             artifact[0] if artifact else "",
             artifact_b[0] if artifact_b else "",
             1,

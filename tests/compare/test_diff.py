@@ -915,7 +915,10 @@ def test_a_pinned_lock_against_the_capture_of_its_faithful_rebuild_reads_the_fil
     assert "(not pinned)" not in result.out
     data = json.loads(cli("diff", mine, authors, "--json").out)
     assert data["differs"] is False
-    assert [(c["change"], c["old"], c["new"]) for c in data["changes"]] == [("unknown", "", name)]
+    assert [(c["change"], c["old"], c["new"]) for c in data["changes"]] == [
+        ("unknown", "", name),
+        ("provenance", "uv", "pip"),
+    ]
     # Another pinned file on both sides is still a change.
     other = dataclasses.replace(six, artifact=dataclasses.replace(wheel, sha256="b" * 64))
     changed = cli("diff", authors, lockfile.dump(_lock(other), tmp_path / "other.lock"))
@@ -948,3 +951,34 @@ def test_a_system_lock_against_the_capture_of_its_venv_rebuild_differs_in_nothin
     edited = dataclasses.replace(six, version="1.16.0")
     moved = dataclasses.replace(venv, python=dataclasses.replace(venv.python, packages=(edited,)))
     assert cli("diff", authors, lockfile.dump(moved, tmp_path / "moved.lock")).code == 1
+
+
+def test_a_field_no_comparison_looks_at_still_differs_beside_entries_that_are_no_drift(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """Two captured locks whose every entry is no drift (the environment kind, a file pinned in one lock only) were
+    not compared field by field, so a difference no comparison looks at (a package's ``requested``) was hidden and
+    the diff exited 0; with the same kind on both sides it read ``other fields differ``, exit 1. What those entries
+    explain (the kind, the pinned file, the lock a bundle was made from) is left out of the field comparison."""
+    from envsnap.model import Artifact
+
+    name = "six-1.17.0-py2.py3-none-any.whl"
+    wheel = Artifact(filename=name, url=f"https://files.example/{name}", sha256="a" * 64)
+    six = PythonPackage("six", "1.17.0", installer="pip", requested=True, record_digest="sha256:" + "c" * 64)
+    system = _lock(dataclasses.replace(six, artifact=wheel))
+    authors = lockfile.dump(
+        dataclasses.replace(system, envsnap=dataclasses.replace(system.envsnap, made_from="sha256:" + "e" * 64)),
+        tmp_path / "authors.lock",
+    )
+    faithful = dataclasses.replace(
+        system,
+        python=dataclasses.replace(system.python, kind="venv", packages=(dataclasses.replace(six, installer="uv"),)),
+    )
+    result = cli("diff", authors, lockfile.dump(faithful, tmp_path / "faithful.lock"))
+    assert result.code == 0 and "other fields" not in result.out, result.out
+    assert "installer: pip -> uv" in result.out and "environment kind: system -> venv" in result.out, result.out
+    unrequested = dataclasses.replace(six, installer="uv", requested=False)
+    moved = dataclasses.replace(faithful, python=dataclasses.replace(faithful.python, packages=(unrequested,)))
+    result = cli("diff", authors, lockfile.dump(moved, tmp_path / "moved.lock"))
+    assert result.code == 1 and "python.packages[six].requested" in result.out, result.out
+    assert "artifact" not in result.out.split("other fields")[1].split("\n")[0], result.out
