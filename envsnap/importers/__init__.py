@@ -48,17 +48,16 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
     # for a lock (docs/security.md, "Limits").
     stdin = os.fspath(path) == "-"
     name = "" if stdin else p.name
+    label = f"-: {_readlimits.STDIN_LABEL} is" if stdin else f"{p}:"  # how a message names what was read
     # Decoded as pip reads a requirements file: UTF-8, or what a byte order mark names (Windows PowerShell's
     # ``pip freeze > requirements.txt`` writes UTF-16), the mark left out.
     if stdin:
         raw = _readlimits.read_stdin_bytes(error=LockImportError, what="file to import")
-        text = _readlimits.decode_marked(
-            raw, label=f"-: {_readlimits.STDIN_LABEL} is", error=LockImportError, what="file to import"
-        )
+        text = _readlimits.decode_marked(raw, label=label, error=LockImportError, what="file to import")
     else:
         # ``import <(pip freeze)``, ``import /dev/stdin``: a pipe by its path, never read (it may not end); ``-`` is.
         raw = _readlimits.read_bytes(p, error=LockImportError, what="file", not_regular=_PIPE_INSTEAD)
-        text = _readlimits.decode_marked(raw, label=f"{p}:", error=LockImportError)
+        text = _readlimits.decode_marked(raw, label=label, error=LockImportError)
     if fmt == "auto":
         matches = _sniffed(name, text)
         if not matches:
@@ -68,9 +67,8 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
                 if p.name == "uv.lock"
                 else ""
             )
-            what = f"-: {_readlimits.STDIN_LABEL} is" if stdin else f"{p}:"
             raise LockImportError(
-                f"{what} not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from{hint}"
+                f"{label} not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from{hint}"
             )
         importer = matches[0]
     else:

@@ -933,6 +933,18 @@ def _editable_dist(python: Path, name: str, folder: Path) -> None:
     (dist / "direct_url.json").write_text(f'{{"url": "{folder.as_uri()}", "dir_info": {{"editable": true}}}}')
 
 
+def _tool_repo(tmp_path: Path) -> tuple[Path, str]:
+    """A git repository holding the project ``tool`` in its folder ``sub``, one commit: it and that commit."""
+    repo = tmp_path / "repo"
+    (repo / "sub" / "tool").mkdir(parents=True)
+    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "0.3"\n')
+    (repo / "sub" / "tool" / "__init__.py").write_text("X = 1\n")
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "one")
+    return repo, _git(repo, "rev-parse", "HEAD")
+
+
 def _git(folder: Path, *args: str) -> str:
     env = ["-c", "user.email=a@example.org", "-c", "user.name=a"]
     out = subprocess.run(["git", *env, "-C", str(folder), *args], capture_output=True, text=True, check=True)
@@ -947,14 +959,7 @@ def test_an_editable_vcs_line_verifies_against_the_checkout_pip_made_of_it(
     the commit. Verify of the line's import against that environment was always a mismatch ("source git+...@C ->
     editable file://{prefix}/src/tool/sub"). The checkout's own commit now decides: the locked one verifies, another
     is a mismatch naming both, and an edit to its tracked files is a warning."""
-    repo = tmp_path / "repo"
-    (repo / "sub" / "tool").mkdir(parents=True)
-    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "0.3"\n')
-    (repo / "sub" / "tool" / "__init__.py").write_text("X = 1\n")
-    _git(tmp_path, "init", "-q", str(repo))
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "one")
-    commit = _git(repo, "rev-parse", "HEAD")
+    repo, commit = _tool_repo(tmp_path)
 
     python = make_venv(tmp_path / "venv")
     checkout = tmp_path / "venv" / "src" / "tool"
@@ -996,14 +1001,7 @@ def test_a_capture_records_the_commit_of_an_editable_vcs_checkout_and_verify_see
     ``file://{prefix}/src/tool/sub``, editable, with no repository and no commit: ``rebuild`` refused it ("a
     directory inside the captured environment cannot be rebuilt from"), and another commit checked out there
     verified identical and captured the same lock. The capture now records the clone's origin and commit."""
-    repo = tmp_path / "repo"
-    (repo / "sub" / "tool").mkdir(parents=True)
-    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "0.3"\n')
-    (repo / "sub" / "tool" / "__init__.py").write_text("X = 1\n")
-    _git(tmp_path, "init", "-q", str(repo))
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "one")
-    commit = _git(repo, "rev-parse", "HEAD")
+    repo, commit = _tool_repo(tmp_path)
     (repo / "sub" / "tool" / "__init__.py").write_text("X = 2\n")
     _git(repo, "commit", "-qam", "two")
     second = _git(repo, "rev-parse", "HEAD")
@@ -1050,14 +1048,7 @@ def test_an_editable_clone_outside_the_environment_is_recorded_by_its_commit_as_
     ``{prefix}/src`` was the VCS source with its commit. A clean checkout outside the prefix whose origin is a network
     URL and whose commit a branch of that remote holds is now that VCS source too; one with uncommitted changes, a
     commit not on the remote, or the project itself stays the folder it is built from."""
-    repo = tmp_path / "repo"
-    (repo / "sub" / "tool").mkdir(parents=True)
-    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "0.3"\n')
-    (repo / "sub" / "tool" / "__init__.py").write_text("X = 1\n")
-    _git(tmp_path, "init", "-q", str(repo))
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "one")
-    commit = _git(repo, "rev-parse", "HEAD")
+    repo, commit = _tool_repo(tmp_path)
 
     python = make_venv(tmp_path / "venv")
     checkout = tmp_path / "work" / "src" / "tool"  # pip install --src src -e git+...
