@@ -38,8 +38,7 @@ def envsnap_python() -> str:
     cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envsnap-bench"
     cache_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="wheel-", dir=cache_root) as tmp:
-        subprocess.run([_uv(), "build", "-q", "--wheel", "--out-dir", tmp, str(ROOT)], check=True,
-                       capture_output=True)
+        subprocess.run([_uv(), "build", "-q", "--wheel", "--out-dir", tmp, str(ROOT)], check=True, capture_output=True)
         (wheel,) = Path(tmp).glob("*.whl")
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
         venv = cache_root / f"venv-{digest}"
@@ -61,8 +60,9 @@ def _build(venv: Path, python: Path, wheel: Path, done: Path) -> None:
     # it.
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([_uv(), "venv", "-q", "--python", os.path.realpath(sys.executable), str(venv)], check=True)
-    subprocess.run([_uv(), "pip", "install", "-q", "--compile-bytecode", "--python", str(python), str(wheel)],
-                   check=True)
+    subprocess.run(
+        [_uv(), "pip", "install", "-q", "--compile-bytecode", "--python", str(python), str(wheel)], check=True
+    )
     done.write_text(wheel.name + "\n")
 
 

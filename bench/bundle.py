@@ -3,9 +3,10 @@
     python bench/bundle.py [--wheels 150] [--runs 3] [--pip PYTHON] [--json OUT]
 
 The bench makes ~150 real wheels (one module, METADATA, RECORD and an incompressible payload, 8 KiB to 3 MiB,
-log-uniform) and serves them itself from a PEP 503 simple index over HTTPS (HTTP/1.1) on localhost (127.0.0.1; a process of
-its own: keep-alive, ``Range``, ``Cache-Control: max-age`` on files as a public index sends; a certificate made
-with openssl for the run, given to both tools as ``PIP_CERT`` and ``SSL_CERT_FILE``; https also because pip caches no http response).
+log-uniform) and serves them itself from a PEP 503 simple index over HTTPS (HTTP/1.1) on localhost (127.0.0.1; a
+process of its own: keep-alive, ``Range``, ``Cache-Control: max-age`` on files as a public index sends; a
+certificate made with openssl for the run, given to both tools as ``PIP_CERT`` and ``SSL_CERT_FILE``; https also
+because pip caches no http response).
 It writes the lock that pins them (URL, sha256, size) and the requirements file with the same hashes, then
 times, interleaved:
 
@@ -56,7 +57,9 @@ def make_wheels(folder: Path, count: int) -> list[Path]:
             f"{name}/__init__.py": b"VALUE = 1\n",
             f"{name}/payload.bin": payload,
             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
-            f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            f"{dist}.dist-info/WHEEL": (
+                b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+            ),
         }
         record = "".join(
             f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
@@ -320,15 +323,13 @@ def main() -> int:
                 times = {k: [] for k in times}
         med = {k: statistics.median(v) for k, v in times.items() if v}
         print(
-            f"{len(wheels)} wheels, {total / 2**20:.0f} MiB, served on localhost (HTTPS, HTTP/1.1); medians of {args.runs} after a warm-up round"
+            f"{len(wheels)} wheels, {total / 2**20:.0f} MiB, served on localhost (HTTPS, HTTP/1.1); "
+            f"medians of {args.runs} after a warm-up round"
         )
         print(f"pip {pip_version} download --no-cache-dir      {med['pip']:6.2f} s")
-        print(
-            f"envsnap bundle, cold                 {med['cold']:6.2f} s  {med['cold'] / med['pip']:5.2f}x  (goal <= 1.0x)"
-        )
-        print(
-            f"envsnap bundle, warm                 {med['warm']:6.2f} s  {med['warm'] / med['pip']:5.2f}x  (goal <= 0.15x)"
-        )
+        for kind, goal in (("cold", "1.0"), ("warm", "0.15")):
+            label = f"envsnap bundle, {kind}"
+            print(f"{label:36} {med[kind]:6.2f} s  {med[kind] / med['pip']:5.2f}x  (goal <= {goal}x)")
         if "pipcache" in med:
             print(
                 f"envsnap bundle, from pip's cache     {med['pipcache']:6.2f} s  {med['pipcache'] / med['pip']:5.2f}x"

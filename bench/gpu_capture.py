@@ -48,9 +48,7 @@ def command_ms(cmd: list[str], runs: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--python", help="the environment to capture (default: this interpreter's)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
@@ -78,9 +76,7 @@ def main() -> int:
     def gpu_part() -> None:
         nvidia.probe_nvidia()
         fw = frameworks.probe_frameworks(raw.packages)
-        cuda.probe_cuda(
-            raw.packages, raw.prefix, roots, loader.cache, redact, framework_cuda=frameworks.cuda_of(fw)
-        )
+        cuda.probe_cuda(raw.packages, raw.prefix, roots, loader.cache, redact, framework_cuda=frameworks.cuda_of(fw))
 
     rows: list[tuple[str, float]] = [
         ("envsnap GPU part inside capture()", in_capture_ms),
@@ -116,9 +112,7 @@ def main() -> int:
     ok = driver is not None or ours < TARGET_MS
     print(f"target: GPU part < {TARGET_MS:g} ms without a driver: {'PASS' if ok else 'FAIL'} ({ours:.2f} ms)")
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({"rows": dict(rows), "target_ms": TARGET_MS, "pass": ok}, indent=2)
-        )
+        Path(args.json).write_text(json.dumps({"rows": dict(rows), "target_ms": TARGET_MS, "pass": ok}, indent=2))
     return 0 if ok else 1
 
 

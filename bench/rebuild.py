@@ -59,9 +59,34 @@ from pathlib import Path
 
 import _installed
 
-REALISTIC = ["pip>=26", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib", "requests", "pyyaml", "tqdm", "sympy",
-             "pillow", "jinja2", "rich", "jupyter", "aiohttp", "httpx", "pydantic", "sqlalchemy", "seaborn",
-             "statsmodels", "networkx", "h5py", "openpyxl", "lxml", "beautifulsoup4", "flask"]
+REALISTIC = [
+    "pip>=26",
+    "numpy",
+    "scipy",
+    "pandas",
+    "scikit-learn",
+    "matplotlib",
+    "requests",
+    "pyyaml",
+    "tqdm",
+    "sympy",
+    "pillow",
+    "jinja2",
+    "rich",
+    "jupyter",
+    "aiohttp",
+    "httpx",
+    "pydantic",
+    "sqlalchemy",
+    "seaborn",
+    "statsmodels",
+    "networkx",
+    "h5py",
+    "openpyxl",
+    "lxml",
+    "beautifulsoup4",
+    "flask",
+]
 PY = os.path.realpath(sys.executable)
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,8 +129,11 @@ def build_source(root: Path) -> tuple[Path, Path, Path]:
 
 def summary(name: str, runs: list[tuple[float, float]]) -> dict[str, float]:
     walls = [w for w, _ in runs]
-    return {f"{name}_s": statistics.median(walls), f"{name}_min_s": min(walls),
-            f"{name}_cpu_s": statistics.median(c for _, c in runs)}
+    return {
+        f"{name}_s": statistics.median(walls),
+        f"{name}_min_s": min(walls),
+        f"{name}_cpu_s": statistics.median(c for _, c in runs),
+    }
 
 
 def main() -> int:
@@ -113,8 +141,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path, help="build the environment and bundle here once, reuse them after")
     parser.add_argument("--pip", action="store_true", help="also time pip install (minutes a run)")
-    parser.add_argument("--before", type=Path, help="also time the envsnap of this source tree (a worktree of an "
-                        "older commit), interleaved with the others: before and after in one run")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also time the envsnap of this source tree (a worktree of an "
+        "older commit), interleaved with the others: before and after in one run",
+    )
     parser.add_argument("--rebuild-only", action="store_true", help="leave out verify and the phase trace")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -135,9 +167,25 @@ def main() -> int:
             dest = fresh("ours")
             env = os.environ | {"PYTHONPATH": str(tree)} if tree else dict(os.environ)
             env["ENVSNAP_UV"] = uv_bin()  # the uv the peer runs (envsnap's own would come first)
-            took = timed(lambda: subprocess.run(
-                envsnap("rebuild", str(lock), "--bundle", str(bundle), "--offline", "--target", "venv", "--dest",
-                        str(dest), tree=tree), check=True, capture_output=True, env=env))
+            took = timed(
+                lambda: subprocess.run(
+                    envsnap(
+                        "rebuild",
+                        str(lock),
+                        "--bundle",
+                        str(bundle),
+                        "--offline",
+                        "--target",
+                        "venv",
+                        "--dest",
+                        str(dest),
+                        tree=tree,
+                    ),
+                    check=True,
+                    capture_output=True,
+                    env=env,
+                )
+            )
             os.sync()  # its write-back is not the next run's
             return took
 
@@ -147,10 +195,27 @@ def main() -> int:
         def pip_install() -> tuple[float, float]:
             dest = fresh("pip")
             subprocess.run([PY, "-m", "venv", str(dest)], check=True)
-            took = timed(lambda: subprocess.run(
-                [str(dest / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--find-links",
-                 str(bundle / "wheels"), "--require-hashes", "--no-deps", "-r", str(bundle / "requirements.txt")],
-                check=True, capture_output=True, env=pip_env))
+            took = timed(
+                lambda: subprocess.run(
+                    [
+                        str(dest / "bin" / "python"),
+                        "-m",
+                        "pip",
+                        "install",
+                        "-q",
+                        "--no-index",
+                        "--find-links",
+                        str(bundle / "wheels"),
+                        "--require-hashes",
+                        "--no-deps",
+                        "-r",
+                        str(bundle / "requirements.txt"),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    env=pip_env,
+                )
+            )
             os.sync()  # its write-back is not the next run's
             return took
 
@@ -159,9 +224,24 @@ def main() -> int:
 
             def run() -> None:
                 subprocess.run([uv_bin(), "venv", "-q", "--python", PY, str(dest)], check=True)
-                subprocess.run([uv_bin(), "pip", "sync", "-q", "--offline", "--python", str(dest / "bin" / "python"),
-                                "--no-index", "--find-links", str(bundle / "wheels"), "--require-hashes",
-                                str(bundle / "requirements.txt")], check=True, capture_output=True)
+                subprocess.run(
+                    [
+                        uv_bin(),
+                        "pip",
+                        "sync",
+                        "-q",
+                        "--offline",
+                        "--python",
+                        str(dest / "bin" / "python"),
+                        "--no-index",
+                        "--find-links",
+                        str(bundle / "wheels"),
+                        "--require-hashes",
+                        str(bundle / "requirements.txt"),
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
 
             took = timed(run)
             os.sync()  # its write-back is not the next run's
@@ -175,34 +255,52 @@ def main() -> int:
             for peer, kept in zip(peers, times, strict=True):
                 kept.append(peer())
         r = summary("envsnap", times[0]) | summary("uv", times[1])
-        r |= {"packages": count, "uv_ratio": r["envsnap_s"] / r["uv_s"],
-              "uv_ratio_min": r["envsnap_min_s"] / r["uv_min_s"], "uv_cpu_ratio": r["envsnap_cpu_s"] / r["uv_cpu_s"],
-              "uv_round_ratio": statistics.median(o[0] / u[0] for o, u in zip(times[0], times[1], strict=True))}
+        r |= {
+            "packages": count,
+            "uv_ratio": r["envsnap_s"] / r["uv_s"],
+            "uv_ratio_min": r["envsnap_min_s"] / r["uv_min_s"],
+            "uv_cpu_ratio": r["envsnap_cpu_s"] / r["uv_cpu_s"],
+            "uv_round_ratio": statistics.median(o[0] / u[0] for o, u in zip(times[0], times[1], strict=True)),
+        }
         if args.pip:
             r |= summary("pip_install", times[2])
             r["pip_ratio"] = r["envsnap_s"] / r["pip_install_s"]
         if args.before:
             r |= summary("before", times[-1])
-            r |= {"before_uv_ratio": r["before_s"] / r["uv_s"],
-                  "before_uv_ratio_min": r["before_min_s"] / r["uv_min_s"],
-                  "before_uv_cpu_ratio": r["before_cpu_s"] / r["uv_cpu_s"]}
+            r |= {
+                "before_uv_ratio": r["before_s"] / r["uv_s"],
+                "before_uv_ratio_min": r["before_min_s"] / r["uv_min_s"],
+                "before_uv_cpu_ratio": r["before_cpu_s"] / r["uv_cpu_s"],
+            }
         results["rebuild"] = r
-        print(f"rebuild ({count} wheels, offline, {args.runs} runs interleaved; wall median / least, CPU median; "
-              f"load average {os.getloadavg()[0]:.1f}; uv {uv_bin()}, link mode "
-              f"{os.environ.get('UV_LINK_MODE') or 'uv default (hardlink)'} for both):")
-        print(f"  envsnap rebuild (check + venv + hash check + install + verify) {r['envsnap_s']:.2f} / "
-              f"{r['envsnap_min_s']:.2f} s, CPU {r['envsnap_cpu_s']:.2f} s")
-        print(f"  uv venv + uv pip sync --require-hashes    {r['uv_s']:.2f} / {r['uv_min_s']:.2f} s, "
-              f"CPU {r['uv_cpu_s']:.2f} s")
-        print(f"  ratio to uv: {r['uv_ratio']:.2f} (median), {r['uv_ratio_min']:.2f} (least), "
-              f"CPU {r['uv_cpu_ratio']:.2f}, median of the rounds' ratios {r['uv_round_ratio']:.2f}   (target <= 1.3)")
+        print(
+            f"rebuild ({count} wheels, offline, {args.runs} runs interleaved; wall median / least, CPU median; "
+            f"load average {os.getloadavg()[0]:.1f}; uv {uv_bin()}, link mode "
+            f"{os.environ.get('UV_LINK_MODE') or 'uv default (hardlink)'} for both):"
+        )
+        print(
+            f"  envsnap rebuild (check + venv + hash check + install + verify) {r['envsnap_s']:.2f} / "
+            f"{r['envsnap_min_s']:.2f} s, CPU {r['envsnap_cpu_s']:.2f} s"
+        )
+        print(
+            f"  uv venv + uv pip sync --require-hashes    {r['uv_s']:.2f} / {r['uv_min_s']:.2f} s, "
+            f"CPU {r['uv_cpu_s']:.2f} s"
+        )
+        print(
+            f"  ratio to uv: {r['uv_ratio']:.2f} (median), {r['uv_ratio_min']:.2f} (least), "
+            f"CPU {r['uv_cpu_ratio']:.2f}, median of the rounds' ratios {r['uv_round_ratio']:.2f}   (target <= 1.3)"
+        )
         if args.pip:
-            print(f"  pip install --require-hashes (venv made beforehand) {r['pip_install_s']:.2f} s: ratio "
-                  f"{r['pip_ratio']:.2f} (target <= 0.5)")
+            print(
+                f"  pip install --require-hashes (venv made beforehand) {r['pip_install_s']:.2f} s: ratio "
+                f"{r['pip_ratio']:.2f} (target <= 0.5)"
+            )
         if args.before:
-            print(f"  envsnap of {args.before}: {r['before_s']:.2f} / {r['before_min_s']:.2f} s, CPU "
-                  f"{r['before_cpu_s']:.2f} s; ratio to uv {r['before_uv_ratio']:.2f} (median), "
-                  f"{r['before_uv_ratio_min']:.2f} (least), CPU {r['before_uv_cpu_ratio']:.2f}")
+            print(
+                f"  envsnap of {args.before}: {r['before_s']:.2f} / {r['before_min_s']:.2f} s, CPU "
+                f"{r['before_cpu_s']:.2f} s; ratio to uv {r['before_uv_ratio']:.2f} (median), "
+                f"{r['before_uv_ratio_min']:.2f} (least), CPU {r['before_uv_cpu_ratio']:.2f}"
+            )
         if args.rebuild_only:
             shutil.rmtree(scratch)
             if args.json:
@@ -220,12 +318,25 @@ def main() -> int:
         verify_s, freeze_s = statistics.median(v), statistics.median(f)
         results["verify"] = {"envsnap_s": verify_s, "pip_freeze_s": freeze_s, "ratio": verify_s / freeze_s}
         pip = subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1]
-        print(f"verify: envsnap verify {verify_s:.3f} s, pip {pip} freeze {freeze_s:.3f} s, "
-              f"ratio {verify_s / freeze_s:.2f} (target <= 0.5)")
+        print(
+            f"verify: envsnap verify {verify_s:.3f} s, pip {pip} freeze {freeze_s:.3f} s, "
+            f"ratio {verify_s / freeze_s:.2f} (target <= 0.5)"
+        )
         traced = fresh("traced")
-        trace = subprocess.run([sys.executable, str(Path(__file__).with_name("rebuild_trace.py")), str(lock),
-                                "--bundle", str(bundle), "--dest", str(traced)], capture_output=True,
-                               text=True, check=True).stdout
+        trace = subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("rebuild_trace.py")),
+                str(lock),
+                "--bundle",
+                str(bundle),
+                "--dest",
+                str(traced),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         shutil.rmtree(scratch)
         lines = trace.splitlines()
         first = next(i for i, line in enumerate(lines) if line.startswith("rebuild (exit"))

@@ -40,6 +40,7 @@ def _timed(phase: Callable[..., str | None] | str, fn: Callable[..., Any]) -> Ca
         finally:
             if name is not None:
                 PHASES.setdefault(name, []).append(time.perf_counter() - start)
+
     return wrapper
 
 
@@ -70,17 +71,22 @@ def install_tracing() -> None:
     from envsnap.probes import capture, system
     from envsnap.rebuild import _preflight
 
-    for fn, phase in ((lockfile.load, "lock loads"),
-                      (lockfile.from_document, "lock parses (model built)"), (capture.run_capture, "captures"),
-                      (system.prepare, "host read (dpkg, ld.so cache)"),
-                      (bundle.sha256_file, "file hashing (all threads)"),
-                      (bundle.hash_bundle_ahead, "bundle hashed ahead (thread)"),
-                      (_preflight.bundle_sizes, "bundle sizes (zip dirs)")):
+    for fn, phase in (
+        (lockfile.load, "lock loads"),
+        (lockfile.from_document, "lock parses (model built)"),
+        (capture.run_capture, "captures"),
+        (system.prepare, "host read (dpkg, ld.so cache)"),
+        (bundle.sha256_file, "file hashing (all threads)"),
+        (bundle.hash_bundle_ahead, "bundle hashed ahead (thread)"),
+        (_preflight.bundle_sizes, "bundle sizes (zip dirs)"),
+    ):
         _wrap_everywhere(fn, _timed(phase, fn))
     bundle.Bundle.verify_sums = _timed("SHA256SUMS check", bundle.Bundle.verify_sums)  # type: ignore[method-assign]
     # The installer is timed where it starts (below: the venv target may start it while the check runs).
-    _wrap_everywhere(_runner.run, _timed(lambda *a, **k: None if _subprocess_phase(*a) == INSTALLER else
-                                         _subprocess_phase(*a), _runner.run))
+    _wrap_everywhere(
+        _runner.run,
+        _timed(lambda *a, **k: None if _subprocess_phase(*a) == INSTALLER else _subprocess_phase(*a), _runner.run),
+    )
     real_start = _runner.start
 
     def start(args: Any, *rest: Any, **kwargs: Any) -> Any:
@@ -123,9 +129,17 @@ def main() -> int:
     for name, times in sorted(PHASES.items(), key=lambda kv: -sum(kv[1])):
         print(f"  {name:<28} {len(times):3d}x  {sum(times):.3f} s")
     if args.json:
-        args.json.write_text(json.dumps({"total_s": total, "exit": code,
-                                         "phases": {k: {"count": len(v), "s": sum(v)} for k, v in PHASES.items()}},
-                                        indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "total_s": total,
+                    "exit": code,
+                    "phases": {k: {"count": len(v), "s": sum(v)} for k, v in PHASES.items()},
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import _installed
+import _installed  # noqa: E402  (this tree, installed from its wheel into a venv, as users run it)
 
 SCRIPT = "import sys\nn = int(sys.argv[1])\ntotal = 0\nfor i in range(n):\n    total += i * i\nprint(total % 7)\n"
 
@@ -45,8 +45,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def median_times(cmds: list[list[str]], runs: int, cwd: Path,
-                 warmed: Callable[[], None] = lambda: None) -> tuple[list[float], list[float]]:
+def median_times(
+    cmds: list[list[str]], runs: int, cwd: Path, warmed: Callable[[], None] = lambda: None
+) -> tuple[list[float], list[float]]:
     """Median wall time and median CPU time (user + system, the command and its children) of each command, their
     runs interleaved so that load on the machine hits all alike. On a busy machine the CPU time is the steadier
     measure of what envsnap adds: its work runs beside the command's, and only shows in the wall time when no
@@ -72,6 +73,7 @@ def calibrate(script: Path, seconds: float = 2.0) -> int:
     """The loop count that makes the script take ``seconds`` of wall time. Scaled from a run of at least a
     second (a short one is dominated by the interpreter's start and undershot the goal by a quarter), then
     checked: scaled again from a run at the chosen count until one lands within 3% of the goal."""
+
     def took(n: int) -> float:
         start = time.perf_counter()
         subprocess.run([sys.executable, str(script), str(n)], check=True, capture_output=True)
@@ -94,15 +96,15 @@ def run_overhead(root: Path, runs: int) -> dict[str, float]:
     n = str(calibrate(script))
     print(f"script calibrated to {int(n):,} iterations (about 2 s)")
     lock = root / "envsnap.lock"
-    subprocess.run(_installed.envsnap("capture", "-o", str(lock)), check=True, capture_output=True,
-                   env=_env())
+    subprocess.run(_installed.envsnap("capture", "-o", str(lock)), check=True, capture_output=True, env=_env())
     envsnap = _installed.envsnap("run", "-o", str(root / "run.toml"), "--")
     with_lock = _installed.envsnap("run", "--lock", str(lock), "-o", str(root / "run2.toml"), "--")
     memos: dict[str, int] = {}
     for _ in range(3):
         plain = [sys.executable, str(script), n]
         (base, captured, verified), (cpu_base, cpu_run, cpu_lock) = median_times(
-            [plain, envsnap + plain, with_lock + plain], runs, root, warmed=lambda: memos.update(_memo_stamps()))
+            [plain, envsnap + plain, with_lock + plain], runs, root, warmed=lambda: memos.update(_memo_stamps())
+        )
         # The goal is about a 2-second script: a calibration the machine's clock or load moved since (a quiet
         # machine ran the "2 s" script in 1.33 s, which overstated every fixed cost by half) is done again.
         if abs(base - 2.0) <= 0.1 * 2.0:
@@ -111,15 +113,28 @@ def run_overhead(root: Path, runs: int) -> dict[str, float]:
         print(f"script alone took {base:.3f} s, not about 2 s: timed again at {int(n):,} iterations")
     # A memo is written by a run it did not answer: the warm-up runs fill them, the timed runs should write none.
     rewritten = sorted(name for name, stamp in _memo_stamps().items() if memos.get(name) != stamp)
-    out = {"script_s": base, "run_s": captured, "run_lock_s": verified,
-           "ratio": captured / base, "ratio_lock": verified / base,
-           "script_cpu_s": cpu_base, "run_cpu_s": cpu_run, "run_lock_cpu_s": cpu_lock}
-    print(f"script alone {base:.3f} s; envsnap run {captured:.3f} s (ratio {out['ratio']:.3f}); "
-          f"envsnap run --lock {verified:.3f} s (ratio {out['ratio_lock']:.3f}); target <= 1.05")
-    print(f"CPU time: script {cpu_base:.3f} s; envsnap run adds {cpu_run - cpu_base:.3f} s, with --lock "
-          f"{cpu_lock - cpu_base:.3f} s (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    print(f"memos written by the timed runs (none: every one was answered from what the warm-up kept): "
-          f"{', '.join(rewritten) or 'none'}")
+    out = {
+        "script_s": base,
+        "run_s": captured,
+        "run_lock_s": verified,
+        "ratio": captured / base,
+        "ratio_lock": verified / base,
+        "script_cpu_s": cpu_base,
+        "run_cpu_s": cpu_run,
+        "run_lock_cpu_s": cpu_lock,
+    }
+    print(
+        f"script alone {base:.3f} s; envsnap run {captured:.3f} s (ratio {out['ratio']:.3f}); "
+        f"envsnap run --lock {verified:.3f} s (ratio {out['ratio_lock']:.3f}); target <= 1.05"
+    )
+    print(
+        f"CPU time: script {cpu_base:.3f} s; envsnap run adds {cpu_run - cpu_base:.3f} s, with --lock "
+        f"{cpu_lock - cpu_base:.3f} s (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
+    print(
+        f"memos written by the timed runs (none: every one was answered from what the warm-up kept): "
+        f"{', '.join(rewritten) or 'none'}"
+    )
     out["memos_written"] = len(rewritten)
     return out
 
@@ -152,9 +167,11 @@ def critical_path(root: Path, runs: int, lock: Path) -> dict[str, float]:
             after.append(t1 - ended)
         out[f"before_start{name}_s"] = statistics.median(before)
         out[f"after_end{name}_s"] = statistics.median(after)
-    print(f"critical path: {out['before_start_s']:.3f} s before the command starts, {out['after_end_s']:.3f} s after "
-          f"it ends; with --lock {out['before_start_lock_s']:.3f} s and {out['after_end_lock_s']:.3f} s (after it "
-          f"ends includes waiting for the preparation, which a loaded machine may not finish while it runs)")
+    print(
+        f"critical path: {out['before_start_s']:.3f} s before the command starts, {out['after_end_s']:.3f} s after "
+        f"it ends; with --lock {out['before_start_lock_s']:.3f} s and {out['after_end_lock_s']:.3f} s (after it "
+        f"ends includes waiting for the preparation, which a loaded machine may not finish while it runs)"
+    )
     return out
 
 
@@ -188,8 +205,10 @@ def hashing(root: Path, gib: float, runs: int) -> dict[str, float]:
     shutil.rmtree(data)
     t_sum, t_ours = statistics.median(theirs), statistics.median(ours)
     out = {"gib": gib, "sha256sum_s": t_sum, "envsnap_s": t_ours, "speed_ratio": t_sum / t_ours}
-    print(f"hashing {gib:g} GiB: sha256sum {t_sum:.3f} s, envsnap fingerprint {t_ours:.3f} s "
-          f"(speed ratio {out['speed_ratio']:.3f}; target >= 0.8)")
+    print(
+        f"hashing {gib:g} GiB: sha256sum {t_sum:.3f} s, envsnap fingerprint {t_ours:.3f} s "
+        f"(speed ratio {out['speed_ratio']:.3f}; target >= 0.8)"
+    )
     return out
 
 
