@@ -88,6 +88,7 @@ def verify(
     stamps what it read). ``scrubbed``: the lock is a Snapshot ``scrub_snapshot`` gave already (a rebuild scrubs
     it while its installer runs: 3-6 ms less after the installer). ``gpu_timeout``: how long NVML may take to
     answer (``--gpu-timeout``; default ``GPU_TIMEOUT``), after which the driver is reported as not answering."""
+    from ..probes import gitstate
     from ..probes.capture import capture
 
     with _lockcache.bypassed(not cache):
@@ -100,36 +101,39 @@ def verify(
     # --files reads the conda layer's prefix from it; an editable VCS package, its checkout's folder.
     kept = kept if kept is not None or not (files or checkouts) else []
     timeout: dict[str, Any] = {} if gpu_timeout is None else {"gpu_timeout": gpu_timeout}
-    if environment is not None:
-        actual = capture(
-            environment.python,
-            changed_files=changed,
-            conda_prefix=environment.conda_prefix,
-            python_layer=environment.python_layer,
-            project_state=False,
-            use_cache=cache,
-            same_host=same_host,
-            probe=probe,
-            prepared=prepared,
-            kept=kept,
-            **timeout,
-        )
-        target = environment.describe()
-    else:
-        actual = capture(  # compared: no git state
-            python,
-            changed_files=changed,
-            project_state=False,
-            use_cache=cache,
-            same_host=same_host,
-            probe=probe,
-            kept=kept,
-            **timeout,
-        )
-        target = python or "(this interpreter)"
-    edited: list[Difference] = []
-    if checkouts and kept:
-        actual, edited = _editable_checkouts(lock, actual, kept[-1])
+    # The checkouts of editable VCS packages the capture reads are those ``_editable_checkouts`` compares: each is
+    # read by git once.
+    with gitstate.read_once():
+        if environment is not None:
+            actual = capture(
+                environment.python,
+                changed_files=changed,
+                conda_prefix=environment.conda_prefix,
+                python_layer=environment.python_layer,
+                project_state=False,
+                use_cache=cache,
+                same_host=same_host,
+                probe=probe,
+                prepared=prepared,
+                kept=kept,
+                **timeout,
+            )
+            target = environment.describe()
+        else:
+            actual = capture(  # compared: no git state
+                python,
+                changed_files=changed,
+                project_state=False,
+                use_cache=cache,
+                same_host=same_host,
+                probe=probe,
+                kept=kept,
+                **timeout,
+            )
+            target = python or "(this interpreter)"
+        edited: list[Difference] = []
+        if checkouts and kept:
+            actual, edited = _editable_checkouts(lock, actual, kept[-1])
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
     extra = [*edited, *_file_differences(changed or {}, kept[-1] if files and kept else None)]

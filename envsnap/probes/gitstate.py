@@ -14,7 +14,8 @@ from .._defaults import ARCHIVE_SUFFIXES, BUNDLE_INCOMPLETE, BUNDLE_SUMS, LOCK_N
 TYPE_CHECKING = False  # not typing's: a memo's answer inside a work tree imports this module
 if TYPE_CHECKING:
     import gzip
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Iterator, Sequence
+    from contextlib import AbstractContextManager
     from typing import BinaryIO
 
     from .. import _runner
@@ -63,11 +64,42 @@ def find_root(directory: str) -> str | None:
     return res.stdout.strip() if res.ok and res.stdout.strip() else None
 
 
+# The checkouts read inside a ``read_once`` block, by folder; None outside one.
+_READ: dict[str, tuple[str, str, bool] | None] | None = None
+
+
+def read_once() -> AbstractContextManager[None]:
+    """A block in which each folder's checkout is read by git once (``checkout``): verify compares the checkouts its
+    capture has just read, moments before, and read each again (two git runs a package). Outside such a block every
+    call asks git: a checkout moves between commands."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def block() -> Iterator[None]:
+        global _READ
+        before, _READ = _READ, ({} if _READ is None else _READ)
+        try:
+            yield
+        finally:
+            _READ = before
+
+    return block()
+
+
 def checkout(folder: str) -> tuple[str, str, bool] | None:
     """The git work tree ``folder`` lies in, as verify reads the checkout pip made of an editable VCS line
     (``pip install -e git+URL@COMMIT#egg=NAME``, recorded as that folder alone): its root, its ``HEAD`` commit, and
     whether a tracked file differs from it (untracked files are left out: the build writes ``NAME.egg-info`` there).
     None outside any work tree, or where git cannot tell (no commit yet, no git)."""
+    read = _READ
+    if read is None:
+        return _checkout(folder)
+    if folder not in read:
+        read[folder] = _checkout(folder)
+    return read[folder]
+
+
+def _checkout(folder: str) -> tuple[str, str, bool] | None:
     if not any(name in os.environ for name in LOCATION_VARIABLES) and not below_git(folder):
         return None
     found = git(folder, "rev-parse", "--show-toplevel", "HEAD")

@@ -1255,3 +1255,42 @@ def test_a_pylock_that_does_not_name_pip_verifies_against_a_venv_it_was_installe
     result = cli("verify", "all.lock", "--python", python)
     assert ("setuptools" in result.out) == ("setuptools==" in installed.stdout), result.out
     assert ("setuptools" in result.out) == (result.code == 3), result.out
+
+
+def test_verify_reads_an_editable_checkout_once(
+    tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verify's capture reads an editable clone's root, commit and edited state (``probes.python``), and verify read
+    them all again for its "uncommitted changes" warning: two more git runs per editable checkout, every verify. It
+    now takes what its capture read, and still sees an edit made since the last command."""
+    repo, _ = _tool_repo(tmp_path)
+    python = make_venv(tmp_path / "venv")
+    checkout = tmp_path / "venv" / "src" / "tool"
+    _git(tmp_path, "clone", "-q", str(repo), str(checkout))
+    _editable_dist(python, "tool", checkout / "sub")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    from envsnap.probes import gitstate, memo
+
+    monkeypatch.setattr(memo, "RACY_NS", -(10**18))
+    assert cli("capture", "--python", python, "-o", "one.lock").code == 0
+
+    asked: list[str] = []
+    real_git = gitstate.git
+
+    def counted(directory: str, *args: str) -> Any:
+        asked.append(args[0])
+        return real_git(directory, *args)
+
+    monkeypatch.setattr(gitstate, "git", counted)
+    result = cli("verify", "one.lock", "--python", python)
+    assert result.code == 0 and "tool" not in result.out, result.out
+    assert asked.count("status") == 1, asked
+
+    (checkout / "sub" / "tool" / "__init__.py").write_text("X = 2\n")  # edited since the capture
+    asked.clear()
+    result = cli("verify", "one.lock", "--python", python, "--json")
+    tool = [d for d in json.loads(result.out)["differences"] if d["subject"] == "tool" and d["severity"] != "info"]
+    assert [(d["severity"], d["what"]) for d in tool] == [("warning", "source")], tool
+    assert asked.count("status") == 1, asked
