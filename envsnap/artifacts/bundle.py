@@ -960,11 +960,14 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
     local project present, every VCS install buildable, nothing to look up when offline, room on disk for the
     files still to download. ``bundle`` and ``rebuild`` fail with the whole list instead of stopping at the
     first problem after fetching everything else."""
-    from .pin import hash_only
+    from .pin import hash_only, local_find_links, read_pip_config
 
     problems: list[str] = []
     to_fetch = 0
     policy: FetchPolicy | None = None  # read (pip's configuration) at the first URL it must judge, once
+    # --offline pins from the configured find-links folders on this machine, when there are any (pin says then
+    # which package none of them holds); without one, nothing could pin what the lock leaves unpinned.
+    folders: tuple[str, ...] | None = None
     for pkg in lock.pip_layer():
         src, art = pkg.source, pkg.artifact
         label = package_label(pkg)
@@ -999,7 +1002,13 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
                     policy = policy or _lock_policy(opts)
                     policy.check(src.url, f"{pkg.name}: git URL")
         elif opts.offline:
-            problems.append(f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first)")
+            if folders is None:
+                folders = local_find_links(opts.config or read_pip_config())
+            if not folders:
+                problems.append(
+                    f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first, or name a "
+                    "folder of wheels on this machine in PIP_FIND_LINKS or pip.conf's find-links)"
+                )
     if root is not None and to_fetch:
         probe = root if root.exists() else root.parent
         try:
@@ -1009,6 +1018,9 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         if free < to_fetch:
             problems.append(f"{probe}: {to_fetch / 2**30:.1f} GiB of wheels to download, {free / 2**30:.1f} GiB free")
     return problems
+
+
+OFFLINE_PIN_HINT = "--offline read only the find-links folders on this machine and the download cache"
 
 
 def _lock_policy(opts: BundleOptions) -> FetchPolicy:
@@ -1060,7 +1072,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         for line in moved:
             say(line)
     cache = download_cache(opts.cache_dir)
-    pinner = Pinner(config, cache, allow_urls=opts.allow_urls)
+    pinner = Pinner(config, cache, allow_urls=opts.allow_urls, offline=opts.offline)
     pinner.project_dir = opts.project_dir  # a pinned file inside the project: file://{project}/wheels/x.whl
     pinner.fetcher.collect_hints = True  # a 401's remedy is said once per index, after the list of problems
     try:
@@ -1073,7 +1085,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         if (p.artifact is None or hash_only(p.artifact)) and p.source.kind in ("index", "archive")
     ]
     if missing:
-        say(f"pinning {counted(len(missing), 'package')} against the configured indexes")
+        where = "the find-links folders on this machine (--offline)" if opts.offline else "the configured indexes"
+        say(f"pinning {counted(len(missing), 'package')} against {where}")
         names = {p.name for p in missing}
         result = pin(
             lock,
@@ -1082,6 +1095,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             only=lambda p: p.name in names,
             project_dir=opts.project_dir,  # a find-links folder in the project is recorded as file://{project}/...
             allow_urls=opts.allow_urls,
+            offline=opts.offline,  # the local find-links folders and the download cache only
         )
         lock = result.snapshot
         # Every package must have its file before any wheel is fetched or built: the whole list, by name.
@@ -1095,7 +1109,13 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         _fail(
             [f"{package_label(p)}: {o.reason}" for p, o in failed],
             "not every package could be pinned, nothing was fetched",
-            "; ".join([*([FIND_LINKS_HINT] if any(o.unlisted for _p, o in failed) else []), *result.hints]),
+            "; ".join(
+                [
+                    *([FIND_LINKS_HINT] if any(o.unlisted for _p, o in failed) else []),
+                    *result.hints,
+                    *([OFFLINE_PIN_HINT] if opts.offline else []),
+                ]
+            ),
         )
     entries: list[BundleEntry] = []
     packages = []
@@ -1447,8 +1467,15 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
     fresh = not cached.is_file()
     if fresh:
         if offline:
-            raise BundleError(f"{art.filename}: not in the bundle or the download cache, and --offline is set")
-        cached, _sha = pinner.fetch_artifact(art)
+            local = pinner.local_copy(art)  # a configured find-links folder here holds it (checked by its sha256)
+            if local is None:
+                raise BundleError(
+                    f"{art.filename}: not in the bundle, the download cache or a find-links folder on this machine, "
+                    "and --offline is set"
+                )
+            cached = local
+        else:
+            cached, _sha = pinner.fetch_artifact(art)
     copied = _copy_checked(cached, dest, art.sha256)
     if copied is None:  # removed from the cache since it was found there (`envsnap clean --cache`)
         if offline:

@@ -96,6 +96,19 @@ class IndexConfig:
         return () if self.no_index else (self.index_url, *self.extra_index_urls)
 
 
+def local_find_links(config: IndexConfig) -> tuple[str, ...]:
+    """The configured find-links locations that are folders on this machine (``PIP_FIND_LINKS=/data/wheels``,
+    ``find-links = ./wheels``): what ``--offline`` still reads. A page of links (a URL, or a local HTML file whose
+    links may name any host) is not a folder."""
+    return tuple(loc for loc in config.find_links if (path := local_path(loc)) is not None and path.is_dir())
+
+
+def offline_config(config: IndexConfig) -> IndexConfig:
+    """``config`` as ``--offline`` reads it: no index, only its local find-links folders (a folder here is not the
+    network; its files are taken only by name and the locked hash or RECORD digest, as any configured location's)."""
+    return dataclasses.replace(config, no_index=True, extra_index_urls=(), find_links=local_find_links(config))
+
+
 def pip_config_files(environ: Mapping[str, str] | None = None) -> list[Path]:
     """pip's configuration files in the order pip reads them (later ones override earlier ones)."""
     env = os.environ if environ is None else environ
@@ -419,6 +432,11 @@ class Fetcher:
         self.auth_hints: dict[str, str] = {}
         self.collect_hints = False
         self._hints_lock = threading.Lock()
+        self.offline = False  # ``--offline``: a URL that is not a path on this machine is never read
+
+    def _refuse_remote(self, url: str) -> None:
+        if self.offline and local_path(url) is None:
+            raise PinError(f"{strip_credentials(url)[:200]}: not read, --offline reads only files on this machine")
 
     def get(self, url: str, accept: str = "*/*", *, checked: bool = False) -> tuple[bytes, str, str]:
         """(body, content type, final url). A missing page is an empty body, other failures ``PinError``."""
@@ -426,6 +444,7 @@ class Fetcher:
             return self._pages[(url, checked)]
         if checked:
             self.policy.check(url, "index")
+        self._refuse_remote(url)
         local = local_path(url)
         page = self._read_local(local, url) if local is not None else self._read_http(url, accept, checked)
         self._pages[(url, checked)] = page
@@ -495,6 +514,7 @@ class Fetcher:
         whole file, resumed or not)."""
         if checked:
             self.policy.check(url, "file")
+        self._refuse_remote(url)
         limit = size if size > 0 else MAX_DOWNLOAD
         dest.parent.mkdir(parents=True, exist_ok=True)
         if partial is not None and local_path(url) is None:
@@ -1090,8 +1110,10 @@ class Pinner:
         tags: Sequence[str] | None = None,
         allow_urls: Sequence[str] = (),
         exclude_newer: _dt.datetime | None = None,
+        offline: bool = False,
     ):
-        config = with_seed_wheels(config)
+        # ``--offline``: only the configured find-links folders on this machine (and the download cache) are read.
+        config = with_seed_wheels(offline_config(config) if offline else config)
         # ``rebuild --as-of``: an index's files count only when it says they were uploaded before this moment
         # (the rule of uv's --exclude-newer; a file without an upload time is not used, never guessed).
         self.exclude_newer = exclude_newer
@@ -1100,6 +1122,8 @@ class Pinner:
         self.policy = policy_for(config, allow_urls)
         self.fetcher = fetcher or Fetcher(config.cert, policy=self.policy)
         self.fetcher.policy = self.policy
+        self.offline = offline
+        self.fetcher.offline = offline
         from . import httpclient
 
         # pip sends an index's password with the files its pages list on the same host, not only with the pages
@@ -1117,7 +1141,10 @@ class Pinner:
         return files if cutoff is None else [f for f in files if uploaded_before(f.upload_time, cutoff)]
 
     def _where(self) -> str:
-        """The configured indexes, as the reasons name them (with the cutoff when there is one)."""
+        """The configured indexes, as the reasons name them (with the cutoff when there is one; under ``--offline``
+        the find-links folders on this machine, all that is read)."""
+        if self.offline:
+            return "the find-links folders on this machine (--offline reads nothing else)"
         if self.exclude_newer is None:
             return "the configured indexes"
         return f"the configured indexes (files uploaded before {self.exclude_newer:%Y-%m-%dT%H:%M:%SZ})"
@@ -1246,6 +1273,21 @@ class Pinner:
 
     def _here(self, url: str) -> str:
         return here(url, self.project_dir)
+
+    def local_copy(self, art: Artifact) -> Path | None:
+        """``art``'s file (by name, checked against its sha256) from a configured find-links folder on this
+        machine, in the download cache; None when none holds it. What ``--offline`` takes of a pinned file that
+        neither the bundle nor the cache has."""
+        if not is_sha256_hex(art.sha256):
+            return None
+        wanted = IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256)
+        found, _other, _unread = self._refind(wanted)
+        if found is None or local_path(found.url) is None:
+            return None
+        try:
+            return self.fetch(found)[0]
+        except PinError:
+            return None
 
     def _refind(self, wanted: IndexFile) -> tuple[IndexFile | None, bool, list[str]]:
         """The configured indexes' own entry for a file a lock names by file name and sha256; else None, whether
@@ -1506,7 +1548,7 @@ class Pinner:
             sdists = [f for f in files if sdist_matches(f.filename, pkg)]
             if not files:
                 return PinOutcome(
-                    pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file on the configured indexes"
+                    pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file on {self._where()}"
                 )
             if not sdists:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", f"{pkg.name} {pkg.version}: {why}")
@@ -1556,6 +1598,11 @@ class Pinner:
                     )
                     continue
                 index = str(folder)
+            if self.offline and ((where := local_path(index)) is None or not where.is_dir()):
+                refused.append(
+                    f"the location {strip_credentials(index)[:200]!r} the import named is not read (--offline)"
+                )
+                continue
             reason = self.policy.refusal(index)
             if reason is None:
                 indexes.append(index)
@@ -1614,7 +1661,7 @@ class Pinner:
             pkg.version,
             "unpinned",
             f"no {pkg.name} {pkg.version} file with sha256 "
-            f"{known.sha256} on the configured indexes" + "".join(f"; {r}" for r in refused),
+            f"{known.sha256} on {self._where()}" + "".join(f"; {r}" for r in refused),
         )
 
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:
@@ -1775,6 +1822,7 @@ def pin(
     jobs: int = 8,
     project_dir: Path | None = None,
     allow_urls: Sequence[str] = (),
+    offline: bool = False,
 ) -> PinResult:
     """The snapshot with ``artifact`` filled for every package that can be pinned, and each outcome.
 
@@ -1782,13 +1830,15 @@ def pin(
     ``allow_urls`` are the user's ``--allow-url`` patterns. A file read inside ``project_dir`` or the home is
     recorded by its label (``located``). Packages that already carry an artifact are kept as they are. The
     reasons for unpinned packages are also written to the lock's warnings (``pin: NAME VERSION: reason``),
-    replacing those of an earlier pin.
+    replacing those of an earlier pin. ``offline``: nothing but the configured find-links folders on this machine
+    and the download cache is read (``bundle --offline``).
     """
     pinner = Pinner(
         config or read_pip_config(),
         cache_dir or cache_dir_for(ARTIFACTS_CACHE),
         tags=target_tags(snapshot.python.version, snapshot.python.implementation, snapshot.platform),
         allow_urls=allow_urls,
+        offline=offline,
     )
     pinner.imported = bool(snapshot.envsnap.origin)
     pinner.project_dir = project_dir
