@@ -1710,6 +1710,19 @@ class Pinner:
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         # A local archive (``pip install ./x.whl``: a file: URL) is read as any of the lock's URLs is, once the
         # fetch policy allows it (``--allow-url 'file:///srv/wheels/*'``), and proven by the sha256 pip recorded.
+        if url.startswith(("http://", "https://", "file:")) and algo in ("sha384", "sha512") and value:
+            # pip's other hashes (a requirement's ``--hash=sha512:``): the file is fetched, checked against that
+            # digest, and pinned by its sha256 as any file is.
+            try:
+                path, sha = self.fetch(IndexFile(filename=filename, url=self._here(url), sha256="", index=""))
+                digest = file_digest(path, algo)
+            except (PinError, UnsafeInputError, OSError) as exc:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"installed from an archive: {exc}")
+            if digest != value:
+                return PinOutcome(
+                    pkg.name, pkg.version, "unpinned", f"{filename}: its {algo} is not the one the lock records"
+                )
+            algo, value = "sha256", sha
         if url.startswith(("http://", "https://", "file:")) and algo == "sha256" and value:
             # Read where it is now (capture wrote ``file://{project}/wheels/x.whl``), recorded by its label (``pin``).
             try:
@@ -1766,6 +1779,15 @@ def _valid_candidate(cand: Candidate) -> bool:
         and (not cand.filename or grammar.is_distribution_filename(cand.filename))
         and (not cand.url or grammar.is_lock_url(cand.url))
     )
+
+
+def file_digest(path: Path, algo: str) -> str:
+    """The hex digest of the file at ``path`` by ``algo`` (``sha384``, ``sha512``: what pip accepts beside sha256)."""
+    digest = hashlib.new(algo)
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def hash_only(artifact: Artifact) -> bool:

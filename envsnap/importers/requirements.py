@@ -14,6 +14,7 @@ back as local projects and VCS checkouts.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import shlex
@@ -302,7 +303,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     if len(pins) != 1 or len(req.specifier) != 1:
         raise LockImportError(f"{where}: {req.name}{req.specifier} is not an exact pin (name==version)")
     version = pins[0].version
-    sha256 = _sha256s(name, hashes, where, state)
+    sha256 = _sha256s(name, version, hashes, where, state)
     index = _folder_holding(name, version, sha256, state) or _index_for(version, state)
     if len(sha256) > 1:  # one per file of the release: pin picks the one for the target
         candidates = tuple(Candidate(sha256=h, index=index) for h in sha256)
@@ -311,15 +312,74 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, artifact=artifact)
 
 
-def _sha256s(name: str, hashes: list[str], where: str, state: _State) -> list[str]:
-    """The requirement's sha256 values, each checked (a hash is a file to trust), in the file's order."""
-    sha256 = list(dict.fromkeys(h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")))
-    for value in sha256:
-        if not grammar.is_sha256_hex(value):
-            raise LockImportError(f"{where}: {name}: not a sha256 hash: {grammar.shown(value)}")
+# The algorithms pip accepts in ``--hash`` and their hex lengths. A lock records a file by its sha256: a sha384 or
+# sha512 value is recorded as the sha256 of the file here that has it (``_proven_sha256s``), or refused.
+_HASH_HEX = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def _sha256s(name: str, version: str, hashes: list[str], where: str, state: _State) -> list[str]:
+    """The requirement's sha256 values, each checked (a hash is a file to trust), in the file's order; a sha384 or
+    sha512 value as the sha256 of the file in a local ``--find-links`` folder it names (read now). A hash pip does
+    not accept, or one no file here proves, is ``LockImportError``: dropped, it let pin take any file of the release."""
+    sha256: list[str] = []
+    other: list[tuple[str, str]] = []
+    for algo, value in _checked_hashes(name, hashes, where):
+        if algo == "sha256":
+            sha256.append(value)
+        else:
+            other.append((algo, value))
+    if other:
+        proven = _proven_sha256s(name, version, other, state)
+        unproven = [f"{algo}:{value[:16]}..." for algo, value in other if (algo, value) not in proven]
+        if unproven:
+            raise LockImportError(
+                f"{where}: {name}: --hash={unproven[0]}: a lock records a file by its sha256, and no --find-links "
+                f"folder here holds the {name} {version} file with that {unproven[0].partition(':')[0]} to read its "
+                "sha256 from (write sha256 hashes: pip-compile --generate-hashes, uv pip compile --generate-hashes, "
+                "or `pip hash FILE`; or name a folder holding the file with --find-links)"
+            )
+        sha256 += proven.values()
+    sha256 = list(dict.fromkeys(sha256))
     if not sha256:
         state.warnings.append(f"import: {name}: no sha256 hash; run `envsnap pin` to record its file")
     return sha256
+
+
+def _checked_hashes(name: str, hashes: list[str], where: str) -> list[tuple[str, str]]:
+    """Each ``--hash`` as (algorithm, hex value), checked: an algorithm pip accepts, a digest of its length."""
+    checked = []
+    for given in hashes:
+        algo, _, value = given.partition(":")
+        if algo not in _HASH_HEX:
+            raise LockImportError(
+                f"{where}: {name}: --hash={grammar.shown(algo)}: not an algorithm pip accepts (sha256, sha384, sha512)"
+            )
+        if len(value) != _HASH_HEX[algo] or not re.fullmatch(r"[0-9a-f]+", value):
+            raise LockImportError(f"{where}: {name}: not a {algo} hash: {grammar.shown(value)}")
+        checked.append((algo, value))
+    return checked
+
+
+def _proven_sha256s(
+    name: str, version: str, wanted: list[tuple[str, str]], state: _State
+) -> dict[tuple[str, str], str]:
+    """For each (algorithm, value) of ``wanted``, the sha256 of the file of this release in a local ``--find-links``
+    folder whose digest by that algorithm is the value (each file read once, all its digests at once)."""
+    found: dict[tuple[str, str], str] = {}
+    for location in state.find_links:
+        for filename in _releases_in(location, state).get((name, version), []):
+            digests = {algo: hashlib.new(algo) for algo in _HASH_HEX}
+            try:
+                with open(os.path.join(location, filename), "rb") as stream:
+                    while chunk := stream.read(1 << 20):
+                        for digest in digests.values():
+                            digest.update(chunk)
+            except OSError:
+                continue
+            for algo, value in wanted:
+                if digests[algo].hexdigest() == value:
+                    found.setdefault((algo, value), digests["sha256"].hexdigest())
+    return found
 
 
 def _folder_holding(name: str, version: str, sha256: list[str], state: _State) -> str:
@@ -439,6 +499,7 @@ def _fragment(fragment: str) -> dict[str, str]:
 
 
 def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: str) -> PythonPackage:
+    _checked_hashes(name, hashes, where)
     version = ""
     if url.startswith(_VCS):
         vcs, _, rest = url.partition("+")

@@ -1312,3 +1312,66 @@ def test_a_requirements_file_with_a_byte_order_mark_is_read_as_pip_reads_it(
     (tmp_path / "plain.txt").write_text(text)
     plain = importers.read_file(tmp_path / "plain.txt")
     assert importers.read_file(tmp_path / "requirements.txt").python == plain.python
+
+
+def test_a_sha384_or_sha512_hash_is_proven_by_a_local_file_or_refused(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """pip accepts ``--hash=sha384:`` and ``--hash=sha512:``; import kept only sha256 values and dropped the others
+    silently, so a requirement hashed with sha512 alone was recorded with no hash at all, and pin took any file of
+    that release. envsnap locks a file by its sha256: a sha384/sha512 hash is recorded as the sha256 of the file in a
+    ``--find-links`` folder here that has it, checked now; with no such file the import is refused in one line, exit
+    2, saying why. An algorithm pip does not accept (md5) is refused too."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel = build_wheel(wheels, "labtool", "0.3.1", "labtool")
+    data = wheel.read_bytes()
+    reqs = tmp_path / "requirements.txt"
+    for algo in ("sha384", "sha512"):
+        reqs.write_text(f"--find-links ./wheels\nlabtool==0.3.1 --hash={algo}:{hashlib.new(algo, data).hexdigest()}\n")
+        art = importers.read_file(reqs).python.packages[0].artifact
+        assert art is not None and art.sha256 == hashlib.sha256(data).hexdigest(), art
+    # Beside a sha256 of another file of the release: both files are candidates, each by its sha256.
+    reqs.write_text(
+        f"--find-links ./wheels\nlabtool==0.3.1 --hash=sha256:{A} --hash=sha512:{hashlib.sha512(data).hexdigest()}\n"
+    )
+    candidates = importers.read_file(reqs).python.packages[0].candidates
+    assert [c.sha256 for c in candidates] == [A, hashlib.sha256(data).hexdigest()]
+
+    wrong = hashlib.sha512(b"another file").hexdigest()
+    for text, said in (
+        (f"--find-links ./wheels\nlabtool==0.3.1 --hash=sha512:{wrong}\n", "sha512"),
+        (f"labtool==0.3.1 --hash=sha384:{hashlib.sha384(data).hexdigest()}\n", "sha384"),
+        (f"labtool==0.3.1 --hash=md5:{hashlib.md5(data).hexdigest()}\n", "md5"),
+        ("labtool==0.3.1 --hash=sha512:abc\n", "sha512"),
+    ):
+        reqs.write_text(text)
+        result = cli("import", reqs, "-o", tmp_path / "out.lock")
+        assert result.code == 2 and result.err.count("\n") == 1, result
+        assert "requirements.txt:2:" in result.err or "requirements.txt:1:" in result.err, result.err
+        assert said in result.err and "labtool" in result.err and "Traceback" not in result.err, result.err
+        assert not (tmp_path / "out.lock").exists()
+
+
+def test_a_wheel_url_with_a_sha512_hash_is_pinned_once_its_file_has_that_digest(tmp_path: Path) -> None:
+    """``labtool @ URL --hash=sha512:...`` was recorded with its sha512 and never pinned ("no reachable URL and
+    sha256"): pin fetches the file, checks that digest, and records the file by its sha256; another file is not."""
+    from envsnap.artifacts.pin import IndexConfig, pin
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel = build_wheel(wheels, "labtool", "0.3.1", "labtool")
+    reqs = tmp_path / "requirements.txt"
+    allow = (wheels.as_uri() + "/*",)
+    empty = IndexConfig(index_url=(tmp_path / "none").as_uri(), find_links=())
+    for digest, status in ((hashlib.sha512(wheel.read_bytes()).hexdigest(), "pinned"), ("0" * 128, "unpinned")):
+        reqs.write_text(f"labtool @ {wheel.as_uri()} --hash=sha512:{digest}\n")
+        snap = importers.read_file(reqs)
+        result = pin(snap, empty, cache_dir=tmp_path / "cache", project_dir=tmp_path, allow_urls=allow)
+        (outcome,) = result.outcomes
+        assert outcome.status == status, outcome
+        if status == "pinned":
+            assert outcome.artifact is not None
+            assert outcome.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
+        else:
+            assert "sha512" in outcome.reason, outcome.reason
