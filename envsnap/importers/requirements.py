@@ -611,8 +611,8 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
     if not name:
         relative = "" if os.path.isabs(path) else " (a relative path is the working directory's, as pip reads it)"
         raise LockImportError(
-            f"{where}: cannot tell the name of the editable project {target}: no pyproject.toml [project] name "
-            f"in {directory}{relative}; write it as 'NAME @ file:///path'"
+            f"{where}: cannot tell the name of the editable project {target}: no pyproject.toml [project] name, "
+            f"setup.cfg [metadata] name or built PKG-INFO in {directory}{relative}; write it as 'NAME @ file:///path'"
         )
     return PythonPackage(
         name=canonicalize_name(name),
@@ -632,10 +632,37 @@ def _local_project(path: str, state: _State) -> tuple[Path, str]:
 
 
 def _project_metadata(directory: Path) -> tuple[str, str]:
-    """A source tree's ``[project]`` name and version in its pyproject.toml ("" for what it does not name). The
-    version is the one pip installs from the folder now, normalised as the built metadata writes it: two imports
-    taken before and after the project moved read as that move in ``diff``. A version the build backend computes
-    (``dynamic = ["version"]``, setuptools-scm) or one that is not PEP 440 is "": unknown, not guessed."""
+    """A source tree's name and version, read without running any of its code ("" for what it does not say): its
+    pyproject.toml ``[project]``, else its setup.cfg ``[metadata]`` (static values only: an ``attr:`` or ``file:``
+    version is the build's), else the metadata a build left in the folder (an unpacked sdist's ``PKG-INFO``, then a
+    ``*.egg-info/PKG-INFO`` at its top or under ``src/``) when it names the same project. setup.py is never run.
+    The version is normalised as the built metadata writes it: two imports taken before and after the project moved
+    read as that move in ``diff``. A version nothing here names (``dynamic`` with nothing built) or one that is not
+    PEP 440 is "": unknown, not guessed."""
+    name, version = _pyproject_metadata(directory)
+    if not (name and version):
+        cfg_name, cfg_version = _setup_cfg_metadata(directory)
+        same = not name or not cfg_name or canonicalize_name(cfg_name) == canonicalize_name(name)
+        if same:
+            name, version = name or cfg_name, version or cfg_version
+    if not name:  # a setup.py project: the name its built metadata gives, when one build's is all there is
+        built = {canonicalize_name(n): n for n, _v in _built_metadata(directory) if grammar.is_project_name(n)}
+        name = next(iter(built.values())) if len(built) == 1 else ""
+    if name and not version:
+        version = _built_version(directory, name)
+    return name, version
+
+
+def _normal_version(version: object) -> str:
+    if not isinstance(version, str) or not version:
+        return ""
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return ""
+
+
+def _pyproject_metadata(directory: Path) -> tuple[str, str]:
     path = directory / "pyproject.toml"
     try:
         data = _readlimits.load_toml(
@@ -647,15 +674,58 @@ def _project_metadata(directory: Path) -> tuple[str, str]:
     if not isinstance(project, dict):
         return "", ""
     name = project.get("name", "")
-    version = project.get("version", "")
     dynamic = project.get("dynamic", [])
-    if not isinstance(version, str) or (isinstance(dynamic, list) and "version" in dynamic):
-        version = ""
-    try:
-        version = str(Version(version)) if version else ""
-    except InvalidVersion:
-        version = ""
+    version = "" if isinstance(dynamic, list) and "version" in dynamic else _normal_version(project.get("version"))
     return (name if isinstance(name, str) else ""), version
+
+
+def _setup_cfg_metadata(directory: Path) -> tuple[str, str]:
+    """setup.cfg's ``[metadata]`` name and version, as written (a ``attr:``/``file:`` directive is no version)."""
+    import configparser
+
+    path = directory / "setup.cfg"
+    try:
+        text = _readlimits.read_text(path, error=LockImportError)
+        parser = configparser.RawConfigParser()
+        parser.read_string(text, source=str(path))
+    except (LockImportError, configparser.Error):
+        return "", ""
+    if not parser.has_section("metadata"):
+        return "", ""
+    name = parser.get("metadata", "name", fallback="").strip()
+    version = parser.get("metadata", "version", fallback="").strip()
+    if not grammar.is_project_name(name):
+        name = ""
+    return name, ("" if ":" in version else _normal_version(version))
+
+
+def _built_version(directory: Path, name: str) -> str:
+    """The version of the metadata a build left in ``directory`` for project ``name``: an unpacked sdist's
+    ``PKG-INFO``, then an ``*.egg-info/PKG-INFO`` at its top or under ``src/``; "" when none names that project."""
+    for built_name, version in _built_metadata(directory):
+        if canonicalize_name(built_name) == canonicalize_name(name) and version:
+            return version
+    return ""
+
+
+def _built_metadata(directory: Path) -> list[tuple[str, str]]:
+    """(name, normalised version) of each metadata file a build left in ``directory``, in the order they count."""
+    from email.parser import HeaderParser
+
+    places = [directory / "PKG-INFO"]
+    for base in (directory, directory / "src"):
+        try:
+            places += sorted(p / "PKG-INFO" for p in base.iterdir() if p.name.endswith(".egg-info") and p.is_dir())
+        except OSError:
+            continue
+    found = []
+    for path in places:
+        try:
+            headers = HeaderParser().parsestr(_readlimits.read_text(path, error=LockImportError))
+        except LockImportError:
+            continue
+        found.append((str(headers.get("Name", "")).strip(), _normal_version(str(headers.get("Version", "")).strip())))
+    return found
 
 
 class RequirementsImporter(Importer):

@@ -172,7 +172,9 @@ def test_an_editable_path_s_egg_fragment_is_no_part_of_its_folder(tmp_path: Path
     reqs.write_text(f"-e {tmp_path}#egg=x\n")
     with pytest.raises(importers.LockImportError) as caught:
         importers.read_file(reqs)
-    assert f"no pyproject.toml [project] name in {tmp_path};" in str(caught.value)
+    assert f"no pyproject.toml [project] name, setup.cfg [metadata] name or built PKG-INFO in {tmp_path};" in str(
+        caught.value
+    )
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
     (pkg,) = importers.read_file(reqs).python.packages
     assert pkg.name == "x" and pkg.source.url == tmp_path.as_uri()
@@ -442,6 +444,56 @@ def test_two_imports_of_a_local_folder_show_its_version_moving(
     result = cli("diff", "a.lock", "b.lock")
     assert result.code == 0 and "no differences" not in result.out, result.out
     assert "mylib: (unknown)" in result.out and "neither lock records its version" in result.out, result.out
+
+
+def test_a_local_folder_s_version_is_read_from_setup_cfg_or_its_built_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """Import read only ``[project].version`` of a local project's pyproject.toml: a setuptools project with its
+    version in setup.cfg ``[metadata]``, or with ``dynamic = ["version"]`` and a built ``*.egg-info/PKG-INFO`` or
+    ``PKG-INFO`` (an unpacked sdist) in the folder, was recorded with no version. What can be read without running
+    code is read; setup.py is never run; a dynamic version with nothing built stays unknown."""
+    project = tmp_path / "proj"
+    folder = project / "libs" / "mylib"
+    folder.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    ran = tmp_path / "setup-py-ran"
+    (folder / "setup.py").write_text(f"open({str(ran)!r}, 'w').close()\nfrom setuptools import setup\nsetup()\n")
+
+    def imported(line: str) -> tuple[str, str]:
+        (project / "requirements.txt").write_text(line + "\n")
+        result = cli("import", "requirements.txt", "-o", "a.lock")
+        assert result.code == 0, result
+        pkg = lockfile.load(project / "a.lock").python.packages[0]
+        return pkg.name, pkg.version
+
+    # setup.cfg alone names the project and its version (no pyproject.toml): -e of it was refused, no name.
+    (folder / "setup.cfg").write_text("[metadata]\nname = MyLib\nversion = 1.2.0\n")
+    for line in ("./libs/mylib", "-e ./libs/mylib"):
+        assert imported(line) == ("mylib", "1.2.0"), line
+    # pyproject.toml names the project, its version dynamic: setup.cfg's static one.
+    (folder / "pyproject.toml").write_text('[project]\nname = "mylib"\ndynamic = ["version"]\n')
+    assert imported("./libs/mylib") == ("mylib", "1.2.0")
+    # setup.cfg without a version; a built egg-info (pip install -e ran setup.py egg_info) says 1.3.
+    (folder / "setup.cfg").write_text("[metadata]\nname = mylib\n")
+    info = folder / "src" / "mylib.egg-info"
+    info.mkdir(parents=True)
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: mylib\nVersion: 1.3\n")
+    assert imported("./libs/mylib") == ("mylib", "1.3")
+    # The PKG-INFO of an unpacked sdist, at the folder's top, before an egg-info.
+    (folder / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: mylib\nVersion: 1.4.post1\n")
+    assert imported("./libs/mylib") == ("mylib", "1.4.post1")
+    # Metadata of another project is not this one's.
+    (folder / "PKG-INFO").unlink()
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: otherlib\nVersion: 9.9\n")
+    assert imported("./libs/mylib") == ("mylib", "")
+    # A setup.py project with nothing static: the name and version its one egg-info gives.
+    (folder / "pyproject.toml").unlink()
+    (folder / "setup.cfg").unlink()
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: mylib\nVersion: 1.5\n")
+    assert imported("-e ./libs/mylib") == ("mylib", "1.5")
+    assert not ran.exists()
 
 
 def test_pin_into_another_folder_writes_no_login_name_of_a_place_it_leaves(
