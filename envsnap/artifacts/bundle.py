@@ -1004,7 +1004,7 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         elif opts.offline:
             if folders is None:
                 folders = local_find_links(opts.config or read_pip_config())
-            if not folders:
+            if not folders and not _names_a_folder_here(pkg, opts.project_dir):
                 problems.append(
                     f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first, or name a "
                     "folder of wheels on this machine in PIP_FIND_LINKS or pip.conf's find-links)"
@@ -1018,6 +1018,26 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         if free < to_fetch:
             problems.append(f"{probe}: {to_fetch / 2**30:.1f} GiB of wheels to download, {free / 2**30:.1f} GiB free")
     return problems
+
+
+def _names_a_folder_here(pkg: PythonPackage, project_dir: Path | None) -> bool:
+    """Whether the lock records ``pkg``'s file in a find-links folder on this machine (an import of a requirements
+    file with ``--find-links ./wheels``: ``file://{project}/wheels``): ``--offline`` may pin from it, as the fetch
+    policy allows (pin says what it refuses, and how to allow it)."""
+    from ..interchange import is_find_links
+    from .pin import local_dir
+
+    places = [pkg.artifact.index] if pkg.artifact is not None else []
+    for place in [*places, *(c.index for c in pkg.candidates)]:
+        if not place or not is_find_links(place):
+            continue
+        try:
+            folder = local_dir(place, project_dir) if "://" in place else Path(place)
+        except (PinError, UnsafeInputError):
+            continue
+        if folder.is_dir():
+            return True
+    return False
 
 
 OFFLINE_PIN_HINT = "--offline read only the find-links folders on this machine and the download cache"

@@ -984,6 +984,33 @@ def test_an_offline_bundle_of_an_imported_hashed_lock_takes_its_files_from_a_loc
     assert opened == []
 
 
+def test_an_offline_bundle_pins_from_the_find_links_folder_the_import_recorded_once_it_is_allowed(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip-compile --emit-find-links` writes `--find-links ./wheels`; the import records the folder as the
+    packages' index. `bundle --offline` refused them before reading it ("not pinned, and --offline forbids looking it
+    up") even with `--allow-url` for that folder; without the flag pin says how to allow it."""
+    project = tmp_path / "proj"
+    wheel = make_wheel(project / "wheels", "alpha", "1.0")
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    Path("requirements.txt").write_text(f"--find-links ./wheels\nalpha==1.0 --hash=sha256:{digest}\n")
+    assert cli("import", "requirements.txt", "-o", "imp.lock").code == 0  # type: ignore[attr-defined]
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    result = cli("bundle", "imp.lock", "-o", tmp_path / "b1", "--offline", "--cache-dir", tmp_path / "c")
+    said = result.err  # type: ignore[attr-defined]
+    assert result.code == 4 and f"--allow-url {project / 'wheels'}" in said, said  # type: ignore[attr-defined]
+    allow = ("--allow-url", project / "wheels")
+    result = cli("bundle", "imp.lock", "-o", tmp_path / "b2", "--offline", "--cache-dir", tmp_path / "c", *allow)
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    assert (tmp_path / "b2" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
 def test_an_offline_bundle_of_an_unpinned_lock_into_its_own_bundle_takes_the_proven_pins_there(
     tmp_path: Path,
 ) -> None:
