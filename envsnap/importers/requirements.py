@@ -701,7 +701,8 @@ def _setup_cfg_metadata(directory: Path) -> tuple[str, str]:
 
 def _built_version(directory: Path, name: str) -> str:
     """The version of the metadata a build left in ``directory`` for project ``name``: an unpacked sdist's
-    ``PKG-INFO``, then an ``*.egg-info/PKG-INFO`` at its top or under ``src/``; "" when none names that project."""
+    ``PKG-INFO``, then an ``*.egg-info/PKG-INFO`` or ``*.dist-info/METADATA`` at its top or under ``src/``; "" when
+    none names that project."""
     for built_name, version in _built_metadata(directory):
         if canonicalize_name(built_name) == canonicalize_name(name) and version:
             return version
@@ -715,9 +716,11 @@ def _built_metadata(directory: Path) -> list[tuple[str, str]]:
     places = [directory / "PKG-INFO"]
     for base in (directory, directory / "src"):
         try:
-            places += sorted(p / "PKG-INFO" for p in base.iterdir() if p.name.endswith(".egg-info") and p.is_dir())
+            entries = sorted(p for p in base.iterdir() if p.is_dir())
         except OSError:
             continue
+        places += [p / "PKG-INFO" for p in entries if p.name.endswith(".egg-info")]
+        places += [p / "METADATA" for p in entries if p.name.endswith(".dist-info")]
     found = []
     for path in places:
         try:

@@ -493,6 +493,12 @@ def test_a_local_folder_s_version_is_read_from_setup_cfg_or_its_built_metadata(
     (folder / "setup.cfg").unlink()
     (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: mylib\nVersion: 1.5\n")
     assert imported("-e ./libs/mylib") == ("mylib", "1.5")
+    # A dist-info (a build backend's prepare_metadata_for_build_wheel left it): read as well.
+    shutil.rmtree(info)
+    dist = folder / "mylib-1.6.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mylib\nVersion: 1.6\n")
+    assert imported("-e ./libs/mylib") == ("mylib", "1.6")
     assert not ran.exists()
 
 
