@@ -21,7 +21,7 @@ from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
 from .node import FACTS, NODE_FORMAT
-from .slurm import OUTSIDE_PARTITION, UNKNOWN_NODE, NodeRun, NodeState, document
+from .slurm import OUTSIDE_PARTITION, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
 NodeVerdict = Literal["compatible", "warnings", "incompatible", "unreachable", "invalid"]
@@ -179,7 +179,11 @@ def unreachable(state: NodeState) -> NodeResult:
     if state.partition_state not in ("up", ""):
         partition = _PARTITION_STATES.get(state.partition_state, state.partition_state)
         return NodeResult(state.name, "unreachable", reason=f"Slurm reports partition {state.partition} {partition}")
+    if state.state == SILENT:
+        return NodeResult(state.name, "unreachable", reason=f"not responding: {state.reason}")
     reason = f"Slurm reports the node {state.state}" + (f" ({state.reason})" if state.reason else "")
+    if state.not_responding:
+        reason = "not responding: " + reason
     return NodeResult(state.name, "unreachable", reason=reason)
 
 

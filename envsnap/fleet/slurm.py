@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,11 @@ _UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot")
 
 
 UNKNOWN_NODE = "unknown to Slurm"  # the state of a named node Slurm does not know
+# The state of a node whose slurmd does not answer at its address, which Slurm still reports as it was (idle,
+# completing) until its own ping or SlurmdTimeout notices: its reason says where it was asked.
+SILENT = "slurmd not answering"
+SLURMD_PORT = 6818  # Slurm's default SlurmdPort, where scontrol names no Port
+CONNECT_TIMEOUT = 3.0  # seconds a slurmd has to accept a connection
 # The state of a named node Slurm knows, but not in the partition ``-p`` names (its reason says where it is).
 OUTSIDE_PARTITION = "outside the partition"
 # What Slurm sets in a job's (and a step's) environment, which srun reads as the job to run in and its shape: a
@@ -103,8 +109,14 @@ class NodeState:
     partition_state: str = "up"
 
     @property
+    def not_responding(self) -> bool:
+        """Slurm flags it not responding (sinfo's ``*``, scontrol's ``NOT_RESPONDING``), or its slurmd did not
+        answer here."""
+        return self.state == SILENT or self.state.endswith("*") or "not_responding" in self.state.lower()
+
+    @property
     def available(self) -> bool:
-        if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION) or self.partition_state not in ("up", ""):
+        if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION, SILENT) or self.partition_state not in ("up", ""):
             return False
         return not self.state.endswith("*") and not any(word in self.state for word in _UNAVAILABLE)
 
@@ -238,7 +250,7 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
             for name, state in elsewhere.items():
                 why = f"not in partition {selection.partition} (Slurm has it in {state.partition})"
                 known[name] = NodeState(name, OUTSIDE_PARTITION, why, state.partition, state.gpus)
-        return _in_own_job([known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names], env)
+        return _answering(_in_own_job([known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names], env), env)
     states = _in_own_job(node_states(env, partition=selection.partition), env)
     if not states and selection.partition:
         _known_partition(selection.partition, env)
@@ -248,10 +260,67 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
     if selection.count:
         if selection.count > len(states):
             raise UsageError(f"--nodes {selection.count}: the partition has {len(states)} nodes")
+        states = _answering(states, env)
         available = [s for s in states if s.available]
         others = [s for s in states if not s.available]
-        states = (available + others)[: selection.count]
-    return states
+        return (available + others)[: selection.count]
+    return _answering(states, env)
+
+
+def _answering(states: list[NodeState], env: Mapping[str, str]) -> list[NodeState]:
+    """``states``, each available node whose slurmd does not accept a connection at its address marked
+    ``SILENT``. Slurm reports a node whose slurmd died as it was (idle, completing) until its ping or SlurmdTimeout
+    notices: a srun there failed ("Communication connection failure") and left the node completing, where the
+    next one read "Requested nodes are busy" for the whole timeout."""
+    return _mark_silent(states, _silent(states, env))
+
+
+def _mark_silent(states: list[NodeState], silent: Mapping[str, str]) -> list[NodeState]:
+    return [
+        dataclasses.replace(s, state=SILENT, reason=f"{silent[s.name]}; Slurm still reports it {s.state}")
+        if s.name in silent
+        else s
+        for s in states
+    ]
+
+
+def _silent(states: Sequence[NodeState], env: Mapping[str, str]) -> dict[str, str]:
+    """Of the available nodes, those whose slurmd does not accept a connection, with why. A node whose address
+    scontrol does not say is not asked (it is tried, as before)."""
+    names = [s.name for s in states if s.available]
+    if not names:
+        return {}
+    result = _runner.run(["scontrol", "show", "node", "--oneliner", ",".join(names)], timeout=QUERY_TIMEOUT, env=env)
+    if not result.ok:
+        return {}
+    addresses = {}
+    for line in result.stdout.splitlines():
+        fields = dict(word.split("=", 1) for word in line.split() if "=" in word)
+        name, addr, port = fields.get("NodeName", ""), fields.get("NodeAddr", ""), fields.get("Port", "")
+        if name in names and _ADDRESS.fullmatch(addr):
+            addresses[name] = (addr, int(port) if port.isdigit() else SLURMD_PORT)
+    if not addresses:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(len(addresses), MAX_PARALLEL), thread_name_prefix="ping") as pool:
+        answers = dict(zip(addresses, pool.map(lambda a: _connect(*a), addresses.values()), strict=True))
+    return {name: why for name, why in answers.items() if why}
+
+
+_ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}")  # a host name or an IP address, as scontrol says it
+
+
+def _connect(addr: str, port: int) -> str:
+    """ "" when something accepts a connection at ``addr:port``, else why not."""
+    try:
+        with socket.create_connection((addr, port), timeout=CONNECT_TIMEOUT):
+            return ""
+    except TimeoutError:
+        why = f"no connection within {CONNECT_TIMEOUT:g} s"
+    except ConnectionRefusedError:
+        why = "connection refused"
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+    return f"its slurmd does not answer at {addr}:{port} ({why})"
 
 
 def _in_own_job(states: list[NodeState], env: Mapping[str, str]) -> list[NodeState]:

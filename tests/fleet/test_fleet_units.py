@@ -1465,3 +1465,61 @@ def test_an_output_that_is_the_lock_itself_is_refused_before_any_node_is_asked(
         assert "the lock" in res.err and "name another file" in res.err, res.err
     assert asked == []
     assert lock.read_bytes() == text
+
+
+# ------------------------------------------------------------------------------------- a node whose slurmd died
+
+
+def test_a_node_whose_slurmd_does_not_answer_is_not_responding_not_tried_and_not_busy(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node whose slurmd died reads idle (or completing) until Slurm's SlurmdTimeout: srun was tried there and
+    the node read "Requested nodes are busy" for the whole --timeout, as one whose GPUs a job holds. Its slurmd's
+    port (scontrol's NodeAddr and Port) is asked first: nothing listens there, so it is not tried."""
+    import socket
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: a connection is refused
+    alive, dead = listening.getsockname()[1], closed.getsockname()[1]
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$1 $2" in "show hostnames") echo n1; echo n2 ;;\n'
+        f'"show node") echo "NodeName=n1 Arch=x86_64 NodeAddr=127.0.0.1 NodeHostName=h1 Port={alive} Version=22.05"\n'
+        f'  echo "NodeName=n2 Arch=x86_64 NodeAddr=127.0.0.1 NodeHostName=h2 Port={dead} Version=22.05" ;;\n'
+        "*) exit 1 ;; esac\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'; echo 'n2|completing|debug*|(null)|up|none'\n",
+        srun=f'echo "$*" >> {log}\necho "srun: error: Unable to allocate resources: Requested nodes are busy" >&2\n'
+        "exit 1\n",
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    report = tmp_path / "report.json"
+    try:
+        res = cli("fleet", "check", str(lock), "-w", "n[1-2]", "-o", str(report), "--timeout", "30")
+    finally:
+        listening.close()
+        closed.close()
+    assert res.code == 3, res
+    tried = [line.split("--nodelist=")[1].split()[0] for line in log.read_text().splitlines()]
+    assert tried == ["n1"]
+    nodes = {n["node"]: n for n in json.loads(report.read_text())["nodes"]}
+    dead_node = nodes["n2"]
+    assert dead_node["verdict"] == "unreachable", dead_node
+    assert dead_node["reason"].startswith(f"not responding: its slurmd does not answer at 127.0.0.1:{dead}"), dead_node
+    assert "busy" not in dead_node["reason"] and "Slurm still reports it completing" in dead_node["reason"]
+    assert "n2: unreachable" in res.out and "not responding" in res.out, res
+
+
+def test_a_node_slurm_flags_not_responding_is_said_so() -> None:
+    from envsnap.fleet.report import unreachable
+
+    for state in ("idle*", "completing*", "down*"):
+        reason = unreachable(NodeState("n1", state)).reason
+        assert reason == f"not responding: Slurm reports the node {state}", reason
+    assert unreachable(NodeState("n1", "drained", "maint")).reason == "Slurm reports the node drained (maint)"
