@@ -132,8 +132,10 @@ class NodeRun:
     seconds: float
     timed_out: bool = False
     flooded: bool = False
-    gpus: int = 0  # the GPUs its srun asked for
-    in_job: bool = False  # a step of the job envsnap runs in, with that job's GPUs on the node (``gpus`` 0)
+    # The GPUs its srun asked for; for a step of the job envsnap runs in (``in_job``), the job's GPUs on the node,
+    # which the step has.
+    gpus: int = 0
+    in_job: bool = False  # a step of the job envsnap runs in
 
 
 def _query(args: Sequence[str], env: Mapping[str, str]) -> str:
@@ -359,6 +361,35 @@ def allocated(env: Mapping[str, str]) -> set[str]:
     return set(_query(["scontrol", "show", "hostnames", nodelist], env).split())
 
 
+def job_gpus(nodes: Sequence[str], env: Mapping[str, str]) -> dict[str, int]:
+    """The GPUs the job envsnap runs in holds on each of its ``nodes``: what ``scontrol show job -d`` says of each
+    node (``Nodes=n[1-2] CPU_IDs=0-3 Mem=0 GRES=gpu:a100:2(IDX:0-1)``), else the count Slurm set for the job on
+    this node (``SLURM_GPUS_ON_NODE``, ``SLURM_JOB_GPUS``: ``0,1``) for each of them (a job's nodes are alike
+    unless it asked otherwise)."""
+    job = env.get("SLURM_JOB_ID") or env.get("SLURM_JOBID") or ""
+    counts: dict[str, int] = {}
+    if job.isdigit():
+        shown_job = _runner.run(["scontrol", "show", "job", "--details", job], timeout=QUERY_TIMEOUT, env=env)
+        for line in shown_job.stdout.splitlines() if shown_job.ok else ():
+            fields = dict(word.split("=", 1) for word in line.split() if "=" in word)
+            if "Nodes" not in fields or "CPU_IDs" not in fields:
+                continue
+            hosts = fields["Nodes"]
+            names = [hosts] if "[" not in hosts else _query(["scontrol", "show", "hostnames", hosts], env).split()
+            counts.update(dict.fromkeys(names, gres_gpus(fields.get("GRES", ""))))
+    if counts:
+        return {n: counts.get(n, 0) for n in nodes}
+    on_node = env.get("SLURM_GPUS_ON_NODE", "")
+    listed = env.get("SLURM_JOB_GPUS", "")
+    if on_node.isdigit():
+        each = int(on_node)
+    elif listed and all(i.strip().isdigit() for i in listed.split(",")):
+        each = len(listed.split(","))
+    else:
+        each = 0
+    return dict.fromkeys(nodes, each)
+
+
 def srun_command(
     node: NodeState,
     command: Sequence[str],
@@ -411,6 +442,7 @@ def run_on_nodes(
     there), and any other node a job of its own, as from a login node."""
     deadline = time.monotonic() + timeout
     mine = allocated(env) if nodes else set()
+    granted = job_gpus(sorted(mine), env) if mine else {}
     own_job_env = without_job(env) if in_job(env) else env
     job_name = job_name or f"envsnap-fleet-{os.getpid()}-{int(time.time())}"
     lock = threading.Lock()
@@ -424,7 +456,9 @@ def run_on_nodes(
             if stopping.is_set():
                 return
             step = node.name in mine
-            asked = 0 if step else gpus_for(node, gpus)
+            # A step has the job's GPUs there: the report judges a node given fewer than Slurm lists on it by
+            # Slurm's count, as with ``--gpus N``.
+            asked = min(granted.get(node.name, 0), node.gpus) if step else gpus_for(node, gpus)
             left = deadline - time.monotonic()
             running = _runner.start(
                 srun_command(node, command, timeout=timeout, job_name=job_name, step=step, gpus=asked, left=left),

@@ -1523,3 +1523,56 @@ def test_a_node_slurm_flags_not_responding_is_said_so() -> None:
         reason = unreachable(NodeState("n1", state)).reason
         assert reason == f"not responding: Slurm reports the node {state}", reason
     assert unreachable(NodeState("n1", "drained", "maint")).reason == "Slurm reports the node drained (maint)"
+
+
+# ------------------------------------------------------------------------------------- a job's own GPUs
+
+
+@pytest.mark.parametrize(
+    ("scontrol_job", "job_env"),
+    [
+        # What ``scontrol show job -d`` says of each node of the job (Slurm 22.05), its nodes as a hostlist.
+        ("echo '   JOB_GRES=gpu:2'; echo '     Nodes=g[1-2] CPU_IDs=0 Mem=0 GRES=gpu:1(IDX:0)'", {}),
+        # scontrol cannot say: the variables Slurm set for the job on this node.
+        ("exit 1", {"SLURM_GPUS_ON_NODE": "1"}),
+        ("exit 1", {"SLURM_JOB_GPUS": "3"}),
+    ],
+)
+def test_inside_a_job_its_own_nodes_are_judged_by_slurms_gpu_count_not_the_jobs(
+    tmp_path: Path, scontrol_job: str, job_env: dict[str, str]
+) -> None:
+    """Run in a job granted 1 of a node's 8 GPUs, the node is checked in a step with that 1 GPU: its GPUs fact
+    said "1x A100" and the lock's 8 read "GPU count: needs 8, found 1", a warning `--gpus 1` from outside the job
+    does not give, since the job's node counted as asked for no GPU."""
+    from envsnap.fleet.report import build
+    from envsnap.fleet.slurm import run_on_nodes
+
+    count = {
+        "severity": "warn",
+        "component": "GPU count",
+        "needed": "8",
+        "found": "1",
+        "remedy": "multi-GPU code paths need adjusting (e.g. world size)",
+        "rule": "gpu-memory",
+    }
+    answer = tmp_path / "answer.json"
+    facts = {**dict.fromkeys(FACTS, ""), "gpus": "1x A100 (sm 8.0)"}
+    answer.write_text(json.dumps(_answer(node="g1", check={"findings": [count]}, facts=facts)))
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$1 $2" in "show hostnames") echo g1; echo g2 ;; "show job") ' + scontrol_job + " ;; "
+        "*) exit 1 ;; esac\n",
+        srun=f"cat {answer}\n",
+        scancel="exit 0\n",
+    )
+    state = NodeState("g1", "mixed", partition="gpu", gpus=8)
+    command = ["envsnap", "fleet", "node", "l"]
+    # From outside the job, asked for one GPU: the verdict the job's own node must read too.
+    outside = run_on_nodes([state], command, env=env, timeout=30, gpus=1)
+    job = {"SLURM_JOB_ID": "7", "SLURM_JOB_NODELIST": "g[1-2]", "SLURM_STEP_ID": "0", **job_env}
+    inside = run_on_nodes([state], command, env={**env, **job}, timeout=30, gpus="all")
+    assert inside["g1"].in_job and not outside["g1"].in_job
+    for runs in (outside, inside):
+        result = build("l", "sha256:ab", [state], runs, timeout=30).results[0]
+        assert (result.verdict, result.warnings, result.gpus) == ("compatible", (), 1), result
+        assert result.facts["gpus"] == "1x A100 (sm 8.0), 1 of the node's 8"
