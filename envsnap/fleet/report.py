@@ -58,6 +58,7 @@ class NodeResult:
     seconds: float = 0.0
     gpus: int = 0  # the GPUs its srun asked Slurm for
     in_job: bool = False  # checked in a step of the job envsnap runs in, with the job's GPUs there
+    tried: bool = True  # a srun ran for it (not a node Slurm reports unavailable, nor one it does not know)
 
     @property
     def answered(self) -> bool:
@@ -142,7 +143,7 @@ class FleetReport:
         if not any(r.gpus for r in self.results):
             return ""
         by_count: dict[int, list[str]] = {}
-        for r in self.results:
+        for r in (r for r in self.results if r.tried):  # a node not tried was asked for nothing
             by_count.setdefault(-1 if r.in_job else r.gpus, []).append(r.node)
         # A node of the job envsnap runs in asks for nothing: its step has the job's GPUs there, not "none".
         named = {0: "none", -1: "this job's own"}
@@ -172,19 +173,22 @@ class FleetReport:
 
 
 def unreachable(state: NodeState) -> NodeResult:
+    """A node not tried, with why."""
+    return NodeResult(state.name, "unreachable", reason=_why_not_tried(state), tried=False)
+
+
+def _why_not_tried(state: NodeState) -> str:
     if state.state == UNKNOWN_NODE:
-        return NodeResult(state.name, "unreachable", reason="Slurm knows no node of this name")
+        return "Slurm knows no node of this name"
     if state.state == OUTSIDE_PARTITION:
-        return NodeResult(state.name, "unreachable", reason=state.reason)
+        return state.reason
     if state.partition_state not in ("up", ""):
         partition = _PARTITION_STATES.get(state.partition_state, state.partition_state)
-        return NodeResult(state.name, "unreachable", reason=f"Slurm reports partition {state.partition} {partition}")
+        return f"Slurm reports partition {state.partition} {partition}"
     if state.state == SILENT:
-        return NodeResult(state.name, "unreachable", reason=f"not responding: {state.reason}")
+        return f"not responding: {state.reason}"
     reason = f"Slurm reports the node {state.state}" + (f" ({state.reason})" if state.reason else "")
-    if state.not_responding:
-        reason = "not responding: " + reason
-    return NodeResult(state.name, "unreachable", reason=reason)
+    return "not responding: " + reason if state.not_responding else reason
 
 
 _PARTITION_STATES = {"inact": "inactive", "drain": "drained"}  # sinfo's %a, as a reason says it

@@ -1576,3 +1576,15 @@ def test_inside_a_job_its_own_nodes_are_judged_by_slurms_gpu_count_not_the_jobs(
         result = build("l", "sha256:ab", [state], runs, timeout=30).results[0]
         assert (result.verdict, result.warnings, result.gpus) == ("compatible", (), 1), result
         assert result.facts["gpus"] == "1x A100 (sm 8.0), 1 of the node's 8"
+
+
+def test_the_gpus_asked_of_slurm_name_no_node_that_was_not_tried() -> None:
+    """A drained node (or one outside the partition, or unknown to Slurm) runs no srun: the report said "GPUs
+    asked of Slurm: 1 on node[1-2]; none on node3", as if node3 had been checked without its GPU."""
+    from envsnap.fleet.report import build
+
+    answer = json.dumps(_answer(facts={**dict.fromkeys(FACTS, ""), "gpus": "1x A100 (sm 8.0)"}))
+    states = [NodeState("n1", "idle", gpus=1), NodeState("n3", "drained", "maint", gpus=1), NodeState("n9", "down")]
+    report = build("l", "sha256:ab", states, {"n1": _run(answer, gpus=1)}, timeout=30)
+    assert [r.verdict for r in report.results] == ["compatible", "unreachable", "unreachable"]
+    assert report.gpus_asked() == "GPUs asked of Slurm: 1 on n1"
