@@ -41,6 +41,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "home (inputs read-only, outputs' folders writable); the command runs as you",
     )
     p.add_argument(
+        "--gpus",
+        metavar="WHICH",
+        help="with --in-docker: the GPUs docker gives the container (all, none, or indexes or UUIDs: 0,1); "
+        "default: for a run that used GPUs, those CUDA_VISIBLE_DEVICES names here, else all",
+    )
+    p.add_argument(
         "--lock",
         metavar="LOCK",
         help="the lock to verify against (default: the one the record names, relative to the project)",
@@ -97,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         in_docker=args.in_docker,
         record_path=record_path,
         data_root=args.data_root,
+        gpus=args.gpus,
     )
 
     def out(*lines: str) -> None:

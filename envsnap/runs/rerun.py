@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from ..model import Gpu
 
 DOCKER_VERIFY_TIMEOUT = 600
+# A device ``--gpus`` may name: an index, or a GPU or MIG device's UUID (as nvidia-smi -L prints it).
+_GPU_DEVICE = re.compile(r"[0-9]{1,4}|(?:GPU|MIG)-[0-9A-Za-z][0-9A-Za-z/-]{0,127}")
 
 SAME = "same"
 DIFFERS = "differs"
@@ -91,6 +94,7 @@ class Plan:
     unmounted: tuple[tuple[str, str], ...] = ()  # --in-docker: each ~ path that will not be there, and why
     folders: tuple[str, ...] = ()  # the outputs' missing folders, relative to the project: made before the command
     unmade: tuple[tuple[str, str], ...] = ()  # each output whose missing folder is not made, and why
+    gpus: str = ""  # --in-docker: docker's --gpus value ("all", '"device=0,1"'); "" when none are asked for
 
     @property
     def differs(self) -> bool:
@@ -265,6 +269,7 @@ def check_environment(
     python: str | None = None,
     in_docker: str | None = None,
     argv: Sequence[str] | None = None,
+    gpus: str = "",
 ) -> Check:
     from ..compare.verify import verify
 
@@ -297,7 +302,7 @@ def check_environment(
         lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest})")
     if in_docker is not None:
         try:
-            found = _verify_in_docker(in_docker, lock_file)
+            found = _verify_in_docker(in_docker, lock_file, gpus)
         except EnvsnapError as exc:
             return Check("environment", UNKNOWN, (*lines, str(exc)))
     else:
@@ -316,7 +321,7 @@ def check_environment(
     return Check("environment", state, tuple(lines))
 
 
-def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
+def _verify_in_docker(image: str, lock_file: Path, gpus: str = "") -> list[tuple[bool, str]]:
     from .. import sinks
 
     res = _runner.run(
@@ -326,6 +331,7 @@ def _verify_in_docker(image: str, lock_file: Path) -> list[tuple[bool, str]]:
             "--rm",
             "--network",
             "none",
+            *(["--gpus", gpus] if gpus else []),  # the driver and GPUs the command will see, verified
             "--mount",
             sinks.docker_bind(str(lock_file.resolve()), "/envsnap-run.lock", readonly=True),
             "--",
@@ -383,24 +389,63 @@ def _gpus_here(environ: Mapping[str, str]) -> tuple[tuple[Gpu, ...] | None, str]
     return gpus, ""
 
 
+def _cuda_devices(value: str) -> list[str]:
+    """The devices a ``CUDA_VISIBLE_DEVICES`` value names, as CUDA reads it: up to the first entry that is none."""
+    out: list[str] = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not _GPU_DEVICE.fullmatch(entry):
+            break
+        out.append(entry)
+    return out
+
+
+def docker_gpus(record: RunRecord, environ: Mapping[str, str], asked: str | None = None) -> str:
+    """The value of ``docker run --gpus`` for ``--in-docker``: ``asked`` (``all``, ``none``, or devices by index
+    or UUID, ``0,1``) when given; else, for a run that used GPUs, those its command would see here
+    (``CUDA_VISIBLE_DEVICES`` as CUDA reads it, else all). ``""``: ask for none (a run that used none)."""
+    if asked is not None:
+        if asked in ("all", "none"):
+            return "" if asked == "none" else "all"
+        devices = [e.strip() for e in asked.split(",")]
+        if not all(_GPU_DEVICE.fullmatch(d) for d in devices):
+            raise UsageError(
+                f"--gpus {asked!r}: not all, none, or GPUs by index or UUID separated by commas (0,1 or GPU-...)"
+            )
+        return f'"device={",".join(devices)}"'
+    if not (record.gpus.used_known and record.gpus.used):
+        return ""
+    value = environ.get("CUDA_VISIBLE_DEVICES")
+    if value is None:
+        return "all"
+    devices = _cuda_devices(value)
+    return f'"device={",".join(devices)}"' if devices else ""
+
+
 def check_gpus(
     record: RunRecord,
     environ: Mapping[str, str],
     probe: Callable[[], tuple[tuple[Gpu, ...] | None, str]] | None = None,
     in_docker: bool = False,
+    gpus_asked: str = "",
 ) -> Check | None:
     """The GPUs the run used against those its command will see here (NVML's, narrowed by
-    ``CUDA_VISIBLE_DEVICES`` as CUDA does: up to the first entry that names none): ``differs`` when fewer are
-    visible, ``unknown`` when NVML does not answer. ``None`` when the run used no GPU, or which it used is
-    unknown: nothing to compare."""
+    ``CUDA_VISIBLE_DEVICES`` as CUDA does: up to the first entry that names none; ``in_docker``: those
+    ``gpus_asked``, docker's ``--gpus``, names): ``differs`` when fewer are visible, ``unknown`` when NVML does
+    not answer. ``None`` when the run used no GPU, or which it used is unknown: nothing to compare."""
     used = record.gpus.used if record.gpus.used_known else ()
     if not used:
         return None
     shown = ", ".join(used)
     allowed = f" (CUDA_VISIBLE_DEVICES={record.gpus.visible_devices})" if record.gpus.visible_devices_set else ""
     lines = [f"the run used {len(used)} GPU{'s' if len(used) > 1 else ''}: {shown}{allowed}"]
-    if in_docker:  # docker run is given no --gpus: the container sees none
-        return Check("gpus", DIFFERS, (*lines, "here: no GPU visible (--in-docker runs the image without --gpus)"))
+    if in_docker:
+        if not gpus_asked:  # docker run is given no --gpus: the container sees none
+            return Check("gpus", DIFFERS, (*lines, "here: no GPU visible (--in-docker asks docker for none)"))
+        # The container sees the devices docker is asked for, as a process here sees CUDA_VISIBLE_DEVICES's.
+        devices = gpus_asked.strip('"').removeprefix("device=")
+        environ = {k: v for k, v in environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+        if gpus_asked != "all":
+            environ["CUDA_VISIBLE_DEVICES"] = devices
     gpus, note = probe() if probe is not None else _gpus_here(environ)
     if gpus is None:
         return Check("gpus", UNKNOWN, (*lines, f"here: unknown ({note})"))
@@ -420,6 +465,8 @@ def check_gpus(
                 break
         visible = named
     where = f" (CUDA_VISIBLE_DEVICES={value})" if value else " (CUDA_VISIBLE_DEVICES is empty)" if value == "" else ""
+    if in_docker:
+        where = f" (in the container: docker run --gpus {gpus_asked})"
     if note:
         where += f" ({note})"
     if visible:
@@ -500,6 +547,7 @@ def plan(
     in_docker: str | None = None,
     record_path: Path | None = None,
     data_root: Sequence[str] = (),
+    gpus: str | None = None,
 ) -> Plan:
     if record.command.redacted:
         raise RecordError(
@@ -527,6 +575,9 @@ def plan(
         env["PATH"] = os.path.dirname(interpreter) + os.pathsep + env.get("PATH", "")
     mounts: tuple[Mount, ...] = ()
     unmounted: tuple[tuple[str, str], ...] = ()
+    if gpus is not None and in_docker is None:
+        raise UsageError("--gpus needs --in-docker (here, the command sees the GPUs CUDA_VISIBLE_DEVICES names)")
+    asked = docker_gpus(record, os.environ, gpus) if in_docker is not None else ""
     if in_docker is not None:
         from .. import sinks
 
@@ -541,6 +592,7 @@ def plan(
             "-i",
             "--network",
             "none",
+            *(["--gpus", asked] if asked else []),
             # ``--mount``, not ``-v SRC:DST``: a project folder whose path holds a ``:`` (``-v`` splits at each)
             # is mounted where it is.
             "--mount",
@@ -559,10 +611,10 @@ def plan(
         *([record_path] if record_path else []),
     ]
     folders, unmade = output_folders(record, root, run_dir)
-    gpus = check_gpus(record, env, in_docker=in_docker is not None)
+    gpu_check = check_gpus(record, env, in_docker=in_docker is not None, gpus_asked=asked)
     checks = (
-        check_environment(record, root, lock=lock, python=python, in_docker=in_docker, argv=command),
-        *([gpus] if gpus is not None else []),
+        check_environment(record, root, lock=lock, python=python, in_docker=in_docker, argv=command, gpus=asked),
+        *([gpu_check] if gpu_check is not None else []),
         check_code(record, root, exclude),
         check_data(record, run_dir, roots, root),
     )
@@ -578,6 +630,7 @@ def plan(
         unmounted=unmounted,
         folders=folders,
         unmade=unmade,
+        gpus=asked,
     )
 
 

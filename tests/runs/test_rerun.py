@@ -962,3 +962,78 @@ def test_an_output_recorded_by_size_and_time_is_not_called_changed_for_its_new_t
     (root / "job.py").write_text("import pathlib\npathlib.Path('o.txt').write_text('longer\\n')\n")
     res = envsnap("rerun", "run.toml", "--yes", cwd=root)
     assert "output o.txt: differs" in res.stdout and "  o.txt: changed" in res.stdout, res.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "visible", "request_"),
+    [
+        ((), None, ["--gpus", "all"]),
+        ((), "1", ["--gpus", '"device=1"']),
+        (("--gpus", "0,GPU-8f2c"), None, ["--gpus", '"device=0,GPU-8f2c"']),
+        (("--gpus", "none"), None, []),
+    ],
+)
+def test_rerun_in_docker_asks_docker_for_the_gpus_the_run_used(
+    tmp_path: Path, envsnap: Envsnap, flags: tuple[str, ...], visible: str | None, request_: list[str]
+) -> None:
+    """A run that used GPUs, rerun ``--in-docker``, ran in a container given no ``--gpus``: it saw none, and the
+    command failed or ran on the CPU. Docker is asked for the GPUs visible here (``CUDA_VISIBLE_DEVICES``, else
+    all), or those ``--gpus`` names; ``--gpus none`` asks for none."""
+    root = tmp_path / "p"
+    root.mkdir()
+    _gpu_record(root, ("0 (NVIDIA H100 80GB HBM3)",))
+    env = {k: v for k, v in envsnap_env().items() if k != "CUDA_VISIBLE_DEVICES"}
+    if visible is not None:
+        env["CUDA_VISIBLE_DEVICES"] = visible
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", "some/image:1", *flags],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2 and "not confirmed" in res.stderr, res.stdout + res.stderr
+    assert res.stderr.splitlines()[1] == "  " + shlex.join(
+        [
+            "docker", "run", "--rm", "-i", "--network", "none", *request_,
+            "--mount", f"type=bind,source={root},target={root}",
+            "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
+        ]
+    ), res.stderr  # fmt: skip
+
+
+def test_rerun_gpus_is_refused_without_in_docker_and_checked(tmp_path: Path, envsnap: Envsnap) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    _gpu_record(root, ("0 (A)",))
+    res = envsnap("rerun", "run.toml", "--gpus", "all", "--dry-run", cwd=root)
+    assert res.returncode == 2 and "--gpus needs --in-docker" in res.stderr, res.stdout + res.stderr
+    res = envsnap("rerun", "run.toml", "--in-docker", "i", "--gpus", "0;rm -rf /", "--dry-run", cwd=root)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--gpus" in res.stderr, res.stderr
+
+
+def test_the_gpus_a_container_sees_are_those_docker_is_asked_for() -> None:
+    from envsnap.model import Gpu
+
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        gpus=rec.Gpus(used=("0 (A)", "1 (A)"), used_known=True),
+    )
+    gpus = tuple(Gpu(index=i, name="A") for i in range(4))
+    environ = {"CUDA_VISIBLE_DEVICES": "3"}  # the host's, not the container's
+    check = rerun_mod.check_gpus(record, environ, probe=lambda: (gpus, ""), in_docker=True, gpus_asked="all")
+    assert check is not None and check.state == "same", check
+    assert (
+        check.lines[-1] == "here: 4 GPUs visible: 0 (A), 1 (A), 2 (A), 3 (A) (in the container: docker run --gpus all)"
+    )
+    asked = '"device=1"'
+    check = rerun_mod.check_gpus(record, environ, probe=lambda: (gpus, ""), in_docker=True, gpus_asked=asked)
+    assert check is not None and check.state == "differs", check
+    assert check.lines[-1] == 'here: 1 GPU visible: 1 (A) (in the container: docker run --gpus "device=1")'
+    check = rerun_mod.check_gpus(record, environ, probe=lambda: (gpus, ""), in_docker=True, gpus_asked="")
+    assert check is not None and check.state == "differs" and "asks docker for none" in check.lines[-1], check
