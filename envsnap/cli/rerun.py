@@ -60,6 +60,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "inside the project are read: any other is reported as not checked",
     )
     p.add_argument(
+        "--ignore-output",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave the outputs, or files in an output folder, this glob matches out of the comparison (a log "
+        "with timestamps): matched against the path as the record names it (results/train.log, *.log); "
+        "repeatable",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="only check and report; run nothing (exit 3 when something differs)"
     )
     p.add_argument(
@@ -104,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         record_path=record_path,
         data_root=args.data_root,
         gpus=args.gpus,
+        ignore_output=args.ignore_output,
     )
 
     def out(*lines: str) -> None:
@@ -154,6 +164,10 @@ def run(args: argparse.Namespace) -> int:
                 f"  {len(r.kept)} of {r.files} files from before the rerun, not written by it: {names}{more}"
                 " (remove them for a clean rerun)"
             )
+        if r.ignored:  # ten named, then how many more
+            names = ", ".join(sinks.shell_shown([k]) for k in r.ignored[:10])
+            more = f" and {len(r.ignored) - 10} more" if len(r.ignored) > 10 else ""
+            out(f"  ignored (--ignore-output): {names}{more}")
         if r.why:
             out(f"  {r.why}" if r.state == rerun_mod.NOT_COMPARED else f"  not read: {r.why}")
     if not results:
@@ -167,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
         sig = finished.received
         return interrupted(KeyboardInterrupt() if sig == signal.SIGINT else Terminated(sig, signal.Signals(sig).name))
-    ok = same_status and all(r.state == "identical" for r in results)
+    ok = same_status and all(r.state in ("identical", rerun_mod.IGNORED) for r in results)
     out(
         f"identical: {os.fspath(args.record)} reproduced"
         if ok

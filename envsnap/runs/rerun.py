@@ -14,6 +14,8 @@ is reported as not checked, never read.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import json
 import os
 import re
@@ -49,6 +51,7 @@ NOT_WRITTEN = "not written"  # an output the rerun left as it was before it ran
 NOT_CHECKED = "not checked"  # an output outside the folders rerun may read, or over the size limit
 NOT_COMPARED = "not compared"  # an output recorded by size and modification time: a rewrite has a new time
 PARTLY_WRITTEN = "partly written"  # an output folder as recorded, but with files the rerun did not write
+IGNORED = "ignored (--ignore-output)"  # an output a --ignore-output glob matches: not compared
 
 
 @frozen
@@ -66,6 +69,7 @@ class OutputResult:
     why: str = ""  # why it was not checked
     kept: tuple[str, ...] = ()  # an output folder's files left as they were before the rerun, not written by it
     files: int = 0  # how many files the output folder holds now
+    ignored: tuple[str, ...] = ()  # an output folder's files a --ignore-output glob matches: left out
 
 
 @frozen
@@ -94,6 +98,7 @@ class Plan:
     unmounted: tuple[tuple[str, str], ...] = ()  # --in-docker: each ~ path that will not be there, and why
     folders: tuple[str, ...] = ()  # the outputs' missing folders, relative to the project: made before the command
     unmade: tuple[tuple[str, str], ...] = ()  # each output whose missing folder is not made, and why
+    ignore: tuple[str, ...] = ()  # --ignore-output: globs of the outputs, or files in one, not compared
     gpus: str = ""  # --in-docker: docker's --gpus value ("all", '"device=0,1"'); "" when none are asked for
 
     @property
@@ -548,6 +553,7 @@ def plan(
     record_path: Path | None = None,
     data_root: Sequence[str] = (),
     gpus: str | None = None,
+    ignore_output: Sequence[str] = (),
 ) -> Plan:
     if record.command.redacted:
         raise RecordError(
@@ -631,6 +637,7 @@ def plan(
         folders=folders,
         unmade=unmade,
         gpus=asked,
+        ignore=tuple(ignore_output),
     )
 
 
@@ -663,6 +670,9 @@ def compare_outputs(
     run_dir = p.cwd
     out = []
     for d in record.outputs():
+        if ignored(d.path, p.ignore):
+            out.append(OutputResult(d.path, IGNORED))
+            continue
         try:
             now = _fingerprint(d, "output", run_dir, p.roots, p.root)
         except data_mod.OutOfBounds as exc:
@@ -687,21 +697,62 @@ def compare_outputs(
                 # that skips work it finds done made none of them.
                 same = {(e.path, e.size, e.value) for e in old.entries}
                 kept = tuple(sorted(e.path for e in after.entries if (e.path, e.size, e.value) in same))
+        recorded, current = to_fingerprint(d), to_fingerprint(now)
+        left_out: tuple[str, ...] = ()
+        if p.ignore and "directory" in (d.kind, now.kind):
+            recorded, left_out = _leave_out(recorded, d.path, p.ignore)
+            current, more = _leave_out(current, d.path, p.ignore)
+            left_out = tuple(sorted({*left_out, *more}))
+            kept = tuple(k for k in kept if not ignored(f"{d.path.rstrip('/')}/{k}", p.ignore))
+            if left_out and not d.complete:
+                why = (
+                    f"the record lists {len(d.entries)} of its {d.files} files: those --ignore-output matches "
+                    "cannot be left out of its digest"
+                )
+                out.append(OutputResult(d.path, NOT_COMPARED, (), why, kept=kept, files=now.files, ignored=left_out))
+                continue
         if d.method == data_mod.SIZE_MTIME and d.kind != "missing":
-            out.append(_by_size(d, now, kept))
+            out.append(dataclasses.replace(_by_size(recorded, current, d.path, kept), ignored=left_out))
             continue
-        changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
+        changes = data_mod.compare(recorded, current)
         state = "differs" if changes is not None else PARTLY_WRITTEN if kept else "identical"
-        out.append(OutputResult(d.path, state, changes or (), kept=kept, files=now.files))
+        out.append(OutputResult(d.path, state, changes or (), kept=kept, files=now.files, ignored=left_out))
     return out
 
 
-def _by_size(d: Data, now: Data, kept: tuple[str, ...]) -> OutputResult:
+def ignored(name: str, globs: Sequence[str]) -> bool:
+    """Whether a recorded output (``results/train.log``), or a file in one (``results`` + ``/train.log``), is one
+    a ``--ignore-output`` glob matches: by its name as the record spells it (``*`` matches ``/`` too)."""
+    return any(fnmatch.fnmatchcase(name, glob) for glob in globs)
+
+
+def _leave_out(
+    fp: data_mod.Fingerprint, name: str, globs: Sequence[str]
+) -> tuple[data_mod.Fingerprint, tuple[str, ...]]:
+    """A folder's fingerprint without the files ``globs`` match (named ``name/FILE``), its digest made anew over
+    the rest; and those files."""
+    gone = [e for e in fp.entries if ignored(f"{name.rstrip('/')}/{e.path}", globs)]
+    if not gone:
+        return fp, ()
+    entries = tuple(e for e in fp.entries if e not in gone)
+    left = data_mod.Fingerprint(
+        fp.kind,
+        fp.method,
+        data_mod.manifest_digest(entries),
+        fp.files - len(gone),
+        fp.bytes - sum(e.size for e in gone),
+        entries,
+        fp.complete,
+    )
+    return left, tuple(e.path for e in gone)
+
+
+def _by_size(d: data_mod.Fingerprint, now: data_mod.Fingerprint, path: str, kept: tuple[str, ...]) -> OutputResult:
     """An output recorded by size and modification time (``run --data-fast``) after a rerun, which writes its
     files anew, each at a new time: a file added, removed or of another size differs; the content was never
     recorded, so what is left cannot be compared (it was "changed", every file, whatever the command wrote)."""
 
-    def sized(f: Data) -> data_mod.Fingerprint:
+    def sized(f: data_mod.Fingerprint) -> data_mod.Fingerprint:
         entries = tuple(data_mod.Entry(e.path, e.size, "") for e in f.entries)
         return data_mod.Fingerprint(
             f.kind, f.method, data_mod.manifest_digest(entries), f.files, f.bytes, entries, f.complete
@@ -709,6 +760,6 @@ def _by_size(d: Data, now: Data, kept: tuple[str, ...]) -> OutputResult:
 
     changes = data_mod.compare(sized(d), sized(now))
     if changes is not None:  # a file added, removed or of another size, or another kind
-        return OutputResult(d.path, "differs", changes or (), kept=kept, files=now.files)
+        return OutputResult(path, "differs", changes or (), kept=kept, files=now.files)
     why = "recorded by size and modification time (run --data-fast): the sizes match, the content was not recorded"
-    return OutputResult(d.path, NOT_COMPARED, (), why, kept=kept, files=now.files)
+    return OutputResult(path, NOT_COMPARED, (), why, kept=kept, files=now.files)

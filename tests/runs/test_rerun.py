@@ -1037,3 +1037,35 @@ def test_the_gpus_a_container_sees_are_those_docker_is_asked_for() -> None:
     assert check.lines[-1] == 'here: 1 GPU visible: 1 (A) (in the container: docker run --gpus "device=1")'
     check = rerun_mod.check_gpus(record, environ, probe=lambda: (gpus, ""), in_docker=True, gpus_asked="")
     assert check is not None and check.state == "differs" and "asks docker for none" in check.lines[-1], check
+
+
+LOGGING = (
+    "import pathlib, time\n"
+    "pathlib.Path('results').mkdir(exist_ok=True)\n"
+    "pathlib.Path('results/n.txt').write_text('42\\n')\n"
+    "pathlib.Path('results/train.log').write_text(f'started {time.time_ns()}\\n')\n"
+    "pathlib.Path('stamp.txt').write_text(str(time.time_ns()))\n"
+)
+
+
+def test_an_output_file_named_by_ignore_output_is_left_out_of_the_comparison(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A log with timestamps, in an output folder or an output of its own, made every rerun "not reproduced":
+    there was no way to leave it out. ``--ignore-output GLOB`` reports what it matches as ignored, not compared."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "job.py").write_text(LOGGING)
+    res = envsnap("run", "--output", "results", "--output", "stamp.txt", "--", sys.executable, "job.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert res.returncode == 1 and "output results: differs" in res.stdout, res.stdout + res.stderr
+    res = envsnap(
+        "rerun", "run.toml", "--yes", "--ignore-output", "*.log", "--ignore-output", "stamp.txt", cwd=root
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert "output results: identical" in lines and "  ignored (--ignore-output): train.log" in lines, lines
+    assert "output stamp.txt: ignored (--ignore-output)" in lines, lines
+    # What is not ignored is still compared.
+    (root / "job.py").write_text(LOGGING.replace("42", "43"))
+    res = envsnap("rerun", "run.toml", "--yes", "--ignore-output", "results/train.log", cwd=root)
+    assert res.returncode == 1 and "  n.txt: changed" in res.stdout and "train.log: changed" not in res.stdout
