@@ -516,9 +516,42 @@ def _fingerprint(d: Data, role: str, run_dir: Path, roots: Sequence[str], root: 
     )
 
 
-def check_data(record: RunRecord, run_dir: Path, roots: Sequence[str], root: Path | None = None) -> Check:
+def _sized(f: data_mod.Fingerprint) -> data_mod.Fingerprint:
+    """A fingerprint by size and modification time (``run --data-fast``) by its files' sizes alone."""
+    entries = tuple(data_mod.Entry(e.path, e.size, "") for e in f.entries)
+    return data_mod.Fingerprint(
+        f.kind, f.method, data_mod.manifest_digest(entries), f.files, f.bytes, entries, f.complete
+    )
+
+
+def _committed(root: Path, path: Path, kind: str, files: Sequence[str]) -> bool:
+    """Whether git holds every one of ``files`` (relative to the input ``path``, a file or a folder, inside the
+    work tree at ``root``) unchanged from ``HEAD``, and no other file there, tracked or not."""
+    from ..probes.gitstate import git
+
+    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
+    if rel.startswith("..") or os.path.isabs(rel):
+        return False
+    spec = "." if rel == "." else rel.replace(os.sep, "/")
+    # A literal pathspec: the record names the path, and a name holding * or [ is no glob.
+    args = ["--", f":(top,literal){spec}"]
+    tracked = git(os.fspath(root), "ls-files", "-z", "--full-name", *args)
+    status = git(os.fspath(root), "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored", *args)
+    if not (tracked.ok and status.ok) or status.stdout.strip("\0"):
+        return False
+    prefix = "" if kind == "file" or spec == "." else spec + "/"
+    want = {spec} if kind == "file" else {prefix + f for f in files}
+    return {name for name in tracked.stdout.split("\0") if name} == want
+
+
+def check_data(
+    record: RunRecord, run_dir: Path, roots: Sequence[str], root: Path | None = None, code: Check | None = None
+) -> Check:
     """Each recorded input as it is now: ``differs`` names what changed; an input rerun does not read (outside
-    ``roots``, over the size limit) makes the answer ``unknown`` unless another one differs."""
+    ``roots``, over the size limit) makes the answer ``unknown`` unless another one differs. An input recorded by
+    size and modification time (``run --data-fast``) whose files have their sizes but other times (a clone, a
+    copy) is the run's where git holds each unchanged at the run's commit and the ``code`` check is ``same`` (git
+    hashed every tracked file for it); else it is not compared (``unknown``), said with why."""
     lines = []
     unread = differs = False
     for d in record.inputs():
@@ -535,6 +568,40 @@ def check_data(record: RunRecord, run_dir: Path, roots: Sequence[str], root: Pat
         changes = data_mod.compare(to_fingerprint(d), to_fingerprint(now))
         if changes is None:
             continue
+        if d.method == data_mod.SIZE_MTIME and d.kind == now.kind and d.complete and now.complete:
+            by_size = data_mod.compare(_sized(to_fingerprint(d)), _sized(to_fingerprint(now)))
+            if by_size is None:  # each file is there, of its size: only the times differ
+                files = [e.path for e in now.entries]
+                path = resolve_data_path(d.path, run_dir, root)
+                if (
+                    code is not None
+                    and code.state == SAME
+                    and root is not None
+                    and _committed(root, path, d.kind, files)
+                ):
+                    lines.append(
+                        f"{d.path}: same: its {len(files)} file{'s are' if len(files) != 1 else ' is'} committed, "
+                        "unchanged, at the run's commit (recorded by size and modification time, which a clone "
+                        "sets anew)"
+                    )
+                    continue
+                unread = True
+                why = (
+                    "git does not hold it unchanged at the run's commit"
+                    if code is not None and code.state == SAME
+                    else "the code is not as the run had it, so git cannot vouch for it"
+                    if code is not None
+                    else "git cannot vouch for it"
+                )
+                n = len(changes)
+                names = ", ".join(c.path for c in changes[:10]) + (f" and {n - 10} more" if n > 10 else "")
+                lines.append(
+                    f"{d.path}: not compared: recorded by size and modification time (run --data-fast): the sizes "
+                    f"match, but {n} file{'s have' if n != 1 else ' has'} another modification time, and the content "
+                    f"was never recorded ({why}): {names}"
+                )
+                continue
+            changes = by_size  # a file added, removed or of another size: named by that, not by its time
         differs = True
         if not changes:
             lines.append(f"{d.path}: differs ({d.files} -> {now.files} files; the changed files are not listed)")
@@ -617,12 +684,13 @@ def plan(
         *([record_path] if record_path else []),
     ]
     folders, unmade = output_folders(record, root, run_dir)
+    code = check_code(record, root, exclude)
     gpu_check = check_gpus(record, env, in_docker=in_docker is not None, gpus_asked=asked)
     checks = (
         check_environment(record, root, lock=lock, python=python, in_docker=in_docker, argv=command, gpus=asked),
         *([gpu_check] if gpu_check is not None else []),
-        check_code(record, root, exclude),
-        check_data(record, run_dir, roots, root),
+        code,
+        check_data(record, run_dir, roots, root, code),
     )
     return Plan(
         argv=tuple(argv),
@@ -752,13 +820,7 @@ def _by_size(d: data_mod.Fingerprint, now: data_mod.Fingerprint, path: str, kept
     files anew, each at a new time: a file added, removed or of another size differs; the content was never
     recorded, so what is left cannot be compared (it was "changed", every file, whatever the command wrote)."""
 
-    def sized(f: data_mod.Fingerprint) -> data_mod.Fingerprint:
-        entries = tuple(data_mod.Entry(e.path, e.size, "") for e in f.entries)
-        return data_mod.Fingerprint(
-            f.kind, f.method, data_mod.manifest_digest(entries), f.files, f.bytes, entries, f.complete
-        )
-
-    changes = data_mod.compare(sized(d), sized(now))
+    changes = data_mod.compare(_sized(d), _sized(now))
     if changes is not None:  # a file added, removed or of another size, or another kind
         return OutputResult(path, "differs", changes or (), kept=kept, files=now.files)
     why = "recorded by size and modification time (run --data-fast): the sizes match, the content was not recorded"

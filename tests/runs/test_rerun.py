@@ -1069,3 +1069,46 @@ def test_an_output_file_named_by_ignore_output_is_left_out_of_the_comparison(tmp
     (root / "job.py").write_text(LOGGING.replace("42", "43"))
     res = envsnap("rerun", "run.toml", "--yes", "--ignore-output", "results/train.log", cwd=root)
     assert res.returncode == 1 and "  n.txt: changed" in res.stdout and "train.log: changed" not in res.stdout
+
+
+def test_inputs_recorded_by_size_and_time_are_matched_in_a_fresh_clone_by_git(tmp_path: Path, envsnap: Envsnap) -> None:
+    """``run --data-fast`` records inputs by size and modification time; a fresh clone writes every file anew,
+    so each input read ``differs`` (every file "changed") though the clone holds the committed data. A file git
+    holds unchanged at the run's commit, with the code as the run had it, is the run's: ``same``. Where git
+    cannot vouch for it (data git does not track), the input is said to be not compared, and why."""
+    author = _project(tmp_path / "author")
+    (author / ".gitignore").write_text("big/\n*.toml\n*.lock\nresults/\n")
+    (author / "big").mkdir()
+    (author / "big" / "blob.bin").write_bytes(b"x" * 100)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e"]
+    subprocess.run([*git, "-C", str(author), "init", "-q"], check=True)
+    subprocess.run([*git, "-C", str(author), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(author), "commit", "-qm", "one"], check=True)
+    res = envsnap(
+        "run", "--data-fast", "--data", "inputs", "--data", "big", "--output", "results", "--",
+        sys.executable, "make_table.py", cwd=author,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    time.sleep(0.05)
+    clone = tmp_path / "reviewer"
+    subprocess.run(["git", "clone", "-q", str(author), str(clone)], check=True)
+    (clone / "run.toml").write_bytes((author / "run.toml").read_bytes())
+    (clone / "big").mkdir()
+    (clone / "big" / "blob.bin").write_bytes(b"x" * 100)
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    lines = res.stdout.splitlines()
+    assert "code: same" in lines, res.stdout + res.stderr
+    assert "inputs/table.csv: changed" not in res.stdout and "data: unknown" in lines, res.stdout
+    assert (
+        "  inputs: same: its 2 files are committed, unchanged, at the run's commit (recorded by size and "
+        "modification time, which a clone sets anew)" in lines
+    ), lines
+    assert (
+        "  big: not compared: recorded by size and modification time (run --data-fast): the sizes match, but 1 "
+        "file has another modification time, and the content was never recorded (git does not hold it "
+        "unchanged at the run's commit): blob.bin"
+    ) in lines, lines
+    # A file of another size still differs.
+    (clone / "inputs" / "table.csv").write_text("a,b\n1,2\n3,4\n")
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    assert "data: differs" in res.stdout and "  inputs/table.csv: changed" in res.stdout, res.stdout
