@@ -140,6 +140,18 @@ def _is_envsnap_file(path: str) -> bool:
     return False
 
 
+def changed_since(root: str, commit: str) -> list[str] | None:
+    """The files (relative to ``root``, the top of a work tree) that differ between ``commit`` and ``HEAD``; None
+    where git cannot tell (the commit is not in this clone). ``commit`` is a commit id (a record's, checked)."""
+    res = git(root, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", commit, "HEAD", "--")
+    return [name for name in res.stdout.split("\0") if name] if res.ok else None
+
+
+def is_envsnap_file(path: str) -> bool:
+    """Whether ``path`` is an envsnap lockfile or run record (``_is_envsnap_file``)."""
+    return _is_envsnap_file(path)
+
+
 def bundle_folders(base: str, untracked: Collection[str]) -> set[str]:
     """The folders, relative to ``base``, that are envsnap bundles, among the ``untracked`` files (``git ls-files
     --others`` names, relative to ``base``): one holding the marker of a bundle being made, or ``SHA256SUMS``

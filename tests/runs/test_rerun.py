@@ -1112,3 +1112,34 @@ def test_inputs_recorded_by_size_and_time_are_matched_in_a_fresh_clone_by_git(tm
     (clone / "inputs" / "table.csv").write_text("a,b\n1,2\n3,4\n")
     res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
     assert "data: differs" in res.stdout and "  inputs/table.csv: changed" in res.stdout, res.stdout
+
+
+def test_a_record_committed_after_its_run_leaves_the_code_the_run_s(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A record names the commit its run was at, so it is committed after it, with its lock: in every fresh
+    clone the code read ``differs`` (``commit A -> B``) though B changed nothing but envsnap's own files. A
+    commit that changes any other file still differs."""
+    root = tmp_path / "author"
+    root.mkdir()
+    (root / "job.py").write_text("print('hi')\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    res = envsnap("run", "-o", "runs/r1.toml", "--", sys.executable, "job.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+    subprocess.run([*git, "add", "runs"], check=True)
+    subprocess.run([*git, "commit", "-qm", "the record"], check=True)
+    clone = tmp_path / "reviewer"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    res = envsnap("rerun", "runs/r1.toml", "--dry-run", cwd=clone)
+    lines = res.stdout.splitlines()
+    assert "code: same" in lines, res.stdout + res.stderr
+    assert any(
+        line.startswith("  commit ")
+        and line.endswith(": the commits since change only envsnap's files: runs/r1.lock, runs/r1.toml")
+        for line in lines
+    ), lines
+    (root / "job.py").write_text("print('changed')\n")
+    subprocess.run([*git, "commit", "-qam", "two"], check=True)
+    res = envsnap("rerun", "runs/r1.toml", "--dry-run", cwd=root)
+    assert "code: differs" in res.stdout.splitlines(), res.stdout
