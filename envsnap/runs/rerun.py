@@ -404,10 +404,17 @@ def _cuda_devices(value: str) -> list[str]:
     return out
 
 
-def docker_gpus(record: RunRecord, environ: Mapping[str, str], asked: str | None = None) -> str:
+def docker_gpus(
+    record: RunRecord,
+    environ: Mapping[str, str],
+    asked: str | None = None,
+    probe: Callable[[Mapping[str, str]], tuple[tuple[Gpu, ...] | None, str]] | None = None,
+) -> str:
     """The value of ``docker run --gpus`` for ``--in-docker``: ``asked`` (``all``, ``none``, or devices by index
     or UUID, ``0,1``) when given; else, for a run that used GPUs, those its command would see here
-    (``CUDA_VISIBLE_DEVICES`` as CUDA reads it, else all). ``""``: ask for none (a run that used none)."""
+    (``CUDA_VISIBLE_DEVICES`` as CUDA reads it, else all). ``""``: ask for none (a run that used none, or a host
+    where NVML finds no GPU: docker refuses ``--gpus`` without NVIDIA's runtime, and the command ran on the CPU
+    before; the GPUs check says so)."""
     if asked is not None:
         if asked in ("all", "none"):
             return "" if asked == "none" else "all"
@@ -418,6 +425,9 @@ def docker_gpus(record: RunRecord, environ: Mapping[str, str], asked: str | None
             )
         return f'"device={",".join(devices)}"'
     if not (record.gpus.used_known and record.gpus.used):
+        return ""
+    found, _ = (probe or _gpus_here)(environ)
+    if found == ():  # none here (None: NVML did not answer, and the GPUs may well be there)
         return ""
     value = environ.get("CUDA_VISIBLE_DEVICES")
     if value is None:
@@ -445,7 +455,9 @@ def check_gpus(
     lines = [f"the run used {len(used)} GPU{'s' if len(used) > 1 else ''}: {shown}{allowed}"]
     if in_docker:
         if not gpus_asked:  # docker run is given no --gpus: the container sees none
-            return Check("gpus", DIFFERS, (*lines, "here: no GPU visible (--in-docker asks docker for none)"))
+            here, note = probe() if probe is not None else _gpus_here(environ)
+            why = f"{note}: " if here == () and note else "no GPU here: " if here == () else ""
+            return Check("gpus", DIFFERS, (*lines, f"here: no GPU visible ({why}--in-docker asks docker for none)"))
         # The container sees the devices docker is asked for, as a process here sees CUDA_VISIBLE_DEVICES's.
         devices = gpus_asked.strip('"').removeprefix("device=")
         environ = {k: v for k, v in environ.items() if k != "CUDA_VISIBLE_DEVICES"}

@@ -967,8 +967,7 @@ def test_an_output_recorded_by_size_and_time_is_not_called_changed_for_its_new_t
 @pytest.mark.parametrize(
     ("flags", "visible", "request_"),
     [
-        ((), None, ["--gpus", "all"]),
-        ((), "1", ["--gpus", '"device=1"']),
+        (("--gpus", "all"), "1", ["--gpus", "all"]),
         (("--gpus", "0,GPU-8f2c"), None, ["--gpus", '"device=0,GPU-8f2c"']),
         (("--gpus", "none"), None, []),
     ],
@@ -1001,6 +1000,37 @@ def test_rerun_in_docker_asks_docker_for_the_gpus_the_run_used(
             "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
     ), res.stderr  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("visible", "here", "request_"),
+    [
+        (None, 2, "all"),
+        ("1", 2, '"device=1"'),
+        ("1,x,0", 2, '"device=1"'),  # as CUDA reads it: up to the first entry that names no device
+        ("", 2, ""),
+        (None, 0, ""),  # no GPU here: docker is asked for none (it fails on --gpus without NVIDIA's runtime)
+    ],
+)
+def test_by_default_docker_is_asked_for_the_gpus_visible_here(visible: str | None, here: int, request_: str) -> None:
+    from envsnap.model import Gpu
+
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        gpus=rec.Gpus(used=("0 (A)",), used_known=True),
+    )
+    gpus = tuple(Gpu(index=i, name="A") for i in range(here))
+    environ = {} if visible is None else {"CUDA_VISIBLE_DEVICES": visible}
+    assert rerun_mod.docker_gpus(record, environ, probe=lambda _: (gpus, "")) == request_
+    # A run that used none asks for none; --gpus is asked for as given.
+    assert (
+        rerun_mod.docker_gpus(dataclasses.replace(record, gpus=rec.Gpus()), environ, probe=lambda _: (gpus, "")) == ""
+    )
+    assert rerun_mod.docker_gpus(record, environ, "all", probe=lambda _: ((), "")) == "all"
 
 
 def test_rerun_gpus_is_refused_without_in_docker_and_checked(tmp_path: Path, envsnap: Envsnap) -> None:
