@@ -501,15 +501,8 @@ def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()
     if now is None:
         return Check("code", DIFFERS, (f"{root} is not a git work tree (the run was at commit {record.code.commit})",))
     lines = drift(record.code, now, root)
-    if (
-        lines
-        and now.commit != record.code.commit
-        and (now.dirty, now.diff_digest)
-        == (
-            record.code.dirty,
-            record.code.diff_digest,
-        )
-    ):
+    same_change = (now.dirty, now.diff_digest) == (record.code.dirty, record.code.diff_digest)
+    if lines and now.commit != record.code.commit and same_change:
         # A record names the commit its run was at, so it is committed after it: a commit since that changes
         # only what the run's state left out (envsnap's files, the outputs) leaves the code the run's.
         only = _envsnap_commits(record.code.commit, root, exclude)
