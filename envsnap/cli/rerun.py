@@ -170,6 +170,12 @@ def run(args: argparse.Namespace) -> int:
             out(f"  ignored (--ignore-output): {names}{more}")
         if r.why:
             out(f"  {r.why}" if r.state == rerun_mod.NOT_COMPARED else f"  not read: {r.why}")
+    for glob in rerun_mod.unmatched_globs(results, plan.ignore):
+        recorded = ", ".join(sinks.shell_shown([r.path]) for r in results)
+        out(
+            f"--ignore-output {sinks.shell_shown([glob])}: it matches no output, nor a file in one (each is matched "
+            f"by its path as the record names it: {recorded or 'none recorded'})"
+        )
     if not results:
         out("no outputs were recorded (envsnap run --output PATH): nothing to compare")
     if finished.received:

@@ -824,6 +824,14 @@ def compare_outputs(
     return out
 
 
+def unmatched_globs(results: Sequence[OutputResult], globs: Sequence[str]) -> tuple[str, ...]:
+    """The ``--ignore-output`` globs that matched no output and no file in one: spelled otherwise than the record
+    names the outputs, they left nothing out."""
+    names = [r.path for r in results if r.state == IGNORED]
+    names += [f"{r.path.rstrip('/')}/{f}" for r in results for f in r.ignored]
+    return tuple(g for g in dict.fromkeys(globs) if not any(fnmatch.fnmatchcase(n, g) for n in names))
+
+
 def ignored(name: str, globs: Sequence[str]) -> bool:
     """Whether a recorded output (``results/train.log``), or a file in one (``results`` + ``/train.log``), is one
     a ``--ignore-output`` glob matches: by its name as the record spells it (``*`` matches ``/`` too)."""

@@ -1173,3 +1173,19 @@ def test_a_record_committed_after_its_run_leaves_the_code_the_run_s(tmp_path: Pa
     subprocess.run([*git, "commit", "-qam", "two"], check=True)
     res = envsnap("rerun", "runs/r1.toml", "--dry-run", cwd=root)
     assert "code: differs" in res.stdout.splitlines(), res.stdout
+
+
+def test_an_ignore_output_glob_that_matches_nothing_is_said(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A glob spelled otherwise than the record names the output (``./results/*.log``) left nothing out, silently:
+    the rerun read "not reproduced" with no hint why the glob had no effect."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "job.py").write_text(LOGGING)
+    res = envsnap("run", "--output", "results", "--", sys.executable, "job.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+    res = envsnap("rerun", "run.toml", "--yes", "--ignore-output", "./results/*.log", cwd=root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert (
+        "--ignore-output './results/*.log': it matches no output, nor a file in one (each is matched by its path as "
+        "the record names it: results)"
+    ) in res.stdout.splitlines(), res.stdout
