@@ -123,6 +123,42 @@ def package_tags(pkg: PythonPackage) -> frozenset[ptags.Tag]:
     return frozenset(found)
 
 
+@frozen
+class ImportedFiles:
+    """What the files an import kept for a package (its ``candidates``, with no single one recorded) say of
+    where it installs: it installs where any of them does."""
+
+    tags: frozenset[ptags.Tag]  # every tag of every wheel named among them
+    sdist: bool  # one is an sdist: it builds anywhere
+    unnamed: int  # how many are known by sha256 only (a hashed requirement): their tags are unknown
+
+
+def imported_files(pkg: PythonPackage) -> ImportedFiles | None:
+    """The files an import kept for ``pkg`` (a single one known by sha256 only is its ``artifact`` without a file
+    name); None where the lock records the one installed file (its WHEEL tags or a named artifact), or the import
+    kept none."""
+    if pkg.wheel_tags:
+        return None
+    if pkg.artifact is not None:
+        return None if pkg.artifact.filename or pkg.artifact.rebuilt else ImportedFiles(frozenset(), False, 1)
+    if not pkg.candidates:
+        return None
+    tags: set[ptags.Tag] = set()
+    sdist = False
+    unnamed = 0
+    for cand in pkg.candidates:
+        if not cand.filename:
+            unnamed += 1
+        elif cand.filename.endswith(".whl"):
+            try:
+                tags |= parse_wheel_filename(cand.filename)[3]
+            except InvalidWheelFilename:
+                unnamed += 1  # a name that says nothing: as if there were none
+        else:
+            sdist = True
+    return ImportedFiles(frozenset(tags), sdist, unnamed)
+
+
 def glibc_floor(platform: str) -> tuple[int, int] | None:
     """``manylinux_2_28_x86_64`` -> (2, 28); None for tags that are not manylinux."""
     m = _MANYLINUX.match(platform)

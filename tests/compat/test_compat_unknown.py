@@ -8,6 +8,7 @@ from compat_builders import HOST, gpu_host, snapshot
 
 from envsnap.compat import evaluate
 from envsnap.importers import read_file
+from envsnap.model import Candidate, PythonPackage
 
 
 def _imported(tmp_path: Path) -> object:
@@ -31,3 +32,32 @@ def test_facts_an_import_lacks_are_warnings_not_ok(tmp_path: Path) -> None:
 def test_a_captured_lock_keeps_its_ok(tmp_path: Path) -> None:
     report = evaluate(snapshot(), gpu_host(("NVIDIA A100", "8.0", 80 * 1024), "570.26", "12.8"), HOST)
     assert [f.severity for f in report.by_rule("cuda")] == ["ok"]
+
+
+def test_an_import_known_by_sha256_only_cannot_tell_its_wheels(tmp_path: Path) -> None:
+    # A hashed requirements file records no file names: whether a file of it fits this host is unknown.
+    [f] = evaluate(_imported(tmp_path), snapshot(), HOST).by_rule("wheels")  # type: ignore[arg-type]
+    assert f.severity == "warn" and "six 1.16.0" in f.needed
+    assert "envsnap pin" in f.remedy
+    req = tmp_path / "two.txt"  # two hashes: two files, neither named
+    req.write_text(f"six==1.16.0 --hash=sha256:{'8' * 64} --hash=sha256:{'9' * 64}\n")
+    [f] = evaluate(read_file(req), snapshot(), HOST).by_rule("wheels")
+    assert (f.severity, f.needed) == ("warn", "six 1.16.0") and "by sha256 only" in f.found
+
+
+def _pylock_pkg(*filenames: str) -> PythonPackage:
+    files = tuple(Candidate(sha256=f"{i}" * 64, filename=n, url=f"https://x/{n}") for i, n in enumerate(filenames))
+    return PythonPackage(name="alpha", version="1.0", candidates=files)
+
+
+def test_an_imports_file_names_are_judged_like_a_captured_locks() -> None:
+    mac = "alpha-1.0-cp311-cp311-macosx_11_0_arm64.whl"
+    win = "alpha-1.0-cp311-cp311-win_amd64.whl"
+    lock = snapshot(packages=[_pylock_pkg(mac, win)])
+    [f] = evaluate(lock, snapshot(), HOST).by_rule("wheels")
+    assert (f.severity, f.component) == ("fail", "wheel alpha 1.0")
+    linux = "alpha-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
+    [f] = evaluate(snapshot(packages=[_pylock_pkg(mac, linux)]), snapshot(), HOST).by_rule("wheels")
+    assert (f.severity, f.needed) == ("ok", "1 locked wheels")
+    # An sdist among them builds anywhere.
+    assert evaluate(snapshot(packages=[_pylock_pkg(mac, "alpha-1.0.tar.gz")]), snapshot(), HOST).by_rule("wheels") == ()

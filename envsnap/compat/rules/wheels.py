@@ -1,13 +1,18 @@
 """Wheel tags: every locked wheel must be installable by the target interpreter on the target platform.
 Each package that cannot install is named with the reason; many packages failing for one reason (a Python
-version mismatch fails nearly all of them) share one finding that still names every package."""
+version mismatch fails nearly all of them) share one finding that still names every package.
+
+A package an import kept several files of (``candidates``: every wheel of a pylock package) installs where any
+of its wheels does, or anywhere when one is an sdist. A file known by its sha256 only (a hashed requirements
+file) says nothing of its tags: where no named wheel fits, the rule cannot tell, and says so, naming the package
+and ``envsnap pin``, which looks the hashes up and records the file that fits."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from ...model import Snapshot
-from .._tags import explain, package_tags, tag_target
+from ...model import PythonPackage, Snapshot
+from .._tags import explain, imported_files, package_tags, tag_target
 from ..report import Finding
 from ..target import Target
 from .interface import Rule
@@ -18,20 +23,35 @@ NAME = "wheels"
 _SEPARATE = 3
 
 
+def _judged(pkg: PythonPackage) -> bool:
+    """Whether the lock says which files the package installs from (a wheel's tags, or the files an import kept)."""
+    files = imported_files(pkg)
+    return bool(package_tags(pkg)) or (files is not None and not files.sdist)
+
+
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     interpreter = lock.python if target.provides_python else host.python
     if not interpreter.version:
-        if not any(package_tags(p) for p in lock.python.packages):
+        if not any(_judged(p) for p in lock.python.packages if not p.conda_layer):
             return []
         return [Finding("warn", "wheels", "locked wheels", "unknown Python version", "cannot verify wheel tags", NAME)]
     t = tag_target(lock, host, target)
     found = t.describe()
     by_reason: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     wheels = 0
+    unknown: list[str] = []
     for pkg in lock.python.packages:
         if pkg.conda_layer or (pkg.artifact is not None and pkg.artifact.rebuilt):
             continue  # conda installs it, or the rebuild builds it from source: no wheel tag applies
         wheel = package_tags(pkg)
+        files = imported_files(pkg)
+        if files is not None:
+            if files.sdist:
+                continue  # an sdist among them: the rebuild builds it where no wheel fits
+            wheel = files.tags
+            if files.unnamed and not wheel & t.supported:
+                unknown.append(f"{pkg.name} {pkg.version}")  # a file known by sha256 only may be the one
+                continue
         if not wheel:
             continue
         wheels += 1
@@ -46,11 +66,27 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         else:
             names = ", ".join(who for who, _ in packages)
             failures.append(Finding("fail", f"{len(packages)} wheels", names, f"{found}: {why}", remedy, NAME))
+    unknowable = [_unknown(unknown, found)] if unknown else []
     if failures:
-        return failures
+        return failures + unknowable
     if not wheels:
-        return []
-    return [Finding("ok", "wheels", f"{wheels} locked wheels", found, "", NAME)]
+        return unknowable
+    return [Finding("ok", "wheels", f"{wheels} locked wheels", found, "", NAME), *unknowable]
+
+
+def _unknown(packages: list[str], found: str) -> Finding:
+    """The packages whose files the lock knows by sha256 only: whether one fits cannot be told from it."""
+    one = len(packages) == 1
+    return Finding(
+        "warn",
+        f"wheel {packages[0]}" if one else f"{len(packages)} wheels",
+        ", ".join(packages),
+        f"{found}: the lock records {'its files' if one else 'their files'} by sha256 only, not by name: "
+        "cannot tell whether one fits",
+        "run `envsnap pin LOCK` on this host: it looks the hashes up on the index and records the file that fits "
+        "(or says that none does)",
+        NAME,
+    )
 
 
 class WheelsRule(Rule):
