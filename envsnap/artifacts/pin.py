@@ -1437,15 +1437,16 @@ class Pinner:
             unlisted=not any(_same_release(f.filename, pkg) for f in files),
         )
 
-    def _listed(self, pkg: PythonPackage, extra_indexes: Iterable[str] = ()) -> list[IndexFile]:
-        """Every file of this release on the configured indexes (and the ones the import named)."""
-        indexes, _refused = self._indexes(extra_indexes)
+    def _listed(self, pkg: PythonPackage, extra_indexes: Iterable[str] = ()) -> tuple[list[IndexFile], list[str]]:
+        """Every file of this release on the configured indexes (and the ones the import named), and a line for
+        each one the import named that the fetch policy refuses (what would read it: ``--allow-url DIR``)."""
+        indexes, refused = self._indexes(extra_indexes)
         files: list[IndexFile] = []
         for index in indexes:
             files += self._files_at(index, pkg.name)
         for location in self.config.find_links:
             files += find_links_files(self.fetcher, location)
-        return [f for f in files if _same_release(f.filename, pkg)]
+        return [f for f in files if _same_release(f.filename, pkg)], refused
 
     def _pin_candidates(self, pkg: PythonPackage) -> PinOutcome:
         """A package imported with several files (every ``--hash``, every pylock wheel): the one that fits
@@ -1458,11 +1459,13 @@ class Pinner:
             )
             for c in named
         ]
+        unread = ""  # the places the import named that the fetch policy refuses: they may hold the file
         if len(named) < len(wanted):  # known by hash only: the index names the files
             try:
-                listed = self._listed(pkg, (c.index for c in pkg.candidates))
+                listed, refused = self._listed(pkg, (c.index for c in pkg.candidates))
             except PinError as exc:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            unread = "".join(f"; {r}" for r in refused)
             # The index's hash says which are the import's; a file listed without one (a find-links folder) is
             # downloaded to tell.
             files += [
@@ -1475,7 +1478,8 @@ class Pinner:
                     pkg.name,
                     pkg.version,
                     "unpinned",
-                    f"the import kept {len(wanted)} sha256 hashes, and no index lists {pkg.name} {pkg.version}",
+                    f"the import kept {len(wanted)} sha256 hashes, and no index lists {pkg.name} {pkg.version}"
+                    + unread,
                 )
             if not files:
                 return PinOutcome(
@@ -1484,11 +1488,13 @@ class Pinner:
                     "unpinned",
                     f"none of the {len(wanted)} sha256 hashes "
                     f"the import kept is that of a {pkg.name} {pkg.version} file on the configured "
-                    "indexes",
+                    "indexes" + unread,
                 )
         order, why = self._ranked(files, pkg)
         if not order:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", f"the import lists {len(wanted)} files: {why}")
+            return PinOutcome(
+                pkg.name, pkg.version, "unpinned", f"the import lists {len(wanted)} files: {why}" + unread
+            )
         tried: list[str] = []
         for file in order:
             if file.sha256 and file.sha256 not in wanted:
@@ -1514,7 +1520,7 @@ class Pinner:
             if tried
             else f"none of the {len(wanted)} "
             f"sha256 hashes the import kept is that of a {pkg.name} {pkg.version} file that fits "
-            "this target",
+            "this target" + unread,
         )
 
     def _ranked(self, files: list[IndexFile], pkg: PythonPackage) -> tuple[list[IndexFile], str]:
@@ -1539,7 +1545,7 @@ class Pinner:
         """A package known by name and version only (an import without hashes): the wheel of that release
         that fits this target, else its sdist."""
         try:
-            files = self._listed(pkg)
+            files, _refused = self._listed(pkg)  # the configured places only: none is refused
         except PinError as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
         by_name = {f.filename: f for f in files}

@@ -594,6 +594,31 @@ def test_a_find_links_folder_beside_the_project_is_named_as_the_allow_url_to_pas
     assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
 
 
+def test_a_refused_find_links_folder_of_a_package_with_several_hashes_is_named_as_the_allow_url_to_pass(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same folder for a requirement with two ``--hash`` values (its ``candidates``): bundle said only "the
+    import kept 2 sha256 hashes, and no index lists tinypkg 1.0", not the --allow-url that reads the folder."""
+    wheel = make_wheel(tmp_path / "wheels", "tinypkg", "1.0")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "requirements.txt").write_text(
+        f"--find-links ../wheels\ntinypkg==1.0 --hash=sha256:{sha256_of(wheel)} --hash=sha256:{'b' * 64}\n"
+    )
+    monkeypatch.chdir(project)
+    assert cli("import", "requirements.txt", "-o", "envsnap.lock").code == 0
+    (pkg,) = lockfile.load(project / "envsnap.lock").python.packages
+    assert len(pkg.candidates) == 2
+    refused = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle")
+    assert refused.code == 4, refused
+    assert "the import kept 2 sha256 hashes" in refused.err, refused
+    assert f"pass --allow-url {tmp_path / 'wheels'} to allow it" in refused.err, refused
+    _one_error_line(refused.err)
+    bundled = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle", "--allow-url", str(tmp_path / "wheels"))
+    assert bundled.code == 0, bundled
+    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
 def test_an_index_password_is_not_sent_to_another_origin(tmp_path: Path) -> None:
     """The index's password goes to its own scheme, host and port: a file it lists on another port (another
     origin) is asked for without it."""
