@@ -52,6 +52,27 @@ def driver_branch(driver_version: str) -> tuple[str, str]:
     return f"R{parts[0]}", kind
 
 
+def full_driver(cuda: str) -> str:
+    """The driver shipped with CUDA ``major.minor`` (full support), or "" when the table does not know it."""
+    table: dict[str, str] = data.load("nvidia")["toolkit_driver"]
+    return table.get(cuda, "")
+
+
+def full_support(host: Snapshot, cuda: str) -> bool | None:
+    """Whether the host's driver fully supports CUDA ``major.minor`` (it reports that CUDA version or a newer one,
+    or it is at least the driver shipped with it): only then does its JIT compiler read PTX that CUDA release
+    wrote. None where that cannot be told (no driver answered, or the table does not know the release)."""
+    if not has_driver(host) or host.nvidia is None:
+        return None
+    want = numbers(cuda)[:2]
+    if host.nvidia.cuda_driver_version and numbers(host.nvidia.cuda_driver_version)[:2] >= want:
+        return True
+    full = full_driver(cuda)
+    if not full:
+        return None
+    return numbers(host.nvidia.driver_version) >= numbers(full)
+
+
 _MONTHS = (
     "January",
     "February",

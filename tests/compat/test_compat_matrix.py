@@ -17,6 +17,7 @@ from compat_builders import (
     gpu_lock,
     gpus,
     pkg,
+    severities,
     snapshot,
     target_of,
     torch_cu,
@@ -388,3 +389,22 @@ def test_every_production_and_long_term_branch_has_its_end_of_life() -> None:
     supported = {*table["long_term_support"], *table["production"]}
     assert set(table["end_of_life"]) == supported
     assert all(re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", month) for month in table["end_of_life"].values())
+
+
+def test_ptx_of_a_newer_cuda_than_the_driver_cannot_be_jit_compiled() -> None:
+    """Under minor-version compatibility the driver's JIT compiler does not read PTX of a newer CUDA release than
+    its own (CUDA_ERROR_UNSUPPORTED_PTX_VERSION): a GPU that only PTX serves cannot run the build."""
+    package, framework = torch_cu("2.7.1", "12.8", arch_list=("sm_80", "compute_80"))
+    lock = snapshot(packages=[package], frameworks=[framework], gpu_list=gpus(A100))
+    report = evaluate(lock, gpu_host(H100, "550.54.14", "12.4"), HOST)
+    assert severities(report.by_rule("driver")) == ["warn"]  # cubins run through minor-version compatibility
+    [(severity, _, _needed, found, remedy)] = only(report, "gpu-arch")
+    assert severity == "fail", report.render_rows()
+    assert "PTX" in found and "12.8" in found and "12.4" in found
+    assert "driver >= 570.26" in remedy
+    # The driver of that CUDA release or newer compiles it: a warning, as before.
+    [(severity, *_)] = only(evaluate(lock, gpu_host(H100, "570.124.06", "12.8"), HOST), "gpu-arch")
+    assert severity == "warn"
+    # A driver that does not say its CUDA version is judged by its own version.
+    [(severity, *_)] = only(evaluate(lock, gpu_host(H100, "550.54.14", ""), HOST), "gpu-arch")
+    assert severity == "fail"

@@ -16,6 +16,7 @@ from .._facts import (
     cuda_need,
     driver_branch,
     forward_compatible,
+    full_driver,
     has_driver,
     jetson,
     used_gpus,
@@ -30,8 +31,7 @@ NAME = "driver"
 
 def required_driver(cuda: str) -> str:
     """The driver shipped with CUDA ``major.minor`` (full support), or "" when the table does not know it."""
-    table: dict[str, str] = load("nvidia")["toolkit_driver"]
-    return table.get(cuda, "")
+    return full_driver(cuda)
 
 
 def minor_compat_floor(cuda: str) -> str:

@@ -1,7 +1,9 @@
 """GPU compute capability vs the framework build: every GPU of the host must have kernels in the locked
 torch build (its captured arch list, else PyTorch's release set for that CUDA variant). A cubin ``sm_XY`` runs
 on capability X.Z for Z >= Y; ``sm_XYa`` only on X.Y; PTX ``compute_XY`` is JIT-compiled for newer GPUs
-(a warning: slow first start, and not every kernel survives)."""
+(a warning: slow first start, and not every kernel survives). The driver's JIT compiler reads PTX of its own
+CUDA release and older only: on a driver that runs the build through minor-version compatibility (older than the
+one shipped with the build's CUDA), a GPU only PTX serves fails (CUDA_ERROR_UNSUPPORTED_PTX_VERSION)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from packaging.version import InvalidVersion, Version
 
 from ..._frozen import frozen
 from ...model import Gpu, Snapshot
-from ...platforms import numbers
-from .._facts import cuda_need, local_cuda, used_gpus, variant
+from ...platforms import major_minor, numbers
+from .._facts import cuda_need, full_driver, full_support, local_cuda, used_gpus, variant
 from ..data import load
 from ..report import Finding
 from ..target import Target
@@ -36,6 +38,7 @@ class Build:
     cuda_variant: str  # "cu128"
     arch_list: tuple[str, ...]  # sm_XY / compute_XY
     source: str  # "captured" or "release set"
+    cuda: str = ""  # the CUDA release it was built with (its PTX's), "12.8"
 
 
 def _cap(text: str) -> tuple[int, int]:
@@ -84,8 +87,8 @@ def torch_build(lock: Snapshot) -> Build | None:
     var = variant(cuda)
     label = f"torch {version}" if "+" in version else f"torch {version}+{var}"
     if fw is not None and fw.arch_list:
-        return Build(label, version, var, tuple(fw.arch_list), "captured")
-    return Build(label, version, var, release_set(var), "release set")
+        return Build(label, version, var, tuple(fw.arch_list), "captured", major_minor(cuda))
+    return Build(label, version, var, release_set(var), "release set", major_minor(cuda))
 
 
 def _alternatives(build: Build, capability: str) -> list[str]:
@@ -172,6 +175,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if how == "cubin":
             findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
             continue
+        if how == "ptx" and build.cuda and full_support(host, build.cuda) is False:
+            findings.append(_ptx_too_new(build, host, gpu, needed, found))
+            continue
         if how == "ptx":
             findings.append(
                 Finding(
@@ -192,6 +198,28 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             remedy = f"no known torch {public} build has kernels for {sm}; use a torch release that supports it"
         findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
     return findings
+
+
+def _ptx_too_new(build: Build, host: Snapshot, gpu: Gpu, needed: str, found: str) -> Finding:
+    """Only PTX serves this GPU, and the driver (minor-version compatibility) cannot JIT-compile PTX of the
+    build's CUDA release."""
+    nvidia = host.nvidia
+    driver = nvidia.driver_version if nvidia is not None else ""
+    supports = f"CUDA {nvidia.cuda_driver_version}" if nvidia is not None and nvidia.cuda_driver_version else ""
+    have = f"driver {driver}" + (f" (supports {supports})" if supports else "")
+    alternatives = _alternatives(build, gpu.compute_capability)
+    public = build.version.split("+")[0]
+    sm = "sm_" + gpu.compute_capability.replace(".", "")
+    other = f", or use the {alternatives[0]} build of torch {public}, which has {sm} kernels" if alternatives else ""
+    return Finding(
+        "fail",
+        _gpu_label(gpu),
+        needed,
+        f"{found}: PTX JIT only, and {have} cannot JIT-compile the PTX of CUDA {build.cuda}",
+        f"install NVIDIA driver >= {full_driver(build.cuda)} (minor-version compatibility runs no PTX of a newer "
+        f"CUDA release than the driver's){other}",
+        NAME,
+    )
 
 
 class GpuArchRule(Rule):
