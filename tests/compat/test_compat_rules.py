@@ -589,6 +589,19 @@ def test_gpu_arch_without_an_alternative_build() -> None:
     assert f.remedy == "no known torch 2.0.1 build has kernels for sm_120; use a torch release that supports it"
 
 
+def test_gpu_arch_without_torch_on_a_gpu_whose_capability_nvml_did_not_give_cannot_verify() -> None:
+    """A CUDA lock without a framework build is judged by the CUDA major's oldest GPU: a GPU whose compute
+    capability an old driver's NVML does not give was passed over in silence (a torch lock warned)."""
+    lock = snapshot(cuda=Cuda(runtime_version="13.0.96", runtime_source="pip"))
+    [f] = gpu_arch.check(lock, gpu_host(("Tesla V100-SXM2-32GB", "", 32768), "580.65.06", "13.0"), HOST)
+    assert (f.severity, f.needed, f.found) == (
+        "warn",
+        "CUDA 13 supports compute capability >= 7.5",
+        "Tesla V100-SXM2-32GB: unknown compute capability",
+    )
+    assert f.remedy == "cannot verify"
+
+
 # ------------------------------------------------------------------------------------------ cuda libs
 
 

@@ -123,7 +123,9 @@ def runtime_support(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
     needed = f"CUDA {major} supports compute capability >= {oldest}"
     findings = []
     for gpu in used_gpus(host, target.cuda_visible_devices, target.cuda_device_order):
-        if not gpu.compute_capability:
+        if not gpu.compute_capability:  # an old driver's NVML does not give it
+            found = f"{gpu.name}: unknown compute capability" if gpu.name else "unknown compute capability"
+            findings.append(Finding("warn", _gpu_label(gpu), needed, found, "cannot verify", NAME))
             continue
         found = f"{gpu.name} (sm_{gpu.compute_capability.replace('.', '')})".strip()
         if _cap(gpu.compute_capability) >= _cap(oldest):
