@@ -8,6 +8,7 @@ import pytest
 from compat_builders import (
     A100,
     HOST,
+    RTX_4090,
     RTX_5090,
     X86_FLAGS,
     gpu_host,
@@ -714,6 +715,24 @@ def test_docker_nvidia_runtime_for_a_gpu_lock(runtimes: tuple[str, ...], severit
     assert (f.severity, f.component) == (severity, "NVIDIA runtime")
     assert docker.check_gpu_runtime(snapshot(), snapshot(), target) == []  # a CPU-only lock needs no runtime
     assert docker.check_gpu_runtime(gpu_lock(), snapshot(), HOST) == []
+
+
+def test_a_container_on_a_driver_older_than_its_cuda_names_the_images_nvidia_require_cuda() -> None:
+    """Minor-version compatibility runs a CUDA 12.8 build on driver 550 (CUDA 12.4), but the rebuilt image is an
+    nvidia/cuda one declaring NVIDIA_REQUIRE_CUDA=cuda>=12.8, which the NVIDIA container toolkit checks first
+    ("unsatisfied condition") save for the driver branches the image lists: the warning said it runs."""
+    target = target_of(
+        "docker",
+        docker=DockerFacts(reachable=True, architecture="x86_64", os_type="linux", runtimes=("nvidia", "runc")),
+    )
+    [f] = driver.check(gpu_lock(), gpu_host(RTX_4090, "550.54.14", "12.4"), target)
+    assert f.severity == "warn"
+    assert "unsatisfied condition: cuda>=12.8" in f.remedy and "branch R550" in f.remedy
+    assert "driver >= 570.26" in f.remedy and "--target venv or conda" in f.remedy
+    [f] = driver.check(gpu_lock(), gpu_host(RTX_4090, "550.54.14", "12.4"), HOST)
+    assert f.severity == "warn" and "NVIDIA_REQUIRE_CUDA" not in f.remedy  # no image: minor-version compatibility
+    [f] = driver.check(gpu_lock(), gpu_host(RTX_4090, "570.124.06", "12.8"), target)
+    assert f.severity == "ok"
 
 
 def test_a_mig_uuid_selects_the_gpu_it_is_on() -> None:

@@ -75,6 +75,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if numbers(driver) >= numbers(full):
         return [Finding("ok", component, needed, found, "", NAME)]
     if floor and numbers(driver) >= numbers(floor):
+        if target.container:
+            return [_image_requirement(host, target, need.version, needed, found, full)]
         return [
             Finding(
                 "warn",
@@ -88,6 +90,26 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         ]
     remedy = f"install NVIDIA driver >= {full}" + _forward(host, target, need.version)
     return [Finding("fail", component, needed, found, remedy, NAME)]
+
+
+def _image_requirement(host: Snapshot, target: Target, cuda: str, needed: str, found: str, full: str) -> Finding:
+    """A container on a driver older than its CUDA: the rebuilt image declares ``NVIDIA_REQUIRE_CUDA=cuda>=C.c``
+    (an nvidia/cuda base, or a --base-image that must), which the NVIDIA container toolkit checks against the
+    driver's CUDA before it starts the container, so minor-version compatibility alone does not start it. The
+    image's ``brand=...,driver>=B,driver<B+1`` alternatives admit some driver branches on some GPU brands, which
+    differ from image to image: only the image says, so this is a warning that names the condition."""
+    branch = driver_branch(host.nvidia.driver_version if host.nvidia is not None else "")[0] or "of this driver"
+    return Finding(
+        "warn",
+        "NVIDIA driver",
+        needed,
+        found,
+        f"the container starts only if the image's NVIDIA_REQUIRE_CUDA lists driver branch {branch} for this "
+        f"GPU's brand (nvidia/cuda images list a few branches, for some brands), else the NVIDIA container toolkit "
+        f"refuses it (unsatisfied condition: cuda>={cuda}); install NVIDIA driver >= {full} for certain, or use "
+        "--target venv or conda (minor-version compatibility runs it there)",
+        NAME,
+    )
 
 
 def _forward(host: Snapshot, target: Target, cuda: str) -> str:
