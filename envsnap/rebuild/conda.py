@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import _gcpause, _leftovers, _readlimits, _runner, sinks
 from .._defaults import CONDA_CACHE, cache_dir, install_hint
@@ -49,6 +50,9 @@ from ..probes import conda as conda_probe
 from ..probes.records import generated_script
 from ._editable import editable_notes
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
+
+if TYPE_CHECKING:
+    from rattler import InstallerReporter
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
 INSTALL_TIMEOUT = 3600.0
@@ -79,12 +83,36 @@ def rattler_records(packages: Iterable[CondaPackage], archives: Mapping[str, Pat
     return records
 
 
+def _post_link_watcher() -> tuple[InstallerReporter, list[tuple[str, str]]]:
+    """A py-rattler reporter that keeps the post-link scripts that failed (package name, script path): rattler
+    only logs such a failure and goes on, where conda stops with "post-link script failed for package X"."""
+    import rattler
+
+    failed: list[tuple[str, str]] = []
+
+    class Watcher(rattler.InstallerReporter):
+        def __init__(self) -> None:
+            self.running: dict[int, tuple[str, str]] = {}
+
+        def on_post_link_start(self, package_name: str, script_path: str) -> int:
+            self.running[len(self.running)] = (package_name, script_path)
+            return len(self.running) - 1
+
+        def on_post_link_complete(self, index: int, success: bool) -> None:
+            if not success:
+                failed.append(self.running.get(index, ("?", "?")))
+
+    # The reporter's other hooks do nothing by default (their bodies are docstrings, which mypy takes as abstract).
+    return Watcher(), failed  # type: ignore[abstract]
+
+
 def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Path, cache: Path) -> None:
     import rattler
 
     # In the lock's order: rattler keeps none, and runs post-link scripts dependencies first by each record's
     # depends (install_order changes nothing; docs/design.md, after "An explicit file records no depends").
     records = rattler_records(conda.packages, archives)
+    watcher, failed = _post_link_watcher()
     try:
         asyncio.run(
             rattler.install(
@@ -94,10 +122,21 @@ def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Pat
                 platform=rattler.Subdir(conda.subdir) if conda.subdir else None,
                 execute_link_scripts=True,  # as conda does: some packages finish their install in post-link
                 show_progress=False,
+                reporter=watcher,
             )
         )
     except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
         raise RebuildError(f"py-rattler could not install the locked packages into {prefix}: {exc}") from None
+    if failed:
+        by_name = {p.name: p for p in conda.packages}
+        name, script = failed[0]
+        pkg = by_name.get(name)
+        what = label(pkg) if pkg is not None else name
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise RebuildError(
+            f"py-rattler could not install the locked packages into {prefix}: the post-link script {script} of {what} "
+            f"failed, as conda would refuse it{more}"
+        )
 
 
 def explicit_text(conda: Conda, archives: Mapping[str, Path]) -> str:

@@ -456,6 +456,38 @@ def test_rattler_runs_post_link_scripts_dependencies_first_from_the_records_depe
     assert seen(by_name, with_depends=False) == seen(("zz-lib", "aa-tool", "mm-plugin"), with_depends=False)
 
 
+@pytest.mark.conda
+def test_a_failing_post_link_script_fails_the_rattler_install(tmp_path: Path) -> None:
+    """conda stops with "post-link script failed for package X" and leaves no environment; py-rattler only logs the
+    failure and returns, so the rebuild reported a prefix whose package never finished its install as verified."""
+    from condafixtures import Entry, Pkg, write_package
+
+    made = [
+        Pkg(
+            "aa-tool",
+            "1.0",
+            "h0_0",
+            "linux-64",
+            [Entry("bin/.aa-tool-post-link.sh", b'echo aa >> "$PREFIX/post-link-order"; exit 3\n', 0o755)],
+            depends=["zz-lib"],
+        ),
+        Pkg("zz-lib", "1.0", "h0_0", "linux-64", [Entry("bin/.zz-lib-post-link.sh", b"exit 0\n", 0o755)]),
+    ]
+    archives = {pkg.name: write_package(pkg, tmp_path / "channel") for pkg in made}
+    packages = tuple(
+        CondaPackage(pkg.name, "1.0", "h0_0", channel=(tmp_path / "channel").as_uri(), depends=tuple(pkg.depends))
+        for pkg in made
+    )
+    prefix = tmp_path / "env"
+    with pytest.raises(RebuildError) as caught:
+        target.install_with_rattler(Conda(subdir="linux-64", packages=packages), archives, prefix, tmp_path / "pkgs")
+    assert str(caught.value) == (
+        f"py-rattler could not install the locked packages into {prefix}: the post-link script "
+        "bin/.aa-tool-post-link.sh of aa-tool 1.0 (h0_0) failed, as conda would refuse it"
+    )
+    assert (prefix / "post-link-order").read_text() == "aa\n"  # it ran, and failed
+
+
 def test_compare_conda_names_each_difference() -> None:
     a = CondaPackage("x", "1.0", "h1_0", md5="a" * 32, url="https://c/linux-64/x-1.0-h1_0.conda")
     want = Conda(packages=(a, CondaPackage("y", "2.0", "0")))
