@@ -13,7 +13,7 @@ from typing import Any
 from .. import _readlimits
 from .._defaults import install_hint
 from ..errors import NotInstalledError
-from ..grammar import shown
+from ..grammar import is_conda_subdir, shown
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Importer, ImportOptions, LockImportError
@@ -34,12 +34,17 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         raise LockImportError(f"{origin}: not a conda-lock file (no package list)")
     if data.get("version") != 1:
         raise LockImportError(f"{origin}: conda-lock version {data.get('version')!r} is not supported (1 is)")
-    platforms = sorted({str(p.get("platform", "")) for p in data["package"] if isinstance(p, Mapping)})
+    platforms = sorted(
+        {str(p.get("platform")) for p in data["package"] if isinstance(p, Mapping) and p.get("platform")}
+    )
     meta = _mapping(data.get("metadata"), f"{origin}: metadata")
     declared_platforms = meta.get("platforms") or []
     if not isinstance(declared_platforms, list):
         raise LockImportError(f"{origin}: metadata.platforms: not a list")
     declared = [str(p) for p in declared_platforms] or platforms
+    for name in declared:  # named in this import's messages and recorded as the lock's subdir
+        if not is_conda_subdir(name):
+            raise LockImportError(f"{origin}: metadata.platforms: {shown(name)} is not a conda platform")
     platform = options.platform
     if not platform:
         if len(declared) != 1:
@@ -55,7 +60,15 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         where = f"{origin}: package[{i}]"
         if not isinstance(entry, Mapping):
             raise LockImportError(f"{where}: expected a mapping")
-        if entry.get("platform") != platform or entry.get("optional"):
+        # An entry of no platform the file locks was left out of every platform's import, without a word.
+        own = entry.get("platform")
+        if own is None or isinstance(own, (Mapping, list)) or str(own) == "":
+            raise LockImportError(f"{where}: no platform")
+        if str(own) not in declared:
+            raise LockImportError(
+                f"{where}: platform {shown(str(own))} is not one the file locks ({', '.join(declared)})"
+            )
+        if str(own) != platform or entry.get("optional"):
             continue
         hashes = _mapping(entry.get("hash"), f"{where}: hash")
         if entry.get("manager") == "conda":

@@ -329,6 +329,35 @@ def test_a_conda_lock_entry_whose_name_or_version_is_not_its_archives_is_refused
     assert "\n" not in str(exc.value) and "\x1b" not in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    ("line", "instead", "said"),
+    [
+        ("  platform: linux-64\n", "", "package[0]: no platform"),
+        (
+            "  platform: linux-64\n",
+            "  platform: linux64\n",
+            "package[0]: platform 'linux64' is not one the file locks (linux-64, osx-arm64)",
+        ),
+        (
+            "  - osx-arm64\n",
+            '  - "osx-arm64\\e[2J"\n',
+            "metadata.platforms: 'osx-arm64\\x1b[2J' is not a conda platform",
+        ),
+    ],
+)
+def test_a_conda_lock_entry_of_no_platform_the_file_locks_is_refused(
+    tmp_path: Path, line: str, instead: str, said: str
+) -> None:
+    """An entry with no platform, or one the file's ``metadata.platforms`` does not name (a typo), was left out of
+    every platform's import without a word: the lock lost that package, and a rebuild of it lacked it. The
+    platforms the file names are shown in these messages, so each must be one (no escape sequence)."""
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(CONDA_LOCK.replace(line, instead, 1))
+    with pytest.raises(LockImportError) as exc:
+        importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    assert str(exc.value) == f"{path}: {said}"
+
+
 def test_a_conda_lock_key_given_twice_is_refused_naming_the_key_and_its_line(tmp_path: Path) -> None:
     """PyYAML keeps the last value of a key given twice: the pip package was imported at the second version,
     silently. Which one the author meant is unknown, so the file is refused, as a TOML lock would be."""
