@@ -6,7 +6,9 @@ from urllib.parse import unquote
 
 from packaging.utils import canonicalize_name
 
+from ..grammar import shown
 from ..model import Artifact, Conda, CondaPackage, Meta, Noarch, Origin, PythonEnv, PythonPackage, Snapshot
+from ..platforms import with_article
 from ..probes.conda import channel_of
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir, wheel_file_tags
 
@@ -41,6 +43,23 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
     )
 
 
+def _one_platform(records: tuple[CondaPackage, ...], subdir: str, file: str) -> None:
+    """Every package is one of ``subdir`` or a noarch one: conda installs a platform's packages on it only, and a
+    lock's ``[conda] subdir`` is what ``check`` and ``rebuild --target conda`` judge the host by."""
+    for pkg in records:
+        if subdir and pkg.subdir not in (subdir, "noarch"):
+            what = _plain(f"{pkg.name} {pkg.version} ({pkg.build})")
+            raise LockImportError(
+                f"{file}: {what} is {with_article(_plain(pkg.subdir))} package, not one for {_plain(subdir)} or "
+                "noarch: conda installs a platform's packages on it only"
+            )
+
+
+def _plain(text: str) -> str:
+    # Read from a stranger's file: shown as it is only where it is one short printable line.
+    return text if text.isprintable() and len(text) <= 120 else shown(text)
+
+
 def pip_package(name: str, version: str, url: str, sha256: str) -> PythonPackage:
     """A pip package of a conda lock file (``conda-lock.yml``'s ``manager: pip``, conda-lock's ``# pip`` line):
     its artifact is the locked URL and sha256, its wheel tags those the file's name gives, when it is this
@@ -61,6 +80,7 @@ def pip_package(name: str, version: str, url: str, sha256: str) -> PythonPackage
 def snapshot(
     *,
     origin: Origin,
+    file: str,
     subdir: str,
     packages: list[CondaPackage],
     python_packages: list[PythonPackage],
@@ -68,8 +88,10 @@ def snapshot(
     warnings: list[str],
 ) -> Snapshot:
     """The lock of a conda environment: the interpreter comes from the ``python`` record. ``packages`` keep the
-    order given: an explicit file's is the order conda links them in, which no depends record (docs/design.md)."""
+    order given: an explicit file's is the order conda links them in, which no depends record (docs/design.md).
+    ``file`` is the file read, as its errors name it."""
     records = tuple(packages)
+    _one_platform(records, subdir, file)
     python = next((p for p in records if p.name == "python"), None)
     channels = tuple(dict.fromkeys(p.channel for p in sorted(records, key=lambda p: (p.name, p.subdir)) if p.channel))
     unknown = [*HOST_UNKNOWN, *PLATFORM_DETAILS]

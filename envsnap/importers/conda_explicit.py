@@ -74,6 +74,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         )
     return _conda.snapshot(
         origin="conda-explicit",
+        file=origin,
         subdir=subdir,
         packages=packages,
         python_packages=python_packages,

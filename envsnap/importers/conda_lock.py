@@ -95,6 +95,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             raise LockImportError(f"{where}: unknown manager {entry.get('manager')!r}")
     return _conda.snapshot(
         origin="conda-lock",
+        file=origin,
         subdir=platform,
         # By name, as capture lists them: each entry's dependencies say the order conda links them in.
         packages=sorted(conda, key=lambda p: (p.name, p.subdir)),

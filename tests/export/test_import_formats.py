@@ -358,6 +358,24 @@ def test_a_conda_lock_entry_of_no_platform_the_file_locks_is_refused(
     assert str(exc.value) == f"{path}: {said}"
 
 
+@pytest.mark.parametrize("fmt", ["conda-explicit", "conda-lock"])
+def test_a_conda_package_of_another_platform_than_the_files_is_refused(
+    tmp_path: Path, fmt: str, cli: Callable[..., CliResult]
+) -> None:
+    """A linux-64 file naming an osx-arm64 archive was imported as a linux-64 lock holding it: `check --target
+    conda` passed it and the rebuild gave the osx-arm64 package to the installer. conda installs a platform's
+    packages (and noarch ones) on that platform only."""
+    path = tmp_path / ("explicit.txt" if fmt == "conda-explicit" else "conda-lock.yml")
+    text = EXPLICIT if fmt == "conda-explicit" else CONDA_LOCK
+    path.write_text(text.replace("conda-forge/linux-64/python-3.11.9", "conda-forge/osx-arm64/python-3.11.9", 1))
+    result = cli("import", path, "--platform", "linux-64", "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists()
+    assert result.err.strip().splitlines() == [
+        f"envsnap: error: {path}: python 3.11.9 (hb806964_0_cpython) is an osx-arm64 package, not one for "
+        "linux-64 or noarch: conda installs a platform's packages on it only"
+    ]
+
+
 def test_a_conda_lock_key_given_twice_is_refused_naming_the_key_and_its_line(tmp_path: Path) -> None:
     """PyYAML keeps the last value of a key given twice: the pip package was imported at the second version,
     silently. Which one the author meant is unknown, so the file is refused, as a TOML lock would be."""
