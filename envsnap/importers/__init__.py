@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from types import MappingProxyType
 
@@ -40,6 +41,20 @@ def importers() -> dict[str, Importer]:
 _PIPE_INSTEAD = "; to import what a command writes, pipe it into standard input: pip freeze | envsnap import -"
 
 
+_ENVIRONMENT_YML_HINT = (
+    "; an environment.yml names packages, not their files (no URL, no hash): import a conda-lock.yml (conda-lock "
+    "lock -f environment.yml, or envsnap export -f conda-lock) or an explicit file (conda list --explicit --md5) "
+    "instead"
+)
+
+
+def _environment_yml(name: str, text: str) -> bool:
+    """A conda environment file (``conda env export``, envsnap's ``environment-yml``): YAML (by name, or read from
+    standard input) whose top level has a ``dependencies:`` list."""
+    yaml_name = not name or name.endswith((".yml", ".yaml"))
+    return yaml_name and re.search(r"^dependencies:[ \t]*$", text, re.MULTILINE) is not None
+
+
 def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOptions | None = None) -> Snapshot:
     """Read one file into a snapshot; ``fmt="auto"`` picks the format from the name and the content."""
     p = Path(path)
@@ -65,6 +80,8 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
             hint = (
                 "; for uv.lock: uv export --format pylock.toml -o pylock.toml, then import that"
                 if p.name == "uv.lock"
+                else _ENVIRONMENT_YML_HINT
+                if _environment_yml(name, text)
                 else ""
             )
             raise LockImportError(

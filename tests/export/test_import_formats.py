@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -592,6 +593,33 @@ def test_uv_lock_is_answered_with_the_way_to_import_it(tmp_path: Path) -> None:
         importers.read_file(lock)
 
 
+@pytest.mark.parametrize("name", ["environment.yml", "env.yaml", "-"])
+def test_an_environment_yml_is_answered_with_the_files_to_import_instead(
+    tmp_path: Path, name: str, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The researcher's `envsnap export -f environment-yml` read back: "not a format envsnap can import", with no
+    word of why nor of what to import instead. It names packages, not their files: no URL, no hash to rebuild from."""
+    text = (
+        "channels:\n  - conda-forge\n  - nodefaults\ndependencies:\n  - conda-forge::python=3.11.9=hb806964_0_cpython\n"
+        "  - pip\n  - pip:\n      - six==1.17.0\n"
+    )
+    path = tmp_path / name
+    if name == "-":
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+        result = cli("import", "-", "-o", tmp_path / "env.lock")
+    else:
+        path.write_text(text)
+        result = cli("import", path, "-o", tmp_path / "env.lock")
+    shown = "-: standard input is" if name == "-" else f"{path}:"
+    assert result.code == 2 and not (tmp_path / "env.lock").exists()
+    assert result.err.strip().splitlines() == [
+        f"envsnap: error: {shown} not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
+        "requirements); name one with --from; an environment.yml names packages, not their files (no URL, no "
+        "hash): import a conda-lock.yml (conda-lock lock -f environment.yml, or envsnap export -f conda-lock) or "
+        "an explicit file (conda list --explicit --md5) instead"
+    ]
+
+
 PYLOCK_TEXT = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo"\nversion = "1.0"\n'
 EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/linux-64/foo-1.0-h0_0.conda\n"
 
@@ -684,7 +712,9 @@ def test_an_environment_yml_is_not_taken_for_a_requirements_file(
     assert result.code == 2
     assert result.err == (
         f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, "
-        "json, pylock, requirements); name one with --from\n"
+        "json, pylock, requirements); name one with --from; an environment.yml names packages, not their files (no "
+        "URL, no hash): import a conda-lock.yml (conda-lock lock -f environment.yml, or envsnap export -f "
+        "conda-lock) or an explicit file (conda list --explicit --md5) instead\n"
     )
 
 
