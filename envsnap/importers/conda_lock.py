@@ -79,9 +79,9 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                 where=where,
             )
             record = dataclasses.replace(record, depends=_depends(entry, where))
-            # The package is the archive its URL names; a name or version the entry also gives that is not
+            # The package is the archive its URL names; a name, version or build the entry also gives that is not
             # that archive's was dropped without a word (which of the two did the author mean?).
-            for key, taken in (("name", record.name), ("version", record.version)):
+            for key, taken in (("name", record.name), ("version", record.version), ("build", record.build)):
                 given = entry.get(key)
                 if given is not None and str(given) != taken:
                     raise LockImportError(

@@ -316,7 +316,11 @@ def test_two_conda_lock_imports_differ_by_a_dependency_one_of_them_lists_none_of
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("name: python", "name: otherlib"), ("version: 3.11.9", 'version: "3.11.9\\e[2J"')]
+    ("field", "value"),
+    [
+        ("name: python", "name: otherlib"),
+        ("version: 3.11.9", 'version: "3.11.9\\e[2J"'),
+    ],
 )
 def test_a_conda_lock_entry_whose_name_or_version_is_not_its_archives_is_refused(
     tmp_path: Path, field: str, value: str
@@ -328,6 +332,21 @@ def test_a_conda_lock_entry_whose_name_or_version_is_not_its_archives_is_refused
     with pytest.raises(LockImportError, match=f"package\\[0\\]: {field.split(':')[0]} .* is not the") as exc:
         importers.read_file(path, options=ImportOptions(platform="linux-64"))
     assert "\n" not in str(exc.value) and "\x1b" not in str(exc.value)
+
+
+def test_a_conda_lock_entry_whose_build_is_not_its_archives_is_refused(tmp_path: Path) -> None:
+    """conda-lock writes each package's ``build`` beside its URL (envsnap's export does too); the import checked the
+    name and the version against the archive, but a build that contradicted it was dropped without a word."""
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(CONDA_LOCK.replace("  manager: conda\n", "  manager: conda\n  build: h0_0\n", 1))
+    with pytest.raises(LockImportError) as exc:
+        importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    assert str(exc.value) == (
+        f"{path}: package[0]: build 'h0_0' is not the build of the archive its url names ('hb806964_0_cpython')"
+    )
+    path.write_text(CONDA_LOCK.replace("  manager: conda\n", "  manager: conda\n  build: hb806964_0_cpython\n", 1))
+    parse_conda_lock_file(path)
+    assert importers.read_file(path, options=ImportOptions(platform="linux-64")).envsnap.origin == "conda-lock"
 
 
 @pytest.mark.parametrize(
