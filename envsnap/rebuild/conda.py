@@ -106,8 +106,14 @@ def _post_link_watcher() -> tuple[InstallerReporter, list[tuple[str, str]]]:
     return Watcher(), failed  # type: ignore[abstract]
 
 
-def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Path, cache: Path) -> None:
+def install_with_rattler(
+    conda: Conda, archives: Mapping[str, Path], prefix: Path, cache: Path, *, shown: Path | None = None
+) -> None:
+    """Install into ``prefix``; ``shown`` is the prefix a failure names: the ``--prefix`` a staging folder becomes
+    (the hidden staging folder itself is removed before the message is read)."""
     import rattler
+
+    where = shown or prefix
 
     # In the lock's order: rattler keeps none, and runs post-link scripts dependencies first by each record's
     # depends (install_order changes nothing; docs/design.md, after "An explicit file records no depends").
@@ -126,7 +132,7 @@ def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Pat
             )
         )
     except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
-        raise RebuildError(f"py-rattler could not install the locked packages into {prefix}: {exc}") from None
+        raise RebuildError(f"py-rattler could not install the locked packages into {where}: {exc}") from None
     if failed:
         by_name = {p.name: p for p in conda.packages}
         name, script = failed[0]
@@ -134,7 +140,7 @@ def install_with_rattler(conda: Conda, archives: Mapping[str, Path], prefix: Pat
         what = label(pkg) if pkg is not None else name
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         raise RebuildError(
-            f"py-rattler could not install the locked packages into {prefix}: the post-link script {script} of {what} "
+            f"py-rattler could not install the locked packages into {where}: the post-link script {script} of {what} "
             f"failed, as conda would refuse it{more}"
         )
 
@@ -430,7 +436,7 @@ class CondaRebuilder(Rebuilder):
                 )
             say(f"installing {len(archives)} conda packages with {engine}")
             if engine == "rattler":
-                install_with_rattler(conda, archives, staging, work / "pkgs")
+                install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest)
             else:
                 install_with_executable(engine, tool, conda, archives, staging, work)
             restore_provenance(staging, conda)

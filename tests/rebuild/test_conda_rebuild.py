@@ -488,6 +488,37 @@ def test_a_failing_post_link_script_fails_the_rattler_install(tmp_path: Path) ->
     assert (prefix / "post-link-order").read_text() == "aa\n"  # it ran, and failed
 
 
+@pytest.mark.conda
+def test_a_rebuild_whose_post_link_script_fails_names_the_prefix_asked_for(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rebuild installs into a hidden folder beside ``--prefix`` and moves it into place: an install that
+    failed named that folder (``/tmp/x/.u9``), which the user never asked for and which is gone when they look."""
+    import asyncio
+
+    from condafixtures import Entry, Pkg, write_package
+    from rattler import index
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    channel = tmp_path / "channel"
+    script = Entry("bin/.flaky-post-link.sh", b"exit 5\n", 0o755)
+    write_package(Pkg("flaky", "1.0", "h0_0", "linux-64", [script]), channel)
+    (channel / "noarch").mkdir(exist_ok=True)
+    asyncio.run(index.index_fs(channel, force=True))
+    prefix = create_env(
+        CondaChannel(channel, channel.as_uri(), {}, tmp_path), tmp_path / "env", tmp_path / "c", "flaky"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert cli("capture", "--prefix", prefix, "-o", "env.lock").code == 0
+    dest = tmp_path / "rebuilt"
+    result = cli("rebuild", "env.lock", "--target", "conda", "--prefix", dest, "--allow-url", f"{channel.as_uri()}/*")
+    assert result.code == 4 and not dest.exists()
+    assert result.err.strip().splitlines()[-1] == (
+        f"envsnap: error: py-rattler could not install the locked packages into {dest}: the post-link script "
+        "bin/.flaky-post-link.sh of flaky 1.0 (h0_0) failed, as conda would refuse it"
+    )
+
+
 def test_compare_conda_names_each_difference() -> None:
     a = CondaPackage("x", "1.0", "h1_0", md5="a" * 32, url="https://c/linux-64/x-1.0-h1_0.conda")
     want = Conda(packages=(a, CondaPackage("y", "2.0", "0")))
