@@ -344,10 +344,11 @@ def package_differences(
     with it (``interpreter``: ``compare_interpreter``'s, computed when not given). What ``compare`` reports of
     the packages, without the requirements check (warnings only): ``fleet node`` asks no more."""
     installed: Iterable[PythonPackage] = actual.python.packages
-    if lock.conda is not None:
+    if lock.conda is not None and lock.envsnap.origin in ("conda-explicit", "conda-lock"):
         # A distribution a conda package installed is the conda layer's to check (a conda record the lock
         # lacks is a mismatch there); a lock imported from a conda explicit file or conda-lock.yml cannot
-        # list such distributions, and would otherwise call each one "installed, not in the lock".
+        # list such distributions, and would otherwise call each one "installed, not in the lock". A captured
+        # lock lists them all: one it lacks was not there (pip uninstalled it from under its conda package).
         listed = {p.name for p in lock.python.packages}
         installed = [p for p in installed if not p.conda_layer or p.name in listed]
     if interpreter is None:

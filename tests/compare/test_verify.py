@@ -340,12 +340,17 @@ def test_conda_installed_distributions_are_the_conda_layers_to_check() -> None:
         ),
     )
     # A lock imported from a conda file lists no Python distributions for its conda packages.
-    lock = dataclasses.replace(snap(pkg("numpy", "2.0")), conda=conda)
+    captured = dataclasses.replace(snap(pkg("numpy", "2.0")), conda=conda)
+    lock = dataclasses.replace(captured, envsnap=dataclasses.replace(captured.envsnap, origin="conda-lock"))
     actual = dataclasses.replace(
         snap(pkg("numpy", "2.0"), pkg("tinyutil", "0.3.0", conda_managed=True), pkg("stray", "1.0")), conda=conda
     )
     report = compare(lock, actual)
     assert found(report, "mismatch") == {("stray", "extra")}  # a pip-installed extra still counts
+    # A captured lock lists every distribution, the conda packages' too: one it lacks was not installed there (pip
+    # uninstalled it from the conda package), and a rebuild whose conda package brings it back is not identical.
+    report = compare(captured, actual)
+    assert found(report, "mismatch") == {("stray", "extra"), ("tinyutil", "extra")}
     # Without a conda layer in the lock nothing covers it: an extra like any other.
     report = compare(snap(pkg("numpy", "2.0")), dataclasses.replace(actual, conda=None))
     assert found(report, "mismatch") == {("stray", "extra"), ("tinyutil", "extra")}
