@@ -323,7 +323,11 @@ class CondaRebuilder(Rebuilder):
         for pkg in conda.packages:
             name = archive_name(pkg)
             if not (pkg.md5 or pkg.sha256):
-                raise RebuildError(f"{label(pkg)}: the lock has neither md5 nor sha256 for it")
+                # The lock is what cannot be used (bad input, before any work), and a file that has them is at hand.
+                raise BadOptionError(
+                    f"{label(pkg)}: the lock has neither md5 nor sha256 for it, so its archive cannot be checked "
+                    "(conda list --explicit --md5, or conda-lock, write them)"
+                )
             if request.bundle_dir is not None:
                 if not join_base_name(request.bundle_dir / CONDA_DIR, name).is_file():
                     raise RebuildError(

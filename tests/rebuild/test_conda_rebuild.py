@@ -519,6 +519,24 @@ def test_a_rebuild_whose_post_link_script_fails_names_the_prefix_asked_for(
     )
 
 
+def test_a_conda_package_without_a_hash_is_bad_input_for_the_rebuild(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conda list --explicit without --md5 writes no hash, and the import takes such a file with a warning: its
+    rebuild was refused as "the rebuild failed" (exit 4) before any work, though the lock was what could not be
+    used, with no word of how to get one that can."""
+    monkeypatch.chdir(tmp_path)
+    url = "https://conda.anaconda.org/conda-forge/linux-64/libzlib-1.3.1-hb9d3cd8_2.conda"
+    (tmp_path / "explicit.txt").write_text(f"# platform: linux-64\n@EXPLICIT\n{url}\n")
+    assert cli("import", "explicit.txt", "-o", "env.lock").code == 0
+    result = cli("rebuild", "env.lock", "--target", "conda", "--dry-run")
+    assert result.code == 2, result
+    assert result.err.strip().splitlines()[-1] == (
+        "envsnap: error: libzlib 1.3.1 (hb9d3cd8_2): the lock has neither md5 nor sha256 for it, so its archive "
+        "cannot be checked (conda list --explicit --md5, or conda-lock, write them)"
+    )
+
+
 def test_compare_conda_names_each_difference() -> None:
     a = CondaPackage("x", "1.0", "h1_0", md5="a" * 32, url="https://c/linux-64/x-1.0-h1_0.conda")
     want = Conda(packages=(a, CondaPackage("y", "2.0", "0")))
