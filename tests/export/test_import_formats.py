@@ -1038,6 +1038,8 @@ def test_a_conda_lock_keeps_noarch_and_the_wheel_tags_its_urls_give() -> None:
 def test_a_noarch_package_is_read_as_py_rattler_reads_it(tmp_path: Path, build: str, noarch: str) -> None:
     text = (Path(__file__).parent / "fixtures" / "conda-lock-render" / "lab-conda-lock.yml").read_text()
     path = tmp_path / "conda-lock.yml"
+    # The build in the url and in the entry's build field (quoted: ``0`` is a string there), which must agree.
+    text = text.replace("build: pyhd8ed1ab_0", f"build: '{build}'")
     path.write_text(text.replace("tinyutil-0.3.0-pyhd8ed1ab_0", f"tinyutil-0.3.0-{build}"))
     assert _rattler_noarch(path)["tinyutil"] == noarch
     snap = importers.read_file(path)
