@@ -92,6 +92,10 @@ def snapshot(
     ``file`` is the file read, as its errors name it."""
     records = tuple(packages)
     _one_platform(records, subdir, file)
+    # Either file may leave a hash out (conda list --explicit without --md5): a rebuild cannot check that archive.
+    unhashed = [p.name for p in records if not (p.md5 or p.sha256)]
+    if unhashed:
+        warnings = [f"import: conda packages without a hash: {', '.join(unhashed)}", *warnings]
     python = next((p for p in records if p.name == "python"), None)
     channels = tuple(dict.fromkeys(p.channel for p in sorted(records, key=lambda p: (p.name, p.subdir)) if p.channel))
     unknown = [*HOST_UNKNOWN, *PLATFORM_DETAILS]

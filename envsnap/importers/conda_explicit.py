@@ -65,8 +65,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         raise LockImportError(f"{origin}: not a conda explicit file (no @EXPLICIT line)")
     if not subdir:
         subdir = next((p.subdir for p in packages if p.subdir != "noarch"), "")
-    unhashed = [p.name for p in packages if not (p.md5 or p.sha256)]
-    warnings = [f"import: conda packages without a hash: {', '.join(unhashed)}"] if unhashed else []
+    warnings = []
     if unlisted:
         warnings.append(
             f"import: {len(unlisted)} pip package(s) the file names only in a comment, not as a '# pip' line, are "

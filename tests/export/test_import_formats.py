@@ -334,6 +334,17 @@ def test_a_conda_lock_entry_whose_name_or_version_is_not_its_archives_is_refused
     assert "\n" not in str(exc.value) and "\x1b" not in str(exc.value)
 
 
+def test_a_conda_lock_entry_without_a_hash_is_named_in_a_warning(tmp_path: Path) -> None:
+    """An explicit file's package without a hash is named in the import's warnings (a rebuild cannot check its
+    archive); a conda-lock entry without one was taken without a word."""
+    path = tmp_path / "conda-lock.yml"
+    text = CONDA_LOCK.replace("  hash:\n    md5: ac68acfa8b558ed406c75e98d3428d7b\n    sha256: " + C + "\n", "", 1)
+    assert text != CONDA_LOCK
+    path.write_text(text)
+    lock = importers.read_file(path, options=ImportOptions(platform="linux-64"))
+    assert lock.envsnap.warnings == ("import: conda packages without a hash: python",)
+
+
 def test_a_conda_lock_entry_whose_build_is_not_its_archives_is_refused(tmp_path: Path) -> None:
     """conda-lock writes each package's ``build`` beside its URL (envsnap's export does too); the import checked the
     name and the version against the archive, but a build that contradicted it was dropped without a word."""
