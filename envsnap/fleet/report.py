@@ -21,7 +21,7 @@ from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
 from .node import FACTS, NODE_FORMAT
-from .slurm import OUTSIDE_PARTITION, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
+from .slurm import OUTSIDE_PARTITION, POWER_MARKS, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
 NodeVerdict = Literal["compatible", "warnings", "incompatible", "unreachable", "invalid"]
@@ -187,7 +187,9 @@ def _why_not_tried(state: NodeState) -> str:
         return f"Slurm reports partition {state.partition} {partition}"
     if state.state == SILENT:
         return f"not responding: {state.reason}"
-    reason = f"Slurm reports the node {state.state}" + (f" ({state.reason})" if state.reason else "")
+    why = [POWER_MARKS[state.state[-1]]] if state.state[-1:] in POWER_MARKS else []
+    why += [state.reason] if state.reason else []
+    reason = f"Slurm reports the node {state.state}" + (f" ({'; '.join(why)})" if why else "")
     return "not responding: " + reason if state.not_responding else reason
 
 

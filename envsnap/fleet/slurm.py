@@ -31,6 +31,9 @@ NODE_OUTPUT_LIMIT = 8 << 20  # bytes one node may print: an answer is a few KB, 
 IMMEDIATE_MARGIN = 2
 # Node states (sinfo's %T) in which a node cannot run a step: reported unreachable with the state, not tried.
 _UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot")
+# The suffixes sinfo puts after a state for the node's power (``idle~``): a node powered down, or on its way up or
+# down, cannot run a step before it has booted, which a srun would wait out; reported with what the mark means.
+POWER_MARKS = {"~": "powered down", "#": "powering up", "%": "powering down", "!": "to be powered down"}
 
 
 UNKNOWN_NODE = "unknown to Slurm"  # the state of a named node Slurm does not know
@@ -118,7 +121,9 @@ class NodeState:
     def available(self) -> bool:
         if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION, SILENT) or self.partition_state not in ("up", ""):
             return False
-        return not self.state.endswith("*") and not any(word in self.state for word in _UNAVAILABLE)
+        if self.state.endswith(("*", *POWER_MARKS)):
+            return False
+        return not any(word in self.state for word in _UNAVAILABLE)
 
 
 @frozen

@@ -1525,6 +1525,24 @@ def test_a_node_slurm_flags_not_responding_is_said_so() -> None:
     assert unreachable(NodeState("n1", "drained", "maint")).reason == "Slurm reports the node drained (maint)"
 
 
+def test_a_node_slurm_reports_powered_down_or_changing_power_is_not_tried_and_said_so() -> None:
+    """sinfo marks a node's power state with a suffix (``idle~`` powered off, ``idle#`` powering up, ``idle%``
+    powering down, ``idle!`` to be powered down): none holds the word "power", so such a node read available and
+    was tried, where a srun waits out --timeout for a node to boot (docs/fleet.md says it is not tried)."""
+    from envsnap.fleet.report import unreachable
+
+    for state, why in (
+        ("idle~", "powered down"),
+        ("idle#", "powering up"),
+        ("idle%", "powering down"),
+        ("idle!", "to be powered down"),
+    ):
+        node = NodeState("n1", state)
+        assert not node.available, state
+        assert unreachable(node).reason == f"Slurm reports the node {state} ({why})", unreachable(node).reason
+    assert NodeState("n1", "idle").available and NodeState("n1", "mixed-").available
+
+
 # ------------------------------------------------------------------------------------- a job's own GPUs
 
 
