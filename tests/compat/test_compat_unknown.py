@@ -61,3 +61,16 @@ def test_an_imports_file_names_are_judged_like_a_captured_locks() -> None:
     assert (f.severity, f.needed) == ("ok", "1 locked wheels")
     # An sdist among them builds anywhere.
     assert evaluate(snapshot(packages=[_pylock_pkg(mac, "alpha-1.0.tar.gz")]), snapshot(), HOST).by_rule("wheels") == ()
+
+
+def test_an_import_known_by_name_and_version_only_cannot_tell_its_wheels(tmp_path: Path) -> None:
+    """A plain ``pip freeze`` records no file at all: check said nothing of its wheels, as if none needed judging,
+    where the same file with hashes warned that it cannot tell. Both now say so, naming ``envsnap pin``; a captured
+    lock's package without wheel tags (installed from an sdist) is left as before."""
+    req = tmp_path / "freeze.txt"
+    req.write_text("six==1.16.0\nalpha==1.0\n")
+    [f] = evaluate(read_file(req), snapshot(), HOST).by_rule("wheels")
+    assert (f.severity, f.component, f.needed) == ("warn", "2 wheels", "alpha 1.0, six 1.16.0"), f
+    assert "by name and version only" in f.found and "envsnap pin" in f.remedy, f
+    captured = snapshot(packages=[PythonPackage(name="alpha", version="1.0")])
+    assert evaluate(captured, snapshot(), HOST).by_rule("wheels") == ()

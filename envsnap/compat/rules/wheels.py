@@ -5,7 +5,9 @@ version mismatch fails nearly all of them) share one finding that still names ev
 A package an import kept several files of (``candidates``: every wheel of a pylock package) installs where any
 of its wheels does, or anywhere when one is an sdist. A file known by its sha256 only (a hashed requirements
 file) says nothing of its tags: where no named wheel fits, the rule cannot tell, and says so, naming the package
-and ``envsnap pin``, which looks the hashes up and records the file that fits."""
+and ``envsnap pin``, which looks the hashes up and records the file that fits. A package an import recorded by name
+and version only (``pip freeze``: no hash, no file) says nothing either, and is named the same way; a captured
+package without wheel tags was installed from no wheel (an sdist), which the rebuild builds."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     by_reason: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     wheels = 0
     unknown: list[str] = []
+    bare: list[str] = []  # an import's packages known by name and version alone
     for pkg in lock.python.packages:
         if pkg.conda_layer or (pkg.artifact is not None and pkg.artifact.rebuilt):
             continue  # conda installs it, or the rebuild builds it from source: no wheel tag applies
@@ -53,6 +56,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 unknown.append(f"{pkg.name} {pkg.version}")  # a file known by sha256 only may be the one
                 continue
         if not wheel:
+            if lock.envsnap.origin and _bare(pkg):
+                bare.append(f"{pkg.name} {pkg.version}")
             continue
         wheels += 1
         if wheel & t.supported:
@@ -67,6 +72,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             names = ", ".join(who for who, _ in packages)
             failures.append(Finding("fail", f"{len(packages)} wheels", names, f"{found}: {why}", remedy, NAME))
     unknowable = [_unknown(unknown, found)] if unknown else []
+    unknowable += [_unknown(bare, found, bare=True)] if bare else []
     if failures:
         return failures + unknowable
     if not wheels:
@@ -74,16 +80,25 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     return [Finding("ok", "wheels", f"{wheels} locked wheels", found, "", NAME), *unknowable]
 
 
-def _unknown(packages: list[str], found: str) -> Finding:
-    """The packages whose files the lock knows by sha256 only: whether one fits cannot be told from it."""
+def _bare(pkg: PythonPackage) -> bool:
+    """An index package the lock names by name and version alone: no file, hash or source says where it installs."""
+    return pkg.source.kind == "index" and pkg.artifact is None and not pkg.candidates
+
+
+def _unknown(packages: list[str], found: str, bare: bool = False) -> Finding:
+    """The packages whose files the lock knows by sha256 only (``bare``: by no file at all, only name and version):
+    whether one fits cannot be told from it."""
     one = len(packages) == 1
+    if bare:
+        recorded, looks = f"{'it' if one else 'them'} by name and version only, with no file", "the release"
+    else:
+        recorded, looks = f"{'its' if one else 'their'} files by sha256 only, not by name", "the hashes"
     return Finding(
         "warn",
         f"wheel {packages[0]}" if one else f"{len(packages)} wheels",
-        ", ".join(packages),
-        f"{found}: the lock records {'its files' if one else 'their files'} by sha256 only, not by name: "
-        "cannot tell whether one fits",
-        "run `envsnap pin LOCK` on this host: it looks the hashes up on the index and records the file that fits "
+        ", ".join(sorted(packages)),
+        f"{found}: the lock records {recorded}: cannot tell whether one fits",
+        f"run `envsnap pin LOCK` on this host: it looks {looks} up on the index and records the file that fits "
         "(or says that none does)",
         NAME,
     )
