@@ -144,6 +144,9 @@ def _holds(marker: str, env: Mapping[str, str | frozenset[str]], where: str) -> 
         raise LockImportError(f"{where}: cannot evaluate {grammar.shown(marker)}: {reason}") from None
 
 
+_MESSAGE_LIMIT = 200  # packaging's message about a value, as an error line shows it
+
+
 def _validate(data: Mapping[str, Any], origin: str) -> None:
     try:
         from packaging.pylock import Pylock, PylockValidationError
@@ -154,7 +157,11 @@ def _validate(data: Mapping[str, Any], origin: str) -> None:
     try:
         Pylock.from_dict(data)
     except PylockValidationError as exc:
-        raise LockImportError(f"{origin}: not a valid pylock file: {exc}") from None
+        # packaging's message quotes the whole value (a marker on a second line, with a caret): one line, cut short.
+        lines = exc.message.splitlines() or [""]
+        message = lines[0] if len(lines[0]) <= _MESSAGE_LIMIT else lines[0][: _MESSAGE_LIMIT - 4] + "...'"
+        where = f" in {exc.context!r}" if exc.context else ""
+        raise LockImportError(f"{origin}: not a valid pylock file: {message}{where}") from None
 
 
 def _tool(table: Mapping[str, Any]) -> Mapping[str, Any]:

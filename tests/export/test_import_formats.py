@@ -22,6 +22,7 @@ from envsnap.importers.interface import ImportOptions
 from envsnap.model import Snapshot, Source
 
 A, B, C, D = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
+WHEEL = "demo-1.0-py3-none-any.whl"
 
 REQUIREMENTS = f"""\
 # pip-compile --generate-hashes style, with every awkward thing at once
@@ -432,6 +433,34 @@ def test_unrecognised_and_broken_files(tmp_path: Path) -> None:
         importers.read_file(bad)
     with pytest.raises(LockImportError, match="no such file"):
         importers.read_file(tmp_path / "missing.txt")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("version", "1.0" + "x" * 100_000),
+        ("marker", "(" * 2000 + 'python_version >= "3"' + ")" * 2000),
+    ],
+    ids=["version", "marker"],
+)
+def test_a_pylock_value_packaging_refuses_is_shown_cut_short(
+    tmp_path: Path, cli: Callable[..., CliResult], field: str, value: str
+) -> None:
+    """packaging's message quotes the whole value: a stranger's 100 KB version (or a marker nested deeper than
+    packaging reads) became a 100 KB error line. The line names the field and shows the value cut short."""
+    path = tmp_path / "pylock.toml"
+    entry = {"version": '"1.0"', field: json.dumps(value)}
+    path.write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "demo"\n'
+        + "".join(f"{key} = {text}\n" for key, text in entry.items())
+        + f'\n[[packages.wheels]]\nname = "{WHEEL}"\nurl = "https://files.example.org/{WHEEL}"\n'
+        + f'hashes = {{ sha256 = "{A}" }}\n'
+    )
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists()
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith(f"envsnap: error: {path}: not a valid pylock file: ")
+    assert f"in 'packages[0].{field}'" in line and len(line) < 400 + len(str(path))
 
 
 def test_pylock_markers_are_evaluated_for_this_host(tmp_path: Path) -> None:
