@@ -237,6 +237,15 @@ def _split(line: _Line, origin: str) -> list[str]:
     return ([requirement] if requirement else []) + options
 
 
+_SHOWN = 200  # the most of a value from the file an error line shows
+
+
+def _cut(text: str) -> str:
+    """A value from the file (an option, a path, packaging's message quoting one) as an error line shows it: cut
+    short, so that a stranger's 100 KB word is not a 100 KB line."""
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
 def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
     option, _, value = words[0].partition("=")
     if not value and len(words) > 1:
@@ -250,7 +259,7 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
     elif option in ("-f", "--find-links"):
         state.find_links.append(_find_links_location(value, state.folder))
     elif not option.startswith(_IGNORED_OPTIONS):
-        raise LockImportError(f"{origin}:{line.number}: unsupported option {option}")
+        raise LockImportError(f"{origin}:{line.number}: unsupported option {_cut(option)}")
 
 
 def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> PythonPackage | None:
@@ -268,8 +277,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         local = os.path.isdir(words[0]) or words[0].endswith(_ARCHIVES)
         if not local:
             raise LockImportError(
-                f"{where}: {words[0]}: no such folder in the working directory (pip reads a requirement's path from "
-                "there): import from the folder you install from"
+                f"{where}: {_cut(words[0])}: no such folder in the working directory (pip reads a requirement's path "
+                "from there): import from the folder you install from"
             )
     if local and not words[0].endswith(_ARCHIVES):
         # A project's folder by its path, as pip reads one: uv pip compile writes ./libs/labutils.
@@ -301,7 +310,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         return pkg
     pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
     if len(pins) != 1 or len(req.specifier) != 1:
-        raise LockImportError(f"{where}: {req.name}{req.specifier} is not an exact pin (name==version)")
+        raise LockImportError(f"{where}: {_cut(f'{req.name}{req.specifier}')} is not an exact pin (name==version)")
     version = pins[0].version
     sha256 = _sha256s(name, version, hashes, where, state)
     index = _folder_holding(name, version, sha256, state) or _index_for(version, state)
@@ -528,7 +537,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
             parse_wheel_filename(filename)
         except InvalidWheelFilename:
             raise LockImportError(
-                f"{where}: {name}: {filename!r} is not a wheel file name (name-version-tags.whl), "
+                f"{where}: {name}: {grammar.shown(filename, _SHOWN)} is not a wheel file name (name-version-tags.whl), "
                 "which a wheel URL's last part must be"
             ) from None
         version = filename.split("-")[1]
@@ -575,7 +584,7 @@ def _local_archive(path: str, hashes: list[str], where: str, state: _State) -> P
     try:
         name = parse_wheel_filename(base)[0] if base.endswith(".whl") else parse_sdist_filename(base)[0]
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-        raise LockImportError(f"{where}: {exc}") from None
+        raise LockImportError(f"{where}: {_cut(str(exc))}") from None
     return _direct(name, "", _local_project(path, state)[1], hashes, where)
 
 

@@ -463,6 +463,32 @@ def test_a_pylock_value_packaging_refuses_is_shown_cut_short(
     assert f"in 'packages[0].{field}'" in line and len(line) < 400 + len(str(path))
 
 
+LONG = "x" * 100_000
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"./{LONG}.whl --hash=sha256:{A}",  # packaging's message quotes the file name
+        f"demo @ https://files.example.org/{LONG}.whl --hash=sha256:{A}",
+        f"--{LONG}",
+        f"libs/{LONG}",
+        f"demo>=1.{'0.' * 50_000}0 --hash=sha256:{A}",
+    ],
+    ids=["local-archive", "wheel-url", "option", "folder", "specifier"],
+)
+def test_a_requirements_line_with_a_long_bad_value_is_refused_in_a_short_line(
+    tmp_path: Path, cli: Callable[..., CliResult], line: str
+) -> None:
+    """Each of these errors quoted the stranger's value whole: a 100 KB word was a 100 KB error line."""
+    path = tmp_path / "requirements.txt"
+    path.write_text(line + "\n")
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists()
+    (error,) = result.err.strip().splitlines()
+    assert error.startswith(f"envsnap: error: {path}:1: ") and len(error) < 500 + len(str(path))
+
+
 def test_pylock_markers_are_evaluated_for_this_host(tmp_path: Path) -> None:
     path = tmp_path / "pylock.toml"
     path.write_text(f"""\
