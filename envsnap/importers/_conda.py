@@ -21,7 +21,7 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
     stem = next((filename[: -len(s)] for s in _SUFFIXES if filename.endswith(s)), "")
     parts = stem.rsplit("-", 2)
     if len(parts) != 3 or not all(parts):
-        raise LockImportError(f"{where}: not a conda package URL: {url}")
+        raise LockImportError(f"{where}: not a conda package URL: {shown(url, 200)}")
     name, version, build = parts
     subdir = base.rpartition("/")[2]
     build_number = build.rsplit("_", 1)[-1]

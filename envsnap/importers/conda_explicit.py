@@ -59,7 +59,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         elif re.fullmatch(r"[0-9a-f]{32}", fragment):
             md5 = fragment
         elif fragment:
-            raise LockImportError(f"{origin}:{number}: unrecognised hash {fragment!r}")
+            raise LockImportError(f"{origin}:{number}: unrecognised hash {shown(fragment, 200)}")
         packages.append(_conda.package_from_url(url, md5=md5, sha256=sha256, where=f"{origin}:{number}"))
     if not explicit:
         raise LockImportError(f"{origin}: not a conda explicit file (no @EXPLICIT line)")

@@ -92,7 +92,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         elif entry.get("manager") == "pip":
             pip.append(_pip(entry, hashes, where))
         else:
-            raise LockImportError(f"{where}: unknown manager {entry.get('manager')!r}")
+            raise LockImportError(f"{where}: unknown manager {shown(entry.get('manager'), 200)}")
     return _conda.snapshot(
         origin="conda-lock",
         file=origin,

@@ -489,6 +489,32 @@ def test_a_requirements_line_with_a_long_bad_value_is_refused_in_a_short_line(
     assert error.startswith(f"envsnap: error: {path}:1: ") and len(error) < 500 + len(str(path))
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("explicit.txt", f"@EXPLICIT\nhttps://conda.example.org/linux-64/{LONG}.conda#{'ab' * 16}\n"),
+        ("explicit.txt", f"@EXPLICIT\nhttps://conda.example.org/linux-64/a-1-0.conda#{LONG}\n"),
+        (
+            "conda-lock.yml",
+            "version: 1\nmetadata: {platforms: [linux-64], channels: []}\npackage:\n- name: a\n  version: '1'\n"
+            f"  manager: {LONG}\n  platform: linux-64\n  url: https://conda.example.org/linux-64/a-1-0.conda\n"
+            f"  hash: {{md5: {'ab' * 16}}}\n  dependencies: {{}}\n",
+        ),
+    ],
+    ids=["explicit-url", "explicit-hash", "conda-lock-manager"],
+)
+def test_a_conda_file_with_a_long_bad_value_is_refused_in_a_short_line(
+    tmp_path: Path, cli: Callable[..., CliResult], name: str, text: str
+) -> None:
+    """A conda package URL, an explicit file's hash and a conda-lock manager were quoted whole in the error."""
+    path = tmp_path / name
+    path.write_text(text)
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists()
+    (error,) = result.err.strip().splitlines()
+    assert error.startswith(f"envsnap: error: {path}") and len(error) < 500 + len(str(path))
+
+
 def test_pylock_markers_are_evaluated_for_this_host(tmp_path: Path) -> None:
     path = tmp_path / "pylock.toml"
     path.write_text(f"""\
