@@ -98,7 +98,7 @@ def build(
     for n, author in enumerate(meta.authors):
         pid = author.orcid_url or f"#author-{n + 1}"
         people.append({"@id": pid})
-        graph.append({"@id": pid, "@type": "Person", "name": author.name})
+        graph.append({"@id": pid, "@type": "Organization" if author.entity else "Person", "name": author.name})
     if people:
         root["author"] = people
     if meta.doi:

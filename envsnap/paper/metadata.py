@@ -52,6 +52,8 @@ class Author:
     orcid: str = ""  # 0000-0002-1825-0097 (checksum verified), or ""
     # The parts a CITATION.cff gave (kept as they were), else None: split from ``name`` (``parts``).
     given_parts: NameParts | None = None
+    # A CITATION.cff entity (``name:``, an organisation or a team): one name, never split as a person's.
+    entity: bool = False
 
     @property
     def orcid_url(self) -> str:
@@ -67,6 +69,8 @@ class Author:
         word is not split."""
         if self.given_parts is not None:
             return self.given_parts
+        if self.entity:
+            return NameParts()
         pieces = [piece.strip() for piece in self.name.split(",")]
         if len(pieces) in (2, 3) and all(pieces):
             particle, family = _particle_and_family(pieces[0].split())
@@ -250,11 +254,14 @@ def from_cff(path: Path, *, artifact: bool = False) -> ArtifactMeta:
         )
         whole = " ".join(x for x in (parts.given, parts.particle, parts.family) if x)
         whole += f", {parts.suffix}" if whole and parts.suffix else ""
-        name = text_of(entry.get("name"), "authors.name") or whole
+        entity = text_of(entry.get("name"), "authors.name")
+        name = entity or whole
         orcid = parse_orcid(str(entry["orcid"])) if entry.get("orcid") else ""
         if name:
-            # A person the file names by parts keeps them as given (a particle is not guessed back from them).
-            authors.append(Author(name, orcid, parts if parts.family and name == whole else None))
+            # A person the file names by parts keeps them as given (a particle is not guessed back from them); an
+            # entity (``name``: an organisation, a team) is one name, not a person's to split ("Consortium, The").
+            given = parts if parts.family and name == whole else None
+            authors.append(Author(name, orcid, given, entity=bool(entity) and not parts.family))
     preferred = data.get("preferred-citation")
     doi = preferred.get("doi") if isinstance(preferred, dict) and preferred.get("doi") else data.get("doi")
     if artifact:

@@ -532,3 +532,29 @@ def test_the_papers_link_in_the_appendix_and_reproducing_md_is_the_crates_percen
     paper = next(line for line in tex.splitlines() if line.startswith("Paper: "))
     shown = paper.removeprefix("Paper: \\texttt{").removesuffix("}.").replace("\\allowbreak{}", "")
     assert shown == url.replace("%", "\\%"), paper
+
+
+def test_an_organisation_the_citation_cff_names_stays_one_author_in_each_file(tmp_path: Path) -> None:
+    """A CITATION.cff entity (``name: "The Ω Consortium"``, no family name) was split as a person's name: the
+    artifact's CITATION.cff and .zenodo.json named a person "Consortium, The Ω", and the RO-Crate a Person."""
+    from envsnap.paper import citation, crate
+    from envsnap.paper.metadata import from_cff
+
+    cff_file = tmp_path / "CITATION.cff"
+    cff_file.write_text(
+        'cff-version: 1.2.0\ntitle: T\nauthors:\n  - name: "The Ω Consortium"\n'
+        "  - family-names: Lovelace\n    given-names: Ada\nlicense: MIT\n",
+        encoding="utf-8",
+    )
+    meta = from_cff(cff_file)
+    lock = sample_lock(seal=True)
+    text = citation.cff(meta, lock)
+    assert '  - name: "The Ω Consortium"\n' in text and "Consortium" not in text.replace('"The Ω Consortium"', "")
+    assert '  - family-names: "Lovelace"\n    given-names: "Ada"\n' in text
+    (tmp_path / "again.cff").write_text(text, encoding="utf-8")
+    assert from_cff(tmp_path / "again.cff", artifact=True).authors == meta.authors  # a bundle made again keeps it
+    creators = [c["name"] for c in citation.zenodo(meta, lock)["creators"]]
+    assert creators == ["The Ω Consortium", "Lovelace, Ada"]
+    graph = crate.build(lock, {}, meta)["@graph"]
+    types = {e["name"]: e["@type"] for e in graph if str(e["@id"]).startswith("#author-")}
+    assert types == {"The Ω Consortium": "Organization", "Ada Lovelace": "Person"}
