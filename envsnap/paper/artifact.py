@@ -8,6 +8,7 @@ appendix again with the DOI, the SWHID and the audit's grade, and ``ro-crate-met
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def add_artifact(
     (root / INCOMPLETE).touch()
     lock = bundle.lock
     notes: list[str] = []
-    code = _code(lock, project, notes)
+    code = _code(lock, project, notes, kept=_kept_code(bundle, lock))
     run_facts = [_copy_run(bundle, path) for path in runs]
     run_facts += _kept_runs(bundle, run_facts)
     code_facts = {"directory": code.directory, "revision": code.revision, "commit": code.commit} if code else None
@@ -101,20 +102,51 @@ def add_artifact(
     return ArtifactResult(graded.grade, code, tuple(notes))
 
 
-def _code(lock: Snapshot, project: Path | None, notes: list[str]) -> CodeIdentity | None:
+def _code(
+    lock: Snapshot, project: Path | None, notes: list[str], *, kept: CodeIdentity | None = None
+) -> CodeIdentity | None:
+    """The SWHIDs of the lock's commit, computed in ``project``; where that cannot be done (the audit's remedy is
+    run in the artifact's own folder, in no work tree), ``kept``: the ones the bundle's crate records for it."""
     commit = lock.project.commit if lock.project is not None else ""
     if project is None or not commit:
-        notes.append(
-            "no SWHID: the lock records no git commit of the project"
+        reason = (
+            "the lock records no git commit of the project"
             if not commit
-            else "no SWHID: no project directory (--project) to read the commit from"
+            else "no project directory (--project) to read the commit from"
         )
+    else:
+        try:
+            return identify(project, commit)
+        except SwhidError as exc:
+            reason = str(exc)
+    if kept is not None:
+        notes.append(f"kept {kept.directory}, which the bundle's RO-Crate records for commit {kept.commit[:12]}")
+        return kept
+    notes.append(f"no SWHID: {reason}")
+    return None
+
+
+def _kept_code(bundle: Bundle, lock: Snapshot) -> CodeIdentity | None:
+    """The code's SWHIDs an earlier ``--artifact`` run wrote into the bundle's crate, for the very commit the lock
+    records (``swh:1:rev:`` is that commit): read as untrusted input, each identifier checked for its form."""
+    commit = lock.project.commit if lock.project is not None else ""
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
         return None
-    try:
-        return identify(project, commit)
-    except SwhidError as exc:
-        notes.append(f"no SWHID: {exc}")
-        return None
+    crate_data = auditing.read_crate(bundle)
+    for entity in (crate_data or {}).get("@graph", []):
+        if not isinstance(entity, dict) or entity.get("@type") != "SoftwareSourceCode":
+            continue
+        directory, ids = entity.get("@id"), entity.get("identifier")
+        if (
+            isinstance(directory, str)
+            and re.fullmatch(r"swh:1:dir:[0-9a-f]{40}", directory)
+            and entity.get("version") == commit
+            and isinstance(ids, list)
+            and directory in ids
+            and f"swh:1:rev:{commit}" in ids
+        ):
+            return CodeIdentity(directory, f"swh:1:rev:{commit}", commit, "kept")
+    return None
 
 
 def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -> tuple[Any, str]:

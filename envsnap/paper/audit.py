@@ -187,7 +187,7 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
         f"{REPRODUCING} tells a reviewer what to run" if has(REPRODUCING) else f"no {REPRODUCING}",
         "" if has(REPRODUCING) else artifact_cmd,
     )
-    crate = _crate(bundle)
+    crate = read_crate(bundle)
     meta_ok = has(CFF) and crate is not None and _crate_license(crate)
     stale = _crate_stale(bundle, crate) if meta_ok and bundle is not None else ""
     yield Item(
@@ -426,7 +426,8 @@ def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -
     )
 
 
-def _crate(bundle: Bundle | None) -> dict[str, Any] | None:
+def read_crate(bundle: Bundle | None) -> dict[str, Any] | None:
+    """The bundle's RO-Crate, read bounded as untrusted JSON; None where it is missing or not a crate."""
     if bundle is None or not (bundle.root / CRATE).is_file():
         return None
     try:

@@ -30,7 +30,7 @@ class CodeIdentity:
     directory: str  # swh:1:dir:<40 hex>
     revision: str  # swh:1:rev:<40 hex>
     commit: str
-    computed_with: str  # "swh.model" | "git"
+    computed_with: str  # "swh.model" | "git" | "kept" (an earlier --artifact run's, from the bundle's crate)
     note: str = ""
 
 

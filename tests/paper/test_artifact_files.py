@@ -558,3 +558,35 @@ def test_an_organisation_the_citation_cff_names_stays_one_author_in_each_file(tm
     graph = crate.build(lock, {}, meta)["@graph"]
     types = {e["name"]: e["@type"] for e in graph if str(e["@id"]).startswith("#author-")}
     assert types == {"The Ω Consortium": "Organization", "Ada Lovelace": "Person"}
+
+
+def test_the_audit_remedy_run_in_the_artifact_folder_keeps_the_code_swhid(tmp_path: Path) -> None:
+    """The audit's remedy (``envsnap bundle ./envsnap.lock -o . --artifact ...``, run in the artifact's folder,
+    which is in no git work tree) made the artifact again without the code's SWHID ("no SWHID: ... not a git
+    repository"): CITATION.cff, .zenodo.json and the crate lost it, and ``code-identified`` fell short."""
+    import subprocess
+
+    from envsnap.model import Project
+    from envsnap.paper.audit import audit
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print(1)\n")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", *args], cwd=project, env={**env, "PATH": "/usr/bin:/bin"}, check=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    root = tmp_path / "bundle"
+    root.mkdir()
+    lockfile.dump(sample_lock(seal=True, project=Project(commit=commit)), root / "envsnap.lock")
+    first = artifact.add_artifact(root, META, project=project)
+    assert first.code is not None
+    swhid = first.code.directory
+    again = artifact.add_artifact(root, META, project=None)  # the remedy, from the artifact's folder
+    assert again.code is not None and again.code.directory == swhid
+    assert swhid in (root / "CITATION.cff").read_text() and swhid in (root / ".zenodo.json").read_text()
+    item = next(i for i in audit(root).items if i.id == "code-identified")
+    assert item.ok, item.detail
+    assert any("kept" in note and swhid in note for note in again.notes), again.notes
