@@ -86,7 +86,8 @@ def context(snapshot: Snapshot, artifact: ArtifactFacts | None = None, lock_name
         "paragraph": environment_paragraph(snapshot, lock_name),
         "environment": _environment_rows(snapshot, unknown),
         "groups": (groups := _package_groups(snapshot)),
-        "package_lines": _package_lines(groups),
+        "package_lines": (lines := _package_lines(groups)),
+        "package_chunks": _column_chunks(lines),
         # "0" would read as an empty environment; a lock imported from a conda explicit file does not know.
         "package_count": UNKNOWN if "python.packages" in unknown else len(snapshot.python.packages),
         "digest": snapshot.envsnap.content_digest or "(the lock is not sealed)",
@@ -280,6 +281,42 @@ def _package_lines(groups: list[tuple[str, list[tuple[str, str]]]]) -> list[tupl
         lines.append(("group", title, str(len(entries))))
         lines += [("package", name, version) for name, version in entries]
     return lines
+
+
+# A two-column paper's package list: tabulars of at most this many typeset lines each (24 one-line rows), so each
+# fits in a column of any common class and the list flows from column to column; a row is as many lines as its
+# longer cell wraps to, a cell breaking only where ``tex_breakable`` lets it, at about this many characters a line
+# (a 0.45 \linewidth column of \small text in the narrowest two-column classes, with room to spare).
+_CHUNK_LINES = 24
+_CELL_CHARS = 16
+_CELL_BREAK = re.compile(r"(?<=[-_.+/])")
+
+
+def _cell_lines(text: str) -> int:
+    """How many lines a cell of ``text`` wraps to in a two-column paper's package list (an estimate from above)."""
+    lines, used = 1, 0
+    for piece in _CELL_BREAK.split(text):
+        if used and used + len(piece) > _CELL_CHARS:
+            lines, used = lines + 1, 0
+        used += len(piece)
+        while used > _CELL_CHARS:  # a piece with no break in it: longer than a line, it still takes the lines
+            lines, used = lines + 1, used - _CELL_CHARS
+    return lines
+
+
+def _column_chunks(lines: list[tuple[str, ...]]) -> list[list[tuple[str, ...]]]:
+    """The package list's lines in tabulars short enough for one column: a tabular of 24 rows of long names (that
+    wrap to three lines each) was taller than the column, and its last rows went below the page's edge."""
+    chunks: list[list[tuple[str, ...]]] = []
+    height = 0
+    for line in lines:
+        rows = max(_cell_lines(line[1]), _cell_lines(line[2])) if line[0] == "package" else 1
+        if not chunks or height + rows > _CHUNK_LINES:
+            chunks.append([])
+            height = 0
+        chunks[-1].append(line)
+        height += rows
+    return chunks
 
 
 def _version_note(pkg: PythonPackage) -> str:

@@ -287,3 +287,22 @@ def test_the_gpus_say_what_cuda_visible_devices_left_the_run(rich: Snapshot, fmt
     assert text.count("CUDA\\_VISIBLE\\_DEVICES=0 left the run 1 of them") == 2  # the table and the paragraph
     both = dataclasses.replace(rich, environment={**rich.environment, "CUDA_VISIBLE_DEVICES": "0,1"})
     assert "VISIBLE" not in next(iter(render(both).values())).decode()
+
+
+@pytest.mark.integration
+@pytest.mark.tex
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_long_names_in_a_two_column_paper_stay_on_the_page(rich: Snapshot, tmp_path: Path) -> None:
+    """In a two-column paper the package list was set as tabulars of 24 rows each, whatever their height: names
+    as long as ``opentelemetry-instrumentation-aiohttp-client`` wrap to three lines there, a tabular of them was
+    taller than the column, and its last rows were printed below the page's bottom edge ("Overfull \\vbox")."""
+    long_names = tuple(
+        PythonPackage(name=f"opentelemetry-instrumentation-aiohttp-client{i:02d}", version="0.48b0") for i in range(60)
+    )
+    snapshot = lockfile.seal(
+        dataclasses.replace(
+            rich, python=dataclasses.replace(rich.python, packages=(*rich.python.packages, *long_names))
+        )
+    )
+    log = _compile(tmp_path, appendix.render_latex(snapshot)["appendix.tex"].decode(), options="twocolumn")
+    assert "Overfull \\vbox" not in log and "Overfull \\hbox" not in log
