@@ -169,7 +169,7 @@ def test_markdown_table_and_groups(rich: Snapshot) -> None:
     assert table[0] == "| Component | Version |"
     for row in table:
         assert len(re.findall(r"(?<!\\)\|", row)) == 3, row
-    assert "Tesla\\_V100 & #1 100% {x} ~$^\\\\ \\<a\\|b\\>" in text
+    assert "Tesla\\_V100 & #1 100% {x} \\~$^\\\\ \\<a\\|b\\>" in text
     groups = re.findall(r"^- \*\*(.+?)\*\*", text, re.MULTILINE)
     assert groups == ["Frameworks", "CUDA libraries", "Numerical and data", "Other packages"]
     assert nasty(rich).envsnap.content_digest in text

@@ -544,10 +544,11 @@ def test_an_artifact_says_where_a_run_records_command_names_the_authors_home(
         "{project} or ~): a rerun elsewhere gets this text unchanged"
     )
     reproducing = (copy / "REPRODUCING.md").read_text()
-    assert f"`runs/home_run.toml`: {note}:\n\n- command word 3: `{home}/results/a_b*c`\n" in reproducing
+    md_note = note.replace("~", r"\~")  # Markdown shows it as "~" (unescaped, GitHub strikes "~x~" through)
+    assert f"`runs/home_run.toml`: {md_note}:\n\n- command word 3: `{home}/results/a_b*c`\n" in reproducing
     assert "runs/run.toml`:" not in reproducing  # the other record names no home
     markdown = (copy / "appendix.md").read_text()
-    assert f"- Run record `runs/home_run.toml`: {note} (command word 3; `envsnap show` names it)\n" in markdown
+    assert f"- Run record `runs/home_run.toml`: {md_note} (command word 3; `envsnap show` names it)\n" in markdown
     latex = (copy / "appendix.tex").read_text()
     tex_note = note.replace("{project}", r"\{project\}").replace("~", r"\textasciitilde{}")
     assert rf"Run record {sinks.tex_code('runs/home_run.toml')}: {tex_note} (command word 3" in latex

@@ -459,11 +459,12 @@ def test_the_home_text_of_a_run_record_is_flagged_escaped_for_each_sink(tmp_path
     places = [(2, "/home/alice/x*_y"), (5, "/home/alice/`z`")]
     run = {"record": "runs/a`b.toml", "home_text": places, "home_note": note}
     text = artifact._reproducing(bundle_of(tmp_path), META, [run], grade="Bundled")
-    assert f"``runs/a`b.toml``: {note}:\n\n- command word 2: `/home/alice/x*_y`\n" in text
+    md_note = note.replace("~", r"\~")  # Markdown shows it as "~" (unescaped, GitHub strikes "~x~" through)
+    assert f"``runs/a`b.toml``: {md_note}:\n\n- command word 2: `/home/alice/x*_y`\n" in text
     assert "- command word 5: `` /home/alice/`z` ``\n" in text
     facts = ArtifactFacts(home_text=(RunHomeText("runs/a&b_%#`*.toml", note, (2, 5)),))
     md = render_markdown(sample_lock(seal=True), facts)["appendix.md"].decode()
-    assert f"- Run record ``runs/a&b_%#`*.toml``: {note} (command words 2, 5; `envsnap show` names it)\n" in md
+    assert f"- Run record ``runs/a&b_%#`*.toml``: {md_note} (command words 2, 5; `envsnap show` names it)\n" in md
     tex = render_latex(sample_lock(seal=True), facts)["appendix.tex"].decode()
     assert (
         r"Run record \texttt{runs/a\&b\allowbreak{}\_\%\#`*.to\allowbreak{}ml}: 2 places in the "
@@ -590,3 +591,19 @@ def test_the_audit_remedy_run_in_the_artifact_folder_keeps_the_code_swhid(tmp_pa
     item = next(i for i in audit(root).items if i.id == "code-identified")
     assert item.ok, item.detail
     assert any("kept" in note and swhid in note for note in again.notes), again.notes
+
+
+def test_a_title_with_tildes_shows_as_written_where_github_renders_reproducing_md(tmp_path: Path) -> None:
+    """GitHub's Markdown strikes through text between tildes: a title "~~2x~~ faster on ~8 GPUs" showed its "2x"
+    struck out in REPRODUCING.md's heading (``md_text`` escaped emphasis, code and links, not the tilde)."""
+    import html
+
+    from markdown_it import MarkdownIt
+
+    title = "~~2x~~ faster on ~8 GPUs ~ less"
+    meta = ArtifactMeta(title=title, authors=(Author("Ada Lovelace"),), license="MIT")
+    text = artifact._reproducing(bundle_of(tmp_path), meta, [], grade="Bundled")
+    rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    assert "<s>" not in rendered and "<del>" not in rendered
+    heading = rendered.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert html.unescape(heading) == f"{title}: how to reproduce"
