@@ -104,6 +104,7 @@ class BaseImage:
     require_cuda: str = ""  # the NVIDIA_REQUIRE_CUDA the image must declare, "" for CPU
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    image_id: str = ""  # the engine's id of the image FROM names, when an engine had it (label org.envsnap.base.id)
 
 
 def lock_cuda(lock: Snapshot) -> str:
@@ -163,7 +164,8 @@ def choose(
         chosen_by = "lock"
 
     distro = DISTROS.get(base_os)
-    facts = inspect(_strip_digest(reference)) if inspect is not None else None
+    # NAME@sha256:D is the image D, never what NAME names now (a moved tag gave the interpreter of another image).
+    facts = inspect(reference) if inspect is not None else None
     interpreter = _interpreter(lock, reference, base_os, distro, facts)
     excluded, _ = excluding(lock.python.packages, interpreter.version)
     if excluded:
@@ -177,7 +179,7 @@ def choose(
         reference, base_os = _official_python_image(lock, where)
         notes.append(f"{where}: using {reference}, which runs the locked Python {py.version}")
         distro = DISTROS.get(base_os)
-        facts = inspect(_strip_digest(reference)) if inspect is not None else None
+        facts = inspect(reference) if inspect is not None else None
         interpreter = _interpreter(lock, reference, base_os, distro, facts)
         excluded, _ = excluding(lock.python.packages, interpreter.version)
         if excluded:
@@ -206,6 +208,7 @@ def choose(
         require_cuda=require_cuda,
         notes=tuple(notes),
         warnings=warnings,
+        image_id=facts.image_id if facts is not None else "",
     )
 
 
@@ -353,14 +356,19 @@ def is_reference(text: str) -> bool:
     return len(text) <= 512 and _REFERENCE.match(text) is not None and "\n" not in text
 
 
-def _strip_digest(reference: str) -> str:
-    return reference.split("@", 1)[0] if "@" in reference else reference
-
-
 def _pin(reference: str, digest: str | None, facts: ImageFacts | None) -> tuple[str, str, tuple[str, ...]]:
     if "@sha256:" in reference:
         if digest is not None and not reference.endswith(digest):
             raise BadOptionError(f"--base-digest {digest} contradicts the digest in --base-image {reference}")
+        named = reference.rsplit("@", 1)[1]
+        if (
+            facts is not None
+            and facts.image_id == named
+            and not any(d.endswith("@" + named) for d in facts.repo_digests)
+        ):
+            # The digest is the local image's id (never in a registry): only FROM sha256:ID finds it; FROM NAME@ID
+            # made the engine pull NAME from a registry.
+            return facts.image_id, "image-id", ()
         return reference, "digest", ()
     if digest is not None:
         return f"{reference}@{digest}", "digest", ()

@@ -303,6 +303,8 @@ def render_dockerfile(spec: DockerSpec) -> str:
             "org.envsnap.python": spec.base.interpreter.version,
             "org.opencontainers.image.created": lock.envsnap.created,
         }.items()
+        # The image built on, by id: its tag can name another image tomorrow (no engine, no id: not known here).
+        | ({"org.envsnap.base.id": spec.base.image_id}.items() if spec.base.image_id else set())
     )
     # Every lock value is quoted or checked for its place in the Dockerfile (the template's filters).
     with sinks.refusing(RebuildError, "cannot write the Dockerfile"):

@@ -97,11 +97,13 @@ def inspector(client: docker.DockerClient) -> baseimage.Inspector:
 
     def inspect(reference: str) -> baseimage.ImageFacts | None:
         try:
-            data = client.api.inspect_image(reference)
+            data = _inspect_image(client, reference)
         except docker.errors.ImageNotFound:
             return None
         except docker.errors.APIError as exc:
             raise RebuildError(f"the Docker engine could not inspect {reference}: {short(exc)}") from exc
+        if data is None:
+            return None
         config = data.get("Config") or {}
         env = dict(item.split("=", 1) for item in (config.get("Env") or []) if "=" in item)
         return baseimage.ImageFacts(
@@ -112,6 +114,26 @@ def inspector(client: docker.DockerClient) -> baseimage.Inspector:
         )
 
     return inspect
+
+
+def _inspect_image(client: docker.DockerClient, reference: str) -> dict[str, Any] | None:
+    """``docker image inspect reference``; ``NAME@sha256:D`` is also the image whose id is D (an image never in a
+    registry, built or imported here, has no registry digest the engine finds it by): the engine resolved such a
+    name to nothing, and a build FROM it pulled (docs/rebuild-docker.md, "Pinning")."""
+    import docker  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        data: dict[str, Any] = client.api.inspect_image(reference)
+        return data
+    except docker.errors.ImageNotFound:
+        digest = reference.rsplit("@", 1)[1] if "@" in reference else ""
+        if not grammar.is_image_digest(digest):
+            raise
+    try:
+        data = client.api.inspect_image(digest)
+    except docker.errors.ImageNotFound:
+        return None
+    return data if data.get("Id") == digest else None
 
 
 def last_line(text: str) -> str:

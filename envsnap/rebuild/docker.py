@@ -114,6 +114,7 @@ class DockerRebuilder(Rebuilder):
             _docker_engine.inspector(client) if client is not None else None, request.bundle_dir
         )
         spec = make_spec(lock, options, inspect, carried=_carried(request.bundle_dir), offline=request.offline)
+        moved = _moved_base(spec, _docker_engine.inspector(client) if client is not None else None, request.bundle_dir)
         if request.offline and inspect is not None and client is not None and inspect(spec.base.reference) is None:
             # The build would pull it from a registry: with --offline nothing is downloaded, so it is refused now.
             raise BadOptionError(
@@ -131,7 +132,7 @@ class DockerRebuilder(Rebuilder):
             notes=(
                 *request.preflight_notes,
                 *spec.notes,
-                *(f"warning: {w}" for w in spec.base.warnings),
+                *(f"warning: {w}" for w in (*spec.base.warnings, *moved)),
                 *editable_notes(lock, request.project_dir, None),
             ),
             offline=request.offline,
@@ -175,6 +176,7 @@ class DockerRebuilder(Rebuilder):
             lock, fetched = _asof.fetch_missing(
                 lock, missing, _asof.cutoff(lock, options.as_of), allow_urls=request.allow_urls, progress=say
             )
+        moved_before = _docker_engine.inspector(client)
         _docker_engine.load_bundled_images(client, bundle.root, say)
         # As the plan saw it: a saved base is the bundle's image, found by its id (it was loaded untagged).
         spec = make_spec(
@@ -184,6 +186,8 @@ class DockerRebuilder(Rebuilder):
             carried=_carried(bundle.root),
             offline=request.offline,
         )
+        for warning in _moved_base(spec, moved_before, bundle.root):
+            say(f"warning: {warning}")
         files = render_context(spec, _lock_bytes(request))
         decided = plan.data
         if not isinstance(decided, DockerPlanData):
@@ -235,9 +239,20 @@ class DockerRebuilder(Rebuilder):
             plan=plan,
             dest=spec.tag,
             verify=report,
-            notes=(f"image {image_id}", f"tag {spec.tag}", f"build context {context}"),
+            notes=(
+                f"image {image_id}",
+                f"tag {spec.tag}",
+                f"built on {spec.base.reference} ({spec.base.image_id or spec.base.pinned})",
+                f"build context {context}",
+            ),
             seconds=time.perf_counter() - started,
-            details={"image_id": image_id, "tag": spec.tag, "build_context": str(context)},
+            details={
+                "image_id": image_id,
+                "tag": spec.tag,
+                "base_image": spec.base.reference,
+                "base_image_id": spec.base.image_id,
+                "build_context": str(context),
+            },
         )
 
     def _try_connect(self) -> docker.DockerClient | None:
@@ -246,6 +261,19 @@ class DockerRebuilder(Rebuilder):
         except RebuildError:
             return None
         return client
+
+
+def _moved_base(spec: DockerSpec, inspect: baseimage.Inspector | None, bundle_dir: Path | None) -> tuple[str, ...]:
+    """A warning when the engine's image of the base's name is not the one the bundle saved under it (the tag moved
+    since the author's bundle): the build is on the bundle's image, by id, and the reviewer is told so."""
+    saved = _docker_engine.bundled_facts(bundle_dir).get(spec.base.reference) if bundle_dir is not None else None
+    now = inspect(spec.base.reference) if inspect is not None and saved is not None else None
+    if saved is None or now is None or now.image_id == saved.image_id:
+        return ()
+    return (
+        f"{spec.base.reference} now names {now.image_id} in the Docker engine, not the image the bundle saved "
+        f"under that name ({saved.image_id}): building on the bundle's image, by its id",
+    )
 
 
 def _bundle_lock(request: RebuildRequest, *, fill: bool = False) -> Snapshot:
@@ -659,7 +687,7 @@ def save_base_image(
     look = _docker_engine.inspector(client)
     base = baseimage.choose(lock, base_image=base_image, inspect=look)
     reference = base.reference.split("@", 1)[0]
-    facts = look(reference)
+    facts = look(base.reference)  # NAME@sha256:ID is that image, whatever NAME names now
     if facts is None:
         raise RebuildError(f"--with-base-image: {reference} is not in the Docker engine; pull or build it first")
     return _docker_engine.save_image(client, reference, facts, bundle_root, progress or (lambda _line: None))

@@ -128,7 +128,13 @@ def test_rebuild_in_docker_and_verify_inside(engine: Any, captured: Path, bundle
         assert result["dest"] == tag and result["verify"]["identical"] is True
         image = engine.images.get(tag)
         # The image id, tag and verdict are returned as fields, not only as words in the notes.
-        assert result["details"] == {"image_id": image.id, "tag": tag, "build_context": str(tmp_path / "ctx")}
+        assert result["details"] == {
+            "image_id": image.id,
+            "tag": tag,
+            "base_image": BASE,
+            "base_image_id": engine.images.get(BASE).id,
+            "build_context": str(tmp_path / "ctx"),
+        }
         lock = lockfile.load(bundle / "envsnap.lock")
         assert image.labels["org.envsnap.lock.content-digest"] == lock.envsnap.content_digest
         assert image.labels["org.envsnap.version"] == "0.1.0"
