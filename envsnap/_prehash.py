@@ -44,6 +44,7 @@ _CACHE_SUFFIX = ".digests"
 _CACHE_FORMAT = "envsnap-bundle-digests-2"
 _CACHE_KEEP = 64  # bundle folders whose digests are kept; the least recently written go first
 _CACHE_MAX_BYTES = 16 << 20
+_MAX_DEPTH = 128  # folders walked down (``artifacts.bundle.MAX_DEPTH``, which refuses a bundle deeper)
 
 
 def sha256_file(
@@ -89,6 +90,8 @@ class _Hashing:
                 self.kept = _read_cache(self.root)
             for folder, dirnames, filenames in os.walk(self.root):
                 dirnames.sort()
+                if folder[len(self.root) :].count(os.sep) >= _MAX_DEPTH:
+                    dirnames.clear()  # the bundle's check refuses a folder this deep (a deeper walk recursed)
                 for name in sorted(filenames):
                     path = os.path.join(folder, name)
                     with contextlib.suppress(OSError):

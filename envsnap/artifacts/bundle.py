@@ -366,16 +366,39 @@ def _parse_sums(text: str, path: str) -> dict[str, str]:
 def _bundle_files(root: Path, *, strict: bool = False, shown: Callable[[str], str] | None = None) -> dict[str, int]:
     """Every file of a bundle but SHA256SUMS (and the in-progress marker), by relative path, with its size.
     ``strict``: a link or anything but a regular file or folder is an error (a bundle holds none), naming it by
-    ``shown`` of its relative path (``Bundle.shown``)."""
+    ``shown`` of its relative path (``Bundle.shown``); so is a folder more than ``MAX_DEPTH`` folders down (1,000
+    made the walk recurse past Python's limit) or a path the system cannot read (longer than it allows): a
+    stranger's folder, refused as an archive like it is, in one line."""
     out: dict[str, int] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def named(path: Path) -> str:
+        rel = path.relative_to(root).as_posix()
+        if len(rel) > 120:  # a path of thousands of characters: its start names it
+            return (shown(rel[:120]) if shown is not None else str(root / rel[:120])) + "..."
+        return shown(rel) if shown is not None else str(path)
+
+    def unreadable(path: Path, exc: OSError) -> BadBundleError:
+        return BadBundleError(f"{named(path)}: cannot be read in the bundle ({exc.strerror or exc})")
+
+    def refuse_walk(exc: OSError) -> None:
+        raise unreadable(Path(exc.filename), exc)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=refuse_walk if strict else None):
         here = Path(dirpath)
+        if strict and dirnames and len(here.relative_to(root).parts) >= MAX_DEPTH:
+            raise BadBundleError(
+                f"{named(here / dirnames[0])}: a folder more than {MAX_DEPTH} folders deep in the bundle (too deep)"
+            )
         for name in [*dirnames, *filenames]:
             path = here / name
-            st = os.lstat(path)
+            try:
+                st = os.lstat(path)
+            except OSError as exc:
+                if not strict:
+                    raise
+                raise unreadable(path, exc) from None
             if strict and not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-                where = shown(path.relative_to(root).as_posix()) if shown is not None else str(path)
-                raise BadBundleError(f"{where}: a link or special file in the bundle (a bundle holds only files)")
+                raise BadBundleError(f"{named(path)}: a link or special file in the bundle (a bundle holds only files)")
             if stat.S_ISREG(st.st_mode):
                 rel = path.relative_to(root).as_posix()
                 if rel not in (SUMS, INCOMPLETE):

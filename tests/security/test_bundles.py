@@ -641,3 +641,59 @@ def test_a_huge_sums_file_is_refused_by_its_size_not_read(tmp_path: Path) -> Non
     )
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.count("\n") == 1 and "SHA256SUMS" in done.stderr and "bytes" in done.stderr, done.stderr
+
+
+def _nest(root: Path, name: str, count: int) -> None:
+    """``count`` folders of ``name``, one in another, made by folder handle (not by path, which may be too long)."""
+    where = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(count):
+            os.mkdir(name, dir_fd=where)
+            inner = os.open(name, os.O_RDONLY, dir_fd=where)
+            os.close(where)
+            where = inner
+    finally:
+        os.close(where)
+
+
+def _deep(root: Path) -> str:
+    # 1,000 folders down: walking the bundle recursed past Python's limit (RecursionError, exit 1).
+    _nest(root, "d", 1000)
+    return "more than 128 folders deep in the bundle"
+
+
+def _long(root: Path) -> str:
+    # 20 folders of 250-character names: a path longer than the system allows (OSError: File name too long).
+    _nest(root, "d" * 250, 20)
+    return "cannot be read in the bundle (File name too long)"
+
+
+@pytest.mark.parametrize("spoil", [_deep, _long])
+def test_a_bundle_folder_too_deep_to_walk_is_one_line(tmp_path: Path, spoil: Callable[[Path], str]) -> None:
+    """A stranger's bundle folder nested deeper than a walk or a path allows was a traceback (exit 1), from the
+    main check and from the hashing begun in the background; it is refused as an archive that deep is."""
+    root = _bundle(tmp_path / "b")
+    message = spoil(root)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "envsnap",
+            "rebuild",
+            root / "envsnap.lock",
+            "--bundle",
+            root,
+            "--dest",
+            tmp_path / "env",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    out = SimpleNamespace(code=result.returncode, err=result.stderr)
+    _one_line_error(out, 2, message)
+    assert not (tmp_path / "env").exists()
