@@ -600,26 +600,38 @@ def safe_unpack(
                 if hasattr(tarfile, "data_filter"):
                     tarfile.data_filter(member, str(into))
                 target = into / rel
-                if member.isdir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source = archive.extractfile(member)
-                if source is None:
-                    raise BadBundleError(f"{origin}: {grammar.shown(member.name)} cannot be read")
-                digests[rel] = _write_new(source, target, member.size, origin)
+                try:
+                    if member.isdir():
+                        target.mkdir(parents=True, exist_ok=True)
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    source = archive.extractfile(member)
+                    if source is None:
+                        raise BadBundleError(f"{origin}: {grammar.shown(member.name)} cannot be read")
+                    digests[rel] = _write_new(source, target, member.size, origin)
+                except FileExistsError:
+                    raise _over_another(into, rel, origin) from None
                 if total - reported >= PROGRESS_STEP:
                     reported = total
                     say(f"unpacking {archive_path.name}: {_gib(total)}")
     except BundleError:
         raise
-    except FileExistsError as exc:
-        raise BadBundleError(f"{origin}: a member is in the archive twice ({exc.filename})") from None
     except _HeaderTooLarge as exc:
         raise BadBundleError(f"{origin}: {exc}; refused before reading it") from None
     except (tarfile.TarError, OSError, EOFError, ValueError, RecursionError) as exc:
         raise BadBundleError(f"{origin}: not a readable bundle archive ({exc})") from None
     return digests
+
+
+def _over_another(into: Path, rel: str, origin: str) -> BadBundleError:
+    """The error for member ``rel`` (a plain relative name) that met one written before: the same name again, or
+    a name under a member that is a file. It names the members, not the staging folder (gone when it is read)."""
+    parts = rel.split("/")
+    for n in range(1, len(parts)):
+        above = "/".join(parts[:n])
+        if not (into / above).is_dir():
+            return BadBundleError(f"{origin}: {rel}: under {above}, a file of the archive")
+    return BadBundleError(f"{origin}: {rel}: in the archive twice")
 
 
 def _write_new(source: IO[bytes], target: Path, size: int, origin: str) -> str:

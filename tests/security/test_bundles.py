@@ -697,3 +697,34 @@ def test_a_bundle_folder_too_deep_to_walk_is_one_line(tmp_path: Path, spoil: Cal
     out = SimpleNamespace(code=result.returncode, err=result.stderr)
     _one_line_error(out, 2, message)
     assert not (tmp_path / "env").exists()
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ([("b/x", "file"), ("b/x", "file")], "b/x: in the archive twice"),
+        ([("b/x", "dir"), ("b/x", "file")], "b/x: in the archive twice"),
+        ([("b/x", "file"), ("b/x", "dir")], "b/x: in the archive twice"),
+        ([("b/x", "file"), ("b/x/y", "file")], "b/x/y: under b/x, a file of the archive"),
+    ],
+)
+def test_a_member_over_another_names_the_members_not_the_unpacked_copy(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Any],
+    members: list[tuple[str, str]],
+    message: str,
+) -> None:
+    """A member written over another, or under a file, named the temporary folder it was unpacked into
+    (/tmp/.envsnap-rebuild-.../top/x, gone by the time it was read), and called a file under a file "twice"."""
+    monkeypatch.chdir(tmp_path)
+    lockfile.dump(_lock(), tmp_path / "env.lock")
+    with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+        for name, kind in members:
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.DIRTYPE if kind == "dir" else tarfile.REGTYPE
+            info.size = 0 if kind == "dir" else 1
+            tar.addfile(info, None if kind == "dir" else io.BytesIO(b"x"))
+    result = cli("rebuild", "env.lock", "--bundle", "supp.tar.gz", "--dest", "env", "--dry-run")
+    assert (result.code, result.out, result.err) == (2, "", f"envsnap: error: supp.tar.gz: {message}\n"), result
+    assert not (tmp_path / "env").exists()
