@@ -539,17 +539,31 @@ def data_roots(root: Path, extra: Sequence[str] = ()) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _fingerprint(d: Data, role: str, run_dir: Path, roots: Sequence[str], root: Path | None) -> Data:
-    """A recorded data path as it is now, bounded: inside ``roots``, at most ``ENVSNAP_MAX_DATA_BYTES``."""
-    return fingerprint_data(
-        role,
-        d.path,
-        fast=d.method == data_mod.SIZE_MTIME,
-        base=run_dir,
-        within=roots,
-        max_bytes=data_mod.max_data_bytes(),
-        root=root,
-    )
+# What ``_fingerprint`` found for a path, by the path resolved and the method: a fingerprint or why none.
+_Seen = dict[tuple[str, bool], "Data | data_mod.DataError"]
+
+
+def _fingerprint(
+    d: Data, role: str, run_dir: Path, roots: Sequence[str], root: Path | None, seen: _Seen | None = None
+) -> Data:
+    """A recorded data path as it is now, bounded: inside ``roots``, at most ``ENVSNAP_MAX_DATA_BYTES``. With
+    ``seen``, a path read before in this check (its links resolved: ``x``, ``./x`` and ``sub/../x`` are one) is
+    not read again: a stranger's record listing one large file thousands of times had it hashed each time."""
+    fast = d.method == data_mod.SIZE_MTIME
+    key = (os.path.realpath(resolve_data_path(d.path, run_dir, root)), fast)
+    found = seen.get(key) if seen is not None else None
+    if found is None:
+        try:
+            found = fingerprint_data(
+                role, d.path, fast=fast, base=run_dir, within=roots, max_bytes=data_mod.max_data_bytes(), root=root
+            )
+        except data_mod.DataError as exc:  # OutOfBounds too: the same answer for each spelling of the path
+            found = exc
+        if seen is not None:
+            seen[key] = found
+    if isinstance(found, data_mod.DataError):
+        raise found
+    return dataclasses.replace(found, path=d.path)
 
 
 def _sized(f: data_mod.Fingerprint) -> data_mod.Fingerprint:
@@ -590,9 +604,10 @@ def check_data(
     hashed every tracked file for it); else it is not compared (``unknown``), said with why."""
     lines = []
     unread = differs = False
+    seen: _Seen = {}
     for d in record.inputs():
         try:
-            now = _fingerprint(d, "input", run_dir, roots, root)
+            now = _fingerprint(d, "input", run_dir, roots, root, seen)
         except data_mod.OutOfBounds as exc:
             unread = True
             lines.append(f"{d.path}: not checked: {exc}")
@@ -773,12 +788,13 @@ def compare_outputs(
     ``identical``, as when it is absent."""
     run_dir = p.cwd
     out = []
+    seen: _Seen = {}
     for d in record.outputs():
         if ignored(d.path, p.ignore):
             out.append(OutputResult(d.path, IGNORED))
             continue
         try:
-            now = _fingerprint(d, "output", run_dir, p.roots, p.root)
+            now = _fingerprint(d, "output", run_dir, p.roots, p.root, seen)
         except data_mod.OutOfBounds as exc:
             out.append(OutputResult(d.path, NOT_CHECKED, (), str(exc)))
             continue

@@ -1189,3 +1189,28 @@ def test_an_ignore_output_glob_that_matches_nothing_is_said(tmp_path: Path, envs
         "--ignore-output './results/*.log': it matches no output, nor a file in one (each is matched by its path as "
         "the record names it: results)"
     ) in res.stdout.splitlines(), res.stdout
+
+
+def test_a_record_naming_one_input_many_times_reads_it_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stranger's record of 400 KB listing one 50 MB file 2,000 times (as ``big.bin``, ``./big.bin``,
+    ``sub/../big.bin``) made rerun hash it 2,000 times: 100 GB read, a minute and a half, and hours for a
+    larger file, each under the per-path limit. Each path is read once; each entry is still reported."""
+    from envsnap.runs import data as data_mod
+
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "big.bin").write_bytes(b"x" * 1000)
+    (root / "sub").mkdir()
+    spellings = ["big.bin", "./big.bin", "sub/../big.bin"]
+    _hostile_record(root, spellings * 30, [])
+    record = rec.load(root / "run.toml")
+    reads: list[Path] = []
+    real = data_mod.fingerprint
+    monkeypatch.setattr(data_mod, "fingerprint", lambda path, **kw: reads.append(Path(path)) or real(path, **kw))
+    check = rerun_mod.check_data(record, root, rerun_mod.data_roots(root), root)
+    assert (check.state, check.lines) == ("same", ())
+    assert len(reads) == 1, reads
+    (root / "big.bin").write_bytes(b"y" * 1000)
+    reads.clear()
+    check = rerun_mod.check_data(record, root, rerun_mod.data_roots(root), root)
+    assert check.state == "differs" and len(check.lines) == 90 and len(reads) == 1, (check, reads)
