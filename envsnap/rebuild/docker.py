@@ -602,6 +602,14 @@ def tool_wheels(dest: Path, spec: DockerSpec, bundle: Bundle | None, *, offline:
     else:
         progress(f"envsnap's wheels for the image: this envsnap's own, not the bundle's {TOOL}/")
         return
+    for item in sorted(bundled.iterdir()):
+        # Only what `envsnap bundle --with-base-image` writes there goes into the build context: a folder ended the
+        # copy below in a traceback, and any other file entered the image's context unchecked.
+        if not (item.is_file() and not item.is_symlink() and (item.name == REQUIREMENTS or item.suffix == ".whl")):
+            raise BadBundleError(
+                f"{TOOL}/{item.name}: not a wheel or {REQUIREMENTS} (a bundle's {TOOL}/ holds only "
+                "envsnap's wheels for the image and their list)"
+            )
     pinned = _check_tool_requirements(bundled / REQUIREMENTS)
     if len(list(bundled.glob("uv-*.whl"))) != 1:  # the image's installer (Dockerfile.j2)
         raise BadBundleError(

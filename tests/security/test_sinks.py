@@ -26,7 +26,7 @@ from envsnap.artifacts import bundle
 from envsnap.dockerfile import apt
 from envsnap.dockerfile import spec as dockerspec
 from envsnap.dockerfile.baseimage import ImageFacts
-from envsnap.errors import BundleError, ExportError, LockfileError, RebuildError
+from envsnap.errors import BadBundleError, BundleError, ExportError, LockfileError, RebuildError
 from envsnap.export import appendix, conda_explicit, environment_yml, pylock, requirements
 from envsnap.export import dockerfile as dockerfile_export
 from envsnap.model import (
@@ -370,6 +370,38 @@ def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str, m
     (root / "tool" / "requirements.txt").write_text(f"{good}\n")
     docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
     assert (tmp_path / "ctx" / "requirements.txt").read_text() == f"{good}\n"
+
+
+@pytest.mark.parametrize("extra", ["sub/x.whl", "sub/", "evil.pth", "notes.txt"])
+def test_a_bundles_tool_folder_holds_only_its_wheels_and_requirements(
+    tmp_path: Path, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger's bundle whose tool/ held a folder ended the docker rebuild in an IsADirectoryError traceback;
+    any other file was copied into the image's build context unchecked. Each is refused in one line, bad input."""
+
+    def cannot_pack(dest: Path, target: object, *, offline: bool, progress: object) -> list[object]:
+        raise RebuildError("envsnap's requirements have no installed copy for the image's Python")
+
+    monkeypatch.setattr(docker._tool, "wheels_for", cannot_pack)
+    root = tmp_path / "bundle"
+    (root / "tool").mkdir(parents=True)
+    (root / "envsnap.lock").write_text("")
+    name = "uv-0.13.9-py3-none-any.whl"
+    (root / "tool" / name).write_bytes(b"uv")
+    pin = f"uv==0.13.9 --hash=sha256:{hashlib.sha256(b'uv').hexdigest()}"
+    (root / "tool" / "requirements.txt").write_text(f"{pin}\n")
+    (root / "tool" / extra.rstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+    if extra.endswith("/"):
+        (root / "tool" / extra).mkdir()
+    else:
+        (root / "tool" / extra).write_bytes(b"x")
+    (tmp_path / "ctx").mkdir()
+    spec = dockerspec.make_spec(lock(), dockerspec.DockerOptions())
+    with pytest.raises(BadBundleError) as exc:
+        docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
+    one_line_error(exc)
+    assert f"tool/{extra.split('/')[0]}: not a wheel or requirements.txt" in str(exc.value)
+    assert not list((tmp_path / "ctx").iterdir())
 
 
 @pytest.mark.parametrize("machine", ["x86_64' or '1' == '1", 'x86_64" or "1" == "1', "x86_64\n"])
