@@ -656,6 +656,24 @@ def _nest(root: Path, name: str, count: int) -> None:
         os.close(where)
 
 
+def _unnest(root: Path, name: str) -> None:
+    """Remove the folders of ``name`` ``_nest`` made in ``root``, deepest first, by folder handle: pytest's own
+    clean-up of an old temporary folder (``shutil.rmtree``) recursed past Python's limit on 1,000 of them."""
+    fds = [os.open(root, os.O_RDONLY)]
+    try:
+        while True:
+            try:
+                fds.append(os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY, dir_fd=fds[-1]))
+            except FileNotFoundError:
+                break
+        while len(fds) > 1:
+            os.close(fds.pop())
+            os.rmdir(name, dir_fd=fds[-1])
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def _deep(root: Path) -> str:
     # 1,000 folders down: walking the bundle recursed past Python's limit (RecursionError, exit 1).
     _nest(root, "d", 1000)
@@ -668,8 +686,10 @@ def _long(root: Path) -> str:
     return "cannot be read in the bundle (File name too long)"
 
 
-@pytest.mark.parametrize("spoil", [_deep, _long])
-def test_a_bundle_folder_too_deep_to_walk_is_one_line(tmp_path: Path, spoil: Callable[[Path], str]) -> None:
+@pytest.mark.parametrize(("spoil", "nested"), [(_deep, "d"), (_long, "d" * 250)])
+def test_a_bundle_folder_too_deep_to_walk_is_one_line(
+    tmp_path: Path, spoil: Callable[[Path], str], nested: str
+) -> None:
     """A stranger's bundle folder nested deeper than a walk or a path allows was a traceback (exit 1), from the
     main check and from the hashing begun in the background; it is refused as an archive that deep is."""
     root = _bundle(tmp_path / "b")
@@ -694,6 +714,7 @@ def test_a_bundle_folder_too_deep_to_walk_is_one_line(tmp_path: Path, spoil: Cal
         cwd=tmp_path,
         check=False,
     )
+    _unnest(root, nested)
     out = SimpleNamespace(code=result.returncode, err=result.stderr)
     _one_line_error(out, 2, message)
     assert not (tmp_path / "env").exists()
