@@ -98,6 +98,24 @@ RATIO_FLOOR = 16 << 20  # the ratio limit never refuses less than this (tar head
 _COMMIT = re.compile(r"[0-9a-f]{7,64}", re.ASCII)  # a git commit id (sha1 or sha256, possibly abbreviated)
 
 
+def _names_its_package(pkg: PythonPackage, shown: Callable[[], str]) -> None:
+    """Refuse a wheel whose file name names another distribution or version than ``pkg`` (a stranger's lock gave
+    ``b 2.0`` the wheel ``a-1.0-py3-none-any.whl``): an installer takes the name and version from there, so the
+    rebuild would fail in the installer or install ``a`` for ``b``. Names compare normalised, versions as
+    versions ("1.0.0" is "1.0"). ``shown``: the file as the error names it."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    filename = pkg.artifact.filename if pkg.artifact is not None else ""
+    try:
+        name, version, _build, _tags = parse_wheel_filename(filename)
+        same = name == canonicalize_name(pkg.name) and version == Version(pkg.version)
+    except (InvalidWheelFilename, InvalidVersion):
+        raise BadBundleError(f"{shown()}: not a wheel file name of {pkg.name} {pkg.version}") from None
+    if not same:
+        raise BadBundleError(f"{shown()}: the wheel of {name} {version}, not of {pkg.name} {pkg.version}")
+
+
 class BundleSettingError(BundleError):
     """A limit set in the environment is not a number (bad input)."""
 
@@ -227,6 +245,7 @@ class Bundle:
         if locked.artifact is None or not locked.artifact.filename.endswith(".whl"):
             raise BundleError(f"{self.root}: {locked.name} {locked.version} has no wheel in this bundle")
         path = join_base_name(self.wheels_dir, locked.artifact.filename)
+        _names_its_package(locked, lambda: self.shown(self._rel(path)))
         if not path.is_file():
             raise BundleError(
                 f"{self.shown(self._rel(path))}: missing from the bundle ({locked.name} {locked.version})"

@@ -87,6 +87,27 @@ def test_wheel_for_and_hash_check_name_the_file(tmp_path: Path) -> None:
         bundle.wheel_for("a")
 
 
+@pytest.mark.parametrize(("name", "version"), [("b", "2.0"), ("a", "1.1")])
+def test_a_wheel_that_names_another_package_or_version_is_refused(tmp_path: Path, name: str, version: str) -> None:
+    """A stranger's bundle lock can give a package the wheel of another (``b 2.0`` installed from
+    ``a-1.0-py3-none-any.whl``, its sha256 right): the rebuild planned ``b 2.0 <- wheels/a-1.0-...whl`` and left it to
+    the installer to fail, or to install ``a`` for ``b``. The wheel's file name must name the package's name and
+    version, as an installer reads them: refused as a bad bundle (exit 2), naming both. "1.0.0" is "1.0"."""
+    root = tmp_path / "b"
+    (root / "wheels").mkdir(parents=True)
+    (root / "wheels" / "a-1.0-py3-none-any.whl").write_bytes(b"wheel")
+    art = Artifact(filename="a-1.0-py3-none-any.whl", url="https://x/a-1.0-py3-none-any.whl", sha256="0" * 64)
+    packages = (PythonPackage(name=name, version=version, artifact=art),)
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=packages)), root / "envsnap.lock")
+    bundle = Bundle(root)
+    wanted = rf"a-1\.0-py3-none-any\.whl: the wheel of a 1\.0, not of {name} {version}"
+    with pytest.raises(BadBundleError, match=wanted):
+        bundle.wheel_for(name)
+    same = (PythonPackage(name="a", version="1.0.0", artifact=art),)
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=same)), root / "envsnap.lock")
+    assert Bundle(root).wheel_for("a").name == "a-1.0-py3-none-any.whl"
+
+
 def test_not_a_bundle(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="not an envsnap bundle"):
         Bundle(tmp_path)
