@@ -672,9 +672,14 @@ def _check_tool_requirements(path: Path) -> list[tuple[str, str, str]]:
     """A bundle's ``tool/requirements.txt`` goes into the image's pip command: only ``name==version
     --hash=sha256:HEX`` lines (what envsnap writes), never an option such as ``--find-links URL``. Its pins
     (name, version, sha256)."""
+    from .. import _readlimits
+
+    # The bundle's, so a stranger's: bad input (exit 2), read within the input size limit as the lock is.
+    shown = f"{TOOL}/{REQUIREMENTS}"
+    raw = _readlimits.read_bytes(path, error=BadBundleError, what=shown)
     pins = []
-    with sinks.refusing(RebuildError, str(path)):
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # pip splits the same way
+    with sinks.refusing(BadBundleError, shown):
+        for line in raw.decode("utf-8", errors="replace").splitlines():  # pip splits the same way
             if not line or line.startswith("#"):
                 continue
             name, _, rest = line.partition("==")

@@ -363,10 +363,18 @@ def test_a_bundles_tool_requirements_add_no_option(tmp_path: Path, extra: str, m
     (root / "tool" / "requirements.txt").write_text(f"# made by envsnap\n{good}\n{extra}\n")
     (tmp_path / "ctx").mkdir()
     spec = dockerspec.make_spec(lock(), dockerspec.DockerOptions())
-    with pytest.raises(RebuildError) as exc:
+    # A stranger's bundle outside envsnap's form is bad input (exit 2), as every other file of a bundle is; it was a
+    # failed rebuild (exit 4).
+    with pytest.raises(BadBundleError) as exc:
         docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
     one_line_error(exc)
+    assert exc.value.exit_code == 2 and "tool/requirements.txt" in str(exc.value), exc.value
     assert not list((tmp_path / "ctx").iterdir())
+    # Read within the input size limit, as the lock is: not whole, whatever its size.
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "64")
+    with pytest.raises(BadBundleError, match=r"tool/requirements\.txt"):
+        docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
+    monkeypatch.delenv("ENVSNAP_MAX_LOCK_BYTES")
     (root / "tool" / "requirements.txt").write_text(f"{good}\n")
     docker.tool_wheels(tmp_path / "ctx", spec, bundle.Bundle(root), offline=True, progress=lambda _l: None)
     assert (tmp_path / "ctx" / "requirements.txt").read_text() == f"{good}\n"
