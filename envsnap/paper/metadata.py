@@ -290,10 +290,17 @@ def resolve(args_meta: ArtifactMeta, project: Path | None) -> ArtifactMeta:
     if cff is None or not cff.is_file():
         return args_meta
     found = from_cff(cff)
+    # An author the command line names as the file lists one is that entry (an organisation stays one name, a
+    # person keeps the parts the file gave): the audit's remedy names the file's authors so.
+    listed = {a.name: a for a in found.authors}
+    authors = tuple(
+        replace(listed[a.name], orcid=a.orcid or listed[a.name].orcid) if a.name in listed else a
+        for a in args_meta.authors
+    )
     merged = replace(
         found,
         title=args_meta.title or found.title,
-        authors=args_meta.authors or found.authors,
+        authors=authors or found.authors,
         license=args_meta.license or found.license,
         doi=args_meta.doi or found.doi,
         version=args_meta.version or found.version,

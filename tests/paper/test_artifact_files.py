@@ -561,6 +561,29 @@ def test_an_organisation_the_citation_cff_names_stays_one_author_in_each_file(tm
     assert types == {"The Ω Consortium": "Organization", "Ada Lovelace": "Person"}
 
 
+def test_an_author_given_by_the_name_the_citation_cff_lists_keeps_that_entry(tmp_path: Path) -> None:
+    """The audit's remedy names an organisation of the CITATION.cff as ``--author='The Ω Consortium'``; made again
+    with it, the bundle split it as a person ("Consortium, The Ω"). An ``--author`` whose name the project's
+    CITATION.cff lists is that entry (an entity stays one; a person keeps the parts the file gave), with the
+    command line's ORCID iD where it gives one; a name the file does not list is read as before."""
+    from envsnap.paper.metadata import from_args, resolve
+
+    (tmp_path / "CITATION.cff").write_text(
+        'cff-version: 1.2.0\ntitle: T\nauthors:\n  - name: "The Ω Consortium"\n'
+        "  - family-names: de la Cruz\n    given-names: Maria\nlicense: MIT\n",
+        encoding="utf-8",
+    )
+    args = from_args(None, ["The Ω Consortium", "Maria de la Cruz <0000-0002-1825-0097>", "Ada Lovelace"], None, None)
+    authors = resolve(args, tmp_path).authors
+    assert [(a.name, a.entity) for a in authors] == [
+        ("The Ω Consortium", True),
+        ("Maria de la Cruz", False),
+        ("Ada Lovelace", False),
+    ]
+    assert authors[0].parts.family == "" and authors[1].parts.family == "de la Cruz"  # as the file gave it
+    assert authors[1].orcid == "0000-0002-1825-0097"
+
+
 def test_the_audit_remedy_run_in_the_artifact_folder_keeps_the_code_swhid(tmp_path: Path) -> None:
     """The audit's remedy (``envsnap bundle ./envsnap.lock -o . --artifact ...``, run in the artifact's folder,
     which is in no git work tree) made the artifact again without the code's SWHID ("no SWHID: ... not a git
