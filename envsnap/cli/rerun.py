@@ -83,10 +83,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _confirm(argv: tuple[str, ...], cwd: Path) -> bool:
+def _confirm(argv: tuple[str, ...], cwd: Path, variables: tuple[str, ...] = ()) -> bool:
     from .. import sinks
 
     _output.write_lines(f"envsnap: the record runs, in {cwd}:", f"  {sinks.shell_shown(argv)}")
+    if variables:  # what the command's environment gets from the record (in docker, -e words in argv above)
+        _output.write_lines("  with the run's variables: " + ", ".join(variables))
     if not os.isatty(0):
         raise EnvsnapError(
             "not confirmed: standard input is not a terminal; read the command above and pass --yes to run it"
@@ -142,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
         if args.strict and plan.differs:
             out("--strict: something differs; nothing was run")
         return EXIT_PRECONDITIONS if plan.differs else EXIT_IDENTICAL
-    if not args.yes and not _confirm(plan.argv, plan.cwd):
+    variables = () if args.in_docker is not None else record_mod.variables_shown(record.command.variables)
+    if not args.yes and not _confirm(plan.argv, plan.cwd, variables):
         raise EnvsnapError("not confirmed: nothing was run")
     rerun_mod.make_folders(plan)
     before = rerun_mod.outputs_before(record, plan)

@@ -54,6 +54,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="an output file or directory to fingerprint after the run (repeatable)",
     )
     p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="record this environment variable's value at the start (or that it is unset), for rerun to set it "
+        "again: a variable the script reads itself, such as SEED (repeatable; the value is published with the "
+        "record: never name a secret)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="verify before starting and refuse to start (exit 3) when the environment does not match --lock",
@@ -110,9 +119,10 @@ def command_of(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runs.recorder import RunRequest, run_command
+    from ..runs.recorder import RunRequest, named_variables, run_command
 
     argv = command_of(args)
+    variables = named_variables(args.env, os.environ)  # as the command gets them: read before it starts
     # os.path, not pathlib: what `envsnap run` imports before the command starts delays it (tests/runs/test_run.py)
     # Found out before the command runs, not after: its record would be lost.
     if args.record == "-":  # standard output is the command's own; the record went into a file named "-"
@@ -144,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         lock=args.lock or None,
         data=tuple(args.data),
         outputs=tuple(args.output),
+        variables=variables,
         fast=args.data_fast,
         strict=args.strict,
         python=args.python,

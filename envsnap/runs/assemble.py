@@ -36,6 +36,7 @@ from .record import (
     Meta,
     Outcome,
     RunRecord,
+    Variable,
     labelled_word,
     path_end,
 )
@@ -646,6 +647,7 @@ def build(
     processes: int,
     method: str,
     outputs: Sequence[str] = (),
+    variables: Sequence[tuple[str, str | None]] = (),
 ) -> RunRecord:
     lock_path, text = prepared.lock_path, prepared.lock_text
     # The last run's capture, unchanged, is not written again.
@@ -665,6 +667,9 @@ def build(
             paths=paths,
             inner_paths=inner,
             unlabelled=unlabelled,
+            variables=tuple(
+                Variable(name, unset=True) if value is None else Variable(name, value) for name, value in variables
+            ),
         ),
         result=outcome,
         gpus=gpus,

@@ -13,7 +13,7 @@ import functools
 import os
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,6 +66,16 @@ class Meta:
 
 
 @frozen
+class Variable:
+    """An environment variable ``envsnap run --env NAME`` recorded as the command got it at its start (a script's
+    own ``SEED``, which no lock tracks): ``rerun`` sets it for the command again, or removes it when ``unset``."""
+
+    name: str = field(metadata=_rule(grammar.is_env_name, "variable name (letters, digits and _, no digit first)"))
+    value: str = field(default="", metadata=_text())  # as given: the user chose to publish it (docs/security.md)
+    unset: bool = field(default=False, metadata={"sparse": True})  # not set at the run's start (value is "")
+
+
+@frozen
 class Command:
     argv: tuple[str, ...] = field(metadata=_ARG)
     # The working directory relative to the project (the git work tree, else the directory itself): "." or a
@@ -93,6 +103,18 @@ class Command:
         default=(),
         metadata={**_rule(lambda v: _place(v) is not None, "place (INDEX:OFFSET)"), "sparse": True},
     )
+    # The variables named with ``run --env``, in the order given: rerun gives the command these again. Left out
+    # when none (and in records before it). In this table, not one of its own: ``run.kind`` stays in the first
+    # KiB that ``sniff`` reads.
+    variables: tuple[Variable, ...] = field(default=(), metadata={"sparse": True})
+
+
+def variables_shown(variables: Sequence[Variable]) -> tuple[str, ...]:
+    """Each recorded variable as the rerun gives it to the command: ``NAME=VALUE`` quoted as a shell word, or
+    ``NAME unset``."""
+    from .. import sinks  # only here: show and rerun name the variables, loading a record does not
+
+    return tuple(f"{v.name} unset" if v.unset else sinks.shell_shown([f"{v.name}={v.value}"]) for v in variables)
 
 
 # What ends a path written inside a word (code, a shell line), and what may come just before one: white space,
@@ -392,6 +414,13 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
                 f"{origin}: command.paths[{i}]: {index} is not the index of a word of command.argv that names a "
                 "path as {project}/... or ~/..."
             )
+    named: set[str] = set()
+    for i, variable in enumerate(record.command.variables):
+        if variable.unset and variable.value:
+            raise RecordError(f"{origin}: command.variables[{i}]: an unset variable has no value ({variable.name})")
+        if variable.name in named:
+            raise RecordError(f"{origin}: command.variables[{i}]: {variable.name} is named twice")
+        named.add(variable.name)
     try:
         inner_places(record.command)
         unlabelled_places(record.command)

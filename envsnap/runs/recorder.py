@@ -25,7 +25,7 @@ from .execute import execute, utc_now
 
 TYPE_CHECKING = False  # not typing's: typing is not imported before the command starts (a tenth of envsnap's start)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
     from typing import Any
 
@@ -61,6 +61,7 @@ class RunRequest:
         lock: str | os.PathLike[str] | None = None,
         data: Sequence[str] = (),
         outputs: Sequence[str] = (),
+        variables: Sequence[tuple[str, str | None]] = (),
         fast: bool = False,
         strict: bool = False,
         python: str | None = None,
@@ -71,10 +72,38 @@ class RunRequest:
         self.lock = lock
         self.data = tuple(data)
         self.outputs = tuple(outputs)
+        self.variables = tuple(variables)  # --env: each name and its value at the start, None when unset
         self.fast = fast
         self.strict = strict
         self.python = python  # the environment to verify (default: the command's python, else as verify picks)
         self.use_cache = use_cache  # reuse a verify or capture of the unchanged environment (runs/cache.py)
+
+
+def named_variables(names: Sequence[str], environ: Mapping[str, str]) -> tuple[tuple[str, str | None], ...]:
+    """``--env NAME ...``: each name once, in the order given, with its value in ``environ`` (None when unset).
+    Raises ``UsageError`` for a name that is no variable's, or a value the record could not hold (the command
+    has not started)."""
+    if not names:
+        return ()  # nothing imported: see the module's docstring
+    from .. import grammar, sinks
+    from ..errors import UsageError
+
+    out: dict[str, str | None] = {}
+    for name in names:
+        if not grammar.is_env_name(name):
+            raise UsageError(
+                f"--env {sinks.shell_shown([name])}: not a variable name (letters, digits and _, not starting "
+                "with a digit)"
+            )
+        value = environ.get(name)
+        if value is not None and grammar.has_control(value):
+            raise UsageError(f"--env {name}: its value holds a control character, which a run record cannot hold")
+        if value is not None and len(value) > grammar.MAX_TEXT:
+            raise UsageError(
+                f"--env {name}: its value is longer than {grammar.MAX_TEXT} characters, which a run record cannot hold"
+            )
+        out.setdefault(name, value)
+    return tuple(out.items())
 
 
 BACKGROUND_NICE = 19  # what the preparing threads run at while the command runs: they take no CPU it could use
@@ -310,6 +339,7 @@ def run_command(
                 method=f"/proc/PID/maps of the process tree sampled {finished.samples} times ({interval}); "
                 "Python processes report sys.modules and their maps at exit",
                 outputs=req.outputs,
+                variables=req.variables,
             )
             dump(record, req.record)
             warnings.extend(home_lines(record, req.record, ready.ctx.redactor))

@@ -34,7 +34,7 @@ from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
 from .execute import execute
 from .finished import Finished
-from .record import Command, Data, RecordError, RunRecord, inner_places, labelled_word, path_end
+from .record import Command, Data, RecordError, RunRecord, Variable, inner_places, labelled_word, path_end
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -692,6 +692,8 @@ def plan(
     argv, resolved = resolved_argv(record.command, root)
     command = tuple(argv)  # the program the record names, resolved: its environment is verified
     env = dict(os.environ)
+    if in_docker is None:  # in docker they are docker's -e words: docker itself runs in your environment
+        env = with_variables(env, record.command.variables)
     if python is not None:
         interpreter = resolve_interpreter(python)
         if is_python_name(argv[0]):
@@ -722,6 +724,8 @@ def plan(
             "--mount",
             sinks.docker_bind(str(root), str(root), readonly=False),
             *binds,
+            # Words of docker's argv, no shell's: a value is passed as it was recorded. An unset one gets no -e.
+            *(arg for v in record.command.variables if not v.unset for arg in ("-e", f"{v.name}={v.value}")),
             "-w",
             str(run_dir),
             "--user",
@@ -737,8 +741,12 @@ def plan(
     folders, unmade = output_folders(record, root, run_dir)
     code = check_code(record, root, exclude)
     gpu_check = check_gpus(record, env, in_docker=in_docker is not None, gpus_asked=asked)
+    environment = check_environment(
+        record, root, lock=lock, python=python, in_docker=in_docker, argv=command, gpus=asked
+    )
+    said = variable_lines(record.command.variables, os.environ, in_docker=in_docker is not None)
     checks = (
-        check_environment(record, root, lock=lock, python=python, in_docker=in_docker, argv=command, gpus=asked),
+        Check(environment.area, environment.state, (*environment.lines, *said)),
         *([gpu_check] if gpu_check is not None else []),
         code,
         check_data(record, run_dir, roots, root, code),
@@ -758,6 +766,46 @@ def plan(
         gpus=asked,
         ignore=tuple(ignore_output),
     )
+
+
+def with_variables(environ: Mapping[str, str], variables: Sequence[Variable]) -> dict[str, str]:
+    """``environ`` with the variables a run recorded (``run --env``) as the run had them: set to the recorded
+    value, or removed when the run had it unset."""
+    env = dict(environ)
+    for v in variables:
+        if v.unset:
+            env.pop(v.name, None)
+        else:
+            env[v.name] = v.value
+    return env
+
+
+def variable_lines(variables: Sequence[Variable], environ: Mapping[str, str], *, in_docker: bool) -> list[str]:
+    """One line of the environment check per recorded variable: whether ``environ`` (yours) has it as the run
+    did, and what the rerun gives the command. Your value is never shown: a record may name any variable."""
+    from .. import sinks
+
+    lines = []
+    for v in variables:
+        mine = environ.get(v.name)
+        if v.unset:
+            shown = f"{v.name} (unset in the run)"
+            state = "same here" if mine is None else "differs here (yours is set)"
+            if in_docker:
+                what = "envsnap passes the container no value for it (one the image sets stays)"
+            else:
+                what = "" if mine is None else "the rerun unsets it"
+        else:
+            shown = sinks.shell_shown([f"{v.name}={v.value}"])
+            if mine == v.value:
+                state = "same here"
+            else:
+                state = "differs here (" + ("yours is unset" if mine is None else "yours has another value") + ")"
+            what = (
+                "the container gets the run's" if in_docker else "" if mine == v.value else "the rerun sets the run's"
+            )
+        lines.append(f"variable {shown}: {state}" + (f"; {what}" if what else ""))
+    return lines
 
 
 def run(p: Plan) -> Finished:

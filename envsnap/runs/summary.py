@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import sinks
-from .record import RunRecord, unlabelled_text
+from .record import RunRecord, unlabelled_text, variables_shown
 
 MAX_NAMED = 10
 
@@ -52,6 +52,8 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
         out.extend((f"  command word {index}", text) for index, text in home[:MAX_NAMED])
         if len(home) > MAX_NAMED:
             out.append(("  ...", f"{len(home) - MAX_NAMED} more (--json: command.unlabelled)"))
+    if rec.command.variables:  # run --env: set again for the command by rerun
+        out.append(("Variables", ", ".join(variables_shown(rec.command.variables))))
     out += [
         ("Directory", rec.command.cwd),
         ("Started", f"{r.started}, {r.duration_ms / 1000:.1f} s"),

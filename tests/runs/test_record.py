@@ -278,3 +278,66 @@ def test_show_s_title_names_a_long_path_whole_folded_to_the_terminal_and_made_vi
         assert "".join(line.strip() for line in title).replace(" ", "") == expected.replace(" ", ""), out  # at spaces
     else:  # piped: one line, as grep and a CI log want it
         assert title == [expected], out
+
+
+def _with_variables(*variables: rec.Variable) -> RunRecord:
+    return dataclasses.replace(sample(), command=dataclasses.replace(sample().command, variables=variables))
+
+
+def test_a_record_keeps_the_variables_the_run_named_set_and_unset(tmp_path: Path) -> None:
+    """``envsnap run --env SEED`` records SEED's value at the start (a script's own variable, which no lock
+    tracks), and an unset one as unset: a rerun without them silently differed."""
+    record = _with_variables(
+        rec.Variable("SEED", "3"), rec.Variable("EMPTY", ""), rec.Variable("WANDB_MODE", unset=True)
+    )
+    path = rec.dump(record, tmp_path / "run.toml")
+    text = path.read_text()
+    assert (
+        'redacted = false\nvariables = [\n    { name = "SEED", value = "3" },\n    { name = "EMPTY", value = "" },\n'
+        '    { name = "WANDB_MODE", value = "", unset = true },\n]\n'
+    ) in text
+    assert rec.load(path) == rec.sealed(record)
+    # A record made without --env (every record before the field) has none, and reads as before.
+    assert "variables" not in rec.dumps(sample())
+    assert rec.load(rec.dump(sample(), tmp_path / "old.toml")).command.variables == ()
+
+
+def test_show_names_the_variables_a_rerun_sets(tmp_path: Path, cli: Callable[..., object]) -> None:
+    record = _with_variables(rec.Variable("SEED", "3 4"), rec.Variable("WANDB_MODE", unset=True))
+    shown = cli("show", rec.dump(record, tmp_path / "run.toml"))
+    assert shown.code == 0  # type: ignore[attr-defined]
+    assert _cell(shown.out, "Variables") == "'SEED=3 4', WANDB_MODE unset"  # type: ignore[attr-defined]
+    assert "Variables" not in cli("show", rec.dump(sample(), tmp_path / "old.toml")).out  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda t: t.replace('name = "SEED"', 'name = "1SEED"'),
+            "command.variables[0].name: not a valid variable name",
+        ),
+        (lambda t: t.replace('name = "SEED"', 'name = "A=B"'), "command.variables[0].name: not a valid variable name"),
+        (lambda t: t.replace('value = "3"', 'value = "a\\u001bb"'), "command.variables[0].value: not a valid text"),
+        (
+            lambda t: t.replace('value = "3"', 'value = "' + "x" * 5000 + '"'),
+            "command.variables[0].value: not a valid text",
+        ),
+        (lambda t: t.replace('value = "", unset', 'value = "x", unset'), "command.variables[1]: an unset variable has"),
+        (lambda t: t.replace('name = "WANDB_MODE"', 'name = "SEED"'), "command.variables[1]: SEED is named twice"),
+    ],
+    ids=["digit-first", "equals", "control", "long", "unset-with-value", "twice"],
+)
+def test_a_record_s_variables_are_validated_on_load(tmp_path: Path, edit: Callable[[str], str], message: str) -> None:
+    record = _with_variables(rec.Variable("SEED", "3"), rec.Variable("WANDB_MODE", unset=True))
+    path = rec.dump(record, tmp_path / "run.toml")
+    edited = edit(path.read_text())
+    assert edited != path.read_text()
+    # Sealed again, so that only the field's own rule can refuse it.
+    doc = rec._readlimits.load_toml(edited, origin="x", error=rec.RecordError)
+    doc["run"]["content_digest"] = rec.canonical_digest(doc)
+    from envsnap import _tomlwrite
+
+    path.write_text(_tomlwrite.dumps(doc))
+    with pytest.raises(rec.RecordError, match=re.escape(message)):
+        rec.load(path)

@@ -1214,3 +1214,95 @@ def test_a_record_naming_one_input_many_times_reads_it_once(tmp_path: Path, monk
     reads.clear()
     check = rerun_mod.check_data(record, root, rerun_mod.data_roots(root), root)
     assert check.state == "differs" and len(check.lines) == 90 and len(reads) == 1, (check, reads)
+
+
+SEES = "import os; open('seen.txt', 'w').write(repr((os.environ.get('SEED'), os.environ.get('WANDB_MODE'))))"
+
+
+def test_rerun_sets_the_variables_the_run_recorded_and_says_how_yours_differ(tmp_path: Path, host_lock: Path) -> None:
+    """A script reading its own ``SEED`` was rerun without it (the lock does not track it): the output differed
+    and nothing said why. The rerun sets each variable ``run --env`` recorded, removes one recorded unset, and its
+    environment check says whether yours is the same (never your value: a record may name any variable)."""
+    root = tmp_path / "p"
+    root.mkdir()
+    base = {k: v for k, v in envsnap_env().items() if k not in ("SEED", "WANDB_MODE")}
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", "--lock", str(host_lock), "--env", "SEED", "--env", "WANDB_MODE",
+         "--output", "seen.txt", "--", sys.executable, "-c", SEES],
+        cwd=root, env={**base, "SEED": "3 4"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert (root / "seen.txt").read_text() == "('3 4', None)"
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--lock", str(host_lock), "--yes"],
+        cwd=root, env={**base, "SEED": "7", "WANDB_MODE": "online-secret"}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (root / "seen.txt").read_text() == "('3 4', None)"
+    assert "output seen.txt: identical" in res.stdout
+    check = res.stdout.split("\nenvironment: ")[1].split("\ncode: ")[0]
+    assert "  variable 'SEED=3 4': differs here (yours has another value); the rerun sets the run's" in check, check
+    assert "  variable WANDB_MODE (unset in the run): differs here (yours is set); the rerun unsets it" in check
+    assert "online-secret" not in res.stdout + res.stderr
+    # The reviewer's own environment as the run had it: each is the same.
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--lock", str(host_lock), "--dry-run"],
+        cwd=root, env={**base, "SEED": "3 4"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "  variable 'SEED=3 4': same here" in res.stdout, res.stdout
+    assert "  variable WANDB_MODE (unset in the run): same here" in res.stdout, res.stdout
+    # Asked to confirm, the reviewer reads what the command's environment gets from the record.
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--lock", str(host_lock)],
+        cwd=root, env=base, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert res.returncode == 2 and "  with the run's variables: 'SEED=3 4', WANDB_MODE unset\n" in res.stderr, (
+        res.stderr
+    )
+
+
+def test_rerun_in_docker_passes_the_recorded_variables_as_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the container the command gets the recorded variables as ``-e NAME=VALUE`` words of docker's argv (no
+    shell reads them); docker's own environment is not changed by them (a recorded DOCKER_HOST would have sent
+    the rerun to another engine)."""
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "paper"
+    paper.mkdir(parents=True)
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(
+            argv=("sh", "-c", "true"),
+            cwd=".",
+            variables=(
+                rec.Variable("SEED", "3; rm -rf ~ $(x)"),
+                rec.Variable("DOCKER_HOST", "tcp://evil:2375"),
+                rec.Variable("WANDB_MODE", unset=True),
+            ),
+        ),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    rec.dump(record, paper / "run.toml")
+    res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines()[1] == "  " + shlex.join(
+        [
+            "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
+            "-e", "SEED=3; rm -rf ~ $(x)", "-e", "DOCKER_HOST=tcp://evil:2375",
+            "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
+        ]
+    ), res.stderr  # fmt: skip
+    assert (
+        "  variable WANDB_MODE (unset in the run): same here; envsnap passes the container no value for it "
+        "(one the image sets stays)" in res.stdout
+    ), res.stdout
+    # What runs docker: your environment, not the record's variables.
+    monkeypatch.chdir(paper)
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setenv("SEED", "mine")
+    plan = rerun_mod.plan(rec.load(paper / "run.toml"), in_docker="some/image:1")
+    assert "DOCKER_HOST" not in plan.env and plan.env["SEED"] == "mine"

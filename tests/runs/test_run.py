@@ -907,3 +907,50 @@ def test_a_record_that_cannot_be_written_after_the_command_ran_is_exit_4_naming_
     assert "No such file or directory" in last
     assert (tmp_path / "kept.txt").read_text() == "result\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]
+
+
+def _run_env(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in envsnap_env().items() if k not in ("SEED", "WANDB_MODE")}
+    return subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", *args],
+        cwd=tmp_path,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_run_env_records_the_named_variables_as_the_command_got_them(tmp_path: Path, host_lock: Path) -> None:
+    """A script's own ``SEED=3`` was in neither the lock nor the record: a rerun without it silently differed.
+    ``--env NAME`` records each named variable's value at the start, and an unset one as unset."""
+    res = _run_env(
+        tmp_path,
+        "--lock", str(host_lock), "--env", "SEED", "--env", "WANDB_MODE", "--env", "SEED", "--",
+        sys.executable, "-c", "import os; open('seen.txt', 'w').write(os.environ['SEED'])",
+        SEED="3 4",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "seen.txt").read_text() == "3 4"  # the command's environment is its own, untouched
+    record = rec.load(tmp_path / "run.toml")
+    assert record.command.variables == (rec.Variable("SEED", "3 4"), rec.Variable("WANDB_MODE", unset=True))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("1SEED", "", "--env 1SEED: not a variable name (letters, digits and _, not starting with a digit)"),
+        ("SEED=3", "", "--env SEED=3: not a variable name"),
+        ("SEED", "a\nb", "--env SEED: its value holds a control character"),
+        ("SEED", "x" * 5000, "--env SEED: its value is longer than 4096 characters"),
+    ],
+    ids=["digit-first", "equals", "newline", "long"],
+)
+def test_run_env_refuses_a_bad_name_or_value_before_the_command_runs(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    res = _run_env(tmp_path, "--env", name, "--", "touch", "ran", **({"SEED": value} if value else {}))
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and message in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "run.toml").exists()
