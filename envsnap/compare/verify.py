@@ -69,6 +69,7 @@ def verify(
     kept: list[Captured] | None = None,
     scrubbed: bool = False,
     gpu_timeout: float | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -87,7 +88,9 @@ def verify(
     ``kept``: given a list, the capture the lock was compared with is appended to it (the CLI's verify memo
     stamps what it read). ``scrubbed``: the lock is a Snapshot ``scrub_snapshot`` gave already (a rebuild scrubs
     it while its installer runs: 3-6 ms less after the installer). ``gpu_timeout``: how long NVML may take to
-    answer (``--gpu-timeout``; default ``GPU_TIMEOUT``), after which the driver is reported as not answering."""
+    answer (``--gpu-timeout``; default ``GPU_TIMEOUT``), after which the driver is reported as not answering.
+    ``environ``: the environment variables the environment is judged with (default: this process's): a rerun's
+    command gets the variables its record holds."""
     from ..probes import gitstate
     from ..probes.capture import capture
 
@@ -101,6 +104,8 @@ def verify(
     # --files reads the conda layer's prefix from it; an editable VCS package, its checkout's folder.
     kept = kept if kept is not None or not (files or checkouts) else []
     timeout: dict[str, Any] = {} if gpu_timeout is None else {"gpu_timeout": gpu_timeout}
+    if environ is not None:
+        timeout["environ"] = environ
     # The checkouts of editable VCS packages the capture reads are those ``_editable_checkouts`` compares: each is
     # read by git once.
     with gitstate.read_once():

@@ -278,6 +278,10 @@ def check_environment(
 ) -> Check:
     from ..compare.verify import verify
 
+    # The variables the command gets from the record (run --env) are judged as it gets them, not as you have them.
+    variables = record.command.variables
+    environ = with_variables(os.environ, variables) if variables else None
+
     env = record.environment
     if lock is not None:
         lock_file = Path(lock)
@@ -307,12 +311,12 @@ def check_environment(
         lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest})")
     if in_docker is not None:
         try:
-            found = _verify_in_docker(in_docker, lock_file, gpus)
+            found = _verify_in_docker(in_docker, lock_file, gpus, variables)
         except EnvsnapError as exc:
             return Check("environment", UNKNOWN, (*lines, str(exc)))
     else:
         command = record.command.argv if argv is None else argv
-        found = findings(verify(snapshot, environment=python_target(command, python)))
+        found = findings(verify(snapshot, environment=python_target(command, python), environ=environ))
     # The run's own findings against the lock (its drift: a variable set, a package upgraded) are what the run
     # had; a captured lock holds the run's variables already. What differs from those is a difference from the
     # run, a warning included: a PYTHONHASHSEED or an OMP_NUM_THREADS the rerun lacks changes the outputs.
@@ -326,7 +330,15 @@ def check_environment(
     return Check("environment", state, tuple(lines))
 
 
-def _verify_in_docker(image: str, lock_file: Path, gpus: str = "") -> list[tuple[bool, str]]:
+def docker_variables(variables: Sequence[Variable]) -> list[str]:
+    """``docker run``'s ``-e NAME=VALUE`` words for the variables a run recorded: words of its argv, never a
+    shell's, each value as recorded. An unset one gets none (the container has only what the image sets)."""
+    return [arg for v in variables if not v.unset for arg in ("-e", f"{v.name}={v.value}")]
+
+
+def _verify_in_docker(
+    image: str, lock_file: Path, gpus: str = "", variables: Sequence[Variable] = ()
+) -> list[tuple[bool, str]]:
     from .. import sinks
 
     res = _runner.run(
@@ -339,6 +351,7 @@ def _verify_in_docker(image: str, lock_file: Path, gpus: str = "") -> list[tuple
             *(["--gpus", gpus] if gpus else []),  # the driver and GPUs the command will see, verified
             "--mount",
             sinks.docker_bind(str(lock_file.resolve()), "/envsnap-run.lock", readonly=True),
+            *docker_variables(variables),  # judged as the command will have them
             "--",
             image,
             "envsnap",
@@ -724,8 +737,7 @@ def plan(
             "--mount",
             sinks.docker_bind(str(root), str(root), readonly=False),
             *binds,
-            # Words of docker's argv, no shell's: a value is passed as it was recorded. An unset one gets no -e.
-            *(arg for v in record.command.variables if not v.unset for arg in ("-e", f"{v.name}={v.value}")),
+            *docker_variables(record.command.variables),
             "-w",
             str(run_dir),
             "--user",

@@ -1306,3 +1306,55 @@ def test_rerun_in_docker_passes_the_recorded_variables_as_arguments(
     monkeypatch.setenv("SEED", "mine")
     plan = rerun_mod.plan(rec.load(paper / "run.toml"), in_docker="some/image:1")
     assert "DOCKER_HOST" not in plan.env and plan.env["SEED"] == "mine"
+
+
+@pytest.mark.parametrize("with_lock", [True, False], ids=["lock", "captured"])
+def test_a_recorded_variable_the_lock_records_too_is_verified_as_the_rerun_sets_it(
+    tmp_path: Path, host_lock: Path, with_lock: bool
+) -> None:
+    """``run --env PYTHONHASHSEED`` with it set: the rerun sets it for the command, but its verify judged the
+    reviewer's own environment, which lacks it, and said the environment differs ("in the run, not here", or
+    "here, not in the run" against a lock captured with it) for a variable the command does get as the run had."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "h.py").write_text("import pathlib\npathlib.Path('h.txt').write_text(str(hash('abc')))\n")
+    lock = ["--lock", str(host_lock)] if with_lock else []
+    clean = {k: v for k, v in envsnap_env().items() if k != "PYTHONHASHSEED"}
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", *lock, "--env", "PYTHONHASHSEED", "--output", "h.txt", "--",
+         sys.executable, "h.py"],
+        cwd=root, env={**clean, "PYTHONHASHSEED": "3"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", *lock, "--yes"],
+        cwd=root, env=clean, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "environment: same" in res.stdout and res.returncode == 0, res.stdout + res.stderr
+    assert "output h.txt: identical" in res.stdout
+
+
+def test_rerun_in_docker_verifies_with_the_recorded_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    """The verify in the image judged the container without the variables its command gets (-e), as a verify here
+    judged your own environment without them."""
+    seen: list[list[str]] = []
+
+    def docker(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        seen.append(list(argv))
+        return subprocess.CompletedProcess(argv, 0, '{"differences": []}', "")
+
+    monkeypatch.setattr(rerun_mod._runner, "run", docker)
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(
+            argv=("true",), variables=(rec.Variable("SEED", "3"), rec.Variable("WANDB_MODE", unset=True))
+        ),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    check = rerun_mod.check_environment(record, tmp_path, lock=str(host_lock), in_docker="some/image:1")
+    assert check.state == rerun_mod.SAME, check
+    assert seen and seen[0][seen[0].index("--") - 2 : seen[0].index("--")] == ["-e", "SEED=3"], seen
