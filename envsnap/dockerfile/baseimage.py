@@ -163,6 +163,9 @@ def choose(
         reference, base_os = _cpu_image(lock)
         chosen_by = "lock"
 
+    if base_digest is not None and "@" not in reference:
+        # --base-digest D names the image as NAME@D does: that image, never what NAME names now.
+        reference = f"{reference}@{base_digest}"
     distro = DISTROS.get(base_os)
     # NAME@sha256:D is the image D, never what NAME names now (a moved tag gave the interpreter of another image).
     facts = inspect(reference) if inspect is not None else None

@@ -398,6 +398,24 @@ def test_base_image_pinning() -> None:
         baseimage.choose(lock, base_image=f"python:3.11.7@{digest}", base_digest="sha256:" + "f" * 64)
 
 
+def test_a_base_digest_that_is_a_local_images_id_builds_on_that_image() -> None:
+    """``--base-image NAME --base-digest sha256:ID``, ID a local image's (built or imported here, in no registry):
+    the Dockerfile said ``FROM NAME@sha256:ID``, which the engine pulls, and the interpreter was read from what NAME
+    names now. It is the image ID, as ``--base-image NAME@sha256:ID`` is: ``FROM sha256:ID``, its interpreter."""
+    lock = cpu_lock()
+    mine = ImageFacts("sha256:" + "3" * 64, (), {"PYTHON_VERSION": "3.11.7"})
+    now = ImageFacts("sha256:" + "4" * 64, (), {"PYTHON_VERSION": "3.12.1"})  # what the tag names today
+    asked: list[str] = []
+
+    def inspect(ref: str) -> ImageFacts:
+        asked.append(ref)
+        return mine if ref.endswith(mine.image_id) else now
+
+    base = baseimage.choose(lock, base_image="envsnap-base:bookworm", base_digest=mine.image_id, inspect=inspect)
+    assert (base.pinned, base.pin_kind, base.image_id) == (mine.image_id, "image-id", mine.image_id), base
+    assert base.interpreter.version == "3.11.7" and "envsnap-base:bookworm" not in asked, asked
+
+
 def test_interpreter_from_the_image_env_or_apt_with_a_patch_note() -> None:
     lock = cpu_lock()  # pyenv's 3.11.7 on Debian 12, whose python3.11 is 3.11.2
     bare = baseimage.choose(lock, base_image="envsnap-base:bookworm", inspect=lambda ref: None)
