@@ -245,7 +245,7 @@ def _kept_runs(bundle: Bundle, given: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def _run_facts(rec: Any, name: str) -> dict[str, Any]:
-    from ..runs.record import unlabelled_text
+    from ..runs.record import unlabelled_text, variables_shown
     from ..runs.summary import home_text_note
 
     # Where the command still names the author's home or project as text (``command.unlabelled``), as ``show``
@@ -263,6 +263,9 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
         "status": rec.result.exit_status,
         "data": [(d.path, d.digest) for d in rec.inputs()],
         "outputs": [(d.path, d.digest) for d in rec.outputs()],
+        # ``run --env``: what the command had set (or unset), which rerun sets again; a reader running the command
+        # by hand needs them too.
+        "variables": list(variables_shown(rec.command.variables)),
     }
 
 
@@ -340,6 +343,7 @@ def _reproducing(
             conda=lock.conda is not None and bool(lock.conda.packages),
             images=bundle.images_dir.is_dir() and any(bundle.images_dir.glob("*.tar")),
             runs=[r["record"] for r in runs],
+            variables=[{"record": r["record"], "shown": r["variables"]} for r in runs if r.get("variables")],
             home_text=[
                 {
                     "record": r["record"],

@@ -474,6 +474,19 @@ def test_the_home_text_of_a_run_record_is_flagged_escaped_for_each_sink(tmp_path
     )
 
 
+def test_reproducing_names_the_variables_a_run_recorded(tmp_path: Path) -> None:
+    """``run --env SEED`` records what the command had set; rerun sets it again, but REPRODUCING.md said nothing of
+    it, so a reader running the command by hand ran it without the seed. Each run's variables are listed now, as
+    ``show`` names them (an unset one as unset), each a code span: a record's values are a stranger's text."""
+    run = {"record": "runs/train.toml", "home_text": [], "home_note": "", "variables": ["SEED=3", "WANDB_MODE unset"]}
+    bundle = bundle_of(tmp_path)
+    text = artifact._reproducing(bundle, META, [run], grade="Bundled")
+    assert "`runs/train.toml` sets these variables for its command" in text, text
+    assert "- `SEED=3`\n- `WANDB_MODE unset`\n" in text, text
+    plain = {"record": "runs/plain.toml", "home_text": [], "home_note": "", "variables": []}
+    assert "sets these variables" not in artifact._reproducing(bundle, META, [plain], grade="Bundled")
+
+
 def test_the_crate_says_where_a_runs_command_names_the_authors_home(tmp_path: Path) -> None:
     """A run record lists where its command still names its author's home as text (``command.unlabelled``), and
     REPRODUCING.md and the appendix say so; the crate's CreateAction carried that command in its ``name`` and said
