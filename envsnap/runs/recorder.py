@@ -522,9 +522,13 @@ def record_run(
     outputs: Sequence[str | os.PathLike[str]] = (),
     fast: bool = False,
     argv: Sequence[str] | None = None,
+    env: Sequence[str] = (),
 ) -> Iterator[RecordedRun]:
     """Record the running process for the duration of the block (a training script, a notebook cell).
 
+    ``env``: the variables to record as ``envsnap run --env NAME`` does (a script's own ``SEED``), each with its
+    value at the block's start or as unset; ``rerun`` sets them again. A name that is no variable's is refused
+    (``UsageError``) before the block runs.
     The record's command is ``argv`` (default: this interpreter and ``sys.argv``); its exit status is 0 when
     the block ends normally, the status of a ``sys.exit`` in it, and 1 when it raises (the record is still
     written; marked interrupted on Ctrl-C).
@@ -547,6 +551,7 @@ def record_run(
     from .reports import PythonReport
 
     record_path = Path(path)
+    variables = named_variables(env, os.environ)  # as the block starts with them
     inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
     snapshot = lockfile.load(lock) if lock is not None else None
     command = list(argv) if argv is not None else [sys.executable, *sys.argv]
@@ -626,6 +631,7 @@ def record_run(
             processes=1,
             method="/proc/self/maps and sys.modules of the recording process at the end of the block",
             outputs=handle.outputs,
+            variables=variables,
         )
         dump(record, record_path)
         handle.record = record

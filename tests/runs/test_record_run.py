@@ -41,6 +41,28 @@ def test_a_block_is_recorded_with_its_data_outputs_and_what_the_process_loaded(
     assert "pytest" in loaded.loaded.modules
 
 
+def test_a_block_records_the_variables_it_names_as_run_env_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    """``envsnap run --env SEED`` records the variables a script reads; a notebook recording itself with
+    ``record_run`` could not, so its rerun ran without the seed. ``env=`` names them, as the option does: each
+    with its value at the block's start, or unset; a name that is no variable's is refused before the block."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEED", "3")
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    with envsnap.record_run("nb.toml", lock=host_lock, argv=["python", "nb"], env=["SEED", "WANDB_MODE"]) as run:
+        os.environ["SEED"] = "4"  # what the block does later is not what it started with
+    assert run.record is not None
+    variables = rec.load(tmp_path / "nb.toml").command.variables
+    assert [(v.name, v.value, v.unset) for v in variables] == [("SEED", "3", False), ("WANDB_MODE", "", True)]
+    with (
+        pytest.raises(envsnap.EnvsnapError, match="not a variable name"),
+        envsnap.record_run("bad.toml", lock=host_lock, env=["2BAD"]),
+    ):
+        pass
+    assert not (tmp_path / "bad.toml").exists()
+
+
 def test_a_block_that_raises_is_still_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
 ) -> None:
