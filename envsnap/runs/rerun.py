@@ -48,7 +48,7 @@ SAME = "same"
 DIFFERS = "differs"
 UNKNOWN = "unknown"
 NOT_WRITTEN = "not written"  # an output the rerun left as it was before it ran
-NOT_CHECKED = "not checked"  # an output outside the folders rerun may read, or over the size limit
+NOT_CHECKED = "not checked"  # outside the folders rerun may read, over the size limit, or no file or folder
 NOT_COMPARED = "not compared"  # an output recorded by size and modification time: a rewrite has a new time
 PARTLY_WRITTEN = "partly written"  # an output folder as recorded, but with files the rerun did not write
 IGNORED = "ignored (--ignore-output)"  # an output a --ignore-output glob matches: not compared
@@ -855,7 +855,9 @@ def compare_outputs(
             continue
         try:
             now = _fingerprint(d, "output", run_dir, p.roots, p.root, seen)
-        except data_mod.OutOfBounds as exc:
+        except data_mod.DataError as exc:
+            # Outside the folders rerun may read, over the size limit, or what has no fingerprint (a pipe the
+            # command left there): this output's finding, the report of the others kept (the command has run).
             out.append(OutputResult(d.path, NOT_CHECKED, (), str(exc)))
             continue
         if now.kind == "missing":
@@ -864,9 +866,13 @@ def compare_outputs(
         old = (before or {}).get(d.path)
         kept: tuple[str, ...] = ()
         if old is not None and old.kind != "missing":
-            after = data_mod.fingerprint(
-                resolve_data_path(d.path, run_dir, p.root), fast=True, missing_ok=True, within=p.roots
-            )
+            try:
+                after = data_mod.fingerprint(
+                    resolve_data_path(d.path, run_dir, p.root), fast=True, missing_ok=True, within=p.roots
+                )
+            except data_mod.DataError as exc:  # changed since it was read just above: not checked, as above
+                out.append(OutputResult(d.path, NOT_CHECKED, (), str(exc)))
+                continue
             if data_mod.compare(old, after) is None:
                 # Left as it was: the recorded run did not write it either (recorded missing), or this is not its
                 # result.

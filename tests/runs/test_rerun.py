@@ -234,6 +234,23 @@ def test_an_output_the_rerun_did_not_write_is_not_reported_identical(
     assert "output results: not written" in res.stdout and "reproduced" not in res.stdout.replace("not reproduced", "")
 
 
+def test_an_output_the_rerun_left_as_a_pipe_is_reported_not_checked(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """An output that is a FIFO once the command has run (it cannot be read without blocking) ended the rerun in
+    one line, exit 2, after "data: same": the report of the other outputs was lost, and it read as if the command
+    had not run. It is that output's "not checked", with why, in the report, and the rerun is not reproduced."""
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)
+    (root / "make_table.py").write_text(
+        "import os, shutil\nshutil.rmtree('results', ignore_errors=True)\nos.mkfifo('results')\n"
+    )
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "output results: not checked" in res.stdout and "pipe" in res.stdout, res.stdout
+    assert "Traceback" not in res.stderr, res.stderr
+
+
 def _hostile_record(root: Path, inputs: list[str], outputs: list[str]) -> None:
     """A stranger's record: ``true``, with data paths whose fingerprints are those of the files as they are."""
     from envsnap.runs.assemble import resolve_data_path, to_data
