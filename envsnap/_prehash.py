@@ -30,7 +30,7 @@ import time
 
 TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 _CHUNK = 1 << 20
 
@@ -64,6 +64,19 @@ def sha256_file(
             if on_bytes is not None:
                 on_bytes(size)
     return digest.hexdigest()
+
+
+def file_digests(path: str | os.PathLike[str], algorithms: Iterable[str]) -> dict[str, str]:
+    """The file's hex digest by each of ``algorithms`` (hashlib's names: ``sha384`` and ``sha512``, which pip
+    accepts in ``--hash`` beside ``sha256``), read once into one buffer as ``sha256_file`` reads it."""
+    digests = {name: hashlib.new(name) for name in algorithms}
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as handle:
+        while size := handle.readinto(buf):
+            for digest in digests.values():
+                digest.update(view[:size])
+    return {name: digest.hexdigest() for name, digest in digests.items()}
 
 
 class _Hashing:

@@ -101,19 +101,20 @@ _COMMIT = re.compile(r"[0-9a-f]{7,64}", re.ASCII)  # a git commit id (sha1 or sh
 def _names_its_package(pkg: PythonPackage, shown: Callable[[], str]) -> None:
     """Refuse a wheel whose file name names another distribution or version than ``pkg`` (a stranger's lock gave
     ``b 2.0`` the wheel ``a-1.0-py3-none-any.whl``): an installer takes the name and version from there, so the
-    rebuild would fail in the installer or install ``a`` for ``b``. Names compare normalised, versions as
-    versions ("1.0.0" is "1.0"). ``shown``: the file as the error names it."""
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-    from packaging.version import InvalidVersion, Version
+    rebuild would fail in the installer or install ``a`` for ``b``. Compared as ``pin.same_release`` compares
+    them ("1.0.0" is "1.0"). ``shown``: the file as the error names it."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    from .pin import same_release
 
     filename = pkg.artifact.filename if pkg.artifact is not None else ""
+    if same_release(filename, pkg):
+        return
     try:
         name, version, _build, _tags = parse_wheel_filename(filename)
-        same = name == canonicalize_name(pkg.name) and version == Version(pkg.version)
-    except (InvalidWheelFilename, InvalidVersion):
+    except InvalidWheelFilename:
         raise BadBundleError(f"{shown()}: not a wheel file name of {pkg.name} {pkg.version}") from None
-    if not same:
-        raise BadBundleError(f"{shown()}: the wheel of {name} {version}, not of {pkg.name} {pkg.version}")
+    raise BadBundleError(f"{shown()}: the wheel of {name} {version}, not of {pkg.name} {pkg.version}")
 
 
 class BundleSettingError(BundleError):

@@ -52,7 +52,7 @@ from .._fetchpolicy import (
 )
 from .._frozen import frozen
 from .._fs import join_base_name, join_relative
-from .._prehash import sha256_file
+from .._prehash import file_digests, sha256_file
 from .._privacy import HOST, USER, PathRedactor, hidden_names, scrub_package, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
@@ -1122,7 +1122,6 @@ class Pinner:
         self.policy = policy_for(config, allow_urls)
         self.fetcher = fetcher or Fetcher(config.cert, policy=self.policy)
         self.fetcher.policy = self.policy
-        self.offline = offline
         self.fetcher.offline = offline
         from . import httpclient
 
@@ -1139,6 +1138,12 @@ class Pinner:
         files = project_files(self.fetcher, index, name, trusted=trusted)
         cutoff = self.exclude_newer
         return files if cutoff is None else [f for f in files if uploaded_before(f.upload_time, cutoff)]
+
+    @property
+    def offline(self) -> bool:
+        """``--offline``: only the configured find-links folders on this machine and the download cache are read
+        (its fetcher refuses any other URL)."""
+        return self.fetcher.offline
 
     def _where(self) -> str:
         """The configured indexes, as the reasons name them (with the cutoff when there is one; under ``--offline``
@@ -1434,7 +1439,7 @@ class Pinner:
             pkg.version,
             "unpinned",
             f"no {pkg.name} {pkg.version} wheel with tag {tags} on {self._where()}",
-            unlisted=not any(_same_release(f.filename, pkg) for f in files),
+            unlisted=not any(same_release(f.filename, pkg) for f in files),
         )
 
     def _listed(self, pkg: PythonPackage, extra_indexes: Iterable[str] = ()) -> tuple[list[IndexFile], list[str]]:
@@ -1446,7 +1451,7 @@ class Pinner:
             files += self._files_at(index, pkg.name)
         for location in self.config.find_links:
             files += find_links_files(self.fetcher, location)
-        return [f for f in files if _same_release(f.filename, pkg)], refused
+        return [f for f in files if same_release(f.filename, pkg)], refused
 
     def _pin_candidates(self, pkg: PythonPackage) -> PinOutcome:
         """A package imported with several files (every ``--hash``, every pylock wheel): the one that fits
@@ -1644,7 +1649,7 @@ class Pinner:
                 files += find_links_files(self.fetcher, location)
         except PinError as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
-        ours = [f for f in files if _same_release(f.filename, pkg)]
+        ours = [f for f in files if same_release(f.filename, pkg)]
         # Files whose index gives a hash are compared without downloading; the others are fetched.
         ours.sort(key=lambda f: (f.sha256 != known.sha256, bool(f.sha256)))
         for file in ours:
@@ -1721,7 +1726,7 @@ class Pinner:
             # digest, and pinned by its sha256 as any file is.
             try:
                 path, sha = self.fetch(IndexFile(filename=filename, url=self._here(url), sha256="", index=""))
-                digest = file_digest(path, algo)
+                digest = file_digests(path, (algo,))[algo]
             except (PinError, UnsafeInputError, OSError) as exc:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", f"installed from an archive: {exc}")
             if digest != value:
@@ -1787,21 +1792,14 @@ def _valid_candidate(cand: Candidate) -> bool:
     )
 
 
-def file_digest(path: Path, algo: str) -> str:
-    """The hex digest of the file at ``path`` by ``algo`` (``sha384``, ``sha512``: what pip accepts beside sha256)."""
-    digest = hashlib.new(algo)
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def hash_only(artifact: Artifact) -> bool:
     """An artifact known by its sha256 alone (``envsnap import`` of a hashed requirements file)."""
     return not artifact.filename and bool(artifact.sha256)
 
 
-def _same_release(filename: str, pkg: PythonPackage) -> bool:
+def same_release(filename: str, pkg: PythonPackage) -> bool:
+    """Whether ``filename`` (a wheel's or an sdist's) names ``pkg``'s distribution and version, compared as an
+    installer reads them (names normalised, versions as versions)."""
     if filename.endswith(".whl"):
         try:
             name, version, _build, _tags = parse_wheel_filename(filename)

@@ -172,12 +172,22 @@ def expand(nodelist: str, env: Mapping[str, str]) -> list[str]:
     if not _balanced(nodelist):
         # scontrol reads "node[1-2" as one node "node]" and exits 0: a typo became a node never reachable.
         raise UsageError(f"-w {shown(nodelist)}: not a Slurm node list (unbalanced brackets)")
-    names = _query(["scontrol", "show", "hostnames", nodelist], env).split()
+    names = _hostnames(nodelist, env)
     if any("[" in n or "]" in n for n in names):
         raise UsageError(f"-w {shown(nodelist)}: not a Slurm node list (unbalanced brackets)")
     if not names:
         raise UsageError(f"-w {shown(nodelist)}: names no node")
     return list(dict.fromkeys(names))
+
+
+def _hostnames(nodelist: str, env: Mapping[str, str]) -> list[str]:
+    """The node names of a hostlist (``node[1-3]``), as Slurm expands it."""
+    return _query(["scontrol", "show", "hostnames", nodelist], env).split()
+
+
+def _fields(line: str) -> dict[str, str]:
+    """The ``Key=Value`` words of one line ``scontrol show ... --oneliner`` (or ``--details``) prints."""
+    return dict(word.split("=", 1) for word in line.split() if "=" in word)
 
 
 def _balanced(nodelist: str) -> bool:
@@ -302,7 +312,7 @@ def _silent(states: Sequence[NodeState], env: Mapping[str, str]) -> dict[str, st
         return {}
     addresses = {}
     for line in result.stdout.splitlines():
-        fields = dict(word.split("=", 1) for word in line.split() if "=" in word)
+        fields = _fields(line)
         name, addr, port = fields.get("NodeName", ""), fields.get("NodeAddr", ""), fields.get("Port", "")
         if name in names and _ADDRESS.fullmatch(addr):
             addresses[name] = (addr, int(port) if port.isdigit() else SLURMD_PORT)
@@ -363,7 +373,7 @@ def allocated(env: Mapping[str, str]) -> set[str]:
     nodelist = env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST") or ""
     if not in_job(env) or not nodelist:
         return set()
-    return set(_query(["scontrol", "show", "hostnames", nodelist], env).split())
+    return set(_hostnames(nodelist, env))
 
 
 def job_gpus(nodes: Sequence[str], env: Mapping[str, str]) -> dict[str, int]:
@@ -376,11 +386,11 @@ def job_gpus(nodes: Sequence[str], env: Mapping[str, str]) -> dict[str, int]:
     if job.isdigit():
         shown_job = _runner.run(["scontrol", "show", "job", "--details", job], timeout=QUERY_TIMEOUT, env=env)
         for line in shown_job.stdout.splitlines() if shown_job.ok else ():
-            fields = dict(word.split("=", 1) for word in line.split() if "=" in word)
+            fields = _fields(line)
             if "Nodes" not in fields or "CPU_IDs" not in fields:
                 continue
             hosts = fields["Nodes"]
-            names = [hosts] if "[" not in hosts else _query(["scontrol", "show", "hostnames", hosts], env).split()
+            names = [hosts] if "[" not in hosts else _hostnames(hosts, env)
             counts.update(dict.fromkeys(names, gres_gpus(fields.get("GRES", ""))))
     if counts:
         return {n: counts.get(n, 0) for n in nodes}

@@ -14,7 +14,6 @@ back as local projects and VCS checkouts.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import re
 import shlex
@@ -374,20 +373,18 @@ def _proven_sha256s(
 ) -> dict[tuple[str, str], str]:
     """For each (algorithm, value) of ``wanted``, the sha256 of the file of this release in a local ``--find-links``
     folder whose digest by that algorithm is the value (each file read once, all its digests at once)."""
+    from .._prehash import file_digests
+
     found: dict[tuple[str, str], str] = {}
     for location in state.find_links:
         for filename in _releases_in(location, state).get((name, version), []):
-            digests = {algo: hashlib.new(algo) for algo in _HASH_HEX}
             try:
-                with open(os.path.join(location, filename), "rb") as stream:
-                    while chunk := stream.read(1 << 20):
-                        for digest in digests.values():
-                            digest.update(chunk)
+                digests = file_digests(os.path.join(location, filename), _HASH_HEX)
             except OSError:
                 continue
             for algo, value in wanted:
-                if digests[algo].hexdigest() == value:
-                    found.setdefault((algo, value), digests["sha256"].hexdigest())
+                if digests[algo] == value:
+                    found.setdefault((algo, value), digests["sha256"])
     return found
 
 
