@@ -328,7 +328,8 @@ _HASH_HEX = {"sha256": 64, "sha384": 96, "sha512": 128}
 def _sha256s(name: str, version: str, hashes: list[str], where: str, state: _State) -> list[str]:
     """The requirement's sha256 values, each checked (a hash is a file to trust), in the file's order; a sha384 or
     sha512 value as the sha256 of the file in a local ``--find-links`` folder it names (read now). A hash pip does
-    not accept, or one no file here proves, is ``LockImportError``: dropped, it let pin take any file of the release."""
+    not accept is ``LockImportError``; so is a sha384/sha512 no file here proves when no other hash is left (dropped,
+    it let pin take any file of the release). Beside another hash, such a value is left out with a warning."""
     sha256: list[str] = []
     other: list[tuple[str, str]] = []
     for algo, value in _checked_hashes(name, hashes, where):
@@ -339,7 +340,15 @@ def _sha256s(name: str, version: str, hashes: list[str], where: str, state: _Sta
     if other:
         proven = _proven_sha256s(name, version, other, state)
         unproven = [f"{algo}:{value[:16]}..." for algo, value in other if (algo, value) not in proven]
-        if unproven:
+        if unproven and (sha256 or proven):
+            # The lock still pins the files of the other hashes: it allows fewer files than pip would, never more.
+            for hashed in unproven:
+                state.warnings.append(
+                    f"import: {name}: --hash={hashed} left out: a lock records a file by its sha256, and no "
+                    f"--find-links folder here holds the {name} {version} file with that "
+                    f"{hashed.partition(':')[0]}; the lock allows only the files of its other hashes"
+                )
+        elif unproven:
             raise LockImportError(
                 f"{where}: {name}: --hash={unproven[0]}: a lock records a file by its sha256, and no --find-links "
                 f"folder here holds the {name} {version} file with that {unproven[0].partition(':')[0]} to read its "

@@ -1543,6 +1543,30 @@ def test_a_sha384_or_sha512_hash_is_proven_by_a_local_file_or_refused(
         assert not (tmp_path / "out.lock").exists()
 
 
+def test_a_sha512_hash_no_local_file_proves_is_left_out_beside_a_sha256_with_a_warning(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """A requirement hashed with a sha256 (this platform's wheel) and a sha512 (another file pip could also take),
+    with no local file that has the sha512: import refused the whole file ("no --find-links folder here holds the
+    labtool 0.3.1 file with that sha512"), though the lock could record the sha256 file. The sha512 is now left out
+    with a warning naming it: the lock allows fewer files than pip would, never more. A sha512 alone, with nothing
+    beside it, is still refused (the lock would pin no file)."""
+    sha512 = hashlib.sha512(b"the sdist, kept elsewhere").hexdigest()
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"labtool==0.3.1 --hash=sha256:{A} --hash=sha512:{sha512}\n")
+    result = cli("import", reqs, "-o", tmp_path / "env.lock")
+    assert result.code == 0, result.err
+    assert f"sha512:{sha512[:16]}" in result.err and "labtool" in result.err and "left out" in result.err, result.err
+    packages = lockfile.load(tmp_path / "env.lock").python.packages
+    assert [c.sha256 for c in packages[0].candidates] or packages[0].artifact is not None
+    recorded = [c.sha256 for c in packages[0].candidates] or [packages[0].artifact.sha256]  # type: ignore[union-attr]
+    assert recorded == [A]
+    reqs.write_text(f"labtool==0.3.1 --hash=sha512:{sha512}\n")
+    result = cli("import", reqs, "-o", tmp_path / "alone.lock")
+    assert result.code == 2 and "sha512" in result.err and result.err.count("\n") == 1, result.err
+    assert not (tmp_path / "alone.lock").exists()
+
+
 def test_a_wheel_url_with_a_sha512_hash_is_pinned_once_its_file_has_that_digest(tmp_path: Path) -> None:
     """``labtool @ URL --hash=sha512:...`` was recorded with its sha512 and never pinned ("no reachable URL and
     sha256"): pin fetches the file, checks that digest, and records the file by its sha256; another file is not."""
