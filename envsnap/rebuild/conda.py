@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .. import _gcpause, _leftovers, _readlimits, _runner, sinks
 from .._defaults import CONDA_CACHE, cache_dir, install_hint
@@ -43,16 +42,13 @@ from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, install_order,
 from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
 from ..errors import IncompatibleLockError, RebuildError, UnsafeInputError
-from ..grammar import has_control
+from ..grammar import has_control, is_conda_name
 from ..model import Conda, CondaPackage, PythonPackage, Snapshot
 from ..platforms import with_article
 from ..probes import conda as conda_probe
 from ..probes.records import generated_script
 from ._editable import editable_notes
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
-
-if TYPE_CHECKING:
-    from rattler import InstallerReporter
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
 INSTALL_TIMEOUT = 3600.0
@@ -83,27 +79,70 @@ def rattler_records(packages: Iterable[CondaPackage], archives: Mapping[str, Pat
     return records
 
 
-def _post_link_watcher() -> tuple[InstallerReporter, list[tuple[str, str]]]:
-    """A py-rattler reporter that keeps the post-link scripts that failed (package name, script path): rattler
-    only logs such a failure and goes on, where conda stops with "post-link script failed for package X"."""
-    import rattler
+POST_LINK_TIMEOUT = 600.0
+POST_LINK_SHOWN_LINES = 8
+POST_LINK_SHOWN_LINE = 200
+_TERMINAL_SEQUENCE = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)"
 
-    failed: list[tuple[str, str]] = []
 
-    class Watcher(rattler.InstallerReporter):
-        def __init__(self) -> None:
-            self.running: dict[int, tuple[str, str]] = {}
+def script_output(stdout: str, stderr: str) -> str:
+    """What a package's script printed, as an error may show it: its last lines (stdout's, then stderr's, where
+    the reason usually is), each cut short, terminal sequences dropped and every other control character made
+    visible. The script is the package's: untrusted."""
+    import re
 
-        def on_post_link_start(self, package_name: str, script_path: str) -> int:
-            self.running[len(self.running)] = (package_name, script_path)
-            return len(self.running) - 1
+    from ..grammar import strip_terminal
 
-        def on_post_link_complete(self, index: int, success: bool) -> None:
-            if not success:
-                failed.append(self.running.get(index, ("?", "?")))
+    lines = []
+    for text in (stdout, stderr):
+        for line in re.sub(_TERMINAL_SEQUENCE, "", text).splitlines():
+            line = strip_terminal(line).strip()
+            if line:
+                cut = len(line) > POST_LINK_SHOWN_LINE
+                lines.append(line[:POST_LINK_SHOWN_LINE] + (" [...]" if cut else ""))
+    shown = lines[-POST_LINK_SHOWN_LINES:]
+    return ("[...] " if len(lines) > len(shown) else "") + " | ".join(shown) if shown else "nothing"
 
-    # The reporter's other hooks do nothing by default (their bodies are docstrings, which mypy takes as abstract).
-    return Watcher(), failed  # type: ignore[abstract]
+
+def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> None:
+    """Run each package's ``bin/.NAME-post-link.sh`` as conda and rattler do (bash, with ``PREFIX``,
+    ``PKG_NAME``, ``PKG_VERSION``, ``PKG_BUILDNUM``, the prefix's ``bin`` first on ``PATH``), dependencies first
+    (``install_order``, the lock's order between packages that do not depend on each other), through the runner
+    with a timeout. The first that fails stops the rebuild with what it printed: rattler only logged a failure,
+    and its output where envsnap cannot read it."""
+    for pkg in install_order(conda.packages):
+        if not is_conda_name(pkg.name):  # the lock's name becomes a file name: never one that leaves bin/
+            raise UnsafeInputError(f"conda package {pkg.name[:80]!r}: not a conda package name")
+        script = prefix / "bin" / f".{pkg.name}-post-link.sh"
+        if not script.is_file():
+            continue
+        env = {
+            **os.environ,
+            "PREFIX": str(prefix),
+            "CONDA_PREFIX": str(prefix),
+            "PKG_NAME": pkg.name,
+            "PKG_VERSION": pkg.version,
+            "PKG_BUILDNUM": str(pkg.build_number),
+            "PATH": os.pathsep.join([str(prefix / "bin"), *filter(None, [os.environ.get("PATH", "")])]),
+        }
+        res = _runner.run(["bash", str(script)], timeout=POST_LINK_TIMEOUT, env=env, cwd=prefix)
+        # conda shows a script's .messages.txt to the user and leaves none in the prefix; nor does rattler
+        (prefix / ".messages.txt").unlink(missing_ok=True)
+        if res.ok:
+            continue
+        how = (
+            f"ran past {POST_LINK_TIMEOUT:.0f} s"
+            if res.timed_out
+            else "printed too much"
+            if res.flooded
+            else f"failed (exit status {res.returncode})"
+        )
+        raise RebuildError(
+            f"py-rattler could not install the locked packages into {where}: the post-link script "
+            f"bin/.{pkg.name}-post-link.sh of {label(pkg)} {how}, as conda would refuse it; it printed: "
+            # The hidden folder it ran in is the prefix asked for once moved; it is gone when the message is read.
+            f"{script_output(res.stdout, res.stderr).replace(str(prefix), str(where))}"
+        )
 
 
 def install_with_rattler(
@@ -115,10 +154,9 @@ def install_with_rattler(
 
     where = shown or prefix
 
-    # In the lock's order: rattler keeps none, and runs post-link scripts dependencies first by each record's
-    # depends (install_order changes nothing; docs/design.md, after "An explicit file records no depends").
+    # rattler links the records it is given in parallel, in no order of the lock's; the post-link scripts run
+    # after, here (docs/design.md, after "An explicit file records no depends").
     records = rattler_records(conda.packages, archives)
-    watcher, failed = _post_link_watcher()
     try:
         asyncio.run(
             rattler.install(
@@ -126,23 +164,13 @@ def install_with_rattler(
                 prefix,
                 cache_dir=cache,
                 platform=rattler.Subdir(conda.subdir) if conda.subdir else None,
-                execute_link_scripts=True,  # as conda does: some packages finish their install in post-link
+                execute_link_scripts=False,  # run below, where their output and a timeout are envsnap's
                 show_progress=False,
-                reporter=watcher,
             )
         )
     except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
         raise RebuildError(f"py-rattler could not install the locked packages into {where}: {exc}") from None
-    if failed:
-        by_name = {p.name: p for p in conda.packages}
-        name, script = failed[0]
-        pkg = by_name.get(name)
-        what = label(pkg) if pkg is not None else name
-        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        raise RebuildError(
-            f"py-rattler could not install the locked packages into {where}: the post-link script {script} of {what} "
-            f"failed, as conda would refuse it{more}"
-        )
+    run_post_link_scripts(conda, prefix, where)
 
 
 def explicit_text(conda: Conda, archives: Mapping[str, Path]) -> str:

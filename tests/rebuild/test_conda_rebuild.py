@@ -419,11 +419,11 @@ def test_explicit_text_lists_dependencies_before_their_dependents(tmp_path: Path
 
 @pytest.mark.conda
 def test_rattler_runs_post_link_scripts_dependencies_first_from_the_records_depends(tmp_path: Path) -> None:
-    """The conda/mamba/micromamba engines get an explicit file in ``install_order``; the default engine hands
-    py-rattler its records in the lock's order (a capture's is by name: the tool before the library it needs).
-    rattler orders them itself: it links in parallel, then runs the post-link scripts dependencies first, by the
-    records' ``depends``, whatever order they are given in. Without ``depends`` (a lock imported from an explicit
-    file) it cannot, and the order given does not count either: docs/design.md, "conda link order"."""
+    """The conda/mamba/micromamba engines get an explicit file in ``install_order`` and run the post-link scripts
+    in that order; with the default engine, py-rattler links the packages and envsnap runs the scripts after, in
+    ``install_order`` too: dependencies first by the records' ``depends``, whatever order the lock gives. Without
+    ``depends`` (a lock imported from an explicit file) the lock's order, conda's link order, is kept: rattler ran
+    them in an order of its own (reverse name order), docs/design.md, "conda link order"."""
     from condafixtures import Entry, Pkg, write_package
 
     def post_link(name: str) -> Entry:
@@ -452,8 +452,9 @@ def test_rattler_runs_post_link_scripts_dependencies_first_from_the_records_depe
     by_name = ("aa-tool", "mm-plugin", "zz-lib")  # a capture's order: each before what it needs
     assert seen(by_name, with_depends=True) == ["zz-lib", "aa-tool", "mm-plugin"]
     assert seen(("mm-plugin", "zz-lib", "aa-tool"), with_depends=True) == ["zz-lib", "aa-tool", "mm-plugin"]
-    # No depends: an order of rattler's own, the same whatever order the lock gives (its install_order included).
-    assert seen(by_name, with_depends=False) == seen(("zz-lib", "aa-tool", "mm-plugin"), with_depends=False)
+    # No depends: the lock's order, as conda runs an explicit file's.
+    assert seen(by_name, with_depends=False) == ["aa-tool", "mm-plugin", "zz-lib"]
+    assert seen(("zz-lib", "mm-plugin", "aa-tool"), with_depends=False) == ["zz-lib", "mm-plugin", "aa-tool"]
 
 
 @pytest.mark.conda
@@ -483,9 +484,55 @@ def test_a_failing_post_link_script_fails_the_rattler_install(tmp_path: Path) ->
         target.install_with_rattler(Conda(subdir="linux-64", packages=packages), archives, prefix, tmp_path / "pkgs")
     assert str(caught.value) == (
         f"py-rattler could not install the locked packages into {prefix}: the post-link script "
-        "bin/.aa-tool-post-link.sh of aa-tool 1.0 (h0_0) failed, as conda would refuse it"
+        "bin/.aa-tool-post-link.sh of aa-tool 1.0 (h0_0) failed (exit status 3), as conda would refuse it; it "
+        "printed: nothing"
     )
     assert (prefix / "post-link-order").read_text() == "aa\n"  # it ran, and failed
+
+
+@pytest.mark.conda
+def test_a_failing_post_link_scripts_output_is_in_the_error_trimmed_and_escaped(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conda prints a failed post-link script's output ("==> script output <=="); the rebuild named the script and
+    nothing of what it said, so why it failed was lost (rattler keeps it in a log envsnap cannot read). What it
+    printed is untrusted: its last lines, cut short, with terminal escapes made visible."""
+    import asyncio
+
+    from condafixtures import Entry, Pkg, write_package
+    from rattler import index
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    channel = tmp_path / "channel"
+    body = (
+        b"for i in $(seq 1 50); do echo noise line $i; done\n"
+        b'echo "checking $PKG_NAME $PKG_VERSION in $PREFIX"\n'
+        b"printf 'evil \\033]0;pwned\\007 title\\n'\n"
+        b"echo \"$(printf 'x%.0s' $(seq 1 3000))\"\n"
+        b'echo "error: libcuda.so.1 not found" >&2\n'
+        b"exit 7\n"
+    )
+    write_package(Pkg("flaky", "1.0", "h0_0", "linux-64", [Entry("bin/.flaky-post-link.sh", body, 0o755)]), channel)
+    (channel / "noarch").mkdir(exist_ok=True)
+    asyncio.run(index.index_fs(channel, force=True))
+    prefix = create_env(
+        CondaChannel(channel, channel.as_uri(), {}, tmp_path), tmp_path / "env", tmp_path / "c", "flaky"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert cli("capture", "--prefix", prefix, "-o", "env.lock").code == 0
+    dest = tmp_path / "rebuilt"
+    result = cli("rebuild", "env.lock", "--target", "conda", "--prefix", dest, "--allow-url", f"{channel.as_uri()}/*")
+    assert result.code == 4 and not dest.exists()
+    last = result.err.strip().splitlines()[-1]
+    assert last.startswith(
+        f"envsnap: error: py-rattler could not install the locked packages into {dest}: the post-link script "
+        "bin/.flaky-post-link.sh of flaky 1.0 (h0_0) failed (exit status 7), as conda would refuse it; it printed: "
+    ), last
+    assert "error: libcuda.so.1 not found" in last
+    assert f"checking flaky 1.0 in {dest}" in last  # the prefix asked for, not the hidden one it is built in
+    assert "\x1b" not in last and "\x07" not in last and "evil" in last
+    assert "noise line 49 | noise line 50 |" in last and "noise line 40 " not in last  # only the last lines
+    assert len(last) < 1500  # a 3000-character line is cut short
 
 
 @pytest.mark.conda
@@ -515,7 +562,8 @@ def test_a_rebuild_whose_post_link_script_fails_names_the_prefix_asked_for(
     assert result.code == 4 and not dest.exists()
     assert result.err.strip().splitlines()[-1] == (
         f"envsnap: error: py-rattler could not install the locked packages into {dest}: the post-link script "
-        "bin/.flaky-post-link.sh of flaky 1.0 (h0_0) failed, as conda would refuse it"
+        "bin/.flaky-post-link.sh of flaky 1.0 (h0_0) failed (exit status 5), as conda would refuse it; it printed: "
+        "nothing"
     )
 
 
