@@ -1112,3 +1112,55 @@ def test_verify_files_reads_each_record_once_in_a_conda_environment(
     assert result.code == 3, result
     line = "  python: bigdemo: files as its RECORD lists them -> 1 modified (bigdemo/m007.py)"
     assert line in result.out.splitlines()
+
+
+@pytest.mark.conda
+def test_each_package_comes_from_the_channel_its_lock_entry_names_whatever_the_channel_order(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock keeps no channel order or priority (``[conda] channels`` is a sorted list): each package records
+    its own archive URL and hashes, which the rebuild fetches and checks. Two channels holding one name and version
+    in different builds: the rebuild installs the build the environment had, from the channel it came from, the
+    first channel or the second."""
+    import asyncio
+
+    from condafixtures import Entry, Pkg, write_package
+    from rattler import index
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    channels = {}
+    for tag in ("first", "second"):
+        channel = tmp_path / tag
+        content = f"built for the {tag} channel\n".encode()
+        write_package(Pkg("dup", "1.0", f"h{tag}_0", "linux-64", [Entry("share/dup.txt", content)]), channel)
+        (channel / "noarch").mkdir(exist_ok=True)
+        asyncio.run(index.index_fs(channel, force=True))
+        channels[tag] = channel
+    monkeypatch.chdir(tmp_path)
+    allow = ["--allow-url", f"{tmp_path.as_uri()}/*"]
+    for tag in ("first", "second"):
+        import rattler
+
+        # Both channels in one order, the build asked for: a solve with channel priority alone could not choose.
+        records = asyncio.run(
+            rattler.solve(
+                [channels["first"].as_uri(), channels["second"].as_uri()],
+                [f"dup ==1.0 h{tag}_0"],
+                platforms=["linux-64", "noarch"],
+                gateway=rattler.Gateway(cache_dir=tmp_path / "repodata"),
+                virtual_packages=[],
+            )
+        )
+        env = tmp_path / f"env-{tag}"
+        asyncio.run(rattler.install(records, env, cache_dir=tmp_path / "pkgs", show_progress=False))
+        assert cli("capture", "--prefix", env, "-o", f"{tag}.lock").code == 0
+        (locked,) = lockfile.load(tmp_path / f"{tag}.lock").conda.packages  # type: ignore[union-attr]
+        assert (locked.build, locked.channel) == (f"h{tag}_0", channels[tag].as_uri())
+        dest = tmp_path / f"rebuilt-{tag}"
+        result = cli("rebuild", f"{tag}.lock", "--target", "conda", "--prefix", dest, *allow)
+        assert result.code == 0, result.err
+        assert (dest / "share" / "dup.txt").read_text() == f"built for the {tag} channel\n"
+        (meta,) = (dest / "conda-meta").glob("dup-*.json")
+        record = json.loads(meta.read_text())
+        assert (record["build"], record["channel"]) == (f"h{tag}_0", channels[tag].as_uri())
+        assert record["url"] == f"{channels[tag].as_uri()}/linux-64/dup-1.0-h{tag}_0.tar.bz2"
