@@ -104,12 +104,15 @@ def script_output(stdout: str, stderr: str) -> str:
     return ("[...] " if len(lines) > len(shown) else "") + " | ".join(shown) if shown else "nothing"
 
 
-def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> None:
+def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> tuple[str, ...]:
     """Run each package's ``bin/.NAME-post-link.sh`` as conda and rattler do (bash, with ``PREFIX``,
     ``PKG_NAME``, ``PKG_VERSION``, ``PKG_BUILDNUM``, the prefix's ``bin`` first on ``PATH``), dependencies first
     (``install_order``, the lock's order between packages that do not depend on each other), through the runner
     with a timeout. The first that fails stops the rebuild with what it printed: rattler only logged a failure,
-    and its output where envsnap cannot read it."""
+    and its output where envsnap cannot read it. Returns a note per script that left the user a message in
+    ``$PREFIX/.messages.txt`` (which conda prints once the environment is made)."""
+    notes: list[str] = []
+    messages = prefix / ".messages.txt"
     for pkg in install_order(conda.packages):
         if not is_conda_name(pkg.name):  # the lock's name becomes a file name: never one that leaves bin/
             raise UnsafeInputError(f"conda package {pkg.name[:80]!r}: not a conda package name")
@@ -126,9 +129,11 @@ def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> None:
             "PATH": os.pathsep.join([str(prefix / "bin"), *filter(None, [os.environ.get("PATH", "")])]),
         }
         res = _runner.run(["bash", str(script)], timeout=POST_LINK_TIMEOUT, env=env, cwd=prefix)
-        # conda shows a script's .messages.txt to the user and leaves none in the prefix; nor does rattler
-        (prefix / ".messages.txt").unlink(missing_ok=True)
+        said = _read_messages(messages)
         if res.ok:
+            if said:
+                shown = script_output(said, "").replace(str(prefix), str(where))
+                notes.append(f"{label(pkg)}: its post-link script says: {shown}")
             continue
         how = (
             f"ran past {POST_LINK_TIMEOUT:.0f} s"
@@ -143,13 +148,15 @@ def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> None:
             # The hidden folder it ran in is the prefix asked for once moved; it is gone when the message is read.
             f"{script_output(res.stdout, res.stderr).replace(str(prefix), str(where))}"
         )
+    return tuple(notes)
 
 
 def install_with_rattler(
     conda: Conda, archives: Mapping[str, Path], prefix: Path, cache: Path, *, shown: Path | None = None
-) -> None:
+) -> tuple[str, ...]:
     """Install into ``prefix``; ``shown`` is the prefix a failure names: the ``--prefix`` a staging folder becomes
-    (the hidden staging folder itself is removed before the message is read)."""
+    (the hidden staging folder itself is removed before the message is read). Returns the post-link scripts'
+    messages to the user, as notes."""
     import rattler
 
     where = shown or prefix
@@ -170,7 +177,23 @@ def install_with_rattler(
         )
     except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
         raise RebuildError(f"py-rattler could not install the locked packages into {where}: {exc}") from None
-    run_post_link_scripts(conda, prefix, where)
+    return run_post_link_scripts(conda, prefix, where)
+
+
+def _read_messages(path: Path) -> str:
+    """The ``.messages.txt`` a post-link script left, removed (conda and rattler leave none in the prefix): its
+    first 64 KiB, read as a file of the package's (no link followed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return ""
+    except OSError:
+        path.unlink(missing_ok=True)
+        return ""
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(1 << 16)
+    path.unlink(missing_ok=True)
+    return data.decode(errors="replace")
 
 
 def explicit_text(conda: Conda, archives: Mapping[str, Path]) -> str:
@@ -467,8 +490,9 @@ class CondaRebuilder(Rebuilder):
                     project_dir=request.project_dir,  # a channel inside the project: file://{project}/channel
                 )
             say(f"installing {len(archives)} conda packages with {engine}")
+            said: tuple[str, ...] = ()
             if engine == "rattler":
-                install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest)
+                said = install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest)
             else:
                 install_with_executable(engine, tool, conda, archives, staging, work)
             restore_provenance(staging, conda)
@@ -500,7 +524,11 @@ class CondaRebuilder(Rebuilder):
             _undo(dest, created)
             raise
         return RebuildResult(
-            plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
+            plan=plan,
+            dest=str(dest),
+            verify=report,
+            notes=(*plan.notes, *said),
+            seconds=time.perf_counter() - started,
         )
 
     def _pip_layer(

@@ -536,6 +536,47 @@ def test_a_failing_post_link_scripts_output_is_in_the_error_trimmed_and_escaped(
 
 
 @pytest.mark.conda
+def test_a_post_link_scripts_message_to_the_user_is_a_note_of_the_rebuild(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post-link script leaves what the user must read in ``$PREFIX/.messages.txt``, which conda prints once the
+    environment is made; the rebuild removed the file and said nothing. Untrusted: one line, escaped, cut short."""
+    import asyncio
+
+    from condafixtures import Entry, Pkg, write_package
+    from rattler import index
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    channel = tmp_path / "channel"
+    body = (
+        b'echo "$PKG_NAME: run setup-gpu once to finish the install" >> "$PREFIX/.messages.txt"\n'
+        b"printf 'see the docs \\033[2J\\n' >> \"$PREFIX/.messages.txt\"\n"
+    )
+    write_package(Pkg("needy", "1.0", "h0_0", "linux-64", [Entry("bin/.needy-post-link.sh", body, 0o755)]), channel)
+    write_package(
+        Pkg("quiet", "1.0", "h0_0", "linux-64", [Entry("bin/.quiet-post-link.sh", b"true\n", 0o755)]), channel
+    )
+    (channel / "noarch").mkdir(exist_ok=True)
+    asyncio.run(index.index_fs(channel, force=True))
+    prefix = create_env(
+        CondaChannel(channel, channel.as_uri(), {}, tmp_path), tmp_path / "env", tmp_path / "c", "needy", "quiet"
+    )
+    (prefix / ".messages.txt").unlink(missing_ok=True)
+    monkeypatch.chdir(tmp_path)
+    assert cli("capture", "--prefix", prefix, "-o", "env.lock").code == 0
+    dest = tmp_path / "rebuilt"
+    result = cli("rebuild", "env.lock", "--target", "conda", "--prefix", dest, "--allow-url", f"{channel.as_uri()}/*")
+    assert result.code == 0, result.err
+    notes = [line for line in (result.out + result.err).splitlines() if line.startswith("note: ") and "needy" in line]
+    assert notes == [
+        "note: needy 1.0 (h0_0): its post-link script says: needy: run setup-gpu once to finish the install | "
+        "see the docs"
+    ]
+    assert not any("quiet 1.0" in line for line in (result.out + result.err).splitlines())
+    assert not (dest / ".messages.txt").exists()
+
+
+@pytest.mark.conda
 def test_a_rebuild_whose_post_link_script_fails_names_the_prefix_asked_for(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
