@@ -372,6 +372,13 @@ class CondaRebuilder(Rebuilder):
         engine, tool = _engine(CondaOptions.from_mapping(request.options, owner="the conda target"))
         items = []
         for pkg in conda.packages:
+            if not pkg.url:
+                # As a missing hash: the lock is what cannot be used (bad input, before any work).
+                raise BadOptionError(
+                    f"{label(pkg)}: the lock has no URL for it (the conda-meta record had none), so its archive cannot "
+                    f"be fetched (conda install --force-reinstall {pkg.name} writes a record that names it: capture "
+                    "again after it)"
+                )
             name = archive_name(pkg)
             if not (pkg.md5 or pkg.sha256):
                 # The lock is what cannot be used (bad input, before any work), and a file that has them is at hand.

@@ -626,6 +626,36 @@ def test_a_conda_package_without_a_hash_is_bad_input_for_the_rebuild(
     )
 
 
+@pytest.mark.conda
+def test_a_conda_package_without_a_url_is_bad_input_for_the_rebuild(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old conda-meta record may name no URL, and the capture keeps the package without one: its rebuild, a dry
+    run too, was refused as "the rebuild failed" (exit 4), though the lock was what could not be used."""
+    import asyncio
+
+    from condafixtures import Entry, Pkg, write_package
+    from rattler import index
+
+    channel = tmp_path / "channel"
+    write_package(Pkg("old", "1.0", "h0_0", "linux-64", [Entry("share/old.txt", b"old\n")]), channel)
+    (channel / "noarch").mkdir(exist_ok=True)
+    asyncio.run(index.index_fs(channel, force=True))
+    prefix = create_env(CondaChannel(channel, channel.as_uri(), {}, tmp_path), tmp_path / "env", tmp_path / "c", "old")
+    (record,) = (prefix / "conda-meta").glob("old-*.json")
+    data = json.loads(record.read_text())
+    del data["url"]
+    record.write_text(json.dumps(data))
+    monkeypatch.chdir(tmp_path)
+    assert cli("capture", "--prefix", prefix, "-o", "env.lock").code == 0
+    result = cli("rebuild", "env.lock", "--target", "conda", "--dry-run")
+    assert result.code == 2, result
+    assert result.err.strip().splitlines()[-1] == (
+        "envsnap: error: old 1.0 (h0_0): the lock has no URL for it (the conda-meta record had none), so its archive "
+        "cannot be fetched (conda install --force-reinstall old writes a record that names it: capture again after it)"
+    )
+
+
 def test_compare_conda_names_each_difference() -> None:
     a = CondaPackage("x", "1.0", "h1_0", md5="a" * 32, url="https://c/linux-64/x-1.0-h1_0.conda")
     want = Conda(packages=(a, CondaPackage("y", "2.0", "0")))
