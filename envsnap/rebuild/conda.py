@@ -216,15 +216,29 @@ def engine_command(engine: str, exe: str, prefix: Path, explicit: Path) -> list[
 
 
 def install_with_executable(
-    engine: str, exe: str, conda: Conda, archives: Mapping[str, Path], prefix: Path, work: Path
+    engine: str,
+    exe: str,
+    conda: Conda,
+    archives: Mapping[str, Path],
+    prefix: Path,
+    work: Path,
+    *,
+    shown: Path | None = None,
 ) -> None:
+    """``shown``: the prefix a failure names, as for ``install_with_rattler``."""
     explicit = work / "explicit.txt"
     explicit.write_text(explicit_text(conda, archives), encoding="utf-8")
     env = {**os.environ, "CONDA_PKGS_DIRS": str(work / "pkgs")}
     res = _runner.run(engine_command(engine, exe, prefix, explicit), timeout=INSTALL_TIMEOUT, env=env)
+    if res.timed_out:
+        raise RebuildError(f"{engine} could not install the locked packages: it ran past {INSTALL_TIMEOUT:.0f} s")
     if not res.ok:
-        lines = [line for line in (res.stderr or res.stdout).strip().splitlines() if line.strip()]
-        raise RebuildError(f"{engine} could not install the locked packages: {lines[-1] if lines else 'no output'}")
+        # Its last lines, not the last alone: conda ends a failed post-link script's report, whose output says
+        # why, with "return code: 1" and "()". What the packages' scripts printed is untrusted: escaped.
+        said = script_output("", res.stderr or res.stdout) if (res.stderr or res.stdout).strip() else "no output"
+        raise RebuildError(
+            f"{engine} could not install the locked packages: {said.replace(str(prefix), str(shown or prefix))}"
+        )
 
 
 def restore_provenance(prefix: Path, conda: Conda) -> None:
@@ -501,7 +515,7 @@ class CondaRebuilder(Rebuilder):
             if engine == "rattler":
                 said = install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest)
             else:
-                install_with_executable(engine, tool, conda, archives, staging, work)
+                install_with_executable(engine, tool, conda, archives, staging, work, shown=dest)
             restore_provenance(staging, conda)
             self._pip_layer(lock, request, staging, work, say)
             say(f"moving the prefix to {dest}")

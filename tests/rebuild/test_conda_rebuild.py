@@ -371,6 +371,55 @@ def test_engine_micromamba_runs_the_executable_with_an_explicit_file(
     assert capture(str(tmp_path / "env" / "bin" / "python")).conda == lock.conda
 
 
+def test_engine_conda_failure_shows_the_end_of_what_conda_said(
+    bundle: Path, locked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conda ends a failed post-link script's report with the script's output, its return code and a line ``()``:
+    the error gave that last line alone ("conda could not install the locked packages: ()"). It gives the last
+    lines now, escaped, with the hidden folder the prefix is built in named as the prefix asked for."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "conda"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'while [ "$1" != "--prefix" ]; do shift; done; prefix="$2"\n'
+        "echo 'Preparing transaction: done'\n"
+        "cat >&2 <<EOF\n"
+        "LinkError: post-link script failed for package file:///c::flaky-1.0-h0_0\n"
+        "location of failed script: $prefix/bin/.flaky-post-link.sh\n"
+        "==> script output <==\n"
+        "stdout: \n"
+        "stderr: ImportError: libcuda.so.1: cannot open shared object file \033[31m\n"
+        "\n"
+        "return code: 1\n"
+        "\n"
+        "()\n"
+        "EOF\n"
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    dest = tmp_path / "env"
+    request = RebuildRequest(
+        lock=lockfile.load(locked),
+        lock_path=locked,
+        dest=dest,
+        target="conda",
+        bundle_dir=bundle,
+        offline=True,
+        options={"engine": "conda"},
+    )
+    with pytest.raises(RebuildError) as caught:
+        target.REBUILDER.execute(target.REBUILDER.plan(request), request)
+    assert str(caught.value) == (
+        "conda could not install the locked packages: LinkError: post-link script failed for package "
+        f"file:///c::flaky-1.0-h0_0 | location of failed script: {dest}/bin/.flaky-post-link.sh | ==> script "
+        "output <== | stdout: | stderr: ImportError: libcuda.so.1: cannot open shared object file | return code: 1 "
+        "| ()"
+    )
+    assert not dest.exists()
+
+
 def test_explicit_text_and_engine_command(tmp_path: Path) -> None:
     conda = Conda(
         subdir="linux-64",
