@@ -64,16 +64,36 @@ class RunHomeText:
 
 
 @frozen
+class RunVariable:
+    """A variable a run record's command had at its start (``run --env NAME``): ``word`` is ``NAME=VALUE`` as one
+    shell word, as a reader types it; an unset one has no word, and is said to be unset (an empty value is set)."""
+
+    name: str
+    word: str = ""
+    unset: bool = False
+
+
+@frozen
+class RunVariables:
+    """A run record in the bundle and the variables its command had (``command.variables``), in the order recorded:
+    ``rerun`` sets them itself, a reader of the paper running the command by hand needs them."""
+
+    record: str
+    variables: tuple[RunVariable, ...]
+
+
+@frozen
 class ArtifactFacts:
     """What an artifact bundle adds to its appendix (``envsnap bundle --artifact``): the paper's DOI, the code's
-    Software Heritage identifier and commit, the audit's grade, and the run records whose command names the
-    author's home as text."""
+    Software Heritage identifier and commit, the audit's grade, the variables each run record's command had, and
+    the run records whose command names the author's home as text."""
 
     doi_url: str = ""  # the paper's DOI as its resolver URL, percent-encoded (``ArtifactMeta.doi_url``)
     swhid: str = ""
     commit: str = ""
     grade: str = ""
     home_text: tuple[RunHomeText, ...] = ()
+    variables: tuple[RunVariables, ...] = ()
 
 
 def context(snapshot: Snapshot, artifact: ArtifactFacts | None = None, lock_name: str = LOCK_NAME) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 from .. import _templates, grammar, sinks
 from .._frozen import frozen
 from .._fs import atomic_write_bytes, atomic_write_text, join_relative
-from ..artifacts.appendix import ArtifactFacts, RunHomeText, render_latex, render_markdown
+from ..artifacts.appendix import ArtifactFacts, RunHomeText, RunVariable, RunVariables, render_latex, render_markdown
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, known_sha256
 from ..compat.rules.driver import minor_compat_floor, required_driver
 from ..errors import BundleError
@@ -92,6 +92,7 @@ def add_artifact(
             for r in run_facts
             if r["home_text"]
         ),
+        variables=tuple(RunVariables(r["record"], r["variable_words"]) for r in run_facts if r.get("variable_words")),
     )
     for files in (render_markdown(lock, facts), render_latex(lock, facts)):
         for name, data in files.items():
@@ -266,6 +267,13 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
         # ``run --env``: what the command had set (or unset), which rerun sets again; a reader running the command
         # by hand needs them too.
         "variables": list(variables_shown(rec.command.variables)),
+        # The same for the appendix, as data: its templates say an unset one is unset in their own words.
+        "variable_words": tuple(
+            RunVariable(v.name, unset=True)
+            if v.unset
+            else RunVariable(v.name, sinks.shell_shown([f"{v.name}={v.value}"]))
+            for v in rec.command.variables
+        ),
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -613,3 +614,39 @@ def test_an_artifact_made_again_from_another_lock_refuses_the_run_records_it_hol
     assert result.code == 2 and "Traceback" not in result.err, result
     assert f"runs/{stages.run.name}" in result.err and "another lock" in result.err, result
     assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
+
+
+def test_the_appendix_names_a_run_records_variables_escaped_for_each_sink(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run --env SEED --env WANDB_MODE`` records what the command had set (or unset); REPRODUCING.md lists them,
+    but the appendix, which a reader of the paper re-runs the command from by hand, did not. Each sink now names
+    them: a value as the shell word ``NAME=VALUE`` (a stranger's text, kept text in Markdown and LaTeX, backquotes
+    and all), an unset one said to be unset, not shown as an empty value."""
+    monkeypatch.chdir(stages.project)
+    python = str(stages.project.parent / "venv" / "bin" / "python")
+    value = "3 $x `y` 50%_{a}^~#|*[l](u)<b>\\&"
+    monkeypatch.setenv("SEED", value)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    record = tmp_path / "seeded.toml"
+    ran = cli("run", "--lock", stages.pinned, "--python", python, "--env", "SEED", "--env", "WANDB_MODE", "-o", record,
+              "--", python, "-c", "pass")  # fmt: skip
+    assert ran.code == 0, ran
+    copy = tmp_path / "artifact"
+    shutil.copytree(stages.artifact, copy)
+    made = cli("bundle", copy / "envsnap.lock", "-o", copy, "--offline", "--artifact", "--title", "T", "--author",
+               "Ada Lovelace", "--license", "MIT", "--run", stages.run, "--run", record)  # fmt: skip
+    assert made.code == 0, made
+    word = shlex.quote(f"SEED={value}")
+    markdown = (copy / "appendix.md").read_text()
+    assert (
+        "- Run record `runs/seeded.toml` ran its command with these variables (`envsnap rerun` sets them; set them "
+        f"to run it by hand): {sinks.md_code(word)}; `WANDB_MODE` unset\n"
+    ) in markdown, markdown
+    latex = (copy / "appendix.tex").read_text()
+    assert (
+        rf"Run record {sinks.tex_code('runs/seeded.toml')} ran its command with these variables "
+        rf"(\texttt{{envsnap rerun}} sets them; set them to run it by hand): {sinks.tex_code(word)}; "
+        rf"{sinks.tex_code('WANDB_MODE')} unset."
+    ) in latex, latex
+    assert "runs/run.toml` ran its command" not in markdown  # the other record named no variable
