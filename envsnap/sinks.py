@@ -143,6 +143,13 @@ def shell_shown(argv: Iterable[str]) -> str:
     )
 
 
+def shell_assignment(name: str, value: str) -> str:
+    """``NAME=VALUE`` as a reader types it before a command: the name bare (a quoted ``'NAME=VALUE'`` is no
+    assignment, a shell runs it as a command) and the value quoted as ``shell_shown`` quotes a word."""
+    grammar.require(grammar.is_env_name(name), "variable name (letters, digits and _, no digit first)", name)
+    return f"{name}={shell_shown([value])}"
+
+
 # ----------------------------------------------------------------------------------- requirements files
 
 

@@ -269,9 +269,7 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
         "variables": list(variables_shown(rec.command.variables)),
         # The same for the appendix, as data: its templates say an unset one is unset in their own words.
         "variable_words": tuple(
-            RunVariable(v.name, unset=True)
-            if v.unset
-            else RunVariable(v.name, sinks.shell_shown([f"{v.name}={v.value}"]))
+            RunVariable(v.name, unset=True) if v.unset else RunVariable(v.name, sinks.shell_assignment(v.name, v.value))
             for v in rec.command.variables
         ),
     }

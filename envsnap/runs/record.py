@@ -110,11 +110,11 @@ class Command:
 
 
 def variables_shown(variables: Sequence[Variable]) -> tuple[str, ...]:
-    """Each recorded variable as the rerun gives it to the command: ``NAME=VALUE`` quoted as a shell word, or
-    ``NAME unset``."""
+    """Each recorded variable as the rerun gives it to the command: ``NAME=VALUE`` as a shell assignment (the
+    value quoted), or ``NAME unset``."""
     from .. import sinks  # only here: show and rerun name the variables, loading a record does not
 
-    return tuple(f"{v.name} unset" if v.unset else sinks.shell_shown([f"{v.name}={v.value}"]) for v in variables)
+    return tuple(f"{v.name} unset" if v.unset else sinks.shell_assignment(v.name, v.value) for v in variables)
 
 
 # What ends a path written inside a word (code, a shell line), and what may come just before one: white space,

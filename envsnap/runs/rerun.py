@@ -808,7 +808,7 @@ def variable_lines(variables: Sequence[Variable], environ: Mapping[str, str], *,
             else:
                 what = "" if mine is None else "the rerun unsets it"
         else:
-            shown = sinks.shell_shown([f"{v.name}={v.value}"])
+            shown = sinks.shell_assignment(v.name, v.value)
             if mine == v.value:
                 state = "same here"
             else:

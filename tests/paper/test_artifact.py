@@ -637,7 +637,7 @@ def test_the_appendix_names_a_run_records_variables_escaped_for_each_sink(
     made = cli("bundle", copy / "envsnap.lock", "-o", copy, "--offline", "--artifact", "--title", "T", "--author",
                "Ada Lovelace", "--license", "MIT", "--run", stages.run, "--run", record)  # fmt: skip
     assert made.code == 0, made
-    word = shlex.quote(f"SEED={value}")
+    word = f"SEED={shlex.quote(value)}"
     markdown = (copy / "appendix.md").read_text()
     assert (
         "- Run record `runs/seeded.toml` ran its command with these variables (`envsnap rerun` sets them; set them "

@@ -306,8 +306,25 @@ def test_show_names_the_variables_a_rerun_sets(tmp_path: Path, cli: Callable[...
     record = _with_variables(rec.Variable("SEED", "3 4"), rec.Variable("WANDB_MODE", unset=True))
     shown = cli("show", rec.dump(record, tmp_path / "run.toml"))
     assert shown.code == 0  # type: ignore[attr-defined]
-    assert _cell(shown.out, "Variables") == "'SEED=3 4', WANDB_MODE unset"  # type: ignore[attr-defined]
+    assert _cell(shown.out, "Variables") == "SEED='3 4', WANDB_MODE unset"  # type: ignore[attr-defined]
     assert "Variables" not in cli("show", rec.dump(sample(), tmp_path / "old.toml")).out  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["3", "", "3 4", "a'b", "3 $x `id` \\& 50%_{a}^~#|*[l](u)<b>", "-n", "a\u202eb"])
+def test_a_variable_is_shown_as_an_assignment_a_shell_makes(value: str) -> None:
+    """``show``, rerun, REPRODUCING.md and the appendix show a recorded variable as ``NAME=VALUE``, for a reader to
+    type before the command by hand. It was quoted as one word, ``'SEED=3 4'``, which a shell runs as a command
+    (``SEED=3 4: command not found``) rather than set SEED: the name stays bare, the value is the quoted part."""
+    import subprocess
+
+    (word,) = rec.variables_shown([rec.Variable("SEED", value)])
+    ran = subprocess.run(
+        ["bash", "-c", f"{word} printenv SEED"],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"},
+    )
+    assert ran.returncode == 0 and ran.stdout == value + "\n", (word, ran)
 
 
 @pytest.mark.parametrize(

@@ -1259,7 +1259,7 @@ def test_rerun_sets_the_variables_the_run_recorded_and_says_how_yours_differ(tmp
     assert (root / "seen.txt").read_text() == "('3 4', None)"
     assert "output seen.txt: identical" in res.stdout
     check = res.stdout.split("\nenvironment: ")[1].split("\ncode: ")[0]
-    assert "  variable 'SEED=3 4': differs here (yours has another value); the rerun sets the run's" in check, check
+    assert "  variable SEED='3 4': differs here (yours has another value); the rerun sets the run's" in check, check
     assert "  variable WANDB_MODE (unset in the run): differs here (yours is set); the rerun unsets it" in check
     assert "online-secret" not in res.stdout + res.stderr
     # The reviewer's own environment as the run had it: each is the same.
@@ -1267,14 +1267,14 @@ def test_rerun_sets_the_variables_the_run_recorded_and_says_how_yours_differ(tmp
         [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--lock", str(host_lock), "--dry-run"],
         cwd=root, env={**base, "SEED": "3 4"}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert "  variable 'SEED=3 4': same here" in res.stdout, res.stdout
+    assert "  variable SEED='3 4': same here" in res.stdout, res.stdout
     assert "  variable WANDB_MODE (unset in the run): same here" in res.stdout, res.stdout
     # Asked to confirm, the reviewer reads what the command's environment gets from the record.
     res = subprocess.run(
         [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--lock", str(host_lock)],
         cwd=root, env=base, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    assert res.returncode == 2 and "  with the run's variables: 'SEED=3 4', WANDB_MODE unset\n" in res.stderr, (
+    assert res.returncode == 2 and "  with the run's variables: SEED='3 4', WANDB_MODE unset\n" in res.stderr, (
         res.stderr
     )
 
