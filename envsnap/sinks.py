@@ -289,6 +289,11 @@ _TEX_SPECIAL = {
     "<": r"\textless{}",
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
+    # The fonts' ' and ` are curly quotes (in typewriter text too), and LaTeX joins `` and '' into double ones: a
+    # shell line copied from the PDF (SEED='3 4') was no longer the shell's. The straight characters (textcomp's,
+    # in the kernel since 2020) copy as typed.
+    "'": r"\textquotesingle{}",
+    "`": r"\textasciigrave{}",
     "\N{REPLACEMENT CHARACTER}": "?",
 }
 # "--" becomes an en dash under T1 (and "---" an em dash anywhere): an empty group between hyphens keeps
@@ -298,7 +303,8 @@ _TEX_RE = re.compile("|".join(re.escape(c) for c in _TEX_SPECIAL) + "|-(?=-)")
 
 def tex_text(text: object) -> str:
     """Text safe inside a LaTeX paragraph, table cell or comment: every special character escaped, control
-    characters shown as ``?`` (a line break cannot end a comment or a row), ``--`` kept as two hyphens.
+    characters shown as ``?`` (a line break cannot end a comment or a row), ``--`` kept as two hyphens, the quote and
+    the backquote the straight characters (not curly quotes).
     Unicode's line and paragraph separators (line breaks to editors and Python's splitlines) and bidirectional
     formatting characters (a viewer shows the source reordered) are shown as ``?`` too (``strip_terminal``)."""
     shown = strip_terminal(str(text))

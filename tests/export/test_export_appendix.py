@@ -252,7 +252,7 @@ def test_a_lock_name_is_escaped_for_each_place_it_is_written(rich: Snapshot) -> 
     assert "``my env $(id) & 100%_{x}`.lock``" in markdown
     latex = appendix.render_latex(rich, lock_name=name)["appendix.tex"].decode()
     assert latex_syntax_problems(latex) == []
-    assert r"envsnap check 'my env \$(id) \& 100\%\_\{x\}" in latex
+    assert r"envsnap check \textquotesingle{}my env \$(id) \& 100\%\_\{x\}\textasciigrave{}" in latex
     assert "$(id)" not in latex.replace(r"\$(id)", "")
 
 
@@ -306,3 +306,24 @@ def test_long_names_in_a_two_column_paper_stay_on_the_page(rich: Snapshot, tmp_p
     )
     log = _compile(tmp_path, appendix.render_latex(snapshot)["appendix.tex"].decode(), options="twocolumn")
     assert "Overfull \\vbox" not in log and "Overfull \\hbox" not in log
+
+
+@pytest.mark.integration
+@pytest.mark.tex
+def test_a_shell_quote_in_the_latex_appendix_prints_as_a_straight_quote(rich: Snapshot, tmp_path: Path) -> None:
+    """A reader copies a command or a variable out of the paper's PDF: ``SEED='3 4'`` and ``envsnap check
+    'my env.lock'`` were typeset with the typewriter font's curly quotes (``'`` is a right quote there, and a
+    backquote a left one), and the copied line (SEED= and right quotes) was no longer the shell's. Each is the straight
+    character in the PDF now, in a paper with the default encoding (its fonts name their glyphs)."""
+    from envsnap import sinks
+    from envsnap.artifacts.appendix import ArtifactFacts, RunVariable, RunVariables
+
+    word = sinks.shell_assignment("SEED", "3 `x` 4")
+    facts = ArtifactFacts(variables=(RunVariables("runs/run.toml", (RunVariable("SEED", word),)),))
+    text = appendix.render_latex(rich, facts, lock_name="my env.lock")["appendix.tex"].decode()
+    assert "SEED" in text and "my env" in text
+    _compile(tmp_path, "\\pdfcompresslevel=0 \\pdfobjcompresslevel=0\n" + text, fontenc="")
+    pdf = (tmp_path / "paper.pdf").read_bytes().decode("latin-1")
+    glyphs = re.findall(r"/FontName /\w+\+CMTT10\n.*?/CharSet \(([^)]*)\)", pdf, re.S)
+    assert glyphs, "no typewriter font in the PDF"
+    assert not any("/quoteright" in g or "/quoteleft" in g for g in glyphs), glyphs

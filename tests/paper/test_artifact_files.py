@@ -467,7 +467,7 @@ def test_the_home_text_of_a_run_record_is_flagged_escaped_for_each_sink(tmp_path
     assert f"- Run record ``runs/a&b_%#`*.toml``: {md_note} (command words 2, 5; `envsnap show` names it)\n" in md
     tex = render_latex(sample_lock(seal=True), facts)["appendix.tex"].decode()
     assert (
-        r"Run record \texttt{runs/a\&b\allowbreak{}\_\%\#`*.to\allowbreak{}ml}: 2 places in the "
+        r"Run record \texttt{runs/a\&b\allowbreak{}\_\%\#\textasciigrave{}*.to\allowbreak{}ml}: 2 places in the "
         r"command name the home or project folder of whoever recorded it, kept as written (not as \{project\} or "
         r"\textasciitilde{}): a rerun elsewhere gets this text unchanged (command words 2, 5; \texttt{envsnap show} "
         "names it)." in tex
