@@ -267,6 +267,8 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
         # ``run --env``: what the command had set (or unset), which rerun sets again; a reader running the command
         # by hand needs them too.
         "variables": list(variables_shown(rec.command.variables)),
+        # The same for the crate, as recorded: (name, value), or (name, None) for one unset.
+        "env": [(v.name, None if v.unset else v.value) for v in rec.command.variables],
         # The same for the appendix, as data: its templates say an unset one is unset in their own words.
         "variable_words": tuple(
             RunVariable(v.name, unset=True) if v.unset else RunVariable(v.name, sinks.shell_assignment(v.name, v.value))

@@ -27,7 +27,9 @@ PROCESS_RUN_CRATE = "https://w3id.org/ro/wfrun/process/0.5"
 # RO-Crate 1.1's context has no ``sha256``: a term it lacks is dropped by every JSON-LD reader unless the crate
 # defines it, here as the Workflow Run Crate terms do.
 SHA256_TERM = "https://w3id.org/ro/terms/workflow-run#sha256"
-CONTEXT: list[Any] = [f"{RO_CRATE}/context", {"sha256": SHA256_TERM}]
+# Nor ``environment``: Process Run Crate's settings of environment variables (``run --env``), each a PropertyValue.
+ENVIRONMENT_TERM = "https://w3id.org/ro/terms/workflow-run#environment"
+CONTEXT: list[Any] = [f"{RO_CRATE}/context", {"sha256": SHA256_TERM, "environment": ENVIRONMENT_TERM}]
 _ENCODING = {
     ".whl": "application/zip",
     ".json": "application/json",
@@ -198,7 +200,7 @@ def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> 
             if run["status"] == 0
             else "http://schema.org/FailedActionStatus"
         },
-        "description": f"exit status {run['status']}; recorded by envsnap run{_home_text(run)}",
+        "description": f"exit status {run['status']}; recorded by envsnap run{_unset(run)}{_home_text(run)}",
     }
     if run.get("record") in files:
         action["subjectOf"] = {"@id": file_id(run["record"])}
@@ -213,7 +215,27 @@ def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> 
             extra.append({"@id": eid, "@type": "Dataset", "name": path, "identifier": digest})
         if refs:
             action[kind] = refs
+    # ``run --env``: each variable the command had set, as Process Run Crate records one (an unset one has no
+    # value to give, and is said in the description).
+    settings = []
+    given = [(name, value) for name, value in run.get("env", ()) if value is not None]
+    for n, (name, value) in enumerate(given):
+        eid = f"{run['id']}-env-{n + 1}"
+        settings.append({"@id": eid})
+        extra.append({"@id": eid, "@type": "PropertyValue", "name": name, "value": value})
+    if settings:
+        action["environment"] = settings
     return [action, *extra]
+
+
+def _unset(run: Mapping[str, Any]) -> str:
+    """The variables the run recorded as unset at its start (``run --env``), which ``environment`` cannot hold."""
+    unset = [name for name, value in run.get("env", ()) if value is None]
+    return (
+        f"; {', '.join(unset)} unset at its start (envsnap rerun unsets {'it' if len(unset) == 1 else 'them'})"
+        if unset
+        else ""
+    )
 
 
 def _home_text(run: Mapping[str, Any]) -> str:

@@ -522,6 +522,44 @@ def test_the_crate_says_where_a_runs_command_names_the_authors_home(tmp_path: Pa
     assert "3 places in the command name" in loaded.dereference("#run-0000000000000001")["description"]
 
 
+def test_the_crate_records_the_variables_a_run_had(tmp_path: Path) -> None:
+    """``run --env SEED`` records what the command had set; REPRODUCING.md and the appendix name it, but the crate's
+    CreateAction did not, so a reader of the crate alone reran without the seed. Each set variable is a
+    ``PropertyValue`` in its ``environment`` (Process Run Crate's environment variable settings, a term the
+    ``@context`` defines), the value exact as JSON text; one unset at the run's start is said so in the
+    description, not given an empty value."""
+    from rocrate.rocrate import ROCrate
+
+    from envsnap.paper import crate
+
+    bundle = bundle_of(tmp_path)
+    value = '3 "x" \\ </script> `y` %s'
+    run = {
+        "id": "#run-0000000000000001",
+        "record": "runs/seeded.toml",
+        "command": "python train.py",
+        "start": "2026-12-01T00:00:00Z",
+        "end": "2026-12-01T00:01:00Z",
+        "status": 0,
+        "home_text": [],
+        "home_note": "",
+        "env": [("SEED", value), ("WANDB_MODE", None)],
+    }
+    plain = {**run, "id": "#run-0000000000000002", "record": "runs/plain.toml", "env": []}
+    artifact._write_crate(bundle, META, None, [run, plain])
+    doc = json.loads((bundle.root / crate.NAME).read_text())
+    term = "https://w3id.org/ro/terms/workflow-run#environment"
+    assert any(isinstance(c, dict) and c.get("environment") == term for c in doc["@context"]), doc["@context"]
+    entities = {e["@id"]: e for e in doc["@graph"]}
+    action = entities["#run-0000000000000001"]
+    settings = [entities[ref["@id"]] for ref in action["environment"]]
+    assert [(e["@type"], e["name"], e["value"]) for e in settings] == [("PropertyValue", "SEED", value)]
+    assert "WANDB_MODE unset" in action["description"], action["description"]
+    assert "environment" not in entities["#run-0000000000000002"]
+    loaded = ROCrate(bundle.root)
+    assert loaded.dereference(action["environment"][0]["@id"])["value"] == value
+
+
 def test_the_papers_link_in_the_appendix_and_reproducing_md_is_the_crates_percent_encoded_url(
     tmp_path: Path,
 ) -> None:
