@@ -65,6 +65,7 @@ FILTERS: dict[str, Callable[..., Escaped]] = {
         "shell_double": sinks.shell_double,
         "md_code": sinks.md_code,
         "md_text": sinks.md_text,
+        "md_fenced_line": sinks.md_fenced_line,
         "tex_code": sinks.tex_code,
         "tex_text": sinks.tex_text,
         "tex_breakable": sinks.tex_breakable,

@@ -263,6 +263,15 @@ def md_text(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", strip_terminal(str(text)))
 
 
+def md_fenced_line(text: str) -> str:
+    """A line inside a fenced code block, as it is (nothing in a code block is Markdown): no control character (a
+    line break would start a line of the stranger's), and never a line that closes the fence."""
+    _no_control(text, "a Markdown code block")
+    if text.lstrip(" ").startswith(("```", "~~~")):
+        raise UnsafeValue(f"a line that would end a Markdown code block: {shown(text)}")
+    return text
+
+
 def md_code(text: object) -> str:
     """A Markdown code span holding ``text`` literally (CommonMark: a fence longer than any backquote run
     inside), on one line, in the order written (``strip_terminal``, as ``md_text``)."""

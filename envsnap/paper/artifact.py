@@ -246,7 +246,7 @@ def _kept_runs(bundle: Bundle, given: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def _run_facts(rec: Any, name: str) -> dict[str, Any]:
-    from ..runs.record import unlabelled_text, variables_shown
+    from ..runs.record import unlabelled_text
     from ..runs.summary import home_text_note
 
     # Where the command still names the author's home or project as text (``command.unlabelled``), as ``show``
@@ -265,8 +265,12 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
         "data": [(d.path, d.digest) for d in rec.inputs()],
         "outputs": [(d.path, d.digest) for d in rec.outputs()],
         # ``run --env``: what the command had set (or unset), which rerun sets again; a reader running the command
-        # by hand needs them too.
-        "variables": list(variables_shown(rec.command.variables)),
+        # by hand needs them too, as the shell lines that give them to a command run after (an assignment alone is
+        # not exported).
+        "variables": [
+            f"unset {v.name}" if v.unset else f"export {sinks.shell_assignment(v.name, v.value)}"
+            for v in rec.command.variables
+        ],
         # The same for the crate, as recorded: (name, value), or (name, None) for one unset.
         "env": [(v.name, None if v.unset else v.value) for v in rec.command.variables],
         # The same for the appendix, as data: its templates say an unset one is unset in their own words.

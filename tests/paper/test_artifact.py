@@ -650,3 +650,15 @@ def test_the_appendix_names_a_run_records_variables_escaped_for_each_sink(
         rf"{sinks.tex_code('WANDB_MODE')} unset."
     ) in latex, latex
     assert "runs/run.toml` ran its command" not in markdown  # the other record named no variable
+    # REPRODUCING.md gives the shell lines a reader runs first: pasted into bash, the command gets the seed, and
+    # not the WANDB_MODE this shell had.
+    reproducing = (copy / "REPRODUCING.md").read_text()
+    block = reproducing.split("`runs/seeded.toml` sets these variables", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    assert block == f"export SEED={shlex.quote(value)}\nunset WANDB_MODE\n", block
+    shell = subprocess.run(
+        ["bash", "-c", block + "printenv SEED; printenv WANDB_MODE || echo unset"],  # printenv: a child process
+        env={**os.environ, "WANDB_MODE": "offline"},
+        capture_output=True,
+        text=True,
+    )
+    assert shell.stdout == f"{value}\nunset\n", shell

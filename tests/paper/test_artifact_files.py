@@ -476,13 +476,20 @@ def test_the_home_text_of_a_run_record_is_flagged_escaped_for_each_sink(tmp_path
 
 def test_reproducing_names_the_variables_a_run_recorded(tmp_path: Path) -> None:
     """``run --env SEED`` records what the command had set; rerun sets it again, but REPRODUCING.md said nothing of
-    it, so a reader running the command by hand ran it without the seed. Each run's variables are listed now, as
-    ``show`` names them (an unset one as unset), each a code span: a record's values are a stranger's text."""
-    run = {"record": "runs/train.toml", "home_text": [], "home_note": "", "variables": ["SEED=3", "WANDB_MODE unset"]}
+    it, so a reader running the command by hand ran it without the seed. Each run's variables are listed now as the
+    shell lines that set them for a command run after them: ``export`` with the value quoted, ``unset`` for one the
+    run had unset. A list of code spans (`SEED='3 4'`, `WANDB_MODE unset`) set nothing when pasted: an assignment
+    alone is not exported to the command, and ``WANDB_MODE unset`` is a command of its own."""
+    run = {
+        "record": "runs/train.toml",
+        "home_text": [],
+        "home_note": "",
+        "variables": ["export SEED='3 4'", "unset WANDB_MODE"],
+    }
     bundle = bundle_of(tmp_path)
     text = artifact._reproducing(bundle, META, [run], grade="Bundled")
     assert "`runs/train.toml` sets these variables for its command" in text, text
-    assert "- `SEED=3`\n- `WANDB_MODE unset`\n" in text, text
+    assert "```sh\nexport SEED='3 4'\nunset WANDB_MODE\n```\n" in text, text
     plain = {"record": "runs/plain.toml", "home_text": [], "home_note": "", "variables": []}
     assert "sets these variables" not in artifact._reproducing(bundle, META, [plain], grade="Bundled")
 
