@@ -330,10 +330,37 @@ def check_environment(
     return Check("environment", state, tuple(lines))
 
 
-def docker_variables(variables: Sequence[Variable]) -> list[str]:
-    """``docker run``'s ``-e NAME=VALUE`` words for the variables a run recorded: words of its argv, never a
-    shell's, each value as recorded. An unset one gets none (the container has only what the image sets)."""
-    return [arg for v in variables if not v.unset for arg in ("-e", f"{v.name}={v.value}")]
+# What the docker client itself reads from its environment (which engine, its config, its TLS files, where its
+# plugins are): a recorded unset variable of these names is not removed from docker's environment.
+_DOCKER_READS = frozenset({"PATH", "HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "TMPDIR", "SSH_AUTH_SOCK"})
+_DOCKER_READS_PROXY = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"})
+
+
+def docker_reads(name: str) -> bool:
+    """Whether the docker client reads ``name`` from its own environment (``DOCKER_HOST``, ``HOME``, a proxy's)."""
+    return name.startswith("DOCKER_") or name in _DOCKER_READS or name.upper() in _DOCKER_READS_PROXY
+
+
+def docker_variables(variables: Sequence[Variable], environ: Mapping[str, str]) -> list[str]:
+    """``docker run``'s ``-e`` words for the variables a run recorded: words of its argv, never a shell's.
+    ``-e NAME=VALUE`` for one set, as recorded; ``-e NAME`` for one the run had unset, which docker, with no
+    NAME in its own environment (``docker_environ``), removes from the container's, the image's ``ENV``
+    included. None for an unset one docker itself reads and ``environ`` (yours) has: docker would pass yours."""
+    words: list[str] = []
+    for v in variables:
+        if not v.unset:
+            words += ["-e", f"{v.name}={v.value}"]
+        elif not (docker_reads(v.name) and v.name in environ):
+            words += ["-e", v.name]
+    return words
+
+
+def docker_environ(environ: Mapping[str, str], variables: Sequence[Variable]) -> dict[str, str]:
+    """docker's own environment for ``--in-docker``: ``environ`` (yours, not the record's values: a recorded
+    DOCKER_HOST would send the rerun to another engine) less each variable the run had unset that docker does
+    not read itself, so that its ``-e NAME`` unsets it in the container rather than passing yours."""
+    gone = {v.name for v in variables if v.unset and not docker_reads(v.name)}
+    return {k: v for k, v in environ.items() if k not in gone}
 
 
 def _verify_in_docker(
@@ -351,7 +378,7 @@ def _verify_in_docker(
             *(["--gpus", gpus] if gpus else []),  # the driver and GPUs the command will see, verified
             "--mount",
             sinks.docker_bind(str(lock_file.resolve()), "/envsnap-run.lock", readonly=True),
-            *docker_variables(variables),  # judged as the command will have them
+            *docker_variables(variables, os.environ),  # judged as the command will have them
             "--",
             image,
             "envsnap",
@@ -360,6 +387,7 @@ def _verify_in_docker(
             "--json",
         ],
         timeout=DOCKER_VERIFY_TIMEOUT,
+        env=docker_environ(os.environ, variables),
     )
     try:
         data = json.loads(res.stdout)
@@ -704,9 +732,10 @@ def plan(
         raise UnsafeInputError(f"the record's working directory {record.command.cwd} is not a folder in {root}")
     argv, resolved = resolved_argv(record.command, root)
     command = tuple(argv)  # the program the record names, resolved: its environment is verified
-    env = dict(os.environ)
-    if in_docker is None:  # in docker they are docker's -e words: docker itself runs in your environment
-        env = with_variables(env, record.command.variables)
+    if in_docker is None:
+        env = with_variables(os.environ, record.command.variables)
+    else:  # docker's -e words: docker itself runs in your environment, less what it is to unset in the container
+        env = docker_environ(os.environ, record.command.variables)
     if python is not None:
         interpreter = resolve_interpreter(python)
         if is_python_name(argv[0]):
@@ -737,7 +766,7 @@ def plan(
             "--mount",
             sinks.docker_bind(str(root), str(root), readonly=False),
             *binds,
-            *docker_variables(record.command.variables),
+            *docker_variables(record.command.variables, os.environ),
             "-w",
             str(run_dir),
             "--user",
@@ -803,8 +832,13 @@ def variable_lines(variables: Sequence[Variable], environ: Mapping[str, str], *,
         if v.unset:
             shown = f"{v.name} (unset in the run)"
             state = "same here" if mine is None else "differs here (yours is set)"
-            if in_docker:
-                what = "envsnap passes the container no value for it (one the image sets stays)"
+            if in_docker and docker_reads(v.name) and mine is not None:
+                what = (
+                    "envsnap cannot unset it in the container: docker itself reads it here (one the image sets "
+                    "stays; unset it for the rerun)"
+                )
+            elif in_docker:
+                what = "the rerun unsets it in the container"
             else:
                 what = "" if mine is None else "the rerun unsets it"
         else:

@@ -1309,14 +1309,13 @@ def test_rerun_in_docker_passes_the_recorded_variables_as_arguments(
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
             "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
-            "-e", "SEED=3; rm -rf ~ $(x)", "-e", "DOCKER_HOST=tcp://evil:2375",
+            "-e", "SEED=3; rm -rf ~ $(x)", "-e", "DOCKER_HOST=tcp://evil:2375", "-e", "WANDB_MODE",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
         ]
     ), res.stderr  # fmt: skip
-    assert (
-        "  variable WANDB_MODE (unset in the run): same here; envsnap passes the container no value for it "
-        "(one the image sets stays)" in res.stdout
-    ), res.stdout
+    assert "  variable WANDB_MODE (unset in the run): same here; the rerun unsets it in the container" in res.stdout, (
+        res.stdout
+    )
     # What runs docker: your environment, not the record's variables.
     monkeypatch.chdir(paper)
     monkeypatch.delenv("DOCKER_HOST", raising=False)
@@ -1357,9 +1356,11 @@ def test_rerun_in_docker_verifies_with_the_recorded_variables(
     """The verify in the image judged the container without the variables its command gets (-e), as a verify here
     judged your own environment without them."""
     seen: list[list[str]] = []
+    envs: list[object] = []
 
-    def docker(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+    def docker(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
         seen.append(list(argv))
+        envs.append(kwargs.get("env"))
         return subprocess.CompletedProcess(argv, 0, '{"differences": []}', "")
 
     monkeypatch.setattr(rerun_mod._runner, "run", docker)
@@ -1374,4 +1375,94 @@ def test_rerun_in_docker_verifies_with_the_recorded_variables(
     )
     check = rerun_mod.check_environment(record, tmp_path, lock=str(host_lock), in_docker="some/image:1")
     assert check.state == rerun_mod.SAME, check
-    assert seen and seen[0][seen[0].index("--") - 2 : seen[0].index("--")] == ["-e", "SEED=3"], seen
+    monkeypatch.setenv("WANDB_MODE", "online")  # yours: the verify, as the command, has it unset (-e, no value)
+    check = rerun_mod.check_environment(record, tmp_path, lock=str(host_lock), in_docker="some/image:1")
+    assert seen[-1][seen[-1].index("--") - 4 : seen[-1].index("--")] == ["-e", "SEED=3", "-e", "WANDB_MODE"], seen
+    assert isinstance(envs[-1], dict) and "WANDB_MODE" not in envs[-1] and "PATH" in envs[-1], envs
+
+
+def _variables_record(root: Path, argv: tuple[str, ...], *variables: rec.Variable) -> None:
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=argv, cwd=".", variables=variables),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    rec.dump(record, root / "run.toml")
+
+
+def test_rerun_in_docker_unsets_a_variable_the_run_had_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run --env WANDB_MODE`` with it unset, rerun ``--in-docker`` in an image whose ``ENV`` sets it: the command
+    saw the image's value, which the run did not have. Docker is given ``-e WANDB_MODE`` with no value, and runs
+    without WANDB_MODE in its own environment: docker then removes it from the container's (an image's ENV
+    included). A name docker itself reads (DOCKER_HOST) is left in docker's environment, and said."""
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "paper"
+    paper.mkdir(parents=True)
+    _variables_record(
+        paper,
+        ("sh", "-c", "true"),
+        rec.Variable("WANDB_MODE", unset=True),
+        rec.Variable("DOCKER_HOST", unset=True),
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", "some/image:1"],
+        cwd=paper, env=envsnap_env(HOME=str(bob), WANDB_MODE="online", DOCKER_HOST="unix:///run/mine.sock"),
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines()[1] == "  " + shlex.join(
+        [
+            "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
+            "-e", "WANDB_MODE",
+            "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
+        ]
+    ), res.stderr  # fmt: skip
+    assert (
+        "  variable WANDB_MODE (unset in the run): differs here (yours is set); the rerun unsets it in the container"
+        in res.stdout
+    ), res.stdout
+    assert (
+        "  variable DOCKER_HOST (unset in the run): differs here (yours is set); envsnap cannot unset it in the "
+        "container: docker itself reads it here (one the image sets stays; unset it for the rerun)" in res.stdout
+    ), res.stdout
+    monkeypatch.chdir(paper)
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/mine.sock")
+    plan = rerun_mod.plan(rec.load(paper / "run.toml"), in_docker="some/image:1")
+    assert "WANDB_MODE" not in plan.env and plan.env["DOCKER_HOST"] == "unix:///run/mine.sock"
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_the_command_sees_unset_what_the_image_sets(tmp_path: Path) -> None:
+    base = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    image = f"envsnap-test-unset:{os.getpid()}"
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "Dockerfile").write_text(f"FROM {base}\nENV WANDB_MODE=online SEED=7\n")
+    built = subprocess.run(
+        ["docker", "build", "-q", "--label", "org.envsnap.test=rerun-unset", "-t", image, str(tmp_path / "img")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    try:
+        root = tmp_path / "p"
+        root.mkdir()
+        script = 'echo "${WANDB_MODE-unset} ${SEED-unset}" > seen.txt'
+        clean = {k: v for k, v in envsnap_env().items() if k not in ("WANDB_MODE", "SEED")}
+        res = subprocess.run(
+            [sys.executable, "-m", "envsnap", "run", "--env", "WANDB_MODE", "--env", "SEED", "--output", "seen.txt",
+             "--", "sh", "-c", script],
+            cwd=root, env={**clean, "SEED": "3"}, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert res.returncode == 0 and (root / "seen.txt").read_text() == "unset 3\n", res.stderr
+        (root / "seen.txt").unlink()
+        res = subprocess.run(
+            [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", image, "--yes"],
+            cwd=root, env={**clean, "WANDB_MODE": "mine"}, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert (root / "seen.txt").read_text() == "unset 3\n", res.stdout + res.stderr
+        assert res.returncode == 0 and "output seen.txt: identical" in res.stdout, res.stdout + res.stderr
+    finally:
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=120)
