@@ -470,11 +470,21 @@ def docker_gpus(
     found, _ = (probe or _gpus_here)(environ)
     if found == ():  # none here (None: NVML did not answer, and the GPUs may well be there)
         return ""
+    recorded = _recorded_cuda_devices(record)
+    if recorded is not None:
+        # The command gets the run's value (-e), which the container's CUDA reads against the GPUs docker gives it,
+        # numbered from 0: given all, it names what it names here, as without docker; one it names none of, none.
+        return "all" if recorded.unset or _cuda_devices(recorded.value) else ""
     value = environ.get("CUDA_VISIBLE_DEVICES")
     if value is None:
         return "all"
     devices = _cuda_devices(value)
     return f'"device={",".join(devices)}"' if devices else ""
+
+
+def _recorded_cuda_devices(record: RunRecord) -> Variable | None:
+    """The run's ``CUDA_VISIBLE_DEVICES`` when it named it (``run --env``): the rerun gives it to the command."""
+    return next((v for v in record.command.variables if v.name == "CUDA_VISIBLE_DEVICES"), None)
 
 
 def check_gpus(
@@ -494,6 +504,7 @@ def check_gpus(
     shown = ", ".join(used)
     allowed = f" (CUDA_VISIBLE_DEVICES={record.gpus.visible_devices})" if record.gpus.visible_devices_set else ""
     lines = [f"the run used {len(used)} GPU{'s' if len(used) > 1 else ''}: {shown}{allowed}"]
+    recorded = _recorded_cuda_devices(record) if in_docker else None
     if in_docker:
         if not gpus_asked:  # docker run is given no --gpus: the container sees none
             here, note = probe() if probe is not None else _gpus_here(environ)
@@ -507,24 +518,22 @@ def check_gpus(
     gpus, note = probe() if probe is not None else _gpus_here(environ)
     if gpus is None:
         return Check("gpus", UNKNOWN, (*lines, f"here: unknown ({note})"))
-    visible: list[str] = [f"{g.index} ({g.name})" for g in gpus]
+    visible = [f"{g.index} ({g.name})" for g in gpus]
     value = environ.get("CUDA_VISIBLE_DEVICES")
     if value is not None:
-        by_index = {str(g.index): f"{g.index} ({g.name})" for g in gpus}
-        named: list[str] = []
-        for entry in (e.strip() for e in value.split(",")):
-            if entry.isdigit():
-                if entry not in by_index:
-                    break
-                named.append(by_index[entry])
-            elif entry and len(named) < len(gpus):  # a UUID or MIG device: one device, named as given
-                named.append(entry)
-            else:
-                break
-        visible = named
+        visible = _narrowed([(str(g.index), f"{g.index} ({g.name})") for g in gpus], value, len(gpus))
     where = f" (CUDA_VISIBLE_DEVICES={value})" if value else " (CUDA_VISIBLE_DEVICES is empty)" if value == "" else ""
     if in_docker:
-        where = f" (in the container: docker run --gpus {gpus_asked})"
+        where = f" (in the container: docker run --gpus {gpus_asked}"
+        if recorded is not None and recorded.unset:
+            where += ", and the run's CUDA_VISIBLE_DEVICES unset)"
+        elif recorded is not None:
+            # The container's CUDA reads the run's value against its own GPUs, numbered from 0 in docker's order.
+            visible = _narrowed([(str(i), shown) for i, shown in enumerate(visible)], recorded.value, len(visible))
+            renumbered = "" if gpus_asked == "all" else ", which names the container's GPUs from 0"
+            where += f", and the run's CUDA_VISIBLE_DEVICES={recorded.value}{renumbered})"
+        else:
+            where += ")"
     if note:
         where += f" ({note})"
     if visible:
@@ -533,6 +542,23 @@ def check_gpus(
     else:
         lines.append(f"here: no GPU visible{where}")
     return Check("gpus", DIFFERS if len(visible) < len(used) else SAME, tuple(lines))
+
+
+def _narrowed(gpus: Sequence[tuple[str, str]], value: str, count: int) -> list[str]:
+    """The GPUs (each its index and how it is shown) a ``CUDA_VISIBLE_DEVICES`` value leaves visible, as CUDA reads
+    it: up to the first entry that names none; a UUID or MIG device is one device, named as given."""
+    by_index = dict(gpus)
+    named: list[str] = []
+    for entry in (e.strip() for e in value.split(",")):
+        if entry.isdigit():
+            if entry not in by_index:
+                break
+            named.append(by_index[entry])
+        elif entry and len(named) < count:
+            named.append(entry)
+        else:
+            break
+    return named
 
 
 def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()) -> Check:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -1466,3 +1467,93 @@ def test_rerun_in_docker_the_command_sees_unset_what_the_image_sets(tmp_path: Pa
         assert res.returncode == 0 and "output seen.txt: identical" in res.stdout, res.stdout + res.stderr
     finally:
         subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=120)
+
+
+def _cuda_record(root: Path, variable: rec.Variable) -> None:
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd=".", variables=(variable,)),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        gpus=rec.Gpus(
+            visible_devices=variable.value,
+            visible_devices_set=not variable.unset,
+            used=("1 (A)",) if not variable.unset else ("0 (A)", "1 (A)", "2 (A)", "3 (A)"),
+            used_known=True,
+        ),
+    )
+    rec.dump(record, root / "run.toml")
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to compile the fake NVML")
+@pytest.mark.parametrize(
+    ("variable", "gpus_line"),
+    [
+        (
+            rec.Variable("CUDA_VISIBLE_DEVICES", "1"),
+            "  here: 1 GPU visible: 1 (A) (in the container: docker run --gpus all, and the run's "
+            "CUDA_VISIBLE_DEVICES=1)",
+        ),
+        (
+            rec.Variable("CUDA_VISIBLE_DEVICES", unset=True),
+            "  here: 4 GPUs visible: 0 (A), 1 (A), 2 (A), 3 (A) (in the container: docker run --gpus all, and the "
+            "run's CUDA_VISIBLE_DEVICES unset)",
+        ),
+    ],
+    ids=["set", "unset"],
+)
+def test_rerun_in_docker_gives_the_command_the_gpus_of_the_recorded_cuda_visible_devices(
+    tmp_path: Path, variable: rec.Variable, gpus_line: str
+) -> None:
+    """``run --env CUDA_VISIBLE_DEVICES`` (1), rerun ``--in-docker`` by a reviewer whose own is 2: docker was asked
+    for GPU 2 alone (from yours), which the container numbers 0, and given ``-e CUDA_VISIBLE_DEVICES=1``: the
+    command saw no GPU, and the GPUs check said ``same``. As without docker, the run's value is the command's:
+    docker is asked for all of them and the container's CUDA narrows them by the run's value, as here."""
+    import gpu_fakes
+
+    root = tmp_path / "p"
+    root.mkdir()
+    _cuda_record(root, variable)
+    nvml = gpu_fakes.FakeNvml(gpus=tuple(gpu_fakes.FakeGpu("A", (9, 0), 80 << 30, f"GPU-{i}") for i in range(4)))
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml), envsnap_env(CUDA_VISIBLE_DEVICES="2"))
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", "some/image:1"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert res.returncode == 2, res.stdout + res.stderr
+    word = ["-e", f"CUDA_VISIBLE_DEVICES={variable.value}" if not variable.unset else "CUDA_VISIBLE_DEVICES"]
+    assert res.stderr.splitlines()[1] == "  " + shlex.join(
+        [
+            "docker", "run", "--rm", "-i", "--network", "none", "--gpus", "all",
+            "--mount", f"type=bind,source={root},target={root}", *word,
+            "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
+        ]
+    ), res.stderr  # fmt: skip
+    lines = res.stdout.splitlines()
+    assert "gpus: same" in lines and gpus_line in lines, res.stdout
+
+
+def test_the_gpus_a_container_sees_are_narrowed_by_the_recorded_cuda_visible_devices() -> None:
+    """``--gpus 2`` gives the container one GPU, its 0: the run's ``CUDA_VISIBLE_DEVICES=1`` names none there."""
+    from envsnap.model import Gpu
+
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), variables=(rec.Variable("CUDA_VISIBLE_DEVICES", "1"),)),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        gpus=rec.Gpus(visible_devices="1", visible_devices_set=True, used=("1 (A)",), used_known=True),
+    )
+    gpus = tuple(Gpu(index=i, name="A") for i in range(4))
+    asked = '"device=2"'
+    check = rerun_mod.check_gpus(record, {}, probe=lambda: (gpus, ""), in_docker=True, gpus_asked=asked)
+    assert check is not None and check.state == "differs", check
+    assert check.lines[-1] == (
+        'here: no GPU visible (in the container: docker run --gpus "device=2", and the run\'s '
+        "CUDA_VISIBLE_DEVICES=1, which names the container's GPUs from 0)"
+    ), check.lines
+    check = rerun_mod.check_gpus(record, {}, probe=lambda: (gpus, ""), in_docker=True, gpus_asked='"device=0,3"')
+    assert check is not None and check.state == "same", check
+    assert check.lines[-1].startswith("here: 1 GPU visible: 3 (A) (in the container"), check.lines
