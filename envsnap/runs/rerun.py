@@ -784,6 +784,9 @@ def plan(
             "run",
             "--rm",
             "-i",
+            # docker's init as the container's process 1: the kernel gives process 1 no default action for a signal,
+            # so a SIGTERM or Ctrl-C that docker passes on would not end a command without a handler of its own.
+            "--init",
             "--network",
             "none",
             *(["--gpus", asked] if asked else []),

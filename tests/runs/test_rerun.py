@@ -651,7 +651,8 @@ def test_rerun_in_docker_mounts_the_home_paths_the_command_names(tmp_path: Path)
     ], lines
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none",
+            "--mount", f"type=bind,source={paper},target={paper}",
             "--mount", f'type=bind,"source={bob}/data,v2/x.csv","target={bob}/data,v2/x.csv",readonly',
             "--mount", f"type=bind,source={bob}/notes.txt,target={bob}/notes.txt,readonly",
             "--mount", f"type=bind,source={bob}/runs,target={bob}/runs",
@@ -673,7 +674,8 @@ def test_rerun_in_docker_mounts_a_project_whose_path_holds_a_colon(tmp_path: Pat
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none",
+            "--mount", f"type=bind,source={paper},target={paper}",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
         ]
     ), res.stderr  # fmt: skip
@@ -1013,7 +1015,7 @@ def test_rerun_in_docker_asks_docker_for_the_gpus_the_run_used(
     assert res.returncode == 2 and "not confirmed" in res.stderr, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--network", "none", *request_,
+            "docker", "run", "--rm", "-i", "--init", "--network", "none", *request_,
             "--mount", f"type=bind,source={root},target={root}",
             "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
@@ -1309,7 +1311,8 @@ def test_rerun_in_docker_passes_the_recorded_variables_as_arguments(
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none",
+            "--mount", f"type=bind,source={paper},target={paper}",
             "-e", "SEED=3; rm -rf ~ $(x)", "-e", "DOCKER_HOST=tcp://evil:2375", "-e", "WANDB_MODE",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
         ]
@@ -1415,7 +1418,8 @@ def test_rerun_in_docker_unsets_a_variable_the_run_had_unset(tmp_path: Path, mon
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--network", "none", "--mount", f"type=bind,source={paper},target={paper}",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none",
+            "--mount", f"type=bind,source={paper},target={paper}",
             "-e", "WANDB_MODE",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
         ]
@@ -1525,7 +1529,7 @@ def test_rerun_in_docker_gives_the_command_the_gpus_of_the_recorded_cuda_visible
     word = ["-e", f"CUDA_VISIBLE_DEVICES={variable.value}" if not variable.unset else "CUDA_VISIBLE_DEVICES"]
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--network", "none", "--gpus", "all",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none", "--gpus", "all",
             "--mount", f"type=bind,source={root},target={root}", *word,
             "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
@@ -1557,3 +1561,35 @@ def test_the_gpus_a_container_sees_are_narrowed_by_the_recorded_cuda_visible_dev
     check = rerun_mod.check_gpus(record, {}, probe=lambda: (gpus, ""), in_docker=True, gpus_asked='"device=0,3"')
     assert check is not None and check.state == "same", check
     assert check.lines[-1].startswith("here: 1 GPU visible: 3 (A) (in the container"), check.lines
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_a_sigterm_to_rerun_in_docker_ends_the_command_in_the_container(tmp_path: Path) -> None:
+    """SIGTERM sent to ``rerun --in-docker`` (a Slurm time limit, ``kill``) was passed on to docker, which passed it
+    to the command, the container's process 1: the kernel gives process 1 no default action for it, so a command
+    without a handler (``sh``, ``sleep``, a C program) ran on to its end, and a SIGKILL after it left the container
+    running. The command now runs under docker's init, which passes it on: it ends as it does without docker."""
+    image = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    root = tmp_path / "p"
+    root.mkdir()
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("sh", "-c", "touch started; sleep 60; echo late > late.txt"), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    rec.dump(record, root / "run.toml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", image, "--yes"],
+        cwd=root, env=envsnap_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (root / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "envsnap: terminated (SIGTERM)" in err, out + err
+    assert time.monotonic() - sent < 30 and not (root / "late.txt").exists(), out + err
