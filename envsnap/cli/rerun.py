@@ -124,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     out(f"rerunning {args.record}: {sinks.shell_shown(record.command.argv)}")
     if plan.resolved:  # the record names paths by label: what each names here (the command shown to confirm has them)
         out("paths: " + ", ".join(f"{label} is {sinks.shell_shown([folder])}" for label, folder in plan.resolved))
+    if plan.python is not None:
+        recorded, name = (sinks.shell_shown([word]) for word in plan.python)
+        out(f"python: {recorded} runs as the image's {name} (on the image's PATH), the interpreter its verify checks")
     if args.in_docker is not None and (plan.mounts or plan.unmounted):
         # What of your home the container sees: the command names it, the project alone is mounted otherwise.
         shown = [f"{m.shown} {'writable' if m.writable else 'read-only'}" for m in plan.mounts]

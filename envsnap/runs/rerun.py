@@ -100,6 +100,8 @@ class Plan:
     unmade: tuple[tuple[str, str], ...] = ()  # each output whose missing folder is not made, and why
     ignore: tuple[str, ...] = ()  # --ignore-output: globs of the outputs, or files in one, not compared
     gpus: str = ""  # --in-docker: docker's --gpus value ("all", '"device=0,1"'); "" when none are asked for
+    # --in-docker: the recorded interpreter's path (as recorded), and the name the image's PATH finds instead
+    python: tuple[str, str] | None = None
 
     @property
     def differs(self) -> bool:
@@ -772,9 +774,15 @@ def plan(
     if gpus is not None and in_docker is None:
         raise UsageError("--gpus needs --in-docker (here, the command sees the GPUs CUDA_VISIBLE_DEVICES names)")
     asked = docker_gpus(record, os.environ, gpus) if in_docker is not None else ""
+    replaced: tuple[str, str] | None = None
     if in_docker is not None:
         from .. import sinks
 
+        if is_python_name(argv[0]) and "/" in argv[0]:
+            # The author's interpreter by its path (``$(which python3)``, record_run's sys.executable) is not in the
+            # image, or is a project's own venv: the image's of that name runs, the one its verify checks.
+            replaced = (record.command.argv[0], os.path.basename(argv[0]))
+            argv[0] = replaced[1]
         mounts, unmounted = home_mounts(record, root, roots)
         binds = [
             arg for m in mounts for arg in ("--mount", sinks.docker_bind(m.source, m.target, readonly=not m.writable))
@@ -835,6 +843,7 @@ def plan(
         unmade=unmade,
         gpus=asked,
         ignore=tuple(ignore_output),
+        python=replaced,
     )
 
 

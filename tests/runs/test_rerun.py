@@ -1593,3 +1593,51 @@ def test_a_sigterm_to_rerun_in_docker_ends_the_command_in_the_container(tmp_path
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143 and "envsnap: terminated (SIGTERM)" in err, out + err
     assert time.monotonic() - sent < 30 and not (root / "late.txt").exists(), out + err
+
+
+def test_rerun_in_docker_runs_a_recorded_python_path_as_the_images_python(tmp_path: Path) -> None:
+    """A run of ``$(which python3) train.py`` (or record_run's ``sys.executable``) records the interpreter by its
+    path on the author's machine, which the image does not have: the container failed with exit 127, or ran a
+    project's own venv, not the environment its verify had checked. The image's interpreter of that name runs."""
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "paper"
+    paper.mkdir(parents=True)
+    _variables_record(paper, ("/opt/alice/venv/bin/python3.11", "-c", "pass"))
+    res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines()[1].endswith(" -- some/image:1 python3.11 -c pass"), res.stderr
+    assert (
+        "python: /opt/alice/venv/bin/python3.11 runs as the image's python3.11 (on the image's PATH), "
+        "the interpreter its verify checks" in res.stdout.splitlines()
+    ), res.stdout
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_of_a_python_path_runs_the_images_interpreter(tmp_path: Path, envsnap: Envsnap) -> None:
+    base = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    image = f"envsnap-test-python:{os.getpid()}"
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "Dockerfile").write_text(
+        f"FROM {base}\nRUN printf '#!/bin/sh\\necho ran > \"$1\"\\n' > /usr/local/bin/python3 "
+        "&& chmod +x /usr/local/bin/python3\n"
+    )
+    built = subprocess.run(
+        ["docker", "build", "-q", "--label", "org.envsnap.test=rerun-python", "-t", image, str(tmp_path / "img")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    try:
+        mine = tmp_path / "alice" / "bin"
+        mine.mkdir(parents=True)
+        (mine / "python3").write_text('#!/bin/sh\necho ran > "$1"\n')
+        (mine / "python3").chmod(0o755)
+        root = tmp_path / "p"
+        root.mkdir()
+        res = envsnap("run", "--output", "o.txt", "--", mine / "python3", "o.txt", cwd=root)
+        assert res.returncode == 0, res.stderr
+        (root / "o.txt").unlink()
+        res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
+        assert res.returncode == 0 and "output o.txt: identical" in res.stdout, res.stdout + res.stderr
+    finally:
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=120)
