@@ -150,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
     variables = () if args.in_docker is not None else record_mod.variables_shown(record.command.variables)
     if not args.yes and not _confirm(plan.argv, plan.cwd, variables):
         raise EnvsnapError("not confirmed: nothing was run")
+    if args.in_docker is not None:
+        rerun_mod.require_image(args.in_docker, plan.env)
     rerun_mod.make_folders(plan)
     before = rerun_mod.outputs_before(record, plan)
     finished = rerun_mod.run(plan)

@@ -401,6 +401,20 @@ def _verify_in_docker(
     return [(d.get("severity") == "mismatch", _docker_line(d)) for d in diffs]
 
 
+def require_image(image: str, env: Mapping[str, str]) -> None:
+    """Raise when docker has no image ``image`` here (a typo, one not pulled or built): ``docker run`` would fail
+    with its own exit status 125, which would read as the command's, and its outputs as not reproduced."""
+    res = _runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", "--", image], timeout=60, env=env)
+    if res.returncode == 0:
+        return
+    if res.returncode in (126, 127) and not res.stdout:  # no docker program to ask
+        raise EnvsnapError(f"--in-docker {image}: docker cannot be run ({res.stderr.strip()}): nothing was run")
+    raise EnvsnapError(
+        f"--in-docker {image}: the image is not here ({_docker_error(res.stderr)}); pull or build it first: "
+        "nothing was run"
+    )
+
+
 def _docker_line(d: dict[str, object]) -> str:
     """A difference of ``verify --json`` in the image as ``envsnap run`` wrote the run's drift (``findings``), so
     that the two compare; in the old words when its fields are not a difference's."""

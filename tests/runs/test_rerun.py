@@ -1641,3 +1641,21 @@ def test_rerun_in_docker_of_a_python_path_runs_the_images_interpreter(tmp_path: 
         assert res.returncode == 0 and "output o.txt: identical" in res.stdout, res.stdout + res.stderr
     finally:
         subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=120)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_of_an_image_that_is_not_here_runs_nothing(tmp_path: Path, envsnap: Envsnap) -> None:
+    """An image docker has not (a typo, one not pulled): docker run failed with its own 125, which the rerun
+    reported as the command's exit status and its outputs as not written, "DIFFERENT: not reproduced", exit 1,
+    where the command never ran. It is one line saying so, exit 2, before anything runs."""
+    root = tmp_path / "p"
+    root.mkdir()
+    res = envsnap("run", "--output", "o.txt", "--", "sh", "-c", "echo x > o.txt", cwd=root)
+    assert res.returncode == 0, res.stderr
+    image = f"envsnap-test-absent:{os.getpid()}"
+    res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "exit status" not in res.stdout and "DIFFERENT" not in res.stdout, res.stdout
+    assert res.stderr.startswith(f"envsnap: error: --in-docker {image}: the image is not here"), res.stderr
+    assert res.stderr.count("\n") == 1 and "nothing was run" in res.stderr, res.stderr
