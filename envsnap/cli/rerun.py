@@ -134,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
             out("mounted in the container: " + ", ".join(shown))
         for path, why in plan.unmounted:
             out(f"not in the container: {path}: {why}")
+    if plan.home:
+        out("home in the container: ~ is an empty folder of yours (HOME), with what is mounted in it; gone after")
     for check in plan.checks:
         out(f"{check.area}: {check.state}", *(f"  {line}" for line in check.lines))
     # A fresh clone lacks the folders git does not track (out/): the command would fail writing into them.

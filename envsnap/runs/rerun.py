@@ -96,6 +96,7 @@ class Plan:
     resolved: tuple[tuple[str, str], ...] = ()  # each label argv used, and the folder it names here
     mounts: tuple[Mount, ...] = ()  # --in-docker: what of the home the command's ~ paths need
     unmounted: tuple[tuple[str, str], ...] = ()  # --in-docker: each ~ path that will not be there, and why
+    home: str = ""  # --in-docker: your home's path, an empty folder of yours in the container (HOME); "" for none
     folders: tuple[str, ...] = ()  # the outputs' missing folders, relative to the project: made before the command
     unmade: tuple[tuple[str, str], ...] = ()  # each output whose missing folder is not made, and why
     ignore: tuple[str, ...] = ()  # --ignore-output: globs of the outputs, or files in one, not compared
@@ -218,6 +219,19 @@ def _home_paths(record: RunRecord) -> dict[str, bool]:
 
 def _within(path: str, folders: Sequence[str]) -> bool:
     return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def container_home(root: Path) -> str:
+    """Your home's path, where ``--in-docker`` gives a command run as you (not root) an empty folder of yours, the
+    container's HOME; "" where there is none to give: for root (the image's /root is its home), a home that is
+    ``/``, is the project or lies in it, or has a character docker's ``--tmpfs PATH:OPTIONS`` cannot take (``:``,
+    ``,``, a control character)."""
+    home = os.path.expanduser("~").rstrip("/")
+    if os.getuid() == 0 or not home.startswith("/") or any(c in home for c in ":,") or has_control(home):
+        return ""
+    if _within(os.path.realpath(home), [os.path.realpath(root)]):
+        return ""  # the home is the project, or in it: mounted already (a folder over it would hide that part)
+    return home
 
 
 def home_mounts(
@@ -789,6 +803,7 @@ def plan(
         raise UsageError("--gpus needs --in-docker (here, the command sees the GPUs CUDA_VISIBLE_DEVICES names)")
     asked = docker_gpus(record, os.environ, gpus) if in_docker is not None else ""
     replaced: tuple[str, str] | None = None
+    home = ""
     if in_docker is not None:
         from .. import sinks
 
@@ -801,6 +816,11 @@ def plan(
         binds = [
             arg for m in mounts for arg in ("--mount", sinks.docker_bind(m.source, m.target, readonly=not m.writable))
         ]
+        home = container_home(root)
+        if home:
+            # ``--user`` names no user of the image: docker's HOME would be ``/``, where the command may write
+            # nothing (a library's ~/.cache). Mounted under the paths above (docker mounts parents first).
+            binds += ["--tmpfs", f"{home}:uid={os.getuid()},gid={os.getgid()},mode=0700", "-e", f"HOME={home}"]
         argv = [
             "docker",
             "run",
@@ -855,6 +875,7 @@ def plan(
         unmounted=unmounted,
         folders=folders,
         unmade=unmade,
+        home=home,
         gpus=asked,
         ignore=tuple(ignore_output),
         python=replaced,

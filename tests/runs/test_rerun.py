@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from condafixtures import make_wheel
@@ -1659,3 +1660,57 @@ def test_rerun_in_docker_of_an_image_that_is_not_here_runs_nothing(tmp_path: Pat
     assert "exit status" not in res.stdout and "DIFFERENT" not in res.stdout, res.stdout
     assert res.stderr.startswith(f"envsnap: error: --in-docker {image}: the image is not here"), res.stderr
     assert res.stderr.count("\n") == 1 and "nothing was run" in res.stderr, res.stderr
+
+
+def _home_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uid: int, home_name: str = "bob") -> tuple[Any, Path]:
+    home = tmp_path / "home" / home_name
+    paper = home / "paper"
+    paper.mkdir(parents=True)
+    (paper / "d.txt").write_text("hi\n")
+    _home_record(paper, ("sh", "-c", 'mkdir -p "$HOME/.cache/x" && echo ok > "$HOME/.cache/x/f" && cat d.txt'), (), ())
+    monkeypatch.chdir(paper)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(os, "getuid", lambda: uid)
+    monkeypatch.setattr(os, "getgid", lambda: uid)
+    image = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    return rerun_mod.plan(rec.load(paper / "run.toml"), in_docker=image), home
+
+
+def test_rerun_in_docker_gives_a_non_root_reviewer_a_writable_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--user UID:GID`` names no user of the image, so docker set HOME to ``/``, where the reviewer may write
+    nothing: a command whose libraries keep a cache in ``~/.cache`` (matplotlib, torch, Hugging Face) failed in
+    the container and not on the reviewer's machine. The home is now an empty folder of the reviewer's own there (a
+    tmpfs at the same path, owned by them) and HOME names it; the paths the command names are still mounted in it.
+    Root's home is the image's /root, as before."""
+    plan, home = _home_plan(tmp_path, monkeypatch, 1000)
+    argv = list(plan.argv)
+    at = argv.index("--tmpfs")
+    assert argv[at + 1] == f"{home}:uid=1000,gid=1000,mode=0700", argv
+    assert argv[argv.index("-e", at) + 1] == f"HOME={home}" and argv.index("-e", at) < argv.index("--"), argv
+    assert plan.home == str(home)
+    from envsnap.cli import main
+
+    main(["rerun", "run.toml", "--in-docker", "some/image:1", "--dry-run"])  # exit 3: nothing to check it by
+    shown = capsys.readouterr().out.splitlines()
+    said = "home in the container: ~ is an empty folder of yours (HOME), with what is mounted in it; gone after"
+    assert said in shown, shown
+    root_plan, _ = _home_plan(tmp_path / "root", monkeypatch, 0)
+    assert "--tmpfs" not in root_plan.argv and root_plan.home == ""
+    # A home docker's --tmpfs cannot name (it splits at ':' and ','): no tmpfs, and the plan says so.
+    odd, _ = _home_plan(tmp_path / "odd", monkeypatch, 1000, home_name="bob:2")
+    assert "--tmpfs" not in odd.argv and odd.home == "", odd.argv
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_a_non_root_command_writes_its_cache_in_its_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan, home = _home_plan(tmp_path, monkeypatch, 1000)
+    os.chmod(tmp_path, 0o755)
+    for folder in (home.parent, home, home / "paper"):
+        os.chmod(folder, 0o755)
+    res = subprocess.run(plan.argv, cwd=plan.cwd, env=plan.env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and res.stdout == "hi\n", res
