@@ -30,7 +30,9 @@ NODE_OUTPUT_LIMIT = 8 << 20  # bytes one node may print: an answer is a few KB, 
 # whose GPUs or CPUs other jobs hold says so ("Requested nodes are busy") instead of "no answer within ...".
 IMMEDIATE_MARGIN = 2
 # Node states (sinfo's %T) in which a node cannot run a step: reported unreachable with the state, not tried.
-_UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot")
+# A node in an active reservation (``maint``, ``reserved``) runs only the jobs that name it, which envsnap's do not.
+_UNAVAILABLE = ("down", "drain", "fail", "future", "power", "unknown", "reboot", "maint", "reserved")
+_RESERVED = ("maint", "reserved")
 # The suffixes sinfo puts after a state for the node's power (``idle~``): a node powered down, or on its way up or
 # down, cannot run a step before it has booted, which a srun would wait out; reported with what the mark means.
 POWER_MARKS = {"~": "powered down", "#": "powering up", "%": "powering down", "!": "to be powered down"}
@@ -257,7 +259,7 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
     a node of the selection is never dropped."""
     if selection.nodelist:
         names = expand(selection.nodelist, env)
-        known = {s.name: s for s in node_states(env, partition=selection.partition, names=names)}
+        known = {s.name: s for s in _reserved(node_states(env, partition=selection.partition, names=names), env)}
         missing = [n for n in names if n not in known]
         if selection.partition and missing:
             # A partition Slurm does not know is a typo, not nodes gone; a node Slurm has in other partitions
@@ -268,7 +270,7 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
                 why = f"not in partition {selection.partition} (Slurm has it in {state.partition})"
                 known[name] = NodeState(name, OUTSIDE_PARTITION, why, state.partition, state.gpus)
         return _answering(_in_own_job([known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names], env), env)
-    states = _in_own_job(node_states(env, partition=selection.partition), env)
+    states = _in_own_job(_reserved(node_states(env, partition=selection.partition), env), env)
     if not states and selection.partition:
         _known_partition(selection.partition, env)
     if not states:
@@ -282,6 +284,35 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
         others = [s for s in states if not s.available]
         return (available + others)[: selection.count]
     return _answering(states, env)
+
+
+def _reserved(states: list[NodeState], env: Mapping[str, str]) -> list[NodeState]:
+    """``states``, each node Slurm reports in a reservation (``maint``, ``reserved``) with the active reservation
+    that holds it as its reason (``in maintenance reservation m1 until 2026-05-04T18:00:00``): a srun that names
+    none waited there for the whole timeout and read "Requested nodes are busy"."""
+    held = [s for s in states if any(word in s.state for word in _RESERVED)]
+    if not held:
+        return states
+    result = _runner.run(["scontrol", "show", "reservation", "--oneliner"], timeout=QUERY_TIMEOUT, env=env)
+    why: dict[str, str] = {}
+    for line in result.stdout.splitlines() if result.ok else ():
+        fields = _fields(line)
+        name, nodes = fields.get("ReservationName", ""), fields.get("Nodes", "")
+        if fields.get("State") != "ACTIVE" or not _WORD.fullmatch(name) or not nodes or nodes == "(null)":
+            continue
+        kind = "maintenance reservation" if "MAINT" in fields.get("Flags", "").split(",") else "reservation"
+        until = fields.get("EndTime", "")
+        text = f"in {kind} {name}" + (f" until {until}" if _WORD.fullmatch(until) else "")
+        for node in _hostnames(nodes, env) if _NODELIST.fullmatch(nodes) else ():
+            why.setdefault(node, text)
+    return [
+        dataclasses.replace(s, reason="; ".join(filter(None, (why[s.name], s.reason)))) if s.name in why else s
+        for s in states
+    ]
+
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_+-]{0,200}")  # a reservation's name or end, as scontrol says it
+_NODELIST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,_\[\]-]{0,10000}")
 
 
 def _answering(states: list[NodeState], env: Mapping[str, str]) -> list[NodeState]:

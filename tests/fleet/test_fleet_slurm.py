@@ -424,3 +424,36 @@ def test_a_node_list_with_unbalanced_brackets_is_bad_input(slurm_cluster_env: Fl
     assert res.stderr.splitlines() == [
         f"envsnap: error: -w {nodelist!r}: not a Slurm node list (unbalanced brackets)"
     ], res
+
+
+def test_a_node_in_a_maintenance_reservation_is_named_so_not_tried_and_not_busy(slurm_cluster_env: FleetEnv) -> None:
+    """A node in a MAINT reservation (sinfo's ``maint``) read available: its srun, which names no reservation,
+    waited out the whole --timeout and read "Requested nodes are busy ... other jobs hold every GPU"."""
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    cluster.run(
+        "scontrol", "create", "reservation", "ReservationName=envsnap_maint", "StartTime=now", "Duration=30",
+        "Users=root", "Flags=MAINT", "Nodes=node2",
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while cluster.node_state("node2")[0] != "maint" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        started = time.monotonic()
+        res = fe.envsnap_cmd(
+            "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--timeout", "40",
+            "--json",
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        cluster.run("scontrol", "delete", "ReservationName=envsnap_maint", check=False)
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert nodes["node1"]["verdict"] == "compatible", nodes
+    held = nodes["node2"]
+    assert held["verdict"] == "unreachable", held
+    assert held["reason"].startswith(
+        "Slurm reports the node maint (in maintenance reservation envsnap_maint until 20"
+    ), held
+    assert "busy" not in held["reason"] and held["gpus_requested"] == 0, held
+    assert elapsed < 20, elapsed

@@ -443,7 +443,7 @@ def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: li
 
 def test_node_state_says_which_nodes_can_be_asked() -> None:
     assert NodeState("n1", "idle").available and NodeState("n1", "mixed").available
-    for state in ("drained", "down", "idle*", "draining", "unknown to Slurm"):
+    for state in ("drained", "down", "idle*", "draining", "unknown to Slurm", "maint", "reserved"):
         assert not NodeState("n1", state).available, state
 
 
