@@ -334,24 +334,55 @@ def _mark_silent(states: list[NodeState], silent: Mapping[str, str]) -> list[Nod
 
 def _silent(states: Sequence[NodeState], env: Mapping[str, str]) -> dict[str, str]:
     """Of the available nodes, those whose slurmd does not accept a connection, with why. A node whose address
-    scontrol does not say is not asked (it is tried, as before)."""
+    scontrol does not say is not asked (it is tried, as before). When none of them accepts one, the probe may be
+    what cannot get through (a firewall between this host and the compute nodes, which Slurm's own traffic
+    passes): a few other nodes Slurm reports responding are asked too, and when none of those accepts one either,
+    no node is called silent on the probe alone: Slurm's own state stands, and a srun there says what it finds."""
     names = [s.name for s in states if s.available]
     if not names:
         return {}
-    result = _runner.run(["scontrol", "show", "node", "--oneliner", ",".join(names)], timeout=QUERY_TIMEOUT, env=env)
+    answers = _probe(_addresses(names, env))
+    if not answers or not all(answers.values()):
+        return {name: why for name, why in answers.items() if why}
+    others = {name: address for name, address in _addresses((), env, responding=True).items() if name not in answers}
+    witnesses = _probe(dict(list(others.items())[:WITNESSES]))
+    if any(not why for why in witnesses.values()):
+        return answers
+    return {}
+
+
+WITNESSES = 8  # other nodes asked, when no selected node's slurmd accepts a connection
+
+
+def _addresses(names: Sequence[str], env: Mapping[str, str], *, responding: bool = False) -> dict[str, tuple[str, int]]:
+    """The slurmd address (scontrol's ``NodeAddr``, ``Port``) of each of ``names`` (of every node when none are
+    named; ``responding``: only those Slurm reports responding and up)."""
+    args = ["scontrol", "show", "node", "--oneliner", *([",".join(names)] if names else [])]
+    result = _runner.run(args, timeout=QUERY_TIMEOUT, env=env)
     if not result.ok:
         return {}
     addresses = {}
     for line in result.stdout.splitlines():
         fields = _fields(line)
         name, addr, port = fields.get("NodeName", ""), fields.get("NodeAddr", ""), fields.get("Port", "")
-        if name in names and _ADDRESS.fullmatch(addr):
+        flags = fields.get("State", "").upper().replace("+", " ").replace("*", " NOT_RESPONDING").split()
+        if responding and (not flags or any(f in _NOT_UP for f in flags)):
+            continue
+        if (name in names or not names) and _ADDRESS.fullmatch(addr):
             addresses[name] = (addr, int(port) if port.isdigit() else SLURMD_PORT)
+    return addresses
+
+
+# scontrol's State words of a node whose slurmd need not answer (``IDLE+NOT_RESPONDING``, ``DOWN*``)
+_NOT_UP = frozenset(["NOT_RESPONDING", "DOWN", "FUTURE", "POWERED_DOWN", "POWERING_UP", "POWER_DOWN", "UNKNOWN"])
+
+
+def _probe(addresses: Mapping[str, tuple[str, int]]) -> dict[str, str]:
+    """Each node's slurmd asked for a connection at once: "" when it accepted one, else why not."""
     if not addresses:
         return {}
     with ThreadPoolExecutor(max_workers=min(len(addresses), MAX_PARALLEL), thread_name_prefix="ping") as pool:
-        answers = dict(zip(addresses, pool.map(lambda a: _connect(*a), addresses.values()), strict=True))
-    return {name: why for name, why in answers.items() if why}
+        return dict(zip(addresses, pool.map(lambda a: _connect(*a), addresses.values()), strict=True))
 
 
 _ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}")  # a host name or an IP address, as scontrol says it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from fleet_env import FleetEnv
@@ -457,3 +458,40 @@ def test_a_node_in_a_maintenance_reservation_is_named_so_not_tried_and_not_busy(
     ), held
     assert "busy" not in held["reason"] and held["gpus_requested"] == 0, held
     assert elapsed < 20, elapsed
+
+
+# Loaded at envsnap's start (PYTHONPATH): the login node's connections to the slurmd ports named in
+# ENVSNAP_TEST_BLOCKED are refused, as by a firewall between the login and the compute nodes; Slurm's own
+# daemons and srun still reach them.
+_FIREWALL = """import os, socket
+_blocked = {int(p) for p in os.environ.get("ENVSNAP_TEST_BLOCKED", "").split(",") if p}
+_connect = socket.create_connection
+def create_connection(address, *args, **kwargs):
+    if address[1] in _blocked:
+        raise ConnectionRefusedError(111, "Connection refused")
+    return _connect(address, *args, **kwargs)
+socket.create_connection = create_connection
+"""
+
+
+def _firewalled(fe: FleetEnv, ports: list[int]) -> dict[str, str]:
+    hook = fe.root / "firewall"
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(_FIREWALL)
+    return {
+        "PYTHONPATH": f"{hook}:{Path(__file__).resolve().parents[2]}",
+        "ENVSNAP_TEST_BLOCKED": ",".join(str(p) for p in ports),
+    }
+
+
+def test_nodes_whose_slurmd_port_the_login_node_cannot_reach_follow_slurms_state(slurm_cluster_env: FleetEnv) -> None:
+    """Behind a firewall that keeps the login node from every slurmd port, each node Slurm reports idle read
+    "not responding: its slurmd does not answer" and was not tried, on envsnap's TCP probe alone."""
+    fe = slurm_cluster_env
+    blocked = _firewalled(fe, list(fe.cluster.ports[n] for n in ("node1", "node2", "node3", "node4")))
+    res = fe.envsnap_cmd(
+        "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--json", extra_env=blocked
+    )
+    assert res.returncode == 0, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert {n: v["verdict"] for n, v in nodes.items()} == {"node1": "compatible", "node2": "compatible"}, nodes

@@ -1516,6 +1516,53 @@ def test_a_node_whose_slurmd_does_not_answer_is_not_responding_not_tried_and_not
     assert "n2: unreachable" in res.out and "not responding" in res.out, res
 
 
+@pytest.mark.parametrize("witness", [True, False])
+def test_a_lone_node_whose_slurmd_refuses_is_silent_only_where_another_nodes_slurmd_answers_here(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, witness: bool
+) -> None:
+    """When no selected node's slurmd accepts a connection, the probe may be what is blocked (a firewall between
+    the login and the compute nodes): another node Slurm reports responding is asked. One that answers shows the
+    ports reachable from here, and the refusing node is silent; else Slurm's state stands and the node is tried."""
+    import socket
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    other = listening.getsockname()[1] if witness else closed.getsockname()[1]
+    dead = closed.getsockname()[1]
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$1 $2" in "show hostnames") echo n2 ;;\n'
+        f'"show node") echo "NodeName=n1 NodeAddr=127.0.0.1 Port={other} State=IDLE Version=22.05"\n'
+        f'  echo "NodeName=n2 NodeAddr=127.0.0.1 Port={dead} State=IDLE Version=22.05" ;;\n'
+        "*) exit 1 ;; esac\n",
+        sinfo="echo 'n2|idle|debug*|(null)|up|none'\n",
+        srun=f'echo "$*" >> {log}\necho "srun: error: Task launch failed: Communication connection failure" >&2\n'
+        "exit 1\n",
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    report = tmp_path / "report.json"
+    try:
+        res = cli("fleet", "check", str(lock), "-w", "n2", "-o", str(report), "--timeout", "30")
+    finally:
+        listening.close()
+        closed.close()
+    assert res.code == 3, res
+    reason = json.loads(report.read_text())["nodes"][0]["reason"]
+    if witness:
+        assert not log.exists()
+        assert reason.startswith(f"not responding: its slurmd does not answer at 127.0.0.1:{dead}"), reason
+    else:
+        assert "--nodelist=n2" in log.read_text()
+        assert reason == "srun: error: Task launch failed: Communication connection failure", reason
+
+
 def test_a_node_slurm_flags_not_responding_is_said_so() -> None:
     from envsnap.fleet.report import unreachable
 
