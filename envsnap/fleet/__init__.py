@@ -143,7 +143,7 @@ def check_fleet(
     _check_timeout(timeout, gpu_timeout)
     lock = lockfile.load(lock_path)  # a bad lock is refused here, before any node is asked
     environ = dict(os.environ if env is None else env)
-    states = slurm.resolve(selection, environ)
+    states = slurm.resolve(selection, environ, timeout=timeout)
     if on_nodes is not None:
         on_nodes(states)
     command = [*envsnap, "fleet", "node", os.path.abspath(lock_path), *(["--cpu-only"] if cpu_only else [])]
@@ -177,7 +177,7 @@ def capture_fleet(
 
     _check_timeout(timeout, gpu_timeout)
     environ = dict(os.environ if env is None else env)
-    states = slurm.resolve(selection, environ)
+    states = slurm.resolve(selection, environ, timeout=timeout)
     if on_nodes is not None:
         on_nodes(states)
     command = [*envsnap, "capture", "-o", "-", *_gpu_timeout_args(timeout, gpu_timeout)]

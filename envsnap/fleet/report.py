@@ -21,7 +21,7 @@ from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
 from .node import FACTS, NODE_FORMAT
-from .slurm import OUTSIDE_PARTITION, POWER_MARKS, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
+from .slurm import OUTSIDE_PARTITION, POWER_MARKS, RESERVED_AHEAD, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
 NodeVerdict = Literal["compatible", "warnings", "incompatible", "unreachable", "invalid"]
@@ -187,6 +187,8 @@ def _why_not_tried(state: NodeState) -> str:
         return f"Slurm reports partition {state.partition} {partition}"
     if state.state == SILENT:
         return f"not responding: {state.reason}"
+    if state.state == RESERVED_AHEAD:
+        return f"Slurm holds the node for {state.reason}"
     why = [POWER_MARKS[state.state[-1]]] if state.state[-1:] in POWER_MARKS else []
     why += [state.reason] if state.reason else []
     reason = f"Slurm reports the node {state.state}" + (f" ({'; '.join(why)})" if why else "")

@@ -9,6 +9,8 @@ one dead node would hide every other node's answer.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import math
 import os
 import re
 import socket
@@ -38,7 +40,9 @@ _RESERVED = ("maint", "reserved")
 POWER_MARKS = {"~": "powered down", "#": "powering up", "%": "powering down", "!": "to be powered down"}
 
 
-UNKNOWN_NODE = "unknown to Slurm"  # the state of a named node Slurm does not know
+UNKNOWN_NODE = "unknown to Slurm"
+# The state of an available node a reservation takes before its check's job would end (its reason names it).
+RESERVED_AHEAD = "reserved ahead"  # the state of a named node Slurm does not know
 # The state of a node whose slurmd does not answer at its address, which Slurm still reports as it was (idle,
 # completing) until its own ping or SlurmdTimeout notices: its reason says where it was asked.
 SILENT = "slurmd not answering"
@@ -121,7 +125,10 @@ class NodeState:
 
     @property
     def available(self) -> bool:
-        if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION, SILENT) or self.partition_state not in ("up", ""):
+        if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION, SILENT, RESERVED_AHEAD) or self.partition_state not in (
+            "up",
+            "",
+        ):
             return False
         if self.state.endswith(("*", *POWER_MARKS)):
             return False
@@ -254,12 +261,15 @@ def gpus_for(node: NodeState, request: GpuRequest) -> int:
     return node.gpus if request == "all" else min(max(request, 0), node.gpus)
 
 
-def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
+def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.0) -> list[NodeState]:
     """The nodes a selection names, with their states. A named node Slurm does not know is kept, as unknown:
-    a node of the selection is never dropped."""
+    a node of the selection is never dropped. ``timeout``: each node's, whose job a reservation ahead must not
+    cut (0: none is looked for)."""
     if selection.nodelist:
         names = expand(selection.nodelist, env)
-        known = {s.name: s for s in _reserved(node_states(env, partition=selection.partition, names=names), env)}
+        known = {
+            s.name: s for s in _reserved(node_states(env, partition=selection.partition, names=names), env, timeout)
+        }
         missing = [n for n in names if n not in known]
         if selection.partition and missing:
             # A partition Slurm does not know is a typo, not nodes gone; a node Slurm has in other partitions
@@ -270,7 +280,7 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
                 why = f"not in partition {selection.partition} (Slurm has it in {state.partition})"
                 known[name] = NodeState(name, OUTSIDE_PARTITION, why, state.partition, state.gpus)
         return _answering(_in_own_job([known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names], env), env)
-    states = _in_own_job(_reserved(node_states(env, partition=selection.partition), env), env)
+    states = _in_own_job(_reserved(node_states(env, partition=selection.partition), env, timeout), env)
     if not states and selection.partition:
         _known_partition(selection.partition, env)
     if not states:
@@ -286,29 +296,61 @@ def resolve(selection: Selection, env: Mapping[str, str]) -> list[NodeState]:
     return _answering(states, env)
 
 
-def _reserved(states: list[NodeState], env: Mapping[str, str]) -> list[NodeState]:
+def _reserved(states: list[NodeState], env: Mapping[str, str], timeout: float) -> list[NodeState]:
     """``states``, each node Slurm reports in a reservation (``maint``, ``reserved``) with the active reservation
-    that holds it as its reason (``in maintenance reservation m1 until 2026-05-04T18:00:00``): a srun that names
-    none waited there for the whole timeout and read "Requested nodes are busy"."""
+    that holds it as its reason (``in maintenance reservation m1 until 2026-05-04T18:00:00``), and each available
+    node a reservation takes before the time limit of its srun (``timeout``'s ``job_minutes``) would end marked
+    ``RESERVED_AHEAD``: a srun that names none waited there for the whole timeout and read "Requested nodes are
+    busy". The nodes of the job envsnap runs in run a step of it, which a reservation ahead does not stop."""
     held = [s for s in states if any(word in s.state for word in _RESERVED)]
-    if not held:
+    ahead_until = time.time() + job_minutes(timeout) * 60 if timeout else 0.0
+    if not held and not (ahead_until and any(s.available for s in states)):
         return states
     result = _runner.run(["scontrol", "show", "reservation", "--oneliner"], timeout=QUERY_TIMEOUT, env=env)
-    why: dict[str, str] = {}
+    now: dict[str, str] = {}
+    ahead: dict[str, str] = {}
     for line in result.stdout.splitlines() if result.ok else ():
         fields = _fields(line)
-        name, nodes = fields.get("ReservationName", ""), fields.get("Nodes", "")
-        if fields.get("State") != "ACTIVE" or not _WORD.fullmatch(name) or not nodes or nodes == "(null)":
+        name, nodes, state = fields.get("ReservationName", ""), fields.get("Nodes", ""), fields.get("State", "")
+        if not _WORD.fullmatch(name) or not _NODELIST.fullmatch(nodes) or nodes == "(null)":
             continue
         kind = "maintenance reservation" if "MAINT" in fields.get("Flags", "").split(",") else "reservation"
-        until = fields.get("EndTime", "")
-        text = f"in {kind} {name}" + (f" until {until}" if _WORD.fullmatch(until) else "")
-        for node in _hostnames(nodes, env) if _NODELIST.fullmatch(nodes) else ():
-            why.setdefault(node, text)
+        begin, until = fields.get("StartTime", ""), fields.get("EndTime", "")
+        until_text = f" until {until}" if _WORD.fullmatch(until) else ""
+        if state == "ACTIVE":
+            for node in _hostnames(nodes, env):
+                now.setdefault(node, f"in {kind} {name}{until_text}")
+        elif state == "INACTIVE" and ahead_until and _WORD.fullmatch(begin) and _epoch(begin) <= ahead_until:
+            text = (
+                f"{kind} {name} from {begin}{until_text}, before this check's job there would end "
+                f"(--time {job_minutes(timeout)} min)"
+            )
+            for node in _hostnames(nodes, env):
+                ahead.setdefault(node, text)
+    if ahead:
+        ahead = {n: why for n, why in ahead.items() if n not in allocated(env)}
     return [
-        dataclasses.replace(s, reason="; ".join(filter(None, (why[s.name], s.reason)))) if s.name in why else s
+        dataclasses.replace(s, reason="; ".join(filter(None, (now[s.name], s.reason))))
+        if s.name in now
+        else dataclasses.replace(s, state=RESERVED_AHEAD, reason=ahead[s.name])
+        if s.name in ahead and s.available
+        else s
         for s in states
     ]
+
+
+def _epoch(stamp: str) -> float:
+    """A time as scontrol prints it (``2026-05-04T18:00:00``, local time) in seconds since the epoch; infinity
+    when it is not one (``Unknown``)."""
+    try:
+        return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").timestamp()
+    except ValueError:
+        return math.inf
+
+
+def job_minutes(timeout: float) -> int:
+    """The time limit (``srun --time``, minutes) of a node's job for a ``timeout`` of seconds."""
+    return int(timeout // 60) + 2
 
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_+-]{0,200}")  # a reservation's name or end, as scontrol says it
@@ -492,7 +534,7 @@ def srun_command(
         "--ntasks-per-node=1",
         *([f"--gres=gpu:{gpus}"] if gpus and not step else []),
         f"--immediate={max(1, int(left) - IMMEDIATE_MARGIN)}",
-        f"--time={int(timeout // 60) + 2}",
+        f"--time={job_minutes(timeout)}",
         f"--job-name={job_name}",
         "--quiet",
         "--input=none",  # the task reads nothing: srun forwards its own input to its tasks by default

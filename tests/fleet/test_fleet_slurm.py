@@ -495,3 +495,32 @@ def test_nodes_whose_slurmd_port_the_login_node_cannot_reach_follow_slurms_state
     assert res.returncode == 0, res
     nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
     assert {n: v["verdict"] for n, v in nodes.items()} == {"node1": "compatible", "node2": "compatible"}, nodes
+
+
+def test_a_node_reserved_before_its_checks_job_would_end_is_named_so_not_tried(slurm_cluster_env: FleetEnv) -> None:
+    """A reservation that begins within the time limit of the node's srun (--time) keeps Slurm from starting the
+    job there: the node read idle, was tried, and read "Requested nodes are busy" at the end of --timeout."""
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    cluster.run(
+        "scontrol", "create", "reservation", "ReservationName=envsnap_soon", "StartTime=now+60", "Duration=10",
+        "Users=root", "Flags=MAINT", "Nodes=node2",
+    )  # fmt: skip
+    try:
+        started = time.monotonic()
+        res = fe.envsnap_cmd(
+            "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--timeout", "40",
+            "--json",
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        cluster.run("scontrol", "delete", "ReservationName=envsnap_soon", check=False)
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert nodes["node1"]["verdict"] == "compatible", nodes
+    held = nodes["node2"]
+    assert held["verdict"] == "unreachable", held
+    assert held["reason"].startswith("Slurm holds the node for maintenance reservation envsnap_soon from 20"), held
+    assert "before this check's job there would end" in held["reason"], held
+    assert "busy" not in held["reason"] and held["gpus_requested"] == 0, held
+    assert elapsed < 20, elapsed
