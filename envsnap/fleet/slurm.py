@@ -265,6 +265,8 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
     """The nodes a selection names, with their states. A named node Slurm does not know is kept, as unknown:
     a node of the selection is never dropped. ``timeout``: each node's, whose job a reservation ahead must not
     cut (0: none is looked for)."""
+    if "," in selection.partition:
+        _known_partition(selection.partition, env)  # sinfo reads a list without the names it does not know
     if selection.nodelist:
         names = expand(selection.nodelist, env)
         known = {
@@ -454,13 +456,19 @@ def _in_own_job(states: list[NodeState], env: Mapping[str, str]) -> list[NodeSta
 
 
 def _known_partition(partition: str, env: Mapping[str, str]) -> None:
-    """Refuse a partition Slurm does not know (sinfo lists every partition, empty ones too)."""
+    """Refuse a partition Slurm does not know (sinfo lists every partition, empty ones too), or one of a list
+    (``-p debug,gpu``, as sinfo and srun read it): sinfo leaves out a name of the list it does not know."""
     partitions = list(dict.fromkeys(_query(["sinfo", "--noheader", "--format=%R"], env).split()))
-    if partition not in partitions:
-        listed = ", ".join(partitions[:20]) + (", ..." if len(partitions) > 20 else "")
-        raise UsageError(
-            f"-p {shown(partition)}: Slurm knows no partition of this name (its partitions: {listed or 'none'})"
-        )
+    listed = ", ".join(partitions[:20]) + (", ..." if len(partitions) > 20 else "")
+    names = partition.split(",")
+    if len(names) > 1 and not all(names):
+        raise UsageError(f"-p {shown(partition)}: an empty partition name in the list")
+    for name in names:
+        if name not in partitions:
+            what = "of this name" if len(names) == 1 else shown(name)
+            raise UsageError(
+                f"-p {shown(partition)}: Slurm knows no partition {what} (its partitions: {listed or 'none'})"
+            )
 
 
 def in_job(env: Mapping[str, str]) -> bool:

@@ -524,3 +524,22 @@ def test_a_node_reserved_before_its_checks_job_would_end_is_named_so_not_tried(s
     assert "before this check's job there would end" in held["reason"], held
     assert "busy" not in held["reason"] and held["gpus_requested"] == 0, held
     assert elapsed < 20, elapsed
+
+
+def test_a_list_of_partitions_is_each_partition_checked_as_slurm_reads_it(slurm_cluster_env: FleetEnv) -> None:
+    """``-p debug,solo`` is a list, as sinfo and srun read it: with a node Slurm does not know it was refused
+    ("Slurm knows no partition of this name"), and ``-p gpu,debug`` checked debug alone, the misspelt gpu unsaid."""
+    fe = slurm_cluster_env
+    base = ["fleet", "check", str(fe.lock), "--envsnap", str(fe.envsnap), "--json"]
+    res = fe.envsnap_cmd(*base, "-w", "node1,node9", "-p", "debug,solo")
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert nodes["node1"]["verdict"] == "compatible", nodes
+    assert nodes["node9"]["reason"] == "Slurm knows no node of this name", nodes
+    for partition, why in (
+        ("gpu,debug", "Slurm knows no partition 'gpu' (its partitions: debug, solo)"),
+        ("debug,,solo", "an empty partition name in the list"),
+    ):
+        res = fe.envsnap_cmd(*base, "-p", partition)
+        assert res.returncode == 2 and res.stdout == "", res
+        assert res.stderr.splitlines() == [f"envsnap: error: -p '{partition}': {why}"], res
