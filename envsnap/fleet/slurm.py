@@ -301,12 +301,13 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
 def _reserved(states: list[NodeState], env: Mapping[str, str], timeout: float) -> list[NodeState]:
     """``states``, each node Slurm reports in a reservation (``maint``, ``reserved``) with the active reservation
     that holds it as its reason (``in maintenance reservation m1 until 2026-05-04T18:00:00``), and each available
-    node a reservation takes before the time limit of its srun (``timeout``'s ``job_minutes``) would end marked
-    ``RESERVED_AHEAD``: a srun that names none waited there for the whole timeout and read "Requested nodes are
-    busy". The nodes of the job envsnap runs in run a step of it, which a reservation ahead does not stop."""
+    node a reservation holds (sinfo reports the node idle for a few seconds after the reservation begins) or takes
+    before the time limit of its srun (``timeout``'s ``job_minutes``) would end marked ``RESERVED_AHEAD``: a srun
+    that names none waited there for the whole timeout and read "Requested nodes are busy". The nodes of the job
+    envsnap runs in run a step of it, which a reservation ahead does not stop."""
     held = [s for s in states if any(word in s.state for word in _RESERVED)]
     ahead_until = time.time() + job_minutes(timeout) * 60 if timeout else 0.0
-    if not held and not (ahead_until and any(s.available for s in states)):
+    if not held and not any(s.available for s in states):
         return states
     result = _runner.run(["scontrol", "show", "reservation", "--oneliner"], timeout=QUERY_TIMEOUT, env=env)
     now: dict[str, str] = {}
@@ -322,6 +323,9 @@ def _reserved(states: list[NodeState], env: Mapping[str, str], timeout: float) -
         if state == "ACTIVE":
             for node in _hostnames(nodes, env):
                 now.setdefault(node, f"in {kind} {name}{until_text}")
+                # sinfo says so from the controller's next pass on: until then the node reads idle.
+                since = f" from {begin}" if _WORD.fullmatch(begin) else ""
+                ahead.setdefault(node, f"{kind} {name}{since}{until_text}")
         elif state == "INACTIVE" and ahead_until and _WORD.fullmatch(begin) and _epoch(begin) <= ahead_until:
             text = (
                 f"{kind} {name} from {begin}{until_text}, before this check's job there would end "
@@ -333,7 +337,7 @@ def _reserved(states: list[NodeState], env: Mapping[str, str], timeout: float) -
         ahead = {n: why for n, why in ahead.items() if n not in allocated(env)}
     return [
         dataclasses.replace(s, reason="; ".join(filter(None, (now[s.name], s.reason))))
-        if s.name in now
+        if s.name in now and not s.available
         else dataclasses.replace(s, state=RESERVED_AHEAD, reason=ahead[s.name])
         if s.name in ahead and s.available
         else s

@@ -1653,3 +1653,26 @@ def test_the_gpus_asked_of_slurm_name_no_node_that_was_not_tried() -> None:
     report = build("l", "sha256:ab", states, {"n1": _run(answer, gpus=1)}, timeout=30)
     assert [r.verdict for r in report.results] == ["compatible", "unreachable", "unreachable"]
     assert report.gpus_asked() == "GPUs asked of Slurm: 1 on n1"
+
+
+def test_a_node_of_a_reservation_begun_before_sinfo_says_reserved_is_not_tried(tmp_path: Path) -> None:
+    """For a few seconds after a reservation begins sinfo still reports its nodes idle (until the controller's
+    next pass): such a node was tried, and read "Requested nodes are busy" at the end of --timeout. A reservation
+    of next year holds nothing now."""
+    from envsnap.fleet import slurm
+    from envsnap.fleet.report import unreachable
+
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$1 $2" in "show hostnames") echo "$3" | tr , "\\n" ;;\n'
+        '"show reservation") echo "ReservationName=r2 StartTime=2020-01-01T00:00:00 EndTime=2099-01-01T00:00:00'
+        ' Duration=1 Nodes=n1 NodeCnt=1 Flags=SPEC_NODES State=ACTIVE"\n'
+        '  echo "ReservationName=r3 StartTime=2098-01-01T00:00:00 EndTime=2099-01-01T00:00:00 Nodes=n2 State=INACTIVE"'
+        " ;;\n*) exit 1 ;; esac\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'; echo 'n2|idle|debug*|(null)|up|none'\n",
+    )
+    states = {s.name: s for s in slurm.resolve(slurm.Selection(nodelist="n1,n2"), env, timeout=60)}
+    assert not states["n1"].available and states["n2"].available, states
+    assert unreachable(states["n1"]).reason == (
+        "Slurm holds the node for reservation r2 from 2020-01-01T00:00:00 until 2099-01-01T00:00:00"
+    )
