@@ -40,9 +40,9 @@ _RESERVED = ("maint", "reserved")
 POWER_MARKS = {"~": "powered down", "#": "powering up", "%": "powering down", "!": "to be powered down"}
 
 
-UNKNOWN_NODE = "unknown to Slurm"
+UNKNOWN_NODE = "unknown to Slurm"  # the state of a named node Slurm does not know
 # The state of an available node a reservation takes before its check's job would end (its reason names it).
-RESERVED_AHEAD = "reserved ahead"  # the state of a named node Slurm does not know
+RESERVED_AHEAD = "reserved ahead"
 # The state of a node whose slurmd does not answer at its address, which Slurm still reports as it was (idle,
 # completing) until its own ping or SlurmdTimeout notices: its reason says where it was asked.
 SILENT = "slurmd not answering"
