@@ -13,6 +13,7 @@ back as local projects and VCS checkouts.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -305,7 +306,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         pkg = _direct(name, metadata_name, _project_url(req.url, state), hashes, where)
         if pkg.source.kind == "directory" and not pkg.version:  # pip-compile's ``mylib @ file:///.../libs/mylib``
             folder = Path(fileurls.file_url_path(req.url.partition("#")[0])) / pkg.source.subdirectory
-            pkg = dataclasses.replace(pkg, version=_project_metadata(folder)[1])
+            pkg = dataclasses.replace(pkg, version=_project_metadata(folder, state.warnings)[1])
         return pkg
     pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
     if len(pins) != 1 or len(req.specifier) != 1:
@@ -620,7 +621,7 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
     path = fileurls.file_url_path(location) if location.startswith("file:") else location
     directory, url = _local_project(path, state)
-    name, version = _project_metadata(directory / subdirectory if subdirectory else directory)
+    name, version = _project_metadata(directory / subdirectory if subdirectory else directory, state.warnings)
     if subdirectory:
         directory = directory / subdirectory  # named in the message below, when it has no name
     if not name:
@@ -646,11 +647,13 @@ def _local_project(path: str, state: _State) -> tuple[Path, str]:
     return Path(absolute), url
 
 
-def _project_metadata(directory: Path) -> tuple[str, str]:
+def _project_metadata(directory: Path, warnings: list[str] | None = None) -> tuple[str, str]:
     """A source tree's name and version, read without running any of its code ("" for what it does not say): its
     pyproject.toml ``[project]``, else its setup.cfg ``[metadata]`` (static values only: an ``attr:`` or ``file:``
     version is the build's), else the metadata a build left in the folder (an unpacked sdist's ``PKG-INFO``, then a
-    ``*.egg-info/PKG-INFO`` at its top or under ``src/``) when it names the same project. setup.py is never run.
+    ``*.egg-info/PKG-INFO`` at its top or under ``src/``) when it names the same project and is not older than the
+    sources it was built from (``_newer_source``: a leftover of a build before the version was bumped is not read,
+    and ``warnings`` is told why). setup.py is never run.
     The version is normalised as the built metadata writes it: two imports taken before and after the project moved
     read as that move in ``diff``. A version nothing here names (``dynamic`` with nothing built) or one that is not
     PEP 440 is "": unknown, not guessed."""
@@ -661,10 +664,10 @@ def _project_metadata(directory: Path) -> tuple[str, str]:
         if same:
             name, version = name or cfg_name, version or cfg_version
     if not name:  # a setup.py project: the name its built metadata gives, when one build's is all there is
-        built = {canonicalize_name(n): n for n, _v in _built_metadata(directory) if grammar.is_project_name(n)}
+        built = {canonicalize_name(n): n for n, _v, _p in _built_metadata(directory) if grammar.is_project_name(n)}
         name = next(iter(built.values())) if len(built) == 1 else ""
     if name and not version:
-        version = _built_version(directory, name)
+        version = _built_version(directory, name, [] if warnings is None else warnings)
     return name, version
 
 
@@ -714,18 +717,108 @@ def _setup_cfg_metadata(directory: Path) -> tuple[str, str]:
     return name, ("" if ":" in version else _normal_version(version))
 
 
-def _built_version(directory: Path, name: str) -> str:
+def _built_version(directory: Path, name: str, warnings: list[str]) -> str:
     """The version of the metadata a build left in ``directory`` for project ``name``: an unpacked sdist's
-    ``PKG-INFO``, then an ``*.egg-info/PKG-INFO`` or ``*.dist-info/METADATA`` at its top or under ``src/``; "" when
-    none names that project."""
-    for built_name, version in _built_metadata(directory):
-        if canonicalize_name(built_name) == canonicalize_name(name) and version:
+    ``PKG-INFO``, then an ``*.egg-info/PKG-INFO`` or ``*.dist-info/METADATA`` at its top or under ``src/``, the first
+    that no source is newer than; "" when none names that project, or each that does is older than a source (then
+    ``warnings`` says which and why)."""
+    stale = []
+    for built_name, version, path in _built_metadata(directory):
+        if canonicalize_name(built_name) != canonicalize_name(name) or not version:
+            continue
+        newer = _newer_source(directory, path)
+        if not newer:
             return version
+        stale.append(f"{path} says {version}, and {newer} changed after it was written")
+    if stale:
+        warnings.append(
+            f"import: the version of {name} is unknown: the metadata a build left in its folder is older than its "
+            f"sources ({'; '.join(stale)}), so it may name a version the project no longer builds; building the "
+            "project again writes it anew"
+        )
     return ""
 
 
-def _built_metadata(directory: Path) -> list[tuple[str, str]]:
-    """(name, normalised version) of each metadata file a build left in ``directory``, in the order they count."""
+# What a project's version may come from when the build computes it from its git history.
+_VCS_VERSION_PLUGINS = ("setuptools_scm", "setuptools-scm", "use_scm_version", "hatch-vcs", "versioningit")
+
+
+def _newer_source(directory: Path, metadata: Path) -> str:
+    """What changed in project ``directory`` after the build wrote ``metadata``: one of its build files
+    (pyproject.toml, setup.cfg, setup.py), a file its egg-info's ``SOURCES.txt`` lists (a version read from
+    ``__init__.py`` or a VERSION file), or, for a version computed from git (setuptools-scm), its git history (a
+    commit, a checkout or a tag); "" when nothing did. Only modification times are read: nothing is run."""
+    try:
+        written = metadata.stat().st_mtime
+    except OSError:
+        return ""
+    sources = ["pyproject.toml", "setup.cfg", "setup.py"]
+    if metadata.parent.name.endswith(".egg-info"):
+        try:
+            listed = _readlimits.read_text(metadata.parent / "SOURCES.txt", error=LockImportError).splitlines()
+        except LockImportError:
+            listed = []
+        sources += [
+            line.strip()
+            for line in listed
+            if grammar.is_relative_path(line.strip()) and ".egg-info/" not in line and line.strip() not in sources
+        ]
+    for source in sources:
+        try:
+            if (directory / source).stat().st_mtime > written:
+                return source
+        except OSError:
+            continue
+    if _version_from_vcs(directory):
+        for marker in _git_history_files(directory):
+            try:
+                if marker.stat().st_mtime > written:
+                    return "its git history (a commit, checkout or tag since)"
+            except OSError:
+                continue
+    return ""
+
+
+def _version_from_vcs(directory: Path) -> bool:
+    """Whether the project's build files name a plugin that computes its version from git."""
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        try:
+            text = _readlimits.read_text(directory / name, error=LockImportError)
+        except LockImportError:
+            continue
+        if any(plugin in text for plugin in _VCS_VERSION_PLUGINS):
+            return True
+    return False
+
+
+def _git_history_files(directory: Path) -> list[Path]:
+    """The files git rewrites when a commit, a checkout or a tag moves the version a plugin computes: the reflog of
+    HEAD and HEAD of the repository around ``directory`` (a worktree's own), and its tags (the common folder's)."""
+    for folder in (directory, *directory.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            git_dir = dot_git
+            break
+        if dot_git.is_file():  # a worktree or submodule: "gitdir: PATH"
+            try:
+                line = _readlimits.read_text(dot_git, error=LockImportError).strip()
+            except LockImportError:
+                return []
+            if not line.startswith("gitdir:"):
+                return []
+            git_dir = folder / line.partition(":")[2].strip()
+            break
+    else:
+        return []
+    common = git_dir
+    with contextlib.suppress(LockImportError):
+        common = git_dir / _readlimits.read_text(git_dir / "commondir", error=LockImportError).strip()
+    return [git_dir / "logs" / "HEAD", git_dir / "HEAD", common / "packed-refs", common / "refs" / "tags"]
+
+
+def _built_metadata(directory: Path) -> list[tuple[str, str, Path]]:
+    """(name, normalised version, file) of each metadata file a build left in ``directory``, in the order they
+    count."""
     from email.parser import HeaderParser
 
     places = [directory / "PKG-INFO"]
@@ -742,7 +835,8 @@ def _built_metadata(directory: Path) -> list[tuple[str, str]]:
             headers = HeaderParser().parsestr(_readlimits.read_text(path, error=LockImportError))
         except LockImportError:
             continue
-        found.append((str(headers.get("Name", "")).strip(), _normal_version(str(headers.get("Version", "")).strip())))
+        name = str(headers.get("Name", "")).strip()
+        found.append((name, _normal_version(str(headers.get("Version", "")).strip()), path))
     return found
 
 

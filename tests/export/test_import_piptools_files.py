@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -528,3 +529,51 @@ def test_pin_into_another_folder_writes_no_login_name_of_a_place_it_leaves(
     assert "<user>" in pinned.err and "login name" in pinned.err, pinned.err
     bundled = cli("bundle", tmp_path / "out" / "pinned.lock", "-o", tmp_path / "b")
     assert bundled.code == 2 and bundled.err.count("\n") == 1 and "login name" in bundled.err, bundled.err
+
+
+def test_a_local_folder_s_version_is_not_read_from_build_leftovers_older_than_its_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A project whose version is dynamic, built once (``pip install -e .`` left ``src/mylib.egg-info`` saying 1.0),
+    then bumped (setup.py says 1.1; a setuptools-scm project got a new commit): import of ``-e ./libs/mylib``
+    recorded 1.0 from the leftovers without a word, a version the project no longer builds. Metadata older than a
+    source it was built from is not read: the version is unknown, and a warning names the leftover, its version and
+    the newer source."""
+    project = tmp_path / "proj"
+    folder = project / "libs" / "mylib"
+    info = folder / "src" / "mylib.egg-info"
+    info.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    (project / "requirements.txt").write_text("-e ./libs/mylib\n")
+    (folder / "pyproject.toml").write_text('[project]\nname = "mylib"\ndynamic = ["version"]\n')
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: mylib\nVersion: 1.0\n")
+    (info / "SOURCES.txt").write_text("pyproject.toml\nsetup.py\nsrc/mylib.egg-info/PKG-INFO\n")
+    (folder / "setup.py").write_text("from setuptools import setup\nsetup(version='1.1')\n")
+    built = time.time() - 100
+    os.utime(info / "PKG-INFO", (built, built))
+    os.utime(folder / "pyproject.toml", (built - 10, built - 10))
+
+    def imported() -> tuple[str, str]:
+        result = cli("import", "requirements.txt", "-o", "a.lock")
+        assert result.code == 0, result
+        return lockfile.load(project / "a.lock").package("mylib").version, result.err  # type: ignore[union-attr]
+
+    version, err = imported()
+    assert version == "", err
+    assert "libs/mylib/src/mylib.egg-info/PKG-INFO" in err and "1.0" in err and "setup.py" in err, err
+    # Built after its last change, the same leftover is read, without a warning.
+    os.utime(folder / "setup.py", (built - 10, built - 10))
+    version, err = imported()
+    assert version == "1.0" and "egg-info" not in err, err
+    # A setuptools-scm project: its version is its git history's, and a commit after the build moves it.
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools", "setuptools-scm"]\n'
+        '[project]\nname = "mylib"\ndynamic = ["version"]\n[tool.setuptools_scm]\nroot = "../.."\n'
+    )
+    os.utime(folder / "pyproject.toml", (built - 10, built - 10))
+    git = ["git", "-c", "user.name=a", "-c", "user.email=a@b"]
+    subprocess.run([*git, "add", "-A"], check=True, timeout=60)
+    subprocess.run([*git, "commit", "-qm", "bump"], check=True, timeout=60)
+    version, err = imported()
+    assert version == "" and "mylib.egg-info/PKG-INFO" in err and "git" in err, err
