@@ -1057,11 +1057,15 @@ DISTRIBUTION_WHEEL_DIRS = ("/usr/share/python-wheels",)
 
 
 def seed_wheel_dirs() -> tuple[str, ...]:
-    """The existing folders of distribution-seeded wheels on this machine (``DISTRIBUTION_WHEEL_DIRS``)."""
+    """The existing folders of seed wheels on this machine: the distributions' (``DISTRIBUTION_WHEEL_DIRS``,
+    sysconfig's ``WHEEL_PKG_DIR``), then this Python's ``ensurepip/_bundled``, the upstream pip and setuptools
+    wheels ``python3 -m venv`` of a CPython from python.org, pyenv or uv seeds a venv with (``bundle --offline``
+    of a fresh venv finds them on no find-links folder)."""
     import sysconfig
 
     configured = sysconfig.get_config_var("WHEEL_PKG_DIR")
-    found = [*DISTRIBUTION_WHEEL_DIRS, *([configured] if isinstance(configured, str) and configured else [])]
+    bundled = os.path.join(sysconfig.get_path("stdlib"), "ensurepip", "_bundled")
+    found = [*DISTRIBUTION_WHEEL_DIRS, *([configured] if isinstance(configured, str) and configured else []), bundled]
     return tuple(dict.fromkeys(d for d in found if os.path.isabs(d) and os.path.isdir(d)))
 
 

@@ -706,6 +706,31 @@ def test_a_distribution_rebuilt_seed_wheel_pins_from_the_distributions_wheel_fol
     assert pin_module.with_seed_wheels(IndexConfig(find_links=("/mine",))).find_links[0] == "/mine"
 
 
+def test_a_venv_s_seed_wheels_pin_offline_from_the_interpreter_s_ensurepip_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python3 -m venv`` of a CPython from python.org, pyenv or uv seeds pip (and setuptools) from the wheels in
+    its standard library's ``ensurepip/_bundled``: ``bundle --offline`` of such a venv found no pip wheel in the
+    find-links folders and refused the whole bundle, though the very file pip was installed from is on the machine.
+    That folder is searched last, as a seed-wheel folder, its file proven by RECORD digest."""
+    import sysconfig
+
+    import envsnap.artifacts.pin as pin_module
+
+    stdlib = tmp_path / "lib" / "python3.11"
+    seeded = make_wheel(stdlib / "ensurepip" / "_bundled", "pip", "23.2.1", body="VALUE = 'bundled'\n")
+    real = sysconfig.get_path
+    monkeypatch.setattr(sysconfig, "get_path", lambda name, *a, **k: str(stdlib) if name == "stdlib" else real(name))
+    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", ())
+    result = pin(
+        lock_of(package_for(seeded, "pip", "23.2.1")), IndexConfig(), cache_dir=tmp_path / "cache", offline=True
+    )
+    (outcome,) = result.outcomes
+    art = result.snapshot.python.packages[0].artifact
+    assert outcome.status == "pinned" and art is not None, outcome
+    assert art.filename == seeded.name and art.index == str(stdlib / "ensurepip" / "_bundled")
+
+
 def test_a_refused_url_is_found_on_the_configured_index_under_another_spelling_of_its_name(tmp_path: Path) -> None:
     """uv's lock writes a wheel's name normalised (``markupsafe-3.0.2-...whl``) where the index lists
     ``MarkupSafe-3.0.2-...whl``: a lock URL the fetch policy refused was looked for again on the configured
