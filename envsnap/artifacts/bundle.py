@@ -34,7 +34,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -1051,7 +1051,12 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
                     raise
                 except BundleError as exc:
                     problems.append(str(exc))
-                if not src.url.startswith(("file://{project}", "file://~")):
+                if opts.offline and not src.url.startswith("file://"):  # asked of no one: not even its host's name
+                    problems.append(
+                        f"{label}: its git URL {src.url} is not on this machine, and --offline forbids cloning it "
+                        "(bundle it where the network is; an offline re-run into that bundle builds nothing)"
+                    )
+                elif not src.url.startswith(("file://{project}", "file://~")):
                     # A URL the fetch policy refuses is refused now, on its own (exit 2), before any wheel is
                     # fetched: it was refused only when its turn to be cloned came.
                     policy = policy or _lock_policy(opts)
@@ -1503,13 +1508,15 @@ def _bundle_one(
             fetch_wheel(art, dest, pinner, offline=opts.offline)
             say(f"fetched {art.filename}")
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched", art.rebuilt)
-    if opts.offline:
-        raise BundleError(f"{pkg.name} {pkg.version}: no wheel in the bundle and --offline forbids building one")
+    # --offline builds from what is here: the source on this machine (precheck refused a git URL that is not), the
+    # build's requirements from the find-links folders on this machine only, no index.
+    offline_links = pinner.config.find_links if opts.offline else None
     with tempfile.TemporaryDirectory(prefix=".build-", dir=root) as tmp:
         work = Path(tmp)
         source, origin = _source_tree(pkg, work, pinner, opts)
         local = pkg.artifact is None and pkg.source.kind == "directory"  # a copy, without git
-        wheel = build_wheel(source, work / "out", opts.python, pretend_version(pkg.name, pkg.version) if local else {})
+        variables = pretend_version(pkg.name, pkg.version) if local else {}
+        wheel = build_wheel(source, work / "out", opts.python, variables, offline_links=offline_links)
         built, version = _check_built(wheel, pkg)
         pkg = dataclasses.replace(pkg, version=version)
         dest = join_base_name(root / WHEELS, built.name)
@@ -1654,10 +1661,16 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
 
 
 def build_wheel(
-    source: Path, out_dir: Path, python: str | None = None, variables: Mapping[str, str] | None = None
+    source: Path,
+    out_dir: Path,
+    python: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    *,
+    offline_links: Sequence[str] | None = None,
 ) -> Path:
     """Build one wheel from a source tree with ``uv build`` (or ``pip wheel``); its path. ``variables``: set for
-    the build besides this process's environment."""
+    the build besides this process's environment. ``offline_links``: no network (``--offline``), the build's
+    requirements only from these find-links folders on this machine, no index."""
     import sys
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1689,9 +1702,16 @@ def build_wheel(
             str(out_dir),
             str(source.absolute()),
         ]
+    if offline_links is not None:
+        # Before the source (the last word); "=" joins each folder to its option, so none reads as an option.
+        args[-1:-1] = [*(["--offline"] if uv else []), "--no-index", *(f"--find-links={f}" for f in offline_links)]
     res = _runner.run(args, timeout=BUILD_TIMEOUT, env=env)
     if not res.ok:
-        raise BundleError(f"building a wheel from {source} failed: {_last(res.stderr or res.stdout)}")
+        offline = " (--offline: the build's requirements come from the find-links folders on this machine only)"
+        raise BundleError(
+            f"building a wheel from {source} failed: {_last(res.stderr or res.stdout)}"
+            f"{offline if offline_links is not None else ''}"
+        )
     wheels = sorted(out_dir.glob("*.whl"))
     if len(wheels) != 1:
         raise BundleError(f"building {source} gave {len(wheels)} wheels, expected one")

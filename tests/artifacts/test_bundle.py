@@ -661,7 +661,9 @@ def test_the_built_line_names_the_subdirectory_of_a_monorepo(
     (mono / "libs" / "sub" / "pyproject.toml").write_text('[project]\nname = "sub"\nversion = "0.1"\n')
     built_from: list[Path] = []
 
-    def fake_build(source: Path, out_dir: Path, python: str | None = None, variables: Any = None) -> Path:
+    def fake_build(
+        source: Path, out_dir: Path, python: str | None = None, variables: Any = None, offline_links: Any = None
+    ) -> Path:
         built_from.append(source)
         out_dir.mkdir(parents=True, exist_ok=True)
         wheel = out_dir / "sub-0.1-py3-none-any.whl"

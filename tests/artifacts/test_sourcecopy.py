@@ -117,7 +117,9 @@ def test_bundle_builds_the_local_project_from_a_copy_and_leaves_the_project_unto
     before = _git(project, "status", "--porcelain", "--ignored")
     seen: list[tuple[set[str], dict[str, str]]] = []
 
-    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+    def build(
+        source: Path, out_dir: Path, python: str | None = None, variables: object = None, offline_links: object = None
+    ) -> Path:
         seen.append((_files(source), dict(variables or {})))  # type: ignore[call-overload]
         out_dir.mkdir(parents=True, exist_ok=True)
         (source / "build").mkdir()  # what setuptools writes: into the copy
@@ -187,7 +189,9 @@ def _recording_builds(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
     """The project's wheel built by a stand-in that records the files of each copy it was given to build."""
     copied: list[set[str]] = []
 
-    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+    def build(
+        source: Path, out_dir: Path, python: str | None = None, variables: object = None, offline_links: object = None
+    ) -> Path:
         copied.append(_files(source))
         out_dir.mkdir(parents=True, exist_ok=True)
         wheel = out_dir / "paper-0.1-py3-none-any.whl"
@@ -246,7 +250,9 @@ def test_a_bundle_made_again_builds_the_project_again(tmp_path: Path, monkeypatc
     project = _project(tmp_path)
     builds: list[str] = []
 
-    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+    def build(
+        source: Path, out_dir: Path, python: str | None = None, variables: object = None, offline_links: object = None
+    ) -> Path:
         builds.append((source / "src" / "paper" / "__init__.py").read_text())
         out_dir.mkdir(parents=True, exist_ok=True)
         wheel = out_dir / "paper-0.1-py3-none-any.whl"
@@ -383,7 +389,9 @@ def test_a_built_wheel_the_download_cache_cannot_hold_fails_nothing_and_leaves_n
     project = _project(tmp_path)
     limits = resource.getrlimit(resource.RLIMIT_FSIZE)
 
-    def build(source: Path, out_dir: Path, python: str | None = None, variables: object = None) -> Path:
+    def build(
+        source: Path, out_dir: Path, python: str | None = None, variables: object = None, offline_links: object = None
+    ) -> Path:
         out_dir.mkdir(parents=True, exist_ok=True)
         wheel = out_dir / "paper-0.1-py3-none-any.whl"
         wheel.write_bytes(b"PK" + os.urandom(1 << 20))

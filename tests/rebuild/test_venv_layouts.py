@@ -244,3 +244,100 @@ def test_a_local_git_package_is_built_from_its_path_on_this_machine(
     art = result.lock.package("mylib").artifact  # type: ignore[union-attr]
     assert art is not None and art.rebuilt and art.filename.startswith("mylib-1.1.0-")
     assert art.url == f"git+{recorded}@{commit}"
+
+
+LAB_BACKEND = """\
+import base64, hashlib, os, tomllib, zipfile
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open("pyproject.toml", "rb") as f:
+        project = tomllib.load(f)["project"]
+    name, version = project["name"], project["version"]
+    dist = f"{name}-{version}"
+    with open(f"{name}/__init__.py", "rb") as f:
+        files = {f"{name}/__init__.py": f.read()}
+    files[f"{dist}.dist-info/METADATA"] = f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n".encode()
+    files[f"{dist}.dist-info/WHEEL"] = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    digest = lambda v: base64.urlsafe_b64encode(hashlib.sha256(v).digest()).rstrip(b"=").decode()
+    record = "".join(f"{k},sha256={digest(v)},{len(v)}\\n" for k, v in files.items()) + f"{dist}.dist-info/RECORD,,\\n"
+    files[f"{dist}.dist-info/RECORD"] = record.encode()
+    filename = f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+    return filename
+"""
+
+
+@pytest.mark.parametrize("builder", ["uv", "pip"])
+def test_bundle_offline_builds_local_projects_with_the_build_backend_from_a_find_links_folder(
+    builder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a node without network, a project installed editable and a lab library installed from
+    ``git+file://`` at a commit are all on the machine, and the build backend's wheel is in the lab's find-links
+    folder: ``bundle --offline`` refused each of them ('--offline forbids building one'). They are built with no
+    index, the build's requirements taken from the find-links folders on this machine only; a git URL that is not
+    on this machine is refused before anything is built, in one line naming it."""
+    from envsnap.artifacts.pin import IndexConfig
+    from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "artifacts"))
+    from test_pin import make_wheel
+
+    wheels = tmp_path / "lab-wheels"
+    make_wheel(wheels, "labbackend", "1.0", body=LAB_BACKEND)
+    pyproject = (
+        '[build-system]\nrequires = ["labbackend"]\nbuild-backend = "labbackend"\n'
+        '[project]\nname = "{0}"\nversion = "{1}"\n'
+    )
+
+    def project(at: Path, name: str, version: str) -> Path:
+        (at / name).mkdir(parents=True)
+        (at / name / "__init__.py").write_text("X = 1\n")
+        (at / "pyproject.toml").write_text(pyproject.format(name, version))
+        _git("init", "-q", cwd=at)
+        _git("add", ".", cwd=at)
+        _git("commit", "-q", "-m", name, cwd=at)
+        return at
+
+    research = project(tmp_path / "research", "research", "0.5.0")
+    labgit = project(tmp_path / "labgit", "labgit", "0.3.0")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=labgit, capture_output=True, text=True).stdout.strip()
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    if builder == "pip":
+        monkeypatch.setenv("ENVSNAP_NO_UV", "1")
+    packages = [
+        PythonPackage(
+            name="research", version="0.5.0", source=Source(kind="directory", url="file://{project}", editable=True)
+        ),
+        PythonPackage(
+            name="labgit", version="0.3.0", source=Source(kind="vcs", vcs="git", url=labgit.as_uri(), commit_id=commit)
+        ),
+    ]
+    options = BundleOptions(
+        config=IndexConfig(index_url=(tmp_path / "no-index").as_uri(), find_links=(str(wheels),)),
+        cache_dir=tmp_path / "cache",
+        project_dir=research,
+        offline=True,
+        allow_urls=(labgit.as_uri(),),
+    )
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
+    result = make_bundle(lock, tmp_path / "bundle", options)
+    for name, version in (("research", "0.5.0"), ("labgit", "0.3.0")):
+        art = result.lock.package(name).artifact  # type: ignore[union-attr]
+        assert art is not None and art.rebuilt and art.filename == f"{name}-{version}-py3-none-any.whl", art
+        assert (tmp_path / "bundle" / "wheels" / art.filename).is_file()
+
+    remote = PythonPackage(
+        name="remote",
+        version="1.0",
+        source=Source(kind="vcs", vcs="git", url="https://example.org/remote.git", commit_id=commit),
+    )
+    with pytest.raises(BundleError) as err:
+        make_bundle(Snapshot(python=PythonEnv(version="3.11.7", packages=(remote,))), tmp_path / "b2", options)
+    assert "https://example.org/remote.git" in str(err.value) and "--offline" in str(err.value), err.value
+    assert "\n" not in str(err.value) and not (tmp_path / "b2").exists()
