@@ -624,8 +624,11 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
             # One folder, another project inside it (``#subdirectory=``). Another URL is the folder moved or named
             # otherwise (a label, a rebuild's checkout): not compared.
             return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
-        if a.kind == "directory" and a.editable != b.editable:
-            note = EDITABLE_LOST if a.editable else "the lock installs it from its folder, this install is editable"
+        if a.kind in ("directory", "vcs") and a.editable != b.editable:
+            # The editable flag is part of the environment, for a checkout of a repository as for a folder.
+            where = "its folder" if a.kind == "directory" else "its repository"
+            lost = EDITABLE_LOST if a.kind == "directory" else EDITABLE_CHECKOUT_LOST
+            note = lost if a.editable else f"the lock installs it from {where}, this install is editable"
             return [Difference(WARNING, "python", name, "source", source_text(want), source_text(have), note)]
         return []
     if a.kind == "directory" and a.editable and b.kind == "vcs" and b.editable:
@@ -640,6 +643,11 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         # what it is here, where the lock names a folder.
         now = "a wheel" if b.kind == "index" else source_text(have)
         return [Difference(WARNING, "python", name, "source", source_text(want), now, EDITABLE_LOST)]
+    if a.kind == "vcs" and a.editable and b.kind in ("index", "archive"):
+        # The bundle's wheel of the locked commit of an editable checkout (``pip install -e git+URL#egg=NAME``):
+        # the same code now, not the checkout the researcher edits in place. A warning, as for a folder (above).
+        now = "a wheel" if b.kind == "index" else source_text(have)
+        return [Difference(WARNING, "python", name, "source", source_text(want), now, EDITABLE_CHECKOUT_LOST)]
     if rebuilt and b.kind in ("index", "archive"):
         return [
             Difference(
@@ -670,6 +678,12 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
 EDITABLE_LOST = (
     "the lock installs it editable, this is a regular install: edits to the project do not reach it; "
     "`pip install --no-deps -e` its folder installs it as locked"
+)
+
+
+EDITABLE_CHECKOUT_LOST = (
+    "the lock installs it editable, a checkout of its repository, this is a regular install: edits to that checkout "
+    "do not reach it; `pip install --no-deps -e` of its repository at the locked commit installs it as locked"
 )
 
 

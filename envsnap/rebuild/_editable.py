@@ -1,4 +1,5 @@
-"""What a rebuild does with a project the lock installs editable, said in its plan (``editable_notes``).
+"""What a rebuild does with a project (or a git checkout) the lock installs editable, said in its plan
+(``editable_notes``).
 
 Every target installs it from a wheel built from the project (the bundle's, or the one a rebuild without
 ``--bundle`` builds): a regular install, which verify reports as a warning (docs/design.md, "Research layouts").
@@ -24,6 +25,14 @@ def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None
     recorded path is shown as the lock's URL, never looked up."""
     notes = []
     for pkg in lock.pip_layer():
+        if pkg.source.kind == "vcs" and pkg.source.editable:
+            # A checkout of a repository (``pip install -e git+URL#egg=NAME``): the wheel of its locked commit.
+            notes.append(
+                f"{package_label(pkg)} is editable in the lock, a checkout of its repository: installed from a wheel "
+                "built from the locked commit, a regular install, which verify reports as a warning; `pip install "
+                "--no-deps -e` of its repository at that commit afterwards installs it as locked"
+            )
+            continue
         if pkg.source.kind != "directory" or not pkg.source.editable:
             continue
         said = f"{package_label(pkg)} is editable in the lock: installed from a wheel built from it, a regular install"

@@ -118,6 +118,31 @@ def test_an_editable_project_installed_from_a_wheel_is_a_warning() -> None:
     assert compare(lock, snap(pkg("proj", source=EDITABLE, record_digest="sha256:pth"))).identical
 
 
+def test_an_editable_git_checkout_installed_from_a_wheel_is_a_warning() -> None:
+    """``pip install -e git+file:///lab/labgit@COMMIT#egg=labgit`` (a checkout in the venv's ``src/``, edited in
+    place by the researcher) rebuilt from the bundle's wheel of that commit: verify said only info ("installed from
+    a wheel built from the locked source"), and a regular ``pip install git+...`` of the same commit nothing at all,
+    while the same layout from a folder is a warning. The editable flag is part of the environment: a warning."""
+    editable = dataclasses.replace(GIT, editable=True)
+    rebuilt = Artifact(filename="labgit-1.0-py3-none-any.whl", url="git+x", sha256="0" * 64, rebuilt=True)
+    lock = snap(pkg("labgit", source=editable, artifact=rebuilt, record_digest="sha256:pth"))
+    report = compare(lock, snap(pkg("labgit", record_digest="sha256:wheel")))
+    assert report.identical and not report.by_severity(MISMATCH)
+    [warning] = [d for d in report.by_severity(WARNING) if d.what == "source"]
+    assert "a wheel" in warning.describe() and "the lock installs it editable" in warning.describe(), warning
+    # The same commit installed from git, not editable, and the other way round: a warning too.
+    assert ("labgit", "source") in found(compare(lock, snap(pkg("labgit", source=GIT))), WARNING)
+    assert ("labgit", "source") in found(
+        compare(snap(pkg("labgit", source=GIT)), snap(pkg("labgit", source=editable))), WARNING
+    )
+    assert compare(lock, snap(pkg("labgit", source=editable, record_digest="sha256:pth"))).identical
+    # The rebuild's plan says so before it installs anything, as for an editable folder.
+    from envsnap.rebuild._editable import editable_notes
+
+    [note] = editable_notes(lock, None, Path("/env/bin/python"))
+    assert note.startswith("labgit 1.0 is editable in the lock, a checkout of its repository"), note
+
+
 def test_a_project_installed_from_its_folder_with_other_files_is_a_warning() -> None:
     """``pip install ./proj``, its code edited, ``pip install ./proj`` again at the same version: verify said
     "identical ... 0 warnings" (info: "rebuilt from a local directory"), so ``--strict`` passed too, while diff
