@@ -660,18 +660,12 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
                 "installed from a wheel built from the locked source",
             )
         ]
-    if {a.kind, b.kind} == {"index", "archive"} and _same_file(want, have):
-        return [
-            Difference(
-                INFO,
-                "python",
-                name,
-                "source",
-                source_text(want),
-                source_text(have),
-                "the same file, from an index or a find-links folder and by path",
-            )
-        ]
+    same = _same_file(want, have) if {a.kind, b.kind} == {"index", "archive"} else ""
+    if same:
+        # An sdist by path and the wheel built from it share their installed files, not their file.
+        what = "the same file" if same == "file" else "the same installed files (RECORD digest)"
+        note = f"{what}, from an index or a find-links folder and by path"
+        return [Difference(INFO, "python", name, "source", source_text(want), source_text(have), note)]
     return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
 
 
@@ -687,18 +681,19 @@ EDITABLE_CHECKOUT_LOST = (
 )
 
 
-def _same_file(want: PythonPackage, have: PythonPackage) -> bool:
-    """An index (or find-links) install and an install by path of one file: the same sha256, the same wheel
-    file name (percent-decoded: ``torch-2.4.0%2Bcpu-...``), or the same RECORD digest (the same files)."""
+def _same_file(want: PythonPackage, have: PythonPackage) -> str:
+    """How an index (or find-links) install and an install by path are one: ``"file"`` for the same sha256 or the
+    same wheel file name (percent-decoded: ``torch-2.4.0%2Bcpu-...``), ``"files"`` for only the same RECORD digest
+    (the same installed files: an sdist by path and a wheel built from it), "" for neither."""
     from urllib.parse import unquote
 
     archive = have.source if have.source.kind == "archive" else want.source
     locked = want.artifact
     if locked is not None and archive.archive_hash == f"sha256={locked.sha256}":
-        return True
+        return "file"
     if locked is not None and unquote(archive.url.rsplit("/", 1)[-1]) == locked.filename:
-        return True
-    return bool(want.record_digest) and want.record_digest == have.record_digest
+        return "file"
+    return "files" if want.record_digest and want.record_digest == have.record_digest else ""
 
 
 def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:

@@ -143,6 +143,23 @@ def test_an_editable_git_checkout_installed_from_a_wheel_is_a_warning() -> None:
     assert note.startswith("labgit 1.0 is editable in the lock, a checkout of its repository"), note
 
 
+def test_a_package_installed_from_an_sdist_by_path_is_not_called_the_same_file_as_its_wheel() -> None:
+    """``pip install ./sdists/labsdist-2.1.0.tar.gz`` rebuilt from the bundle's wheel built from that sdist: verify
+    said "the same file, from an index or a find-links folder and by path", though the locked file is the sdist and
+    the installed one a wheel built from it; only the installed files are the same (RECORD digest). A wheel by path
+    installed from an index is still the same file."""
+    sdist = Source(kind="archive", url="file:///lab/sdists/labsdist-2.1.0.tar.gz", archive_hash="sha256=" + "1" * 64)
+    lock = snap(pkg("labsdist", "2.1.0", source=sdist))
+    [d] = compare(lock, snap(pkg("labsdist", "2.1.0"))).by_severity(INFO)
+    assert d.note == "the same installed files (RECORD digest), from an index or a find-links folder and by path", d
+    wheel = Source(kind="archive", url="file:///lab/wheels/labwheel-1.0-py3-none-any.whl")
+    artifact = Artifact(
+        filename="labwheel-1.0-py3-none-any.whl", url="https://i/labwheel-1.0-py3-none-any.whl", sha256="2" * 64
+    )
+    [d] = compare(snap(pkg("labwheel", artifact=artifact)), snap(pkg("labwheel", source=wheel))).by_severity(INFO)
+    assert d.note == "the same file, from an index or a find-links folder and by path", d
+
+
 def test_a_project_installed_from_its_folder_with_other_files_is_a_warning() -> None:
     """``pip install ./proj``, its code edited, ``pip install ./proj`` again at the same version: verify said
     "identical ... 0 warnings" (info: "rebuilt from a local directory"), so ``--strict`` passed too, while diff
