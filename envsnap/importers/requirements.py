@@ -649,8 +649,9 @@ def _local_project(path: str, state: _State) -> tuple[Path, str]:
 
 def _project_metadata(directory: Path, warnings: list[str] | None = None) -> tuple[str, str]:
     """A source tree's name and version, read without running any of its code ("" for what it does not say): its
-    pyproject.toml ``[project]``, else its setup.cfg ``[metadata]`` (static values only: an ``attr:`` or ``file:``
-    version is the build's), else the metadata a build left in the folder (an unpacked sdist's ``PKG-INFO``, then a
+    pyproject.toml ``[project]``, else its setup.cfg ``[metadata]`` (static values only: a ``file:`` version is the
+    build's), else a literal setuptools ``attr:`` version (``_attr_version``), else the metadata a build left in the
+    folder (an unpacked sdist's ``PKG-INFO``, then a
     ``*.egg-info/PKG-INFO`` at its top or under ``src/``) when it names the same project and is not older than the
     sources it was built from (``_newer_source``: a leftover of a build before the version was bumped is not read,
     and ``warnings`` is told why). setup.py is never run.
@@ -667,8 +668,61 @@ def _project_metadata(directory: Path, warnings: list[str] | None = None) -> tup
         built = {canonicalize_name(n): n for n, _v, _p in _built_metadata(directory) if grammar.is_project_name(n)}
         name = next(iter(built.values())) if len(built) == 1 else ""
     if name and not version:
+        version = _attr_version(directory)
+    if name and not version:
         version = _built_version(directory, name, [] if warnings is None else warnings)
     return name, version
+
+
+def _attr_version(directory: Path) -> str:
+    """The version setuptools reads from a module attribute (pyproject.toml ``[tool.setuptools.dynamic] version =
+    {attr = "pkg.__version__"}``, setup.cfg ``version = attr: pkg.__version__``) where it is a literal string
+    assigned at the module's top, read as setuptools reads it first: parsed, never imported. The module is looked
+    for under ``src/`` and at the folder's top; "" for anything else (a computed value, another layout)."""
+    import ast
+
+    attr = ""
+    try:
+        data = _readlimits.load_toml(
+            _readlimits.read_text(directory / "pyproject.toml", error=LockImportError),
+            origin="pyproject.toml",
+            error=LockImportError,
+        )
+        dynamic = data.get("tool", {}).get("setuptools", {}).get("dynamic", {}).get("version", {})
+        attr = dynamic.get("attr", "") if isinstance(dynamic, dict) else ""
+    except (LockImportError, AttributeError):
+        pass
+    if not attr:
+        import configparser
+
+        with contextlib.suppress(LockImportError, configparser.Error):
+            parser = configparser.RawConfigParser()
+            parser.read_string(_readlimits.read_text(directory / "setup.cfg", error=LockImportError))
+            value = parser.get("metadata", "version", fallback="").strip()
+            attr = value[len("attr:") :].strip() if value.startswith("attr:") else ""
+    parts = attr.split(".") if isinstance(attr, str) else []
+    if len(parts) < 2 or not all(p.isidentifier() for p in parts):
+        return ""
+    *module, attribute = parts
+    for base in (directory / "src", directory):
+        for path in (base.joinpath(*module).with_suffix(".py"), base.joinpath(*module, "__init__.py")):
+            try:
+                tree = ast.parse(_readlimits.read_text(path, error=LockImportError))
+            except (LockImportError, SyntaxError, ValueError):
+                continue
+            for node in tree.body:  # the first assignment, as setuptools takes it
+                if isinstance(node, ast.Assign):
+                    targets = node.targets
+                elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                    targets = [node.target]
+                else:
+                    continue
+                if node.value is not None and any(isinstance(t, ast.Name) and t.id == attribute for t in targets):
+                    value = node.value
+                    literal = value.value if isinstance(value, ast.Constant) else None
+                    return _normal_version(literal)
+            return ""
+    return ""
 
 
 def _normal_version(version: object) -> str:

@@ -577,3 +577,45 @@ def test_a_local_folder_s_version_is_not_read_from_build_leftovers_older_than_it
     subprocess.run([*git, "commit", "-qm", "bump"], check=True, timeout=60)
     version, err = imported()
     assert version == "" and "mylib.egg-info/PKG-INFO" in err and "git" in err, err
+
+
+def test_a_local_folder_s_version_is_read_from_the_module_attribute_setuptools_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A setuptools project whose version is ``attr: mylib.__version__`` (pyproject.toml ``[tool.setuptools.dynamic]``
+    or setup.cfg), bumped to 1.1 after a build left an egg-info saying 1.0: import recorded 1.0 (or, without the
+    leftover, nothing). setuptools reads a literal ``__version__`` without importing the module; so does import,
+    and the sources win over the leftover. A version the module computes is still not run: unknown."""
+    project = tmp_path / "proj"
+    folder = project / "libs" / "mylib"
+    (folder / "src" / "mylib").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    ran = tmp_path / "module-ran"
+    init = folder / "src" / "mylib" / "__init__.py"
+    init.write_text(f"open({str(ran)!r}, 'w').close()\n__version__: str = '1.1'\n")
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "mylib"\ndynamic = ["version"]\n'
+        '[tool.setuptools.dynamic]\nversion = {attr = "mylib.__version__"}\n'
+    )
+    info = folder / "src" / "mylib.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: mylib\nVersion: 1.0\n")
+    (project / "requirements.txt").write_text("-e ./libs/mylib\n")
+
+    def imported() -> str:
+        result = cli("import", "requirements.txt", "-o", "a.lock")
+        assert result.code == 0, result
+        return lockfile.load(project / "a.lock").package("mylib").version  # type: ignore[union-attr]
+
+    assert imported() == "1.1"
+    # setup.cfg's form, a module beside the folder's top (no src/).
+    (folder / "pyproject.toml").write_text('[project]\nname = "mylib"\ndynamic = ["version"]\n')
+    (folder / "setup.cfg").write_text("[metadata]\nname = mylib\nversion = attr: mylib.about.VERSION\n")
+    (folder / "mylib").mkdir()
+    (folder / "mylib" / "about.py").write_text("VERSION = '2.0.post1'\n")
+    assert imported() == "2.0.post1"
+    # A computed value is not run: unknown (the leftover is older than the setup.cfg written since).
+    (folder / "mylib" / "about.py").write_text("VERSION = '.'.join(['2', '1'])\n")
+    assert imported() == ""
+    assert not ran.exists()
