@@ -19,6 +19,7 @@ conda layer must match the lock record for record, the Python layer package for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import mmap
 import os
@@ -129,7 +130,11 @@ def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> tuple[str,
             "PATH": os.pathsep.join([str(prefix / "bin"), *filter(None, [os.environ.get("PATH", "")])]),
         }
         res = _runner.run(["bash", str(script)], timeout=POST_LINK_TIMEOUT, env=env, cwd=prefix)
-        said = _read_messages(messages)
+        said, odd = _read_messages(messages)
+        if odd:
+            notes.append(
+                f"{label(pkg)}: its post-link script left $PREFIX/.messages.txt as {odd}, not a file: not read"
+            )
         if res.ok:
             if said:
                 shown = script_output(said, "").replace(str(prefix), str(where))
@@ -180,20 +185,47 @@ def install_with_rattler(
     return run_post_link_scripts(conda, prefix, where)
 
 
-def _read_messages(path: Path) -> str:
+def _read_messages(path: Path) -> tuple[str, str]:
     """The ``.messages.txt`` a post-link script left, removed (conda and rattler leave none in the prefix): its
-    first 64 KiB, read as a file of the package's (no link followed)."""
+    first 64 KiB, read as a file of the package's, and ``""``; or, for one that is no regular file, ``""`` and what
+    it is (``"a pipe"``): never read (a pipe's open waits for a writer that never comes, a link leads anywhere)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        info = path.lstat()
     except FileNotFoundError:
-        return ""
-    except OSError:
-        path.unlink(missing_ok=True)
-        return ""
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(1 << 16)
-    path.unlink(missing_ok=True)
-    return data.decode(errors="replace")
+        return "", ""
+    except OSError:  # the script took the prefix's permissions away
+        return "", "something that cannot be read"
+    what = _NOT_A_FILE.get(stat.S_IFMT(info.st_mode), "")
+    data = b""
+    if not what:
+        try:
+            # Non-blocking and no link followed: what is opened is checked again, it may have changed since.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            what = "something that cannot be opened"
+        else:
+            with os.fdopen(fd, "rb") as handle:
+                kind = stat.S_IFMT(os.fstat(handle.fileno()).st_mode)
+                if kind == stat.S_IFREG:
+                    data = handle.read(1 << 16)
+                else:
+                    what = _NOT_A_FILE.get(kind, "something else")
+    with contextlib.suppress(OSError):  # gone already, or not ours to remove: the prefix is checked after
+        if stat.S_ISDIR(path.lstat().st_mode):
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return ("", what) if what else (data.decode(errors="replace"), "")
+
+
+_NOT_A_FILE = {
+    stat.S_IFIFO: "a pipe",
+    stat.S_IFDIR: "a folder",
+    stat.S_IFLNK: "a link",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+}
 
 
 def explicit_text(conda: Conda, archives: Mapping[str, Path]) -> str:

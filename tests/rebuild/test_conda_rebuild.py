@@ -626,6 +626,46 @@ def test_a_post_link_scripts_message_to_the_user_is_a_note_of_the_rebuild(
 
 
 @pytest.mark.conda
+@pytest.mark.parametrize(
+    ("made", "kind"), [("mkfifo", "a pipe"), ("mkdir -p", "a folder"), ("ln -s /dev/zero", "a link")]
+)
+def test_a_post_link_scripts_messages_that_are_no_file_are_not_read(tmp_path: Path, made: str, kind: str) -> None:
+    """A package's script may leave ``$PREFIX/.messages.txt`` as something other than a file: a pipe made the
+    rebuild wait for ever on opening it (no writer comes), a folder ended it in an IsADirectoryError traceback. It
+    is not read now, removed, and said in a note; the install goes on."""
+    from condafixtures import Entry, Pkg, write_package
+
+    body = f'{made} "$PREFIX/.messages.txt"\n'.encode()
+    made_pkg = Pkg("odd", "1.0", "h0_0", "linux-64", [Entry("bin/.odd-post-link.sh", body, 0o755)])
+    archives = {"odd": write_package(made_pkg, tmp_path / "channel")}
+    packages = (CondaPackage("odd", "1.0", "h0_0", channel=(tmp_path / "channel").as_uri()),)
+    prefix = tmp_path / "env"
+    outcome: list[object] = []
+
+    def install() -> None:
+        try:
+            outcome.append(
+                target.install_with_rattler(Conda(subdir="linux-64", packages=packages), archives, prefix, tmp_path)
+            )
+        except BaseException as exc:  # the test names what it got
+            outcome.append(exc)
+
+    worker = threading.Thread(target=install, daemon=True)
+    worker.start()
+    worker.join(60)
+    if worker.is_alive():  # let the blocked open go, so the test ends
+        import os
+
+        os.close(os.open(prefix / ".messages.txt", os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(30)
+        pytest.fail("the install waited on the messages file")
+    assert outcome == [
+        (f"odd 1.0 (h0_0): its post-link script left $PREFIX/.messages.txt as {kind}, not a file: not read",)
+    ], outcome
+    assert not (prefix / ".messages.txt").exists() and not (prefix / ".messages.txt").is_symlink()
+
+
+@pytest.mark.conda
 def test_a_rebuild_whose_post_link_script_fails_names_the_prefix_asked_for(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
