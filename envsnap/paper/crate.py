@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from .. import purls
+from .. import grammar, purls
 from ..model import Snapshot
 from .metadata import ArtifactMeta, license_choices
 
@@ -253,4 +253,7 @@ def _home_text(run: Mapping[str, Any]) -> str:
 
 
 def dumps(crate: Mapping[str, Any]) -> str:
-    return json.dumps(crate, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    """The crate as JSON, written as the JSON export is: a run record's free text (a variable's value) may hold a
+    bidirectional formatting character or U+2028, each a ``\\uXXXX`` escape here, so no editor or forge shows the
+    file reordered or a string broken in two."""
+    return grammar.escape_unshown(json.dumps(crate, indent=2, ensure_ascii=False, sort_keys=False)) + "\n"

@@ -688,3 +688,31 @@ def test_a_title_with_tildes_shows_as_written_where_github_renders_reproducing_m
     assert "<s>" not in rendered and "<del>" not in rendered
     heading = rendered.split("<h1>", 1)[1].split("</h1>", 1)[0]
     assert html.unescape(heading) == f"{title}: how to reproduce"
+
+
+def test_the_crate_writes_a_runs_bidi_and_line_separator_characters_as_escapes(tmp_path: Path) -> None:
+    """A run record's variable value may hold a bidirectional formatting character or U+2028 (a record's text
+    rules refuse control characters only): the crate wrote them raw, so an editor or a forge showed
+    ``ro-crate-metadata.json`` reordered or a string broken in two, which the lock's JSON export never does. They are
+    ``\\uXXXX`` escapes now: the same JSON value."""
+    from envsnap.paper import crate
+
+    bundle = bundle_of(tmp_path)
+    value = "3\u202e; rm -rf ~\u2069\u2028x"
+    run = {
+        "id": "#run-0000000000000001",
+        "record": "runs/seeded.toml",
+        "command": "python train.py",
+        "start": "2026-12-01T00:00:00Z",
+        "end": "2026-12-01T00:01:00Z",
+        "status": 0,
+        "home_text": [],
+        "home_note": "",
+        "env": [("SEED", value)],
+    }
+    artifact._write_crate(bundle, META, None, [run])
+    text = (bundle.root / crate.NAME).read_text(encoding="utf-8")
+    assert not {"\u202e", "\u2069", "\u2028"} & set(text), text
+    assert "\\u202e" in text.lower() and "\\u2028" in text.lower()
+    entities = {e["@id"]: e for e in json.loads(text)["@graph"]}
+    assert entities["#run-0000000000000001-env-1"]["value"] == value
