@@ -21,7 +21,9 @@ never kept (a change in the same clock tick would keep its ctime). ``ENVSNAP_HAS
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import io
 import os
 import stat
 import struct
@@ -58,12 +60,27 @@ def sha256_file(
     digest = hashlib.sha256()
     buf = buffer if buffer is not None else bytearray(_CHUNK)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as handle:
+    with open_regular(path) as handle:
         while size := handle.readinto(buf):
             digest.update(view[:size])
             if on_bytes is not None:
                 on_bytes(size)
     return digest.hexdigest()
+
+
+def open_regular(path: str | os.PathLike[str]) -> io.FileIO:
+    """``path`` open for reading, unbuffered, when it is a regular file (a link to one followed); ``OSError``
+    otherwise, before a byte is read: a pipe's open waits for a writer that may never come and ``/dev/zero`` never
+    ends, and a file named as a wheel in a folder a stranger's file names (``--find-links``) may be either. Opened
+    non-blocking, so a pipe is refused, not waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return io.FileIO(fd, "rb")
 
 
 def file_digests(path: str | os.PathLike[str], algorithms: Iterable[str]) -> dict[str, str]:
@@ -72,7 +89,7 @@ def file_digests(path: str | os.PathLike[str], algorithms: Iterable[str]) -> dic
     digests = {name: hashlib.new(name) for name in algorithms}
     buf = bytearray(_CHUNK)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as handle:
+    with open_regular(path) as handle:
         while size := handle.readinto(buf):
             for digest in digests.values():
                 digest.update(view[:size])

@@ -1567,6 +1567,48 @@ def test_a_sha512_hash_no_local_file_proves_is_left_out_beside_a_sha256_with_a_w
     assert not (tmp_path / "alone.lock").exists()
 
 
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+@pytest.mark.parametrize("algo", ["sha256", "sha512"])
+def test_a_find_links_file_that_is_a_pipe_or_a_device_is_not_read_by_the_import(
+    tmp_path: Path, kind: str, algo: str
+) -> None:
+    """A downloaded supplement's ``requirements.txt`` names its own ``--find-links wheels`` folder, and the import
+    reads the files of a release there (to find its sha512's file, or the folder holding its sha256's). A "wheel"
+    there that was a pipe made the import wait for ever on opening it; a link to ``/dev/zero`` made it read without
+    end. Only a regular file is read now: the others are not this release's file."""
+    import os
+    import subprocess
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    fake = wheels / "labtool-0.3.1-py3-none-any.whl"
+    if kind == "pipe":
+        os.mkfifo(fake)
+    else:
+        fake.symlink_to("/dev/zero")
+    value = A if algo == "sha256" else "a" * 128
+    (tmp_path / "requirements.txt").write_text(f"--find-links ./wheels\nlabtool==0.3.1 --hash={algo}:{value}\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(importers.__file__).parents[2])}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "envsnap", "import", "requirements.txt", "-o", "env.lock"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the import read the {kind} without end")
+    assert "Traceback" not in done.stderr, done.stderr
+    if algo == "sha256":  # recorded by its hash, no folder here holds it
+        assert done.returncode == 0, done.stderr
+        assert lockfile.load(tmp_path / "env.lock").python.packages[0].artifact.sha256 == A  # type: ignore[union-attr]
+    else:  # no file here proves the sha512: refused, one line
+        assert done.returncode == 2 and done.stderr.count("\n") == 1 and "sha512" in done.stderr, done.stderr
+        assert not (tmp_path / "env.lock").exists()
+
+
 def test_a_wheel_url_with_a_sha512_hash_is_pinned_once_its_file_has_that_digest(tmp_path: Path) -> None:
     """``labtool @ URL --hash=sha512:...`` was recorded with its sha512 and never pinned ("no reachable URL and
     sha256"): pin fetches the file, checks that digest, and records the file by its sha256; another file is not."""
