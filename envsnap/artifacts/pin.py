@@ -637,7 +637,10 @@ class Fetcher:
         local = local_path(url)
         try:
             if local is not None:
-                with open(local, "rb") as handle:
+                from .._prehash import open_regular
+
+                # A regular file only, opened non-blocking: a pipe a stranger's folder holds would wait for ever.
+                with open_regular(local) as handle:
                     while chunk := handle.read(1 << 20):
                         yield chunk
                 return

@@ -65,3 +65,33 @@ def test_a_missing_archive_is_gone_through_both(tmp_path: Path) -> None:
         with pytest.raises(PinError, match=r"cannot download \(Not Found\)"):
             Fetcher(policy=FetchPolicy(allow=(url,))).download(url, tmp_path / "gone.whl", checked=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_local_file_that_is_a_pipe_is_not_read_by_the_fetcher(tmp_path: Path) -> None:
+    """A lock's ``file://{project}/wheels/x.whl`` allowed with ``--allow-url``, where a stranger's supplement left a
+    pipe: the fetcher opened it and waited for a writer for ever (SIGTERM did not end the run). A local file is
+    read only when it is a regular file now: anything else is one error naming the URL."""
+    import os
+    import threading
+
+    fifo = tmp_path / "labtool-0.3.1-py3-none-any.whl"
+    os.mkfifo(fifo)
+    url = fifo.as_uri()
+    outcome: list[object] = []
+
+    def download() -> None:
+        try:
+            outcome.append(Fetcher(policy=FetchPolicy(allow=(url,))).download(url, tmp_path / "x.whl", checked=True))
+        except BaseException as exc:  # the test names what it got
+            outcome.append(exc)
+
+    worker = threading.Thread(target=download, daemon=True)
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():  # let the blocked open go, so the test ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(30)
+        pytest.fail("the fetcher waited on the pipe")
+    assert len(outcome) == 1 and isinstance(outcome[0], DownloadError), outcome
+    assert "not a regular file" in str(outcome[0]) and url in str(outcome[0]), outcome
+    assert not (tmp_path / "x.whl").exists()
