@@ -184,23 +184,39 @@ def stop_on_signals() -> None:
     as Ctrl-C does: the programs it started killed (each in a session of its own, they never get the signal), its
     staging and temporary folders removed, a file being written left as it was, then one line and exit 128+N.
     Python's default ended the process on the spot, leaving all of them. A signal the caller ignores (``nohup``)
-    stays ignored; one that comes while the first unwinds is not raised again. ``envsnap run`` blocks them while
+    stays ignored. One that comes while the first unwinds is raised again once, a second or more after the first
+    (a person or a tool insisting, as a second Ctrl-C does; not a burst of signals at once): it ends a step of the
+    unwinding that waits for ever, a thread blocked in a read that never returns. ``envsnap run`` blocks them while
     its command runs and passes them on (``runs/execute.py``); a program envsnap starts gets the default back at
     exec."""
     # The C module: ``signal`` imports ``enum`` (4 ms), which an answer from the capture memo never loads.
     import _signal  # type: ignore[import-not-found]  # no stub: signal's own C half
+    import time
 
-    stopping: list[int] = []
+    stopping: list[float] = []  # when each signal was raised
     names = {_signal.SIGTERM: "SIGTERM", _signal.SIGHUP: "SIGHUP"}
 
     def stop(signum: int, frame: object) -> None:
-        if not stopping:
-            stopping.append(signum)
+        now = time.monotonic()
+        if not stopping or (len(stopping) == 1 and now - stopping[0] >= AGAIN_AFTER_S):
+            stopping.append(now)
             raise Terminated(signum, names[signum])
 
     for sig in names:
         if _signal.getsignal(sig) == _signal.SIG_DFL:
             _signal.signal(sig, stop)
+
+
+AGAIN_AFTER_S = 1.0  # a second SIGTERM or SIGHUP this long after the first is raised again (``stop_on_signals``)
+
+
+def _threads_left() -> bool:
+    """Whether a thread other than the main one, which the interpreter's exit would wait for, still runs."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return False
+    main_thread = threading.main_thread()
+    return any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate())
 
 
 def interrupted(exc: KeyboardInterrupt | None = None) -> int:
@@ -353,7 +369,18 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
         )
         return EXIT_FAILED
     except KeyboardInterrupt as exc:
-        return interrupted(exc)
+        code = interrupted(exc)
+        if argv is None and _threads_left():
+            # The program itself, stopped while a thread of it is blocked (a read that never returns): the
+            # interpreter's exit would wait for that thread, past any further signal. The main thread has unwound
+            # (staging folders removed, the line said): the exit handlers run, and the process ends.
+            import atexit
+
+            run_handlers = getattr(atexit, "_run_exitfuncs", None)
+            if run_handlers is not None:
+                run_handlers()
+            leave.append(True)
+        return code
     except BrokenPipeError:
         return EXIT_OK
     finally:
