@@ -1448,7 +1448,10 @@ def test_rerun_in_docker_the_command_sees_unset_what_the_image_sets(tmp_path: Pa
     (tmp_path / "img").mkdir()
     (tmp_path / "img" / "Dockerfile").write_text(f"FROM {base}\nENV WANDB_MODE=online SEED=7\n")
     built = subprocess.run(
-        ["docker", "build", "-q", "--label", "org.envsnap.test=rerun-unset", "-t", image, str(tmp_path / "img")],
+        [
+            "docker", "build", "-q", "--network", "none",  # no step needs a network, and an engine may have no bridge
+            "--label", "org.envsnap.test=rerun-unset", "-t", image, str(tmp_path / "img"),
+        ],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
@@ -1624,7 +1627,10 @@ def test_rerun_in_docker_of_a_python_path_runs_the_images_interpreter(tmp_path: 
         "&& chmod +x /usr/local/bin/python3\n"
     )
     built = subprocess.run(
-        ["docker", "build", "-q", "--label", "org.envsnap.test=rerun-python", "-t", image, str(tmp_path / "img")],
+        [
+            "docker", "build", "-q", "--network", "none",  # no step needs a network, and an engine may have no bridge
+            "--label", "org.envsnap.test=rerun-python", "-t", image, str(tmp_path / "img"),
+        ],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
