@@ -15,6 +15,10 @@ LOCK_NAME = "envsnap.lock"
 # an untracked bundle folder apart (probes/gitstate.py).
 BUNDLE_SUMS = "SHA256SUMS"
 BUNDLE_INCOMPLETE = ".envsnap-incomplete"
+# A bundle's files at most this many folders down: a bundle's are a few down, a source tree's some more; 1,000
+# made a walk or the folders' creation recurse past Python's limit (artifacts/bundle.py refuses deeper, _prehash's
+# walk stops there).
+BUNDLE_MAX_DEPTH = 128
 # The archives `envsnap bundle -o` writes (artifacts/bundle.py), and which a lock's reader names as a bundle.
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds

@@ -30,6 +30,8 @@ import struct
 import threading
 import time
 
+from ._defaults import BUNDLE_MAX_DEPTH
+
 TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -46,7 +48,6 @@ _CACHE_SUFFIX = ".digests"
 _CACHE_FORMAT = "envsnap-bundle-digests-2"
 _CACHE_KEEP = 64  # bundle folders whose digests are kept; the least recently written go first
 _CACHE_MAX_BYTES = 16 << 20
-_MAX_DEPTH = 128  # folders walked down (``artifacts.bundle.MAX_DEPTH``, which refuses a bundle deeper)
 
 
 def sha256_file(
@@ -120,7 +121,7 @@ class _Hashing:
                 self.kept = _read_cache(self.root)
             for folder, dirnames, filenames in os.walk(self.root):
                 dirnames.sort()
-                if folder[len(self.root) :].count(os.sep) >= _MAX_DEPTH:
+                if folder[len(self.root) :].count(os.sep) >= BUNDLE_MAX_DEPTH:
                     dirnames.clear()  # the bundle's check refuses a folder this deep (a deeper walk recursed)
                 for name in sorted(filenames):
                     path = os.path.join(folder, name)

@@ -44,6 +44,7 @@ from .._defaults import (
     ARCHIVE_SUFFIXES,
     ARTIFACTS_CACHE,
     BUNDLE_INCOMPLETE,
+    BUNDLE_MAX_DEPTH,
     BUNDLE_SUMS,
     LOCK_NAME,
     cache_dir,
@@ -495,9 +496,7 @@ def _limit(env: Mapping[str, str], name: str, default: int, *, sizes: bool = Fal
     return _readlimits.env_limit(env, name, default, error=BundleSettingError, sizes=sizes)
 
 
-# A member at most this many folders down: a bundle's files are a few down, a source tree's some more; a name of
-# 1,000 parts made the folders' creation recurse past Python's limit (a traceback, where a bad archive is one line).
-MAX_DEPTH = 128
+MAX_DEPTH = BUNDLE_MAX_DEPTH  # a member or folder at most this many folders down (a deeper one: one line, exit 2)
 # An extended header (a pax record, a GNU long name) is read whole by tarfile before the member it describes
 # is seen: one of 1.5 GiB in a 2 MB archive took 4.7 GB of memory, past every limit on the members themselves.
 MAX_EXTENDED_HEADER = 1 << 20

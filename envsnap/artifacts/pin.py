@@ -52,7 +52,7 @@ from .._fetchpolicy import (
 )
 from .._frozen import frozen
 from .._fs import join_base_name, join_relative
-from .._prehash import file_digests, sha256_file
+from .._prehash import file_digests, open_regular, sha256_file
 from .._privacy import HOST, USER, PathRedactor, hidden_names, scrub_package, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_sha256_hex, shown, timestamp
@@ -637,8 +637,6 @@ class Fetcher:
         local = local_path(url)
         try:
             if local is not None:
-                from .._prehash import open_regular
-
                 # A regular file only, opened non-blocking: a pipe a stranger's folder holds would wait for ever.
                 with open_regular(local) as handle:
                     while chunk := handle.read(1 << 20):

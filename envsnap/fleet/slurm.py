@@ -334,7 +334,8 @@ def _reserved(states: list[NodeState], env: Mapping[str, str], timeout: float) -
             for node in _hostnames(nodes, env):
                 ahead.setdefault(node, text)
     if ahead:
-        ahead = {n: why for n, why in ahead.items() if n not in allocated(env)}
+        own = allocated(env)  # asked once: inside a job, each ask runs scontrol
+        ahead = {n: why for n, why in ahead.items() if n not in own}
     return [
         dataclasses.replace(s, reason="; ".join(filter(None, (now[s.name], s.reason))))
         if s.name in now and not s.available

@@ -20,7 +20,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from packaging.markers import default_environment
@@ -49,6 +49,9 @@ from .interface import (
     local_url,
     wheel_file_tags,
 )
+
+if TYPE_CHECKING:
+    import configparser
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVES = (".whl", ".tar.gz", ".zip")  # a local file pip installs by its path (what packaging parses the name of)
@@ -658,9 +661,10 @@ def _project_metadata(directory: Path, warnings: list[str] | None = None) -> tup
     The version is normalised as the built metadata writes it: two imports taken before and after the project moved
     read as that move in ``diff``. A version nothing here names (``dynamic`` with nothing built) or one that is not
     PEP 440 is "": unknown, not guessed."""
-    name, version = _pyproject_metadata(directory)
+    pyproject, setup_cfg = _pyproject(directory), _setup_cfg(directory)
+    name, version = _pyproject_metadata(pyproject)
     if not (name and version):
-        cfg_name, cfg_version = _setup_cfg_metadata(directory)
+        cfg_name, cfg_version = _setup_cfg_metadata(setup_cfg)
         same = not name or not cfg_name or canonicalize_name(cfg_name) == canonicalize_name(name)
         if same:
             name, version = name or cfg_name, version or cfg_version
@@ -668,13 +672,13 @@ def _project_metadata(directory: Path, warnings: list[str] | None = None) -> tup
         built = {canonicalize_name(n): n for n, _v, _p in _built_metadata(directory) if grammar.is_project_name(n)}
         name = next(iter(built.values())) if len(built) == 1 else ""
     if name and not version:
-        version = _attr_version(directory)
+        version = _attr_version(directory, pyproject, setup_cfg)
     if name and not version:
         version = _built_version(directory, name, [] if warnings is None else warnings)
     return name, version
 
 
-def _attr_version(directory: Path) -> str:
+def _attr_version(directory: Path, pyproject: dict[str, Any], setup_cfg: configparser.RawConfigParser | None) -> str:
     """The version setuptools reads from a module attribute (pyproject.toml ``[tool.setuptools.dynamic] version =
     {attr = "pkg.__version__"}``, setup.cfg ``version = attr: pkg.__version__``) where it is a literal string
     assigned at the module's top, read as setuptools reads it first: parsed, never imported. The module is looked
@@ -682,24 +686,12 @@ def _attr_version(directory: Path) -> str:
     import ast
 
     attr = ""
-    try:
-        data = _readlimits.load_toml(
-            _readlimits.read_text(directory / "pyproject.toml", error=LockImportError),
-            origin="pyproject.toml",
-            error=LockImportError,
-        )
-        dynamic = data.get("tool", {}).get("setuptools", {}).get("dynamic", {}).get("version", {})
+    with contextlib.suppress(AttributeError):  # a table that is not one
+        dynamic = pyproject.get("tool", {}).get("setuptools", {}).get("dynamic", {}).get("version", {})
         attr = dynamic.get("attr", "") if isinstance(dynamic, dict) else ""
-    except (LockImportError, AttributeError):
-        pass
-    if not attr:
-        import configparser
-
-        with contextlib.suppress(LockImportError, configparser.Error):
-            parser = configparser.RawConfigParser()
-            parser.read_string(_readlimits.read_text(directory / "setup.cfg", error=LockImportError))
-            value = parser.get("metadata", "version", fallback="").strip()
-            attr = value[len("attr:") :].strip() if value.startswith("attr:") else ""
+    if not attr and setup_cfg is not None:
+        value = setup_cfg.get("metadata", "version", fallback="").strip()
+        attr = value[len("attr:") :].strip() if value.startswith("attr:") else ""
     parts = attr.split(".") if isinstance(attr, str) else []
     if len(parts) < 2 or not all(p.isidentifier() for p in parts):
         return ""
@@ -734,14 +726,32 @@ def _normal_version(version: object) -> str:
         return ""
 
 
-def _pyproject_metadata(directory: Path) -> tuple[str, str]:
+def _pyproject(directory: Path) -> dict[str, Any]:
+    """A source tree's pyproject.toml, parsed; {} when it has none that reads."""
     path = directory / "pyproject.toml"
     try:
-        data = _readlimits.load_toml(
+        return _readlimits.load_toml(
             _readlimits.read_text(path, error=LockImportError), origin=str(path), error=LockImportError
         )
     except LockImportError:
-        return "", ""
+        return {}
+
+
+def _setup_cfg(directory: Path) -> configparser.RawConfigParser | None:
+    """A source tree's setup.cfg, parsed as written; None when it has none that reads."""
+    import configparser
+
+    path = directory / "setup.cfg"
+    try:
+        text = _readlimits.read_text(path, error=LockImportError)
+        parser = configparser.RawConfigParser()
+        parser.read_string(text, source=str(path))
+    except (LockImportError, configparser.Error):
+        return None
+    return parser
+
+
+def _pyproject_metadata(data: dict[str, Any]) -> tuple[str, str]:
     project = data.get("project", {})
     if not isinstance(project, dict):
         return "", ""
@@ -751,16 +761,9 @@ def _pyproject_metadata(directory: Path) -> tuple[str, str]:
     return (name if isinstance(name, str) else ""), version
 
 
-def _setup_cfg_metadata(directory: Path) -> tuple[str, str]:
+def _setup_cfg_metadata(parser: configparser.RawConfigParser | None) -> tuple[str, str]:
     """setup.cfg's ``[metadata]`` name and version, as written (a ``attr:``/``file:`` directive is no version)."""
-    import configparser
-
-    path = directory / "setup.cfg"
-    try:
-        text = _readlimits.read_text(path, error=LockImportError)
-        parser = configparser.RawConfigParser()
-        parser.read_string(text, source=str(path))
-    except (LockImportError, configparser.Error):
+    if parser is None:
         return "", ""
     if not parser.has_section("metadata"):
         return "", ""
@@ -848,23 +851,12 @@ def _version_from_vcs(directory: Path) -> bool:
 def _git_history_files(directory: Path) -> list[Path]:
     """The files git rewrites when a commit, a checkout or a tag moves the version a plugin computes: the reflog of
     HEAD and HEAD of the repository around ``directory`` (a worktree's own), and its tags (the common folder's)."""
-    for folder in (directory, *directory.parents):
-        dot_git = folder / ".git"
-        if dot_git.is_dir():
-            git_dir = dot_git
-            break
-        if dot_git.is_file():  # a worktree or submodule: "gitdir: PATH"
-            try:
-                line = _readlimits.read_text(dot_git, error=LockImportError).strip()
-            except LockImportError:
-                return []
-            if not line.startswith("gitdir:"):
-                return []
-            git_dir = folder / line.partition(":")[2].strip()
-            break
-    else:
+    from ..probes.gitstate import git_folder_of
+
+    found = git_folder_of(str(directory))
+    if found is None:
         return []
-    common = git_dir
+    git_dir = common = Path(found)
     with contextlib.suppress(LockImportError):
         common = git_dir / _readlimits.read_text(git_dir / "commondir", error=LockImportError).strip()
     return [git_dir / "logs" / "HEAD", git_dir / "HEAD", common / "packed-refs", common / "refs" / "tags"]

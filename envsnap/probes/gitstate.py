@@ -46,12 +46,24 @@ def below_git(directory: str) -> bool:
         folder = os.path.realpath(directory)
     except OSError:
         return True
+    return _holding_git(folder) is not None
+
+
+def _holding_git(folder: str) -> str | None:
+    """The folder, ``folder`` or one above it, that holds a ``.git``; None when none does."""
     while not os.path.lexists(os.path.join(folder, ".git")):
         parent = os.path.dirname(folder)
         if parent == folder:
-            return False
+            return None
         folder = parent
-    return True
+    return folder
+
+
+def git_folder_of(directory: str) -> str | None:
+    """The git folder of the work tree ``directory`` (its real path) is in, found without running git
+    (``_git_folder``); None outside any."""
+    root = _holding_git(os.path.realpath(directory))
+    return None if root is None else _git_folder(root)
 
 
 def find_root(directory: str) -> str | None:
