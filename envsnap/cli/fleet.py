@@ -62,6 +62,13 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
         help="the partition whose nodes to use (default: the default partition)",
     )
     p.add_argument(
+        "--reservation",
+        metavar="NAME",
+        default="",
+        help="the active Slurm reservation whose nodes to use (a maintenance window's): each node it holds is "
+        "asked through it (srun --reservation); without -w, its nodes are those asked",
+    )
+    p.add_argument(
         "--timeout",
         type=float,
         default=_defaults.FLEET_TIMEOUT,
@@ -198,7 +205,9 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
     if args.nodelist is not None and not args.nodelist.strip():
         # -w "$NODES" with $NODES empty: the whole default partition was checked instead of none.
         raise UsageError(f"-w {args.nodelist!r}: not a Slurm node list (empty)")
-    return fleet.Selection(count=args.nodes or 0, nodelist=args.nodelist or "", partition=args.partition)
+    return fleet.Selection(
+        count=args.nodes or 0, nodelist=args.nodelist or "", partition=args.partition, reservation=args.reservation
+    )
 
 
 def _writable(output: str | None) -> None:

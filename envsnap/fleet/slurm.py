@@ -99,11 +99,14 @@ _JOB_VARIABLES = frozenset(
 
 @frozen
 class Selection:
-    """Which nodes: a count (``--nodes``), a hostlist (``-w``), a partition (``-p``), or the default partition."""
+    """Which nodes: a count (``--nodes``), a hostlist (``-w``), a partition (``-p``), or the default partition;
+    ``reservation`` (``--reservation``): the active Slurm reservation whose nodes are asked through it (and, without
+    a hostlist, its nodes)."""
 
     count: int = 0
     nodelist: str = ""
     partition: str = ""
+    reservation: str = ""
 
 
 @frozen
@@ -116,6 +119,9 @@ class NodeState:
     # That partition's state (sinfo's %a: "up", "down", "drain", "inact"): a job of a partition not up waits
     # (down) or is refused, whatever the node's state.
     partition_state: str = "up"
+    # The reservation (``--reservation``) that holds this node and its srun names: the node runs the jobs that
+    # name it, so its own ``maint`` or ``reserved`` state does not keep it from being asked.
+    reservation: str = ""
 
     @property
     def not_responding(self) -> bool:
@@ -132,7 +138,7 @@ class NodeState:
             return False
         if self.state.endswith(("*", *POWER_MARKS)):
             return False
-        return not any(word in self.state for word in _UNAVAILABLE)
+        return not any(word in self.state for word in _UNAVAILABLE if not (self.reservation and word in _RESERVED))
 
 
 @frozen
@@ -267,11 +273,12 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
     cut (0: none is looked for)."""
     if "," in selection.partition:
         _known_partition(selection.partition, env)  # sinfo reads a list without the names it does not know
+    using = selection.reservation
+    holds = _reservation_nodes(using, env) if using else []
     if selection.nodelist:
         names = expand(selection.nodelist, env)
-        known = {
-            s.name: s for s in _reserved(node_states(env, partition=selection.partition, names=names), env, timeout)
-        }
+        in_slurm = node_states(env, partition=selection.partition, names=names)
+        known = {s.name: s for s in _reserved(in_slurm, env, timeout, using, holds)}
         missing = [n for n in names if n not in known]
         if selection.partition and missing:
             # A partition Slurm does not know is a typo, not nodes gone; a node Slurm has in other partitions
@@ -282,15 +289,26 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
                 why = f"not in partition {selection.partition} (Slurm has it in {state.partition})"
                 known[name] = NodeState(name, OUTSIDE_PARTITION, why, state.partition, state.gpus)
         return _answering(_in_own_job([known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names], env), env)
-    states = _in_own_job(_reserved(node_states(env, partition=selection.partition), env, timeout), env)
+    # Without a hostlist, a reservation's nodes are those asked: in whichever partition, or in -p's.
+    in_slurm = (
+        node_states(env, partition=selection.partition, names=holds)
+        if using
+        else node_states(env, partition=selection.partition)
+    )
+    states = _in_own_job(_reserved(in_slurm, env, timeout, using, holds), env)
     if not states and selection.partition:
         _known_partition(selection.partition, env)
     if not states:
         where = f"partition {shown(selection.partition)}" if selection.partition else "the default partition"
+        if using:
+            where = f"reservation {using}" + (
+                f" in partition {shown(selection.partition)}" if selection.partition else ""
+            )
         raise UsageError(f"{where} has no nodes")
     if selection.count:
         if selection.count > len(states):
-            raise UsageError(f"--nodes {selection.count}: the partition has {len(states)} nodes")
+            what = f"reservation {using}" if using else "the partition"
+            raise UsageError(f"--nodes {selection.count}: {what} has {len(states)} nodes")
         states = _answering(states, env)
         available = [s for s in states if s.available]
         others = [s for s in states if not s.available]
@@ -298,13 +316,37 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
     return _answering(states, env)
 
 
-def _reserved(states: list[NodeState], env: Mapping[str, str], timeout: float) -> list[NodeState]:
+def _reservation_nodes(name: str, env: Mapping[str, str]) -> list[str]:
+    """The nodes of the active reservation ``name`` (``--reservation``), as Slurm expands them. A name Slurm does
+    not know, or a reservation not active yet (a srun naming it waits for its start), is bad input."""
+    if not _WORD.fullmatch(name):
+        raise UsageError(f"--reservation {shown(name)}: not a reservation name")
+    for line in _query(["scontrol", "show", "reservation", "--oneliner"], env).splitlines():
+        fields = _fields(line)
+        if fields.get("ReservationName") != name:
+            continue
+        nodes, state, begin = fields.get("Nodes", ""), fields.get("State", ""), fields.get("StartTime", "")
+        if state != "ACTIVE":
+            begins = f": it begins at {begin}" if _WORD.fullmatch(begin) else ""
+            raise UsageError(f"--reservation {name}: not active{begins} (a srun naming it waits until then)")
+        if not _NODELIST.fullmatch(nodes) or nodes == "(null)":
+            raise UsageError(f"--reservation {name}: holds no nodes")
+        return list(dict.fromkeys(_hostnames(nodes, env)))
+    raise UsageError(f"--reservation {name}: Slurm knows no reservation of this name")
+
+
+def _reserved(
+    states: list[NodeState], env: Mapping[str, str], timeout: float, using: str = "", holds: Sequence[str] = ()
+) -> list[NodeState]:
     """``states``, each node Slurm reports in a reservation (``maint``, ``reserved``) with the active reservation
     that holds it as its reason (``in maintenance reservation m1 until 2026-05-04T18:00:00``), and each available
     node a reservation holds (sinfo reports the node idle for a few seconds after the reservation begins) or takes
     before the time limit of its srun (``timeout``'s ``job_minutes``) would end marked ``RESERVED_AHEAD``: a srun
     that names none waited there for the whole timeout and read "Requested nodes are busy". The nodes of the job
-    envsnap runs in run a step of it, which a reservation ahead does not stop."""
+    envsnap runs in run a step of it, which a reservation ahead does not stop. ``using`` (``--reservation``): the
+    reservation whose nodes (``holds``) are asked through it, none of it keeping them from being tried."""
+    if using:
+        states = [dataclasses.replace(s, reservation=using) if s.name in holds else s for s in states]
     held = [s for s in states if any(word in s.state for word in _RESERVED)]
     ahead_until = time.time() + job_minutes(timeout) * 60 if timeout else 0.0
     if not held and not any(s.available for s in states):
@@ -315,7 +357,7 @@ def _reserved(states: list[NodeState], env: Mapping[str, str], timeout: float) -
     for line in result.stdout.splitlines() if result.ok else ():
         fields = _fields(line)
         name, nodes, state = fields.get("ReservationName", ""), fields.get("Nodes", ""), fields.get("State", "")
-        if not _WORD.fullmatch(name) or not _NODELIST.fullmatch(nodes) or nodes == "(null)":
+        if not _WORD.fullmatch(name) or not _NODELIST.fullmatch(nodes) or nodes == "(null)" or name == using:
             continue
         kind = "maintenance reservation" if "MAINT" in fields.get("Flags", "").split(",") else "reservation"
         begin, until = fields.get("StartTime", ""), fields.get("EndTime", "")
@@ -542,6 +584,8 @@ def srun_command(
         "srun",
         f"--nodelist={node.name}",
         *(["--overlap"] if step else [f"--partition={node.partition}"] if node.partition else []),
+        # A step runs in its job's reservation; a job of its own names the one that holds the node.
+        *([f"--reservation={node.reservation}"] if node.reservation and not step else []),
         "--nodes=1",
         "--ntasks=1",
         "--ntasks-per-node=1",

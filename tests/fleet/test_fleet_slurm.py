@@ -543,3 +543,67 @@ def test_a_list_of_partitions_is_each_partition_checked_as_slurm_reads_it(slurm_
         res = fe.envsnap_cmd(*base, "-p", partition)
         assert res.returncode == 2 and res.stdout == "", res
         assert res.stderr.splitlines() == [f"envsnap: error: -p '{partition}': {why}"], res
+
+
+def test_a_maintenance_reservation_s_nodes_are_checked_through_it(slurm_cluster_env: FleetEnv) -> None:
+    """An administrator checks the nodes of a maintenance window before giving them back: ``--reservation`` names
+    it, and each node it holds is asked through it (srun --reservation). Before, no option named one: every node
+    in it read "not tried" (maint), and srun without the reservation could not run there."""
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    cluster.run(
+        "scontrol", "create", "reservation", "ReservationName=envsnap_window", "StartTime=now", "Duration=30",
+        "Users=root", "Flags=MAINT", "Nodes=node2",
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while cluster.node_state("node2")[0] != "maint" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        # Without -w: the reservation's nodes, node2 alone.
+        alone = fe.envsnap_cmd(
+            "fleet", "check", str(fe.lock), "--reservation", "envsnap_window", "--envsnap", str(fe.envsnap),
+            "--timeout", "40", "--json",
+        )  # fmt: skip
+        # With -w: node1 (outside it) as any node, node2 through it.
+        both = fe.envsnap_cmd(
+            "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--reservation", "envsnap_window", "--envsnap",
+            str(fe.envsnap), "--timeout", "40", "--json",
+        )  # fmt: skip
+    finally:
+        cluster.run("scontrol", "delete", "ReservationName=envsnap_window", check=False)
+    assert alone.returncode == 0, alone
+    data = json.loads(alone.stdout)
+    assert [n["node"] for n in data["nodes"]] == ["node2"], data["nodes"]
+    assert data["nodes"][0]["verdict"] == "compatible", data["nodes"]
+    assert both.returncode == 0, both
+    verdicts = {n["node"]: n["verdict"] for n in json.loads(both.stdout)["nodes"]}
+    assert verdicts == {"node1": "compatible", "node2": "compatible"}, both.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("envsnap_nosuch", "--reservation envsnap_nosuch: Slurm knows no reservation of this name"),
+        ("a b", "--reservation 'a b': not a reservation name"),
+        ("envsnap_later", "--reservation envsnap_later: not active: it begins at 20"),
+    ],
+)
+def test_a_reservation_slurm_cannot_run_the_check_in_is_bad_input(
+    slurm_cluster_env: FleetEnv, name: str, error: str
+) -> None:
+    """One line and exit 2 before any node is asked: a name Slurm does not know, one that is not a name, and a
+    reservation that has not begun (a srun naming it would wait for its start)."""
+    fe = slurm_cluster_env
+    fe.cluster.run(
+        "scontrol", "create", "reservation", "ReservationName=envsnap_later", "StartTime=now+2hours", "Duration=30",
+        "Users=root", "Nodes=node3",
+    )  # fmt: skip
+    try:
+        res = fe.envsnap_cmd(
+            "fleet", "check", str(fe.lock), "--reservation", name, "--envsnap", str(fe.envsnap), "--timeout", "40"
+        )
+    finally:
+        fe.cluster.run("scontrol", "delete", "ReservationName=envsnap_later", check=False)
+    assert res.returncode == 2, res
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"envsnap: error: {error}"), res.stderr

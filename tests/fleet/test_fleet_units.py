@@ -1676,3 +1676,20 @@ def test_a_node_of_a_reservation_begun_before_sinfo_says_reserved_is_not_tried(t
     assert unreachable(states["n1"]).reason == (
         "Slurm holds the node for reservation r2 from 2020-01-01T00:00:00 until 2099-01-01T00:00:00"
     )
+
+
+def test_a_node_held_by_the_named_reservation_is_tried_through_it() -> None:
+    """``--reservation R``: a node R holds (sinfo's ``maint``/``reserved``) is available and its srun names R; a
+    step of the job envsnap runs in keeps its job's reservation; a node of another reservation is not tried."""
+    from envsnap.fleet.slurm import srun_command
+
+    held = NodeState("node2", "maint", partition="debug", reservation="window")
+    assert held.available and not NodeState("node2", "maint", partition="debug").available
+    assert not NodeState("node2", "drained", reservation="window").available  # the reservation frees no other state
+    argv = srun_command(held, ["true"], timeout=60, job_name="j")
+    assert "--reservation=window" in argv and argv.index("--reservation=window") < argv.index("--")
+    assert not any(
+        a.startswith("--reservation") for a in srun_command(held, ["true"], timeout=60, job_name="j", step=True)
+    )
+    plain = NodeState("node1", "idle", partition="debug")
+    assert not any(a.startswith("--reservation") for a in srun_command(plain, ["true"], timeout=60, job_name="j"))
