@@ -339,12 +339,13 @@ def _reserved(
     states: list[NodeState], env: Mapping[str, str], timeout: float, using: str = "", holds: Sequence[str] = ()
 ) -> list[NodeState]:
     """``states``, each node Slurm reports in a reservation (``maint``, ``reserved``) with the active reservation
-    that holds it as its reason (``in maintenance reservation m1 until 2026-05-04T18:00:00``), and each available
-    node a reservation holds (sinfo reports the node idle for a few seconds after the reservation begins) or takes
-    before the time limit of its srun (``timeout``'s ``job_minutes``) would end marked ``RESERVED_AHEAD``: a srun
-    that names none waited there for the whole timeout and read "Requested nodes are busy". The nodes of the job
-    envsnap runs in run a step of it, which a reservation ahead does not stop. ``using`` (``--reservation``): the
-    reservation whose nodes (``holds``) are asked through it, none of it keeping them from being tried."""
+    that holds it as its reason (``in maintenance reservation m1 until 2026-05-04T18:00:00; --reservation m1 would
+    ask it``), and each available node a reservation holds (sinfo reports the node idle for a few seconds after
+    the reservation begins) or takes before the time limit of its srun (``timeout``'s ``job_minutes``) would end
+    marked ``RESERVED_AHEAD``: a srun that names none waited there for the whole timeout and read "Requested nodes
+    are busy". The nodes of the job envsnap runs in run a step of it, which a reservation ahead does not stop.
+    ``using`` (``--reservation``): the reservation whose nodes (``holds``) are asked through it, none of it keeping
+    them from being tried."""
     if using:
         states = [dataclasses.replace(s, reservation=using) if s.name in holds else s for s in states]
     held = [s for s in states if any(word in s.state for word in _RESERVED)]
@@ -364,7 +365,7 @@ def _reserved(
         until_text = f" until {until}" if _WORD.fullmatch(until) else ""
         if state == "ACTIVE":
             for node in _hostnames(nodes, env):
-                now.setdefault(node, f"in {kind} {name}{until_text}")
+                now.setdefault(node, f"in {kind} {name}{until_text}; --reservation {name} would ask it")
                 # sinfo says so from the controller's next pass on: until then the node reads idle.
                 since = f" from {begin}" if _WORD.fullmatch(begin) else ""
                 ahead.setdefault(node, f"{kind} {name}{since}{until_text}")

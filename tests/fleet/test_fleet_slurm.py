@@ -457,6 +457,7 @@ def test_a_node_in_a_maintenance_reservation_is_named_so_not_tried_and_not_busy(
         "Slurm reports the node maint (in maintenance reservation envsnap_maint until 20"
     ), held
     assert "busy" not in held["reason"] and held["gpus_requested"] == 0, held
+    assert "; --reservation envsnap_maint would ask it)" in held["reason"], held  # how to check it after all
     assert elapsed < 20, elapsed
 
 
@@ -523,6 +524,7 @@ def test_a_node_reserved_before_its_checks_job_would_end_is_named_so_not_tried(s
     assert held["reason"].startswith("Slurm holds the node for maintenance reservation envsnap_soon from 20"), held
     assert "before this check's job there would end" in held["reason"], held
     assert "busy" not in held["reason"] and held["gpus_requested"] == 0, held
+    assert "; --reservation envsnap_maint would ask it)" in held["reason"], held  # how to check it after all
     assert elapsed < 20, elapsed
 
 
