@@ -885,6 +885,10 @@ def _make_bundle(
     say = progress or (lambda _line: None)
     started = time.perf_counter()
     check_output(output)  # the CLI asked already, before its own checks; a library caller is asked here
+    if lock.conda is not None:  # a conda package no archive can be bundled for: before the bundle is touched
+        from .conda import refuse_unusable
+
+        refuse_unusable(lock.conda.packages)
     if is_archive(output):
         output.parent.mkdir(parents=True, exist_ok=True)
         # Held as envsnap's while in use: a run killed here leaves a folder the next run (or `envsnap clean`)

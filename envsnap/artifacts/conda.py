@@ -14,7 +14,7 @@ from pathlib import Path
 from .._defaults import make_folder
 from .._fetchpolicy import FetchPolicy, allowances, local_path
 from .._fs import join_base_name, join_hash_dir
-from ..errors import BundleError, PinError, RebuildError, UnsafeInputError
+from ..errors import BundleError, PinError, RebuildError, UnsafeInputError, UsageError
 from ..grammar import GrammarError, conda_dependency, require_base_name
 from ..model import CondaPackage, Snapshot
 from ..progress import Progress
@@ -40,6 +40,32 @@ def archive_name(pkg: CondaPackage) -> str:
 
 def label(pkg: CondaPackage) -> str:
     return f"{pkg.name} {pkg.version} ({pkg.build})" if pkg.build else f"{pkg.name} {pkg.version}"
+
+
+def unusable(pkg: CondaPackage) -> str:
+    """Why the lock's record of ``pkg`` cannot be bundled or rebuilt, whatever this machine holds (the lock is bad
+    input, said before any work); ``""`` when it can be."""
+    if not pkg.url:
+        return (
+            f"{label(pkg)}: the lock has no URL for it (the conda-meta record had none), so its archive cannot be "
+            f"fetched (conda install --force-reinstall {pkg.name} writes a record that names it: capture again "
+            "after it)"
+        )
+    return ""
+
+
+class UnusableCondaLockError(BundleError, UsageError):
+    """A conda package the lock records so that no archive can be bundled for it (``unusable``): bad input."""
+
+    exit_code = 2
+
+
+def refuse_unusable(packages: Iterable[CondaPackage]) -> None:
+    """``UnusableCondaLockError`` for the first package ``unusable`` names: ``envsnap bundle`` asks it before the
+    bundle is made or touched (it fetched the other archives into it, then failed: exit 4)."""
+    for pkg in packages:
+        if problem := unusable(pkg):
+            raise UnusableCondaLockError(problem)
 
 
 def check_archive(pkg: CondaPackage, path: Path, name: str = "") -> None:

@@ -39,7 +39,7 @@ from .._fs import atomic_write_text, join_base_name, move_into_place
 from .._plugins import Options, flag
 from .._prehash import sha256_file
 from ..artifacts import bundle as bundle_layout
-from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, install_order, label
+from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, install_order, label, unusable
 from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
 from ..errors import IncompatibleLockError, RebuildError, UnsafeInputError
@@ -418,13 +418,8 @@ class CondaRebuilder(Rebuilder):
         engine, tool = _engine(CondaOptions.from_mapping(request.options, owner="the conda target"))
         items = []
         for pkg in conda.packages:
-            if not pkg.url:
-                # As a missing hash: the lock is what cannot be used (bad input, before any work).
-                raise BadOptionError(
-                    f"{label(pkg)}: the lock has no URL for it (the conda-meta record had none), so its archive cannot "
-                    f"be fetched (conda install --force-reinstall {pkg.name} writes a record that names it: capture "
-                    "again after it)"
-                )
+            if problem := unusable(pkg):  # as a missing hash: the lock is what cannot be used (before any work)
+                raise BadOptionError(problem)
             name = archive_name(pkg)
             if not (pkg.md5 or pkg.sha256):
                 # The lock is what cannot be used (bad input, before any work), and a file that has them is at hand.

@@ -686,3 +686,43 @@ def test_the_built_line_names_the_subdirectory_of_a_monorepo(
     assert built_from and built_from[0].name == "source"
     line = next((x.strip() for x in result.err.splitlines() if x.strip().startswith("built ")), result.err)
     assert line == f"built sub-0.1-py3-none-any.whl from {mono.as_uri()} (subdirectory libs/sub)", line
+
+
+def _conda_lock(tmp_path: Path, *extra: Any) -> Path:
+    """A lock of one conda package whose archive is in a ``file://`` channel under ``tmp_path``, and ``extra``."""
+    import hashlib
+
+    from envsnap.model import Conda, CondaPackage
+
+    archive = tmp_path / "channel" / "noarch" / "c0-1.0-0.conda"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_bytes(b"conda archive")
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    first = CondaPackage("c0", "1.0", "0", subdir="noarch", url=archive.as_uri(), sha256=sha)
+    snap = Snapshot(python=PythonEnv(version="3.11.7"), conda=Conda(subdir="noarch", packages=(first, *extra)))
+    return lockfile.dump(snap, tmp_path / f"l{len(extra)}.lock")
+
+
+def test_a_conda_package_without_a_url_is_bad_input_before_the_bundle_is_touched(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old conda-meta record may name no URL, and capture keeps the package without one: its bundle fetched the
+    other archives into the bundle, then failed (exit 4, "the lock has no URL for it"), an earlier bundle left
+    marked incomplete. It is bad input (exit 2), said as rebuild says it, before anything is written."""
+    from envsnap.model import CondaPackage
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    allow = ("--allow-url", f"{tmp_path.as_uri()}/*")
+    assert cli("bundle", _conda_lock(tmp_path), "-o", tmp_path / "b", *allow).code == 0
+    before = sorted((p.relative_to(tmp_path / "b"), p.stat().st_mtime_ns) for p in (tmp_path / "b").rglob("*"))
+    old = CondaPackage("old", "1.0", "h0_0", subdir="noarch", sha256="1" * 64)
+    result = cli("bundle", _conda_lock(tmp_path, old), "-o", tmp_path / "b", *allow)
+    assert result.code == 2, result
+    assert result.err.strip().splitlines()[-1] == (
+        "envsnap: error: old 1.0 (h0_0): the lock has no URL for it (the conda-meta record had none), so its archive "
+        "cannot be fetched (conda install --force-reinstall old writes a record that names it: capture again after it)"
+    )
+    assert sorted((p.relative_to(tmp_path / "b"), p.stat().st_mtime_ns) for p in (tmp_path / "b").rglob("*")) == before
+    result = cli("bundle", _conda_lock(tmp_path, old), "-o", tmp_path / "new.tar.gz", *allow)
+    assert result.code == 2, result
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "channel", "l0.lock", "l1.lock"]
