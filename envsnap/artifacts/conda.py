@@ -14,6 +14,7 @@ from pathlib import Path
 from .._defaults import make_folder
 from .._fetchpolicy import FetchPolicy, allowances, local_path
 from .._fs import join_base_name, join_hash_dir
+from .._prehash import open_regular
 from ..errors import BundleError, PinError, RebuildError, UnsafeInputError, UsageError
 from ..grammar import GrammarError, conda_dependency, require_base_name
 from ..model import CondaPackage, Snapshot
@@ -72,10 +73,14 @@ def check_archive(pkg: CondaPackage, path: Path, name: str = "") -> None:
     """Compare an archive with the lock's md5 and sha256. A difference is an error naming the package and the
     archive (``name``: the file's real name when ``path`` is a partial download)."""
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            md5.update(chunk)
-            sha.update(chunk)
+    try:
+        # A regular file only, opened non-blocking: a pipe put there would wait for ever, /dev/zero never end.
+        with open_regular(path) as handle:
+            while chunk := handle.read(1 << 20):
+                md5.update(chunk)
+                sha.update(chunk)
+    except OSError as exc:
+        raise RebuildError(f"{label(pkg)}: {name or path.name}: cannot read it ({exc.strerror or exc})") from None
     for algo, want, have in (("sha256", pkg.sha256, sha.hexdigest()), ("md5", pkg.md5, md5.hexdigest())):
         if want and want != have:
             raise RebuildError(
@@ -163,6 +168,12 @@ def fetch_archive(
         )
     if local is not None and not local.is_file():
         where = f" {local}" if url != pkg.url else ""  # the path looked at, where the lock names it by a label
+        if local.exists():  # what the lock names is there, and no archive: refused unread (the fetch reads none)
+            shown = f" ({local})" if where else ""
+            raise UnsafeInputError(
+                f"{label(pkg)}: {pkg.url}{shown} is not a regular file (a pipe, a device or a folder is no conda "
+                "archive: not read)"
+            )
         raise RebuildError(f"{label(pkg)}: {pkg.url} is gone (no such file{where})")
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{target.name}.part")

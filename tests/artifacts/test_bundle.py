@@ -689,17 +689,19 @@ def test_the_built_line_names_the_subdirectory_of_a_monorepo(
 
 
 def _conda_lock(tmp_path: Path, *extra: Any) -> Path:
-    """A lock of one conda package whose archive is in a ``file://`` channel under ``tmp_path``, and ``extra``."""
+    """A lock of this host's conda platform: one conda package whose archive is in a ``file://`` channel under
+    ``tmp_path``, and ``extra``."""
     import hashlib
 
     from envsnap.model import Conda, CondaPackage
+    from envsnap.probes.conda import current_subdir
 
     archive = tmp_path / "channel" / "noarch" / "c0-1.0-0.conda"
     archive.parent.mkdir(parents=True, exist_ok=True)
     archive.write_bytes(b"conda archive")
     sha = hashlib.sha256(archive.read_bytes()).hexdigest()
     first = CondaPackage("c0", "1.0", "0", subdir="noarch", url=archive.as_uri(), sha256=sha)
-    snap = Snapshot(python=PythonEnv(version="3.11.7"), conda=Conda(subdir="noarch", packages=(first, *extra)))
+    snap = Snapshot(python=PythonEnv(version="3.11.7"), conda=Conda(subdir=current_subdir(), packages=(first, *extra)))
     return lockfile.dump(snap, tmp_path / f"l{len(extra)}.lock")
 
 
@@ -726,3 +728,71 @@ def test_a_conda_package_without_a_url_is_bad_input_before_the_bundle_is_touched
     result = cli("bundle", _conda_lock(tmp_path, old), "-o", tmp_path / "new.tar.gz", *allow)
     assert result.code == 2, result
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "channel", "l0.lock", "l1.lock"]
+
+
+@pytest.mark.parametrize("kind", ["pipe", "link to /dev/zero", "folder"])
+@pytest.mark.parametrize("command", ["bundle", "rebuild"])
+def test_a_conda_archive_url_that_names_no_regular_file_is_refused_unread(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, kind: str, command: str
+) -> None:
+    """A lock's ``file://`` conda archive, allowed with ``--allow-url``, that is a pipe, a link to a device or a
+    folder (a stranger's supplement unpacked there) was said to be gone (``no such file``), exit 4, as if the
+    channel had dropped it. It is refused unread as what it is, one line, exit 2, as a wheel's is."""
+    import os
+
+    from envsnap.model import CondaPackage
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    place = tmp_path / "channel" / "linux-64" / "odd-1.0-0.conda"
+    place.parent.mkdir(parents=True)
+    if kind == "pipe":
+        os.mkfifo(place)
+    elif kind == "folder":
+        place.mkdir()
+    else:
+        place.symlink_to("/dev/zero")
+    odd = CondaPackage("odd", "1.0", "0", subdir="linux-64", url=place.as_uri(), sha256="1" * 64)
+    lock = _conda_lock(tmp_path, odd)
+    allow = ("--allow-url", f"{tmp_path.as_uri()}/*")
+    if command == "bundle":
+        result = cli("bundle", lock, "-o", tmp_path / "b", *allow)
+    else:
+        result = cli("rebuild", lock, "--target", "conda", "--force", "--dest", tmp_path / "p", *allow)
+    assert result.code == 2, result
+    assert result.err.strip().splitlines()[-1] == (
+        f"envsnap: error: odd 1.0 (0): {place.as_uri()} is not a regular file (a pipe, a device or a folder "
+        "is no conda archive: not read)"
+    )
+    assert not (tmp_path / "b").exists() and not (tmp_path / "p").exists()
+
+
+def test_a_conda_archive_that_is_no_regular_file_is_not_opened_for_its_check(tmp_path: Path) -> None:
+    """The hash check of an archive already at its place (the bundle's ``conda/``, the download cache) opened it
+    as it was: a pipe put there after the look at it waited for a writer for ever. It is opened only as a regular
+    file: anything else is one error naming the package."""
+    import os
+    import threading
+
+    from envsnap.artifacts.conda import check_archive
+    from envsnap.errors import RebuildError
+    from envsnap.model import CondaPackage
+
+    fifo = tmp_path / "c0-1.0-0.conda"
+    os.mkfifo(fifo)
+    outcome: list[object] = []
+
+    def check() -> None:
+        try:
+            outcome.append(check_archive(CondaPackage("c0", "1.0", "0", sha256="1" * 64), fifo))
+        except BaseException as exc:  # the test names what it got
+            outcome.append(exc)
+
+    worker = threading.Thread(target=check, daemon=True)
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():  # let the blocked open go, so the test ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(30)
+        pytest.fail("the check waited on the pipe")
+    assert len(outcome) == 1 and isinstance(outcome[0], RebuildError), outcome
+    assert str(outcome[0]) == "c0 1.0 (0): c0-1.0-0.conda: cannot read it (not a regular file)"
