@@ -256,8 +256,9 @@ def install_with_executable(
     work: Path,
     *,
     shown: Path | None = None,
-) -> None:
-    """``shown``: the prefix a failure names, as for ``install_with_rattler``."""
+) -> tuple[str, ...]:
+    """``shown``: the prefix a failure names, as for ``install_with_rattler``. Returns the post-link scripts'
+    messages to the user, as a note (``engine_notes``)."""
     explicit = work / "explicit.txt"
     explicit.write_text(explicit_text(conda, archives), encoding="utf-8")
     env = {**os.environ, "CONDA_PKGS_DIRS": str(work / "pkgs")}
@@ -271,6 +272,40 @@ def install_with_executable(
         raise RebuildError(
             f"{engine} could not install the locked packages: {said.replace(str(prefix), str(shown or prefix))}"
         )
+    return engine_notes(engine, conda, prefix, res.stdout, shown or prefix)
+
+
+def engine_notes(engine: str, conda: Conda, prefix: Path, stdout: str, where: Path) -> tuple[str, ...]:
+    """What the post-link scripts left the user to read, after an engine installed ``prefix``, as the note
+    ``run_post_link_scripts`` makes of it: libmamba (mamba, micromamba) prints ``$PREFIX/.messages.txt`` and leaves
+    it in the prefix, where it is read and removed; conda prints it inside its ``Executing transaction:`` line, up
+    to that line's ``done``, and removes it. The engine says no more of which script wrote it than which packages
+    have one."""
+    said, odd = _read_messages(prefix / ".messages.txt")
+    if not said and not odd and engine == "conda":
+        _, mark, rest = stdout.partition("Executing transaction: ")
+        lines = rest.removeprefix("...working... ").splitlines() if mark else []
+        ends = [i for i, line in enumerate(lines) if line.strip() == "done"]
+        said = "\n".join(lines[: ends[-1]]) if ends else ""
+    if not said.strip() and not odd:
+        return ()
+    scripted = [
+        label(pkg)
+        for pkg in install_order(conda.packages)
+        if is_conda_name(pkg.name) and (prefix / "bin" / f".{pkg.name}-post-link.sh").is_file()
+    ]
+    who = (
+        f"{scripted[0]}: its post-link script"
+        if len(scripted) == 1
+        else f"the post-link scripts of {', '.join(scripted)}"
+        if scripted
+        else "a post-link script"
+    )
+    if odd:
+        return (f"{who} left $PREFIX/.messages.txt as {odd}, not a file: not read",)
+    return (
+        f"{who} {'say' if len(scripted) > 1 else 'says'}: {script_output(said, '').replace(str(prefix), str(where))}",
+    )
 
 
 def restore_provenance(prefix: Path, conda: Conda) -> None:
@@ -542,7 +577,7 @@ class CondaRebuilder(Rebuilder):
             if engine == "rattler":
                 said = install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest)
             else:
-                install_with_executable(engine, tool, conda, archives, staging, work, shown=dest)
+                said = install_with_executable(engine, tool, conda, archives, staging, work, shown=dest)
             restore_provenance(staging, conda)
             self._pip_layer(lock, request, staging, work, say)
             say(f"moving the prefix to {dest}")

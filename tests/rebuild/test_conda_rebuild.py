@@ -1324,3 +1324,107 @@ def test_each_package_comes_from_the_channel_its_lock_entry_names_whatever_the_c
         record = json.loads(meta.read_text())
         assert (record["build"], record["channel"]) == (f"h{tag}_0", channels[tag].as_uri())
         assert record["url"] == f"{channels[tag].as_uri()}/linux-64/dup-1.0-h{tag}_0.tar.bz2"
+
+
+# A stand-in for conda and micromamba that installs an explicit file as they do for the call envsnap makes, and runs
+# each package's post-link script after it, in the file's order, with bash: after a script that succeeds, conda prints
+# $PREFIX/.messages.txt amid its "Executing transaction" line and removes it (conda.core.link.messages); libmamba
+# prints it and leaves it in the prefix (get_prefix_messages removes it only when reading it failed).
+FAKE_ENGINE = """#!{python}
+import asyncio, os, subprocess, sys
+from pathlib import Path
+import rattler
+from rattler.explicit_environment import ExplicitEnvironmentSpec
+
+conda = Path(sys.argv[0]).name == "conda"
+args = sys.argv[1:]
+assert args[0] == "create" and {{"--yes", "--offline"}} <= set(args), args
+prefix = Path(args[args.index("--prefix") + 1])
+spec = ExplicitEnvironmentSpec.from_path(Path(args[args.index("--file") + 1]))
+paths = [Path(entry.url.partition("#")[0][len("file://"):]) for entry in spec.packages]
+records = [asyncio.run(rattler.RepoDataRecord.from_package_archive(path)) for path in paths]
+asyncio.run(rattler.install(records, prefix, cache_dir=prefix.parent / "engine-cache", execute_link_scripts=False,
+                            show_progress=False))
+print("Preparing transaction: done")
+print("Verifying transaction: done")
+print("Executing transaction: " + ("...working... " if conda else ""), end="", flush=True)
+for path in paths:
+    name = path.name.rsplit("-", 2)[0]
+    script = prefix / "bin" / f".{{name}}-post-link.sh"
+    if not script.is_file():
+        continue
+    env = {{**os.environ, "PREFIX": str(prefix), "PKG_NAME": name}}
+    done = subprocess.run(["bash", "-x", str(script)], env=env, cwd=script.parent, capture_output=True)
+    assert done.returncode == 0, done
+    messages = prefix / ".messages.txt"
+    if messages.is_file():
+        print(messages.read_text(), flush=True)
+        if conda:
+            messages.unlink()
+print("done" if conda else "")
+print("#\\n# To activate this environment, use\\n#\\n#     $ conda activate " + str(prefix) + "\\n#")
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+@pytest.mark.conda
+@pytest.mark.parametrize("engine", ["conda", "micromamba"])
+@pytest.mark.parametrize("scripts", ["needy", "needy and quiet"])
+def test_a_post_link_scripts_message_is_a_note_with_an_engine_too(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, engine: str, scripts: str
+) -> None:
+    """With --engine conda, mamba or micromamba, a post-link script's message to the user was lost: conda printed it
+    into its output, which the rebuild drops on success, and micromamba left ``.messages.txt`` in the new prefix. It
+    is a note of the rebuild, as with py-rattler: escaped, cut short, and no file of it left in the prefix. The engine
+    does not say which script wrote it: the note names the packages that have one."""
+    import asyncio
+
+    from condafixtures import Entry, Pkg, write_package
+    from rattler import index
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    channel = tmp_path / "channel"
+    body = (
+        b'echo "$PKG_NAME: run setup-gpu once to finish the install" >> "$PREFIX/.messages.txt"\n'
+        b"printf 'see the docs \\033[2J\\n' >> \"$PREFIX/.messages.txt\"\n"
+    )
+    write_package(Pkg("needy", "1.0", "h0_0", "linux-64", [Entry("bin/.needy-post-link.sh", body, 0o755)]), channel)
+    quiet = [Entry("bin/.quiet-post-link.sh", b"true\n", 0o755)] if "quiet" in scripts else [Entry("q.txt", b"q\n")]
+    write_package(Pkg("quiet", "1.0", "h0_0", "linux-64", quiet), channel)
+    (channel / "noarch").mkdir(exist_ok=True)
+    asyncio.run(index.index_fs(channel, force=True))
+    prefix = create_env(
+        CondaChannel(channel, channel.as_uri(), {}, tmp_path), tmp_path / "env", tmp_path / "c", "needy", "quiet"
+    )
+    (prefix / ".messages.txt").unlink(missing_ok=True)
+    monkeypatch.chdir(tmp_path)
+    assert cli("capture", "--prefix", prefix, "-o", "env.lock").code == 0
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / engine
+    fake.write_text(FAKE_ENGINE.format(python=sys.executable))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    dest = tmp_path / "rebuilt"
+    result = cli(
+        "rebuild",
+        "env.lock",
+        "--target",
+        "conda",
+        "--engine",
+        engine,
+        "--prefix",
+        dest,
+        "--allow-url",
+        f"{channel.as_uri()}/*",
+    )
+    assert result.code == 0, result.err
+    notes = [line for line in (result.out + result.err).splitlines() if line.startswith("note: ") and "needy" in line]
+    who = (
+        "the post-link scripts of needy 1.0 (h0_0), quiet 1.0 (h0_0) say"
+        if "quiet" in scripts
+        else "needy 1.0 (h0_0): its post-link script says"
+    )
+    assert notes == [f"note: {who}: needy: run setup-gpu once to finish the install | see the docs"]
+    assert not (dest / ".messages.txt").exists()
