@@ -52,6 +52,11 @@ def unusable(pkg: CondaPackage) -> str:
             f"fetched (conda install --force-reinstall {pkg.name} writes a record that names it: capture again "
             "after it)"
         )
+    if not (pkg.md5 or pkg.sha256):  # a file that has them is at hand
+        return (
+            f"{label(pkg)}: the lock has neither md5 nor sha256 for it, so its archive cannot be checked "
+            "(conda list --explicit --md5, or conda-lock, write them)"
+        )
     return ""
 
 

@@ -453,15 +453,9 @@ class CondaRebuilder(Rebuilder):
         engine, tool = _engine(CondaOptions.from_mapping(request.options, owner="the conda target"))
         items = []
         for pkg in conda.packages:
-            if problem := unusable(pkg):  # as a missing hash: the lock is what cannot be used (before any work)
+            if problem := unusable(pkg):  # no URL or no hash: the lock is what cannot be used (before any work)
                 raise BadOptionError(problem)
             name = archive_name(pkg)
-            if not (pkg.md5 or pkg.sha256):
-                # The lock is what cannot be used (bad input, before any work), and a file that has them is at hand.
-                raise BadOptionError(
-                    f"{label(pkg)}: the lock has neither md5 nor sha256 for it, so its archive cannot be checked "
-                    "(conda list --explicit --md5, or conda-lock, write them)"
-                )
             if request.bundle_dir is not None:
                 if not join_base_name(request.bundle_dir / CONDA_DIR, name).is_file():
                     raise RebuildError(

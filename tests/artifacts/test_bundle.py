@@ -730,6 +730,30 @@ def test_a_conda_package_without_a_url_is_bad_input_before_the_bundle_is_touched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "channel", "l0.lock", "l1.lock"]
 
 
+def test_a_conda_package_without_a_hash_is_bad_input_before_the_bundle_is_touched(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conda package the lock records without md5 or sha256 (an explicit file written without --md5): its bundle
+    fetched the other archives into the bundle, then failed at its turn (exit 4, "refusing to install an archive
+    that cannot be checked"). It is bad input (exit 2), said as rebuild says it, before anything is written."""
+    from envsnap.model import CondaPackage
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    allow = ("--allow-url", f"{tmp_path.as_uri()}/*")
+    assert cli("bundle", _conda_lock(tmp_path), "-o", tmp_path / "b", *allow).code == 0
+    before = sorted((p.relative_to(tmp_path / "b"), p.stat().st_mtime_ns) for p in (tmp_path / "b").rglob("*"))
+    archive = tmp_path / "channel" / "noarch" / "plain-1.0-0.conda"
+    archive.write_bytes(b"unchecked")
+    plain = CondaPackage("plain", "1.0", "0", subdir="noarch", url=archive.as_uri())
+    result = cli("bundle", _conda_lock(tmp_path, plain), "-o", tmp_path / "b", *allow)
+    assert result.code == 2, result
+    assert result.err.strip().splitlines()[-1] == (
+        "envsnap: error: plain 1.0 (0): the lock has neither md5 nor sha256 for it, so its archive cannot be checked "
+        "(conda list --explicit --md5, or conda-lock, write them)"
+    )
+    assert sorted((p.relative_to(tmp_path / "b"), p.stat().st_mtime_ns) for p in (tmp_path / "b").rglob("*")) == before
+
+
 @pytest.mark.parametrize("kind", ["pipe", "link to /dev/zero", "folder"])
 @pytest.mark.parametrize("command", ["bundle", "rebuild"])
 def test_a_conda_archive_url_that_names_no_regular_file_is_refused_unread(
