@@ -12,7 +12,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from ._control import escape_unshown as escape_unshown
 from ._control import has_bidi as has_bidi
@@ -319,6 +319,16 @@ def _is_url(text: str, schemes: frozenset[str]) -> bool:
 
 def is_bounded_int(value: object, lo: int = 0, hi: int = MAX_INT) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+
+
+# The largest file a lock records the size of (a wheel, an sdist, a .deb): 1 TiB.
+MAX_FILE_SIZE = 2**40
+
+
+def is_file_size(value: object) -> TypeGuard[int]:
+    """A file's size in bytes as a lock or an imported file records it: an integer (never a boolean, which Python
+    counts as one: ``size = true`` is no size of 1 byte), 0 to ``MAX_FILE_SIZE``."""
+    return is_bounded_int(value, 0, MAX_FILE_SIZE)
 
 
 def require(ok: bool, what: str, value: str) -> str:

@@ -32,7 +32,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     data = _readlimits.load_yaml(text, origin=origin, error=LockImportError)
     if not isinstance(data, Mapping) or not isinstance(data.get("package"), list):
         raise LockImportError(f"{origin}: not a conda-lock file (no package list)")
-    if data.get("version") != 1:
+    # The integer 1: ``true`` and ``1.0`` equal it in Python, and were read as a version 1 file.
+    if type(data.get("version")) is not int or data.get("version") != 1:
         raise LockImportError(f"{origin}: conda-lock version {data.get('version')!r} is not supported (1 is)")
     platforms = sorted(
         {str(p.get("platform")) for p in data["package"] if isinstance(p, Mapping) and p.get("platform")}

@@ -215,6 +215,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         )
     elif "archive" in entry:
         a = entry["archive"]
+        _size(a, f"{origin}: packages[{i}].archive")  # not recorded, but a file's size all the same
         hashes = a["hashes"]
         algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
         source = Source(
@@ -224,19 +225,17 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
             subdirectory=a.get("subdirectory", ""),
         )
     else:
-        files = list(entry.get("wheels") or [])
-        if not files and "sdist" in entry:
-            files = [entry["sdist"]]
+        # Each file with where it is in the pylock, as its errors name it.
+        wheels = [(file, f"{origin}: packages[{i}].wheels[{n}]") for n, file in enumerate(entry.get("wheels") or [])]
+        sdist = [(entry["sdist"], f"{origin}: packages[{i}].sdist")] if "sdist" in entry else []
+        for file, where in [*wheels, *sdist]:
+            _size(file, where)  # each file's, the one not taken too
+        files = wheels or sdist
         if len(files) == 1:
-            artifact = _artifact(files[0], entry, tool, paths, f"{origin}: packages[{i}]")
+            artifact = _artifact(*files[0], entry, tool, paths)
         else:
             # Every wheel, then the sdist: pin picks the file for the target from them.
-            listed = [*(entry.get("wheels") or []), *([entry["sdist"]] if "sdist" in entry else [])]
-            candidates = tuple(
-                c
-                for n, file in enumerate(listed)
-                if (c := _candidate(file, entry, paths, f"{origin}: packages[{i}].files[{n}]"))
-            )
+            candidates = tuple(c for file, where in [*wheels, *sdist] if (c := _candidate(file, entry, paths, where)))
             if not candidates:
                 warnings.append(f"import: {name}: {len(files)} files in the pylock, none with a sha256 hash")
     if artifact is None and source.kind == "index" and "wheels" in entry and len(entry["wheels"]) == 1:
@@ -283,15 +282,25 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], paths: _Paths,
         if not ok:
             raise LockImportError(f"{where}: not a valid {label}: {grammar.shown(value)}")
     stamp = file.get("upload-time")
-    size = file.get("size", 0)
     return Candidate(
         sha256=sha256,
         filename=filename,
         url=url,
-        size=size if grammar.is_bounded_int(size) else 0,
+        size=_size(file, where),
         upload_time=_upload_time(stamp, where),
         index=str(entry.get("index", "")),
     )
+
+
+def _size(file: Mapping[str, Any], where: str) -> int:
+    """A file's ``size`` (0 where it gives none). PEP 751 makes it an integer: ``size = true``, which Python counts
+    as one, was read as 1 byte (``false`` as none) where packaging does not check the file (older than 26.4)."""
+    size = file.get("size", 0)
+    if not grammar.is_file_size(size):
+        raise LockImportError(
+            f"{where}.size: not a size in bytes (an integer from 0 to {grammar.MAX_FILE_SIZE}): {grammar.shown(size)}"
+        )
+    return size
 
 
 def _url_file_name(url: str) -> str:
@@ -313,7 +322,7 @@ def _upload_time(stamp: object, where: str) -> str:
 
 
 def _artifact(
-    file: Mapping[str, Any], entry: Mapping[str, Any], tool: Mapping[str, Any], paths: _Paths, where: str
+    file: Mapping[str, Any], where: str, entry: Mapping[str, Any], tool: Mapping[str, Any], paths: _Paths
 ) -> Artifact | None:
     sha256 = file.get("hashes", {}).get("sha256", "")
     if not sha256:
@@ -325,7 +334,7 @@ def _artifact(
         filename=filename,
         url=url,
         sha256=sha256,
-        size=int(file.get("size", 0) or 0),
+        size=_size(file, where),
         upload_time=_upload_time(stamp, where),
         index=str(entry.get("index", "") or tool.get("find-links", "")),
         rebuilt=bool(tool.get("rebuilt", False)),

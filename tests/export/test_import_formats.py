@@ -628,7 +628,7 @@ def test_an_upload_time_past_what_utc_holds_is_one_line(tmp_path: Path, stamp: s
     )
     with pytest.raises(LockImportError) as caught:
         importers.read_file(pylock)
-    assert str(caught.value) == f"{pylock}: packages[0]: upload-time {stamp} is out of range"
+    assert str(caught.value) == f"{pylock}: packages[0].wheels[0]: upload-time {stamp} is out of range"
 
 
 def test_a_wheel_url_with_its_hash_in_the_fragment_is_read_as_pip_reads_it(tmp_path: Path) -> None:
@@ -1631,3 +1631,48 @@ def test_a_wheel_url_with_a_sha512_hash_is_pinned_once_its_file_has_that_digest(
             assert outcome.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
         else:
             assert "sha512" in outcome.reason, outcome.reason
+
+
+_PYLOCK_HEAD = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "demo"\nversion = "1.0"\n'
+_PYLOCK_WHEEL = f'name = "{WHEEL}"\nurl = "https://files.example.org/{WHEEL}"\nhashes = {{ sha256 = "{A}" }}\n'
+_PYLOCK_SDIST = 'name = "demo-1.0.tar.gz"\nurl = "https://files.example.org/demo-1.0.tar.gz"\n'
+_PYLOCK_ARCHIVE = f'url = "https://files.example.org/demo-1.0.tar.gz"\nhashes = {{ sha256 = "{A}" }}\n'
+_OTHER_WHEEL = "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
+
+
+@pytest.mark.parametrize("value", ["true", "false", "1.5", '"12"', "-1", str(2**41)])
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        (f"[[packages.wheels]]\n{_PYLOCK_WHEEL}size = VALUE\n", "packages[0].wheels[0].size"),
+        (f"[packages.sdist]\n{_PYLOCK_SDIST}size = VALUE\nhashes = {{ sha256 = '{A}' }}\n", "packages[0].sdist.size"),
+        (
+            f"[[packages.wheels]]\n{_PYLOCK_WHEEL}\n[[packages.wheels]]\n"
+            f'name = "{_OTHER_WHEEL}"\nurl = "https://files.example.org/{_OTHER_WHEEL}"\nsize = VALUE\n'
+            f'hashes = {{ sha256 = "{B}" }}\n',
+            "packages[0].wheels[1].size",
+        ),
+        (f"[packages.archive]\n{_PYLOCK_ARCHIVE}size = VALUE\n", "packages[0].archive.size"),
+    ],
+    ids=["wheel", "sdist", "one-of-two-wheels", "archive"],
+)
+def test_a_pylock_files_size_that_is_not_a_byte_count_is_refused_in_one_line(
+    tmp_path: Path, cli: Callable[..., CliResult], files: str, where: str, value: str
+) -> None:
+    """``size = true`` was read as a size of 1 byte (a bool is an int in Python), ``false`` as none, where packaging
+    (older than 26.4) does not check the file: PEP 751's size is an integer, a boolean is not one."""
+    path = tmp_path / "pylock.toml"
+    path.write_text(_PYLOCK_HEAD + "\n" + files.replace("VALUE", value))
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith(f"envsnap: error: {path}: ") and where in line, line
+
+
+@pytest.mark.parametrize("value", ["true", "1.0", "'1'"])
+def test_a_conda_lock_version_that_is_not_the_integer_1_is_refused(tmp_path: Path, value: str) -> None:
+    """``version: true`` equals 1 in Python, and was read as a version 1 file."""
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(CONDA_LOCK.replace("version: 1\n", f"version: {value}\n", 1))
+    with pytest.raises(LockImportError, match=r"conda-lock version .* is not supported \(1 is\)"):
+        importers.read_file(path, options=ImportOptions(platform="linux-64"))
