@@ -55,7 +55,7 @@ from .._fs import join_base_name, join_relative
 from .._prehash import file_digests, open_regular, sha256_file
 from .._privacy import HOST, USER, PathRedactor, hidden_names, scrub_package, strip_credentials
 from ..errors import PinError, UnsafeInputError
-from ..grammar import has_control, is_sha256_hex, shown, timestamp
+from ..grammar import has_control, is_file_size, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, is_find_links
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
 from ..platforms import machine, major_minor, numbers
@@ -855,7 +855,7 @@ def parse_simple_json(
                 filename=entry["filename"],
                 url=urljoin(base_url, str(entry.get("url", ""))).partition("#")[0],
                 sha256=str(hashes.get("sha256", "")) if hashes else "",
-                size=size if isinstance(size, int) else 0,
+                size=size if is_file_size(size) else 0,  # a bool is an int, and no size
                 upload_time=str(entry.get("upload-time", "") or ""),
                 index=index,
                 trusted=trusted,

@@ -308,6 +308,15 @@ def test_parse_simple_json_keeps_size_and_upload_time() -> None:
     )
 
 
+@pytest.mark.parametrize("size", [True, False, -1, 2**41, 12.0, "12"])
+def test_a_json_index_size_that_is_not_a_byte_count_is_taken_as_no_size(size: object) -> None:
+    """``"size": true`` (a bool is an int in Python) became a size of 1 byte: the download of the file was cut at
+    1 byte, or the lock recorded ``size = true``, which no later load accepts. The index gave no size."""
+    page = {"files": [{"filename": "a-1.0-py3-none-any.whl", "url": "a-1.0-py3-none-any.whl", "size": size}]}
+    (file,) = parse_simple_json(page, "https://idx.example/simple/a/", "idx")
+    assert file.size == 0 and type(file.size) is int
+
+
 @pytest.mark.parametrize(
     ("filename", "matches"),
     [
