@@ -1065,9 +1065,25 @@ def seed_wheel_dirs() -> tuple[str, ...]:
     import sysconfig
 
     configured = sysconfig.get_config_var("WHEEL_PKG_DIR")
-    bundled = os.path.join(sysconfig.get_path("stdlib"), "ensurepip", "_bundled")
-    found = [*DISTRIBUTION_WHEEL_DIRS, *([configured] if isinstance(configured, str) and configured else []), bundled]
+    found = [
+        *DISTRIBUTION_WHEEL_DIRS,
+        *([configured] if isinstance(configured, str) and configured else []),
+        ensurepip_wheel_dir(),
+    ]
     return tuple(dict.fromkeys(d for d in found if os.path.isabs(d) and os.path.isdir(d)))
+
+
+def ensurepip_wheel_dir() -> str:
+    """This Python's ``ensurepip/_bundled``: the upstream pip and setuptools wheels its ``venv`` seeds with."""
+    import sysconfig
+
+    return os.path.join(sysconfig.get_path("stdlib"), "ensurepip", "_bundled")
+
+
+def _from_ensurepip(url: str) -> bool:
+    """Whether ``url`` is a file of this Python's ``ensurepip/_bundled`` (``find_links_files`` writes it resolved)."""
+    path = local_path(url) if fileurls.is_file_url(url) and not fileurls.is_labelled(url) else None
+    return path is not None and str(path.parent) == os.path.realpath(ensurepip_wheel_dir())
 
 
 def with_seed_wheels(config: IndexConfig) -> IndexConfig:
@@ -1826,6 +1842,12 @@ def located(art: Artifact, redactor: PathRedactor) -> Artifact:
 
     def named(url: str) -> str:  # a label the lock already wrote (a local archive's ``file://{project}/...``) stays
         return url if not url or fileurls.is_labelled(url) else redactor.url(url)
+
+    if _from_ensurepip(art.url):
+        # The running Python's own copy of an upstream wheel: its place (``~/.pyenv/versions/3.11.7/lib/...``) is the
+        # bundler's, which no reader has. Known by its name and sha256, as a find-links file an import names: the
+        # bundle holds it, and bundle and rebuild find it on an index or in their own Python's folder by those.
+        return dataclasses.replace(art, url="", index="")
 
     index = art.index
     if index and "://" not in index:  # a folder pip was configured with, as it was written

@@ -263,9 +263,10 @@ def bundle_wheel_packages(snapshot: Snapshot) -> list[PythonPackage]:
 
 def _a_bundle_wheel(pkg: PythonPackage) -> bool:
     """A wheel the bundle built (a VCS checkout, a local directory, an sdist), or took from a folder of the author's
-    machine (a find-links folder: a ``file:`` URL), which the bundle carries and a reader has nowhere else."""
+    machine (a find-links folder: a ``file:`` URL; the Python's own ``ensurepip`` wheel, named by file name and
+    sha256 alone, with no URL), which the bundle carries and a reader has nowhere else."""
     from .. import grammar
 
     art = pkg.artifact
-    local = art is not None and (art.rebuilt or art.url.startswith("file:"))
+    local = art is not None and (art.rebuilt or art.url.startswith("file:") or not art.url)
     return art is not None and local and art.filename.endswith(".whl") and grammar.is_base_name(art.filename)

@@ -38,11 +38,16 @@ def dumps(snapshot: Snapshot) -> str:
 def to_document(snapshot: Snapshot) -> dict[str, Any]:
     require_python_layer(snapshot, "pylock")
     require_pinned(snapshot, "pylock")
-    hash_only = [
-        f"{p.name}=={p.version}"
-        for p in snapshot.python.packages
-        if p.source.kind == "index" and p.artifact is not None and not p.artifact.url
-    ]
+    unplaced = [p for p in snapshot.python.packages if p.source.kind == "index" and p.artifact and not p.artifact.url]
+    named = [f"{p.name}=={p.version}" for p in unplaced if p.artifact and p.artifact.filename]
+    if named:
+        # Pinned from the bundler's own Python (its ensurepip wheels): the file is the bundle's, and no URL is known.
+        raise ExportError(
+            f"pylock: {len(named)} package(s) are known by file name and sha256 only, with no URL (a wheel of the "
+            f"Python that pinned the lock, from its ensurepip folder): {', '.join(named[:8])}; export the bundle "
+            "directory that holds them (`envsnap export BUNDLE_DIR --format pylock`)"
+        )
+    hash_only = [f"{p.name}=={p.version}" for p in unplaced]
     if hash_only:
         raise ExportError(
             f"pylock: {len(hash_only)} package(s) are known by hash only, not by file "

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from testutil import CliResult
 
 from envsnap import lockfile
 from envsnap._fetchpolicy import FetchRefusedError
@@ -737,7 +738,46 @@ def test_a_venv_s_seed_wheels_pin_offline_from_the_interpreter_s_ensurepip_folde
     (outcome,) = result.outcomes
     art = result.snapshot.python.packages[0].artifact
     assert outcome.status == "pinned" and art is not None, outcome
-    assert art.filename == seeded.name and art.index == str(stdlib / "ensurepip" / "_bundled")
+    assert art.filename == seeded.name and art.sha256 == hashlib.sha256(seeded.read_bytes()).hexdigest()
+    # Known by its name and sha256, as a file of a find-links folder an import names: no path of this machine.
+    assert (art.url, art.index) == ("", "")
+
+
+def test_a_bundle_of_a_fresh_venv_names_its_seed_wheels_by_hash_not_by_the_bundlers_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``bundle --offline`` of a fresh venv pinned pip from the bundler's ``ensurepip/_bundled`` and recorded it as
+    ``file://~/.pyenv/versions/3.11.7/lib/python3.11/ensurepip/_bundled/pip-...whl``: a path of the bundler's
+    machine in a published lock, naming a file no reviewer has. The bundle holds the wheel, its sha256 pins it:
+    the lock names it by those, and a rebuild from the bundle installs it."""
+    import sysconfig
+
+    import envsnap.artifacts.pin as pin_module
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    stdlib = home / ".pyenv" / "versions" / "3.11.7" / "lib" / "python3.11"
+    seeded = make_wheel(stdlib / "ensurepip" / "_bundled", "pip", "23.2.1", body="VALUE = 'bundled'\n")
+    real = sysconfig.get_path
+    monkeypatch.setattr(sysconfig, "get_path", lambda name, *a, **k: str(stdlib) if name == "stdlib" else real(name))
+    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", ())
+    monkeypatch.chdir(tmp_path)
+    lock = lockfile.dump(lock_of(package_for(seeded, "pip", "23.2.1")), tmp_path / "env.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--offline", "--cache-dir", tmp_path / "cache")
+    assert result.code == 0, result
+    text = (tmp_path / "b" / "envsnap.lock").read_text()
+    assert "ensurepip" not in text and ".pyenv" not in text and str(home) not in text, text
+    art = lockfile.load(tmp_path / "b" / "envsnap.lock").python.packages[0].artifact
+    assert art is not None and art.filename == seeded.name and art.url == ""
+    assert art.sha256 == hashlib.sha256(seeded.read_bytes()).hexdigest()
+    assert (tmp_path / "b" / "wheels" / seeded.name).read_bytes() == seeded.read_bytes()
+    assert "ensurepip" not in (tmp_path / "b" / "README.md").read_text()
+    # The bundle's pylock names the bundle's own wheel; the lock alone says where the file is.
+    result = cli("export", tmp_path / "b", "--format", "pylock", "-o", tmp_path / "pylock.toml")
+    assert result.code == 0, result
+    assert f'path = "{(tmp_path / "b" / "wheels" / seeded.name).resolve()}"' in (tmp_path / "pylock.toml").read_text()
+    result = cli("export", tmp_path / "b" / "envsnap.lock", "--format", "pylock", "-o", tmp_path / "p2.toml")
+    assert result.code == 2 and result.err.count("\n") == 1 and "export BUNDLE_DIR" in result.err, result
 
 
 def test_a_refused_url_is_found_on_the_configured_index_under_another_spelling_of_its_name(tmp_path: Path) -> None:
