@@ -1755,6 +1755,17 @@ class Pinner:
                     pkg.name, pkg.version, "unpinned", f"{filename}: its {algo} is not the one the lock records"
                 )
             algo, value = "sha256", sha
+        if url.startswith("file:") and not value:
+            # A local archive no hash names (``./dist/x-1.0.tar.gz`` of a requirements file, without ``--hash``): the
+            # user's own file, read where it is as a hashed one is (the fetch policy asked: ``--allow-url`` for its
+            # folder), and pinned by its sha256.
+            try:
+                path, sha = self.fetch(IndexFile(filename=filename, url=self._here(url), sha256="", index=""))
+            except PinError as exc:  # it names the file and why (a refused URL: the option to allow it)
+                return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            except UnsafeInputError as exc:
+                return PinOutcome(pkg.name, pkg.version, "unpinned", f"installed from a local archive: {exc}")
+            algo, value = "sha256", sha
         if url.startswith(("http://", "https://", "file:")) and algo == "sha256" and value:
             # Read where it is now (capture wrote ``file://{project}/wheels/x.whl``), recorded by its label (``pin``).
             try:

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import sys
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -1631,6 +1632,39 @@ def test_a_wheel_url_with_a_sha512_hash_is_pinned_once_its_file_has_that_digest(
             assert outcome.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
         else:
             assert "sha512" in outcome.reason, outcome.reason
+
+
+@pytest.mark.parametrize("line", ["./dist/demo-1.0.tar.gz", "demo @ {uri}"], ids=["path", "file-url"])
+def test_an_unhashed_local_sdist_of_a_requirements_file_is_pinned_from_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str
+) -> None:
+    """``./dist/demo-1.0.tar.gz`` (or ``demo @ file:///...``) without ``--hash`` was left unpinned ("no reachable URL
+    and sha256") even with ``--allow-url`` for its folder: only ``--hash`` on its line made pin read it. It is the
+    user's own file, here: pin reads it and records its sha256, as it does a hashed one."""
+    from envsnap.artifacts.pin import IndexConfig, pin
+
+    monkeypatch.chdir(tmp_path)
+    sdist = tmp_path / "dist" / "demo-1.0.tar.gz"
+    sdist.parent.mkdir()
+    with tarfile.open(sdist, "w:gz") as tar:
+        data = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
+        info = tarfile.TarInfo("demo-1.0/PKG-INFO")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(line.format(uri=sdist.as_uri()) + "\n")
+    snap = importers.read_file(reqs)
+    empty = IndexConfig(index_url=(tmp_path / "none").as_uri(), find_links=())
+    # As a hashed one: read once --allow-url names its folder (a lock's local URL is not read without it).
+    (refused,) = pin(snap, empty, cache_dir=tmp_path / "c1", project_dir=tmp_path).outcomes
+    assert refused.status == "unpinned" and "--allow-url" in refused.reason, refused
+    allow = ((tmp_path / "dist").as_uri() + "/*",)
+    result = pin(snap, empty, cache_dir=tmp_path / "cache", project_dir=tmp_path, allow_urls=allow)
+    (outcome,) = result.outcomes
+    assert outcome.status == "pinned" and outcome.artifact is not None, outcome
+    art = outcome.artifact
+    assert (art.filename, art.sha256) == (sdist.name, hashlib.sha256(sdist.read_bytes()).hexdigest())
+    assert art.url == "file://{project}/dist/demo-1.0.tar.gz" and art.size == sdist.stat().st_size
 
 
 _PYLOCK_HEAD = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "demo"\nversion = "1.0"\n'
