@@ -190,6 +190,8 @@ def _requires_python_version(data: Mapping[str, Any]) -> str:
 
 def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warnings: list[str]) -> PythonPackage:
     tool = _tool(entry)
+    flags = f"{origin}: packages[{i}].tool.envsnap"
+    requested, conda_managed, rebuilt = (_flag(tool, key, flags) for key in ("requested", "conda-managed", "rebuilt"))
     name = canonicalize_name(entry["name"])
     version = str(entry.get("version", "") or tool.get("version", ""))
     source = Source()
@@ -210,7 +212,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         source = Source(
             kind="directory",
             url=paths.url(d["path"]),
-            editable=bool(d.get("editable")),
+            editable=_flag(d, "editable", f"{origin}: packages[{i}].directory"),
             subdirectory=d.get("subdirectory", ""),
         )
     elif "archive" in entry:
@@ -232,7 +234,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
             _size(file, where)  # each file's, the one not taken too
         files = wheels or sdist
         if len(files) == 1:
-            artifact = _artifact(*files[0], entry, tool, paths)
+            artifact = _artifact(*files[0], entry, tool, paths, rebuilt)
         else:
             # Every wheel, then the sdist: pin picks the file for the target from them.
             candidates = tuple(c for file, where in [*wheels, *sdist] if (c := _candidate(file, entry, paths, where)))
@@ -244,12 +246,12 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         name=name,
         version=version,
         installer=str(tool.get("installer", "")),
-        requested=bool(tool.get("requested", False)),
+        requested=requested,
         source=source,
         metadata_name=str(tool.get("metadata-name", "")),
         requires_python=str(entry.get("requires-python", "") or tool.get("requires-python", "")),
         artifact=artifact,
-        conda_managed=bool(tool.get("conda-managed", False)),
+        conda_managed=conda_managed,
         candidates=candidates,
     )
 
@@ -303,6 +305,15 @@ def _size(file: Mapping[str, Any], where: str) -> int:
     return size
 
 
+def _flag(table: Mapping[str, Any], key: str, where: str) -> bool:
+    """A flag of ``table`` (false where it is not given): ``true`` or ``false``, never another value read as one
+    (``requested = "false"`` was true, as ``bool`` of a non-empty string)."""
+    value = table.get(key, False)
+    if type(value) is not bool:
+        raise LockImportError(f"{where}.{key}: not true or false: {grammar.shown(value)}")
+    return value
+
+
 def _url_file_name(url: str) -> str:
     """A file's name from its URL, as PEP 751 infers a missing ``name``: the last part of the URL's path. A query
     (a presigned URL's signature, ``...whl?X-Amz-Signature=...``) was read as part of the name, which the lock
@@ -322,7 +333,12 @@ def _upload_time(stamp: object, where: str) -> str:
 
 
 def _artifact(
-    file: Mapping[str, Any], where: str, entry: Mapping[str, Any], tool: Mapping[str, Any], paths: _Paths
+    file: Mapping[str, Any],
+    where: str,
+    entry: Mapping[str, Any],
+    tool: Mapping[str, Any],
+    paths: _Paths,
+    rebuilt: bool,
 ) -> Artifact | None:
     sha256 = file.get("hashes", {}).get("sha256", "")
     if not sha256:
@@ -337,7 +353,7 @@ def _artifact(
         size=_size(file, where),
         upload_time=_upload_time(stamp, where),
         index=str(entry.get("index", "") or tool.get("find-links", "")),
-        rebuilt=bool(tool.get("rebuilt", False)),
+        rebuilt=rebuilt,
     )
 
 

@@ -1710,3 +1710,33 @@ def test_a_conda_lock_version_that_is_not_the_integer_1_is_refused(tmp_path: Pat
     path.write_text(CONDA_LOCK.replace("version: 1\n", f"version: {value}\n", 1))
     with pytest.raises(LockImportError, match=r"conda-lock version .* is not supported \(1 is\)"):
         importers.read_file(path, options=ImportOptions(platform="linux-64"))
+
+
+@pytest.mark.parametrize("value", ['"false"', "0", '""', "[]"])
+@pytest.mark.parametrize(
+    ("table", "where"),
+    [
+        (
+            f"[[packages.wheels]]\n{_PYLOCK_WHEEL}\n[packages.tool.envsnap]\nrequested = VALUE\n",
+            "tool.envsnap.requested",
+        ),
+        (
+            f"[[packages.wheels]]\n{_PYLOCK_WHEEL}\n[packages.tool.envsnap]\nconda-managed = VALUE\n",
+            "tool.envsnap.conda-managed",
+        ),
+        (f"[[packages.wheels]]\n{_PYLOCK_WHEEL}\n[packages.tool.envsnap]\nrebuilt = VALUE\n", "tool.envsnap.rebuilt"),
+        ('[packages.directory]\npath = "."\neditable = VALUE\n', "directory.editable"),
+    ],
+    ids=["requested", "conda-managed", "rebuilt", "editable"],
+)
+def test_a_pylock_flag_that_is_not_a_boolean_is_refused_in_one_line(
+    tmp_path: Path, cli: Callable[..., CliResult], table: str, where: str, value: str
+) -> None:
+    """A flag is ``true`` or ``false``: ``requested = "false"`` was read as true (``bool`` of a non-empty string),
+    ``0`` as false, and the lock recorded what the file did not say."""
+    path = tmp_path / "pylock.toml"
+    path.write_text(_PYLOCK_HEAD + "\n" + table.replace("VALUE", value))
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith(f"envsnap: error: {path}: ") and f"packages[0].{where}" in line, line
