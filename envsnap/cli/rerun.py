@@ -140,9 +140,11 @@ def run(args: argparse.Namespace) -> int:
         out(f"{check.area}: {check.state}", *(f"  {line}" for line in check.lines))
     # A fresh clone lacks the folders git does not track (out/): the command would fail writing into them.
     made = ", ".join(sinks.shell_shown([folder]) for folder in plan.folders)
-    if made:
-        verb = "would make" if args.dry_run or (args.strict and plan.differs) else "made"
-        out(f"outputs: {verb} {made} (missing here; the command writes in them)")
+    if made:  # said made only once they are: a refused confirmation or an absent image makes none
+        if args.dry_run or (args.strict and plan.differs):
+            out(f"outputs: would make {made} (missing here; the command writes in them)")
+        else:
+            out(f"outputs: will make {made} before the command runs (missing here; the command writes in them)")
     for path, why in plan.unmade:
         out(f"outputs: not made for {sinks.shell_shown([path])}: {why}")
     if args.dry_run or (args.strict and plan.differs):
@@ -154,7 +156,9 @@ def run(args: argparse.Namespace) -> int:
         raise EnvsnapError("not confirmed: nothing was run")
     if args.in_docker is not None:
         rerun_mod.require_image(args.in_docker, plan.env)
-    rerun_mod.make_folders(plan)
+    made_now = rerun_mod.make_folders(plan)
+    if made_now:
+        out("outputs: made " + ", ".join(sinks.shell_shown([folder]) for folder in made_now))
     before = rerun_mod.outputs_before(record, plan)
     finished = rerun_mod.run(plan)
     results = rerun_mod.compare_outputs(record, plan, before)

@@ -182,16 +182,20 @@ def output_folders(record: RunRecord, root: Path, run_dir: Path) -> tuple[tuple[
     return tuple(folders), tuple(unmade)
 
 
-def make_folders(p: Plan) -> None:
+def make_folders(p: Plan) -> tuple[str, ...]:
     """Make the folders ``output_folders`` found missing, inside the project (checked again: a link may have been
-    made since). One that cannot be made is left to the command to fail on, as without rerun."""
+    made since), and return those made. One that cannot be made is left to the command to fail on, as without
+    rerun."""
     if p.root is None:
-        return
+        return ()
+    made: list[str] = []
     for rel in p.folders:
         try:
             os.makedirs(join_relative(p.root, rel, "output folder"), exist_ok=True)
         except (OSError, UnsafeInputError):
             continue
+        made.append(rel)
+    return tuple(made)
 
 
 def _home_paths(record: RunRecord) -> dict[str, bool]:

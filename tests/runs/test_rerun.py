@@ -768,9 +768,46 @@ def test_a_rerun_makes_the_untracked_folders_its_outputs_go_in(tmp_path: Path, e
     assert "outputs: would make out, logs (missing here; the command writes in them)" in res.stdout, res.stdout
     assert not (root / "out").exists() and not (root / "logs").exists()
     res = envsnap("rerun", "run.toml", "--yes", cwd=root)
-    assert "outputs: made out, logs (missing here; the command writes in them)" in res.stdout, res.stdout
+    assert "outputs: made out, logs" in res.stdout.splitlines(), res.stdout
     assert res.returncode == 0, res.stdout + res.stderr
     assert "output out/x.txt: identical" in res.stdout and "output logs: identical" in res.stdout
+
+
+def test_the_outputs_folders_are_said_made_only_once_they_are(tmp_path: Path, envsnap: Envsnap) -> None:
+    """``outputs: made out`` was printed before the confirmation, the image check and anything else: a reviewer who
+    refused, or whose image docker had not, read that folders were made where nothing was. Before the command it
+    says what will be made; ``made`` comes after, once the folders are there."""
+    root = tmp_path / "p"
+    root.mkdir()
+    res = envsnap("run", "--output", "out/o.txt", "--", "sh", "-c", "mkdir -p out && echo x > out/o.txt", cwd=root)
+    assert res.returncode == 0, res.stderr
+    shutil.rmtree(root / "out")
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml"],
+        cwd=root, env=envsnap_env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert res.returncode == 2 and "not confirmed" in res.stderr, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert "outputs: will make out before the command runs (missing here; the command writes in them)" in lines, lines
+    assert not any(line.startswith("outputs: made") for line in lines) and not (root / "out").exists(), lines
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 0 and "outputs: made out" in lines, res.stdout + res.stderr
+    assert lines.index("outputs: made out") < lines.index("exit status: 0"), lines
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_of_an_absent_image_says_no_folder_made(tmp_path: Path, envsnap: Envsnap) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    res = envsnap("run", "--output", "out/o.txt", "--", "sh", "-c", "mkdir -p out && echo x > out/o.txt", cwd=root)
+    assert res.returncode == 0, res.stderr
+    shutil.rmtree(root / "out")
+    res = envsnap("rerun", "run.toml", "--in-docker", f"envsnap-test-absent:{os.getpid()}", "--yes", cwd=root)
+    assert res.returncode == 2 and "the image is not here" in res.stderr, res.stdout + res.stderr
+    assert not any(line.startswith("outputs: made") for line in res.stdout.splitlines()), res.stdout
+    assert not (root / "out").exists()
 
 
 def test_a_record_s_outputs_make_no_folder_outside_the_project(tmp_path: Path, envsnap: Envsnap) -> None:
