@@ -19,7 +19,7 @@ import fnmatch
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from .. import _runner, lockfile
@@ -198,18 +198,18 @@ def make_folders(p: Plan) -> tuple[str, ...]:
     return tuple(made)
 
 
-def _home_paths(record: RunRecord) -> dict[str, bool]:
-    """Each path the record names under ``~`` (a word ``command.paths`` lists, a place ``command.inner_paths``
-    lists, a data path) by its tail after ``~`` (``""`` or ``/...``), and whether the run wrote it: an output,
-    or a path naming one or one inside one."""
+def _home_paths(record: RunRecord, replaced: Collection[int] = ()) -> dict[str, bool]:
+    """Each path the record names under ``~`` (a word ``command.paths`` lists, but for the words ``replaced``, which
+    the command does not get; a place ``command.inner_paths`` lists, a data path) by its tail after ``~`` (``""``
+    or ``/...``), and whether the run wrote it: an output, or a path naming one or one inside one."""
     outputs = [d.path[len(HOME) :] for d in record.outputs() if d.path == HOME or d.path.startswith(HOME + "/")]
     tails = [d.path[len(HOME) :] for d in record.inputs() if d.path == HOME or d.path.startswith(HOME + "/")]
     for index in record.command.paths:
         split = labelled_word(record.command.argv[index])
-        if split is not None and split[1] == HOME:
+        if split is not None and split[1] == HOME and index not in replaced:
             tails.append(split[2])
     for index, offset, label in inner_places(record.command):
-        if label == HOME:
+        if label == HOME and index not in replaced:
             word = record.command.argv[index]
             start = offset + len(label)
             tails.append(word[start : path_end(word, start)])
@@ -239,15 +239,16 @@ def container_home(root: Path) -> str:
 
 
 def home_mounts(
-    record: RunRecord, root: Path, roots: Sequence[str]
+    record: RunRecord, root: Path, roots: Sequence[str], replaced: Collection[int] = ()
 ) -> tuple[tuple[Mount, ...], tuple[tuple[str, str], ...]]:
-    """What ``--in-docker`` mounts for the paths the record names under ``~`` (the project is mounted whole),
-    and a line for each that will not be in the container, saying why. An input is mounted read-only, itself;
+    """What ``--in-docker`` mounts for the paths the record names under ``~`` (the project is mounted whole; the
+    argv words ``replaced``, a recorded interpreter the image's runs instead of, are not the command's), and a line
+    for each that will not be in the container, saying why. An input is mounted read-only, itself;
     an output writable: its folder, so that it can be made or replaced, or itself when that folder is the home.
     Only what lies, links resolved, in your home (never the home itself, whole), the project or a
     ``--data-root`` folder is mounted: a record names the paths, never a folder outside those."""
     home = os.path.expanduser("~").rstrip("/")
-    paths = _home_paths(record)
+    paths = _home_paths(record, replaced)
     if not home or home == "~":
         return (), tuple((HOME + tail, "you have no home folder") for tail in paths)
     real_home = os.path.realpath(home)
@@ -816,7 +817,7 @@ def plan(
             # image, or is a project's own venv: the image's of that name runs, the one its verify checks.
             replaced = (record.command.argv[0], os.path.basename(argv[0]))
             argv[0] = replaced[1]
-        mounts, unmounted = home_mounts(record, root, roots)
+        mounts, unmounted = home_mounts(record, root, roots, (0,) if replaced else ())
         binds = [
             arg for m in mounts for arg in ("--mount", sinks.docker_bind(m.source, m.target, readonly=not m.writable))
         ]

@@ -1653,6 +1653,29 @@ def test_rerun_in_docker_runs_a_recorded_python_path_as_the_images_python(tmp_pa
     ), res.stdout
 
 
+def test_rerun_in_docker_mounts_no_recorded_python_the_image_s_replaces(tmp_path: Path) -> None:
+    """A run of ``~/venv/bin/python3 train.py``, rerun ``--in-docker``: the image's python3 runs instead (a line says
+    so), yet ``~/venv/bin/python3`` was mounted and listed as mounted in the container, or listed as not in it
+    where the reviewer has no such venv. It is neither: what is listed is what docker is given."""
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "paper"
+    paper.mkdir(parents=True)
+    (bob / "venv" / "bin").mkdir(parents=True)
+    (bob / "venv" / "bin" / "python3").write_text("#!/bin/sh\n")
+    (bob / "data.csv").write_text("a\n")
+    _home_record(paper, ("~/venv/bin/python3", "train.py", "~/data.csv"), (0, 2), ())
+    res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert "python: '~/venv/bin/python3' runs as the image's python3 (on the image's PATH), " in res.stdout, lines
+    assert "mounted in the container: ~/data.csv read-only" in lines, lines
+    assert not any("venv" in line for line in lines if "container" in line), lines
+    assert "venv" not in res.stderr.splitlines()[1], res.stderr
+    shutil.rmtree(bob / "venv")  # a reviewer without the author's venv: nothing is said missing from the container
+    res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
+    assert not any("venv" in line for line in res.stdout.splitlines() if "container" in line), res.stdout
+
+
 @pytest.mark.integration
 @pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
 def test_rerun_in_docker_of_a_python_path_runs_the_images_interpreter(tmp_path: Path, envsnap: Envsnap) -> None:
