@@ -134,6 +134,11 @@ def run(args: argparse.Namespace) -> int:
             out("mounted in the container: " + ", ".join(shown))
         for path, why in plan.unmounted:
             out(f"not in the container: {path}: {why}")
+    if plan.no_gpu:
+        out(
+            f"gpus: docker is asked for none, and the container gets {rerun_mod.NO_GPU} (NVIDIA's runtime, where it "
+            "is docker's default, then gives it none; the command sees the variable too)"
+        )
     if plan.home:
         out("home in the container: ~ is an empty folder of yours (HOME), with what is mounted in it; gone after")
     for check in plan.checks:

@@ -101,6 +101,7 @@ class Plan:
     unmade: tuple[tuple[str, str], ...] = ()  # each output whose missing folder is not made, and why
     ignore: tuple[str, ...] = ()  # --ignore-output: globs of the outputs, or files in one, not compared
     gpus: str = ""  # --in-docker: docker's --gpus value ("all", '"device=0,1"'); "" when none are asked for
+    no_gpu: bool = False  # --in-docker: the container gets NO_GPU (NVIDIA_VISIBLE_DEVICES=void), the command too
     # --in-docker: the recorded interpreter's path (as recorded), and the name the image's PATH finds instead
     python: tuple[str, str] | None = None
 
@@ -384,6 +385,27 @@ def docker_environ(environ: Mapping[str, str], variables: Sequence[Variable]) ->
     return {k: v for k, v in environ.items() if k not in gone}
 
 
+# What NVIDIA's container runtime (docker's default runtime on many GPU hosts) reads as "no GPU, act as runc":
+# without it, an image's ENV NVIDIA_VISIBLE_DEVICES=all (every nvidia/cuda image) gave a container asked for no
+# --gpus every GPU. Any other runtime ignores the variable.
+NO_GPU = "NVIDIA_VISIBLE_DEVICES=void"
+
+
+def gives_no_gpu(gpus: str, variables: Sequence[Variable]) -> bool:
+    """Whether ``--in-docker`` gives the container ``NO_GPU``: docker is asked for no GPU (``gpus`` is ``""``) and
+    the run did not record ``NVIDIA_VISIBLE_DEVICES`` (``run --env``), whose value, as recorded, is the command's.
+    The runtime reads the container's environment, the command's: the variable reaches the command too."""
+    return not gpus and not any(v.name == "NVIDIA_VISIBLE_DEVICES" for v in variables)
+
+
+def docker_gpu_words(gpus: str, variables: Sequence[Variable]) -> list[str]:
+    """``docker run``'s words for the GPUs the container gets: ``--gpus`` as asked, or for none ``-e NO_GPU``
+    (``gives_no_gpu``), so that none is given with any runtime."""
+    if gpus:
+        return ["--gpus", gpus]
+    return ["-e", NO_GPU] if gives_no_gpu(gpus, variables) else []
+
+
 def _verify_in_docker(
     image: str, lock_file: Path, gpus: str = "", variables: Sequence[Variable] = ()
 ) -> list[tuple[bool, str]]:
@@ -396,7 +418,7 @@ def _verify_in_docker(
             "--rm",
             "--network",
             "none",
-            *(["--gpus", gpus] if gpus else []),  # the driver and GPUs the command will see, verified
+            *docker_gpu_words(gpus, variables),  # the driver and GPUs the command will see, verified
             "--mount",
             sinks.docker_bind(str(lock_file.resolve()), "/envsnap-run.lock", readonly=True),
             *docker_variables(variables, os.environ),  # judged as the command will have them
@@ -836,7 +858,7 @@ def plan(
             "--init",
             "--network",
             "none",
-            *(["--gpus", asked] if asked else []),
+            *docker_gpu_words(asked, record.command.variables),
             # ``--mount``, not ``-v SRC:DST``: a project folder whose path holds a ``:`` (``-v`` splits at each)
             # is mounted where it is.
             "--mount",
@@ -882,6 +904,7 @@ def plan(
         unmade=unmade,
         home=home,
         gpus=asked,
+        no_gpu=in_docker is not None and gives_no_gpu(asked, record.command.variables),
         ignore=tuple(ignore_output),
         python=replaced,
     )

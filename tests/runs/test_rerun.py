@@ -652,7 +652,7 @@ def test_rerun_in_docker_mounts_the_home_paths_the_command_names(tmp_path: Path)
     ], lines
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none", "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "--mount", f'type=bind,"source={bob}/data,v2/x.csv","target={bob}/data,v2/x.csv",readonly',
             "--mount", f"type=bind,source={bob}/notes.txt,target={bob}/notes.txt,readonly",
@@ -675,7 +675,7 @@ def test_rerun_in_docker_mounts_a_project_whose_path_holds_a_colon(tmp_path: Pat
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none", "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
         ]
@@ -1027,7 +1027,7 @@ def test_an_output_recorded_by_size_and_time_is_not_called_changed_for_its_new_t
     [
         (("--gpus", "all"), "1", ["--gpus", "all"]),
         (("--gpus", "0,GPU-8f2c"), None, ["--gpus", '"device=0,GPU-8f2c"']),
-        (("--gpus", "none"), None, []),
+        (("--gpus", "none"), None, ["-e", "NVIDIA_VISIBLE_DEVICES=void"]),
     ],
 )
 def test_rerun_in_docker_asks_docker_for_the_gpus_the_run_used(
@@ -1349,7 +1349,7 @@ def test_rerun_in_docker_passes_the_recorded_variables_as_arguments(
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none", "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-e", "SEED=3; rm -rf ~ $(x)", "-e", "DOCKER_HOST=tcp://evil:2375", "-e", "WANDB_MODE",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
@@ -1456,7 +1456,7 @@ def test_rerun_in_docker_unsets_a_variable_the_run_had_unset(tmp_path: Path, mon
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none",
+            "docker", "run", "--rm", "-i", "--init", "--network", "none", "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-e", "WANDB_MODE",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
@@ -1510,6 +1510,101 @@ def test_rerun_in_docker_the_command_sees_unset_what_the_image_sets(tmp_path: Pa
         )  # fmt: skip
         assert (root / "seen.txt").read_text() == "unset 3\n", res.stdout + res.stderr
         assert res.returncode == 0 and "output seen.txt: identical" in res.stdout, res.stdout + res.stderr
+    finally:
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("variables", "words", "said"),
+    [
+        ((), ["-e", "NVIDIA_VISIBLE_DEVICES=void"], True),
+        ((rec.Variable("CUDA_VISIBLE_DEVICES", ""),), ["-e", "NVIDIA_VISIBLE_DEVICES=void"], True),
+        # The run's own value is the command's: docker gets it, as recorded, and no void over it.
+        ((rec.Variable("NVIDIA_VISIBLE_DEVICES", unset=True),), [], False),
+        ((rec.Variable("NVIDIA_VISIBLE_DEVICES", "none"),), [], False),
+    ],
+    ids=["no-gpu", "cuda-empty", "recorded-unset", "recorded-none"],
+)
+def test_rerun_in_docker_asking_for_no_gpu_gives_nvidia_s_runtime_void(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    host_lock: Path,
+    variables: tuple[rec.Variable, ...],
+    words: list[str],
+    said: bool,
+) -> None:
+    """A run that used no GPU, rerun ``--in-docker`` with no ``--gpus``, on a host whose docker runs NVIDIA's runtime
+    by default, in an image whose ``ENV`` has ``NVIDIA_VISIBLE_DEVICES=all`` (every nvidia/cuda image): that runtime
+    read the variable and gave the container every GPU. The container is given ``NVIDIA_VISIBLE_DEVICES=void``
+    (NVIDIA's runtime then acts as runc; another runtime ignores it), the verify as the command; a line says so, as
+    the command sees it. Where the run recorded the variable (``run --env``), its value is the command's, as
+    recorded."""
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "paper"
+    paper.mkdir(parents=True)
+    _variables_record(paper, ("true",), *variables)
+    res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
+    assert res.returncode == 2, res.stdout + res.stderr
+    recorded = rerun_mod.docker_variables(variables, {})
+    assert res.stderr.splitlines()[1] == "  " + shlex.join(
+        [
+            "docker", "run", "--rm", "-i", "--init", "--network", "none", *words,
+            "--mount", f"type=bind,source={paper},target={paper}", *recorded,
+            "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
+        ]
+    ), res.stderr  # fmt: skip
+    line = (
+        "gpus: docker is asked for none, and the container gets NVIDIA_VISIBLE_DEVICES=void (NVIDIA's runtime, "
+        "where it is docker's default, then gives it none; the command sees the variable too)"
+    )
+    assert (line in res.stdout.splitlines()) == said, res.stdout
+    seen: list[list[str]] = []
+
+    def docker(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        seen.append(list(argv))
+        return subprocess.CompletedProcess(argv, 0, '{"differences": []}', "")
+
+    monkeypatch.setattr(rerun_mod._runner, "run", docker)
+    record = rec.load(paper / "run.toml")
+    rerun_mod.check_environment(record, paper, lock=str(host_lock), in_docker="some/image:1")
+    assert len(seen) == 1 and seen[-1][: seen[-1].index("--mount")] == [
+        "docker", "run", "--rm", "--network", "none", *words
+    ], seen  # fmt: skip
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_with_no_gpu_the_command_sees_the_recorded_nvidia_variable(tmp_path: Path) -> None:
+    base = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    image = f"envsnap-test-nvvoid:{os.getpid()}"
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "Dockerfile").write_text(f"FROM {base}\nENV NVIDIA_VISIBLE_DEVICES=all\n")
+    built = subprocess.run(
+        [
+            "docker", "build", "-q", "--network", "none",  # no step needs a network, and an engine may have no bridge
+            "--label", "org.envsnap.test=rerun-nvvoid", "-t", image, str(tmp_path / "img"),
+        ],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    try:
+        clean = {k: v for k, v in envsnap_env().items() if k != "NVIDIA_VISIBLE_DEVICES"}
+        script = 'echo "${NVIDIA_VISIBLE_DEVICES-unset}" > seen.txt'
+        for recorded, seen in ((["--env", "NVIDIA_VISIBLE_DEVICES"], "unset\n"), ([], "void\n")):
+            root = tmp_path / f"p{len(recorded)}"
+            root.mkdir()
+            res = subprocess.run(
+                [sys.executable, "-m", "envsnap", "run", *recorded, "--output", "seen.txt", "--", "sh", "-c", script],
+                cwd=root, env=clean, capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            assert res.returncode == 0 and (root / "seen.txt").read_text() == "unset\n", res.stderr
+            res = subprocess.run(
+                [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", image, "--yes"],
+                cwd=root, env=clean, capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            # Recorded: the run's (unset), not the image's all nor envsnap's void. Not recorded: void, said.
+            assert (root / "seen.txt").read_text() == seen, res.stdout + res.stderr
+            assert ("NVIDIA_VISIBLE_DEVICES=void" in res.stdout) == (not recorded), res.stdout
     finally:
         subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=120)
 
