@@ -415,6 +415,8 @@ def _verify_in_docker(
         [
             "docker",
             "run",
+            "--pull",
+            "never",  # the reviewer's image or none: a name docker has not is never fetched from a registry
             "--rm",
             "--network",
             "none",
@@ -851,6 +853,8 @@ def plan(
         argv = [
             "docker",
             "run",
+            "--pull",
+            "never",  # as the check's: a registry's image of the name never runs with the project mounted
             "--rm",
             "-i",
             # docker's init as the container's process 1: the kernel gives process 1 no default action for a signal,

@@ -652,7 +652,8 @@ def test_rerun_in_docker_mounts_the_home_paths_the_command_names(tmp_path: Path)
     ], lines
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none", "-e", "NVIDIA_VISIBLE_DEVICES=void",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none",
+            "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "--mount", f'type=bind,"source={bob}/data,v2/x.csv","target={bob}/data,v2/x.csv",readonly',
             "--mount", f"type=bind,source={bob}/notes.txt,target={bob}/notes.txt,readonly",
@@ -675,7 +676,8 @@ def test_rerun_in_docker_mounts_a_project_whose_path_holds_a_colon(tmp_path: Pat
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none", "-e", "NVIDIA_VISIBLE_DEVICES=void",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none",
+            "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
         ]
@@ -1053,7 +1055,7 @@ def test_rerun_in_docker_asks_docker_for_the_gpus_the_run_used(
     assert res.returncode == 2 and "not confirmed" in res.stderr, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none", *request_,
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none", *request_,
             "--mount", f"type=bind,source={root},target={root}",
             "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
@@ -1349,7 +1351,8 @@ def test_rerun_in_docker_passes_the_recorded_variables_as_arguments(
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none", "-e", "NVIDIA_VISIBLE_DEVICES=void",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none",
+            "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-e", "SEED=3; rm -rf ~ $(x)", "-e", "DOCKER_HOST=tcp://evil:2375", "-e", "WANDB_MODE",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
@@ -1456,7 +1459,8 @@ def test_rerun_in_docker_unsets_a_variable_the_run_had_unset(tmp_path: Path, mon
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none", "-e", "NVIDIA_VISIBLE_DEVICES=void",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none",
+            "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-e", "WANDB_MODE",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
@@ -1548,7 +1552,7 @@ def test_rerun_in_docker_asking_for_no_gpu_gives_nvidia_s_runtime_void(
     recorded = rerun_mod.docker_variables(variables, {})
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none", *words,
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none", *words,
             "--mount", f"type=bind,source={paper},target={paper}", *recorded,
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
@@ -1568,7 +1572,7 @@ def test_rerun_in_docker_asking_for_no_gpu_gives_nvidia_s_runtime_void(
     record = rec.load(paper / "run.toml")
     rerun_mod.check_environment(record, paper, lock=str(host_lock), in_docker="some/image:1")
     assert len(seen) == 1 and seen[-1][: seen[-1].index("--mount")] == [
-        "docker", "run", "--rm", "--network", "none", *words
+        "docker", "run", "--pull", "never", "--rm", "--network", "none", *words
     ], seen  # fmt: skip
 
 
@@ -1665,7 +1669,7 @@ def test_rerun_in_docker_gives_the_command_the_gpus_of_the_recorded_cuda_visible
     word = ["-e", f"CUDA_VISIBLE_DEVICES={variable.value}" if not variable.unset else "CUDA_VISIBLE_DEVICES"]
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--rm", "-i", "--init", "--network", "none", "--gpus", "all",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none", "--gpus", "all",
             "--mount", f"type=bind,source={root},target={root}", *word,
             "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
@@ -1875,3 +1879,23 @@ def test_rerun_in_docker_a_non_root_command_writes_its_cache_in_its_home(
         os.chmod(folder, 0o755)
     res = subprocess.run(plan.argv, cwd=plan.cwd, env=plan.env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0 and res.stdout == "hi\n", res
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_never_pulls_an_image_it_does_not_have(tmp_path: Path, envsnap: Envsnap) -> None:
+    """The environment check ran ``docker run IMAGE envsnap verify`` before the image check, and docker pulled an
+    image it did not have from a registry: a typo fetched a stranger's image of that name (here, with no registry
+    reachable, the line showed docker's network error). Both ``docker run`` calls say ``--pull never``: the
+    reviewer's own image or none."""
+    root = tmp_path / "p"
+    root.mkdir()
+    res = envsnap("run", "--output", "o.txt", "--", "sh", "-c", "echo x > o.txt", cwd=root)
+    assert res.returncode == 0, res.stderr
+    image = f"envsnap-test-absent/never-pulled:{os.getpid()}"
+    res = envsnap("rerun", "run.toml", "--in-docker", image, "--dry-run", cwd=root)
+    assert "registry" not in res.stdout.lower() and "no such host" not in res.stdout, res.stdout
+    (line,) = [line for line in res.stdout.splitlines() if "envsnap verify in the image gave no report" in line]
+    assert "No such image" in line, res.stdout
+    res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
+    assert res.returncode == 2 and "the image is not here" in res.stderr, res.stdout + res.stderr
