@@ -21,7 +21,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
@@ -291,6 +291,10 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=False))
     if local:
         return _local_archive(words[0], hashes, where, state)
+    if len(words) == 1 and _URL_ALONE.match(words[0]) and urlsplit(words[0]).path.endswith(_ARCHIVES):
+        # An archive's URL alone, as pip takes it (``https://host/x-1.0-py3-none-any.whl``, ``file:///w/x.tar.gz``):
+        # its name is its file name's, as for a path.
+        return _url_archive(words[0], hashes, where, state)
     spec = " ".join(words)
     try:
         req = Requirement(spec)
@@ -596,6 +600,22 @@ def _local_archive(path: str, hashes: list[str], where: str, state: _State) -> P
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
         raise LockImportError(f"{where}: {_cut(str(exc))}") from None
     return _direct(name, "", _local_project(path, state)[1], hashes, where)
+
+
+_URL_ALONE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*\Z")  # a URL, all the requirement (no ``name @`` before it)
+
+
+def _url_archive(url: str, hashes: list[str], where: str, state: _State) -> PythonPackage:
+    """A wheel or sdist by its URL alone (no ``name @``): named by its file name, as a path is (``_local_archive``),
+    and recorded as ``name @ url`` is."""
+    base = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    try:
+        name = parse_wheel_filename(base)[0] if base.endswith(".whl") else parse_sdist_filename(base)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+        raise LockImportError(
+            f"{where}: {grammar.shown(base, _SHOWN)}: the URL's file names no package ({_cut(str(exc))})"
+        ) from None
+    return _direct(name, "", _project_url(url, state), hashes, where)
 
 
 def _looks_like_path(word: str) -> bool:

@@ -1740,3 +1740,43 @@ def test_a_pylock_flag_that_is_not_a_boolean_is_refused_in_one_line(
     assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
     (line,) = result.err.strip().splitlines()
     assert line.startswith(f"envsnap: error: {path}: ") and f"packages[0].{where}" in line, line
+
+
+@pytest.mark.parametrize(
+    ("word", "name", "version", "url"),
+    [
+        (
+            "https://files.example.org/p/Demo_Pkg-1.2-py3-none-any.whl",
+            "demo-pkg",
+            "1.2",
+            "https://files.example.org/p/Demo_Pkg-1.2-py3-none-any.whl",
+        ),
+        ("file:///srv/wheels/demo-1.0-py3-none-any.whl", "demo", "1.0", "file:///srv/wheels/demo-1.0-py3-none-any.whl"),
+        ("file:///srv/dist/demo-2.0.tar.gz", "demo", "2.0", "file:///srv/dist/demo-2.0.tar.gz"),
+        ("https://files.example.org/p/demo-3.0%2Blocal-py3-none-any.whl", "demo", "3.0+local", None),
+    ],
+    ids=["https-wheel", "file-wheel", "file-sdist", "quoted-plus"],
+)
+def test_an_archive_url_alone_on_its_line_is_read_as_pip_reads_it(
+    tmp_path: Path, word: str, name: str, version: str, url: str | None
+) -> None:
+    """pip installs ``https://host/x-1.0-py3-none-any.whl`` (or a ``file:`` URL, an sdist's) written alone on a
+    line, without ``name @``: the import said "not a requirement" (packaging's message about a name). It is named
+    by its file name, as a path alone is, and recorded as ``name @ url`` is."""
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"{word} --hash=sha256:{A}\n")
+    snap = importers.read_file(reqs)
+    (pkg,) = snap.python.packages
+    assert (pkg.name, pkg.version, pkg.source.kind) == (name, version, "archive"), pkg
+    assert pkg.source.url == (url or word) and pkg.source.archive_hash == f"sha256={A}", pkg.source
+
+
+def test_an_archive_url_alone_whose_file_name_names_no_package_is_one_line(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"https://files.example.org/p/notawheel.whl --hash=sha256:{A}\n")
+    result = cli("import", reqs, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith(f"envsnap: error: {reqs}:1: ") and "notawheel.whl" in line, line
