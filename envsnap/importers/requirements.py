@@ -543,8 +543,6 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
             raise LockImportError(f"{where}: {name}: the URL's #sha256= and its --hash name different files")
         if not value:
             algo, value = "sha256", named
-        if not value:
-            raise LockImportError(f"{where}: {name}: a wheel URL needs a --hash")
         # The file's name is the path's last part: a query (a presigned URL's signature) is the URL's, not its name.
         filename = path.rsplit("/", 1)[-1].replace("%2B", "+")
         try:
@@ -563,7 +561,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
             name=name,
             version=version,
             metadata_name=metadata_name,
-            source=Source(kind="archive", url=url, archive_hash=f"{algo}={value}"),
+            source=Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else ""),
             wheel_tags=wheel_file_tags(filename, name, version),
         )
     url, _, fragment = url.partition("#")

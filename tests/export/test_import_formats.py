@@ -8,6 +8,7 @@ import io
 import json
 import sys
 import tarfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -1665,6 +1666,37 @@ def test_an_unhashed_local_sdist_of_a_requirements_file_is_pinned_from_its_bytes
     art = outcome.artifact
     assert (art.filename, art.sha256) == (sdist.name, hashlib.sha256(sdist.read_bytes()).hexdigest())
     assert art.url == "file://{project}/dist/demo-1.0.tar.gz" and art.size == sdist.stat().st_size
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["./dist/demo-1.0-py3-none-any.whl", "demo @ {uri}", "{uri}"],
+    ids=["path", "name-at-url", "url-alone"],
+)
+def test_an_unhashed_local_wheel_of_a_requirements_file_is_imported_and_pinned_from_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str
+) -> None:
+    """pip installs ``./dist/demo-1.0-py3-none-any.whl`` without ``--hash``, and so does uv: the import refused it ("a
+    wheel URL needs a --hash") where it took an sdist so written. It is the wheel by its URL, unpinned, with the
+    tags its name gives, and pin reads it (once --allow-url names its folder) and records its sha256."""
+    from envsnap.artifacts.pin import IndexConfig, pin
+
+    monkeypatch.chdir(tmp_path)
+    wheel = tmp_path / "dist" / "demo-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(line.format(uri=wheel.as_uri()) + "\n")
+    snap = importers.read_file(reqs)
+    (pkg,) = snap.python.packages
+    assert (pkg.name, pkg.version, pkg.wheel_tags, pkg.source.kind) == ("demo", "1.0", ("py3-none-any",), "archive")
+    assert pkg.source.url == "file://{project}/dist/demo-1.0-py3-none-any.whl" and not pkg.source.archive_hash, pkg
+    empty = IndexConfig(index_url=(tmp_path / "none").as_uri(), find_links=())
+    allow = ((tmp_path / "dist").as_uri() + "/*",)
+    (outcome,) = pin(snap, empty, cache_dir=tmp_path / "cache", project_dir=tmp_path, allow_urls=allow).outcomes
+    assert outcome.status == "pinned" and outcome.artifact is not None, outcome
+    assert outcome.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 
 _PYLOCK_HEAD = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "demo"\nversion = "1.0"\n'
