@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .. import export
-    from ..export.interface import unpinned
+    from ..export.interface import UnpinnedError, unpinned
 
     if args.list:
         for name, exporter in export.exporters().items():
@@ -120,10 +120,11 @@ def run(args: argparse.Namespace) -> int:
     written_as = next((target.name for target in single), "")
     try:
         files = exporter.render(snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as)
-    except ExportError as exc:
+    except UnpinnedError as exc:
         if not failures:
             raise
-        # Pinning ran: "run envsnap pin first" would send the user round in a circle; say why it failed.
+        # Pinning ran: "run envsnap pin first" would send the user round in a circle; say why it failed. Only
+        # then: a format's other refusal (a lock without conda packages, a conda package without md5) is its own.
         more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
         raise ExportError(
             f"{exporter.name}: pinning left {len(failures)} package(s) without a file: {'; '.join(failures[:3])}{more}"

@@ -13,7 +13,7 @@ from .. import lockfile
 from ..dockerfile.spec import DockerOptions, make_spec, render_context
 from ..errors import EnvsnapError
 from ..model import Snapshot
-from .interface import Exporter, ExportError
+from .interface import Exporter, ExportError, UnpinnedError
 
 
 def render(snapshot: Snapshot) -> Mapping[str, bytes]:
@@ -34,7 +34,9 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
             else "run `envsnap pin LOCK` (or `envsnap bundle`) first"
         )
         names = ", ".join(f"{p.name}=={p.version}" for p in missing[:8])
-        raise ExportError(f"dockerfile: {len(missing)} package(s) have no pinned wheel: {names}; {remedy}")
+        # Pinning explains the second remedy's packages (the CLI says why it left them): not a project's.
+        error = ExportError if built else UnpinnedError
+        raise error(f"dockerfile: {len(missing)} package(s) have no pinned wheel: {names}; {remedy}")
     try:
         spec = make_spec(sealed, DockerOptions())
         return render_context(spec, lockfile.dumps(sealed).encode())

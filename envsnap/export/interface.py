@@ -21,7 +21,12 @@ from .._privacy import scrub_snapshot
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 
-__all__ = ["ExportError", "Exporter", "require_pinned", "unpinned"]
+__all__ = ["ExportError", "Exporter", "UnpinnedError", "require_pinned", "unpinned"]
+
+
+class UnpinnedError(ExportError):
+    """The format needs a file for packages the lock has not pinned: the one refusal a failed pinning explains
+    (the CLI then says why pinning left them without one); any other refusal is the format's own and stands."""
 
 
 class Exporter(ABC):
@@ -87,7 +92,7 @@ def require_pinned(snapshot: Snapshot, fmt: str) -> None:
     if missing:
         names = ", ".join(f"{p.name}=={p.version}" for p in missing[:8])
         more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
-        raise ExportError(
+        raise UnpinnedError(
             f"{fmt}: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {names}{more}; "
             "run `envsnap pin LOCK` first or pass --pin"
         )

@@ -169,6 +169,30 @@ def test_pinning_for_an_export_keeps_the_local_project_and_names_only_what_has_n
     assert "myproj" not in result.err
 
 
+@pytest.mark.parametrize("fmt", ["conda-lock", "environment-yml"])
+def test_a_format_that_refuses_the_lock_says_so_after_a_pinning_that_left_a_package_unpinned(
+    cli: Callable[..., Any], rich: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """A pip-only lock exported to a conda format was refused as "pinning left 1 package(s) without a file: ...;
+    pass --allow-url" (an option export does not have), naming a package the format did not refuse: the format's
+    own refusal (no conda packages) was replaced by whatever pinning had failed to find."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    packages = tuple(dataclasses.replace(p, artifact=None) for p in rich.python.packages if not p.conda_managed)
+    lock = lockfile.dump(
+        dataclasses.replace(rich, conda=None, python=dataclasses.replace(rich.python, packages=packages)),
+        tmp_path / "unpinned.lock",
+    )
+    result = cli("export", lock, "-f", fmt, "-o", tmp_path / "out")
+    assert result.code == 2, result
+    assert result.err == (
+        f"envsnap: error: {fmt}: the lock records no conda packages (it was not captured from a conda environment); "
+        "use --format requirements or pylock\n"
+    ), result
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_pylock_written_under_another_name_than_pep_751_gives_is_noted(
     cli: Callable[..., Any], lock: Path, tmp_path: Path
 ) -> None:
