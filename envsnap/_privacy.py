@@ -421,6 +421,8 @@ class PathRedactor:
         url = strip_credentials(url)
         scheme, _, rest = url.partition("://")
         if scheme == "file" or scheme.endswith("+file"):
+            if rest.startswith("localhost/"):  # this machine's folder, as pip records git+file://localhost/repo
+                rest = rest[len("localhost") :]
             below = self._below_root(rest)
             if below is not None:
                 label, tail = below

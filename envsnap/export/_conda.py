@@ -53,7 +53,7 @@ def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
         _common.refuse_home_path(src.url, fmt, pkg.name)
     name = sinks.requirement_name(pkg.name)
     if src.kind == "vcs":
-        return f"{name} @ {sinks.requirement_url(_common.vcs_url(src))}", ""
+        return f"{name} @ {sinks.requirement_url(_common.pip_vcs_url(src))}", ""
     if src.kind == "directory":
         # conda runs pip from the environment.yml's folder: a project's folder relative to the project root (./pkg)
         # holds there when the file is written to the root (the file says so); a bare word would be a name.

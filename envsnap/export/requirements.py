@@ -103,7 +103,7 @@ def _requirement(pkg: PythonPackage) -> str:
 def _direct_arguments(pkg: PythonPackage) -> str:
     src = pkg.source
     if src.kind == "vcs":
-        return sinks.shell_word(f"{pkg.name} @ {_common.vcs_url(src)}")
+        return sinks.shell_word(f"{pkg.name} @ {_common.pip_vcs_url(src)}")
     path = fileurls.file_url_path(src.url) or src.url
     if src.subdirectory:
         path = f"{path.rstrip('/')}/{src.subdirectory}"

@@ -531,6 +531,8 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         base, at, commit = rest.rpartition("@")
         if not at or "/" in commit:
             raise LockImportError(f"{where}: {name}: VCS reference without a commit (url@commit)")
+        if base.startswith("file://localhost/"):  # the repository pip records (and the export writes so)
+            base = "file://" + base[len("file://localhost") :]
         source = Source(kind="vcs", url=base, vcs=cast(Vcs, vcs), commit_id=commit, subdirectory=subdirectory)
         return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
     path = urlsplit(url).path

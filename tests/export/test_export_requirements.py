@@ -256,3 +256,106 @@ def test_a_local_archive_under_the_home_needs_absolute_paths() -> None:
     lock = Snapshot(python=PythonEnv(packages=(PythonPackage(name="tinypkg", version="1.0", source=source),)))
     with pytest.raises(ExportError, match="--absolute-paths"):
         requirements.dumps(lock)
+
+
+# A project built by a backend in its own folder, with no build requirement: pip builds it offline.
+_GIT_BACKEND = """
+import base64, hashlib, os, zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    info = "gitpkg-0.2.dist-info"
+    files = {"gitpkg.py": b"X = 1\\n", info + "/METADATA": b"Metadata-Version: 2.1\\nName: gitpkg\\nVersion: 0.2\\n",
+             info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+    record = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}"
+              for n, d in files.items()] + [info + "/RECORD,,"]
+    files[info + "/RECORD"] = "\\n".join(record).encode()
+    with zipfile.ZipFile(os.path.join(wheel_directory, "gitpkg-0.2-py3-none-any.whl"), "w") as zf:
+        for n, d in files.items():
+            zf.writestr(n, d)
+    return "gitpkg-0.2-py3-none-any.whl"
+"""
+
+
+def test_a_local_git_repository_installs_with_the_pip_a_venv_is_seeded_with(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """``pip install git+file:///repo@COMMIT`` is captured as a ``vcs`` source ``file:///repo``. The exports wrote
+    ``gitpkg @ git+file:///repo@COMMIT``, which pip before 24.1 (the one ``python -m venv`` seeds on Python 3.11
+    and 3.12) refuses ("Invalid requirement": its URL has no host); with ``file://localhost/repo`` every pip, uv
+    and git read it, a capture records the repository pip names ``file://localhost/repo`` as ``file:///repo``, and
+    an import of the file gives the lock's source back."""
+    from envsnap._privacy import PathRedactor
+    from envsnap.export import environment_yml
+    from envsnap.importers import read_file
+    from envsnap.model import Conda, CondaPackage, PythonEnv, PythonPackage, Source
+    from envsnap.probes.python import source_from_direct_url
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "_backend.py").write_text(_GIT_BACKEND)
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "gitpkg"\nversion = "0.2"\n\n'
+        '[build-system]\nrequires = []\nbuild-backend = "_backend"\nbackend-path = ["."]\n'
+    )
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    source = Source(kind="vcs", url=repo.as_uri(), vcs="git", commit_id=commit)
+    package = PythonPackage(name="gitpkg", version="0.2", installer="pip", source=source)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(package,)))
+    text = requirements.dumps(lock)
+    (command,) = [line[len("#   ") :] for line in text.splitlines() if line.startswith("#   pip install --no-deps ")]
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), *shlex.split(command)[1:], "--no-index"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=PIP_ENV,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (record,) = python.parent.parent.glob("lib/python*/site-packages/gitpkg-0.2.dist-info/direct_url.json")
+    recorded = source_from_direct_url(json.loads(record.read_text()), PathRedactor(users=(), hosts=()))
+    assert recorded == dataclasses.replace(source, requested_revision=commit)  # as a capture records it
+    path = tmp_path / "requirements.txt"
+    path.write_text(shlex.split(command)[-1] + "\n")
+    imported = read_file(path)
+    assert imported.python.packages[0].source == source
+
+    conda = Conda(
+        subdir="linux-64",
+        channels=("https://conda.anaconda.org/conda-forge",),
+        packages=(
+            CondaPackage(
+                name="python",
+                version="3.11.7",
+                build="h0_0",
+                url="https://conda.anaconda.org/conda-forge/linux-64/python-3.11.7-h0_0.conda",
+                md5="a" * 32,
+            ),
+        ),
+    )
+    yml = environment_yml.dumps(dataclasses.replace(lock, conda=conda))
+    (line,) = [line.strip()[3:-1] for line in yml.splitlines() if "gitpkg @" in line]
+    path.write_text(line + "\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(make_venv(tmp_path / "venv2")),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-r",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=PIP_ENV,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
