@@ -235,6 +235,18 @@ def conda_url_line(url: str, md5: str, sha256: str) -> str:
     return url
 
 
+# What ``posixpath.expandvars`` replaces: ``$NAME`` and ``${...}``.
+_SHELL_EXPANDED = re.compile(r"\$(\w|\{)")
+
+
+def conda_lock_url(url: str) -> str:
+    """A conda package's ``url`` in ``conda-lock.yml``: an ``@EXPLICIT`` line's URL (``conda_url_line``) that holds
+    nothing ``conda-lock install`` fills in: it puts each URL through ``expandvars`` before conda fetches it, so a
+    lock's ``https://host/${AWS_SECRET_ACCESS_KEY}/x.conda`` (or ``$HOME``) would send that variable to the host."""
+    conda_url_line(url, "", "")
+    return grammar.require(_SHELL_EXPANDED.search(url) is None, "conda package URL for conda-lock", url)
+
+
 def conda_pip_line(name: str, url: str, sha256: str) -> str:
     """``NAME @ URL#sha256=HEX``: an ``@EXPLICIT`` file's ``# pip`` line as conda-lock renders it, which ``conda-lock
     install`` hands to pip as it is. A project name, a URL pip reads as written (no whitespace, control character,

@@ -107,6 +107,7 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
                 f"{'URL' if not pkg.url else 'md5'} for it, which conda-lock requires"
             )
         sinks.conda_url_line(pkg.url, pkg.md5, "")  # conda-lock's installers write it into an @EXPLICIT line
+        sinks.conda_lock_url(pkg.url)  # after expandvars: never an installer's variable sent to the host
         if pkg.sha256:
             grammar.require(grammar.is_sha256_hex(pkg.sha256), "sha256", pkg.sha256)
         hashes = {k: v for k, v in (("md5", pkg.md5), ("sha256", pkg.sha256)) if v}
@@ -160,7 +161,8 @@ def _not_installed() -> NotInstalledError:
 
 
 def dumps(snapshot: Snapshot) -> str:
-    doc = document(snapshot)
+    with sinks.refusing(ExportError, "conda-lock"):
+        doc = document(snapshot)
     try:
         import yaml  # type: ignore[import-untyped,unused-ignore]
     except ImportError:

@@ -602,6 +602,38 @@ def test_conda_lock_needs_md5() -> None:
         conda_lock.dumps(small_lock())
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{CF}/linux-64/${{AWS_SECRET_ACCESS_KEY}}/libblas-3.9.0-20_linux64_openblas_0.conda",
+        f"{CF}/linux-64/$HOME/libblas-3.9.0-20_linux64_openblas_0.conda",
+    ],
+)
+def test_conda_lock_never_writes_a_conda_url_conda_lock_install_would_fill_in(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``conda-lock install`` puts each conda package's URL through ``expandvars`` before conda fetches it: a lock's
+    ``https://host/${AWS_SECRET_ACCESS_KEY}/x.conda`` was written as it is, and the installer's secret went to that
+    host. Refused, one line, as a requirement line with ``${NAME}`` is (docs/security.md)."""
+    from conda_lock.conda_lock import _render_lockfile_for_install
+
+    lock = _all_md5(small_lock())
+    assert lock.conda is not None
+    packages = tuple(dataclasses.replace(p, url=url) if p.name == "libblas" else p for p in lock.conda.packages)
+    lock = dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, packages=packages))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t")
+    try:
+        text = conda_lock.dumps(lock)
+    except ExportError as exc:
+        assert str(exc).startswith("conda-lock: refused a value of the lock: not a valid ") and "\n" not in str(exc)
+        return
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(text)
+    with _render_lockfile_for_install(path, force_platform="linux-64") as rendered:
+        fetched = [line for line in rendered.read_text().splitlines() if "libblas" in line]
+    assert fetched == [f"{url}#{MD5['libblas']}"], "conda-lock install would fetch another URL than the lock's"
+
+
 def test_conda_lock_is_read_back_by_conda_lock(tmp_path: Path) -> None:
     text = conda_lock.dumps(_all_md5(small_lock()))
     assert text == conda_lock.dumps(_all_md5(small_lock()))  # same lock, same bytes
