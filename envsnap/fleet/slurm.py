@@ -426,24 +426,93 @@ def _mark_silent(states: list[NodeState], silent: Mapping[str, str]) -> list[Nod
 
 def _silent(states: Sequence[NodeState], env: Mapping[str, str]) -> dict[str, str]:
     """Of the available nodes, those whose slurmd does not accept a connection, with why. A node whose address
-    scontrol does not say is not asked (it is tried, as before). When none of them accepts one, the probe may be
-    what cannot get through (a firewall between this host and the compute nodes, which Slurm's own traffic
-    passes): a few other nodes Slurm reports responding are asked too, and when none of those accepts one either,
-    no node is called silent on the probe alone: Slurm's own state stands, and a srun there says what it finds."""
+    scontrol does not say is not asked (it is tried, as before). A refusal alone does not tell a dead slurmd from
+    a path that is blocked (a firewall between this host and a rack's nodes, which Slurm's own traffic passes):
+    a node is silent only where a node of its own rack (``_racks``) accepts one here, a selected node or up to
+    ``WITNESSES`` others Slurm reports responding. Where none of its rack does, Slurm's own state stands and a
+    srun there says what it finds. A node with no rack-mate Slurm knows of is judged by any node's answer."""
     names = [s.name for s in states if s.available]
     if not names:
         return {}
-    answers = _probe(_addresses(names, env))
-    if not answers or not all(answers.values()):
-        return {name: why for name, why in answers.items() if why}
+    addresses = _addresses(names, env)
+    answers = _probe(addresses)
+    failed = {name: why for name, why in answers.items() if why}
+    if not failed:
+        return {}
     others = {name: address for name, address in _addresses((), env, responding=True).items() if name not in answers}
-    witnesses = _probe(dict(list(others.items())[:WITNESSES]))
-    if any(not why for why in witnesses.values()):
-        return answers
-    return {}
+    rack_of = _Racks({**others, **addresses}, env)
+    reached = [name for name, why in answers.items() if not why]
+    verdicts: dict[str, bool] = {}  # per rack ("": any node), whether a node of it accepts a connection here
+    silent: dict[str, str] = {}
+    for name, why in failed.items():
+        rack = rack_of(name)
+        near = [n for n in reached if rack_of(n) == rack] if rack else reached
+        mates = [n for n in others if rack_of(n) == rack] if rack and not near else []
+        if rack and not near and not mates and not any(rack_of(n) == rack for n in failed if n != name):
+            rack, near = "", reached  # alone in its rack: nothing to tell by but any node's answer
+        if rack not in verdicts:
+            if not near:
+                candidates = mates if rack else list(others)
+                witnesses = _probe({n: others[n] for n in candidates[:WITNESSES]})
+                near = [n for n, w in witnesses.items() if not w]
+            verdicts[rack] = bool(near)
+        if verdicts[rack]:
+            silent[name] = why
+    return silent
 
 
-WITNESSES = 8  # other nodes asked, when no selected node's slurmd accepts a connection
+class _Racks:
+    """Each node's rack, where a firewall would treat its nodes alike: its leaf switch in Slurm's topology
+    (``scontrol show topology``), else the /24 of its IPv4 address (a rack's nodes share one on most clusters);
+    "" for a node of neither. Looked up once, when asked."""
+
+    def __init__(self, addresses: Mapping[str, tuple[str, int]], env: Mapping[str, str]) -> None:
+        self._addresses = addresses
+        self._env = env
+        self._switches: list[tuple[str, str]] | None = None  # (switch, its nodes' hostlist), Level 0
+        self._known: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        if name not in self._known:
+            self._known[name] = self._switch(name) or (
+                f"subnet {_subnet(self._addresses[name][0])}" if name in self._addresses else ""
+            )
+            if self._known[name] == "subnet ":
+                self._known[name] = ""
+        return self._known[name]
+
+    def _switch(self, name: str) -> str:
+        if self._switches is None:
+            self._switches = []
+            result = _runner.run(["scontrol", "show", "topology"], timeout=QUERY_TIMEOUT, env=self._env)
+            for line in result.stdout.splitlines() if result.ok else []:
+                fields = _fields(line)
+                nodes, switch = fields.get("Nodes", ""), fields.get("SwitchName", "")
+                if fields.get("Level") == "0" and switch and _NODELIST.fullmatch(nodes) and _balanced(nodes):
+                    self._switches.append((switch, nodes))
+        while self._switches:  # expanded as needed, each once: the nodes found are remembered
+            switch, nodes = self._switches.pop(0)
+            try:
+                members = _hostnames(nodes, self._env)
+            except (FleetError, UsageError):
+                continue
+            for member in members:
+                self._known.setdefault(member, f"switch {switch}")
+            if name in self._known:
+                return self._known[name]
+        return ""
+
+
+def _subnet(address: str) -> str:
+    """The /24 of a node's IPv4 address (its host name resolved), or "" where it has none."""
+    try:
+        ip = socket.getaddrinfo(address, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    except (OSError, IndexError, UnicodeError):
+        return ""
+    return str(ip).rpartition(".")[0]
+
+
+WITNESSES = 8  # other nodes of a rack asked, when none of its selected nodes' slurmd accepts a connection
 
 
 def _addresses(names: Sequence[str], env: Mapping[str, str], *, responding: bool = False) -> dict[str, tuple[str, int]]:

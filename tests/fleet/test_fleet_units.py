@@ -1693,3 +1693,61 @@ def test_a_node_held_by_the_named_reservation_is_tried_through_it() -> None:
     )
     plain = NodeState("node1", "idle", partition="debug")
     assert not any(a.startswith("--reservation") for a in srun_command(plain, ["true"], timeout=60, job_name="j"))
+
+
+@pytest.mark.parametrize("topology", [True, False])
+def test_a_rack_whose_slurmd_ports_are_firewalled_from_here_is_tried_not_called_not_responding(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, topology: bool
+) -> None:
+    """Where a firewall keeps this host from one rack's slurmd ports (another rack's reachable), every node of the
+    blocked rack read "not responding" though Slurm reports it responding: one node whose slurmd answered here
+    anywhere made every refusal a dead slurmd. A node is called not responding only where a node of its own rack
+    (Slurm's leaf switch, else its address's /24) answers here; a node whose rack-mate answers is, as before."""
+    import socket
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    alive, dead = listening.getsockname()[1], closed.getsockname()[1]
+    # rack1: n1 answers, n2's slurmd died; rack2 (n3, n4): its slurmd ports are blocked from here. Without a
+    # topology the racks are told by their addresses' subnets (127.0.0.x, 127.0.1.x); with one, all share one.
+    rack2 = "127.0.0.1" if topology else "127.0.1.1"
+    nodes = [("n1", "127.0.0.1", alive), ("n2", "127.0.0.1", dead), ("n3", rack2, dead), ("n4", rack2, dead)]
+    show_node = "".join(f'  echo "NodeName={n} NodeAddr={a} Port={p} State=IDLE Version=22.05"\n' for n, a, p in nodes)
+    show_topology = (
+        '"show topology") echo "SwitchName=rack1 Level=0 LinkSpeed=1 Nodes=n[1-2]"\n'
+        '  echo "SwitchName=rack2 Level=0 LinkSpeed=1 Nodes=n[3-4]"\n'
+        '  echo "SwitchName=top Level=1 LinkSpeed=1 Nodes=n[1-4] Switches=rack[1-2]" ;;\n'
+        if topology
+        else '"show topology") echo "No topology information available" ;;\n'
+    )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$1 $2 $3" in "show hostnames n[1-4]") echo n1 n2 n3 n4 ;;\n'
+        '"show hostnames n[1-2]") echo n1 n2 ;;\n"show hostnames n[3-4]") echo n3 n4 ;;\n'
+        'esac\ncase "$1 $2" in\n"show node")\n' + show_node + "  ;;\n" + show_topology + "esac\n",
+        sinfo="".join(f"echo '{n}|idle|debug*|(null)|up|none'\n" for n, _, _ in nodes),
+        srun=f'echo "$*" >> {log}\necho "srun: error: Task launch failed: Communication connection failure" >&2\n'
+        "exit 1\n",
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    report = tmp_path / "report.json"
+    try:
+        res = cli("fleet", "check", str(lock), "-w", "n[1-4]", "-o", str(report), "--timeout", "30")
+    finally:
+        listening.close()
+        closed.close()
+    assert res.code == 3, res
+    tried = sorted(line.split("--nodelist=")[1].split()[0] for line in log.read_text().splitlines())
+    assert tried == ["n1", "n3", "n4"], tried
+    reasons = {n["node"]: n["reason"] for n in json.loads(report.read_text())["nodes"]}
+    assert reasons["n2"].startswith("not responding: its slurmd does not answer at 127.0.0.1"), reasons
+    for node in ("n3", "n4"):
+        assert "not responding" not in reasons[node], reasons
+        assert reasons[node] == "srun: error: Task launch failed: Communication connection failure", reasons
