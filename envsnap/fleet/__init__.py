@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _defaults, lockfile
 from .._frozen import frozen
-from ..errors import UsageError
+from ..errors import LockfileError, UsageError
 from ..grammar import shown, strip_terminal
 from .node import FACTS
 
@@ -204,7 +204,7 @@ def capture_fleet(
 
 @frozen
 class PrologOutcome:
-    exit_code: int  # 0: the node can run the lock (or nothing to check); 3: it cannot
+    exit_code: int  # 0: the node can run the lock (or nothing to check); 3: it cannot; 2: the lock is unreadable
     line: str  # the one line for the Slurm log ("" when there was nothing to check)
     requeue_job: str = ""  # the batch job to put back in the queue, once the line is written (``requeue``)
 
@@ -250,7 +250,14 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
     chosen = select_environment(None, environ=env)
     started = PendingProbe(chosen.python) if chosen.python_layer else None  # scans while the lock loads
-    lock = lockfile.load(path)
+    try:
+        lock = lockfile.load(path)
+    except LockfileError as exc:
+        if not (env.get("SLURMD_NODENAME") and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_slurmd"):
+            raise  # the job's own lock (a TaskProlog's ENVSNAP_LOCK), or no prolog: bad input, exit 2
+        # The root Prolog: Slurm drains the node on any failure, as "Prolog error", and the line went only to a
+        # log. Drained first, with why, as for a lock the node cannot run (exit 2 all the same).
+        return _refused(node, _reason(f"envsnap: cannot read lock: {exc}"), path, env, exit_code=EXIT_BAD_LOCK)
     # The verdict alone, not the matrix's facts: NVML is asked only for a lock a rule reads the driver for (a hung
     # driver held each job of a CPU-only lock for the whole timeout).
     result = probe(
@@ -265,9 +272,22 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     digest = lock.envsnap.content_digest.partition(":")[2][:12] or "?"
     if not problems:
         return PrologOutcome(0, strip_terminal(f"envsnap: {node} can run {path} (lock {digest})"))
-    reason = strip_terminal(f"envsnap: cannot run lock {digest}: {'; '.join(problems)}")
-    if len(reason) > MAX_REASON:
-        reason = reason[: MAX_REASON - 3] + "..."
+    reason = _reason(f"envsnap: cannot run lock {digest}: {'; '.join(problems)}")
+    return _refused(node, reason, path, env, exit_code=3)
+
+
+EXIT_BAD_LOCK = 2  # a lock the prolog cannot read, as any command's bad input
+
+
+def _reason(text: str) -> str:
+    """A Slurm drain reason: one line without control characters, at most ``MAX_REASON`` characters."""
+    reason = strip_terminal(" ".join(text.split()))
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
+
+
+def _refused(node: str, reason: str, path: str, env: Mapping[str, str], *, exit_code: int) -> PrologOutcome:
+    """The job must not run here: under Slurm the node is drained with ``reason`` and, from a TaskProlog, a batch
+    job is put back in the queue once it is."""
     line = f"{reason} ({shown(path, 120)} on {node})"
     job = ""
     if env.get("SLURMD_NODENAME"):
@@ -281,4 +301,4 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
             # requeued from a node still open came back to it, failing and requeued again without end.
             job = env["SLURM_JOB_ID"]
             line += "; requeueing the job"
-    return PrologOutcome(3, line, job)
+    return PrologOutcome(exit_code, line, job)

@@ -205,6 +205,42 @@ def test_a_site_prolog_drains_a_node_that_cannot_run_the_site_lock_with_envsnaps
     assert "node drained" in log and "requeueing" not in log  # Slurm requeues after a failing Prolog
 
 
+def test_a_site_prolog_whose_lock_was_edited_after_its_seal_drains_with_envsnaps_reason_not_prolog_error(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    """A site lock edited after its seal (or missing, unreadable on the node) made ``fleet prolog`` exit 2 with
+    nothing drained: Slurm drained the node itself with "Prolog error", where the docs promise envsnap's reason in
+    ``sinfo -R``, and the admin had to find the line in a log. The root Prolog drains it with the lock's error."""
+    from fleet_env import site_prolog
+
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    edited = fe.root / "edited-site.lock"
+    edited.write_text(fe.lock.read_text().replace('version = "1.0.0"', 'version = "1.0.9"', 1))
+    script = fe.root / "edited-job.sh"
+    script.write_text("#!/bin/sh\ntrue\n")
+    script.chmod(0o755)
+    cluster.set_prolog(site_prolog(fe, edited))
+    try:
+        submitted = cluster.run(
+            "sbatch", "--parsable", "-N1", "-w", "node1", "--requeue", "-o", "/dev/null", str(script)
+        )
+        job_id = submitted.stdout.strip().split(";")[0]
+        deadline = time.monotonic() + 180
+        while cluster.job(job_id).get("Reason") != "launch_failed_requeued_held" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        shown = cluster.show_node("node1")
+        cluster.run("scancel", job_id, check=False)
+    finally:
+        cluster.set_prolog("")
+        cluster.resume("node1")
+    log = (fe.root / "site-prolog.log").read_text()
+    reason = next(line for line in shown.splitlines() if "Reason=" in line)
+    assert "Reason=envsnap: cannot read lock" in reason and "content_digest" in reason, (reason, log)
+    assert "Prolog error" not in reason, reason
+    assert "node drained" in log.splitlines()[-1], log
+
+
 def test_a_partition_or_a_count_selects_the_nodes_and_a_drained_node_is_named_not_tried(
     slurm_cluster_env: FleetEnv,
 ) -> None:

@@ -1751,3 +1751,30 @@ def test_a_rack_whose_slurmd_ports_are_firewalled_from_here_is_tried_not_called_
     for node in ("n3", "n4"):
         assert "not responding" not in reasons[node], reasons
         assert reasons[node] == "srun: error: Task launch failed: Communication connection failure", reasons
+
+
+@pytest.mark.parametrize("context", ["prolog_slurmd", "prolog_task"])
+def test_a_lock_the_prolog_cannot_read_drains_only_from_the_root_prolog(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, context: str
+) -> None:
+    """The root Prolog's lock missing on the node: exit 2 and nothing drained, so Slurm drained it as "Prolog
+    error". There it is drained with the lock's error; a TaskProlog's lock is the job's own: nothing is drained."""
+    import os
+
+    log = tmp_path / "scontrol.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    (bin_dir / "scontrol").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("SLURMD_NODENAME", "node3")
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("SLURM_SCRIPT_CONTEXT", context)
+    res = cli("fleet", "prolog", str(tmp_path / "gone" / "site.lock"))
+    assert res.code == 2, res
+    assert res.err.count("\n") == 1 and "no such lockfile" in res.err, res
+    if context == "prolog_slurmd":
+        assert res.err.startswith("envsnap: cannot read lock: ") and "node drained" in res.err, res
+        assert "State=DRAIN Reason=envsnap: cannot read lock: " in log.read_text(), log.read_text()
+    else:
+        assert not log.exists(), log.read_text()
