@@ -7,7 +7,7 @@ import os
 import sys
 
 from .. import _defaults
-from ..errors import UsageError
+from ..errors import EnvsnapError, UsageError
 from . import COMMAND_HELP, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output, add_gpu_timeout
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
@@ -414,11 +414,22 @@ def run_prolog(args: argparse.Namespace) -> int:
         return EXIT_OK  # no lock: a prolog runs before every job, so this costs no import
     from .. import fleet
 
-    outcome = fleet.prolog(args.lock)
+    # From a TaskProlog, Slurm reads the script's standard output and error for its `export`, `unset` and `print`
+    # lines and drops every other one (the task failed with "TaskProlog failed status=1" alone): a failure is a
+    # `print` line, which Slurm writes to the job's output, where its owner looks.
+    mark = "print " if fleet.in_task_prolog(os.environ) else ""
+    try:
+        outcome = fleet.prolog(args.lock)
+    except EnvsnapError as exc:
+        if not mark:
+            raise
+        _output.write_lines(f"{mark}envsnap: error: {exc}")
+        return exc.exit_code
     if outcome.line:
-        # One line: on stderr (what Slurm logs of a prolog) when the node cannot run the lock.
-        _output.write_lines(outcome.line, err=bool(outcome.exit_code))
+        # One line: on stderr (what the Prolog's log, or the job's output from a TaskProlog, gets) when the node
+        # cannot run the lock.
+        _output.write_lines((mark if outcome.exit_code else "") + outcome.line, err=bool(outcome.exit_code))
     why = fleet.requeue(outcome)
     if why:
-        _output.write_lines(f"envsnap: the job was not requeued: {why}")
+        _output.write_lines(f"{mark}envsnap: the job was not requeued: {why}")
     return outcome.exit_code

@@ -220,6 +220,13 @@ class Cluster:
             self.start_node(node.name)
         self.wait_idle([n.name for n in self.nodes], timeout=timeout)
 
+    def set_task_prolog(self, text: str) -> None:
+        """A new TaskProlog script, read by the running daemons (``scontrol reconfigure``)."""
+        self.task_prolog = text
+        self._write_config()
+        self.run("scontrol", "reconfigure")
+        time.sleep(1)
+
     def set_prolog(self, text: str) -> None:
         """A new Prolog script ("" for none), read by the running daemons (``scontrol reconfigure``)."""
         self.prolog = text

@@ -241,6 +241,48 @@ def test_a_site_prolog_whose_lock_was_edited_after_its_seal_drains_with_envsnaps
     assert "node drained" in log.splitlines()[-1], log
 
 
+def test_a_task_prolog_failure_reaches_the_jobs_output_not_only_taskprolog_failed(slurm_cluster_env: FleetEnv) -> None:
+    """The TaskProlog of docs/fleet.md (``envsnap fleet prolog >&2 || exit 1``): a job whose ENVSNAP_LOCK names no
+    file failed with "slurmstepd: error: TaskProlog failed status=1" alone in its output. Slurm drops a
+    TaskProlog's lines but its ``export``/``print`` ones: envsnap's line is a ``print``, in the job's output."""
+    from fleet_env import gpu_fakes, node_environment
+
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    harness = cluster.task_prolog
+    script = fe.root / "typo-job.sh"
+    script.write_text("#!/bin/sh\necho ran\n")
+    script.chmod(0o755)
+    out = fe.root / "typo-job.out"
+    cluster.set_task_prolog(
+        f"""#!/bin/sh
+{node_environment(fe)}echo "export VIRTUAL_ENV=$venv"
+LD_LIBRARY_PATH=$nvml FAKE_NVML_CONFIG=$nvml/{gpu_fakes.NVML_CONFIG} VIRTUAL_ENV=$venv \\
+  {fe.envsnap} fleet prolog >&2 || exit 1
+"""
+    )
+    try:
+        submitted = cluster.run(
+            "sbatch",
+            "--parsable",
+            "-N1",
+            "-w",
+            "node1",
+            "-o",
+            str(out),
+            str(script),
+            env={**fe.env, "ENVSNAP_LOCK": str(fe.root / "typo.lock")},
+        )
+        fields = cluster.wait_job(submitted.stdout.strip().split(";")[0])
+    finally:
+        cluster.set_task_prolog(harness)
+    text = out.read_text()
+    assert fields["JobState"] == "FAILED", fields
+    assert "envsnap: error: " in text and "typo.lock: no such lockfile" in text, text
+    assert "ran" not in text.split(), text
+    assert "DRAIN" not in cluster.show_node("node1")
+
+
 def test_a_partition_or_a_count_selects_the_nodes_and_a_drained_node_is_named_not_tried(
     slurm_cluster_env: FleetEnv,
 ) -> None:

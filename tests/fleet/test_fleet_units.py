@@ -1778,3 +1778,22 @@ def test_a_lock_the_prolog_cannot_read_drains_only_from_the_root_prolog(
         assert "State=DRAIN Reason=envsnap: cannot read lock: " in log.read_text(), log.read_text()
     else:
         assert not log.exists(), log.read_text()
+
+
+def test_from_a_task_prolog_a_failure_is_a_print_line_that_slurm_writes_to_the_jobs_output(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slurm reads a TaskProlog's standard output and error for ``export`` and ``print`` lines and drops every
+    other line: a job whose lock was missing failed with "TaskProlog failed status=1" alone, envsnap's line lost.
+    From a TaskProlog the failure line is a ``print`` line, which Slurm writes to the job's output."""
+    monkeypatch.setenv("SLURMD_NODENAME", "node3")
+    monkeypatch.setenv("SLURM_SCRIPT_CONTEXT", "prolog_task")
+    monkeypatch.delenv("SLURM_TASK_PID", raising=False)
+    monkeypatch.setenv("ENVSNAP_LOCK", str(tmp_path / "typo.lock"))
+    res = cli("fleet", "prolog")
+    assert res.code == 2, res
+    assert res.err.count("\n") == 1 and res.err.startswith("print envsnap: error: "), res
+    assert "typo.lock: no such lockfile" in res.err, res
+    monkeypatch.delenv("SLURM_SCRIPT_CONTEXT")
+    res = cli("fleet", "prolog")
+    assert res.code == 2 and res.err.startswith("envsnap: error: "), res
