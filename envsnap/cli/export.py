@@ -143,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
             _note_placement(snapshot, exporter, written, args.absolute_paths, args.lock)
         if exporter.name == "pylock":
             _note_pylock_name(written)
+        if exporter.name in _PLACEMENT:
+            _note_editable_vcs(snapshot, written)
         if exporter.name in _FIND_LINKS_FORMATS:
             _note_hidden_find_links(snapshot, written, _FIND_LINKS_FORMATS[exporter.name])
     return 0
@@ -199,6 +201,19 @@ def _note_hidden_find_links(snapshot: Snapshot, written: list[Path], advice: str
                 "out (docs/security.md), a folder pip skips without a word: give pip the folder itself "
                 f"({advice.format(file=sinks.shell_word(str(path)))})"
             )
+
+
+def _note_editable_vcs(snapshot: Snapshot, written: list[Path]) -> None:
+    """A note for each editable checkout of a repository (``pip install -e git+URL#egg=x``) a file installs as a
+    regular install: PEP 751 has no editable VCS entry, uv installs none, and an environment installed from the file
+    then verifies with a warning that the lock has a checkout there."""
+    for path in written:
+        for pkg in snapshot.python.packages:
+            if pkg.source.kind == "vcs" and pkg.source.editable:
+                _output.say(
+                    f"note: {path} installs {pkg.name} from its repository as a regular install: the lock has an "
+                    "editable checkout of it (pip install -e), which this file cannot say; verify will warn of it"
+                )
 
 
 def _note_pylock_name(written: list[Path]) -> None:

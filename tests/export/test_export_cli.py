@@ -12,7 +12,7 @@ import pytest
 
 from envsnap import export, lockfile
 from envsnap._toml import tomllib
-from envsnap.model import Snapshot
+from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
 
 
 @pytest.fixture
@@ -445,3 +445,44 @@ def test_the_requirements_header_names_the_file_written(cli: Callable[..., Any],
     assert "-r requirements.txt\n" in printed.out
     # only the header differs from the usual file
     assert ci.read_text().replace("-r ci.txt", "-r requirements.txt") == printed.out
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("requirements", "r.txt"), ("pylock", "pylock.toml")])
+def test_an_editable_git_checkout_exported_as_a_regular_install_is_noted(
+    cli: Callable[..., Any], tmp_path: Path, fmt: str, name: str
+) -> None:
+    """``pip install -e git+URL@COMMIT#egg=x`` is recorded as an editable checkout; the export writes it as a regular
+    install from the repository (PEP 751 has no editable VCS entry, uv installs none), and said nothing: the
+    environment installed from the file then failed to verify as the lock's, with a warning nobody expected."""
+    commit = "a" * 40
+    lock = Snapshot(
+        python=PythonEnv(
+            version="3.11.7",
+            packages=(
+                PythonPackage(
+                    name="labtool",
+                    version="1.0",
+                    source=Source(
+                        kind="vcs",
+                        url="https://git.example.org/lab/labtool.git",
+                        vcs="git",
+                        commit_id=commit,
+                        editable=True,
+                    ),
+                ),
+                PythonPackage(
+                    name="other",
+                    version="2.0",
+                    source=Source(kind="vcs", url="https://git.example.org/lab/other.git", vcs="git", commit_id=commit),
+                ),
+            ),
+        )
+    )
+    path = lockfile.dump(lock, tmp_path / "env.lock")
+    result = cli("export", path, "-f", fmt, "-o", tmp_path / name)
+    assert result.code == 0, result
+    notes = [line for line in result.err.splitlines() if line.startswith("note: ") and "editable" in line]
+    assert notes == [
+        f"note: {tmp_path / name} installs labtool from its repository as a regular install: the lock has an "
+        "editable checkout of it (pip install -e), which this file cannot say; verify will warn of it"
+    ], result.err
