@@ -58,6 +58,31 @@ def full_driver(cuda: str) -> str:
     return table.get(cuda, "")
 
 
+def native_cuda(driver_version: str) -> str:
+    """The newest CUDA ``major.minor`` the table knows that ``driver_version`` fully supports by itself (its own
+    libcuda), or "" where it is older than every release the table knows."""
+    have = numbers(driver_version)
+    table: dict[str, str] = data.load("nvidia")["toolkit_driver"]
+    known = [cuda for cuda, driver in table.items() if have and numbers(driver) <= have]
+    return max(known, key=numbers, default="")
+
+
+def forward_libcuda(host: Snapshot) -> str:
+    """The CUDA version of a cuda-compat (forward compatibility) libcuda the host's loader finds, or "" where the
+    libcuda NVML asked is the driver's own. NVML answers the kernel module's driver version and the CUDA version of
+    the libcuda.so.1 it loads: a CUDA release whose driver is of a newer branch than the kernel module's is no
+    libcuda of that driver (branches, not whole versions: R565's own libcuda answers 12.7, which no toolkit
+    shipped with)."""
+    nvidia = host.nvidia
+    if nvidia is None or not nvidia.driver_version or not nvidia.cuda_driver_version:
+        return ""
+    branch = numbers(nvidia.driver_version)[:1]
+    reported = numbers(nvidia.cuda_driver_version)[:2]
+    table: dict[str, str] = data.load("nvidia")["toolkit_driver"]
+    newer = any(numbers(cuda)[:2] <= reported and numbers(driver)[:1] > branch for cuda, driver in table.items())
+    return nvidia.cuda_driver_version if branch and newer else ""
+
+
 def full_support(host: Snapshot, cuda: str) -> bool | None:
     """Whether the host's driver fully supports CUDA ``major.minor`` (it reports that CUDA version or a newer one,
     or it is at least the driver shipped with it): only then does its JIT compiler read PTX that CUDA release

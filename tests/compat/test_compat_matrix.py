@@ -408,3 +408,19 @@ def test_ptx_of_a_newer_cuda_than_the_driver_cannot_be_jit_compiled() -> None:
     # A driver that does not say its CUDA version is judged by its own version.
     [(severity, *_)] = only(evaluate(lock, gpu_host(H100, "550.54.14", ""), HOST), "gpu-arch")
     assert severity == "fail"
+
+
+def test_a_container_is_judged_on_the_driver_s_own_libcuda_not_a_cuda_compat_one() -> None:
+    """cuda-compat's libcuda on this host's loader path (NVML answers CUDA 12.9 on driver R535) is no part of a
+    container, which the NVIDIA container toolkit gives the driver's own libcuda (CUDA 12.2): the check said "ok"."""
+    host = gpu_host(RTX_4090, "535.54.03", "12.9")
+    lock = gpu_lock("2.8.0", "12.9", gpu=RTX_4090)
+    [(severity, _, needed, found, remedy)] = only(evaluate(lock, host, target_of("docker")), "driver")
+    assert (severity, needed, found) == (
+        "warn",
+        "CUDA 12.9: driver >= 575.51.03",
+        "driver 535.54.03 (supports CUDA 12.2)",
+    )
+    assert "unsatisfied condition: cuda>=12.9" in remedy
+    [(severity, *_)] = only(evaluate(lock, host, HOST), "driver")
+    assert severity == "fail"

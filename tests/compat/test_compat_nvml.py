@@ -508,3 +508,48 @@ def test_a_cuda_lock_s_rebuild_dry_run_waits_its_gpu_timeout_and_names_it(tmp_pa
     assert proc.returncode == 3, proc.stderr
     assert "the NVIDIA driver did not answer: NVML did not answer within 1 s (a hung driver?)" in proc.stdout
     assert "--gpu-timeout" in proc.stderr + proc.stdout
+
+
+FAKE_RTX_4090 = gpu_fakes.FakeGpu("NVIDIA GeForce RTX 4090", (8, 9), 24 * GIB)
+
+
+@gpu_fakes.requires_gcc
+def test_a_cuda_compat_libcuda_on_a_geforce_fails_and_is_judged_on_the_gpus_cuda_uses(
+    tmp_path: Path, here: Snapshot
+) -> None:
+    """cuda-compat's libcuda.so.1 on the loader's path (a CUDA 12.9 user-mode driver on the kernel's R535): NVML
+    answers the CUDA version of that libcuda, and the check said "ok" on a GeForce RTX 4090, where CUDA fails to
+    start (error 804: forward compatibility on hardware that does not support it). On a data-center GPU it runs;
+    on a host with both, only when CUDA_VISIBLE_DEVICES leaves CUDA the data-center GPU alone."""
+    lock = gpu_lock_of(here, "2.8.0", "12.9", H100)
+    geforce = gpu_fakes.FakeNvml(driver="535.54.03", cuda=12090, gpus=(FAKE_RTX_4090,))
+    code, report = run_check(tmp_path, lock, geforce)
+    assert code == 3, report
+    assert findings(report, "driver") == [
+        (
+            "fail",
+            "driver 535.54.03 (supports CUDA 12.2) with cuda-compat's libcuda (CUDA 12.9)",
+            "cuda-compat runs only on data-center GPUs and Jetson: CUDA fails to start on this NVIDIA GeForce RTX "
+            "4090 (error 804); take cuda-compat's libcuda off the loader's path (LD_LIBRARY_PATH, /etc/ld.so.conf.d): "
+            "driver 535.54.03 then runs CUDA 12.9 through minor-version compatibility (reduced features: no PTX JIT "
+            "for newer code); install NVIDIA driver >= 575.51.03 for full support",
+        )
+    ]
+    datacenter = gpu_fakes.FakeNvml(driver="535.54.03", cuda=12090, gpus=(FAKE_H100,))
+    code, report = run_check(tmp_path, lock, datacenter, today="2026-01-15")
+    assert code == 0, report
+    assert findings(report, "driver") == [
+        ("ok", "driver 535.54.03 (supports CUDA 12.2) with cuda-compat's libcuda (CUDA 12.9)", "")
+    ]
+    both = gpu_fakes.FakeNvml(driver="535.54.03", cuda=12090, gpus=(FAKE_H100, FAKE_RTX_4090))
+    code, report = run_check(tmp_path, lock, both, visible="0", order="PCI_BUS_ID", today="2026-01-15")
+    assert code == 0 and [s for s, _, _ in findings(report, "driver")] == ["ok"], report
+    code, report = run_check(tmp_path, lock, both, today="2026-01-15")
+    assert code == 3
+    [(severity, _, remedy)] = findings(report, "driver")
+    assert severity == "fail"
+    assert remedy.startswith(
+        "cuda-compat runs only on data-center GPUs and Jetson: CUDA fails to start on this NVIDIA GeForce RTX 4090 "
+        "(error 804); set CUDA_VISIBLE_DEVICES to the data-center GPUs alone (with CUDA_DEVICE_ORDER=PCI_BUS_ID: 0), "
+        "or take cuda-compat's libcuda off the loader's path"
+    )

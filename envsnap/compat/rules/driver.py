@@ -5,7 +5,9 @@ as new); reduced support through minor-version compatibility within a major (a w
 with forward compatibility (cuda-compat) offered only where it runs: on the data-center (or Jetson) GPUs CUDA uses,
 with a driver of a production or long-term support branch not past its end of life on ``Target.today``. A CUDA
 version the table does not know is a warning, "unknown, cannot verify", on a driver at or above its major's
-minor-version floor, and a failure below it."""
+minor-version floor, and a failure below it. A cuda-compat libcuda on the loader's path (NVML answers its CUDA
+version, newer than the kernel module's branch ships) fails on any GPU CUDA uses that is not a data-center or Jetson
+GPU, whatever CUDA the lock needs (error 804)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from .._facts import (
     cuda_need,
     driver_branch,
     forward_compatible,
+    forward_libcuda,
     full_driver,
     has_driver,
     jetson,
+    native_cuda,
     used_gpus,
 )
 from ..data import load
@@ -50,6 +54,19 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     full = required_driver(need.version)
     needed = f"CUDA {need.version}: driver >= {full}" if full else f"CUDA {need.version}"
     component = "NVIDIA driver"
+    compat = forward_libcuda(host)
+    if compat:
+        native = native_cuda(driver)
+        if target.container:
+            # A container loads the driver's own libcuda (the NVIDIA container toolkit mounts it), not the
+            # cuda-compat one this host's loader finds.
+            driver_cuda = native
+            found = f"driver {driver}" + (f" (supports CUDA {native})" if native else "")
+        else:
+            found = f"driver {driver} (supports CUDA {native}) with cuda-compat's libcuda (CUDA {compat})"
+            refused = _compat_refused(host, target, need.version, needed, found)
+            if refused is not None:
+                return [refused]
     if driver_cuda and numbers(driver_cuda)[:2] >= numbers(need.version)[:2]:
         return [Finding("ok", component, needed, found, "", NAME)]
     floor = minor_compat_floor(need.version)
@@ -90,6 +107,38 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         ]
     remedy = f"install NVIDIA driver >= {full}" + _forward(host, target, need.version)
     return [Finding("fail", component, needed, found, remedy, NAME)]
+
+
+def _compat_refused(host: Snapshot, target: Target, cuda: str, needed: str, found: str) -> Finding | None:
+    """The failure of a cuda-compat libcuda on a GPU CUDA uses that is no data-center GPU (or Jetson): CUDA does not
+    start there (CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE, 804), whatever CUDA the lock needs. None where every GPU
+    CUDA uses runs it (or which GPU it is cannot be told: NVML did not give its name)."""
+    gpus = used_gpus(host, target.cuda_visible_devices, target.cuda_device_order)
+    other = next((g for g in gpus if g.name and not forward_compatible(g.name)), None)
+    if other is None:
+        return None
+    steps = []
+    fits = [str(g.index) for g in host.hardware.gpus if g.name and forward_compatible(g.name)]
+    if fits:
+        steps.append(
+            "set CUDA_VISIBLE_DEVICES to the data-center GPUs alone (with CUDA_DEVICE_ORDER=PCI_BUS_ID: "
+            f"{','.join(fits)})"
+        )
+    driver = host.nvidia.driver_version if host.nvidia is not None else ""
+    full, floor = required_driver(cuda), minor_compat_floor(cuda)
+    off = "take cuda-compat's libcuda off the loader's path (LD_LIBRARY_PATH, /etc/ld.so.conf.d)"
+    if full and numbers(driver) >= numbers(full):
+        off += f": driver {driver} then runs CUDA {cuda}"
+    elif floor and numbers(driver) >= numbers(floor):
+        off += (
+            f": driver {driver} then runs CUDA {cuda} through minor-version compatibility (reduced features: no PTX "
+            "JIT for newer code)" + (f"; install NVIDIA driver >= {full} for full support" if full else "")
+        )
+    else:
+        off += f", and install NVIDIA driver >= {full or floor}" if full or floor else f", and a driver for CUDA {cuda}"
+    steps.append(off)
+    head = f"cuda-compat runs only on data-center GPUs and Jetson: CUDA fails to start on this {other.name} (error 804)"
+    return Finding("fail", "NVIDIA driver", needed, found, f"{head}; " + ", or ".join(steps), NAME)
 
 
 def _image_requirement(host: Snapshot, target: Target, cuda: str, needed: str, found: str, full: str) -> Finding:
