@@ -424,3 +424,29 @@ def test_a_container_is_judged_on_the_driver_s_own_libcuda_not_a_cuda_compat_one
     assert "unsatisfied condition: cuda>=12.9" in remedy
     [(severity, *_)] = only(evaluate(lock, host, HOST), "driver")
     assert severity == "fail"
+
+
+@pytest.mark.parametrize(
+    ("arch", "gpu", "severity"),
+    [
+        ("compute_90a", ("NVIDIA H100 80GB HBM3", "9.0", 81559), "warn"),
+        ("compute_90a", ("NVIDIA B200", "10.0", 183359), "fail"),
+        ("compute_100f", ("NVIDIA B300", "10.3", 275040), "warn"),
+        ("compute_100f", RTX_5090, "fail"),
+        ("compute_90", ("NVIDIA B200", "10.0", 183359), "warn"),
+    ],
+)
+def test_architecture_and_family_specific_ptx_is_not_jit_compiled_for_other_gpus(
+    arch: str, gpu: tuple[str, str, int], severity: str
+) -> None:
+    """PTX of ``compute_90a`` uses features of compute capability 9.0 alone, and ``compute_100f`` those of the 10.x
+    family: the driver JIT-compiles them for no other GPU. A torch build with only ``compute_90a`` PTX was said to run
+    on a B200 (sm_100) "through PTX JIT", and fails there: no kernel image is available for execution on the device."""
+    package, framework = torch_cu("2.8.0", "12.9", arch_list=("sm_80", arch))
+    lock = snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.9", runtime_source="pip"))
+    report = evaluate(lock, gpu_host(gpu, "575.57.08", "12.9"), HOST)
+    [(found_severity, _, needed, found, _)] = only(report, "gpu-arch")
+    assert found_severity == severity, found
+    assert needed == f"torch 2.8.0+cu129 kernels (captured): sm_80, {arch}"
+    if severity == "fail":
+        assert found.endswith(": no kernel image")

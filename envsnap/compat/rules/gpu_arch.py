@@ -1,7 +1,8 @@
 """GPU compute capability vs the framework build: every GPU of the host must have kernels in the locked
 torch build (its captured arch list, else PyTorch's release set for that CUDA variant). A cubin ``sm_XY`` runs
 on capability X.Z for Z >= Y; ``sm_XYa`` only on X.Y; PTX ``compute_XY`` is JIT-compiled for newer GPUs
-(a warning: slow first start, and not every kernel survives). The driver's JIT compiler reads PTX of its own
+(a warning: slow first start, and not every kernel survives), ``compute_XYa`` for X.Y alone and ``compute_XYf``
+for X.Z, Z >= Y (architecture- and family-specific PTX). The driver's JIT compiler reads PTX of its own
 CUDA release and older only: on a driver that runs the build through minor-version compatibility (older than the
 one shipped with the build's CUDA), a GPU only PTX serves fails (CUDA_ERROR_UNSUPPORTED_PTX_VERSION)."""
 
@@ -60,6 +61,10 @@ def coverage(arch_list: tuple[str, ...], capability: str) -> Coverage:
             exact_only = suffix == "a" or cap in jetson or device in jetson
             if cap == device or (not exact_only and cap[0] == device[0] and cap[1] <= device[1]):
                 return "cubin"
+        elif suffix == "a":
+            ptx = ptx or cap == device  # architecture-specific PTX: JIT-compiled for that capability alone
+        elif suffix == "f":
+            ptx = ptx or (cap[0] == device[0] and cap[1] <= device[1])  # family-specific: its major's later minors
         elif cap <= device:
             ptx = True
     return "ptx" if ptx else "none"
