@@ -583,11 +583,24 @@ def test_cuda_13_without_torch_still_needs_a_gpu_it_supports() -> None:
     assert gpu_arch.check(snapshot(), gpu_host(A100, "580.65.06", "13.0"), HOST) == []
 
 
-def test_gpu_arch_without_an_alternative_build() -> None:
+def test_gpu_arch_without_an_alternative_build_names_the_releases_that_have_one() -> None:
+    """No build of the locked torch release has kernels for the GPU: the remedy said "use a torch release that
+    supports it" without naming one. It names the nearest releases whose build has them: a newer one where there
+    is (sm_120: torch 2.7's cu128), else the older ones (a Tesla K80's sm_37: cu118 up to torch 2.7)."""
     package, framework = torch_cu("2.0.1", "11.8")
     lock = snapshot(packages=[package], frameworks=[framework])
     [f] = gpu_arch.check(lock, gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
-    assert f.remedy == "no known torch 2.0.1 build has kernels for sm_120; use a torch release that supports it"
+    assert f.remedy == ("no known torch 2.0.1 build has kernels for sm_120; the cu128 build of torch >=2.7 has them")
+    package, framework = torch_cu("2.8.0", "12.6")
+    lock = snapshot(packages=[package], frameworks=[framework])
+    [f] = gpu_arch.check(lock, gpu_host(("Tesla K80", "3.7", 11441), "470.82.01", "11.4"), HOST)
+    assert f.remedy == (
+        "no known torch 2.8.0 build has kernels for sm_37; the cu118 build of torch >=2.0,<2.8 has them"
+    )
+    package, framework = torch_cu("2.7.1", "12.8")
+    lock = snapshot(packages=[package], frameworks=[framework])
+    [f] = gpu_arch.check(lock, gpu_host(("Orin (nvgpu)", "8.7", 30000), "540.4.0", "12.6"), HOST)
+    assert f.remedy == "no known torch 2.7.1 build has kernels for sm_87; use a torch build for this GPU"
 
 
 def test_gpu_arch_without_torch_on_a_gpu_whose_capability_nvml_did_not_give_cannot_verify() -> None:

@@ -112,6 +112,29 @@ def _alternatives(build: Build, capability: str) -> list[str]:
     return sorted(out, key=lambda n: int(n[2:]), reverse=True)
 
 
+def _other_release(build: Build, capability: str) -> str:
+    """Where no build of this torch release has a cubin for the GPU: the variant of the nearest other releases that
+    has one, as the remedy names it ("the cu128 build of torch >=2.7"): the earliest newer releases where there are,
+    else the latest older ones; "" where no variant envsnap knows has one."""
+    try:
+        release = Version(Version(build.version).public)
+    except InvalidVersion:
+        return ""
+    found: list[tuple[Version, str, str]] = []
+    for name, entry in load("torch_arch")["variants"].items():
+        spec = entry.get("torch") or ""
+        if not spec or coverage(release_set(name), capability) != "cubin":
+            continue
+        lowest = min((Version(s.version) for s in SpecifierSet(spec) if s.operator == ">="), default=None)
+        if lowest is not None:
+            found.append((lowest, name, spec))
+    if not found:
+        return ""
+    newer = sorted(f for f in found if f[0] > release)
+    _, name, spec = newer[0] if newer else max(found)
+    return f"the {name} build of torch {spec}"
+
+
 def _gpu_label(gpu: Gpu) -> str:
     return f"GPU {gpu.index} {gpu.name}".strip()
 
@@ -202,7 +225,10 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if alternatives:
             remedy = f"use the {alternatives[0]} build of torch {public} for this {sm} GPU"
         else:
-            remedy = f"no known torch {public} build has kernels for {sm}; use a torch release that supports it"
+            other = _other_release(build, gpu.compute_capability)
+            remedy = f"no known torch {public} build has kernels for {sm}; " + (
+                f"{other} has them" if other else "use a torch build for this GPU"
+            )
         findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
     return findings
 
