@@ -65,7 +65,10 @@ def test_forward_compatibility_is_offered_only_on_production_and_long_term_branc
     [(severity, *_, remedy)] = only(report, "driver")
     assert severity == "fail"
     if offered:
-        assert remedy.startswith("install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward ")
+        assert remedy.startswith(
+            "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 and put /usr/local/cuda-13.0/compat "
+            "first on LD_LIBRARY_PATH (forward "
+        )
     else:
         assert remedy == (
             "install NVIDIA driver >= 580.65.06 (forward compatibility through cuda-compat is not supported on "
@@ -79,7 +82,8 @@ def test_a_driver_branch_the_table_does_not_know_is_not_promised_forward_compati
     [(severity, *_, remedy)] = only(report, "driver")
     assert severity == "fail"
     assert remedy.startswith(
-        "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 if NVIDIA's CUDA compatibility guide "
+        "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 and put /usr/local/cuda-13.0/compat first "
+        "on LD_LIBRARY_PATH if NVIDIA's CUDA compatibility guide "
         "lists driver branch R577 (unknown to envsnap's table) as a production or long-term support branch"
     )
 
@@ -92,9 +96,11 @@ def test_forward_compatibility_is_judged_on_the_gpus_cuda_uses() -> None:
     on_h100 = Target(kind="host", cuda_visible_devices="0", cuda_device_order="PCI_BUS_ID")
     [(severity, *_, remedy)] = only(evaluate(lock, host, on_h100), "driver")
     assert severity == "fail"
+    # The package puts a libcuda in /usr/local/cuda-12.4/compat, which nothing loads until it is on the loader's path
+    # (the remedy named only the package: installed, the check still failed the same way, and so did the run).
     assert remedy == (
-        "install NVIDIA driver >= 550.54.14, or install cuda-compat-12-4 (forward compatibility, supported on "
-        "data-center GPUs such as this NVIDIA H100 80GB HBM3)"
+        "install NVIDIA driver >= 550.54.14, or install cuda-compat-12-4 and put /usr/local/cuda-12.4/compat first on "
+        "LD_LIBRARY_PATH (forward compatibility, supported on data-center GPUs such as this NVIDIA H100 80GB HBM3)"
     )
     on_gtx = Target(kind="host", cuda_visible_devices="1", cuda_device_order="PCI_BUS_ID")
     [(severity, *_, remedy)] = only(evaluate(lock, host, on_gtx), "driver")
@@ -342,7 +348,8 @@ def test_forward_compatibility_on_a_gpu_whose_name_nvml_did_not_give_is_not_judg
             "535.183.01",
             "12.2",
             "2026-06-30",
-            "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward compatibility, supported on "
+            "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 and put /usr/local/cuda-13.0/compat "
+            "first on LD_LIBRARY_PATH (forward compatibility, supported on "
             "data-center GPUs such as this NVIDIA H100 80GB HBM3)",
         ),
         (

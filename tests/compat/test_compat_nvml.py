@@ -108,7 +108,8 @@ def test_h100_lock_on_a_470_driver(tmp_path: Path, here: Snapshot) -> None:
     [(severity, found, remedy)] = findings(report, "driver")
     assert (severity, found) == ("fail", "driver 470.82.01 (supports CUDA 11.4)")
     assert remedy == (
-        "install NVIDIA driver >= 550.54.14, or install cuda-compat-12-4 (forward compatibility, supported on "
+        "install NVIDIA driver >= 550.54.14, or install cuda-compat-12-4 and put /usr/local/cuda-12.4/compat first "
+        "on LD_LIBRARY_PATH (forward compatibility, supported on "
         "data-center GPUs such as this NVIDIA H100 80GB HBM3)"
     )
     # On the clock's date, R470 is past its end of life (July 2024): cuda-compat is no longer supported there.
@@ -291,7 +292,8 @@ def test_cuda_compat_is_offered_only_where_the_driver_branch_and_the_used_gpu_al
     [(severity, _, remedy)] = findings(report, "driver")
     assert severity == "fail" and code == 3
     assert remedy == (
-        "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward compatibility, supported on "
+        "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 and put /usr/local/cuda-13.0/compat first "
+        "on LD_LIBRARY_PATH (forward compatibility, supported on "
         "data-center GPUs such as this NVIDIA H100 80GB HBM3)"
     )
 
@@ -315,7 +317,8 @@ def test_a_mig_device_selects_its_own_gpu(tmp_path: Path, here: Snapshot) -> Non
         (
             "fail",
             "driver 570.133.20 (supports CUDA 12.8)",
-            "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 (forward compatibility, supported on "
+            "install NVIDIA driver >= 580.65.06, or install cuda-compat-13-0 and put /usr/local/cuda-13.0/compat "
+            "first on LD_LIBRARY_PATH (forward compatibility, supported on "
             "data-center GPUs such as this NVIDIA A100-SXM4-80GB)",
         )
     ]

@@ -179,7 +179,8 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
             f" (forward compatibility through cuda-compat is not supported on this GPU, {other}: only on "
             "data-center GPUs and Jetson)"
         )
-    package = f"cuda-compat-{cuda.replace('.', '-')}"
+    # The package installs its libcuda under /usr/local/cuda-X.Y/compat, which the loader finds only once told.
+    package = f"cuda-compat-{cuda.replace('.', '-')} and put /usr/local/cuda-{cuda}/compat first on LD_LIBRARY_PATH"
     offer = f", or install {package} (forward compatibility, supported on data-center GPUs such as this {gpus[0].name})"
     if all(jetson(g.name) for g in gpus):
         return offer  # a Jetson's driver comes with its JetPack release, not a data-center branch
