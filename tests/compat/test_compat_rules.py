@@ -577,7 +577,14 @@ def test_cuda_13_without_torch_still_needs_a_gpu_it_supports() -> None:
     lock = snapshot(packages=[pkg("nvidia-cuda-runtime", "13.0.96"), pkg("cupy-cuda13x", "13.6.0")])
     [f] = gpu_arch.check(lock, gpu_host(("Tesla V100-SXM2-32GB", "7.0", 32768), "580.65.06", "13.0"), HOST)
     assert (f.severity, f.needed) == ("fail", "CUDA 13 supports compute capability >= 7.5")
-    assert f.remedy == "use a build for an older CUDA major than 13"
+    # The remedy named no CUDA major: CUDA 12 still supports compute capability 7.0 (a Kepler K80's 3.7: CUDA 11).
+    assert f.remedy == "use a build for CUDA 12 (it supports compute capability >= 5.0)"
+    [f] = gpu_arch.check(lock, gpu_host(("Tesla K80", "3.7", 11441), "470.82.01", "11.4"), HOST)
+    assert f.remedy == "use a build for CUDA 11 (it supports compute capability >= 3.5)"
+    [f] = gpu_arch.check(lock, gpu_host(("Tesla K20", "3.5", 5000), "470.82.01", "11.4"), HOST)
+    assert f.remedy == "use a build for CUDA 11 (it supports compute capability >= 3.5)"
+    [f] = gpu_arch.check(lock, gpu_host(("GeForce GTX 580", "2.0", 1536), "390.157", "9.1"), HOST)
+    assert f.remedy == "use a build for a CUDA release older than 11 that supports compute capability 2.0"
     [f] = gpu_arch.check(lock, gpu_host(A100, "580.65.06", "13.0"), HOST)
     assert f.severity == "ok"
     assert gpu_arch.check(snapshot(), gpu_host(A100, "580.65.06", "13.0"), HOST) == []

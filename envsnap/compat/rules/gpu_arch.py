@@ -165,11 +165,22 @@ def runtime_support(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
                     _gpu_label(gpu),
                     needed,
                     found,
-                    f"use a build for an older CUDA major than {major}",
+                    _older_major(major, gpu.compute_capability),
                     NAME,
                 )
             )
     return findings
+
+
+def _older_major(major: str, capability: str) -> str:
+    """The remedy of a GPU older than CUDA ``major`` supports: the newest older major that supports it."""
+    floors = {k: v for k, v in load("nvidia")["min_compute_capability"].items() if k.isdigit()}
+    fits = [int(k) for k, v in floors.items() if int(k) < int(major) and _cap(v) <= _cap(capability)]
+    if fits:
+        best = str(max(fits))
+        return f"use a build for CUDA {best} (it supports compute capability >= {floors[best]})"
+    oldest = min((int(k) for k in floors), default=int(major))
+    return f"use a build for a CUDA release older than {oldest} that supports compute capability {capability}"
 
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
