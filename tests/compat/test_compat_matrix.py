@@ -457,3 +457,31 @@ def test_architecture_and_family_specific_ptx_is_not_jit_compiled_for_other_gpus
     assert needed == f"torch 2.8.0+cu129 kernels (captured): sm_80, {arch}"
     if severity == "fail":
         assert found.endswith(": no kernel image")
+
+
+@pytest.mark.parametrize(
+    ("driver", "today", "why"),
+    [
+        ("545.29.06", "2026-01-15", "R545 is a new feature branch"),
+        ("570.133.20", "2026-07-01", "R570 reached its end of life in February 2026"),
+    ],
+)
+def test_a_cuda_compat_libcuda_on_a_branch_nvidia_does_not_support_it_on_is_a_warning(
+    driver: str, today: str, why: str
+) -> None:
+    """cuda-compat's libcuda (CUDA 12.9) on an H100 whose driver is of a new feature branch, or of a branch past its
+    end of life: NVIDIA supports forward compatibility on neither, and the check said "ok" (the remedy of a driver
+    too old does not offer cuda-compat there)."""
+    lock = gpu_lock("2.8.0", "12.9", gpu=H100)
+    host = gpu_host(H100, driver, "12.9")
+    [(severity, _, _, found, remedy)] = only(evaluate(lock, host, Target(kind="host", today=today)), "driver")
+    assert severity == "warn", found
+    native = "12.3" if driver.startswith("545") else "12.8"
+    assert found == f"driver {driver} (supports CUDA {native}) with cuda-compat's libcuda (CUDA 12.9)"
+    assert remedy == (
+        f"NVIDIA supports forward compatibility (cuda-compat) only on production and long-term support branches still "
+        f"in support, and {why}: install NVIDIA driver >= 575.51.03"
+    )
+    supported = gpu_host(H100, "535.54.03", "12.9")
+    [(severity, *_)] = only(evaluate(lock, supported, Target(kind="host", today="2026-01-15")), "driver")
+    assert severity == "ok"

@@ -7,7 +7,7 @@ with a driver of a production or long-term support branch not past its end of li
 version the table does not know is a warning, "unknown, cannot verify", on a driver at or above its major's
 minor-version floor, and a failure below it. A cuda-compat libcuda on the loader's path (NVML answers its CUDA
 version, newer than the kernel module's branch ships) fails on any GPU CUDA uses that is not a data-center or Jetson
-GPU, whatever CUDA the lock needs (error 804)."""
+GPU, whatever CUDA the lock needs (error 804), and is a warning on a branch NVIDIA does not support it on."""
 
 from __future__ import annotations
 
@@ -67,6 +67,14 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             refused = _compat_refused(host, target, need.version, needed, found)
             if refused is not None:
                 return [refused]
+            unsupported = _compat_branch(host, target)
+            if unsupported and driver_cuda and numbers(driver_cuda)[:2] >= numbers(need.version)[:2]:
+                upgrade = f"NVIDIA driver >= {full}" if full else f"an NVIDIA driver that supports CUDA {need.version}"
+                remedy = (
+                    "NVIDIA supports forward compatibility (cuda-compat) only on production and long-term support "
+                    f"branches still in support, and {unsupported}: install {upgrade}"
+                )
+                return [Finding("warn", component, needed, found, remedy, NAME)]
     if driver_cuda and numbers(driver_cuda)[:2] >= numbers(need.version)[:2]:
         return [Finding("ok", component, needed, found, "", NAME)]
     floor = minor_compat_floor(need.version)
@@ -107,6 +115,21 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         ]
     remedy = f"install NVIDIA driver >= {full}" + _forward(host, target, need.version)
     return [Finding("fail", component, needed, found, remedy, NAME)]
+
+
+def _compat_branch(host: Snapshot, target: Target) -> str:
+    """Why NVIDIA does not support forward compatibility on this driver's branch ("R575 is a new feature branch",
+    "R570 reached its end of life in February 2026"), or "" where it does, or cannot be told (an unknown branch, no
+    date), or every GPU CUDA uses is a Jetson, whose JetPack release decides."""
+    gpus = used_gpus(host, target.cuda_visible_devices, target.cuda_device_order)
+    if gpus and all(jetson(g.name) for g in gpus):
+        return ""
+    driver = host.nvidia.driver_version if host.nvidia is not None else ""
+    branch, kind = driver_branch(driver)
+    if kind == "new_feature":
+        return f"{branch} is a new feature branch"
+    ended = branch_end_of_life(driver, target.today) if kind else ""
+    return f"{branch} reached its end of life in {ended}" if ended else ""
 
 
 def _compat_refused(host: Snapshot, target: Target, cuda: str, needed: str, found: str) -> Finding | None:
