@@ -485,3 +485,10 @@ def test_a_cuda_compat_libcuda_on_a_branch_nvidia_does_not_support_it_on_is_a_wa
     supported = gpu_host(H100, "535.54.03", "12.9")
     [(severity, *_)] = only(evaluate(lock, supported, Target(kind="host", today="2026-01-15")), "driver")
     assert severity == "ok"
+
+
+def test_a_cuda_compat_libcuda_on_a_driver_older_than_the_table_names_no_empty_cuda_version() -> None:
+    """Driver 396 is older than every release of the table: the finding read "(supports CUDA ) with cuda-compat's"."""
+    host = gpu_host(("Tesla V100-SXM2-32GB", "7.0", 32768), "396.26", "11.2")
+    [(_, _, _, found, _)] = only(evaluate(gpu_lock("1.8.1", "11.1", gpu=H100), host, HOST), "driver")
+    assert found == "driver 396.26 with cuda-compat's libcuda (CUDA 11.2)"

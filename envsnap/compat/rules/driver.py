@@ -63,7 +63,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             driver_cuda = native
             found = f"driver {driver}" + (f" (supports CUDA {native})" if native else "")
         else:
-            found = f"driver {driver} (supports CUDA {native}) with cuda-compat's libcuda (CUDA {compat})"
+            supports = f" (supports CUDA {native})" if native else ""
+            found = f"driver {driver}{supports} with cuda-compat's libcuda (CUDA {compat})"
             refused = _compat_refused(host, target, need.version, needed, found)
             if refused is not None:
                 return [refused]
