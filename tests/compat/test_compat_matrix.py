@@ -492,3 +492,27 @@ def test_a_cuda_compat_libcuda_on_a_driver_older_than_the_table_names_no_empty_c
     host = gpu_host(("Tesla V100-SXM2-32GB", "7.0", 32768), "396.26", "11.2")
     [(_, _, _, found, _)] = only(evaluate(gpu_lock("1.8.1", "11.1", gpu=H100), host, HOST), "driver")
     assert found == "driver 396.26 with cuda-compat's libcuda (CUDA 11.2)"
+
+
+V100 = ("Tesla V100-SXM2-32GB", "7.0", 32768)
+
+
+def test_release_sets_follow_the_torch_release_volta_left_the_cu128_builds_in_2_11() -> None:
+    """PyTorch dropped Volta (sm_70) from its CUDA 12.8+ builds in release 2.11, and published no cu128 or cu129
+    build from 2.12 on. A torch 2.11.0+cu128 lock on a V100 passed (the cu128 release set of 2.7 has sm_70), where
+    torch finds no kernel image; a torch 2.13.0+cu130 lock on a V100 was told to use the cu129 build of torch 2.13.0,
+    which does not exist."""
+    [(severity, *_, found, remedy)] = only(
+        evaluate(gpu_lock("2.10.0", "12.8"), gpu_host(V100, "575.57.08", "12.9"), HOST), "gpu-arch"
+    )
+    assert severity == "ok", found
+    [(severity, _, needed, found, remedy)] = only(
+        evaluate(gpu_lock("2.11.0", "12.8"), gpu_host(V100, "575.57.08", "12.9"), HOST), "gpu-arch"
+    )
+    assert (severity, found) == ("fail", "Tesla V100-SXM2-32GB (sm_70): no kernel image")
+    assert needed.startswith("torch 2.11.0+cu128 kernels (release set): sm_75, ")
+    assert remedy == "use the cu126 build of torch 2.11.0 for this sm_70 GPU"
+    [(severity, *_, remedy)] = only(
+        evaluate(gpu_lock("2.13.0", "13.0"), gpu_host(V100, "580.65.06", "13.0"), HOST), "gpu-arch"
+    )
+    assert (severity, remedy) == ("fail", "use the cu126 build of torch 2.13.0 for this sm_70 GPU")

@@ -146,7 +146,7 @@ def test_driver_table_is_monotonic_and_compat_floors_lie_within_their_major() ->
 
 def test_release_sets_parse() -> None:
     for name, entry in compat_data.load("torch_arch")["variants"].items():
-        assert name.startswith("cu") and entry["sm"]
+        assert entry.get("variant", name).startswith("cu") and entry["sm"]
         assert all(len(numbers(cap)) == 2 for cap in entry["sm"] + entry["ptx"])
 
 

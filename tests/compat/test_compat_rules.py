@@ -597,7 +597,9 @@ def test_gpu_arch_without_an_alternative_build_names_the_releases_that_have_one(
     package, framework = torch_cu("2.0.1", "11.8")
     lock = snapshot(packages=[package], frameworks=[framework])
     [f] = gpu_arch.check(lock, gpu_host(RTX_5090, "575.57.08", "12.9"), HOST)
-    assert f.remedy == ("no known torch 2.0.1 build has kernels for sm_120; the cu128 build of torch >=2.7 has them")
+    assert (
+        f.remedy == "no known torch 2.0.1 build has kernels for sm_120; the cu128 build of torch >=2.7,<2.11 has them"
+    )
     package, framework = torch_cu("2.8.0", "12.6")
     lock = snapshot(packages=[package], frameworks=[framework])
     [f] = gpu_arch.check(lock, gpu_host(("Tesla K80", "3.7", 11441), "470.82.01", "11.4"), HOST)

@@ -9,7 +9,7 @@ one shipped with the build's CUDA), a GPU only PTX serves fails (CUDA_ERROR_UNSU
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -70,12 +70,33 @@ def coverage(arch_list: tuple[str, ...], capability: str) -> Coverage:
     return "ptx" if ptx else "none"
 
 
-def release_set(cuda_variant: str) -> tuple[str, ...]:
-    entry = load("torch_arch")["variants"].get(cuda_variant)
-    if entry is None:
-        return ()
+def _entries() -> list[tuple[str, dict[str, Any]]]:
+    """Each release set with its CUDA variant: a variant whose set changed over torch releases has an entry a
+    set, each with its range of torch releases (``torch``)."""
+    return [(entry.get("variant", key), entry) for key, entry in load("torch_arch")["variants"].items()]
+
+
+def _release(version: str) -> Version | None:
+    try:
+        return Version(Version(version).public)
+    except InvalidVersion:
+        return None
+
+
+def _arches(entry: dict[str, Any]) -> tuple[str, ...]:
     cubins = tuple(f"sm_{c.replace('.', '')}" for c in entry["sm"])
     return cubins + tuple(f"compute_{c.replace('.', '')}" for c in entry["ptx"])
+
+
+def release_set(cuda_variant: str, version: str = "") -> tuple[str, ...]:
+    """The kernels of PyTorch's ``cuda_variant`` build of torch ``version`` (its first set where the version is not
+    told, or in no entry's range); () where the variant is unknown."""
+    entries = [entry for name, entry in _entries() if name == cuda_variant]
+    release = _release(version) if version else None
+    if release is not None:
+        inside = [e for e in entries if e.get("torch") and release in SpecifierSet(e["torch"])]
+        entries = inside or entries
+    return _arches(entries[0]) if entries else ()
 
 
 def torch_build(lock: Snapshot) -> Build | None:
@@ -93,37 +114,33 @@ def torch_build(lock: Snapshot) -> Build | None:
     label = f"torch {version}" if "+" in version else f"torch {version}+{var}"
     if fw is not None and fw.arch_list:
         return Build(label, version, var, tuple(fw.arch_list), "captured", major_minor(cuda))
-    return Build(label, version, var, release_set(var), "release set", major_minor(cuda))
+    return Build(label, version, var, release_set(var, version), "release set", major_minor(cuda))
 
 
 def _alternatives(build: Build, capability: str) -> list[str]:
     """CUDA variants of this torch release whose release set has a cubin for this GPU, newest first."""
-    try:
-        release = Version(Version(build.version).public)
-    except InvalidVersion:
-        release = None
+    release = _release(build.version)
     out = []
-    for name, entry in load("torch_arch")["variants"].items():
-        if name == build.cuda_variant or coverage(release_set(name), capability) != "cubin":
+    for name, entry in _entries():
+        if name == build.cuda_variant or coverage(_arches(entry), capability) != "cubin":
             continue
         if release is not None and entry.get("torch") and release not in SpecifierSet(entry["torch"]):
             continue
         out.append(name)
-    return sorted(out, key=lambda n: int(n[2:]), reverse=True)
+    return sorted(set(out), key=lambda n: int(n[2:]), reverse=True)
 
 
 def _other_release(build: Build, capability: str) -> str:
     """Where no build of this torch release has a cubin for the GPU: the variant of the nearest other releases that
     has one, as the remedy names it ("the cu128 build of torch >=2.7"): the earliest newer releases where there are,
     else the latest older ones; "" where no variant envsnap knows has one."""
-    try:
-        release = Version(Version(build.version).public)
-    except InvalidVersion:
+    release = _release(build.version)
+    if release is None:
         return ""
     found: list[tuple[Version, str, str]] = []
-    for name, entry in load("torch_arch")["variants"].items():
+    for name, entry in _entries():
         spec = entry.get("torch") or ""
-        if not spec or coverage(release_set(name), capability) != "cubin":
+        if not spec or coverage(_arches(entry), capability) != "cubin":
             continue
         lowest = min((Version(s.version) for s in SpecifierSet(spec) if s.operator == ">="), default=None)
         if lowest is not None:
