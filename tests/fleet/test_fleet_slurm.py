@@ -602,7 +602,6 @@ def test_a_node_reserved_before_its_checks_job_would_end_is_named_so_not_tried(s
     assert held["reason"].startswith("Slurm holds the node for maintenance reservation envsnap_soon from 20"), held
     assert "before this check's job there would end" in held["reason"], held
     assert "busy" not in held["reason"] and held["gpus_requested"] == 0, held
-    assert "; --reservation envsnap_maint would ask it)" in held["reason"], held  # how to check it after all
     assert elapsed < 20, elapsed
 
 
