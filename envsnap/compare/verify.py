@@ -591,7 +591,10 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
         out.append(
             Difference(severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags), ", ".join(have.wheel_tags))
         )
-    if want.record_digest and have.record_digest and want.record_digest != have.record_digest:
+    if want.record_digest and want.record_digest != have.record_digest:
+        # No digest now where the lock has one: the distribution's RECORD is gone (deleted, an interrupted install or
+        # uninstall): nothing proves its files are the locked ones, as other files would not be.
+        gone = "no RECORD installed: its files cannot be compared with the lock's" if not have.record_digest else ""
         if want.source.editable:
             # An editable install's RECORD lists its .pth hook, not the modules: its digest says nothing of them
             # (of a folder, or of a git checkout: ``pip install -e git+URL``).
@@ -608,6 +611,7 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
             severity, note = WARNING, "rebuilt from source: the build is not reproducible"
         else:
             severity, note = MISMATCH, "same version, other files"
+        note = gone or note
         out.append(Difference(severity, "python", name, "record_digest", want.record_digest, have.record_digest, note))
     return out
 

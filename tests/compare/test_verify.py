@@ -651,6 +651,7 @@ def test_an_index_and_a_find_links_install_of_one_file_are_the_same() -> None:
     by_hash = PythonPackage(
         name="torch",
         version="2.4.0+cpu",
+        record_digest="sha256:" + "1" * 64,
         source=Source(kind="archive", url="file:///srv/renamed.whl", archive_hash="sha256=" + "a" * 64),
     )
     assert not [d for d in compare_package(locked, by_hash) if d.severity == MISMATCH]
@@ -1341,3 +1342,31 @@ def test_verify_reads_an_editable_checkout_once(
     tool = [d for d in json.loads(result.out)["differences"] if d["subject"] == "tool" and d["severity"] != "info"]
     assert [(d["severity"], d["what"]) for d in tool] == [("warning", "source")], tool
     assert asked.count("status") == 1, asked
+
+
+def test_a_distribution_whose_record_is_gone_is_not_called_identical(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """A RECORD deleted after the capture (pip then cannot uninstall the package) leaves nothing to prove its files
+    are the locked ones: verify called the environment identical, as if the digest had been compared."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    _install_by_hand(site, "tinypkg", {"tinypkg/__init__.py": b"VALUE = 1\n"})
+    lock_path = lockfile.dump(capture(str(python)), tmp_path / "envsnap.lock")
+    assert cli("verify", lock_path, "--python", python).code == 0
+    (site / "tinypkg-1.0.dist-info" / "RECORD").unlink()
+    drifted = cli("verify", lock_path, "--python", python)
+    assert drifted.code == 3
+    assert "  python: tinypkg: record_digest sha256:" in drifted.out
+    assert " -> (none) (no RECORD installed: its files cannot be compared with the lock's)\n" in drifted.out
+
+
+def test_a_record_digest_the_lock_does_not_know_is_not_compared() -> None:
+    """A lock captured where the RECORD was gone (or of an egg-info) records no digest: a RECORD now is no drift."""
+    assert compare(snap(pkg("a", record_digest="")), snap(pkg("a"))).identical
+    editable = snap(pkg("proj", source=EDITABLE))
+    assert found(compare(editable, snap(pkg("proj", source=EDITABLE, record_digest=""))), INFO) == {
+        ("proj", "record_digest")
+    }
