@@ -993,6 +993,15 @@ def _read_all(
     return read
 
 
+def _installed_at(info: dict[str, Any]) -> int:
+    """When a distribution was installed: the mtime of its RECORD (an installer writes it last), else of its folder."""
+    for path in (os.path.join(info["dist_dir"], "RECORD"), info["dist_dir"]):
+        stamp = file_stamp(path)
+        if stamp is not None:
+            return stamp[1]
+    return 0
+
+
 def _egg_links(paths: list[str]) -> dict[tuple[str, str], str]:
     """The legacy editable installs (``setup.py develop``, pip's ``install -e`` of a setup.py-only project) the
     ``.egg-link`` files at ``paths`` name: ``(the real path of the folder holding the project's .egg-info, the
@@ -1105,6 +1114,7 @@ def probe(
     packages: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
     seen: dict[str, str] = {}  # each distribution's name: the version of the one found first
+    where: dict[str, tuple[str, int]] = {}  # each distribution's name: its site folder, its index in packages
     found: list[tuple[str, str]] = []
     egg_links: list[str] = []
     for site_dir in _scan_path(path_entries, here):
@@ -1130,6 +1140,25 @@ def probe(
             project = developed.get((os.path.realpath(site_dir), info["name"]))
             if project is not None:
                 info = dict(info, egg_link=project)
+        if info["name"] in seen and where[info["name"]][0] == site_dir and seen[info["name"]] != info["version"]:
+            # Two of one name in one folder: an upgrade or uninstall stopped before the old .dist-info was removed.
+            # Imports read the files the last install wrote; the name's order said nothing of which that was.
+            index = where[info["name"]][1]
+            earlier, kept = packages[index], info
+            if _installed_at(earlier) > _installed_at(info):
+                earlier, kept = info, earlier
+            packages[index] = kept
+            seen[info["name"]] = kept["version"]
+            warnings.append(
+                {
+                    "kind": "duplicate",
+                    "path": earlier["dist_dir"],
+                    "reason": "%s %s and %s are both installed in this folder (an install or uninstall was "
+                    "interrupted): the files are the last one's, %s"
+                    % (info["name"], earlier["version"], kept["version"], kept["version"]),
+                }
+            )
+            continue
         if info["name"] in seen:
             # The same version again is no conflict: setuptools leaves a project's own PKG.egg-info beside its
             # code (src/), which an editable install puts on sys.path after the install's .dist-info; every capture
@@ -1144,6 +1173,7 @@ def probe(
                 )
             continue
         seen[info["name"]] = info["version"]
+        where[info["name"]] = (site_dir, len(packages))
         packages.append(info)
     if check_files:
         listing = [info for info in packages if "kept" in info]

@@ -50,7 +50,7 @@ class Runner(Protocol):
 
 @frozen
 class RawWarning:
-    """Something the target probe could not read (``broken-dist``) or set aside (``shadowed``)."""
+    """Something the target probe could not read (``broken-dist``) or set aside (``shadowed``, ``duplicate``)."""
 
     kind: str
     path: str

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testutil import site_packages, uv_bin
@@ -728,3 +729,30 @@ def test_a_generated_script_is_told_by_its_first_bytes_and_nothing_waits_on_a_fi
     assert done.returncode == 0, done.stderr
     expected = [True, True, True, True, False, False, False, False, False, False, False]
     assert done.stdout.strip() == str(expected)
+
+
+@pytest.mark.parametrize(("left", "last"), [("1.0", "2.0"), ("2.0", "1.0")])
+def test_two_installs_of_one_distribution_in_one_folder_record_the_last(
+    tmp_path: Path, scratch_venv: Path, cli: Callable[..., Any], left: str, last: str
+) -> None:
+    """An upgrade (or downgrade) interrupted before the old ``.dist-info`` was removed leaves two of one name in one
+    folder: the files are the last install's. The capture recorded the one first by name and called the other
+    "shadowed by an earlier one on sys.path" (it is in the same folder), and verify called the upgraded
+    environment identical to a lock of the old version."""
+    site = site_packages(scratch_venv)
+    old = _fake_dist(site, "alpha", left)
+    lock = lockfile.dump(capture(str(scratch_venv)), tmp_path / "envsnap.lock")
+    new = _fake_dist(site, "alpha", last)
+    os.utime(old / "RECORD", ns=(10**18, 10**18))
+    os.utime(new / "RECORD", ns=(2 * 10**18, 2 * 10**18))
+    snap = capture(str(scratch_venv))
+    assert snap.package("alpha").version == last
+    [warning] = [w for w in snap.envsnap.warnings if "alpha" in w]
+    assert warning == (
+        f"python: duplicate: {{prefix}}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/"
+        f"alpha-{left}.dist-info: alpha {left} and {last} are both installed in this folder (an install or "
+        f"uninstall was interrupted): the files are the last one's, {last}"
+    )
+    drifted = cli("verify", lock, "--python", scratch_venv)
+    assert drifted.code == 3
+    assert f"  python: alpha: version {left} -> {last}\n" in drifted.out
