@@ -102,7 +102,8 @@ def verify(
     changed: dict[str, dict[str, list[str]]] | None = {} if files else None
     checkouts = reads_checkouts(lock)
     # --files reads the conda layer's prefix from it; an editable VCS package, its checkout's folder.
-    kept = kept if kept is not None or not (files or checkouts) else []
+    # The raw capture tells whether an editable install's folder is there (``_editable_folders_gone``).
+    kept = kept if kept is not None else []
     timeout: dict[str, Any] = {} if gpu_timeout is None else {"gpu_timeout": gpu_timeout}
     if environ is not None:
         timeout["environ"] = environ
@@ -142,9 +143,27 @@ def verify(
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
     extra = [*edited, *_file_differences(changed or {}, kept[-1] if files and kept else None)]
+    extra += _editable_folders_gone(lock, kept[-1]) if kept else []
     if not extra:
         return report
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
+
+
+def _editable_folders_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
+    """A mismatch for each package the lock installs editable whose folder is gone now (moved or deleted after
+    ``pip install -e``): nothing of it imports, though its ``.dist-info`` and RECORD (its ``.pth`` hook) are as they
+    were, so nothing else differs."""
+    from packaging.utils import canonicalize_name
+
+    from ..probes.python import editable_folder_gone, editable_gone_note
+
+    wanted = {p.name: p for p in lock.python.packages if p.source.editable}
+    out = []
+    for raw in captured.python.packages:
+        want = wanted.get(canonicalize_name(raw.name))
+        if want is not None and editable_folder_gone(raw):
+            out.append(Difference(MISMATCH, "python", want.name, "editable", note=editable_gone_note(want.source)))
+    return out
 
 
 def _file_differences(changed: Mapping[str, Mapping[str, list[str]]], captured: Captured | None) -> list[Difference]:

@@ -77,6 +77,8 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
     for info in raw.packages:
         package = _package(info, redact)
         if package.source.kind == "directory" and package.source.editable:
+            if editable_folder_gone(info):
+                warnings.append(f"python: {package.name}: {editable_gone_note(package.source)}")
             source, warning = _editable_checkout(info, package.source, raw.prefix, redact, project)
             package = dataclasses.replace(package, source=source)
             warnings += [f"python: {package.name}: {warning}"] if warning else []
@@ -152,6 +154,23 @@ def editable_folder(info: RawPackage) -> str:
     else:
         folder = info.egg_link if direct is None else ""
     return folder if os.path.isabs(folder) else ""
+
+
+def editable_folder_gone(info: RawPackage) -> bool:
+    """Whether ``info`` is an editable install whose folder (``editable_folder``) is gone: moved or deleted after
+    ``pip install -e``, nothing of it imports, though its ``.dist-info`` (and its RECORD, listing only the ``.pth``
+    hook) is as it was."""
+    folder = editable_folder(info)
+    direct = info.direct_url
+    dir_info = direct.get("dir_info") if isinstance(direct, dict) else None
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    return bool(folder) and (editable or direct is None) and not os.path.isdir(folder)
+
+
+def editable_gone_note(source: Source) -> str:
+    """What is said of an editable install of the (recorded) ``source`` whose folder is gone."""
+    what = "folder" if source.kind == "directory" else "checkout of"
+    return f"its editable {what} {source.url} is gone: nothing of it imports"
 
 
 def _editable_checkout(

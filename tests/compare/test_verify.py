@@ -1370,3 +1370,53 @@ def test_a_record_digest_the_lock_does_not_know_is_not_compared() -> None:
     assert found(compare(editable, snap(pkg("proj", source=EDITABLE, record_digest=""))), INFO) == {
         ("proj", "record_digest")
     }
+
+
+def test_an_editable_install_whose_folder_is_gone_is_not_called_identical(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install -e`` of a project, then its folder moved or deleted: nothing of it imports, pip still lists
+    it, and verify (and capture) called the environment identical to the lock: the install's RECORD lists its
+    ``.pth`` hook alone, which is still there."""
+    from envsnap.probes import memo
+    from envsnap.probes.capture import capture
+
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # files made moments ago: the verify memo keeps its answer
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    project = tmp_path / "proj"
+    (project / "proj").mkdir(parents=True)
+    (project / "proj" / "__init__.py").write_text("VALUE = 1\n")
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
+    # setuptools' editable install of a flat layout: a finder maps the package to its folder (not on sys.path).
+    finder = f"""import importlib.util, sys
+class Finder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name == "proj":
+            where = {str(project / "proj")!r}
+            init = where + "/__init__.py"
+            return importlib.util.spec_from_file_location(name, init, submodule_search_locations=[where])
+def install():
+    sys.meta_path.append(Finder)
+"""
+    hook = "import __editable___proj_1_0_finder; __editable___proj_1_0_finder.install()\n"
+    _install_by_hand(
+        site, "proj", {"__editable__.proj-1.0.pth": hook.encode(), "__editable___proj_1_0_finder.py": finder.encode()}
+    )
+    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
+    (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+    run = [str(python), "-c", "import proj"]
+    assert subprocess.run(run, capture_output=True).returncode == 0
+    lock_path = lockfile.dump(capture(str(python)), tmp_path / "envsnap.lock")
+    assert cli("verify", lock_path, "--python", python).code == 0
+    project.rename(tmp_path / "elsewhere")
+    assert subprocess.run(run, capture_output=True).returncode == 1
+    gone = f"its editable folder {project.as_uri()} is gone: nothing of it imports"
+    for _ in range(2):  # the verify memo kept the first answer: a second verify must not take it
+        drifted = cli("verify", lock_path, "--python", python)
+        assert drifted.code == 3
+        assert f"  python: proj: {gone}\n" in drifted.out
+    warnings = capture(str(python)).envsnap.warnings
+    assert f"python: proj: {gone}" in warnings
