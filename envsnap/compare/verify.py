@@ -142,11 +142,36 @@ def verify(
             actual, edited = _editable_checkouts(lock, actual, kept[-1])
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
+    report = _unreadable_said(report, actual)
     extra = [*edited, *_file_differences(changed or {}, kept[-1] if files and kept else None)]
     extra += _editable_folders_gone(lock, kept[-1]) if kept else []
     if not extra:
         return report
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
+
+
+def _unreadable_said(report: VerifyReport, actual: Snapshot) -> VerifyReport:
+    """``report`` with each locked package not found that has a ``.dist-info`` (or ``.egg-info``) the capture could
+    not read saying so: its files may well import, and "not installed" alone sent the user looking for them."""
+    import re
+
+    from packaging.utils import canonicalize_name
+
+    pattern = re.compile(r"python: broken-dist: (.*/([^/]+?)-[^/]*\.(?:dist-info|egg-info)): (.+)")
+    broken: dict[str, str] = {}
+    for warning in actual.envsnap.warnings:
+        found = pattern.fullmatch(warning)
+        if found is not None:
+            broken.setdefault(canonicalize_name(found[2]), f"its {found[1]} is there, unreadable: {found[3]}")
+    if not broken:
+        return report
+    diffs = [
+        dataclasses.replace(d, note=broken[d.subject])
+        if d.area == "python" and d.what == "missing" and not d.note and d.subject in broken
+        else d
+        for d in report.differences
+    ]
+    return dataclasses.replace(report, differences=tuple(diffs))
 
 
 def _editable_folders_gone(lock: Snapshot, captured: Captured) -> list[Difference]:

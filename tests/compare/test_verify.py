@@ -1420,3 +1420,25 @@ def install():
         assert f"  python: proj: {gone}\n" in drifted.out
     warnings = capture(str(python)).envsnap.warnings
     assert f"python: proj: {gone}" in warnings
+
+
+def test_a_locked_distribution_whose_metadata_is_broken_says_so(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """A METADATA lost or overwritten after the capture: the package's files still import, and verify said only
+    "in the lock, not installed" with "0 warnings", where the capture had found its .dist-info and why it could not
+    read it."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    _install_by_hand(site, "tiny_pkg", {"tiny_pkg/__init__.py": b"VALUE = 1\n"})
+    lock_path = lockfile.dump(capture(str(python)), tmp_path / "envsnap.lock")
+    (site / "tiny_pkg-1.0.dist-info" / "METADATA").unlink()
+    drifted = cli("verify", lock_path, "--python", python)
+    assert drifted.code == 3
+    assert (
+        "  python: tiny-pkg 1.0: in the lock, not installed (its {prefix}/"
+        f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/tiny_pkg-1.0.dist-info is there, "
+        "unreadable: no METADATA file)\n"
+    ) in drifted.out
