@@ -270,6 +270,8 @@ def _with_parents(paths: Iterable[str]) -> list[str]:
 def _standing_for(folder: str) -> str:
     """The path whose stamp says whether ``folder`` is still there: its project file where it has one (the folder's
     own stamp moves with every file written into it, as a lock written in the project's folder is), else itself."""
+    if not folder:
+        return ""
     for name in ("pyproject.toml", "setup.py", "setup.cfg"):
         path = os.path.join(folder, name)
         if os.path.isfile(path):
@@ -292,9 +294,9 @@ def watch_list(
     folders: Iterable[str] = (),
 ) -> list[str]:
     """Every file and folder a capture of this environment read, for ``stamps`` (the module's docstring);
-    ``folders``: others whose being there is part of the answer (an editable install's)."""
+    ``folders``: others whose stamp is part of the answer (an editable install's, ``PYTHONPATH``'s)."""
     paths: list[str] = list(_SYSTEM_FILES)
-    paths += [_standing_for(folder) for folder in folders if folder]
+    paths += [folder for folder in folders if folder]
     multiarch = f"{os.uname().machine}-linux-gnu"
     paths += [f"/lib/{multiarch}", f"/usr/lib/{multiarch}", f"/usr/include/{multiarch}"]
     if python_path:
@@ -461,7 +463,7 @@ def _save(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, k
 
 def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str]:
     """``watch_list`` of what ``captured`` (a ``probes.capture.Captured`` of the environment ``chosen``) read."""
-    from .python import editable_folder
+    from .python import editable_folder, pythonpath_folders
 
     raw = captured.python
     system = captured.system
@@ -477,7 +479,8 @@ def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str
         # Every folder the probe looked in, not only those it found a distribution in: one gets its first later.
         site_dirs=[*raw.path_entries, *(p.site_dir for p in raw.packages if p.site_dir)],
         # An editable install's folder, outside the environment: whether it is there is part of the answer.
-        folders=[editable_folder(p) for p in raw.packages],
+        # PYTHONPATH's folders too: a distribution put in one changes the capture's warnings (``pythonpath_warnings``).
+        folders=[*(_standing_for(editable_folder(p)) for p in raw.packages), *pythonpath_folders(environ)],
         dist_dirs=[p.dist_dir for p in raw.packages if p.dist_dir],
         loader_files=sorted(files),
         loader_folders=sorted(folders),

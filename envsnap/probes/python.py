@@ -18,7 +18,7 @@ from .target import script_interpreter as script_interpreter
 from .target import select_environment as select_environment
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from .._privacy import PathRedactor
     from ..model import PythonEnv, PythonPackage, Source
@@ -277,6 +277,65 @@ def _source(info: RawPackage, redact: PathRedactor) -> Source:
     return source_from_direct_url(info.direct_url, redact)
 
 
+def pythonpath_folders(environ: Mapping[str, str]) -> list[str]:
+    """The folders ``PYTHONPATH`` puts ahead of site-packages, absolute, in order."""
+    out = []
+    for entry in environ.get("PYTHONPATH", "").split(os.pathsep):
+        try:
+            folder = os.path.abspath(entry) if entry else ""
+        except OSError:  # a relative entry, and the working directory is gone
+            folder = ""
+        if folder and folder not in out:
+            out.append(folder)
+    return out
+
+
+# The distributions a PYTHONPATH warning names, at most: a folder of hundreds is said with a count of the rest.
+_PYTHONPATH_NAMED = 12
+
+
+def pythonpath_warnings(
+    environ: Mapping[str, str], packages: Iterable[PythonPackage], redact: PathRedactor
+) -> list[str]:
+    """A warning for each ``PYTHONPATH`` folder holding distributions that import ahead of the environment's (the
+    packages are read with ``python -E``, the environment itself, so the lock records those): another version of a
+    recorded one, or one the lock does not record. Names and versions as the ``.dist-info`` and ``.egg-info``
+    folder names write them (``pip install --target`` leaves them there); nothing is read inside them."""
+    from .. import grammar
+    from ._pyprobe import canonical_name
+
+    recorded = {p.name: p.version for p in packages}
+    seen: set[str] = set()
+    out = []
+    for folder in pythonpath_folders(environ):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        ahead = []
+        for entry in names:
+            stem = entry[: -len(".dist-info")] if entry.endswith((".dist-info", ".egg-info")) else ""
+            raw_name, _, rest = stem.partition("-")
+            name, version = canonical_name(raw_name), rest.split("-", 1)[0]
+            if not (name and version) or name in seen:
+                continue
+            seen.add(name)
+            if name not in recorded:
+                ahead.append(f"{name} {version} (not in the lock)")
+            elif recorded[name] != version:
+                ahead.append(f"{name} {version} (the lock records {recorded[name]})")
+        if ahead:
+            more = len(ahead) - _PYTHONPATH_NAMED
+            listed = ", ".join(ahead[:_PYTHONPATH_NAMED]) + (f" and {more} more" if more > 0 else "")
+            out.append(
+                grammar.strip_control(
+                    f"python: PYTHONPATH: {redact.path(folder)} holds distributions that import ahead of the "
+                    f"environment's: {listed}; the lock records the environment without PYTHONPATH"
+                )
+            )
+    return out
+
+
 def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:
     """The Python layer; distributions a conda record lists are marked ``conda_managed``."""
     from ..model import PythonEnv
@@ -285,6 +344,7 @@ def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:
     if not ctx.options.python_layer:
         return ProbeResult(PythonEnv())
     env, warnings = python_env(ctx.python, ctx.redact, ctx.project_root)
+    warnings += pythonpath_warnings(ctx.environ, env.packages, ctx.redact)
     layer = ctx.value_of(conda_probe.PROBE)
     if layer is not None:
         env = conda_probe.mark_conda_managed(env, ctx.python.packages, layer)

@@ -756,3 +756,30 @@ def test_two_installs_of_one_distribution_in_one_folder_record_the_last(
     drifted = cli("verify", lock, "--python", scratch_venv)
     assert drifted.code == 3
     assert f"  python: alpha: version {left} -> {last}\n" in drifted.out
+
+
+def test_a_pythonpath_folder_holding_another_version_is_said_at_capture(
+    tmp_path: Path, scratch_venv: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PYTHONPATH`` puts its folders ahead of site-packages: with ``pip install --target`` of alpha 2.0 there,
+    ``import alpha`` reads 2.0 in this shell. The packages are read with ``python -E`` (the environment itself), so
+    the lock records the venv's alpha 1.0 and nothing said that this session imported another one."""
+    from envsnap.probes import memo
+
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # files made moments ago: the capture memo keeps its answer
+    site = site_packages(scratch_venv)
+    _fake_dist(site, "alpha", "1.0")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    _fake_dist(extra, "beta", "3.0")
+    monkeypatch.setenv("PYTHONPATH", str(extra))
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", scratch_venv, "-o", lock).code == 0
+    tail = "; the lock records the environment without PYTHONPATH"
+    ahead = f"python: PYTHONPATH: {extra} holds distributions that import ahead of the environment's: "
+    assert f"{ahead}beta 3.0 (not in the lock){tail}" in lockfile.load(lock).envsnap.warnings
+    _fake_dist(extra, "alpha", "2.0")  # pip install --target: the capture memo must not answer as before
+    assert cli("capture", "--python", scratch_venv, "-o", lock).code == 0
+    captured = lockfile.load(lock)
+    assert f"{ahead}alpha 2.0 (the lock records 1.0), beta 3.0 (not in the lock){tail}" in captured.envsnap.warnings
+    assert captured.package("alpha").version == "1.0"
