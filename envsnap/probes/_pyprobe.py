@@ -993,6 +993,14 @@ def _read_all(
     return read
 
 
+def _folder_name(site_dir: str, entry: str) -> str:
+    """The distribution name a metadata folder's name gives (``alpha-2.0.dist-info``: ``alpha``; a zipped or
+    folder egg's ``EGG-INFO``: the egg's, ``alpha-2.0-py3.11.egg``)."""
+    if entry == "EGG-INFO":
+        entry = os.path.basename(site_dir)
+    return entry.split("-", 1)[0]
+
+
 def _installed_at(info: dict[str, Any]) -> int:
     """When a distribution was installed: the mtime of its RECORD (an installer writes it last), else of its folder."""
     for path in (os.path.join(info["dist_dir"], "RECORD"), info["dist_dir"]):
@@ -1132,9 +1140,21 @@ def probe(
             found.append((site_dir, "EGG-INFO"))
     read = _read_all(found, layout, check_files, cache, split, known, memo)
     developed = _egg_links(egg_links)
+    broken: dict[str, str] = {}  # the name a broken one's folder gives: its site folder, the first
     for (site_dir, entry), (ok, info) in zip(found, read):
         if not ok:
             warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": info})
+            broken.setdefault(canonical_name(_folder_name(site_dir, entry)), site_dir)
+            continue
+        if info["name"] not in seen and broken.get(info["name"], site_dir) != site_dir:
+            # Behind a broken one earlier on sys.path, whose files are the ones imported: not the one installed.
+            warnings.append(
+                {
+                    "kind": "shadowed",
+                    "path": os.path.join(site_dir, entry),
+                    "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"]),
+                }
+            )
             continue
         if info["format"] == "egg-info" and info["direct_url"] is None:
             project = developed.get((os.path.realpath(site_dir), info["name"]))

@@ -170,3 +170,24 @@ def test_the_same_version_again_later_on_sys_path_is_no_shadow_warning(tmp_path:
     found = _pyprobe.probe(path_entries=[str(first), str(second)], split=False)
     assert sorted(p["name"] for p in found["packages"]) == ["other", "paper"]
     assert [(w["kind"], Path(w["path"]).name) for w in found["warnings"]] == [("shadowed", "other-1.0.dist-info")]
+
+
+def test_a_distribution_behind_a_broken_one_earlier_on_sys_path_is_not_recorded(tmp_path: Path) -> None:
+    """A venv's alpha whose METADATA is gone, and the base's (or user site's) alpha 1.0 later on sys.path: imports
+    read the venv's files, and the capture recorded 1.0 as the alpha installed. A broken one of the same name in the
+    same folder (an uninstall's leftover beside the install that replaced it) leaves the readable one recorded."""
+    from envsnap.probes import _pyprobe
+
+    first, second = tmp_path / "venv-site", tmp_path / "base-site"
+    _dist(first, "alpha", "2.0", files=1)
+    (first / "alpha-2.0.dist-info" / "METADATA").unlink()
+    _dist(second, "alpha", "1.0", files=1)
+    _dist(second, "beta", "1.0", files=1)
+    (second / "beta-0.9.dist-info").mkdir()  # left by an interrupted uninstall of 0.9
+    found = _pyprobe.probe(path_entries=[str(first), str(second)], split=False)
+    assert sorted((p["name"], p["version"]) for p in found["packages"]) == [("beta", "1.0")]
+    assert sorted((w["kind"], Path(w["path"]).name, w["reason"]) for w in found["warnings"]) == [
+        ("broken-dist", "alpha-2.0.dist-info", "no METADATA file"),
+        ("broken-dist", "beta-0.9.dist-info", "no METADATA file"),
+        ("shadowed", "alpha-1.0.dist-info", "alpha 1.0 is shadowed by an earlier one on sys.path"),
+    ]
