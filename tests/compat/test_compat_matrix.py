@@ -516,3 +516,45 @@ def test_release_sets_follow_the_torch_release_volta_left_the_cu128_builds_in_2_
         evaluate(gpu_lock("2.13.0", "13.0"), gpu_host(V100, "580.65.06", "13.0"), HOST), "gpu-arch"
     )
     assert (severity, remedy) == ("fail", "use the cu126 build of torch 2.13.0 for this sm_70 GPU")
+
+
+B200 = ("NVIDIA B200", "10.0", 183359)
+
+
+def test_cuda_13_2_builds_of_torch_2_12_on_have_a_release_set() -> None:
+    """PyTorch publishes cu132 builds from release 2.12 (the PyPI default from 2.14), and no cu126 build from 2.15:
+    a torch+cu132 lock was "the cu132 release set is unknown to envsnap, cannot verify" on every GPU."""
+    [(severity, _, needed, found, remedy)] = only(
+        evaluate(gpu_lock("2.14.0", "13.2"), gpu_host(B200, "595.45.04", "13.2"), HOST), "gpu-arch"
+    )
+    assert (severity, remedy) == ("ok", ""), found
+    assert needed == "torch 2.14.0+cu132 kernels (release set): sm_75, sm_80, sm_86, sm_90, sm_100, sm_110, sm_120"
+    [(severity, *_, remedy)] = only(
+        evaluate(gpu_lock("2.14.0", "13.2"), gpu_host(V100, "595.45.04", "13.2"), HOST), "gpu-arch"
+    )
+    assert (severity, remedy) == ("fail", "use the cu126 build of torch 2.14.0 for this sm_70 GPU")
+    [(severity, *_, remedy)] = only(
+        evaluate(gpu_lock("2.15.0", "13.2"), gpu_host(V100, "595.45.04", "13.2"), HOST), "gpu-arch"
+    )
+    assert (severity, remedy) == (
+        "fail",
+        "no known torch 2.15.0 build has kernels for sm_70; the cu126 build of torch >=2.6,<2.15 has them",
+    )
+    # The default PyPI torch 2.14 carries no +cu132 label: its CUDA 13.2 wheels tell the variant.
+    lock = snapshot(packages=[pkg("torch", "2.14.0"), pkg("nvidia-cuda-runtime", "13.2.51")])
+    [(severity, _, needed, *_)] = only(evaluate(lock, gpu_host(B200, "595.45.04", "13.2"), HOST), "gpu-arch")
+    assert severity == "ok" and needed.startswith("torch 2.14.0+cu132 kernels (release set): sm_75, ")
+
+
+def test_only_torch_2_13_0_of_the_cuda_13_builds_carries_sm_120_ptx() -> None:
+    """PyTorch's release wheels ship no PTX, but 2.13.0's did (12.0+PTX, compute_120): the release set of each
+    torch release says which."""
+    [(*_, needed, _, _)] = only(
+        evaluate(gpu_lock("2.13.0", "13.0"), gpu_host(B200, "595.45.04", "13.2"), HOST), "gpu-arch"
+    )
+    assert needed.endswith("sm_110, sm_120, compute_120")
+    for version, cuda in (("2.12.0", "13.0"), ("2.13.1", "13.2"), ("2.14.0", "13.0"), ("2.12.0", "13.2")):
+        [(*_, needed, _, _)] = only(
+            evaluate(gpu_lock(version, cuda), gpu_host(B200, "595.45.04", "13.2"), HOST), "gpu-arch"
+        )
+        assert needed.endswith("sm_110, sm_120"), (version, needed)

@@ -27,6 +27,8 @@ NAME = "gpu-arch"
 
 Coverage = Literal["cubin", "ptx", "none"]
 
+_OPEN = Version("9999")  # the end of a range of torch releases without one
+
 _ARCH = re.compile(r"^(sm|compute)_(\d+?)(\d)([af]?)$")
 
 
@@ -137,18 +139,21 @@ def _other_release(build: Build, capability: str) -> str:
     release = _release(build.version)
     if release is None:
         return ""
-    found: list[tuple[Version, str, str]] = []
+    found: list[tuple[Version, Version, str, str]] = []
     for name, entry in _entries():
         spec = entry.get("torch") or ""
         if not spec or coverage(_arches(entry), capability) != "cubin":
             continue
         lowest = min((Version(s.version) for s in SpecifierSet(spec) if s.operator == ">="), default=None)
+        # The older ranges rank by their end: the one that lasted longest is the nearest (cu126 up to 2.14, not
+        # cu129 from 2.8 up to 2.10, for a Volta GPU on 2.15).
+        end = min((Version(s.version) for s in SpecifierSet(spec) if s.operator == "<"), default=_OPEN)
         if lowest is not None:
-            found.append((lowest, name, spec))
+            found.append((lowest, end, name, spec))
     if not found:
         return ""
     newer = sorted(f for f in found if f[0] > release)
-    _, name, spec = newer[0] if newer else max(found)
+    _, _, name, spec = newer[0] if newer else max(found, key=lambda f: (f[1], f[0]))
     return f"the {name} build of torch {spec}"
 
 
