@@ -25,7 +25,7 @@ from compat_builders import (
 
 from envsnap.compat import Report, Target, evaluate
 from envsnap.compat.data import load
-from envsnap.model import Cuda, Gpu
+from envsnap.model import Cuda, Framework, Gpu
 
 
 def only(report: Report, rule: str) -> list[tuple[str, str, str, str, str]]:
@@ -558,3 +558,22 @@ def test_only_torch_2_13_0_of_the_cuda_13_builds_carries_sm_120_ptx() -> None:
             evaluate(gpu_lock(version, cuda), gpu_host(B200, "595.45.04", "13.2"), HOST), "gpu-arch"
         )
         assert needed.endswith("sm_110, sm_120"), (version, needed)
+
+
+@pytest.mark.parametrize("version", ["2.8.0+cu129", "2.8.0a0+gitc0ffee1"])
+def test_a_custom_torch_build_is_offered_the_official_build_of_its_own_cuda_variant(version: str) -> None:
+    """A torch built from source for CUDA 12.9 without sm_100 fails on a B200; PyTorch's own cu129 build of that
+    release has sm_100. The remedy skipped the lock's own variant and said "use the cu128 build of torch 2.8.0", a
+    CUDA runtime change the official cu129 build does not need (a source build's version reads 2.8.0a0+git...)."""
+    framework = Framework(name="torch", version=version, cuda_version="12.9", arch_list=("sm_80", "sm_90"))
+    package = pkg("torch", version, "cp311-cp311-linux_x86_64")
+    lock = snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.9", runtime_source="pip"))
+    [(severity, _, needed, found, remedy)] = only(evaluate(lock, gpu_host(B200, "575.57.08", "12.9"), HOST), "gpu-arch")
+    assert (severity, found) == ("fail", "NVIDIA B200 (sm_100): no kernel image")
+    assert needed.endswith("kernels (captured): sm_80, sm_90")
+    assert remedy == "use PyTorch's own cu129 build of torch 2.8.0 for this sm_100 GPU"
+    # An official build's captured list is its release set: its own variant has nothing more to offer.
+    package, framework = torch_cu("2.11.0", "12.8", arch_list=("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"))
+    lock = snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.8", runtime_source="pip"))
+    [(severity, *_, remedy)] = only(evaluate(lock, gpu_host(V100, "575.57.08", "12.9"), HOST), "gpu-arch")
+    assert (severity, remedy) == ("fail", "use the cu126 build of torch 2.11.0 for this sm_70 GPU")

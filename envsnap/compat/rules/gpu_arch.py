@@ -79,10 +79,18 @@ def _entries() -> list[tuple[str, dict[str, Any]]]:
 
 
 def _release(version: str) -> Version | None:
+    """The torch release a build belongs to: a source build of the 2.8 branch reads ``2.8.0a0+git...``, an RC
+    ``2.8.0rc1``; both are builds of release 2.8.0."""
     try:
-        return Version(Version(version).public)
+        return Version(Version(version).base_version)
     except InvalidVersion:
         return None
+
+
+def _public(build: Build) -> str:
+    """The torch release a remedy names."""
+    release = _release(build.version)
+    return str(release) if release is not None else build.version.split("+")[0]
 
 
 def _arches(entry: dict[str, Any]) -> tuple[str, ...]:
@@ -120,16 +128,26 @@ def torch_build(lock: Snapshot) -> Build | None:
 
 
 def _alternatives(build: Build, capability: str) -> list[str]:
-    """CUDA variants of this torch release whose release set has a cubin for this GPU, newest first."""
+    """CUDA variants of this torch release whose release set has a cubin for this GPU: the build's own variant first
+    (a custom build's captured arch list is not its variant's release set: PyTorch's own build of that variant may
+    have the kernels, without a change of CUDA runtime), then the others, newest first."""
     release = _release(build.version)
     out = []
     for name, entry in _entries():
-        if name == build.cuda_variant or coverage(_arches(entry), capability) != "cubin":
+        if name == build.cuda_variant and build.source != "captured":
+            continue
+        if coverage(_arches(entry), capability) != "cubin":
             continue
         if release is not None and entry.get("torch") and release not in SpecifierSet(entry["torch"]):
             continue
         out.append(name)
-    return sorted(set(out), key=lambda n: int(n[2:]), reverse=True)
+    return sorted(set(out), key=lambda n: (n == build.cuda_variant, int(n[2:])), reverse=True)
+
+
+def _use(build: Build, variant: str) -> str:
+    """How a remedy names the build of ``variant`` of this torch release."""
+    own = "PyTorch's own" if variant == build.cuda_variant else "the"
+    return f"{own} {variant} build of torch {_public(build)}"
 
 
 def _other_release(build: Build, capability: str) -> str:
@@ -254,9 +272,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
             continue
         alternatives = _alternatives(build, gpu.compute_capability)
-        public = build.version.split("+")[0]
+        public = _public(build)
         if alternatives:
-            remedy = f"use the {alternatives[0]} build of torch {public} for this {sm} GPU"
+            remedy = f"use {_use(build, alternatives[0])} for this {sm} GPU"
         else:
             other = _other_release(build, gpu.compute_capability)
             remedy = f"no known torch {public} build has kernels for {sm}; " + (
@@ -274,9 +292,8 @@ def _ptx_too_new(build: Build, host: Snapshot, gpu: Gpu, needed: str, found: str
     supports = f"CUDA {nvidia.cuda_driver_version}" if nvidia is not None and nvidia.cuda_driver_version else ""
     have = f"driver {driver}" + (f" (supports {supports})" if supports else "")
     alternatives = _alternatives(build, gpu.compute_capability)
-    public = build.version.split("+")[0]
     sm = "sm_" + gpu.compute_capability.replace(".", "")
-    other = f", or use the {alternatives[0]} build of torch {public}, which has {sm} kernels" if alternatives else ""
+    other = f", or use {_use(build, alternatives[0])}, which has {sm} kernels" if alternatives else ""
     return Finding(
         "fail",
         _gpu_label(gpu),
