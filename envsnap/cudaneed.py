@@ -11,7 +11,7 @@ from packaging.version import InvalidVersion, Version
 
 from ._frozen import frozen
 from .model import Snapshot
-from .platforms import major_minor
+from .platforms import major_minor, numbers
 
 
 def local_cuda(version: str) -> str:
@@ -30,6 +30,10 @@ def local_cuda(version: str) -> str:
 class CudaNeed:
     version: str  # major.minor
     evidence: str  # what in the lock says so, e.g. "torch 2.7.1+cu128"
+    # The runtimes of other CUDA majors the environment carries beside this one (its CUDA 12 and CUDA 13 runtime
+    # wheels, no framework): its code may load any of them, and nothing in the lock says which. ``version`` is the
+    # newest, the one a driver or base image for every one of them must serve.
+    others: tuple[CudaNeed, ...] = ()
 
 
 _CUDA_RUNTIME_PACKAGES = re.compile(r"^nvidia-cuda-runtime(-cu(\d+))?$")
@@ -62,9 +66,16 @@ def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
         found = local_cuda(pkg.version)
         if found:
             return CudaNeed(found, f"{pkg.name} {pkg.version}")
-    for pkg in lock.python.packages:
-        if _CUDA_RUNTIME_PACKAGES.match(pkg.name) and major_minor(pkg.version):
-            return CudaNeed(major_minor(pkg.version), f"{pkg.name} {pkg.version}")
+    wheels = [
+        CudaNeed(major_minor(pkg.version), f"{pkg.name} {pkg.version}")
+        for pkg in lock.python.packages
+        if _CUDA_RUNTIME_PACKAGES.match(pkg.name) and major_minor(pkg.version)
+    ]
+    if wheels:
+        newest = max(wheels, key=lambda w: numbers(w.version))
+        major = numbers(newest.version)[0]
+        others = sorted((w for w in wheels if numbers(w.version)[0] != major), key=lambda w: numbers(w.version))
+        return CudaNeed(newest.version, newest.evidence, tuple(reversed(others)))
     if lock.conda is not None:
         for wanted in _CONDA_CUDA_PACKAGES:
             for cpkg in lock.conda.packages:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 
 # What CUDA a lock needs is the core's (the Dockerfile spec picks a base image by it); the rules reach it here.
 from ..cudaneed import CudaNeed as CudaNeed
@@ -12,6 +14,7 @@ from ..cudaneed import local_cuda as local_cuda
 from ..model import Gpu, Snapshot
 from ..platforms import numbers
 from . import data
+from .report import Finding
 
 
 def variant(cuda_version: str) -> str:
@@ -197,3 +200,34 @@ def shown_visible(setting: str) -> str:
 
 def mib(value: float) -> str:
     return f"{value / 1024:.1f} GiB" if value >= 1024 else f"{value:.0f} MiB"
+
+
+def either_runtime(need: CudaNeed, judge: Callable[[CudaNeed], list[Finding]]) -> list[Finding]:
+    """The findings ``judge`` gives for ``need``; where the environment carries runtimes of other CUDA majors as
+    well (``need.others``: cu12 and cu13 wheels, no framework), a failure of a component that one of them would not
+    fail is a warning naming them all, and the CUDA it holds for: the code may load either runtime."""
+    findings = judge(need)
+    if not need.others or all(f.severity != "fail" for f in findings):
+        return findings
+    judged = [(other, judge(other)) for other in need.others]
+    carried = " and ".join(n.evidence for n in (need, *need.others))
+    out = []
+    for finding in findings:
+        if finding.severity == "fail":
+            runs = [
+                o.version
+                for o, others in judged
+                if any(f.component == finding.component and f.severity != "fail" for f in others)
+            ]
+            if runs:
+                ran = " and ".join(f"CUDA {v}" for v in runs)
+                finding = dataclasses.replace(
+                    finding,
+                    severity="warn",
+                    remedy=(
+                        f"the environment carries {carried}, and nothing in it says which runtime its code loads: "
+                        f"{ran} runs here; for CUDA {need.version}: {finding.remedy}"
+                    ),
+                )
+        out.append(finding)
+    return out

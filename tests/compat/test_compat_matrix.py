@@ -25,7 +25,7 @@ from compat_builders import (
 
 from envsnap.compat import Report, Target, evaluate
 from envsnap.compat.data import load
-from envsnap.model import Cuda, Framework, Gpu
+from envsnap.model import Cuda, Framework, Gpu, Snapshot
 
 
 def only(report: Report, rule: str) -> list[tuple[str, str, str, str, str]]:
@@ -577,3 +577,38 @@ def test_a_custom_torch_build_is_offered_the_official_build_of_its_own_cuda_vari
     lock = snapshot(packages=[package], frameworks=[framework], cuda=Cuda(runtime_version="12.8", runtime_source="pip"))
     [(severity, *_, remedy)] = only(evaluate(lock, gpu_host(V100, "575.57.08", "12.9"), HOST), "gpu-arch")
     assert (severity, remedy) == ("fail", "use the cu126 build of torch 2.11.0 for this sm_70 GPU")
+
+
+def _cu12_and_cu13_wheels() -> Snapshot:
+    """A venv with the CUDA 12 and the CUDA 13 runtime wheels (cupy-cuda12x beside a CUDA 13 library, say) and no
+    framework: nothing in it says which runtime the code loads."""
+    return snapshot(
+        packages=[
+            pkg("nvidia-cuda-runtime-cu12", "12.8.90"),
+            pkg("nvidia-cuda-runtime", "13.0.96"),
+            pkg("numpy", "2.2.6"),
+        ]
+    )
+
+
+def test_cuda_12_and_13_runtime_wheels_without_a_framework_are_not_judged_as_cuda_13_alone() -> None:
+    """Such a venv was judged as needing CUDA 13.0 whichever runtime the code loads: on a V100 with driver 570 both
+    the driver and the GPU failed, where code that loads the CUDA 12.8 runtime runs. Each verdict now holds for the
+    runtime the code may load: ok where both run, a warning naming both where only CUDA 12.8 runs."""
+    lock = _cu12_and_cu13_wheels()
+    report = evaluate(lock, gpu_host(V100, "570.86.15", "12.8"), HOST)
+    for rule in ("driver", "gpu-arch"):
+        [(severity, _, _, found, remedy)] = only(report, rule)
+        assert severity == "warn", (rule, found, remedy)
+        assert "nvidia-cuda-runtime-cu12 12.8.90" in remedy and "nvidia-cuda-runtime 13.0.96" in remedy, remedy
+        assert "CUDA 12.8 runs here" in remedy, remedy
+    [(*_, remedy)] = only(report, "driver")
+    assert "CUDA 12.8 runs here; for CUDA 13.0: install NVIDIA driver >= 580.65.06" in remedy, remedy
+    # Where both run, nothing to say; where neither does, a failure as before.
+    report = evaluate(lock, gpu_host(H100, "580.65.06", "13.0"), HOST)
+    assert [f[0] for f in only(report, "driver") + only(report, "gpu-arch")] == ["ok", "ok"]
+    report = evaluate(lock, gpu_host(("Tesla K80", "3.7", 11441), "470.82.01", "11.4"), HOST)
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert severity == "fail" and remedy.startswith("install NVIDIA driver >= 580.65.06"), remedy
+    [(severity, *_)] = only(report, "gpu-arch")
+    assert severity == "fail"

@@ -14,9 +14,11 @@ from __future__ import annotations
 from ...model import Snapshot
 from ...platforms import numbers
 from .._facts import (
+    CudaNeed,
     branch_end_of_life,
     cuda_need,
     driver_branch,
+    either_runtime,
     forward_compatible,
     forward_libcuda,
     full_driver,
@@ -48,6 +50,12 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     need = cuda_need(lock)
     if need is None or not has_driver(host) or host.nvidia is None:
         return []  # nothing to check, or the cuda rule already reports the missing driver
+    return either_runtime(need, lambda n: _check(n, host, target))
+
+
+def _check(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
+    if host.nvidia is None:
+        return []
     driver = host.nvidia.driver_version
     driver_cuda = host.nvidia.cuda_driver_version
     found = f"driver {driver}" + (f" (supports CUDA {driver_cuda})" if driver_cuda else "")

@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 from ..._frozen import frozen
 from ...model import Gpu, Snapshot
 from ...platforms import major_minor, numbers
-from .._facts import cuda_need, full_driver, full_support, local_cuda, used_gpus, variant
+from .._facts import CudaNeed, cuda_need, either_runtime, full_driver, full_support, local_cuda, used_gpus, variant
 from ..data import load
 from ..report import Finding
 from ..target import Target
@@ -184,6 +184,10 @@ def runtime_support(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
     need = cuda_need(lock)
     if need is None:
         return []
+    return either_runtime(need, lambda n: _major_support(n, host, target))
+
+
+def _major_support(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
     major = str(numbers(need.version)[0])
     oldest = load("nvidia")["min_compute_capability"].get(major)
     if oldest is None:
