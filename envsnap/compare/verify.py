@@ -144,7 +144,7 @@ def verify(
         report = compare(lock, actual, target=target)
     report = _unreadable_said(report, actual)
     extra = [*edited, *_file_differences(changed or {}, kept[-1] if files and kept else None)]
-    extra += _editable_folders_gone(lock, kept[-1]) if kept else []
+    extra += [*_editable_folders_gone(lock, kept[-1]), *_files_gone(lock, kept[-1])] if kept else []
     if not extra:
         return report
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
@@ -188,6 +188,23 @@ def _editable_folders_gone(lock: Snapshot, captured: Captured) -> list[Differenc
         want = wanted.get(canonicalize_name(raw.name))
         if want is not None and editable_folder_gone(raw):
             out.append(Difference(MISMATCH, "python", want.name, "editable", note=editable_gone_note(want.source)))
+    return out
+
+
+def _files_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
+    """A mismatch for each locked package whose ``.dist-info`` is there and files under some of the names its RECORD
+    lists are not (``probes.python.files_gone_note``): its RECORD, and so its digest, is as it was, and nothing
+    else differs. One stat per name: ``--files`` hashes every file."""
+    from packaging.utils import canonicalize_name
+
+    from ..probes.python import files_gone_note
+
+    locked = {p.name for p in lock.python.packages}
+    out = []
+    for raw in captured.python.packages:
+        name, note = canonicalize_name(raw.name), files_gone_note(raw)
+        if note and name in locked:
+            out.append(Difference(MISMATCH, "python", name, "installed", note=note))
     return out
 
 

@@ -80,6 +80,10 @@ class RawPackage:
     # Only for a distribution that lists none of its files (no RECORD, no installed-files.txt): its top-level modules,
     # whose shared objects the system package owning it lists (``PackageDatabase.module_shared_objects``).
     top_level: tuple[str, ...] = ()
+    # The names in its site folder its RECORD lists files under that are not there (``_pyprobe._files_gone``), and how
+    # many it lists: all of them gone, nothing of it imports, though its ``.dist-info`` is as it was.
+    missing_top_level: tuple[str, ...] = ()
+    top_level_listed: int = 0
     # Only with ``--files``: {"modified": [...], "missing": [...]} relative to the site directory.
     changed_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Only with ``--files``: (entry, "sha256=...") of every RECORD row with a sha256, as the probe read them, so that
@@ -209,6 +213,8 @@ def _package(f: _Fields) -> RawPackage:
         requires_python=f.text("requires_python", ""),
         warning=f.text("warning", ""),
         top_level=f.texts("top_level"),
+        missing_top_level=f.texts("missing_top_level"),
+        top_level_listed=f.number("top_level_listed", 0),
         changed_files={k: changed.texts(k) for k in ("modified", "missing")} if changed is not None else {},
         record_hashes=f.pairs("record_hashes"),
     )

@@ -74,6 +74,7 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
     packages = []
     warnings = [f"python: {w.kind}: {redact.path(w.path)}: {redact.text(w.reason)}" for w in raw.warnings]
     warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
+    warnings += [f"python: {info.name}: {files_gone_note(info)}" for info in raw.packages if files_gone_note(info)]
     for info in raw.packages:
         package = _package(info, redact)
         if package.source.kind == "directory" and package.source.editable:
@@ -171,6 +172,26 @@ def editable_gone_note(source: Source) -> str:
     """What is said of an editable install of the (recorded) ``source`` whose folder is gone."""
     what = "folder" if source.kind == "directory" else "checkout of"
     return f"its editable {what} {source.url} is gone: nothing of it imports"
+
+
+# The names a note of files gone lists, at most.
+_GONE_NAMED = 5
+
+
+def files_gone_note(info: RawPackage) -> str:
+    """What is said of a distribution whose ``.dist-info`` is there and some of the names its RECORD lists files under
+    are not (``rm -rf site-packages/alpha``, a ``pip uninstall`` stopped half way): "" where none is gone. All of
+    them gone: nothing of it imports, though its metadata and RECORD (and so its digest) are as they were."""
+    from .. import grammar
+
+    missing = info.missing_top_level
+    if not missing:
+        return ""
+    if len(missing) >= info.top_level_listed:
+        return "its .dist-info is there, its files are not: nothing of it imports"
+    more = len(missing) - _GONE_NAMED
+    listed = ", ".join(missing[:_GONE_NAMED]) + (f" and {more} more" if more > 0 else "")
+    return grammar.strip_control(f"its .dist-info is there, part of its files are not: {listed}")
 
 
 def _editable_checkout(

@@ -1442,3 +1442,38 @@ def test_a_locked_distribution_whose_metadata_is_broken_says_so(
         f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/tiny_pkg-1.0.dist-info is there, "
         "unreadable: no METADATA file)\n"
     ) in drifted.out
+
+
+def test_a_distribution_whose_files_are_gone_is_not_called_identical(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted ``pip uninstall`` (or ``rm -rf site-packages/alpha``) leaves ``alpha-1.0.dist-info`` with the
+    package's files gone: ``import alpha`` fails, and verify called the environment identical to the lock, capture
+    recorded alpha without a word: only ``verify --files`` hashed its way to it."""
+    import shutil
+
+    from envsnap.probes import memo
+    from envsnap.probes.capture import capture
+
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # files made moments ago: the verify memo keeps its answer
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    _install_by_hand(site, "alpha", {"alpha/__init__.py": b"VALUE = 1\n", "alpha/core.py": b"X = 1\n"})
+    _install_by_hand(site, "beta", {"beta/__init__.py": b"", "beta_cli.py": b""})
+    lock_path = lockfile.dump(capture(str(python)), tmp_path / "envsnap.lock")
+    assert cli("verify", lock_path, "--python", python).code == 0
+    shutil.rmtree(site / "alpha")
+    (site / "beta_cli.py").unlink()  # beta still imports; one of its files is gone
+    assert subprocess.run([str(python), "-c", "import alpha"], capture_output=True).returncode == 1
+    gone = "its .dist-info is there, its files are not: nothing of it imports"
+    part = "its .dist-info is there, part of its files are not: beta_cli.py"
+    for _ in range(2):  # the verify memo kept the first answer: a second verify must not take it
+        drifted = cli("verify", lock_path, "--python", python)
+        assert drifted.code == 3
+        assert f"  python: alpha: {gone}\n" in drifted.out
+        assert f"  python: beta: {part}\n" in drifted.out
+    captured = capture(str(python))
+    assert f"python: alpha: {gone}" in captured.envsnap.warnings
+    assert f"python: beta: {part}" in captured.envsnap.warnings
+    # The lock records it as its .dist-info says (what pip lists, and what a rebuild installs whole).
+    assert captured.package("alpha").version == "1.0"

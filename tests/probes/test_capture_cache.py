@@ -210,6 +210,40 @@ def test_a_record_digested_before_is_taken_by_its_content_wherever_it_is(
     assert _digests(changed) == _digests(_pyprobe.probe([str(second_site)]))
 
 
+def test_files_gone_from_under_a_cached_record_are_found_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``rm -rf site-packages/alpha``: its RECORD is unchanged, so the stamp cache (and, in another venv, the memo)
+    # answers its digest; the names it was read for are looked for all the same, and RECORD is not read again.
+    import shutil
+
+    site = _site_with(tmp_path / "env", "alpha", "beta")
+    other = _site_with(tmp_path / "other", "alpha", "beta")
+    path, memo_path = tmp_path / "records.json", tmp_path / "record-memo.json"
+    first = _pyprobe.probe([str(site)], cache_path=str(path), memo_path=str(memo_path))
+    cache.write(path, first["cache"])
+    cache.write(memo_path, first["memo"])
+    assert [p.get("missing_top_level", []) for p in first["packages"]] == [[], []]
+    shutil.rmtree(site / "alpha")
+    shutil.rmtree(other / "beta")
+    for where, gone in ((site, "alpha"), (other, "beta")):
+        computed = _counting(monkeypatch, _pyprobe, "_record_entries")
+        answer = _pyprobe.probe([str(where)], cache_path=str(path), memo_path=str(memo_path))
+        assert computed == []  # from the cache, then the memo: no RECORD read again
+        found = {p["name"]: (p.get("missing_top_level", []), p.get("top_level_listed")) for p in answer["packages"]}
+        assert found == {gone: ([gone], 1), ({"alpha", "beta"} - {gone}).pop(): ([], None)}
+        monkeypatch.undo()
+        assert answer["packages"] == _pyprobe.probe([str(where)])["packages"]  # what a read of it all answers
+
+
+def test_a_name_kept_with_a_record_digest_is_looked_for_in_its_site_folder_alone(tmp_path: Path) -> None:
+    # A cache file is read as untrusted bytes: a kept "name" naming a path elsewhere is not looked for at all.
+    (tmp_path / "site").mkdir()
+    packages: list[dict[str, Any]] = [{"site_dir": str(tmp_path / "site"), "tops": ["..", "../gone", "a/b", "gone"]}]
+    _pyprobe._files_gone(packages)
+    assert packages == [{"site_dir": str(tmp_path / "site"), "missing_top_level": ["gone"], "top_level_listed": 1}]
+
+
 def test_a_record_memo_of_other_code_or_shape_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = _site_with(tmp_path / "env", "alpha")
     memo_path = tmp_path / "record-memo.json"
@@ -230,11 +264,12 @@ def test_a_record_memo_of_other_code_or_shape_is_not_used(tmp_path: Path, monkey
 
 def test_the_record_memo_keeps_the_entries_used_last(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_pyprobe, "MEMO_ENTRIES", 3)
-    kept = _pyprobe._RecordMemo({k: [f"sha256:{k}", []] for k in "abcd"})
-    assert kept.lookup("a") == ("sha256:a", []) and kept.lookup("z") is None
-    kept.store("e", "sha256:e", ["x.so"])
+    kept = _pyprobe._RecordMemo({k: [f"sha256:{k}", [], [k]] for k in "abcd"})
+    assert kept.lookup("a") == ("sha256:a", [], ["a"]) and kept.lookup("z") is None
+    kept.store("e", "sha256:e", ["x.so"], ["e"])
     assert list(kept.entries()) == ["d", "a", "e"] and kept.changed()
-    assert not _pyprobe._RecordMemo({"a": ["sha256:a", []]}).changed()
+    assert not _pyprobe._RecordMemo({"a": ["sha256:a", [], []]}).changed()
+    assert _pyprobe._RecordMemo({"a": ["sha256:a", []]}).lookup("a") is None  # an entry of the shape before
 
 
 def test_the_copy_that_reads_half_sends_back_what_it_remembered(tmp_path: Path) -> None:
