@@ -145,6 +145,7 @@ def verify(
     report = _unreadable_said(report, actual)
     extra = [*edited, *_file_differences(changed or {}, kept[-1] if files and kept else None)]
     extra += [*_editable_folders_gone(lock, kept[-1]), *_files_gone(lock, kept[-1])] if kept else []
+    extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
     if not extra:
         return report
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
@@ -206,6 +207,30 @@ def _files_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
         if note and name in locked:
             out.append(Difference(MISMATCH, "python", name, "installed", note=note))
     return out
+
+
+def _pythonpath_ahead(lock: Snapshot, environ: Mapping[str, str], captured: Captured | None) -> list[Difference]:
+    """A warning for each ``PYTHONPATH`` folder holding distributions that import ahead of the environment's and
+    differ from the lock's (``probes.python.pythonpath_ahead``, what capture warns of): the packages are read with
+    ``python -E``, so with the PYTHONPATH the capture had, nothing else differs, and verify said identical with no
+    warning while imports in that shell read another version."""
+    if not environ.get("PYTHONPATH"):
+        return []
+    from .._privacy import PathRedactor
+    from ..probes.python import pythonpath_ahead
+
+    redact = captured.redact if captured is not None and captured.redact is not None else PathRedactor()
+    return [
+        Difference(
+            WARNING,
+            "python",
+            "PYTHONPATH",
+            "imports",
+            note=f"{folder} holds distributions that import ahead of the environment's: {listed}; imports with this "
+            "PYTHONPATH read them, verify compared the environment without it",
+        )
+        for folder, listed in pythonpath_ahead(environ, lock.python.packages, redact)
+    ]
 
 
 def _file_differences(changed: Mapping[str, Mapping[str, list[str]]], captured: Captured | None) -> list[Difference]:

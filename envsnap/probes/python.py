@@ -320,8 +320,22 @@ def pythonpath_warnings(
 ) -> list[str]:
     """A warning for each ``PYTHONPATH`` folder holding distributions that import ahead of the environment's (the
     packages are read with ``python -E``, the environment itself, so the lock records those): another version of a
-    recorded one, or one the lock does not record. Names and versions as the ``.dist-info`` and ``.egg-info``
-    folder names write them (``pip install --target`` leaves them there); nothing is read inside them."""
+    recorded one, or one the lock does not record (``pythonpath_ahead``)."""
+    return [
+        f"python: PYTHONPATH: {folder} holds distributions that import ahead of the environment's: {listed}; the lock "
+        "records the environment without PYTHONPATH"
+        for folder, listed in pythonpath_ahead(environ, packages, redact)
+    ]
+
+
+def pythonpath_ahead(
+    environ: Mapping[str, str], packages: Iterable[PythonPackage], redact: PathRedactor
+) -> list[tuple[str, str]]:
+    """Each ``PYTHONPATH`` folder (redacted) holding distributions that import ahead of the environment's, with
+    those that differ from ``packages`` (the lock's) listed: another version of a recorded one, or one the lock does
+    not record (``alpha 2.0 (the lock records 1.0), beta 3.0 (not in the lock)``). Names and versions as the
+    ``.dist-info`` and ``.egg-info`` folder names write them (``pip install --target`` leaves them there); nothing is
+    read inside them. Control characters are taken out of both: they are shown."""
     from .. import grammar
     from ._pyprobe import canonical_name
 
@@ -348,12 +362,7 @@ def pythonpath_warnings(
         if ahead:
             more = len(ahead) - _PYTHONPATH_NAMED
             listed = ", ".join(ahead[:_PYTHONPATH_NAMED]) + (f" and {more} more" if more > 0 else "")
-            out.append(
-                grammar.strip_control(
-                    f"python: PYTHONPATH: {redact.path(folder)} holds distributions that import ahead of the "
-                    f"environment's: {listed}; the lock records the environment without PYTHONPATH"
-                )
-            )
+            out.append((grammar.strip_control(redact.path(folder)), grammar.strip_control(listed)))
     return out
 
 

@@ -1477,3 +1477,41 @@ def test_a_distribution_whose_files_are_gone_is_not_called_identical(
     assert f"python: beta: {part}" in captured.envsnap.warnings
     # The lock records it as its .dist-info says (what pip lists, and what a rebuild installs whole).
     assert captured.package("alpha").version == "1.0"
+
+
+def test_a_pythonpath_folder_holding_another_version_is_said_by_verify(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install --target pp`` of alpha 2.0, and ``PYTHONPATH=pp``: ``import alpha`` reads 2.0 in this shell.
+    capture warned (it reads the packages with ``python -E``, so the lock records the venv's alpha 1.0), but verify
+    with the same PYTHONPATH said identical with 0 warnings: a reviewer whose shell sets it was not told their
+    imports differ from the lock."""
+    from envsnap.probes import memo
+
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # files made moments ago: the verify memo keeps its answer
+    python = make_venv(tmp_path / "venv")
+    _install_by_hand(site_packages(python), "alpha", {"alpha/__init__.py": b"VALUE = 1\n"})
+    extra = tmp_path / "pp"
+    extra.mkdir()
+    (extra / "alpha").mkdir()
+    (extra / "alpha" / "__init__.py").write_text("VALUE = 2\n")
+    (extra / "alpha-2.0.dist-info").mkdir()
+    monkeypatch.setenv("PYTHONPATH", str(extra))
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    assert lockfile.load(lock).package("alpha").version == "1.0"
+    said = (
+        f"  python: PYTHONPATH: {extra} holds distributions that import ahead of the environment's: "
+        "alpha 2.0 (the lock records 1.0){more}; imports with this PYTHONPATH read them, verify compared the "
+        "environment without it\n"
+    )
+    for _ in range(2):  # the verify memo kept the first answer: the same one again
+        found = cli("verify", lock, "--python", python)
+        assert found.code == 0  # the environment is the locked one: a warning
+        assert said.format(more="") in found.out
+        assert "(1 package checked, 1 warning)" in found.out
+    (extra / "beta-3.0.dist-info").mkdir()  # pip install --target again: the verify memo must not answer as before
+    assert said.format(more=", beta 3.0 (not in the lock)") in cli("verify", lock, "--python", python).out
+    assert cli("verify", lock, "--python", python, "--strict").code == 1
+    monkeypatch.delenv("PYTHONPATH")
+    assert "PYTHONPATH holds" not in cli("verify", lock, "--python", python).out
