@@ -612,3 +612,14 @@ def test_cuda_12_and_13_runtime_wheels_without_a_framework_are_not_judged_as_cud
     assert severity == "fail" and remedy.startswith("install NVIDIA driver >= 580.65.06"), remedy
     [(severity, *_)] = only(report, "gpu-arch")
     assert severity == "fail"
+
+
+def test_an_unknown_release_set_names_the_table_data_version() -> None:
+    """A finding about something the arch table does not know says so with the table's version (docs/design.md):
+    "the cu142 release set is unknown to envsnap, cannot verify" named none."""
+    version = load("torch_arch")["data_version"]
+    [(severity, *_, remedy)] = only(
+        evaluate(gpu_lock("3.1.0", "14.2"), gpu_host(RTX_5090, "580.65.06", "13.0"), HOST), "gpu-arch"
+    )
+    assert severity == "warn"
+    assert remedy.startswith(f"the cu142 release set is unknown to envsnap's arch table (data version {version}), ")

@@ -240,8 +240,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 "torch kernels",
                 build.label,
                 "no captured arch list",
-                f"the {build.cuda_variant} release set is unknown to envsnap, cannot verify; capture "
-                "with --deep to record torch.cuda.get_arch_list()",
+                f"the {build.cuda_variant} release set is unknown to envsnap's arch table (data version "
+                f"{load('torch_arch')['data_version']}), cannot verify; capture with --deep to record "
+                "torch.cuda.get_arch_list()",
                 NAME,
             )
         ]
