@@ -528,7 +528,7 @@ def test_cuda_13_2_builds_of_torch_2_12_on_have_a_release_set() -> None:
         evaluate(gpu_lock("2.14.0", "13.2"), gpu_host(B200, "595.45.04", "13.2"), HOST), "gpu-arch"
     )
     assert (severity, remedy) == ("ok", ""), found
-    assert needed == "torch 2.14.0+cu132 kernels (release set): sm_75, sm_80, sm_86, sm_90, sm_100, sm_110, sm_120"
+    assert needed == "torch 2.14.0+cu132 kernels (release set): sm_75, sm_80, sm_86, sm_90, sm_100, sm_120"
     [(severity, *_, remedy)] = only(
         evaluate(gpu_lock("2.14.0", "13.2"), gpu_host(V100, "595.45.04", "13.2"), HOST), "gpu-arch"
     )
@@ -552,12 +552,12 @@ def test_only_torch_2_13_0_of_the_cuda_13_builds_carries_sm_120_ptx() -> None:
     [(*_, needed, _, _)] = only(
         evaluate(gpu_lock("2.13.0", "13.0"), gpu_host(B200, "595.45.04", "13.2"), HOST), "gpu-arch"
     )
-    assert needed.endswith("sm_110, sm_120, compute_120")
+    assert needed.endswith("sm_100, sm_120, compute_120")
     for version, cuda in (("2.12.0", "13.0"), ("2.13.1", "13.2"), ("2.14.0", "13.0"), ("2.12.0", "13.2")):
         [(*_, needed, _, _)] = only(
             evaluate(gpu_lock(version, cuda), gpu_host(B200, "595.45.04", "13.2"), HOST), "gpu-arch"
         )
-        assert needed.endswith("sm_110, sm_120"), (version, needed)
+        assert needed.endswith("sm_100, sm_120"), (version, needed)
 
 
 @pytest.mark.parametrize("version", ["2.8.0+cu129", "2.8.0a0+gitc0ffee1"])
@@ -623,3 +623,45 @@ def test_an_unknown_release_set_names_the_table_data_version() -> None:
     )
     assert severity == "warn"
     assert remedy.startswith(f"the cu142 release set is unknown to envsnap's arch table (data version {version}), ")
+
+
+T4 = ("Tesla T4", "7.5", 15360)
+
+
+def aarch64_torch_lock(version: str, cuda: str) -> Snapshot:
+    """A lock captured on a Linux aarch64 (Grace) machine with PyTorch's aarch64 CUDA wheel of torch."""
+    var = "cu" + cuda.replace(".", "")
+    package = pkg("torch", f"{version}+{var}", "cp311-cp311-manylinux_2_28_aarch64")
+    return snapshot(
+        machine="aarch64",
+        cpu_flags=(),
+        packages=[package],
+        frameworks=[Framework(name="torch", version=f"{version}+{var}", cuda_version=cuda)],
+        gpu_list=gpus(H100),
+        driver="595.45.04",
+        driver_cuda="13.2",
+        cuda=Cuda(runtime_version=cuda, runtime_source="pip"),
+    )
+
+
+def test_linux_aarch64_torch_builds_are_judged_against_pytorch_s_aarch64_release_set() -> None:
+    """PyTorch's Linux aarch64 CUDA builds carry other kernels than its x86_64 ones (RELEASE.md's CUDA support matrix:
+    CUDA 13 aarch64 wheels have no sm_75 or sm_86 cubin, and carry sm_110 for Thor, which no x86_64 build has). A torch
+    2.14.0+cu132 lock captured on aarch64 passed on an aarch64 host with a Turing GPU, where torch finds no kernel."""
+    aarch64_host = gpu_host(T4, "595.45.04", "13.2", machine="aarch64", cpu_flags=())
+    [(severity, _, needed, found, remedy)] = only(
+        evaluate(aarch64_torch_lock("2.14.0", "13.2"), aarch64_host, HOST), "gpu-arch"
+    )
+    assert (severity, found) == ("fail", "Tesla T4 (sm_75): no kernel image")
+    assert needed == "torch 2.14.0+cu132 kernels (release set, Linux aarch64): sm_80, sm_90, sm_100, sm_110, sm_120"
+    assert remedy == "no known torch 2.14.0 build has kernels for sm_75; use a torch build for this GPU"
+    # The x86_64 build of the same release has sm_75 (and no sm_110: no x86_64 GPU has compute capability 11.0).
+    [(severity, _, needed, *_)] = only(
+        evaluate(gpu_lock("2.14.0", "13.2"), gpu_host(T4, "595.45.04", "13.2"), HOST), "gpu-arch"
+    )
+    assert severity == "ok"
+    assert needed == "torch 2.14.0+cu132 kernels (release set): sm_75, sm_80, sm_86, sm_90, sm_100, sm_120"
+    # An aarch64 build of a CUDA variant whose aarch64 kernels the table does not know is not judged by the x86_64 set.
+    [(severity, *_, remedy)] = only(evaluate(aarch64_torch_lock("2.8.0", "12.8"), aarch64_host, HOST), "gpu-arch")
+    assert severity == "warn"
+    assert remedy.startswith("the cu128 Linux aarch64 release set is unknown to envsnap's arch table (data version ")

@@ -16,7 +16,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..._frozen import frozen
 from ...model import Gpu, Snapshot
-from ...platforms import major_minor, numbers
+from ...platforms import machine, major_minor, numbers
 from .._facts import CudaNeed, cuda_need, either_runtime, full_driver, full_support, local_cuda, used_gpus, variant
 from ..data import load
 from ..report import Finding
@@ -42,6 +42,7 @@ class Build:
     arch_list: tuple[str, ...]  # sm_XY / compute_XY
     source: str  # "captured" or "release set"
     cuda: str = ""  # the CUDA release it was built with (its PTX's), "12.8"
+    aarch64: bool = False  # a Linux aarch64 build: PyTorch builds those with other kernels than its x86_64 ones
 
 
 def _cap(text: str) -> tuple[int, int]:
@@ -72,10 +73,15 @@ def coverage(arch_list: tuple[str, ...], capability: str) -> Coverage:
     return "ptx" if ptx else "none"
 
 
-def _entries() -> list[tuple[str, dict[str, Any]]]:
+def _entries(aarch64: bool = False) -> list[tuple[str, dict[str, Any]]]:
     """Each release set with its CUDA variant: a variant whose set changed over torch releases has an entry a
-    set, each with its range of torch releases (``torch``)."""
-    return [(entry.get("variant", key), entry) for key, entry in load("torch_arch")["variants"].items()]
+    set, each with its range of torch releases (``torch``). PyTorch's Linux aarch64 builds have sets of their own
+    (``"machine": "aarch64"``); the others are its Linux x86_64 and Windows builds'."""
+    return [
+        (entry.get("variant", key), entry)
+        for key, entry in load("torch_arch")["variants"].items()
+        if (entry.get("machine") == "aarch64") == aarch64
+    ]
 
 
 def _release(version: str) -> Version | None:
@@ -98,14 +104,15 @@ def _arches(entry: dict[str, Any]) -> tuple[str, ...]:
     return cubins + tuple(f"compute_{c.replace('.', '')}" for c in entry["ptx"])
 
 
-def release_set(cuda_variant: str, version: str = "") -> tuple[str, ...]:
+def release_set(cuda_variant: str, version: str = "", aarch64: bool = False) -> tuple[str, ...]:
     """The kernels of PyTorch's ``cuda_variant`` build of torch ``version`` (its first set where the version is not
-    told, or in no entry's range); () where the variant is unknown."""
-    entries = [entry for name, entry in _entries() if name == cuda_variant]
+    told, or in no entry's range); () where the variant is unknown. A Linux aarch64 build's set is only the one its
+    table entry names for that torch release: the table knows no other (and no x86_64 set fits it)."""
+    entries = [entry for name, entry in _entries(aarch64) if name == cuda_variant]
     release = _release(version) if version else None
     if release is not None:
         inside = [e for e in entries if e.get("torch") and release in SpecifierSet(e["torch"])]
-        entries = inside or entries
+        entries = inside if inside or aarch64 else entries
     return _arches(entries[0]) if entries else ()
 
 
@@ -122,9 +129,11 @@ def torch_build(lock: Snapshot) -> Build | None:
         return None
     var = variant(cuda)
     label = f"torch {version}" if "+" in version else f"torch {version}+{var}"
+    # The build is the one installed on the machine the lock was captured on.
+    arm = lock.platform.system == "Linux" and machine(lock.platform.machine) == "aarch64"
     if fw is not None and fw.arch_list:
-        return Build(label, version, var, tuple(fw.arch_list), "captured", major_minor(cuda))
-    return Build(label, version, var, release_set(var, version), "release set", major_minor(cuda))
+        return Build(label, version, var, tuple(fw.arch_list), "captured", major_minor(cuda), arm)
+    return Build(label, version, var, release_set(var, version, arm), "release set", major_minor(cuda), arm)
 
 
 def _alternatives(build: Build, capability: str) -> list[str]:
@@ -133,7 +142,7 @@ def _alternatives(build: Build, capability: str) -> list[str]:
     have the kernels, without a change of CUDA runtime), then the others, newest first."""
     release = _release(build.version)
     out = []
-    for name, entry in _entries():
+    for name, entry in _entries(build.aarch64):
         if name == build.cuda_variant and build.source != "captured":
             continue
         if coverage(_arches(entry), capability) != "cubin":
@@ -158,7 +167,7 @@ def _other_release(build: Build, capability: str) -> str:
     if release is None:
         return ""
     found: list[tuple[Version, Version, str, str]] = []
-    for name, entry in _entries():
+    for name, entry in _entries(build.aarch64):
         spec = entry.get("torch") or ""
         if not spec or coverage(_arches(entry), capability) != "cubin":
             continue
@@ -234,20 +243,22 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if build is None:
         return runtime_support(lock, host, target)
     if not build.arch_list:
+        where = " Linux aarch64" if build.aarch64 else ""
         return [
             Finding(
                 "warn",
                 "torch kernels",
                 build.label,
                 "no captured arch list",
-                f"the {build.cuda_variant} release set is unknown to envsnap's arch table (data version "
+                f"the {build.cuda_variant}{where} release set is unknown to envsnap's arch table (data version "
                 f"{load('torch_arch')['data_version']}), cannot verify; capture with --deep to record "
                 "torch.cuda.get_arch_list()",
                 NAME,
             )
         ]
     shown = ", ".join(a for a in build.arch_list)
-    needed = f"{build.label} kernels ({build.source}): {shown}"
+    source = f"{build.source}, Linux aarch64" if build.aarch64 and build.source != "captured" else build.source
+    needed = f"{build.label} kernels ({source}): {shown}"
     findings = []
     for gpu in used_gpus(host, target.cuda_visible_devices, target.cuda_device_order):
         if not gpu.compute_capability:
